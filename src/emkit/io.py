@@ -1,0 +1,66 @@
+"""Reading tables from CSV or Parquet, with one clear error per problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emkit.exceptions import DataError
+
+READERS = {".csv": pd.read_csv, ".txt": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+
+
+def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet file and return its numeric columns as float64.
+
+    Parameters
+    ----------
+    path : path to a ``.csv`` or ``.parquet`` file.
+    columns : names of the columns to keep; all columns when None.
+
+    Raises
+    ------
+    DataError
+        When the file is missing or unreadable, a column is absent or not numeric,
+        the table is empty, or a value is NaN or infinite.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    reader = READERS.get(path.suffix.lower(), pd.read_csv)
+    try:
+        frame = reader(path)
+    except Exception as exc:  # pandas raises many types; one clear line is what the user needs
+        raise DataError(f"{path}: cannot be read as a table ({exc})") from None
+    if columns:
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"{path}: no column {', '.join(map(repr, missing))}; "
+                f"columns are {', '.join(map(str, frame.columns))}"
+            )
+        frame = frame[columns]
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise DataError(f"{path}: the table is empty (no rows or no columns)")
+    for name in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name]):
+            bad = pd.to_numeric(frame[name], errors="coerce").isna() & frame[name].notna()
+            example = frame[name][bad].iloc[0] if bad.any() else frame[name].iloc[0]
+            raise DataError(
+                f"{path}: column {name!r} is not numeric ({int(bad.sum())} rows such as {example!r}); "
+                "choose numeric columns with --columns"
+            )
+    values = frame.to_numpy(dtype=np.float64)
+    for j, name in enumerate(frame.columns):
+        n_nan = int(np.isnan(values[:, j]).sum())
+        n_inf = int(np.isinf(values[:, j]).sum())
+        if n_nan:
+            raise DataError(
+                f"{path}: column {name!r} has {n_nan} missing (NaN) value(s); "
+                "drop or impute those rows first"
+            )
+        if n_inf:
+            raise DataError(f"{path}: column {name!r} has {n_inf} infinite value(s)")
+    return frame.astype(np.float64)
