@@ -1,0 +1,1 @@
+"""The few array operations that differ between backends, and the data sources EM reads."""

@@ -1,0 +1,143 @@
+"""What every covariance structure of the Gaussian family shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from emkit.distributions.gaussian.stats import GaussianStats
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianComponents:
+    """K Gaussian components with one covariance structure; an immutable value.
+
+    Subclasses fix the shape of ``covariances`` and ``precisions_cholesky`` (scikit-learn's
+    layouts) and implement the structure-specific parts; log densities, sampling and the
+    empty-component rule live here.
+
+    Attributes
+    ----------
+    means : array of shape (k, d).
+    covariances : full (k, d, d), tied (d, d), diag (k, d), spherical (k,).
+    precisions_cholesky : same layout; U with Sigma^{-1} = U U^T (diagonal forms store 1/sigma).
+    """
+
+    name: ClassVar[str]
+    alias: ClassVar[str]
+    diagonal_stats: ClassVar[bool]
+    per_component: ClassVar[bool] = True  # False where one covariance is shared (tied)
+
+    means: np.ndarray
+    covariances: np.ndarray
+    precisions_cholesky: np.ndarray
+
+    @property
+    def n_components(self) -> int:
+        return self.means.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.means.shape[1]
+
+    # --- structure-specific -------------------------------------------------------------
+    @staticmethod
+    def n_covariance_parameters(k: int, d: int) -> int:
+        raise NotImplementedError
+
+    @classmethod
+    def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> GaussianComponents:
+        raise NotImplementedError
+
+    @staticmethod
+    def parameter_shape(k: int, d: int) -> tuple[int, ...]:
+        """Shape of ``covariances`` (and of precisions) in scikit-learn's layout."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_precisions(cls, means: np.ndarray, precisions: np.ndarray) -> GaussianComponents:
+        """Components from precision matrices (or precisions) in scikit-learn's layout."""
+        raise NotImplementedError
+
+    @classmethod
+    def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:
+        raise NotImplementedError
+
+    def mahalanobis(self, x: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distance of each row to each component, shape (n, k)."""
+        raise NotImplementedError
+
+    def log_det_precision_cholesky(self) -> np.ndarray:
+        """sum_i log U_ii per component, shape (k,): equals -log|Sigma_k| / 2."""
+        raise NotImplementedError
+
+    def full_covariances(self) -> np.ndarray:
+        """Covariances as (k, d, d) matrices, for sampling and plotting."""
+        raise NotImplementedError
+
+    @staticmethod
+    def spectra(covariances: np.ndarray, k: int) -> np.ndarray:
+        """Eigenvalues of each component's covariance, shape (k, d)."""
+        raise NotImplementedError
+
+    # --- shared -------------------------------------------------------------------------
+    def log_prob(self, x: np.ndarray) -> np.ndarray:
+        """Log density of each row under each component, shape (n, k)."""
+        d = self.n_features
+        return -0.5 * (d * LOG_2PI + self.mahalanobis(x)) + self.log_det_precision_cholesky()
+
+    def suff_stats(self, x: np.ndarray, resp: np.ndarray) -> GaussianStats:
+        return GaussianStats.from_data(x, resp, self.diagonal_stats)
+
+    def zero_stats(self) -> GaussianStats:
+        return GaussianStats.zero(self.n_components, self.n_features, self.diagonal_stats)
+
+    def m_step(self, stats: GaussianStats, reg_covar: float) -> GaussianComponents:
+        """Maximum-likelihood update (with ``reg_covar`` on the diagonal).
+
+        A component whose weight has vanished keeps its previous mean and covariance:
+        it then contributes nothing and stays inert rather than becoming 0/0.
+        """
+        empty = self.empty(stats)
+        if empty.any():
+            stats = _fill_empty(stats, empty, self.means)
+        covariances = self._covariances_from_stats(stats, reg_covar)
+        if empty.any() and self.per_component:
+            covariances[empty] = self.covariances[empty]
+        return type(self).from_covariances(stats.mean, covariances)
+
+    @staticmethod
+    def empty(stats: GaussianStats) -> np.ndarray:
+        total = stats.weight.sum()
+        return stats.weight <= 1e-10 * max(total, np.finfo(float).tiny)
+
+    def degenerate(self, stats: GaussianStats, reg_covar: float) -> np.ndarray:
+        """Components kept non-singular only by regularisation, or emptied; bool (k,).
+
+        A component is degenerate when its unregularised covariance has an eigenvalue at or
+        below the ridge (``reg_covar``, at least 1e-12 of its largest eigenvalue): it has
+        collapsed onto a point or a lower-dimensional set, as mclust's singular fits.
+        """
+        k = self.n_components
+        spectra = self.spectra(self._covariances_from_stats(stats, 0.0), k)  # (k, d)
+        floor = np.maximum(reg_covar, 1e-12 * spectra.max(axis=1))
+        return (spectra.min(axis=1) <= floor) | self.empty(stats)
+
+    def sample(self, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``counts[k]`` rows from component k, stacked in component order."""
+        chol = np.linalg.cholesky(self.full_covariances())
+        blocks = [
+            self.means[k] + rng.standard_normal((int(n), self.n_features)) @ chol[k].T
+            for k, n in enumerate(counts)
+        ]
+        return np.vstack(blocks) if blocks else np.empty((0, self.n_features))
+
+
+def _fill_empty(stats: GaussianStats, empty: np.ndarray, means: np.ndarray) -> GaussianStats:
+    mean = stats.mean.copy()
+    mean[empty] = means[empty]
+    return GaussianStats(stats.weight, mean, stats.scatter)

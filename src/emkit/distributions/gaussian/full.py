@@ -1,0 +1,60 @@
+"""Full covariance: every component its own matrix (mclust's VVV)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emkit.backend.linalg import cholesky_regularised, precision_cholesky
+from emkit.distributions.gaussian.base import GaussianComponents
+from emkit.distributions.gaussian.stats import GaussianStats
+
+
+class FullGaussian(GaussianComponents):
+    name = "full"
+    alias = "VVV"
+    diagonal_stats = False
+
+    @staticmethod
+    def n_covariance_parameters(k: int, d: int) -> int:
+        return k * d * (d + 1) // 2
+
+    @staticmethod
+    def parameter_shape(k: int, d: int) -> tuple[int, ...]:
+        return (k, d, d)
+
+    @classmethod
+    def from_precisions(cls, means: np.ndarray, precisions: np.ndarray) -> FullGaussian:
+        return cls.from_covariances(means, np.linalg.inv(precisions))
+
+    @classmethod
+    def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> FullGaussian:
+        chol, covariances, _ = cholesky_regularised(covariances, 0.0)
+        return cls(means, covariances, precision_cholesky(chol))
+
+    @classmethod
+    def from_precisions_cholesky(cls, means: np.ndarray, prec_chol: np.ndarray) -> FullGaussian:
+        precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
+        return cls(means, np.linalg.inv(precisions), prec_chol)
+
+    @classmethod
+    def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:
+        d = stats.mean.shape[1]
+        return stats.covariance() + reg * np.eye(d)
+
+    def mahalanobis(self, x: np.ndarray) -> np.ndarray:
+        n, k = x.shape[0], self.n_components
+        out = np.empty((n, k))
+        for j in range(k):
+            y = x @ self.precisions_cholesky[j] - self.means[j] @ self.precisions_cholesky[j]
+            out[:, j] = np.einsum("ij,ij->i", y, y)
+        return out
+
+    def log_det_precision_cholesky(self) -> np.ndarray:
+        return np.log(np.diagonal(self.precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
+
+    def full_covariances(self) -> np.ndarray:
+        return self.covariances
+
+    @staticmethod
+    def spectra(covariances: np.ndarray, k: int) -> np.ndarray:
+        return np.linalg.eigvalsh(covariances)

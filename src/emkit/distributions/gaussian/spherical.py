@@ -1,0 +1,52 @@
+"""Spherical covariance: one variance per component (mclust's VII)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emkit.distributions.gaussian.diag import DiagGaussian
+from emkit.distributions.gaussian.stats import GaussianStats
+
+
+class SphericalGaussian(DiagGaussian):
+    name = "spherical"
+    alias = "VII"
+
+    @staticmethod
+    def n_covariance_parameters(k: int, d: int) -> int:
+        return k
+
+    @staticmethod
+    def parameter_shape(k: int, d: int) -> tuple[int, ...]:
+        return (k,)
+
+    @classmethod
+    def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> SphericalGaussian:
+        return cls(means, covariances, 1.0 / np.sqrt(covariances))
+
+    @classmethod
+    def from_precisions_cholesky(
+        cls, means: np.ndarray, prec_chol: np.ndarray
+    ) -> SphericalGaussian:
+        return cls(means, 1.0 / prec_chol**2, prec_chol)
+
+    @classmethod
+    def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:
+        return stats.covariance().mean(axis=1) + reg
+
+    def variances(self) -> np.ndarray:
+        return self.covariances[:, None]
+
+    def mahalanobis(self, x: np.ndarray) -> np.ndarray:
+        return self._with_diagonal().mahalanobis(x)
+
+    def log_det_precision_cholesky(self) -> np.ndarray:
+        return self.n_features * np.log(self.precisions_cholesky)
+
+    def _with_diagonal(self) -> DiagGaussian:
+        prec = np.repeat(self.precisions_cholesky[:, None], self.n_features, axis=1)
+        return DiagGaussian(self.means, prec**-2, prec)
+
+    @staticmethod
+    def spectra(covariances: np.ndarray, k: int) -> np.ndarray:
+        return covariances[:, None]

@@ -1,0 +1,63 @@
+"""Tied covariance: one matrix shared by all components (mclust's EEE)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emkit.backend.linalg import cholesky_regularised, precision_cholesky
+from emkit.distributions.gaussian.base import GaussianComponents
+from emkit.distributions.gaussian.stats import GaussianStats
+
+
+class TiedGaussian(GaussianComponents):
+    name = "tied"
+    alias = "EEE"
+    diagonal_stats = False
+    per_component = False
+
+    @staticmethod
+    def n_covariance_parameters(k: int, d: int) -> int:
+        return d * (d + 1) // 2
+
+    @staticmethod
+    def parameter_shape(k: int, d: int) -> tuple[int, ...]:
+        return (d, d)
+
+    @classmethod
+    def from_precisions(cls, means: np.ndarray, precisions: np.ndarray) -> TiedGaussian:
+        return cls.from_covariances(means, np.linalg.inv(precisions))
+
+    @classmethod
+    def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> TiedGaussian:
+        chol, cov, _ = cholesky_regularised(covariances[None], 0.0)
+        return cls(means, cov[0], precision_cholesky(chol)[0])
+
+    @classmethod
+    def from_precisions_cholesky(cls, means: np.ndarray, prec_chol: np.ndarray) -> TiedGaussian:
+        return cls(means, np.linalg.inv(prec_chol @ prec_chol.T), prec_chol)
+
+    @classmethod
+    def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:
+        d = stats.mean.shape[1]
+        total = max(stats.weight.sum(), np.finfo(float).tiny)
+        return stats.scatter.sum(axis=0) / total + reg * np.eye(d)
+
+    def mahalanobis(self, x: np.ndarray) -> np.ndarray:
+        y = x @ self.precisions_cholesky  # (n, d), shared by every component
+        centres = self.means @ self.precisions_cholesky  # (k, d)
+        out = np.empty((x.shape[0], self.n_components))
+        for j in range(self.n_components):
+            z = y - centres[j]
+            out[:, j] = np.einsum("ij,ij->i", z, z)
+        return out
+
+    def log_det_precision_cholesky(self) -> np.ndarray:
+        value = np.log(np.diagonal(self.precisions_cholesky)).sum()
+        return np.full(self.n_components, value)
+
+    def full_covariances(self) -> np.ndarray:
+        return np.broadcast_to(self.covariances, (self.n_components,) + self.covariances.shape)
+
+    @staticmethod
+    def spectra(covariances: np.ndarray, k: int) -> np.ndarray:
+        return np.broadcast_to(np.linalg.eigvalsh(covariances), (k, covariances.shape[0]))

@@ -1,0 +1,292 @@
+"""Maximum likelihood in closed form, with standard errors from the Fisher information.
+
+Every function validates its input (finite, right shape, inside the family's support, enough
+observations) and raises a ``ValueError`` that says what is wrong.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special, stats
+
+from emkit.mle.estimate import Estimate
+
+
+def _finite(x, name: str, ndim: int) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float64)
+    if ndim == 1 and arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if ndim == 2 and arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+    n_nan = int(np.isnan(arr).sum())
+    if n_nan:
+        raise ValueError(f"{name} has {n_nan} NaN value(s); drop or impute them first")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} has infinite value(s)")
+    return arr
+
+
+def _at_least(n: int, minimum: int, what: str) -> None:
+    if n < minimum:
+        raise ValueError(f"{what} needs at least {minimum} observation(s), got {n}")
+
+
+def _integers(x: np.ndarray, name: str, what: str) -> None:
+    bad = (x < 0) | (x != np.round(x))
+    if bad.any():
+        raise ValueError(
+            f"{what} needs non-negative integer {name}; got {int(bad.sum())} value(s) "
+            f"such as {x[bad][0]:g}"
+        )
+
+
+def bernoulli(x) -> Estimate:
+    r"""MLE of a success probability from 0/1 outcomes.
+
+    :math:`\hat p = \bar x`, :math:`\operatorname{Var}\hat p = p(1-p)/N`.
+
+    Parameters
+    ----------
+    x : array of shape (n,) with values 0 and 1.
+
+    Returns
+    -------
+    Estimate with parameter ``p``.
+    """
+    x = _finite(x, "x", 1)
+    _at_least(x.size, 1, "bernoulli")
+    bad = (x != 0) & (x != 1)
+    if bad.any():
+        raise ValueError(
+            f"bernoulli needs values 0 and 1 only; got {int(bad.sum())} other value(s) "
+            f"such as {x[bad][0]:g}"
+        )
+    n, k = x.size, x.sum()
+    p = k / n
+    loglik = special.xlogy(k, p) + special.xlogy(n - k, 1 - p)
+    return Estimate({"p": p}, [[p * (1 - p) / n]], loglik, n, "Bernoulli maximum likelihood")
+
+
+def binomial(k, n) -> Estimate:
+    r"""MLE of a success probability from ``k`` successes in ``n`` trials.
+
+    :math:`\hat p = \sum k_i / \sum n_i`, :math:`\operatorname{Var}\hat p = p(1-p)/\sum n_i`.
+
+    Parameters
+    ----------
+    k : int or array of shape (m,), successes in each batch.
+    n : int or array of shape (m,), trials in each batch (broadcast against ``k``).
+
+    Returns
+    -------
+    Estimate with parameter ``p``; its ``n`` is the total number of trials.
+    """
+    k, n = np.broadcast_arrays(np.atleast_1d(k).astype(np.float64), np.atleast_1d(n))
+    k = _finite(k, "k", 1)
+    n = _finite(n, "n", 1)
+    _integers(k, "k", "binomial")
+    _integers(n, "n", "binomial")
+    if (k > n).any():
+        raise ValueError("binomial needs k <= n: more successes than trials")
+    total = n.sum()
+    if total < 1:
+        raise ValueError("binomial needs at least one trial")
+    p = k.sum() / total
+    loglik = stats.binom.logpmf(k, n, p).sum()
+    return Estimate({"p": p}, [[p * (1 - p) / total]], loglik, total, "Binomial maximum likelihood")
+
+
+def poisson(x) -> Estimate:
+    r"""MLE of a Poisson rate from counts.
+
+    :math:`\hat\lambda = \bar x`, :math:`\operatorname{Var}\hat\lambda = \lambda/N`.
+
+    Parameters
+    ----------
+    x : array of shape (n,) of non-negative integers.
+
+    Returns
+    -------
+    Estimate with parameter ``rate``.
+    """
+    x = _finite(x, "x", 1)
+    _at_least(x.size, 1, "poisson")
+    _integers(x, "counts", "poisson")
+    rate = x.mean()
+    loglik = stats.poisson.logpmf(x, rate).sum()
+    return Estimate({"rate": rate}, [[rate / x.size]], loglik, x.size, "Poisson maximum likelihood")
+
+
+def exponential(x) -> Estimate:
+    r"""MLE of an exponential rate from waiting times.
+
+    :math:`\hat\lambda = 1/\bar x`, :math:`\operatorname{Var}\hat\lambda = \lambda^2/N`.
+
+    Parameters
+    ----------
+    x : array of shape (n,) of non-negative values, not all zero.
+
+    Returns
+    -------
+    Estimate with parameter ``rate``.
+    """
+    x = _finite(x, "x", 1)
+    _at_least(x.size, 1, "exponential")
+    if (x < 0).any():
+        raise ValueError(f"exponential needs non-negative values; got {int((x < 0).sum())} negative")
+    if x.sum() == 0:
+        raise ValueError("exponential needs at least one positive value (all are zero)")
+    n = x.size
+    rate = 1 / x.mean()
+    loglik = n * np.log(rate) - rate * x.sum()
+    return Estimate({"rate": rate}, [[rate**2 / n]], loglik, n, "Exponential maximum likelihood")
+
+
+def normal(x) -> Estimate:
+    r"""MLE of a normal mean and variance.
+
+    :math:`\hat\mu = \bar x`, :math:`\hat\sigma^2 = \frac1N\sum(x_i-\bar x)^2` (divides by N, not
+    N - 1); :math:`\operatorname{Var}\hat\mu = \sigma^2/N`, :math:`\operatorname{Var}\hat\sigma^2 =
+    2\sigma^4/N`, uncorrelated.
+
+    Parameters
+    ----------
+    x : array of shape (n,), not all equal.
+
+    Returns
+    -------
+    Estimate with parameters ``mean`` and ``variance``.
+    """
+    x = _finite(x, "x", 1)
+    _at_least(x.size, 2, "normal")
+    n = x.size
+    mean = x.mean()
+    var = np.mean((x - mean) ** 2)
+    if var == 0:
+        raise ValueError("normal needs values that are not all equal (the variance MLE is 0)")
+    loglik = -0.5 * n * (np.log(2 * np.pi * var) + 1)
+    cov = np.diag([var / n, 2 * var**2 / n])
+    return Estimate({"mean": mean, "variance": var}, cov, loglik, n, "Normal maximum likelihood")
+
+
+def multivariate_normal(X) -> Estimate:
+    r"""MLE of a multivariate normal mean and covariance.
+
+    :math:`\hat\Sigma = \frac1N\sum(x_i-\bar x)(x_i-\bar x)^\top`;
+    :math:`\operatorname{Cov}\hat\mu = \Sigma/N` and
+    :math:`\operatorname{Cov}(\hat\Sigma_{ij}, \hat\Sigma_{kl}) = (\Sigma_{ik}\Sigma_{jl} +
+    \Sigma_{il}\Sigma_{jk})/N`, uncorrelated with the mean. The covariance of the estimate is over
+    all d * d entries of ``covariance``, so it is singular (entries ij and ji are equal).
+
+    Parameters
+    ----------
+    X : array of shape (n, d) with n > d and linearly independent columns.
+
+    Returns
+    -------
+    Estimate with parameters ``mean`` of shape (d,) and ``covariance`` of shape (d, d).
+    """
+    X = _finite(X, "X", 2)
+    n, d = X.shape
+    _at_least(n, d + 1, f"multivariate_normal in {d} dimensions")
+    mean = X.mean(axis=0)
+    centred = X - mean  # (n, d)
+    S = centred.T @ centred / n  # (d, d)
+    try:
+        L = np.linalg.cholesky(S)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "multivariate_normal: the sample covariance is singular "
+            "(some columns are constant or linearly dependent)"
+        ) from None
+    logdet = 2 * np.log(np.diag(L)).sum()
+    loglik = -0.5 * n * (d * np.log(2 * np.pi) + logdet + d)
+    cov_S = (np.einsum("ik,jl->ijkl", S, S) + np.einsum("il,jk->ijkl", S, S)) / n
+    cov = np.zeros((d + d * d, d + d * d))
+    cov[:d, :d] = S / n
+    cov[d:, d:] = cov_S.reshape(d * d, d * d)
+    return Estimate(
+        {"mean": mean, "covariance": S}, cov, loglik, n, "Multivariate normal maximum likelihood"
+    )
+
+
+def categorical(x, n_categories: int | None = None) -> Estimate:
+    r"""MLE of category probabilities from integer labels.
+
+    :math:`\hat p_k = N_k / N`, :math:`\operatorname{Cov}\hat p = (\operatorname{diag} p - pp^\top)/N`
+    (singular: the probabilities sum to one).
+
+    Parameters
+    ----------
+    x : array of shape (n,) of integer labels 0, 1, ..., K - 1.
+    n_categories : K; ``max(x) + 1`` when None.
+
+    Returns
+    -------
+    Estimate with parameter ``probs`` of shape (K,).
+    """
+    x = _finite(x, "x", 1)
+    _at_least(x.size, 1, "categorical")
+    _integers(x, "labels (0, 1, ..., K - 1)", "categorical")
+    K = int(x.max()) + 1 if n_categories is None else int(n_categories)
+    if x.max() >= K:
+        raise ValueError(f"categorical: label {x.max():g} is not below n_categories={K}")
+    n = x.size
+    counts = np.bincount(x.astype(np.intp), minlength=K).astype(np.float64)  # (K,)
+    p = counts / n
+    loglik = special.xlogy(counts, p).sum()
+    cov = (np.diag(p) - np.outer(p, p)) / n
+    return Estimate({"probs": p}, cov, loglik, n, "Categorical maximum likelihood")
+
+
+def linear_regression(X, y, fit_intercept: bool = True) -> Estimate:
+    r"""MLE of a linear regression with Gaussian noise.
+
+    :math:`y = b + X\beta + \varepsilon`, :math:`\varepsilon \sim N(0, \sigma^2)`. The coefficients
+    are least squares; :math:`\hat\sigma^2 = \mathrm{RSS}/N`. Their covariance is the inverse
+    Fisher information :math:`\hat\sigma^2 (A^\top A)^{-1}` with A the design matrix (with a column
+    of ones when ``fit_intercept``), and :math:`\operatorname{Var}\hat\sigma^2 = 2\sigma^4/N`.
+
+    statsmodels' OLS divides the RSS by N - p (p columns of A) instead, so its standard errors
+    are these times :math:`\sqrt{N/(N-p)}`; the coefficients are the same.
+
+    Parameters
+    ----------
+    X : array of shape (n, p) or (n,).
+    y : array of shape (n,).
+    fit_intercept : whether to estimate an intercept. When False there is no ``intercept``
+        parameter.
+
+    Returns
+    -------
+    Estimate with parameters ``intercept`` (float), ``coef`` of shape (p,) and ``variance``.
+    """
+    X = _finite(X, "X", 2)
+    y = _finite(y, "y", 1)
+    if X.shape[0] != y.size:
+        raise ValueError(f"X has {X.shape[0]} rows but y has {y.size} values")
+    n, p = X.shape
+    A = np.hstack([np.ones((n, 1)), X]) if fit_intercept else X  # (n, q)
+    q = A.shape[1]
+    _at_least(n, q + 1, f"linear_regression with {q} coefficients")
+    Q, R = np.linalg.qr(A)  # A = Q R, R (q, q)
+    if np.linalg.matrix_rank(A) < q:
+        raise ValueError(
+            f"linear_regression: the columns of the design matrix are linearly dependent "
+            f"(rank {np.linalg.matrix_rank(A)} < {q}); drop redundant columns"
+        )
+    beta = np.linalg.solve(R, Q.T @ y)  # (q,)
+    resid = y - A @ beta
+    var = resid @ resid / n
+    if var == 0:
+        raise ValueError("linear_regression: the fit is exact (RSS = 0); the variance MLE is 0")
+    R_inv = np.linalg.solve(R, np.eye(q))
+    cov = np.zeros((q + 1, q + 1))
+    cov[:q, :q] = var * R_inv @ R_inv.T  # sigma^2 (A^T A)^{-1}
+    cov[q, q] = 2 * var**2 / n
+    params = {"intercept": beta[0]} if fit_intercept else {}
+    params.update(coef=beta[1:] if fit_intercept else beta, variance=var)
+    loglik = -0.5 * n * (np.log(2 * np.pi * var) + 1)
+    return Estimate(params, cov, loglik, n, "Linear regression maximum likelihood")

@@ -1,0 +1,233 @@
+"""The :class:`Estimate` every MLE function returns, and the finite differences behind it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+Value = float | np.ndarray
+
+_EPS = np.finfo(np.float64).eps
+
+
+class HessianWarning(RuntimeWarning):
+    """The observed information at an optimum is not positive definite: no valid standard errors."""
+
+
+class OptimizationWarning(RuntimeWarning):
+    """The optimiser stopped before it could certify a maximum of the log-likelihood."""
+
+
+def _freeze(value: Any) -> Value:
+    arr = np.array(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return float(arr)
+    arr.flags.writeable = False
+    return arr
+
+
+def flatten(params: Mapping[str, Value]) -> np.ndarray:
+    """Concatenate the parameters, each raveled in C order, into one vector of shape (k,)."""
+    if not params:
+        return np.zeros(0)
+    return np.concatenate([np.ravel(np.asarray(v, dtype=np.float64)) for v in params.values()])
+
+
+def unflatten(theta: np.ndarray, like: Mapping[str, Value]) -> dict[str, Value]:
+    """Split a vector of shape (k,) into parameters shaped as in ``like``."""
+    out: dict[str, Value] = {}
+    start = 0
+    for name, value in like.items():
+        shape = np.shape(value)
+        size = int(np.prod(shape, dtype=int))
+        chunk = theta[start : start + size]
+        out[name] = float(chunk[0]) if shape == () else chunk.reshape(shape).copy()
+        start += size
+    return out
+
+
+def row_labels(params: Mapping[str, Value]) -> list[str]:
+    """One label per scalar entry: ``rate``, ``coef[0]``, ``covariance[0,1]``."""
+    labels = []
+    for name, value in params.items():
+        shape = np.shape(value)
+        if shape == ():
+            labels.append(name)
+        else:
+            labels.extend(f"{name}[{','.join(map(str, idx))}]" for idx in np.ndindex(*shape))
+    return labels
+
+
+def step_sizes(theta: np.ndarray, power: float) -> np.ndarray:
+    """Finite-difference steps ``eps**power * max(|theta|, 1)``, shape (k,).
+
+    ``power = 1/3`` balances truncation and rounding error for central first differences,
+    ``1/4`` for central second differences.
+    """
+    return _EPS**power * np.maximum(np.abs(theta), 1.0)
+
+
+def jacobian(f: Callable[[np.ndarray], Any], theta: np.ndarray, h: np.ndarray | None = None):
+    """Central-difference Jacobian of ``f`` at ``theta``: shape ``f(theta).shape + (k,)``."""
+    theta = np.asarray(theta, dtype=np.float64)
+    h = step_sizes(theta, 1 / 3) if h is None else h
+    columns = []
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = h[i]
+        diff = np.asarray(f(theta + e), dtype=np.float64) - np.asarray(f(theta - e), dtype=np.float64)
+        columns.append(diff / (2 * h[i]))
+    return np.stack(columns, axis=-1)
+
+
+def hessian(f: Callable[[np.ndarray], float], theta: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Central-difference Hessian of a scalar function, shape (k, k)."""
+    k = theta.size
+    H = np.empty((k, k))
+    f0 = f(theta)
+    steps = np.diag(h)
+    for i in range(k):
+        ei = steps[i]
+        H[i, i] = (f(theta + ei) - 2 * f0 + f(theta - ei)) / h[i] ** 2
+        for j in range(i):
+            ej = steps[j]
+            H[i, j] = H[j, i] = (
+                f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej) + f(theta - ei - ej)
+            ) / (4 * h[i] * h[j])
+    return H
+
+
+@dataclass(frozen=True, eq=False)
+class Estimate:
+    """A point estimate with its asymptotic covariance.
+
+    Parameters
+    ----------
+    params : dict mapping a name to a float or an array (e.g. ``coef`` of shape (p,),
+        ``covariance`` of shape (d, d)).
+    cov : array of shape (k, k)
+        Asymptotic covariance of all parameters raveled in C order and concatenated in the
+        order of ``params`` (k scalar entries in all). It may be singular where parameters are
+        constrained (probabilities summing to one, the two equal halves of a covariance).
+    loglik : float
+        Log-likelihood at the estimate.
+    n : int
+        Number of observations (trials for the binomial).
+    method : str
+        One line saying what was estimated, printed above the table.
+    """
+
+    params: dict[str, Value]
+    cov: np.ndarray
+    loglik: float
+    n: int
+    method: str = "Maximum likelihood"
+    _labels: list[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        params = {name: _freeze(v) for name, v in self.params.items()}
+        k = sum(int(np.size(v)) for v in params.values())
+        cov = np.array(self.cov, dtype=np.float64).reshape(k, k)
+        cov.flags.writeable = False
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "cov", cov)
+        object.__setattr__(self, "loglik", float(self.loglik))
+        object.__setattr__(self, "n", int(self.n))
+        object.__setattr__(self, "_labels", row_labels(params))
+
+    @property
+    def stderr(self) -> dict[str, Value]:
+        """Standard errors, shaped like ``params``; NaN where the variance is not positive."""
+        var = np.diag(self.cov)
+        with np.errstate(invalid="ignore"):
+            se = np.where(var >= 0, np.sqrt(np.abs(var)), np.nan)
+        return unflatten(se, self.params)
+
+    def conf_int(self, level: float = 0.95) -> dict[str, tuple[Value, Value]]:
+        """Wald intervals ``estimate -+ z_{(1+level)/2} * std_err``, each shaped like its parameter."""
+        if not 0 < level < 1:
+            raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
+        z = stats.norm.ppf((1 + level) / 2)
+        se = self.stderr
+        out = {}
+        for name, value in self.params.items():
+            low, high = value - z * se[name], value + z * se[name]
+            out[name] = (low, high) if np.ndim(value) else (float(low), float(high))
+        return out
+
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """One row per scalar parameter entry, as statsmodels prints them.
+
+        Returns
+        -------
+        DataFrame indexed by ``rate``, ``coef[0]``, ... with columns ``estimate``, ``std_err``,
+        ``z`` and ``p_value`` (the Wald test of a zero value) and ``ci_low``, ``ci_high``.
+        """
+        est = flatten(self.params)
+        se = flatten(self.stderr)
+        ci = self.conf_int(level)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = est / se
+        frame = pd.DataFrame(
+            {
+                "estimate": est,
+                "std_err": se,
+                "z": z,
+                "p_value": 2 * stats.norm.sf(np.abs(z)),
+                "ci_low": flatten({k: v[0] for k, v in ci.items()}),
+                "ci_high": flatten({k: v[1] for k, v in ci.items()}),
+            },
+            index=pd.Index(self._labels, name="parameter"),
+        )
+        frame.attrs.update(method=self.method, n=self.n, loglik=self.loglik, level=level)
+        return frame
+
+    def __str__(self) -> str:
+        table = self.summary().to_string(float_format=lambda v: f"{v:.6g}")
+        width = max(len(line) for line in table.splitlines())
+        header = [
+            self.method,
+            f"No. observations: {self.n}    Log-likelihood: {self.loglik:.6g}",
+        ]
+        return "\n".join([*header, "=" * width, table, "=" * width])
+
+    def transform(
+        self,
+        g: Callable[..., Any],
+        name: str,
+        grad: Callable[..., Any] | None = None,
+    ) -> Estimate:
+        """The MLE of ``g(theta)`` by invariance, with a delta-method covariance.
+
+        Parameters
+        ----------
+        g : callable taking the parameters as keyword arguments, e.g. ``lambda rate: 1 / rate``
+            or ``lambda mean, variance: np.sqrt(variance)``; returns a float or an array.
+        name : name of the new parameter.
+        grad : optional callable with the same arguments returning the Jacobian of ``g`` with
+            respect to the raveled parameters, shape ``g.shape + (k,)``. Central differences
+            are used when it is None.
+
+        Returns
+        -------
+        Estimate with one parameter ``name``, ``cov = J cov J^T``, the same ``loglik`` and ``n``.
+        """
+        theta = flatten(self.params)
+        value = np.asarray(g(**self.params), dtype=np.float64)
+        if grad is None:
+            J = jacobian(lambda t: g(**unflatten(t, self.params)), theta)
+        else:
+            J = np.asarray(grad(**self.params), dtype=np.float64)
+        J = J.reshape(value.size, theta.size)
+        return Estimate(
+            params={name: value},
+            cov=J @ self.cov @ J.T,
+            loglik=self.loglik,
+            n=self.n,
+            method=f"{self.method}, transformed to {name} (delta method)",
+        )

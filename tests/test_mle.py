@@ -1,0 +1,289 @@
+"""emkit.mle against closed forms, scipy.stats, statsmodels and scipy.optimize.curve_fit."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+
+from emkit import mle
+
+POISSON_SAMPLE = [5, 0, 1, 1, 0, 3, 2, 3, 4, 1]
+
+
+# ---- worked examples -------------------------------------------------------------------------
+
+
+def test_poisson_worked_example():
+    est = mle.poisson(POISSON_SAMPLE)
+    assert est.params["rate"] == 2.0
+    # likelihood e^-20 2^20 / prod(x_i!) with prod(x_i!) = 207360
+    assert math.prod(math.factorial(k) for k in POISSON_SAMPLE) == 207360
+    assert est.loglik == pytest.approx(-20 + 20 * math.log(2) - math.log(207360), rel=1e-13)
+    assert est.stderr["rate"] == pytest.approx(math.sqrt(2 / 10), rel=1e-13)
+    assert est.n == 10
+
+
+def test_binomial_worked_example_and_bernoulli_agree():
+    est = mle.binomial(379, 1000)
+    assert est.params["p"] == 0.379
+    assert est.stderr["p"] == pytest.approx(math.sqrt(0.379 * 0.621 / 1000))
+    assert est.loglik == pytest.approx(stats.binom.logpmf(379, 1000, 0.379))
+    tosses = np.r_[np.ones(379), np.zeros(621)]
+    b = mle.bernoulli(tosses)
+    assert b.params["p"] == 0.379
+    assert b.stderr["p"] == pytest.approx(est.stderr["p"])
+    # the binomial coefficient is the only difference between the two likelihoods
+    assert est.loglik - b.loglik == pytest.approx(stats.binom.logpmf(379, 1000, 0.5) + 1000 * np.log(2))
+
+
+def test_normal_variance_divides_by_n():
+    x = np.array([1.0, 2.0, 4.0, 7.0])
+    est = mle.normal(x)
+    assert est.params["mean"] == 3.5
+    assert est.params["variance"] == pytest.approx(np.var(x, ddof=0))
+    assert est.params["variance"] == pytest.approx(((x - 3.5) ** 2).sum() / 4)
+    assert est.loglik == pytest.approx(stats.norm.logpdf(x, 3.5, np.sqrt(np.var(x))).sum())
+    v = est.params["variance"]
+    assert est.stderr["mean"] == pytest.approx(np.sqrt(v / 4))
+    assert est.stderr["variance"] == pytest.approx(np.sqrt(2 * v**2 / 4))
+
+
+# ---- log-likelihoods against scipy.stats -----------------------------------------------------
+
+
+def test_loglik_matches_scipy():
+    rng = np.random.default_rng(1)
+    x = rng.exponential(2.0, size=40)
+    est = mle.exponential(x)
+    assert est.params["rate"] == pytest.approx(1 / x.mean())
+    assert est.loglik == pytest.approx(stats.expon.logpdf(x, scale=x.mean()).sum())
+    assert est.stderr["rate"] == pytest.approx(est.params["rate"] / np.sqrt(40))
+
+    X = rng.multivariate_normal([0, 1], [[2, 0.5], [0.5, 1]], size=60)
+    mv = mle.multivariate_normal(X)
+    S = np.cov(X.T, bias=True)
+    np.testing.assert_allclose(mv.params["covariance"], S, rtol=1e-12)
+    assert mv.loglik == pytest.approx(stats.multivariate_normal(X.mean(0), S).logpdf(X).sum())
+    np.testing.assert_allclose(mv.stderr["mean"], np.sqrt(np.diag(S) / 60))
+    # Var S_ij = (S_ii S_jj + S_ij^2) / N
+    expected = np.sqrt((np.outer(np.diag(S), np.diag(S)) + S**2) / 60)
+    np.testing.assert_allclose(mv.stderr["covariance"], expected)
+
+    labels = rng.integers(0, 3, size=90)
+    cat = mle.categorical(labels, n_categories=4)
+    p = np.bincount(labels, minlength=4) / 90
+    np.testing.assert_allclose(cat.params["probs"], p)
+    assert cat.loglik == pytest.approx(stats.multinomial(90, p[:3]).logpmf(np.bincount(labels)) -
+                                       stats.multinomial(90, p[:3]).logpmf(np.bincount(labels))
+                                       + (np.bincount(labels) * np.log(p[:3])).sum())
+    np.testing.assert_allclose(cat.stderr["probs"], np.sqrt(p * (1 - p) / 90))
+    assert cat.stderr["probs"][3] == 0
+
+
+# ---- linear regression against statsmodels ---------------------------------------------------
+
+
+def test_linear_regression_matches_statsmodels():
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(80, 3))
+    y = 0.5 + X @ [1.0, -2.0, 0.3] + rng.normal(scale=0.7, size=80)
+    est = mle.linear_regression(X, y)
+    ols = sm.OLS(y, sm.add_constant(X)).fit()
+    assert est.params["intercept"] == pytest.approx(ols.params[0], abs=1e-8)
+    np.testing.assert_allclose(est.params["coef"], ols.params[1:], atol=1e-8)
+    n, p = 80, 4
+    # statsmodels uses RSS / (N - p); ours is the MLE RSS / N, so the SEs differ by sqrt(N/(N-p))
+    assert est.params["variance"] == pytest.approx(ols.scale * (n - p) / n)
+    factor = np.sqrt(n / (n - p))
+    se = np.r_[est.stderr["intercept"], est.stderr["coef"]]
+    np.testing.assert_allclose(se * factor, ols.bse, rtol=1e-8)
+    assert est.loglik == pytest.approx(ols.llf)
+
+    no_int = mle.linear_regression(X, y, fit_intercept=False)
+    ols0 = sm.OLS(y, X).fit()
+    assert "intercept" not in no_int.params
+    np.testing.assert_allclose(no_int.params["coef"], ols0.params, atol=1e-8)
+    np.testing.assert_allclose(no_int.stderr["coef"] * np.sqrt(80 / 77), ols0.bse, rtol=1e-8)
+
+
+# ---- numerical MLE agrees with the closed forms ----------------------------------------------
+
+
+def test_numerical_matches_closed_forms():
+    x = np.asarray(POISSON_SAMPLE, dtype=float)
+    num = mle.numerical(
+        lambda t, d: stats.poisson.logpmf(d, t[0]), x, {"rate": 1.0}, bounds={"rate": (1e-9, None)}
+    )
+    closed = mle.poisson(x)
+    assert num.params["rate"] == pytest.approx(closed.params["rate"], abs=1e-5)
+    assert num.stderr["rate"] == pytest.approx(closed.stderr["rate"], abs=1e-5)
+    assert num.loglik == pytest.approx(closed.loglik, abs=1e-8)
+
+    rng = np.random.default_rng(3)
+    y = rng.normal(3.0, 2.0, size=100)
+    num = mle.numerical(
+        lambda t, d: stats.norm.logpdf(d, t[0], np.sqrt(t[1])),
+        y,
+        {"mean": 0.0, "variance": 1.0},
+        bounds=[(None, None), (1e-9, None)],
+    )
+    closed = mle.normal(y)
+    for name in ("mean", "variance"):
+        assert num.params[name] == pytest.approx(closed.params[name], abs=1e-5)
+        assert num.stderr[name] == pytest.approx(closed.stderr[name], abs=1e-5)
+    np.testing.assert_allclose(num.cov, closed.cov, atol=1e-5)
+
+
+def test_numerical_with_gradient_and_unnamed_parameters():
+    rng = np.random.default_rng(4)
+    x = rng.exponential(0.5, size=50)
+
+    def logpdf(t, d):  # log-rate parametrisation: unconstrained
+        return t[0] - np.exp(t[0]) * d
+
+    def grad(t, d):
+        return np.array([d.size - np.exp(t[0]) * d.sum()])
+
+    num = mle.numerical(logpdf, x, [0.0], grad=grad)
+    closed = mle.exponential(x).transform(lambda rate: np.log(rate), "log_rate")
+    assert num.params["theta"][0] == pytest.approx(closed.params["log_rate"], abs=1e-6)
+    assert num.stderr["theta"][0] == pytest.approx(closed.stderr["log_rate"], abs=1e-6)
+    assert num.stderr["theta"][0] == pytest.approx(1 / np.sqrt(50), rel=1e-6)
+
+
+def test_numerical_warns_when_hessian_not_negative_definite():
+    x = np.array([0.1, -0.3, 0.5, 1.2])
+
+    # a and b enter only through a + b: not identified, the Hessian is singular
+    def logpdf(t, d):
+        return stats.norm.logpdf(d, t[0] + t[1], 1.0)
+
+    with pytest.warns(mle.HessianWarning, match="not negative definite"):
+        est = mle.numerical(logpdf, x, {"a": 0.0, "b": 0.0})
+    assert np.isnan(est.stderr["a"])
+    assert est.params["a"] + est.params["b"] == pytest.approx(x.mean(), abs=1e-6)
+
+
+def test_nonlinear_regression_matches_curve_fit():
+    rng = np.random.default_rng(5)
+    x = np.linspace(0, 4, 60)
+
+    def f(x, a, b):
+        return a * np.exp(-b * x)
+
+    y = f(x, 2.5, 0.8) + rng.normal(scale=0.05, size=x.size)
+    est = mle.nonlinear_regression(f, x, y, {"a": 1.0, "b": 0.1})
+    popt, pcov = optimize.curve_fit(f, x, y, p0=[1.0, 0.1])
+    assert est.params["a"] == pytest.approx(popt[0], rel=1e-6)
+    assert est.params["b"] == pytest.approx(popt[1], rel=1e-6)
+    resid = y - f(x, *popt)
+    assert est.params["variance"] == pytest.approx(resid @ resid / 60, rel=1e-8)
+    # curve_fit's pcov uses RSS / (N - k)
+    se = np.array([est.stderr["a"], est.stderr["b"]])
+    np.testing.assert_allclose(se * np.sqrt(60 / 58), np.sqrt(np.diag(pcov)), rtol=1e-4)
+
+    # a linear model fitted nonlinearly is linear regression
+    X = rng.normal(size=(40, 1))
+    yl = 1.0 + 2.0 * X[:, 0] + rng.normal(size=40)
+    nl = mle.nonlinear_regression(lambda x, b0, b1: b0 + b1 * x, X[:, 0], yl, [0.0, 0.0])
+    lin = mle.linear_regression(X, yl)
+    np.testing.assert_allclose(nl.params["coef"], [lin.params["intercept"], lin.params["coef"][0]])
+    np.testing.assert_allclose(nl.cov, lin.cov, rtol=1e-6, atol=1e-12)
+
+
+# ---- the Estimate object ---------------------------------------------------------------------
+
+
+def test_transform_delta_method():
+    est = mle.poisson(POISSON_SAMPLE)
+    t = est.transform(lambda rate: np.exp(-rate), "p_zero")
+    assert t.params["p_zero"] == pytest.approx(np.exp(-2))
+    # d/d rate e^-rate = -e^-rate
+    assert t.stderr["p_zero"] == pytest.approx(np.exp(-2) * np.sqrt(0.2), rel=1e-8)
+    given = est.transform(lambda rate: np.exp(-rate), "p_zero", grad=lambda rate: -np.exp(-rate))
+    assert given.stderr["p_zero"] == pytest.approx(t.stderr["p_zero"], rel=1e-8)
+
+    est = mle.normal(np.array([1.0, 2.0, 4.0, 7.0, 3.0]))
+    sd = est.transform(lambda mean, variance: np.sqrt(variance), "sd")
+    v = est.params["variance"]
+    # d sqrt(v)/dv = 1 / (2 sqrt v); Var = 2 v^2 / N / (4 v) = v / (2N)
+    assert sd.stderr["sd"] == pytest.approx(np.sqrt(v / 10), rel=1e-8)
+
+
+def test_conf_int_and_summary_shapes():
+    rng = np.random.default_rng(6)
+    est = mle.linear_regression(rng.normal(size=(30, 2)), rng.normal(size=30))
+    ci = est.conf_int(0.9)
+    z = stats.norm.ppf(0.95)
+    low, high = ci["coef"]
+    assert low.shape == (2,) and high.shape == (2,)
+    np.testing.assert_allclose(high - low, 2 * z * est.stderr["coef"])
+    assert isinstance(ci["variance"][0], float)
+    table = est.summary()
+    assert list(table.index) == ["intercept", "coef[0]", "coef[1]", "variance"]
+    assert {"estimate", "std_err", "z", "p_value", "ci_low", "ci_high"} <= set(table.columns)
+    text = str(est)
+    assert "coef[1]" in text and "Log-likelihood" in text
+    with pytest.raises(ValueError, match="level"):
+        est.conf_int(1.5)
+    with pytest.raises(ValueError):
+        est.params["coef"][0] = 1.0  # read-only
+
+
+# ---- coverage of Wald intervals --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "family, draw, truth",
+    [
+        ("poisson", lambda rng, size: rng.poisson(3.0, size), 3.0),
+        ("bernoulli", lambda rng, size: rng.binomial(1, 0.3, size), 0.3),
+    ],
+)
+def test_wald_interval_coverage(family, draw, truth):
+    rng = np.random.default_rng(20240601)
+    reps, n = 2000, 200
+    name = {"poisson": "rate", "bernoulli": "p"}[family]
+    fit = getattr(mle, family)
+    hits = 0
+    for _ in range(reps):
+        low, high = fit(draw(rng, n)).conf_int(0.95)[name]
+        hits += low <= truth <= high
+    assert 0.93 <= hits / reps <= 0.97
+
+
+# ---- validation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: mle.poisson([1, -2, 3]), "non-negative integer"),
+        (lambda: mle.poisson([1, 2.5]), "non-negative integer"),
+        (lambda: mle.bernoulli([0, 1, 2]), "values 0 and 1"),
+        (lambda: mle.normal([1.0]), "at least 2"),
+        (lambda: mle.normal([1.0, np.nan, 2.0]), "NaN"),
+        (lambda: mle.normal([2.0, 2.0, 2.0]), "not all equal"),
+        (lambda: mle.exponential([1.0, -1.0]), "non-negative"),
+        (lambda: mle.poisson([]), "at least 1"),
+        (lambda: mle.binomial(5, 3), "k <= n"),
+        (lambda: mle.multivariate_normal(np.ones((5, 2))), "singular"),
+        (lambda: mle.multivariate_normal(np.eye(3)[:2]), "at least 4"),
+        (lambda: mle.categorical([0, 1, 5], n_categories=3), "not below"),
+        (lambda: mle.linear_regression(np.c_[np.arange(6.0), 2 * np.arange(6.0)], np.arange(6.0)),
+         "linearly dependent"),
+        (lambda: mle.linear_regression(np.ones((5, 1)), np.ones(4)), "rows"),
+    ],
+)
+def test_bad_input_raises_clear_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_no_spurious_warnings_on_well_posed_numerical():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mle.numerical(lambda t, d: stats.norm.logpdf(d, t[0], 1.0), np.arange(5.0), [0.0])
