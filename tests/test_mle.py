@@ -35,7 +35,9 @@ def test_binomial_worked_example_and_bernoulli_agree():
     assert b.params["p"] == 0.379
     assert b.stderr["p"] == pytest.approx(est.stderr["p"])
     # the binomial coefficient is the only difference between the two likelihoods
-    assert est.loglik - b.loglik == pytest.approx(stats.binom.logpmf(379, 1000, 0.5) + 1000 * np.log(2))
+    assert est.loglik - b.loglik == pytest.approx(
+        stats.binom.logpmf(379, 1000, 0.5) + 1000 * np.log(2)
+    )
 
 
 def test_normal_variance_divides_by_n():
@@ -75,9 +77,7 @@ def test_loglik_matches_scipy():
     cat = mle.categorical(labels, n_categories=4)
     p = np.bincount(labels, minlength=4) / 90
     np.testing.assert_allclose(cat.params["probs"], p)
-    assert cat.loglik == pytest.approx(stats.multinomial(90, p[:3]).logpmf(np.bincount(labels)) -
-                                       stats.multinomial(90, p[:3]).logpmf(np.bincount(labels))
-                                       + (np.bincount(labels) * np.log(p[:3])).sum())
+    assert cat.loglik == pytest.approx(np.log(p[labels]).sum())
     np.testing.assert_allclose(cat.stderr["probs"], np.sqrt(p * (1 - p) / 90))
     assert cat.stderr["probs"][3] == 0
 
@@ -273,8 +273,12 @@ def test_wald_interval_coverage(family, draw, truth):
         (lambda: mle.multivariate_normal(np.ones((5, 2))), "singular"),
         (lambda: mle.multivariate_normal(np.eye(3)[:2]), "at least 4"),
         (lambda: mle.categorical([0, 1, 5], n_categories=3), "not below"),
-        (lambda: mle.linear_regression(np.c_[np.arange(6.0), 2 * np.arange(6.0)], np.arange(6.0)),
-         "linearly dependent"),
+        (
+            lambda: mle.linear_regression(
+                np.c_[np.arange(6.0), 2 * np.arange(6.0)], np.arange(6.0)
+            ),
+            "linearly dependent",
+        ),
         (lambda: mle.linear_regression(np.ones((5, 1)), np.ones(4)), "rows"),
     ],
 )

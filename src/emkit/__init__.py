@@ -1,8 +1,16 @@
 """emkit: maximum likelihood, MAP and Expectation-Maximization on one engine."""
 
-from emkit.estimators import GaussianMixture, load
+from emkit.estimators import GaussianMixture, MixtureSelection, load, select_mixture
 from emkit.exceptions import DataError, DegenerateFitWarning, MonotonicityWarning
 
 __version__ = "0.1.0"
 
-__all__ = ["DataError", "DegenerateFitWarning", "GaussianMixture", "MonotonicityWarning", "load"]
+__all__ = [
+    "DataError",
+    "DegenerateFitWarning",
+    "GaussianMixture",
+    "MixtureSelection",
+    "MonotonicityWarning",
+    "load",
+    "select_mixture",
+]

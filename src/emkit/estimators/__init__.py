@@ -2,5 +2,6 @@
 
 from emkit.estimators.gaussian_mixture import GaussianMixture
 from emkit.estimators.persist import load
+from emkit.estimators.selection import MixtureSelection, select_mixture
 
-__all__ = ["GaussianMixture", "load"]
+__all__ = ["GaussianMixture", "MixtureSelection", "load", "select_mixture"]

@@ -135,7 +135,9 @@ def exponential(x) -> Estimate:
     x = _finite(x, "x", 1)
     _at_least(x.size, 1, "exponential")
     if (x < 0).any():
-        raise ValueError(f"exponential needs non-negative values; got {int((x < 0).sum())} negative")
+        raise ValueError(
+            f"exponential needs non-negative values; got {int((x < 0).sum())} negative"
+        )
     if x.sum() == 0:
         raise ValueError("exponential needs at least one positive value (all are zero)")
     n = x.size

@@ -80,7 +80,9 @@ def jacobian(f: Callable[[np.ndarray], Any], theta: np.ndarray, h: np.ndarray | 
     for i in range(theta.size):
         e = np.zeros_like(theta)
         e[i] = h[i]
-        diff = np.asarray(f(theta + e), dtype=np.float64) - np.asarray(f(theta - e), dtype=np.float64)
+        diff = np.asarray(f(theta + e), dtype=np.float64) - np.asarray(
+            f(theta - e), dtype=np.float64
+        )
         columns.append(diff / (2 * h[i]))
     return np.stack(columns, axis=-1)
 
@@ -188,7 +190,11 @@ class Estimate:
         return frame
 
     def __str__(self) -> str:
-        table = self.summary().to_string(float_format=lambda v: f"{v:.6g}")
+        return self.report()
+
+    def report(self, level: float = 0.95) -> str:
+        """The summary table under a header with the method, N and the log-likelihood."""
+        table = self.summary(level).to_string(float_format=lambda v: f"{v:.6g}")
         width = max(len(line) for line in table.splitlines())
         header = [
             self.method,

@@ -18,7 +18,11 @@ from emkit.mle.estimate import (
     step_sizes,
 )
 
-Bounds = Sequence[tuple[float | None, float | None]] | Mapping[str, tuple[float | None, float | None]]
+_RIDGE = 1e-6
+
+Bounds = (
+    Sequence[tuple[float | None, float | None]] | Mapping[str, tuple[float | None, float | None]]
+)
 
 
 def _names_and_start(start) -> tuple[list[str] | None, np.ndarray]:
@@ -146,9 +150,17 @@ def numerical(
     else:
         H = jacobian(lambda t: np.asarray(grad(t, data), dtype=np.float64), theta, h)
         H = (H + H.T) / 2
-    eig = np.linalg.eigvalsh(H) if np.isfinite(H).all() else np.array([np.nan])
-    if not (eig < 0).all():
-        where = "on a bound" if at_bound.any() else f"largest eigenvalue {np.max(eig):.3g}"
+    # Judge definiteness on the information scaled to unit diagonal, so that parameters on
+    # different scales do not look singular; finite differences are good to about 1e-7, so a
+    # scaled eigenvalue below _RIDGE is a flat direction as far as the data can tell.
+    info = -H
+    d = np.diag(info)
+    if np.isfinite(info).all() and (d > 0).all():
+        eig = np.linalg.eigvalsh(info / np.sqrt(np.outer(d, d)))
+    else:
+        eig = np.array([np.nan])
+    if not (eig > _RIDGE).all():
+        where = "on a bound" if at_bound.any() else f"smallest scaled eigenvalue {np.min(eig):.3g}"
         warnings.warn(
             f"numerical: the Hessian of the log-likelihood at the optimum is not negative "
             f"definite ({where}); the standard errors are not valid there (a saddle point, a "
@@ -160,7 +172,9 @@ def numerical(
     else:
         cov = np.linalg.inv(-H)
         cov = (cov + cov.T) / 2
-    return Estimate(_params(names, theta, "theta"), cov, total(theta), n, "Numerical maximum likelihood")
+    return Estimate(
+        _params(names, theta, "theta"), cov, total(theta), n, "Numerical maximum likelihood"
+    )
 
 
 def nonlinear_regression(
@@ -199,7 +213,9 @@ def nonlinear_regression(
     k = theta0.size
     n = y.size
     if n <= k:
-        raise ValueError(f"nonlinear_regression needs more observations ({n}) than parameters ({k})")
+        raise ValueError(
+            f"nonlinear_regression needs more observations ({n}) than parameters ({k})"
+        )
     box = _bounds_array(bounds, names, k)
     bounded = np.isfinite(box).any()
 
@@ -222,9 +238,7 @@ def nonlinear_regression(
         gtol=1e-15,
     )
     if result.status <= 0:
-        warnings.warn(
-            f"nonlinear_regression: {result.message}", OptimizationWarning, stacklevel=2
-        )
+        warnings.warn(f"nonlinear_regression: {result.message}", OptimizationWarning, stacklevel=2)
     theta = result.x
     r = resid(theta)
     var = r @ r / n

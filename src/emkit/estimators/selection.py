@@ -1,0 +1,117 @@
+"""``select_mixture``: fit a grid of Gaussian mixtures and keep the best by BIC, AIC or ICL."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from emkit.distributions.gaussian import covariance_structure
+from emkit.estimators.gaussian_mixture import GaussianMixture
+from emkit.exceptions import DegenerateFitWarning
+
+CRITERIA = ("bic", "aic", "icl")
+
+
+@dataclass
+class MixtureSelection:
+    """Result of :func:`select_mixture`.
+
+    Attributes
+    ----------
+    best_ : GaussianMixture, the fitted model with the lowest criterion among non-degenerate fits.
+    table_ : DataFrame with one row per (n_components, covariance_type): log_likelihood,
+        n_parameters, bic, aic, icl (scikit-learn's sign: lower is better), degenerate, and
+        converged. Degenerate fits keep their row, like mclust's NA entries, but are never chosen.
+    criterion : the column ``best_`` minimises.
+    models_ : dict mapping (n_components, covariance_type) to each fitted estimator.
+    """
+
+    best_: GaussianMixture
+    table_: pd.DataFrame
+    criterion: str
+    models_: dict
+
+    def __repr__(self) -> str:
+        return (
+            f"MixtureSelection(best: {self.best_.n_components} components, "
+            f"{self.best_.covariance_type!r}, {self.criterion}={self.table_[self.criterion].min():.4f})"
+        )
+
+
+def select_mixture(
+    X,
+    n_components: Iterable[int] = range(1, 10),
+    covariance_types: Iterable[str] = ("spherical", "diag", "tied", "full"),
+    criterion: str = "bic",
+    *,
+    estimator: GaussianMixture | None = None,
+    callback: Callable[[int, int, GaussianMixture], object] | None = None,
+    **params,
+) -> MixtureSelection:
+    """Fit a Gaussian mixture for every number of components and covariance type; pick the best.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d).
+    n_components : numbers of components to try.
+    covariance_types : structures to try (full, tied, diag, spherical, or mclust's names).
+    criterion : {"bic", "aic", "icl"}, minimised (scikit-learn's sign).
+    estimator : template GaussianMixture whose other parameters every fit uses.
+    callback : called as ``callback(done, total, fitted)`` after each fit, for progress reports.
+    **params : parameters for the template, e.g. ``n_init=5, random_state=0``.
+
+    Returns
+    -------
+    MixtureSelection with ``best_`` and ``table_``.
+    """
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {', '.join(CRITERIA)}; got {criterion!r}")
+    template = clone(estimator) if estimator is not None else GaussianMixture(random_state=0)
+    template.set_params(**params)
+    ks = sorted({int(k) for k in n_components})
+    types = [covariance_structure(t).name for t in covariance_types]
+    if not ks or not types:
+        raise ValueError("n_components and covariance_types must each name at least one choice")
+    x = np.asarray(X, dtype=np.float64) if not hasattr(X, "to_numpy") else X.to_numpy(float)
+    if x.ndim != 2:
+        raise ValueError(f"X must be 2-D (rows, features); got shape {x.shape}")
+    ks = [k for k in ks if k <= x.shape[0]] or ks[:1]
+    rows, models = [], {}
+    total = len(ks) * len(types)
+    for cov in types:
+        for k in ks:
+            model = clone(template).set_params(n_components=k, covariance_type=cov)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DegenerateFitWarning)
+                model.fit(x)
+            models[(k, cov)] = model
+            rows.append(
+                {
+                    "n_components": k,
+                    "covariance_type": cov,
+                    "log_likelihood": model.log_likelihood_,
+                    "n_parameters": model.n_parameters(),
+                    "bic": model.bic(x),
+                    "aic": model.aic(x),
+                    "icl": model.icl(x),
+                    "degenerate": model.degenerate_,
+                    "converged": model.converged_,
+                }
+            )
+            if callback is not None:
+                callback(len(rows), total, model)
+    table = pd.DataFrame(rows)
+    eligible = table[~table["degenerate"]]
+    if eligible.empty:
+        raise ValueError(
+            "every fit is degenerate (singular but for regularisation): the data may have a "
+            "constant column or many duplicate rows; drop constant columns or raise reg_covar"
+        )
+    best_row = eligible.loc[eligible[criterion].idxmin()]
+    best = models[(int(best_row["n_components"]), best_row["covariance_type"])]
+    return MixtureSelection(best, table, criterion, models)

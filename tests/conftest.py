@@ -1,0 +1,12 @@
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@pytest.fixture(scope="session")
+def faithful() -> np.ndarray:
+    """Old Faithful, 272 x 2 (eruptions, waiting), as shipped inside the package."""
+    with resources.files("emkit").joinpath("data/faithful.csv").open() as f:
+        return pd.read_csv(f).to_numpy(dtype=np.float64)
