@@ -217,7 +217,8 @@ def multivariate_normal(X) -> Estimate:
 def categorical(x, n_categories: int | None = None) -> Estimate:
     r"""MLE of category probabilities from integer labels.
 
-    :math:`\hat p_k = N_k / N`, :math:`\operatorname{Cov}\hat p = (\operatorname{diag} p - pp^\top)/N`
+    :math:`\hat p_k = N_k / N`,
+    :math:`\operatorname{Cov}\hat p = (\operatorname{diag} p - pp^\top)/N`
     (singular: the probabilities sum to one).
 
     Parameters

@@ -151,7 +151,7 @@ class Estimate:
         return unflatten(se, self.params)
 
     def conf_int(self, level: float = 0.95) -> dict[str, tuple[Value, Value]]:
-        """Wald intervals ``estimate -+ z_{(1+level)/2} * std_err``, each shaped like its parameter."""
+        """Wald intervals ``estimate -+ z_{(1+level)/2} * std_err``, shaped like the parameters."""
         if not 0 < level < 1:
             raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
         z = stats.norm.ppf((1 + level) / 2)
