@@ -45,6 +45,7 @@ class EMResult:
     n_iter: int
     converged: bool
     stats: Any
+    structure_changes: tuple[int, ...] = ()
 
 
 def e_step_all(model: Any, data: Iterable) -> tuple[Any, float]:
@@ -77,9 +78,11 @@ def run_em(
     Returns
     -------
     EMResult whose ``model`` is the last parameters evaluated; ``log_likelihood`` is the
-    objective at exactly those parameters and ``history[-1]`` equals it.
+    objective at exactly those parameters and ``history[-1]`` equals it. Iterations where the
+    model changed size (pruning) are listed in ``structure_changes``; the ascent check skips them.
     """
     history: list[float] = []
+    changes: list[int] = []
     converged = False
     stats, loglik = e_step_all(model, data)
     history.append(loglik)
@@ -87,7 +90,10 @@ def run_em(
         candidate = model.m_step(stats)
         new_stats, new_loglik = e_step_all(candidate, data)
         change = new_loglik - loglik
-        if change < -ROUNDING * max(1.0, abs(loglik)):
+        if _structure_changed(model, candidate):
+            # Pruning (or any change of model size) is not an EM step: no ascent guarantee.
+            changes.append(iteration)
+        elif change < -ROUNDING * max(1.0, abs(loglik)):
             warnings.warn(
                 f"EM objective decreased by {-change:.3g} at iteration {iteration} "
                 f"({loglik:.10g} -> {new_loglik:.10g})",
@@ -102,4 +108,10 @@ def run_em(
             converged = bool(np.isfinite(loglik))
             break
     n_iter = len(history) - 1
-    return EMResult(model, loglik, np.asarray(history), n_iter, converged, stats)
+    return EMResult(
+        model, loglik, np.asarray(history), n_iter, converged, stats, tuple(changes)
+    )
+
+
+def _structure_changed(old: Any, new: Any) -> bool:
+    return getattr(old, "n_components", None) != getattr(new, "n_components", None)
