@@ -1,0 +1,252 @@
+"""emkit.bayes against closed forms, brute-force grids, scipy.stats and scikit-learn."""
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from emkit import bayes, mle
+
+POISSON_SAMPLE = np.array([5, 0, 1, 1, 0, 3, 2, 3, 4, 1])
+
+
+def test_normal_known_variance_worked_example():
+    rng = np.random.default_rng(0)
+    x = rng.normal(1.5, 2.0, size=25)
+    sigma, mu_p, sigma_p = 2.0, -1.0, 0.5
+    post = bayes.normal_known_variance(x, sigma, mu_p, sigma_p)
+    n, xbar = x.size, x.mean()
+    precision = 1 / sigma_p**2 + n / sigma**2
+    assert post.sd == pytest.approx(1 / np.sqrt(precision), rel=1e-12)
+    assert post.mean == pytest.approx((mu_p / sigma_p**2 + n * xbar / sigma**2) / precision)
+    assert post.map == pytest.approx(post.mean)
+    z = stats.norm.ppf(0.95)
+    low, high = post.interval(0.9)
+    assert (low, high) == pytest.approx((post.mean - z * post.sd, post.mean + z * post.sd))
+    pred = post.predictive()
+    assert pred.mean == pytest.approx(post.mean)
+    assert pred.sd == pytest.approx(np.sqrt(post.sd**2 + sigma**2))
+    assert pred.pdf(0.3) == pytest.approx(stats.norm(pred.mean, pred.sd).pdf(0.3))
+
+
+def test_beta_bernoulli_matches_brute_force_grid():
+    x = np.array([1, 0, 1, 1, 0, 1, 1])
+    post = bayes.beta_bernoulli(x, a=2.0, b=3.0)
+    grid = np.linspace(1e-6, 1 - 1e-6, 200_001)
+    dens = stats.beta(2, 3).pdf(grid) * grid**5 * (1 - grid) ** 2
+    dens /= integrate.trapezoid(dens, grid)
+    assert post.mean == pytest.approx(integrate.trapezoid(grid * dens, grid), rel=1e-6)
+    assert post.map == pytest.approx(grid[np.argmax(dens)], abs=1e-5)
+    assert post.hyper == {"a": 7.0, "b": 5.0}
+    pred = post.predictive()
+    assert pred.pmf(1) == pytest.approx(post.mean)
+    assert pred.pmf(0) + pred.pmf(1) == pytest.approx(1.0)
+
+
+def test_gamma_poisson_posterior_and_negative_binomial_predictive():
+    post = bayes.gamma_poisson(POISSON_SAMPLE, shape=2.0, rate=0.5)
+    a_n, b_n = 2.0 + 20, 0.5 + 10
+    assert post.mean == pytest.approx(a_n / b_n)
+    assert post.sd == pytest.approx(np.sqrt(a_n) / b_n)
+    assert post.map == pytest.approx((a_n - 1) / b_n)
+    assert post.interval(0.95) == pytest.approx(stats.gamma(a_n, scale=1 / b_n).interval(0.95))
+    pred = post.predictive()
+    for k in range(5):  # the predictive is the Poisson averaged over the posterior
+        integrand = lambda lam, k=k: stats.poisson.pmf(k, lam) * post.dist.pdf(lam)  # noqa: E731
+        assert pred.pmf(k) == pytest.approx(integrate.quad(integrand, 0, 50)[0], rel=1e-7)
+    assert pred.mean == pytest.approx(post.mean)
+    draws = post.sample(20_000, random_state=1)
+    assert draws.shape == (20_000,)
+    assert draws.mean() == pytest.approx(post.mean, rel=0.01)
+
+
+def test_normal_inverse_gamma_reference_prior_gives_t_interval():
+    rng = np.random.default_rng(2)
+    x = rng.normal(3.0, 1.5, size=15)
+    post = bayes.normal_inverse_gamma(x)
+    n, s = x.size, x.std(ddof=1)
+    t_int = stats.t(n - 1, loc=x.mean(), scale=s / np.sqrt(n)).interval(0.95)
+    assert post.interval(0.95)["mean"] == pytest.approx(t_int, rel=1e-10)
+    assert post["mean"].map == pytest.approx(x.mean())
+    # marginal of the variance: scaled inverse chi-square, IG((n - 1)/2, S/2)
+    S = ((x - x.mean()) ** 2).sum()
+    assert post.mean["variance"] == pytest.approx((S / 2) / ((n - 1) / 2 - 1))
+    draws = post.sample(40_000, random_state=3)
+    assert draws["mean"].std() == pytest.approx(post.sd["mean"], rel=0.02)
+    assert np.median(draws["variance"]) == pytest.approx(post["variance"].dist.median(), rel=0.02)
+
+
+def test_normal_inverse_gamma_matches_brute_force_grid():
+    x = np.array([0.3, 1.1, -0.4, 0.9, 2.0])
+    mu0, kappa0, alpha0, beta0 = 0.5, 2.0, 3.0, 2.0
+    post = bayes.normal_inverse_gamma(x, mu0, kappa0, alpha0, beta0)
+    mu = np.linspace(-3, 4, 701)[:, None]
+    var = np.linspace(1e-3, 8, 800)[None, :]
+    log_prior = stats.invgamma(alpha0, scale=beta0).logpdf(var) + stats.norm.logpdf(
+        mu, mu0, np.sqrt(var / kappa0)
+    )
+    log_post = log_prior + stats.norm.logpdf(x[:, None, None], mu, np.sqrt(var)).sum(0)
+    i, j = np.unravel_index(np.argmax(log_post), log_post.shape)
+    assert post.map["mean"] == pytest.approx(mu[i, 0], abs=0.01)
+    assert post.map["variance"] == pytest.approx(var[0, j], abs=0.01)
+    w = np.exp(log_post - log_post.max())
+    assert post.mean["mean"] == pytest.approx((w * mu).sum() / w.sum(), abs=1e-3)
+    pred = post.predictive()
+    pdf = (w * stats.norm.pdf(0.7, mu, np.sqrt(var))).sum() / w.sum()
+    assert pred.pdf(0.7) == pytest.approx(pdf, rel=1e-3)
+
+
+def test_normal_inverse_wishart_in_one_dimension_is_normal_inverse_gamma():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=12)
+    nig = bayes.normal_inverse_gamma(x, mu0=0.2, kappa0=1.5, alpha0=2.0, beta0=0.7)
+    niw = bayes.normal_inverse_wishart(x[:, None], mu0=[0.2], kappa0=1.5, nu0=4.0, psi0=[[1.4]])
+    assert niw.map["mean"][0] == pytest.approx(nig.map["mean"])
+    assert niw.map["covariance"][0, 0] == pytest.approx(nig.map["variance"])
+    assert niw.mean["covariance"][0, 0] == pytest.approx(nig.mean["variance"])
+    assert niw.sd["covariance"][0, 0] == pytest.approx(nig.sd["variance"])
+    assert niw.sd["mean"][0] == pytest.approx(nig.sd["mean"])
+    lo, hi = niw.interval(0.9)["mean"]
+    assert (lo[0], hi[0]) == pytest.approx(nig.interval(0.9)["mean"])
+    lo, hi = niw.interval(0.9)["covariance"]
+    assert (lo[0, 0], hi[0, 0]) == pytest.approx(nig.interval(0.9)["variance"])
+    assert niw.predictive().pdf([0.4]) == pytest.approx(nig.predictive().pdf(0.4))
+
+
+def test_normal_inverse_wishart_moments_match_draws():
+    rng = np.random.default_rng(5)
+    X = rng.multivariate_normal([1.0, -1.0], [[1.0, 0.6], [0.6, 2.0]], size=40)
+    post = bayes.normal_inverse_wishart(X, kappa0=1.0, nu0=5.0, psi0=np.eye(2))
+    draws = post.sample(40_000, random_state=6)
+    assert draws["mean"].shape == (40_000, 2) and draws["covariance"].shape == (40_000, 2, 2)
+    np.testing.assert_allclose(draws["covariance"].mean(0), post.mean["covariance"], rtol=0.02)
+    np.testing.assert_allclose(draws["covariance"].std(0), post.sd["covariance"], rtol=0.05)
+    np.testing.assert_allclose(draws["mean"].mean(0), post.mean["mean"], atol=0.02)
+    np.testing.assert_allclose(np.cov(draws["mean"].T), post["mean"].cov, rtol=0.05)
+    pred = post.predictive()
+    assert pred.cov.shape == (2, 2) and pred.sample(3, 0).shape == (3, 2)
+
+
+def test_dirichlet_categorical_against_scipy():
+    x = np.array([0, 2, 2, 1, 2, 0, 2])
+    post = bayes.dirichlet_categorical(x, alpha=[1.0, 2.0, 0.5])
+    a = np.array([3.0, 3.0, 4.5])
+    np.testing.assert_allclose(post.mean, stats.dirichlet(a).mean())
+    np.testing.assert_allclose(post.sd, np.sqrt(stats.dirichlet(a).var()))
+    np.testing.assert_allclose(post.cov, stats.dirichlet(a).cov())
+    np.testing.assert_allclose(post.map, (a - 1) / (a - 1).sum())
+    low, high = post.interval(0.95)
+    np.testing.assert_allclose(low, stats.beta(a, a.sum() - a).ppf(0.025))
+    pred = post.predictive()
+    assert sum(pred.pmf(k) for k in range(3)) == pytest.approx(1.0)
+    assert pred.pmf(2) == pytest.approx(4.5 / 10.5)
+    assert post.sample(5, random_state=0).shape == (5, 3)
+
+
+def test_ridge_matches_scikit_learn_and_states_its_prior():
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(50, 3))
+    y = 2.0 + X @ [1.0, 0.0, -1.0] + rng.normal(size=50)
+    post = bayes.ridge(X, y, alpha=3.0)
+    sk = Ridge(alpha=3.0).fit(X, y)
+    np.testing.assert_allclose(post.map, sk.coef_, rtol=1e-10)
+    assert post.intercept == pytest.approx(sk.intercept_)
+    assert "sigma^2 / \\tau^2" in bayes.ridge.__doc__
+    # the posterior covariance is sigma^2 (Xc^T Xc + alpha I)^-1
+    Xc = X - X.mean(0)
+    np.testing.assert_allclose(post.cov, post.variance * np.linalg.inv(Xc.T @ Xc + 3 * np.eye(3)))
+    pred = post.predictive(X[:4])
+    np.testing.assert_allclose(pred.mean, sk.predict(X[:4]))
+    assert (pred.sd > np.sqrt(post.variance)).all()
+    known = bayes.ridge(X, y, alpha=3.0, variance=2.0)
+    np.testing.assert_allclose(known.cov, 2.0 * np.linalg.inv(Xc.T @ Xc + 3 * np.eye(3)))
+
+
+# ---- as the prior flattens, the MAP tends to the MLE -----------------------------------------
+
+RNG = np.random.default_rng(8)
+COINS = RNG.binomial(1, 0.3, size=40)
+COUNTS = RNG.poisson(2.5, size=40)
+Y = RNG.normal(1.0, 2.0, size=30)
+LABELS = RNG.integers(0, 4, size=60)
+XY = RNG.multivariate_normal([0, 1], [[1, 0.3], [0.3, 0.5]], size=30)
+DESIGN = RNG.normal(size=(30, 2))
+RESPONSE = DESIGN @ [1.0, -2.0] + RNG.normal(size=30)
+
+FLATTENING = {
+    "beta_bernoulli": (
+        lambda eps: {"p": bayes.beta_bernoulli(COINS, 1 + eps, 1 + eps).map},
+        mle.bernoulli(COINS),
+    ),
+    "gamma_poisson": (
+        lambda eps: {"rate": bayes.gamma_poisson(COUNTS, 1 + eps, eps).map},
+        mle.poisson(COUNTS),
+    ),
+    "normal_known_variance": (
+        lambda eps: {"mean": bayes.normal_known_variance(Y, 2.0, 5.0, 1 / eps).map},
+        mle.normal(Y),
+    ),
+    "normal_inverse_gamma": (
+        lambda eps: bayes.normal_inverse_gamma(Y, 5.0, eps, -1.5 + eps, eps).map,
+        mle.normal(Y),
+    ),
+    "dirichlet_categorical": (
+        lambda eps: {"probs": bayes.dirichlet_categorical(LABELS, 1 + eps).map},
+        mle.categorical(LABELS),
+    ),
+    "normal_inverse_wishart": (
+        lambda eps: (
+            bayes.normal_inverse_wishart(XY, [5.0, 5.0], eps, -4 + eps, eps * np.eye(2)).map
+        ),
+        mle.multivariate_normal(XY),
+    ),
+    "ridge": (
+        lambda eps: {"coef": bayes.ridge(DESIGN, RESPONSE, eps).map},
+        mle.linear_regression(DESIGN, RESPONSE),
+    ),
+}
+
+
+@pytest.mark.parametrize("family", FLATTENING)
+def test_map_tends_to_mle_as_prior_flattens(family):
+    map_at, estimate = FLATTENING[family]
+    errors = []
+    for eps in (1e-1, 1e-3, 1e-5, 1e-7):
+        maps = map_at(eps)
+        errors.append(
+            max(np.max(np.abs(np.asarray(v) - estimate.params[k])) for k, v in maps.items())
+        )
+    assert all(b < a for a, b in zip(errors, errors[1:], strict=False)) or errors[-1] < 1e-12
+    assert errors[-1] < 1e-5
+
+
+# ---- validation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: bayes.beta_bernoulli([0, 1, 3]), "0 and 1"),
+        (lambda: bayes.beta_bernoulli([0, 1], a=-1), "non-negative"),
+        (lambda: bayes.gamma_poisson([1, -1]), "non-negative integer"),
+        (lambda: bayes.gamma_poisson([0, 0], shape=0.0), "posterior shape"),
+        (lambda: bayes.normal_known_variance([1.0, np.nan], 1.0), "NaN"),
+        (lambda: bayes.normal_known_variance([1.0], 0.0), "sigma must be positive"),
+        (lambda: bayes.normal_inverse_gamma([1.0, 2.0], alpha0=-2), "alpha0"),
+        (lambda: bayes.normal_inverse_gamma([1.0]), "posterior alpha"),
+        (lambda: bayes.dirichlet_categorical([0, 1], alpha=[1, 1, -1]), "non-negative"),
+        (lambda: bayes.normal_inverse_wishart(np.ones((3, 2))), "singular"),
+        (lambda: bayes.normal_inverse_wishart(np.eye(2), psi0=-np.eye(2)), "semi-definite"),
+        (lambda: bayes.ridge(np.ones((4, 3)), np.ones(4), 0.0), "alpha > 0"),
+    ],
+)
+def test_bad_input_raises_clear_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_levels_are_checked():
+    post = bayes.gamma_poisson(POISSON_SAMPLE)
+    with pytest.raises(ValueError, match="level"):
+        post.interval(0)
