@@ -1,0 +1,282 @@
+"""Conjugate posteriors of vector parameters: categorical, multivariate normal, ridge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from emkit.bayes.posterior import (
+    JointPosterior,
+    Posterior,
+    Predictive,
+    nonnegative,
+    positive,
+)
+from emkit.mle.closed_form import _at_least, _finite, _integers
+
+
+def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Posterior:
+    r"""Posterior of category probabilities under a Dirichlet(alpha) prior.
+
+    Posterior :math:`\mathrm{Dir}(\alpha_k + N_k)`; MAP
+    :math:`(\alpha'_k - 1)/\sum_j(\alpha'_j - 1)` (all :math:`\alpha'_k \ge 1`; components with
+    :math:`\alpha'_k < 1` have mode 0). The default alpha = 1 is flat: its MAP is the MLE.
+
+    Parameters
+    ----------
+    x : array of shape (n,) of integer labels 0, ..., K - 1.
+    alpha : float or array of shape (K,), prior pseudo-counts >= 0.
+    n_categories : K; from ``alpha`` when it is an array, else ``max(x) + 1``.
+
+    Returns
+    -------
+    Posterior ``probs`` of shape (K,), with ``cov`` (K, K); ``predictive()`` is the next label,
+    a categorical distribution with probabilities :math:`\alpha'/\sum\alpha'` (its ``mean`` and
+    ``sd`` are those of the one-hot vector).
+    """
+    x = _finite(x, "x", 1)
+    _at_least(x.size, 1, "dirichlet_categorical")
+    _integers(x, "labels", "dirichlet_categorical")
+    if n_categories is None:
+        n_categories = np.size(alpha) if np.ndim(alpha) else int(x.max()) + 1
+    K = int(n_categories)
+    if x.max() >= K:
+        raise ValueError(f"dirichlet_categorical: label {x.max():g} is not below {K} categories")
+    prior = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (K,))
+    if (prior < 0).any():
+        raise ValueError("alpha must be non-negative")
+    a = prior + np.bincount(x.astype(np.intp), minlength=K)  # (K,)
+    if (a <= 0).any():
+        raise ValueError("posterior alpha must be positive: a category has neither prior nor data")
+    a0 = a.sum()
+    mean = a / a0
+    cov = (np.diag(mean) - np.outer(mean, mean)) / (a0 + 1)
+    excess = np.maximum(a - 1, 0)
+    mode = excess / excess.sum() if excess.sum() > 0 else np.full(K, np.nan)
+
+    def interval(level: float) -> tuple:
+        marg = stats.beta(a, a0 - a)  # each p_k ~ Beta(a_k, a0 - a_k)
+        return marg.interval(level)
+
+    def predictive() -> Predictive:
+        dist = stats.rv_discrete(values=(np.arange(K), mean))
+        return Predictive(
+            dist, mean, np.sqrt(mean * (1 - mean)), np.diag(mean) - np.outer(mean, mean)
+        )
+
+    return Posterior(
+        "probs",
+        stats.dirichlet(a),
+        mean,
+        np.sqrt(np.diag(cov)),
+        mode,
+        {"alpha": a},
+        cov,
+        interval,
+        predictive,
+    )
+
+
+def normal_inverse_wishart(
+    X, mu0=None, kappa0: float = 0.0, nu0: float | None = None, psi0=None
+) -> JointPosterior:
+    r"""Joint posterior of a multivariate normal mean and covariance under a NIW prior.
+
+    Prior :math:`\Sigma \sim \mathrm{IW}(\nu_0, \Psi_0)`,
+    :math:`\mu \mid \Sigma \sim N(\mu_0, \Sigma/\kappa_0)`. Posterior: :math:`\kappa_n = \kappa_0 +
+    N`, :math:`\mu_n = (\kappa_0\mu_0 + N\bar x)/\kappa_n`, :math:`\nu_n = \nu_0 + N`,
+    :math:`\Psi_n = \Psi_0 + S + \frac{\kappa_0 N}{\kappa_n}(\bar x-\mu_0)(\bar x-\mu_0)^\top`,
+    S the scatter matrix. Marginals: :math:`\mu \sim t_{\nu_n-d+1}(\mu_n,
+    \Psi_n/(\kappa_n(\nu_n-d+1)))`, :math:`\Sigma \sim \mathrm{IW}(\nu_n, \Psi_n)`; joint mode
+    :math:`(\mu_n, \Psi_n/(\nu_n + d + 2))`.
+
+    The defaults ``kappa0=0, nu0=-1, psi0=0`` are the reference prior
+    :math:`p(\mu,\Sigma) \propto |\Sigma|^{-(d+1)/2}`; ``nu0=-(d+2)`` is the flat prior, whose
+    MAP is the MLE :math:`(\bar x, S/N)`. In one dimension this is :func:`normal_inverse_gamma`
+    with :math:`\alpha_0 = \nu_0/2`, :math:`\beta_0 = \Psi_0/2`.
+
+    Parameters
+    ----------
+    X : array of shape (n, d).
+    mu0 : array of shape (d,), zeros by default; kappa0 >= 0 its weight in observations.
+    nu0 : prior degrees of freedom, >= -(d + 2); -1 by default.
+    psi0 : array of shape (d, d), positive semi-definite; zeros by default.
+
+    Returns
+    -------
+    JointPosterior with marginals ``mean`` (d,) and ``covariance`` (d, d); ``predictive()`` is
+    the multivariate t :math:`t_{\nu_n-d+1}(\mu_n, \Psi_n(\kappa_n+1)/(\kappa_n(\nu_n-d+1)))`.
+    The credible interval of an off-diagonal covariance has no closed form and is NaN: use
+    ``sample``.
+    """
+    X = _finite(X, "X", 2)
+    n, d = X.shape
+    _at_least(n, 1, "normal_inverse_wishart")
+    mu0 = np.zeros(d) if mu0 is None else np.broadcast_to(np.asarray(mu0, float), (d,))
+    psi0 = np.zeros((d, d)) if psi0 is None else np.asarray(psi0, dtype=np.float64)
+    nu0 = -1.0 if nu0 is None else float(nu0)
+    nonnegative(kappa0=kappa0)
+    if nu0 < -(d + 2):
+        raise ValueError(f"nu0 must be >= -(d + 2) = {-(d + 2)} (the flat prior), got {nu0}")
+    if psi0.shape != (d, d) or np.linalg.eigvalsh((psi0 + psi0.T) / 2).min() < 0:
+        raise ValueError(f"psi0 must be a positive semi-definite ({d}, {d}) matrix")
+    xbar = X.mean(axis=0)
+    centred = X - xbar  # (n, d)
+    k_n = kappa0 + n
+    m_n = (kappa0 * mu0 + n * xbar) / k_n  # (d,)
+    nu_n = nu0 + n
+    dev = xbar - mu0
+    psi_n = psi0 + centred.T @ centred + kappa0 * n / k_n * np.outer(dev, dev)  # (d, d)
+    if nu_n <= d - 1:
+        raise ValueError(f"posterior nu (nu0 + N = {nu_n}) must exceed d - 1 = {d - 1}: more data")
+    try:
+        np.linalg.cholesky(psi_n)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "posterior scale matrix is singular: give psi0 > 0 or more linearly independent rows"
+        ) from None
+    hyper = {"mu": m_n, "kappa": k_n, "nu": nu_n, "psi": psi_n}
+
+    df = nu_n - d + 1
+    shape = psi_n / (k_n * df)
+    mean_dist = stats.multivariate_t(loc=m_n, shape=shape, df=df)
+    mean_cov = shape * df / (df - 2) if df > 2 else np.full((d, d), np.inf)
+    t_marg = stats.t(df, loc=m_n, scale=np.sqrt(np.diag(shape)))
+    mean_post = Posterior(
+        "mean",
+        mean_dist,
+        m_n,
+        np.sqrt(np.diag(mean_cov)),
+        m_n,
+        hyper,
+        mean_cov,
+        lambda level: t_marg.interval(level),
+    )
+
+    cov_dist = stats.invwishart(df=nu_n, scale=psi_n)
+    q = nu_n - d
+    diag = np.diag(psi_n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cov_mean = psi_n / (q - 1) if q > 1 else np.full((d, d), np.inf)
+        cov_var = ((q + 1) * psi_n**2 + (q - 1) * np.outer(diag, diag)) / (
+            q * (q - 1) ** 2 * (q - 3)
+        )
+        cov_sd = np.sqrt(cov_var) if q > 3 else np.full((d, d), np.inf)
+
+    def cov_interval(level: float) -> tuple:
+        low, high = np.full((d, d), np.nan), np.full((d, d), np.nan)
+        # Sigma_ii ~ IG((nu - d + 1) / 2, psi_ii / 2); off-diagonals have no closed form
+        lo, hi = stats.invgamma((nu_n - d + 1) / 2, scale=diag / 2).interval(level)
+        low[np.diag_indices(d)], high[np.diag_indices(d)] = lo, hi
+        return low, high
+
+    cov_post = Posterior(
+        "covariance", cov_dist, cov_mean, cov_sd, psi_n / (nu_n + d + 1), hyper, None, cov_interval
+    )
+
+    def sample(size: int, rng: np.random.Generator) -> dict:
+        sigma = np.asarray(cov_dist.rvs(size=size, random_state=rng)).reshape(size, d, d)
+        chol = np.linalg.cholesky(sigma / k_n)  # (size, d, d)
+        mean = m_n + np.einsum("sij,sj->si", chol, rng.standard_normal((size, d)))
+        return {"mean": mean, "covariance": sigma}
+
+    def predictive() -> Predictive:
+        pshape = psi_n * (k_n + 1) / (k_n * df)
+        pcov = pshape * df / (df - 2) if df > 2 else np.full((d, d), np.inf)
+        dist = stats.multivariate_t(loc=m_n, shape=pshape, df=df)
+        return Predictive(dist, m_n, np.sqrt(np.diag(pcov)), pcov)
+
+    return JointPosterior(
+        {"mean": mean_post, "covariance": cov_post},
+        {"mean": m_n, "covariance": psi_n / (nu_n + d + 2)},
+        hyper,
+        sample,
+        predictive,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class RidgePosterior(Posterior):
+    """Posterior of ridge regression coefficients, with the intercept and noise variance used."""
+
+    intercept: float = 0.0
+    variance: float = 1.0
+
+
+def ridge(X, y, alpha: float, fit_intercept: bool = True, variance: float | None = None):
+    r"""MAP linear regression under a Gaussian prior on the coefficients: ridge regression.
+
+    Model :math:`y = b + X\beta + \varepsilon`, :math:`\varepsilon \sim N(0, \sigma^2)`, prior
+    :math:`\beta \sim N(0, \tau^2 I)` and a flat prior on the intercept b. The posterior of
+    :math:`\beta` is normal with mean (= MAP) :math:`(X_c^\top X_c + \alpha I)^{-1}X_c^\top y_c`
+    and covariance :math:`\sigma^2 (X_c^\top X_c + \alpha I)^{-1}` (X_c, y_c centred when
+    ``fit_intercept``), where
+
+    .. math:: \alpha = \sigma^2 / \tau^2,
+
+    the noise variance over the prior variance of each coefficient: the MAP minimises
+    :math:`\lVert y - b - X\beta\rVert^2 + \alpha\lVert\beta\rVert^2`, as scikit-learn's ``Ridge``.
+    alpha -> 0 is the flat prior and gives least squares, the MLE.
+
+    Parameters
+    ----------
+    X : array of shape (n, p).
+    y : array of shape (n,).
+    alpha : float >= 0 (0 needs X of full column rank).
+    fit_intercept : estimate an unpenalised intercept.
+    variance : the noise variance :math:`\sigma^2`; when None, the plug-in RSS / N at the MAP.
+
+    Returns
+    -------
+    RidgePosterior ``coef`` of shape (p,), with ``cov`` (p, p), ``intercept`` and ``variance``;
+    ``predictive(X_new)`` is normal with mean :math:`b + X_{new}\beta` and the variance of the
+    noise plus that of the fitted line, elementwise over the rows of ``X_new``.
+    """
+    X = _finite(X, "X", 2)
+    y = _finite(y, "y", 1)
+    if X.shape[0] != y.size:
+        raise ValueError(f"X has {X.shape[0]} rows but y has {y.size} values")
+    nonnegative(alpha=alpha)
+    n, p = X.shape
+    _at_least(n, 2, "ridge")
+    x_mean = X.mean(axis=0) if fit_intercept else np.zeros(p)
+    y_mean = y.mean() if fit_intercept else 0.0
+    Xc, yc = X - x_mean, y - y_mean  # (n, p), (n,)
+    A = Xc.T @ Xc + alpha * np.eye(p)  # (p, p), the posterior precision times sigma^2
+    try:
+        L = np.linalg.cholesky(A)
+    except np.linalg.LinAlgError:
+        raise ValueError("ridge: X^T X + alpha I is singular; use alpha > 0") from None
+    A_inv = np.linalg.solve(L.T, np.linalg.solve(L, np.eye(p)))
+    coef = A_inv @ Xc.T @ yc
+    intercept = float(y_mean - x_mean @ coef)
+    if variance is None:
+        resid = yc - Xc @ coef
+        variance = float(resid @ resid / n)
+    positive(variance=variance)
+    cov = variance * A_inv
+
+    def predictive(X_new) -> Predictive:
+        X_new = _finite(X_new, "X_new", 2)
+        dx = X_new - x_mean  # (m, p)
+        line_var = np.einsum("mi,ij,mj->m", dx, cov, dx) + (variance / n if fit_intercept else 0)
+        scale = np.sqrt(variance + line_var)
+        loc = intercept + X_new @ coef
+        return Predictive(stats.norm(loc, scale), loc, scale)
+
+    normal = stats.norm(coef, np.sqrt(np.diag(cov)))
+    return RidgePosterior(
+        "coef",
+        stats.multivariate_normal(coef, cov),
+        coef,
+        np.sqrt(np.diag(cov)),
+        coef,
+        {"mean": coef, "cov": cov},
+        cov,
+        lambda level: normal.interval(level),
+        predictive,
+        intercept=intercept,
+        variance=variance,
+    )

@@ -1,0 +1,151 @@
+"""Posterior and predictive objects: scipy.stats frozen distributions with the queries users ask."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+def _rng(random_state) -> np.random.Generator:
+    return np.random.default_rng(random_state)
+
+
+def _check_level(level: float) -> None:
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
+
+
+@dataclass(frozen=True, eq=False)
+class Predictive:
+    """A posterior predictive distribution of new observations.
+
+    ``mean`` and ``sd`` (``cov`` too for vectors) are values; ``pdf`` / ``pmf``, ``logpdf`` /
+    ``logpmf``, ``cdf`` and the rest come from the underlying scipy frozen distribution ``dist``.
+    """
+
+    dist: Any
+    mean: Any
+    sd: Any
+    cov: np.ndarray | None = None
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.dist, name)
+
+    def sample(self, n: int, random_state=None) -> np.ndarray:
+        """``n`` draws, shape (n,) + the shape of one observation."""
+        draws = np.asarray(self.dist.rvs(size=n, random_state=_rng(random_state)))
+        return draws.reshape(n, *np.shape(self.mean))
+
+    def interval(self, level: float = 0.95):
+        """Equal-tailed predictive interval (univariate predictives)."""
+        _check_level(level)
+        return self.dist.interval(level)
+
+
+@dataclass(frozen=True, eq=False)
+class Posterior:
+    """The posterior of one parameter, a float or an array.
+
+    Attributes
+    ----------
+    name : the parameter's name, as in :mod:`emkit.mle` (``p``, ``rate``, ``mean``, ``probs``...).
+    dist : scipy.stats frozen distribution of the parameter.
+    mean, sd : posterior mean and standard deviation, shaped like the parameter.
+    cov : posterior covariance for vector parameters, shape (k, k); None otherwise.
+    map : posterior mode (maximum a posteriori).
+    hyper : dict of the posterior's hyperparameters.
+    """
+
+    name: str
+    dist: Any
+    mean: Any
+    sd: Any
+    map: Any
+    hyper: dict
+    cov: np.ndarray | None = None
+    _interval: Callable[[float], tuple] | None = field(default=None, repr=False)
+    _predictive: Callable[..., Predictive] | None = field(default=None, repr=False)
+
+    def interval(self, level: float = 0.95) -> tuple:
+        """Equal-tailed credible interval (low, high), elementwise for array parameters."""
+        _check_level(level)
+        if self._interval is not None:
+            return self._interval(level)
+        return self.dist.interval(level)
+
+    def sample(self, n: int, random_state=None) -> np.ndarray:
+        """``n`` posterior draws, shape (n,) + the parameter's shape."""
+        draws = np.asarray(self.dist.rvs(size=n, random_state=_rng(random_state)))
+        return draws.reshape(n, *np.shape(self.mean))
+
+    def predictive(self, *args, **kwargs) -> Predictive:
+        """The posterior predictive distribution of a new observation."""
+        if self._predictive is None:
+            raise NotImplementedError(f"no predictive distribution for {self.name}")
+        return self._predictive(*args, **kwargs)
+
+
+@dataclass(frozen=True, eq=False)
+class JointPosterior:
+    """The joint posterior of a mean and a (co)variance.
+
+    ``mean``, ``sd``, ``interval(level)`` and ``sample`` give dicts keyed by parameter name, from
+    each parameter's marginal posterior (``posterior["mean"]`` is that :class:`Posterior`).
+    ``map`` is the joint mode, which differs from the marginal modes.
+    """
+
+    marginals: dict[str, Posterior]
+    map: dict[str, Any]
+    hyper: dict
+    _sample: Callable[[int, np.random.Generator], dict] = field(repr=False)
+    _predictive: Callable[[], Predictive] = field(repr=False)
+
+    def __getitem__(self, name: str) -> Posterior:
+        return self.marginals[name]
+
+    @property
+    def mean(self) -> dict[str, Any]:
+        return {k: m.mean for k, m in self.marginals.items()}
+
+    @property
+    def sd(self) -> dict[str, Any]:
+        return {k: m.sd for k, m in self.marginals.items()}
+
+    def interval(self, level: float = 0.95) -> dict[str, tuple]:
+        """Marginal equal-tailed credible intervals, by parameter."""
+        return {k: m.interval(level) for k, m in self.marginals.items()}
+
+    def sample(self, n: int, random_state=None) -> dict[str, np.ndarray]:
+        """``n`` joint draws: a dict of arrays of shape (n,) + each parameter's shape."""
+        return self._sample(n, _rng(random_state))
+
+    def predictive(self) -> Predictive:
+        """The posterior predictive distribution of a new observation."""
+        return self._predictive()
+
+
+def univariate(name, dist, map_, hyper, predictive) -> Posterior:
+    return Posterior(
+        name, dist, float(dist.mean()), float(dist.std()), map_, hyper, _predictive=predictive
+    )
+
+
+def positive(**values: float) -> None:
+    for name, value in values.items():
+        if not value > 0:
+            raise ValueError(f"{name} must be positive, got {value}")
+
+
+def nonnegative(**values: float) -> None:
+    for name, value in values.items():
+        if not value >= 0:
+            raise ValueError(f"{name} must be non-negative, got {value}")
+
+
+def scalar_predictive(dist) -> Predictive:
+    return Predictive(dist, float(dist.mean()), float(dist.std()))

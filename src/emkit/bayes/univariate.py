@@ -1,0 +1,187 @@
+"""Conjugate posteriors of one-dimensional models: Bernoulli, Poisson, normal."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from emkit.bayes.posterior import (
+    JointPosterior,
+    Posterior,
+    nonnegative,
+    positive,
+    scalar_predictive,
+    univariate,
+)
+from emkit.mle.closed_form import _at_least, _finite, _integers
+
+
+def beta_bernoulli(x, a: float = 1.0, b: float = 1.0) -> Posterior:
+    r"""Posterior of a success probability under a Beta(a, b) prior.
+
+    Posterior :math:`\mathrm{Beta}(a + k, b + N - k)` with k successes in N trials; MAP
+    :math:`(a + k - 1)/(a + b + N - 2)`. The default Beta(1, 1) is flat: its MAP is the MLE k/N.
+    a = b = 0 (Haldane) is allowed when the posterior is proper.
+
+    Parameters
+    ----------
+    x : array of shape (n,) of 0/1 outcomes.
+    a, b : prior pseudo-counts of successes and failures, >= 0.
+
+    Returns
+    -------
+    Posterior ``p``; ``predictive()`` is the next outcome, Beta-Binomial(1, a', b').
+    """
+    x = _finite(x, "x", 1)
+    if ((x != 0) & (x != 1)).any():
+        raise ValueError("beta_bernoulli needs values 0 and 1 only")
+    nonnegative(a=a, b=b)
+    k = x.sum()
+    a_n, b_n = a + k, b + x.size - k
+    positive(**{"posterior a (a + successes)": a_n, "posterior b (b + failures)": b_n})
+    if a_n >= 1 and b_n >= 1 and a_n + b_n > 2:
+        mode = (a_n - 1) / (a_n + b_n - 2)
+    else:  # the density is unbounded at an end, or flat: the mode is that end (or undefined)
+        mode = 0.0 if a_n < b_n else 1.0 if b_n < a_n else np.nan
+    return univariate(
+        "p",
+        stats.beta(a_n, b_n),
+        mode,
+        {"a": a_n, "b": b_n},
+        lambda: scalar_predictive(stats.betabinom(1, a_n, b_n)),
+    )
+
+
+def gamma_poisson(x, shape: float = 1.0, rate: float = 0.0) -> Posterior:
+    r"""Posterior of a Poisson rate under a Gamma(shape, rate) prior.
+
+    Posterior :math:`\mathrm{Gamma}(\alpha + \sum x_i, \beta + N)` (shape, rate); MAP
+    :math:`(\alpha + \sum x_i - 1)/(\beta + N)`. The default Gamma(1, 0) is the flat (improper)
+    prior on the rate: its MAP is the MLE.
+
+    Parameters
+    ----------
+    x : array of shape (n,) of non-negative integer counts.
+    shape, rate : prior shape and rate, >= 0 (a prior worth ``rate`` observations totalling
+        ``shape`` counts, roughly).
+
+    Returns
+    -------
+    Posterior ``rate``; ``predictive()`` is the next count, negative binomial
+    :math:`\mathrm{NB}(\alpha', \beta'/(\beta'+1))`.
+    """
+    x = _finite(x, "x", 1)
+    _at_least(x.size, 1, "gamma_poisson")
+    _integers(x, "counts", "gamma_poisson")
+    nonnegative(shape=shape, rate=rate)
+    a_n, b_n = shape + x.sum(), rate + x.size
+    positive(**{"posterior shape": a_n})
+    return univariate(
+        "rate",
+        stats.gamma(a_n, scale=1 / b_n),
+        max(a_n - 1, 0.0) / b_n,
+        {"shape": a_n, "rate": b_n},
+        lambda: scalar_predictive(stats.nbinom(a_n, b_n / (b_n + 1))),
+    )
+
+
+def normal_known_variance(
+    x, sigma: float, prior_mean: float = 0.0, prior_sd: float = np.inf
+) -> Posterior:
+    r"""Posterior of a normal mean when the noise sd :math:`\sigma` is known.
+
+    With prior :math:`N(\mu_p, \sigma_p^2)` the posterior is normal with precision
+    :math:`1/\sigma_p^2 + N/\sigma^2`, so sd :math:`1/\sqrt{1/\sigma_p^2 + N/\sigma^2}`, and mean
+    :math:`(\mu_p/\sigma_p^2 + N\bar x/\sigma^2) / (1/\sigma_p^2 + N/\sigma^2)`. ``prior_sd=inf``
+    (the default) is the flat prior: the posterior mean is then :math:`\bar x`.
+
+    Parameters
+    ----------
+    x : array of shape (n,).
+    sigma : known noise standard deviation, > 0.
+    prior_mean, prior_sd : the prior's mean and sd (> 0, may be inf).
+
+    Returns
+    -------
+    Posterior ``mean``; ``predictive()`` is :math:`N(\mu_n, \sigma_n^2 + \sigma^2)`.
+    """
+    x = _finite(x, "x", 1)
+    _at_least(x.size, 1, "normal_known_variance")
+    positive(sigma=sigma, prior_sd=prior_sd)
+    precision = 1 / prior_sd**2 + x.size / sigma**2
+    mean = (prior_mean / prior_sd**2 + x.sum() / sigma**2) / precision
+    sd = 1 / np.sqrt(precision)
+    return univariate(
+        "mean",
+        stats.norm(mean, sd),
+        mean,
+        {"mean": mean, "sd": sd},
+        lambda: scalar_predictive(stats.norm(mean, np.hypot(sd, sigma))),
+    )
+
+
+def normal_inverse_gamma(
+    x, mu0: float = 0.0, kappa0: float = 0.0, alpha0: float = -0.5, beta0: float = 0.0
+) -> JointPosterior:
+    r"""Joint posterior of a normal mean and variance under a normal-inverse-gamma prior.
+
+    Prior :math:`\sigma^2 \sim \mathrm{IG}(\alpha_0, \beta_0)`,
+    :math:`\mu \mid \sigma^2 \sim N(\mu_0, \sigma^2/\kappa_0)`, i.e. the density
+    :math:`\propto (\sigma^2)^{-(\alpha_0 + 3/2)}
+    \exp(-(2\beta_0 + \kappa_0(\mu-\mu_0)^2)/(2\sigma^2))`.
+    Posterior: :math:`\kappa_n = \kappa_0 + N`, :math:`\mu_n = (\kappa_0\mu_0 + N\bar x)/\kappa_n`,
+    :math:`\alpha_n = \alpha_0 + N/2`, :math:`\beta_n = \beta_0 + S/2 +
+    \kappa_0 N(\bar x - \mu_0)^2/(2\kappa_n)` with :math:`S = \sum(x_i - \bar x)^2`.
+    Marginals: :math:`\mu \sim t_{2\alpha_n}(\mu_n, \beta_n/(\alpha_n\kappa_n))`,
+    :math:`\sigma^2 \sim \mathrm{IG}(\alpha_n, \beta_n)`; joint mode
+    :math:`(\mu_n, \beta_n/(\alpha_n + 3/2))`.
+
+    The default ``kappa0=0, alpha0=-1/2, beta0=0`` is the reference prior
+    :math:`p(\mu, \sigma^2) \propto 1/\sigma^2`, whose credible interval for the mean is the
+    classical t interval. ``alpha0=-3/2`` (with kappa0 = beta0 = 0) is the flat prior, whose MAP
+    is the MLE :math:`(\bar x, S/N)`.
+
+    Parameters
+    ----------
+    x : array of shape (n,).
+    mu0, kappa0 : prior mean and its weight in observations (kappa0 >= 0).
+    alpha0, beta0 : prior shape (>= -3/2) and scale (>= 0) of the variance.
+
+    Returns
+    -------
+    JointPosterior with marginals ``mean`` and ``variance``; ``predictive()`` is
+    :math:`t_{2\alpha_n}(\mu_n, \beta_n(\kappa_n + 1)/(\alpha_n\kappa_n))`.
+    """
+    x = _finite(x, "x", 1)
+    _at_least(x.size, 1, "normal_inverse_gamma")
+    nonnegative(kappa0=kappa0, beta0=beta0)
+    if alpha0 < -1.5:
+        raise ValueError(f"alpha0 must be >= -3/2 (the flat prior), got {alpha0}")
+    n, xbar = x.size, x.mean()
+    S = np.sum((x - xbar) ** 2)
+    k_n = kappa0 + n
+    m_n = (kappa0 * mu0 + n * xbar) / k_n
+    a_n = alpha0 + n / 2
+    b_n = beta0 + S / 2 + kappa0 * n * (xbar - mu0) ** 2 / (2 * k_n)
+    positive(**{"posterior alpha (alpha0 + N/2)": a_n, "posterior beta": b_n})
+    hyper = {"mu": m_n, "kappa": k_n, "alpha": a_n, "beta": b_n}
+    variance = stats.invgamma(a_n, scale=b_n)
+    mean = stats.t(2 * a_n, loc=m_n, scale=np.sqrt(b_n / (a_n * k_n)))
+    marginals = {
+        "mean": univariate("mean", mean, m_n, hyper, None),
+        "variance": univariate("variance", variance, b_n / (a_n + 1), hyper, None),
+    }
+
+    def sample(size: int, rng: np.random.Generator) -> dict:
+        var = variance.rvs(size=size, random_state=rng)
+        return {"mean": rng.normal(m_n, np.sqrt(var / k_n)), "variance": var}
+
+    return JointPosterior(
+        marginals,
+        {"mean": m_n, "variance": b_n / (a_n + 1.5)},
+        hyper,
+        sample,
+        lambda: scalar_predictive(
+            stats.t(2 * a_n, loc=m_n, scale=np.sqrt(b_n * (k_n + 1) / (a_n * k_n)))
+        ),
+    )
