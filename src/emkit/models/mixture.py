@@ -70,4 +70,5 @@ class Mixture:
         return Mixture(weights, components, self.reg_covar)
 
     def log_prior(self) -> float:
-        return 0.0
+        """Log-density of the covariance ridge prior (0 when ``reg_covar`` is 0)."""
+        return self.components.log_prior(self.reg_covar)

@@ -84,11 +84,25 @@ class GaussianComponents:
         """Eigenvalues of each component's covariance, shape (k, d)."""
         raise NotImplementedError
 
+    def trace_precision(self) -> float:
+        """Sum over components of tr(Sigma_k^{-1}) (counted once when shared)."""
+        raise NotImplementedError
+
     # --- shared -------------------------------------------------------------------------
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Log density of each row under each component, shape (n, k)."""
         d = self.n_features
         return -0.5 * (d * LOG_2PI + self.mahalanobis(x)) + self.log_det_precision_cholesky()
+
+    def log_prior(self, reg_covar: float) -> float:
+        r"""Log-density (up to a constant) of the ridge prior the M-step maximises.
+
+        ``reg_covar`` = :math:`c` is the improper prior
+        :math:`\log p(\Sigma) = -\tfrac{c}{2}\operatorname{tr}\Sigma^{-1}` on each covariance,
+        whose MAP update is :math:`(S_k + cI)/N_k`. It bounds the likelihood away from singular
+        covariances, so EM climbs a bounded objective and never decreases it.
+        """
+        return -0.5 * reg_covar * self.trace_precision() if reg_covar else 0.0
 
     def suff_stats(self, x: np.ndarray, resp: np.ndarray) -> GaussianStats:
         return GaussianStats.from_data(x, resp, self.diagonal_stats)

@@ -35,21 +35,24 @@ class DiagGaussian(GaussianComponents):
 
     @classmethod
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:
-        return stats.covariance() + reg
+        return stats.covariance(reg)
 
     def variances(self) -> np.ndarray:
         """Per-component, per-feature variances, shape (k, d)."""
         return self.covariances
 
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
-        precisions = self.precisions_cholesky**2  # (k, d), or (k, 1) for spherical
-        precisions = np.broadcast_to(precisions, self.means.shape)
-        # sum_d (x - mu)^2 / var, expanded so the work is two matrix products
-        return (
-            (x * x) @ precisions.T
-            - 2.0 * x @ (self.means * precisions).T
-            + np.sum(self.means**2 * precisions, axis=1)
-        )
+        scales = np.broadcast_to(self.variances() ** -0.5, self.means.shape)  # (k, d)
+        out = np.empty((x.shape[0], self.n_components))
+        # Direct differences, not the expansion x^2/v - 2 x mu/v + mu^2/v, which cancels
+        # catastrophically for narrow components far from the origin.
+        for j in range(self.n_components):
+            z = (x - self.means[j]) * scales[j]
+            out[:, j] = np.einsum("ij,ij->i", z, z)
+        return out
+
+    def trace_precision(self) -> float:
+        return float(np.sum(np.broadcast_to(self.precisions_cholesky**2, self.means.shape)))
 
     def log_det_precision_cholesky(self) -> np.ndarray:
         return np.log(self.precisions_cholesky).sum(axis=1)

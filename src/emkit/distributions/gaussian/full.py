@@ -38,8 +38,7 @@ class FullGaussian(GaussianComponents):
 
     @classmethod
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:
-        d = stats.mean.shape[1]
-        return stats.covariance() + reg * np.eye(d)
+        return stats.covariance(reg)
 
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
         n, k = x.shape[0], self.n_components
@@ -48,6 +47,9 @@ class FullGaussian(GaussianComponents):
             y = x @ self.precisions_cholesky[j] - self.means[j] @ self.precisions_cholesky[j]
             out[:, j] = np.einsum("ij,ij->i", y, y)
         return out
+
+    def trace_precision(self) -> float:
+        return float(np.sum(self.precisions_cholesky**2))
 
     def log_det_precision_cholesky(self) -> np.ndarray:
         return np.log(np.diagonal(self.precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)

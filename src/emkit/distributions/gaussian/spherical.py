@@ -32,20 +32,16 @@ class SphericalGaussian(DiagGaussian):
 
     @classmethod
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:
-        return stats.covariance().mean(axis=1) + reg
+        return stats.covariance(reg).mean(axis=1)
 
     def variances(self) -> np.ndarray:
         return self.covariances[:, None]
 
-    def mahalanobis(self, x: np.ndarray) -> np.ndarray:
-        return self._with_diagonal().mahalanobis(x)
+    def trace_precision(self) -> float:
+        return float(self.n_features * np.sum(self.precisions_cholesky**2))
 
     def log_det_precision_cholesky(self) -> np.ndarray:
         return self.n_features * np.log(self.precisions_cholesky)
-
-    def _with_diagonal(self) -> DiagGaussian:
-        prec = np.repeat(self.precisions_cholesky[:, None], self.n_features, axis=1)
-        return DiagGaussian(self.means, prec**-2, prec)
 
     @staticmethod
     def spectra(covariances: np.ndarray, k: int) -> np.ndarray:

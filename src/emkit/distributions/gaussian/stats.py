@@ -34,19 +34,16 @@ class GaussianStats:
         weight = resp.sum(axis=0, dtype=np.float64)  # (k,)
         sums = resp.T @ x  # (k, d)
         mean = np.divide(sums, weight[:, None], out=np.zeros_like(sums), where=weight[:, None] > 0)
-        # Centre on the chunk mean first so the scatter is a difference of small numbers.
-        shift = x.mean(axis=0)
-        xc = x - shift  # (n, d)
-        offset = mean - shift  # (k, d)
-        if diagonal:
-            scatter = resp.T @ (xc * xc) - weight[:, None] * offset**2
-            np.maximum(scatter, 0.0, out=scatter)
-        else:
-            k, d = mean.shape
-            scatter = np.empty((k, d, d))
-            for j in range(k):
+        # Centre on each component's own mean: a shift shared by all components leaves a
+        # difference of large numbers for narrow components far from it.
+        k, d = mean.shape
+        scatter = np.empty((k, d) if diagonal else (k, d, d))
+        for j in range(k):
+            xc = x - mean[j]  # (n, d)
+            if diagonal:
+                scatter[j] = resp[:, j] @ (xc * xc)
+            else:
                 scatter[j] = (xc * resp[:, j : j + 1]).T @ xc
-            scatter -= weight[:, None, None] * offset[:, :, None] * offset[:, None, :]
         return cls(weight, mean, scatter)
 
     def __add__(self, other: GaussianStats) -> GaussianStats:
@@ -62,8 +59,14 @@ class GaussianStats:
             correction = coef[:, None, None] * delta[:, :, None] * delta[:, None, :]
         return GaussianStats(weight, mean, self.scatter + other.scatter + correction)
 
-    def covariance(self) -> np.ndarray:
-        """Maximum-likelihood covariance (or variances) per component; 0 for empty components."""
+    def covariance(self, ridge: float = 0.0) -> np.ndarray:
+        """(scatter + ridge I) / weight per component (or its diagonal); 0 for empty components.
+
+        With ``ridge = 0`` this is the maximum-likelihood covariance; with ``ridge > 0`` it is the
+        MAP estimate under the prior log p(Sigma) = -ridge/2 tr(Sigma^{-1}) (see ``log_prior``).
+        """
         shape = (-1,) + (1,) * (self.scatter.ndim - 1)
         w = self.weight.reshape(shape)
-        return np.divide(self.scatter, w, out=np.zeros_like(self.scatter), where=w > 0)
+        d = self.mean.shape[1]
+        scatter = self.scatter + (ridge if self.scatter.ndim == 2 else ridge * np.eye(d))
+        return np.divide(scatter, w, out=np.zeros_like(scatter), where=w > 0)

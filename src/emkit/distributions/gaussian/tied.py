@@ -40,7 +40,7 @@ class TiedGaussian(GaussianComponents):
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:
         d = stats.mean.shape[1]
         total = max(stats.weight.sum(), np.finfo(float).tiny)
-        return stats.scatter.sum(axis=0) / total + reg * np.eye(d)
+        return (stats.scatter.sum(axis=0) + reg * np.eye(d)) / total
 
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
         y = x @ self.precisions_cholesky  # (n, d), shared by every component
@@ -50,6 +50,9 @@ class TiedGaussian(GaussianComponents):
             z = y - centres[j]
             out[:, j] = np.einsum("ij,ij->i", z, z)
         return out
+
+    def trace_precision(self) -> float:
+        return float(np.sum(self.precisions_cholesky**2))
 
     def log_det_precision_cholesky(self) -> np.ndarray:
         value = np.log(np.diagonal(self.precisions_cholesky)).sum()
