@@ -1,6 +1,7 @@
 """emkit: maximum likelihood, MAP and Expectation-Maximization on one engine."""
 
 from emkit.estimators import GaussianMixture, MixtureSelection, load, select_mixture
+from emkit import bayes, mle
 from emkit.exceptions import DataError, DegenerateFitWarning, MonotonicityWarning
 
 __version__ = "0.1.0"
@@ -10,6 +11,8 @@ __all__ = [
     "DegenerateFitWarning",
     "GaussianMixture",
     "MixtureSelection",
+    "bayes",
+    "mle",
     "MonotonicityWarning",
     "load",
     "select_mixture",
