@@ -32,7 +32,7 @@ class EMProgress:
     """What a callback receives after each iteration."""
 
     iteration: int
-    log_likelihood: float
+    objective: float  # log-likelihood plus log-prior, as recorded in history
     change: float
     max_iter: int
 
@@ -77,8 +77,9 @@ def run_em(
 
     Returns
     -------
-    EMResult whose ``model`` is the last parameters evaluated; ``log_likelihood`` is the
-    objective at exactly those parameters and ``history[-1]`` equals it. Iterations where the
+    EMResult whose ``model`` is the last parameters evaluated; ``history`` holds the objective
+    (log-likelihood plus log-prior) before the first and after every M-step, and
+    ``log_likelihood`` is the log-likelihood alone at exactly the returned parameters. Iterations where the
     model changed size (pruning) are listed in ``structure_changes``; the ascent check skips them.
     """
     history: list[float] = []
@@ -91,7 +92,8 @@ def run_em(
         new_stats, new_loglik = e_step_all(candidate, data)
         change = new_loglik - loglik
         if _structure_changed(model, candidate):
-            # Pruning (or any change of model size) is not an EM step: no ascent guarantee.
+            # Pruning, or a ridge raised to keep a collapsed component non-singular, changes
+            # the model or the objective: no ascent guarantee across that step.
             changes.append(iteration)
         elif change < -ROUNDING * max(1.0, abs(loglik)):
             warnings.warn(
@@ -108,10 +110,14 @@ def run_em(
             converged = bool(np.isfinite(loglik))
             break
     n_iter = len(history) - 1
+    log_likelihood = loglik - model.log_prior()
     return EMResult(
-        model, loglik, np.asarray(history), n_iter, converged, stats, tuple(changes)
+        model, log_likelihood, np.asarray(history), n_iter, converged, stats, tuple(changes)
     )
 
 
 def _structure_changed(old: Any, new: Any) -> bool:
-    return getattr(old, "n_components", None) != getattr(new, "n_components", None)
+    """True where the step changed the model's size or the objective itself (a raised ridge)."""
+    return any(
+        getattr(old, name, None) != getattr(new, name, None) for name in ("n_components", "reg_covar")
+    )

@@ -67,6 +67,5 @@ def components_from_responsibilities(
         weight = np.maximum(stats.weight, too_small * 1.0)
         mean = np.where(stats.weight[:, None] > 0, stats.mean, x[:1])
         stats = GaussianStats(weight, mean, scatter)
-    covariances = structure._covariances_from_stats(stats, reg_covar)
     weights = np.maximum(stats.weight, np.finfo(float).eps)
-    return weights / weights.sum(), structure.from_covariances(stats.mean, covariances)
+    return weights / weights.sum(), structure.from_stats(stats, reg_covar)

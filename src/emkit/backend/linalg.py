@@ -5,41 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 
-def cholesky_regularised(
-    covariances: np.ndarray, reg: float, max_tries: int = 12
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cholesky factors of ``covariances + reg * I``, raising the ridge where a matrix is not PD.
+def cholesky(covariances: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factors of (k, d, d) covariances; LinAlgError if one is not PD."""
+    chol = np.linalg.cholesky(covariances)
+    if not np.all(np.isfinite(chol)):
+        raise np.linalg.LinAlgError("covariance is not positive definite")
+    return chol
 
-    Parameters
-    ----------
-    covariances : array of shape (k, d, d), symmetric.
-    reg : ridge added to every diagonal.
 
-    Returns
-    -------
-    chol : array of shape (k, d, d), lower-triangular factors.
-    covariances : array of shape (k, d, d), the matrices actually factorised.
-    escalated : bool array of shape (k,), True where ``reg`` alone did not make the matrix PD.
-    """
-    k, d, _ = covariances.shape
-    eye = np.eye(d)
-    out = covariances + reg * eye
-    chol = np.empty_like(out)
-    escalated = np.zeros(k, dtype=bool)
-    for j in range(k):
-        ridge = reg
-        scale = max(float(np.trace(covariances[j])) / d, 1.0)
-        for attempt in range(max_tries + 1):
-            try:
-                chol[j] = np.linalg.cholesky(out[j])
-                break
-            except np.linalg.LinAlgError:
-                if attempt == max_tries:
-                    raise
-                escalated[j] = True
-                ridge = max(ridge * 10.0, 1e-10 * scale)
-                out[j] = covariances[j] + ridge * eye
-    return chol, out, escalated
+def require_positive(variances: np.ndarray) -> np.ndarray:
+    """``variances`` unchanged if all are finite and > 0; LinAlgError otherwise."""
+    if not np.all((variances > 0) & np.isfinite(variances)):
+        raise np.linalg.LinAlgError("variance is not positive")
+    return variances
 
 
 def precision_cholesky(chol: np.ndarray) -> np.ndarray:
@@ -47,4 +25,4 @@ def precision_cholesky(chol: np.ndarray) -> np.ndarray:
     k, d, _ = chol.shape
     eye = np.eye(d)
     inv_l = np.linalg.solve(chol, np.broadcast_to(eye, chol.shape))  # L^{-1}, batched
-    return np.swapaxes(inv_l, 1, 2)
+    return np.ascontiguousarray(np.swapaxes(inv_l, 1, 2))

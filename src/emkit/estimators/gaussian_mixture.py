@@ -52,7 +52,9 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
     converged_ : bool.
     n_iter_ : int, M-steps in the kept start.
     log_likelihood_ : float, total (weighted) log-likelihood at the returned parameters.
-    history_ : array, log-likelihood before the first and after every M-step.
+    history_ : array, the objective EM climbs, before the first and after every M-step: the
+        log-likelihood plus the ridge prior's log-density, -reg_covar/2 sum_k tr(Sigma_k^{-1})
+        (the M-step with ``reg_covar`` is this MAP; with reg_covar=0 it is the log-likelihood).
     degenerate_ : bool, True if any component is singular but for regularisation.
     degenerate_components_ : bool array of shape (k,).
     n_features_in_ : int.
@@ -185,7 +187,10 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         if self.precisions_init is not None:
             layout = structure.parameter_shape(k, x.shape[1])
             precisions = _checked(self.precisions_init, layout, "precisions_init")
-            components = structure.from_precisions(means, precisions)
+            try:
+                components = structure.from_precisions(means, precisions)
+            except np.linalg.LinAlgError:
+                raise ValueError("precisions_init must be positive definite") from None
         elif self.means_init is not None:
             components = structure.from_covariances(means, components.covariances)
         return Mixture(weights, components, self.reg_covar)

@@ -67,7 +67,9 @@ class Mixture:
     def m_step(self, stats: MixtureStats) -> Mixture:
         weights = stats.resp_sum / stats.resp_sum.sum()
         components = self.components.m_step(stats.components, self.reg_covar)
-        return Mixture(weights, components, self.reg_covar)
+        # The M-step may have had to raise the ridge to keep a collapsed component non-singular.
+        reg_covar = max(self.reg_covar, getattr(components, "ridge", 0.0))
+        return Mixture(weights, components, reg_covar)
 
     def log_prior(self) -> float:
         """Log-density of the covariance ridge prior (0 when ``reg_covar`` is 0)."""

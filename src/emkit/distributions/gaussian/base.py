@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -10,6 +10,7 @@ import numpy as np
 from emkit.distributions.gaussian.stats import GaussianStats
 
 LOG_2PI = float(np.log(2.0 * np.pi))
+MAX_RIDGE_RISES = 40
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,6 +26,7 @@ class GaussianComponents:
     means : array of shape (k, d).
     covariances : full (k, d, d), tied (d, d), diag (k, d), spherical (k,).
     precisions_cholesky : same layout; U with Sigma^{-1} = U U^T (diagonal forms store 1/sigma).
+    ridge : the ridge the M-step that made these components used (see ``m_step``).
     """
 
     name: ClassVar[str]
@@ -35,6 +37,7 @@ class GaussianComponents:
     means: np.ndarray
     covariances: np.ndarray
     precisions_cholesky: np.ndarray
+    ridge: float = 0.0
 
     @property
     def n_components(self) -> int:
@@ -111,18 +114,47 @@ class GaussianComponents:
         return GaussianStats.zero(self.n_components, self.n_features, self.diagonal_stats)
 
     def m_step(self, stats: GaussianStats, reg_covar: float) -> GaussianComponents:
-        """Maximum-likelihood update (with ``reg_covar`` on the diagonal).
+        """MAP update under the ridge prior of ``log_prior`` with ridge ``reg_covar``.
 
-        A component whose weight has vanished keeps its previous mean and covariance:
-        it then contributes nothing and stays inert rather than becoming 0/0.
+        A component whose weight has vanished keeps its previous mean and covariance: it then
+        contributes nothing and stays inert rather than becoming 0/0.
         """
         empty = self.empty(stats)
         if empty.any():
             stats = _fill_empty(stats, empty, self.means)
-        covariances = self._covariances_from_stats(stats, reg_covar)
-        if empty.any() and self.per_component:
-            covariances[empty] = self.covariances[empty]
-        return type(self).from_covariances(stats.mean, covariances)
+        return self.from_stats(stats, reg_covar, keep=empty if empty.any() else None, previous=self)
+
+    @classmethod
+    def from_stats(
+        cls,
+        stats: GaussianStats,
+        reg_covar: float,
+        keep: np.ndarray | None = None,
+        previous: GaussianComponents | None = None,
+    ) -> GaussianComponents:
+        """Components from statistics, with ``previous`` parameters where ``keep`` is True.
+
+        Where a covariance is singular at this ridge (reg_covar = 0 on collapsed data), the
+        ridge rises tenfold from 1e-12 of the data's scale until every covariance is positive
+        definite; the components record the ridge they used, and the objective EM climbs
+        changes with it.
+        """
+        ridge = reg_covar
+        scale = float(np.abs(cls._covariances_from_stats(stats, 0.0)).max())
+        for _ in range(MAX_RIDGE_RISES):
+            covariances = cls._covariances_from_stats(stats, ridge)
+            if keep is not None and cls.per_component:
+                covariances[keep] = previous.covariances[keep]
+            try:
+                components = cls.from_covariances(stats.mean, covariances)
+            except np.linalg.LinAlgError:
+                ridge = max(10.0 * ridge, 1e-12 * scale, np.finfo(float).tiny)
+                continue
+            return replace(components, ridge=ridge)
+        raise np.linalg.LinAlgError(
+            f"covariances stay singular with a ridge of {ridge:.3g}: the data may hold "
+            "non-finite values or a column of enormous scale"
+        )
 
     @staticmethod
     def empty(stats: GaussianStats) -> np.ndarray:

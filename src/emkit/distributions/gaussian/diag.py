@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from emkit.backend.linalg import require_positive
 from emkit.distributions.gaussian.base import GaussianComponents
 from emkit.distributions.gaussian.stats import GaussianStats
 
@@ -27,7 +28,7 @@ class DiagGaussian(GaussianComponents):
 
     @classmethod
     def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> DiagGaussian:
-        return cls(means, covariances, 1.0 / np.sqrt(covariances))
+        return cls(means, covariances, 1.0 / np.sqrt(require_positive(covariances)))
 
     @classmethod
     def from_precisions_cholesky(cls, means: np.ndarray, prec_chol: np.ndarray) -> DiagGaussian:

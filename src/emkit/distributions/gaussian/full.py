@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emkit.backend.linalg import cholesky_regularised, precision_cholesky
+from emkit.backend.linalg import cholesky, precision_cholesky
 from emkit.distributions.gaussian.base import GaussianComponents
 from emkit.distributions.gaussian.stats import GaussianStats
 
@@ -28,8 +28,7 @@ class FullGaussian(GaussianComponents):
 
     @classmethod
     def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> FullGaussian:
-        chol, covariances, _ = cholesky_regularised(covariances, 0.0)
-        return cls(means, covariances, precision_cholesky(chol))
+        return cls(means, covariances, precision_cholesky(cholesky(covariances)))
 
     @classmethod
     def from_precisions_cholesky(cls, means: np.ndarray, prec_chol: np.ndarray) -> FullGaussian:

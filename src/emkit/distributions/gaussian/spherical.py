@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from emkit.backend.linalg import require_positive
 from emkit.distributions.gaussian.diag import DiagGaussian
 from emkit.distributions.gaussian.stats import GaussianStats
 
@@ -22,7 +23,7 @@ class SphericalGaussian(DiagGaussian):
 
     @classmethod
     def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> SphericalGaussian:
-        return cls(means, covariances, 1.0 / np.sqrt(covariances))
+        return cls(means, covariances, 1.0 / np.sqrt(require_positive(covariances)))
 
     @classmethod
     def from_precisions_cholesky(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emkit.backend.linalg import cholesky_regularised, precision_cholesky
+from emkit.backend.linalg import cholesky, precision_cholesky
 from emkit.distributions.gaussian.base import GaussianComponents
 from emkit.distributions.gaussian.stats import GaussianStats
 
@@ -29,8 +29,7 @@ class TiedGaussian(GaussianComponents):
 
     @classmethod
     def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> TiedGaussian:
-        chol, cov, _ = cholesky_regularised(covariances[None], 0.0)
-        return cls(means, cov[0], precision_cholesky(chol)[0])
+        return cls(means, covariances, precision_cholesky(cholesky(covariances[None]))[0])
 
     @classmethod
     def from_precisions_cholesky(cls, means: np.ndarray, prec_chol: np.ndarray) -> TiedGaussian:

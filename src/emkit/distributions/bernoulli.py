@@ -1,0 +1,78 @@
+r"""Bernoulli family: independent binary features (a latent class model's component).
+
+.. math:: \log p(x) = \sum_j x_j\log p_j + (1 - x_j)\log(1 - p_j), \qquad x_j \in \{0, 1\}.
+
+Statistics: weight :math:`W` and weighted sums :math:`\sum w x`; M-step
+:math:`\hat p = \sum w x / W`, or under a :class:`~emkit.distributions.priors.BetaPrior` (a, b),
+:math:`(a - 1 + \sum w x)/(a + b - 2 + W)`, which keeps p off 0 and 1 when a, b > 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from scipy.special import xlog1py, xlogy
+
+from emkit.distributions.priors import BetaPrior
+
+
+@dataclass(frozen=True)
+class BernoulliStats:
+    """Weight W (float) and weighted sums of x, shape (d,)."""
+
+    weight: float
+    sum_x: np.ndarray
+
+    def __add__(self, other: BernoulliStats) -> BernoulliStats:
+        return BernoulliStats(self.weight + other.weight, self.sum_x + other.sum_x)
+
+
+@dataclass(frozen=True, eq=False)
+class Bernoulli:
+    """Independent binary features; ``probs`` of shape (d,), or None before fitting."""
+
+    name: ClassVar[str] = "bernoulli"
+    prior_type: ClassVar[type] = BetaPrior
+    probs: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.probs is not None:
+            object.__setattr__(self, "probs", np.atleast_1d(np.asarray(self.probs, dtype=float)))
+
+    @property
+    def fitted(self) -> bool:
+        return self.probs is not None
+
+    def check_support(self, x: np.ndarray) -> None:
+        if not np.all((x == 0) | (x == 1)):
+            raise ValueError("a Bernoulli component needs binary data: every value 0 or 1")
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray:
+        """Log probability of each row of ``x`` (n, d), shape (n,)."""
+        return (xlogy(x, self.probs) + xlog1py(1.0 - x, -self.probs)).sum(axis=1)
+
+    def suff_stats(self, x: np.ndarray, w: np.ndarray) -> BernoulliStats:
+        return BernoulliStats(float(w.sum()), w @ x)
+
+    def from_stats(self, stats: BernoulliStats, prior: BetaPrior | None = None) -> Bernoulli:
+        if prior is None:
+            if stats.weight <= 0:
+                return self
+            return Bernoulli(np.clip(stats.sum_x / stats.weight, 0.0, 1.0))
+        numer = prior.a - 1.0 + stats.sum_x
+        return Bernoulli(numer / (prior.a + prior.b - 2.0 + stats.weight))
+
+    def log_prior(self, prior: BetaPrior) -> float:
+        return prior.log_density(self.probs)
+
+    def n_parameters(self, n_features: int) -> int:
+        return n_features
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return (rng.random((n, self.probs.shape[0])) < self.probs).astype(float)
+
+    def to_dict(self) -> dict:
+        probs = None if self.probs is None else self.probs.tolist()
+        return {"family": self.name, "probs": probs}

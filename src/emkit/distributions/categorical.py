@@ -1,0 +1,118 @@
+r"""Categorical family: each feature takes one of C categories 0, ..., C-1, independently.
+
+.. math:: \log p(x) = \sum_j \log p_{j, x_j}.
+
+Statistics: weight :math:`W` and weighted category counts :math:`n_{jc}` (d, C); M-step
+:math:`\hat p_{jc} = n_{jc} / W`, or under a :class:`~emkit.distributions.priors.DirichletPrior`
+(:math:`\alpha`), :math:`(\alpha_c - 1 + n_{jc}) / (\sum_c(\alpha_c - 1) + W)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from emkit.distributions.priors import DirichletPrior
+
+
+@dataclass(frozen=True)
+class CategoricalStats:
+    """Weight W (float) and weighted counts, shape (d, C)."""
+
+    weight: float
+    counts: np.ndarray
+
+    def __add__(self, other: CategoricalStats) -> CategoricalStats:
+        return CategoricalStats(self.weight + other.weight, self.counts + other.counts)
+
+
+@dataclass(frozen=True, eq=False)
+class Categorical:
+    """Independent categorical features over ``n_categories`` codes.
+
+    Attributes
+    ----------
+    n_categories : int or None; None takes the largest code in the data plus one at fitting.
+    probs : array of shape (d, C), rows summing to 1, or None before fitting.
+    """
+
+    name: ClassVar[str] = "categorical"
+    prior_type: ClassVar[type] = DirichletPrior
+    n_categories: int | None = None
+    probs: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.probs is not None:
+            probs = np.atleast_2d(np.asarray(self.probs, dtype=float))
+            object.__setattr__(self, "probs", probs)
+            object.__setattr__(self, "n_categories", probs.shape[1])
+        elif self.n_categories is not None and int(self.n_categories) < 1:
+            raise ValueError(f"n_categories must be at least 1; got {self.n_categories}")
+
+    @property
+    def fitted(self) -> bool:
+        return self.probs is not None
+
+    def check_support(self, x: np.ndarray) -> None:
+        if np.any(x < 0) or np.any(x != np.round(x)):
+            raise ValueError(
+                "a Categorical component needs integer codes 0, 1, ..., C-1 in every feature; "
+                "encode labels first (e.g. sklearn.preprocessing.OrdinalEncoder)"
+            )
+        if self.n_categories is not None and np.any(x >= self.n_categories):
+            raise ValueError(
+                f"codes must be below n_categories = {self.n_categories}; "
+                f"got a maximum of {int(x.max())}"
+            )
+
+    def with_categories(self, x: np.ndarray) -> Categorical:
+        """This family with ``n_categories`` set from the data when it was None."""
+        if self.n_categories is not None:
+            return self
+        return Categorical(int(x.max()) + 1)
+
+    def _one_hot(self, x: np.ndarray) -> np.ndarray:
+        codes = x.astype(np.intp)  # (n, d)
+        return codes[:, :, None] == np.arange(self.n_categories)  # (n, d, C)
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray:
+        """Log probability of each row of ``x`` (n, d), shape (n,); -inf for unseen codes."""
+        codes = x.astype(np.intp)
+        inside = np.all((codes >= 0) & (codes < self.n_categories), axis=1)
+        safe = np.clip(codes, 0, self.n_categories - 1)
+        with np.errstate(divide="ignore"):
+            log_probs = np.log(self.probs)  # (d, C)
+        out = log_probs[np.arange(x.shape[1]), safe].sum(axis=1)
+        return np.where(inside, out, -np.inf)
+
+    def suff_stats(self, x: np.ndarray, w: np.ndarray) -> CategoricalStats:
+        counts = np.einsum("n,ndc->dc", w, self._one_hot(x).astype(float))
+        return CategoricalStats(float(w.sum()), counts)
+
+    def from_stats(
+        self, stats: CategoricalStats, prior: DirichletPrior | None = None
+    ) -> Categorical:
+        if prior is None:
+            if stats.weight <= 0:
+                return self
+            return Categorical(probs=stats.counts / stats.counts.sum(axis=1, keepdims=True))
+        alpha = np.broadcast_to(np.asarray(prior.concentration, dtype=float), stats.counts.shape)
+        numer = alpha - 1.0 + stats.counts
+        return Categorical(probs=numer / numer.sum(axis=1, keepdims=True))
+
+    def log_prior(self, prior: DirichletPrior) -> float:
+        return prior.log_density(self.probs)
+
+    def n_parameters(self, n_features: int) -> int:
+        return n_features * (self.n_categories - 1)
+
+    def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
+        cumulative = np.cumsum(self.probs, axis=1)  # (d, C)
+        u = rng.random((n, self.probs.shape[0], 1))
+        return (u > cumulative[None, :, :-1]).sum(axis=2).astype(float)
+
+    def to_dict(self) -> dict:
+        probs = None if self.probs is None else self.probs.tolist()
+        return {"family": self.name, "n_categories": self.n_categories, "probs": probs}

@@ -1,0 +1,80 @@
+r"""Exponential family member with one rate per feature (independent features).
+
+.. math:: \log p(x) = \sum_j \log\lambda_j - \lambda_j x_j, \qquad x_j \ge 0.
+
+Statistics: weight :math:`W` and weighted sums :math:`\sum w x`; M-step
+:math:`\hat\lambda = W / \sum w x`, or under a :class:`~emkit.distributions.priors.GammaPrior`
+(a, b) on the rate, :math:`(a - 1 + W)/(b + \sum w x)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from emkit.distributions.priors import GammaPrior
+
+
+@dataclass(frozen=True)
+class ExponentialStats:
+    """Weight W (float) and weighted sums of x, shape (d,)."""
+
+    weight: float
+    sum_x: np.ndarray
+
+    def __add__(self, other: ExponentialStats) -> ExponentialStats:
+        return ExponentialStats(self.weight + other.weight, self.sum_x + other.sum_x)
+
+
+@dataclass(frozen=True, eq=False)
+class Exponential:
+    """Independent exponential features; ``rate`` of shape (d,), or None before fitting."""
+
+    name: ClassVar[str] = "exponential"
+    prior_type: ClassVar[type] = GammaPrior
+    rate: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.rate is not None:
+            object.__setattr__(self, "rate", np.atleast_1d(np.asarray(self.rate, dtype=float)))
+
+    @property
+    def fitted(self) -> bool:
+        return self.rate is not None
+
+    def check_support(self, x: np.ndarray) -> None:
+        if np.any(x < 0):
+            raise ValueError(
+                "Negative values in data: an Exponential component needs non-negative values"
+            )
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray:
+        """Log density of each row of ``x`` (n, d), shape (n,); -inf below 0."""
+        out = (np.log(self.rate) - x * self.rate).sum(axis=1)
+        return np.where(np.all(x >= 0, axis=1), out, -np.inf)
+
+    def suff_stats(self, x: np.ndarray, w: np.ndarray) -> ExponentialStats:
+        return ExponentialStats(float(w.sum()), w @ x)
+
+    def from_stats(
+        self, stats: ExponentialStats, prior: GammaPrior | None = None
+    ) -> Exponential:
+        if prior is None:
+            if stats.weight <= 0:
+                return self
+            return Exponential(stats.weight / stats.sum_x)
+        return Exponential((prior.shape - 1.0 + stats.weight) / (prior.rate + stats.sum_x))
+
+    def log_prior(self, prior: GammaPrior) -> float:
+        return prior.log_density(self.rate)
+
+    def n_parameters(self, n_features: int) -> int:
+        return n_features
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.exponential(1.0 / self.rate, size=(n, self.rate.shape[0]))
+
+    def to_dict(self) -> dict:
+        return {"family": self.name, "rate": None if self.rate is None else self.rate.tolist()}

@@ -1,0 +1,70 @@
+r"""Point mass at a fixed value: :math:`p(x) = 1` if every feature equals ``value``, else 0.
+
+No free parameter; its statistics are only the weight. With a count family it gives
+zero inflation (``Poisson`` + ``PointMass(0)`` is the zero-inflated Poisson); its density is with
+respect to counting measure, so pair it with discrete families.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PointMassStats:
+    """Weight W of the rows the component claims."""
+
+    weight: float
+
+    def __add__(self, other: PointMassStats) -> PointMassStats:
+        return PointMassStats(self.weight + other.weight)
+
+
+@dataclass(frozen=True, eq=False)
+class PointMass:
+    """All probability on ``value`` (every feature equal to it)."""
+
+    name: ClassVar[str] = "point_mass"
+    prior_type: ClassVar[type] = type(None)
+    value: float = 0.0
+
+    def __post_init__(self):
+        if not np.isfinite(self.value):
+            raise ValueError(f"PointMass value must be finite; got {self.value!r}")
+        object.__setattr__(self, "value", float(self.value))
+
+    @property
+    def fitted(self) -> bool:
+        return True
+
+    def check_support(self, x: np.ndarray) -> None:
+        if not np.any(np.all(x == self.value, axis=1)):
+            raise ValueError(
+                f"no row equals the PointMass value {self.value}: that component would be empty; "
+                "drop it or change its value"
+            )
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray:
+        """0 where a row equals ``value`` in every feature, -inf elsewhere; shape (n,)."""
+        return np.where(np.all(x == self.value, axis=1), 0.0, -np.inf)
+
+    def suff_stats(self, x: np.ndarray, w: np.ndarray) -> PointMassStats:
+        return PointMassStats(float(w.sum()))
+
+    def from_stats(self, stats: PointMassStats, prior: None = None) -> PointMass:
+        return self
+
+    def log_prior(self, prior: None) -> float:
+        return 0.0
+
+    def n_parameters(self, n_features: int) -> int:
+        return 0
+
+    def sample(self, n: int, rng: np.random.Generator, n_features: int = 1) -> np.ndarray:
+        return np.full((n, n_features), self.value)
+
+    def to_dict(self) -> dict:
+        return {"family": self.name, "value": self.value}

@@ -1,0 +1,350 @@
+r"""Conjugate priors for MAP estimation: each family's M-step becomes the posterior mode.
+
+Every prior here is conjugate to the family it serves, so the MAP M-step is the MLE's closed form
+with pseudo-counts added (dynamax's ``m_step`` with a prior, mclust's ``priorControl``). The
+``log_density`` methods are the log prior density up to an additive constant: EM adds it to the
+log-likelihood, so only differences between iterations matter.
+
+Hyperparameters are checked when a prior is made: a prior whose mode does not exist (a Gamma or
+Beta shape below 1, say) raises a ``ValueError``; flat limits (``GammaPrior(1, 0)``) are allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.special import xlog1py, xlogy
+
+
+def _positive(name: str, value: Any, *, strict: bool = True) -> None:
+    array = np.asarray(value, dtype=float)
+    bad = ~np.isfinite(array) | ((array <= 0) if strict else (array < 0))
+    if np.any(bad):
+        bound = "> 0" if strict else ">= 0"
+        raise ValueError(f"prior hyperparameter {name} must be finite and {bound}; got {value!r}")
+
+
+def _at_least_one(name: str, value: Any) -> None:
+    array = np.asarray(value, dtype=float)
+    if np.any(~np.isfinite(array) | (array < 1)):
+        raise ValueError(
+            f"prior hyperparameter {name} must be >= 1 so that the posterior mode exists "
+            f"(1 is flat); got {value!r}"
+        )
+
+
+class _Prior:
+    """Plain-dict round trip shared by the priors (for model files)."""
+
+    kind: ClassVar[str]
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"prior": self.kind}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            out[f.name] = value.tolist() if isinstance(value, np.ndarray) else value
+        return out
+
+
+@dataclass(frozen=True)
+class GammaPrior(_Prior):
+    r"""Gamma(shape :math:`a`, rate :math:`b`) on a positive rate :math:`\lambda`.
+
+    :math:`\log p(\lambda) = (a - 1)\log\lambda - b\lambda`. Serves :class:`Poisson`,
+    :class:`Exponential` and the rate of :class:`Gamma`. ``GammaPrior(1, 0)`` is flat.
+    """
+
+    kind: ClassVar[str] = "gamma"
+    shape: float = 1.0
+    rate: float = 0.0
+
+    def __post_init__(self):
+        _at_least_one("shape", self.shape)
+        _positive("rate", self.rate, strict=False)
+
+    def log_density(self, value: np.ndarray) -> float:
+        return float(np.sum(xlogy(self.shape - 1.0, value) - self.rate * np.asarray(value)))
+
+
+@dataclass(frozen=True)
+class BetaPrior(_Prior):
+    r"""Beta(:math:`a`, :math:`b`) on a probability :math:`p`; ``BetaPrior(1, 1)`` is flat.
+
+    :math:`\log p(p) = (a - 1)\log p + (b - 1)\log(1 - p)`. Serves :class:`Bernoulli`.
+    """
+
+    kind: ClassVar[str] = "beta"
+    a: float = 1.0
+    b: float = 1.0
+
+    def __post_init__(self):
+        _at_least_one("a", self.a)
+        _at_least_one("b", self.b)
+
+    def log_density(self, p: np.ndarray) -> float:
+        return float(np.sum(xlogy(self.a - 1.0, p) + xlog1py(self.b - 1.0, -np.asarray(p))))
+
+
+@dataclass(frozen=True)
+class DirichletPrior(_Prior):
+    r"""Symmetric (or per-category) Dirichlet(:math:`\alpha`) on probabilities.
+
+    :math:`\log p(\pi) = \sum_c (\alpha_c - 1)\log\pi_c`. Serves :class:`Categorical`; the
+    mixture weights take the same prior through ``weight_concentration``.
+    """
+
+    kind: ClassVar[str] = "dirichlet"
+    concentration: Any = 1.0
+
+    def __post_init__(self):
+        _at_least_one("concentration", self.concentration)
+
+    def log_density(self, probs: np.ndarray) -> float:
+        alpha = np.asarray(self.concentration, dtype=float)
+        return float(np.sum(xlogy(alpha - 1.0, probs)))
+
+
+@dataclass(frozen=True)
+class InverseGammaPrior(_Prior):
+    r"""Inverse-gamma(shape :math:`a`, scale :math:`b`) on a variance :math:`v`.
+
+    :math:`\log p(v) = -(a + 1)\log v - b / v`; keeps the variance of a regression component
+    away from 0. ``InverseGammaPrior(-1, 0)`` is the flat limit.
+    """
+
+    kind: ClassVar[str] = "inverse_gamma"
+    shape: float = 1.0
+    scale: float = 0.0
+
+    def __post_init__(self):
+        if not np.isfinite(self.shape) or self.shape < -1:
+            raise ValueError(f"prior hyperparameter shape must be >= -1; got {self.shape!r}")
+        _positive("scale", self.scale, strict=False)
+
+    def log_density(self, variance: np.ndarray) -> float:
+        v = np.asarray(variance, dtype=float)
+        return float(np.sum(-(self.shape + 1.0) * np.log(v) - self.scale / v))
+
+    def mode(self, weight: np.ndarray, rss: np.ndarray) -> np.ndarray:
+        """Posterior mode of v given the weight and residual sum of squares (Gaussian data)."""
+        return (2.0 * self.scale + rss) / (weight + 2.0 * self.shape + 2.0)
+
+
+@dataclass(frozen=True)
+class NormalInverseGamma(_Prior):
+    r"""Normal-inverse-gamma on a univariate mean and variance, per feature.
+
+    :math:`v \sim \mathrm{IG}(a, b)` and, when ``shrinkage`` :math:`\kappa > 0`,
+    :math:`\mu \mid v \sim N(m, v/\kappa)`; ``shrinkage = 0`` leaves the mean flat. Serves
+    :class:`Normal`. The joint mode is
+
+    .. math:: \hat\mu = \frac{\kappa m + W\bar x}{\kappa + W},\qquad
+              \hat v = \frac{2b + S + \frac{\kappa W}{\kappa + W}(\bar x - m)^2}
+                            {W + 2a + 2 + [\kappa > 0]}.
+    """
+
+    kind: ClassVar[str] = "normal_inverse_gamma"
+    mean: float = 0.0
+    shrinkage: float = 0.0
+    shape: float = 1.0
+    scale: float = 0.0
+
+    def __post_init__(self):
+        _positive("shrinkage", self.shrinkage, strict=False)
+        _positive("scale", self.scale, strict=False)
+        if not np.isfinite(self.shape) or self.shape < -1:
+            raise ValueError(f"prior hyperparameter shape must be >= -1; got {self.shape!r}")
+
+    def log_density(self, mean: np.ndarray, variance: np.ndarray) -> float:
+        v = np.asarray(variance, dtype=float)
+        out = -(self.shape + 1.0) * np.log(v) - self.scale / v
+        if self.shrinkage > 0:
+            out = out - 0.5 * np.log(v) - 0.5 * self.shrinkage * (mean - self.mean) ** 2 / v
+        return float(np.sum(out))
+
+    def mode(
+        self, weight: float, mean: np.ndarray, scatter: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mode (mean, variance) from weight W, weighted mean and centred scatter S."""
+        k = self.shrinkage
+        mu = (k * self.mean + weight * mean) / (k + weight)
+        shrink = k * weight / (k + weight) * (mean - self.mean) ** 2 if k > 0 else 0.0
+        extra = 1.0 if k > 0 else 0.0
+        var = (2.0 * self.scale + scatter + shrink) / (weight + 2.0 * self.shape + 2.0 + extra)
+        return mu, var
+
+
+@dataclass(frozen=True)
+class NormalInverseWishart(_Prior):
+    r"""Normal-inverse-Wishart prior on Gaussian components (Fraley and Raftery, 2007).
+
+    For each component, :math:`\Sigma_k \sim \mathrm{IW}(\nu, \Lambda)` and
+    :math:`\mu_k \mid \Sigma_k \sim N(\mu_0, \Sigma_k/\kappa)` (``shrinkage`` :math:`\kappa`;
+    0 leaves the means flat). With statistics :math:`N_k, \bar x_k, S_k` the MAP update is
+
+    .. math:: \hat\mu_k = \frac{N_k\bar x_k + \kappa\mu_0}{N_k + \kappa},\qquad
+              \hat\Sigma_k = \frac{\Lambda + S_k + \frac{\kappa N_k}{\kappa + N_k}
+              (\bar x_k - \mu_0)(\bar x_k - \mu_0)^\top}{N_k + \nu + d + 1 + [\kappa > 0]},
+
+    which no data can make singular when :math:`\Lambda` is positive definite: the prior mclust's
+    ``priorControl`` uses to keep covariances from collapsing. The tied structure pools the
+    numerators over components (denominator :math:`N + \nu + d + 1 + K[\kappa>0]`); diagonal
+    and spherical structures put inverse-gamma priors :math:`\mathrm{IG}(\nu/2, \Lambda_{jj}/2)`
+    on each variance (spherical: :math:`\mathrm{IG}(\nu/2, \operatorname{tr}\Lambda/2)`).
+
+    A ridge ``reg_covar`` :math:`c` (the prior :math:`-\tfrac c2 \operatorname{tr}\Sigma^{-1}`)
+    adds :math:`cI` to :math:`\Lambda`.
+
+    Attributes
+    ----------
+    mean : array of shape (d,), prior mean :math:`\mu_0`.
+    shrinkage : float, :math:`\kappa \ge 0`.
+    dof : float, :math:`\nu > -1` (``d + 2`` in mclust's default).
+    scale : array of shape (d, d), :math:`\Lambda`, symmetric positive semi-definite.
+    """
+
+    kind: ClassVar[str] = "normal_inverse_wishart"
+    mean: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    shrinkage: float = 0.01
+    dof: float = 3.0
+    scale: np.ndarray = field(default_factory=lambda: np.eye(1))
+
+    def __post_init__(self):
+        mean = np.atleast_1d(np.asarray(self.mean, dtype=float))
+        d = mean.shape[0]
+        scale = np.asarray(self.scale, dtype=float)
+        if scale.ndim == 0:
+            scale = scale * np.eye(d)
+        if scale.shape != (d, d) or not np.allclose(scale, scale.T):
+            raise ValueError(
+                f"prior scale must be a symmetric ({d}, {d}) matrix to match a prior mean of "
+                f"length {d}; got shape {scale.shape}"
+            )
+        if not np.all(np.isfinite(mean)) or np.linalg.eigvalsh(scale).min() < 0:
+            raise ValueError("prior scale must be positive semi-definite and the mean finite")
+        _positive("shrinkage", self.shrinkage, strict=False)
+        if not np.isfinite(self.dof) or self.dof <= -1:
+            raise ValueError(f"prior dof must be > -1; got {self.dof!r}")
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "scale", scale)
+
+    @classmethod
+    def mclust(cls, x: np.ndarray, n_components: int, covariance_type: str = "full"):
+        """mclust's default prior for data ``x`` (n, d) and K components.
+
+        Prior mean the data mean, shrinkage 0.01, dof d + 2, and scale the data covariance
+        divided by :math:`K^{2/d}` (for diagonal and spherical structures, its diagonal / its
+        mean variance), as in Fraley and Raftery (2007) and mclust's ``defaultPrior``.
+        """
+        d = x.shape[1]
+        cov = np.atleast_2d(np.cov(x, rowvar=False))
+        if covariance_type in ("diag", "VVI"):
+            cov = np.diag(np.diag(cov))
+        elif covariance_type in ("spherical", "VII"):
+            cov = np.trace(cov) / d * np.eye(d)
+        scale = cov / n_components ** (2.0 / d)
+        return cls(x.mean(axis=0), 0.01, d + 2.0, scale)
+
+    @property
+    def n_features(self) -> int:
+        return self.mean.shape[0]
+
+    def _scale(self, reg_covar: float) -> np.ndarray:
+        return self.scale + reg_covar * np.eye(self.n_features)
+
+    def _powers(self, structure: Any, k: int) -> float:
+        """Denominator offset 2a beyond N in the covariance mode (see the class docstring)."""
+        d = self.n_features
+        mean_term = 1.0 if self.shrinkage > 0 else 0.0
+        if structure.name == "full":
+            return self.dof + d + 1.0 + mean_term
+        if structure.name == "tied":
+            return self.dof + d + 1.0 + k * mean_term
+        if structure.name == "diag":
+            return self.dof + 2.0 + mean_term
+        return self.dof + 2.0 + d * mean_term  # spherical: per unit of N d
+
+    def m_step(self, components: Any, stats: Any, reg_covar: float) -> Any:
+        """MAP components of ``type(components)`` from ``GaussianStats`` (batched over K)."""
+        structure = type(components)
+        d, kappa = self.n_features, self.shrinkage
+        weight = stats.weight  # (k,)
+        k = weight.shape[0]
+        total = (weight + kappa)[:, None]
+        # An emptied component with flat means (kappa = 0) keeps its mean: 0/0 otherwise.
+        means = np.divide(
+            weight[:, None] * stats.mean + kappa * self.mean,
+            total,
+            out=np.array(components.means, dtype=float),
+            where=total > 0,
+        )
+        gap = stats.mean - self.mean  # (k, d)
+        shrink = np.where(weight + kappa > 0, kappa * weight / np.maximum(weight + kappa, 1e-300), 0)
+        scale = self._scale(reg_covar)
+        two_a = self._powers(structure, k)
+        if stats.scatter.ndim == 3:
+            numer = scale + stats.scatter + shrink[:, None, None] * gap[:, :, None] * gap[:, None, :]
+        else:
+            numer = np.diag(scale) + stats.scatter + shrink[:, None] * gap**2  # (k, d)
+        if structure.name == "full":
+            covariances = numer / (weight + two_a)[:, None, None]
+        elif structure.name == "tied":
+            pooled = numer.sum(axis=0) - (k - 1) * scale
+            covariances = pooled / (weight.sum() + two_a)
+        elif structure.name == "diag":
+            covariances = numer / (weight + two_a)[:, None]
+        else:
+            covariances = numer.sum(axis=1) / (d * weight + two_a)
+        return structure.from_covariances(means, covariances)
+
+    def log_density(self, components: Any, reg_covar: float) -> float:
+        """Log prior of batched Gaussian ``components`` (up to a constant)."""
+        structure = type(components)
+        k = components.n_components
+        two_a = self._powers(structure, k)
+        scale = self._scale(reg_covar)
+        if structure.name == "diag":
+            scale = np.diag(np.diag(scale))
+        elif structure.name == "spherical":
+            scale = np.trace(scale) / self.n_features * np.eye(self.n_features)
+        covs = components.full_covariances()  # (k, d, d)
+        precisions = np.linalg.inv(covs)
+        logdet = -2.0 * components.log_det_precision_cholesky()  # (k,) log|Sigma_k|
+        trace = np.einsum("de,ked->k", scale, precisions)
+        gap = components.means - self.mean
+        maha = np.einsum("kd,kde,ke->k", gap, precisions, gap)
+        if structure.name == "tied":
+            out = -0.5 * two_a * logdet[0] - 0.5 * trace[0]
+        elif structure.name == "spherical":
+            # log|Sigma| = d log sigma^2; the power two_a is per log sigma^2.
+            out = np.sum(-0.5 * two_a * logdet / self.n_features - 0.5 * trace)
+        else:
+            out = np.sum(-0.5 * two_a * logdet - 0.5 * trace)
+        return float(out - 0.5 * self.shrinkage * maha.sum())
+
+
+PRIORS: dict[str, type[_Prior]] = {
+    cls.kind: cls
+    for cls in (
+        GammaPrior,
+        BetaPrior,
+        DirichletPrior,
+        InverseGammaPrior,
+        NormalInverseGamma,
+        NormalInverseWishart,
+    )
+}
+
+
+def prior_from_dict(spec: dict | _Prior | None) -> _Prior | None:
+    """A prior from its ``to_dict`` form (or the prior itself, or None)."""
+    if spec is None or isinstance(spec, _Prior):
+        return spec
+    if not isinstance(spec, dict) or spec.get("prior") not in PRIORS:
+        raise ValueError(
+            f"a prior must be one of {', '.join(PRIORS)} (or its dict form); got {spec!r}"
+        )
+    values = {key: value for key, value in spec.items() if key != "prior"}
+    return PRIORS[spec["prior"]](**values)

@@ -1,0 +1,260 @@
+"""GaussianMixture against scikit-learn, brute force and its own contracts."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.base import clone
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import emkit
+from emkit import DegenerateFitWarning, GaussianMixture
+
+TYPES = ["full", "tied", "diag", "spherical"]
+
+
+@parametrize_with_checks([GaussianMixture(covariance_type=t) for t in TYPES])
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateFitWarning)
+        check(estimator)
+
+
+def _sklearn_precisions(name, covariances):
+    return np.linalg.inv(covariances) if name in ("full", "tied") else 1.0 / covariances
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_equals_sklearn_from_the_same_start(faithful, name):
+    rng = np.random.default_rng(0)
+    weights = np.array([0.3, 0.3, 0.4])
+    means = faithful[rng.choice(len(faithful), 3, replace=False)]
+    covariances = {
+        "full": np.repeat(np.cov(faithful.T)[None], 3, axis=0) / 4,
+        "tied": np.cov(faithful.T) / 4,
+        "diag": np.repeat(faithful.var(axis=0)[None], 3, axis=0) / 4,
+        "spherical": np.full(3, faithful.var(axis=0).mean() / 4),
+    }[name]
+    start = dict(
+        weights_init=weights,
+        means_init=means,
+        precisions_init=_sklearn_precisions(name, covariances),
+        reg_covar=0.0,
+        max_ter=None,
+    )
+    start.pop("max_ter")
+    ours = GaussianMixture(3, covariance_type=name, tol=0.0, max_iter=3000, **start).fit(faithful)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn warns that it did not converge at tol=0
+        theirs = SklearnGaussianMixture(
+            3, covariance_type=name, tol=0.0, max_iter=3000, **start
+        ).fit(faithful)
+    assert ours.log_likelihood_ == pytest.approx(theirs.score(faithful) * len(faithful), abs=1e-6)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-6)
+    np.testing.assert_allclose(ours.weights_, theirs.weights_, rtol=1e-6)
+    np.testing.assert_allclose(ours.covariances_, theirs.covariances_, rtol=1e-6)
+    assert ours.bic(faithful) == pytest.approx(theirs.bic(faithful), abs=1e-5)
+    assert ours.aic(faithful) == pytest.approx(theirs.aic(faithful), abs=1e-5)
+    np.testing.assert_allclose(ours.predict_proba(faithful), theirs.predict_proba(faithful), atol=1e-6)
+
+
+def test_default_tolerance_reaches_the_optimum(faithful):
+    ours = GaussianMixture(2, random_state=0).fit(faithful)
+    tight = GaussianMixture(2, random_state=0, tol=0.0, max_iter=5000).fit(faithful)
+    sklearn_default = SklearnGaussianMixture(2, random_state=0).fit(faithful)
+    assert tight.log_likelihood_ - ours.log_likelihood_ < 1e-4
+    assert ours.log_likelihood_ >= sklearn_default.score(faithful) * len(faithful) - 1e-9
+    assert ours.converged_
+
+
+@pytest.mark.parametrize("name", TYPES)
+@pytest.mark.parametrize("k", [2, 4, 7])
+@pytest.mark.parametrize("init", ["k-means++", "kmeans", "random", "random_from_data"])
+def test_history_never_decreases(faithful, name, k, init):
+    # pytest turns MonotonicityWarning into an error; this also checks the recorded values.
+    model = GaussianMixture(k, covariance_type=name, init_params=init, random_state=k).fit(
+        faithful
+    )
+    history = model.history_
+    assert len(history) == model.n_iter_ + 1
+    assert np.all(np.diff(history) >= -1e-10 * np.abs(history[:-1]))
+    assert history[-1] == pytest.approx(model.log_likelihood_ + model._mixture().log_prior())
+
+
+def test_predict_proba_equals_brute_force_bayes():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(6, 2)) * 2
+    model = GaussianMixture(2, random_state=0, max_iter=3).fit(x)
+    densities = np.column_stack(
+        [
+            model.weights_[k] * stats.multivariate_normal(model.means_[k], model.covariances_[k]).pdf(x)
+            for k in range(2)
+        ]
+    )
+    np.testing.assert_allclose(model.predict_proba(x), densities / densities.sum(1, keepdims=True))
+    np.testing.assert_allclose(model.score_samples(x), np.log(densities.sum(1)), rtol=1e-12)
+    assert model.score(x) == pytest.approx(np.log(densities.sum(1)).mean())
+    np.testing.assert_array_equal(model.predict(x), densities.argmax(1))
+
+
+def test_full_equals_diag_on_axis_aligned_data():
+    # Each cluster is symmetric under reflection of either axis about its centre, so its
+    # weighted cross-covariance is exactly zero and full must find the diagonal solution.
+    grid = np.array([(a, b) for a in (-1.5, -0.5, 0.5, 1.5) for b in (-1.0, 1.0)])
+    x = np.vstack([grid * [1.0, 3.0], grid * [2.0, 0.5] + [40.0, 40.0]])
+    start = dict(weights_init=[0.5, 0.5], means_init=[[0.5, 0.2], [39.0, 40.5]], reg_covar=0)
+    full = GaussianMixture(2, covariance_type="full", **start).fit(x)
+    diag = GaussianMixture(2, covariance_type="diag", **start).fit(x)
+    assert full.log_likelihood_ == pytest.approx(diag.log_likelihood_, rel=1e-10)
+    np.testing.assert_allclose(np.diagonal(full.covariances_, axis1=1, axis2=2), diag.covariances_)
+    np.testing.assert_allclose(full.covariances_[:, 0, 1], 0.0, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_save_load_round_trip_is_exact(tmp_path, faithful, name):
+    model = GaussianMixture(3, covariance_type=name, random_state=1).fit(faithful)
+    path = tmp_path / "model.json"
+    model.save(path)
+    loaded = emkit.load(path)
+    assert type(loaded) is GaussianMixture
+    assert loaded.get_params() == {**model.get_params(), "callback": None}
+    for attribute in GaussianMixture._fitted_attributes:
+        a, b = getattr(model, attribute), getattr(loaded, attribute)
+        np.testing.assert_array_equal(a, b)
+        assert np.asarray(a).dtype == np.asarray(b).dtype
+    np.testing.assert_array_equal(loaded.predict_proba(faithful), model.predict_proba(faithful))
+
+
+def test_model_file_cannot_name_arbitrary_classes(tmp_path):
+    path = tmp_path / "evil.json"
+    path.write_text('{"format": "emkit-model", "class": "os.system", "params": {}}')
+    with pytest.raises(ValueError, match="unknown model class"):
+        emkit.load(path)
+    path.write_text("not json")
+    with pytest.raises(ValueError, match="not a readable emkit model file"):
+        emkit.load(path)
+
+
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        (np.array([[1.0, np.nan], [2.0, 3.0], [3.0, 1.0]]), "NaN"),
+        (np.array([[1.0, np.inf], [2.0, 3.0], [3.0, 1.0]]), "infinity"),
+        (np.array([[1.0, 2.0]]), "at least 2 rows"),
+        (np.arange(6.0), "2D array"),
+        (np.array([["a", "b"], ["c", "d"]]), "could not convert"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(x, message):
+    with pytest.raises(ValueError, match=message):
+        GaussianMixture(2).fit(x)
+
+
+def test_bad_parameters_and_starts_get_clear_errors(faithful):
+    with pytest.raises(ValueError, match="n_components"):
+        GaussianMixture(0).fit(faithful)
+    with pytest.raises(ValueError, match="covariance_type"):
+        GaussianMixture(covariance_type="banana").fit(faithful)
+    with pytest.raises(ValueError, match=r"means_init must have shape \(2, 2\)"):
+        GaussianMixture(2, means_init=[[0, 0]]).fit(faithful)
+    with pytest.raises(ValueError, match="sum to 1"):
+        GaussianMixture(2, weights_init=[0.2, 0.2]).fit(faithful)
+    model = GaussianMixture(2, random_state=0).fit(faithful)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(np.ones((3, 3)))
+    with pytest.raises(ValueError, match="sample_weight"):
+        GaussianMixture(2).fit(faithful, sample_weight=-np.ones(len(faithful)))
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_duplicate_rows_and_constant_columns_fit_and_are_flagged(faithful, name):
+    duplicated = np.vstack([faithful, np.repeat(faithful[:3], 50, axis=0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateFitWarning)
+        model = GaussianMixture(5, covariance_type=name, random_state=0).fit(duplicated)
+    assert np.isfinite(model.log_likelihood_)
+    assert model.degenerate_components_.shape == (5,)
+
+    constant = np.column_stack([faithful, np.full(len(faithful), 3.0)])
+    if name == "spherical":  # one variance per component: the other columns keep it positive
+        model = GaussianMixture(2, covariance_type=name, random_state=0).fit(constant)
+        assert not model.degenerate_
+    else:
+        with pytest.warns(DegenerateFitWarning, match="constant column"):
+            model = GaussianMixture(2, covariance_type=name, random_state=0).fit(constant)
+        assert model.degenerate_
+    assert np.all(np.isfinite(model.predict_proba(constant)))
+
+    points = np.repeat(faithful[:5], 20, axis=0)  # five distinct rows, three components
+    with pytest.warns(DegenerateFitWarning):
+        model = GaussianMixture(3, covariance_type="full", random_state=0).fit(points)
+    assert model.degenerate_
+
+
+def test_sklearn_fails_where_we_flag(faithful):
+    constant = np.column_stack([faithful, np.full(len(faithful), 3.0)])
+    with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+        SklearnGaussianMixture(2, reg_covar=0, random_state=0).fit(constant)
+    with pytest.warns(DegenerateFitWarning):
+        model = GaussianMixture(2, reg_covar=0, random_state=0).fit(constant)
+    assert model.degenerate_
+    assert np.all(np.isfinite(model.score_samples(constant)))
+
+
+def test_restarts_keep_the_best(faithful):
+    single = [GaussianMixture(4, random_state=s).fit(faithful).log_likelihood_ for s in range(5)]
+    best = GaussianMixture(4, n_init=5, random_state=0).fit(faithful)
+    assert best.log_likelihood_ >= max(single) - 1e-6 or best.log_likelihood_ == pytest.approx(
+        max(single), abs=1e-3
+    )
+
+
+def test_sample_weights_count_rows(faithful):
+    counts = np.random.default_rng(5).integers(0, 3, size=len(faithful))
+    start = dict(weights_init=[0.5, 0.5], means_init=faithful[[0, 1]], tol=1e-12)
+    weighted = GaussianMixture(2, **start).fit(faithful, sample_weight=counts)
+    repeated = GaussianMixture(2, **start).fit(np.repeat(faithful, counts, axis=0))
+    assert weighted.log_likelihood_ == pytest.approx(repeated.log_likelihood_, rel=1e-9)
+    np.testing.assert_allclose(weighted.means_, repeated.means_, rtol=1e-8)
+
+
+def test_sample_moments(faithful):
+    model = GaussianMixture(2, random_state=0).fit(faithful)
+    x, labels = model.sample(20000)
+    assert x.shape == (20000, 2) and labels.shape == (20000,)
+    np.testing.assert_allclose(np.bincount(labels) / 20000, model.weights_, atol=0.02)
+    for k in range(2):
+        np.testing.assert_allclose(x[labels == k].mean(0), model.means_[k], rtol=0.02)
+
+
+def test_callback_warm_start_and_sklearn_tools(faithful):
+    seen = []
+    model = GaussianMixture(2, random_state=0, callback=seen.append).fit(faithful)
+    assert [p.iteration for p in seen] == list(range(1, model.n_iter_ + 1))
+    assert seen[-1].objective == model.history_[-1]
+    model.set_params(warm_start=True, callback=None).fit(faithful)
+    assert model.n_iter_ <= 2
+    pipe = make_pipeline(StandardScaler(), GaussianMixture(2, random_state=0)).fit(faithful)
+    assert pipe.predict(faithful).shape == (len(faithful),)
+    search = GridSearchCV(
+        GaussianMixture(random_state=0), {"n_components": [1, 2, 3]}, cv=3
+    ).fit(faithful)
+    assert search.best_params_["n_components"] >= 2
+    assert clone(model).get_params()["n_components"] == 2
+
+
+def test_icl_adds_twice_the_entropy(faithful):
+    model = GaussianMixture(2, random_state=0).fit(faithful)
+    resp = model.predict_proba(faithful)
+    entropy = -np.sum(resp * np.log(np.clip(resp, 1e-300, None)))
+    assert model.icl(faithful) == pytest.approx(model.bic(faithful) + 2 * entropy)
+    n_par = 1 + 2 * 2 + 2 * 3
+    assert model.n_parameters() == n_par
+    assert model.bic(faithful) == pytest.approx(
+        -2 * model.log_likelihood_ + n_par * np.log(len(faithful))
+    )
