@@ -1,0 +1,67 @@
+"""select_mixture: the mclust-style model choice on Old Faithful."""
+
+import numpy as np
+import pytest
+
+import emkit
+from emkit import GaussianMixture, select_mixture
+
+
+@pytest.fixture(scope="module")
+def selection(faithful):
+    return select_mixture(faithful)
+
+
+def test_picks_mclusts_model_on_old_faithful(selection):
+    # R: summary(Mclust(faithful)) chooses EEE (tied) with 3 components.
+    assert selection.best_.n_components == 3
+    assert selection.best_.covariance_type == "tied"
+
+
+def test_chosen_fit_reaches_the_best_of_many_restarts(selection, faithful):
+    many = GaussianMixture(3, covariance_type="tied", n_init=40, random_state=7).fit(faithful)
+    assert selection.best_.log_likelihood_ >= many.log_likelihood_ - 0.01
+    # mclust reports log-likelihood -1126.326 and BIC -2314.316 (its sign) for this model.
+    assert selection.best_.log_likelihood_ == pytest.approx(-1126.32, abs=0.02)
+    assert selection.best_.bic(faithful) == pytest.approx(2314.3, abs=0.1)
+
+
+def test_table_is_like_mclusts(selection):
+    table = selection.table_
+    assert list(table.columns[:8]) == [
+        "n_components",
+        "covariance_type",
+        "log_likelihood",
+        "n_parameters",
+        "bic",
+        "aic",
+        "icl",
+        "degenerate",
+    ]
+    assert len(table) == 36
+    row = table[(table.n_components == 3) & (table.covariance_type == "tied")].iloc[0]
+    assert row.n_parameters == 2 + 6 + 3
+    assert row.bic == table.bic[~table.degenerate].min()
+
+
+def test_degenerate_fits_are_never_chosen(faithful):
+    duplicated = np.vstack([faithful[:40], np.repeat(faithful[:2], 30, axis=0)])
+    result = select_mixture(duplicated, n_components=range(1, 6), covariance_types=["full"])
+    assert not result.best_.degenerate_
+    assert result.table_.degenerate.any()
+    chosen = result.table_.loc[result.table_.bic.idxmin()]
+    if chosen.degenerate:  # a degenerate fit has the lowest BIC, and is still passed over
+        assert result.best_.bic(duplicated) > chosen.bic
+
+
+def test_criteria_and_errors(faithful):
+    aic = select_mixture(faithful, n_components=[1, 2, 3], covariance_types=["VVV"], criterion="aic")
+    assert aic.criterion == "aic" and set(aic.table_.covariance_type) == {"full"}
+    with pytest.raises(ValueError, match="criterion"):
+        select_mixture(faithful, criterion="likelihood")
+    with pytest.raises(ValueError, match="covariance_type"):
+        select_mixture(faithful, covariance_types=["round"])
+    constant = np.column_stack([faithful[:, :1], np.ones(len(faithful))])
+    with pytest.raises(ValueError, match="every fit is degenerate"):
+        select_mixture(constant, n_components=[1, 2], covariance_types=["full", "diag"])
+    assert isinstance(emkit.select_mixture, type(select_mixture))
