@@ -1,0 +1,321 @@
+"""``emkit fit``, ``predict`` and ``demo``: in process and through the console script."""
+
+import contextlib
+import io
+import shutil
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import emkit
+from emkit.cli import main
+from emkit.cli.fit import parse_components, parse_covariances
+from emkit.cli.progress import ProgressBar
+from emkit.exceptions import DataError
+
+FAITHFUL = Path(str(resources.files("emkit").joinpath("data/faithful.csv")))
+
+
+def emkit_command() -> list[str]:
+    script = shutil.which("emkit") or str(Path(sys.executable).with_name("emkit"))
+    return [script] if Path(script).exists() else [sys.executable, "-m", "emkit.cli"]
+
+
+def run_main(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([str(a) for a in argv])
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """``emkit demo`` run once in process; its output folder and printed text."""
+    out_dir = tmp_path_factory.mktemp("demo")
+    status, out, err = run_main(["demo", "--out", out_dir, "--quiet"])
+    assert status == 0, err
+    return out_dir, out
+
+
+def test_demo_writes_every_file(demo):
+    out_dir, _ = demo
+    for name in (
+        "model.json",
+        "assignments.csv",
+        "report.html",
+        "model-selection.png",
+        "log-likelihood.png",
+        "clusters.png",
+        "uncertainty.png",
+    ):
+        assert (out_dir / name).stat().st_size > 0, name
+    page = (out_dir / "report.html").read_text()
+    for png in ("model-selection.png", "log-likelihood.png", "clusters.png", "uncertainty.png"):
+        assert f'src="{png}"' in page
+    assert "<table>" in page and "tied" in page
+
+
+def test_demo_summary_names_mclust_choice(demo):
+    # mclust chooses EEE with 3 components on Old Faithful
+    _, out = demo
+    assert "Gaussian mixture, 3 components, covariance 'tied' (mclust EEE)" in out.splitlines()[0]
+    assert "mclust BIC" in out and "lower is better" in out
+    assert "Top 3 models by BIC" in out
+    assert str(demo[0]) in out
+
+
+def test_demo_summary_numbers_match_model(demo, faithful):
+    out_dir, out = demo
+    model = emkit.load(out_dir / "model.json")
+    bic = model.bic(faithful)
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["n", "df"])
+    values = lines[header + 1].split()
+    assert int(values[0]) == 272
+    assert int(values[1]) == model.n_parameters() == 11
+    assert float(values[3]) == pytest.approx(bic, abs=1e-3)
+    assert float(values[4]) == pytest.approx(-bic, abs=1e-3)
+    sizes = next(line for line in lines if line.startswith("size")).split()[1:]
+    assert sorted(map(int, sizes)) == sorted(np.bincount(model.predict(faithful)).tolist())
+
+
+def test_assignments_agree_with_model_file(demo, faithful):
+    out_dir, _ = demo
+    model = emkit.load(out_dir / "model.json")
+    table = pd.read_csv(out_dir / "assignments.csv")
+    k = model.n_components
+    assert list(table.columns) == ["eruptions", "waiting", "label", "probability"] + [
+        f"p{j}" for j in range(k)
+    ]
+    np.testing.assert_array_equal(table[["eruptions", "waiting"]].to_numpy(), faithful)
+    np.testing.assert_array_equal(table["label"].to_numpy(), model.predict(faithful))
+    proba = table[[f"p{j}" for j in range(k)]].to_numpy()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(proba, model.predict_proba(faithful), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(table["probability"].to_numpy(), proba.max(axis=1))
+
+
+def test_predict_in_process_to_file(demo, tmp_path):
+    out_dir, _ = demo
+    target = tmp_path / "labels.csv"
+    status, out, err = run_main(["predict", out_dir / "model.json", FAITHFUL, "--out", target])
+    assert status == 0, err
+    predicted = pd.read_csv(target)
+    assigned = pd.read_csv(out_dir / "assignments.csv")
+    np.testing.assert_array_equal(predicted["label"], assigned["label"])
+    np.testing.assert_allclose(predicted["p0"], assigned["p0"], rtol=1e-12, atol=1e-15)
+
+
+def test_predict_takes_first_numeric_columns(demo, faithful, tmp_path):
+    out_dir, _ = demo
+    path = tmp_path / "wide.csv"
+    wide = pd.DataFrame(
+        {"name": [f"e{i}" for i in range(len(faithful))], "eruptions": faithful[:, 0]}
+    )
+    wide["waiting"] = faithful[:, 1]
+    wide["extra"] = 1.0
+    wide.to_csv(path, index=False)
+    status, out, err = run_main(["predict", out_dir / "model.json", path])
+    assert status == 0, err
+    predicted = pd.read_csv(io.StringIO(out))
+    model = emkit.load(out_dir / "model.json")
+    np.testing.assert_array_equal(predicted["label"], model.predict(faithful))
+    status, out, err = run_main(
+        ["predict", out_dir / "model.json", path, "--columns", "waiting,extra"]
+    )
+    assert status == 0, err
+    assert len(pd.read_csv(io.StringIO(out))) == len(faithful)
+
+
+def test_console_script_fit_then_predict(tmp_path):
+    out_dir = tmp_path / "fit"
+    command = emkit_command()
+    fitted = subprocess.run(
+        [
+            *command,
+            "fit",
+            str(FAITHFUL),
+            "-k",
+            "2-3",
+            "--covariance",
+            "tied,VVV",
+            "--criterion",
+            "icl",
+            "--out",
+            str(out_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert fitted.returncode == 0, fitted.stderr
+    assert "Top 3 models by ICL" in fitted.stdout
+    assert "Traceback" not in fitted.stderr
+    predicted = subprocess.run(
+        [*command, "predict", str(out_dir / "model.json"), str(FAITHFUL)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert predicted.returncode == 0, predicted.stderr
+    labels = pd.read_csv(io.StringIO(predicted.stdout))["label"]
+    np.testing.assert_array_equal(labels, pd.read_csv(out_dir / "assignments.csv")["label"])
+
+
+def test_fit_one_column_parquet(tmp_path, faithful):
+    path = tmp_path / "one.parquet"
+    pd.DataFrame({"waiting": faithful[:, 1], "other": faithful[:, 0]}).to_parquet(path)
+    status, out, err = run_main(
+        [
+            "fit",
+            path,
+            "--columns",
+            "waiting",
+            "-k",
+            "1,2",
+            "--covariance",
+            "full",
+            "--out",
+            tmp_path / "out",
+            "--seed",
+            "3",
+        ]
+    )
+    assert status == 0, err
+    assert "2 components" in out.splitlines()[0]
+    assert list(pd.read_csv(tmp_path / "out" / "assignments.csv").columns[:2]) == [
+        "waiting",
+        "label",
+    ]
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    def write(name, text):
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+
+    return {
+        "text": write("text.csv", "a,b\n1,x\n2,y\n3,3\n"),
+        "empty": write("empty.csv", "a,b\n"),
+        "nan": write("nan.csv", "a,b\n1,2\n,3\n4,5\n"),
+        "inf": write("inf.csv", "a,b\n1,2\ninf,3\n4,5\n"),
+        "headerless": write("headerless.csv", "1,2\n3,4\n5,6\n"),
+        "good": write("good.csv", "a,b\n1,2\n3,4\n5,7\n2,2\n"),
+        "not_model": write("not_model.json", '{"format": "other"}'),
+    }
+
+
+BAD_INPUT = [
+    (["fit", "{missing}"], "no such file"),
+    (["fit", "{text}"], "column 'b' is not numeric"),
+    (["fit", "{empty}"], "empty"),
+    (["fit", "{nan}"], "column 'a' has 1 missing"),
+    (["fit", "{inf}"], "column 'a' has 1 infinite"),
+    (["fit", "{headerless}"], "add a header row"),
+    (["fit", "{good}", "--columns", "a,zz"], "no column 'zz'"),
+    (["fit", "{good}", "-k", "0"], "-k '0'"),
+    (["fit", "{good}", "-k", "3-1"], "-k '3-1'"),
+    (["fit", "{good}", "-k", "two"], "-k 'two'"),
+    (["fit", "{good}", "-k", "1-2-3"], "-k '1-2-3'"),
+    (["fit", "{good}", "-k", ""], "-k ''"),
+    (["fit", "{good}", "--covariance", "round"], "--covariance 'round'"),
+    (["fit", "{good}", "--n-init", "0"], "--n-init"),
+    (["predict", "{not_model}", "{good}"], "not an emkit model file"),
+    (["predict", "{missing}", "{good}"], "not a readable emkit model file"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_INPUT, ids=[" ".join(a) for a, _ in BAD_INPUT])
+def test_bad_input_is_one_line_and_status_2(bad_files, tmp_path, argv, message):
+    files = {**bad_files, "missing": tmp_path / "missing.csv"}
+    argv = [a.format(**files) for a in argv] + (["--quiet"] if argv[0] == "fit" else [])
+    status, out, err = run_main([*argv, "--out", tmp_path / "out"])
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("emkit: error: ")
+    assert message in lines[0]
+    assert "Traceback" not in err
+
+
+def test_predict_with_too_few_columns(demo, bad_files, tmp_path):
+    path = tmp_path / "one.csv"
+    pd.DataFrame({"a": [1.0, 2.0], "s": ["x", "y"], "t": ["u", "v"]}).to_csv(path, index=False)
+    status, _, err = run_main(["predict", demo[0] / "model.json", path])
+    assert status == 2
+    assert "needs 2 numeric columns" in err and len(err.strip().splitlines()) == 1
+
+
+def test_console_script_bad_input_has_no_traceback(tmp_path):
+    result = subprocess.run(
+        [*emkit_command(), "fit", str(tmp_path / "nothing.csv"), "-k", "1-2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"emkit: error: {tmp_path / 'nothing.csv'}: no such file"
+    ]
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [("1-9", list(range(1, 10))), ("3", [3]), ("2,3,5", [2, 3, 5]), ("5,1-3", [1, 2, 3, 5])],
+)
+def test_parse_components(spec, expected):
+    assert parse_components(spec) == expected
+
+
+def test_parse_covariances():
+    assert parse_covariances("all") == ["spherical", "diag", "tied", "full"]
+    assert parse_covariances("EEE, vvv,tied") == ["tied", "full"]
+    with pytest.raises(DataError, match="unknown"):
+        parse_covariances("VEV")
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_progress_bar_waits_then_draws_and_erases():
+    clock, stream = FakeClock(), io.StringIO()
+    bar = ProgressBar(total=36, stream=stream, delay=1.0, force=True, clock=clock)
+    bar.models(1, 36)
+    assert stream.getvalue() == ""  # within the first second nothing is drawn
+    clock.now = 1.5
+    bar.models(17, 36)
+    assert stream.getvalue().startswith("\rfitting 17/36 models [")
+    step = SimpleNamespace(iteration=42)  # the one field of emkit.em.EMProgress the bar reads
+    bar.em_iteration(step)
+    assert "EM iteration" not in stream.getvalue()  # redraws are at least 0.1 s apart
+    clock.now = 1.7
+    bar.em_iteration(step)
+    assert "EM iteration 42" in stream.getvalue()
+    bar.close()
+    assert stream.getvalue().endswith("\r")
+    assert "\n" not in stream.getvalue()
+
+
+def test_progress_bar_silent_when_quiet_or_not_a_terminal():
+    clock = FakeClock()
+    clock.now = 10.0
+    for bar in (
+        ProgressBar(stream=io.StringIO(), delay=0.0, clock=clock),  # StringIO is no terminal
+        ProgressBar(stream=io.StringIO(), delay=0.0, enabled=False, force=True, clock=clock),
+    ):
+        bar.models(1, 2)
+        bar.close()
+        assert bar.stream.getvalue() == ""
