@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,17 +24,37 @@ class MixtureStats:
 class Mixture:
     r"""Mixture model :math:`p(x) = \sum_k \pi_k p_k(x)`; an immutable value.
 
+    With the defaults EM climbs the log-likelihood. ``weight_concentration`` :math:`\alpha` puts
+    a Dirichlet prior :math:`\sum_k(\alpha - 1)\log\pi_k` on the weights, whose mode is
+    :math:`\pi_k \propto N_k + \alpha - 1`; a component whose :math:`N_k + \alpha - 1` is not
+    positive (possible for :math:`\alpha < 1`) is removed. ``component_prior`` makes the
+    component M-step a MAP step. With ``assignment="hard"`` (classification EM) each row goes
+    wholly to its most probable component and EM climbs the classification log-likelihood
+    :math:`\sum_n \max_k \log \pi_k p_k(x_n)`. ``prune_weight`` drops components whose
+    weight falls below it; :func:`~emkit.em.run_em` records those steps.
+
     Attributes
     ----------
     weights : array of shape (k,), mixing proportions summing to 1.
     components : batched family with ``log_prob(x) -> (n, k)``, ``suff_stats(x, resp)``
-        and ``m_step(stats, reg_covar)``.
+        and ``m_step(stats, reg_covar)`` (and ``take(indices)`` for pruning).
     reg_covar : ridge the Gaussian M-step adds to covariance diagonals.
+    assignment : "soft" (EM) or "hard" (classification EM).
+    weight_concentration : float or array of shape (k,), Dirichlet :math:`\alpha > 0`.
+    component_prior : None, or a prior with ``m_step(components, stats, reg_covar)`` and
+        ``log_density(components, reg_covar)`` (e.g. a normal-inverse-Wishart).
+    prune_weight : components whose weight falls below it are dropped (0: never).
+    fixed_weights : keep ``weights`` as they are (k-means holds them equal).
     """
 
     weights: np.ndarray
     components: Any
     reg_covar: float = 0.0
+    assignment: str = "soft"
+    weight_concentration: Any = 1.0
+    component_prior: Any = None
+    prune_weight: float = 0.0
+    fixed_weights: bool = False
 
     @property
     def n_components(self) -> int:
@@ -54,8 +74,15 @@ class Mixture:
 
     def e_step(self, x: np.ndarray, sample_weight: np.ndarray | None = None):
         """Statistics of chunk ``x`` (n, d) and its observed-data log-likelihood."""
-        log_resp, log_norm = self.log_resp(x)
-        resp = np.exp(log_resp)  # (n, k)
+        if self.assignment == "hard":
+            log_joint = self.log_joint(x)
+            best = log_joint.argmax(axis=1)  # (n,)
+            log_norm = log_joint[np.arange(x.shape[0]), best]
+            resp = np.zeros_like(log_joint)
+            resp[np.arange(x.shape[0]), best] = 1.0
+        else:
+            log_resp, log_norm = self.log_resp(x)
+            resp = np.exp(log_resp)  # (n, k)
         if sample_weight is not None:
             resp *= sample_weight[:, None]
             loglik = float(sample_weight @ log_norm)
@@ -65,12 +92,43 @@ class Mixture:
         return stats, loglik
 
     def m_step(self, stats: MixtureStats) -> Mixture:
-        weights = stats.resp_sum / stats.resp_sum.sum()
-        components = self.components.m_step(stats.components, self.reg_covar)
+        if self.fixed_weights:
+            weights = self.weights
+        else:
+            counts = np.maximum(stats.resp_sum + (self._alpha() - 1.0), 0.0)
+            weights = counts / counts.sum()
+        if self.component_prior is None:
+            components = self.components.m_step(stats.components, self.reg_covar)
+        else:
+            components = self.component_prior.m_step(
+                self.components, stats.components, self.reg_covar
+            )
         # The M-step may have had to raise the ridge to keep a collapsed component non-singular.
         reg_covar = max(self.reg_covar, getattr(components, "ridge", 0.0))
-        return Mixture(weights, components, reg_covar)
+        keep = weights >= self.prune_weight
+        if np.any(self._alpha() < 1.0):
+            keep &= weights > 0
+        if keep.all():
+            return replace(self, weights=weights, components=components, reg_covar=reg_covar)
+        keep = np.flatnonzero(keep) if keep.any() else np.array([np.argmax(weights)])
+        return replace(
+            self,
+            weights=weights[keep] / weights[keep].sum(),
+            components=components.take(keep),
+            reg_covar=reg_covar,
+            weight_concentration=self._alpha()[keep],
+        )
+
+    def _alpha(self) -> np.ndarray:
+        alpha = np.asarray(self.weight_concentration, dtype=float)
+        return np.broadcast_to(alpha, self.weights.shape)
 
     def log_prior(self) -> float:
-        """Log-density of the covariance ridge prior (0 when ``reg_covar`` is 0)."""
-        return self.components.log_prior(self.reg_covar)
+        """Log prior density (up to a constant): weights, then components (and the ridge)."""
+        alpha = self._alpha()
+        out = 0.0
+        if np.any(alpha != 1.0) and not self.fixed_weights:
+            out += float(np.sum((alpha - 1.0) * np.log(self.weights)))
+        if self.component_prior is None:
+            return out + self.components.log_prior(self.reg_covar)
+        return out + self.component_prior.log_density(self.components, self.reg_covar)

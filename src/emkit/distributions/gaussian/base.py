@@ -47,6 +47,17 @@ class GaussianComponents:
     def n_features(self) -> int:
         return self.means.shape[1]
 
+    def take(self, keep: np.ndarray) -> GaussianComponents:
+        """The components at indices ``keep`` (pruning); a shared covariance stays shared."""
+        if not self.per_component:
+            return replace(self, means=self.means[keep])
+        return replace(
+            self,
+            means=self.means[keep],
+            covariances=self.covariances[keep],
+            precisions_cholesky=self.precisions_cholesky[keep],
+        )
+
     # --- structure-specific -------------------------------------------------------------
     @staticmethod
     def n_covariance_parameters(k: int, d: int) -> int:
