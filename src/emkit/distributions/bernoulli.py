@@ -70,7 +70,7 @@ class Bernoulli:
     def n_parameters(self, n_features: int) -> int:
         return n_features
 
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         return (rng.random((n, self.probs.shape[0])) < self.probs).astype(float)
 
     def to_dict(self) -> dict:

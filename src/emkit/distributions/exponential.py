@@ -58,9 +58,7 @@ class Exponential:
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> ExponentialStats:
         return ExponentialStats(float(w.sum()), w @ x)
 
-    def from_stats(
-        self, stats: ExponentialStats, prior: GammaPrior | None = None
-    ) -> Exponential:
+    def from_stats(self, stats: ExponentialStats, prior: GammaPrior | None = None) -> Exponential:
         if prior is None:
             if stats.weight <= 0:
                 return self
@@ -73,7 +71,7 @@ class Exponential:
     def n_parameters(self, n_features: int) -> int:
         return n_features
 
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         return rng.exponential(1.0 / self.rate, size=(n, self.rate.shape[0]))
 
     def to_dict(self) -> dict:

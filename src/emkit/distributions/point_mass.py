@@ -63,8 +63,8 @@ class PointMass:
     def n_parameters(self, n_features: int) -> int:
         return 0
 
-    def sample(self, n: int, rng: np.random.Generator, n_features: int = 1) -> np.ndarray:
-        return np.full((n, n_features), self.value)
+    def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
+        return np.full((n, n_features or 1), self.value)
 
     def to_dict(self) -> dict:
         return {"family": self.name, "value": self.value}

@@ -73,7 +73,7 @@ class Poisson:
     def n_parameters(self, n_features: int) -> int:
         return n_features
 
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         return rng.poisson(self.rate, size=(n, self.rate.shape[0])).astype(float)
 
     def to_dict(self) -> dict:

@@ -281,11 +281,15 @@ class NormalInverseWishart(_Prior):
             where=total > 0,
         )
         gap = stats.mean - self.mean  # (k, d)
-        shrink = np.where(weight + kappa > 0, kappa * weight / np.maximum(weight + kappa, 1e-300), 0)
+        shrink = np.where(
+            weight + kappa > 0, kappa * weight / np.maximum(weight + kappa, 1e-300), 0
+        )
         scale = self._scale(reg_covar)
         two_a = self._powers(structure, k)
         if stats.scatter.ndim == 3:
-            numer = scale + stats.scatter + shrink[:, None, None] * gap[:, :, None] * gap[:, None, :]
+            numer = (
+                scale + stats.scatter + shrink[:, None, None] * gap[:, :, None] * gap[:, None, :]
+            )
         else:
             numer = np.diag(scale) + stats.scatter + shrink[:, None] * gap**2  # (k, d)
         if structure.name == "full":

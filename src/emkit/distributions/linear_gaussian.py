@@ -1,0 +1,141 @@
+r"""Linear-Gaussian regression: :math:`y \mid x \sim N(x^\top\beta + \beta_0, \sigma^2)`.
+
+A row is :math:`z = (x_1, \dots, x_p, y)`: the response is the **last column**, so a chunk of
+regression data is one array and every data source of the engine carries it unchanged.
+
+Statistics are the weighted mean and centred scatter of :math:`z` (a one-component
+:class:`~emkit.distributions.gaussian.GaussianStats`, merged with Chan's update). The M-step is
+weighted least squares: with intercept,
+:math:`\hat\beta = S_{xx}^{-1}S_{xy}`, :math:`\hat\beta_0 = \bar y - \bar x^\top\hat\beta`;
+without, the same on uncentred moments. :math:`\hat\sigma^2 = \mathrm{RSS}/W`, or the mode
+:math:`(2b + \mathrm{RSS})/(W + 2a + 2)` under an
+:class:`~emkit.distributions.priors.InverseGammaPrior` (a, b) on :math:`\sigma^2`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from emkit.distributions.gaussian.stats import GaussianStats
+from emkit.distributions.priors import InverseGammaPrior
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def weighted_least_squares(
+    stats: GaussianStats, fit_intercept: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted least squares for K regressions from statistics of z = (x, y).
+
+    Parameters
+    ----------
+    stats : GaussianStats with weight (k,), mean (k, p + 1), scatter (k, p + 1, p + 1).
+    fit_intercept : whether each regression has its own intercept.
+
+    Returns
+    -------
+    coef : array of shape (k, p).
+    intercept : array of shape (k,), zeros without intercept.
+    rss : array of shape (k,), weighted residual sum of squares at the solution.
+    """
+    p = stats.mean.shape[1] - 1
+    sxx = stats.scatter[:, :p, :p]  # (k, p, p)
+    sxy = stats.scatter[:, :p, p]  # (k, p)
+    syy = stats.scatter[:, p, p]  # (k,)
+    mx, my = stats.mean[:, :p], stats.mean[:, p]
+    if not fit_intercept:
+        w = stats.weight
+        sxx = sxx + w[:, None, None] * mx[:, :, None] * mx[:, None, :]
+        sxy = sxy + w[:, None] * mx * my[:, None]
+        syy = syy + w * my**2
+    # The pseudo-inverse gives the minimum-norm solution where a component has fewer distinct
+    # rows than coefficients; any least-squares solution maximises the same likelihood.
+    coef = np.einsum("kij,kj->ki", np.linalg.pinv(sxx, hermitian=True), sxy)
+    rss = np.maximum(syy - np.einsum("ki,ki->k", coef, sxy), 0.0)
+    intercept = my - np.einsum("ki,ki->k", mx, coef) if fit_intercept else np.zeros_like(my)
+    return coef, intercept, rss
+
+
+@dataclass(frozen=True, eq=False)
+class LinearGaussian:
+    """One linear regression; rows are (x, y) with y in the last column.
+
+    Attributes
+    ----------
+    fit_intercept : bool.
+    coef : array of shape (p,), or None before fitting.
+    intercept : float.
+    variance : float, residual variance :math:`\\sigma^2`.
+    """
+
+    name: ClassVar[str] = "linear_gaussian"
+    prior_type: ClassVar[type] = InverseGammaPrior
+    fit_intercept: bool = True
+    coef: np.ndarray | None = None
+    intercept: float = 0.0
+    variance: float | None = None
+
+    def __post_init__(self):
+        if self.coef is not None:
+            object.__setattr__(self, "coef", np.atleast_1d(np.asarray(self.coef, dtype=float)))
+
+    @property
+    def fitted(self) -> bool:
+        return self.coef is not None and self.variance is not None
+
+    def check_support(self, x: np.ndarray) -> None:
+        if x.shape[1] < 2:
+            raise ValueError(
+                "a LinearGaussian component needs rows (x_1, ..., x_p, y) with the response in "
+                f"the last column: at least 2 columns; got {x.shape[1]}"
+            )
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Mean of y for covariates ``x`` (n, p), shape (n,)."""
+        return x @ self.coef + self.intercept
+
+    def log_prob(self, z: np.ndarray) -> np.ndarray:
+        """Log density of y given x for each row of ``z`` = (x, y), shape (n,)."""
+        resid = z[:, -1] - self.predict(z[:, :-1])
+        return -0.5 * (LOG_2PI + np.log(self.variance) + resid**2 / self.variance)
+
+    def suff_stats(self, z: np.ndarray, w: np.ndarray) -> GaussianStats:
+        return GaussianStats.from_data(z, w[:, None], diagonal=False)
+
+    def from_stats(
+        self, stats: GaussianStats, prior: InverseGammaPrior | None = None
+    ) -> LinearGaussian:
+        weight = float(stats.weight[0])
+        if weight <= 0 and prior is None:
+            return self
+        coef, intercept, rss = weighted_least_squares(stats, self.fit_intercept)
+        variance = rss[0] / weight if prior is None else prior.mode(weight, rss[0])
+        return LinearGaussian(self.fit_intercept, coef[0], float(intercept[0]), float(variance))
+
+    def log_prior(self, prior: InverseGammaPrior) -> float:
+        return prior.log_density(self.variance)
+
+    def degenerate(self, stats: GaussianStats) -> bool:
+        """True if the residual variance has collapsed (a line through a few points)."""
+        scale = max(float(stats.scatter[0, -1, -1] / max(stats.weight[0], 1e-300)), 1e-300)
+        return bool(self.variance <= 1e-10 * scale)
+
+    def n_parameters(self, n_features: int) -> int:
+        return (n_features - 1) + int(self.fit_intercept) + 1
+
+    def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
+        raise ValueError(
+            "a LinearGaussian component models y given x: it cannot draw the covariates x"
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "family": self.name,
+            "fit_intercept": self.fit_intercept,
+            "coef": None if self.coef is None else self.coef.tolist(),
+            "intercept": self.intercept,
+            "variance": self.variance,
+        }
