@@ -1,6 +1,7 @@
 """emkit: maximum likelihood, MAP and Expectation-Maximization on one engine."""
 
 from emkit.estimators import GaussianMixture, MixtureSelection, load, select_mixture
+from emkit.estimators import GaussianImputer
 from emkit import bayes, mle
 from emkit.exceptions import DataError, DegenerateFitWarning, MonotonicityWarning
 
@@ -9,6 +10,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DataError",
     "DegenerateFitWarning",
+    "GaussianImputer",
     "GaussianMixture",
     "MixtureSelection",
     "bayes",

@@ -1,7 +1,8 @@
 """scikit-learn style estimators over the EM engine."""
 
 from emkit.estimators.gaussian_mixture import GaussianMixture
+from emkit.estimators.imputer import GaussianImputer
 from emkit.estimators.persist import load
 from emkit.estimators.selection import MixtureSelection, select_mixture
 
-__all__ = ["GaussianMixture", "MixtureSelection", "load", "select_mixture"]
+__all__ = ["GaussianImputer", "GaussianMixture", "MixtureSelection", "load", "select_mixture"]

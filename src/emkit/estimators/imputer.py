@@ -1,0 +1,225 @@
+"""``GaussianImputer``: a multivariate normal fitted by EM to rows with missing values."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from emkit.backend.chunks import ArrayChunks
+from emkit.distributions.gaussian import FullGaussian
+from emkit.em import run_em
+from emkit.estimators._validation import check_weights
+from emkit.estimators.persist import ModelFileMixin
+from emkit.models.missing import MissingMixture, complete
+
+
+def check_incomplete_rows(
+    estimator, x, *, reset: bool, min_rows: int = 1, allow_empty_rows: bool = False
+) -> np.ndarray:
+    """Validate ``x`` as a 2-D float array whose missing values are NaN (never inf).
+
+    Unless ``allow_empty_rows``, a row with no observed value is an error: it says nothing
+    about the parameters, and the message counts such rows and says how to drop them.
+    """
+    x = validate_data(
+        estimator,
+        x,
+        reset=reset,
+        dtype=[np.float64, np.float32],
+        ensure_all_finite="allow-nan",
+        ensure_min_samples=1,
+    )
+    if x.shape[0] < min_rows:
+        raise ValueError(
+            f"{type(estimator).__name__} needs at least {min_rows} rows (samples) here; "
+            f"got n_samples = {x.shape[0]}. Use fewer components or more data."
+        )
+    if not allow_empty_rows:
+        empty = np.isnan(x).all(axis=1)
+        if empty.any():
+            raise ValueError(
+                f"{int(empty.sum())} of {x.shape[0]} rows have no observed value (every entry "
+                f"is NaN; the first is row {int(np.argmax(empty))}). They carry no information; "
+                "drop them first, e.g. X = X[~np.isnan(X).all(axis=1)]."
+            )
+    return x
+
+
+class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, BaseEstimator):
+    r"""Multivariate normal fitted by EM to data with values missing at random (NaN).
+
+    EM climbs the observed-data log-likelihood
+    :math:`\ell(\mu, \Sigma) = \sum_n w_n \log \mathcal N(x_{n,o_n} \mid \mu_{o_n},
+    \Sigma_{o_n o_n})`, where :math:`o_n` are row n's observed coordinates (Little and Rubin);
+    each E-step fills a row's missing coordinates with their conditional mean and adds their
+    conditional covariance to the scatter. ``transform`` then imputes from the fitted normal:
+    conditional means, or draws from the conditional distribution (multiple imputation).
+
+    Parameters
+    ----------
+    tol : float, convergence threshold on the gain in mean log-likelihood per row.
+    reg_covar : float, ridge added to the covariance diagonal (a MAP prior, see
+        ``history_``); 0 gives the maximum-likelihood estimate.
+    max_iter : int, EM iterations at most.
+    callback : callable receiving an :class:`emkit.em.EMProgress` after every iteration.
+
+    Attributes
+    ----------
+    mean_ : array of shape (d,).
+    covariance_ : array of shape (d, d).
+    log_likelihood_ : float, observed-data log-likelihood (weighted) at ``mean_``, ``covariance_``.
+    history_ : array, the objective before the first and after every M-step: the
+        log-likelihood plus the ridge prior's log-density -reg_covar/2 tr(Sigma^{-1}).
+    n_iter_ : int, M-steps taken.
+    converged_ : bool.
+    n_features_in_ : int.
+
+    Notes
+    -----
+    Rows with no observed value carry no information and are left out of the fit (the
+    maximiser is the same with them); ``transform`` fills them with ``mean_``. A column with no
+    observed value is an error.
+    """
+
+    _parameter_constraints: dict = {
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "callback": [callable, None],
+    }
+    _fitted_attributes = (
+        "mean_",
+        "covariance_",
+        "log_likelihood_",
+        "history_",
+        "n_iter_",
+        "converged_",
+        "n_features_in_",
+    )
+
+    def __init__(self, *, tol=1e-8, reg_covar=1e-6, max_iter=1000, callback=None):
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.callback = callback
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Fit mean and covariance by EM on the observed values.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d), NaN where a value is missing (inf is an error).
+        y : ignored.
+        sample_weight : array-like of shape (n,), non-negative.
+        """
+        self._validate_params()
+        x = check_incomplete_rows(self, X, reset=True, allow_empty_rows=True)
+        w = check_weights(sample_weight, x)
+        observed = ~np.isnan(x)
+        keep = observed.any(axis=1)
+        if w is not None:
+            keep &= w > 0
+        if not keep.any():
+            raise ValueError(
+                "GaussianImputer needs at least one row with an observed value and a positive "
+                "weight; every row is entirely NaN (or has zero weight)."
+            )
+        x, observed = x[keep], observed[keep]
+        w = None if w is None else w[keep]
+        unseen = np.flatnonzero(~observed.any(axis=0))
+        if unseen.size:
+            raise ValueError(
+                f"columns {unseen.tolist()} have no observed value, so their mean and variance "
+                "cannot be estimated; drop those columns first."
+            )
+        data = ArrayChunks(x, w)
+        result = run_em(
+            self._start(x, observed, w),
+            data,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            total_weight=data.total_weight,
+            callback=self.callback,
+        )
+        components = result.model.components
+        self.mean_ = components.means[0]
+        self.covariance_ = components.covariances[0]
+        self.log_likelihood_ = result.log_likelihood
+        self.history_ = result.history
+        self.n_iter_ = result.n_iter
+        self.converged_ = result.converged
+        return self
+
+    def _start(self, x, observed, w) -> MissingMixture:
+        """Observed column means and variances, zero correlations."""
+        weights = observed * (1.0 if w is None else w[:, None])  # (n, d)
+        totals = weights.sum(axis=0)
+        filled = np.where(observed, x, 0.0)
+        mean = (weights * filled).sum(axis=0) / totals
+        var = (weights * np.where(observed, x - mean, 0.0) ** 2).sum(axis=0) / totals
+        # A column observed once (or constant) has no spread to start from: use the ridge, or 1.
+        var = np.where(var > 0, var, self.reg_covar if self.reg_covar > 0 else 1.0)
+        components = FullGaussian.from_covariances(mean[None], np.diag(var + self.reg_covar)[None])
+        return MissingMixture(np.ones(1), components, self.reg_covar)
+
+    def _model(self) -> MissingMixture:
+        components = FullGaussian.from_covariances(self.mean_[None], self.covariance_[None])
+        return MissingMixture(np.ones(1), components, self.reg_covar)
+
+    def transform(self, X, n_draws=None, random_state=None) -> np.ndarray:
+        """Fill the NaN of ``X`` from the fitted normal, given each row's observed values.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d), NaN where a value is missing.
+        n_draws : int or None. None fills each NaN with its conditional mean
+            E[x_m | x_o]; an int m returns m completed copies whose missing values are drawn
+            from N(E[x_m | x_o], Cov[x_m | x_o]) (multiple imputation).
+        random_state : int, RandomState or None, for the draws.
+
+        Returns
+        -------
+        array of shape (n, d), or (n_draws, n, d) when ``n_draws`` is given. Observed values
+        are returned unchanged.
+        """
+        check_is_fitted(self)
+        x = check_incomplete_rows(self, X, reset=False, allow_empty_rows=True)
+        x = x.astype(np.float64, copy=False)
+        if n_draws is not None and (
+            isinstance(n_draws, bool) or not isinstance(n_draws, Integral) or n_draws < 1
+        ):
+            raise ValueError(f"n_draws must be None or a positive integer; got {n_draws!r}")
+        completion = complete(self._model().components, x)
+        filled = x.copy() if completion.completed is None else completion.completed[0]
+        if n_draws is None:
+            return filled
+        rng = check_random_state(random_state)
+        draws = np.repeat(filled[None], n_draws, axis=0)  # (m, n, d)
+        for pattern in completion.patterns:
+            # Eigen-factor of the conditional covariance: PSD even where it is singular.
+            eigval, eigvec = np.linalg.eigh(pattern.covariance[0])
+            factor = eigvec * np.sqrt(np.clip(eigval, 0.0, None))  # (m_p, m_p)
+            noise = rng.standard_normal((n_draws, pattern.rows.size, eigval.size))
+            index = np.ix_(np.arange(n_draws), pattern.rows, np.flatnonzero(pattern.missing))
+            draws[index] += noise @ factor.T
+        return draws
+
+    def score_samples(self, X) -> np.ndarray:
+        """Log density of each row's observed values, log N(x_o | mu_o, Sigma_oo), shape (n,)."""
+        check_is_fitted(self)
+        x = check_incomplete_rows(self, X, reset=False, allow_empty_rows=True)
+        return self._model().log_resp(x.astype(np.float64, copy=False))[1]
+
+    def score(self, X, y=None) -> float:
+        """Mean observed-data log-likelihood per row."""
+        return float(self.score_samples(X).mean())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

@@ -1,0 +1,235 @@
+r"""Gaussian components and mixtures on rows with values missing at random (NaN).
+
+For a row with observed coordinates :math:`o` and missing coordinates :math:`m`, component
+:math:`k` gives (Little and Rubin; Ghahramani and Jordan, 1994)
+
+.. math::
+
+    \hat x_m = \mu_m + \Sigma_{mo}\Sigma_{oo}^{-1}(x_o - \mu_o), \qquad
+    C_{mm} = \Sigma_{mm} - \Sigma_{mo}\Sigma_{oo}^{-1}\Sigma_{om},
+
+and the row's observed-data density is the marginal :math:`\mathcal N(x_o \mid \mu_o, \Sigma_{oo})`.
+The E-step replaces each row by its conditional mean :math:`\hat x` and adds the conditional
+covariance :math:`C` to the scatter, so the statistics are ordinary
+:class:`~emkit.distributions.gaussian.GaussianStats` and every covariance structure's M-step
+applies unchanged. Rows are grouped by missingness pattern: the conditional formulas are
+computed once per pattern and component.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import logsumexp
+
+from emkit.distributions.gaussian import GaussianStats
+from emkit.distributions.gaussian.base import LOG_2PI
+from emkit.models.mixture import MixtureStats
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """Rows sharing one missingness pattern and, per component, their conditional covariance.
+
+    Attributes
+    ----------
+    rows : int array of shape (n_p,), row indices into the chunk.
+    missing : bool array of shape (d,), the coordinates these rows lack.
+    covariance : array of shape (k, m, m), Cov[x_m | x_o, z = k] (the same for every row).
+    """
+
+    rows: np.ndarray
+    missing: np.ndarray
+    covariance: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Completion:
+    """What K Gaussian components say about one chunk whose rows may lack values.
+
+    Attributes
+    ----------
+    x : array of shape (n, d), the chunk, NaN where missing.
+    components : the batched Gaussian components used.
+    log_prob : array of shape (n, k), log marginal density of each row's observed coordinates.
+    completed : array of shape (k, n, d), E[x_n | x_{n,o}, z = k]; None when nothing is missing.
+    patterns : the incomplete patterns, with their conditional covariances.
+    """
+
+    x: np.ndarray
+    components: Any
+    log_prob: np.ndarray
+    completed: np.ndarray | None
+    patterns: tuple[Pattern, ...]
+
+    def suff_stats(self, resp: np.ndarray) -> GaussianStats:
+        """Expected complete-data statistics under responsibilities ``resp`` (n, k).
+
+        The scatter of component k is
+        sum_n r_nk [(x_hat_nk - mean_k)(x_hat_nk - mean_k)^T + C_nk].
+        """
+        if self.completed is None:
+            return self.components.suff_stats(self.x, resp)
+        diagonal = self.components.diagonal_stats
+        k, _, d = self.completed.shape
+        weight = resp.sum(axis=0, dtype=np.float64)  # (k,)
+        mean = np.zeros((k, d))
+        scatter = np.zeros((k, d) if diagonal else (k, d, d))
+        for j in range(k):
+            if weight[j] <= 0:
+                continue
+            xj = self.completed[j]  # (n, d)
+            mean[j] = resp[:, j] @ xj / weight[j]
+            # Centred on the component's own mean (as GaussianStats.from_data) to avoid
+            # cancellation for narrow components far from the origin.
+            xc = xj - mean[j]
+            if diagonal:
+                scatter[j] = resp[:, j] @ (xc * xc)
+            else:
+                scatter[j] = (xc * resp[:, j : j + 1]).T @ xc
+            for pattern in self.patterns:
+                r = resp[pattern.rows, j].sum()
+                miss = pattern.missing
+                if diagonal:
+                    scatter[j, miss] += r * np.diagonal(pattern.covariance[j])
+                else:
+                    scatter[j][np.ix_(miss, miss)] += r * pattern.covariance[j]
+        return GaussianStats(weight, mean, scatter)
+
+
+def complete(components: Any, x: np.ndarray) -> Completion:
+    """Marginal log densities and conditional moments of ``x`` (n, d) under each component.
+
+    ``components`` is any batched Gaussian (``means`` (k, d), ``full_covariances()``
+    (k, d, d), ``log_prob``, ``suff_stats``, ``diagonal_stats``). A chunk without NaN takes
+    the components' own complete-data path. A row with no observed value has log density 0
+    and conditional moments equal to the component's mean and covariance.
+    """
+    observed = ~np.isnan(x)
+    if observed.all():
+        return Completion(x, components, components.log_prob(x), None, ())
+    n, d = x.shape
+    k = components.n_components
+    means = components.means  # (k, d)
+    covariances = components.full_covariances()  # (k, d, d)
+    log_prob = np.empty((n, k))
+    completed = np.empty((k, n, d))
+    patterns = []
+    masks, inverse, counts = np.unique(observed, axis=0, return_inverse=True, return_counts=True)
+    order = np.argsort(inverse.ravel(), kind="stable")
+    groups = np.split(order, np.cumsum(counts)[:-1])
+    for obs, rows in zip(masks, groups, strict=True):
+        if obs.all():
+            log_prob[rows] = components.log_prob(x[rows])
+            completed[:, rows] = x[rows]
+            continue
+        miss = ~obs
+        lp, filled, cond_cov = _conditional(means, covariances, x[rows], obs, miss)
+        log_prob[rows] = lp
+        completed[:, rows] = filled
+        patterns.append(Pattern(rows, miss, cond_cov))
+    return Completion(x, components, log_prob, completed, tuple(patterns))
+
+
+def _conditional(
+    means: np.ndarray, covariances: np.ndarray, x: np.ndarray, obs: np.ndarray, miss: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One pattern's log marginal densities (n_p, k), completed rows (k, n_p, d) and
+    conditional covariances (k, m, m)."""
+    k = means.shape[0]
+    n_p = x.shape[0]
+    s_mm = covariances[:, miss][:, :, miss]  # (k, m, m)
+    filled = np.broadcast_to(x, (k,) + x.shape).copy()  # (k, n_p, d)
+    if not obs.any():
+        filled[:, :, miss] = means[:, None, :]
+        return np.zeros((n_p, k)), filled, s_mm
+    s_oo = covariances[:, obs][:, :, obs]  # (k, o, o)
+    s_om = covariances[:, obs][:, :, miss]  # (k, o, m)
+    chol = np.linalg.cholesky(s_oo)  # (k, o, o), L with S_oo = L L^T
+    diff = x[None, :, obs] - means[:, None, obs]  # (k, n_p, o), direct differences
+    z = np.linalg.solve(chol, np.swapaxes(diff, 1, 2))  # (k, o, n_p), L^{-1}(x_o - mu_o)
+    half_log_det = np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)  # (k,)
+    n_obs = int(obs.sum())
+    log_prob = -0.5 * (n_obs * LOG_2PI + (z * z).sum(axis=1)) - half_log_det[:, None]  # (k, n_p)
+    # Sigma_oo^{-1} (x_o - mu_o) = L^{-T} z; regression of x_m on x_o through L^{-1} Sigma_om.
+    w = np.linalg.solve(chol, s_om)  # (k, o, m)
+    shift = np.swapaxes(w, 1, 2) @ z  # (k, m, n_p)
+    filled[:, :, miss] = means[:, None, miss] + np.swapaxes(shift, 1, 2)
+    cond_cov = s_mm - np.swapaxes(w, 1, 2) @ w  # (k, m, m)
+    return log_prob.T, filled, cond_cov
+
+
+@dataclass(frozen=True, eq=False)
+class MissingMixture:
+    r"""Gaussian mixture whose rows may lack values (NaN, missing at random); an immutable value.
+
+    The objective is the observed-data log-likelihood
+    :math:`\sum_n w_n \log \sum_k \pi_k \mathcal N(x_{n,o_n} \mid \mu_{k,o_n}, \Sigma_{k,o_n o_n})`
+    plus the ridge prior's log-density. With one component it is the multivariate normal of
+    :class:`~emkit.GaussianImputer`; on complete rows it equals
+    :class:`~emkit.models.mixture.Mixture`.
+
+    Attributes
+    ----------
+    weights : array of shape (k,), mixing proportions summing to 1.
+    components : batched Gaussian components (any covariance structure).
+    reg_covar : ridge the M-step adds to covariance diagonals.
+    """
+
+    weights: np.ndarray
+    components: Any
+    reg_covar: float = 0.0
+
+    @property
+    def n_components(self) -> int:
+        return self.weights.shape[0]
+
+    def _log_joint(self, completion: Completion) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(self.weights)
+        return completion.log_prob + log_weights  # (n, k)
+
+    def log_resp(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log responsibilities (n, k) and log p(x_{n,o}) (n,) of rows ``x`` (n, d) with NaN."""
+        log_joint = self._log_joint(complete(self.components, x))
+        log_norm = logsumexp(log_joint, axis=1)  # (n,)
+        return log_joint - log_norm[:, None], log_norm
+
+    def e_step(
+        self, x: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> tuple[MixtureStats, float]:
+        """Expected statistics of chunk ``x`` (n, d) and its observed-data log-likelihood."""
+        completion = complete(self.components, x)
+        log_joint = self._log_joint(completion)
+        log_norm = logsumexp(log_joint, axis=1)  # (n,)
+        resp = np.exp(log_joint - log_norm[:, None])  # (n, k)
+        if sample_weight is not None:
+            resp *= sample_weight[:, None]
+            loglik = float(sample_weight @ log_norm)
+        else:
+            loglik = float(log_norm.sum())
+        return MixtureStats(resp.sum(axis=0), completion.suff_stats(resp)), loglik
+
+    def m_step(self, stats: MixtureStats) -> MissingMixture:
+        weights = stats.resp_sum / stats.resp_sum.sum()
+        components = self.components.m_step(stats.components, self.reg_covar)
+        # The M-step may have raised the ridge to keep a collapsed component non-singular.
+        reg_covar = max(self.reg_covar, getattr(components, "ridge", 0.0))
+        return MissingMixture(weights, components, reg_covar)
+
+    def log_prior(self) -> float:
+        """Log-density of the covariance ridge prior (0 when ``reg_covar`` is 0)."""
+        return self.components.log_prior(self.reg_covar)
+
+
+def fill_column_means(x: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:
+    """``x`` (n, d) with each NaN replaced by its column's (weighted) observed mean: a start."""
+    observed = ~np.isnan(x)
+    w = np.ones(x.shape[0]) if sample_weight is None else sample_weight
+    weights = observed * w[:, None]  # (n, d)
+    totals = weights.sum(axis=0)
+    sums = (np.where(observed, x, 0.0) * weights).sum(axis=0)
+    means = np.divide(sums, totals, out=np.zeros_like(sums), where=totals > 0)
+    return np.where(observed, x, means)

@@ -1,0 +1,162 @@
+"""GaussianImputer against direct maximisation with scipy, closed forms and its own contracts."""
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import emkit
+from emkit import GaussianImputer
+from emkit.backend.chunks import IterableChunks
+from emkit.em import run_em
+
+
+@parametrize_with_checks([GaussianImputer()])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def _incomplete(n=150, fraction=0.25, seed=0):
+    rng = np.random.default_rng(seed)
+    cov = np.array([[1.0, 0.6, -0.3], [0.6, 2.0, 0.5], [-0.3, 0.5, 0.8]])
+    x = rng.multivariate_normal([1.0, -2.0, 0.5], cov, size=n)
+    x[rng.random(x.shape) < fraction] = np.nan
+    return x[~np.isnan(x).all(axis=1)]
+
+
+def _observed_loglik(x, mean, cov):
+    """Sum over rows of the marginal normal log density of the observed values (scipy.stats)."""
+    patterns, inverse = np.unique(~np.isnan(x), axis=0, return_inverse=True)
+    total = 0.0
+    for p, o in enumerate(patterns):
+        rows = x[inverse.ravel() == p][:, o]
+        dist = stats.multivariate_normal(mean[o], cov[np.ix_(o, o)])
+        total += np.sum(dist.logpdf(rows))
+    return total
+
+
+def _direct_maximum(x):
+    """Maximise the observed-data likelihood over (mean, Cholesky factor) with BFGS."""
+    d = x.shape[1]
+    tril = np.tril_indices(d)
+    diag = tril[0] == tril[1]
+
+    def unpack(theta):
+        chol = np.zeros((d, d))
+        values = theta[d:].copy()
+        values[diag] = np.exp(values[diag])
+        chol[tril] = values
+        return theta[:d], chol @ chol.T
+
+    start = np.concatenate([np.zeros(d), np.zeros(len(tril[0]))])
+    result = optimize.minimize(
+        lambda t: -_observed_loglik(x, *unpack(t)), start, method="BFGS", options={"gtol": 1e-9}
+    )
+    mean, cov = unpack(result.x)
+    return mean, cov, -result.fun
+
+
+def test_equals_direct_maximisation_of_observed_likelihood():
+    x = _incomplete()
+    imputer = GaussianImputer(reg_covar=0.0, tol=1e-14, max_iter=10_000).fit(x)
+    mean, cov, loglik = _direct_maximum(x)
+    np.testing.assert_allclose(imputer.mean_, mean, atol=1e-4)
+    np.testing.assert_allclose(imputer.covariance_, cov, atol=1e-4)
+    assert imputer.log_likelihood_ == pytest.approx(loglik, abs=1e-4)
+    assert imputer.log_likelihood_ == pytest.approx(
+        _observed_loglik(x, imputer.mean_, imputer.covariance_), abs=1e-8
+    )
+    assert np.all(np.diff(imputer.history_) >= -1e-9)
+    assert imputer.converged_
+
+
+def test_complete_data_gives_sample_moments():
+    x = _incomplete(fraction=0.0)
+    imputer = GaussianImputer(reg_covar=0.0).fit(x)
+    np.testing.assert_allclose(imputer.mean_, x.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(imputer.covariance_, np.cov(x.T, bias=True), rtol=1e-10)
+
+
+def test_transform_fills_conditional_means():
+    x = _incomplete(seed=1)
+    imputer = GaussianImputer().fit(x)
+    filled = imputer.transform(x)
+    mu, sigma = imputer.mean_, imputer.covariance_
+    for row, out in zip(x, filled, strict=True):
+        o, m = ~np.isnan(row), np.isnan(row)
+        np.testing.assert_array_equal(out[o], row[o])
+        expected = mu[m] + sigma[np.ix_(m, o)] @ np.linalg.solve(
+            sigma[np.ix_(o, o)], row[o] - mu[o]
+        )
+        np.testing.assert_allclose(out[m], expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(imputer.transform([[np.nan] * 3])[0], mu)
+
+
+def test_multiple_imputation_draws_from_the_conditional():
+    x = _incomplete(seed=2)
+    imputer = GaussianImputer().fit(x)
+    row = np.array([[0.3, np.nan, np.nan]])
+    draws = imputer.transform(row, n_draws=4000, random_state=0)
+    assert draws.shape == (4000, 1, 3)
+    np.testing.assert_array_equal(draws[:, 0, 0], 0.3)
+    mu, sigma = imputer.mean_, imputer.covariance_
+    gain = sigma[1:, :1] / sigma[0, 0]
+    cond_mean = mu[1:] + gain[:, 0] * (0.3 - mu[0])
+    cond_cov = sigma[1:, 1:] - gain @ sigma[:1, 1:]
+    sample = draws[:, 0, 1:]
+    # 4000 draws: the standard error of each mean is sd / 63; allow 5 of them.
+    se = np.sqrt(np.diag(cond_cov) / len(sample))
+    assert np.all(np.abs(sample.mean(axis=0) - cond_mean) < 5 * se)
+    np.testing.assert_allclose(np.cov(sample.T), cond_cov, rtol=0.1, atol=0.02)
+    again = imputer.transform(row, n_draws=4000, random_state=0)
+    np.testing.assert_array_equal(draws, again)
+    copies = imputer.transform(x, n_draws=3, random_state=1)
+    assert copies.shape == (3,) + x.shape and not np.isnan(copies).any()
+    observed = ~np.isnan(x)
+    np.testing.assert_array_equal(copies[:, observed], np.tile(x[observed], (3, 1)))
+
+
+def test_statistics_add_up_over_chunks():
+    x = _incomplete(seed=3)
+    imputer = GaussianImputer(tol=1e-10).fit(x)
+    model = imputer._start(x, ~np.isnan(x), None)
+    whole, ll = model.e_step(x)
+    a, ll_a = model.e_step(x[:40])
+    b, ll_b = model.e_step(x[40:])
+    merged = a + b
+    np.testing.assert_allclose(merged.components.scatter, whole.components.scatter, rtol=1e-12)
+    np.testing.assert_allclose(merged.components.mean, whole.components.mean, rtol=1e-12)
+    assert ll_a + ll_b == pytest.approx(ll, rel=1e-13)
+    chunks = IterableChunks([x[:40], x[40:100], x[100:]])
+    result = run_em(model, chunks, tol=1e-10, max_iter=1000, total_weight=chunks.total_weight)
+    np.testing.assert_allclose(result.model.components.means[0], imputer.mean_, rtol=1e-10)
+    np.testing.assert_allclose(result.model.components.covariances[0], imputer.covariance_)
+
+
+def test_sample_weight_counts_rows():
+    x = _incomplete(seed=4)
+    weights = np.random.default_rng(0).integers(0, 3, size=len(x))
+    weighted = GaussianImputer(tol=1e-12).fit(x, sample_weight=weights)
+    repeated = GaussianImputer(tol=1e-12).fit(np.repeat(x, weights, axis=0))
+    np.testing.assert_allclose(weighted.mean_, repeated.mean_, atol=1e-7)
+    np.testing.assert_allclose(weighted.covariance_, repeated.covariance_, atol=1e-7)
+    assert weighted.log_likelihood_ == pytest.approx(repeated.log_likelihood_, abs=1e-6)
+
+
+def test_bad_input_says_what_to_do():
+    x = _incomplete()
+    with pytest.raises(ValueError, match="infinity|inf"):
+        GaussianImputer().fit(np.where(np.isnan(x), np.inf, x))
+    x[:, 1] = np.nan
+    with pytest.raises(ValueError, match=r"columns \[1\] have no observed value"):
+        GaussianImputer().fit(x)
+    with pytest.raises(ValueError, match="n_draws"):
+        GaussianImputer().fit(_incomplete()).transform(x, n_draws=0)
+
+
+def test_save_and_load(tmp_path):
+    x = _incomplete()
+    imputer = GaussianImputer().fit(x)
+    imputer.save(tmp_path / "imputer.json")
+    loaded = emkit.load(tmp_path / "imputer.json")
+    np.testing.assert_array_equal(loaded.transform(x), imputer.transform(x))
