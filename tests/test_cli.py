@@ -228,6 +228,7 @@ BAD_INPUT = [
     (["fit", "{good}", "-k", ""], "-k ''"),
     (["fit", "{good}", "--covariance", "round"], "--covariance 'round'"),
     (["fit", "{good}", "--n-init", "0"], "--n-init"),
+    (["fit", "{good}", "--out", "{good}"], "is not a folder"),
     (["predict", "{not_model}", "{good}"], "not an emkit model file"),
     (["predict", "{missing}", "{good}"], "not a readable emkit model file"),
 ]
@@ -237,7 +238,9 @@ BAD_INPUT = [
 def test_bad_input_is_one_line_and_status_2(bad_files, tmp_path, argv, message):
     files = {**bad_files, "missing": tmp_path / "missing.csv"}
     argv = [a.format(**files) for a in argv] + (["--quiet"] if argv[0] == "fit" else [])
-    status, out, err = run_main([*argv, "--out", tmp_path / "out"])
+    if "--out" not in argv:
+        argv += ["--out", str(tmp_path / "out")]
+    status, out, err = run_main(argv)
     assert status == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -252,6 +255,12 @@ def test_predict_with_too_few_columns(demo, bad_files, tmp_path):
     status, _, err = run_main(["predict", demo[0] / "model.json", path])
     assert status == 2
     assert "needs 2 numeric columns" in err and len(err.strip().splitlines()) == 1
+
+
+def test_predict_with_wrong_column_count(demo, faithful, tmp_path):
+    status, _, err = run_main(["predict", demo[0] / "model.json", FAITHFUL, "--columns", "waiting"])
+    assert status == 2
+    assert "the model needs 2 columns, got 1 (waiting)" in err
 
 
 def test_console_script_bad_input_has_no_traceback(tmp_path):

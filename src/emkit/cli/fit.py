@@ -200,6 +200,9 @@ def fit_and_report(
     types = parse_covariances(covariance)
     if n_init < 1:
         raise DataError(f"--n-init must be at least 1; got {n_init}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--out {out}: exists and is not a folder; name a folder to write into")
     frame = read_data(data, columns)
     names = [str(c) for c in frame.columns]
     x = frame.to_numpy(dtype=np.float64)
@@ -220,7 +223,6 @@ def fit_and_report(
     summary = summarize(selection, x, names)
     print(summary)
 
-    out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         model_path = out / "model.json"
@@ -242,12 +244,13 @@ def fit_and_report(
     except OSError as exc:
         raise DataError(f"cannot write to {out}: {exc.strerror or exc}") from None
     figures = ", ".join(p.name for key, p in paths.items() if key != "report")
-    last = selection.best_.n_components - 1
+    k = selection.best_.n_components
+    columns_written = "p0" if k == 1 else f"p0..p{k - 1}"
     print()
     print(f"Wrote to {out}{os.sep}")
     for path, what in (
         (model_path, "the fitted model (emkit.load, emkit predict)"),
-        (assignments_path, f"label, probability, p0..p{last} per row"),
+        (assignments_path, f"label, probability, {columns_written} per row"),
         (paths["report"], f"summary, table and figures: {figures}"),
     ):
         print(f"  {path.name:<16} {what}")

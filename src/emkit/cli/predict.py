@@ -72,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
     frame = read_data(args.data, columns)
     if frame.shape[1] != n_features:
         raise DataError(
-            f"{args.data}: {frame.shape[1]} columns ({', '.join(map(str, frame.columns))}) but "
-            f"the model was fitted to {n_features}; choose {n_features} with --columns"
+            f"{args.data}: the model needs {n_features} columns, got {frame.shape[1]} "
+            f"({', '.join(map(str, frame.columns))}); choose {n_features} with --columns"
         )
     table = probability_table(model, frame.to_numpy())
     if args.out:

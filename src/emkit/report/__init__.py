@@ -21,7 +21,8 @@ GEOMETRY = {
 CAPTIONS = {
     "criterion": "Model selection: the criterion for each number of components and covariance "
     "type; gaps are degenerate fits, left out as mclust reports NA.",
-    "history": "EM of the chosen model: log-likelihood per iteration and its gain (log scale).",
+    "history": "EM of the chosen model: the objective it climbs (log-likelihood plus the "
+    "log-prior of the reg_covar ridge) per iteration, and its gain (log scale).",
     "clusters": "Data coloured by most probable cluster, with each component's mean and its "
     "1- and 2-sigma ellipses (Mahalanobis distance 1 and 2).",
     "uncertainty": "Classification uncertainty of each point, 1 minus its largest posterior "
@@ -66,7 +67,7 @@ def summarize(selection, x: np.ndarray, columns: list[str] | None = None, top: i
         f"  {GEOMETRY[model.covariance_type]}",
         f"Fitted by EM to {n} rows x {d} {'column' if d == 1 else 'columns'} "
         f"({', '.join(map(str, columns))}); "
-        f"EM {state} after {model.n_iter_} iterations.",
+        f"EM {state} after {model.n_iter_} iteration{'' if model.n_iter_ == 1 else 's'}.",
         f"Chosen by {criterion.upper()} among {len(table)} fits"
         + (f" ({n_degenerate} degenerate, left out)." if n_degenerate else "."),
         "",

@@ -151,15 +151,20 @@ def criterion_figure(table: pd.DataFrame, criterion: str = "bic", chosen=None) -
 
 
 def history_figure(model) -> Figure:
-    """The log-likelihood after each EM iteration of a fit, and its gain per iteration."""
+    """The objective EM climbs (``history_``) after each iteration of a fit, and its gain.
+
+    The objective is the log-likelihood plus, when ``reg_covar > 0``, the log-density of the
+    ridge prior that ``reg_covar`` stands for.
+    """
     history = np.asarray(model.history_, dtype=float)
+    name = "log-likelihood + ridge log-prior" if model.reg_covar > 0 else "log-likelihood"
     fig, (left, right) = _figure(11, 4.5, ncols=2)
     iterations = np.arange(history.size)
     marker = "o" if history.size <= 40 else None
     left.plot(iterations, history, marker=marker, markersize=3, color="C0")
     left.set_xlabel("EM iteration (0 = starting values)")
-    left.set_ylabel("log-likelihood")
-    left.set_title("Log-likelihood per iteration")
+    left.set_ylabel(name)
+    left.set_title("Objective per iteration")
     left.grid(alpha=0.3)
     gains = np.diff(history)
     positive = gains > 0
@@ -168,7 +173,7 @@ def history_figure(model) -> Figure:
     else:
         right.text(0.5, 0.5, "no gain to show", ha="center", va="center", transform=right.transAxes)
     right.set_xlabel("EM iteration")
-    right.set_ylabel("gain in log-likelihood (log scale)")
+    right.set_ylabel(f"gain in {name} (log scale)")
     right.set_title("Gain per iteration (EM never decreases it)")
     right.grid(alpha=0.3)
     state = "converged" if model.converged_ else "stopped at max_iter without converging"
