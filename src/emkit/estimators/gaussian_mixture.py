@@ -220,7 +220,7 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior probability of each component for each row, shape (n, k)."""
-        x = self._checked_rows(X)
+        x = self._checked_rows(X)  # first: raises NotFittedError before the model is built
         log_resp, _ = self._mixture().log_resp(x)
         return np.exp(log_resp)
 
@@ -258,13 +258,12 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
 
     def bic(self, X) -> float:
         """Bayesian information criterion, -2 log L + p log n (lower is better)."""
-        x = self._checked_rows(X)
-        return -2.0 * self.score(x) * x.shape[0] + self.n_parameters() * np.log(x.shape[0])
+        log_density = self.score_samples(X)
+        return -2.0 * log_density.sum() + self.n_parameters() * np.log(log_density.shape[0])
 
     def aic(self, X) -> float:
         """Akaike information criterion, -2 log L + 2 p (lower is better)."""
-        x = self._checked_rows(X)
-        return -2.0 * self.score(x) * x.shape[0] + 2.0 * self.n_parameters()
+        return -2.0 * self.score_samples(X).sum() + 2.0 * self.n_parameters()
 
     def icl(self, X) -> float:
         """Integrated completed likelihood, BIC + 2 x entropy of the responsibilities."""

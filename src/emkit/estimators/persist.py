@@ -16,9 +16,13 @@ import numpy as np
 FORMAT = "emkit-model"
 FORMAT_VERSION = 1
 MODEL_CLASSES: dict[str, type] = {}
+OPTIONAL_ATTRIBUTES = ("feature_names_in_",)
 
 
 def _encode(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return {"__array__": True, "dtype": "str", "shape": list(value.shape),
+                "data": [str(v) for v in value.ravel()]}
     if isinstance(value, np.ndarray):
         return {"__array__": True, "dtype": value.dtype.str, "shape": list(value.shape),
                 "data": value.ravel().tolist()}
@@ -34,6 +38,8 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and value.get("__array__") and value["dtype"] == "str":
+        return np.asarray(value["data"], dtype=object).reshape(value["shape"])
     if isinstance(value, dict) and value.get("__array__"):
         return np.asarray(value["data"], dtype=np.dtype(value["dtype"])).reshape(value["shape"])
     if isinstance(value, dict):
@@ -67,7 +73,11 @@ class ModelFileMixin:
             "version": FORMAT_VERSION,
             "class": type(self).__name__,
             "params": _encode(params),
-            "attributes": {a: _encode(getattr(self, a)) for a in self._fitted_attributes},
+            "attributes": {
+                a: _encode(getattr(self, a))
+                for a in self._fitted_attributes + OPTIONAL_ATTRIBUTES
+                if hasattr(self, a)
+            },
         }
         Path(path).write_text(json.dumps(document, indent=1))
 

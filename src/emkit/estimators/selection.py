@@ -6,9 +6,9 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.utils import check_array
 
 from emkit.distributions.gaussian import covariance_structure
 from emkit.estimators.gaussian_mixture import GaussianMixture
@@ -77,10 +77,8 @@ def select_mixture(
     types = [covariance_structure(t).name for t in covariance_types]
     if not ks or not types:
         raise ValueError("n_components and covariance_types must each name at least one choice")
-    x = np.asarray(X, dtype=np.float64) if not hasattr(X, "to_numpy") else X.to_numpy(float)
-    if x.ndim != 2:
-        raise ValueError(f"X must be 2-D (rows, features); got shape {x.shape}")
-    ks = [k for k in ks if k <= x.shape[0]] or ks[:1]
+    n_rows = check_array(X, dtype=None, ensure_all_finite=False).shape[0]
+    ks = [k for k in ks if k <= n_rows] or ks[:1]
     rows, models = [], {}
     total = len(ks) * len(types)
     for cov in types:
@@ -88,7 +86,7 @@ def select_mixture(
             model = clone(template).set_params(n_components=k, covariance_type=cov)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DegenerateFitWarning)
-                model.fit(x)
+                model.fit(X)
             models[(k, cov)] = model
             rows.append(
                 {
@@ -96,9 +94,9 @@ def select_mixture(
                     "covariance_type": cov,
                     "log_likelihood": model.log_likelihood_,
                     "n_parameters": model.n_parameters(),
-                    "bic": model.bic(x),
-                    "aic": model.aic(x),
-                    "icl": model.icl(x),
+                    "bic": model.bic(X),
+                    "aic": model.aic(X),
+                    "icl": model.icl(X),
                     "degenerate": model.degenerate_,
                     "converged": model.converged_,
                 }
