@@ -15,10 +15,14 @@ from emkit.backend.chunks import ArrayChunks
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.em import run_em
 from emkit.estimators._validation import check_rows, check_weights
+from emkit.estimators.imputer import check_incomplete_rows
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
 from emkit.init import INIT_METHODS, components_from_responsibilities, initial_responsibilities
+from emkit.models.missing import MissingMixture, fill_column_means
 from emkit.models.mixture import Mixture
+
+MODELS = {"error": Mixture, "em": MissingMixture}  # by ``missing``
 
 
 class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
@@ -42,6 +46,11 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
     random_state : int, RandomState or None.
     warm_start : bool, start from the previous fit's parameters.
     callback : callable receiving an :class:`emkit.em.EMProgress` after every iteration.
+    missing : {"error", "em"}, what NaN in ``X`` means. "error" rejects it; "em" takes NaN as
+        values missing at random (Ghahramani and Jordan, 1994): each row's E-step uses its
+        observed coordinates, the statistics carry the conditional second moments, and the
+        log-likelihood is that of the observed values. predict, predict_proba and
+        score_samples then accept NaN too. A row with no observed value is an error in fit.
 
     Attributes
     ----------
@@ -74,6 +83,7 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "callback": [callable, None],
+        "missing": [StrOptions({"error", "em"})],
     }
     _fitted_attributes = (
         "weights_",
@@ -105,6 +115,7 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         random_state=None,
         warm_start=False,
         callback=None,
+        missing="error",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -119,6 +130,7 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         self.random_state = random_state
         self.warm_start = warm_start
         self.callback = callback
+        self.missing = missing
 
     # --- fitting ------------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -132,7 +144,7 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         """
         self._validate_params()
         warm = self.warm_start and hasattr(self, "weights_")
-        x = check_rows(self, X, reset=not warm, min_rows=self.n_components)
+        x = self._rows(X, reset=not warm, min_rows=self.n_components, fitting=True)
         w = check_weights(sample_weight, x)
         structure = covariance_structure(self.covariance_type)
         rng = check_random_state(self.random_state)
@@ -173,6 +185,8 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
 
     def _initial_mixture(self, x, w, structure, rng) -> Mixture:
         k = self.n_components
+        if self.missing == "em":
+            x = fill_column_means(x, w)  # a start only: k-means++ needs complete rows
         resp = initial_responsibilities(x, k, self.init_params, rng, w)
         if w is not None:
             resp = resp * w[:, None]
@@ -193,7 +207,7 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
                 raise ValueError("precisions_init must be positive definite") from None
         elif self.means_init is not None:
             components = structure.from_covariances(means, components.covariances)
-        return Mixture(weights, components, self.reg_covar)
+        return MODELS[self.missing](weights, components, self.reg_covar)
 
     def _set_fitted(self, result, degenerate) -> None:
         model = result.model
@@ -211,12 +225,19 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
     def _mixture(self) -> Mixture:
         structure = covariance_structure(self.covariance_type)
         components = structure(self.means_, self.covariances_, self.precisions_cholesky_)
-        return Mixture(self.weights_, components, self.reg_covar)
+        return MODELS[self.missing](self.weights_, components, self.reg_covar)
 
     # --- using a fit --------------------------------------------------------------------
     def _checked_rows(self, X) -> np.ndarray:
         check_is_fitted(self)
-        return check_rows(self, X, reset=False)
+        return self._rows(X, reset=False)
+
+    def _rows(self, X, *, reset: bool, min_rows: int = 1, fitting: bool = False) -> np.ndarray:
+        if self.missing == "em":
+            return check_incomplete_rows(
+                self, X, reset=reset, min_rows=min_rows, allow_empty_rows=not fitting
+            )
+        return check_rows(self, X, reset=reset, min_rows=min_rows)
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior probability of each component for each row, shape (n, k)."""
@@ -273,7 +294,7 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = self.missing == "em"
         return tags
 
 

@@ -1,0 +1,175 @@
+"""GaussianMixture(missing="em") against brute force, scipy and the complete-data fit."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+from scipy.special import logsumexp, softmax
+from sklearn.metrics import adjusted_rand_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import emkit
+from emkit import DegenerateFitWarning, GaussianMixture
+from emkit.distributions.gaussian import COVARIANCES
+from emkit.models.missing import MissingMixture, fill_column_means
+
+TYPES = ["full", "tied", "diag", "spherical"]
+
+
+@parametrize_with_checks([GaussianMixture(missing="em", covariance_type=t) for t in TYPES[::2]])
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateFitWarning)
+        check(estimator)
+
+
+def _clusters(n=600, fraction=0.2, seed=0):
+    """Three well separated, correlated clusters in 4-D, values removed completely at random."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0, 0, 0], [4, 4, 0, 0], [0, 4, 4, -3]])
+    base = np.array([[1.0, 0.5, 0.2, 0.0], [0.5, 1.0, 0.3, 0.1], [0.2, 0.3, 1.0, 0.4]])
+    cov = base.T @ base + 0.3 * np.eye(4)
+    labels = rng.integers(0, 3, size=n)
+    x = centres[labels] + rng.multivariate_normal(np.zeros(4), cov, size=n)
+    holes = x.copy()
+    holes[rng.random(x.shape) < fraction] = np.nan
+    keep = ~np.isnan(holes).all(axis=1)
+    return x[keep], holes[keep], labels[keep]
+
+
+def _brute_force(x, weights, means, covariances):
+    """log pi_k + log N(x_o | mu_o, Sigma_oo) with scipy.stats, pattern by pattern, (n, k)."""
+    out = np.empty((x.shape[0], len(weights)))
+    patterns, inverse = np.unique(~np.isnan(x), axis=0, return_inverse=True)
+    for p, o in enumerate(patterns):
+        rows = inverse.ravel() == p
+        for k in range(len(weights)):
+            dist = stats.multivariate_normal(means[k][o], covariances[k][np.ix_(o, o)])
+            out[rows, k] = np.log(weights[k]) + dist.logpdf(x[rows][:, o])
+    return out
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_log_likelihood_and_posteriors_are_the_observed_marginals(name):
+    _, x, _ = _clusters(n=120, seed=1)
+    gm = GaussianMixture(3, covariance_type=name, missing="em", random_state=0).fit(x)
+    covariances = gm._mixture().components.full_covariances()
+    log_joint = _brute_force(x, gm.weights_, gm.means_, covariances)
+    assert gm.log_likelihood_ == pytest.approx(logsumexp(log_joint, axis=1).sum(), rel=1e-10)
+    np.testing.assert_allclose(gm.score_samples(x), logsumexp(log_joint, axis=1), rtol=1e-10)
+    np.testing.assert_allclose(gm.predict_proba(x), softmax(log_joint, axis=1), atol=1e-10)
+    assert np.all(np.diff(gm.history_) >= -1e-9 * np.abs(gm.history_[1:]))
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_recovers_clusters_with_a_fifth_of_values_missing(name):
+    x, holes, labels = _clusters()
+    assert 0.15 < np.isnan(holes).mean() < 0.25
+    complete = GaussianMixture(3, covariance_type=name, n_init=3, random_state=0).fit(x)
+    missing = GaussianMixture(3, covariance_type=name, missing="em", n_init=3, random_state=0)
+    missing.fit(holes)
+    ari_complete = adjusted_rand_score(labels, complete.predict(x))
+    ari_missing = adjusted_rand_score(labels, missing.predict(holes))
+    filled = fill_column_means(holes)
+    imputed = GaussianMixture(3, covariance_type=name, n_init=3, random_state=0).fit(filled)
+    ari_imputed = adjusted_rand_score(labels, imputed.predict(filled))
+    assert ari_complete > 0.9
+    assert ari_missing > ari_complete - 0.1
+    assert ari_missing > ari_imputed  # EM beats filling in column means
+    assert np.all(np.diff(missing.history_) >= -1e-9 * np.abs(missing.history_[1:]))
+    assert missing.converged_
+
+
+def test_em_fit_is_a_maximum_of_the_observed_likelihood():
+    """scipy, started at EM's answer, finds nothing better nearby (full, k = 2, d = 3)."""
+    _, x, _ = _clusters(n=150, fraction=0.25, seed=2)
+    x = x[:, :3][~np.isnan(x[:, :3]).all(axis=1)]
+    gm = GaussianMixture(2, missing="em", reg_covar=0.0, tol=1e-13, random_state=0).fit(x)
+    d, tril = 3, np.tril_indices(3)
+    diag = tril[0] == tril[1]
+
+    def unpack(theta):
+        weights = softmax([0.0, theta[0]])
+        means = theta[1 : 1 + 2 * d].reshape(2, d)
+        covs = []
+        for values in theta[1 + 2 * d :].reshape(2, -1):
+            chol = np.zeros((d, d))
+            values = values.copy()
+            values[diag] = np.exp(values[diag])
+            chol[tril] = values
+            covs.append(chol @ chol.T)
+        return weights, means, np.array(covs)
+
+    def pack(weights, means, covs):
+        chols = np.linalg.cholesky(covs)[:, tril[0], tril[1]]
+        chols[:, diag] = np.log(chols[:, diag])
+        return np.concatenate([[np.log(weights[1] / weights[0])], means.ravel(), chols.ravel()])
+
+    def negative_loglik(theta):
+        return -logsumexp(_brute_force(x, *unpack(theta)), axis=1).sum()
+
+    start = pack(gm.weights_, gm.means_, gm.covariances_)
+    assert -negative_loglik(start) == pytest.approx(gm.log_likelihood_, abs=1e-8)
+    result = optimize.minimize(negative_loglik, start, method="BFGS", options={"gtol": 1e-6})
+    assert -result.fun - gm.log_likelihood_ < 1e-6
+    weights, means, covs = unpack(result.x)
+    np.testing.assert_allclose(means, gm.means_, atol=1e-4)
+    np.testing.assert_allclose(covs, gm.covariances_, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_complete_data_gives_the_ordinary_fit(faithful, name):
+    plain = GaussianMixture(2, covariance_type=name, random_state=0).fit(faithful)
+    em = GaussianMixture(2, covariance_type=name, missing="em", random_state=0).fit(faithful)
+    np.testing.assert_allclose(em.means_, plain.means_, rtol=1e-12)
+    np.testing.assert_allclose(em.covariances_, plain.covariances_, rtol=1e-12)
+    assert em.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_statistics_add_up_over_chunks(name):
+    _, x, _ = _clusters(n=90, seed=3)
+    rng = np.random.default_rng(0)
+    structure = COVARIANCES[name]
+    start = GaussianMixture(3, covariance_type=name, max_iter=0, random_state=0)
+    start.set_params(missing="em").fit(x)
+    model = start._mixture()
+    assert type(model) is MissingMixture and isinstance(model.components, structure)
+    w = rng.uniform(0.5, 2.0, size=len(x))
+    whole, ll = model.e_step(x, w)
+    a, ll_a = model.e_step(x[:35], w[:35])
+    b, ll_b = model.e_step(x[35:], w[35:])
+    merged = a + b
+    assert ll_a + ll_b == pytest.approx(ll, rel=1e-13)
+    np.testing.assert_allclose(merged.resp_sum, whole.resp_sum, rtol=1e-12)
+    np.testing.assert_allclose(merged.components.mean, whole.components.mean, rtol=1e-10)
+    np.testing.assert_allclose(merged.components.scatter, whole.components.scatter, rtol=1e-10)
+
+
+def test_nan_needs_the_flag_and_rows_need_a_value():
+    _, holes, _ = _clusters(n=100)
+    with pytest.raises(ValueError, match="NaN"):
+        GaussianMixture(2).fit(holes)
+    with pytest.raises(ValueError, match="inf"):
+        GaussianMixture(2, missing="em").fit(np.where(np.isnan(holes), np.inf, holes))
+    empty = holes.copy()
+    empty[[3, 7]] = np.nan
+    with pytest.raises(ValueError, match="2 of 100 rows have no observed value"):
+        GaussianMixture(2, missing="em").fit(empty)
+
+
+def test_predict_on_rows_with_nan_and_file_round_trip(tmp_path):
+    x, holes, _ = _clusters(n=200)
+    gm = GaussianMixture(3, missing="em", random_state=0).fit(holes)
+    proba = gm.predict_proba(holes)
+    assert proba.shape == (len(holes), 3) and np.allclose(proba.sum(axis=1), 1.0)
+    # A row with nothing observed gets the mixing weights, and log density 0.
+    np.testing.assert_allclose(gm.predict_proba([[np.nan] * 4])[0], gm.weights_)
+    assert gm.score_samples([[np.nan] * 4])[0] == pytest.approx(0.0, abs=1e-12)
+    assert gm.predict(x).shape == (len(x),)
+    gm.save(tmp_path / "gm.json")
+    loaded = emkit.load(tmp_path / "gm.json")
+    np.testing.assert_array_equal(loaded.predict_proba(holes), proba)
+    with pytest.raises(ValueError, match="NaN"):
+        GaussianMixture(3, random_state=0).fit(x).predict(holes)
