@@ -1,0 +1,5 @@
+import sys
+
+from emkit.cli import main
+
+sys.exit(main())
