@@ -60,7 +60,9 @@ def test_equals_sklearn_from_the_same_start(faithful, name):
     np.testing.assert_allclose(ours.covariances_, theirs.covariances_, rtol=1e-6)
     assert ours.bic(faithful) == pytest.approx(theirs.bic(faithful), abs=1e-5)
     assert ours.aic(faithful) == pytest.approx(theirs.aic(faithful), abs=1e-5)
-    np.testing.assert_allclose(ours.predict_proba(faithful), theirs.predict_proba(faithful), atol=1e-6)
+    np.testing.assert_allclose(
+        ours.predict_proba(faithful), theirs.predict_proba(faithful), atol=1e-6
+    )
 
 
 def test_default_tolerance_reaches_the_optimum(faithful):
@@ -77,9 +79,7 @@ def test_default_tolerance_reaches_the_optimum(faithful):
 @pytest.mark.parametrize("init", ["k-means++", "kmeans", "random", "random_from_data"])
 def test_history_never_decreases(faithful, name, k, init):
     # pytest turns MonotonicityWarning into an error; this also checks the recorded values.
-    model = GaussianMixture(k, covariance_type=name, init_params=init, random_state=k).fit(
-        faithful
-    )
+    model = GaussianMixture(k, covariance_type=name, init_params=init, random_state=k).fit(faithful)
     history = model.history_
     assert len(history) == model.n_iter_ + 1
     assert np.all(np.diff(history) >= -1e-10 * np.abs(history[:-1]))
@@ -92,7 +92,8 @@ def test_predict_proba_equals_brute_force_bayes():
     model = GaussianMixture(2, random_state=0, max_iter=3).fit(x)
     densities = np.column_stack(
         [
-            model.weights_[k] * stats.multivariate_normal(model.means_[k], model.covariances_[k]).pdf(x)
+            model.weights_[k]
+            * stats.multivariate_normal(model.means_[k], model.covariances_[k]).pdf(x)
             for k in range(2)
         ]
     )
@@ -241,9 +242,9 @@ def test_callback_warm_start_and_sklearn_tools(faithful):
     assert model.n_iter_ <= 2
     pipe = make_pipeline(StandardScaler(), GaussianMixture(2, random_state=0)).fit(faithful)
     assert pipe.predict(faithful).shape == (len(faithful),)
-    search = GridSearchCV(
-        GaussianMixture(random_state=0), {"n_components": [1, 2, 3]}, cv=3
-    ).fit(faithful)
+    search = GridSearchCV(GaussianMixture(random_state=0), {"n_components": [1, 2, 3]}, cv=3).fit(
+        faithful
+    )
     assert search.best_params_["n_components"] >= 2
     assert clone(model).get_params()["n_components"] == 2
 

@@ -55,7 +55,9 @@ def test_degenerate_fits_are_never_chosen(faithful):
 
 
 def test_criteria_and_errors(faithful):
-    aic = select_mixture(faithful, n_components=[1, 2, 3], covariance_types=["VVV"], criterion="aic")
+    aic = select_mixture(
+        faithful, n_components=[1, 2, 3], covariance_types=["VVV"], criterion="aic"
+    )
     assert aic.criterion == "aic" and set(aic.table_.covariance_type) == {"full"}
     with pytest.raises(ValueError, match="criterion"):
         select_mixture(faithful, criterion="likelihood")

@@ -1,8 +1,14 @@
 """emkit: maximum likelihood, MAP and Expectation-Maximization on one engine."""
 
-from emkit.estimators import GaussianMixture, MixtureSelection, load, select_mixture
-from emkit.estimators import GaussianImputer
 from emkit import bayes, mle
+from emkit.estimators import (
+    GaussianImputer,
+    GaussianMixture,
+    GenerativeClassifier,
+    MixtureSelection,
+    load,
+    select_mixture,
+)
 from emkit.exceptions import DataError, DegenerateFitWarning, MonotonicityWarning
 
 __version__ = "0.1.0"
@@ -12,6 +18,7 @@ __all__ = [
     "DegenerateFitWarning",
     "GaussianImputer",
     "GaussianMixture",
+    "GenerativeClassifier",
     "MixtureSelection",
     "bayes",
     "mle",

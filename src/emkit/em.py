@@ -79,8 +79,9 @@ def run_em(
     -------
     EMResult whose ``model`` is the last parameters evaluated; ``history`` holds the objective
     (log-likelihood plus log-prior) before the first and after every M-step, and
-    ``log_likelihood`` is the log-likelihood alone at exactly the returned parameters. Iterations where the
-    model changed size (pruning) are listed in ``structure_changes``; the ascent check skips them.
+    ``log_likelihood`` is the log-likelihood alone at exactly the returned parameters.
+    Iterations where the model changed size (pruning) or its objective (a raised ridge) are
+    listed in ``structure_changes``; the ascent check skips them.
     """
     history: list[float] = []
     changes: list[int] = []
@@ -119,5 +120,6 @@ def run_em(
 def _structure_changed(old: Any, new: Any) -> bool:
     """True where the step changed the model's size or the objective itself (a raised ridge)."""
     return any(
-        getattr(old, name, None) != getattr(new, name, None) for name in ("n_components", "reg_covar")
+        getattr(old, name, None) != getattr(new, name, None)
+        for name in ("n_components", "reg_covar")
     )

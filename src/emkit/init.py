@@ -61,9 +61,12 @@ def components_from_responsibilities(
     too_small = stats.weight < d + 1
     if too_small.any() and x.shape[0] > d + 1:
         scatter = stats.scatter.copy()
-        scatter[too_small] = pooled.covariance()[0] * np.maximum(stats.weight[too_small], 1.0)[
-            (slice(None),) + (None,) * (scatter.ndim - 1)
-        ]
+        scatter[too_small] = (
+            pooled.covariance()[0]
+            * np.maximum(stats.weight[too_small], 1.0)[
+                (slice(None),) + (None,) * (scatter.ndim - 1)
+            ]
+        )
         weight = np.maximum(stats.weight, too_small * 1.0)
         mean = np.where(stats.weight[:, None] > 0, stats.mean, x[:1])
         stats = GaussianStats(weight, mean, scatter)

@@ -9,7 +9,12 @@ import pandas as pd
 
 from emkit.exceptions import DataError
 
-READERS = {".csv": pd.read_csv, ".txt": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+READERS = {
+    ".csv": pd.read_csv,
+    ".txt": pd.read_csv,
+    ".parquet": pd.read_parquet,
+    ".pq": pd.read_parquet,
+}
 
 
 def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -45,12 +50,14 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise DataError(f"{path}: the table is empty (no rows or no columns)")
     for name in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name]):
+        if not pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(
+            frame[name]
+        ):
             bad = pd.to_numeric(frame[name], errors="coerce").isna() & frame[name].notna()
             example = frame[name][bad].iloc[0] if bad.any() else frame[name].iloc[0]
             raise DataError(
-                f"{path}: column {name!r} is not numeric ({int(bad.sum())} rows such as {example!r}); "
-                "choose numeric columns with --columns"
+                f"{path}: column {name!r} is not numeric ({int(bad.sum())} rows such as "
+                f"{example!r}); choose numeric columns with --columns"
             )
     values = frame.to_numpy(dtype=np.float64)
     for j, name in enumerate(frame.columns):

@@ -160,9 +160,7 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
                 total_weight=data.total_weight,
                 callback=self.callback,
             )
-            degenerate = result.model.components.degenerate(
-                result.stats.components, self.reg_covar
-            )
+            degenerate = result.model.components.degenerate(result.stats.components, self.reg_covar)
             key = (not degenerate.any(), result.log_likelihood)
             if best is None or key > best[0]:
                 best = (key, result, degenerate)
@@ -305,4 +303,3 @@ def _checked(values, shape, name) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return array
-

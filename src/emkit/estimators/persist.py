@@ -21,11 +21,19 @@ OPTIONAL_ATTRIBUTES = ("feature_names_in_",)
 
 def _encode(value: Any) -> Any:
     if isinstance(value, np.ndarray) and value.dtype == object:
-        return {"__array__": True, "dtype": "str", "shape": list(value.shape),
-                "data": [str(v) for v in value.ravel()]}
+        return {
+            "__array__": True,
+            "dtype": "str",
+            "shape": list(value.shape),
+            "data": [str(v) for v in value.ravel()],
+        }
     if isinstance(value, np.ndarray):
-        return {"__array__": True, "dtype": value.dtype.str, "shape": list(value.shape),
-                "data": value.ravel().tolist()}
+        return {
+            "__array__": True,
+            "dtype": value.dtype.str,
+            "shape": list(value.shape),
+            "data": value.ravel().tolist(),
+        }
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (list, tuple)):
@@ -63,9 +71,7 @@ class ModelFileMixin:
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self)
-        params = {
-            k: v for k, v in self.get_params(deep=False).items() if k not in ("callback",)
-        }
+        params = {k: v for k, v in self.get_params(deep=False).items() if k not in ("callback",)}
         if not (params.get("random_state") is None or isinstance(params["random_state"], int)):
             params["random_state"] = None
         document = {

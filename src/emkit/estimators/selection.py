@@ -37,9 +37,15 @@ class MixtureSelection:
     models_: dict
 
     def __repr__(self) -> str:
+        best = self.best_
+        table = self.table_
+        row = (table.n_components == best.n_components) & (
+            table.covariance_type == covariance_structure(best.covariance_type).name
+        )
+        score = float(table.loc[row, self.criterion].iloc[0])
         return (
-            f"MixtureSelection(best: {self.best_.n_components} components, "
-            f"{self.best_.covariance_type!r}, {self.criterion}={self.table_[self.criterion].min():.4f})"
+            f"MixtureSelection(best: {best.n_components} components, "
+            f"{best.covariance_type!r}, {self.criterion}={score:.4f})"
         )
 
 

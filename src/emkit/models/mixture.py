@@ -81,6 +81,9 @@ class Mixture:
             resp = np.zeros_like(log_joint)
             resp[np.arange(x.shape[0]), best] = 1.0
         else:
+            fused = self._fused_e_step(x, sample_weight)
+            if fused is not None:
+                return fused
             log_resp, log_norm = self.log_resp(x)
             resp = np.exp(log_resp)  # (n, k)
         if sample_weight is not None:
@@ -90,6 +93,43 @@ class Mixture:
             loglik = float(log_norm.sum())
         stats = MixtureStats(resp.sum(axis=0), self.components.suff_stats(x, resp))
         return stats, loglik
+
+    def _fused_e_step(self, x: np.ndarray, sample_weight: np.ndarray | None):
+        """The components' one-pass E-step (backend.kernels) where they offer one, else None."""
+        fused = getattr(self.components, "fused_e_step", None)
+        if fused is None:
+            return None
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(self.weights)
+        out = fused(x, log_weights, sample_weight)
+        if out is None:
+            return None
+        stats, loglik = out
+        return MixtureStats(stats.weight, stats), loglik
+
+    def to_vector(self) -> np.ndarray | None:
+        """Unconstrained parameters for extrapolation (SQUAREM): log-weights, then components.
+
+        None where extrapolation has no meaning here (hard assignments, or components without
+        a vector form).
+        """
+        if self.assignment == "hard" or not hasattr(self.components, "to_vector"):
+            return None
+        parts = [self.components.to_vector()]
+        if not self.fixed_weights:
+            tiny = np.finfo(float).tiny
+            parts.insert(0, np.log(np.maximum(self.weights, tiny)))
+        return np.concatenate(parts)
+
+    def from_vector(self, vector: np.ndarray) -> Mixture:
+        """The mixture at ``to_vector``'s layout (weights by softmax); LinAlgError if invalid."""
+        k = self.n_components
+        weights = self.weights
+        if not self.fixed_weights:
+            logits = vector[:k] - vector[:k].max()
+            weights = np.exp(logits) / np.exp(logits).sum()
+            vector = vector[k:]
+        return replace(self, weights=weights, components=self.components.from_vector(vector))
 
     def m_step(self, stats: MixtureStats) -> Mixture:
         if self.fixed_weights:

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from emkit.backend import kernels
 from emkit.distributions.gaussian.stats import GaussianStats
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -124,6 +125,59 @@ class GaussianComponents:
     def zero_stats(self) -> GaussianStats:
         return GaussianStats.zero(self.n_components, self.n_features, self.diagonal_stats)
 
+    def precisions(self) -> np.ndarray:
+        """Precision matrices (k, d, d), or per-feature precisions (k, d) for diagonal forms."""
+        raise NotImplementedError
+
+    def fused_e_step(
+        self,
+        x: np.ndarray,
+        log_weights: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        shift: np.ndarray | None = None,
+    ) -> tuple[GaussianStats, float] | None:
+        """Statistics and log-likelihood of chunk ``x`` in one fused pass (see backend.kernels).
+
+        Returns None where a narrow component far from the others makes the fused expansion
+        inexact; the caller then computes ``log_prob`` and ``suff_stats`` directly.
+        """
+        form = self.quadratic_form(log_weights, shift)
+        if form is None:
+            return None
+        weight, mean, scatter, loglik = kernels.gaussian_e_step(x, [form], sample_weight)[0]
+        return GaussianStats(weight, mean, scatter), loglik
+
+    def quadratic_form(
+        self, log_weights: np.ndarray, shift: np.ndarray | None = None
+    ) -> kernels.QuadraticForm | None:
+        """Log joints as a quadratic form centred at ``shift`` (default: the weighted mean)."""
+        if shift is None:
+            weights = np.exp(log_weights)
+            shift = weights @ self.means / max(weights.sum(), np.finfo(float).tiny)
+        log_norm = self.log_det_precision_cholesky() - 0.5 * self.n_features * LOG_2PI
+        return kernels.quadratic_form(self.means, self.precisions(), log_norm, log_weights, shift)
+
+    def to_vector(self) -> np.ndarray:
+        """Unconstrained parameters: means, then the covariances' log-Cholesky parametrisation."""
+        return np.concatenate([self.means.ravel(), self._covariance_vector()])
+
+    def from_vector(self, vector: np.ndarray) -> GaussianComponents:
+        """Components of the same structure and size from ``to_vector``'s layout.
+
+        Raises LinAlgError where the covariances are not numerically positive definite.
+        """
+        k, d = self.means.shape
+        means = vector[: k * d].reshape(k, d)
+        covariances = self._covariances_from_vector(vector[k * d :], k, d)
+        return replace(type(self).from_covariances(means, covariances), ridge=self.ridge)
+
+    def _covariance_vector(self) -> np.ndarray:
+        raise NotImplementedError
+
+    @classmethod
+    def _covariances_from_vector(cls, vector: np.ndarray, k: int, d: int) -> np.ndarray:
+        raise NotImplementedError
+
     def m_step(self, stats: GaussianStats, reg_covar: float) -> GaussianComponents:
         """MAP update under the ridge prior of ``log_prior`` with ridge ``reg_covar``.
 
@@ -192,6 +246,27 @@ class GaussianComponents:
             for k, n in enumerate(counts)
         ]
         return np.vstack(blocks) if blocks else np.empty((0, self.n_features))
+
+
+def log_cholesky_vector(chol: np.ndarray) -> np.ndarray:
+    """Lower triangles of Cholesky factors (k, d, d), row-major, with log diagonals."""
+    d = chol.shape[-1]
+    rows, cols = np.tril_indices(d)
+    entries = chol[:, rows, cols]
+    on_diagonal = rows == cols
+    entries[:, on_diagonal] = np.log(entries[:, on_diagonal])
+    return entries.ravel()
+
+
+def cholesky_from_log_vector(vector: np.ndarray, k: int, d: int) -> np.ndarray:
+    """Inverse of :func:`log_cholesky_vector`: lower Cholesky factors of shape (k, d, d)."""
+    rows, cols = np.tril_indices(d)
+    entries = vector.reshape(k, rows.shape[0]).copy()
+    on_diagonal = rows == cols
+    entries[:, on_diagonal] = np.exp(entries[:, on_diagonal])
+    chol = np.zeros((k, d, d))
+    chol[:, rows, cols] = entries
+    return chol
 
 
 def _fill_empty(stats: GaussianStats, empty: np.ndarray, means: np.ndarray) -> GaussianStats:

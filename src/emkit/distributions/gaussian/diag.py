@@ -52,6 +52,16 @@ class DiagGaussian(GaussianComponents):
             out[:, j] = np.einsum("ij,ij->i", z, z)
         return out
 
+    def precisions(self) -> np.ndarray:
+        return np.broadcast_to(self.variances() ** -1.0, self.means.shape)
+
+    def _covariance_vector(self) -> np.ndarray:
+        return np.log(self.covariances).ravel()
+
+    @classmethod
+    def _covariances_from_vector(cls, vector: np.ndarray, k: int, d: int) -> np.ndarray:
+        return np.exp(vector).reshape(k, d)
+
     def trace_precision(self) -> float:
         return float(np.sum(np.broadcast_to(self.precisions_cholesky**2, self.means.shape)))
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from emkit.backend.linalg import cholesky, precision_cholesky
-from emkit.distributions.gaussian.base import GaussianComponents
+from emkit.distributions.gaussian.base import (
+    GaussianComponents,
+    cholesky_from_log_vector,
+    log_cholesky_vector,
+)
 from emkit.distributions.gaussian.stats import GaussianStats
 
 
@@ -46,6 +50,18 @@ class FullGaussian(GaussianComponents):
             y = x @ self.precisions_cholesky[j] - self.means[j] @ self.precisions_cholesky[j]
             out[:, j] = np.einsum("ij,ij->i", y, y)
         return out
+
+    def precisions(self) -> np.ndarray:
+        u = self.precisions_cholesky
+        return u @ np.swapaxes(u, 1, 2)
+
+    def _covariance_vector(self) -> np.ndarray:
+        return log_cholesky_vector(cholesky(self.covariances))
+
+    @classmethod
+    def _covariances_from_vector(cls, vector: np.ndarray, k: int, d: int) -> np.ndarray:
+        chol = cholesky_from_log_vector(vector, k, d)
+        return chol @ np.swapaxes(chol, 1, 2)
 
     def trace_precision(self) -> float:
         return float(np.sum(self.precisions_cholesky**2))

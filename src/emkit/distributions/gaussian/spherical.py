@@ -38,6 +38,10 @@ class SphericalGaussian(DiagGaussian):
     def variances(self) -> np.ndarray:
         return self.covariances[:, None]
 
+    @classmethod
+    def _covariances_from_vector(cls, vector: np.ndarray, k: int, d: int) -> np.ndarray:
+        return np.exp(vector)
+
     def trace_precision(self) -> float:
         return float(self.n_features * np.sum(self.precisions_cholesky**2))
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from emkit.backend.linalg import cholesky, precision_cholesky
-from emkit.distributions.gaussian.base import GaussianComponents
+from emkit.distributions.gaussian.base import (
+    GaussianComponents,
+    cholesky_from_log_vector,
+    log_cholesky_vector,
+)
 from emkit.distributions.gaussian.stats import GaussianStats
 
 
@@ -49,6 +53,18 @@ class TiedGaussian(GaussianComponents):
             z = y - centres[j]
             out[:, j] = np.einsum("ij,ij->i", z, z)
         return out
+
+    def precisions(self) -> np.ndarray:
+        u = self.precisions_cholesky
+        return np.broadcast_to(u @ u.T, (self.n_components,) + u.shape)
+
+    def _covariance_vector(self) -> np.ndarray:
+        return log_cholesky_vector(cholesky(self.covariances[None]))
+
+    @classmethod
+    def _covariances_from_vector(cls, vector: np.ndarray, k: int, d: int) -> np.ndarray:
+        chol = cholesky_from_log_vector(vector, 1, d)[0]
+        return chol @ chol.T
 
     def trace_precision(self) -> float:
         return float(np.sum(self.precisions_cholesky**2))
