@@ -1,0 +1,307 @@
+r"""``KMeans``: k-means as hard (classification) EM on the mixture engine.
+
+k-means is classification EM for a mixture of K Gaussians with equal weights and the identity
+covariance: the C-step gives each row to its nearest centre, the M-step moves each centre to the
+weighted mean of its rows, and the classification log-likelihood EM climbs is
+
+.. math:: \sum_n w_n \max_k \log \tfrac1K N(x_n \mid \mu_k, I)
+          = \mathrm{const} - \tfrac12 \sum_n w_n \min_k \lVert x_n - \mu_k\rVert^2,
+
+so ``history_`` is minus half the inertia plus a constant and never decreases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from emkit.backend.chunks import ArrayChunks
+from emkit.em import run_em
+from emkit.estimators._validation import check_rows, check_weights
+from emkit.estimators.persist import ModelFileMixin
+from emkit.models.mixture import Mixture
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def squared_distances(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distance of each row to each centre, shape (n, k).
+
+    Direct differences rather than the expansion |x|^2 - 2 x.c + |c|^2, which loses the small
+    distances to cancellation when the data sit far from the origin.
+    """
+    out = np.empty((x.shape[0], centres.shape[0]))
+    for j, centre in enumerate(centres):
+        diff = x - centre  # (n, d)
+        out[:, j] = np.einsum("ij,ij->i", diff, diff)
+    return out
+
+
+def kmeans_plusplus(
+    x: np.ndarray,
+    k: int,
+    rng: np.random.RandomState,
+    sample_weight: np.ndarray | None = None,
+) -> np.ndarray:
+    """Greedy k-means++ seeds (Arthur and Vassilvitskii, 2007), shape (k, d).
+
+    Each new centre is the best (lowest weighted potential) of 2 + log k candidates drawn with
+    probability proportional to weight times squared distance to the nearest centre so far.
+    Rows are drawn by inverse CDF over a canonical (lexicographic) row order, so a row of
+    weight m draws exactly as m repeated rows do, and the row order does not matter.
+    """
+    xs, ws = _canonical(x, sample_weight)
+    trials = 2 + int(np.log(k))
+    centres = np.empty((k, x.shape[1]))
+    centres[0] = xs[_draw(ws, 1, rng)[0]]
+    d2 = squared_distances(xs, centres[:1])[:, 0]  # (n,)
+    for j in range(1, k):
+        candidates = _draw(ws * d2, trials, rng)
+        cand_d2 = np.minimum(d2[:, None], squared_distances(xs, xs[candidates]))  # (n, t)
+        best = int(np.argmin(ws @ cand_d2))
+        centres[j] = xs[candidates[best]]
+        d2 = cand_d2[:, best]
+    return centres
+
+
+def random_rows(
+    x: np.ndarray, k: int, rng: np.random.RandomState, sample_weight: np.ndarray | None = None
+) -> np.ndarray:
+    """k rows drawn with probability proportional to their weight (with replacement), (k, d)."""
+    xs, ws = _canonical(x, sample_weight)
+    return xs[_draw(ws, k, rng)]
+
+
+def _canonical(x: np.ndarray, sample_weight: np.ndarray | None):
+    """Rows and weights in lexicographic row order: draws then ignore the input order."""
+    w = np.ones(x.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    order = np.lexsort(x.T[::-1])
+    return x[order], w[order]
+
+
+def _draw(mass: np.ndarray, size: int, rng: np.random.RandomState) -> np.ndarray:
+    """Row indices drawn by inverse CDF of ``mass`` (a row of mass m draws as m rows of 1)."""
+    cumulative = np.cumsum(mass)
+    u = rng.uniform(size=size) * cumulative[-1]
+    return np.minimum(np.searchsorted(cumulative, u, side="right"), mass.shape[0] - 1)
+
+
+@dataclass(frozen=True)
+class CentroidStats:
+    """Per-cluster weight (k,) and weighted sums (k, d), and the m rows farthest from their
+    centres (m, d) with those squared distances (m,), kept to re-seed empty clusters."""
+
+    weight: np.ndarray
+    sums: np.ndarray
+    far_rows: np.ndarray
+    far_dist: np.ndarray
+
+    def __add__(self, other: CentroidStats) -> CentroidStats:
+        rows = np.vstack([self.far_rows, other.far_rows])
+        dist = np.concatenate([self.far_dist, other.far_dist])
+        top = np.argsort(-dist, kind="stable")[: self.far_dist.shape[0]]
+        return CentroidStats(
+            self.weight + other.weight, self.sums + other.sums, rows[top], dist[top]
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Centroids:
+    """K unit-covariance Gaussian components that differ only in their means (k, d)."""
+
+    means: np.ndarray
+
+    @property
+    def n_components(self) -> int:
+        return self.means.shape[0]
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray:
+        """log N(x_n | mu_k, I), shape (n, k)."""
+        return -0.5 * (x.shape[1] * LOG_2PI + squared_distances(x, self.means))
+
+    def suff_stats(self, x: np.ndarray, resp: np.ndarray) -> CentroidStats:
+        k, d = self.means.shape
+        weight = resp.sum(axis=0)  # (k,)
+        sums = resp.T @ x  # (k, d)
+        held = resp.sum(axis=1) > 0  # rows of positive weight
+        labels = resp.argmax(axis=1)
+        dist = np.where(held, squared_distances(x, self.means)[np.arange(len(x)), labels], -1.0)
+        top = np.argsort(-dist, kind="stable")[:k]
+        far_rows = np.zeros((k, d))
+        far_dist = np.full(k, -1.0)
+        far_rows[: top.size], far_dist[: top.size] = x[top], dist[top]
+        return CentroidStats(weight, sums, far_rows, far_dist)
+
+    def m_step(self, stats: CentroidStats, reg_covar: float = 0.0) -> Centroids:
+        """Weighted means; an empty cluster moves onto the row farthest from its centre.
+
+        Moving an empty centre onto a held row lowers that row's distance to 0 and leaves every
+        other row's nearest distance no larger, so the objective still cannot decrease.
+        """
+        filled = stats.weight > 0
+        means = np.array(self.means, dtype=float)
+        means[filled] = stats.sums[filled] / stats.weight[filled, None]
+        spare = iter(np.flatnonzero(stats.far_dist > 0))
+        for j in np.flatnonzero(~filled):
+            i = next(spare, None)
+            if i is None:
+                break
+            means[j] = stats.far_rows[i]
+        return Centroids(means)
+
+    def log_prior(self, reg_covar: float = 0.0) -> float:
+        return 0.0
+
+
+class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+    """k-means clustering as hard EM, a drop-in for scikit-learn's ``KMeans``.
+
+    Parameters
+    ----------
+    n_clusters : int, number of clusters.
+    init : {"k-means++", "random"} or array of shape (n_clusters, d), the starting centres
+        ("random": rows drawn in proportion to their weight; a repeated draw leaves a cluster
+        empty, and hard EM moves it onto the row farthest from its centre).
+    n_init : int, number of starts; the lowest inertia is kept.
+    max_iter : int, hard-EM iterations per start at most.
+    tol : float, stop when the inertia per unit weight falls by less than ``tol`` times the
+        data's mean variance (0: run until no row changes cluster).
+    random_state : int, RandomState or None.
+
+    Attributes
+    ----------
+    cluster_centers_ : array of shape (n_clusters, d).
+    labels_ : array of shape (n,), cluster of each training row.
+    inertia_ : float, weighted sum of squared distances to the nearest centre.
+    n_iter_ : int.
+    history_ : array, the classification log-likelihood (const - inertia / 2) per iteration.
+    converged_ : bool.
+    n_features_in_ : int.
+    """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"k-means++", "random"}), "array-like"],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+    _fitted_attributes = (
+        "cluster_centers_",
+        "labels_",
+        "inertia_",
+        "n_iter_",
+        "history_",
+        "converged_",
+        "n_features_in_",
+    )
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init=1,
+        max_iter=300,
+        tol=0.0,
+        random_state=None,
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Cluster ``X`` (n, d) from ``n_init`` starts; keep the lowest inertia.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d), finite.
+        y : ignored.
+        sample_weight : array-like of shape (n,), non-negative.
+        """
+        self._validate_params()
+        x = check_rows(self, X, reset=True, min_rows=self.n_clusters)
+        w = check_weights(sample_weight, x)
+        rng = check_random_state(self.random_state)
+        data = ArrayChunks(x, w)
+        spread = float(np.average(np.var(x, axis=0)))
+        # The objective is -inertia / 2 + const, so a tolerance on inertia halves.
+        tol = max(0.5 * self.tol * spread, np.finfo(float).tiny)
+        k = self.n_clusters
+        best = None
+        for _ in range(self._n_starts()):
+            model = Mixture(
+                np.full(k, 1.0 / k),
+                Centroids(self._start(x, w, rng)),
+                0.0,
+                assignment="hard",
+                fixed_weights=True,
+            )
+            result = run_em(
+                model, data, tol=tol, max_iter=self.max_iter, total_weight=data.total_weight
+            )
+            centres = result.model.components.means
+            labels, inertia = _assign(x, centres, w)
+            if best is None or inertia < best[0]:
+                best = (inertia, centres, labels, result)
+        self.inertia_, self.cluster_centers_, self.labels_, result = best
+        self.n_iter_ = max(result.n_iter, 1)
+        self.history_ = result.history
+        self.converged_ = result.converged
+        return self
+
+    def _n_starts(self) -> int:
+        return 1 if not isinstance(self.init, str) else self.n_init
+
+    def _start(self, x, w, rng) -> np.ndarray:
+        if not isinstance(self.init, str):
+            centres = np.asarray(self.init, dtype=float)
+            if centres.shape != (self.n_clusters, x.shape[1]) or not np.all(np.isfinite(centres)):
+                raise ValueError(
+                    f"init must be 'k-means++', 'random' or a finite array of shape "
+                    f"({self.n_clusters}, {x.shape[1]}); got shape {centres.shape}"
+                )
+            return centres
+        if self.init == "random":
+            return random_rows(x, self.n_clusters, rng, w)
+        return kmeans_plusplus(x, self.n_clusters, rng, w)
+
+    def _checked_rows(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return check_rows(self, X, reset=False)
+
+    def predict(self, X) -> np.ndarray:
+        """Nearest centre of each row, shape (n,)."""
+        return _assign(self._checked_rows(X), self.cluster_centers_, None)[0]
+
+    def transform(self, X) -> np.ndarray:
+        """Euclidean distance of each row to each centre, shape (n, n_clusters)."""
+        return np.sqrt(squared_distances(self._checked_rows(X), self.cluster_centers_))
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Minus the inertia of ``X`` against the fitted centres."""
+        x = self._checked_rows(X)
+        return -_assign(x, self.cluster_centers_, check_weights(sample_weight, x))[1]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _assign(x: np.ndarray, centres: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, float]:
+    d2 = squared_distances(x, centres)
+    labels = d2.argmin(axis=1)
+    nearest = d2[np.arange(x.shape[0]), labels]
+    inertia = float(nearest.sum() if w is None else w @ nearest)
+    return labels, inertia

@@ -1,0 +1,92 @@
+"""KMeans as hard EM: scikit-learn compatibility and inertia against scikit-learn's KMeans."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans as SkKMeans
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from emkit.estimators.kmeans import KMeans, kmeans_plusplus
+
+
+@parametrize_with_checks([KMeans(3), KMeans(2, init="random", n_init=2)])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_two_clusters_match_sklearn(faithful):
+    ours = KMeans(2, n_init=10, random_state=0).fit(faithful)
+    ref = SkKMeans(2, n_init=10, random_state=0).fit(faithful)
+    np.testing.assert_allclose(ours.inertia_, ref.inertia_, rtol=1e-12)
+    order = np.argsort(ours.cluster_centers_[:, 0])
+    ref_order = np.argsort(ref.cluster_centers_[:, 0])
+    np.testing.assert_allclose(
+        ours.cluster_centers_[order], ref.cluster_centers_[ref_order], rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("k", [3, 4, 5])
+def test_same_start_same_fixed_point_as_lloyd(faithful, k):
+    """From the same starting centres hard EM and Lloyd's algorithm are the same iteration."""
+    start = kmeans_plusplus(faithful, k, np.random.RandomState(k))
+    ours = KMeans(k, init=start).fit(faithful)
+    ref = SkKMeans(k, init=start, n_init=1, tol=0.0).fit(faithful)
+    np.testing.assert_allclose(ours.inertia_, ref.inertia_, rtol=1e-10)
+    assert ours.inertia_ <= ref.inertia_ * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("k", [3, 4, 5])
+def test_inertia_no_worse_than_sklearn_at_same_n_init(faithful, k):
+    """Over 10 seeds at n_init=10, the best and the mean inertia are no worse than sklearn's.
+
+    Both run greedy k-means++ then Lloyd / hard EM; they differ only in their random draws, so
+    the comparison is between the distributions of the results (0.5% slack on the mean).
+    """
+    ours = [KMeans(k, n_init=10, random_state=s).fit(faithful).inertia_ for s in range(10)]
+    ref = [SkKMeans(k, n_init=10, random_state=s).fit(faithful).inertia_ for s in range(10)]
+    assert min(ours) <= min(ref) * (1 + 1e-12)
+    assert np.mean(ours) <= np.mean(ref) * 1.005
+
+
+def test_history_is_minus_half_inertia_and_never_decreases(faithful):
+    km = KMeans(4, random_state=1).fit(faithful)
+    assert np.all(np.diff(km.history_) >= 0)
+    n, d = faithful.shape
+    const = -n * np.log(4) - 0.5 * n * d * np.log(2 * np.pi)
+    np.testing.assert_allclose(km.history_[-1], const - 0.5 * km.inertia_, rtol=1e-12)
+    np.testing.assert_array_equal(km.labels_, km.predict(faithful))
+
+
+def test_empty_cluster_is_reseeded_without_losing_ascent(faithful):
+    start = np.array([[2.0, 55.0], [4.5, 80.0], [100.0, 1000.0]])  # third starts empty
+    km = KMeans(3, init=start).fit(faithful)
+    assert np.all(np.diff(km.history_) >= 0)
+    assert np.bincount(km.labels_, minlength=3).min() > 0
+
+
+def test_weights_equal_repeated_rows(faithful):
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 3, size=faithful.shape[0])
+    weighted = KMeans(3, random_state=0).fit(faithful, sample_weight=counts)
+    repeated = KMeans(3, random_state=0).fit(np.repeat(faithful, counts, axis=0))
+    np.testing.assert_allclose(weighted.inertia_, repeated.inertia_, rtol=1e-10)
+
+
+def test_bad_input():
+    x = np.arange(6.0).reshape(3, 2)
+    with pytest.raises(ValueError, match="at least 4 rows"):
+        KMeans(4).fit(x)
+    with pytest.raises(ValueError, match="shape"):
+        KMeans(2, init=np.zeros((3, 2))).fit(x)
+
+
+def test_save_load(tmp_path, faithful):
+    from emkit.estimators.persist import load
+
+    km = KMeans(3, random_state=0).fit(faithful)
+    km.save(tmp_path / "km.json")
+    again = load(tmp_path / "km.json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(again.predict(faithful), km.predict(faithful))
