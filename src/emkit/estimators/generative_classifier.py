@@ -1,0 +1,249 @@
+"""``GenerativeClassifier``: Gaussian class densities from labelled and unlabelled rows."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from emkit.distributions.gaussian import ALIASES, COVARIANCES, GaussianStats, covariance_structure
+from emkit.em import run_em
+from emkit.estimators._validation import check_rows, check_weights
+from emkit.estimators.imputer import check_incomplete_rows
+from emkit.estimators.persist import ModelFileMixin
+from emkit.init import components_from_responsibilities
+from emkit.models.missing import fill_column_means
+from emkit.models.semi_supervised import UNLABELLED, LabelledChunks, SemiSupervisedMixture
+
+
+class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
+    r"""Classifier with Gaussian class-conditional densities and class priors.
+
+    With every row labelled this is quadratic (``"full"``) or linear (``"tied"``) discriminant
+    analysis, fitted in closed form. Rows labelled ``-1`` (scikit-learn's semi-supervised
+    convention) are unlabelled: EM then climbs
+
+    .. math::
+
+        \ell(\theta) = \sum_{i\ \text{labelled}} w_i \log \pi_{y_i}\mathcal N(x_i \mid
+        \mu_{y_i}, \Sigma_{y_i}) + \sum_{j\ \text{unlabelled}} w_j \log \sum_k \pi_k
+        \mathcal N(x_j \mid \mu_k, \Sigma_k),
+
+    the labelled rows' responsibilities fixed, starting from the fit to the labelled rows.
+
+    Parameters
+    ----------
+    covariance_type : {"full", "tied", "diag", "spherical"} or mclust's "VVV", "EEE", "VVI", "VII".
+    priors : array-like of shape (n_classes,) or None. Class priors, positive and summing to 1,
+        in the order of ``classes_``; None estimates them (class proportions).
+    reg_covar : float, ridge added to covariance diagonals (0 gives the maximum-likelihood fit,
+        as QuadraticDiscriminantAnalysis with ``reg_param=0``).
+    tol : float, EM's convergence threshold on the gain in mean log-likelihood per row.
+    max_iter : int, EM iterations at most.
+    missing : {"error", "em"}. "em" takes NaN in ``X`` as values missing at random: densities
+        are marginals over each row's observed coordinates, and EM fills in the rest.
+    callback : callable receiving an :class:`emkit.em.EMProgress` after every EM iteration.
+
+    Attributes
+    ----------
+    classes_ : array of shape (k,), the labels seen (without -1).
+    priors_ : array of shape (k,).
+    means_ : array of shape (k, d).
+    covariances_ : full (k, d, d), tied (d, d), diag (k, d), spherical (k,).
+    precisions_cholesky_ : same layout; U with Sigma^{-1} = U U^T.
+    log_likelihood_ : float, the objective above (weighted) at the fitted parameters.
+    history_ : array, the objective plus the ridge prior's log-density before the first and
+        after every M-step; for the closed form, its one value at the fit.
+    n_iter_ : int, M-steps taken (1 for the closed form: one M-step from the labels).
+    converged_ : bool.
+    n_features_in_ : int.
+    """
+
+    _parameter_constraints: dict = {
+        "covariance_type": [StrOptions(set(COVARIANCES) | set(ALIASES))],
+        "priors": ["array-like", None],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "missing": [StrOptions({"error", "em"})],
+        "callback": [callable, None],
+    }
+    _fitted_attributes = (
+        "classes_",
+        "priors_",
+        "means_",
+        "covariances_",
+        "precisions_cholesky_",
+        "log_likelihood_",
+        "history_",
+        "n_iter_",
+        "converged_",
+        "n_features_in_",
+    )
+
+    def __init__(
+        self,
+        covariance_type="full",
+        *,
+        priors=None,
+        reg_covar=1e-6,
+        tol=1e-8,
+        max_iter=1000,
+        missing="error",
+        callback=None,
+    ):
+        self.covariance_type = covariance_type
+        self.priors = priors
+        self.reg_covar = reg_covar
+        self.tol = tol
+        self.max_iter = max_iter
+        self.missing = missing
+        self.callback = callback
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit class densities and priors; rows with ``y == -1`` are unlabelled.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d); NaN allowed with ``missing="em"``.
+        y : array-like of shape (n,), class labels; -1 marks an unlabelled row.
+        sample_weight : array-like of shape (n,), non-negative.
+        """
+        self._validate_params()
+        x, y = self._validated(X, y)
+        w = check_weights(sample_weight, x)
+        labels = self._encode(y)
+        k = self.classes_.size
+        structure = covariance_structure(self.covariance_type)
+        labelled = labels != UNLABELLED
+        onehot = np.zeros((x.shape[0], k))
+        onehot[labelled, labels[labelled]] = 1.0
+        if w is not None:
+            onehot *= w[:, None]
+        counts = onehot.sum(axis=0)
+        if not np.all(counts > 0):
+            empty = self.classes_[counts <= 0].tolist()
+            raise ValueError(
+                f"classes {empty} have no labelled row with positive weight; every class needs "
+                "at least one. Drop those labels or give their rows a positive sample_weight."
+            )
+        priors = self._checked_priors(k)
+        closed_form = labelled.all() and not np.isnan(x).any()
+        if closed_form:
+            stats = GaussianStats.from_data(x, onehot, structure.diagonal_stats)
+            components = structure.from_stats(stats, self.reg_covar)
+        else:
+            # Start from the labelled rows (NaN filled by column means): EM then uses them all.
+            start_x = fill_column_means(x[labelled], None if w is None else w[labelled])
+            _, components = components_from_responsibilities(
+                structure, start_x, onehot[labelled], self.reg_covar
+            )
+        model = SemiSupervisedMixture(
+            counts / counts.sum() if priors is None else priors,
+            components,
+            max(self.reg_covar, getattr(components, "ridge", 0.0)),
+            fixed_weights=priors is not None,
+        )
+        data = LabelledChunks(x, labels, w)
+        if closed_form:
+            _, loglik = model.e_step((x, labels), w)
+            self._set_fitted(model, loglik, np.array([loglik + model.log_prior()]), 1, True)
+        else:
+            result = run_em(
+                model,
+                data,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                total_weight=data.total_weight,
+                callback=self.callback,
+            )
+            self._set_fitted(
+                result.model, result.log_likelihood, result.history, result.n_iter, result.converged
+            )
+        return self
+
+    def _validated(self, X, y):
+        em = self.missing == "em"
+        x, y = validate_data(
+            self,
+            X,
+            y,
+            reset=True,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan" if em else True,
+        )
+        if em:
+            check_incomplete_rows(self, x, reset=False)
+        check_classification_targets(y)
+        return x.astype(np.float64, copy=False), y
+
+    def _encode(self, y) -> np.ndarray:
+        """Class indices (n,), UNLABELLED where ``y == -1``; sets ``classes_``."""
+        unlabelled = (y == -1) if y.dtype.kind in "iuf" else np.zeros(y.shape, dtype=bool)
+        if unlabelled.all():
+            raise ValueError(
+                "every row is unlabelled (y == -1); a generative classifier needs labelled rows "
+                "of each class. To cluster unlabelled data, use GaussianMixture."
+            )
+        self.classes_ = np.unique(y[~unlabelled])
+        labels = np.full(y.shape[0], UNLABELLED, dtype=np.intp)
+        labels[~unlabelled] = np.searchsorted(self.classes_, y[~unlabelled])
+        return labels
+
+    def _checked_priors(self, k: int) -> np.ndarray | None:
+        if self.priors is None:
+            return None
+        priors = np.asarray(self.priors, dtype=np.float64)
+        if priors.shape != (k,) or not np.all(priors > 0) or not np.isclose(priors.sum(), 1.0):
+            raise ValueError(
+                f"priors must be {k} positive numbers summing to 1, one per class in the order "
+                f"of classes_ {self.classes_.tolist()}; got {self.priors!r}"
+            )
+        return priors / priors.sum()
+
+    def _set_fitted(self, model, loglik, history, n_iter, converged) -> None:
+        self.priors_ = model.weights
+        self.means_ = model.components.means
+        self.covariances_ = model.components.covariances
+        self.precisions_cholesky_ = model.components.precisions_cholesky
+        self.log_likelihood_ = loglik
+        self.history_ = history
+        self.n_iter_ = n_iter
+        self.converged_ = converged
+
+    def _model(self) -> SemiSupervisedMixture:
+        structure = covariance_structure(self.covariance_type)
+        components = structure(self.means_, self.covariances_, self.precisions_cholesky_)
+        return SemiSupervisedMixture(self.priors_, components, self.reg_covar)
+
+    def _log_joint(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        if self.missing == "em":
+            x = check_incomplete_rows(self, X, reset=False, allow_empty_rows=True)
+        else:
+            x = check_rows(self, X, reset=False)
+        return self._model().log_joint(x.astype(np.float64, copy=False))  # (n, k)
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Log posterior probability of each class for each row, shape (n, k)."""
+        log_joint = self._log_joint(X)
+        return log_joint - logsumexp(log_joint, axis=1, keepdims=True)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Posterior probability of each class for each row, shape (n, k)."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class of each row, shape (n,)."""
+        best = self._log_joint(X).argmax(axis=1)  # first: NotFittedError before classes_
+        return self.classes_[best]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.missing == "em"
+        return tags

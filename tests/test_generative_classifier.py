@@ -1,0 +1,205 @@
+"""GenerativeClassifier against QDA, LDA, GaussianNB, scipy.stats and its own contracts."""
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.special import logsumexp, softmax
+from sklearn.datasets import load_iris
+from sklearn.discriminant_analysis import (
+    LinearDiscriminantAnalysis,
+    QuadraticDiscriminantAnalysis,
+)
+from sklearn.naive_bayes import GaussianNB
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import emkit
+from emkit import GaussianImputer, GenerativeClassifier
+from emkit.models.semi_supervised import LabelledChunks
+
+TYPES = ["full", "tied", "diag", "spherical"]
+X_IRIS, Y_IRIS = load_iris(return_X_y=True)
+
+
+def _expected_failures(estimator):
+    # scikit-learn exempts its own semi-supervised classifiers from this check by name.
+    return {
+        "check_classifiers_classes": (
+            "y == -1 marks an unlabelled row (scikit-learn's semi-supervised convention), "
+            "so labels {-1, 1} are one class plus unlabelled rows"
+        )
+    }
+
+
+@parametrize_with_checks(
+    [GenerativeClassifier(t) for t in TYPES] + [GenerativeClassifier(missing="em")],
+    expected_failed_checks=_expected_failures,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_every_row_labelled_is_qda_on_iris():
+    qda = QuadraticDiscriminantAnalysis().fit(X_IRIS, Y_IRIS)
+    exact = GenerativeClassifier("full", reg_covar=0.0).fit(X_IRIS, Y_IRIS)
+    np.testing.assert_array_equal(exact.predict(X_IRIS), qda.predict(X_IRIS))
+    np.testing.assert_allclose(exact.predict_proba(X_IRIS), qda.predict_proba(X_IRIS), atol=1e-10)
+    np.testing.assert_allclose(exact.means_, qda.means_, rtol=1e-12)
+    default = GenerativeClassifier().fit(X_IRIS, Y_IRIS)
+    np.testing.assert_array_equal(default.predict(X_IRIS), qda.predict(X_IRIS))
+    assert default.n_iter_ == 1 and default.converged_
+    priors = np.array([0.2, 0.3, 0.5])
+    qda = QuadraticDiscriminantAnalysis(priors=priors).fit(X_IRIS, Y_IRIS)
+    fixed = GenerativeClassifier(priors=priors, reg_covar=0.0).fit(X_IRIS, Y_IRIS)
+    np.testing.assert_allclose(fixed.predict_proba(X_IRIS), qda.predict_proba(X_IRIS), atol=1e-10)
+    np.testing.assert_array_equal(fixed.priors_, priors)
+
+
+def test_tied_is_lda_on_iris():
+    lda = LinearDiscriminantAnalysis(solver="lsqr").fit(X_IRIS, Y_IRIS)
+    ours = GenerativeClassifier("tied", reg_covar=0.0).fit(X_IRIS, Y_IRIS)
+    np.testing.assert_allclose(ours.covariances_, lda.covariance_, rtol=1e-10)
+    np.testing.assert_allclose(ours.predict_proba(X_IRIS), lda.predict_proba(X_IRIS), atol=1e-10)
+    svd = LinearDiscriminantAnalysis().fit(X_IRIS, Y_IRIS)
+    np.testing.assert_array_equal(ours.predict(X_IRIS), svd.predict(X_IRIS))
+
+
+def test_diag_is_gaussian_naive_bayes_and_spherical_matches_scipy():
+    nb = GaussianNB(var_smoothing=0.0).fit(X_IRIS, Y_IRIS)
+    diag = GenerativeClassifier("diag", reg_covar=0.0).fit(X_IRIS, Y_IRIS)
+    np.testing.assert_allclose(diag.covariances_, nb.var_, rtol=1e-10)
+    np.testing.assert_allclose(diag.predict_proba(X_IRIS), nb.predict_proba(X_IRIS), atol=1e-10)
+    spherical = GenerativeClassifier("spherical", reg_covar=0.0).fit(X_IRIS, Y_IRIS)
+    log_joint = np.column_stack(
+        [
+            np.log(np.mean(Y_IRIS == c))
+            + stats.multivariate_normal(
+                X_IRIS[Y_IRIS == c].mean(axis=0), X_IRIS[Y_IRIS == c].var(axis=0).mean()
+            ).logpdf(X_IRIS)
+            for c in range(3)
+        ]
+    )
+    np.testing.assert_allclose(spherical.predict_proba(X_IRIS), softmax(log_joint, axis=1))
+
+
+def _few_labels(per_class, seed):
+    rng = np.random.default_rng(seed)
+    chosen = np.concatenate(
+        [rng.choice(np.flatnonzero(Y_IRIS == c), per_class, replace=False) for c in range(3)]
+    )
+    y = np.full_like(Y_IRIS, -1)
+    y[chosen] = Y_IRIS[chosen]
+    return chosen, y
+
+
+@pytest.mark.parametrize(("name", "per_class"), [("full", 10), ("tied", 5)])
+def test_unlabelled_rows_beat_the_labelled_rows_alone(name, per_class):
+    gains = []
+    for seed in range(5):
+        chosen, y = _few_labels(per_class, seed)
+        rest = np.setdiff1d(np.arange(len(Y_IRIS)), chosen)
+        alone = GenerativeClassifier(name).fit(X_IRIS[chosen], y[chosen])
+        semi = GenerativeClassifier(name).fit(X_IRIS, y)
+        assert semi.n_iter_ > 1 and semi.converged_
+        assert np.all(np.diff(semi.history_) >= -1e-9 * np.abs(semi.history_[1:]))
+        gains.append(
+            semi.score(X_IRIS[rest], Y_IRIS[rest]) - alone.score(X_IRIS[rest], Y_IRIS[rest])
+        )
+    # Fixed seeds: the unlabelled rows help on average and in the first draw.
+    assert np.mean(gains) > 0.02
+    assert gains[0] > 0
+
+
+def test_objective_is_the_labelled_plus_unlabelled_likelihood():
+    _, y = _few_labels(8, seed=1)
+    clf = GenerativeClassifier("full", reg_covar=0.0).fit(X_IRIS, y)
+    log_joint = np.column_stack(
+        [
+            np.log(clf.priors_[k])
+            + stats.multivariate_normal(clf.means_[k], clf.covariances_[k]).logpdf(X_IRIS)
+            for k in range(3)
+        ]
+    )
+    labelled = y != -1
+    expected = (
+        log_joint[labelled, y[labelled]].sum() + logsumexp(log_joint[~labelled], axis=1).sum()
+    )
+    assert clf.log_likelihood_ == pytest.approx(expected, rel=1e-10)
+    assert clf.history_[-1] == pytest.approx(expected, rel=1e-10)
+
+
+def test_unlabelled_rows_of_zero_weight_leave_the_labelled_fit():
+    chosen, y = _few_labels(15, seed=2)
+    weights = (y != -1).astype(float)
+    alone = GenerativeClassifier("diag").fit(X_IRIS[chosen], y[chosen])
+    weighted = GenerativeClassifier("diag").fit(X_IRIS, y, sample_weight=weights)
+    np.testing.assert_allclose(weighted.means_, alone.means_, rtol=1e-10)
+    np.testing.assert_allclose(weighted.covariances_, alone.covariances_, rtol=1e-8)
+    np.testing.assert_allclose(weighted.priors_, alone.priors_, rtol=1e-12)
+
+
+def test_missing_values_with_every_row_labelled_is_one_imputer_per_class():
+    rng = np.random.default_rng(0)
+    x = X_IRIS.copy()
+    x[rng.random(x.shape) < 0.15] = np.nan
+    keep = ~np.isnan(x).all(axis=1)
+    x, y = x[keep], Y_IRIS[keep]
+    clf = GenerativeClassifier(missing="em", tol=1e-12).fit(x, y)
+    for k in range(3):
+        imputer = GaussianImputer(tol=1e-12).fit(x[y == k])
+        np.testing.assert_allclose(clf.means_[k], imputer.mean_, atol=1e-6)
+        np.testing.assert_allclose(clf.covariances_[k], imputer.covariance_, atol=1e-6)
+    np.testing.assert_allclose(clf.priors_, np.bincount(y) / len(y))
+    assert np.mean(clf.predict(x) == y) > 0.9
+
+
+def test_semi_supervised_with_missing_values():
+    rng = np.random.default_rng(1)
+    x = X_IRIS.copy()
+    x[rng.random(x.shape) < 0.15] = np.nan
+    x[5] = np.nan  # a labelled row may not be empty, but predicting one gives the priors
+    _, y = _few_labels(10, seed=3)
+    x, y = x[np.arange(len(x)) != 5], y[np.arange(len(y)) != 5]
+    clf = GenerativeClassifier("tied", missing="em").fit(x, y)
+    assert np.all(np.diff(clf.history_) >= -1e-9 * np.abs(clf.history_[1:]))
+    assert np.mean(clf.predict(x) == np.delete(Y_IRIS, 5)) > 0.85
+    np.testing.assert_allclose(clf.predict_proba([[np.nan] * 4])[0], clf.priors_)
+    with pytest.raises(ValueError, match="NaN"):
+        GenerativeClassifier().fit(x, y)
+
+
+def test_statistics_add_up_over_labelled_chunks():
+    _, y = _few_labels(5, seed=4)
+    x = X_IRIS.copy()
+    x[::7, 1] = np.nan
+    clf = GenerativeClassifier("full", missing="em").fit(x, y)
+    model = clf._model()
+    labels = np.searchsorted(clf.classes_, np.where(y == -1, 0, y))
+    labels[y == -1] = -1
+    whole, ll = model.e_step((x, labels))
+    parts = [model.e_step(chunk, w) for chunk, w in LabelledChunks(x, labels, chunk_rows=40)]
+    merged = parts[0][0] + parts[1][0] + parts[2][0] + parts[3][0]
+    assert sum(p[1] for p in parts) == pytest.approx(ll, rel=1e-13)
+    np.testing.assert_allclose(merged.components.scatter, whole.components.scatter, rtol=1e-10)
+
+
+def test_string_labels_bad_priors_and_no_labels():
+    names = np.array(["setosa", "versicolor", "virginica"])[Y_IRIS]
+    clf = GenerativeClassifier().fit(X_IRIS, names)
+    assert list(clf.classes_) == ["setosa", "versicolor", "virginica"]
+    assert clf.score(X_IRIS, names) > 0.95
+    with pytest.raises(ValueError, match="priors must be 3 positive numbers"):
+        GenerativeClassifier(priors=[0.5, 0.5]).fit(X_IRIS, Y_IRIS)
+    with pytest.raises(ValueError, match="every row is unlabelled"):
+        GenerativeClassifier().fit(X_IRIS, np.full(len(Y_IRIS), -1))
+    weights = (Y_IRIS != 2).astype(float)
+    with pytest.raises(ValueError, match=r"classes \[2\] have no labelled row"):
+        GenerativeClassifier().fit(X_IRIS, Y_IRIS, sample_weight=weights)
+
+
+def test_save_and_load(tmp_path):
+    _, y = _few_labels(10, seed=0)
+    clf = GenerativeClassifier("tied").fit(X_IRIS, y)
+    clf.save(tmp_path / "clf.json")
+    loaded = emkit.load(tmp_path / "clf.json")
+    np.testing.assert_array_equal(loaded.predict_proba(X_IRIS), clf.predict_proba(X_IRIS))
+    np.testing.assert_array_equal(loaded.classes_, clf.classes_)
