@@ -45,13 +45,18 @@ class Bernoulli:
     def fitted(self) -> bool:
         return self.probs is not None
 
+    def in_support(self, x: np.ndarray) -> np.ndarray:
+        """Rows whose every value is 0 or 1, bool (n,)."""
+        return np.all((x == 0) | (x == 1), axis=1)
+
     def check_support(self, x: np.ndarray) -> None:
-        if not np.all((x == 0) | (x == 1)):
+        if not self.in_support(x).all():
             raise ValueError("a Bernoulli component needs binary data: every value 0 or 1")
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:
-        """Log probability of each row of ``x`` (n, d), shape (n,)."""
-        return (xlogy(x, self.probs) + xlog1py(1.0 - x, -self.probs)).sum(axis=1)
+        """Log probability of each row of ``x`` (n, d), shape (n,); -inf off {0, 1}."""
+        out = (xlogy(x, self.probs) + xlog1py(1.0 - x, -self.probs)).sum(axis=1)
+        return np.where(self.in_support(x), out, -np.inf)
 
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> BernoulliStats:
         return BernoulliStats(float(w.sum()), w @ x)
@@ -66,6 +71,10 @@ class Bernoulli:
 
     def log_prior(self, prior: BetaPrior) -> float:
         return prior.log_density(self.probs)
+
+    def degenerate(self, stats) -> bool:
+        """True if the component holds (almost) no weight."""
+        return bool(stats.weight <= 1e-10)
 
     def n_parameters(self, n_features: int) -> int:
         return n_features

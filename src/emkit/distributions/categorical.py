@@ -55,6 +55,13 @@ class Categorical:
     def fitted(self) -> bool:
         return self.probs is not None
 
+    def in_support(self, x: np.ndarray) -> np.ndarray:
+        """Rows of integer codes within range, bool (n,)."""
+        inside = (x >= 0) & (x == np.round(x))
+        if self.n_categories is not None:
+            inside &= x < self.n_categories
+        return np.all(inside, axis=1)
+
     def check_support(self, x: np.ndarray) -> None:
         if np.any(x < 0) or np.any(x != np.round(x)):
             raise ValueError(
@@ -79,9 +86,8 @@ class Categorical:
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Log probability of each row of ``x`` (n, d), shape (n,); -inf for unseen codes."""
-        codes = x.astype(np.intp)
-        inside = np.all((codes >= 0) & (codes < self.n_categories), axis=1)
-        safe = np.clip(codes, 0, self.n_categories - 1)
+        inside = self.in_support(x)
+        safe = np.clip(np.where(inside[:, None], x, 0).astype(np.intp), 0, self.n_categories - 1)
         with np.errstate(divide="ignore"):
             log_probs = np.log(self.probs)  # (d, C)
         out = log_probs[np.arange(x.shape[1]), safe].sum(axis=1)
@@ -104,6 +110,10 @@ class Categorical:
 
     def log_prior(self, prior: DirichletPrior) -> float:
         return prior.log_density(self.probs)
+
+    def degenerate(self, stats) -> bool:
+        """True if the component holds (almost) no weight."""
+        return bool(stats.weight <= 1e-10)
 
     def n_parameters(self, n_features: int) -> int:
         return n_features * (self.n_categories - 1)

@@ -44,8 +44,12 @@ class Exponential:
     def fitted(self) -> bool:
         return self.rate is not None
 
+    def in_support(self, x: np.ndarray) -> np.ndarray:
+        """Rows with every value non-negative, bool (n,)."""
+        return np.all(x >= 0, axis=1)
+
     def check_support(self, x: np.ndarray) -> None:
-        if np.any(x < 0):
+        if not self.in_support(x).all():
             raise ValueError(
                 "Negative values in data: an Exponential component needs non-negative values"
             )
@@ -53,7 +57,7 @@ class Exponential:
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Log density of each row of ``x`` (n, d), shape (n,); -inf below 0."""
         out = (np.log(self.rate) - x * self.rate).sum(axis=1)
-        return np.where(np.all(x >= 0, axis=1), out, -np.inf)
+        return np.where(self.in_support(x), out, -np.inf)
 
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> ExponentialStats:
         return ExponentialStats(float(w.sum()), w @ x)
@@ -67,6 +71,10 @@ class Exponential:
 
     def log_prior(self, prior: GammaPrior) -> float:
         return prior.log_density(self.rate)
+
+    def degenerate(self, stats) -> bool:
+        """True if the component holds (almost) no weight, or only zeros (rate -> inf)."""
+        return bool(stats.weight <= 1e-10 or np.any(stats.sum_x <= 0))
 
     def n_parameters(self, n_features: int) -> int:
         return n_features

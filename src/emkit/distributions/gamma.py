@@ -87,8 +87,12 @@ class Gamma:
     def fitted(self) -> bool:
         return self.shape is not None and self.rate is not None
 
+    def in_support(self, x: np.ndarray) -> np.ndarray:
+        """Rows with every value strictly positive, bool (n,)."""
+        return np.all(x > 0, axis=1)
+
     def check_support(self, x: np.ndarray) -> None:
-        if np.any(x <= 0):
+        if not self.in_support(x).all():
             raise ValueError(
                 "a Gamma component needs strictly positive values (it uses log x); "
                 "shift the data or use an Exponential component for values at 0"
@@ -117,6 +121,10 @@ class Gamma:
 
     def log_prior(self, prior: GammaPrior) -> float:
         return prior.log_density(self.rate)
+
+    def degenerate(self, stats) -> bool:
+        """True if the component holds (almost) no weight."""
+        return bool(stats.weight <= 1e-10)
 
     def n_parameters(self, n_features: int) -> int:
         return 2 * n_features

@@ -86,6 +86,10 @@ class LinearGaussian:
     def fitted(self) -> bool:
         return self.coef is not None and self.variance is not None
 
+    def in_support(self, x: np.ndarray) -> np.ndarray:
+        """Every row, bool (n,): the support is the whole real line."""
+        return np.ones(x.shape[0], dtype=bool)
+
     def check_support(self, x: np.ndarray) -> None:
         if x.shape[1] < 2:
             raise ValueError(
@@ -120,8 +124,11 @@ class LinearGaussian:
 
     def degenerate(self, stats: GaussianStats) -> bool:
         """True if the residual variance has collapsed (a line through a few points)."""
-        scale = max(float(stats.scatter[0, -1, -1] / max(stats.weight[0], 1e-300)), 1e-300)
-        return bool(self.variance <= 1e-10 * scale)
+        if stats.weight[0] <= 1e-10:
+            return True
+        _, _, rss = weighted_least_squares(stats, self.fit_intercept)
+        scale = max(float(stats.scatter[0, -1, -1]), np.finfo(float).tiny)
+        return bool(rss[0] <= 1e-10 * scale)
 
     def n_parameters(self, n_features: int) -> int:
         return (n_features - 1) + int(self.fit_intercept) + 1

@@ -59,6 +59,10 @@ class Normal:
     def fitted(self) -> bool:
         return self.mean is not None and self.variance is not None
 
+    def in_support(self, x: np.ndarray) -> np.ndarray:
+        """Every row, bool (n,): the support is the whole real line."""
+        return np.ones(x.shape[0], dtype=bool)
+
     def check_support(self, x: np.ndarray) -> None:
         return None
 
@@ -86,8 +90,11 @@ class Normal:
         return prior.log_density(self.mean, self.variance)
 
     def degenerate(self, stats: NormalStats) -> bool:
-        """True if the component sits on (nearly) a single value in some feature."""
-        return bool(np.any(self.variance <= 1e-12 * np.maximum(self.mean**2, 1.0)))
+        """True if the rows it holds sit on (nearly) a single value in some feature."""
+        if stats.weight <= 1e-10:
+            return True
+        variance = stats.scatter / stats.weight
+        return bool(np.any(variance <= 1e-12 * np.maximum(stats.mean**2, 1.0)))
 
     def n_parameters(self, n_features: int) -> int:
         return 2 * n_features

@@ -40,8 +40,12 @@ class PointMass:
     def fitted(self) -> bool:
         return True
 
+    def in_support(self, x: np.ndarray) -> np.ndarray:
+        """Rows equal to ``value`` in every feature, bool (n,)."""
+        return np.all(x == self.value, axis=1)
+
     def check_support(self, x: np.ndarray) -> None:
-        if not np.any(np.all(x == self.value, axis=1)):
+        if not self.in_support(x).any():
             raise ValueError(
                 f"no row equals the PointMass value {self.value}: that component would be empty; "
                 "drop it or change its value"
@@ -49,7 +53,7 @@ class PointMass:
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """0 where a row equals ``value`` in every feature, -inf elsewhere; shape (n,)."""
-        return np.where(np.all(x == self.value, axis=1), 0.0, -np.inf)
+        return np.where(self.in_support(x), 0.0, -np.inf)
 
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> PointMassStats:
         return PointMassStats(float(w.sum()))
@@ -59,6 +63,10 @@ class PointMass:
 
     def log_prior(self, prior: None) -> float:
         return 0.0
+
+    def degenerate(self, stats) -> bool:
+        """True if the component holds (almost) no weight."""
+        return bool(stats.weight <= 1e-10)
 
     def n_parameters(self, n_features: int) -> int:
         return 0

@@ -46,16 +46,23 @@ class Poisson:
     def fitted(self) -> bool:
         return self.rate is not None
 
+    def in_support(self, x: np.ndarray) -> np.ndarray:
+        """Rows with every value non-negative, bool (n,)."""
+        return np.all(x >= 0, axis=1)
+
     def check_support(self, x: np.ndarray) -> None:
         """Raise ``ValueError`` unless every value is a non-negative count."""
-        if np.any(x < 0):
+        if not self.in_support(x).all():
             raise ValueError(
                 "Negative values in data: a Poisson component needs non-negative counts"
             )
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:
-        """Log probability of each row of ``x`` (n, d), shape (n,)."""
-        return (xlogy(x, self.rate) - self.rate - gammaln(x + 1.0)).sum(axis=1)
+        """Log probability of each row of ``x`` (n, d), shape (n,); -inf below 0."""
+        inside = self.in_support(x)
+        safe = np.where(inside[:, None], x, 0.0)
+        out = (xlogy(safe, self.rate) - self.rate - gammaln(safe + 1.0)).sum(axis=1)
+        return np.where(inside, out, -np.inf)
 
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> PoissonStats:
         return PoissonStats(float(w.sum()), w @ x)
@@ -69,6 +76,10 @@ class Poisson:
 
     def log_prior(self, prior: GammaPrior) -> float:
         return prior.log_density(self.rate)
+
+    def degenerate(self, stats) -> bool:
+        """True if the component holds (almost) no weight."""
+        return bool(stats.weight <= 1e-10)
 
     def n_parameters(self, n_features: int) -> int:
         return n_features

@@ -128,13 +128,8 @@ class ComponentList:
         return sum(f.n_parameters(n_features) for f in self.families)
 
     def degenerate(self, stats: ListStats) -> np.ndarray:
-        """Components collapsed onto a point (families that can collapse), bool (k,)."""
-        return np.array(
-            [
-                bool(getattr(f, "degenerate", lambda s: False)(s)) and p is None
-                for f, s, p in zip(self.families, stats.parts, self.priors, strict=True)
-            ]
-        )
+        """Components whose statistics alone collapse onto a point, bool (k,)."""
+        return np.array([f.degenerate(s) for f, s in zip(self.families, stats.parts, strict=True)])
 
     def sample(self, counts: np.ndarray, rng: np.random.Generator, n_features: int):
         """Draw ``counts[k]`` rows from component k, stacked in component order."""

@@ -1,0 +1,411 @@
+"""``MixtureModel``: EM for a mixture of any list of component families, kinds mixed freely."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from emkit.backend.chunks import ArrayChunks
+from emkit.distributions.categorical import Categorical
+from emkit.distributions.normal import Normal
+from emkit.distributions.priors import NormalInverseGamma, prior_from_dict
+from emkit.em import run_em
+from emkit.estimators._validation import check_rows, check_weights
+from emkit.estimators.kmeans import kmeans_plusplus, squared_distances
+from emkit.estimators.persist import ModelFileMixin
+from emkit.exceptions import DegenerateFitWarning
+from emkit.models.component_list import ComponentList, family_from_dict
+from emkit.models.mixture import Mixture
+
+# Share of each row's starting responsibility spread evenly over all components, so that every
+# component starts from every row (a Poisson fitted to only zeros would give log 0 elsewhere).
+INIT_SPREAD = 0.2
+
+
+class FamilyMixtureBase(ModelFileMixin, DensityMixin, BaseEstimator):
+    """Fitting and prediction shared by mixtures of single families (ComponentList)."""
+
+    _fitted_attributes = (
+        "weights_",
+        "component_params_",
+        "converged_",
+        "n_iter_",
+        "log_likelihood_",
+        "history_",
+        "structure_changes_",
+        "degenerate_",
+        "degenerate_components_",
+        "n_features_in_",
+    )
+
+    # --- what a subclass says ----------------------------------------------------------
+    def _families(self) -> list:
+        raise NotImplementedError
+
+    def _priors(self) -> list | None:
+        return None
+
+    def _user_priors(self) -> bool:
+        return False
+
+    def _mixture_options(self) -> dict:
+        return {}
+
+    # --- fitting ------------------------------------------------------------------------
+    def fit(self, X, y=None, sample_weight=None):
+        """Fit by EM from ``n_init`` starts; keep the best non-degenerate one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d), finite, in the support of every component.
+        y : ignored.
+        sample_weight : array-like of shape (n,), non-negative; a weight of m counts a row m times.
+        """
+        self._validate_params()
+        families = [family_from_dict(f) for f in self._families()]
+        priors = self._priors()
+        x = check_rows(self, X, reset=True, min_rows=len(families))
+        w = check_weights(sample_weight, x)
+        families = [f.with_categories(x) if isinstance(f, Categorical) else f for f in families]
+        _check_supports(families, x)
+        # Validates the priors against the families before any fitting.
+        ComponentList(families, priors)
+        rng = check_random_state(self.random_state)
+        data = ArrayChunks(x, w)
+        best = None
+        for start in range(self.n_init):
+            model = self._initial_mixture(x, w, families, priors, rng, start)
+            result = run_em(
+                model,
+                data,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                total_weight=data.total_weight,
+                callback=self.callback,
+            )
+            degenerate = result.model.components.degenerate(result.stats.components)
+            if self._user_priors():
+                degenerate[:] = False
+            finite = bool(np.isfinite(result.history[-1]))
+            key = (finite, not degenerate.any(), result.history[-1])
+            if best is None or key > best[0]:
+                best = (key, result, degenerate)
+        _, result, degenerate = best
+        if not np.isfinite(result.log_likelihood):
+            raise ValueError(
+                "every start reached a log-likelihood of -inf: some rows have zero probability "
+                "under every component; check that the components' supports cover the data"
+            )
+        self._set_fitted(result, degenerate)
+        if self.degenerate_:
+            warnings.warn(
+                f"{int(degenerate.sum())} components collapsed onto (nearly) a single value; "
+                "use fewer components, more data, or priors on the components",
+                DegenerateFitWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return the most probable component of each row of ``X``."""
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    def _initial_mixture(self, x, w, families, priors, rng, start) -> Mixture:
+        k = len(families)
+        options = self._mixture_options()
+        if start == 0 and all(f.fitted for f in families):
+            return Mixture(np.full(k, 1.0 / k), ComponentList(families, priors), **options)
+        mean = np.average(x, axis=0, weights=w)
+        scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w))
+        z = (x - mean) / np.where(scale > 0, scale, 1.0)
+        labels = squared_distances(z, kmeans_plusplus(z, k, rng, w)).argmin(axis=1)
+        hard = np.eye(k)[labels]  # (n, k)
+        resp = (1.0 - INIT_SPREAD) * hard + INIT_SPREAD / k  # (n, k)
+        if w is not None:
+            resp = resp * w[:, None]
+        resp = resp * np.column_stack([f.in_support(x) for f in families])
+        # A parameter-free family (a point mass) with no row in its support starts at weight 0.
+        empty = (resp.sum(axis=0) <= 0) & np.array([not f.fitted for f in families])
+        if empty.any():
+            j = int(np.flatnonzero(empty)[0])
+            raise ValueError(
+                f"component {j} ({type(families[j]).__name__}) has no row with positive weight "
+                "in its support, so it cannot be fitted; remove it or check the data"
+            )
+        started = [
+            f.from_stats(f.suff_stats(x, resp[:, j])) if resp[:, j].sum() > 0 else f
+            for j, f in enumerate(families)
+        ]
+        weights = resp.sum(axis=0) / resp.sum()
+        return Mixture(weights, ComponentList(started, priors), **options)
+
+    def _set_fitted(self, result, degenerate) -> None:
+        model = result.model
+        order = _canonical_order(model.components.families)
+        self.weights_ = model.weights[order]
+        self.component_params_ = [model.components.families[i].to_dict() for i in order]
+        self.converged_ = result.converged
+        self.n_iter_ = result.n_iter
+        self.log_likelihood_ = result.log_likelihood
+        self.history_ = result.history
+        self.structure_changes_ = np.asarray(result.structure_changes, dtype=int)
+        self.degenerate_ = bool(degenerate.any())
+        self.degenerate_components_ = degenerate[order]
+
+    @property
+    def components_(self) -> list:
+        """The fitted families, one per component that survived."""
+        check_is_fitted(self)
+        return [family_from_dict(spec) for spec in self.component_params_]
+
+    def _mixture(self) -> Mixture:
+        return Mixture(self.weights_, ComponentList(self.components_))
+
+    # --- using a fit --------------------------------------------------------------------
+    def _checked_rows(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return check_rows(self, X, reset=False)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Posterior probability of each component for each row, shape (n, k)."""
+        x = self._checked_rows(X)
+        log_resp, _ = self._mixture().log_resp(x)
+        return np.exp(log_resp)
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable component of each row, shape (n,)."""
+        return self.predict_proba(X).argmax(axis=1)
+
+    def score_samples(self, X) -> np.ndarray:
+        """Log density (or probability) log p(x_n) of each row, shape (n,)."""
+        x = self._checked_rows(X)
+        return self._mixture().log_resp(x)[1]
+
+    def score(self, X, y=None) -> float:
+        """Mean log-likelihood per row."""
+        return float(self.score_samples(X).mean())
+
+    def sample(self, n_samples=1):
+        """Draw ``n_samples`` rows; returns (X of shape (n, d), component labels of shape (n,))."""
+        check_is_fitted(self)
+        if n_samples < 1:
+            raise ValueError(f"n_samples must be at least 1; got {n_samples}")
+        seed = check_random_state(self.random_state).randint(2**31 - 1)
+        rng = np.random.default_rng(seed)
+        counts = rng.multinomial(n_samples, self.weights_)
+        x = self._mixture().components.sample(counts, rng, self.n_features_in_)
+        labels = np.repeat(np.arange(self.weights_.shape[0]), counts)
+        return x, labels
+
+    # --- model selection ----------------------------------------------------------------
+    def n_parameters(self) -> int:
+        """Free parameters: (k - 1) weights plus every component's own."""
+        check_is_fitted(self)
+        k = self.weights_.shape[0]
+        return (k - 1) + ComponentList(self.components_).n_parameters(self.n_features_in_)
+
+    def bic(self, X) -> float:
+        """Bayesian information criterion, -2 log L + p log n (lower is better)."""
+        x = self._checked_rows(X)
+        n = x.shape[0]
+        return -2.0 * self.score(x) * n + self.n_parameters() * np.log(n)
+
+    def aic(self, X) -> float:
+        """Akaike information criterion, -2 log L + 2 p (lower is better)."""
+        x = self._checked_rows(X)
+        return -2.0 * self.score(x) * x.shape[0] + 2.0 * self.n_parameters()
+
+    def save(self, path) -> None:
+        """Write the fitted model to ``path`` as JSON (see :func:`emkit.load`)."""
+        plain = copy.copy(self)
+        for name, value in plain.get_params(deep=False).items():
+            if name in ("components", "priors") and value is not None:
+                setattr(plain, name, [_plain(v) for v in value])
+        ModelFileMixin.save(plain, path)
+
+
+def _check_supports(families, x) -> None:
+    """Each row must lie in some component's support; a family may still refuse a kind of data.
+
+    A mixture of a Normal and an Exponential holds negative values (the Normal takes them), so
+    a family's support error only stands when every family raises it or some row lies outside
+    every support.
+    """
+    errors = []
+    for family in families:
+        try:
+            family.check_support(x)
+        except ValueError as exc:
+            errors.append(exc)
+    if len(errors) == len(families):
+        raise errors[0]
+    covered = np.any([f.in_support(x) for f in families], axis=0)
+    if not covered.all():
+        row = int(np.flatnonzero(~covered)[0])
+        raise ValueError(
+            f"row {row} ({x[row]}) lies outside the support of every component; add a "
+            "component that can produce it (e.g. a Normal) or remove the row"
+        )
+
+
+def _canonical_order(families) -> np.ndarray:
+    """Indices that sort components of the same family by their parameters, in place.
+
+    Components of different families keep the positions they were listed in; among those of
+    one family the order is lexicographic in the parameters, so a fit does not depend on which
+    start happened to label them first.
+    """
+    order = np.arange(len(families))
+    names = [f.name for f in families]
+    for name in dict.fromkeys(names):
+        slots = [i for i, n in enumerate(names) if n == name]
+        keys = [_parameter_key(families[i]) for i in slots]
+        order[slots] = [slots[j] for j in sorted(range(len(slots)), key=keys.__getitem__)]
+    return order
+
+
+def _parameter_key(family) -> tuple:
+    values = [
+        np.ravel(np.asarray(v, dtype=float))
+        for k, v in family.to_dict().items()
+        if k != "family" and v is not None and not isinstance(v, bool)
+    ]
+    return tuple(np.concatenate(values).tolist()) if values else ()
+
+
+def _plain(value):
+    return value.to_dict() if hasattr(value, "to_dict") else value
+
+
+class MixtureModel(FamilyMixtureBase):
+    r"""Finite mixture of any component families, fitted by EM (or MAP, or hard EM).
+
+    .. math:: p(x) = \sum_k \pi_k\, p_k(x \mid \theta_k)
+
+    where each :math:`p_k` is a family of its own kind: ``[Poisson(), PointMass(0)]`` is a
+    zero-inflated Poisson, ``[Normal(), Exponential()]`` a normal with an exponential tail,
+    ``[Bernoulli()] * 3`` a latent class model. EM climbs the log-likelihood (plus the log prior
+    when priors are given; the classification log-likelihood with ``assignment="hard"``), and
+    ``history_`` records every value.
+
+    Parameters
+    ----------
+    components : list of families (or their ``to_dict`` forms), one per component; families
+        with their parameters set give the first start. None: two ``Normal`` components.
+    priors : list of conjugate priors (or None entries), one per component; None: no priors.
+    weight_concentration : float >= 0 ... Dirichlet :math:`\alpha` on the weights (1: flat;
+        below 1 removes components whose expected count falls under :math:`1 - \alpha`).
+    assignment : {"soft", "hard"}, EM or classification EM.
+    prune_weight : float in [0, 1), drop components whose weight falls below it during EM.
+    reg_covar : float >= 0, ridge on the variances of ``Normal`` components without a prior:
+        the prior :math:`-c/(2v)` per variance, whose MAP is :math:`(S + c)/W` (as
+        ``GaussianMixture``'s ``reg_covar``); it keeps a variance from collapsing to 0.
+    tol : float, convergence threshold on the gain in objective per sample.
+    max_iter : int, EM iterations per start at most.
+    n_init : int, number of starts (k-means++ on standardised data, then each family's
+        M-step); the best non-degenerate objective is kept.
+    random_state : int, RandomState or None.
+    callback : callable receiving an :class:`emkit.em.EMProgress` after every iteration.
+
+    Attributes
+    ----------
+    weights_ : array of shape (k,).
+    components_ : list of the fitted families (``component_params_`` holds them as dicts).
+    converged_ : bool.
+    n_iter_ : int.
+    log_likelihood_ : float, log-likelihood at the returned parameters.
+    history_ : array, the objective before the first and after every M-step.
+    structure_changes_ : array of int, iterations where pruning removed components.
+    degenerate_ : bool, True if a component collapsed onto (nearly) a single value.
+    degenerate_components_ : bool array of shape (k,).
+    n_features_in_ : int.
+    """
+
+    _parameter_constraints: dict = {
+        "components": [list, tuple, None],
+        "priors": [list, tuple, None],
+        "weight_concentration": [Interval(Real, 0.0, None, closed="neither")],
+        "assignment": [StrOptions({"soft", "hard"})],
+        "prune_weight": [Interval(Real, 0.0, 1.0, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "callback": [callable, None],
+    }
+
+    def __init__(
+        self,
+        components=None,
+        *,
+        priors=None,
+        weight_concentration=1.0,
+        assignment="soft",
+        prune_weight=0.0,
+        reg_covar=1e-6,
+        tol=1e-8,
+        max_iter=1000,
+        n_init=1,
+        random_state=None,
+        callback=None,
+    ):
+        self.components = components
+        self.priors = priors
+        self.weight_concentration = weight_concentration
+        self.assignment = assignment
+        self.prune_weight = prune_weight
+        self.reg_covar = reg_covar
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.random_state = random_state
+        self.callback = callback
+
+    def _families(self) -> list:
+        if self.components is None:
+            return [Normal(), Normal()]
+        if len(self.components) == 0:
+            raise ValueError("components must list at least one family, e.g. [Normal(), Normal()]")
+        return list(self.components)
+
+    def _priors(self) -> list | None:
+        families = [family_from_dict(f) for f in self._families()]
+        priors = [None] * len(families) if self.priors is None else list(self.priors)
+        if len(priors) != len(families):
+            raise ValueError(
+                f"priors must list one prior (or None) per component: got {len(priors)} "
+                f"for {len(families)} components"
+            )
+        priors = [prior_from_dict(p) for p in priors]
+        # The ridge on a Normal's variance is the inverse-gamma prior with shape -1, scale c/2.
+        ridge = NormalInverseGamma(0.0, 0.0, -1.0, self.reg_covar / 2.0)
+        return [
+            ridge if p is None and isinstance(f, Normal) and self.reg_covar > 0 else p
+            for f, p in zip(families, priors, strict=True)
+        ]
+
+    def _user_priors(self) -> bool:
+        return self.priors is not None and any(p is not None for p in self.priors)
+
+    def _mixture_options(self) -> dict:
+        return {
+            "assignment": self.assignment,
+            "weight_concentration": self.weight_concentration,
+            "prune_weight": self.prune_weight,
+        }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        families = [family_from_dict(f) for f in self._families()]
+        negative = np.array([[-1.0]])
+        tags.input_tags.positive_only = not any(f.in_support(negative)[0] for f in families)
+        return tags

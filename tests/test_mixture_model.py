@@ -1,0 +1,183 @@
+"""MixtureModel: any list of families on one EM engine, against outside references."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+from scipy.special import expit, logsumexp
+from sklearn.mixture import GaussianMixture as SkGaussianMixture
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from emkit.distributions.bernoulli import Bernoulli
+from emkit.distributions.exponential import Exponential
+from emkit.distributions.normal import Normal
+from emkit.distributions.point_mass import PointMass
+from emkit.distributions.poisson import Poisson
+from emkit.distributions.priors import GammaPrior, NormalInverseGamma
+from emkit.estimators.mixture_model import MixtureModel
+from emkit.estimators.persist import load
+from emkit.exceptions import DegenerateFitWarning
+
+
+@parametrize_with_checks(
+    [
+        MixtureModel(random_state=0),
+        MixtureModel([Poisson(), PointMass(0)], random_state=0),
+        MixtureModel(assignment="hard", random_state=0),
+    ]
+)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateFitWarning)
+        check(estimator)
+
+
+def _zip_data(n=3000, pi=0.3, rate=2.5, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.where(rng.random(n) < pi, 0, rng.poisson(rate, n))
+    return y.astype(float)[:, None]
+
+
+def test_poisson_with_point_mass_recovers_zero_inflation():
+    y = _zip_data()
+    model = MixtureModel([Poisson(), PointMass(0)], tol=1e-12, random_state=0).fit(y)
+    assert np.all(np.diff(model.history_) >= -1e-9 * abs(model.history_[-1]))
+    np.testing.assert_allclose(model.weights_[1], 0.3, atol=0.03)
+    np.testing.assert_allclose(model.components_[0].rate, 2.5, rtol=0.05)
+
+    def nll(theta):
+        pi, lam = expit(theta[0]), np.exp(theta[1])
+        p0 = np.log(pi + (1 - pi) * np.exp(-lam))
+        pos = np.log1p(-pi) + stats.poisson.logpmf(y[:, 0], lam)
+        return -np.sum(np.where(y[:, 0] == 0, p0, pos))
+
+    direct = optimize.minimize(nll, [0.0, 0.0], method="BFGS", options={"gtol": 1e-9})
+    np.testing.assert_allclose(model.log_likelihood_, -direct.fun, rtol=1e-9)
+
+
+def test_normal_plus_exponential_matches_direct_optimisation():
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.normal(-1.0, 0.7, 400), rng.exponential(2.0, 600)])[:, None]
+    model = MixtureModel(
+        [Normal(), Exponential()], reg_covar=0, tol=1e-12, n_init=3, random_state=0
+    ).fit(x)
+    assert np.all(np.diff(model.history_) >= -1e-9 * abs(model.history_[-1]))
+
+    def nll(t):
+        w = expit(t[0])
+        a = np.log(w) + stats.norm.logpdf(x[:, 0], t[1], np.exp(t[2]))
+        b = np.log1p(-w) + np.where(
+            x[:, 0] >= 0, stats.expon.logpdf(x[:, 0], scale=np.exp(-t[3])), -np.inf
+        )
+        return -logsumexp(np.column_stack([a, b]), axis=1).sum()
+
+    normal, expo = model.components_
+    em = [
+        np.log(model.weights_[0] / model.weights_[1]),
+        normal.mean[0],
+        0.5 * np.log(normal.variance[0]),
+        np.log(expo.rate[0]),
+    ]
+    best = min(
+        (
+            optimize.minimize(
+                nll,
+                s,
+                method="Nelder-Mead",
+                options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 20000},
+            )
+            for s in (em, [0.0, -1.0, 0.0, -0.5], [1.0, 0.0, 0.5, 0.0])
+        ),
+        key=lambda r: r.fun,
+    )
+    assert model.log_likelihood_ >= -best.fun - 1e-6
+    np.testing.assert_allclose(em, best.x, atol=1e-4)
+
+
+def test_normal_components_match_sklearn_diag_gaussian_mixture(faithful):
+    model = MixtureModel(
+        [Normal(), Normal()], reg_covar=0, tol=1e-12, n_init=5, random_state=0
+    ).fit(faithful)
+    ref = SkGaussianMixture(
+        2, covariance_type="diag", reg_covar=0, tol=1e-12, max_iter=10000, n_init=5, random_state=0
+    ).fit(faithful)
+    np.testing.assert_allclose(model.score(faithful), ref.score(faithful), rtol=1e-8)
+    order = np.argsort(ref.means_[:, 0])
+    np.testing.assert_allclose([c.mean for c in model.components_], ref.means_[order], rtol=1e-5)
+    np.testing.assert_allclose(model.weights_, ref.weights_[order], rtol=1e-5)
+
+
+def test_latent_class_model_posteriors_by_brute_force():
+    rng = np.random.default_rng(2)
+    z = rng.random(500) < 0.4
+    p = np.where(z[:, None], [0.9, 0.8, 0.1, 0.7], [0.2, 0.1, 0.7, 0.3])
+    x = (rng.random((500, 4)) < p).astype(float)
+    model = MixtureModel([Bernoulli(), Bernoulli()], n_init=3, random_state=0).fit(x)
+    assert np.all(np.diff(model.history_) >= -1e-9 * abs(model.history_[-1]))
+    probs = np.array([c.probs for c in model.components_])  # (2, 4)
+    joint = (
+        np.log(model.weights_)
+        + np.array([stats.bernoulli.logpmf(x, q).sum(axis=1) for q in probs]).T
+    )
+    expected = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+    np.testing.assert_allclose(model.predict_proba(x), expected, rtol=1e-10)
+
+
+def test_hard_assignment_climbs_the_classification_likelihood(faithful):
+    model = MixtureModel(assignment="hard", random_state=0).fit(faithful)
+    assert np.all(np.diff(model.history_) >= 0)
+    normals = model.components_
+    joint = np.log(model.weights_) + np.column_stack([c.log_prob(faithful) for c in normals])
+    prior = sum(-0.5e-6 * (1.0 / c.variance).sum() for c in normals)
+    np.testing.assert_allclose(model.history_[-1], joint.max(axis=1).sum() + prior, rtol=1e-12)
+
+
+def test_priors_make_the_history_a_log_posterior():
+    y = _zip_data(500)
+    model = MixtureModel(
+        [Poisson(), Poisson()],
+        priors=[GammaPrior(2.0, 1.0)] * 2,
+        weight_concentration=2.0,
+        random_state=0,
+    ).fit(y)
+    assert np.all(np.diff(model.history_) >= -1e-9 * abs(model.history_[-1]))
+    rates = [c.rate[0] for c in model.components_]
+    loglik = model.score_samples(y).sum()
+    log_prior = sum(np.log(r) - r for r in rates) + np.log(model.weights_).sum()
+    np.testing.assert_allclose(model.log_likelihood_, loglik, rtol=1e-12)
+    np.testing.assert_allclose(model.history_[-1], loglik + log_prior, rtol=1e-12)
+
+
+def test_save_load_round_trip(tmp_path):
+    y = _zip_data(300)
+    model = MixtureModel(
+        [Poisson(), PointMass(0)], priors=[GammaPrior(2.0, 1.0), None], random_state=0
+    ).fit(y)
+    model.save(tmp_path / "m.json")
+    again = load(tmp_path / "m.json")
+    np.testing.assert_array_equal(again.predict_proba(y), model.predict_proba(y))
+    np.testing.assert_array_equal(again.history_, model.history_)
+    assert again.get_params()["components"][1] == {"family": "point_mass", "value": 0.0}
+
+
+def test_sample_bic_aic():
+    y = _zip_data(400)
+    model = MixtureModel([Poisson(), PointMass(0)], random_state=0).fit(y)
+    x, labels = model.sample(1000)
+    assert x.shape == (1000, 1) and np.all(x[labels == 1] == 0)
+    n, ll = y.shape[0], model.score_samples(y).sum()
+    assert model.n_parameters() == 2
+    np.testing.assert_allclose(model.bic(y), -2 * ll + 2 * np.log(n))
+    np.testing.assert_allclose(model.aic(y), -2 * ll + 4)
+
+
+def test_bad_input_says_what_to_do():
+    with pytest.raises(ValueError, match="Negative values"):
+        MixtureModel([Poisson(), Poisson()]).fit(np.array([[-1.0], [2.0], [3.0]]))
+    with pytest.raises(ValueError, match="outside the support of every component"):
+        MixtureModel([Poisson(), PointMass(0)]).fit(np.array([[-1.0], [0.0], [3.0]]))
+    with pytest.raises(ValueError, match="takes a GammaPrior"):
+        MixtureModel([Poisson()], priors=[NormalInverseGamma()]).fit(np.array([[1.0], [2.0]]))
+    with pytest.raises(ValueError, match="one prior"):
+        MixtureModel([Poisson()], priors=[None, None]).fit(np.array([[1.0], [2.0]]))
