@@ -89,13 +89,15 @@ class Completion:
                 scatter[j] = resp[:, j] @ (xc * xc)
             else:
                 scatter[j] = (xc * resp[:, j : j + 1]).T @ xc
-            for pattern in self.patterns:
-                r = resp[pattern.rows, j].sum()
-                miss = pattern.missing
-                if diagonal:
-                    scatter[j, miss] += r * np.diagonal(pattern.covariance[j])
-                else:
-                    scatter[j][np.ix_(miss, miss)] += r * pattern.covariance[j]
+        components = np.arange(k)
+        for pattern in self.patterns:
+            r = resp[pattern.rows].sum(axis=0)  # (k,)
+            miss = np.flatnonzero(pattern.missing)
+            if diagonal:
+                cond_var = np.diagonal(pattern.covariance, axis1=1, axis2=2)  # (k, m)
+                scatter[:, miss] += r[:, None] * cond_var
+            else:
+                scatter[np.ix_(components, miss, miss)] += r[:, None, None] * pattern.covariance
         return GaussianStats(weight, mean, scatter)
 
 
@@ -117,10 +119,7 @@ def complete(components: Any, x: np.ndarray) -> Completion:
     log_prob = np.empty((n, k))
     completed = np.empty((k, n, d))
     patterns = []
-    masks, inverse, counts = np.unique(observed, axis=0, return_inverse=True, return_counts=True)
-    order = np.argsort(inverse.ravel(), kind="stable")
-    groups = np.split(order, np.cumsum(counts)[:-1])
-    for obs, rows in zip(masks, groups, strict=True):
+    for obs, rows in _patterns(observed):
         if obs.all():
             log_prob[rows] = components.log_prob(x[rows])
             completed[:, rows] = x[rows]
@@ -131,6 +130,20 @@ def complete(components: Any, x: np.ndarray) -> Completion:
         completed[:, rows] = filled
         patterns.append(Pattern(rows, miss, cond_cov))
     return Completion(x, components, log_prob, completed, tuple(patterns))
+
+
+def _patterns(observed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Distinct rows of the bool mask ``observed`` (n, d), each with the indices holding it."""
+    # One integer key per row (the mask's bits) sorts far faster than rows as records.
+    packed = np.packbits(observed, axis=1)  # (n, ceil(d / 8))
+    if packed.shape[1] <= 7:
+        keys = packed.astype(np.int64) @ (256 ** np.arange(packed.shape[1], dtype=np.int64))
+    else:
+        keys = np.unique(packed, axis=0, return_inverse=True)[1].ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.cumsum(np.bincount(inverse))[:-1]
+    return list(zip(observed[first], np.split(order, bounds), strict=True))
 
 
 def _conditional(
