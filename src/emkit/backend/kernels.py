@@ -44,7 +44,7 @@ _controller = None
 
 
 def num_threads() -> int:
-    """Threads the kernels use: ``EMKIT_NUM_THREADS`` if set, else the cores this process may use."""
+    """Kernel threads: ``EMKIT_NUM_THREADS`` if set, else the cores this process may use."""
     env = os.environ.get("EMKIT_NUM_THREADS")
     if env:
         return max(1, int(env))
@@ -122,19 +122,24 @@ def _block_rows(n_columns: int) -> int:
     return int(min(MAX_BLOCK_ROWS, max(MIN_BLOCK_ROWS, rows)))
 
 
-def _fill_features(xc: np.ndarray, out: np.ndarray, diagonal: bool) -> None:
-    """Write [quadratic features, xc, 1] of centred rows ``xc`` (m, d) into ``out``."""
-    d = xc.shape[1]
+def _fill_features(rows: np.ndarray, shift: np.ndarray, out: np.ndarray, diagonal: bool) -> None:
+    """Write [quadratic features; x - c; 1] of ``rows`` (m, d) feature-major into ``out``.
+
+    ``out`` has shape (q + d + 1, m): each feature is one contiguous row, so every product
+    below is a long vector operation rather than m short ones.
+    """
+    d = rows.shape[1]
+    q = d if diagonal else d * (d + 1) // 2
+    centred = out[q : q + d]
+    np.subtract(rows.T, shift[:, None], out=centred)
     if diagonal:
-        np.multiply(xc, xc, out=out[:, :d])
-        q = d
+        np.multiply(centred, centred, out=out[:d])
     else:
-        q = 0
+        offset = 0
         for i in range(d):
-            np.multiply(xc[:, i : i + 1], xc[:, i:], out=out[:, q : q + d - i])
-            q += d - i
-    out[:, q : q + d] = xc
-    out[:, q + d] = 1.0
+            np.multiply(centred[i], centred[i:], out=out[offset : offset + d - i])
+            offset += d - i
+    out[q + d] = 1.0
 
 
 def _partial(
@@ -143,21 +148,19 @@ def _partial(
     """Sums r^T [features, 1] (k, q + d + 1) and log-likelihoods of rows ``x`` for each form."""
     first = forms[0]
     width = first.coef.shape[0] + 1
-    coef = np.hstack([f.coef for f in forms]) if len(forms) > 1 else first.coef
+    coef_t = np.ascontiguousarray(np.hstack([f.coef for f in forms]).T)  # (sum k, q + d)
     const = np.concatenate([f.const for f in forms])
     bounds = np.cumsum([0] + [f.n_components for f in forms])
-    sums = [np.zeros((f.n_components, width)) for f in forms]
+    sums = [np.zeros((width, f.n_components)) for f in forms]
     loglik = [0.0] * len(forms)
     block = _block_rows(width)
-    features = np.empty((min(block, x.shape[0]), width))
-    centred = np.empty((features.shape[0], first.n_features))
+    buffer = np.empty((width, min(block, x.shape[0])))
     for start in range(0, x.shape[0], block):
         rows = x[start : start + block]
         m = rows.shape[0]
-        feats = features[:m]
-        np.subtract(rows, first.shift, out=centred[:m])
-        _fill_features(centred[:m], feats, first.diagonal)
-        joint = feats[:, :-1] @ coef  # (m, sum k)
+        feats = buffer[:, :m]
+        _fill_features(rows, first.shift, feats, first.diagonal)
+        joint = (coef_t @ feats[:-1]).T  # (m, sum k), F-ordered
         joint += const
         w = None if weights is None else weights[start : start + m]
         for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
@@ -175,8 +178,8 @@ def _partial(
             else:
                 loglik[j] += float(w @ log_norm)
                 part *= w[:, None]
-            sums[j] += part.T @ feats
-    return sums, loglik
+            sums[j] += feats @ part
+    return [s.T for s in sums], loglik
 
 
 def _threaded(
