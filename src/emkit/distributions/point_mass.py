@@ -65,8 +65,8 @@ class PointMass:
         return 0.0
 
     def degenerate(self, stats) -> bool:
-        """True if the component holds (almost) no weight."""
-        return bool(stats.weight <= 1e-10)
+        """Never: with no parameter there is nothing to collapse (weight 0 is a valid fit)."""
+        return False
 
     def n_parameters(self, n_features: int) -> int:
         return 0

@@ -222,6 +222,14 @@ class FamilyMixtureBase(ModelFileMixin, DensityMixin, BaseEstimator):
         x = self._checked_rows(X)
         return -2.0 * self.score(x) * x.shape[0] + 2.0 * self.n_parameters()
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        families = [family_from_dict(f) for f in self._families()]
+        negative = np.array([[-1.0]])
+        tags.input_tags.positive_only = not any(f.in_support(negative)[0] for f in families)
+        return tags
+
     def save(self, path) -> None:
         """Write the fitted model to ``path`` as JSON (see :func:`emkit.load`)."""
         plain = copy.copy(self)
@@ -401,11 +409,3 @@ class MixtureModel(FamilyMixtureBase):
             "weight_concentration": self.weight_concentration,
             "prune_weight": self.prune_weight,
         }
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        families = [family_from_dict(f) for f in self._families()]
-        negative = np.array([[-1.0]])
-        tags.input_tags.positive_only = not any(f.in_support(negative)[0] for f in families)
-        return tags
