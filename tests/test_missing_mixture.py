@@ -4,6 +4,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import optimize, stats
 from scipy.special import logsumexp, softmax
 from sklearn.metrics import adjusted_rand_score
@@ -145,6 +147,52 @@ def test_statistics_add_up_over_chunks(name):
     np.testing.assert_allclose(merged.resp_sum, whole.resp_sum, rtol=1e-12)
     np.testing.assert_allclose(merged.components.mean, whole.components.mean, rtol=1e-10)
     np.testing.assert_allclose(merged.components.scatter, whole.components.scatter, rtol=1e-10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    split=st.integers(1, 59),
+    fraction=st.floats(0.0, 0.6),
+    name=st.sampled_from(TYPES),
+)
+def test_statistics_add_up_for_any_split_and_missingness(seed, split, fraction, name):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(60, 3)) * [1.0, 10.0, 0.1] + [0.0, 100.0, -5.0]
+    x[rng.random(x.shape) < fraction] = np.nan
+    structure = COVARIANCES[name]
+    means = rng.normal(size=(2, 3)) + [0.0, 100.0, -5.0]
+    variances = rng.uniform(0.5, 2.0, size=(2, 3))
+    covariances = {
+        "full": np.einsum("kd,de->kde", variances, np.eye(3)),
+        "tied": np.diag(variances[0]),
+        "diag": variances,
+        "spherical": variances[:, 0],
+    }[name]
+    model = MissingMixture(np.array([0.3, 0.7]), structure.from_covariances(means, covariances))
+    w = rng.uniform(0.0, 2.0, size=60)
+    whole, ll = model.e_step(x, w)
+    a, ll_a = model.e_step(x[:split], w[:split])
+    b, ll_b = model.e_step(x[split:], w[split:])
+    merged = a + b
+    assert ll_a + ll_b == pytest.approx(ll, rel=1e-12)
+    np.testing.assert_allclose(merged.resp_sum, whole.resp_sum, rtol=1e-12)
+    np.testing.assert_allclose(merged.components.mean, whole.components.mean, rtol=1e-10)
+    np.testing.assert_allclose(
+        merged.components.scatter, whole.components.scatter, rtol=1e-9, atol=1e-9
+    )
+
+
+def test_sample_weight_counts_rows():
+    _, holes, _ = _clusters(n=150, seed=5)
+    weights = np.random.default_rng(0).integers(0, 3, size=len(holes))
+    weighted = GaussianMixture(3, missing="em", tol=1e-12, random_state=0)
+    weighted.fit(holes, sample_weight=weights)
+    repeated = GaussianMixture(3, missing="em", tol=1e-12, random_state=0)
+    repeated.fit(np.repeat(holes, weights, axis=0))
+    np.testing.assert_allclose(weighted.means_, repeated.means_, atol=1e-6)
+    np.testing.assert_allclose(weighted.covariances_, repeated.covariances_, atol=1e-6)
+    assert weighted.log_likelihood_ == pytest.approx(repeated.log_likelihood_, rel=1e-9)
 
 
 def test_nan_needs_the_flag_and_rows_need_a_value():
