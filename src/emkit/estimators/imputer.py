@@ -40,14 +40,19 @@ def check_incomplete_rows(
             f"got n_samples = {x.shape[0]}. Use fewer components or more data."
         )
     if not allow_empty_rows:
-        empty = np.isnan(x).all(axis=1)
-        if empty.any():
-            raise ValueError(
-                f"{int(empty.sum())} of {x.shape[0]} rows have no observed value (every entry "
-                f"is NaN; the first is row {int(np.argmax(empty))}). They carry no information; "
-                "drop them first, e.g. X = X[~np.isnan(X).all(axis=1)]."
-            )
+        check_no_empty_rows(x)
     return x
+
+
+def check_no_empty_rows(x: np.ndarray) -> None:
+    """ValueError counting the rows of ``x`` (n, d) that are entirely NaN, if there are any."""
+    empty = np.isnan(x).all(axis=1)
+    if empty.any():
+        raise ValueError(
+            f"{int(empty.sum())} of {x.shape[0]} rows have no observed value (every entry "
+            f"is NaN; the first is row {int(np.argmax(empty))}). They carry no information; "
+            "drop them first, e.g. X = X[~np.isnan(X).all(axis=1)]."
+        )
 
 
 class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, BaseEstimator):
