@@ -6,10 +6,20 @@ import numpy as np
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 
-def check_rows(estimator, x, *, reset: bool, min_rows: int = 1) -> np.ndarray:
-    """Validate ``x`` as a finite 2-D float array with at least ``min_rows`` rows."""
+def check_rows(
+    estimator, x, *, reset: bool, min_rows: int = 1, allow_nan: bool = False
+) -> np.ndarray:
+    """Validate ``x`` as a 2-D float array with at least ``min_rows`` rows.
+
+    Values must be finite; with ``allow_nan``, NaN marks a missing value (inf stays an error).
+    """
     x = validate_data(
-        estimator, x, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1
+        estimator,
+        x,
+        reset=reset,
+        dtype=[np.float64, np.float32],
+        ensure_all_finite="allow-nan" if allow_nan else True,
+        ensure_min_samples=1,
     )
     if x.shape[0] < min_rows:
         raise ValueError(
@@ -27,3 +37,28 @@ def check_weights(sample_weight, x: np.ndarray) -> np.ndarray | None:
     if not w.sum() > 0:
         raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
     return w
+
+
+def check_incomplete_rows(
+    estimator, x, *, reset: bool, min_rows: int = 1, allow_empty_rows: bool = False
+) -> np.ndarray:
+    """Validate ``x`` as a 2-D float array whose missing values are NaN (never inf).
+
+    Unless ``allow_empty_rows``, a row with no observed value is an error: it says nothing
+    about the parameters, and the message counts such rows and says how to drop them.
+    """
+    x = check_rows(estimator, x, reset=reset, min_rows=min_rows, allow_nan=True)
+    if not allow_empty_rows:
+        check_no_empty_rows(x)
+    return x
+
+
+def check_no_empty_rows(x: np.ndarray) -> None:
+    """ValueError counting the rows of ``x`` (n, d) that are entirely NaN, if there are any."""
+    empty = np.isnan(x).all(axis=1)
+    if empty.any():
+        raise ValueError(
+            f"{int(empty.sum())} of {x.shape[0]} rows have no observed value (every entry "
+            f"is NaN; the first is row {int(np.argmax(empty))}). They carry no information; "
+            "drop them first, e.g. X = X[~np.isnan(X).all(axis=1)]."
+        )

@@ -14,8 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from emkit.backend.chunks import ArrayChunks
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.em import run_em
-from emkit.estimators._validation import check_rows, check_weights
-from emkit.estimators.imputer import check_incomplete_rows
+from emkit.estimators._validation import check_incomplete_rows, check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
 from emkit.init import INIT_METHODS, components_from_responsibilities, initial_responsibilities

@@ -13,8 +13,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, GaussianStats, covariance_structure
 from emkit.em import run_em
-from emkit.estimators._validation import check_rows, check_weights
-from emkit.estimators.imputer import check_incomplete_rows, check_no_empty_rows
+from emkit.estimators._validation import (
+    check_incomplete_rows,
+    check_no_empty_rows,
+    check_rows,
+    check_weights,
+)
 from emkit.estimators.persist import ModelFileMixin
 from emkit.init import components_from_responsibilities
 from emkit.models.missing import fill_column_means

@@ -8,51 +8,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.chunks import ArrayChunks
 from emkit.distributions.gaussian import FullGaussian
 from emkit.em import run_em
-from emkit.estimators._validation import check_weights
+from emkit.estimators._validation import check_incomplete_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.models.missing import MissingMixture, complete
-
-
-def check_incomplete_rows(
-    estimator, x, *, reset: bool, min_rows: int = 1, allow_empty_rows: bool = False
-) -> np.ndarray:
-    """Validate ``x`` as a 2-D float array whose missing values are NaN (never inf).
-
-    Unless ``allow_empty_rows``, a row with no observed value is an error: it says nothing
-    about the parameters, and the message counts such rows and says how to drop them.
-    """
-    x = validate_data(
-        estimator,
-        x,
-        reset=reset,
-        dtype=[np.float64, np.float32],
-        ensure_all_finite="allow-nan",
-        ensure_min_samples=1,
-    )
-    if x.shape[0] < min_rows:
-        raise ValueError(
-            f"{type(estimator).__name__} needs at least {min_rows} rows (samples) here; "
-            f"got n_samples = {x.shape[0]}. Use fewer components or more data."
-        )
-    if not allow_empty_rows:
-        check_no_empty_rows(x)
-    return x
-
-
-def check_no_empty_rows(x: np.ndarray) -> None:
-    """ValueError counting the rows of ``x`` (n, d) that are entirely NaN, if there are any."""
-    empty = np.isnan(x).all(axis=1)
-    if empty.any():
-        raise ValueError(
-            f"{int(empty.sum())} of {x.shape[0]} rows have no observed value (every entry "
-            f"is NaN; the first is row {int(np.argmax(empty))}). They carry no information; "
-            "drop them first, e.g. X = X[~np.isnan(X).all(axis=1)]."
-        )
 
 
 class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, BaseEstimator):
