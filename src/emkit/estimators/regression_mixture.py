@@ -1,0 +1,282 @@
+r"""``MixtureOfRegressions``: K linear regressions, each row drawn from one of them, fitted by EM.
+
+.. math:: p(y \mid x) = \sum_k \pi_k\, N(y \mid x^\top\beta_k + \beta_{0k}, \sigma_k^2)
+
+EM alternates responsibilities and weighted least squares per component on the one engine
+(rows :math:`(x, y)` are one array, the response last). A component whose residual variance
+collapses onto a few points (the likelihood is unbounded there) is re-seeded at a fresh random
+line and the start is run again, as mixtools does; it is never returned.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from emkit.backend.chunks import ArrayChunks
+from emkit.em import run_em
+from emkit.estimators._validation import check_weights
+from emkit.estimators.kmeans import _canonical, _draw
+from emkit.estimators.persist import ModelFileMixin
+from emkit.exceptions import DegenerateFitWarning
+from emkit.models.mixture import Mixture
+from emkit.models.regression_mixture import ComponentCollapse, LinearRegressions
+
+# A component variance below this fraction of var(y) has collapsed onto a few rows.
+COLLAPSE = 1e-8
+# Re-seeds allowed per start, per component, before the start is given up.
+MAX_RESEEDS = 20
+
+
+class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
+    """Mixture of linear regressions (latent-class regression), fitted by EM.
+
+    Not a scikit-learn regressor: it models the whole conditional law p(y | x), gives
+    ``predict_proba(X, y)`` over components, and ``score`` is the mean conditional
+    log-likelihood (use ``sklearn.metrics.r2_score(y, model.predict(X))`` for R^2).
+
+    Parameters
+    ----------
+    n_components : int, number of regression lines (or planes).
+    fit_intercept : bool, each component has its own intercept.
+    equal_variance : bool, one residual variance for all components (a bounded likelihood).
+    n_init : int, number of random starts; the best log-likelihood is kept.
+    tol : float, convergence threshold on the gain in log-likelihood per sample.
+    max_iter : int, EM iterations per start at most.
+    random_state : int, RandomState or None.
+
+    Attributes
+    ----------
+    weights_ : array of shape (k,), mixing proportions.
+    coef_ : array of shape (k, p).
+    intercept_ : array of shape (k,).
+    sigmas_ : array of shape (k,), residual standard deviations.
+    log_likelihood_ : float, conditional log-likelihood sum_n log p(y_n | x_n).
+    history_ : array, the log-likelihood before the first and after every M-step of the kept run.
+    n_iter_ : int.
+    converged_ : bool.
+    n_reseeds_ : int, collapsed components re-seeded over all starts.
+    n_features_in_ : int.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "equal_variance": ["boolean"],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+    _fitted_attributes = (
+        "weights_",
+        "coef_",
+        "intercept_",
+        "sigmas_",
+        "log_likelihood_",
+        "history_",
+        "n_iter_",
+        "converged_",
+        "n_reseeds_",
+        "n_features_in_",
+    )
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        fit_intercept=True,
+        equal_variance=False,
+        n_init=10,
+        tol=1e-8,
+        max_iter=1000,
+        random_state=None,
+    ):
+        self.n_components = n_components
+        self.fit_intercept = fit_intercept
+        self.equal_variance = equal_variance
+        self.n_init = n_init
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit by EM from ``n_init`` random starts.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p), covariates.
+        y : array-like of shape (n,), response.
+        sample_weight : array-like of shape (n,), non-negative.
+        """
+        self._validate_params()
+        x, y = validate_data(self, X, y, y_numeric=True, dtype=[np.float64, np.float32])
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        w = check_weights(sample_weight, x)
+        k = self.n_components
+        if x.shape[0] < k + 1:
+            raise ValueError(
+                f"MixtureOfRegressions with {k} components needs at least {k + 1} rows "
+                f"(samples); got n_samples = {x.shape[0]}. Use fewer components or more data."
+            )
+        z = np.column_stack([x, y])
+        data = ArrayChunks(z, w)
+        weight = np.ones(x.shape[0]) if w is None else w
+        spread = float(weight @ (y - np.average(y, weights=weight)) ** 2 / weight.sum())
+        floor = COLLAPSE * max(spread, np.finfo(float).tiny)
+        rng = check_random_state(self.random_state)
+        best, reseeds = self._best_of_starts(z, w, data, rng, floor, self.equal_variance, 0.0)
+        self.n_reseeds_ = reseeds
+        if best is None:
+            # No start kept a variance per component: the data hold too few rows per line.
+            # One shared variance, kept positive by a ridge prior, bounds the likelihood.
+            best, _ = self._best_of_starts(z, w, data, rng, -1.0, True, floor * z.shape[0])
+            warnings.warn(
+                "every start collapsed a component onto a few rows, so the fit uses one shared "
+                "residual variance (equal_variance=True); use fewer components or features, "
+                "or more data",
+                DegenerateFitWarning,
+                stacklevel=2,
+            )
+        model = best.model
+        order = np.lexsort(
+            np.column_stack([model.components.coef, model.components.intercept]).T[::-1]
+        )
+        self.weights_ = model.weights[order]
+        self.coef_ = model.components.coef[order]
+        self.intercept_ = model.components.intercept[order]
+        self.sigmas_ = np.sqrt(model.components.variances[order])
+        self.log_likelihood_ = best.log_likelihood
+        self.history_ = best.history
+        self.n_iter_ = best.n_iter
+        self.converged_ = best.converged
+        return self
+
+    def _best_of_starts(self, z, w, data, rng, floor, equal_variance, ridge):
+        """Best EM run over ``n_init`` random starts, re-seeding collapsed components."""
+        k = self.n_components
+        best, reseeds = None, 0
+        for _ in range(self.n_init):
+            start = self._random_start(z, w, rng, floor, equal_variance, ridge)
+            for _ in range(MAX_RESEEDS * k):
+                try:
+                    result = run_em(
+                        start,
+                        data,
+                        tol=self.tol,
+                        max_iter=self.max_iter,
+                        total_weight=data.total_weight,
+                    )
+                except ComponentCollapse as collapse:
+                    reseeds += 1
+                    start = self._reseed(start, collapse.component, z, w, rng)
+                    continue
+                if np.isfinite(result.log_likelihood) and (
+                    best is None or result.log_likelihood > best.log_likelihood
+                ):
+                    best = result
+                break
+        return best, reseeds
+
+    def _seed_component(self, z, w, rng) -> tuple[np.ndarray, float, float]:
+        """A line through a few random rows: (coef (p,), intercept, variance)."""
+        p = z.shape[1] - 1
+        rows = np.unique(_draw(_canonical(z, w)[1], p + 1 + int(self.fit_intercept), rng))
+        zs = _canonical(z, w)[0][rows]
+        design = (
+            np.column_stack([zs[:, :p], np.ones(len(rows))]) if self.fit_intercept else zs[:, :p]
+        )
+        beta = np.linalg.lstsq(design, zs[:, p], rcond=None)[0]
+        coef, intercept = beta[:p], (beta[p] if self.fit_intercept else 0.0)
+        resid = z[:, p] - z[:, :p] @ coef - intercept
+        weight = np.ones(z.shape[0]) if w is None else w
+        variance = float(weight @ resid**2 / weight.sum()) / self.n_components
+        return coef, intercept, max(variance, np.finfo(float).tiny)
+
+    def _random_start(self, z, w, rng, floor, equal_variance, ridge) -> Mixture:
+        k = self.n_components
+        seeds = [self._seed_component(z, w, rng) for _ in range(k)]
+        variances = np.array([s[2] for s in seeds])
+        if equal_variance:
+            variances = np.full(k, variances.mean())
+        components = LinearRegressions(
+            np.array([s[0] for s in seeds]),
+            np.array([s[1] for s in seeds], dtype=float),
+            variances,
+            self.fit_intercept,
+            equal_variance,
+            floor,
+            ridge,
+        )
+        return Mixture(np.full(k, 1.0 / k), components)
+
+    def _reseed(self, start: Mixture, j: int, z, w, rng) -> Mixture:
+        coef, intercept, variance = self._seed_component(z, w, rng)
+        c = start.components
+        new_coef, new_intercept, new_var = c.coef.copy(), c.intercept.copy(), c.variances.copy()
+        new_coef[j], new_intercept[j] = coef, intercept
+        if not c.equal_variance:
+            new_var[j] = variance
+        weights = start.weights.copy()
+        weights[j] = 1.0 / self.n_components
+        components = replace(c, coef=new_coef, intercept=new_intercept, variances=new_var)
+        return Mixture(weights / weights.sum(), components)
+
+    # --- using a fit --------------------------------------------------------------------
+    def _components(self) -> LinearRegressions:
+        return LinearRegressions(self.coef_, self.intercept_, self.sigmas_**2, self.fit_intercept)
+
+    def _checked(self, X, y=None):
+        check_is_fitted(self)
+        x = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        x = np.asarray(x, dtype=np.float64)
+        if y is None:
+            return x, None
+        y = np.asarray(y, dtype=np.float64).ravel()
+        if y.shape[0] != x.shape[0] or not np.all(np.isfinite(y)):
+            raise ValueError(f"y must be {x.shape[0]} finite values, one per row of X")
+        return x, y
+
+    def predict(self, X) -> np.ndarray:
+        """Mixture mean E[y | x] = sum_k pi_k (x' beta_k + b_k), shape (n,)."""
+        x, _ = self._checked(X)
+        return self._components().means(x) @ self.weights_
+
+    def predict_proba(self, X, y=None) -> np.ndarray:
+        """Posterior probability of each component, shape (n, k).
+
+        Given ``y`` it is p(k | x, y); without ``y`` the component does not depend on x in this
+        model, so every row gets the weights.
+        """
+        x, y = self._checked(X, y)
+        if y is None:
+            return np.tile(self.weights_, (x.shape[0], 1))
+        mixture = Mixture(self.weights_, self._components())
+        return np.exp(mixture.log_resp(np.column_stack([x, y]))[0])
+
+    def predict_component(self, X, y) -> np.ndarray:
+        """Most probable regression line for each (x, y) row, shape (n,)."""
+        return self.predict_proba(X, y).argmax(axis=1)
+
+    def score(self, X, y) -> float:
+        """Mean conditional log-likelihood per row, mean_n log p(y_n | x_n)."""
+        return float(self.log_prob(X, y).mean())
+
+    def log_prob(self, X, y) -> np.ndarray:
+        """Conditional log density log p(y_n | x_n) of each row, shape (n,)."""
+        x, y = self._checked(X, y)
+        mixture = Mixture(self.weights_, self._components())
+        return mixture.log_resp(np.column_stack([x, y]))[1]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = True
+        return tags
