@@ -1,0 +1,143 @@
+"""MAP (Dirichlet weights, normal-inverse-Wishart components), hard EM and pruning on the
+one EM loop: the objective never decreases except at recorded pruning steps."""
+
+import numpy as np
+import pytest
+
+from emkit.backend.chunks import ArrayChunks
+from emkit.distributions.gaussian import covariance_structure
+from emkit.distributions.gaussian.stats import GaussianStats
+from emkit.distributions.normal import Normal
+from emkit.distributions.priors import NormalInverseWishart
+from emkit.em import run_em
+from emkit.estimators.mixture_model import MixtureModel
+from emkit.init import components_from_responsibilities, initial_responsibilities
+from emkit.models.mixture import Mixture
+
+STRUCTURES = ["full", "tied", "diag", "spherical"]
+
+
+def _annulus(n=900, seed=0):
+    rng = np.random.default_rng(seed)
+    angle = rng.uniform(0, 2 * np.pi, n)
+    radius = rng.uniform(3.0, 4.0, n)
+    return np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+
+
+def _start(x, k, name, seed=0, reg=1e-6):
+    structure = covariance_structure(name)
+    resp = initial_responsibilities(x, k, "k-means++", np.random.RandomState(seed))
+    return components_from_responsibilities(structure, x, resp, reg)
+
+
+def _objective(x, resp, components, prior, reg):
+    """Expected complete-data log-likelihood of the components plus their log prior."""
+    return float(np.sum(resp * components.log_prob(x))) + prior.log_density(components, reg)
+
+
+@pytest.mark.parametrize("name", STRUCTURES)
+def test_niw_map_step_maximises_the_expected_log_posterior(faithful, name):
+    rng = np.random.default_rng(0)
+    x = faithful
+    resp = rng.dirichlet([1.0, 1.0, 1.0], size=x.shape[0])
+    structure = covariance_structure(name)
+    stats = GaussianStats.from_data(x, resp, structure.diagonal_stats)
+    prior = NormalInverseWishart.mclust(x, 3, name)
+    _, start = _start(x, 3, name)
+    reg = 1e-3
+    best = prior.m_step(start, stats, reg)
+    value = _objective(x, resp, best, prior, reg)
+    for _ in range(30):
+        means = best.means + 0.01 * rng.normal(size=best.means.shape) * x.std(axis=0)
+        scale = np.exp(0.02 * rng.normal(size=np.shape(best.covariances)))
+        covs = best.covariances * (scale if name != "full" and name != "tied" else 1.0)
+        if name in ("full", "tied"):
+            a = np.eye(x.shape[1]) + 0.02 * rng.normal(size=(x.shape[1], x.shape[1]))
+            covs = a @ best.covariances @ np.swapaxes(a, -1, -2)
+        trial = structure.from_covariances(means, covs)
+        assert _objective(x, resp, trial, prior, reg) <= value + 1e-9 * abs(value)
+
+
+@pytest.mark.parametrize("name", STRUCTURES)
+@pytest.mark.parametrize("assignment", ["soft", "hard"])
+def test_map_history_never_decreases_and_is_the_log_posterior(faithful, name, assignment):
+    weights, components = _start(faithful, 4, name)
+    prior = NormalInverseWishart.mclust(faithful, 4, name)
+    model = Mixture(
+        weights,
+        components,
+        1e-6,
+        assignment=assignment,
+        weight_concentration=2.0,
+        component_prior=prior,
+    )
+    result = run_em(model, ArrayChunks(faithful), tol=1e-10, max_iter=500, total_weight=272.0)
+    assert result.structure_changes == ()
+    assert np.all(np.diff(result.history) >= -1e-10 * abs(result.history[-1]))
+    final = result.model
+    log_prior = np.sum(np.log(final.weights)) + prior.log_density(final.components, 1e-6)
+    if assignment == "soft":
+        np.testing.assert_allclose(
+            result.history[-1], final.log_resp(faithful)[1].sum() + log_prior, rtol=1e-12
+        )
+
+
+def test_prior_keeps_a_collapsing_component_non_singular():
+    rng = np.random.default_rng(1)
+    x = np.vstack([rng.normal(size=(50, 2)), np.tile([[5.0, 5.0]], (6, 1))])  # duplicate rows
+    weights, components = _start(x, 2, "full")
+    prior = NormalInverseWishart.mclust(x, 2)
+    model = Mixture(weights, components, 0.0, component_prior=prior)
+    result = run_em(model, ArrayChunks(x), tol=1e-10, max_iter=500, total_weight=56.0)
+    eig = np.linalg.eigvalsh(result.model.components.covariances)
+    assert eig.min() > 1e-3 * np.linalg.eigvalsh(prior.scale).min()
+
+
+def test_pruning_annulus_keeps_fewer_components_and_records_the_steps():
+    x = _annulus()
+    weights, components = _start(x, 30, "full")
+    model = Mixture(weights, components, 1e-6, prune_weight=0.02)
+    result = run_em(model, ArrayChunks(x), tol=1e-8, max_iter=3000, total_weight=900.0)
+    k = result.model.n_components
+    assert 5 <= k < 30
+    assert len(result.structure_changes) > 0
+    history, changes = result.history, set(result.structure_changes)
+    for i in range(1, len(history)):
+        if i not in changes:
+            assert history[i] >= history[i - 1] - 1e-10 * abs(history[i - 1])
+    assert np.all(result.model.weights >= 0.02)
+    # A good fit: BIC (lower is better) beats the 30-component fit it started as.
+    full = run_em(
+        Mixture(weights, components, 1e-6),
+        ArrayChunks(x),
+        tol=1e-8,
+        max_iter=3000,
+        total_weight=900.0,
+    )
+
+    def bic(res):
+        kk = res.model.n_components
+        return -2 * res.log_likelihood + (kk - 1 + kk * 5) * np.log(900)
+
+    assert bic(result) < bic(full)
+
+
+def test_sparse_dirichlet_removes_components_whose_count_vanishes(faithful):
+    weights, components = _start(faithful, 8, "spherical")
+    model = Mixture(weights, components, 1e-6, weight_concentration=0.05)
+    result = run_em(model, ArrayChunks(faithful), tol=1e-10, max_iter=2000, total_weight=272.0)
+    changes = set(result.structure_changes)
+    for i in range(1, len(result.history)):
+        if i not in changes:
+            assert result.history[i] >= result.history[i - 1] - 1e-9 * abs(result.history[i])
+    assert np.all(result.model.weights > 0)
+
+
+def test_mixture_model_prunes_and_reports_structure_changes():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, 300), rng.normal(6, 1, 300)])[:, None]
+    model = MixtureModel([Normal()] * 8, prune_weight=0.05, random_state=0).fit(x)
+    assert model.weights_.shape[0] < 8 and len(model.components_) == model.weights_.shape[0]
+    assert model.structure_changes_.size > 0
+    keep = np.setdiff1d(np.arange(1, len(model.history_)), model.structure_changes_)
+    assert np.all(model.history_[keep] >= model.history_[keep - 1] - 1e-9)
