@@ -23,6 +23,7 @@ that step already met the convergence rule or changed the model's structure.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from dataclasses import is_dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -87,9 +88,9 @@ def squarem_iterations(
         if _structure_changed(first, second):
             accept(first, first_stats, first_objective)
             continue
-        start = model.to_vector()
-        r = first.to_vector() - start
-        v = second.to_vector() - 2.0 * first.to_vector() + start
+        start, middle = to_vector(model), to_vector(first)
+        r = middle - start
+        v = to_vector(second) - 2.0 * middle + start
         norm_v = float(np.linalg.norm(v))
         alpha = min(step_max, float(np.linalg.norm(r)) / norm_v) if norm_v > 0 else 1.0
         new = None
@@ -120,12 +121,36 @@ def squarem_iterations(
     return finish(model, stats, objective, history, converged, changes)
 
 
+def to_vector(model: Any) -> np.ndarray | None:
+    """The model's unconstrained parameter vector, or None where it has none.
+
+    A model's own ``to_vector`` wins; otherwise a mixture value (a dataclass with ``weights``
+    and ``components`` that have ``to_vector``) gets log-weights followed by its components.
+    """
+    own = getattr(model, "to_vector", None)
+    if own is not None:
+        return own()
+    components = getattr(model, "components", None)
+    weights = getattr(model, "weights", None)
+    if weights is None or not hasattr(components, "to_vector") or not is_dataclass(model):
+        return None
+    log_weights = np.log(np.maximum(weights, np.finfo(float).tiny))
+    return np.concatenate([log_weights, components.to_vector()])
+
+
 def _from_vector(model: Any, vector: np.ndarray) -> Any | None:
-    """``model.from_vector(vector)``, or None where that is not a valid model."""
+    """The model at ``vector`` (layout of :func:`to_vector`), or None where that is invalid."""
     if not np.all(np.isfinite(vector)):
         return None
     try:
         with np.errstate(over="ignore", invalid="ignore"):
-            return model.from_vector(vector)
+            own = getattr(model, "from_vector", None)
+            if own is not None:
+                return own(vector)
+            k = model.weights.shape[0]
+            logits = vector[:k] - vector[:k].max()
+            weights = np.exp(logits) / np.exp(logits).sum()
+            components = model.components.from_vector(vector[k:])
+            return replace(model, weights=weights, components=components)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError):
         return None

@@ -158,14 +158,15 @@ def em_iterations(
     :func:`run_em` answers with :func:`e_step_all`; :func:`run_batch` answers several runs
     from one pass over the data. Returns the :class:`EMResult`.
     """
-    if accelerate == "squarem" and getattr(model, "to_vector", lambda: None)() is not None:
-        from emkit.accel import squarem_iterations
+    if accelerate == "squarem":
+        from emkit.accel import squarem_iterations, to_vector
 
-        return (
-            yield from squarem_iterations(
-                model, tol=tol, max_iter=max_iter, total_weight=total_weight, callback=callback
+        if to_vector(model) is not None:
+            return (
+                yield from squarem_iterations(
+                    model, tol=tol, max_iter=max_iter, total_weight=total_weight, callback=callback
+                )
             )
-        )
     if accelerate not in (None, "squarem"):
         raise ValueError(f"accelerate must be None or 'squarem'; got {accelerate!r}")
     history: list[float] = []

@@ -278,7 +278,9 @@ def as_chunks(
 
 
 def _is_array_like(data: Any) -> bool:
-    if hasattr(data, "__array__") or hasattr(data, "__array_interface__"):
+    from scipy import sparse
+
+    if sparse.issparse(data) or hasattr(data, "__array__") or hasattr(data, "__array_interface__"):
         return True
     if isinstance(data, (list, tuple)):
         # A list of 2-D arrays is chunks; a list of rows (numbers or 1-D sequences) is data.

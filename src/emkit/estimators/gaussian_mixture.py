@@ -11,9 +11,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.chunks import ArrayChunks
+from emkit.backend.chunks import ArrayChunks, CheckedChunks, as_chunks, sample_rows
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
-from emkit.em import run_em
+from emkit.em import em_iterations, run_batch
 from emkit.estimators._validation import check_incomplete_rows, check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
@@ -22,6 +22,9 @@ from emkit.models.missing import MissingMixture, fill_column_means
 from emkit.models.mixture import Mixture
 
 MODELS = {"error": Mixture, "em": MissingMixture}  # by ``missing``
+# Starting values come from at most this many rows (a uniform sample, the same in memory and
+# out of core): k-means++ and k-means then cost the same for any n.
+INIT_ROWS = 100_000
 
 
 class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
@@ -50,6 +53,11 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         observed coordinates, the statistics carry the conditional second moments, and the
         log-likelihood is that of the observed values. predict, predict_proba and
         score_samples then accept NaN too. A row with no observed value is an error in fit.
+    accelerate : "squarem" (default) or None. SQUAREM (Varadhan and Roland, 2008, see
+        :mod:`emkit.accel`) extrapolates the EM map, falling back to plain EM steps where that
+        does not pay, so the objective never decreases; None runs plain EM.
+    dtype : None (float64) or float32: the dtype the data are kept and read in. Statistics
+        are always accumulated in float64; float32 halves the memory and the bytes read.
 
     Attributes
     ----------
@@ -83,6 +91,8 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "callback": [callable, None],
         "missing": [StrOptions({"error", "em"})],
+        "accelerate": [StrOptions({"squarem"}), None],
+        "dtype": "no_validation",
     }
     _fitted_attributes = (
         "weights_",
@@ -115,6 +125,8 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         warm_start=False,
         callback=None,
         missing="error",
+        accelerate="squarem",
+        dtype=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -130,6 +142,8 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         self.warm_start = warm_start
         self.callback = callback
         self.missing = missing
+        self.accelerate = accelerate
+        self.dtype = dtype
 
     # --- fitting ------------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -137,28 +151,40 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, d), finite.
+        X : array-like of shape (n, d), finite; or data read chunk by chunk, with memory that
+            does not grow with n: a path to a ``.npy`` or Parquet file, a ``np.memmap``, or a
+            re-iterable of 2-D arrays (a list of arrays, or an object whose ``__iter__`` starts
+            over). Each chunk is checked as it is read.
         y : ignored.
         sample_weight : array-like of shape (n,), non-negative; a weight of m counts a row m times.
+
+        The ``n_init`` starts run together: one pass over the data per round serves every start
+        still running (for Gaussian components, the quadratic features of each row are built
+        once for all of them).
         """
         self._validate_params()
         warm = self.warm_start and hasattr(self, "weights_")
-        x = self._rows(X, reset=not warm, min_rows=self.n_components, fitting=True)
-        w = check_weights(sample_weight, x)
-        structure = covariance_structure(self.covariance_type)
         rng = check_random_state(self.random_state)
-        data = ArrayChunks(x, w)
-        best = None
-        for _ in range(1 if warm else self.n_init):
-            start = self._mixture() if warm else self._initial_mixture(x, w, structure, rng)
-            result = run_em(
+        data, x, w = self._data(X, sample_weight, reset=not warm, rng=rng)
+        structure = covariance_structure(self.covariance_type)
+        starts = (
+            [self._mixture()]
+            if warm
+            else [self._initial_mixture(x, w, structure, rng) for _ in range(self.n_init)]
+        )
+        runs = [
+            em_iterations(
                 start,
-                data,
                 tol=self.tol,
                 max_iter=self.max_iter,
                 total_weight=data.total_weight,
                 callback=self.callback,
+                accelerate=self.accelerate,
             )
+            for start in starts
+        ]
+        best = None
+        for result in run_batch(runs, data):
             degenerate = result.model.components.degenerate(result.stats.components, self.reg_covar)
             key = (not degenerate.any(), result.log_likelihood)
             if best is None or key > best[0]:
@@ -175,6 +201,43 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
                 stacklevel=2,
             )
         return self
+
+    def _data(self, X, sample_weight, *, reset: bool, rng):
+        """The chunk source to fit, and the rows (and weights) to start EM from."""
+        dtype = np.dtype(np.float64 if self.dtype is None else self.dtype)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be None, float32 or float64; got {self.dtype!r}")
+        source = None if self.missing == "em" else as_chunks(X, dtype=dtype)
+        if source is None:
+            x = self._rows(X, reset=reset, min_rows=self.n_components, fitting=True)
+            w = check_weights(sample_weight, x)
+            x = x.astype(dtype, copy=False) if dtype == np.float32 else x
+            data = ArrayChunks(x, w, dtype=x.dtype if dtype == np.float32 else np.float64)
+            if x.shape[0] > INIT_ROWS:
+                keep = np.sort(rng.choice(x.shape[0], size=INIT_ROWS, replace=False))
+                return data, np.asarray(x[keep], dtype=np.float64), None if w is None else w[keep]
+            return data, x, w
+        n, d = source.n_rows, source.n_features
+        if reset:
+            self.n_features_in_ = d
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif d != self.n_features_in_:
+            raise ValueError(
+                f"X has {d} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        if n < max(self.n_components, 1) or d < 1:
+            raise ValueError(
+                f"{type(self).__name__} needs at least {self.n_components} rows and one column; "
+                f"got {n} rows of {d} columns"
+            )
+        if sample_weight is not None:
+            w = check_weights(sample_weight, np.broadcast_to(0.0, (n, 1)))
+            source = as_chunks(X, sample_weight=w, dtype=dtype)
+        data = CheckedChunks(source, d)
+        x, w = sample_rows(data, n, INIT_ROWS, rng) if n > INIT_ROWS else _all_rows(data)
+        return data, x, w
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the label of each row of ``X``."""
@@ -293,6 +356,13 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self.missing == "em"
         return tags
+
+
+def _all_rows(data) -> tuple[np.ndarray, np.ndarray | None]:
+    parts = list(data)
+    x = np.concatenate([np.asarray(c, dtype=np.float64) for c, _ in parts])
+    weights = [w for _, w in parts if w is not None]
+    return x, (np.concatenate(weights) if weights else None)
 
 
 def _checked(values, shape, name) -> np.ndarray:

@@ -107,6 +107,25 @@ class Mixture:
         stats, loglik = out
         return MixtureStats(stats.weight, stats), loglik
 
+    @staticmethod
+    def e_step_many(models: list[Mixture], x: np.ndarray, sample_weight: np.ndarray | None):
+        """``e_step`` of several soft mixtures in one fused pass (batched restarts), or None."""
+        first = models[0].components
+        many = getattr(type(first), "fused_e_step_many", None)
+        if many is None or any(
+            type(m) is not Mixture
+            or m.assignment == "hard"
+            or type(m.components) is not type(first)
+            for m in models
+        ):
+            return None
+        with np.errstate(divide="ignore"):
+            log_weights = [np.log(m.weights) for m in models]
+        out = many([m.components for m in models], log_weights, x, sample_weight)
+        if out is None:
+            return None
+        return [(MixtureStats(stats.weight, stats), loglik) for stats, loglik in out]
+
     def to_vector(self) -> np.ndarray | None:
         """Unconstrained parameters for extrapolation (SQUAREM): log-weights, then components.
 

@@ -147,6 +147,22 @@ class GaussianComponents:
         weight, mean, scatter, loglik = kernels.gaussian_e_step(x, [form], sample_weight)[0]
         return GaussianStats(weight, mean, scatter), loglik
 
+    @staticmethod
+    def fused_e_step_many(
+        components: list[GaussianComponents],
+        log_weights: list[np.ndarray],
+        x: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> list[tuple[GaussianStats, float]] | None:
+        """``fused_e_step`` of several mixtures of one structure, sharing the features of x."""
+        weights = np.exp(log_weights[0])
+        shift = weights @ components[0].means / max(weights.sum(), np.finfo(float).tiny)
+        forms = [c.quadratic_form(lw, shift) for c, lw in zip(components, log_weights, strict=True)]
+        if any(form is None for form in forms):
+            return None
+        out = kernels.gaussian_e_step(x, forms, sample_weight)
+        return [(GaussianStats(w, m, s), ll) for w, m, s, ll in out]
+
     def quadratic_form(
         self, log_weights: np.ndarray, shift: np.ndarray | None = None
     ) -> kernels.QuadraticForm | None:
