@@ -5,10 +5,24 @@ from __future__ import annotations
 import numpy as np
 
 
+# A feature whose variance left unexplained by the features before it is below this fraction
+# of its own variance is a linear combination of them to within rounding.
+SINGULAR_FRACTION = 1e-13
+
+
 def cholesky(covariances: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factors of (k, d, d) covariances; LinAlgError if one is not PD."""
+    """Lower Cholesky factors of (k, d, d) covariances.
+
+    Raises LinAlgError where a matrix is not numerically positive definite: factorisation
+    fails, or L_ii^2 / Sigma_ii (the share of feature i's variance that the earlier features do
+    not explain, a scale-free quantity) falls below ``SINGULAR_FRACTION``. A matrix that is
+    singular but for rounding would otherwise give precisions of order 1e30 and garbage
+    densities.
+    """
     chol = np.linalg.cholesky(covariances)
-    if not np.all(np.isfinite(chol)):
+    diagonal = np.diagonal(chol, axis1=-2, axis2=-1) ** 2
+    variances = np.diagonal(covariances, axis1=-2, axis2=-1)
+    if not np.all(np.isfinite(chol)) or np.any(diagonal < SINGULAR_FRACTION * variances):
         raise np.linalg.LinAlgError("covariance is not positive definite")
     return chol
 

@@ -25,71 +25,10 @@ from emkit.backend.chunks import ArrayChunks
 from emkit.em import run_em
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
+from emkit.init import kmeans_plusplus, random_rows, squared_distances
 from emkit.models.mixture import Mixture
 
 LOG_2PI = float(np.log(2.0 * np.pi))
-
-
-def squared_distances(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distance of each row to each centre, shape (n, k).
-
-    Direct differences rather than the expansion |x|^2 - 2 x.c + |c|^2, which loses the small
-    distances to cancellation when the data sit far from the origin.
-    """
-    out = np.empty((x.shape[0], centres.shape[0]))
-    for j, centre in enumerate(centres):
-        diff = x - centre  # (n, d)
-        out[:, j] = np.einsum("ij,ij->i", diff, diff)
-    return out
-
-
-def kmeans_plusplus(
-    x: np.ndarray,
-    k: int,
-    rng: np.random.RandomState,
-    sample_weight: np.ndarray | None = None,
-) -> np.ndarray:
-    """Greedy k-means++ seeds (Arthur and Vassilvitskii, 2007), shape (k, d).
-
-    Each new centre is the best (lowest weighted potential) of 2 + log k candidates drawn with
-    probability proportional to weight times squared distance to the nearest centre so far.
-    Rows are drawn by inverse CDF over a canonical (lexicographic) row order, so a row of
-    weight m draws exactly as m repeated rows do, and the row order does not matter.
-    """
-    xs, ws = _canonical(x, sample_weight)
-    trials = 2 + int(np.log(k))
-    centres = np.empty((k, x.shape[1]))
-    centres[0] = xs[_draw(ws, 1, rng)[0]]
-    d2 = squared_distances(xs, centres[:1])[:, 0]  # (n,)
-    for j in range(1, k):
-        candidates = _draw(ws * d2, trials, rng)
-        cand_d2 = np.minimum(d2[:, None], squared_distances(xs, xs[candidates]))  # (n, t)
-        best = int(np.argmin(ws @ cand_d2))
-        centres[j] = xs[candidates[best]]
-        d2 = cand_d2[:, best]
-    return centres
-
-
-def random_rows(
-    x: np.ndarray, k: int, rng: np.random.RandomState, sample_weight: np.ndarray | None = None
-) -> np.ndarray:
-    """k rows drawn with probability proportional to their weight (with replacement), (k, d)."""
-    xs, ws = _canonical(x, sample_weight)
-    return xs[_draw(ws, k, rng)]
-
-
-def _canonical(x: np.ndarray, sample_weight: np.ndarray | None):
-    """Rows and weights in lexicographic row order: draws then ignore the input order."""
-    w = np.ones(x.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    order = np.lexsort(x.T[::-1])
-    return x[order], w[order]
-
-
-def _draw(mass: np.ndarray, size: int, rng: np.random.RandomState) -> np.ndarray:
-    """Row indices drawn by inverse CDF of ``mass`` (a row of mass m draws as m rows of 1)."""
-    cumulative = np.cumsum(mass)
-    u = rng.uniform(size=size) * cumulative[-1]
-    return np.minimum(np.searchsorted(cumulative, u, side="right"), mass.shape[0] - 1)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from emkit.distributions.normal import Normal
 from emkit.distributions.priors import NormalInverseGamma, prior_from_dict
 from emkit.em import run_em
 from emkit.estimators._validation import check_rows, check_weights
-from emkit.estimators.kmeans import kmeans_plusplus, squared_distances
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
+from emkit.init import kmeans_plusplus, squared_distances
 from emkit.models.component_list import ComponentList, family_from_dict
 from emkit.models.mixture import Mixture
 

@@ -23,9 +23,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from emkit.backend.chunks import ArrayChunks
 from emkit.em import run_em
 from emkit.estimators._validation import check_weights
-from emkit.estimators.kmeans import _canonical, _draw
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
+from emkit.init import canonical_rows, draw_rows
 from emkit.models.mixture import Mixture
 from emkit.models.regression_mixture import ComponentCollapse, LinearRegressions
 
@@ -188,8 +188,8 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
     def _seed_component(self, z, w, rng) -> tuple[np.ndarray, float, float]:
         """A line through a few random rows: (coef (p,), intercept, variance)."""
         p = z.shape[1] - 1
-        rows = np.unique(_draw(_canonical(z, w)[1], p + 1 + int(self.fit_intercept), rng))
-        zs = _canonical(z, w)[0][rows]
+        rows = np.unique(draw_rows(canonical_rows(z, w)[1], p + 1 + int(self.fit_intercept), rng))
+        zs = canonical_rows(z, w)[0][rows]
         design = (
             np.column_stack([zs[:, :p], np.ones(len(rows))]) if self.fit_intercept else zs[:, :p]
         )

@@ -68,5 +68,21 @@ class GaussianStats:
         shape = (-1,) + (1,) * (self.scatter.ndim - 1)
         w = self.weight.reshape(shape)
         d = self.mean.shape[1]
-        scatter = self.scatter + (ridge if self.scatter.ndim == 2 else ridge * np.eye(d))
+        scatter = self.exact_scatter()
+        scatter += ridge if scatter.ndim == 2 else ridge * np.eye(d)
         return np.divide(scatter, w, out=np.zeros_like(scatter), where=w > 0)
+
+    def exact_scatter(self) -> np.ndarray:
+        """``scatter`` with spreads at the level of rounding set to exactly zero."""
+        scatter = self.scatter.copy()
+        variances = scatter if scatter.ndim == 2 else np.diagonal(scatter, axis1=1, axis2=2)
+        # A spread below the rounding of the values themselves (a constant column: x - mean is
+        # only rounding noise) is exactly zero, so the M-step sees the singularity it is.
+        noise = self.weight[:, None] * (16 * np.finfo(float).eps * self.mean) ** 2
+        flat = np.nonzero(variances <= noise)
+        if scatter.ndim == 2:
+            scatter[flat] = 0.0
+        else:
+            scatter[flat[0], flat[1], :] = 0.0
+            scatter[flat[0], :, flat[1]] = 0.0
+        return scatter

@@ -43,7 +43,7 @@ class TiedGaussian(GaussianComponents):
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:
         d = stats.mean.shape[1]
         total = max(stats.weight.sum(), np.finfo(float).tiny)
-        return (stats.scatter.sum(axis=0) + reg * np.eye(d)) / total
+        return (stats.exact_scatter().sum(axis=0) + reg * np.eye(d)) / total
 
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
         y = x @ self.precisions_cholesky  # (n, d), shared by every component
