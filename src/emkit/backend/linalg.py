@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 # A feature whose variance left unexplained by the features before it is below this fraction
 # of its own variance is a linear combination of them to within rounding.
 SINGULAR_FRACTION = 1e-13
