@@ -259,3 +259,48 @@ def test_icl_adds_twice_the_entropy(faithful):
     assert model.bic(faithful) == pytest.approx(
         -2 * model.log_likelihood_ + n_par * np.log(len(faithful))
     )
+
+
+@pytest.mark.parametrize("name", TYPES)
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"covariance_prior": "mclust"},
+        {"weight_concentration": 0.5, "n_components": 6},
+        {"assignment": "hard"},
+        {"prune_weight": 0.05, "n_components": 10},
+    ],
+    ids=["mclust-prior", "dirichlet", "hard", "prune"],
+)
+def test_map_hard_and_pruning_options_climb(faithful, name, options):
+    params = {"n_components": 3, "covariance_type": name, "random_state": 0, **options}
+    model = GaussianMixture(**params).fit(faithful)  # MonotonicityWarning is an error here
+    steps = np.diff(model.history_)
+    allowed = np.zeros(steps.size, dtype=bool)
+    allowed[[i - 1 for i in model.structure_changes_]] = True
+    assert np.all((steps >= -1e-9 * np.abs(model.history_[1:])) | allowed)
+    assert model.weights_.sum() == pytest.approx(1.0)
+    if "prune_weight" in options:
+        assert len(model.weights_) < 10 and model.weights_.min() >= 0.05
+        assert model.structure_changes_
+
+
+def test_hard_assignment_means_are_cluster_means(faithful):
+    model = GaussianMixture(3, assignment="hard", random_state=0).fit(faithful)
+    labels = model.predict(faithful)
+    for k in range(3):
+        np.testing.assert_allclose(model.means_[k], faithful[labels == k].mean(axis=0))
+    np.testing.assert_allclose(model.weights_, np.bincount(labels, minlength=3) / len(faithful))
+
+
+def test_mclust_prior_keeps_duplicates_from_collapsing(faithful):
+    duplicated = np.vstack([faithful, np.repeat(faithful[:3], 50, axis=0)])
+    model = GaussianMixture(5, covariance_prior="mclust", random_state=0).fit(duplicated)
+    assert not model.degenerate_
+    # Without the prior these components shrink onto the copies (eigenvalues ~ 1e-8).
+    assert np.linalg.eigvalsh(model.covariances_).min() > 1e-4
+
+
+def test_options_rejected_with_missing_values(faithful):
+    with pytest.raises(ValueError, match="missing='em' supports"):
+        GaussianMixture(2, missing="em", assignment="hard").fit(faithful)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.chunks import ArrayChunks, CheckedChunks, as_chunks, sample_rows
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
+from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import em_iterations, run_batch
 from emkit.estimators._validation import check_incomplete_rows, check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
@@ -58,6 +60,16 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         does not pay, so the objective never decreases; None runs plain EM.
     dtype : None (float64) or float32: the dtype the data are kept and read in. Statistics
         are always accumulated in float64; float32 halves the memory and the bytes read.
+    weight_concentration : float, Dirichlet prior :math:`\alpha` on the weights (MAP: EM then
+        climbs the log-posterior). 1 is flat; below 1 favours few components, and a component
+        whose :math:`N_k + \alpha - 1` is not positive is removed.
+    covariance_prior : None, "mclust" (Fraley and Raftery's default conjugate prior, as mclust's
+        ``priorControl()``), or a dict ``mean, shrinkage, dof, scale`` of a normal-inverse-Wishart
+        prior on each component's mean and covariance; it keeps covariances from collapsing.
+    assignment : "soft" (EM) or "hard" (classification EM: each row wholly to its most
+        probable component; the objective is the classification log-likelihood).
+    prune_weight : float in [0, 1); components whose weight falls below it during EM are
+        dropped (iterations listed in ``structure_changes_``, where the objective may drop).
 
     Attributes
     ----------
@@ -73,6 +85,8 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         (the M-step with ``reg_covar`` is this MAP; with reg_covar=0 it is the log-likelihood).
     degenerate_ : bool, True if any component is singular but for regularisation.
     degenerate_components_ : bool array of shape (k,).
+    structure_changes_ : tuple of the iterations where pruning (or a raised ridge) changed the
+        model or its objective; ``history_`` may fall only there.
     n_features_in_ : int.
     """
 
@@ -92,6 +106,10 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         "callback": [callable, None],
         "missing": [StrOptions({"error", "em"})],
         "accelerate": [StrOptions({"squarem"}), None],
+        "weight_concentration": [Interval(Real, 0.0, None, closed="neither")],
+        "covariance_prior": [StrOptions({"mclust"}), dict, None],
+        "assignment": [StrOptions({"soft", "hard"})],
+        "prune_weight": [Interval(Real, 0.0, 1.0, closed="left")],
         "dtype": "no_validation",
     }
     _fitted_attributes = (
@@ -105,6 +123,7 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         "history_",
         "degenerate_",
         "degenerate_components_",
+        "structure_changes_",
         "n_features_in_",
     )
 
@@ -127,6 +146,10 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         missing="error",
         accelerate="squarem",
         dtype=None,
+        weight_concentration=1.0,
+        covariance_prior=None,
+        assignment="soft",
+        prune_weight=0.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -144,6 +167,10 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         self.missing = missing
         self.accelerate = accelerate
         self.dtype = dtype
+        self.weight_concentration = weight_concentration
+        self.covariance_prior = covariance_prior
+        self.assignment = assignment
+        self.prune_weight = prune_weight
 
     # --- fitting ------------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -167,11 +194,16 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         data, x, w = self._data(X, sample_weight, reset=not warm, rng=rng)
         structure = covariance_structure(self.covariance_type)
+        self._check_options()
+        prior = self._covariance_prior(x, structure)
         starts = (
             [self._mixture()]
             if warm
             else [self._initial_mixture(x, w, structure, rng) for _ in range(self.n_init)]
         )
+        starts = [self._with_options(start, prior) for start in starts]
+        # Extrapolation needs a fixed parameter space and a smooth objective.
+        plain = self.assignment == "hard" or self.prune_weight > 0
         runs = [
             em_iterations(
                 start,
@@ -179,21 +211,24 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
                 max_iter=self.max_iter,
                 total_weight=data.total_weight,
                 callback=self.callback,
-                accelerate=self.accelerate,
+                accelerate=None if plain else self.accelerate,
             )
             for start in starts
         ]
         best = None
         for result in run_batch(runs, data):
             degenerate = result.model.components.degenerate(result.stats.components, self.reg_covar)
-            key = (not degenerate.any(), result.log_likelihood)
+            if prior is not None:  # the prior keeps covariances away from singular: only empties
+                degenerate = result.model.components.empty(result.stats.components)
+            key = (not degenerate.any(), result.history[-1])
             if best is None or key > best[0]:
                 best = (key, result, degenerate)
         _, result, degenerate = best
         self._set_fitted(result, degenerate)
+        self.structure_changes_ = result.structure_changes
         if self.degenerate_:
             warnings.warn(
-                f"{int(degenerate.sum())} of {self.n_components} components are singular but "
+                f"{int(degenerate.sum())} of {degenerate.size} components are singular but "
                 "for regularisation (collapsed onto a point or a lower-dimensional set: duplicate "
                 "rows, a constant column, or too many components); see degenerate_components_. "
                 "Use fewer components, drop constant columns, or raise reg_covar.",
@@ -268,6 +303,44 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         elif self.means_init is not None:
             components = structure.from_covariances(means, components.covariances)
         return MODELS[self.missing](weights, components, self.reg_covar)
+
+    def _check_options(self) -> None:
+        uses_options = (
+            self.assignment != "soft"
+            or self.prune_weight > 0
+            or self.covariance_prior is not None
+            or self.weight_concentration != 1.0
+        )
+        if self.missing == "em" and uses_options:
+            raise ValueError(
+                "missing='em' supports maximum likelihood with soft assignments only: leave "
+                "weight_concentration, covariance_prior, assignment and prune_weight at defaults"
+            )
+
+    def _covariance_prior(self, x, structure):
+        """The normal-inverse-Wishart the M-step uses, or None (see ``covariance_prior``)."""
+        if self.covariance_prior is None:
+            return None
+        if isinstance(self.covariance_prior, str):  # "mclust": Fraley and Raftery's default
+            return NormalInverseWishart.mclust(x, self.n_components, structure.name)
+        try:
+            return NormalInverseWishart(**self.covariance_prior)
+        except TypeError as exc:
+            raise ValueError(
+                "covariance_prior must be None, 'mclust' or a dict with keys mean, shrinkage, "
+                f"dof, scale ({exc})"
+            ) from None
+
+    def _with_options(self, model, prior):
+        if self.missing == "em":
+            return model
+        return replace(
+            model,
+            assignment=self.assignment,
+            weight_concentration=self.weight_concentration,
+            component_prior=prior,
+            prune_weight=self.prune_weight,
+        )
 
     def _set_fitted(self, result, degenerate) -> None:
         model = result.model
