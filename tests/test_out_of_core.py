@@ -1,0 +1,142 @@
+"""Fits read chunk by chunk from disk or a re-iterable give the in-memory answer, in bounded
+memory, and check every chunk."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from emkit import GaussianMixture
+from emkit.backend.chunks import IterableChunks, as_chunks
+from emkit.estimators import gaussian_mixture
+
+
+def blobs(n, d=3, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=6.0, size=(k, d))
+    return centres[rng.integers(k, size=n)] + rng.normal(size=(n, d))
+
+
+class Restarting:
+    """A re-iterable whose ``__iter__`` starts over, as a reader of a database would."""
+
+    def __init__(self, x, rows):
+        self.x, self.rows = x, rows
+
+    def __iter__(self):
+        for start in range(0, len(self.x), self.rows):
+            yield self.x[start : start + self.rows]
+
+
+def sources(x, tmp_path):
+    np.save(tmp_path / "x.npy", x)
+    pq.write_table(pa.table({f"f{i}": x[:, i] for i in range(x.shape[1])}), tmp_path / "x.parquet")
+    return {
+        "npy path": str(tmp_path / "x.npy"),
+        "parquet path": tmp_path / "x.parquet",
+        "memmap": np.load(tmp_path / "x.npy", mmap_mode="r"),
+        "list of chunks": [x[:1234], x[1234:5000], x[5000:]],
+        "re-iterable": Restarting(x, 999),
+    }
+
+
+@pytest.mark.parametrize("name", ["full", "diag"])
+def test_every_source_gives_the_in_memory_fit(tmp_path, name):
+    x = blobs(8000)
+    # Chunks of other sizes round differently; a tight tol makes both runs reach the optimum.
+    options = dict(covariance_type=name, random_state=0, tol=1e-12)
+    reference = GaussianMixture(3, **options).fit(x)
+    for label, source in sources(x, tmp_path).items():
+        fitted = GaussianMixture(3, **options).fit(source)
+        assert fitted.log_likelihood_ == pytest.approx(reference.log_likelihood_, rel=1e-10), label
+        np.testing.assert_allclose(fitted.means_, reference.means_, rtol=1e-7, err_msg=label)
+        np.testing.assert_allclose(
+            fitted.covariances_, reference.covariances_, rtol=1e-6, err_msg=label
+        )
+        assert fitted.n_features_in_ == 3
+        np.testing.assert_allclose(fitted.predict_proba(x), reference.predict_proba(x), atol=1e-6)
+
+
+def test_large_sources_start_from_the_same_sample(tmp_path, monkeypatch):
+    monkeypatch.setattr(gaussian_mixture, "INIT_ROWS", 2000)
+    x = blobs(9000, seed=1)
+    reference = GaussianMixture(3, random_state=0, n_init=2, tol=1e-12).fit(x)
+    for label, source in sources(x, tmp_path).items():
+        fitted = GaussianMixture(3, random_state=0, n_init=2, tol=1e-12).fit(source)
+        assert fitted.log_likelihood_ == pytest.approx(reference.log_likelihood_, rel=1e-10), label
+
+
+def test_sample_weight_with_a_file(tmp_path):
+    x = blobs(3000, seed=2)
+    w = np.random.default_rng(0).uniform(0.0, 3.0, size=len(x))
+    np.save(tmp_path / "x.npy", x)
+    reference = GaussianMixture(2, random_state=0).fit(x, sample_weight=w)
+    fitted = GaussianMixture(2, random_state=0).fit(tmp_path / "x.npy", sample_weight=w)
+    assert fitted.log_likelihood_ == pytest.approx(reference.log_likelihood_, rel=1e-10)
+
+
+def test_float32_file(tmp_path):
+    x = blobs(4000, seed=3)
+    np.save(tmp_path / "x32.npy", x.astype(np.float32))
+    reference = GaussianMixture(3, random_state=0).fit(x)
+    fitted = GaussianMixture(3, random_state=0, dtype=np.float32).fit(tmp_path / "x32.npy")
+    assert fitted.log_likelihood_ == pytest.approx(reference.log_likelihood_, rel=1e-4)
+
+
+def test_each_chunk_is_checked(tmp_path):
+    x = blobs(3000)
+    bad = x.copy()
+    bad[2500, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        GaussianMixture(2).fit([x[:2000], bad[2000:]])
+    with pytest.raises(ValueError, match="columns"):
+        GaussianMixture(2).fit([x[:2000], x[2000:, :2]])
+    with pytest.raises(ValueError, match="one-shot"):
+        GaussianMixture(2).fit(iter([x[:2000], x[2000:]]))
+    with pytest.raises(ValueError, match="no such file"):
+        GaussianMixture(2).fit(str(tmp_path / "missing.npy"))
+    (tmp_path / "x.csv").write_text("1,2\n")
+    with pytest.raises(ValueError, match="npy or Parquet"):
+        GaussianMixture(2).fit(str(tmp_path / "x.csv"))
+    with pytest.raises(ValueError, match="at least 5 rows"):
+        GaussianMixture(5).fit([x[:3]])
+    fitted = GaussianMixture(2, random_state=0).fit(x)
+    with pytest.raises(ValueError, match="features"):
+        fitted.set_params(warm_start=True).fit([x[:, :2]])
+
+
+def test_array_likes_stay_in_memory():
+    assert as_chunks(np.zeros((3, 2))) is None
+    assert as_chunks([[1.0, 2.0], [3.0, 4.0]]) is None
+    assert isinstance(as_chunks([np.zeros((3, 2)), np.zeros((2, 2))]), IterableChunks)
+
+
+def test_peak_memory_does_not_grow_with_the_file(tmp_path):
+    # 2e6 rows x 10 columns = 160 MB on disk; the fit may hold a few chunks, not the file.
+    script = textwrap.dedent(
+        f"""
+        import resource, numpy as np
+        from emkit import GaussianMixture
+        path = {str(tmp_path / "big.npy")!r}
+        rng = np.random.default_rng(0)
+        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64, shape=(2_000_000, 10))
+        for start in range(0, 2_000_000, 100_000):
+            out[start : start + 100_000] = rng.normal(size=(100_000, 10)) + (start // 500_000)
+        out.flush()
+        del out
+        GaussianMixture(2, random_state=0, max_iter=2).fit(rng.normal(size=(1000, 10)))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        GaussianMixture(4, random_state=0, max_iter=3).fit(path)
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print((after - before) / 1024)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=600
+    )
+    grown_mb = float(out.stdout.strip().splitlines()[-1])
+    assert grown_mb < 80, f"peak resident memory grew by {grown_mb:.0f} MB for a 160 MB file"

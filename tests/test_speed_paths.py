@@ -1,0 +1,232 @@
+"""The fast paths give the answers of the plain ones: fused kernels, SQUAREM, float32, threads,
+batched restarts."""
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.special import logsumexp
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+from emkit import GaussianMixture
+from emkit.backend import kernels
+from emkit.backend.chunks import ArrayChunks
+from emkit.distributions.gaussian import COVARIANCES
+from emkit.em import em_iterations, run_batch, run_em
+from emkit.models.mixture import Mixture
+
+TYPES = list(COVARIANCES)
+
+
+def blobs(n=3000, d=3, k=3, spread=2.0, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=spread, size=(k, d))
+    scales = rng.uniform(0.5, 1.5, size=(k, d))
+    labels = rng.integers(k, size=n)
+    return centres[labels] + rng.normal(size=(n, d)) * scales[labels]
+
+
+def fitted_mixture(x, name, k=3, seed=0):
+    gm = GaussianMixture(k, covariance_type=name, random_state=seed, max_iter=3).fit(x)
+    return gm._mixture()
+
+
+def direct_e_step(model, x, w=None):
+    """The unfused path: log_prob, then suff_stats."""
+    log_resp, log_norm = model.log_resp(x)
+    resp = np.exp(log_resp)
+    if w is not None:
+        resp *= w[:, None]
+    loglik = float(log_norm.sum() if w is None else w @ log_norm)
+    return model.components.suff_stats(x, resp), loglik
+
+
+def scipy_loglik(model, x):
+    covs = model.components.full_covariances()
+    dens = np.column_stack(
+        [
+            np.log(model.weights[k])
+            + stats.multivariate_normal(model.components.means[k], covs[k]).logpdf(x)
+            for k in range(model.n_components)
+        ]
+    )
+    return logsumexp(dens, axis=1).sum()
+
+
+@pytest.mark.parametrize("name", TYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fused_e_step_equals_direct_path_and_scipy(name, weighted):
+    x = blobs()
+    w = np.random.default_rng(1).uniform(0, 2, size=len(x)) if weighted else None
+    model = fitted_mixture(x, name)
+    fused = model.components.fused_e_step(x, np.log(model.weights), w)
+    assert fused is not None
+    fused_stats, fused_loglik = fused
+    direct_stats, direct_loglik = direct_e_step(model, x, w)
+    assert fused_loglik == pytest.approx(direct_loglik, rel=1e-12)
+    if not weighted:
+        assert fused_loglik == pytest.approx(scipy_loglik(model, x), rel=1e-12)
+    np.testing.assert_allclose(fused_stats.weight, direct_stats.weight, rtol=1e-11)
+    np.testing.assert_allclose(fused_stats.mean, direct_stats.mean, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(fused_stats.scatter, direct_stats.scatter, rtol=1e-10, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_fused_statistics_add_up_over_any_split(name):
+    x = blobs(n=1000)
+    model = fitted_mixture(x, name)
+    whole, whole_ll = model.e_step(x)
+    left, left_ll = model.e_step(x[:377])
+    right, right_ll = model.e_step(x[377:])
+    merged = left + right
+    assert left_ll + right_ll == pytest.approx(whole_ll, rel=1e-13)
+    np.testing.assert_allclose(merged.components.mean, whole.components.mean, rtol=1e-12)
+    np.testing.assert_allclose(merged.components.scatter, whole.components.scatter, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_narrow_component_far_away_takes_the_exact_path(name):
+    rng = np.random.default_rng(2)
+    x = np.vstack([rng.normal(size=(500, 2)), 1e4 + 1e-2 * rng.normal(size=(500, 2))])
+    model = fitted_mixture(x, name, k=2)
+    if name != "tied":
+        # The expansion would cancel: the kernel refuses and e_step takes the direct path.
+        assert model.components.fused_e_step(x, np.log(model.weights)) is None
+    got, got_ll = model.e_step(x)
+    want, want_ll = direct_e_step(model, x)
+    assert got_ll == pytest.approx(want_ll, rel=1e-12)
+    np.testing.assert_allclose(got.components.scatter, want.scatter, rtol=1e-8)
+
+
+def test_threads_give_the_same_statistics(monkeypatch):
+    x = blobs(n=40_000, d=4, k=5)
+    model = fitted_mixture(x, "full", k=5)
+    monkeypatch.setattr(kernels, "MIN_ROWS_PER_THREAD", 1000)
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "1")
+    one, one_ll = model.e_step(x)
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "3")
+    three, three_ll = model.e_step(x)
+    assert three_ll == pytest.approx(one_ll, rel=1e-13)
+    np.testing.assert_allclose(three.components.scatter, one.components.scatter, rtol=1e-11)
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_vector_round_trip(name):
+    model = fitted_mixture(blobs(), name)
+    back = model.from_vector(model.to_vector())
+    np.testing.assert_allclose(back.weights, model.weights, rtol=1e-12)
+    np.testing.assert_allclose(back.components.means, model.components.means)
+    np.testing.assert_allclose(
+        back.components.covariances, model.components.covariances, rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_squarem_reaches_plain_em_optimum_in_fewer_steps(name):
+    # Overlapping components: plain EM crawls, SQUAREM should not.
+    x = blobs(n=4000, d=2, k=3, spread=1.0, seed=3)
+    start = fitted_mixture(x, name)
+    data = ArrayChunks(x)
+    plain = run_em(start, data, tol=1e-12, max_iter=20_000, total_weight=len(x))
+    fast = run_em(
+        start, data, tol=1e-12, max_iter=20_000, total_weight=len(x), accelerate="squarem"
+    )
+    assert plain.converged and fast.converged
+    assert fast.log_likelihood == pytest.approx(plain.log_likelihood, rel=1e-8)
+    assert fast.log_likelihood >= plain.log_likelihood - 1e-8 * abs(plain.log_likelihood)
+    assert np.all(np.diff(fast.history) >= 0)
+    assert fast.n_iter < plain.n_iter
+
+
+def test_squarem_agrees_with_scikit_learn_from_the_same_start():
+    x = blobs(n=2000, d=2, k=3, spread=1.5, seed=4)
+    start = GaussianMixture(3, random_state=0, max_iter=0).fit(x)
+    theirs = SklearnGaussianMixture(
+        3,
+        tol=1e-12,
+        max_iter=50_000,
+        weights_init=start.weights_,
+        means_init=start.means_,
+        precisions_init=np.linalg.inv(start.covariances_),
+    ).fit(x)
+    ours = GaussianMixture(
+        3,
+        tol=1e-12,
+        max_iter=50_000,
+        weights_init=start.weights_,
+        means_init=start.means_,
+        precisions_init=np.linalg.inv(start.covariances_),
+    ).fit(x)
+    # Same ridge (reg_covar 1e-6), same optimum.
+    assert ours.score(x) == pytest.approx(theirs.score(x), rel=1e-6)
+    assert ours.score(x) >= theirs.score(x) - 1e-9
+
+
+def test_squarem_respects_max_iter_and_records_accepted_steps():
+    x = blobs(n=2000, d=2, k=3, spread=1.0, seed=5)
+    start = fitted_mixture(x, "full")
+    seen = []
+    result = run_em(
+        start,
+        ArrayChunks(x),
+        tol=0.0,
+        max_iter=7,
+        total_weight=len(x),
+        accelerate="squarem",
+        callback=seen.append,
+    )
+    assert len(result.history) == result.n_iter + 1 <= 8
+    assert [p.iteration for p in seen] == list(range(1, result.n_iter + 1))
+    assert not result.converged
+
+
+def test_hard_assignment_runs_plain_em():
+    x = blobs(n=500)
+    soft = fitted_mixture(x, "spherical")
+    hard = Mixture(soft.weights, soft.components, soft.reg_covar, assignment="hard")
+    assert hard.to_vector() is None
+    a = run_em(hard, ArrayChunks(x), tol=1e-10, max_iter=100, total_weight=500)
+    b = run_em(
+        hard, ArrayChunks(x), tol=1e-10, max_iter=100, total_weight=500, accelerate="squarem"
+    )
+    np.testing.assert_array_equal(a.history, b.history)
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_float32_data_give_float64_answers(name):
+    x = blobs(n=5000, d=3, k=3, seed=6)
+    wide = GaussianMixture(3, covariance_type=name, random_state=0).fit(x)
+    narrow = GaussianMixture(3, covariance_type=name, random_state=0, dtype=np.float32).fit(x)
+    assert narrow.log_likelihood_ == pytest.approx(wide.log_likelihood_, rel=1e-4)
+    np.testing.assert_allclose(narrow.means_, wide.means_, rtol=1e-3, atol=1e-3)
+
+
+def test_bad_dtype_is_rejected():
+    with pytest.raises(ValueError, match="dtype"):
+        GaussianMixture(2, dtype=np.int64).fit(blobs(n=100))
+
+
+@pytest.mark.parametrize("name", ["full", "diag"])
+def test_batched_restarts_equal_sequential_runs(name):
+    x = blobs(n=3000, d=3, k=4, spread=1.5, seed=7)
+    starts = [fitted_mixture(x, name, k=4, seed=s) for s in range(3)]
+    data = ArrayChunks(x)
+    options = dict(tol=1e-10, max_iter=2000, total_weight=len(x), accelerate="squarem")
+    together = run_batch([em_iterations(s, **options) for s in starts], data)
+    for start, batched in zip(starts, together, strict=True):
+        alone = run_em(start, data, **options)
+        assert batched.log_likelihood == pytest.approx(alone.log_likelihood, rel=1e-9)
+        np.testing.assert_allclose(
+            batched.model.components.means, alone.model.components.means, rtol=1e-5, atol=1e-6
+        )
+
+
+def test_n_init_keeps_the_best_start():
+    x = blobs(n=2000, d=2, k=4, spread=1.5, seed=8)
+    many = GaussianMixture(4, n_init=4, random_state=0).fit(x)
+    singles = []
+    rng = np.random.RandomState(0)
+    for _ in range(4):
+        seed = rng.randint(2**31)
+        singles.append(GaussianMixture(4, random_state=seed).fit(x).log_likelihood_)
+    # The batch keeps the best of its own starts; no single start is far better.
+    assert many.log_likelihood_ >= max(singles) - 1e-3 * abs(max(singles))
