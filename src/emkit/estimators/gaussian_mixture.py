@@ -16,6 +16,7 @@ from emkit.backend.chunks import ArrayChunks, CheckedChunks, as_chunks, sample_r
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import em_iterations, run_batch
+from emkit.estimators._mixture_api import MixtureQueries
 from emkit.estimators._validation import check_incomplete_rows, check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
@@ -29,7 +30,7 @@ MODELS = {"error": Mixture, "em": MissingMixture}  # by ``missing``
 INIT_ROWS = 100_000
 
 
-class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
+class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimator):
     r"""Gaussian mixture fitted by EM, a drop-in for scikit-learn's ``GaussianMixture``.
 
     EM climbs the observed-data log-likelihood
@@ -372,25 +373,6 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
             )
         return check_rows(self, X, reset=reset, min_rows=min_rows)
 
-    def predict_proba(self, X) -> np.ndarray:
-        """Posterior probability of each component for each row, shape (n, k)."""
-        x = self._checked_rows(X)  # first: raises NotFittedError before the model is built
-        log_resp, _ = self._mixture().log_resp(x)
-        return np.exp(log_resp)
-
-    def predict(self, X) -> np.ndarray:
-        """Most probable component of each row, shape (n,)."""
-        return self.predict_proba(X).argmax(axis=1)
-
-    def score_samples(self, X) -> np.ndarray:
-        """Log density log p(x_n) of each row, shape (n,)."""
-        x = self._checked_rows(X)
-        return self._mixture().log_resp(x)[1]
-
-    def score(self, X, y=None) -> float:
-        """Mean log-likelihood per row (scikit-learn's convention)."""
-        return float(self.score_samples(X).mean())
-
     def sample(self, n_samples=1):
         """Draw ``n_samples`` rows; returns (X of shape (n, d), component labels of shape (n,))."""
         check_is_fitted(self)
@@ -409,21 +391,6 @@ class GaussianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         k, d = self.means_.shape
         structure = covariance_structure(self.covariance_type)
         return (k - 1) + k * d + structure.n_covariance_parameters(k, d)
-
-    def bic(self, X) -> float:
-        """Bayesian information criterion, -2 log L + p log n (lower is better)."""
-        log_density = self.score_samples(X)
-        return -2.0 * log_density.sum() + self.n_parameters() * np.log(log_density.shape[0])
-
-    def aic(self, X) -> float:
-        """Akaike information criterion, -2 log L + 2 p (lower is better)."""
-        return -2.0 * self.score_samples(X).sum() + 2.0 * self.n_parameters()
-
-    def icl(self, X) -> float:
-        """Integrated completed likelihood, BIC + 2 x entropy of the responsibilities."""
-        resp = self.predict_proba(X)
-        entropy = -np.sum(resp * np.log(np.clip(resp, np.finfo(float).tiny, None)))
-        return self.bic(X) + 2.0 * entropy
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

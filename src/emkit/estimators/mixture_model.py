@@ -17,6 +17,7 @@ from emkit.distributions.categorical import Categorical
 from emkit.distributions.normal import Normal
 from emkit.distributions.priors import NormalInverseGamma, prior_from_dict
 from emkit.em import run_em
+from emkit.estimators._mixture_api import MixtureQueries
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
@@ -29,7 +30,7 @@ from emkit.models.mixture import Mixture
 INIT_SPREAD = 0.2
 
 
-class FamilyMixtureBase(ModelFileMixin, DensityMixin, BaseEstimator):
+class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimator):
     """Fitting and prediction shared by mixtures of single families (ComponentList)."""
 
     _fitted_attributes = (
@@ -173,25 +174,6 @@ class FamilyMixtureBase(ModelFileMixin, DensityMixin, BaseEstimator):
         check_is_fitted(self)
         return check_rows(self, X, reset=False)
 
-    def predict_proba(self, X) -> np.ndarray:
-        """Posterior probability of each component for each row, shape (n, k)."""
-        x = self._checked_rows(X)
-        log_resp, _ = self._mixture().log_resp(x)
-        return np.exp(log_resp)
-
-    def predict(self, X) -> np.ndarray:
-        """Most probable component of each row, shape (n,)."""
-        return self.predict_proba(X).argmax(axis=1)
-
-    def score_samples(self, X) -> np.ndarray:
-        """Log density (or probability) log p(x_n) of each row, shape (n,)."""
-        x = self._checked_rows(X)
-        return self._mixture().log_resp(x)[1]
-
-    def score(self, X, y=None) -> float:
-        """Mean log-likelihood per row."""
-        return float(self.score_samples(X).mean())
-
     def sample(self, n_samples=1):
         """Draw ``n_samples`` rows; returns (X of shape (n, d), component labels of shape (n,))."""
         check_is_fitted(self)
@@ -210,17 +192,6 @@ class FamilyMixtureBase(ModelFileMixin, DensityMixin, BaseEstimator):
         check_is_fitted(self)
         k = self.weights_.shape[0]
         return (k - 1) + ComponentList(self.components_).n_parameters(self.n_features_in_)
-
-    def bic(self, X) -> float:
-        """Bayesian information criterion, -2 log L + p log n (lower is better)."""
-        x = self._checked_rows(X)
-        n = x.shape[0]
-        return -2.0 * self.score(x) * n + self.n_parameters() * np.log(n)
-
-    def aic(self, X) -> float:
-        """Akaike information criterion, -2 log L + 2 p (lower is better)."""
-        x = self._checked_rows(X)
-        return -2.0 * self.score(x) * x.shape[0] + 2.0 * self.n_parameters()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

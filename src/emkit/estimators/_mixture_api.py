@@ -1,0 +1,51 @@
+"""What every fitted mixture estimator answers: posteriors, densities and criteria."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class MixtureQueries:
+    """predict_proba, predict, score_samples, score, bic, aic and icl of a fitted mixture.
+
+    The estimator provides ``_checked_rows(X)`` (validated rows, NotFittedError before a fit),
+    ``_mixture()`` (the fitted model, with ``log_resp``) and ``n_parameters()``.
+    """
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Posterior probability of each component for each row, shape (n, k)."""
+        x = self._checked_rows(X)  # first: raises NotFittedError before the model is built
+        log_resp, _ = self._mixture().log_resp(x)
+        return np.exp(log_resp)
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable component of each row, shape (n,)."""
+        return self.predict_proba(X).argmax(axis=1)
+
+    def score_samples(self, X) -> np.ndarray:
+        """Log density (or probability) log p(x_n) of each row, shape (n,)."""
+        x = self._checked_rows(X)
+        return self._mixture().log_resp(x)[1]
+
+    def score(self, X, y=None) -> float:
+        """Mean log-likelihood per row (scikit-learn's convention)."""
+        return float(self.score_samples(X).mean())
+
+    def bic(self, X) -> float:
+        """Bayesian information criterion, -2 log L + p log n (lower is better)."""
+        log_density = self.score_samples(X)
+        return -2.0 * log_density.sum() + self.n_parameters() * np.log(log_density.shape[0])
+
+    def aic(self, X) -> float:
+        """Akaike information criterion, -2 log L + 2 p (lower is better)."""
+        return -2.0 * self.score_samples(X).sum() + 2.0 * self.n_parameters()
+
+    def icl(self, X) -> float:
+        """Integrated completed likelihood, BIC + 2 x entropy of the responsibilities.
+
+        The soft-entropy form (Biernacki, Celeux and Govaert, 2000); mclust's ``icl`` uses the
+        hard assignments instead, BIC - 2 sum_n log max_k r_nk, which is never smaller.
+        """
+        resp = self.predict_proba(X)
+        entropy = -np.sum(resp * np.log(np.clip(resp, np.finfo(float).tiny, None)))
+        return self.bic(X) + 2.0 * entropy
