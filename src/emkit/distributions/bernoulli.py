@@ -15,35 +15,22 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import xlog1py, xlogy
 
+from emkit.distributions.base import IndependentFeatures, WeightedSums
 from emkit.distributions.priors import BetaPrior
 
 
-@dataclass(frozen=True)
-class BernoulliStats:
+class BernoulliStats(WeightedSums):
     """Weight W (float) and weighted sums of x, shape (d,)."""
-
-    weight: float
-    sum_x: np.ndarray
-
-    def __add__(self, other: BernoulliStats) -> BernoulliStats:
-        return BernoulliStats(self.weight + other.weight, self.sum_x + other.sum_x)
 
 
 @dataclass(frozen=True, eq=False)
-class Bernoulli:
+class Bernoulli(IndependentFeatures):
     """Independent binary features; ``probs`` of shape (d,), or None before fitting."""
 
     name: ClassVar[str] = "bernoulli"
+    params: ClassVar[tuple[str, ...]] = ("probs",)
     prior_type: ClassVar[type] = BetaPrior
     probs: np.ndarray | None = None
-
-    def __post_init__(self):
-        if self.probs is not None:
-            object.__setattr__(self, "probs", np.atleast_1d(np.asarray(self.probs, dtype=float)))
-
-    @property
-    def fitted(self) -> bool:
-        return self.probs is not None
 
     def in_support(self, x: np.ndarray) -> np.ndarray:
         """Rows whose every value is 0 or 1, bool (n,)."""
@@ -76,12 +63,5 @@ class Bernoulli:
         """True if the component holds (almost) no weight."""
         return bool(stats.weight <= 1e-10)
 
-    def n_parameters(self, n_features: int) -> int:
-        return n_features
-
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         return (rng.random((n, self.probs.shape[0])) < self.probs).astype(float)
-
-    def to_dict(self) -> dict:
-        probs = None if self.probs is None else self.probs.tolist()
-        return {"family": self.name, "probs": probs}

@@ -14,18 +14,16 @@ from typing import ClassVar
 
 import numpy as np
 
+from emkit.distributions.base import AdditiveStats
 from emkit.distributions.priors import DirichletPrior
 
 
 @dataclass(frozen=True)
-class CategoricalStats:
+class CategoricalStats(AdditiveStats):
     """Weight W (float) and weighted counts, shape (d, C)."""
 
     weight: float
     counts: np.ndarray
-
-    def __add__(self, other: CategoricalStats) -> CategoricalStats:
-        return CategoricalStats(self.weight + other.weight, self.counts + other.counts)
 
 
 @dataclass(frozen=True, eq=False)

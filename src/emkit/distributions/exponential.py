@@ -14,35 +14,22 @@ from typing import ClassVar
 
 import numpy as np
 
+from emkit.distributions.base import IndependentFeatures, WeightedSums
 from emkit.distributions.priors import GammaPrior
 
 
-@dataclass(frozen=True)
-class ExponentialStats:
+class ExponentialStats(WeightedSums):
     """Weight W (float) and weighted sums of x, shape (d,)."""
-
-    weight: float
-    sum_x: np.ndarray
-
-    def __add__(self, other: ExponentialStats) -> ExponentialStats:
-        return ExponentialStats(self.weight + other.weight, self.sum_x + other.sum_x)
 
 
 @dataclass(frozen=True, eq=False)
-class Exponential:
+class Exponential(IndependentFeatures):
     """Independent exponential features; ``rate`` of shape (d,), or None before fitting."""
 
     name: ClassVar[str] = "exponential"
+    params: ClassVar[tuple[str, ...]] = ("rate",)
     prior_type: ClassVar[type] = GammaPrior
     rate: np.ndarray | None = None
-
-    def __post_init__(self):
-        if self.rate is not None:
-            object.__setattr__(self, "rate", np.atleast_1d(np.asarray(self.rate, dtype=float)))
-
-    @property
-    def fitted(self) -> bool:
-        return self.rate is not None
 
     def in_support(self, x: np.ndarray) -> np.ndarray:
         """Rows with every value non-negative, bool (n,)."""
@@ -76,11 +63,5 @@ class Exponential:
         """True if the component holds (almost) no weight, or only zeros (rate -> inf)."""
         return bool(stats.weight <= 1e-10 or np.any(stats.sum_x <= 0))
 
-    def n_parameters(self, n_features: int) -> int:
-        return n_features
-
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         return rng.exponential(1.0 / self.rate, size=(n, self.rate.shape[0]))
-
-    def to_dict(self) -> dict:
-        return {"family": self.name, "rate": None if self.rate is None else self.rate.tolist()}

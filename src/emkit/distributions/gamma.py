@@ -24,25 +24,19 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import digamma, gammaln, polygamma
 
+from emkit.distributions.base import AdditiveStats, IndependentFeatures
 from emkit.distributions.priors import GammaPrior
 
 NEWTON_STEPS = 100
 
 
 @dataclass(frozen=True)
-class GammaStats:
+class GammaStats(AdditiveStats):
     """Weight W (float), weighted sums of x and of log x, each of shape (d,)."""
 
     weight: float
     sum_x: np.ndarray
     sum_log_x: np.ndarray
-
-    def __add__(self, other: GammaStats) -> GammaStats:
-        return GammaStats(
-            self.weight + other.weight,
-            self.sum_x + other.sum_x,
-            self.sum_log_x + other.sum_log_x,
-        )
 
 
 def gamma_shape_newton(
@@ -69,23 +63,14 @@ def gamma_shape_newton(
 
 
 @dataclass(frozen=True, eq=False)
-class Gamma:
+class Gamma(IndependentFeatures):
     """Independent gamma features; ``shape`` and ``rate`` of shape (d,), or None."""
 
     name: ClassVar[str] = "gamma"
+    params: ClassVar[tuple[str, ...]] = ("shape", "rate")
     prior_type: ClassVar[type] = GammaPrior
     shape: np.ndarray | None = None
     rate: np.ndarray | None = None
-
-    def __post_init__(self):
-        for attr in ("shape", "rate"):
-            value = getattr(self, attr)
-            if value is not None:
-                object.__setattr__(self, attr, np.atleast_1d(np.asarray(value, dtype=float)))
-
-    @property
-    def fitted(self) -> bool:
-        return self.shape is not None and self.rate is not None
 
     def in_support(self, x: np.ndarray) -> np.ndarray:
         """Rows with every value strictly positive, bool (n,)."""
@@ -126,15 +111,5 @@ class Gamma:
         """True if the component holds (almost) no weight."""
         return bool(stats.weight <= 1e-10)
 
-    def n_parameters(self, n_features: int) -> int:
-        return 2 * n_features
-
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         return rng.gamma(self.shape, 1.0 / self.rate, size=(n, self.shape.shape[0]))
-
-    def to_dict(self) -> dict:
-        return {
-            "family": self.name,
-            "shape": None if self.shape is None else self.shape.tolist(),
-            "rate": None if self.rate is None else self.rate.tolist(),
-        }

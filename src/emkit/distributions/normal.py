@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from emkit.distributions.base import IndependentFeatures
 from emkit.distributions.priors import NormalInverseGamma
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -41,23 +42,14 @@ class NormalStats:
 
 
 @dataclass(frozen=True, eq=False)
-class Normal:
+class Normal(IndependentFeatures):
     """Independent normal features; ``mean`` and ``variance`` of shape (d,), or None."""
 
     name: ClassVar[str] = "normal"
+    params: ClassVar[tuple[str, ...]] = ("mean", "variance")
     prior_type: ClassVar[type] = NormalInverseGamma
     mean: np.ndarray | None = None
     variance: np.ndarray | None = None
-
-    def __post_init__(self):
-        for attr in ("mean", "variance"):
-            value = getattr(self, attr)
-            if value is not None:
-                object.__setattr__(self, attr, np.atleast_1d(np.asarray(value, dtype=float)))
-
-    @property
-    def fitted(self) -> bool:
-        return self.mean is not None and self.variance is not None
 
     def in_support(self, x: np.ndarray) -> np.ndarray:
         """Every row, bool (n,): the support is the whole real line."""
@@ -96,15 +88,5 @@ class Normal:
         variance = stats.scatter / stats.weight
         return bool(np.any(variance <= 1e-12 * np.maximum(stats.mean**2, 1.0)))
 
-    def n_parameters(self, n_features: int) -> int:
-        return 2 * n_features
-
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         return self.mean + np.sqrt(self.variance) * rng.standard_normal((n, self.mean.shape[0]))
-
-    def to_dict(self) -> dict:
-        return {
-            "family": self.name,
-            "mean": None if self.mean is None else self.mean.tolist(),
-            "variance": None if self.variance is None else self.variance.tolist(),
-        }

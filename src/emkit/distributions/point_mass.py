@@ -12,15 +12,14 @@ from typing import ClassVar
 
 import numpy as np
 
+from emkit.distributions.base import AdditiveStats
+
 
 @dataclass(frozen=True)
-class PointMassStats:
+class PointMassStats(AdditiveStats):
     """Weight W of the rows the component claims."""
 
     weight: float
-
-    def __add__(self, other: PointMassStats) -> PointMassStats:
-        return PointMassStats(self.weight + other.weight)
 
 
 @dataclass(frozen=True, eq=False)

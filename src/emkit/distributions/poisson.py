@@ -16,35 +16,22 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import gammaln, xlogy
 
+from emkit.distributions.base import IndependentFeatures, WeightedSums
 from emkit.distributions.priors import GammaPrior
 
 
-@dataclass(frozen=True)
-class PoissonStats:
+class PoissonStats(WeightedSums):
     """Weight W (float) and weighted sums of x, shape (d,)."""
-
-    weight: float
-    sum_x: np.ndarray
-
-    def __add__(self, other: PoissonStats) -> PoissonStats:
-        return PoissonStats(self.weight + other.weight, self.sum_x + other.sum_x)
 
 
 @dataclass(frozen=True, eq=False)
-class Poisson:
+class Poisson(IndependentFeatures):
     """Independent Poisson counts; ``rate`` of shape (d,), or None before fitting."""
 
     name: ClassVar[str] = "poisson"
+    params: ClassVar[tuple[str, ...]] = ("rate",)
     prior_type: ClassVar[type] = GammaPrior
     rate: np.ndarray | None = None
-
-    def __post_init__(self):
-        if self.rate is not None:
-            object.__setattr__(self, "rate", np.atleast_1d(np.asarray(self.rate, dtype=float)))
-
-    @property
-    def fitted(self) -> bool:
-        return self.rate is not None
 
     def in_support(self, x: np.ndarray) -> np.ndarray:
         """Rows with every value non-negative, bool (n,)."""
@@ -81,11 +68,5 @@ class Poisson:
         """True if the component holds (almost) no weight."""
         return bool(stats.weight <= 1e-10)
 
-    def n_parameters(self, n_features: int) -> int:
-        return n_features
-
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         return rng.poisson(self.rate, size=(n, self.rate.shape[0])).astype(float)
-
-    def to_dict(self) -> dict:
-        return {"family": self.name, "rate": None if self.rate is None else self.rate.tolist()}

@@ -35,6 +35,11 @@ def _at_least_one(name: str, value: Any) -> None:
         )
 
 
+def _at_least_minus_one(name: str, value: float) -> None:
+    if not np.isfinite(value) or value < -1:
+        raise ValueError(f"prior hyperparameter {name} must be >= -1; got {value!r}")
+
+
 class _Prior:
     """Plain-dict round trip shared by the priors (for model files)."""
 
@@ -119,8 +124,7 @@ class InverseGammaPrior(_Prior):
     scale: float = 0.0
 
     def __post_init__(self):
-        if not np.isfinite(self.shape) or self.shape < -1:
-            raise ValueError(f"prior hyperparameter shape must be >= -1; got {self.shape!r}")
+        _at_least_minus_one("shape", self.shape)
         _positive("scale", self.scale, strict=False)
 
     def log_density(self, variance: np.ndarray) -> float:
@@ -154,8 +158,7 @@ class NormalInverseGamma(_Prior):
     def __post_init__(self):
         _positive("shrinkage", self.shrinkage, strict=False)
         _positive("scale", self.scale, strict=False)
-        if not np.isfinite(self.shape) or self.shape < -1:
-            raise ValueError(f"prior hyperparameter shape must be >= -1; got {self.shape!r}")
+        _at_least_minus_one("shape", self.shape)
 
     def log_density(self, mean: np.ndarray, variance: np.ndarray) -> float:
         v = np.asarray(variance, dtype=float)
