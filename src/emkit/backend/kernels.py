@@ -186,17 +186,19 @@ def _threaded(
     x: np.ndarray, weights: np.ndarray | None, forms: list[QuadraticForm]
 ) -> tuple[list[np.ndarray], list[float]]:
     global _pool, _controller
-    threads = min(num_threads(), x.shape[0] // MIN_ROWS_PER_THREAD)
-    if threads <= 1:
-        return _partial(x, weights, forms)
-    if _pool is None or _pool[0] != threads:
-        _pool = (threads, ThreadPoolExecutor(threads, thread_name_prefix="emkit-kernel"))
+    threads = max(1, min(num_threads(), x.shape[0] // MIN_ROWS_PER_THREAD))
     if _controller is None:
         from threadpoolctl import ThreadpoolController
 
         _controller = ThreadpoolController()
+    if threads > 1 and (_pool is None or _pool[0] != threads):
+        _pool = (threads, ThreadPoolExecutor(threads, thread_name_prefix="emkit-kernel"))
     edges = np.linspace(0, x.shape[0], threads + 1).astype(int)
+    # Threaded BLAS on these tall, skinny products is slower than one thread, and collapses
+    # when other processes share the cores: one BLAS thread per kernel thread.
     with _controller.limit(limits=1, user_api="blas"):
+        if threads == 1:
+            return _partial(x, weights, forms)
         parts = list(
             _pool[1].map(
                 lambda i: _partial(
