@@ -281,6 +281,10 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
 
     def _initial_mixture(self, x, w, structure, rng) -> Mixture:
         k = self.n_components
+        given = (self.weights_init, self.means_init, self.precisions_init)
+        if all(value is not None for value in given):
+            # Every starting value is given: no clustering pass over the data is needed.
+            return self._given_mixture(x.shape[1], structure)
         if self.missing == "em":
             x = fill_column_means(x, w)  # a start only: k-means++ needs complete rows
         resp = initial_responsibilities(x, k, self.init_params, rng, w)
@@ -342,6 +346,21 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             component_prior=prior,
             prune_weight=self.prune_weight,
         )
+
+    def _given_mixture(self, d: int, structure) -> Mixture:
+        k = self.n_components
+        weights = _checked(self.weights_init, (k,), "weights_init")
+        if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+            raise ValueError("weights_init must be non-negative and sum to 1")
+        means = _checked(self.means_init, (k, d), "means_init")
+        precisions = _checked(
+            self.precisions_init, structure.parameter_shape(k, d), "precisions_init"
+        )
+        try:
+            components = structure.from_precisions(means, precisions)
+        except np.linalg.LinAlgError:
+            raise ValueError("precisions_init must be positive definite") from None
+        return MODELS[self.missing](weights, components, self.reg_covar)
 
     def _set_fitted(self, result, degenerate) -> None:
         model = result.model
