@@ -12,7 +12,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.chunks import ArrayChunks, CheckedChunks, as_chunks, sample_rows
+from emkit.backend.chunks import (
+    ArrayChunks,
+    CheckedChunks,
+    as_chunks,
+    sample_indices,
+    sample_rows,
+)
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import em_iterations, run_batch
@@ -250,7 +256,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             x = x.astype(dtype, copy=False) if dtype == np.float32 else x
             data = ArrayChunks(x, w, dtype=x.dtype if dtype == np.float32 else np.float64)
             if x.shape[0] > INIT_ROWS:
-                keep = np.sort(rng.choice(x.shape[0], size=INIT_ROWS, replace=False))
+                keep = sample_indices(x.shape[0], INIT_ROWS, rng)
                 return data, np.asarray(x[keep], dtype=np.float64), None if w is None else w[keep]
             return data, x, w
         n, d = source.n_rows, source.n_features
