@@ -1,0 +1,317 @@
+"""Benchmark emkit's Gaussian mixture EM against scikit-learn, pomegranate and gmmx.
+
+Usage::
+
+    python benchmarks/run.py [--quick] [--out benchmarks/RESULTS.md]
+
+Every configuration fits the same data from the same starting parameters with each library that
+is installed, the libraries alternating within one run (timings on a shared machine swing; the
+ratios within one run are what to read). For each it prints and writes:
+
+- seconds per EM iteration: plain EM (emkit with ``accelerate=None``), a fixed number of
+  iterations, total fit time divided by the iterations run;
+- time to convergence from the same start, iterations, and the final log-likelihood (every
+  library's final parameters evaluated by the same float64 code), with each library's own
+  tolerance set to the same per-sample gain (1e-8) as emkit's default; emkit runs as shipped
+  (SQUAREM);
+- peak memory the fit adds: peak resident memory during the fit minus resident memory just
+  before it (Linux: the peak is reset through /proc/self/clear_refs);
+- emkit's ratio to each peer.
+
+pomegranate needs ``torch`` (install ``torch==2.13.0`` first), gmmx needs JAX (it runs in
+float32). Peers are optional: a library that is not installed is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from peers import PEERS, available  # noqa: E402
+
+FULL_CONFIGS = [
+    (100_000, 2, 3, "full"),
+    (1_000_000, 10, 10, "full"),
+    (200_000, 50, 20, "full"),
+    (1_000_000, 2, 5, "full"),
+    (100_000, 2, 3, "diag"),
+    (1_000_000, 10, 10, "diag"),
+    (1_000_000, 2, 5, "diag"),
+]
+QUICK_CONFIGS = [
+    (100_000, 2, 3, "full"),
+    (200_000, 10, 10, "full"),
+    (100_000, 2, 3, "diag"),
+    (200_000, 10, 10, "diag"),
+]
+# Convergence runs (time to the optimum) only where every peer finishes in reasonable time.
+CONVERGE_FULL = {(100_000, 2, 3), (1_000_000, 10, 10), (1_000_000, 2, 5)}
+TOL = 1e-8  # per-sample gain of the log-likelihood, emkit's default
+SPREAD = {2: 4.0}  # scale of the cluster centres by D (default 3): clusters overlap a little
+MAX_ITER_CONVERGE = 300
+
+
+@dataclass
+class Measurement:
+    seconds: float
+    n_iter: int
+    peak_mb: float
+    log_likelihood: float
+
+
+def make_data(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
+    """K Gaussian clusters with random centres and random full covariances."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=SPREAD.get(d, 3.0), size=(k, d))
+    factors = rng.normal(scale=0.5, size=(k, d, d)) / np.sqrt(d) + np.eye(d)
+    weights = rng.dirichlet(np.full(k, 5.0))
+    labels = rng.choice(k, size=n, p=weights)
+    x = np.empty((n, d))
+    for j in range(k):
+        rows = labels == j
+        x[rows] = centres[j] + rng.standard_normal((int(rows.sum()), d)) @ factors[j].T
+    return x
+
+
+def starting_point(x: np.ndarray, k: int, cov: str) -> dict:
+    """Weights, means and covariances from emkit's k-means++ start (the same for everybody)."""
+    from emkit import GaussianMixture
+
+    start = GaussianMixture(k, covariance_type=cov, random_state=0, max_iter=0).fit(x)
+    return {"weights": start.weights_, "means": start.means_, "covariances": start.covariances_}
+
+
+def log_likelihood(x: np.ndarray, params: dict, cov: str) -> float:
+    """Total log-likelihood of float64 ``x`` at ``params``, by emkit's float64 code."""
+    from emkit.distributions.gaussian import covariance_structure
+    from emkit.models.mixture import Mixture
+
+    structure = covariance_structure(cov)
+    weights = np.asarray(params["weights"], dtype=np.float64)
+    components = structure.from_covariances(
+        np.asarray(params["means"], dtype=np.float64),
+        np.asarray(params["covariances"], dtype=np.float64),
+    )
+    model = Mixture(weights / weights.sum(), components)
+    total = 0.0
+    for start in range(0, x.shape[0], 65_536):
+        total += float(model.log_resp(x[start : start + 65_536])[1].sum())
+    return total
+
+
+def _rss_mb(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def measure(run, *args) -> tuple[float, float, object]:
+    """Seconds, peak added memory (MB) and the result of ``run(*args)``."""
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset the peak resident set size (VmHWM)
+        before = _rss_mb("VmRSS")
+    except OSError:
+        before = float("nan")
+    tic = time.perf_counter()
+    out = run(*args)
+    seconds = time.perf_counter() - tic
+    peak = _rss_mb("VmHWM") - before
+    return seconds, peak, out
+
+
+def machine() -> dict:
+    info = {"python": platform.python_version(), "platform": platform.platform()}
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in lscpu.splitlines():
+            if line.startswith("Model name:"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    info["cores"] = str(len(os.sched_getaffinity(0)))
+    return info
+
+
+def versions(names: list[str]) -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ["emkit", "numpy", "scipy", *names, "torch", "jax"]:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    if value != value:
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    return f"{value:.{digits}g}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small configurations (< 2 min)")
+    parser.add_argument("--out", default=str(HERE / "RESULTS.md"), help="results file")
+    parser.add_argument("--repeats", type=int, default=None, help="timing repeats")
+    args = parser.parse_args(argv)
+    configs = QUICK_CONFIGS if args.quick else FULL_CONFIGS
+    libs = ["emkit"] + [name for name in PEERS if name != "emkit" and available(name)]
+    load_start = os.getloadavg()
+    command = "python benchmarks/run.py" + (" --quick" if args.quick else "")
+    print(f"# {command}: libraries {', '.join(libs)}; load average {load_start}", flush=True)
+    rows = []
+    for n, d, k, cov in configs:
+        x = make_data(n, d, k)
+        start = starting_point(x, k, cov)
+        heavy = n * d * d * k >= 1e8
+        per_iter_iters = 4 if heavy else 15
+        repeats = args.repeats or (1 if heavy else 3)
+        per_iter: dict[str, list[float]] = {lib: [] for lib in libs}
+        memory: dict[str, float] = {}
+        for rep in range(repeats):
+            order = libs[rep % len(libs) :] + libs[: rep % len(libs)]
+            for lib in order:
+                runner = PEERS[lib]
+                runner.warm_up(x, start, cov)
+                getattr(runner, "prepare_fixed", lambda *a: None)(x, start, cov, per_iter_iters)
+                seconds, peak, out = measure(runner.fixed, x, start, cov, per_iter_iters)
+                per_iter[lib].append(seconds / out.n_iter)
+                memory[lib] = max(memory.get(lib, 0.0), peak)
+        converge: dict[str, Measurement] = {}
+        if args.quick or (n, d, k) in CONVERGE_FULL:
+            for lib in libs:
+                runner = PEERS[lib]
+                runner.warm_up(x, start, cov)
+                prepare = getattr(runner, "prepare_converge", lambda *a: None)
+                max_iter = MAX_ITER_CONVERGE // 3 if args.quick else MAX_ITER_CONVERGE
+                prepare(x, start, cov, TOL, max_iter)
+                seconds, peak, out = measure(runner.converge, x, start, cov, TOL, max_iter)
+                converge[lib] = Measurement(
+                    seconds, out.n_iter, peak, log_likelihood(x, out.params, cov)
+                )
+                memory[lib] = max(memory[lib], peak)
+        row = {
+            "config": (n, d, k, cov),
+            "per_iter": {lib: float(np.median(v)) for lib, v in per_iter.items()},
+            "memory": memory,
+            "converge": converge,
+        }
+        rows.append(row)
+        print_row(row, libs)
+        del x
+        gc.collect()
+    load_end = os.getloadavg()
+    write_results(Path(args.out), rows, libs, command, load_start, load_end)
+    print(f"# load average at the end {load_end}; written {args.out}")
+    return 0
+
+
+def print_row(row: dict, libs: list[str]) -> None:
+    n, d, k, cov = row["config"]
+    print(f"\n({n:.0e}, {d}, {k}) {cov}")
+    ours = row["per_iter"]["emkit"]
+    for lib in libs:
+        line = f"  {lib:12s} s/iter {fmt(row['per_iter'][lib])}"
+        if lib != "emkit":
+            line += f" (emkit x{fmt(ours / row['per_iter'][lib], 2)})"
+        line += f"  peak +{fmt(row['memory'][lib])} MB"
+        if lib in row["converge"]:
+            m = row["converge"][lib]
+            line += f"  converge {fmt(m.seconds)} s, {m.n_iter} it, loglik {m.log_likelihood:.6f}"
+        print(line, flush=True)
+
+
+def write_results(path, rows, libs, command, load_start, load_end) -> None:
+    info = machine()
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Command: `{command}` (with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset).",
+        "",
+        "Machine: "
+        + ", ".join(f"{key} {value}" for key, value in info.items())
+        + f"; load average {tuple(round(v, 2) for v in load_start)} at the start, "
+        + f"{tuple(round(v, 2) for v in load_end)} at the end (a shared machine).",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions(libs).items()) + ".",
+        "",
+        "All libraries fit the same data from the same starting parameters, alternating within",
+        "one run; float64 except gmmx (JAX, float32). Ratios are emkit / peer (below 1: emkit",
+        "faster or smaller).",
+        "",
+        "## Seconds per EM iteration (plain EM)",
+        "",
+        "| (N, D, K), covariance | "
+        + " | ".join(libs)
+        + " | "
+        + " | ".join(f"emkit / {lib}" for lib in libs if lib != "emkit")
+        + " |",
+        "|" + "---|" * (2 * len(libs)),
+    ]
+    for row in rows:
+        n, d, k, cov = row["config"]
+        per = row["per_iter"]
+        cells = [fmt(per[lib]) for lib in libs]
+        ratios = [fmt(per["emkit"] / per[lib], 2) for lib in libs if lib != "emkit"]
+        lines.append(f"| {n:.0e}, {d}, {k}, {cov} | " + " | ".join(cells + ratios) + " |")
+    lines += [
+        "",
+        "## Peak memory added by the fit (MB, beyond the loaded data)",
+        "",
+        "| (N, D, K), covariance | data MB | " + " | ".join(libs) + " |",
+        "|" + "---|" * (len(libs) + 2),
+    ]
+    for row in rows:
+        n, d, k, cov = row["config"]
+        cells = [fmt(row["memory"][lib]) for lib in libs]
+        lines.append(
+            f"| {n:.0e}, {d}, {k}, {cov} | {n * d * 8 / 2**20:.0f} | " + " | ".join(cells) + " |"
+        )
+    lines += [
+        "",
+        "## Time to convergence from the same start (tolerance 1e-8 per sample for everyone)",
+        "",
+        "emkit as shipped (SQUAREM); peers plain EM. Log-likelihood of each library's final",
+        "parameters evaluated in float64 by the same code.",
+        "",
+        "| (N, D, K), covariance | library | seconds | iterations | log-likelihood "
+        "| emkit time ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        n, d, k, cov = row["config"]
+        conv = row["converge"]
+        for lib in libs:
+            if lib not in conv:
+                continue
+            m = conv[lib]
+            ratio = fmt(conv["emkit"].seconds / m.seconds, 2) if lib != "emkit" else ""
+            lines.append(
+                f"| {n:.0e}, {d}, {k}, {cov} | {lib} | {fmt(m.seconds)} | {m.n_iter} | "
+                f"{m.log_likelihood:.6f} | {ratio} |"
+            )
+    path.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
