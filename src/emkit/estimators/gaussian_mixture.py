@@ -85,9 +85,10 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     covariances_ : full (k, d, d), tied (d, d), diag (k, d), spherical (k,).
     precisions_cholesky_ : same layout; U with Sigma^{-1} = U U^T.
     converged_ : bool.
-    n_iter_ : int, M-steps in the kept start.
+    n_iter_ : int, accepted steps in the kept start: M-steps of plain EM; with SQUAREM each
+        is one cycle of about three M-steps (``max_iter`` bounds the M-steps either way).
     log_likelihood_ : float, total (weighted) log-likelihood at the returned parameters.
-    history_ : array, the objective EM climbs, before the first and after every M-step: the
+    history_ : array, the objective EM climbs, before the first and after every accepted step: the
         log-likelihood plus the ridge prior's log-density, -reg_covar/2 sum_k tr(Sigma_k^{-1})
         (the M-step with ``reg_covar`` is this MAP; with reg_covar=0 it is the log-likelihood).
     degenerate_ : bool, True if any component is singular but for regularisation.
