@@ -112,13 +112,12 @@ def test_predict_in_process_to_file(demo, tmp_path):
     np.testing.assert_allclose(predicted["p0"], assigned["p0"], rtol=1e-12, atol=1e-15)
 
 
-def test_predict_takes_first_numeric_columns(demo, faithful, tmp_path):
+def test_predict_reads_the_models_columns_by_name(demo, faithful, tmp_path):
     out_dir, _ = demo
     path = tmp_path / "wide.csv"
-    wide = pd.DataFrame(
-        {"name": [f"e{i}" for i in range(len(faithful))], "eruptions": faithful[:, 0]}
-    )
-    wide["waiting"] = faithful[:, 1]
+    wide = pd.DataFrame({"id": np.arange(len(faithful)), "waiting": faithful[:, 1]})
+    wide["name"] = [f"e{i}" for i in range(len(faithful))]
+    wide["eruptions"] = faithful[:, 0]
     wide["extra"] = 1.0
     wide.to_csv(path, index=False)
     status, out, err = run_main(["predict", out_dir / "model.json", path])
@@ -253,8 +252,8 @@ def test_predict_with_too_few_columns(demo, bad_files, tmp_path):
     path = tmp_path / "one.csv"
     pd.DataFrame({"a": [1.0, 2.0], "s": ["x", "y"], "t": ["u", "v"]}).to_csv(path, index=False)
     status, _, err = run_main(["predict", demo[0] / "model.json", path])
-    assert status == 2
-    assert "needs 2 numeric columns" in err and len(err.strip().splitlines()) == 1
+    assert status == 2  # the model's own columns are looked up by name
+    assert "no column 'eruptions', 'waiting'" in err and len(err.strip().splitlines()) == 1
 
 
 def test_predict_with_wrong_column_count(demo, faithful, tmp_path):

@@ -136,6 +136,12 @@ def test_model_file_cannot_name_arbitrary_classes(tmp_path):
     path.write_text('{"format": "emkit-model", "class": "os.system", "params": {}}')
     with pytest.raises(ValueError, match="unknown model class"):
         emkit.load(path)
+    path.write_text('{"format": "emkit-model", "class": "GaussianMixture", "params": {"bogus": 1}}')
+    with pytest.raises(ValueError, match="damaged GaussianMixture model file"):
+        emkit.load(path)
+    path.write_text('{"format": "emkit-model", "class": "GaussianMixture", "params": {}}')
+    with pytest.raises(ValueError, match="no weights_"):
+        emkit.load(path)
     path.write_text("not json")
     with pytest.raises(ValueError, match="not a readable emkit model file"):
         emkit.load(path)

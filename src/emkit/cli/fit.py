@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 from pathlib import Path
 
@@ -226,7 +227,9 @@ def fit_and_report(
     try:
         out.mkdir(parents=True, exist_ok=True)
         model_path = out / "model.json"
-        selection.best_.save(model_path)
+        named = copy.copy(selection.best_)  # the file records the columns, for emkit predict
+        named.feature_names_in_ = np.asarray(names, dtype=object)
+        named.save(model_path)
         assignments_path = out / "assignments.csv"
         assignments = pd.concat(
             [frame.reset_index(drop=True), probability_table(selection.best_, x)], axis=1

@@ -68,14 +68,23 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise DataError(str(exc)) from None
     n_features = int(model.n_features_in_)
-    columns = parse_columns(args.columns) or model_columns(args.data, n_features)
+    names = getattr(model, "feature_names_in_", None)
+    columns = parse_columns(args.columns)
+    if columns is None and names is not None:
+        columns = [str(name) for name in names]  # the columns the model was fitted on, by name
+    if columns is None:
+        columns = model_columns(args.data, n_features)
     frame = read_data(args.data, columns)
     if frame.shape[1] != n_features:
         raise DataError(
             f"{args.data}: the model needs {n_features} columns, got {frame.shape[1]} "
             f"({', '.join(map(str, frame.columns))}); choose {n_features} with --columns"
         )
-    table = probability_table(model, frame.to_numpy())
+    if names is not None:
+        frame.columns = list(names)  # --columns may name others; the model reads its own
+        table = probability_table(model, frame)
+    else:
+        table = probability_table(model, frame.to_numpy())
     if args.out:
         try:
             table.to_csv(args.out, index=False)

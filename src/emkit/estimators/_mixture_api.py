@@ -43,8 +43,9 @@ class MixtureQueries:
     def icl(self, X) -> float:
         """Integrated completed likelihood, BIC + 2 x entropy of the responsibilities.
 
-        The soft-entropy form (Biernacki, Celeux and Govaert, 2000); mclust's ``icl`` uses the
-        hard assignments instead, BIC - 2 sum_n log max_k r_nk, which is never smaller.
+        The soft-entropy form of the criterion (as in McLachlan and Peel, 2000); mclust's
+        ``icl`` uses the hard (MAP) assignments instead, BIC - 2 sum_n log max_k r_nk, which is
+        never larger, so the two are not interchangeable.
         """
         resp = self.predict_proba(X)
         entropy = -np.sum(resp * np.log(np.clip(resp, np.finfo(float).tiny, None)))

@@ -100,7 +100,14 @@ def load(path: str | Path):
     cls = MODEL_CLASSES.get(document.get("class"))
     if cls is None:
         raise ValueError(f"{path}: unknown model class {document.get('class')!r}")
-    estimator = cls(**_decode(document["params"]))
-    for name, value in _decode(document["attributes"]).items():
-        setattr(estimator, name, value)
+    try:
+        estimator = cls(**_decode(document.get("params", {})))
+        estimator.set_params()  # nothing to set: a cheap way to fail on a malformed document
+        for name, value in _decode(document.get("attributes", {})).items():
+            setattr(estimator, name, value)
+        missing = [a for a in cls._fitted_attributes if not hasattr(estimator, a)]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"{path}: a damaged {cls.__name__} model file ({exc})") from None
+    if missing:
+        raise ValueError(f"{path}: a damaged model file: no {', '.join(missing)}")
     return estimator
