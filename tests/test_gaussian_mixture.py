@@ -310,3 +310,11 @@ def test_mclust_prior_keeps_duplicates_from_collapsing(faithful):
 def test_options_rejected_with_missing_values(faithful):
     with pytest.raises(ValueError, match="missing='em' supports"):
         GaussianMixture(2, missing="em", assignment="hard").fit(faithful)
+
+
+def test_stopping_at_max_iter_warns(faithful):
+    from sklearn.exceptions import ConvergenceWarning
+
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        model = GaussianMixture(3, max_iter=2, random_state=0).fit(faithful)
+    assert not model.converged_ and model.n_iter_ == 2

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 
 class MixtureQueries:
@@ -50,3 +53,15 @@ class MixtureQueries:
         resp = self.predict_proba(X)
         entropy = -np.sum(resp * np.log(np.clip(resp, np.finfo(float).tiny, None)))
         return self.bic(X) + 2.0 * entropy
+
+
+def warn_unless_converged(estimator) -> None:
+    """ConvergenceWarning (scikit-learn's) when the kept fit stopped at ``max_iter``."""
+    if not estimator.converged_ and estimator.max_iter > 0:
+        warnings.warn(
+            f"{type(estimator).__name__} stopped after max_iter={estimator.max_iter} iterations "
+            f"before the gain per iteration fell below tol={estimator.tol}: raise max_iter, or "
+            "check the data scale. The result is the best point EM reached.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )

@@ -22,7 +22,7 @@ from emkit.backend.chunks import (
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import em_iterations, run_batch
-from emkit.estimators._mixture_api import MixtureQueries
+from emkit.estimators._mixture_api import MixtureQueries, warn_unless_converged
 from emkit.estimators._validation import check_incomplete_rows, check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
@@ -186,10 +186,11 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
 
         Parameters
         ----------
-        X : array-like of shape (n, d), finite; or data read chunk by chunk, with memory that
-            does not grow with n: a path to a ``.npy`` or Parquet file, a ``np.memmap``, or a
-            re-iterable of 2-D arrays (a list of arrays, or an object whose ``__iter__`` starts
-            over). Each chunk is checked as it is read.
+        X : array-like of shape (n, d), finite (NaN where missing with ``missing="em"``); or
+            data read chunk by chunk, with memory that does not grow with n: a path to a
+            ``.npy`` or Parquet file, a ``np.memmap``, or a re-iterable of 2-D arrays (a list of
+            arrays, or an object whose ``__iter__`` starts over). Each chunk is checked as it
+            is read.
         y : ignored.
         sample_weight : array-like of shape (n,), non-negative; a weight of m counts a row m times.
 
@@ -234,6 +235,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         _, result, degenerate = best
         self._set_fitted(result, degenerate)
         self.structure_changes_ = result.structure_changes
+        warn_unless_converged(self)
         if self.degenerate_:
             warnings.warn(
                 f"{int(degenerate.sum())} of {degenerate.size} components are singular but "
@@ -250,7 +252,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         dtype = np.dtype(np.float64 if self.dtype is None else self.dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be None, float32 or float64; got {self.dtype!r}")
-        source = None if self.missing == "em" else as_chunks(X, dtype=dtype)
+        source = as_chunks(X, dtype=dtype)
         if source is None:
             x = self._rows(X, reset=reset, min_rows=self.n_components, fitting=True)
             w = check_weights(sample_weight, x)
@@ -278,7 +280,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         if sample_weight is not None:
             w = check_weights(sample_weight, np.broadcast_to(0.0, (n, 1)))
             source = as_chunks(X, sample_weight=w, dtype=dtype)
-        data = CheckedChunks(source, d)
+        data = CheckedChunks(source, d, allow_nan=self.missing == "em")
         x, w = sample_rows(data, n, INIT_ROWS, rng) if n > INIT_ROWS else _all_rows(data)
         return data, x, w
 
@@ -407,7 +409,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_)
         x = self._mixture().components.sample(counts, rng)
-        labels = np.repeat(np.arange(self.n_components), counts)
+        labels = np.repeat(np.arange(self.weights_.shape[0]), counts)  # fewer if pruned
         return x, labels
 
     # --- model selection ----------------------------------------------------------------
