@@ -133,6 +133,29 @@ def test_hard_assignment_climbs_the_classification_likelihood(faithful):
     np.testing.assert_allclose(model.history_[-1], joint.max(axis=1).sum() + prior, rtol=1e-12)
 
 
+def test_hard_assignment_with_emptied_components_keeps_a_finite_fixed_point():
+    # Six components on two clusters: hard EM empties some of them in most starts.
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(0, 1, 200), rng.normal(4, 1, 200)][:, None]
+    for seed in range(10):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            warnings.simplefilter("ignore", DegenerateFitWarning)  # a one-row component
+            model = MixtureModel(
+                [Normal() for _ in range(6)], assignment="hard", random_state=seed
+            ).fit(x)
+        assert np.all(np.diff(model.history_) >= 0)
+        assert np.isfinite(model.log_likelihood_)
+        # Empty components are dropped; each survivor is the ridge-MAP fit to its own rows.
+        labels = model.predict(x)
+        assert np.all(model.weights_ > 0)
+        np.testing.assert_allclose(model.weights_, np.bincount(labels) / x.shape[0])
+        for k, c in enumerate(model.components_):
+            rows = x[labels == k, 0]
+            np.testing.assert_allclose(c.mean, rows.mean(), rtol=1e-10)
+            np.testing.assert_allclose(c.variance, rows.var() + 1e-6 / rows.size, rtol=1e-8)
+
+
 def test_priors_make_the_history_a_log_posterior():
     y = _zip_data(500)
     model = MixtureModel(

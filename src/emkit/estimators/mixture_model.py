@@ -281,7 +281,8 @@ class MixtureModel(FamilyMixtureBase):
     priors : list of conjugate priors (or None entries), one per component; None: no priors.
     weight_concentration : float >= 0 ... Dirichlet :math:`\alpha` on the weights (1: flat;
         below 1 removes components whose expected count falls under :math:`1 - \alpha`).
-    assignment : {"soft", "hard"}, EM or classification EM.
+    assignment : {"soft", "hard"}, EM or classification EM (which drops the components it
+        empties).
     prune_weight : float in [0, 1), drop components whose weight falls below it during EM.
     reg_covar : float >= 0, ridge on the variances of ``Normal`` components without a prior:
         the prior :math:`-c/(2v)` per variance, whose MAP is :math:`(S + c)/W` (as
@@ -375,8 +376,12 @@ class MixtureModel(FamilyMixtureBase):
         return self.priors is not None and any(p is not None for p in self.priors)
 
     def _mixture_options(self) -> dict:
+        prune_weight = self.prune_weight
+        if self.assignment == "hard":
+            # Hard EM empties components; an empty one (weight exactly 0) is dropped.
+            prune_weight = max(prune_weight, np.finfo(float).tiny)
         return {
             "assignment": self.assignment,
             "weight_concentration": self.weight_concentration,
-            "prune_weight": self.prune_weight,
+            "prune_weight": prune_weight,
         }

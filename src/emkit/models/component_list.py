@@ -39,6 +39,15 @@ FAMILIES: dict[str, type] = {
 }
 
 
+# A component holding at most this share of the total weight counts as empty in the M-step.
+EMPTY_WEIGHT = 1e-10
+
+
+def _weight(stats: Any) -> float:
+    """The weight a component's statistics hold (LinearGaussian's is an array of shape (1,))."""
+    return float(np.sum(stats.weight))
+
+
 def family_from_dict(spec: Any) -> Any:
     """A family from its ``to_dict`` form (or the family itself)."""
     if isinstance(spec, tuple(FAMILIES.values())):
@@ -106,10 +115,17 @@ class ComponentList:
         return ListStats(tuple(f.suff_stats(x, resp[:, k]) for k, f in enumerate(self.families)))
 
     def m_step(self, stats: ListStats, reg_covar: float = 0.0) -> ComponentList:
-        """Each family's (MAP) estimate from its own statistics; ``reg_covar`` is unused."""
+        """Each family's (MAP) estimate from its own statistics; ``reg_covar`` is unused.
+
+        A component whose weight has vanished (hard EM empties components) keeps its previous
+        parameters, as the Gaussian components do: under an improper prior (the variance
+        ridge) its estimate would be 0/0. Keeping them never lowers the objective.
+        """
+        weights = np.array([_weight(s) for s in stats.parts])
+        empty = weights <= EMPTY_WEIGHT * max(weights.sum(), np.finfo(float).tiny)
         families = tuple(
-            f.from_stats(s, p)
-            for f, s, p in zip(self.families, stats.parts, self.priors, strict=True)
+            f if gone else f.from_stats(s, p)
+            for f, s, p, gone in zip(self.families, stats.parts, self.priors, empty, strict=True)
         )
         return ComponentList(families, self.priors)
 
