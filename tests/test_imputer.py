@@ -119,7 +119,7 @@ def test_multiple_imputation_draws_from_the_conditional():
 def test_statistics_add_up_over_chunks():
     x = _incomplete(seed=3)
     imputer = GaussianImputer(tol=1e-10).fit(x)
-    model = imputer._start(x, ~np.isnan(x), None)
+    model, _ = imputer._start(IterableChunks([x]))
     whole, ll = model.e_step(x)
     a, ll_a = model.e_step(x[:40])
     b, ll_b = model.e_step(x[40:])

@@ -9,8 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from sklearn.base import clone
 
-from emkit import GaussianMixture
+from emkit import GaussianImputer, GaussianMixture
 from emkit.backend.chunks import IterableChunks, as_chunks
 from emkit.estimators import gaussian_mixture
 
@@ -61,6 +62,60 @@ def test_every_source_gives_the_in_memory_fit(tmp_path, name):
         np.testing.assert_allclose(fitted.predict_proba(x), reference.predict_proba(x), atol=1e-6)
 
 
+def with_holes(x, fraction=0.3, seed=0):
+    """``x`` with a ``fraction`` of its values NaN, and no row entirely NaN."""
+    x = x.copy()
+    x[np.random.default_rng(seed).random(x.shape) < fraction] = np.nan
+    x[np.isnan(x).all(axis=1), 0] = 1.0
+    return x
+
+
+def test_missing_data_estimators_read_every_source(tmp_path):
+    x = with_holes(blobs(6000, seed=4))
+    imputer = GaussianImputer(tol=1e-14)
+    mixture = GaussianMixture(2, missing="em", random_state=0, tol=1e-12)
+    for estimator in (imputer, mixture):
+        reference = clone(estimator).fit(x)
+        for label, source in sources(x, tmp_path).items():
+            fitted = clone(estimator).fit(source)
+            assert fitted.log_likelihood_ == pytest.approx(reference.log_likelihood_, rel=1e-10)
+            for name in ("mean_", "covariance_", "means_", "covariances_"):
+                if hasattr(reference, name):
+                    np.testing.assert_allclose(
+                        getattr(fitted, name),
+                        getattr(reference, name),
+                        rtol=1e-8,
+                        atol=1e-12,
+                        err_msg=f"{label}: {name}",
+                    )
+            assert fitted.n_features_in_ == 3
+
+
+def test_missing_data_chunks_keep_the_in_memory_rules(tmp_path):
+    x = with_holes(blobs(3000, seed=5))
+    w = np.random.default_rng(1).uniform(0.0, 3.0, size=len(x))
+    np.save(tmp_path / "x.npy", x)
+    reference = GaussianImputer().fit(x, sample_weight=w)
+    fitted = GaussianImputer().fit(tmp_path / "x.npy", sample_weight=w)
+    assert fitted.log_likelihood_ == pytest.approx(reference.log_likelihood_, rel=1e-10)
+    empty = x.copy()
+    empty[[10, 2500]] = np.nan  # no information: the imputer leaves such rows out
+    reference = GaussianImputer().fit(empty)
+    fitted = GaussianImputer().fit([empty[:2000], empty[2000:]])
+    assert fitted.log_likelihood_ == pytest.approx(reference.log_likelihood_, rel=1e-10)
+    np.testing.assert_allclose(fitted.covariance_, reference.covariance_, rtol=1e-8)
+    with pytest.raises(ValueError, match="have no observed value.*row 10"):
+        GaussianMixture(2, missing="em").fit([empty[:2000], empty[2000:]])
+    infinite = np.where(np.isnan(x), np.inf, x)
+    for estimator in (GaussianImputer(), GaussianMixture(2, missing="em")):
+        with pytest.raises(ValueError, match="infinite"):
+            estimator.fit([x[:2000], infinite[2000:]])
+    unseen = x.copy()
+    unseen[:, 1] = np.nan
+    with pytest.raises(ValueError, match=r"columns \[1\] have no observed value"):
+        GaussianImputer().fit([unseen[:2000], unseen[2000:]])
+
+
 def test_large_sources_start_from_the_same_sample(tmp_path, monkeypatch):
     monkeypatch.setattr(gaussian_mixture, "INIT_ROWS", 2000)
     x = blobs(9000, seed=1)
@@ -91,7 +146,9 @@ def test_each_chunk_is_checked(tmp_path):
     x = blobs(3000)
     bad = x.copy()
     bad[2500, 1] = np.nan
-    with pytest.raises(ValueError, match="NaN or infinite"):
+    with pytest.raises(
+        ValueError, match=r"row 2000 contains NaN in 1 of 1000 rows \(columns \[1\]\)"
+    ):
         GaussianMixture(2).fit([x[:2000], bad[2000:]])
     with pytest.raises(ValueError, match="columns"):
         GaussianMixture(2).fit([x[:2000], x[2000:, :2]])
@@ -120,7 +177,7 @@ def test_peak_memory_does_not_grow_with_the_file(tmp_path):
     script = textwrap.dedent(
         f"""
         import resource, numpy as np
-        from emkit import GaussianMixture
+        from emkit import GaussianImputer, GaussianMixture
         path = {str(tmp_path / "big.npy")!r}
         rng = np.random.default_rng(0)
         out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64, shape=(2_000_000, 10))

@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.chunks import ArrayChunks
+from emkit.backend.chunks import ArrayChunks, CheckedChunks, as_chunks
 from emkit.distributions.gaussian import FullGaussian
 from emkit.em import run_em
 from emkit.estimators._validation import check_incomplete_rows, check_weights
@@ -81,37 +81,22 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
 
         Parameters
         ----------
-        X : array-like of shape (n, d), NaN where a value is missing (inf is an error).
+        X : array-like of shape (n, d), NaN where a value is missing (inf is an error); or data
+            read chunk by chunk, with memory that does not grow with n: a path to a ``.npy`` or
+            Parquet file, a ``np.memmap``, or a re-iterable of 2-D arrays (as
+            :meth:`emkit.GaussianMixture.fit`). Each chunk is checked as it is read.
         y : ignored.
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
-        x = check_incomplete_rows(self, X, reset=True, allow_empty_rows=True)
-        w = check_weights(sample_weight, x)
-        observed = ~np.isnan(x)
-        keep = observed.any(axis=1)
-        if w is not None:
-            keep &= w > 0
-        if not keep.any():
-            raise ValueError(
-                "GaussianImputer needs at least one row with an observed value and a positive "
-                "weight; every row is entirely NaN (or has zero weight)."
-            )
-        x, observed = x[keep], observed[keep]
-        w = None if w is None else w[keep]
-        unseen = np.flatnonzero(~observed.any(axis=0))
-        if unseen.size:
-            raise ValueError(
-                f"columns {unseen.tolist()} have no observed value, so their mean and variance "
-                "cannot be estimated; drop those columns first."
-            )
-        data = ArrayChunks(x, w)
+        data = self._data(X, sample_weight)
+        start, total_weight = self._start(data)
         result = run_em(
-            self._start(x, observed, w),
+            start,
             data,
             tol=self.tol,
             max_iter=self.max_iter,
-            total_weight=data.total_weight,
+            total_weight=total_weight,
             callback=self.callback,
         )
         components = result.model.components
@@ -123,17 +108,57 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         self.converged_ = result.converged
         return self
 
-    def _start(self, x, observed, w) -> MissingMixture:
-        """Observed column means and variances, zero correlations."""
-        weights = observed * (1.0 if w is None else w[:, None])  # (n, d)
-        totals = weights.sum(axis=0)
-        filled = np.where(observed, x, 0.0)
-        mean = (weights * filled).sum(axis=0) / totals
-        var = (weights * np.where(observed, x - mean, 0.0) ** 2).sum(axis=0) / totals
+    def _data(self, X, sample_weight) -> CheckedChunks:
+        """The chunk source to fit, rows with no observed value left out as they are read."""
+        source = as_chunks(X)
+        if source is None:
+            x = check_incomplete_rows(self, X, reset=True, allow_empty_rows=True)
+            source = ArrayChunks(x, check_weights(sample_weight, x))
+        else:
+            self.n_features_in_ = source.n_features
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            if self.n_features_in_ < 1:
+                raise ValueError(
+                    f"GaussianImputer needs 2-D data with at least one column; got "
+                    f"{self.n_features_in_} columns"
+                )
+            if sample_weight is not None:
+                w = check_weights(sample_weight, np.broadcast_to(0.0, (source.n_rows, 1)))
+                source = as_chunks(X, sample_weight=w)
+        return CheckedChunks(source, self.n_features_in_, allow_nan=True, drop_empty_rows=True)
+
+    def _start(self, data) -> tuple[MissingMixture, float]:
+        """Observed column means and variances, zero correlations (two passes over ``data``);
+        and the total weight of the rows fitted."""
+        d = self.n_features_in_
+        totals, sums, total_weight = np.zeros(d), np.zeros(d), 0.0
+        for x, w in data:
+            weights = ~np.isnan(x) * (1.0 if w is None else w[:, None])  # (m, d)
+            totals += weights.sum(axis=0)
+            sums += (weights * np.nan_to_num(x)).sum(axis=0)
+            total_weight += x.shape[0] if w is None else float(w.sum())
+        if not totals.any():
+            raise ValueError(
+                "GaussianImputer needs at least one row with an observed value and a positive "
+                "weight; every row is entirely NaN (or has zero weight)."
+            )
+        unseen = np.flatnonzero(totals <= 0)
+        if unseen.size:
+            raise ValueError(
+                f"columns {unseen.tolist()} have no observed value, so their mean and variance "
+                "cannot be estimated; drop those columns first."
+            )
+        mean = sums / totals
+        squares = np.zeros(d)
+        for x, w in data:
+            weights = ~np.isnan(x) * (1.0 if w is None else w[:, None])  # (m, d)
+            squares += (weights * np.nan_to_num(x - mean) ** 2).sum(axis=0)
+        var = squares / totals
         # A column observed once (or constant) has no spread to start from: use the ridge, or 1.
         var = np.where(var > 0, var, self.reg_covar if self.reg_covar > 0 else 1.0)
         components = FullGaussian.from_covariances(mean[None], np.diag(var + self.reg_covar)[None])
-        return MissingMixture(np.ones(1), components, self.reg_covar)
+        return MissingMixture(np.ones(1), components, self.reg_covar), total_weight
 
     def _model(self) -> MissingMixture:
         components = FullGaussian.from_covariances(self.mean_[None], self.covariance_[None])
