@@ -291,3 +291,19 @@ def test_no_spurious_warnings_on_well_posed_numerical():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mle.numerical(lambda t, d: stats.norm.logpdf(d, t[0], 1.0), np.arange(5.0), [0.0])
+
+
+def test_numerical_counts_rows_of_a_data_tuple():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=50)
+    y = 1.0 + 2.0 * x + rng.normal(size=50)
+
+    def loglik(theta, data):
+        a, b, log_s = theta
+        xs, ys = data
+        return float(stats.norm.logpdf(ys, a + b * xs, np.exp(log_s)).sum())
+
+    est = mle.numerical(loglik, (x, y), start=[0.0, 0.0, 0.0])
+    assert est.n == 50
+    closed = mle.linear_regression(x[:, None], y)
+    assert est.params["theta"][1] == pytest.approx(closed.params["coef"][0], abs=1e-5)

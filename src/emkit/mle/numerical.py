@@ -99,6 +99,8 @@ def numerical(
         raise ValueError("logpdf is not finite at start; choose a start inside the support")
     if first.ndim >= 1:
         n = first.shape[0]
+    elif isinstance(data, tuple) and data and hasattr(data[0], "__len__"):
+        n = len(data[0])  # data = (X, y, ...): observations are rows of the first
     else:
         n = len(data) if hasattr(data, "__len__") else 1
     scale = max(n, 1)  # minimise the mean negative log-likelihood: tolerances then mean something
