@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.chunks import ArrayChunks, CheckedChunks, as_chunks
@@ -30,20 +30,26 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
 
     Parameters
     ----------
-    tol : float, convergence threshold on the gain in mean log-likelihood per row.
+    tol : float, convergence threshold on the gain in mean log-likelihood per row of one plain
+        EM step. Missing values slow EM down (its rate is the fraction of information
+        missing), and near the optimum the gain shrinks as the square of the distance to it:
+        the default 1e-12 puts mean and covariance within about 1e-6 of the maximiser.
     reg_covar : float, ridge added to the covariance diagonal (a MAP prior, see
         ``history_``); 0 gives the maximum-likelihood estimate.
     max_iter : int, EM iterations at most.
     callback : callable receiving an :class:`emkit.em.EMProgress` after every iteration.
+    accelerate : "squarem" (default) or None, as in :class:`emkit.GaussianMixture`: SQUAREM
+        extrapolates the EM map (:mod:`emkit.accel`) and never lowers the objective.
 
     Attributes
     ----------
     mean_ : array of shape (d,).
     covariance_ : array of shape (d, d).
     log_likelihood_ : float, observed-data log-likelihood (weighted) at ``mean_``, ``covariance_``.
-    history_ : array, the objective before the first and after every M-step: the
+    history_ : array, the objective before the first and after every accepted step: the
         log-likelihood plus the ridge prior's log-density -reg_covar/2 tr(Sigma^{-1}).
-    n_iter_ : int, M-steps taken.
+    n_iter_ : int, accepted steps: M-steps of plain EM, SQUAREM cycles (about three M-steps
+        each; ``max_iter`` bounds the M-steps either way).
     converged_ : bool.
     n_features_in_ : int.
 
@@ -59,6 +65,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "callback": [callable, None],
+        "accelerate": [StrOptions({"squarem"}), None],
     }
     _fitted_attributes = (
         "mean_",
@@ -70,11 +77,14 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         "n_features_in_",
     )
 
-    def __init__(self, *, tol=1e-8, reg_covar=1e-6, max_iter=1000, callback=None):
+    def __init__(
+        self, *, tol=1e-12, reg_covar=1e-6, max_iter=1000, callback=None, accelerate="squarem"
+    ):
         self.tol = tol
         self.reg_covar = reg_covar
         self.max_iter = max_iter
         self.callback = callback
+        self.accelerate = accelerate
 
     def fit(self, X, y=None, sample_weight=None):
         """Fit mean and covariance by EM on the observed values.
@@ -98,6 +108,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
             max_iter=self.max_iter,
             total_weight=total_weight,
             callback=self.callback,
+            accelerate=self.accelerate,
         )
         components = result.model.components
         self.mean_ = components.means[0]
