@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy import optimize
+from scipy import optimize, stats
 from scipy.special import log_softmax, logsumexp
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from statsmodels import datasets
@@ -115,6 +115,29 @@ def test_collapsing_component_is_reseeded_not_returned():
     model = MixtureOfRegressions(3, n_init=10, random_state=0).fit(x, y)
     assert model.n_reseeds_ > 0
     assert np.all(model.sigmas_ > 0.1)
+    assert np.all(np.diff(model.history_) >= -1e-9 * abs(model.history_[-1]))
+
+
+@pytest.mark.parametrize("seed", [1, 5, 8, 9])
+def test_near_collapse_onto_a_few_rows_is_reseeded(seed):
+    """Three lines for one noisy line: no line may sit on a few rows with a tiny sigma.
+
+    Before the rule, seed 1 returned sigmas [0.229, 0.0158, 0.526] with the 0.0158 line on
+    3.86 effective rows (noise sd 1).
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, 40)
+    y = 2 + 0.5 * x + rng.normal(0, 1, 40)
+    model = MixtureOfRegressions(3, n_init=3, random_state=seed).fit(x[:, None], y)
+    rows = model.predict_proba(x[:, None], y).sum(axis=0)
+    # Free parameters of a line (slope, intercept, sigma) + 1, and Hathaway's scale ratio.
+    assert np.all(rows >= 4)
+    assert np.all(model.sigmas_ >= 0.05 * model.sigmas_.max())
+    means = x[:, None] * model.coef_[:, 0] + model.intercept_
+    loglik = logsumexp(
+        np.log(model.weights_) + stats.norm.logpdf(y[:, None], means, model.sigmas_), axis=1
+    )
+    np.testing.assert_allclose(loglik.sum(), model.log_likelihood_, rtol=1e-10)
     assert np.all(np.diff(model.history_) >= -1e-9 * abs(model.history_[-1]))
 
 

@@ -5,7 +5,9 @@ r"""``MixtureOfRegressions``: K linear regressions, each row drawn from one of t
 EM alternates responsibilities and weighted least squares per component on the one engine
 (rows :math:`(x, y)` are one array, the response last). A component whose residual variance
 collapses onto a few points (the likelihood is unbounded there) is re-seeded at a fresh random
-line and the start is run again, as mixtools does; it is never returned.
+line and the start is run again, as mixtools does; it is never returned. Collapsed means fewer
+effective rows than the line's free parameters + 1 (coefficients, intercept and sigma), or a
+sigma below ``SIGMA_RATIO`` of the largest component's.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ from emkit.models.regression_mixture import ComponentCollapse, LinearRegressions
 
 # A component variance below this fraction of var(y) has collapsed onto a few rows.
 COLLAPSE = 1e-8
+# A component sigma below this fraction of the largest has collapsed onto a few rows that
+# happen to lie near a line (Hathaway 1985 bounds the ratio of scales to make the likelihood
+# bounded); with sigma_k / sigma_j >= c the maximum likelihood estimate is consistent.
+SIGMA_RATIO = 0.05
 # Re-seeds allowed per start, per component, before the start is given up.
 MAX_RESEEDS = 20
 
@@ -214,6 +220,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             equal_variance,
             floor,
             ridge,
+            0.0 if equal_variance else SIGMA_RATIO,
         )
         return Mixture(np.full(k, 1.0 / k), components)
 

@@ -45,6 +45,8 @@ class LinearRegressions:
     fit_intercept : bool.
     equal_variance : bool, one residual variance shared by all components.
     variance_floor : a component variance at or below it counts as collapsed (negative: never).
+    sigma_ratio : a component whose sigma falls below this fraction of the largest sigma counts
+        as collapsed (Hathaway's 1985 constraint on the ratio of scales; 0: never).
     ridge : c in the prior -c / (2 sigma^2) on the shared variance (``equal_variance`` only),
         whose MAP is (RSS + c) / N: it keeps a fit whose lines pass through every row finite.
     """
@@ -56,6 +58,7 @@ class LinearRegressions:
     equal_variance: bool = False
     variance_floor: float = 0.0
     ridge: float = 0.0
+    sigma_ratio: float = 0.0
 
     @property
     def n_components(self) -> int:
@@ -64,6 +67,11 @@ class LinearRegressions:
     @property
     def n_coefficients(self) -> int:
         return self.coef.shape[1] + int(self.fit_intercept)
+
+    @property
+    def min_rows(self) -> float:
+        """Effective rows a component needs: its free parameters (coefficients, sigma) + 1."""
+        return self.n_coefficients + 2.0
 
     def means(self, x: np.ndarray) -> np.ndarray:
         """Mean of y under each component for covariates ``x`` (n, p), shape (n, k)."""
@@ -85,10 +93,12 @@ class LinearRegressions:
             variances = np.full(self.n_components, pooled)
             collapsed = variances <= self.variance_floor
         else:
-            # Fewer effective rows than coefficients + 1 can always be fitted exactly.
-            small = stats.weight < self.n_coefficients + 1
+            # Rows no more than the coefficients can be fitted exactly; a line through a few
+            # more still drives sigma towards 0, far below the other components' scale.
+            small = stats.weight < self.min_rows
             variances = np.divide(rss, stats.weight, out=np.zeros_like(rss), where=~small)
-            collapsed = small | (variances <= self.variance_floor)
+            narrow = variances < self.sigma_ratio**2 * variances.max()
+            collapsed = small | narrow | (variances <= self.variance_floor)
         if collapsed.any():
             raise ComponentCollapse(int(np.flatnonzero(collapsed)[0]))
         return replace(self, coef=coef, intercept=intercept, variances=variances)
@@ -106,5 +116,5 @@ class LinearRegressions:
         )
 
     def degenerate(self, stats: GaussianStats) -> np.ndarray:
-        """Components that hold fewer effective rows than coefficients + 1, bool (k,)."""
-        return stats.weight < self.n_coefficients + 1
+        """Components that hold fewer effective rows than free parameters + 1, bool (k,)."""
+        return stats.weight < self.min_rows
