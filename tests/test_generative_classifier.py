@@ -163,8 +163,11 @@ def test_semi_supervised_with_missing_values():
     assert np.all(np.diff(clf.history_) >= -1e-9 * np.abs(clf.history_[1:]))
     assert np.mean(clf.predict(x) == np.delete(Y_IRIS, 5)) > 0.85
     np.testing.assert_allclose(clf.predict_proba([[np.nan] * 4])[0], clf.priors_)
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match=r"NaN in \d+ of 149 rows .*missing=\"em\""):
         GenerativeClassifier().fit(x, y)
+    fitted = GenerativeClassifier().fit(X_IRIS, Y_IRIS)
+    with pytest.raises(ValueError, match=r"NaN in 1 of 1 rows \(columns \[0, 1, 2, 3\]\)"):
+        fitted.predict([[np.nan] * 4])
 
 
 def test_statistics_add_up_over_labelled_chunks():

@@ -1,5 +1,6 @@
 """GaussianMixture(missing="em") against brute force, scipy and the complete-data fit."""
 
+import re
 import warnings
 
 import numpy as np
@@ -197,8 +198,17 @@ def test_sample_weight_counts_rows():
 
 def test_nan_needs_the_flag_and_rows_need_a_value():
     _, holes, _ = _clusters(n=100)
-    with pytest.raises(ValueError, match="NaN"):
+    rows = int(np.isnan(holes).any(axis=1).sum())
+    columns = np.flatnonzero(np.isnan(holes).any(axis=0)).tolist()
+    where = rf"NaN in {rows} of 100 rows \(columns {re.escape(str(columns))}\)"
+    hint = r'; pass missing="em" .*GaussianImputer'
+    with pytest.raises(ValueError, match="Input X contains " + where + hint):
         GaussianMixture(2).fit(holes)
+    with pytest.raises(ValueError, match="the chunk at row 0 contains " + where + hint):
+        GaussianMixture(2).fit([holes])
+    fitted = GaussianMixture(2, random_state=0).fit(np.nan_to_num(holes))
+    with pytest.raises(ValueError, match=where + hint):
+        fitted.predict(holes)
     with pytest.raises(ValueError, match="inf"):
         GaussianMixture(2, missing="em").fit(np.where(np.isnan(holes), np.inf, holes))
     empty = holes.copy()

@@ -5,28 +5,52 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from emkit.backend.chunks import nan_report
+
+# What to do about NaN, for the estimators that offer missing="em".
+MISSING_EM_HINT = (
+    'pass missing="em" to fit NaN as values missing at random, fill them first with '
+    "emkit.GaussianImputer, or drop those rows"
+)
+
 
 def check_rows(
-    estimator, x, *, reset: bool, min_rows: int = 1, allow_nan: bool = False
+    estimator,
+    x,
+    *,
+    reset: bool,
+    min_rows: int = 1,
+    allow_nan: bool = False,
+    nan_hint: str | None = None,
 ) -> np.ndarray:
     """Validate ``x`` as a 2-D float array with at least ``min_rows`` rows.
 
     Values must be finite; with ``allow_nan``, NaN marks a missing value (inf stays an error).
+    Otherwise NaN is a ValueError that, given ``nan_hint`` (what to do instead, such as
+    :data:`MISSING_EM_HINT`), says which rows and columns hold NaN.
     """
     x = validate_data(
         estimator,
         x,
         reset=reset,
         dtype=[np.float64, np.float32],
-        ensure_all_finite="allow-nan" if allow_nan else True,
+        ensure_all_finite="allow-nan" if allow_nan or nan_hint else True,
         ensure_min_samples=1,
     )
+    if nan_hint and not allow_nan:
+        reject_nan(x, nan_hint)
     if x.shape[0] < min_rows:
         raise ValueError(
             f"{type(estimator).__name__} needs at least {min_rows} rows (samples) here; "
             f"got n_samples = {x.shape[0]}. Use fewer components or more data."
         )
     return x
+
+
+def reject_nan(x: np.ndarray, hint: str) -> None:
+    """ValueError saying where the NaN of ``x`` (n, d) are and ``hint``, if there are any."""
+    if np.isnan(x).any():
+        raise ValueError(f"Input X contains {nan_report(x)}; {hint}.")
 
 
 def check_weights(sample_weight, x: np.ndarray) -> np.ndarray | None:

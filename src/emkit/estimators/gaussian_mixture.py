@@ -23,7 +23,12 @@ from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_struct
 from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import em_iterations, run_batch
 from emkit.estimators._mixture_api import MixtureQueries, warn_unless_converged
-from emkit.estimators._validation import check_incomplete_rows, check_rows, check_weights
+from emkit.estimators._validation import (
+    MISSING_EM_HINT,
+    check_incomplete_rows,
+    check_rows,
+    check_weights,
+)
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
 from emkit.init import INIT_METHODS, components_from_responsibilities, initial_responsibilities
@@ -280,7 +285,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         if sample_weight is not None:
             w = check_weights(sample_weight, np.broadcast_to(0.0, (n, 1)))
             source = as_chunks(X, sample_weight=w, dtype=dtype)
-        data = CheckedChunks(source, d, allow_nan=self.missing == "em")
+        data = CheckedChunks(source, d, allow_nan=self.missing == "em", nan_hint=MISSING_EM_HINT)
         x, w = sample_rows(data, n, INIT_ROWS, rng) if n > INIT_ROWS else _all_rows(data)
         return data, x, w
 
@@ -399,7 +404,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             return check_incomplete_rows(
                 self, X, reset=reset, min_rows=min_rows, allow_empty_rows=not fitting
             )
-        return check_rows(self, X, reset=reset, min_rows=min_rows)
+        return check_rows(self, X, reset=reset, min_rows=min_rows, nan_hint=MISSING_EM_HINT)
 
     def sample(self, n_samples=1):
         """Draw ``n_samples`` rows; returns (X of shape (n, d), component labels of shape (n,))."""

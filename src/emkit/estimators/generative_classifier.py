@@ -14,10 +14,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, GaussianStats, covariance_structure
 from emkit.em import run_em
 from emkit.estimators._validation import (
+    MISSING_EM_HINT,
     check_incomplete_rows,
     check_no_empty_rows,
     check_rows,
     check_weights,
+    reject_nan,
 )
 from emkit.estimators.persist import ModelFileMixin
 from emkit.init import components_from_responsibilities
@@ -179,10 +181,12 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             y,
             reset=True,
             dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan" if em else True,
+            ensure_all_finite="allow-nan",
         )
         if em:
             check_no_empty_rows(x)
+        else:
+            reject_nan(x, MISSING_EM_HINT)
         check_classification_targets(y)
         return x.astype(np.float64, copy=False), y
 
@@ -230,7 +234,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         if self.missing == "em":
             x = check_incomplete_rows(self, X, reset=False, allow_empty_rows=True)
         else:
-            x = check_rows(self, X, reset=False)
+            x = check_rows(self, X, reset=False, nan_hint=MISSING_EM_HINT)
         return self._model().log_joint(x.astype(np.float64, copy=False))  # (n, k)
 
     def predict_log_proba(self, X) -> np.ndarray:
