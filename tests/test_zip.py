@@ -9,11 +9,20 @@ from statsmodels import datasets
 from statsmodels.discrete.count_model import ZeroInflatedPoisson as SmZIP
 from statsmodels.tools.numdiff import approx_hess
 
+from emkit.distributions.poisson import Poisson
 from emkit.estimators.persist import load
 from emkit.estimators.zero_inflated import ZeroInflatedPoisson
+from emkit.exceptions import DegenerateFitWarning
+
+NON_INTEGER_X = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "the check draws non-integer X (it ignores the categorical tag), which a Poisson "
+        "refuses; test_weights_and_save_load checks the property on counts"
+    )
+}
 
 
-@parametrize_with_checks([ZeroInflatedPoisson()])
+@parametrize_with_checks([ZeroInflatedPoisson()], expected_failed_checks=lambda e: NON_INTEGER_X)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
@@ -94,6 +103,37 @@ def test_weights_and_save_load(tmp_path):
     again = load(tmp_path / "zip.json")
     assert again.zero_inflation_ == plain.zero_inflation_
     np.testing.assert_array_equal(again.stderr_, plain.stderr_)
+
+
+def test_non_integer_counts_are_refused():
+    with pytest.raises(ValueError, match="Non-integer values"):
+        ZeroInflatedPoisson().fit(np.array([[1.5], [2.0], [0.0]]))
+    with pytest.raises(ValueError, match="Non-integer"):
+        Poisson().check_support(np.array([[0.25]]))
+    assert not Poisson().in_support(np.array([[2.5]]))[0]
+
+
+def test_no_excess_zeros_puts_pi_on_the_boundary_with_nan_stderr():
+    # 5 zeros among 200 Poisson(3) counts: fewer than the Poisson alone expects (200 e^-3 = 10).
+    rng = np.random.default_rng(0)
+    y = rng.poisson(3.0, 400)
+    y = np.r_[y[y > 0][:195], np.zeros(5)][:, None].astype(float)
+    assert 5 * np.exp(y.mean()) <= 200
+    with pytest.warns(DegenerateFitWarning, match="boundary"):
+        zip_ = ZeroInflatedPoisson().fit(y)
+    assert zip_.zero_inflation_ < 1e-3
+    assert np.isnan(zip_.stderr_[0])
+    # The rate is the Poisson MLE, with the Poisson's standard error sqrt(mean / n).
+    np.testing.assert_allclose(zip_.rate_, y.mean(), rtol=1e-3)
+    np.testing.assert_allclose(zip_.stderr_[1], np.sqrt(zip_.rate_[0] / 200), rtol=1e-12)
+    with pytest.warns(DegenerateFitWarning, match="boundary"):
+        none = ZeroInflatedPoisson().fit(y[y > 0][:, None])
+    assert none.zero_inflation_ == 0.0 and np.isnan(none.stderr_[0])
+
+
+def test_all_zero_counts_are_refused():
+    with pytest.raises(ValueError, match="every count is 0"):
+        ZeroInflatedPoisson().fit(np.zeros((10, 1)))
 
 
 def test_negative_counts_are_refused():

@@ -5,7 +5,7 @@ r"""Poisson family: independent counts, one rate per feature.
 Statistics are the weight :math:`W = \sum_n w_n` and the weighted sums
 :math:`\sum_n w_n x_{nj}`; the M-step is :math:`\hat\lambda = \sum w x / W`, or under a
 :class:`~emkit.distributions.priors.GammaPrior` (a, b), :math:`(a - 1 + \sum w x)/(b + W)`.
-Non-integer values are accepted (the Poisson quasi-likelihood, as statsmodels allows).
+Values must be non-negative integers: a non-integer lies outside the support.
 """
 
 from __future__ import annotations
@@ -34,14 +34,20 @@ class Poisson(IndependentFeatures):
     rate: np.ndarray | None = None
 
     def in_support(self, x: np.ndarray) -> np.ndarray:
-        """Rows with every value non-negative, bool (n,)."""
-        return np.all(x >= 0, axis=1)
+        """Rows whose every value is a non-negative integer, bool (n,)."""
+        return np.all((x >= 0) & (x == np.floor(x)), axis=1)
 
     def check_support(self, x: np.ndarray) -> None:
-        """Raise ``ValueError`` unless every value is a non-negative count."""
-        if not self.in_support(x).all():
+        """Raise ``ValueError`` unless every value is a non-negative integer count."""
+        if np.any(x < 0):
             raise ValueError(
                 "Negative values in data: a Poisson component needs non-negative counts"
+            )
+        if not self.in_support(x).all():
+            value = x[x != np.floor(x)][0]
+            raise ValueError(
+                f"Non-integer values in data (e.g. {value}): a Poisson component needs "
+                "counts; round the data or use a continuous family (Gamma, Exponential)"
             )
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:

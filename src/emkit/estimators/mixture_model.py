@@ -199,6 +199,9 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         families = [family_from_dict(f) for f in self._families()]
         negative = np.array([[-1.0]])
         tags.input_tags.positive_only = not any(f.in_support(negative)[0] for f in families)
+        # Counts only (every family refuses 0.5): scikit-learn's checks then send integers.
+        half = np.array([[0.5]])
+        tags.input_tags.categorical = not any(f.in_support(half)[0] for f in families)
         return tags
 
     def save(self, path) -> None:

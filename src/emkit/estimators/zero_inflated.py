@@ -13,6 +13,7 @@ column and a structural zero is a row of zeros.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,6 +23,7 @@ from emkit.distributions.point_mass import PointMass
 from emkit.distributions.poisson import Poisson
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.mixture_model import FamilyMixtureBase
+from emkit.exceptions import DegenerateFitWarning
 from emkit.models.component_list import ComponentList
 from emkit.models.mixture import Mixture
 
@@ -41,7 +43,10 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
     rate_ : array of shape (d,), Poisson rates.
     log_likelihood_ : float.
     covariance_ : array of shape (1 + d, 1 + d), inverse observed information of
-        (zero_inflation_, rate_...).
+        (zero_inflation_, rate_...). When the maximum lies on the boundary
+        :math:`\\pi = 0` (no more zeros than the Poisson alone expects) the Wald standard error
+        of :math:`\\pi` is not valid: its row and column are NaN (with a warning) and the rates'
+        block is that of the Poisson fitted alone.
     stderr_ : array of shape (1 + d,), standard errors of (zero_inflation_, rate_...).
     weights_ : array of shape (2,), (zero_inflation_, 1 - zero_inflation_).
     components_ : [PointMass(0), Poisson(rate_)].
@@ -83,11 +88,34 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
         self._validate_params()
         x = check_rows(self, X, reset=True)
         Poisson().check_support(x)
-        super().fit(x, sample_weight=sample_weight)
         w = check_weights(sample_weight, x)
+        weight = np.ones(x.shape[0]) if w is None else w
+        zero = np.all(x == 0, axis=1)
+        if weight @ ~zero <= 0:
+            raise ValueError(
+                "every count is 0: the zero-inflation and the rate are not identified (a "
+                "rate of 0 fits with any zero-inflation); fit data with some positive counts"
+            )
+        super().fit(x, sample_weight=sample_weight)
         self.zero_inflation_ = float(self.weights_[0])
         self.rate_ = np.asarray(self.components_[1].rate)
-        self.covariance_ = _inverse_information(x, w, self.zero_inflation_, self.rate_)
+        # The score in pi at pi = 0 (rates at the Poisson MLE) is n0 exp(sum rate) - n: when it
+        # is <= 0 the maximum lies on the boundary pi = 0.
+        n, n0 = float(weight.sum()), float(weight @ zero)
+        poisson_rate = (weight @ x) / n
+        if n0 * np.exp(poisson_rate.sum()) <= n:
+            d = x.shape[1]
+            self.covariance_ = np.full((1 + d, 1 + d), np.nan)
+            self.covariance_[1:, 1:] = np.diag(self.rate_ / n)
+            warnings.warn(
+                f"the zero-inflation estimate lies on the boundary 0 ({n0:g} zeros, no more "
+                "than a Poisson alone expects), where its Wald standard error is not valid: "
+                "stderr_[0] is NaN; use a likelihood-ratio test against a Poisson instead",
+                DegenerateFitWarning,
+                stacklevel=2,
+            )
+        else:
+            self.covariance_ = _inverse_information(x, w, self.zero_inflation_, self.rate_)
         self.stderr_ = np.sqrt(np.diag(self.covariance_))
         return self
 
