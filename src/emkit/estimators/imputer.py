@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from emkit.backend.chunks import ArrayChunks, CheckedChunks, as_chunks
 from emkit.distributions.gaussian import FullGaussian
 from emkit.em import run_em
+from emkit.estimators._mixture_api import warn_unless_converged
 from emkit.estimators._validation import check_incomplete_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.models.missing import MissingMixture, complete
@@ -117,6 +118,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         self.history_ = result.history
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
+        warn_unless_converged(self)
         return self
 
     def _data(self, X, sample_weight) -> CheckedChunks:
