@@ -105,6 +105,32 @@ def test_normal_plus_exponential_matches_direct_optimisation():
     np.testing.assert_allclose(em, best.x, atol=1e-4)
 
 
+def test_mixed_families_find_the_good_optimum_from_one_start():
+    """k-means++ clusters used to go to the families in listed order: the Normal took the
+    exponential bulk (mean 0.45, log-likelihood -2453) and one start never left it."""
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(10, 1, 300), rng.exponential(2, 700)][:, None]
+    model = MixtureModel([Normal(), Exponential()], random_state=0).fit(x)
+
+    def nll(t):
+        w = expit(t[0])
+        a = np.log(w) + stats.norm.logpdf(x[:, 0], t[1], np.exp(t[2]))
+        b = np.log1p(-w) + stats.expon.logpdf(x[:, 0], scale=np.exp(-t[3]))
+        return -logsumexp(np.column_stack([a, b]), axis=1).sum()
+
+    # Direct maximisation started at the truth (weight 0.3, N(10, 1), rate 0.5).
+    direct = optimize.minimize(
+        nll,
+        [np.log(0.3 / 0.7), 10.0, 0.0, np.log(0.5)],
+        method="Nelder-Mead",
+        options={"xatol": 1e-8, "fatol": 1e-9, "maxiter": 20000},
+    )
+    np.testing.assert_allclose(model.log_likelihood_, -direct.fun, rtol=1e-6)
+    normal, expo = model.components_
+    np.testing.assert_allclose(normal.mean, direct.x[1], rtol=1e-4)
+    np.testing.assert_allclose(expo.rate, np.exp(direct.x[3]), rtol=1e-3)
+
+
 def test_normal_components_match_sklearn_diag_gaussian_mixture(faithful):
     model = MixtureModel(
         [Normal(), Normal()], reg_covar=0, tol=1e-12, n_init=5, random_state=0

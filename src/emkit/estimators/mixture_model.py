@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import itertools
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -28,6 +30,10 @@ from emkit.models.mixture import Mixture
 # Share of each row's starting responsibility spread evenly over all components, so that every
 # component starts from every row (a Poisson fitted to only zeros would give log 0 elsewhere).
 INIT_SPREAD = 0.2
+# Mixed families: the distinct arrangements of clusters over families tried at each start
+# (and the permutations scanned to find them) at most.
+MAX_ARRANGEMENTS = 24
+MAX_PERMUTATIONS = 40320
 
 
 class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimator):
@@ -127,25 +133,40 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w))
         z = (x - mean) / np.where(scale > 0, scale, 1.0)
         labels = squared_distances(z, kmeans_plusplus(z, k, rng, w)).argmin(axis=1)
-        hard = np.eye(k)[labels]  # (n, k)
-        resp = (1.0 - INIT_SPREAD) * hard + INIT_SPREAD / k  # (n, k)
-        if w is not None:
-            resp = resp * w[:, None]
-        resp = resp * np.column_stack([f.in_support(x) for f in families])
-        # A parameter-free family (a point mass) with no row in its support starts at weight 0.
-        empty = (resp.sum(axis=0) <= 0) & np.array([not f.fitted for f in families])
+        support = np.column_stack([f.in_support(x) for f in families])  # (n, k)
+        # A parameter-free family (a point mass) with no row in its support cannot start.
+        empty = ~(support if w is None else support & (w[:, None] > 0)).any(axis=0)
+        empty &= np.array([not f.fitted for f in families])
         if empty.any():
             j = int(np.flatnonzero(empty)[0])
             raise ValueError(
                 f"component {j} ({type(families[j]).__name__}) has no row with positive weight "
                 "in its support, so it cannot be fitted; remove it or check the data"
             )
-        started = [
-            f.from_stats(f.suff_stats(x, resp[:, j])) if resp[:, j].sum() > 0 else f
-            for j, f in enumerate(families)
-        ]
-        weights = resp.sum(axis=0) / resp.sum()
-        return Mixture(weights, ComponentList(started, priors), **options)
+        # Families of different kinds: the clusters go to the families in the arrangement
+        # whose start has the highest log-likelihood (a Normal handed the exponential bulk
+        # would otherwise settle there).
+        orders = _arrangements(families)
+        best = None
+        for order in orders:
+            hard = np.eye(k)[labels][:, order]  # (n, k): family j starts from cluster order[j]
+            resp = (1.0 - INIT_SPREAD) * hard + INIT_SPREAD / k  # (n, k)
+            if w is not None:
+                resp = resp * w[:, None]
+            resp = resp * support
+            started = [
+                f.from_stats(f.suff_stats(x, resp[:, j])) if resp[:, j].sum() > 0 else f
+                for j, f in enumerate(families)
+            ]
+            weights = resp.sum(axis=0) / resp.sum()
+            model = Mixture(weights, ComponentList(started, priors), **options)
+            if len(orders) == 1:
+                return model
+            log_norm = model.log_resp(x)[1]  # (n,)
+            loglik = float(log_norm.sum() if w is None else w @ log_norm)
+            if best is None or loglik > best[0]:
+                best = (loglik, model)
+        return best[1]
 
     def _set_fitted(self, result, degenerate) -> None:
         model = result.model
@@ -237,6 +258,28 @@ def _check_supports(families, x) -> None:
         )
 
 
+def _arrangements(families) -> list[tuple[int, ...]]:
+    """Distinct ways to hand k clusters to the families: permutations, one per arrangement of
+    the family kinds over the clusters (one in all when every family is alike).
+
+    Beyond ``MAX_ARRANGEMENTS`` distinct arrangements only the listed order is tried.
+    """
+    k = len(families)
+    keys = [repr(f.to_dict()) for f in families]
+    if len(set(keys)) == 1 or math.factorial(k) > MAX_PERMUTATIONS:
+        return [tuple(range(k))]
+    seen: dict[tuple, tuple[int, ...]] = {}
+    for order in itertools.permutations(range(k)):
+        # Which family kind each cluster gets: permutations agreeing on it start the same.
+        kinds = [""] * k
+        for j, cluster in enumerate(order):
+            kinds[cluster] = keys[j]
+        seen.setdefault(tuple(kinds), order)
+        if len(seen) > MAX_ARRANGEMENTS:
+            return [tuple(range(k))]
+    return list(seen.values())
+
+
 def _canonical_order(families) -> np.ndarray:
     """Indices that sort components of the same family by their parameters, in place.
 
@@ -292,7 +335,8 @@ class MixtureModel(FamilyMixtureBase):
         ``GaussianMixture``'s ``reg_covar``); it keeps a variance from collapsing to 0.
     tol : float, convergence threshold on the gain in objective per sample.
     max_iter : int, EM iterations per start at most.
-    n_init : int, number of starts (k-means++ on standardised data, then each family's
+    n_init : int, number of starts (k-means++ on standardised data, the clusters handed to
+        families of different kinds in the arrangement that fits best, then each family's
         M-step); the best non-degenerate objective is kept.
     random_state : int, RandomState or None.
     callback : callable receiving an :class:`emkit.em.EMProgress` after every iteration.
