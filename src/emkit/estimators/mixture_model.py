@@ -19,7 +19,7 @@ from emkit.distributions.categorical import Categorical
 from emkit.distributions.normal import Normal
 from emkit.distributions.priors import NormalInverseGamma, prior_from_dict
 from emkit.em import run_em
-from emkit.estimators._mixture_api import MixtureQueries
+from emkit.estimators._mixture_api import MixtureQueries, warn_unless_converged
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
@@ -111,6 +111,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 "under every component; check that the components' supports cover the data"
             )
         self._set_fitted(result, degenerate)
+        warn_unless_converged(self)
         if self.degenerate_:
             warnings.warn(
                 f"{int(degenerate.sum())} components collapsed onto (nearly) a single value; "

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emkit.backend.chunks import ArrayChunks
 from emkit.em import run_em
+from emkit.estimators._mixture_api import warn_unless_converged
 from emkit.estimators._validation import check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
@@ -163,6 +164,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         self.history_ = best.history
         self.n_iter_ = best.n_iter
         self.converged_ = best.converged
+        warn_unless_converged(self)
         return self
 
     def _best_of_starts(self, z, w, data, rng, floor, equal_variance, ridge):
