@@ -76,12 +76,16 @@ def main(argv=None) -> int:
             theirs.fit(x)
             spent += time.perf_counter() - begin
         iterations += args.block
-        reached = log_likelihood(
-            x,
-            {"weights": theirs.weights_, "means": theirs.means_, "covariances": theirs.covariances_},
-            cov,
+        fitted = {
+            "weights": theirs.weights_,
+            "means": theirs.means_,
+            "covariances": theirs.covariances_,
+        }
+        reached = log_likelihood(x, fitted, cov)
+        print(
+            f"scikit-learn: {spent:.1f} s, {iterations} iterations, loglik {reached:.6f}",
+            flush=True,
         )
-        print(f"scikit-learn: {spent:.1f} s, {iterations} iterations, loglik {reached:.6f}", flush=True)
         if reached >= target - 1e-7 * n:
             break
     done = reached >= target - 1e-7 * n
