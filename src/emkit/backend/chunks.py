@@ -20,8 +20,18 @@ DEFAULT_CHUNK_ROWS = 65_536
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
+class WeightedRows:
+    """``total_weight`` of a source with ``n_rows`` and optional ``sample_weight``."""
+
+    @property
+    def total_weight(self) -> float:
+        if self.sample_weight is None:
+            return float(self.n_rows)
+        return float(self.sample_weight.sum())
+
+
 @dataclass(frozen=True)
-class ArrayChunks:
+class ArrayChunks(WeightedRows):
     """Row blocks of an in-memory (or memory-mapped) array, with optional sample weights.
 
     Iterating yields ``(x, w)`` pairs: ``x`` of shape (m, d) in ``dtype``, ``w`` of shape (m,)
@@ -45,12 +55,6 @@ class ArrayChunks:
             _release(block)
 
     @property
-    def total_weight(self) -> float:
-        if self.sample_weight is None:
-            return float(self.x.shape[0])
-        return float(self.sample_weight.sum())
-
-    @property
     def n_rows(self) -> int:
         return int(self.x.shape[0])
 
@@ -60,7 +64,7 @@ class ArrayChunks:
 
 
 @dataclass(frozen=True)
-class NpyChunks:
+class NpyChunks(WeightedRows):
     """Row blocks of a 2-D ``.npy`` file, read with plain file reads (no memory map).
 
     Attributes
@@ -100,12 +104,6 @@ class NpyChunks:
                 yield np.asarray(block, dtype=self.dtype), w
 
     @property
-    def total_weight(self) -> float:
-        if self.sample_weight is None:
-            return float(self.n_rows)
-        return float(self.sample_weight.sum())
-
-    @property
     def n_rows(self) -> int:
         return int(self._header[0][0])
 
@@ -115,7 +113,7 @@ class NpyChunks:
 
 
 @dataclass(frozen=True)
-class ParquetChunks:
+class ParquetChunks(WeightedRows):
     """Record batches of a Parquet file (pyarrow ``iter_batches``) as float blocks.
 
     Attributes
@@ -149,12 +147,6 @@ class ParquetChunks:
             w = None if self.sample_weight is None else self.sample_weight[start : start + m]
             start += m
             yield block, w
-
-    @property
-    def total_weight(self) -> float:
-        if self.sample_weight is None:
-            return float(self.n_rows)
-        return float(self.sample_weight.sum())
 
     @property
     def n_rows(self) -> int:
