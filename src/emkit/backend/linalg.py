@@ -1,8 +1,10 @@
-"""Batched linear algebra on small K x D x D arrays (NumPy + SciPy backend)."""
+"""Batched linear algebra on small K x D x D arrays, through the arrays' backend namespace."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from emkit.backend.namespace import namespace_of
 
 # A feature whose variance left unexplained by the features before it is below this fraction
 # of its own variance is a linear combination of them to within rounding.
@@ -18,10 +20,12 @@ def cholesky(covariances: np.ndarray) -> np.ndarray:
     singular but for rounding would otherwise give precisions of order 1e30 and garbage
     densities.
     """
-    chol = np.linalg.cholesky(covariances)
+    chol, ok = namespace_of(covariances).cholesky(covariances)
+    if not ok:
+        raise np.linalg.LinAlgError("covariance is not positive definite")
     diagonal = np.diagonal(chol, axis1=-2, axis2=-1) ** 2
     variances = np.diagonal(covariances, axis1=-2, axis2=-1)
-    if not np.all(np.isfinite(chol)) or np.any(diagonal < SINGULAR_FRACTION * variances):
+    if np.any(diagonal < SINGULAR_FRACTION * variances):
         raise np.linalg.LinAlgError("covariance is not positive definite")
     return chol
 
@@ -35,7 +39,6 @@ def require_positive(variances: np.ndarray) -> np.ndarray:
 
 def precision_cholesky(chol: np.ndarray) -> np.ndarray:
     """U = L^{-T} for each lower Cholesky factor L of shape (k, d, d): then Sigma^{-1} = U U^T."""
-    k, d, _ = chol.shape
-    eye = np.eye(d)
-    inv_l = np.linalg.solve(chol, np.broadcast_to(eye, chol.shape))  # L^{-1}, batched
+    eye = np.broadcast_to(np.eye(chol.shape[-1]), chol.shape)
+    inv_l = namespace_of(chol).solve_triangular(chol, eye, lower=True)  # L^{-1}, batched
     return np.ascontiguousarray(np.swapaxes(inv_l, 1, 2))
