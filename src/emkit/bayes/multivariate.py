@@ -14,7 +14,7 @@ from emkit.bayes.posterior import (
     nonnegative,
     positive,
 )
-from emkit.mle.closed_form import _at_least, _finite, _integers
+from emkit.checks import at_least, finite_array, nonnegative_integers
 
 
 def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Posterior:
@@ -36,9 +36,9 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
     a categorical distribution with probabilities :math:`\alpha'/\sum\alpha'` (its ``mean`` and
     ``sd`` are those of the one-hot vector).
     """
-    x = _finite(x, "x", 1)
-    _at_least(x.size, 1, "dirichlet_categorical")
-    _integers(x, "labels", "dirichlet_categorical")
+    x = finite_array(x, "x", 1)
+    at_least(x.size, 1, "dirichlet_categorical")
+    nonnegative_integers(x, "labels", "dirichlet_categorical")
     if n_categories is None:
         n_categories = np.size(alpha) if np.ndim(alpha) else int(x.max()) + 1
     K = int(n_categories)
@@ -111,9 +111,9 @@ def normal_inverse_wishart(
     The credible interval of an off-diagonal covariance has no closed form and is NaN: use
     ``sample``.
     """
-    X = _finite(X, "X", 2)
+    X = finite_array(X, "X", 2)
     n, d = X.shape
-    _at_least(n, 1, "normal_inverse_wishart")
+    at_least(n, 1, "normal_inverse_wishart")
     mu0 = np.zeros(d) if mu0 is None else np.broadcast_to(np.asarray(mu0, float), (d,))
     psi0 = np.zeros((d, d)) if psi0 is None else np.asarray(psi0, dtype=np.float64)
     nu0 = -1.0 if nu0 is None else float(nu0)
@@ -234,13 +234,13 @@ def ridge(X, y, alpha: float, fit_intercept: bool = True, variance: float | None
     ``predictive(X_new)`` is normal with mean :math:`b + X_{new}\beta` and the variance of the
     noise plus that of the fitted line, elementwise over the rows of ``X_new``.
     """
-    X = _finite(X, "X", 2)
-    y = _finite(y, "y", 1)
+    X = finite_array(X, "X", 2)
+    y = finite_array(y, "y", 1)
     if X.shape[0] != y.size:
         raise ValueError(f"X has {X.shape[0]} rows but y has {y.size} values")
     nonnegative(alpha=alpha)
     n, p = X.shape
-    _at_least(n, 2, "ridge")
+    at_least(n, 2, "ridge")
     x_mean = X.mean(axis=0) if fit_intercept else np.zeros(p)
     y_mean = y.mean() if fit_intercept else 0.0
     Xc, yc = X - x_mean, y - y_mean  # (n, p), (n,)
@@ -259,7 +259,7 @@ def ridge(X, y, alpha: float, fit_intercept: bool = True, variance: float | None
     cov = variance * A_inv
 
     def predictive(X_new) -> Predictive:
-        X_new = _finite(X_new, "X_new", 2)
+        X_new = finite_array(X_new, "X_new", 2)
         dx = X_new - x_mean  # (m, p)
         line_var = np.einsum("mi,ij,mj->m", dx, cov, dx) + (variance / n if fit_intercept else 0)
         scale = np.sqrt(variance + line_var)

@@ -13,7 +13,7 @@ from emkit.bayes.posterior import (
     scalar_predictive,
     univariate,
 )
-from emkit.mle.closed_form import _at_least, _finite, _integers
+from emkit.checks import at_least, finite_array, nonnegative_integers
 
 
 def beta_bernoulli(x, a: float = 1.0, b: float = 1.0) -> Posterior:
@@ -32,7 +32,7 @@ def beta_bernoulli(x, a: float = 1.0, b: float = 1.0) -> Posterior:
     -------
     Posterior ``p``; ``predictive()`` is the next outcome, Beta-Binomial(1, a', b').
     """
-    x = _finite(x, "x", 1)
+    x = finite_array(x, "x", 1)
     if ((x != 0) & (x != 1)).any():
         raise ValueError("beta_bernoulli needs values 0 and 1 only")
     nonnegative(a=a, b=b)
@@ -70,9 +70,9 @@ def gamma_poisson(x, shape: float = 1.0, rate: float = 0.0) -> Posterior:
     Posterior ``rate``; ``predictive()`` is the next count, negative binomial
     :math:`\mathrm{NB}(\alpha', \beta'/(\beta'+1))`.
     """
-    x = _finite(x, "x", 1)
-    _at_least(x.size, 1, "gamma_poisson")
-    _integers(x, "counts", "gamma_poisson")
+    x = finite_array(x, "x", 1)
+    at_least(x.size, 1, "gamma_poisson")
+    nonnegative_integers(x, "counts", "gamma_poisson")
     nonnegative(shape=shape, rate=rate)
     a_n, b_n = shape + x.sum(), rate + x.size
     positive(**{"posterior shape": a_n})
@@ -105,8 +105,8 @@ def normal_known_variance(
     -------
     Posterior ``mean``; ``predictive()`` is :math:`N(\mu_n, \sigma_n^2 + \sigma^2)`.
     """
-    x = _finite(x, "x", 1)
-    _at_least(x.size, 1, "normal_known_variance")
+    x = finite_array(x, "x", 1)
+    at_least(x.size, 1, "normal_known_variance")
     positive(sigma=sigma, prior_sd=prior_sd)
     precision = 1 / prior_sd**2 + x.size / sigma**2
     mean = (prior_mean / prior_sd**2 + x.sum() / sigma**2) / precision
@@ -152,8 +152,8 @@ def normal_inverse_gamma(
     JointPosterior with marginals ``mean`` and ``variance``; ``predictive()`` is
     :math:`t_{2\alpha_n}(\mu_n, \beta_n(\kappa_n + 1)/(\alpha_n\kappa_n))`.
     """
-    x = _finite(x, "x", 1)
-    _at_least(x.size, 1, "normal_inverse_gamma")
+    x = finite_array(x, "x", 1)
+    at_least(x.size, 1, "normal_inverse_gamma")
     nonnegative(kappa0=kappa0, beta0=beta0)
     if alpha0 < -1.5:
         raise ValueError(f"alpha0 must be >= -3/2 (the flat prior), got {alpha0}")

@@ -9,37 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
+from emkit.checks import at_least, finite_array, nonnegative_integers
 from emkit.mle.estimate import Estimate
-
-
-def _finite(x, name: str, ndim: int) -> np.ndarray:
-    arr = np.asarray(x, dtype=np.float64)
-    if ndim == 1 and arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if ndim == 2 and arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
-    n_nan = int(np.isnan(arr).sum())
-    if n_nan:
-        raise ValueError(f"{name} has {n_nan} NaN value(s); drop or impute them first")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} has infinite value(s)")
-    return arr
-
-
-def _at_least(n: int, minimum: int, what: str) -> None:
-    if n < minimum:
-        raise ValueError(f"{what} needs at least {minimum} observation(s), got {n}")
-
-
-def _integers(x: np.ndarray, name: str, what: str) -> None:
-    bad = (x < 0) | (x != np.round(x))
-    if bad.any():
-        raise ValueError(
-            f"{what} needs non-negative integer {name}; got {int(bad.sum())} value(s) "
-            f"such as {x[bad][0]:g}"
-        )
 
 
 def bernoulli(x) -> Estimate:
@@ -55,8 +26,8 @@ def bernoulli(x) -> Estimate:
     -------
     Estimate with parameter ``p``.
     """
-    x = _finite(x, "x", 1)
-    _at_least(x.size, 1, "bernoulli")
+    x = finite_array(x, "x", 1)
+    at_least(x.size, 1, "bernoulli")
     bad = (x != 0) & (x != 1)
     if bad.any():
         raise ValueError(
@@ -84,10 +55,10 @@ def binomial(k, n) -> Estimate:
     Estimate with parameter ``p``; its ``n`` is the total number of trials.
     """
     k, n = np.broadcast_arrays(np.atleast_1d(k).astype(np.float64), np.atleast_1d(n))
-    k = _finite(k, "k", 1)
-    n = _finite(n, "n", 1)
-    _integers(k, "k", "binomial")
-    _integers(n, "n", "binomial")
+    k = finite_array(k, "k", 1)
+    n = finite_array(n, "n", 1)
+    nonnegative_integers(k, "k", "binomial")
+    nonnegative_integers(n, "n", "binomial")
     if (k > n).any():
         raise ValueError("binomial needs k <= n: more successes than trials")
     total = n.sum()
@@ -111,9 +82,9 @@ def poisson(x) -> Estimate:
     -------
     Estimate with parameter ``rate``.
     """
-    x = _finite(x, "x", 1)
-    _at_least(x.size, 1, "poisson")
-    _integers(x, "counts", "poisson")
+    x = finite_array(x, "x", 1)
+    at_least(x.size, 1, "poisson")
+    nonnegative_integers(x, "counts", "poisson")
     rate = x.mean()
     loglik = stats.poisson.logpmf(x, rate).sum()
     return Estimate({"rate": rate}, [[rate / x.size]], loglik, x.size, "Poisson maximum likelihood")
@@ -132,8 +103,8 @@ def exponential(x) -> Estimate:
     -------
     Estimate with parameter ``rate``.
     """
-    x = _finite(x, "x", 1)
-    _at_least(x.size, 1, "exponential")
+    x = finite_array(x, "x", 1)
+    at_least(x.size, 1, "exponential")
     if (x < 0).any():
         raise ValueError(
             f"exponential needs non-negative values; got {int((x < 0).sum())} negative"
@@ -161,8 +132,8 @@ def normal(x) -> Estimate:
     -------
     Estimate with parameters ``mean`` and ``variance``.
     """
-    x = _finite(x, "x", 1)
-    _at_least(x.size, 2, "normal")
+    x = finite_array(x, "x", 1)
+    at_least(x.size, 2, "normal")
     n = x.size
     mean = x.mean()
     var = np.mean((x - mean) ** 2)
@@ -190,9 +161,9 @@ def multivariate_normal(X) -> Estimate:
     -------
     Estimate with parameters ``mean`` of shape (d,) and ``covariance`` of shape (d, d).
     """
-    X = _finite(X, "X", 2)
+    X = finite_array(X, "X", 2)
     n, d = X.shape
-    _at_least(n, d + 1, f"multivariate_normal in {d} dimensions")
+    at_least(n, d + 1, f"multivariate_normal in {d} dimensions")
     mean = X.mean(axis=0)
     centred = X - mean  # (n, d)
     S = centred.T @ centred / n  # (d, d)
@@ -230,9 +201,9 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     -------
     Estimate with parameter ``probs`` of shape (K,).
     """
-    x = _finite(x, "x", 1)
-    _at_least(x.size, 1, "categorical")
-    _integers(x, "labels (0, 1, ..., K - 1)", "categorical")
+    x = finite_array(x, "x", 1)
+    at_least(x.size, 1, "categorical")
+    nonnegative_integers(x, "labels (0, 1, ..., K - 1)", "categorical")
     K = int(x.max()) + 1 if n_categories is None else int(n_categories)
     if x.max() >= K:
         raise ValueError(f"categorical: label {x.max():g} is not below n_categories={K}")
@@ -266,14 +237,14 @@ def linear_regression(X, y, fit_intercept: bool = True) -> Estimate:
     -------
     Estimate with parameters ``intercept`` (float), ``coef`` of shape (p,) and ``variance``.
     """
-    X = _finite(X, "X", 2)
-    y = _finite(y, "y", 1)
+    X = finite_array(X, "X", 2)
+    y = finite_array(y, "y", 1)
     if X.shape[0] != y.size:
         raise ValueError(f"X has {X.shape[0]} rows but y has {y.size} values")
     n, p = X.shape
     A = np.hstack([np.ones((n, 1)), X]) if fit_intercept else X  # (n, q)
     q = A.shape[1]
-    _at_least(n, q + 1, f"linear_regression with {q} coefficients")
+    at_least(n, q + 1, f"linear_regression with {q} coefficients")
     Q, R = np.linalg.qr(A)  # A = Q R, R (q, q)
     if np.linalg.matrix_rank(A) < q:
         raise ValueError(

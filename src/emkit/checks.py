@@ -1,0 +1,57 @@
+"""Input checks shared by the closed-form estimators of :mod:`emkit.mle` and :mod:`emkit.bayes`.
+
+Each raises a ``ValueError`` that says what is wrong with the data and, where it can, what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def finite_array(x: Any, name: str, ndim: int) -> np.ndarray:
+    """``x`` as a finite float64 array of ``ndim`` dimensions (1 or 2).
+
+    A column (n, 1) is accepted where a vector is asked for, and a vector (n,) where a matrix is
+    (as n rows of one column).
+
+    Parameters
+    ----------
+    x : array-like.
+    name : the argument's name, for the error message.
+    ndim : 1 or 2.
+
+    Returns
+    -------
+    array of shape (n,) or (n, d), dtype float64.
+    """
+    arr = np.asarray(x, dtype=np.float64)
+    if ndim == 1 and arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if ndim == 2 and arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+    n_nan = int(np.isnan(arr).sum())
+    if n_nan:
+        raise ValueError(f"{name} has {n_nan} NaN value(s); drop or impute them first")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} has infinite value(s)")
+    return arr
+
+
+def at_least(n: int, minimum: int, what: str) -> None:
+    """Raise unless there are at least ``minimum`` observations (``what`` names the estimator)."""
+    if n < minimum:
+        raise ValueError(f"{what} needs at least {minimum} observation(s), got {n}")
+
+
+def nonnegative_integers(x: np.ndarray, name: str, what: str) -> None:
+    """Raise unless every value of ``x`` is a non-negative integer (counts, labels)."""
+    bad = (x < 0) | (x != np.round(x))
+    if bad.any():
+        raise ValueError(
+            f"{what} needs non-negative integer {name}; got {int(bad.sum())} value(s) "
+            f"such as {x[bad][0]:g}"
+        )
