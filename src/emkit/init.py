@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import KMeans
 
+from emkit.backend.chunks import ArrayChunks
+from emkit.distributions.centroids import Centroids, squared_distances
 from emkit.distributions.gaussian import GaussianComponents, GaussianStats
+from emkit.em import run_em
+from emkit.models.mixture import Mixture
 
 INIT_METHODS = ("k-means++", "kmeans", "random", "random_from_data")
 
-
-def squared_distances(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distance of each row to each centre, shape (n, k).
-
-    Direct differences rather than the expansion |x|^2 - 2 x.c + |c|^2, which loses the small
-    distances to cancellation when the data sit far from the origin.
-    """
-    out = np.empty((x.shape[0], centres.shape[0]))
-    for j, centre in enumerate(centres):
-        diff = x - centre  # (n, d)
-        out[:, j] = np.einsum("ij,ij->i", diff, diff)
-    return out
+# scikit-learn's KMeans defaults, which init_params="kmeans" follows.
+KMEANS_MAX_ITER = 300
+KMEANS_TOL = 1e-4
 
 
 def kmeans_plusplus(
@@ -72,6 +66,49 @@ def draw_rows(mass: np.ndarray, size: int, rng: np.random.RandomState) -> np.nda
     return np.minimum(np.searchsorted(cumulative, u, side="right"), mass.shape[0] - 1)
 
 
+def lloyd(
+    x: np.ndarray,
+    centres: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    *,
+    tol: float = KMEANS_TOL,
+    max_iter: int = KMEANS_MAX_ITER,
+) -> np.ndarray:
+    r"""Lloyd's k-means from ``centres`` (k, d): hard EM of a mixture of :class:`Centroids`.
+
+    Each iteration gives every row to its nearest centre and moves each centre to the weighted
+    mean of its rows (an emptied cluster moves onto the row farthest from its centre). The
+    iterations stop after ``max_iter`` M-steps, or once the inertia per unit weight falls by
+    less than ``tol`` times the data's mean (unweighted) variance. scikit-learn's ``KMeans``
+    scales its ``tol`` the same way but applies it to the squared shift of the centres; emkit
+    applies it to the objective, as :class:`~emkit.estimators.KMeans` does.
+
+    Parameters
+    ----------
+    x : array of shape (n, d).
+    centres : array of shape (k, d), the starting centres.
+    sample_weight : array of shape (n,), or None for unit weights.
+    tol : float >= 0, relative to the mean variance of ``x``'s columns.
+    max_iter : int, M-steps at most.
+
+    Returns
+    -------
+    array of shape (k, d), the final centres.
+    """
+    k = centres.shape[0]
+    data = ArrayChunks(x, sample_weight)
+    spread = float(np.mean(np.var(x, axis=0)))
+    # The objective is const - inertia / 2, so a tolerance on inertia halves.
+    objective_tol = max(0.5 * tol * spread, np.finfo(float).tiny)
+    model = Mixture(
+        np.full(k, 1.0 / k), Centroids(centres), 0.0, assignment="hard", fixed_weights=True
+    )
+    result = run_em(
+        model, data, tol=objective_tol, max_iter=max_iter, total_weight=data.total_weight
+    )
+    return result.model.components.means
+
+
 def nearest(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Index of the nearest centre (Euclidean) for each row, shape (n,)."""
     return np.argmin(squared_distances(x, centres), axis=1)
@@ -84,7 +121,13 @@ def initial_responsibilities(
     rng: np.random.RandomState,
     sample_weight: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Responsibilities (n, k) to start EM from, by ``method`` (one of INIT_METHODS)."""
+    """Responsibilities (n, k) to start EM from, by ``method`` (one of INIT_METHODS).
+
+    "k-means++" assigns each row to the nearest of the k-means++ seeds; "kmeans" runs
+    :func:`lloyd` from those seeds first (scikit-learn's ``KMeans(n_init=1)``);
+    "random_from_data" to the nearest of k distinct rows drawn uniformly; "random" draws
+    responsibilities uniformly and normalises them.
+    """
     n = x.shape[0]
     if method == "random":
         resp = rng.uniform(size=(n, k))
@@ -92,8 +135,7 @@ def initial_responsibilities(
     if method == "k-means++":
         labels = nearest(x, kmeans_plusplus(x, k, rng, sample_weight))
     elif method == "kmeans":
-        km = KMeans(n_clusters=k, n_init=1, random_state=rng)
-        labels = km.fit(x, sample_weight=sample_weight).labels_
+        labels = nearest(x, lloyd(x, kmeans_plusplus(x, k, rng, sample_weight), sample_weight))
     elif method == "random_from_data":
         labels = nearest(x, x[rng.choice(n, size=k, replace=False)])
     else:

@@ -1,0 +1,98 @@
+r"""Centroids: the components of k-means, K unit-covariance Gaussians that differ in their means.
+
+k-means is classification (hard) EM for a mixture of K Gaussians with equal weights and the
+identity covariance, :math:`\log p_k(x) = -\tfrac12(d\log 2\pi + \lVert x - \mu_k\rVert^2)`.
+Statistics are the per-cluster weight and weighted sums (plus the rows farthest from their
+centres, to re-seed a cluster that empties); the M-step moves each centre to its rows' mean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emkit.distributions.normal import LOG_2PI
+
+
+def squared_distances(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distance of each row to each centre, shape (n, k).
+
+    Direct differences rather than the expansion |x|^2 - 2 x.c + |c|^2, which loses the small
+    distances to cancellation when the data sit far from the origin.
+    """
+    out = np.empty((x.shape[0], centres.shape[0]))
+    for j, centre in enumerate(centres):
+        diff = x - centre  # (n, d)
+        out[:, j] = np.einsum("ij,ij->i", diff, diff)
+    return out
+
+
+@dataclass(frozen=True)
+class CentroidStats:
+    """Per-cluster weight (k,) and weighted sums (k, d), and the m rows farthest from their
+    centres (m, d) with those squared distances (m,), kept to re-seed empty clusters."""
+
+    weight: np.ndarray
+    sums: np.ndarray
+    far_rows: np.ndarray
+    far_dist: np.ndarray
+
+    def __add__(self, other: CentroidStats) -> CentroidStats:
+        rows = np.vstack([self.far_rows, other.far_rows])
+        dist = np.concatenate([self.far_dist, other.far_dist])
+        top = np.argsort(-dist, kind="stable")[: self.far_dist.shape[0]]
+        return CentroidStats(
+            self.weight + other.weight, self.sums + other.sums, rows[top], dist[top]
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Centroids:
+    """K unit-covariance Gaussian components that differ only in their means (k, d)."""
+
+    means: np.ndarray
+
+    @property
+    def n_components(self) -> int:
+        return self.means.shape[0]
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray:
+        """log N(x_n | mu_k, I), shape (n, k)."""
+        return -0.5 * (x.shape[1] * LOG_2PI + squared_distances(x, self.means))
+
+    def suff_stats(self, x: np.ndarray, resp: np.ndarray) -> CentroidStats:
+        """Statistics of rows ``x`` (n, d) given (hard, weighted) responsibilities (n, k)."""
+        k, d = self.means.shape
+        weight = resp.sum(axis=0)  # (k,)
+        sums = resp.T @ x  # (k, d)
+        held = resp.sum(axis=1) > 0  # rows of positive weight
+        labels = resp.argmax(axis=1)
+        dist = np.where(held, squared_distances(x, self.means)[np.arange(len(x)), labels], -1.0)
+        top = np.argsort(-dist, kind="stable")[:k]
+        far_rows = np.zeros((k, d))
+        far_dist = np.full(k, -1.0)
+        far_rows[: top.size], far_dist[: top.size] = x[top], dist[top]
+        return CentroidStats(weight, sums, far_rows, far_dist)
+
+    def m_step(self, stats: CentroidStats, reg_covar: float = 0.0) -> Centroids:
+        """Weighted means; an empty cluster moves onto the row farthest from its centre.
+
+        Moving an empty centre onto a held row lowers that row's distance to 0 and leaves every
+        other row's nearest distance no larger, so the objective still cannot decrease.
+        ``reg_covar`` is unused: the covariances are fixed at the identity.
+        """
+        filled = stats.weight > 0
+        means = np.array(self.means, dtype=float)
+        means[filled] = stats.sums[filled] / stats.weight[filled, None]
+        spare = iter(np.flatnonzero(stats.far_dist > 0))
+        for j in np.flatnonzero(~filled):
+            i = next(spare, None)
+            if i is None:
+                break
+            means[j] = stats.far_rows[i]
+        return Centroids(means)
+
+    def log_prior(self, reg_covar: float = 0.0) -> float:
+        """0: the centres have a flat prior."""
+        return 0.0
