@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import reduce
 
 import numpy as np
 
@@ -197,7 +198,7 @@ def _threaded(
     # Threaded BLAS on these tall, skinny products is slower than one thread, and collapses
     # when other processes share the cores: one BLAS thread per kernel thread.
     with _controller.limit(limits=1, user_api="blas"):
-        if threads == 1:
+        if threads == 1 or _pool is None:
             return _partial(x, weights, forms)
         parts = list(
             _pool[1].map(
@@ -209,7 +210,7 @@ def _threaded(
                 range(threads),
             )
         )
-    sums = [sum(p[0][j] for p in parts) for j in range(len(forms))]
+    sums = [reduce(np.add, (p[0][j] for p in parts)) for j in range(len(forms))]
     loglik = [float(sum(p[1][j] for p in parts)) for j in range(len(forms))]
     return sums, loglik
 

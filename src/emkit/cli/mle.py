@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import Any
 
 from emkit import mle
 from emkit.exceptions import DataError
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             columns = [args.column]
         frame = read_table(args.data, columns)
         values = frame.to_numpy()
-        fit = MANY_COLUMNS[args.family]
+        fit: Callable[[Any], mle.Estimate] = MANY_COLUMNS[args.family]
         where = f"{args.data}: columns {', '.join(map(str, frame.columns))}"
     else:
         if args.columns:

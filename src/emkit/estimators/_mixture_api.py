@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -11,9 +12,20 @@ from sklearn.exceptions import ConvergenceWarning
 class MixtureQueries:
     """predict_proba, predict, score_samples, score, bic, aic and icl of a fitted mixture.
 
-    The estimator provides ``_checked_rows(X)`` (validated rows, NotFittedError before a fit),
-    ``_mixture()`` (the fitted model, with ``log_resp``) and ``n_parameters()``.
+    The estimator provides the three methods below.
     """
+
+    def _checked_rows(self, X) -> np.ndarray:
+        """Validated rows of ``X`` (NotFittedError before a fit)."""
+        raise NotImplementedError
+
+    def _mixture(self) -> Any:
+        """The fitted model; ``log_resp(x)`` gives log responsibilities (n, k) and log p(x) (n,)."""
+        raise NotImplementedError
+
+    def n_parameters(self) -> int:
+        """Number of free parameters of the fitted model."""
+        raise NotImplementedError
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior probability of each component for each row, shape (n, k)."""

@@ -8,6 +8,7 @@ classes from plain values: a model file cannot run code.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 
 FORMAT = "emkit-model"
 FORMAT_VERSION = 1
-MODEL_CLASSES: dict[str, type] = {}
+MODEL_CLASSES: dict[str, Any] = {}  # class name -> estimator class
 OPTIONAL_ATTRIBUTES = ("feature_names_in_",)
 
 
@@ -61,6 +62,7 @@ class ModelFileMixin:
     """``save(path)`` for estimators that list their ``_fitted_attributes``."""
 
     _fitted_attributes: tuple[str, ...] = ()
+    get_params: Callable[..., dict[str, Any]]  # scikit-learn's BaseEstimator provides it
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -97,7 +99,7 @@ def load(path: str | Path):
         raise ValueError(f"{path}: not a readable emkit model file ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f"{path}: not an emkit model file")
-    cls = MODEL_CLASSES.get(document.get("class"))
+    cls = MODEL_CLASSES.get(str(document.get("class")))
     if cls is None:
         raise ValueError(f"{path}: unknown model class {document.get('class')!r}")
     try:
