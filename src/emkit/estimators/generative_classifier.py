@@ -23,8 +23,9 @@ from emkit.estimators._validation import (
 )
 from emkit.estimators.persist import ModelFileMixin
 from emkit.init import components_from_responsibilities
-from emkit.models.missing import fill_column_means
-from emkit.models.semi_supervised import UNLABELLED, LabelledChunks, SemiSupervisedMixture
+from emkit.models.missing import MissingMixture, fill_column_means
+from emkit.models.mixture import LABELLED, UNLABELLED
+from emkit.models.semi_supervised import LabelledChunks
 
 
 class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
@@ -149,10 +150,11 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             _, components = components_from_responsibilities(
                 structure, start_x, onehot[labelled], self.reg_covar
             )
-        model = SemiSupervisedMixture(
+        model = MissingMixture(
             counts / counts.sum() if priors is None else priors,
             components,
             max(self.reg_covar, getattr(components, "ridge", 0.0)),
+            assignment=LABELLED,
             fixed_weights=priors is not None,
         )
         data = LabelledChunks(x, labels, w)
@@ -224,10 +226,10 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         self.n_iter_ = n_iter
         self.converged_ = converged
 
-    def _model(self) -> SemiSupervisedMixture:
+    def _model(self) -> MissingMixture:
         structure = covariance_structure(self.covariance_type)
         components = structure(self.means_, self.covariances_, self.precisions_cholesky_)
-        return SemiSupervisedMixture(self.priors_, components, self.reg_covar)
+        return MissingMixture(self.priors_, components, self.reg_covar, LABELLED)
 
     def _log_joint(self, X) -> np.ndarray:
         check_is_fitted(self)

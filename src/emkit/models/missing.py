@@ -13,20 +13,21 @@ The E-step replaces each row by its conditional mean :math:`\hat x` and adds the
 covariance :math:`C` to the scatter, so the statistics are ordinary
 :class:`~emkit.distributions.gaussian.GaussianStats` and every covariance structure's M-step
 applies unchanged. Rows are grouped by missingness pattern: the conditional formulas are
-computed once per pattern and component.
+computed once per pattern and component. :class:`MissingMixture` is
+:class:`~emkit.models.mixture.Mixture` with this completion as its evidence; the E-step's
+ending and the M-step are the mixture's own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import logsumexp
 
 from emkit.distributions.gaussian import GaussianStats
 from emkit.distributions.gaussian.base import LOG_2PI
-from emkit.models.mixture import MixtureStats
+from emkit.models.mixture import Mixture
 
 
 @dataclass(frozen=True)
@@ -72,33 +73,18 @@ class Completion:
         """
         if self.completed is None:
             return self.components.suff_stats(self.x, resp)
-        diagonal = self.components.diagonal_stats
-        k, _, d = self.completed.shape
-        weight = resp.sum(axis=0, dtype=np.float64)  # (k,)
-        mean = np.zeros((k, d))
-        scatter = np.zeros((k, d) if diagonal else (k, d, d))
-        for j in range(k):
-            if weight[j] <= 0:
-                continue
-            xj = self.completed[j]  # (n, d)
-            mean[j] = resp[:, j] @ xj / weight[j]
-            # Centred on the component's own mean (as GaussianStats.from_data) to avoid
-            # cancellation for narrow components far from the origin.
-            xc = xj - mean[j]
-            if diagonal:
-                scatter[j] = resp[:, j] @ (xc * xc)
-            else:
-                scatter[j] = (xc * resp[:, j : j + 1]).T @ xc
-        components = np.arange(k)
+        stats = GaussianStats.from_data(self.completed, resp, self.components.diagonal_stats)
+        scatter = np.zeros_like(stats.scatter)  # sum_n r_nk C_nk, (k, d, d) or (k, d)
+        components = np.arange(scatter.shape[0])
         for pattern in self.patterns:
             r = resp[pattern.rows].sum(axis=0)  # (k,)
             miss = np.flatnonzero(pattern.missing)
-            if diagonal:
+            if scatter.ndim == 2:
                 cond_var = np.diagonal(pattern.covariance, axis1=1, axis2=2)  # (k, m)
                 scatter[:, miss] += r[:, None] * cond_var
             else:
                 scatter[np.ix_(components, miss, miss)] += r[:, None, None] * pattern.covariance
-        return GaussianStats(weight, mean, scatter)
+        return GaussianStats(stats.weight, stats.mean, stats.scatter + scatter)
 
 
 def complete(components: Any, x: np.ndarray) -> Completion:
@@ -175,66 +161,23 @@ def _conditional(
 
 
 @dataclass(frozen=True, eq=False)
-class MissingMixture:
+class MissingMixture(Mixture):
     r"""Gaussian mixture whose rows may lack values (NaN, missing at random); an immutable value.
 
-    The objective is the observed-data log-likelihood
+    With soft assignment the objective is the observed-data log-likelihood
     :math:`\sum_n w_n \log \sum_k \pi_k \mathcal N(x_{n,o_n} \mid \mu_{k,o_n}, \Sigma_{k,o_n o_n})`
     plus the ridge prior's log-density. With one component it is the multivariate normal of
-    :class:`~emkit.GaussianImputer`; on complete rows it equals
-    :class:`~emkit.models.mixture.Mixture`.
-
-    Attributes
-    ----------
-    weights : array of shape (k,), mixing proportions summing to 1.
-    components : batched Gaussian components (any covariance structure).
-    reg_covar : ridge the M-step adds to covariance diagonals.
+    :class:`~emkit.GaussianImputer`; with labelled assignment, the semi-supervised model of
+    :class:`~emkit.GenerativeClassifier`; on complete rows it equals
+    :class:`~emkit.models.mixture.Mixture`. Attributes are the mixture's; ``components`` are
+    batched Gaussian components (any covariance structure).
     """
 
-    weights: np.ndarray
-    components: Any
-    reg_covar: float = 0.0
+    complete_rows: ClassVar[bool] = False
 
-    @property
-    def n_components(self) -> int:
-        return self.weights.shape[0]
-
-    def _log_joint(self, completion: Completion) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(self.weights)
-        return completion.log_prob + log_weights  # (n, k)
-
-    def log_resp(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Log responsibilities (n, k) and log p(x_{n,o}) (n,) of rows ``x`` (n, d) with NaN."""
-        log_joint = self._log_joint(complete(self.components, x))
-        log_norm = logsumexp(log_joint, axis=1)  # (n,)
-        return log_joint - log_norm[:, None], log_norm
-
-    def e_step(
-        self, x: np.ndarray, sample_weight: np.ndarray | None = None
-    ) -> tuple[MixtureStats, float]:
-        """Expected statistics of chunk ``x`` (n, d) and its observed-data log-likelihood."""
-        completion = complete(self.components, x)
-        log_joint = self._log_joint(completion)
-        log_norm = logsumexp(log_joint, axis=1)  # (n,)
-        resp = np.exp(log_joint - log_norm[:, None])  # (n, k)
-        if sample_weight is not None:
-            resp *= sample_weight[:, None]
-            loglik = float(sample_weight @ log_norm)
-        else:
-            loglik = float(log_norm.sum())
-        return MixtureStats(resp.sum(axis=0), completion.suff_stats(resp)), loglik
-
-    def m_step(self, stats: MixtureStats) -> MissingMixture:
-        weights = stats.resp_sum / stats.resp_sum.sum()
-        components = self.components.m_step(stats.components, self.reg_covar)
-        # The M-step may have raised the ridge to keep a collapsed component non-singular.
-        reg_covar = max(self.reg_covar, getattr(components, "ridge", 0.0))
-        return MissingMixture(weights, components, reg_covar)
-
-    def log_prior(self) -> float:
-        """Log-density of the covariance ridge prior (0 when ``reg_covar`` is 0)."""
-        return self.components.log_prior(self.reg_covar)
+    def evidence(self, x: np.ndarray) -> Completion:
+        """Marginal log densities and conditional moments of rows ``x`` (n, d) with NaN."""
+        return complete(self.components, x)
 
 
 def fill_column_means(x: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:

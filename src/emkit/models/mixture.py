@@ -1,12 +1,29 @@
-"""A finite mixture of K components of one (batched) family."""
+r"""A finite mixture of K components of one (batched) family, with pluggable assignment.
+
+The E-step of every mixture is written once, in :meth:`Mixture.e_step`:
+
+.. math::
+
+    \log p(x_n, z_n = k) = \log \pi_k + \log p_k(x_n) \quad (n, k)
+    \;\to\; r_{nk},\ \ell_n \;\to\; \Big(\textstyle\sum_n w_n r_{nk},\
+    S_k(w r),\ \sum_n w_n \ell_n\Big).
+
+Two things vary, each behind a protocol: what the components say about a chunk
+(:class:`Evidence`: log densities and statistics; complete rows here, rows with NaN in
+:mod:`emkit.models.missing`), and how rows are shared among the components
+(:class:`Assignment`: soft, hard, or labelled rows). Weighting by sample weights, the
+statistics, the log-likelihood and the M-step are common to all.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 from scipy.special import logsumexp
+
+UNLABELLED = -1  # the label of a row whose component is unknown
 
 
 @dataclass(frozen=True)
@@ -20,6 +37,164 @@ class MixtureStats:
         return MixtureStats(self.resp_sum + other.resp_sum, self.components + other.components)
 
 
+@runtime_checkable
+class Evidence(Protocol):
+    """What K components say about one chunk: the E-step's input besides the weights.
+
+    Attributes
+    ----------
+    log_prob : array of shape (n, k), log density of each row under each component (for
+        rows with missing values, of their observed coordinates).
+
+    Methods
+    -------
+    suff_stats(resp) -> statistics
+        The components' (expected complete-data) statistics under weighted responsibilities
+        ``resp`` of shape (n, k); they add up over chunks.
+    """
+
+    @property
+    def log_prob(self) -> np.ndarray: ...
+
+    def suff_stats(self, resp: np.ndarray) -> Any: ...
+
+
+@dataclass(frozen=True, eq=False)
+class Observed:
+    """Complete rows: the components' own log densities and statistics.
+
+    Attributes
+    ----------
+    x : array of shape (n, d), the chunk.
+    components : the batched components.
+    log_prob : array of shape (n, k), ``components.log_prob(x)``.
+    """
+
+    x: np.ndarray
+    components: Any
+    log_prob: np.ndarray
+
+    def suff_stats(self, resp: np.ndarray) -> Any:
+        return self.components.suff_stats(self.x, resp)
+
+
+@runtime_checkable
+class Assignment(Protocol):
+    r"""How the E-step shares each row of a chunk among the components.
+
+    Attributes
+    ----------
+    name : str, the key in :data:`ASSIGNMENTS`.
+    posterior : bool, True where the responsibilities are the posteriors
+        :math:`p(z_n = k \mid x_n)` and the per-row objective is :math:`\log p(x_n)` (plain
+        EM). Only then may the components' fused E-step (rows to statistics in one pass)
+        replace the explicit ending, and only then has extrapolation (SQUAREM) a smooth map.
+
+    Methods
+    -------
+    rows(data) -> (x, labels)
+        The chunk's rows, array of shape (n, d), and its labels, int array of shape (n,)
+        holding a component index or ``UNLABELLED``; None where the assignment reads none.
+    assign(log_joint, labels) -> (resp, per_row)
+        From :math:`\log \pi_k + \log p_k(x_n)` of shape (n, k), responsibilities of shape
+        (n, k) (each row summing to 1, a fresh array the caller may scale) and each row's
+        contribution to the objective, shape (n,).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def posterior(self) -> bool: ...
+
+    def rows(self, data: Any) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+    def assign(
+        self, log_joint: np.ndarray, labels: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class Soft:
+    r"""EM: :math:`r_{nk} = p(z_n = k \mid x_n)`; the objective is :math:`\log p(x_n)`."""
+
+    name: ClassVar[str] = "soft"
+    posterior: ClassVar[bool] = True
+
+    def rows(self, data: np.ndarray) -> tuple[np.ndarray, None]:
+        return data, None
+
+    def assign(
+        self, log_joint: np.ndarray, labels: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        log_norm = logsumexp(log_joint, axis=1)  # (n,)
+        return np.exp(log_joint - log_norm[:, None]), log_norm  # (n, k), (n,)
+
+
+@dataclass(frozen=True)
+class Hard:
+    r"""Classification EM: each row wholly to its most probable component.
+
+    EM then climbs the classification log-likelihood
+    :math:`\sum_n \max_k \log \pi_k p_k(x_n)`.
+    """
+
+    name: ClassVar[str] = "hard"
+    posterior: ClassVar[bool] = False
+
+    def rows(self, data: np.ndarray) -> tuple[np.ndarray, None]:
+        return data, None
+
+    def assign(
+        self, log_joint: np.ndarray, labels: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.arange(log_joint.shape[0])
+        best = log_joint.argmax(axis=1)  # (n,)
+        resp = np.zeros_like(log_joint)  # (n, k)
+        resp[rows, best] = 1.0
+        return resp, log_joint[rows, best]
+
+
+@dataclass(frozen=True)
+class Labelled:
+    r"""Rows with a known component keep it; the others are shared as in EM.
+
+    With labels :math:`z_i` on rows :math:`i \in L` and none on rows :math:`j \in U`, EM
+    climbs (Nigam et al., 2000)
+
+    .. math::
+
+        \ell(\theta) = \sum_{i \in L} w_i \log \pi_{z_i} p_{z_i}(x_i)
+                     + \sum_{j \in U} w_j \log \sum_k \pi_k p_k(x_j).
+
+    Chunks are ``(x, labels)``, labels holding a component index or ``UNLABELLED``.
+    """
+
+    name: ClassVar[str] = "labelled"
+    posterior: ClassVar[bool] = False
+
+    def rows(self, data: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        x, labels = data
+        return x, labels
+
+    def assign(
+        self, log_joint: np.ndarray, labels: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        resp, per_row = SOFT.assign(log_joint)
+        if labels is None:  # no row labelled
+            return resp, per_row
+        labelled = np.flatnonzero(labels != UNLABELLED)
+        known = labels[labelled]
+        resp[labelled] = 0.0
+        resp[labelled, known] = 1.0
+        per_row[labelled] = log_joint[labelled, known]
+        return resp, per_row
+
+
+SOFT, HARD, LABELLED = Soft(), Hard(), Labelled()
+ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (SOFT, HARD, LABELLED)}
+
+
 @dataclass(frozen=True, eq=False)
 class Mixture:
     r"""Mixture model :math:`p(x) = \sum_k \pi_k p_k(x)`; an immutable value.
@@ -28,10 +203,10 @@ class Mixture:
     a Dirichlet prior :math:`\sum_k(\alpha - 1)\log\pi_k` on the weights, whose mode is
     :math:`\pi_k \propto N_k + \alpha - 1`; a component whose :math:`N_k + \alpha - 1` is not
     positive (possible for :math:`\alpha < 1`) is removed. ``component_prior`` makes the
-    component M-step a MAP step. With ``assignment="hard"`` (classification EM) each row goes
-    wholly to its most probable component and EM climbs the classification log-likelihood
-    :math:`\sum_n \max_k \log \pi_k p_k(x_n)`. ``prune_weight`` drops components whose
-    weight falls below it; :func:`~emkit.em.run_em` records those steps.
+    component M-step a MAP step. ``assignment`` says how rows are shared among the components
+    (:class:`Soft`, :class:`Hard` or :class:`Labelled`), and with it which objective EM climbs.
+    ``prune_weight`` drops components whose weight falls below it;
+    :func:`~emkit.em.run_em` records those steps.
 
     Attributes
     ----------
@@ -39,32 +214,48 @@ class Mixture:
     components : batched family with ``log_prob(x) -> (n, k)``, ``suff_stats(x, resp)``
         and ``m_step(stats, reg_covar)`` (and ``take(indices)`` for pruning).
     reg_covar : ridge the Gaussian M-step adds to covariance diagonals.
-    assignment : "soft" (EM) or "hard" (classification EM).
+    assignment : an :class:`Assignment`, or its name in :data:`ASSIGNMENTS` ("soft": EM,
+        "hard": classification EM, "labelled": rows with known components).
     weight_concentration : float or array of shape (k,), Dirichlet :math:`\alpha > 0`.
     component_prior : None, or a prior with ``m_step(components, stats, reg_covar)`` and
         ``log_density(components, reg_covar)`` (e.g. a normal-inverse-Wishart).
     prune_weight : components whose weight falls below it are dropped (0: never).
-    fixed_weights : keep ``weights`` as they are (k-means holds them equal).
+    fixed_weights : keep ``weights`` as they are (k-means holds them equal; given class priors).
+    complete_rows : class constant; True where chunks hold no NaN, so that the components'
+        fused E-step may stand in for the soft ending (False for rows with missing values).
     """
+
+    complete_rows: ClassVar[bool] = True
 
     weights: np.ndarray
     components: Any
     reg_covar: float = 0.0
-    assignment: str = "soft"
+    assignment: Assignment = SOFT
     weight_concentration: Any = 1.0
     component_prior: Any = None
     prune_weight: float = 0.0
     fixed_weights: bool = False
 
+    def __post_init__(self):
+        if isinstance(self.assignment, str):
+            object.__setattr__(self, "assignment", ASSIGNMENTS[self.assignment])
+
     @property
     def n_components(self) -> int:
         return self.weights.shape[0]
 
+    def evidence(self, x: np.ndarray) -> Evidence:
+        """What the components say about chunk ``x`` of shape (n, d); variants override it."""
+        return Observed(x, self.components, self.components.log_prob(x))
+
+    def log_weights(self) -> np.ndarray:
+        """log pi_k, shape (k,) (-inf for a weight of 0)."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.weights)
+
     def log_joint(self, x: np.ndarray) -> np.ndarray:
         """log pi_k + log p_k(x_n), shape (n, k)."""
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(self.weights)
-        return self.components.log_prob(x) + log_weights
+        return self.evidence(x).log_prob + self.log_weights()
 
     def log_resp(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log responsibilities (n, k) and log p(x_n) (n,)."""
@@ -72,36 +263,42 @@ class Mixture:
         log_norm = logsumexp(log_joint, axis=1)  # (n,)
         return log_joint - log_norm[:, None], log_norm
 
-    def e_step(self, x: np.ndarray, sample_weight: np.ndarray | None = None):
-        """Statistics of chunk ``x`` (n, d) and its observed-data log-likelihood."""
-        if self.assignment == "hard":
-            log_joint = self.log_joint(x)
-            best = log_joint.argmax(axis=1)  # (n,)
-            log_norm = log_joint[np.arange(x.shape[0]), best]
-            resp = np.zeros_like(log_joint)
-            resp[np.arange(x.shape[0]), best] = 1.0
-        else:
+    def e_step(
+        self, data: Any, sample_weight: np.ndarray | None = None
+    ) -> tuple[MixtureStats, float]:
+        r"""Statistics of one chunk and its contribution to the objective.
+
+        Parameters
+        ----------
+        data : the chunk as the assignment reads it: rows ``x`` of shape (n, d), or
+            ``(x, labels)`` for :class:`Labelled`.
+        sample_weight : array of shape (n,) or None.
+
+        Returns
+        -------
+        (MixtureStats, float): the weighted statistics and :math:`\sum_n w_n \ell_n`, with
+        :math:`\ell_n` the assignment's per-row objective.
+        """
+        x, labels = self.assignment.rows(data)
+        if self.assignment.posterior and self.complete_rows:
             fused = self._fused_e_step(x, sample_weight)
             if fused is not None:
                 return fused
-            log_resp, log_norm = self.log_resp(x)
-            resp = np.exp(log_resp)  # (n, k)
+        evidence = self.evidence(x)
+        resp, per_row = self.assignment.assign(evidence.log_prob + self.log_weights(), labels)
         if sample_weight is not None:
             resp *= sample_weight[:, None]
-            loglik = float(sample_weight @ log_norm)
+            loglik = float(sample_weight @ per_row)
         else:
-            loglik = float(log_norm.sum())
-        stats = MixtureStats(resp.sum(axis=0), self.components.suff_stats(x, resp))
-        return stats, loglik
+            loglik = float(per_row.sum())
+        return MixtureStats(resp.sum(axis=0), evidence.suff_stats(resp)), loglik
 
     def _fused_e_step(self, x: np.ndarray, sample_weight: np.ndarray | None):
         """The components' one-pass E-step (backend.kernels) where they offer one, else None."""
         fused = getattr(self.components, "fused_e_step", None)
         if fused is None:
             return None
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(self.weights)
-        out = fused(x, log_weights, sample_weight)
+        out = fused(x, self.log_weights(), sample_weight)
         if out is None:
             return None
         stats, loglik = out
@@ -113,14 +310,12 @@ class Mixture:
         first = models[0].components
         many = getattr(type(first), "fused_e_step_many", None)
         if many is None or any(
-            type(m) is not Mixture
-            or m.assignment == "hard"
+            not (m.assignment.posterior and m.complete_rows)
             or type(m.components) is not type(first)
             for m in models
         ):
             return None
-        with np.errstate(divide="ignore"):
-            log_weights = [np.log(m.weights) for m in models]
+        log_weights = [m.log_weights() for m in models]
         out = many([m.components for m in models], log_weights, x, sample_weight)
         if out is None:
             return None
@@ -129,10 +324,10 @@ class Mixture:
     def to_vector(self) -> np.ndarray | None:
         """Unconstrained parameters for extrapolation (SQUAREM): log-weights, then components.
 
-        None where extrapolation has no meaning here (hard assignments, or components without
-        a vector form).
+        None where extrapolation has no meaning here (assignments other than plain EM's, or
+        components without a vector form).
         """
-        if self.assignment == "hard" or not hasattr(self.components, "to_vector"):
+        if not self.assignment.posterior or not hasattr(self.components, "to_vector"):
             return None
         parts = [self.components.to_vector()]
         if not self.fixed_weights:
@@ -169,13 +364,13 @@ class Mixture:
             keep &= weights > 0
         if keep.all():
             return replace(self, weights=weights, components=components, reg_covar=reg_covar)
-        keep = np.flatnonzero(keep) if keep.any() else np.array([np.argmax(weights)])
+        kept = np.flatnonzero(keep) if keep.any() else np.array([np.argmax(weights)])
         return replace(
             self,
-            weights=weights[keep] / weights[keep].sum(),
-            components=components.take(keep),
+            weights=weights[kept] / weights[kept].sum(),
+            components=components.take(kept),
             reg_covar=reg_covar,
-            weight_concentration=self._alpha()[keep],
+            weight_concentration=self._alpha()[kept],
         )
 
     def _alpha(self) -> np.ndarray:

@@ -30,16 +30,20 @@ class GaussianStats:
 
     @classmethod
     def from_data(cls, x: np.ndarray, resp: np.ndarray, diagonal: bool) -> GaussianStats:
-        """Statistics of a chunk ``x`` (n, d) with responsibilities ``resp`` (n, k)."""
+        """Statistics of a chunk ``x`` (n, d) with responsibilities ``resp`` (n, k).
+
+        ``x`` may also be of shape (k, n, d), the rows as each component completes them
+        (rows with missing values, :mod:`emkit.models.missing`).
+        """
         weight = resp.sum(axis=0, dtype=np.float64)  # (k,)
-        sums = resp.T @ x  # (k, d)
+        sums = resp.T @ x if x.ndim == 2 else (resp.T[:, None, :] @ x)[:, 0]  # (k, d)
         mean = np.divide(sums, weight[:, None], out=np.zeros_like(sums), where=weight[:, None] > 0)
         # Centre on each component's own mean: a shift shared by all components leaves a
         # difference of large numbers for narrow components far from it.
         k, d = mean.shape
         scatter = np.empty((k, d) if diagonal else (k, d, d))
         for j in range(k):
-            xc = x - mean[j]  # (n, d)
+            xc = (x if x.ndim == 2 else x[j]) - mean[j]  # (n, d)
             if diagonal:
                 scatter[j] = resp[:, j] @ (xc * xc)
             else:
