@@ -1,4 +1,10 @@
-"""Conjugate posteriors of vector parameters: categorical, multivariate normal, ridge."""
+"""Conjugate posteriors of vector parameters: categorical, multivariate normal, ridge.
+
+The categorical posterior is the :class:`~emkit.distributions.categorical.Categorical` family's
+statistics and ``conjugate_update``; ridge works from the weighted moments of the rows
+:math:`(x, y)`, the statistics of the :class:`~emkit.distributions.linear_gaussian.LinearGaussian`
+family.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ from emkit.bayes.posterior import (
     positive,
 )
 from emkit.checks import at_least, finite_array, nonnegative_integers
+from emkit.distributions.categorical import Categorical
+from emkit.distributions.linear_gaussian import LinearGaussian
 
 
 def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Posterior:
@@ -47,7 +55,9 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
     prior = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (K,))
     if (prior < 0).any():
         raise ValueError("alpha must be non-negative")
-    a = prior + np.bincount(x.astype(np.intp), minlength=K)  # (K,)
+    family = Categorical(K)
+    data = family.suff_stats(x[:, None], np.ones(x.size))
+    a = family.conjugate_update(data, {"concentration": prior})["concentration"][0]  # (K,)
     if (a <= 0).any():
         raise ValueError("posterior alpha must be positive: a category has neither prior nor data")
     a0 = a.sum()
@@ -241,19 +251,22 @@ def ridge(X, y, alpha: float, fit_intercept: bool = True, variance: float | None
     nonnegative(alpha=alpha)
     n, p = X.shape
     at_least(n, 2, "ridge")
-    x_mean = X.mean(axis=0) if fit_intercept else np.zeros(p)
-    y_mean = y.mean() if fit_intercept else 0.0
-    Xc, yc = X - x_mean, y - y_mean  # (n, p), (n,)
-    A = Xc.T @ Xc + alpha * np.eye(p)  # (p, p), the posterior precision times sigma^2
+    moments = LinearGaussian(fit_intercept).suff_stats(np.column_stack([X, y]), np.ones(n))
+    mean, scatter = moments.mean[0], moments.scatter[0]  # (p + 1,), (p + 1, p + 1)
+    if not fit_intercept:  # moments about the origin
+        scatter = scatter + n * np.outer(mean, mean)
+        mean = np.zeros(p + 1)
+    x_mean, y_mean = mean[:p], mean[p]
+    A = scatter[:p, :p] + alpha * np.eye(p)  # (p, p), the posterior precision times sigma^2
     try:
         L = np.linalg.cholesky(A)
     except np.linalg.LinAlgError:
         raise ValueError("ridge: X^T X + alpha I is singular; use alpha > 0") from None
     A_inv = np.linalg.solve(L.T, np.linalg.solve(L, np.eye(p)))
-    coef = A_inv @ Xc.T @ yc
+    coef = A_inv @ scatter[:p, p]  # (p,)
     intercept = float(y_mean - x_mean @ coef)
     if variance is None:
-        resid = yc - Xc @ coef
+        resid = y - intercept - X @ coef
         variance = float(resid @ resid / n)
     positive(variance=variance)
     cov = variance * A_inv

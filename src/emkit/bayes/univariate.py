@@ -1,6 +1,13 @@
-"""Conjugate posteriors of one-dimensional models: Bernoulli, Poisson, normal."""
+"""Conjugate posteriors of one-dimensional models: Bernoulli, Poisson, normal.
+
+Each posterior is the family's statistics of the data with unit weights, then the family's
+``conjugate_update`` of the prior's hyperparameters (the update whose mode the family's
+``from_stats(stats, prior)`` returns as its MAP estimate).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -14,6 +21,14 @@ from emkit.bayes.posterior import (
     univariate,
 )
 from emkit.checks import at_least, finite_array, nonnegative_integers
+from emkit.distributions.bernoulli import Bernoulli
+from emkit.distributions.normal import Normal, NormalStats
+from emkit.distributions.poisson import Poisson
+
+
+def _stats(family: Any, x: np.ndarray) -> Any:
+    """The family's statistics of the values ``x`` (n,), one feature, with unit weights."""
+    return family.suff_stats(x[:, None], np.ones(x.size))
 
 
 def beta_bernoulli(x, a: float = 1.0, b: float = 1.0) -> Posterior:
@@ -36,8 +51,9 @@ def beta_bernoulli(x, a: float = 1.0, b: float = 1.0) -> Posterior:
     if ((x != 0) & (x != 1)).any():
         raise ValueError("beta_bernoulli needs values 0 and 1 only")
     nonnegative(a=a, b=b)
-    k = x.sum()
-    a_n, b_n = a + k, b + x.size - k
+    family = Bernoulli()
+    posterior = family.conjugate_update(_stats(family, x), {"a": a, "b": b})
+    a_n, b_n = posterior["a"][0], posterior["b"][0]
     positive(**{"posterior a (a + successes)": a_n, "posterior b (b + failures)": b_n})
     if a_n >= 1 and b_n >= 1 and a_n + b_n > 2:
         mode = (a_n - 1) / (a_n + b_n - 2)
@@ -74,7 +90,9 @@ def gamma_poisson(x, shape: float = 1.0, rate: float = 0.0) -> Posterior:
     at_least(x.size, 1, "gamma_poisson")
     nonnegative_integers(x, "counts", "gamma_poisson")
     nonnegative(shape=shape, rate=rate)
-    a_n, b_n = shape + x.sum(), rate + x.size
+    family = Poisson()
+    posterior = family.conjugate_update(_stats(family, x), {"shape": shape, "rate": rate})
+    a_n, b_n = posterior["shape"][0], float(posterior["rate"][0])
     positive(**{"posterior shape": a_n})
     return univariate(
         "rate",
@@ -108,8 +126,9 @@ def normal_known_variance(
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "normal_known_variance")
     positive(sigma=sigma, prior_sd=prior_sd)
-    precision = 1 / prior_sd**2 + x.size / sigma**2
-    mean = (prior_mean / prior_sd**2 + x.sum() / sigma**2) / precision
+    data: NormalStats = _stats(Normal(), x)
+    precision = 1 / prior_sd**2 + data.weight / sigma**2
+    mean = (prior_mean / prior_sd**2 + data.weight * data.mean[0] / sigma**2) / precision
     sd = 1 / np.sqrt(precision)
     return univariate(
         "mean",
@@ -157,12 +176,14 @@ def normal_inverse_gamma(
     nonnegative(kappa0=kappa0, beta0=beta0)
     if alpha0 < -1.5:
         raise ValueError(f"alpha0 must be >= -3/2 (the flat prior), got {alpha0}")
-    n, xbar = x.size, x.mean()
-    S = np.sum((x - xbar) ** 2)
-    k_n = kappa0 + n
-    m_n = (kappa0 * mu0 + n * xbar) / k_n
-    a_n = alpha0 + n / 2
-    b_n = beta0 + S / 2 + kappa0 * n * (xbar - mu0) ** 2 / (2 * k_n)
+    family = Normal()
+    data: NormalStats = _stats(family, x)
+    # NormalInverseGamma's shape leaves out the mean's 1/2 power when kappa0 = 0 (flat mean);
+    # alpha0 here always counts it.
+    prior = {"mean": mu0, "shrinkage": kappa0, "shape": alpha0 + 0.5 * (kappa0 == 0)}
+    posterior = family.conjugate_update(data, {**prior, "scale": beta0})
+    k_n, m_n = float(posterior["shrinkage"][0]), posterior["mean"][0]
+    a_n, b_n = float(posterior["shape"][0]), posterior["scale"][0]
     positive(**{"posterior alpha (alpha0 + N/2)": a_n, "posterior beta": b_n})
     hyper = {"mu": m_n, "kappa": k_n, "alpha": a_n, "beta": b_n}
     variance = stats.invgamma(a_n, scale=b_n)

@@ -65,3 +65,18 @@ class Bernoulli(IndependentFeatures):
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         return (rng.random((n, self.probs.shape[0])) < self.probs).astype(float)
+
+    def asymptotic_covariance(self) -> np.ndarray:
+        r"""Covariance of the MLE of ``probs`` from one row, (d, d): the inverse Fisher
+        information :math:`\operatorname{diag} p(1 - p)`; divide by N for N rows."""
+        probs = np.asarray(self.probs, dtype=float)  # (d,)
+        return np.diag(probs * (1.0 - probs))
+
+    def conjugate_update(self, stats: BernoulliStats, hyper: dict) -> dict:
+        r"""Posterior Beta hyperparameters ``{"a", "b"}`` (each (d,)) from prior ones and the
+        statistics: :math:`a + \sum w x`, :math:`b + W - \sum w x`. Plain values, so that
+        priors :class:`BetaPrior` rejects (a or b below 1, no mode) are allowed here."""
+        return {
+            "a": hyper["a"] + stats.sum_x,
+            "b": hyper["b"] + stats.weight - stats.sum_x,
+        }

@@ -124,3 +124,20 @@ class Categorical:
     def to_dict(self) -> dict:
         probs = None if self.probs is None else self.probs.tolist()
         return {"family": self.name, "n_categories": self.n_categories, "probs": probs}
+
+    def asymptotic_covariance(self) -> np.ndarray:
+        r"""Covariance of the MLE of ``probs`` (raveled, d C entries) from one row, (dC, dC):
+        per feature :math:`\operatorname{diag} p - pp^\top`, singular because each row of
+        ``probs`` sums to one; divide by N for N rows."""
+        probs = np.asarray(self.probs, dtype=float)  # (d, C)
+        d, c = probs.shape
+        out = np.zeros((d * c, d * c))
+        for j, p in enumerate(probs):
+            out[j * c : (j + 1) * c, j * c : (j + 1) * c] = np.diag(p) - np.outer(p, p)
+        return out
+
+    def conjugate_update(self, stats: CategoricalStats, hyper: dict) -> dict:
+        r"""Posterior Dirichlet hyperparameters ``{"concentration"}`` (d, C) from the prior's
+        (a float or (C,)) and the statistics: :math:`\alpha_c + n_{jc}`. Plain values, so
+        that priors :class:`DirichletPrior` rejects (below 1, no mode) are allowed here."""
+        return {"concentration": hyper["concentration"] + stats.counts}

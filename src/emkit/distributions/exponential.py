@@ -65,3 +65,15 @@ class Exponential(IndependentFeatures):
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         return rng.exponential(1.0 / self.rate, size=(n, self.rate.shape[0]))
+
+    def asymptotic_covariance(self) -> np.ndarray:
+        r"""Covariance of the MLE of ``rate`` from one row, (d, d): the inverse Fisher
+        information :math:`\operatorname{diag}\lambda^2`; divide by N for N rows."""
+        return np.diag(np.asarray(self.rate, dtype=float) ** 2)
+
+    def conjugate_update(self, stats: ExponentialStats, hyper: dict) -> dict:
+        r"""Posterior Gamma hyperparameters ``{"shape", "rate"}`` (each (d,)) from prior ones and
+        the statistics: :math:`a + W`, :math:`b + \sum w x`. Plain values, so that priors
+        :class:`GammaPrior` rejects (shape below 1, no mode) are allowed here."""
+        shape = np.full(stats.sum_x.shape, hyper["shape"] + stats.weight)
+        return {"shape": shape, "rate": hyper["rate"] + stats.sum_x}

@@ -90,3 +90,35 @@ class Normal(IndependentFeatures):
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         return self.mean + np.sqrt(self.variance) * rng.standard_normal((n, self.mean.shape[0]))
+
+    def asymptotic_covariance(self) -> np.ndarray:
+        r"""Covariance of the MLE of (``mean``, ``variance``) raveled in that order from one row,
+        (2d, 2d): the inverse Fisher information :math:`\operatorname{diag}(v, 2v^2)`,
+        means and variances uncorrelated; divide by N for N rows."""
+        variance = np.asarray(self.variance, dtype=float)  # (d,)
+        return np.diag(np.concatenate([variance, 2 * variance**2]))
+
+    def conjugate_update(self, stats: NormalStats, hyper: dict) -> dict:
+        r"""Posterior :class:`NormalInverseGamma` hyperparameters from prior ones and the
+        statistics, keyed by its fields (``mean``, ``shrinkage``, ``shape``, ``scale``; (d,)).
+
+        :math:`\kappa' = \kappa + W`, :math:`m' = (\kappa m + W\bar x)/\kappa'`,
+        :math:`b' = b + S/2 + \kappa W(\bar x - m)^2/(2\kappa')` and
+        :math:`a' = a + W/2 - [\kappa = 0 < \kappa']/2`: the prior's density carries the
+        mean's :math:`v^{-1/2}` only when :math:`\kappa > 0`, the posterior's always, so the
+        mode of the posterior is ``from_stats(stats, prior)``. Plain values, so that improper
+        priors :class:`NormalInverseGamma` rejects are allowed here.
+        """
+        k, m = hyper["shrinkage"], hyper["mean"]
+        k_n = k + stats.weight
+        mean = (k * m + stats.weight * stats.mean) / k_n
+        shrink = k * stats.weight * (stats.mean - m) ** 2 / (2 * k_n)
+        scale = hyper["scale"] + stats.scatter / 2 + shrink
+        shape = hyper["shape"] + stats.weight / 2 - np.where((k == 0) & (k_n > 0), 0.5, 0.0)
+        d = stats.mean.shape
+        return {
+            "mean": mean,
+            "shrinkage": np.full(d, k_n),
+            "shape": np.full(d, shape),
+            "scale": scale,
+        }

@@ -76,3 +76,15 @@ class Poisson(IndependentFeatures):
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         return rng.poisson(self.rate, size=(n, self.rate.shape[0])).astype(float)
+
+    def asymptotic_covariance(self) -> np.ndarray:
+        r"""Covariance of the MLE of ``rate`` from one row, (d, d): the inverse Fisher
+        information :math:`\operatorname{diag}\lambda`; divide by N for N rows."""
+        return np.diag(np.asarray(self.rate, dtype=float))
+
+    def conjugate_update(self, stats: PoissonStats, hyper: dict) -> dict:
+        r"""Posterior Gamma hyperparameters ``{"shape", "rate"}`` (each (d,)) from prior ones and
+        the statistics: :math:`a + \sum w x`, :math:`b + W`. Plain values, so that priors
+        :class:`GammaPrior` rejects (shape below 1, no mode) are allowed here."""
+        rate = np.full(stats.sum_x.shape, hyper["rate"] + stats.weight)
+        return {"shape": hyper["shape"] + stats.sum_x, "rate": rate}

@@ -1,16 +1,41 @@
 """Maximum likelihood in closed form, with standard errors from the Fisher information.
 
-Every function validates its input (finite, right shape, inside the family's support, enough
-observations) and raises a ``ValueError`` that says what is wrong.
+Each estimate is the engine's own M-step: the family's statistics of the data with unit weights,
+then ``from_stats`` without a prior; its covariance is the family's ``asymptotic_covariance``
+(the inverse Fisher information of one observation) over N, and its log-likelihood the sum of
+the family's ``log_prob``. Every function validates its input (finite, right shape, inside the
+family's support, enough observations) and raises a ``ValueError`` that says what is wrong.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from scipy import special, stats
+from scipy import stats
 
 from emkit.checks import at_least, finite_array, nonnegative_integers
+from emkit.distributions.bernoulli import Bernoulli, BernoulliStats
+from emkit.distributions.categorical import Categorical
+from emkit.distributions.exponential import Exponential
+from emkit.distributions.gaussian import GaussianStats
+from emkit.distributions.normal import Normal
+from emkit.distributions.poisson import Poisson
 from emkit.mle.estimate import Estimate
+
+
+def _fit(family: Any, x: np.ndarray) -> Any:
+    """The family's MLE from the values ``x`` (n,), one feature: ``from_stats`` of unit-weight
+    statistics."""
+    return family.from_stats(family.suff_stats(x[:, None], np.ones(x.size)))
+
+
+def _estimate(fit: Any, x: np.ndarray, params: dict, method: str) -> Estimate:
+    """The :class:`Estimate` of ``fit`` on ``x`` (n,): covariance ``asymptotic_covariance / N``
+    and the log-likelihood summed from ``log_prob``."""
+    n = x.size
+    loglik = fit.log_prob(x[:, None]).sum()
+    return Estimate(params, fit.asymptotic_covariance() / n, loglik, n, method)
 
 
 def bernoulli(x) -> Estimate:
@@ -34,10 +59,8 @@ def bernoulli(x) -> Estimate:
             f"bernoulli needs values 0 and 1 only; got {int(bad.sum())} other value(s) "
             f"such as {x[bad][0]:g}"
         )
-    n, k = x.size, x.sum()
-    p = k / n
-    loglik = special.xlogy(k, p) + special.xlogy(n - k, 1 - p)
-    return Estimate({"p": p}, [[p * (1 - p) / n]], loglik, n, "Bernoulli maximum likelihood")
+    fit = _fit(Bernoulli(), x)
+    return _estimate(fit, x, {"p": fit.probs[0]}, "Bernoulli maximum likelihood")
 
 
 def binomial(k, n) -> Estimate:
@@ -64,9 +87,12 @@ def binomial(k, n) -> Estimate:
     total = n.sum()
     if total < 1:
         raise ValueError("binomial needs at least one trial")
-    p = k.sum() / total
+    # k successes in n trials are the Bernoulli statistics of the trials.
+    fit: Any = Bernoulli().from_stats(BernoulliStats(float(total), np.array([k.sum()])))
+    p = fit.probs[0]
     loglik = stats.binom.logpmf(k, n, p).sum()
-    return Estimate({"p": p}, [[p * (1 - p) / total]], loglik, total, "Binomial maximum likelihood")
+    cov = fit.asymptotic_covariance() / total
+    return Estimate({"p": p}, cov, loglik, total, "Binomial maximum likelihood")
 
 
 def poisson(x) -> Estimate:
@@ -85,9 +111,8 @@ def poisson(x) -> Estimate:
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "poisson")
     nonnegative_integers(x, "counts", "poisson")
-    rate = x.mean()
-    loglik = stats.poisson.logpmf(x, rate).sum()
-    return Estimate({"rate": rate}, [[rate / x.size]], loglik, x.size, "Poisson maximum likelihood")
+    fit = _fit(Poisson(), x)
+    return _estimate(fit, x, {"rate": fit.rate[0]}, "Poisson maximum likelihood")
 
 
 def exponential(x) -> Estimate:
@@ -111,10 +136,8 @@ def exponential(x) -> Estimate:
         )
     if x.sum() == 0:
         raise ValueError("exponential needs at least one positive value (all are zero)")
-    n = x.size
-    rate = 1 / x.mean()
-    loglik = n * np.log(rate) - rate * x.sum()
-    return Estimate({"rate": rate}, [[rate**2 / n]], loglik, n, "Exponential maximum likelihood")
+    fit = _fit(Exponential(), x)
+    return _estimate(fit, x, {"rate": fit.rate[0]}, "Exponential maximum likelihood")
 
 
 def normal(x) -> Estimate:
@@ -134,14 +157,11 @@ def normal(x) -> Estimate:
     """
     x = finite_array(x, "x", 1)
     at_least(x.size, 2, "normal")
-    n = x.size
-    mean = x.mean()
-    var = np.mean((x - mean) ** 2)
-    if var == 0:
+    fit = _fit(Normal(), x)
+    if fit.variance[0] == 0:
         raise ValueError("normal needs values that are not all equal (the variance MLE is 0)")
-    loglik = -0.5 * n * (np.log(2 * np.pi * var) + 1)
-    cov = np.diag([var / n, 2 * var**2 / n])
-    return Estimate({"mean": mean, "variance": var}, cov, loglik, n, "Normal maximum likelihood")
+    params = {"mean": fit.mean[0], "variance": fit.variance[0]}
+    return _estimate(fit, x, params, "Normal maximum likelihood")
 
 
 def multivariate_normal(X) -> Estimate:
@@ -164,9 +184,8 @@ def multivariate_normal(X) -> Estimate:
     X = finite_array(X, "X", 2)
     n, d = X.shape
     at_least(n, d + 1, f"multivariate_normal in {d} dimensions")
-    mean = X.mean(axis=0)
-    centred = X - mean  # (n, d)
-    S = centred.T @ centred / n  # (d, d)
+    moments = GaussianStats.from_data(X, np.ones((n, 1)), diagonal=False)
+    mean, S = moments.mean[0], moments.covariance()[0]  # (d,), (d, d)
     try:
         L = np.linalg.cholesky(S)
     except np.linalg.LinAlgError:
@@ -207,12 +226,8 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     K = int(x.max()) + 1 if n_categories is None else int(n_categories)
     if x.max() >= K:
         raise ValueError(f"categorical: label {x.max():g} is not below n_categories={K}")
-    n = x.size
-    counts = np.bincount(x.astype(np.intp), minlength=K).astype(np.float64)  # (K,)
-    p = counts / n
-    loglik = special.xlogy(counts, p).sum()
-    cov = (np.diag(p) - np.outer(p, p)) / n
-    return Estimate({"probs": p}, cov, loglik, n, "Categorical maximum likelihood")
+    fit = _fit(Categorical(K), x)
+    return _estimate(fit, x, {"probs": fit.probs[0]}, "Categorical maximum likelihood")
 
 
 def linear_regression(X, y, fit_intercept: bool = True) -> Estimate:
