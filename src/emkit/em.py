@@ -1,4 +1,4 @@
-r"""The one EM loop every latent-variable model runs.
+r"""The one EM loop every latent-variable model runs, and the one driver every estimator fits with.
 
 Each iteration computes, for the current parameters :math:`\theta_t`, the statistics of every
 chunk and the observed-data objective
@@ -8,23 +8,91 @@ chunk and the observed-data objective
 then sets :math:`\theta_{t+1} = M(\sum_{chunks} S)`. By Dempster, Laird and Rubin (1977),
 :math:`\ell` never decreases; a decrease beyond rounding is reported as a
 :class:`~emkit.MonotonicityWarning` naming the iteration.
+
+How a run moves from one accepted point to the next is a step policy: :class:`PlainEM` (one
+M-step) or :class:`Squarem` (an extrapolated cycle, :mod:`emkit.accel`). The loop alone keeps
+the history, calls the callback, applies the stop test, checks ascent and records the steps
+that changed the model's structure; :func:`fit_starts` runs several starts in lockstep and
+keeps the best by one rule.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Hashable, Iterable
 from dataclasses import dataclass
 from functools import reduce
 from operator import add
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from emkit.accel import VectorForm, extrapolate, model_at, next_step_max
 from emkit.exceptions import MonotonicityWarning
 
 # A decrease smaller than this fraction of |loglik| is floating-point rounding, not a bug.
 ROUNDING = 1e-10
+
+
+class LatentModel(Protocol):
+    """A latent-variable model the loop runs and the driver ranks; an immutable value.
+
+    Members
+    -------
+    n_components : int
+        Number of components (pruning may lower it during EM).
+    structure : hashable
+        Changes exactly where an M-step changed the model's size or the objective itself
+        (pruning, a ridge raised to keep a component non-singular, a re-seeded component);
+        the loop lists those steps in ``structure_changes`` and skips their ascent check.
+    e_step(x, sample_weight) -> (stats, loglik)
+        Statistics of one chunk (they add up over chunks with ``+``) and its observed-data
+        log-likelihood; ``x`` is whatever the data source yields, ``sample_weight`` of
+        shape (m,) or None.
+    m_step(stats) -> model
+        The next model from the statistics summed over all chunks.
+    log_prior() -> float
+        Log prior density of the parameters (0 for maximum likelihood); the objective EM
+        climbs is the log-likelihood plus ``log_prior()``.
+    degenerate(stats) -> bool array of shape (k,)
+        Components that collapsed (singular but for regularisation, emptied, a line through a
+        few rows), judged from the statistics at the model; the driver ranks starts by it.
+
+    Optional: :class:`BatchedEStep` (several models' E-steps in one pass) and
+    :class:`emkit.accel.VectorForm` (a parameter vector, for SQUAREM).
+    """
+
+    @property
+    def n_components(self) -> int: ...
+
+    @property
+    def structure(self) -> Hashable: ...
+
+    def e_step(self, x: Any, sample_weight: np.ndarray | None = None) -> tuple[Any, float]: ...
+
+    def m_step(self, stats: Any) -> Any: ...
+
+    def log_prior(self) -> float: ...
+
+    def degenerate(self, stats: Any) -> np.ndarray: ...
+
+
+@runtime_checkable
+class BatchedEStep(Protocol):
+    """A model whose class computes the E-steps of several of its models in one pass.
+
+    Members
+    -------
+    e_step_many(models, x, sample_weight) -> list of (stats, loglik), or None
+        Static: ``e_step`` of each of ``models`` on chunk ``x``, sharing the work (the fused
+        Gaussian kernel builds each row's quadratic features once for all of them); None where
+        these models cannot be batched, and each then runs its own ``e_step``.
+    """
+
+    @staticmethod
+    def e_step_many(
+        models: list[Any], x: Any, sample_weight: np.ndarray | None
+    ) -> list[tuple[Any, float]] | None: ...
 
 
 @dataclass(frozen=True)
@@ -48,100 +116,170 @@ class EMResult:
     structure_changes: tuple[int, ...] = ()
 
 
-def e_step_all(model: Any, data: Iterable) -> tuple[Any, float]:
-    """Statistics summed over every chunk, and the total objective, at ``model``."""
-    parts = [model.e_step(x, w) for x, w in data]
-    stats = reduce(add, (s for s, _ in parts))
-    return stats, float(sum(ll for _, ll in parts)) + model.log_prior()
+@dataclass(frozen=True)
+class FitResult:
+    """The start :func:`fit_starts` kept, its degenerate components, and every start's run.
 
-
-def run_em(
-    model: Any,
-    data: Iterable,
-    *,
-    tol: float,
-    max_iter: int,
-    total_weight: float,
-    callback: Callable[[EMProgress], Any] | None = None,
-    accelerate: str | None = None,
-) -> EMResult:
-    """Run EM from ``model`` until the per-sample objective gains less than ``tol``.
-
-    Parameters
+    Attributes
     ----------
-    model : a latent-variable model with ``e_step``, ``m_step`` and ``log_prior``.
-    data : re-iterable of ``(x, sample_weight)`` chunks.
-    tol : convergence threshold on the change of the objective divided by ``total_weight``.
-    max_iter : number of M-steps at most.
-    total_weight : number of rows (or sum of sample weights), the scale of ``tol``.
-    callback : called with an :class:`EMProgress` after every iteration.
-    accelerate : None for plain EM, or "squarem" (:mod:`emkit.accel`; models without
-        ``to_vector`` run plain EM).
+    best : EMResult of the kept start.
+    degenerate : bool array of shape (k,), ``best.model.degenerate(best.stats)``.
+    runs : tuple of every start's EMResult, in the order of the starts.
+    """
 
-    Returns
+    best: EMResult
+    degenerate: np.ndarray
+    runs: tuple[EMResult, ...]
+
+
+@dataclass(frozen=True)
+class Point:
+    """A model the loop evaluated: its summed statistics and its objective.
+
+    ``changed`` is True where the M-step that produced the model changed its structure.
+    """
+
+    model: Any
+    stats: Any
+    objective: float
+    changed: bool = False
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """A model one M-step made from ``parent``, not yet evaluated."""
+
+    parent: Point
+    model: Any
+    changed: bool
+
+
+class StepPolicy(Protocol):
+    """How a run moves from one accepted point to the next.
+
+    Members
     -------
-    EMResult whose ``model`` is the last parameters evaluated; ``history`` holds the objective
-    (log-likelihood plus log-prior) before the first and after every accepted step, and
-    ``log_likelihood`` is the log-likelihood alone at exactly the returned parameters.
-    Iterations where the model changed size (pruning) or its objective (a raised ridge) are
-    listed in ``structure_changes``; the ascent check skips them.
+    step(point, em) -> generator returning the next accepted :class:`Point`
+        Builds candidates with ``em.m_step(point)`` (one M-step, counted against
+        ``max_iter``) and evaluates them with ``yield from em.evaluate(candidate)``; may
+        consult ``em.stops(old, new)``, ``em.structure_changed(a, b)``, ``em.maps`` and
+        ``em.max_iter``. One policy object serves one run and may keep state across steps.
     """
-    steps = em_iterations(
-        model,
-        tol=tol,
-        max_iter=max_iter,
-        total_weight=total_weight,
-        callback=callback,
-        accelerate=accelerate,
-    )
-    return run_batch([steps], data)[0]
+
+    def step(self, point: Point, em: EMMap) -> Generator[Any, tuple[Any, float], Point]: ...
 
 
-def run_batch(runs: list[Generator], data: Iterable) -> list[EMResult]:
-    """Drive several EM runs (from :func:`em_iterations`) in lockstep over one pass per round.
+@dataclass
+class EMMap:
+    """The loop's side of a step: M-steps counted, evaluations ascent-checked.
 
-    Each run yields the model whose statistics it needs next; every round reads the data once
-    for all runs still going (batched restarts: one pass, and shared work where the models
-    offer ``e_step_many``).
+    Attributes
+    ----------
+    tol_total : the stop test's threshold on the change of the objective (tol times the
+        total weight).
+    max_iter : M-steps allowed in the run.
+    maps : M-steps taken so far.
+    iteration : index the next accepted step will have in ``history``.
     """
-    results: list[EMResult | None] = [None] * len(runs)
-    pending: dict[int, Any] = {}
-    for i, run in enumerate(runs):
-        _advance(run, None, i, pending, results)
-    while pending:
-        order = list(pending)
-        answers = e_step_many([pending[i] for i in order], data)
-        for i, answer in zip(order, answers, strict=True):
-            _advance(runs[i], answer, i, pending, results)
-    return results  # type: ignore[return-value]
+
+    tol_total: float
+    max_iter: int
+    maps: int = 0
+    iteration: int = 0
+
+    def m_step(self, point: Point) -> Mapped:
+        """One M-step from ``point``."""
+        self.maps += 1
+        model = point.model.m_step(point.stats)
+        return Mapped(point, model, structure_changed(point.model, model))
+
+    def evaluate(self, candidate: Any) -> Generator[Any, tuple[Any, float], Point]:
+        """Statistics and objective of ``candidate`` (a model, or a :class:`Mapped`); an
+        M-step's result that kept the structure is checked not to have lowered the objective."""
+        if not isinstance(candidate, Mapped):
+            stats, objective = yield candidate
+            return Point(candidate, stats, objective)
+        stats, objective = yield candidate.model
+        if not candidate.changed:
+            check_ascent(candidate.parent.objective, objective, self.iteration)
+        return Point(candidate.model, stats, objective, candidate.changed)
+
+    def stops(self, old: Point, new: Point) -> bool:
+        """The stop test: the step gained less than ``tol_total``, or the objective is not
+        finite."""
+        return abs(new.objective - old.objective) < self.tol_total or not np.isfinite(new.objective)
+
+    @staticmethod
+    def structure_changed(old: Any, new: Any) -> bool:
+        return structure_changed(old, new)
 
 
-def _advance(run: Generator, answer: Any, i: int, pending: dict, results: list) -> None:
-    try:
-        pending[i] = next(run) if answer is None else run.send(answer)
-    except StopIteration as stop:
-        pending.pop(i, None)
-        results[i] = stop.value
+class PlainEM:
+    """One M-step per accepted step."""
+
+    def step(self, point: Point, em: EMMap) -> Generator[Any, tuple[Any, float], Point]:
+        return (yield from em.evaluate(em.m_step(point)))
 
 
-def e_step_many(models: list[Any], data: Iterable) -> list[tuple[Any, float]]:
-    """``e_step_all`` for several models in one pass over ``data``."""
-    if len(models) == 1:
-        return [e_step_all(models[0], data)]
-    batched = getattr(type(models[0]), "e_step_many", None)
-    same = all(type(m) is type(models[0]) for m in models)
-    parts: list[list] = [[] for _ in models]
-    for x, w in data:
-        chunk = batched(models, x, w) if batched is not None and same else None
-        if chunk is None:
-            chunk = [m.e_step(x, w) for m in models]
-        for store, part in zip(parts, chunk, strict=True):
-            store.append(part)
-    out = []
-    for model, store in zip(models, parts, strict=True):
-        stats = reduce(add, (s for s, _ in store))
-        out.append((stats, float(sum(ll for _, ll in store)) + model.log_prior()))
-    return out
+@dataclass
+class Squarem:
+    r"""SQUAREM's safeguarded cycle (:mod:`emkit.accel`) as a step policy.
+
+    Each cycle takes a plain step :math:`\theta_1`; it ends there where that step met the stop
+    test, changed the model's structure, or no room is left for a cycle's three M-steps.
+    Otherwise it extrapolates from :math:`\theta_0, \theta_1, \theta_2` and accepts the EM step
+    from :math:`\theta'` where :math:`\theta'` is a valid model whose objective, and that of
+    its EM step, are at least :math:`\ell(\theta_0)`; else it accepts :math:`\theta_2`. Every
+    accepted step therefore has an objective at least that of the one before.
+
+    Attributes
+    ----------
+    step_max : the bound on the step length, carried from cycle to cycle.
+    """
+
+    step_max: float = 1.0
+
+    def step(self, point: Point, em: EMMap) -> Generator[Any, tuple[Any, float], Point]:
+        first = yield from em.evaluate(em.m_step(point))
+        if em.stops(point, first) or first.changed or em.maps + 2 > em.max_iter:
+            return first
+        second = em.m_step(first)
+        if second.changed:
+            return first
+        start, middle, end = (p.model.to_vector() for p in (point, first, second))
+        alpha, target = extrapolate(start, middle, end, self.step_max)
+        accepted = None
+        if target is not None:
+            jump = model_at(point.model, target)
+            if jump is not None and not em.structure_changed(point.model, jump):
+                jumped = yield from em.evaluate(jump)
+                if np.isfinite(jumped.objective) and jumped.objective >= point.objective:
+                    settled = em.m_step(jumped)
+                    if not settled.changed:
+                        landed = yield from em.evaluate(settled)
+                        if landed.objective >= point.objective:
+                            accepted = landed
+        self.step_max = next_step_max(
+            self.step_max, alpha, extrapolated=target is not None, accepted=accepted is not None
+        )
+        if accepted is None:
+            accepted = yield from em.evaluate(second)
+        return accepted
+
+
+STEPS: dict[str | None, Callable[[], StepPolicy]] = {None: PlainEM, "squarem": Squarem}
+
+
+def step_policy(accelerate: str | None, model: Any) -> StepPolicy:
+    """A fresh policy for one run: ``accelerate`` None is plain EM, "squarem" SQUAREM where
+    the model has a vector form (:class:`emkit.accel.VectorForm`), plain EM elsewhere."""
+    if accelerate not in STEPS:
+        raise ValueError(f"accelerate must be None or 'squarem'; got {accelerate!r}")
+    if accelerate is not None and not (
+        isinstance(model, VectorForm) and model.to_vector() is not None
+    ):
+        return PlainEM()
+    return STEPS[accelerate]()
 
 
 def em_iterations(
@@ -155,43 +293,198 @@ def em_iterations(
 ) -> Generator[Any, tuple[Any, float], EMResult]:
     """EM as a coroutine: yields each model to evaluate, receives ``(stats, objective)``.
 
-    :func:`run_em` answers with :func:`e_step_all`; :func:`run_batch` answers several runs
-    from one pass over the data. Returns the :class:`EMResult`.
-    """
-    if accelerate == "squarem":
-        from emkit.accel import squarem_iterations, to_vector
+    Parameters
+    ----------
+    model : a :class:`LatentModel`, the start.
+    tol : convergence threshold on the change of the objective divided by ``total_weight``.
+    max_iter : number of M-steps at most.
+    total_weight : number of rows (or sum of sample weights), the scale of ``tol``.
+    callback : called with an :class:`EMProgress` after every accepted step.
+    accelerate : None for plain EM, or "squarem" (see :func:`step_policy`).
 
-        if to_vector(model) is not None:
-            return (
-                yield from squarem_iterations(
-                    model, tol=tol, max_iter=max_iter, total_weight=total_weight, callback=callback
-                )
-            )
-    if accelerate not in (None, "squarem"):
-        raise ValueError(f"accelerate must be None or 'squarem'; got {accelerate!r}")
-    history: list[float] = []
+    Returns
+    -------
+    EMResult whose ``model`` is the last parameters evaluated; ``history`` holds the objective
+    (log-likelihood plus log-prior) before the first and after every accepted step, and
+    ``log_likelihood`` is the log-likelihood alone at exactly the returned parameters.
+    Iterations where the model's structure changed (pruning, a raised ridge, a re-seeded
+    component) are listed in ``structure_changes``; the ascent check skips them. With SQUAREM
+    ``n_iter`` counts accepted steps (cycles) while ``max_iter`` bounds the M-steps.
+
+    :func:`run_batch` answers the yields of several runs from one pass over the data.
+    """
+    policy = step_policy(accelerate, model)
+    em = EMMap(tol * total_weight, max_iter)
+    point = yield from em.evaluate(model)
+    history = [point.objective]
     changes: list[int] = []
     converged = False
-    stats, loglik = yield model
-    history.append(loglik)
-    for iteration in range(1, max_iter + 1):
-        candidate = model.m_step(stats)
-        new_stats, new_loglik = yield candidate
-        change = new_loglik - loglik
-        if _structure_changed(model, candidate):
-            # Pruning, or a ridge raised to keep a collapsed component non-singular, changes
-            # the model or the objective: no ascent guarantee across that step.
-            changes.append(iteration)
-        else:
-            check_ascent(loglik, new_loglik, iteration)
-        model, stats, loglik = candidate, new_stats, new_loglik
-        history.append(loglik)
+    while em.maps < max_iter:
+        em.iteration = len(history)
+        new = yield from policy.step(point, em)
+        if new.changed:
+            # Pruning, a raised ridge or a re-seeded component changes the model or the
+            # objective: no ascent guarantee across that step.
+            changes.append(em.iteration)
+        stop = em.stops(point, new)
+        change = new.objective - point.objective
+        point = new
+        history.append(point.objective)
         if callback is not None:
-            callback(EMProgress(iteration, loglik, change, max_iter))
-        if abs(change) < tol * total_weight or not np.isfinite(loglik):
-            converged = bool(np.isfinite(loglik))
+            callback(EMProgress(em.iteration, point.objective, change, max_iter))
+        if stop:
+            converged = bool(np.isfinite(point.objective))
             break
-    return finish(model, stats, loglik, history, converged, changes)
+    log_likelihood = point.objective - point.model.log_prior()
+    return EMResult(
+        point.model,
+        log_likelihood,
+        np.asarray(history),
+        len(history) - 1,
+        converged,
+        point.stats,
+        tuple(changes),
+    )
+
+
+def run_em(
+    model: Any,
+    data: Iterable,
+    *,
+    tol: float,
+    max_iter: int,
+    total_weight: float,
+    callback: Callable[[EMProgress], Any] | None = None,
+    accelerate: str | None = None,
+) -> EMResult:
+    """Run EM from ``model`` on ``data`` (chunks ``(x, sample_weight)``); see
+    :func:`em_iterations` for the parameters and the result."""
+    steps = em_iterations(
+        model,
+        tol=tol,
+        max_iter=max_iter,
+        total_weight=total_weight,
+        callback=callback,
+        accelerate=accelerate,
+    )
+    return run_batch([steps], data)[0]
+
+
+def run_batch(
+    runs: list[Generator[Any, tuple[Any, float], EMResult]], data: Iterable
+) -> list[EMResult]:
+    """Drive several EM runs (from :func:`em_iterations`) in lockstep over one pass per round.
+
+    Each run yields the model whose statistics it needs next; every round reads the data once
+    for all runs still going (batched restarts: one pass, and shared work where the models are
+    a :class:`BatchedEStep`).
+    """
+    results: list[EMResult | None] = [None] * len(runs)
+    pending: dict[int, Any] = {}
+    for i, run in enumerate(runs):
+        _advance(run, None, i, pending, results)
+    while pending:
+        order = list(pending)
+        answers = e_step_many([pending[i] for i in order], data)
+        for i, answer in zip(order, answers, strict=True):
+            _advance(runs[i], answer, i, pending, results)
+    return results  # type: ignore[return-value]
+
+
+def _advance(
+    run: Generator[Any, tuple[Any, float], EMResult],
+    answer: Any,
+    i: int,
+    pending: dict,
+    results: list,
+) -> None:
+    try:
+        pending[i] = next(run) if answer is None else run.send(answer)
+    except StopIteration as stop:
+        pending.pop(i, None)
+        results[i] = stop.value
+
+
+def e_step_many(models: list[Any], data: Iterable) -> list[tuple[Any, float]]:
+    """Statistics summed over every chunk, and each objective, for several models in one
+    pass over ``data``."""
+    batched = len(models) > 1 and all(
+        isinstance(m, BatchedEStep) and type(m) is type(models[0]) for m in models
+    )
+    parts: list[list] = [[] for _ in models]
+    for x, w in data:
+        chunk = type(models[0]).e_step_many(models, x, w) if batched else None
+        if chunk is None:
+            chunk = [m.e_step(x, w) for m in models]
+        for store, part in zip(parts, chunk, strict=True):
+            store.append(part)
+    out = []
+    for model, store in zip(models, parts, strict=True):
+        stats = reduce(add, (s for s, _ in store))
+        out.append((stats, float(sum(ll for _, ll in store)) + model.log_prior()))
+    return out
+
+
+def fit_starts(
+    starts: Iterable[Any],
+    data: Any,
+    *,
+    tol: float,
+    max_iter: int,
+    callback: Callable[[EMProgress], Any] | None = None,
+    accelerate: str | None = None,
+    total_weight: float | None = None,
+    lockstep: bool = True,
+) -> FitResult:
+    """Run EM from every start and keep the best: the one fit driver.
+
+    The rule, the same for every estimator: a start whose final objective is finite beats one
+    whose is not; then a start with no degenerate component (the model's ``degenerate``) beats
+    one with some; then the higher final objective (``history[-1]``) wins, the earlier start
+    on a tie.
+
+    Parameters
+    ----------
+    starts : iterable of :class:`LatentModel`, the starting values.
+    data : the data source (re-iterable chunks ``(x, sample_weight)`` with ``total_weight``).
+    tol, max_iter, callback, accelerate : as :func:`em_iterations`, for every start.
+    total_weight : scale of ``tol``; default ``data.total_weight``.
+    lockstep : True runs the starts together, one pass over the data per round for all of
+        them (:func:`run_batch`). False runs them one after another, drawing each start from
+        ``starts`` only when the one before has finished: for models whose M-step draws
+        random numbers (a re-seed), so that a start's draws follow the previous run's.
+
+    Returns
+    -------
+    FitResult
+    """
+    weight = data.total_weight if total_weight is None else total_weight
+
+    def run(start: Any) -> Generator[Any, tuple[Any, float], EMResult]:
+        return em_iterations(
+            start,
+            tol=tol,
+            max_iter=max_iter,
+            total_weight=weight,
+            callback=callback,
+            accelerate=accelerate,
+        )
+
+    if lockstep:
+        results = run_batch([run(start) for start in starts], data)
+    else:
+        results = [run_batch([run(start)], data)[0] for start in starts]
+    if not results:
+        raise ValueError("fit_starts needs at least one start")
+    best = None
+    for result in results:
+        degenerate = np.asarray(result.model.degenerate(result.stats), dtype=bool)
+        objective = float(result.history[-1])
+        key = (bool(np.isfinite(objective)), not degenerate.any(), objective)
+        if best is None or key > best[0]:
+            best = (key, result, degenerate)
+    _, result, degenerate = best  # type: ignore[misc]
+    return FitResult(result, degenerate, tuple(results))
 
 
 def check_ascent(old: float, new: float, iteration: int) -> None:
@@ -201,24 +494,10 @@ def check_ascent(old: float, new: float, iteration: int) -> None:
             f"EM objective decreased by {old - new:.3g} at iteration {iteration} "
             f"({old:.10g} -> {new:.10g})",
             MonotonicityWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
 
-def finish(
-    model: Any, stats: Any, objective: float, history: list, converged: bool, changes: list
-) -> EMResult:
-    """The :class:`EMResult` of a run that ended at ``model``."""
-    log_likelihood = objective - model.log_prior()
-    n_iter = len(history) - 1
-    return EMResult(
-        model, log_likelihood, np.asarray(history), n_iter, converged, stats, tuple(changes)
-    )
-
-
-def _structure_changed(old: Any, new: Any) -> bool:
-    """True where the step changed the model's size or the objective itself (a raised ridge)."""
-    return any(
-        getattr(old, name, None) != getattr(new, name, None)
-        for name in ("n_components", "reg_covar")
-    )
+def structure_changed(old: Any, new: Any) -> bool:
+    """True where a step changed the model's size or the objective itself (``structure``)."""
+    return bool(old.structure != new.structure)

@@ -96,3 +96,8 @@ class Centroids:
     def log_prior(self, reg_covar: float = 0.0) -> float:
         """0: the centres have a flat prior."""
         return 0.0
+
+    def degenerate(self, stats: CentroidStats, reg_covar: float = 0.0) -> np.ndarray:
+        """None, bool (k,): a centre has no spread to collapse, and the M-step moves an empty
+        cluster onto a held row."""
+        return np.zeros(self.n_components, dtype=bool)

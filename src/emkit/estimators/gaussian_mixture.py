@@ -21,7 +21,7 @@ from emkit.backend.chunks import (
 )
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.priors import NormalInverseWishart
-from emkit.em import em_iterations, run_batch
+from emkit.em import fit_starts
 from emkit.estimators._mixture_api import MixtureQueries, warn_unless_converged
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
@@ -218,26 +218,15 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         starts = [self._with_options(start, prior) for start in starts]
         # Extrapolation needs a fixed parameter space and a smooth objective.
         plain = self.assignment == "hard" or self.prune_weight > 0
-        runs = [
-            em_iterations(
-                start,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                total_weight=data.total_weight,
-                callback=self.callback,
-                accelerate=None if plain else self.accelerate,
-            )
-            for start in starts
-        ]
-        best = None
-        for result in run_batch(runs, data):
-            degenerate = result.model.components.degenerate(result.stats.components, self.reg_covar)
-            if prior is not None:  # the prior keeps covariances away from singular: only empties
-                degenerate = result.model.components.empty(result.stats.components)
-            key = (not degenerate.any(), result.history[-1])
-            if best is None or key > best[0]:
-                best = (key, result, degenerate)
-        _, result, degenerate = best
+        fit = fit_starts(
+            starts,
+            data,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            callback=self.callback,
+            accelerate=None if plain else self.accelerate,
+        )
+        result, degenerate = fit.best, fit.degenerate
         self._set_fitted(result, degenerate)
         self.structure_changes_ = result.structure_changes
         warn_unless_converged(self)

@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, GaussianStats, covariance_structure
-from emkit.em import run_em
+from emkit.em import fit_starts
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
     check_incomplete_rows,
@@ -158,21 +158,22 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             fixed_weights=priors is not None,
         )
         data = LabelledChunks(x, labels, w)
-        if closed_form:
-            _, loglik = model.e_step((x, labels), w)
-            self._set_fitted(model, loglik, np.array([loglik + model.log_prior()]), 1, True)
-        else:
-            result = run_em(
-                model,
-                data,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                total_weight=data.total_weight,
-                callback=self.callback,
-            )
-            self._set_fitted(
-                result.model, result.log_likelihood, result.history, result.n_iter, result.converged
-            )
+        # The closed form is the fit itself: the driver only evaluates it (no M-step).
+        result = fit_starts(
+            [model],
+            data,
+            tol=self.tol,
+            max_iter=0 if closed_form else self.max_iter,
+            callback=self.callback,
+        ).best
+        self.priors_ = result.model.weights
+        self.means_ = result.model.components.means
+        self.covariances_ = result.model.components.covariances
+        self.precisions_cholesky_ = result.model.components.precisions_cholesky
+        self.log_likelihood_ = result.log_likelihood
+        self.history_ = result.history
+        self.n_iter_ = 1 if closed_form else result.n_iter
+        self.converged_ = closed_form or result.converged
         return self
 
     def _validated(self, X, y):
@@ -215,16 +216,6 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
                 f"of classes_ {self.classes_.tolist()}; got {self.priors!r}"
             )
         return priors / priors.sum()
-
-    def _set_fitted(self, model, loglik, history, n_iter, converged) -> None:
-        self.priors_ = model.weights
-        self.means_ = model.components.means
-        self.covariances_ = model.components.covariances
-        self.precisions_cholesky_ = model.components.precisions_cholesky
-        self.log_likelihood_ = loglik
-        self.history_ = history
-        self.n_iter_ = n_iter
-        self.converged_ = converged
 
     def _model(self) -> MissingMixture:
         structure = covariance_structure(self.covariance_type)

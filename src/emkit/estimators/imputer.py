@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.chunks import ArrayChunks, CheckedChunks, as_chunks
 from emkit.distributions.gaussian import FullGaussian
-from emkit.em import run_em
+from emkit.em import fit_starts
 from emkit.estimators._mixture_api import warn_unless_converged
 from emkit.estimators._validation import check_incomplete_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
@@ -102,15 +102,15 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         self._validate_params()
         data = self._data(X, sample_weight)
         start, total_weight = self._start(data)
-        result = run_em(
-            start,
+        result = fit_starts(
+            [start],
             data,
             tol=self.tol,
             max_iter=self.max_iter,
-            total_weight=total_weight,
             callback=self.callback,
             accelerate=self.accelerate,
-        )
+            total_weight=total_weight,
+        ).best
         components = result.model.components
         self.mean_ = components.means[0]
         self.covariance_ = components.covariances[0]

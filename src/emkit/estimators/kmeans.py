@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.chunks import ArrayChunks
 from emkit.distributions.centroids import Centroids
-from emkit.em import run_em
+from emkit.em import fit_starts
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.init import kmeans_plusplus, random_rows, squared_distances
@@ -108,23 +108,20 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         # The objective is -inertia / 2 + const, so a tolerance on inertia halves.
         tol = max(0.5 * self.tol * spread, np.finfo(float).tiny)
         k = self.n_clusters
-        best = None
-        for _ in range(self._n_starts()):
-            model = Mixture(
+        starts = [
+            Mixture(
                 np.full(k, 1.0 / k),
                 Centroids(self._start(x, w, rng)),
                 0.0,
                 assignment="hard",
                 fixed_weights=True,
             )
-            result = run_em(
-                model, data, tol=tol, max_iter=self.max_iter, total_weight=data.total_weight
-            )
-            centres = result.model.components.means
-            labels, inertia = _assign(x, centres, w)
-            if best is None or inertia < best[0]:
-                best = (inertia, centres, labels, result)
-        self.inertia_, self.cluster_centers_, self.labels_, result = best
+            for _ in range(self._n_starts())
+        ]
+        # The objective is -inertia / 2 + const: the best start has the lowest inertia.
+        result = fit_starts(starts, data, tol=tol, max_iter=self.max_iter).best
+        self.cluster_centers_ = result.model.components.means
+        self.labels_, self.inertia_ = _assign(x, self.cluster_centers_, w)
         self.n_iter_ = max(result.n_iter, 1)
         self.history_ = result.history
         self.converged_ = result.converged

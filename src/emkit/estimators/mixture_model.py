@@ -18,7 +18,7 @@ from emkit.backend.chunks import ArrayChunks
 from emkit.distributions.categorical import Categorical
 from emkit.distributions.normal import Normal
 from emkit.distributions.priors import NormalInverseGamma, prior_from_dict
-from emkit.em import run_em
+from emkit.em import fit_starts
 from emkit.estimators._mixture_api import MixtureQueries, warn_unless_converged
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
@@ -86,25 +86,15 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         ComponentList(families, priors)
         rng = check_random_state(self.random_state)
         data = ArrayChunks(x, w)
-        best = None
-        for start in range(self.n_init):
-            model = self._initial_mixture(x, w, families, priors, rng, start)
-            result = run_em(
-                model,
-                data,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                total_weight=data.total_weight,
-                callback=self.callback,
-            )
-            degenerate = result.model.components.degenerate(result.stats.components)
-            if self._user_priors():
-                degenerate[:] = False
-            finite = bool(np.isfinite(result.history[-1]))
-            key = (finite, not degenerate.any(), result.history[-1])
-            if best is None or key > best[0]:
-                best = (key, result, degenerate)
-        _, result, degenerate = best
+        starts = [
+            self._initial_mixture(x, w, families, priors, rng, start)
+            for start in range(self.n_init)
+        ]
+        fit = fit_starts(starts, data, tol=self.tol, max_iter=self.max_iter, callback=self.callback)
+        result, degenerate = fit.best, fit.degenerate
+        if self._user_priors():
+            # A prior of the user's keeps every component from collapsing.
+            degenerate = np.zeros_like(degenerate)
         if not np.isfinite(result.log_likelihood):
             raise ValueError(
                 "every start reached a log-likelihood of -inf: some rows have zero probability "

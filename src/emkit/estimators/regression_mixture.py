@@ -5,15 +5,16 @@ r"""``MixtureOfRegressions``: K linear regressions, each row drawn from one of t
 EM alternates responsibilities and weighted least squares per component on the one engine
 (rows :math:`(x, y)` are one array, the response last). A component whose residual variance
 collapses onto a few points (the likelihood is unbounded there) is re-seeded at a fresh random
-line and the start is run again, as mixtools does; it is never returned. Collapsed means fewer
-effective rows than the line's free parameters + 1 (coefficients, intercept and sigma), or a
-sigma below ``SIGMA_RATIO`` of the largest component's.
+line inside the EM run (:class:`~emkit.models.regression_mixture.RegressionMixture`), as
+mixtools restarts; it is never returned. Collapsed means fewer effective rows than the line's
+free parameters + 1 (coefficients, intercept and sigma), or a sigma below ``SIGMA_RATIO`` of
+the largest component's.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,14 +24,14 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emkit.backend.chunks import ArrayChunks
-from emkit.em import run_em
+from emkit.em import fit_starts
 from emkit.estimators._mixture_api import warn_unless_converged
 from emkit.estimators._validation import check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
 from emkit.init import canonical_rows, draw_rows
 from emkit.models.mixture import Mixture
-from emkit.models.regression_mixture import ComponentCollapse, LinearRegressions
+from emkit.models.regression_mixture import LinearRegressions, RegressionMixture
 
 # A component variance below this fraction of var(y) has collapsed onto a few rows.
 COLLAPSE = 1e-8
@@ -38,7 +39,7 @@ COLLAPSE = 1e-8
 # happen to lie near a line (Hathaway 1985 bounds the ratio of scales to make the likelihood
 # bounded); with sigma_k / sigma_j >= c the maximum likelihood estimate is consistent.
 SIGMA_RATIO = 0.05
-# Re-seeds allowed per start, per component, before the start is given up.
+# Re-seeds allowed per start, per component, before the start is ranked degenerate.
 MAX_RESEEDS = 20
 
 
@@ -54,7 +55,8 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
     n_components : int, number of regression lines (or planes).
     fit_intercept : bool, each component has its own intercept.
     equal_variance : bool, one residual variance for all components (a bounded likelihood).
-    n_init : int, number of random starts; the best log-likelihood is kept.
+    n_init : int, number of random starts; the best non-degenerate log-likelihood is kept
+        (:func:`emkit.em.fit_starts`).
     tol : float, convergence threshold on the gain in log-likelihood per sample.
     max_iter : int, EM iterations per start at most.
     random_state : int, RandomState or None.
@@ -66,8 +68,9 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
     intercept_ : array of shape (k,).
     sigmas_ : array of shape (k,), residual standard deviations.
     log_likelihood_ : float, conditional log-likelihood sum_n log p(y_n | x_n).
-    history_ : array, the log-likelihood before the first and after every M-step of the kept run.
-    n_iter_ : int.
+    history_ : array, the log-likelihood of the kept start before the first and after every
+        M-step since its last re-seed (a re-seed starts the climb over).
+    n_iter_ : int, M-steps in ``history_``.
     converged_ : bool.
     n_reseeds_ : int, collapsed components re-seeded over all starts.
     n_features_in_ : int.
@@ -139,12 +142,12 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         spread = float(weight @ (y - np.average(y, weights=weight)) ** 2 / weight.sum())
         floor = COLLAPSE * max(spread, np.finfo(float).tiny)
         rng = check_random_state(self.random_state)
-        best, reseeds = self._best_of_starts(z, w, data, rng, floor, self.equal_variance, 0.0)
-        self.n_reseeds_ = reseeds
-        if best is None:
+        fit = self._fit_starts(z, w, data, rng, floor, self.equal_variance, 0.0)
+        self.n_reseeds_ = sum(run.model.n_reseeds for run in fit.runs)
+        if fit.degenerate.any() or not np.isfinite(fit.best.history[-1]):
             # No start kept a variance per component: the data hold too few rows per line.
             # One shared variance, kept positive by a ridge prior, bounds the likelihood.
-            best, _ = self._best_of_starts(z, w, data, rng, -1.0, True, floor * z.shape[0])
+            fit = self._fit_starts(z, w, data, rng, -1.0, True, floor * z.shape[0])
             warnings.warn(
                 "every start collapsed a component onto a few rows, so the fit uses one shared "
                 "residual variance (equal_variance=True); use fewer components or features, "
@@ -152,7 +155,8 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
                 DegenerateFitWarning,
                 stacklevel=2,
             )
-        model = best.model
+        best = fit.best
+        model = best.model.mixture
         order = np.lexsort(
             np.column_stack([model.components.coef, model.components.intercept]).T[::-1]
         )
@@ -161,37 +165,29 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         self.intercept_ = model.components.intercept[order]
         self.sigmas_ = np.sqrt(model.components.variances[order])
         self.log_likelihood_ = best.log_likelihood
-        self.history_ = best.history
-        self.n_iter_ = best.n_iter
+        # A re-seed restarts the climb: history_ starts at the last one.
+        self.history_ = best.history[max(best.structure_changes, default=0) :]
+        self.n_iter_ = len(self.history_) - 1
         self.converged_ = best.converged
         warn_unless_converged(self)
         return self
 
-    def _best_of_starts(self, z, w, data, rng, floor, equal_variance, ridge):
-        """Best EM run over ``n_init`` random starts, re-seeding collapsed components."""
-        k = self.n_components
-        best, reseeds = None, 0
-        for _ in range(self.n_init):
-            start = self._random_start(z, w, rng, floor, equal_variance, ridge)
-            for _ in range(MAX_RESEEDS * k):
-                try:
-                    result = run_em(
-                        start,
-                        data,
-                        tol=self.tol,
-                        max_iter=self.max_iter,
-                        total_weight=data.total_weight,
-                    )
-                except ComponentCollapse as collapse:
-                    reseeds += 1
-                    start = self._reseed(start, collapse.component, z, w, rng)
-                    continue
-                if np.isfinite(result.log_likelihood) and (
-                    best is None or result.log_likelihood > best.log_likelihood
-                ):
-                    best = result
-                break
-        return best, reseeds
+    def _fit_starts(self, z, w, data, rng, floor, equal_variance, ridge):
+        """EM from ``n_init`` random starts, collapsed components re-seeded.
+
+        The starts run one after another: a re-seed draws from ``rng``, and each start is
+        drawn once the run before has finished with it.
+        """
+        seed = partial(self._seed_component, z, w, rng)
+        starts = (
+            RegressionMixture(
+                self._random_start(z, w, rng, floor, equal_variance, ridge),
+                seed,
+                MAX_RESEEDS * self.n_components,
+            )
+            for _ in range(self.n_init)
+        )
+        return fit_starts(starts, data, tol=self.tol, max_iter=self.max_iter, lockstep=False)
 
     def _seed_component(self, z, w, rng) -> tuple[np.ndarray, float, float]:
         """A line through a few random rows: (coef (p,), intercept, variance)."""
@@ -225,18 +221,6 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             0.0 if equal_variance else SIGMA_RATIO,
         )
         return Mixture(np.full(k, 1.0 / k), components)
-
-    def _reseed(self, start: Mixture, j: int, z, w, rng) -> Mixture:
-        coef, intercept, variance = self._seed_component(z, w, rng)
-        c = start.components
-        new_coef, new_intercept, new_var = c.coef.copy(), c.intercept.copy(), c.variances.copy()
-        new_coef[j], new_intercept[j] = coef, intercept
-        if not c.equal_variance:
-            new_var[j] = variance
-        weights = start.weights.copy()
-        weights[j] = 1.0 / self.n_components
-        components = replace(c, coef=new_coef, intercept=new_intercept, variances=new_var)
-        return Mixture(weights / weights.sum(), components)
 
     # --- using a fit --------------------------------------------------------------------
     def _components(self) -> LinearRegressions:

@@ -143,8 +143,9 @@ class ComponentList:
     def n_parameters(self, n_features: int) -> int:
         return sum(f.n_parameters(n_features) for f in self.families)
 
-    def degenerate(self, stats: ListStats) -> np.ndarray:
-        """Components whose statistics alone collapse onto a point, bool (k,)."""
+    def degenerate(self, stats: ListStats, reg_covar: float = 0.0) -> np.ndarray:
+        """Components whose statistics alone collapse onto a point, bool (k,); ``reg_covar``
+        is unused (as in ``m_step``)."""
         return np.array([f.degenerate(s) for f, s in zip(self.families, stats.parts, strict=True)])
 
     def sample(self, counts: np.ndarray, rng: np.random.Generator, n_features: int):

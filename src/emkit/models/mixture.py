@@ -206,7 +206,7 @@ class Mixture:
     component M-step a MAP step. ``assignment`` says how rows are shared among the components
     (:class:`Soft`, :class:`Hard` or :class:`Labelled`), and with it which objective EM climbs.
     ``prune_weight`` drops components whose weight falls below it;
-    :func:`~emkit.em.run_em` records those steps.
+    :func:`~emkit.em.em_iterations` records those steps.
 
     Attributes
     ----------
@@ -344,6 +344,18 @@ class Mixture:
             weights = np.exp(logits) / np.exp(logits).sum()
             vector = vector[k:]
         return replace(self, weights=weights, components=self.components.from_vector(vector))
+
+    @property
+    def structure(self) -> tuple[int, float]:
+        """Size and ridge: pruning changes the first, a raised ridge the objective."""
+        return self.n_components, self.reg_covar
+
+    def degenerate(self, stats: MixtureStats) -> np.ndarray:
+        """Collapsed components, bool (k,): under a component prior (which keeps covariances
+        from collapsing) only emptied ones; else the components' own test."""
+        if self.component_prior is not None:
+            return self.components.empty(stats.components)
+        return self.components.degenerate(stats.components, self.reg_covar)
 
     def m_step(self, stats: MixtureStats) -> Mixture:
         if self.fixed_weights:

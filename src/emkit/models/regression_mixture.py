@@ -9,28 +9,23 @@ weighted least squares with weights :math:`r_{nk}` (see
 \mathrm{RSS}_k / N` with ``equal_variance``.
 
 With a variance per component the likelihood is unbounded: a line through a few points drives
-:math:`\sigma_k \to 0`. The M-step raises :class:`ComponentCollapse` instead of returning such
-a component, so the estimator can re-seed it.
+:math:`\sigma_k \to 0`. :class:`RegressionMixture` never returns such a component: its M-step
+re-seeds it at a fresh random line (as mixtools restarts), a step the EM loop records as a
+structure change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.linear_gaussian import weighted_least_squares
+from emkit.models.mixture import Mixture, MixtureStats
 
 LOG_2PI = float(np.log(2.0 * np.pi))
-
-
-class ComponentCollapse(Exception):
-    """A regression component collapsed (too few rows, or a vanishing variance)."""
-
-    def __init__(self, component: int):
-        super().__init__(f"regression component {component} collapsed")
-        self.component = component
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,8 +42,9 @@ class LinearRegressions:
     variance_floor : a component variance at or below it counts as collapsed (negative: never).
     sigma_ratio : a component whose sigma falls below this fraction of the largest sigma counts
         as collapsed (Hathaway's 1985 constraint on the ratio of scales; 0: never).
-    ridge : c in the prior -c / (2 sigma^2) on the shared variance (``equal_variance`` only),
-        whose MAP is (RSS + c) / N: it keeps a fit whose lines pass through every row finite.
+    variance_ridge : c in the prior -c / (2 sigma^2) on the shared variance
+        (``equal_variance`` only), whose MAP is (RSS + c) / N: it keeps a fit whose lines pass
+        through every row finite.
     """
 
     coef: np.ndarray
@@ -57,7 +53,7 @@ class LinearRegressions:
     fit_intercept: bool = True
     equal_variance: bool = False
     variance_floor: float = 0.0
-    ridge: float = 0.0
+    variance_ridge: float = 0.0
     sigma_ratio: float = 0.0
 
     @property
@@ -85,11 +81,12 @@ class LinearRegressions:
     def suff_stats(self, z: np.ndarray, resp: np.ndarray) -> GaussianStats:
         return GaussianStats.from_data(z, resp, diagonal=False)
 
-    def m_step(self, stats: GaussianStats, reg_covar: float = 0.0) -> LinearRegressions:
-        """Weighted least squares per component; raises :class:`ComponentCollapse`."""
+    def _estimate(self, stats: GaussianStats):
+        """Weighted least squares per component: coef, intercept, variances and which
+        components collapsed, bool (k,)."""
         coef, intercept, rss = weighted_least_squares(stats, self.fit_intercept)
         if self.equal_variance:
-            pooled = (rss.sum() + self.ridge) / stats.weight.sum()
+            pooled = (rss.sum() + self.variance_ridge) / stats.weight.sum()
             variances = np.full(self.n_components, pooled)
             collapsed = variances <= self.variance_floor
         else:
@@ -99,13 +96,22 @@ class LinearRegressions:
             variances = np.divide(rss, stats.weight, out=np.zeros_like(rss), where=~small)
             narrow = variances < self.sigma_ratio**2 * variances.max()
             collapsed = small | narrow | (variances <= self.variance_floor)
-        if collapsed.any():
-            raise ComponentCollapse(int(np.flatnonzero(collapsed)[0]))
+        return coef, intercept, variances, collapsed
+
+    def collapsed(self, stats: GaussianStats) -> np.ndarray:
+        """Components the M-step would collapse (too few rows, or a vanishing sigma), bool (k,)."""
+        return self._estimate(stats)[3]
+
+    def m_step(self, stats: GaussianStats, reg_covar: float = 0.0) -> LinearRegressions:
+        """Weighted least squares per component (collapsed ones included: see ``collapsed``)."""
+        coef, intercept, variances, _ = self._estimate(stats)
         return replace(self, coef=coef, intercept=intercept, variances=variances)
 
     def log_prior(self, reg_covar: float = 0.0) -> float:
         """The ridge prior on the shared variance, -c / (2 sigma^2) (0 without a ridge)."""
-        return -0.5 * self.ridge / float(self.variances[0]) if self.ridge else 0.0
+        if not self.variance_ridge:
+            return 0.0
+        return -0.5 * self.variance_ridge / float(self.variances[0])
 
     def take(self, keep: np.ndarray) -> LinearRegressions:
         return replace(
@@ -115,6 +121,86 @@ class LinearRegressions:
             variances=self.variances[keep],
         )
 
-    def degenerate(self, stats: GaussianStats) -> np.ndarray:
+    def degenerate(self, stats: GaussianStats, reg_covar: float = 0.0) -> np.ndarray:
         """Components that hold fewer effective rows than free parameters + 1, bool (k,)."""
         return stats.weight < self.min_rows
+
+
+@dataclass(frozen=True, eq=False)
+class RegressionMixture:
+    """A mixture of :class:`LinearRegressions` whose M-step re-seeds a collapsed line; a value.
+
+    Where the M-step would collapse a component (see :meth:`LinearRegressions.collapsed`),
+    the M-step starts the run over instead, as mixtools does: the first such component of
+    ``start`` gets a fresh line and variance from ``seed()`` and the weight 1/k (weights
+    renormalised), the other components keep their starting values, and that is the next
+    model (and the new ``start``). ``structure`` counts the re-seeds, so the EM loop lists
+    that step in ``structure_changes`` and skips its ascent check (the climb starts over).
+    After ``max_reseeds`` re-seeds the model stays where it is and every component is
+    degenerate, so the driver ranks the start last.
+
+    Attributes
+    ----------
+    mixture : Mixture of LinearRegressions components.
+    seed : callable () -> (coef of shape (p,), intercept, variance), a fresh random line;
+        None never re-seeds.
+    max_reseeds : re-seeds allowed.
+    n_reseeds : re-seeds made so far.
+    exhausted : True once a collapse found no re-seed left.
+    start : the model the climb started from (default: ``mixture``).
+    """
+
+    mixture: Mixture
+    seed: Callable[[], tuple[np.ndarray, float, float]] | None = None
+    max_reseeds: int = 0
+    n_reseeds: int = 0
+    exhausted: bool = False
+    start: Mixture | None = None
+
+    def __post_init__(self):
+        if self.start is None:
+            object.__setattr__(self, "start", self.mixture)
+
+    @property
+    def n_components(self) -> int:
+        return self.mixture.n_components
+
+    @property
+    def structure(self) -> tuple:
+        return self.mixture.structure, self.n_reseeds
+
+    def e_step(self, z: np.ndarray, sample_weight: np.ndarray | None = None):
+        """Statistics of rows ``z`` = (x, y), shape (n, p + 1), and their log-likelihood."""
+        return self.mixture.e_step(z, sample_weight)
+
+    def log_prior(self) -> float:
+        return self.mixture.log_prior()
+
+    def degenerate(self, stats: MixtureStats) -> np.ndarray:
+        degenerate = self.mixture.degenerate(stats)
+        return degenerate | self.exhausted
+
+    def m_step(self, stats: MixtureStats) -> RegressionMixture:
+        if self.exhausted:
+            return self
+        collapsed = self.mixture.components.collapsed(stats.components)
+        if self.seed is None or not collapsed.any():
+            return replace(self, mixture=self.mixture.m_step(stats))
+        if self.n_reseeds >= self.max_reseeds:
+            return replace(self, exhausted=True)
+        return self.reseeded(int(np.flatnonzero(collapsed)[0]))
+
+    def reseeded(self, j: int) -> RegressionMixture:
+        """The run started over from ``start`` with component ``j`` at a fresh line."""
+        coef, intercept, variance = self.seed()  # type: ignore[misc]
+        start: Mixture = self.start  # type: ignore[assignment]
+        c = start.components
+        new_coef, new_intercept, new_var = c.coef.copy(), c.intercept.copy(), c.variances.copy()
+        new_coef[j], new_intercept[j] = coef, intercept
+        if not c.equal_variance:
+            new_var[j] = variance
+        weights = start.weights.copy()
+        weights[j] = 1.0 / self.n_components
+        components = replace(c, coef=new_coef, intercept=new_intercept, variances=new_var)
+        mixture = replace(start, weights=weights / weights.sum(), components=components)
+        return replace(self, mixture=mixture, n_reseeds=self.n_reseeds + 1, start=mixture)
