@@ -21,7 +21,7 @@ from emkit.distributions.priors import (
     NormalInverseGamma,
     prior_from_dict,
 )
-from emkit.models.component_list import family_from_dict
+from emkit.distributions.registry import family_from_dict
 
 RNG = np.random.default_rng(0)
 

@@ -9,6 +9,16 @@ from emkit.distributions.priors import (
     NormalInverseGamma,
     NormalInverseWishart,
 )
+from emkit.distributions.registry import (
+    Bernoulli,
+    Categorical,
+    Exponential,
+    Gamma,
+    LinearGaussian,
+    Normal,
+    PointMass,
+    Poisson,
+)
 from emkit.estimators import (
     GaussianImputer,
     GaussianMixture,
@@ -22,16 +32,6 @@ from emkit.estimators import (
     select_mixture,
 )
 from emkit.exceptions import DataError, DegenerateFitWarning, MonotonicityWarning
-from emkit.models.component_list import (
-    Bernoulli,
-    Categorical,
-    Exponential,
-    Gamma,
-    LinearGaussian,
-    Normal,
-    PointMass,
-    Poisson,
-)
 
 __version__ = "0.1.0"
 

@@ -7,6 +7,7 @@ import numpy as np
 from emkit.backend.chunks import ArrayChunks
 from emkit.distributions.centroids import Centroids, squared_distances
 from emkit.distributions.gaussian import GaussianComponents, GaussianStats
+from emkit.distributions.regularization import Regularization
 from emkit.em import run_em
 from emkit.models.mixture import Mixture
 
@@ -173,4 +174,4 @@ def components_from_responsibilities(
         mean = np.where(stats.weight[:, None] > 0, stats.mean, x[:1])
         stats = GaussianStats(weight, mean, scatter)
     weights = np.maximum(stats.weight, np.finfo(float).eps)
-    return weights / weights.sum(), structure.from_stats(stats, reg_covar)
+    return weights / weights.sum(), structure.from_stats(stats, Regularization(reg_covar))

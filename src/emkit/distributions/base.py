@@ -1,5 +1,5 @@
-"""What the single-component families share: statistics that add field by field, and
-per-feature parameter arrays."""
+"""What the families share: the constant of Gaussian densities, Chan's merge of centred
+moments, statistics that add field by field, and per-feature parameter arrays."""
 
 from __future__ import annotations
 
@@ -7,6 +7,42 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 import numpy as np
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def merge_centred(
+    a: tuple[Any, np.ndarray, np.ndarray], b: tuple[Any, np.ndarray, np.ndarray]
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    r"""Merge two (weight, mean, centred scatter) triples without cancellation.
+
+    Chan, Golub and LeVeque (1979): :math:`W = W_a + W_b`,
+    :math:`\bar x = \bar x_a + (W_b / W)\delta` and
+    :math:`S = S_a + S_b + (W_a W_b / W)\delta\delta^\top` with :math:`\delta = \bar x_b -
+    \bar x_a`. Where the merged weight is 0 the mean stays :math:`\bar x_a`.
+
+    Parameters
+    ----------
+    a, b : weight of shape (...), mean of shape (..., d) and scatter of shape (..., d)
+        (per-feature spreads) or (..., d, d) (scatter matrices); ``...`` is () for one
+        component or (k,) for K.
+
+    Returns
+    -------
+    The merged (weight, mean, scatter), shaped as the inputs.
+    """
+    (weight_a, mean_a, scatter_a), (weight_b, mean_b, scatter_b) = a, b
+    weight = weight_a + weight_b
+    total = np.asarray(weight, dtype=float)
+    frac = np.divide(weight_b, total, out=np.zeros_like(total), where=total > 0)
+    delta = mean_b - mean_a  # (..., d)
+    mean = mean_a + frac[..., None] * delta
+    coef = weight_a * frac  # W_a W_b / W
+    if scatter_a.ndim == delta.ndim:
+        correction = coef[..., None] * delta**2
+    else:
+        correction = coef[..., None, None] * delta[..., :, None] * delta[..., None, :]
+    return weight, mean, scatter_a + scatter_b + correction
 
 
 class AdditiveStats:
@@ -43,6 +79,10 @@ class IndependentFeatures:
             value = getattr(self, attr)
             if value is not None:
                 object.__setattr__(self, attr, np.atleast_1d(np.asarray(value, dtype=float)))
+
+    def for_data(self, x: np.ndarray) -> Any:
+        """This family unchanged: it needs nothing from the data before fitting."""
+        return self
 
     @property
     def fitted(self) -> bool:

@@ -59,7 +59,7 @@ class Bernoulli(IndependentFeatures):
     def log_prior(self, prior: BetaPrior) -> float:
         return prior.log_density(self.probs)
 
-    def degenerate(self, stats) -> bool:
+    def degenerate(self, stats: BernoulliStats, prior: BetaPrior | None = None) -> bool:
         """True if the component holds (almost) no weight."""
         return bool(stats.weight <= 1e-10)
 

@@ -78,6 +78,10 @@ class Categorical:
             return self
         return Categorical(int(x.max()) + 1)
 
+    def for_data(self, x: np.ndarray) -> Categorical:
+        """:meth:`with_categories`: the number of categories from the data when it is None."""
+        return self.with_categories(x)
+
     def _one_hot(self, x: np.ndarray) -> np.ndarray:
         codes = x.astype(np.intp)  # (n, d)
         return codes[:, :, None] == np.arange(self.n_categories)  # (n, d, C)
@@ -109,7 +113,7 @@ class Categorical:
     def log_prior(self, prior: DirichletPrior) -> float:
         return prior.log_density(self.probs)
 
-    def degenerate(self, stats) -> bool:
+    def degenerate(self, stats: CategoricalStats, prior: DirichletPrior | None = None) -> bool:
         """True if the component holds (almost) no weight."""
         return bool(stats.weight <= 1e-10)
 

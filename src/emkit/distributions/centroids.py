@@ -9,10 +9,11 @@ centres, to re-seed a cluster that empties); the M-step moves each centre to its
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from emkit.distributions.normal import LOG_2PI
+from emkit.distributions.base import LOG_2PI
 
 
 def squared_distances(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -75,12 +76,17 @@ class Centroids:
         far_rows[: top.size], far_dist[: top.size] = x[top], dist[top]
         return CentroidStats(weight, sums, far_rows, far_dist)
 
-    def m_step(self, stats: CentroidStats, reg_covar: float = 0.0) -> Centroids:
+    @property
+    def ridge(self) -> float:
+        """0: unit covariances need no ridge."""
+        return 0.0
+
+    def m_step(self, stats: CentroidStats, prior: Any = None) -> Centroids:
         """Weighted means; an empty cluster moves onto the row farthest from its centre.
 
         Moving an empty centre onto a held row lowers that row's distance to 0 and leaves every
         other row's nearest distance no larger, so the objective still cannot decrease.
-        ``reg_covar`` is unused: the covariances are fixed at the identity.
+        ``prior`` is unused: the covariances are fixed at the identity.
         """
         filled = stats.weight > 0
         means = np.array(self.means, dtype=float)
@@ -93,11 +99,11 @@ class Centroids:
             means[j] = stats.far_rows[i]
         return Centroids(means)
 
-    def log_prior(self, reg_covar: float = 0.0) -> float:
+    def log_prior(self, prior: Any = None) -> float:
         """0: the centres have a flat prior."""
         return 0.0
 
-    def degenerate(self, stats: CentroidStats, reg_covar: float = 0.0) -> np.ndarray:
+    def degenerate(self, stats: CentroidStats, prior: Any = None) -> np.ndarray:
         """None, bool (k,): a centre has no spread to collapse, and the M-step moves an empty
         cluster onto a held row."""
         return np.zeros(self.n_components, dtype=bool)

@@ -59,7 +59,7 @@ class Exponential(IndependentFeatures):
     def log_prior(self, prior: GammaPrior) -> float:
         return prior.log_density(self.rate)
 
-    def degenerate(self, stats) -> bool:
+    def degenerate(self, stats: ExponentialStats, prior: GammaPrior | None = None) -> bool:
         """True if the component holds (almost) no weight, or only zeros (rate -> inf)."""
         return bool(stats.weight <= 1e-10 or np.any(stats.sum_x <= 0))
 

@@ -107,7 +107,7 @@ class Gamma(IndependentFeatures):
     def log_prior(self, prior: GammaPrior) -> float:
         return prior.log_density(self.rate)
 
-    def degenerate(self, stats) -> bool:
+    def degenerate(self, stats: GammaStats, prior: GammaPrior | None = None) -> bool:
         """True if the component holds (almost) no weight."""
         return bool(stats.weight <= 1e-10)
 

@@ -19,10 +19,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from emkit.distributions.base import LOG_2PI
 from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.priors import InverseGammaPrior
-
-LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 def weighted_least_squares(
@@ -82,6 +81,10 @@ class LinearGaussian:
         if self.coef is not None:
             object.__setattr__(self, "coef", np.atleast_1d(np.asarray(self.coef, dtype=float)))
 
+    def for_data(self, x: np.ndarray) -> LinearGaussian:
+        """This family unchanged: it needs nothing from the data before fitting."""
+        return self
+
     @property
     def fitted(self) -> bool:
         return self.coef is not None and self.variance is not None
@@ -122,7 +125,7 @@ class LinearGaussian:
     def log_prior(self, prior: InverseGammaPrior) -> float:
         return prior.log_density(self.variance)
 
-    def degenerate(self, stats: GaussianStats) -> bool:
+    def degenerate(self, stats: GaussianStats, prior: InverseGammaPrior | None = None) -> bool:
         """True if the residual variance has collapsed (a line through a few points)."""
         if stats.weight[0] <= 1e-10:
             return True

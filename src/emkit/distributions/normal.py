@@ -15,10 +15,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from emkit.distributions.base import IndependentFeatures
+from emkit.distributions.base import LOG_2PI, IndependentFeatures, merge_centred
 from emkit.distributions.priors import NormalInverseGamma
-
-LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 @dataclass(frozen=True)
@@ -30,15 +28,11 @@ class NormalStats:
     scatter: np.ndarray
 
     def __add__(self, other: NormalStats) -> NormalStats:
-        # Chan, Golub and LeVeque (1979): merge centred moments without cancellation.
-        weight = self.weight + other.weight
-        if weight <= 0:
-            return NormalStats(weight, self.mean, self.scatter + other.scatter)
-        frac = other.weight / weight
-        delta = other.mean - self.mean
-        mean = self.mean + frac * delta
-        scatter = self.scatter + other.scatter + self.weight * frac * delta**2
-        return NormalStats(weight, mean, scatter)
+        return NormalStats(*merge_centred(self.as_tuple(), other.as_tuple()))
+
+    def as_tuple(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """(weight, mean, scatter), as :func:`~emkit.distributions.base.merge_centred` takes."""
+        return self.weight, self.mean, self.scatter
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,7 +75,7 @@ class Normal(IndependentFeatures):
     def log_prior(self, prior: NormalInverseGamma) -> float:
         return prior.log_density(self.mean, self.variance)
 
-    def degenerate(self, stats: NormalStats) -> bool:
+    def degenerate(self, stats: NormalStats, prior: NormalInverseGamma | None = None) -> bool:
         """True if the rows it holds sit on (nearly) a single value in some feature."""
         if stats.weight <= 1e-10:
             return True

@@ -35,6 +35,10 @@ class PointMass:
             raise ValueError(f"PointMass value must be finite; got {self.value!r}")
         object.__setattr__(self, "value", float(self.value))
 
+    def for_data(self, x: np.ndarray) -> PointMass:
+        """This family unchanged: it needs nothing from the data before fitting."""
+        return self
+
     @property
     def fitted(self) -> bool:
         return True
@@ -63,7 +67,7 @@ class PointMass:
     def log_prior(self, prior: None) -> float:
         return 0.0
 
-    def degenerate(self, stats) -> bool:
+    def degenerate(self, stats: PointMassStats, prior: None = None) -> bool:
         """Never: with no parameter there is nothing to collapse (weight 0 is a valid fit)."""
         return False
 

@@ -70,7 +70,7 @@ class Poisson(IndependentFeatures):
     def log_prior(self, prior: GammaPrior) -> float:
         return prior.log_density(self.rate)
 
-    def degenerate(self, stats) -> bool:
+    def degenerate(self, stats: PoissonStats, prior: GammaPrior | None = None) -> bool:
         """True if the component holds (almost) no weight."""
         return bool(stats.weight <= 1e-10)
 

@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import xlog1py, xlogy
 
+from emkit.distributions.gaussian import GaussianComponents, GaussianStats, covariance_structure
+
 
 def _positive(name: str, value: Any, *, strict: bool = True) -> None:
     array = np.asarray(value, dtype=float)
@@ -243,10 +245,7 @@ class NormalInverseWishart(_Prior):
         """
         d = x.shape[1]
         cov = np.atleast_2d(np.cov(x, rowvar=False))
-        if covariance_type in ("diag", "VVI"):
-            cov = np.diag(np.diag(cov))
-        elif covariance_type in ("spherical", "VII"):
-            cov = np.trace(cov) / d * np.eye(d)
+        cov = covariance_structure(covariance_type).niw_scale(cov)
         scale = cov / n_components ** (2.0 / d)
         return cls(x.mean(axis=0), 0.01, d + 2.0, scale)
 
@@ -257,79 +256,96 @@ class NormalInverseWishart(_Prior):
     def _scale(self, reg_covar: float) -> np.ndarray:
         return self.scale + reg_covar * np.eye(self.n_features)
 
-    def _powers(self, structure: Any, k: int) -> float:
+    def _power(self, structure: type[GaussianComponents], k: int) -> float:
         """Denominator offset 2a beyond N in the covariance mode (see the class docstring)."""
-        d = self.n_features
         mean_term = 1.0 if self.shrinkage > 0 else 0.0
-        if structure.name == "full":
-            return self.dof + d + 1.0 + mean_term
-        if structure.name == "tied":
-            return self.dof + d + 1.0 + k * mean_term
-        if structure.name == "diag":
-            return self.dof + 2.0 + mean_term
-        return self.dof + 2.0 + d * mean_term  # spherical: per unit of N d
+        return structure.niw_power(self.dof, self.n_features, k, mean_term)
 
-    def m_step(self, components: Any, stats: Any, reg_covar: float) -> Any:
-        """MAP components of ``type(components)`` from ``GaussianStats`` (batched over K)."""
-        structure = type(components)
-        d, kappa = self.n_features, self.shrinkage
-        weight = stats.weight  # (k,)
-        k = weight.shape[0]
-        total = (weight + kappa)[:, None]
-        # An emptied component with flat means (kappa = 0) keeps its mean: 0/0 otherwise.
-        means = np.divide(
-            weight[:, None] * stats.mean + kappa * self.mean,
-            total,
-            out=np.array(components.means, dtype=float),
-            where=total > 0,
-        )
-        gap = stats.mean - self.mean  # (k, d)
-        shrink = np.where(
-            weight + kappa > 0, kappa * weight / np.maximum(weight + kappa, 1e-300), 0
-        )
+    def mode(
+        self,
+        structure: type[GaussianComponents],
+        stats: GaussianStats,
+        reg_covar: float,
+        empty_means: np.ndarray,
+    ) -> GaussianComponents:
+        r"""MAP components of ``structure`` from statistics (batched over K).
+
+        ``empty_means`` (k, d) are the means of emptied components where the means are flat
+        (:math:`\kappa = 0`): 0/0 otherwise.
+        """
         scale = self._scale(reg_covar)
-        two_a = self._powers(structure, k)
-        if stats.scatter.ndim == 3:
-            numer = (
-                scale + stats.scatter + shrink[:, None, None] * gap[:, :, None] * gap[:, None, :]
-            )
-        else:
-            numer = np.diag(scale) + stats.scatter + shrink[:, None] * gap**2  # (k, d)
-        if structure.name == "full":
-            covariances = numer / (weight + two_a)[:, None, None]
-        elif structure.name == "tied":
-            pooled = numer.sum(axis=0) - (k - 1) * scale
-            covariances = pooled / (weight.sum() + two_a)
-        elif structure.name == "diag":
-            covariances = numer / (weight + two_a)[:, None]
-        else:
-            covariances = numer.sum(axis=1) / (d * weight + two_a)
+        means, numerators = niw_update(stats, self.mean, self.shrinkage, scale, empty_means)
+        two_a = self._power(structure, stats.weight.shape[0])
+        covariances = structure.niw_covariances(numerators, stats.weight, two_a, scale)
         return structure.from_covariances(means, covariances)
 
-    def log_density(self, components: Any, reg_covar: float) -> float:
+    def m_step(
+        self, components: GaussianComponents, stats: GaussianStats, reg_covar: float
+    ) -> GaussianComponents:
+        """MAP components of ``type(components)`` from ``GaussianStats`` (batched over K)."""
+        return self.mode(type(components), stats, reg_covar, components.means)
+
+    def log_density(self, components: GaussianComponents, reg_covar: float) -> float:
         """Log prior of batched Gaussian ``components`` (up to a constant)."""
         structure = type(components)
-        k = components.n_components
-        two_a = self._powers(structure, k)
-        scale = self._scale(reg_covar)
-        if structure.name == "diag":
-            scale = np.diag(np.diag(scale))
-        elif structure.name == "spherical":
-            scale = np.trace(scale) / self.n_features * np.eye(self.n_features)
+        two_a = self._power(structure, components.n_components)
+        scale = structure.niw_scale(self._scale(reg_covar))
         covs = components.full_covariances()  # (k, d, d)
         precisions = np.linalg.inv(covs)
         logdet = -2.0 * components.log_det_precision_cholesky()  # (k,) log|Sigma_k|
         trace = np.einsum("de,ked->k", scale, precisions)
         gap = components.means - self.mean
         maha = np.einsum("kd,kde,ke->k", gap, precisions, gap)
-        if structure.name == "tied":
-            out = -0.5 * two_a * logdet[0] - 0.5 * trace[0]
-        elif structure.name == "spherical":
-            # log|Sigma| = d log sigma^2; the power two_a is per log sigma^2.
-            out = np.sum(-0.5 * two_a * logdet / self.n_features - 0.5 * trace)
-        else:
-            out = np.sum(-0.5 * two_a * logdet - 0.5 * trace)
+        out = structure.niw_log_density(logdet, trace, two_a, self.n_features)
         return float(out - 0.5 * self.shrinkage * maha.sum())
+
+
+def niw_update(
+    stats: GaussianStats,
+    mean: np.ndarray,
+    shrinkage: float,
+    scale: np.ndarray,
+    empty_means: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The normal-inverse-Wishart conjugate update of K components' statistics.
+
+    .. math:: \mu_k' = \frac{\kappa\mu_0 + N_k\bar x_k}{\kappa + N_k},\qquad
+              \Lambda_k' = \Lambda + S_k + \frac{\kappa N_k}{\kappa + N_k}
+              (\bar x_k - \mu_0)(\bar x_k - \mu_0)^\top;
+
+    the posterior is :math:`\mathrm{NIW}(\mu_k', \kappa + N_k, \nu + N_k, \Lambda_k')`.
+
+    Parameters
+    ----------
+    stats : GaussianStats with weight (k,), mean (k, d), scatter (k, d, d) or (k, d).
+    mean : array of shape (d,), prior mean :math:`\mu_0`.
+    shrinkage : float, :math:`\kappa \ge 0`.
+    scale : array of shape (d, d), :math:`\Lambda`.
+    empty_means : array of shape (k, d), the means where :math:`\kappa + N_k = 0`; zeros when
+        None.
+
+    Returns
+    -------
+    means : array of shape (k, d), :math:`\mu_k'`.
+    scales : array of shape (k, d, d), :math:`\Lambda_k'` (their diagonals (k, d) for
+        diagonal statistics).
+    """
+    weight, kappa = stats.weight, shrinkage  # (k,)
+    total = (weight + kappa)[:, None]
+    fallback = np.zeros(stats.mean.shape) if empty_means is None else empty_means
+    means = np.divide(
+        weight[:, None] * stats.mean + kappa * mean,
+        total,
+        out=np.array(fallback, dtype=float),
+        where=total > 0,
+    )
+    gap = stats.mean - mean  # (k, d)
+    shrink = np.where(weight + kappa > 0, kappa * weight / np.maximum(weight + kappa, 1e-300), 0)
+    if stats.scatter.ndim == 3:
+        scales = scale + stats.scatter + shrink[:, None, None] * gap[:, :, None] * gap[:, None, :]
+    else:
+        scales = np.diag(scale) + stats.scatter + shrink[:, None] * gap**2  # (k, d)
+    return means, scales
 
 
 PRIORS: dict[str, type[_Prior]] = {

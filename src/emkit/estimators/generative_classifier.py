@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, GaussianStats, covariance_structure
+from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
@@ -143,7 +144,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         closed_form = labelled.all() and not np.isnan(x).any()
         if closed_form:
             stats = GaussianStats.from_data(x, onehot, structure.diagonal_stats)
-            components = structure.from_stats(stats, self.reg_covar)
+            components = structure.from_stats(stats, Regularization(self.reg_covar))
         else:
             # Start from the labelled rows (NaN filled by column means): EM then uses them all.
             start_x = fill_column_means(x[labelled], None if w is None else w[labelled])
@@ -153,7 +154,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         model = MissingMixture(
             counts / counts.sum() if priors is None else priors,
             components,
-            max(self.reg_covar, getattr(components, "ridge", 0.0)),
+            max(self.reg_covar, components.ridge),
             assignment=LABELLED,
             fixed_weights=priors is not None,
         )

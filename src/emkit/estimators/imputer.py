@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.chunks import ArrayChunks, CheckedChunks, as_chunks
 from emkit.distributions.gaussian import FullGaussian
+from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
 from emkit.estimators._mixture_api import warn_unless_converged
 from emkit.estimators._validation import check_incomplete_rows, check_weights
@@ -167,10 +168,11 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         for x, w in data:
             weights = ~np.isnan(x) * (1.0 if w is None else w[:, None])  # (m, d)
             squares += (weights * np.nan_to_num(x - mean) ** 2).sum(axis=0)
-        var = squares / totals
-        # A column observed once (or constant) has no spread to start from: use the ridge, or 1.
-        var = np.where(var > 0, var, self.reg_covar if self.reg_covar > 0 else 1.0)
-        components = FullGaussian.from_covariances(mean[None], np.diag(var + self.reg_covar)[None])
+        # The ridge's MAP variances (S + c)/N, as the M-step reads reg_covar (Regularization).
+        var = Regularization(self.reg_covar).covariance(squares[None], totals[None])[0]
+        # A column observed once (or constant) without a ridge has no spread to start from.
+        var = np.where(var > 0, var, 1.0)
+        components = FullGaussian.from_covariances(mean[None], np.diag(var)[None])
         return MissingMixture(np.ones(1), components, self.reg_covar), total_weight
 
     def _model(self) -> MissingMixture:

@@ -15,16 +15,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.chunks import ArrayChunks
-from emkit.distributions.categorical import Categorical
 from emkit.distributions.normal import Normal
 from emkit.distributions.priors import NormalInverseGamma, prior_from_dict
+from emkit.distributions.registry import family_from_dict
 from emkit.em import fit_starts
 from emkit.estimators._mixture_api import MixtureQueries, warn_unless_converged
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
 from emkit.init import kmeans_plusplus, squared_distances
-from emkit.models.component_list import ComponentList, family_from_dict
+from emkit.models.component_list import ComponentList
 from emkit.models.mixture import Mixture
 
 # Share of each row's starting responsibility spread evenly over all components, so that every
@@ -80,7 +80,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         priors = self._priors()
         x = check_rows(self, X, reset=True, min_rows=len(families))
         w = check_weights(sample_weight, x)
-        families = [f.with_categories(x) if isinstance(f, Categorical) else f for f in families]
+        families = [f.for_data(x) for f in families]
         _check_supports(families, x)
         # Validates the priors against the families before any fitting.
         ComponentList(families, priors)

@@ -1,10 +1,11 @@
 """A Python list of single-component families, batched into the interface ``Mixture`` expects.
 
-Each family (``Normal``, ``Poisson``, ``PointMass``, ...) gives ``log_prob(x) -> (n,)``,
-``suff_stats(x, w)`` and ``from_stats(stats, prior)``; :class:`ComponentList` stacks them into
-``log_prob(x) -> (n, k)``, ``suff_stats(x, resp)`` and ``m_step(stats, reg_covar)``, so one
-mixture can hold families of different kinds (a Poisson and a point mass at 0; a Normal and an
-Exponential). Per-component conjugate priors turn the M-step into a MAP step.
+Each family (``Normal``, ``Poisson``, ``PointMass``, ...) implements
+:class:`~emkit.distributions.family.Family`; :class:`ComponentList` stacks K of them behind
+:class:`~emkit.distributions.family.Components` (``log_prob(x) -> (n, k)``,
+``suff_stats(x, resp)``, ``m_step(stats, prior)``), so one mixture can hold families of
+different kinds (a Poisson and a point mass at 0; a Normal and an Exponential). Per-component
+conjugate priors turn the M-step into a MAP step.
 """
 
 from __future__ import annotations
@@ -14,30 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from emkit.distributions.bernoulli import Bernoulli
-from emkit.distributions.categorical import Categorical
-from emkit.distributions.exponential import Exponential
-from emkit.distributions.gamma import Gamma
-from emkit.distributions.linear_gaussian import LinearGaussian
-from emkit.distributions.normal import Normal
-from emkit.distributions.point_mass import PointMass
-from emkit.distributions.poisson import Poisson
 from emkit.distributions.priors import prior_from_dict
-
-FAMILIES: dict[str, type] = {
-    cls.name: cls
-    for cls in (
-        Normal,
-        Poisson,
-        Bernoulli,
-        Categorical,
-        Exponential,
-        Gamma,
-        PointMass,
-        LinearGaussian,
-    )
-}
-
 
 # A component holding at most this share of the total weight counts as empty in the M-step.
 EMPTY_WEIGHT = 1e-10
@@ -46,19 +24,6 @@ EMPTY_WEIGHT = 1e-10
 def _weight(stats: Any) -> float:
     """The weight a component's statistics hold (LinearGaussian's is an array of shape (1,))."""
     return float(np.sum(stats.weight))
-
-
-def family_from_dict(spec: Any) -> Any:
-    """A family from its ``to_dict`` form (or the family itself)."""
-    if isinstance(spec, tuple(FAMILIES.values())):
-        return spec
-    if not isinstance(spec, dict) or spec.get("family") not in FAMILIES:
-        raise ValueError(
-            f"each component must be a family ({', '.join(c.__name__ for c in FAMILIES.values())})"
-            f" or its dict form; got {spec!r}"
-        )
-    values = {key: value for key, value in spec.items() if key != "family"}
-    return FAMILIES[spec["family"]](**values)
 
 
 @dataclass(frozen=True)
@@ -82,7 +47,7 @@ class ComponentList:
     """
 
     families: tuple
-    priors: tuple | None = None
+    priors: Any = None
 
     def __post_init__(self):
         object.__setattr__(self, "families", tuple(self.families))
@@ -107,6 +72,11 @@ class ComponentList:
     def n_components(self) -> int:
         return len(self.families)
 
+    @property
+    def ridge(self) -> float:
+        """0: the families carry their own priors, never a covariance ridge."""
+        return 0.0
+
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Log density of each row under each component, shape (n, k)."""
         return np.column_stack([f.log_prob(x) for f in self.families])
@@ -114,8 +84,9 @@ class ComponentList:
     def suff_stats(self, x: np.ndarray, resp: np.ndarray) -> ListStats:
         return ListStats(tuple(f.suff_stats(x, resp[:, k]) for k, f in enumerate(self.families)))
 
-    def m_step(self, stats: ListStats, reg_covar: float = 0.0) -> ComponentList:
-        """Each family's (MAP) estimate from its own statistics; ``reg_covar`` is unused.
+    def m_step(self, stats: ListStats, prior: Any = None) -> ComponentList:
+        """Each family's (MAP) estimate from its own statistics under its own prior in
+        ``priors``; the mixture-wide ``prior`` (a Gaussian regularisation) is unused.
 
         A component whose weight has vanished (hard EM empties components) keeps its previous
         parameters, as the Gaussian components do: under an improper prior (the variance
@@ -129,8 +100,8 @@ class ComponentList:
         )
         return ComponentList(families, self.priors)
 
-    def log_prior(self, reg_covar: float = 0.0) -> float:
-        """Sum of the components' log prior densities (0 without priors)."""
+    def log_prior(self, prior: Any = None) -> float:
+        """Sum of the components' log prior densities in ``priors`` (0 without priors)."""
         pairs = zip(self.families, self.priors, strict=True)
         return float(sum(f.log_prior(p) for f, p in pairs if p is not None))
 
@@ -143,10 +114,10 @@ class ComponentList:
     def n_parameters(self, n_features: int) -> int:
         return sum(f.n_parameters(n_features) for f in self.families)
 
-    def degenerate(self, stats: ListStats, reg_covar: float = 0.0) -> np.ndarray:
-        """Components whose statistics alone collapse onto a point, bool (k,); ``reg_covar``
-        is unused (as in ``m_step``)."""
-        return np.array([f.degenerate(s) for f, s in zip(self.families, stats.parts, strict=True)])
+    def degenerate(self, stats: ListStats, prior: Any = None) -> np.ndarray:
+        """Components whose statistics alone collapse onto a point, bool (k,)."""
+        parts = zip(self.families, stats.parts, self.priors, strict=True)
+        return np.array([f.degenerate(s, p) for f, s, p in parts])
 
     def sample(self, counts: np.ndarray, rng: np.random.Generator, n_features: int):
         """Draw ``counts[k]`` rows from component k, stacked in component order."""

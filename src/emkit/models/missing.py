@@ -25,8 +25,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from emkit.distributions.base import LOG_2PI
 from emkit.distributions.gaussian import GaussianStats
-from emkit.distributions.gaussian.base import LOG_2PI
 from emkit.models.mixture import Mixture
 
 

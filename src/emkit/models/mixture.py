@@ -23,6 +23,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 from scipy.special import logsumexp
 
+from emkit.distributions.regularization import Regularization
+
 UNLABELLED = -1  # the label of a row whose component is unknown
 
 
@@ -211,14 +213,14 @@ class Mixture:
     Attributes
     ----------
     weights : array of shape (k,), mixing proportions summing to 1.
-    components : batched family with ``log_prob(x) -> (n, k)``, ``suff_stats(x, resp)``
-        and ``m_step(stats, reg_covar)`` (and ``take(indices)`` for pruning).
-    reg_covar : ridge the Gaussian M-step adds to covariance diagonals.
+    components : :class:`~emkit.distributions.family.Components`.
+    reg_covar : ridge the Gaussian M-step adds to covariance diagonals (see
+        :class:`~emkit.distributions.regularization.Regularization`).
     assignment : an :class:`Assignment`, or its name in :data:`ASSIGNMENTS` ("soft": EM,
         "hard": classification EM, "labelled": rows with known components).
     weight_concentration : float or array of shape (k,), Dirichlet :math:`\alpha > 0`.
-    component_prior : None, or a prior with ``m_step(components, stats, reg_covar)`` and
-        ``log_density(components, reg_covar)`` (e.g. a normal-inverse-Wishart).
+    component_prior : None, or a
+        :class:`~emkit.distributions.regularization.CovariancePrior` (a normal-inverse-Wishart).
     prune_weight : components whose weight falls below it are dropped (0: never).
     fixed_weights : keep ``weights`` as they are (k-means holds them equal; given class priors).
     complete_rows : class constant; True where chunks hold no NaN, so that the components'
@@ -351,11 +353,10 @@ class Mixture:
         return self.n_components, self.reg_covar
 
     def degenerate(self, stats: MixtureStats) -> np.ndarray:
-        """Collapsed components, bool (k,): under a component prior (which keeps covariances
-        from collapsing) only emptied ones; else the components' own test."""
-        if self.component_prior is not None:
-            return self.components.empty(stats.components)
-        return self.components.degenerate(stats.components, self.reg_covar)
+        """Collapsed components, bool (k,): the components' own test under this model's
+        regularisation (a component prior keeps covariances from collapsing: only emptied)."""
+        prior = Regularization(self.reg_covar, self.component_prior)
+        return self.components.degenerate(stats.components, prior)
 
     def m_step(self, stats: MixtureStats) -> Mixture:
         if self.fixed_weights:
@@ -363,14 +364,10 @@ class Mixture:
         else:
             counts = np.maximum(stats.resp_sum + (self._alpha() - 1.0), 0.0)
             weights = counts / counts.sum()
-        if self.component_prior is None:
-            components = self.components.m_step(stats.components, self.reg_covar)
-        else:
-            components = self.component_prior.m_step(
-                self.components, stats.components, self.reg_covar
-            )
+        prior = Regularization(self.reg_covar, self.component_prior)
+        components = self.components.m_step(stats.components, prior)
         # The M-step may have had to raise the ridge to keep a collapsed component non-singular.
-        reg_covar = max(self.reg_covar, getattr(components, "ridge", 0.0))
+        reg_covar = max(self.reg_covar, components.ridge)
         keep = weights >= self.prune_weight
         if np.any(self._alpha() < 1.0):
             keep &= weights > 0
@@ -395,6 +392,5 @@ class Mixture:
         out = 0.0
         if np.any(alpha != 1.0) and not self.fixed_weights:
             out += float(np.sum((alpha - 1.0) * np.log(self.weights)))
-        if self.component_prior is None:
-            return out + self.components.log_prior(self.reg_covar)
-        return out + self.component_prior.log_density(self.components, self.reg_covar)
+        prior = Regularization(self.reg_covar, self.component_prior)
+        return out + self.components.log_prior(prior)

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
+from emkit.distributions.base import LOG_2PI
 from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.linear_gaussian import weighted_least_squares
 from emkit.models.mixture import Mixture, MixtureStats
-
-LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,12 +102,17 @@ class LinearRegressions:
         """Components the M-step would collapse (too few rows, or a vanishing sigma), bool (k,)."""
         return self._estimate(stats)[3]
 
-    def m_step(self, stats: GaussianStats, reg_covar: float = 0.0) -> LinearRegressions:
+    @property
+    def ridge(self) -> float:
+        """0: no covariance ridge (``variance_ridge`` is part of the fixed objective)."""
+        return 0.0
+
+    def m_step(self, stats: GaussianStats, prior: Any = None) -> LinearRegressions:
         """Weighted least squares per component (collapsed ones included: see ``collapsed``)."""
         coef, intercept, variances, _ = self._estimate(stats)
         return replace(self, coef=coef, intercept=intercept, variances=variances)
 
-    def log_prior(self, reg_covar: float = 0.0) -> float:
+    def log_prior(self, prior: Any = None) -> float:
         """The ridge prior on the shared variance, -c / (2 sigma^2) (0 without a ridge)."""
         if not self.variance_ridge:
             return 0.0
@@ -121,7 +126,7 @@ class LinearRegressions:
             variances=self.variances[keep],
         )
 
-    def degenerate(self, stats: GaussianStats, reg_covar: float = 0.0) -> np.ndarray:
+    def degenerate(self, stats: GaussianStats, prior: Any = None) -> np.ndarray:
         """Components that hold fewer effective rows than free parameters + 1, bool (k,)."""
         return stats.weight < self.min_rows
 

@@ -8,9 +8,10 @@ from typing import ClassVar
 import numpy as np
 
 from emkit.backend import kernels
+from emkit.distributions.base import LOG_2PI
 from emkit.distributions.gaussian.stats import GaussianStats
+from emkit.distributions.regularization import Regularization
 
-LOG_2PI = float(np.log(2.0 * np.pi))
 MAX_RIDGE_RISES = 40
 
 
@@ -103,27 +104,65 @@ class GaussianComponents:
         """Sum over components of tr(Sigma_k^{-1}) (counted once when shared)."""
         raise NotImplementedError
 
+    # --- the normal-inverse-Wishart prior in this structure (see priors.NormalInverseWishart)
+    @staticmethod
+    def niw_power(dof: float, d: int, k: int, mean_term: float) -> float:
+        r"""Offset :math:`2a` of the covariance mode's denominator beyond the weight.
+
+        ``mean_term`` is 1 where the prior shrinks the means (:math:`\kappa > 0`), else 0.
+        """
+        raise NotImplementedError
+
+    @staticmethod
+    def niw_scale(scale: np.ndarray) -> np.ndarray:
+        r"""The prior scale :math:`\Lambda` (d, d) restricted to this structure (its diagonal,
+        or its mean variance times I), as the inverse-gamma priors of diagonal forms see it."""
+        return scale
+
+    @staticmethod
+    def niw_covariances(
+        numerators: np.ndarray, weight: np.ndarray, two_a: float, scale: np.ndarray
+    ) -> np.ndarray:
+        r"""Posterior-mode covariances in this structure's layout.
+
+        Parameters
+        ----------
+        numerators : array of shape (k, d, d), or (k, d) for diagonal statistics:
+            :math:`\Lambda + S_k + \frac{\kappa N_k}{\kappa + N_k}(\bar x_k - \mu_0)
+            (\bar x_k - \mu_0)^\top` (its diagonal).
+        weight : array of shape (k,), :math:`N_k`.
+        two_a : float, from :meth:`niw_power`.
+        scale : array of shape (d, d), :math:`\Lambda` (with the ridge added).
+        """
+        raise NotImplementedError
+
+    @staticmethod
+    def niw_log_density(logdet: np.ndarray, trace: np.ndarray, two_a: float, d: int) -> float:
+        """Covariance part of the log prior from per-component log|Sigma_k| (k,) and
+        tr(Lambda Sigma_k^{-1}) (k,)."""
+        return float(np.sum(-0.5 * two_a * logdet - 0.5 * trace))
+
     # --- shared -------------------------------------------------------------------------
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Log density of each row under each component, shape (n, k)."""
         d = self.n_features
         return -0.5 * (d * LOG_2PI + self.mahalanobis(x)) + self.log_det_precision_cholesky()
 
-    def log_prior(self, reg_covar: float) -> float:
-        r"""Log-density (up to a constant) of the ridge prior the M-step maximises.
+    def log_prior(self, prior: Regularization) -> float:
+        r"""Log-density (up to a constant) of the prior the M-step maximises.
 
-        ``reg_covar`` = :math:`c` is the improper prior
+        The ridge :math:`c` is the improper prior
         :math:`\log p(\Sigma) = -\tfrac{c}{2}\operatorname{tr}\Sigma^{-1}` on each covariance,
-        whose MAP update is :math:`(S_k + cI)/N_k`. It bounds the likelihood away from singular
-        covariances, so EM climbs a bounded objective and never decreases it.
+        whose MAP update is :math:`(S_k + cI)/N_k` (see :class:`Regularization`). It bounds the
+        likelihood away from singular covariances, so EM climbs a bounded objective and never
+        decreases it.
         """
-        return -0.5 * reg_covar * self.trace_precision() if reg_covar else 0.0
+        if prior.prior is not None:
+            return prior.prior.log_density(self, prior.reg_covar)
+        return prior.log_density(self.trace_precision())
 
     def suff_stats(self, x: np.ndarray, resp: np.ndarray) -> GaussianStats:
         return GaussianStats.from_data(x, resp, self.diagonal_stats)
-
-    def zero_stats(self) -> GaussianStats:
-        return GaussianStats.zero(self.n_components, self.n_features, self.diagonal_stats)
 
     def precisions(self) -> np.ndarray:
         """Precision matrices (k, d, d), or per-feature precisions (k, d) for diagonal forms."""
@@ -194,37 +233,51 @@ class GaussianComponents:
     def _covariances_from_vector(cls, vector: np.ndarray, k: int, d: int) -> np.ndarray:
         raise NotImplementedError
 
-    def m_step(self, stats: GaussianStats, reg_covar: float) -> GaussianComponents:
-        """MAP update under the ridge prior of ``log_prior`` with ridge ``reg_covar``.
+    def m_step(self, stats: GaussianStats, prior: Regularization) -> GaussianComponents:
+        """MAP update under ``prior`` (see :meth:`from_stats`).
 
         A component whose weight has vanished keeps its previous mean and covariance: it then
         contributes nothing and stays inert rather than becoming 0/0.
         """
+        if prior.prior is not None:
+            return prior.prior.mode(type(self), stats, prior.reg_covar, self.means)
         empty = self.empty(stats)
-        if empty.any():
-            stats = _fill_empty(stats, empty, self.means)
-        return self.from_stats(stats, reg_covar, keep=empty if empty.any() else None, previous=self)
+        if not empty.any():
+            return self._ridge_map(stats, prior.reg_covar)
+        stats = _fill_empty(stats, empty, self.means)
+        return self._ridge_map(stats, prior.reg_covar, keep=empty, previous=self)
 
     @classmethod
     def from_stats(
-        cls,
-        stats: GaussianStats,
-        reg_covar: float,
-        keep: np.ndarray | None = None,
-        previous: GaussianComponents | None = None,
+        cls, stats: GaussianStats, prior: Regularization | None = None
     ) -> GaussianComponents:
-        """Components from statistics, with ``previous`` parameters where ``keep`` is True.
+        """Components from statistics: the MAP estimate under ``prior`` (the ridge, or its
+        normal-inverse-Wishart), or maximum likelihood without one.
 
         Where a covariance is singular at this ridge (reg_covar = 0 on collapsed data), the
         ridge rises tenfold from 1e-12 of the data's scale until every covariance is positive
         definite; the components record the ridge they used, and the objective EM climbs
         changes with it.
         """
+        prior = Regularization() if prior is None else prior
+        if prior.prior is not None:
+            return prior.prior.mode(cls, stats, prior.reg_covar, stats.mean)
+        return cls._ridge_map(stats, prior.reg_covar)
+
+    @classmethod
+    def _ridge_map(
+        cls,
+        stats: GaussianStats,
+        reg_covar: float,
+        keep: np.ndarray | None = None,
+        previous: GaussianComponents | None = None,
+    ) -> GaussianComponents:
+        """``from_stats`` under the ridge, with ``previous`` covariances where ``keep``."""
         ridge = reg_covar
         scale = float(np.abs(cls._covariances_from_stats(stats, 0.0)).max())
         for _ in range(MAX_RIDGE_RISES):
             covariances = cls._covariances_from_stats(stats, ridge)
-            if keep is not None and cls.per_component:
+            if keep is not None and previous is not None and cls.per_component:
                 covariances[keep] = previous.covariances[keep]
             try:
                 components = cls.from_covariances(stats.mean, covariances)
@@ -239,23 +292,38 @@ class GaussianComponents:
 
     @staticmethod
     def empty(stats: GaussianStats) -> np.ndarray:
+        """Components holding at most 1e-10 of the total weight, bool (k,)."""
         total = stats.weight.sum()
         return stats.weight <= 1e-10 * max(total, np.finfo(float).tiny)
 
-    def degenerate(self, stats: GaussianStats, reg_covar: float) -> np.ndarray:
-        """Components kept non-singular only by regularisation, or emptied; bool (k,).
+    def degenerate(self, stats: GaussianStats, prior: Regularization | None = None) -> np.ndarray:
+        """Components that are singular but for regularisation, or emptied; bool (k,).
 
         A component is degenerate when its unregularised covariance has an eigenvalue at or
-        below the ridge (``reg_covar``, at least 1e-12 of its largest eigenvalue): it has
-        collapsed onto a point or a lower-dimensional set, as mclust's singular fits.
+        below :attr:`Regularization.TOLERANCE` times the data's scale (the largest per-feature
+        variance of all the rows, :meth:`GaussianStats.data_scale`): it has collapsed onto a
+        point or a lower-dimensional set, as mclust's singular fits. The ridge plays no part,
+        so rescaling the data leaves the verdict unchanged. Under a normal-inverse-Wishart
+        ``prior`` no covariance can collapse: only emptied components count.
         """
-        k = self.n_components
-        spectra = self.spectra(self._covariances_from_stats(stats, 0.0), k)  # (k, d)
-        floor = np.maximum(reg_covar, 1e-12 * spectra.max(axis=1))
-        return (spectra.min(axis=1) <= floor) | self.empty(stats)
+        prior = Regularization() if prior is None else prior
+        if prior.prior is not None:
+            return self.empty(stats)
+        spectra = self.spectra(self._covariances_from_stats(stats, 0.0), self.n_components)
+        return prior.singular(spectra, stats.data_scale()) | self.empty(stats)
 
-    def sample(self, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Draw ``counts[k]`` rows from component k, stacked in component order."""
+    def n_parameters(self, n_features: int) -> int:
+        """Free parameters of the K means and covariances (the weights not included)."""
+        k = self.n_components
+        return k * n_features + self.n_covariance_parameters(k, n_features)
+
+    def sample(
+        self, counts: np.ndarray, rng: np.random.Generator, n_features: int | None = None
+    ) -> np.ndarray:
+        """Draw ``counts[k]`` rows from component k, stacked in component order.
+
+        ``n_features`` is the components' own (the :class:`Components` signature).
+        """
         chol = np.linalg.cholesky(self.full_covariances())
         blocks = [
             self.means[k] + rng.standard_normal((int(n), self.n_features)) @ chol[k].T

@@ -30,9 +30,19 @@ class DiagGaussian(GaussianComponents):
     def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> DiagGaussian:
         return cls(means, covariances, 1.0 / np.sqrt(require_positive(covariances)))
 
-    @classmethod
-    def from_precisions_cholesky(cls, means: np.ndarray, prec_chol: np.ndarray) -> DiagGaussian:
-        return cls(means, 1.0 / prec_chol**2, prec_chol)
+    @staticmethod
+    def niw_power(dof: float, d: int, k: int, mean_term: float) -> float:
+        return dof + 2.0 + mean_term
+
+    @staticmethod
+    def niw_scale(scale: np.ndarray) -> np.ndarray:
+        return np.diag(np.diag(scale))
+
+    @staticmethod
+    def niw_covariances(
+        numerators: np.ndarray, weight: np.ndarray, two_a: float, scale: np.ndarray
+    ) -> np.ndarray:
+        return numerators / (weight + two_a)[:, None]
 
     @classmethod
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:

@@ -34,10 +34,15 @@ class FullGaussian(GaussianComponents):
     def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> FullGaussian:
         return cls(means, covariances, precision_cholesky(cholesky(covariances)))
 
-    @classmethod
-    def from_precisions_cholesky(cls, means: np.ndarray, prec_chol: np.ndarray) -> FullGaussian:
-        precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
-        return cls(means, np.linalg.inv(precisions), prec_chol)
+    @staticmethod
+    def niw_power(dof: float, d: int, k: int, mean_term: float) -> float:
+        return dof + d + 1.0 + mean_term
+
+    @staticmethod
+    def niw_covariances(
+        numerators: np.ndarray, weight: np.ndarray, two_a: float, scale: np.ndarray
+    ) -> np.ndarray:
+        return numerators / (weight + two_a)[:, None, None]
 
     @classmethod
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:

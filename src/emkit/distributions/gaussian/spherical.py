@@ -25,11 +25,26 @@ class SphericalGaussian(DiagGaussian):
     def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> SphericalGaussian:
         return cls(means, covariances, 1.0 / np.sqrt(require_positive(covariances)))
 
-    @classmethod
-    def from_precisions_cholesky(
-        cls, means: np.ndarray, prec_chol: np.ndarray
-    ) -> SphericalGaussian:
-        return cls(means, 1.0 / prec_chol**2, prec_chol)
+    @staticmethod
+    def niw_power(dof: float, d: int, k: int, mean_term: float) -> float:
+        return dof + 2.0 + d * mean_term  # per unit of N d
+
+    @staticmethod
+    def niw_scale(scale: np.ndarray) -> np.ndarray:
+        d = scale.shape[0]
+        return np.trace(scale) / d * np.eye(d)
+
+    @staticmethod
+    def niw_covariances(
+        numerators: np.ndarray, weight: np.ndarray, two_a: float, scale: np.ndarray
+    ) -> np.ndarray:
+        d = numerators.shape[1]
+        return numerators.sum(axis=1) / (d * weight + two_a)
+
+    @staticmethod
+    def niw_log_density(logdet: np.ndarray, trace: np.ndarray, two_a: float, d: int) -> float:
+        # log|Sigma| = d log sigma^2; the power two_a is per log sigma^2.
+        return float(np.sum(-0.5 * two_a * logdet / d - 0.5 * trace))
 
     @classmethod
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emkit.distributions.base import merge_centred
+from emkit.distributions.regularization import Regularization
+
 
 @dataclass(frozen=True)
 class GaussianStats:
@@ -25,6 +28,7 @@ class GaussianStats:
 
     @classmethod
     def zero(cls, k: int, d: int, diagonal: bool) -> GaussianStats:
+        """The identity of ``+``: K empty components of d features."""
         shape = (k, d) if diagonal else (k, d, d)
         return cls(np.zeros(k), np.zeros((k, d)), np.zeros(shape))
 
@@ -51,30 +55,34 @@ class GaussianStats:
         return cls(weight, mean, scatter)
 
     def __add__(self, other: GaussianStats) -> GaussianStats:
-        # Chan, Golub and LeVeque (1979): merge centred moments without cancellation.
-        weight = self.weight + other.weight
-        frac = np.divide(other.weight, weight, out=np.zeros_like(weight), where=weight > 0)
-        delta = other.mean - self.mean  # (k, d)
-        mean = self.mean + frac[:, None] * delta
-        coef = self.weight * frac  # n_a n_b / n
-        if self.scatter.ndim == 2:
-            correction = coef[:, None] * delta**2
-        else:
-            correction = coef[:, None, None] * delta[:, :, None] * delta[:, None, :]
-        return GaussianStats(weight, mean, self.scatter + other.scatter + correction)
+        return GaussianStats(*merge_centred(self.as_tuple(), other.as_tuple()))
+
+    def as_tuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(weight, mean, scatter), as :func:`~emkit.distributions.base.merge_centred` takes."""
+        return self.weight, self.mean, self.scatter
 
     def covariance(self, ridge: float = 0.0) -> np.ndarray:
         """(scatter + ridge I) / weight per component (or its diagonal); 0 for empty components.
 
         With ``ridge = 0`` this is the maximum-likelihood covariance; with ``ridge > 0`` it is the
-        MAP estimate under the prior log p(Sigma) = -ridge/2 tr(Sigma^{-1}) (see ``log_prior``).
+        MAP estimate under the prior log p(Sigma) = -ridge/2 tr(Sigma^{-1}) (see
+        :class:`~emkit.distributions.regularization.Regularization`).
         """
-        shape = (-1,) + (1,) * (self.scatter.ndim - 1)
-        w = self.weight.reshape(shape)
-        d = self.mean.shape[1]
-        scatter = self.exact_scatter()
-        scatter += ridge if scatter.ndim == 2 else ridge * np.eye(d)
-        return np.divide(scatter, w, out=np.zeros_like(scatter), where=w > 0)
+        return Regularization(ridge).covariance(self.exact_scatter(), self.weight)
+
+    def data_scale(self) -> float:
+        """The largest per-feature variance of all the rows the statistics hold.
+
+        The responsibilities of a row add up to its weight, so the K components' statistics
+        merged are those of the whole data: this is the data's scale, whatever the fit.
+        """
+        weight = self.weight.sum()
+        if weight <= 0:
+            return 0.0
+        mean = self.weight @ self.mean / weight  # (d,)
+        spread = self.scatter if self.scatter.ndim == 2 else np.diagonal(self.scatter, 0, 1, 2)
+        between = self.weight @ (self.mean - mean) ** 2  # (d,)
+        return float(((spread.sum(axis=0) + between) / weight).max())
 
     def exact_scatter(self) -> np.ndarray:
         """``scatter`` with spreads at the level of rounding set to exactly zero."""

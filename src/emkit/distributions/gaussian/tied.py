@@ -11,6 +11,7 @@ from emkit.distributions.gaussian.base import (
     log_cholesky_vector,
 )
 from emkit.distributions.gaussian.stats import GaussianStats
+from emkit.distributions.regularization import Regularization
 
 
 class TiedGaussian(GaussianComponents):
@@ -35,15 +36,27 @@ class TiedGaussian(GaussianComponents):
     def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> TiedGaussian:
         return cls(means, covariances, precision_cholesky(cholesky(covariances[None]))[0])
 
-    @classmethod
-    def from_precisions_cholesky(cls, means: np.ndarray, prec_chol: np.ndarray) -> TiedGaussian:
-        return cls(means, np.linalg.inv(prec_chol @ prec_chol.T), prec_chol)
+    @staticmethod
+    def niw_power(dof: float, d: int, k: int, mean_term: float) -> float:
+        return dof + d + 1.0 + k * mean_term
+
+    @staticmethod
+    def niw_covariances(
+        numerators: np.ndarray, weight: np.ndarray, two_a: float, scale: np.ndarray
+    ) -> np.ndarray:
+        # The numerators pool over components; the prior scale counts once.
+        k = weight.shape[0]
+        return (numerators.sum(axis=0) - (k - 1) * scale) / (weight.sum() + two_a)
+
+    @staticmethod
+    def niw_log_density(logdet: np.ndarray, trace: np.ndarray, two_a: float, d: int) -> float:
+        return float(-0.5 * two_a * logdet[0] - 0.5 * trace[0])
 
     @classmethod
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:
-        d = stats.mean.shape[1]
-        total = max(stats.weight.sum(), np.finfo(float).tiny)
-        return (stats.exact_scatter().sum(axis=0) + reg * np.eye(d)) / total
+        total = np.array([max(stats.weight.sum(), np.finfo(float).tiny)])
+        pooled = stats.exact_scatter().sum(axis=0)[None]  # (1, d, d)
+        return Regularization(reg).covariance(pooled, total)[0]
 
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
         y = x @ self.precisions_cholesky  # (n, d), shared by every component

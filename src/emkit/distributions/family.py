@@ -1,0 +1,187 @@
+"""The written-down interfaces of component families: one component, and K at once.
+
+A single family (``Normal``, ``Poisson``, ``LinearGaussian``, ...) implements :class:`Family`;
+:class:`~emkit.models.component_list.ComponentList` batches K of them, and the Gaussian
+covariance structures (:mod:`emkit.distributions.gaussian`) hold K Gaussians natively; both
+implement :class:`Components`, the interface a mixture model uses. Adding a family is one new
+file implementing :class:`Family` plus one line in :mod:`emkit.distributions.registry`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+
+class Stats(Protocol):
+    """Sufficient statistics of a chunk: a value that adds up over chunks (a monoid).
+
+    Members
+    -------
+    weight : float, or array of shape (k,) or (1,)
+        Total weight (sum of responsibilities times sample weights) the statistics hold.
+    __add__(other) -> Stats
+        The statistics of both chunks together; exact up to rounding (centred moments merge
+        with Chan's update).
+    """
+
+    weight: Any
+
+    def __add__(self, other: Any) -> Any: ...
+
+
+@runtime_checkable
+class Family(Protocol):
+    """One component of a mixture: log densities, additive statistics and an M-step.
+
+    Families are immutable values; an unfitted family has its parameters set to None.
+
+    Members
+    -------
+    name : ClassVar[str]
+        Key in :data:`~emkit.distributions.registry.FAMILIES` and in ``to_dict``.
+    prior_type : ClassVar[type]
+        The conjugate prior ``from_stats`` accepts (``type(None)``: none).
+    fitted : bool
+        True when every parameter is set (the family can give densities).
+    for_data(x) -> Family
+        This family made ready for data ``x`` of shape (n, d) before fitting (Categorical takes
+        its number of categories from the data); every other family returns itself.
+    in_support(x) -> array of bool, shape (n,)
+        Rows of ``x`` (n, d) with positive density.
+    check_support(x) -> None
+        Raise ``ValueError`` saying what to do where ``x`` (n, d) is data the family cannot
+        model at all (negative counts, non-integer codes, too few columns).
+    log_prob(x) -> array of shape (n,)
+        Log density of each row of ``x`` (n, d); -inf outside the support.
+    suff_stats(x, w) -> Stats
+        Statistics of rows ``x`` (n, d) with weights ``w`` (n,).
+    from_stats(stats, prior=None) -> Family
+        The M-step: maximum-likelihood (or, with a ``prior_type`` prior, MAP) parameters from
+        ``stats``. Statistics of zero weight without a prior return the family unchanged.
+    log_prior(prior) -> float
+        Log density of the parameters under ``prior`` (up to a constant).
+    degenerate(stats, prior=None) -> bool
+        True where the fit to ``stats`` has collapsed (no weight, a variance at 0, a rate at
+        infinity), as mclust reports singular fits.
+    n_parameters(n_features) -> int
+        Free parameters for data of ``n_features`` columns.
+    sample(n, rng, n_features=None) -> array of shape (n, d)
+        ``n`` rows drawn with ``rng`` (a ``numpy.random.Generator``); ``n_features`` sets d
+        where the family has no parameter of its own (a point mass).
+    to_dict() -> dict
+        Plain values with the key ``"family"`` (``name``); the registry's
+        :func:`~emkit.distributions.registry.family_from_dict` reads it back.
+
+    Optional members, for :mod:`emkit.mle` and :mod:`emkit.bayes` (families with a closed-form
+    MLE and a proper conjugate prior: Normal, Poisson, Bernoulli, Categorical, Exponential)
+    -------------------------------------------------------------------------------------
+    asymptotic_covariance() -> array of shape (p, p)
+        Inverse Fisher information of one row at these parameters, raveled in ``to_dict``
+        order; divide by N for the MLE's covariance.
+    conjugate_update(stats, hyper) -> dict
+        Posterior hyperparameters of ``prior_type`` (keyed by its fields) from prior ones
+        ``hyper`` and ``stats``; its mode is ``from_stats(stats, prior)``.
+    """
+
+    name: ClassVar[str]
+    prior_type: ClassVar[type]
+
+    @property
+    def fitted(self) -> bool: ...
+
+    def for_data(self, x: np.ndarray) -> Any: ...
+
+    def in_support(self, x: np.ndarray) -> np.ndarray: ...
+
+    def check_support(self, x: np.ndarray) -> None: ...
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray: ...
+
+    def suff_stats(self, x: np.ndarray, w: np.ndarray) -> Any: ...
+
+    def from_stats(self, stats: Any, prior: Any = None) -> Any: ...
+
+    def log_prior(self, prior: Any) -> float: ...
+
+    def degenerate(self, stats: Any, prior: Any = None) -> bool: ...
+
+    def n_parameters(self, n_features: int) -> int: ...
+
+    def sample(
+        self, n: int, rng: np.random.Generator, n_features: int | None = None
+    ) -> np.ndarray: ...
+
+    def to_dict(self) -> dict: ...
+
+
+@runtime_checkable
+class Components(Protocol):
+    """K components of a mixture at once: what :class:`~emkit.models.mixture.Mixture` uses.
+
+    Implemented by :class:`~emkit.models.component_list.ComponentList` (K :class:`Family`
+    values, kinds mixed freely) and by the Gaussian covariance structures
+    (:class:`~emkit.distributions.gaussian.GaussianComponents`). The ``prior`` of the Gaussian
+    structures is a :class:`~emkit.distributions.regularization.Regularization`; a
+    ``ComponentList`` carries one prior per family and ignores it.
+
+    Members
+    -------
+    n_components : int
+        K.
+    ridge : float
+        The covariance ridge the M-step that made these components used: it rises above the
+        requested ``reg_covar`` where a collapsed component needed more to stay non-singular,
+        and the objective EM climbs changes with it. 0 for components without one.
+    log_prob(x) -> array of shape (n, k)
+        Log density of each row of ``x`` (n, d) under each component.
+    suff_stats(x, resp) -> Stats
+        Statistics of rows ``x`` (n, d) with responsibilities ``resp`` (n, k); weight (k,).
+    m_step(stats, prior) -> Components
+        Each component's (MAP) estimate from its statistics; a component whose weight has
+        vanished keeps its previous parameters.
+    log_prior(prior) -> float
+        Log prior density of the components (up to a constant).
+    degenerate(stats, prior) -> array of bool, shape (k,)
+        Components that have collapsed or emptied.
+    take(keep) -> Components
+        The components at indices ``keep`` (pruning).
+    n_parameters(n_features) -> int
+        Free parameters of the K components.
+    sample(counts, rng, n_features) -> array of shape (sum(counts), d)
+        ``counts[k]`` rows from component k, stacked in component order.
+
+    Optional members, offered by the Gaussian structures only (a mixture checks for them)
+    -------------------------------------------------------------------------------------
+    fused_e_step(x, log_weights, sample_weight) -> (Stats, float) or None
+        Statistics and log-likelihood of a chunk in one pass (:mod:`emkit.backend.kernels`).
+    fused_e_step_many(components, log_weights, x, sample_weight) -> list or None
+        The same for several mixtures of one structure (batched restarts).
+    to_vector() -> array, from_vector(vector) -> Components
+        Unconstrained parameters for extrapolation (SQUAREM).
+    """
+
+    @property
+    def n_components(self) -> int: ...
+
+    @property
+    def ridge(self) -> float: ...
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray: ...
+
+    def suff_stats(self, x: np.ndarray, resp: np.ndarray) -> Any: ...
+
+    def m_step(self, stats: Any, prior: Any) -> Any: ...
+
+    def log_prior(self, prior: Any) -> float: ...
+
+    def degenerate(self, stats: Any, prior: Any) -> np.ndarray: ...
+
+    def take(self, keep: np.ndarray) -> Any: ...
+
+    def n_parameters(self, n_features: int) -> int: ...
+
+    def sample(
+        self, counts: np.ndarray, rng: np.random.Generator, n_features: int
+    ) -> np.ndarray: ...

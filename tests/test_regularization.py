@@ -1,0 +1,74 @@
+"""Regularisation is one value (the MAP ridge), and degeneracy is judged against the data's
+scale, never against the ridge."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import emkit
+from emkit.distributions.gaussian import COVARIANCES, GaussianStats
+from emkit.distributions.regularization import Regularization
+from emkit.exceptions import DegenerateFitWarning
+
+TYPES = list(COVARIANCES)
+
+
+def _blobs(seed=0):
+    rng = np.random.default_rng(seed)
+    return np.vstack([rng.normal(size=(500, 2)), rng.normal(size=(500, 2)) + 10.0])
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_a_large_ridge_on_separated_blobs_is_not_degenerate(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateFitWarning)
+        model = emkit.GaussianMixture(2, covariance_type=name, reg_covar=2.0, random_state=0)
+        model.fit(_blobs())
+    assert not model.degenerate_
+    assert not model.degenerate_components_.any()
+
+
+def _verdicts(x, name, k, reg_covar=1e-6):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateFitWarning)
+        model = emkit.GaussianMixture(k, covariance_type=name, reg_covar=reg_covar, random_state=0)
+        model.fit(x)
+    return model.degenerate_components_
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_rescaling_the_data_leaves_degeneracy_verdicts_unchanged(faithful, name):
+    duplicated = np.vstack([faithful, np.repeat(faithful[:3], 50, axis=0)])
+    constant = np.column_stack([faithful, np.full(len(faithful), 3.0)])
+    for x, k in [(_blobs(), 2), (duplicated, 5), (constant, 2)]:
+        verdicts = _verdicts(x, name, k)
+        # The same ridge on data a million times wider: a negligible ridge, the same verdicts.
+        np.testing.assert_array_equal(_verdicts(x * 1e6, name, k), verdicts)
+        # The ridge rescaled with the data (the same fit in other units): the same verdicts.
+        for factor in (1e6, 1e-6):
+            scaled = _verdicts(x * factor, name, k, reg_covar=1e-6 * factor**2)
+            np.testing.assert_array_equal(scaled, verdicts)
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_degenerate_uses_the_unregularised_covariance_against_the_data_scale(name):
+    structure = COVARIANCES[name]
+    x = _blobs()
+    resp = np.zeros((x.shape[0], 2))
+    resp[:500, 0] = resp[500:, 1] = 1.0
+    stats = GaussianStats.from_data(x, resp, structure.diagonal_stats)
+    for reg_covar in (0.0, 2.0, 1e6):
+        components = structure.from_stats(stats, Regularization(reg_covar))
+        assert not components.degenerate(stats, Regularization(reg_covar)).any()
+    # The data's scale is that of all the rows, whichever component holds them.
+    pooled = GaussianStats.from_data(x, np.ones((x.shape[0], 1)), structure.diagonal_stats)
+    np.testing.assert_allclose(stats.data_scale(), pooled.data_scale(), rtol=1e-12)
+    np.testing.assert_allclose(pooled.data_scale(), x.var(axis=0).max(), rtol=1e-12)
+
+
+def test_the_ridge_is_a_map_prior_everywhere():
+    scatter, weight = np.array([[4.0, 1.0]]), np.array([2.0])
+    np.testing.assert_allclose(Regularization(0.5).covariance(scatter, weight), [[2.25, 0.75]])
+    stats = GaussianStats(weight, np.zeros((1, 2)), scatter)
+    np.testing.assert_allclose(stats.covariance(0.5), [[2.25, 0.75]])
