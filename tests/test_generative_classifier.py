@@ -14,7 +14,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import emkit
 from emkit import GaussianImputer, GenerativeClassifier
-from emkit.models.semi_supervised import LabelledChunks
+from emkit.backend.sources import LabelledChunks
 
 TYPES = ["full", "tied", "diag", "spherical"]
 X_IRIS, Y_IRIS = load_iris(return_X_y=True)

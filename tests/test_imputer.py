@@ -7,7 +7,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import emkit
 from emkit import GaussianImputer
-from emkit.backend.chunks import IterableChunks
+from emkit.backend.sources import IterableChunks
 from emkit.em import run_em
 
 

@@ -12,7 +12,7 @@ import pytest
 from sklearn.base import clone
 
 from emkit import GaussianImputer, GaussianMixture
-from emkit.backend.chunks import IterableChunks, as_chunks
+from emkit.backend.sources import IterableChunks, as_chunks
 from emkit.estimators import gaussian_mixture
 
 

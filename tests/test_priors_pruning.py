@@ -4,7 +4,7 @@ one EM loop: the objective never decreases except at recorded pruning steps."""
 import numpy as np
 import pytest
 
-from emkit.backend.chunks import ArrayChunks
+from emkit.backend.sources import ArrayChunks
 from emkit.distributions.gaussian import covariance_structure
 from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.normal import Normal

@@ -9,7 +9,7 @@ from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
 from emkit import GaussianMixture
 from emkit.backend import kernels
-from emkit.backend.chunks import ArrayChunks
+from emkit.backend.sources import ArrayChunks
 from emkit.distributions.gaussian import COVARIANCES
 from emkit.em import em_iterations, run_batch, run_em
 from emkit.models.mixture import Mixture

@@ -21,13 +21,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Generator, Hashable, Iterable
 from dataclasses import dataclass
-from functools import reduce
-from operator import add
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from emkit.accel import VectorForm, extrapolate, model_at, next_step_max
+from emkit.backend.sources import DataSource
 from emkit.exceptions import MonotonicityWarning
 
 # A decrease smaller than this fraction of |loglik| is floating-point rounding, not a bug.
@@ -349,7 +348,7 @@ def em_iterations(
 
 def run_em(
     model: Any,
-    data: Iterable,
+    data: DataSource,
     *,
     tol: float,
     max_iter: int,
@@ -357,7 +356,7 @@ def run_em(
     callback: Callable[[EMProgress], Any] | None = None,
     accelerate: str | None = None,
 ) -> EMResult:
-    """Run EM from ``model`` on ``data`` (chunks ``(x, sample_weight)``); see
+    """Run EM from ``model`` on the source ``data``; see
     :func:`em_iterations` for the parameters and the result."""
     steps = em_iterations(
         model,
@@ -371,7 +370,7 @@ def run_em(
 
 
 def run_batch(
-    runs: list[Generator[Any, tuple[Any, float], EMResult]], data: Iterable
+    runs: list[Generator[Any, tuple[Any, float], EMResult]], data: DataSource
 ) -> list[EMResult]:
     """Drive several EM runs (from :func:`em_iterations`) in lockstep over one pass per round.
 
@@ -405,29 +404,32 @@ def _advance(
         results[i] = stop.value
 
 
-def e_step_many(models: list[Any], data: Iterable) -> list[tuple[Any, float]]:
+def e_step_many(models: list[Any], data: DataSource) -> list[tuple[Any, float]]:
     """Statistics summed over every chunk, and each objective, for several models in one
-    pass over ``data``."""
+    pass over ``data`` (its ``map_reduce``)."""
     batched = len(models) > 1 and all(
         isinstance(m, BatchedEStep) and type(m) is type(models[0]) for m in models
     )
-    parts: list[list] = [[] for _ in models]
-    for x, w in data:
-        chunk = type(models[0]).e_step_many(models, x, w) if batched else None
-        if chunk is None:
-            chunk = [m.e_step(x, w) for m in models]
-        for store, part in zip(parts, chunk, strict=True):
-            store.append(part)
-    out = []
-    for model, store in zip(models, parts, strict=True):
-        stats = reduce(add, (s for s, _ in store))
-        out.append((stats, float(sum(ll for _, ll in store)) + model.log_prior()))
-    return out
+
+    def e_steps(x: Any, w: np.ndarray | None) -> list[tuple[Any, float]]:
+        out = type(models[0]).e_step_many(models, x, w) if batched else None
+        return [m.e_step(x, w) for m in models] if out is None else out
+
+    totals = data.map_reduce(e_steps, _add_pairs)
+    return [
+        (stats, float(loglik) + model.log_prior())
+        for model, (stats, loglik) in zip(models, totals, strict=True)
+    ]
+
+
+def _add_pairs(a: list[tuple[Any, float]], b: list[tuple[Any, float]]) -> list[tuple[Any, float]]:
+    """Add two lists of (statistics, log-likelihood), pair by pair."""
+    return [(sa + sb, la + lb) for (sa, la), (sb, lb) in zip(a, b, strict=True)]
 
 
 def fit_starts(
     starts: Iterable[Any],
-    data: Any,
+    data: DataSource,
     *,
     tol: float,
     max_iter: int,
@@ -446,7 +448,8 @@ def fit_starts(
     Parameters
     ----------
     starts : iterable of :class:`LatentModel`, the starting values.
-    data : the data source (re-iterable chunks ``(x, sample_weight)`` with ``total_weight``).
+    data : the :class:`~emkit.backend.sources.DataSource`; every round maps the E-step of
+        all running starts over it once.
     tol, max_iter, callback, accelerate : as :func:`em_iterations`, for every start.
     total_weight : scale of ``tol``; default ``data.total_weight``.
     lockstep : True runs the starts together, one pass over the data per round for all of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emkit.backend.chunks import ArrayChunks
+from emkit.backend.sources import as_chunks
 from emkit.distributions.centroids import Centroids, squared_distances
 from emkit.distributions.gaussian import GaussianComponents, GaussianStats
 from emkit.distributions.regularization import Regularization
@@ -97,7 +97,7 @@ def lloyd(
     array of shape (k, d), the final centres.
     """
     k = centres.shape[0]
-    data = ArrayChunks(x, sample_weight)
+    data = as_chunks(x, sample_weight, in_memory=True)
     spread = float(np.mean(np.var(x, axis=0)))
     # The objective is const - inertia / 2, so a tolerance on inertia halves.
     objective_tol = max(0.5 * tol * spread, np.finfo(float).tiny)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from emkit.backend.chunks import nan_report
+from emkit.backend.validation import nan_report
 
 # What to do about NaN, for the estimators that offer missing="em".
 MISSING_EM_HINT = (

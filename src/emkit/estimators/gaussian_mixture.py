@@ -12,13 +12,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.chunks import (
-    ArrayChunks,
-    CheckedChunks,
-    as_chunks,
-    sample_indices,
-    sample_rows,
-)
+from emkit.backend.sampling import sample_indices, sample_rows
+from emkit.backend.sources import as_chunks
+from emkit.backend.validation import CheckedChunks
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import fit_starts
@@ -251,7 +247,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             x = self._rows(X, reset=reset, min_rows=self.n_components, fitting=True)
             w = check_weights(sample_weight, x)
             x = x.astype(dtype, copy=False) if dtype == np.float32 else x
-            data = ArrayChunks(x, w, dtype=x.dtype if dtype == np.float32 else np.float64)
+            read_as = x.dtype if dtype == np.float32 else np.float64
+            data = as_chunks(x, w, dtype=read_as, in_memory=True)
             if x.shape[0] > INIT_ROWS:
                 keep = sample_indices(x.shape[0], INIT_ROWS, rng)
                 return data, np.asarray(x[keep], dtype=np.float64), None if w is None else w[keep]

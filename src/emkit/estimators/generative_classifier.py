@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from emkit.backend.sources import as_chunks
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, GaussianStats, covariance_structure
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
@@ -26,7 +27,6 @@ from emkit.estimators.persist import ModelFileMixin
 from emkit.init import components_from_responsibilities
 from emkit.models.missing import MissingMixture, fill_column_means
 from emkit.models.mixture import LABELLED, UNLABELLED
-from emkit.models.semi_supervised import LabelledChunks
 
 
 class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
@@ -158,7 +158,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             assignment=LABELLED,
             fixed_weights=priors is not None,
         )
-        data = LabelledChunks(x, labels, w)
+        data = as_chunks(x, w, labels=labels, in_memory=True)
         # The closed form is the fit itself: the driver only evaluates it (no M-step).
         result = fit_starts(
             [model],

@@ -20,7 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.chunks import ArrayChunks
+from emkit.backend.sources import as_chunks
 from emkit.distributions.centroids import Centroids
 from emkit.em import fit_starts
 from emkit.estimators._validation import check_rows, check_weights
@@ -103,7 +103,7 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         x = check_rows(self, X, reset=True, min_rows=self.n_clusters)
         w = check_weights(sample_weight, x)
         rng = check_random_state(self.random_state)
-        data = ArrayChunks(x, w)
+        data = as_chunks(x, w, in_memory=True)
         spread = float(np.average(np.var(x, axis=0)))
         # The objective is -inertia / 2 + const, so a tolerance on inertia halves.
         tol = max(0.5 * self.tol * spread, np.finfo(float).tiny)

@@ -1,27 +1,112 @@
 """Data sources the EM loop reads: an array, a file on disk, or any re-iterable of chunks.
 
 Every source iterates as ``(x, sample_weight)`` pairs, ``x`` of shape (m, d) and the weights
-of shape (m,) or None, and can be iterated again for the next EM iteration. Sources read from
-disk hold one chunk in memory at a time, so a fit's memory does not grow with the file.
+of shape (m,) or None, can be iterated again for the next EM iteration, and maps a function
+over its chunks and adds the results (:meth:`DataSource.map_reduce`, the E-step of every
+running start). Sources read from disk hold one chunk in memory at a time, so a fit's memory
+does not grow with the file. :func:`as_chunks` is the one factory; a new kind of source (a
+Dask array's partitions) is one new class that meets :class:`DataSource`.
 """
 
 from __future__ import annotations
 
 import mmap
+import operator
 import os
-from collections.abc import Iterable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol, TypeVar, overload, runtime_checkable
 
 import numpy as np
 
 DEFAULT_CHUNK_ROWS = 65_536
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
+T = TypeVar("T")
 
-class WeightedRows:
-    """``total_weight`` of a source with ``n_rows`` and optional ``sample_weight``."""
+
+@runtime_checkable
+class DataSource(Protocol):
+    """Data the EM loop reads once per iteration.
+
+    Members
+    -------
+    n_rows : int, rows in the data (rows a checked source drops still count).
+    n_features : int, columns of every chunk.
+    total_weight : float, number of rows, or the sum of the sample weights.
+    __iter__() -> iterator of ``(x, sample_weight)``
+        The chunks in order, from the start each time: ``x`` of shape (m, n_features) (or
+        ``(x, labels)`` for labelled rows), ``sample_weight`` of shape (m,) or None.
+    map_reduce(fn, combine=operator.add) -> T
+        Map ``fn(x, sample_weight) -> T`` over the chunks and add the results with
+        ``combine``, left to right; the loop's E-step of all running starts. A distributed
+        source maps over its partitions and combines in a tree.
+    """
+
+    @property
+    def n_rows(self) -> int: ...
+
+    @property
+    def n_features(self) -> int: ...
+
+    @property
+    def total_weight(self) -> float: ...
+
+    def __iter__(self) -> Iterator[tuple[Any, np.ndarray | None]]: ...
+
+    def map_reduce(
+        self,
+        fn: Callable[[Any, np.ndarray | None], T],
+        combine: Callable[[T, T], T] = operator.add,
+    ) -> T: ...
+
+
+class ChunkSource(ABC):
+    """Base of the sources here (each a :class:`DataSource`): ``map_reduce`` over chunks
+    read one after another."""
+
+    @property
+    @abstractmethod
+    def n_rows(self) -> int:
+        """Rows in the data."""
+
+    @property
+    @abstractmethod
+    def n_features(self) -> int:
+        """Columns of every chunk."""
+
+    @property
+    @abstractmethod
+    def total_weight(self) -> float:
+        """Number of rows, or the sum of the sample weights."""
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[tuple[Any, np.ndarray | None]]:
+        """The chunks ``(x, sample_weight)`` in order, from the start each time."""
+
+    def map_reduce(
+        self,
+        fn: Callable[[Any, np.ndarray | None], T],
+        combine: Callable[[T, T], T] = operator.add,
+    ) -> T:
+        """``fn`` of every chunk, added left to right with ``combine``; ValueError if the
+        source yields no chunk."""
+        parts = (fn(x, w) for x, w in self)
+        try:
+            out = next(parts)
+        except StopIteration:
+            raise ValueError("the data source yielded no chunk") from None
+        for part in parts:
+            out = combine(out, part)
+        return out
+
+
+class WeightedRows(ChunkSource):
+    """A source of ``n_rows`` rows with optional ``sample_weight`` of shape (n_rows,)."""
+
+    sample_weight: np.ndarray | None
 
     @property
     def total_weight(self) -> float:
@@ -160,7 +245,7 @@ class ParquetChunks(WeightedRows):
 
 
 @dataclass(frozen=True)
-class IterableChunks:
+class IterableChunks(ChunkSource):
     """A re-iterable of arrays (a list of chunks, or an object whose ``__iter__`` restarts)."""
 
     source: Iterable[np.ndarray]
@@ -186,74 +271,58 @@ class IterableChunks:
 
 
 @dataclass(frozen=True)
-class CheckedChunks:
-    """A source whose every chunk is checked once per pass: 2-D, ``n_features`` wide, finite.
+class LabelledChunks(WeightedRows):
+    """Row blocks of features and component labels, with optional sample weights.
 
-    Attributes
-    ----------
-    source : the chunk source checked.
-    n_features : columns every chunk must have.
-    allow_nan : NaN marks a missing value (inf stays an error). A row with no observed value
-        is then an error, or, with ``drop_empty_rows``, left out with its weight (it carries
-        no information); ``total_weight`` and ``n_rows`` still count it.
-    drop_empty_rows : see ``allow_nan``.
-    nan_hint : where NaN is an error, what the message suggests instead.
+    Iterating yields ``((x, labels), w)``: ``x`` of shape (m, d), ``labels`` int of shape (m,)
+    holding a component index or :data:`~emkit.models.mixture.UNLABELLED` (-1), and ``w`` of
+    shape (m,) or None.
     """
 
-    source: Any
-    n_features: int
-    allow_nan: bool = False
-    drop_empty_rows: bool = False
-    nan_hint: str = "drop or impute them before fitting"
+    x: np.ndarray
+    labels: np.ndarray
+    sample_weight: np.ndarray | None = None
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-        row = 0
-        for x, w in self.source:
-            if x.ndim != 2 or x.shape[1] != self.n_features:
-                raise ValueError(
-                    f"the chunk at row {row} has shape {x.shape}; every chunk must be 2-D with "
-                    f"{self.n_features} columns (features)"
-                )
-            start, row = row, row + x.shape[0]
-            if np.isfinite(x).all():
-                yield x, w
-                continue
-            if np.isinf(x).any():
-                raise ValueError(
-                    f"the chunk at row {start} contains infinite values; drop or replace them "
-                    "before fitting"
-                )
-            if not self.allow_nan:
-                raise ValueError(
-                    f"the chunk at row {start} contains {nan_report(x)}; {self.nan_hint}"
-                )
-            empty = np.isnan(x).all(axis=1)  # (m,)
-            if empty.any() and not self.drop_empty_rows:
-                raise ValueError(
-                    f"{int(empty.sum())} rows of the chunk at row {start} have no observed value "
-                    f"(every entry is NaN; the first is row {start + int(np.argmax(empty))}). "
-                    "They carry no information; drop them first."
-                )
-            if empty.any():
-                x, w = x[~empty], None if w is None else w[~empty]
-            if x.shape[0]:
-                yield x, w
-
-    @property
-    def total_weight(self) -> float:
-        return self.source.total_weight
+    def __iter__(self) -> Iterator[tuple[tuple[np.ndarray, np.ndarray], np.ndarray | None]]:
+        n = self.x.shape[0]
+        for start in range(0, n, self.chunk_rows):
+            stop = min(start + self.chunk_rows, n)
+            w = None if self.sample_weight is None else self.sample_weight[start:stop]
+            x = np.asarray(self.x[start:stop], dtype=np.float64)
+            yield (x, self.labels[start:stop]), w
 
     @property
     def n_rows(self) -> int:
-        return self.source.n_rows
+        return int(self.x.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x.shape[1])
 
 
-def nan_report(x: np.ndarray) -> str:
-    """Where the NaN of ``x`` (n, d) are: "NaN in 3 of 100 rows (columns [0, 2])"."""
-    nan = np.isnan(x)
-    columns = np.flatnonzero(nan.any(axis=0)).tolist()
-    shown = str(columns) if len(columns) <= 10 else f"{columns[:10]}"[:-1] + ", ...]"
-    return f"NaN in {int(nan.any(axis=1).sum())} of {x.shape[0]} rows (columns {shown})"
+@overload
+def as_chunks(
+    data: Any,
+    sample_weight: np.ndarray | None = None,
+    dtype: Any = np.float64,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    *,
+    in_memory: Literal[True],
+    labels: np.ndarray | None = None,
+) -> ChunkSource: ...
+
+
+@overload
+def as_chunks(
+    data: Any,
+    sample_weight: np.ndarray | None = None,
+    dtype: Any = np.float64,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    *,
+    in_memory: bool = False,
+    labels: np.ndarray | None = None,
+) -> ChunkSource | None: ...
 
 
 def as_chunks(
@@ -261,18 +330,25 @@ def as_chunks(
     sample_weight: np.ndarray | None = None,
     dtype: Any = np.float64,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
-):
-    """The chunk source for what ``fit`` received, or None for an in-memory array-like.
+    *,
+    in_memory: bool = False,
+    labels: np.ndarray | None = None,
+) -> ChunkSource | None:
+    """The data source for what ``fit`` received: the one factory of sources.
 
     Parameters
     ----------
-    data : a path (str or Path) to a ``.npy`` or Parquet file; a ``np.memmap``; a chunk source
-        of this module; or a re-iterable of 2-D arrays (a list of arrays, or an object whose
-        ``__iter__`` starts over). Anything else (an ndarray, a DataFrame, a list of rows) is
-        in memory, and None is returned.
+    data : a path (str or Path) to a ``.npy`` or Parquet file; a ``np.memmap``; a source of
+        this module (returned as it is); or a re-iterable of 2-D arrays (a list of arrays, or
+        an object whose ``__iter__`` starts over). Anything else (an ndarray, a DataFrame, a
+        list of rows) is in memory: None is returned, so that the estimator validates it
+        first, and then passes the validated array with ``in_memory=True``.
     sample_weight : array of shape (n,) or None (not for re-iterables of arrays).
     dtype : dtype of the blocks yielded (float64 or float32).
-    chunk_rows : rows per block, for files and memory maps.
+    chunk_rows : rows per block, for arrays, files and memory maps.
+    in_memory : True where ``data`` is an array the estimator has validated: it is read in
+        blocks as an :class:`ArrayChunks` (a :class:`LabelledChunks` with ``labels``).
+    labels : int array of shape (n,), component labels of the rows (``in_memory`` only).
 
     Raises
     ------
@@ -280,7 +356,11 @@ def as_chunks(
         A path that does not exist or is of another kind, a one-shot iterator, or weights
         given with a re-iterable of arrays.
     """
-    if isinstance(data, (ArrayChunks, NpyChunks, ParquetChunks, IterableChunks, CheckedChunks)):
+    if in_memory:
+        if labels is not None:
+            return LabelledChunks(data, labels, sample_weight, chunk_rows)
+        return ArrayChunks(data, sample_weight, chunk_rows, dtype)
+    if isinstance(data, ChunkSource):
         return data
     if isinstance(data, (str, os.PathLike)):
         path = Path(data)
@@ -318,37 +398,6 @@ def _is_array_like(data: Any) -> bool:
         chunks = len(data) > 0 and all(isinstance(c, np.ndarray) and c.ndim == 2 for c in data)
         return not chunks
     return not hasattr(data, "__iter__")
-
-
-def sample_indices(n_rows: int, size: int, rng: np.random.RandomState) -> np.ndarray:
-    """A uniform random subset of ``size`` of ``range(n_rows)``, sorted, in O(size) memory.
-
-    Draws with replacement and tops up the duplicates; the procedure treats every index alike,
-    so every subset of ``size`` is equally likely (``rng.choice(..., replace=False)`` would
-    permute all ``n_rows``).
-    """
-    keep = np.unique(rng.randint(0, n_rows, size=size))
-    while keep.size < size:
-        extra = rng.randint(0, n_rows, size=size - keep.size)
-        keep = np.unique(np.concatenate([keep, extra]))
-    return keep
-
-
-def sample_rows(
-    source: Any, n_rows: int, size: int, rng: np.random.RandomState
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """A uniform random subset of ``size`` rows (in file order) and their weights, in one pass."""
-    keep = sample_indices(n_rows, size, rng)
-    rows, weights, start = [], [], 0
-    for x, w in source:
-        stop = start + x.shape[0]
-        lo, hi = np.searchsorted(keep, [start, stop])
-        rows.append(np.array(x[keep[lo:hi] - start], dtype=np.float64))
-        if w is not None:
-            weights.append(np.asarray(w[keep[lo:hi] - start], dtype=np.float64))
-        start = stop
-    x = np.concatenate(rows) if rows else np.empty((0, 0))
-    return x, (np.concatenate(weights) if weights else None)
 
 
 def _release(block: np.ndarray) -> None:
