@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from emkit.backend.namespace import namespace_of
 from emkit.distributions.base import LOG_2PI
 from emkit.distributions.gaussian import GaussianStats
 from emkit.models.mixture import Mixture
@@ -146,14 +147,17 @@ def _conditional(
         return np.zeros((n_p, k)), filled, s_mm
     s_oo = covariances[:, obs][:, :, obs]  # (k, o, o)
     s_om = covariances[:, obs][:, :, miss]  # (k, o, m)
-    chol = np.linalg.cholesky(s_oo)  # (k, o, o), L with S_oo = L L^T
+    xp = namespace_of(covariances)
+    chol, ok = xp.cholesky(s_oo)  # (k, o, o), L with S_oo = L L^T
+    if not ok:
+        raise np.linalg.LinAlgError("observed-coordinate covariance is not positive definite")
     diff = x[None, :, obs] - means[:, None, obs]  # (k, n_p, o), direct differences
-    z = np.linalg.solve(chol, np.swapaxes(diff, 1, 2))  # (k, o, n_p), L^{-1}(x_o - mu_o)
+    z = xp.solve_triangular(chol, np.swapaxes(diff, 1, 2), lower=True)  # (k, o, n_p)
     half_log_det = np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)  # (k,)
     n_obs = int(obs.sum())
     log_prob = -0.5 * (n_obs * LOG_2PI + (z * z).sum(axis=1)) - half_log_det[:, None]  # (k, n_p)
     # Sigma_oo^{-1} (x_o - mu_o) = L^{-T} z; regression of x_m on x_o through L^{-1} Sigma_om.
-    w = np.linalg.solve(chol, s_om)  # (k, o, m)
+    w = xp.solve_triangular(chol, s_om, lower=True)  # (k, o, m)
     shift = np.swapaxes(w, 1, 2) @ z  # (k, m, n_p)
     filled[:, :, miss] = means[:, None, miss] + np.swapaxes(shift, 1, 2)
     cond_cov = s_mm - np.swapaxes(w, 1, 2) @ w  # (k, m, m)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
-from scipy.special import logsumexp
+
+from emkit.backend.namespace import namespace_of
 
 from emkit.distributions.regularization import Regularization
 
@@ -129,7 +130,7 @@ class Soft:
     def assign(
         self, log_joint: np.ndarray, labels: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        log_norm = logsumexp(log_joint, axis=1)  # (n,)
+        log_norm = namespace_of(log_joint).logsumexp(log_joint, axis=1)  # (n,)
         return np.exp(log_joint - log_norm[:, None]), log_norm  # (n, k), (n,)
 
 
@@ -262,7 +263,7 @@ class Mixture:
     def log_resp(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log responsibilities (n, k) and log p(x_n) (n,)."""
         log_joint = self.log_joint(x)
-        log_norm = logsumexp(log_joint, axis=1)  # (n,)
+        log_norm = namespace_of(log_joint).logsumexp(log_joint, axis=1)  # (n,)
         return log_joint - log_norm[:, None], log_norm
 
     def e_step(
