@@ -1,7 +1,9 @@
 """Conjugate posteriors of vector parameters: categorical, multivariate normal, ridge.
 
 The categorical posterior is the :class:`~emkit.distributions.categorical.Categorical` family's
-statistics and ``conjugate_update``; ridge works from the weighted moments of the rows
+statistics and ``conjugate_update``; the normal-inverse-Wishart posterior is the Gaussian
+family's statistics and :func:`~emkit.distributions.priors.niw_update`, the update whose mode
+the mixture's MAP M-step takes; ridge works from the weighted moments of the rows
 :math:`(x, y)`, the statistics of the :class:`~emkit.distributions.linear_gaussian.LinearGaussian`
 family.
 """
@@ -22,7 +24,9 @@ from emkit.bayes.posterior import (
 )
 from emkit.checks import at_least, finite_array, nonnegative_integers
 from emkit.distributions.categorical import Categorical
+from emkit.distributions.gaussian import GaussianStats
 from emkit.distributions.linear_gaussian import LinearGaussian
+from emkit.distributions.priors import niw_update
 
 
 def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Posterior:
@@ -132,13 +136,12 @@ def normal_inverse_wishart(
         raise ValueError(f"nu0 must be >= -(d + 2) = {-(d + 2)} (the flat prior), got {nu0}")
     if psi0.shape != (d, d) or np.linalg.eigvalsh((psi0 + psi0.T) / 2).min() < 0:
         raise ValueError(f"psi0 must be a positive semi-definite ({d}, {d}) matrix")
-    xbar = X.mean(axis=0)
-    centred = X - xbar  # (n, d)
+    # The Gaussian family's statistics and the one normal-inverse-Wishart update.
+    data = GaussianStats.from_data(X, np.ones((n, 1)), diagonal=False)
+    means, scales = niw_update(data, mu0, kappa0, psi0)
+    m_n, psi_n = means[0], scales[0]  # (d,), (d, d)
     k_n = kappa0 + n
-    m_n = (kappa0 * mu0 + n * xbar) / k_n  # (d,)
     nu_n = nu0 + n
-    dev = xbar - mu0
-    psi_n = psi0 + centred.T @ centred + kappa0 * n / k_n * np.outer(dev, dev)  # (d, d)
     if nu_n <= d - 1:
         raise ValueError(f"posterior nu (nu0 + N = {nu_n}) must exceed d - 1 = {d - 1}: more data")
     try:
