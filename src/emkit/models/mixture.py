@@ -23,7 +23,6 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from emkit.backend.namespace import namespace_of
-
 from emkit.distributions.regularization import Regularization
 
 UNLABELLED = -1  # the label of a row whose component is unknown
