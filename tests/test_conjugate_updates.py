@@ -4,6 +4,7 @@ and emkit's own k-means start (init_params="kmeans")."""
 import numpy as np
 import pytest
 
+from emkit import KMeans
 from emkit.distributions.bernoulli import Bernoulli
 from emkit.distributions.categorical import Categorical
 from emkit.distributions.exponential import Exponential
@@ -159,3 +160,12 @@ def test_kmeans_start_counts_sample_weights_as_repeats():
         np.repeat(x, w.astype(int), axis=0), 3, "kmeans", np.random.RandomState(1)
     )
     np.testing.assert_array_equal(np.repeat(weighted, w.astype(int), axis=0), repeated)
+
+
+def test_kmeans_start_is_emkits_kmeans_with_scikit_learns_defaults():
+    x, _ = _blobs()
+    x = x + RNG.normal(scale=3.0, size=x.shape)  # overlapping: Lloyd takes several steps
+    for seed in range(3):
+        resp = initial_responsibilities(x, 4, "kmeans", np.random.RandomState(seed))
+        fit = KMeans(4, tol=1e-4, random_state=np.random.RandomState(seed)).fit(x)
+        np.testing.assert_array_equal(resp.argmax(axis=1), fit.labels_)

@@ -9,7 +9,7 @@ from emkit.distributions.centroids import Centroids, squared_distances
 from emkit.distributions.gaussian import GaussianComponents, GaussianStats
 from emkit.distributions.regularization import Regularization
 from emkit.em import run_em
-from emkit.models.mixture import Mixture
+from emkit.models.mixture import HARD, Mixture
 
 INIT_METHODS = ("k-means++", "kmeans", "random", "random_from_data")
 
@@ -102,7 +102,7 @@ def lloyd(
     # The objective is const - inertia / 2, so a tolerance on inertia halves.
     objective_tol = max(0.5 * tol * spread, np.finfo(float).tiny)
     model = Mixture(
-        np.full(k, 1.0 / k), Centroids(centres), 0.0, assignment="hard", fixed_weights=True
+        np.full(k, 1.0 / k), Centroids(centres), 0.0, assignment=HARD, fixed_weights=True
     )
     result = run_em(
         model, data, tol=objective_tol, max_iter=max_iter, total_weight=data.total_weight
