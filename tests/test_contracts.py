@@ -6,7 +6,8 @@ components of one covariance structure), a sampler, its log density written with
 ``scipy.stats`` (the outside reference), an unconstrained parametrisation for
 ``scipy.optimize``, conjugate priors and a mixture estimator. The laws:
 
-- statistics add up over any split, with and without weights (Hypothesis);
+- statistics add up over any split, with and without weights (Hypothesis), and float32 rows
+  give the float64 statistics of their values;
 - the M-step maximises the expected complete-data log-likelihood
   :math:`\sum_n w_n \log p(x_n)` (Gaussian: :math:`\sum_{nk} r_{nk}\log\mathcal N_k(x_n)`),
   computed with scipy.stats, against ``scipy.optimize.minimize``; the MAP step the same plus
@@ -15,9 +16,11 @@ components of one covariance structure), a sampler, its log density written with
 - ``log_prob`` agrees with scipy.stats, inside and outside the support;
 - families and fitted estimators save and load back bit for bit;
 - EM never lowers its objective (``history_``), for a mixture of each family and a Gaussian
-  mixture of each structure, by maximum likelihood and MAP;
+  mixture of each structure, by maximum likelihood, MAP and hard (classification) EM;
+- an integer sample weight is that many repeated rows, for every estimator;
 - sampling then fitting recovers the parameters within five standard errors, from the
-  observed information at the fit, so the tolerance shrinks as :math:`1/\sqrt n`.
+  observed information at the fit, so the tolerance shrinks as :math:`1/\sqrt n`; where a
+  family states ``asymptotic_covariance``, it is that observed information's inverse.
 
 Only the adapter section below calls internals; the laws use the family-level interface
 (``suff_stats``, ``log_prob``, ``sample``, ``to_dict``) and public estimators.
@@ -66,7 +69,8 @@ def suff_stats(model: Any, x: np.ndarray, w: np.ndarray) -> Any:
 
 
 def stats_fields(s: Any) -> dict[str, np.ndarray]:
-    return {f.name: np.asarray(getattr(s, f.name), dtype=float) for f in dataclasses.fields(s)}
+    """Every field of a statistics value, as arrays in the dtype they hold."""
+    return {f.name: np.asarray(getattr(s, f.name)) for f in dataclasses.fields(s)}
 
 
 def m_step(model: Any, s: Any) -> Any:
@@ -320,7 +324,7 @@ def _family_case(
         id=name,
         truth=truth,
         draw=draw,
-        reference=REFERENCES[name],
+        reference=REFERENCES[type(truth).name],
         pack=pack,
         unpack=unpack,
         outside=np.asarray(outside, dtype=float),
@@ -454,6 +458,18 @@ def _cases() -> list[Case]:
             lambda t: InverseGammaPrior(-1.0 + t, t),
             draw=_regression_draw,
         ),
+        _family_case(
+            "linear_gaussian-no-intercept",
+            emkit.LinearGaussian(False, [2.0, -1.0], 0.0, 0.3),
+            emkit.LinearGaussian(False, [-1.0, 0.5], 0.0, 0.2),
+            lambda t: emkit.LinearGaussian(False, t[:2], 0.0, float(np.exp(t[2]))),
+            lambda f: np.concatenate([f.coef, [np.log(f.variance)]]),
+            np.zeros((0, 3)),
+            InverseGammaPrior(2.0, 3.0),
+            lambda t: InverseGammaPrior(-1.0 + t, t),
+            draw=_regression_draw,
+            mixture=[emkit.LinearGaussian(False), emkit.LinearGaussian(False)],
+        ),
         _gaussian_case(
             "full",
             [[-2.0, 0.0], [2.0, 1.0]],
@@ -485,11 +501,12 @@ def data(case: Case, n: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
 
 def test_every_family_and_structure_has_a_case():
     """The one list covers the registries: a new family or structure needs a case here."""
-    names = {c.id for c in CASES}
-    assert names == set(FAMILY_NAMES) | {f"gaussian-{s}" for s in STRUCTURE_NAMES}
+    kinds = {f"gaussian-{c.truth.name}" if is_gaussian(c.truth) else c.truth.name for c in CASES}
+    assert kinds == set(FAMILY_NAMES) | {f"gaussian-{s}" for s in STRUCTURE_NAMES}
     for c in CASES:
         if not is_gaussian(c.truth):
-            assert type(c.truth) is FAMILIES[c.id]
+            assert FAMILIES[c.truth.name] is type(c.truth)
+        assert c.id.startswith(c.truth.name if not is_gaussian(c.truth) else "gaussian-")
 
 
 # ---- law: statistics add up over any split ------------------------------------------------
@@ -518,6 +535,28 @@ def test_statistics_add_up_over_any_split(case, cuts, kind, seed):
     _assert_stats_equal((a + b) + c, whole)
     _assert_stats_equal(a + (b + c), whole)
     _assert_stats_equal(c + (b + a), whole)
+
+
+FLOAT32_GAMMA = pytest.mark.xfail(
+    strict=True,
+    reason="Gamma.suff_stats takes log x in the rows' dtype: float32 rows give sum w log x "
+    "with float32 rounding (relative error ~1e-8), not the float64 statistics DESIGN.md promises",
+)
+
+
+@pytest.mark.parametrize("case", cases(CASES, {"gamma": FLOAT32_GAMMA}))
+def test_float32_rows_give_float64_statistics(case):
+    """Statistics accumulate in float64: float32 rows give the statistics of their values."""
+    x, _ = data(case, 50)
+    x32 = x.astype(np.float32)
+    w = case.weights(np.random.default_rng(7), 50)
+    got = stats_fields(suff_stats(case.truth, x32, w))
+    want = stats_fields(suff_stats(case.truth, x32.astype(np.float64), w))
+    for key in want:
+        assert got[key].dtype == np.float64, key
+    _assert_stats_equal(
+        suff_stats(case.truth, x32, w), suff_stats(case.truth, x32.astype(float), w)
+    )
 
 
 # ---- law: the M-step maximises the expected complete-data log-likelihood ---------------
@@ -666,10 +705,29 @@ def test_fitted_estimator_round_trips_through_a_file(case, tmp_path):
 
 
 # ---- law: the objective never decreases ------------------------------------------------
+REGRESSION_COLLAPSE = pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="hard EM shrinks one LinearGaussian component to as many rows as it has "
+    "coefficients, its residual variance "
+    "becomes 0 and the objective NaN, and MixtureModel stops with 'every start reached a "
+    "log-likelihood of -inf ... check that the components' supports cover the data': the "
+    "collapse is neither re-seeded (as MixtureOfRegressions does) nor reported as degenerate "
+    "(it depends on the start: if a change of starting values makes this pass, drop the mark)",
+)
+
+
 @pytest.mark.parametrize(
     "case, variant",
     [
-        pytest.param(c, v, id=f"{c.id}-{v}")
+        pytest.param(
+            c,
+            v,
+            id=f"{c.id}-{v}",
+            marks=REGRESSION_COLLAPSE
+            if f"{c.id}-{v}" == "linear_gaussian-no-intercept-hard"
+            else (),
+        )
         for c in CASES
         for v in VARIANTS
         if v != "map" or c.prior is not None
@@ -689,6 +747,28 @@ def test_em_never_decreases_its_objective(case, variant):
         allowed[changes[(changes >= 1) & (changes <= steps.shape[0])] - 1] = True
         floor = -1e-10 * np.maximum(1.0, np.abs(history[:-1]))
         assert np.all((steps >= floor) | allowed), steps
+
+
+@pytest.mark.parametrize(
+    "case, variant",
+    [
+        pytest.param(c, v, id=f"{c.id}-{v}")
+        for c in CASES
+        for v in ("mle", "map")
+        if v != "map" or c.prior is not None
+    ],
+)
+def test_integer_sample_weights_are_repeated_rows(case, variant):
+    """A sample weight of m counts a row m times (0: the row is left out)."""
+    rng = np.random.default_rng(8)
+    x = case.mixture_data(rng, 200)
+    counts = rng.integers(0, 4, size=200)
+    weighted = case.estimator(variant).fit(x, sample_weight=counts.astype(float))
+    repeated = case.estimator(variant).fit(np.repeat(x, counts, axis=0))
+    np.testing.assert_allclose(weighted.log_likelihood_, repeated.log_likelihood_, rtol=1e-9)
+    np.testing.assert_allclose(
+        weighted.score_samples(x), repeated.score_samples(x), rtol=1e-6, atol=1e-6
+    )
 
 
 # ---- law: sampling then fitting recovers the parameters ----------------------------------
@@ -721,3 +801,41 @@ def test_sampling_then_fitting_recovers_parameters(case):
     se = np.sqrt(np.diag(np.linalg.inv(information)))
     assert np.all(se < 0.2), se  # the tolerance follows from n: about 1/sqrt(n) here
     np.testing.assert_array_less(np.abs(theta - case.pack(case.truth)), 5.0 * se)
+
+
+def _jacobian(f: Callable[[np.ndarray], np.ndarray], theta: np.ndarray) -> np.ndarray:
+    """Central-difference Jacobian of the vector function ``f`` at ``theta``."""
+    h = 1e-6 * np.maximum(1.0, np.abs(theta))
+    steps = np.eye(theta.size) * h
+    return np.column_stack(
+        [(f(theta + e) - f(theta - e)) / (2.0 * hi) for e, hi in zip(steps, h, strict=True)]
+    )
+
+
+def natural_parameters(family: Any) -> np.ndarray:
+    """The family's parameters in its own layout: its ``to_dict`` arrays raveled in order."""
+    values = [
+        np.ravel(np.asarray(v, dtype=float))
+        for k, v in family.to_dict().items()
+        if k != "family" and v is not None and not isinstance(v, (bool, int))
+    ]
+    return np.concatenate(values)
+
+
+@pytest.mark.parametrize(
+    "case", cases([c for c in WITH_PARAMETERS if hasattr(c.truth, "asymptotic_covariance")])
+)
+def test_asymptotic_covariance_is_the_inverse_information(case):
+    """In an exponential family the observed information at the MLE is the Fisher information
+    there, so the inverse of the numerical Hessian of the scipy log-likelihood per row, carried
+    to the family's parameters by the delta method, is ``asymptotic_covariance()``."""
+    n = 500
+    x, labels = data(case, n, seed=SEED + 9)
+    fitted = m_step(case.truth, suff_stats(case.truth, x, labels))
+    theta = case.pack(fitted)
+    information = -_hessian(lambda t: case.objective(case.unpack(t), x, labels) / n, theta)
+    jacobian = _jacobian(lambda t: natural_parameters(case.unpack(t)), theta)
+    expected = jacobian @ np.linalg.inv(information) @ jacobian.T
+    got = fitted.asymptotic_covariance()
+    scale = float(np.max(np.abs(expected)))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6 * scale)
