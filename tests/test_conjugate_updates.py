@@ -7,7 +7,9 @@ import pytest
 from emkit import KMeans
 from emkit.distributions.bernoulli import Bernoulli
 from emkit.distributions.categorical import Categorical
+from emkit.distributions.centroids import Centroids
 from emkit.distributions.exponential import Exponential
+from emkit.distributions.family import Components
 from emkit.distributions.normal import Normal
 from emkit.distributions.poisson import Poisson
 from emkit.distributions.priors import (
@@ -169,3 +171,15 @@ def test_kmeans_start_is_emkits_kmeans_with_scikit_learns_defaults():
         resp = initial_responsibilities(x, 4, "kmeans", np.random.RandomState(seed))
         fit = KMeans(4, tol=1e-4, random_state=np.random.RandomState(seed)).fit(x)
         np.testing.assert_array_equal(resp.argmax(axis=1), fit.labels_)
+
+
+def test_centroids_are_components():
+    centroids = Centroids(np.array([[0.0, 0.0], [5.0, 5.0], [-5.0, 5.0]]))
+    assert isinstance(centroids, Components)
+    assert centroids.take(np.array([2, 0])).means.tolist() == [[-5.0, 5.0], [0.0, 0.0]]
+    assert centroids.n_parameters(2) == 6
+    rows = centroids.sample(np.array([4000, 0, 6000]), np.random.default_rng(0), 2)
+    assert rows.shape == (10_000, 2)
+    np.testing.assert_allclose(rows[:4000].mean(axis=0), [0.0, 0.0], atol=0.05)
+    np.testing.assert_allclose(rows[4000:].mean(axis=0), [-5.0, 5.0], atol=0.05)
+    np.testing.assert_allclose(np.cov(rows[4000:].T), np.eye(2), atol=0.05)

@@ -103,6 +103,25 @@ class Centroids:
         """0: the centres have a flat prior."""
         return 0.0
 
+    def take(self, keep: np.ndarray) -> Centroids:
+        """The centres at indices ``keep``."""
+        return Centroids(self.means[keep])
+
+    def n_parameters(self, n_features: int) -> int:
+        """Free parameters: the K centres (the covariances are fixed)."""
+        return self.n_components * n_features
+
+    def sample(
+        self, counts: np.ndarray, rng: np.random.Generator, n_features: int | None = None
+    ) -> np.ndarray:
+        """``counts[k]`` rows from N(mu_k, I), stacked in component order, (sum(counts), d)."""
+        d = self.means.shape[1]
+        blocks = [
+            centre + rng.standard_normal((int(n), d))
+            for centre, n in zip(self.means, counts, strict=True)
+        ]
+        return np.vstack(blocks) if blocks else np.empty((0, d))
+
     def degenerate(self, stats: CentroidStats, prior: Any = None) -> np.ndarray:
         """None, bool (k,): a centre has no spread to collapse, and the M-step moves an empty
         cluster onto a held row."""
