@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 from emkit.checks import at_least, finite_array, nonnegative_integers
+from emkit.distributions.base import LOG_2PI
 from emkit.distributions.bernoulli import Bernoulli, BernoulliStats
 from emkit.distributions.categorical import Categorical
 from emkit.distributions.exponential import Exponential
@@ -194,7 +195,7 @@ def multivariate_normal(X) -> Estimate:
             "(some columns are constant or linearly dependent)"
         ) from None
     logdet = 2 * np.log(np.diag(L)).sum()
-    loglik = -0.5 * n * (d * np.log(2 * np.pi) + logdet + d)
+    loglik = -0.5 * n * (d * LOG_2PI + logdet + d)
     cov_S = (np.einsum("ik,jl->ijkl", S, S) + np.einsum("il,jk->ijkl", S, S)) / n
     cov = np.zeros((d + d * d, d + d * d))
     cov[:d, :d] = S / n
