@@ -540,14 +540,7 @@ def test_statistics_add_up_over_any_split(case, cuts, kind, seed):
     _assert_stats_equal(c + (b + a), whole)
 
 
-FLOAT32_GAMMA = pytest.mark.xfail(
-    strict=True,
-    reason="Gamma.suff_stats takes log x in the rows' dtype: float32 rows give sum w log x "
-    "with float32 rounding (relative error ~1e-8), not the float64 statistics DESIGN.md promises",
-)
-
-
-@pytest.mark.parametrize("case", cases(CASES, {"gamma": FLOAT32_GAMMA}))
+@pytest.mark.parametrize("case", cases(CASES))
 def test_float32_rows_give_float64_statistics(case):
     """Statistics accumulate in float64: float32 rows give the statistics of their values."""
     x, _ = data(case, 50)

@@ -93,7 +93,8 @@ class Gamma(IndependentFeatures):
         return np.where(positive, out, -np.inf)
 
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> GammaStats:
-        logx = np.log(np.where(x > 0, x, 1.0))
+        # log x in float64 whatever the rows' dtype: the statistics accumulate in float64.
+        logx = np.log(np.where(x > 0, x, 1.0).astype(np.float64, copy=False))
         return GammaStats(float(w.sum()), w @ x, w @ logx)
 
     def from_stats(self, stats: GammaStats, prior: GammaPrior | None = None) -> Gamma:
