@@ -33,6 +33,7 @@ from emkit.exceptions import MonotonicityWarning
 ROUNDING = 1e-10
 
 
+@runtime_checkable
 class LatentModel(Protocol):
     """A latent-variable model the loop runs and the driver ranks; an immutable value.
 
