@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Ellipse  # noqa: E402
 
-from emkit.backend.chunks import ArrayChunks  # noqa: E402
+from emkit.backend.sources import ArrayChunks  # noqa: E402
 from emkit.distributions.gaussian import covariance_structure  # noqa: E402
 from emkit.distributions.priors import NormalInverseWishart  # noqa: E402
 from emkit.em import run_em  # noqa: E402
