@@ -118,6 +118,11 @@ class LinearGaussian:
         weight = float(stats.weight[0])
         if weight <= 0 and prior is None:
             return self
+        if prior is None and self.fitted and self.degenerate(stats):
+            # A line through the rows it holds has no residual variance: 0 would make every
+            # density 0 or infinite. Keep the previous parameters (EM still cannot descend);
+            # ``degenerate`` reports the collapse.
+            return self
         coef, intercept, rss = weighted_least_squares(stats, self.fit_intercept)
         variance = rss[0] / weight if prior is None else prior.mode(weight, rss[0])
         return LinearGaussian(self.fit_intercept, coef[0], float(intercept[0]), float(variance))
