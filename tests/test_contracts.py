@@ -737,17 +737,6 @@ def test_em_never_decreases_its_objective(case, variant):
         assert np.all((steps >= floor) | allowed), steps
 
 
-REGRESSION_COLLAPSE = pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="MixtureModel does not catch a LinearGaussian component that collapses onto "
-    "identical rows: its residual variance becomes 0, the objective NaN, and the "
-    "fit stops with 'every start reached a log-likelihood of -inf ... check that the "
-    "components' supports cover the data' (MixtureOfRegressions has its own re-seeding)",
-)
-
-
-@REGRESSION_COLLAPSE
 @pytest.mark.parametrize("assignment", ["soft", "hard"])
 @pytest.mark.parametrize(
     "case",
