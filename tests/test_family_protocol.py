@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 
 from emkit.distributions.centroids import Centroids
-from emkit.distributions.family import Components, Family
+from emkit.distributions.family import (
+    Components,
+    Family,
+    FusedComponents,
+    VectorComponents,
+)
 from emkit.distributions.gaussian import COVARIANCES, GaussianStats
 from emkit.distributions.registry import FAMILIES, family_from_dict
 from emkit.distributions.regularization import Regularization
@@ -29,6 +34,14 @@ def test_gaussian_structures_are_components_with_one_from_stats(name):
     stats = GaussianStats.from_data(x, resp, structure.diagonal_stats)
     components = structure.from_stats(stats)
     assert isinstance(components, Components)
+    # The optional members a mixture uses for its one-pass E-step and for SQUAREM.
+    assert isinstance(components, FusedComponents)
+    assert isinstance(components, VectorComponents)
+    np.testing.assert_allclose(
+        components.from_vector(components.to_vector()).covariances,
+        components.covariances,
+        rtol=1e-12,
+    )
     # The same call as every family's: ML without a prior, MAP under a Regularization.
     ridged = components.from_stats(stats, Regularization(0.5))
     stepped = components.m_step(stats, Regularization(0.5))
@@ -39,6 +52,8 @@ def test_gaussian_structures_are_components_with_one_from_stats(name):
 def test_other_batched_components_are_components():
     families = tuple(FAMILIES[name]() for name in ("normal", "poisson"))
     assert isinstance(ComponentList(families), Components)
+    # Kinds mixed freely: no fused pass and no vector form, so plain EM's E-step.
+    assert not isinstance(ComponentList(families), FusedComponents | VectorComponents)
     for components in (
         Centroids(np.zeros((2, 3))),
         LinearRegressions(np.zeros((2, 1)), np.zeros(2), np.ones(2)),

@@ -152,14 +152,8 @@ class Components(Protocol):
     sample(counts, rng, n_features) -> array of shape (sum(counts), d)
         ``counts[k]`` rows from component k, stacked in component order.
 
-    Optional members, offered by the Gaussian structures only (a mixture checks for them)
-    -------------------------------------------------------------------------------------
-    fused_e_step(x, log_weights, sample_weight) -> (Stats, float) or None
-        Statistics and log-likelihood of a chunk in one pass (:mod:`emkit.backend.kernels`).
-    fused_e_step_many(components, log_weights, x, sample_weight) -> list or None
-        The same for several mixtures of one structure (batched restarts).
-    to_vector() -> array, from_vector(vector) -> Components
-        Unconstrained parameters for extrapolation (SQUAREM).
+    Optional: :class:`FusedComponents` (a one-pass E-step) and :class:`VectorComponents`
+    (a parameter vector for SQUAREM), offered by the Gaussian structures.
     """
 
     @property
@@ -185,3 +179,47 @@ class Components(Protocol):
     def sample(
         self, counts: np.ndarray, rng: np.random.Generator, n_features: int
     ) -> np.ndarray: ...
+
+
+@runtime_checkable
+class FusedComponents(Protocol):
+    """Components whose E-step statistics come from one fused pass over a chunk.
+
+    Members
+    -------
+    fused_e_step(x, log_weights, sample_weight) -> (Stats, float) or None
+        Statistics and log-likelihood of chunk ``x`` (n, d) under the mixture with log weights
+        ``log_weights`` (k,) in one pass (:mod:`emkit.backend.kernels`); None where the fused
+        form would be inexact, and the mixture then takes ``log_prob`` and ``suff_stats``.
+    fused_e_step_many(components, log_weights, x, sample_weight) -> list or None
+        Static: the same for several mixtures of one structure on one chunk (batched restarts).
+    """
+
+    def fused_e_step(
+        self, x: np.ndarray, log_weights: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> tuple[Any, float] | None: ...
+
+    @staticmethod
+    def fused_e_step_many(
+        components: list[Any],
+        log_weights: list[np.ndarray],
+        x: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> list[tuple[Any, float]] | None: ...
+
+
+@runtime_checkable
+class VectorComponents(Protocol):
+    """Components with an unconstrained parameter vector, for extrapolation (SQUAREM).
+
+    Members
+    -------
+    to_vector() -> array of shape (p,)
+        The parameters as one unconstrained vector.
+    from_vector(vector) -> Components
+        Components of the same kind and size at ``vector``; LinAlgError where invalid.
+    """
+
+    def to_vector(self) -> np.ndarray: ...
+
+    def from_vector(self, vector: np.ndarray) -> Any: ...

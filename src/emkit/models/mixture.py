@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from emkit.backend.namespace import namespace_of
+from emkit.distributions.family import FusedComponents, VectorComponents
 from emkit.distributions.regularization import Regularization
 
 UNLABELLED = -1  # the label of a row whose component is unknown
@@ -297,10 +298,9 @@ class Mixture:
 
     def _fused_e_step(self, x: np.ndarray, sample_weight: np.ndarray | None):
         """The components' one-pass E-step (backend.kernels) where they offer one, else None."""
-        fused = getattr(self.components, "fused_e_step", None)
-        if fused is None:
+        if not isinstance(self.components, FusedComponents):
             return None
-        out = fused(x, self.log_weights(), sample_weight)
+        out = self.components.fused_e_step(x, self.log_weights(), sample_weight)
         if out is None:
             return None
         stats, loglik = out
@@ -310,15 +310,16 @@ class Mixture:
     def e_step_many(models: list[Mixture], x: np.ndarray, sample_weight: np.ndarray | None):
         """``e_step`` of several soft mixtures in one fused pass (batched restarts), or None."""
         first = models[0].components
-        many = getattr(type(first), "fused_e_step_many", None)
-        if many is None or any(
+        if not isinstance(first, FusedComponents) or any(
             not (m.assignment.posterior and m.complete_rows)
             or type(m.components) is not type(first)
             for m in models
         ):
             return None
         log_weights = [m.log_weights() for m in models]
-        out = many([m.components for m in models], log_weights, x, sample_weight)
+        out = type(first).fused_e_step_many(
+            [m.components for m in models], log_weights, x, sample_weight
+        )
         if out is None:
             return None
         return [(MixtureStats(stats.weight, stats), loglik) for stats, loglik in out]
@@ -329,7 +330,7 @@ class Mixture:
         None where extrapolation has no meaning here (assignments other than plain EM's, or
         components without a vector form).
         """
-        if not self.assignment.posterior or not hasattr(self.components, "to_vector"):
+        if not self.assignment.posterior or not isinstance(self.components, VectorComponents):
             return None
         parts = [self.components.to_vector()]
         if not self.fixed_weights:
