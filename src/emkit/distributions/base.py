@@ -4,11 +4,25 @@ moments, statistics that add field by field, and per-feature parameter arrays.""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
 LOG_2PI = float(np.log(2.0 * np.pi))
+
+T = TypeVar("T")
+
+
+def fitted_value(family: object, attr: str, value: T | None) -> T:
+    """``value``, the parameter ``attr`` of ``family``; ``ValueError`` where it is None.
+
+    A family's parameters are None before fitting; a method that needs one asks for it here.
+    """
+    if value is None:
+        raise ValueError(
+            f"{type(family).__name__} has no fitted {attr}: fit it or give the parameter"
+        )
+    return value
 
 
 def merge_centred(
@@ -79,6 +93,10 @@ class IndependentFeatures:
             value = getattr(self, attr)
             if value is not None:
                 object.__setattr__(self, attr, np.atleast_1d(np.asarray(value, dtype=float)))
+
+    def _fitted(self, attr: str) -> np.ndarray:
+        """Parameter ``attr``, shape (d,); ``ValueError`` where it is None (not fitted)."""
+        return fitted_value(self, attr, getattr(self, attr))
 
     def for_data(self, x: np.ndarray) -> Any:
         """This family unchanged: it needs nothing from the data before fitting."""

@@ -42,7 +42,8 @@ class Bernoulli(IndependentFeatures):
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Log probability of each row of ``x`` (n, d), shape (n,); -inf off {0, 1}."""
-        out = (xlogy(x, self.probs) + xlog1py(1.0 - x, -self.probs)).sum(axis=1)
+        probs = self._fitted("probs")
+        out = (xlogy(x, probs) + xlog1py(1.0 - x, -probs)).sum(axis=1)
         return np.where(self.in_support(x), out, -np.inf)
 
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> BernoulliStats:
@@ -57,14 +58,15 @@ class Bernoulli(IndependentFeatures):
         return Bernoulli(numer / (prior.a + prior.b - 2.0 + stats.weight))
 
     def log_prior(self, prior: BetaPrior) -> float:
-        return prior.log_density(self.probs)
+        return prior.log_density(self._fitted("probs"))
 
     def degenerate(self, stats: BernoulliStats, prior: BetaPrior | None = None) -> bool:
         """True if the component holds (almost) no weight."""
         return bool(stats.weight <= 1e-10)
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
-        return (rng.random((n, self.probs.shape[0])) < self.probs).astype(float)
+        probs = self._fitted("probs")
+        return (rng.random((n, probs.shape[0])) < probs).astype(float)
 
     def asymptotic_covariance(self) -> np.ndarray:
         r"""Covariance of the MLE of ``probs`` from one row, (d, d): the inverse Fisher

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from emkit.distributions.base import AdditiveStats
+from emkit.distributions.base import AdditiveStats, fitted_value
 from emkit.distributions.priors import DirichletPrior
 
 
@@ -84,14 +84,17 @@ class Categorical:
 
     def _one_hot(self, x: np.ndarray) -> np.ndarray:
         codes = x.astype(np.intp)  # (n, d)
-        return codes[:, :, None] == np.arange(self.n_categories)  # (n, d, C)
+        n_categories = fitted_value(self, "n_categories", self.n_categories)
+        return codes[:, :, None] == np.arange(n_categories)  # (n, d, C)
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Log probability of each row of ``x`` (n, d), shape (n,); -inf for unseen codes."""
         inside = self.in_support(x)
-        safe = np.clip(np.where(inside[:, None], x, 0).astype(np.intp), 0, self.n_categories - 1)
+        probs = fitted_value(self, "probs", self.probs)  # (d, C)
+        # C is probs.shape[1]: __post_init__ sets n_categories from the probabilities.
+        safe = np.clip(np.where(inside[:, None], x, 0).astype(np.intp), 0, probs.shape[1] - 1)
         with np.errstate(divide="ignore"):
-            log_probs = np.log(self.probs)  # (d, C)
+            log_probs = np.log(probs)  # (d, C)
         out = log_probs[np.arange(x.shape[1]), safe].sum(axis=1)
         return np.where(inside, out, -np.inf)
 
@@ -111,18 +114,19 @@ class Categorical:
         return Categorical(probs=numer / numer.sum(axis=1, keepdims=True))
 
     def log_prior(self, prior: DirichletPrior) -> float:
-        return prior.log_density(self.probs)
+        return prior.log_density(fitted_value(self, "probs", self.probs))
 
     def degenerate(self, stats: CategoricalStats, prior: DirichletPrior | None = None) -> bool:
         """True if the component holds (almost) no weight."""
         return bool(stats.weight <= 1e-10)
 
     def n_parameters(self, n_features: int) -> int:
-        return n_features * (self.n_categories - 1)
+        return n_features * (fitted_value(self, "n_categories", self.n_categories) - 1)
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
-        cumulative = np.cumsum(self.probs, axis=1)  # (d, C)
-        u = rng.random((n, self.probs.shape[0], 1))
+        probs = fitted_value(self, "probs", self.probs)  # (d, C)
+        cumulative = np.cumsum(probs, axis=1)  # (d, C)
+        u = rng.random((n, probs.shape[0], 1))
         return (u > cumulative[None, :, :-1]).sum(axis=2).astype(float)
 
     def to_dict(self) -> dict:

@@ -43,7 +43,8 @@ class Exponential(IndependentFeatures):
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Log density of each row of ``x`` (n, d), shape (n,); -inf below 0."""
-        out = (np.log(self.rate) - x * self.rate).sum(axis=1)
+        rate = self._fitted("rate")
+        out = (np.log(rate) - x * rate).sum(axis=1)
         return np.where(self.in_support(x), out, -np.inf)
 
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> ExponentialStats:
@@ -57,14 +58,15 @@ class Exponential(IndependentFeatures):
         return Exponential((prior.shape - 1.0 + stats.weight) / (prior.rate + stats.sum_x))
 
     def log_prior(self, prior: GammaPrior) -> float:
-        return prior.log_density(self.rate)
+        return prior.log_density(self._fitted("rate"))
 
     def degenerate(self, stats: ExponentialStats, prior: GammaPrior | None = None) -> bool:
         """True if the component holds (almost) no weight, or only zeros (rate -> inf)."""
         return bool(stats.weight <= 1e-10 or np.any(stats.sum_x <= 0))
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
-        return rng.exponential(1.0 / self.rate, size=(n, self.rate.shape[0]))
+        rate = self._fitted("rate")
+        return rng.exponential(1.0 / rate, size=(n, rate.shape[0]))
 
     def asymptotic_covariance(self) -> np.ndarray:
         r"""Covariance of the MLE of ``rate`` from one row, (d, d): the inverse Fisher

@@ -88,7 +88,7 @@ class Gamma(IndependentFeatures):
         positive = np.all(x > 0, axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             logx = np.log(np.where(x > 0, x, 1.0))
-        a, b = self.shape, self.rate
+        a, b = self._fitted("shape"), self._fitted("rate")
         out = (a * np.log(b) - gammaln(a) + (a - 1.0) * logx - b * x).sum(axis=1)
         return np.where(positive, out, -np.inf)
 
@@ -106,11 +106,12 @@ class Gamma(IndependentFeatures):
         return Gamma(shape, rate)
 
     def log_prior(self, prior: GammaPrior) -> float:
-        return prior.log_density(self.rate)
+        return prior.log_density(self._fitted("rate"))
 
     def degenerate(self, stats: GammaStats, prior: GammaPrior | None = None) -> bool:
         """True if the component holds (almost) no weight."""
         return bool(stats.weight <= 1e-10)
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
-        return rng.gamma(self.shape, 1.0 / self.rate, size=(n, self.shape.shape[0]))
+        shape, rate = self._fitted("shape"), self._fitted("rate")
+        return rng.gamma(shape, 1.0 / rate, size=(n, shape.shape[0]))

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from emkit.distributions.base import LOG_2PI
+from emkit.distributions.base import LOG_2PI, fitted_value
 from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.priors import InverseGammaPrior
 
@@ -102,12 +102,13 @@ class LinearGaussian:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Mean of y for covariates ``x`` (n, p), shape (n,)."""
-        return x @ self.coef + self.intercept
+        return x @ fitted_value(self, "coef", self.coef) + self.intercept
 
     def log_prob(self, z: np.ndarray) -> np.ndarray:
         """Log density of y given x for each row of ``z`` = (x, y), shape (n,)."""
         resid = z[:, -1] - self.predict(z[:, :-1])
-        return -0.5 * (LOG_2PI + np.log(self.variance) + resid**2 / self.variance)
+        variance = fitted_value(self, "variance", self.variance)
+        return -0.5 * (LOG_2PI + np.log(variance) + resid**2 / variance)
 
     def suff_stats(self, z: np.ndarray, w: np.ndarray) -> GaussianStats:
         return GaussianStats.from_data(z, w[:, None], diagonal=False)
@@ -128,7 +129,7 @@ class LinearGaussian:
         return LinearGaussian(self.fit_intercept, coef[0], float(intercept[0]), float(variance))
 
     def log_prior(self, prior: InverseGammaPrior) -> float:
-        return prior.log_density(self.variance)
+        return prior.log_density(fitted_value(self, "variance", self.variance))
 
     def degenerate(self, stats: GaussianStats, prior: InverseGammaPrior | None = None) -> bool:
         """True if the residual variance has collapsed (a line through a few points)."""

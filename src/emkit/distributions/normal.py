@@ -54,8 +54,9 @@ class Normal(IndependentFeatures):
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Log density of each row of ``x`` (n, d), shape (n,)."""
-        z2 = (x - self.mean) ** 2 / self.variance  # (n, d)
-        return -0.5 * (LOG_2PI * x.shape[1] + np.log(self.variance).sum() + z2.sum(axis=1))
+        mean, variance = self._fitted("mean"), self._fitted("variance")
+        z2 = (x - mean) ** 2 / variance  # (n, d)
+        return -0.5 * (LOG_2PI * x.shape[1] + np.log(variance).sum() + z2.sum(axis=1))
 
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> NormalStats:
         weight = float(w.sum())
@@ -73,7 +74,7 @@ class Normal(IndependentFeatures):
         return Normal(stats.mean, stats.scatter / stats.weight)
 
     def log_prior(self, prior: NormalInverseGamma) -> float:
-        return prior.log_density(self.mean, self.variance)
+        return prior.log_density(self._fitted("mean"), self._fitted("variance"))
 
     def degenerate(self, stats: NormalStats, prior: NormalInverseGamma | None = None) -> bool:
         """True if the rows it holds sit on (nearly) a single value in some feature."""
@@ -83,7 +84,8 @@ class Normal(IndependentFeatures):
         return bool(np.any(variance <= 1e-12 * np.maximum(stats.mean**2, 1.0)))
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
-        return self.mean + np.sqrt(self.variance) * rng.standard_normal((n, self.mean.shape[0]))
+        mean, variance = self._fitted("mean"), self._fitted("variance")
+        return mean + np.sqrt(variance) * rng.standard_normal((n, mean.shape[0]))
 
     def asymptotic_covariance(self) -> np.ndarray:
         r"""Covariance of the MLE of (``mean``, ``variance``) raveled in that order from one row,

@@ -54,7 +54,8 @@ class Poisson(IndependentFeatures):
         """Log probability of each row of ``x`` (n, d), shape (n,); -inf below 0."""
         inside = self.in_support(x)
         safe = np.where(inside[:, None], x, 0.0)
-        out = (xlogy(safe, self.rate) - self.rate - gammaln(safe + 1.0)).sum(axis=1)
+        rate = self._fitted("rate")
+        out = (xlogy(safe, rate) - rate - gammaln(safe + 1.0)).sum(axis=1)
         return np.where(inside, out, -np.inf)
 
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> PoissonStats:
@@ -68,14 +69,15 @@ class Poisson(IndependentFeatures):
         return Poisson((prior.shape - 1.0 + stats.sum_x) / (prior.rate + stats.weight))
 
     def log_prior(self, prior: GammaPrior) -> float:
-        return prior.log_density(self.rate)
+        return prior.log_density(self._fitted("rate"))
 
     def degenerate(self, stats: PoissonStats, prior: GammaPrior | None = None) -> bool:
         """True if the component holds (almost) no weight."""
         return bool(stats.weight <= 1e-10)
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
-        return rng.poisson(self.rate, size=(n, self.rate.shape[0])).astype(float)
+        rate = self._fitted("rate")
+        return rng.poisson(rate, size=(n, rate.shape[0])).astype(float)
 
     def asymptotic_covariance(self) -> np.ndarray:
         r"""Covariance of the MLE of ``rate`` from one row, (d, d): the inverse Fisher

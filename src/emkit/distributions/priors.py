@@ -129,11 +129,11 @@ class InverseGammaPrior(_Prior):
         _at_least_minus_one("shape", self.shape)
         _positive("scale", self.scale, strict=False)
 
-    def log_density(self, variance: np.ndarray) -> float:
+    def log_density(self, variance: float | np.ndarray) -> float:
         v = np.asarray(variance, dtype=float)
         return float(np.sum(-(self.shape + 1.0) * np.log(v) - self.scale / v))
 
-    def mode(self, weight: np.ndarray, rss: np.ndarray) -> np.ndarray:
+    def mode(self, weight: float | np.ndarray, rss: float | np.ndarray) -> float | np.ndarray:
         """Posterior mode of v given the weight and residual sum of squares (Gaussian data)."""
         return (2.0 * self.scale + rss) / (weight + 2.0 * self.shape + 2.0)
 

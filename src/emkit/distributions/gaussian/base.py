@@ -197,9 +197,10 @@ class GaussianComponents:
         weights = np.exp(log_weights[0])
         shift = weights @ components[0].means / max(weights.sum(), np.finfo(float).tiny)
         forms = [c.quadratic_form(lw, shift) for c, lw in zip(components, log_weights, strict=True)]
-        if any(form is None for form in forms):
+        exact = [form for form in forms if form is not None]
+        if len(exact) < len(forms):
             return None
-        out = kernels.gaussian_e_step(x, forms, sample_weight)
+        out = kernels.gaussian_e_step(x, exact, sample_weight)
         return [(GaussianStats(w, m, s), ll) for w, m, s, ll in out]
 
     def quadratic_form(
