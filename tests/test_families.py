@@ -266,3 +266,22 @@ def test_sampling_moments():
     np.testing.assert_allclose(draws.mean(), 4.0, rtol=0.03)
     draws = Categorical(probs=[[0.2, 0.8]]).sample(20000, rng)
     np.testing.assert_allclose(draws.mean(), 0.8, atol=0.02)
+
+
+@pytest.mark.parametrize(
+    ("family", "param"),
+    [
+        (Normal(), "mean"),
+        (Poisson(), "rate"),
+        (Exponential(), "rate"),
+        (Gamma(), "shape"),
+        (Bernoulli(), "probs"),
+        (Categorical(3), "probs"),
+        (LinearGaussian(), "coef"),
+    ],
+)
+def test_unfitted_family_says_which_parameter_is_missing(family, param):
+    x = np.ones((4, 2))
+    name = type(family).__name__
+    with pytest.raises(ValueError, match=f"{name} has no fitted {param}: fit it or give"):
+        family.log_prob(x)
