@@ -207,14 +207,15 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         filled = x.copy() if completion.completed is None else completion.completed[0]
         if n_draws is None:
             return filled
+        m = int(n_draws)
         rng = check_random_state(random_state)
-        draws = np.repeat(filled[None], n_draws, axis=0)  # (m, n, d)
+        draws = np.repeat(filled[None], m, axis=0)  # (m, n, d)
         for pattern in completion.patterns:
             # Eigen-factor of the conditional covariance: PSD even where it is singular.
             eigval, eigvec = np.linalg.eigh(pattern.covariance[0])
             factor = eigvec * np.sqrt(np.clip(eigval, 0.0, None))  # (m_p, m_p)
-            noise = rng.standard_normal((n_draws, pattern.rows.size, eigval.size))
-            index = np.ix_(np.arange(n_draws), pattern.rows, np.flatnonzero(pattern.missing))
+            noise = rng.standard_normal((m, pattern.rows.size, eigval.size))
+            index = np.ix_(np.arange(m), pattern.rows, np.flatnonzero(pattern.missing))
             draws[index] += noise @ factor.T
         return draws
 

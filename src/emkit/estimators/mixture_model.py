@@ -39,7 +39,7 @@ MAX_PERMUTATIONS = 40320
 class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimator):
     """Fitting and prediction shared by mixtures of single families (ComponentList)."""
 
-    _fitted_attributes = (
+    _fitted_attributes: tuple[str, ...] = (
         "weights_",
         "component_params_",
         "converged_",
@@ -138,7 +138,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         # whose start has the highest log-likelihood (a Normal handed the exponential bulk
         # would otherwise settle there).
         orders = _arrangements(families)
-        best = None
+        scored: list[tuple[float, Mixture]] = []
         for order in orders:
             hard = np.eye(k)[labels][:, order]  # (n, k): family j starts from cluster order[j]
             resp = (1.0 - INIT_SPREAD) * hard + INIT_SPREAD / k  # (n, k)
@@ -150,14 +150,13 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 for j, f in enumerate(families)
             ]
             weights = resp.sum(axis=0) / resp.sum()
-            model = Mixture(weights, ComponentList(started, priors), **options)
+            model = Mixture(weights, ComponentList(tuple(started), priors), **options)
             if len(orders) == 1:
                 return model
             log_norm = model.log_resp(x)[1]  # (n,)
             loglik = float(log_norm.sum() if w is None else w @ log_norm)
-            if best is None or loglik > best[0]:
-                best = (loglik, model)
-        return best[1]
+            scored.append((loglik, model))
+        return max(scored, key=lambda s: s[0])[1]
 
     def _set_fitted(self, result, degenerate) -> None:
         model = result.model
@@ -179,7 +178,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         return [family_from_dict(spec) for spec in self.component_params_]
 
     def _mixture(self) -> Mixture:
-        return Mixture(self.weights_, ComponentList(self.components_))
+        return Mixture(self.weights_, ComponentList(tuple(self.components_)))
 
     # --- using a fit --------------------------------------------------------------------
     def _checked_rows(self, X) -> np.ndarray:
@@ -203,7 +202,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         """Free parameters: (k - 1) weights plus every component's own."""
         check_is_fitted(self)
         k = self.weights_.shape[0]
-        return (k - 1) + ComponentList(self.components_).n_parameters(self.n_features_in_)
+        return (k - 1) + ComponentList(tuple(self.components_)).n_parameters(self.n_features_in_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -128,7 +128,7 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
         rate = np.where(rate > 0, rate, 1.0)
         pi = 0.5 * (weight @ zero) / weight.sum()
         pi = min(max(pi, 1e-3), 0.5)
-        return Mixture(np.array([pi, 1.0 - pi]), ComponentList([PointMass(0.0), Poisson(rate)]))
+        return Mixture(np.array([pi, 1.0 - pi]), ComponentList((PointMass(0.0), Poisson(rate))))
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior (structural zero, Poisson) for each row, shape (n, 2); 0 in column 0
