@@ -8,7 +8,7 @@ from emkit.backend.sources import as_chunks
 from emkit.distributions.centroids import Centroids, squared_distances
 from emkit.distributions.gaussian import GaussianComponents, GaussianStats
 from emkit.distributions.regularization import Regularization
-from emkit.em import run_em
+from emkit.em import fit_starts
 from emkit.models.mixture import HARD, Mixture
 
 INIT_METHODS = ("k-means++", "kmeans", "random", "random_from_data")
@@ -96,18 +96,25 @@ def lloyd(
     -------
     array of shape (k, d), the final centres.
     """
-    k = centres.shape[0]
     data = as_chunks(x, sample_weight, in_memory=True)
-    spread = float(np.mean(np.var(x, axis=0)))
-    # The objective is const - inertia / 2, so a tolerance on inertia halves.
-    objective_tol = max(0.5 * tol * spread, np.finfo(float).tiny)
-    model = Mixture(
+    fit = fit_starts([centroid_mixture(centres)], data, tol=inertia_tol(x, tol), max_iter=max_iter)
+    return fit.best.model.components.means
+
+
+def centroid_mixture(centres: np.ndarray) -> Mixture:
+    """k-means as a latent-variable model: a hard-assignment mixture of :class:`Centroids`
+    at ``centres`` (k, d), with equal weights held fixed."""
+    k = centres.shape[0]
+    return Mixture(
         np.full(k, 1.0 / k), Centroids(centres), 0.0, assignment=HARD, fixed_weights=True
     )
-    result = run_em(
-        model, data, tol=objective_tol, max_iter=max_iter, total_weight=data.total_weight
-    )
-    return result.model.components.means
+
+
+def inertia_tol(x: np.ndarray, tol: float) -> float:
+    """The loop's tolerance for k-means' ``tol``, which is relative to the mean (unweighted)
+    variance of ``x``'s columns; the objective is const - inertia / 2, so it halves."""
+    spread = float(np.mean(np.var(x, axis=0)))
+    return max(0.5 * tol * spread, np.finfo(float).tiny)
 
 
 def nearest(x: np.ndarray, centres: np.ndarray) -> np.ndarray:

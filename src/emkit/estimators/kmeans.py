@@ -21,12 +21,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.sources import as_chunks
-from emkit.distributions.centroids import Centroids
 from emkit.em import fit_starts
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
-from emkit.init import kmeans_plusplus, random_rows, squared_distances
-from emkit.models.mixture import Mixture
+from emkit.init import (
+    centroid_mixture,
+    inertia_tol,
+    kmeans_plusplus,
+    random_rows,
+    squared_distances,
+)
 
 
 class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
@@ -104,21 +108,9 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         w = check_weights(sample_weight, x)
         rng = check_random_state(self.random_state)
         data = as_chunks(x, w, in_memory=True)
-        spread = float(np.average(np.var(x, axis=0)))
-        # The objective is -inertia / 2 + const, so a tolerance on inertia halves.
-        tol = max(0.5 * self.tol * spread, np.finfo(float).tiny)
-        k = self.n_clusters
-        starts = [
-            Mixture(
-                np.full(k, 1.0 / k),
-                Centroids(self._start(x, w, rng)),
-                0.0,
-                assignment="hard",
-                fixed_weights=True,
-            )
-            for _ in range(self._n_starts())
-        ]
+        starts = [centroid_mixture(self._start(x, w, rng)) for _ in range(self._n_starts())]
         # The objective is -inertia / 2 + const: the best start has the lowest inertia.
+        tol = inertia_tol(x, self.tol)
         result = fit_starts(starts, data, tol=tol, max_iter=self.max_iter).best
         self.cluster_centers_ = result.model.components.means
         self.labels_, self.inertia_ = _assign(x, self.cluster_centers_, w)
