@@ -11,7 +11,7 @@ from emkit.backend.sources import (
     ArrayChunks,
     DataSource,
     IterableChunks,
-    LabelledChunks,
+    array_source,
     as_chunks,
 )
 from emkit.backend.validation import CheckedChunks
@@ -67,7 +67,7 @@ def test_lockstep_and_one_after_another_give_the_same_fits():
     from emkit import GaussianMixture
 
     starts = [GaussianMixture(2, random_state=s, max_iter=0).fit(x)._mixture() for s in range(3)]
-    data = as_chunks(x, in_memory=True)
+    data = array_source(x)
     together = fit_starts(starts, data, tol=1e-10, max_iter=500, accelerate="squarem")
     alone = fit_starts(iter(starts), data, tol=1e-10, max_iter=500, lockstep=False)
     squarem_alone = fit_starts(
@@ -102,7 +102,7 @@ def _collapsing_regression(max_reseeds):
     model = RegressionMixture(
         Mixture(np.array([0.5, 0.5]), lines), lambda: next(draws), max_reseeds
     )
-    return model, as_chunks(z, in_memory=True)
+    return model, array_source(z)
 
 
 def test_collapsed_regression_component_is_reseeded_as_a_structure_change():
@@ -132,7 +132,7 @@ def test_sources_meet_the_data_source_protocol_and_map_reduce_adds_chunks():
         ArrayChunks(x, w, chunk_rows=4),
         IterableChunks([x[:3], x[3:]]),
         CheckedChunks(ArrayChunks(x, chunk_rows=3), 3),
-        LabelledChunks(x, labels, w, chunk_rows=4),
+        ArrayChunks(x, w, chunk_rows=4, labels=labels),
     ]
     for source in sources:
         assert isinstance(source, DataSource)
@@ -146,9 +146,9 @@ def test_sources_meet_the_data_source_protocol_and_map_reduce_adds_chunks():
         )
         assert sum(rows) == 10 and len(rows) > 1
     assert as_chunks(x) is None  # in memory: the estimator validates first
-    assert isinstance(as_chunks(x, w, in_memory=True), ArrayChunks)
-    labelled = as_chunks(x, w, labels=labels, in_memory=True)
-    assert isinstance(labelled, LabelledChunks) and labelled.total_weight == pytest.approx(w.sum())
+    assert isinstance(array_source(x, w), ArrayChunks)
+    labelled = array_source(x, w, labels=labels)
+    assert isinstance(labelled, ArrayChunks) and labelled.total_weight == pytest.approx(w.sum())
     assert as_chunks(sources[0]) is sources[0]
     with pytest.raises(ValueError, match="no chunk"):
         IterableChunks([]).map_reduce(lambda x, w: 0)

@@ -14,7 +14,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import emkit
 from emkit import GaussianImputer, GenerativeClassifier
-from emkit.backend.sources import LabelledChunks
+from emkit.backend.sources import ArrayChunks
 
 TYPES = ["full", "tied", "diag", "spherical"]
 X_IRIS, Y_IRIS = load_iris(return_X_y=True)
@@ -179,7 +179,7 @@ def test_statistics_add_up_over_labelled_chunks():
     labels = np.searchsorted(clf.classes_, np.where(y == -1, 0, y))
     labels[y == -1] = -1
     whole, ll = model.e_step((x, labels))
-    parts = [model.e_step(chunk, w) for chunk, w in LabelledChunks(x, labels, chunk_rows=40)]
+    parts = [model.e_step(chunk, w) for chunk, w in ArrayChunks(x, chunk_rows=40, labels=labels)]
     merged = parts[0][0] + parts[1][0] + parts[2][0] + parts[3][0]
     assert sum(p[1] for p in parts) == pytest.approx(ll, rel=1e-13)
     np.testing.assert_allclose(merged.components.scatter, whole.components.scatter, rtol=1e-10)

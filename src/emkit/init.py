@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emkit.backend.sources import as_chunks
+from emkit.backend.sources import array_source
 from emkit.distributions.centroids import Centroids, squared_distances
 from emkit.distributions.gaussian import GaussianComponents, GaussianStats
 from emkit.distributions.regularization import Regularization
@@ -96,7 +96,7 @@ def lloyd(
     -------
     array of shape (k, d), the final centres.
     """
-    data = as_chunks(x, sample_weight, in_memory=True)
+    data = array_source(x, sample_weight)
     fit = fit_starts([centroid_mixture(centres)], data, tol=inertia_tol(x, tol), max_iter=max_iter)
     return fit.best.model.components.means
 

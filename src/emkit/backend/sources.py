@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar, overload, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -120,23 +120,28 @@ class ArrayChunks(WeightedRows):
     """Row blocks of an in-memory (or memory-mapped) array, with optional sample weights.
 
     Iterating yields ``(x, w)`` pairs: ``x`` of shape (m, d) in ``dtype``, ``w`` of shape (m,)
-    or None. For a ``np.memmap``, the pages of each block are released from this process's
-    resident memory once the next block is requested (they stay in the operating system's
-    file cache), so a pass over a file larger than memory stays within a few blocks.
+    or None. With ``labels`` (int, shape (n,): a component index or
+    :data:`~emkit.models.mixture.UNLABELLED`, -1, per row) each chunk is ``(x, labels)``, as
+    the labelled assignment reads it. For a ``np.memmap``, the pages of each block are
+    released from this process's resident memory once the next block is requested (they stay
+    in the operating system's file cache), so a pass over a file larger than memory stays
+    within a few blocks.
     """
 
     x: np.ndarray
     sample_weight: np.ndarray | None = None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     dtype: Any = np.float64
+    labels: np.ndarray | None = None
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    def __iter__(self) -> Iterator[tuple[Any, np.ndarray | None]]:
         n = self.x.shape[0]
         for start in range(0, n, self.chunk_rows):
             stop = min(start + self.chunk_rows, n)
             w = None if self.sample_weight is None else self.sample_weight[start:stop]
             block = self.x[start:stop]
-            yield np.asarray(block, dtype=self.dtype), w
+            x = np.asarray(block, dtype=self.dtype)
+            yield (x if self.labels is None else (x, self.labels[start:stop])), w
             _release(block)
 
     @property
@@ -270,69 +275,11 @@ class IterableChunks(ChunkSource):
         return -1
 
 
-@dataclass(frozen=True)
-class LabelledChunks(WeightedRows):
-    """Row blocks of features and component labels, with optional sample weights.
-
-    Iterating yields ``((x, labels), w)``: ``x`` of shape (m, d), ``labels`` int of shape (m,)
-    holding a component index or :data:`~emkit.models.mixture.UNLABELLED` (-1), and ``w`` of
-    shape (m,) or None.
-    """
-
-    x: np.ndarray
-    labels: np.ndarray
-    sample_weight: np.ndarray | None = None
-    chunk_rows: int = DEFAULT_CHUNK_ROWS
-
-    def __iter__(self) -> Iterator[tuple[tuple[np.ndarray, np.ndarray], np.ndarray | None]]:
-        n = self.x.shape[0]
-        for start in range(0, n, self.chunk_rows):
-            stop = min(start + self.chunk_rows, n)
-            w = None if self.sample_weight is None else self.sample_weight[start:stop]
-            x = np.asarray(self.x[start:stop], dtype=np.float64)
-            yield (x, self.labels[start:stop]), w
-
-    @property
-    def n_rows(self) -> int:
-        return int(self.x.shape[0])
-
-    @property
-    def n_features(self) -> int:
-        return int(self.x.shape[1])
-
-
-@overload
 def as_chunks(
     data: Any,
     sample_weight: np.ndarray | None = None,
     dtype: Any = np.float64,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    *,
-    in_memory: Literal[True],
-    labels: np.ndarray | None = None,
-) -> ChunkSource: ...
-
-
-@overload
-def as_chunks(
-    data: Any,
-    sample_weight: np.ndarray | None = None,
-    dtype: Any = np.float64,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    *,
-    in_memory: bool = False,
-    labels: np.ndarray | None = None,
-) -> ChunkSource | None: ...
-
-
-def as_chunks(
-    data: Any,
-    sample_weight: np.ndarray | None = None,
-    dtype: Any = np.float64,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    *,
-    in_memory: bool = False,
-    labels: np.ndarray | None = None,
 ) -> ChunkSource | None:
     """The data source for what ``fit`` received: the one factory of sources.
 
@@ -342,13 +289,10 @@ def as_chunks(
         this module (returned as it is); or a re-iterable of 2-D arrays (a list of arrays, or
         an object whose ``__iter__`` starts over). Anything else (an ndarray, a DataFrame, a
         list of rows) is in memory: None is returned, so that the estimator validates it
-        first, and then passes the validated array with ``in_memory=True``.
+        first and then reads the validated array through :func:`array_source`.
     sample_weight : array of shape (n,) or None (not for re-iterables of arrays).
     dtype : dtype of the blocks yielded (float64 or float32).
     chunk_rows : rows per block, for arrays, files and memory maps.
-    in_memory : True where ``data`` is an array the estimator has validated: it is read in
-        blocks as an :class:`ArrayChunks` (a :class:`LabelledChunks` with ``labels``).
-    labels : int array of shape (n,), component labels of the rows (``in_memory`` only).
 
     Raises
     ------
@@ -356,10 +300,6 @@ def as_chunks(
         A path that does not exist or is of another kind, a one-shot iterator, or weights
         given with a re-iterable of arrays.
     """
-    if in_memory:
-        if labels is not None:
-            return LabelledChunks(data, labels, sample_weight, chunk_rows)
-        return ArrayChunks(data, sample_weight, chunk_rows, dtype)
     if isinstance(data, ChunkSource):
         return data
     if isinstance(data, (str, os.PathLike)):
@@ -386,6 +326,18 @@ def as_chunks(
     if sample_weight is not None:
         raise ValueError("sample_weight is not supported with a re-iterable of chunks")
     return IterableChunks(data, dtype)
+
+
+def array_source(
+    x: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    *,
+    dtype: Any = np.float64,
+    labels: np.ndarray | None = None,
+) -> ChunkSource:
+    """The source of an array the estimator has validated (``x`` of shape (n, d)), read in
+    blocks; with ``labels`` (shape (n,)) each chunk carries its rows' component labels."""
+    return ArrayChunks(x, sample_weight, dtype=dtype, labels=labels)
 
 
 def _is_array_like(data: Any) -> bool:

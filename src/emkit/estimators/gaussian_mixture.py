@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.sampling import sample_indices, sample_rows
-from emkit.backend.sources import as_chunks
+from emkit.backend.sources import array_source, as_chunks
 from emkit.backend.validation import CheckedChunks
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.priors import NormalInverseWishart
@@ -248,7 +248,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             w = check_weights(sample_weight, x)
             x = x.astype(dtype, copy=False) if dtype == np.float32 else x
             read_as = x.dtype if dtype == np.float32 else np.float64
-            data = as_chunks(x, w, dtype=read_as, in_memory=True)
+            data = array_source(x, w, dtype=read_as)
             if x.shape[0] > INIT_ROWS:
                 keep = sample_indices(x.shape[0], INIT_ROWS, rng)
                 return data, np.asarray(x[keep], dtype=np.float64), None if w is None else w[keep]

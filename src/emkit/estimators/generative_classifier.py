@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from emkit.backend.sources import as_chunks
+from emkit.backend.sources import array_source
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, GaussianStats, covariance_structure
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
@@ -158,7 +158,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             assignment=LABELLED,
             fixed_weights=priors is not None,
         )
-        data = as_chunks(x, w, labels=labels, in_memory=True)
+        data = array_source(x, w, labels=labels)
         # The closed form is the fit itself: the driver only evaluates it (no M-step).
         result = fit_starts(
             [model],

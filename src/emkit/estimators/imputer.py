@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.sources import as_chunks
+from emkit.backend.sources import array_source, as_chunks
 from emkit.backend.validation import CheckedChunks
 from emkit.distributions.gaussian import FullGaussian
 from emkit.distributions.regularization import Regularization
@@ -128,7 +128,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         source = as_chunks(X)
         if source is None:
             x = check_incomplete_rows(self, X, reset=True, allow_empty_rows=True)
-            source = as_chunks(x, check_weights(sample_weight, x), in_memory=True)
+            source = array_source(x, check_weights(sample_weight, x))
         else:
             self.n_features_in_ = source.n_features
             if hasattr(self, "feature_names_in_"):

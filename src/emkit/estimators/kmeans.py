@@ -20,7 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.sources import as_chunks
+from emkit.backend.sources import array_source
 from emkit.em import fit_starts
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
@@ -107,7 +107,7 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         x = check_rows(self, X, reset=True, min_rows=self.n_clusters)
         w = check_weights(sample_weight, x)
         rng = check_random_state(self.random_state)
-        data = as_chunks(x, w, in_memory=True)
+        data = array_source(x, w)
         starts = [centroid_mixture(self._start(x, w, rng)) for _ in range(self._n_starts())]
         # The objective is -inertia / 2 + const: the best start has the lowest inertia.
         tol = inertia_tol(x, self.tol)

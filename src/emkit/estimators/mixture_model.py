@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.sources import as_chunks
+from emkit.backend.sources import array_source
 from emkit.distributions.normal import Normal
 from emkit.distributions.priors import NormalInverseGamma, prior_from_dict
 from emkit.distributions.registry import family_from_dict
@@ -85,7 +85,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         # Validates the priors against the families before any fitting.
         ComponentList(families, priors)
         rng = check_random_state(self.random_state)
-        data = as_chunks(x, w, in_memory=True)
+        data = array_source(x, w)
         starts = [
             self._initial_mixture(x, w, families, priors, rng, start)
             for start in range(self.n_init)

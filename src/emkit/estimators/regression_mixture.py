@@ -23,7 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from emkit.backend.sources import as_chunks
+from emkit.backend.sources import array_source
 from emkit.em import fit_starts
 from emkit.estimators._mixture_api import warn_unless_converged
 from emkit.estimators._validation import check_weights
@@ -137,7 +137,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
                 f"(samples); got n_samples = {x.shape[0]}. Use fewer components or more data."
             )
         z = np.column_stack([x, y])
-        data = as_chunks(z, w, in_memory=True)
+        data = array_source(z, w)
         weight = np.ones(x.shape[0]) if w is None else w
         spread = float(weight @ (y - np.average(y, weights=weight)) ** 2 / weight.sum())
         floor = COLLAPSE * max(spread, np.finfo(float).tiny)
