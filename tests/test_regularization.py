@@ -72,3 +72,17 @@ def test_the_ridge_is_a_map_prior_everywhere():
     np.testing.assert_allclose(Regularization(0.5).covariance(scatter, weight), [[2.25, 0.75]])
     stats = GaussianStats(weight, np.zeros((1, 2)), scatter)
     np.testing.assert_allclose(stats.covariance(0.5), [[2.25, 0.75]])
+
+
+def test_a_large_ridge_fit_is_the_closed_form_map_of_each_blob():
+    # The blobs are 10 standard deviations apart: responsibilities are one-hot to ~1e-20, so
+    # EM's fixed point is each blob's own MAP estimate, mean and (S_k + cI) / N_k.
+    x = _blobs()
+    model = emkit.GaussianMixture(2, reg_covar=2.0, random_state=0).fit(x)
+    order = np.argsort(model.means_[:, 0])
+    for k, rows in zip(order, (x[:500], x[500:]), strict=True):
+        centred = rows - rows.mean(axis=0)
+        expected = (centred.T @ centred + 2.0 * np.eye(2)) / len(rows)
+        np.testing.assert_allclose(model.means_[k], rows.mean(axis=0), rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(model.covariances_[k], expected, rtol=1e-7)
+        np.testing.assert_allclose(model.weights_[k], 0.5, rtol=1e-9)
