@@ -69,7 +69,9 @@ class Centroids:
         sums = resp.T @ x  # (k, d)
         held = resp.sum(axis=1) > 0  # rows of positive weight
         labels = resp.argmax(axis=1)
-        dist = np.where(held, squared_distances(x, self.means)[np.arange(len(x)), labels], -1.0)
+        # Only each row's distance to its own centre: O(n d), not the (n, k) matrix again.
+        diff = x - self.means[labels]  # (n, d)
+        dist = np.where(held, np.einsum("ij,ij->i", diff, diff), -1.0)
         top = np.argsort(-dist, kind="stable")[:k]
         far_rows = np.zeros((k, d))
         far_dist = np.full(k, -1.0)
