@@ -2,12 +2,54 @@
 
 
 class MonotonicityWarning(RuntimeWarning):
-    """The objective EM climbs went down between two iterations: a numerical or model bug."""
+    """The objective EM climbs went down between two iterations: a numerical or model bug.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> import emkit
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", emkit.MonotonicityWarning)  # a decrease would raise
+    ...     gm = emkit.GaussianMixture(2, random_state=0).fit(X)
+    ...
+    >>> bool(np.all(np.diff(gm.history_) >= -1e-9 * abs(gm.history_[-1])))
+    True
+    """
 
 
 class DegenerateFitWarning(RuntimeWarning):
-    """A fitted component is (nearly) singular even after regularisation or re-seeding."""
+    """A fitted component is (nearly) singular even after regularisation or re-seeding.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> import emkit
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(size=(60, 2)), np.repeat([[3.0, 3.0]], 8, axis=0)])  # 8 copies
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     gm = emkit.GaussianMixture(2, reg_covar=0, random_state=0).fit(X)
+    ...
+    >>> gm.degenerate_, gm.degenerate_components_
+    (True, array([False,  True]))
+    >>> [w.category.__name__ for w in caught]
+    ['DegenerateFitWarning']
+    """
 
 
 class DataError(ValueError):
-    """Input data that emkit cannot use; the message says what is wrong and what to do."""
+    """Input data that emkit cannot use; the message says what is wrong and what to do.
+
+    Examples
+    --------
+    >>> import emkit
+    >>> try:
+    ...     raise emkit.DataError("column 'species' is not numeric; choose columns with --columns")
+    ... except ValueError as err:  # a DataError is a ValueError
+    ...     print(err)
+    ...
+    column 'species' is not numeric; choose columns with --columns
+    """

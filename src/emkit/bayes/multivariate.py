@@ -47,6 +47,17 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
     Posterior ``probs`` of shape (K,), with ``cov`` (K, K); ``predictive()`` is the next label,
     a categorical distribution with probabilities :math:`\alpha'/\sum\alpha'` (its ``mean`` and
     ``sd`` are those of the one-hot vector).
+
+    Examples
+    --------
+    >>> from emkit import bayes
+    >>> post = bayes.dirichlet_categorical([0, 2, 1, 2, 2, 0, 2, 1], alpha=2.0)
+    >>> post.mean.round(4)
+    array([0.2857, 0.2857, 0.4286])
+    >>> post.map.round(4)
+    array([0.2727, 0.2727, 0.4545])
+    >>> post.predictive().mean.round(4)
+    array([0.2857, 0.2857, 0.4286])
     """
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "dirichlet_categorical")
@@ -124,6 +135,18 @@ def normal_inverse_wishart(
     the multivariate t :math:`t_{\nu_n-d+1}(\mu_n, \Psi_n(\kappa_n+1)/(\kappa_n(\nu_n-d+1)))`.
     The credible interval of an off-diagonal covariance has no closed form and is NaN: use
     ``sample``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import bayes
+    >>> X = np.random.default_rng(0).multivariate_normal([0, 1], [[1, 0.5], [0.5, 2]], size=100)
+    >>> post = bayes.normal_inverse_wishart(X)
+    >>> post.mean["mean"].round(3)
+    array([0.043, 0.868])
+    >>> post.map["covariance"].round(3)
+    array([[0.997, 0.585],
+           [0.585, 1.706]])
     """
     X = finite_array(X, "X", 2)
     n, d = X.shape
@@ -212,7 +235,19 @@ def normal_inverse_wishart(
 
 @dataclass(frozen=True, eq=False)
 class RidgePosterior(Posterior):
-    """Posterior of ridge regression coefficients, with the intercept and noise variance used."""
+    """Posterior of ridge regression coefficients, with the intercept and noise variance used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import bayes
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 2))
+    >>> y = 1 + X @ [2.0, -1.0] + rng.normal(0, 0.5, size=40)
+    >>> post = bayes.ridge(X, y, alpha=1.0)
+    >>> post.mean.round(3), round(post.intercept, 3), round(post.variance, 3)
+    (array([ 1.89 , -0.952]), 1.0, 0.218)
+    """
 
     intercept: float = 0.0
     variance: float = 1.0
@@ -246,6 +281,20 @@ def ridge(X, y, alpha: float, fit_intercept: bool = True, variance: float | None
     RidgePosterior ``coef`` of shape (p,), with ``cov`` (p, p), ``intercept`` and ``variance``;
     ``predictive(X_new)`` is normal with mean :math:`b + X_{new}\beta` and the variance of the
     noise plus that of the fitted line, elementwise over the rows of ``X_new``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import bayes
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 2))
+    >>> y = 1 + X @ [2.0, -1.0] + rng.normal(0, 0.5, size=40)
+    >>> post = bayes.ridge(X, y, alpha=10.0)  # prior variance of each coefficient: sigma^2 / 10
+    >>> post.map.round(3), post.sd.round(3)
+    (array([ 1.503, -0.712]), array([0.096, 0.097]))
+    >>> pred = post.predictive(np.array([[0.0, 0.0], [1.0, 1.0]]))
+    >>> pred.mean.round(3)
+    array([0.984, 1.774])
     """
     X = finite_array(X, "X", 2)
     y = finite_array(y, "y", 1)

@@ -13,6 +13,17 @@ def _rng(random_state) -> np.random.Generator:
     return np.random.default_rng(random_state)
 
 
+def _plain(value: Any) -> Any:
+    """NumPy scalars (also inside tuples and dicts) as Python numbers, which print plainly."""
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return value.item()
+    return value
+
+
 def _check_level(level: float) -> None:
     if not 0 < level < 1:
         raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
@@ -24,6 +35,15 @@ class Predictive:
 
     ``mean`` and ``sd`` (``cov`` too for vectors) are values; ``pdf`` / ``pmf``, ``logpdf`` /
     ``logpmf``, ``cdf`` and the rest come from the underlying scipy frozen distribution ``dist``.
+
+    Examples
+    --------
+    >>> from emkit import bayes
+    >>> pred = bayes.beta_bernoulli([1, 0, 1, 1, 0, 1], a=1, b=1).predictive()
+    >>> round(pred.mean, 4)
+    0.625
+    >>> round(float(pred.pmf(1)), 4)
+    0.625
     """
 
     dist: Any
@@ -44,7 +64,7 @@ class Predictive:
     def interval(self, level: float = 0.95):
         """Equal-tailed predictive interval (univariate predictives)."""
         _check_level(level)
-        return self.dist.interval(level)
+        return _plain(self.dist.interval(level))
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +79,19 @@ class Posterior:
     cov : posterior covariance for vector parameters, shape (k, k); None otherwise.
     map : posterior mode (maximum a posteriori).
     hyper : dict of the posterior's hyperparameters.
+
+    Examples
+    --------
+    >>> from emkit import bayes
+    >>> post = bayes.gamma_poisson([2, 4, 3, 5, 1], shape=2, rate=1)
+    >>> post.name, post.hyper
+    ('rate', {'shape': 17.0, 'rate': 6.0})
+    >>> round(post.mean, 4), round(post.sd, 4), round(post.map, 4)
+    (2.8333, 0.6872, 2.6667)
+    >>> print("95%% interval (%.3f, %.3f)" % post.interval(0.95))
+    95% interval (1.651, 4.330)
+    >>> post.sample(3, random_state=0).round(3)
+    array([2.864, 3.237, 2.429])
     """
 
     name: str
@@ -71,12 +104,16 @@ class Posterior:
     _interval: Callable[[float], tuple] | None = field(default=None, repr=False)
     _predictive: Callable[..., Predictive] | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        for name in ("mean", "sd", "map", "hyper"):
+            object.__setattr__(self, name, _plain(getattr(self, name)))
+
     def interval(self, level: float = 0.95) -> tuple:
         """Equal-tailed credible interval (low, high), elementwise for array parameters."""
         _check_level(level)
         if self._interval is not None:
-            return self._interval(level)
-        return self.dist.interval(level)
+            return _plain(self._interval(level))
+        return _plain(self.dist.interval(level))
 
     def sample(self, n: int, random_state=None) -> np.ndarray:
         """``n`` posterior draws, shape (n,) + the parameter's shape."""
@@ -97,6 +134,18 @@ class JointPosterior:
     ``mean``, ``sd``, ``interval(level)`` and ``sample`` give dicts keyed by parameter name, from
     each parameter's marginal posterior (``posterior["mean"]`` is that :class:`Posterior`).
     ``map`` is the joint mode, which differs from the marginal modes.
+
+    Examples
+    --------
+    >>> from emkit import bayes
+    >>> post = bayes.normal_inverse_gamma([4.9, 5.1, 5.3, 4.7, 5.0])
+    >>> {name: round(value, 4) for name, value in post.mean.items()}
+    {'mean': 5.0, 'variance': 0.1}
+    >>> {name: round(value, 4) for name, value in post.map.items()}
+    {'mean': 5.0, 'variance': 0.0286}
+    >>> low, high = post["mean"].interval(0.95)  # the classical t interval
+    >>> print(f"({low:.3f}, {high:.3f})")
+    (4.722, 5.278)
     """
 
     marginals: dict[str, Posterior]
@@ -104,6 +153,10 @@ class JointPosterior:
     hyper: dict
     _sample: Callable[[int, np.random.Generator], dict] = field(repr=False)
     _predictive: Callable[[], Predictive] = field(repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "map", _plain(self.map))
+        object.__setattr__(self, "hyper", _plain(self.hyper))
 
     def __getitem__(self, name: str) -> Posterior:
         return self.marginals[name]

@@ -46,6 +46,15 @@ def beta_bernoulli(x, a: float = 1.0, b: float = 1.0) -> Posterior:
     Returns
     -------
     Posterior ``p``; ``predictive()`` is the next outcome, Beta-Binomial(1, a', b').
+
+    Examples
+    --------
+    >>> from emkit import bayes
+    >>> post = bayes.beta_bernoulli([1] * 379 + [0] * 621, a=2, b=2)
+    >>> print(f"mean {post.mean:.4f}, MAP {post.map:.4f}")
+    mean 0.3795, MAP 0.3792
+    >>> print("95%% interval (%.4f, %.4f)" % post.interval(0.95))
+    95% interval (0.3497, 0.4097)
     """
     x = finite_array(x, "x", 1)
     if ((x != 0) & (x != 1)).any():
@@ -85,6 +94,16 @@ def gamma_poisson(x, shape: float = 1.0, rate: float = 0.0) -> Posterior:
     -------
     Posterior ``rate``; ``predictive()`` is the next count, negative binomial
     :math:`\mathrm{NB}(\alpha', \beta'/(\beta'+1))`.
+
+    Examples
+    --------
+    >>> from emkit import bayes
+    >>> post = bayes.gamma_poisson([5, 0, 1, 1, 0, 3, 2, 3, 4, 1])  # flat prior
+    >>> round(post.map, 4), round(post.mean, 4)
+    (2.0, 2.1)
+    >>> pred = post.predictive()  # the next count: negative binomial
+    >>> round(float(pred.pmf(0)), 4)
+    0.1351
     """
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "gamma_poisson")
@@ -122,6 +141,16 @@ def normal_known_variance(
     Returns
     -------
     Posterior ``mean``; ``predictive()`` is :math:`N(\mu_n, \sigma_n^2 + \sigma^2)`.
+
+    Examples
+    --------
+    >>> from emkit import bayes
+    >>> x = [9.8, 10.4, 10.1]
+    >>> post = bayes.normal_known_variance(x, sigma=0.5, prior_mean=9.0, prior_sd=1.0)
+    >>> round(post.mean, 4), round(post.sd, 4)
+    (10.0154, 0.2774)
+    >>> round(post.predictive().sd, 4)
+    0.5718
     """
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "normal_known_variance")
@@ -170,6 +199,17 @@ def normal_inverse_gamma(
     -------
     JointPosterior with marginals ``mean`` and ``variance``; ``predictive()`` is
     :math:`t_{2\alpha_n}(\mu_n, \beta_n(\kappa_n + 1)/(\alpha_n\kappa_n))`.
+
+    Examples
+    --------
+    >>> from emkit import bayes
+    >>> x = [4.9, 5.1, 5.3, 4.7, 5.0]
+    >>> post = bayes.normal_inverse_gamma(x)  # reference prior
+    >>> print("(%.4f, %.4f)" % post["mean"].interval(0.95))  # the t interval
+    (4.7224, 5.2776)
+    >>> flat = bayes.normal_inverse_gamma(x, alpha0=-1.5)  # flat prior: MAP = MLE
+    >>> {name: round(value, 4) for name, value in flat.map.items()}
+    {'mean': 5.0, 'variance': 0.04}
     """
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "normal_inverse_gamma")

@@ -25,7 +25,24 @@ class BernoulliStats(WeightedSums):
 
 @dataclass(frozen=True, eq=False)
 class Bernoulli(IndependentFeatures):
-    """Independent binary features; ``probs`` of shape (d,), or None before fitting."""
+    """Independent binary features; ``probs`` of shape (d,), or None before fitting.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import Bernoulli, MixtureModel
+    >>> Bernoulli(probs=[0.9, 0.2]).log_prob(np.array([[1, 0], [0, 1]])).round(4)
+    array([-0.3285, -3.912 ])
+    >>> rng = np.random.default_rng(0)
+    >>> p = np.where(rng.uniform(size=(300, 1)) < 0.5, [[0.9, 0.8, 0.1]], [[0.1, 0.3, 0.9]])
+    >>> X = (rng.uniform(size=(300, 3)) < p).astype(float)  # a latent class model
+    >>> lca = MixtureModel([Bernoulli(), Bernoulli()], n_init=3, random_state=0).fit(X)
+    >>> lca.weights_.round(2)
+    array([0.58, 0.42])
+    >>> np.array([c.probs for c in lca.components_]).round(2)
+    array([[0.11, 0.27, 0.91],
+           [0.89, 0.85, 0.07]])
+    """
 
     name: ClassVar[str] = "bernoulli"
     params: ClassVar[tuple[str, ...]] = ("probs",)

@@ -34,6 +34,16 @@ class Categorical:
     ----------
     n_categories : int or None; None takes the largest code in the data plus one at fitting.
     probs : array of shape (d, C), rows summing to 1, or None before fitting.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import Categorical, MixtureModel
+    >>> Categorical(3, probs=[[0.2, 0.3, 0.5]]).log_prob(np.array([[0], [2]])).round(4)
+    array([-1.6094, -0.6931])
+    >>> x = np.random.default_rng(0).choice(3, p=[0.2, 0.3, 0.5], size=(400, 1))
+    >>> MixtureModel([Categorical(3)]).fit(x).components_[0].probs.round(3)
+    array([[0.202, 0.255, 0.542]])
     """
 
     name: ClassVar[str] = "categorical"

@@ -24,7 +24,20 @@ class ExponentialStats(WeightedSums):
 
 @dataclass(frozen=True, eq=False)
 class Exponential(IndependentFeatures):
-    """Independent exponential features; ``rate`` of shape (d,), or None before fitting."""
+    """Independent exponential features; ``rate`` of shape (d,), or None before fitting.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import Exponential, MixtureModel, Normal
+    >>> Exponential(rate=[0.5]).log_prob(np.array([[0.0], [2.0]])).round(4)
+    array([-0.6931, -1.6931])
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(10, 1, 200), rng.exponential(2, 200)])[:, None]
+    >>> mm = MixtureModel([Normal(), Exponential()], random_state=0).fit(x)  # a normal and a tail
+    >>> mm.weights_.round(2), mm.components_[1].rate.round(2)
+    (array([0.49, 0.51]), array([0.42]))
+    """
 
     name: ClassVar[str] = "exponential"
     params: ClassVar[tuple[str, ...]] = ("rate",)

@@ -64,7 +64,20 @@ def gamma_shape_newton(
 
 @dataclass(frozen=True, eq=False)
 class Gamma(IndependentFeatures):
-    """Independent gamma features; ``shape`` and ``rate`` of shape (d,), or None."""
+    """Independent gamma features; ``shape`` and ``rate`` of shape (d,), or None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import Gamma, MixtureModel
+    >>> Gamma(shape=[2.0], rate=[1.0]).log_prob(np.array([[1.0], [3.0]])).round(4)
+    array([-1.    , -1.9014])
+    >>> x = np.random.default_rng(0).gamma(3.0, 1 / 2.0, size=(500, 1))  # shape 3, rate 2
+    >>> mm = MixtureModel([Gamma()]).fit(x)
+    >>> g = mm.components_[0]
+    >>> g.shape.round(2), g.rate.round(2)
+    (array([3.24]), array([2.25]))
+    """
 
     name: ClassVar[str] = "gamma"
     params: ClassVar[tuple[str, ...]] = ("shape", "rate")

@@ -68,6 +68,18 @@ class LinearGaussian:
     coef : array of shape (p,), or None before fitting.
     intercept : float.
     variance : float, residual variance :math:`\\sigma^2`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import LinearGaussian, MixtureModel
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(0, 10, 200)
+    >>> y = np.where(rng.uniform(size=200) < 0.5, 1 + 2 * x, 8 - 0.5 * x) + rng.normal(0, 0.5, 200)
+    >>> rows = np.column_stack([x, y])  # y in the last column
+    >>> mm = MixtureModel([LinearGaussian(), LinearGaussian()], n_init=5, random_state=0).fit(rows)
+    >>> sorted((round(c.intercept, 2), round(float(c.coef[0]), 2)) for c in mm.components_)
+    [(0.91, 2.01), (8.1, -0.51)]
     """
 
     name: ClassVar[str] = "linear_gaussian"

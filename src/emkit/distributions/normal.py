@@ -37,7 +37,22 @@ class NormalStats:
 
 @dataclass(frozen=True, eq=False)
 class Normal(IndependentFeatures):
-    """Independent normal features; ``mean`` and ``variance`` of shape (d,), or None."""
+    """Independent normal features; ``mean`` and ``variance`` of shape (d,), or None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import MixtureModel, Normal
+    >>> Normal(mean=[0.0], variance=[4.0]).log_prob(np.array([[0.0], [2.0]])).round(4)
+    array([-1.6121, -2.1121])
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(-2, 1, 150), rng.normal(3, 0.5, 100)])[:, None]
+    >>> mm = MixtureModel([Normal(), Normal()], random_state=0).fit(x)
+    >>> mm.weights_.round(3)
+    array([0.6, 0.4])
+    >>> [(c.mean.round(2), c.variance.round(2)) for c in mm.components_]
+    [(array([-1.94]), array([0.92])), (array([2.95]), array([0.3]))]
+    """
 
     name: ClassVar[str] = "normal"
     params: ClassVar[tuple[str, ...]] = ("mean", "variance")

@@ -24,7 +24,20 @@ class PointMassStats(AdditiveStats):
 
 @dataclass(frozen=True, eq=False)
 class PointMass:
-    """All probability on ``value`` (every feature equal to it)."""
+    """All probability on ``value`` (every feature equal to it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import MixtureModel, PointMass, Poisson
+    >>> PointMass(0).log_prob(np.array([[0.0], [1.0]]))
+    array([  0., -inf])
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.where(rng.uniform(size=500) < 0.3, 0, rng.poisson(2.5, size=500))[:, None]
+    >>> zip_ = MixtureModel([PointMass(0), Poisson()], random_state=0).fit(x)  # ZIP
+    >>> zip_.weights_.round(3), zip_.components_[1].rate.round(3)
+    (array([0.262, 0.738]), array([2.381]))
+    """
 
     name: ClassVar[str] = "point_mass"
     prior_type: ClassVar[type] = type(None)

@@ -26,7 +26,20 @@ class PoissonStats(WeightedSums):
 
 @dataclass(frozen=True, eq=False)
 class Poisson(IndependentFeatures):
-    """Independent Poisson counts; ``rate`` of shape (d,), or None before fitting."""
+    """Independent Poisson counts; ``rate`` of shape (d,), or None before fitting.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import MixtureModel, Poisson
+    >>> Poisson(rate=[2.0]).log_prob(np.array([[0], [3]])).round(4)
+    array([-2.    , -1.7123])
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.poisson(1, 200), rng.poisson(8, 100)])[:, None]
+    >>> mm = MixtureModel([Poisson(), Poisson()], random_state=0).fit(x)
+    >>> mm.weights_.round(3), [c.rate.round(2) for c in mm.components_]
+    (array([0.687, 0.313]), [array([1.27]), array([8.17])])
+    """
 
     name: ClassVar[str] = "poisson"
     params: ClassVar[tuple[str, ...]] = ("rate",)

@@ -97,6 +97,25 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     structure_changes_ : tuple of the iterations where pruning (or a raised ridge) changed the
         model or its objective; ``history_`` may fall only there.
     n_features_in_ : int.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import GaussianMixture
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal([0, 0], 1, (100, 2)), rng.normal([5, 5], 0.5, (50, 2))])
+    >>> gm = GaussianMixture(2, random_state=0).fit(X)
+    >>> gm.weights_.round(3)
+    array([0.667, 0.333])
+    >>> gm.means_.round(2)
+    array([[-0.07,  0.1 ],
+           [ 4.82,  5.04]])
+    >>> gm.converged_, round(gm.log_likelihood_, 2)
+    (True, -450.76)
+    >>> gm.predict(np.array([[0.0, 0.0], [5.0, 5.0]]))
+    array([0, 1])
+    >>> round(float(gm.bic(X)), 2)
+    956.63
     """
 
     _parameter_constraints: dict = {

@@ -61,6 +61,22 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
     Rows with no observed value carry no information and are left out of the fit (the
     maximiser is the same with them); ``transform`` fills them with ``mean_``. A column with no
     observed value is an error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import GaussianImputer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.multivariate_normal([0, 1], [[1, 0.8], [0.8, 1]], size=200)
+    >>> X[rng.uniform(size=200) < 0.3, 1] = np.nan  # 30% of the second column missing
+    >>> imp = GaussianImputer().fit(X)
+    >>> imp.mean_.round(3)
+    array([0.085, 1.087])
+    >>> imp.covariance_.round(3)
+    array([[0.996, 0.746],
+           [0.746, 0.944]])
+    >>> imp.transform(np.array([[1.0, np.nan]])).round(3)  # the conditional mean
+    array([[1.   , 1.771]])
     """
 
     _parameter_constraints: dict = {

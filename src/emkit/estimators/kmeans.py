@@ -57,6 +57,21 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     history_ : array, the classification log-likelihood (const - inertia / 2) per iteration.
     converged_ : bool.
     n_features_in_ : int.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import KMeans
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal([0, 0], 0.5, (50, 2)), rng.normal([4, 4], 0.5, (50, 2))])
+    >>> km = KMeans(2, random_state=0).fit(X)
+    >>> km.cluster_centers_.round(2)
+    array([[ 3.94,  4.01],
+           [-0.01,  0.09]])
+    >>> round(km.inertia_, 2), km.converged_
+    (45.6, True)
+    >>> km.predict(np.array([[0.0, 0.5], [4.0, 3.5]]))
+    array([1, 0])
     """
 
     _parameter_constraints: dict = {

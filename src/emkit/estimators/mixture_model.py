@@ -343,6 +343,22 @@ class MixtureModel(FamilyMixtureBase):
     degenerate_ : bool, True if a component collapsed onto (nearly) a single value.
     degenerate_components_ : bool array of shape (k,).
     n_features_in_ : int.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import Exponential, MixtureModel, Normal
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(10, 1, 200), rng.exponential(2, 200)])[:, None]
+    >>> mm = MixtureModel([Normal(), Exponential()], random_state=0).fit(x)
+    >>> mm.weights_.round(3)
+    array([0.486, 0.514])
+    >>> mm.components_[0].mean.round(2), mm.components_[1].rate.round(2)
+    (array([10.04]), array([0.42]))
+    >>> mm.predict(np.array([[0.5], [10.0]]))
+    array([1, 0])
+    >>> mm.component_params_[1]["family"]
+    'exponential'
     """
 
     _parameter_constraints: dict = {

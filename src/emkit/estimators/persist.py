@@ -91,7 +91,23 @@ class ModelFileMixin:
 
 
 def load(path: str | Path):
-    """Read a model written by ``save``; returns the fitted estimator."""
+    """Read a model written by ``save``; returns the fitted estimator.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import emkit
+    >>> X = np.random.default_rng(0).normal(size=(100, 2))
+    >>> gm = emkit.GaussianMixture(2, random_state=0).fit(X)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     gm.save(Path(tmp) / "model.json")  # plain JSON: no pickle
+    ...     again = emkit.load(Path(tmp) / "model.json")
+    ...
+    >>> np.array_equal(again.means_, gm.means_), np.array_equal(again.predict(X), gm.predict(X))
+    (True, True)
+    """
     path = Path(path)
     try:
         document = json.loads(path.read_text())

@@ -74,6 +74,20 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
     converged_ : bool.
     n_reseeds_ : int, collapsed components re-seeded over all starts.
     n_features_in_ : int.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import MixtureOfRegressions
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(0, 10, size=(200, 1))
+    >>> y = np.where(rng.uniform(size=200) < 0.5, 1 + 2 * x[:, 0], 8 - 0.5 * x[:, 0])
+    >>> y = y + rng.normal(0, 0.5, 200)
+    >>> mr = MixtureOfRegressions(2, random_state=0).fit(x, y)
+    >>> mr.coef_.ravel().round(2), mr.intercept_.round(2)
+    (array([-0.51,  2.01]), array([8.1 , 0.91]))
+    >>> mr.sigmas_.round(2), mr.weights_.round(2)
+    (array([0.45, 0.53]), array([0.54, 0.46]))
     """
 
     _parameter_constraints: dict = {

@@ -51,6 +51,18 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
     weights_ : array of shape (2,), (zero_inflation_, 1 - zero_inflation_).
     components_ : [PointMass(0), Poisson(rate_)].
     history_, n_iter_, converged_, n_features_in_ : as for every EM estimator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import ZeroInflatedPoisson
+    >>> rng = np.random.default_rng(0)
+    >>> counts = np.where(rng.uniform(size=500) < 0.3, 0, rng.poisson(2.5, size=500))
+    >>> zip_fit = ZeroInflatedPoisson().fit(counts.reshape(-1, 1))
+    >>> round(zip_fit.zero_inflation_, 3), zip_fit.rate_.round(3)
+    (0.262, array([2.381]))
+    >>> zip_fit.stderr_.round(3)
+    array([0.024, 0.092])
     """
 
     _parameter_constraints: dict = {

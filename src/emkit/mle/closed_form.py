@@ -51,6 +51,13 @@ def bernoulli(x) -> Estimate:
     Returns
     -------
     Estimate with parameter ``p``.
+
+    Examples
+    --------
+    >>> from emkit import mle
+    >>> est = mle.bernoulli([1, 0, 0, 1, 1, 1, 0, 1])
+    >>> est.params["p"], round(est.stderr["p"], 4)
+    (0.625, 0.1712)
     """
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "bernoulli")
@@ -77,6 +84,13 @@ def binomial(k, n) -> Estimate:
     Returns
     -------
     Estimate with parameter ``p``; its ``n`` is the total number of trials.
+
+    Examples
+    --------
+    >>> from emkit import mle
+    >>> est = mle.binomial(k=[3, 5, 4], n=10)  # three batches of ten trials
+    >>> est.params["p"], est.n, round(est.stderr["p"], 4)
+    (0.4, 30, 0.0894)
     """
     k, n = np.broadcast_arrays(np.atleast_1d(k).astype(np.float64), np.atleast_1d(n))
     k = finite_array(k, "k", 1)
@@ -108,6 +122,16 @@ def poisson(x) -> Estimate:
     Returns
     -------
     Estimate with parameter ``rate``.
+
+    Examples
+    --------
+    >>> from emkit import mle
+    >>> est = mle.poisson([5, 0, 1, 1, 0, 3, 2, 3, 4, 1])
+    >>> est.params["rate"], round(est.stderr["rate"], 4)
+    (2.0, 0.4472)
+    >>> low, high = est.conf_int(0.95)["rate"]
+    >>> print(f"95% interval ({low:.3f}, {high:.3f})")
+    95% interval (1.123, 2.877)
     """
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "poisson")
@@ -128,6 +152,13 @@ def exponential(x) -> Estimate:
     Returns
     -------
     Estimate with parameter ``rate``.
+
+    Examples
+    --------
+    >>> from emkit import mle
+    >>> est = mle.exponential([0.5, 1.2, 0.3, 2.0, 0.9, 1.1])
+    >>> round(est.params["rate"], 4), round(est.stderr["rate"], 4)
+    (1.0, 0.4082)
     """
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "exponential")
@@ -155,6 +186,15 @@ def normal(x) -> Estimate:
     Returns
     -------
     Estimate with parameters ``mean`` and ``variance``.
+
+    Examples
+    --------
+    >>> from emkit import mle
+    >>> est = mle.normal([4.9, 5.1, 5.3, 4.7, 5.0])
+    >>> round(est.params["mean"], 4), round(est.params["variance"], 4)  # variance divides by N
+    (5.0, 0.04)
+    >>> round(est.stderr["mean"], 4)
+    0.0894
     """
     x = finite_array(x, "x", 1)
     at_least(x.size, 2, "normal")
@@ -181,6 +221,20 @@ def multivariate_normal(X) -> Estimate:
     Returns
     -------
     Estimate with parameters ``mean`` of shape (d,) and ``covariance`` of shape (d, d).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import mle
+    >>> X = np.random.default_rng(0).multivariate_normal([0, 1], [[1, 0.5], [0.5, 2]], size=200)
+    >>> est = mle.multivariate_normal(X)
+    >>> est.params["mean"].round(2)
+    array([-0.04,  0.86])
+    >>> est.params["covariance"].round(2)
+    array([[1.05, 0.51],
+           [0.51, 1.88]])
+    >>> est.stderr["mean"].round(3)
+    array([0.072, 0.097])
     """
     X = finite_array(X, "X", 2)
     n, d = X.shape
@@ -220,6 +274,15 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     Returns
     -------
     Estimate with parameter ``probs`` of shape (K,).
+
+    Examples
+    --------
+    >>> from emkit import mle
+    >>> est = mle.categorical([0, 2, 1, 2, 2, 0, 2, 1])
+    >>> est.params["probs"]
+    array([0.25, 0.25, 0.5 ])
+    >>> est.stderr["probs"].round(4)
+    array([0.1531, 0.1531, 0.1768])
     """
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "categorical")
@@ -252,6 +315,23 @@ def linear_regression(X, y, fit_intercept: bool = True) -> Estimate:
     Returns
     -------
     Estimate with parameters ``intercept`` (float), ``coef`` of shape (p,) and ``variance``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import mle
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(0, 10, size=50)
+    >>> y = 1.5 + 0.8 * x + rng.normal(0, 1, size=50)
+    >>> est = mle.linear_regression(x[:, None], y)
+    >>> round(est.params["intercept"], 3), est.params["coef"].round(3)
+    (1.257, array([0.852]))
+    >>> print(est.summary().round(3)[["estimate", "std_err"]].to_string())
+               estimate  std_err
+    parameter
+    intercept     1.257    0.291
+    coef[0]       0.852    0.048
+    variance      0.993    0.199
     """
     X = finite_array(X, "X", 2)
     y = finite_array(y, "y", 1)

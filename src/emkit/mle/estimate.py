@@ -16,11 +16,44 @@ _EPS = np.finfo(np.float64).eps
 
 
 class HessianWarning(RuntimeWarning):
-    """The observed information at an optimum is not positive definite: no valid standard errors."""
+    """The observed information at an optimum is not positive definite: no valid standard errors.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from emkit import mle
+    >>> def loglik(theta, x):  # only a + b is identified
+    ...     a, b = theta
+    ...     return -0.5 * (x - a - b) ** 2
+    ...
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     est = mle.numerical(loglik, np.array([0.1, -0.3, 0.5]), start=[0.0, 0.0])
+    ...
+    >>> any(issubclass(w.category, mle.HessianWarning) for w in caught)
+    True
+    """
 
 
 class OptimizationWarning(RuntimeWarning):
-    """The optimiser stopped before it could certify a maximum of the log-likelihood."""
+    """The optimiser stopped before it could certify a maximum of the log-likelihood.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from emkit import mle
+    >>> def loglik(theta, x):  # rises without bound: there is no maximum to find
+    ...     return theta[0] * x
+    ...
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     est = mle.numerical(loglik, np.ones(3), start=[0.0])
+    ...
+    >>> sorted({w.category.__name__ for w in caught if w.category.__module__.startswith("emkit")})
+    ['HessianWarning', 'OptimizationWarning']
+    """
 
 
 def _freeze(value: Any) -> Value:
@@ -122,6 +155,20 @@ class Estimate:
         Number of observations (trials for the binomial).
     method : str
         One line saying what was estimated, printed above the table.
+
+    Examples
+    --------
+    >>> from emkit import mle
+    >>> est = mle.exponential([0.5, 1.2, 0.3, 2.0, 0.9, 2.6])
+    >>> round(est.params["rate"], 4), round(est.stderr["rate"], 4)
+    (0.8, 0.3266)
+    >>> print(est.summary().round(4).to_string())
+               estimate  std_err       z  p_value  ci_low  ci_high
+    parameter
+    rate            0.8   0.3266  2.4495   0.0143  0.1599   1.4401
+    >>> mean_wait = est.transform(lambda rate: 1 / rate, "mean")
+    >>> round(mean_wait.params["mean"], 4), round(mean_wait.stderr["mean"], 4)
+    (1.25, 0.5103)
     """
 
     params: dict[str, Value]

@@ -84,6 +84,23 @@ def numerical(
     Returns
     -------
     Estimate with the named parameters, or one parameter ``theta`` of shape (k,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import stats
+    >>> from emkit import mle
+    >>> x = np.array([2.1, 0.7, 1.5, 3.2, 1.1, 2.4, 0.9, 1.8])
+    >>> def loglik(theta, x):  # gamma with log-parameters, so no bounds are needed
+    ...     shape, rate = np.exp(theta)
+    ...     return stats.gamma.logpdf(x, shape, scale=1 / rate)
+    ...
+    >>> est = mle.numerical(loglik, x, start={"log_shape": 0.0, "log_rate": 0.0})
+    >>> {name: round(value, 3) for name, value in est.params.items()}
+    {'log_shape': 1.531, 'log_rate': 0.993}
+    >>> shape = est.transform(lambda log_shape, log_rate: np.exp(log_shape), "shape")
+    >>> round(shape.params["shape"], 3), round(shape.stderr["shape"], 3)
+    (4.622, 2.232)
     """
     names, theta0 = _names_and_start(start)
     k = theta0.size
@@ -205,6 +222,21 @@ def nonlinear_regression(
     Returns
     -------
     Estimate with parameters ``coef`` of shape (k,) (or the names of ``p0``) and ``variance``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import mle
+    >>> x = np.linspace(0, 4, 30)
+    >>> y = 3.0 * np.exp(-0.7 * x) + np.random.default_rng(0).normal(0, 0.05, size=30)
+    >>> def decay(x, a, k):
+    ...     return a * np.exp(-k * x)
+    ...
+    >>> est = mle.nonlinear_regression(decay, x, y, p0={"a": 1.0, "k": 1.0})
+    >>> round(est.params["a"], 3), round(est.params["k"], 3)
+    (3.017, 0.711)
+    >>> round(est.stderr["a"], 3), round(est.stderr["k"], 3)
+    (0.023, 0.008)
     """
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 1:
