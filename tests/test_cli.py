@@ -214,7 +214,7 @@ def bad_files(tmp_path):
 
 BAD_INPUT = [
     (["fit", "{missing}"], "no such file"),
-    (["fit", "{text}"], "column 'b' is not numeric"),
+    (["fit", "{text}", "--columns", "a,b"], "column 'b' is not numeric"),
     (["fit", "{empty}"], "empty"),
     (["fit", "{nan}"], "column 'a' has 1 missing"),
     (["fit", "{inf}"], "column 'a' has 1 infinite"),

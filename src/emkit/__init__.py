@@ -1,39 +1,111 @@
-"""emkit: maximum likelihood, MAP and Expectation-Maximization on one engine."""
+"""emkit: maximum likelihood, MAP and Expectation-Maximization on one engine.
 
-from emkit import bayes, mle
-from emkit.distributions.priors import (
-    BetaPrior,
-    DirichletPrior,
-    GammaPrior,
-    InverseGammaPrior,
-    NormalInverseGamma,
-    NormalInverseWishart,
-)
-from emkit.distributions.registry import (
-    Bernoulli,
-    Categorical,
-    Exponential,
-    Gamma,
-    LinearGaussian,
-    Normal,
-    PointMass,
-    Poisson,
-)
-from emkit.estimators import (
-    GaussianImputer,
-    GaussianMixture,
-    GenerativeClassifier,
-    KMeans,
-    MixtureModel,
-    MixtureOfRegressions,
-    MixtureSelection,
-    ZeroInflatedPoisson,
-    load,
-    select_mixture,
-)
+The public names are imported when first used (PEP 562), so that ``import emkit`` and the
+``emkit`` command's ``--help`` do not pay for SciPy, scikit-learn and pandas up front.
+A new public name goes into ``_LAZY`` (and ``__all__``), not into an eager import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from emkit.exceptions import DataError, DegenerateFitWarning, MonotonicityWarning
 
 __version__ = "0.1.0"
+
+# public name -> the module that defines it
+_LAZY = {
+    **dict.fromkeys(
+        [
+            "BetaPrior",
+            "DirichletPrior",
+            "GammaPrior",
+            "InverseGammaPrior",
+            "NormalInverseGamma",
+            "NormalInverseWishart",
+        ],
+        "emkit.distributions.priors",
+    ),
+    **dict.fromkeys(
+        [
+            "Bernoulli",
+            "Categorical",
+            "Exponential",
+            "Gamma",
+            "LinearGaussian",
+            "Normal",
+            "PointMass",
+            "Poisson",
+        ],
+        "emkit.distributions.registry",
+    ),
+    **dict.fromkeys(
+        [
+            "GaussianImputer",
+            "GaussianMixture",
+            "GenerativeClassifier",
+            "KMeans",
+            "MixtureModel",
+            "MixtureOfRegressions",
+            "MixtureSelection",
+            "ZeroInflatedPoisson",
+            "load",
+            "select_mixture",
+        ],
+        "emkit.estimators",
+    ),
+}
+_SUBMODULES = ("bayes", "mle")
+
+if TYPE_CHECKING:
+    from emkit import bayes, mle
+    from emkit.distributions.priors import (
+        BetaPrior,
+        DirichletPrior,
+        GammaPrior,
+        InverseGammaPrior,
+        NormalInverseGamma,
+        NormalInverseWishart,
+    )
+    from emkit.distributions.registry import (
+        Bernoulli,
+        Categorical,
+        Exponential,
+        Gamma,
+        LinearGaussian,
+        Normal,
+        PointMass,
+        Poisson,
+    )
+    from emkit.estimators import (
+        GaussianImputer,
+        GaussianMixture,
+        GenerativeClassifier,
+        KMeans,
+        MixtureModel,
+        MixtureOfRegressions,
+        MixtureSelection,
+        ZeroInflatedPoisson,
+        load,
+        select_mixture,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"emkit.{name}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'emkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "Bernoulli",

@@ -1,39 +1,69 @@
-"""The ``emkit`` command line: one module per subcommand, each with ``register(subparsers)``."""
+"""The ``emkit`` command line: one module per subcommand, each with ``register(subparsers)``.
+
+The subcommand modules import only argparse at load time; NumPy, pandas, SciPy and the
+estimators are imported when a command runs, so ``emkit --help`` answers at once.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import warnings
 
 from emkit.exceptions import DataError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from emkit import __version__
     from emkit.cli import demo, fit, mle, predict
 
     parser = argparse.ArgumentParser(
         prog="emkit", description="Fit statistical models by MLE, MAP and EM."
     )
+    parser.add_argument("--version", action="version", version=f"emkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in (fit, predict, demo, mle):
         module.register(sub)
     return parser
 
 
+class WarningLines:
+    """Show each distinct warning once, as one ``emkit: warning: ...`` line on stderr.
+
+    Replaces :func:`warnings.showwarning` while a command runs, so that no library warning
+    reaches the user as a raw Python warning (file, line number and source line).
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
+        text = " ".join(str(message).split())
+        if text in self.seen:
+            return
+        self.seen.add(text)
+        kind = category.__name__
+        where = "" if category.__module__.startswith("emkit") else f" ({kind})"
+        print(f"emkit: warning: {text}{where}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except DataError as exc:
-        print(f"emkit: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
-        # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # each distinct warning once (WarningLines dedupes)
+        warnings.showwarning = WarningLines()
+        try:
+            return int(args.func(args) or 0)
+        except DataError as exc:
+            print(f"emkit: error: {exc}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:
+            # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
 
 
 if __name__ == "__main__":

@@ -1,25 +1,59 @@
-"""``emkit fit DATA``: choose a Gaussian mixture by BIC/AIC/ICL, print a summary, write a report."""
+"""``emkit fit DATA``: choose a Gaussian mixture by BIC/AIC/ICL, print a summary, write a report.
+
+Only argparse is imported at module level: ``emkit --help`` must not wait for SciPy.
+"""
 
 from __future__ import annotations
 
 import argparse
 import copy
 import os
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from emkit.cli.progress import ProgressBar
-from emkit.distributions.gaussian import ALIASES, COVARIANCES
-from emkit.estimators import GaussianMixture, select_mixture
-from emkit.estimators.selection import CRITERIA
 from emkit.exceptions import DataError
-from emkit.io import read_table
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from emkit.cli.table import Table
 
 DEFAULT_COMPONENTS = "1-9"
 DEFAULT_COVARIANCE = "all"
 DEFAULT_OUT = "emkit-out"
+CRITERIA = ("bic", "aic", "icl")  # emkit.estimators.selection.CRITERIA, without importing it
+
+
+def add_table_options(parser: argparse.ArgumentParser, *, fitting: bool) -> None:
+    """The flags that say how to read a table: shared by ``fit`` and ``predict``."""
+    if fitting:
+        parser.add_argument(
+            "--columns",
+            help="comma-separated columns to use (default: every numeric column but the id)",
+        )
+        parser.add_argument("--exclude", help="comma-separated columns never to use")
+    parser.add_argument(
+        "--id",
+        dest="id_column",
+        metavar="COLUMN",
+        help="a column carried into the output to name each row (default: a unique column "
+        "named like id, else the first text column)",
+    )
+    parser.add_argument(
+        "--sep", help="CSV delimiter, e.g. ';' or tab (default: detected from the file)"
+    )
+    parser.add_argument(
+        "--decimal", choices=(".", ","), help="decimal mark (default: detected from the file)"
+    )
+    parser.add_argument(
+        "--missing",
+        choices=("error", "em"),
+        default="error",
+        help="what an empty cell or NaN means: 'error' (default) refuses the file, 'em' takes "
+        "it as a value missing at random (the E-step integrates over it)",
+    )
 
 
 def register(subparsers) -> None:
@@ -29,14 +63,16 @@ def register(subparsers) -> None:
         help="choose and fit a Gaussian mixture (clustering) by BIC, AIC or ICL",
         description="Fit Gaussian mixtures for every number of components and covariance "
         "type, keep the best by the criterion, print a summary and write model.json, "
-        "assignments.csv and report.html (with PNG figures) to the output folder.",
+        "assignments.csv and report.html (one file, figures inside) to the output folder. "
+        "Columns that are not numbers are skipped (and named); constant columns are left out.",
     )
-    parser.add_argument("data", help="a .csv or .parquet file with a header row")
+    parser.add_argument("data", help="a .csv (any delimiter) or .parquet file with a header row")
     parser.add_argument(
         "-k",
         "--components",
         default=DEFAULT_COMPONENTS,
-        help="numbers of components: a range 1-9, one number 3, or a list 2,3,5 (default 1-9)",
+        help="numbers of components: a range 1-9, one number 3, or a list 2,3,5 (default 1-9); "
+        "capped at what the data can identify",
     )
     parser.add_argument(
         "--covariance",
@@ -44,7 +80,13 @@ def register(subparsers) -> None:
         help="all, or a comma list of full, tied, diag, spherical "
         "(or mclust's VVV, EEE, VVI, VII); default all",
     )
-    parser.add_argument("--columns", help="comma-separated columns to use (default: all)")
+    add_table_options(parser, fitting=True)
+    parser.add_argument(
+        "--standardize",
+        action="store_true",
+        help="fit to z-scores (each column centred and divided by its standard deviation); "
+        "model.json is written back in the data's units",
+    )
     parser.add_argument(
         "--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})"
     )
@@ -54,6 +96,9 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--no-report", action="store_true", help="write no report.html (saves the figures' time)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -89,6 +134,8 @@ def parse_covariances(spec: str) -> list[str]:
     DataError
         When a name is unknown.
     """
+    from emkit.distributions.gaussian import ALIASES, COVARIANCES
+
     if spec.strip().lower() == "all":
         return ["spherical", "diag", "tied", "full"]
     names = []
@@ -114,18 +161,54 @@ def parse_columns(spec: str | None) -> list[str] | None:
     return columns
 
 
-def read_data(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """:func:`emkit.io.read_table`, refusing a file whose header row looks like data.
+def parse_list(spec: str | None, flag: str) -> list[str] | None:
+    """``"a,b"`` -> ``["a", "b"]`` for a comma-list flag; None stays None."""
+    if spec is None:
+        return None
+    items = [c.strip() for c in spec.split(",") if c.strip()]
+    if not items:
+        raise DataError(f"{flag} {spec!r} names no column")
+    return items
 
-    A CSV without a header would silently lose its first row to column names.
-    """
-    frame = read_table(path, columns)
+
+def note(text: str) -> None:
+    """One line for the user on stderr (standard output stays the result)."""
+    print(f"emkit: {text}", file=sys.stderr)
+
+
+def read_features(
+    path: str | Path,
+    *,
+    columns: list[str] | None = None,
+    exclude: list[str] | None = None,
+    id_column: str | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+    missing: str = "error",
+    drop_constant: bool = True,
+) -> Table:
+    """Read a table and pick its model columns (see :func:`emkit.cli.table.select_features`),
+    printing what was left out; a header row that looks like data is refused."""
+    from emkit.cli.table import read_raw, select_features
+
+    frame = read_raw(path, sep, decimal)
     if columns is None and all(_is_number(c) for c in frame.columns):
         raise DataError(
             f"{path}: the first row ({', '.join(map(str, frame.columns))}) looks like data, "
             "not column names; add a header row"
         )
-    return frame
+    table = select_features(
+        frame,
+        path,
+        columns=columns,
+        exclude=exclude,
+        id_column=id_column,
+        missing=missing,
+        drop_constant=drop_constant,
+    )
+    for line in table.notes:
+        note(line)
+    return table
 
 
 def _is_number(text) -> bool:
@@ -136,14 +219,117 @@ def _is_number(text) -> bool:
     return True
 
 
-def probability_table(model, x: np.ndarray) -> pd.DataFrame:
-    """Label, probability of that label, and p0..p{K-1} for each row of ``x`` (shape (n, d))."""
+def probability_table(model, x, ids: pd.Series | None = None) -> pd.DataFrame:
+    """Id (when given), label, probability of that label, and p0..p{K-1} for each row of
+    ``x`` (shape (n, d), or a DataFrame with the model's column names)."""
+    import numpy as np
+    import pandas as pd
+
     proba = model.predict_proba(x)  # (n, k)
     labels = proba.argmax(axis=1)
-    table = pd.DataFrame({"label": labels, "probability": proba[np.arange(len(labels)), labels]})
-    for j in range(proba.shape[1]):
-        table[f"p{j}"] = proba[:, j]
-    return table
+    columns = {} if ids is None else {str(ids.name): ids.to_numpy()}
+    columns["label"] = labels
+    columns["probability"] = proba[np.arange(len(labels)), labels]
+    columns.update({f"p{j}": proba[:, j] for j in range(proba.shape[1])})
+    return pd.DataFrame(columns)  # built at once: no fragmented frame for large K
+
+
+def identifiable(ks: list[int], types: list[str], x: np.ndarray) -> tuple[list[int], str | None]:
+    """The numbers of components worth fitting to ``x`` (n, d; NaN where missing), and a note
+    when some were dropped.
+
+    A mixture can be identified only with fewer free parameters than observed numbers, and
+    with no more components than distinct rows. K above the cap of the covariance type with the
+    most parameters asked for is replaced by that cap, so that every fit is identifiable.
+    """
+    import numpy as np
+
+    from emkit.distributions.gaussian import covariance_structure
+
+    observed = int(np.isfinite(x).sum())
+    complete = x[np.isfinite(x).all(axis=1)]
+    distinct = len(np.unique(complete, axis=0)) if len(complete) else x.shape[0]
+    caps = {t: cap(t, x.shape[1], observed, distinct) for t in types}
+    smallest = min(caps.values())
+    kept = sorted({min(k, smallest) for k in ks})
+    if kept == ks:
+        return ks, None
+    limits = ", ".join(f"{t} ({covariance_structure(t).alias}) {c}" for t, c in caps.items())
+    message = (
+        f"-k capped: {x.shape[0]} rows x {x.shape[1]} columns ({observed} numbers, {distinct} "
+        f"distinct rows) identify at most K = {limits} components (a mixture needs fewer "
+        "parameters than numbers); fitting K = " + _spec(kept) + " within those caps"
+    )
+    return kept, message
+
+
+def cap(covariance: str, d: int, observed: int, distinct: int) -> int:
+    """The largest K with fewer parameters than ``observed`` numbers and K <= ``distinct``."""
+    from emkit.distributions.gaussian import covariance_structure
+
+    structure = covariance_structure(covariance)
+
+    def n_parameters(k: int) -> int:
+        return k - 1 + k * d + structure.n_covariance_parameters(k, d)
+
+    k = 1
+    while k < distinct and n_parameters(k + 1) < observed:
+        k += 1
+    return k
+
+
+def _spec(ks: list[int]) -> str:
+    if len(ks) > 2 and ks == list(range(ks[0], ks[-1] + 1)):
+        return f"{ks[0]}-{ks[-1]}"
+    return ",".join(map(str, ks))
+
+
+def standardize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """z-scores of ``x`` (n, d; NaN kept), with the centre and scale (d,) used."""
+    import numpy as np
+
+    centre = np.nanmean(x, axis=0)
+    scale = np.nanstd(x, axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    return (x - centre) / scale, centre, scale
+
+
+def in_data_units(model, centre: np.ndarray, scale: np.ndarray, x: np.ndarray):
+    """The mixture fitted to z-scores, written for data in its own units (``x`` (n, d)).
+
+    The map z = (x - centre) / scale is affine, so component k becomes N(centre + scale *
+    mean_k, S Sigma_k S) with S = diag(scale): the same posteriors for every row. A spherical
+    covariance is axis-aligned but no longer round in the data's units, so it comes back as
+    'diag'. The model is rebuilt with those parameters and no EM step (``max_iter=0``).
+    """
+    import numpy as np
+
+    from emkit.distributions.gaussian import covariance_structure
+
+    structure = covariance_structure(model.covariance_type)
+    full = structure.from_covariances(model.means_, model.covariances_).full_covariances()
+    full = full * scale[None, :, None] * scale[None, None, :]  # (k, d, d)
+    covariance_type = model.covariance_type
+    if covariance_type == "full":
+        precisions = np.linalg.inv(full)
+    elif covariance_type == "tied":
+        precisions = np.linalg.inv(full[0])
+    else:
+        covariance_type = "diag"
+        precisions = 1.0 / np.diagonal(full, axis1=1, axis2=2)
+    max_iter = model.max_iter
+    rebuilt = copy.deepcopy(model).set_params(
+        covariance_type=covariance_type,
+        weights_init=model.weights_,
+        means_init=centre + scale * model.means_,
+        precisions_init=precisions,
+        max_iter=0,
+        callback=None,
+    )
+    rebuilt.fit(x)
+    return rebuilt.set_params(
+        weights_init=None, means_init=None, precisions_init=None, max_iter=max_iter
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -152,12 +338,20 @@ def run(args: argparse.Namespace) -> int:
         args.data,
         components=args.components,
         covariance=args.covariance,
-        columns=parse_columns(args.columns),
+        columns=parse_list(args.columns, "--columns"),
+        exclude=parse_list(args.exclude, "--exclude"),
+        id_column=args.id_column,
+        sep=args.sep,
+        decimal=args.decimal,
+        missing=args.missing,
+        standardize_columns=args.standardize,
         out=args.out,
         criterion=args.criterion,
         n_init=args.n_init,
         seed=args.seed,
         quiet=args.quiet,
+        report=not args.no_report,
+        estimator_params=getattr(args, "estimator_params", None),
     )
 
 
@@ -167,6 +361,12 @@ def fit_and_report(
     components: str = DEFAULT_COMPONENTS,
     covariance: str = DEFAULT_COVARIANCE,
     columns: list[str] | None = None,
+    exclude: list[str] | None = None,
+    id_column: str | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+    missing: str = "error",
+    standardize_columns: bool = False,
     out: str | Path = DEFAULT_OUT,
     criterion: str = "bic",
     n_init: int = 1,
@@ -174,15 +374,22 @@ def fit_and_report(
     quiet: bool = False,
     title: str | None = None,
     source: str | None = None,
+    report: bool = True,
+    estimator_params: dict | None = None,
 ) -> int:
     """Select a Gaussian mixture for a table, print its summary, write model, assignments, report.
 
     Parameters
     ----------
-    data : path to a .csv or .parquet file.
+    data : path to a .csv (any delimiter) or .parquet file.
     components : the ``-k`` spec, e.g. "1-9".
     covariance : the ``--covariance`` spec, e.g. "all" or "tied,VVV".
-    columns : columns to use; all when None.
+    columns : columns to use; every numeric column but the id when None.
+    exclude : columns never to use.
+    id_column : column carried into ``assignments.csv``; found when None.
+    sep, decimal : delimiter and decimal mark of a CSV; detected when None.
+    missing : "error" or "em" (NaN as missing at random).
+    standardize_columns : fit to z-scores; the model file is in the data's units.
     out : output folder, created if missing.
     criterion : "bic", "aic" or "icl".
     n_init : EM starts per model.
@@ -190,11 +397,18 @@ def fit_and_report(
     quiet : no progress bar.
     title : heading of the HTML report.
     source : how to name the data in the report; ``data`` when None.
+    report : write ``report.html``.
+    estimator_params : further GaussianMixture parameters for every fit (e.g. ``device``).
 
     Returns
     -------
     0, the exit status. Bad input raises :class:`emkit.DataError`.
     """
+    import numpy as np
+    import pandas as pd
+
+    from emkit.cli.progress import ProgressBar
+    from emkit.estimators import GaussianMixture, select_mixture
     from emkit.report import summarize, write_report
 
     ks = parse_components(components)
@@ -204,15 +418,34 @@ def fit_and_report(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out}: exists and is not a folder; name a folder to write into")
-    frame = read_data(data, columns)
+    table = read_features(
+        data,
+        columns=columns,
+        exclude=exclude,
+        id_column=id_column,
+        sep=sep,
+        decimal=decimal,
+        missing=missing,
+    )
+    frame = table.features
     names = [str(c) for c in frame.columns]
-    x = frame.to_numpy(dtype=np.float64)
+    x_data = frame.to_numpy(dtype=np.float64)
+    ks, capped = identifiable(ks, types, x_data)
+    if capped:
+        note(capped)
+    x = x_data
+    if standardize_columns:
+        x, centre, scale = standardize(x_data)
     bar = ProgressBar(total=len(ks) * len(types), enabled=not quiet)
 
     def on_iteration(progress) -> None:
         bar.em_iteration(progress)
 
-    template = GaussianMixture(n_init=n_init, random_state=seed, callback=on_iteration)
+    template = GaussianMixture(
+        n_init=n_init, random_state=seed, callback=on_iteration, missing=missing
+    )
+    if estimator_params:
+        template.set_params(**estimator_params)
     try:
         with bar:
             selection = select_mixture(
@@ -221,40 +454,51 @@ def fit_and_report(
     except ValueError as exc:
         raise DataError(f"{data}: {exc}") from None
     selection.best_.set_params(callback=None)
-    summary = summarize(selection, x, names)
+    shown = [f"{name} (z-score)" for name in names] if standardize_columns else names
+    summary = summarize(selection, x, shown)
     print(summary)
 
+    model = selection.best_
+    if standardize_columns:
+        model = in_data_units(model, centre, scale, x_data)
+    k = model.n_components
+    columns_written = "p0" if k == 1 else f"p0..p{k - 1}"
+    carried = f"{table.ids.name}, " if table.ids is not None else ""
+    units = " (in the data's units)" if standardize_columns else ""
     try:
         out.mkdir(parents=True, exist_ok=True)
         model_path = out / "model.json"
-        named = copy.copy(selection.best_)  # the file records the columns, for emkit predict
+        named = copy.copy(model)  # the file records the columns, for emkit predict
         named.feature_names_in_ = np.asarray(names, dtype=object)
         named.save(model_path)
         assignments_path = out / "assignments.csv"
+        proba = probability_table(model, x_data, table.ids)
         assignments = pd.concat(
-            [frame.reset_index(drop=True), probability_table(selection.best_, x)], axis=1
+            [proba.iloc[:, :1], frame.reset_index(drop=True), proba.iloc[:, 1:]]
+            if table.ids is not None
+            else [frame.reset_index(drop=True), proba],
+            axis=1,
         )
         assignments.to_csv(assignments_path, index=False)
-        paths = write_report(
-            selection,
-            x,
-            names,
-            out,
-            title=title or f"emkit report: {Path(data).name}",
-            source=source or str(data),
-            summary=summary,
-        )
+        written = [
+            (model_path, f"the fitted model{units} (emkit.load, emkit predict)"),
+            (assignments_path, f"{carried}label, probability, {columns_written} per row"),
+        ]
+        if report:
+            paths = write_report(
+                selection,
+                x,
+                shown,
+                out,
+                title=title or f"emkit report: {Path(data).name}",
+                source=source or str(data),
+                summary=summary,
+            )
+            written.append((paths["report"], "summary, tables and figures in one file"))
     except OSError as exc:
         raise DataError(f"cannot write to {out}: {exc.strerror or exc}") from None
-    figures = ", ".join(p.name for key, p in paths.items() if key != "report")
-    k = selection.best_.n_components
-    columns_written = "p0" if k == 1 else f"p0..p{k - 1}"
     print()
     print(f"Wrote to {out}{os.sep}")
-    for path, what in (
-        (model_path, "the fitted model (emkit.load, emkit predict)"),
-        (assignments_path, f"label, probability, {columns_written} per row"),
-        (paths["report"], f"summary, table and figures: {figures}"),
-    ):
+    for path, what in written:
         print(f"  {path.name:<16} {what}")
     return 0

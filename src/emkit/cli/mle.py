@@ -6,20 +6,12 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from emkit import mle
 from emkit.exceptions import DataError
-from emkit.io import read_table
 
-# families fitted from one column of the table
-ONE_COLUMN = {
-    "bernoulli": mle.bernoulli,
-    "poisson": mle.poisson,
-    "exponential": mle.exponential,
-    "normal": mle.normal,
-    "categorical": mle.categorical,
-}
+# families fitted from one column of the table (functions of emkit.mle, imported when run)
+ONE_COLUMN = ("bernoulli", "poisson", "exponential", "normal", "categorical")
 # families fitted from several columns
-MANY_COLUMNS = {"multivariate_normal": mle.multivariate_normal}
+MANY_COLUMNS = ("multivariate_normal",)
 
 
 def register(subparsers) -> None:
@@ -44,6 +36,9 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read the data, fit, print the table; bad data raise DataError (exit status 2)."""
+    from emkit import mle
+    from emkit.io import read_table
+
     if not 0 < args.level < 1:
         raise DataError(f"--level must lie strictly between 0 and 1, got {args.level}")
     if args.family in MANY_COLUMNS:
@@ -52,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
             columns = [args.column]
         frame = read_table(args.data, columns)
         values = frame.to_numpy()
-        fit: Callable[[Any], mle.Estimate] = MANY_COLUMNS[args.family]
+        fit: Callable[[Any], mle.Estimate] = getattr(mle, args.family)
         where = f"{args.data}: columns {', '.join(map(str, frame.columns))}"
     else:
         if args.columns:
@@ -64,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
                 f"(columns are {', '.join(map(str, frame.columns))})"
             )
         values = frame.iloc[:, 0].to_numpy()
-        fit = ONE_COLUMN[args.family]
+        fit = getattr(mle, args.family)
         where = f"{args.data}: column {frame.columns[0]!r}"
     try:
         estimate = fit(values)

@@ -320,6 +320,7 @@ def save_figures(
     """
     out_dir = Path(out_dir)
     model = selection.best_
+    x = x[np.isfinite(x).all(axis=1)]  # rows with a missing value cannot be placed on the axes
     figures = {
         "criterion": criterion_figure(selection.table_, selection.criterion, model),
         "history": history_figure(model),

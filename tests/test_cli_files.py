@@ -1,0 +1,317 @@
+"""``emkit fit`` / ``predict`` on the files people have: ids, text columns, semicolons and
+decimal commas, NaN, constant and boolean columns, too many components, warnings, --help."""
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import emkit
+from emkit.cli import main
+from emkit.cli.fit import cap, probability_table
+from emkit.cli.table import read_raw, sniff
+
+
+def run_main(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([str(a) for a in argv])
+    return status, out.getvalue(), err.getvalue()
+
+
+def two_clusters(n: int = 80, seed: int = 0) -> pd.DataFrame:
+    """Two separated clusters in three numeric columns, with an id and a species column."""
+    rng = np.random.default_rng(seed)
+    group = np.arange(n) % 2
+    values = rng.normal(size=(n, 3)) + 6.0 * group[:, None]
+    frame = pd.DataFrame(values.round(3), columns=["length", "width", "depth"])
+    frame.insert(0, "id", [f"s{i:03d}" for i in range(n)])
+    frame["species"] = np.where(group == 1, "virginica", "setosa")
+    return frame
+
+
+FAST = ["-k", "1-2", "--covariance", "tied,full", "--quiet", "--no-report"]
+
+
+@pytest.fixture
+def european(tmp_path):
+    """A CSV with an id, a species column, semicolons, decimal commas and some NaN."""
+    frame = two_clusters()
+    frame.loc[[3, 10, 41], "width"] = np.nan
+    frame.loc[[7], "depth"] = np.nan
+    path = tmp_path / "samples.csv"
+    frame.to_csv(path, sep=";", decimal=",", index=False)
+    return path, frame
+
+
+def test_sniff_delimiter_and_decimal_mark(tmp_path, european):
+    path, frame = european
+    assert "6,105;" in path.read_text()
+    assert sniff(path) == (";", ",")
+    tsv = tmp_path / "t.tsv"
+    frame.to_csv(tsv, sep="\t", index=False)
+    assert sniff(tsv) == ("\t", ".")
+    comma = tmp_path / "c.csv"
+    frame.to_csv(comma, index=False)
+    assert sniff(comma) == (",", ".")
+    for file in (path, tsv, comma):
+        pd.testing.assert_frame_equal(read_raw(file), frame)
+    # given explicitly, the flags win over detection
+    assert not pd.api.types.is_numeric_dtype(read_raw(path, sep=";", decimal=".")["length"])
+
+
+def test_acceptance_european_csv_with_ids_and_nan(tmp_path, european):
+    path, frame = european
+    out = tmp_path / "out"
+    status, text, err = run_main(["fit", path, "--missing", "em", "--out", out, *FAST])
+    assert status == 0, err
+    assert "skipped 1 non-numeric column: species (text)" in err
+    assert "id column 'id'" in err
+    assert "Traceback" not in err and "Warning:" not in err
+    assigned = pd.read_csv(out / "assignments.csv")
+    assert list(assigned.columns[:4]) == ["id", "length", "width", "depth"]
+    assert assigned["id"].tolist() == frame["id"].tolist()
+    # the two clusters are found, rows with NaN included
+    truth = (frame["species"] == "virginica").to_numpy()
+    labels = assigned["label"].to_numpy()
+    assert len(set(zip(truth, labels, strict=True))) == 2
+    # a new file: columns in another order, rows shuffled, still semicolons and commas
+    new = frame[["species", "depth", "id", "width", "length"]].sample(frac=1.0, random_state=1)
+    new_path = tmp_path / "new.csv"
+    new.to_csv(new_path, sep=";", decimal=",", index=False)
+    status, text, err = run_main(["predict", out / "model.json", new_path, "--missing", "em"])
+    assert status == 0, err
+    predicted = pd.read_csv(io.StringIO(text))
+    assert list(predicted.columns[:2]) == ["id", "label"]
+    merged = predicted.merge(assigned, on="id", suffixes=("_new", "_fit"))
+    assert len(merged) == len(frame)
+    np.testing.assert_array_equal(merged["label_new"], merged["label_fit"])
+    np.testing.assert_allclose(merged["p0_new"], merged["p0_fit"], rtol=1e-9, atol=1e-12)
+
+
+def test_nan_without_missing_em_says_what_to_do(european, tmp_path):
+    path, _ = european
+    status, _, err = run_main(["fit", path, "--out", tmp_path / "o", *FAST])
+    assert status == 2
+    assert "column 'width' has 3 missing (NaN)" in err and "--missing em" in err
+
+
+def test_predict_missing_em_integrates_out_the_missing_value(tmp_path, faithful):
+    """p(k | eruptions only) under the fitted mixture, by hand with scipy.stats.norm."""
+    data = tmp_path / "f.csv"
+    pd.DataFrame(faithful, columns=["eruptions", "waiting"]).to_csv(data, index=False)
+    status, _, err = run_main(
+        [
+            "fit",
+            data,
+            "-k",
+            "2",
+            "--covariance",
+            "full",
+            "--out",
+            tmp_path / "o",
+            "--quiet",
+            "--no-report",
+        ]
+    )
+    assert status == 0, err
+    model = emkit.load(tmp_path / "o" / "model.json")
+    rows = pd.DataFrame({"waiting": [np.nan, 80.0], "eruptions": [2.0, np.nan]})
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    status, text, err = run_main(
+        ["predict", tmp_path / "o" / "model.json", tmp_path / "new.csv", "--missing", "em"]
+    )
+    assert status == 0, err
+    proba = pd.read_csv(io.StringIO(text))[["p0", "p1"]].to_numpy()
+    for row, (j, value) in enumerate([(0, 2.0), (1, 80.0)]):
+        sd = np.sqrt(model.covariances_[:, j, j])
+        joint = model.weights_ * stats.norm.pdf(value, model.means_[:, j], sd)
+        np.testing.assert_allclose(proba[row], joint / joint.sum(), rtol=1e-9)
+    status, _, err = run_main(["predict", tmp_path / "o" / "model.json", tmp_path / "new.csv"])
+    assert status == 2 and "--missing em" in err
+
+
+def test_exclude_columns_and_booleans(tmp_path):
+    frame = two_clusters()
+    frame["flag"] = frame["length"] > 3
+    path = tmp_path / "b.csv"
+    frame.to_csv(path, index=False)
+    status, out, err = run_main(["fit", path, "--exclude", "depth", "--out", tmp_path / "o", *FAST])
+    assert status == 0, err
+    assert "species (text), flag (boolean)" in err
+    assert "np.True_" not in err
+    assert "2 columns (length, width)" in out
+    status, out, err = run_main(
+        ["fit", path, "--columns", "length,flag", "--out", tmp_path / "o2", *FAST]
+    )
+    assert status == 0, err
+    model = json.loads((tmp_path / "o2" / "model.json").read_text())
+    assert model["attributes"]["feature_names_in_"]["data"] == ["length", "flag"]
+    assigned = pd.read_csv(tmp_path / "o2" / "assignments.csv")
+    np.testing.assert_array_equal(assigned["flag"], frame["flag"].astype(float))
+
+
+def test_constant_column_is_named_and_left_out(tmp_path, faithful):
+    """Old Faithful plus a constant column gives Old Faithful's answer, and says so."""
+    frame = pd.DataFrame(faithful, columns=["eruptions", "waiting"])
+    plain, constant = tmp_path / "plain.csv", tmp_path / "constant.csv"
+    frame.to_csv(plain, index=False)
+    frame.assign(site=7.0).to_csv(constant, index=False)
+    args = ["-k", "2-3", "--covariance", "spherical,tied", "--quiet", "--no-report"]
+    status, reference, _ = run_main(["fit", plain, "--out", tmp_path / "a", *args])
+    assert status == 0
+    status, out, err = run_main(["fit", constant, "--out", tmp_path / "b", *args])
+    assert status == 0, err
+    assert "left out 1 constant column (site = 7)" in err
+    assert out.splitlines()[0] == reference.splitlines()[0]
+    assert "degenerate" not in out.splitlines()[3]
+    status, _, err = run_main(
+        ["fit", constant, "--columns", "site", "--out", tmp_path / "c", *args]
+    )
+    assert status == 2 and "every column used is constant (site)" in err
+
+
+def test_components_capped_at_what_the_data_identify(tmp_path, faithful):
+    path = tmp_path / "small.csv"
+    pd.DataFrame(faithful[:30], columns=["eruptions", "waiting"]).to_csv(path, index=False)
+    status, out, err = run_main(
+        [
+            "fit",
+            path,
+            "-k",
+            "1-200",
+            "--covariance",
+            "full,spherical",
+            "--out",
+            tmp_path / "o",
+            "--quiet",
+            "--no-report",
+        ]
+    )
+    assert status == 0, err
+    assert "-k capped" in err and "60 numbers" in err
+    # full: K - 1 + 2K + 3K = 6K - 1 < 60  ->  K <= 10
+    assert cap("full", 2, 60, 30) == 10
+    assert cap("spherical", 2, 60, 30) == 15  # 4K - 1 < 60
+    assert cap("spherical", 2, 60, 4) == 4  # never more components than distinct rows
+    assert "fitting K = 1-10" in err
+    assert "among 20 fits" in out
+    model = emkit.load(tmp_path / "o" / "model.json")
+    assert model.n_parameters() < 60
+
+
+def test_probability_table_for_many_components_warns_nothing():
+    class Uniform:
+        def predict_proba(self, x):
+            return np.full((len(x), 300), 1 / 300)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = probability_table(Uniform(), np.zeros((5, 2)), pd.Series(list("abcde"), name="id"))
+    assert list(table.columns[:3]) == ["id", "label", "probability"] and table.shape == (5, 303)
+
+
+def test_library_warnings_become_one_line(monkeypatch, tmp_path):
+    from emkit.cli import fit
+
+    def noisy(*args, **kwargs):
+        for _ in range(3):
+            warnings.warn("overflow encountered in exp", RuntimeWarning, stacklevel=1)
+        warnings.warn("a degenerate fit", emkit.DegenerateFitWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(fit, "fit_and_report", noisy)
+    status, _, err = run_main(["fit", "whatever.csv"])
+    assert status == 0
+    assert err.splitlines() == [
+        "emkit: warning: overflow encountered in exp (RuntimeWarning)",
+        "emkit: warning: a degenerate fit",
+    ]
+
+
+def test_standardize_writes_the_model_in_data_units(tmp_path, faithful):
+    """A spherical fit to z-scores is a diagonal mixture in minutes: same posteriors."""
+    path = tmp_path / "f.csv"
+    pd.DataFrame(faithful, columns=["eruptions", "waiting"]).to_csv(path, index=False)
+    status, out, err = run_main(
+        [
+            "fit",
+            path,
+            "--standardize",
+            "-k",
+            "2",
+            "--covariance",
+            "spherical",
+            "--out",
+            tmp_path / "o",
+            "--quiet",
+            "--no-report",
+        ]
+    )
+    assert status == 0, err
+    assert "eruptions (z-score)" in out
+    z_scale = faithful.std(axis=0)
+    z = (faithful - faithful.mean(axis=0)) / z_scale
+    reference = emkit.GaussianMixture(2, covariance_type="spherical", random_state=0).fit(z)
+    model = emkit.load(tmp_path / "o" / "model.json")
+    assert model.covariance_type == "diag"
+    faithful = pd.DataFrame(faithful, columns=["eruptions", "waiting"])
+    np.testing.assert_allclose(
+        model.predict_proba(faithful), reference.predict_proba(z), rtol=1e-7, atol=1e-12
+    )
+    # the density changes by the Jacobian of the map only
+    np.testing.assert_allclose(
+        model.score_samples(faithful),
+        reference.score_samples(z) - np.log(z_scale).sum(),
+        rtol=1e-10,
+    )
+    assigned = pd.read_csv(tmp_path / "o" / "assignments.csv")
+    np.testing.assert_array_equal(assigned["label"], reference.predict(z))
+
+
+def test_version_and_help():
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        main(["--version"])
+    assert out.getvalue().strip() == f"emkit {emkit.__version__}"
+
+
+def test_help_and_import_load_no_scientific_stack():
+    """``emkit --help`` answers without importing NumPy, pandas or SciPy (measured: ~0.07 s)."""
+    code = (
+        "import sys, contextlib, io\n"
+        "import emkit\n"
+        "assert 'scipy.stats' not in sys.modules and 'pandas' not in sys.modules\n"
+        "from emkit.cli import build_parser\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        build_parser().parse_args(['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = [m for m in ('numpy', 'pandas', 'scipy', 'sklearn', 'matplotlib') "
+        "if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", (
+        "emkit --help imported the scientific stack; import it inside the command's function "
+        "(or add the name to emkit._LAZY)"
+    )
+
+
+def test_lazy_names_resolve():
+    for name in emkit.__all__:
+        assert getattr(emkit, name) is not None, name
+    assert set(emkit.__all__) <= set(dir(emkit))
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        emkit.nonsense  # noqa: B018
