@@ -27,6 +27,7 @@ _LAZY = {
         ],
         "emkit.distributions.priors",
     ),
+    **dict.fromkeys(["SemiConjugateNormal", "UniformSDNormal"], "emkit.bayes.priors"),
     **dict.fromkeys(
         [
             "Bernoulli",
@@ -42,6 +43,7 @@ _LAZY = {
     ),
     **dict.fromkeys(
         [
+            "BayesianMixture",
             "GaussianImputer",
             "GaussianMixture",
             "GenerativeClassifier",
@@ -60,6 +62,7 @@ _SUBMODULES = ("bayes", "mle")
 
 if TYPE_CHECKING:
     from emkit import bayes, mle
+    from emkit.bayes.priors import SemiConjugateNormal, UniformSDNormal
     from emkit.distributions.priors import (
         BetaPrior,
         DirichletPrior,
@@ -79,6 +82,7 @@ if TYPE_CHECKING:
         Poisson,
     )
     from emkit.estimators import (
+        BayesianMixture,
         GaussianImputer,
         GaussianMixture,
         GenerativeClassifier,
@@ -108,6 +112,9 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "BayesianMixture",
+    "SemiConjugateNormal",
+    "UniformSDNormal",
     "Bernoulli",
     "BetaPrior",
     "Categorical",

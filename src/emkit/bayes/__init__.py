@@ -7,6 +7,11 @@ Distributions are scipy.stats frozen objects underneath.
 Improper limits of the priors are allowed wherever the posterior stays proper; the flat prior's
 MAP is the MLE, so as a prior flattens every MAP here tends to the corresponding
 :mod:`emkit.mle` estimate.
+
+Posterior sampling of mixtures (:class:`~emkit.BayesianMixture`) draws on the same conjugate
+updates: :mod:`emkit.bayes.gibbs` (the sampler), :mod:`emkit.bayes.conditionals` (each
+family's full conditionals), :mod:`emkit.bayes.priors` (non-conjugate normal priors) and
+:mod:`emkit.bayes.draws` (vectorised random draws).
 """
 
 from emkit.bayes.multivariate import (
@@ -16,6 +21,7 @@ from emkit.bayes.multivariate import (
     ridge,
 )
 from emkit.bayes.posterior import JointPosterior, Posterior, Predictive
+from emkit.bayes.priors import SemiConjugateNormal, UniformSDNormal
 from emkit.bayes.univariate import (
     beta_bernoulli,
     gamma_poisson,
@@ -28,6 +34,8 @@ __all__ = [
     "Posterior",
     "Predictive",
     "RidgePosterior",
+    "SemiConjugateNormal",
+    "UniformSDNormal",
     "beta_bernoulli",
     "dirichlet_categorical",
     "gamma_poisson",

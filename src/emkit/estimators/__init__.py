@@ -1,5 +1,6 @@
 """scikit-learn style estimators over the EM engine."""
 
+from emkit.estimators.bayesian_mixture import BayesianMixture
 from emkit.estimators.gaussian_mixture import GaussianMixture
 from emkit.estimators.generative_classifier import GenerativeClassifier
 from emkit.estimators.imputer import GaussianImputer
@@ -11,6 +12,7 @@ from emkit.estimators.selection import MixtureSelection, select_mixture
 from emkit.estimators.zero_inflated import ZeroInflatedPoisson
 
 __all__ = [
+    "BayesianMixture",
     "GaussianImputer",
     "GaussianMixture",
     "GenerativeClassifier",

@@ -1,0 +1,496 @@
+r"""Full conditionals of mixture components given complete-data statistics.
+
+Given labels, each component's parameters depend on the data only through the family's
+sufficient statistics (:mod:`emkit.distributions`). A :class:`Conditional` turns the
+statistics of B batches (chains, or independent draws) of K components into new parameters,
+and parameters back into batched components whose ``log_prob`` is the E-step's input:
+
+- conjugate priors (normal-inverse-gamma, normal-inverse-Wishart in the four covariance
+  structures, gamma, beta, Dirichlet): the families' ``conjugate_update`` or
+  :func:`~emkit.distributions.priors.niw_update`, then one exact joint draw;
+- :class:`~emkit.bayes.priors.SemiConjugateNormal` and
+  :class:`~emkit.bayes.priors.UniformSDNormal`: the mean given the spread, then the spread
+  given the mean (a Gibbs cycle within the parameters).
+
+Parameters are dicts of arrays whose first two axes are (B, K) (a tied covariance: (B, ...)).
+With ``ordered`` the first feature's means are kept increasing across components: each mean is
+drawn from its conditional truncated between its neighbours' current values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+import numpy as np
+
+from emkit.bayes import draws
+from emkit.bayes.priors import SemiConjugateNormal, UniformSDNormal
+from emkit.distributions.bernoulli import Bernoulli
+from emkit.distributions.categorical import Categorical
+from emkit.distributions.gaussian import GaussianStats, covariance_structure
+from emkit.distributions.gaussian.diag import DiagGaussian
+from emkit.distributions.gaussian.full import FullGaussian
+from emkit.distributions.gaussian.spherical import SphericalGaussian
+from emkit.distributions.normal import Normal, NormalStats
+from emkit.distributions.poisson import Poisson
+from emkit.distributions.priors import (
+    BetaPrior,
+    DirichletPrior,
+    GammaPrior,
+    NormalInverseGamma,
+    NormalInverseWishart,
+    niw_update,
+)
+from emkit.models.component_list import ComponentList
+
+Params = dict[str, np.ndarray]
+
+
+def _improper(what: str) -> ValueError:
+    return ValueError(
+        f"the posterior of a component is improper ({what}): give proper priors "
+        "(positive shrinkage, shape and scale) or more labelled rows per component"
+    )
+
+
+def _stack_stats(parts: list, batch: int, k: int) -> Any:
+    """Per-(batch, component) statistics of one family stacked into one value, fields (B, K, ...).
+
+    A scalar weight becomes shape (B, K, 1), so that it broadcasts against per-feature fields.
+    """
+    out = {}
+    for f in fields(parts[0]):
+        values = [np.asarray(getattr(p, f.name), dtype=float) for p in parts]
+        stacked = (
+            np.stack([np.atleast_1d(v) for v in values])
+            if values[0].ndim == 0
+            else np.stack(values)
+        )
+        out[f.name] = stacked.reshape((batch, k) + stacked.shape[1:])
+    return type(parts[0])(**out)
+
+
+def broadcast_batch(stats: Any, batch: int) -> Any:
+    """Statistics of one batch (fields (1, K, ...)) repeated for ``batch`` batches."""
+    return type(stats)(
+        **{
+            f.name: np.broadcast_to(
+                getattr(stats, f.name), (batch,) + getattr(stats, f.name).shape[1:]
+            )
+            for f in fields(stats)
+        }
+    )
+
+
+def _per_component(values: list, shape: tuple) -> np.ndarray:
+    """One hyperparameter of K priors, broadcast to ``shape`` each and stacked: (K, *shape)."""
+    return np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values])
+
+
+class Conditional:
+    """Draws of K components' parameters given statistics, batched over B chains or draws.
+
+    Attributes
+    ----------
+    names : parameter names, in the order they are reported.
+    shared : names without a component axis (a tied covariance).
+    exact : True where :meth:`draw` given labels is an independent draw from the posterior
+        (conjugate priors, no ordering); the supervised fit then needs no Markov chain.
+    """
+
+    names: ClassVar[tuple[str, ...]]
+    shared: tuple[str, ...] = ()
+    exact: bool = True
+    orderable: ClassVar[bool] = False
+
+    def components(self, params: Params) -> Any:
+        """Batched components (B K of them, batch-major) with ``log_prob(x) -> (n, B K)``."""
+        raise NotImplementedError
+
+    def summarise(self, x: np.ndarray, resp: np.ndarray, batch: int) -> Any:
+        """Statistics of rows ``x`` (n, d) with responsibilities ``resp`` (n, B K): fields
+        (B, K, ...)."""
+        raise NotImplementedError
+
+    def weight(self, stats: Any) -> np.ndarray:
+        """Rows per component, shape (B, K)."""
+        return np.asarray(stats.weight).reshape(stats.weight.shape[:2])
+
+    def draw(
+        self, stats: Any, params: Params | None, rng: np.random.Generator, ordered: bool
+    ) -> Params:
+        """New parameters given statistics (B, K, ...) and, for Gibbs cycles, the current ones."""
+        raise NotImplementedError
+
+    def start(self, stats: Any, x: np.ndarray) -> Params:
+        """A point in the support to start a chain from: the statistics' estimates."""
+        raise NotImplementedError
+
+    def location(self, params: Params) -> np.ndarray:
+        """The value components are ordered by (first feature's mean), shape (B, K)."""
+        first = params[self.names[0]]
+        return first.reshape(first.shape[:2] + (-1,))[..., 0]
+
+    def permute(self, params: Params, order: np.ndarray) -> Params:
+        """Parameters with each batch's components in ``order`` (B, K)."""
+        out = {}
+        for name, value in params.items():
+            if name in self.shared:
+                out[name] = value
+                continue
+            index = order.reshape(order.shape + (1,) * (value.ndim - 2))
+            out[name] = np.take_along_axis(value, index, axis=1)
+        return out
+
+
+class FamilyConditional(Conditional):
+    """Components of one single-component family, batched through a ComponentList."""
+
+    family: Any
+
+    def components(self, params: Params) -> Any:
+        first = params[self.names[0]]
+        b, k = first.shape[:2]
+        families = [
+            type(self.family)(**{name: params[name][i, j] for name in self.names})
+            for i in range(b)
+            for j in range(k)
+        ]
+        return ComponentList(tuple(families))
+
+    def summarise(self, x: np.ndarray, resp: np.ndarray, batch: int) -> Any:
+        parts = [self.family.suff_stats(x, resp[:, m]) for m in range(resp.shape[1])]
+        return _stack_stats(parts, batch, resp.shape[1] // batch)
+
+    def weight(self, stats: Any) -> np.ndarray:
+        return np.asarray(stats.weight)[..., 0]
+
+
+@dataclass(frozen=True, eq=False)
+class NormalConditional(FamilyConditional):
+    """Independent normal features with a normal-inverse-gamma, semi-conjugate or uniform-sd
+    prior (one kind for all K components, hyperparameters per component).
+
+    Normal components with d features are diagonal Gaussians: the B K of them go to the E-step
+    as one :class:`~emkit.distributions.gaussian.DiagGaussian`, and their statistics are the
+    diagonal :class:`~emkit.distributions.gaussian.GaussianStats`, read as the family's
+    :class:`~emkit.distributions.normal.NormalStats`.
+    """
+
+    names: ClassVar[tuple[str, ...]] = ("mean", "variance")
+    orderable: ClassVar[bool] = True
+    priors: tuple
+    n_features: int
+    family: Any = Normal()
+    hyper: dict = field(init=False, repr=False)
+
+    def __post_init__(self):
+        kinds = {type(p) for p in self.priors}
+        if len(kinds) != 1:
+            raise ValueError("every Normal component needs a prior of the same kind")
+        d = (self.n_features,)
+        hyper = {
+            f.name: _per_component([getattr(p, f.name) for p in self.priors], d)
+            for f in fields(self.priors[0])
+        }
+        object.__setattr__(self, "hyper", hyper)
+
+    def components(self, params: Params) -> DiagGaussian:
+        mean, variance = params["mean"], params["variance"]
+        m = mean.shape[0] * mean.shape[1]
+        return DiagGaussian.from_covariances(
+            mean.reshape(m, -1), np.maximum(variance.reshape(m, -1), np.finfo(float).tiny)
+        )
+
+    def summarise(self, x: np.ndarray, resp: np.ndarray, batch: int) -> NormalStats:
+        flat = GaussianStats.from_data(x, resp, diagonal=True)
+        k = resp.shape[1] // batch
+        return NormalStats(
+            flat.weight.reshape(batch, k, 1),  # type: ignore[arg-type]
+            flat.mean.reshape(batch, k, -1),
+            flat.scatter.reshape(batch, k, -1),
+        )
+
+    @property
+    def kind(self) -> type:
+        return type(self.priors[0])
+
+    @property
+    def exact(self) -> bool:  # type: ignore[override]
+        return self.kind is NormalInverseGamma
+
+    def start(self, stats: Any, x: np.ndarray) -> Params:
+        w = stats.weight  # (B, K, 1)
+        spread = x.var(axis=0)
+        mean = np.where(w > 0, stats.mean, x.mean(axis=0))
+        variance = np.where(w > 1, stats.scatter / np.maximum(w, 1), spread)
+        variance = np.maximum(variance, 1e-6 * np.maximum(spread, np.finfo(float).tiny))
+        if self.kind is UniformSDNormal:
+            variance = np.minimum(variance, (0.9 * self.hyper["sd_upper"]) ** 2)
+        return {"mean": mean, "variance": variance}
+
+    def draw(self, stats, params, rng, ordered):
+        w, xbar, scatter = stats.weight, stats.mean, stats.scatter  # (B, K, 1), (B, K, d) x2
+        h = self.hyper  # each (K, d)
+        if self.kind is NormalInverseGamma:
+            with np.errstate(divide="ignore", invalid="ignore"):  # empty, flat: checked below
+                post = self.family.conjugate_update(stats, h)
+            m_n, k_n, a_n, b_n = post["mean"], post["shrinkage"], post["shape"], post["scale"]
+            if not (np.all(k_n > 0) and np.all(a_n > 0) and np.all(b_n > 0)):
+                raise _improper("shrinkage, shape or scale not positive")
+            if not ordered:
+                variance = draws.inverse_gamma(a_n, b_n, rng)
+                mean = m_n + np.sqrt(variance / k_n) * rng.standard_normal(m_n.shape)
+                return {"mean": mean, "variance": variance}
+            assert params is not None
+            mean = _ordered_normal(m_n, np.sqrt(params["variance"] / k_n), params["mean"], rng)
+            variance = draws.inverse_gamma(a_n + 0.5, b_n + 0.5 * k_n * (mean - m_n) ** 2, rng)
+            return {"mean": mean, "variance": variance}
+        assert params is not None
+        # Mean given variance: a normal prior times a normal likelihood.
+        prior_precision = 1.0 / h["mean_sd"] ** 2
+        precision = prior_precision + w / params["variance"]
+        if np.any(precision <= 0):
+            raise _improper("a flat prior on the mean of a component with no rows")
+        loc = (h["mean"] * prior_precision + w * xbar / params["variance"]) / precision
+        sd = 1.0 / np.sqrt(precision)
+        if ordered:
+            mean = _ordered_normal(loc, sd, params["mean"], rng)
+        else:
+            mean = loc + sd * rng.standard_normal(loc.shape)
+        sum_sq = scatter + w * (xbar - mean) ** 2  # (B, K, d)
+        w = np.broadcast_to(w, sum_sq.shape)
+        if self.kind is SemiConjugateNormal:
+            variance = draws.inverse_gamma(h["shape"] + w / 2, h["scale"] + sum_sq / 2, rng)
+        else:
+            variance = _uniform_sd_variance(w, sum_sq, h["sd_upper"], params["variance"], rng)
+        return {"mean": mean, "variance": variance}
+
+
+def _ordered_normal(loc, sd, current, rng) -> np.ndarray:
+    """Means (B, K, d) from N(loc, sd^2), the first feature increasing over components: each
+    drawn between its neighbours' values (the ones just drawn below, the current ones above)."""
+    k = loc.shape[1]
+    mean = loc + sd * rng.standard_normal(loc.shape)
+    first = np.array(current[:, :, 0], dtype=float)  # (B, K)
+    for j in range(k):
+        low = first[:, j - 1] if j > 0 else -np.inf
+        high = first[:, j + 1] if j < k - 1 else np.inf
+        first[:, j] = draws.truncated_normal(loc[:, j, 0], sd[:, j, 0], low, high, rng)
+    mean[:, :, 0] = first
+    return mean
+
+
+def _uniform_sd_variance(w, sum_sq, upper, current, rng) -> np.ndarray:
+    r"""Variances whose sd has a U(0, upper) prior, given W rows with sum of squares about the
+    mean ``sum_sq``: the precision is Gamma((W-1)/2, sum_sq/2) above upper^-2 (see
+    :class:`~emkit.bayes.priors.UniformSDNormal`)."""
+    upper = np.broadcast_to(upper, w.shape)
+    lower = upper**-2.0
+    out = np.empty(w.shape)
+    many = w >= 2
+    if many.any():
+        rate = np.maximum(sum_sq[many], np.finfo(float).tiny) / 2
+        out[many] = 1.0 / draws.gamma_above((w[many] - 1) / 2, rate, lower[many], rng)
+    one = (w > 0) & ~many
+    if one.any():
+        # Slice step on tau^(a-1) with a = (W-1)/2 in (-1/2, 1/2): u ~ U(0, tau^(a-1)) bounds
+        # tau above by u^(1/(a-1)); then tau has density e^{-b tau} on (lower, that bound).
+        a, b, c = (w[one] - 1) / 2, sum_sq[one] / 2, lower[one]
+        tau = 1.0 / current[one]
+        top = (rng.random(a.shape) * tau ** (a - 1)) ** (1 / (a - 1))
+        span = np.maximum(top - c, 0)
+        u = rng.random(a.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.where(b * span > 1e-12, -np.log1p(-u * -np.expm1(-b * span)) / b, u * span)
+        out[one] = 1.0 / (c + step)
+    empty = w <= 0
+    out[empty] = (rng.random(int(empty.sum())) * upper[empty]) ** 2
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class ConjugateFamilyConditional(FamilyConditional):
+    """Poisson-gamma, Bernoulli-beta and categorical-Dirichlet components: the family's
+    ``conjugate_update`` and one draw from the posterior it names."""
+
+    family: Any
+    priors: tuple
+    n_features: int
+
+    def __post_init__(self):
+        shape = (self.n_features,)
+        if isinstance(self.family, Categorical):
+            shape = (self.n_features, int(self.family.n_categories))
+        hyper = {
+            f.name: _per_component([getattr(p, f.name) for p in self.priors], shape)
+            for f in fields(self.priors[0])
+        }
+        object.__setattr__(self, "hyper", hyper)
+
+    @property
+    def names(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("probs",) if not isinstance(self.family, Poisson) else ("rate",)
+
+    def start(self, stats: Any, x: np.ndarray) -> Params:
+        return self.draw(stats, None, np.random.default_rng(0), False)
+
+    def draw(self, stats, params, rng, ordered):
+        post = self.family.conjugate_update(stats, self.hyper)
+        if isinstance(self.family, Poisson):
+            if np.any(post["shape"] <= 0) or np.any(post["rate"] <= 0):
+                raise _improper("a gamma rate of 0")
+            return {"rate": rng.standard_gamma(post["shape"]) / post["rate"]}
+        if isinstance(self.family, Bernoulli):
+            if np.any(post["a"] <= 0) or np.any(post["b"] <= 0):
+                raise _improper("a beta parameter of 0")
+            return {"probs": rng.beta(post["a"], post["b"])}
+        if np.any(post["concentration"] <= 0):
+            raise _improper("a Dirichlet concentration of 0")
+        return {"probs": draws.dirichlet(post["concentration"], rng)}
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianConditional(Conditional):
+    r"""Multivariate normal components under a normal-inverse-Wishart prior, in one of the four
+    covariance structures (the prior as :class:`~emkit.distributions.priors.NormalInverseWishart`
+    reads it for the MAP fit):
+
+    - full: :math:`\Sigma_k \mid z \sim \mathrm{IW}(\nu + N_k - [\kappa=0], \Lambda_k')`;
+    - tied: :math:`\Sigma \mid z \sim \mathrm{IW}(\nu + N - K[\kappa=0],
+      \Lambda + \sum_k(\Lambda_k' - \Lambda))`;
+    - diag: :math:`\sigma^2_{kj} \mid z \sim \mathrm{IG}((\nu + N_k - [\kappa=0])/2,
+      \Lambda'_{k,jj}/2)`;
+    - spherical: :math:`\sigma^2_k \mid z \sim \mathrm{IG}((\nu + d(N_k - [\kappa=0]))/2,
+      \operatorname{tr}\Lambda_k'/2)`;
+
+    then :math:`\mu_k \mid \Sigma_k, z \sim N(\mu_k', \Sigma_k/(\kappa + N_k))`, with
+    :math:`\mu_k', \Lambda_k'` from :func:`~emkit.distributions.priors.niw_update`.
+    """
+
+    names: ClassVar[tuple[str, ...]] = ("mean", "covariance")
+    prior: NormalInverseWishart
+    covariance_type: str
+
+    @property
+    def structure(self):
+        return covariance_structure(self.covariance_type)
+
+    @property
+    def shared(self) -> tuple[str, ...]:  # type: ignore[override]
+        return () if self.structure.per_component else ("covariance",)
+
+    def components(self, params: Params) -> Any:
+        mean, cov = params["mean"], params["covariance"]
+        b, k, d = mean.shape
+        means = mean.reshape(b * k, d)
+        name = self.structure.name
+        if name == "full":
+            return FullGaussian.from_covariances(means, cov.reshape(b * k, d, d))
+        if name == "tied":  # each batch its own shared matrix: full components, repeated
+            return FullGaussian.from_covariances(means, np.repeat(cov, k, axis=0))
+        if name == "diag":
+            return DiagGaussian.from_covariances(means, cov.reshape(b * k, d))
+        return SphericalGaussian.from_covariances(means, cov.reshape(b * k))
+
+    def summarise(self, x: np.ndarray, resp: np.ndarray, batch: int) -> GaussianStats:
+        flat = GaussianStats.from_data(x, resp, self.structure.diagonal_stats)
+        k = resp.shape[1] // batch
+        return GaussianStats(
+            flat.weight.reshape(batch, k),
+            flat.mean.reshape((batch, k) + flat.mean.shape[1:]),
+            flat.scatter.reshape((batch, k) + flat.scatter.shape[1:]),
+        )
+
+    def start(self, stats: GaussianStats, x: np.ndarray) -> Params:
+        b, k, d = stats.mean.shape
+        cov = np.atleast_2d(np.cov(x, rowvar=False)) + 1e-9 * np.eye(d)
+        mean = np.where(stats.weight[..., None] > 0, stats.mean, x.mean(axis=0))
+        layout = {
+            "full": np.broadcast_to(cov, (b, k, d, d)),
+            "tied": np.broadcast_to(cov, (b, d, d)),
+            "diag": np.broadcast_to(np.diag(cov), (b, k, d)),
+            "spherical": np.full((b, k), np.trace(cov) / d),
+        }[self.structure.name]
+        return {"mean": mean, "covariance": np.array(layout)}
+
+    def draw(self, stats, params, rng, ordered):
+        prior = self.prior
+        b, k, d = stats.mean.shape
+        flat = GaussianStats(
+            stats.weight.reshape(b * k),
+            stats.mean.reshape(b * k, d),
+            stats.scatter.reshape((b * k,) + stats.scatter.shape[2:]),
+        )
+        means, scales = niw_update(flat, prior.mean, prior.shrinkage, prior.scale)
+        means, scales = means.reshape(b, k, d), scales.reshape((b, k) + scales.shape[1:])
+        flat_mean = 1.0 if prior.shrinkage == 0 else 0.0  # the mean's integral takes a power
+        n_k = stats.weight  # (B, K)
+        kappa = prior.shrinkage + n_k  # (B, K)
+        if np.any(kappa <= 0):
+            raise _improper("a flat prior on the mean of a component with no rows")
+        name = self.structure.name
+        if name == "full":
+            dof = prior.dof + n_k - flat_mean
+            if np.any(dof <= d - 1):
+                raise _improper(f"inverse-Wishart degrees of freedom {dof.min():g} <= d - 1")
+            cov = draws.inverse_wishart(dof, scales, rng)  # (B, K, d, d)
+            chol = np.linalg.cholesky(cov / kappa[..., None, None])
+        elif name == "tied":
+            dof = prior.dof + n_k.sum(axis=1) - k * flat_mean  # (B,)
+            if np.any(dof <= d - 1):
+                raise _improper(f"inverse-Wishart degrees of freedom {dof.min():g} <= d - 1")
+            pooled = scales.sum(axis=1) - (k - 1) * prior.scale  # (B, d, d)
+            cov = draws.inverse_wishart(dof, pooled, rng)  # (B, d, d)
+            chol = np.linalg.cholesky(cov[:, None] / kappa[..., None, None])
+        elif name == "diag":
+            shape = (prior.dof + n_k - flat_mean)[..., None] / 2  # (B, K, 1)
+            if np.any(shape <= 0):
+                raise _improper("an inverse-gamma shape <= 0")
+            cov = draws.inverse_gamma(shape, scales / 2, rng)  # (B, K, d)
+            chol = None
+        else:
+            shape = (prior.dof + d * (n_k - flat_mean)) / 2  # (B, K)
+            if np.any(shape <= 0):
+                raise _improper("an inverse-gamma shape <= 0")
+            cov = draws.inverse_gamma(shape, scales.sum(axis=2) / 2, rng)  # (B, K)
+            chol = None
+        z = rng.standard_normal((b, k, d))
+        if chol is not None:
+            mean = means + np.einsum("bkij,bkj->bki", chol, z)
+        else:
+            var = cov if cov.ndim == 3 else cov[..., None]
+            mean = means + np.sqrt(var / kappa[..., None]) * z
+        return {"mean": mean, "covariance": cov}
+
+
+CONJUGATE_FAMILIES: dict[type, type] = {
+    Poisson: GammaPrior,
+    Bernoulli: BetaPrior,
+    Categorical: DirichletPrior,
+}
+NORMAL_PRIORS = (NormalInverseGamma, SemiConjugateNormal, UniformSDNormal)
+
+
+def conditional_for(family: Any, priors: list, n_features: int) -> Conditional:
+    """The conditional of K components of ``family`` under ``priors`` (one per component)."""
+    if isinstance(family, Normal):
+        bad = [p for p in priors if not isinstance(p, NORMAL_PRIORS)]
+        if bad:
+            names = ", ".join(c.__name__ for c in NORMAL_PRIORS)
+            raise ValueError(f"a Normal component takes one of the priors {names}; got {bad[0]!r}")
+        return NormalConditional(tuple(priors), n_features)
+    for kind, prior_type in CONJUGATE_FAMILIES.items():
+        if isinstance(family, kind):
+            bad = [p for p in priors if not isinstance(p, prior_type)]
+            if bad:
+                raise ValueError(
+                    f"a {kind.__name__} component takes a {prior_type.__name__}; got {bad[0]!r}"
+                )
+            return ConjugateFamilyConditional(family, tuple(priors), n_features)
+    supported = ", ".join(c.__name__ for c in (Normal, *CONJUGATE_FAMILIES))
+    raise ValueError(
+        f"posterior sampling supports {supported} components and multivariate normals "
+        f"(covariance_type=...); got {type(family).__name__}"
+    )

@@ -1,0 +1,76 @@
+r"""Priors on a normal component that are not conjugate, for posterior sampling.
+
+The mean has a normal prior :math:`\mu \sim N(m, s^2)` independent of the spread, whose prior is
+an inverse gamma on the variance (:class:`SemiConjugateNormal`, the "normal / inverse-gamma"
+prior) or a uniform on the standard deviation (:class:`UniformSDNormal`, the prior of
+Gelman et al.'s and PyMC's examples). Neither has a closed-form posterior; each full
+conditional does, and :class:`~emkit.BayesianMixture` samples them in turn. For the joint
+conjugate prior use :class:`~emkit.distributions.priors.NormalInverseGamma`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+
+def _check(name: str, value, *, positive: bool = True, infinite: bool = False) -> None:
+    array = np.asarray(value, dtype=float)
+    ok = (array > 0 if positive else array >= 0) & (np.isfinite(array) | infinite)
+    if not np.all(ok):
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"prior hyperparameter {name} must be {bound}; got {value!r}")
+
+
+@dataclass(frozen=True)
+class SemiConjugateNormal:
+    r"""Independent priors :math:`\mu \sim N(m, s^2)` and :math:`v \sim \mathrm{IG}(a, b)`.
+
+    Full conditionals: :math:`\mu \mid v` normal with precision :math:`1/s^2 + W/v` and mean
+    :math:`(m/s^2 + W\bar x/v)/(1/s^2 + W/v)`; :math:`v \mid \mu \sim \mathrm{IG}(a + W/2,
+    b + (S + W(\bar x - \mu)^2)/2)`. ``mean_sd = inf`` leaves the mean flat.
+
+    Attributes
+    ----------
+    mean, mean_sd : m and s (s > 0, may be inf); floats or arrays of shape (d,).
+    shape, scale : a > 0 and b > 0 of the variance's inverse gamma.
+    """
+
+    kind: ClassVar[str] = "semi_conjugate_normal"
+    mean: float = 0.0
+    mean_sd: float = np.inf
+    shape: float = 1.0
+    scale: float = 1.0
+
+    def __post_init__(self):
+        _check("mean_sd", self.mean_sd, infinite=True)
+        _check("shape", self.shape)
+        _check("scale", self.scale)
+
+
+@dataclass(frozen=True)
+class UniformSDNormal:
+    r"""Independent priors :math:`\mu \sim N(m, s^2)` and :math:`\sigma \sim U(0, u)`.
+
+    Full conditionals: :math:`\mu \mid \sigma` as in :class:`SemiConjugateNormal`; the
+    precision :math:`\tau = \sigma^{-2}` given :math:`\mu` has density
+    :math:`\propto \tau^{(W-1)/2 - 1} e^{-\tau (S + W(\bar x - \mu)^2)/2}` on
+    :math:`\tau > u^{-2}`, a truncated gamma drawn exactly by its inverse CDF (W >= 2), by a
+    slice step (W = 1), and :math:`\sigma \sim U(0, u)` for an empty component.
+
+    Attributes
+    ----------
+    mean, mean_sd : m and s (s > 0, may be inf); floats or arrays of shape (d,).
+    sd_upper : u > 0, the largest standard deviation.
+    """
+
+    kind: ClassVar[str] = "uniform_sd_normal"
+    mean: float = 0.0
+    mean_sd: float = np.inf
+    sd_upper: float = 1.0
+
+    def __post_init__(self):
+        _check("mean_sd", self.mean_sd, infinite=True)
+        _check("sd_upper", self.sd_upper)

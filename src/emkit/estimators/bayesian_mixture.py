@@ -1,0 +1,421 @@
+r"""``BayesianMixture``: the posterior of a finite mixture, supervised, unsupervised or both."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from emkit.bayes.conditionals import (
+    Conditional,
+    GaussianConditional,
+    conditional_for,
+)
+from emkit.bayes.gibbs import Constraints, Trace, sample_gibbs, sample_supervised
+from emkit.distributions.bernoulli import Bernoulli
+from emkit.distributions.categorical import Categorical
+from emkit.distributions.gaussian import covariance_structure
+from emkit.distributions.normal import Normal
+from emkit.distributions.poisson import Poisson
+from emkit.distributions.priors import (
+    BetaPrior,
+    DirichletPrior,
+    GammaPrior,
+    NormalInverseGamma,
+    NormalInverseWishart,
+)
+from emkit.distributions.registry import family_from_dict
+from emkit.estimators._validation import check_rows
+from emkit.models.mixture import UNLABELLED
+
+# Draws per batch when averaging over the posterior (bounds memory to ~ n * batch * K floats).
+PREDICT_BATCH = 256
+
+
+def _arviz():
+    try:
+        import arviz
+    except ImportError:
+        raise ImportError(
+            "BayesianMixture.posterior_ is an arviz.InferenceData and needs arviz: "
+            "pip install 'emkit[bayes]' (or pip install arviz); the draws themselves are in "
+            "samples_ without it"
+        ) from None
+    return arviz
+
+
+class BayesianMixture(DensityMixin, BaseEstimator):
+    r"""Posterior sampling of a finite mixture by blocked Gibbs on the EM engine's statistics.
+
+    The model is :math:`\pi \sim \mathrm{Dir}(\alpha)`, :math:`\theta_k \sim p_k(\theta)` (each
+    component's prior), :math:`z_n \sim \mathrm{Cat}(\pi)`, :math:`x_n \mid z_n \sim
+    p(x \mid \theta_{z_n})`. :meth:`fit` draws from :math:`p(\pi, \theta \mid x, y)`:
+
+    - supervised (every row labelled, conjugate priors, no constraints): independent draws from
+      the conjugate posterior, no Markov chain;
+    - unsupervised or semi-supervised (labels ``-1`` for unlabelled rows): ``chains`` blocked
+      Gibbs chains, vectorised (one E-step for all chains): labels given the parameters from the
+      E-step's responsibilities (labelled rows keep theirs), then the parameters given the
+      complete-data statistics through the families' conjugate updates
+      (:mod:`emkit.bayes.gibbs`, :mod:`emkit.bayes.conditionals`). Non-conjugate priors and
+      constraints make the supervised fit a Gibbs chain on the parameters too.
+
+    **Label switching.** The likelihood of a mixture is the same under any permutation of its
+    components, so an unsupervised posterior has K! symmetric modes and chains may visit
+    several. Either constrain the model (``constraints={"ordered": True}``: the first feature's
+    means increase with the component index, a restriction of the prior, as in the PyMC model
+    with an ordering potential), or, by default (``relabel=True``), each unsupervised draw's
+    components are sorted by their location after sampling (first feature's mean, Poisson
+    rate, Bernoulli probability, first category's probability). Labelled rows identify the
+    components: supervised and semi-supervised fits are never relabelled.
+
+    Parameters
+    ----------
+    components : int or list of families, default=2
+        K Normal components (independent features) for an int, or the families (all of one
+        kind: ``Normal``, ``Poisson``, ``Bernoulli``, ``Categorical``). With
+        ``covariance_type``, an int: K multivariate normals.
+    priors : prior or list of K priors, default=None
+        Each component's prior: for ``Normal``, a
+        :class:`~emkit.distributions.priors.NormalInverseGamma`,
+        :class:`~emkit.bayes.priors.SemiConjugateNormal` or
+        :class:`~emkit.bayes.priors.UniformSDNormal`; ``GammaPrior`` (Poisson), ``BetaPrior``
+        (Bernoulli), ``DirichletPrior`` (Categorical); one
+        :class:`~emkit.distributions.priors.NormalInverseWishart` for multivariate normals.
+        None takes weakly informative priors from the data: mclust's (normal-inverse-Wishart
+        centred on the data mean, shrinkage 0.01, d + 2 degrees of freedom, scale the data
+        covariance over :math:`K^{2/d}`), Gamma(1, 1/mean), Beta(1, 1), Dirichlet(1).
+    covariance_type : {"full", "tied", "diag", "spherical"} or mclust's names, default=None
+        Multivariate normal components of this structure; None: the families of ``components``.
+    weight_prior : float or array of shape (K,), default=1.0
+        Dirichlet concentration :math:`\alpha > 0` of the weights (1: uniform on the simplex).
+    constraints : dict, default=None
+        ``{"ordered": bool, "min_weight": float}``: increasing first-feature means (Normal
+        components), and every weight at least ``min_weight`` (< 1/K).
+    relabel : bool, default=True
+        Sort each unsupervised draw's components by location (see label switching above).
+    chains, draws, tune : int, default=4, 1000, 500
+        Chains, kept draws per chain, and discarded sweeps per chain before them.
+    random_state : int, RandomState instance or None, default=None
+
+    Attributes
+    ----------
+    samples_ : dict of arrays
+        Draws: ``weights`` (chains, draws, K) and each parameter (chains, draws, K, ...):
+        ``mean`` and ``variance`` (and ``sd``) of Normal components (features last), ``rate``,
+        ``probs``; ``mean`` and ``covariance`` of multivariate normals (a tied covariance has
+        no K axis).
+    log_likelihood_ : array of shape (chains, draws)
+        Log-likelihood of each draw (labelled rows at their label).
+    posterior_ : arviz.InferenceData
+        ``posterior`` (the draws), ``sample_stats`` (``loglik``: ``log_likelihood_``) and
+        ``observed_data`` (``x``, and ``y`` when given).
+    weights_ : array of shape (K,)
+        Posterior mean of the weights.
+    fit_type_ : {"supervised", "unsupervised", "semi-supervised"}
+    exact_ : bool
+        True where the draws are independent (supervised, conjugate, unconstrained).
+    n_features_in_ : int
+    """
+
+    _parameter_constraints: dict = {
+        "components": [Interval(Integral, 1, None, closed="left"), list, tuple],
+        "priors": [None, list, tuple, object],
+        "covariance_type": [None, str],
+        "weight_prior": [Interval(Real, 0, None, closed="neither"), np.ndarray, list],
+        "constraints": [None, dict],
+        "relabel": ["boolean"],
+        "chains": [Interval(Integral, 1, None, closed="left")],
+        "draws": [Interval(Integral, 1, None, closed="left")],
+        "tune": [Interval(Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        components=2,
+        *,
+        priors=None,
+        covariance_type=None,
+        weight_prior=1.0,
+        constraints=None,
+        relabel=True,
+        chains=4,
+        draws=1000,
+        tune=500,
+        random_state=None,
+    ):
+        self.components = components
+        self.priors = priors
+        self.covariance_type = covariance_type
+        self.weight_prior = weight_prior
+        self.constraints = constraints
+        self.relabel = relabel
+        self.chains = chains
+        self.draws = draws
+        self.tune = tune
+        self.random_state = random_state
+
+    # --- fitting ------------------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Sample the posterior.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d).
+        y : array-like of shape (n,) of component indices 0, ..., K - 1, with -1 for an
+            unlabelled row; None: no row labelled.
+        """
+        self._validate_params()
+        k = self._n_components()
+        x = check_rows(self, X, reset=True, min_rows=1)
+        labels = self._labels(y, x.shape[0], k)
+        constraints = self._constraints(k)
+        alpha = np.broadcast_to(np.asarray(self.weight_prior, dtype=float), (k,)).copy()
+        if alpha.shape != (k,) or np.any(alpha <= 0) or not np.all(np.isfinite(alpha)):
+            raise ValueError(f"weight_prior must be a positive float or {k} positive numbers")
+        conditional = self._conditional(x, k)
+        if constraints.ordered and not conditional.orderable:
+            raise ValueError(
+                'constraints={"ordered": True} orders the means of Normal components; for other '
+                "components use relabel=True (the default) against label switching"
+            )
+        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
+        if labels is None or np.all(labels == UNLABELLED):
+            self.fit_type_, labels = "unsupervised", None
+        elif np.all(labels != UNLABELLED):
+            self.fit_type_ = "supervised"
+        else:
+            self.fit_type_ = "semi-supervised"
+        unconstrained = not constraints.ordered and constraints.min_weight == 0
+        self.exact_ = self.fit_type_ == "supervised" and conditional.exact and unconstrained
+        if self.exact_:
+            assert labels is not None
+            trace = sample_supervised(conditional, x, labels, alpha, self.chains, self.draws, rng)
+        else:
+            trace = sample_gibbs(
+                conditional,
+                x,
+                labels,
+                alpha,
+                constraints,
+                self.chains,
+                self.draws,
+                self.tune,
+                rng,
+                resample_labels=self.fit_type_ != "supervised",
+            )
+        if self.fit_type_ == "unsupervised" and self.relabel and not constraints.ordered:
+            trace = _relabel(conditional, trace)
+        self._conditional_ = conditional
+        self._set_samples(trace, x, y if labels is not None else None)
+        return self
+
+    def _n_components(self) -> int:
+        if isinstance(self.components, Integral):
+            return int(self.components)
+        if self.covariance_type is not None:
+            raise ValueError("with covariance_type, components is the number of components")
+        if len(self.components) < 1:
+            raise ValueError("components must name at least one family")
+        return len(self.components)
+
+    def _labels(self, y, n: int, k: int) -> np.ndarray | None:
+        if y is None:
+            return None
+        labels = np.asarray(y)
+        if labels.shape != (n,):
+            raise ValueError(f"y must have one label per row of X ({n}); got shape {labels.shape}")
+        if labels.dtype.kind not in "biuf":
+            raise ValueError(
+                f"Unknown label type {labels.dtype}: y must hold integer component indices (or "
+                "-1 for unlabelled rows); encode class names first (sklearn LabelEncoder)"
+            )
+        if not np.all(np.isfinite(labels.astype(float))) or np.any(labels != np.round(labels)):
+            raise ValueError("y must hold integer component indices (or -1 for unlabelled rows)")
+        labels = labels.astype(np.intp)
+        bad = (labels < UNLABELLED) | (labels >= k)
+        if bad.any():
+            raise ValueError(
+                f"y must hold component indices 0, ..., {k - 1} or -1 (unlabelled); got "
+                f"{labels[bad][0]}. Encode class names first (sklearn LabelEncoder)."
+            )
+        return labels
+
+    def _constraints(self, k: int) -> Constraints:
+        spec = dict(self.constraints or {})
+        unknown = set(spec) - {"ordered", "min_weight"}
+        if unknown:
+            raise ValueError(
+                f"constraints takes the keys 'ordered' and 'min_weight'; got {sorted(unknown)}"
+            )
+        min_weight = float(spec.get("min_weight", 0.0))
+        if not 0 <= min_weight < 1.0 / k:
+            raise ValueError(
+                f"min_weight must lie in [0, 1/K) = [0, {1.0 / k:.3g}); got {min_weight}"
+            )
+        return Constraints(bool(spec.get("ordered", False)), min_weight)
+
+    def _conditional(self, x: np.ndarray, k: int) -> Conditional:
+        d = x.shape[1]
+        if self.covariance_type is not None:
+            structure = covariance_structure(self.covariance_type)
+            prior = self.priors
+            if isinstance(prior, list | tuple):
+                raise ValueError("multivariate normal components take one NormalInverseWishart")
+            if prior is None:
+                prior = NormalInverseWishart.mclust(x, k, structure.name)
+            if not isinstance(prior, NormalInverseWishart) or prior.n_features != d:
+                raise ValueError(
+                    f"priors must be a NormalInverseWishart of {d} features for multivariate "
+                    f"normal components; got {prior!r}"
+                )
+            return GaussianConditional(prior, structure.name)
+        families = (
+            [Normal()] * k
+            if isinstance(self.components, Integral)
+            else [family_from_dict(f) for f in self.components]
+        )
+        kinds = {type(f) for f in families}
+        if len(kinds) != 1:
+            raise ValueError("every component must be of one family for posterior sampling")
+        family = families[0].for_data(x)
+        family.check_support(x)
+        priors = self.priors
+        if priors is None:
+            priors = [_default_prior(family, x, k)] * k
+        elif not isinstance(priors, list | tuple):
+            priors = [priors] * k
+        if len(priors) != k:
+            raise ValueError(f"priors must list one prior per component ({k}); got {len(priors)}")
+        return conditional_for(family, list(priors), d)
+
+    def _set_samples(self, trace: Trace, x: np.ndarray, y) -> None:
+        samples = {"weights": trace.weights, **trace.params}
+        if "variance" in samples:
+            samples["sd"] = np.sqrt(samples["variance"])
+        self.samples_ = samples
+        self.log_likelihood_ = trace.log_likelihood
+        self.weights_ = trace.weights.mean(axis=(0, 1))
+        self._observed = (x, None if y is None else np.asarray(y))
+        self._idata = None
+
+    # --- the posterior as arviz sees it ---------------------------------------------------
+    @property
+    def posterior_(self):
+        """The draws as an ``arviz.InferenceData`` (needs arviz)."""
+        check_is_fitted(self, "samples_")
+        if self._idata is None:
+            self._idata = self._inference_data()
+        return self._idata
+
+    def _inference_data(self):
+        az = _arviz()
+        k = self.weights_.shape[0]
+        dims, coords = {"weights": ["component"]}, {"component": np.arange(k)}
+        for name, value in self.samples_.items():
+            if name == "weights":
+                continue
+            shared = name in self._conditional_.shared
+            extra = value.ndim - (2 if shared else 3)
+            axes = [] if shared else ["component"]
+            axes += [f"{name}_dim_{i}" for i in range(extra)]
+            dims[name] = axes
+        x, y = self._observed
+        observed = {"x": x}
+        dims["x"] = ["row", "feature"]
+        if y is not None:
+            observed["y"] = y
+            dims["y"] = ["row"]
+        return az.from_dict(
+            posterior=self.samples_,
+            sample_stats={"loglik": self.log_likelihood_},
+            observed_data=observed,
+            dims=dims,
+            coords=coords,
+        )
+
+    # --- using the posterior --------------------------------------------------------------
+    def _per_draw(self, X):
+        """Log joints log pi_k + log p_k(x_n) for every draw, in batches: (n, b, K) each."""
+        check_is_fitted(self, "samples_")
+        x = check_rows(self, X, reset=False)
+        params = {
+            name: value.reshape((-1,) + value.shape[2:])
+            for name, value in self.samples_.items()
+            if name not in ("weights", "sd")
+        }
+        weights = self.samples_["weights"].reshape(-1, self.weights_.shape[0])
+        total, k = weights.shape
+        batch = max(1, min(PREDICT_BATCH, 4_000_000 // max(1, x.shape[0] * k)))
+        for start in range(0, total, batch):
+            part = slice(start, start + batch)
+            sub = {name: value[part] for name, value in params.items()}
+            b = sub["mean" if "mean" in sub else next(iter(sub))].shape[0]
+            log_prob = self._conditional_.components(sub).log_prob(x).reshape(x.shape[0], b, k)
+            with np.errstate(divide="ignore"):
+                yield log_prob + np.log(weights[part])
+
+    def predict_proba(self, X, return_std=False):
+        """Posterior-averaged probability of each component for each row, shape (n, K).
+
+        With ``return_std``, also their posterior standard deviation over the draws (n, K).
+        """
+        total, mean, square = 0, 0.0, 0.0
+        for log_joint in self._per_draw(X):
+            resp = np.exp(log_joint - logsumexp(log_joint, axis=2, keepdims=True))  # (n, b, K)
+            total += resp.shape[1]
+            mean = mean + resp.sum(axis=1)
+            square = square + (resp**2).sum(axis=1)
+        mean = mean / total
+        if not return_std:
+            return mean
+        return mean, np.sqrt(np.maximum(square / total - mean**2, 0.0))
+
+    def predict(self, X):
+        """Most probable component of each row under the posterior-averaged probabilities."""
+        return self.predict_proba(X).argmax(axis=1)
+
+    def score_samples(self, X):
+        r"""Log posterior predictive density of each row,
+        :math:`\log \frac1S \sum_s p(x_n \mid \theta_s, \pi_s)`, shape (n,)."""
+        parts = [logsumexp(log_joint, axis=2) for log_joint in self._per_draw(X)]  # (n, b)
+        per_draw = np.concatenate(parts, axis=1)
+        return logsumexp(per_draw, axis=1) - np.log(per_draw.shape[1])
+
+    def score(self, X, y=None):
+        """Mean log posterior predictive density per row."""
+        return float(self.score_samples(X).mean())
+
+
+def _default_prior(family, x: np.ndarray, k: int):
+    """Weakly informative priors on the data's scale (see ``priors`` in BayesianMixture)."""
+    if isinstance(family, Normal):
+        spread = np.maximum(x.var(axis=0), np.finfo(float).tiny)
+        return NormalInverseGamma(x.mean(axis=0), 0.01, 1.5, spread / (2.0 * k**2))
+    if isinstance(family, Poisson):
+        return GammaPrior(1.0, 1.0 / np.maximum(x.mean(axis=0), 1e-3))
+    if isinstance(family, Bernoulli):
+        return BetaPrior(1.0, 1.0)
+    if isinstance(family, Categorical):
+        return DirichletPrior(1.0)
+    return None
+
+
+def _relabel(conditional: Conditional, trace: Trace) -> Trace:
+    """Each draw's components sorted by location (label switching; see BayesianMixture)."""
+    c, d, k = trace.weights.shape
+    flat = {name: value.reshape((c * d,) + value.shape[2:]) for name, value in trace.params.items()}
+    order = np.argsort(conditional.location(flat), axis=1, kind="stable")  # (C D, K)
+    params = conditional.permute(flat, order)
+    weights = np.take_along_axis(trace.weights.reshape(c * d, k), order, axis=1)
+    return Trace(
+        {name: value.reshape((c, d) + value.shape[1:]) for name, value in params.items()},
+        weights.reshape(c, d, k),
+        trace.log_likelihood,
+    )

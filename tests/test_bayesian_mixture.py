@@ -1,0 +1,420 @@
+"""BayesianMixture: posterior draws against closed forms, quadrature and PyMC's stored numbers.
+
+Supervised fits are checked against the conjugate posterior written out here from the
+textbook formulas (scipy's distributions for the moments), every parameter's posterior mean
+and sd within 3 Monte Carlo standard errors; the semi-conjugate priors against 1-D quadrature.
+Unsupervised and semi-supervised fits of the issue's model on Old Faithful's waiting times are
+checked against PyMC's NUTS posterior, computed once by ``tests/reference/faithful_pymc.py``
+and stored in ``tests/reference/faithful_pymc.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from emkit import Bernoulli, Categorical, Normal, Poisson
+from emkit.bayes.priors import SemiConjugateNormal, UniformSDNormal
+from emkit.distributions.priors import (
+    BetaPrior,
+    DirichletPrior,
+    GammaPrior,
+    NormalInverseGamma,
+    NormalInverseWishart,
+)
+from emkit.estimators.bayesian_mixture import BayesianMixture
+
+REFERENCE_PATH = Path(__file__).parent / "reference" / "faithful_pymc.json"
+REFERENCE = json.loads(REFERENCE_PATH.read_text()) if REFERENCE_PATH.exists() else None
+Z = 3.0  # Monte Carlo standard errors allowed
+
+
+def mc_check(draws: np.ndarray, mean, sd, batches: int | None = None) -> None:
+    """Posterior mean and sd of ``draws`` (S, ...) within Z Monte Carlo SEs of ``mean``/``sd``.
+
+    Independent draws (``batches=None``): SE of the mean s/sqrt(S), of the sd by the delta
+    method, sqrt((m4 - s^4)/S)/(2 s). A Markov chain: the same from ``batches`` batch means.
+    """
+    centre, sample_sd = draws.mean(axis=0), draws.std(axis=0, ddof=1)
+    sq = (draws - centre) ** 2
+    if batches is None:
+        se_mean = sample_sd / np.sqrt(draws.shape[0])
+        se_var = sq.std(axis=0, ddof=1) / np.sqrt(draws.shape[0])
+    else:
+        size = draws.shape[0] // batches
+        group = (batches, size) + draws.shape[1:]
+        se_mean = draws[: batches * size].reshape(group).mean(axis=1).std(axis=0, ddof=1)
+        se_var = sq[: batches * size].reshape(group).mean(axis=1).std(axis=0, ddof=1)
+        se_mean, se_var = se_mean / np.sqrt(batches), se_var / np.sqrt(batches)
+    se_sd = se_var / (2 * sample_sd)
+    np.testing.assert_array_less(np.abs(centre - mean), Z * se_mean)
+    np.testing.assert_array_less(np.abs(sample_sd - sd), Z * se_sd)
+
+
+def flat(samples: np.ndarray) -> np.ndarray:
+    """(chains, draws, ...) -> (chains draws, ...)."""
+    return samples.reshape((-1,) + samples.shape[2:])
+
+
+@pytest.fixture(scope="module")
+def labelled_normal():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], [30, 50])
+    x = np.column_stack([rng.normal([0.0, 4.0][i], [1.0, 2.0][i]) for i in y]).T  # (80, 1)
+    x = np.column_stack([x[:, 0], rng.normal(1.0, 0.5, y.size)])  # (80, 2)
+    return x, y
+
+
+def test_supervised_normal_inverse_gamma_is_the_conjugate_posterior(labelled_normal):
+    x, y = labelled_normal
+    priors = [NormalInverseGamma(1.0, 0.5, 2.0, 3.0), NormalInverseGamma(-1.0, 2.0, 3.0, 1.0)]
+    model = BayesianMixture([Normal(), Normal()], priors=priors, weight_prior=2.0, draws=2000)
+    model.fit(x, y)
+    assert model.exact_ and model.fit_type_ == "supervised"
+    for k, prior in enumerate(priors):
+        rows = x[y == k]
+        n, xbar, s = rows.shape[0], rows.mean(axis=0), ((rows - rows.mean(axis=0)) ** 2).sum(0)
+        kappa = prior.shrinkage + n
+        m = (prior.shrinkage * prior.mean + n * xbar) / kappa
+        a = prior.shape + n / 2
+        b = prior.scale + s / 2 + prior.shrinkage * n * (xbar - prior.mean) ** 2 / (2 * kappa)
+        mean_post = stats.t(2 * a, loc=m, scale=np.sqrt(b / (a * kappa)))
+        var_post = stats.invgamma(a, scale=b)
+        mc_check(flat(model.samples_["mean"])[:, k], mean_post.mean(), mean_post.std())
+        mc_check(flat(model.samples_["variance"])[:, k], var_post.mean(), var_post.std())
+    w_post = stats.beta(2.0 + 30, 2.0 + 50)
+    mc_check(flat(model.samples_["weights"])[:, 0], w_post.mean(), w_post.std())
+
+
+def test_supervised_flat_mean_prior_takes_the_mean_power_out(labelled_normal):
+    # shrinkage 0: the variance's posterior shape is shape + (N - 1)/2, the mean's t has 2a dof.
+    x, y = labelled_normal
+    prior = NormalInverseGamma(0.0, 0.0, 1.0, 1.0)
+    model = BayesianMixture(2, priors=prior, draws=2000, random_state=1).fit(x, y)
+    rows = x[y == 1]
+    n, xbar, s = rows.shape[0], rows.mean(axis=0), ((rows - rows.mean(axis=0)) ** 2).sum(0)
+    a, b = 1.0 + (n - 1) / 2, 1.0 + s / 2
+    var_post = stats.invgamma(a, scale=b)
+    mean_post = stats.t(2 * a, loc=xbar, scale=np.sqrt(b / (a * n)))
+    mc_check(flat(model.samples_["variance"])[:, 1], var_post.mean(), var_post.std())
+    mc_check(flat(model.samples_["mean"])[:, 1], mean_post.mean(), mean_post.std())
+
+
+@pytest.mark.parametrize(
+    "family, prior, make",
+    [
+        (Poisson(), GammaPrior(2.0, 0.5), lambda rng, k: rng.poisson([2.0, 7.0][k], (1, 2))),
+        (Bernoulli(), BetaPrior(1.5, 3.0), lambda rng, k: rng.random((1, 3)) < [0.2, 0.7][k]),
+        (
+            Categorical(4),
+            DirichletPrior(1.5),
+            lambda rng, k: rng.choice(4, (1, 2), p=[[0.1, 0.2, 0.3, 0.4], [0.4, 0.4, 0.1, 0.1]][k]),
+        ),
+    ],
+    ids=["poisson-gamma", "bernoulli-beta", "categorical-dirichlet"],
+)
+def test_supervised_conjugate_families(family, prior, make):
+    rng = np.random.default_rng(2)
+    y = np.repeat([0, 1], [40, 25])
+    x = np.vstack([make(rng, k) for k in y]).astype(float)
+    model = BayesianMixture([family, family], priors=prior, draws=2000, random_state=3).fit(x, y)
+    assert model.exact_
+    for k in range(2):
+        rows = x[y == k]
+        if isinstance(family, Poisson):
+            post = stats.gamma(prior.shape + rows.sum(0), scale=1 / (prior.rate + rows.shape[0]))
+            drawn = flat(model.samples_["rate"])[:, k]
+        elif isinstance(family, Bernoulli):
+            post = stats.beta(prior.a + rows.sum(0), prior.b + rows.shape[0] - rows.sum(0))
+            drawn = flat(model.samples_["probs"])[:, k]
+        else:
+            counts = (rows[:, :, None] == np.arange(4)).sum(0)  # (d, C)
+            alpha = prior.concentration + counts
+            post = stats.beta(alpha, alpha.sum(axis=1, keepdims=True) - alpha)
+            drawn = flat(model.samples_["probs"])[:, k]
+        mc_check(drawn, post.mean(), post.std())
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_supervised_normal_inverse_wishart(covariance_type):
+    rng = np.random.default_rng(4)
+    y = np.repeat([0, 1], [40, 60])
+    cov = np.array([[1.0, 0.6], [0.6, 2.0]])
+    x = np.vstack([rng.multivariate_normal([0.0, 0.0] if k == 0 else [3.0, -1.0], cov) for k in y])
+    prior = NormalInverseWishart(np.array([0.5, 0.0]), 0.3, 4.0, np.array([[1.5, 0.2], [0.2, 1.0]]))
+    model = BayesianMixture(
+        2, covariance_type=covariance_type, priors=prior, draws=2000, random_state=5
+    ).fit(x, y)
+    assert model.exact_
+    d, nu, kappa0, lam, mu0 = 2, prior.dof, prior.shrinkage, prior.scale, prior.mean
+    post = []
+    for k in range(2):
+        rows = x[y == k]
+        n, xbar = rows.shape[0], rows.mean(axis=0)
+        scatter = (rows - xbar).T @ (rows - xbar)
+        gap = xbar - mu0
+        post.append(
+            (
+                n,
+                (kappa0 * mu0 + n * xbar) / (kappa0 + n),
+                kappa0 + n,
+                scatter + kappa0 * n / (kappa0 + n) * np.outer(gap, gap),
+            )
+        )
+    means = flat(model.samples_["mean"])  # (S, K, d)
+    covs = flat(model.samples_["covariance"])
+    if covariance_type in ("full", "tied"):
+        for k, (n, m, kap, extra) in enumerate(post):
+            if covariance_type == "full":
+                dof, psi = nu + n, lam + extra
+                mc_check(
+                    covs[:, k],
+                    stats.invwishart(dof, psi).mean(),
+                    np.sqrt(stats.invwishart(dof, psi).var()),
+                )
+            else:
+                dof, psi = nu + x.shape[0], lam + post[0][3] + post[1][3]
+            t_df = dof - d + 1
+            t_cov = psi / (kap * t_df) * t_df / (t_df - 2)
+            mc_check(means[:, k], m, np.sqrt(np.diag(t_cov)))
+        if covariance_type == "tied":
+            iw = stats.invwishart(dof, psi)
+            mc_check(covs, iw.mean(), np.sqrt(iw.var()))
+    else:
+        for k, (n, m, kap, extra) in enumerate(post):
+            diag = np.diag(lam) + np.diag(extra)
+            if covariance_type == "diag":
+                a, b = (nu + n) / 2, diag / 2
+            else:
+                a, b = (nu + d * n) / 2, diag.sum() / 2
+            var_post = stats.invgamma(a, scale=b)
+            mc_check(covs[:, k], var_post.mean(), var_post.std())
+            mc_check(means[:, k], m, np.sqrt(b / (kap * (a - 1))))
+
+
+@pytest.mark.parametrize("kind", ["semi-conjugate", "uniform-sd"])
+def test_supervised_semi_conjugate_priors_match_quadrature(kind):
+    rng = np.random.default_rng(6)
+    y = np.repeat([0, 1], [12, 30])
+    x = np.where(y == 0, rng.normal(2.0, 1.5, y.size), rng.normal(6.0, 0.7, y.size))[:, None]
+    if kind == "semi-conjugate":
+        priors = [SemiConjugateNormal(0.0, 3.0, 2.0, 2.0), SemiConjugateNormal(5.0, 1.0, 3.0, 1.0)]
+
+        def log_prior(v, p):
+            return -(p.shape + 1) * np.log(v) - p.scale / v
+
+        upper = [np.inf, np.inf]
+    else:
+        priors = [UniformSDNormal(0.0, 3.0, 4.0), UniformSDNormal(5.0, 1.0, 0.8)]
+
+        def log_prior(v, p):  # sd uniform: density in v is 1 / (2 sqrt v) on (0, upper^2)
+            return -0.5 * np.log(v)
+
+        upper = [16.0, 0.64]
+    model = BayesianMixture(
+        [Normal(), Normal()], priors=priors, draws=4000, tune=200, chains=2, random_state=7
+    ).fit(x, y)
+    assert not model.exact_
+    for k, p in enumerate(priors):
+        rows = x[y == k, 0]
+        n, xbar = rows.size, rows.mean()
+        ss = ((rows - xbar) ** 2).sum()
+
+        def log_post_v(v, p=p, rows=rows, n=n, xbar=xbar, ss=ss):
+            tot = p.mean_sd**2 + v / n
+            return (
+                log_prior(v, p)
+                - (n - 1) / 2 * np.log(v)
+                - ss / (2 * v)
+                - 0.5 * np.log(tot)
+                - (xbar - p.mean) ** 2 / (2 * tot)
+            )
+
+        top = min(upper[k], 50.0)
+        grid = np.linspace(1e-4, top, 20001)
+        logp = log_post_v(grid)
+        dens = np.exp(logp - logp.max())
+        z = integrate.trapezoid(dens, grid)
+        ev = integrate.trapezoid(grid * dens, grid) / z
+        ev2 = integrate.trapezoid(grid**2 * dens, grid) / z
+        # mu | v ~ N(c(v), 1/prec(v)): E mu = E c(v), Var mu = E[1/prec] + Var c(v)
+        prec = 1 / p.mean_sd**2 + n / grid
+        c = (p.mean / p.mean_sd**2 + n * xbar / grid) / prec
+        emu = integrate.trapezoid(c * dens, grid) / z
+        emu2 = integrate.trapezoid((1 / prec + c**2) * dens, grid) / z
+        # chains one after the other: batches never straddle two chains
+        mc_check(flat(model.samples_["variance"])[:, k, 0], ev, np.sqrt(ev2 - ev**2), 40)
+        mc_check(flat(model.samples_["mean"])[:, k, 0], emu, np.sqrt(emu2 - emu**2), 40)
+    if kind == "uniform-sd":
+        assert flat(model.samples_["sd"])[:, 1].max() <= 0.8
+
+
+# --- the issue's model on Old Faithful's waiting times, against PyMC ------------------------
+def faithful_model(**options) -> BayesianMixture:
+    prior = REFERENCE["prior"]
+    priors = [
+        UniformSDNormal(m, s, prior["sd_upper"])
+        for m, s in zip(prior["means"], prior["means_sd"], strict=True)
+    ]
+    return BayesianMixture(
+        [Normal(), Normal()],
+        priors=priors,
+        weight_prior=1.0,
+        constraints={"ordered": True, "min_weight": prior["min_weight"]},
+        **options,
+    )
+
+
+@pytest.fixture(scope="module")
+def faithful_waiting(faithful):
+    waiting = faithful[:, [1]]
+    labels = (faithful[:, 0] > 3).astype(int)
+    semi = np.where(np.arange(labels.size) % REFERENCE["semi_every"] == 0, labels, -1)
+    return waiting, semi
+
+
+@pytest.mark.parametrize("fit", ["unsupervised", "semi_supervised"])
+def test_faithful_agrees_with_pymc(faithful_waiting, fit):
+    """Posterior means and sds within 3 combined Monte Carlo SEs of PyMC's, R-hat < 1.01."""
+    az = pytest.importorskip("arviz")
+    waiting, semi = faithful_waiting
+    model = faithful_model(chains=4, draws=1000, tune=300, random_state=11)
+    model.fit(waiting, None if fit == "unsupervised" else semi)
+    post = model.posterior_.posterior
+    mine = {
+        "weight0": post["weights"].sel(component=0).values,
+        "mean0": post["mean"].sel(component=0).values[..., 0],
+        "mean1": post["mean"].sel(component=1).values[..., 0],
+        "sd0": post["sd"].sel(component=0).values[..., 0],
+        "sd1": post["sd"].sel(component=1).values[..., 0],
+    }
+    for name, draws in mine.items():
+        ref = REFERENCE[fit][name]
+        assert float(az.rhat(draws)) < 1.01, name
+        se_mean = np.hypot(float(np.ravel(az.mcse(draws, method="mean"))[0]), ref["mcse_mean"])
+        # arviz's mcse(method="sd") fails under NumPy 2 (arviz 0.23): the delta method on
+        # squared deviations with their effective sample size, as the reference script does
+        sq = (draws - draws.mean()) ** 2
+        mcse_sd = np.sqrt(sq.var(ddof=1) / float(az.ess(sq, method="mean"))) / (2 * draws.std())
+        se_sd = np.hypot(mcse_sd, ref["mcse_sd"])
+        assert abs(draws.mean() - ref["mean"]) < Z * se_mean, (name, draws.mean(), ref)
+        assert abs(draws.std(ddof=1) - ref["sd"]) < Z * se_sd, (name, draws.std(ddof=1), ref)
+
+
+def test_posterior_is_inference_data_and_predictions_average_the_draws(faithful_waiting):
+    az = pytest.importorskip("arviz")
+    waiting, semi = faithful_waiting
+    model = faithful_model(chains=2, draws=200, tune=100, random_state=12).fit(waiting, semi)
+    idata = model.posterior_
+    assert {"posterior", "sample_stats", "observed_data"} <= set(idata.groups())
+    assert idata.posterior.sizes["chain"] == 2 and idata.posterior.sizes["draw"] == 200
+    assert "loglik" in idata.sample_stats
+    np.testing.assert_array_equal(idata.observed_data["x"].values, waiting)
+    assert "mean" in az.summary(idata, var_names=["mean"]).index[0]
+    rows = waiting[:5]
+    proba, spread = model.predict_proba(rows, return_std=True)
+    # Brute force over the draws with scipy's normal densities.
+    w = flat(model.samples_["weights"])  # (S, 2)
+    mu, sd = flat(model.samples_["mean"])[..., 0], flat(model.samples_["sd"])[..., 0]
+    joint = w[:, None, :] * stats.norm.pdf(rows[None, :, :], mu[:, None, :], sd[:, None, :])
+    resp = joint / joint.sum(axis=2, keepdims=True)  # (S, n, 2)
+    np.testing.assert_allclose(proba, resp.mean(axis=0), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(spread, resp.std(axis=0), rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(
+        model.score_samples(rows), np.log(joint.sum(axis=2).mean(axis=0)), rtol=1e-10
+    )
+    assert (np.diff(flat(model.samples_["mean"])[:, :, 0], axis=1) > 0).all()
+    assert flat(model.samples_["weights"]).min() >= 0.1
+
+
+def test_unsupervised_relabels_by_location():
+    rng = np.random.default_rng(13)
+    x = np.concatenate([rng.normal(-3, 1, 60), rng.normal(3, 1, 40)])[:, None]
+    model = BayesianMixture(2, chains=3, draws=200, tune=100, random_state=14).fit(x)
+    means = flat(model.samples_["mean"])[..., 0]
+    assert (means[:, 0] < means[:, 1]).all()
+    np.testing.assert_allclose(means.mean(axis=0), [-3, 3], atol=0.5)
+    assert model.fit_type_ == "unsupervised"
+
+
+@pytest.mark.parametrize(
+    "kwargs, y, message",
+    [
+        ({}, np.array([0, 1, 2] * 10), "component indices 0, ..., 1"),
+        ({"constraints": {"min_weight": 0.6}}, None, "min_weight"),
+        ({"constraints": {"sorted": True}}, None, "keys"),
+        ({"components": [Poisson(), Poisson()], "constraints": {"ordered": True}}, None, "relabel"),
+        ({"components": [Poisson(), Normal()]}, None, "one family"),
+        ({"priors": GammaPrior(2.0, 1.0)}, None, "Normal component takes"),
+        ({"priors": [NormalInverseGamma(0, 1, 2, 1)] * 3}, None, "one prior per component"),
+    ],
+)
+def test_bad_input_says_what_to_do(kwargs, y, message):
+    x = np.arange(30, dtype=float)[:, None]
+    with pytest.raises(ValueError, match=message):
+        BayesianMixture(draws=5, tune=5, **kwargs).fit(x, y)
+
+
+def test_improper_posterior_is_an_error():
+    # A flat prior on the mean and no row labelled with component 1: no posterior to draw from.
+    x = np.arange(10, dtype=float)[:, None]
+    model = BayesianMixture(2, priors=NormalInverseGamma(0.0, 0.0, 1.0, 1.0), draws=5, tune=5)
+    with pytest.raises(ValueError, match="improper"):
+        model.fit(x, np.zeros(10, dtype=int))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("EMKIT_SLOW"), reason="slow: set EMKIT_SLOW=1")
+def test_simulation_based_calibration_of_the_unsupervised_sampler():
+    """Talts et al. (2018): the rank of a prior draw among posterior draws is uniform.
+
+    Exchangeable priors with the ordering constraint: the constrained prior is the prior's
+    draw with its components sorted by mean, so truths come from the model the sampler targets.
+    """
+    rng = np.random.default_rng(15)
+    prior = NormalInverseGamma(0.0, 0.1, 3.0, 2.0)
+    n_sims, kept, thin, n = 200, 99, 5, 20
+    ranks: dict[str, list] = {"weight0": [], "mean0": [], "mean1": [], "variance0": []}
+    for sim in range(n_sims):
+        w = rng.dirichlet([2.0, 2.0])
+        var = stats.invgamma(3.0, scale=2.0).rvs(2, random_state=rng)
+        mu = rng.normal(0.0, np.sqrt(var / 0.1))
+        order = np.argsort(mu)
+        mu, var = mu[order], var[order]
+        z = rng.choice(2, n, p=w)
+        x = rng.normal(mu[z], np.sqrt(var[z]))[:, None]
+        model = BayesianMixture(
+            2,
+            priors=prior,
+            weight_prior=2.0,
+            constraints={"ordered": True},
+            chains=1,
+            draws=kept * thin,
+            tune=200,
+            random_state=sim,
+        ).fit(x)
+        s = {k: v[0, ::thin] for k, v in model.samples_.items()}
+        truth = {"weight0": w[0], "mean0": mu[0], "mean1": mu[1], "variance0": var[0]}
+        drawn = {
+            "weight0": s["weights"][:, 0],
+            "mean0": s["mean"][:, 0, 0],
+            "mean1": s["mean"][:, 1, 0],
+            "variance0": s["variance"][:, 0, 0],
+        }
+        for name in ranks:
+            ranks[name].append(int((drawn[name] < truth[name]).sum()))
+    for name, r in ranks.items():
+        counts = np.bincount(np.asarray(r) // 10, minlength=10)  # 10 bins of 10 ranks
+        assert stats.chisquare(counts).pvalue > 0.001, (name, counts)
+
+
+def test_scikit_learn_estimator_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    # Four components, so that the labels the checks pass as y (0 to 3) are component indices.
+    check_estimator(BayesianMixture(4, chains=2, draws=10, tune=5, random_state=0))
