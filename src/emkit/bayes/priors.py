@@ -36,6 +36,19 @@ class SemiConjugateNormal:
     ----------
     mean, mean_sd : m and s (s > 0, may be inf); floats or arrays of shape (d,).
     shape, scale : a > 0 and b > 0 of the variance's inverse gamma.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import BayesianMixture, Normal, SemiConjugateNormal
+    >>> x = np.array([-2.0, -2.1, -1.9, -2.2, -1.8, 2.0, 2.1, 1.9, 2.2, 1.8, -2.5, 2.5])
+    >>> y = [0] * 5 + [1] * 5 + [-1, -1]  # the last two rows unlabelled
+    >>> prior = SemiConjugateNormal(mean=0.0, mean_sd=10.0, shape=2.0, scale=1.0)
+    >>> model = BayesianMixture(
+    ...     [Normal(), Normal()], priors=prior, draws=200, tune=50, random_state=0
+    ... ).fit(x[:, None], y)
+    >>> model.fit_type_, model.samples_["mean"].mean(axis=(0, 1))[:, 0].round(0)
+    ('semi-supervised', array([-2.,  2.]))
     """
 
     kind: ClassVar[str] = "semi_conjugate_normal"
@@ -64,6 +77,18 @@ class UniformSDNormal:
     ----------
     mean, mean_sd : m and s (s > 0, may be inf); floats or arrays of shape (d,).
     sd_upper : u > 0, the largest standard deviation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import BayesianMixture, Normal, UniformSDNormal
+    >>> x = np.array([-2.0, -2.1, -1.9, -2.2, -1.8, 2.0, 2.4, 1.6, 2.8, 1.2])[:, None]
+    >>> prior = UniformSDNormal(mean=0.0, mean_sd=10.0, sd_upper=1.0)
+    >>> model = BayesianMixture(
+    ...     [Normal(), Normal()], priors=prior, draws=200, tune=50, random_state=0
+    ... ).fit(x, [0] * 5 + [1] * 5)
+    >>> bool(model.samples_["sd"].max() <= 1.0)  # never above the prior's bound
+    True
     """
 
     kind: ClassVar[str] = "uniform_sd_normal"

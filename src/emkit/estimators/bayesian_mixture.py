@@ -121,6 +121,31 @@ class BayesianMixture(DensityMixin, BaseEstimator):
     exact_ : bool
         True where the draws are independent (supervised, conjugate, unconstrained).
     n_features_in_ : int
+
+    Examples
+    --------
+    The issue's model on Old Faithful's waiting times: normal means, uniform standard
+    deviations, ordered means and no weight below 0.1.
+
+    >>> from importlib import resources
+    >>> import pandas as pd
+    >>> from emkit import BayesianMixture, Normal, UniformSDNormal
+    >>> table = pd.read_csv(resources.files("emkit").joinpath("data/faithful.csv"))
+    >>> waiting = table[["waiting"]].to_numpy()
+    >>> priors = [UniformSDNormal(55, 10, 25), UniformSDNormal(80, 10, 25)]
+    >>> model = BayesianMixture(
+    ...     [Normal(), Normal()], priors=priors,
+    ...     constraints={"ordered": True, "min_weight": 0.1},
+    ...     chains=2, draws=300, tune=100, random_state=0,
+    ... ).fit(waiting)
+    >>> model.fit_type_, model.samples_["mean"].shape  # (chains, draws, K, features)
+    ('unsupervised', (2, 300, 2, 1))
+    >>> model.samples_["mean"].mean(axis=(0, 1))[:, 0].round(1)
+    array([54.7, 80.1])
+    >>> model.weights_.round(2)
+    array([0.36, 0.64])
+    >>> model.predict_proba([[60.0]]).round(2)
+    array([[0.99, 0.01]])
     """
 
     _parameter_constraints: dict = {
