@@ -17,42 +17,22 @@ get distances of order 1; with the shift :math:`c` at the mixture's mean this is
 narrow component sits far from the others. :func:`quadratic_form` refuses (returns None) when
 any :math:`\rho_k` exceeds :data:`MAX_SPREAD`, and the caller then takes the direct path.
 
-Rows are processed in blocks whose features fit in cache, split over threads (NumPy and BLAS
-release the GIL); each thread runs single-threaded BLAS, which is faster than threaded BLAS
-on these tall, skinny products and does not collapse when other processes share the cores.
-Partial sums are added in a fixed order, so results do not depend on scheduling.
+The pass over the rows (features, the two products, the log-sum-exp) is the array backend's
+:func:`quadratic_sums` (NumPy: blocked and threaded on the CPU,
+:mod:`emkit.backend.numpy_backend`; PyTorch: on the tensors' device); building the forms and
+turning the sums into moments is written once, here, in float64 on the host.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import reduce
 
 import numpy as np
 
+from emkit.backend.namespace import namespace_of
+
 # rho_k above this: the expansion could lose more than ~1e-12 relative accuracy.
 MAX_SPREAD = 1e4
-# Bytes of features per block: a few blocks stay in a core's L2 cache with the products.
-BLOCK_BYTES = 1 << 21
-MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 256, 8192
-# Fewer rows than this per thread and threads cost more than they save.
-MIN_ROWS_PER_THREAD = 16_384
-
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-_controller = None
-
-
-def num_threads() -> int:
-    """Kernel threads: ``EMKIT_NUM_THREADS`` if set, else the cores this process may use."""
-    env = os.environ.get("EMKIT_NUM_THREADS")
-    if env:
-        return max(1, int(env))
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -118,103 +98,6 @@ def quadratic_form(
     return QuadraticForm(np.asarray(shift, dtype=np.float64), coef, const, diagonal)
 
 
-def _block_rows(n_columns: int) -> int:
-    rows = BLOCK_BYTES // (8 * n_columns)
-    return int(min(MAX_BLOCK_ROWS, max(MIN_BLOCK_ROWS, rows)))
-
-
-def _fill_features(rows: np.ndarray, shift: np.ndarray, out: np.ndarray, diagonal: bool) -> None:
-    """Write [quadratic features; x - c; 1] of ``rows`` (m, d) feature-major into ``out``.
-
-    ``out`` has shape (q + d + 1, m): each feature is one contiguous row, so every product
-    below is a long vector operation rather than m short ones.
-    """
-    d = rows.shape[1]
-    q = d if diagonal else d * (d + 1) // 2
-    centred = out[q : q + d]
-    np.subtract(rows.T, shift[:, None], out=centred)
-    if diagonal:
-        np.multiply(centred, centred, out=out[:d])
-    else:
-        offset = 0
-        for i in range(d):
-            np.multiply(centred[i], centred[i:], out=out[offset : offset + d - i])
-            offset += d - i
-    out[q + d] = 1.0
-
-
-def _partial(
-    x: np.ndarray, weights: np.ndarray | None, forms: list[QuadraticForm]
-) -> tuple[list[np.ndarray], list[float]]:
-    """Sums r^T [features, 1] (k, q + d + 1) and log-likelihoods of rows ``x`` for each form."""
-    first = forms[0]
-    width = first.coef.shape[0] + 1
-    coef_t = np.ascontiguousarray(np.hstack([f.coef for f in forms]).T)  # (sum k, q + d)
-    const = np.concatenate([f.const for f in forms])
-    bounds = np.cumsum([0] + [f.n_components for f in forms])
-    sums = [np.zeros((width, f.n_components)) for f in forms]
-    loglik = [0.0] * len(forms)
-    block = _block_rows(width)
-    buffer = np.empty((width, min(block, x.shape[0])))
-    for start in range(0, x.shape[0], block):
-        rows = x[start : start + block]
-        m = rows.shape[0]
-        feats = buffer[:, :m]
-        _fill_features(rows, first.shift, feats, first.diagonal)
-        joint = (coef_t @ feats[:-1]).T  # (m, sum k), F-ordered
-        joint += const
-        w = None if weights is None else weights[start : start + m]
-        for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-            part = joint[:, lo:hi]
-            top = part.max(axis=1, keepdims=True)  # (m, 1)
-            # Rows where every component has log joint -inf contribute -inf, as they should.
-            top[~np.isfinite(top)] = 0.0
-            part -= top
-            np.exp(part, out=part)
-            total = part.sum(axis=1)  # (m,)
-            part /= total[:, None]  # responsibilities (m, k)
-            log_norm = np.log(total) + top[:, 0]
-            if w is None:
-                loglik[j] += float(log_norm.sum())
-            else:
-                loglik[j] += float(w @ log_norm)
-                part *= w[:, None]
-            sums[j] += feats @ part
-    return [s.T for s in sums], loglik
-
-
-def _threaded(
-    x: np.ndarray, weights: np.ndarray | None, forms: list[QuadraticForm]
-) -> tuple[list[np.ndarray], list[float]]:
-    global _pool, _controller
-    threads = max(1, min(num_threads(), x.shape[0] // MIN_ROWS_PER_THREAD))
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
-
-        _controller = ThreadpoolController()
-    if threads > 1 and (_pool is None or _pool[0] != threads):
-        _pool = (threads, ThreadPoolExecutor(threads, thread_name_prefix="emkit-kernel"))
-    edges = np.linspace(0, x.shape[0], threads + 1).astype(int)
-    # Threaded BLAS on these tall, skinny products is slower than one thread, and collapses
-    # when other processes share the cores: one BLAS thread per kernel thread.
-    with _controller.limit(limits=1, user_api="blas"):
-        if threads == 1 or _pool is None:
-            return _partial(x, weights, forms)
-        parts = list(
-            _pool[1].map(
-                lambda i: _partial(
-                    x[edges[i] : edges[i + 1]],
-                    None if weights is None else weights[edges[i] : edges[i + 1]],
-                    forms,
-                ),
-                range(threads),
-            )
-        )
-    sums = [reduce(np.add, (p[0][j] for p in parts)) for j in range(len(forms))]
-    loglik = [float(sum(p[1][j] for p in parts)) for j in range(len(forms))]
-    return sums, loglik
-
-
 def gaussian_e_step(
     x: np.ndarray, forms: list[QuadraticForm], sample_weight: np.ndarray | None = None
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, float]]:
@@ -234,7 +117,7 @@ def gaussian_e_step(
     For each form: weight (k,), mean (k, d), centred scatter (k, d, d) or (k, d) for diagonal
     forms, and the chunk's log-likelihood.
     """
-    sums, loglik = _threaded(x, sample_weight, forms)
+    sums, loglik = namespace_of(x).quadratic_sums(x, sample_weight, forms)
     return [_moments(s, f, ll) for s, f, ll in zip(sums, forms, loglik, strict=True)]
 
 

@@ -1,16 +1,22 @@
 r"""The array operations emkit's numerics call, one module per array backend.
 
-Models and families write their E-steps, statistics and M-steps against these few operations
-rather than against ``numpy.linalg`` or ``scipy.special`` directly, so that the same code runs
-on another array library once that library has a module implementing :class:`ArrayNamespace`
-(and one line in :data:`BACKENDS`). Elementwise maths, reductions and ``@`` are the arrays' own
-and need no entry here.
+Models and families write the parts of their E-steps that touch data rows against these few
+operations rather than against NumPy directly, so that the same code runs on another array
+library once that library has a module implementing :class:`ArrayNamespace` (and one line in
+:data:`LAZY_BACKENDS`). Parameters and statistics are small (K x D x D) and stay NumPy float64
+on the host; the M-step and its linear algebra are written once, in NumPy. What touches rows
+(log densities, responsibilities, the statistics' sums) runs in the namespace of the rows and
+comes back to the host as statistics. Elementwise arithmetic, indexing, ``.sum(axis=)``,
+``.T`` and ``@`` are the arrays' own and need no entry here.
 """
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 from typing import Any, Protocol
+
+import numpy as np
 
 from emkit.backend import numpy_backend
 
@@ -21,12 +27,15 @@ class ArrayNamespace(Protocol):
     Members
     -------
     name : str, the key of the backend in :data:`BACKENDS`.
+    float64 : the backend's float64 dtype (for ``.sum(axis=, dtype=)``).
     owns(x) -> bool
         Whether ``x`` is an array of this backend.
-    asarray(x, dtype=None) -> array
-        ``x`` as an array of this backend (no copy where it already is one).
+    asarray(x, dtype=None, like=None) -> array
+        ``x`` as an array of this backend (no copy where it already is one). With ``like``
+        (an array of this backend) a floating ``x`` takes ``like``'s float dtype and device;
+        integer and bool arrays keep their dtype (index arrays).
     to_numpy(x) -> numpy.ndarray
-        ``x`` as a NumPy array, for fitted attributes and files.
+        ``x`` as a NumPy array on the host, for statistics, fitted attributes and files.
     logsumexp(a, axis) -> array
         :math:`\log\sum\exp` of ``a`` along ``axis``, stable for ``-inf`` entries.
     cholesky(a) -> (array, bool)
@@ -36,13 +45,33 @@ class ArrayNamespace(Protocol):
         :math:`L^{-1} B` for triangular ``factor`` of shape (..., d, d), ``b`` (..., d, m).
     eigvalsh(a) -> array
         Ascending eigenvalues of the symmetric matrices ``a`` of shape (..., d, d), (..., d).
+    exp, log, isnan, isfinite : elementwise, as NumPy's.
+    where(condition, a, b) -> array
+        ``a`` where ``condition`` else ``b`` (either may be a Python scalar).
+    einsum(subscripts, *operands) -> array
+    argmax(a, axis) -> int array
+    stack(arrays) -> array, along a new first axis.
+    zeros_like(a) -> array
+    empty(shape, like) -> array
+        Uninitialised, in ``like``'s namespace (NumPy: float64; else ``like``'s dtype and
+        device).
+    flatnonzero(mask) -> int array of the indices where the 1-D ``mask`` is True.
+    arange(n, like) -> int array 0..n-1 on ``like``'s device.
+    stable_argsort_descending(a) -> int array
+        Indices sorting the 1-D ``a`` from largest to smallest, ties in index order.
+    quadratic_sums(x, weights, forms) -> (list of arrays (k, w), list of float)
+        The fused Gaussian E-step's pass over rows ``x`` (n, d) for several
+        :class:`~emkit.backend.kernels.QuadraticForm`: for each form the sums
+        :math:`\sum_n w_n r_{nk} [\phi(x_n), 1]` as a NumPy float64 array of shape
+        (k, q + d + 1) and :math:`\sum_n w_n \log p(x_n)` (see :mod:`emkit.backend.kernels`).
     """
 
     name: str
+    float64: Any
 
     def owns(self, x: Any) -> bool: ...
 
-    def asarray(self, x: Any, dtype: Any = None) -> Any: ...
+    def asarray(self, x: Any, dtype: Any = None, like: Any = None) -> Any: ...
 
     def to_numpy(self, x: Any) -> Any: ...
 
@@ -54,13 +83,63 @@ class ArrayNamespace(Protocol):
 
     def eigvalsh(self, a: Any) -> Any: ...
 
+    def exp(self, a: Any) -> Any: ...
+
+    def log(self, a: Any) -> Any: ...
+
+    def isnan(self, a: Any) -> Any: ...
+
+    def isfinite(self, a: Any) -> Any: ...
+
+    def where(self, condition: Any, a: Any, b: Any) -> Any: ...
+
+    def einsum(self, subscripts: str, *operands: Any) -> Any: ...
+
+    def argmax(self, a: Any, axis: int) -> Any: ...
+
+    def stack(self, arrays: Any) -> Any: ...
+
+    def zeros_like(self, a: Any) -> Any: ...
+
+    def empty(self, shape: tuple[int, ...], like: Any) -> Any: ...
+
+    def flatnonzero(self, mask: Any) -> Any: ...
+
+    def arange(self, n: int, like: Any) -> Any: ...
+
+    def stable_argsort_descending(self, a: Any) -> Any: ...
+
+    def quadratic_sums(
+        self, x: Any, weights: Any, forms: list[Any]
+    ) -> tuple[list[np.ndarray], list[float]]: ...
+
 
 BACKENDS: dict[str, ModuleType] = {numpy_backend.name: numpy_backend}
+
+# Backends imported on first use: the top-level package of their array type -> the module.
+# PyTorch is an optional extra; ``import emkit`` never imports it.
+LAZY_BACKENDS: dict[str, str] = {"torch": "emkit.backend.torch_backend"}
+
+
+def backend(name: str) -> ArrayNamespace:
+    """The backend module called ``name`` ("numpy", "torch"), imported on first use."""
+    if name not in BACKENDS:
+        if name not in LAZY_BACKENDS:
+            raise ValueError(f"no array backend {name!r}; known: numpy, {', '.join(LAZY_BACKENDS)}")
+        BACKENDS[name] = importlib.import_module(LAZY_BACKENDS[name])
+    return BACKENDS[name]  # type: ignore[return-value]
 
 
 def namespace_of(x: Any) -> ArrayNamespace:
     """The backend whose arrays ``x`` is (NumPy for anything no other backend owns)."""
-    for module in BACKENDS.values():
-        if module is not numpy_backend and module.owns(x):
-            return module  # type: ignore[return-value]
+    if type(x) is np.ndarray:
+        return numpy_backend  # type: ignore[return-value]
+    root = type(x).__module__.partition(".")[0]
+    if root in LAZY_BACKENDS:
+        return backend(root)
     return numpy_backend  # type: ignore[return-value]
+
+
+def is_device_array(x: Any) -> bool:
+    """Whether ``x`` is an array of a backend other than NumPy (a torch tensor)."""
+    return namespace_of(x) is not numpy_backend

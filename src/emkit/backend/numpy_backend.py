@@ -1,20 +1,51 @@
-"""The NumPy + SciPy array backend (see :class:`emkit.backend.namespace.ArrayNamespace`)."""
+"""The NumPy + SciPy array backend (see :class:`emkit.backend.namespace.ArrayNamespace`).
+
+Besides NumPy's own functions under the namespace's names, this module holds the CPU pass of
+the fused Gaussian E-step (:func:`quadratic_sums`, see :mod:`emkit.backend.kernels`): rows are
+processed in blocks whose features fit in cache, split over threads (NumPy and BLAS release
+the GIL); each thread runs single-threaded BLAS, which is faster than threaded BLAS on these
+tall, skinny products and does not collapse when other processes share the cores. Partial sums
+are added in a fixed order, so results do not depend on scheduling.
+"""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import reduce
 from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp as _logsumexp
 
 name = "numpy"
+float64 = np.float64
+
+# Bytes of features per block: a few blocks stay in a core's L2 cache with the products.
+BLOCK_BYTES = 1 << 21
+MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 256, 8192
+# Fewer rows than this per thread and threads cost more than they save.
+MIN_ROWS_PER_THREAD = 16_384
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_controller = None
+
+exp = np.exp
+log = np.log
+isnan = np.isnan
+isfinite = np.isfinite
+where = np.where
+einsum = np.einsum
+stack = np.stack
+zeros_like = np.zeros_like
+flatnonzero = np.flatnonzero
 
 
 def owns(x: Any) -> bool:
     return isinstance(x, np.ndarray)
 
 
-def asarray(x: Any, dtype: Any = None) -> np.ndarray:
+def asarray(x: Any, dtype: Any = None, like: Any = None) -> np.ndarray:
     return np.asarray(x, dtype=dtype)
 
 
@@ -46,3 +77,135 @@ def solve_triangular(factor: np.ndarray, b: np.ndarray, lower: bool) -> np.ndarr
 
 def eigvalsh(a: np.ndarray) -> np.ndarray:
     return np.linalg.eigvalsh(a)
+
+
+def argmax(a: np.ndarray, axis: int) -> np.ndarray:
+    return a.argmax(axis=axis)
+
+
+def empty(shape: tuple[int, ...], like: Any = None) -> np.ndarray:
+    return np.empty(shape)
+
+
+def arange(n: int, like: Any = None) -> np.ndarray:
+    return np.arange(n)
+
+
+def stable_argsort_descending(a: np.ndarray) -> np.ndarray:
+    return np.argsort(-a, kind="stable")
+
+
+def num_threads() -> int:
+    """Kernel threads: ``EMKIT_NUM_THREADS`` if set, else the cores this process may use."""
+    env = os.environ.get("EMKIT_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
+def quadratic_sums(
+    x: np.ndarray, weights: np.ndarray | None, forms: list
+) -> tuple[list[np.ndarray], list[float]]:
+    """Sums r^T [features, 1] of shape (k, q + d + 1) and log-likelihoods of rows ``x`` (n, d)
+    under each of ``forms`` (:class:`~emkit.backend.kernels.QuadraticForm`), in float64."""
+    return _threaded(x, weights, forms)
+
+
+def _block_rows(n_columns: int) -> int:
+    rows = BLOCK_BYTES // (8 * n_columns)
+    return int(min(MAX_BLOCK_ROWS, max(MIN_BLOCK_ROWS, rows)))
+
+
+def _fill_features(rows: np.ndarray, shift: np.ndarray, out: np.ndarray, diagonal: bool) -> None:
+    """Write [quadratic features; x - c; 1] of ``rows`` (m, d) feature-major into ``out``.
+
+    ``out`` has shape (q + d + 1, m): each feature is one contiguous row, so every product
+    below is a long vector operation rather than m short ones.
+    """
+    d = rows.shape[1]
+    q = d if diagonal else d * (d + 1) // 2
+    centred = out[q : q + d]
+    np.subtract(rows.T, shift[:, None], out=centred)
+    if diagonal:
+        np.multiply(centred, centred, out=out[:d])
+    else:
+        offset = 0
+        for i in range(d):
+            np.multiply(centred[i], centred[i:], out=out[offset : offset + d - i])
+            offset += d - i
+    out[q + d] = 1.0
+
+
+def _partial(
+    x: np.ndarray, weights: np.ndarray | None, forms: list
+) -> tuple[list[np.ndarray], list[float]]:
+    """Sums r^T [features, 1] (k, q + d + 1) and log-likelihoods of rows ``x`` for each form."""
+    first = forms[0]
+    width = first.coef.shape[0] + 1
+    coef_t = np.ascontiguousarray(np.hstack([f.coef for f in forms]).T)  # (sum k, q + d)
+    const = np.concatenate([f.const for f in forms])
+    bounds = np.cumsum([0] + [f.n_components for f in forms])
+    sums = [np.zeros((width, f.n_components)) for f in forms]
+    loglik = [0.0] * len(forms)
+    block = _block_rows(width)
+    buffer = np.empty((width, min(block, x.shape[0])))
+    for start in range(0, x.shape[0], block):
+        rows = x[start : start + block]
+        m = rows.shape[0]
+        feats = buffer[:, :m]
+        _fill_features(rows, first.shift, feats, first.diagonal)
+        joint = (coef_t @ feats[:-1]).T  # (m, sum k), F-ordered
+        joint += const
+        w = None if weights is None else weights[start : start + m]
+        for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            part = joint[:, lo:hi]
+            top = part.max(axis=1, keepdims=True)  # (m, 1)
+            # Rows where every component has log joint -inf contribute -inf, as they should.
+            top[~np.isfinite(top)] = 0.0
+            part -= top
+            np.exp(part, out=part)
+            total = part.sum(axis=1)  # (m,)
+            part /= total[:, None]  # responsibilities (m, k)
+            log_norm = np.log(total) + top[:, 0]
+            if w is None:
+                loglik[j] += float(log_norm.sum())
+            else:
+                loglik[j] += float(w @ log_norm)
+                part *= w[:, None]
+            sums[j] += feats @ part
+    return [s.T for s in sums], loglik
+
+
+def _threaded(
+    x: np.ndarray, weights: np.ndarray | None, forms: list
+) -> tuple[list[np.ndarray], list[float]]:
+    global _pool, _controller
+    threads = max(1, min(num_threads(), x.shape[0] // MIN_ROWS_PER_THREAD))
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    if threads > 1 and (_pool is None or _pool[0] != threads):
+        _pool = (threads, ThreadPoolExecutor(threads, thread_name_prefix="emkit-kernel"))
+    edges = np.linspace(0, x.shape[0], threads + 1).astype(int)
+    # Threaded BLAS on these tall, skinny products is slower than one thread, and collapses
+    # when other processes share the cores: one BLAS thread per kernel thread.
+    with _controller.limit(limits=1, user_api="blas"):
+        if threads == 1 or _pool is None:
+            return _partial(x, weights, forms)
+        parts = list(
+            _pool[1].map(
+                lambda i: _partial(
+                    x[edges[i] : edges[i + 1]],
+                    None if weights is None else weights[edges[i] : edges[i + 1]],
+                    forms,
+                ),
+                range(threads),
+            )
+        )
+    sums = [reduce(np.add, (p[0][j] for p in parts)) for j in range(len(forms))]
+    loglik = [float(sum(p[1][j] for p in parts)) for j in range(len(forms))]
+    return sums, loglik

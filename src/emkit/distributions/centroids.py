@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from emkit.backend.namespace import namespace_of
 from emkit.distributions.base import LOG_2PI
 
 
@@ -22,10 +23,11 @@ def squared_distances(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
     Direct differences rather than the expansion |x|^2 - 2 x.c + |c|^2, which loses the small
     distances to cancellation when the data sit far from the origin.
     """
-    out = np.empty((x.shape[0], centres.shape[0]))
-    for j, centre in enumerate(centres):
+    xp = namespace_of(x)
+    out = xp.empty((x.shape[0], centres.shape[0]), like=x)
+    for j, centre in enumerate(xp.asarray(centres, like=x)):
         diff = x - centre  # (n, d)
-        out[:, j] = np.einsum("ij,ij->i", diff, diff)
+        out[:, j] = xp.einsum("ij,ij->i", diff, diff)
     return out
 
 
@@ -64,18 +66,20 @@ class Centroids:
 
     def suff_stats(self, x: np.ndarray, resp: np.ndarray) -> CentroidStats:
         """Statistics of rows ``x`` (n, d) given (hard, weighted) responsibilities (n, k)."""
+        xp = namespace_of(x)
         k, d = self.means.shape
-        weight = resp.sum(axis=0)  # (k,)
-        sums = resp.T @ x  # (k, d)
+        weight = xp.to_numpy(resp.sum(axis=0, dtype=xp.float64))  # (k,)
+        sums = np.asarray(xp.to_numpy(resp.T @ x), dtype=np.float64)  # (k, d)
         held = resp.sum(axis=1) > 0  # rows of positive weight
-        labels = resp.argmax(axis=1)
+        labels = xp.argmax(resp, axis=1)
         # Only each row's distance to its own centre: O(n d), not the (n, k) matrix again.
-        diff = x - self.means[labels]  # (n, d)
-        dist = np.where(held, np.einsum("ij,ij->i", diff, diff), -1.0)
-        top = np.argsort(-dist, kind="stable")[:k]
+        diff = x - xp.asarray(self.means, like=x)[labels]  # (n, d)
+        dist = xp.where(held, xp.einsum("ij,ij->i", diff, diff), -1.0)
+        top = xp.stable_argsort_descending(dist)[:k]
         far_rows = np.zeros((k, d))
         far_dist = np.full(k, -1.0)
-        far_rows[: top.size], far_dist[: top.size] = x[top], dist[top]
+        m = int(top.shape[0])
+        far_rows[:m], far_dist[:m] = xp.to_numpy(x[top]), xp.to_numpy(dist[top])
         return CentroidStats(weight, sums, far_rows, far_dist)
 
     @property

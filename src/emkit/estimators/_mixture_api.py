@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from emkit.backend.namespace import namespace_of
+
 
 class MixtureQueries:
     """predict_proba, predict, score_samples, score, bic, aic and icl of a fitted mixture.
@@ -31,7 +33,7 @@ class MixtureQueries:
         """Posterior probability of each component for each row, shape (n, k)."""
         x = self._checked_rows(X)  # first: raises NotFittedError before the model is built
         log_resp, _ = self._mixture().log_resp(x)
-        return np.exp(log_resp)
+        return namespace_of(log_resp).exp(log_resp)  # a tensor answers a tensor
 
     def predict(self, X) -> np.ndarray:
         """Most probable component of each row, shape (n,)."""
@@ -49,11 +51,12 @@ class MixtureQueries:
     def bic(self, X) -> float:
         """Bayesian information criterion, -2 log L + p log n (lower is better)."""
         log_density = self.score_samples(X)
-        return -2.0 * log_density.sum() + self.n_parameters() * np.log(log_density.shape[0])
+        n = log_density.shape[0]
+        return float(-2.0 * log_density.sum()) + self.n_parameters() * float(np.log(n))
 
     def aic(self, X) -> float:
         """Akaike information criterion, -2 log L + 2 p (lower is better)."""
-        return -2.0 * self.score_samples(X).sum() + 2.0 * self.n_parameters()
+        return float(-2.0 * self.score_samples(X).sum()) + 2.0 * self.n_parameters()
 
     def icl(self, X) -> float:
         """Integrated completed likelihood, BIC + 2 x entropy of the responsibilities.
@@ -62,7 +65,8 @@ class MixtureQueries:
         ``icl`` uses the hard (MAP) assignments instead, BIC - 2 sum_n log max_k r_nk, which is
         never larger, so the two are not interchangeable.
         """
-        resp = self.predict_proba(X)
+        proba = self.predict_proba(X)
+        resp = np.asarray(namespace_of(proba).to_numpy(proba))
         entropy = -np.sum(resp * np.log(np.clip(resp, np.finfo(float).tiny, None)))
         return self.bic(X) + 2.0 * entropy
 

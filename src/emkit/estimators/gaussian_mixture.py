@@ -12,12 +12,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from emkit.backend.namespace import is_device_array
 from emkit.backend.sampling import sample_indices, sample_rows
 from emkit.backend.sources import array_source, as_chunks
 from emkit.backend.validation import CheckedChunks
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import fit_starts
+from emkit.estimators._device import check_device_rows, placement, sample_host_rows
 from emkit.estimators._mixture_api import MixtureQueries, warn_unless_converged
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
@@ -66,8 +68,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     accelerate : "squarem" (default) or None. SQUAREM (Varadhan and Roland, 2008, see
         :mod:`emkit.accel`) extrapolates the EM map, falling back to plain EM steps where that
         does not pay, so the objective never decreases; None runs plain EM.
-    dtype : None (float64) or float32: the dtype the data are kept and read in. Statistics
-        are always accumulated in float64; float32 halves the memory and the bytes read.
+    dtype : None, float32 or float64: the dtype the data are kept, read and computed in
+        (None: float64, or float32 on a CUDA device). Statistics are always accumulated in
+        float64; float32 halves the memory and the bytes read.
     weight_concentration : float, Dirichlet prior :math:`\alpha` on the weights (MAP: EM then
         climbs the log-posterior). 1 is flat; below 1 favours few components, and a component
         whose :math:`N_k + \alpha - 1` is not positive is removed.
@@ -78,6 +81,12 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         probable component; the objective is the classification log-likelihood).
     prune_weight : float in [0, 1); components whose weight falls below it during EM are
         dropped (iterations listed in ``structure_changes_``, where the objective may drop).
+    device : None (NumPy on the host), or "cpu", "cuda", "cuda:1" or a ``torch.device``: the
+        E-step runs there on the PyTorch backend (``pip install "emkit[torch]"``); a torch
+        tensor passed to ``fit`` runs on its own device. Rows are copied to the device once,
+        or streamed chunk by chunk from a file or memory map; fitted attributes stay NumPy
+        arrays, and predict, predict_proba and score_samples answer a tensor with a tensor on
+        its device.
 
     Attributes
     ----------
@@ -139,6 +148,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         "assignment": [StrOptions({"soft", "hard"})],
         "prune_weight": [Interval(Real, 0.0, 1.0, closed="left")],
         "dtype": "no_validation",
+        "device": "no_validation",
     }
     _fitted_attributes = (
         "weights_",
@@ -178,6 +188,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         covariance_prior=None,
         assignment="soft",
         prune_weight=0.0,
+        device=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -199,6 +210,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         self.covariance_prior = covariance_prior
         self.assignment = assignment
         self.prune_weight = prune_weight
+        self.device = device
 
     # --- fitting ------------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -261,6 +273,20 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         dtype = np.dtype(np.float64 if self.dtype is None else self.dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be None, float32 or float64; got {self.dtype!r}")
+        place = placement(self.device, X, self.dtype)
+        if place is not None and is_device_array(X):
+            x_dev = check_device_rows(
+                self,
+                place.rows(X),
+                reset=reset,
+                min_rows=self.n_components,
+                allow_nan=self.missing == "em",
+                nan_hint=MISSING_EM_HINT,
+                allow_empty_rows=False,
+            )
+            w = check_weights(sample_weight, np.broadcast_to(0.0, (x_dev.shape[0], 1)))
+            x, w_init = sample_host_rows(x_dev, w, INIT_ROWS, rng)
+            return place.xp.TensorChunks(x_dev, place.weights(w)), x, w_init
         source = as_chunks(X, dtype=dtype)
         if source is None:
             x = self._rows(X, reset=reset, min_rows=self.n_components, fitting=True)
@@ -268,6 +294,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             x = x.astype(dtype, copy=False) if dtype == np.float32 else x
             read_as = x.dtype if dtype == np.float32 else np.float64
             data = array_source(x, w, dtype=read_as)
+            if place is not None:
+                data = place.hold(data, x, w)
             if x.shape[0] > INIT_ROWS:
                 keep = sample_indices(x.shape[0], INIT_ROWS, rng)
                 return data, np.asarray(x[keep], dtype=np.float64), None if w is None else w[keep]
@@ -292,7 +320,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             source = as_chunks(X, sample_weight=w, dtype=dtype)
         data = CheckedChunks(source, d, allow_nan=self.missing == "em", nan_hint=MISSING_EM_HINT)
         x, w = sample_rows(data, n, INIT_ROWS, rng) if n > INIT_ROWS else _all_rows(data)
-        return data, x, w
+        return (data if place is None else place.stream(data)), x, w
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the label of each row of ``X``."""
@@ -402,6 +430,10 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     # --- using a fit --------------------------------------------------------------------
     def _checked_rows(self, X) -> np.ndarray:
         check_is_fitted(self)
+        if is_device_array(X):
+            return check_device_rows(
+                self, X, reset=False, allow_nan=self.missing == "em", nan_hint=MISSING_EM_HINT
+            )
         return self._rows(X, reset=False)
 
     def _rows(self, X, *, reset: bool, min_rows: int = 1, fitting: bool = False) -> np.ndarray:

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from emkit.backend import numpy_backend
 from emkit.backend.namespace import namespace_of
 from emkit.distributions.base import LOG_2PI
 from emkit.distributions.gaussian import GaussianStats
@@ -37,7 +38,7 @@ class Pattern:
 
     Attributes
     ----------
-    rows : int array of shape (n_p,), row indices into the chunk.
+    rows : int array of shape (n_p,), row indices into the chunk (in the chunk's namespace).
     missing : bool array of shape (d,), the coordinates these rows lack.
     covariance : array of shape (k, m, m), Cov[x_m | x_o, z = k] (the same for every row).
     """
@@ -75,10 +76,11 @@ class Completion:
         if self.completed is None:
             return self.components.suff_stats(self.x, resp)
         stats = GaussianStats.from_data(self.completed, resp, self.components.diagonal_stats)
+        xp = namespace_of(resp)
         scatter = np.zeros_like(stats.scatter)  # sum_n r_nk C_nk, (k, d, d) or (k, d)
         components = np.arange(scatter.shape[0])
         for pattern in self.patterns:
-            r = resp[pattern.rows].sum(axis=0)  # (k,)
+            r = xp.to_numpy(resp[pattern.rows].sum(axis=0, dtype=xp.float64))  # (k,)
             miss = np.flatnonzero(pattern.missing)
             if scatter.ndim == 2:
                 cond_var = np.diagonal(pattern.covariance, axis1=1, axis2=2)  # (k, m)
@@ -96,17 +98,19 @@ def complete(components: Any, x: np.ndarray) -> Completion:
     the components' own complete-data path. A row with no observed value has log density 0
     and conditional moments equal to the component's mean and covariance.
     """
-    observed = ~np.isnan(x)
+    xp = namespace_of(x)
+    observed = ~xp.isnan(x)
     if observed.all():
         return Completion(x, components, components.log_prob(x), None, ())
     n, d = x.shape
     k = components.n_components
     means = components.means  # (k, d)
     covariances = components.full_covariances()  # (k, d, d)
-    log_prob = np.empty((n, k))
-    completed = np.empty((k, n, d))
+    log_prob = xp.empty((n, k), like=x)
+    completed = xp.empty((k, n, d), like=x)
     patterns = []
-    for obs, rows in _patterns(observed):
+    for obs, host_rows in _patterns(xp.to_numpy(observed)):
+        rows = xp.asarray(host_rows, like=x)
         if obs.all():
             log_prob[rows] = components.log_prob(x[rows])
             completed[:, rows] = x[rows]
@@ -138,28 +142,38 @@ def _conditional(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One pattern's log marginal densities (n_p, k), completed rows (k, n_p, d) and
     conditional covariances (k, m, m)."""
+    xp = namespace_of(x)
     k = means.shape[0]
     n_p = x.shape[0]
     s_mm = covariances[:, miss][:, :, miss]  # (k, m, m)
-    filled = np.broadcast_to(x, (k,) + x.shape).copy()  # (k, n_p, d)
+    filled = xp.stack([x] * k)  # (k, n_p, d)
+    on_miss = xp.asarray(miss, like=x)
     if not obs.any():
-        filled[:, :, miss] = means[:, None, :]
-        return np.zeros((n_p, k)), filled, s_mm
+        filled[:, :, on_miss] = xp.asarray(means, like=x)[:, None, :]
+        log_prob = xp.empty((n_p, k), like=x)
+        log_prob[...] = 0.0
+        return log_prob, filled, s_mm
     s_oo = covariances[:, obs][:, :, obs]  # (k, o, o)
     s_om = covariances[:, obs][:, :, miss]  # (k, o, m)
-    xp = namespace_of(covariances)
-    chol, ok = xp.cholesky(s_oo)  # (k, o, o), L with S_oo = L L^T
+    # The (k, o, o) algebra on the host in float64; only the products with rows run in x's
+    # namespace.
+    chol, ok = numpy_backend.cholesky(s_oo)  # (k, o, o), L with S_oo = L L^T
     if not ok:
         raise np.linalg.LinAlgError("observed-coordinate covariance is not positive definite")
-    diff = x[None, :, obs] - means[:, None, obs]  # (k, n_p, o), direct differences
-    z = xp.solve_triangular(chol, np.swapaxes(diff, 1, 2), lower=True)  # (k, o, n_p)
+    on_obs = xp.asarray(obs, like=x)
+    diff = x[None, :, on_obs] - xp.asarray(means[:, None, obs], like=x)  # (k, n_p, o), direct
+    z = xp.solve_triangular(
+        xp.asarray(chol, like=x), diff.swapaxes(1, 2), lower=True
+    )  # (k, o, n_p)
     half_log_det = np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)  # (k,)
     n_obs = int(obs.sum())
-    log_prob = -0.5 * (n_obs * LOG_2PI + (z * z).sum(axis=1)) - half_log_det[:, None]  # (k, n_p)
+    log_prob = -0.5 * (n_obs * LOG_2PI + (z * z).sum(axis=1)) - xp.asarray(
+        half_log_det[:, None], like=x
+    )  # (k, n_p)
     # Sigma_oo^{-1} (x_o - mu_o) = L^{-T} z; regression of x_m on x_o through L^{-1} Sigma_om.
-    w = xp.solve_triangular(chol, s_om, lower=True)  # (k, o, m)
-    shift = np.swapaxes(w, 1, 2) @ z  # (k, m, n_p)
-    filled[:, :, miss] = means[:, None, miss] + np.swapaxes(shift, 1, 2)
+    w = numpy_backend.solve_triangular(chol, s_om, lower=True)  # (k, o, m)
+    shift = xp.asarray(np.swapaxes(w, 1, 2), like=x) @ z  # (k, m, n_p)
+    filled[:, :, on_miss] = xp.asarray(means[:, None, miss], like=x) + shift.swapaxes(1, 2)
     cond_cov = s_mm - np.swapaxes(w, 1, 2) @ w  # (k, m, m)
     return log_prob.T, filled, cond_cov
 

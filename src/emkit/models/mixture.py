@@ -130,8 +130,9 @@ class Soft:
     def assign(
         self, log_joint: np.ndarray, labels: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        log_norm = namespace_of(log_joint).logsumexp(log_joint, axis=1)  # (n,)
-        return np.exp(log_joint - log_norm[:, None]), log_norm  # (n, k), (n,)
+        xp = namespace_of(log_joint)
+        log_norm = xp.logsumexp(log_joint, axis=1)  # (n,)
+        return xp.exp(log_joint - log_norm[:, None]), log_norm  # (n, k), (n,)
 
 
 @dataclass(frozen=True)
@@ -151,9 +152,10 @@ class Hard:
     def assign(
         self, log_joint: np.ndarray, labels: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.arange(log_joint.shape[0])
-        best = log_joint.argmax(axis=1)  # (n,)
-        resp = np.zeros_like(log_joint)  # (n, k)
+        xp = namespace_of(log_joint)
+        rows = xp.arange(log_joint.shape[0], like=log_joint)
+        best = xp.argmax(log_joint, axis=1)  # (n,)
+        resp = xp.zeros_like(log_joint)  # (n, k)
         resp[rows, best] = 1.0
         return resp, log_joint[rows, best]
 
@@ -186,7 +188,7 @@ class Labelled:
         resp, per_row = SOFT.assign(log_joint)
         if labels is None:  # no row labelled
             return resp, per_row
-        labelled = np.flatnonzero(labels != UNLABELLED)
+        labelled = namespace_of(labels).flatnonzero(labels != UNLABELLED)
         known = labels[labelled]
         resp[labelled] = 0.0
         resp[labelled, known] = 1.0
@@ -258,7 +260,8 @@ class Mixture:
 
     def log_joint(self, x: np.ndarray) -> np.ndarray:
         """log pi_k + log p_k(x_n), shape (n, k)."""
-        return self.evidence(x).log_prob + self.log_weights()
+        log_prob = self.evidence(x).log_prob
+        return log_prob + namespace_of(log_prob).asarray(self.log_weights(), like=log_prob)
 
     def log_resp(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log responsibilities (n, k) and log p(x_n) (n,)."""
@@ -288,13 +291,16 @@ class Mixture:
             if fused is not None:
                 return fused
         evidence = self.evidence(x)
-        resp, per_row = self.assignment.assign(evidence.log_prob + self.log_weights(), labels)
+        xp = namespace_of(evidence.log_prob)
+        log_weights = xp.asarray(self.log_weights(), like=evidence.log_prob)
+        resp, per_row = self.assignment.assign(evidence.log_prob + log_weights, labels)
         if sample_weight is not None:
             resp *= sample_weight[:, None]
             loglik = float(sample_weight @ per_row)
         else:
             loglik = float(per_row.sum())
-        return MixtureStats(resp.sum(axis=0), evidence.suff_stats(resp)), loglik
+        resp_sum = xp.to_numpy(resp.sum(axis=0, dtype=xp.float64))  # (k,)
+        return MixtureStats(resp_sum, evidence.suff_stats(resp)), loglik
 
     def _fused_e_step(self, x: np.ndarray, sample_weight: np.ndarray | None):
         """The components' one-pass E-step (backend.kernels) where they offer one, else None."""

@@ -8,6 +8,7 @@ from typing import ClassVar
 import numpy as np
 
 from emkit.backend import kernels
+from emkit.backend.namespace import namespace_of
 from emkit.distributions.base import LOG_2PI
 from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.regularization import Regularization
@@ -84,7 +85,8 @@ class GaussianComponents:
         raise NotImplementedError
 
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
-        """Squared Mahalanobis distance of each row to each component, shape (n, k)."""
+        """Squared Mahalanobis distance of each row to each component, shape (n, k), in the
+        namespace of ``x`` (rows of shape (n, d))."""
         raise NotImplementedError
 
     def log_det_precision_cholesky(self) -> np.ndarray:
@@ -146,7 +148,8 @@ class GaussianComponents:
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Log density of each row under each component, shape (n, k)."""
         d = self.n_features
-        return -0.5 * (d * LOG_2PI + self.mahalanobis(x)) + self.log_det_precision_cholesky()
+        log_det = namespace_of(x).asarray(self.log_det_precision_cholesky(), like=x)  # (k,)
+        return -0.5 * (d * LOG_2PI + self.mahalanobis(x)) + log_det
 
     def log_prior(self, prior: Regularization) -> float:
         r"""Log-density (up to a constant) of the prior the M-step maximises.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from emkit.backend.linalg import cholesky, precision_cholesky
+from emkit.backend.namespace import namespace_of
 from emkit.distributions.gaussian.base import (
     GaussianComponents,
     cholesky_from_log_vector,
@@ -49,11 +50,14 @@ class FullGaussian(GaussianComponents):
         return stats.covariance(reg)
 
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
+        xp = namespace_of(x)
         n, k = x.shape[0], self.n_components
-        out = np.empty((n, k))
+        chol = xp.asarray(self.precisions_cholesky, like=x)  # (k, d, d)
+        means = xp.asarray(self.means, like=x)  # (k, d)
+        out = xp.empty((n, k), like=x)
         for j in range(k):
-            y = x @ self.precisions_cholesky[j] - self.means[j] @ self.precisions_cholesky[j]
-            out[:, j] = np.einsum("ij,ij->i", y, y)
+            y = x @ chol[j] - means[j] @ chol[j]
+            out[:, j] = xp.einsum("ij,ij->i", y, y)
         return out
 
     def precisions(self) -> np.ndarray:

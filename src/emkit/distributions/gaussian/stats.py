@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emkit.backend.namespace import namespace_of
 from emkit.distributions.base import merge_centred
 from emkit.distributions.regularization import Regularization
 
@@ -37,21 +38,26 @@ class GaussianStats:
         """Statistics of a chunk ``x`` (n, d) with responsibilities ``resp`` (n, k).
 
         ``x`` may also be of shape (k, n, d), the rows as each component completes them
-        (rows with missing values, :mod:`emkit.models.missing`).
+        (rows with missing values, :mod:`emkit.models.missing`). ``x`` and ``resp`` are arrays
+        of one backend (:mod:`emkit.backend.namespace`); the statistics are NumPy float64.
         """
-        weight = resp.sum(axis=0, dtype=np.float64)  # (k,)
+        xp = namespace_of(x)
+        weight = xp.to_numpy(resp.sum(axis=0, dtype=xp.float64))  # (k,)
         sums = resp.T @ x if x.ndim == 2 else (resp.T[:, None, :] @ x)[:, 0]  # (k, d)
+        sums = np.asarray(xp.to_numpy(sums), dtype=np.float64)
         mean = np.divide(sums, weight[:, None], out=np.zeros_like(sums), where=weight[:, None] > 0)
         # Centre on each component's own mean: a shift shared by all components leaves a
         # difference of large numbers for narrow components far from it.
         k, d = mean.shape
-        scatter = np.empty((k, d) if diagonal else (k, d, d))
+        centre = xp.asarray(mean, like=x)
+        parts = []
         for j in range(k):
-            xc = (x if x.ndim == 2 else x[j]) - mean[j]  # (n, d)
+            xc = (x if x.ndim == 2 else x[j]) - centre[j]  # (n, d)
             if diagonal:
-                scatter[j] = resp[:, j] @ (xc * xc)
+                parts.append(resp[:, j] @ (xc * xc))
             else:
-                scatter[j] = (xc * resp[:, j : j + 1]).T @ xc
+                parts.append((xc * resp[:, j : j + 1]).T @ xc)
+        scatter = np.asarray(xp.to_numpy(xp.stack(parts)), dtype=np.float64)
         return cls(weight, mean, scatter)
 
     def __add__(self, other: GaussianStats) -> GaussianStats:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from emkit.backend.linalg import cholesky, precision_cholesky
+from emkit.backend.namespace import namespace_of
 from emkit.distributions.gaussian.base import (
     GaussianComponents,
     cholesky_from_log_vector,
@@ -59,12 +60,13 @@ class TiedGaussian(GaussianComponents):
         return Regularization(reg).covariance(pooled, total)[0]
 
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
-        y = x @ self.precisions_cholesky  # (n, d), shared by every component
-        centres = self.means @ self.precisions_cholesky  # (k, d)
-        out = np.empty((x.shape[0], self.n_components))
+        xp = namespace_of(x)
+        y = x @ xp.asarray(self.precisions_cholesky, like=x)  # (n, d), shared by every component
+        centres = xp.asarray(self.means @ self.precisions_cholesky, like=x)  # (k, d)
+        out = xp.empty((x.shape[0], self.n_components), like=x)
         for j in range(self.n_components):
             z = y - centres[j]
-            out[:, j] = np.einsum("ij,ij->i", z, z)
+            out[:, j] = xp.einsum("ij,ij->i", z, z)
         return out
 
     def precisions(self) -> np.ndarray:

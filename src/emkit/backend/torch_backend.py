@@ -1,0 +1,352 @@
+r"""The PyTorch array backend (see :class:`emkit.backend.namespace.ArrayNamespace`), CPU or CUDA.
+
+Rows live on the tensors' device; what touches them (log densities, responsibilities, the
+fused E-step's products and log-sum-exp) runs there, in the rows' dtype (float32 or float64).
+Every chunk's statistics are reduced on the device, accumulated across blocks in float64,
+and cross to the host once per chunk as a few K x D x D numbers (with the chunk's
+log-likelihood, the scalar the convergence test needs); parameters, the M-step and SQUAREM
+stay NumPy float64 on the host, written once for every backend.
+
+The data sources at the end of this module put rows on a device: :class:`TensorChunks` reads
+views of a resident tensor; :class:`HostToDevice` streams the chunks of any host source
+(array, memory map, ``.npy`` or Parquet file) through pinned buffers, copying the next chunk
+on a side stream while the current one is computed.
+
+PyTorch is an optional extra (``pip install "emkit[torch]"``); ``import emkit`` never imports
+this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+try:
+    import torch
+except ImportError as exc:  # pragma: no cover - exercised where torch is absent
+    raise ImportError(
+        'the PyTorch backend (device=...) needs PyTorch: pip install "emkit[torch]"'
+    ) from exc
+
+from emkit.backend.sources import ChunkSource, WeightedRows
+
+name = "torch"
+float64 = torch.float64
+
+# Bytes of features (and log joints) per block of the fused pass: large blocks keep a GPU
+# busy; on the CPU a few MiB stay in cache.
+CUDA_BLOCK_BYTES = 1 << 28
+CPU_BLOCK_BYTES = 1 << 23
+# Rows per chunk of a resident tensor: the direct (unfused) paths build (rows, k) arrays and
+# the missing-value path (k, rows, d) ones, so a chunk bounds their memory.
+DEVICE_CHUNK_ROWS = 1 << 21
+
+exp = torch.exp
+log = torch.log
+isnan = torch.isnan
+isfinite = torch.isfinite
+where = torch.where
+einsum = torch.einsum
+zeros_like = torch.zeros_like
+
+
+def owns(x: Any) -> bool:
+    return isinstance(x, torch.Tensor)
+
+
+def _torch_dtype(dtype: Any) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    return {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[
+        np.dtype(dtype)
+    ]
+
+
+def asarray(x: Any, dtype: Any = None, like: Any = None) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        array = np.asarray(x)
+        if not (array.flags.writeable and array.flags.c_contiguous):
+            array = np.ascontiguousarray(array).copy()
+        x = torch.from_numpy(array)
+    target = None if dtype is None else _torch_dtype(dtype)
+    if target is None and like is not None and x.is_floating_point():
+        target = like.dtype
+    device = like.device if like is not None else x.device
+    return x.to(device=device, dtype=target) if target is not None else x.to(device=device)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def logsumexp(a: torch.Tensor, axis: int) -> torch.Tensor:
+    return torch.logsumexp(a, dim=axis)
+
+
+def cholesky(a: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    chol, info = torch.linalg.cholesky_ex(a)
+    ok = bool((info == 0).all() & torch.isfinite(chol).all())
+    return chol, ok
+
+
+def solve_triangular(factor: torch.Tensor, b: torch.Tensor, lower: bool) -> torch.Tensor:
+    return torch.linalg.solve_triangular(factor, b, upper=not lower)
+
+
+def eigvalsh(a: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.eigvalsh(a)
+
+
+def argmax(a: torch.Tensor, axis: int) -> torch.Tensor:
+    return torch.argmax(a, dim=axis)
+
+
+def stack(arrays: Any) -> torch.Tensor:
+    return torch.stack(list(arrays))
+
+
+def empty(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+    return torch.empty(shape, dtype=like.dtype, device=like.device)
+
+
+def flatnonzero(mask: torch.Tensor) -> torch.Tensor:
+    return torch.nonzero(mask.ravel()).ravel()
+
+
+def arange(n: int, like: torch.Tensor) -> torch.Tensor:
+    return torch.arange(n, device=like.device)
+
+
+def stable_argsort_descending(a: torch.Tensor) -> torch.Tensor:
+    return torch.sort(a, descending=True, stable=True).indices
+
+
+def quadratic_sums(
+    x: torch.Tensor, weights: torch.Tensor | None, forms: list
+) -> tuple[list[np.ndarray], list[float]]:
+    """The fused E-step's pass (:mod:`emkit.backend.kernels`) over rows ``x`` on their device.
+
+    For each block of rows: the features :math:`\\phi(x - c)` (block, q + d), the log joints of
+    every form in one product with the stacked coefficients, a log-sum-exp per form, and the
+    responsibilities' product with the same features. Products and exponentials run in the
+    rows' dtype; block sums and log-likelihoods are accumulated in float64. One transfer to
+    the host per call.
+    """
+    first = forms[0]
+    device, dtype = x.device, x.dtype
+    n, d = x.shape
+    coef = torch.as_tensor(np.hstack([f.coef for f in forms]), dtype=dtype, device=device)
+    const = torch.as_tensor(np.concatenate([f.const for f in forms]), dtype=dtype, device=device)
+    shift = torch.as_tensor(first.shift, dtype=dtype, device=device)
+    sizes = [f.n_components for f in forms]
+    bounds = np.cumsum([0] + sizes)
+    n_feat, total_k = coef.shape
+    if not first.diagonal:
+        upper = torch.triu_indices(d, d, device=device)  # row-major, as np.triu_indices
+    # Per form: sums of r [phi, 1] (k, q + d + 1) then the log-likelihood, in one buffer.
+    acc = torch.zeros((total_k, n_feat + 2), dtype=torch.float64, device=device)
+    budget = CUDA_BLOCK_BYTES if device.type == "cuda" else CPU_BLOCK_BYTES
+    block = max(256, budget // (x.element_size() * (n_feat + total_k + d)))
+    for start in range(0, n, block):
+        xc = x[start : start + block] - shift  # (m, d)
+        quad = xc * xc if first.diagonal else xc[:, upper[0]] * xc[:, upper[1]]
+        feats = torch.cat([quad, xc], dim=1)  # (m, q + d)
+        joint = torch.addmm(const, feats, coef)  # (m, sum k)
+        w = None if weights is None else weights[start : start + block]
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            part = joint[:, lo:hi]
+            log_norm = torch.logsumexp(part, dim=1)  # (m,)
+            joint[:, lo:hi] = torch.exp(part - log_norm[:, None])  # responsibilities
+            if w is None:
+                acc[lo, -1] += log_norm.sum(dtype=torch.float64)
+            else:
+                acc[lo, -1] += torch.dot(w.double(), log_norm.double())
+        if w is not None:
+            joint *= w[:, None]
+        acc[:, :n_feat] += (joint.T @ feats).double()  # (sum k, q + d)
+        acc[:, n_feat] += joint.sum(dim=0, dtype=torch.float64)
+    host = acc.cpu().numpy()  # the one synchronisation
+    sums = [host[lo:hi, :-1] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    return sums, [float(host[lo, -1]) for lo in bounds[:-1]]
+
+
+# --- devices and data sources ---------------------------------------------------------------
+
+
+def resolve(device: Any, dtype: Any = None) -> tuple[torch.device, torch.dtype]:
+    """The torch device for ``device`` ("cpu", "cuda", "cuda:1" or a torch.device) and the
+    dtype to compute in: ``dtype`` (float32 or float64), by default float32 on CUDA and
+    float64 elsewhere. ValueError where the device is unknown or CUDA is unavailable."""
+    try:
+        where_to = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device must be None, 'cpu', 'cuda', 'cuda:<index>' or a torch.device; got "
+            f"{device!r} ({exc})"
+        ) from None
+    if where_to.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} but PyTorch sees no CUDA device (torch {torch.__version__}); "
+            "use device='cpu' or None, or install a CUDA build of PyTorch"
+        )
+    if dtype is None:
+        chosen = torch.float32 if where_to.type == "cuda" else torch.float64
+    else:
+        chosen = _torch_dtype(dtype)
+    return where_to, chosen
+
+
+def out_of_memory(exc: BaseException, rows: int, columns: int, dtype: torch.dtype) -> MemoryError:
+    """A MemoryError for a CUDA out-of-memory error while holding ``rows`` x ``columns``,
+    naming a size that fits."""
+    free = 0
+    if torch.cuda.is_available():
+        try:
+            free = torch.cuda.mem_get_info()[0]
+        except RuntimeError:  # pragma: no cover
+            free = 0
+    item = torch.tensor([], dtype=dtype).element_size()
+    fits = max(1, free // (4 * max(columns, 1) * item)) if free else 0
+    return MemoryError(
+        f"CUDA ran out of memory fitting {rows} x {columns} rows in {dtype} ({exc}). "
+        f"About {fits} rows at a time fit in the {free / 2**30:.1f} GiB free: pass a .npy "
+        "path, a memory map or a NumPy array so that emkit streams chunks from the host, "
+        "use dtype=float32, or fewer components."
+    )
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is PyTorch's CUDA out-of-memory error."""
+    return isinstance(exc, torch.cuda.OutOfMemoryError)
+
+
+def rows_on_device(x: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """``x`` (a host array or a tensor anywhere) as a tensor of ``dtype`` on ``device``."""
+    if isinstance(x, torch.Tensor):
+        if not x.is_floating_point():
+            x = x.to(torch.float64)
+        return x.to(device=device, dtype=dtype)
+    array = np.ascontiguousarray(x)
+    return torch.from_numpy(array).to(device=device, dtype=dtype)
+
+
+def _moved(part: Any, device: torch.device, dtype: torch.dtype, non_blocking: bool) -> Any:
+    if part is None:
+        return None
+    if isinstance(part, tuple):  # (x, labels) of labelled rows
+        return (
+            _moved(part[0], device, dtype, non_blocking),
+            torch.as_tensor(np.asarray(part[1])).to(device, non_blocking=non_blocking),
+        )
+    if isinstance(part, torch.Tensor):
+        return part.to(device=device, dtype=dtype, non_blocking=non_blocking)
+    host = torch.from_numpy(np.ascontiguousarray(part))
+    if device.type == "cuda":
+        host = host.pin_memory()
+    return host.to(device=device, dtype=dtype, non_blocking=non_blocking)
+
+
+@dataclass(frozen=True)
+class TensorChunks(WeightedRows):
+    """Row blocks (views, no copies) of a tensor resident on its device.
+
+    Attributes
+    ----------
+    x : tensor of shape (n, d), floating.
+    sample_weight : tensor of shape (n,) in ``x``'s dtype and device, or None.
+    labels : int tensor of shape (n,) (component index or -1) or None; chunks are then
+        ``(x, labels)``.
+    chunk_rows : rows per block.
+    """
+
+    x: Any
+    sample_weight: Any = None
+    labels: Any = None
+    chunk_rows: int = DEVICE_CHUNK_ROWS
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        n = self.x.shape[0]
+        for start in range(0, n, self.chunk_rows):
+            stop = min(start + self.chunk_rows, n)
+            x = self.x[start:stop]
+            w = None if self.sample_weight is None else self.sample_weight[start:stop]
+            yield (x if self.labels is None else (x, self.labels[start:stop])), w
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x.shape[1])
+
+    @property
+    def total_weight(self) -> float:
+        if self.sample_weight is None:
+            return float(self.n_rows)
+        return float(self.sample_weight.sum(dtype=torch.float64))
+
+
+@dataclass(frozen=True)
+class HostToDevice(ChunkSource):
+    """The chunks of a host source, each copied to ``device`` as it is read.
+
+    On CUDA, chunks go through pinned memory on a side stream, the copy of the next chunk
+    overlapping the E-step of the current one; the device holds two chunks at a time, so data
+    larger than its memory stream from the host.
+
+    Attributes
+    ----------
+    source : a :class:`~emkit.backend.sources.DataSource` yielding NumPy chunks.
+    device, dtype : where and in what the chunks are computed.
+    """
+
+    source: Any
+    device: Any
+    dtype: Any
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        if self.device.type != "cuda":
+            for x, w in self.source:
+                yield (
+                    _moved(x, self.device, self.dtype, False),
+                    _moved(w, self.device, self.dtype, False),
+                )
+            return
+        stream = torch.cuda.Stream(device=self.device)
+        chunks = iter(self.source)
+
+        def prefetch():
+            part = next(chunks, None)
+            if part is None:
+                return None
+            with torch.cuda.stream(stream):
+                moved = (
+                    _moved(part[0], self.device, self.dtype, True),
+                    _moved(part[1], self.device, self.dtype, True),
+                )
+            return moved
+
+        ready = prefetch()
+        while ready is not None:
+            torch.cuda.current_stream(self.device).wait_stream(stream)
+            current = ready
+            ready = prefetch()  # the next copy overlaps this chunk's E-step
+            yield current
+
+    @property
+    def n_rows(self) -> int:
+        return self.source.n_rows
+
+    @property
+    def n_features(self) -> int:
+        return self.source.n_features
+
+    @property
+    def total_weight(self) -> float:
+        return self.source.total_weight

@@ -1,0 +1,142 @@
+"""``device=`` on the estimators: where the E-step runs, and rows put there once.
+
+``device=None`` is NumPy on the host. Any other value ("cpu", "cuda", "cuda:1", a
+``torch.device``), or rows given as a torch tensor, runs the PyTorch backend
+(:mod:`emkit.backend.torch_backend`) there: the data source yields tensors on the device, the
+E-step runs in their namespace, and parameters, statistics and fitted attributes stay NumPy
+float64 on the host. PyTorch is imported only here, on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from emkit.backend.namespace import backend, is_device_array, namespace_of
+from emkit.backend.sampling import sample_indices
+from emkit.backend.validation import nan_report
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a fit computes: the backend module, the torch device and the dtype."""
+
+    xp: Any
+    device: Any
+    dtype: Any
+
+    def rows(self, x: Any) -> Any:
+        """``x`` (host array or tensor) on the device in the dtype; a clear error on CUDA OOM."""
+        try:
+            return self.xp.rows_on_device(x, self.device, self.dtype)
+        except Exception as exc:
+            if self.xp.is_out_of_memory(exc):
+                raise self.xp.out_of_memory(exc, x.shape[0], x.shape[1], self.dtype) from exc
+            raise
+
+    def weights(self, w: np.ndarray | None) -> Any:
+        return None if w is None else self.xp.rows_on_device(w, self.device, self.dtype)
+
+    def resident(self, x: Any, w: np.ndarray | None, labels: np.ndarray | None = None) -> Any:
+        """The source of rows ``x`` (n, d) held on the device (TensorChunks)."""
+        on_device = None if labels is None else self.xp.asarray(labels, like=None).to(self.device)
+        return self.xp.TensorChunks(self.rows(x), self.weights(w), on_device)
+
+    def hold(self, source: Any, x: Any, w: np.ndarray | None) -> Any:
+        """The rows of the host ``source`` (whose rows are ``x``, weights ``w``) held on the
+        device, or streamed from the host chunk by chunk where they do not fit there."""
+        try:
+            return self.resident(x, w)
+        except MemoryError:
+            return self.stream(source)
+
+    def stream(self, source: Any) -> Any:
+        """The chunks of a host ``source``, each copied to the device as it is read."""
+        return self.xp.HostToDevice(source, self.device, self.dtype)
+
+
+def placement(device: Any, X: Any = None, dtype: Any = None) -> Placement | None:
+    """The placement for ``device`` (None: NumPy, unless ``X`` is a tensor: its device).
+
+    Raises ImportError naming ``pip install "emkit[torch]"`` when PyTorch is missing.
+    """
+    if device is None and (X is None or not is_device_array(X)):
+        return None
+    xp: Any = backend("torch")
+    where, chosen = xp.resolve(X.device if device is None else device, dtype)
+    return Placement(xp, where, chosen)
+
+
+def check_device_rows(
+    estimator: Any,
+    x: Any,
+    *,
+    reset: bool,
+    min_rows: int = 1,
+    allow_nan: bool = False,
+    nan_hint: str | None = None,
+    allow_empty_rows: bool = True,
+) -> Any:
+    """Validate a tensor of rows as :func:`~emkit.estimators._validation.check_rows` does a
+    NumPy array: 2-D, ``n_features_in_`` wide, finite (NaN only where allowed), enough rows.
+    Checks run on the device; only the verdicts cross to the host."""
+    xp = namespace_of(x)
+    if x.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D tensor of shape (n_samples, n_features); got shape {tuple(x.shape)}. "
+            "Reshape it, e.g. x.reshape(-1, 1) for a single feature."
+        )
+    if not x.is_floating_point():
+        x = x.double()
+    n, d = x.shape
+    if reset:
+        estimator.n_features_in_ = d
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif d != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {d} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    if n < max(min_rows, 1):
+        raise ValueError(
+            f"{type(estimator).__name__} needs at least {max(min_rows, 1)} rows (samples) here; "
+            f"got n_samples = {n}. Use fewer components or more data."
+        )
+    if not bool(xp.isfinite(x).all()):
+        nan = xp.isnan(x)
+        if bool((~xp.isfinite(x) & ~nan).any()):
+            raise ValueError("Input X contains infinity; drop or replace it before fitting.")
+        if not allow_nan:
+            hint = nan_hint or "drop or impute them before fitting"
+            raise ValueError(f"Input X contains {nan_report(xp.to_numpy(x))}; {hint}.")
+        empty = nan.sum(axis=1) == d
+        if not allow_empty_rows and bool(empty.any()):
+            count = int(empty.sum())
+            raise ValueError(
+                f"{count} of {n} rows have no observed value (every entry is NaN; the first is "
+                f"row {int(xp.argmax(empty.int(), axis=0))}). They carry no information; "
+                "drop them first, e.g. X = X[~X.isnan().all(dim=1)]."
+            )
+    return x
+
+
+def sample_host_rows(
+    x: Any, w: np.ndarray | None, size: int, rng: np.random.RandomState
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """At most ``size`` rows of the tensor ``x`` (a uniform sample, as in memory) as a NumPy
+    float64 array on the host, for starting values; with their weights."""
+    xp = namespace_of(x)
+    n = x.shape[0]
+    if n <= size:
+        return np.asarray(xp.to_numpy(x), dtype=np.float64), w
+    keep = sample_indices(n, size, rng)
+    rows = np.asarray(xp.to_numpy(x[xp.asarray(keep, like=x)]), dtype=np.float64)
+    return rows, None if w is None else w[keep]
+
+
+def output_like(values: Any, X: Any) -> Any:
+    """``values`` (computed from ``X``) in ``X``'s namespace: a tensor answers a tensor."""
+    return values if is_device_array(X) else np.asarray(namespace_of(values).to_numpy(values))
