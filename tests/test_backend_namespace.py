@@ -1,16 +1,31 @@
 """The array backend namespace: every backend module implements ArrayNamespace's operations."""
 
+import importlib.util
+
 import numpy as np
 import pytest
 import scipy.linalg
 import scipy.special
 
-from emkit.backend.namespace import BACKENDS, namespace_of
+from emkit.backend.namespace import BACKENDS, LAZY_BACKENDS, backend, namespace_of
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+def _installed(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+# Every backend, each where its library is installed (PyTorch is an optional extra).
+NAMES = [
+    pytest.param(name, marks=pytest.mark.skipif(not _installed(name), reason=f"{name} absent"))
+    if name in LAZY_BACKENDS
+    else name
+    for name in sorted(set(BACKENDS) | set(LAZY_BACKENDS))
+]
+
+
+@pytest.fixture(params=NAMES)
 def xp(request):
-    return BACKENDS[request.param]
+    return backend(request.param)
 
 
 def spd(rng, k, d):

@@ -175,6 +175,9 @@ class EMMap:
 
     Attributes
     ----------
+    resolution : relative rounding of the objective (:data:`ROUNDING` for float64; larger
+        where the rows are computed in float32): a decrease within it is rounding, and once a
+        step's change is within a tenth of it, the objective cannot resolve further gains.
     tol_total : the stop test's threshold on the change of the objective (tol times the
         total weight).
     max_iter : M-steps allowed in the run.
@@ -186,6 +189,7 @@ class EMMap:
     max_iter: int
     maps: int = 0
     iteration: int = 0
+    resolution: float = ROUNDING
 
     def m_step(self, point: Point) -> Mapped:
         """One M-step from ``point``."""
@@ -201,13 +205,15 @@ class EMMap:
             return Point(candidate, stats, objective)
         stats, objective = yield candidate.model
         if not candidate.changed:
-            check_ascent(candidate.parent.objective, objective, self.iteration)
+            check_ascent(candidate.parent.objective, objective, self.iteration, self.resolution)
         return Point(candidate.model, stats, objective, candidate.changed)
 
     def stops(self, old: Point, new: Point) -> bool:
         """The stop test: the step gained less than ``tol_total``, or the objective is not
         finite."""
-        return abs(new.objective - old.objective) < self.tol_total or not np.isfinite(new.objective)
+        floor = 0.1 * self.resolution * abs(old.objective) if self.resolution > ROUNDING else 0.0
+        change = abs(new.objective - old.objective)
+        return change < max(self.tol_total, floor) or not np.isfinite(new.objective)
 
     @staticmethod
     def structure_changed(old: Any, new: Any) -> bool:
@@ -290,6 +296,7 @@ def em_iterations(
     total_weight: float,
     callback: Callable[[EMProgress], Any] | None = None,
     accelerate: str | None = None,
+    resolution: float = ROUNDING,
 ) -> Generator[Any, tuple[Any, float], EMResult]:
     """EM as a coroutine: yields each model to evaluate, receives ``(stats, objective)``.
 
@@ -301,6 +308,9 @@ def em_iterations(
     total_weight : number of rows (or sum of sample weights), the scale of ``tol``.
     callback : called with an :class:`EMProgress` after every accepted step.
     accelerate : None for plain EM, or "squarem" (see :func:`step_policy`).
+    resolution : relative rounding of the objective: :data:`ROUNDING` where rows are
+        computed in float64; about 1e-6 where a backend computes them in float32 (see
+        :class:`EMMap`).
 
     Returns
     -------
@@ -314,7 +324,7 @@ def em_iterations(
     :func:`run_batch` answers the yields of several runs from one pass over the data.
     """
     policy = step_policy(accelerate, model)
-    em = EMMap(tol * total_weight, max_iter)
+    em = EMMap(tol * total_weight, max_iter, resolution=resolution)
     point = yield from em.evaluate(model)
     history = [point.objective]
     changes: list[int] = []
@@ -438,6 +448,7 @@ def fit_starts(
     accelerate: str | None = None,
     total_weight: float | None = None,
     lockstep: bool = True,
+    resolution: float = ROUNDING,
 ) -> FitResult:
     """Run EM from every start and keep the best: the one fit driver.
 
@@ -451,7 +462,8 @@ def fit_starts(
     starts : iterable of :class:`LatentModel`, the starting values.
     data : the :class:`~emkit.backend.sources.DataSource`; every round maps the E-step of
         all running starts over it once.
-    tol, max_iter, callback, accelerate : as :func:`em_iterations`, for every start.
+    tol, max_iter, callback, accelerate, resolution : as :func:`em_iterations`, for every
+        start.
     total_weight : scale of ``tol``; default ``data.total_weight``.
     lockstep : True runs the starts together, one pass over the data per round for all of
         them (:func:`run_batch`). False runs them one after another, drawing each start from
@@ -472,6 +484,7 @@ def fit_starts(
             total_weight=weight,
             callback=callback,
             accelerate=accelerate,
+            resolution=resolution,
         )
 
     if lockstep:
@@ -491,9 +504,10 @@ def fit_starts(
     return FitResult(result, degenerate, tuple(results))
 
 
-def check_ascent(old: float, new: float, iteration: int) -> None:
-    """Warn (MonotonicityWarning) where an EM step lowered the objective beyond rounding."""
-    if new - old < -ROUNDING * max(1.0, abs(old)):
+def check_ascent(old: float, new: float, iteration: int, resolution: float = ROUNDING) -> None:
+    """Warn (MonotonicityWarning) where an EM step lowered the objective beyond rounding
+    (``resolution`` relative to it)."""
+    if new - old < -resolution * max(1.0, abs(old)):
         warnings.warn(
             f"EM objective decreased by {old - new:.3g} at iteration {iteration} "
             f"({old:.10g} -> {new:.10g})",

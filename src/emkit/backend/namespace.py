@@ -45,7 +45,7 @@ class ArrayNamespace(Protocol):
         :math:`L^{-1} B` for triangular ``factor`` of shape (..., d, d), ``b`` (..., d, m).
     eigvalsh(a) -> array
         Ascending eigenvalues of the symmetric matrices ``a`` of shape (..., d, d), (..., d).
-    exp, log, isnan, isfinite : elementwise, as NumPy's.
+    exp, log, sqrt, isnan, isfinite : elementwise, as NumPy's.
     where(condition, a, b) -> array
         ``a`` where ``condition`` else ``b`` (either may be a Python scalar).
     einsum(subscripts, *operands) -> array
@@ -86,6 +86,8 @@ class ArrayNamespace(Protocol):
     def exp(self, a: Any) -> Any: ...
 
     def log(self, a: Any) -> Any: ...
+
+    def sqrt(self, a: Any) -> Any: ...
 
     def isnan(self, a: Any) -> Any: ...
 

@@ -31,6 +31,7 @@ _pool: tuple[int, ThreadPoolExecutor] | None = None
 _controller = None
 
 exp = np.exp
+sqrt = np.sqrt
 log = np.log
 isnan = np.isnan
 isfinite = np.isfinite

@@ -45,6 +45,7 @@ CPU_BLOCK_BYTES = 1 << 23
 DEVICE_CHUNK_ROWS = 1 << 21
 
 exp = torch.exp
+sqrt = torch.sqrt
 log = torch.log
 isnan = torch.isnan
 isfinite = torch.isfinite
@@ -72,7 +73,7 @@ def asarray(x: Any, dtype: Any = None, like: Any = None) -> torch.Tensor:
             array = np.ascontiguousarray(array).copy()
         x = torch.from_numpy(array)
     target = None if dtype is None else _torch_dtype(dtype)
-    if target is None and like is not None and x.is_floating_point():
+    if target is None and like is not None and x.is_floating_point() and like.is_floating_point():
         target = like.dtype
     device = like.device if like is not None else x.device
     return x.to(device=device, dtype=target) if target is not None else x.to(device=device)

@@ -99,6 +99,11 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--no-report", action="store_true", help="write no report.html (saves the figures' time)"
     )
+    parser.add_argument(
+        "--device",
+        help="run EM with PyTorch on this device: cpu, cuda or cuda:1 (needs "
+        'pip install "emkit[torch]"; default: NumPy)',
+    )
     parser.set_defaults(func=run)
 
 
@@ -351,8 +356,15 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         quiet=args.quiet,
         report=not args.no_report,
-        estimator_params=getattr(args, "estimator_params", None),
+        estimator_params=_with_device(getattr(args, "estimator_params", None), args.device),
     )
+
+
+def _with_device(params: dict | None, device: str | None) -> dict | None:
+    """GaussianMixture parameters with ``--device`` added where it was given."""
+    if device is None:
+        return params
+    return {**(params or {}), "device": device}
 
 
 def fit_and_report(
@@ -451,7 +463,7 @@ def fit_and_report(
             selection = select_mixture(
                 x, ks, types, criterion, estimator=template, callback=bar.models
             )
-    except ValueError as exc:
+    except (ValueError, ImportError) as exc:
         raise DataError(f"{data}: {exc}") from None
     selection.best_.set_params(callback=None)
     shown = [f"{name} (z-score)" for name in names] if standardize_columns else names

@@ -19,7 +19,12 @@ from emkit.backend.validation import CheckedChunks
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import fit_starts
-from emkit.estimators._device import check_device_rows, placement, sample_host_rows
+from emkit.estimators._device import (
+    check_device_rows,
+    placement,
+    resolution,
+    sample_host_rows,
+)
 from emkit.estimators._mixture_api import MixtureQueries, warn_unless_converged
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
@@ -233,7 +238,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         self._validate_params()
         warm = self.warm_start and hasattr(self, "weights_")
         rng = check_random_state(self.random_state)
-        data, x, w = self._data(X, sample_weight, reset=not warm, rng=rng)
+        place = placement(self.device, X, self.dtype)
+        data, x, w = self._data(X, sample_weight, reset=not warm, rng=rng, place=place)
         structure = covariance_structure(self.covariance_type)
         self._check_options()
         prior = self._covariance_prior(x, structure)
@@ -252,6 +258,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             max_iter=self.max_iter,
             callback=self.callback,
             accelerate=None if plain else self.accelerate,
+            resolution=resolution(place),
         )
         result, degenerate = fit.best, fit.degenerate
         self._set_fitted(result, degenerate)
@@ -268,12 +275,11 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             )
         return self
 
-    def _data(self, X, sample_weight, *, reset: bool, rng):
+    def _data(self, X, sample_weight, *, reset: bool, rng, place=None):
         """The chunk source to fit, and the rows (and weights) to start EM from."""
         dtype = np.dtype(np.float64 if self.dtype is None else self.dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be None, float32 or float64; got {self.dtype!r}")
-        place = placement(self.device, X, self.dtype)
         if place is not None and is_device_array(X):
             x_dev = check_device_rows(
                 self,

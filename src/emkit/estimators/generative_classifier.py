@@ -5,16 +5,17 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import array_source
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, GaussianStats, covariance_structure
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
+from emkit.estimators._device import check_device_rows, placement, resolution
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
     check_incomplete_rows,
@@ -56,6 +57,10 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     missing : {"error", "em"}. "em" takes NaN in ``X`` as values missing at random: densities
         are marginals over each row's observed coordinates, and EM fills in the rest.
     callback : callable receiving an :class:`emkit.em.EMProgress` after every EM iteration.
+    device : None (NumPy), or "cpu", "cuda", "cuda:1" or a ``torch.device``: EM's E-steps
+        run there on the PyTorch backend (``pip install "emkit[torch]"``); fitted attributes
+        stay NumPy arrays, and predict_proba, predict_log_proba and predict (numeric classes)
+        answer a tensor with a tensor.
 
     Attributes
     ----------
@@ -101,6 +106,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "missing": [StrOptions({"error", "em"})],
         "callback": [callable, None],
+        "device": "no_validation",
     }
     _fitted_attributes = (
         "classes_",
@@ -125,6 +131,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         max_iter=1000,
         missing="error",
         callback=None,
+        device=None,
     ):
         self.covariance_type = covariance_type
         self.priors = priors
@@ -133,6 +140,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.missing = missing
         self.callback = callback
+        self.device = device
 
     def fit(self, X, y, sample_weight=None):
         """Fit class densities and priors; rows with ``y == -1`` are unlabelled.
@@ -144,6 +152,11 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
+        place = placement(self.device, X)
+        if is_device_array(X):
+            X = namespace_of(X).to_numpy(X)
+        if is_device_array(y):
+            y = namespace_of(y).to_numpy(y)
         x, y = self._validated(X, y)
         w = check_weights(sample_weight, x)
         labels = self._encode(y)
@@ -179,7 +192,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             assignment=LABELLED,
             fixed_weights=priors is not None,
         )
-        data = array_source(x, w, labels=labels)
+        data = array_source(x, w, labels=labels) if place is None else place.resident(x, w, labels)
         # The closed form is the fit itself: the driver only evaluates it (no M-step).
         result = fit_starts(
             [model],
@@ -187,6 +200,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             tol=self.tol,
             max_iter=0 if closed_form else self.max_iter,
             callback=self.callback,
+            resolution=resolution(place),
         ).best
         self.priors_ = result.model.weights
         self.means_ = result.model.components.means
@@ -246,6 +260,11 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
     def _log_joint(self, X) -> np.ndarray:
         check_is_fitted(self)
+        if is_device_array(X):
+            x = check_device_rows(
+                self, X, reset=False, allow_nan=self.missing == "em", nan_hint=MISSING_EM_HINT
+            )
+            return self._model().log_joint(x)  # (n, k), on x's device
         if self.missing == "em":
             x = check_incomplete_rows(self, X, reset=False, allow_empty_rows=True)
         else:
@@ -255,16 +274,21 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     def predict_log_proba(self, X) -> np.ndarray:
         """Log posterior probability of each class for each row, shape (n, k)."""
         log_joint = self._log_joint(X)
-        return log_joint - logsumexp(log_joint, axis=1, keepdims=True)
+        return log_joint - namespace_of(log_joint).logsumexp(log_joint, axis=1)[:, None]
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior probability of each class for each row, shape (n, k)."""
-        return np.exp(self.predict_log_proba(X))
+        log_proba = self.predict_log_proba(X)
+        return namespace_of(log_proba).exp(log_proba)
 
     def predict(self, X) -> np.ndarray:
         """Most probable class of each row, shape (n,)."""
         best = self._log_joint(X).argmax(axis=1)  # first: NotFittedError before classes_
-        return self.classes_[best]
+        if not is_device_array(best):
+            return self.classes_[best]
+        xp = namespace_of(best)
+        labels = self.classes_[xp.to_numpy(best)]
+        return xp.asarray(labels, like=best) if labels.dtype.kind in "iuf" else labels
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
@@ -10,11 +11,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import array_source, as_chunks
 from emkit.backend.validation import CheckedChunks
 from emkit.distributions.gaussian import FullGaussian
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
+from emkit.estimators._device import check_device_rows, placement, resolution
 from emkit.estimators._mixture_api import warn_unless_converged
 from emkit.estimators._validation import check_incomplete_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
@@ -43,6 +46,11 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
     callback : callable receiving an :class:`emkit.em.EMProgress` after every iteration.
     accelerate : "squarem" (default) or None, as in :class:`emkit.GaussianMixture`: SQUAREM
         extrapolates the EM map (:mod:`emkit.accel`) and never lowers the objective.
+    device : None (NumPy), or "cpu", "cuda", "cuda:1" or a ``torch.device``: the E-step runs
+        there on the PyTorch backend, as in :class:`emkit.GaussianMixture` (rows with no
+        observed value are left out before the rows go to the device); a tensor passed to
+        ``fit`` runs on its own device, and ``transform`` and ``score_samples`` answer a tensor
+        with a tensor.
 
     Attributes
     ----------
@@ -85,6 +93,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "callback": [callable, None],
         "accelerate": [StrOptions({"squarem"}), None],
+        "device": "no_validation",
     }
     _fitted_attributes = (
         "mean_",
@@ -97,13 +106,21 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
     )
 
     def __init__(
-        self, *, tol=1e-12, reg_covar=1e-6, max_iter=1000, callback=None, accelerate="squarem"
+        self,
+        *,
+        tol=1e-12,
+        reg_covar=1e-6,
+        max_iter=1000,
+        callback=None,
+        accelerate="squarem",
+        device=None,
     ):
         self.tol = tol
         self.reg_covar = reg_covar
         self.max_iter = max_iter
         self.callback = callback
         self.accelerate = accelerate
+        self.device = device
 
     def fit(self, X, y=None, sample_weight=None):
         """Fit mean and covariance by EM on the observed values.
@@ -118,8 +135,17 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
-        data = self._data(X, sample_weight)
+        place = placement(self.device, X)
+        if place is not None and is_device_array(X):
+            rows = check_device_rows(self, place.rows(X), reset=True, allow_nan=True)
+            X = np.asarray(namespace_of(rows).to_numpy(rows), dtype=np.float64)
+        data, x, w = self._data(X, sample_weight)
         start, total_weight = self._start(data)
+        if place is not None and x is not None:
+            held = ~np.isnan(x).all(axis=1)  # rows with an observed value
+            data = place.hold(data, x[held], None if w is None else w[held])
+        elif place is not None:
+            data = place.stream(data)
         result = fit_starts(
             [start],
             data,
@@ -128,6 +154,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
             callback=self.callback,
             accelerate=self.accelerate,
             total_weight=total_weight,
+            resolution=resolution(place),
         ).best
         components = result.model.components
         self.mean_ = components.means[0]
@@ -139,12 +166,15 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         warn_unless_converged(self)
         return self
 
-    def _data(self, X, sample_weight) -> CheckedChunks:
-        """The chunk source to fit, rows with no observed value left out as they are read."""
+    def _data(self, X, sample_weight) -> tuple[CheckedChunks, np.ndarray | None, Any]:
+        """The chunk source to fit, rows with no observed value left out as they are read;
+        and the validated rows and weights where ``X`` is in memory (else None, None)."""
         source = as_chunks(X)
+        x = w = None
         if source is None:
             x = check_incomplete_rows(self, X, reset=True, allow_empty_rows=True)
-            source = array_source(x, check_weights(sample_weight, x))
+            w = check_weights(sample_weight, x)
+            source = array_source(x, w)
         else:
             self.n_features_in_ = source.n_features
             if hasattr(self, "feature_names_in_"):
@@ -157,7 +187,8 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
             if sample_weight is not None:
                 w = check_weights(sample_weight, np.broadcast_to(0.0, (source.n_rows, 1)))
                 source = as_chunks(X, sample_weight=w)
-        return CheckedChunks(source, self.n_features_in_, allow_nan=True, drop_empty_rows=True)
+        checked = CheckedChunks(source, self.n_features_in_, allow_nan=True, drop_empty_rows=True)
+        return checked, x, w
 
     def _start(self, data) -> tuple[MissingMixture, float]:
         """Observed column means and variances, zero correlations (two passes over ``data``);
@@ -213,6 +244,10 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         are returned unchanged.
         """
         check_is_fitted(self)
+        if is_device_array(X):
+            rows = check_device_rows(self, X, reset=False, allow_nan=True)
+            filled = self.transform(namespace_of(rows).to_numpy(rows), n_draws, random_state)
+            return namespace_of(rows).asarray(filled, like=rows)
         x = check_incomplete_rows(self, X, reset=False, allow_empty_rows=True)
         x = x.astype(np.float64, copy=False)
         if n_draws is not None and (
@@ -238,6 +273,9 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
     def score_samples(self, X) -> np.ndarray:
         """Log density of each row's observed values, log N(x_o | mu_o, Sigma_oo), shape (n,)."""
         check_is_fitted(self)
+        if is_device_array(X):
+            x = check_device_rows(self, X, reset=False, allow_nan=True)
+            return self._model().log_resp(x)[1]
         x = check_incomplete_rows(self, X, reset=False, allow_empty_rows=True)
         return self._model().log_resp(x.astype(np.float64, copy=False))[1]
 

@@ -20,8 +20,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import array_source
 from emkit.em import fit_starts
+from emkit.estimators._device import check_device_rows, placement, resolution
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.init import (
@@ -47,6 +49,11 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     tol : float, stop when the inertia per unit weight falls by less than ``tol`` times the
         data's mean variance (0: run until no row changes cluster).
     random_state : int, RandomState or None.
+    device : None (NumPy), or "cpu", "cuda", "cuda:1" or a ``torch.device``: the assignment
+        steps run there on the PyTorch backend (``pip install "emkit[torch]"``); a torch tensor
+        passed to ``fit`` runs on its own device. Fitted attributes stay NumPy arrays;
+        ``predict`` and ``transform`` answer a tensor with a tensor.
+    dtype : None, float32 or float64 on a device (None: float32 on CUDA, float64 elsewhere).
 
     Attributes
     ----------
@@ -81,6 +88,8 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "random_state": ["random_state"],
+        "device": "no_validation",
+        "dtype": "no_validation",
     }
     _fitted_attributes = (
         "cluster_centers_",
@@ -101,6 +110,8 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         max_iter=300,
         tol=0.0,
         random_state=None,
+        device=None,
+        dtype=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -108,6 +119,8 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.device = device
+        self.dtype = dtype
 
     def fit(self, X, y=None, sample_weight=None):
         """Cluster ``X`` (n, d) from ``n_init`` starts; keep the lowest inertia.
@@ -119,16 +132,27 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
-        x = check_rows(self, X, reset=True, min_rows=self.n_clusters)
+        place = placement(self.device, X, self.dtype)
+        if place is not None and is_device_array(X):
+            rows = check_device_rows(self, place.rows(X), reset=True, min_rows=self.n_clusters)
+            x = np.asarray(namespace_of(rows).to_numpy(rows), dtype=np.float64)
+        else:
+            x = check_rows(self, X, reset=True, min_rows=self.n_clusters)
         w = check_weights(sample_weight, x)
         rng = check_random_state(self.random_state)
-        data = array_source(x, w)
+        data = array_source(x, w) if place is None else place.hold(array_source(x, w), x, w)
         starts = [centroid_mixture(self._start(x, w, rng)) for _ in range(self._n_starts())]
         # The objective is -inertia / 2 + const: the best start has the lowest inertia.
         tol = inertia_tol(x, self.tol)
-        result = fit_starts(starts, data, tol=tol, max_iter=self.max_iter).best
+        result = fit_starts(
+            starts, data, tol=tol, max_iter=self.max_iter, resolution=resolution(place)
+        ).best
         self.cluster_centers_ = result.model.components.means
-        self.labels_, self.inertia_ = _assign(x, self.cluster_centers_, w)
+        if place is not None and isinstance(data, place.xp.TensorChunks):  # rows on the device
+            labels, self.inertia_ = _assign(data.x, self.cluster_centers_, data.sample_weight)
+        else:
+            labels, self.inertia_ = _assign(x, self.cluster_centers_, w)
+        self.labels_ = np.asarray(namespace_of(labels).to_numpy(labels))
         self.n_iter_ = max(result.n_iter, 1)
         self.history_ = result.history
         self.converged_ = result.converged
@@ -152,6 +176,8 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
 
     def _checked_rows(self, X) -> np.ndarray:
         check_is_fitted(self)
+        if is_device_array(X):
+            return check_device_rows(self, X, reset=False)
         return check_rows(self, X, reset=False)
 
     def predict(self, X) -> np.ndarray:
@@ -160,12 +186,16 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         """Euclidean distance of each row to each centre, shape (n, n_clusters)."""
-        return np.sqrt(squared_distances(self._checked_rows(X), self.cluster_centers_))
+        d2 = squared_distances(self._checked_rows(X), self.cluster_centers_)
+        return namespace_of(d2).sqrt(d2)
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Minus the inertia of ``X`` against the fitted centres."""
         x = self._checked_rows(X)
-        return -_assign(x, self.cluster_centers_, check_weights(sample_weight, x))[1]
+        w = check_weights(sample_weight, np.broadcast_to(0.0, (x.shape[0], 1)))
+        if w is not None and is_device_array(x):
+            w = namespace_of(x).asarray(w, like=x)
+        return -_assign(x, self.cluster_centers_, w)[1]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -174,8 +204,9 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
 
 
 def _assign(x: np.ndarray, centres: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, float]:
-    d2 = squared_distances(x, centres)
+    xp = namespace_of(x)
+    d2 = squared_distances(x, centres)  # (n, k), in x's namespace
     labels = d2.argmin(axis=1)
-    nearest = d2[np.arange(x.shape[0]), labels]
+    nearest = d2[xp.arange(x.shape[0], like=d2), labels]
     inertia = float(nearest.sum() if w is None else w @ nearest)
     return labels, inertia

@@ -76,6 +76,10 @@ class ModelFileMixin:
         params = {k: v for k, v in self.get_params(deep=False).items() if k not in ("callback",)}
         if not (params.get("random_state") is None or isinstance(params["random_state"], int)):
             params["random_state"] = None
+        if params.get("device") is not None:  # a torch.device is written as its name
+            params["device"] = str(params["device"])
+        if params.get("dtype") is not None:
+            params["dtype"] = np.dtype(params["dtype"]).name
         document = {
             "format": FORMAT,
             "version": FORMAT_VERSION,

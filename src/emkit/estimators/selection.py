@@ -5,12 +5,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.utils import check_array
 
+from emkit.backend.namespace import is_device_array
 from emkit.distributions.gaussian import covariance_structure
+from emkit.estimators._device import placement
 from emkit.estimators.gaussian_mixture import GaussianMixture
 from emkit.exceptions import DegenerateFitWarning
 
@@ -75,6 +79,7 @@ def select_mixture(
     *,
     estimator: GaussianMixture | None = None,
     callback: Callable[[int, int, GaussianMixture], object] | None = None,
+    device: Any = None,
     **params,
 ) -> MixtureSelection:
     """Fit a Gaussian mixture for every number of components and covariance type; pick the best.
@@ -87,6 +92,9 @@ def select_mixture(
     criterion : {"bic", "aic", "icl"}, minimised (scikit-learn's sign).
     estimator : template GaussianMixture whose other parameters every fit uses.
     callback : called as ``callback(done, total, fitted)`` after each fit, for progress reports.
+    device : None (NumPy), or "cpu", "cuda", "cuda:1" or a ``torch.device``: every fit's E-step
+        runs there (:class:`GaussianMixture`'s ``device``); ``X`` in memory is copied to the
+        device once for all the fits.
     **params : parameters for the template, e.g. ``n_init=5, random_state=0``.
 
     Returns
@@ -110,11 +118,18 @@ def select_mixture(
         raise ValueError(f"criterion must be one of {', '.join(CRITERIA)}; got {criterion!r}")
     template = clone(estimator) if estimator is not None else GaussianMixture(random_state=0)
     template.set_params(**params)
+    if device is not None:
+        template.set_params(device=device)
+    X = _on_device(X, template)
     ks = sorted({int(k) for k in n_components})
     types = [covariance_structure(t).name for t in covariance_types]
     if not ks or not types:
         raise ValueError("n_components and covariance_types must each name at least one choice")
-    n_rows = check_array(X, dtype=None, ensure_all_finite=False).shape[0]
+    n_rows = (
+        X.shape[0]
+        if is_device_array(X)
+        else check_array(X, dtype=None, ensure_all_finite=False).shape[0]
+    )
     ks = [k for k in ks if k <= n_rows] or ks[:1]
     rows, models = [], {}
     total = len(ks) * len(types)
@@ -150,3 +165,12 @@ def select_mixture(
     best_row = eligible.loc[eligible[criterion].idxmin()]
     best = models[(int(best_row["n_components"]), best_row["covariance_type"])]
     return MixtureSelection(best, table, criterion, models)
+
+
+def _on_device(X, template: GaussianMixture):
+    """``X`` copied once to the template's device (rows in memory), else as it is."""
+    place = placement(template.device, X, template.dtype)
+    if place is None or is_device_array(X):
+        return X
+    missing = "allow-nan" if template.missing == "em" else True
+    return place.rows(check_array(X, dtype=[np.float64, np.float32], ensure_all_finite=missing))

@@ -1,0 +1,254 @@
+"""The PyTorch backend gives the NumPy path's numbers (on the CPU), behind ``device=``.
+
+Skipped where PyTorch is not installed (``pip install "emkit[torch]"``). A CUDA device is
+never needed: ``device="cpu"`` runs the same torch code as ``"cuda"`` does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import emkit
+from emkit.exceptions import DegenerateFitWarning, MonotonicityWarning
+
+torch = pytest.importorskip("torch")
+
+STRUCTURES = ["full", "tied", "diag", "spherical"]
+
+
+def blobs(n=300, seed=0):
+    rng = np.random.RandomState(seed)
+    parts = [
+        rng.normal(size=(n, 3)) * s + c
+        for c, s in (([0, 0, 0], 1.0), ([4, 4, 0], 0.5), ([0, 5, 5], 2.0))
+    ]
+    return np.vstack(parts)
+
+
+def with_holes(x, share=0.2, seed=1):
+    rng = np.random.RandomState(seed)
+    x = x.copy()
+    x[rng.uniform(size=x.shape) < share] = np.nan
+    return x[~np.isnan(x).all(axis=1)]
+
+
+def assert_close(got, want, rtol=1e-8):
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=rtol, atol=rtol * 1e-3)
+
+
+def assert_same_mixture(a, b, rtol=1e-8):
+    assert b.log_likelihood_ == pytest.approx(a.log_likelihood_, rel=rtol)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        assert isinstance(getattr(b, name), np.ndarray), name
+        assert_close(getattr(b, name), getattr(a, name), rtol)
+
+
+@pytest.mark.parametrize("cov", STRUCTURES)
+def test_cpu_device_gives_the_numpy_fit(cov):
+    x = blobs()
+    params = dict(covariance_type=cov, random_state=0, n_init=2)
+    want = emkit.GaussianMixture(3, **params).fit(x)
+    got = emkit.GaussianMixture(3, device="cpu", **params).fit(x)
+    assert_same_mixture(want, got)
+    assert got.n_iter_ == want.n_iter_
+    assert_close(got.history_, want.history_, 1e-10)
+
+
+@pytest.mark.parametrize("accelerate", [None, "squarem"])
+def test_missing_values_on_the_device(accelerate):
+    x = with_holes(blobs(200))
+    params = dict(random_state=0, missing="em", accelerate=accelerate)
+    want = emkit.GaussianMixture(3, **params).fit(x)
+    got = emkit.GaussianMixture(3, device="cpu", **params).fit(torch.from_numpy(x))
+    assert_same_mixture(want, got)
+    proba = got.predict_proba(torch.from_numpy(x))
+    assert isinstance(proba, torch.Tensor)
+    assert_close(proba.numpy(), want.predict_proba(x))
+
+
+def test_a_tensor_is_fitted_and_answered_on_its_device():
+    x = blobs()
+    want = emkit.GaussianMixture(3, random_state=0).fit(x)
+    tensor = torch.from_numpy(x)
+    got = emkit.GaussianMixture(3, random_state=0).fit(tensor)  # device from the tensor
+    assert_same_mixture(want, got)
+    for method in ("predict_proba", "score_samples", "predict"):
+        out = getattr(got, method)(tensor)
+        assert isinstance(out, torch.Tensor) and out.device == tensor.device, method
+        assert_close(out.numpy(), getattr(want, method)(x), 1e-10)
+    assert got.score(tensor) == pytest.approx(want.score(x), rel=1e-12)
+    assert got.bic(tensor) == pytest.approx(want.bic(x), rel=1e-12)
+    np.testing.assert_array_equal(got.predict(x), want.predict(x))  # NumPy in, NumPy out
+
+
+def test_float32_on_the_device_gives_the_float64_answer():
+    x = blobs(500)
+    want = emkit.GaussianMixture(3, random_state=0).fit(x)
+    got = emkit.GaussianMixture(3, random_state=0, device="cpu", dtype=np.float32).fit(x)
+    assert got.log_likelihood_ == pytest.approx(want.log_likelihood_, rel=1e-5)
+    np.testing.assert_allclose(got.means_, want.means_, rtol=1e-4, atol=1e-4)
+
+
+def test_streamed_file_equals_resident_rows(tmp_path):
+    x = blobs()
+    path = tmp_path / "rows.npy"
+    np.save(path, x)
+    want = emkit.GaussianMixture(3, random_state=0).fit(path)
+    got = emkit.GaussianMixture(3, random_state=0, device="cpu").fit(path)
+    assert_same_mixture(want, got)
+
+
+def test_kmeans_on_the_device():
+    x = blobs()
+    want = emkit.KMeans(3, n_init=2, random_state=0).fit(x)
+    got = emkit.KMeans(3, n_init=2, random_state=0, device="cpu").fit(torch.from_numpy(x))
+    assert_close(got.cluster_centers_, want.cluster_centers_, 1e-10)
+    assert got.inertia_ == pytest.approx(want.inertia_, rel=1e-10)
+    np.testing.assert_array_equal(got.labels_, want.labels_)
+    labels = got.predict(torch.from_numpy(x))
+    assert isinstance(labels, torch.Tensor)
+    np.testing.assert_array_equal(labels.numpy(), want.predict(x))
+
+
+@pytest.mark.parametrize("missing", ["error", "em"])
+def test_generative_classifier_on_the_device(missing):
+    x = blobs(150)
+    y = np.repeat([0, 1, 2], 150)
+    y[::3] = -1  # a third unlabelled: EM
+    if missing == "em":
+        x = with_holes(x, 0.1)
+        y = y[: x.shape[0]]
+    want = emkit.GenerativeClassifier("full", missing=missing).fit(x, y)
+    got = emkit.GenerativeClassifier("full", missing=missing, device="cpu").fit(x, y)
+    assert got.log_likelihood_ == pytest.approx(want.log_likelihood_, rel=1e-8)
+    assert_close(got.means_, want.means_)
+    assert_close(got.covariances_, want.covariances_)
+    proba = got.predict_proba(torch.from_numpy(x))
+    assert isinstance(proba, torch.Tensor)
+    assert_close(proba.numpy(), want.predict_proba(x))
+
+
+def test_imputer_on_the_device():
+    x = with_holes(blobs(150), 0.3)
+    want = emkit.GaussianImputer().fit(x)
+    got = emkit.GaussianImputer(device="cpu").fit(torch.from_numpy(x))
+    assert got.log_likelihood_ == pytest.approx(want.log_likelihood_, rel=1e-8)
+    assert_close(got.mean_, want.mean_)
+    assert_close(got.covariance_, want.covariance_)
+    filled = got.transform(torch.from_numpy(x))
+    assert isinstance(filled, torch.Tensor)
+    assert_close(filled.numpy(), want.transform(x), 1e-10)
+
+
+def test_select_mixture_on_the_device():
+    x = blobs(100)
+    want = emkit.select_mixture(x, n_components=[1, 2, 3], covariance_types=["full", "diag"])
+    got = emkit.select_mixture(
+        x, n_components=[1, 2, 3], covariance_types=["full", "diag"], device="cpu"
+    )
+    assert_close(got.table_["bic"].to_numpy(), want.table_["bic"].to_numpy())
+
+
+def test_degenerate_components_are_flagged_on_the_device():
+    rng = np.random.RandomState(0)
+    x = np.vstack([rng.normal(size=(100, 2)), np.tile([[5.0, 5.0]], (20, 1))])
+    with pytest.warns(DegenerateFitWarning):
+        want = emkit.GaussianMixture(2, random_state=0).fit(x)
+    with pytest.warns(DegenerateFitWarning):
+        got = emkit.GaussianMixture(2, random_state=0, device="cpu").fit(x)
+    np.testing.assert_array_equal(got.degenerate_components_, want.degenerate_components_)
+    assert_close(got.covariances_, want.covariances_, 1e-6)
+
+
+def test_no_monotonicity_warning_in_float32():
+    x = blobs(400)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MonotonicityWarning)
+        fit = emkit.GaussianMixture(3, random_state=0, device="cpu", dtype=np.float32).fit(x)
+    assert fit.converged_
+
+
+def test_clear_errors_on_the_device():
+    x = blobs(50)
+    bad = torch.from_numpy(x.copy())
+    bad[3, 1] = float("nan")
+    with pytest.raises(ValueError, match='missing="em"'):
+        emkit.GaussianMixture(2).fit(bad)
+    bad[3, 1] = float("inf")
+    with pytest.raises(ValueError, match="infinity"):
+        emkit.GaussianMixture(2).fit(bad)
+    with pytest.raises(ValueError, match="2-D"):
+        emkit.GaussianMixture(2).fit(torch.zeros(10))
+    with pytest.raises(ValueError, match="device"):
+        emkit.GaussianMixture(2, device="no-such-device").fit(x)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA"):
+            emkit.GaussianMixture(2, device="cuda").fit(x)
+    fitted = emkit.GaussianMixture(2, random_state=0).fit(x)
+    with pytest.raises(ValueError, match="features"):
+        fitted.predict(torch.zeros((4, 5), dtype=torch.float64))
+
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+
+
+def test_import_and_help_do_not_import_torch():
+    out = _run(
+        "import sys, contextlib, io\n"
+        "import emkit, emkit.cli\n"
+        "from emkit.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        main(['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('torch' in sys.modules)\n"
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_missing_torch_names_the_extra():
+    out = _run(
+        "import sys, importlib.abc\n"
+        "class NoTorch(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name.partition('.')[0] == 'torch':\n"
+        "            raise ImportError('No module named torch')\n"
+        "sys.meta_path.insert(0, NoTorch())\n"
+        "import numpy as np, emkit\n"
+        "try:\n"
+        "    emkit.GaussianMixture(2, device='cpu').fit(np.random.rand(20, 2))\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    assert 'pip install "emkit[torch]"' in out.stdout, out.stderr
+
+
+def test_a_device_fit_saves_and_loads(tmp_path):
+    x = blobs(100)
+    fit = emkit.GaussianMixture(3, random_state=0, device=torch.device("cpu"), dtype=np.float32)
+    fit.fit(x)
+    fit.save(tmp_path / "model.json")
+    back = emkit.load(tmp_path / "model.json")
+    assert back.get_params()["device"] == "cpu"
+    np.testing.assert_array_equal(back.predict(x), fit.predict(x))
+
+
+def test_cli_fit_on_the_device(tmp_path):
+    from emkit.cli import main
+
+    path = tmp_path / "rows.csv"
+    np.savetxt(path, blobs(60), delimiter=",", header="a,b,c", comments="")
+    out = tmp_path / "out"
+    args = [str(path), "-k", "1-3", "--covariance", "full", "--out", str(out), "--quiet"]
+    assert main(["fit", *args, "--device", "cpu"]) == 0
+    assert (out / "model.json").is_file()
