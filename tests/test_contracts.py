@@ -60,6 +60,7 @@ from emkit import (
 from emkit.distributions.gaussian import COVARIANCES, GaussianComponents, covariance_structure
 from emkit.distributions.registry import FAMILIES, family_from_dict
 from emkit.distributions.regularization import Regularization
+from emkit.models.mixture import Mixture
 
 FAMILY_NAMES = sorted(FAMILIES)
 STRUCTURE_NAMES = sorted(COVARIANCES)
@@ -974,3 +975,28 @@ def test_asymptotic_covariance_is_the_inverse_information(case):
     got = fitted.asymptotic_covariance()
     scale = float(np.max(np.abs(expected)))
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6 * scale)
+
+
+# ---- law: NumPy and torch give the same numbers ---------------------------------------------
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("case", cases([c for c in CASES if is_gaussian(c.truth)]))
+def test_numpy_and_torch_give_the_same_numbers(case, variant):
+    """The PyTorch backend (``device="cpu"``, float64) runs the E-steps of the NumPy path: the
+    same statistics and log-likelihood from one E-step under each assignment, and the same
+    fit from the same start."""
+    torch = pytest.importorskip("torch")
+    x = case.mixture_data(np.random.default_rng(9), 400)
+    for assignment in ("soft", "hard"):
+        model = Mixture(np.array([0.3, 0.7]), case.truth, 1e-6, assignment=assignment)
+        want, want_ll = model.e_step(x)
+        got, got_ll = model.e_step(torch.from_numpy(x))
+        assert got_ll == pytest.approx(want_ll, rel=1e-12)
+        np.testing.assert_allclose(got.resp_sum, want.resp_sum, rtol=1e-12)
+        _assert_stats_equal(got.components, want.components)
+    want_fit = case.estimator(variant).fit(x)
+    got_fit = clone(case.estimator(variant)).set_params(device="cpu").fit(torch.from_numpy(x))
+    assert got_fit.log_likelihood_ == pytest.approx(want_fit.log_likelihood_, rel=1e-10)
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(
+            getattr(got_fit, name), getattr(want_fit, name), rtol=1e-8, atol=1e-10, err_msg=name
+        )
