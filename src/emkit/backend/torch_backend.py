@@ -147,16 +147,17 @@ def quadratic_sums(
     sizes = [f.n_components for f in forms]
     bounds = np.cumsum([0] + sizes)
     n_feat, total_k = coef.shape
-    if not first.diagonal:
-        upper = torch.triu_indices(d, d, device=device)  # row-major, as np.triu_indices
     # Per form: sums of r [phi, 1] (k, q + d + 1) then the log-likelihood, in one buffer.
     acc = torch.zeros((total_k, n_feat + 2), dtype=torch.float64, device=device)
     budget = CUDA_BLOCK_BYTES if device.type == "cuda" else CPU_BLOCK_BYTES
     block = max(256, budget // (x.element_size() * (n_feat + total_k + d)))
     for start in range(0, n, block):
         xc = x[start : start + block] - shift  # (m, d)
-        quad = xc * xc if first.diagonal else xc[:, upper[0]] * xc[:, upper[1]]
-        feats = torch.cat([quad, xc], dim=1)  # (m, q + d)
+        if first.diagonal:
+            parts = [xc * xc, xc]
+        else:  # the upper triangle row by row, as np.triu_indices orders it
+            parts = [xc[:, i : i + 1] * xc[:, i:] for i in range(d)] + [xc]
+        feats = torch.cat(parts, dim=1)  # (m, q + d)
         joint = torch.addmm(const, feats, coef)  # (m, sum k)
         w = None if weights is None else weights[start : start + block]
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
