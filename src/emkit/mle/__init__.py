@@ -14,15 +14,23 @@ from emkit.mle.closed_form import (
     binomial,
     categorical,
     exponential,
-    linear_regression,
     multivariate_normal,
     normal,
     poisson,
 )
-from emkit.mle.estimate import Estimate, HessianWarning, OptimizationWarning
-from emkit.mle.numerical import nonlinear_regression, numerical
+from emkit.mle.estimate import (
+    ConditionWarning,
+    Estimate,
+    HessianWarning,
+    OptimizationWarning,
+    RegressionEstimate,
+)
+from emkit.mle.linear import linear_regression
+from emkit.mle.nonlinear import nonlinear_regression
+from emkit.mle.numerical import numerical
 
 __all__ = [
+    "ConditionWarning",
     "Estimate",
     "HessianWarning",
     "OptimizationWarning",
@@ -36,4 +44,5 @@ __all__ = [
     "normal",
     "numerical",
     "poisson",
+    "RegressionEstimate",
 ]

@@ -23,6 +23,7 @@ from emkit.distributions.gaussian import GaussianStats
 from emkit.distributions.normal import Normal
 from emkit.distributions.poisson import Poisson
 from emkit.mle.estimate import Estimate
+from emkit.mle.linear import linear_regression  # noqa: F401  (was defined here)
 
 
 def _fit(family: Any, x: np.ndarray) -> Any:
@@ -292,71 +293,3 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
         raise ValueError(f"categorical: label {x.max():g} is not below n_categories={K}")
     fit = _fit(Categorical(K), x)
     return _estimate(fit, x, {"probs": fit.probs[0]}, "Categorical maximum likelihood")
-
-
-def linear_regression(X, y, fit_intercept: bool = True) -> Estimate:
-    r"""MLE of a linear regression with Gaussian noise.
-
-    :math:`y = b + X\beta + \varepsilon`, :math:`\varepsilon \sim N(0, \sigma^2)`. The coefficients
-    are least squares; :math:`\hat\sigma^2 = \mathrm{RSS}/N`. Their covariance is the inverse
-    Fisher information :math:`\hat\sigma^2 (A^\top A)^{-1}` with A the design matrix (with a column
-    of ones when ``fit_intercept``), and :math:`\operatorname{Var}\hat\sigma^2 = 2\sigma^4/N`.
-
-    statsmodels' OLS divides the RSS by N - p (p columns of A) instead, so its standard errors
-    are these times :math:`\sqrt{N/(N-p)}`; the coefficients are the same.
-
-    Parameters
-    ----------
-    X : array of shape (n, p) or (n,).
-    y : array of shape (n,).
-    fit_intercept : whether to estimate an intercept. When False there is no ``intercept``
-        parameter.
-
-    Returns
-    -------
-    Estimate with parameters ``intercept`` (float), ``coef`` of shape (p,) and ``variance``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from emkit import mle
-    >>> rng = np.random.default_rng(0)
-    >>> x = rng.uniform(0, 10, size=50)
-    >>> y = 1.5 + 0.8 * x + rng.normal(0, 1, size=50)
-    >>> est = mle.linear_regression(x[:, None], y)
-    >>> round(est.params["intercept"], 3), est.params["coef"].round(3)
-    (1.257, array([0.852]))
-    >>> print(est.summary().round(3)[["estimate", "std_err"]].to_string())
-               estimate  std_err
-    parameter
-    intercept     1.257    0.291
-    coef[0]       0.852    0.048
-    variance      0.993    0.199
-    """
-    X = finite_array(X, "X", 2)
-    y = finite_array(y, "y", 1)
-    if X.shape[0] != y.size:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.size} values")
-    n, p = X.shape
-    A = np.hstack([np.ones((n, 1)), X]) if fit_intercept else X  # (n, q)
-    q = A.shape[1]
-    at_least(n, q + 1, f"linear_regression with {q} coefficients")
-    Q, R = np.linalg.qr(A)  # A = Q R, R (q, q)
-    if np.linalg.matrix_rank(A) < q:
-        raise ValueError(
-            f"linear_regression: the columns of the design matrix are linearly dependent "
-            f"(rank {np.linalg.matrix_rank(A)} < {q}); drop redundant columns"
-        )
-    beta = np.linalg.solve(R, Q.T @ y)  # (q,)
-    resid = y - A @ beta
-    var = resid @ resid / n
-    if var == 0:
-        raise ValueError("linear_regression: the fit is exact (RSS = 0); the variance MLE is 0")
-    R_inv = np.linalg.solve(R, np.eye(q))
-    cov = np.zeros((q + 1, q + 1))
-    cov[:q, :q] = var * R_inv @ R_inv.T  # sigma^2 (A^T A)^{-1}
-    cov[q, q] = 2 * var**2 / n
-    params = {"intercept": beta[0]} if fit_intercept else {}
-    params.update(coef=beta[1:] if fit_intercept else beta, variance=var)
-    loglik = -0.5 * n * (np.log(2 * np.pi * var) + 1)
-    return Estimate(params, cov, loglik, n, "Linear regression maximum likelihood")

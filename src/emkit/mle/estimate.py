@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +11,9 @@ import pandas as pd
 from scipy import stats
 
 Value = float | np.ndarray
+Bounds = (
+    Sequence[tuple[float | None, float | None]] | Mapping[str, tuple[float | None, float | None]]
+)
 
 _EPS = np.finfo(np.float64).eps
 
@@ -56,6 +59,25 @@ class OptimizationWarning(RuntimeWarning):
     """
 
 
+class ConditionWarning(RuntimeWarning):
+    """The design (or Jacobian) is so ill-conditioned that the estimates lose correct digits.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from emkit import mle
+    >>> x = np.linspace(1000, 1001, 30)  # powers of x far from 0: nearly collinear columns
+    >>> X = np.column_stack([x, x**2, x**3])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     est = mle.linear_regression(X, np.sin(x))
+    ...
+    >>> [w.category.__name__ for w in caught]
+    ['ConditionWarning']
+    """
+
+
 def _freeze(value: Any) -> Value:
     arr = np.array(value, dtype=np.float64)
     if arr.ndim == 0:
@@ -84,6 +106,39 @@ def unflatten(theta: np.ndarray, like: Mapping[str, Value]) -> dict[str, Value]:
     return out
 
 
+def names_and_start(start) -> tuple[list[str] | None, np.ndarray]:
+    """Parameter names (None when unnamed) and the start as a vector of shape (k,)."""
+    if isinstance(start, Mapping):
+        return list(start), np.array([float(v) for v in start.values()])
+    return None, np.atleast_1d(np.asarray(start, dtype=np.float64)).ravel()
+
+
+def named_params(names: list[str] | None, theta: np.ndarray, label: str) -> dict[str, Any]:
+    """``theta`` as named scalars, or as one vector parameter ``label`` when unnamed."""
+    if names is None:
+        return {label: theta}
+    return dict(zip(names, theta, strict=True))
+
+
+def bounds_array(bounds, names: list[str] | None, k: int) -> np.ndarray:
+    """Bounds as an array of shape (k, 2) with -inf / inf for None."""
+    if bounds is None:
+        return np.tile([-np.inf, np.inf], (k, 1))
+    if isinstance(bounds, Mapping):
+        if names is None:
+            raise ValueError("bounds can be a dict only when start is a dict of named parameters")
+        unknown = set(bounds) - set(names)
+        if unknown:
+            raise ValueError(f"bounds name unknown parameter(s) {sorted(unknown)}")
+        bounds = [bounds.get(name, (None, None)) for name in names]
+    if len(bounds) != k:
+        raise ValueError(f"bounds has {len(bounds)} pairs for {k} parameters")
+    return np.array(
+        [[-np.inf if lo is None else lo, np.inf if hi is None else hi] for lo, hi in bounds],
+        dtype=np.float64,
+    )
+
+
 def row_labels(params: Mapping[str, Value]) -> list[str]:
     """One label per scalar entry: ``rate``, ``coef[0]``, ``covariance[0,1]``."""
     labels = []
@@ -97,12 +152,15 @@ def row_labels(params: Mapping[str, Value]) -> list[str]:
 
 
 def step_sizes(theta: np.ndarray, power: float) -> np.ndarray:
-    """Finite-difference steps ``eps**power * max(|theta|, 1)``, shape (k,).
+    """Finite-difference steps ``eps**power * |theta|`` relative to each parameter, shape (k,).
 
-    ``power = 1/3`` balances truncation and rounding error for central first differences,
-    ``1/4`` for central second differences.
+    A parameter at exactly zero gets ``eps**power``. ``power = 1/3`` balances truncation and
+    rounding error for central first differences, ``1/4`` for central second differences. A
+    step relative to the parameter matters for small parameters: a step of ``eps**(1/4)`` (1e-4)
+    swamps a rate of 1e-7 and ruins its standard error.
     """
-    return _EPS**power * np.maximum(np.abs(theta), 1.0)
+    theta = np.asarray(theta, dtype=np.float64)
+    return _EPS**power * np.where(theta != 0, np.abs(theta), 1.0)
 
 
 def jacobian(f: Callable[[np.ndarray], Any], theta: np.ndarray, h: np.ndarray | None = None):
@@ -284,3 +342,61 @@ class Estimate:
             n=self.n,
             method=f"{self.method}, transformed to {name} (delta method)",
         )
+
+
+@dataclass(frozen=True, eq=False)
+class RegressionEstimate(Estimate):
+    """An :class:`Estimate` of a regression with Gaussian noise, with its fit statistics.
+
+    The parameters are the coefficients and ``variance``, the noise variance
+    :math:`\\hat\\sigma^2`: RSS/N (the MLE) or RSS/(N - p) (unbiased; the convention of
+    statsmodels, R and NIST), as the ``variance`` option of the fit chose. The coefficients'
+    covariance is :math:`\\hat\\sigma^2 (J^\\top J)^{-1}` with J the design matrix (or the
+    Jacobian at the optimum) and :math:`\\operatorname{Var}\\hat\\sigma^2 = 2\\hat\\sigma^4/m`
+    with m = N or N - p. ``loglik`` is always the maximised log-likelihood (at RSS/N).
+
+    Parameters
+    ----------
+    rss : float
+        Residual sum of squares.
+    df_resid : int
+        Residual degrees of freedom N - p (p coefficients).
+    r2, adj_r2 : float
+        Coefficient of determination and its adjusted form; centred about the mean of y when
+        the model has an intercept (or a constant column), about zero otherwise (as
+        statsmodels). NaN for nonlinear regression.
+    condition_number : float
+        2-norm condition number of the design (or Jacobian) with columns scaled to unit
+        length: roughly, about ``log10(condition_number)`` digits are lost in the coefficients.
+    converged : bool
+        Whether the fit is certified: always True for linear regression; for nonlinear
+        regression, True only when the gradient and the Gauss-Newton step tests hold.
+    message : str
+        What stopped the solver (nonlinear) or how the system was solved (linear).
+    nfev : int
+        Number of evaluations of the model function (0 for linear regression).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import mle
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    >>> y = np.array([2.1, 3.9, 6.2, 7.8, 10.1, 12.2])
+    >>> est = mle.linear_regression(x, y, variance="unbiased")
+    >>> round(est.rss, 4), est.df_resid, round(est.residual_sd, 4), round(est.r2, 5)
+    (0.128, 4, 0.1789, 0.99821)
+    """
+
+    rss: float = np.nan
+    df_resid: int = 0
+    r2: float = np.nan
+    adj_r2: float = np.nan
+    condition_number: float = np.nan
+    converged: bool = True
+    message: str = ""
+    nfev: int = 0
+
+    @property
+    def residual_sd(self) -> float:
+        """Residual standard deviation :math:`\\sqrt{\\mathrm{RSS}/(N - p)}`, NIST's definition."""
+        return float(np.sqrt(self.rss / self.df_resid)) if self.df_resid > 0 else np.nan
