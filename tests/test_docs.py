@@ -1,8 +1,10 @@
 """Documentation contracts: every public name shows an example, and results print plainly."""
 
+import ast
 import inspect
 import re
 import types
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +50,37 @@ def test_posteriors_print_python_floats():
     assert all(type(v) is float for v in joint.map.values())
     assert all(type(v) is float for v in joint["mean"].interval(0.9))
     assert all(type(v) is float for v in bayes.gamma_poisson([1, 2]).hyper.values())
+
+
+GALLERY = sorted((Path(__file__).resolve().parents[1] / "docs" / "examples").glob("*.py"))
+
+
+def _emkit_names(tree: ast.AST) -> set[str]:
+    """Every dotted emkit name a script imports or reads: ``emkit.mle.poisson``, ..."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("emkit"):
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            names |= {a.name for a in node.names if a.name.startswith("emkit.")}
+        elif isinstance(node, ast.Attribute):
+            parts = []
+            inner: ast.AST = node
+            while isinstance(inner, ast.Attribute):
+                parts.append(inner.attr)
+                inner = inner.value
+            if isinstance(inner, ast.Name) and inner.id in ("emkit", "mle", "bayes"):
+                prefix = "emkit" if inner.id == "emkit" else f"emkit.{inner.id}"
+                names.add(".".join([prefix, *reversed(parts)]))
+    return names
+
+
+@pytest.mark.skipif(not GALLERY, reason="no gallery scripts in this checkout")
+@pytest.mark.parametrize("script", GALLERY, ids=lambda p: p.name)
+def test_gallery_examples_use_the_public_api_only(script):
+    public = set(PUBLIC) | {"emkit.mle", "emkit.bayes"}
+    for name in _emkit_names(ast.parse(script.read_text())):
+        # a public name, or an attribute of one (a method or a fitted attribute)
+        assert any(name == p or name.startswith(p + ".") for p in public), (
+            f"{script.name} uses {name}, which is not public API"
+        )

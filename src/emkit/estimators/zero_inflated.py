@@ -43,13 +43,13 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
     rate_ : array of shape (d,), Poisson rates.
     log_likelihood_ : float.
     covariance_ : array of shape (1 + d, 1 + d), inverse observed information of
-        (zero_inflation_, rate_...). When the maximum lies on the boundary
+        (``zero_inflation_``, ``rate_``...). When the maximum lies on the boundary
         :math:`\\pi = 0` (no more zeros than the Poisson alone expects) the Wald standard error
         of :math:`\\pi` is not valid: its row and column are NaN (with a warning) and the rates'
         block is that of the Poisson fitted alone.
-    stderr_ : array of shape (1 + d,), standard errors of (zero_inflation_, rate_...).
-    weights_ : array of shape (2,), (zero_inflation_, 1 - zero_inflation_).
-    components_ : [PointMass(0), Poisson(rate_)].
+    stderr_ : array of shape (1 + d,), standard errors of (``zero_inflation_``, ``rate_``...).
+    weights_ : array of shape (2,), (``zero_inflation_``, ``1 - zero_inflation_``).
+    components_ : ``[PointMass(0), Poisson(rate_)]``.
     history_, n_iter_, converged_, n_features_in_ : as for every EM estimator.
 
     Examples
