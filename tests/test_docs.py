@@ -84,3 +84,13 @@ def test_gallery_examples_use_the_public_api_only(script):
         assert any(name == p or name.startswith(p + ".") for p in public), (
             f"{script.name} uses {name}, which is not public API"
         )
+
+
+API_INDEX = Path(__file__).resolve().parents[1] / "docs" / "api" / "index.rst"
+
+
+@pytest.mark.skipif(not API_INDEX.exists(), reason="no docs/ in this checkout")
+def test_the_api_reference_lists_every_public_name():
+    listed = set(re.findall(r"^   (\w+)$", API_INDEX.read_text(), flags=re.M))
+    missing = sorted(q for q in PUBLIC if q.rsplit(".", 1)[1] not in listed)
+    assert not missing, f"docs/api/index.rst does not list {missing}"
