@@ -157,9 +157,12 @@ class ArrayChunks(WeightedRows):
 class NpyChunks(WeightedRows):
     """Row blocks of a 2-D ``.npy`` file, read with plain file reads (no memory map).
 
+    A Fortran-ordered file (``np.save`` of a transposed or ``order="F"`` array) stores
+    columns one after the other, so its rows are read through a read-only memory map instead.
+
     Attributes
     ----------
-    path : the file; C-ordered, of a float or integer dtype.
+    path : the file; C- or Fortran-ordered, of a float or integer dtype.
     sample_weight : array of shape (n,) or None.
     chunk_rows : rows per block.
     dtype : dtype of the blocks yielded (float64, or float32 to keep float32 files small).
@@ -176,15 +179,22 @@ class NpyChunks(WeightedRows):
         shape, dtype, offset = mapped.shape, mapped.dtype, mapped.offset
         fortran = mapped.ndim == 2 and not mapped.flags.c_contiguous
         del mapped
-        if len(shape) != 2 or fortran or dtype.hasobject:
+        if len(shape) != 2 or dtype.hasobject:
             raise ValueError(
-                f"{self.path} must hold a C-ordered 2-D numeric array; got shape {shape}"
-                f"{' in Fortran order' if fortran else ''} of dtype {dtype}"
+                f"{self.path} must hold a 2-D numeric array; got shape {shape} of dtype {dtype}"
             )
-        object.__setattr__(self, "_header", (shape, dtype, offset))
+        object.__setattr__(self, "_header", (shape, dtype, offset, fortran))
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-        (n, d), dtype, offset = self._header
+        (n, d), dtype, offset, fortran = self._header
+        if fortran:
+            mapped = np.load(self.path, mmap_mode="r")
+            for start in range(0, n, self.chunk_rows):
+                stop = min(start + self.chunk_rows, n)
+                w = None if self.sample_weight is None else self.sample_weight[start:stop]
+                yield np.ascontiguousarray(mapped[start:stop], dtype=self.dtype), w
+            del mapped
+            return
         with open(self.path, "rb") as f:
             f.seek(offset)
             for start in range(0, n, self.chunk_rows):
@@ -225,6 +235,13 @@ class ParquetChunks(WeightedRows):
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(self.path)
+
+    @property
+    def column_names(self) -> list[str]:
+        """The names of the columns read, in order (the estimator's ``feature_names_in_``)."""
+        if self.columns is not None:
+            return list(self.columns)
+        return list(self._file().schema_arrow.names)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         start = 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
@@ -86,3 +89,30 @@ def check_no_empty_rows(x: np.ndarray) -> None:
             f"is NaN; the first is row {int(np.argmax(empty))}). They carry no information; "
             "drop them first, e.g. X = X[~np.isnan(X).all(axis=1)]."
         )
+
+
+def rows_from_file(x, feature_names=None):
+    """``x`` itself, or the rows of the ``.npy`` or Parquet file that ``x`` names.
+
+    A Parquet file is read as a DataFrame of the columns ``feature_names`` (shape (n, d)), so
+    that the estimator checks the names as for any DataFrame; all its columns when None.
+    """
+    if not isinstance(x, (str, os.PathLike)):
+        return x
+    from emkit.backend.sources import PARQUET_SUFFIXES
+
+    path = Path(x)
+    if not path.is_file():
+        raise ValueError(f"no such file: {path}")
+    if path.suffix == ".npy":
+        return np.load(path)
+    if path.suffix in PARQUET_SUFFIXES:
+        import pandas as pd
+
+        columns = None if feature_names is None else [str(c) for c in feature_names]
+        frame = pd.read_parquet(path, columns=columns)
+        return frame if feature_names is not None else frame.to_numpy()
+    raise ValueError(
+        f"{path}: a file to read rows from must be .npy or Parquet "
+        f"({', '.join(PARQUET_SUFFIXES)}); load other formats into an array first"
+    )

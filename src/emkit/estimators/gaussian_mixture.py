@@ -31,6 +31,7 @@ from emkit.estimators._validation import (
     check_incomplete_rows,
     check_rows,
     check_weights,
+    rows_from_file,
 )
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
@@ -311,6 +312,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             self.n_features_in_ = d
             if hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
+            if hasattr(source, "column_names"):  # a Parquet file names its columns
+                self.feature_names_in_ = np.asarray(source.column_names, dtype=object)
         elif d != self.n_features_in_:
             raise ValueError(
                 f"X has {d} features, but {type(self).__name__} is expecting "
@@ -440,7 +443,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             return check_device_rows(
                 self, X, reset=False, allow_nan=self.missing == "em", nan_hint=MISSING_EM_HINT
             )
-        return self._rows(X, reset=False)
+        return self._rows(rows_from_file(X, getattr(self, "feature_names_in_", None)), reset=False)
 
     def _rows(self, X, *, reset: bool, min_rows: int = 1, fitting: bool = False) -> np.ndarray:
         if self.missing == "em":
