@@ -1,32 +1,66 @@
-"""``emkit mle FAMILY DATA``: maximum likelihood estimates with standard errors, as a table."""
+"""``emkit mle FAMILY DATA``: maximum likelihood estimates with standard errors, as a table.
+
+Every family of :mod:`emkit.mle` (and the gamma), and the linear and nonlinear regressions
+written as formulas. Rows of the table are named by what they estimate: a category's name, a
+column's name, a formula's parameter.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
+import dataclasses
+from typing import TYPE_CHECKING
 
 from emkit.exceptions import DataError
 
-# families fitted from one column of the table (functions of emkit.mle, imported when run)
-ONE_COLUMN = ("bernoulli", "poisson", "exponential", "normal", "categorical")
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from emkit.mle import Estimate
+
+# families fitted from one column of the table
+ONE_COLUMN = ("bernoulli", "binomial", "poisson", "exponential", "gamma", "normal", "categorical")
 # families fitted from several columns
 MANY_COLUMNS = ("multivariate_normal",)
+REGRESSIONS = ("linear", "nonlinear")
+FAMILIES = (*ONE_COLUMN, *MANY_COLUMNS, *REGRESSIONS)
 
 
 def register(subparsers) -> None:
     """Add the ``mle`` subcommand to an argparse subparsers object."""
     parser = subparsers.add_parser(
         "mle",
-        help="maximum likelihood estimate of a distribution's parameters, with standard errors",
-        description="Fit a distribution by maximum likelihood and print estimates, standard "
-        "errors and Wald intervals.",
+        help="maximum likelihood estimate of a distribution's or a regression's parameters",
+        description="Fit a distribution or a regression by maximum likelihood and print "
+        "estimates, standard errors, z, p-values and Wald intervals, as statsmodels prints "
+        "them. Examples: emkit mle poisson counts.csv --column visits; emkit mle categorical "
+        "iris.csv --column species; emkit mle linear cars.csv --formula 'mpg ~ weight + hp'; "
+        "emkit mle nonlinear decay.csv --formula 'y ~ a * exp(-k * t)' --start a=1,k=0.5",
     )
-    parser.add_argument("family", choices=[*ONE_COLUMN, *MANY_COLUMNS])
-    parser.add_argument("data", help="a .csv or .parquet file")
+    parser.add_argument("family", choices=FAMILIES)
+    parser.add_argument("data", help="a .csv (any delimiter) or .parquet file")
     parser.add_argument("--column", help="the column to fit (families of one variable)")
     parser.add_argument(
-        "--columns", help="comma-separated columns (multivariate_normal; all columns by default)"
+        "--columns", help="comma-separated columns (multivariate_normal; all numeric by default)"
+    )
+    parser.add_argument(
+        "--trials",
+        help="binomial: the number of trials per row, a number or a column name (default 1)",
+    )
+    parser.add_argument(
+        "--formula",
+        help="regressions: 'y ~ x1 + x2' (linear; '+ 0' drops the intercept) or "
+        "'y ~ a * exp(-k * x)' (nonlinear: names in --start are parameters, others columns)",
+    )
+    parser.add_argument("--y", dest="response", help="linear: the response column")
+    parser.add_argument("--x", dest="regressors", help="linear: comma-separated regressors")
+    parser.add_argument(
+        "--start", help="nonlinear: starting values of the parameters, e.g. a=1,k=0.5"
+    )
+    parser.add_argument("--sep", help="CSV delimiter (default: detected from the file)")
+    parser.add_argument(
+        "--decimal", choices=(".", ","), help="decimal mark (default: detected from the file)"
     )
     parser.add_argument(
         "--level", type=float, default=0.95, help="confidence level of the intervals (0.95)"
@@ -36,34 +70,269 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read the data, fit, print the table; bad data raise DataError (exit status 2)."""
-    from emkit import mle
-    from emkit.io import read_table
+    from emkit.cli.table import read_raw
 
     if not 0 < args.level < 1:
         raise DataError(f"--level must lie strictly between 0 and 1, got {args.level}")
-    if args.family in MANY_COLUMNS:
-        columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-        if args.column:
-            columns = [args.column]
-        frame = read_table(args.data, columns)
-        values = frame.to_numpy()
-        fit: Callable[[Any], mle.Estimate] = getattr(mle, args.family)
-        where = f"{args.data}: columns {', '.join(map(str, frame.columns))}"
+    frame = read_raw(args.data, args.sep, args.decimal).rename(columns=str)
+    if frame.shape[0] == 0:
+        raise DataError(f"{args.data}: the table is empty (no rows)")
+    if args.family in REGRESSIONS:
+        estimate, where = regression(args, frame)
+    elif args.family in MANY_COLUMNS:
+        estimate, where = multivariate(args, frame)
     else:
-        if args.columns:
-            raise DataError(f"{args.family} takes one column: use --column, not --columns")
-        frame = read_table(args.data, [args.column] if args.column else None)
-        if frame.shape[1] != 1:
-            raise DataError(
-                f"{args.data}: {frame.shape[1]} columns; choose one with --column "
-                f"(columns are {', '.join(map(str, frame.columns))})"
-            )
-        values = frame.iloc[:, 0].to_numpy()
-        fit = getattr(mle, args.family)
-        where = f"{args.data}: column {frame.columns[0]!r}"
-    try:
-        estimate = fit(values)
-    except ValueError as exc:
-        raise DataError(f"{where}: {exc}") from None
+        estimate, where = one_column(args, frame)
+    print(where)
     print(estimate.report(args.level))
     return 0
+
+
+def _names(frame: pd.DataFrame) -> str:
+    return ", ".join(map(str, frame.columns))
+
+
+def _columns(frame: pd.DataFrame, names: list[str], path) -> pd.DataFrame:
+    absent = [c for c in names if c not in frame.columns]
+    if absent:
+        raise DataError(
+            f"{path}: no column {', '.join(map(repr, absent))}; columns are {_names(frame)}"
+        )
+    return frame[names]
+
+
+def _complete(frame: pd.DataFrame, path) -> pd.DataFrame:
+    """Rows with a value in every column of ``frame`` (a note when some are dropped)."""
+    from emkit.cli.fit import note
+
+    kept = frame.dropna()
+    if len(kept) < len(frame):
+        note(f"{path}: left out {len(frame) - len(kept)} rows with a missing value")
+    if len(kept) == 0:
+        raise DataError(f"{path}: no row has a value in every column used")
+    return kept
+
+
+def _numbers(frame: pd.DataFrame, path) -> np.ndarray:
+    """The columns as float64 (booleans as 0/1); DataError naming a text column."""
+    import numpy as np
+    import pandas as pd
+
+    for name in frame.columns:
+        column = frame[name]
+        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+            example = column.dropna().iloc[0] if column.notna().any() else column.iloc[0]
+            raise DataError(
+                f"{path}: column {name!r} is not numeric (e.g. {str(example)!r}); "
+                "categorical takes names"
+            )
+    return frame.to_numpy(dtype=np.float64)
+
+
+def _fit(fit, where: str, *data):
+    try:
+        return fit(*data)
+    except ValueError as exc:
+        raise DataError(f"{where}: {exc}") from None
+
+
+def one_column(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate, str]:
+    """A family of one variable, from ``--column`` (or the one numeric column)."""
+    from emkit import mle
+
+    if args.columns:
+        raise DataError(f"{args.family} takes one column: use --column, not --columns")
+    if args.column:
+        column = args.column
+        _columns(frame, [column], args.data)
+    else:
+        from emkit.cli.table import is_number
+
+        candidates = [c for c in frame.columns if is_number(frame[c])]
+        if args.family == "categorical" or len(candidates) != 1:
+            if frame.shape[1] != 1:
+                raise DataError(
+                    f"{args.data}: {frame.shape[1]} columns; choose one with --column "
+                    f"(columns are {_names(frame)})"
+                )
+            candidates = list(frame.columns)
+        column = candidates[0]
+    where = f"{args.data}: column {column!r}"
+    if args.family == "binomial":
+        return binomial(args, frame, column), where
+    values = _complete(frame[[column]], args.data)[column]
+    if args.family == "categorical":
+        return categorical(values, where), where
+    x = _numbers(values.to_frame(), args.data)[:, 0]
+    if args.family == "gamma":
+        return _fit(gamma, where, x), where
+    return _fit(getattr(mle, args.family), where, x), where
+
+
+def categorical(values: pd.Series, where: str) -> Estimate:
+    """Category probabilities, one row per distinct value (sorted), named by it."""
+    import pandas as pd
+
+    from emkit import mle
+
+    codes, categories = pd.factorize(values, sort=True)
+    estimate = _fit(mle.categorical, where, codes, len(categories))
+    return dataclasses.replace(estimate, labels=tuple(f"probs[{c}]" for c in categories))
+
+
+def binomial(args: argparse.Namespace, frame: pd.DataFrame, column: str) -> Estimate:
+    """Successes from ``column``, trials from ``--trials`` (a number or a column)."""
+    import numpy as np
+
+    from emkit import mle
+
+    trials = args.trials or "1"
+    try:
+        n: object = float(trials)
+        used = [column]
+    except ValueError:
+        n = None
+        used = [column, trials]
+    data = _complete(_columns(frame, used, args.data), args.data)
+    values = _numbers(data, args.data)
+    k = values[:, 0]
+    if n is None:
+        n = values[:, 1]
+    elif not float(str(n)).is_integer():
+        raise DataError(f"--trials {trials}: a whole number or a column name")
+    where = f"{args.data}: column {column!r}, trials {trials}"
+    return _fit(mle.binomial, where, k, np.broadcast_to(np.asarray(n), k.shape))
+
+
+def gamma(x: np.ndarray) -> Estimate:
+    r"""MLE of a gamma distribution's shape and rate, standard errors from the observed
+    information.
+
+    The point is the gamma family's own M-step (Newton on the profile likelihood of the shape,
+    :func:`emkit.distributions.gamma.gamma_shape_newton`); :func:`emkit.mle.numerical`
+    started there takes the Hessian of
+    :math:`\ell = n a \log b - n \log\Gamma(a) + (a - 1)\sum\log x - b\sum x`.
+    """
+    import numpy as np
+    from scipy.special import gammaln
+
+    from emkit import mle
+    from emkit.distributions.gamma import gamma_shape_newton
+
+    x = np.asarray(x, dtype=np.float64)
+    if x.size < 2 or not np.all(x > 0):
+        raise ValueError("gamma needs at least two values, all strictly positive")
+    if np.all(x == x[0]):
+        raise ValueError("all values are equal: the gamma shape has no finite MLE")
+    shape = float(
+        gamma_shape_newton(float(x.size), np.array([x.sum()]), np.array([np.log(x).sum()]))[0]
+    )
+    rate = shape / x.mean()
+
+    def loglik(theta, x):
+        a, b = theta
+        return a * np.log(b) - gammaln(a) + (a - 1) * np.log(x) - b * x
+
+    estimate = mle.numerical(
+        loglik,
+        x,
+        start={"shape": shape, "rate": rate},
+        bounds={"shape": (0, None), "rate": (0, None)},
+    )
+    return dataclasses.replace(estimate, method="Gamma maximum likelihood")
+
+
+def multivariate(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate, str]:
+    """A multivariate normal of ``--columns`` (default: every numeric column)."""
+    from emkit import mle
+    from emkit.cli.table import is_number
+
+    if args.column:
+        names = [args.column]
+    elif args.columns:
+        names = [c.strip() for c in args.columns.split(",") if c.strip()]
+    else:
+        names = [c for c in frame.columns if is_number(frame[c])]
+    data = _complete(_columns(frame, names, args.data), args.data)
+    where = f"{args.data}: columns {', '.join(names)}"
+    estimate = _fit(mle.multivariate_normal, where, _numbers(data, args.data))
+    labels = [f"mean[{c}]" for c in names]
+    labels += [f"covariance[{a},{b}]" for a in names for b in names]
+    return dataclasses.replace(estimate, labels=tuple(labels)), where
+
+
+def regression(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate, str]:
+    """Linear (``--formula 'y ~ x1 + x2'`` or ``--y``/``--x``) or nonlinear regression."""
+    from emkit.cli.formula import linear_terms, parse_expression, split
+
+    if args.family == "linear":
+        if args.formula:
+            response, terms, intercept = linear_terms(args.formula)
+        elif args.response and args.regressors:
+            response = args.response
+            terms = [c.strip() for c in args.regressors.split(",") if c.strip()]
+            intercept = True
+        else:
+            raise DataError("linear needs --formula 'y ~ x1 + x2', or --y and --x")
+        if "." in terms:  # y ~ . : every other numeric column
+            from emkit.cli.table import is_number
+
+            terms = [c for c in frame.columns if c != response and is_number(frame[c])]
+        return linear(args, frame, response, terms, intercept)
+    if not args.formula or not args.start:
+        raise DataError(
+            "nonlinear needs --formula 'y ~ a * exp(-k * x)' and --start a=1,k=0.5 "
+            "(the names in --start are the parameters)"
+        )
+    response, right = split(args.formula)
+    return nonlinear(args, frame, response, parse_expression(right), parse_start(args.start))
+
+
+def linear(args, frame, response: str, terms: list[str], intercept: bool):
+    from emkit import mle
+
+    data = _complete(_columns(frame, [response, *terms], args.data), args.data)
+    values = _numbers(data, args.data)
+    where = f"{args.data}: {response} ~ {' + '.join(terms)}" + ("" if intercept else " + 0")
+    estimate = _fit(mle.linear_regression, where, values[:, 1:], values[:, 0], intercept)
+    labels = (["intercept"] if intercept else []) + list(terms) + ["variance"]
+    return dataclasses.replace(estimate, labels=tuple(labels)), where
+
+
+def parse_start(spec: str) -> dict[str, float]:
+    """``"a=1,k=0.5"`` -> ``{"a": 1.0, "k": 0.5}``."""
+    start = {}
+    for part in spec.split(","):
+        name, _, value = part.partition("=")
+        try:
+            start[name.strip()] = float(value)
+        except ValueError:
+            raise DataError(f"--start {spec!r}: write name=value pairs, e.g. a=1,k=0.5") from None
+    return start
+
+
+def nonlinear(args, frame, response: str, expression, start: dict[str, float]):
+    import numpy as np
+
+    from emkit import mle
+
+    unused = [p for p in start if p not in expression.names]
+    if unused:
+        raise DataError(f"--start names {', '.join(unused)}, which the formula does not use")
+    columns = [name for name in expression.names if name not in start]
+    data = _complete(_columns(frame, [response, *columns], args.data), args.data)
+    values = _numbers(data, args.data)
+    x = {name: values[:, j + 1] for j, name in enumerate(columns)}
+    names = list(start)
+
+    def f(x, *theta):
+        return np.broadcast_to(
+            expression({**x, **dict(zip(names, theta, strict=True))}), (len(values),)
+        )
+
+    where = f"{args.data}: {response} ~ {expression.text}"
+    with np.errstate(all="ignore"):
+        estimate = _fit(mle.nonlinear_regression, where, f, x, values[:, 0], start)
+    return dataclasses.replace(
+        estimate, method="Nonlinear least squares (maximum likelihood)"
+    ), where

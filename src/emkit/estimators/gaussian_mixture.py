@@ -313,7 +313,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             if hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
             if hasattr(source, "column_names"):  # a Parquet file names its columns
-                self.feature_names_in_ = np.asarray(source.column_names, dtype=object)
+                self.feature_names_in_: np.ndarray = np.asarray(source.column_names, dtype=object)
         elif d != self.n_features_in_:
             raise ValueError(
                 f"X has {d} features, but {type(self).__name__} is expecting "

@@ -180,7 +180,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
             if hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
             if hasattr(source, "column_names"):  # a Parquet file names its columns
-                self.feature_names_in_ = np.asarray(source.column_names, dtype=object)
+                self.feature_names_in_: np.ndarray = np.asarray(source.column_names, dtype=object)
             if self.n_features_in_ < 1:
                 raise ValueError(
                     f"GaussianImputer needs 2-D data with at least one column; got "

@@ -269,12 +269,14 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
 
     Parameters
     ----------
-    x : array of shape (n,) of integer labels 0, 1, ..., K - 1.
-    n_categories : K; ``max(x) + 1`` when None.
+    x : array of shape (n,) of integer labels 0, 1, ..., K - 1; or of names (strings), the K
+        categories being the distinct names in sorted order.
+    n_categories : K; ``max(x) + 1`` when None (integer labels only).
 
     Returns
     -------
-    Estimate with parameter ``probs`` of shape (K,).
+    Estimate with parameter ``probs`` of shape (K,); its rows are named ``probs[name]`` for
+    named categories.
 
     Examples
     --------
@@ -284,7 +286,32 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     array([0.25, 0.25, 0.5 ])
     >>> est.stderr["probs"].round(4)
     array([0.1531, 0.1531, 0.1768])
+    >>> mle.categorical(["red", "blue", "red", "red"]).summary().index.tolist()
+    ['probs[blue]', 'probs[red]']
     """
+    names = np.asarray(x)
+    if names.dtype.kind in "OUS":
+        names = names.ravel() if names.ndim == 2 and names.shape[1] == 1 else names
+        if names.ndim != 1:
+            raise ValueError(f"x must be 1-dimensional, got shape {names.shape}")
+        if any(v is None or (isinstance(v, float) and v != v) for v in names):
+            raise ValueError("x has missing values (None or NaN); drop them first")
+        if n_categories is not None:
+            raise ValueError(
+                "n_categories counts integer labels; named categories are the distinct names"
+            )
+        at_least(names.size, 1, "categorical")
+        categories, codes = np.unique(names.astype(str), return_inverse=True)
+        fit = _fit(Categorical(categories.size), codes.astype(np.float64))
+        est = _estimate(fit, codes.astype(np.float64), {"probs": fit.probs[0]}, "")
+        return Estimate(
+            est.params,
+            est.cov,
+            est.loglik,
+            est.n,
+            "Categorical maximum likelihood",
+            labels=tuple(f"probs[{c}]" for c in categories),
+        )
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "categorical")
     nonnegative_integers(x, "labels (0, 1, ..., K - 1)", "categorical")

@@ -151,6 +151,15 @@ def row_labels(params: Mapping[str, Value]) -> list[str]:
     return labels
 
 
+def _forg(x: float, prec: int = 3) -> str:
+    """A number as statsmodels' ``forg`` writes it (``prec`` 3 or 4 decimals)."""
+    if not np.isfinite(x):
+        return str(x)
+    if abs(x) >= 1e4 or abs(x) < 1e-4:
+        return f"{x:{prec + 6}.{prec}g}"
+    return f"{x:{prec + 6}.{prec}f}"
+
+
 def step_sizes(theta: np.ndarray, power: float) -> np.ndarray:
     """Finite-difference steps ``eps**power * |theta|`` relative to each parameter, shape (k,).
 
@@ -213,6 +222,8 @@ class Estimate:
         Number of observations (trials for the binomial).
     method : str
         One line saying what was estimated, printed above the table.
+    labels : names of the k scalar entries, for the rows of :meth:`summary` (e.g. ``probs[red]``
+        or a regressor's column name); ``rate``, ``coef[0]``, ``covariance[0,1]`` when None.
 
     Examples
     --------
@@ -234,6 +245,7 @@ class Estimate:
     loglik: float
     n: int
     method: str = "Maximum likelihood"
+    labels: tuple[str, ...] | None = None
     _labels: list[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -245,7 +257,10 @@ class Estimate:
         object.__setattr__(self, "cov", cov)
         object.__setattr__(self, "loglik", float(self.loglik))
         object.__setattr__(self, "n", int(self.n))
-        object.__setattr__(self, "_labels", row_labels(params))
+        labels = row_labels(params) if self.labels is None else [str(v) for v in self.labels]
+        if len(labels) != k:
+            raise ValueError(f"labels names {len(labels)} entries; the parameters have {k}")
+        object.__setattr__(self, "_labels", labels)
 
     @property
     def stderr(self) -> dict[str, Value]:
@@ -298,14 +313,39 @@ class Estimate:
         return self.report()
 
     def report(self, level: float = 0.95) -> str:
-        """The summary table under a header with the method, N and the log-likelihood."""
-        table = self.summary(level).to_string(float_format=lambda v: f"{v:.6g}")
-        width = max(len(line) for line in table.splitlines())
+        """The summary table under a header with the method, N and the log-likelihood.
+
+        Numbers are printed as statsmodels prints its parameter tables (``forg``): estimates
+        with 4 decimals, the other columns with 3, and 4 (3) significant digits in exponent
+        notation beyond 1e4 or below 1e-4; p-values with 3 decimals.
+        """
+        table = self.summary(level)
+        alpha = 1 - level
+        head = ["coef", "std err", "z", "P>|z|", f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"]
+        stub = max([len(name) for name in table.index] + [9])
+        rows = [
+            [
+                _forg(r.estimate, 4),
+                _forg(r.std_err),
+                _forg(r.z),
+                "nan" if np.isnan(r.p_value) else f"{r.p_value:#6.3f}",
+                _forg(r.ci_low),
+                _forg(r.ci_high),
+            ]
+            for r in table.itertuples()
+        ]
+        width = max([11] + [len(cell) + 1 for row in rows for cell in row])
+        lines = [" " * stub + "".join(h.rjust(width) for h in head)]
+        lines += [
+            str(name).ljust(stub) + "".join(cell.strip().rjust(width) for cell in row)
+            for name, row in zip(table.index, rows, strict=True)
+        ]
+        rule = max(len(line) for line in lines)
         header = [
             self.method,
-            f"No. observations: {self.n}    Log-likelihood: {self.loglik:.6g}",
+            f"No. observations: {self.n}    Log-likelihood: {_forg(self.loglik, 4).strip()}",
         ]
-        return "\n".join([*header, "=" * width, table, "=" * width])
+        return "\n".join([*header, "=" * rule, lines[0], "-" * rule, *lines[1:], "=" * rule])
 
     def transform(
         self,

@@ -1,0 +1,137 @@
+"""Model formulas for ``emkit mle``: ``y ~ x1 + x2`` (linear) and ``y ~ a * exp(-k * x)``.
+
+A nonlinear formula is parsed with :mod:`ast` and evaluated by walking the tree over numbers,
+columns, parameters, ``+ - * / **`` and a fixed list of NumPy functions: nothing else (no
+attribute, subscript or other call) is accepted, so a formula cannot run code.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from emkit.exceptions import DataError
+
+FUNCTIONS: dict[str, Callable] = {
+    "exp": np.exp,
+    "log": np.log,
+    "log10": np.log10,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "arctan": np.arctan,
+    "atan": np.arctan,
+    "tanh": np.tanh,
+}
+BINARY: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+
+def split(formula: str) -> tuple[str, str]:
+    """``"y ~ rhs"`` -> ``("y", "rhs")``."""
+    if formula.count("~") != 1:
+        raise DataError(f"--formula {formula!r}: write it as 'y ~ x1 + x2' (one '~')")
+    left, right = (part.strip() for part in formula.split("~"))
+    if not left or not right:
+        raise DataError(f"--formula {formula!r}: a response and terms are needed on each side")
+    return left, right
+
+
+def linear_terms(formula: str) -> tuple[str, list[str], bool]:
+    """The response, the regressors and whether to fit an intercept of ``y ~ x1 + x2``.
+
+    ``+ 0`` or ``- 1`` drops the intercept (as in R and statsmodels); ``+ 1`` keeps it.
+    """
+    response, right = split(formula)
+    intercept = True
+    terms = []
+    for i, part in enumerate(right.replace("-", "+-").split("+")):
+        term = part.strip()
+        if term.startswith("-"):
+            term = "-" + term[1:].strip()
+        if not term and i == 0:
+            continue
+        if term in ("0", "-1"):
+            intercept = False
+        elif term == "1":
+            intercept = True
+        elif not term or term.startswith("-"):
+            raise DataError(
+                f"--formula {formula!r}: only sums of column names, '+ 0' or '- 1' are "
+                "understood in a linear formula"
+            )
+        else:
+            terms.append(term)
+    return response, terms, intercept
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed right-hand side; ``names`` are the columns and parameters it reads."""
+
+    text: str
+    tree: ast.Expression
+    names: tuple[str, ...]
+
+    def __call__(self, values: Mapping[str, object]):
+        return _evaluate(self.tree.body, values)
+
+
+def parse_expression(text: str) -> Expression:
+    """Parse ``a * exp(-k * x)``; DataError for anything outside the small grammar."""
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise DataError(f"--formula: cannot parse {text!r} ({exc.msg})") from None
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+                raise DataError(
+                    f"--formula: {ast.unparse(node.func)}() is not one of the functions "
+                    f"{', '.join(FUNCTIONS)}"
+                )
+            if node.keywords or len(node.args) != 1:
+                raise DataError(f"--formula: {node.func.id}() takes one argument")
+        elif isinstance(node, ast.Name):
+            if node.id not in FUNCTIONS and node.id not in names:
+                names.append(node.id)
+        elif isinstance(node, ast.Constant):
+            if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):
+                raise DataError(f"--formula: {node.value!r} is not a number")
+        elif not isinstance(
+            node, (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Load, *BINARY, *UNARY)
+        ):
+            raise DataError(
+                f"--formula: {ast.unparse(node) if isinstance(node, ast.expr) else text!r} is "
+                "not understood; use numbers, names, + - * / **, and the functions "
+                f"{', '.join(FUNCTIONS)}"
+            )
+    return Expression(text, tree, tuple(names))
+
+
+def _evaluate(node: ast.expr, values: Mapping[str, object]):
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return values[node.id]
+    if isinstance(node, ast.BinOp):
+        return BINARY[type(node.op)](_evaluate(node.left, values), _evaluate(node.right, values))
+    if isinstance(node, ast.UnaryOp):
+        return UNARY[type(node.op)](_evaluate(node.operand, values))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return FUNCTIONS[node.func.id](_evaluate(node.args[0], values))
+    raise DataError(f"--formula: cannot evaluate {ast.unparse(node)}")  # parse_expression bars it
