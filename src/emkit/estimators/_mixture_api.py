@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from emkit.backend.namespace import namespace_of
+from emkit.estimators._inputs import per_row
 
 
 class MixtureQueries:
@@ -29,6 +30,7 @@ class MixtureQueries:
         """Number of free parameters of the fitted model."""
         raise NotImplementedError
 
+    @per_row(width=lambda self: self.weights_.shape[0])
     def predict_proba(self, X) -> np.ndarray:
         """Posterior probability of each component for each row, shape (n, k)."""
         x = self._checked_rows(X)  # first: raises NotFittedError before the model is built
@@ -39,6 +41,7 @@ class MixtureQueries:
         """Most probable component of each row, shape (n,)."""
         return self.predict_proba(X).argmax(axis=1)
 
+    @per_row()
     def score_samples(self, X) -> np.ndarray:
         """Log density (or probability) log p(x_n) of each row, shape (n,)."""
         x = self._checked_rows(X)
@@ -68,7 +71,7 @@ class MixtureQueries:
         proba = self.predict_proba(X)
         resp = np.asarray(namespace_of(proba).to_numpy(proba))
         entropy = -np.sum(resp * np.log(np.clip(resp, np.finfo(float).tiny, None)))
-        return self.bic(X) + 2.0 * entropy
+        return float(self.bic(X) + 2.0 * entropy)
 
 
 def warn_unless_converged(estimator) -> None:

@@ -12,10 +12,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from emkit.backend.dask_source import is_dask_collection
+from emkit.backend.inputs import as_source, checked, start_rows
 from emkit.backend.namespace import is_device_array
-from emkit.backend.sampling import sample_indices, sample_rows
-from emkit.backend.sources import array_source, as_chunks
-from emkit.backend.validation import CheckedChunks
+from emkit.backend.sampling import sample_indices
+from emkit.backend.sources import DataSource, array_source
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import fit_starts
@@ -228,7 +229,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             data read chunk by chunk, with memory that does not grow with n: a path to a
             ``.npy`` or Parquet file, a ``np.memmap``, or a re-iterable of 2-D arrays (a list of
             arrays, or an object whose ``__iter__`` starts over). Each chunk is checked as it
-            is read.
+            is read. Or a dask Array or DataFrame: EM then runs on the active
+            ``dask.distributed`` client (Dask's local scheduler without one), the partitions
+            staying on the workers (:mod:`emkit.backend.dask_source`).
         y : ignored.
         sample_weight : array-like of shape (n,), non-negative; a weight of m counts a row m times.
 
@@ -294,13 +297,13 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             w = check_weights(sample_weight, np.broadcast_to(0.0, (x_dev.shape[0], 1)))
             x, w_init = sample_host_rows(x_dev, w, INIT_ROWS, rng)
             return place.xp.TensorChunks(x_dev, place.weights(w)), x, w_init
-        source = as_chunks(X, dtype=dtype)
+        source = as_source(X, dtype=dtype)
         if source is None:
             x = self._rows(X, reset=reset, min_rows=self.n_components, fitting=True)
             w = check_weights(sample_weight, x)
             x = x.astype(dtype, copy=False) if dtype == np.float32 else x
             read_as = x.dtype if dtype == np.float32 else np.float64
-            data = array_source(x, w, dtype=read_as)
+            data: DataSource = array_source(x, w, dtype=read_as)
             if place is not None:
                 data = place.hold(data, x, w)
             if x.shape[0] > INIT_ROWS:
@@ -325,10 +328,13 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
                 f"got {n} rows of {d} columns"
             )
         if sample_weight is not None:
-            w = check_weights(sample_weight, np.broadcast_to(0.0, (n, 1)))
-            source = as_chunks(X, sample_weight=w, dtype=dtype)
-        data = CheckedChunks(source, d, allow_nan=self.missing == "em", nan_hint=MISSING_EM_HINT)
-        x, w = sample_rows(data, n, INIT_ROWS, rng) if n > INIT_ROWS else _all_rows(data)
+            w = sample_weight
+            if not is_dask_collection(w):  # else checked on the workers
+                w = check_weights(sample_weight, np.broadcast_to(0.0, (n, 1)))
+            source = as_source(X, sample_weight=w, dtype=dtype)
+            assert source is not None  # as before: X is not in memory
+        data = checked(source, d, allow_nan=self.missing == "em", nan_hint=MISSING_EM_HINT)
+        x, w = start_rows(data, INIT_ROWS, rng)
         return (data if place is None else place.stream(data)), x, w
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -475,13 +481,6 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self.missing == "em"
         return tags
-
-
-def _all_rows(data) -> tuple[np.ndarray, np.ndarray | None]:
-    parts = list(data)
-    x = np.concatenate([np.asarray(c, dtype=np.float64) for c, _ in parts])
-    weights = [w for _, w in parts if w is not None]
-    return x, (np.concatenate(weights) if weights else None)
 
 
 def _checked(values, shape, name) -> np.ndarray:

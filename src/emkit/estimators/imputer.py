@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from numbers import Integral, Real
 from typing import Any
 
@@ -11,13 +12,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from emkit.backend.dask_source import is_dask_collection
+from emkit.backend.inputs import as_source, checked
 from emkit.backend.namespace import is_device_array, namespace_of
-from emkit.backend.sources import array_source, as_chunks
-from emkit.backend.validation import CheckedChunks
+from emkit.backend.sources import DataSource, array_source
 from emkit.distributions.gaussian import FullGaussian
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
 from emkit.estimators._device import check_device_rows, placement, resolution
+from emkit.estimators._inputs import per_row
 from emkit.estimators._mixture_api import warn_unless_converged
 from emkit.estimators._validation import check_incomplete_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
@@ -166,10 +169,10 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         warn_unless_converged(self)
         return self
 
-    def _data(self, X, sample_weight) -> tuple[CheckedChunks, np.ndarray | None, Any]:
+    def _data(self, X, sample_weight) -> tuple[DataSource, np.ndarray | None, Any]:
         """The chunk source to fit, rows with no observed value left out as they are read;
         and the validated rows and weights where ``X`` is in memory (else None, None)."""
-        source = as_chunks(X)
+        source = as_source(X)
         x = w = None
         if source is None:
             x = check_incomplete_rows(self, X, reset=True, allow_empty_rows=True)
@@ -187,21 +190,25 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
                     f"{self.n_features_in_} columns"
                 )
             if sample_weight is not None:
-                w = check_weights(sample_weight, np.broadcast_to(0.0, (source.n_rows, 1)))
-                source = as_chunks(X, sample_weight=w)
-        checked = CheckedChunks(source, self.n_features_in_, allow_nan=True, drop_empty_rows=True)
-        return checked, x, w
+                w = sample_weight
+                if not is_dask_collection(w):  # else checked on the workers
+                    w = check_weights(sample_weight, np.broadcast_to(0.0, (source.n_rows, 1)))
+                source = as_source(X, sample_weight=w)
+                assert source is not None  # as before: X is not in memory
+        rows = checked(source, self.n_features_in_, allow_nan=True, drop_empty_rows=True)
+        return rows, x, w
 
     def _start(self, data) -> tuple[MissingMixture, float]:
         """Observed column means and variances, zero correlations (two passes over ``data``);
         and the total weight of the rows fitted."""
         d = self.n_features_in_
-        totals, sums, total_weight = np.zeros(d), np.zeros(d), 0.0
-        for x, w in data:
-            weights = ~np.isnan(x) * (1.0 if w is None else w[:, None])  # (m, d)
-            totals += weights.sum(axis=0)
-            sums += (weights * np.nan_to_num(x)).sum(axis=0)
-            total_weight += x.shape[0] if w is None else float(w.sum())
+        try:
+            totals, sums, total_weight = data.map_reduce(_observed_sums)
+        except ValueError as exc:
+            # Every row was empty, so the checked source yields no chunk.
+            if "no chunk" not in str(exc):
+                raise
+            totals, sums, total_weight = np.zeros(d), np.zeros(d), 0.0
         if not totals.any():
             raise ValueError(
                 "GaussianImputer needs at least one row with an observed value and a positive "
@@ -214,10 +221,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
                 "cannot be estimated; drop those columns first."
             )
         mean = sums / totals
-        squares = np.zeros(d)
-        for x, w in data:
-            weights = ~np.isnan(x) * (1.0 if w is None else w[:, None])  # (m, d)
-            squares += (weights * np.nan_to_num(x - mean) ** 2).sum(axis=0)
+        squares = data.map_reduce(partial(_squares, mean))
         # The ridge's MAP variances (S + c)/N, as the M-step reads reg_covar (Regularization).
         var = Regularization(self.reg_covar).covariance(squares[None], totals[None])[0]
         # A column observed once (or constant) without a ridge has no spread to start from.
@@ -229,6 +233,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         components = FullGaussian.from_covariances(self.mean_[None], self.covariance_[None])
         return MissingMixture(np.ones(1), components, self.reg_covar)
 
+    @per_row(width=lambda self: self.n_features_in_)
     def transform(self, X, n_draws=None, random_state=None) -> np.ndarray:
         """Fill the NaN of ``X`` from the fitted normal, given each row's observed values.
 
@@ -272,6 +277,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
             draws[index] += noise @ factor.T
         return draws
 
+    @per_row()
     def score_samples(self, X) -> np.ndarray:
         """Log density of each row's observed values, log N(x_o | mu_o, Sigma_oo), shape (n,)."""
         check_is_fitted(self)
@@ -289,3 +295,23 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _observed_sums(x: np.ndarray, w: np.ndarray | None) -> tuple:
+    """Observed weight per column (d,), weighted sums of the observed values (d,), total weight."""
+    weights = ~np.isnan(x) * (1.0 if w is None else w[:, None])  # (m, d)
+    total = x.shape[0] if w is None else float(w.sum())
+    return _Sums((weights.sum(axis=0), (weights * np.nan_to_num(x)).sum(axis=0), total))
+
+
+def _squares(mean: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Weighted sums of squared deviations from ``mean`` of the observed values, shape (d,)."""
+    weights = ~np.isnan(x) * (1.0 if w is None else w[:, None])  # (m, d)
+    return (weights * np.nan_to_num(x - mean) ** 2).sum(axis=0)
+
+
+class _Sums(tuple):
+    """A tuple of partial sums that adds element by element."""
+
+    def __add__(self, other):
+        return _Sums(a + b for a, b in zip(self, other, strict=True))

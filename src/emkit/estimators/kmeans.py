@@ -12,6 +12,7 @@ so ``history_`` is minus half the inertia plus a constant and never decreases.
 
 from __future__ import annotations
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,10 +21,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import array_source
 from emkit.em import fit_starts
 from emkit.estimators._device import check_device_rows, placement, resolution
+from emkit.estimators._inputs import fit_rows, per_row
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.init import (
@@ -127,20 +130,27 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, d), finite.
+        X : array-like of shape (n, d), finite; or a dask Array or DataFrame, clustered on
+            its workers (starts from a sample of at most 100 000 rows drawn there, and
+            ``labels_`` a lazy dask Array).
         y : ignored.
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
-        place = placement(self.device, X, self.dtype)
-        if place is not None and is_device_array(X):
-            rows = check_device_rows(self, place.rows(X), reset=True, min_rows=self.n_clusters)
-            x = np.asarray(namespace_of(rows).to_numpy(rows), dtype=np.float64)
-        else:
-            x = check_rows(self, X, reset=True, min_rows=self.n_clusters)
-        w = check_weights(sample_weight, x)
         rng = check_random_state(self.random_state)
-        data = array_source(x, w) if place is None else place.hold(array_source(x, w), x, w)
+        place = placement(self.device, X, self.dtype)
+        if is_dask_collection(X):
+            data, x, w = fit_rows(self, X, sample_weight, rng=rng, min_rows=self.n_clusters)
+        else:
+            if place is not None and is_device_array(X):
+                rows = check_device_rows(
+                    self, place.rows(X), reset=True, min_rows=self.n_clusters
+                )
+                x = np.asarray(namespace_of(rows).to_numpy(rows), dtype=np.float64)
+            else:
+                x = check_rows(self, X, reset=True, min_rows=self.n_clusters)
+            w = check_weights(sample_weight, x)
+            data = array_source(x, w) if place is None else place.hold(array_source(x, w), x, w)
         starts = [centroid_mixture(self._start(x, w, rng)) for _ in range(self._n_starts())]
         # The objective is -inertia / 2 + const: the best start has the lowest inertia.
         tol = inertia_tol(x, self.tol)
@@ -148,11 +158,15 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
             starts, data, tol=tol, max_iter=self.max_iter, resolution=resolution(place)
         ).best
         self.cluster_centers_ = result.model.components.means
-        if place is not None and isinstance(data, place.xp.TensorChunks):  # rows on the device
-            labels, self.inertia_ = _assign(data.x, self.cluster_centers_, data.sample_weight)
+        if is_dask_collection(X):
+            self.labels_ = self.predict(X)
+            self.inertia_ = data.map_reduce(partial(_inertia, self.cluster_centers_))
         else:
-            labels, self.inertia_ = _assign(x, self.cluster_centers_, w)
-        self.labels_ = np.asarray(namespace_of(labels).to_numpy(labels))
+            if place is not None and isinstance(data, place.xp.TensorChunks):  # on the device
+                labels, self.inertia_ = _assign(data.x, self.cluster_centers_, data.sample_weight)
+            else:
+                labels, self.inertia_ = _assign(x, self.cluster_centers_, w)
+            self.labels_ = np.asarray(namespace_of(labels).to_numpy(labels))
         self.n_iter_ = max(result.n_iter, 1)
         self.history_ = result.history
         self.converged_ = result.converged
@@ -180,10 +194,12 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
             return check_device_rows(self, X, reset=False)
         return check_rows(self, X, reset=False)
 
+    @per_row(dtype=np.intp)
     def predict(self, X) -> np.ndarray:
         """Nearest centre of each row, shape (n,)."""
         return _assign(self._checked_rows(X), self.cluster_centers_, None)[0]
 
+    @per_row(width=lambda self: self.cluster_centers_.shape[0])
     def transform(self, X) -> np.ndarray:
         """Euclidean distance of each row to each centre, shape (n, n_clusters)."""
         d2 = squared_distances(self._checked_rows(X), self.cluster_centers_)
@@ -210,3 +226,7 @@ def _assign(x: np.ndarray, centres: np.ndarray, w: np.ndarray | None) -> tuple[n
     nearest = d2[xp.arange(x.shape[0], like=d2), labels]
     inertia = float(nearest.sum() if w is None else w @ nearest)
     return labels, inertia
+
+
+def _inertia(centres: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> float:
+    return _assign(x, centres, w)[1]

@@ -1,0 +1,489 @@
+"""Dask collections as a data source: the same EM on a Dask cluster.
+
+One EM round on a cluster is: ship the parameters (the E-step function, one task every
+partition depends on), map it over the partitions where they live, add the statistics in a
+tree, and take the M-step on the client. Statistics add up, so the answer is the in-memory
+one. The collection's partitions are prepared once (converted to the fit's dtype and checked
+on the workers, with the same errors as in memory, naming the partition), then persisted on
+the workers when they fit in the workers' memory and re-read from their source on every pass
+when they do not. A lost worker costs only the recomputation of its partitions: every
+partition's statistics are one task of the graph, so none is counted twice or left out.
+
+Dask is imported here only when a Dask collection arrives (``import emkit`` never imports it).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+import numpy as np
+
+from emkit.backend.sampling import sample_indices
+from emkit.backend.validation import nan_report
+
+T = TypeVar("T")
+
+# Partitions are persisted where their bytes are at most this share of the workers' memory.
+PERSIST_SHARE = 0.5
+DEFAULT_NAN_HINT = "drop or impute them before fitting"
+
+
+def is_dask_collection(data: Any) -> bool:
+    """True for a Dask Array, DataFrame or Series (without importing Dask if it is not)."""
+    dask = sys.modules.get("dask")
+    if dask is None or not dask.is_dask_collection(data):
+        return False
+    import dask.array as da
+    import dask.dataframe as dd
+
+    return isinstance(data, (da.Array, dd.DataFrame, dd.Series))
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What every partition must satisfy, and what a prepared partition holds.
+
+    Attributes
+    ----------
+    columns : features every partition has.
+    dtype : dtype of the prepared blocks.
+    allow_nan : NaN marks a missing value (inf stays an error).
+    drop_empty_rows : rows with no observed value are left out (else they are an error).
+    nan_hint : where NaN is an error, what the message suggests instead.
+    check : an extra check of each partition's rows, ``check(x)`` raising ValueError.
+    make : builds the chunk the model reads from ``(x, y)`` (default: ``x`` alone).
+    """
+
+    columns: int
+    dtype: Any = np.float64
+    allow_nan: bool = False
+    drop_empty_rows: bool = False
+    nan_hint: str = DEFAULT_NAN_HINT
+    check: Callable[[np.ndarray], None] | None = None
+    make: Callable[[np.ndarray, Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A source's partitions once prepared: the Delayed of each, and what the check pass
+    counted."""
+
+    blocks: tuple
+    counts: np.ndarray
+    n_rows: int
+    total_weight: float
+    persisted: bool
+
+
+@dataclass(frozen=True, eq=False)
+class DaskSource:
+    """The partitions of a Dask collection, as the EM loop reads them (a
+    :class:`~emkit.backend.sources.DataSource`).
+
+    Build it with :func:`dask_source`. The partitions are prepared, checked and (where they
+    fit) persisted on first use: one pass, which raises the first partition's error. Each
+    prepared partition is ``(chunk, sample_weight)``: ``chunk`` an array of shape
+    (m, n_features) (or what ``Checks.make`` builds from it and ``y``), the weights of shape
+    (m,) or None.
+
+    Attributes
+    ----------
+    raw : the collection's own partitions ``(x, w, y)``, each a Dask Delayed (or None).
+    checks : what every partition must satisfy and how it is prepared.
+    persist : as :func:`dask_source`.
+    nbytes : bytes of the prepared data where the partition sizes are known, else NaN.
+    row_chunks : rows of each partition (NaN where unknown).
+    """
+
+    raw: tuple
+    checks: Checks
+    persist: bool | None
+    nbytes: float
+    row_chunks: tuple
+
+    @property
+    def known_rows(self) -> int | None:
+        """Rows of the collection where its partition sizes are known, else None."""
+        rows = float(np.sum(self.row_chunks))
+        return None if np.isnan(rows) else int(rows)
+
+    @functools.cached_property
+    def prepared(self) -> Prepared:
+        """The partitions prepared and checked on the workers (persisted where they fit)."""
+        return _prepared(self.raw, self.checks, self.persist, self.nbytes, self.row_chunks)
+
+    @property
+    def n_rows(self) -> int:
+        if self.known_rows is not None and "prepared" not in self.__dict__:
+            return self.known_rows
+        return self.prepared.n_rows
+
+    @property
+    def n_features(self) -> int:
+        return self.checks.columns
+
+    @property
+    def total_weight(self) -> float:
+        return self.prepared.total_weight
+
+    @property
+    def n_partitions(self) -> int:
+        return len(self.raw)
+
+    @property
+    def persisted(self) -> bool:
+        return self.prepared.persisted
+
+    def __iter__(self) -> Iterator[tuple[Any, np.ndarray | None]]:
+        """The prepared partitions, each brought to the client in turn (for small data)."""
+        for block in self.prepared.blocks:
+            chunk, w, _ = block.compute()
+            yield chunk, w
+
+    def map_reduce(
+        self,
+        fn: Callable[[Any, np.ndarray | None], T],
+        combine: Callable[[T, T], T] = operator.add,
+    ) -> T:
+        """``fn`` of every partition on the workers, added in a tree with ``combine``; only the
+        sum comes back. ``fn`` (with the parameters it closes over) is one task that every
+        partition's task depends on, so it is sent to each worker once."""
+        import dask
+        from dask import delayed
+
+        shipped = delayed(fn, pure=False)
+        parts = [delayed(_apply, pure=False)(shipped, block) for block in self.prepared.blocks]
+        (total,) = dask.compute(_tree(parts, combine), optimize_graph=False)
+        return total
+
+    def checked(
+        self,
+        columns: int,
+        *,
+        allow_nan: bool = False,
+        drop_empty_rows: bool = False,
+        nan_hint: str = DEFAULT_NAN_HINT,
+        check: Callable[[np.ndarray], None] | None = None,
+        make: Callable[[np.ndarray, Any], Any] | None = None,
+    ) -> DaskSource:
+        """This source with every partition checked on the workers (as
+        :class:`~emkit.backend.validation.CheckedChunks` checks chunks): 2-D, ``columns``
+        wide, finite (NaN allowed where ``allow_nan``), then ``check(x)``; ``make(x, y)``
+        builds the chunk the model reads."""
+        checks = replace(
+            self.checks,
+            columns=columns,
+            allow_nan=allow_nan,
+            drop_empty_rows=drop_empty_rows,
+            nan_hint=nan_hint,
+            check=check,
+            make=make,
+        )
+        return replace(self, checks=checks)
+
+    def with_weights(self, sample_weight: Any) -> DaskSource:
+        """This source with ``sample_weight`` (shape (n,), an array or a Dask collection
+        partitioned as the data), checked on the workers."""
+        ws = _aligned(sample_weight, self.row_chunks, "sample_weight")
+        raw = tuple((x, w, y) for (x, _, y), w in zip(self.raw, ws, strict=True))
+        return replace(self, raw=raw)
+
+    def sample_rows(self, size: int, rng: np.random.RandomState) -> tuple[Any, Any]:
+        """A uniform random subset of ``size`` rows (all rows where there are no more), in
+        partition order, and their weights: drawn on the workers, only the sample comes back.
+
+        The indices are those :func:`~emkit.backend.sampling.sample_indices` draws for an
+        in-memory array of the same rows, so the sample, and the start made from it, are the
+        same as in memory.
+        """
+        import dask
+
+        counts = self.prepared.counts
+        n = int(counts.sum())
+        keep = sample_indices(n, size, rng) if size < n else None
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        takes = []
+        for i, block in enumerate(self.prepared.blocks):
+            if keep is None:
+                takes.append(dask.delayed(_take)(block, None))
+                continue
+            lo, hi = np.searchsorted(keep, offsets[i : i + 2])
+            if hi > lo:
+                takes.append(dask.delayed(_take)(block, keep[lo:hi] - offsets[i]))
+        parts = dask.compute(*takes)
+        chunks = [c for c, _ in parts]
+        weights = [w for _, w in parts if w is not None]
+        w = np.concatenate(weights) if weights else None
+        if isinstance(chunks[0], tuple):
+            return tuple(np.concatenate(c) for c in zip(*chunks, strict=True)), w
+        return np.concatenate(chunks), w
+
+
+def dask_source(
+    X: Any,
+    sample_weight: Any = None,
+    y: Any = None,
+    *,
+    dtype: Any = np.float64,
+    persist: bool | None = None,
+) -> DaskSource:
+    """The source of a Dask collection; its partitions are read, checked and (where they fit)
+    persisted on the workers when EM first needs them.
+
+    Parameters
+    ----------
+    X : dask Array of shape (n, d), or dask DataFrame of numeric columns.
+    sample_weight : None, an array of shape (n,), or a dask Array or Series partitioned as
+        ``X`` (non-negative, finite).
+    y : None, or a target partitioned as ``X`` (a dask Array or Series, or an array of shape
+        (n,) that is split as ``X`` is).
+    dtype : dtype of the prepared blocks (float64 or float32).
+    persist : True keeps the prepared partitions in the workers' memory, False re-reads them
+        from the collection's source on every pass, None (default) persists where they take
+        at most half of the workers' memory (of this machine's, on Dask's local scheduler).
+
+    Raises
+    ------
+    ValueError
+        Not 2-D, non-numeric columns, or partitions of ``y`` or the weights that do not match
+        those of ``X``. The partitions themselves are checked when first read.
+    """
+    x = as_dask_array(X)
+    d = int(x.shape[1])
+    xs = list(x.to_delayed().ravel())
+    ws = _aligned(sample_weight, x.chunks[0], "sample_weight")
+    ys = _aligned(y, x.chunks[0], "y")
+    raw = tuple(zip(xs, ws, ys, strict=True))
+    nbytes = float(x.shape[0]) * d * np.dtype(dtype).itemsize  # NaN where rows are unknown
+    return DaskSource(raw, Checks(d, dtype=dtype), persist, nbytes, tuple(x.chunks[0]))
+
+
+def _prepared(
+    raw: tuple, checks: Checks, persist: bool | None, nbytes: float, row_chunks: tuple
+) -> Prepared:
+    import dask
+    from dask import delayed
+
+    prepare = functools.partial(_prepare, checks=checks)
+    starts = np.concatenate([[0.0], np.cumsum(row_chunks)])
+    blocks = [
+        delayed(prepare)(x, w, y, _where(i, len(raw), starts[i], starts[i + 1]))
+        for i, (x, w, y) in enumerate(raw)
+    ]
+    keep = _should_persist(persist, nbytes)
+    if keep:
+        blocks = list(dask.persist(*blocks))
+    infos = dask.compute(*[delayed(_info)(b) for b in blocks])
+    counts = np.array([kept for kept, _, _ in infos], dtype=np.int64)
+    n_rows = int(sum(rows for _, rows, _ in infos))
+    weights = [weight for _, _, weight in infos]
+    if n_rows == 0:
+        raise ValueError("the Dask collection has no rows")
+    if any(weight is not None for weight in weights):
+        total = float(sum(weight for weight in weights if weight is not None))
+        if not total > 0:
+            raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
+    else:
+        total = float(n_rows)
+    return Prepared(tuple(blocks), counts, n_rows, total, keep)
+
+
+def _should_persist(persist: bool | None, nbytes: float) -> bool:
+    if persist is not None:
+        return persist
+    if not np.isfinite(nbytes):
+        return False
+    return nbytes <= PERSIST_SHARE * _worker_memory()
+
+
+def _worker_memory() -> float:
+    """Memory of the active client's workers together, or this machine's available memory."""
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        client = None
+    if client is not None:
+        workers = client.scheduler_info(n_workers=-1)["workers"].values()
+        return float(sum(w.get("memory_limit", 0) or 0 for w in workers))
+    try:
+        import psutil
+
+        return float(psutil.virtual_memory().available)
+    except ImportError:
+        return 0.0
+
+
+def as_dask_array(X: Any) -> Any:
+    """``X`` as a dask Array of shape (n, d) with one block of columns."""
+    import dask.array as da
+    import dask.dataframe as dd
+
+    if isinstance(X, dd.Series):
+        raise ValueError(
+            "X must be 2-D (rows by features); got a dask Series. Use series.to_frame()."
+        )
+    if isinstance(X, dd.DataFrame):
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        odd = [str(c) for c, t in X.dtypes.items() if not (is_numeric_dtype(t) or is_bool_dtype(t))]
+        if odd:
+            raise ValueError(
+                f"every column of X must be numeric; columns {odd} are not. Select the "
+                "numeric columns or encode the others first."
+            )
+        # Partition sizes known: the rows are counted, and in-memory weights split alike.
+        X = X.to_dask_array(lengths=True)
+    if not isinstance(X, da.Array):
+        raise ValueError(f"expected a dask Array or DataFrame; got {type(X).__name__}")
+    if X.ndim != 2:
+        raise ValueError(
+            f"X must be 2-D (rows by features); got a dask Array of shape {X.shape}. "
+            "Reshape it, e.g. X.reshape(-1, 1) for a single feature."
+        )
+    if not np.issubdtype(X.dtype, np.number) and X.dtype != bool:
+        raise ValueError(f"X must hold numbers; got dtype {X.dtype}")
+    if X.numblocks[1] > 1:
+        X = X.rechunk({1: -1})
+    return X
+
+
+def _aligned(values: Any, row_chunks: tuple, name: str) -> list:
+    """One block of ``values`` (weights or a target, shape (n,)) per partition, the partitions
+    having ``row_chunks`` rows (NaN where unknown)."""
+    if values is None:
+        return [None] * len(row_chunks)
+    import dask.array as da
+    import dask.dataframe as dd
+
+    unknown = any(np.isnan(c) for c in row_chunks)
+    if isinstance(values, (dd.Series, dd.DataFrame)):
+        values = values.to_dask_array(lengths=not unknown)
+    if not isinstance(values, da.Array):
+        values = np.asarray(values)
+        if values.ndim != 1:
+            raise ValueError(f"{name} must be 1-D; got shape {values.shape}")
+        if unknown:
+            raise ValueError(
+                f"{name} is an in-memory array but the partition sizes of X are unknown; "
+                f"pass {name} as a dask Series or Array partitioned as X"
+            )
+        if values.shape[0] != sum(row_chunks):
+            raise ValueError(
+                f"{name} has {values.shape[0]} entries but X has {int(sum(row_chunks))} rows"
+            )
+        values = da.from_array(values, chunks=(tuple(row_chunks),))
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be 1-D; got shape {values.shape}")
+    if values.chunks[0] != tuple(row_chunks):
+        known = not unknown and not any(np.isnan(c) for c in values.chunks[0])
+        if not known or values.shape[0] != sum(row_chunks):
+            raise ValueError(
+                f"{name} has {values.numblocks[0]} partitions but X has {len(row_chunks)}; "
+                "partition them alike"
+            )
+        values = values.rechunk((tuple(row_chunks),))
+    return list(values.to_delayed().ravel())
+
+
+def _where(part: int, n_parts: int, start: float, stop: float) -> str:
+    """How an error names a partition: its index, and its rows where they are known."""
+    if np.isnan(stop):
+        return f"partition {part} (of {n_parts})"
+    return f"partition {part} (of {n_parts}; rows {int(start)} to {int(stop) - 1})"
+
+
+def _prepare(x: Any, w: Any, y: Any, where: str, *, checks: Checks):
+    """One partition as the model reads it, checked: ``(chunk, sample_weight, (rows,
+    weight))``, the last its rows and their weight before any empty row was dropped."""
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != checks.columns:
+        raise ValueError(
+            f"{where} of X has shape {x.shape}; every partition must be 2-D with "
+            f"{checks.columns} columns (features)"
+        )
+    x = np.asarray(x, dtype=checks.dtype)
+    if w is not None:
+        w = np.asarray(w, dtype=np.float64)
+        if w.shape != (x.shape[0],):
+            raise ValueError(
+                f"{where} of sample_weight has {w.shape[0]} rows but X has {x.shape[0]}"
+            )
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise ValueError(
+                f"{where} of sample_weight has negative or non-finite weights; weights must be "
+                "finite and non-negative"
+            )
+    if y is not None:
+        y = np.asarray(y)
+        if y.shape != (x.shape[0],):
+            raise ValueError(f"{where} of y has {y.shape[0]} rows but X has {x.shape[0]}")
+    rows = (x.shape[0], None if w is None else float(w.sum()))
+    if not np.isfinite(x).all():
+        if np.isinf(x).any():
+            raise ValueError(
+                f"{where} of X contains infinite values; drop or replace them before fitting"
+            )
+        if not checks.allow_nan:
+            raise ValueError(f"{where} of X contains {nan_report(x)}; {checks.nan_hint}")
+        empty = np.isnan(x).all(axis=1)  # (m,)
+        if empty.any() and not checks.drop_empty_rows:
+            raise ValueError(
+                f"{int(empty.sum())} rows of {where} of X have no observed value (every entry "
+                f"is NaN; the first is its row {int(np.argmax(empty))}). They carry no "
+                "information; drop them first."
+            )
+        if empty.any():
+            x, w = x[~empty], None if w is None else w[~empty]
+            y = None if y is None else y[~empty]
+    if checks.check is not None:
+        try:
+            checks.check(x)
+        except ValueError as exc:
+            raise ValueError(f"{where} of X: {exc}") from None
+    chunk = x if checks.make is None else checks.make(x, y)
+    # Rows before any were dropped, and their weight: totals count dropped rows, as in memory.
+    return chunk, w, rows
+
+
+def _info(block) -> tuple[int, int, float | None]:
+    """Rows the partition keeps, rows it had, and their weight (None without weights)."""
+    chunk, _, (rows, weight) = block
+    x = chunk[0] if isinstance(chunk, tuple) else chunk
+    return int(x.shape[0]), rows, weight
+
+
+def _apply(fn: Callable, block) -> Any:
+    chunk, w, _ = block
+    return fn(chunk, w)
+
+
+def _take(block, rows: np.ndarray | None):
+    chunk, w, _ = block
+    if rows is None:
+        return (chunk if isinstance(chunk, tuple) else np.asarray(chunk, dtype=np.float64)), w
+    weights = None if w is None else w[rows]
+    if isinstance(chunk, tuple):
+        return tuple(np.asarray(c)[rows] for c in chunk), weights
+    return np.asarray(chunk[rows], dtype=np.float64), weights
+
+
+def _tree(parts: list, combine: Callable) -> Any:
+    """Add ``parts`` (Delayed) pairwise in a balanced tree, keeping their order."""
+    from dask import delayed
+
+    if not parts:
+        raise ValueError("the data source has no partition")
+    add = delayed(combine, pure=False)
+    while len(parts) > 1:
+        pairs = [add(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
+        parts = pairs + ([parts[-1]] if len(parts) % 2 else [])
+    return parts[0]

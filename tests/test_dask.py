@@ -1,0 +1,179 @@
+"""EM on a Dask cluster gives the in-memory fit: same start, same statistics, same answer.
+
+One LocalCluster of two single-threaded worker processes serves the module.
+"""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+dask = pytest.importorskip("dask")
+pytest.importorskip("distributed")
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+
+import pandas as pd  # noqa: E402
+
+from emkit import GaussianImputer, GaussianMixture, KMeans  # noqa: E402
+from emkit.distributions.gaussian import COVARIANCES  # noqa: E402
+
+RTOL = 1e-10
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
+
+
+def blobs(n=600, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0] * d, [4.0] * d, [0.0, 5.0] + [-3.0] * (d - 2)])
+    x = centres[rng.integers(0, 3, n)] + rng.normal(size=(n, d)) * rng.uniform(0.5, 1.5, d)
+    return x
+
+
+def close(a, b, rtol=RTOL):
+    """``a`` equals ``b`` to ``rtol`` relative to the size of ``b``."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * max(np.abs(b).max(), 1e-300))
+
+
+def same_mixture(a, b):
+    close(a.log_likelihood_, b.log_likelihood_)
+    close(a.weights_, b.weights_)
+    close(a.means_, b.means_)
+    close(a.covariances_, b.covariances_)
+
+
+@pytest.mark.parametrize("covariance_type", sorted(COVARIANCES))
+def test_gaussian_mixture_matches_in_memory(client, covariance_type):
+    x = blobs()
+    params = dict(covariance_type=covariance_type, random_state=0, tol=1e-12)
+    memory = GaussianMixture(3, **params).fit(x)
+    cluster = GaussianMixture(3, **params).fit(da.from_array(x, chunks=97))
+    same_mixture(cluster, memory)
+    assert cluster.n_iter_ == memory.n_iter_
+
+
+def test_missing_em_from_dataframe_with_weights(client):
+    x = blobs(seed=1)
+    rng = np.random.default_rng(1)
+    x[rng.random(x.shape) < 0.15] = np.nan
+    x = x[~np.isnan(x).all(axis=1)]
+    w = rng.uniform(0.5, 2.0, x.shape[0])
+    params = dict(missing="em", random_state=0, tol=1e-12)
+    memory = GaussianMixture(3, **params).fit(x, sample_weight=w)
+    frame = dd.from_pandas(pd.DataFrame(x, columns=list("abc")), npartitions=5)
+    weights = dd.from_pandas(pd.Series(w), npartitions=5)
+    cluster = GaussianMixture(3, **params).fit(frame, sample_weight=weights)
+    same_mixture(cluster, memory)
+    proba = cluster.predict_proba(frame)
+    assert isinstance(proba, da.Array) and proba.numblocks[0] == 5
+    close(proba.compute(), memory.predict_proba(x))
+
+
+def test_kmeans_and_imputer_match_in_memory(client):
+    x = blobs(seed=2)
+    memory = KMeans(3, n_init=3, random_state=0).fit(x)
+    cluster = KMeans(3, n_init=3, random_state=0).fit(da.from_array(x, chunks=128))
+    close(cluster.cluster_centers_, memory.cluster_centers_)
+    close(cluster.inertia_, memory.inertia_)
+    assert isinstance(cluster.labels_, da.Array)
+    np.testing.assert_array_equal(cluster.labels_.compute(), memory.labels_)
+    distances = cluster.transform(da.from_array(x, chunks=128))
+    assert distances.chunks == ((128, 128, 128, 128, 88), (3,))
+    close(distances.compute(), memory.transform(x))
+
+    rng = np.random.default_rng(3)
+    x[rng.random(x.shape) < 0.2] = np.nan
+    x[7] = np.nan  # a row with nothing observed is left out, in memory and on the cluster
+    memory = GaussianImputer().fit(x)
+    cluster = GaussianImputer().fit(da.from_array(x, chunks=100))
+    close(cluster.log_likelihood_, memory.log_likelihood_)
+    close(cluster.covariance_, memory.covariance_)
+    close(cluster.transform(da.from_array(x, chunks=100)).compute(), memory.transform(x))
+
+
+def test_lazy_queries_keep_partitions(client):
+    x = blobs(seed=4)
+    model = GaussianMixture(3, random_state=0).fit(x)
+    lazy = da.from_array(x, chunks=(150, 3))
+    out = {
+        "predict": model.predict(lazy),
+        "predict_proba": model.predict_proba(lazy),
+        "score_samples": model.score_samples(lazy),
+    }
+    for name, value in out.items():
+        assert isinstance(value, da.Array), name
+        assert value.chunks[0] == lazy.chunks[0], name
+        np.testing.assert_array_equal(value.compute(), getattr(model, name)(x))
+    close(model.bic(lazy), model.bic(x), rtol=1e-12)
+
+
+def test_local_scheduler_without_client():
+    x = blobs(seed=5)
+    params = dict(covariance_type="diag", random_state=0, tol=1e-12)
+    memory = GaussianMixture(2, **params).fit(x)
+    with dask.config.set(scheduler="threads"):
+        local = GaussianMixture(2, **params).fit(da.from_array(x, chunks=64))
+    same_mixture(local, memory)
+
+
+def test_killed_worker_does_not_change_the_answer(client):
+    x = blobs(n=2000, seed=6)
+    params = dict(covariance_type="full", random_state=0, tol=1e-12, accelerate=None)
+    memory = GaussianMixture(3, **params).fit(x)
+    pids = client.run(os.getpid)
+    killed = []
+
+    def kill_one(progress):
+        if progress.iteration == 3 and not killed:
+            victim = sorted(pids.values())[0]
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+
+    lazy = da.from_array(x, chunks=100)
+    cluster = GaussianMixture(3, callback=kill_one, **params).fit(lazy)
+    assert killed, "the worker was not killed"
+    same_mixture(cluster, memory)
+    assert cluster.n_iter_ == memory.n_iter_
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_nan_in_a_partition_is_named_with_the_missing_em_hint(client):
+    x = blobs(n=400, seed=7)
+    x[375, 1] = np.nan
+    with pytest.raises(
+        ValueError,
+        match=r'partition 37 \(of 40; rows 370 to 379\).*NaN in 1 of 10 rows.*missing="em"',
+    ):
+        GaussianMixture(2).fit(da.from_array(x, chunks=10))
+    x[375, 1] = np.inf
+    with pytest.raises(ValueError, match="partition 37 .*infinite"):
+        KMeans(2).fit(da.from_array(x, chunks=10))
+
+
+def test_bad_dask_input(client):
+    x = blobs(n=100)
+    with pytest.raises(ValueError, match="must be 2-D"):
+        GaussianMixture(2).fit(da.from_array(x[:, 0], chunks=10))
+    frame = dd.from_pandas(pd.DataFrame({"a": x[:, 0], "b": ["u"] * 100}), npartitions=2)
+    with pytest.raises(ValueError, match=r"columns \['b'\] are not"):
+        GaussianMixture(2).fit(frame)
+    with pytest.raises(ValueError, match="negative or non-finite weights"):
+        GaussianMixture(2).fit(
+            da.from_array(x, chunks=10), sample_weight=da.from_array(-np.ones(100), chunks=10)
+        )
+    model = GaussianMixture(2, random_state=0).fit(x)
+    with pytest.raises(ValueError, match="X has 2 features"):
+        model.predict(da.from_array(x[:, :2], chunks=10))
