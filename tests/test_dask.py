@@ -177,3 +177,77 @@ def test_bad_dask_input(client):
     model = GaussianMixture(2, random_state=0).fit(x)
     with pytest.raises(ValueError, match="X has 2 features"):
         model.predict(da.from_array(x[:, :2], chunks=10))
+
+
+def test_family_mixtures_match_in_memory(client):
+    from emkit import MixtureModel, Normal, Poisson, ZeroInflatedPoisson
+    from emkit.distributions.registry import Exponential
+
+    rng = np.random.default_rng(8)
+    y = np.concatenate([rng.normal(-2.0, 1.0, 300), rng.exponential(3.0, 300) + 1.0])[:, None]
+    params = dict(components=[Normal(), Exponential()], random_state=0, tol=1e-12)
+    memory = MixtureModel(**params).fit(y)
+    cluster = MixtureModel(**params).fit(da.from_array(y, chunks=111))
+    close(cluster.log_likelihood_, memory.log_likelihood_)
+    close(cluster.weights_, memory.weights_)
+    for a, b in zip(cluster.component_params_, memory.component_params_, strict=True):
+        for name, value in b.items():
+            if name != "family":
+                close(a[name], value)
+
+    counts = np.where(rng.random(500) < 0.3, 0, rng.poisson(2.5, 500))[:, None].astype(float)
+    memory = ZeroInflatedPoisson(tol=1e-12).fit(counts)
+    cluster = ZeroInflatedPoisson(tol=1e-12).fit(da.from_array(counts, chunks=64))
+    close(cluster.log_likelihood_, memory.log_likelihood_)
+    close(cluster.zero_inflation_, memory.zero_inflation_)
+    close(cluster.rate_, memory.rate_)
+    close(cluster.stderr_, memory.stderr_)
+    counts[3] = -1.0
+    with pytest.raises(ValueError, match="partition 0 .*"):
+        ZeroInflatedPoisson().fit(da.from_array(counts, chunks=64))
+    with pytest.raises(ValueError, match="partition 0 .*"):
+        MixtureModel([Poisson(), Poisson()]).fit(da.from_array(counts, chunks=64))
+
+
+def test_classifier_and_regressions_match_in_memory(client):
+    from emkit import GenerativeClassifier, MixtureOfRegressions
+
+    rng = np.random.default_rng(9)
+    x = blobs(seed=9)
+    y = (x[:, 0] > 2).astype(int) + (x[:, 1] > 3)
+    for covariance_type in ("full", "diag"):
+        memory = GenerativeClassifier(covariance_type).fit(x, y)
+        cluster = GenerativeClassifier(covariance_type).fit(
+            da.from_array(x, chunks=100), da.from_array(y, chunks=100)
+        )
+        close(cluster.means_, memory.means_)
+        close(cluster.covariances_, memory.covariances_)
+        close(cluster.log_likelihood_, memory.log_likelihood_)
+    partial = y.copy()
+    partial[rng.random(y.size) < 0.5] = -1  # semi-supervised: EM over the unlabelled rows
+    params = dict(tol=1e-12)
+    memory = GenerativeClassifier(**params).fit(x, partial)
+    lazy_x = da.from_array(x, chunks=100)
+    cluster = GenerativeClassifier(**params).fit(lazy_x, da.from_array(partial, chunks=100))
+    np.testing.assert_array_equal(cluster.classes_, memory.classes_)
+    close(cluster.means_, memory.means_)
+    close(cluster.priors_, memory.priors_)
+    close(cluster.log_likelihood_, memory.log_likelihood_)
+    predicted = cluster.predict(lazy_x)
+    assert isinstance(predicted, da.Array)
+    np.testing.assert_array_equal(predicted.compute(), memory.predict(x))
+
+    z = rng.normal(size=(400, 2))
+    line = rng.integers(0, 2, 400)
+    response = np.where(line == 0, 1.0 + z @ [2.0, -1.0], -2.0 + z @ [-1.0, 0.5])
+    response = response + rng.normal(0, 0.3, 400)
+    params = dict(n_init=3, random_state=0, tol=1e-12)
+    memory = MixtureOfRegressions(2, **params).fit(z, response)
+    frame = dd.from_pandas(pd.DataFrame(z, columns=["a", "b"]), npartitions=4)
+    target = dd.from_pandas(pd.Series(response), npartitions=4)
+    cluster = MixtureOfRegressions(2, **params).fit(frame, target)
+    close(cluster.log_likelihood_, memory.log_likelihood_)
+    close(cluster.coef_, memory.coef_)
+    close(cluster.intercept_, memory.intercept_)
+    close(cluster.sigmas_, memory.sigmas_)
+    close(cluster.predict(frame).compute(), memory.predict(z))

@@ -487,3 +487,17 @@ def _tree(parts: list, combine: Callable) -> Any:
         pairs = [add(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
         parts = pairs + ([parts[-1]] if len(parts) % 2 else [])
     return parts[0]
+
+
+def dask_unique(values: Any) -> np.ndarray:
+    """The distinct values of a target (a dask Array or Series, or an array), found on the
+    workers; only they come back."""
+    import dask.dataframe as dd
+
+    if isinstance(values, (dd.Series, dd.DataFrame)):
+        values = values.to_dask_array()
+    if not is_dask_collection(values):
+        return np.unique(np.asarray(values).ravel())
+    import dask.array as da
+
+    return np.asarray(da.unique(values.ravel()).compute())

@@ -65,6 +65,11 @@ def dask_fit_source(
 ) -> DaskSource:
     """The checked source of a Dask collection ``X`` (and ``y``, weights partitioned alike);
     sets ``n_features_in_``."""
+    if getattr(estimator, "device", None) is not None:
+        raise ValueError(
+            f"{type(estimator).__name__}(device={estimator.device!r}) cannot fit a Dask "
+            "collection: its partitions stay on the Dask workers. Leave device=None."
+        )
     source = dask_source(X, sample_weight, y)
     estimator.n_features_in_ = source.n_features
     if hasattr(estimator, "feature_names_in_"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,12 +11,15 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from emkit.backend.dask_source import dask_unique, is_dask_collection
+from emkit.backend.inputs import start_rows
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import array_source
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, GaussianStats, covariance_structure
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
 from emkit.estimators._device import check_device_rows, placement, resolution
+from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, per_row
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
     check_incomplete_rows,
@@ -157,17 +161,10 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             X = namespace_of(X).to_numpy(X)
         if is_device_array(y):
             y = namespace_of(y).to_numpy(y)
-        x, y = self._validated(X, y)
-        w = check_weights(sample_weight, x)
-        labels = self._encode(y)
+        data, x, labels, w = self._data(X, y, sample_weight)
         k = self.classes_.size
         structure = covariance_structure(self.covariance_type)
-        labelled = labels != UNLABELLED
-        onehot = np.zeros((x.shape[0], k))
-        onehot[labelled, labels[labelled]] = 1.0
-        if w is not None:
-            onehot *= w[:, None]
-        counts = onehot.sum(axis=0)
+        counts, unlabelled, incomplete = data.map_reduce(partial(_label_totals, k))
         if not np.all(counts > 0):
             empty = self.classes_[counts <= 0].tolist()
             raise ValueError(
@@ -175,15 +172,19 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
                 "at least one. Drop those labels or give their rows a positive sample_weight."
             )
         priors = self._checked_priors(k)
-        closed_form = labelled.all() and not np.isnan(x).any()
+        closed_form = unlabelled == 0 and not incomplete
         if closed_form:
-            stats = GaussianStats.from_data(x, onehot, structure.diagonal_stats)
+            stats = data.map_reduce(partial(_class_stats, k, structure.diagonal_stats))
             components = structure.from_stats(stats, Regularization(self.reg_covar))
         else:
             # Start from the labelled rows (NaN filled by column means): EM then uses them all.
+            labelled = labels != UNLABELLED
+            onehot = np.eye(k)[labels[labelled]]  # (n_labelled, k)
+            if w is not None:
+                onehot *= w[labelled, None]
             start_x = fill_column_means(x[labelled], None if w is None else w[labelled])
             _, components = components_from_responsibilities(
-                structure, start_x, onehot[labelled], self.reg_covar
+                structure, start_x, onehot, self.reg_covar
             )
         model = MissingMixture(
             counts / counts.sum() if priors is None else priors,
@@ -192,7 +193,8 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             assignment=LABELLED,
             fixed_weights=priors is not None,
         )
-        data = array_source(x, w, labels=labels) if place is None else place.resident(x, w, labels)
+        if place is not None:  # rows in memory: on the device
+            data = place.resident(x, w, labels)
         # The closed form is the fit itself: the driver only evaluates it (no M-step).
         result = fit_starts(
             [model],
@@ -211,6 +213,31 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         self.n_iter_ = 1 if closed_form else result.n_iter
         self.converged_ = closed_form or result.converged
         return self
+
+    def _data(self, X, y, sample_weight):
+        """The source of labelled chunks ``(x, labels)`` to fit, and the rows to start EM
+        from: ``x``, their class indices (UNLABELLED where ``y == -1``) and weights. Sets
+        ``classes_``. In memory every row; a Dask collection a sample drawn on its workers
+        (all rows where there are at most 100 000)."""
+        if not is_dask_collection(X):
+            x, y = self._validated(X, y)
+            w = check_weights(sample_weight, x)
+            labels = self._encode(y)
+            return array_source(x, w, labels=labels), x, labels, w
+        values = np.unique(dask_unique(y))
+        check_classification_targets(values)
+        self._encode(values)
+        data = dask_fit_source(
+            self,
+            X,
+            sample_weight,
+            y,
+            allow_nan=self.missing == "em",
+            nan_hint=MISSING_EM_HINT,
+            make=partial(_labelled_chunk, self.classes_),
+        )
+        (x, labels), w = start_rows(data, INIT_ROWS, np.random.RandomState(0))
+        return data, x, labels, w
 
     def _validated(self, X, y):
         em = self.missing == "em"
@@ -231,16 +258,14 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
     def _encode(self, y) -> np.ndarray:
         """Class indices (n,), UNLABELLED where ``y == -1``; sets ``classes_``."""
-        unlabelled = (y == -1) if y.dtype.kind in "iuf" else np.zeros(y.shape, dtype=bool)
+        unlabelled = _unlabelled(y)
         if unlabelled.all():
             raise ValueError(
                 "every row is unlabelled (y == -1); a generative classifier needs labelled rows "
                 "of each class. To cluster unlabelled data, use GaussianMixture."
             )
         self.classes_ = np.unique(y[~unlabelled])
-        labels = np.full(y.shape[0], UNLABELLED, dtype=np.intp)
-        labels[~unlabelled] = np.searchsorted(self.classes_, y[~unlabelled])
-        return labels
+        return encode_labels(self.classes_, y)
 
     def _checked_priors(self, k: int) -> np.ndarray | None:
         if self.priors is None:
@@ -271,6 +296,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             x = check_rows(self, X, reset=False, nan_hint=MISSING_EM_HINT)
         return self._model().log_joint(x.astype(np.float64, copy=False))  # (n, k)
 
+    @per_row(width=lambda self: self.classes_.size)
     def predict_log_proba(self, X) -> np.ndarray:
         """Log posterior probability of each class for each row, shape (n, k)."""
         log_joint = self._log_joint(X)
@@ -281,6 +307,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         log_proba = self.predict_log_proba(X)
         return namespace_of(log_proba).exp(log_proba)
 
+    @per_row(dtype=lambda self: self.classes_.dtype)
     def predict(self, X) -> np.ndarray:
         """Most probable class of each row, shape (n,)."""
         best = self._log_joint(X).argmax(axis=1)  # first: NotFittedError before classes_
@@ -294,3 +321,50 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self.missing == "em"
         return tags
+
+
+def _unlabelled(y: np.ndarray) -> np.ndarray:
+    return (y == -1) if y.dtype.kind in "iuf" else np.zeros(y.shape, dtype=bool)
+
+
+def encode_labels(classes: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Index of each ``y`` in ``classes`` (n,), UNLABELLED where ``y == -1``."""
+    unlabelled = _unlabelled(y)
+    labels = np.full(y.shape[0], UNLABELLED, dtype=np.intp)
+    labels[~unlabelled] = np.searchsorted(classes, y[~unlabelled])
+    return labels
+
+
+def _labelled_chunk(classes: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple:
+    """A partition as the labelled assignment reads it: ``(x, class indices)``."""
+    unknown = ~np.isin(y, classes) & ~_unlabelled(y)
+    if unknown.any():
+        raise ValueError(f"y holds labels {np.unique(y[unknown]).tolist()} not among the classes")
+    return np.asarray(x, dtype=np.float64), encode_labels(classes, y)
+
+
+def _label_totals(k: int, chunk: tuple, w: np.ndarray | None) -> _Totals:
+    """Weight of each class's labelled rows (k,), unlabelled rows, and whether any value is NaN."""
+    x, labels = chunk
+    labelled = labels != UNLABELLED
+    weight = np.ones(labels.shape[0]) if w is None else w
+    counts = np.bincount(labels[labelled], weights=weight[labelled], minlength=k)
+    return _Totals((counts, int((~labelled).sum()), bool(np.isnan(x).any())))
+
+
+def _class_stats(k: int, diagonal: bool, chunk: tuple, w: np.ndarray | None) -> GaussianStats:
+    """Statistics of each class's rows (every row labelled)."""
+    x, labels = chunk
+    onehot = np.eye(k)[labels]  # (m, k)
+    if w is not None:
+        onehot *= w[:, None]
+    return GaussianStats.from_data(x, onehot, diagonal)
+
+
+class _Totals(tuple):
+    """A tuple of partial sums that adds element by element (``or`` for flags)."""
+
+    def __add__(self, other):
+        return _Totals(
+            a | b if isinstance(a, bool) else a + b for a, b in zip(self, other, strict=True)
+        )

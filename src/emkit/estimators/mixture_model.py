@@ -6,6 +6,7 @@ import copy
 import itertools
 import math
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,13 +15,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.sources import array_source
 from emkit.distributions.normal import Normal
 from emkit.distributions.priors import NormalInverseGamma, prior_from_dict
 from emkit.distributions.registry import family_from_dict
 from emkit.em import fit_starts
+from emkit.estimators._inputs import fit_rows
 from emkit.estimators._mixture_api import MixtureQueries, warn_unless_converged
-from emkit.estimators._validation import check_rows, check_weights
+from emkit.estimators._validation import check_rows
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
 from emkit.init import kmeans_plusplus, squared_distances
@@ -71,21 +72,29 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
 
         Parameters
         ----------
-        X : array-like of shape (n, d), finite, in the support of every component.
+        X : array-like of shape (n, d), finite, in the support of every component; or a dask
+            Array or DataFrame, fitted on its workers (started from a sample of at most
+            100 000 rows drawn there; a Categorical's number of categories, where not given,
+            is read from that sample).
         y : ignored.
         sample_weight : array-like of shape (n,), non-negative; a weight of m counts a row m times.
         """
         self._validate_params()
         families = [family_from_dict(f) for f in self._families()]
         priors = self._priors()
-        x = check_rows(self, X, reset=True, min_rows=len(families))
-        w = check_weights(sample_weight, x)
+        rng = check_random_state(self.random_state)
+        data, x, w = fit_rows(
+            self,
+            X,
+            sample_weight,
+            rng=rng,
+            min_rows=len(families),
+            check=partial(_check_supports, families),
+        )
         families = [f.for_data(x) for f in families]
         _check_supports(families, x)
         # Validates the priors against the families before any fitting.
         ComponentList(families, priors)
-        rng = check_random_state(self.random_state)
-        data = array_source(x, w)
         starts = [
             self._initial_mixture(x, w, families, priors, rng, start)
             for start in range(self.n_init)

@@ -23,8 +23,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from emkit.backend.dask_source import is_dask_collection
+from emkit.backend.inputs import start_rows
 from emkit.backend.sources import array_source
 from emkit.em import fit_starts
+from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, per_row
 from emkit.estimators._mixture_api import warn_unless_converged
 from emkit.estimators._validation import check_weights
 from emkit.estimators.persist import ModelFileMixin
@@ -141,27 +144,32 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
-        x, y = validate_data(self, X, y, y_numeric=True, dtype=[np.float64, np.float32])
-        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        w = check_weights(sample_weight, x)
-        k = self.n_components
-        if x.shape[0] < k + 1:
+        rng = check_random_state(self.random_state)
+        if is_dask_collection(X):
+            data = dask_fit_source(self, X, sample_weight, y, make=_stacked)
+            z, w = start_rows(data, INIT_ROWS, rng)
+        else:
+            x, y = validate_data(self, X, y, y_numeric=True, dtype=[np.float64, np.float32])
+            x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+            w = check_weights(sample_weight, x)
+            z = np.column_stack([x, y])
+            data = array_source(z, w)
+        k, n = self.n_components, data.n_rows
+        if n < k + 1:
             raise ValueError(
                 f"MixtureOfRegressions with {k} components needs at least {k + 1} rows "
-                f"(samples); got n_samples = {x.shape[0]}. Use fewer components or more data."
+                f"(samples); got n_samples = {n}. Use fewer components or more data."
             )
-        z = np.column_stack([x, y])
-        data = array_source(z, w)
-        weight = np.ones(x.shape[0]) if w is None else w
+        weight = np.ones(z.shape[0]) if w is None else w
+        y = z[:, -1]
         spread = float(weight @ (y - np.average(y, weights=weight)) ** 2 / weight.sum())
         floor = COLLAPSE * max(spread, np.finfo(float).tiny)
-        rng = check_random_state(self.random_state)
         fit = self._fit_starts(z, w, data, rng, floor, self.equal_variance, 0.0)
         self.n_reseeds_ = sum(run.model.n_reseeds for run in fit.runs)
         if fit.degenerate.any() or not np.isfinite(fit.best.history[-1]):
             # No start kept a variance per component: the data hold too few rows per line.
             # One shared variance, kept positive by a ridge prior, bounds the likelihood.
-            fit = self._fit_starts(z, w, data, rng, -1.0, True, floor * z.shape[0])
+            fit = self._fit_starts(z, w, data, rng, -1.0, True, floor * n)
             warnings.warn(
                 "every start collapsed a component onto a few rows, so the fit uses one shared "
                 "residual variance (equal_variance=True); use fewer components or features, "
@@ -251,6 +259,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             raise ValueError(f"y must be {x.shape[0]} finite values, one per row of X")
         return x, y
 
+    @per_row()
     def predict(self, X) -> np.ndarray:
         """Mixture mean E[y | x] = sum_k pi_k (x' beta_k + b_k), shape (n,)."""
         x, _ = self._checked(X)
@@ -287,3 +296,11 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         tags.target_tags.required = True
         return tags
+
+
+def _stacked(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """A partition as the model reads it: covariates and response side by side, (m, p + 1)."""
+    y = np.asarray(y, dtype=np.float64)
+    if not np.isfinite(y).all():
+        raise ValueError("y contains NaN or infinite values; drop those rows first")
+    return np.column_stack([x, y])

@@ -19,8 +19,11 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
+from emkit.backend.dask_source import is_dask_collection
+from emkit.backend.sources import array_source
 from emkit.distributions.point_mass import PointMass
 from emkit.distributions.poisson import Poisson
+from emkit.estimators._inputs import dask_fit_source, per_row
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.mixture_model import FamilyMixtureBase
 from emkit.exceptions import DegenerateFitWarning
@@ -98,25 +101,28 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
-        x = check_rows(self, X, reset=True)
-        Poisson().check_support(x)
-        w = check_weights(sample_weight, x)
-        weight = np.ones(x.shape[0]) if w is None else w
-        zero = np.all(x == 0, axis=1)
-        if weight @ ~zero <= 0:
+        if is_dask_collection(X):
+            data = dask_fit_source(self, X, sample_weight, check=Poisson().check_support)
+        else:
+            x = check_rows(self, X, reset=True)
+            Poisson().check_support(x)
+            data = array_source(x, check_weights(sample_weight, x))
+            X = x
+        n0, n_pos, sums = data.map_reduce(_zero_sums)
+        if n_pos <= 0:
             raise ValueError(
                 "every count is 0: the zero-inflation and the rate are not identified (a "
                 "rate of 0 fits with any zero-inflation); fit data with some positive counts"
             )
-        super().fit(x, sample_weight=sample_weight)
+        super().fit(X, sample_weight=sample_weight)
         self.zero_inflation_ = float(self.weights_[0])
         self.rate_ = np.asarray(self.components_[1].rate)
         # The score in pi at pi = 0 (rates at the Poisson MLE) is n0 exp(sum rate) - n: when it
         # is <= 0 the maximum lies on the boundary pi = 0.
-        n, n0 = float(weight.sum()), float(weight @ zero)
-        poisson_rate = (weight @ x) / n
+        n = n0 + n_pos
+        poisson_rate = sums / n
         if n0 * np.exp(poisson_rate.sum()) <= n:
-            d = x.shape[1]
+            d = sums.shape[0]
             self.covariance_ = np.full((1 + d, 1 + d), np.nan)
             self.covariance_[1:, 1:] = np.diag(self.rate_ / n)
             warnings.warn(
@@ -127,7 +133,9 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
                 stacklevel=2,
             )
         else:
-            self.covariance_ = _inverse_information(x, w, self.zero_inflation_, self.rate_)
+            self.covariance_ = _inverse_information(
+                n0, n_pos, sums, self.zero_inflation_, self.rate_
+            )
         self.stderr_ = np.sqrt(np.diag(self.covariance_))
         return self
 
@@ -142,25 +150,37 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
         pi = min(max(pi, 1e-3), 0.5)
         return Mixture(np.array([pi, 1.0 - pi]), ComponentList((PointMass(0.0), Poisson(rate))))
 
+    @per_row(width=lambda self: 2)
     def predict_proba(self, X) -> np.ndarray:
         """Posterior (structural zero, Poisson) for each row, shape (n, 2); 0 in column 0
         for any row that is not all zeros."""
         return super().predict_proba(X)
 
 
+def _zero_sums(x: np.ndarray, w: np.ndarray | None) -> _Totals:
+    """Weight of the all-zero rows, of the others, and the weighted column sums (d,)."""
+    weight = np.ones(x.shape[0]) if w is None else w
+    zero = np.all(x == 0, axis=1)
+    return _Totals((float(weight @ zero), float(weight @ ~zero), weight @ x))
+
+
+class _Totals(tuple):
+    """A tuple of partial sums that adds element by element."""
+
+    def __add__(self, other):
+        return _Totals(a + b for a, b in zip(self, other, strict=True))
+
+
 def _inverse_information(
-    x: np.ndarray, w: np.ndarray | None, pi: float, rate: np.ndarray
+    n0: float, n_pos: float, sums: np.ndarray, pi: float, rate: np.ndarray
 ) -> np.ndarray:
-    r"""Inverse of the observed information (minus the Hessian of the log-likelihood).
+    r"""Inverse of the observed information (minus the Hessian of the log-likelihood), from
+    the weight ``n0`` of the all-zero rows, ``n_pos`` of the others and the column sums.
 
     Zero rows contribute :math:`f = \log g`, :math:`g = \pi + (1 - \pi)e^{-\Lambda}` with
     :math:`\Lambda = \sum_j \lambda_j`; other rows
     :math:`\log(1-\pi) + \sum_j x_j\log\lambda_j - \lambda_j`. Returns shape (1 + d, 1 + d).
     """
-    weight = np.ones(x.shape[0]) if w is None else w
-    zero = np.all(x == 0, axis=1)
-    n0, n_pos = float(weight @ zero), float(weight @ ~zero)
-    sums = weight @ x  # (d,)
     e = float(np.exp(-rate.sum()))
     g = pi + (1.0 - pi) * e
     g_pi, g_lam = 1.0 - e, -(1.0 - pi) * e
