@@ -24,10 +24,13 @@ from typing import Any, TypeVar
 import numpy as np
 
 from emkit.backend.sampling import sample_indices
+from emkit.backend.sources import DEFAULT_CHUNK_ROWS
 from emkit.backend.validation import nan_report
 
 T = TypeVar("T")
 
+# Rows per E-step call within a partition (as in-memory arrays are read).
+BLOCK_ROWS = DEFAULT_CHUNK_ROWS
 # Partitions are persisted where their bytes are at most this share of the workers' memory.
 PERSIST_SHARE = 0.5
 DEFAULT_NAN_HINT = "drop or impute them before fitting"
@@ -157,7 +160,9 @@ class DaskSource:
         from dask import delayed
 
         shipped = delayed(fn, pure=False)
-        parts = [delayed(_apply, pure=False)(shipped, block) for block in self.prepared.blocks]
+        parts = [
+            delayed(_apply, pure=False)(shipped, combine, block) for block in self.prepared.blocks
+        ]
         (total,) = dask.compute(_tree(parts, combine), optimize_graph=False)
         return total
 
@@ -461,9 +466,18 @@ def _info(block) -> tuple[int, int, float | None]:
     return int(x.shape[0]), rows, weight
 
 
-def _apply(fn: Callable, block) -> Any:
+def _apply(fn: Callable, combine: Callable, block) -> Any:
+    """``fn`` of a partition's row blocks of at most :data:`BLOCK_ROWS`, added left to right
+    (as an in-memory array is read): the E-step's temporaries stay small for any partition."""
     chunk, w, _ = block
-    return fn(chunk, w)
+    x = chunk[0] if isinstance(chunk, tuple) else chunk
+    out = None
+    for start in range(0, max(x.shape[0], 1), BLOCK_ROWS):
+        rows = slice(start, start + BLOCK_ROWS)
+        part = tuple(c[rows] for c in chunk) if isinstance(chunk, tuple) else chunk[rows]
+        value = fn(part, None if w is None else w[rows])
+        out = value if out is None else combine(out, value)
+    return out
 
 
 def _take(block, rows: np.ndarray | None):

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from emkit.cli.cluster import add_options as add_cluster_options
+from emkit.cli.cluster import fit_on_cluster, on_cluster
 from emkit.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -104,6 +106,7 @@ def register(subparsers) -> None:
         help="run EM with PyTorch on this device: cpu, cuda or cuda:1 (needs "
         'pip install "emkit[torch]"; default: NumPy)',
     )
+    add_cluster_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -339,6 +342,10 @@ def in_data_units(model, centre: np.ndarray, scale: np.ndarray, x: np.ndarray):
 
 def run(args: argparse.Namespace) -> int:
     """Run ``emkit fit`` from parsed arguments."""
+    if on_cluster(args):
+        columns = parse_list(args.columns, "--columns")
+        types = parse_covariances(args.covariance)
+        return fit_on_cluster(args, parse_components(args.components), types, columns)
     return fit_and_report(
         args.data,
         components=args.components,

@@ -12,6 +12,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.utils import check_array
 
+from emkit.backend.dask_source import as_dask_array, is_dask_collection
 from emkit.backend.namespace import is_device_array
 from emkit.distributions.gaussian import covariance_structure
 from emkit.estimators._device import placement
@@ -80,6 +81,7 @@ def select_mixture(
     estimator: GaussianMixture | None = None,
     callback: Callable[[int, int, GaussianMixture], object] | None = None,
     device: Any = None,
+    on_cluster: bool = False,
     **params,
 ) -> MixtureSelection:
     """Fit a Gaussian mixture for every number of components and covariance type; pick the best.
@@ -95,6 +97,10 @@ def select_mixture(
     device : None (NumPy), or "cpu", "cuda", "cuda:1" or a ``torch.device``: every fit's E-step
         runs there (:class:`GaussianMixture`'s ``device``); ``X`` in memory is copied to the
         device once for all the fits.
+    on_cluster : run the fits as tasks on the active ``dask.distributed`` client (Dask's
+        local scheduler without one), ``X`` in memory sent to the workers once; ``callback``
+        is then called as the results come back. A dask Array or DataFrame ``X`` needs no
+        flag: every fit's EM runs on its workers.
     **params : parameters for the template, e.g. ``n_init=5, random_state=0``.
 
     Returns
@@ -125,36 +131,26 @@ def select_mixture(
     types = [covariance_structure(t).name for t in covariance_types]
     if not ks or not types:
         raise ValueError("n_components and covariance_types must each name at least one choice")
+    if is_dask_collection(X):
+        X = as_dask_array(X)  # partition sizes counted once for all the fits
     n_rows = (
         X.shape[0]
-        if is_device_array(X)
+        if is_device_array(X) or is_dask_collection(X)
         else check_array(X, dtype=None, ensure_all_finite=False).shape[0]
     )
     ks = [k for k in ks if k <= n_rows] or ks[:1]
     rows, models = [], {}
-    total = len(ks) * len(types)
-    for cov in types:
-        for k in ks:
-            model = clone(template).set_params(n_components=k, covariance_type=cov)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DegenerateFitWarning)
-                model.fit(X)
-            models[(k, cov)] = model
-            rows.append(
-                {
-                    "n_components": k,
-                    "covariance_type": cov,
-                    "log_likelihood": model.log_likelihood_,
-                    "n_parameters": model.n_parameters(),
-                    "bic": model.bic(X),
-                    "aic": model.aic(X),
-                    "icl": model.icl(X),
-                    "degenerate": model.degenerate_,
-                    "converged": model.converged_,
-                }
-            )
-            if callback is not None:
-                callback(len(rows), total, model)
+    grid = [(k, cov) for cov in types for k in ks]
+    fits: Iterable[tuple[GaussianMixture, dict]] = (
+        _fits_on_cluster(template, grid, X)
+        if on_cluster
+        else (_fit_one(template, k, cov, X) for k, cov in grid)
+    )
+    for (k, cov), (model, row) in zip(grid, fits, strict=True):
+        models[(k, cov)] = model
+        rows.append(row)
+        if callback is not None:
+            callback(len(rows), len(grid), model)
     table = pd.DataFrame(rows)
     eligible = table[~table["degenerate"]]
     if eligible.empty:
@@ -165,6 +161,43 @@ def select_mixture(
     best_row = eligible.loc[eligible[criterion].idxmin()]
     best = models[(int(best_row["n_components"]), best_row["covariance_type"])]
     return MixtureSelection(best, table, criterion, models)
+
+
+def _fit_one(template: GaussianMixture, k: int, cov: str, X) -> tuple[GaussianMixture, dict]:
+    """The template fitted with ``k`` components of structure ``cov``, and its table row."""
+    model = clone(template).set_params(n_components=k, covariance_type=cov)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateFitWarning)
+        model.fit(X)
+    row = {
+        "n_components": k,
+        "covariance_type": cov,
+        "log_likelihood": model.log_likelihood_,
+        "n_parameters": model.n_parameters(),
+        "bic": model.bic(X),
+        "aic": model.aic(X),
+        "icl": model.icl(X),
+        "degenerate": model.degenerate_,
+        "converged": model.converged_,
+    }
+    return model, row
+
+
+def _fits_on_cluster(template: GaussianMixture, grid: list, X) -> list:
+    """:func:`_fit_one` of every (k, cov) of ``grid``, each a Dask task; ``X`` shipped once."""
+    if is_dask_collection(X) or is_device_array(X):
+        raise ValueError(
+            "on_cluster=True runs the fits of an in-memory X as Dask tasks; with a Dask "
+            "collection every fit already runs on its workers, and device= keeps X elsewhere"
+        )
+    try:
+        import dask
+    except ImportError:
+        raise ImportError('on_cluster=True needs Dask: pip install "emkit[dask]"') from None
+    template = clone(template).set_params(callback=None)  # a progress bar stays here
+    data = dask.delayed(X, traverse=False)
+    tasks = [dask.delayed(_fit_one, pure=True)(template, k, cov, data) for k, cov in grid]
+    return list(dask.compute(*tasks))
 
 
 def _on_device(X, template: GaussianMixture):
