@@ -143,11 +143,12 @@ def _full_covariances(model: GaussianComponents) -> np.ndarray:
     k, d = model.means.shape
     cov = np.asarray(model.covariances)
     name = model.name
-    if name == "full":
+    layout = covariance_structure(name).parameter_shape(k, d)
+    if name == "full" or layout == (k, d, d):
         return cov
     if name == "tied":
         return np.broadcast_to(cov, (k, d, d))
-    if name == "diag":
+    if name == "diag" or layout == (k, d):
         return np.stack([np.diag(c) for c in cov])
     return cov[:, None, None] * np.eye(d)
 
@@ -161,6 +162,71 @@ def _gaussian_pack(model: GaussianComponents) -> np.ndarray:
     else:
         parts = [np.log(cov).ravel()]
     return np.concatenate([model.means.ravel(), *parts])
+
+
+def _rotation(theta: float) -> np.ndarray:
+    return np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+
+
+def _eigen_covariance(log_volume: float, log_shape: float, theta: float) -> np.ndarray:
+    """A 2 x 2 covariance lambda R diag(e^s, e^-s) R^T from its eigen-decomposition."""
+    r = _rotation(theta)
+    return np.exp(log_volume) * r @ np.diag([np.exp(log_shape), np.exp(-log_shape)]) @ r.T
+
+
+def _eigen_pack(model: GaussianComponents) -> np.ndarray:
+    """Means, then mclust's model parameters in two dimensions: log volumes, log shapes and
+    angles, each once (E), per component (V) or absent (I), as the model's name says."""
+    volume, shape, orientation = model.name
+    cov = _full_covariances(model)
+    k = cov.shape[0]
+    if orientation == "I":
+        theta = np.zeros(k)
+    else:
+        vectors = np.linalg.eigh(cov)[1][:, :, 1]  # each largest eigenvalue's vector
+        angles = np.arctan2(vectors[:, 1], vectors[:, 0])
+        theta = np.full(k, angles[0]) if orientation == "E" else angles
+    rot = np.array([_rotation(t) for t in theta])
+    rotated = np.einsum("kji,kjl,klm->kim", rot, cov, rot)
+    diag = np.diagonal(rotated, axis1=1, axis2=2)
+    log_volume = 0.5 * np.log(diag.prod(axis=1))
+    log_shape = 0.5 * np.log(diag[:, 0] / diag[:, 1])
+    parts = [model.means.ravel(), log_volume[:1] if volume == "E" else log_volume]
+    if shape != "I":
+        parts.append(log_shape[:1] if shape == "E" else log_shape)
+    if orientation != "I":
+        parts.append(theta[:1] if orientation == "E" else theta)
+    return np.concatenate(parts)
+
+
+def _eigen_unpack(name: str, k: int) -> Callable[[np.ndarray], Any]:
+    volume, shape, orientation = name
+
+    def unpack(theta: np.ndarray) -> GaussianComponents:
+        means = theta[: 2 * k].reshape(k, 2)
+        at = 2 * k
+
+        def take(letter: str) -> np.ndarray:
+            nonlocal at
+            if letter == "I":
+                return np.zeros(k)
+            count = 1 if letter == "E" else k
+            values = theta[at : at + count]
+            at += count
+            return np.broadcast_to(values, (k,))
+
+        log_volume, log_shape, angle = take(volume), take(shape), take(orientation)
+        cov = np.stack(
+            [_eigen_covariance(*p) for p in zip(log_volume, log_shape, angle, strict=True)]
+        )
+        layout = covariance_structure(name).parameter_shape(k, 2)
+        if layout == (k, 2):
+            cov = np.diagonal(cov, axis1=1, axis2=2)
+        elif layout == (k,):
+            cov = cov[:, 0, 0]
+        return gaussian(name, means, cov)
+
+    return unpack
 
 
 def _gaussian_unpack(name: str, k: int, d: int) -> Callable[[np.ndarray], Any]:
@@ -357,12 +423,14 @@ def _flat_dof(name: str, d: int) -> float:
     """dof at which the normal-inverse-Wishart prior (shrinkage 0, scale 0) is flat in the
     covariance: |Sigma|^{-(dof + d + 1)/2} for full and tied, v^{-(dof/2 + 1)} per variance
     for diag and spherical."""
-    return -(d + 1.0) if name in ("full", "tied") else -2.0
+    full_layout = len(covariance_structure(name).parameter_shape(2, d)) == 3
+    return -(d + 1.0) if name in ("full", "tied") or full_layout else -2.0
 
 
 def _gaussian_case(name, means, covariances):
     truth = gaussian(name, means, covariances)
     k, d = truth.means.shape
+    sklearn_names = ("full", "tied", "diag", "spherical")
     flat_dof = _flat_dof(name, d)
     prior = NormalInverseWishart(np.zeros(d), 0.5, d + 2.0, 0.8 * np.eye(d))
     prior_spec = {key: value for key, value in prior.to_dict().items() if key != "prior"}
@@ -371,8 +439,8 @@ def _gaussian_case(name, means, covariances):
         truth=truth,
         draw=_gaussian_draw,
         reference=_gaussian_reference,
-        pack=_gaussian_pack,
-        unpack=_gaussian_unpack(name, k, d),
+        pack=_gaussian_pack if name in sklearn_names else _eigen_pack,
+        unpack=_gaussian_unpack(name, k, d) if name in sklearn_names else _eigen_unpack(name, k),
         outside=np.zeros((0, d)),
         prior=prior,
         flatten=lambda t: NormalInverseWishart(np.zeros(d), 0.0, flat_dof + t, t * np.eye(d)),
@@ -494,7 +562,32 @@ def _cases() -> list[Case]:
         _gaussian_case("tied", [[-2.0, 0.0], [2.0, 1.0]], [[1.0, 0.3], [0.3, 0.5]]),
         _gaussian_case("diag", [[-2.0, 0.0], [2.0, 1.0]], [[1.0, 0.5], [0.3, 2.0]]),
         _gaussian_case("spherical", [[-2.0, 0.0], [2.0, 1.0]], [1.0, 0.4]),
+        *_mclust_cases(),
     ]
+
+
+def _mclust_cases() -> list[Case]:
+    """mclust's other ten models in two dimensions, each truth inside its model."""
+    means = [[-2.0, 0.0], [2.0, 1.0]]
+    c = _eigen_covariance
+    s, t = np.log(2.0), 0.5  # a shape with axes 2 : 1/2, an angle
+    full = {
+        "VEE": [c(0.0, s, t), c(np.log(0.4), s, t)],
+        "EVE": [c(0.0, s, t), c(0.0, -0.3, t)],
+        "VVE": [c(0.0, s, t), c(np.log(0.3), -0.3, t)],
+        "EEV": [c(0.0, s, 0.3), c(0.0, s, 1.2)],
+        "VEV": [c(0.0, s, 0.3), c(np.log(0.4), s, 1.2)],
+        "EVV": [c(0.0, s, 0.3), c(0.0, 0.3, 1.2)],
+    }
+    diagonal = {
+        "EEI": [[1.0, 0.4], [1.0, 0.4]],
+        "VEI": [[2.0, 0.5], [0.6, 0.15]],
+        "EVI": [[2.0, 0.5], [0.5, 2.0]],
+    }
+    cases = [_gaussian_case("EII", means, [0.7, 0.7])]
+    cases += [_gaussian_case(name, means, cov) for name, cov in diagonal.items()]
+    cases += [_gaussian_case(name, means, np.array(cov)) for name, cov in full.items()]
+    return cases
 
 
 CASES = _cases()

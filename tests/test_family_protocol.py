@@ -45,7 +45,13 @@ def test_gaussian_structures_are_components_with_one_from_stats(name):
     # The same call as every family's: ML without a prior, MAP under a Regularization.
     ridged = components.from_stats(stats, Regularization(0.5))
     stepped = components.m_step(stats, Regularization(0.5))
-    np.testing.assert_allclose(ridged.covariances, stepped.covariances, rtol=1e-12)
+    # Iterative M-steps (mclust's VEI, VEE, EVE, VVE, VEV) stop once their parameters move by
+    # less than 1e-8 of their scale (mclust's inner tolerance is sqrt(eps)): started cold
+    # (from_stats) or from the components (m_step), they agree to about that; the closed
+    # forms agree to rounding.
+    scale = np.abs(ridged.covariances).max()
+    atol = 1e-6 * scale if getattr(structure, "iterative", False) else 0.0
+    np.testing.assert_allclose(ridged.covariances, stepped.covariances, rtol=1e-12, atol=atol)
     assert components.degenerate(stats, Regularization(0.5)).shape == (2,)
 
 

@@ -259,7 +259,10 @@ def test_icl_adds_twice_the_entropy(faithful):
     model = GaussianMixture(2, random_state=0).fit(faithful)
     resp = model.predict_proba(faithful)
     entropy = -np.sum(resp * np.log(np.clip(resp, 1e-300, None)))
-    assert model.icl(faithful) == pytest.approx(model.bic(faithful) + 2 * entropy)
+    assert model.icl(faithful, kind="soft") == pytest.approx(model.bic(faithful) + 2 * entropy)
+    # The default is mclust's: the log of each row's largest responsibility (hard labels).
+    hard = -np.sum(np.log(resp.max(axis=1)))
+    assert model.icl(faithful) == pytest.approx(model.bic(faithful) + 2 * hard)
     n_par = 1 + 2 * 2 + 2 * 3
     assert model.n_parameters() == n_par
     assert model.bic(faithful) == pytest.approx(

@@ -53,3 +53,8 @@ class DataError(ValueError):
     ...
     column 'species' is not numeric; choose columns with --columns
     """
+
+
+class LocalMaximumWarning(RuntimeWarning):
+    """A fit stopped at a lower local maximum than a simpler model of the same family reached
+    (a larger K of one structure with a lower log-likelihood than a smaller K)."""

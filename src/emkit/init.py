@@ -9,9 +9,10 @@ from emkit.distributions.centroids import Centroids, squared_distances
 from emkit.distributions.gaussian import GaussianComponents, GaussianStats
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
+from emkit.hierarchical import hierarchical_labels
 from emkit.models.mixture import HARD, Mixture
 
-INIT_METHODS = ("k-means++", "kmeans", "random", "random_from_data")
+INIT_METHODS = ("k-means++", "kmeans", "random", "random_from_data", "hc")
 
 # scikit-learn's KMeans defaults, which init_params="kmeans" follows.
 KMEANS_MAX_ITER = 300
@@ -134,9 +135,20 @@ def initial_responsibilities(
     "k-means++" assigns each row to the nearest of the k-means++ seeds; "kmeans" runs
     :func:`lloyd` from those seeds first (scikit-learn's ``KMeans(n_init=1)``);
     "random_from_data" to the nearest of k distinct rows drawn uniformly; "random" draws
-    responsibilities uniformly and normalises them.
+    responsibilities uniformly and normalises them; "hc" cuts mclust's model-based
+    hierarchical tree (:mod:`emkit.hierarchical`) at k groups, without drawing from ``rng``
+    (rows outside the tree's fixed subset, above 2000 rows, start with no responsibility; data
+    with fewer than k distinct rows fall back to k-means++).
     """
     n = x.shape[0]
+    if method == "hc":
+        cut = hierarchical_labels(x, k)
+        if cut is not None:
+            rows, labels = cut
+            resp = np.zeros((n, k))
+            resp[rows, labels] = 1.0
+            return resp
+        method = "k-means++"
     if method == "random":
         resp = rng.uniform(size=(n, k))
         return resp / resp.sum(axis=1, keepdims=True)

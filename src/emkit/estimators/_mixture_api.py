@@ -61,17 +61,30 @@ class MixtureQueries:
         """Akaike information criterion, -2 log L + 2 p (lower is better)."""
         return float(-2.0 * self.score_samples(X).sum()) + 2.0 * self.n_parameters()
 
-    def icl(self, X) -> float:
-        """Integrated completed likelihood, BIC + 2 x entropy of the responsibilities.
+    def icl(self, X, kind: str = "hard") -> float:
+        """Integrated completed likelihood (Biernacki, Celeux and Govaert, 2000), lower is better.
 
-        The soft-entropy form of the criterion (as in McLachlan and Peel, 2000); mclust's
-        ``icl`` uses the hard (MAP) assignments instead, BIC - 2 sum_n log max_k r_nk, which is
-        never larger, so the two are not interchangeable.
+        ``kind="hard"`` (default) is mclust's: BIC - 2 sum_n log max_k r_nk, the classification
+        log-likelihood of the most probable labels (mclust prints -ICL, higher is better).
+        ``kind="soft"`` is BIC + 2 x the entropy of the responsibilities (McLachlan and Peel,
+        2000), never smaller than the hard form.
         """
-        proba = self.predict_proba(X)
-        resp = np.asarray(namespace_of(proba).to_numpy(proba))
-        entropy = -np.sum(resp * np.log(np.clip(resp, np.finfo(float).tiny, None)))
-        return float(self.bic(X) + 2.0 * entropy)
+        proba, log_density = self.predict_proba(X), self.score_samples(X)
+        proba = np.asarray(namespace_of(proba).to_numpy(proba))  # tensors, dask arrays: host
+        log_density = np.asarray(namespace_of(log_density).to_numpy(log_density))
+        log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))
+        return icl_from(log_resp, log_density, self.n_parameters(), kind)
+
+
+def icl_from(log_resp: np.ndarray, log_density: np.ndarray, n_parameters: int, kind: str) -> float:
+    """ICL (scikit-learn's sign) from log responsibilities (n, k) and log p(x_n) (n,)."""
+    bic = -2.0 * log_density.sum() + n_parameters * np.log(log_density.shape[0])
+    if kind == "hard":
+        return float(bic - 2.0 * log_resp.max(axis=1).sum())
+    if kind == "soft":
+        resp = np.exp(log_resp)
+        return float(bic - 2.0 * np.sum(resp * np.maximum(log_resp, np.log(np.finfo(float).tiny))))
+    raise ValueError(f"ICL kind must be 'hard' (mclust's) or 'soft' (entropy); got {kind!r}")
 
 
 def warn_unless_converged(estimator) -> None:

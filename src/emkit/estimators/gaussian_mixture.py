@@ -56,13 +56,18 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     Parameters
     ----------
     n_components : int, number of mixture components.
-    covariance_type : {"full", "tied", "diag", "spherical"} or mclust's "VVV", "EEE", "VVI", "VII".
+    covariance_type : {"full", "tied", "diag", "spherical"} or one of mclust's 14 models "EII",
+        "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV"
+        (the first four are aliases of VVV, EEE, VVI, VII; "E" and "V" name EII and VII for
+        one-dimensional data). See :mod:`emkit.distributions.gaussian.eigen` for their M-steps.
     tol : float, convergence threshold on the gain in mean log-likelihood per sample
         (default 1e-8: tight enough to reach the optimum; scikit-learn's 1e-3 stops short).
     reg_covar : float, added to covariance diagonals; keeps components non-singular.
     max_iter : int, EM iterations per start at most.
     n_init : int, number of starts; the best log-likelihood among non-degenerate fits is kept.
-    init_params : {"k-means++", "kmeans", "random", "random_from_data"}.
+    init_params : {"k-means++", "kmeans", "random", "random_from_data", "hc"}. "hc" starts
+        from mclust's model-based hierarchical clustering (:mod:`emkit.hierarchical`),
+        deterministic; with ``n_init > 1`` the further starts are k-means++ restarts.
     weights_init, means_init, precisions_init : optional starting values (scikit-learn layouts).
     random_state : int, RandomState or None.
     warm_start : bool, start from the previous fit's parameters.
@@ -250,7 +255,10 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         starts = (
             [self._mixture()]
             if warm
-            else [self._initial_mixture(x, w, structure, rng) for _ in range(self.n_init)]
+            else [
+                self._initial_mixture(x, w, structure, rng, first=i == 0)
+                for i in range(self.n_init)
+            ]
         )
         starts = [self._with_options(start, prior) for start in starts]
         # Extrapolation needs a fixed parameter space and a smooth objective.
@@ -341,15 +349,17 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         """Fit, then return the label of each row of ``X``."""
         return self.fit(X, sample_weight=sample_weight).predict(X)
 
-    def _initial_mixture(self, x, w, structure, rng) -> Mixture:
+    def _initial_mixture(self, x, w, structure, rng, first: bool = True) -> Mixture:
         k = self.n_components
+        # The hierarchical start is deterministic: further starts are k-means++ restarts.
+        method = "k-means++" if self.init_params == "hc" and not first else self.init_params
         given = (self.weights_init, self.means_init, self.precisions_init)
         if all(value is not None for value in given):
             # Every starting value is given: no clustering pass over the data is needed.
             return self._given_mixture(x.shape[1], structure)
         if self.missing == "em":
             x = fill_column_means(x, w)  # a start only: k-means++ needs complete rows
-        resp = initial_responsibilities(x, k, self.init_params, rng, w)
+        resp = initial_responsibilities(x, k, method, rng, w)
         if w is not None:
             resp = resp * w[:, None]
         weights, components = components_from_responsibilities(structure, x, resp, self.reg_covar)
@@ -468,6 +478,29 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         x = self._mixture().components.sample(counts, rng)
         labels = np.repeat(np.arange(self.weights_.shape[0]), counts)  # fewer if pruned
         return x, labels
+
+    # --- mclust-style reports ------------------------------------------------------------
+    def summary(self, X, parameters: bool = False, icl: str = "hard") -> str:
+        """R mclust's ``summary()``: model, log-likelihood, n, df, BIC and ICL (mclust's sign),
+        the clustering table, and with ``parameters=True`` the weights, means and variances.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d), the data the model was fitted to.
+        parameters : print the parameters too.
+        icl : "hard" (mclust's ICL, default) or "soft"; the text says which.
+        """
+        from emkit.report.mclust import model_summary
+
+        return model_summary(self, self._checked_rows(X), parameters, icl)
+
+    def plot(self, X, what: str = "classification"):
+        """A matplotlib Figure of the fit on ``X`` (n, d): ``what`` is "classification" (points
+        by most probable component, with ellipses), "uncertainty" (1 - max posterior) or
+        "density" (the fitted density; contours on the first two axes)."""
+        from emkit.report.mclust import plot_model
+
+        return plot_model(self, self._checked_rows(X), what)
 
     # --- model selection ----------------------------------------------------------------
     def n_parameters(self) -> int:

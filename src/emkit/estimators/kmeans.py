@@ -143,9 +143,7 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
             data, x, w = fit_rows(self, X, sample_weight, rng=rng, min_rows=self.n_clusters)
         else:
             if place is not None and is_device_array(X):
-                rows = check_device_rows(
-                    self, place.rows(X), reset=True, min_rows=self.n_clusters
-                )
+                rows = check_device_rows(self, place.rows(X), reset=True, min_rows=self.n_clusters)
                 x = np.asarray(namespace_of(rows).to_numpy(rows), dtype=np.float64)
             else:
                 x = check_rows(self, X, reset=True, min_rows=self.n_clusters)

@@ -13,13 +13,19 @@ from sklearn.base import clone
 from sklearn.utils import check_array
 
 from emkit.backend.dask_source import as_dask_array, is_dask_collection
-from emkit.backend.namespace import is_device_array
-from emkit.distributions.gaussian import covariance_structure
+from emkit.backend.namespace import is_device_array, namespace_of
+from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure
 from emkit.estimators._device import placement
+from emkit.estimators._mixture_api import icl_from
 from emkit.estimators.gaussian_mixture import GaussianMixture
-from emkit.exceptions import DegenerateFitWarning
+from emkit.exceptions import DegenerateFitWarning, LocalMaximumWarning
 
 CRITERIA = ("bic", "aic", "icl")
+# Every candidate is fitted to this gain per sample at most (mclust stops at a relative gain of
+# 1e-5); the best few by the criterion then continue from where they stopped to the template's
+# ``tol``. Screening spends the tight tolerance only where the choice is made.
+SCREEN_TOL = 1e-5
+REFINE = 3
 
 
 @dataclass
@@ -30,10 +36,13 @@ class MixtureSelection:
     ----------
     best_ : GaussianMixture, the fitted model with the lowest criterion among non-degenerate fits.
     table_ : DataFrame with one row per (n_components, covariance_type): log_likelihood,
-        n_parameters, bic, aic, icl (scikit-learn's sign: lower is better), degenerate, and
-        converged. Degenerate fits keep their row, like mclust's NA entries, but are never chosen.
+        n_parameters, bic, aic, icl (scikit-learn's sign: lower is better), degenerate,
+        converged, and model (mclust's name of the covariance type). Degenerate fits keep
+        their row, like mclust's NA entries, but are never chosen.
     criterion : the column ``best_`` minimises.
     models_ : dict mapping (n_components, covariance_type) to each fitted estimator.
+    icl_kind : "hard" (mclust's ICL, from the most probable labels) or "soft" (entropy).
+    data_ : the data selected on (a reference, not a copy), for ``summary()`` and ``plot()``.
 
     Examples
     --------
@@ -58,6 +67,29 @@ class MixtureSelection:
     table_: pd.DataFrame
     criterion: str
     models_: dict
+    icl_kind: str = "hard"
+    data_: Any = None
+
+    def summary(self, X=None, top: int = 3) -> str:
+        """R mclust's ``summary(Mclust(X))``: the ``top`` models by the criterion (mclust's
+        sign), then the chosen model's summary. ``X`` defaults to the data selected on."""
+        from emkit.report.mclust import selection_summary
+
+        return selection_summary(self, self._rows(X), top)
+
+    def plot(self, what: str = "bic", X=None):
+        """A matplotlib Figure: "bic" (the criterion of every fit by K and model, as mclust's
+        ``plot(mclustBIC)``), or "classification", "uncertainty", "density" of the chosen
+        model on ``X`` (default: the data selected on)."""
+        from emkit.report.mclust import plot_selection
+
+        return plot_selection(self, self._rows(X) if what != "bic" else None, what)
+
+    def _rows(self, X) -> np.ndarray:
+        data = self.data_ if X is None else X
+        if data is None:
+            raise ValueError("pass the data X: this selection does not hold them")
+        return self.best_._checked_rows(data)
 
     def __repr__(self) -> str:
         best = self.best_
@@ -75,24 +107,36 @@ class MixtureSelection:
 def select_mixture(
     X,
     n_components: Iterable[int] = range(1, 10),
-    covariance_types: Iterable[str] = ("spherical", "diag", "tied", "full"),
+    covariance_types: Iterable[str] | None = None,
     criterion: str = "bic",
     *,
     estimator: GaussianMixture | None = None,
     callback: Callable[[int, int, GaussianMixture], object] | None = None,
     device: Any = None,
     on_cluster: bool = False,
+    icl: str = "hard",
     **params,
 ) -> MixtureSelection:
     """Fit a Gaussian mixture for every number of components and covariance type; pick the best.
+
+    With its defaults this is R's ``Mclust(X)``: mclust's 14 covariance models (E and V for
+    one-dimensional data), K = 1..9, every fit started from mclust's model-based hierarchical
+    clustering (``init_params="hc"``, deterministic, so the choice does not depend on
+    ``random_state``), and the model with the best BIC. Every candidate's EM stops at a gain of
+    ``SCREEN_TOL`` (1e-5) per sample or the template's ``tol`` if looser; the ``REFINE`` (3)
+    best by the criterion continue to the template's ``tol`` before the choice is made (their
+    rows in the table are those of the refined fits). ``n_init=m`` adds m - 1 k-means++
+    restarts to each fit's hierarchical start.
 
     Parameters
     ----------
     X : array-like of shape (n, d).
     n_components : numbers of components to try.
-    covariance_types : structures to try (full, tied, diag, spherical, or mclust's names).
+    covariance_types : structures to try (mclust's names, or full, tied, diag, spherical);
+        None (default) for mclust's 14 (E and V in one dimension).
     criterion : {"bic", "aic", "icl"}, minimised (scikit-learn's sign).
-    estimator : template GaussianMixture whose other parameters every fit uses.
+    estimator : template GaussianMixture whose other parameters every fit uses (default
+        ``GaussianMixture(init_params="hc", random_state=0)``).
     callback : called as ``callback(done, total, fitted)`` after each fit, for progress reports.
     device : None (NumPy), or "cpu", "cuda", "cuda:1" or a ``torch.device``: every fit's E-step
         runs there (:class:`GaussianMixture`'s ``device``); ``X`` in memory is copied to the
@@ -101,11 +145,18 @@ def select_mixture(
         local scheduler without one), ``X`` in memory sent to the workers once; ``callback``
         is then called as the results come back. A dask Array or DataFrame ``X`` needs no
         flag: every fit's EM runs on its workers.
+    icl : "hard" (mclust's ICL, default) or "soft" (the entropy form), for the icl column.
     **params : parameters for the template, e.g. ``n_init=5, random_state=0``.
 
     Returns
     -------
     MixtureSelection with ``best_`` and ``table_``.
+
+    Warns
+    -----
+    LocalMaximumWarning
+        Where a larger K of one structure ends with a lower log-likelihood than a smaller K:
+        the larger fit missed its maximum (more starts, ``n_init``, may find it).
 
     Examples
     --------
@@ -118,33 +169,42 @@ def select_mixture(
     >>> sel
     MixtureSelection(best: 3 components, 'tied', bic=2314.2957)
     >>> sel.best_.weights_.round(3)
-    array([0.168, 0.356, 0.475])
+    array([0.169, 0.356, 0.475])
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {', '.join(CRITERIA)}; got {criterion!r}")
-    template = clone(estimator) if estimator is not None else GaussianMixture(random_state=0)
+    if icl not in ("hard", "soft"):
+        raise ValueError(f"icl must be 'hard' (mclust's) or 'soft' (entropy); got {icl!r}")
+    if estimator is not None:
+        template = clone(estimator)
+    else:
+        template = GaussianMixture(init_params="hc", random_state=0)
     template.set_params(**params)
     if device is not None:
         template.set_params(device=device)
     X = _on_device(X, template)
     ks = sorted({int(k) for k in n_components})
-    types = [covariance_structure(t).name for t in covariance_types]
-    if not ks or not types:
-        raise ValueError("n_components and covariance_types must each name at least one choice")
     if is_dask_collection(X):
         X = as_dask_array(X)  # partition sizes counted once for all the fits
-    n_rows = (
-        X.shape[0]
-        if is_device_array(X) or is_dask_collection(X)
-        else check_array(X, dtype=None, ensure_all_finite=False).shape[0]
-    )
+    if is_device_array(X) or is_dask_collection(X):
+        n_rows, n_columns = X.shape[0], X.shape[1]
+    else:
+        n_rows, n_columns = check_array(X, dtype=None, ensure_all_finite=False).shape
+    if covariance_types is None:
+        covariance_types = ("E", "V") if n_columns == 1 else MCLUST_MODELS
+    types = list(dict.fromkeys(covariance_structure(t).name for t in covariance_types))
+    if not ks or not types:
+        raise ValueError("n_components and covariance_types must each name at least one choice")
     ks = [k for k in ks if k <= n_rows] or ks[:1]
     rows, models = [], {}
+    tol = template.tol
+    screen_tol = max(tol, SCREEN_TOL)
+    screening = clone(template).set_params(tol=screen_tol)
     grid = [(k, cov) for cov in types for k in ks]
     fits: Iterable[tuple[GaussianMixture, dict]] = (
-        _fits_on_cluster(template, grid, X)
+        _fits_on_cluster(screening, grid, X, icl)
         if on_cluster
-        else (_fit_one(template, k, cov, X) for k, cov in grid)
+        else (_fit_one(screening, k, cov, X, icl) for k, cov in grid)
     )
     for (k, cov), (model, row) in zip(grid, fits, strict=True):
         models[(k, cov)] = model
@@ -152,38 +212,94 @@ def select_mixture(
         if callback is not None:
             callback(len(rows), len(grid), model)
     table = pd.DataFrame(rows)
+    for index in table[~table["degenerate"]].nsmallest(REFINE, criterion).index:
+        key = (int(table.at[index, "n_components"]), table.at[index, "covariance_type"])
+        model = models[key]
+        if screen_tol > tol:
+            _fit(model.set_params(tol=tol, warm_start=True, callback=template.callback), X)
+            model.set_params(warm_start=template.warm_start)
+            row = {"n_components": key[0], "covariance_type": key[1], **_criteria(model, X, icl)}
+            table.loc[index, list(row)] = list(row.values())
+    for model in models.values():
+        model.set_params(tol=tol)
     eligible = table[~table["degenerate"]]
     if eligible.empty:
         raise ValueError(
             "every fit is degenerate (singular but for regularisation): the data may have a "
             "constant column or many duplicate rows; drop constant columns or raise reg_covar"
         )
+    _warn_on_lower_maxima(eligible)
     best_row = eligible.loc[eligible[criterion].idxmin()]
     best = models[(int(best_row["n_components"]), best_row["covariance_type"])]
-    return MixtureSelection(best, table, criterion, models)
+    return MixtureSelection(best, table, criterion, models, icl, X)
 
 
-def _fit_one(template: GaussianMixture, k: int, cov: str, X) -> tuple[GaussianMixture, dict]:
-    """The template fitted with ``k`` components of structure ``cov``, and its table row."""
-    model = clone(template).set_params(n_components=k, covariance_type=cov)
+def _fit(model: GaussianMixture, X) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateFitWarning)
         model.fit(X)
-    row = {
-        "n_components": k,
-        "covariance_type": cov,
+
+
+def _fit_one(
+    template: GaussianMixture, k: int, cov: str, X, icl: str = "hard"
+) -> tuple[GaussianMixture, dict]:
+    """The template fitted with ``k`` components of structure ``cov``, and its table row."""
+    model = clone(template).set_params(n_components=k, covariance_type=cov)
+    _fit(model, X)
+    return model, {"n_components": k, "covariance_type": cov, **_criteria(model, X, icl)}
+
+
+def _criteria(model: GaussianMixture, X, icl: str) -> dict:
+    """One row of the table, from one pass of the fitted model over the data (in memory)."""
+    if is_dask_collection(X):
+        return {
+            "log_likelihood": model.log_likelihood_,
+            "n_parameters": model.n_parameters(),
+            "bic": model.bic(X),
+            "aic": model.aic(X),
+            "icl": model.icl(X, kind=icl),
+            "degenerate": model.degenerate_,
+            "converged": model.converged_,
+            "model": covariance_structure(model.covariance_type).alias,
+        }
+    log_resp, log_density = model._mixture().log_resp(model._checked_rows(X))
+    ns = namespace_of(log_resp)  # tensors come back to the host for a few sums
+    log_resp, log_density = np.asarray(ns.to_numpy(log_resp)), np.asarray(ns.to_numpy(log_density))
+    n_parameters = model.n_parameters()
+    log_likelihood = float(log_density.sum())
+    return {
         "log_likelihood": model.log_likelihood_,
-        "n_parameters": model.n_parameters(),
-        "bic": model.bic(X),
-        "aic": model.aic(X),
-        "icl": model.icl(X),
+        "n_parameters": n_parameters,
+        "bic": -2.0 * log_likelihood + n_parameters * np.log(log_density.shape[0]),
+        "aic": -2.0 * log_likelihood + 2.0 * n_parameters,
+        "icl": icl_from(log_resp, log_density, n_parameters, icl),
         "degenerate": model.degenerate_,
         "converged": model.converged_,
+        "model": covariance_structure(model.covariance_type).alias,
     }
-    return model, row
 
 
-def _fits_on_cluster(template: GaussianMixture, grid: list, X) -> list:
+def _warn_on_lower_maxima(table: pd.DataFrame) -> None:
+    """LocalMaximumWarning where, within a structure, a larger K has a lower log-likelihood."""
+    lower = []
+    for cov, rows in table.groupby("covariance_type", sort=False):
+        rows = rows.sort_values("n_components")
+        best_so_far = -np.inf
+        for k, ll in zip(rows["n_components"], rows["log_likelihood"], strict=True):
+            if ll < best_so_far - 1e-6 * max(1.0, abs(best_so_far)):
+                lower.append(f"{cov} K={k}")
+            best_so_far = max(best_so_far, ll)
+    if lower:
+        warnings.warn(
+            "a larger number of components ended with a lower log-likelihood than a smaller "
+            f"one of the same covariance type ({', '.join(lower)}): those fits stopped at a "
+            "lower local maximum; n_init adds k-means++ restarts that may reach a higher one",
+            LocalMaximumWarning,
+            stacklevel=3,
+        )
+
+
+def _fits_on_cluster(template: GaussianMixture, grid: list, X, icl: str) -> list:
     """:func:`_fit_one` of every (k, cov) of ``grid``, each a Dask task; ``X`` shipped once."""
     if is_dask_collection(X) or is_device_array(X):
         raise ValueError(
@@ -196,7 +312,7 @@ def _fits_on_cluster(template: GaussianMixture, grid: list, X) -> list:
         raise ImportError('on_cluster=True needs Dask: pip install "emkit[dask]"') from None
     template = clone(template).set_params(callback=None)  # a progress bar stays here
     data = dask.delayed(X, traverse=False)
-    tasks = [dask.delayed(_fit_one, pure=True)(template, k, cov, data) for k, cov in grid]
+    tasks = [dask.delayed(_fit_one, pure=True)(template, k, cov, data, icl) for k, cov in grid]
     return list(dask.compute(*tasks))
 
 

@@ -1,20 +1,61 @@
 """The multivariate Gaussian family, one class per covariance structure, behind a registry."""
 
+from emkit.distributions.gaussian.axis_aligned import (
+    EEIGaussian,
+    EIIGaussian,
+    EVIGaussian,
+    VEIGaussian,
+)
 from emkit.distributions.gaussian.base import GaussianComponents
 from emkit.distributions.gaussian.diag import DiagGaussian
 from emkit.distributions.gaussian.full import FullGaussian
+from emkit.distributions.gaussian.oriented import (
+    EEVGaussian,
+    EVEGaussian,
+    EVVGaussian,
+    VEEGaussian,
+    VEVGaussian,
+    VVEGaussian,
+)
 from emkit.distributions.gaussian.spherical import SphericalGaussian
 from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.gaussian.tied import TiedGaussian
 
 COVARIANCES: dict[str, type[GaussianComponents]] = {
-    cls.name: cls for cls in (FullGaussian, TiedGaussian, DiagGaussian, SphericalGaussian)
+    cls.name: cls
+    for cls in (
+        FullGaussian,
+        TiedGaussian,
+        DiagGaussian,
+        SphericalGaussian,
+        EIIGaussian,
+        EEIGaussian,
+        VEIGaussian,
+        EVIGaussian,
+        VEEGaussian,
+        EVEGaussian,
+        VVEGaussian,
+        EEVGaussian,
+        VEVGaussian,
+        EVVGaussian,
+    )
 }
-ALIASES: dict[str, str] = {cls.alias: cls.name for cls in COVARIANCES.values()}
+# mclust's names of scikit-learn's four, and its one-dimensional E (equal) and V (variable).
+ALIASES: dict[str, str] = {
+    **{cls.alias: cls.name for cls in COVARIANCES.values() if cls.alias != cls.name},
+    "E": "EII",
+    "V": "spherical",
+}
+# The 14 models in mclust's order, by mclust's names.
+MCLUST_MODELS = (
+    "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
+    "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV",
+)  # fmt: skip
 
 
 def covariance_structure(name: str) -> type[GaussianComponents]:
-    """The class for ``name``: one of full, tied, diag, spherical or mclust's VVV, EEE, VVI, VII."""
+    """The class for ``name``: full, tied, diag, spherical, or one of mclust's 14 names
+    (EII, VII, EEI, VEI, EVI, VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV; E and V in 1-D)."""
     key = ALIASES.get(name, name)
     if key not in COVARIANCES:
         choices = ", ".join(list(COVARIANCES) + list(ALIASES))
@@ -25,6 +66,7 @@ def covariance_structure(name: str) -> type[GaussianComponents]:
 __all__ = [
     "ALIASES",
     "COVARIANCES",
+    "MCLUST_MODELS",
     "DiagGaussian",
     "FullGaussian",
     "GaussianComponents",

@@ -278,7 +278,7 @@ class GaussianComponents:
     ) -> GaussianComponents:
         """``from_stats`` under the ridge, with ``previous`` covariances where ``keep``."""
         ridge = reg_covar
-        scale = float(np.abs(cls._covariances_from_stats(stats, 0.0)).max())
+        scale = cls._ridge_scale(stats)
         for _ in range(MAX_RIDGE_RISES):
             covariances = cls._covariances_from_stats(stats, ridge)
             if keep is not None and previous is not None and cls.per_component:
@@ -293,6 +293,11 @@ class GaussianComponents:
             f"covariances stay singular with a ridge of {ridge:.3g}: the data may hold "
             "non-finite values or a column of enormous scale"
         )
+
+    @classmethod
+    def _ridge_scale(cls, stats: GaussianStats) -> float:
+        """The scale a raised ridge starts from (1e-12 of it): the largest covariance entry."""
+        return float(np.abs(cls._covariances_from_stats(stats, 0.0)).max())
 
     @staticmethod
     def empty(stats: GaussianStats) -> np.ndarray:

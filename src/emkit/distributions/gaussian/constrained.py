@@ -1,0 +1,95 @@
+"""What mclust's constrained covariance structures share: an M-step through ``eigen``'s solvers.
+
+Each structure (``axis_aligned.py``, ``oriented.py``) names one solver of
+:mod:`~emkit.distributions.gaussian.eigen`. Its maximum-likelihood M-step under the ridge
+solves :math:`B_k = S_k + cI`, :math:`m_k = N_k`; under a normal-inverse-Wishart prior
+(:class:`~emkit.distributions.priors.NormalInverseWishart`, one prior per component, as for
+the full structure) :math:`B_k` is the prior's numerator and :math:`m_k = N_k + 2a`. The
+iterative solvers start from the parameters the M-step replaces, so every M-step lowers
+their objective and EM keeps climbing.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import replace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from emkit.distributions.gaussian.stats import GaussianStats
+
+# The covariances the M-step in progress replaces: the start of an iterative solver.
+_START: ContextVar[np.ndarray | None] = ContextVar("constrained_start", default=None)
+
+
+class Constrained:
+    """Mixin over a Gaussian structure class: M-steps by ``solver(b, m[, start])``.
+
+    Class attributes
+    ----------------
+    solver : a function of :mod:`eigen`, taking scatter-like ``b`` in the layout's statistics
+        ((k, d) for diagonal, (k, d, d) for full) and ``m`` (k,), returning covariances in the
+        layout of ``covariances``.
+    iterative : the solver takes ``start`` (the previous covariances).
+    counts_per_feature : the solver's ``m`` counts each feature (EII: m_k = d N_k).
+    """
+
+    solver: ClassVar[Any]
+    iterative: ClassVar[bool] = False
+    counts_per_feature: ClassVar[bool] = False
+    covariances: np.ndarray
+
+    @classmethod
+    def _solve(cls, b: np.ndarray, m: np.ndarray) -> np.ndarray:
+        if cls.counts_per_feature:
+            m = m * b.shape[1]
+        start = _START.get()
+        if cls.iterative and start is not None and np.all(np.isfinite(start)):
+            return cls.solver(b, m, start)
+        return cls.solver(b, m)
+
+    @classmethod
+    def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:
+        scatter = stats.exact_scatter()
+        ridge = reg if scatter.ndim == 2 else reg * np.eye(scatter.shape[-1])
+        return cls._solve(scatter + ridge, stats.weight)
+
+    @classmethod
+    def _ridge_scale(cls, stats: GaussianStats) -> float:
+        # The unconstrained covariances' scale: the same order as the model's, without a solve.
+        return float(np.abs(stats.covariance(0.0)).max())
+
+    @classmethod
+    def niw_covariances(
+        cls, numerators: np.ndarray, weight: np.ndarray, two_a: float, scale: np.ndarray
+    ) -> np.ndarray:
+        if cls.counts_per_feature:  # two_a is per log sigma^2 (see SphericalGaussian)
+            m = weight + two_a / numerators.shape[1]
+        else:
+            m = weight + two_a
+        return cls._solve(numerators, m)
+
+    def from_vector(self, vector: np.ndarray) -> Any:
+        """The structure's components nearest (in the solver's sense, as if each covariance
+        were a scatter of unit weight) to ``to_vector``'s unconstrained layout, so that an
+        extrapolated point (SQUAREM) stays in the model."""
+        free = super().from_vector(vector)  # type: ignore[misc]
+        covariances = np.asarray(free.covariances)
+        b = covariances
+        if b.ndim == 1:  # spherical layout: one variance per component, for each feature
+            b = np.repeat(b[:, None], free.means.shape[1], axis=1)
+        structure: Any = type(self)
+        token = _START.set(covariances)  # an iterative solver starts where the point is
+        try:
+            projected = structure._solve(b, np.ones(b.shape[0]))
+        finally:
+            _START.reset(token)
+        return replace(structure.from_covariances(free.means, projected), ridge=free.ridge)
+
+    def m_step(self, stats: GaussianStats, prior: Any) -> Any:
+        token = _START.set(np.asarray(self.covariances))
+        try:
+            return super().m_step(stats, prior)  # type: ignore[misc]
+        finally:
+            _START.reset(token)

@@ -1,0 +1,291 @@
+r"""M-steps of the eigen-decomposition family (Celeux and Govaert, 1995) as plain functions.
+
+Every covariance :math:`\Sigma_k = \lambda_k D_k A_k D_k^\top` (volume :math:`\lambda`,
+orientation :math:`D` orthogonal, shape :math:`A` diagonal with :math:`|A| = 1`) of one of
+mclust's models is the minimiser, within the model, of
+
+.. math:: f(\Sigma) = \sum_k \big[m_k \log|\Sigma_k| + \operatorname{tr}(B_k\Sigma_k^{-1})\big],
+
+with :math:`B_k` the component's scatter (plus a prior's scale) and :math:`m_k` its weight
+(plus a prior's power). The maximum-likelihood M-step is :math:`B_k = S_k`,
+:math:`m_k = N_k`; the ridge and the normal-inverse-Wishart prior change only :math:`B, m`.
+
+Closed forms: EII, VII, EEI, VVI, EVI, EEE, EEV, EVV, VVV. Iterative, each step lowering
+:math:`f` (so an M-step started from the previous parameters is a generalised M-step and EM
+still climbs): VEI, VEV (volumes and a shared shape alternately; Celeux and Govaert), VEE
+(volumes and a shared shape-orientation matrix alternately), EVE and VVE (the shared
+orientation by exact plane rotations of pairs of axes, alternating with the closed-form shapes
+and volumes given the orientation; Browne and McNicholas, 2014, use a majorise-minimise step
+for the orientation instead, which converges more slowly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+INNER_TOL = 1e-8  # relative change of the parameters at which an inner iteration stops
+INNER_MAX_ITER = 500
+TINY = np.finfo(float).tiny
+
+
+def _safe(m: np.ndarray) -> np.ndarray:
+    return np.maximum(m, TINY)
+
+
+def _geometric_mean(values: np.ndarray) -> np.ndarray:
+    """(prod_j v_j)^(1/d) over the last axis, 0 where any v_j is 0."""
+    with np.errstate(divide="ignore"):
+        return np.exp(np.mean(np.log(np.maximum(values, 0.0)), axis=-1))
+
+
+def _unit_det(values: np.ndarray) -> np.ndarray:
+    """Diagonal ``values`` (..., d) scaled to a product of 1 (left as they are where 0)."""
+    g = _geometric_mean(values)[..., None]
+    return np.divide(values, g, out=values.copy(), where=g > 0)
+
+
+def _floor(b: np.ndarray, m: np.ndarray) -> float:
+    """A variance below which an iterative solver treats a value as zero: 1e-250 of the largest
+    average variance of a non-empty component, so that 1 / value stays finite on singular
+    scatter while any variance a ridge or the data can produce stays above it."""
+    trace = b.sum(axis=1) if b.ndim == 2 else np.trace(b, axis1=1, axis2=2)
+    held = m > 1e-10 * max(m.sum(), TINY)
+    if not held.any():
+        return TINY
+    scale = float(np.max(trace[held] / (b.shape[1] * m[held])))
+    return max(1e-250 * scale, TINY) if np.isfinite(scale) else TINY
+
+
+def _iterate(step: Callable[[], np.ndarray]) -> None:
+    """Run ``step`` (one pass, returning the parameters it updated as one array) until the
+    parameters stop moving: a relative change below ``INNER_TOL``, so that the answer does not
+    depend on where the iteration started."""
+    previous = None
+    for _ in range(INNER_MAX_ITER):
+        current = step()
+        if not np.all(np.isfinite(current)):
+            return
+        if previous is not None:
+            change = np.max(np.abs(current - previous))
+            if change <= INNER_TOL * max(float(np.max(np.abs(current))), TINY):
+                return
+        previous = current
+
+
+# --- diagonal models: B (k, d) per-feature scatter --------------------------------------
+def eii(b: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """EII: one variance for every feature and component; ``m`` (k,) counts each log
+    sigma^2 once per feature (m_k = d N_k for the likelihood). Returns (k,)."""
+    value = b.sum() / _safe(m.sum())
+    return np.full(b.shape[0], value)
+
+
+def eei(b: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """EEI: one diagonal covariance for all components, (k, d)."""
+    pooled = b.sum(axis=0) / _safe(m.sum())
+    return np.broadcast_to(pooled, b.shape).copy()
+
+
+def evi(b: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """EVI: equal volume, shapes per component, axis-aligned, (k, d)."""
+    g = _geometric_mean(b)  # (k,)
+    volume = g.sum() / _safe(m.sum())
+    return volume * _unit_det(b)
+
+
+def vvi(b: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """VVI: per component diagonal, (k, d)."""
+    return b / _safe(m)[:, None]
+
+
+def vei(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    r"""VEI: volumes per component, one shape, axis-aligned, (k, d).
+
+    Alternates :math:`A \propto \sum_k B_k/\lambda_k` (:math:`|A| = 1`) and
+    :math:`\lambda_k = \operatorname{tr}(B_k A^{-1}) / (d m_k)`, from ``start`` (k, d) (the
+    previous covariances) or from the pooled shape.
+    """
+    d = b.shape[1]
+    ms = _safe(m)
+    floor = _floor(b, ms)
+    if start is None:
+        shape = _unit_det(np.maximum(b.sum(axis=0), floor))
+    else:
+        shape = np.exp(np.mean(np.log(np.maximum(start, floor)), axis=0))
+    shape = _unit_det(np.maximum(shape, floor))
+    state = {"shape": shape, "volume": (b / shape).sum(axis=1) / (d * ms)}
+
+    def step() -> np.ndarray:
+        volume = np.maximum((b / state["shape"]).sum(axis=1) / (d * ms), floor)
+        shape = _unit_det(np.maximum((b / volume[:, None]).sum(axis=0), floor))
+        volume = np.maximum((b / shape).sum(axis=1) / (d * ms), floor)
+        state["shape"], state["volume"] = shape, volume
+        return volume[:, None] * shape
+
+    _iterate(step)
+    return state["volume"][:, None] * state["shape"]
+
+
+# --- full models: B (k, d, d) ------------------------------------------------------------
+def eee(b: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """EEE: one covariance for all components, (k, d, d)."""
+    pooled = b.sum(axis=0) / _safe(m.sum())
+    return np.broadcast_to(pooled, b.shape).copy()
+
+
+def vvv(b: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """VVV: per component covariance, (k, d, d)."""
+    return b / _safe(m)[:, None, None]
+
+
+def _eigh_descending(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    values, vectors = np.linalg.eigh(b)
+    return np.maximum(values[..., ::-1], 0.0), vectors[..., ::-1]
+
+
+def _compose(vectors: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """D diag(values) D^T for (k, d, d) orientations and (k, d) values."""
+    out = np.einsum("kij,kj,klj->kil", vectors, values, vectors)
+    return 0.5 * (out + np.swapaxes(out, 1, 2))
+
+
+def evv(b: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """EVV: equal volume, shape and orientation per component, (k, d, d)."""
+    values, vectors = _eigh_descending(b)
+    g = _geometric_mean(values)  # |B_k|^{1/d}
+    volume = g.sum() / _safe(m.sum())
+    return _compose(vectors, volume * _unit_det(values))
+
+
+def eev(b: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """EEV: equal volume and shape, orientation per component, (k, d, d)."""
+    values, vectors = _eigh_descending(b)
+    pooled = values.sum(axis=0) / _safe(m.sum())  # lambda A, eigenvalues paired largest first
+    return _compose(vectors, np.broadcast_to(pooled, values.shape))
+
+
+def vev(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """VEV: volumes per component, one shape, orientations per component, (k, d, d).
+
+    The optimal orientation of each component is its scatter's eigenvectors (largest
+    eigenvalue with the largest shape entry, whatever the shape), so the volumes and shape
+    are VEI's on the scatter's eigenvalues.
+    """
+    values, vectors = _eigh_descending(b)
+    if start is not None:
+        start = np.linalg.eigvalsh(start)[:, ::-1]
+    return _compose(vectors, vei(values, m, start))
+
+
+def vee(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    r"""VEE: volumes per component, one shape and orientation :math:`C` (:math:`|C| = 1`).
+
+    Alternates :math:`C \propto \sum_k B_k/\lambda_k` and
+    :math:`\lambda_k = \operatorname{tr}(B_k C^{-1})/(d m_k)`.
+    """
+    k, d, _ = b.shape
+    ms = _safe(m)
+    floor = _floor(b, ms)
+    c = b.sum(axis=0) if start is None else start.mean(axis=0)
+    state = {"c": _unit_det_matrix(c), "volume": np.ones(k)}
+
+    def step() -> np.ndarray:
+        inv = np.linalg.inv(state["c"])
+        volume = np.maximum(np.einsum("kij,ji->k", b, inv) / (d * ms), floor)
+        c = _unit_det_matrix((b / volume[:, None, None]).sum(axis=0))
+        inv = np.linalg.inv(c)
+        volume = np.maximum(np.einsum("kij,ji->k", b, inv) / (d * ms), floor)
+        state["c"], state["volume"] = c, volume
+        return volume[:, None, None] * c
+
+    _iterate(step)
+    return state["volume"][:, None, None] * state["c"]
+
+
+def _unit_det_matrix(c: np.ndarray) -> np.ndarray:
+    sign, logdet = np.linalg.slogdet(c)
+    if sign <= 0 or not np.isfinite(logdet):
+        # A singular pooled scatter: its eigenvalues floored, so the iteration can start.
+        values, vectors = np.linalg.eigh(c)
+        values = np.maximum(values, 1e-300 + 1e-15 * max(values.max(), 0.0))
+        c = (vectors * values) @ vectors.T
+        logdet = float(np.sum(np.log(values)))
+    return c / np.exp(logdet / c.shape[0])
+
+
+def _common_orientation(
+    b: np.ndarray,
+    m: np.ndarray,
+    diagonal: Callable[[np.ndarray], np.ndarray],
+    start: np.ndarray | None,
+) -> np.ndarray:
+    r"""Covariances :math:`D\,\mathrm{diag}(\cdot)_k D^\top` with one orientation ``D``.
+
+    ``diagonal(M)`` maps the diagonals of the rotated scatters :math:`M_k = D^\top B_k D`
+    ((k, d)) to the optimal diagonal covariances given ``D`` (EVE: EVI's; VVE: VVI's). Given
+    those, with :math:`\Psi_k` their inverses, ``D`` lowers
+    :math:`\sum_k \operatorname{tr}(B_k D\Psi_k D^\top)` by one sweep of plane rotations of
+    each pair of its columns, each by the angle that minimises the objective exactly (in the
+    plane of columns i, j it is :math:`a + A\cos 2\phi + C\sin 2\phi`), as in Flury and
+    Gautschi's algorithm for common principal components. Both steps lower :math:`f`.
+    """
+    d = b.shape[1]
+    pooled = b.sum(axis=0) if start is None else start.mean(axis=0)
+    orientation = np.linalg.eigh(pooled)[1]
+    ms = _safe(m)
+    floor = _floor(b, ms)
+    pairs = [(i, j) for i in range(d) for j in range(i + 1, d)]
+    state: dict[str, Any] = {"d": orientation, "diag": None}
+
+    def step() -> np.ndarray:
+        o = state["d"]
+        rotated = np.einsum("ji,kjl,lm->kim", o, b, o)  # D^T B_k D, (k, d, d)
+        diag = np.maximum(diagonal(np.diagonal(rotated, axis1=1, axis2=2)), floor)
+        psi = 1.0 / diag  # (k, d)
+        rotated = rotated.copy()
+        o = o.copy()
+        for i, j in pairs:
+            weight = psi[:, i] - psi[:, j]  # (k,)
+            a = 0.5 * weight @ (rotated[:, i, i] - rotated[:, j, j])
+            c = weight @ rotated[:, i, j]
+            if a == 0.0 and c == 0.0:
+                continue
+            phi = 0.5 * np.arctan2(-c, -a)
+            cos, sin = np.cos(phi), np.sin(phi)
+            # New axes c d_i + s d_j and -s d_i + c d_j: rotate rows i, j, then columns i, j.
+            ri, rj = rotated[:, i, :].copy(), rotated[:, j, :]
+            rotated[:, i, :] = cos * ri + sin * rj
+            rotated[:, j, :] = cos * rj - sin * ri
+            ci, cj = rotated[:, :, i].copy(), rotated[:, :, j]
+            rotated[:, :, i] = cos * ci + sin * cj
+            rotated[:, :, j] = cos * cj - sin * ci
+            oi, oj = o[:, i].copy(), o[:, j]
+            o[:, i] = cos * oi + sin * oj
+            o[:, j] = cos * oj - sin * oi
+        diag = np.maximum(diagonal(np.diagonal(rotated, axis1=1, axis2=2)), floor)
+        state["d"], state["diag"] = o, diag
+        return np.einsum("ij,kj,lj->kil", o, diag, o)
+
+    _iterate(step)
+    vectors = np.broadcast_to(state["d"], b.shape)
+    return _compose(vectors, state["diag"])
+
+
+def eve(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """EVE: equal volume, shapes per component, one orientation, (k, d, d)."""
+    return _common_orientation(b, m, lambda diag: evi(diag, m), start)
+
+
+def vve(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """VVE: volumes and shapes per component, one orientation, (k, d, d)."""
+    return _common_orientation(b, m, lambda diag: vvi(diag, m), start)
+
+
+def objective(covariances: np.ndarray, b: np.ndarray, m: np.ndarray) -> float:
+    r""":math:`f(\Sigma)` of full covariances (k, d, d) (for tests and checks)."""
+    sign, logdet = np.linalg.slogdet(covariances)
+    trace = np.einsum("kij,kji->k", b, np.linalg.inv(covariances))
+    return float(np.sum(m * logdet + trace))

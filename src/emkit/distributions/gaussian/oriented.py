@@ -1,0 +1,88 @@
+"""mclust's constrained structures with orientations: VEE, EVE, VVE, EEV, VEV, EVV.
+
+Each keeps the full (k, d, d) layout of :class:`FullGaussian` (E-step, sampling, files) and
+takes its M-step from one of :mod:`~emkit.distributions.gaussian.eigen`'s solvers (see
+:class:`Constrained`).
+"""
+
+from __future__ import annotations
+
+from emkit.distributions.gaussian import eigen
+from emkit.distributions.gaussian.constrained import Constrained
+from emkit.distributions.gaussian.full import FullGaussian
+
+
+class VEEGaussian(Constrained, FullGaussian):
+    """Volumes per component, one shape and orientation (mclust's VEE; iterative)."""
+
+    name = "VEE"
+    alias = "VEE"
+    solver = staticmethod(eigen.vee)
+    iterative = True
+
+    @staticmethod
+    def n_covariance_parameters(k: int, d: int) -> int:
+        return k + (d - 1) + d * (d - 1) // 2
+
+
+class EVEGaussian(Constrained, FullGaussian):
+    """Equal volumes, shapes per component, one orientation (mclust's EVE; iterative)."""
+
+    name = "EVE"
+    alias = "EVE"
+    solver = staticmethod(eigen.eve)
+    iterative = True
+
+    @staticmethod
+    def n_covariance_parameters(k: int, d: int) -> int:
+        return 1 + k * (d - 1) + d * (d - 1) // 2
+
+
+class VVEGaussian(Constrained, FullGaussian):
+    """Volumes and shapes per component, one orientation (mclust's VVE; iterative)."""
+
+    name = "VVE"
+    alias = "VVE"
+    solver = staticmethod(eigen.vve)
+    iterative = True
+
+    @staticmethod
+    def n_covariance_parameters(k: int, d: int) -> int:
+        return k * d + d * (d - 1) // 2
+
+
+class EEVGaussian(Constrained, FullGaussian):
+    """Equal volumes and shapes, orientations per component (mclust's EEV)."""
+
+    name = "EEV"
+    alias = "EEV"
+    solver = staticmethod(eigen.eev)
+
+    @staticmethod
+    def n_covariance_parameters(k: int, d: int) -> int:
+        return d + k * d * (d - 1) // 2
+
+
+class VEVGaussian(Constrained, FullGaussian):
+    """Volumes per component, one shape, orientations per component (mclust's VEV)."""
+
+    name = "VEV"
+    alias = "VEV"
+    solver = staticmethod(eigen.vev)
+    iterative = True
+
+    @staticmethod
+    def n_covariance_parameters(k: int, d: int) -> int:
+        return k + (d - 1) + k * d * (d - 1) // 2
+
+
+class EVVGaussian(Constrained, FullGaussian):
+    """Equal volumes, shapes and orientations per component (mclust's EVV)."""
+
+    name = "EVV"
+    alias = "EVV"
+    solver = staticmethod(eigen.evv)
+
+    @staticmethod
+    def n_covariance_parameters(k: int, d: int) -> int:
+        return 1 + k * (d * (d + 1) // 2 - 1)

@@ -1,0 +1,212 @@
+"""mclust-style ``summary()`` and ``plot()`` of a fitted Gaussian mixture or a selection.
+
+The text follows R's ``summary(Mclust(...))``: the model by mclust's name and geometry, its
+log-likelihood, n, df, BIC and ICL in mclust's sign (higher is better), the clustering table,
+and optionally the parameters. Figures are matplotlib ``Figure`` objects built without pyplot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from emkit.distributions.gaussian import covariance_structure
+from emkit.report.figures import (
+    _figure,
+    clusters_figure,
+    criterion_figure,
+    project,
+    uncertainty_figure,
+)
+
+# mclust's description of each model (mclustModelNames).
+MCLUST_GEOMETRY = {
+    "E": "univariate, equal variance",
+    "V": "univariate, unequal variance",
+    "EII": "spherical, equal volume",
+    "VII": "spherical, unequal volume",
+    "EEI": "diagonal, equal volume and shape",
+    "VEI": "diagonal, varying volume, equal shape",
+    "EVI": "diagonal, equal volume, varying shape",
+    "VVI": "diagonal, varying volume and shape",
+    "EEE": "ellipsoidal, equal volume, shape and orientation",
+    "VEE": "ellipsoidal, equal shape and orientation",
+    "EVE": "ellipsoidal, equal volume and orientation",
+    "VVE": "ellipsoidal, equal orientation",
+    "EEV": "ellipsoidal, equal volume and shape",
+    "VEV": "ellipsoidal, equal shape",
+    "EVV": "ellipsoidal, equal volume",
+    "VVV": "ellipsoidal, varying volume, shape, and orientation",
+}
+PLOTS = ("bic", "classification", "uncertainty", "density")
+
+
+def mclust_name(model) -> str:
+    """mclust's name of a fitted model's covariance structure (E or V in one dimension)."""
+    alias = covariance_structure(model.covariance_type).alias
+    if model.means_.shape[1] == 1:
+        return "E" if alias in ("EII", "EEI", "EEE", "EEV", "EVE", "EVI", "EVV") else "V"
+    return alias
+
+
+def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "hard") -> str:
+    """R mclust's ``summary()`` of a fitted :class:`~emkit.GaussianMixture` on data ``x``.
+
+    Parameters
+    ----------
+    model : a fitted GaussianMixture.
+    x : array of shape (n, d), the data it was fitted to.
+    parameters : also print the mixing probabilities, means and variances (with standard
+        errors where the model has ``standard_errors_``).
+    icl : "hard" (mclust's, default) or "soft"; the text says which.
+    """
+    n = x.shape[0]
+    df = model.n_parameters()
+    loglik = -0.5 * (model.bic(x) - df * np.log(n))
+    name = mclust_name(model)
+    rule = "-" * 52
+    k = model.n_components
+    stats = pd.DataFrame(
+        {
+            "log-likelihood": [f"{loglik:.3f}"],
+            "n": [n],
+            "df": [df],
+            "BIC": [f"{-model.bic(x):.3f}"],
+            "ICL": [f"{-model.icl(x, kind=icl):.3f}"],
+        }
+    )
+    labels = model.predict(x)
+    table = pd.DataFrame([np.bincount(labels, minlength=k)], columns=[str(j + 1) for j in range(k)])
+    lines = [
+        rule,
+        "Gaussian finite mixture model fitted by EM algorithm",
+        rule,
+        "",
+        f"Mclust {name} ({MCLUST_GEOMETRY[name]}) model with {k} component{'' if k == 1 else 's'}:",
+        "",
+        stats.to_string(index=False),
+        "BIC and ICL in mclust's sign (2 log L - penalty, higher is better); ICL from "
+        + ("hard labels (mclust's)." if icl == "hard" else "the soft entropy of the posteriors."),
+        "",
+        "Clustering table:",
+        table.to_string(index=False),
+    ]
+    if parameters:
+        errors = getattr(model, "standard_errors_", None)
+        lines += ["", "Mixing probabilities:", _row(model.weights_, errors, "weights")]
+        lines += ["", "Means:"]
+        means = pd.DataFrame(model.means_.T, columns=[f"[,{j + 1}]" for j in range(k)])
+        lines.append(means.to_string())
+        if errors is not None:
+            lines += ["Standard errors of the means:"]
+            se = pd.DataFrame(errors["means"].T, columns=[f"[,{j + 1}]" for j in range(k)])
+            lines.append(se.to_string())
+        lines += ["", "Variances:"]
+        full = covariance_structure(model.covariance_type)(
+            model.means_, model.covariances_, model.precisions_cholesky_
+        ).full_covariances()
+        for j in range(k):
+            lines += [f"[,,{j + 1}]", pd.DataFrame(full[j]).to_string()]
+    return "\n".join(lines)
+
+
+def _row(values: np.ndarray, errors, key: str) -> str:
+    frame = pd.DataFrame([values], columns=[str(j + 1) for j in range(values.shape[0])])
+    if errors is not None:
+        frame.loc["se"] = errors[key]
+    return frame.to_string(index=errors is not None)
+
+
+def selection_summary(selection, x: np.ndarray, top: int = 3) -> str:
+    """mclust's ``summary(mclustBIC)``: the best ``top`` models by BIC (mclust's sign), then
+    the chosen model's summary."""
+    table = selection.table_
+    eligible = table[~table["degenerate"].astype(bool)].nsmallest(top, selection.criterion)
+    names = [f"{m},{k}" for m, k in zip(eligible["model"], eligible["n_components"], strict=True)]
+    best = pd.DataFrame([(-eligible[selection.criterion]).round(3).to_numpy()], columns=names)
+    lines = [
+        f"Best {selection.criterion.upper()} values (mclust's sign, higher is better):",
+        best.to_string(index=False),
+        "",
+        model_summary(selection.best_, x, icl=selection.icl_kind),
+    ]
+    return "\n".join(lines)
+
+
+def _columns(x: np.ndarray) -> list[str]:
+    return [f"x{j + 1}" for j in range(x.shape[1])]
+
+
+def density_figure(model, x: np.ndarray) -> Figure:
+    """The fitted mixture density: a curve over a histogram (one column), else contours of
+    the density on the data's first two axes (columns or principal components)."""
+    fig, ax = _figure(6.0, 4.5)
+    if x.shape[1] == 1:
+        grid = np.linspace(x.min(), x.max(), 400)
+        pad = 0.1 * (grid[-1] - grid[0] or 1.0)
+        grid = np.linspace(x.min() - pad, x.max() + pad, 400)
+        ax.hist(x[:, 0], bins="auto", density=True, color="0.85")
+        ax.plot(grid, np.exp(model.score_samples(grid[:, None])), color="C0")
+        ax.set_xlabel("x1")
+        ax.set_ylabel("density")
+    else:
+        view = project(model, x, _columns(x))
+        lo, hi = view.points.min(axis=0), view.points.max(axis=0)
+        pad = 0.1 * (hi - lo)
+        gx, gy = np.meshgrid(
+            np.linspace(lo[0] - pad[0], hi[0] + pad[0], 120),
+            np.linspace(lo[1] - pad[1], hi[1] + pad[1], 120),
+        )
+        grid = np.column_stack([gx.ravel(), gy.ravel()])
+
+        def density(points: np.ndarray) -> np.ndarray:
+            out = np.zeros(points.shape[0])
+            for w, m, c in zip(model.weights_, view.means, view.covariances, strict=True):
+                diff = points - m
+                quad = np.einsum("ni,ij,nj->n", diff, np.linalg.inv(c), diff)
+                out += w * np.exp(-0.5 * quad) / (2 * np.pi * np.sqrt(np.linalg.det(c)))
+            return out
+
+        # Contours at the densities below which 5%, 10%, ..., 90% of the points lie.
+        levels = np.unique(np.quantile(density(view.points), [0.05, 0.1, 0.25, 0.5, 0.75, 0.9]))
+        ax.scatter(view.points[:, 0], view.points[:, 1], s=4, color="0.6")
+        ax.contour(gx, gy, density(grid).reshape(gx.shape), levels=levels)
+        ax.set_xlabel(view.axis_labels[0])
+        ax.set_ylabel(view.axis_labels[1])
+    ax.set_title(f"density, {mclust_name(model)} with {model.n_components} components")
+    return fig
+
+
+def plot_model(model, x: np.ndarray, what: str) -> Figure:
+    """A figure of a fitted mixture: "classification", "uncertainty" or "density"."""
+    if what == "classification":
+        return clusters_figure(model, x, _columns(x))
+    if what == "uncertainty":
+        return uncertainty_figure(model, x, _columns(x))
+    if what == "density":
+        return density_figure(model, x)
+    raise ValueError(
+        f"what must be one of classification, uncertainty, density (and bic for a selection); "
+        f"got {what!r}"
+    )
+
+
+def plot_selection(selection, x: np.ndarray | None, what: str) -> Figure:
+    """A figure of a selection: "bic" (the criterion by K and model, as mclust's
+    ``plot(mclustBIC)``) or a figure of the chosen model."""
+    if what == "bic":
+        return criterion_figure(selection.table_, selection.criterion, selection.best_)
+    if x is None:
+        raise ValueError("pass the data X to draw the chosen model")
+    return plot_model(selection.best_, x, what)
+
+
+__all__ = [
+    "MCLUST_GEOMETRY",
+    "PLOTS",
+    "model_summary",
+    "plot_model",
+    "plot_selection",
+    "selection_summary",
+]

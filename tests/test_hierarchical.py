@@ -1,0 +1,109 @@
+"""mclust's hierarchical starts: the same tree as R's hc() (stored output), deterministic."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+import emkit
+from emkit import hierarchical
+
+DATA = Path(__file__).parent / "data" / "mclust"
+
+
+def _read(name: str) -> np.ndarray:
+    return pd.read_csv(DATA / name).to_numpy()
+
+
+def test_svd_transform_is_mclusts():
+    # mclust's hc(use="SVD"): the transformed data are orthogonal with column variances
+    # proportional to the singular values of the scaled data.
+    x = _read("iris.csv").astype(float)
+    z = hierarchical.svd_transform(x)
+    scaled = (x - x.mean(axis=0)) / x.std(axis=0, ddof=1)
+    singular = np.linalg.svd(scaled, compute_uv=False)
+    np.testing.assert_allclose(z.T @ z, np.diag(singular), atol=1e-10)
+
+
+def test_tree_cuts_equal_mclusts_hclass_on_iris():
+    # R: hclass(hc(iris[, 1:4], use = "SVD"), 1:9) (benchmarks/mclust/reference.R); iris has
+    # no tied costs.
+    x = _read("iris.csv").astype(float)
+    expected = _read("iris_hc.csv")
+    rows, heads, merges = hierarchical.tree(x)
+    assert rows.shape == (150,)
+    for k in range(1, 10):
+        labels = hierarchical.cut(heads, merges, k)
+        assert np.unique(labels).shape[0] == k
+        assert adjusted_rand_score(expected[:, k - 1], labels) == 1.0
+
+
+def test_quantile_classes_equal_mclusts_qclass():
+    waiting = _read("faithful.csv")[:, 1].astype(float)
+    expected = _read("faithful_waiting_qclass.csv")
+    for j, k in enumerate(range(2, 6)):
+        np.testing.assert_array_equal(hierarchical.quantile_classes(waiting, k), expected[:, j] - 1)
+
+
+def test_merge_costs_are_the_classification_likelihood_change():
+    # Recompute each merge's cost from scratch for a small sample: the merge chosen is the
+    # cheapest of all pairs of current groups.
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(25, 2))
+    merges = hierarchical.agglomerate(z)
+    alpha = ((z - z.mean(axis=0)) ** 2).sum() / z.size
+
+    def term(rows):
+        w = np.cov(z[rows].T, bias=True) * len(rows) if len(rows) > 1 else np.zeros((2, 2))
+        n = len(rows)
+        det = np.linalg.det(w / n) if n > 2 else 0.0
+        return n * np.log(det + (np.trace(w) + alpha) / n)
+
+    groups = {i: [i] for i in range(25)}
+    for i, j in merges:
+        costs = {
+            (a, b): term(groups[a] + groups[b]) - term(groups[a]) - term(groups[b])
+            for a in groups
+            for b in groups
+            if a < b
+        }
+        assert costs[(i, j)] == pytest.approx(min(costs.values()), abs=1e-9)
+        groups[i] += groups.pop(j)
+
+
+def test_default_selection_does_not_depend_on_random_state(faithful):
+    kwargs = {"n_components": [2, 3, 4], "covariance_types": ["EEE", "VEV", "EVI"]}
+    first = emkit.select_mixture(faithful, random_state=0, **kwargs).table_
+    second = emkit.select_mixture(faithful, random_state=123, **kwargs).table_
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_large_data_use_a_fixed_subset():
+    rows = hierarchical.subset_rows(5000)
+    assert rows.shape == (hierarchical.SUBSET,)
+    np.testing.assert_array_equal(rows, hierarchical.subset_rows(5000))
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="needs R with mclust")
+def test_tree_equals_live_mclust_on_fresh_data(tmp_path):
+    status = subprocess.run(
+        ["Rscript", "-e", "library(mclust)"], capture_output=True, check=False
+    ).returncode
+    if status != 0:
+        pytest.skip("R has no mclust")
+    x = np.random.default_rng(5).normal(size=(120, 3)) @ np.diag([1.0, 2.0, 0.5])
+    x[:40] += 3.0
+    np.savetxt(tmp_path / "x.csv", x, delimiter=",")
+    script = (
+        f"library(mclust); x <- as.matrix(read.csv('{tmp_path / 'x.csv'}', header=FALSE));"
+        f"write.csv(hclass(hc(x, use='SVD'), 2:6), '{tmp_path / 'cl.csv'}', row.names=FALSE)"
+    )
+    subprocess.run(["Rscript", "-e", script], check=True, capture_output=True)
+    expected = pd.read_csv(tmp_path / "cl.csv").to_numpy()
+    _, heads, merges = hierarchical.tree(x)
+    for j, k in enumerate(range(2, 7)):
+        assert adjusted_rand_score(expected[:, j], hierarchical.cut(heads, merges, k)) == 1.0
