@@ -198,9 +198,10 @@ def select_mixture(
     ks = [k for k in ks if k <= n_rows] or ks[:1]
     rows, models = [], {}
     tol = template.tol
-    screen_tol = max(tol, SCREEN_TOL)
-    screening = clone(template).set_params(tol=screen_tol)
     grid = [(k, cov) for cov in types for k in ks]
+    # Screening pays where there are more candidates than are refined.
+    screen_tol = max(tol, SCREEN_TOL) if len(grid) > REFINE else tol
+    screening = clone(template).set_params(tol=screen_tol)
     fits: Iterable[tuple[GaussianMixture, dict]] = (
         _fits_on_cluster(screening, grid, X, icl)
         if on_cluster
