@@ -292,6 +292,15 @@ def write(args, rows, streamed) -> None:
         f"Host: {info.get('cpu', '?')}, {info['cores']} cores, Python {info['python']}  ",
         f"{args.iters} plain EM iterations from the same k-means++ start, one run.",
         "",
+    ]
+    if not str(args.device).startswith("cuda"):
+        lines += [
+            "**No GPU: this run is on the CPU through PyTorch (`--device cpu`), to show the "
+            "script works; issue 10's GPU numbers are still to be measured with "
+            "`python benchmarks/gpu.py --device cuda`.**",
+            "",
+        ]
+    lines += [
         "| (N, D, K), covariance | emkit device f32 | emkit device f64 | f64 / f32 | gmmx f32 "
         "| pomegranate device f32 | emkit CPU f64 | scikit-learn CPU | emkit f32 vs f64 log-lik "
         "(rel.) | emkit f32 / gmmx |",

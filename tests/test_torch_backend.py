@@ -252,3 +252,25 @@ def test_cli_fit_on_the_device(tmp_path):
     args = [str(path), "-k", "1-3", "--covariance", "full", "--out", str(out), "--quiet"]
     assert main(["fit", *args, "--device", "cpu"]) == 0
     assert (out / "model.json").is_file()
+
+
+def test_cuda_out_of_memory_becomes_a_clear_error():
+    from emkit.backend import torch_backend
+
+    with pytest.raises(MemoryError, match=r"1000000 x 50 rows in torch.float32.*\.npy path"):
+        with torch_backend.memory_message(1_000_000, 50, torch.float32):
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
+
+
+def test_streamed_chunks_reach_the_device_in_order():
+    from emkit.backend import torch_backend
+    from emkit.backend.sources import ArrayChunks
+
+    x = blobs(50)
+    source = ArrayChunks(x, np.arange(x.shape[0], dtype=float), chunk_rows=40)
+    moved = torch_backend.HostToDevice(source, torch.device("cpu"), torch.float32)
+    chunks = list(moved)
+    assert [c.shape[0] for c, _ in chunks] == [40, 40, 40, 30]
+    assert all(c.dtype == torch.float32 and w.dtype == torch.float32 for c, w in chunks)
+    np.testing.assert_array_equal(torch.cat([c for c, _ in chunks]).numpy(), x.astype(np.float32))
+    assert moved.total_weight == source.total_weight and moved.n_rows == 150

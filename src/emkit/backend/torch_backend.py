@@ -18,6 +18,8 @@ this module.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -213,18 +215,31 @@ def out_of_memory(exc: BaseException, rows: int, columns: int, dtype: torch.dtyp
         except RuntimeError:  # pragma: no cover
             free = 0
     item = torch.tensor([], dtype=dtype).element_size()
-    fits = max(1, free // (4 * max(columns, 1) * item)) if free else 0
+    # The E-step holds the rows, their quadratic features and log joints: about 4 rows' worth.
+    if free:
+        fits = max(1, free // (4 * max(columns, 1) * item))
+        room = f"About {fits} rows fit at a time in the {free / 2**30:.1f} GiB free"
+    else:
+        room = "Fewer rows fit at a time"
     return MemoryError(
-        f"CUDA ran out of memory fitting {rows} x {columns} rows in {dtype} ({exc}). "
-        f"About {fits} rows at a time fit in the {free / 2**30:.1f} GiB free: pass a .npy "
-        "path, a memory map or a NumPy array so that emkit streams chunks from the host, "
-        "use dtype=float32, or fewer components."
+        f"CUDA ran out of memory fitting {rows} x {columns} rows in {dtype} ({exc}). {room}: "
+        "pass a .npy path, a memory map or a NumPy array so that emkit streams chunks from "
+        "the host, use dtype=float32, or fewer components."
     )
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
     """Whether ``exc`` is PyTorch's CUDA out-of-memory error."""
     return isinstance(exc, torch.cuda.OutOfMemoryError)
+
+
+@contextlib.contextmanager
+def memory_message(rows: int, columns: int, dtype: torch.dtype) -> Iterator[None]:
+    """Turn a CUDA out-of-memory error inside the block into :func:`out_of_memory`'s."""
+    try:
+        yield
+    except torch.cuda.OutOfMemoryError as exc:
+        raise out_of_memory(exc, rows, columns, dtype) from exc
 
 
 def rows_on_device(x: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -247,7 +262,11 @@ def _moved(part: Any, device: torch.device, dtype: torch.dtype, non_blocking: bo
         )
     if isinstance(part, torch.Tensor):
         return part.to(device=device, dtype=dtype, non_blocking=non_blocking)
-    host = torch.from_numpy(np.ascontiguousarray(part))
+    array = np.ascontiguousarray(part)
+    with warnings.catch_warnings():
+        # A read-only block (a memory map opened "r"): the E-step never writes to its rows.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        host = torch.from_numpy(array)
     if device.type == "cuda":
         host = host.pin_memory()
     return host.to(device=device, dtype=dtype, non_blocking=non_blocking)

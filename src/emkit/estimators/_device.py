@@ -9,6 +9,7 @@ float64 on the host. PyTorch is imported only here, on first use.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,11 @@ class Placement:
                 raise self.xp.out_of_memory(exc, x.shape[0], x.shape[1], self.dtype) from exc
             raise
 
+    def memory_message(self, rows: int, columns: int) -> Any:
+        """A context that turns a CUDA out-of-memory error during a fit of ``rows`` x
+        ``columns`` into a MemoryError naming a size that fits."""
+        return self.xp.memory_message(rows, columns, self.dtype)
+
     def weights(self, w: np.ndarray | None) -> Any:
         return None if w is None else self.xp.rows_on_device(w, self.device, self.dtype)
 
@@ -65,6 +71,13 @@ class Placement:
     def stream(self, source: Any) -> Any:
         """The chunks of a host ``source``, each copied to the device as it is read."""
         return self.xp.HostToDevice(source, self.device, self.dtype)
+
+
+def memory_message(place: Placement | None, data: Any) -> Any:
+    """``place.memory_message`` for the rows of ``data`` (a no-op context without a device)."""
+    if place is None:
+        return contextlib.nullcontext()
+    return place.memory_message(data.n_rows, data.n_features)
 
 
 def resolution(place: Placement | None) -> float:

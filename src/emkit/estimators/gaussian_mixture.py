@@ -22,6 +22,7 @@ from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import fit_starts
 from emkit.estimators._device import (
     check_device_rows,
+    memory_message,
     placement,
     resolution,
     sample_host_rows,
@@ -263,15 +264,16 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         starts = [self._with_options(start, prior) for start in starts]
         # Extrapolation needs a fixed parameter space and a smooth objective.
         plain = self.assignment == "hard" or self.prune_weight > 0
-        fit = fit_starts(
-            starts,
-            data,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            callback=self.callback,
-            accelerate=None if plain else self.accelerate,
-            resolution=resolution(place),
-        )
+        with memory_message(place, data):
+            fit = fit_starts(
+                starts,
+                data,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                callback=self.callback,
+                accelerate=None if plain else self.accelerate,
+                resolution=resolution(place),
+            )
         result, degenerate = fit.best, fit.degenerate
         self._set_fitted(result, degenerate)
         self.structure_changes_ = result.structure_changes

@@ -25,7 +25,12 @@ from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import array_source
 from emkit.em import fit_starts
-from emkit.estimators._device import check_device_rows, placement, resolution
+from emkit.estimators._device import (
+    check_device_rows,
+    memory_message,
+    placement,
+    resolution,
+)
 from emkit.estimators._inputs import fit_rows, per_row
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
@@ -152,9 +157,10 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         starts = [centroid_mixture(self._start(x, w, rng)) for _ in range(self._n_starts())]
         # The objective is -inertia / 2 + const: the best start has the lowest inertia.
         tol = inertia_tol(x, self.tol)
-        result = fit_starts(
-            starts, data, tol=tol, max_iter=self.max_iter, resolution=resolution(place)
-        ).best
+        with memory_message(place, data):
+            result = fit_starts(
+                starts, data, tol=tol, max_iter=self.max_iter, resolution=resolution(place)
+            ).best
         self.cluster_centers_ = result.model.components.means
         if is_dask_collection(X):
             self.labels_ = self.predict(X)
