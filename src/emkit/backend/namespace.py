@@ -46,6 +46,8 @@ class ArrayNamespace(Protocol):
     eigvalsh(a) -> array
         Ascending eigenvalues of the symmetric matrices ``a`` of shape (..., d, d), (..., d).
     exp, log, sqrt, isnan, isfinite : elementwise, as NumPy's.
+    is_floating(x) -> bool
+        Whether ``x`` holds floating-point numbers.
     where(condition, a, b) -> array
         ``a`` where ``condition`` else ``b`` (either may be a Python scalar).
     einsum(subscripts, *operands) -> array
@@ -83,6 +85,8 @@ class ArrayNamespace(Protocol):
 
     def eigvalsh(self, a: Any) -> Any: ...
 
+    def is_floating(self, x: Any) -> bool: ...
+
     def exp(self, a: Any) -> Any: ...
 
     def log(self, a: Any) -> Any: ...
@@ -116,6 +120,42 @@ class ArrayNamespace(Protocol):
     ) -> tuple[list[np.ndarray], list[float]]: ...
 
 
+class DeviceBackend(ArrayNamespace, Protocol):
+    r"""A backend that ``device=`` selects (PyTorch: :mod:`emkit.backend.torch_backend`): an
+    :class:`ArrayNamespace` whose arrays live on a device, plus what puts rows there.
+
+    Members
+    -------
+    resolve(device, dtype) -> (device, dtype)
+        The backend's device for the user's ``device`` ("cpu", "cuda", "cuda:1", a device
+        object) and the dtype to compute in (``dtype`` float32 or float64, or the device's
+        default when None); ValueError for an unknown or unavailable device.
+    rows_on_device(x, device, dtype) -> array
+        ``x`` (a host array, or an array of this backend anywhere) on ``device`` in ``dtype``.
+    resident_source : class, a :class:`~emkit.backend.sources.DataSource` of rows held on the
+        device, built as ``resident_source(x, sample_weight, labels)``, with attributes ``x``
+        and ``sample_weight``.
+    streamed_source : class, ``streamed_source(host_source, device, dtype)``: the chunks of a
+        host source, each copied to the device as it is read.
+    is_out_of_memory(exc) -> bool
+        Whether ``exc`` is the device's out-of-memory error.
+    memory_message(rows, columns, dtype) -> context manager
+        Turns the device's out-of-memory error inside it into a MemoryError naming a size
+        that fits.
+    """
+
+    resident_source: Any
+    streamed_source: Any
+
+    def resolve(self, device: Any, dtype: Any) -> tuple[Any, Any]: ...
+
+    def rows_on_device(self, x: Any, device: Any, dtype: Any) -> Any: ...
+
+    def is_out_of_memory(self, exc: BaseException) -> bool: ...
+
+    def memory_message(self, rows: int, columns: int, dtype: Any) -> Any: ...
+
+
 BACKENDS: dict[str, ModuleType] = {numpy_backend.name: numpy_backend}
 
 # Backends imported on first use: the top-level package of their array type -> the module.
@@ -130,6 +170,16 @@ def backend(name: str) -> ArrayNamespace:
             raise ValueError(f"no array backend {name!r}; known: numpy, {', '.join(LAZY_BACKENDS)}")
         BACKENDS[name] = importlib.import_module(LAZY_BACKENDS[name])
     return BACKENDS[name]  # type: ignore[return-value]
+
+
+# The backend ``device=`` selects on the estimators.
+DEVICE_BACKEND = "torch"
+
+
+def device_backend() -> DeviceBackend:
+    """The backend ``device=`` runs (imported on first use; ImportError naming the extra to
+    install where its library is missing)."""
+    return backend(DEVICE_BACKEND)  # type: ignore[return-value]
 
 
 def namespace_of(x: Any) -> ArrayNamespace:

@@ -46,6 +46,10 @@ def owns(x: Any) -> bool:
     return isinstance(x, np.ndarray)
 
 
+def is_floating(x: np.ndarray) -> bool:
+    return bool(np.issubdtype(x.dtype, np.floating))
+
+
 def asarray(x: Any, dtype: Any = None, like: Any = None) -> np.ndarray:
     return np.asarray(x, dtype=dtype)
 

@@ -60,6 +60,10 @@ def owns(x: Any) -> bool:
     return isinstance(x, torch.Tensor)
 
 
+def is_floating(x: torch.Tensor) -> bool:
+    return bool(x.is_floating_point())
+
+
 def _torch_dtype(dtype: Any) -> torch.dtype:
     if isinstance(dtype, torch.dtype):
         return dtype
@@ -242,14 +246,13 @@ def memory_message(rows: int, columns: int, dtype: torch.dtype) -> Iterator[None
         raise out_of_memory(exc, rows, columns, dtype) from exc
 
 
-def rows_on_device(x: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """``x`` (a host array or a tensor anywhere) as a tensor of ``dtype`` on ``device``."""
-    if isinstance(x, torch.Tensor):
-        if not x.is_floating_point():
-            x = x.to(torch.float64)
-        return x.to(device=device, dtype=dtype)
-    array = np.ascontiguousarray(x)
-    return torch.from_numpy(array).to(device=device, dtype=dtype)
+def rows_on_device(x: Any, device: torch.device, dtype: torch.dtype | None) -> torch.Tensor:
+    """``x`` (a host array or a tensor anywhere) as a tensor of ``dtype`` on ``device``
+    (``dtype`` None: the values keep their dtype, integer labels stay integers)."""
+    tensor = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
+    if dtype is None:
+        return tensor.to(device=device)
+    return tensor.to(device=device, dtype=dtype)
 
 
 def _moved(part: Any, device: torch.device, dtype: torch.dtype, non_blocking: bool) -> Any:
@@ -371,3 +374,8 @@ class HostToDevice(ChunkSource):
     @property
     def total_weight(self) -> float:
         return self.source.total_weight
+
+
+# The DeviceBackend names of this backend's sources.
+resident_source = TensorChunks
+streamed_source = HostToDevice

@@ -15,7 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from emkit.backend.namespace import backend, is_device_array, namespace_of
+from emkit.backend.namespace import (
+    DeviceBackend,
+    device_backend,
+    is_device_array,
+    namespace_of,
+)
 from emkit.backend.sampling import sample_indices
 from emkit.backend.validation import nan_report
 from emkit.em import ROUNDING
@@ -29,7 +34,7 @@ FLOAT32_RESOLUTION = 1e-6
 class Placement:
     """Where a fit computes: the backend module, the torch device and the dtype."""
 
-    xp: Any
+    xp: DeviceBackend
     device: Any
     dtype: Any
 
@@ -40,12 +45,9 @@ class Placement:
 
     def rows(self, x: Any) -> Any:
         """``x`` (host array or tensor) on the device in the dtype; a clear error on CUDA OOM."""
-        try:
+        rows, columns = (tuple(x.shape) + (1, 1))[:2]
+        with self.xp.memory_message(rows, columns, self.dtype):
             return self.xp.rows_on_device(x, self.device, self.dtype)
-        except Exception as exc:
-            if self.xp.is_out_of_memory(exc):
-                raise self.xp.out_of_memory(exc, x.shape[0], x.shape[1], self.dtype) from exc
-            raise
 
     def memory_message(self, rows: int, columns: int) -> Any:
         """A context that turns a CUDA out-of-memory error during a fit of ``rows`` x
@@ -56,9 +58,9 @@ class Placement:
         return None if w is None else self.xp.rows_on_device(w, self.device, self.dtype)
 
     def resident(self, x: Any, w: np.ndarray | None, labels: np.ndarray | None = None) -> Any:
-        """The source of rows ``x`` (n, d) held on the device (TensorChunks)."""
-        on_device = None if labels is None else self.xp.asarray(labels, like=None).to(self.device)
-        return self.xp.TensorChunks(self.rows(x), self.weights(w), on_device)
+        """The source of rows ``x`` (n, d) held on the device, with their labels (n,)."""
+        on_device = None if labels is None else self.xp.rows_on_device(labels, self.device, None)
+        return self.xp.resident_source(self.rows(x), self.weights(w), on_device)
 
     def hold(self, source: Any, x: Any, w: np.ndarray | None) -> Any:
         """The rows of the host ``source`` (whose rows are ``x``, weights ``w``) held on the
@@ -70,7 +72,7 @@ class Placement:
 
     def stream(self, source: Any) -> Any:
         """The chunks of a host ``source``, each copied to the device as it is read."""
-        return self.xp.HostToDevice(source, self.device, self.dtype)
+        return self.xp.streamed_source(source, self.device, self.dtype)
 
 
 def memory_message(place: Placement | None, data: Any) -> Any:
@@ -92,7 +94,7 @@ def placement(device: Any, X: Any = None, dtype: Any = None) -> Placement | None
     """
     if device is None and (X is None or not is_device_array(X)):
         return None
-    xp: Any = backend("torch")
+    xp = device_backend()
     where, chosen = xp.resolve(X.device if device is None else device, dtype)
     return Placement(xp, where, chosen)
 
@@ -116,8 +118,8 @@ def check_device_rows(
             f"Expected a 2-D tensor of shape (n_samples, n_features); got shape {tuple(x.shape)}. "
             "Reshape it, e.g. x.reshape(-1, 1) for a single feature."
         )
-    if not x.is_floating_point():
-        x = x.double()
+    if not xp.is_floating(x):
+        x = xp.asarray(x, dtype=np.float64)
     n, d = x.shape
     if reset:
         estimator.n_features_in_ = d
@@ -145,7 +147,7 @@ def check_device_rows(
             count = int(empty.sum())
             raise ValueError(
                 f"{count} of {n} rows have no observed value (every entry is NaN; the first is "
-                f"row {int(xp.argmax(empty.int(), axis=0))}). They carry no information; "
+                f"row {int(xp.argmax(empty * 1, axis=0))}). They carry no information; "
                 "drop them first, e.g. X = X[~X.isnan().all(dim=1)]."
             )
     return x

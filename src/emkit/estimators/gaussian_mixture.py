@@ -306,7 +306,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             )
             w = check_weights(sample_weight, np.broadcast_to(0.0, (x_dev.shape[0], 1)))
             x, w_init = sample_host_rows(x_dev, w, INIT_ROWS, rng)
-            return place.xp.TensorChunks(x_dev, place.weights(w)), x, w_init
+            return place.xp.resident_source(x_dev, place.weights(w)), x, w_init
         source = as_source(X, dtype=dtype)
         if source is None:
             x = self._rows(X, reset=reset, min_rows=self.n_components, fitting=True)

@@ -166,7 +166,7 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
             self.labels_ = self.predict(X)
             self.inertia_ = data.map_reduce(partial(_inertia, self.cluster_centers_))
         else:
-            if place is not None and isinstance(data, place.xp.TensorChunks):  # on the device
+            if place is not None and isinstance(data, place.xp.resident_source):  # on the device
                 labels, self.inertia_ = _assign(data.x, self.cluster_centers_, data.sample_weight)
             else:
                 labels, self.inertia_ = _assign(x, self.cluster_centers_, w)
