@@ -168,8 +168,13 @@ def quadratic_sums(
         w = None if weights is None else weights[start : start + block]
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             part = joint[:, lo:hi]
-            log_norm = torch.logsumexp(part, dim=1)  # (m,)
-            joint[:, lo:hi] = torch.exp(part - log_norm[:, None])  # responsibilities
+            top = part.amax(dim=1, keepdim=True)  # (m, 1)
+            # Rows where every component has log joint -inf contribute -inf, as they should.
+            top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
+            part = torch.exp(part - top)  # one exponential per entry (logsumexp takes two)
+            total = part.sum(dim=1)  # (m,)
+            joint[:, lo:hi] = part / total[:, None]  # responsibilities
+            log_norm = torch.log(total) + top[:, 0]  # (m,)
             if w is None:
                 acc[lo, -1] += log_norm.sum(dtype=torch.float64)
             else:
