@@ -166,12 +166,19 @@ def test_degenerate_components_are_flagged_on_the_device():
     assert_close(got.covariances_, want.covariances_, 1e-6)
 
 
-def test_no_monotonicity_warning_in_float32():
+@pytest.mark.parametrize("assignment", ["soft", "hard"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_objective_never_decreases_on_the_device(dtype, assignment):
     x = blobs(400)
     with warnings.catch_warnings():
         warnings.simplefilter("error", MonotonicityWarning)
-        fit = emkit.GaussianMixture(3, random_state=0, device="cpu", dtype=np.float32).fit(x)
+        fit = emkit.GaussianMixture(
+            3, random_state=0, device="cpu", dtype=dtype, assignment=assignment
+        ).fit(x)
+        emkit.KMeans(3, random_state=0, device="cpu", dtype=dtype).fit(x)
     assert fit.converged_
+    floor = -(1e-6 if dtype == np.float32 else 1e-10) * np.abs(fit.history_[:-1])
+    assert np.all(np.diff(fit.history_) >= floor)
 
 
 def test_clear_errors_on_the_device():
