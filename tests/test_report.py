@@ -1,15 +1,26 @@
 """The text summary, the PNG figures and the HTML report, for 1-D, 2-D and 5-D data."""
 
+import base64
 import html
+import re
+from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.contour import ContourSet
 from sklearn.decomposition import PCA
 
 from emkit import GaussianMixture, select_mixture
-from emkit.report import model_name, summarize, write_report
-from emkit.report.figures import criterion_figure, history_figure, project
+from emkit.report import bootstrap_errors, geometry, model_name, summarize, write_report
+from emkit.report.figures import (
+    clusters_figure,
+    criterion_figure,
+    history_figure,
+    project,
+    save_figures,
+)
+from emkit.report.html import components_html, selection_table_html
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -28,17 +39,21 @@ def test_report_files_for_each_dimension(tmp_path, d):
     columns = [f"col_{j}" for j in range(d)]
     selection = select_mixture(x, [1, 2, 3], ["full", "spherical"], random_state=0)
     paths = write_report(selection, x, columns, tmp_path / "report", source="blobs")
-    assert set(paths) == {"criterion", "history", "clusters", "uncertainty", "report"}
+    assert set(paths) == {"report"}
     page = paths["report"].read_text()
-    for key in ("criterion", "history", "clusters", "uncertainty"):
-        data = paths[key].read_bytes()
-        assert data.startswith(PNG_SIGNATURE), key
-        assert len(data) > 10_000, key
-        assert paths[key].parent == paths["report"].parent
-        assert f'src="{paths[key].name}"' in page
+    images = page_references(page).images
+    assert len(images) == 4
+    for src in images:
+        data = base64.b64decode(src.split(",", 1)[1])
+        assert data.startswith(PNG_SIGNATURE)
+        assert len(data) > 10_000
     assert html.escape(model_name(selection.best_)) in page
-    assert page.count("<tr") == len(selection.table_) + 1
+    models = page[page.index("All fitted models") :]
+    assert models.count("<tr") == len(selection.table_) + 1
     assert 'class="chosen"' in page
+    if d == 2:  # the same figures as PNG files, for whoever wants them apart
+        for path in save_figures(selection, x, columns, tmp_path / "png").values():
+            assert path.read_bytes().startswith(PNG_SIGNATURE)
 
 
 def test_summary_states_the_fit(faithful):
@@ -119,3 +134,115 @@ def test_history_figure_of_a_single_iteration(faithful):
     fig = history_figure(model)
     assert len(fig.axes) == 2
     assert "0 iterations" in fig._suptitle.get_text()
+
+
+# ---- one self-contained page, sorted models, components with errors, pairs and contours -------
+
+
+class References(HTMLParser):
+    """Every address an HTML page refers to (src, href, CSS url(...)) and its tags."""
+
+    def __init__(self):
+        super().__init__()
+        self.addresses: list[str] = []
+        self.tags: list[str] = []
+        self.images: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href", "data", "srcset", "poster", "action") and value:
+                self.addresses.append(value)
+            if tag == "img" and name == "src":
+                self.images.append(value)
+
+    def handle_data(self, data):
+        self.addresses.extend(re.findall(r"url\(([^)]*)\)", data))
+        self.addresses.extend(re.findall(r"@import\s+([^;]+)", data))
+
+
+def page_references(text: str) -> References:
+    parser = References()
+    parser.feed(text)
+    return parser
+
+
+def test_report_is_one_self_contained_file(tmp_path):
+    x = blobs(2)
+    selection = select_mixture(x, [1, 2], ["full", "tied"], random_state=0)
+    paths = write_report(selection, x, ["a", "b"], tmp_path / "r")
+    assert list(paths) == ["report"]
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["report.html"]
+    refs = page_references(paths["report"].read_text())
+    assert len(refs.images) == 4
+    assert refs.addresses == refs.images  # no link, script, stylesheet or anchor elsewhere
+    for src in refs.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG_SIGNATURE)
+    assert not {"link", "script", "iframe", "object", "embed"} & set(refs.tags)
+
+
+def test_models_table_sorted_by_the_criterion(tmp_path):
+    x = blobs(2)
+    selection = select_mixture(x, [1, 2, 3], ["spherical", "full"], "aic", random_state=0)
+    table = selection_table_html(selection.table_, selection.best_, "aic")
+    header = re.findall(r"<th>([^<]*)</th>", table)
+    rows = [re.findall(r"<td>([^<]*)</td>", row) for row in re.findall(r"<tr.*?</tr>", table)[1:]]
+    aic = [float(row[header.index("aic")]) for row in rows]
+    degenerate = [row[header.index("degenerate")] == "yes" for row in rows]
+    good = [a for a, bad in zip(aic, degenerate, strict=True) if not bad]
+    assert good == sorted(good) and degenerate == sorted(degenerate)
+    assert good[0] == pytest.approx(selection.table_["aic"].min(), abs=1e-3)
+    assert [r[0] for r in rows] == [str(i) for i in range(1, len(rows) + 1)]
+    assert '<tr class="chosen"><td>1</td>' in table
+
+
+def test_component_table_and_bootstrap_errors_against_closed_forms():
+    """Two separated clusters: the bootstrap errors of a mean and a weight are about
+    sd / sqrt(n_k) and sqrt(w (1 - w) / n), as with known memberships."""
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.normal(0.0, 1.0, 300), rng.normal(10.0, 2.0, 200)])[:, None]
+    model = GaussianMixture(2, random_state=0).fit(x)
+    errors = bootstrap_errors(model, x, n_boot=60, seed=1)
+    n_k = np.bincount(model.predict(x))
+    sd = np.sqrt(model.covariances_[:, 0, 0])
+    np.testing.assert_allclose(errors["means"][:, 0], sd / np.sqrt(n_k), rtol=0.3)
+    w = model.weights_
+    np.testing.assert_allclose(errors["weights"], np.sqrt(w * (1 - w) / x.shape[0]), rtol=0.3)
+    # the sd of a normal sample has standard error about sd / sqrt(2 n)
+    np.testing.assert_allclose(errors["sds"][:, 0], sd / np.sqrt(2 * n_k), rtol=0.35)
+    page = components_html(model, ["value"], x, errors, n_boot=60)
+    cells = re.findall(r"<tr><td>(\d)</td><td>([^ <]+)", page)
+    assert [(int(j), float(v)) for j, v in cells] == [
+        (j, float(f"{model.weights_[j]:.4g}")) for j in range(2)
+    ]
+    assert f"{model.means_[1, 0]:.4g}" in page and "bootstrap standard errors" in page
+
+
+@pytest.mark.parametrize("d, panels", [(2, 1), (3, 9), (6, 36), (7, 1)])
+def test_pairs_plot_up_to_six_columns_then_pca(d, panels):
+    x = blobs(d, n=120)
+    model = GaussianMixture(2, random_state=0).fit(x)
+    fig = clusters_figure(model, x, [f"c{j}" for j in range(d)])
+    assert len(fig.axes) == panels
+    if d == 7:
+        assert fig.axes[0].get_xlabel().startswith("PC1")
+    contoured = [ax for ax in fig.axes if any(isinstance(c, ContourSet) for c in ax.collections)]
+    # density contours on the scatter (2-D, PCA) or above the diagonal (pairs)
+    assert len(contoured) == (1 if panels == 1 else d * (d - 1) // 2)
+
+
+def test_geometry_reads_like_mclust():
+    assert geometry("full") == "ellipsoidal, varying volume, shape and orientation"
+    assert geometry("tied") == "ellipsoidal, equal volume, shape and orientation"
+    assert geometry("diag") == "diagonal, varying volume and shape"
+    assert geometry("spherical") == "spherical, varying volume"
+    assert geometry("VEV") == "ellipsoidal, equal shape, varying volume and orientation"
+    assert geometry("EII") == "spherical, equal volume"
+
+
+def test_history_titles_read_right(faithful):
+    model = GaussianMixture(3, covariance_type="tied", random_state=0).fit(faithful)
+    titles = [ax.get_title() for ax in history_figure(model).axes]
+    assert "never decreases it" not in " ".join(titles)
+    assert titles[1] == "Increase per iteration (varies, never negative)"

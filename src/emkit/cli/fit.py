@@ -512,6 +512,10 @@ def fit_and_report(
                 title=title or f"emkit report: {Path(data).name}",
                 source=source or str(data),
                 summary=summary,
+                units_note="Columns are z-scores (--standardize): each centred and divided by "
+                "its standard deviation; model.json is in the data's units."
+                if standardize_columns
+                else "",
             )
             written.append((paths["report"], "summary, tables and figures in one file"))
     except OSError as exc:

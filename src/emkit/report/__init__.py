@@ -7,37 +7,107 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emkit.distributions.gaussian import covariance_structure
-from emkit.report.figures import save_figures
-from emkit.report.html import selection_table_html, write_html
+from emkit.report.figures import draw_figures, full_covariances, png_bytes, save_figures
+from emkit.report.html import components_html, selection_table_html, write_html
 
-# mclust's description of the model each covariance structure is
-GEOMETRY = {
-    "full": "ellipsoidal, varying volume, shape and orientation",
-    "tied": "ellipsoidal, equal volume, shape and orientation",
-    "diag": "diagonal, varying volume and shape",
-    "spherical": "spherical, varying volume",
-}
+BOOTSTRAP = 30  # resamples behind the standard errors of the component table
+BOOTSTRAP_MAX_VALUES = 500_000  # n x d above which no standard errors are computed
 CAPTIONS = {
     "criterion": "Model selection: the criterion for each number of components and covariance "
-    "type; gaps are degenerate fits, left out as mclust reports NA.",
+    "type (lower is better); gaps are degenerate fits, left out as mclust reports NA.",
     "history": "EM of the chosen model: the objective it climbs (log-likelihood plus the "
-    "log-prior of the reg_covar ridge) per iteration, and its gain (log scale).",
-    "clusters": "Data coloured by most probable cluster, with each component's mean and its "
-    "1- and 2-sigma ellipses (Mahalanobis distance 1 and 2).",
+    "log-prior of the reg_covar ridge) after each iteration, and how much each iteration "
+    "added (log scale).",
+    "clusters": "Data coloured by most probable component, with each component's 1 and 2 "
+    "standard-deviation ellipses and contours of the mixture density.",
     "uncertainty": "Classification uncertainty of each point, 1 minus its largest posterior "
     "probability.",
 }
 
 
+def structure_alias(covariance_type: str) -> str:
+    """mclust's three-letter name of a covariance structure (``tied`` -> ``EEE``)."""
+    from emkit.distributions.gaussian import covariance_structure
+
+    try:
+        return str(covariance_structure(covariance_type).alias)
+    except (ValueError, AttributeError, KeyError):
+        return covariance_type
+
+
+def geometry(covariance_type: str) -> str:
+    """mclust's description of a structure from its name: volume, shape, orientation are each
+    Equal across components, Variable, or (shape, orientation) the Identity."""
+    code = structure_alias(covariance_type).upper()
+    if len(code) != 3 or any(c not in "EVI" for c in code):
+        return f"covariance '{covariance_type}'"
+    features = dict(zip(("volume", "shape", "orientation"), code, strict=True))
+    if code[1:] == "II":
+        kind, features = "spherical", {"volume": code[0]}
+    elif code[2] == "I":
+        kind, features = "diagonal", {"volume": code[0], "shape": code[1]}
+    else:
+        kind = "ellipsoidal"
+    words = []
+    for letter, adjective in (("E", "equal"), ("V", "varying")):
+        names = [name for name, c in features.items() if c == letter]
+        if names:
+            listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            words.append(f"{adjective} {listed}")
+    return ", ".join([kind, *words])
+
+
 def model_name(model) -> str:
     """E.g. ``Gaussian mixture, 3 components, covariance 'tied' (mclust EEE)``."""
-    alias = covariance_structure(model.covariance_type).alias
     plural = "component" if model.n_components == 1 else "components"
     return (
         f"Gaussian mixture, {model.n_components} {plural}, "
-        f"covariance '{model.covariance_type}' (mclust {alias})"
+        f"covariance '{model.covariance_type}' (mclust {structure_alias(model.covariance_type)})"
     )
+
+
+def bootstrap_errors(model, x: np.ndarray, n_boot: int = BOOTSTRAP, seed: int = 0):
+    """Standard errors of the weights (k,), means (k, d) and standard deviations (k, d).
+
+    Each of ``n_boot`` resamples of the rows (with replacement) is fitted by EM started from
+    the model's own parameters (``warm_start``), its components matched to the model's by
+    their means (Hungarian assignment on standardised distances, so a relabelling cannot
+    inflate the errors), and the standard deviation over the resamples is returned, as
+    mclust's ``MclustBootstrap``. None when the data are too large for it.
+    """
+    import copy
+    import warnings
+
+    from scipy.optimize import linear_sum_assignment
+
+    n, d = x.shape
+    if n * d > BOOTSTRAP_MAX_VALUES or n < 2 * model.n_components:
+        return None
+    rng = np.random.default_rng(seed)
+    scale = np.nanstd(x, axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    draws: dict[str, list] = {"weights": [], "means": [], "sds": []}
+    for _ in range(n_boot):
+        rows = x[rng.integers(0, n, n)]
+        # a resample's optimum is needed to far less than the fit's own precision
+        fit = copy.deepcopy(model).set_params(
+            warm_start=True, callback=None, n_init=1, tol=max(model.tol, 1e-5)
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fit.fit(rows)
+            except ValueError:
+                continue
+        cost = (((fit.means_[:, None, :] - model.means_[None, :, :]) / scale) ** 2).sum(-1)
+        _, order = linear_sum_assignment(cost.T)  # order[j]: the resample's match of j
+        draws["weights"].append(fit.weights_[order])
+        draws["means"].append(fit.means_[order])
+        sd = np.sqrt(np.diagonal(full_covariances(fit), axis1=1, axis2=2))
+        draws["sds"].append(sd[order])
+    if len(draws["weights"]) < 2:
+        return None
+    return {key: np.std(np.stack(values), axis=0, ddof=1) for key, values in draws.items()}
 
 
 def summarize(selection, x: np.ndarray, columns: list[str] | None = None, top: int = 3) -> str:
@@ -64,7 +134,7 @@ def summarize(selection, x: np.ndarray, columns: list[str] | None = None, top: i
     state = "converged" if model.converged_ else "did not converge"
     lines = [
         model_name(model),
-        f"  {GEOMETRY[model.covariance_type]}",
+        f"  {geometry(model.covariance_type)}",
         f"Fitted by EM to {n} rows x {d} {'column' if d == 1 else 'columns'} "
         f"({', '.join(map(str, columns))}); "
         f"EM {state} after {model.n_iter_} iteration{'' if model.n_iter_ == 1 else 's'}.",
@@ -106,14 +176,15 @@ def summarize(selection, x: np.ndarray, columns: list[str] | None = None, top: i
         {
             "rank": range(1, len(eligible) + 1),
             "components": eligible["n_components"].to_numpy(),
-            "covariance": [
-                f"{c} ({covariance_structure(c).alias})" for c in eligible["covariance_type"]
-            ],
+            "covariance": [f"{c} ({structure_alias(c)})" for c in eligible["covariance_type"]],
             criterion.upper(): [f"{v:.3f}" for v in eligible[criterion]],
             "difference": [f"{v - best_value:.3f}" for v in eligible[criterion]],
         }
     )
-    lines += [f"Top {len(eligible)} models by {criterion.upper()}:", ranking.to_string(index=False)]
+    lines += [
+        f"Top {len(eligible)} models by {criterion.upper()}:",
+        ranking.to_string(index=False),
+    ]
     return "\n".join(lines)
 
 
@@ -126,35 +197,62 @@ def write_report(
     title: str = "emkit Gaussian mixture report",
     source: str = "",
     summary: str | None = None,
+    units_note: str = "",
 ) -> dict[str, Path]:
-    """Write the PNG figures and ``report.html`` (which shows them by relative path).
+    """Write ``report.html``: one self-contained file (figures embedded as PNG data URIs).
 
     Parameters
     ----------
     selection : result of :func:`emkit.select_mixture`.
-    x : array of shape (n, d), the data it was fitted to.
+    x : array of shape (n, d), the data it was fitted to (NaN where missing).
     columns : d column names.
     out_dir : directory to write into; created if missing.
     title : page heading.
     source : where the data came from, shown under the heading.
     summary : the text summary; :func:`summarize` when None.
+    units_note : a line above the component table (e.g. that the columns are z-scores).
 
     Returns
     -------
-    dict mapping "report" and each figure key to the written path.
+    dict mapping "report" to the written path.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if summary is None:
         summary = summarize(selection, x, columns)
-    paths = save_figures(selection, x, columns, out_dir)
-    figures = [(path.name, CAPTIONS[key]) for key, path in paths.items()]
-    note = f"Data: {source}" if source else ""
-    table_html = selection_table_html(selection.table_, selection.best_)
-    paths["report"] = write_html(
-        out_dir / "report.html", title, summary, table_html, figures, note=note
+    n_missing = int((~np.isfinite(x).all(axis=1)).sum())
+    left_out = (
+        f" The {n_missing} rows with a missing value cannot be placed on the axes and are not "
+        "shown."
+        if n_missing
+        else ""
     )
-    return paths
+    figures = [
+        (png_bytes(fig), CAPTIONS[key] + (left_out if key in ("clusters", "uncertainty") else ""))
+        for key, fig in draw_figures(selection, x, columns).items()
+    ]
+    model = selection.best_
+    parameters = components_html(
+        model, columns, x, bootstrap_errors(model, x), n_boot=BOOTSTRAP, note=units_note
+    )
+    path = write_html(
+        out_dir / "report.html",
+        title,
+        summary,
+        selection_table_html(selection.table_, model, selection.criterion),
+        figures,
+        note=f"Data: {source}" if source else "",
+        parameters_html=parameters,
+    )
+    return {"report": path}
 
 
-__all__ = ["model_name", "save_figures", "summarize", "write_report"]
+__all__ = [
+    "bootstrap_errors",
+    "geometry",
+    "model_name",
+    "save_figures",
+    "structure_alias",
+    "summarize",
+    "write_report",
+]

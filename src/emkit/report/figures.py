@@ -1,12 +1,14 @@
 """Figures for a fitted Gaussian mixture, drawn with matplotlib's Agg canvas (no display needed).
 
-Each function returns a :class:`matplotlib.figure.Figure`; :func:`save_figures` writes all four
-as PNG files. Figures are built on ``Figure`` objects directly, never through ``pyplot``, so
-drawing them changes no global state and needs no GUI.
+Each function returns a :class:`matplotlib.figure.Figure`; :func:`draw_figures` draws all of
+them and :func:`save_figures` writes them as PNG files (the HTML report embeds them instead).
+Figures are built on ``Figure`` objects directly, never through ``pyplot``, so drawing them
+changes no global state and needs no GUI.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,18 +18,37 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
-from scipy.stats import norm
-from sklearn.decomposition import PCA
-
-from emkit.distributions.gaussian import covariance_structure
 
 DPI = 110
+PAIRS_MAX = 6  # up to this many columns a pairs plot; beyond, two principal components
 FIGURE_FILES = {
     "criterion": "model-selection.png",
     "history": "log-likelihood.png",
     "clusters": "clusters.png",
     "uncertainty": "uncertainty.png",
 }
+# mixture-density contours drawn through the density of these quantiles of the data points:
+# the region inside a contour holds about 1 - q of the points
+CONTOUR_QUANTILES = (0.05, 0.25, 0.5)
+
+
+def full_covariances(model) -> np.ndarray:
+    """Each component's covariance matrix, shape (k, d, d), whatever the covariance type.
+
+    The structure's own expansion where the registry knows the type; otherwise (``covariances_``
+    already (k, d, d), as mclust's models store them) the array itself.
+    """
+    from emkit.distributions.gaussian import covariance_structure
+
+    try:
+        structure = covariance_structure(model.covariance_type)
+        return structure.from_covariances(model.means_, model.covariances_).full_covariances()
+    except (ValueError, AttributeError, NotImplementedError):
+        cov = np.asarray(model.covariances_, dtype=float)
+        k, d = model.means_.shape
+        if cov.shape == (k, d, d):
+            return cov
+        raise
 
 
 @dataclass(frozen=True)
@@ -55,7 +76,8 @@ def project(model, x: np.ndarray, columns: list[str]) -> Projection:
 
     With more than two columns, the data are projected on their first two principal components
     and each component's mean and covariance go through the same linear map
-    (mean -> C (mean - centre), covariance -> C Sigma C^T, with C the (2, d) loadings).
+    (mean -> C (mean - centre), covariance -> C Sigma C^T, with C the (2, d) loadings), so the
+    projected mixture is exactly the distribution of the projected data under the model.
 
     Parameters
     ----------
@@ -63,8 +85,9 @@ def project(model, x: np.ndarray, columns: list[str]) -> Projection:
     x : array of shape (n, d), the data the model was fitted to.
     columns : d column names.
     """
-    structure = covariance_structure(model.covariance_type)
-    full = structure.from_covariances(model.means_, model.covariances_).full_covariances()
+    from sklearn.decomposition import PCA
+
+    full = full_covariances(model)
     d = x.shape[1]
     if d <= 2:
         return Projection(x, model.means_, full, tuple(columns), "")
@@ -79,21 +102,33 @@ def project(model, x: np.ndarray, columns: list[str]) -> Projection:
     return Projection(pca.transform(x), pca.transform(model.means_), covariances, labels, note)
 
 
+def mixture_density(weights, means, covariances, points: np.ndarray) -> np.ndarray:
+    """Density of the Gaussian mixture (k components in m dimensions) at points (g, m)."""
+    from scipy.stats import multivariate_normal
+
+    density = np.zeros(points.shape[0])
+    for w, m, c in zip(weights, means, covariances, strict=True):
+        density += w * multivariate_normal(m, c, allow_singular=True).pdf(points)
+    return density
+
+
 def cluster_colors(k: int) -> list:
     """k distinguishable colours: tab10 up to 10 clusters, tab20 (cycled) beyond."""
     cmap = colormaps["tab10" if k <= 10 else "tab20"]
     return [cmap(i % cmap.N) for i in range(k)]
 
 
-def _figure(width: float, height: float, ncols: int = 1):
+def _figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kwargs):
     fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(1, ncols)
+    axes = fig.subplots(nrows, ncols, squeeze=nrows == 1, **kwargs)
     return fig, axes
 
 
 def _model_name(model) -> str:
-    alias = covariance_structure(model.covariance_type).alias
+    from emkit.report import structure_alias
+
+    alias = structure_alias(model.covariance_type)
     return f"{model.n_components}-component '{model.covariance_type}' ({alias}) mixture"
 
 
@@ -108,6 +143,8 @@ def criterion_figure(table: pd.DataFrame, criterion: str = "bic", chosen=None) -
     criterion : the column to draw: "bic", "aic" or "icl".
     chosen : the selected model, marked with a ring; None for no mark.
     """
+    from emkit.report import structure_alias
+
     fig, (ax, zoom) = _figure(13, 5, ncols=2)
     name = criterion.upper()
     valid = table[criterion].where(~table["degenerate"].astype(bool))
@@ -115,10 +152,17 @@ def criterion_figure(table: pd.DataFrame, criterion: str = "bic", chosen=None) -
         for i, (cov, rows) in enumerate(table.groupby("covariance_type", sort=False)):
             rows = rows.sort_values("n_components")
             values = rows[criterion].where(~rows["degenerate"].astype(bool))
-            alias = covariance_structure(cov).alias
             n_bad = int(rows["degenerate"].sum())
-            label = f"{cov} ({alias})" + (f", {n_bad} degenerate left out" if n_bad else "")
-            axes.plot(rows["n_components"], values, marker="os^D"[i % 4], markersize=5, label=label)
+            label = f"{cov} ({structure_alias(cov)})" + (
+                f", {n_bad} degenerate left out" if n_bad else ""
+            )
+            axes.plot(
+                rows["n_components"],
+                values,
+                marker="os^Dv<>p"[i % 8],
+                markersize=5,
+                label=label,
+            )
         if chosen is not None:
             value = table.loc[
                 (table["n_components"] == chosen.n_components)
@@ -138,20 +182,20 @@ def criterion_figure(table: pd.DataFrame, criterion: str = "bic", chosen=None) -
             )
         axes.set_xticks(sorted(table["n_components"].unique()))
         axes.set_xlabel("number of components K")
-        axes.set_ylabel(f"{name} (scikit-learn sign: lower is better)")
+        axes.set_ylabel(f"{name} (lower is better)")
         axes.grid(alpha=0.3)
     ax.set_title(f"{name} of every fit")
     ax.legend(title="covariance", fontsize=9)
     low, high = float(valid.min()), float(valid.max())
     span = max(0.1 * (high - low), 10.0)
     zoom.set_ylim(low - 0.15 * span, low + span)
-    zoom.set_title(f"Zoom on the best: {name} within {span:.0f} of the lowest")
-    fig.suptitle(f"Model selection by {name}: number of components and covariance type")
+    zoom.set_title(f"Zoom: the fits within {span:.0f} of the lowest {name}")
+    fig.suptitle(f"Model selection by {name} (scikit-learn's sign: -2 log L + penalty)")
     return fig
 
 
 def history_figure(model) -> Figure:
-    """The objective EM climbs (``history_``) after each iteration of a fit, and its gain.
+    """The objective EM climbs (``history_``) after each iteration of a fit, and its increase.
 
     The objective is the log-likelihood plus, when ``reg_covar > 0``, the log-density of the
     ridge prior that ``reg_covar`` stands for.
@@ -164,17 +208,24 @@ def history_figure(model) -> Figure:
     left.plot(iterations, history, marker=marker, markersize=3, color="C0")
     left.set_xlabel("EM iteration (0 = starting values)")
     left.set_ylabel(name)
-    left.set_title("Objective per iteration")
+    left.set_title("Objective after each iteration: it only rises")
     left.grid(alpha=0.3)
     gains = np.diff(history)
     positive = gains > 0
     if positive.any():
         right.semilogy(iterations[1:][positive], gains[positive], marker=marker, markersize=3)
     else:
-        right.text(0.5, 0.5, "no gain to show", ha="center", va="center", transform=right.transAxes)
+        right.text(
+            0.5,
+            0.5,
+            "no increase to show",
+            ha="center",
+            va="center",
+            transform=right.transAxes,
+        )
     right.set_xlabel("EM iteration")
-    right.set_ylabel(f"gain in {name} (log scale)")
-    right.set_title("Gain per iteration (EM never decreases it)")
+    right.set_ylabel("increase of the objective (log scale)")
+    right.set_title("Increase per iteration (varies, never negative)")
     right.grid(alpha=0.3)
     state = "converged" if model.converged_ else "stopped at max_iter without converging"
     fig.suptitle(f"EM for the chosen {_model_name(model)}: {model.n_iter_} iterations, {state}")
@@ -194,23 +245,58 @@ def _ellipse(ax, mean, cov, radius, color, style) -> None:
             facecolor="none",
             edgecolor=color,
             linestyle=style,
-            linewidth=1.6,
+            linewidth=1.4,
         )
     )
 
 
+def _contours(ax, weights, means, covariances, points: np.ndarray, size: int = 120) -> None:
+    """Contours of the mixture density (in the axes' two dimensions) through the density of
+    the :data:`CONTOUR_QUANTILES` of the points: each encloses about 95%, 75%, 50% of them."""
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = 0.08 * np.where(high > low, high - low, 1.0)
+    gx = np.linspace(low[0] - pad[0], high[0] + pad[0], size)
+    gy = np.linspace(low[1] - pad[1], high[1] + pad[1], size)
+    xx, yy = np.meshgrid(gx, gy)
+    grid = np.column_stack([xx.ravel(), yy.ravel()])
+    density = mixture_density(weights, means, covariances, grid).reshape(size, size)
+    at_points = mixture_density(weights, means, covariances, points)
+    levels = np.unique(np.quantile(at_points, CONTOUR_QUANTILES))
+    if levels.size and np.all(np.isfinite(levels)) and levels[0] > 0:
+        ax.contour(xx, yy, density, levels=levels, colors="0.35", linewidths=0.8, alpha=0.8)
+
+
+def _scatter_clusters(ax, points, labels, colors, size=14) -> None:
+    for j, color in enumerate(colors):
+        mask = labels == j
+        ax.scatter(
+            *points[mask].T,
+            s=size,
+            alpha=0.75,
+            color=color,
+            edgecolors="none",
+            label=f"cluster {j} (n={int(mask.sum())})",
+        )
+
+
 def clusters_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
-    """The data coloured by cluster, with each component's 1- and 2-sigma ellipse.
+    """The data coloured by cluster, with each component's ellipses and the density contours.
 
     One column: a histogram with each weighted component density and the mixture density.
-    Two columns: a scatter plot. More: the first two principal components (see :func:`project`).
+    Two columns: a scatter plot; 3 to :data:`PAIRS_MAX` columns: a pairs plot
+    (:func:`pairs_figure`); more: the first two principal components (see :func:`project`).
     """
+    d = x.shape[1]
+    if 3 <= d <= PAIRS_MAX:
+        return pairs_figure(model, x, columns)
     labels = model.predict(x)
     k = model.n_components
     colors = cluster_colors(k)
     view = project(model, x, columns)
-    fig, ax = _figure(7.5, 5.5)
+    fig, ax = _figure(7.5, 5.8)
     if view.points.shape[1] == 1:
+        from scipy.stats import norm
+
         values = view.points[:, 0]
         bins = int(np.clip(np.sqrt(values.size), 10, 50))
         ax.hist(values, bins=bins, density=True, color="0.85", edgecolor="0.6", label="data")
@@ -220,35 +306,119 @@ def clusters_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
         densities = model.weights_[:, None] * norm.pdf(grid, view.means, sd[:, None])  # (k, g)
         for j in range(k):
             count = int((labels == j).sum())
-            ax.plot(grid, densities[j], color=colors[j], lw=2, label=f"cluster {j} (n={count})")
-            ax.plot(values[labels == j], np.zeros(count), "|", color=colors[j], markersize=12)
+            ax.plot(
+                grid,
+                densities[j],
+                color=colors[j],
+                lw=2,
+                label=f"cluster {j} (n={count})",
+            )
+            ax.plot(
+                values[labels == j],
+                np.zeros(count),
+                "|",
+                color=colors[j],
+                markersize=12,
+            )
         ax.plot(grid, densities.sum(axis=0), color="black", lw=1.5, ls="--", label="mixture")
         ax.set_xlabel(view.axis_labels[0])
         ax.set_ylabel("density")
         ax.set_title(f"Clusters of the {_model_name(model)}: data and fitted densities")
     else:
-        for j in range(k):
-            mask = labels == j
-            ax.scatter(
-                *view.points[mask].T,
-                s=14,
-                alpha=0.75,
-                color=colors[j],
-                edgecolors="none",
-                label=f"cluster {j} (n={int(mask.sum())})",
-            )
+        _contours(ax, model.weights_, view.means, view.covariances, view.points)
+        _scatter_clusters(ax, view.points, labels, colors)
         for j in range(k):
             for radius, style in ((1.0, "-"), (2.0, "--")):
                 _ellipse(ax, view.means[j], view.covariances[j], radius, colors[j], style)
-            ax.plot(*view.means[j], marker="X", color=colors[j], markeredgecolor="black", ms=10)
-        ax.plot([], [], color="0.3", ls="-", label="1 sigma")
-        ax.plot([], [], color="0.3", ls="--", label="2 sigma")
+            ax.plot(
+                *view.means[j],
+                marker="X",
+                color=colors[j],
+                markeredgecolor="black",
+                ms=10,
+            )
+        ax.plot([], [], color="0.3", ls="-", label="1 sd ellipse")
+        ax.plot([], [], color="0.3", ls="--", label="2 sd ellipse")
+        ax.plot([], [], color="0.35", lw=0.8, label="density: 50/75/95% of points inside")
         ax.set_xlabel(view.axis_labels[0])
         ax.set_ylabel(view.axis_labels[1])
         title = f"Clusters of the {_model_name(model)}"
         ax.set_title(title + (f"\n({view.note})" if view.note else ""))
         ax.grid(alpha=0.3)
-    ax.legend(fontsize=9, loc="best")
+    ax.legend(fontsize=8, loc="best", framealpha=0.85)
+    return fig
+
+
+def pairs_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
+    """Every pair of columns (lower triangle: points by cluster with 2 sd ellipses; upper:
+    mixture density contours over the points) and each column's marginal densities (diagonal).
+
+    The marginal of a Gaussian mixture on some columns is the mixture of the components'
+    marginals: the same weights, the means and covariance blocks of those columns.
+    """
+    from scipy.stats import norm
+
+    d = x.shape[1]
+    k = model.n_components
+    labels = model.predict(x)
+    colors = cluster_colors(k)
+    full = full_covariances(model)
+    size = 2.3 if d <= 4 else 2.0
+    fig, axes = _figure(size * d + 0.5, size * d + 0.4, nrows=d, ncols=d)
+    for i in range(d):
+        for j in range(d):
+            ax = axes[i, j]
+            if i == j:
+                values = x[:, i]
+                ax.hist(
+                    values,
+                    bins=int(np.clip(np.sqrt(values.size), 8, 40)),
+                    density=True,
+                    color="0.88",
+                    edgecolor="0.7",
+                )
+                pad = 0.05 * (np.ptp(values) or 1.0)
+                grid = np.linspace(values.min() - pad, values.max() + pad, 300)
+                sd = np.sqrt(full[:, i, i])
+                dens = model.weights_[:, None] * norm.pdf(
+                    grid, model.means_[:, i, None], sd[:, None]
+                )
+                for c in range(k):
+                    ax.plot(grid, dens[c], color=colors[c], lw=1.3)
+                ax.plot(grid, dens.sum(axis=0), color="black", lw=1.0, ls="--")
+                ax.set_yticks([])
+            else:
+                pair = [j, i]  # x axis: column j, y axis: column i
+                means = model.means_[:, pair]
+                covs = full[:, pair][:, :, pair]
+                points = x[:, pair]
+                if i > j:
+                    _scatter_clusters(ax, points, labels, colors, size=6)
+                    for c in range(k):
+                        _ellipse(ax, means[c], covs[c], 2.0, colors[c], "-")
+                else:
+                    ax.scatter(*points.T, s=4, color="0.6", edgecolors="none")
+                    _contours(ax, model.weights_, means, covs, points, size=80)
+            if i == d - 1:
+                ax.set_xlabel(columns[j], fontsize=9)
+            else:
+                ax.tick_params(labelbottom=False)
+            if j == 0 and i != 0:
+                ax.set_ylabel(columns[i], fontsize=9)
+            elif j == 0:
+                ax.set_ylabel(f"{columns[0]}\n(density)", fontsize=9)
+            ax.tick_params(labelsize=7)
+    handles = [
+        axes[-1, 0].scatter([], [], s=20, color=colors[c], label=f"cluster {c}") for c in range(k)
+    ]
+    handles.append(axes[-1, 0].plot([], [], color="0.35", lw=0.8, label="density contours")[0])
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(k + 1, 7), fontsize=9)
+    fig.suptitle(
+        f"Clusters of the {_model_name(model)}: below the diagonal, points by cluster with "
+        "2 sd ellipses;\nabove, mixture density contours (50/75/95% of points inside); "
+        "on the diagonal, each component's density",
+        fontsize=10,
+    )
     return fig
 
 
@@ -267,7 +437,11 @@ def uncertainty_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
         for j in range(model.n_components):
             mask = labels == j
             left.scatter(
-                view.points[mask, 0], uncertainty[mask], s=14, color=colors[j], label=f"cluster {j}"
+                view.points[mask, 0],
+                uncertainty[mask],
+                s=14,
+                color=colors[j],
+                label=f"cluster {j}",
             )
         left.set_xlabel(view.axis_labels[0])
         left.set_ylabel("uncertainty, 1 - max probability")
@@ -292,6 +466,7 @@ def uncertainty_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
     ranks = np.arange(1, uncertainty.size + 1)
     right.plot(ranks, np.sort(uncertainty)[::-1], color="C3", lw=1.8)
     right.fill_between(ranks, np.sort(uncertainty)[::-1], color="C3", alpha=0.15)
+    right.set_ylim(-0.02 * ceiling, 1.02 * ceiling)  # the colour bar's scale, 0 to the most
     right.set_xlabel("points, most uncertain first")
     right.set_ylabel("uncertainty, 1 - max probability")
     n_half = int((uncertainty > 0.1).sum())
@@ -300,6 +475,28 @@ def uncertainty_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
     suffix = f" ({view.note})" if view.note else ""
     fig.suptitle(f"Classification uncertainty of the {_model_name(model)}{suffix}")
     return fig
+
+
+def draw_figures(selection, x: np.ndarray, columns: list[str]) -> dict[str, Figure]:
+    """The four figures of a :class:`emkit.MixtureSelection`, keyed as :data:`FIGURE_FILES`.
+
+    Rows with a missing value cannot be placed on the axes and are left out of the figures.
+    """
+    model = selection.best_
+    x = x[np.isfinite(x).all(axis=1)]
+    return {
+        "criterion": criterion_figure(selection.table_, selection.criterion, model),
+        "history": history_figure(model),
+        "clusters": clusters_figure(model, x, columns),
+        "uncertainty": uncertainty_figure(model, x, columns),
+    }
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
 
 
 def save_figures(
@@ -312,24 +509,17 @@ def save_figures(
     selection : result of :func:`emkit.select_mixture`.
     x : array of shape (n, d), the data it was fitted to.
     columns : d column names, for axis labels.
-    out_dir : existing directory to write into.
+    out_dir : directory to write into; created if missing.
 
     Returns
     -------
     dict mapping "criterion", "history", "clusters", "uncertainty" to the written paths.
     """
     out_dir = Path(out_dir)
-    model = selection.best_
-    x = x[np.isfinite(x).all(axis=1)]  # rows with a missing value cannot be placed on the axes
-    figures = {
-        "criterion": criterion_figure(selection.table_, selection.criterion, model),
-        "history": history_figure(model),
-        "clusters": clusters_figure(model, x, columns),
-        "uncertainty": uncertainty_figure(model, x, columns),
-    }
+    out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for key, fig in figures.items():
+    for key, fig in draw_figures(selection, x, columns).items():
         path = out_dir / FIGURE_FILES[key]
-        fig.savefig(path, dpi=DPI)
+        path.write_bytes(png_bytes(fig))
         paths[key] = path
     return paths
