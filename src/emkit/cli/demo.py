@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from importlib import resources
 
 from emkit.cli.fit import DEFAULT_OUT, fit_and_report
 
@@ -25,6 +24,8 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``emkit demo`` from parsed arguments."""
+    from importlib import resources
+
     data = resources.files("emkit").joinpath("data/faithful.csv")
     with resources.as_file(data) as path:
         return fit_and_report(
