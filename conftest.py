@@ -18,7 +18,13 @@ PACKAGE = Path(__file__).parent / "src" / "emkit"
 def _missing_optional(path: Path) -> bool:
     """True if ``path`` imports, at module level, an optional package that is not installed."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in tree.body:
+    # an import guarded by try/except ImportError (to re-raise with an install hint) counts too
+    statements = [
+        inner
+        for node in tree.body
+        for inner in (node.body if isinstance(node, ast.Try) else [node])
+    ]
+    for node in statements:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

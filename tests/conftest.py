@@ -10,3 +10,7 @@ def faithful() -> np.ndarray:
     """Old Faithful, 272 x 2 (eruptions, waiting), as shipped inside the package."""
     with resources.files("emkit").joinpath("data/faithful.csv").open() as f:
         return pd.read_csv(f).to_numpy(dtype=np.float64)
+
+
+# Scripts that computed stored reference numbers once (they need PyMC, R, ...): not test modules.
+collect_ignore_glob = ["reference/*.py"]
