@@ -418,3 +418,20 @@ def test_scikit_learn_estimator_checks():
 
     # Four components, so that the labels the checks pass as y (0 to 3) are component indices.
     check_estimator(BayesianMixture(4, chains=2, draws=10, tune=5, random_state=0))
+
+
+@pytest.mark.parametrize("diagonal", [True, False])
+def test_label_statistics_are_the_engines_statistics_of_one_hot_responsibilities(diagonal):
+    from emkit.bayes.conditionals import grouped_moments
+    from emkit.distributions.gaussian import GaussianStats
+
+    rng = np.random.default_rng(16)
+    x = rng.normal(50.0, 3.0, (40, 3))
+    z = rng.integers(0, 3, (2, 40))
+    z[1] = np.minimum(z[1], 1)  # an empty component in the second labelling
+    weight, mean, scatter = grouped_moments(x, z, 3, diagonal)
+    for b in range(2):
+        ref = GaussianStats.from_data(x, np.eye(3)[z[b]], diagonal)
+        np.testing.assert_allclose(weight[b], ref.weight)
+        np.testing.assert_allclose(mean[b], ref.mean, rtol=1e-13)
+        np.testing.assert_allclose(scatter[b], ref.scatter, rtol=1e-11, atol=1e-9)

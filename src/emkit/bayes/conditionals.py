@@ -26,6 +26,7 @@ import numpy as np
 
 from emkit.bayes import draws
 from emkit.bayes.priors import SemiConjugateNormal, UniformSDNormal
+from emkit.distributions.base import LOG_2PI
 from emkit.distributions.bernoulli import Bernoulli
 from emkit.distributions.categorical import Categorical
 from emkit.distributions.gaussian import GaussianStats, covariance_structure
@@ -88,6 +89,32 @@ def _per_component(values: list, shape: tuple) -> np.ndarray:
     return np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values])
 
 
+def grouped_moments(
+    x: np.ndarray, z: np.ndarray, k: int, diagonal: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Count, mean and centred scatter of the rows of ``x`` (n, d) in each of K groups, for
+    each of B labellings ``z`` (B, n): the Gaussian statistics of one-hot responsibilities
+    (:meth:`GaussianStats.from_data`), in O(B n d^2) without forming them.
+
+    Returns weight (B, K), mean (B, K, d) and scatter (B, K, d) (``diagonal``) or (B, K, d, d).
+    """
+    b, n = z.shape
+    d = x.shape[1]
+    index = (z + k * np.arange(b)[:, None]).ravel()  # (B n,): batch-major group of each row
+    weight = np.bincount(index, minlength=b * k).astype(float)
+    columns = np.broadcast_to(x.T[:, None, :], (d, b, n)).reshape(d, b * n)  # x per batch
+    sums = np.stack([np.bincount(index, c, minlength=b * k) for c in columns], axis=1)
+    mean = np.divide(sums, weight[:, None], out=np.zeros_like(sums), where=weight[:, None] > 0)
+    centred = columns - mean.T[:, index]  # (d, B n), each row about its group's mean
+    if diagonal:
+        products = [c * c for c in centred]
+    else:
+        products = [centred[i] * centred[j] for i in range(d) for j in range(d)]
+    scatter = np.stack([np.bincount(index, p, minlength=b * k) for p in products], axis=1)
+    shape = (b, k, d) if diagonal else (b, k, d, d)
+    return weight.reshape(b, k), mean.reshape(b, k, d), scatter.reshape(shape)
+
+
 class Conditional:
     """Draws of K components' parameters given statistics, batched over B chains or draws.
 
@@ -97,6 +124,25 @@ class Conditional:
     shared : names without a component axis (a tied covariance).
     exact : True where :meth:`draw` given labels is an independent draw from the posterior
         (conjugate priors, no ordering); the supervised fit then needs no Markov chain.
+    orderable : True where the ``ordered`` constraint applies (Normal components).
+
+    Methods
+    -------
+    components(params) -> Components
+        The B K components (batch-major) for ``log_prob`` and predictions.
+    log_prob(params, x) -> array of shape (B, K, n)
+        The E-step's log densities, component-major.
+    label_stats(x, z, k) / summarise(x, resp, batch) -> Stats
+        Statistics of labelled rows (z of shape (B, n)) or of responsibilities (n, B K),
+        fields (B, K, ...): the family's own statistics type.
+    weight(stats) -> array of shape (B, K)
+    start(stats, x) -> Params
+        A starting point in the support.
+    draw(stats, params, rng, ordered) -> Params
+        Parameters given statistics (and, for Gibbs cycles within the parameters, the
+        current ones).
+    location(params) -> (B, K); permute(params, order) -> Params
+        Ordering of components, for relabelling against label switching.
     """
 
     names: ClassVar[tuple[str, ...]]
@@ -112,6 +158,22 @@ class Conditional:
         """Statistics of rows ``x`` (n, d) with responsibilities ``resp`` (n, B K): fields
         (B, K, ...)."""
         raise NotImplementedError
+
+    def log_prob(self, params: Params, x: np.ndarray) -> np.ndarray:
+        """Log density of each row under each batch's components, shape (B, K, n): the
+        batched components' ``log_prob`` (n, B K), component-major."""
+        first = params[self.names[0]]
+        b, k = first.shape[:2]
+        out = self.components(params).log_prob(x)  # (n, B K)
+        return np.ascontiguousarray(out.T).reshape(b, k, x.shape[0])
+
+    def label_stats(self, x: np.ndarray, z: np.ndarray, k: int) -> Any:
+        """Statistics of rows ``x`` (n, d) with labels ``z`` (B, n): the responsibilities are
+        the labels one-hot (:meth:`summarise`); fields (B, K, ...)."""
+        b, n = z.shape
+        resp = np.zeros((n, b, k))
+        resp[np.arange(n)[:, None], np.arange(b)[None, :], z.T] = 1.0
+        return self.summarise(x, resp.reshape(n, b * k), b)
 
     def weight(self, stats: Any) -> np.ndarray:
         """Rows per component, shape (B, K)."""
@@ -203,6 +265,19 @@ class NormalConditional(FamilyConditional):
             mean.reshape(m, -1), np.maximum(variance.reshape(m, -1), np.finfo(float).tiny)
         )
 
+    def log_prob(self, params: Params, x: np.ndarray) -> np.ndarray:
+        """Log densities (B, K, n), written out for one feature at a time: the same numbers as
+        the diagonal Gaussian's ``log_prob``, without its (n, B K) layout."""
+        mean, variance = params["mean"], params["variance"]  # (B, K, d)
+        out = -0.5 * (x.shape[1] * LOG_2PI + np.log(variance).sum(axis=2))[..., None]
+        for j in range(x.shape[1]):
+            out = out - 0.5 * (x[:, j] - mean[..., j, None]) ** 2 / variance[..., j, None]
+        return out
+
+    def label_stats(self, x: np.ndarray, z: np.ndarray, k: int) -> NormalStats:
+        weight, mean, scatter = grouped_moments(x, z, k, diagonal=True)
+        return NormalStats(weight[..., None], mean, scatter)  # type: ignore[arg-type]
+
     def summarise(self, x: np.ndarray, resp: np.ndarray, batch: int) -> NormalStats:
         flat = GaussianStats.from_data(x, resp, diagonal=True)
         k = resp.shape[1] // batch
@@ -288,6 +363,9 @@ def _uniform_sd_variance(w, sum_sq, upper, current, rng) -> np.ndarray:
     :class:`~emkit.bayes.priors.UniformSDNormal`)."""
     upper = np.broadcast_to(upper, w.shape)
     lower = upper**-2.0
+    if np.all(w >= 2):  # every component holds two rows or more: one exact draw
+        rate = np.maximum(sum_sq, np.finfo(float).tiny) / 2
+        return 1.0 / draws.gamma_above((w - 1) / 2, rate, lower, rng)
     out = np.empty(w.shape)
     many = w >= 2
     if many.any():
@@ -393,6 +471,9 @@ class GaussianConditional(Conditional):
         if name == "diag":
             return DiagGaussian.from_covariances(means, cov.reshape(b * k, d))
         return SphericalGaussian.from_covariances(means, cov.reshape(b * k))
+
+    def label_stats(self, x: np.ndarray, z: np.ndarray, k: int) -> GaussianStats:
+        return GaussianStats(*grouped_moments(x, z, k, self.structure.diagonal_stats))
 
     def summarise(self, x: np.ndarray, resp: np.ndarray, batch: int) -> GaussianStats:
         flat = GaussianStats.from_data(x, resp, self.structure.diagonal_stats)

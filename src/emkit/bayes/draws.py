@@ -1,9 +1,12 @@
 r"""Random draws the Gibbs sampler needs, vectorised over chains and components.
 
 Every function takes a ``numpy.random.Generator`` and arrays that broadcast together; none
-loops in Python over the batch. Truncated draws use the inverse CDF on the tail that keeps
-precision (upper regularised incomplete functions), so a truncation far in a tail is exact
-rather than NaN.
+loops in Python over the batch. A truncated draw first proposes from the untruncated
+distribution and keeps the proposal where it lands inside the bounds (the common case in a
+sampler, where constraints rarely bind); only the others are drawn by the inverse CDF, on the
+tail that keeps precision (upper regularised incomplete functions), so that a truncation far
+in a tail is exact rather than NaN. The mixture of the two is exactly the truncated law:
+:math:`P(Y \in A \cap I) + P(Y \notin I)\,P(A \cap I)/P(I) = P(A \cap I)/P(I)`.
 """
 
 from __future__ import annotations
@@ -18,20 +21,31 @@ def inverse_gamma(shape, scale, rng: np.random.Generator) -> np.ndarray:
     return scale / rng.standard_gamma(shape)
 
 
+def _inside(proposal: np.ndarray, low, high) -> np.ndarray:
+    return (proposal > low) & (proposal < high)
+
+
 def truncated_normal(mean, sd, low, high, rng: np.random.Generator) -> np.ndarray:
+    """Draws of N(mean, sd^2) restricted to (low, high); bounds may be infinite."""
+    proposal = mean + sd * rng.standard_normal(np.broadcast(mean, sd, low, high).shape)
+    keep = _inside(proposal, low, high)
+    if keep.all():
+        return proposal
+    return np.where(keep, proposal, _truncated_normal_cdf(mean, sd, low, high, rng))
+
+
+def _truncated_normal_cdf(mean, sd, low, high, rng: np.random.Generator) -> np.ndarray:
     """Draws of N(mean, sd^2) restricted to (low, high); bounds may be infinite.
 
     Inverse CDF on the lower tail's CDF, or on the upper tail's survival function where the
     interval lies above the mean, so that intervals in either tail keep their precision.
     """
-    mean, sd, low, high = np.broadcast_arrays(
-        *(np.asarray(a, float) for a in (mean, sd, low, high))
-    )
     a, b = (low - mean) / sd, (high - mean) / sd
+    a, b = np.broadcast_arrays(a, b)
     upper = a > 0  # the interval lies above the mean: work with survival functions
     lo = np.where(upper, special.ndtr(-b), special.ndtr(a))
     hi = np.where(upper, special.ndtr(-a), special.ndtr(b))
-    p = lo + rng.random(mean.shape) * (hi - lo)
+    p = lo + rng.random(a.shape) * (hi - lo)
     z = np.where(upper, -special.ndtri(p), special.ndtri(p))
     return mean + sd * np.clip(z, a, b)
 
@@ -43,9 +57,17 @@ def gamma_above(shape, rate, lower, rng: np.random.Generator) -> np.ndarray:
     :math:`\tau = Q^{-1}(a, U\,Q(a, bc))/b` with Q the upper regularised incomplete gamma
     function and U uniform: exact in the far upper tail too.
     """
-    shape, rate, lower = np.broadcast_arrays(*(np.asarray(a, float) for a in (shape, rate, lower)))
+    shape = np.broadcast_to(shape, np.broadcast(shape, rate, lower).shape)
+    proposal = rng.standard_gamma(shape) / rate
+    keep = proposal > lower
+    if keep.all():
+        return proposal
+    return np.where(keep, proposal, _gamma_above_cdf(shape, rate, lower, rng))
+
+
+def _gamma_above_cdf(shape, rate, lower, rng: np.random.Generator) -> np.ndarray:
     tail = special.gammaincc(shape, rate * lower)  # (…) P(tau > c)
-    u = rng.random(shape.shape)
+    u = rng.random(tail.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         tau = special.gammainccinv(shape, u * tail) / rate
     # Where P(tau > c) underflows, the density on (c, inf) is e^{-b tau} to first order.
@@ -56,7 +78,16 @@ def gamma_above(shape, rate, lower, rng: np.random.Generator) -> np.ndarray:
 
 
 def truncated_beta(a, b, low, high, rng: np.random.Generator) -> np.ndarray:
-    """Draws of Beta(a, b) restricted to [low, high] (0 <= low < high <= 1), by inverse CDF."""
+    """Draws of Beta(a, b) restricted to (low, high) (0 <= low < high <= 1)."""
+    a, b = np.broadcast_arrays(a, b, low, high)[:2]
+    proposal = rng.beta(a, b)
+    keep = _inside(proposal, low, high)
+    if keep.all():
+        return proposal
+    return np.where(keep, proposal, _truncated_beta_cdf(a, b, low, high, rng))
+
+
+def _truncated_beta_cdf(a, b, low, high, rng: np.random.Generator) -> np.ndarray:
     a, b, low, high = np.broadcast_arrays(*(np.asarray(v, float) for v in (a, b, low, high)))
     lo, hi = special.betainc(a, b, low), special.betainc(a, b, high)
     u = lo + (hi - lo) * rng.random(a.shape)

@@ -51,14 +51,6 @@ class Trace:
     log_likelihood: np.ndarray
 
 
-def one_hot(z: np.ndarray, k: int) -> np.ndarray:
-    """Labels ``z`` (C, n) as responsibilities (n, C K), chain-major columns."""
-    c, n = z.shape
-    out = np.zeros((n, c, k))
-    out[np.arange(n)[:, None], np.arange(c)[None, :], z.T] = 1.0
-    return out.reshape(n, c * k)
-
-
 def draw_weights(
     counts: np.ndarray,
     alpha: np.ndarray,
@@ -105,20 +97,25 @@ def label_step(
     n = x.shape[0]
     with np.errstate(divide="ignore"):
         log_weights = np.log(weights)  # (C, K)
-    log_joint = conditional.components(params).log_prob(x).reshape(n, c, k) + log_weights
-    # Responsibilities up to their normaliser: exp(log_joint - max) (n, C, K), summing to total.
-    top = log_joint.max(axis=2)  # (n, C)
-    unnormalised = np.exp(log_joint - top[..., None])
-    cumulative = np.cumsum(unnormalised, axis=2)  # (n, C, K)
-    total = cumulative[..., -1]  # (n, C)
-    per_row = top + np.log(total)  # log p(x_n) per chain, (n, C)
-    u = rng.random((n, c)) * total
-    z = np.minimum((cumulative < u[..., None]).sum(axis=2), k - 1)  # (n, C)
+    # Component-major (C, K, n): the reductions over K are then K elementwise passes.
+    log_joint = conditional.log_prob(params, x) + log_weights[..., None]
+    top = log_joint.max(axis=1)  # (C, n)
+    unnormalised = np.exp(log_joint - top[:, None, :])  # responsibilities times their total
+    total = unnormalised.sum(axis=1)  # (C, n)
+    per_row = top + np.log(total)  # log p(x_n) for each chain, (C, n)
+    u = rng.random((c, n)) * total
+    z = np.zeros((c, n), dtype=np.intp)
+    running = np.zeros((c, n))
+    for j in range(k - 1):  # inverse CDF of each row's categorical distribution
+        running += unnormalised[:, j]
+        z += running < u
     if labels is not None:
         known = np.flatnonzero(labels != UNLABELLED)
-        z[known] = labels[known, None]
-        per_row[known] = np.take_along_axis(log_joint[known], z[known][..., None], axis=2)[..., 0]
-    return z.T, per_row.sum(axis=0)
+        z[:, known] = labels[known]
+        per_row[:, known] = np.take_along_axis(log_joint[:, :, known], z[:, None, known], axis=1)[
+            :, 0
+        ]
+    return z, per_row.sum(axis=1)
 
 
 def initial_labels(
@@ -181,7 +178,7 @@ def sample_gibbs(
     """
     k = alpha.shape[0]
     z = initial_labels(x, k, labels, chains, rng)
-    stats = conditional.summarise(x, one_hot(z, k), chains)
+    stats = conditional.label_stats(x, z, k)
     params = conditional.start(stats, x)
     if constraints.ordered:
         params = _sorted_start(conditional, params)
@@ -189,7 +186,7 @@ def sample_gibbs(
     kept: dict[str, list] = {name: [] for name in params}
     kept_weights, kept_loglik = [], []
     for sweep in range(tune + draws_):
-        stats = conditional.summarise(x, one_hot(z, k), chains)
+        stats = conditional.label_stats(x, z, k)
         params = conditional.draw(stats, params, rng, constraints.ordered)
         counts = conditional.weight(stats)
         weights = draw_weights(counts, alpha, weights, constraints.min_weight, rng)
@@ -228,7 +225,7 @@ def sample_supervised(
     """
     k = alpha.shape[0]
     total = chains * draws_
-    stats = conditional.summarise(x, one_hot(labels[None, :], k), 1)
+    stats = conditional.label_stats(x, labels[None, :], k)
     params = conditional.draw(broadcast_batch(stats, total), None, rng, False)
     counts = np.broadcast_to(conditional.weight(stats), (total, k))
     weights = draws.dirichlet(alpha + counts, rng)
