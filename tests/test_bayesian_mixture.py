@@ -435,3 +435,30 @@ def test_label_statistics_are_the_engines_statistics_of_one_hot_responsibilities
         np.testing.assert_allclose(weight[b], ref.weight)
         np.testing.assert_allclose(mean[b], ref.mean, rtol=1e-13)
         np.testing.assert_allclose(scatter[b], ref.scatter, rtol=1e-11, atol=1e-9)
+
+
+def test_posterior_without_arviz_says_how_to_get_it(monkeypatch):
+    x = np.r_[np.zeros(5), np.ones(5) * 3][:, None] + np.arange(10)[:, None] * 0.01
+    model = BayesianMixture(2, chains=1, draws=5, tune=5, random_state=0).fit(x)
+    monkeypatch.setitem(__import__("sys").modules, "arviz", None)  # import arviz now fails
+    with pytest.raises(ImportError, match=r"emkit\[bayes\]"):
+        model.posterior_
+    assert model.samples_["weights"].shape == (1, 5, 2)  # the draws need no arviz
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag"])
+def test_unsupervised_multivariate_posterior_centres_on_scikit_learns_mle(
+    faithful, covariance_type
+):
+    # With 272 rows and mclust's weak prior the posterior mean of each component mean lies
+    # within a fraction of a posterior sd of the maximum-likelihood estimate.
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+    mle = SkGaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(faithful)
+    mle_means = mle.means_[np.argsort(mle.means_[:, 0])]
+    model = BayesianMixture(
+        2, covariance_type=covariance_type, chains=2, draws=300, tune=100, random_state=17
+    ).fit(faithful)
+    draws = flat(model.samples_["mean"])  # (S, 2, 2), relabelled by the first feature
+    assert np.all(np.abs(draws.mean(axis=0) - mle_means) < 0.5 * draws.std(axis=0))
+    np.testing.assert_allclose(model.weights_[0], mle.weights_.min(), atol=0.02)
