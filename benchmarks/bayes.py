@@ -5,8 +5,12 @@ The model is the issue's two-component normal mixture on Old Faithful's waiting 
 ``UniformSDNormal`` priors, ordered means and a minimum weight of 0.1 is the same model here):
 PyMC samples the marginalised mixture (``NormalMixture``) with NUTS, emkit runs blocked Gibbs
 on the latent labels. n = 272 is the data; larger n are drawn from the mixture at the
-posterior means of the 272. One run per size, single process (PyMC ``cores=1``: its chains run
-one after the other; emkit's run vectorised in one E-step).
+posterior means of the 272, in whole minutes as the waiting times are recorded (or unrounded
+with ``--continuous``). emkit's sampler takes equal rows once, with their count (the labels of
+m equal rows are one multinomial draw), so on recorded data its cost per sweep follows the
+number of distinct values, not n; on continuous data every row is distinct. One run per
+size, single process (PyMC ``cores=1``: its chains run one after the other; emkit's run
+vectorised in one E-step, so ``--emkit-chains 16`` costs little more than 4).
 
 Effective sample size is arviz's bulk ESS over all chains; the rate divides it by wall-clock
 seconds: emkit's whole ``fit``, PyMC's ``sampling_time`` (the sampling alone, without building
@@ -14,7 +18,7 @@ and compiling the model, which is reported too). The ratio is emkit's rate over 
 the worse-mixing mean of each.
 
     python benchmarks/bayes.py                     # n = 272 and 100000
-    python benchmarks/bayes.py --n 272 --pymc-draws 1000
+    python benchmarks/bayes.py --n 100000 --continuous --pymc-from earlier.json
 """
 
 from __future__ import annotations
@@ -40,7 +44,10 @@ def reference_module():
     return module
 
 
-def data(n: int, ref) -> np.ndarray:
+def data(n: int, ref, minutes: bool) -> np.ndarray:
+    """Old Faithful's waiting times (n = 272), or n drawn from the mixture at the 272's
+    posterior means: rounded to whole minutes as the waiting times are recorded
+    (``minutes``), or unrounded."""
     waiting, _ = ref.faithful()
     if n == waiting.size:
         return waiting
@@ -48,7 +55,8 @@ def data(n: int, ref) -> np.ndarray:
     # The posterior means of the 272 (tests/reference/faithful_pymc.json).
     weight, means, sds = 0.362, np.array([54.64, 80.08]), np.array([6.02, 5.96])
     z = (rng.random(n) >= weight).astype(int)
-    return rng.normal(means[z], sds[z])
+    x = rng.normal(means[z], sds[z])
+    return np.round(x) if minutes else x
 
 
 def ess_bulk(draws: np.ndarray) -> float:
@@ -105,21 +113,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[272, 100_000])
     parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--emkit-chains", type=int, default=None, help="default: --chains")
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--pymc-draws", type=int, default=None, help="default: --draws")
+    parser.add_argument(
+        "--continuous",
+        action="store_true",
+        help="simulated waiting times unrounded (default: whole minutes, as recorded)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument(
+        "--pymc-from",
+        type=Path,
+        default=None,
+        help="take PyMC's results from this --json file of an earlier run (same n) instead "
+        "of sampling again (PyMC at n = 1e5 takes long)",
+    )
     args = parser.parse_args()
     ref = reference_module()
+    earlier = {}
+    if args.pymc_from is not None:
+        earlier = {r["n"]: r["pymc"] for r in json.loads(args.pymc_from.read_text())}
     rows = []
     for n in args.n:
-        x = data(n, ref)
-        mine = run_emkit(x, ref, args.chains, args.draws, args.tune)
-        theirs = run_pymc(x, ref, args.chains, args.pymc_draws or args.draws, args.tune)
+        x = data(n, ref, minutes=not args.continuous)
+        mine = run_emkit(x, ref, args.emkit_chains or args.chains, args.draws, args.tune)
+        print(f"n = {n}: emkit {json.dumps(mine)}", flush=True)
+        if n in earlier:
+            theirs = earlier[n]
+        else:
+            theirs = run_pymc(x, ref, args.chains, args.pymc_draws or args.draws, args.tune)
         rate_mine = min(mine["ess"]) / mine["seconds"]
         rate_theirs = min(theirs["ess"]) / theirs["seconds"]
         row = {
             "n": n,
+            "data": "continuous" if args.continuous else "minutes",
+            "distinct": int(np.unique(x).size),
+            "emkit_chains": args.emkit_chains or args.chains,
             "emkit": mine,
             "pymc": theirs,
             "ess_per_s_emkit": rate_mine,

@@ -10,9 +10,14 @@ One sweep, for C chains at once:
     z_n \mid \theta, \pi, x &\sim \mathrm{Cat}(r_{n\cdot})
         \quad\text{(the E-step's responsibilities; labelled rows keep their label)}.
 
-The E-step is one call for all chains: the C K components are one batch of components whose
-``log_prob`` gives (n, C K), and the responsibilities come from the engine's assignments
-(:data:`~emkit.models.mixture.SOFT`, :data:`~emkit.models.mixture.LABELLED`). Constraints make
+The E-step is one call for all chains: the C K components are one batch whose log densities
+of the rows give the responsibilities of every chain, shared out as the engine's assignments
+do (:class:`~emkit.models.mixture.Soft` for unlabelled rows,
+:class:`~emkit.models.mixture.Labelled` rows keep theirs). Rows are taken once per distinct
+value (:class:`DistinctRows`): the labels of m equal unlabelled rows are one multinomial draw
+of their counts, and the statistics are weighted by the counts (the engine's statistics with
+sample weights), so data with ties (measurements rounded to a unit) cost per distinct value,
+not per row. Constraints make
 the target the posterior restricted to a set: ``ordered`` (the first feature's means increase
 over components, each mean drawn from its conditional truncated between its neighbours) and
 ``min_weight`` (every weight at least that value: the weights' Dirichlet conditional truncated,
@@ -25,7 +30,7 @@ posterior given the labels is the answer: :func:`sample_supervised` draws it dir
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -76,72 +81,120 @@ def draw_weights(
     return w
 
 
+@dataclass(frozen=True)
+class DistinctRows:
+    """The data as distinct rows with multiplicities: rows that are equal (and, if labelled,
+    equally labelled) share their responsibilities, so the labels of the m unlabelled copies of
+    a row are one multinomial draw of their counts, and the statistics need only the counts.
+
+    Attributes
+    ----------
+    x : array of shape (U, d), the distinct rows.
+    free : array of shape (U,), how many unlabelled rows equal each.
+    fixed : array of shape (U, K), how many rows labelled k equal each.
+    """
+
+    x: np.ndarray
+    free: np.ndarray
+    fixed: np.ndarray
+    single: bool = field(init=False)
+    labelled: bool = field(init=False)
+
+    def __post_init__(self):
+        # Every unlabelled multiplicity is 0 or 1 (no ties): one categorical draw per row.
+        object.__setattr__(self, "single", bool(np.all(self.free <= 1)))
+        object.__setattr__(self, "labelled", bool(self.fixed.any()))
+
+    @classmethod
+    def of(cls, x: np.ndarray, labels: np.ndarray | None, k: int) -> DistinctRows:
+        lab = np.full(x.shape[0], UNLABELLED) if labels is None else labels
+        distinct, inverse = np.unique(x, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        unlabelled = lab == UNLABELLED
+        free = np.bincount(inverse[unlabelled], minlength=distinct.shape[0]).astype(float)
+        fixed = np.zeros((distinct.shape[0], k))
+        np.add.at(fixed, (inverse[~unlabelled], lab[~unlabelled]), 1.0)
+        return cls(distinct, free, fixed)
+
+
 def label_step(
     conditional: Conditional,
     params: Params,
     weights: np.ndarray,
-    x: np.ndarray,
-    labels: np.ndarray | None,
+    rows: DistinctRows,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""New labels (C, n) given parameters, and each chain's log-likelihood (C,).
+    r"""New component counts (C, K, U) given parameters, and each chain's log-likelihood (C,).
 
-    The E-step of all chains at once: the C K components' ``log_prob`` (n, C K), plus log
-    weights, normalised per chain into the responsibilities :math:`r_{nck}`, from which each
-    unlabelled row's label is drawn; a labelled row keeps its label, as in
-    :class:`~emkit.models.mixture.Labelled`. The log-likelihood counts
-    :math:`\log p(x_n)` for unlabelled rows and :math:`\log \pi_{y_n} p_{y_n}(x_n)` for
-    labelled ones, the per-row objective of that assignment.
+    The E-step of all chains at once: the C K components' log densities of the distinct rows
+    (C, K, U), plus log weights, normalised per chain into the responsibilities
+    :math:`r_{cuk}`; the :math:`m_u` unlabelled copies of row u are shared out by one draw from
+    Multinomial(:math:`m_u`, :math:`r_{cu\cdot}`) (one categorical draw per row where there are
+    no ties), labelled rows keep their labels, as in :class:`~emkit.models.mixture.Labelled`.
+    The log-likelihood counts :math:`\log p(x_n)` for unlabelled rows and
+    :math:`\log \pi_{y_n} p_{y_n}(x_n)` for labelled ones, the per-row objective of that
+    assignment.
     """
     c, k = weights.shape
-    n = x.shape[0]
     with np.errstate(divide="ignore"):
         log_weights = np.log(weights)  # (C, K)
-    # Component-major (C, K, n): the reductions over K are then K elementwise passes.
-    log_joint = conditional.log_prob(params, x) + log_weights[..., None]
-    top = log_joint.max(axis=1)  # (C, n)
+    # Component-major (C, K, U): the reductions over K are then K elementwise passes.
+    log_joint = conditional.log_prob(params, rows.x) + log_weights[..., None]
+    top = log_joint.max(axis=1)  # (C, U)
     unnormalised = np.exp(log_joint - top[:, None, :])  # responsibilities times their total
-    total = unnormalised.sum(axis=1)  # (C, n)
-    per_row = top + np.log(total)  # log p(x_n) for each chain, (C, n)
-    u = rng.random((c, n)) * total
-    z = np.zeros((c, n), dtype=np.intp)
-    running = np.zeros((c, n))
-    for j in range(k - 1):  # inverse CDF of each row's categorical distribution
-        running += unnormalised[:, j]
-        z += running < u
-    if labels is not None:
-        known = np.flatnonzero(labels != UNLABELLED)
-        z[:, known] = labels[known]
-        per_row[:, known] = np.take_along_axis(log_joint[:, :, known], z[:, None, known], axis=1)[
-            :, 0
-        ]
-    return z, per_row.sum(axis=1)
+    total = unnormalised.sum(axis=1)  # (C, U)
+    loglik = (top + np.log(total)) @ rows.free  # (C,)
+    if rows.labelled:
+        known = np.where(rows.fixed.T > 0, log_joint, 0.0)  # (C, K, U)
+        loglik = loglik + np.einsum("cku,uk->c", known, rows.fixed)
+    counts = np.empty((c, k, rows.x.shape[0]))
+    if rows.single:  # inverse CDF of each row's categorical distribution
+        u = rng.random(total.shape) * total
+        running = np.zeros(total.shape)
+        chosen = np.zeros(total.shape, dtype=np.intp)
+        for j in range(k - 1):
+            running += unnormalised[:, j]
+            chosen += running < u
+        for j in range(k):
+            counts[:, j] = (chosen == j) * rows.free
+    else:  # multinomial counts as a chain of binomials
+        remaining = np.broadcast_to(rows.free, total.shape).astype(np.int64)
+        mass = total.copy()
+        for j in range(k - 1):
+            share = np.clip(
+                np.divide(unnormalised[:, j], mass, where=mass > 0, out=np.zeros_like(mass)), 0, 1
+            )
+            drawn = rng.binomial(remaining, share)
+            counts[:, j] = drawn
+            remaining = remaining - drawn
+            mass = mass - unnormalised[:, j]
+        counts[:, k - 1] = remaining
+    counts += rows.fixed.T  # labelled rows keep their components
+    return counts, loglik
 
 
-def initial_labels(
-    x: np.ndarray, k: int, labels: np.ndarray | None, chains: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Starting labels (C, n): each chain's rows to the nearest of K centres (standardised),
-    centres at random rows (or at the mean of a component's labelled rows), sorted along the
-    first feature; labelled rows keep their labels."""
+def initial_counts(rows: DistinctRows, k: int, chains: int, rng: np.random.Generator) -> np.ndarray:
+    """Starting counts (C, K, U): each chain's unlabelled rows to the nearest of K centres
+    (standardised), centres at random rows (or at the mean of a component's labelled rows),
+    sorted along the first feature; labelled rows keep their labels."""
+    x = rows.x
     scale = x.std(axis=0)
     u = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-    out = np.empty((chains, x.shape[0]), dtype=np.intp)
+    labelled = rows.fixed.sum(axis=1) > 0
+    out = np.empty((chains, k, x.shape[0]))
     for c in range(chains):
-        centres = u[rng.choice(x.shape[0], size=k, replace=x.shape[0] < k)]
-        if labels is None:
+        pick = rng.choice(x.shape[0], size=k, replace=x.shape[0] < k, p=None)
+        centres = u[pick]
+        if not labelled.any():
             centres = centres[np.argsort(centres[:, 0], kind="stable")]
         else:
             for j in range(k):
-                mine = labels == j
+                mine = rows.fixed[:, j] > 0
                 if mine.any():
-                    centres[j] = u[mine].mean(axis=0)
-        dist = ((u[:, None, :] - centres[None]) ** 2).sum(axis=2)  # (n, K)
-        out[c] = dist.argmin(axis=1)
-        if labels is not None:
-            known = labels != UNLABELLED
-            out[c, known] = labels[known]
-    return out
+                    centres[j] = rows.fixed[mine, j] @ u[mine] / rows.fixed[mine, j].sum()
+        nearest = ((u[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)  # (U,)
+        out[c] = (nearest[None, :] == np.arange(k)[:, None]) * rows.free
+    return out + rows.fixed.T
 
 
 def _sorted_start(conditional: Conditional, params: Params) -> Params:
@@ -177,8 +230,9 @@ def sample_gibbs(
     callback : called with the sweep number after each sweep.
     """
     k = alpha.shape[0]
-    z = initial_labels(x, k, labels, chains, rng)
-    stats = conditional.label_stats(x, z, k)
+    rows = DistinctRows.of(x, labels, k)
+    counts = initial_counts(rows, k, chains, rng)
+    stats = conditional.count_stats(rows.x, counts)
     params = conditional.start(stats, x)
     if constraints.ordered:
         params = _sorted_start(conditional, params)
@@ -186,14 +240,13 @@ def sample_gibbs(
     kept: dict[str, list] = {name: [] for name in params}
     kept_weights, kept_loglik = [], []
     for sweep in range(tune + draws_):
-        stats = conditional.label_stats(x, z, k)
+        stats = conditional.count_stats(rows.x, counts)
         params = conditional.draw(stats, params, rng, constraints.ordered)
-        counts = conditional.weight(stats)
-        weights = draw_weights(counts, alpha, weights, constraints.min_weight, rng)
+        weights = draw_weights(counts.sum(axis=2), alpha, weights, constraints.min_weight, rng)
         if resample_labels:
-            z, loglik = label_step(conditional, params, weights, x, labels, rng)
+            counts, loglik = label_step(conditional, params, weights, rows, rng)
         elif sweep >= tune:
-            loglik = label_step(conditional, params, weights, x, labels, rng)[1]
+            loglik = label_step(conditional, params, weights, rows, rng)[1]
         if sweep >= tune:
             for name, value in params.items():
                 kept[name].append(value)
@@ -225,15 +278,16 @@ def sample_supervised(
     """
     k = alpha.shape[0]
     total = chains * draws_
-    stats = conditional.label_stats(x, labels[None, :], k)
+    rows = DistinctRows.of(x, labels, k)
+    stats = conditional.count_stats(rows.x, rows.fixed.T[None])
     params = conditional.draw(broadcast_batch(stats, total), None, rng, False)
-    counts = np.broadcast_to(conditional.weight(stats), (total, k))
+    counts = np.broadcast_to(rows.fixed.sum(axis=0), (total, k))
     weights = draws.dirichlet(alpha + counts, rng)
     loglik = np.empty(total)
     for start in range(0, total, 256):
         part = slice(start, start + 256)
         sub = {name: value[part] for name, value in params.items()}
-        loglik[part] = label_step(conditional, sub, weights[part], x, labels, rng)[1]
+        loglik[part] = label_step(conditional, sub, weights[part], rows, rng)[1]
     return Trace(
         {name: value.reshape((chains, draws_) + value.shape[1:]) for name, value in params.items()},
         weights.reshape(chains, draws_, k),
