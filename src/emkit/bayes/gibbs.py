@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from emkit.bayes import draws
 from emkit.bayes.conditionals import Conditional, Params, broadcast_batch
@@ -169,7 +170,8 @@ def label_step(
             remaining = remaining - drawn
             mass = mass - unnormalised[:, j]
         counts[:, k - 1] = remaining
-    counts += rows.fixed.T  # labelled rows keep their components
+    if rows.labelled:
+        counts += rows.fixed.T  # labelled rows keep their components
     return counts, loglik
 
 
@@ -239,21 +241,24 @@ def sample_gibbs(
     weights = np.full((chains, k), 1.0 / k)
     kept: dict[str, list] = {name: [] for name in params}
     kept_weights, kept_loglik = [], []
-    for sweep in range(tune + draws_):
-        stats = conditional.count_stats(rows.x, counts)
-        params = conditional.draw(stats, params, rng, constraints.ordered)
-        weights = draw_weights(counts.sum(axis=2), alpha, weights, constraints.min_weight, rng)
-        if resample_labels:
-            counts, loglik = label_step(conditional, params, weights, rows, rng)
-        elif sweep >= tune:
-            loglik = label_step(conditional, params, weights, rows, rng)[1]
-        if sweep >= tune:
-            for name, value in params.items():
-                kept[name].append(value)
-            kept_weights.append(weights)
-            kept_loglik.append(loglik)
-        if callback is not None:
-            callback(sweep)
+    # Threaded BLAS on the sweep's small, skinny products is slower than one thread, and
+    # collapses when other processes share the cores (as in backend.kernels).
+    with threadpool_limits(limits=1, user_api="blas"):
+        for sweep in range(tune + draws_):
+            stats = conditional.count_stats(rows.x, counts)
+            params = conditional.draw(stats, params, rng, constraints.ordered)
+            weights = draw_weights(counts.sum(axis=2), alpha, weights, constraints.min_weight, rng)
+            if resample_labels:
+                counts, loglik = label_step(conditional, params, weights, rows, rng)
+            elif sweep >= tune:
+                loglik = label_step(conditional, params, weights, rows, rng)[1]
+            if sweep >= tune:
+                for name, value in params.items():
+                    kept[name].append(value)
+                kept_weights.append(weights)
+                kept_loglik.append(loglik)
+            if callback is not None:
+                callback(sweep)
     return Trace(
         {name: np.stack(values, axis=1) for name, values in kept.items()},
         np.stack(kept_weights, axis=1),
