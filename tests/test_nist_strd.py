@@ -176,3 +176,37 @@ def test_numerical_standard_errors_of_small_parameters():
     closed = mle.exponential(x)
     assert num.params["rate"] == pytest.approx(closed.params["rate"], rel=1e-7)
     assert num.stderr["rate"] == pytest.approx(closed.stderr["rate"], rel=1e-5)
+
+
+@pytest.mark.parametrize("name, start", [("MGH10", 1), ("BoxBOD", 1), ("Bennett5", 1)])
+def test_bounds_that_do_not_bind_do_not_stop_the_fit(name, start):
+    p = strd.load(name)
+    wide = [(-1e6, 1e6)] * p.params.size
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = strd.nonlinear_fit(p, start, bounds=wide)
+    assert est.converged
+    assert strd.nonlinear_digits(p, est)["params"] >= 6
+
+
+def test_report_shows_the_fit_statistics():
+    p = strd.load("Longley")
+    X, _ = strd.design(p)
+    text = mle.linear_regression(X, p.y, variance="unbiased").report()
+    assert "R-squared: 0.995479" in text and "Residual SD: 304.854 (9 df)" in text
+    text = str(strd.nonlinear_fit(strd.load("Misra1a"), 1))
+    assert "RSS: 0.1245513889" in text and "converged: Gauss-Newton step" in text
+
+
+def test_ill_conditioned_nonlinear_fit_warns_and_agrees_with_linear():
+    x = 1e7 + np.linspace(0, 1, 20)
+    y = 2 + 3e-7 * x + np.random.default_rng(0).normal(0, 1e-3, 20)
+    with pytest.warns(mle.ConditionWarning, match="linear_regression: the design"):
+        lin = mle.linear_regression(x, y)
+    with pytest.warns(mle.ConditionWarning, match="nonlinear_regression: the Jacobian"):
+        nl = mle.nonlinear_regression(lambda x, a, b: a + b * x, x, y, [1.0, 1e-7])
+    assert nl.converged
+    assert nl.condition_number == pytest.approx(lin.condition_number, rel=1e-6)
+    np.testing.assert_allclose(
+        nl.params["coef"], [lin.params["intercept"], *lin.params["coef"]], rtol=1e-6
+    )

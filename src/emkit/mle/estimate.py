@@ -16,6 +16,10 @@ Bounds = (
 )
 
 _EPS = np.finfo(np.float64).eps
+# Above this condition number (of the design or Jacobian with unit-length columns) a
+# ConditionWarning says that digits are lost: 1e7 squared times eps is about 0.02, so on
+# large-residual problems some coefficient can lose every digit.
+CONDITION_WARN = 1e7
 
 
 class HessianWarning(RuntimeWarning):
@@ -61,6 +65,9 @@ class OptimizationWarning(RuntimeWarning):
 
 class ConditionWarning(RuntimeWarning):
     """The design (or Jacobian) is so ill-conditioned that the estimates lose correct digits.
+
+    Issued by :func:`linear_regression` and :func:`nonlinear_regression` when the condition
+    number with unit-length columns exceeds 1e7.
 
     Examples
     --------
@@ -341,11 +348,26 @@ class Estimate:
             for name, row in zip(table.index, rows, strict=True)
         ]
         rule = max(len(line) for line in lines)
-        header = [
-            self.method,
-            f"No. observations: {self.n}    Log-likelihood: {_forg(self.loglik, 4).strip()}",
-        ]
-        return "\n".join([*header, "=" * rule, lines[0], "-" * rule, *lines[1:], "=" * rule])
+        return "\n".join(
+            [
+                *self._header(),
+                "=" * rule,
+                lines[0],
+                "-" * rule,
+                *lines[1:],
+                "=" * rule,
+                *self._footer(),
+            ]
+        )
+
+    def _header(self) -> list[str]:
+        """The lines above the table: the method, N and the log-likelihood."""
+        loglik = _forg(self.loglik, 4).strip()
+        return [self.method, f"No. observations: {self.n}    Log-likelihood: {loglik}"]
+
+    def _footer(self) -> list[str]:
+        """Lines below the table (fit statistics of subclasses)."""
+        return []
 
     def transform(
         self,
@@ -435,6 +457,17 @@ class RegressionEstimate(Estimate):
     converged: bool = True
     message: str = ""
     nfev: int = 0
+
+    def _footer(self) -> list[str]:
+        lines = []
+        fit = f"RSS: {self.rss:.10g}    Residual SD: {self.residual_sd:.6g} ({self.df_resid} df)"
+        if np.isfinite(self.r2):
+            fit += f"    R-squared: {self.r2:.6g}    Adj. R-squared: {self.adj_r2:.6g}"
+        lines.append(fit)
+        lines.append(f"Condition number (unit columns): {self.condition_number:.3g}")
+        if self.nfev:
+            lines.append(f"{self.message} ({self.nfev} evaluations of f)")
+        return lines
 
     @property
     def residual_sd(self) -> float:

@@ -9,12 +9,9 @@ import numpy as np
 from scipy import linalg
 
 from emkit.checks import at_least, finite_array
-from emkit.mle.estimate import ConditionWarning, RegressionEstimate
+from emkit.mle.estimate import CONDITION_WARN, ConditionWarning, RegressionEstimate
 
 _EPS = np.finfo(np.float64).eps
-# Above this scaled condition number a warning says that digits are lost (1e7 squared times eps
-# is about 0.02: large-residual problems can lose every digit of some coefficient).
-CONDITION_WARN = 1e7
 
 
 def _column_names(X: Any, p: int) -> list[str]:

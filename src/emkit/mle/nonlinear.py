@@ -16,7 +16,9 @@ import numpy as np
 from scipy import optimize
 
 from emkit.mle.estimate import (
+    CONDITION_WARN,
     Bounds,
+    ConditionWarning,
     HessianWarning,
     OptimizationWarning,
     RegressionEstimate,
@@ -372,6 +374,13 @@ def nonlinear_regression(
             best = min(candidates, key=rss_of)
             runs.append(_solve(model, best, box, first, "jac", limit, options))
             candidates.append(_polish(model, runs[2].x, box))
+            if bounded and not any(certified(c) for c in candidates):
+                # bounds that do not bind at the optimum need not steer the search (MGH10
+                # from start 1): unbounded LM, kept only if it ends inside the bounds
+                runs.append(_solve(model, theta0, box, "lm", "jac", limit, options))
+                end = runs[-1].x
+                if ((end >= box[:, 0]) & (end <= box[:, 1])).all():
+                    candidates.append(_polish(model, end, box))
         theta = min(candidates, key=rss_of)
     last = runs[-1]
 
@@ -414,6 +423,15 @@ def nonlinear_regression(
         )
         cov[:k, :k] = np.nan
     else:
+        if cond > CONDITION_WARN:
+            warnings.warn(
+                f"nonlinear_regression: the Jacobian at the optimum is ill-conditioned "
+                f"(condition number {cond:.2g} with unit-length columns); the parameters and "
+                f"standard errors may have only about {max(0.0, 16 - np.log10(cond)):.0f} "
+                "correct digits; reparametrise (centre x, or combine nearly redundant parameters)",
+                ConditionWarning,
+                stacklevel=2,
+            )
         W = V / s  # (k, k): (J^T J)^{-1} = D^{-1} V S^{-2} V^T D^{-1}
         cov[:k, :k] = var * (W @ W.T) / np.outer(d, d)
     cov[k, k] = 2 * var**2 / m
