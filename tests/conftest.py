@@ -14,3 +14,22 @@ def faithful() -> np.ndarray:
 
 # Scripts that computed stored reference numbers once (they need PyMC, R, ...): not test modules.
 collect_ignore_glob = ["reference/*.py"]
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--runslow", action="store_true", help="also run tests marked slow (minutes each)"
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: minutes long; run with --runslow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

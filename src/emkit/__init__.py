@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from emkit.exceptions import DataError, DegenerateFitWarning, MonotonicityWarning
+from emkit.exceptions import DataError, DegenerateFitWarning, ModelFileError, MonotonicityWarning
 
 __version__ = "0.1.0"
 
@@ -130,6 +130,7 @@ __all__ = [
     "PointMass",
     "Poisson",
     "DataError",
+    "ModelFileError",
     "DegenerateFitWarning",
     "GaussianImputer",
     "GaussianMixture",

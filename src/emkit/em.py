@@ -18,6 +18,7 @@ keeps the best by one rule.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Generator, Hashable, Iterable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ import numpy as np
 
 from emkit.accel import VectorForm, extrapolate, model_at, next_step_max
 from emkit.backend.sources import DataSource
+from emkit.checkpoint import Checkpoint, CheckpointError, RunState
 from emkit.exceptions import MonotonicityWarning
 
 # A decrease smaller than this fraction of |loglik| is floating-point rounding, not a bug.
@@ -297,6 +299,8 @@ def em_iterations(
     callback: Callable[[EMProgress], Any] | None = None,
     accelerate: str | None = None,
     resolution: float = ROUNDING,
+    resume: RunState | None = None,
+    on_step: Callable[[RunState], Any] | None = None,
 ) -> Generator[Any, tuple[Any, float], EMResult]:
     """EM as a coroutine: yields each model to evaluate, receives ``(stats, objective)``.
 
@@ -311,6 +315,11 @@ def em_iterations(
     resolution : relative rounding of the objective: :data:`ROUNDING` where rows are
         computed in float64; about 1e-6 where a backend computes them in float32 (see
         :class:`EMMap`).
+    resume : a :class:`~emkit.checkpoint.RunState` to continue from instead of ``model``: its
+        model is evaluated again (its objective must be the one recorded, else the state is of
+        other data: ``CheckpointError``) and the run goes on as it would have.
+    on_step : called with the run's :class:`~emkit.checkpoint.RunState` after every accepted
+        step and, with ``done`` True, at the end (for checkpoints).
 
     Returns
     -------
@@ -323,13 +332,22 @@ def em_iterations(
 
     :func:`run_batch` answers the yields of several runs from one pass over the data.
     """
-    policy = step_policy(accelerate, model)
+    policy = step_policy(accelerate, model if resume is None else resume.model)
     em = EMMap(tol * total_weight, max_iter, resolution=resolution)
-    point = yield from em.evaluate(model)
-    history = [point.objective]
-    changes: list[int] = []
-    converged = False
-    while em.maps < max_iter:
+    if resume is None:
+        point = yield from em.evaluate(model)
+        history = [point.objective]
+        changes: list[int] = []
+        converged = False
+    else:
+        point = yield from em.evaluate(resume.model)
+        history, changes = list(resume.history), list(resume.changes)
+        _check_resumed(history[-1], point.objective)
+        em.maps, converged = resume.maps, resume.converged
+        if type(resume.policy) is type(policy):
+            policy = resume.policy
+    done = resume is not None and resume.done
+    while em.maps < max_iter and not done:
         em.iteration = len(history)
         new = yield from policy.step(point, em)
         if new.changed:
@@ -345,6 +363,11 @@ def em_iterations(
         if stop:
             converged = bool(np.isfinite(point.objective))
             break
+        if on_step is not None:
+            on_step(RunState(point.model, tuple(history), tuple(changes), em.maps, _state(policy)))
+    if on_step is not None and not done:
+        state = RunState(point.model, tuple(history), tuple(changes), em.maps, _state(policy))
+        on_step(dataclasses.replace(state, done=True, converged=converged))
     log_likelihood = point.objective - point.model.log_prior()
     return EMResult(
         point.model,
@@ -449,6 +472,7 @@ def fit_starts(
     total_weight: float | None = None,
     lockstep: bool = True,
     resolution: float = ROUNDING,
+    checkpoint: Checkpoint | None = None,
 ) -> FitResult:
     """Run EM from every start and keep the best: the one fit driver.
 
@@ -469,6 +493,11 @@ def fit_starts(
         them (:func:`run_batch`). False runs them one after another, drawing each start from
         ``starts`` only when the one before has finished: for models whose M-step draws
         random numbers (a re-seed), so that a start's draws follow the previous run's.
+    checkpoint : a :class:`~emkit.checkpoint.Checkpoint`: the runs' states are saved to it
+        every ``checkpoint.every`` accepted steps and at the end of each run, and a fit that
+        finds one continues from it, ending where the uninterrupted fit would. The starts
+        then run one after another (as ``lockstep=False``), so that each run's arithmetic
+        is the same whether or not it was interrupted.
 
     Returns
     -------
@@ -476,7 +505,7 @@ def fit_starts(
     """
     weight = data.total_weight if total_weight is None else total_weight
 
-    def run(start: Any) -> Generator[Any, tuple[Any, float], EMResult]:
+    def run(start: Any, **resuming: Any) -> Generator[Any, tuple[Any, float], EMResult]:
         return em_iterations(
             start,
             tol=tol,
@@ -485,9 +514,12 @@ def fit_starts(
             callback=callback,
             accelerate=accelerate,
             resolution=resolution,
+            **resuming,
         )
 
-    if lockstep:
+    if checkpoint is not None:
+        results = _fit_with_checkpoint(starts, data, run, checkpoint)
+    elif lockstep:
         results = run_batch([run(start) for start in starts], data)
     else:
         results = [run_batch([run(start)], data)[0] for start in starts]
@@ -502,6 +534,55 @@ def fit_starts(
             best = (key, result, degenerate)
     _, result, degenerate = best  # type: ignore[misc]
     return FitResult(result, degenerate, tuple(results))
+
+
+def _state(policy: StepPolicy) -> StepPolicy | None:
+    """The policy where it carries state from step to step (a dataclass, e.g. SQUAREM's step
+    bound), for a checkpoint; None for a stateless one."""
+    return policy if dataclasses.is_dataclass(policy) else None
+
+
+def _check_resumed(recorded: float, objective: float) -> None:
+    """A resumed model must have the objective its checkpoint recorded (same data)."""
+    if not (
+        recorded == objective
+        or abs(recorded - objective) <= 1e-9 * max(1.0, abs(recorded))
+        or (np.isnan(recorded) and np.isnan(objective))
+    ):
+        raise CheckpointError(
+            f"the checkpoint's model has objective {objective!r} on this data, not the "
+            f"{recorded!r} it recorded: it was written for other data; delete it to start afresh"
+        )
+
+
+def _fit_with_checkpoint(
+    starts: Iterable[Any], data: DataSource, run: Callable[..., Any], checkpoint: Checkpoint
+) -> list[EMResult]:
+    """Run the starts one after another, saving and resuming their states (``fit_starts``)."""
+    saved = checkpoint.load() or []
+    states: list[RunState] = []
+    steps_since_save = 0
+
+    def record(i: int, state: RunState) -> None:
+        nonlocal steps_since_save
+        del states[i:]
+        states.append(state)
+        steps_since_save += 1
+        if state.done or steps_since_save >= checkpoint.every:
+            checkpoint.save(states)
+            steps_since_save = 0
+
+    results = []
+    for i, start in enumerate(starts):
+        resume = saved[i] if i < len(saved) else None
+        if resume is not None:
+            states.append(resume)
+
+        def on_step(state: RunState, i: int = i) -> None:
+            record(i, state)
+
+        results.append(run_batch([run(start, resume=resume, on_step=on_step)], data)[0])
+    return results
 
 
 def check_ascent(old: float, new: float, iteration: int, resolution: float = ROUNDING) -> None:

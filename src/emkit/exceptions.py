@@ -58,3 +58,23 @@ class DataError(ValueError):
 class LocalMaximumWarning(RuntimeWarning):
     """A fit stopped at a lower local maximum than a simpler model of the same family reached
     (a larger K of one structure with a lower log-likelihood than a smaller K)."""
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be loaded; the message names the file and the field.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import emkit
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "model.json"
+    ...     _ = path.write_text('{"format": "emkit-model", "version": 999}')
+    ...     try:
+    ...         emkit.load(path)
+    ...     except emkit.ModelFileError as err:  # a ModelFileError is a ValueError
+    ...         print(str(err).replace(str(path), "model.json"))
+    ...
+    model.json: field 'version': 999 is not supported (this emkit reads 1)
+    """

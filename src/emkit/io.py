@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from emkit.exceptions import DataError
+from emkit.filecheck import check_regular_file
 
 READERS = {
     ".csv": pd.read_csv,
@@ -32,8 +33,10 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
         the table is empty, or a value is NaN or infinite.
     """
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
+    try:
+        check_regular_file(path)  # a FIFO or a device would block or never end
+    except OSError as exc:
+        raise DataError(str(exc)) from None
     reader = READERS.get(path.suffix.lower(), pd.read_csv)
     try:
         frame = reader(path)

@@ -33,6 +33,8 @@ from emkit.backend.namespace import namespace_of
 
 # rho_k above this: the expansion could lose more than ~1e-12 relative accuracy.
 MAX_SPREAD = 1e4
+# The same for a component's own rows (see _ill_conditioned).
+MAX_SELF_SPREAD = 1e6
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,29 @@ def quadratic_form(
     spread = np.einsum("kd,kd->k", gap, gap) * largest
     if not np.all(np.isfinite(spread)) or spread.max(initial=0.0) > MAX_SPREAD:
         return None
+    if not diagonal and _ill_conditioned(precisions):
+        return None
     const = log_weights + log_norm - 0.5 * np.einsum("kd,kd->k", gap, prec_gap)
     coef = np.ascontiguousarray(np.vstack([quad, prec_gap.T]))
     return QuadraticForm(np.asarray(shift, dtype=np.float64), coef, const, diagonal)
+
+
+def _ill_conditioned(precisions: np.ndarray) -> bool:
+    r"""True where a component's own rows would lose accuracy in the expansion.
+
+    A row at a typical distance from its component's mean has :math:`|x_i - \mu_i| \approx
+    \sigma_i = \Sigma_{ii}^{1/2}`, and the expansion adds terms :math:`P_{ij}(x_i - c_i)(x_j -
+    c_j)` that cancel to a distance of order 1; their size :math:`\sum_{ij} |P_{ij}|
+    \sigma_i\sigma_j` is about d for independent features and grows with the condition of
+    the correlation (a duplicated column with a ridge: 1e10), where rounding would make EM's
+    objective fall.
+    """
+    try:
+        sigma = np.sqrt(np.abs(np.diagonal(np.linalg.inv(precisions), axis1=1, axis2=2)))
+    except np.linalg.LinAlgError:
+        return True
+    size = np.einsum("kij,ki,kj->k", np.abs(precisions), sigma, sigma)
+    return bool(not np.all(np.isfinite(size)) or size.max(initial=0.0) > MAX_SELF_SPREAD)
 
 
 def gaussian_e_step(

@@ -175,13 +175,28 @@ class NpyChunks(WeightedRows):
     _header: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        mapped = np.load(self.path, mmap_mode="r")
+        try:
+            mapped = np.load(self.path, mmap_mode="r")
+        except (ValueError, OSError) as exc:
+            # NumPy's advice for a file that is not .npy at all is to unpickle it: never.
+            reason = "no .npy header" if "pickle" in str(exc) else str(exc)
+            size = os.path.getsize(self.path)
+            raise ValueError(
+                f"{self.path}: not a readable .npy file of {size} bytes (cut short, or not "
+                f"written by numpy.save: {reason})"
+            ) from None
         shape, dtype, offset = mapped.shape, mapped.dtype, mapped.offset
         fortran = mapped.ndim == 2 and not mapped.flags.c_contiguous
         del mapped
-        if len(shape) != 2 or dtype.hasobject:
+        if len(shape) != 2 or dtype.kind not in "fiu":
             raise ValueError(
-                f"{self.path} must hold a 2-D numeric array; got shape {shape} of dtype {dtype}"
+                f"{self.path} must hold a 2-D array of real numbers (float or integer); got "
+                f"shape {shape} of dtype {dtype}"
+                + (
+                    "; complex, date and text values are not data to fit: convert them first"
+                    if dtype.kind in "cmMUSOV"
+                    else ""
+                )
             )
         object.__setattr__(self, "_header", (shape, dtype, offset, fortran))
 
@@ -272,10 +287,19 @@ class IterableChunks(ChunkSource):
 
     source: Iterable[np.ndarray]
     dtype: Any = np.float64
+    _rows: list = field(default_factory=list, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, None]]:
+        rows = 0
         for chunk in self.source:
-            yield np.asarray(chunk, dtype=self.dtype), None
+            block = np.asarray(chunk, dtype=self.dtype)
+            rows += block.shape[0] if block.ndim else 0
+            yield block, None
+        if rows != self.n_rows:
+            raise ValueError(
+                f"the re-iterable of chunks yielded {rows} rows on this pass but {self.n_rows} "
+                "on the first: every pass must yield the same rows"
+            )
 
     @property
     def total_weight(self) -> float:
@@ -283,7 +307,10 @@ class IterableChunks(ChunkSource):
 
     @property
     def n_rows(self) -> int:
-        return int(sum(np.shape(chunk)[0] for chunk in self.source))
+        """Rows of the first pass (counted once, then remembered)."""
+        if not self._rows:
+            self._rows.append(int(sum(np.shape(chunk)[0] for chunk in self.source)))
+        return self._rows[0]
 
     @property
     def n_features(self) -> int:
@@ -319,6 +346,11 @@ def as_chunks(
     """
     if isinstance(data, ChunkSource):
         return data
+    if isinstance(data, (dict, set, bytes)) and not hasattr(data, "tocsr"):  # not sparse
+        raise ValueError(
+            f"X must be a 2-D array of numbers (rows x features), a path or chunks of rows; "
+            f"got a {type(data).__name__}"
+        )
     if isinstance(data, (str, os.PathLike)):
         path = Path(data)
         if not path.is_file():
@@ -326,6 +358,7 @@ def as_chunks(
         if path.suffix == ".npy":
             return NpyChunks(path, sample_weight, chunk_rows, dtype)
         if path.suffix in PARQUET_SUFFIXES:
+            _check_parquet_columns(path)
             return ParquetChunks(path, None, sample_weight, chunk_rows, dtype)
         raise ValueError(
             f"{path}: a file to fit must be .npy or Parquet ({', '.join(PARQUET_SUFFIXES)}); "
@@ -355,6 +388,24 @@ def array_source(
     """The source of an array the estimator has validated (``x`` of shape (n, d)), read in
     blocks; with ``labels`` (shape (n,)) each chunk carries its rows' component labels."""
     return ArrayChunks(x, sample_weight, dtype=dtype, labels=labels)
+
+
+def _check_parquet_columns(path: Path) -> None:
+    """ValueError naming the Parquet columns that do not hold numbers (text, lists, dates)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
+    numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean)
+    bad = [f"{f.name} ({f.type})" for f in schema if not any(test(f.type) for test in numeric)]
+    if bad:
+        raise ValueError(
+            f"{path}: columns {', '.join(bad)} do not hold numbers; select numeric columns "
+            "(e.g. with pandas) and encode text or categories first"
+        )
 
 
 def _is_array_like(data: Any) -> bool:

@@ -59,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         except DataError as exc:
             print(f"emkit: error: {exc}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:
+            # Ctrl-C: one line, the shell's status for SIGINT; nothing half-written stays
+            # behind (outputs are written to temporary names and renamed, see emkit.atomic).
+            print("emkit: interrupted", file=sys.stderr)
+            return 130
         except BrokenPipeError:
             # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
             devnull = os.open(os.devnull, os.O_WRONLY)

@@ -26,6 +26,7 @@ DEFAULT_COMPONENTS = "1-9"
 DEFAULT_COVARIANCE = "all"
 DEFAULT_OUT = "emkit-out"
 CRITERIA = ("bic", "aic", "icl")  # emkit.estimators.selection.CRITERIA, without importing it
+MAX_COMPONENTS = 1000  # -k beyond this is refused before anything is built
 
 
 def add_table_options(parser: argparse.ArgumentParser, *, fitting: bool) -> None:
@@ -107,6 +108,12 @@ def register(subparsers) -> None:
         'pip install "emkit[torch]"; default: NumPy)',
     )
     add_cluster_options(parser)
+    parser.add_argument(
+        "--checkpoint",
+        metavar="FOLDER",
+        help="save each fit's state in FOLDER every few EM steps; run the same command again "
+        "after an interruption to resume where it stopped",
+    )
     parser.set_defaults(func=run)
 
 
@@ -130,6 +137,11 @@ def parse_components(spec: str) -> list[int]:
         low, high = int(bounds[0]), int(bounds[-1])
         if low < 1 or high < low:
             raise DataError(usage)
+        if high > MAX_COMPONENTS:
+            raise DataError(
+                f"-k {spec!r} asks for {high} components; emkit fits at most {MAX_COMPONENTS} "
+                "(and at most one per row of data)"
+            )
         ks.update(range(low, high + 1))
     return sorted(ks)
 
@@ -364,6 +376,7 @@ def run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         report=not args.no_report,
         estimator_params=_with_device(getattr(args, "estimator_params", None), args.device),
+        checkpoint=args.checkpoint,
     )
 
 
@@ -395,6 +408,7 @@ def fit_and_report(
     source: str | None = None,
     report: bool = True,
     estimator_params: dict | None = None,
+    checkpoint: str | Path | None = None,
 ) -> int:
     """Select a Gaussian mixture for a table, print its summary, write model, assignments, report.
 
@@ -418,6 +432,7 @@ def fit_and_report(
     source : how to name the data in the report; ``data`` when None.
     report : write ``report.html``.
     estimator_params : further GaussianMixture parameters for every fit (e.g. ``device``).
+    checkpoint : folder for the fits' checkpoints (resumed where present), or None.
 
     Returns
     -------
@@ -426,6 +441,7 @@ def fit_and_report(
     import numpy as np
     import pandas as pd
 
+    from emkit.atomic import atomic_write, output_folder
     from emkit.cli.progress import ProgressBar
     from emkit.estimators import GaussianMixture, select_mixture
     from emkit.report import summarize, write_report
@@ -468,7 +484,13 @@ def fit_and_report(
     try:
         with bar:
             selection = select_mixture(
-                x, ks, types, criterion, estimator=template, callback=bar.models
+                x,
+                ks,
+                types,
+                criterion,
+                estimator=template,
+                callback=bar.models,
+                checkpoint=checkpoint,
             )
     except (ValueError, ImportError) as exc:
         raise DataError(f"{data}: {exc}") from None
@@ -485,39 +507,43 @@ def fit_and_report(
     carried = f"{table.ids.name}, " if table.ids is not None else ""
     units = " (in the data's units)" if standardize_columns else ""
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        model_path = out / "model.json"
-        named = copy.copy(model)  # the file records the columns, for emkit predict
-        named.feature_names_in_ = np.asarray(names, dtype=object)
-        named.save(model_path)
-        assignments_path = out / "assignments.csv"
-        proba = probability_table(model, x_data, table.ids)
-        assignments = pd.concat(
-            [proba.iloc[:, :1], frame.reset_index(drop=True), proba.iloc[:, 1:]]
-            if table.ids is not None
-            else [frame.reset_index(drop=True), proba],
-            axis=1,
-        )
-        assignments.to_csv(assignments_path, index=False)
-        written = [
-            (model_path, f"the fitted model{units} (emkit.load, emkit predict)"),
-            (assignments_path, f"{carried}label, probability, {columns_written} per row"),
-        ]
-        if report:
-            paths = write_report(
-                selection,
-                x,
-                shown,
-                out,
-                title=title or f"emkit report: {Path(data).name}",
-                source=source or str(data),
-                summary=summary,
-                units_note="Columns are z-scores (--standardize): each centred and divided by "
-                "its standard deviation; model.json is in the data's units."
-                if standardize_columns
-                else "",
+        # Written into a private folder that then replaces `out` whole (emkit.atomic).
+        with output_folder(out) as staging:
+            named = copy.copy(model)  # the file records the columns, for emkit predict
+            named.feature_names_in_ = np.asarray(names, dtype=object)
+            named.save(staging / "model.json")
+            proba = probability_table(model, x_data, table.ids)
+            assignments = pd.concat(
+                [proba.iloc[:, :1], frame.reset_index(drop=True), proba.iloc[:, 1:]]
+                if table.ids is not None
+                else [frame.reset_index(drop=True), proba],
+                axis=1,
             )
-            written.append((paths["report"], "summary, tables and figures in one file"))
+            with atomic_write(staging / "assignments.csv", newline="") as f:
+                assignments.to_csv(f, index=False)
+            written = [
+                (out / "model.json", f"the fitted model{units} (emkit.load, emkit predict)"),
+                (
+                    out / "assignments.csv",
+                    f"{carried}label, probability, {columns_written} per row",
+                ),
+            ]
+            if report:
+                paths = write_report(
+                    selection,
+                    x,
+                    shown,
+                    staging,
+                    title=title or f"emkit report: {Path(data).name}",
+                    source=source or str(data),
+                    summary=summary,
+                    units_note="Columns are z-scores (--standardize): each centred and divided "
+                    "by its standard deviation; model.json is in the data's units."
+                    if standardize_columns
+                    else "",
+                )
+                report_path = out / paths["report"].name
+                written.append((report_path, "summary, tables and figures in one file"))
     except OSError as exc:
         raise DataError(f"cannot write to {out}: {exc.strerror or exc}") from None
     print()

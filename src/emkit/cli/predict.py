@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from emkit.atomic import atomic_write
 from emkit.cli.fit import add_table_options, note, parse_list, probability_table, read_features
 from emkit.exceptions import DataError
 
@@ -70,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         result = probability_table(model, frame.to_numpy(), table.ids)
     if args.out:
         try:
-            result.to_csv(args.out, index=False)
+            with atomic_write(args.out, newline="") as f:
+                result.to_csv(f, index=False)
         except OSError as exc:
             raise DataError(f"cannot write {args.out}: {exc.strerror or exc}") from None
         note(f"wrote {len(result)} rows to {args.out}")

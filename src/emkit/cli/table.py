@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from emkit.exceptions import DataError
+from emkit.filecheck import check_regular_file
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DELIMITERS = (",", ";", "\t", "|")
@@ -85,8 +86,10 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
         When the file is missing or cannot be parsed as a table.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
+    try:
+        check_regular_file(path)  # a FIFO or a device would block or never end
+    except OSError as exc:
+        raise DataError(str(exc)) from None
     try:
         if path.suffix.lower() in PARQUET_SUFFIXES:
             return pd.read_parquet(path)

@@ -59,6 +59,22 @@ def merge_centred(
     return weight, mean, scatter_a + scatter_b + correction
 
 
+DOMAINS = {
+    "real": (lambda v: np.isfinite(v), "finite"),
+    "positive": (lambda v: np.isfinite(v) & (v > 0), "finite and positive"),
+    "nonnegative": (lambda v: np.isfinite(v) & (v >= 0), "finite and non-negative"),
+    "unit": (lambda v: (v >= 0) & (v <= 1), "in [0, 1]"),
+}
+
+
+def check_domain(family: str, attr: str, value: np.ndarray, domain: str) -> None:
+    """``ValueError`` where a parameter ``value`` of ``family`` leaves its ``domain``
+    (a key of ``DOMAINS``)."""
+    inside, words = DOMAINS[domain]
+    if not np.all(inside(value)):
+        raise ValueError(f"{family} {attr} must be {words}; got {value.tolist()}")
+
+
 class AdditiveStats:
     """Base of a frozen dataclass of statistics that merge by adding every field.
 
@@ -87,12 +103,16 @@ class IndependentFeatures:
 
     name: ClassVar[str]
     params: ClassVar[tuple[str, ...]]
+    # Where each parameter lives: "real", "positive" (> 0), "nonnegative" or "unit" ([0, 1]).
+    domains: ClassVar[dict[str, str]] = {}
 
     def __post_init__(self) -> None:
         for attr in self.params:
             value = getattr(self, attr)
             if value is not None:
-                object.__setattr__(self, attr, np.atleast_1d(np.asarray(value, dtype=float)))
+                value = np.atleast_1d(np.asarray(value, dtype=float))
+                check_domain(type(self).__name__, attr, value, self.domains.get(attr, "real"))
+                object.__setattr__(self, attr, value)
 
     def _fitted(self, attr: str) -> np.ndarray:
         """Parameter ``attr``, shape (d,); ``ValueError`` where it is None (not fitted)."""

@@ -46,6 +46,7 @@ class Bernoulli(IndependentFeatures):
 
     name: ClassVar[str] = "bernoulli"
     params: ClassVar[tuple[str, ...]] = ("probs",)
+    domains: ClassVar[dict[str, str]] = {"probs": "unit"}
     prior_type: ClassVar[type] = BetaPrior
     probs: np.ndarray | None = None
 

@@ -54,6 +54,11 @@ class Categorical:
     def __post_init__(self):
         if self.probs is not None:
             probs = np.atleast_2d(np.asarray(self.probs, dtype=float))
+            if not ((probs >= 0).all() and np.allclose(probs.sum(axis=1), 1.0, atol=1e-6)):
+                raise ValueError(
+                    "Categorical probs must be non-negative with rows summing to 1; "
+                    f"got {probs.tolist()}"
+                )
             object.__setattr__(self, "probs", probs)
             object.__setattr__(self, "n_categories", probs.shape[1])
         elif self.n_categories is not None and int(self.n_categories) < 1:

@@ -41,6 +41,7 @@ class Exponential(IndependentFeatures):
 
     name: ClassVar[str] = "exponential"
     params: ClassVar[tuple[str, ...]] = ("rate",)
+    domains: ClassVar[dict[str, str]] = {"rate": "positive"}
     prior_type: ClassVar[type] = GammaPrior
     rate: np.ndarray | None = None
 

@@ -28,6 +28,13 @@ from emkit.distributions.base import AdditiveStats, IndependentFeatures
 from emkit.distributions.priors import GammaPrior
 
 NEWTON_STEPS = 100
+# The shape is kept at most MAX_SHAPE (a coefficient of variation of 1e-5): a component that
+# collapses onto one value has an unbounded likelihood as the shape grows, and beyond this its
+# density cannot be evaluated in float64. The M-step maximises exactly over shape <= MAX_SHAPE,
+# so EM still climbs; a component at the bound is reported degenerate.
+MAX_SHAPE = 1e10
+# Above this shape the asymptotic series below are exact to rounding and avoid cancellation.
+SERIES_SHAPE = 100.0
 
 
 @dataclass(frozen=True)
@@ -39,27 +46,68 @@ class GammaStats(AdditiveStats):
     sum_log_x: np.ndarray
 
 
+def log_minus_digamma(alpha: np.ndarray) -> np.ndarray:
+    r""":math:`\log\alpha - \psi(\alpha)` without cancellation at large :math:`\alpha`."""
+    a = np.asarray(alpha, dtype=float)
+    big = np.maximum(a, SERIES_SHAPE)
+    inv2 = 1.0 / big**2
+    series = 0.5 / big + inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 / 240)))
+    return np.where(a >= SERIES_SHAPE, series, np.log(a) - digamma(np.minimum(a, SERIES_SHAPE)))
+
+
+def trigamma_minus_inverse(alpha: np.ndarray) -> np.ndarray:
+    r""":math:`\psi'(\alpha) - 1/\alpha` without cancellation at large :math:`\alpha`."""
+    a = np.asarray(alpha, dtype=float)
+    big = np.maximum(a, SERIES_SHAPE)
+    inv = 1.0 / big
+    inv2 = inv * inv
+    series = inv2 * (0.5 + inv * (1 / 6 - inv2 * (1 / 30 - inv2 * (1 / 42 - inv2 / 30))))
+    small = np.minimum(a, SERIES_SHAPE)
+    return np.where(a >= SERIES_SHAPE, series, polygamma(1, small) - 1.0 / small)
+
+
+def stirling_remainder(alpha: np.ndarray) -> np.ndarray:
+    r""":math:`\alpha\log\alpha - \alpha - \log\Gamma(\alpha) - \tfrac12\log(\alpha/2\pi)`,
+    the (small) error of Stirling's formula, accurate at every :math:`\alpha > 0`."""
+    a = np.asarray(alpha, dtype=float)
+    big = np.maximum(a, SERIES_SHAPE)
+    inv = 1.0 / big
+    inv2 = inv * inv
+    series = -inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 / 1680)))
+    small = np.minimum(a, SERIES_SHAPE)
+    direct = small * np.log(small) - small - gammaln(small) - 0.5 * np.log(small / (2 * np.pi))
+    return np.where(a >= SERIES_SHAPE, series, direct)
+
+
 def gamma_shape_newton(
     weight: float, sum_x: np.ndarray, sum_log_x: np.ndarray, a: float = 1.0, b: float = 0.0
 ) -> np.ndarray:
-    """Maximiser in the shape of the (profiled) gamma log-posterior, per feature, shape (d,)."""
+    r"""Maximiser over shape in (0, MAX_SHAPE] of the (profiled) gamma log-posterior, shape (d,).
+
+    The gradient and curvature are written in differences that stay accurate at large shapes:
+    :math:`g'/W = (\log\alpha - \psi(\alpha)) - s + \log(1 + (a-1)/(W\alpha))` with
+    :math:`s = \log((\sum w x + b)/W) - \sum w\log x/W`.
+    """
     s = np.log((sum_x + b) / weight) - sum_log_x / weight
-    # s >= 0 by Jensen; s = 0 means all values equal (shape -> infinity). Floor it.
-    s = np.maximum(s, 1e-12)
+    # s >= 0 by Jensen (b >= 0); at s = 0 (all values equal) the maximum is at the bound.
+    at_bound = s <= 0.5 / MAX_SHAPE
+    s = np.maximum(s, 0.5 / MAX_SHAPE)
     alpha = (3.0 - s + np.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)  # Minka's start
+    alpha = np.minimum(alpha, MAX_SHAPE)
+    shift = a - 1.0
     for _ in range(NEWTON_STEPS):
-        c = weight * alpha + a - 1.0
-        grad = sum_log_x + weight * np.log(c / (sum_x + b)) - weight * digamma(alpha)
-        hess = weight**2 / c - weight * polygamma(1, alpha)
-        step = -grad / hess
-        new = alpha + step
+        c = weight * alpha + shift
+        grad = log_minus_digamma(alpha) - s + np.log1p(shift / (weight * alpha))
+        hess = -shift / (c * alpha) - trigamma_minus_inverse(alpha)  # g''/W < 0
+        new = alpha - grad / hess
         # Past the root Newton can overshoot below 0: halve towards 0 instead.
         new = np.where(new > 0, new, alpha / 2.0)
+        new = np.minimum(new, MAX_SHAPE)
         done = np.abs(new - alpha) <= 1e-13 * alpha
         alpha = new
         if np.all(done):
             break
-    return alpha
+    return np.where(at_bound, MAX_SHAPE, alpha)
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +129,7 @@ class Gamma(IndependentFeatures):
 
     name: ClassVar[str] = "gamma"
     params: ClassVar[tuple[str, ...]] = ("shape", "rate")
+    domains: ClassVar[dict[str, str]] = {"shape": "positive", "rate": "positive"}
     prior_type: ClassVar[type] = GammaPrior
     shape: np.ndarray | None = None
     rate: np.ndarray | None = None
@@ -99,10 +148,14 @@ class Gamma(IndependentFeatures):
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Log density of each row of ``x`` (n, d), shape (n,); -inf outside x > 0."""
         positive = np.all(x > 0, axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logx = np.log(np.where(x > 0, x, 1.0))
+        safe = np.where(x > 0, x, 1.0)
         a, b = self._fitted("shape"), self._fitted("rate")
-        out = (a * np.log(b) - gammaln(a) + (a - 1.0) * logx - b * x).sum(axis=1)
+        # With z = b x and t = z / a - 1: a log z - z - log Gamma(a) = a (log1p(t) - t)
+        # + log(a / 2 pi) / 2 + stirling_remainder(a), which keeps its accuracy at a large shape
+        # (a tight component) where the terms of the textbook form cancel.
+        t = b * safe / a - 1.0
+        out = a * (np.log1p(t) - t) + 0.5 * np.log(a / (2 * np.pi)) + stirling_remainder(a)
+        out = (out - np.log(safe)).sum(axis=1)
         return np.where(positive, out, -np.inf)
 
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> GammaStats:
@@ -122,8 +175,11 @@ class Gamma(IndependentFeatures):
         return prior.log_density(self._fitted("rate"))
 
     def degenerate(self, stats: GammaStats, prior: GammaPrior | None = None) -> bool:
-        """True if the component holds (almost) no weight."""
-        return bool(stats.weight <= 1e-10)
+        """True if the component holds (almost) no weight, or collapsed onto one value (its
+        shape reached ``MAX_SHAPE``)."""
+        if stats.weight <= 1e-10:
+            return True
+        return bool(np.any(self.from_stats(stats, prior)._fitted("shape") >= MAX_SHAPE))
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         shape, rate = self._fitted("shape"), self._fitted("rate")

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from emkit.distributions.base import LOG_2PI, fitted_value
+from emkit.distributions.base import LOG_2PI, check_domain, fitted_value
 from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.priors import InverseGammaPrior
 
@@ -92,6 +92,10 @@ class LinearGaussian:
     def __post_init__(self):
         if self.coef is not None:
             object.__setattr__(self, "coef", np.atleast_1d(np.asarray(self.coef, dtype=float)))
+            check_domain("LinearGaussian", "coef", self.coef, "real")
+        check_domain("LinearGaussian", "intercept", np.asarray(self.intercept, float), "real")
+        if self.variance is not None:
+            check_domain("LinearGaussian", "variance", np.asarray(self.variance, float), "positive")
 
     def for_data(self, x: np.ndarray) -> LinearGaussian:
         """This family unchanged: it needs nothing from the data before fitting."""

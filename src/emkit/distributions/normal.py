@@ -56,6 +56,7 @@ class Normal(IndependentFeatures):
 
     name: ClassVar[str] = "normal"
     params: ClassVar[tuple[str, ...]] = ("mean", "variance")
+    domains: ClassVar[dict[str, str]] = {"mean": "real", "variance": "positive"}
     prior_type: ClassVar[type] = NormalInverseGamma
     mean: np.ndarray | None = None
     variance: np.ndarray | None = None
@@ -96,7 +97,9 @@ class Normal(IndependentFeatures):
         if stats.weight <= 1e-10:
             return True
         variance = stats.scatter / stats.weight
-        return bool(np.any(variance <= 1e-12 * np.maximum(stats.mean**2, 1.0)))
+        # Relative to the values' own magnitude only (an absolute floor would flag every
+        # component of data measured in small units); a collapse onto 0 leaves variance 0.
+        return bool(np.any(variance <= 1e-12 * stats.mean**2))
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         mean, variance = self._fitted("mean"), self._fitted("variance")

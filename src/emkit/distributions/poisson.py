@@ -43,6 +43,7 @@ class Poisson(IndependentFeatures):
 
     name: ClassVar[str] = "poisson"
     params: ClassVar[tuple[str, ...]] = ("rate",)
+    domains: ClassVar[dict[str, str]] = {"rate": "nonnegative"}
     prior_type: ClassVar[type] = GammaPrior
     rate: np.ndarray | None = None
 

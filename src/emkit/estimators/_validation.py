@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from emkit.backend.validation import nan_report
@@ -32,22 +35,65 @@ def check_rows(
     Otherwise NaN is a ValueError that, given ``nan_hint`` (what to do instead, such as
     :data:`MISSING_EM_HINT`), says which rows and columns hold NaN.
     """
-    x = validate_data(
-        estimator,
-        x,
-        reset=reset,
-        dtype=[np.float64, np.float32],
-        ensure_all_finite="allow-nan" if allow_nan or nan_hint else True,
-        ensure_min_samples=1,
-    )
+    with numeric_input(estimator, x):
+        x = validate_data(
+            estimator,
+            x,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan" if allow_nan or nan_hint else True,
+            ensure_min_samples=1,
+        )
     if nan_hint and not allow_nan:
         reject_nan(x, nan_hint)
+    check_magnitude(x)
     if x.shape[0] < min_rows:
         raise ValueError(
             f"{type(estimator).__name__} needs at least {min_rows} rows (samples) here; "
             f"got n_samples = {x.shape[0]}. Use fewer components or more data."
         )
     return x
+
+
+@contextlib.contextmanager
+def numeric_input(estimator, x) -> Iterator[None]:
+    """Around scikit-learn's validation of ``x``: one clear ValueError where ``x`` is not a
+    table of numbers (a dict, a string, text or categories) instead of NumPy's conversion
+    error."""
+    name = type(estimator).__name__
+    if (isinstance(x, (dict, set, str, bytes)) and not issparse(x)) or x is None:
+        raise ValueError(
+            f"{name} needs X as a 2-D array of numbers (rows x features): an array, a list of "
+            f"rows or a DataFrame; got a {type(x).__name__}"
+        )
+    try:
+        yield
+    except ValueError as exc:  # a TypeError (objects in an array) stays scikit-learn's
+        if "could not convert" in str(exc):
+            raise ValueError(
+                f"{name} needs numeric data, but X holds values that are not numbers "
+                f"({exc}); encode text or categories as numbers first (e.g. with "
+                "pandas.get_dummies or Series.cat.codes) or drop those columns"
+            ) from None
+        raise
+
+
+# Beyond this magnitude the squares and sums the statistics are made of overflow float64.
+MAX_MAGNITUDE = 1e150
+
+
+def check_magnitude(x: np.ndarray) -> None:
+    """ValueError where a value of ``x`` is so large that its square overflows float64."""
+    if x.size == 0:
+        return
+    with np.errstate(invalid="ignore"):
+        largest = float(np.nanmax(np.abs(x))) if not np.isnan(x).all() else 0.0
+    if largest > MAX_MAGNITUDE:
+        raise ValueError(
+            f"X holds values as large as {largest:.3g}; beyond {MAX_MAGNITUDE:.0e} their squares "
+            "overflow float64 and the fit would be inf or NaN. Rescale the data first (e.g. "
+            f"divide by {largest:.0e}, or use sklearn.preprocessing.StandardScaler)"
+        )
 
 
 def reject_nan(x: np.ndarray, hint: str) -> None:
@@ -77,6 +123,12 @@ def check_incomplete_rows(
     x = check_rows(estimator, x, reset=reset, min_rows=min_rows, allow_nan=True)
     if not allow_empty_rows:
         check_no_empty_rows(x)
+        unseen = np.flatnonzero(np.isnan(x).all(axis=0))
+        if unseen.size:
+            raise ValueError(
+                f"columns {unseen.tolist()} have no observed value (every entry is NaN), so "
+                "their mean and variance cannot be estimated; drop those columns first."
+            )
     return x
 
 

@@ -17,6 +17,7 @@ from emkit.backend.inputs import as_source, checked, start_rows
 from emkit.backend.namespace import is_device_array
 from emkit.backend.sampling import sample_indices
 from emkit.backend.sources import DataSource, array_source
+from emkit.checkpoint import Checkpoint
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import fit_starts
@@ -226,7 +227,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         self.device = device
 
     # --- fitting ------------------------------------------------------------------------
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, checkpoint=None):
         """Fit by EM from ``n_init`` starts; keep the best non-degenerate one.
 
         Parameters
@@ -240,6 +241,11 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             staying on the workers (:mod:`emkit.backend.dask_source`).
         y : ignored.
         sample_weight : array-like of shape (n,), non-negative; a weight of m counts a row m times.
+        checkpoint : path of a checkpoint file, or None. The state of the fit is saved there
+            every few EM steps (written whole); a fit killed on the way and started again with
+            the same data, parameters and file continues from it and ends with the answer of
+            an uninterrupted fit (:mod:`emkit.checkpoint`). The starts then run one after
+            another.
 
         The ``n_init`` starts run together: one pass over the data per round serves every start
         still running (for Gaussian components, the quadratic features of each row are built
@@ -273,6 +279,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
                 callback=self.callback,
                 accelerate=None if plain else self.accelerate,
                 resolution=resolution(place),
+                checkpoint=Checkpoint.for_fit(checkpoint, self, data),
             )
         result, degenerate = fit.best, fit.degenerate
         self._set_fitted(result, degenerate)
@@ -375,6 +382,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         if self.precisions_init is not None:
             layout = structure.parameter_shape(k, x.shape[1])
             precisions = _checked(self.precisions_init, layout, "precisions_init")
+            _check_symmetric(precisions, structure)
             try:
                 components = structure.from_precisions(means, precisions)
             except np.linalg.LinAlgError:
@@ -430,6 +438,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         precisions = _checked(
             self.precisions_init, structure.parameter_shape(k, d), "precisions_init"
         )
+        _check_symmetric(precisions, structure)
         try:
             components = structure.from_precisions(means, precisions)
         except np.linalg.LinAlgError:
@@ -516,6 +525,18 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self.missing == "em"
         return tags
+
+
+def _check_symmetric(precisions: np.ndarray, structure) -> None:
+    """ValueError where matrices of ``precisions_init`` (full or tied layouts) are not
+    symmetric: a Cholesky factorisation would read one triangle and ignore the other."""
+    if precisions.ndim == 3 or structure.name == "tied":
+        gap = np.abs(precisions - np.swapaxes(precisions, -1, -2))
+        if not np.all(gap <= 1e-10 * np.abs(precisions).max(initial=0.0)):
+            raise ValueError(
+                f"precisions_init must be symmetric; its matrices differ from their transposes "
+                f"by up to {gap.max():.3g}"
+            )
 
 
 def _checked(values, shape, name) -> np.ndarray:

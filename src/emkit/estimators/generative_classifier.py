@@ -23,9 +23,11 @@ from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, per_row
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
     check_incomplete_rows,
+    check_magnitude,
     check_no_empty_rows,
     check_rows,
     check_weights,
+    numeric_input,
     reject_nan,
 )
 from emkit.estimators.persist import ModelFileMixin
@@ -241,14 +243,16 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
     def _validated(self, X, y):
         em = self.missing == "em"
-        x, y = validate_data(
-            self,
-            X,
-            y,
-            reset=True,
-            dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan",
-        )
+        with numeric_input(self, X):
+            x, y = validate_data(
+                self,
+                X,
+                y,
+                reset=True,
+                dtype=[np.float64, np.float32],
+                ensure_all_finite="allow-nan",
+            )
+        check_magnitude(x)
         if em:
             check_no_empty_rows(x)
         else:

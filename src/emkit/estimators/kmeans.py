@@ -146,6 +146,7 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         place = placement(self.device, X, self.dtype)
         if is_dask_collection(X):
             data, x, w = fit_rows(self, X, sample_weight, rng=rng, min_rows=self.n_clusters)
+            scale, xs = 1.0, x  # x: the rows sampled for the starts
         else:
             if place is not None and is_device_array(X):
                 rows = check_device_rows(self, place.rows(X), reset=True, min_rows=self.n_clusters)
@@ -153,15 +154,20 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
             else:
                 x = check_rows(self, X, reset=True, min_rows=self.n_clusters)
             w = check_weights(sample_weight, x)
-            data = array_source(x, w) if place is None else place.hold(array_source(x, w), x, w)
-        starts = [centroid_mixture(self._start(x, w, rng)) for _ in range(self._n_starts())]
-        # The objective is -inertia / 2 + const: the best start has the lowest inertia.
-        tol = inertia_tol(x, self.tol)
+            # The objective is -inertia / 2 + const: at a tiny data scale the constant (the
+            # unit Gaussian's normaliser) would swallow the inertia and stop EM at once. In
+            # memory on the host the fit runs on x / scale, a power of two near the data's
+            # spread, so that rescaling is exact and the result is the same at every scale.
+            scale = _power_of_two_scale(x) if place is None else 1.0
+            xs = x / scale if scale != 1.0 else x
+            data = array_source(xs, w) if place is None else place.hold(array_source(x, w), x, w)
+        starts = [centroid_mixture(self._start(x, w, rng) / scale) for _ in range(self._n_starts())]
+        tol = inertia_tol(xs, self.tol)
         with memory_message(place, data):
             result = fit_starts(
                 starts, data, tol=tol, max_iter=self.max_iter, resolution=resolution(place)
             ).best
-        self.cluster_centers_ = result.model.components.means
+        self.cluster_centers_ = result.model.components.means * scale
         if is_dask_collection(X):
             self.labels_ = self.predict(X)
             self.inertia_ = data.map_reduce(partial(_inertia, self.cluster_centers_))
@@ -173,6 +179,9 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
             self.labels_ = np.asarray(namespace_of(labels).to_numpy(labels))
         self.n_iter_ = max(result.n_iter, 1)
         self.history_ = result.history
+        if scale != 1.0:  # history_ in the data's own units: const - inertia / 2
+            const = result.model.log_prior() + _log_normaliser(xs, w, self.n_clusters)
+            self.history_ = const + (result.history - const) * scale**2
         self.converged_ = result.converged
         return self
 
@@ -221,6 +230,21 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _power_of_two_scale(x: np.ndarray) -> float:
+    """A power of two within a factor 2 of the root mean variance of ``x``'s columns (1 for
+    constant data)."""
+    spread = float(np.sqrt(np.mean(np.var(x, axis=0))))
+    if not np.isfinite(spread) or spread <= 0:
+        return 1.0
+    return float(2.0 ** np.round(np.log2(spread)))
+
+
+def _log_normaliser(x: np.ndarray, w: np.ndarray | None, k: int) -> float:
+    """The constant of the objective: total weight times (log(1/k) - d log(2 pi) / 2)."""
+    total = x.shape[0] if w is None else float(w.sum())
+    return total * (-np.log(k) - 0.5 * x.shape[1] * np.log(2 * np.pi))
 
 
 def _assign(x: np.ndarray, centres: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, float]:

@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from emkit.checkpoint import Checkpoint
 from emkit.distributions.normal import Normal
 from emkit.distributions.priors import NormalInverseGamma, prior_from_dict
 from emkit.distributions.registry import family_from_dict
@@ -67,7 +68,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         return {}
 
     # --- fitting ------------------------------------------------------------------------
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, checkpoint=None):
         """Fit by EM from ``n_init`` starts; keep the best non-degenerate one.
 
         Parameters
@@ -78,6 +79,8 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             is read from that sample).
         y : ignored.
         sample_weight : array-like of shape (n,), non-negative; a weight of m counts a row m times.
+        checkpoint : path of a checkpoint file, or None: the fit's state is saved there every
+            few EM steps and a killed fit resumes from it (see ``GaussianMixture.fit``).
         """
         self._validate_params()
         families = [family_from_dict(f) for f in self._families()]
@@ -99,7 +102,14 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             self._initial_mixture(x, w, families, priors, rng, start)
             for start in range(self.n_init)
         ]
-        fit = fit_starts(starts, data, tol=self.tol, max_iter=self.max_iter, callback=self.callback)
+        fit = fit_starts(
+            starts,
+            data,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            callback=self.callback,
+            checkpoint=Checkpoint.for_fit(checkpoint, self, data),
+        )
         result, degenerate = fit.best, fit.degenerate
         if self._user_priors():
             # A prior of the user's keeps every component from collapsing.
@@ -193,6 +203,24 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
     def _checked_rows(self, X) -> np.ndarray:
         check_is_fitted(self)
         return check_rows(self, X, reset=False)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Posterior probability of each component for each row, shape (n, k).
+
+        A row outside every component's support has no posterior: a ValueError, as in ``fit``
+        (``score_samples`` gives such a row log density -inf).
+        """
+        x = self._checked_rows(X)
+        inside = np.column_stack([c.in_support(x) for c in self.components_]).any(axis=1)
+        if not inside.all():
+            i = int(np.argmin(inside))
+            names = ", ".join(type(c).__name__ for c in self.components_)
+            raise ValueError(
+                f"{int((~inside).sum())} rows of X lie outside the support of every component "
+                f"({names}; the first is row {i}: {x[i].tolist()}), so they have no component "
+                "probabilities"
+            )
+        return super().predict_proba(x)
 
     def sample(self, n_samples=1):
         """Draw ``n_samples`` rows; returns (X of shape (n, d), component labels of shape (n,))."""

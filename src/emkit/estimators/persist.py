@@ -14,8 +14,17 @@ from typing import Any
 
 import numpy as np
 
-FORMAT = "emkit-model"
-FORMAT_VERSION = 1
+from emkit.atomic import write_text
+from emkit.estimators.model_check import (
+    FORMAT,
+    FORMAT_VERSION,
+    check_document,
+    check_fitted,
+    read_document,
+)
+from emkit.exceptions import ModelFileError
+
+MAX_FILE_BYTES = 1 << 30  # a model file larger than 1 GiB is refused unless asked for
 MODEL_CLASSES: dict[str, Any] = {}  # class name -> estimator class
 OPTIONAL_ATTRIBUTES = ("feature_names_in_",)
 
@@ -46,18 +55,6 @@ def _encode(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to a model file")
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict) and value.get("__array__") and value["dtype"] == "str":
-        return np.asarray(value["data"], dtype=object).reshape(value["shape"])
-    if isinstance(value, dict) and value.get("__array__"):
-        return np.asarray(value["data"], dtype=np.dtype(value["dtype"])).reshape(value["shape"])
-    if isinstance(value, dict):
-        return {k: _decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    return value
-
-
 class ModelFileMixin:
     """``save(path)`` for estimators that list their ``_fitted_attributes``."""
 
@@ -67,6 +64,22 @@ class ModelFileMixin:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         MODEL_CLASSES[cls.__name__] = cls
+
+    def _validate_params(self) -> None:
+        """scikit-learn's parameter validation, refusing too a bool where a number is asked
+        (``n_components=True`` is an int to Python, never what the user meant)."""
+        from sklearn.utils._param_validation import Interval, InvalidParameterError
+
+        super()._validate_params()  # type: ignore[misc]
+        for name, constraints in getattr(self, "_parameter_constraints", {}).items():
+            value = getattr(self, name, None)
+            if not isinstance(value, (bool, np.bool_)) or not isinstance(constraints, list):
+                continue
+            if "boolean" not in constraints and any(isinstance(c, Interval) for c in constraints):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be a number, not "
+                    f"the bool {value!r}"
+                )
 
     def save(self, path: str | Path) -> None:
         """Write the fitted model to ``path`` as JSON (see :func:`emkit.load`)."""
@@ -91,11 +104,23 @@ class ModelFileMixin:
                 if hasattr(self, a)
             },
         }
-        Path(path).write_text(json.dumps(document, indent=1))
+        write_text(path, json.dumps(document, indent=1))
 
 
-def load(path: str | Path):
+def load(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES):
     """Read a model written by ``save``; returns the fitted estimator.
+
+    The file is checked before anything is built from it: only a regular file of at most
+    ``max_bytes`` bytes is read (never a pipe or a device), it must be UTF-8 JSON in emkit's
+    format and version, every array must have an allowed dtype and a shape that matches its
+    data, parameters must pass the estimator's own validation, and fitted values must be
+    finite and consistent (weights on the simplex, positive-definite covariances and
+    precisions, shapes matching ``n_components`` and ``n_features_in_``).
+
+    Raises
+    ------
+    ModelFileError
+        (a ``ValueError``) naming the file and the first field that is wrong.
 
     Examples
     --------
@@ -113,23 +138,16 @@ def load(path: str | Path):
     (True, True)
     """
     path = Path(path)
+    document = read_document(path, max_bytes)
+    cls, params, attributes = check_document(path, document, MODEL_CLASSES, OPTIONAL_ATTRIBUTES)
     try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable emkit model file ({exc})") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ValueError(f"{path}: not an emkit model file")
-    cls = MODEL_CLASSES.get(str(document.get("class")))
-    if cls is None:
-        raise ValueError(f"{path}: unknown model class {document.get('class')!r}")
-    try:
-        estimator = cls(**_decode(document.get("params", {})))
-        estimator.set_params()  # nothing to set: a cheap way to fail on a malformed document
-        for name, value in _decode(document.get("attributes", {})).items():
-            setattr(estimator, name, value)
-        missing = [a for a in cls._fitted_attributes if not hasattr(estimator, a)]
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ValueError(f"{path}: a damaged {cls.__name__} model file ({exc})") from None
-    if missing:
-        raise ValueError(f"{path}: a damaged model file: no {', '.join(missing)}")
+        estimator = cls(**params)
+        estimator._validate_params()
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(
+            f"{path}: field 'params': a damaged {cls.__name__} model file ({exc})"
+        ) from None
+    for name, value in attributes.items():
+        setattr(estimator, name, value)
+    check_fitted(path, estimator)
     return estimator

@@ -29,7 +29,7 @@ from emkit.backend.sources import array_source
 from emkit.em import fit_starts
 from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, per_row
 from emkit.estimators._mixture_api import warn_unless_converged
-from emkit.estimators._validation import check_weights
+from emkit.estimators._validation import check_magnitude, check_weights, numeric_input
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
 from emkit.init import canonical_rows, draw_rows
@@ -149,7 +149,10 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             data = dask_fit_source(self, X, sample_weight, y, make=_stacked)
             z, w = start_rows(data, INIT_ROWS, rng)
         else:
-            x, y = validate_data(self, X, y, y_numeric=True, dtype=[np.float64, np.float32])
+            with numeric_input(self, X):
+                x, y = validate_data(self, X, y, y_numeric=True, dtype=[np.float64, np.float32])
+            check_magnitude(x)
+            check_magnitude(np.asarray(y, dtype=float)[:, None])
             x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
             w = check_weights(sample_weight, x)
             z = np.column_stack([x, y])
@@ -250,7 +253,8 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
 
     def _checked(self, X, y=None):
         check_is_fitted(self)
-        x = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        with numeric_input(self, X):
+            x = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         x = np.asarray(x, dtype=np.float64)
         if y is None:
             return x, None

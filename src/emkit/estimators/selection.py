@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.utils import check_array
 
 from emkit.backend.dask_source import as_dask_array, is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
+from emkit.backend.sources import as_chunks
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure
 from emkit.estimators._device import placement
 from emkit.estimators._mixture_api import icl_from
@@ -115,6 +117,7 @@ def select_mixture(
     device: Any = None,
     on_cluster: bool = False,
     icl: str = "hard",
+    checkpoint: str | Path | None = None,
     **params,
 ) -> MixtureSelection:
     """Fit a Gaussian mixture for every number of components and covariance type; pick the best.
@@ -146,6 +149,10 @@ def select_mixture(
         is then called as the results come back. A dask Array or DataFrame ``X`` needs no
         flag: every fit's EM runs on its workers.
     icl : "hard" (mclust's ICL, default) or "soft" (the entropy form), for the icl column.
+    checkpoint : a folder, or None: each fit keeps its checkpoint there (``<type>-<k>.json``,
+        and ``<type>-<k>-refined.json`` for a refined fit; see ``GaussianMixture.fit``), so
+        that a selection killed on the way and started again resumes every fit where it
+        stopped.
     **params : parameters for the template, e.g. ``n_init=5, random_state=0``.
 
     Returns
@@ -182,6 +189,9 @@ def select_mixture(
     template.set_params(**params)
     if device is not None:
         template.set_params(device=device)
+    source = None if is_device_array(X) or is_dask_collection(X) else as_chunks(X)
+    if source is not None:  # the criteria score every row: read them into memory once
+        X = np.concatenate([block for block, _ in source])
     X = _on_device(X, template)
     ks = sorted({int(k) for k in n_components})
     if is_dask_collection(X):
@@ -205,7 +215,7 @@ def select_mixture(
     fits: Iterable[tuple[GaussianMixture, dict]] = (
         _fits_on_cluster(screening, grid, X, icl)
         if on_cluster
-        else (_fit_one(screening, k, cov, X, icl) for k, cov in grid)
+        else (_fit_one(screening, k, cov, X, icl, checkpoint) for k, cov in grid)
     )
     for (k, cov), (model, row) in zip(grid, fits, strict=True):
         models[(k, cov)] = model
@@ -217,7 +227,11 @@ def select_mixture(
         key = (int(table.at[index, "n_components"]), table.at[index, "covariance_type"])
         model = models[key]
         if screen_tol > tol:
-            _fit(model.set_params(tol=tol, warm_start=True, callback=template.callback), X)
+            _fit(
+                model.set_params(tol=tol, warm_start=True, callback=template.callback),
+                X,
+                _checkpoint_file(checkpoint, key[1], key[0], "-refined"),
+            )
             model.set_params(warm_start=template.warm_start)
             row = {"n_components": key[0], "covariance_type": key[1], **_criteria(model, X, icl)}
             table.loc[index, list(row)] = list(row.values())
@@ -235,18 +249,24 @@ def select_mixture(
     return MixtureSelection(best, table, criterion, models, icl, X)
 
 
-def _fit(model: GaussianMixture, X) -> None:
+def _fit(model: GaussianMixture, X, checkpoint: Path | None = None) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateFitWarning)
-        model.fit(X)
+        model.fit(X, checkpoint=checkpoint)
 
 
 def _fit_one(
-    template: GaussianMixture, k: int, cov: str, X, icl: str = "hard"
+    template: GaussianMixture,
+    k: int,
+    cov: str,
+    X,
+    icl: str = "hard",
+    checkpoint: str | Path | None = None,
 ) -> tuple[GaussianMixture, dict]:
-    """The template fitted with ``k`` components of structure ``cov``, and its table row."""
+    """The template fitted with ``k`` components of structure ``cov``, and its table row (its
+    checkpoint in the folder ``checkpoint``, where given)."""
     model = clone(template).set_params(n_components=k, covariance_type=cov)
-    _fit(model, X)
+    _fit(model, X, _checkpoint_file(checkpoint, cov, k))
     return model, {"n_components": k, "covariance_type": cov, **_criteria(model, X, icl)}
 
 
@@ -324,3 +344,12 @@ def _on_device(X, template: GaussianMixture):
         return X
     missing = "allow-nan" if template.missing == "em" else True
     return place.rows(check_array(X, dtype=[np.float64, np.float32], ensure_all_finite=missing))
+
+
+def _checkpoint_file(
+    folder: str | Path | None, covariance_type: str, k: int, suffix: str = ""
+) -> Path | None:
+    if folder is None:
+        return None
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder) / f"{covariance_type}-{k}{suffix}.json"

@@ -19,6 +19,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 
+from emkit.atomic import write_bytes
+
 DPI = 110
 PAIRS_MAX = 6  # up to this many columns a pairs plot; beyond, two principal components
 FIGURE_FILES = {
@@ -520,6 +522,6 @@ def save_figures(
     paths = {}
     for key, fig in draw_figures(selection, x, columns).items():
         path = out_dir / FIGURE_FILES[key]
-        path.write_bytes(png_bytes(fig))
+        write_bytes(path, png_bytes(fig))
         paths[key] = path
     return paths

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from emkit.atomic import write_text
+
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1150px; margin: 2em auto; padding: 0 1em;
        color: #222; }
@@ -229,5 +231,5 @@ reports -BIC. Degenerate fits (grey, last) are never chosen, as mclust reports t
 </body>
 </html>
 """
-    path.write_text(page, encoding="utf-8")
+    write_text(path, page)
     return path

@@ -1,0 +1,210 @@
+"""Checkpoints of a running fit: the state of every EM run, saved every few steps, so that a fit
+that was killed resumes where it stopped and ends with the answer of an uninterrupted fit.
+
+A checkpoint is a JSON file written whole (:mod:`emkit.atomic`). Models are immutable values
+(frozen dataclasses of arrays), written field by field with every float in its shortest
+round-trip form, so a resumed run starts from bit-for-bit the same parameters. Only dataclasses
+defined inside emkit are rebuilt, from plain values: a checkpoint cannot run code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emkit.atomic import write_text
+from emkit.filecheck import read_regular_bytes
+
+FORMAT = "emkit-checkpoint"
+FORMAT_VERSION = 1
+MAX_BYTES = 1 << 30
+DEFAULT_EVERY = 5  # accepted EM steps between saves
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Where one EM run stands after an accepted step.
+
+    Attributes
+    ----------
+    model : the model of the last accepted step (a :class:`~emkit.em.LatentModel`).
+    history : objectives so far, the last one the model's.
+    changes : iterations where the model's structure changed.
+    maps : M-steps taken.
+    policy : the step policy (its state, e.g. SQUAREM's step bound).
+    done : True where the run has ended; ``converged`` says how.
+    converged : bool.
+    """
+
+    model: Any
+    history: tuple[float, ...]
+    changes: tuple[int, ...]
+    maps: int
+    policy: Any
+    done: bool = False
+    converged: bool = False
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be resumed: damaged, or written by another fit."""
+
+
+def encode(value: Any) -> Any:
+    """``value`` as plain JSON values; emkit dataclasses and arrays are tagged."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        cls = type(value)
+        if not cls.__module__.startswith("emkit."):
+            raise TypeError(f"cannot checkpoint {cls.__module__}.{cls.__qualname__}")
+        return {
+            "__dataclass__": f"{cls.__module__}:{cls.__qualname__}",
+            "fields": {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
+        }
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "fiub":
+            raise TypeError(f"cannot checkpoint an array of dtype {value.dtype}")
+        return {
+            "__array__": value.dtype.str,
+            "shape": list(value.shape),
+            "data": value.ravel().tolist(),
+        }
+    if isinstance(value, np.generic):
+        return {"__scalar__": value.dtype.str, "value": value.item()}
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode(v) for v in value]}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError("cannot checkpoint a dict with keys that are not strings")
+        return {"__dict__": {k: encode(v) for k, v in value.items()}}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot checkpoint a {type(value).__name__}")
+
+
+def decode(value: Any, depth: int = 0) -> Any:
+    """The value :func:`encode` wrote; ``CheckpointError`` where it is not such a value."""
+    if depth > 64:
+        raise CheckpointError("nested too deeply")
+    if isinstance(value, list):
+        return [decode(v, depth + 1) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__dataclass__" in value:
+        module_name, _, qualname = str(value["__dataclass__"]).partition(":")
+        if not module_name.startswith("emkit.") or not qualname.isidentifier():
+            raise CheckpointError(f"not an emkit class: {value['__dataclass__']!r}")
+        try:
+            cls = getattr(importlib.import_module(module_name), qualname)
+        except (ImportError, AttributeError):
+            raise CheckpointError(f"no class {value['__dataclass__']!r} in emkit") from None
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+            raise CheckpointError(f"{value['__dataclass__']!r} is not a model value")
+        fields = value.get("fields")
+        names = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(fields, dict) or set(fields) != names:
+            raise CheckpointError(f"the fields of {qualname} do not match")
+        # Rebuilt as stored, without __post_init__: the values are those a model held.
+        obj = object.__new__(cls)
+        for name, field_value in fields.items():
+            object.__setattr__(obj, name, decode(field_value, depth + 1))
+        return obj
+    if "__array__" in value:
+        dtype = np.dtype(str(value["__array__"]))
+        shape, data = value.get("shape"), value.get("data")
+        if dtype.kind not in "fiub" or not isinstance(data, list) or not isinstance(shape, list):
+            raise CheckpointError("a damaged array")
+        if len(data) != math.prod(shape):
+            raise CheckpointError("an array's shape does not match its data")
+        return np.asarray(data, dtype=dtype).reshape(shape)
+    if "__scalar__" in value:
+        return np.dtype(str(value["__scalar__"])).type(value["value"])
+    if "__tuple__" in value:
+        return tuple(decode(v, depth + 1) for v in value["__tuple__"])
+    if "__dict__" in value:
+        return {k: decode(v, depth + 1) for k, v in value["__dict__"].items()}
+    raise CheckpointError("an object of unknown kind")
+
+
+@dataclass
+class Checkpoint:
+    """A checkpoint file for one fit.
+
+    Attributes
+    ----------
+    path : the file; written whole every ``every`` accepted steps and at the end of each run.
+    key : what identifies the fit (estimator, parameters, data shape); a checkpoint with
+        another key is refused rather than resumed.
+    every : accepted EM steps between saves.
+    """
+
+    path: Path
+    key: Any
+    every: int = DEFAULT_EVERY
+
+    @classmethod
+    def for_fit(
+        cls, path: str | Path | None, estimator: Any, data: Any, every: int = DEFAULT_EVERY
+    ) -> Checkpoint | None:
+        """The checkpoint of ``estimator.fit`` on the source ``data``; None where no path.
+
+        Its key is the estimator's class and parameters (those that are plain values) and the
+        data's number of rows, features and total weight.
+        """
+        if path is None:
+            return None
+        params = {
+            name: value
+            if value is None or isinstance(value, (bool, int, float, str))
+            else repr(value)
+            for name, value in estimator.get_params(deep=False).items()
+            if name != "callback"
+        }
+        key = {
+            "class": type(estimator).__name__,
+            "params": params,
+            "data": [int(data.n_rows), int(data.n_features), float(data.total_weight)],
+        }
+        return cls(Path(path), key, every)
+
+    def load(self) -> list[RunState] | None:
+        """The saved runs, or None where no checkpoint exists yet."""
+        if not self.path.exists():
+            return None
+        try:
+            document = json.loads(read_regular_bytes(self.path, MAX_BYTES, "checkpoint"))
+        except (OSError, ValueError, RecursionError) as exc:
+            raise CheckpointError(f"{self.path}: not a readable checkpoint ({exc})") from None
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise CheckpointError(f"{self.path}: not an emkit checkpoint")
+        if document.get("version") != FORMAT_VERSION:
+            raise CheckpointError(f"{self.path}: checkpoint version {document.get('version')!r}")
+        if document.get("key") != json.loads(json.dumps(encode(self.key))):
+            raise CheckpointError(
+                f"{self.path}: a checkpoint of another fit (other data or parameters); "
+                "delete it or name another checkpoint file"
+            )
+        try:
+            runs = decode(document.get("runs"))
+        except (TypeError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"{self.path}: a damaged checkpoint ({exc})") from None
+        if not isinstance(runs, list) or not all(isinstance(r, RunState) for r in runs):
+            raise CheckpointError(f"{self.path}: a damaged checkpoint")
+        return runs
+
+    def save(self, runs: list[RunState]) -> None:
+        """Write the state of every run, replacing the file whole."""
+        document = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "key": encode(self.key),
+            "runs": encode(list(runs)),
+        }
+        write_text(self.path, json.dumps(document))

@@ -1,0 +1,298 @@
+"""Checks a model file passes before :func:`emkit.load` builds an estimator from it.
+
+Reading (a regular file of bounded size, UTF-8 JSON), the document's schema (format, version,
+class, allowed fields, array dtypes and shapes) and the fitted values (finite, weights on the
+simplex, positive-definite covariances and precisions, shapes that agree). Every failure is
+one :class:`~emkit.exceptions.ModelFileError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emkit.exceptions import ModelFileError
+from emkit.filecheck import read_regular_bytes
+
+FORMAT = "emkit-model"
+FORMAT_VERSION = 1
+MAX_DEPTH = 16  # nesting of a model document's values
+MAX_STRING = 4096  # characters of one fixed-width string element
+MAX_NDIM = 8
+# numpy dtype strings a model file may declare, and the kinds of values their data may hold.
+NUMERIC_DTYPES = {
+    **{f"<f{n}": "fib" for n in (2, 4, 8)},
+    **{f"<i{n}": "iu" for n in (2, 4, 8)},
+    **{f"<u{n}": "iu" for n in (2, 4, 8)},
+    "|i1": "iu",
+    "|u1": "iu",
+    "|b1": "b",
+}
+# Fitted values that may legitimately be NaN: the Wald block of a zero-inflation on its boundary.
+NAN_ALLOWED = {("ZeroInflatedPoisson", "covariance_"), ("ZeroInflatedPoisson", "stderr_")}
+SIMPLEX_TOL = 1e-6
+
+
+def _fail(path: Path, field: str, message: str) -> ModelFileError:
+    return ModelFileError(f"{path}: field {field!r}: {message}")
+
+
+def read_document(path: Path, max_bytes: int) -> Any:
+    """The JSON value in ``path``, a regular UTF-8 file of at most ``max_bytes`` bytes."""
+    try:
+        raw = read_regular_bytes(path, max_bytes, what="model file")
+    except OSError as exc:
+        text = str(exc) if str(path) in str(exc) else f"{path}: {exc.strerror or exc}"
+        raise ModelFileError(f"{text} (not a readable emkit model file)") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelFileError(
+            f"{path}: not UTF-8 text (byte {exc.start}); not an emkit model file"
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(
+            f"{path}: not a readable emkit model file (invalid JSON: {exc})"
+        ) from None
+    except RecursionError:
+        raise ModelFileError(f"{path}: not an emkit model file (JSON nested too deeply)") from None
+
+
+def check_document(
+    path: Path, document: Any, classes: dict[str, Any], optional: tuple[str, ...]
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The estimator class, decoded parameters and decoded attributes of a model document."""
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ModelFileError(f'{path}: not an emkit model file (no "format": "{FORMAT}")')
+    name = document.get("class")
+    cls = classes.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise _fail(path, "class", f"unknown model class {name!r}")
+    version = document.get("version", FORMAT_VERSION)
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise _fail(
+            path, "version", f"{version!r} is not supported (this emkit reads {FORMAT_VERSION})"
+        )
+    params = document.get("params", {})
+    if not isinstance(params, dict):
+        raise _fail(path, "params", f"must be an object; got {type(params).__name__}")
+    attributes = document.get("attributes", {})
+    if not isinstance(attributes, dict):
+        raise _fail(path, "attributes", f"must be an object; got {type(attributes).__name__}")
+    allowed = set(cls._fitted_attributes) | set(optional)
+    unknown = sorted(set(attributes) - allowed)
+    if unknown:
+        raise _fail(path, f"attributes.{unknown[0]}", f"is not a {name} attribute")
+    missing = [a for a in cls._fitted_attributes if a not in attributes]
+    if missing:
+        raise _fail(
+            path, f"attributes.{missing[0]}", f"no {missing[0]}: a damaged {name} model file"
+        )
+    decoded_params = {k: decode(path, v, f"params.{k}") for k, v in params.items()}
+    decoded = {k: decode(path, v, f"attributes.{k}") for k, v in attributes.items()}
+    return cls, decoded_params, decoded
+
+
+def decode(path: Path, value: Any, field: str, depth: int = 0) -> Any:
+    """A model document's value with its arrays rebuilt, after checking dtype, shape and data."""
+    if depth > MAX_DEPTH:
+        raise _fail(path, field, "nested too deeply")
+    if isinstance(value, dict) and value.get("__array__"):
+        return _decode_array(path, value, field)
+    if isinstance(value, dict):
+        return {k: decode(path, v, f"{field}.{k}", depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(path, v, f"{field}[{i}]", depth + 1) for i, v in enumerate(value)]
+    return value
+
+
+def _decode_array(path: Path, value: dict, field: str) -> np.ndarray:
+    dtype, shape, data = value.get("dtype"), value.get("shape"), value.get("data")
+    if not isinstance(shape, list) or len(shape) > MAX_NDIM:
+        raise _fail(path, field, f"shape must be a list of at most {MAX_NDIM} sizes")
+    if not all(type(n) is int and n >= 0 for n in shape):
+        raise _fail(path, field, f"shape {shape!r} must hold non-negative integers")
+    if not isinstance(data, list) or len(data) != math.prod(shape):
+        size = len(data) if isinstance(data, list) else type(data).__name__
+        raise _fail(path, field, f"shape {shape} does not match its data ({size} values)")
+    if dtype == "str" or (isinstance(dtype, str) and re.fullmatch(r"<U\d{1,9}", dtype)):
+        if not all(isinstance(v, str) for v in data):
+            raise _fail(path, field, "a string array holds a value that is not a string")
+        if dtype == "str":
+            return np.asarray(data, dtype=object).reshape(shape)
+        width = int(dtype[2:])
+        longest = max((len(v) for v in data), default=0)
+        if width > max(MAX_STRING, longest) or longest > width:
+            raise _fail(path, field, f"dtype {dtype!r} does not fit its strings")
+        return np.asarray(data, dtype=dtype).reshape(shape)
+    if dtype not in NUMERIC_DTYPES:
+        raise _fail(
+            path,
+            field,
+            f"dtype {dtype!r} is not allowed; model files hold float, integer, bool and "
+            "string arrays",
+        )
+    raw = np.asarray(data) if data else np.zeros(0, dtype=dtype)
+    if raw.ndim != 1 or raw.dtype.kind not in NUMERIC_DTYPES[dtype]:
+        raise _fail(path, field, f"data are not all {np.dtype(dtype).name} values")
+    return raw.astype(dtype).reshape(shape)
+
+
+# ---- fitted values ---------------------------------------------------------------------
+
+
+def check_fitted(path: Path, estimator: Any) -> None:
+    """Check the fitted attributes of a freshly loaded ``estimator``."""
+    cls = type(estimator).__name__
+    names = [a for a in vars(estimator) if a.endswith("_") and not a.startswith("_")]
+    for name in names:
+        if (cls, name) not in NAN_ALLOWED:
+            _check_finite(path, f"attributes.{name}", getattr(estimator, name))
+    try:
+        _check_values(estimator)
+    except ValueError as exc:
+        field, _, message = str(exc).partition(": ")
+        raise _fail(path, f"attributes.{field}", message) from None
+
+
+def _check_finite(path: Path, field: str, value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(path, field, f"{value!r} is not finite")
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not np.isfinite(value).all():
+        raise _fail(path, field, "holds NaN or infinite values")
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_finite(path, f"{field}[{i}]", v)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(path, f"{field}.{k}", v)
+
+
+def _array(est: Any, name: str, ndim: int, kinds: str = "fiu") -> np.ndarray | None:
+    if not hasattr(est, name):
+        return None
+    value = getattr(est, name)
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in kinds:
+        raise ValueError(f"{name}: must be a numeric array; got {type(value).__name__}")
+    if value.ndim != ndim:
+        raise ValueError(f"{name}: must have {ndim} dimension(s); got shape {value.shape}")
+    return value
+
+
+def _integer(est: Any, name: str, low: int) -> int | None:
+    if not hasattr(est, name):
+        return None
+    value = getattr(est, name)
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name}: must be an integer of at least {low}; got {value!r}")
+    return int(value)
+
+
+def _shape(name: str, value: np.ndarray, expected: tuple[int, ...]) -> None:
+    if value.shape != expected:
+        raise ValueError(f"{name}: shape {value.shape} where {expected} was expected")
+
+
+def _positive_definite(name: str, matrices: np.ndarray) -> None:
+    """Square symmetric positive-definite matrices in the last two axes."""
+    if matrices.shape[-1] != matrices.shape[-2]:
+        raise ValueError(f"{name}: matrices of shape {matrices.shape[-2:]} are not square")
+    if not np.allclose(matrices, np.swapaxes(matrices, -1, -2), rtol=1e-8, atol=0):
+        raise ValueError(f"{name}: a matrix is not symmetric")
+    try:
+        np.linalg.cholesky(matrices)
+    except np.linalg.LinAlgError:
+        raise ValueError(f"{name}: a matrix is not positive definite") from None
+
+
+def _check_gaussian(est: Any, k: int, d: int) -> None:
+    """Covariances and precision factors of K Gaussians in their structure's layout
+    (``parameter_shape``): matrices positive definite (factors with a positive diagonal),
+    per-feature or per-component variances positive."""
+    from emkit.distributions.gaussian import covariance_structure
+
+    structure = covariance_structure(getattr(est, "covariance_type", "full"))
+    expected = tuple(structure.parameter_shape(k, d))
+    matrix = not structure.diagonal_stats and expected[-2:] == (d, d)
+    for name in ("covariances_", "precisions_cholesky_"):
+        value = getattr(est, name, None)
+        if value is None:
+            continue
+        if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+            raise ValueError(f"{name}: must be a float array")
+        _shape(name, value, expected)
+        if matrix and name == "covariances_":
+            _positive_definite(name, value)
+        elif matrix:
+            if not (np.diagonal(value, axis1=-2, axis2=-1) > 0).all():
+                raise ValueError(f"{name}: a factor has a diagonal entry that is not positive")
+        elif not (value > 0).all():
+            raise ValueError(f"{name}: holds a value that is not positive")
+
+
+def _check_values(est: Any) -> None:
+    """Raise ``ValueError("attribute: what is wrong")`` at the first inconsistent value."""
+    d = _integer(est, "n_features_in_", 1)
+    _integer(est, "n_iter_", 0)
+    for flag in ("converged_", "degenerate_"):
+        if hasattr(est, flag) and not isinstance(getattr(est, flag), (bool, np.bool_)):
+            raise ValueError(f"{flag}: must be true or false")
+    k = None
+    for name in ("weights_", "priors_"):
+        w = _array(est, name, 1, "f")
+        if w is not None:
+            if (w < 0).any() or abs(w.sum() - 1.0) > SIMPLEX_TOL:
+                raise ValueError(f"{name}: must be non-negative and sum to 1; sums to {w.sum()}")
+            k = w.shape[0]
+    for name in ("means_", "cluster_centers_"):
+        m = _array(est, name, 2)
+        if m is not None:
+            k = m.shape[0] if k is None else k
+            _shape(name, m, (k, d or m.shape[1]))
+    if k is not None and d is not None and hasattr(est, "covariances_") and hasattr(est, "means_"):
+        _check_gaussian(est, k, d)
+    labels = _array(est, "labels_", 1, "iu")
+    if labels is not None and k is not None and ((labels < 0) | (labels >= k)).any():
+        raise ValueError(f"labels_: must lie in 0..{k - 1}")
+    flags = _array(est, "degenerate_components_", 1, "b")
+    if flags is not None and k is not None:
+        _shape("degenerate_components_", flags, (k,))
+    if hasattr(est, "mean_") and d is not None:
+        _shape("mean_", _array(est, "mean_", 1), (d,))  # type: ignore[arg-type]
+        covariance = _array(est, "covariance_", 2, "f")
+        assert covariance is not None
+        _shape("covariance_", covariance, (d, d))
+        _positive_definite("covariance_", covariance)
+    for name in ("sigmas_", "rate_"):
+        value = _array(est, name, 1, "f")
+        if value is not None and not (value > 0).all():
+            raise ValueError(f"{name}: holds a value that is not positive")
+    for name in ("inertia_",):
+        if hasattr(est, name) and not getattr(est, name) >= 0:
+            raise ValueError(f"{name}: must be non-negative")
+    if hasattr(est, "zero_inflation_") and not 0.0 <= est.zero_inflation_ <= 1.0:
+        raise ValueError("zero_inflation_: must lie in [0, 1]")
+    if hasattr(est, "component_params_"):
+        _check_components(est, k)
+
+
+def _check_components(est: Any, k: int | None) -> None:
+    from emkit.distributions.registry import family_from_dict
+
+    specs = est.component_params_
+    if not isinstance(specs, list) or (k is not None and len(specs) != k):
+        raise ValueError(f"component_params_: must list {k} components")
+    for j, spec in enumerate(specs):
+        try:
+            family = family_from_dict(spec)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"component_params_[{j}]: {exc}") from None
+        if not family.fitted:
+            raise ValueError(f"component_params_[{j}]: the component has no fitted parameters")
