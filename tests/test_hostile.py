@@ -337,7 +337,7 @@ def test_a_bad_family_parameter_in_a_model_file_is_refused(tmp_path):
     document = json.loads(path.read_text())
     document["attributes"]["component_params_"][0]["rate"] = [-1.0]
     path.write_text(json.dumps(document))
-    with pytest.raises(ModelFileError, match="component_params_.0.*rate must be finite"):
+    with pytest.raises(ModelFileError, match="component_params_.0.*rate must be non-negative"):
         emkit.load(path)
 
 
@@ -719,9 +719,10 @@ def test_missing_em_refuses_a_column_with_no_observed_value():
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
-        (lambda: emkit.Normal(variance=-1), "variance must be finite and positive"),
-        (lambda: emkit.Poisson(rate=-1), "rate must be finite and non-negative"),
-        (lambda: emkit.Gamma(shape=[np.nan], rate=[1]), "shape must be finite and positive"),
+        (lambda: emkit.Normal(variance=-1), "variance must be non-negative"),
+        (lambda: emkit.Normal(mean=np.inf), "mean must be finite"),
+        (lambda: emkit.Poisson(rate=-1), "rate must be non-negative"),
+        (lambda: emkit.Gamma(shape=[np.nan], rate=[1]), "shape must be positive"),
         (lambda: emkit.Bernoulli(probs=[1.5]), r"probs must be in \[0, 1\]"),
         (lambda: emkit.Categorical(probs=[[0.5, 0.6]]), "rows summing to 1"),
         (
@@ -729,7 +730,7 @@ def test_missing_em_refuses_a_column_with_no_observed_value():
             "precisions_init must be symmetric",
         ),
     ],
-    ids=["normal", "poisson", "gamma", "bernoulli", "categorical", "precisions_init"],
+    ids=["normal", "normal-mean", "poisson", "gamma", "bernoulli", "categorical", "precisions"],
 )
 def test_bad_starting_values_are_refused(make, expected):
     # 13: Normal(variance=-1), Poisson(rate=-1) and a non-symmetric precisions_init were used.

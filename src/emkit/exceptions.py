@@ -70,11 +70,11 @@ class ModelFileError(ValueError):
     >>> import emkit
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = Path(tmp) / "model.json"
-    ...     _ = path.write_text('{"format": "emkit-model", "version": 999}')
+    ...     _ = path.write_text('{"format": "emkit-model", "class": "KMeans", "version": 2}')
     ...     try:
     ...         emkit.load(path)
     ...     except emkit.ModelFileError as err:  # a ModelFileError is a ValueError
     ...         print(str(err).replace(str(path), "model.json"))
     ...
-    model.json: field 'version': 999 is not supported (this emkit reads 1)
+    model.json: field 'version': 2 is not supported (this emkit reads 1)
     """

@@ -59,10 +59,13 @@ def merge_centred(
     return weight, mean, scatter_a + scatter_b + correction
 
 
+# An M-step may reach a domain's edge (a variance of 0, a rate of inf where a component
+# collapsed); that is a degenerate fit, flagged as such, not an invalid parameter. NaN and the
+# wrong sign are.
 DOMAINS = {
     "real": (lambda v: np.isfinite(v), "finite"),
-    "positive": (lambda v: np.isfinite(v) & (v > 0), "finite and positive"),
-    "nonnegative": (lambda v: np.isfinite(v) & (v >= 0), "finite and non-negative"),
+    "positive": (lambda v: v > 0, "positive"),
+    "nonnegative": (lambda v: v >= 0, "non-negative"),
     "unit": (lambda v: (v >= 0) & (v <= 1), "in [0, 1]"),
 }
 

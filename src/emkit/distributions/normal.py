@@ -56,7 +56,7 @@ class Normal(IndependentFeatures):
 
     name: ClassVar[str] = "normal"
     params: ClassVar[tuple[str, ...]] = ("mean", "variance")
-    domains: ClassVar[dict[str, str]] = {"mean": "real", "variance": "positive"}
+    domains: ClassVar[dict[str, str]] = {"mean": "real", "variance": "nonnegative"}
     prior_type: ClassVar[type] = NormalInverseGamma
     mean: np.ndarray | None = None
     variance: np.ndarray | None = None
