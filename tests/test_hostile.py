@@ -910,3 +910,12 @@ def test_the_objective_never_falls_on_1000_awkward_data_sets(name):
         assert MONOTONICITY.check(name, seed) is None
 
     probe()
+
+
+def test_mle_normal_refuses_values_whose_squares_overflow():
+    # 8: mle.normal([1e300, -1e300]) gave variance inf (and `emkit mle` exit 0).
+    from emkit import mle
+
+    with pytest.raises(ValueError, match="overflow float64 when squared"):
+        mle.normal([1e300, -1e300])
+    assert mle.normal([1e150, -1e150]).params["variance"] == pytest.approx(1e300)

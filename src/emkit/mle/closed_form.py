@@ -199,9 +199,15 @@ def normal(x) -> Estimate:
     """
     x = finite_array(x, "x", 1)
     at_least(x.size, 2, "normal")
-    fit = _fit(Normal(), x)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+        fit = _fit(Normal(), x)
     if fit.variance[0] == 0:
         raise ValueError("normal needs values that are not all equal (the variance MLE is 0)")
+    if not np.isfinite(fit.variance[0]):
+        raise ValueError(
+            f"normal: values as large as {np.abs(x).max():.3g} overflow float64 when squared "
+            "(the variance is inf); rescale the data first"
+        )
     params = {"mean": fit.mean[0], "variance": fit.variance[0]}
     return _estimate(fit, x, params, "Normal maximum likelihood")
 
