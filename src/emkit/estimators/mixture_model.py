@@ -20,7 +20,7 @@ from emkit.distributions.normal import Normal
 from emkit.distributions.priors import NormalInverseGamma, prior_from_dict
 from emkit.distributions.registry import family_from_dict
 from emkit.em import fit_starts
-from emkit.estimators._inputs import fit_rows
+from emkit.estimators._inputs import fit_rows, per_row
 from emkit.estimators._mixture_api import MixtureQueries, warn_unless_converged
 from emkit.estimators._validation import check_rows
 from emkit.estimators.persist import ModelFileMixin
@@ -204,6 +204,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         check_is_fitted(self)
         return check_rows(self, X, reset=False)
 
+    @per_row(width=lambda self: self.weights_.shape[0])
     def predict_proba(self, X) -> np.ndarray:
         """Posterior probability of each component for each row, shape (n, k).
 
