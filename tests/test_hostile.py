@@ -615,12 +615,8 @@ def test_a_checkpoint_rebuilds_only_emkit_values(tmp_path):
 def test_select_mixture_with_checkpoints_resumes(tmp_path):
     x = blobs(40)
     first = emkit.select_mixture(x, [1, 2], ["full", "diag"], checkpoint=tmp_path / "ck")
-    assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == [
-        "diag-1.json",
-        "diag-2.json",
-        "full-1.json",
-        "full-2.json",
-    ]
+    names = {p.name for p in (tmp_path / "ck").iterdir()}
+    assert {"diag-1.json", "diag-2.json", "full-1.json", "full-2.json"} <= names
     second = emkit.select_mixture(x, [1, 2], ["full", "diag"], checkpoint=tmp_path / "ck")
     np.testing.assert_array_equal(first.best_.means_, second.best_.means_)
     pd.testing.assert_frame_equal(first.table_, second.table_)
