@@ -22,7 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-MARKER = ".emkit-output"  # names a folder of outputs that output_folder may replace whole
+# The files of a run's output folder: a folder holding only these may be replaced whole.
+OUTPUT_NAMES = frozenset({"model.json", "assignments.csv", "report.html"})
 RENAME_EXCHANGE = 2  # linux/fs.h: swap two paths in one step
 
 
@@ -169,9 +170,12 @@ def _remove_stale(out: Path, home: Path) -> None:
 
 
 def _replaceable(out: Path) -> bool:
-    """True where ``out`` may be replaced whole: it is empty or holds an earlier run's set."""
-    entries = {p.name for p in out.iterdir()}
-    return not entries or MARKER in entries
+    """True where ``out`` may be replaced whole: it holds nothing but an earlier run's outputs
+    (the files emkit writes, figures of older versions, locks and temporaries of its own)."""
+    return all(
+        p.name in OUTPUT_NAMES or p.suffix == ".png" or p.name.startswith(".emkit")
+        for p in out.iterdir()
+    )
 
 
 @contextlib.contextmanager
@@ -202,7 +206,6 @@ def output_folder(out: str | Path, lock_timeout: float | None = None) -> Iterato
     staging.mkdir()
     try:
         yield staging
-        (staging / MARKER).write_bytes(b"")
         for path in staging.iterdir():
             fd = os.open(path, os.O_RDONLY)
             try:
@@ -214,8 +217,7 @@ def output_folder(out: str | Path, lock_timeout: float | None = None) -> Iterato
             _remove_stale(out, home)
             if shared:
                 for path in staging.iterdir():
-                    if path.name != MARKER:
-                        os.replace(path, out / path.name)
+                    os.replace(path, out / path.name)
             else:
                 _swap_in(staging, out)
             _fsync_folder(home)
