@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter("default")  # each distinct warning once (WarningLines dedupes)
+        # Python hides ResourceWarning by default: it is a developer's diagnostic (e.g. a module
+        # file left open when Ctrl-C lands inside an import), not news for the user
+        warnings.simplefilter("ignore", ResourceWarning)
         warnings.showwarning = WarningLines()
         try:
             return int(args.func(args) or 0)
