@@ -52,7 +52,7 @@ def test_rescaling_the_data_leaves_degeneracy_verdicts_unchanged(faithful, name)
 
 
 @pytest.mark.parametrize("name", TYPES)
-def test_degenerate_uses_the_unregularised_covariance_against_the_data_scale(name):
+def test_degenerate_uses_the_unregularised_covariance_against_the_data_scales(name):
     structure = COVARIANCES[name]
     x = _blobs()
     resp = np.zeros((x.shape[0], 2))
@@ -61,10 +61,11 @@ def test_degenerate_uses_the_unregularised_covariance_against_the_data_scale(nam
     for reg_covar in (0.0, 2.0, 1e6):
         components = structure.from_stats(stats, Regularization(reg_covar))
         assert not components.degenerate(stats, Regularization(reg_covar)).any()
-    # The data's scale is that of all the rows, whichever component holds them.
+    # The data's scales are those of all the rows, whichever component holds them.
     pooled = GaussianStats.from_data(x, np.ones((x.shape[0], 1)), structure.diagonal_stats)
-    np.testing.assert_allclose(stats.data_scale(), pooled.data_scale(), rtol=1e-12)
-    np.testing.assert_allclose(pooled.data_scale(), x.var(axis=0).max(), rtol=1e-12)
+    variances = stats.feature_variances()
+    np.testing.assert_allclose(variances, pooled.feature_variances(), rtol=1e-12)
+    np.testing.assert_allclose(variances, x.var(axis=0), rtol=1e-12)
 
 
 def test_the_ridge_is_a_map_prior_everywhere():

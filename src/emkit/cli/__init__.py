@@ -49,8 +49,11 @@ class WarningLines:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the subcommands' modules load
+        print("emkit: interrupted", file=sys.stderr)
+        return 130
     with warnings.catch_warnings():
         warnings.simplefilter("default")  # each distinct warning once (WarningLines dedupes)
         # Python hides ResourceWarning by default: it is a developer's diagnostic (e.g. a module

@@ -49,12 +49,12 @@ class Regularization:
     (:func:`~emkit.init.components_from_responsibilities`, the imputer's start) and
     ``log_prior`` all read :math:`c` this way.
 
-    Degeneracy is a separate question, judged against the data's scale and never against the
-    ridge: a component is degenerate where its unregularised covariance has an eigenvalue at or
-    below ``TOLERANCE`` times :attr:`data_scale` of the statistics (the largest per-feature
-    variance of all the rows), or where it holds no weight. The verdict is unchanged when the
-    data are rescaled, and a large ridge on well separated clusters does not make them
-    degenerate.
+    Degeneracy is a separate question, judged against the data's scales and never against the
+    ridge: a component is degenerate where its unregularised covariance, in units of each
+    feature's variance over all the rows, has an eigenvalue at or below ``TOLERANCE``, or where
+    it holds no weight. The verdict is unchanged when the data are rescaled (column by column
+    where the structure allows), and a large ridge on well separated clusters does not make
+    them degenerate.
 
     Attributes
     ----------
@@ -64,7 +64,7 @@ class Regularization:
         covariances non-singular, so only emptied components count as degenerate.
     """
 
-    # An eigenvalue at or below this fraction of the data's scale is zero but for rounding.
+    # An eigenvalue at or below this, in units of the data's variances, is zero but for rounding.
     TOLERANCE: ClassVar[float] = 1e-12
 
     reg_covar: float = 0.0
@@ -88,6 +88,7 @@ class Regularization:
         r"""The ridge's log prior :math:`-\tfrac c2\sum_k\operatorname{tr}\Sigma_k^{-1}`."""
         return -0.5 * self.reg_covar * trace_precision if self.reg_covar else 0.0
 
-    def singular(self, spectra: np.ndarray, data_scale: float) -> np.ndarray:
-        """Rows of eigenvalues (k, d) whose smallest is 0 but for rounding, bool (k,)."""
-        return spectra.min(axis=1) <= self.TOLERANCE * data_scale
+    def singular(self, spectra: np.ndarray) -> np.ndarray:
+        """Rows of eigenvalues (k, d), in units of the data's variances, whose smallest is 0
+        but for rounding; bool (k,)."""
+        return spectra.min(axis=1) <= self.TOLERANCE

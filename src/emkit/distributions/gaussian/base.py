@@ -98,8 +98,13 @@ class GaussianComponents:
         raise NotImplementedError
 
     @staticmethod
-    def spectra(covariances: np.ndarray, k: int) -> np.ndarray:
-        """Eigenvalues of each component's covariance, shape (k, d)."""
+    def spectra(covariances: np.ndarray, k: int, variances: np.ndarray) -> np.ndarray:
+        r"""Eigenvalues of each component's covariance in units of the data's per-feature
+        ``variances`` (d,), that is of :math:`V^{-1/2}\Sigma_k V^{-1/2}`; shape (k, d).
+
+        Structures whose covariances cannot be rescaled feature by feature (spherical) divide by
+        the largest variance instead.
+        """
         raise NotImplementedError
 
     def trace_precision(self) -> float:
@@ -308,18 +313,20 @@ class GaussianComponents:
     def degenerate(self, stats: GaussianStats, prior: Regularization | None = None) -> np.ndarray:
         """Components that are singular but for regularisation, or emptied; bool (k,).
 
-        A component is degenerate when its unregularised covariance has an eigenvalue at or
-        below :attr:`Regularization.TOLERANCE` times the data's scale (the largest per-feature
-        variance of all the rows, :meth:`GaussianStats.data_scale`): it has collapsed onto a
-        point or a lower-dimensional set, as mclust's singular fits. The ridge plays no part,
-        so rescaling the data leaves the verdict unchanged. Under a normal-inverse-Wishart
-        ``prior`` no covariance can collapse: only emptied components count.
+        A component is degenerate when its unregularised covariance, in units of the data's
+        per-feature variances (:meth:`GaussianStats.feature_variances`), has an eigenvalue at or
+        below :attr:`Regularization.TOLERANCE`: it has collapsed onto a point or a
+        lower-dimensional set, as mclust's singular fits. The ridge plays no part, so rescaling
+        the data, as a whole or column by column, leaves the verdict unchanged. Under a
+        normal-inverse-Wishart ``prior`` no covariance can collapse: only emptied components
+        count.
         """
         prior = Regularization() if prior is None else prior
         if prior.prior is not None:
             return self.empty(stats)
-        spectra = self.spectra(self._covariances_from_stats(stats, 0.0), self.n_components)
-        return prior.singular(spectra, stats.data_scale()) | self.empty(stats)
+        covariances = self._covariances_from_stats(stats, 0.0)
+        spectra = self.spectra(covariances, self.n_components, stats.feature_variances())
+        return prior.singular(spectra) | self.empty(stats)
 
     def n_parameters(self, n_features: int) -> int:
         """Free parameters of the K means and covariances (the weights not included)."""

@@ -86,5 +86,5 @@ class DiagGaussian(GaussianComponents):
         return np.einsum("kd,de->kde", var, np.eye(self.n_features))
 
     @staticmethod
-    def spectra(covariances: np.ndarray, k: int) -> np.ndarray:
-        return covariances
+    def spectra(covariances: np.ndarray, k: int, variances: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(covariances / variances, (k, variances.shape[0]))

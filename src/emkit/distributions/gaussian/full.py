@@ -82,5 +82,6 @@ class FullGaussian(GaussianComponents):
         return self.covariances
 
     @staticmethod
-    def spectra(covariances: np.ndarray, k: int) -> np.ndarray:
-        return np.linalg.eigvalsh(covariances)
+    def spectra(covariances: np.ndarray, k: int, variances: np.ndarray) -> np.ndarray:
+        root = np.sqrt(variances)
+        return np.linalg.eigvalsh(covariances / np.outer(root, root))

@@ -64,5 +64,5 @@ class SphericalGaussian(DiagGaussian):
         return self.n_features * np.log(self.precisions_cholesky)
 
     @staticmethod
-    def spectra(covariances: np.ndarray, k: int) -> np.ndarray:
-        return covariances[:, None]
+    def spectra(covariances: np.ndarray, k: int, variances: np.ndarray) -> np.ndarray:
+        return covariances[:, None] / variances.max()

@@ -76,19 +76,25 @@ class GaussianStats:
         """
         return Regularization(ridge).covariance(self.exact_scatter(), self.weight)
 
-    def data_scale(self) -> float:
-        """The largest per-feature variance of all the rows the statistics hold.
+    def feature_variances(self) -> np.ndarray:
+        """The variance of each feature over all the rows the statistics hold, shape (d,).
 
         The responsibilities of a row add up to its weight, so the K components' statistics
-        merged are those of the whole data: this is the data's scale, whatever the fit.
+        merged are those of the whole data: these are the data's scales, whatever the fit. A
+        feature without spread (a constant column, or no weight at all) gets the largest
+        variance, or 1 when every feature is constant, so that dividing by it is safe.
         """
         weight = self.weight.sum()
+        d = self.mean.shape[1]
         if weight <= 0:
-            return 0.0
+            return np.ones(d)
         mean = self.weight @ self.mean / weight  # (d,)
         spread = self.scatter if self.scatter.ndim == 2 else np.diagonal(self.scatter, 0, 1, 2)
         between = self.weight @ (self.mean - mean) ** 2  # (d,)
-        return float(((spread.sum(axis=0) + between) / weight).max())
+        variances = (spread.sum(axis=0) + between) / weight
+        largest = variances.max(initial=0.0)
+        fallback = largest if largest > 0 and np.isfinite(largest) else 1.0
+        return np.where(variances > 0, variances, fallback)
 
     def exact_scatter(self) -> np.ndarray:
         """``scatter`` with spreads at the level of rounding set to exactly zero."""

@@ -92,5 +92,7 @@ class TiedGaussian(GaussianComponents):
         return np.broadcast_to(self.covariances, (self.n_components,) + self.covariances.shape)
 
     @staticmethod
-    def spectra(covariances: np.ndarray, k: int) -> np.ndarray:
-        return np.broadcast_to(np.linalg.eigvalsh(covariances), (k, covariances.shape[0]))
+    def spectra(covariances: np.ndarray, k: int, variances: np.ndarray) -> np.ndarray:
+        root = np.sqrt(variances)
+        values = np.linalg.eigvalsh(covariances / np.outer(root, root))
+        return np.broadcast_to(values, (k, covariances.shape[0]))
