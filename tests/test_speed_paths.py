@@ -109,6 +109,18 @@ def test_threads_give_the_same_statistics(monkeypatch):
     np.testing.assert_allclose(three.components.scatter, one.components.scatter, rtol=1e-11)
 
 
+def test_kernel_threads_hold_for_the_calling_thread_only(monkeypatch):
+    # A Dask task asks for one kernel thread; other threads keep the process's setting.
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "3")
+    with numpy_backend.kernel_threads(1):
+        assert numpy_backend.num_threads() == 1
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(numpy_backend.num_threads).result() == 3
+    assert numpy_backend.num_threads() == 3
+
+
 @pytest.mark.parametrize("name", TYPES)
 def test_vector_round_trip(name):
     model = fitted_mixture(blobs(), name)

@@ -468,15 +468,22 @@ def _info(block) -> tuple[int, int, float | None]:
 
 def _apply(fn: Callable, combine: Callable, block) -> Any:
     """``fn`` of a partition's row blocks of at most :data:`BLOCK_ROWS`, added left to right
-    (as an in-memory array is read): the E-step's temporaries stay small for any partition."""
+    (as an in-memory array is read): the E-step's temporaries stay small for any partition.
+
+    The kernels run on one thread: the scheduler already runs one task per worker thread, and
+    kernel threads on top of them would oversubscribe the cores.
+    """
+    from emkit.backend.numpy_backend import kernel_threads
+
     chunk, w, _ = block
     x = chunk[0] if isinstance(chunk, tuple) else chunk
     out = None
-    for start in range(0, max(x.shape[0], 1), BLOCK_ROWS):
-        rows = slice(start, start + BLOCK_ROWS)
-        part = tuple(c[rows] for c in chunk) if isinstance(chunk, tuple) else chunk[rows]
-        value = fn(part, None if w is None else w[rows])
-        out = value if out is None else combine(out, value)
+    with kernel_threads(1):
+        for start in range(0, max(x.shape[0], 1), BLOCK_ROWS):
+            rows = slice(start, start + BLOCK_ROWS)
+            part = tuple(c[rows] for c in chunk) if isinstance(chunk, tuple) else chunk[rows]
+            value = fn(part, None if w is None else w[rows])
+            out = value if out is None else combine(out, value)
     return out
 
 

@@ -11,7 +11,10 @@ are added in a fixed order, so results do not depend on scheduling.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import reduce
 from typing import Any
 
@@ -29,6 +32,8 @@ MIN_ROWS_PER_THREAD = 16_384
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 _controller = None
+# Set by kernel_threads() for the calling thread only (a Dask task, say).
+_threads_here: ContextVar[int | None] = ContextVar("emkit_kernel_threads", default=None)
 
 exp = np.exp
 sqrt = np.sqrt
@@ -101,7 +106,11 @@ def stable_argsort_descending(a: np.ndarray) -> np.ndarray:
 
 
 def num_threads() -> int:
-    """Kernel threads: ``EMKIT_NUM_THREADS`` if set, else the cores this process may use."""
+    """Kernel threads: those of :func:`kernel_threads` in this thread if set, else
+    ``EMKIT_NUM_THREADS`` if set, else the cores this process may use."""
+    here = _threads_here.get()
+    if here is not None:
+        return here
     env = os.environ.get("EMKIT_NUM_THREADS")
     if env:
         return max(1, int(env))
@@ -109,6 +118,17 @@ def num_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
         return max(1, os.cpu_count() or 1)
+
+
+@contextmanager
+def kernel_threads(threads: int) -> Iterator[None]:
+    """Run the kernels called from this thread on ``threads`` threads (e.g. 1 inside a task of
+    a scheduler that already runs one task per core)."""
+    token = _threads_here.set(max(1, int(threads)))
+    try:
+        yield
+    finally:
+        _threads_here.reset(token)
 
 
 def quadratic_sums(
