@@ -10,7 +10,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from emkit.exceptions import DataError, DegenerateFitWarning, ModelFileError, MonotonicityWarning
+from emkit.exceptions import (
+    DataError,
+    DegenerateFitWarning,
+    LocalMaximumWarning,
+    ModelFileError,
+    MonotonicityWarning,
+)
 
 __version__ = "0.1.0"
 
@@ -57,6 +63,7 @@ _LAZY = {
         ],
         "emkit.estimators",
     ),
+    **dict.fromkeys(["BootstrapResult", "bootstrap"], "emkit.resampling"),
 }
 _SUBMODULES = ("bayes", "mle")
 
@@ -94,6 +101,7 @@ if TYPE_CHECKING:
         load,
         select_mixture,
     )
+    from emkit.resampling import BootstrapResult, bootstrap
 
 
 def __getattr__(name: str) -> Any:
@@ -113,6 +121,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "BayesianMixture",
+    "BootstrapResult",
     "SemiConjugateNormal",
     "UniformSDNormal",
     "Bernoulli",
@@ -132,6 +141,7 @@ __all__ = [
     "DataError",
     "ModelFileError",
     "DegenerateFitWarning",
+    "LocalMaximumWarning",
     "GaussianImputer",
     "GaussianMixture",
     "GenerativeClassifier",
@@ -143,6 +153,7 @@ __all__ = [
     "bayes",
     "mle",
     "MonotonicityWarning",
+    "bootstrap",
     "load",
     "select_mixture",
 ]

@@ -57,7 +57,29 @@ class DataError(ValueError):
 
 class LocalMaximumWarning(RuntimeWarning):
     """A fit stopped at a lower local maximum than a simpler model of the same family reached
-    (a larger K of one structure with a lower log-likelihood than a smaller K)."""
+    (a larger K of one structure with a lower log-likelihood than a smaller K).
+
+    :func:`emkit.select_mixture` issues it; more starts (``n_init``) may reach a higher maximum.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> import emkit
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 1, (100, 2)), rng.normal(5, 1, (100, 2))])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     sel = emkit.select_mixture(  # EM stopped at its k-means starts: no iteration
+    ...         X, n_components=[2, 3], covariance_types=["spherical"], init_params="kmeans",
+    ...         max_iter=0, random_state=0,
+    ...     )
+    ...
+    >>> sel.table_["log_likelihood"].round(1).tolist()
+    [-702.3, -708.9]
+    >>> [w.category.__name__ for w in caught if w.category is emkit.LocalMaximumWarning]
+    ['LocalMaximumWarning']
+    """
 
 
 class ModelFileError(ValueError):

@@ -69,45 +69,33 @@ def model_name(model) -> str:
 def bootstrap_errors(model, x: np.ndarray, n_boot: int = BOOTSTRAP, seed: int = 0):
     """Standard errors of the weights (k,), means (k, d) and standard deviations (k, d).
 
-    Each of ``n_boot`` resamples of the rows (with replacement) is fitted by EM started from
-    the model's own parameters (``warm_start``), its components matched to the model's by
-    their means (Hungarian assignment on standardised distances, so a relabelling cannot
-    inflate the errors), and the standard deviation over the resamples is returned, as
-    mclust's ``MclustBootstrap``. None when the data are too large for it.
+    :func:`emkit.bootstrap` with ``n_boot`` resamples of the rows, each fitted by EM started
+    from the model's own parameters, its components matched to the model's (so a relabelling
+    cannot inflate the errors), as mclust's ``MclustBootstrap``. None when the data are too
+    large for it.
     """
-    import copy
-    import warnings
-
-    from scipy.optimize import linear_sum_assignment
+    from emkit.resampling import bootstrap
 
     n, d = x.shape
     if n * d > BOOTSTRAP_MAX_VALUES or n < 2 * model.n_components:
         return None
-    rng = np.random.default_rng(seed)
-    scale = np.nanstd(x, axis=0)
-    scale = np.where(scale > 0, scale, 1.0)
-    draws: dict[str, list] = {"weights": [], "means": [], "sds": []}
-    for _ in range(n_boot):
-        rows = x[rng.integers(0, n, n)]
-        # a resample's optimum is needed to far less than the fit's own precision
-        fit = copy.deepcopy(model).set_params(
-            warm_start=True, callback=None, n_init=1, tol=max(model.tol, 1e-5)
+    try:
+        result = bootstrap(
+            model,
+            x,
+            n_boot=n_boot,
+            random_state=seed,
+            # a resample's optimum is needed to far less than the fit's own precision
+            params={"n_init": 1, "tol": max(model.tol, 1e-5)},
+            parameters={
+                "weights": lambda m: m.weights_,
+                "means": lambda m: m.means_,
+                "sds": lambda m: np.sqrt(np.diagonal(full_covariances(m), axis1=1, axis2=2)),
+            },
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                fit.fit(rows)
-            except ValueError:
-                continue
-        cost = (((fit.means_[:, None, :] - model.means_[None, :, :]) / scale) ** 2).sum(-1)
-        _, order = linear_sum_assignment(cost.T)  # order[j]: the resample's match of j
-        draws["weights"].append(fit.weights_[order])
-        draws["means"].append(fit.means_[order])
-        sd = np.sqrt(np.diagonal(full_covariances(fit), axis1=1, axis2=2))
-        draws["sds"].append(sd[order])
-    if len(draws["weights"]) < 2:
+    except ValueError:  # fewer than two resamples could be fitted
         return None
-    return {key: np.std(np.stack(values), axis=0, ddof=1) for key, values in draws.items()}
+    return result.standard_errors
 
 
 def summarize(selection, x: np.ndarray, columns: list[str] | None = None, top: int = 3) -> str:

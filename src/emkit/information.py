@@ -1,0 +1,332 @@
+r"""Observed information of a fitted Gaussian mixture by Louis' method, and its standard errors.
+
+Louis (1982) writes the observed information of incomplete data as the complete-data
+information less the information the missing labels carry:
+
+.. math::
+
+    I(\hat\theta) = \sum_n \mathrm E\bigl[-\nabla^2 \log p(x_n, z_n \mid \theta) \mid x_n\bigr]
+    - \sum_n \operatorname{Cov}\bigl[\nabla \log p(x_n, z_n \mid \theta) \mid x_n\bigr],
+
+both expectations over the responsibilities :math:`z_{nk}`. The first sum needs only each
+component's weighted statistics; the second is built from the per-row scores
+:math:`s_{nk} = \nabla[\log\pi_k + \log\mathcal N(x_n \mid \mu_k, \Sigma_k)]`, so the whole
+information adds up over chunks of rows.
+
+Coordinates. The weights are :math:`\pi_1 \dots \pi_{K-1}` (:math:`\pi_K = 1 - \sum`), the
+means are free, and each covariance structure is a chart :math:`\eta \mapsto (\Sigma_k)`:
+VVV and EEE the distinct entries of each (or the one) covariance, the other twelve mclust's
+eigen-decomposition :math:`\Sigma_k = \lambda_k D_k A_k D_k^\top` around the fit,
+:math:`\lambda_k = \hat\lambda_k e^{v_k}`, :math:`A_k = \hat A_k e^{C a_k}` (C a basis of
+contrasts, so :math:`\det A_k = 1`) and :math:`D_k = \hat D_k \exp(S_k)` (S skew-symmetric),
+each of v, a, S one per component (V) or shared (E) or absent (I). Scores go to the chart by its
+Jacobian; the chart's curvature times the score adds to the complete-data information where the
+chart is not linear. The covariance of the fitted weights, means and covariances (in the
+estimator's layouts) is then :math:`G I^{-1} G^\top` with G the chart's Jacobian (delta method).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import expm, null_space
+
+from emkit.mle.estimate import Estimate, HessianWarning, hessian, jacobian, step_sizes
+
+_RIDGE = 1e-10  # scaled eigenvalue of the information below which a direction is not identified
+_BLOCK = 2_000_000  # floats of per-row scores held at once (rows x components x parameters)
+
+
+@dataclass(frozen=True)
+class _Chart:
+    """Covariances as a function of free parameters, component by component.
+
+    ``index[k]`` are the entries of the parameter vector that component k's covariance depends
+    on, ``sigma[k](eta[index[k]])`` is that covariance (d, d), ``base`` the fitted point.
+    """
+
+    base: np.ndarray
+    index: list[np.ndarray]
+    sigma: list[Callable[[np.ndarray], np.ndarray]]
+    linear: bool
+
+
+def _vech_indices(d: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(d)
+
+
+def _chart(code: str, covariances: np.ndarray) -> _Chart:
+    """The chart of structure ``code`` (mclust's three letters) at covariances (k, d, d)."""
+    k, d, _ = covariances.shape
+    rows, cols = _vech_indices(d)
+    q = rows.size
+    if code in ("VVV", "EEE"):
+
+        def unvech(eta: np.ndarray) -> np.ndarray:
+            sigma = np.zeros((d, d))
+            sigma[rows, cols] = eta
+            sigma[cols, rows] = eta
+            return sigma
+
+        if code == "VVV":
+            base = covariances[:, rows, cols].ravel()
+            index = [np.arange(j * q, (j + 1) * q) for j in range(k)]
+        else:
+            base = covariances[0, rows, cols]
+            index = [np.arange(q)] * k
+        return _Chart(base, index, [unvech] * k, linear=True)
+
+    volume, shape, orientation = code[0], code[1], code[2]
+    if orientation == "I":
+        frames = np.broadcast_to(np.eye(d), (k, d, d))
+    elif orientation == "E":
+        frames = np.broadcast_to(np.linalg.eigh(covariances[0])[1], (k, d, d))
+    else:
+        frames = np.linalg.eigh(covariances)[1]
+    eigenvalues = np.einsum("kai,kab,kbi->ki", frames, covariances, frames)  # (k, d)
+    contrasts = null_space(np.ones((1, d)))  # (d, d - 1): log-shapes summing to zero
+    upper = np.triu_indices(d, 1)
+    m = upper[0].size
+    sizes = {"E": 1, "V": k, "I": 0}
+    n_vol = sizes[volume]
+    n_shape = sizes[shape] * (d - 1)
+    n_orient = sizes[orientation] * m
+
+    def own(letter: str, width: int, offset: int, j: int) -> np.ndarray:
+        if letter == "I":
+            return np.arange(0)
+        start = offset + (j * width if letter == "V" else 0)
+        return np.arange(start, start + width)
+
+    index, sigma = [], []
+    for j in range(k):
+        parts = (
+            own(volume, 1, 0, j),
+            own(shape, d - 1, n_vol, j),
+            own(orientation, m, n_vol + n_shape, j),
+        )
+        index.append(np.concatenate(parts))
+        sizes_j = [p.size for p in parts]
+
+        def make(frame=frames[j], values=eigenvalues[j], sizes_j=sizes_j):
+            def sigma_j(eta: np.ndarray) -> np.ndarray:
+                v, a, s = np.split(eta, np.cumsum(sizes_j)[:2])
+                rotation = frame
+                if s.size:
+                    skew = np.zeros((d, d))
+                    skew[upper] = s
+                    rotation = frame @ expm(skew - skew.T)
+                scaled = values * np.exp(contrasts @ a) if a.size else values
+                if v.size:
+                    scaled = scaled * np.exp(v[0])
+                return (rotation * scaled) @ rotation.T
+
+            return sigma_j
+
+        sigma.append(make())
+    base = np.zeros(n_vol + n_shape + n_orient)
+    return _Chart(base, index, sigma, linear=False)
+
+
+def louis_information(mixture, code: str, chunks):
+    """Observed information of ``mixture`` on the data ``chunks`` in the chart of ``code``.
+
+    Parameters
+    ----------
+    mixture : a fitted :class:`emkit.models.mixture.Mixture` of Gaussian components.
+    code : mclust's three-letter name of the covariance structure.
+    chunks : iterable of ``(x, w)``, rows (m, d) and weights (m,) or None.
+
+    Returns
+    -------
+    (information (p, p), G (q_out, p) the Jacobian of weights, means and covariance layouts
+    with respect to the chart, log-likelihood, total weight)
+    """
+    weights = np.asarray(mixture.weights, dtype=np.float64)
+    comps = mixture.components
+    means = np.asarray(comps.means, dtype=np.float64)
+    covariances = np.asarray(comps.full_covariances(), dtype=np.float64)
+    k, d = means.shape
+    chart = _chart(code, covariances)
+    rows, cols = _vech_indices(d)
+    q = rows.size
+    twice = np.where(rows == cols, 1.0, 2.0)  # score of an off-diagonal entry counts both halves
+    p_cov = chart.base.size
+    n_w, n_mu = k - 1, k * d
+    p = n_w + n_mu + p_cov
+    off_cov = n_w + n_mu
+    precisions = np.linalg.inv(covariances)
+    precisions = (precisions + np.swapaxes(precisions, 1, 2)) / 2
+
+    def entries(j: int) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda e: chart.sigma[j](e)[rows, cols]
+
+    jac = [jacobian(entries(j), chart.base[chart.index[j]]) for j in range(k)]
+    # score of log pi_k with respect to pi_1 .. pi_{K-1}
+    a = np.zeros((k, n_w))
+    a[np.arange(n_w), np.arange(n_w)] = 1.0 / weights[:n_w]
+    if n_w:
+        a[k - 1] = -1.0 / weights[k - 1]
+
+    missing = np.zeros((p, p))
+    weight_k = np.zeros(k)
+    first = np.zeros((k, d))
+    second = np.zeros((k, d, d))
+    loglik = 0.0
+    total = 0.0
+    for x_all, w_all in chunks:
+        x_all = np.asarray(x_all, dtype=np.float64)
+        block = max(1, _BLOCK // (k * p))
+        for start in range(0, x_all.shape[0], block):
+            x = x_all[start : start + block]
+            w = None if w_all is None else np.asarray(w_all[start : start + block], np.float64)
+            wt = np.ones(x.shape[0]) if w is None else w
+            log_resp, log_density = mixture.log_resp(x)
+            z = np.exp(np.asarray(log_resp, dtype=np.float64))  # (m, k)
+            loglik += float(wt @ np.asarray(log_density, dtype=np.float64))
+            total += float(wt.sum())
+            scores = np.zeros((x.shape[0], k, p))  # (m, k, p)
+            scores[:, :, :n_w] = a
+            wz = wt[:, None] * z
+            for j in range(k):
+                r = x - means[j]  # (m, d)
+                u = r @ precisions[j]
+                scores[:, j, n_w + j * d : n_w + (j + 1) * d] = u
+                g = 0.5 * twice * (u[:, rows] * u[:, cols] - precisions[j][rows, cols])  # (m, q)
+                scores[:, j, off_cov + chart.index[j]] += g @ jac[j]
+                weight_k[j] += wz[:, j].sum()
+                first[j] += wz[:, j] @ r
+                second[j] += (r * wz[:, j, None]).T @ r
+            spread = np.sqrt(wz)[:, :, None] * scores
+            spread = spread.reshape(-1, p)
+            mean_score = np.einsum("mk,mkp->mp", z, scores) * np.sqrt(wt)[:, None]
+            missing += spread.T @ spread - mean_score.T @ mean_score
+
+    complete = np.zeros((p, p))
+    basis = np.zeros((q, d, d))
+    basis[np.arange(q), rows, cols] = 1.0
+    basis[np.arange(q), cols, rows] = 1.0
+    for j in range(k):
+        if n_w:
+            complete[:n_w, :n_w] += weight_k[j] * np.outer(a[j], a[j])
+        mu = slice(n_w + j * d, n_w + (j + 1) * d)
+        idx = off_cov + chart.index[j]
+        prec = precisions[j]
+        complete[mu, mu] += weight_k[j] * prec
+        # -d2/dmu dSigma_ab summed: P E_ab P m with m = sum z (x - mu)
+        pe = prec @ basis  # (q, d, d)
+        cross = (pe @ (prec @ first[j])).T  # (d, q)
+        cross = cross @ jac[j]
+        complete[mu, idx] += cross
+        complete[idx, mu] += cross.T
+        quad = prec @ second[j] @ prec
+        ep = basis @ prec
+        eq = basis @ quad
+        cov_cov = -0.5 * weight_k[j] * np.einsum("iab,jba->ij", pe, pe) + np.einsum(
+            "iab,jba->ij", ep, eq
+        )
+        cov_cov = (cov_cov + cov_cov.T) / 2
+        own = jac[j].T @ cov_cov @ jac[j]
+        if not chart.linear:
+            # the chart's curvature times the complete-data score of this component
+            score = 0.5 * twice * (quad[rows, cols] - weight_k[j] * prec[rows, cols])
+            e0 = chart.base[chart.index[j]]
+            curvature = hessian(_along(score, entries(j)), e0, step_sizes(e0, 1 / 4))
+            own = own - curvature
+        complete[np.ix_(idx, idx)] += own
+    information = complete - missing
+    information = (information + information.T) / 2
+    return information, _output_jacobian(comps, chart, jac, k, d), loglik, total
+
+
+def _along(score: np.ndarray, f: Callable[[np.ndarray], np.ndarray]):
+    """The scalar ``score . f(e)``, whose Hessian is the chart's curvature along ``score``."""
+    return lambda e: float(score @ f(e))
+
+
+def _output_jacobian(comps, chart: _Chart, jac, k: int, d: int) -> np.ndarray:
+    """Jacobian of (weights (k,), means (k, d), covariances in the structure's layout) with
+    respect to (pi_1 .. pi_{k-1}, means, chart), shape (k + k d + layout size, p)."""
+    rows, cols = _vech_indices(d)
+    n_w, n_mu = k - 1, k * d
+    p = n_w + n_mu + chart.base.size
+    dsigma = np.zeros((k, d, d, p))  # derivative of each full covariance
+    for j in range(k):
+        idx = n_w + n_mu + chart.index[j]
+        full = np.zeros((d, d, idx.size))
+        full[rows, cols] = jac[j]
+        full[cols, rows] = jac[j]
+        dsigma[j][:, :, idx] += full
+    layout = np.ndim(comps.covariances)  # k may equal d: the rank and sharing tell layouts
+    if not comps.per_component:  # tied: one (d, d)
+        dcov = dsigma[0].reshape(-1, p)
+    elif layout == 3:  # (k, d, d)
+        dcov = dsigma.reshape(-1, p)
+    elif layout == 2:  # (k, d) diagonals
+        dcov = dsigma[:, np.arange(d), np.arange(d)].reshape(-1, p)
+    else:  # (k,): one variance per component
+        dcov = dsigma[:, 0, 0]
+    dw = np.zeros((k, p))
+    dw[np.arange(n_w), np.arange(n_w)] = 1.0
+    dw[k - 1, :n_w] = -1.0
+    dmu = np.zeros((n_mu, p))
+    dmu[:, n_w : n_w + n_mu] = np.eye(n_mu)
+    return np.vstack([dw, dmu, dcov])
+
+
+def louis_estimate(mixture, code: str, chunks, description: str = "") -> Estimate:
+    """The fitted weights, means and covariances with the inverse of Louis' observed information.
+
+    Parameters
+    ----------
+    mixture : fitted Gaussian :class:`emkit.models.mixture.Mixture`.
+    code : mclust's three-letter name of its covariance structure.
+    chunks : iterable of ``(x, w)``: rows (m, d) and weights (m,) or None.
+    description : the model, for the Estimate's header.
+
+    Returns
+    -------
+    :class:`emkit.mle.Estimate` with ``weights`` (k,), ``means`` (k, d) and ``covariances`` (the
+    estimator's layout); its ``cov`` is singular where parameters are tied (weights summing to
+    one, the two halves of a symmetric matrix). A :class:`emkit.mle.HessianWarning` and a NaN
+    covariance where the information is not positive definite (a degenerate or unidentified
+    fit: an empty component, a shape with equal axes whose orientation the data cannot tell).
+    """
+    information, G, loglik, total = louis_information(mixture, code, chunks)
+    diag = np.diag(information)
+    p = diag.size
+    if p and (diag > 0).all() and np.isfinite(information).all():
+        scaled = information / np.sqrt(np.outer(diag, diag))
+        eig = np.linalg.eigvalsh(scaled)
+    else:
+        eig = np.array([np.nan])
+    if not (eig > _RIDGE).all():
+        warnings.warn(
+            "the observed information of this mixture is not positive definite (smallest "
+            f"scaled eigenvalue {np.min(eig):.3g}): a component is empty or degenerate, or a "
+            "parameter is not identified by the data; its standard errors are not valid",
+            HessianWarning,
+            stacklevel=3,
+        )
+        cov_eta = np.full((p, p), np.nan)
+    else:
+        cov_eta = np.linalg.inv(information)
+        cov_eta = (cov_eta + cov_eta.T) / 2
+    cov = G @ cov_eta @ G.T
+    comps = mixture.components
+    params: dict[str, float | np.ndarray] = {
+        "weights": np.asarray(mixture.weights, dtype=np.float64),
+        "means": np.asarray(comps.means, dtype=np.float64),
+        "covariances": np.asarray(comps.covariances, dtype=np.float64),
+    }
+    method = "Gaussian mixture" + (f" {description}" if description else "")
+    return Estimate(
+        params,
+        cov,
+        loglik,
+        int(round(total)),
+        method + ": standard errors from the observed information (Louis' method)",
+    )

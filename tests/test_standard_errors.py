@@ -1,0 +1,298 @@
+"""Standard errors of Gaussian mixtures: Louis' observed information against a numerical
+Hessian of the observed log-likelihood (scipy densities, central differences) and against the
+bootstrap; ``emkit.bootstrap`` itself."""
+
+from __future__ import annotations
+
+import warnings
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from scipy.special import logsumexp
+
+import emkit
+from emkit import GaussianMixture
+from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure
+from emkit.information import _chart
+from emkit.mle.estimate import hessian, jacobian, step_sizes
+
+FAITHFUL = pd.read_csv(resources.files("emkit") / "data/faithful.csv").to_numpy()
+
+
+def _simulated(n: int = 190, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    skew = np.array([[1.0, 0.4], [0.0, 1.0]])
+    return np.vstack(
+        [
+            rng.normal([0, 0], [1, 0.5], (n * 8 // 19, 2)),
+            rng.normal([3, 2], [0.6, 1.2], (n * 6 // 19, 2)) @ skew,
+            rng.normal([-2, 3], 0.7, (n - n * 8 // 19 - n * 6 // 19, 2)),
+        ]
+    )
+
+
+def _fit(x, k, cov, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return GaussianMixture(
+            k, covariance_type=cov, reg_covar=0, tol=1e-13, init_params="hc", **params
+        ).fit(x)
+
+
+def _observed_loglik(x, weights, means, covariances):
+    """sum_n log sum_k pi_k N(x_n | mu_k, Sigma_k) by scipy's densities."""
+    logs = np.column_stack(
+        [
+            np.log(w) + stats.multivariate_normal(m, c).logpdf(x)
+            for w, m, c in zip(weights, means, covariances, strict=True)
+        ]
+    )
+    return float(logsumexp(logs, axis=1).sum())
+
+
+def _delta_covariance(loglik, theta, outputs):
+    """Inverse negative numerical Hessian of ``loglik`` at ``theta``, carried to ``outputs``."""
+    info = -hessian(loglik, theta, step_sizes(theta, 1 / 4))
+    J = jacobian(outputs, theta)
+    return J @ np.linalg.inv(info) @ J.T
+
+
+def _flat(est_params):
+    return np.concatenate([np.ravel(v) for v in est_params.values()])
+
+
+def test_vvv_standard_errors_match_a_numerical_hessian_on_old_faithful():
+    """Free parameters pi_1, the means and the distinct entries of each covariance: the
+    inverse of the numerical Hessian of scipy's log-likelihood gives the same errors."""
+    gm = _fit(FAITHFUL, 2, "full")
+    k, d = gm.means_.shape
+    rows, cols = np.triu_indices(d)
+
+    def unpack(theta):
+        weights = np.array([theta[0], 1 - theta[0]])
+        means = theta[1 : 1 + k * d].reshape(k, d)
+        covs = np.zeros((k, d, d))
+        covs[:, rows, cols] = theta[1 + k * d :].reshape(k, -1)
+        covs[:, cols, rows] = theta[1 + k * d :].reshape(k, -1)
+        return weights, means, covs
+
+    theta = np.concatenate(
+        [gm.weights_[:1], gm.means_.ravel(), gm.covariances_[:, rows, cols].ravel()]
+    )
+    cov = _delta_covariance(
+        lambda t: _observed_loglik(FAITHFUL, *unpack(t)),
+        theta,
+        lambda t: np.concatenate([np.ravel(a) for a in unpack(t)]),
+    )
+    est = gm.estimate(FAITHFUL)
+    np.testing.assert_allclose(_flat(est.stderr), np.sqrt(np.diag(cov)), rtol=1e-3)
+    np.testing.assert_allclose(est.cov, cov, rtol=1e-3, atol=1e-6 * np.abs(cov).max())
+    assert est.loglik == pytest.approx(gm.log_likelihood_, abs=1e-8)
+    assert est.n == FAITHFUL.shape[0]
+
+
+def test_vev_errors_match_a_hessian_in_volume_shape_angle_coordinates():
+    """A nonlinear model in coordinates of its own (log-volumes, one log-shape, two angles),
+    none of them the chart emkit uses: the errors of the fitted covariances agree."""
+    x = _simulated()
+    gm = _fit(x, 2, "VEV")
+
+    def unpack(theta):
+        weights = np.array([theta[0], 1 - theta[0]])
+        means = theta[1:5].reshape(2, 2)
+        covs = []
+        for j in range(2):
+            log_volume, angle = theta[5 + 2 * j], theta[6 + 2 * j]
+            r = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+            covs.append(np.exp(log_volume) * r @ np.diag(np.exp([theta[9], -theta[9]])) @ r.T)
+        return weights, means, np.array(covs)
+
+    coordinates = []
+    for s in gm.covariances_:
+        values, vectors = np.linalg.eigh(s)  # ascending: the long axis is the second
+        coordinates += [0.5 * np.log(values.prod()), np.arctan2(vectors[1, 1], vectors[0, 1])]
+    values = np.linalg.eigvalsh(gm.covariances_[0])
+    theta = np.concatenate(
+        [gm.weights_[:1], gm.means_.ravel(), coordinates, [0.5 * np.log(values[1] / values[0])]]
+    )
+    np.testing.assert_allclose(unpack(theta)[2], gm.covariances_, rtol=1e-6)
+    cov = _delta_covariance(
+        lambda t: _observed_loglik(x, *unpack(t)),
+        theta,
+        lambda t: np.concatenate([np.ravel(a) for a in unpack(t)]),
+    )
+    est = gm.estimate(x)
+    np.testing.assert_allclose(_flat(est.stderr), np.sqrt(np.diag(cov)), rtol=1e-3)
+
+
+@pytest.mark.parametrize("cov", MCLUST_MODELS)
+def test_every_structure_matches_the_numerical_hessian_in_its_chart(cov):
+    """Each of the 14: the inverse of the numerical Hessian of scipy's observed log-likelihood,
+    as a function of the weights, the means and the structure's free covariance parameters,
+    carried to the fitted layouts, equals Louis' covariance."""
+    x = _simulated()
+    gm = _fit(x, 2, cov)
+    k, d = gm.means_.shape
+    structure = covariance_structure(cov)
+    components = gm._mixture().components
+    chart = _chart(structure.alias, components.full_covariances())
+
+    def unpack(theta):
+        weights = np.array([theta[0], 1 - theta[0]])
+        means = theta[1 : 1 + k * d].reshape(k, d)
+        eta = theta[1 + k * d :]
+        covs = np.array([chart.sigma[j](eta[chart.index[j]]) for j in range(k)])
+        return weights, means, covs
+
+    def layout(covs):
+        return structure.from_covariances(
+            np.zeros((k, d)), _to_layout(covs, gm.covariances_.shape, structure)
+        ).covariances
+
+    theta = np.concatenate([gm.weights_[:1], gm.means_.ravel(), chart.base])
+    cov_ref = _delta_covariance(
+        lambda t: _observed_loglik(x, *unpack(t)),
+        theta,
+        lambda t: np.concatenate(
+            [unpack(t)[0], unpack(t)[1].ravel(), np.ravel(layout(unpack(t)[2]))]
+        ),
+    )
+    est = gm.estimate(x)
+    assert est.params["covariances"].shape == gm.covariances_.shape
+    np.testing.assert_allclose(_flat(est.stderr), np.sqrt(np.diag(cov_ref)), rtol=1e-3)
+
+
+def _to_layout(covs, shape, structure):
+    if not structure.per_component:
+        return covs[0]
+    if len(shape) == 3:
+        return covs
+    if len(shape) == 2:
+        return np.diagonal(covs, axis1=1, axis2=2).copy()
+    return covs[:, 0, 0].copy()
+
+
+def _bootstrap_error(replicates: np.ndarray) -> np.ndarray:
+    """Monte Carlo standard error of the bootstrap's standard deviation, per entry: from the
+    variance of s^2 over B replicates, (m4 - s^4 (B - 3)/(B - 1)) / B, by the delta method."""
+    b = replicates.shape[0]
+    centred = replicates - replicates.mean(axis=0)
+    s2 = (centred**2).sum(axis=0) / (b - 1)
+    m4 = (centred**4).mean(axis=0)
+    var_s2 = np.maximum(m4 - s2**2 * (b - 3) / (b - 1), 0) / b
+    return np.sqrt(var_s2) / (2 * np.sqrt(s2))
+
+
+def _well_separated(n: int, seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    a = rng.multivariate_normal([0, 0], [[1.0, 0.5], [0.5, 1.5]], int(0.6 * n))
+    b = rng.multivariate_normal([6, 1], [[0.8, -0.3], [-0.3, 0.6]], n - int(0.6 * n))
+    return np.vstack([a, b])
+
+
+def _check_against_bootstrap(n_rows: int, n_boot: int, kind: str, slack: float) -> None:
+    """Louis' errors lie within ``slack`` Monte Carlo errors of the bootstrap's, where the
+    slack also absorbs the bootstrap's own finite-sample bias (of order 1/n)."""
+    x = _well_separated(n_rows)
+    gm = GaussianMixture(2, random_state=0).fit(x)
+    louis = gm.standard_errors(x)
+    boot = emkit.bootstrap(gm, x, kind=kind, n_boot=n_boot, random_state=0)
+    assert boot.n_failed == 0 and boot.n_boot == n_boot
+    for name in ("weights", "means", "covariances"):
+        error = _bootstrap_error(boot.replicates[name])
+        gap = np.abs(boot.standard_errors[name] - louis[name])
+        assert np.all(gap <= slack * error + 0.02 * louis[name]), (name, gap / error)
+
+
+@pytest.mark.parametrize("kind", ["nonparametric", "parametric", "weighted"])
+def test_louis_errors_agree_with_a_small_bootstrap(kind):
+    _check_against_bootstrap(n_rows=400, n_boot=100, kind=kind, slack=3.5)
+
+
+@pytest.mark.slow
+def test_louis_errors_agree_with_2000_bootstrap_replicates():
+    _check_against_bootstrap(n_rows=1000, n_boot=2000, kind="nonparametric", slack=3.0)
+
+
+def test_bootstrap_matches_components_through_label_switching():
+    """A replicate whose components come back in the other order is put back: the spread of
+    the means is that of each cluster, not the distance between the clusters."""
+    x = _well_separated(300)
+    gm = GaussianMixture(2, random_state=0).fit(x)
+
+    class Swapped(GaussianMixture):
+        def fit(self, X, y=None, sample_weight=None, checkpoint=None):
+            super().fit(X, sample_weight=sample_weight)
+            self.weights_ = self.weights_[::-1]
+            self.means_ = self.means_[::-1]
+            self.covariances_ = self.covariances_[::-1]
+            self.precisions_cholesky_ = self.precisions_cholesky_[::-1]
+            return self
+
+    swapped = Swapped(**gm.get_params())
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "n_features_in_"):
+        setattr(swapped, name, getattr(gm, name))
+    boot = emkit.bootstrap(swapped, x, n_boot=40, random_state=1)
+    assert np.all(boot.standard_errors["means"] < 0.3)
+    np.testing.assert_allclose(boot.replicates["means"].mean(axis=0), gm.means_, atol=0.3)
+
+
+def test_bootstrap_of_kmeans_and_bad_arguments():
+    x = _well_separated(200)
+    km = emkit.KMeans(2, random_state=0).fit(x)
+    boot = emkit.bootstrap(km, x, n_boot=20, random_state=0)
+    assert set(boot.replicates) == {"cluster_centers"}
+    # the centre of a cluster of about 80 points with variance ~0.7 moves by ~0.1
+    assert np.all(boot.standard_errors["cluster_centers"] < 0.25)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        emkit.bootstrap(km, x, kind="jackknife")
+    with pytest.raises(ValueError, match="no fitted attribute"):
+        emkit.bootstrap(km, x, parameters=["means_"])
+
+
+def test_same_seed_same_replicates():
+    x = _well_separated(150)
+    gm = GaussianMixture(2, random_state=0).fit(x)
+    a = emkit.bootstrap(gm, x, n_boot=5, random_state=7)
+    from joblib import parallel_config
+
+    with parallel_config(backend="threading"):  # the seeding, without starting processes
+        b = emkit.bootstrap(gm, x, n_boot=5, random_state=7, n_jobs=2)
+    np.testing.assert_array_equal(a.replicates["means"], b.replicates["means"])
+
+
+def test_estimate_refuses_missing_data_and_hard_fits():
+    x = _well_separated(100)
+    gm = GaussianMixture(2, assignment="hard", random_state=0).fit(x)
+    with pytest.raises(ValueError, match="soft-assignment fit"):
+        gm.estimate(x)
+
+
+def test_sample_weights_count_rows():
+    """A weight of 2 counts a row twice: the errors are those of the data with the row
+    repeated."""
+    x = _well_separated(120)
+    w = np.ones(x.shape[0])
+    w[:30] = 2.0
+    repeated = np.vstack([x, x[:30]])
+    gm = _fit(repeated, 2, "VVV")
+    a = gm.estimate(x, sample_weight=w)
+    b = gm.estimate(repeated)
+    np.testing.assert_allclose(a.cov, b.cov, rtol=1e-9, atol=1e-15)
+    assert a.n == b.n == repeated.shape[0]
+
+
+def test_a_collapsed_component_warns_and_gives_nan():
+    """One component on a single repeated point: the information is singular there."""
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(size=(60, 2)), np.repeat([[4.0, 4.0]], 3, axis=0)])
+    gm = GaussianMixture(2, covariance_type="spherical", random_state=0, reg_covar=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gm.fit(x)
+    with pytest.warns(emkit.mle.HessianWarning):
+        se = gm.standard_errors(x)
+    assert np.isnan(se["means"]).all()
