@@ -8,6 +8,7 @@ from emkit.distributions.centroids import Centroids
 from emkit.distributions.family import (
     Components,
     Family,
+    FamilyKernel,
     FusedComponents,
     VectorComponents,
 )
@@ -58,8 +59,12 @@ def test_gaussian_structures_are_components_with_one_from_stats(name):
 def test_other_batched_components_are_components():
     families = tuple(FAMILIES[name]() for name in ("normal", "poisson"))
     assert isinstance(ComponentList(families), Components)
-    # Kinds mixed freely: no fused pass and no vector form, so plain EM's E-step.
-    assert not isinstance(ComponentList(families), FusedComponents | VectorComponents)
+    # Kinds mixed freely, one kernel per kind: a one-pass E-step and a vector form (SQUAREM).
+    assert isinstance(ComponentList(families), FusedComponents)
+    assert isinstance(ComponentList(families), VectorComponents)
+    fitted = ComponentList((FAMILIES["normal"]([0.0], [1.0]), FAMILIES["poisson"]([2.0])))
+    for _, kernel in fitted.groups:
+        assert isinstance(kernel, FamilyKernel)
     for components in (
         Centroids(np.zeros((2, 3))),
         LinearRegressions(np.zeros((2, 1)), np.zeros(2), np.ones(2)),

@@ -9,13 +9,21 @@ Statistics: weight :math:`W` and weighted sums :math:`\sum w x`; M-step
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import xlog1py, xlogy
+from scipy.special import expit, xlog1py, xlogy
 
 from emkit.distributions.base import IndependentFeatures, WeightedSums
+from emkit.distributions.batched import (
+    LinearKernel,
+    RowFeatures,
+    as_float64,
+    stacked,
+    support_only,
+)
 from emkit.distributions.priors import BetaPrior
 
 
@@ -67,6 +75,32 @@ class Bernoulli(IndependentFeatures):
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> BernoulliStats:
         return BernoulliStats(float(w.sum()), w @ x)
 
+    @classmethod
+    def kernel(cls, members: Sequence[Bernoulli]) -> LinearKernel | None:
+        r"""K Bernoulli components at once: :math:`\eta = \log p - \log(1 - p)`,
+        :math:`T(x) = x`, :math:`c = \sum_j\log(1 - p_j)`; None where a probability is 0 or 1
+        (infinite :math:`\eta`: the members' own ``log_prob`` handle it)."""
+        probs = stacked(members, "probs")  # (k, d)
+        if not np.all((probs > 0) & (probs < 1)):
+            return None
+        log_q = np.log1p(-probs)
+        return LinearKernel(
+            "binary",
+            _binary_features,
+            np.log(probs) - log_q,
+            log_q.sum(axis=1),
+            _bernoulli_stats,
+        )
+
+    def to_vector(self) -> np.ndarray:
+        """logit of ``probs``, shape (d,) (SQUAREM's unconstrained parameters)."""
+        probs = self._fitted("probs")
+        with np.errstate(divide="ignore"):
+            return np.log(probs) - np.log1p(-probs)
+
+    def from_vector(self, vector: np.ndarray) -> Bernoulli:
+        return Bernoulli(expit(vector))
+
     def from_stats(self, stats: BernoulliStats, prior: BetaPrior | None = None) -> Bernoulli:
         if prior is None:
             if stats.weight <= 0:
@@ -100,3 +134,13 @@ class Bernoulli(IndependentFeatures):
             "a": hyper["a"] + stats.sum_x,
             "b": hyper["b"] + stats.weight - stats.sum_x,
         }
+
+
+def _binary_features(x: np.ndarray) -> RowFeatures:
+    """T(x) = x for the rows with every value 0 or 1."""
+    x, inside = support_only(x, np.all((x == 0) | (x == 1), axis=1))
+    return RowFeatures(as_float64(x).T, None, inside)
+
+
+def _bernoulli_stats(weight: np.ndarray, sums: np.ndarray) -> tuple:
+    return tuple(BernoulliStats(float(w), s) for w, s in zip(weight, sums, strict=True))

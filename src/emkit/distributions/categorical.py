@@ -128,6 +128,19 @@ class Categorical:
         numer = alpha - 1.0 + stats.counts
         return Categorical(probs=numer / numer.sum(axis=1, keepdims=True))
 
+    def to_vector(self) -> np.ndarray:
+        """log ``probs`` raveled, shape (d C,) (SQUAREM's unconstrained parameters: each row
+        is read back through a softmax)."""
+        with np.errstate(divide="ignore"):
+            return np.log(fitted_value(self, "probs", self.probs)).ravel()
+
+    def from_vector(self, vector: np.ndarray) -> Categorical:
+        probs = fitted_value(self, "probs", self.probs)
+        logits = vector.reshape(probs.shape)
+        logits = logits - logits.max(axis=1, keepdims=True)
+        weights = np.exp(logits)
+        return Categorical(self.n_categories, weights / weights.sum(axis=1, keepdims=True))
+
     def log_prior(self, prior: DirichletPrior) -> float:
         return prior.log_density(fitted_value(self, "probs", self.probs))
 

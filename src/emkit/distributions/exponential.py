@@ -9,12 +9,20 @@ Statistics: weight :math:`W` and weighted sums :math:`\sum w x`; M-step
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from emkit.distributions.base import IndependentFeatures, WeightedSums
+from emkit.distributions.batched import (
+    LinearKernel,
+    RowFeatures,
+    as_float64,
+    stacked,
+    support_only,
+)
 from emkit.distributions.priors import GammaPrior
 
 
@@ -64,6 +72,29 @@ class Exponential(IndependentFeatures):
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> ExponentialStats:
         return ExponentialStats(float(w.sum()), w @ x)
 
+    @classmethod
+    def kernel(cls, members: Sequence[Exponential]) -> LinearKernel | None:
+        r"""K exponential components at once: :math:`\eta = -\lambda`, :math:`T(x) = x`,
+        :math:`c = \sum_j\log\lambda_j`; None where a rate is infinite (a collapsed
+        component: the members' own ``log_prob`` handle it)."""
+        rates = stacked(members, "rate")  # (k, d)
+        if not np.all(np.isfinite(rates)):
+            return None
+        return LinearKernel(
+            "nonnegative",
+            _nonnegative_features,
+            -rates,
+            np.log(rates).sum(axis=1),
+            _exponential_stats,
+        )
+
+    def to_vector(self) -> np.ndarray:
+        """log rate, shape (d,) (SQUAREM's unconstrained parameters)."""
+        return np.log(self._fitted("rate"))
+
+    def from_vector(self, vector: np.ndarray) -> Exponential:
+        return Exponential(np.exp(vector))
+
     def from_stats(self, stats: ExponentialStats, prior: GammaPrior | None = None) -> Exponential:
         if prior is None:
             if stats.weight <= 0:
@@ -93,3 +124,13 @@ class Exponential(IndependentFeatures):
         :class:`GammaPrior` rejects (shape below 1, no mode) are allowed here."""
         shape = np.full(stats.sum_x.shape, hyper["shape"] + stats.weight)
         return {"shape": shape, "rate": hyper["rate"] + stats.sum_x}
+
+
+def _nonnegative_features(x: np.ndarray) -> RowFeatures:
+    """T(x) = x for the rows with every value non-negative."""
+    x, inside = support_only(x, np.all(x >= 0, axis=1))
+    return RowFeatures(as_float64(x).T, None, inside)
+
+
+def _exponential_stats(weight: np.ndarray, sums: np.ndarray) -> tuple:
+    return tuple(ExponentialStats(float(w), s) for w, s in zip(weight, sums, strict=True))

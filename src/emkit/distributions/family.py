@@ -74,6 +74,18 @@ class Family(Protocol):
         Plain values with the key ``"family"`` (``name``); the registry's
         :func:`~emkit.distributions.registry.family_from_dict` reads it back.
 
+    Optional members, for the mixture E-step and SQUAREM (every family but LinearGaussian)
+    -------------------------------------------------------------------------------------
+    kernel(members) -> FamilyKernel or None
+        Class method: K fitted members of this family at once (:class:`FamilyKernel`), or
+        None where their parameters need the members' own ``log_prob`` (a rate of 0, a
+        probability of 1); :class:`~emkit.models.component_list.ComponentList` then uses
+        :class:`~emkit.distributions.batched.EachKernel`.
+    to_vector() -> array of shape (p,)
+        The parameters as one unconstrained vector (log rates, logits, ...).
+    from_vector(vector) -> Family
+        The family at ``to_vector``'s layout; ``ValueError`` where invalid.
+
     Optional members, for :mod:`emkit.mle` and :mod:`emkit.bayes` (families with a closed-form
     MLE and a proper conjugate prior: Normal, Poisson, Bernoulli, Categorical, Exponential)
     -------------------------------------------------------------------------------------
@@ -117,6 +129,31 @@ class Family(Protocol):
 
 
 @runtime_checkable
+class FamilyKernel(Protocol):
+    """K components of one family kind on blocks of rows (:mod:`emkit.distributions.batched`).
+
+    Arrays are component-major: ``resp`` and the log densities have shape (k, m).
+
+    Members
+    -------
+    log_density(x, cache) -> array of shape (k, m)
+        Log density of each row of ``x`` (m, d) under each component; -inf outside the
+        support. ``cache`` is a dict shared by the kernels evaluated on the same block: the
+        rows' own statistics are computed once there for every mixture.
+    sums(x, resp, cache) -> value that adds
+        The statistics' sums of rows ``x`` under weighted responsibilities ``resp`` (k, m).
+    stats(weight, sums) -> tuple of K Stats
+        Each component's statistics from its weight (k,) and the added ``sums``.
+    """
+
+    def log_density(self, x: np.ndarray, cache: dict) -> np.ndarray: ...
+
+    def sums(self, x: np.ndarray, resp: np.ndarray, cache: dict) -> Any: ...
+
+    def stats(self, weight: np.ndarray, sums: Any) -> tuple: ...
+
+
+@runtime_checkable
 class Components(Protocol):
     """K components of a mixture at once: what :class:`~emkit.models.mixture.Mixture` uses.
 
@@ -153,7 +190,7 @@ class Components(Protocol):
         ``counts[k]`` rows from component k, stacked in component order.
 
     Optional: :class:`FusedComponents` (a one-pass E-step) and :class:`VectorComponents`
-    (a parameter vector for SQUAREM), offered by the Gaussian structures.
+    (a parameter vector for SQUAREM), offered by the Gaussian structures and by ``ComponentList``.
     """
 
     @property
@@ -214,8 +251,9 @@ class VectorComponents(Protocol):
 
     Members
     -------
-    to_vector() -> array of shape (p,)
-        The parameters as one unconstrained vector.
+    to_vector() -> array of shape (p,), or None
+        The parameters as one unconstrained vector; None where some component has no vector
+        form (a ``ComponentList`` holding a LinearGaussian).
     from_vector(vector) -> Components
         Components of the same kind and size at ``vector``; LinAlgError where invalid.
     """

@@ -10,13 +10,21 @@ Statistics are the weight :math:`W`, weighted mean and centred scatter
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
 
 from emkit.distributions.base import LOG_2PI, IndependentFeatures, merge_centred
+from emkit.distributions.batched import LinearKernel, RowFeatures, as_float64, stacked
 from emkit.distributions.priors import NormalInverseGamma
+
+# (mu - c)^2 / v above this, for the shift c of the features: the expansion of (x - mu)^2 could
+# lose more than ~1e-12 relative accuracy (as in emkit.backend.kernels); the members' own
+# log_prob and suff_stats are used instead.
+MAX_SPREAD = 1e4
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,45 @@ class Normal(IndependentFeatures):
         scatter = w @ (x - mean) ** 2
         return NormalStats(weight, mean, scatter)
 
+    @classmethod
+    def kernel(cls, members: Sequence[Normal]) -> LinearKernel | None:
+        r"""K normal components at once, in the rows' deviations :math:`y = x - c` from the
+        components' average mean :math:`c`: :math:`T = (y, y^2)`, :math:`\eta = (g / v,
+        -1/(2v))` with :math:`g = \mu - c`, :math:`c_k = -\tfrac12\sum_j \log(2\pi v_j) +
+        g_j^2 / v_j`; the statistics are centred from the same sums. None where a variance is 0
+        or a component lies too far from :math:`c` (``MAX_SPREAD``)."""
+        mean, variance = stacked(members, "mean"), stacked(members, "variance")  # (k, d)
+        if not np.all((variance > 0) & np.isfinite(variance) & np.isfinite(mean)):
+            return None
+        shift = mean.mean(axis=0)  # (d,)
+        gap = mean - shift
+        if np.max(gap**2 / variance) > MAX_SPREAD:
+            return None
+        coef = np.hstack([gap / variance, -0.5 / variance])  # (k, 2d)
+        const = -0.5 * (LOG_2PI + np.log(variance) + gap**2 / variance).sum(axis=1)
+        return LinearKernel(
+            ("normal", shift.tobytes()),
+            partial(_deviation_features, shift),
+            coef,
+            const,
+            partial(_normal_stats, shift),
+        )
+
+    def to_vector(self) -> np.ndarray:
+        """(mean / sd, log variance), shape (2d,) (SQUAREM's unconstrained parameters).
+
+        Unitless up to a shift: rescaling the data changes no difference of two such vectors,
+        so SQUAREM's steps, and where a fit stops, do not depend on the data's units.
+        """
+        mean, variance = self._fitted("mean"), self._fitted("variance")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.concatenate([mean / np.sqrt(variance), np.log(variance)])
+
+    def from_vector(self, vector: np.ndarray) -> Normal:
+        d = vector.shape[0] // 2
+        variance = np.exp(vector[d:])
+        return Normal(vector[:d] * np.sqrt(variance), variance)
+
     def from_stats(self, stats: NormalStats, prior: NormalInverseGamma | None = None) -> Normal:
         if prior is not None:
             return Normal(*prior.mode(stats.weight, stats.mean, stats.scatter))
@@ -136,3 +183,24 @@ class Normal(IndependentFeatures):
             "shape": np.full(d, shape),
             "scale": scale,
         }
+
+
+def _deviation_features(shift: np.ndarray, x: np.ndarray) -> RowFeatures:
+    """T = (x - c, (x - c)^2), shape (2d, m)."""
+    centred = as_float64(x).T - shift[:, None]  # (d, m)
+    return RowFeatures(np.vstack([centred, centred * centred]))
+
+
+def _normal_stats(shift: np.ndarray, weight: np.ndarray, sums: np.ndarray) -> tuple:
+    """Weight, mean and centred scatter from sums of (x - c, (x - c)^2), each (k, d)."""
+    d = sums.shape[1] // 2
+    first, second = sums[:, :d], sums[:, d:]
+    out = []
+    for w, f, s in zip(weight, first, second, strict=True):
+        if w <= 0:
+            out.append(NormalStats(0.0, np.zeros(d), np.zeros(d)))
+            continue
+        offset = f / w
+        # Rounding may leave a tiny negative where the rows sit on one value.
+        out.append(NormalStats(float(w), shift + offset, np.maximum(s - f * offset, 0.0)))
+    return tuple(out)

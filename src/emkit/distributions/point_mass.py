@@ -87,6 +87,13 @@ class PointMass:
     def n_parameters(self, n_features: int) -> int:
         return 0
 
+    def to_vector(self) -> np.ndarray:
+        """No free parameter: an empty vector (SQUAREM)."""
+        return np.zeros(0)
+
+    def from_vector(self, vector: np.ndarray) -> PointMass:
+        return self
+
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         return np.full((n, n_features or 1), self.value)
 

@@ -10,6 +10,7 @@ Values must be non-negative integers: a non-integer lies outside the support.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -17,7 +18,18 @@ import numpy as np
 from scipy.special import gammaln, xlogy
 
 from emkit.distributions.base import IndependentFeatures, WeightedSums
+from emkit.distributions.batched import (
+    LinearKernel,
+    RowFeatures,
+    as_float64,
+    stacked,
+    support_only,
+)
 from emkit.distributions.priors import GammaPrior
+
+# log x! for the counts below this, looked up rather than computed (gammaln is slow).
+TABLE_SIZE = 1024
+LOG_FACTORIAL = gammaln(np.arange(TABLE_SIZE) + 1.0)
 
 
 class PoissonStats(WeightedSums):
@@ -75,6 +87,26 @@ class Poisson(IndependentFeatures):
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> PoissonStats:
         return PoissonStats(float(w.sum()), w @ x)
 
+    @classmethod
+    def kernel(cls, members: Sequence[Poisson]) -> LinearKernel | None:
+        r"""K Poisson components at once: :math:`\eta = \log\lambda`, :math:`T(x) = x`,
+        :math:`c = -\sum_j\lambda_j`, :math:`h(x) = -\sum_j\log x_j!`; None where a rate is 0
+        (its log is -inf: the members' own ``log_prob`` handle it)."""
+        rates = stacked(members, "rate")  # (k, d)
+        if not np.all((rates > 0) & np.isfinite(rates)):
+            return None
+        return LinearKernel(
+            "counts", _count_features, np.log(rates), -rates.sum(axis=1), _poisson_stats
+        )
+
+    def to_vector(self) -> np.ndarray:
+        """log rate, shape (d,) (SQUAREM's unconstrained parameters)."""
+        with np.errstate(divide="ignore"):
+            return np.log(self._fitted("rate"))
+
+    def from_vector(self, vector: np.ndarray) -> Poisson:
+        return Poisson(np.exp(vector))
+
     def from_stats(self, stats: PoissonStats, prior: GammaPrior | None = None) -> Poisson:
         if prior is None:
             if stats.weight <= 0:
@@ -104,3 +136,18 @@ class Poisson(IndependentFeatures):
         :class:`GammaPrior` rejects (shape below 1, no mode) are allowed here."""
         rate = np.full(stats.sum_x.shape, hyper["rate"] + stats.weight)
         return {"shape": hyper["shape"] + stats.sum_x, "rate": rate}
+
+
+def _count_features(x: np.ndarray) -> RowFeatures:
+    """Counts: T(x) = x and h(x) = -sum_j log x_j!, for the rows of non-negative integers."""
+    x, inside = support_only(x, np.all((x >= 0) & (x == np.floor(x)), axis=1))
+    x = as_float64(x)
+    if x.size and x.max() < TABLE_SIZE:
+        log_factorial = LOG_FACTORIAL[x.astype(np.intp)]
+    else:
+        log_factorial = gammaln(x + 1.0)
+    return RowFeatures(x.T, -log_factorial.sum(axis=1), inside)
+
+
+def _poisson_stats(weight: np.ndarray, sums: np.ndarray) -> tuple:
+    return tuple(PoissonStats(float(w), s) for w, s in zip(weight, sums, strict=True))

@@ -108,6 +108,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             tol=self.tol,
             max_iter=self.max_iter,
             callback=self.callback,
+            accelerate=self.accelerate,
             checkpoint=Checkpoint.for_fit(checkpoint, self, data),
         )
         result, degenerate = fit.best, fit.degenerate
@@ -368,6 +369,9 @@ class MixtureModel(FamilyMixtureBase):
         M-step); the best non-degenerate objective is kept.
     random_state : int, RandomState or None.
     callback : callable receiving an :class:`emkit.em.EMProgress` after every iteration.
+    accelerate : "squarem" (default) or None, as in :class:`emkit.GaussianMixture`: SQUAREM
+        extrapolates the EM map where every component has a vector form (all families but
+        ``LinearGaussian``) and the assignment is soft; None runs plain EM.
 
     Attributes
     ----------
@@ -411,6 +415,7 @@ class MixtureModel(FamilyMixtureBase):
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "callback": [callable, None],
+        "accelerate": [StrOptions({"squarem"}), None],
     }
 
     def __init__(
@@ -427,6 +432,7 @@ class MixtureModel(FamilyMixtureBase):
         n_init=1,
         random_state=None,
         callback=None,
+        accelerate="squarem",
     ):
         self.components = components
         self.priors = priors
@@ -439,6 +445,7 @@ class MixtureModel(FamilyMixtureBase):
         self.n_init = n_init
         self.random_state = random_state
         self.callback = callback
+        self.accelerate = accelerate
 
     def _families(self) -> list:
         if self.components is None:

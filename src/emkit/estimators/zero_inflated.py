@@ -17,7 +17,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.sources import array_source
@@ -39,6 +39,7 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
     tol : float, convergence threshold on the gain in log-likelihood per sample.
     max_iter : int, EM iterations at most.
     callback : callable receiving an :class:`emkit.em.EMProgress` after every iteration.
+    accelerate : "squarem" (default) or None, as in :class:`emkit.GaussianMixture`.
 
     Attributes
     ----------
@@ -72,6 +73,7 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "callback": [callable, None],
+        "accelerate": [StrOptions({"squarem"}), None],
     }
     _fitted_attributes = FamilyMixtureBase._fitted_attributes + (
         "zero_inflation_",
@@ -83,10 +85,11 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
     n_init = 1
     random_state = None
 
-    def __init__(self, *, tol=1e-10, max_iter=10000, callback=None):
+    def __init__(self, *, tol=1e-10, max_iter=10000, callback=None, accelerate="squarem"):
         self.tol = tol
         self.max_iter = max_iter
         self.callback = callback
+        self.accelerate = accelerate
 
     def _families(self) -> list:
         return [PointMass(0.0), Poisson()]

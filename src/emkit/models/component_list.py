@@ -11,10 +11,13 @@ conjugate priors turn the M-step into a MAP step.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from emkit.backend.family_pass import mixture_sums
+from emkit.distributions.batched import EachKernel
 from emkit.distributions.priors import prior_from_dict
 
 # A component holding at most this share of the total weight counts as empty in the M-step.
@@ -34,6 +37,11 @@ class ListStats:
 
     def __add__(self, other: ListStats) -> ListStats:
         return ListStats(tuple(a + b for a, b in zip(self.parts, other.parts, strict=True)))
+
+    @property
+    def weight(self) -> np.ndarray:
+        """Each component's weight, shape (k,)."""
+        return np.array([_weight(s) for s in self.parts])
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,12 +85,95 @@ class ComponentList:
         """0: the families carry their own priors, never a covariance ridge."""
         return 0.0
 
+    @cached_property
+    def groups(self) -> tuple[tuple[Any, Any], ...]:
+        """``(columns, kernel)`` for each family kind, in order of first appearance: the
+        components of one kind at once (:mod:`emkit.distributions.batched`); ``columns`` is a
+        slice where they are adjacent, else an index array."""
+        kinds: dict[type, list[int]] = {}
+        for i, family in enumerate(self.families):
+            kinds.setdefault(type(family), []).append(i)
+        out = []
+        for kind, index in kinds.items():
+            members = tuple(self.families[i] for i in index)
+            kernel = None
+            if hasattr(kind, "kernel") and all(f.fitted for f in members):
+                kernel = kind.kernel(members)
+            cols: Any = np.array(index)
+            if index == list(range(index[0], index[-1] + 1)):
+                cols = slice(index[0], index[-1] + 1)
+            out.append((cols, EachKernel(members) if kernel is None else kernel))
+        return tuple(out)
+
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Log density of each row under each component, shape (n, k)."""
-        return np.column_stack([f.log_prob(x) for f in self.families])
+        out = np.empty((self.n_components, x.shape[0]))
+        cache: dict = {}
+        for cols, kernel in self.groups:
+            out[cols] = kernel.log_density(x, cache)
+        return out.T
 
     def suff_stats(self, x: np.ndarray, resp: np.ndarray) -> ListStats:
-        return ListStats(tuple(f.suff_stats(x, resp[:, k]) for k, f in enumerate(self.families)))
+        """Statistics of rows ``x`` (n, d) under responsibilities ``resp`` (n, k), each
+        component's own (exact two-pass moments: a hard assignment's fixed point stays
+        fixed to the last bit)."""
+        resp_t = np.ascontiguousarray(resp.T, dtype=np.float64)  # (k, n)
+        return ListStats(
+            tuple(f.suff_stats(x, r) for f, r in zip(self.families, resp_t, strict=True))
+        )
+
+    def _stats(self, weight: np.ndarray, sums: list) -> ListStats:
+        """Per-component statistics from the weights (k,) and each group's kernel sums."""
+        parts: list[Any] = [None] * self.n_components
+        for (cols, kernel), group_sums in zip(self.groups, sums, strict=True):
+            index = np.arange(self.n_components)[cols]
+            for i, stats in zip(index, kernel.stats(weight[cols], group_sums), strict=True):
+                parts[i] = stats
+        return ListStats(tuple(parts))
+
+    def fused_e_step(
+        self, x: np.ndarray, log_weights: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> tuple[ListStats, float]:
+        """Statistics and log-likelihood of chunk ``x`` (n, d) under the mixture with log
+        weights ``log_weights`` (k,), in one blocked pass (:mod:`emkit.backend.family_pass`)."""
+        return ComponentList.fused_e_step_many([self], [log_weights], x, sample_weight)[0]
+
+    @staticmethod
+    def fused_e_step_many(
+        components: list[ComponentList],
+        log_weights: list[np.ndarray],
+        x: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> list[tuple[ListStats, float]]:
+        """``fused_e_step`` of several mixtures on one chunk, sharing the rows' statistics
+        (batched restarts)."""
+        mixtures = [
+            (np.asarray(lw, dtype=np.float64), c.groups)
+            for c, lw in zip(components, log_weights, strict=True)
+        ]
+        out = mixture_sums(x, sample_weight, mixtures)
+        return [
+            (c._stats(resp_sum, sums), loglik)
+            for c, (resp_sum, sums, loglik) in zip(components, out, strict=True)
+        ]
+
+    def to_vector(self) -> np.ndarray | None:
+        """Every component's unconstrained parameters (its ``to_vector``) end to end, for
+        SQUAREM; None where some family has no vector form."""
+        if not all(hasattr(f, "to_vector") and f.fitted for f in self.families):
+            return None
+        return np.concatenate([np.asarray(f.to_vector(), dtype=float) for f in self.families])
+
+    def from_vector(self, vector: np.ndarray) -> ComponentList:
+        """Components of the same kinds at ``vector`` (``to_vector``'s layout); ValueError
+        where some parameter is invalid."""
+        families = []
+        offset = 0
+        for f in self.families:
+            size = np.asarray(f.to_vector()).shape[0]
+            families.append(f.from_vector(vector[offset : offset + size]))
+            offset += size
+        return ComponentList(tuple(families), self.priors)
 
     def m_step(self, stats: ListStats, prior: Any = None) -> ComponentList:
         """Each family's (MAP) estimate from its own statistics under its own prior in

@@ -338,7 +338,10 @@ class Mixture:
         """
         if not self.assignment.posterior or not isinstance(self.components, VectorComponents):
             return None
-        parts = [self.components.to_vector()]
+        components = self.components.to_vector()
+        if components is None:  # some component without a vector form
+            return None
+        parts = [components]
         if not self.fixed_weights:
             tiny = np.finfo(float).tiny
             parts.insert(0, np.log(np.maximum(self.weights, tiny)))
