@@ -17,6 +17,7 @@ import emkit
 from emkit.cli import main
 from emkit.cli.fit import parse_components, parse_covariances
 from emkit.cli.progress import ProgressBar
+from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure
 from emkit.exceptions import DataError
 
 FAITHFUL = Path(str(resources.files("emkit").joinpath("data/faithful.csv")))
@@ -280,10 +281,13 @@ def test_parse_components(spec, expected):
 
 
 def test_parse_covariances():
-    assert parse_covariances("all") == ["spherical", "diag", "tied", "full"]
+    # "all" is select_mixture's default: mclust's 14 models, in mclust's order
+    assert [covariance_structure(t).alias for t in parse_covariances("all")] == list(MCLUST_MODELS)
+    assert parse_covariances("sklearn") == ["spherical", "diag", "tied", "full"]
     assert parse_covariances("EEE, vvv,tied") == ["tied", "full"]
+    assert parse_covariances("vev,EII") == ["VEV", "EII"]
     with pytest.raises(DataError, match="unknown"):
-        parse_covariances("VEV")
+        parse_covariances("VVX")
 
 
 class FakeClock:

@@ -259,7 +259,9 @@ def test_standardize_writes_the_model_in_data_units(tmp_path, faithful):
     assert "eruptions (z-score)" in out
     z_scale = faithful.std(axis=0)
     z = (faithful - faithful.mean(axis=0)) / z_scale
-    reference = emkit.GaussianMixture(2, covariance_type="spherical", random_state=0).fit(z)
+    reference = emkit.GaussianMixture(
+        2, covariance_type="spherical", init_params="hc", random_state=0
+    ).fit(z)
     model = emkit.load(tmp_path / "o" / "model.json")
     assert model.covariance_type == "diag"
     faithful = pd.DataFrame(faithful, columns=["eruptions", "waiting"])

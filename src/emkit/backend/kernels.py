@@ -26,6 +26,7 @@ turning the sums into moments is written once, here, in float64 on the host.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -89,8 +90,7 @@ def quadratic_form(
     else:
         prec_gap = np.einsum("kij,kj->ki", precisions, gap)
         largest = np.abs(precisions).sum(axis=2).max(axis=1)  # bounds lambda_max
-        rows, cols = np.triu_indices(means.shape[1])
-        doubled = np.where(rows == cols, 1.0, 2.0)
+        rows, cols, doubled = _upper(means.shape[1])
         quad = -0.5 * (precisions[:, rows, cols] * doubled).T  # (q, k)
     spread = np.einsum("kd,kd->k", gap, gap) * largest
     if not np.all(np.isfinite(spread)) or spread.max(initial=0.0) > MAX_SPREAD:
@@ -143,6 +143,17 @@ def gaussian_e_step(
     return [_moments(s, f, ll) for s, f, ll in zip(sums, forms, loglik, strict=True)]
 
 
+@cache
+def _upper(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows and columns of the upper triangle (np.triu_indices' order), and 2 off the diagonal
+    (1 on it); cached: on a few hundred rows np.triu_indices costs as much as the E-step."""
+    rows, cols = np.triu_indices(d)
+    doubled = np.where(rows == cols, 1.0, 2.0)
+    for a in (rows, cols, doubled):
+        a.flags.writeable = False
+    return rows, cols, doubled
+
+
 def _moments(sums: np.ndarray, form: QuadraticForm, loglik: float):
     d = form.n_features
     q = sums.shape[1] - d - 1
@@ -155,7 +166,7 @@ def _moments(sums: np.ndarray, form: QuadraticForm, loglik: float):
         scatter = sums[:, :d] - first * offset
     else:
         k = weight.shape[0]
-        rows, cols = np.triu_indices(d)
+        rows, cols, _ = _upper(d)
         second = np.empty((k, d, d))
         second[:, rows, cols] = sums[:, :q]
         second[:, cols, rows] = sums[:, :q]

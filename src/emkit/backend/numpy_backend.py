@@ -19,7 +19,6 @@ from functools import reduce
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp as _logsumexp
 
 name = "numpy"
 float64 = np.float64
@@ -64,7 +63,13 @@ def to_numpy(x: Any) -> np.ndarray:
 
 
 def logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
-    return _logsumexp(a, axis=axis)
+    # scipy.special.logsumexp's array-API dispatch costs ~0.2 ms a call: most of an E-step on
+    # a few hundred rows. Same numbers: shift by the maximum (0 where it is not finite).
+    top = a.max(axis=axis, keepdims=True)
+    top[~np.isfinite(top)] = 0.0
+    with np.errstate(divide="ignore"):  # a row of -inf gives log(0) = -inf, as it should
+        out = np.log(np.exp(a - top).sum(axis=axis))
+    return out + np.squeeze(top, axis=axis)
 
 
 def cholesky(a: np.ndarray) -> tuple[np.ndarray, bool]:

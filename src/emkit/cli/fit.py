@@ -80,8 +80,8 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--covariance",
         default=DEFAULT_COVARIANCE,
-        help="all, or a comma list of full, tied, diag, spherical "
-        "(or mclust's VVV, EEE, VVI, VII); default all",
+        help="all (mclust's 14 models, EII ... VVV; E and V for one column), sklearn "
+        "(full, tied, diag, spherical), or a comma list of those names; default all",
     )
     add_table_options(parser, fitting=True)
     parser.add_argument(
@@ -147,26 +147,31 @@ def parse_components(spec: str) -> list[int]:
 
 
 def parse_covariances(spec: str) -> list[str]:
-    """Covariance types from ``"all"`` or a comma list of names (mclust's names too, any case).
+    """Covariance types from ``"all"`` (mclust's 14 models, as ``select_mixture``'s default),
+    ``"sklearn"`` (scikit-learn's four) or a comma list of names (mclust's too, any case).
 
     Raises
     ------
     DataError
         When a name is unknown.
     """
-    from emkit.distributions.gaussian import ALIASES, COVARIANCES
+    from emkit.distributions.gaussian import ALIASES, COVARIANCES, MCLUST_MODELS
 
     if spec.strip().lower() == "all":
+        return [ALIASES.get(name, name) for name in MCLUST_MODELS]
+    if spec.strip().lower() == "sklearn":
         return ["spherical", "diag", "tied", "full"]
     names = []
     for part in spec.split(","):
         name = part.strip()
         if name.lower() in COVARIANCES:
             names.append(name.lower())
+        elif name.upper() in COVARIANCES:
+            names.append(name.upper())
         elif name.upper() in ALIASES:
             names.append(ALIASES[name.upper()])
         else:
-            choices = ", ".join(["all", *COVARIANCES, *ALIASES])
+            choices = ", ".join(["all", "sklearn", *COVARIANCES, *ALIASES])
             raise DataError(f"--covariance {name!r} is unknown; choose from {choices}")
     return list(dict.fromkeys(names))
 
@@ -465,6 +470,8 @@ def fit_and_report(
     frame = table.features
     names = [str(c) for c in frame.columns]
     x_data = frame.to_numpy(dtype=np.float64)
+    if x_data.shape[1] == 1 and covariance.strip().lower() == "all":
+        types = ["EII", "spherical"]  # mclust's E and V: in one dimension the 14 are these two
     ks, capped = identifiable(ks, types, x_data)
     if capped:
         note(capped)
@@ -476,8 +483,8 @@ def fit_and_report(
     def on_iteration(progress) -> None:
         bar.em_iteration(progress)
 
-    template = GaussianMixture(
-        n_init=n_init, random_state=seed, callback=on_iteration, missing=missing
+    template = GaussianMixture(  # select_mixture's default: mclust's hierarchical start
+        init_params="hc", n_init=n_init, random_state=seed, callback=on_iteration, missing=missing
     )
     if estimator_params:
         template.set_params(**estimator_params)
