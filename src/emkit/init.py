@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from emkit.backend.sources import array_source
-from emkit.distributions.centroids import Centroids, squared_distances
+from emkit.backend import numpy_backend
+from emkit.backend.sources import ArrayChunks
+from emkit.distributions.centroids import squared_distances
 from emkit.distributions.gaussian import GaussianComponents, GaussianStats
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
 from emkit.hierarchical import hierarchical_labels
-from emkit.models.mixture import HARD, Mixture
+from emkit.models.kmeans import centroid_mixture
 
 INIT_METHODS = ("k-means++", "kmeans", "random", "random_from_data", "hc")
 
@@ -24,41 +25,120 @@ def kmeans_plusplus(
     k: int,
     rng: np.random.RandomState,
     sample_weight: np.ndarray | None = None,
+    n_local_trials: int | None = None,
 ) -> np.ndarray:
     """Greedy k-means++ seeds (Arthur and Vassilvitskii, 2007), shape (k, d).
 
-    Each new centre is the best (lowest weighted potential) of 2 + log k candidates drawn with
-    probability proportional to weight times squared distance to the nearest centre so far.
-    Rows are drawn by inverse CDF over a canonical (lexicographic) row order, so a row of
-    weight m draws exactly as m repeated rows do, and the row order does not matter.
+    Each new centre is the best (lowest weighted potential) of ``n_local_trials`` (default
+    2 + log k, as scikit-learn) candidates drawn with probability proportional to weight times
+    squared distance to the nearest centre so far. Rows are drawn by inverse CDF over a
+    canonical (lexicographic) row order, so a row of weight m draws exactly as m repeated rows
+    do, and the row order does not matter. The distances of the rows to a step's candidates
+    are one matrix product per block of rows, taken from the data's mean (see
+    :mod:`emkit.backend.nearest`), blocks split over threads.
     """
-    xs, ws = canonical_rows(x, sample_weight)
-    trials = 2 + int(np.log(k))
-    centres = np.empty((k, x.shape[1]))
-    centres[0] = xs[draw_rows(ws, 1, rng)[0]]
-    d2 = squared_distances(xs, centres[:1])[:, 0]  # (n,)
+    n, d = x.shape
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    order = canonical_order(x)
+    trials = 2 + int(np.log(k)) if n_local_trials is None else int(n_local_trials)
+    shift = x.mean(axis=0)
+    norms = np.concatenate(
+        numpy_backend.over_threads(x, None, lambda rows, _, start: _shifted_norms(rows, shift))
+    )  # |x - s|^2, (n,)
+    centres = np.empty((k, d))
+    first = order[draw_rows(w[order], 1, rng)[0]]
+    centres[0] = x[first]
+    d2 = np.full(n, np.inf)
+    d2 = _nearest_candidate(x, w, norms, shift, centres[:1], d2)[0][0]  # (n,)
     for j in range(1, k):
-        candidates = draw_rows(ws * d2, trials, rng)
-        cand_d2 = np.minimum(d2[:, None], squared_distances(xs, xs[candidates]))  # (n, t)
-        best = int(np.argmin(ws @ cand_d2))
-        centres[j] = xs[candidates[best]]
-        d2 = cand_d2[:, best]
+        candidates = order[draw_rows((w * d2)[order], trials, rng)]
+        cand_d2, potential = _nearest_candidate(x, w, norms, shift, x[candidates], d2)
+        best = int(np.argmin(potential))
+        centres[j] = x[candidates[best]]
+        d2 = cand_d2[best]
     return centres
+
+
+def _shifted_norms(x: np.ndarray, shift: np.ndarray, block: int = 8192) -> np.ndarray:
+    """|x_n - shift|^2 of each row, shape (n,), a block of rows at a time."""
+    out = np.empty(x.shape[0])
+    for start in range(0, x.shape[0], block):
+        diff = x[start : start + block] - shift
+        np.einsum("ij,ij->i", diff, diff, out=out[start : start + block])
+    return out
+
+
+def _nearest_candidate(
+    x: np.ndarray,
+    w: np.ndarray,
+    norms: np.ndarray,
+    shift: np.ndarray,
+    centres: np.ndarray,
+    d2: np.ndarray,
+    block: int = 8192,
+) -> tuple[np.ndarray, np.ndarray]:
+    """min(d2, squared distance to each of ``centres`` (t, d)) for rows ``x`` (n, d), shape
+    (t, n): |x - s|^2 + |c - s|^2 - 2 (x - s).(c - s), at least 0; and its weighted sum
+    over the rows (the potential of each candidate), shape (t,)."""
+    gap = centres - shift  # (t, d)
+    coef = -2.0 * gap  # (t, d)
+    const = (np.einsum("td,td->t", gap, gap) + 2.0 * (gap @ shift))[:, None]  # (t, 1)
+    out = np.empty((centres.shape[0], x.shape[0]))
+
+    def rows(part: np.ndarray, _: object, offset: int) -> np.ndarray:
+        potential = np.zeros(centres.shape[0])
+        for start in range(0, part.shape[0], block):
+            stop = min(start + block, part.shape[0])
+            at = slice(offset + start, offset + stop)
+            dist = np.matmul(coef, part[start:stop].T, out=out[:, at])
+            dist += const
+            dist += norms[at]
+            np.maximum(dist, 0.0, out=dist)
+            np.minimum(dist, d2[at], out=dist)
+            potential += dist @ w[at]
+        return potential
+
+    parts = numpy_backend.over_threads(x, None, rows)
+    return out, sum(parts[1:], parts[0])
 
 
 def random_rows(
     x: np.ndarray, k: int, rng: np.random.RandomState, sample_weight: np.ndarray | None = None
 ) -> np.ndarray:
     """k rows drawn with probability proportional to their weight (with replacement), (k, d)."""
-    xs, ws = canonical_rows(x, sample_weight)
-    return xs[draw_rows(ws, k, rng)]
+    w = np.ones(x.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    order = canonical_order(x)
+    return x[order[draw_rows(w[order], k, rng)]]
 
 
 def canonical_rows(x: np.ndarray, sample_weight: np.ndarray | None):
     """Rows and weights in lexicographic row order: draws then ignore the input order."""
     w = np.ones(x.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    order = np.lexsort(x.T[::-1])
+    order = canonical_order(x)
     return x[order], w[order]
+
+
+def canonical_order(x: np.ndarray) -> np.ndarray:
+    """Indices putting the rows of ``x`` (n, d) in lexicographic order, equal rows in input
+    order (as ``np.lexsort(x.T[::-1])``).
+
+    Sorts by the first column, then re-sorts only the runs of rows that tie there.
+    """
+    n, d = x.shape
+    if n < 2 or d == 0:
+        return np.arange(n)
+    order = np.argsort(x[:, 0])
+    first = x[order, 0]
+    tied = first[1:] == first[:-1]
+    if not tied.any():
+        return order
+    run = np.zeros(n, dtype=bool)
+    run[1:] |= tied
+    run[:-1] |= tied
+    rows = order[run]  # rows in runs of equal first values, each run contiguous
+    keys = (rows,) + tuple(x[rows, j] for j in range(d - 1, -1, -1))
+    order[run] = rows[np.lexsort(keys)]
+    return order
 
 
 def draw_rows(mass: np.ndarray, size: int, rng: np.random.RandomState) -> np.ndarray:
@@ -76,7 +156,8 @@ def lloyd(
     tol: float = KMEANS_TOL,
     max_iter: int = KMEANS_MAX_ITER,
 ) -> np.ndarray:
-    r"""Lloyd's k-means from ``centres`` (k, d): hard EM of a mixture of :class:`Centroids`.
+    r"""Lloyd's k-means from ``centres`` (k, d): hard EM of a mixture of
+    :class:`~emkit.distributions.centroids.Centroids`.
 
     Each iteration gives every row to its nearest centre and moves each centre to the weighted
     mean of its rows (an emptied cluster moves onto the row farthest from its centre). The
@@ -97,25 +178,41 @@ def lloyd(
     -------
     array of shape (k, d), the final centres.
     """
-    data = array_source(x, sample_weight)
-    fit = fit_starts([centroid_mixture(centres)], data, tol=inertia_tol(x, tol), max_iter=max_iter)
+    data = whole_rows(x, sample_weight)
+    start = centroid_mixture(centres, np.average(x, axis=0, weights=sample_weight))
+    fit = fit_starts([start], data, tol=inertia_tol(x, tol), max_iter=max_iter)
     return fit.best.model.components.means
 
 
-def centroid_mixture(centres: np.ndarray) -> Mixture:
-    """k-means as a latent-variable model: a hard-assignment mixture of :class:`Centroids`
-    at ``centres`` (k, d), with equal weights held fixed."""
-    k = centres.shape[0]
-    return Mixture(
-        np.full(k, 1.0 / k), Centroids(centres), 0.0, assignment=HARD, fixed_weights=True
-    )
+def whole_rows(x: np.ndarray, sample_weight: np.ndarray | None = None) -> ArrayChunks:
+    """The rows ``x`` (n, d) as one chunk, for k-means' fused pass, which blocks the rows and
+    splits them over threads itself."""
+    return ArrayChunks(x, sample_weight, chunk_rows=max(1, x.shape[0]))
 
 
-def inertia_tol(x: np.ndarray, tol: float) -> float:
+def inertia_tol(x: np.ndarray, tol: float, variance: np.ndarray | None = None) -> float:
     """The loop's tolerance for k-means' ``tol``, which is relative to the mean (unweighted)
-    variance of ``x``'s columns; the objective is const - inertia / 2, so it halves."""
-    spread = float(np.mean(np.var(x, axis=0)))
+    variance of ``x``'s columns (``variance``, shape (d,), where known); the objective is
+    const - inertia / 2, so it halves."""
+    spread = float(np.mean(column_moments(x)[1] if variance is None else variance))
     return max(0.5 * tol * spread, np.finfo(float).tiny)
+
+
+def column_moments(x: np.ndarray, block: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (unweighted, population) variance of each column of ``x`` (n, d), two passes
+    over blocks of rows (no copy of ``x``)."""
+    n, d = x.shape
+    if n == 0:
+        return np.full(d, np.nan), np.full(d, np.nan)
+    mean = np.zeros(d)
+    for start in range(0, n, block):
+        mean += x[start : start + block].sum(axis=0)
+    mean /= n
+    square = np.zeros(d)
+    for start in range(0, n, block):
+        diff = x[start : start + block] - mean
+        square += np.einsum("ij,ij->j", diff, diff)
+    return mean, square / n
 
 
 def nearest(x: np.ndarray, centres: np.ndarray) -> np.ndarray:

@@ -66,6 +66,15 @@ class ArrayNamespace(Protocol):
         :class:`~emkit.backend.kernels.QuadraticForm`: for each form the sums
         :math:`\sum_n w_n r_{nk} [\phi(x_n), 1]` as a NumPy float64 array of shape
         (k, q + d + 1) and :math:`\sum_n w_n \log p(x_n)` (see :mod:`emkit.backend.kernels`).
+    nearest_sums(x, weights, forms) -> list of tuples
+        k-means' pass over rows ``x`` (n, d) for several
+        :class:`~emkit.backend.nearest.NearestForm` sharing one shift: for each form the fields
+        of :class:`~emkit.backend.nearest.NearestSums` (NumPy float64 on the host): weight (k,)
+        and shifted sums (k, d) of the rows nearest each centre, the inertia, and the k rows
+        farthest from their nearest centre with those distances.
+    nearest_labels(x, form) -> (int array (n,), float64 array (n,))
+        Index of each row's nearest centre (the first on a tie) and the squared distance to it
+        by differences, in ``x``'s namespace.
     """
 
     name: str
@@ -118,6 +127,10 @@ class ArrayNamespace(Protocol):
     def quadratic_sums(
         self, x: Any, weights: Any, forms: list[Any]
     ) -> tuple[list[np.ndarray], list[float]]: ...
+
+    def nearest_sums(self, x: Any, weights: Any, forms: list[Any]) -> list[tuple]: ...
+
+    def nearest_labels(self, x: Any, form: Any) -> tuple[Any, Any]: ...
 
 
 class DeviceBackend(ArrayNamespace, Protocol):

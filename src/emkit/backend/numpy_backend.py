@@ -11,7 +11,7 @@ are added in a fixed order, so results do not depend on scheduling.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,6 +28,9 @@ BLOCK_BYTES = 1 << 21
 MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 256, 8192
 # Fewer rows than this per thread and threads cost more than they save.
 MIN_ROWS_PER_THREAD = 16_384
+# Rows per part of the k-means pass at least, where it cuts more parts than threads.
+MIN_ROWS_PER_PART = 32_768
+NEAREST_PARTS_PER_THREAD = 4
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 _controller = None
@@ -212,6 +215,22 @@ def _partial(
 def _threaded(
     x: np.ndarray, weights: np.ndarray | None, forms: list
 ) -> tuple[list[np.ndarray], list[float]]:
+    parts = over_threads(x, weights, lambda xs, ws, start: _partial(xs, ws, forms))
+    sums = [reduce(np.add, (p[0][j] for p in parts)) for j in range(len(forms))]
+    loglik = [float(sum(p[1][j] for p in parts)) for j in range(len(forms))]
+    return sums, loglik
+
+
+def over_threads(
+    x: np.ndarray, weights: np.ndarray | None, fn: Callable, parts_per_thread: int = 1
+) -> list:
+    """``fn(rows, weights, start)`` of contiguous parts of ``x``, each with one BLAS thread,
+    the parts shared by the kernel threads as they come free; the results in row order.
+
+    ``parts_per_thread`` above 1 cuts more parts than threads, so that a thread the machine
+    slows down holds up less work; the parts depend only on the rows and the thread count,
+    never on scheduling.
+    """
     global _pool, _controller
     threads = max(1, min(num_threads(), x.shape[0] // MIN_ROWS_PER_THREAD))
     if _controller is None:
@@ -220,22 +239,187 @@ def _threaded(
         _controller = ThreadpoolController()
     if threads > 1 and (_pool is None or _pool[0] != threads):
         _pool = (threads, ThreadPoolExecutor(threads, thread_name_prefix="emkit-kernel"))
-    edges = np.linspace(0, x.shape[0], threads + 1).astype(int)
+    parts = threads * max(1, min(parts_per_thread, x.shape[0] // (threads * MIN_ROWS_PER_PART)))
+    edges = np.linspace(0, x.shape[0], parts + 1).astype(int)
     # Threaded BLAS on these tall, skinny products is slower than one thread, and collapses
     # when other processes share the cores: one BLAS thread per kernel thread.
     with _controller.limit(limits=1, user_api="blas"):
         if threads == 1 or _pool is None:
-            return _partial(x, weights, forms)
-        parts = list(
+            return [fn(x, weights, 0)]
+        return list(
             _pool[1].map(
-                lambda i: _partial(
+                lambda i: fn(
                     x[edges[i] : edges[i + 1]],
                     None if weights is None else weights[edges[i] : edges[i + 1]],
-                    forms,
+                    int(edges[i]),
                 ),
-                range(threads),
+                range(parts),
             )
         )
-    sums = [reduce(np.add, (p[0][j] for p in parts)) for j in range(len(forms))]
-    loglik = [float(sum(p[1][j] for p in parts)) for j in range(len(forms))]
-    return sums, loglik
+
+
+def nearest_sums(x: np.ndarray, weights: np.ndarray | None, forms: list) -> list[tuple]:
+    """Per form (:class:`~emkit.backend.nearest.NearestForm`, all with one shift) the fields
+    of :class:`~emkit.backend.nearest.NearestSums` for rows ``x`` (n, d), in float64."""
+    parts = over_threads(
+        x,
+        weights,
+        lambda xs, ws, start: _nearest_partial(xs, ws, forms, start),
+        NEAREST_PARTS_PER_THREAD,
+    )
+    out = []
+    for j, form in enumerate(forms):
+        k = form.n_components
+        weight, sums, inertia, top = parts[0][j]
+        for part in parts[1:]:
+            weight, sums, inertia = weight + part[j][0], sums + part[j][1], inertia + part[j][2]
+            top = merge_top(top, part[j][3], k)
+        far_dist = np.full(k, -1.0)
+        far_rows = np.zeros((k, x.shape[1]))
+        m = top[0].shape[0]
+        far_dist[:m], far_rows[:m] = top[1], x[top[0]]
+        out.append((weight, sums, float(inertia), far_dist, far_rows))
+    return out
+
+
+def _nearest_partial(x: np.ndarray, weights: np.ndarray | None, forms: list, offset: int) -> list:
+    """Weight, shifted sums, inertia and top (row index + ``offset``, distance) of rows ``x``
+    for each form: one product per block for all forms."""
+    n, d = x.shape
+    shift = forms[0].shift
+    # [-2 (c - s), |c - s|^2] against [x - s; 1]: distances minus |x - s|^2 in one product.
+    coef = np.hstack([-2.0 * np.vstack([f.coef for f in forms]), _stacked_const(forms)])
+    bounds = np.cumsum([0] + [f.n_components for f in forms])
+    block = _block_rows(coef.shape[0] + 2 * d + 1)
+    features, _, joint = _nearest_buffers(min(block, n), d, coef.shape[0])
+    sums = [np.zeros((f.n_components, d + 1)) for f in forms]  # shifted sums, weight
+    inertia = [0.0] * len(forms)
+    top = [_NO_ROWS] * len(forms)
+    for start in range(0, n, block):
+        rows = x[start : start + block]
+        m = rows.shape[0]
+        feats = features[:, :m]  # [x - s; 1], feature-major (d + 1, m)
+        np.subtract(rows.T, shift[:, None], out=feats[:d])
+        norms = np.einsum("ij,ij->j", feats[:d], feats[:d])  # |x - s|^2, (m,)
+        g = np.matmul(coef, feats, out=joint[:, :m])  # (sum k, m)
+        w = None if weights is None else weights[start : start + m]
+        for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            part = g[lo:hi]  # (k, m)
+            best = np.minimum.reduce(part, axis=0)  # (m,)
+            sums[j] += _assign_block(part, best, feats, w)
+            best += norms  # squared distance to the nearest centre
+            if w is None:
+                inertia[j] += float(best.sum())
+            else:
+                inertia[j] += float(w @ best)
+                best[w <= 0] = -1.0  # rows of no weight are never re-seeded on
+            k = hi - lo
+            if top[j][0].shape[0] < k or best.max() > top[j][1][-1]:
+                top[j] = merge_top(top[j], top_rows(best, k, offset + start), k)
+    return [(s[:, d], s[:, :d], i, t) for s, i, t in zip(sums, inertia, top, strict=True)]
+
+
+def _stacked_const(forms: list) -> np.ndarray:
+    return np.concatenate([f.const for f in forms])[:, None]
+
+
+def _nearest_buffers(size: int, d: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features [x - s; 1] (d + 1, size), their squares (d, size) and distances (k, size)."""
+    features = np.empty((d + 1, size))
+    features[d] = 1.0
+    return features, np.empty((d, size)), np.empty((k, size))
+
+
+def _assign_block(
+    part: np.ndarray, best: np.ndarray, feats: np.ndarray, w: np.ndarray | None
+) -> np.ndarray:
+    """Turn ``part`` (k, m) into the one-hot assignment to the first nearest centre (scaled
+    by the weights ``w``) and return its product with ``feats`` (d + 1, m): the clusters'
+    sums and, last, their weights, (k, d + 1)."""
+    m = part.shape[1]
+    np.equal(part, best, out=part)
+    if w is None:
+        sums = part @ feats.T
+        if sums[:, -1].sum() == m:
+            return sums
+        _first_only(part)  # a tie: the first nearest centre, as argmin
+        return part @ feats.T
+    if part.sum() != m:
+        _first_only(part)
+    part *= w
+    return part @ feats.T
+
+
+_NO_ROWS = (np.empty(0, dtype=np.intp), np.empty(0))
+
+
+def top_rows(dist: np.ndarray, k: int, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (plus ``offset``) and values of the ``k`` largest of ``dist`` (1-D), in
+    decreasing order, ties broken by the lower index (fewer where ``dist`` is shorter)."""
+    m = dist.shape[0]
+    if m > k:
+        kth = np.partition(dist, m - k)[m - k]
+        idx = np.flatnonzero(dist >= kth)
+    else:
+        idx = np.arange(m)
+    idx = idx[np.argsort(-dist[idx], kind="stable")][:k]
+    return idx + offset, dist[idx]
+
+
+def merge_top(
+    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest of two (index, value) lists from :func:`top_rows`, ``a``'s first on
+    ties (its rows come earlier in the data)."""
+    idx = np.concatenate([a[0], b[0]])
+    dist = np.concatenate([a[1], b[1]])
+    keep = np.argsort(-dist, kind="stable")[:k]
+    return idx[keep], dist[keep]
+
+
+def _first_only(one: np.ndarray) -> None:
+    """Keep in each column of the 0/1 array ``one`` (k, m) only its first 1."""
+    many = np.flatnonzero(one.sum(axis=0) > 1)
+    first = one[:, many].argmax(axis=0)
+    one[:, many] = 0
+    one[first, many] = 1
+
+
+def nearest_labels(x: np.ndarray, form: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre of each row of ``x`` (n, d) under ``form``, shape (n,), and the squared
+    distance to it by differences of the shifted rows and centres, shape (n,)."""
+    parts = over_threads(
+        x, None, lambda xs, ws, start: _labels_partial(xs, form), NEAREST_PARTS_PER_THREAD
+    )
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _labels_partial(x: np.ndarray, form: Any) -> tuple[np.ndarray, np.ndarray]:
+    n, d = x.shape
+    k = form.n_components
+    coef = np.hstack([-2.0 * form.coef, _stacked_const([form])])
+    gaps = np.ascontiguousarray(form.coef.T)  # (d, k), the centres minus the shift
+    index = np.arange(k, dtype=np.float64)
+    block = _block_rows(k + 2 * d + 1)
+    features, gathered, joint = _nearest_buffers(min(block, n), d, k)
+    labels = np.empty(n, dtype=np.intp)
+    dist = np.empty(n)
+    for start in range(0, n, block):
+        rows = x[start : start + block]
+        m = rows.shape[0]
+        feats = features[:, :m]
+        np.subtract(rows.T, form.shift[:, None], out=feats[:d])
+        g = np.matmul(coef, feats, out=joint[:, :m])
+        best = np.minimum.reduce(g, axis=0)
+        np.equal(g, best, out=g)
+        if g.sum() != m:
+            _first_only(g)
+        label = labels[start : start + m]
+        label[:] = index @ g
+        # The distance to the nearest centre by differences of the shifted rows and centres.
+        diff = np.take(gaps, label, axis=1, out=gathered[:, :m])
+        np.subtract(feats[:d], diff, out=diff)
+        np.einsum("ij,ij->j", diff, diff, out=dist[start : start + m])
+    return labels, dist

@@ -33,6 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised where torch is absent
         'the PyTorch backend (device=...) needs PyTorch: pip install "emkit[torch]"'
     ) from exc
 
+from emkit.backend.numpy_backend import merge_top, top_rows
 from emkit.backend.sources import ChunkSource, WeightedRows
 
 name = "torch"
@@ -186,6 +187,87 @@ def quadratic_sums(
     host = acc.cpu().numpy()  # the one synchronisation
     sums = [host[lo:hi, :-1] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
     return sums, [float(host[lo, -1]) for lo in bounds[:-1]]
+
+
+def nearest_sums(x: torch.Tensor, weights: torch.Tensor | None, forms: list) -> list[tuple]:
+    """The nearest-centre pass (:mod:`emkit.backend.nearest`) over rows ``x`` on their device.
+
+    For each block: the shifted rows, the distances to every form's centres in one product,
+    each row's nearest centre and the one-hot product with the rows; sums accumulate in
+    float64 on the device, the few candidate farthest rows cross to the host per block.
+    """
+    device, dtype = x.device, x.dtype
+    n, d = x.shape
+    shift = torch.as_tensor(forms[0].shift, dtype=dtype, device=device)
+    coef = torch.as_tensor(np.vstack([f.coef for f in forms]).T, dtype=dtype, device=device)
+    const = torch.as_tensor(np.concatenate([f.const for f in forms]), dtype=dtype, device=device)
+    bounds = np.cumsum([0] + [f.n_components for f in forms])
+    total_k = coef.shape[1]
+    acc = torch.zeros((total_k, d + 1), dtype=torch.float64, device=device)  # sums, weight
+    inertia = torch.zeros(len(forms), dtype=torch.float64, device=device)
+    tops = [(np.empty(0, dtype=np.intp), np.empty(0)) for _ in forms]
+    budget = CUDA_BLOCK_BYTES if device.type == "cuda" else CPU_BLOCK_BYTES
+    block = max(256, budget // (x.element_size() * (2 * total_k + 2 * d)))
+    for start in range(0, n, block):
+        xs = x[start : start + block] - shift  # (m, d)
+        m = xs.shape[0]
+        norms = (xs * xs).sum(dim=1)  # (m,)
+        joint = torch.addmm(const, xs, coef, alpha=-2.0)  # distances minus |x - s|^2
+        w = None if weights is None else weights[start : start + block]
+        for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            part = joint[:, lo:hi]
+            label = torch.argmin(part, dim=1)  # the first nearest centre
+            best = part.gather(1, label[:, None])[:, 0] + norms  # (m,)
+            one = torch.zeros_like(part)
+            one.scatter_(1, label[:, None], 1.0 if w is None else w[:, None])
+            acc[lo:hi, :d] += (one.T @ xs).double()
+            acc[lo:hi, d] += one.sum(dim=0, dtype=torch.float64)
+            if w is None:
+                inertia[j] += best.sum(dtype=torch.float64)
+            else:
+                inertia[j] += torch.dot(w.double(), best.double())
+                best = torch.where(w > 0, best, torch.full_like(best, -1.0))
+            k = hi - lo
+            kth = torch.topk(best, min(k, m)).values[-1]
+            cand = torch.nonzero(best >= kth).flatten()
+            picked = top_rows(best[cand].double().cpu().numpy(), k)
+            index = cand.cpu().numpy()[picked[0]] + start
+            tops[j] = merge_top(tops[j], (index, picked[1]), k)
+    host = acc.cpu().numpy()
+    totals = inertia.cpu().numpy()
+    out = []
+    for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        k = hi - lo
+        far_dist, far_rows = np.full(k, -1.0), np.zeros((k, d))
+        got = tops[j][0].shape[0]
+        far_dist[:got] = tops[j][1]
+        if got:
+            far_rows[:got] = x[torch.as_tensor(tops[j][0], device=device)].double().cpu().numpy()
+        out.append((host[lo:hi, d], host[lo:hi, :d], float(totals[j]), far_dist, far_rows))
+    return out
+
+
+def nearest_labels(x: torch.Tensor, form: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nearest centre of each row of ``x`` (n, d) under ``form``, and the squared distance to
+    it by direct differences (float64), both on ``x``'s device."""
+    device, dtype = x.device, x.dtype
+    n, d = x.shape
+    shift = torch.as_tensor(form.shift, dtype=dtype, device=device)
+    coef = torch.as_tensor(form.coef.T, dtype=dtype, device=device)
+    const = torch.as_tensor(form.const, dtype=dtype, device=device)
+    centres = torch.as_tensor(form.centres, dtype=dtype, device=device)
+    budget = CUDA_BLOCK_BYTES if device.type == "cuda" else CPU_BLOCK_BYTES
+    block = max(256, budget // (x.element_size() * (2 * form.n_components + 2 * d)))
+    labels, dist = [], []
+    for start in range(0, n, block):
+        rows = x[start : start + block]
+        label = torch.argmin(torch.addmm(const, rows - shift, coef, alpha=-2.0), dim=1)
+        diff = rows - centres[label]
+        labels.append(label)
+        dist.append((diff * diff).sum(dim=1).double())
+    if not labels:
+        return torch.empty(0, dtype=torch.long, device=device), torch.empty(0, device=device)
+    return torch.cat(labels), torch.cat(dist)
 
 
 # --- devices and data sources ---------------------------------------------------------------

@@ -4,6 +4,8 @@ k-means is classification (hard) EM for a mixture of K Gaussians with equal weig
 identity covariance, :math:`\log p_k(x) = -\tfrac12(d\log 2\pi + \lVert x - \mu_k\rVert^2)`.
 Statistics are the per-cluster weight and weighted sums (plus the rows farthest from their
 centres, to re-seed a cluster that empties); the M-step moves each centre to its rows' mean.
+With hard assignment and equal weights (k-means) the whole E-step is one fused pass over the
+rows, :meth:`Centroids.hard_e_step_many` (:mod:`emkit.backend.nearest`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from emkit.backend.namespace import namespace_of
+from emkit.backend.nearest import nearest_e_step, nearest_form
 from emkit.distributions.base import LOG_2PI
 
 
@@ -52,9 +55,14 @@ class CentroidStats:
 
 @dataclass(frozen=True, eq=False)
 class Centroids:
-    """K unit-covariance Gaussian components that differ only in their means (k, d)."""
+    """K unit-covariance Gaussian components that differ only in their means (k, d).
+
+    ``shift`` (d,), a point near the data (their mean), is where the fused E-step takes
+    distances from (see :mod:`emkit.backend.nearest`); None: the centres' mean.
+    """
 
     means: np.ndarray
+    shift: np.ndarray | None = None
 
     @property
     def n_components(self) -> int:
@@ -103,7 +111,24 @@ class Centroids:
             if i is None:
                 break
             means[j] = stats.far_rows[i]
-        return Centroids(means)
+        return Centroids(means, self.shift)
+
+    @staticmethod
+    def hard_e_step_many(
+        components: list[Centroids], x: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> list[tuple[CentroidStats, float]]:
+        """Statistics and inertia of chunk ``x`` (n, d) for each of ``components``, each row
+        given to its nearest centre, in one fused pass that shares the rows' work among them
+        (the first's shift serves all)."""
+        first = components[0]
+        shift = first.means.mean(axis=0) if first.shift is None else first.shift
+        forms = [nearest_form(c.means, shift) for c in components]
+        out = []
+        for got in nearest_e_step(x, forms, sample_weight):
+            sums = got.sums + got.weight[:, None] * shift  # (k, d), no longer shifted
+            stats = CentroidStats(got.weight, sums, got.far_rows, got.far_dist)
+            out.append((stats, got.inertia))
+        return out
 
     def log_prior(self, prior: Any = None) -> float:
         """0: the centres have a flat prior."""
@@ -111,7 +136,7 @@ class Centroids:
 
     def take(self, keep: np.ndarray) -> Centroids:
         """The centres at indices ``keep``."""
-        return Centroids(self.means[keep])
+        return Centroids(self.means[keep], self.shift)
 
     def n_parameters(self, n_features: int) -> int:
         """Free parameters: the K centres (the covariances are fixed)."""

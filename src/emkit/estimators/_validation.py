@@ -86,8 +86,9 @@ def check_magnitude(x: np.ndarray) -> None:
     """ValueError where a value of ``x`` is so large that its square overflows float64."""
     if x.size == 0:
         return
-    with np.errstate(invalid="ignore"):
-        largest = float(np.nanmax(np.abs(x))) if not np.isnan(x).all() else 0.0
+    # fmax / fmin skip NaN (missing values) and need no temporary the size of x.
+    extremes = np.abs([np.fmax.reduce(x, axis=None), np.fmin.reduce(x, axis=None)])
+    largest = float(np.fmax.reduce(extremes)) if not np.isnan(extremes).all() else 0.0
     if largest > MAX_MAGNITUDE:
         raise ValueError(
             f"X holds values as large as {largest:.3g}; beyond {MAX_MAGNITUDE:.0e} their squares "

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
+from emkit.backend.nearest import nearest_form, nearest_labels
 from emkit.backend.sources import array_source
 from emkit.em import fit_starts
 from emkit.estimators._device import (
@@ -36,10 +37,12 @@ from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.init import (
     centroid_mixture,
+    column_moments,
     inertia_tol,
     kmeans_plusplus,
     random_rows,
     squared_distances,
+    whole_rows,
 )
 
 
@@ -147,6 +150,7 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         if is_dask_collection(X):
             data, x, w = fit_rows(self, X, sample_weight, rng=rng, min_rows=self.n_clusters)
             scale, xs = 1.0, x  # x: the rows sampled for the starts
+            mean, variance = column_moments(x)
         else:
             if place is not None and is_device_array(X):
                 rows = check_device_rows(self, place.rows(X), reset=True, min_rows=self.n_clusters)
@@ -154,15 +158,21 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
             else:
                 x = check_rows(self, X, reset=True, min_rows=self.n_clusters)
             w = check_weights(sample_weight, x)
+            mean, variance = column_moments(x)
             # The objective is -inertia / 2 + const: at a tiny data scale the constant (the
             # unit Gaussian's normaliser) would swallow the inertia and stop EM at once. In
             # memory on the host the fit runs on x / scale, a power of two near the data's
             # spread, so that rescaling is exact and the result is the same at every scale.
-            scale = _power_of_two_scale(x) if place is None else 1.0
+            scale = _power_of_two_scale(variance) if place is None else 1.0
             xs = x / scale if scale != 1.0 else x
-            data = array_source(xs, w) if place is None else place.hold(array_source(x, w), x, w)
-        starts = [centroid_mixture(self._start(x, w, rng) / scale) for _ in range(self._n_starts())]
-        tol = inertia_tol(xs, self.tol)
+            # On the host one chunk: the fused pass blocks the rows and splits them over threads.
+            data = whole_rows(xs, w) if place is None else place.hold(array_source(x, w), x, w)
+        # Distances are taken from the data's mean (see emkit.backend.nearest).
+        starts = [
+            centroid_mixture(self._start(x, w, rng) / scale, mean / scale)
+            for _ in range(self._n_starts())
+        ]
+        tol = inertia_tol(xs, self.tol, variance / scale**2)
         with memory_message(place, data):
             result = fit_starts(
                 starts, data, tol=tol, max_iter=self.max_iter, resolution=resolution(place)
@@ -232,10 +242,10 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         return tags
 
 
-def _power_of_two_scale(x: np.ndarray) -> float:
-    """A power of two within a factor 2 of the root mean variance of ``x``'s columns (1 for
+def _power_of_two_scale(variance: np.ndarray) -> float:
+    """A power of two within a factor 2 of the root mean of the columns' ``variance`` (1 for
     constant data)."""
-    spread = float(np.sqrt(np.mean(np.var(x, axis=0))))
+    spread = float(np.sqrt(np.mean(variance)))
     if not np.isfinite(spread) or spread <= 0:
         return 1.0
     return float(2.0 ** np.round(np.log2(spread)))
@@ -248,12 +258,11 @@ def _log_normaliser(x: np.ndarray, w: np.ndarray | None, k: int) -> float:
 
 
 def _assign(x: np.ndarray, centres: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, float]:
-    xp = namespace_of(x)
-    d2 = squared_distances(x, centres)  # (n, k), in x's namespace
-    labels = d2.argmin(axis=1)
-    nearest = d2[xp.arange(x.shape[0], like=d2), labels]
-    inertia = float(nearest.sum() if w is None else w @ nearest)
-    return labels, inertia
+    """Nearest centre of each row of ``x`` (n, d), in ``x``'s namespace, and the inertia."""
+    labels, nearest = nearest_labels(x, nearest_form(centres, centres.mean(axis=0)))
+    if w is not None:
+        nearest = nearest * namespace_of(nearest).asarray(w, like=nearest)
+    return labels, float(nearest.sum())
 
 
 def _inertia(centres: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> float:

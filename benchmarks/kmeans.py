@@ -1,0 +1,159 @@
+"""emkit's KMeans against scikit-learn's Lloyd k-means, from the same start.
+
+Usage::
+
+    python benchmarks/kmeans.py [--quick] [--iters 20] [--repeats 3]
+
+For each (N, D, K) both libraries fit the same data (:func:`make_data`: K overlapping unit
+Gaussian clusters, on which Lloyd takes more than ``--iters`` iterations) from the same
+starting centres (emkit's k-means++ seeds, passed to both as ``init=array``, ``n_init=1``,
+``tol=0``, scikit-learn with ``algorithm="lloyd"``), alternating within one run, each timing
+the median of ``--repeats``. It prints a Markdown table with:
+
+- seconds per iteration: the whole ``fit`` divided by the iterations run (``--iters`` at
+  most), as the issue measures it, and the marginal cost of an iteration,
+  ``(fit(iters) - fit(1)) / (iterations - 1)``, which leaves out each library's fixed costs
+  (validation, copies, the final labelling pass);
+- the relative difference of the two inertias (same start, same iterations);
+- k-means++ seeding: ``emkit.init.kmeans_plusplus`` against
+  ``sklearn.cluster.kmeans_plusplus`` with the same number of local trials (2 + log K), each
+  its own draws;
+- emkit / scikit-learn ratios (below 1: emkit faster).
+
+Run it with ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` unset, and note the load average
+(``uptime``): the machine's other work moves the timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+FULL = [(1_000_000, 10, 10), (1_000_000, 2, 5)]
+QUICK = [(200_000, 10, 10), (200_000, 2, 5)]
+
+
+def make_data(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
+    """n rows from K unit-variance Gaussian clusters with standard normal centres."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, d))
+    return centres[rng.integers(k, size=n)] + rng.standard_normal((n, d))
+
+
+def emkit_fit(x: np.ndarray, start: np.ndarray, iters: int):
+    from emkit import KMeans
+
+    return KMeans(start.shape[0], init=start, n_init=1, max_iter=iters, tol=0.0).fit(x)
+
+
+def sklearn_fit(x: np.ndarray, start: np.ndarray, iters: int):
+    from sklearn.cluster import KMeans
+
+    return KMeans(
+        start.shape[0], init=start, n_init=1, max_iter=iters, tol=0.0, algorithm="lloyd"
+    ).fit(x)
+
+
+def emkit_seed(x: np.ndarray, k: int, seed: int) -> np.ndarray:
+    from emkit.init import kmeans_plusplus
+
+    return kmeans_plusplus(x, k, np.random.RandomState(seed))
+
+
+def sklearn_seed(x: np.ndarray, k: int, seed: int) -> np.ndarray:
+    from sklearn.cluster import kmeans_plusplus
+
+    return kmeans_plusplus(x, k, random_state=seed, n_local_trials=2 + int(np.log(k)))[0]
+
+
+def timed(fn, *args) -> tuple[float, object]:
+    tic = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - tic, out
+
+
+def median_times(runs: dict, repeats: int) -> dict:
+    """Median seconds of each named call, the calls alternating within every repeat."""
+    seconds: dict = {name: [] for name in runs}
+    results: dict = {}
+    for _ in range(repeats):
+        for name, (fn, args) in runs.items():
+            took, results[name] = timed(fn, *args)
+            seconds[name].append(took)
+    return {name: (float(np.median(s)), results[name]) for name, s in seconds.items()}
+
+
+def measure(n: int, d: int, k: int, iters: int, repeats: int) -> dict:
+    x = make_data(n, d, k)
+    start = emkit_seed(x, k, 0)
+    emkit_fit(x[:1000], start, 2)  # imports and thread pools outside the timings
+    sklearn_fit(x[:1000], start, 2)
+    got = median_times(
+        {
+            "emkit": (emkit_fit, (x, start, iters)),
+            "sklearn": (sklearn_fit, (x, start, iters)),
+            "emkit1": (emkit_fit, (x, start, 1)),
+            "sklearn1": (sklearn_fit, (x, start, 1)),
+            "emkit_seed": (emkit_seed, (x, k, 1)),
+            "sklearn_seed": (sklearn_seed, (x, k, 1)),
+        },
+        repeats,
+    )
+    ours, theirs = got["emkit"][1], got["sklearn"][1]
+    row = {"n": n, "d": d, "k": k, "iters": (ours.n_iter_, theirs.n_iter_)}
+    for name, fit in (("emkit", ours), ("sklearn", theirs)):
+        row[f"{name}_per_iter"] = got[name][0] / fit.n_iter_
+        row[f"{name}_marginal"] = (got[name][0] - got[name + "1"][0]) / max(fit.n_iter_ - 1, 1)
+        row[f"{name}_seed"] = got[name + "_seed"][0]
+    row["inertia_rel"] = abs(ours.inertia_ - theirs.inertia_) / theirs.inertia_
+    row["same_labels"] = bool(np.array_equal(ours.labels_, theirs.labels_))
+    return row
+
+
+def fmt(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def table(rows: list[dict]) -> str:
+    head = (
+        "| (N, D, K) | iterations (emkit, sklearn) | emkit s/iter | sklearn s/iter | ratio "
+        "| emkit marginal | sklearn marginal | ratio | inertia rel. diff. | same labels "
+        "| emkit seeding s | sklearn seeding s | ratio |"
+    )
+    lines = [head, "|" + "---|" * 13]
+    for r in rows:
+        lines.append(
+            f"| {r['n']:.0e}, {r['d']}, {r['k']} | {r['iters'][0]}, {r['iters'][1]} "
+            f"| {fmt(r['emkit_per_iter'])} | {fmt(r['sklearn_per_iter'])} "
+            f"| {fmt(r['emkit_per_iter'] / r['sklearn_per_iter'])} "
+            f"| {fmt(r['emkit_marginal'])} | {fmt(r['sklearn_marginal'])} "
+            f"| {fmt(r['emkit_marginal'] / r['sklearn_marginal'])} "
+            f"| {r['inertia_rel']:.1e} | {'yes' if r['same_labels'] else 'no'} "
+            f"| {fmt(r['emkit_seed'])} | {fmt(r['sklearn_seed'])} "
+            f"| {fmt(r['emkit_seed'] / r['sklearn_seed'])} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2e5 rows instead of 1e6")
+    parser.add_argument("--iters", type=int, default=20, help="iterations per fit at most")
+    parser.add_argument("--repeats", type=int, default=3, help="timings per call (median)")
+    args = parser.parse_args(argv)
+    load = os.getloadavg()
+    rows = []
+    for n, d, k in QUICK if args.quick else FULL:
+        rows.append(measure(n, d, k, args.iters, args.repeats))
+        print(table(rows[-1:]), flush=True)
+    print()
+    print(table(rows))
+    print(f"\nload average {load} at the start, {os.getloadavg()} at the end")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+r"""Fused, chunked nearest-centre kernels: the assignment step of k-means.
+
+For rows :math:`x` and centres :math:`c_k`, with a shift :math:`s` near the data,
+
+.. math:: \lVert x - c_k\rVert^2 = \lVert x - s\rVert^2 + \lVert c_k - s\rVert^2
+          - 2 (x - s)^\top (c_k - s),
+
+so for a block of rows every distance is one matrix product of the shifted rows with the
+shifted centres; the nearest centre is the minimum of the last two terms, and the row's own
+term is added once per row. The statistics of the M-step (weight and sum of the rows of each
+cluster) are the product of the one-hot assignment with the same shifted rows, and the
+inertia is the sum of the minima: all in one pass over the block, no (n, k, d) array formed.
+
+Shifting by a point near the data (the centres' mean) keeps the expansion's terms of the
+order of the distances themselves (as scikit-learn's centring of the data does): the
+products lose about machine epsilon times :math:`\lVert x - s\rVert \lVert c_k - s\rVert`.
+
+The pass over the rows is the array backend's :func:`nearest_sums` / :func:`nearest_labels`
+(NumPy: blocked and threaded, :mod:`emkit.backend.numpy_backend`; PyTorch: on the tensors'
+device); the forms and the statistics are NumPy float64 on the host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emkit.backend.namespace import namespace_of
+
+
+@dataclass(frozen=True)
+class NearestForm:
+    """Squared distances to K centres as ``|x - shift|^2 + const - 2 (x - shift) @ coef.T``.
+
+    Attributes
+    ----------
+    centres : array of shape (k, d).
+    shift : array of shape (d,), the point s the rows and centres are taken from.
+    coef : array of shape (k, d), the centres minus the shift.
+    const : array of shape (k,), the squared norms of ``coef``.
+    """
+
+    centres: np.ndarray
+    shift: np.ndarray
+    coef: np.ndarray
+    const: np.ndarray
+
+    @property
+    def n_components(self) -> int:
+        return self.const.shape[0]
+
+
+@dataclass(frozen=True)
+class NearestSums:
+    """What one pass gives for one set of centres.
+
+    Attributes
+    ----------
+    weight : array of shape (k,), the (weighted) number of rows nearest each centre.
+    sums : array of shape (k, d), the (weighted) sum of those rows minus the shift.
+    inertia : float, the weighted sum of each row's squared distance to its nearest centre.
+    far_dist : array of shape (k,), the largest squared distances to the nearest centre among
+        rows of positive weight, in decreasing order (ties: the earlier row first), -1 where
+        fewer rows.
+    far_rows : array of shape (k, d), those rows.
+    """
+
+    weight: np.ndarray
+    sums: np.ndarray
+    inertia: float
+    far_dist: np.ndarray
+    far_rows: np.ndarray
+
+
+def nearest_form(centres: np.ndarray, shift: np.ndarray) -> NearestForm:
+    """The form of ``centres`` (k, d) taken from ``shift`` (d,)."""
+    centres = np.asarray(centres, dtype=np.float64)
+    shift = np.asarray(shift, dtype=np.float64)
+    coef = centres - shift
+    return NearestForm(centres, shift, coef, np.einsum("kd,kd->k", coef, coef))
+
+
+def nearest_e_step(
+    x: np.ndarray, forms: list[NearestForm], sample_weight: np.ndarray | None = None
+) -> list[NearestSums]:
+    """Statistics of a chunk ``x`` (n, d) under several sets of centres sharing one shift.
+
+    The shifted rows and their norms are computed once per block and serve every form
+    (k-means' ``n_init`` starts in lockstep).
+    """
+    return [NearestSums(*out) for out in namespace_of(x).nearest_sums(x, sample_weight, forms)]
+
+
+def nearest_labels(x: np.ndarray, form: NearestForm) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the nearest centre of each row, int array of shape (n,) in ``x``'s namespace,
+    and the squared distance to it by differences (of the shifted rows and centres), float64
+    array of shape (n,)."""
+    return namespace_of(x).nearest_labels(x, form)

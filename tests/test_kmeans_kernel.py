@@ -1,0 +1,136 @@
+"""k-means' fused nearest-centre pass and vectorised k-means++ against brute force and
+scikit-learn (same start: same labels, centres and inertia)."""
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans as SkKMeans
+
+from emkit import KMeans
+from emkit.backend import numpy_backend
+from emkit.backend.nearest import nearest_e_step, nearest_form, nearest_labels
+from emkit.init import canonical_order, draw_rows, kmeans_plusplus
+
+
+def blobs(n=3000, d=3, k=4, offset=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=3.0, size=(k, d))
+    return offset + centres[rng.integers(k, size=n)] + rng.standard_normal((n, d))
+
+
+def brute(x, centres, w):
+    d2 = ((x[:, None, :] - centres[None]) ** 2).sum(axis=2)  # (n, k)
+    labels = d2.argmin(axis=1)
+    nearest = d2[np.arange(len(x)), labels]
+    k = len(centres)
+    weight = np.bincount(labels, w, minlength=k)
+    sums = np.array([(w[labels == j, None] * x[labels == j]).sum(axis=0) for j in range(k)])
+    return labels, nearest, weight, sums
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_pass_matches_brute_force(weighted):
+    x = blobs()
+    rng = np.random.default_rng(1)
+    w = rng.integers(0, 3, size=len(x)).astype(float) if weighted else np.ones(len(x))
+    centres = [x[:4], x[10:14] + 0.5]  # two sets of centres in lockstep, one shift
+    shift = x.mean(axis=0)
+    got = nearest_e_step(x, [nearest_form(c, shift) for c in centres], w if weighted else None)
+    for c, g in zip(centres, got, strict=True):
+        labels, nearest, weight, sums = brute(x, c, w)
+        np.testing.assert_array_equal(g.weight, weight)
+        np.testing.assert_allclose(g.sums + g.weight[:, None] * shift, sums, rtol=1e-12)
+        assert g.inertia == pytest.approx(w @ nearest, rel=1e-13)
+        far = np.where(w > 0, nearest, -1.0)
+        top = np.argsort(-far, kind="stable")[:4]
+        np.testing.assert_allclose(g.far_dist, far[top], rtol=1e-12)
+        np.testing.assert_array_equal(g.far_rows, x[top])
+        got_labels, got_nearest = nearest_labels(x, nearest_form(c, shift))
+        np.testing.assert_array_equal(got_labels, labels)
+        np.testing.assert_allclose(got_nearest, nearest, rtol=1e-12, atol=1e-12)
+
+
+def test_tie_goes_to_the_first_centre():
+    x = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
+    centres = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 0.0]])  # row 2 ties 0 and 1; 2 == 0
+    form = nearest_form(centres, np.zeros(2))  # exact arithmetic: the ties are exact
+    got = nearest_e_step(x, [form])[0]
+    np.testing.assert_array_equal(got.weight, [2.0, 2.0, 0.0])
+    labels, nearest = nearest_labels(x, form)
+    np.testing.assert_array_equal(labels, [0, 1, 0, 1])
+    np.testing.assert_array_equal(nearest, [0.0, 0.0, 1.0, 34.0])
+
+
+def test_threads_give_the_same_fit(monkeypatch):
+    x = blobs(n=70_000, d=2, k=5)  # enough rows for several threads and parts
+    start = x[:5]
+    fits = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv("EMKIT_NUM_THREADS", threads)
+        fits.append(KMeans(5, init=start).fit(x))
+    np.testing.assert_array_equal(fits[0].labels_, fits[1].labels_)
+    np.testing.assert_allclose(fits[0].cluster_centers_, fits[1].cluster_centers_, rtol=1e-12)
+    assert fits[0].inertia_ == pytest.approx(fits[1].inertia_, rel=1e-12)
+    assert numpy_backend.num_threads() == 3
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_same_start_same_result_as_sklearn_lloyd(offset):
+    """Far from the origin too: distances are taken from the data's mean, as scikit-learn
+    centres the data."""
+    x = blobs(n=4000, d=3, k=5, offset=offset, seed=2)
+    start = x[[0, 1, 2, 3, 4]]
+    ours = KMeans(5, init=start).fit(x)
+    ref = SkKMeans(5, init=start, n_init=1, tol=0.0, algorithm="lloyd").fit(x)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-12)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-10)
+    assert ours.n_iter_ == ref.n_iter_
+
+
+def test_duplicate_start_is_reseeded_on_the_farthest_row_as_sklearn():
+    x = blobs(n=2000, d=2, k=3, seed=3)
+    start = x[[0, 0, 1]]  # the second centre starts on the first: it gets no row
+    ours = KMeans(3, init=start).fit(x)
+    ref = SkKMeans(3, init=start, n_init=1, tol=0.0, algorithm="lloyd").fit(x)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-10)
+
+
+def test_canonical_order_is_lexicographic():
+    rng = np.random.default_rng(4)
+    for x in (
+        rng.normal(size=(500, 3)),
+        np.round(rng.normal(size=(500, 3))),  # many ties in the first column
+        rng.integers(0, 2, size=(300, 2)).astype(float),  # many equal rows
+    ):
+        np.testing.assert_array_equal(canonical_order(x), np.lexsort(x.T[::-1]))
+
+
+def reference_kmeans_plusplus(x, k, rng, w):
+    """Greedy k-means++ written directly: sorted rows, distances by differences."""
+    order = np.lexsort(x.T[::-1])
+    xs, ws = x[order], w[order]
+    trials = 2 + int(np.log(k))
+    centres = [xs[draw_rows(ws, 1, rng)[0]]]
+    d2 = ((xs - centres[0]) ** 2).sum(axis=1)
+    for _ in range(1, k):
+        cand = draw_rows(ws * d2, trials, rng)
+        cand_d2 = np.minimum(d2[:, None], ((xs[:, None] - xs[cand][None]) ** 2).sum(axis=2))
+        best = int(np.argmin(ws @ cand_d2))
+        centres.append(xs[cand[best]])
+        d2 = cand_d2[:, best]
+    return np.array(centres)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_kmeans_plusplus_is_the_greedy_algorithm(weighted):
+    x = blobs(n=2000, d=3, k=6, seed=5)
+    w = np.random.default_rng(6).integers(0, 4, size=len(x)).astype(float)
+    w = w if weighted else np.ones(len(x))
+    got = kmeans_plusplus(x, 6, np.random.RandomState(7), w if weighted else None)
+    want = reference_kmeans_plusplus(x, 6, np.random.RandomState(7), w)
+    np.testing.assert_array_equal(got, want)
+    # Row order does not matter.
+    perm = np.random.default_rng(8).permutation(len(x))
+    again = kmeans_plusplus(x[perm], 6, np.random.RandomState(7), w[perm] if weighted else None)
+    np.testing.assert_array_equal(again, got)
