@@ -122,8 +122,8 @@ def _ill_conditioned(precisions: np.ndarray) -> bool:
 
 def gaussian_e_step(
     x: np.ndarray, forms: list[QuadraticForm], sample_weight: np.ndarray | None = None
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, float]]:
-    """Responsibility-weighted Gaussian statistics of a chunk under each of several mixtures.
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, float, float]]:
+    r"""Responsibility-weighted Gaussian statistics of a chunk under each of several mixtures.
 
     All forms must share the shift and the feature layout; the features of each row are built
     once and serve every form (batched restarts).
@@ -137,10 +137,14 @@ def gaussian_e_step(
     Returns
     -------
     For each form: weight (k,), mean (k, d), centred scatter (k, d, d) or (k, d) for diagonal
-    forms, and the chunk's log-likelihood.
+    forms, the chunk's log-likelihood, and :math:`\sum_n w_n \log\max_k r_{nk}` (the term of
+    mclust's hard ICL, gathered in the same pass).
     """
-    sums, loglik = namespace_of(x).quadratic_sums(x, sample_weight, forms)
-    return [_moments(s, f, ll) for s, f, ll in zip(sums, forms, loglik, strict=True)]
+    sums, loglik, log_max_resp = namespace_of(x).quadratic_sums(x, sample_weight, forms)
+    return [
+        (*_moments(s, f, ll), lm)
+        for s, f, ll, lm in zip(sums, forms, loglik, log_max_resp, strict=True)
+    ]
 
 
 @cache

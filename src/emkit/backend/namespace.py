@@ -61,11 +61,13 @@ class ArrayNamespace(Protocol):
     arange(n, like) -> int array 0..n-1 on ``like``'s device.
     stable_argsort_descending(a) -> int array
         Indices sorting the 1-D ``a`` from largest to smallest, ties in index order.
-    quadratic_sums(x, weights, forms) -> (list of arrays (k, w), list of float)
+    quadratic_sums(x, weights, forms) -> (list of arrays (k, w), list of float, list of float)
         The fused Gaussian E-step's pass over rows ``x`` (n, d) for several
         :class:`~emkit.backend.kernels.QuadraticForm`: for each form the sums
         :math:`\sum_n w_n r_{nk} [\phi(x_n), 1]` as a NumPy float64 array of shape
-        (k, q + d + 1) and :math:`\sum_n w_n \log p(x_n)` (see :mod:`emkit.backend.kernels`).
+        (k, q + d + 1), :math:`\sum_n w_n \log p(x_n)` and
+        :math:`\sum_n w_n \log \max_k r_{nk}` (hard ICL's term; see
+        :mod:`emkit.backend.kernels`).
     nearest_sums(x, weights, forms) -> list of tuples
         k-means' pass over rows ``x`` (n, d) for several
         :class:`~emkit.backend.nearest.NearestForm` sharing one shift: for each form the fields
@@ -126,7 +128,7 @@ class ArrayNamespace(Protocol):
 
     def quadratic_sums(
         self, x: Any, weights: Any, forms: list[Any]
-    ) -> tuple[list[np.ndarray], list[float]]: ...
+    ) -> tuple[list[np.ndarray], list[float], list[float]]: ...
 
     def nearest_sums(self, x: Any, weights: Any, forms: list[Any]) -> list[tuple]: ...
 

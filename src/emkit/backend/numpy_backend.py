@@ -141,9 +141,10 @@ def kernel_threads(threads: int) -> Iterator[None]:
 
 def quadratic_sums(
     x: np.ndarray, weights: np.ndarray | None, forms: list
-) -> tuple[list[np.ndarray], list[float]]:
-    """Sums r^T [features, 1] of shape (k, q + d + 1) and log-likelihoods of rows ``x`` (n, d)
-    under each of ``forms`` (:class:`~emkit.backend.kernels.QuadraticForm`), in float64."""
+) -> tuple[list[np.ndarray], list[float], list[float]]:
+    """Sums r^T [features, 1] of shape (k, q + d + 1), log-likelihoods and sums of
+    log max_k r_nk of rows ``x`` (n, d) under each of ``forms``
+    (:class:`~emkit.backend.kernels.QuadraticForm`), in float64."""
     return _threaded(x, weights, forms)
 
 
@@ -174,8 +175,9 @@ def _fill_features(rows: np.ndarray, shift: np.ndarray, out: np.ndarray, diagona
 
 def _partial(
     x: np.ndarray, weights: np.ndarray | None, forms: list
-) -> tuple[list[np.ndarray], list[float]]:
-    """Sums r^T [features, 1] (k, q + d + 1) and log-likelihoods of rows ``x`` for each form."""
+) -> tuple[list[np.ndarray], list[float], list[float]]:
+    """Sums r^T [features, 1] (k, q + d + 1), log-likelihoods and sums of log max_k r_nk of
+    rows ``x`` for each form."""
     first = forms[0]
     width = first.coef.shape[0] + 1
     coef_t = np.ascontiguousarray(np.hstack([f.coef for f in forms]).T)  # (sum k, q + d)
@@ -183,6 +185,7 @@ def _partial(
     bounds = np.cumsum([0] + [f.n_components for f in forms])
     sums = [np.zeros((width, f.n_components)) for f in forms]
     loglik = [0.0] * len(forms)
+    log_max_resp = [0.0] * len(forms)
     block = _block_rows(width)
     buffer = np.empty((width, min(block, x.shape[0])))
     for start in range(0, x.shape[0], block):
@@ -202,23 +205,28 @@ def _partial(
             np.exp(part, out=part)
             total = part.sum(axis=1)  # (m,)
             part /= total[:, None]  # responsibilities (m, k)
-            log_norm = np.log(total) + top[:, 0]
+            # the largest responsibility of a row is exp(0) / total: log max_k r = -log total
+            log_total = np.log(total)
+            log_norm = log_total + top[:, 0]
             if w is None:
                 loglik[j] += float(log_norm.sum())
+                log_max_resp[j] -= float(log_total.sum())
             else:
                 loglik[j] += float(w @ log_norm)
+                log_max_resp[j] -= float(w @ log_total)
                 part *= w[:, None]
             sums[j] += feats @ part
-    return [s.T for s in sums], loglik
+    return [s.T for s in sums], loglik, log_max_resp
 
 
 def _threaded(
     x: np.ndarray, weights: np.ndarray | None, forms: list
-) -> tuple[list[np.ndarray], list[float]]:
+) -> tuple[list[np.ndarray], list[float], list[float]]:
     parts = over_threads(x, weights, lambda xs, ws, start: _partial(xs, ws, forms))
     sums = [reduce(np.add, (p[0][j] for p in parts)) for j in range(len(forms))]
     loglik = [float(sum(p[1][j] for p in parts)) for j in range(len(forms))]
-    return sums, loglik
+    log_max_resp = [float(sum(p[2][j] for p in parts)) for j in range(len(forms))]
+    return sums, loglik, log_max_resp
 
 
 def over_threads(

@@ -136,14 +136,14 @@ def stable_argsort_descending(a: torch.Tensor) -> torch.Tensor:
 
 def quadratic_sums(
     x: torch.Tensor, weights: torch.Tensor | None, forms: list
-) -> tuple[list[np.ndarray], list[float]]:
+) -> tuple[list[np.ndarray], list[float], list[float]]:
     """The fused E-step's pass (:mod:`emkit.backend.kernels`) over rows ``x`` on their device.
 
     For each block of rows: the features :math:`\\phi(x - c)` (block, q + d), the log joints of
     every form in one product with the stacked coefficients, a log-sum-exp per form, and the
-    responsibilities' product with the same features. Products and exponentials run in the
-    rows' dtype; block sums and log-likelihoods are accumulated in float64. One transfer to
-    the host per call.
+    responsibilities' product with the same features, and the sum of log max_k r_nk (hard
+    ICL's term). Products and exponentials run in the rows' dtype; block sums and
+    log-likelihoods are accumulated in float64. One transfer to the host per call.
     """
     first = forms[0]
     device, dtype = x.device, x.dtype
@@ -154,8 +154,9 @@ def quadratic_sums(
     sizes = [f.n_components for f in forms]
     bounds = np.cumsum([0] + sizes)
     n_feat, total_k = coef.shape
-    # Per form: sums of r [phi, 1] (k, q + d + 1) then the log-likelihood, in one buffer.
-    acc = torch.zeros((total_k, n_feat + 2), dtype=torch.float64, device=device)
+    # Per form: sums of r [phi, 1] (k, q + d + 1), then (in the form's first row) the
+    # log-likelihood and the sum of log max_k r, in one buffer.
+    acc = torch.zeros((total_k, n_feat + 3), dtype=torch.float64, device=device)
     budget = CUDA_BLOCK_BYTES if device.type == "cuda" else CPU_BLOCK_BYTES
     block = max(256, budget // (x.element_size() * (n_feat + total_k + d)))
     for start in range(0, n, block):
@@ -175,18 +176,22 @@ def quadratic_sums(
             part = torch.exp(part - top)  # one exponential per entry (logsumexp takes two)
             total = part.sum(dim=1)  # (m,)
             joint[:, lo:hi] = part / total[:, None]  # responsibilities
-            log_norm = torch.log(total) + top[:, 0]  # (m,)
+            log_total = torch.log(total)  # -log max_k r of each row
+            log_norm = log_total + top[:, 0]  # (m,)
             if w is None:
-                acc[lo, -1] += log_norm.sum(dtype=torch.float64)
+                acc[lo, -2] += log_norm.sum(dtype=torch.float64)
+                acc[lo, -1] -= log_total.sum(dtype=torch.float64)
             else:
-                acc[lo, -1] += torch.dot(w.double(), log_norm.double())
+                acc[lo, -2] += torch.dot(w.double(), log_norm.double())
+                acc[lo, -1] -= torch.dot(w.double(), log_total.double())
         if w is not None:
             joint *= w[:, None]
         acc[:, :n_feat] += (joint.T @ feats).double()  # (sum k, q + d)
         acc[:, n_feat] += joint.sum(dim=0, dtype=torch.float64)
     host = acc.cpu().numpy()  # the one synchronisation
-    sums = [host[lo:hi, :-1] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-    return sums, [float(host[lo, -1]) for lo in bounds[:-1]]
+    sums = [host[lo:hi, :-2] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    loglik = [float(host[lo, -2]) for lo in bounds[:-1]]
+    return sums, loglik, [float(host[lo, -1]) for lo in bounds[:-1]]
 
 
 def nearest_sums(x: torch.Tensor, weights: torch.Tensor | None, forms: list) -> list[tuple]:

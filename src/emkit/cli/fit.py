@@ -27,6 +27,7 @@ DEFAULT_COVARIANCE = "all"
 DEFAULT_OUT = "emkit-out"
 CRITERIA = ("bic", "aic", "icl")  # emkit.estimators.selection.CRITERIA, without importing it
 MAX_COMPONENTS = 1000  # -k beyond this is refused before anything is built
+ASSIGN_BLOCK_ROWS = 1 << 16  # rows of posteriors computed and written at a time
 
 
 def add_table_options(parser: argparse.ArgumentParser, *, fitting: bool) -> None:
@@ -214,23 +215,26 @@ def read_features(
 ) -> Table:
     """Read a table and pick its model columns (see :func:`emkit.cli.table.select_features`),
     printing what was left out; a header row that looks like data is refused."""
-    from emkit.cli.table import read_raw, select_features
+    from emkit.cli.table import ArrowFallback, FrameColumns, open_columns, read_raw, select_features
 
-    frame = read_raw(path, sep, decimal)
-    if columns is None and all(_is_number(c) for c in frame.columns):
+    raw = open_columns(path, sep, decimal)
+    if columns is None and all(_is_number(c) for c in raw.names):
         raise DataError(
-            f"{path}: the first row ({', '.join(map(str, frame.columns))}) looks like data, "
+            f"{path}: the first row ({', '.join(raw.names)}) looks like data, "
             "not column names; add a header row"
         )
-    table = select_features(
-        frame,
-        path,
+    options = dict(
         columns=columns,
         exclude=exclude,
         id_column=id_column,
         missing=missing,
         drop_constant=drop_constant,
     )
+    try:
+        table = select_features(raw, path, **options)  # type: ignore[arg-type]
+    except ArrowFallback:  # pyarrow met what only pandas reads (e.g. text late in a column)
+        raw = FrameColumns(read_raw(path, sep, decimal))
+        table = select_features(raw, path, **options)  # type: ignore[arg-type]
     for line in table.notes:
         note(line)
     return table
@@ -259,6 +263,60 @@ def probability_table(model, x, ids: pd.Series | None = None) -> pd.DataFrame:
     return pd.DataFrame(columns)  # built at once: no fragmented frame for large K
 
 
+def posterior_blocks(model, x: np.ndarray, rows: int = ASSIGN_BLOCK_ROWS):
+    """``(start, proba)`` for consecutive blocks of ``rows`` rows of ``x`` (n, d): the posteriors
+    (m, k) of one block at a time, so that no (n, k) array is ever held."""
+    for start in range(0, x.shape[0], rows):
+        yield start, model.predict_proba(x[start : start + rows])
+
+
+def write_assignments(
+    path: Path,
+    model,
+    x: np.ndarray,
+    names: list[str],
+    ids: pd.Series | None = None,
+    rows: int = ASSIGN_BLOCK_ROWS,
+) -> np.ndarray:
+    """Write ``assignments.csv`` (id, the data's columns, label, probability, p0..p{K-1}) block
+    by block with pyarrow's CSV writer; return the cluster sizes (k,) (rows per label).
+
+    Missing values are written as empty fields, as pandas writes NaN.
+    """
+    import csv
+    import io
+
+    import numpy as np
+    import pyarrow as pa
+    from pyarrow import csv as arrow_csv
+
+    from emkit.atomic import atomic_write
+
+    k = model.n_components
+    id_name = [] if ids is None else [str(ids.name)]
+    header = [*id_name, *names, "label", "probability", *(f"p{j}" for j in range(k))]
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow(header)
+    id_array = None if ids is None else pa.array(ids, from_pandas=True)
+    sizes = np.zeros(k, dtype=np.int64)
+    options = arrow_csv.WriteOptions(include_header=False, quoting_style="needed")
+    with atomic_write(path, "wb") as f:
+        f.write(line.getvalue().encode("utf-8"))
+        for start, proba in posterior_blocks(model, x, rows):
+            m = proba.shape[0]
+            labels = proba.argmax(axis=1)
+            sizes += np.bincount(labels, minlength=k)
+            arrays = [] if id_array is None else [id_array.slice(start, m)]
+            arrays += [
+                pa.array(x[start : start + m, j], from_pandas=True) for j in range(len(names))
+            ]
+            arrays += [pa.array(labels), pa.array(proba[np.arange(m), labels])]
+            arrays += [pa.array(proba[:, j]) for j in range(k)]
+            batch = pa.RecordBatch.from_arrays(arrays, names=[str(i) for i in range(len(arrays))])
+            arrow_csv.write_csv(batch, f, write_options=options)
+    return sizes
+
+
 def identifiable(ks: list[int], types: list[str], x: np.ndarray) -> tuple[list[int], str | None]:
     """The numbers of components worth fitting to ``x`` (n, d; NaN where missing), and a note
     when some were dropped.
@@ -272,13 +330,17 @@ def identifiable(ks: list[int], types: list[str], x: np.ndarray) -> tuple[list[i
     from emkit.distributions.gaussian import covariance_structure
 
     observed = int(np.isfinite(x).sum())
-    complete = x[np.isfinite(x).all(axis=1)]
-    distinct = len(np.unique(complete, axis=0)) if len(complete) else x.shape[0]
+    # Distinct rows matter only up to max(ks) + 1: counted in a prefix where that settles it.
+    distinct = _distinct_rows(x[: 64 * (max(ks) + 1)])
+    if distinct <= max(ks):
+        distinct = _distinct_rows(x)
     caps = {t: cap(t, x.shape[1], observed, distinct) for t in types}
     smallest = min(caps.values())
     kept = sorted({min(k, smallest) for k in ks})
     if kept == ks:
         return ks, None
+    distinct = _distinct_rows(x)  # exact, for the message
+    caps = {t: cap(t, x.shape[1], observed, distinct) for t in types}
     limits = ", ".join(f"{t} ({covariance_structure(t).alias}) {c}" for t, c in caps.items())
     message = (
         f"-k capped: {x.shape[0]} rows x {x.shape[1]} columns ({observed} numbers, {distinct} "
@@ -286,6 +348,14 @@ def identifiable(ks: list[int], types: list[str], x: np.ndarray) -> tuple[list[i
         "parameters than numbers); fitting K = " + _spec(kept) + " within those caps"
     )
     return kept, message
+
+
+def _distinct_rows(x: np.ndarray) -> int:
+    """Distinct complete rows of ``x`` (n, d); n when no row is complete."""
+    import numpy as np
+
+    complete = x[np.isfinite(x).all(axis=1)]
+    return len(np.unique(complete, axis=0)) if len(complete) else x.shape[0]
 
 
 def cap(covariance: str, d: int, observed: int, distinct: int) -> int:
@@ -444,9 +514,8 @@ def fit_and_report(
     0, the exit status. Bad input raises :class:`emkit.DataError`.
     """
     import numpy as np
-    import pandas as pd
 
-    from emkit.atomic import atomic_write, output_folder
+    from emkit.atomic import output_folder
     from emkit.cli.progress import ProgressBar
     from emkit.estimators import GaussianMixture, select_mixture
     from emkit.report import summarize, write_report
@@ -467,9 +536,8 @@ def fit_and_report(
         decimal=decimal,
         missing=missing,
     )
-    frame = table.features
-    names = [str(c) for c in frame.columns]
-    x_data = frame.to_numpy(dtype=np.float64)
+    names = list(table.names)
+    x_data = table.values  # (n, d): the one copy of the data kept
     if x_data.shape[1] == 1 and covariance.strip().lower() == "all":
         types = ["EII", "spherical"]  # mclust's E and V: in one dimension the 14 are these two
     ks, capped = identifiable(ks, types, x_data)
@@ -503,8 +571,6 @@ def fit_and_report(
         raise DataError(f"{data}: {exc}") from None
     selection.best_.set_params(callback=None)
     shown = [f"{name} (z-score)" for name in names] if standardize_columns else names
-    summary = summarize(selection, x, shown)
-    print(summary)
 
     model = selection.best_
     if standardize_columns:
@@ -519,15 +585,9 @@ def fit_and_report(
             named = copy.copy(model)  # the file records the columns, for emkit predict
             named.feature_names_in_ = np.asarray(names, dtype=object)
             named.save(staging / "model.json")
-            proba = probability_table(model, x_data, table.ids)
-            assignments = pd.concat(
-                [proba.iloc[:, :1], frame.reset_index(drop=True), proba.iloc[:, 1:]]
-                if table.ids is not None
-                else [frame.reset_index(drop=True), proba],
-                axis=1,
-            )
-            with atomic_write(staging / "assignments.csv", newline="") as f:
-                assignments.to_csv(f, index=False)
+            sizes = write_assignments(staging / "assignments.csv", model, x_data, names, table.ids)
+            summary = summarize(selection, x, shown, sizes=sizes)
+            print(summary)
             written = [
                 (out / "model.json", f"the fitted model{units} (emkit.load, emkit predict)"),
                 (
@@ -548,6 +608,7 @@ def fit_and_report(
                     "by its standard deviation; model.json is in the data's units."
                     if standardize_columns
                     else "",
+                    sizes=sizes,
                 )
                 report_path = out / paths["report"].name
                 written.append((report_path, "summary, tables and figures in one file"))

@@ -3,14 +3,24 @@
 :func:`read_raw` reads a CSV (delimiter and decimal mark detected unless given) or a Parquet
 file as it is; :func:`select_features` picks the numeric columns a model uses, the id column
 carried into the output, and says in :class:`Table.notes` what it left out and why.
+
+A CSV is read by :class:`CsvColumns` with pyarrow's streaming reader: column kinds come from
+its schema, and only the columns the model uses are converted, block by block, straight into
+one float64 array (the one copy of the data kept); an id column is read on its own. Where
+pyarrow cannot read the file as pandas would (a value later in a column that does not fit the
+kind of its first block, duplicate or empty column names, a parse error), the file is read by
+pandas instead (:class:`FrameColumns`), with the same result.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -25,6 +35,13 @@ SNIFF_BYTES = 64 * 1024
 COMMA_DECIMAL = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$")
 DOT_DECIMAL = re.compile(r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$")
 ID_NAMES = {"id", "index", "key", "row", "rowid", "row_id", "unnamed: 0"}
+# the strings pandas.read_csv reads as missing, given to pyarrow so both read the same
+NULL_VALUES = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+]  # fmt: skip
+TRUE_VALUES, FALSE_VALUES = ["True", "TRUE", "true"], ["False", "FALSE", "false"]
+ARROW_BLOCK_BYTES = 1 << 20  # bigger blocks buy no speed and hold more memory
 
 
 @dataclass
@@ -33,14 +50,21 @@ class Table:
 
     Attributes
     ----------
-    features : DataFrame of float64 columns, the model's input, shape (n, d).
+    values : array of shape (n, d), float64, C-contiguous: the model's input (NaN where missing).
+    names : the d column names.
     ids : the id column (carried into the output), or None.
     notes : lines for the user: columns left out and why, the id column.
     """
 
-    features: pd.DataFrame
+    values: np.ndarray
+    names: list[str]
     ids: pd.Series | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def features(self) -> pd.DataFrame:
+        """``values`` as a DataFrame with the column names (a view, no copy)."""
+        return pd.DataFrame(self.values, columns=self.names, copy=False)
 
 
 def sniff(path: Path) -> tuple[str, str]:
@@ -105,6 +129,223 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
         raise DataError(f"{path}: cannot be read as a table ({exc})") from None
 
 
+class ArrowFallback(Exception):
+    """pyarrow cannot read this file as pandas would: read it with pandas."""
+
+
+class Columns(Protocol):
+    """The columns of a raw table, converted only when asked for.
+
+    Members
+    -------
+    names : list of str, every column's name, in order.
+    empty : bool, True when the table has no row or no column.
+    kind(name) -> "number", "boolean" or "text"
+        What pandas would read the column as (integers and floats are numbers).
+    series(name) -> pandas Series
+        The whole column as pandas reads it (ids, examples in messages).
+    floats(names) -> array of shape (n, len(names))
+        Those columns as one float64 C-contiguous array (booleans 0/1, NaN where missing).
+    """
+
+    names: list[str]
+    empty: bool
+
+    def kind(self, name: str) -> str: ...
+
+    def series(self, name: str) -> pd.Series: ...
+
+    def floats(self, names: list[str]) -> np.ndarray: ...
+
+
+class FrameColumns:
+    """:class:`Columns` of a pandas DataFrame (Parquet, or a CSV pandas had to read)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame.rename(columns=str)
+        self.names = [str(c) for c in self.frame.columns]
+        self.empty = frame.shape[0] == 0 or frame.shape[1] == 0
+
+    def kind(self, name: str) -> str:
+        column = self.frame[name]
+        return "boolean" if is_boolean(column) else "number" if is_number(column) else "text"
+
+    def series(self, name: str) -> pd.Series:
+        return self.frame[name]
+
+    def floats(self, names: list[str]) -> np.ndarray:
+        out = np.empty((self.frame.shape[0], len(names)))
+        for j, name in enumerate(names):
+            out[:, j] = self.frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        return out
+
+
+class CsvColumns:
+    """:class:`Columns` of a delimited text file, read by pyarrow's streaming CSV reader.
+
+    The kinds come from the reader's schema (inferred from the first block, with pandas' missing
+    and boolean spellings); :meth:`floats` converts the asked-for columns block by block into
+    one array, grown in place; :meth:`series` reads one column. pyarrow errors (a later value
+    that does not fit its column's kind, say) are raised as :class:`ArrowFallback`.
+    """
+
+    def __init__(self, path: Path, sep: str, decimal: str) -> None:
+        import pyarrow as pa
+
+        self.path, self.sep, self.decimal = path, sep, decimal
+        with self._arrow_errors():
+            reader = self._reader()
+            schema = reader.schema
+            try:
+                first = reader.read_next_batch()
+                self.empty = first.num_rows == 0
+            except StopIteration:
+                self.empty = True
+            reader.close()
+        self.names = list(schema.names)
+        if any(not name for name in self.names) or len(set(self.names)) < len(self.names):
+            raise ArrowFallback("pandas renames empty and repeated column names")
+        self.types = {field.name: field.type for field in schema}
+        self.empty = self.empty or not self.names
+        self._pa = pa
+
+    def kind(self, name: str) -> str:
+        types = self._pa.types
+        kind = self.types[name]
+        if types.is_boolean(kind):
+            return "boolean"
+        if types.is_integer(kind) or types.is_floating(kind) or types.is_null(kind):
+            return "number"
+        return "text"
+
+    def series(self, name: str) -> pd.Series:
+        from pyarrow import csv
+
+        types = None if self.kind(name) != "text" else {name: self._pa.string()}
+        with self._arrow_errors():
+            table = csv.read_csv(
+                self.path,
+                read_options=self._read_options(),
+                parse_options=self._parse_options(),
+                convert_options=self._convert_options([name], types),
+            )
+            column = table.column(0).to_pandas()
+        if self.kind(name) == "number" and column.dtype == object:  # all missing
+            column = column.astype(np.float64)
+        return column.rename(name)
+
+    def floats(self, names: list[str]) -> np.ndarray:
+        import pyarrow.compute as pc
+
+        pa = self._pa
+        types = {n: pa.bool_() if self.kind(n) == "boolean" else pa.float64() for n in names}
+        out = np.empty((self._estimated_rows(), len(names)))
+        done = 0
+        with self._arrow_errors():
+            for batch in self._reader(names, types):
+                m = batch.num_rows
+                if done + m > out.shape[0]:  # realloc: in place where the allocator can grow it
+                    out.resize((max(done + m, out.shape[0] * 3 // 2), len(names)), refcheck=False)
+                for j, name in enumerate(names):
+                    column = batch.column(name)
+                    if column.type != pa.float64():
+                        column = pc.cast(column, pa.float64())
+                    out[done : done + m, j] = column.to_numpy(zero_copy_only=False)
+                done += m
+        out.resize((done, len(names)), refcheck=False)
+        return out
+
+    def _estimated_rows(self) -> int:
+        """Rows in the file, from its size and the lines in its first 64 KiB (a little over)."""
+        with open(self.path, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+        lines = max(head.count(b"\n") - 1, 1)
+        size = self.path.stat().st_size
+        return int(size / (len(head) / lines) * 1.02) + 1024
+
+    def _read_options(self):
+        from pyarrow import csv
+
+        return csv.ReadOptions(use_threads=True, block_size=ARROW_BLOCK_BYTES)
+
+    def _parse_options(self):
+        from pyarrow import csv
+
+        return csv.ParseOptions(delimiter=self.sep)
+
+    def _convert_options(self, include=None, types=None):
+        from pyarrow import csv
+
+        return csv.ConvertOptions(
+            null_values=NULL_VALUES,
+            true_values=TRUE_VALUES,
+            false_values=FALSE_VALUES,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            decimal_point=self.decimal,
+            include_columns=include,
+            column_types=types,
+            timestamp_parsers=[],
+        )
+
+    def _reader(self, include=None, types=None):
+        from pyarrow import csv
+
+        return csv.open_csv(
+            self.path,
+            read_options=self._read_options(),
+            parse_options=self._parse_options(),
+            convert_options=self._convert_options(include, types),
+        )
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _arrow_errors() -> Iterator[None]:
+        """Turn pyarrow's errors into :class:`ArrowFallback`."""
+        import pyarrow as pa
+
+        try:
+            yield
+        except (pa.ArrowException, UnicodeError) as exc:
+            raise ArrowFallback(str(exc)) from None
+
+
+def open_columns(path: str | Path, sep: str | None = None, decimal: str | None = None) -> Columns:
+    """The :class:`Columns` of a CSV or Parquet file (pyarrow for a CSV it can read as pandas
+    would, else pandas: see :func:`read_raw`).
+
+    Raises
+    ------
+    DataError
+        When the file is missing or cannot be parsed as a table.
+    """
+    path = Path(path)
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        return FrameColumns(read_raw(path))
+    try:
+        check_regular_file(path)
+    except OSError as exc:
+        raise DataError(str(exc)) from None
+    sep, decimal = _delimiter_and_decimal(path, sep, decimal)
+    try:
+        return CsvColumns(path, sep, decimal)
+    except ArrowFallback:
+        return FrameColumns(read_raw(path, sep, decimal))
+
+
+def _delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> tuple[str, str]:
+    if sep is not None and sep.lower() in ("tab", "\\t"):
+        sep = "\t"
+    if sep is None or decimal is None:
+        try:
+            found_sep, found_decimal = sniff(path)
+        except OSError as exc:
+            raise DataError(f"{path}: cannot be read as a table ({exc})") from None
+        sep = found_sep if sep is None else sep
+        decimal = found_decimal if decimal is None else decimal
+    return sep, decimal
+
+
 def is_boolean(column: pd.Series) -> bool:
     return pd.api.types.is_bool_dtype(column)
 
@@ -113,26 +354,28 @@ def is_number(column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(column) and not is_boolean(column)
 
 
-def _looks_like_id(name, column: pd.Series) -> bool:
+def _looks_like_id(name, columns: Columns) -> bool:
     text = str(name).strip().lower()
-    named = text in ID_NAMES or text.endswith(("_id", " id"))
-    return named and column.notna().all() and column.is_unique
+    if not (text in ID_NAMES or text.endswith(("_id", " id"))):
+        return False
+    column = columns.series(name)
+    return bool(column.notna().all() and column.is_unique)
 
 
-def find_id(frame: pd.DataFrame, id_column: str | None) -> str | None:
+def find_id(columns: Columns, id_column: str | None) -> str | None:
     """The id column: ``id_column``; else one named like an id (``id``, ``*_id``, ...) with
     unique values; else the first text column; else None."""
     if id_column is not None:
-        if id_column not in frame.columns:
+        if id_column not in columns.names:
             raise DataError(
-                f"--id {id_column!r}: no such column; columns are {_names(frame.columns)}"
+                f"--id {id_column!r}: no such column; columns are {_names(columns.names)}"
             )
         return id_column
-    for name in frame.columns:
-        if _looks_like_id(name, frame[name]):
+    for name in columns.names:
+        if _looks_like_id(name, columns):
             return str(name)
-    for name in frame.columns:
-        if not is_number(frame[name]) and not is_boolean(frame[name]):
+    for name in columns.names:
+        if columns.kind(name) == "text":
             return str(name)
     return None
 
@@ -146,28 +389,10 @@ def _example(column: pd.Series):
     return int(bad.sum()), (column[bad].iloc[0] if bad.any() else column.iloc[0])
 
 
-def _as_numbers(frame: pd.DataFrame, path: Path, hint: str) -> pd.DataFrame:
-    """The columns of ``frame`` as float64: numbers as they are, booleans as 0/1."""
-    out = {}
-    for name in frame.columns:
-        column = frame[name]
-        if is_boolean(column):
-            out[name] = column.astype(np.float64)
-        elif is_number(column):
-            out[name] = column.astype(np.float64)
-        else:
-            count, example = _example(column)
-            raise DataError(
-                f"{path}: column {name!r} is not numeric ({count} rows such as {str(example)!r})"
-                f"; {hint}"
-            )
-    return pd.DataFrame(out, index=frame.index)
-
-
-def check_values(features: pd.DataFrame, path: Path, missing: str) -> None:
-    """DataError for infinite values anywhere, and for NaN unless ``missing == "em"``."""
-    values = features.to_numpy()
-    for j, name in enumerate(features.columns):
+def check_values(values: np.ndarray, names: list[str], path: Path, missing: str) -> None:
+    """DataError for infinite values anywhere in ``values`` (n, d), and for NaN unless
+    ``missing == "em"``."""
+    for j, name in enumerate(names):
         n_inf = int(np.isinf(values[:, j]).sum())
         if n_inf:
             raise DataError(f"{path}: column {name!r} has {n_inf} infinite value(s)")
@@ -186,8 +411,16 @@ def check_values(features: pd.DataFrame, path: Path, missing: str) -> None:
             )
 
 
+def _single_value(column: np.ndarray) -> float | None:
+    """The one value of a constant column (NaN when all missing), or None when it varies."""
+    low, high = np.fmin.reduce(column), np.fmax.reduce(column)  # NaN ignored
+    if np.isnan(low) or low == high:
+        return float(low)
+    return None
+
+
 def select_features(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Columns,
     path: str | Path,
     *,
     columns: list[str] | None = None,
@@ -200,7 +433,7 @@ def select_features(
 
     Parameters
     ----------
-    frame : the table as :func:`read_raw` returns it.
+    frame : the table as :func:`read_raw` or :func:`open_columns` returns it.
     path : its file, for messages.
     columns : the columns to use, in this order (booleans become 0/1); None for every numeric
         column but the id column and ``exclude``.
@@ -216,56 +449,67 @@ def select_features(
         empty, or a value is infinite (or NaN, unless ``missing="em"``).
     """
     path = Path(path)
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
+    raw = FrameColumns(frame) if isinstance(frame, pd.DataFrame) else frame
+    if raw.empty:
         raise DataError(f"{path}: the table is empty (no rows or no columns)")
-    frame = frame.rename(columns=str)
     notes: list[str] = []
-    absent = [c for c in [*(columns or []), *(exclude or [])] if c not in frame.columns]
+    absent = [c for c in [*(columns or []), *(exclude or [])] if c not in raw.names]
     if absent:
         raise DataError(
-            f"{path}: no column {', '.join(map(repr, absent))}; columns are {_names(frame.columns)}"
+            f"{path}: no column {', '.join(map(repr, absent))}; columns are {_names(raw.names)}"
         )
-    ident = find_id(frame, id_column)
-    ids = frame[ident] if ident is not None else None
+    ident = find_id(raw, id_column)
     if columns is not None:
-        features = _as_numbers(frame[columns], path, "leave it out of --columns")
+        for name in columns:
+            if raw.kind(name) == "text":
+                count, example = _example(raw.series(name))
+                raise DataError(
+                    f"{path}: column {name!r} is not numeric ({count} rows such as "
+                    f"{str(example)!r}); leave it out of --columns"
+                )
+        chosen = list(columns)
     else:
         left_out = {ident, *(exclude or [])}
-        text = [c for c in frame.columns if c not in left_out and not is_number(frame[c])]
-        chosen = [c for c in frame.columns if c not in left_out and c not in text]
+        text = [c for c in raw.names if c not in left_out and raw.kind(c) != "number"]
+        chosen = [c for c in raw.names if c not in left_out and c not in text]
         if text:
-            kinds = [f"{c} ({'boolean' if is_boolean(frame[c]) else 'text'})" for c in text]
+            kinds = [f"{c} ({'boolean' if raw.kind(c) == 'boolean' else 'text'})" for c in text]
             notes.append(
                 f"skipped {len(text)} non-numeric column{'s' if len(text) > 1 else ''}: "
                 f"{', '.join(kinds)}; choose columns with --columns (booleans count as 0/1 there)"
             )
         if not chosen:
             raise DataError(
-                f"{path}: no numeric column to use (columns are {_names(frame.columns)}); "
+                f"{path}: no numeric column to use (columns are {_names(raw.names)}); "
                 "choose them with --columns"
             )
-        features = frame[chosen].astype(np.float64)
+    values = raw.floats(chosen)
+    if values.shape[0] == 0:
+        raise DataError(f"{path}: the table is empty (no rows or no columns)")
+    ids = raw.series(ident) if ident is not None else None
     if ident is not None:
         how = "--id" if id_column is not None else "the first id-like or text column"
         notes.append(f"id column {ident!r} ({how}) is carried into the output")
     if drop_constant:
-        constant = [c for c in features.columns if features[c].nunique(dropna=True) <= 1]
-        if constant and len(constant) < features.shape[1]:
-            values = [features[c].dropna() for c in constant]
+        single = {c: _single_value(values[:, j]) for j, c in enumerate(chosen)}
+        constant = [c for c, v in single.items() if v is not None]
+        if constant and len(constant) < len(chosen):
             shown = [
-                f"{c} = {v.iloc[0]:g}" if len(v) else f"{c} (all missing)"
-                for c, v in zip(constant, values, strict=True)
+                f"{c} (all missing)" if np.isnan(single[c]) else f"{c} = {single[c]:g}"  # type: ignore[arg-type]
+                for c in constant
             ]
             notes.append(
                 f"warning: left out {len(constant)} constant column"
                 f"{'s' if len(constant) > 1 else ''} ({', '.join(shown)}): a single value "
                 "carries no information about clusters and would make every component singular"
             )
-            features = features.drop(columns=constant)
+            keep = [j for j, c in enumerate(chosen) if c not in constant]
+            values = np.ascontiguousarray(values[:, keep])
+            chosen = [chosen[j] for j in keep]
         elif constant:
             raise DataError(
                 f"{path}: every column used is constant ({_names(constant)}); "
                 "there is nothing to cluster"
             )
-    check_values(features, path, missing)
-    return Table(features=features, ids=ids, notes=notes)
+    check_values(values, chosen, path, missing)
+    return Table(values=values, names=chosen, ids=ids, notes=notes)

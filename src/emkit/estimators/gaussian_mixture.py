@@ -457,6 +457,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         self.history_ = result.history
         self.degenerate_components_ = degenerate
         self.degenerate_ = bool(degenerate.any())
+        # the statistics of the last E-step, at exactly the returned parameters: model
+        # selection reads its criteria from them (emkit.estimators.selection)
+        self._final_stats = result.stats
 
     def _mixture(self) -> Mixture:
         structure = covariance_structure(self.covariance_type)

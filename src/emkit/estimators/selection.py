@@ -271,32 +271,85 @@ def _fit_one(
 
 
 def _criteria(model: GaussianMixture, X, icl: str) -> dict:
-    """One row of the table, from one pass of the fitted model over the data (in memory)."""
-    if is_dask_collection(X):
-        return {
-            "log_likelihood": model.log_likelihood_,
-            "n_parameters": model.n_parameters(),
-            "bic": model.bic(X),
-            "aic": model.aic(X),
-            "icl": model.icl(X, kind=icl),
-            "degenerate": model.degenerate_,
-            "converged": model.converged_,
-            "model": covariance_structure(model.covariance_type).alias,
-        }
+    """One row of the table: from the statistics of the fit's last E-step where they hold the
+    terms (:func:`criteria_from_stats`: no pass over the data), else from one pass of the
+    fitted model over the data."""
+    row = {
+        "log_likelihood": model.log_likelihood_,
+        "n_parameters": model.n_parameters(),
+    }
+    n_rows = X.shape[0]
+    found = criteria_from_stats(model, getattr(model, "_final_stats", None), n_rows, icl)
+    if found is not None:
+        row.update(found)
+    elif is_dask_collection(X):
+        row.update(bic=model.bic(X), aic=model.aic(X), icl=model.icl(X, kind=icl))
+    else:
+        row.update(_criteria_by_pass(model, X, icl))
+    return {
+        **row,
+        "degenerate": model.degenerate_,
+        "converged": model.converged_,
+        "model": covariance_structure(model.covariance_type).alias,
+    }
+
+
+def criteria_from_stats(model: GaussianMixture, stats: Any, n_rows: int, icl: str) -> dict | None:
+    r"""BIC, AIC and ICL of a fitted mixture from the statistics of its last E-step.
+
+    EM's last E-step is evaluated at exactly the returned parameters, and its pass over the rows
+    gathers all the criteria need: the log-likelihood :math:`L` (``log_likelihood_``), the
+    weights :math:`N_k`, means and scatters, and :math:`\sum_n \log\max_k r_{nk}` (the fused
+    kernel's :attr:`~emkit.distributions.gaussian.stats.GaussianStats.log_max_resp`). Then
+
+    .. math:: \mathrm{ICL}_{hard} = \mathrm{BIC} - 2\sum_n \log\max_k r_{nk}, \qquad
+              \mathrm{ICL}_{soft} = \mathrm{BIC} + 2 (L - Q),
+
+    with :math:`Q = \sum_k N_k\log\pi_k + \sum_k\sum_n r_{nk}\log p_k(x_n)` from the statistics
+    (:meth:`~emkit.distributions.gaussian.base.GaussianComponents.expected_log_prob`): the
+    entropy of the responsibilities is :math:`L - Q`.
+
+    Returns
+    -------
+    dict with bic, aic and icl, or None where the statistics lack a term (rows with missing
+    values, a fit not on the fused path): the caller then makes a pass over the data.
+    """
+    components = getattr(stats, "components", None)
+    log_max = getattr(components, "log_max_resp", np.nan)
+    if stats is None or not np.isfinite(log_max):
+        return None
+    log_likelihood = float(model.log_likelihood_)
+    n_parameters = model.n_parameters()
+    bic = -2.0 * log_likelihood + n_parameters * np.log(n_rows)
+    if icl == "hard":
+        icl_value = bic - 2.0 * log_max
+    else:
+        mixture = model._mixture()
+        weight = stats.resp_sum  # (k,)
+        with np.errstate(divide="ignore"):
+            log_weights = np.where(weight > 0, np.log(model.weights_), 0.0)
+        expected = float(weight @ log_weights) + float(
+            mixture.components.expected_log_prob(components).sum()
+        )
+        icl_value = bic + 2.0 * (log_likelihood - expected)
+    return {
+        "bic": float(bic),
+        "aic": -2.0 * log_likelihood + 2.0 * n_parameters,
+        "icl": float(icl_value),
+    }
+
+
+def _criteria_by_pass(model: GaussianMixture, X, icl: str) -> dict:
+    """BIC, AIC and ICL from one pass of the fitted model over the rows ``X`` (in memory)."""
     log_resp, log_density = model._mixture().log_resp(model._checked_rows(X))
     ns = namespace_of(log_resp)  # tensors come back to the host for a few sums
     log_resp, log_density = np.asarray(ns.to_numpy(log_resp)), np.asarray(ns.to_numpy(log_density))
     n_parameters = model.n_parameters()
     log_likelihood = float(log_density.sum())
     return {
-        "log_likelihood": model.log_likelihood_,
-        "n_parameters": n_parameters,
         "bic": -2.0 * log_likelihood + n_parameters * np.log(log_density.shape[0]),
         "aic": -2.0 * log_likelihood + 2.0 * n_parameters,
         "icl": icl_from(log_resp, log_density, n_parameters, icl),
-        "degenerate": model.degenerate_,
-        "converged": model.converged_,
-        "model": covariance_structure(model.covariance_type).alias,
     }
 
 

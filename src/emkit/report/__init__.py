@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emkit.report.figures import draw_figures, full_covariances, png_bytes, save_figures
+from emkit.report.figures import (
+    FIGURE_ROWS,
+    draw_figures,
+    full_covariances,
+    png_bytes,
+    save_figures,
+)
 from emkit.report.html import components_html, selection_table_html, write_html
 
 BOOTSTRAP = 30  # resamples behind the standard errors of the component table
@@ -98,7 +104,13 @@ def bootstrap_errors(model, x: np.ndarray, n_boot: int = BOOTSTRAP, seed: int = 
     return result.standard_errors
 
 
-def summarize(selection, x: np.ndarray, columns: list[str] | None = None, top: int = 3) -> str:
+def summarize(
+    selection,
+    x: np.ndarray,
+    columns: list[str] | None = None,
+    top: int = 3,
+    sizes: np.ndarray | None = None,
+) -> str:
     """A plain-text summary of a :class:`emkit.MixtureSelection`, like R mclust's ``summary()``.
 
     Parameters
@@ -107,6 +119,11 @@ def summarize(selection, x: np.ndarray, columns: list[str] | None = None, top: i
     x : array of shape (n, d), the data it was fitted to.
     columns : d column names, or None.
     top : how many models to list, best first.
+    sizes : array of shape (k,), rows whose most probable component each is; counted from
+        ``x`` when None (one pass over the data).
+
+    The log-likelihood, BIC, ICL and AIC are the chosen model's row of ``selection.table_``
+    (computed on the data selected on, in the fit's last pass): no pass over ``x`` here.
 
     Returns
     -------
@@ -130,7 +147,8 @@ def summarize(selection, x: np.ndarray, columns: list[str] | None = None, top: i
         + (f" ({n_degenerate} degenerate, left out)." if n_degenerate else "."),
         "",
     ]
-    bic = model.bic(x)
+    chosen = _chosen_row(selection)
+    bic = float(chosen["bic"])
     stats = pd.DataFrame(
         {
             "n": [n],
@@ -138,8 +156,8 @@ def summarize(selection, x: np.ndarray, columns: list[str] | None = None, top: i
             "log-likelihood": [f"{model.log_likelihood_:.3f}"],
             "BIC": [f"{bic:.3f}"],
             "mclust BIC": [f"{-bic:.3f}"],
-            "ICL": [f"{model.icl(x):.3f}"],
-            "AIC": [f"{model.aic(x):.3f}"],
+            "ICL": [f"{float(chosen['icl']):.3f}"],
+            "AIC": [f"{float(chosen['aic']):.3f}"],
         }
     )
     lines += [
@@ -148,8 +166,7 @@ def summarize(selection, x: np.ndarray, columns: list[str] | None = None, top: i
         "mclust BIC = -BIC, higher is better.",
         "",
     ]
-    labels = model.predict(x)
-    counts = np.bincount(labels, minlength=model.n_components)
+    counts = cluster_sizes(model, x) if sizes is None else np.asarray(sizes)
     clusters = pd.DataFrame(
         [counts, [f"{w:.3f}" for w in model.weights_]],
         index=["size", "weight"],
@@ -176,6 +193,26 @@ def summarize(selection, x: np.ndarray, columns: list[str] | None = None, top: i
     return "\n".join(lines)
 
 
+def _chosen_row(selection) -> pd.Series:
+    """The row of ``selection.table_`` of the chosen model."""
+    from emkit.distributions.gaussian import covariance_structure
+
+    model, table = selection.best_, selection.table_
+    name = covariance_structure(model.covariance_type).name
+    row = (table["n_components"] == model.n_components) & (table["covariance_type"] == name)
+    return table.loc[row].iloc[0]
+
+
+def cluster_sizes(model, x: np.ndarray, rows: int = 1 << 16) -> np.ndarray:
+    """Rows of ``x`` (n, d) whose most probable component is each of the model's, shape (k,);
+    computed block by block (no (n, k) array)."""
+    sizes = np.zeros(model.n_components, dtype=np.int64)
+    for start in range(0, x.shape[0], rows):
+        labels = model.predict(x[start : start + rows])
+        sizes += np.bincount(labels, minlength=model.n_components)
+    return sizes
+
+
 def write_report(
     selection,
     x: np.ndarray,
@@ -186,6 +223,7 @@ def write_report(
     source: str = "",
     summary: str | None = None,
     units_note: str = "",
+    sizes: np.ndarray | None = None,
 ) -> dict[str, Path]:
     """Write ``report.html``: one self-contained file (figures embedded as PNG data URIs).
 
@@ -199,6 +237,11 @@ def write_report(
     source : where the data came from, shown under the heading.
     summary : the text summary; :func:`summarize` when None.
     units_note : a line above the component table (e.g. that the columns are z-scores).
+    sizes : array of shape (k,), the chosen model's cluster sizes; counted from ``x`` when None.
+
+    Figures of the data are drawn from a random sample of at most
+    :data:`~emkit.report.figures.FIGURE_ROWS` rows (their captions say so); standard errors
+    are bootstrapped only up to :data:`BOOTSTRAP_MAX_VALUES` numbers.
 
     Returns
     -------
@@ -206,8 +249,11 @@ def write_report(
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    model = selection.best_
+    if sizes is None:
+        sizes = cluster_sizes(model, x)
     if summary is None:
-        summary = summarize(selection, x, columns)
+        summary = summarize(selection, x, columns, sizes=sizes)
     n_missing = int((~np.isfinite(x).all(axis=1)).sum())
     left_out = (
         f" The {n_missing} rows with a missing value cannot be placed on the axes and are not "
@@ -215,13 +261,27 @@ def write_report(
         if n_missing
         else ""
     )
+    n_complete = x.shape[0] - n_missing
+    sampled = (
+        f" Drawn from a random sample of {FIGURE_ROWS:,} of the {n_complete:,} rows"
+        + (" with no missing value" if n_missing else "")
+        + " (the fit used every row)."
+        if n_complete > FIGURE_ROWS
+        else ""
+    )
+    data_figures = ("clusters", "uncertainty")
     figures = [
-        (png_bytes(fig), CAPTIONS[key] + (left_out if key in ("clusters", "uncertainty") else ""))
+        (png_bytes(fig), CAPTIONS[key] + (left_out + sampled if key in data_figures else ""))
         for key, fig in draw_figures(selection, x, columns).items()
     ]
-    model = selection.best_
     parameters = components_html(
-        model, columns, x, bootstrap_errors(model, x), n_boot=BOOTSTRAP, note=units_note
+        model,
+        columns,
+        x,
+        bootstrap_errors(model, x),
+        n_boot=BOOTSTRAP,
+        note=units_note,
+        sizes=sizes,
     )
     path = write_html(
         out_dir / "report.html",
@@ -237,6 +297,7 @@ def write_report(
 
 __all__ = [
     "bootstrap_errors",
+    "cluster_sizes",
     "geometry",
     "model_name",
     "save_figures",

@@ -23,6 +23,9 @@ from emkit.atomic import write_bytes
 
 DPI = 110
 PAIRS_MAX = 6  # up to this many columns a pairs plot; beyond, two principal components
+# Figures of the data draw at most this many rows, a random sample (scatter plots of millions
+# of points take minutes and show no more); the report's captions say so.
+FIGURE_ROWS = 10_000
 FIGURE_FILES = {
     "criterion": "model-selection.png",
     "history": "log-likelihood.png",
@@ -482,16 +485,30 @@ def uncertainty_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
 def draw_figures(selection, x: np.ndarray, columns: list[str]) -> dict[str, Figure]:
     """The four figures of a :class:`emkit.MixtureSelection`, keyed as :data:`FIGURE_FILES`.
 
-    Rows with a missing value cannot be placed on the axes and are left out of the figures.
+    Rows with a missing value cannot be placed on the axes and are left out of the figures; of
+    the others, a random sample of :data:`FIGURE_ROWS` is drawn where there are more
+    (:func:`sample_rows`).
     """
     model = selection.best_
-    x = x[np.isfinite(x).all(axis=1)]
+    x = sample_rows(x)
     return {
         "criterion": criterion_figure(selection.table_, selection.criterion, model),
         "history": history_figure(model),
         "clusters": clusters_figure(model, x, columns),
         "uncertainty": uncertainty_figure(model, x, columns),
     }
+
+
+def sample_rows(x: np.ndarray, size: int = FIGURE_ROWS, seed: int = 0) -> np.ndarray:
+    """The rows of ``x`` (n, d) with no missing value; where there are more than ``size``, a
+    random ``size`` of them (drawn without replacement, in their order; the same each time)."""
+    complete = np.isfinite(x).all(axis=1)
+    if x.shape[0] <= size:
+        return x if complete.all() else x[complete]
+    rows = np.flatnonzero(complete)
+    if rows.size > size:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, size=size, replace=False))
+    return x[rows]
 
 
 def png_bytes(fig: Figure) -> bytes:

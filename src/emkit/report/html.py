@@ -88,6 +88,7 @@ def components_html(
     errors=None,
     n_boot: int = 0,
     note: str = "",
+    sizes: np.ndarray | None = None,
 ) -> str:
     """The fitted components: weight, size, mean and standard deviation of every column (with
     bootstrap standard errors when given), then each component's covariance matrix.
@@ -101,12 +102,17 @@ def components_html(
     errors : :func:`emkit.report.bootstrap_errors`' dict, or None.
     n_boot : resamples behind ``errors``, for the note.
     note : one more line above the table.
+    sizes : array of shape (k,), the rows whose most probable component each is; counted from
+        ``x`` when None.
     """
     from emkit.report.figures import full_covariances
 
     full = full_covariances(model)
     k, d = model.means_.shape
-    sizes = np.bincount(model.predict(x), minlength=k)
+    if sizes is None:
+        from emkit.report import cluster_sizes
+
+        sizes = cluster_sizes(model, x)
     sds = np.sqrt(np.diagonal(full, axis1=1, axis2=2))  # (k, d)
 
     def cell(value: float, se: float | None) -> str:

@@ -176,6 +176,36 @@ class GaussianComponents:
         """Precision matrices (k, d, d), or per-feature precisions (k, d) for diagonal forms."""
         raise NotImplementedError
 
+    def expected_log_prob(self, stats: GaussianStats) -> np.ndarray:
+        r""":math:`\sum_n r_{nk} \log p_k(x_n)` for each component, shape (k,), from the
+        statistics of the rows alone (no pass over them):
+
+        .. math:: N_k \log|P_k|^{1/2} - \tfrac{d}{2} N_k \log 2\pi
+                  - \tfrac12 \operatorname{tr} P_k \left(S_k + N_k (m_k - \mu_k)
+                  (m_k - \mu_k)^\top\right),
+
+        with :math:`N_k, m_k, S_k` the statistics' weight, mean and centred scatter. Added to
+        :math:`\sum_k N_k \log\pi_k` it is EM's :math:`Q`, whose gap to the log-likelihood is
+        the entropy of the responsibilities (soft ICL).
+        """
+        d = self.n_features
+        weight = stats.weight  # (k,)
+        gap = stats.mean - self.means  # (k, d)
+        precisions = self.precisions()
+        if precisions.ndim == 2:  # per-feature precisions (k, d)
+            spread = stats.scatter
+            if spread.ndim == 3:
+                spread = np.diagonal(spread, axis1=1, axis2=2)
+            quad = np.sum(precisions * (spread + weight[:, None] * gap**2), axis=1)
+        else:
+            scatter = stats.scatter
+            if scatter.ndim == 2:
+                scatter = np.einsum("kd,de->kde", scatter, np.eye(d))
+            quad = np.einsum("kij,kij->k", precisions, scatter)
+            quad = quad + weight * np.einsum("ki,kij,kj->k", gap, precisions, gap)
+        log_norm = self.log_det_precision_cholesky() - 0.5 * d * LOG_2PI
+        return weight * log_norm - 0.5 * quad
+
     def fused_e_step(
         self,
         x: np.ndarray,
@@ -191,8 +221,10 @@ class GaussianComponents:
         form = self.quadratic_form(log_weights, shift)
         if form is None:
             return None
-        weight, mean, scatter, loglik = kernels.gaussian_e_step(x, [form], sample_weight)[0]
-        return GaussianStats(weight, mean, scatter), loglik
+        weight, mean, scatter, loglik, log_max = kernels.gaussian_e_step(x, [form], sample_weight)[
+            0
+        ]
+        return GaussianStats(weight, mean, scatter, log_max), loglik
 
     @staticmethod
     def fused_e_step_many(
@@ -209,7 +241,7 @@ class GaussianComponents:
         if len(exact) < len(forms):
             return None
         out = kernels.gaussian_e_step(x, exact, sample_weight)
-        return [(GaussianStats(w, m, s), ll) for w, m, s, ll in out]
+        return [(GaussianStats(w, m, s, lm), ll) for w, m, s, ll, lm in out]
 
     def quadratic_form(
         self, log_weights: np.ndarray, shift: np.ndarray | None = None

@@ -21,17 +21,21 @@ class GaussianStats:
     mean : array of shape (k, d), weighted mean (0 where the weight is 0).
     scatter : array of shape (k, d, d) (full) or (k, d) (diagonal only),
         sum_n r_nk (x_n - mean_k)(x_n - mean_k)^T.
+    log_max_resp : sum_n w_n log max_k r_nk, the classification term of mclust's hard ICL,
+        gathered by the fused E-step (:mod:`emkit.backend.kernels`) in its pass over the rows;
+        NaN where the statistics were computed otherwise.
     """
 
     weight: np.ndarray
     mean: np.ndarray
     scatter: np.ndarray
+    log_max_resp: float = float("nan")
 
     @classmethod
     def zero(cls, k: int, d: int, diagonal: bool) -> GaussianStats:
         """The identity of ``+``: K empty components of d features."""
         shape = (k, d) if diagonal else (k, d, d)
-        return cls(np.zeros(k), np.zeros((k, d)), np.zeros(shape))
+        return cls(np.zeros(k), np.zeros((k, d)), np.zeros(shape), 0.0)
 
     @classmethod
     def from_data(cls, x: np.ndarray, resp: np.ndarray, diagonal: bool) -> GaussianStats:
@@ -61,7 +65,8 @@ class GaussianStats:
         return cls(weight, mean, scatter)
 
     def __add__(self, other: GaussianStats) -> GaussianStats:
-        return GaussianStats(*merge_centred(self.as_tuple(), other.as_tuple()))
+        log_max_resp = self.log_max_resp + other.log_max_resp
+        return GaussianStats(*merge_centred(self.as_tuple(), other.as_tuple()), log_max_resp)
 
     def as_tuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(weight, mean, scatter), as :func:`~emkit.distributions.base.merge_centred` takes."""
