@@ -10,7 +10,7 @@ import numpy as np
 from emkit.backend import kernels
 from emkit.backend.namespace import namespace_of
 from emkit.distributions.base import LOG_2PI
-from emkit.distributions.gaussian.stats import GaussianStats
+from emkit.distributions.gaussian.stats import FusedGaussianStats, GaussianStats
 from emkit.distributions.regularization import Regularization
 
 MAX_RIDGE_RISES = 40
@@ -224,7 +224,7 @@ class GaussianComponents:
         weight, mean, scatter, loglik, log_max = kernels.gaussian_e_step(x, [form], sample_weight)[
             0
         ]
-        return GaussianStats(weight, mean, scatter, log_max), loglik
+        return FusedGaussianStats(weight, mean, scatter, log_max), loglik
 
     @staticmethod
     def fused_e_step_many(
@@ -241,7 +241,7 @@ class GaussianComponents:
         if len(exact) < len(forms):
             return None
         out = kernels.gaussian_e_step(x, exact, sample_weight)
-        return [(GaussianStats(w, m, s, lm), ll) for w, m, s, ll, lm in out]
+        return [(FusedGaussianStats(w, m, s, lm), ll) for w, m, s, ll, lm in out]
 
     def quadratic_form(
         self, log_weights: np.ndarray, shift: np.ndarray | None = None

@@ -21,21 +21,17 @@ class GaussianStats:
     mean : array of shape (k, d), weighted mean (0 where the weight is 0).
     scatter : array of shape (k, d, d) (full) or (k, d) (diagonal only),
         sum_n r_nk (x_n - mean_k)(x_n - mean_k)^T.
-    log_max_resp : sum_n w_n log max_k r_nk, the classification term of mclust's hard ICL,
-        gathered by the fused E-step (:mod:`emkit.backend.kernels`) in its pass over the rows;
-        NaN where the statistics were computed otherwise.
     """
 
     weight: np.ndarray
     mean: np.ndarray
     scatter: np.ndarray
-    log_max_resp: float = float("nan")
 
     @classmethod
     def zero(cls, k: int, d: int, diagonal: bool) -> GaussianStats:
         """The identity of ``+``: K empty components of d features."""
         shape = (k, d) if diagonal else (k, d, d)
-        return cls(np.zeros(k), np.zeros((k, d)), np.zeros(shape), 0.0)
+        return cls(np.zeros(k), np.zeros((k, d)), np.zeros(shape))
 
     @classmethod
     def from_data(cls, x: np.ndarray, resp: np.ndarray, diagonal: bool) -> GaussianStats:
@@ -65,8 +61,7 @@ class GaussianStats:
         return cls(weight, mean, scatter)
 
     def __add__(self, other: GaussianStats) -> GaussianStats:
-        log_max_resp = self.log_max_resp + other.log_max_resp
-        return GaussianStats(*merge_centred(self.as_tuple(), other.as_tuple()), log_max_resp)
+        return GaussianStats(*merge_centred(self.as_tuple(), other.as_tuple()))
 
     def as_tuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(weight, mean, scatter), as :func:`~emkit.distributions.base.merge_centred` takes."""
@@ -115,3 +110,34 @@ class GaussianStats:
             scatter[flat[0], flat[1], :] = 0.0
             scatter[flat[0], :, flat[1]] = 0.0
         return scatter
+
+
+@dataclass(frozen=True)
+class FusedGaussianStats(GaussianStats):
+    """:class:`GaussianStats` of the fused E-step (:mod:`emkit.backend.kernels`), which also
+    gathers, in the same pass over the rows, the classification term of mclust's hard ICL.
+
+    Attributes
+    ----------
+    log_max_resp : sum_n w_n log max_k r_nk over the rows the statistics hold.
+
+    Merged with plain statistics that hold rows, the term is unknown (NaN); plain statistics
+    of no rows (:meth:`GaussianStats.zero`) leave it as it is.
+    """
+
+    log_max_resp: float = 0.0
+
+    def __add__(self, other: GaussianStats) -> GaussianStats:
+        merged = GaussianStats.__add__(self, other)
+        return FusedGaussianStats(*merged.as_tuple(), self.log_max_resp + _term(other))
+
+    def __radd__(self, other: GaussianStats) -> GaussianStats:
+        merged = GaussianStats.__add__(other, self)
+        return FusedGaussianStats(*merged.as_tuple(), _term(other) + self.log_max_resp)
+
+
+def _term(stats: GaussianStats) -> float:
+    """``log_max_resp`` of statistics: 0 for plain ones of no rows, NaN for other plain ones."""
+    if isinstance(stats, FusedGaussianStats):
+        return stats.log_max_resp
+    return 0.0 if not np.any(stats.weight) else float("nan")
