@@ -91,6 +91,12 @@ def test_summary_reads_like_mclusts():
     assert "ICL from the soft entropy" in model.summary(x, icl="soft")
     detail = model.summary(x, parameters=True)
     assert "Mixing probabilities" in detail and "Variances" in detail
+    # the weights' row of standard errors is Louis' (emkit.information)
+    se_row = next(line for line in detail.splitlines() if line.startswith("se"))
+    np.testing.assert_allclose(
+        [float(v) for v in se_row.split()[1:]], model.standard_errors(x)["weights"], rtol=1e-5
+    )
+    assert "Standard errors of the means" in detail
 
 
 @pytest.mark.parametrize("what", ["bic", "classification", "uncertainty", "density"])

@@ -57,8 +57,9 @@ def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "ha
     ----------
     model : a fitted GaussianMixture.
     x : array of shape (n, d), the data it was fitted to.
-    parameters : also print the mixing probabilities, means and variances (with standard
-        errors where the model has ``standard_errors_``).
+    parameters : also print the mixing probabilities, means and variances, with the standard
+        errors of the weights and means from the observed information (Louis' method,
+        :meth:`~emkit.GaussianMixture.standard_errors`) where it is positive definite.
     icl : "hard" (mclust's, default) or "soft"; the text says which.
     """
     n = x.shape[0]
@@ -93,7 +94,7 @@ def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "ha
         table.to_string(index=False),
     ]
     if parameters:
-        errors = getattr(model, "standard_errors_", None)
+        errors = _standard_errors(model, x)
         lines += ["", "Mixing probabilities:", _row(model.weights_, errors, "weights")]
         lines += ["", "Means:"]
         means = pd.DataFrame(model.means_.T, columns=[f"[,{j + 1}]" for j in range(k)])
@@ -109,6 +110,21 @@ def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "ha
         for j in range(k):
             lines += [f"[,,{j + 1}]", pd.DataFrame(full[j]).to_string()]
     return "\n".join(lines)
+
+
+def _standard_errors(model, x: np.ndarray) -> dict | None:
+    """Louis' standard errors of ``model`` on ``x``, or None where there are none to give (a
+    hard or missing-data fit, a singular information)."""
+    import warnings
+
+    from emkit.mle import HessianWarning
+
+    if model.missing == "em" or model.assignment != "soft":
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HessianWarning)
+        errors = model.standard_errors(x)
+    return None if np.isnan(errors["means"]).any() else errors
 
 
 def _row(values: np.ndarray, errors, key: str) -> str:
