@@ -85,6 +85,7 @@ class BootstrapResult:
 def bootstrap(
     model,
     X,
+    y=None,
     *,
     kind: str = "nonparametric",
     n_boot: int = 999,
@@ -105,6 +106,8 @@ def bootstrap(
     ----------
     model : a fitted estimator (e.g. :class:`emkit.GaussianMixture`).
     X : array-like of shape (n, d), the data it was fitted to.
+    y : array-like of shape (n,), the targets of a supervised fit (e.g.
+        :class:`emkit.MixtureOfRegressions`), resampled with the rows; None otherwise.
     kind : "nonparametric" (rows drawn with replacement), "parametric" (n rows drawn from the
         fitted model, which needs ``sample``), or "weighted" (the weighted likelihood
         bootstrap of Newton and Raftery, 1994: each row weighted by n times a flat Dirichlet
@@ -138,6 +141,11 @@ def bootstrap(
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    if y is not None and kind == "parametric":
+        raise ValueError(
+            "the parametric bootstrap draws X from the model and cannot draw y; use "
+            "kind='nonparametric' or 'weighted' for a supervised fit"
+        )
     if int(n_boot) < 2:
         raise ValueError(f"n_boot must be at least 2; got {n_boot}")
     extract = _extractors(model, parameters)
@@ -157,9 +165,11 @@ def bootstrap(
     def one(seed: np.random.SeedSequence):
         rng = np.random.default_rng(seed)
         fit = copy.deepcopy(model).set_params(**settings)
-        weights = None
+        weights, target = None, y
         if kind == "nonparametric":
-            data = _take(X, rng.integers(0, n, n))
+            rows = rng.integers(0, n, n)
+            data = _take(X, rows)
+            target = None if y is None else _take(y, rows)
         elif kind == "parametric":
             sampler = copy.deepcopy(model)
             if "random_state" in sampler.get_params():
@@ -170,7 +180,8 @@ def bootstrap(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                fit.fit(data) if weights is None else fit.fit(data, sample_weight=weights)
+                args = (data,) if target is None else (data, target)
+                fit.fit(*args) if weights is None else fit.fit(*args, sample_weight=weights)
             except (ValueError, np.linalg.LinAlgError):
                 return None
         values = {name: np.asarray(f(fit), dtype=np.float64) for name, f in extract.items()}
