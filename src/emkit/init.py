@@ -198,21 +198,26 @@ def inertia_tol(x: np.ndarray, tol: float, variance: np.ndarray | None = None) -
     return max(0.5 * tol * spread, np.finfo(float).tiny)
 
 
-def column_moments(x: np.ndarray, block: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and (unweighted, population) variance of each column of ``x`` (n, d), two passes
-    over blocks of rows (no copy of ``x``)."""
+def column_moments(x: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (unweighted, population) variance of each column of ``x`` (n, d): one pass
+    over blocks of rows split over threads, in deviations from the first rows' mean (so
+    that the sums of squares do not cancel), no copy of ``x``."""
     n, d = x.shape
     if n == 0:
         return np.full(d, np.nan), np.full(d, np.nan)
-    mean = np.zeros(d)
-    for start in range(0, n, block):
-        mean += x[start : start + block].sum(axis=0)
-    mean /= n
-    square = np.zeros(d)
-    for start in range(0, n, block):
-        diff = x[start : start + block] - mean
-        square += np.einsum("ij,ij->j", diff, diff)
-    return mean, square / n
+    shift = x[:block].mean(axis=0)
+
+    def sums(rows: np.ndarray, _: object, start: int) -> np.ndarray:
+        out = np.zeros((2, d))
+        for at in range(0, rows.shape[0], block):
+            diff = rows[at : at + block] - shift
+            out[0] += diff.sum(axis=0)
+            out[1] += np.einsum("ij,ij->j", diff, diff)
+        return out
+
+    parts = numpy_backend.over_threads(x, None, sums)
+    first, second = sum(parts[1:], parts[0]) / n
+    return shift + first, np.maximum(second - first**2, 0.0)
 
 
 def nearest(x: np.ndarray, centres: np.ndarray) -> np.ndarray:

@@ -311,18 +311,18 @@ def _nearest_partial(x: np.ndarray, weights: np.ndarray | None, forms: list, off
         norms = np.einsum("ij,ij->j", feats[:d], feats[:d])  # |x - s|^2, (m,)
         g = np.matmul(coef, feats, out=joint[:, :m])  # (sum k, m)
         w = None if weights is None else weights[start : start + m]
+        total = float(norms.sum() if w is None else w @ norms)
+        largest = float(norms.max())
         for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             part = g[lo:hi]  # (k, m)
-            best = np.minimum.reduce(part, axis=0)  # (m,)
+            best = np.minimum.reduce(part, axis=0)  # (m,): distances minus |x - s|^2
             sums[j] += _assign_block(part, best, feats, w)
-            best += norms  # squared distance to the nearest centre
-            if w is None:
-                inertia[j] += float(best.sum())
-            else:
-                inertia[j] += float(w @ best)
-                best[w <= 0] = -1.0  # rows of no weight are never re-seeded on
+            inertia[j] += total + float(best.sum() if w is None else w @ best)
             k = hi - lo
-            if top[j][0].shape[0] < k or best.max() > top[j][1][-1]:
+            if top[j][0].shape[0] < k or largest + best.max() > top[j][1][-1]:
+                best += norms  # squared distance to the nearest centre
+                if w is not None:
+                    best[w <= 0] = -1.0  # rows of no weight are never re-seeded on
                 top[j] = merge_top(top[j], top_rows(best, k, offset + start), k)
     return [(s[:, d], s[:, :d], i, t) for s, i, t in zip(sums, inertia, top, strict=True)]
 
