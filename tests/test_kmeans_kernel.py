@@ -8,6 +8,7 @@ from sklearn.cluster import KMeans as SkKMeans
 from emkit import KMeans
 from emkit.backend import numpy_backend
 from emkit.backend.nearest import nearest_e_step, nearest_form, nearest_labels
+from emkit.backend.numpy_backend import shifted_rows
 from emkit.init import canonical_order, draw_rows, kmeans_plusplus
 
 
@@ -47,6 +48,26 @@ def test_pass_matches_brute_force(weighted):
         got_labels, got_nearest = nearest_labels(x, nearest_form(c, shift))
         np.testing.assert_array_equal(got_labels, labels)
         np.testing.assert_allclose(got_nearest, nearest, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_rows_laid_out_once_give_the_same_pass(weighted, monkeypatch):
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "2")
+    x = blobs(n=70_000, d=3, k=4, offset=50.0)
+    w = np.random.default_rng(2).integers(0, 3, size=len(x)).astype(float) if weighted else None
+    scale = 4.0
+    shift = x.mean(axis=0) / scale
+    laid = shifted_rows(x, shift, scale)
+    np.testing.assert_allclose(laid.features[:-1].T + shift, x / scale, rtol=1e-14)
+    forms = [nearest_form(x[:4] / scale, shift), nearest_form(x[10:14] / scale, shift)]
+    for plain, once in zip(
+        nearest_e_step(x / scale, forms, w), nearest_e_step(laid, forms, w), strict=True
+    ):
+        np.testing.assert_array_equal(once.weight, plain.weight)
+        np.testing.assert_array_equal(once.sums, plain.sums)
+        assert once.inertia == pytest.approx(plain.inertia, rel=1e-13)
+        np.testing.assert_array_equal(once.far_dist, plain.far_dist)
+        np.testing.assert_allclose(once.far_rows, plain.far_rows, rtol=1e-14)
 
 
 def test_tie_goes_to_the_first_centre():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from emkit.backend import numpy_backend
-from emkit.backend.sources import ArrayChunks
+from emkit.backend.nearest import shifted_source
 from emkit.distributions.centroids import squared_distances
 from emkit.distributions.gaussian import GaussianComponents, GaussianStats
 from emkit.distributions.regularization import Regularization
@@ -178,16 +178,11 @@ def lloyd(
     -------
     array of shape (k, d), the final centres.
     """
-    data = whole_rows(x, sample_weight)
-    start = centroid_mixture(centres, np.average(x, axis=0, weights=sample_weight))
-    fit = fit_starts([start], data, tol=inertia_tol(x, tol), max_iter=max_iter)
+    mean, variance = column_moments(x)
+    data = shifted_source(x, mean, sample_weight)
+    start = centroid_mixture(centres, mean)
+    fit = fit_starts([start], data, tol=inertia_tol(x, tol, variance), max_iter=max_iter)
     return fit.best.model.components.means
-
-
-def whole_rows(x: np.ndarray, sample_weight: np.ndarray | None = None) -> ArrayChunks:
-    """The rows ``x`` (n, d) as one chunk, for k-means' fused pass, which blocks the rows and
-    splits them over threads itself."""
-    return ArrayChunks(x, sample_weight, chunk_rows=max(1, x.shape[0]))
 
 
 def inertia_tol(x: np.ndarray, tol: float, variance: np.ndarray | None = None) -> float:

@@ -15,6 +15,10 @@ Shifting by a point near the data (the centres' mean) keeps the expansion's term
 order of the distances themselves (as scikit-learn's centring of the data does): the
 products lose about machine epsilon times :math:`\lVert x - s\rVert \lVert c_k - s\rVert`.
 
+On the host the rows can be laid out once per fit, shifted and feature-major with their
+squared norms (:class:`~emkit.backend.numpy_backend.ShiftedRows`, the one chunk of a
+:class:`ShiftedSource`), so that an iteration only multiplies, compares and adds.
+
 The pass over the rows is the array backend's :func:`nearest_sums` / :func:`nearest_labels`
 (NumPy: blocked and threaded, :mod:`emkit.backend.numpy_backend`; PyTorch: on the tensors'
 device); the forms and the statistics are NumPy float64 on the host.
@@ -22,11 +26,15 @@ device); the forms and the statistics are NumPy float64 on the host.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from emkit.backend.namespace import namespace_of
+from emkit.backend.numpy_backend import ShiftedRows, shifted_rows
+from emkit.backend.sources import WeightedRows
 
 
 @dataclass(frozen=True)
@@ -97,3 +105,37 @@ def nearest_labels(x: np.ndarray, form: NearestForm) -> tuple[np.ndarray, np.nda
     and the squared distance to it by differences (of the shifted rows and centres), float64
     array of shape (n,)."""
     return namespace_of(x).nearest_labels(x, form)
+
+
+def rows_shift(x: Any) -> np.ndarray | None:
+    """The shift the rows of chunk ``x`` were laid out from (ShiftedRows), else None."""
+    return x.shift if isinstance(x, ShiftedRows) else None
+
+
+@dataclass(frozen=True)
+class ShiftedSource(WeightedRows):
+    """The rows of an array laid out once for the nearest-centre pass: a
+    :class:`~emkit.backend.sources.DataSource` of one chunk, a
+    :class:`~emkit.backend.numpy_backend.ShiftedRows`, with optional sample weights (n,)."""
+
+    rows: ShiftedRows
+    sample_weight: np.ndarray | None = None
+
+    def __iter__(self) -> Iterator[tuple[Any, np.ndarray | None]]:
+        yield self.rows, self.sample_weight
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.rows.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.rows.shape[1])
+
+
+def shifted_source(
+    x: np.ndarray, shift: np.ndarray, sample_weight: np.ndarray | None = None, scale: float = 1.0
+) -> ShiftedSource:
+    """The source of rows ``x / scale`` (n, d, NumPy) laid out from ``shift`` (d,) (a point
+    near the data), with their weights (n,)."""
+    return ShiftedSource(shifted_rows(x, shift, scale), sample_weight)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
@@ -266,6 +267,58 @@ def over_threads(
         )
 
 
+@dataclass(frozen=True)
+class ShiftedRows:
+    """Rows laid out once per fit for the nearest-centre pass (k-means): shifted,
+    feature-major, with their squared norms, so that no pass shifts, transposes or squares
+    them again.
+
+    Attributes
+    ----------
+    features : array of shape (d + 1, n), the rows minus ``shift``, one feature per row,
+        then a row of ones.
+    norms : array of shape (n,), :math:`\\lVert x - s\\rVert^2` of each row.
+    shift : array of shape (d,).
+    """
+
+    features: np.ndarray
+    norms: np.ndarray
+    shift: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(n, d), as the rows'."""
+        return self.features.shape[1], self.features.shape[0] - 1
+
+    def __getitem__(self, rows: slice) -> ShiftedRows:
+        """The rows ``rows`` (a slice)."""
+        return ShiftedRows(self.features[:, rows], self.norms[rows], self.shift)
+
+    def take(self, index: np.ndarray) -> np.ndarray:
+        """The rows at ``index`` (m,) as an array (m, d) (to rounding of the shift)."""
+        return self.features[:-1, index].T + self.shift
+
+
+def shifted_rows(x: np.ndarray, shift: np.ndarray, scale: float = 1.0) -> ShiftedRows:
+    """:class:`ShiftedRows` of ``x / scale`` (n, d) taken from ``shift`` (d,)."""
+    n, d = x.shape
+    features = np.empty((d + 1, n))
+    features[d] = 1.0
+    norms = np.empty(n)
+
+    def fill(rows: np.ndarray, _: object, start: int) -> None:
+        block = _block_rows(2 * d + 1)
+        for at in range(0, rows.shape[0], block):
+            part = slice(start + at, start + min(at + block, rows.shape[0]))
+            out = features[:d, part]
+            np.divide(rows[at : at + block].T, scale, out=out)
+            out -= shift[:, None]
+            np.einsum("ij,ij->j", out, out, out=norms[part])
+
+    over_threads(x, None, fill, NEAREST_PARTS_PER_THREAD)
+    return ShiftedRows(features, norms, np.asarray(shift, dtype=np.float64))
+
+
 def nearest_sums(x: np.ndarray, weights: np.ndarray | None, forms: list) -> list[tuple]:
     """Per form (:class:`~emkit.backend.nearest.NearestForm`, all with one shift) the fields
     of :class:`~emkit.backend.nearest.NearestSums` for rows ``x`` (n, d), in float64."""
@@ -285,30 +338,39 @@ def nearest_sums(x: np.ndarray, weights: np.ndarray | None, forms: list) -> list
         far_dist = np.full(k, -1.0)
         far_rows = np.zeros((k, x.shape[1]))
         m = top[0].shape[0]
-        far_dist[:m], far_rows[:m] = top[1], x[top[0]]
+        far_dist[:m] = top[1]
+        far_rows[:m] = x.take(top[0]) if isinstance(x, ShiftedRows) else x[top[0]]
         out.append((weight, sums, float(inertia), far_dist, far_rows))
     return out
 
 
-def _nearest_partial(x: np.ndarray, weights: np.ndarray | None, forms: list, offset: int) -> list:
+def _nearest_partial(x: Any, weights: np.ndarray | None, forms: list, offset: int) -> list:
     """Weight, shifted sums, inertia and top (row index + ``offset``, distance) of rows ``x``
-    for each form: one product per block for all forms."""
+    (an array, or :class:`ShiftedRows`) for each form: one product per block for all
+    forms."""
     n, d = x.shape
     shift = forms[0].shift
+    prepared = isinstance(x, ShiftedRows)
+    if prepared and not np.array_equal(x.shift, shift):
+        raise ValueError("the centres' forms must be taken from the rows' own shift")
     # [-2 (c - s), |c - s|^2] against [x - s; 1]: distances minus |x - s|^2 in one product.
     coef = np.hstack([-2.0 * np.vstack([f.coef for f in forms]), _stacked_const(forms)])
     bounds = np.cumsum([0] + [f.n_components for f in forms])
     block = _block_rows(coef.shape[0] + 2 * d + 1)
-    features, _, joint = _nearest_buffers(min(block, n), d, coef.shape[0])
+    features, _, joint = _nearest_buffers(min(block, n), 0 if prepared else d, coef.shape[0])
     sums = [np.zeros((f.n_components, d + 1)) for f in forms]  # shifted sums, weight
     inertia = [0.0] * len(forms)
     top = [_NO_ROWS] * len(forms)
     for start in range(0, n, block):
-        rows = x[start : start + block]
-        m = rows.shape[0]
-        feats = features[:, :m]  # [x - s; 1], feature-major (d + 1, m)
-        np.subtract(rows.T, shift[:, None], out=feats[:d])
-        norms = np.einsum("ij,ij->j", feats[:d], feats[:d])  # |x - s|^2, (m,)
+        if prepared:  # laid out once per fit
+            feats, norms = x.features[:, start : start + block], x.norms[start : start + block]
+            m = norms.shape[0]
+        else:
+            rows = x[start : start + block]
+            m = rows.shape[0]
+            feats = features[:, :m]  # [x - s; 1], feature-major (d + 1, m)
+            np.subtract(rows.T, shift[:, None], out=feats[:d])
+            norms = np.einsum("ij,ij->j", feats[:d], feats[:d])  # |x - s|^2, (m,)
         g = np.matmul(coef, feats, out=joint[:, :m])  # (sum k, m)
         w = None if weights is None else weights[start : start + m]
         total = float(norms.sum() if w is None else w @ norms)

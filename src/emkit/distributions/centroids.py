@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from emkit.backend.namespace import namespace_of
-from emkit.backend.nearest import nearest_e_step, nearest_form
+from emkit.backend.nearest import nearest_e_step, nearest_form, rows_shift
 from emkit.distributions.base import LOG_2PI
 
 
@@ -121,7 +121,9 @@ class Centroids:
         given to its nearest centre, in one fused pass that shares the rows' work among them
         (the first's shift serves all)."""
         first = components[0]
-        shift = first.means.mean(axis=0) if first.shift is None else first.shift
+        shift = rows_shift(x)  # rows laid out once per fit carry theirs
+        if shift is None:
+            shift = first.means.mean(axis=0) if first.shift is None else first.shift
         forms = [nearest_form(c.means, shift) for c in components]
         out = []
         for got in nearest_e_step(x, forms, sample_weight):

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
-from emkit.backend.nearest import nearest_form, nearest_labels
+from emkit.backend.nearest import nearest_form, nearest_labels, shifted_source
 from emkit.backend.sources import array_source
 from emkit.em import fit_starts
 from emkit.estimators._device import (
@@ -42,7 +42,6 @@ from emkit.init import (
     kmeans_plusplus,
     random_rows,
     squared_distances,
-    whole_rows,
 )
 
 
@@ -149,7 +148,7 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         place = placement(self.device, X, self.dtype)
         if is_dask_collection(X):
             data, x, w = fit_rows(self, X, sample_weight, rng=rng, min_rows=self.n_clusters)
-            scale, xs = 1.0, x  # x: the rows sampled for the starts
+            scale = 1.0  # x: the rows sampled for the starts
             mean, variance = column_moments(x)
         else:
             if place is not None and is_device_array(X):
@@ -164,15 +163,18 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
             # memory on the host the fit runs on x / scale, a power of two near the data's
             # spread, so that rescaling is exact and the result is the same at every scale.
             scale = _power_of_two_scale(variance) if place is None else 1.0
-            xs = x / scale if scale != 1.0 else x
-            # On the host one chunk: the fused pass blocks the rows and splits them over threads.
-            data = whole_rows(xs, w) if place is None else place.hold(array_source(x, w), x, w)
+            # On the host the rows x / scale are laid out once, shifted and feature-major.
+            data = (
+                shifted_source(x, mean / scale, w, scale)
+                if place is None
+                else place.hold(array_source(x, w), x, w)
+            )
         # Distances are taken from the data's mean (see emkit.backend.nearest).
         starts = [
             centroid_mixture(self._start(x, w, rng) / scale, mean / scale)
             for _ in range(self._n_starts())
         ]
-        tol = inertia_tol(xs, self.tol, variance / scale**2)
+        tol = inertia_tol(x, self.tol, variance / scale**2)
         with memory_message(place, data):
             result = fit_starts(
                 starts, data, tol=tol, max_iter=self.max_iter, resolution=resolution(place)
@@ -190,7 +192,7 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         self.n_iter_ = max(result.n_iter, 1)
         self.history_ = result.history
         if scale != 1.0:  # history_ in the data's own units: const - inertia / 2
-            const = result.model.log_prior() + _log_normaliser(xs, w, self.n_clusters)
+            const = result.model.log_prior() + _log_normaliser(x, w, self.n_clusters)
             self.history_ = const + (result.history - const) * scale**2
         self.converged_ = result.converged
         return self
