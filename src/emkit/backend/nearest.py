@@ -11,9 +11,9 @@ term is added once per row. The statistics of the M-step (weight and sum of the 
 cluster) are the product of the one-hot assignment with the same shifted rows, and the
 inertia is the sum of the minima: all in one pass over the block, no (n, k, d) array formed.
 
-Shifting by a point near the data (the data's mean, else the centres') keeps the expansion's terms of the
-order of the distances themselves (as scikit-learn's centring of the data does): the
-products lose about machine epsilon times :math:`\lVert x - s\rVert \lVert c_k - s\rVert`.
+Shifting by a point near the data (the data's mean, else the centres') keeps the expansion's
+terms of the order of the distances themselves (as scikit-learn's centring of the data does):
+the products lose about machine epsilon times :math:`\lVert x - s\rVert \lVert c_k - s\rVert`.
 
 On the host the rows can be laid out once per fit, shifted and feature-major with their
 squared norms (:class:`~emkit.backend.numpy_backend.ShiftedRows`, the one chunk of a
