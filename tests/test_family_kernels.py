@@ -275,3 +275,34 @@ def test_zero_inflated_poisson_with_squarem_reaches_the_direct_maximum():
     np.testing.assert_allclose(fast.rate_, np.exp(direct.x[1]), rtol=1e-6)
     assert fast.log_likelihood_ == pytest.approx(-direct.fun, rel=1e-12)
     assert fast.n_iter_ < plain.n_iter_
+
+
+def test_regression_components_fused_e_step_and_vector_form():
+    from emkit.models.regression_mixture import LinearRegressions
+
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 10, size=(40_000, 2))
+    y = np.where(rng.uniform(size=40_000) < 0.5, 1 + x @ [2.0, -1.0], 8 - 0.5 * x[:, 0])
+    z = np.column_stack([x, y + rng.normal(0, 0.5, 40_000)])
+    components = LinearRegressions(
+        np.array([[1.5, -0.5], [-0.3, 0.1]]), np.array([0.5, 7.0]), np.array([1.0, 2.0])
+    )
+    model = Mixture(np.array([0.4, 0.6]), components)
+    w = rng.uniform(0.5, 2.0, size=z.shape[0])
+    fused, loglik = model.e_step(z, w)
+    # The explicit E-step, with scipy.stats' normal density of y given x.
+    means = x @ components.coef.T + components.intercept
+    log_joint = stats.norm.logpdf(z[:, -1:], means, np.sqrt(components.variances))
+    log_joint += np.log(model.weights)
+    log_norm = logsumexp(log_joint, axis=1)
+    resp = np.exp(log_joint - log_norm[:, None]) * w[:, None]
+    explicit = components.suff_stats(z, resp)
+    assert loglik == pytest.approx(float(w @ log_norm), rel=1e-12)
+    for attr in ("weight", "mean", "scatter"):
+        np.testing.assert_allclose(
+            getattr(fused.components, attr), getattr(explicit, attr), rtol=1e-10, err_msg=attr
+        )
+    back = components.from_vector(components.to_vector())
+    np.testing.assert_allclose(back.coef, components.coef, rtol=1e-13)
+    np.testing.assert_allclose(back.intercept, components.intercept, rtol=1e-13)
+    np.testing.assert_allclose(back.variances, components.variances, rtol=1e-13)

@@ -12,6 +12,7 @@ with single-threaded BLAS; partial sums are added in a fixed order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -33,7 +34,9 @@ Groups = tuple[tuple[Any, Any], ...]
 
 
 def mixture_sums(
-    x: np.ndarray, sample_weight: np.ndarray | None, mixtures: list[tuple[np.ndarray, Groups]]
+    x: np.ndarray,
+    sample_weight: np.ndarray | None,
+    mixtures: Sequence[tuple[np.ndarray, Groups]],
 ) -> list[tuple[np.ndarray, list[Any], float]]:
     r"""Responsibility totals, each family kind's sums and the log-likelihood of rows ``x``.
 
@@ -82,7 +85,7 @@ def _block_rows(n_components: int, n_features: int) -> int:
 
 
 def _partial(
-    x: np.ndarray, sample_weight: np.ndarray | None, mixtures: list[tuple[np.ndarray, Groups]]
+    x: np.ndarray, sample_weight: np.ndarray | None, mixtures: Sequence[tuple[np.ndarray, Groups]]
 ) -> list[tuple[np.ndarray, list[Any], float]]:
     widest = max(log_weights.shape[0] for log_weights, _ in mixtures)
     block = _block_rows(widest, x.shape[1])

@@ -20,7 +20,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emkit.backend.dask_source import is_dask_collection
@@ -63,6 +63,8 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
     tol : float, convergence threshold on the gain in log-likelihood per sample.
     max_iter : int, EM iterations per start at most.
     random_state : int, RandomState or None.
+    accelerate : "squarem" (default) or None, as in :class:`emkit.GaussianMixture`: SQUAREM
+        extrapolates the EM map (a re-seed ends a cycle); None runs plain EM.
 
     Attributes
     ----------
@@ -101,6 +103,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
+        "accelerate": [StrOptions({"squarem"}), None],
     }
     _fitted_attributes = (
         "weights_",
@@ -125,6 +128,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         tol=1e-8,
         max_iter=1000,
         random_state=None,
+        accelerate="squarem",
     ):
         self.n_components = n_components
         self.fit_intercept = fit_intercept
@@ -133,6 +137,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
         self.random_state = random_state
+        self.accelerate = accelerate
 
     def fit(self, X, y, sample_weight=None):
         """Fit by EM from ``n_init`` random starts.
@@ -201,24 +206,35 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         """EM from ``n_init`` random starts, collapsed components re-seeded.
 
         The starts run one after another: a re-seed draws from ``rng``, and each start is
-        drawn once the run before has finished with it.
+        drawn once the run before has finished with it (in lockstep the draws, and with them
+        the local maximum a ``random_state`` finds, would depend on how the runs interleave).
         """
-        seed = partial(self._seed_component, z, w, rng)
+        rows = canonical_rows(z, w)
+        seed = partial(self._seed_component, z, w, rng, rows)
         starts = (
             RegressionMixture(
-                self._random_start(z, w, rng, floor, equal_variance, ridge),
+                self._random_start(z, w, rng, floor, equal_variance, ridge, rows),
                 seed,
                 MAX_RESEEDS * self.n_components,
             )
             for _ in range(self.n_init)
         )
-        return fit_starts(starts, data, tol=self.tol, max_iter=self.max_iter, lockstep=False)
+        return fit_starts(
+            starts,
+            data,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            accelerate=self.accelerate,
+            lockstep=False,
+        )
 
-    def _seed_component(self, z, w, rng) -> tuple[np.ndarray, float, float]:
-        """A line through a few random rows: (coef (p,), intercept, variance)."""
+    def _seed_component(self, z, w, rng, canonical=None) -> tuple[np.ndarray, float, float]:
+        """A line through a few random rows: (coef (p,), intercept, variance); ``canonical``
+        is ``canonical_rows(z, w)`` where the caller has it."""
         p = z.shape[1] - 1
-        rows = np.unique(draw_rows(canonical_rows(z, w)[1], p + 1 + int(self.fit_intercept), rng))
-        zs = canonical_rows(z, w)[0][rows]
+        ordered, mass = canonical_rows(z, w) if canonical is None else canonical
+        rows = np.unique(draw_rows(mass, p + 1 + int(self.fit_intercept), rng))
+        zs = ordered[rows]
         design = (
             np.column_stack([zs[:, :p], np.ones(len(rows))]) if self.fit_intercept else zs[:, :p]
         )
@@ -229,9 +245,9 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         variance = float(weight @ resid**2 / weight.sum()) / self.n_components
         return coef, intercept, max(variance, np.finfo(float).tiny)
 
-    def _random_start(self, z, w, rng, floor, equal_variance, ridge) -> Mixture:
+    def _random_start(self, z, w, rng, floor, equal_variance, ridge, canonical=None) -> Mixture:
         k = self.n_components
-        seeds = [self._seed_component(z, w, rng) for _ in range(k)]
+        seeds = [self._seed_component(z, w, rng, canonical) for _ in range(k)]
         variances = np.array([s[2] for s in seeds])
         if equal_variance:
             variances = np.full(k, variances.mean())

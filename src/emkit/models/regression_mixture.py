@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from emkit.backend.family_pass import mixture_sums
 from emkit.distributions.base import LOG_2PI
 from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.linear_gaussian import weighted_least_squares
@@ -80,6 +81,64 @@ class LinearRegressions:
 
     def suff_stats(self, z: np.ndarray, resp: np.ndarray) -> GaussianStats:
         return GaussianStats.from_data(z, resp, diagonal=False)
+
+    def log_density(self, z: np.ndarray, cache: dict) -> np.ndarray:
+        """``log_prob`` component-major, shape (k, m): the kernel of the one-pass E-step."""
+        resid = z[:, -1] - self.coef @ z[:, :-1].T - self.intercept[:, None]  # (k, m)
+        resid *= resid
+        resid /= self.variances[:, None]
+        resid += (LOG_2PI + np.log(self.variances))[:, None]
+        resid *= -0.5
+        return resid
+
+    def sums(self, z: np.ndarray, resp: np.ndarray, cache: dict) -> GaussianStats:
+        """Statistics of rows ``z`` under weighted responsibilities ``resp`` (k, m)."""
+        return GaussianStats.from_data(z, resp.T, diagonal=False)
+
+    def stats(self, weight: np.ndarray, sums: GaussianStats) -> GaussianStats:
+        return sums
+
+    def fused_e_step(
+        self, z: np.ndarray, log_weights: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> tuple[GaussianStats, float]:
+        """Statistics and log-likelihood of rows ``z`` in one blocked pass
+        (:mod:`emkit.backend.family_pass`), this object its own kernel."""
+        return LinearRegressions.fused_e_step_many([self], [log_weights], z, sample_weight)[0]
+
+    @staticmethod
+    def fused_e_step_many(
+        components: list[LinearRegressions],
+        log_weights: list[np.ndarray],
+        z: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> list[tuple[GaussianStats, float]]:
+        """``fused_e_step`` of several mixtures of regressions on one chunk."""
+        mixtures = [
+            (np.asarray(lw, dtype=np.float64), ((slice(None), c),))
+            for c, lw in zip(components, log_weights, strict=True)
+        ]
+        return [(sums[0], loglik) for _, sums, loglik in mixture_sums(z, sample_weight, mixtures)]
+
+    def to_vector(self) -> np.ndarray:
+        """(coef / sigma, intercept / sigma, log variance) of every component (SQUAREM's
+        unconstrained parameters; rescaling y only shifts them)."""
+        sigma = np.sqrt(self.variances)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.concatenate(
+                [(self.coef / sigma).ravel(), self.intercept / sigma[:, 0], np.log(self.variances)]
+            )
+
+    def from_vector(self, vector: np.ndarray) -> LinearRegressions:
+        k, p = self.coef.shape
+        variances = np.exp(vector[k * p + k :])
+        sigma = np.sqrt(variances)
+        coef = vector[: k * p].reshape(k, p) * sigma[:, None]
+        intercept = vector[k * p : k * p + k] * sigma
+        if not self.fit_intercept:
+            intercept = self.intercept
+        if self.equal_variance:
+            variances = np.full(k, variances.mean())
+        return replace(self, coef=coef, intercept=intercept, variances=variances)
 
     def _estimate(self, stats: GaussianStats):
         """Weighted least squares per component: coef, intercept, variances and which
@@ -180,6 +239,18 @@ class RegressionMixture:
 
     def log_prior(self) -> float:
         return self.mixture.log_prior()
+
+    @staticmethod
+    def e_step_many(models: list[RegressionMixture], z: np.ndarray, sample_weight):
+        """``e_step`` of several runs in one pass (batched restarts), or None."""
+        return Mixture.e_step_many([m.mixture for m in models], z, sample_weight)
+
+    def to_vector(self) -> np.ndarray | None:
+        """The mixture's parameter vector (SQUAREM)."""
+        return self.mixture.to_vector()
+
+    def from_vector(self, vector: np.ndarray) -> RegressionMixture:
+        return replace(self, mixture=self.mixture.from_vector(vector))
 
     def degenerate(self, stats: MixtureStats) -> np.ndarray:
         degenerate = self.mixture.degenerate(stats)
