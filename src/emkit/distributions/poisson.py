@@ -29,7 +29,7 @@ from emkit.distributions.priors import GammaPrior
 
 # log x! for the counts below this, looked up rather than computed (gammaln is slow).
 TABLE_SIZE = 1024
-LOG_FACTORIAL = gammaln(np.arange(TABLE_SIZE) + 1.0)
+NEG_LOG_FACTORIAL = -gammaln(np.arange(TABLE_SIZE) + 1.0)
 
 
 class PoissonStats(WeightedSums):
@@ -140,13 +140,15 @@ class Poisson(IndependentFeatures):
 
 def _count_features(x: np.ndarray) -> RowFeatures:
     """Counts: T(x) = x and h(x) = -sum_j log x_j!, for the rows of non-negative integers."""
-    x, inside = support_only(x, np.all((x >= 0) & (x == np.floor(x)), axis=1))
+    ok = x >= 0
+    ok &= x == np.floor(x)
+    x, inside = support_only(x, ok[:, 0] if x.shape[1] == 1 else ok.all(axis=1))
     x = as_float64(x)
     if x.size and x.max() < TABLE_SIZE:
-        log_factorial = LOG_FACTORIAL[x.astype(np.intp)]
+        base = NEG_LOG_FACTORIAL[x.astype(np.intp)]
     else:
-        log_factorial = gammaln(x + 1.0)
-    return RowFeatures(x.T, -log_factorial.sum(axis=1), inside)
+        base = -gammaln(x + 1.0)
+    return RowFeatures(x.T, base[:, 0] if x.shape[1] == 1 else base.sum(axis=1), inside)
 
 
 def _poisson_stats(weight: np.ndarray, sums: np.ndarray) -> tuple:
