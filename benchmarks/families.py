@@ -90,16 +90,15 @@ class EmkitGaussian:
     def fixed(x, family, start, iters) -> int:
         import emkit
 
-        model = emkit.GaussianMixture(
+        model = emkit.GaussianMixture(  # the default covariance ("full"; d = 1)
             2,
-            covariance_type="diag",
             reg_covar=0.0,
             tol=0.0,
             max_iter=iters,
             accelerate=None,
             weights_init=[0.5, 0.5],
             means_init=np.asarray(start["mean"]),
-            precisions_init=1.0 / np.asarray(start["variance"]),
+            precisions_init=1.0 / np.asarray(start["variance"])[:, :, None],
         ).fit(x)
         return model.n_iter_
 

@@ -6,6 +6,11 @@ Each family (``Normal``, ``Poisson``, ``PointMass``, ...) implements
 ``suff_stats(x, resp)``, ``m_step(stats, prior)``), so one mixture can hold families of
 different kinds (a Poisson and a point mass at 0; a Normal and an Exponential). Per-component
 conjugate priors turn the M-step into a MAP step.
+
+The E-step dispatches once per family kind, not once per component: the components of each
+kind are evaluated together by that family's kernel (:mod:`emkit.distributions.batched`), in
+one blocked pass over the rows (:mod:`emkit.backend.family_pass`); the M-step is each family's
+own exact ``from_stats``.
 """
 
 from __future__ import annotations
