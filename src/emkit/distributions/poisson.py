@@ -142,7 +142,8 @@ def _count_features(x: np.ndarray) -> RowFeatures:
     """Counts: T(x) = x and h(x) = -sum_j log x_j!, for the rows of non-negative integers."""
     ok = x >= 0
     ok &= x == np.floor(x)
-    x, inside = support_only(x, ok[:, 0] if x.shape[1] == 1 else ok.all(axis=1))
+    counts: np.ndarray = ok[:, 0] if x.shape[1] == 1 else np.all(ok, axis=1)
+    x, inside = support_only(x, counts)
     x = as_float64(x)
     if x.size and x.max() < TABLE_SIZE:
         base = NEG_LOG_FACTORIAL[x.astype(np.intp)]
