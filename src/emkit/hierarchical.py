@@ -101,8 +101,9 @@ def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
                 cost[r, r] = np.inf
     best = np.full(n, np.inf)
     partner = np.zeros(n, dtype=int)
-    best[index] = cost[index].min(axis=1)
-    partner[index] = cost[index].argmin(axis=1)
+    first = cost[index] if m < n else cost  # no (n, n) copy where every row is a group
+    best[index] = first.min(axis=1)
+    partner[index] = first.argmin(axis=1)
     merges = []
     for _ in range(m - 1):
         a = int(np.argmin(best))

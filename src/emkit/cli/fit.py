@@ -101,6 +101,12 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="show the fits done and the time left on stderr, also when it is not a terminal "
+        "(then one line per fit)",
+    )
+    parser.add_argument(
         "--no-report", action="store_true", help="write no report.html (saves the figures' time)"
     )
     parser.add_argument(
@@ -449,6 +455,7 @@ def run(args: argparse.Namespace) -> int:
         n_init=args.n_init,
         seed=args.seed,
         quiet=args.quiet,
+        progress=args.progress,
         report=not args.no_report,
         estimator_params=_with_device(getattr(args, "estimator_params", None), args.device),
         checkpoint=args.checkpoint,
@@ -479,6 +486,7 @@ def fit_and_report(
     n_init: int = 1,
     seed: int = 0,
     quiet: bool = False,
+    progress: bool = False,
     title: str | None = None,
     source: str | None = None,
     report: bool = True,
@@ -503,6 +511,7 @@ def fit_and_report(
     n_init : EM starts per model.
     seed : random seed.
     quiet : no progress bar.
+    progress : show the progress (fits done, time left) also when stderr is not a terminal.
     title : heading of the HTML report.
     source : how to name the data in the report; ``data`` when None.
     report : write ``report.html``.
@@ -546,7 +555,14 @@ def fit_and_report(
     x = x_data
     if standardize_columns:
         x, centre, scale = standardize(x_data)
-    bar = ProgressBar(total=len(ks) * len(types), enabled=not quiet)
+    on_terminal = getattr(sys.stderr, "isatty", lambda: False)()
+    bar = ProgressBar(
+        total=len(ks) * len(types),
+        enabled=not quiet,
+        costs=[k for _ in types for k in ks],  # select_mixture's order: by type, then K
+        lines=progress and not on_terminal,
+        delay=0.0 if progress else 1.0,
+    )
 
     def on_iteration(progress) -> None:
         bar.em_iteration(progress)

@@ -10,11 +10,17 @@ from emkit.em import EMProgress
 
 
 class ProgressBar:
-    """Draw ``fitting 17/36 models [#####-----]`` on one terminal line, redrawn with ``\\r``.
+    """Draw ``fitting 17/36 models [#####-----] 0:45 elapsed, about 1:10 left`` on one
+    terminal line, redrawn with ``\\r``.
 
     Nothing is drawn until ``delay`` seconds have passed, so quick fits stay silent, and
     nothing at all when ``stream`` is not a terminal (logs and pipes get no ``\\r`` noise)
-    unless ``force`` is set.
+    unless ``force`` is set; ``lines`` writes one line per finished fit instead (``emkit fit
+    --progress`` into a log).
+
+    The time left is the time so far scaled by the work left over the work done, each fit's
+    work taken as ``costs[i]`` (its number of components: an E-step's work grows with it), or
+    the same for every fit.
 
     Parameters
     ----------
@@ -26,6 +32,8 @@ class ProgressBar:
     enabled : False draws nothing (``--quiet``).
     force : draw even when ``stream`` is not a terminal.
     clock : the time source, ``time.monotonic`` by default (tests pass their own).
+    costs : relative work of each fit, in the order they finish, or None (all alike).
+    lines : write one line per finished fit (no ``\\r``), from the first one.
     """
 
     def __init__(
@@ -39,6 +47,8 @@ class ProgressBar:
         enabled: bool = True,
         force: bool = False,
         clock=time.monotonic,
+        costs: list[float] | None = None,
+        lines: bool = False,
     ) -> None:
         self.stream = sys.stderr if stream is None else stream
         self.delay = delay
@@ -52,28 +62,50 @@ class ProgressBar:
         self.iteration = 0
         self.shown = False
         is_tty = getattr(self.stream, "isatty", lambda: False)()
-        self.enabled = enabled and (force or is_tty)
+        self.enabled = enabled and (force or is_tty or lines)
         self._last_length = 0
+        self.costs = None if costs is None else [float(c) for c in costs]
+        self.lines = lines
 
     def models(self, done: int, total: int, fitted=None) -> None:
         """Callback for :func:`emkit.select_mixture`: ``done`` of ``total`` fits finished."""
         self.done, self.total, self.iteration = done, total, 0
+        if self.lines:
+            if self.enabled:
+                self.stream.write(f"emkit: {self.text()}\n")
+                self.stream.flush()
+            return
         self._draw(always=True)
 
     def em_iteration(self, progress: EMProgress) -> None:
         """Callback for an estimator's EM loop: redraws the iteration of the current fit."""
         self.iteration = progress.iteration
-        self._draw()
+        if not self.lines:
+            self._draw()
+
+    def time_left(self) -> float | None:
+        """Seconds left by the work done so far, or None before the first fit ends."""
+        if self.done < 1 or self.done >= self.total:
+            return None
+        costs = self.costs if self.costs is not None and len(self.costs) == self.total else None
+        done = sum(costs[: self.done]) if costs else float(self.done)
+        left = sum(costs[self.done :]) if costs else float(self.total - self.done)
+        return (self.clock() - self.start) * left / max(done, 1e-12)
 
     def text(self) -> str:
         """The line as it would be drawn now."""
         total = max(self.total, 1)
         filled = int(round(self.width * min(self.done, total) / total))
-        line = (
-            f"fitting {self.done}/{self.total} models [{'#' * filled}{'-' * (self.width - filled)}]"
-        )
+        verb = "fitted" if self.lines else "fitting"
+        bar = f"[{'#' * filled}{'-' * (self.width - filled)}]"
+        line = f"{verb} {self.done}/{self.total} models {bar}"
         if self.iteration:
             line += f" EM iteration {self.iteration}"
+        if self.done:
+            line += f", {_clock(self.clock() - self.start)} elapsed"
+            left = self.time_left()
+            if left is not None:
+                line += f", about {_clock(left)} left"
         return line
 
     def _draw(self, always: bool = False) -> None:
@@ -102,3 +134,11 @@ class ProgressBar:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _clock(seconds: float) -> str:
+    """``1:05`` for 65 seconds, ``1:02:03`` beyond an hour."""
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -253,6 +253,7 @@ class CsvColumns:
                     out[done : done + m, j] = column.to_numpy(zero_copy_only=False)
                 done += m
         out.resize((done, len(names)), refcheck=False)
+        pa.default_memory_pool().release_unused()  # the parser's blocks, back to the system
         return out
 
     def _estimated_rows(self) -> int:

@@ -502,13 +502,19 @@ def draw_figures(selection, x: np.ndarray, columns: list[str]) -> dict[str, Figu
 def sample_rows(x: np.ndarray, size: int = FIGURE_ROWS, seed: int = 0) -> np.ndarray:
     """The rows of ``x`` (n, d) with no missing value; where there are more than ``size``, a
     random ``size`` of them (drawn without replacement, in their order; the same each time)."""
-    complete = np.isfinite(x).all(axis=1)
-    if x.shape[0] <= size:
+    n = x.shape[0]
+    if n <= size:
+        complete = np.isfinite(x).all(axis=1)
         return x if complete.all() else x[complete]
-    rows = np.flatnonzero(complete)
-    if rows.size > size:
-        rows = np.sort(np.random.default_rng(seed).choice(rows, size=size, replace=False))
-    return x[rows]
+    rng = np.random.default_rng(seed)
+    # a few more draws than needed, so that rows with a missing value can be dropped
+    keep = np.unique(rng.integers(0, n, size=2 * size))
+    keep = keep[np.isfinite(x[keep]).all(axis=1)]
+    if keep.size < size:  # many rows with a missing value: draw among the complete ones
+        keep = np.flatnonzero(np.isfinite(x).all(axis=1))
+    if keep.size > size:
+        keep = np.sort(rng.choice(keep, size=size, replace=False))
+    return x[keep]
 
 
 def png_bytes(fig: Figure) -> bytes:
