@@ -14,11 +14,20 @@ def sample_indices(n_rows: int, size: int, rng: np.random.RandomState) -> np.nda
     so every subset of ``size`` is equally likely (``rng.choice(..., replace=False)`` would
     permute all ``n_rows``).
     """
-    keep = np.unique(rng.randint(0, n_rows, size=size))
+    keep = sorted_unique(rng.randint(0, n_rows, size=size))
     while keep.size < size:
         extra = rng.randint(0, n_rows, size=size - keep.size)
-        keep = np.unique(np.concatenate([keep, extra]))
+        keep = sorted_unique(np.concatenate([keep, extra]))
     return keep
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of 1-D integers by sorting: NumPy 2.4's hashing ``np.unique`` takes about
+    0.3 s for 1e5 integers, a sort 1 ms."""
+    ordered = np.sort(values)
+    if ordered.size == 0:
+        return ordered
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
 
 
 def sample_rows(

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 
 from emkit.atomic import write_bytes
+from emkit.backend.sampling import sorted_unique
 
 DPI = 110
 PAIRS_MAX = 6  # up to this many columns a pairs plot; beyond, two principal components
@@ -508,7 +509,7 @@ def sample_rows(x: np.ndarray, size: int = FIGURE_ROWS, seed: int = 0) -> np.nda
         return x if complete.all() else x[complete]
     rng = np.random.default_rng(seed)
     # a few more draws than needed, so that rows with a missing value can be dropped
-    keep = np.unique(rng.integers(0, n, size=2 * size))
+    keep = sorted_unique(rng.integers(0, n, size=2 * size))
     keep = keep[np.isfinite(x[keep]).all(axis=1)]
     if keep.size < size:  # many rows with a missing value: draw among the complete ones
         keep = np.flatnonzero(np.isfinite(x).all(axis=1))
