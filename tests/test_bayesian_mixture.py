@@ -488,3 +488,64 @@ def test_unsupervised_multivariate_posterior_centres_on_scikit_learns_mle(
     draws = flat(model.samples_["mean"])  # (S, 2, 2), relabelled by the first feature
     assert np.all(np.abs(draws.mean(axis=0) - mle_means) < 0.5 * draws.std(axis=0))
     np.testing.assert_allclose(model.weights_[0], mle.weights_.min(), atol=0.02)
+
+
+def test_feature_products_are_the_engines_log_densities_and_statistics():
+    # The sampler's E-step (coefficients times features) and statistics (counts times
+    # features) against the diagonal Gaussian's log densities and the weighted statistics.
+    from emkit.bayes.conditionals import NormalConditional, weighted_moments
+
+    rng = np.random.default_rng(21)
+    x = rng.normal([50.0, -3.0], [3.0, 0.1], (40, 2))
+    cond = NormalConditional((NormalInverseGamma(0.0, 0.1, 2.0, 1.0),) * 3, 2)
+    params = {
+        "mean": rng.normal([50.0, -3.0], 2.0, (2, 3, 2)),
+        "variance": rng.gamma(2, size=(2, 3, 2)),
+    }
+    features, centre = cond.features(x)
+    got = cond.natural(params, centre) @ features.T  # (B, K, n)
+    want = stats.norm.logpdf(
+        x[None, None], params["mean"][:, :, None], np.sqrt(params["variance"])[:, :, None]
+    ).sum(axis=3)
+    np.testing.assert_allclose(got, want, rtol=1e-11)
+    counts = rng.integers(0, 4, (2, 3, 40)).astype(float)
+    counts[1, 2] = 0.0  # an empty component
+    got = cond.from_moments(counts @ features, centre)
+    weight, mean, scatter = weighted_moments(x, counts, diagonal=True)
+    np.testing.assert_allclose(got.weight[..., 0], weight)
+    present = weight > 0
+    np.testing.assert_allclose(got.mean[present], mean[present], rtol=1e-13)
+    np.testing.assert_allclose(got.scatter, scatter, rtol=1e-10, atol=1e-9)
+
+
+def test_log_likelihood_sums_each_rows_density_under_each_draw():
+    rng = np.random.default_rng(22)
+    x = np.r_[rng.normal(0, 1, 30), rng.normal(5, 1, 30)][:, None]
+    y = np.full(60, -1)
+    y[:5], y[-5:] = 0, 1  # semi-supervised: labelled rows count at their label
+    model = BayesianMixture(2, chains=2, draws=50, tune=20, random_state=23).fit(x, y)
+    s = model.samples_
+    w, mu, sd = s["weights"], s["mean"][..., 0], s["sd"][..., 0]  # (C, D, K)
+    joint = w[:, :, None] * stats.norm.pdf(x[None, None], mu[:, :, None], sd[:, :, None])
+    per_row = np.log(joint.sum(axis=3))  # (C, D, n)
+    lab = y >= 0
+    per_row[..., lab] = np.log(joint[:, :, lab, y[lab]])
+    np.testing.assert_allclose(model.log_likelihood_, per_row.sum(axis=2), rtol=1e-12)
+
+
+def test_three_components_with_ties_are_the_labelled_posterior():
+    # K = 3 on rows repeated 40 times (multinomial draws of tied rows), one copy of a row per
+    # cluster labelled (the labels identify the components); well separated, so the other
+    # labels are known too and the posterior is the fully labelled one.
+    rng = np.random.default_rng(24)
+    base = np.r_[rng.normal(0, 1, 15), rng.normal(8, 1, 15), rng.normal(16, 1, 15)]
+    x = np.repeat(base, 40)[:, None]
+    labels = np.repeat(np.digitize(base, [4, 12]), 40)
+    y = np.full(labels.size, -1)
+    y[[0, 600, 1200]] = labels[[0, 600, 1200]]
+    prior = NormalInverseGamma(8.0, 0.01, 2.0, 2.0)
+    model = BayesianMixture(3, priors=prior, chains=2, draws=1000, tune=200, random_state=25)
+    means = flat(model.fit(x, y).samples_["mean"])[..., 0]
+    exact = BayesianMixture(3, priors=prior, draws=2000, random_state=26).fit(x, labels)
+    ref = flat(exact.samples_["mean"])[..., 0]
+    mc_check(means, ref.mean(axis=0), ref.std(axis=0), batches=20)

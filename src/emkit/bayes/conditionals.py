@@ -46,6 +46,7 @@ from emkit.distributions.priors import (
 from emkit.models.component_list import ComponentList
 
 Params = dict[str, np.ndarray]
+TINY = np.finfo(float).tiny
 
 
 def _improper(what: str) -> ValueError:
@@ -126,7 +127,7 @@ def weighted_moments(
 
 
 class Conditional:
-    """Draws of K components' parameters given statistics, batched over B chains or draws.
+    r"""Draws of K components' parameters given statistics, batched over B chains or draws.
 
     Attributes
     ----------
@@ -154,6 +155,16 @@ class Conditional:
         current ones).
     location(params) -> (B, K); permute(params, order) -> Params
         Ordering of components, for relabelling against label switching.
+    features(x) -> (array of shape (n, F), centre) or None
+        Where each log density is linear in fixed features of a row (an exponential family):
+        :math:`\log p_{bk}(x_n) = \eta_{bk} \cdot T(x_n)`, with :math:`T_0 = 1`; None
+        otherwise. The sampler then takes an E-step as one matrix product and statistics as
+        another (:meth:`natural`, :meth:`from_moments`).
+    natural(params, centre) -> array of shape (B, K, F)
+        The coefficients :math:`\eta_{bk}` of the features.
+    from_moments(moments, centre) -> Stats
+        Statistics from the features summed per component, ``moments`` (B, K, F) (counts
+        times features): fields (B, K, ...).
     """
 
     names: ClassVar[tuple[str, ...]]
@@ -197,6 +208,20 @@ class Conditional:
 
     def start(self, stats: Any, x: np.ndarray) -> Params:
         """A point in the support to start a chain from: the statistics' estimates."""
+        raise NotImplementedError
+
+    def features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Features (n, F) of rows ``x`` in which log densities are linear, and the centre they
+        were taken about; None where there are none (the sampler then calls :meth:`log_prob`
+        and :meth:`count_stats`)."""
+        return None
+
+    def natural(self, params: Params, centre: np.ndarray) -> np.ndarray:
+        """Coefficients (B, K, F) of :meth:`features` giving each component's log density."""
+        raise NotImplementedError
+
+    def from_moments(self, moments: np.ndarray, centre: np.ndarray) -> Any:
+        """Statistics (fields (B, K, ...)) from summed features ``moments`` (B, K, F)."""
         raise NotImplementedError
 
     def location(self, params: Params) -> np.ndarray:
@@ -266,6 +291,13 @@ class NormalConditional(FamilyConditional):
             f.name: _per_component([getattr(p, f.name) for p in self.priors], d)
             for f in fields(self.priors[0])
         }
+        if self.kind is not NormalInverseGamma:
+            # The mean's normal prior as precision and precision-weighted mean; the sd bound
+            # as a least precision.
+            hyper["prior_precision"] = 1.0 / hyper["mean_sd"] ** 2
+            hyper["prior_shift"] = hyper["mean"] * hyper["prior_precision"]
+        if self.kind is UniformSDNormal:
+            hyper["least_precision"] = hyper["sd_upper"] ** -2.0
         object.__setattr__(self, "hyper", hyper)
 
     def components(self, params: Params) -> DiagGaussian:
@@ -287,6 +319,41 @@ class NormalConditional(FamilyConditional):
     def count_stats(self, x: np.ndarray, counts: np.ndarray) -> NormalStats:
         weight, mean, scatter = weighted_moments(x, counts, diagonal=True)
         return NormalStats(weight[..., None], mean, scatter)  # type: ignore[arg-type]
+
+    def features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Features [1, x - c, (x - c)^2] (n, 1 + 2d) about the rows' mean c.
+
+        Centred, so that the expanded square loses digits only to the ratio of the data's
+        spread to a component's (as in :func:`weighted_moments`), not to the data's distance
+        from 0.
+        """
+        centre = x.mean(axis=0)
+        xc = x - centre
+        return np.hstack([np.ones((x.shape[0], 1)), xc, xc * xc]), centre
+
+    def natural(self, params: Params, centre: np.ndarray) -> np.ndarray:
+        r""":math:`\log N(x; \mu, v) = -\tfrac12(\log 2\pi v + \delta^2/v)
+        + (x - c)\delta/v - (x - c)^2/(2v)` per feature, :math:`\delta = \mu - c`."""
+        mean, variance = params["mean"], params["variance"]  # (B, K, d)
+        d = centre.shape[0]
+        out = np.empty(mean.shape[:2] + (1 + 2 * d,))
+        half_precision = np.divide(-0.5, variance, out=out[..., 1 + d :])
+        offset = mean - centre
+        linear = np.multiply(offset, -2.0 * half_precision, out=out[..., 1 : 1 + d])
+        constant = np.log(variance) + offset * linear + LOG_2PI  # (B, K, d)
+        out[..., 0] = -0.5 * (constant[..., 0] if d == 1 else constant.sum(axis=2))
+        return out
+
+    def from_moments(self, moments: np.ndarray, centre: np.ndarray) -> NormalStats:
+        """:func:`weighted_moments`' statistics from summed features (B, K, 1 + 2d)."""
+        d = centre.shape[0]
+        weight = moments[..., :1]  # (B, K, 1)
+        offset = np.divide(
+            moments[..., 1 : 1 + d], weight, out=np.zeros(weight.shape[:2] + (d,)), where=weight > 0
+        )
+        scatter = moments[..., 1 + d :] - weight * offset * offset
+        # An empty component's mean is the centre (its weight 0 leaves it out of every draw).
+        return NormalStats(weight, offset + centre, np.maximum(scatter, 0.0, out=scatter))  # type: ignore[arg-type]
 
     def summarise(self, x: np.ndarray, resp: np.ndarray, batch: int) -> NormalStats:
         flat = GaussianStats.from_data(x, resp, diagonal=True)
@@ -329,53 +396,70 @@ class NormalConditional(FamilyConditional):
                 mean = m_n + np.sqrt(variance / k_n) * rng.standard_normal(m_n.shape)
                 return {"mean": mean, "variance": variance}
             assert params is not None
-            mean = _ordered_normal(m_n, np.sqrt(params["variance"] / k_n), params["mean"], rng)
+            mean = _overrelaxed_normal(
+                m_n, np.sqrt(params["variance"] / k_n), params["mean"], True, rng
+            )
             variance = draws.inverse_gamma(a_n + 0.5, b_n + 0.5 * k_n * (mean - m_n) ** 2, rng)
             return {"mean": mean, "variance": variance}
         assert params is not None
         # Mean given variance: a normal prior times a normal likelihood.
-        prior_precision = 1.0 / h["mean_sd"] ** 2
-        precision = prior_precision + w / params["variance"]
-        if np.any(precision <= 0):
+        data_precision = w / params["variance"]
+        precision = h["prior_precision"] + data_precision
+        if not (precision > 0).all():
             raise _improper("a flat prior on the mean of a component with no rows")
-        loc = (h["mean"] * prior_precision + w * xbar / params["variance"]) / precision
-        sd = 1.0 / np.sqrt(precision)
-        if ordered:
-            mean = _ordered_normal(loc, sd, params["mean"], rng)
-        else:
-            mean = loc + sd * rng.standard_normal(loc.shape)
+        loc = (h["prior_shift"] + data_precision * xbar) / precision
+        sd = precision**-0.5
+        mean = _overrelaxed_normal(loc, sd, params["mean"], ordered, rng)
         sum_sq = scatter + w * (xbar - mean) ** 2  # (B, K, d)
-        w = np.broadcast_to(w, sum_sq.shape)
+        if w.shape != sum_sq.shape:
+            w = np.broadcast_to(w, sum_sq.shape)
         if self.kind is SemiConjugateNormal:
             variance = draws.inverse_gamma(h["shape"] + w / 2, h["scale"] + sum_sq / 2, rng)
         else:
-            variance = _uniform_sd_variance(w, sum_sq, h["sd_upper"], params["variance"], rng)
+            variance = _uniform_sd_variance(
+                w, sum_sq, h["sd_upper"], h["least_precision"], params["variance"], rng
+            )
         return {"mean": mean, "variance": variance}
 
 
-def _ordered_normal(loc, sd, current, rng) -> np.ndarray:
-    """Means (B, K, d) from N(loc, sd^2), the first feature increasing over components: each
-    drawn between its neighbours' values (the ones just drawn below, the current ones above)."""
-    k = loc.shape[1]
-    mean = loc + sd * rng.standard_normal(loc.shape)
-    first = np.array(current[:, :, 0], dtype=float)  # (B, K)
-    for j in range(k):
-        low = first[:, j - 1] if j > 0 else -np.inf
-        high = first[:, j + 1] if j < k - 1 else np.inf
-        first[:, j] = draws.truncated_normal(loc[:, j, 0], sd[:, j, 0], low, high, rng)
-    mean[:, :, 0] = first
+OVERRELAX = -0.7
+
+
+def _overrelaxed_normal(loc, sd, current, ordered, rng) -> np.ndarray:
+    r"""Means (B, K, d) given the variances: a move that leaves N(loc, sd^2) invariant.
+
+    Adler's overrelaxation (Neal 1998, "Suppressing random walks in Markov chain Monte Carlo
+    using ordered overrelaxation"): :math:`\mu' = m + \alpha(\mu - m) + s\sqrt{1 -
+    \alpha^2}\,\varepsilon` with :math:`\alpha` = ``OVERRELAX`` < 0 is reversible with respect
+    to :math:`N(m, s^2)` (an autoregression whose stationary law it is; :math:`\alpha = 0` is
+    the Gibbs draw). Drawn against the direction the mean last moved, it undoes part of the
+    lag between the means and the labels they are drawn from, so the means' draws correlate
+    less. With ``ordered`` the first feature's means must increase over components: a move
+    out of that set is refused (Metropolis-Hastings for the truncated law with a proposal
+    reversible for the untruncated one accepts exactly the moves that stay inside).
+    """
+    mean = (
+        loc
+        + OVERRELAX * (current - loc)
+        + sd * (np.sqrt(1 - OVERRELAX**2) * rng.standard_normal(loc.shape))
+    )
+    if not ordered:
+        return mean
+    disordered = (mean[:, 1:, 0] <= mean[:, :-1, 0]).any(axis=1)
+    if disordered.any():
+        mean[disordered] = current[disordered]
     return mean
 
 
-def _uniform_sd_variance(w, sum_sq, upper, current, rng) -> np.ndarray:
-    r"""Variances whose sd has a U(0, upper) prior, given W rows with sum of squares about the
-    mean ``sum_sq``: the precision is Gamma((W-1)/2, sum_sq/2) above upper^-2 (see
-    :class:`~emkit.bayes.priors.UniformSDNormal`)."""
-    if np.all(w >= 2):  # every component holds two rows or more: one exact draw
-        rate = np.maximum(sum_sq, np.finfo(float).tiny) / 2
-        return 1.0 / draws.gamma_above((w - 1) / 2, rate, upper**-2.0, rng)
+def _uniform_sd_variance(w, sum_sq, upper, lower, current, rng) -> np.ndarray:
+    r"""Variances whose sd has a U(0, upper) prior (precision above ``lower`` = upper^-2),
+    given W rows with sum of squares about the mean ``sum_sq``: the precision is
+    Gamma((W-1)/2, sum_sq/2) above upper^-2 (see :class:`~emkit.bayes.priors.UniformSDNormal`)."""
+    if (w >= 2).all():  # every component holds two rows or more: one exact draw
+        rate = np.maximum(sum_sq, TINY) / 2
+        return 1.0 / draws.gamma_above((w - 1) / 2, rate, lower, rng)
     upper = np.broadcast_to(upper, w.shape)
-    lower = upper**-2.0
+    lower = np.broadcast_to(lower, w.shape)
     out = np.empty(w.shape)
     many = w >= 2
     if many.any():

@@ -27,7 +27,9 @@ def _inside(proposal: np.ndarray, low, high) -> np.ndarray:
 
 def truncated_normal(mean, sd, low, high, rng: np.random.Generator) -> np.ndarray:
     """Draws of N(mean, sd^2) restricted to (low, high); bounds may be infinite."""
-    proposal = mean + sd * rng.standard_normal(np.broadcast(mean, sd, low, high).shape)
+    proposal = mean + sd * rng.standard_normal(
+        np.broadcast_shapes(*map(np.shape, (mean, sd, low, high)))
+    )
     keep = _inside(proposal, low, high)
     if keep.all():
         return proposal
@@ -52,12 +54,13 @@ def _truncated_normal_cdf(mean, sd, low, high, rng: np.random.Generator) -> np.n
 
 def gamma_above(shape, rate, lower, rng: np.random.Generator) -> np.ndarray:
     r"""Draws of :math:`\tau \sim \mathrm{Gamma}(a, b)` (shape, rate) restricted to
-    :math:`\tau > c`, for :math:`a > 0`, :math:`b > 0`.
+    :math:`\tau > c`, for :math:`a > 0`, :math:`b > 0` (c broadcasts to the shape of a and b).
 
     :math:`\tau = Q^{-1}(a, U\,Q(a, bc))/b` with Q the upper regularised incomplete gamma
     function and U uniform: exact in the far upper tail too.
     """
-    shape = np.broadcast_to(shape, np.broadcast(shape, rate, lower).shape)
+    if np.shape(shape) != np.shape(rate):
+        shape = np.broadcast_to(shape, np.broadcast_shapes(np.shape(shape), np.shape(rate)))
     proposal = rng.standard_gamma(shape) / rate
     keep = proposal > lower
     if keep.all():
@@ -79,7 +82,9 @@ def _gamma_above_cdf(shape, rate, lower, rng: np.random.Generator) -> np.ndarray
 
 def truncated_beta(a, b, low, high, rng: np.random.Generator) -> np.ndarray:
     """Draws of Beta(a, b) restricted to (low, high) (0 <= low < high <= 1)."""
-    a, b = np.broadcast_arrays(a, b, low, high)[:2]
+    full = np.broadcast_shapes(*map(np.shape, (a, b, low, high)))
+    if np.shape(a) != full or np.shape(b) != full:
+        a, b = np.broadcast_to(a, full), np.broadcast_to(b, full)
     proposal = rng.beta(a, b)
     keep = _inside(proposal, low, high)
     if keep.all():

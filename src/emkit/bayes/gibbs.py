@@ -39,6 +39,11 @@ from emkit.bayes import draws
 from emkit.bayes.conditionals import Conditional, Params, broadcast_batch
 from emkit.models.mixture import UNLABELLED
 
+TINY = np.finfo(float).tiny
+# Equal rows are sampled together where they repeat this often on average: NumPy's binomial
+# draw with per-element counts costs about as much as 20 rows' categorical draws.
+TIES = 20.0
+
 
 @dataclass(frozen=True)
 class Constraints:
@@ -50,11 +55,10 @@ class Constraints:
 
 @dataclass(frozen=True)
 class Trace:
-    """Draws of C chains: parameters (C, D, K, ...), weights (C, D, K), log-likelihood (C, D)."""
+    """Draws of C chains: parameters (C, D, K, ...), weights (C, D, K)."""
 
     params: Params
     weights: np.ndarray
-    log_likelihood: np.ndarray
 
 
 def draw_weights(
@@ -66,19 +70,28 @@ def draw_weights(
 ) -> np.ndarray:
     r"""Weights (C, K) from Dirichlet(alpha + counts), every weight >= ``min_weight``.
 
-    Without the bound this is one exact draw. With it, each neighbouring pair (i, i+1) in turn
-    is redrawn given the others: their share :math:`\pi_i / (\pi_i + \pi_{i+1})` is
-    Beta(alpha_i + N_i, alpha_{i+1} + N_{i+1}) truncated so both stay above the bound.
+    Without the bound this is one exact draw. With it, a chain whose draw has every weight
+    above the bound keeps it (an exact draw from the truncated law); in the others each
+    neighbouring pair (i, i+1) in turn is redrawn given the rest: their share
+    :math:`\pi_i / (\pi_i + \pi_{i+1})` is Beta(alpha_i + N_i, alpha_{i+1} + N_{i+1})
+    truncated so both stay above the bound, a Gibbs scan. Which of the two a chain takes does
+    not depend on its current weights, so the mixture leaves the truncated law invariant.
     """
     post = alpha + counts  # (C, K)
+    proposal = draws.dirichlet(post, rng)
     if min_weight <= 0:
-        return draws.dirichlet(post, rng)
+        return proposal
+    below = (proposal < min_weight).any(axis=1)
+    if not below.any():
+        return proposal
     w = np.array(current, dtype=float)
+    w[~below] = proposal[~below]
+    redo = np.flatnonzero(below)
     for i in range(post.shape[1] - 1):
-        total = w[:, i] + w[:, i + 1]
+        total = w[redo, i] + w[redo, i + 1]
         low = min_weight / total
-        share = draws.truncated_beta(post[:, i], post[:, i + 1], low, 1 - low, rng)
-        w[:, i], w[:, i + 1] = share * total, (1 - share) * total
+        share = draws.truncated_beta(post[redo, i], post[redo, i + 1], low, 1 - low, rng)
+        w[redo, i], w[redo, i + 1] = share * total, (1 - share) * total
     return w
 
 
@@ -107,9 +120,16 @@ class DistinctRows:
         object.__setattr__(self, "labelled", bool(self.fixed.any()))
 
     @classmethod
-    def of(cls, x: np.ndarray, labels: np.ndarray | None, k: int) -> DistinctRows:
+    def of(
+        cls, x: np.ndarray, labels: np.ndarray | None, k: int, least_ratio: float = 1.0
+    ) -> DistinctRows:
+        """The distinct rows of ``x``, or every row on its own where there are more than
+        ``n / least_ratio`` distinct ones (multinomial draws cost more per row than
+        categorical ones: sharing rows pays only where they repeat often)."""
         lab = np.full(x.shape[0], UNLABELLED) if labels is None else labels
         distinct, inverse = np.unique(x, axis=0, return_inverse=True)
+        if distinct.shape[0] * least_ratio > x.shape[0]:
+            distinct, inverse = x, np.arange(x.shape[0])
         inverse = inverse.ravel()
         unlabelled = lab == UNLABELLED
         free = np.bincount(inverse[unlabelled], minlength=distinct.shape[0]).astype(float)
@@ -124,17 +144,14 @@ def label_step(
     weights: np.ndarray,
     rows: DistinctRows,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""New component counts (C, K, U) given parameters, and each chain's log-likelihood (C,).
+) -> np.ndarray:
+    r"""New component counts (C, K, U) given parameters.
 
     The E-step of all chains at once: the C K components' log densities of the distinct rows
     (C, K, U), plus log weights, normalised per chain into the responsibilities
     :math:`r_{cuk}`; the :math:`m_u` unlabelled copies of row u are shared out by one draw from
     Multinomial(:math:`m_u`, :math:`r_{cu\cdot}`) (one categorical draw per row where there are
     no ties), labelled rows keep their labels, as in :class:`~emkit.models.mixture.Labelled`.
-    The log-likelihood counts :math:`\log p(x_n)` for unlabelled rows and
-    :math:`\log \pi_{y_n} p_{y_n}(x_n)` for labelled ones, the per-row objective of that
-    assignment.
     """
     c, k = weights.shape
     with np.errstate(divide="ignore"):
@@ -144,10 +161,6 @@ def label_step(
     top = log_joint.max(axis=1)  # (C, U)
     unnormalised = np.exp(log_joint - top[:, None, :])  # responsibilities times their total
     total = unnormalised.sum(axis=1)  # (C, U)
-    loglik = (top + np.log(total)) @ rows.free  # (C,)
-    if rows.labelled:
-        known = np.where(rows.fixed.T > 0, log_joint, 0.0)  # (C, K, U)
-        loglik = loglik + np.einsum("cku,uk->c", known, rows.fixed)
     counts = np.empty((c, k, rows.x.shape[0]))
     if rows.single:  # inverse CDF of each row's categorical distribution
         u = rng.random(total.shape) * total
@@ -172,7 +185,7 @@ def label_step(
         counts[:, k - 1] = remaining
     if rows.labelled:
         counts += rows.fixed.T  # labelled rows keep their components
-    return counts, loglik
+    return counts
 
 
 def initial_counts(rows: DistinctRows, k: int, chains: int, rng: np.random.Generator) -> np.ndarray:
@@ -206,6 +219,102 @@ def _sorted_start(conditional: Conditional, params: Params) -> Params:
     return {**params, "mean": mean}
 
 
+class FeatureLabels:
+    r"""The label step of :func:`label_step` for components whose log densities are linear in
+    features of the rows (:meth:`Conditional.features <emkit.bayes.conditionals.Conditional>`):
+    the C K log joints of the U distinct rows are one matrix product of their coefficients
+    with the features, and the drawn labels' statistics another (counts times features), so a
+    sweep's cost per row is that of the two products, the draws and a few elementwise passes.
+
+    For K = 2 the draw needs only the log-odds :math:`l = \eta_2 \cdot T - \eta_1 \cdot T`
+    of the second component (one product): row u joins it when
+    :math:`U_u (1 + e^{-l_u}) < 1`, and the first component's statistics are the rows' totals
+    less the second's. Labelled rows enter through their summed features only.
+    """
+
+    def __init__(
+        self,
+        expanded: tuple[np.ndarray, np.ndarray],
+        conditional: Conditional,
+        rows: DistinctRows,
+        chains: int,
+        k: int,
+    ):
+        features, centre = expanded
+        self.conditional, self.centre, self.rows, self.k = conditional, centre, rows, k
+        u = rows.x.shape[0]
+        self.features = features  # (U, F)
+        self.transposed = np.ascontiguousarray(features.T)  # (F, U)
+        self.free_transposed = np.ascontiguousarray((rows.free[:, None] * features).T)  # (F, U)
+        self.free_total = rows.free @ features  # (F,)
+        self.fixed = rows.fixed.T @ features  # (K, F): labelled rows' summed features
+        self.buffer = np.empty((chains, u) if k == 2 else (chains, k, u))
+        self.uniform = np.empty((chains, u))
+        if not rows.single:
+            self.free_int = rows.free.astype(np.int64)
+
+    def moments(self, counts: np.ndarray) -> np.ndarray:
+        """Summed features (C, K, F) of rows taken ``counts`` (C, K, U) times."""
+        return counts @ self.features
+
+    def step(self, params: Params, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """New summed features (C, K, F) of every row (labelled ones included) given the
+        parameters and weights (C, K)."""
+        natural = self.conditional.natural(params, self.centre)  # (C, K, F)
+        # A weight that underflowed to 0 (below 1e-308) keeps a log above -709.
+        natural[..., 0] += np.log(np.maximum(weights, TINY))
+        drawn = self._binary(natural, rng) if self.k == 2 else self._categorical(natural, rng)
+        drawn += self.fixed
+        return drawn
+
+    def _binary(self, natural: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        # -l, so that e^{-l} is one pass, kept finite: a probability below 1e-304 is 0 to any
+        # uniform draw.
+        odds = np.matmul(natural[:, 0] - natural[:, 1], self.transposed, out=self.buffer)
+        np.minimum(odds, 700.0, out=odds)
+        np.exp(odds, out=odds)
+        odds += 1.0  # 1 + e^{-l} = 1 / P(component 2)
+        if self.rows.single:
+            u = rng.random(out=self.uniform)
+            u *= odds
+            joined = np.less(u, 1.0, out=u)  # (C, U) 0 or 1
+            second = (self.free_transposed @ joined.T).T  # (C, F)
+        else:
+            second = rng.binomial(self.free_int, 1.0 / odds) @ self.features
+        drawn = np.empty((second.shape[0], 2, second.shape[1]))
+        drawn[:, 1] = second
+        np.subtract(self.free_total, second, out=drawn[:, 0])
+        return drawn
+
+    def _categorical(self, natural: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        c, k, f = natural.shape
+        joint = np.matmul(natural, self.transposed, out=self.buffer)  # (C, K, U)
+        joint -= joint.max(axis=1, keepdims=True)
+        np.exp(joint, out=joint)
+        cumulative = np.cumsum(joint, axis=1, out=joint)  # (C, K, U)
+        total = cumulative[:, -1]
+        if self.rows.single:  # inverse CDF of each row's categorical distribution
+            u = rng.random(out=self.uniform)
+            u *= total
+            chosen = (cumulative[:, :-1] < u[:, None]).sum(axis=1)  # (C, U)
+            onehot = (chosen[:, None, :] == np.arange(k)[:, None]).astype(float)
+            return onehot @ self.free_transposed.T
+        # Multinomial counts as a chain of binomials.
+        remaining = np.broadcast_to(self.free_int, total.shape)
+        counts = np.empty((c, k, total.shape[1]))
+        below = np.zeros_like(total)
+        for j in range(k - 1):
+            mass = total - below
+            share = np.divide(
+                cumulative[:, j] - below, mass, where=mass > 0, out=np.zeros_like(mass)
+            )
+            counts[:, j] = rng.binomial(remaining, np.clip(share, 0.0, 1.0))
+            remaining = remaining - counts[:, j].astype(np.int64)
+            below = cumulative[:, j]
+        counts[:, k - 1] = remaining
+        return counts @ self.features
+
+
 def sample_gibbs(
     conditional: Conditional,
     x: np.ndarray,
@@ -232,15 +341,21 @@ def sample_gibbs(
     callback : called with the sweep number after each sweep.
     """
     k = alpha.shape[0]
-    rows = DistinctRows.of(x, labels, k)
+    rows = DistinctRows.of(x, labels, k, least_ratio=TIES)
     counts = initial_counts(rows, k, chains, rng)
+    expanded = conditional.features(rows.x)
+    if expanded is not None:
+        labels_ = FeatureLabels(expanded, conditional, rows, chains, k)
+        return _sample_features(
+            labels_, counts, alpha, constraints, draws_, tune, rng, resample_labels, callback
+        )
     stats = conditional.count_stats(rows.x, counts)
     params = conditional.start(stats, x)
     if constraints.ordered:
         params = _sorted_start(conditional, params)
     weights = np.full((chains, k), 1.0 / k)
     kept: dict[str, list] = {name: [] for name in params}
-    kept_weights, kept_loglik = [], []
+    kept_weights = []
     # Threaded BLAS on the sweep's small, skinny products is slower than one thread, and
     # collapses when other processes share the cores (as in backend.kernels).
     with threadpool_limits(limits=1, user_api="blas"):
@@ -249,20 +364,57 @@ def sample_gibbs(
             params = conditional.draw(stats, params, rng, constraints.ordered)
             weights = draw_weights(counts.sum(axis=2), alpha, weights, constraints.min_weight, rng)
             if resample_labels:
-                counts, loglik = label_step(conditional, params, weights, rows, rng)
-            elif sweep >= tune:
-                loglik = label_step(conditional, params, weights, rows, rng)[1]
+                counts = label_step(conditional, params, weights, rows, rng)
             if sweep >= tune:
                 for name, value in params.items():
                     kept[name].append(value)
                 kept_weights.append(weights)
-                kept_loglik.append(loglik)
             if callback is not None:
                 callback(sweep)
     return Trace(
         {name: np.stack(values, axis=1) for name, values in kept.items()},
         np.stack(kept_weights, axis=1),
-        np.stack(kept_loglik, axis=1),
+    )
+
+
+def _sample_features(
+    labels: FeatureLabels,
+    counts: np.ndarray,
+    alpha: np.ndarray,
+    constraints: Constraints,
+    draws_: int,
+    tune: int,
+    rng: np.random.Generator,
+    resample_labels: bool,
+    callback: Callable[[int], None] | None,
+) -> Trace:
+    """:func:`sample_gibbs` on summed features (:class:`FeatureLabels`): the same chain."""
+    chains, k = counts.shape[:2]
+    conditional, rows = labels.conditional, labels.rows
+    moments = labels.moments(counts)  # (C, K, F)
+    stats = conditional.from_moments(moments, labels.centre)
+    params = conditional.start(stats, rows.x)
+    if constraints.ordered:
+        params = _sorted_start(conditional, params)
+    weights = np.full((chains, k), 1.0 / k)
+    kept: dict[str, list] = {name: [] for name in params}
+    kept_weights = []
+    with threadpool_limits(limits=1, user_api="blas"):
+        for sweep in range(tune + draws_):
+            params = conditional.draw(stats, params, rng, constraints.ordered)
+            weights = draw_weights(moments[..., 0], alpha, weights, constraints.min_weight, rng)
+            if resample_labels:
+                moments = labels.step(params, weights, rng)
+                stats = conditional.from_moments(moments, labels.centre)
+            if sweep >= tune:
+                for name, value in params.items():
+                    kept[name].append(value)
+                kept_weights.append(weights)
+            if callback is not None:
+                callback(sweep)
+    return Trace(
+        {name: np.stack(values, axis=1) for name, values in kept.items()},
+        np.stack(kept_weights, axis=1),
     )
 
 
@@ -288,13 +440,7 @@ def sample_supervised(
     params = conditional.draw(broadcast_batch(stats, total), None, rng, False)
     counts = np.broadcast_to(rows.fixed.sum(axis=0), (total, k))
     weights = draws.dirichlet(alpha + counts, rng)
-    loglik = np.empty(total)
-    for start in range(0, total, 256):
-        part = slice(start, start + 256)
-        sub = {name: value[part] for name, value in params.items()}
-        loglik[part] = label_step(conditional, sub, weights[part], rows, rng)[1]
     return Trace(
         {name: value.reshape((chains, draws_) + value.shape[1:]) for name, value in params.items()},
         weights.reshape(chains, draws_, k),
-        loglik.reshape(chains, draws_),
     )

@@ -325,10 +325,32 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         if "variance" in samples:
             samples["sd"] = np.sqrt(samples["variance"])
         self.samples_ = samples
-        self.log_likelihood_ = trace.log_likelihood
         self.weights_ = trace.weights.mean(axis=(0, 1))
         self._observed = (x, None if y is None else np.asarray(y))
         self._idata = None
+        self._log_likelihood: np.ndarray | None = None
+
+    @property
+    def log_likelihood_(self) -> np.ndarray:
+        r"""Log-likelihood of each draw, shape (chains, draws): :math:`\log p(x_n)` summed over
+        unlabelled rows, :math:`\log \pi_{y_n} p_{y_n}(x_n)` over labelled ones. Computed from
+        the draws when first asked for (a pass over the data per draw, which the sampler itself
+        does not need)."""
+        check_is_fitted(self, "samples_")
+        if self._log_likelihood is None:
+            x, y = self._observed
+            labels = np.full(x.shape[0], UNLABELLED) if y is None else y
+            labelled = labels != UNLABELLED
+            parts = []
+            for log_joint in self._per_draw(x):  # (n, b, K)
+                per_row = logsumexp(log_joint, axis=2)  # (n, b)
+                if labelled.any():
+                    at = labels[labelled, None, None]
+                    per_row[labelled] = np.take_along_axis(log_joint[labelled], at, 2)[..., 0]
+                parts.append(per_row.sum(axis=0))
+            shape = self.samples_["weights"].shape[:2]
+            self._log_likelihood = np.concatenate(parts).reshape(shape)
+        return self._log_likelihood
 
     # --- the posterior as arviz sees it ---------------------------------------------------
     @property
@@ -442,5 +464,4 @@ def _relabel(conditional: Conditional, trace: Trace) -> Trace:
     return Trace(
         {name: value.reshape((c, d) + value.shape[1:]) for name, value in params.items()},
         weights.reshape(c, d, k),
-        trace.log_likelihood,
     )
