@@ -266,19 +266,24 @@ class FamilyConditional(Conditional):
 
 @dataclass(frozen=True, eq=False)
 class NormalConditional(FamilyConditional):
-    """Independent normal features with a normal-inverse-gamma, semi-conjugate or uniform-sd
+    r"""Independent normal features with a normal-inverse-gamma, semi-conjugate or uniform-sd
     prior (one kind for all K components, hyperparameters per component).
 
     Normal components with d features are diagonal Gaussians: the B K of them go to the E-step
     as one :class:`~emkit.distributions.gaussian.DiagGaussian`, and their statistics are the
     diagonal :class:`~emkit.distributions.gaussian.GaussianStats`, read as the family's
     :class:`~emkit.distributions.normal.NormalStats`.
+
+    Where the means are drawn given the variances (semi-conjugate and uniform-sd priors, and
+    ordered means under any prior), ``overrelaxation`` :math:`\alpha \in (-1, 0]` draws them
+    by :func:`overrelaxed_normal` (0: plain Gibbs draws).
     """
 
     names: ClassVar[tuple[str, ...]] = ("mean", "variance")
     orderable: ClassVar[bool] = True
     priors: tuple
     n_features: int
+    overrelaxation: float = 0.0
     family: Any = Normal()
     hyper: dict = field(init=False, repr=False)
 
@@ -396,9 +401,8 @@ class NormalConditional(FamilyConditional):
                 mean = m_n + np.sqrt(variance / k_n) * rng.standard_normal(m_n.shape)
                 return {"mean": mean, "variance": variance}
             assert params is not None
-            mean = _overrelaxed_normal(
-                m_n, np.sqrt(params["variance"] / k_n), params["mean"], True, rng
-            )
+            sd = np.sqrt(params["variance"] / k_n)
+            mean = overrelaxed_normal(m_n, sd, params["mean"], self.overrelaxation, True, rng)
             variance = draws.inverse_gamma(a_n + 0.5, b_n + 0.5 * k_n * (mean - m_n) ** 2, rng)
             return {"mean": mean, "variance": variance}
         assert params is not None
@@ -409,7 +413,7 @@ class NormalConditional(FamilyConditional):
             raise _improper("a flat prior on the mean of a component with no rows")
         loc = (h["prior_shift"] + data_precision * xbar) / precision
         sd = precision**-0.5
-        mean = _overrelaxed_normal(loc, sd, params["mean"], ordered, rng)
+        mean = overrelaxed_normal(loc, sd, params["mean"], self.overrelaxation, ordered, rng)
         sum_sq = scatter + w * (xbar - mean) ** 2  # (B, K, d)
         if w.shape != sum_sq.shape:
             w = np.broadcast_to(w, sum_sq.shape)
@@ -422,32 +426,46 @@ class NormalConditional(FamilyConditional):
         return {"mean": mean, "variance": variance}
 
 
-OVERRELAX = -0.7
-
-
-def _overrelaxed_normal(loc, sd, current, ordered, rng) -> np.ndarray:
-    r"""Means (B, K, d) given the variances: a move that leaves N(loc, sd^2) invariant.
+def overrelaxed_normal(loc, sd, current, alpha: float, ordered: bool, rng) -> np.ndarray:
+    r"""Means (B, K, d) given the variances: a move that leaves N(loc, sd^2) invariant, the
+    first feature's means increasing over components where ``ordered``.
 
     Adler's overrelaxation (Neal 1998, "Suppressing random walks in Markov chain Monte Carlo
     using ordered overrelaxation"): :math:`\mu' = m + \alpha(\mu - m) + s\sqrt{1 -
-    \alpha^2}\,\varepsilon` with :math:`\alpha` = ``OVERRELAX`` < 0 is reversible with respect
-    to :math:`N(m, s^2)` (an autoregression whose stationary law it is; :math:`\alpha = 0` is
-    the Gibbs draw). Drawn against the direction the mean last moved, it undoes part of the
-    lag between the means and the labels they are drawn from, so the means' draws correlate
-    less. With ``ordered`` the first feature's means must increase over components: a move
-    out of that set is refused (Metropolis-Hastings for the truncated law with a proposal
-    reversible for the untruncated one accepts exactly the moves that stay inside).
+    \alpha^2}\,\varepsilon` with :math:`-1 < \alpha < 0` is reversible with respect to
+    :math:`N(m, s^2)` (an autoregression whose stationary law it is). Drawn against the
+    direction the mean last moved, it undoes part of the lag between the means and the labels
+    they are drawn from, so the means' draws correlate less. Ordered, a move out of the ordered
+    set is refused (Metropolis-Hastings for the truncated law with a proposal reversible for
+    the untruncated one accepts exactly the moves that stay inside).
+
+    :math:`\alpha = 0` is the Gibbs draw: ordered, a batch whose joint draw is in order keeps
+    it (an exact draw from the truncated law); the others draw each first-feature mean between
+    its neighbours' values (the ones just drawn below, the current ones above), a Gibbs scan.
+    Which of the two a batch takes does not depend on its current values, so the mixture
+    leaves the truncated law invariant, as each part does.
     """
-    mean = (
-        loc
-        + OVERRELAX * (current - loc)
-        + sd * (np.sqrt(1 - OVERRELAX**2) * rng.standard_normal(loc.shape))
-    )
+    noise = rng.standard_normal(loc.shape)
+    if alpha == 0:
+        mean = loc + sd * noise
+    else:
+        mean = loc + alpha * (current - loc) + sd * (np.sqrt(1 - alpha**2) * noise)
     if not ordered:
         return mean
     disordered = (mean[:, 1:, 0] <= mean[:, :-1, 0]).any(axis=1)
-    if disordered.any():
+    if not disordered.any():
+        return mean
+    if alpha != 0:
         mean[disordered] = current[disordered]
+        return mean
+    redo = np.flatnonzero(disordered)
+    first = np.array(current[redo, :, 0], dtype=float)  # (R, K)
+    k = loc.shape[1]
+    for j in range(k):
+        low = first[:, j - 1] if j > 0 else -np.inf
+        high = first[:, j + 1] if j < k - 1 else np.inf
+        first[:, j] = draws.truncated_normal(loc[redo, j, 0], sd[redo, j, 0], low, high, rng)
+    mean[redo, :, 0] = first
     return mean
 
 
@@ -648,14 +666,17 @@ CONJUGATE_FAMILIES: dict[type, type] = {
 NORMAL_PRIORS = (NormalInverseGamma, SemiConjugateNormal, UniformSDNormal)
 
 
-def conditional_for(family: Any, priors: list, n_features: int) -> Conditional:
-    """The conditional of K components of ``family`` under ``priors`` (one per component)."""
+def conditional_for(
+    family: Any, priors: list, n_features: int, overrelaxation: float = 0.0
+) -> Conditional:
+    """The conditional of K components of ``family`` under ``priors`` (one per component);
+    ``overrelaxation`` of Normal means (see :class:`NormalConditional`)."""
     if isinstance(family, Normal):
         bad = [p for p in priors if not isinstance(p, NORMAL_PRIORS)]
         if bad:
             names = ", ".join(c.__name__ for c in NORMAL_PRIORS)
             raise ValueError(f"a Normal component takes one of the priors {names}; got {bad[0]!r}")
-        return NormalConditional(tuple(priors), n_features)
+        return NormalConditional(tuple(priors), n_features, overrelaxation)
     for kind, prior_type in CONJUGATE_FAMILIES.items():
         if isinstance(family, kind):
             bad = [p for p in priors if not isinstance(p, prior_type)]

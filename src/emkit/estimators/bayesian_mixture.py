@@ -101,6 +101,15 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         Sort each unsupervised draw's components by location (see label switching above).
     chains, draws, tune : int, default=4, 1000, 500
         Chains, kept draws per chain, and discarded sweeps per chain before them.
+    overrelaxation : float in (-1, 0], default=-0.7
+        Normal means drawn given the variances (semi-conjugate and uniform-sd priors, ordered
+        means) move by Adler's overrelaxation with this :math:`\alpha`
+        (:func:`~emkit.bayes.conditionals.overrelaxed_normal`): exact like the Gibbs draw
+        (0), and on mixtures, where means and labels lag each other, their draws correlate
+        less (on Old Faithful about 1.7 times the effective samples of the means, with no
+        fewer for the sds and weights). Closer to -1 suppresses the means' autocorrelation
+        more but correlates their spread (squared deviations) when the labels are nearly
+        certain.
     random_state : int, RandomState instance or None, default=None
 
     Attributes
@@ -158,6 +167,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         "chains": [Interval(Integral, 1, None, closed="left")],
         "draws": [Interval(Integral, 1, None, closed="left")],
         "tune": [Interval(Integral, 0, None, closed="left")],
+        "overrelaxation": [Interval(Real, -1, 0, closed="right")],
         "random_state": ["random_state"],
     }
 
@@ -173,6 +183,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         chains=4,
         draws=1000,
         tune=500,
+        overrelaxation=-0.7,
         random_state=None,
     ):
         self.components = components
@@ -184,6 +195,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         self.chains = chains
         self.draws = draws
         self.tune = tune
+        self.overrelaxation = overrelaxation
         self.random_state = random_state
 
     # --- fitting ------------------------------------------------------------------------
@@ -318,7 +330,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
             priors = [priors] * k
         if len(priors) != k:
             raise ValueError(f"priors must list one prior per component ({k}); got {len(priors)}")
-        return conditional_for(family, list(priors), d)
+        return conditional_for(family, list(priors), d, self.overrelaxation)
 
     def _set_samples(self, trace: Trace, x: np.ndarray, y) -> None:
         samples = {"weights": trace.weights, **trace.params}
