@@ -4,13 +4,16 @@ The model is the issue's two-component normal mixture on Old Faithful's waiting 
 (``tests/reference/faithful_pymc.py`` defines it for PyMC; ``BayesianMixture`` with
 ``UniformSDNormal`` priors, ordered means and a minimum weight of 0.1 is the same model here):
 PyMC samples the marginalised mixture (``NormalMixture``) with NUTS, emkit runs blocked Gibbs
-on the latent labels. n = 272 is the data; larger n are drawn from the mixture at the
-posterior means of the 272, in whole minutes as the waiting times are recorded (or unrounded
-with ``--continuous``). emkit's sampler takes equal rows once, with their count (the labels of
-m equal rows are one multinomial draw), so on recorded data its cost per sweep follows the
-number of distinct values, not n; on continuous data every row is distinct. One run per
-size, single process (PyMC ``cores=1``: its chains run one after the other; emkit's run
-vectorised in one E-step, so ``--emkit-chains 16`` costs little more than 4).
+on the latent labels (its default: the means drawn by overrelaxation, ``overrelaxation=-0.7``;
+``--overrelaxation 0`` for plain Gibbs draws). n = 272 is the data; larger n are drawn from
+the mixture at the posterior means of the 272, in whole minutes as the waiting times are
+recorded (or unrounded with ``--continuous``). emkit's sampler takes equal rows once, with
+their count (the labels of m equal rows are one multinomial draw), where rows repeat 20 times
+or more on average, so on recorded data at large n its cost per sweep follows the number of
+distinct values, not n; on continuous data every row is distinct. One run per size, single
+process (PyMC ``cores=1``: its chains run one after the other; emkit's run vectorised in one
+E-step, so ``--emkit-chains 16`` costs little more than 4). Each row records the load average
+(``os.getloadavg``) before each library's run: on a shared machine timings follow the load.
 
 Effective sample size is arviz's bulk ESS over all chains; the rate divides it by wall-clock
 seconds: emkit's whole ``fit``, PyMC's ``sampling_time`` (the sampling alone, without building
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import time
 from pathlib import Path
 
@@ -65,7 +69,9 @@ def ess_bulk(draws: np.ndarray) -> float:
     return float(az.ess(draws, method="bulk"))
 
 
-def run_emkit(x: np.ndarray, ref, chains: int, draws: int, tune: int) -> dict:
+def run_emkit(
+    x: np.ndarray, ref, chains: int, draws: int, tune: int, overrelaxation: float = -0.7
+) -> dict:
     prior = ref.PRIOR
     priors = [
         UniformSDNormal(m, s, prior["sd_upper"])
@@ -78,19 +84,28 @@ def run_emkit(x: np.ndarray, ref, chains: int, draws: int, tune: int) -> dict:
         chains=chains,
         draws=draws,
         tune=tune,
+        overrelaxation=overrelaxation,
         random_state=0,
     )
-    start = time.perf_counter()
+    load = os.getloadavg()[0]
+    start, cpu = time.perf_counter(), time.process_time()
     model.fit(x[:, None])
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     means = model.samples_["mean"][..., 0]  # (chains, draws, 2)
     ess = [ess_bulk(means[..., k]) for k in range(2)]
-    return {"seconds": seconds, "ess": ess, "posterior_mean": means.mean(axis=(0, 1)).tolist()}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "load": load,
+        "ess": ess,
+        "posterior_mean": means.mean(axis=(0, 1)).tolist(),
+    }
 
 
 def run_pymc(x: np.ndarray, ref, chains: int, draws: int, tune: int) -> dict:
     import pymc as pm
 
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     with ref.model(x):
         idata = pm.sample(
@@ -103,6 +118,7 @@ def run_pymc(x: np.ndarray, ref, chains: int, draws: int, tune: int) -> dict:
     return {
         "seconds": seconds,
         "seconds_with_compile": total,
+        "load": load,
         "ess": ess,
         "posterior_mean": means.mean(axis=(0, 1)).tolist(),
         "divergences": int(idata.sample_stats["diverging"].sum()),
@@ -117,6 +133,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--pymc-draws", type=int, default=None, help="default: --draws")
+    parser.add_argument("--overrelaxation", type=float, default=-0.7, help="emkit's (0: Gibbs)")
     parser.add_argument(
         "--continuous",
         action="store_true",
@@ -138,7 +155,9 @@ def main() -> None:
     rows = []
     for n in args.n:
         x = data(n, ref, minutes=not args.continuous)
-        mine = run_emkit(x, ref, args.emkit_chains or args.chains, args.draws, args.tune)
+        mine = run_emkit(
+            x, ref, args.emkit_chains or args.chains, args.draws, args.tune, args.overrelaxation
+        )
         print(f"n = {n}: emkit {json.dumps(mine)}", flush=True)
         if n in earlier:
             theirs = earlier[n]
@@ -159,14 +178,18 @@ def main() -> None:
         }
         rows.append(row)
         print(json.dumps(row, indent=1), flush=True)
-    print("\n| n | emkit s | emkit ESS | emkit ESS/s | PyMC s | PyMC ESS | PyMC ESS/s | ratio |")
+    print(
+        "\n| n | emkit s (load) | emkit ESS | emkit ESS/s | PyMC s (load) | PyMC ESS "
+        "| PyMC ESS/s | ratio |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         e, p = r["emkit"], r["pymc"]
+        theirs_load = f"{p['load']:.1f}" if "load" in p else "?"
         print(
-            f"| {r['n']} | {e['seconds']:.1f} | {min(e['ess']):.0f} | {r['ess_per_s_emkit']:.0f} "
-            f"| {p['seconds']:.1f} | {min(p['ess']):.0f} | {r['ess_per_s_pymc']:.1f} "
-            f"| {r['ratio']:.1f}x |"
+            f"| {r['n']} | {e['seconds']:.2f} ({e['load']:.1f}) | {min(e['ess']):.0f} "
+            f"| {r['ess_per_s_emkit']:.0f} | {p['seconds']:.1f} ({theirs_load}) "
+            f"| {min(p['ess']):.0f} | {r['ess_per_s_pymc']:.1f} | {r['ratio']:.1f}x |"
         )
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")

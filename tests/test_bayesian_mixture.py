@@ -549,3 +549,29 @@ def test_three_components_with_ties_are_the_labelled_posterior():
     exact = BayesianMixture(3, priors=prior, draws=2000, random_state=26).fit(x, labels)
     ref = flat(exact.samples_["mean"])[..., 0]
     mc_check(means, ref.mean(axis=0), ref.std(axis=0), batches=20)
+
+
+@pytest.mark.parametrize("labelled", [False, True])
+def test_whole_sample_weights_are_repeated_rows(labelled):
+    # Rows repeated 25 times and the same rows weighted 25 give the same distinct rows and
+    # counts, so the same draws from the same seed: the unsupervised Gibbs chain, and the
+    # exact supervised draws (the default prior from the weighted moments).
+    rng = np.random.default_rng(27)
+    base = np.r_[rng.normal(0, 1, 10), rng.normal(5, 1, 10)][:, None]
+    y = np.repeat([0, 1], 10) if labelled else None
+    weights = np.full(20, 25)
+    weights[3] = 0  # left out
+    keep = np.repeat(np.arange(20), weights)
+    options = dict(chains=2, draws=100, tune=20, random_state=28)
+    repeated = BayesianMixture(2, **options).fit(base[keep], None if y is None else y[keep])
+    weighted = BayesianMixture(2, **options).fit(base, y, sample_weight=weights)
+    assert repeated.fit_type_ == weighted.fit_type_
+    for name in ("weights", "mean", "variance"):
+        np.testing.assert_allclose(weighted.samples_[name], repeated.samples_[name], rtol=1e-9)
+    np.testing.assert_allclose(weighted.log_likelihood_, repeated.log_likelihood_, rtol=1e-9)
+
+
+def test_fractional_sample_weight_says_what_to_do():
+    x = np.arange(10, dtype=float)[:, None]
+    with pytest.raises(ValueError, match="whole numbers"):
+        BayesianMixture(draws=5, tune=5).fit(x, sample_weight=np.full(10, 0.5))

@@ -30,11 +30,14 @@ posterior given the labels is the answer: :func:`sample_supervised` draws it dir
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from emkit.backend.numpy_backend import num_threads
 from emkit.bayes import draws
 from emkit.bayes.conditionals import Conditional, Params, broadcast_batch
 from emkit.models.mixture import UNLABELLED
@@ -43,6 +46,8 @@ TINY = np.finfo(float).tiny
 # Equal rows are sampled together where they repeat this often on average: NumPy's binomial
 # draw with per-element counts costs about as much as 20 rows' categorical draws.
 TIES = 20.0
+# Rows per block of the label step (each block its own random stream; blocks over threads).
+BLOCK_ROWS = 32_768
 
 
 @dataclass(frozen=True)
@@ -121,20 +126,32 @@ class DistinctRows:
 
     @classmethod
     def of(
-        cls, x: np.ndarray, labels: np.ndarray | None, k: int, least_ratio: float = 1.0
+        cls,
+        x: np.ndarray,
+        labels: np.ndarray | None,
+        k: int,
+        least_ratio: float = 1.0,
+        counts: np.ndarray | None = None,
     ) -> DistinctRows:
         """The distinct rows of ``x``, or every row on its own where there are more than
         ``n / least_ratio`` distinct ones (multinomial draws cost more per row than
-        categorical ones: sharing rows pays only where they repeat often)."""
+        categorical ones: sharing rows pays only where they repeat often). ``counts`` (n,)
+        of whole numbers: row i stands for ``counts[i]`` equal rows (frequency weights)."""
         lab = np.full(x.shape[0], UNLABELLED) if labels is None else labels
+        times = np.ones(x.shape[0]) if counts is None else counts
         distinct, inverse = np.unique(x, axis=0, return_inverse=True)
-        if distinct.shape[0] * least_ratio > x.shape[0]:
+        if distinct.shape[0] * least_ratio > times.sum():
             distinct, inverse = x, np.arange(x.shape[0])
         inverse = inverse.ravel()
         unlabelled = lab == UNLABELLED
-        free = np.bincount(inverse[unlabelled], minlength=distinct.shape[0]).astype(float)
+        free = np.bincount(
+            inverse[unlabelled], weights=times[unlabelled], minlength=distinct.shape[0]
+        )
         fixed = np.zeros((distinct.shape[0], k))
-        np.add.at(fixed, (inverse[~unlabelled], lab[~unlabelled]), 1.0)
+        np.add.at(fixed, (inverse[~unlabelled], lab[~unlabelled]), times[~unlabelled])
+        taken = (free > 0) | (fixed > 0).any(axis=1)  # rows of weight 0 are left out
+        if not taken.all():
+            distinct, free, fixed = distinct[taken], free[taken], fixed[taken]
         return cls(distinct, free, fixed)
 
 
@@ -219,6 +236,19 @@ def _sorted_start(conditional: Conditional, params: Params) -> Params:
     return {**params, "mean": mean}
 
 
+@dataclass(frozen=True, eq=False)
+class _Block:
+    """Consecutive rows of the label step, with their random stream and buffers."""
+
+    features: np.ndarray  # (b, F)
+    transposed: np.ndarray  # (F, b)
+    free_transposed: np.ndarray  # (F, b): features times the unlabelled copies
+    free_int: np.ndarray  # (b,)
+    buffer: np.ndarray  # (C, b) for K = 2, else (C, K, b)
+    uniform: np.ndarray  # (C, b)
+    rng: np.random.Generator
+
+
 class FeatureLabels:
     r"""The label step of :func:`label_step` for components whose log densities are linear in
     features of the rows (:meth:`Conditional.features <emkit.bayes.conditionals.Conditional>`):
@@ -230,6 +260,10 @@ class FeatureLabels:
     of the second component (one product): row u joins it when
     :math:`U_u (1 + e^{-l_u}) < 1`, and the first component's statistics are the rows' totals
     less the second's. Labelled rows enter through their summed features only.
+
+    Rows are cut into blocks of ``BLOCK_ROWS``, each with its own random stream (spawned from
+    the sampler's), and the blocks are shared by up to ``threads`` threads (NumPy and BLAS
+    release the GIL), so the draws depend on the data and the seed, not on the threads.
     """
 
     def __init__(
@@ -239,68 +273,98 @@ class FeatureLabels:
         rows: DistinctRows,
         chains: int,
         k: int,
+        rng: np.random.Generator,
+        threads: int = 1,
     ):
         features, centre = expanded
         self.conditional, self.centre, self.rows, self.k = conditional, centre, rows, k
         u = rows.x.shape[0]
         self.features = features  # (U, F)
-        self.transposed = np.ascontiguousarray(features.T)  # (F, U)
-        self.free_transposed = np.ascontiguousarray((rows.free[:, None] * features).T)  # (F, U)
         self.free_total = rows.free @ features  # (F,)
         self.fixed = rows.fixed.T @ features  # (K, F): labelled rows' summed features
-        self.buffer = np.empty((chains, u) if k == 2 else (chains, k, u))
-        self.uniform = np.empty((chains, u))
-        if not rows.single:
-            self.free_int = rows.free.astype(np.int64)
+        n_blocks = -(-u // BLOCK_ROWS)
+        edges = np.linspace(0, u, n_blocks + 1).astype(int)
+        streams = rng.spawn(n_blocks) if n_blocks > 1 else [rng]
+        free = rows.free[:, None] * features
+        self.blocks = [
+            _Block(
+                features[a:b],
+                np.ascontiguousarray(features[a:b].T),
+                np.ascontiguousarray(free[a:b].T),
+                rows.free[a:b].astype(np.int64),
+                np.empty((chains, b - a) if k == 2 else (chains, k, b - a)),
+                np.empty((chains, b - a)),
+                stream,
+            )
+            for a, b, stream in zip(edges[:-1], edges[1:], streams, strict=True)
+        ]
+        threads = min(threads, n_blocks)
+        self.pool = ThreadPoolExecutor(threads, "emkit-gibbs") if threads > 1 else None
+
+    def close(self) -> None:
+        """Stop the threads."""
+        if self.pool is not None:
+            self.pool.shutdown()
 
     def moments(self, counts: np.ndarray) -> np.ndarray:
         """Summed features (C, K, F) of rows taken ``counts`` (C, K, U) times."""
         return counts @ self.features
 
-    def step(self, params: Params, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def step(self, params: Params, weights: np.ndarray) -> np.ndarray:
         """New summed features (C, K, F) of every row (labelled ones included) given the
         parameters and weights (C, K)."""
         natural = self.conditional.natural(params, self.centre)  # (C, K, F)
         # A weight that underflowed to 0 (below 1e-308) keeps a log above -709.
         natural[..., 0] += np.log(np.maximum(weights, TINY))
-        drawn = self._binary(natural, rng) if self.k == 2 else self._categorical(natural, rng)
+        if self.k == 2:
+            # -l, so that e^{-l} is one pass.
+            coef = natural[:, 0] - natural[:, 1]
+            parts = self._map(lambda block: self._binary(block, coef))
+            second = parts[0] if len(parts) == 1 else sum(parts[1:], parts[0])
+            drawn = np.empty((second.shape[0], 2, second.shape[1]))
+            drawn[:, 1] = second
+            np.subtract(self.free_total, second, out=drawn[:, 0])
+        else:
+            parts = self._map(lambda block: self._categorical(block, natural))
+            drawn = parts[0] if len(parts) == 1 else sum(parts[1:], parts[0])
         drawn += self.fixed
         return drawn
 
-    def _binary(self, natural: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        # -l, so that e^{-l} is one pass, kept finite: a probability below 1e-304 is 0 to any
-        # uniform draw.
-        odds = np.matmul(natural[:, 0] - natural[:, 1], self.transposed, out=self.buffer)
-        np.minimum(odds, 700.0, out=odds)
-        np.exp(odds, out=odds)
-        odds += 1.0  # 1 + e^{-l} = 1 / P(component 2)
-        if self.rows.single:
-            u = rng.random(out=self.uniform)
-            u *= odds
-            joined = np.less(u, 1.0, out=u)  # (C, U) 0 or 1
-            second = (self.free_transposed @ joined.T).T  # (C, F)
-        else:
-            second = rng.binomial(self.free_int, 1.0 / odds) @ self.features
-        drawn = np.empty((second.shape[0], 2, second.shape[1]))
-        drawn[:, 1] = second
-        np.subtract(self.free_total, second, out=drawn[:, 0])
-        return drawn
+    def _map(self, fn: Callable[[_Block], np.ndarray]) -> list[np.ndarray]:
+        if self.pool is None:
+            return [fn(block) for block in self.blocks]
+        return list(self.pool.map(fn, self.blocks))
 
-    def _categorical(self, natural: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _binary(self, block: _Block, coef: np.ndarray) -> np.ndarray:
+        """Statistics (C, F) of the block's rows that join the second component."""
+        odds = np.matmul(coef, block.transposed, out=block.buffer)  # (C, b)
+        # e^{-l} may overflow to inf: a probability of 0 (0 * inf, at u = 0, is not < 1).
+        with np.errstate(over="ignore", invalid="ignore"):
+            np.exp(odds, out=odds)
+            odds += 1.0  # 1 + e^{-l} = 1 / P(component 2)
+            if self.rows.single:
+                u = block.rng.random(out=block.uniform)
+                u *= odds
+                joined = np.less(u, 1.0, out=u)  # (C, b) 0 or 1
+                return np.stack([joined @ row for row in block.free_transposed], axis=1)
+            return block.rng.binomial(block.free_int, 1.0 / odds) @ block.features
+
+    def _categorical(self, block: _Block, natural: np.ndarray) -> np.ndarray:
+        """Statistics (C, K, F) of the block's rows drawn to each component."""
         c, k, f = natural.shape
-        joint = np.matmul(natural, self.transposed, out=self.buffer)  # (C, K, U)
+        joint = np.matmul(natural, block.transposed, out=block.buffer)  # (C, K, b)
         joint -= joint.max(axis=1, keepdims=True)
         np.exp(joint, out=joint)
-        cumulative = np.cumsum(joint, axis=1, out=joint)  # (C, K, U)
+        cumulative = np.cumsum(joint, axis=1, out=joint)  # (C, K, b)
         total = cumulative[:, -1]
         if self.rows.single:  # inverse CDF of each row's categorical distribution
-            u = rng.random(out=self.uniform)
+            u = block.rng.random(out=block.uniform)
             u *= total
-            chosen = (cumulative[:, :-1] < u[:, None]).sum(axis=1)  # (C, U)
+            chosen = (cumulative[:, :-1] < u[:, None]).sum(axis=1)  # (C, b)
             onehot = (chosen[:, None, :] == np.arange(k)[:, None]).astype(float)
-            return onehot @ self.free_transposed.T
+            return onehot @ block.free_transposed.T
         # Multinomial counts as a chain of binomials.
-        remaining = np.broadcast_to(self.free_int, total.shape)
+        remaining = np.broadcast_to(block.free_int, total.shape)
         counts = np.empty((c, k, total.shape[1]))
         below = np.zeros_like(total)
         for j in range(k - 1):
@@ -308,11 +372,11 @@ class FeatureLabels:
             share = np.divide(
                 cumulative[:, j] - below, mass, where=mass > 0, out=np.zeros_like(mass)
             )
-            counts[:, j] = rng.binomial(remaining, np.clip(share, 0.0, 1.0))
+            counts[:, j] = block.rng.binomial(remaining, np.clip(share, 0.0, 1.0))
             remaining = remaining - counts[:, j].astype(np.int64)
             below = cumulative[:, j]
         counts[:, k - 1] = remaining
-        return counts @ self.features
+        return counts @ block.features
 
 
 def sample_gibbs(
@@ -327,6 +391,7 @@ def sample_gibbs(
     rng: np.random.Generator,
     resample_labels: bool = True,
     callback: Callable[[int], None] | None = None,
+    counts: np.ndarray | None = None,
 ) -> Trace:
     """C chains of blocked Gibbs sweeps; the last ``draws_`` of ``tune + draws_`` are kept.
 
@@ -339,13 +404,15 @@ def sample_gibbs(
     resample_labels : False keeps every row's label (all rows labelled): a Gibbs chain on the
         parameters alone, for priors or constraints without an exact posterior draw.
     callback : called with the sweep number after each sweep.
+    counts : array of shape (n,) of whole numbers, or None: each row's multiplicity
+        (frequency weights).
     """
     k = alpha.shape[0]
-    rows = DistinctRows.of(x, labels, k, least_ratio=TIES)
+    rows = DistinctRows.of(x, labels, k, least_ratio=TIES, counts=counts)
     counts = initial_counts(rows, k, chains, rng)
     expanded = conditional.features(rows.x)
     if expanded is not None:
-        labels_ = FeatureLabels(expanded, conditional, rows, chains, k)
+        labels_ = FeatureLabels(expanded, conditional, rows, chains, k, rng, num_threads())
         return _sample_features(
             labels_, counts, alpha, constraints, draws_, tune, rng, resample_labels, callback
         )
@@ -399,12 +466,12 @@ def _sample_features(
     weights = np.full((chains, k), 1.0 / k)
     kept: dict[str, list] = {name: [] for name in params}
     kept_weights = []
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), closing(labels):
         for sweep in range(tune + draws_):
             params = conditional.draw(stats, params, rng, constraints.ordered)
             weights = draw_weights(moments[..., 0], alpha, weights, constraints.min_weight, rng)
             if resample_labels:
-                moments = labels.step(params, weights, rng)
+                moments = labels.step(params, weights)
                 stats = conditional.from_moments(moments, labels.centre)
             if sweep >= tune:
                 for name, value in params.items():
@@ -426,8 +493,10 @@ def sample_supervised(
     chains: int,
     draws_: int,
     rng: np.random.Generator,
+    counts: np.ndarray | None = None,
 ) -> Trace:
-    """Independent draws from the conjugate posterior given every row's label.
+    """Independent draws from the conjugate posterior given every row's label (rows taken
+    ``counts`` times where given).
 
     The statistics of the labelled rows are computed once; each of the C D draws is one joint
     draw of the parameters and weights from their posterior. Same layout as
@@ -435,11 +504,11 @@ def sample_supervised(
     """
     k = alpha.shape[0]
     total = chains * draws_
-    rows = DistinctRows.of(x, labels, k)
+    rows = DistinctRows.of(x, labels, k, counts=counts)
     stats = conditional.count_stats(rows.x, rows.fixed.T[None])
     params = conditional.draw(broadcast_batch(stats, total), None, rng, False)
-    counts = np.broadcast_to(rows.fixed.sum(axis=0), (total, k))
-    weights = draws.dirichlet(alpha + counts, rng)
+    per_component = np.broadcast_to(rows.fixed.sum(axis=0), (total, k))
+    weights = draws.dirichlet(alpha + per_component, rng)
     return Trace(
         {name: value.reshape((chains, draws_) + value.shape[1:]) for name, value in params.items()},
         weights.reshape(chains, draws_, k),

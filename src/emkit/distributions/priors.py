@@ -298,18 +298,26 @@ class NormalInverseWishart(_Prior):
         object.__setattr__(self, "scale", scale)
 
     @classmethod
-    def mclust(cls, x: np.ndarray, n_components: int, covariance_type: str = "full"):
+    def mclust(
+        cls,
+        x: np.ndarray,
+        n_components: int,
+        covariance_type: str = "full",
+        sample_weight: np.ndarray | None = None,
+    ):
         """mclust's default prior for data ``x`` (n, d) and K components.
 
         Prior mean the data mean, shrinkage 0.01, dof d + 2, and scale the data covariance
         divided by :math:`K^{2/d}` (for diagonal and spherical structures, its diagonal / its
-        mean variance), as in Fraley and Raftery (2007) and mclust's ``defaultPrior``.
+        mean variance), as in Fraley and Raftery (2007) and mclust's ``defaultPrior``. Whole
+        ``sample_weight`` count each row that many times.
         """
         d = x.shape[1]
-        cov = np.atleast_2d(np.cov(x, rowvar=False))
+        fweights = None if sample_weight is None else np.asarray(sample_weight).astype(np.int64)
+        cov = np.atleast_2d(np.cov(x, rowvar=False, fweights=fweights))
         cov = covariance_structure(covariance_type).niw_scale(cov)
         scale = cov / n_components ** (2.0 / d)
-        return cls(x.mean(axis=0), 0.01, d + 2.0, scale)
+        return cls(np.average(x, axis=0, weights=fweights), 0.01, d + 2.0, scale)
 
     @property
     def n_features(self) -> int:

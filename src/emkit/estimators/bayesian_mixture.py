@@ -3,6 +3,7 @@ r"""``BayesianMixture``: the posterior of a finite mixture, supervised, unsuperv
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp
@@ -30,7 +31,7 @@ from emkit.distributions.priors import (
     NormalInverseWishart,
 )
 from emkit.distributions.registry import family_from_dict
-from emkit.estimators._validation import check_rows
+from emkit.estimators._validation import check_rows, check_weights
 from emkit.models.mixture import UNLABELLED
 
 # Draws per batch when averaging over the posterior (bounds memory to ~ n * batch * K floats).
@@ -109,7 +110,9 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         less (on Old Faithful about 1.7 times the effective samples of the means, with no
         fewer for the sds and weights). Closer to -1 suppresses the means' autocorrelation
         more but correlates their spread (squared deviations) when the labels are nearly
-        certain.
+        certain. Components that overlap much (a posterior with several near-equal modes)
+        mix badly either way, and there overrelaxation can lower the effective sample size:
+        compare with 0.
     random_state : int, RandomState instance or None, default=None
 
     Attributes
@@ -199,7 +202,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         self.random_state = random_state
 
     # --- fitting ------------------------------------------------------------------------
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Sample the posterior.
 
         Parameters
@@ -207,16 +210,26 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         X : array-like of shape (n, d).
         y : array-like of shape (n,) of component indices 0, ..., K - 1, with -1 for an
             unlabelled row; None: no row labelled.
+        sample_weight : array-like of shape (n,) of whole numbers >= 0, default=None
+            Frequency weights: a row of weight m is m equal rows (the labels of its m copies
+            are one multinomial draw), 0 leaves it out.
         """
         self._validate_params()
         k = self._n_components()
         x = check_rows(self, X, reset=True, min_rows=1)
+        w = check_weights(sample_weight, x)
+        if w is not None and not np.all(w == np.round(w)):
+            raise ValueError(
+                "sample_weight must hold whole numbers for posterior sampling: a weight of m "
+                "counts a row m times (frequency weights); a fractional weight has no such "
+                "reading. Round them, or repeat rows"
+            )
         labels = self._labels(y, x.shape[0], k)
         constraints = self._constraints(k)
         alpha = np.broadcast_to(np.asarray(self.weight_prior, dtype=float), (k,)).copy()
         if alpha.shape != (k,) or np.any(alpha <= 0) or not np.all(np.isfinite(alpha)):
             raise ValueError(f"weight_prior must be a positive float or {k} positive numbers")
-        conditional = self._conditional(x, k)
+        conditional = self._conditional(x, k, w)
         if constraints.ordered and not conditional.orderable:
             raise ValueError(
                 'constraints={"ordered": True} orders the means of Normal components; for other '
@@ -233,7 +246,9 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         self.exact_ = self.fit_type_ == "supervised" and conditional.exact and unconstrained
         if self.exact_:
             assert labels is not None
-            trace = sample_supervised(conditional, x, labels, alpha, self.chains, self.draws, rng)
+            trace = sample_supervised(
+                conditional, x, labels, alpha, self.chains, self.draws, rng, counts=w
+            )
         else:
             trace = sample_gibbs(
                 conditional,
@@ -246,11 +261,12 @@ class BayesianMixture(DensityMixin, BaseEstimator):
                 self.tune,
                 rng,
                 resample_labels=self.fit_type_ != "supervised",
+                counts=w,
             )
         if self.fit_type_ == "unsupervised" and self.relabel and not constraints.ordered:
             trace = _relabel(conditional, trace)
         self._conditional_ = conditional
-        self._set_samples(trace, x, y if labels is not None else None)
+        self._set_samples(trace, x, labels, w)
         return self
 
     def _n_components(self) -> int:
@@ -298,7 +314,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
             )
         return Constraints(bool(spec.get("ordered", False)), min_weight)
 
-    def _conditional(self, x: np.ndarray, k: int) -> Conditional:
+    def _conditional(self, x: np.ndarray, k: int, w: np.ndarray | None) -> Conditional:
         d = x.shape[1]
         if self.covariance_type is not None:
             structure = covariance_structure(self.covariance_type)
@@ -306,7 +322,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
             if isinstance(prior, list | tuple):
                 raise ValueError("multivariate normal components take one NormalInverseWishart")
             if prior is None:
-                prior = NormalInverseWishart.mclust(x, k, structure.name)
+                prior = NormalInverseWishart.mclust(x, k, structure.name, sample_weight=w)
             if not isinstance(prior, NormalInverseWishart) or prior.n_features != d:
                 raise ValueError(
                     f"priors must be a NormalInverseWishart of {d} features for multivariate "
@@ -325,20 +341,20 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         family.check_support(x)
         priors = self.priors
         if priors is None:
-            priors = [_default_prior(family, x, k)] * k
+            priors = [_default_prior(family, x, k, w)] * k
         elif not isinstance(priors, list | tuple):
             priors = [priors] * k
         if len(priors) != k:
             raise ValueError(f"priors must list one prior per component ({k}); got {len(priors)}")
         return conditional_for(family, list(priors), d, self.overrelaxation)
 
-    def _set_samples(self, trace: Trace, x: np.ndarray, y) -> None:
+    def _set_samples(self, trace: Trace, x: np.ndarray, y, w) -> None:
         samples = {"weights": trace.weights, **trace.params}
         if "variance" in samples:
             samples["sd"] = np.sqrt(samples["variance"])
         self.samples_ = samples
         self.weights_ = trace.weights.mean(axis=(0, 1))
-        self._observed = (x, None if y is None else np.asarray(y))
+        self._observed = (x, y, w)
         self._idata = None
         self._log_likelihood: np.ndarray | None = None
 
@@ -350,7 +366,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         does not need)."""
         check_is_fitted(self, "samples_")
         if self._log_likelihood is None:
-            x, y = self._observed
+            x, y, w = self._observed
             labels = np.full(x.shape[0], UNLABELLED) if y is None else y
             labelled = labels != UNLABELLED
             parts = []
@@ -359,7 +375,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
                 if labelled.any():
                     at = labels[labelled, None, None]
                     per_row[labelled] = np.take_along_axis(log_joint[labelled], at, 2)[..., 0]
-                parts.append(per_row.sum(axis=0))
+                parts.append(per_row.sum(axis=0) if w is None else w @ per_row)
             shape = self.samples_["weights"].shape[:2]
             self._log_likelihood = np.concatenate(parts).reshape(shape)
         return self._log_likelihood
@@ -385,12 +401,15 @@ class BayesianMixture(DensityMixin, BaseEstimator):
             axes = [] if shared else ["component"]
             axes += [f"{name}_dim_{i}" for i in range(extra)]
             dims[name] = axes
-        x, y = self._observed
+        x, y, w = self._observed
         observed = {"x": x}
         dims["x"] = ["row", "feature"]
         if y is not None:
             observed["y"] = y
             dims["y"] = ["row"]
+        if w is not None:
+            observed["sample_weight"] = w
+            dims["sample_weight"] = ["row"]
         return az.from_dict(
             posterior=self.samples_,
             sample_stats={"loglik": self.log_likelihood_},
@@ -452,13 +471,17 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         return float(self.score_samples(X).mean())
 
 
-def _default_prior(family, x: np.ndarray, k: int):
-    """Weakly informative priors on the data's scale (see ``priors`` in BayesianMixture)."""
+def _default_prior(family, x: np.ndarray, k: int, w: np.ndarray | None):
+    """Weakly informative priors on the data's scale (see ``priors`` in BayesianMixture),
+    the rows weighted by ``w``."""
+    mean: Any = np.average(x, axis=0, weights=w)  # (d,)
     if isinstance(family, Normal):
-        spread = np.maximum(x.var(axis=0), np.finfo(float).tiny)
-        return NormalInverseGamma(x.mean(axis=0), 0.01, 1.5, spread / (2.0 * k**2))
+        spread: Any = np.maximum(
+            np.average((x - mean) ** 2, axis=0, weights=w), np.finfo(float).tiny
+        )
+        return NormalInverseGamma(mean, 0.01, 1.5, spread / (2.0 * k**2))
     if isinstance(family, Poisson):
-        return GammaPrior(1.0, 1.0 / np.maximum(x.mean(axis=0), 1e-3))
+        return GammaPrior(1.0, 1.0 / np.maximum(mean, 1e-3))
     if isinstance(family, Bernoulli):
         return BetaPrior(1.0, 1.0)
     if isinstance(family, Categorical):
