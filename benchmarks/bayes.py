@@ -30,6 +30,7 @@ import argparse
 import importlib.util
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -38,6 +39,8 @@ import numpy as np
 from emkit import BayesianMixture, Normal, UniformSDNormal
 
 ROOT = Path(__file__).resolve().parent.parent
+# benchmarks/dask.py would shadow the dask package that PyMC's xarray imports.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 REFERENCE = ROOT / "tests" / "reference" / "faithful_pymc.py"
 
 
