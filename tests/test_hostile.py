@@ -392,6 +392,26 @@ def test_ctrl_c_ends_with_status_130_and_one_line(monkeypatch, capsys):
     assert capsys.readouterr().err == "emkit: interrupted\n"
 
 
+def test_ctrl_c_while_pyarrow_reads_the_csv(tmp_path, monkeypatch, capsys):
+    # pyarrow turns a SIGINT during its read into ArrowCancelled, an ArrowException: read as
+    # "pyarrow cannot read this file" it sent the read to pandas and the fit went on.
+    import pyarrow as pa
+    from pyarrow import csv
+
+    data = tmp_path / "small.csv"
+    pd.DataFrame(np.random.default_rng(0).normal(size=(50, 2)), columns=list("ab")).to_csv(
+        data, index=False
+    )
+
+    def cancelled(*args, **kwargs):
+        raise pa.lib.ArrowCancelled("Operation cancelled. Detail: received signal 2")
+
+    monkeypatch.setattr(csv, "open_csv", cancelled)
+    assert main(["fit", str(data), "-k", "2", "--out", str(tmp_path / "out")]) == 130
+    assert capsys.readouterr().err == "emkit: interrupted\n"
+    assert not (tmp_path / "out").exists()
+
+
 def test_sigint_during_a_real_fit(tmp_path):
     # 6: Ctrl-C during `emkit fit` used to print a 44-line traceback.
     data = tmp_path / "big.csv"

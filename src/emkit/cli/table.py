@@ -302,11 +302,14 @@ class CsvColumns:
     @staticmethod
     @contextlib.contextmanager
     def _arrow_errors() -> Iterator[None]:
-        """Turn pyarrow's errors into :class:`ArrowFallback`."""
+        """Turn pyarrow's errors into :class:`ArrowFallback`, and its cancellation by Ctrl-C
+        back into the KeyboardInterrupt it is."""
         import pyarrow as pa
 
         try:
             yield
+        except pa.ArrowCancelled:
+            raise KeyboardInterrupt from None
         except (pa.ArrowException, UnicodeError) as exc:
             raise ArrowFallback(str(exc)) from None
 
