@@ -66,6 +66,27 @@ class Trace:
     weights: np.ndarray
 
 
+@dataclass
+class _Kept:
+    """The draws of the sweeps after ``tune``, stacked into a :class:`Trace` at the end."""
+
+    tune: int
+    params: dict[str, list] = field(default_factory=dict)
+    weights: list = field(default_factory=list)
+
+    def add(self, sweep: int, params: Params, weights: np.ndarray) -> None:
+        if sweep >= self.tune:
+            for name, value in params.items():
+                self.params.setdefault(name, []).append(value)
+            self.weights.append(weights)
+
+    def trace(self) -> Trace:
+        return Trace(
+            {name: np.stack(values, axis=1) for name, values in self.params.items()},
+            np.stack(self.weights, axis=1),
+        )
+
+
 def draw_weights(
     counts: np.ndarray,
     alpha: np.ndarray,
@@ -421,8 +442,7 @@ def sample_gibbs(
     if constraints.ordered:
         params = _sorted_start(conditional, params)
     weights = np.full((chains, k), 1.0 / k)
-    kept: dict[str, list] = {name: [] for name in params}
-    kept_weights = []
+    kept = _Kept(tune)
     # Threaded BLAS on the sweep's small, skinny products is slower than one thread, and
     # collapses when other processes share the cores (as in backend.kernels).
     with threadpool_limits(limits=1, user_api="blas"):
@@ -432,16 +452,10 @@ def sample_gibbs(
             weights = draw_weights(counts.sum(axis=2), alpha, weights, constraints.min_weight, rng)
             if resample_labels:
                 counts = label_step(conditional, params, weights, rows, rng)
-            if sweep >= tune:
-                for name, value in params.items():
-                    kept[name].append(value)
-                kept_weights.append(weights)
+            kept.add(sweep, params, weights)
             if callback is not None:
                 callback(sweep)
-    return Trace(
-        {name: np.stack(values, axis=1) for name, values in kept.items()},
-        np.stack(kept_weights, axis=1),
-    )
+    return kept.trace()
 
 
 def _sample_features(
@@ -464,8 +478,7 @@ def _sample_features(
     if constraints.ordered:
         params = _sorted_start(conditional, params)
     weights = np.full((chains, k), 1.0 / k)
-    kept: dict[str, list] = {name: [] for name in params}
-    kept_weights = []
+    kept = _Kept(tune)
     with threadpool_limits(limits=1, user_api="blas"), closing(labels):
         for sweep in range(tune + draws_):
             params = conditional.draw(stats, params, rng, constraints.ordered)
@@ -473,16 +486,10 @@ def _sample_features(
             if resample_labels:
                 moments = labels.step(params, weights)
                 stats = conditional.from_moments(moments, labels.centre)
-            if sweep >= tune:
-                for name, value in params.items():
-                    kept[name].append(value)
-                kept_weights.append(weights)
+            kept.add(sweep, params, weights)
             if callback is not None:
                 callback(sweep)
-    return Trace(
-        {name: np.stack(values, axis=1) for name, values in kept.items()},
-        np.stack(kept_weights, axis=1),
-    )
+    return kept.trace()
 
 
 def sample_supervised(
