@@ -13,21 +13,15 @@ with single-threaded BLAS; partial sums are added in a fixed order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from emkit.backend.numpy_backend import num_threads
+from emkit.backend.numpy_backend import over_threads
 
 # Bytes of the per-block arrays (log joints, row statistics): a few stay in a core's L2 cache.
 BLOCK_BYTES = 1 << 20
 MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 512, 16_384
-# Fewer rows than this per thread and threads cost more than they save.
-MIN_ROWS_PER_THREAD = 16_384
-
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-_controller = None
 
 # A mixture as the pass reads it: log weights (k,), and (columns, kernel) for each family kind.
 Groups = tuple[tuple[Any, Any], ...]
@@ -52,24 +46,7 @@ def mixture_sums(
     For each mixture: :math:`\sum_n w_n r_{nk}` (k,), the kernels' ``sums`` (one per group, in
     order) and :math:`\sum_n w_n \log p(x_n)`.
     """
-    global _pool, _controller
-    threads = max(1, min(num_threads(), x.shape[0] // MIN_ROWS_PER_THREAD))
-    if threads == 1:
-        return _partial(x, sample_weight, mixtures)
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
-
-        _controller = ThreadpoolController()
-    if _pool is None or _pool[0] != threads:
-        _pool = (threads, ThreadPoolExecutor(threads, thread_name_prefix="emkit-family"))
-    edges = np.linspace(0, x.shape[0], threads + 1).astype(int)
-
-    def part(i: int):
-        w = None if sample_weight is None else sample_weight[edges[i] : edges[i + 1]]
-        return _partial(x[edges[i] : edges[i + 1]], w, mixtures)
-
-    with _controller.limit(limits=1, user_api="blas"):
-        parts = list(_pool[1].map(part, range(threads)))
+    parts = over_threads(x, sample_weight, lambda rows, w, start: _partial(rows, w, mixtures))
     out = parts[0]
     for other in parts[1:]:
         out = [
