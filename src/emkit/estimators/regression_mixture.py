@@ -203,29 +203,26 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         return self
 
     def _fit_starts(self, z, w, data, rng, floor, equal_variance, ridge):
-        """EM from ``n_init`` random starts, collapsed components re-seeded.
+        """EM from ``n_init`` random starts in lockstep (one pass over the data per round for
+        all of them), collapsed components re-seeded.
 
-        The starts run one after another: a re-seed draws from ``rng``, and each start is
-        drawn once the run before has finished with it (in lockstep the draws, and with them
-        the local maximum a ``random_state`` finds, would depend on how the runs interleave).
+        Each start draws its starting lines and its re-seeds from its own generator, seeded
+        from ``rng``, so that the local maximum a ``random_state`` finds does not depend on
+        how the runs interleave.
         """
         rows = canonical_rows(z, w)
-        seed = partial(self._seed_component, z, w, rng, rows)
-        starts = (
-            RegressionMixture(
-                self._random_start(z, w, rng, floor, equal_variance, ridge, rows),
-                seed,
-                MAX_RESEEDS * self.n_components,
+        starts = []
+        for seed in rng.randint(np.iinfo(np.int32).max, size=self.n_init):
+            own = np.random.RandomState(seed)
+            starts.append(
+                RegressionMixture(
+                    self._random_start(z, w, own, floor, equal_variance, ridge, rows),
+                    partial(self._seed_component, z, w, own, rows),
+                    MAX_RESEEDS * self.n_components,
+                )
             )
-            for _ in range(self.n_init)
-        )
         return fit_starts(
-            starts,
-            data,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            accelerate=self.accelerate,
-            lockstep=False,
+            starts, data, tol=self.tol, max_iter=self.max_iter, accelerate=self.accelerate
         )
 
     def _seed_component(self, z, w, rng, canonical=None) -> tuple[np.ndarray, float, float]:
