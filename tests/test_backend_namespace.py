@@ -43,6 +43,37 @@ def test_logsumexp_matches_scipy_with_minus_inf(xp):
     np.testing.assert_array_equal(got, scipy.special.logsumexp(a, axis=1))
 
 
+def test_exp_normal_is_exp_with_subnormal_results_set_to_zero(xp):
+    # e^-708 is the last normal float64; e^-709 .. e^-745 are subnormal, then 0.
+    a = np.array([[0.0, -1.0, -700.0, -708.0], [-709.0, -740.0, -800.0, -np.inf]])
+    expected = np.exp(a)
+    expected[expected < np.finfo(np.float64).tiny] = 0.0
+    got = xp.to_numpy(xp.exp_normal(xp.asarray(a.copy(), like=xp.asarray(np.zeros(1)))))
+    np.testing.assert_array_equal(got, expected)
+    assert expected[0, 3] > 0 and expected[1, 0] == 0
+
+
+def test_fused_pass_sums_no_subnormal_responsibilities():
+    # Far components give responsibilities of 1e-310 and below: set to 0, the statistics
+    # equal the direct (unblocked, exact) computation's to 1e-12.
+    from emkit.backend import kernels
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) + 26.8])
+    means = np.array([[0.0, 0.0], [26.8, 26.8]])
+    precisions = np.repeat(np.eye(2)[None], 2, axis=0)
+    log_norm = np.full(2, -np.log(2 * np.pi))
+    form = kernels.quadratic_form(means, precisions, log_norm, np.log([0.5, 0.5]), means.mean(0))
+    assert form is not None
+    weight, mean, scatter, loglik, _ = kernels.gaussian_e_step(x, [form])[0]
+    log_joint = -0.5 * ((x[:, None, :] - means) ** 2).sum(-1) + log_norm + np.log(0.5)
+    resp = np.exp(log_joint - scipy.special.logsumexp(log_joint, axis=1, keepdims=True))
+    assert ((resp > 0) & (resp < np.finfo(float).tiny)).any()  # the case is exercised
+    np.testing.assert_allclose(weight, resp.sum(0), rtol=1e-12)
+    np.testing.assert_allclose(mean, (resp.T @ x) / resp.sum(0)[:, None], rtol=1e-12)
+    np.testing.assert_allclose(loglik, scipy.special.logsumexp(log_joint, axis=1).sum(), rtol=1e-12)
+
+
 def test_cholesky_flags_failure_instead_of_raising(xp):
     rng = np.random.default_rng(0)
     good = spd(rng, 3, 4)

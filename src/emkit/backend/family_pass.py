@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from emkit.backend.numpy_backend import over_threads
+from emkit.backend.numpy_backend import LOG_TINY, exp_normal, over_threads
 
 # Bytes of the per-block arrays (log joints, row statistics): a few stay in a core's L2 cache.
 BLOCK_BYTES = 1 << 20
@@ -88,7 +88,7 @@ def _block(rows, w, log_weights, groups, cache):
     # Rows where every component has log joint -inf contribute -inf, as they should.
     top[~np.isfinite(top)] = 0.0
     joint -= top
-    np.exp(joint, out=joint)
+    exp_normal(joint, LOG_TINY + np.log(k))
     total = joint.sum(axis=0)  # (m,)
     joint /= total  # responsibilities (k, m)
     log_norm = np.log(total)

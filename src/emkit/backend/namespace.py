@@ -46,6 +46,10 @@ class ArrayNamespace(Protocol):
     eigvalsh(a) -> array
         Ascending eigenvalues of the symmetric matrices ``a`` of shape (..., d, d), (..., d).
     exp, log, sqrt, isnan, isfinite : elementwise, as NumPy's.
+    exp_normal(a) -> array
+        :math:`e^a` in place of ``a``, with 0 where it would be subnormal (below the dtype's
+        smallest normal number): responsibilities that enter products, which subnormal
+        operands slow 30x on Intel CPUs.
     is_floating(x) -> bool
         Whether ``x`` holds floating-point numbers.
     where(condition, a, b) -> array
@@ -99,6 +103,8 @@ class ArrayNamespace(Protocol):
     def is_floating(self, x: Any) -> bool: ...
 
     def exp(self, a: Any) -> Any: ...
+
+    def exp_normal(self, a: Any) -> Any: ...
 
     def log(self, a: Any) -> Any: ...
 

@@ -38,6 +38,13 @@ _controller = None
 # Set by kernel_threads() for the calling thread only (a Dask task, say).
 _threads_here: ContextVar[int | None] = ContextVar("emkit_kernel_threads", default=None)
 
+# The log of the smallest normal float64. Responsibilities below it are set to 0 before they
+# enter a product: on Intel cores each arithmetic operation on a subnormal number takes a
+# microcode assist (exp itself, and a (features, rows) @ (rows, k) product with 10% subnormal
+# entries runs 30x slower: EM in 50 dimensions, where most rows have some far components,
+# ran 20x slower per iteration). Such a responsibility moves no sum by 1e-300 relative.
+LOG_TINY = float(np.log(np.finfo(np.float64).tiny))
+
 exp = np.exp
 sqrt = np.sqrt
 log = np.log
@@ -64,6 +71,13 @@ def asarray(x: Any, dtype: Any = None, like: Any = None) -> np.ndarray:
 
 def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
+
+
+def exp_normal(a: np.ndarray, floor: float = LOG_TINY) -> np.ndarray:
+    """:math:`e^a` in place of ``a``, 0 where ``a < floor`` (by default where :math:`e^a`
+    would be subnormal; a floor of ``LOG_TINY + log k`` keeps k of them, normalised, normal)."""
+    np.copyto(a, -np.inf, where=a < floor)
+    return np.exp(a, out=a)
 
 
 def logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
@@ -203,7 +217,7 @@ def _partial(
             # Rows where every component has log joint -inf contribute -inf, as they should.
             top[~np.isfinite(top)] = 0.0
             part -= top
-            np.exp(part, out=part)
+            exp_normal(part, LOG_TINY + np.log(hi - lo))
             total = part.sum(axis=1)  # (m,)
             part /= total[:, None]  # responsibilities (m, k)
             # the largest responsibility of a row is exp(0) / total: log max_k r = -log total

@@ -19,6 +19,7 @@ this module.
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,6 +56,14 @@ isfinite = torch.isfinite
 where = torch.where
 einsum = torch.einsum
 zeros_like = torch.zeros_like
+
+
+def exp_normal(a: torch.Tensor, floor: float | None = None) -> torch.Tensor:
+    """:math:`e^a` in place of ``a``, 0 where ``a < floor`` (by default where it would be
+    subnormal), as :func:`emkit.backend.numpy_backend.exp_normal`."""
+    if floor is None:
+        floor = math.log(torch.finfo(a.dtype).tiny)
+    return a.masked_fill_(a < floor, -math.inf).exp_()
 
 
 def owns(x: Any) -> bool:
@@ -173,7 +182,8 @@ def quadratic_sums(
             top = part.amax(dim=1, keepdim=True)  # (m, 1)
             # Rows where every component has log joint -inf contribute -inf, as they should.
             top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
-            part = torch.exp(part - top)  # one exponential per entry (logsumexp takes two)
+            # one exponential per entry (logsumexp takes two)
+            part = exp_normal(part - top, math.log(torch.finfo(part.dtype).tiny * (hi - lo)))
             total = part.sum(dim=1)  # (m,)
             joint[:, lo:hi] = part / total[:, None]  # responsibilities
             log_total = torch.log(total)  # -log max_k r of each row

@@ -132,7 +132,7 @@ class Soft:
     ) -> tuple[np.ndarray, np.ndarray]:
         xp = namespace_of(log_joint)
         log_norm = xp.logsumexp(log_joint, axis=1)  # (n,)
-        return xp.exp(log_joint - log_norm[:, None]), log_norm  # (n, k), (n,)
+        return xp.exp_normal(log_joint - log_norm[:, None]), log_norm  # (n, k), (n,)
 
 
 @dataclass(frozen=True)
