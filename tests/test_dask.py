@@ -312,3 +312,76 @@ def test_cli_fits_a_parquet_glob_on_a_scheduler(client, tmp_path, capsys):
     np.testing.assert_array_equal(assignments["label"].to_numpy(), memory.predict(x))
     assert "Chosen by BIC" in capsys.readouterr().out
     assert json.loads((out / "model.json").read_text())
+
+
+def no_gathering(monkeypatch):
+    """Make turning a dask Array into a NumPy array on the client an error."""
+
+    def gathered(self, *args, **kwargs):
+        raise AssertionError("a dask Array was gathered to the client")
+
+    monkeypatch.setattr(da.Array, "__array__", gathered)
+
+
+def test_scores_and_criteria_are_taken_on_the_workers(client, monkeypatch):
+    from emkit import MixtureOfRegressions
+
+    x = blobs(seed=12)
+    w = np.random.default_rng(12).uniform(0.5, 2.0, x.shape[0])
+    kmeans = KMeans(3, random_state=0).fit(x)
+    mixture = GaussianMixture(3, random_state=0).fit(x)
+    rng = np.random.default_rng(13)
+    z = rng.normal(size=(400, 2))
+    response = np.where(rng.random(400) < 0.5, 1.0 + z @ [2.0, -1.0], -2.0 + z @ [-1.0, 0.5])
+    response = response + rng.normal(0, 0.3, 400)
+    regressions = MixtureOfRegressions(2, random_state=0).fit(z, response)
+    expected = {
+        "inertia": kmeans.score(x, sample_weight=w),
+        "hard": mixture.icl(x),
+        "soft": mixture.icl(x, kind="soft"),
+        "proba": regressions.predict_proba(z, response),
+        "score": regressions.score(z, response),
+    }
+    lazy_x, lazy_w = da.from_array(x, chunks=150), da.from_array(w, chunks=150)
+    lazy_z, lazy_y = da.from_array(z, chunks=100), da.from_array(response, chunks=100)
+    no_gathering(monkeypatch)
+    close(kmeans.score(lazy_x, sample_weight=lazy_w), expected["inertia"], rtol=1e-12)
+    close(mixture.icl(lazy_x), expected["hard"], rtol=1e-12)
+    close(mixture.icl(lazy_x, kind="soft"), expected["soft"], rtol=1e-12)
+    proba = regressions.predict_proba(lazy_z, lazy_y)
+    assert isinstance(proba, da.Array) and proba.chunks == (lazy_z.chunks[0], (2,))
+    close(proba.compute(), expected["proba"])
+    close(regressions.score(lazy_z, lazy_y), expected["score"], rtol=1e-12)
+    bad = x.copy()
+    bad[160, 0] = np.nan
+    with pytest.raises(ValueError, match=r"partition 1 \(of 4; rows 150 to 299\).*NaN"):
+        kmeans.score(da.from_array(bad, chunks=150))
+
+
+def test_imputer_draws_are_lazy_and_from_the_conditional_normal(client):
+    rng = np.random.default_rng(14)
+    cov = np.array([[2.0, 0.8, 0.3], [0.8, 1.0, -0.4], [0.3, -0.4, 1.5]])
+    x = rng.multivariate_normal([1.0, -1.0, 0.5], cov, size=300)
+    x[rng.random(x.shape) < 0.2] = np.nan
+    x = x[~np.isnan(x).all(axis=1)]
+    imputer = GaussianImputer().fit(x)
+    lazy = da.from_array(x, chunks=60)
+    draws = imputer.transform(lazy, n_draws=4000, random_state=0)
+    assert isinstance(draws, da.Array)
+    assert draws.chunks == ((4000,), lazy.chunks[0], (3,))
+    values = draws.compute()
+    np.testing.assert_array_equal(values, imputer.transform(lazy, 4000, random_state=0).compute())
+    missing = np.isnan(x)
+    np.testing.assert_array_equal(
+        values[:, ~missing], np.broadcast_to(x[~missing], (4000,) + x[~missing].shape)
+    )
+    # Rows with one value missing: the draws' mean and variance are the conditional ones.
+    sigma = imputer.covariance_
+    means = imputer.transform(x)
+    for row in np.flatnonzero(missing.sum(axis=1) == 1)[:20]:
+        j = int(np.flatnonzero(missing[row])[0])
+        o = np.flatnonzero(~missing[row])
+        variance = sigma[j, j] - sigma[j, o] @ np.linalg.solve(sigma[np.ix_(o, o)], sigma[o, j])
+        column = values[:, row, j]
+        assert abs(column.mean() - means[row, j]) < 5 * np.sqrt(variance / 4000)
+        assert abs(column.var() / variance - 1) < 5 * np.sqrt(2 / 4000)

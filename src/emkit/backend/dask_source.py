@@ -153,18 +153,60 @@ class DaskSource:
         fn: Callable[[Any, np.ndarray | None], T],
         combine: Callable[[T, T], T] = operator.add,
     ) -> T:
-        """``fn`` of every partition on the workers, added in a tree with ``combine``; only the
-        sum comes back. ``fn`` (with the parameters it closes over) is one task that every
-        partition's task depends on, so it is sent to each worker once."""
+        """``fn`` of every partition on the workers, added with ``combine``; only the sums come
+        back.
+
+        Partitions persisted on a ``dask.distributed`` cluster are read by one task per worker
+        thread, which adds ``fn`` of the partitions that worker holds (:func:`_apply_many`);
+        the few sums are added on the client. Per iteration that is one task per thread
+        instead of one per partition and a tree of additions, each costing the scheduler and
+        the worker a few milliseconds. A worker lost mid-pass only moves its tasks: each
+        partition is in exactly one task, and a task's partitions are recomputed from their
+        source where it runs.
+
+        Otherwise (partitions re-read on every pass, or Dask's local scheduler) each partition
+        is a task, added in a tree; ``fn`` (with the parameters it closes over) is one task
+        that every partition's task depends on, so it is sent to each worker once.
+        """
         import dask
         from dask import delayed
 
+        futures = _futures(self.prepared.blocks)
+        if futures is not None:
+            return _on_workers(futures, fn, combine)
         shipped = delayed(fn, pure=False)
         parts = [
             delayed(_apply, pure=False)(shipped, combine, block) for block in self.prepared.blocks
         ]
         (total,) = dask.compute(_tree(parts, combine), optimize_graph=False)
         return total
+
+    def total(
+        self,
+        fn: Callable[[Any, np.ndarray | None], T],
+        combine: Callable[[T, T], T] = operator.add,
+    ) -> T:
+        """``fn`` of every partition, prepared and checked as it is read, added in a tree on
+        the workers: one pass that persists nothing (for a score of new data). Errors are
+        those of the check pass of a fit."""
+        import dask
+        from dask import delayed
+
+        if "prepared" in self.__dict__:
+            return self.map_reduce(fn, combine)
+        prepare = functools.partial(_prepare, checks=self.checks)
+        starts = np.concatenate([[0.0], np.cumsum(self.row_chunks)])
+        shipped = delayed(fn, pure=False)
+        parts = [
+            delayed(_apply, pure=False)(
+                shipped,
+                combine,
+                delayed(prepare)(x, w, y, _where(i, len(self.raw), starts[i], starts[i + 1])),
+            )
+            for i, (x, w, y) in enumerate(self.raw)
+        ]
+        (out,) = dask.compute(_tree(parts, combine), optimize_graph=False)
+        return out
 
     def checked(
         self,
@@ -364,6 +406,18 @@ def _aligned(values: Any, row_chunks: tuple, name: str) -> list:
     having ``row_chunks`` rows (NaN where unknown)."""
     if values is None:
         return [None] * len(row_chunks)
+    return list(aligned_array(values, row_chunks, name).to_delayed().ravel())
+
+
+def aligned_array(values: Any, row_chunks: tuple, name: str) -> Any:
+    """``values`` (weights or a target, shape (n,): an array, or a dask Array or Series) as a
+    1-D dask Array in partitions of ``row_chunks`` rows (NaN where unknown).
+
+    Raises
+    ------
+    ValueError
+        Not 1-D, another number of rows, or partitions that cannot be matched.
+    """
     import dask.array as da
     import dask.dataframe as dd
 
@@ -396,7 +450,7 @@ def _aligned(values: Any, row_chunks: tuple, name: str) -> list:
                 "partition them alike"
             )
         values = values.rechunk((tuple(row_chunks),))
-    return list(values.to_delayed().ravel())
+    return values
 
 
 def _where(part: int, n_parts: int, start: float, stop: float) -> str:
@@ -485,6 +539,51 @@ def _apply(fn: Callable, combine: Callable, block) -> Any:
             value = fn(part, None if w is None else w[rows])
             out = value if out is None else combine(out, value)
     return out
+
+
+def _apply_many(fn: Callable, combine: Callable, *blocks) -> Any:
+    """:func:`_apply` of each of ``blocks`` (the partitions a worker holds), added in order."""
+    return functools.reduce(combine, (_apply(fn, combine, block) for block in blocks))
+
+
+def _futures(blocks: tuple) -> list | None:
+    """The ``distributed`` futures of persisted partitions (Delayed), or None where they are
+    not persisted on a ``dask.distributed`` cluster."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    out = []
+    for block in blocks:
+        futures = distributed.futures_of(block)
+        if len(futures) != 1:
+            return None
+        out.append(futures[0])
+    return out
+
+
+def _on_workers(futures: list, fn: Callable, combine: Callable) -> Any:
+    """``fn`` of the partitions behind ``futures``, one task per worker thread that holds
+    some: each task adds those it reads; the sums are added on the client, in the order of
+    each task's first partition (a fixed order while the partitions stay where they are)."""
+    client = futures[0].client
+    holders = client.who_has(futures)
+    threads = client.nthreads()
+    groups: dict[Any, list[int]] = {}
+    taken: dict[str, int] = {}
+    for i, future in enumerate(futures):
+        where = sorted(holders.get(future.key) or ())
+        if not where:  # being recomputed (its worker was lost): a task of its own
+            groups[("", i)] = [i]
+            continue
+        worker = where[0]
+        slot = taken.get(worker, 0)
+        taken[worker] = slot + 1
+        groups.setdefault((worker, slot % max(1, threads.get(worker, 1))), []).append(i)
+    tasks = [
+        client.submit(_apply_many, fn, combine, *(futures[i] for i in group), pure=False)
+        for group in sorted(groups.values())
+    ]
+    return functools.reduce(combine, client.gather(tasks))
 
 
 def _take(block, rows: np.ndarray | None):

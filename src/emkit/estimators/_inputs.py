@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.dask_source import DaskSource, as_dask_array, dask_source, is_dask_collection
+from emkit.backend.dask_source import (
+    DaskSource,
+    aligned_array,
+    as_dask_array,
+    dask_source,
+    is_dask_collection,
+)
 from emkit.backend.inputs import start_rows
 from emkit.backend.sources import DataSource, array_source
 from emkit.estimators._validation import check_rows, check_weights
@@ -87,6 +94,10 @@ def per_row(
     """Decorate ``method(self, X, ...)``, whose result has one row per row of ``X``, so that on
     a Dask collection it returns a lazy dask Array with the partitions of ``X``.
 
+    Further arguments of one value per row (``y``: a dask Array or Series partitioned as
+    ``X``, or an array or Series split as ``X`` is) go with ``X``: each block of ``X`` gets its
+    own rows of them.
+
     Parameters
     ----------
     width : None for a result of shape (n,), else ``width(self)`` its columns.
@@ -94,31 +105,87 @@ def per_row(
     """
 
     def decorate(method: Callable) -> Callable:
+        names = list(inspect.signature(method).parameters)[2:]  # after self and X
+
         @functools.wraps(method)
         def wrapper(self, X, *args, **kwargs):
             if not is_dask_collection(X):
                 return method(self, X, *args, **kwargs)
             check_is_fitted(self)
             x = as_dask_array(X)
-            if x.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {x.shape[1]} features, but {type(self).__name__} is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
+            check_n_features(self, x.shape[1])
             out = np.dtype(dtype if isinstance(dtype, (type, np.dtype, str)) else dtype(self))
-            fn = functools.partial(_on_block, method, _shippable(self), args, kwargs)
+            where = [i for i, a in enumerate(args) if _by_row(a)]
+            where += [k for k, v in kwargs.items() if _by_row(v)]
+            columns = [
+                aligned_array(
+                    args[at] if isinstance(at, int) else kwargs[at],
+                    x.chunks[0],
+                    names[at] if isinstance(at, int) and at < len(names) else str(at),
+                )[:, None]
+                for at in where
+            ]
+            fn = functools.partial(_on_block, method, _shippable(self), args, kwargs, where)
             if width is None:
-                return x.map_blocks(fn, drop_axis=1, dtype=out, meta=np.empty((0,), out))
+                return x.map_blocks(fn, *columns, drop_axis=1, dtype=out, meta=np.empty((0,), out))
             chunks = (x.chunks[0], (int(width(self)),))
-            return x.map_blocks(fn, chunks=chunks, dtype=out, meta=np.empty((0, 0), out))
+            return x.map_blocks(fn, *columns, chunks=chunks, dtype=out, meta=np.empty((0, 0), out))
 
         return wrapper
 
     return decorate
 
 
-def _on_block(method: Callable, estimator, args: tuple, kwargs: dict, block: np.ndarray):
-    return method(estimator, block, *args, **kwargs)
+def dask_total(
+    estimator,
+    X,
+    fn: Callable[[np.ndarray, np.ndarray | None], Any],
+    sample_weight=None,
+    *,
+    nan_hint: str | None = None,
+) -> Any:
+    """``fn(x, w)`` of every partition of the Dask collection ``X`` (with ``sample_weight``
+    partitioned alike), checked as a fit checks them, added on the workers: one pass, and only
+    the sum comes back.
+
+    Raises
+    ------
+    NotFittedError, or ValueError for another number of features or a partition that fails
+    the checks (named, as in a fit).
+    """
+    check_is_fitted(estimator)
+    source = dask_source(X, sample_weight)
+    check_n_features(estimator, source.n_features)
+    hint = nan_hint or "drop or impute them first"
+    return source.checked(source.n_features, nan_hint=hint).total(fn)
+
+
+def check_n_features(estimator, n_features: int) -> None:
+    """ValueError where ``n_features`` differs from the fitted ``n_features_in_``."""
+    if n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {n_features} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+
+
+def _by_row(value: Any) -> bool:
+    """True for an argument holding one value per row (a Dask collection, an array, a Series)."""
+    if is_dask_collection(value):
+        return True
+    return hasattr(value, "__array__") and np.ndim(value) >= 1
+
+
+def _on_block(method: Callable, estimator, args: tuple, kwargs: dict, where: list, block, *columns):
+    """``method`` of one block of ``X``, the arguments at ``where`` (positions or keywords)
+    replaced by their blocks ``columns`` (each of shape (m, 1))."""
+    given, named = list(args), dict(kwargs)
+    for at, column in zip(where, columns, strict=True):
+        if isinstance(at, int):
+            given[at] = column[:, 0]
+        else:
+            named[at] = column[:, 0]
+    return method(estimator, block, *given, **named)
 
 
 def _shippable(estimator):

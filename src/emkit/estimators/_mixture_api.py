@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.namespace import namespace_of
 from emkit.estimators._inputs import per_row
 
@@ -54,8 +55,13 @@ class MixtureQueries:
     def bic(self, X) -> float:
         """Bayesian information criterion, -2 log L + p log n (lower is better)."""
         log_density = self.score_samples(X)
-        n = log_density.shape[0]
-        return float(-2.0 * log_density.sum()) + self.n_parameters() * float(np.log(n))
+        if is_dask_collection(log_density):  # one pass: the sums are taken on the workers
+            import dask
+
+            total, n = dask.compute(log_density.sum(), _n_rows(log_density))
+        else:
+            total, n = log_density.sum(), log_density.shape[0]
+        return float(-2.0 * total) + self.n_parameters() * float(np.log(n))
 
     def aic(self, X) -> float:
         """Akaike information criterion, -2 log L + 2 p (lower is better)."""
@@ -69,22 +75,54 @@ class MixtureQueries:
         ``kind="soft"`` is BIC + 2 x the entropy of the responsibilities (McLachlan and Peel,
         2000), never smaller than the hard form.
         """
+        _check_icl_kind(kind)
         proba, log_density = self.predict_proba(X), self.score_samples(X)
-        proba = np.asarray(namespace_of(proba).to_numpy(proba))  # tensors, dask arrays: host
-        log_density = np.asarray(namespace_of(log_density).to_numpy(log_density))
-        log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))
-        return icl_from(log_resp, log_density, self.n_parameters(), kind)
+        if is_dask_collection(log_density):  # the sums are taken on the workers
+            import dask
+
+            log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))  # lazy
+            total, n, term = dask.compute(*_icl_sums(log_resp, log_density, kind))
+        else:
+            proba = np.asarray(namespace_of(proba).to_numpy(proba))  # tensors: to the host
+            log_density = np.asarray(namespace_of(log_density).to_numpy(log_density))
+            log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))
+            total, n, term = _icl_sums(log_resp, log_density, kind)
+        return _icl_value(total, n, term, self.n_parameters())
 
 
 def icl_from(log_resp: np.ndarray, log_density: np.ndarray, n_parameters: int, kind: str) -> float:
     """ICL (scikit-learn's sign) from log responsibilities (n, k) and log p(x_n) (n,)."""
-    bic = -2.0 * log_density.sum() + n_parameters * np.log(log_density.shape[0])
+    _check_icl_kind(kind)
+    total, n, term = _icl_sums(log_resp, log_density, kind)
+    return _icl_value(total, n, term, n_parameters)
+
+
+def _check_icl_kind(kind: str) -> None:
+    if kind not in ("hard", "soft"):
+        raise ValueError(f"ICL kind must be 'hard' (mclust's) or 'soft' (entropy); got {kind!r}")
+
+
+def _icl_sums(log_resp: Any, log_density: Any, kind: str) -> tuple[Any, Any, Any]:
+    """The sums ICL needs: sum_n log p(x_n), n, and the classification term (hard: sum_n
+    log max_k r_nk; soft: sum_nk r_nk log r_nk). Lazy for dask arrays: taken by partition."""
     if kind == "hard":
-        return float(bic - 2.0 * log_resp.max(axis=1).sum())
-    if kind == "soft":
-        resp = np.exp(log_resp)
-        return float(bic - 2.0 * np.sum(resp * np.maximum(log_resp, np.log(np.finfo(float).tiny))))
-    raise ValueError(f"ICL kind must be 'hard' (mclust's) or 'soft' (entropy); got {kind!r}")
+        term = log_resp.max(axis=1).sum()
+    else:
+        term = (np.exp(log_resp) * np.maximum(log_resp, np.log(np.finfo(float).tiny))).sum()
+    return log_density.sum(), _n_rows(log_density), term
+
+
+def _n_rows(values: Any) -> Any:
+    """Rows of ``values`` (n,); counted by partition for a dask Array of unknown partitions."""
+    n = values.shape[0]
+    if np.isnan(n):
+        return values.map_blocks(np.ones_like, dtype=np.float64).sum()
+    return n
+
+
+def _icl_value(log_likelihood: float, n_rows: float, term: float, n_parameters: int) -> float:
+    bic = -2.0 * float(log_likelihood) + n_parameters * np.log(float(n_rows))
+    return float(bic - 2.0 * float(term))
 
 
 def warn_unless_converged(estimator) -> None:

@@ -12,7 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.dask_source import is_dask_collection
+from emkit.backend.dask_source import as_dask_array, is_dask_collection
 from emkit.backend.inputs import as_source, checked
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import DataSource, array_source
@@ -20,7 +20,7 @@ from emkit.distributions.gaussian import FullGaussian
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
 from emkit.estimators._device import check_device_rows, placement, resolution
-from emkit.estimators._inputs import per_row
+from emkit.estimators._inputs import check_n_features, per_row
 from emkit.estimators._mixture_api import warn_unless_converged
 from emkit.estimators._validation import check_incomplete_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
@@ -233,7 +233,6 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         components = FullGaussian.from_covariances(self.mean_[None], self.covariance_[None])
         return MissingMixture(np.ones(1), components, self.reg_covar)
 
-    @per_row(width=lambda self: self.n_features_in_)
     def transform(self, X, n_draws=None, random_state=None) -> np.ndarray:
         """Fill the NaN of ``X`` from the fitted normal, given each row's observed values.
 
@@ -248,8 +247,35 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         Returns
         -------
         array of shape (n, d), or (n_draws, n, d) when ``n_draws`` is given. Observed values
-        are returned unchanged.
+        are returned unchanged. On a Dask collection: a lazy dask Array with the partitions of
+        ``X``; each partition then draws from its own seed (all taken from ``random_state``),
+        so the draws are not those of the same rows in memory, but they repeat for the same
+        ``random_state`` and partitions.
         """
+        if n_draws is not None and (
+            isinstance(n_draws, bool) or not isinstance(n_draws, Integral) or n_draws < 1
+        ):
+            raise ValueError(f"n_draws must be None or a positive integer; got {n_draws!r}")
+        if n_draws is not None and is_dask_collection(X):
+            check_is_fitted(self)
+            x = as_dask_array(X)
+            check_n_features(self, x.shape[1])
+            seeds = check_random_state(random_state).randint(
+                np.iinfo(np.int32).max, size=x.numblocks[0]
+            )
+            return x.map_blocks(
+                partial(_draw_block, self, int(n_draws), seeds),
+                new_axis=0,
+                chunks=((int(n_draws),), x.chunks[0], x.chunks[1]),
+                dtype=np.float64,
+                meta=np.empty((0, 0, 0)),
+            )
+        return self._transform(X, n_draws, random_state)
+
+    @per_row(width=lambda self: self.n_features_in_)
+    def _transform(self, X, n_draws=None, random_state=None) -> np.ndarray:
+        """:meth:`transform` of rows in memory or on a device (of each block of a Dask
+        collection, without draws)."""
         check_is_fitted(self)
         if is_device_array(X):
             rows = check_device_rows(self, X, reset=False, allow_nan=True)
@@ -257,10 +283,6 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
             return namespace_of(rows).asarray(filled, like=rows)
         x = check_incomplete_rows(self, X, reset=False, allow_empty_rows=True)
         x = x.astype(np.float64, copy=False)
-        if n_draws is not None and (
-            isinstance(n_draws, bool) or not isinstance(n_draws, Integral) or n_draws < 1
-        ):
-            raise ValueError(f"n_draws must be None or a positive integer; got {n_draws!r}")
         completion = complete(self._model().components, x)
         filled = x.copy() if completion.completed is None else completion.completed[0]
         if n_draws is None:
@@ -295,6 +317,13 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _draw_block(
+    imputer: GaussianImputer, n_draws: int, seeds: np.ndarray, block: np.ndarray, block_id=None
+) -> np.ndarray:
+    """``n_draws`` completed copies of one partition (n_draws, m, d), from its own seed."""
+    return imputer._transform(block, n_draws, int(seeds[block_id[1]]))
 
 
 def _observed_sums(x: np.ndarray, w: np.ndarray | None) -> tuple:

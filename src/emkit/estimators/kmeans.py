@@ -32,7 +32,7 @@ from emkit.estimators._device import (
     placement,
     resolution,
 )
-from emkit.estimators._inputs import fit_rows, per_row
+from emkit.estimators._inputs import dask_total, fit_rows, per_row
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.init import (
@@ -231,7 +231,12 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         return namespace_of(d2).sqrt(d2)
 
     def score(self, X, y=None, sample_weight=None) -> float:
-        """Minus the inertia of ``X`` against the fitted centres."""
+        """Minus the inertia of ``X`` against the fitted centres (on a Dask collection: summed
+        on its workers)."""
+        if is_dask_collection(X):
+            return -float(
+                dask_total(self, X, partial(_inertia, self.cluster_centers_), sample_weight)
+            )
         x = self._checked_rows(X)
         w = check_weights(sample_weight, np.broadcast_to(0.0, (x.shape[0], 1)))
         if w is not None and is_device_array(x):

@@ -282,11 +282,13 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         x, _ = self._checked(X)
         return self._components().means(x) @ self.weights_
 
+    @per_row(width=lambda self: self.weights_.shape[0])
     def predict_proba(self, X, y=None) -> np.ndarray:
         """Posterior probability of each component, shape (n, k).
 
         Given ``y`` it is p(k | x, y); without ``y`` the component does not depend on x in this
-        model, so every row gets the weights.
+        model, so every row gets the weights. On a Dask collection (``y`` partitioned as
+        ``X``, or an array split as ``X`` is): a lazy dask Array with the partitions of ``X``.
         """
         x, y = self._checked(X, y)
         if y is None:
@@ -302,8 +304,10 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         """Mean conditional log-likelihood per row, mean_n log p(y_n | x_n)."""
         return float(self.log_prob(X, y).mean())
 
+    @per_row()
     def log_prob(self, X, y) -> np.ndarray:
-        """Conditional log density log p(y_n | x_n) of each row, shape (n,)."""
+        """Conditional log density log p(y_n | x_n) of each row, shape (n,) (lazy on a Dask
+        collection, as :meth:`predict_proba`)."""
         x, y = self._checked(X, y)
         mixture = Mixture(self.weights_, self._components())
         return mixture.log_resp(np.column_stack([x, y]))[1]
