@@ -33,73 +33,63 @@ def kmeans_plusplus(
     2 + log k, as scikit-learn) candidates drawn with probability proportional to weight times
     squared distance to the nearest centre so far. Rows are drawn by inverse CDF over a
     canonical (lexicographic) row order, so a row of weight m draws exactly as m repeated rows
-    do, and the row order does not matter. The distances of the rows to a step's candidates
-    are one matrix product per block of rows, taken from the data's mean (see
+    do, and the row order does not matter. The rows are laid out once in that order, shifted
+    by the data's mean and feature-major (:func:`~emkit.backend.numpy_backend.shifted_rows`),
+    so that a step's draws read its distances in order, and the distances of the rows to a
+    step's candidates are one matrix product per block of rows (see
     :mod:`emkit.backend.nearest`), blocks split over threads.
     """
     n, d = x.shape
-    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     order = canonical_order(x)
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[order]
     trials = 2 + int(np.log(k)) if n_local_trials is None else int(n_local_trials)
-    shift = x.mean(axis=0)
-    norms = np.concatenate(
-        numpy_backend.over_threads(x, None, lambda rows, _, start: _shifted_norms(rows, shift))
-    )  # |x - s|^2, (n,)
+    rows = numpy_backend.shifted_rows(x, column_moments(x)[0], order=order)  # x[order]
     centres = np.empty((k, d))
-    first = order[draw_rows(w[order], 1, rng)[0]]
-    centres[0] = x[first]
+    first = draw_rows(np.ones(n) if w is None else w, 1, rng)[0]
+    centres[0] = x[order[first]]
+    out = np.empty((max(trials, 1), n))  # distances to each candidate, rows in order
     d2 = np.full(n, np.inf)
-    d2 = _nearest_candidate(x, w, norms, shift, centres[:1], d2)[0][0]  # (n,)
+    _nearest_candidate(rows, w, centres[:1], d2, out)
+    d2 = out[0].copy()  # (n,)
     for j in range(1, k):
-        candidates = order[draw_rows((w * d2)[order], trials, rng)]
-        cand_d2, potential = _nearest_candidate(x, w, norms, shift, x[candidates], d2)
+        candidates = draw_rows(d2 if w is None else w * d2, trials, rng)
+        potential = _nearest_candidate(rows, w, x[order[candidates]], d2, out)
         best = int(np.argmin(potential))
-        centres[j] = x[candidates[best]]
-        d2 = cand_d2[best]
+        centres[j] = x[order[candidates[best]]]
+        np.copyto(d2, out[best])
     return centres
 
 
-def _shifted_norms(x: np.ndarray, shift: np.ndarray, block: int = 8192) -> np.ndarray:
-    """|x_n - shift|^2 of each row, shape (n,), a block of rows at a time."""
-    out = np.empty(x.shape[0])
-    for start in range(0, x.shape[0], block):
-        diff = x[start : start + block] - shift
-        np.einsum("ij,ij->i", diff, diff, out=out[start : start + block])
-    return out
-
-
 def _nearest_candidate(
-    x: np.ndarray,
-    w: np.ndarray,
-    norms: np.ndarray,
-    shift: np.ndarray,
+    rows: numpy_backend.ShiftedRows,
+    w: np.ndarray | None,
     centres: np.ndarray,
     d2: np.ndarray,
+    out: np.ndarray,
     block: int = 8192,
-) -> tuple[np.ndarray, np.ndarray]:
-    """min(d2, squared distance to each of ``centres`` (t, d)) for rows ``x`` (n, d), shape
-    (t, n): |x - s|^2 + |c - s|^2 - 2 (x - s).(c - s), at least 0; and its weighted sum
-    over the rows (the potential of each candidate), shape (t,)."""
-    gap = centres - shift  # (t, d)
-    coef = -2.0 * gap  # (t, d)
-    const = (np.einsum("td,td->t", gap, gap) + 2.0 * (gap @ shift))[:, None]  # (t, 1)
-    out = np.empty((centres.shape[0], x.shape[0]))
+) -> np.ndarray:
+    """min(d2, squared distance to each of ``centres`` (t, d)) for the laid-out ``rows``
+    (n rows), written to ``out[:t]`` (t, n): |x - s|^2 + |c - s|^2 - 2 (x - s).(c - s), at
+    least 0; and its weighted sum over the rows (weights ``w`` (n,), None: 1), the potential
+    of each candidate, shape (t,)."""
+    t = centres.shape[0]
+    gap = centres - rows.shift  # (t, d)
+    coef = np.hstack([-2.0 * gap, np.einsum("td,td->t", gap, gap)[:, None]])  # (t, d + 1)
 
-    def rows(part: np.ndarray, _: object, offset: int) -> np.ndarray:
-        potential = np.zeros(centres.shape[0])
+    def partial(part: numpy_backend.ShiftedRows, _: object, offset: int) -> np.ndarray:
+        potential = np.zeros(t)
         for start in range(0, part.shape[0], block):
             stop = min(start + block, part.shape[0])
             at = slice(offset + start, offset + stop)
-            dist = np.matmul(coef, part[start:stop].T, out=out[:, at])
-            dist += const
-            dist += norms[at]
+            dist = np.matmul(coef, part.features[:, start:stop], out=out[:t, at])
+            dist += part.norms[start:stop]
             np.maximum(dist, 0.0, out=dist)
             np.minimum(dist, d2[at], out=dist)
-            potential += dist @ w[at]
+            potential += dist.sum(axis=1) if w is None else dist @ w[at]
         return potential
 
-    parts = numpy_backend.over_threads(x, None, rows)
-    return out, sum(parts[1:], parts[0])
+    parts = numpy_backend.over_threads(rows, None, partial)
+    return sum(parts[1:], parts[0])
 
 
 def random_rows(
@@ -127,8 +117,9 @@ def canonical_order(x: np.ndarray) -> np.ndarray:
     n, d = x.shape
     if n < 2 or d == 0:
         return np.arange(n)
-    order = np.argsort(x[:, 0])
-    first = x[order, 0]
+    column = np.ascontiguousarray(x[:, 0])
+    order = np.argsort(column)
+    first = column[order]
     tied = first[1:] == first[:-1]
     if not tied.any():
         return order
@@ -204,10 +195,16 @@ def column_moments(x: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.nda
 
     def sums(rows: np.ndarray, _: object, start: int) -> np.ndarray:
         out = np.zeros((2, d))
+        ones = np.ones(min(block, rows.shape[0]))
+        buffer = np.empty((ones.shape[0], d))
         for at in range(0, rows.shape[0], block):
-            diff = rows[at : at + block] - shift
-            out[0] += diff.sum(axis=0)
-            out[1] += np.einsum("ij,ij->j", diff, diff)
+            part = rows[at : at + block]
+            m = part.shape[0]
+            diff = np.subtract(part, shift, out=buffer[:m])
+            # Column sums as products with ones: row-major reductions over the rows run
+            # across only d columns at a time.
+            out[0] += ones[:m] @ diff
+            out[1] += ones[:m] @ np.multiply(diff, diff, out=diff)
         return out
 
     parts = numpy_backend.over_threads(x, None, sums)

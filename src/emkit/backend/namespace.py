@@ -80,7 +80,8 @@ class ArrayNamespace(Protocol):
         farthest from their nearest centre with those distances.
     nearest_labels(x, form) -> (int array (n,), float64 array (n,))
         Index of each row's nearest centre (the first on a tie) and the squared distance to it
-        by differences, in ``x``'s namespace.
+        to rounding (by differences where the pass's expansion could lose digits), in ``x``'s
+        namespace.
     """
 
     name: str

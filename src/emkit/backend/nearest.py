@@ -100,10 +100,12 @@ def nearest_e_step(
     return [NearestSums(*out) for out in namespace_of(x).nearest_sums(x, sample_weight, forms)]
 
 
-def nearest_labels(x: np.ndarray, form: NearestForm) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the nearest centre of each row, int array of shape (n,) in ``x``'s namespace,
-    and the squared distance to it by differences (of the shifted rows and centres), float64
-    array of shape (n,)."""
+def nearest_labels(x: Any, form: NearestForm) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the nearest centre of each row of ``x`` (n, d; or a
+    :class:`~emkit.backend.numpy_backend.ShiftedRows` laid out from ``form``'s shift), int
+    array of shape (n,) in ``x``'s namespace, and the squared distance to it, float64 array
+    of shape (n,), accurate to rounding (by differences of the shifted rows and centres where
+    the expansion above could lose more than 2^-43 of it)."""
     return namespace_of(x).nearest_labels(x, form)
 
 

@@ -32,6 +32,8 @@ MIN_ROWS_PER_THREAD = 16_384
 # Rows per part of the k-means pass at least, where it cuts more parts than threads.
 MIN_ROWS_PER_PART = 32_768
 NEAREST_PARTS_PER_THREAD = 4
+# Bytes per block of the k-means pass: its products and comparisons stay in a core's L2.
+NEAREST_BLOCK_BYTES = 1 << 20
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 _controller = None
@@ -163,8 +165,8 @@ def quadratic_sums(
     return _threaded(x, weights, forms)
 
 
-def _block_rows(n_columns: int) -> int:
-    rows = BLOCK_BYTES // (8 * n_columns)
+def _block_rows(n_columns: int, budget: int = BLOCK_BYTES) -> int:
+    rows = budget // (8 * n_columns)
     return int(min(MAX_BLOCK_ROWS, max(MIN_BLOCK_ROWS, rows)))
 
 
@@ -245,9 +247,10 @@ def _threaded(
 
 
 def over_threads(
-    x: np.ndarray, weights: np.ndarray | None, fn: Callable, parts_per_thread: int = 1
+    x: Any, weights: np.ndarray | None, fn: Callable, parts_per_thread: int = 1
 ) -> list:
-    """``fn(rows, weights, start)`` of contiguous parts of ``x``, each with one BLAS thread,
+    """``fn(rows, weights, start)`` of contiguous parts of ``x`` (anything sliced by rows with
+    a ``shape``: an array, :class:`ShiftedRows`), each with one BLAS thread,
     the parts shared by the kernel threads as they come free; the results in row order.
 
     ``parts_per_thread`` above 1 cuts more parts than threads, so that a thread the machine
@@ -313,23 +316,30 @@ class ShiftedRows:
         return self.features[:-1, index].T + self.shift
 
 
-def shifted_rows(x: np.ndarray, shift: np.ndarray, scale: float = 1.0) -> ShiftedRows:
-    """:class:`ShiftedRows` of ``x / scale`` (n, d) taken from ``shift`` (d,)."""
+def shifted_rows(
+    x: np.ndarray, shift: np.ndarray, scale: float = 1.0, order: np.ndarray | None = None
+) -> ShiftedRows:
+    """:class:`ShiftedRows` of ``x / scale`` (n, d) taken from ``shift`` (d,); of the rows
+    ``x[order]`` where ``order`` (n,) is given."""
     n, d = x.shape
     features = np.empty((d + 1, n))
-    features[d] = 1.0
     norms = np.empty(n)
 
     def fill(rows: np.ndarray, _: object, start: int) -> None:
-        block = _block_rows(2 * d + 1)
+        block = _block_rows(2 * d + 1, NEAREST_BLOCK_BYTES)
         for at in range(0, rows.shape[0], block):
             part = slice(start + at, start + min(at + block, rows.shape[0]))
             out = features[:d, part]
-            np.divide(rows[at : at + block].T, scale, out=out)
-            out -= shift[:, None]
+            got = rows[at : at + block] if order is None else x.take(rows[at : at + block], 0)
+            if scale == 1.0:
+                np.subtract(got.T, shift[:, None], out=out)
+            else:
+                np.divide(got.T, scale, out=out)
+                out -= shift[:, None]
+            features[d, part] = 1.0
             np.einsum("ij,ij->j", out, out, out=norms[part])
 
-    over_threads(x, None, fill, NEAREST_PARTS_PER_THREAD)
+    over_threads(x if order is None else order, None, fill, NEAREST_PARTS_PER_THREAD)
     return ShiftedRows(features, norms, np.asarray(shift, dtype=np.float64))
 
 
@@ -370,8 +380,10 @@ def _nearest_partial(x: Any, weights: np.ndarray | None, forms: list, offset: in
     # [-2 (c - s), |c - s|^2] against [x - s; 1]: distances minus |x - s|^2 in one product.
     coef = np.hstack([-2.0 * np.vstack([f.coef for f in forms]), _stacked_const(forms)])
     bounds = np.cumsum([0] + [f.n_components for f in forms])
-    block = _block_rows(coef.shape[0] + 2 * d + 1)
+    block = _block_rows(coef.shape[0] + 2 * d + 1, NEAREST_BLOCK_BYTES)
     features, _, joint = _nearest_buffers(min(block, n), 0 if prepared else d, coef.shape[0])
+    one = np.empty((int(np.max(np.diff(bounds))), min(block, n)), dtype=bool)
+    far = np.empty(min(block, n))
     sums = [np.zeros((f.n_components, d + 1)) for f in forms]  # shifted sums, weight
     inertia = [0.0] * len(forms)
     top = [_NO_ROWS] * len(forms)
@@ -388,18 +400,12 @@ def _nearest_partial(x: Any, weights: np.ndarray | None, forms: list, offset: in
         g = np.matmul(coef, feats, out=joint[:, :m])  # (sum k, m)
         w = None if weights is None else weights[start : start + m]
         total = float(norms.sum() if w is None else w @ norms)
-        largest = float(norms.max())
         for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             part = g[lo:hi]  # (k, m)
             best = np.minimum.reduce(part, axis=0)  # (m,): distances minus |x - s|^2
-            sums[j] += _assign_block(part, best, feats, w)
             inertia[j] += total + float(best.sum() if w is None else w @ best)
-            k = hi - lo
-            if top[j][0].shape[0] < k or largest + best.max() > top[j][1][-1]:
-                best += norms  # squared distance to the nearest centre
-                if w is not None:
-                    best[w <= 0] = -1.0  # rows of no weight are never re-seeded on
-                top[j] = merge_top(top[j], top_rows(best, k, offset + start), k)
+            top[j] = _farthest(top[j], hi - lo, best, norms, w, far[:m], offset + start)
+            sums[j] += _assign_block(part, best, feats, w, one[: hi - lo, :m])
     return [(s[:, d], s[:, :d], i, t) for s, i, t in zip(sums, inertia, top, strict=True)]
 
 
@@ -415,13 +421,15 @@ def _nearest_buffers(size: int, d: int, k: int) -> tuple[np.ndarray, np.ndarray,
 
 
 def _assign_block(
-    part: np.ndarray, best: np.ndarray, feats: np.ndarray, w: np.ndarray | None
+    part: np.ndarray, best: np.ndarray, feats: np.ndarray, w: np.ndarray | None, one: np.ndarray
 ) -> np.ndarray:
     """Turn ``part`` (k, m) into the one-hot assignment to the first nearest centre (scaled
     by the weights ``w``) and return its product with ``feats`` (d + 1, m): the clusters'
-    sums and, last, their weights, (k, d + 1)."""
+    sums and, last, their weights, (k, d + 1). ``one``: a bool buffer (k, m)."""
     m = part.shape[1]
-    np.equal(part, best, out=part)
+    # Comparing into bools and copying them is faster than comparing into floats.
+    np.equal(part, best, out=one)
+    np.copyto(part, one)
     if w is None:
         sums = part @ feats.T
         if sums[:, -1].sum() == m:
@@ -432,6 +440,31 @@ def _assign_block(
         _first_only(part)
     part *= w
     return part @ feats.T
+
+
+def _farthest(
+    top: tuple[np.ndarray, np.ndarray],
+    k: int,
+    best: np.ndarray,
+    norms: np.ndarray,
+    w: np.ndarray | None,
+    far: np.ndarray,
+    offset: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``top`` (from :func:`top_rows`, ``k`` rows at most) updated with a block's rows, whose
+    distances to the nearest centre are ``best + norms`` (m,); rows of no weight never
+    enter. ``far``: a buffer (m,)."""
+    np.add(best, norms, out=far)
+    if w is not None:
+        far[w <= 0] = -1.0  # rows of no weight are never re-seeded on
+    if top[1].shape[0] == k:
+        # Once k rows are held, only rows beyond the k-th can enter (ties: the earlier row).
+        cand = np.flatnonzero(far > top[1][-1])
+        if cand.shape[0] == 0:
+            return top
+        picked = top_rows(far[cand], k)
+        return merge_top(top, (cand[picked[0]] + offset, picked[1]), k)
+    return merge_top(top, top_rows(far, k, offset), k)
 
 
 _NO_ROWS = (np.empty(0, dtype=np.intp), np.empty(0))
@@ -469,9 +502,11 @@ def _first_only(one: np.ndarray) -> None:
     one[first, many] = 1
 
 
-def nearest_labels(x: np.ndarray, form: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest centre of each row of ``x`` (n, d) under ``form``, shape (n,), and the squared
-    distance to it by differences of the shifted rows and centres, shape (n,)."""
+def nearest_labels(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre of each row of ``x`` (n, d; an array, or :class:`ShiftedRows` laid out
+    from ``form``'s shift) under ``form``, shape (n,), and the squared distance to it, shape
+    (n,), to 2^-43 relative: from the pass's expansion, or by differences of the shifted rows
+    and centres where the expansion could lose more."""
     parts = over_threads(
         x, None, lambda xs, ws, start: _labels_partial(xs, form), NEAREST_PARTS_PER_THREAD
     )
@@ -480,30 +515,53 @@ def nearest_labels(x: np.ndarray, form: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def _labels_partial(x: np.ndarray, form: Any) -> tuple[np.ndarray, np.ndarray]:
+def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
     n, d = x.shape
     k = form.n_components
+    prepared = isinstance(x, ShiftedRows)
+    if prepared and not np.array_equal(x.shift, form.shift):
+        raise ValueError("the centres' form must be taken from the rows' own shift")
     coef = np.hstack([-2.0 * form.coef, _stacked_const([form])])
     gaps = np.ascontiguousarray(form.coef.T)  # (d, k), the centres minus the shift
-    index = np.arange(k, dtype=np.float64)
-    block = _block_rows(k + 2 * d + 1)
-    features, gathered, joint = _nearest_buffers(min(block, n), d, k)
+    # [index; 1] against the one-hot assignment: each row's label and its count of nearest
+    # centres (above 1 on a tie) in one product.
+    index = np.vstack([np.arange(k, dtype=np.float64), np.ones(k)])  # (2, k)
+    # The distance |x - s|^2 + min_k (|c_k - s|^2 - 2 (x - s).(c_k - s)) errs by at most
+    # (d + 1) 2^-52 (|x - s|^2 + |c - s|^2); rows where that could pass 2^-43 of it (near
+    # their centre, far from the shift) get theirs by differences instead.
+    risk = (d + 1) * 2.0**-9 * form.const  # (k,)
+    block = _block_rows(k + 2 * d + 1, NEAREST_BLOCK_BYTES)
+    size = min(block, n)
+    features, _, joint = _nearest_buffers(size, 0 if prepared else d, k)
+    one = np.empty((k, size), dtype=bool)
+    bound = np.empty(size)
     labels = np.empty(n, dtype=np.intp)
     dist = np.empty(n)
     for start in range(0, n, block):
-        rows = x[start : start + block]
-        m = rows.shape[0]
-        feats = features[:, :m]
-        np.subtract(rows.T, form.shift[:, None], out=feats[:d])
+        if prepared:
+            feats, norms = x.features[:, start : start + block], x.norms[start : start + block]
+            m = feats.shape[1]
+        else:
+            rows = x[start : start + block]
+            m = rows.shape[0]
+            feats = features[:, :m]
+            np.subtract(rows.T, form.shift[:, None], out=feats[:d])
+            norms = np.einsum("ij,ij->j", feats[:d], feats[:d])
         g = np.matmul(coef, feats, out=joint[:, :m])
         best = np.minimum.reduce(g, axis=0)
-        np.equal(g, best, out=g)
-        if g.sum() != m:
-            _first_only(g)
+        np.equal(g, best, out=one[:, :m])
+        np.copyto(g, one[:, :m])
+        found = index @ g  # (2, m)
+        if found[1].sum() != m:
+            _first_only(g)  # a tie: the first nearest centre, as argmin
+            found = index @ g
         label = labels[start : start + m]
-        label[:] = index @ g
-        # The distance to the nearest centre by differences of the shifted rows and centres.
-        diff = np.take(gaps, label, axis=1, out=gathered[:, :m])
-        np.subtract(feats[:d], diff, out=diff)
-        np.einsum("ij,ij->j", diff, diff, out=dist[start : start + m])
+        label[:] = found[0]
+        near = np.add(best, norms, out=dist[start : start + m])
+        limit = np.take(risk, label, out=bound[:m])
+        limit += (d + 1) * 2.0**-9 * norms
+        redo = np.flatnonzero(limit >= near)
+        if redo.shape[0]:
+            diff = feats[:d, redo] - gaps[:, label[redo]]  # (d, r)
+            near[redo] = np.einsum("ij,ij->j", diff, diff)
     return labels, dist

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from functools import partial
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
@@ -23,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
-from emkit.backend.nearest import nearest_form, nearest_labels, shifted_source
+from emkit.backend.nearest import ShiftedSource, nearest_form, nearest_labels, shifted_source
 from emkit.backend.sources import array_source
 from emkit.em import fit_starts
 from emkit.estimators._device import (
@@ -163,17 +164,19 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
             # memory on the host the fit runs on x / scale, a power of two near the data's
             # spread, so that rescaling is exact and the result is the same at every scale.
             scale = _power_of_two_scale(variance) if place is None else 1.0
-            # On the host the rows x / scale are laid out once, shifted and feature-major.
-            data = (
-                shifted_source(x, mean / scale, w, scale)
-                if place is None
-                else place.hold(array_source(x, w), x, w)
-            )
         # Distances are taken from the data's mean (see emkit.backend.nearest).
         starts = [
             centroid_mixture(self._start(x, w, rng) / scale, mean / scale)
             for _ in range(self._n_starts())
         ]
+        if not is_dask_collection(X):
+            # On the host the rows x / scale are laid out once, shifted and feature-major
+            # (after the starts: k-means++ lays out its own copy, and the two never coexist).
+            data = (
+                shifted_source(x, mean / scale, w, scale)
+                if place is None
+                else place.hold(array_source(x, w), x, w)
+            )
         tol = inertia_tol(x, self.tol, variance / scale**2)
         with memory_message(place, data):
             result = fit_starts(
@@ -186,6 +189,10 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         else:
             if place is not None and isinstance(data, place.xp.resident_source):  # on the device
                 labels, self.inertia_ = _assign(data.x, self.cluster_centers_, data.sample_weight)
+            elif isinstance(data, ShiftedSource):  # the rows x / scale laid out for the fit
+                means = result.model.components.means
+                labels, inertia = _assign(data.rows, means, w, data.rows.shift)
+                self.inertia_ = inertia * scale**2  # exact: scale is a power of two
             else:
                 labels, self.inertia_ = _assign(x, self.cluster_centers_, w)
             self.labels_ = np.asarray(namespace_of(labels).to_numpy(labels))
@@ -264,9 +271,14 @@ def _log_normaliser(x: np.ndarray, w: np.ndarray | None, k: int) -> float:
     return total * (-np.log(k) - 0.5 * x.shape[1] * np.log(2 * np.pi))
 
 
-def _assign(x: np.ndarray, centres: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, float]:
-    """Nearest centre of each row of ``x`` (n, d), in ``x``'s namespace, and the inertia."""
-    labels, nearest = nearest_labels(x, nearest_form(centres, centres.mean(axis=0)))
+def _assign(
+    x: Any, centres: np.ndarray, w: np.ndarray | None, shift: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
+    """Nearest centre of each row of ``x`` (n, d), in ``x``'s namespace, and the inertia;
+    distances taken from ``shift`` (d,), which rows laid out once (ShiftedRows) must give
+    as theirs (None: the centres' mean)."""
+    shift = centres.mean(axis=0) if shift is None else shift
+    labels, nearest = nearest_labels(x, nearest_form(centres, shift))
     if w is not None:
         nearest = nearest * namespace_of(nearest).asarray(w, like=nearest)
     return labels, float(nearest.sum())
