@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/run.py [--quick] [--out benchmarks/RESULTS.md]
+    python benchmarks/run.py [--quick] [--only I ...] [--repeats R] [--peers NAME ...]
+        [--section NAME] [--out benchmarks/RESULTS.md]
 
 Every configuration fits the same data from the same starting parameters with each library that
 is installed, the libraries alternating within one run (timings on a shared machine swing; the
@@ -17,6 +18,12 @@ ratios within one run are what to read). For each it prints and writes:
 - peak memory the fit adds: peak resident memory during the fit minus resident memory just
   before it (Linux: the peak is reset through /proc/self/clear_refs);
 - emkit's ratio to each peer.
+
+The results replace only this script's own section of ``--out``, between the markers
+``<!-- run.py NAME: begin -->`` and ``<!-- run.py NAME: end -->`` (NAME from ``--section``,
+"main" by default: the file's opening tables); the rest of the file stays as it is. A partial
+run (``--only``, ``--peers``) should go to a section of its own, so that it does not replace
+the full tables.
 
 pomegranate needs ``torch`` (install ``torch==2.13.0`` first), gmmx needs JAX (it runs in
 float32). Peers are optional: a library that is not installed is skipped.
@@ -178,11 +185,24 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--only", type=int, nargs="*", default=None, help="indices of the configurations to run"
     )
+    parser.add_argument(
+        "--peers", nargs="*", default=None, help="peers to compare (default: all installed)"
+    )
+    parser.add_argument(
+        "--section", default="main", help="the section of --out to replace (default: main)"
+    )
+    parser.add_argument(
+        "--no-converge", action="store_true", help="seconds per iteration and memory only"
+    )
     args = parser.parse_args(argv)
     configs = QUICK_CONFIGS if args.quick else FULL_CONFIGS
     if args.only is not None:
         configs = [configs[i] for i in args.only]
-    libs = ["emkit"] + [name for name in PEERS if name != "emkit" and available(name)]
+    peers = [name for name in PEERS if name != "emkit"] if args.peers is None else args.peers
+    unknown = sorted(set(peers) - set(PEERS))
+    if unknown:
+        parser.error(f"unknown peers {unknown}; known: {', '.join(PEERS)}")
+    libs = ["emkit"] + [name for name in peers if name != "emkit" and available(name)]
     load_start = os.getloadavg()
     command = "python " + " ".join(
         ["benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]
@@ -197,6 +217,7 @@ def main(argv=None) -> int:
         repeats = args.repeats or (1 if heavy else 3)
         per_iter: dict[str, list[float]] = {lib: [] for lib in libs}
         memory: dict[str, float] = {}
+        loads = []
         for rep in range(repeats):
             order = libs[rep % len(libs) :] + libs[: rep % len(libs)]
             for lib in order:
@@ -206,8 +227,15 @@ def main(argv=None) -> int:
                 seconds, peak, out = measure(runner.fixed, x, start, cov, per_iter_iters)
                 per_iter[lib].append(seconds / out.n_iter)
                 memory[lib] = max(memory.get(lib, 0.0), peak)
+            loads.append(os.getloadavg()[0])
+            print(
+                f"  repeat {rep + 1}: "
+                + ", ".join(f"{lib} {fmt(per_iter[lib][-1])}" for lib in libs)
+                + f" s/iter; load {loads[-1]:.2f}",
+                flush=True,
+            )
         converge: dict[str, Measurement] = {}
-        if args.quick or (n, d, k) in CONVERGE_FULL:
+        if not args.no_converge and (args.quick or (n, d, k) in CONVERGE_FULL):
             for lib in libs:
                 runner = PEERS[lib]
                 runner.warm_up(x, start, cov)
@@ -222,16 +250,20 @@ def main(argv=None) -> int:
         row = {
             "config": (n, d, k, cov),
             "per_iter": {lib: float(np.median(v)) for lib, v in per_iter.items()},
+            "repeats": per_iter,
+            "loads": loads,
             "memory": memory,
             "converge": converge,
         }
         rows.append(row)
         print_row(row, libs)
-        write_results(Path(args.out), rows, libs, command, load_start, os.getloadavg())
+        write_results(
+            Path(args.out), args.section, rows, libs, command, load_start, os.getloadavg()
+        )
         del x
         gc.collect()
     load_end = os.getloadavg()
-    write_results(Path(args.out), rows, libs, command, load_start, load_end)
+    write_results(Path(args.out), args.section, rows, libs, command, load_start, load_end)
     print(f"# load average at the end {load_end}; written {args.out}")
     return 0
 
@@ -251,10 +283,34 @@ def print_row(row: dict, libs: list[str]) -> None:
         print(line, flush=True)
 
 
-def write_results(path, rows, libs, command, load_start, load_end) -> None:
+def markers(section: str) -> tuple[str, str]:
+    """The comments around ``section``'s text in the results file."""
+    return f"<!-- run.py {section}: begin -->", f"<!-- run.py {section}: end -->"
+
+
+def write_results(path, section, rows, libs, command, load_start, load_end) -> None:
+    """Replace ``section``'s text in ``path`` (appended where the file has none), leaving the
+    rest of the file as it is; the file is written whole or not at all."""
+    text = path.read_text() if path.exists() else ""
+    begin, end = markers(section)
+    body = "\n".join([begin, results_text(section, rows, libs, command, load_start, load_end), end])
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + body + rest.split(end, 1)[1]
+    else:
+        text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + body + "\n"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def results_text(section, rows, libs, command, load_start, load_end) -> str:
+    """The tables of one run; the main section opens the file (its title is the file's)."""
     info = machine()
+    h1, h2 = ("#", "##") if section == "main" else ("##", "###")
+    title = "Benchmark results" if section == "main" else f"Gaussian mixtures: {section}"
     lines = [
-        "# Benchmark results",
+        f"{h1} {title}",
         "",
         f"Command: `{command}` (with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset).",
         "",
@@ -269,7 +325,7 @@ def write_results(path, rows, libs, command, load_start, load_end) -> None:
         "one run; float64 except gmmx (JAX, float32). Ratios are emkit / peer (below 1: emkit",
         "faster or smaller).",
         "",
-        "## Seconds per EM iteration (plain EM)",
+        f"{h2} Seconds per EM iteration (plain EM)",
         "",
         "| (N, D, K), covariance | "
         + " | ".join(libs)
@@ -284,9 +340,19 @@ def write_results(path, rows, libs, command, load_start, load_end) -> None:
         cells = [fmt(per[lib]) for lib in libs]
         ratios = [fmt(per["emkit"] / per[lib], 2) for lib in libs if lib != "emkit"]
         lines.append(f"| {n:.0e}, {d}, {k}, {cov} | " + " | ".join(cells + ratios) + " |")
+    if any(len(row["loads"]) > 1 for row in rows):
+        lines += ["", "Each repeat (seconds per iteration; load average after the repeat):", ""]
+        for row in rows:
+            n, d, k, cov = row["config"]
+            reps = [
+                ", ".join(f"{lib} {fmt(row['repeats'][lib][i])}" for lib in libs)
+                + f" (load {row['loads'][i]:.2f})"
+                for i in range(len(row["loads"]))
+            ]
+            lines.append(f"- {n:.0e}, {d}, {k}, {cov}: " + "; ".join(reps))
     lines += [
         "",
-        "## Peak memory added by the fit (MB, beyond the loaded data)",
+        f"{h2} Peak memory added by the fit (MB, beyond the loaded data)",
         "",
         "| (N, D, K), covariance | data MB | " + " | ".join(libs) + " |",
         "|" + "---|" * (len(libs) + 2),
@@ -297,9 +363,11 @@ def write_results(path, rows, libs, command, load_start, load_end) -> None:
         lines.append(
             f"| {n:.0e}, {d}, {k}, {cov} | {n * d * 8 / 2**20:.0f} | " + " | ".join(cells) + " |"
         )
+    if not any(row["converge"] for row in rows):
+        return "\n".join(lines)
     lines += [
         "",
-        "## Time to convergence from the same start (tolerance 1e-8 per sample for everyone)",
+        f"{h2} Time to convergence from the same start (tolerance 1e-8 per sample for everyone)",
         "",
         "emkit as shipped (SQUAREM); peers plain EM. Log-likelihood of each library's final",
         "parameters evaluated in float64 by the same code.",
@@ -320,7 +388,7 @@ def write_results(path, rows, libs, command, load_start, load_end) -> None:
                 f"| {n:.0e}, {d}, {k}, {cov} | {lib} | {fmt(m.seconds)} | {m.n_iter} | "
                 f"{m.log_likelihood:.6f} | {ratio} |"
             )
-    path.write_text("\n".join(lines) + "\n")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,44 @@ def test_threads_give_the_same_statistics(monkeypatch):
     np.testing.assert_allclose(three.components.scatter, one.components.scatter, rtol=1e-11)
 
 
+def test_statistics_do_not_depend_on_the_block_size(monkeypatch):
+    x = blobs(n=5000, d=4, k=5)
+    model = fitted_mixture(x, "full", k=5)
+    whole, whole_ll = model.e_step(x)
+    monkeypatch.setattr(numpy_backend, "MIN_GAUSSIAN_ROWS", 97)
+    monkeypatch.setattr(numpy_backend, "MAX_GAUSSIAN_ROWS", 97)
+    assert numpy_backend.gaussian_block_rows(30) == 97
+    blocked, blocked_ll = model.e_step(x)
+    assert blocked_ll == pytest.approx(whole_ll, rel=1e-13)
+    np.testing.assert_allclose(blocked.components.mean, whole.components.mean, rtol=1e-12)
+    np.testing.assert_allclose(blocked.components.scatter, whole.components.scatter, rtol=1e-11)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_subnormal_responsibilities_leave_the_statistics_unchanged(weighted):
+    # Centres 38 standard deviations apart: many rows have log responsibilities between -745
+    # and -708 for the other component (subnormal numbers, which the kernel sets to 0).
+    rng = np.random.default_rng(5)
+    x = np.vstack([rng.normal(size=(2000, 2)), [38.0, 0.0] + rng.normal(size=(2000, 2))])
+    w = rng.uniform(0.5, 2.0, size=len(x)) if weighted else None
+    model = fitted_mixture(x, "full", k=2)
+    log_resp, _ = model.log_resp(x)
+    assert np.sum((log_resp > -745) & (log_resp < -708)) > 100
+    fused, fused_ll = model.components.fused_e_step(x, np.log(model.weights), w)
+    direct, direct_ll = direct_e_step(model, x, w)
+    assert fused_ll == pytest.approx(direct_ll, rel=1e-12)
+    np.testing.assert_allclose(fused.weight, direct.weight, rtol=1e-12)
+    np.testing.assert_allclose(fused.mean, direct.mean, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(fused.scatter, direct.scatter, rtol=1e-10, atol=1e-10)
+
+
+def test_l2_cache_size_is_read_or_defaulted():
+    size = numpy_backend.l2_cache_bytes()
+    assert 1 << 16 <= size <= 1 << 30
+    rows = numpy_backend.gaussian_block_rows(1326)  # d = 50, k = 20
+    assert numpy_backend.MIN_GAUSSIAN_ROWS <= rows <= numpy_backend.MAX_GAUSSIAN_ROWS
+
+
 def test_kernel_threads_hold_for_the_calling_thread_only(monkeypatch):
     # A Dask task asks for one kernel thread; other threads keep the process's setting.
     from concurrent.futures import ThreadPoolExecutor

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import reduce
+from functools import cache, reduce
 from typing import Any
 
 import numpy as np
@@ -170,6 +170,38 @@ def _block_rows(n_columns: int, budget: int = BLOCK_BYTES) -> int:
     return int(min(MAX_BLOCK_ROWS, max(MIN_BLOCK_ROWS, rows)))
 
 
+# Rows per block of the Gaussian pass: its features and log joints fill
+# this share of a core's L2 cache, between these bounds (fewer rows: Python's cost per block
+# dominates; more: the products slow down).
+GAUSSIAN_CACHE_SHARE = 1.0
+MIN_GAUSSIAN_ROWS, MAX_GAUSSIAN_ROWS = 128, 8192
+
+
+@cache
+def l2_cache_bytes() -> int:
+    """Bytes of a core's L2 cache (Linux sysfs), or 1 MiB where it cannot be read."""
+    root = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for index in sorted(os.listdir(root)):
+            with open(os.path.join(root, index, "level")) as f:
+                if f.read().strip() != "2":
+                    continue
+            with open(os.path.join(root, index, "size")) as f:
+                size = f.read().strip().upper()
+            scale = {"K": 1 << 10, "M": 1 << 20}.get(size[-1:], 1)
+            return int(size.rstrip("KM")) * scale
+    except (OSError, ValueError):
+        pass
+    return 1 << 20
+
+
+def gaussian_block_rows(n_columns: int) -> int:
+    """Rows per block of the Gaussian pass for ``n_columns`` float64 values per row (features,
+    log joints), from the size of the L2 cache."""
+    rows = int(GAUSSIAN_CACHE_SHARE * l2_cache_bytes()) // (8 * n_columns)
+    return min(MAX_GAUSSIAN_ROWS, max(MIN_GAUSSIAN_ROWS, rows))
+
+
 def _fill_features(rows: np.ndarray, shift: np.ndarray, out: np.ndarray, diagonal: bool) -> None:
     """Write [quadratic features; x - c; 1] of ``rows`` (m, d) feature-major into ``out``.
 
@@ -197,43 +229,42 @@ def _partial(
     rows ``x`` for each form."""
     first = forms[0]
     width = first.coef.shape[0] + 1
-    coef_t = np.ascontiguousarray(np.hstack([f.coef for f in forms]).T)  # (sum k, q + d)
-    const = np.concatenate([f.const for f in forms])
+    # Each form's constants against the row of ones: the log joints are one product.
+    coef = np.vstack([np.hstack([f.coef.T, f.const[:, None]]) for f in forms])  # (sum k, width)
     bounds = np.cumsum([0] + [f.n_components for f in forms])
-    sums = [np.zeros((width, f.n_components)) for f in forms]
+    sums = [np.zeros((f.n_components, width)) for f in forms]
     loglik = [0.0] * len(forms)
     log_max_resp = [0.0] * len(forms)
-    block = _block_rows(width)
-    buffer = np.empty((width, min(block, x.shape[0])))
+    block = min(gaussian_block_rows(width + coef.shape[0]), x.shape[0])
+    buffer = np.empty((width, block))
+    joints = np.empty((coef.shape[0], block))
     for start in range(0, x.shape[0], block):
         rows = x[start : start + block]
         m = rows.shape[0]
         feats = buffer[:, :m]
         _fill_features(rows, first.shift, feats, first.diagonal)
-        joint = (coef_t @ feats[:-1]).T  # (m, sum k), F-ordered
-        joint += const
+        joint = np.matmul(coef, feats, out=joints[:, :m])  # (sum k, m)
         w = None if weights is None else weights[start : start + m]
         for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-            part = joint[:, lo:hi]
-            top = part.max(axis=1, keepdims=True)  # (m, 1)
+            part = joint[lo:hi]  # (k, m)
+            top = part.max(axis=0)  # (m,)
             # Rows where every component has log joint -inf contribute -inf, as they should.
             top[~np.isfinite(top)] = 0.0
             part -= top
             exp_normal(part, LOG_TINY + np.log(hi - lo))
-            total = part.sum(axis=1)  # (m,)
-            part /= total[:, None]  # responsibilities (m, k)
+            total = part.sum(axis=0)  # (m,), at least 1 (the largest term is exp(0))
+            part /= total  # responsibilities (k, m), none subnormal
             # the largest responsibility of a row is exp(0) / total: log max_k r = -log total
             log_total = np.log(total)
-            log_norm = log_total + top[:, 0]
             if w is None:
-                loglik[j] += float(log_norm.sum())
+                loglik[j] += float(log_total.sum() + top.sum())
                 log_max_resp[j] -= float(log_total.sum())
             else:
-                loglik[j] += float(w @ log_norm)
+                loglik[j] += float(w @ log_total + w @ top)
                 log_max_resp[j] -= float(w @ log_total)
-                part *= w[:, None]
-            sums[j] += feats @ part
-    return [s.T for s in sums], loglik, log_max_resp
+                part *= w
+            sums[j] += part @ feats.T
+    return sums, loglik, log_max_resp
 
 
 def _threaded(
