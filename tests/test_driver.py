@@ -15,7 +15,7 @@ from emkit.backend.sources import (
     as_chunks,
 )
 from emkit.backend.validation import CheckedChunks
-from emkit.em import LatentModel, fit_starts, run_em
+from emkit.em import LatentModel, fit_groups, fit_starts, run_em
 from emkit.models.mixture import Mixture
 from emkit.models.regression_mixture import LinearRegressions, RegressionMixture
 
@@ -77,6 +77,46 @@ def test_lockstep_and_one_after_another_give_the_same_fits():
         assert a.log_likelihood == pytest.approx(b.log_likelihood, rel=1e-12)
         assert a.n_iter == b.n_iter
     assert together.best.log_likelihood == pytest.approx(alone.best.log_likelihood, rel=1e-8)
+
+
+def test_a_grid_of_fits_in_lockstep_equals_each_fit_alone():
+    """fit_groups runs a model-selection grid (five structures, among them the iterative VVE,
+    K = 1..4, some fits with two starts) in one lockstep; every run equals the run of its
+    start alone, and every fit keeps the start fit_starts keeps."""
+    from emkit import GaussianMixture
+
+    rng = np.random.default_rng(3)
+    x = np.vstack(
+        [
+            rng.normal([0, 0, 0], 1.0, (300, 3)),
+            rng.normal([4, 1, -2], 0.7, (200, 3)),
+            rng.normal([-3, 5, 2], 1.5, (150, 3)),
+        ]
+    )
+    grid = [(cov, k) for cov in ("EII", "VVI", "EEE", "VVE", "VVV") for k in (1, 2, 3, 4)]
+    groups = [
+        [
+            GaussianMixture(k, covariance_type=cov, random_state=s, max_iter=0).fit(x)._mixture()
+            for s in range(1 + k % 2)
+        ]
+        for cov, k in grid
+    ]
+    data = array_source(x)
+    options = dict(tol=1e-10, max_iter=500, accelerate="squarem")
+    ended = []
+    together = fit_groups(groups, data, **options, on_fit=lambda g, fit: ended.append((g, fit)))
+    assert sorted(g for g, _ in ended) == list(range(len(grid)))
+    assert all(fit is together[g] for g, fit in ended)
+    for starts, fit in zip(groups, together, strict=True):
+        alone = fit_starts(iter(starts), data, **options, lockstep=False)
+        assert len(fit.runs) == len(starts)
+        for a, b in zip(fit.runs, alone.runs, strict=True):
+            assert a.log_likelihood == pytest.approx(b.log_likelihood, rel=1e-10, abs=0)
+            assert a.n_iter == b.n_iter
+        assert fit.runs.index(fit.best) == alone.runs.index(alone.best)
+        np.testing.assert_array_equal(fit.degenerate, alone.degenerate)
+    with pytest.raises(ValueError, match="at least one start"):
+        fit_groups([starts, []], data, **options)
 
 
 def test_squarem_extrapolation_maths():

@@ -54,6 +54,23 @@ def test_degenerate_fits_are_never_chosen(faithful):
         assert result.best_.bic(duplicated) > chosen.bic
 
 
+def test_grid_in_lockstep_equals_the_fits_one_by_one(faithful, tmp_path):
+    """select_mixture runs its grid in lockstep (one pass over the rows per round for every
+    fit); with a checkpoint folder it fits one model after another: the same table, to
+    rounding, and the same number of iterations."""
+    grid = dict(n_components=range(1, 5), covariance_types=["EII", "VVI", "EEE", "VVE", "VVV"])
+    calls = []
+    together = select_mixture(faithful, callback=lambda *a: calls.append(a[:2]), **grid)
+    apart = select_mixture(faithful, checkpoint=tmp_path, **grid)
+    assert calls == [(i, 20) for i in range(1, 21)]
+    columns = ["log_likelihood", "bic", "aic", "icl"]
+    np.testing.assert_allclose(together.table_[columns], apart.table_[columns], rtol=1e-10)
+    assert {key: m.n_iter_ for key, m in together.models_.items()} == {
+        key: m.n_iter_ for key, m in apart.models_.items()
+    }
+    assert together.best_.n_components == apart.best_.n_components
+
+
 def test_criteria_and_errors(faithful):
     aic = select_mixture(
         faithful, n_components=[1, 2, 3], covariance_types=["VVV"], criterion="aic"

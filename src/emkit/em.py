@@ -404,23 +404,25 @@ def run_em(
 
 
 def run_batch(
-    runs: list[Generator[Any, tuple[Any, float], EMResult]], data: DataSource
+    runs: list[Generator[Any, tuple[Any, float], EMResult]],
+    data: DataSource,
+    on_done: Callable[[int, EMResult], Any] | None = None,
 ) -> list[EMResult]:
     """Drive several EM runs (from :func:`em_iterations`) in lockstep over one pass per round.
 
     Each run yields the model whose statistics it needs next; every round reads the data once
     for all runs still going (batched restarts: one pass, and shared work where the models are
-    a :class:`BatchedEStep`).
+    a :class:`BatchedEStep`). ``on_done(i, result)`` is called as run ``i`` ends.
     """
     results: list[EMResult | None] = [None] * len(runs)
     pending: dict[int, Any] = {}
     for i, run in enumerate(runs):
-        _advance(run, None, i, pending, results)
+        _advance(run, None, i, pending, results, on_done)
     while pending:
         order = list(pending)
         answers = e_step_many([pending[i] for i in order], data)
         for i, answer in zip(order, answers, strict=True):
-            _advance(runs[i], answer, i, pending, results)
+            _advance(runs[i], answer, i, pending, results, on_done)
     return results  # type: ignore[return-value]
 
 
@@ -430,24 +432,39 @@ def _advance(
     i: int,
     pending: dict,
     results: list,
+    on_done: Callable[[int, EMResult], Any] | None = None,
 ) -> None:
     try:
         pending[i] = next(run) if answer is None else run.send(answer)
     except StopIteration as stop:
         pending.pop(i, None)
         results[i] = stop.value
+        if on_done is not None:
+            on_done(i, stop.value)
 
 
 def e_step_many(models: list[Any], data: DataSource) -> list[tuple[Any, float]]:
     """Statistics summed over every chunk, and each objective, for several models in one
-    pass over ``data`` (its ``map_reduce``)."""
-    batched = len(models) > 1 and all(
-        isinstance(m, BatchedEStep) and type(m) is type(models[0]) for m in models
-    )
+    pass over ``data`` (its ``map_reduce``).
+
+    Models of one class that is a :class:`BatchedEStep` share the work on each chunk (one
+    ``e_step_many`` per class); every other model runs its own ``e_step`` on the chunk.
+    """
+    groups: dict[Any, list[int]] = {}
+    for i, model in enumerate(models):
+        key = type(model) if isinstance(model, BatchedEStep) else ("alone", i)
+        groups.setdefault(key, []).append(i)
 
     def e_steps(x: Any, w: np.ndarray | None) -> list[tuple[Any, float]]:
-        out = type(models[0]).e_step_many(models, x, w) if batched else None
-        return [m.e_step(x, w) for m in models] if out is None else out
+        out: list[Any] = [None] * len(models)
+        for index in groups.values():
+            group = [models[i] for i in index]
+            answers = type(group[0]).e_step_many(group, x, w) if len(group) > 1 else None
+            if answers is None:
+                answers = [m.e_step(x, w) for m in group]
+            for i, answer in zip(index, answers, strict=True):
+                out[i] = answer
+        return out
 
     totals = data.map_reduce(e_steps, _add_pairs)
     return [
@@ -523,6 +540,79 @@ def fit_starts(
         results = run_batch([run(start) for start in starts], data)
     else:
         results = [run_batch([run(start)], data)[0] for start in starts]
+    return _keep_best(results)
+
+
+def fit_groups(
+    groups: Iterable[Iterable[Any]],
+    data: DataSource,
+    *,
+    tol: float,
+    max_iter: int,
+    callback: Callable[[EMProgress], Any] | None = None,
+    accelerate: str | None = None,
+    total_weight: float | None = None,
+    resolution: float = ROUNDING,
+    on_fit: Callable[[int, FitResult], Any] | None = None,
+) -> list[FitResult]:
+    """:func:`fit_starts` of several fits at once (a model-selection grid), all in lockstep.
+
+    Every start of every group runs in one :func:`run_batch`: each round is one pass over
+    the data for all runs still going, however many fits they belong to (and the work on a
+    chunk is shared among models of one class, :class:`BatchedEStep`). Each run is the run
+    :func:`fit_starts` would make from its start, and each group keeps its best start by
+    :func:`fit_starts`' rule.
+
+    Parameters
+    ----------
+    groups : iterable of iterables of :class:`LatentModel`, the starts of each fit.
+    data, tol, max_iter, callback, accelerate, total_weight, resolution : as
+        :func:`fit_starts`, for every run.
+    on_fit : called as ``on_fit(g, fit)`` when the last run of group ``g`` ends.
+
+    Returns
+    -------
+    list of FitResult, one per group, in order.
+    """
+    weight = data.total_weight if total_weight is None else total_weight
+    runs: list[Generator[Any, tuple[Any, float], EMResult]] = []
+    owner: list[int] = []
+    size: list[int] = []
+    for g, starts in enumerate(groups):
+        before = len(runs)
+        for start in starts:
+            runs.append(
+                em_iterations(
+                    start,
+                    tol=tol,
+                    max_iter=max_iter,
+                    total_weight=weight,
+                    callback=callback,
+                    accelerate=accelerate,
+                    resolution=resolution,
+                )
+            )
+            owner.append(g)
+        size.append(len(runs) - before)
+        if size[-1] == 0:
+            raise ValueError("fit_starts needs at least one start")
+    ended: list[list[tuple[int, EMResult]]] = [[] for _ in size]
+    fits: list[FitResult | None] = [None] * len(size)
+
+    def done(i: int, result: EMResult) -> None:
+        g = owner[i]
+        ended[g].append((i, result))
+        if len(ended[g]) == size[g]:
+            fits[g] = _keep_best([r for _, r in sorted(ended[g], key=lambda pair: pair[0])])
+            if on_fit is not None:
+                on_fit(g, fits[g])  # type: ignore[arg-type]
+
+    run_batch(runs, data, on_done=done)
+    return fits  # type: ignore[return-value]
+
+
+def _keep_best(results: list[EMResult]) -> FitResult:
+    """The start to keep by :func:`fit_starts`' rule, with every start's run."""
     if not results:
         raise ValueError("fit_starts needs at least one start")
     best = None

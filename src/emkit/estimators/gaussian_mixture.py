@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
@@ -20,7 +21,7 @@ from emkit.backend.sources import DataSource, array_source
 from emkit.checkpoint import Checkpoint
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.priors import NormalInverseWishart
-from emkit.em import fit_starts
+from emkit.em import FitResult, fit_starts
 from emkit.estimators._device import (
     check_device_rows,
     memory_message,
@@ -43,6 +44,20 @@ from emkit.models.missing import MissingMixture, fill_column_means
 from emkit.models.mixture import Mixture
 
 MODELS = {"error": Mixture, "em": MissingMixture}  # by ``missing``
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """What ``GaussianMixture.fit`` hands the fit driver: the data source, the starts
+    (:class:`~emkit.models.mixture.Mixture`), the driver's options (tol, max_iter, callback,
+    accelerate, resolution) and the device placement (None: NumPy)."""
+
+    data: DataSource
+    starts: list
+    options: dict
+    place: Any
+
+
 # Starting values come from at most this many rows (a uniform sample, the same in memory and
 # out of core): k-means++ and k-means then cost the same for any n.
 INIT_ROWS = 100_000
@@ -251,6 +266,20 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         still running (for Gaussian components, the quadratic features of each row are built
         once for all of them).
         """
+        plan = self._fit_plan(X, sample_weight)
+        with memory_message(plan.place, plan.data):
+            fit = fit_starts(
+                plan.starts,
+                plan.data,
+                **plan.options,
+                checkpoint=Checkpoint.for_fit(checkpoint, self, plan.data),
+            )
+        return self._fitted(fit)
+
+    def _fit_plan(self, X, sample_weight=None) -> FitPlan:
+        """Everything ``fit`` hands the driver (:func:`emkit.em.fit_starts`): the data source,
+        the starts and the options; :func:`emkit.select_mixture` hands the plans of a whole
+        grid to :func:`emkit.em.fit_groups` at once."""
         self._validate_params()
         warm = self.warm_start and hasattr(self, "weights_")
         rng = check_random_state(self.random_state)
@@ -270,17 +299,18 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         starts = [self._with_options(start, prior) for start in starts]
         # Extrapolation needs a fixed parameter space and a smooth objective.
         plain = self.assignment == "hard" or self.prune_weight > 0
-        with memory_message(place, data):
-            fit = fit_starts(
-                starts,
-                data,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                callback=self.callback,
-                accelerate=None if plain else self.accelerate,
-                resolution=resolution(place),
-                checkpoint=Checkpoint.for_fit(checkpoint, self, data),
-            )
+        options = {
+            "tol": self.tol,
+            "max_iter": self.max_iter,
+            "callback": self.callback,
+            "accelerate": None if plain else self.accelerate,
+            "resolution": resolution(place),
+        }
+        return FitPlan(data, starts, options, place)
+
+    def _fitted(self, fit: FitResult):
+        """Set the fitted attributes from the driver's result; warn where the kept start did
+        not converge or has degenerate components."""
         result, degenerate = fit.best, fit.degenerate
         self._set_fitted(result, degenerate)
         self.structure_changes_ = result.structure_changes
@@ -292,7 +322,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
                 "rows, a constant column, or too many components); see degenerate_components_. "
                 "Use fewer components, drop constant columns, or raise reg_covar.",
                 DegenerateFitWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         return self
 

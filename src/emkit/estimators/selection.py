@@ -17,6 +17,7 @@ from emkit.backend.dask_source import as_dask_array, is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import as_chunks
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure
+from emkit.em import FitResult, fit_groups
 from emkit.estimators._device import placement
 from emkit.estimators._mixture_api import icl_from
 from emkit.estimators.gaussian_mixture import GaussianMixture
@@ -212,28 +213,49 @@ def select_mixture(
     # Screening pays where there are more candidates than are refined.
     screen_tol = max(tol, SCREEN_TOL) if len(grid) > REFINE else tol
     screening = clone(template).set_params(tol=screen_tol)
-    fits: Iterable[tuple[GaussianMixture, dict]] = (
-        _fits_on_cluster(screening, grid, X, icl)
-        if on_cluster
-        else (_fit_one(screening, k, cov, X, icl, checkpoint) for k, cov in grid)
-    )
+    done = 0
+
+    def finished(model: GaussianMixture) -> None:
+        nonlocal done
+        done += 1
+        if callback is not None:
+            callback(done, len(grid), model)
+
+    lockstep = not on_cluster and checkpoint is None and _in_lockstep(X, template)
+    fits: Iterable[tuple[GaussianMixture, dict]]
+    if on_cluster:
+        fits = _fits_on_cluster(screening, grid, X, icl)
+    elif lockstep:
+        fits = _fits_in_lockstep(
+            [clone(screening).set_params(n_components=k, covariance_type=cov) for k, cov in grid],
+            X,
+            icl,
+            finished,
+        )
+    else:
+        fits = (_fit_one(screening, k, cov, X, icl, checkpoint) for k, cov in grid)
     for (k, cov), (model, row) in zip(grid, fits, strict=True):
         models[(k, cov)] = model
         rows.append(row)
-        if callback is not None:
-            callback(len(rows), len(grid), model)
+        if not lockstep:
+            finished(model)
     table = pd.DataFrame(rows)
-    for index in table[~table["degenerate"]].nsmallest(REFINE, criterion).index:
-        key = (int(table.at[index, "n_components"]), table.at[index, "covariance_type"])
-        model = models[key]
-        if screen_tol > tol:
-            _fit(
-                model.set_params(tol=tol, warm_start=True, callback=template.callback),
-                X,
-                _checkpoint_file(checkpoint, key[1], key[0], "-refined"),
-            )
-            model.set_params(warm_start=template.warm_start)
-            row = {"n_components": key[0], "covariance_type": key[1], **_criteria(model, X, icl)}
+    refined = [
+        (index, (int(table.at[index, "n_components"]), table.at[index, "covariance_type"]))
+        for index in table[~table["degenerate"]].nsmallest(REFINE, criterion).index
+    ]
+    if screen_tol > tol:
+        for _, key in refined:
+            models[key].set_params(tol=tol, warm_start=True, callback=template.callback)
+        if lockstep:
+            _fits_in_lockstep([models[key] for _, key in refined], X, icl)
+        else:
+            for _, key in refined:
+                _fit(models[key], X, _checkpoint_file(checkpoint, key[1], key[0], "-refined"))
+        for index, key in refined:
+            models[key].set_params(warm_start=template.warm_start)
+            row = {"n_components": key[0], "covariance_type": key[1]}
+            row.update(_criteria(models[key], X, icl))
             table.loc[index, list(row)] = list(row.values())
     for model in models.values():
         model.set_params(tol=tol)
@@ -253,6 +275,50 @@ def _fit(model: GaussianMixture, X, checkpoint: Path | None = None) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateFitWarning)
         model.fit(X, checkpoint=checkpoint)
+
+
+def _in_lockstep(X, template: GaussianMixture) -> bool:
+    """Whether the grid's fits can run in lockstep (:func:`_fits_in_lockstep`): rows in
+    memory fitted with NumPy, not a Dask collection nor rows on a device."""
+    return template.device is None and not is_device_array(X) and not is_dask_collection(X)
+
+
+def _fits_in_lockstep(
+    models: list[GaussianMixture],
+    X,
+    icl: str = "hard",
+    finished: Callable[[GaussianMixture], object] | None = None,
+) -> list[tuple[GaussianMixture, dict]]:
+    """Fit every one of ``models`` (unfitted estimators, or fitted ones with ``warm_start``)
+    to ``X``, all in lockstep (:func:`emkit.em.fit_groups`): each round of EM is one pass over
+    the rows for every fit still running, and the fits of one covariance structure share the
+    work on each block of rows. Each fit is the fit ``model.fit(X)`` makes; ``finished(model)``
+    is called as each ends. Returns each model with its table row, in order."""
+    if not models:
+        return []
+    plans = []
+    data = None
+    for model in models:
+        plan = model._fit_plan(X)
+        # Every plan reads the same validated rows: one source serves them all.
+        data = plan.data if data is None else data
+        plans.append((plan.starts, plan.options))
+    out: list[Any] = [None] * len(models)
+
+    def on_fit(g: int, fit: FitResult) -> None:
+        model = models[g]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateFitWarning)
+            model._fitted(fit)
+        cov = covariance_structure(model.covariance_type).name
+        out[g] = (model, {"n_components": model.n_components, "covariance_type": cov})
+        out[g][1].update(_criteria(model, X, icl))
+        if finished is not None:
+            finished(model)
+
+    assert data is not None and all(options == plans[0][1] for _, options in plans)
+    fit_groups([starts for starts, _ in plans], data, **plans[0][1], on_fit=on_fit)
+    return out
 
 
 def _fit_one(
