@@ -34,6 +34,8 @@ MIN_ROWS_PER_PART = 32_768
 NEAREST_PARTS_PER_THREAD = 4
 # Bytes per block of the k-means pass: its products and comparisons stay in a core's L2.
 NEAREST_BLOCK_BYTES = 1 << 20
+# Rows per chunk whose maximum bounds the search for the farthest rows (top_rows).
+TOP_CHUNK = 1024
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 _controller = None
@@ -402,7 +404,12 @@ def nearest_sums(x: np.ndarray, weights: np.ndarray | None, forms: list) -> list
 def _nearest_partial(x: Any, weights: np.ndarray | None, forms: list, offset: int) -> list:
     """Weight, shifted sums, inertia and top (row index + ``offset``, distance) of rows ``x``
     (an array, or :class:`ShiftedRows`) for each form: one product per block for all
-    forms."""
+    forms.
+
+    A block does only what needs its products (the nearest centre, the one-hot sums); the
+    inertia and the farthest rows come from every row's nearest distance at the end, so that
+    the Python work per block, which threads cannot share, stays small.
+    """
     n, d = x.shape
     shift = forms[0].shift
     prepared = isinstance(x, ShiftedRows)
@@ -410,34 +417,41 @@ def _nearest_partial(x: Any, weights: np.ndarray | None, forms: list, offset: in
         raise ValueError("the centres' forms must be taken from the rows' own shift")
     # [-2 (c - s), |c - s|^2] against [x - s; 1]: distances minus |x - s|^2 in one product.
     coef = np.hstack([-2.0 * np.vstack([f.coef for f in forms]), _stacked_const(forms)])
-    bounds = np.cumsum([0] + [f.n_components for f in forms])
+    sizes = [f.n_components for f in forms]
+    ends = np.cumsum(sizes)
+    spans = list(zip(ends - sizes, ends, strict=True))  # each form's rows of the product
     block = _block_rows(coef.shape[0] + 2 * d + 1, NEAREST_BLOCK_BYTES)
     features, _, joint = _nearest_buffers(min(block, n), 0 if prepared else d, coef.shape[0])
-    one = np.empty((int(np.max(np.diff(bounds))), min(block, n)), dtype=bool)
-    far = np.empty(min(block, n))
+    one = np.empty((max(sizes), min(block, n)), dtype=bool)
+    best = np.empty((len(forms), n))  # each row's nearest distance minus |x - s|^2
+    norms = x.norms if prepared else np.empty(n)  # |x - s|^2, (n,)
     sums = [np.zeros((f.n_components, d + 1)) for f in forms]  # shifted sums, weight
-    inertia = [0.0] * len(forms)
-    top = [_NO_ROWS] * len(forms)
     for start in range(0, n, block):
         if prepared:  # laid out once per fit
-            feats, norms = x.features[:, start : start + block], x.norms[start : start + block]
-            m = norms.shape[0]
+            feats = x.features[:, start : start + block]
+            m = feats.shape[1]
         else:
             rows = x[start : start + block]
             m = rows.shape[0]
             feats = features[:, :m]  # [x - s; 1], feature-major (d + 1, m)
             np.subtract(rows.T, shift[:, None], out=feats[:d])
-            norms = np.einsum("ij,ij->j", feats[:d], feats[:d])  # |x - s|^2, (m,)
+            np.einsum("ij,ij->j", feats[:d], feats[:d], out=norms[start : start + m])
         g = np.matmul(coef, feats, out=joint[:, :m])  # (sum k, m)
         w = None if weights is None else weights[start : start + m]
-        total = float(norms.sum() if w is None else w @ norms)
-        for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-            part = g[lo:hi]  # (k, m)
-            best = np.minimum.reduce(part, axis=0)  # (m,): distances minus |x - s|^2
-            inertia[j] += total + float(best.sum() if w is None else w @ best)
-            top[j] = _farthest(top[j], hi - lo, best, norms, w, far[:m], offset + start)
-            sums[j] += _assign_block(part, best, feats, w, one[: hi - lo, :m])
-    return [(s[:, d], s[:, :d], i, t) for s, i, t in zip(sums, inertia, top, strict=True)]
+        for j, (lo, hi) in enumerate(spans):
+            low = np.minimum.reduce(g[lo:hi], axis=0, out=best[j, start : start + m])
+            sums[j] += _assign_block(g[lo:hi], low, feats, w, one[: hi - lo, :m])
+    total = float(norms.sum() if weights is None else weights @ norms)
+    out = []
+    for j, form in enumerate(forms):
+        near = best[j]
+        inertia = total + float(near.sum() if weights is None else weights @ near)
+        near += norms  # squared distance to the nearest centre
+        if weights is not None:
+            near[weights <= 0] = -1.0  # rows of no weight are never re-seeded on
+        top = top_rows(near, form.n_components, offset)
+        out.append((sums[j][:, d], sums[j][:, :d], inertia, top))
+    return out
 
 
 def _stacked_const(forms: list) -> np.ndarray:
@@ -473,43 +487,20 @@ def _assign_block(
     return part @ feats.T
 
 
-def _farthest(
-    top: tuple[np.ndarray, np.ndarray],
-    k: int,
-    best: np.ndarray,
-    norms: np.ndarray,
-    w: np.ndarray | None,
-    far: np.ndarray,
-    offset: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``top`` (from :func:`top_rows`, ``k`` rows at most) updated with a block's rows, whose
-    distances to the nearest centre are ``best + norms`` (m,); rows of no weight never
-    enter. ``far``: a buffer (m,)."""
-    np.add(best, norms, out=far)
-    if w is not None:
-        far[w <= 0] = -1.0  # rows of no weight are never re-seeded on
-    if top[1].shape[0] == k:
-        # Once k rows are held, only rows beyond the k-th can enter (ties: the earlier row).
-        cand = np.flatnonzero(far > top[1][-1])
-        if cand.shape[0] == 0:
-            return top
-        picked = top_rows(far[cand], k)
-        return merge_top(top, (cand[picked[0]] + offset, picked[1]), k)
-    return merge_top(top, top_rows(far, k, offset), k)
-
-
-_NO_ROWS = (np.empty(0, dtype=np.intp), np.empty(0))
-
-
 def top_rows(dist: np.ndarray, k: int, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Indices (plus ``offset``) and values of the ``k`` largest of ``dist`` (1-D), in
     decreasing order, ties broken by the lower index (fewer where ``dist`` is shorter)."""
     m = dist.shape[0]
-    if m > k:
-        kth = np.partition(dist, m - k)[m - k]
-        idx = np.flatnonzero(dist >= kth)
-    else:
-        idx = np.arange(m)
+    idx = np.arange(m)
+    chunks = m // TOP_CHUNK
+    if chunks > k:
+        # At least k rows reach the k-th largest of the chunks' maxima, so the k largest rows
+        # are among those that do: a partition of the maxima instead of all the rows.
+        maxima = dist[: chunks * TOP_CHUNK].reshape(chunks, TOP_CHUNK).max(axis=1)
+        idx = np.flatnonzero(dist >= np.partition(maxima, chunks - k)[chunks - k])
+    if idx.shape[0] > k:
+        held = dist[idx]
+        idx = idx[held >= np.partition(held, held.shape[0] - k)[held.shape[0] - k]]
     idx = idx[np.argsort(-dist[idx], kind="stable")][:k]
     return idx + offset, dist[idx]
 
