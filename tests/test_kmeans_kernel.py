@@ -70,6 +70,22 @@ def test_rows_laid_out_once_give_the_same_pass(weighted, monkeypatch):
         np.testing.assert_allclose(once.far_rows, plain.far_rows, rtol=1e-14)
 
 
+def test_farthest_rows_are_the_largest_with_ties_to_the_earlier_row():
+    rng = np.random.default_rng(9)
+    for dist in (
+        rng.standard_normal(50_000),
+        rng.integers(0, 3, size=50_000).astype(float),  # ties everywhere
+        np.full(20_000, -1.0),
+        np.sort(rng.standard_normal(30_000)),  # the largest all in the last chunk
+        rng.standard_normal(7),
+    ):
+        for k in (1, 5, 12):
+            idx, values = numpy_backend.top_rows(dist, k, offset=3)
+            want = np.argsort(-dist, kind="stable")[:k]
+            np.testing.assert_array_equal(idx, want + 3)
+            np.testing.assert_array_equal(values, dist[want])
+
+
 def test_tie_goes_to_the_first_centre():
     x = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
     centres = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 0.0]])  # row 2 ties 0 and 1; 2 == 0

@@ -491,13 +491,19 @@ def top_rows(dist: np.ndarray, k: int, offset: int = 0) -> tuple[np.ndarray, np.
     """Indices (plus ``offset``) and values of the ``k`` largest of ``dist`` (1-D), in
     decreasing order, ties broken by the lower index (fewer where ``dist`` is shorter)."""
     m = dist.shape[0]
-    idx = np.arange(m)
     chunks = m // TOP_CHUNK
     if chunks > k:
         # At least k rows reach the k-th largest of the chunks' maxima, so the k largest rows
-        # are among those that do: a partition of the maxima instead of all the rows.
+        # are among those that do, in the chunks that reach it or past the last whole chunk.
         maxima = dist[: chunks * TOP_CHUNK].reshape(chunks, TOP_CHUNK).max(axis=1)
-        idx = np.flatnonzero(dist >= np.partition(maxima, chunks - k)[chunks - k])
+        floor = np.partition(maxima, chunks - k)[chunks - k]
+        starts = np.flatnonzero(maxima >= floor) * TOP_CHUNK
+        idx = np.concatenate(
+            [(starts[:, None] + np.arange(TOP_CHUNK)).ravel(), np.arange(chunks * TOP_CHUNK, m)]
+        )
+        idx = idx[dist[idx] >= floor]
+    else:
+        idx = np.arange(m)
     if idx.shape[0] > k:
         held = dist[idx]
         idx = idx[held >= np.partition(held, held.shape[0] - k)[held.shape[0] - k]]
