@@ -80,7 +80,8 @@ def to_numpy(x: Any) -> np.ndarray:
 def exp_normal(a: np.ndarray, floor: float = LOG_TINY) -> np.ndarray:
     """:math:`e^a` in place of ``a``, 0 where ``a < floor`` (by default where :math:`e^a`
     would be subnormal; a floor of ``LOG_TINY + log k`` keeps k of them, normalised, normal)."""
-    np.copyto(a, -np.inf, where=a < floor)
+    if a.size and a.min() < floor:  # a read is cheaper than the comparison and the copy
+        np.copyto(a, -np.inf, where=a < floor)
     return np.exp(a, out=a)
 
 
@@ -255,16 +256,17 @@ def _partial(
             part -= top
             exp_normal(part, LOG_TINY + np.log(hi - lo))
             total = part.sum(axis=0)  # (m,), at least 1 (the largest term is exp(0))
-            part /= total  # responsibilities (k, m), none subnormal
             # the largest responsibility of a row is exp(0) / total: log max_k r = -log total
             log_total = np.log(total)
+            scale = np.divide(1.0, total, out=total)
             if w is None:
                 loglik[j] += float(log_total.sum() + top.sum())
                 log_max_resp[j] -= float(log_total.sum())
             else:
                 loglik[j] += float(w @ log_total + w @ top)
                 log_max_resp[j] -= float(w @ log_total)
-                part *= w
+                scale *= w
+            part *= scale  # responsibilities (k, m) times the rows' weights
             sums[j] += part @ feats.T
     return sums, loglik, log_max_resp
 
