@@ -128,8 +128,9 @@ def _rss_mb(field: str) -> float:
     return float("nan")
 
 
-def measure(run, *args) -> tuple[float, float, object]:
-    """Seconds, peak added memory (MB) and the result of ``run(*args)``."""
+def measure(run, *args) -> tuple[float, float, float, object]:
+    """Seconds, CPU seconds (all threads), peak added memory (MB) and the result of
+    ``run(*args)``."""
     gc.collect()
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -137,11 +138,11 @@ def measure(run, *args) -> tuple[float, float, object]:
         before = _rss_mb("VmRSS")
     except OSError:
         before = float("nan")
-    tic = time.perf_counter()
+    tic, cpu = time.perf_counter(), time.process_time()
     out = run(*args)
-    seconds = time.perf_counter() - tic
+    seconds, cpu = time.perf_counter() - tic, time.process_time() - cpu
     peak = _rss_mb("VmHWM") - before
-    return seconds, peak, out
+    return seconds, cpu, peak, out
 
 
 def machine() -> dict:
@@ -216,6 +217,7 @@ def main(argv=None) -> int:
         per_iter_iters = 3 if heavy else 15
         repeats = args.repeats or (1 if heavy else 3)
         per_iter: dict[str, list[float]] = {lib: [] for lib in libs}
+        cpu_iter: dict[str, list[float]] = {lib: [] for lib in libs}
         memory: dict[str, float] = {}
         loads = []
         for rep in range(repeats):
@@ -224,13 +226,16 @@ def main(argv=None) -> int:
                 runner = PEERS[lib]
                 runner.warm_up(x, start, cov)
                 getattr(runner, "prepare_fixed", lambda *a: None)(x, start, cov, per_iter_iters)
-                seconds, peak, out = measure(runner.fixed, x, start, cov, per_iter_iters)
+                seconds, cpu, peak, out = measure(runner.fixed, x, start, cov, per_iter_iters)
                 per_iter[lib].append(seconds / out.n_iter)
+                cpu_iter[lib].append(cpu / out.n_iter)
                 memory[lib] = max(memory.get(lib, 0.0), peak)
             loads.append(os.getloadavg()[0])
             print(
                 f"  repeat {rep + 1}: "
-                + ", ".join(f"{lib} {fmt(per_iter[lib][-1])}" for lib in libs)
+                + ", ".join(
+                    f"{lib} {fmt(per_iter[lib][-1])} (CPU {fmt(cpu_iter[lib][-1])})" for lib in libs
+                )
                 + f" s/iter; load {loads[-1]:.2f}",
                 flush=True,
             )
@@ -242,7 +247,7 @@ def main(argv=None) -> int:
                 prepare = getattr(runner, "prepare_converge", lambda *a: None)
                 max_iter = MAX_ITER_CONVERGE // 3 if args.quick else MAX_ITER_CONVERGE
                 prepare(x, start, cov, TOL, max_iter)
-                seconds, peak, out = measure(runner.converge, x, start, cov, TOL, max_iter)
+                seconds, _, peak, out = measure(runner.converge, x, start, cov, TOL, max_iter)
                 converge[lib] = Measurement(
                     seconds, out.n_iter, peak, log_likelihood(x, out.params, cov)
                 )
@@ -251,6 +256,7 @@ def main(argv=None) -> int:
             "config": (n, d, k, cov),
             "per_iter": {lib: float(np.median(v)) for lib, v in per_iter.items()},
             "repeats": per_iter,
+            "cpu": cpu_iter,
             "loads": loads,
             "memory": memory,
             "converge": converge,
@@ -341,11 +347,19 @@ def results_text(section, rows, libs, command, load_start, load_end) -> str:
         ratios = [fmt(per["emkit"] / per[lib], 2) for lib in libs if lib != "emkit"]
         lines.append(f"| {n:.0e}, {d}, {k}, {cov} | " + " | ".join(cells + ratios) + " |")
     if any(len(row["loads"]) > 1 for row in rows):
-        lines += ["", "Each repeat (seconds per iteration; load average after the repeat):", ""]
+        lines += [
+            "",
+            "Each repeat: seconds per iteration (CPU seconds of all threads per iteration); "
+            "load average after the repeat:",
+            "",
+        ]
         for row in rows:
             n, d, k, cov = row["config"]
             reps = [
-                ", ".join(f"{lib} {fmt(row['repeats'][lib][i])}" for lib in libs)
+                ", ".join(
+                    f"{lib} {fmt(row['repeats'][lib][i])} ({fmt(row['cpu'][lib][i])})"
+                    for lib in libs
+                )
                 + f" (load {row['loads'][i]:.2f})"
                 for i in range(len(row["loads"]))
             ]
