@@ -106,15 +106,23 @@ def _stamp(stamps: list, progress) -> None:
 def in_process(x, k, cov, start, iters, threads=2):
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(threads):
+    from emkit.backend.numpy_backend import kernel_threads
+
+    with threadpool_limits(threads), kernel_threads(threads):
         return per_iteration(x, k, cov, start, iters)
 
 
-def on_cluster(x, k, cov, start, iters, workers, partitions):
+def on_cluster(x, k, cov, start, iters, workers, partitions, profile=True):
+    """Seconds per iteration on a LocalCluster of ``workers`` single-threaded processes
+    holding ``x`` in ``partitions``; ``profile=False`` turns off Dask's statistical profiler
+    on the workers (``distributed.worker.profile.enabled``), which samples every task's stack
+    every 10 ms."""
+    import dask
     import dask.array as da
     from distributed import Client, LocalCluster
 
     with (
+        dask.config.set({"distributed.worker.profile.enabled": profile}),
         LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
@@ -139,35 +147,41 @@ def small_runs(args) -> list[dict]:
     n, d, k, cov = int(float(args.rows)), args.features, args.k, args.covariance
     x = make_data(n, d, k)
     start = given_start(x, k, cov)
-    rows = []
     # Rounds alternate in-process and cluster fits, so that a change of the machine's load
     # during the run touches both sides; each side keeps its fastest round.
-    in_rounds = []
-    cluster_rounds: dict[int, list] = {int(w): [] for w in args.workers.split(",")}
-    for _ in range(args.rounds):
-        in_rounds.append(in_process(x, k, cov, start, args.iters))
-        for workers, runs in cluster_rounds.items():
-            runs.append(on_cluster(x, k, cov, start, args.iters, workers, args.partitions))
-    seconds, reference = min(in_rounds, key=lambda run: run[0])
-    rows.append(
-        {"where": "in process, 2 BLAS threads", "seconds": seconds, "ll": reference.log_likelihood_}
-    )
-    print(f"in process: {seconds:.3g} s/iteration, log-likelihood {reference.log_likelihood_!r}")
-    for workers, runs in cluster_rounds.items():
-        seconds, model = min(runs, key=lambda run: run[0])
+    sides = [("in process, 2 threads", None, True)]
+    for workers in (int(w) for w in args.workers.split(",")):
+        name = f"LocalCluster, {workers} worker{'s' if workers > 1 else ''} x 1 thread"
+        sides.append((name, workers, True))
+        if args.profiler_off:
+            sides.append((name + ", profiler off", workers, False))
+    runs: dict[str, list] = {name: [] for name, _, _ in sides}
+    for r in range(args.rounds):
+        for name, workers, profile in sides:
+            before = os.getloadavg()[0]
+            if workers is None:
+                seconds, model = in_process(x, k, cov, start, args.iters)
+            else:
+                seconds, model = on_cluster(
+                    x, k, cov, start, args.iters, workers, args.partitions, profile
+                )
+            load = (before, os.getloadavg()[0])
+            runs[name].append((seconds, model, load))
+            print(
+                f"round {r + 1}: {name}: {seconds:.3g} s/iteration "
+                f"(load {load[0]:.2f} -> {load[1]:.2f})",
+                flush=True,
+            )
+    rows = []
+    reference = min(runs[sides[0][0]], key=lambda run: run[0])[1]
+    for name, _, _ in sides:
+        seconds, model, load = min(runs[name], key=lambda run: run[0])
         ll = model.log_likelihood_
-        rel = abs(ll - reference.log_likelihood_) / abs(reference.log_likelihood_)
-        rows.append(
-            {
-                "where": f"LocalCluster, {workers} worker{'s' if workers > 1 else ''} x 1 thread",
-                "seconds": seconds,
-                "ll": ll,
-                "rel": rel,
-            }
-        )
-        print(
-            f"{workers} workers: {seconds:.3g} s/iteration, log-likelihood {ll!r} (rel {rel:.1e})"
-        )
+        row = {"where": name, "seconds": seconds, "ll": ll, "load": load}
+        if model is not reference:
+            row["rel"] = abs(ll - reference.log_likelihood_) / abs(reference.log_likelihood_)
+        rows.append(row)
+        print(f"best: {name}: {seconds:.3g} s/iteration, log-likelihood {ll!r}")
     return rows
 
 
@@ -277,7 +291,8 @@ def small_body(args, rows) -> str:
     lines = [
         f"Command: `python benchmarks/dask.py --rows {args.rows} --features {args.features} "
         f"--k {args.k} --covariance {args.covariance} --iters {args.iters} --workers "
-        f"{args.workers} --partitions {args.partitions} --rounds {args.rounds} --write-results` "
+        f"{args.workers} --partitions {args.partitions} --rounds {args.rounds}"
+        f"{' --profiler-off' if args.profiler_off else ''} --write-results` "
         "(OPENBLAS_CORETYPE "
         "and OPENBLAS_L2_SIZE unset).",
         "",
@@ -286,16 +301,18 @@ def small_body(args, rows) -> str:
         "Plain EM from the same given start; seconds per iteration = median gap between the "
         "callbacks of consecutive iterations, best of two fits, and the best of the rounds, "
         "which alternate in-process and cluster fits; the cluster's data persisted on its "
-        "workers. Ratio: against the in-process fit (above 1: slower).",
+        "workers. Ratio: against the in-process fit (above 1: slower). Load: the 1-minute "
+        "load average before and after the round kept.",
         "",
-        "| where | s / iteration | ratio | log-likelihood | relative difference |",
-        "|---|---|---|---|---|",
+        "| where | s / iteration | ratio | load | log-likelihood | relative difference |",
+        "|---|---|---|---|---|---|",
     ]
     for row in rows:
         rel = f"{row['rel']:.1e}" if "rel" in row else ""
+        load = "{:.2f} -> {:.2f}".format(*row["load"])
         lines.append(
-            f"| {row['where']} | {row['seconds']:.3g} | {row['seconds'] / base:.2f} | "
-            f"{row['ll']:.10g} | {rel} |"
+            f"| {row['where']} | {row['seconds']:.3g} | {row['seconds'] / base:.2f} | {load} | "
+            f"{row['ll']:.17g} | {rel} |"
         )
     return "\n".join(lines)
 
@@ -334,6 +351,11 @@ def main() -> None:
     parser.add_argument("--parquet-dir", default="/tmp/emkit-dask-parquet")
     parser.add_argument("--memory-limit", default="2GB")
     parser.add_argument("--rounds", type=int, default=1, help="alternating rounds (best kept)")
+    parser.add_argument(
+        "--profiler-off",
+        action="store_true",
+        help="also time clusters whose workers run without Dask's statistical profiler",
+    )
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args()
     results = HERE / "RESULTS.md"

@@ -4,6 +4,7 @@ One LocalCluster of two single-threaded worker processes serves the module.
 """
 
 import os
+import platform
 import signal
 
 import numpy as np
@@ -385,3 +386,39 @@ def test_imputer_draws_are_lazy_and_from_the_conditional_normal(client):
         column = values[:, row, j]
         assert abs(column.mean() - means[row, j]) < 5 * np.sqrt(variance / 4000)
         assert abs(column.var() / variance - 1) < 5 * np.sqrt(2 / 4000)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
+def test_worker_temporaries_are_reused_not_faulted_in_afresh():
+    """Under Dask's MALLOC_TRIM_THRESHOLD_ every freed MiB is unmapped and faulted in again;
+    reused_memory keeps it while open and sets the allocator back after."""
+    import subprocess
+    import sys
+
+    import emkit
+
+    code = (
+        "import resource, numpy as np\n"
+        "from emkit.backend.dask_source import reused_memory\n"
+        "def faults(n=50):\n"
+        "    start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "    for _ in range(n):\n"
+        "        a = np.ones(1 << 17)\n"
+        "        del a\n"
+        "    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start\n"
+        "before = faults()\n"
+        "with reused_memory():\n"
+        "    inside = faults()\n"
+        "print(before, inside, faults())\n"
+    )
+    src = os.path.dirname(os.path.dirname(emkit.__file__))
+    env = dict(os.environ, MALLOC_TRIM_THRESHOLD_="65536", PYTHONPATH=src)
+    env.pop("MALLOC_MMAP_THRESHOLD_", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    before, inside, after = map(int, out.stdout.split())
+    pages = 50 * (1 << 20) // 4096
+    assert before > pages / 2  # each MiB mapped afresh
+    assert inside < before / 10  # the same MiB reused
+    assert after > pages / 2  # the process's own settings are back
