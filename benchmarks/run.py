@@ -35,6 +35,7 @@ import argparse
 import gc
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -205,7 +206,7 @@ def main(argv=None) -> int:
         parser.error(f"unknown peers {unknown}; known: {', '.join(PEERS)}")
     libs = ["emkit"] + [name for name in peers if name != "emkit" and available(name)]
     load_start = os.getloadavg()
-    command = "python " + " ".join(
+    command = "python " + shlex.join(
         ["benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]
     )
     print(f"# {command}: libraries {', '.join(libs)}; load average {load_start}", flush=True)
