@@ -54,8 +54,10 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
-def timed(command: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MB) and exit status of ``command`` run in a fresh process."""
+def timed(command: list[str]) -> tuple[float, float, int, float]:
+    """Wall seconds, peak RSS (MB), exit status and CPU seconds (user + system, all threads;
+    NaN without GNU time) of ``command`` run in a fresh process. On a shared machine the CPU
+    seconds change less with the load than the wall seconds."""
     gnu_time = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
     start = time.perf_counter()
     if gnu_time:
@@ -63,9 +65,13 @@ def timed(command: list[str]) -> tuple[float, float, int]:
         seconds = time.perf_counter() - start
         found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
         peak = int(found.group(1)) / 1024 if found else float("nan")
+        cpu = sum(
+            float(m.group(1))
+            for m in re.finditer(r"(?:User|System) time \(seconds\): ([0-9.]+)", done.stderr)
+        )
         if done.returncode:
             sys.stderr.write(done.stderr[-2000:])
-        return seconds, peak, done.returncode
+        return seconds, peak, done.returncode, cpu
     import psutil
 
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -77,7 +83,7 @@ def timed(command: list[str]) -> tuple[float, float, int]:
         except psutil.NoSuchProcess:
             break
         time.sleep(0.05)
-    return time.perf_counter() - start, peak, child.returncode
+    return time.perf_counter() - start, peak, child.returncode, float("nan")
 
 
 def main(argv=None) -> int:
@@ -100,9 +106,12 @@ def main(argv=None) -> int:
     for flags in runs:
         with tempfile.TemporaryDirectory() as out:
             command = [sys.executable, "-m", "emkit.cli", "fit", str(path), *flags, "--out", out]
-            seconds, peak, status = timed(command)
+            seconds, peak, status, cpu = timed(command)
         shown = " ".join(["emkit fit", path.name, *flags])
-        print(f"{shown}: {seconds:.1f} s, peak RSS {peak:.0f} MB, exit {status}")
+        print(
+            f"{shown}: {seconds:.1f} s, CPU {cpu:.1f} s (user + system), peak RSS {peak:.0f} MB, "
+            f"exit {status}"
+        )
     print(f"load average after: {uptime()}")
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from sklearn.utils import check_array
 
 from emkit.backend.dask_source import as_dask_array, is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
-from emkit.backend.sources import as_chunks
+from emkit.backend.sources import ArrayChunks, as_chunks
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure
 from emkit.em import FitResult, fit_groups
 from emkit.estimators._device import placement
@@ -29,6 +29,10 @@ CRITERIA = ("bic", "aic", "icl")
 # ``tol``. Screening spends the tight tolerance only where the choice is made.
 SCREEN_TOL = 1e-5
 REFINE = 3
+# Rows per block of the rows in memory when the grid runs in lockstep: every block costs each
+# fit its quadratic form, moments and a merge of statistics (the kernel cuts a block into
+# cache-sized pieces by itself), so the grid reads larger blocks than one fit's 65,536.
+LOCKSTEP_BLOCK_ROWS = 1 << 18
 
 
 @dataclass
@@ -303,6 +307,8 @@ def _fits_in_lockstep(
         # Every plan reads the same validated rows: one source serves them all.
         data = plan.data if data is None else data
         plans.append((plan.starts, plan.options))
+    if isinstance(data, ArrayChunks):
+        data = replace(data, chunk_rows=max(data.chunk_rows, LOCKSTEP_BLOCK_ROWS))
     out: list[Any] = [None] * len(models)
 
     def on_fit(g: int, fit: FitResult) -> None:
