@@ -8,23 +8,191 @@ logarithms, the base measure) are computed once per block and shared by every mi
 on it (batched restarts). Blocks are small enough to stay in cache, and are split over threads
 as in :func:`emkit.backend.numpy_backend.quadratic_sums` (NumPy releases the GIL), each thread
 with single-threaded BLAS; partial sums are added in a fixed order.
+
+Within :func:`rows_kept` (a fit), the row statistics of an array that depend on the rows alone
+(:attr:`~emkit.distributions.batched.LinearKernel.rows_only`) are computed once for all its
+rows and reused by every pass over it, and by every chunk that is a view of its rows. A mixture
+of one exponential family then costs per pass a product, a log-sum-exp and a product per block
+(:func:`_linear_partial`): the base measure :math:`h(x)` is the same under every component, so
+it cancels from the responsibilities and adds :math:`\sum_n w_n h(x_n)` to the log-likelihood.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from emkit.backend.numpy_backend import LOG_TINY, exp_normal, over_threads
+from emkit.distributions.batched import LinearKernel, RowFeatures
 
 # Bytes of the per-block arrays (log joints, row statistics): a few stay in a core's L2 cache.
 BLOCK_BYTES = 1 << 20
 MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 512, 16_384
+# Row statistics kept for a fit take at most this many times the bytes of the rows (plus a
+# little): beyond it they are computed block by block in every pass, as without rows_kept.
+KEPT_BYTES_PER_ROW_BYTE = 4
+KEPT_EXTRA_BYTES = 1 << 26
+# Sums of logarithms of values in [1, k] take the logarithm of products of this many values.
+LOG_GROUP = 32
 
 # A mixture as the pass reads it: log weights (k,), and (columns, kernel) for each family kind.
 Groups = tuple[tuple[Any, Any], ...]
+
+
+class _Kept:
+    """An array whose row statistics are kept: the array, its statistics by kernel key (None:
+    too large to keep), the same with a row of ones below, and how many ``rows_kept`` blocks
+    hold it."""
+
+    def __init__(self, x: np.ndarray):
+        self.x = x
+        self.features: dict[Any, RowFeatures | None] = {}
+        self.augmented: dict[Any, np.ndarray] = {}
+        self.holders = 0
+        self.lock = threading.Lock()
+
+    def features_of(self, kernel: LinearKernel) -> RowFeatures | None:
+        """All rows' statistics of ``kernel``'s kind (computed on first use), or None where
+        they would take too much memory."""
+        key = kernel.key
+        if key not in self.features:
+            with self.lock:
+                if key not in self.features:
+                    found = kernel.features(self.x)
+                    size = found.values.nbytes + (0 if found.base is None else found.base.nbytes)
+                    small = size <= KEPT_BYTES_PER_ROW_BYTE * self.x.nbytes + KEPT_EXTRA_BYTES
+                    self.features[key] = found if small else None
+        return self.features[key]
+
+    def augmented_of(self, key: Any) -> np.ndarray:
+        """The kept statistics of ``key`` (p, n) with a row of ones below, (p + 1, n): one
+        product then gives the log densities with their constants, another the statistics
+        with the responsibility totals."""
+        if key not in self.augmented:
+            with self.lock:
+                if key not in self.augmented:
+                    values = self.features[key].values  # type: ignore[union-attr]
+                    out = np.empty((values.shape[0] + 1, values.shape[1]))
+                    out[:-1] = values
+                    out[-1] = 1.0
+                    self.augmented[key] = out
+        return self.augmented[key]
+
+
+_KEPT: dict[int, _Kept] = {}
+_KEPT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def rows_kept(x: np.ndarray) -> Iterator[None]:
+    """Within the block, passes over ``x`` (n, d), or over chunks that are views of its rows,
+    compute the rows' own statistics once and keep them (a fit: the rows do not change).
+
+    Only statistics that depend on the rows alone are kept, at most
+    ``KEPT_BYTES_PER_ROW_BYTE`` times the bytes of ``x``; they are dropped when the last block
+    holding ``x`` ends. ``x`` must not be modified within the block.
+    """
+    with _KEPT_LOCK:
+        kept = _KEPT.get(id(x))
+        if kept is None:
+            kept = _KEPT[id(x)] = _Kept(x)
+        kept.holders += 1
+    try:
+        yield
+    finally:
+        with _KEPT_LOCK:
+            kept.holders -= 1
+            if kept.holders == 0:
+                del _KEPT[id(x)]
+
+
+def _kept_rows(x: np.ndarray) -> tuple[_Kept, int] | None:
+    """The kept array whose rows ``offset : offset + len(x)`` are ``x`` (the same memory),
+    and ``offset``; None where ``x`` is not such a view."""
+    if not _KEPT or not isinstance(x, np.ndarray) or x.ndim != 2:
+        return None
+    address = x.__array_interface__["data"][0]
+    for kept in list(_KEPT.values()):
+        rows = kept.x
+        if rows.dtype != x.dtype or rows.shape[1] != x.shape[1] or rows.shape[0] == 0:
+            continue
+        if x.shape[0] > 1 and rows.strides[0] != x.strides[0]:
+            continue
+        if x.shape[1] > 1 and rows.strides[1] != x.strides[1]:
+            continue
+        step = rows.strides[0]
+        gap = address - rows.__array_interface__["data"][0]
+        if step == 0 or gap % step:
+            continue
+        offset = gap // step
+        if 0 <= offset and offset + x.shape[0] <= rows.shape[0]:
+            return kept, offset
+    return None
+
+
+def _sliced(f: RowFeatures, start: int, stop: int) -> RowFeatures:
+    return RowFeatures(
+        f.values[:, start:stop],
+        None if f.base is None else f.base[start:stop],
+        None if f.inside is None else f.inside[start:stop],
+    )
+
+
+@dataclass(frozen=True)
+class _Linear:
+    r"""A mixture of one linear kernel on kept rows, as :func:`_linear_blocks` reads it.
+
+    Attributes
+    ----------
+    kernel : the :class:`~emkit.distributions.batched.LinearKernel`.
+    coef : array of shape (k, p + 1), :math:`(\eta_k, c_k + \log\pi_k)`.
+    rows : array of shape (p + 1, m), the chunk's statistics with a row of ones below.
+    features : the chunk's kept :class:`~emkit.distributions.batched.RowFeatures`.
+    """
+
+    kernel: LinearKernel
+    coef: np.ndarray
+    rows: np.ndarray
+    features: RowFeatures
+
+
+def _chunk_features(
+    x: np.ndarray, mixtures: Sequence[tuple[np.ndarray, Groups]]
+) -> tuple[dict[Any, RowFeatures], list[_Linear] | None]:
+    """The kept statistics of chunk ``x``'s rows by kernel key, for the kernels of
+    ``mixtures`` that keep theirs (none where ``x`` is not kept); and where every mixture is
+    one linear kernel whose rows all lie in its support, each as a :class:`_Linear`."""
+    found = _kept_rows(x)
+    if found is None:
+        return {}, None
+    kept, offset = found
+    stop = offset + x.shape[0]
+    features: dict[Any, RowFeatures] = {}
+    for _, groups in mixtures:
+        for _, kernel in groups:
+            if not isinstance(kernel, LinearKernel) or not kernel.rows_only:
+                continue
+            if kernel.key not in features:
+                f = kept.features_of(kernel)
+                if f is not None:
+                    features[kernel.key] = _sliced(f, offset, stop)
+    linear = []
+    for log_weights, groups in mixtures:
+        kernel = groups[0][1]
+        f = features.get(getattr(kernel, "key", None))
+        if len(groups) != 1 or not isinstance(kernel, LinearKernel) or f is None:
+            return features, None
+        if f.inside is not None:
+            return features, None
+        coef = np.column_stack([kernel.coef, kernel.const + log_weights])
+        rows = kept.augmented_of(kernel.key)[:, offset:stop]
+        linear.append(_Linear(kernel, coef, rows, f))
+    return features, linear
 
 
 def mixture_sums(
@@ -46,14 +214,39 @@ def mixture_sums(
     For each mixture: :math:`\sum_n w_n r_{nk}` (k,), the kernels' ``sums`` (one per group, in
     order) and :math:`\sum_n w_n \log p(x_n)`.
     """
-    parts = over_threads(x, sample_weight, lambda rows, w, start: _partial(rows, w, mixtures))
-    out = parts[0]
-    for other in parts[1:]:
-        out = [
-            (r + r2, [s + s2 for s, s2 in zip(g, g2, strict=True)], ll + ll2)
-            for (r, g, ll), (r2, g2, ll2) in zip(out, other, strict=True)
-        ]
+    features, linear = _chunk_features(x, mixtures)
+    if linear is None:
+        parts = over_threads(
+            x,
+            sample_weight,
+            lambda rows, w, start: _partial(rows, w, start, mixtures, features),
+        )
+        out = parts[0]
+        for other in parts[1:]:
+            out = [_add(a, b) for a, b in zip(out, other, strict=True)]
+        return out
+    sums = over_threads(
+        x,
+        sample_weight,
+        lambda rows, w, start: _linear_partial(rows, w, start, linear, mixtures),
+    )
+    out = []
+    for j, one in enumerate(linear):
+        stats = sums[0][0][j]
+        loglik = sums[0][1][j]
+        for other in sums[1:]:
+            stats = stats + other[0][j]
+            loglik += other[1][j]
+        loglik += _base_sum(one.features, sample_weight)
+        out.append((stats[:, -1], [stats[:, :-1]], loglik))
     return out
+
+
+def _base_sum(f: RowFeatures, w: np.ndarray | None) -> float:
+    r""":math:`\sum_n w_n h(x_n)`."""
+    if f.base is None:
+        return 0.0
+    return float(np.add.reduce(f.base) if w is None else w @ f.base)
 
 
 def _block_rows(n_components: int, n_features: int) -> int:
@@ -61,16 +254,118 @@ def _block_rows(n_components: int, n_features: int) -> int:
     return int(min(MAX_BLOCK_ROWS, max(MIN_BLOCK_ROWS, rows)))
 
 
+def _linear_partial(
+    x: np.ndarray,
+    sample_weight: np.ndarray | None,
+    offset: int,
+    linear: list[_Linear],
+    mixtures: Sequence[tuple[np.ndarray, Groups]],
+) -> tuple[list[np.ndarray], list[float]]:
+    r""":func:`_partial` for mixtures of one linear kernel each, on rows ``offset : offset +
+    len(x)`` of the chunk: for each mixture :math:`(\sum_n w_n r_{nk} T(x_n), \sum_n w_n
+    r_{nk})` as one array (k, p + 1), and the log-likelihood without the base measure (the
+    caller adds it).
+
+    Per block: the log joints :math:`(\eta, c + \log\pi)^\top (T; 1)` (one product), their
+    log-sum-exp, and the statistics :math:`e\,((T; 1) / s)^\top` (one product, the
+    normalisation :math:`s_n = \sum_k e_{kn}` applied to the rows' side). A block whose
+    log-likelihood is not finite (a row of -inf under every component) is done again by
+    :func:`_block`, which handles those rows.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):  # such blocks are done again
+        return _linear_blocks(x, sample_weight, offset, linear, mixtures)
+
+
+def _linear_blocks(x, sample_weight, offset, linear, mixtures):
+    widest = max(one.coef.shape[0] for one in linear)
+    p1 = max(one.coef.shape[1] for one in linear)
+    n = x.shape[0]
+    block = min(_block_rows(widest, p1 - 1), max(n, 1))
+    joint_buf, scaled_buf = np.empty(widest * block), np.empty(p1 * block)
+    top_buf, total_buf = np.empty(block), np.empty(block)
+    product_buf = np.empty(block // LOG_GROUP + 1)
+    stats = [np.zeros(one.coef.shape) for one in linear]
+    logliks = [0.0] * len(linear)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        m = stop - start
+        w = None if sample_weight is None else sample_weight[start:stop]
+        top, total = top_buf[:m], total_buf[:m]
+        for j, one in enumerate(linear):
+            k, q = one.coef.shape
+            t = one.rows[:, offset + start : offset + stop]  # (p + 1, m)
+            joint = joint_buf[: k * m].reshape(k, m)
+            np.matmul(one.coef, t, out=joint)
+            _fold(np.maximum, joint, top)
+            joint -= top
+            exp_normal(joint, LOG_TINY + np.log(k))
+            _fold(np.add, joint, total)  # each in [1, k]
+            scaled = scaled_buf[: q * m].reshape(q, m)
+            inv = scaled[-1]
+            np.reciprocal(total, out=inv)
+            if w is None:
+                loglik = _sum_log(total, product_buf) + float(np.add.reduce(top))
+            else:
+                np.log(total, out=total)
+                total += top
+                loglik = float(w @ total)
+                inv *= w
+            if np.isfinite(loglik):
+                np.multiply(t[:-1], inv, out=scaled[:-1])
+                stats[j] += joint @ scaled.T
+                logliks[j] += loglik
+                continue
+            log_weights, groups = mixtures[j]
+            cache = {one.kernel.key: _sliced(one.features, offset + start, offset + stop)}
+            resp_sum, sums, loglik = _block(x[start:stop], w, log_weights, groups, cache)
+            stats[j] += np.column_stack([sums[0], resp_sum])
+            logliks[j] += loglik - _base_sum(cache[one.kernel.key], w)  # the caller adds it
+    return stats, logliks
+
+
+def _fold(op: np.ufunc, rows: np.ndarray, out: np.ndarray) -> None:
+    """``op`` of the rows of ``rows`` (k, m), first to last, into ``out`` (m,)."""
+    if rows.shape[0] == 1:
+        np.copyto(out, rows[0])
+        return
+    op(rows[0], rows[1], out=out)
+    for row in rows[2:]:
+        op(out, row, out=out)
+
+
+def _sum_log(values: np.ndarray, buf: np.ndarray) -> float:
+    r""":math:`\sum_n \log v_n` for ``values`` (m,) in [1, k]: the logarithm of products of
+    ``LOG_GROUP`` values each (at most :math:`k^{32}`, far from overflow), a logarithm per
+    group instead of per value; the same sum up to rounding."""
+    whole = values.shape[0] - values.shape[0] % LOG_GROUP
+    out = 0.0
+    if whole:
+        products = buf[: whole // LOG_GROUP]
+        np.multiply.reduce(values[:whole].reshape(LOG_GROUP, -1), axis=0, out=products)
+        out += float(np.add.reduce(np.log(products, out=products)))
+    if whole < values.shape[0]:
+        out += float(np.add.reduce(np.log(values[whole:])))
+    return out
+
+
 def _partial(
-    x: np.ndarray, sample_weight: np.ndarray | None, mixtures: Sequence[tuple[np.ndarray, Groups]]
+    x: np.ndarray,
+    sample_weight: np.ndarray | None,
+    offset: int,
+    mixtures: Sequence[tuple[np.ndarray, Groups]],
+    features: dict[Any, RowFeatures],
 ) -> list[tuple[np.ndarray, list[Any], float]]:
     widest = max(log_weights.shape[0] for log_weights, _ in mixtures)
     block = _block_rows(widest, x.shape[1])
     totals: list[Any] = [None] * len(mixtures)
     for start in range(0, x.shape[0], block):
-        rows = x[start : start + block]
-        w = None if sample_weight is None else sample_weight[start : start + block]
-        cache: dict = {}  # row statistics of this block, shared by the mixtures
+        stop = min(start + block, x.shape[0])
+        rows = x[start:stop]
+        w = None if sample_weight is None else sample_weight[start:stop]
+        # Row statistics of this block, shared by the mixtures: the kept ones sliced.
+        cache: dict = {
+            key: _sliced(f, offset + start, offset + stop) for key, f in features.items()
+        }
         for j, (log_weights, groups) in enumerate(mixtures):
             part = _block(rows, w, log_weights, groups, cache)
             total = totals[j]

@@ -60,6 +60,9 @@ class LinearKernel:
     coef : array of shape (k, p), the :math:`\eta_k`.
     const : array of shape (k,), the :math:`c_k`.
     to_stats : callable ``(weight (k,), sums (k, p)) -> tuple of K statistics``.
+    rows_only : True where ``features`` depend on the rows alone (not on the parameters), so
+        that a fit may compute them once for all its passes
+        (:func:`emkit.backend.family_pass.rows_kept`).
     """
 
     key: Hashable
@@ -67,6 +70,7 @@ class LinearKernel:
     coef: np.ndarray
     const: np.ndarray
     to_stats: Callable[[np.ndarray, np.ndarray], tuple]
+    rows_only: bool = True
 
     def _features(self, x: np.ndarray, cache: dict) -> RowFeatures:
         found = cache.get(self.key)

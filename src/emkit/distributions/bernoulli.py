@@ -56,6 +56,7 @@ class Bernoulli(IndependentFeatures):
     params: ClassVar[tuple[str, ...]] = ("probs",)
     domains: ClassVar[dict[str, str]] = {"probs": "unit"}
     prior_type: ClassVar[type] = BetaPrior
+    fixed_support: ClassVar[bool] = True
     probs: np.ndarray | None = None
 
     def in_support(self, x: np.ndarray) -> np.ndarray:

@@ -51,6 +51,7 @@ class Exponential(IndependentFeatures):
     params: ClassVar[tuple[str, ...]] = ("rate",)
     domains: ClassVar[dict[str, str]] = {"rate": "positive"}
     prior_type: ClassVar[type] = GammaPrior
+    fixed_support: ClassVar[bool] = True
     rate: np.ndarray | None = None
 
     def in_support(self, x: np.ndarray) -> np.ndarray:

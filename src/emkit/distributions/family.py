@@ -74,6 +74,14 @@ class Family(Protocol):
         Plain values with the key ``"family"`` (``name``); the registry's
         :func:`~emkit.distributions.registry.family_from_dict` reads it back.
 
+    Optional member, for input checks
+    -----------------------------------
+    fixed_support : ClassVar[bool]
+        True where ``in_support`` and ``check_support`` do not depend on the parameters
+        (every member of the family has the same support) and ``check_support`` accepts
+        exactly the data whose every row lies in the support: a mixture then checks its data
+        once per such family, not once per component, and needs no ``in_support``.
+
     Optional members, for the mixture E-step and SQUAREM (every family but LinearGaussian)
     -------------------------------------------------------------------------------------
     kernel(members) -> FamilyKernel or None

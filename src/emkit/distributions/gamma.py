@@ -142,6 +142,7 @@ class Gamma(IndependentFeatures):
     params: ClassVar[tuple[str, ...]] = ("shape", "rate")
     domains: ClassVar[dict[str, str]] = {"shape": "positive", "rate": "positive"}
     prior_type: ClassVar[type] = GammaPrior
+    fixed_support: ClassVar[bool] = True
     shape: np.ndarray | None = None
     rate: np.ndarray | None = None
 

@@ -66,6 +66,7 @@ class Normal(IndependentFeatures):
     params: ClassVar[tuple[str, ...]] = ("mean", "variance")
     domains: ClassVar[dict[str, str]] = {"mean": "real", "variance": "nonnegative"}
     prior_type: ClassVar[type] = NormalInverseGamma
+    fixed_support: ClassVar[bool] = True
     mean: np.ndarray | None = None
     variance: np.ndarray | None = None
 
@@ -112,6 +113,7 @@ class Normal(IndependentFeatures):
             coef,
             const,
             partial(_normal_stats, shift),
+            rows_only=False,  # deviations from the components' average mean
         )
 
     def to_vector(self) -> np.ndarray:

@@ -57,6 +57,7 @@ class Poisson(IndependentFeatures):
     params: ClassVar[tuple[str, ...]] = ("rate",)
     domains: ClassVar[dict[str, str]] = {"rate": "nonnegative"}
     prior_type: ClassVar[type] = GammaPrior
+    fixed_support: ClassVar[bool] = True
     rate: np.ndarray | None = None
 
     def in_support(self, x: np.ndarray) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
 import itertools
 import math
 import warnings
@@ -15,6 +17,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from emkit.backend.family_pass import rows_kept
+from emkit.backend.sources import ArrayChunks
 from emkit.checkpoint import Checkpoint
 from emkit.distributions.normal import Normal
 from emkit.distributions.priors import NormalInverseGamma, prior_from_dict
@@ -102,15 +106,23 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             self._initial_mixture(x, w, families, priors, rng, start)
             for start in range(self.n_init)
         ]
-        fit = fit_starts(
-            starts,
-            data,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            callback=self.callback,
-            accelerate=self.accelerate,
-            checkpoint=Checkpoint.for_fit(checkpoint, self, data),
-        )
+        kept: contextlib.AbstractContextManager = contextlib.nullcontext()
+        if isinstance(data, ArrayChunks) and not isinstance(data.x, np.memmap):
+            # Rows in memory: their statistics are computed once for the whole fit, and a
+            # soft E-step (blocked in the family pass, its memory bounded) reads them whole.
+            kept = rows_kept(data.x)
+            if all(start.assignment.posterior for start in starts):
+                data = dataclasses.replace(data, chunk_rows=max(data.n_rows, 1))
+        with kept:
+            fit = fit_starts(
+                starts,
+                data,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                callback=self.callback,
+                accelerate=self.accelerate,
+                checkpoint=Checkpoint.for_fit(checkpoint, self, data),
+            )
         result, degenerate = fit.best, fit.degenerate
         if self._user_priors():
             # A prior of the user's keeps every component from collapsing.
@@ -268,23 +280,34 @@ def _check_supports(families, x) -> None:
 
     A mixture of a Normal and an Exponential holds negative values (the Normal takes them), so
     a family's support error only stands when every family raises it or some row lies outside
-    every support.
+    every support. Families whose support does not depend on their parameters
+    (``fixed_support``) are checked once per kind, and one that accepts the data covers it.
     """
-    errors = []
+    kinds: dict = {}
     for family in families:
+        key = type(family) if getattr(family, "fixed_support", False) else id(family)
+        kinds.setdefault(key, family)
+    errors = []
+    for family in kinds.values():
         try:
             family.check_support(x)
         except ValueError as exc:
             errors.append(exc)
-    if len(errors) == len(families):
+            continue
+        if getattr(family, "fixed_support", False):
+            return  # every row lies in this family's support
+    if len(errors) == len(kinds):
         raise errors[0]
-    covered = np.any([f.in_support(x) for f in families], axis=0)
-    if not covered.all():
-        row = int(np.flatnonzero(~covered)[0])
-        raise ValueError(
-            f"row {row} ({x[row]}) lies outside the support of every component; add a "
-            "component that can produce it (e.g. a Normal) or remove the row"
-        )
+    covered = np.zeros(x.shape[0], dtype=bool)
+    for family in kinds.values():
+        covered |= family.in_support(x)
+        if covered.all():
+            return
+    row = int(np.flatnonzero(~covered)[0])
+    raise ValueError(
+        f"row {row} ({x[row]}) lies outside the support of every component; add a "
+        "component that can produce it (e.g. a Normal) or remove the row"
+    )
 
 
 def _arrangements(families) -> list[tuple[int, ...]]:
