@@ -3,16 +3,19 @@
 Usage::
 
     python benchmarks/families.py [--rows 1000000] [--iters 10] [--repeats 3]
-        [--out benchmarks/RESULTS.md]
+        [--threads N] [--out benchmarks/RESULTS.md]
 
 Each configuration is a two-component mixture of one family on ``--rows`` one-dimensional rows
 drawn from such a mixture. Every library fits the same data from the same starting parameters
 for a fixed number of plain EM iterations (emkit with ``accelerate=None``); the libraries
 alternate within one run and the median of ``--repeats`` is kept. Seconds per iteration are
 the fit's wall time divided by the iterations run (validation included, as in
-``benchmarks/run.py``). For two Normal components emkit's ``GaussianMixture(2)`` fits the same
-data from the same start, the acceptance reference of issue 16 (within 1.5x); the other
-families are compared with pomegranate (at least 10x faster).
+``benchmarks/run.py``), with the CPU seconds of the whole process (all threads) per iteration
+next to them: on a shared machine CPU seconds compare better than wall seconds. ``--threads N``
+runs every library on N threads (``EMKIT_NUM_THREADS``, ``torch.set_num_threads``). For two
+Normal components emkit's ``GaussianMixture(2)`` fits the same data from the same start, the
+acceptance reference of issue 16 (within 1.5x); the other families are compared with
+pomegranate (at least 10x faster).
 
 pomegranate needs torch (and ``pip install --no-deps pomegranate apricot-select==0.6.0 tqdm``);
 it is optional and skipped when it cannot be imported. The results go to their own section of
@@ -157,12 +160,14 @@ class Pomegranate:
         return calls[0]
 
 
-def per_iteration(runner, x, family, start, iters) -> float:
+def per_iteration(runner, x, family, start, iters) -> tuple[float, float]:
+    """Wall and CPU (all threads) seconds per iteration of one fit."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tic = time.perf_counter()
+        tic, cpu = time.perf_counter(), time.process_time()
         n_iter = runner.fixed(x, family, start, iters)
-        return (time.perf_counter() - tic) / max(n_iter, 1)
+        wall, cpu = time.perf_counter() - tic, time.process_time() - cpu
+        return wall / max(n_iter, 1), cpu / max(n_iter, 1)
 
 
 def fmt(value: float) -> str:
@@ -177,12 +182,19 @@ def main(argv=None) -> int:
     parser.add_argument("--iters", type=int, default=10, help="EM iterations per timed fit")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", nargs="*", default=FAMILIES, help="families to run")
+    parser.add_argument("--threads", type=int, default=None, help="threads of every library")
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args(argv)
     command = "python " + " ".join(
         ["benchmarks/families.py", *(argv if argv is not None else sys.argv[1:])]
     )
+    if args.threads is not None:
+        os.environ["EMKIT_NUM_THREADS"] = str(args.threads)
     peer = Pomegranate.available()
+    if peer and args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     load_start = os.getloadavg()
     print(f"# {command}; pomegranate {'found' if peer else 'missing'}; load {load_start}")
     rows = []
@@ -190,26 +202,32 @@ def main(argv=None) -> int:
         x, start = make_data(family, args.rows)
         runners = [Emkit] + ([EmkitGaussian] if family == "normal" else [])
         runners += [Pomegranate] if peer else []
-        times: dict[str, list[float]] = {r.name: [] for r in runners}
+        times: dict[str, list[tuple[float, float]]] = {r.name: [] for r in runners}
         for runner in runners:  # untimed warm-up: imports, first-touch of the data
             per_iteration(runner, x[:1000], family, start, 1)
         for rep in range(args.repeats):
             order = runners[rep % len(runners) :] + runners[: rep % len(runners)]
             for runner in order:
                 times[runner.name].append(per_iteration(runner, x, family, start, args.iters))
-        median = {name: float(np.median(v)) for name, v in times.items()}
+        median = {name: float(np.median([t[0] for t in v])) for name, v in times.items()}
+        cpu = {name: float(np.median([t[1] for t in v])) for name, v in times.items()}
         ours = median[Emkit.name]
         row = {
             "family": family,
             "emkit": ours,
             "gaussian": median.get(EmkitGaussian.name, float("nan")),
             "pomegranate": median.get(Pomegranate.name, float("nan")),
+            "emkit_cpu": cpu[Emkit.name],
+            "gaussian_cpu": cpu.get(EmkitGaussian.name, float("nan")),
+            "pomegranate_cpu": cpu.get(Pomegranate.name, float("nan")),
         }
         rows.append(row)
         print(
-            f"{family:12s} emkit {fmt(ours)} s/iter; GaussianMixture {fmt(row['gaussian'])} "
-            f"(emkit x{fmt(ours / row['gaussian'])}); pomegranate {fmt(row['pomegranate'])} "
-            f"({fmt(row['pomegranate'] / ours)}x slower than emkit)",
+            f"{family:12s} emkit {fmt(ours)} s/iter (CPU {fmt(row['emkit_cpu'])}); "
+            f"GaussianMixture {fmt(row['gaussian'])} (emkit x{fmt(ours / row['gaussian'])}); "
+            f"pomegranate {fmt(row['pomegranate'])} (CPU {fmt(row['pomegranate_cpu'])}; "
+            f"{fmt(row['pomegranate'] / ours)}x slower than emkit, CPU "
+            f"{fmt(row['pomegranate_cpu'] / row['emkit_cpu'])}x)",
             flush=True,
         )
     load_end = os.getloadavg()
@@ -238,8 +256,11 @@ def write_section(path, rows, command, args, load_start, load_end) -> None:
         "",
         f"Two components of each family on {args.rows:.0e} x 1 rows, the same start for every "
         f"library, {args.iters} iterations per fit (validation included), median of "
-        f"{args.repeats} alternating repeats. Ratios: emkit / GaussianMixture(2) (issue 16: at "
-        "most 1.5) and pomegranate / emkit (issue 16: at least 10).",
+        f"{args.repeats} alternating repeats, "
+        + ("default threads" if args.threads is None else f"{args.threads} thread(s) each")
+        + ". Seconds per iteration: wall (CPU seconds of all threads). Ratios by wall and by "
+        "CPU: emkit / GaussianMixture(2) (issue 16: at most 1.5) and pomegranate / emkit "
+        "(issue 16: at least 10).",
         "",
         "| family | emkit MixtureModel | emkit GaussianMixture(2) | pomegranate "
         "| emkit / GaussianMixture | pomegranate / emkit |",
@@ -247,9 +268,12 @@ def write_section(path, rows, command, args, load_start, load_end) -> None:
     ]
     for r in rows:
         lines.append(
-            f"| {r['family']} | {fmt(r['emkit'])} | {fmt(r['gaussian'])} | "
-            f"{fmt(r['pomegranate'])} | {fmt(r['emkit'] / r['gaussian'])} | "
-            f"{fmt(r['pomegranate'] / r['emkit'])} |"
+            f"| {r['family']} | {fmt(r['emkit'])} ({fmt(r['emkit_cpu'])}) "
+            f"| {fmt(r['gaussian'])} ({fmt(r['gaussian_cpu'])}) "
+            f"| {fmt(r['pomegranate'])} ({fmt(r['pomegranate_cpu'])}) "
+            f"| {fmt(r['emkit'] / r['gaussian'])} ({fmt(r['emkit_cpu'] / r['gaussian_cpu'])}) "
+            f"| {fmt(r['pomegranate'] / r['emkit'])} "
+            f"({fmt(r['pomegranate_cpu'] / r['emkit_cpu'])}) |"
         )
     lines.append(END)
     section = "\n".join(lines)

@@ -152,3 +152,26 @@ def test_a_fit_on_kept_rows_is_the_fit_block_by_block(name, monkeypatch):
         for key in a:
             if key != "family":
                 np.testing.assert_allclose(a[key], b[key], rtol=1e-9)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_far_components_set_subnormal_responsibilities_to_zero_on_kept_rows(weighted):
+    # Rates 1 and 1000: for x near 1 the second component's log responsibility lies between
+    # -745 and -708 (subnormal), which the pass sets to 0, as the block-by-block pass does.
+    rng = np.random.default_rng(8)
+    x = np.concatenate([rng.uniform(0.7, 0.76, 2000), rng.exponential(0.001, 500)])[:, None]
+    w = rng.uniform(0.5, 1.5, size=len(x)) if weighted else None
+    far = ComponentList((Exponential([1.0]), Exponential([1000.0])))
+    near = ComponentList((Exponential([1.0]), Exponential([2.0])))
+    size = np.array([x.max(), 1.0])
+    lw = np.log([0.5, 0.5])
+    assert not family_pass._normal_exp(np.column_stack([[-1.0, -1000.0], [0.0, 6.9]]), size)
+    assert family_pass._normal_exp(np.column_stack([[-1.0, -2.0], [0.0, 0.7]]), size)
+    for components in (far, near):
+        plain, plain_ll = components.fused_e_step(x, lw, w)
+        with family_pass.rows_kept(x):
+            kept, kept_ll = components.fused_e_step(x, lw, w)
+        assert kept_ll == pytest.approx(plain_ll, rel=1e-13)
+        np.testing.assert_allclose(kept.weight, plain.weight, rtol=1e-12)
+        for a, b in zip(kept.parts, plain.parts, strict=True):
+            np.testing.assert_allclose(a.sum_x, b.sum_x, rtol=1e-12)

@@ -52,7 +52,8 @@ class _Kept:
     def __init__(self, x: np.ndarray):
         self.x = x
         self.features: dict[Any, RowFeatures | None] = {}
-        self.augmented: dict[Any, np.ndarray] = {}
+        self.augmented: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
+        self.base_sums: dict[tuple, float] = {}
         self.holders = 0
         self.lock = threading.Lock()
 
@@ -69,10 +70,10 @@ class _Kept:
                     self.features[key] = found if small else None
         return self.features[key]
 
-    def augmented_of(self, key: Any) -> np.ndarray:
+    def augmented_of(self, key: Any) -> tuple[np.ndarray, np.ndarray]:
         """The kept statistics of ``key`` (p, n) with a row of ones below, (p + 1, n): one
         product then gives the log densities with their constants, another the statistics
-        with the responsibility totals."""
+        with the responsibility totals; and the largest magnitude of each row, (p + 1,)."""
         if key not in self.augmented:
             with self.lock:
                 if key not in self.augmented:
@@ -80,8 +81,19 @@ class _Kept:
                     out = np.empty((values.shape[0] + 1, values.shape[1]))
                     out[:-1] = values
                     out[-1] = 1.0
-                    self.augmented[key] = out
+                    size = np.ones(out.shape[0])
+                    if values.shape[1]:
+                        size[:-1] = np.maximum(values.max(axis=1), -values.min(axis=1))
+                    self.augmented[key] = (out, size)
         return self.augmented[key]
+
+    def base_sum(self, key: Any, start: int, stop: int) -> float:
+        r""":math:`\sum_n h(x_n)` over rows ``start : stop`` of the kept statistics of ``key``."""
+        if (key, start, stop) not in self.base_sums:
+            found = self.features[key]
+            assert found is not None
+            self.base_sums[key, start, stop] = _base_sum(_sliced(found, start, stop), None)
+        return self.base_sums[key, start, stop]
 
 
 _KEPT: dict[int, _Kept] = {}
@@ -153,12 +165,17 @@ class _Linear:
     coef : array of shape (k, p + 1), :math:`(\eta_k, c_k + \log\pi_k)`.
     rows : array of shape (p + 1, m), the chunk's statistics with a row of ones below.
     features : the chunk's kept :class:`~emkit.distributions.batched.RowFeatures`.
+    normal_exp : True where no responsibility can be subnormal (:func:`_normal_exp`): the
+        exponential needs no check.
+    base_sum : :math:`\sum_n h(x_n)` over the chunk's rows (without sample weights).
     """
 
     kernel: LinearKernel
     coef: np.ndarray
     rows: np.ndarray
     features: RowFeatures
+    normal_exp: bool
+    base_sum: float
 
 
 def _chunk_features(
@@ -190,9 +207,21 @@ def _chunk_features(
         if f.inside is not None:
             return features, None
         coef = np.column_stack([kernel.coef, kernel.const + log_weights])
-        rows = kept.augmented_of(kernel.key)[:, offset:stop]
-        linear.append(_Linear(kernel, coef, rows, f))
+        rows, size = kept.augmented_of(kernel.key)
+        base = kept.base_sum(kernel.key, offset, stop)
+        normal = _normal_exp(coef, size)
+        linear.append(_Linear(kernel, coef, rows[:, offset:stop], f, normal, base))
     return features, linear
+
+
+def _normal_exp(coef: np.ndarray, size: np.ndarray) -> bool:
+    r"""True where no responsibility :math:`e^{\ell_{jn} - \max_k \ell_{kn}}` can be
+    subnormal: the log joints :math:`\ell = A (T; 1)` of two components differ by at most
+    :math:`\max_{jk} \sum_i |A_{ji} - A_{ki}|\,\max_n |T_{in}|` (with a margin of 1)."""
+    k = coef.shape[0]
+    with np.errstate(invalid="ignore"):  # -inf (a weight of 0) - -inf: NaN, not normal
+        spread = (np.abs(coef[:, None, :] - coef[None, :, :]) @ size).max()
+    return bool(spread < -(LOG_TINY + np.log(k)) - 1.0)
 
 
 def mixture_sums(
@@ -237,7 +266,7 @@ def mixture_sums(
         for other in sums[1:]:
             stats = stats + other[0][j]
             loglik += other[1][j]
-        loglik += _base_sum(one.features, sample_weight)
+        loglik += one.base_sum if sample_weight is None else _base_sum(one.features, sample_weight)
         out.append((stats[:, -1], [stats[:, :-1]], loglik))
     return out
 
@@ -298,7 +327,10 @@ def _linear_blocks(x, sample_weight, offset, linear, mixtures):
             np.matmul(one.coef, t, out=joint)
             _fold(np.maximum, joint, top)
             joint -= top
-            exp_normal(joint, LOG_TINY + np.log(k))
+            if one.normal_exp:
+                np.exp(joint, out=joint)
+            else:
+                exp_normal(joint, LOG_TINY + np.log(k))
             _fold(np.add, joint, total)  # each in [1, k]
             scaled = scaled_buf[: q * m].reshape(q, m)
             inv = scaled[-1]

@@ -107,7 +107,11 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             for start in range(self.n_init)
         ]
         kept: contextlib.AbstractContextManager = contextlib.nullcontext()
-        if isinstance(data, ArrayChunks) and not isinstance(data.x, np.memmap):
+        if (
+            isinstance(data, ArrayChunks)
+            and not isinstance(data.x, np.memmap)
+            and data.x.dtype == data.dtype
+        ):
             # Rows in memory: their statistics are computed once for the whole fit, and a
             # soft E-step (blocked in the family pass, its memory bounded) reads them whole.
             kept = rows_kept(data.x)
