@@ -152,6 +152,8 @@ def test_killed_worker_does_not_change_the_answer(client):
 
 
 def test_nan_in_a_partition_is_named_with_the_missing_em_hint(client):
+    from emkit import GenerativeClassifier, MixtureOfRegressions
+
     x = blobs(n=400, seed=7)
     x[375, 1] = np.nan
     with pytest.raises(
@@ -159,9 +161,29 @@ def test_nan_in_a_partition_is_named_with_the_missing_em_hint(client):
         match=r'partition 37 \(of 40; rows 370 to 379\).*NaN in 1 of 10 rows.*missing="em"',
     ):
         GaussianMixture(2).fit(da.from_array(x, chunks=10))
+    lazy = da.from_array(x, chunks=10)
+    labels = da.from_array((x[:, 0] > 2).astype(int), chunks=10)
+    named = r"partition 37 \(of 40; rows 370 to 379\).*NaN.*missing=\"em\""
+    with pytest.raises(ValueError, match=named):
+        GenerativeClassifier().fit(lazy, labels)
+    # queries return lazy collections: the error comes when they are computed, naming the
+    # partition as a fit does
+    clean = np.nan_to_num(x, nan=0.0)
+    with pytest.raises(ValueError, match=named):
+        GaussianMixture(2, random_state=0).fit(clean).predict(lazy).compute()
+    with pytest.raises(ValueError, match=named):
+        GenerativeClassifier().fit(clean, (x[:, 0] > 2).astype(int)).score(lazy, labels)
+    response = clean[:, 0].copy()
+    response[375] = np.nan
+    with pytest.raises(ValueError, match=r"partition 37 .*y contains NaN"):
+        MixtureOfRegressions(2).fit(
+            da.from_array(clean[:, 1:], chunks=10), da.from_array(response, chunks=10)
+        )
     x[375, 1] = np.inf
     with pytest.raises(ValueError, match="partition 37 .*infinite"):
         KMeans(2).fit(da.from_array(x, chunks=10))
+    with pytest.raises(ValueError, match=r"partition 37 \(of 40; rows 370 to 379\) .*infinity"):
+        KMeans(2, random_state=0).fit(clean).transform(da.from_array(x, chunks=10)).compute()
 
 
 def test_bad_dask_input(client):
@@ -304,10 +326,11 @@ def test_cli_fits_a_parquet_glob_on_a_scheduler(client, tmp_path, capsys):
     )
     assert code == 0
     model = load(out / "model.json")
-    # the CLI starts from k-means++ (its template), as this in-memory run does
-    memory = select_mixture(x, [1, 2, 3], ["full"], random_state=0, init_params="k-means++").best_
+    # the CLI starts from mclust's hierarchical clustering, as in memory (select_mixture's
+    # default, the in-memory CLI's template)
+    memory = select_mixture(x, [1, 2, 3], ["full"], random_state=0).best_
     assert model.n_components == memory.n_components
-    close(model.means_, memory.means_, rtol=1e-4)
+    same_mixture(model, memory)
     assignments = pd.read_parquet(out / "assignments")
     assert len(assignments) == 300
     np.testing.assert_array_equal(assignments["label"].to_numpy(), memory.predict(x))
@@ -325,7 +348,7 @@ def no_gathering(monkeypatch):
 
 
 def test_scores_and_criteria_are_taken_on_the_workers(client, monkeypatch):
-    from emkit import MixtureOfRegressions
+    from emkit import GenerativeClassifier, MixtureOfRegressions
 
     x = blobs(seed=12)
     w = np.random.default_rng(12).uniform(0.5, 2.0, x.shape[0])
@@ -336,7 +359,10 @@ def test_scores_and_criteria_are_taken_on_the_workers(client, monkeypatch):
     response = np.where(rng.random(400) < 0.5, 1.0 + z @ [2.0, -1.0], -2.0 + z @ [-1.0, 0.5])
     response = response + rng.normal(0, 0.3, 400)
     regressions = MixtureOfRegressions(2, random_state=0).fit(z, response)
+    classes = (x[:, 0] > 2).astype(int)
+    classifier = GenerativeClassifier("diag").fit(x, classes)
     expected = {
+        "accuracy": classifier.score(x, classes ^ (np.arange(x.shape[0]) % 7 == 0), w),
         "inertia": kmeans.score(x, sample_weight=w),
         "hard": mixture.icl(x),
         "soft": mixture.icl(x, kind="soft"),
@@ -346,6 +372,8 @@ def test_scores_and_criteria_are_taken_on_the_workers(client, monkeypatch):
     lazy_x, lazy_w = da.from_array(x, chunks=150), da.from_array(w, chunks=150)
     lazy_z, lazy_y = da.from_array(z, chunks=100), da.from_array(response, chunks=100)
     no_gathering(monkeypatch)
+    truth = da.from_array(classes ^ (np.arange(x.shape[0]) % 7 == 0), chunks=150)
+    close(classifier.score(lazy_x, truth, lazy_w), expected["accuracy"], rtol=1e-12)
     close(kmeans.score(lazy_x, sample_weight=lazy_w), expected["inertia"], rtol=1e-12)
     close(mixture.icl(lazy_x), expected["hard"], rtol=1e-12)
     close(mixture.icl(lazy_x, kind="soft"), expected["soft"], rtol=1e-12)
@@ -422,3 +450,45 @@ def test_worker_temporaries_are_reused_not_faulted_in_afresh():
     assert before > pages / 2  # each MiB mapped afresh
     assert inside < before / 10  # the same MiB reused
     assert after > pages / 2  # the process's own settings are back
+
+
+def test_standard_errors_summary_and_plot_stay_on_the_workers(client, monkeypatch):
+    """Louis' sums add over partitions: estimate, standard_errors and conf_int on a Dask
+    collection equal the in-memory ones; summary takes its sums there and plot draws a
+    sample there, none gathering the data."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from emkit.backend.sampling import sample_indices
+    from emkit.estimators import gaussian_mixture
+
+    x = blobs(seed=15)
+    w = np.random.default_rng(15).uniform(0.5, 2.0, x.shape[0])
+    lazy_x, lazy_w = da.from_array(x, chunks=70), da.from_array(w, chunks=70)
+    fits = {
+        cov: GaussianMixture(3, covariance_type=cov, random_state=0).fit(x, sample_weight=w)
+        for cov in ("full", "tied", "VEV", "spherical")  # VEV, VII: charts with curvature
+    }
+    expected = {cov: gm.estimate(x, sample_weight=w) for cov, gm in fits.items()}
+    gm = fits["full"]
+    texts = gm.summary(x, parameters=True), gm.summary(x, icl="soft")
+    intervals = gm.conf_int(x, level=0.9)
+    no_gathering(monkeypatch)
+    for cov, model in fits.items():
+        est = model.estimate(lazy_x, sample_weight=lazy_w)
+        close(est.cov, expected[cov].cov)
+        close(est.loglik, expected[cov].loglik)
+        assert est.n == expected[cov].n
+    for name, (low, high) in gm.conf_int(lazy_x, level=0.9).items():
+        close(low, intervals[name][0])
+        close(high, intervals[name][1])
+    assert gm.summary(lazy_x, parameters=True) == texts[0]
+    assert gm.summary(lazy_x, icl="soft") == texts[1]
+    monkeypatch.setattr(gaussian_mixture, "PLOT_ROWS", 100)
+    rows = sample_indices(x.shape[0], 100, np.random.RandomState(0))
+    np.testing.assert_array_equal(gm._report_rows(lazy_x, sample=True), x[rows])
+    assert gm.plot(lazy_x, "uncertainty").axes
+    bad = x.copy()
+    bad[375, 1] = np.nan
+    with pytest.raises(ValueError, match=r"partition 5 \(of 9; rows 350 to 419\).*missing=\"em\""):
+        gm.standard_errors(da.from_array(bad, chunks=70))

@@ -30,11 +30,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.linalg import expm, null_space
 
-from emkit.mle.estimate import Estimate, HessianWarning, hessian, jacobian, step_sizes
+from emkit.mle.estimate import Estimate, HessianWarning, jacobian, step_sizes
 
 _RIDGE = 1e-10  # scaled eigenvalue of the information below which a direction is not identified
 _BLOCK = 2_000_000  # floats of per-row scores held at once (rows x components x parameters)
@@ -131,14 +132,118 @@ def _chart(code: str, covariances: np.ndarray) -> _Chart:
     return _Chart(base, index, sigma, linear=False)
 
 
-def louis_information(mixture, code: str, chunks):
-    """Observed information of ``mixture`` on the data ``chunks`` in the chart of ``code``.
+@dataclass(frozen=True)
+class LouisSums:
+    """What Louis' information adds up over rows: a monoid (``a + b`` merges two chunks).
+
+    Attributes
+    ----------
+    missing : (p, p), sum_n of the covariance of the complete-data score given x_n.
+    weight : (k,), sum_n w_n z_nk.
+    first : (k, d), sum_n w_n z_nk (x_n - mu_k).
+    second : (k, d, d), sum_n w_n z_nk (x_n - mu_k)(x_n - mu_k)^T.
+    log_likelihood : sum_n w_n log p(x_n).
+    total_weight : sum_n w_n.
+    """
+
+    missing: np.ndarray
+    weight: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    log_likelihood: float
+    total_weight: float
+
+    def __add__(self, other: LouisSums) -> LouisSums:
+        return LouisSums(
+            self.missing + other.missing,
+            self.weight + other.weight,
+            self.first + other.first,
+            self.second + other.second,
+            self.log_likelihood + other.log_likelihood,
+            self.total_weight + other.total_weight,
+        )
+
+
+@dataclass(frozen=True)
+class RowScores:
+    """The per-row scores of a fitted mixture in a chart, as a function of a chunk of rows:
+    ``scores(x, w) -> LouisSums``. Plain arrays and the mixture, so that it can be sent to
+    where the rows are (a Dask worker).
+
+    Attributes
+    ----------
+    mixture : the fitted Gaussian mixture (its ``log_resp`` gives the responsibilities).
+    means : (k, d).
+    precisions : (k, d, d), inverse covariances.
+    weight_scores : (k, k - 1), the score of log pi_k with respect to pi_1 .. pi_{k-1}.
+    jac : per component, (q, p_k) the Jacobian of its covariance's distinct entries with
+        respect to its chart parameters.
+    index : per component, (p_k,) where those chart parameters sit in the parameter vector.
+    n_parameters : p, the length of the parameter vector.
+    """
+
+    mixture: Any
+    means: np.ndarray
+    precisions: np.ndarray
+    weight_scores: np.ndarray
+    jac: tuple
+    index: tuple
+    n_parameters: int
+
+    def __call__(self, x_all, w_all) -> LouisSums:
+        """The sums of the rows ``x_all`` (m, d) with weights ``w_all`` (m,) or None."""
+        k, d = self.means.shape
+        n_w = k - 1
+        p = self.n_parameters
+        rows, cols = _vech_indices(d)
+        twice = np.where(rows == cols, 1.0, 2.0)  # an off-diagonal entry counts both halves
+        missing = np.zeros((p, p))
+        weight_k = np.zeros(k)
+        first = np.zeros((k, d))
+        second = np.zeros((k, d, d))
+        loglik = 0.0
+        total = 0.0
+        x_all = np.asarray(x_all, dtype=np.float64)
+        block = max(1, _BLOCK // (k * p))
+        for start in range(0, x_all.shape[0], block):
+            x = x_all[start : start + block]
+            w = None if w_all is None else np.asarray(w_all[start : start + block], np.float64)
+            wt = np.ones(x.shape[0]) if w is None else w
+            log_resp, log_density = self.mixture.log_resp(x)
+            z = np.exp(np.asarray(log_resp, dtype=np.float64))  # (m, k)
+            loglik += float(wt @ np.asarray(log_density, dtype=np.float64))
+            total += float(wt.sum())
+            scores = np.zeros((x.shape[0], k, p))  # (m, k, p)
+            scores[:, :, :n_w] = self.weight_scores
+            wz = wt[:, None] * z
+            for j in range(k):
+                r = x - self.means[j]  # (m, d)
+                prec = self.precisions[j]
+                u = r @ prec
+                scores[:, j, n_w + j * d : n_w + (j + 1) * d] = u
+                g = 0.5 * twice * (u[:, rows] * u[:, cols] - prec[rows, cols])  # (m, q)
+                scores[:, j, self.index[j]] += g @ self.jac[j]
+                weight_k[j] += wz[:, j].sum()
+                first[j] += wz[:, j] @ r
+                second[j] += (r * wz[:, j, None]).T @ r
+            spread = np.sqrt(wz)[:, :, None] * scores
+            spread = spread.reshape(-1, p)
+            mean_score = np.einsum("mk,mkp->mp", z, scores) * np.sqrt(wt)[:, None]
+            missing += spread.T @ spread - mean_score.T @ mean_score
+        return LouisSums(missing, weight_k, first, second, loglik, total)
+
+
+def louis_information(mixture, code: str, map_reduce: Callable[[RowScores], LouisSums]):
+    """Observed information of ``mixture`` on the data in the chart of ``code``.
 
     Parameters
     ----------
     mixture : a fitted :class:`emkit.models.mixture.Mixture` of Gaussian components.
     code : mclust's three-letter name of the covariance structure.
-    chunks : iterable of ``(x, w)``, rows (m, d) and weights (m,) or None.
+    map_reduce : ``map_reduce(fn)`` adds ``fn(x, w)`` (a :class:`LouisSums`) over the chunks
+        of the data, rows (m, d) and weights (m,) or None: the ``map_reduce`` of a
+        :class:`~emkit.backend.sources.DataSource`, or a pass over a Dask collection's
+        partitions on the workers (only the sums come back).
 
     Returns
     -------
@@ -154,9 +259,8 @@ def louis_information(mixture, code: str, chunks):
     rows, cols = _vech_indices(d)
     q = rows.size
     twice = np.where(rows == cols, 1.0, 2.0)  # score of an off-diagonal entry counts both halves
-    p_cov = chart.base.size
     n_w, n_mu = k - 1, k * d
-    p = n_w + n_mu + p_cov
+    p = n_w + n_mu + chart.base.size
     off_cov = n_w + n_mu
     precisions = np.linalg.inv(covariances)
     precisions = (precisions + np.swapaxes(precisions, 1, 2)) / 2
@@ -170,40 +274,17 @@ def louis_information(mixture, code: str, chunks):
     a[np.arange(n_w), np.arange(n_w)] = 1.0 / weights[:n_w]
     if n_w:
         a[k - 1] = -1.0 / weights[k - 1]
-
-    missing = np.zeros((p, p))
-    weight_k = np.zeros(k)
-    first = np.zeros((k, d))
-    second = np.zeros((k, d, d))
-    loglik = 0.0
-    total = 0.0
-    for x_all, w_all in chunks:
-        x_all = np.asarray(x_all, dtype=np.float64)
-        block = max(1, _BLOCK // (k * p))
-        for start in range(0, x_all.shape[0], block):
-            x = x_all[start : start + block]
-            w = None if w_all is None else np.asarray(w_all[start : start + block], np.float64)
-            wt = np.ones(x.shape[0]) if w is None else w
-            log_resp, log_density = mixture.log_resp(x)
-            z = np.exp(np.asarray(log_resp, dtype=np.float64))  # (m, k)
-            loglik += float(wt @ np.asarray(log_density, dtype=np.float64))
-            total += float(wt.sum())
-            scores = np.zeros((x.shape[0], k, p))  # (m, k, p)
-            scores[:, :, :n_w] = a
-            wz = wt[:, None] * z
-            for j in range(k):
-                r = x - means[j]  # (m, d)
-                u = r @ precisions[j]
-                scores[:, j, n_w + j * d : n_w + (j + 1) * d] = u
-                g = 0.5 * twice * (u[:, rows] * u[:, cols] - precisions[j][rows, cols])  # (m, q)
-                scores[:, j, off_cov + chart.index[j]] += g @ jac[j]
-                weight_k[j] += wz[:, j].sum()
-                first[j] += wz[:, j] @ r
-                second[j] += (r * wz[:, j, None]).T @ r
-            spread = np.sqrt(wz)[:, :, None] * scores
-            spread = spread.reshape(-1, p)
-            mean_score = np.einsum("mk,mkp->mp", z, scores) * np.sqrt(wt)[:, None]
-            missing += spread.T @ spread - mean_score.T @ mean_score
+    scores = RowScores(
+        mixture,
+        means,
+        precisions,
+        a,
+        tuple(jac),
+        tuple(off_cov + chart.index[j] for j in range(k)),
+        p,
+    )
+    sums = map_reduce(scores)
+    weight_k, first, second = sums.weight, sums.first, sums.second
 
     complete = np.zeros((p, p))
     basis = np.zeros((q, d, d))
@@ -234,17 +315,34 @@ def louis_information(mixture, code: str, chunks):
             # the chart's curvature times the complete-data score of this component
             score = 0.5 * twice * (quad[rows, cols] - weight_k[j] * prec[rows, cols])
             e0 = chart.base[chart.index[j]]
-            curvature = hessian(_along(score, entries(j)), e0, step_sizes(e0, 1 / 4))
+            # sum_q score_q (Hessian of entry q): the finite differences of the chart alone,
+            # so that their rounding is the same for every order of adding up the rows
+            curvature = np.tensordot(score, _hessians(entries(j), e0), axes=1)
             own = own - curvature
         complete[np.ix_(idx, idx)] += own
-    information = complete - missing
+    information = complete - sums.missing
     information = (information + information.T) / 2
-    return information, _output_jacobian(comps, chart, jac, k, d), loglik, total
+    G = _output_jacobian(comps, chart, jac, k, d)
+    return information, G, sums.log_likelihood, sums.total_weight
 
 
-def _along(score: np.ndarray, f: Callable[[np.ndarray], np.ndarray]):
-    """The scalar ``score . f(e)``, whose Hessian is the chart's curvature along ``score``."""
-    return lambda e: float(score @ f(e))
+def _hessians(f: Callable[[np.ndarray], np.ndarray], theta: np.ndarray) -> np.ndarray:
+    """Central-difference Hessian of each entry of ``f`` (q entries) at ``theta`` (p,), shape
+    (q, p, p), with the steps of :func:`~emkit.mle.estimate.hessian` (vector-valued)."""
+    p = theta.size
+    h = step_sizes(theta, 1 / 4)
+    f0 = np.asarray(f(theta), dtype=np.float64)
+    H = np.empty((f0.size, p, p))
+    steps = np.diag(h)
+    for i in range(p):
+        ei = steps[i]
+        H[:, i, i] = (f(theta + ei) - 2 * f0 + f(theta - ei)) / h[i] ** 2
+        for j in range(i):
+            ej = steps[j]
+            H[:, i, j] = H[:, j, i] = (
+                f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej) + f(theta - ei - ej)
+            ) / (4 * h[i] * h[j])
+    return H
 
 
 def _output_jacobian(comps, chart: _Chart, jac, k: int, d: int) -> np.ndarray:
@@ -277,14 +375,17 @@ def _output_jacobian(comps, chart: _Chart, jac, k: int, d: int) -> np.ndarray:
     return np.vstack([dw, dmu, dcov])
 
 
-def louis_estimate(mixture, code: str, chunks, description: str = "") -> Estimate:
+def louis_estimate(
+    mixture, code: str, map_reduce: Callable[[RowScores], LouisSums], description: str = ""
+) -> Estimate:
     """The fitted weights, means and covariances with the inverse of Louis' observed information.
 
     Parameters
     ----------
     mixture : fitted Gaussian :class:`emkit.models.mixture.Mixture`.
     code : mclust's three-letter name of its covariance structure.
-    chunks : iterable of ``(x, w)``: rows (m, d) and weights (m,) or None.
+    map_reduce : ``map_reduce(fn)``, ``fn(x, w)`` added over the chunks of the data (as
+        :func:`louis_information` reads it).
     description : the model, for the Estimate's header.
 
     Returns
@@ -295,7 +396,7 @@ def louis_estimate(mixture, code: str, chunks, description: str = "") -> Estimat
     covariance where the information is not positive definite (a degenerate or unidentified
     fit: an empty component, a shape with equal axes whose orientation the data cannot tell).
     """
-    information, G, loglik, total = louis_information(mixture, code, chunks)
+    information, G, loglik, total = louis_information(mixture, code, map_reduce)
     diag = np.diag(information)
     p = diag.size
     if p and (diag > 0).all() and np.isfinite(information).all():

@@ -204,7 +204,9 @@ class DaskSource:
             delayed(_apply, pure=False)(
                 shipped,
                 combine,
-                delayed(prepare)(x, w, y, _where(i, len(self.raw), starts[i], starts[i + 1])),
+                delayed(prepare)(
+                    x, w, y, partition_name(i, len(self.raw), starts[i], starts[i + 1])
+                ),
             )
             for i, (x, w, y) in enumerate(self.raw)
         ]
@@ -322,7 +324,7 @@ def _prepared(
     prepare = functools.partial(_prepare, checks=checks)
     starts = np.concatenate([[0.0], np.cumsum(row_chunks)])
     blocks = [
-        delayed(prepare)(x, w, y, _where(i, len(raw), starts[i], starts[i + 1]))
+        delayed(prepare)(x, w, y, partition_name(i, len(raw), starts[i], starts[i + 1]))
         for i, (x, w, y) in enumerate(raw)
     ]
     keep = _should_persist(persist, nbytes)
@@ -456,8 +458,9 @@ def aligned_array(values: Any, row_chunks: tuple, name: str) -> Any:
     return values
 
 
-def _where(part: int, n_parts: int, start: float, stop: float) -> str:
-    """How an error names a partition: its index, and its rows where they are known."""
+def partition_name(part: int, n_parts: int, start: float, stop: float) -> str:
+    """How an error names a partition: its index, and its rows ``start`` to ``stop`` (end
+    excluded; NaN where unknown)."""
     if np.isnan(stop):
         return f"partition {part} (of {n_parts})"
     return f"partition {part} (of {n_parts}; rows {int(start)} to {int(stop) - 1})"
@@ -511,7 +514,10 @@ def _prepare(x: Any, w: Any, y: Any, where: str, *, checks: Checks):
             checks.check(x)
         except ValueError as exc:
             raise ValueError(f"{where} of X: {exc}") from None
-    chunk = x if checks.make is None else checks.make(x, y)
+    try:
+        chunk = x if checks.make is None else checks.make(x, y)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
     # Rows before any were dropped, and their weight: totals count dropped rows, as in memory.
     return chunk, w, rows
 

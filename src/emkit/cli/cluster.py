@@ -109,8 +109,14 @@ def fit_on_cluster(
             client = stack.enter_context(Client(cluster))
         frame = read(args.data, columns)
         names = [str(c) for c in frame.columns]
+        # mclust's hierarchical start, as in memory: the tree is cut on the rows of the
+        # starting sample drawn on the workers (all rows up to 100 000, of which the tree
+        # reads a fixed subset of 2000, as mclust does), so the start is the in-memory one.
         template = GaussianMixture(
-            n_init=args.n_init, random_state=args.seed, missing=getattr(args, "missing", "error")
+            init_params="hc",
+            n_init=args.n_init,
+            random_state=args.seed,
+            missing=getattr(args, "missing", "error"),
         )
         try:
             selection = select_mixture(frame, ks, types, args.criterion, estimator=template)

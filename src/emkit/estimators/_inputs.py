@@ -18,6 +18,7 @@ from emkit.backend.dask_source import (
     as_dask_array,
     dask_source,
     is_dask_collection,
+    partition_name,
 )
 from emkit.backend.inputs import start_rows
 from emkit.backend.sources import DataSource, array_source
@@ -160,6 +161,36 @@ def dask_total(
     return source.checked(source.n_features, nan_hint=hint).total(fn)
 
 
+def dask_sample(
+    estimator,
+    X,
+    size: int,
+    rng: np.random.RandomState,
+    *,
+    nan_hint: str | None = None,
+    allow_nan: bool = False,
+) -> np.ndarray:
+    """A uniform sample of at most ``size`` rows (m, d) of the Dask collection ``X``, in
+    partition order, drawn on the workers: the partitions are checked as a fit checks them
+    (rows with nothing observed left out where ``allow_nan``) and nothing is persisted; only
+    the sample comes back.
+
+    Raises
+    ------
+    NotFittedError, or ValueError for another number of features or a partition that fails
+    the checks (named, as in a fit).
+    """
+    check_is_fitted(estimator)
+    source = dask_source(X, persist=False)
+    check_n_features(estimator, source.n_features)
+    hint = nan_hint or "drop or impute them first"
+    checked = source.checked(
+        source.n_features, allow_nan=allow_nan, drop_empty_rows=allow_nan, nan_hint=hint
+    )
+    x, _ = checked.sample_rows(size, rng)
+    return x
+
+
 def check_n_features(estimator, n_features: int) -> None:
     """ValueError where ``n_features`` differs from the fitted ``n_features_in_``."""
     if n_features != estimator.n_features_in_:
@@ -176,16 +207,34 @@ def _by_row(value: Any) -> bool:
     return hasattr(value, "__array__") and np.ndim(value) >= 1
 
 
-def _on_block(method: Callable, estimator, args: tuple, kwargs: dict, where: list, block, *columns):
+def _on_block(
+    method: Callable,
+    estimator,
+    args: tuple,
+    kwargs: dict,
+    where: list,
+    block,
+    *columns,
+    block_info: dict | None = None,
+):
     """``method`` of one block of ``X``, the arguments at ``where`` (positions or keywords)
-    replaced by their blocks ``columns`` (each of shape (m, 1))."""
+    replaced by their blocks ``columns`` (each of shape (m, 1)). A ValueError (bad input)
+    names the partition, as a fit does; ``block_info`` is Dask's (where the block lies)."""
     given, named = list(args), dict(kwargs)
     for at, column in zip(where, columns, strict=True):
         if isinstance(at, int):
             given[at] = column[:, 0]
         else:
             named[at] = column[:, 0]
-    return method(estimator, block, *given, **named)
+    try:
+        return method(estimator, block, *given, **named)
+    except ValueError as exc:
+        if not block_info or 0 not in block_info:
+            raise
+        info = block_info[0]
+        part, n_parts = info["chunk-location"][0], info["num-chunks"][0]
+        start, stop = info["array-location"][0]
+        raise ValueError(f"{partition_name(part, n_parts, start, stop)} of X: {exc}") from None
 
 
 def _shippable(estimator):

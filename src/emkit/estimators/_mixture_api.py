@@ -90,6 +90,31 @@ class MixtureQueries:
         return _icl_value(total, n, term, self.n_parameters())
 
 
+def fit_numbers(model, X, kind: str = "hard") -> tuple[float, int, float, np.ndarray]:
+    """What a summary of a fitted mixture on ``X`` prints: the log-likelihood, the number of
+    rows, the ICL (:meth:`MixtureQueries.icl`) and the rows of each most probable component
+    (k,). On a Dask collection all four are taken on the workers in one computation.
+    """
+    _check_icl_kind(kind)
+    proba, log_density = model.predict_proba(X), model.score_samples(X)
+    k = proba.shape[1]
+    if is_dask_collection(log_density):
+        import dask
+        import dask.array as da
+
+        log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))  # lazy
+        counts = da.bincount(proba.argmax(axis=1), minlength=k)
+        total, n, term, counts = dask.compute(*_icl_sums(log_resp, log_density, kind), counts)
+    else:
+        proba = np.asarray(namespace_of(proba).to_numpy(proba))
+        log_density = np.asarray(namespace_of(log_density).to_numpy(log_density))
+        log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))
+        total, n, term = _icl_sums(log_resp, log_density, kind)
+        counts = np.bincount(proba.argmax(axis=1), minlength=k)
+    icl = _icl_value(total, n, term, model.n_parameters())
+    return float(total), int(n), icl, np.asarray(counts)
+
+
 def icl_from(log_resp: np.ndarray, log_density: np.ndarray, n_parameters: int, kind: str) -> float:
     """ICL (scikit-learn's sign) from log responsibilities (n, k) and log p(x_n) (n,)."""
     _check_icl_kind(kind)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, replace
 from numbers import Integral, Real
@@ -13,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.dask_source import is_dask_collection
+from emkit.backend.dask_source import as_dask_array, is_dask_collection
 from emkit.backend.inputs import as_source, checked, start_rows
 from emkit.backend.namespace import is_device_array
 from emkit.backend.sampling import sample_indices
@@ -29,6 +30,7 @@ from emkit.estimators._device import (
     resolution,
     sample_host_rows,
 )
+from emkit.estimators._inputs import check_n_features, dask_sample, dask_total
 from emkit.estimators._mixture_api import MixtureQueries, warn_unless_converged
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
@@ -61,6 +63,7 @@ class FitPlan:
 # Starting values come from at most this many rows (a uniform sample, the same in memory and
 # out of core): k-means++ and k-means then cost the same for any n.
 INIT_ROWS = 100_000
+PLOT_ROWS = 10_000  # rows a figure of a Dask collection draws
 
 
 class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimator):
@@ -572,14 +575,21 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
                 "estimate() needs a soft-assignment fit of complete data (missing='error', "
                 "assignment='soft'); refit with those settings, or use emkit.bootstrap"
             )
-        x = self._checked_rows(X)
-        if is_device_array(x):
-            x = np.asarray(x.detach().cpu().numpy(), dtype=np.float64)
-        w = None if sample_weight is None else check_weights(sample_weight, x)
+        if is_dask_collection(X):  # the sums are taken on the workers, one pass
+            check_is_fitted(self)
+            map_reduce = functools.partial(
+                dask_total, self, X, sample_weight=sample_weight, nan_hint=MISSING_EM_HINT
+            )
+        else:
+            x = self._checked_rows(X)
+            if is_device_array(x):
+                x = np.asarray(x.detach().cpu().numpy(), dtype=np.float64)
+            w = None if sample_weight is None else check_weights(sample_weight, x)
+            map_reduce = array_source(x, w).map_reduce
         mixture = self._mixture()
         alias = covariance_structure(self.covariance_type).alias
         k = self.weights_.shape[0]
-        return louis_estimate(mixture, alias, [(x, w)], f"({alias}, {k} components)")
+        return louis_estimate(mixture, alias, map_reduce, f"({alias}, {k} components)")
 
     def standard_errors(self, X, sample_weight=None) -> dict:
         """Standard errors of ``weights``, ``means`` and ``covariances`` (the fitted layouts)
@@ -628,15 +638,31 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         """
         from emkit.report.mclust import model_summary
 
-        return model_summary(self, self._checked_rows(X), parameters, icl)
+        return model_summary(self, self._report_rows(X, sample=False), parameters, icl)
 
     def plot(self, X, what: str = "classification"):
         """A matplotlib Figure of the fit on ``X`` (n, d): ``what`` is "classification" (points
         by most probable component, with ellipses), "uncertainty" (1 - max posterior) or
-        "density" (the fitted density; contours on the first two axes)."""
+        "density" (the fitted density; contours on the first two axes). On a Dask collection
+        the figure draws a uniform sample of at most 10 000 rows, drawn on the workers."""
         from emkit.report.mclust import plot_model
 
-        return plot_model(self, self._checked_rows(X), what)
+        return plot_model(self, self._report_rows(X, sample=True), what)
+
+    def _report_rows(self, X, *, sample: bool):
+        """The rows a report reads: ``X`` validated; for a Dask collection, the collection
+        itself (its sums are taken on the workers) or, with ``sample``, a uniform sample of at
+        most :data:`PLOT_ROWS` rows drawn on the workers (checked as a fit checks them)."""
+        if not is_dask_collection(X):
+            return self._checked_rows(X)
+        em = self.missing == "em"
+        if sample:
+            rng = check_random_state(self.random_state)
+            return dask_sample(self, X, PLOT_ROWS, rng, nan_hint=MISSING_EM_HINT, allow_nan=em)
+        check_is_fitted(self)
+        x = as_dask_array(X)
+        check_n_features(self, x.shape[1])
+        return x
 
     # --- model selection ----------------------------------------------------------------
     def n_parameters(self) -> int:

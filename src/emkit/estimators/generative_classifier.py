@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from emkit.backend.dask_source import dask_unique, is_dask_collection
+from emkit.backend.dask_source import aligned_array, dask_unique, is_dask_collection
 from emkit.backend.inputs import start_rows
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import array_source
@@ -320,6 +320,25 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         xp = namespace_of(best)
         labels = self.classes_[xp.to_numpy(best)]
         return xp.asarray(labels, like=best) if labels.dtype.kind in "iuf" else labels
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Mean accuracy of :meth:`predict` on ``X`` against ``y`` (weighted by
+        ``sample_weight``), scikit-learn's. On a Dask collection (``y`` and the weights a
+        dask Array or Series partitioned as ``X``, or arrays split as ``X`` is) the hits are
+        counted on the workers; only the two sums come back."""
+        if not is_dask_collection(X):
+            return super().score(X, y, sample_weight)
+        import dask
+
+        predicted = self.predict(X)  # lazy (n,), the partitions of X
+        truth = aligned_array(y, predicted.chunks[0], "y")
+        hits = (predicted == truth).astype(np.float64)
+        if sample_weight is None:
+            right, total = dask.compute(hits.sum(), hits.map_blocks(np.ones_like).sum())
+        else:
+            w = aligned_array(sample_weight, predicted.chunks[0], "sample_weight")
+            right, total = dask.compute((hits * w).sum(), w.sum())
+        return float(right / total)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -82,7 +82,7 @@ class MixtureSelection:
         sign), then the chosen model's summary. ``X`` defaults to the data selected on."""
         from emkit.report.mclust import selection_summary
 
-        return selection_summary(self, self._rows(X), top)
+        return selection_summary(self, self._rows(X, sample=False), top)
 
     def plot(self, what: str = "bic", X=None):
         """A matplotlib Figure: "bic" (the criterion of every fit by K and model, as mclust's
@@ -90,13 +90,13 @@ class MixtureSelection:
         model on ``X`` (default: the data selected on)."""
         from emkit.report.mclust import plot_selection
 
-        return plot_selection(self, self._rows(X) if what != "bic" else None, what)
+        return plot_selection(self, self._rows(X, sample=True) if what != "bic" else None, what)
 
-    def _rows(self, X) -> np.ndarray:
+    def _rows(self, X, *, sample: bool) -> np.ndarray:
         data = self.data_ if X is None else X
         if data is None:
             raise ValueError("pass the data X: this selection does not hold them")
-        return self.best_._checked_rows(data)
+        return self.best_._report_rows(data, sample=sample)  # a Dask collection stays there
 
     def __repr__(self) -> str:
         best = self.best_

@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from emkit.distributions.gaussian import covariance_structure
+from emkit.estimators._mixture_api import fit_numbers
 from emkit.report.figures import (
     _figure,
     clusters_figure,
@@ -56,15 +57,16 @@ def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "ha
     Parameters
     ----------
     model : a fitted GaussianMixture.
-    x : array of shape (n, d), the data it was fitted to.
+    x : array of shape (n, d), the data it was fitted to (or a dask Array: the sums are then
+        taken on the workers).
     parameters : also print the mixing probabilities, means and variances, with the standard
         errors of the weights and means from the observed information (Louis' method,
         :meth:`~emkit.GaussianMixture.standard_errors`) where it is positive definite.
     icl : "hard" (mclust's, default) or "soft"; the text says which.
     """
-    n = x.shape[0]
+    loglik, n, icl_value, counts = fit_numbers(model, x, icl)
     df = model.n_parameters()
-    loglik = -0.5 * (model.bic(x) - df * np.log(n))
+    bic = -2.0 * loglik + df * np.log(n)
     name = mclust_name(model)
     rule = "-" * 52
     k = model.n_components
@@ -73,12 +75,11 @@ def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "ha
             "log-likelihood": [f"{loglik:.3f}"],
             "n": [n],
             "df": [df],
-            "BIC": [f"{-model.bic(x):.3f}"],
-            "ICL": [f"{-model.icl(x, kind=icl):.3f}"],
+            "BIC": [f"{-bic:.3f}"],
+            "ICL": [f"{-icl_value:.3f}"],
         }
     )
-    labels = model.predict(x)
-    table = pd.DataFrame([np.bincount(labels, minlength=k)], columns=[str(j + 1) for j in range(k)])
+    table = pd.DataFrame([counts], columns=[str(j + 1) for j in range(k)])
     lines = [
         rule,
         "Gaussian finite mixture model fitted by EM algorithm",
