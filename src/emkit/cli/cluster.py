@@ -109,6 +109,8 @@ def fit_on_cluster(
             client = stack.enter_context(Client(cluster))
         frame = read(args.data, columns)
         names = [str(c) for c in frame.columns]
+        if len(names) == 1 and str(args.covariance).strip().lower() == "all":
+            types = ["EII", "spherical"]  # mclust's E and V, as in memory
         # mclust's hierarchical start, as in memory: the tree is cut on the rows of the
         # starting sample drawn on the workers (all rows up to 100 000, of which the tree
         # reads a fixed subset of 2000, as mclust does), so the start is the in-memory one.
