@@ -853,12 +853,28 @@ def test_gaussian_mixture_without_ridge_is_scale_equivariant_with_columns_apart(
 def test_em_is_scale_equivariant_with_columns_apart(covariance):
     # From the same start (k-means, like scikit-learn's, weighs columns by their scale, so the
     # default start is not column-equivariant), structures closed under rescaling a column
-    # climb to the same maximum on columns 1e16 apart.
+    # climb to the same maximum on columns 1e16 apart. The whole start is given: with the
+    # means alone the covariances would come from a k-means++ clustering drawn at random.
     scale = np.array([1e-8, 1e8])
-    start = np.array([[0.0, 0.0], [5.0, 3.0]])
-    fit = {"reg_covar": 0, "covariance_type": covariance, "tol": 1e-10, "max_iter": 500}
-    base = emkit.GaussianMixture(2, means_init=start, **fit).fit(TWO_BLOBS)
-    model = emkit.GaussianMixture(2, means_init=start * scale, **fit).fit(TWO_BLOBS * scale)
+    fit = {"reg_covar": 0, "covariance_type": covariance, "tol": 1e-10}
+    first = emkit.GaussianMixture(
+        2, means_init=[[0.0, 0.0], [5.0, 3.0]], random_state=0, max_iter=1, **fit
+    )
+    with pytest.warns(ConvergenceWarning):
+        first.fit(TWO_BLOBS)
+    cov = first.covariances_
+    if covariance in ("diag", "VVI", "EEI"):  # per-feature layouts
+        precisions, scaled = 1.0 / cov, 1.0 / (cov * scale**2)
+    else:
+        precisions = np.linalg.inv(cov)
+        scaled = precisions / np.outer(scale, scale)
+    start = {"weights_init": first.weights_, "max_iter": 500, **fit}
+    base = emkit.GaussianMixture(
+        2, means_init=first.means_, precisions_init=precisions, **start
+    ).fit(TWO_BLOBS)
+    model = emkit.GaussianMixture(
+        2, means_init=first.means_ * scale, precisions_init=scaled, **start
+    ).fit(TWO_BLOBS * scale)
     assert not model.degenerate_
     np.testing.assert_array_equal(model.predict(TWO_BLOBS * scale), base.predict(TWO_BLOBS))
     np.testing.assert_allclose(model.means_ / scale, base.means_, rtol=1e-5, atol=1e-6)
