@@ -29,6 +29,9 @@ BLOCK_BYTES = 1 << 21
 MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 256, 8192
 # Fewer rows than this per thread and threads cost more than they save.
 MIN_ROWS_PER_THREAD = 16_384
+# The same for the Gaussian pass in values of features and log joints per thread: below it
+# (1e5 rows of 2 features and 3 components) two threads took as long as one, or longer.
+MIN_GAUSSIAN_VALUES_PER_THREAD = 1 << 20
 # Rows per part of the k-means pass at least, where it cuts more parts than threads.
 MIN_ROWS_PER_PART = 32_768
 NEAREST_PARTS_PER_THREAD = 4
@@ -274,7 +277,11 @@ def _partial(
 def _threaded(
     x: np.ndarray, weights: np.ndarray | None, forms: list
 ) -> tuple[list[np.ndarray], list[float], list[float]]:
-    parts = over_threads(x, weights, lambda xs, ws, start: _partial(xs, ws, forms))
+    values_per_row = forms[0].coef.shape[0] + 1 + sum(f.n_components for f in forms)
+    min_rows = max(MIN_ROWS_PER_THREAD, MIN_GAUSSIAN_VALUES_PER_THREAD // values_per_row)
+    parts = over_threads(
+        x, weights, lambda xs, ws, start: _partial(xs, ws, forms), min_rows_per_thread=min_rows
+    )
     sums = [reduce(np.add, (p[0][j] for p in parts)) for j in range(len(forms))]
     loglik = [float(sum(p[1][j] for p in parts)) for j in range(len(forms))]
     log_max_resp = [float(sum(p[2][j] for p in parts)) for j in range(len(forms))]
@@ -282,7 +289,11 @@ def _threaded(
 
 
 def over_threads(
-    x: Any, weights: np.ndarray | None, fn: Callable, parts_per_thread: int = 1
+    x: Any,
+    weights: np.ndarray | None,
+    fn: Callable,
+    parts_per_thread: int = 1,
+    min_rows_per_thread: int = MIN_ROWS_PER_THREAD,
 ) -> list:
     """``fn(rows, weights, start)`` of contiguous parts of ``x`` (anything sliced by rows with
     a ``shape``: an array, :class:`ShiftedRows`), each with one BLAS thread,
@@ -290,10 +301,11 @@ def over_threads(
 
     ``parts_per_thread`` above 1 cuts more parts than threads, so that a thread the machine
     slows down holds up less work; the parts depend only on the rows and the thread count,
-    never on scheduling.
+    never on scheduling. No thread gets fewer than ``min_rows_per_thread`` rows (fewer
+    threads then).
     """
     global _pool, _controller
-    threads = max(1, min(num_threads(), x.shape[0] // MIN_ROWS_PER_THREAD))
+    threads = max(1, min(num_threads(), x.shape[0] // max(1, min_rows_per_thread)))
     if _controller is None:
         from threadpoolctl import ThreadpoolController
 
@@ -301,7 +313,7 @@ def over_threads(
     if threads > 1 and (_pool is None or _pool[0] != threads):
         _pool = (threads, ThreadPoolExecutor(threads, thread_name_prefix="emkit-kernel"))
     parts = threads * max(1, min(parts_per_thread, x.shape[0] // (threads * MIN_ROWS_PER_PART)))
-    edges = np.linspace(0, x.shape[0], parts + 1).astype(int)
+    edges = [i * x.shape[0] // parts for i in range(parts + 1)]
     # Threaded BLAS on these tall, skinny products is slower than one thread, and collapses
     # when other processes share the cores: one BLAS thread per kernel thread.
     with _controller.limit(limits=1, user_api="blas"):

@@ -246,12 +246,23 @@ class GaussianComponents:
     def quadratic_form(
         self, log_weights: np.ndarray, shift: np.ndarray | None = None
     ) -> kernels.QuadraticForm | None:
-        """Log joints as a quadratic form centred at ``shift`` (default: the weighted mean)."""
+        """Log joints as a quadratic form centred at ``shift`` (default: the weighted mean).
+
+        The last form made is kept with these components: a pass over a chunked source asks
+        for the same one on every chunk.
+        """
         if shift is None:
             weights = np.exp(log_weights)
             shift = weights @ self.means / max(weights.sum(), np.finfo(float).tiny)
+        key = (np.asarray(log_weights, dtype=float).tobytes(), np.asarray(shift).tobytes())
+        last = self.__dict__.get("_last_form")
+        if last is not None and last[0] == key:
+            return last[1]
         log_norm = self.log_det_precision_cholesky() - 0.5 * self.n_features * LOG_2PI
-        return kernels.quadratic_form(self.means, self.precisions(), log_norm, log_weights, shift)
+        form = kernels.quadratic_form(self.means, self.precisions(), log_norm, log_weights, shift)
+        # Frozen: the cache goes into the instance's dict, not through __setattr__.
+        self.__dict__["_last_form"] = (key, form)
+        return form
 
     def to_vector(self) -> np.ndarray:
         """Unconstrained parameters: means, then the covariances' log-Cholesky parametrisation."""
