@@ -520,6 +520,17 @@ def fit_starts(
     -------
     FitResult
     """
+    if checkpoint is None and lockstep:
+        return fit_groups(
+            [starts],
+            data,
+            tol=tol,
+            max_iter=max_iter,
+            callback=callback,
+            accelerate=accelerate,
+            total_weight=total_weight,
+            resolution=resolution,
+        )[0]
     weight = data.total_weight if total_weight is None else total_weight
 
     def run(start: Any, **resuming: Any) -> Generator[Any, tuple[Any, float], EMResult]:
@@ -536,8 +547,6 @@ def fit_starts(
 
     if checkpoint is not None:
         results = _fit_with_checkpoint(starts, data, run, checkpoint)
-    elif lockstep:
-        results = run_batch([run(start) for start in starts], data)
     else:
         results = [run_batch([run(start)], data)[0] for start in starts]
     return _keep_best(results)
