@@ -7,7 +7,7 @@ from sklearn.cluster import KMeans as SkKMeans
 
 from emkit import KMeans
 from emkit.backend import numpy_backend
-from emkit.backend.nearest import nearest_e_step, nearest_form, nearest_labels
+from emkit.backend.nearest import nearest_e_step, nearest_form, nearest_labels, shifted_source
 from emkit.backend.numpy_backend import shifted_rows
 from emkit.init import canonical_order, draw_rows, kmeans_plusplus
 
@@ -68,6 +68,29 @@ def test_rows_laid_out_once_give_the_same_pass(weighted, monkeypatch):
         assert once.inertia == pytest.approx(plain.inertia, rel=1e-13)
         np.testing.assert_array_equal(once.far_dist, plain.far_dist)
         np.testing.assert_allclose(once.far_rows, plain.far_rows, rtol=1e-14)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_fits_rows_look_for_the_farthest_rows_only_when_a_cluster_empties(weighted):
+    x = blobs(n=5000, d=2, k=3, seed=4)
+    w = np.random.default_rng(5).integers(0, 3, size=len(x)).astype(float) if weighted else None
+    shift = x.mean(axis=0)
+    complete = shifted_source(x, shift, w).rows  # all the rows of a fit
+    chunk = shifted_rows(x, shift)  # the same rows as a chunk of some larger data
+    far_away = np.vstack([x[:2], [[1e3, 1e3]]])  # its third centre gets no row
+    for centres in (x[:3], far_away):
+        form = nearest_form(centres, shift)
+        got = nearest_e_step(complete, [form], w)[0]
+        want = nearest_e_step(chunk, [form], w)[0]
+        np.testing.assert_array_equal(got.weight, want.weight)
+        np.testing.assert_allclose(got.sums, want.sums, rtol=1e-13, atol=1e-9)
+        assert got.inertia == pytest.approx(want.inertia, rel=1e-13)
+        assert np.all(want.far_dist > 0)
+        if centres is far_away:
+            np.testing.assert_array_equal(got.far_dist, want.far_dist)
+            np.testing.assert_array_equal(got.far_rows, want.far_rows)
+        else:
+            np.testing.assert_array_equal(got.far_dist, -1.0)
 
 
 def test_farthest_rows_are_the_largest_with_ties_to_the_earlier_row():
@@ -170,4 +193,20 @@ def test_kmeans_plusplus_is_the_greedy_algorithm(weighted):
     # Row order does not matter.
     perm = np.random.default_rng(8).permutation(len(x))
     again = kmeans_plusplus(x[perm], 6, np.random.RandomState(7), w[perm] if weighted else None)
+    np.testing.assert_array_equal(again, got)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_kmeans_plusplus_on_many_rows_draws_as_over_the_sorted_rows(weighted):
+    """From MIN_BUCKETED rows the rows are sorted only within the buckets drawn from: the
+    same seeds as drawing over all rows sorted (up to rounding of the masses' sums)."""
+    x = blobs(n=70_000, d=2, k=4, seed=11)
+    x[:500, 0] = x[500:1000, 0]  # ties in the first column, sorted by the second
+    w = np.random.default_rng(12).integers(0, 3, size=len(x)).astype(float)
+    w = w if weighted else np.ones(len(x))
+    got = kmeans_plusplus(x, 4, np.random.RandomState(13), w if weighted else None)
+    want = reference_kmeans_plusplus(x, 4, np.random.RandomState(13), w)
+    np.testing.assert_array_equal(got, want)
+    perm = np.random.default_rng(14).permutation(len(x))
+    again = kmeans_plusplus(x[perm], 4, np.random.RandomState(13), w[perm] if weighted else None)
     np.testing.assert_array_equal(again, got)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from emkit.backend import numpy_backend
@@ -33,31 +35,116 @@ def kmeans_plusplus(
     2 + log k, as scikit-learn) candidates drawn with probability proportional to weight times
     squared distance to the nearest centre so far. Rows are drawn by inverse CDF over a
     canonical (lexicographic) row order, so a row of weight m draws exactly as m repeated rows
-    do, and the row order does not matter. The rows are laid out once in that order, shifted
-    by the data's mean and feature-major (:func:`~emkit.backend.numpy_backend.shifted_rows`),
-    so that a step's draws read its distances in order, and the distances of the rows to a
-    step's candidates are one matrix product per block of rows (see
-    :mod:`emkit.backend.nearest`), blocks split over threads.
+    do, and the row order does not matter (from ``MIN_BUCKETED`` rows up to the rounding of
+    the sums of the masses: see :class:`_Buckets`). The rows are laid out once, shifted by the
+    data's mean and feature-major (:func:`~emkit.backend.numpy_backend.shifted_rows`; below
+    ``MIN_BUCKETED`` rows in that order, so that a step's draws read its distances in order),
+    and the distances of the rows to a step's candidates are one matrix
+    product per block of rows (see :mod:`emkit.backend.nearest`), blocks split over threads.
     """
     n, d = x.shape
-    order = canonical_order(x)
-    w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[order]
+    rows_of = _Buckets.of(x)
+    order = rows_of.layout  # the rows' layout: sorted, or None (as given)
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if w is not None and order is not None:
+        w = w[order]
     trials = 2 + int(np.log(k)) if n_local_trials is None else int(n_local_trials)
-    rows = numpy_backend.shifted_rows(x, column_moments(x)[0], order=order)  # x[order]
+    # From the rows' mean (one product; any point near the data serves, see
+    # emkit.backend.nearest), laid out.
+    shift = np.ones(n) @ x / n if n else np.zeros(d)
+    rows = numpy_backend.shifted_rows(x, shift, order=order)
     centres = np.empty((k, d))
-    first = draw_rows(np.ones(n) if w is None else w, 1, rng)[0]
-    centres[0] = x[order[first]]
-    out = np.empty((max(trials, 1), n))  # distances to each candidate, rows in order
+    first = rows_of.draw(np.ones(n) if w is None else w, 1, rng)[0]
+    centres[0] = x[rows_of.index(first)]
+    out = np.empty((max(trials, 1), n))  # distances to each candidate, rows laid out
     d2 = np.full(n, np.inf)
     _nearest_candidate(rows, w, centres[:1], d2, out)
     d2 = out[0].copy()  # (n,)
     for j in range(1, k):
-        candidates = draw_rows(d2 if w is None else w * d2, trials, rng)
-        potential = _nearest_candidate(rows, w, x[order[candidates]], d2, out)
+        candidates = rows_of.draw(d2 if w is None else w * d2, trials, rng)
+        potential = _nearest_candidate(rows, w, x[rows_of.index(candidates)], d2, out)
         best = int(np.argmin(potential))
-        centres[j] = x[order[candidates[best]]]
+        centres[j] = x[rows_of.index(candidates[best])]
         np.copyto(d2, out[best])
     return centres
+
+
+# From this many rows k-means++ sorts the rows by buckets of their first column (a radix sort,
+# about this many rows per bucket) and lexicographically only within the buckets it draws
+# from, and leaves them in their order otherwise, instead of sorting and laying out all of
+# them in lexicographic order (an argsort of a million values, and the gather, cost more
+# than all of scikit-learn's seeding at (1e6, 2, 5)).
+MIN_BUCKETED = 1 << 16
+BUCKET_ROWS = 256
+
+
+@dataclass
+class _Buckets:
+    """The rows' lexicographic order, sorted lazily, for inverse-CDF draws.
+
+    Below ``MIN_BUCKETED`` rows they are laid out sorted (``layout`` (n,), the permutation).
+    From there on they stay as given (``layout`` None) and fall into ``count`` buckets of
+    increasing first column (every row of a bucket comes before every row of the next in
+    lexicographic order), ``bucket`` (n,) each row's; a bucket's rows are found and sorted
+    lexicographically when first drawn from. A draw takes the bucket by inverse CDF of the
+    buckets' masses, then the row within it by the inverse CDF of its rows' masses in
+    lexicographic order: the row the inverse CDF over all rows in lexicographic order gives,
+    up to the rounding of those sums.
+    """
+
+    x: np.ndarray
+    layout: np.ndarray | None
+    bucket: np.ndarray | None = None
+    count: int = 1
+    sorted: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> _Buckets:
+        n = x.shape[0]
+        count = min(n // BUCKET_ROWS, 1 << 16)
+        if n < MIN_BUCKETED or count < 2:
+            return cls(x, canonical_order(x))
+        column = x[:, 0]
+        low, high = float(column.min()), float(column.max())
+        if not high > low:
+            return cls(x, canonical_order(x))
+        # Monotone in the first column: the floor of an increasing affine map, clipped.
+        key = (column - low) * (count / (high - low))
+        np.minimum(key, count - 1, out=key)
+        return cls(x, None, key.astype(np.intp), count)
+
+    def index(self, at: np.ndarray) -> np.ndarray:
+        """The rows of ``x`` at layout positions ``at``."""
+        return at if self.layout is None else self.layout[at]
+
+    def draw(self, mass: np.ndarray, size: int, rng: np.random.RandomState) -> np.ndarray:
+        """Layout positions drawn by inverse CDF of ``mass`` (n,) (in layout order) over the
+        rows in lexicographic order (a row of mass m draws as m rows of 1)."""
+        if self.layout is not None:  # laid out sorted
+            return draw_rows(mass, size, rng)
+        assert self.bucket is not None
+        totals = np.bincount(self.bucket, weights=mass, minlength=self.count)
+        cumulative = np.cumsum(totals)
+        u = rng.uniform(size=size) * cumulative[-1]
+        last = int(np.flatnonzero(totals > 0)[-1]) if cumulative[-1] > 0 else self.count - 1
+        picks = np.minimum(np.searchsorted(cumulative, u, side="right"), last)
+        new = [int(b) for b in np.unique(picks) if int(b) not in self.sorted]
+        if new:  # the rows of the buckets drawn from for the first time, in input order
+            mark = np.zeros(self.count, dtype=bool)
+            mark[new] = True
+            rows = np.flatnonzero(mark[self.bucket])
+            of = self.bucket[rows]
+            for b in new:
+                members = rows[of == b]
+                self.sorted[b] = members[canonical_order(self.x[members])]
+        out = np.empty(size, dtype=np.intp)
+        for i, (ui, b) in enumerate(zip(u, picks, strict=True)):
+            perm = self.sorted[int(b)]
+            before = cumulative[b - 1] if b > 0 else 0.0
+            inside = np.cumsum(mass[perm])
+            at = min(int(np.searchsorted(inside, ui - before, side="right")), perm.shape[0] - 1)
+            out[i] = perm[at]
+        return out
 
 
 def _nearest_candidate(

@@ -70,7 +70,8 @@ class NearestSums:
     inertia : float, the weighted sum of each row's squared distance to its nearest centre.
     far_dist : array of shape (k,), the largest squared distances to the nearest centre among
         rows of positive weight, in decreasing order (ties: the earlier row first), -1 where
-        fewer rows.
+        fewer rows; all -1 where the pass ran over all the rows of a fit
+        (:func:`shifted_source`) and left no cluster empty, the M-step's one use of them.
     far_rows : array of shape (k, d), those rows.
     """
 
@@ -139,5 +140,6 @@ def shifted_source(
     x: np.ndarray, shift: np.ndarray, sample_weight: np.ndarray | None = None, scale: float = 1.0
 ) -> ShiftedSource:
     """The source of rows ``x / scale`` (n, d, NumPy) laid out from ``shift`` (d,) (a point
-    near the data), with their weights (n,)."""
-    return ShiftedSource(shifted_rows(x, shift, scale), sample_weight)
+    near the data), with their weights (n,): all the rows of a fit, so that the pass looks for
+    the farthest rows only where a cluster empties."""
+    return ShiftedSource(shifted_rows(x, shift, scale, complete=True), sample_weight)

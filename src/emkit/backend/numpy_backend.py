@@ -343,11 +343,15 @@ class ShiftedRows:
         then a row of ones.
     norms : array of shape (n,), :math:`\\lVert x - s\\rVert^2` of each row.
     shift : array of shape (d,).
+    complete : bool, every row of the data (the rows of one fit, not a chunk of them): the
+        pass then finds the rows farthest from their centres only for a set of centres that
+        leaves a cluster empty (the M-step's one use of them).
     """
 
     features: np.ndarray
     norms: np.ndarray
     shift: np.ndarray
+    complete: bool = False
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -356,7 +360,7 @@ class ShiftedRows:
 
     def __getitem__(self, rows: slice) -> ShiftedRows:
         """The rows ``rows`` (a slice)."""
-        return ShiftedRows(self.features[:, rows], self.norms[rows], self.shift)
+        return ShiftedRows(self.features[:, rows], self.norms[rows], self.shift)  # a chunk
 
     def take(self, index: np.ndarray) -> np.ndarray:
         """The rows at ``index`` (m,) as an array (m, d) (to rounding of the shift)."""
@@ -364,10 +368,15 @@ class ShiftedRows:
 
 
 def shifted_rows(
-    x: np.ndarray, shift: np.ndarray, scale: float = 1.0, order: np.ndarray | None = None
+    x: np.ndarray,
+    shift: np.ndarray,
+    scale: float = 1.0,
+    order: np.ndarray | None = None,
+    complete: bool = False,
 ) -> ShiftedRows:
     """:class:`ShiftedRows` of ``x / scale`` (n, d) taken from ``shift`` (d,); of the rows
-    ``x[order]`` where ``order`` (n,) is given."""
+    ``x[order]`` where ``order`` (n,) is given; ``complete``: they are all the data's rows
+    (see :class:`ShiftedRows`)."""
     n, d = x.shape
     features = np.empty((d + 1, n))
     norms = np.empty(n)
@@ -387,16 +396,33 @@ def shifted_rows(
             np.einsum("ij,ij->j", out, out, out=norms[part])
 
     over_threads(x if order is None else order, None, fill, NEAREST_PARTS_PER_THREAD)
-    return ShiftedRows(features, norms, np.asarray(shift, dtype=np.float64))
+    return ShiftedRows(features, norms, np.asarray(shift, dtype=np.float64), complete)
 
 
-def nearest_sums(x: np.ndarray, weights: np.ndarray | None, forms: list) -> list[tuple]:
+def nearest_sums(x: Any, weights: np.ndarray | None, forms: list) -> list[tuple]:
     """Per form (:class:`~emkit.backend.nearest.NearestForm`, all with one shift) the fields
-    of :class:`~emkit.backend.nearest.NearestSums` for rows ``x`` (n, d), in float64."""
+    of :class:`~emkit.backend.nearest.NearestSums` for rows ``x`` (n, d; an array or
+    :class:`ShiftedRows`), in float64.
+
+    On :class:`ShiftedRows` that are ``complete`` the farthest rows are found (by a second
+    pass) only for forms that leave a cluster empty; the others' ``far_dist`` are all -1.
+    """
+    lazy = isinstance(x, ShiftedRows) and x.complete
+    out = _nearest_pass(x, weights, forms, far=not lazy)
+    if lazy:
+        empty = [j for j, got in enumerate(out) if not np.all(got[0] > 0)]
+        if empty:
+            again = _nearest_pass(x, weights, [forms[j] for j in empty], far=True)
+            for j, got in zip(empty, again, strict=True):
+                out[j] = got
+    return out
+
+
+def _nearest_pass(x: Any, weights: np.ndarray | None, forms: list, far: bool) -> list[tuple]:
     parts = over_threads(
         x,
         weights,
-        lambda xs, ws, start: _nearest_partial(xs, ws, forms, start),
+        lambda xs, ws, start: _nearest_partial(xs, ws, forms, start, far),
         NEAREST_PARTS_PER_THREAD,
     )
     out = []
@@ -415,14 +441,17 @@ def nearest_sums(x: np.ndarray, weights: np.ndarray | None, forms: list) -> list
     return out
 
 
-def _nearest_partial(x: Any, weights: np.ndarray | None, forms: list, offset: int) -> list:
-    """Weight, shifted sums, inertia and top (row index + ``offset``, distance) of rows ``x``
-    (an array, or :class:`ShiftedRows`) for each form: one product per block for all
-    forms.
+def _nearest_partial(
+    x: Any, weights: np.ndarray | None, forms: list, offset: int, far: bool = True
+) -> list:
+    """Weight, shifted sums, inertia and top (row index + ``offset``, distance; none unless
+    ``far``) of rows ``x`` (an array, or :class:`ShiftedRows`) for each form: one product
+    per block for all forms.
 
-    A block does only what needs its products (the nearest centre, the one-hot sums); the
-    inertia and the farthest rows come from every row's nearest distance at the end, so that
-    the Python work per block, which threads cannot share, stays small.
+    A block does only what needs its products (the nearest centre, the one-hot sums, the sum
+    of the nearest distances); where ``far``, every row's nearest distance is kept and the
+    farthest rows found from them at the end, so that the Python work per block, which
+    threads cannot share, stays small.
     """
     n, d = x.shape
     shift = forms[0].shift
@@ -437,9 +466,11 @@ def _nearest_partial(x: Any, weights: np.ndarray | None, forms: list, offset: in
     block = _block_rows(coef.shape[0] + 2 * d + 1, NEAREST_BLOCK_BYTES)
     features, _, joint = _nearest_buffers(min(block, n), 0 if prepared else d, coef.shape[0])
     one = np.empty((max(sizes), min(block, n)), dtype=bool)
-    best = np.empty((len(forms), n))  # each row's nearest distance minus |x - s|^2
+    # each row's nearest distance minus |x - s|^2: every row's where far, else a block's
+    best = np.empty((len(forms), n if far else min(block, n)))
     norms = x.norms if prepared else np.empty(n)  # |x - s|^2, (n,)
     sums = [np.zeros((f.n_components, d + 1)) for f in forms]  # shifted sums, weight
+    nearest = np.zeros(len(forms))  # sum of the rows' nearest distances minus |x - s|^2
     for start in range(0, n, block):
         if prepared:  # laid out once per fit
             feats = x.features[:, start : start + block]
@@ -452,12 +483,19 @@ def _nearest_partial(x: Any, weights: np.ndarray | None, forms: list, offset: in
             np.einsum("ij,ij->j", feats[:d], feats[:d], out=norms[start : start + m])
         g = np.matmul(coef, feats, out=joint[:, :m])  # (sum k, m)
         w = None if weights is None else weights[start : start + m]
+        at = slice(start, start + m) if far else slice(0, m)
         for j, (lo, hi) in enumerate(spans):
-            low = np.minimum.reduce(g[lo:hi], axis=0, out=best[j, start : start + m])
+            low = np.minimum.reduce(g[lo:hi], axis=0, out=best[j, at])
+            if not far:
+                nearest[j] += low.sum() if w is None else w @ low
             sums[j] += _assign_block(g[lo:hi], low, feats, w, one[: hi - lo, :m])
     total = float(norms.sum() if weights is None else weights @ norms)
     out = []
     for j, form in enumerate(forms):
+        if not far:
+            empty = (np.empty(0, dtype=np.intp), np.empty(0))
+            out.append((sums[j][:, d], sums[j][:, :d], total + float(nearest[j]), empty))
+            continue
         near = best[j]
         inertia = total + float(near.sum() if weights is None else weights @ near)
         near += norms  # squared distance to the nearest centre
