@@ -21,12 +21,16 @@ the median of ``--repeats``. It prints a Markdown table with:
 - emkit / scikit-learn ratios (below 1: emkit faster).
 
 Run it with ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` unset, and note the load average
-(``uptime``): the machine's other work moves the timings.
+(``uptime``): the machine's other work moves the timings. ``--one-thread`` runs both libraries
+on one thread (``EMKIT_NUM_THREADS=1``; scikit-learn's OpenMP and BLAS limited by threadpoolctl)
+and times CPU seconds (``time.process_time``), which other processes on the machine move far
+less than wall-clock seconds (how threads share loaded cores does not enter).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import time
 
@@ -69,10 +73,13 @@ def sklearn_seed(x: np.ndarray, k: int, seed: int) -> np.ndarray:
     return kmeans_plusplus(x, k, random_state=seed, n_local_trials=2 + int(np.log(k)))[0]
 
 
+CLOCK = time.perf_counter
+
+
 def timed(fn, *args) -> tuple[float, object]:
-    tic = time.perf_counter()
+    tic = CLOCK()
     out = fn(*args)
-    return time.perf_counter() - tic, out
+    return CLOCK() - tic, out
 
 
 def median_times(runs: dict, repeats: int) -> dict:
@@ -143,15 +150,28 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="2e5 rows instead of 1e6")
     parser.add_argument("--iters", type=int, default=20, help="iterations per fit at most")
     parser.add_argument("--repeats", type=int, default=3, help="timings per call (median)")
+    parser.add_argument(
+        "--one-thread", action="store_true", help="one thread each, CPU seconds (process_time)"
+    )
     args = parser.parse_args(argv)
+    global CLOCK
+    limits = contextlib.nullcontext()
+    if args.one_thread:
+        from threadpoolctl import threadpool_limits
+
+        os.environ["EMKIT_NUM_THREADS"] = "1"
+        CLOCK = time.process_time
+        limits = threadpool_limits(1)
     load = os.getloadavg()
     rows = []
-    for n, d, k in QUICK if args.quick else FULL:
-        rows.append(measure(n, d, k, args.iters, args.repeats))
-        print(table(rows[-1:]), flush=True)
+    with limits:
+        for n, d, k in QUICK if args.quick else FULL:
+            rows.append(measure(n, d, k, args.iters, args.repeats))
+            print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))
-    print(f"\nload average {load} at the start, {os.getloadavg()} at the end")
+    clock = "CPU seconds, one thread each" if args.one_thread else "wall-clock seconds"
+    print(f"\n{clock}; load average {load} at the start, {os.getloadavg()} at the end")
     return 0
 
 
