@@ -12,7 +12,8 @@ alternate within one run and the median of ``--repeats`` is kept. Seconds per it
 the fit's wall time divided by the iterations run (validation included, as in
 ``benchmarks/run.py``), with the CPU seconds of the whole process (all threads) per iteration
 next to them: on a shared machine CPU seconds compare better than wall seconds. ``--threads N``
-runs every library on N threads (``EMKIT_NUM_THREADS``, ``torch.set_num_threads``). For two
+runs every library on N threads (``EMKIT_NUM_THREADS``, ``torch.set_num_threads``, and BLAS
+and OpenMP through threadpoolctl). For two
 Normal components emkit's ``GaussianMixture(2)`` fits the same data from the same start, the
 acceptance reference of issue 16 (within 1.5x); the other families are compared with
 pomegranate (at least 10x faster).
@@ -189,7 +190,10 @@ def main(argv=None) -> int:
         ["benchmarks/families.py", *(argv if argv is not None else sys.argv[1:])]
     )
     if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+
         os.environ["EMKIT_NUM_THREADS"] = str(args.threads)
+        threadpool_limits(args.threads)  # BLAS and OpenMP pools too (their idle threads spin)
     peer = Pomegranate.available()
     if peer and args.threads is not None:
         import torch

@@ -20,6 +20,7 @@ it cancels from the responsibilities and adds :math:`\sum_n w_n h(x_n)` to the l
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -33,10 +34,15 @@ from emkit.distributions.batched import LinearKernel, RowFeatures
 # Bytes of the per-block arrays (log joints, row statistics): a few stay in a core's L2 cache.
 BLOCK_BYTES = 1 << 20
 MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 512, 16_384
+# The same for the pass of one linear kernel (fewer arrays per block; measured best at 16,384
+# rows for two components of one or two statistics on the Intel host).
+LINEAR_BLOCK_BYTES = 3 << 19
 # Row statistics kept for a fit take at most this many times the bytes of the rows (plus a
 # little): beyond it they are computed block by block in every pass, as without rows_kept.
 KEPT_BYTES_PER_ROW_BYTE = 4
 KEPT_EXTRA_BYTES = 1 << 26
+# Rows whose statistics are computed at once when they are kept.
+FEATURE_ROWS = 65_536
 # Sums of logarithms of values in [1, k] take the logarithm of products of this many values.
 LOG_GROUP = 32
 
@@ -64,28 +70,48 @@ class _Kept:
         if key not in self.features:
             with self.lock:
                 if key not in self.features:
-                    found = kernel.features(self.x)
-                    size = found.values.nbytes + (0 if found.base is None else found.base.nbytes)
-                    small = size <= KEPT_BYTES_PER_ROW_BYTE * self.x.nbytes + KEPT_EXTRA_BYTES
-                    self.features[key] = found if small else None
+                    self._compute(kernel)
         return self.features[key]
 
     def augmented_of(self, key: Any) -> tuple[np.ndarray, np.ndarray]:
         """The kept statistics of ``key`` (p, n) with a row of ones below, (p + 1, n): one
         product then gives the log densities with their constants, another the statistics
         with the responsibility totals; and the largest magnitude of each row, (p + 1,)."""
-        if key not in self.augmented:
-            with self.lock:
-                if key not in self.augmented:
-                    values = self.features[key].values  # type: ignore[union-attr]
-                    out = np.empty((values.shape[0] + 1, values.shape[1]))
-                    out[:-1] = values
-                    out[-1] = 1.0
-                    size = np.ones(out.shape[0])
-                    if values.shape[1]:
-                        size[:-1] = np.maximum(values.max(axis=1), -values.min(axis=1))
-                    self.augmented[key] = (out, size)
         return self.augmented[key]
+
+    def _compute(self, kernel: LinearKernel) -> None:
+        """The statistics of every row, ``FEATURE_ROWS`` rows at a time, written straight
+        into the augmented array (no copy of all rows' statistics)."""
+        x, key = self.x, kernel.key
+        n = x.shape[0]
+        first = kernel.features(x[:FEATURE_ROWS])
+        p = first.values.shape[0]
+        if (p + 2) * n * 8 > KEPT_BYTES_PER_ROW_BYTE * x.nbytes + KEPT_EXTRA_BYTES:
+            self.features[key] = None
+            return
+        out = np.empty((p + 1, n))
+        out[-1] = 1.0
+        size = np.zeros(p + 1)
+        size[-1] = 1.0
+        base: np.ndarray | None = None
+        inside: np.ndarray | None = None
+        for start in range(0, n, FEATURE_ROWS):
+            stop = min(start + FEATURE_ROWS, n)
+            f = first if start == 0 else kernel.features(x[start:stop])
+            out[:-1, start:stop] = f.values
+            if f.base is not None:
+                if base is None:
+                    base = np.zeros(n)
+                base[start:stop] = f.base
+            if f.inside is not None:
+                if inside is None:
+                    inside = np.ones(n, dtype=bool)
+                inside[start:stop] = f.inside
+            if stop > start:
+                top = np.maximum(f.values.max(axis=1), -f.values.min(axis=1))
+                np.maximum(size[:-1], top, out=size[:-1])
+        self.augmented[key] = (out, size)
+        self.features[key] = RowFeatures(out[:-1], base, inside)
 
     def base_sum(self, key: Any, start: int, stop: int) -> float:
         r""":math:`\sum_n h(x_n)` over rows ``start : stop`` of the kept statistics of ``key``."""
@@ -307,44 +333,42 @@ def _linear_partial(
 
 def _linear_blocks(x, sample_weight, offset, linear, mixtures):
     widest = max(one.coef.shape[0] for one in linear)
-    p1 = max(one.coef.shape[1] for one in linear)
     n = x.shape[0]
-    block = min(_block_rows(widest, p1 - 1), max(n, 1))
-    joint_buf, scaled_buf = np.empty(widest * block), np.empty(p1 * block)
-    top_buf, total_buf = np.empty(block), np.empty(block)
-    product_buf = np.empty(block // LOG_GROUP + 1)
+    # Per block: the log joints (k, m), statistics (q, m) in and scaled, two rows (m,).
+    q = max(one.coef.shape[1] for one in linear)
+    rows = LINEAR_BLOCK_BYTES // (8 * (widest + 2 * q + 2))
+    block = min(max(MIN_BLOCK_ROWS, min(MAX_BLOCK_ROWS, rows)), max(n, 1))
     stats = [np.zeros(one.coef.shape) for one in linear]
     logliks = [0.0] * len(linear)
     for start in range(0, n, block):
         stop = min(start + block, n)
-        m = stop - start
         w = None if sample_weight is None else sample_weight[start:stop]
-        top, total = top_buf[:m], total_buf[:m]
         for j, one in enumerate(linear):
             k, q = one.coef.shape
+            v = _views(k, q, stop - start)
             t = one.rows[:, offset + start : offset + stop]  # (p + 1, m)
-            joint = joint_buf[: k * m].reshape(k, m)
-            np.matmul(one.coef, t, out=joint)
-            _fold(np.maximum, joint, top)
-            joint -= top
+            np.matmul(one.coef, t, out=v.joint)
+            _fold(np.maximum, v.rows, v.top)
+            np.subtract(v.joint, v.top, out=v.joint)
             if one.normal_exp:
-                np.exp(joint, out=joint)
+                np.exp(v.joint, out=v.joint)
             else:
-                exp_normal(joint, LOG_TINY + np.log(k))
-            _fold(np.add, joint, total)  # each in [1, k]
-            scaled = scaled_buf[: q * m].reshape(q, m)
-            inv = scaled[-1]
-            np.reciprocal(total, out=inv)
+                exp_normal(v.joint, LOG_TINY + np.log(k))
+            _fold(np.add, v.rows, v.total)  # each in [1, k]
+            np.reciprocal(v.total, out=v.inv)
             if w is None:
-                loglik = _sum_log(total, product_buf) + float(np.add.reduce(top))
+                loglik = v.sum_log_total() + float(np.add.reduce(v.top))
             else:
-                np.log(total, out=total)
-                total += top
-                loglik = float(w @ total)
-                inv *= w
-            if np.isfinite(loglik):
-                np.multiply(t[:-1], inv, out=scaled[:-1])
-                stats[j] += joint @ scaled.T
+                np.log(v.total, out=v.total)
+                v.total += v.top
+                loglik = float(w @ v.total)
+                v.inv *= w
+            if math.isfinite(loglik):
+                if q == 2:
+                    np.multiply(t[0], v.inv, out=v.scaled[0])
+                else:
+                    np.multiply(t[:-1], v.inv, out=v.scaled[:-1])
+                stats[j] += v.joint @ v.scaled_t
                 logliks[j] += loglik
                 continue
             log_weights, groups = mixtures[j]
@@ -355,29 +379,60 @@ def _linear_blocks(x, sample_weight, offset, linear, mixtures):
     return stats, logliks
 
 
-def _fold(op: np.ufunc, rows: np.ndarray, out: np.ndarray) -> None:
-    """``op`` of the rows of ``rows`` (k, m), first to last, into ``out`` (m,)."""
-    if rows.shape[0] == 1:
+class _Views:
+    """The buffers of :func:`_linear_blocks` for blocks of m rows and k components with q
+    statistics (a row of ones included), and the views of them it uses, made once per thread.
+    """
+
+    def __init__(self, k: int, q: int, m: int):
+        self.joint = np.empty((k, m))
+        self.rows = list(self.joint)
+        self.top, self.total = np.empty(m), np.empty(m)
+        whole = m - m % LOG_GROUP
+        self.grouped = self.total[:whole].reshape(LOG_GROUP, -1)
+        self.products = np.empty(whole // LOG_GROUP)
+        self.rest = self.total[whole:]
+        self.scaled = np.empty((q, m))
+        self.inv = self.scaled[-1]
+        self.scaled_t = self.scaled.T
+
+    def sum_log_total(self) -> float:
+        r""":math:`\sum_n \log s_n` of the totals :math:`s_n \in [1, k]`: the logarithm of
+        products of ``LOG_GROUP`` totals each (at most :math:`k^{32}`, far from overflow), a
+        logarithm per group instead of per row; the same sum up to rounding."""
+        out = 0.0
+        if self.products.shape[0]:
+            np.multiply.reduce(self.grouped, axis=0, out=self.products)
+            out += float(np.add.reduce(np.log(self.products, out=self.products)))
+        if self.rest.shape[0]:
+            out += float(np.add.reduce(np.log(self.rest)))
+        return out
+
+
+_LOCAL = threading.local()
+
+
+def _views(k: int, q: int, m: int) -> _Views:
+    """This thread's :class:`_Views` for (k, q, m) (a few shapes kept)."""
+    kept = getattr(_LOCAL, "views", None)
+    if kept is None:
+        kept = _LOCAL.views = {}
+    found = kept.get((k, q, m))
+    if found is None:
+        if len(kept) >= 8:
+            kept.clear()
+        found = kept[k, q, m] = _Views(k, q, m)
+    return found
+
+
+def _fold(op: np.ufunc, rows: list[np.ndarray], out: np.ndarray) -> None:
+    """``op`` of ``rows`` (k arrays of shape (m,)), first to last, into ``out`` (m,)."""
+    if len(rows) == 1:
         np.copyto(out, rows[0])
         return
     op(rows[0], rows[1], out=out)
     for row in rows[2:]:
         op(out, row, out=out)
-
-
-def _sum_log(values: np.ndarray, buf: np.ndarray) -> float:
-    r""":math:`\sum_n \log v_n` for ``values`` (m,) in [1, k]: the logarithm of products of
-    ``LOG_GROUP`` values each (at most :math:`k^{32}`, far from overflow), a logarithm per
-    group instead of per value; the same sum up to rounding."""
-    whole = values.shape[0] - values.shape[0] % LOG_GROUP
-    out = 0.0
-    if whole:
-        products = buf[: whole // LOG_GROUP]
-        np.multiply.reduce(values[:whole].reshape(LOG_GROUP, -1), axis=0, out=products)
-        out += float(np.add.reduce(np.log(products, out=products)))
-    if whole < values.shape[0]:
-        out += float(np.add.reduce(np.log(values[whole:])))
-    return out
 
 
 def _partial(

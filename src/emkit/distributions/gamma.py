@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import digamma, gammaln, polygamma
+from scipy.special import digamma, gammaln, zeta
 
 from emkit.distributions.base import AdditiveStats, IndependentFeatures
 from emkit.distributions.batched import (
@@ -74,7 +74,9 @@ def trigamma_minus_inverse(alpha: np.ndarray) -> np.ndarray:
     inv2 = inv * inv
     series = inv2 * (0.5 + inv * (1 / 6 - inv2 * (1 / 30 - inv2 * (1 / 42 - inv2 / 30))))
     small = np.minimum(a, SERIES_SHAPE)
-    return np.where(a >= SERIES_SHAPE, series, polygamma(1, small) - 1.0 / small)
+    # The trigamma function is the Hurwitz zeta function zeta(2, a) (scipy's polygamma(1, a)
+    # computes exactly this, with more overhead).
+    return np.where(a >= SERIES_SHAPE, series, zeta(2.0, small) - 1.0 / small)
 
 
 def stirling_remainder(alpha: np.ndarray) -> np.ndarray:
