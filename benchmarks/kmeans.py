@@ -157,7 +157,12 @@ def main(argv=None) -> int:
     global CLOCK
     limits = contextlib.nullcontext()
     if args.one_thread:
+        # threadpoolctl limits only the libraries loaded when the limit is set: load both
+        # libraries' (scikit-learn's OpenMP runtime and BLAS) first.
+        import sklearn.cluster  # noqa: F401
         from threadpoolctl import threadpool_limits
+
+        import emkit  # noqa: F401
 
         os.environ["EMKIT_NUM_THREADS"] = "1"
         CLOCK = time.process_time
