@@ -103,3 +103,58 @@ def test_eigvalsh_ascending(xp):
     got = xp.to_numpy(xp.eigvalsh(xp.asarray(a)))
     for j in range(2):
         np.testing.assert_allclose(got[j], scipy.linalg.eigvalsh(a[j]), rtol=1e-10)
+
+
+def test_fused_pass_of_several_forms_equals_the_direct_computation():
+    # One pass for three mixtures (K = 1, 2, 3; one with an empty component): rows are shifted
+    # by each mixture's largest log peak, rows far below it (beyond PEAK_GAP) by their own
+    # largest log joint. Every mixture's statistics, log-likelihood and sum of log max_k r
+    # equal scipy's direct computation, with and without row weights.
+    from scipy.stats import multivariate_normal
+
+    from emkit.backend import kernels, numpy_backend
+
+    rng = np.random.default_rng(1)
+    d = 3
+    x = rng.normal(size=(2000, d)) * 2.0
+    x[:5] = 45.0 * rng.normal(size=(5, d)) + 60.0  # far from every component
+    weights = rng.uniform(0.5, 2.0, size=x.shape[0])
+    mixtures = []
+    for k in (1, 2, 3):
+        means = rng.normal(size=(k, d))
+        covariances = spd(rng, k, d) / d
+        log_weights = np.log(rng.dirichlet(np.ones(k)))
+        if k == 3:
+            log_weights[1] = -np.inf  # an empty component
+        mixtures.append((means, covariances, log_weights))
+    forms = []
+    for means, covariances, log_weights in mixtures:
+        precisions = np.linalg.inv(covariances)
+        log_norm = 0.5 * np.linalg.slogdet(precisions)[1] - 0.5 * d * np.log(2 * np.pi)
+        forms.append(kernels.quadratic_form(means, precisions, log_norm, log_weights, x.mean(0)))
+    assert all(f is not None for f in forms)
+    for w in (None, weights):
+        got = kernels.gaussian_e_step(x, forms, w)
+        for (means, covariances, log_weights), form, out in zip(mixtures, forms, got, strict=True):
+            log_joint = (
+                np.column_stack(
+                    [
+                        multivariate_normal(m, c).logpdf(x)
+                        for m, c in zip(means, covariances, strict=True)
+                    ]
+                )
+                + log_weights
+            )
+            row_max = log_joint.max(axis=1)
+            assert (row_max < form.peak.max() - numpy_backend.PEAK_GAP).any()  # exercised
+            log_total = scipy.special.logsumexp(log_joint, axis=1)
+            resp = np.exp(log_joint - log_total[:, None])
+            rw = np.ones(len(x)) if w is None else w
+            weight, mean, scatter, loglik, log_max_resp = out
+            np.testing.assert_allclose(weight, rw @ resp, rtol=1e-12)
+            live = weight > 0
+            expected_mean = (resp[:, live] * rw[:, None]).T @ x / (rw @ resp[:, live])[:, None]
+            np.testing.assert_allclose(mean[live], expected_mean, rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(loglik, rw @ log_total, rtol=1e-12)
+            expected_max = rw @ (row_max - log_total)
+            np.testing.assert_allclose(log_max_resp, expected_max, rtol=1e-9, atol=1e-9)

@@ -48,12 +48,15 @@ class QuadraticForm:
     coef : array of shape (q + d, k); q = d(d+1)/2 (upper triangle, row-major) or d (diagonal).
     const : array of shape (k,), log weight + log normaliser - (mu_k - c)^T P_k (mu_k - c) / 2.
     diagonal : True when the quadratic features are the squares only.
+    peak : array of shape (k,), log weight + log normaliser: each component's largest log
+        joint (at its mean), an upper bound of its log joints; None where not known.
     """
 
     shift: np.ndarray
     coef: np.ndarray
     const: np.ndarray
     diagonal: bool
+    peak: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -99,7 +102,8 @@ def quadratic_form(
         return None
     const = log_weights + log_norm - 0.5 * np.einsum("kd,kd->k", gap, prec_gap)
     coef = np.ascontiguousarray(np.vstack([quad, prec_gap.T]))
-    return QuadraticForm(np.asarray(shift, dtype=np.float64), coef, const, diagonal)
+    peak = log_weights + log_norm
+    return QuadraticForm(np.asarray(shift, dtype=np.float64), coef, const, diagonal, peak)
 
 
 def _ill_conditioned(precisions: np.ndarray) -> bool:

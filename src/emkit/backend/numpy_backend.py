@@ -228,16 +228,47 @@ def _fill_features(rows: np.ndarray, shift: np.ndarray, out: np.ndarray, diagona
     out[q + d] = 1.0
 
 
+# A row whose largest log joint under a form lies more than this below the form's bound (the
+# largest log weight + log normaliser of its components) is shifted by its own largest log
+# joint; every other row by the bound (see _partial). exp(-300) is far inside float64's range,
+# and an entry zeroed below the bound's floor is then below exp(-400) of its row's largest.
+PEAK_GAP = 300.0
+
+
+def _bound(form: Any) -> float | None:
+    """The shift of ``form``'s log joints: its components' largest peak, at least each of
+    their log joints (the quadratic part is at most 0); None where it is not known."""
+    if form.peak is None:
+        return None
+    top = float(np.max(form.peak, initial=-np.inf))
+    return top if np.isfinite(top) else None
+
+
 def _partial(
     x: np.ndarray, weights: np.ndarray | None, forms: list
 ) -> tuple[list[np.ndarray], list[float], list[float]]:
     """Sums r^T [features, 1] (k, q + d + 1), log-likelihoods and sums of log max_k r_nk of
-    rows ``x`` for each form."""
+    rows ``x`` for each form.
+
+    Each form's log joints are computed less a bound of them (the largest log peak of its
+    components, folded into the constants), so that exp needs no subtraction of each row's
+    largest log joint: only rows far below the bound (more than ``PEAK_GAP``), and forms with
+    no bound, take that shift. Terms more than ``LOG_TINY + log k`` below the shift are set to
+    0 rather than left subnormal (see ``exp_normal``).
+    """
     first = forms[0]
     width = first.coef.shape[0] + 1
-    # Each form's constants against the row of ones: the log joints are one product.
-    coef = np.vstack([np.hstack([f.coef.T, f.const[:, None]]) for f in forms])  # (sum k, width)
+    ups = [_bound(f) for f in forms]
+    # Each form's constants (less its bound) against the row of ones: the log joints are one
+    # product.
+    coef = np.vstack(
+        [
+            np.hstack([f.coef.T, (f.const - (u or 0.0))[:, None]])
+            for f, u in zip(forms, ups, strict=True)
+        ]
+    )  # (sum k, width)
     bounds = np.cumsum([0] + [f.n_components for f in forms])
+    floors = [LOG_TINY + np.log(f.n_components) for f in forms]
     sums = [np.zeros((f.n_components, width)) for f in forms]
     loglik = [0.0] * len(forms)
     log_max_resp = [0.0] * len(forms)
@@ -251,24 +282,32 @@ def _partial(
         _fill_features(rows, first.shift, feats, first.diagonal)
         joint = np.matmul(coef, feats, out=joints[:, :m])  # (sum k, m)
         w = None if weights is None else weights[start : start + m]
+        total_weight = m if w is None else float(w.sum())
         for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             part = joint[lo:hi]  # (k, m)
-            top = part.max(axis=0)  # (m,)
-            # Rows where every component has log joint -inf contribute -inf, as they should.
-            top[~np.isfinite(top)] = 0.0
-            part -= top
-            exp_normal(part, LOG_TINY + np.log(hi - lo))
-            total = part.sum(axis=0)  # (m,), at least 1 (the largest term is exp(0))
-            # the largest responsibility of a row is exp(0) / total: log max_k r = -log total
+            top = part.max(axis=0)  # (m,), each row's largest log joint less the bound
+            shift = None
+            if ups[j] is None or not (top.min() >= -PEAK_GAP and top.max() <= PEAK_GAP):
+                # Rows where every component has log joint -inf contribute -inf, as they should.
+                top[~np.isfinite(top)] = 0.0
+                shift = top.copy() if ups[j] is None else np.where(top < -PEAK_GAP, top, 0.0)
+                part -= shift
+                top -= shift
+            exp_normal(part, floors[j])
+            total = part.sum(axis=0)  # (m,), at least the largest term, exp(top)
+            # the largest responsibility of a row is exp(top) / total
             log_total = np.log(total)
             scale = np.divide(1.0, total, out=total)
             if w is None:
-                loglik[j] += float(log_total.sum() + top.sum())
-                log_max_resp[j] -= float(log_total.sum())
+                lt = float(log_total.sum())
+                loglik[j] += lt + (0.0 if shift is None else float(shift.sum()))
+                log_max_resp[j] += float(top.sum()) - lt
             else:
-                loglik[j] += float(w @ log_total + w @ top)
-                log_max_resp[j] -= float(w @ log_total)
+                lt = float(w @ log_total)
+                loglik[j] += lt + (0.0 if shift is None else float(w @ shift))
+                log_max_resp[j] += float(w @ top) - lt
                 scale *= w
+            loglik[j] += (ups[j] or 0.0) * total_weight
             part *= scale  # responsibilities (k, m) times the rows' weights
             sums[j] += part @ feats.T
     return sums, loglik, log_max_resp

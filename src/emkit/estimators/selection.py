@@ -29,9 +29,11 @@ CRITERIA = ("bic", "aic", "icl")
 # ``tol``. Screening spends the tight tolerance only where the choice is made.
 SCREEN_TOL = 1e-5
 REFINE = 3
-# Rows per block of the rows in memory when the grid runs in lockstep: every block costs each
-# fit its quadratic form, moments and a merge of statistics (the kernel cuts a block into
-# cache-sized pieces by itself), so the grid reads larger blocks than one fit's 65,536.
+# Rows per block of the rows in memory when the grid runs in lockstep and they are not already
+# in the kernel's layout (C order, float64): every block costs each fit its quadratic form,
+# moments and a merge of statistics (the kernel cuts a block into cache-sized pieces by
+# itself), so the grid reads larger blocks than one fit's 65,536. Rows already in that layout
+# are read as one block, a view: one form, one set of moments per fit and pass.
 LOCKSTEP_BLOCK_ROWS = 1 << 18
 
 
@@ -308,7 +310,7 @@ def _fits_in_lockstep(
         data = plan.data if data is None else data
         plans.append((plan.starts, plan.options))
     if isinstance(data, ArrayChunks):
-        data = replace(data, chunk_rows=max(data.chunk_rows, LOCKSTEP_BLOCK_ROWS))
+        data = replace(data, chunk_rows=_lockstep_rows(data))
     out: list[Any] = [None] * len(models)
 
     def on_fit(g: int, fit: FitResult) -> None:
@@ -325,6 +327,14 @@ def _fits_in_lockstep(
     assert data is not None and all(options == plans[0][1] for _, options in plans)
     fit_groups([starts for starts, _ in plans], data, **plans[0][1], on_fit=on_fit)
     return out
+
+
+def _lockstep_rows(data: ArrayChunks) -> int:
+    """Rows per block of ``data`` in lockstep: all of them where a block is a view of the
+    array (C order, of the dtype read), else :data:`LOCKSTEP_BLOCK_ROWS`."""
+    x = data.x
+    view = type(x) is np.ndarray and x.dtype == np.dtype(data.dtype) and x.flags.c_contiguous
+    return max(data.chunk_rows, data.n_rows if view else LOCKSTEP_BLOCK_ROWS, 1)
 
 
 def _fit_one(
