@@ -158,3 +158,38 @@ def test_fused_pass_of_several_forms_equals_the_direct_computation():
             np.testing.assert_allclose(loglik, rw @ log_total, rtol=1e-12)
             expected_max = rw @ (row_max - log_total)
             np.testing.assert_allclose(log_max_resp, expected_max, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_lowest_log_joint_bound_holds_for_every_row(diagonal):
+    # The pass skips its look for log joints below the subnormal floor where a bound from a
+    # block's largest row norm r, a - h r^2 - g r, is above it: the bound must hold for every
+    # row and component (rows near and far, narrow and broad components, an empty one).
+    from emkit.backend import kernels, numpy_backend
+
+    rng = np.random.default_rng(2)
+    d, k = 4, 6
+    means = rng.normal(size=(k, d)) * 3.0
+    if diagonal:
+        precisions = rng.uniform(0.2, 20.0, size=(k, d))
+        log_norm = 0.5 * np.log(precisions).sum(1) - 0.5 * d * np.log(2 * np.pi)
+    else:
+        precisions = np.linalg.inv(spd(rng, k, d) / rng.uniform(1.0, 30.0, size=(k, 1, 1)))
+        log_norm = 0.5 * np.linalg.slogdet(precisions)[1] - 0.5 * d * np.log(2 * np.pi)
+    log_weights = np.log(rng.dirichlet(np.ones(k)))
+    log_weights[2] = -np.inf
+    form = kernels.quadratic_form(means, precisions, log_norm, log_weights, means.mean(0))
+    assert form is not None
+    coef = np.hstack([form.coef.T, form.const[:, None]])
+    a, half, length = numpy_backend._lowest_terms(coef, d, diagonal)
+    x = rng.normal(size=(500, d)) * rng.uniform(0.1, 20.0, size=(500, 1)) + means.mean(0)
+    feats = np.empty((coef.shape[1], x.shape[0]))
+    numpy_backend._fill_features(x, form.shift, feats, diagonal)
+    log_joint = coef @ feats  # (k, n)
+    r = np.linalg.norm(x - form.shift, axis=1)
+    low = a[:, None] - half[:, None] * r**2 - length[:, None] * r
+    live = np.isfinite(log_weights)
+    assert np.all(log_joint[live] >= low[live] - 1e-9 * np.abs(low[live]))
+    assert np.all(log_joint[~live] == -np.inf) and np.all(a[~live] == np.inf)
+    # not vacuous: the bound is within a factor of the lowest log joints
+    assert np.min(low[live]) > 50 * np.min(log_joint[live])

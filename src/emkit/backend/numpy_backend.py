@@ -244,6 +244,28 @@ def _bound(form: Any) -> float | None:
     return top if np.isfinite(top) else None
 
 
+def _lowest_terms(coef: np.ndarray, d: int, diagonal: bool) -> tuple[np.ndarray, ...]:
+    """(a, h, g) of each row of ``coef`` (sum k, width; quadratic, linear, constant) such that
+    its log joint at a row ``r`` from the shift is at least ``a - h r^2 - g r``: a the
+    constant, h half a bound of the precision's largest eigenvalue (its largest absolute row
+    sum), g the length of the linear coefficients; ``a`` is +inf for an empty component (its
+    log joints are -inf, whose exp is an exact 0)."""
+    q = coef.shape[1] - d - 1
+    quad = np.abs(coef[:, :q])
+    if diagonal:
+        half = quad.max(axis=1)  # the coefficients are -P_ii / 2
+    else:
+        # Upper triangle, row-major: -P_ii / 2 on the diagonal, -P_ij (both halves) off it.
+        rows, cols = np.triu_indices(d)
+        full = np.zeros((coef.shape[0], d, d))
+        full[:, rows, cols] = quad * np.where(rows == cols, 2.0, 1.0)
+        full[:, cols, rows] = full[:, rows, cols]
+        half = 0.5 * full.sum(axis=2).max(axis=1)
+    length = np.sqrt(np.einsum("ki,ki->k", coef[:, q : q + d], coef[:, q : q + d]))
+    const = np.where(coef[:, -1] == -np.inf, np.inf, coef[:, -1])
+    return const, half, length
+
+
 def _partial(
     x: np.ndarray, weights: np.ndarray | None, forms: list
 ) -> tuple[list[np.ndarray], list[float], list[float]]:
@@ -254,7 +276,8 @@ def _partial(
     components, folded into the constants), so that exp needs no subtraction of each row's
     largest log joint: only rows far below the bound (more than ``PEAK_GAP``), and forms with
     no bound, take that shift. Terms more than ``LOG_TINY + log k`` below the shift are set to
-    0 rather than left subnormal (see ``exp_normal``).
+    0 rather than left subnormal (see ``exp_normal``); where a bound from the block's largest
+    row norm shows that no term is that low, the pass skips looking for them.
     """
     first = forms[0]
     width = first.coef.shape[0] + 1
@@ -269,6 +292,13 @@ def _partial(
     )  # (sum k, width)
     bounds = np.cumsum([0] + [f.n_components for f in forms])
     floors = [LOG_TINY + np.log(f.n_components) for f in forms]
+    d = first.n_features
+    q = width - d - 1
+    # The bound costs a few operations per block and a pass over the rows' d columns; a
+    # look for low terms costs one pass over the sum k log joints.
+    lowest = _lowest_terms(coef, d, first.diagonal) if coef.shape[0] >= d + 5 else None
+    heads, margin = bounds[:-1], np.asarray(floors) + 1.0
+    safe = [False] * len(forms)
     sums = [np.zeros((f.n_components, width)) for f in forms]
     loglik = [0.0] * len(forms)
     log_max_resp = [0.0] * len(forms)
@@ -283,6 +313,12 @@ def _partial(
         joint = np.matmul(coef, feats, out=joints[:, :m])  # (sum k, m)
         w = None if weights is None else weights[start : start + m]
         total_weight = m if w is None else float(w.sum())
+        if lowest is not None:
+            centred = feats[q : q + d]
+            r2 = float(np.einsum("im,im->m", centred, centred).max())
+            a, half, length = lowest
+            low = a - half * r2 - length * np.sqrt(r2)
+            safe = list(np.minimum.reduceat(low, heads) >= margin)
         for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             part = joint[lo:hi]  # (k, m)
             top = part.max(axis=0)  # (m,), each row's largest log joint less the bound
@@ -293,7 +329,10 @@ def _partial(
                 shift = top.copy() if ups[j] is None else np.where(top < -PEAK_GAP, top, 0.0)
                 part -= shift
                 top -= shift
-            exp_normal(part, floors[j])
+            if safe[j] and shift is None:
+                np.exp(part, out=part)
+            else:
+                exp_normal(part, floors[j])
             total = part.sum(axis=0)  # (m,), at least the largest term, exp(top)
             # the largest responsibility of a row is exp(top) / total
             log_total = np.log(total)
