@@ -278,14 +278,21 @@ def test_classifier_and_regressions_match_in_memory(client):
     close(cluster.predict(frame).compute(), memory.predict(z))
 
 
-def test_select_mixture_on_dask_and_as_cluster_tasks(client):
+def test_select_mixture_on_dask_and_as_cluster_tasks(client, monkeypatch):
     from emkit import select_mixture
+    from emkit.backend import dask_source
 
     x = blobs(n=300, seed=10)
     grid = dict(n_components=[1, 2, 3], covariance_types=["diag", "full"], random_state=0)
     memory = select_mixture(x, tol=1e-12, **grid)
     frame = dd.from_pandas(pd.DataFrame(x, columns=list("abc")), npartitions=3)
+    prepared = []
+    prepare = dask_source._prepared
+    monkeypatch.setattr(
+        dask_source, "_prepared", lambda *args: prepared.append(1) or prepare(*args)
+    )
     lazy = select_mixture(frame, tol=1e-12, **grid)
+    assert len(prepared) == 1  # the partitions are checked and persisted once for all fits
     tasks = select_mixture(x, tol=1e-12, on_cluster=True, **grid)
     for other in (lazy, tasks):
         assert other.table_[["n_components", "covariance_type"]].equals(

@@ -236,6 +236,8 @@ class DaskSource:
             check=check,
             make=make,
         )
+        if checks == self.checks:  # as it is: keep what was prepared
+            return self
         return replace(self, checks=checks)
 
     def with_weights(self, sample_weight: Any) -> DaskSource:

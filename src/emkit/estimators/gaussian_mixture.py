@@ -387,6 +387,16 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         x, w = start_rows(data, INIT_ROWS, rng)
         return (data if place is None else place.stream(data)), x, w
 
+    def _dask_source(self, X) -> DataSource:
+        """The checked source ``fit`` reads for the Dask collection ``X``. The fits of a
+        selection share it, so that its partitions are checked and persisted once."""
+        dtype = np.dtype(np.float64 if self.dtype is None else self.dtype)
+        source = as_source(X, dtype=dtype)
+        assert source is not None
+        return checked(
+            source, source.n_features, allow_nan=self.missing == "em", nan_hint=MISSING_EM_HINT
+        )
+
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the label of each row of ``X``."""
         return self.fit(X, sample_weight=sample_weight).predict(X)

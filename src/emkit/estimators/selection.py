@@ -201,8 +201,10 @@ def select_mixture(
         X = np.concatenate([block for block, _ in source])
     X = _on_device(X, template)
     ks = sorted({int(k) for k in n_components})
+    fit_data = X
     if is_dask_collection(X):
         X = as_dask_array(X)  # partition sizes counted once for all the fits
+        fit_data = template._dask_source(X)  # checked and persisted once for all the fits
     if is_device_array(X) or is_dask_collection(X):
         n_rows, n_columns = X.shape[0], X.shape[1]
     else:
@@ -239,7 +241,7 @@ def select_mixture(
             finished,
         )
     else:
-        fits = (_fit_one(screening, k, cov, X, icl, checkpoint) for k, cov in grid)
+        fits = (_fit_one(screening, k, cov, X, icl, checkpoint, fit_data) for k, cov in grid)
     for (k, cov), (model, row) in zip(grid, fits, strict=True):
         models[(k, cov)] = model
         rows.append(row)
@@ -257,7 +259,8 @@ def select_mixture(
             _fits_in_lockstep([models[key] for _, key in refined], X, icl)
         else:
             for _, key in refined:
-                _fit(models[key], X, _checkpoint_file(checkpoint, key[1], key[0], "-refined"))
+                path = _checkpoint_file(checkpoint, key[1], key[0], "-refined")
+                _fit(models[key], fit_data, path)
         for index, key in refined:
             models[key].set_params(warm_start=template.warm_start)
             row = {"n_components": key[0], "covariance_type": key[1]}
@@ -344,11 +347,13 @@ def _fit_one(
     X,
     icl: str = "hard",
     checkpoint: str | Path | None = None,
+    data: Any = None,
 ) -> tuple[GaussianMixture, dict]:
     """The template fitted with ``k`` components of structure ``cov``, and its table row (its
-    checkpoint in the folder ``checkpoint``, where given)."""
+    checkpoint in the folder ``checkpoint``, where given); ``data`` is what the fit reads
+    where it is not ``X`` itself (the shared source of a Dask collection)."""
     model = clone(template).set_params(n_components=k, covariance_type=cov)
-    _fit(model, X, _checkpoint_file(checkpoint, cov, k))
+    _fit(model, X if data is None else data, _checkpoint_file(checkpoint, cov, k))
     return model, {"n_components": k, "covariance_type": cov, **_criteria(model, X, icl)}
 
 
