@@ -180,11 +180,12 @@ def test_lowest_log_joint_bound_holds_for_every_row(diagonal):
     log_weights[2] = -np.inf
     form = kernels.quadratic_form(means, precisions, log_norm, log_weights, means.mean(0))
     assert form is not None
-    coef = np.hstack([form.coef.T, form.const[:, None]])
+    q = form.coef.shape[0] - d  # the pass's layout: quadratic, constant, linear
+    coef = np.hstack([form.coef[:q].T, form.const[:, None], form.coef[q:].T])
     a, half, length = numpy_backend._lowest_terms(coef, d, diagonal)
     x = rng.normal(size=(500, d)) * rng.uniform(0.1, 20.0, size=(500, 1)) + means.mean(0)
-    feats = np.empty((coef.shape[1], x.shape[0]))
-    numpy_backend._fill_features(x, form.shift, feats, diagonal)
+    buffer = np.empty((numpy_backend.feature_rows(d, diagonal), x.shape[0]))
+    feats = numpy_backend._fill_features(x, form.shift, buffer, diagonal)
     log_joint = coef @ feats  # (k, n)
     r = np.linalg.norm(x - form.shift, axis=1)
     low = a[:, None] - half[:, None] * r**2 - length[:, None] * r

@@ -70,6 +70,31 @@ def test_fused_e_step_equals_direct_path_and_scipy(name, weighted):
     np.testing.assert_allclose(fused_stats.scatter, direct_stats.scatter, rtol=1e-10, atol=1e-9)
 
 
+@pytest.mark.parametrize("d", [1, 2, 5, 8, 15, 16, 17, 22])
+def test_fused_e_step_equals_direct_path_in_any_dimension(d):
+    # Both ways of writing the quadratic features (below and from WINDOW_FILL_FEATURES on),
+    # odd and even d, and the pairs' order against the precisions' entries.
+    x = blobs(n=600, d=d, k=3, spread=3.0, seed=d)
+    model = fitted_mixture(x, "full")
+    fused = model.components.fused_e_step(x, np.log(model.weights))
+    assert fused is not None
+    fused_stats, fused_loglik = fused
+    direct_stats, direct_loglik = direct_e_step(model, x)
+    assert fused_loglik == pytest.approx(direct_loglik, rel=1e-12)
+    assert fused_loglik == pytest.approx(scipy_loglik(model, x), rel=1e-12)
+    np.testing.assert_allclose(fused_stats.weight, direct_stats.weight, rtol=1e-11)
+    np.testing.assert_allclose(fused_stats.mean, direct_stats.mean, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(fused_stats.scatter, direct_stats.scatter, rtol=1e-10, atol=1e-9)
+
+
+def test_quadratic_pairs_are_each_unordered_pair_once():
+    for d in range(1, 12):
+        rows, cols, doubled = numpy_backend.quadratic_pairs(d)
+        pairs = {(min(i, j), max(i, j)) for i, j in zip(rows.tolist(), cols.tolist(), strict=True)}
+        assert len(rows) == len(pairs) == d * (d + 1) // 2
+        np.testing.assert_array_equal(doubled, np.where(rows == cols, 1.0, 2.0))
+
+
 @pytest.mark.parametrize("name", TYPES)
 def test_fused_statistics_add_up_over_any_split(name):
     x = blobs(n=1000)

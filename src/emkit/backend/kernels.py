@@ -26,11 +26,11 @@ turning the sums into moments is written once, here, in float64 on the host.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
 from emkit.backend.namespace import namespace_of
+from emkit.backend.numpy_backend import quadratic_pairs
 
 # rho_k above this: the expansion could lose more than ~1e-12 relative accuracy.
 MAX_SPREAD = 1e4
@@ -45,7 +45,8 @@ class QuadraticForm:
     Attributes
     ----------
     shift : array of shape (d,), the centre c.
-    coef : array of shape (q + d, k); q = d(d+1)/2 (upper triangle, row-major) or d (diagonal).
+    coef : array of shape (q + d, k); q = d(d+1)/2 (the pairs i, j in
+        :func:`~emkit.backend.numpy_backend.quadratic_pairs`' order) or d (diagonal).
     const : array of shape (k,), log weight + log normaliser - (mu_k - c)^T P_k (mu_k - c) / 2.
     diagonal : True when the quadratic features are the squares only.
     peak : array of shape (k,), log weight + log normaliser: each component's largest log
@@ -93,7 +94,7 @@ def quadratic_form(
     else:
         prec_gap = np.einsum("kij,kj->ki", precisions, gap)
         largest = np.abs(precisions).sum(axis=2).max(axis=1)  # bounds lambda_max
-        rows, cols, doubled = _upper(means.shape[1])
+        rows, cols, doubled = quadratic_pairs(means.shape[1])
         quad = -0.5 * (precisions[:, rows, cols] * doubled).T  # (q, k)
     spread = np.einsum("kd,kd->k", gap, gap) * largest
     if not np.all(np.isfinite(spread)) or spread.max(initial=0.0) > MAX_SPREAD:
@@ -151,17 +152,6 @@ def gaussian_e_step(
     ]
 
 
-@cache
-def _upper(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows and columns of the upper triangle (np.triu_indices' order), and 2 off the diagonal
-    (1 on it); cached: on a few hundred rows np.triu_indices costs as much as the E-step."""
-    rows, cols = np.triu_indices(d)
-    doubled = np.where(rows == cols, 1.0, 2.0)
-    for a in (rows, cols, doubled):
-        a.flags.writeable = False
-    return rows, cols, doubled
-
-
 def _moments(sums: np.ndarray, form: QuadraticForm, loglik: float):
     d = form.n_features
     q = sums.shape[1] - d - 1
@@ -174,7 +164,7 @@ def _moments(sums: np.ndarray, form: QuadraticForm, loglik: float):
         scatter = sums[:, :d] - first * offset
     else:
         k = weight.shape[0]
-        rows, cols, _ = _upper(d)
+        rows, cols, _ = quadratic_pairs(d)
         second = np.empty((k, d, d))
         second[:, rows, cols] = sums[:, :q]
         second[:, cols, rows] = sums[:, :q]

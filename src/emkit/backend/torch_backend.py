@@ -34,7 +34,7 @@ except ImportError as exc:  # pragma: no cover - exercised where torch is absent
         'the PyTorch backend (device=...) needs PyTorch: pip install "emkit[torch]"'
     ) from exc
 
-from emkit.backend.numpy_backend import merge_top, top_rows
+from emkit.backend.numpy_backend import merge_top, quadratic_pairs, top_rows
 from emkit.backend.sources import ChunkSource, WeightedRows
 
 name = "torch"
@@ -163,6 +163,8 @@ def quadratic_sums(
     sizes = [f.n_components for f in forms]
     bounds = np.cumsum([0] + sizes)
     n_feat, total_k = coef.shape
+    if not first.diagonal:
+        pair_rows, pair_cols = (torch.as_tensor(a, device=device) for a in quadratic_pairs(d)[:2])
     # Per form: sums of r [phi, 1] (k, q + d + 1), then (in the form's first row) the
     # log-likelihood and the sum of log max_k r, in one buffer.
     acc = torch.zeros((total_k, n_feat + 3), dtype=torch.float64, device=device)
@@ -172,8 +174,8 @@ def quadratic_sums(
         xc = x[start : start + block] - shift  # (m, d)
         if first.diagonal:
             parts = [xc * xc, xc]
-        else:  # the upper triangle row by row, as np.triu_indices orders it
-            parts = [xc[:, i : i + 1] * xc[:, i:] for i in range(d)] + [xc]
+        else:  # each pair i, j once, in quadratic_pairs' order
+            parts = [xc[:, pair_rows] * xc[:, pair_cols], xc]
         feats = torch.cat(parts, dim=1)  # (m, q + d)
         joint = torch.addmm(const, feats, coef)  # (m, sum k)
         w = None if weights is None else weights[start : start + block]
