@@ -194,3 +194,60 @@ def test_lowest_log_joint_bound_holds_for_every_row(diagonal):
     assert np.all(log_joint[~live] == -np.inf) and np.all(a[~live] == np.inf)
     # not vacuous: the bound is within a factor of the lowest log joints
     assert np.min(low[live]) > 50 * np.min(log_joint[live])
+
+
+def test_fused_pass_without_log_max_equals_the_direct_computation(monkeypatch):
+    # A grid's rounds leave out sum_n log max_k r_nk: where the bound shows no log joint near
+    # the subnormal floor, the pass takes no row maxima at all. Statistics and
+    # log-likelihoods equal scipy's direct computation; the left-out term is NaN.
+    from scipy.stats import multivariate_normal
+
+    from emkit.backend import kernels, numpy_backend
+
+    unshifted = []
+    original = numpy_backend._normalise_unshifted
+
+    def spy(*args):
+        unshifted.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(numpy_backend, "_normalise_unshifted", spy)
+    rng = np.random.default_rng(4)
+    d = 3
+    x = rng.normal(size=(3000, d))
+    weights = rng.uniform(0.5, 2.0, size=x.shape[0])
+    mixtures, forms = [], []
+    for k in (2, 3, 4):
+        means = rng.normal(size=(k, d))
+        covariances = spd(rng, k, d) / d
+        log_weights = np.log(rng.dirichlet(np.ones(k)))
+        precisions = np.linalg.inv(covariances)
+        log_norm = 0.5 * np.linalg.slogdet(precisions)[1] - 0.5 * d * np.log(2 * np.pi)
+        forms.append(kernels.quadratic_form(means, precisions, log_norm, log_weights, x.mean(0)))
+        mixtures.append((means, covariances, log_weights))
+    for w in (None, weights):
+        with numpy_backend.without_log_max():
+            got = kernels.gaussian_e_step(x, forms, w)
+        assert unshifted
+        unshifted.clear()
+        rw = np.ones(len(x)) if w is None else w
+        for (means, covariances, log_weights), out in zip(mixtures, got, strict=True):
+            log_joint = (
+                np.column_stack(
+                    [
+                        multivariate_normal(m, c).logpdf(x)
+                        for m, c in zip(means, covariances, strict=True)
+                    ]
+                )
+                + log_weights
+            )
+            log_total = scipy.special.logsumexp(log_joint, axis=1)
+            resp = np.exp(log_joint - log_total[:, None])
+            weight, mean, scatter, loglik, log_max_resp = out
+            np.testing.assert_allclose(weight, rw @ resp, rtol=1e-12)
+            np.testing.assert_allclose(
+                mean, (resp * rw[:, None]).T @ x / (rw @ resp)[:, None], rtol=1e-10
+            )
+            np.testing.assert_allclose(loglik, rw @ log_total, rtol=1e-12)
+            assert np.isnan(log_max_resp)
+    assert np.isfinite(kernels.gaussian_e_step(x, forms)[0][4])  # gathered again outside

@@ -44,6 +44,9 @@ _pool: tuple[int, ThreadPoolExecutor] | None = None
 _controller = None
 # Set by kernel_threads() for the calling thread only (a Dask task, say).
 _threads_here: ContextVar[int | None] = ContextVar("emkit_kernel_threads", default=None)
+# Whether the Gaussian pass called from this thread gathers sum_n log max_k r_nk (the hard
+# ICL's term, a pass over every log joint); see without_log_max().
+_log_max_wanted: ContextVar[bool] = ContextVar("emkit_gaussian_log_max", default=True)
 
 # The log of the smallest normal float64. Responsibilities below it are set to 0 before they
 # enter a product: on Intel cores each arithmetic operation on a subnormal number takes a
@@ -160,6 +163,19 @@ def kernel_threads(threads: int) -> Iterator[None]:
         yield
     finally:
         _threads_here.reset(token)
+
+
+@contextmanager
+def without_log_max() -> Iterator[None]:
+    """Gaussian passes called from this thread leave out sum_n log max_k r_nk (NaN in its
+    place) and with it, where a bound shows no log joint near the subnormal floor, the look
+    for each row's largest log joint: a model-selection grid runs its rounds so and gathers
+    the term once for its final models."""
+    token = _log_max_wanted.set(False)
+    try:
+        yield
+    finally:
+        _log_max_wanted.reset(token)
 
 
 def quadratic_sums(
@@ -348,17 +364,19 @@ def _lowest_terms(coef: np.ndarray, d: int, diagonal: bool) -> tuple[np.ndarray,
 
 
 def _partial(
-    x: np.ndarray, weights: np.ndarray | None, forms: list
+    x: np.ndarray, weights: np.ndarray | None, forms: list, log_max: bool = True
 ) -> tuple[list[np.ndarray], list[float], list[float]]:
     """Sums r^T [features, 1] (k, q + d + 1), log-likelihoods and sums of log max_k r_nk of
-    rows ``x`` for each form.
+    rows ``x`` for each form (NaN for the last where ``log_max`` is False).
 
     Each form's log joints are computed less a bound of them (the largest log peak of its
     components, folded into the constants), so that exp needs no subtraction of each row's
     largest log joint: only rows far below the bound (more than ``PEAK_GAP``), and forms with
     no bound, take that shift. Terms more than ``LOG_TINY + log k`` below the shift are set to
     0 rather than left subnormal (see ``exp_normal``); where a bound from the block's largest
-    row norm shows that no term is that low, the pass skips looking for them.
+    row norm shows that no term is that low, the pass skips looking for them, and without
+    ``log_max`` also each row's largest log joint (no term is zeroed there, and every total is
+    at least a normal number).
     """
     first = forms[0]
     d = first.n_features
@@ -404,6 +422,13 @@ def _partial(
             safe = list(np.minimum.reduceat(low, heads) >= margin)
         for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             part = joint[lo:hi]  # (k, m)
+            up = ups[j]
+            if not log_max and safe[j] and up is not None:
+                if _normalise_unshifted(part, w, j, sums, loglik, feats, step):
+                    loglik[j] += up * total_weight
+                    continue
+                for at in range(0, m, step):  # a total overflowed: from the start
+                    np.matmul(coef[lo:hi], feats[:, at : at + step], out=part[:, at : at + step])
             top = part.max(axis=0)  # (m,), each row's largest log joint less the bound
             shift = None
             if ups[j] is None or not (top.min() >= -PEAK_GAP and top.max() <= PEAK_GAP):
@@ -434,7 +459,37 @@ def _partial(
             _add_statistics(sums[j], part, feats, step)
     # [quadratic, 1, linear] to the order of QuadraticForm.coef and then 1
     sums = [np.hstack([s[:, :q], s[:, q + 1 :], s[:, q : q + 1]]) for s in sums]
+    if not log_max:
+        log_max_resp = [float("nan")] * len(forms)
     return sums, loglik, log_max_resp
+
+
+def _normalise_unshifted(
+    part: np.ndarray,
+    w: np.ndarray | None,
+    j: int,
+    sums: list[np.ndarray],
+    loglik: list[float],
+    feats: np.ndarray,
+    step: int,
+) -> bool:
+    """Responsibilities from log joints ``part`` (k, m) less a bound with none near the
+    subnormal floor, their statistics added to ``sums[j]`` and log-likelihood (less the
+    bound's) to ``loglik[j]``; False, with nothing added, where a total overflowed (the bound
+    did not hold to rounding)."""
+    np.exp(part, out=part)
+    total = part.sum(axis=0)  # (m,), at least a normal number: no term is below the floor
+    log_total = np.log(total)
+    lt = float(log_total.sum() if w is None else w @ log_total)
+    if not np.isfinite(lt):
+        return False
+    scale = np.divide(1.0, total, out=total)
+    if w is not None:
+        scale *= w
+    loglik[j] += lt
+    part *= scale
+    _add_statistics(sums[j], part, feats, step)
+    return True
 
 
 def _threaded(
@@ -442,8 +497,12 @@ def _threaded(
 ) -> tuple[list[np.ndarray], list[float], list[float]]:
     values_per_row = forms[0].coef.shape[0] + 1 + sum(f.n_components for f in forms)
     min_rows = max(MIN_ROWS_PER_THREAD, MIN_GAUSSIAN_VALUES_PER_THREAD // values_per_row)
+    log_max = _log_max_wanted.get()  # the kernel threads do not see this thread's context
     parts = over_threads(
-        x, weights, lambda xs, ws, start: _partial(xs, ws, forms), min_rows_per_thread=min_rows
+        x,
+        weights,
+        lambda xs, ws, start: _partial(xs, ws, forms, log_max),
+        min_rows_per_thread=min_rows,
     )
     sums = [reduce(np.add, (p[0][j] for p in parts)) for j in range(len(forms))]
     loglik = [float(sum(p[1][j] for p in parts)) for j in range(len(forms))]

@@ -13,11 +13,12 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.utils import check_array
 
+from emkit.backend import numpy_backend
 from emkit.backend.dask_source import as_dask_array, is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import ArrayChunks, as_chunks
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure
-from emkit.em import FitResult, fit_groups
+from emkit.em import FitResult, e_step_many, fit_groups
 from emkit.estimators._device import placement
 from emkit.estimators._mixture_api import icl_from
 from emkit.estimators.gaussian_mixture import GaussianMixture
@@ -314,21 +315,31 @@ def _fits_in_lockstep(
         plans.append((plan.starts, plan.options))
     if isinstance(data, ArrayChunks):
         data = replace(data, chunk_rows=_lockstep_rows(data))
-    out: list[Any] = [None] * len(models)
+    finals: list[Any] = [None] * len(models)
 
     def on_fit(g: int, fit: FitResult) -> None:
         model = models[g]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DegenerateFitWarning)
             model._fitted(fit)
-        cov = covariance_structure(model.covariance_type).name
-        out[g] = (model, {"n_components": model.n_components, "covariance_type": cov})
-        out[g][1].update(_criteria(model, X, icl))
+        finals[g] = fit.best.model
         if finished is not None:
             finished(model)
 
     assert data is not None and all(options == plans[0][1] for _, options in plans)
-    fit_groups([starts for starts, _ in plans], data, **plans[0][1], on_fit=on_fit)
+    # The rounds leave out the hard ICL's sum_n log max_k r_nk (a pass over every log joint
+    # of every round); one pass for all the final models gathers it with the rest of their
+    # statistics, at exactly the returned parameters.
+    with numpy_backend.without_log_max():
+        fit_groups([starts for starts, _ in plans], data, **plans[0][1], on_fit=on_fit)
+    for model, (stats, _) in zip(models, e_step_many(finals, data), strict=True):
+        model._final_stats = stats
+    out = []
+    for model in models:
+        cov = covariance_structure(model.covariance_type).name
+        row = {"n_components": model.n_components, "covariance_type": cov}
+        row.update(_criteria(model, X, icl))
+        out.append((model, row))
     return out
 
 
