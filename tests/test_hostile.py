@@ -416,7 +416,7 @@ def test_sigint_during_a_real_fit(tmp_path):
     # 6: Ctrl-C during `emkit fit` used to print a 44-line traceback.
     data = tmp_path / "big.csv"
     rng = np.random.default_rng(0)
-    pd.DataFrame(rng.normal(size=(20_000, 3)), columns=list("abc")).to_csv(data, index=False)
+    pd.DataFrame(rng.normal(size=(100_000, 3)), columns=list("abc")).to_csv(data, index=False)
     out = tmp_path / "out"
     script = (
         "import os, signal, sys, threading\n"
