@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from emkit.backend.numpy_backend import LOG_TINY, exp_normal, over_threads
-from emkit.distributions.batched import LinearKernel, RowFeatures
 
 # Bytes of the per-block arrays (log joints, row statistics): a few stay in a core's L2 cache.
 BLOCK_BYTES = 1 << 20
@@ -50,6 +49,28 @@ LOG_GROUP = 32
 Groups = tuple[tuple[Any, Any], ...]
 
 
+@dataclass(frozen=True)
+class RowFeatures:
+    """Per-row statistics of a block of m rows for one family kind.
+
+    Attributes
+    ----------
+    values : float64 array of shape (p, m), the statistics :math:`T(x)` (0 outside the support).
+    base : array of shape (m,) or None, the base measure :math:`h(x)` (None: 0).
+    inside : bool array of shape (m,) or None, rows in the support (None: every row).
+    """
+
+    values: np.ndarray
+    base: np.ndarray | None = None
+    inside: np.ndarray | None = None
+
+
+def _keeps_rows(kernel: Any) -> bool:
+    """True for a linear kernel (:class:`~emkit.distributions.batched.LinearKernel`: ``key``,
+    ``features``, ``coef``, ``const``) whose row statistics depend on the rows alone."""
+    return bool(getattr(kernel, "rows_only", False))
+
+
 class _Kept:
     """An array whose row statistics are kept: the array, its statistics by kernel key (None:
     too large to keep), the same with a row of ones below, and how many ``rows_kept`` blocks
@@ -63,7 +84,7 @@ class _Kept:
         self.holders = 0
         self.lock = threading.Lock()
 
-    def features_of(self, kernel: LinearKernel) -> RowFeatures | None:
+    def features_of(self, kernel: Any) -> RowFeatures | None:
         """All rows' statistics of ``kernel``'s kind (computed on first use), or None where
         they would take too much memory."""
         key = kernel.key
@@ -79,7 +100,7 @@ class _Kept:
         with the responsibility totals; and the largest magnitude of each row, (p + 1,)."""
         return self.augmented[key]
 
-    def _compute(self, kernel: LinearKernel) -> None:
+    def _compute(self, kernel: Any) -> None:
         """The statistics of every row, ``FEATURE_ROWS`` rows at a time, written straight
         into the augmented array (no copy of all rows' statistics)."""
         x, key = self.x, kernel.key
@@ -190,13 +211,13 @@ class _Linear:
     kernel : the :class:`~emkit.distributions.batched.LinearKernel`.
     coef : array of shape (k, p + 1), :math:`(\eta_k, c_k + \log\pi_k)`.
     rows : array of shape (p + 1, m), the chunk's statistics with a row of ones below.
-    features : the chunk's kept :class:`~emkit.distributions.batched.RowFeatures`.
+    features : the chunk's kept :class:`RowFeatures`.
     normal_exp : True where no responsibility can be subnormal (:func:`_normal_exp`): the
         exponential needs no check.
     base_sum : :math:`\sum_n h(x_n)` over the chunk's rows (without sample weights).
     """
 
-    kernel: LinearKernel
+    kernel: Any
     coef: np.ndarray
     rows: np.ndarray
     features: RowFeatures
@@ -218,7 +239,7 @@ def _chunk_features(
     features: dict[Any, RowFeatures] = {}
     for _, groups in mixtures:
         for _, kernel in groups:
-            if not isinstance(kernel, LinearKernel) or not kernel.rows_only:
+            if not _keeps_rows(kernel):
                 continue
             if kernel.key not in features:
                 f = kept.features_of(kernel)
@@ -228,7 +249,7 @@ def _chunk_features(
     for log_weights, groups in mixtures:
         kernel = groups[0][1]
         f = features.get(getattr(kernel, "key", None))
-        if len(groups) != 1 or not isinstance(kernel, LinearKernel) or f is None:
+        if len(groups) != 1 or not _keeps_rows(kernel) or f is None:
             return features, None
         if f.inside is not None:
             return features, None

@@ -24,21 +24,7 @@ from typing import Any
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class RowFeatures:
-    """Per-row statistics of a block of m rows for one family kind.
-
-    Attributes
-    ----------
-    values : float64 array of shape (p, m), the statistics :math:`T(x)` (0 outside the support).
-    base : array of shape (m,) or None, the base measure :math:`h(x)` (None: 0).
-    inside : bool array of shape (m,) or None, rows in the support (None: every row).
-    """
-
-    values: np.ndarray
-    base: np.ndarray | None = None
-    inside: np.ndarray | None = None
+from emkit.backend.family_pass import RowFeatures
 
 
 def support_only(x: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
