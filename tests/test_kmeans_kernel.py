@@ -183,30 +183,22 @@ def reference_kmeans_plusplus(x, k, rng, w):
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_kmeans_plusplus_is_the_greedy_algorithm(weighted):
-    x = blobs(n=2000, d=3, k=6, seed=5)
-    w = np.random.default_rng(6).integers(0, 4, size=len(x)).astype(float)
+@pytest.mark.parametrize("many_rows", [False, True])
+def test_kmeans_plusplus_is_the_greedy_algorithm(weighted, many_rows):
+    """The seeds are the direct greedy algorithm's, whatever the rows' order; from MIN_BUCKETED
+    rows the rows are sorted only within the buckets drawn from, which draws the same seeds as
+    over all rows sorted (up to rounding of the masses' sums)."""
+    n, d, k, seed = (70_000, 2, 4, 11) if many_rows else (2000, 3, 6, 5)
+    x = blobs(n=n, d=d, k=k, seed=seed)
+    if many_rows:
+        x[:500, 0] = x[500:1000, 0]  # ties in the first column, sorted by the second
+    w = np.random.default_rng(seed + 1).integers(0, 4 - many_rows, size=len(x)).astype(float)
     w = w if weighted else np.ones(len(x))
-    got = kmeans_plusplus(x, 6, np.random.RandomState(7), w if weighted else None)
-    want = reference_kmeans_plusplus(x, 6, np.random.RandomState(7), w)
+    got = kmeans_plusplus(x, k, np.random.RandomState(seed + 2), w if weighted else None)
+    want = reference_kmeans_plusplus(x, k, np.random.RandomState(seed + 2), w)
     np.testing.assert_array_equal(got, want)
-    # Row order does not matter.
-    perm = np.random.default_rng(8).permutation(len(x))
-    again = kmeans_plusplus(x[perm], 6, np.random.RandomState(7), w[perm] if weighted else None)
-    np.testing.assert_array_equal(again, got)
-
-
-@pytest.mark.parametrize("weighted", [False, True])
-def test_kmeans_plusplus_on_many_rows_draws_as_over_the_sorted_rows(weighted):
-    """From MIN_BUCKETED rows the rows are sorted only within the buckets drawn from: the
-    same seeds as drawing over all rows sorted (up to rounding of the masses' sums)."""
-    x = blobs(n=70_000, d=2, k=4, seed=11)
-    x[:500, 0] = x[500:1000, 0]  # ties in the first column, sorted by the second
-    w = np.random.default_rng(12).integers(0, 3, size=len(x)).astype(float)
-    w = w if weighted else np.ones(len(x))
-    got = kmeans_plusplus(x, 4, np.random.RandomState(13), w if weighted else None)
-    want = reference_kmeans_plusplus(x, 4, np.random.RandomState(13), w)
-    np.testing.assert_array_equal(got, want)
-    perm = np.random.default_rng(14).permutation(len(x))
-    again = kmeans_plusplus(x[perm], 4, np.random.RandomState(13), w[perm] if weighted else None)
+    perm = np.random.default_rng(seed + 3).permutation(len(x))
+    again = kmeans_plusplus(
+        x[perm], k, np.random.RandomState(seed + 2), w[perm] if weighted else None
+    )
     np.testing.assert_array_equal(again, got)

@@ -154,11 +154,7 @@ def dask_total(
     NotFittedError, or ValueError for another number of features or a partition that fails
     the checks (named, as in a fit).
     """
-    check_is_fitted(estimator)
-    source = dask_source(X, sample_weight)
-    check_n_features(estimator, source.n_features)
-    hint = nan_hint or "drop or impute them first"
-    return source.checked(source.n_features, nan_hint=hint).total(fn)
+    return _checked_partitions(estimator, X, sample_weight, nan_hint=nan_hint).total(fn)
 
 
 def dask_sample(
@@ -180,15 +176,34 @@ def dask_sample(
     NotFittedError, or ValueError for another number of features or a partition that fails
     the checks (named, as in a fit).
     """
-    check_is_fitted(estimator)
-    source = dask_source(X, persist=False)
-    check_n_features(estimator, source.n_features)
-    hint = nan_hint or "drop or impute them first"
-    checked = source.checked(
-        source.n_features, allow_nan=allow_nan, drop_empty_rows=allow_nan, nan_hint=hint
+    checked = _checked_partitions(
+        estimator, X, persist=False, nan_hint=nan_hint, allow_nan=allow_nan
     )
     x, _ = checked.sample_rows(size, rng)
     return x
+
+
+def _checked_partitions(
+    estimator,
+    X,
+    sample_weight=None,
+    *,
+    persist: bool | None = None,
+    nan_hint: str | None = None,
+    allow_nan: bool = False,
+):
+    """The Dask collection ``X`` a fitted ``estimator`` is asked about, as a source whose
+    partitions are checked as a fit checks them (rows with nothing observed left out where
+    ``allow_nan``)."""
+    check_is_fitted(estimator)
+    source = dask_source(X, sample_weight, persist=persist)
+    check_n_features(estimator, source.n_features)
+    return source.checked(
+        source.n_features,
+        allow_nan=allow_nan,
+        drop_empty_rows=allow_nan,
+        nan_hint=nan_hint or "drop or impute them first",
+    )
 
 
 def check_n_features(estimator, n_features: int) -> None:
