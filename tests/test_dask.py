@@ -276,6 +276,8 @@ def test_classifier_and_regressions_match_in_memory(client):
     close(cluster.intercept_, memory.intercept_)
     close(cluster.sigmas_, memory.sigmas_)
     close(cluster.predict(frame).compute(), memory.predict(z))
+    for criterion in ("bic", "aic", "icl"):  # sums taken on the workers
+        close(getattr(cluster, criterion)(frame, target), getattr(memory, criterion)(z, response))
 
 
 def test_select_mixture_on_dask_and_as_cluster_tasks(client, monkeypatch):

@@ -1,9 +1,12 @@
 """MixtureOfRegressions: known lines recovered, real data against direct maximisation."""
 
+import shutil
+import subprocess
 import warnings
 
 import numpy as np
 import pytest
+import statsmodels.api as sm
 from scipy import optimize, stats
 from scipy.special import log_softmax, logsumexp
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -199,6 +202,68 @@ def test_save_load(tmp_path):
     model.save(tmp_path / "r.json")
     again = load(tmp_path / "r.json")
     np.testing.assert_array_equal(again.predict_proba(x, y), model.predict_proba(x, y))
+
+
+def test_criteria_of_one_line_are_those_of_least_squares():
+    """With one line the fit is ordinary least squares: statsmodels' log-likelihood, and
+    R's parameter count for lm (coefficients, intercept and sigma)."""
+    x, y, _ = _two_lines(300, seed=3)
+    x = np.column_stack([x, np.sin(x[:, 0])])
+    model = MixtureOfRegressions(1, n_init=1, random_state=0).fit(x, y)
+    ols = sm.OLS(y, sm.add_constant(x)).fit()
+    n, p = len(y), 4
+    assert model.n_parameters() == p
+    np.testing.assert_allclose(model.bic(x, y), -2 * ols.llf + p * np.log(n), rtol=1e-10)
+    np.testing.assert_allclose(model.aic(x, y), -2 * ols.llf + 2 * p, rtol=1e-10)
+    # One component: every posterior is 1, so both ICLs are the BIC.
+    np.testing.assert_allclose(model.icl(x, y), model.bic(x, y), rtol=1e-12)
+    np.testing.assert_allclose(model.icl(x, y, kind="soft"), model.bic(x, y), rtol=1e-12)
+
+
+def test_bic_chooses_the_number_of_lines():
+    x, y, _ = _two_lines(400, seed=1)
+    bics = [
+        MixtureOfRegressions(k, n_init=3, random_state=0).fit(x, y).bic(x, y) for k in (1, 2, 3)
+    ]
+    assert int(np.argmin(bics)) == 1
+    shared = MixtureOfRegressions(2, equal_variance=True, n_init=3, random_state=0).fit(x, y)
+    assert shared.equal_variance_ and shared.n_parameters() == 1 + 2 * 2 + 1
+    with pytest.raises(ValueError, match="ICL kind"):
+        shared.icl(x, y, kind="entropy")
+
+
+def test_criteria_against_scipy():
+    x, y, _ = _two_lines(200, seed=2)
+    model = MixtureOfRegressions(2, n_init=3, random_state=0).fit(x, y)
+    means = model.intercept_ + x @ model.coef_.T
+    joint = model.weights_ * stats.norm.pdf(y[:, None], means, model.sigmas_)
+    log_lik, post = np.log(joint.sum(axis=1)).sum(), joint / joint.sum(axis=1, keepdims=True)
+    bic = -2 * log_lik + 7 * np.log(len(y))  # 1 weight, 2 x (slope, intercept, sigma)
+    np.testing.assert_allclose(model.bic(x, y), bic, rtol=1e-12)
+    np.testing.assert_allclose(model.aic(x, y), -2 * log_lik + 14, rtol=1e-12)
+    hard = bic - 2 * np.log(post.max(axis=1)).sum()
+    soft = bic - 2 * (post * np.log(post)).sum()
+    np.testing.assert_allclose(model.icl(x, y), hard, rtol=1e-12)
+    np.testing.assert_allclose(model.icl(x, y, kind="soft"), soft, rtol=1e-12)
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="needs R with flexmix")
+def test_parameter_count_is_flexmix_s(tmp_path):
+    if subprocess.run(["Rscript", "-e", "library(flexmix)"], capture_output=True).returncode:
+        pytest.skip("R has no flexmix")
+    x, y, _ = _two_lines(200, seed=2)
+    x = np.column_stack([x, x**2])
+    model = MixtureOfRegressions(3, n_init=2, random_state=0).fit(x, y)
+    np.savetxt(tmp_path / "rows.csv", np.column_stack([x, y]), delimiter=",", fmt="%.17g")
+    script = f"""
+suppressMessages(library(flexmix)); set.seed(0)
+d <- read.csv("{tmp_path / "rows.csv"}", header=FALSE, col.names=c("a", "b", "y"))
+fit <- flexmix(y ~ a + b, data=d, k=3, control=list(minprior=0))
+cat("df", attr(logLik(fit), "df"), "\n")
+"""
+    out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=True)
+    df = next(line.split()[1] for line in out.stdout.splitlines() if line.startswith("df "))
+    assert model.n_parameters() == int(df) == 2 + 3 * 4
 
 
 def test_bad_input():

@@ -54,18 +54,11 @@ class MixtureQueries:
 
     def bic(self, X) -> float:
         """Bayesian information criterion, -2 log L + p log n (lower is better)."""
-        log_density = self.score_samples(X)
-        if is_dask_collection(log_density):  # one pass: the sums are taken on the workers
-            import dask
-
-            total, n = dask.compute(log_density.sum(), _n_rows(log_density))
-        else:
-            total, n = log_density.sum(), log_density.shape[0]
-        return float(-2.0 * total) + self.n_parameters() * float(np.log(n))
+        return bic_from(self.score_samples(X), self.n_parameters())
 
     def aic(self, X) -> float:
         """Akaike information criterion, -2 log L + 2 p (lower is better)."""
-        return float(-2.0 * self.score_samples(X).sum()) + 2.0 * self.n_parameters()
+        return aic_from(self.score_samples(X), self.n_parameters())
 
     def icl(self, X, kind: str = "hard") -> float:
         """Integrated completed likelihood (Biernacki, Celeux and Govaert, 2000), lower is better.
@@ -75,19 +68,48 @@ class MixtureQueries:
         ``kind="soft"`` is BIC + 2 x the entropy of the responsibilities (McLachlan and Peel,
         2000), never smaller than the hard form.
         """
-        _check_icl_kind(kind)
-        proba, log_density = self.predict_proba(X), self.score_samples(X)
-        if is_dask_collection(log_density):  # the sums are taken on the workers
-            import dask
+        return icl_of(self.predict_proba(X), self.score_samples(X), self.n_parameters(), kind)
 
-            log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))  # lazy
-            total, n, term = dask.compute(*_icl_sums(log_resp, log_density, kind))
-        else:
-            proba = np.asarray(namespace_of(proba).to_numpy(proba))  # tensors: to the host
-            log_density = np.asarray(namespace_of(log_density).to_numpy(log_density))
-            log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))
-            total, n, term = _icl_sums(log_resp, log_density, kind)
-        return _icl_value(total, n, term, self.n_parameters())
+
+def bic_from(log_density: Any, n_parameters: int) -> float:
+    """BIC, -2 sum_n log p(x_n) + p log n, from the rows' log densities (n,): an array, a
+    tensor or a lazy dask Array (summed on the workers in one pass)."""
+    total, n = _total_and_rows(log_density)
+    return float(-2.0 * total) + n_parameters * float(np.log(n))
+
+
+def aic_from(log_density: Any, n_parameters: int) -> float:
+    """AIC, -2 sum_n log p(x_n) + 2 p, from the rows' log densities (n,), as :func:`bic_from`."""
+    total, _ = _total_and_rows(log_density)
+    return float(-2.0 * total) + 2.0 * n_parameters
+
+
+def icl_of(proba: Any, log_density: Any, n_parameters: int, kind: str) -> float:
+    """ICL (scikit-learn's sign) from posterior probabilities (n, k) and log densities (n,):
+    arrays, tensors (brought to the host) or lazy dask Arrays (summed on the workers)."""
+    _check_icl_kind(kind)
+    if is_dask_collection(log_density):
+        import dask
+
+        log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))  # lazy
+        total, n, term = dask.compute(*_icl_sums(log_resp, log_density, kind))
+    else:
+        proba = np.asarray(namespace_of(proba).to_numpy(proba))  # tensors: to the host
+        log_density = np.asarray(namespace_of(log_density).to_numpy(log_density))
+        log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))
+        total, n, term = _icl_sums(log_resp, log_density, kind)
+    return _icl_value(total, n, term, n_parameters)
+
+
+def _total_and_rows(log_density: Any) -> tuple[float, float]:
+    """sum_n log p(x_n) and n; on a dask Array both in one computation on the workers."""
+    if is_dask_collection(log_density):
+        import dask
+
+        total, n = dask.compute(log_density.sum(), _n_rows(log_density))
+    else:
+        total, n = log_density.sum(), log_density.shape[0]
+    return float(total), float(n)
 
 
 def fit_numbers(model, X, kind: str = "hard") -> tuple[float, int, float, np.ndarray]:

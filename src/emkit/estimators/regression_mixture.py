@@ -28,7 +28,12 @@ from emkit.backend.inputs import start_rows
 from emkit.backend.sources import array_source
 from emkit.em import fit_starts
 from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, per_row
-from emkit.estimators._mixture_api import warn_unless_converged
+from emkit.estimators._mixture_api import (
+    aic_from,
+    bic_from,
+    icl_of,
+    warn_unless_converged,
+)
 from emkit.estimators._validation import check_magnitude, check_weights, numeric_input
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
@@ -77,6 +82,8 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         M-step since its last re-seed (a re-seed starts the climb over).
     n_iter_ : int, M-steps in ``history_``.
     converged_ : bool.
+    equal_variance_ : bool, whether the kept fit has one residual variance for all components:
+        ``equal_variance``, or the fallback when every start collapsed a component.
     n_reseeds_ : int, collapsed components re-seeded over all starts.
     n_features_in_ : int.
 
@@ -114,6 +121,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         "history_",
         "n_iter_",
         "converged_",
+        "equal_variance_",
         "n_reseeds_",
         "n_features_in_",
     )
@@ -173,11 +181,13 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         spread = float(weight @ (y - np.average(y, weights=weight)) ** 2 / weight.sum())
         floor = COLLAPSE * max(spread, np.finfo(float).tiny)
         fit = self._fit_starts(z, w, data, rng, floor, self.equal_variance, 0.0)
+        self.equal_variance_ = bool(self.equal_variance)
         self.n_reseeds_ = sum(run.model.n_reseeds for run in fit.runs)
         if fit.degenerate.any() or not np.isfinite(fit.best.history[-1]):
             # No start kept a variance per component: the data hold too few rows per line.
             # One shared variance, kept positive by a ridge prior, bounds the likelihood.
             fit = self._fit_starts(z, w, data, rng, -1.0, True, floor * n)
+            self.equal_variance_ = True
             warnings.warn(
                 "every start collapsed a component onto a few rows, so the fit uses one shared "
                 "residual variance (equal_variance=True); use fewer components or features, "
@@ -311,6 +321,31 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         x, y = self._checked(X, y)
         mixture = Mixture(self.weights_, self._components())
         return mixture.log_resp(np.column_stack([x, y]))[1]
+
+    def n_parameters(self) -> int:
+        """Free parameters of the fitted model: k - 1 weights, the coefficients and intercept
+        of each line, and one residual variance per line (one in all when ``equal_variance_``),
+        counted as flexmix counts them."""
+        check_is_fitted(self)
+        k, p = self.coef_.shape
+        variances = 1 if self.equal_variance_ else k
+        return (k - 1) + k * (p + int(self.fit_intercept)) + variances
+
+    def bic(self, X, y) -> float:
+        """Bayesian information criterion of the conditional law, -2 sum_n log p(y_n | x_n) +
+        p log n (lower is better; R's ``BIC`` on a flexmix fit gives the same number).
+        Compare numbers of lines on the same rows with it."""
+        return bic_from(self.log_prob(X, y), self.n_parameters())
+
+    def aic(self, X, y) -> float:
+        """Akaike information criterion, -2 sum_n log p(y_n | x_n) + 2 p (lower is better)."""
+        return aic_from(self.log_prob(X, y), self.n_parameters())
+
+    def icl(self, X, y, kind: str = "hard") -> float:
+        """Integrated completed likelihood, lower is better: BIC - 2 sum_n log max_k p(k | x_n,
+        y_n) (``kind="hard"``, as R's ``ICL`` on a flexmix fit), or BIC + 2 x the entropy of
+        the posteriors (``kind="soft"``); see :meth:`emkit.GaussianMixture.icl`."""
+        return icl_of(self.predict_proba(X, y), self.log_prob(X, y), self.n_parameters(), kind)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
