@@ -175,3 +175,98 @@ def test_far_components_set_subnormal_responsibilities_to_zero_on_kept_rows(weig
         np.testing.assert_allclose(kept.weight, plain.weight, rtol=1e-12)
         for a, b in zip(kept.parts, plain.parts, strict=True):
             np.testing.assert_allclose(a.sum_x, b.sum_x, rtol=1e-12)
+
+
+def test_distinct_rows_are_numpy_unique_with_counts_and_weight_totals():
+    rng = np.random.default_rng(5)
+    n = family_pass.DISTINCT_MIN_ROWS + 7
+    x = np.column_stack([rng.poisson(3.0, n), rng.integers(-2, 2, n)]).astype(float)
+    w = rng.uniform(0.0, 2.0, n)
+    reference, inverse, counts = np.unique(x, axis=0, return_inverse=True, return_counts=True)
+    rows, totals = family_pass.distinct_rows(x, None)
+    np.testing.assert_array_equal(rows, reference)
+    np.testing.assert_array_equal(totals, counts)
+    rows, totals = family_pass.distinct_rows(x, w)
+    np.testing.assert_array_equal(rows, reference)
+    np.testing.assert_allclose(totals, np.bincount(inverse.ravel(), weights=w), rtol=1e-13)
+    # Not integer, too few rows, too many distinct rows, too wide a grid: left as they are.
+    assert family_pass.distinct_rows(x + 0.5, None) is None
+    assert family_pass.distinct_rows(x[: n // 2], None) is None
+    assert family_pass.distinct_rows(np.arange(n, dtype=float)[:, None], None) is None
+    wide = x.copy()
+    wide[0, 0] = 2.0**40
+    assert family_pass.distinct_rows(wide, None) is None
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_fit_on_distinct_rows_is_the_fit_on_all_rows(weighted, monkeypatch):
+    rng = np.random.default_rng(6)
+    n = family_pass.DISTINCT_MIN_ROWS + 3
+    first = rng.uniform(size=n) < 0.4
+    x = np.where(first, rng.poisson(1.0, n), rng.poisson(7.0, n)).astype(float)[:, None]
+    w = rng.uniform(0.5, 1.5, n) if weighted else None
+    seen = []
+    distinct = mixture_model.distinct_rows
+    monkeypatch.setattr(
+        mixture_model, "distinct_rows", lambda x, w: seen.append(distinct(x, w)) or seen[-1]
+    )
+
+    def fit():
+        # Plain EM, stopped before it settles: the iterates themselves are compared.
+        model = emkit.MixtureModel(
+            [Poisson(), Poisson()], max_iter=15, tol=0.0, random_state=0, accelerate=None
+        )
+        return model.fit(x, sample_weight=w)
+
+    fast = fit()
+    assert seen[0] is not None and seen[0][0].shape[0] < 30  # the fit ran on distinct rows
+    monkeypatch.setattr(mixture_model, "distinct_rows", lambda x, w: None)
+    slow = fit()
+    assert fast.n_iter_ == slow.n_iter_ == 15
+    np.testing.assert_allclose(fast.history_, slow.history_, rtol=1e-13)
+    np.testing.assert_allclose(fast.weights_, slow.weights_, rtol=1e-12)
+    for a, b in zip(fast.component_params_, slow.component_params_, strict=True):
+        np.testing.assert_allclose(a["rate"], b["rate"], rtol=1e-12)
+    # Per-row answers stay per row, and agree with scipy's densities at the fitted values.
+    rates = [c.rate[0] for c in fast.components_]
+    density = sum(
+        p * stats.poisson.pmf(x[:, 0], r) for p, r in zip(fast.weights_, rates, strict=True)
+    )
+    np.testing.assert_allclose(fast.score_samples(x), np.log(density), rtol=1e-12)
+    assert fast.predict(x).shape == (n,)
+    loglik = np.log(density).sum() if w is None else w @ np.log(density)
+    assert fast.log_likelihood_ == pytest.approx(loglik, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "rates, log_product, group", [([0.5, 30.0], 700.0, 2), ([0.5, 30.0, 3.0], 250.0, 1)]
+)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_log_joints_relative_to_the_first_component_give_scipy(
+    rates, log_product, group, weighted, monkeypatch
+):
+    # Log joints up to ~300 from the first component's: the pass takes them relative to it
+    # (no maximum per row) and sums the logarithms of two totals per product, or of one (a
+    # lower bound on the products); the answers are scipy's.
+    monkeypatch.setattr(family_pass, "LOG_PRODUCT", log_product)
+    rng = np.random.default_rng(9)
+    x = rng.exponential(1.0, size=(N, 1))
+    x[0] = 10.0
+    w = rng.uniform(0.0, 2.0, size=N) if weighted else np.ones(N)
+    families = [Exponential([r]) for r in rates]
+    weights = np.linspace(1.0, 2.0, len(rates))
+    weights /= weights.sum()
+    components = ComponentList(tuple(families))
+    kernel = components.groups[0][1]
+    coef = np.column_stack([kernel.coef, kernel.const + np.log(weights)])
+    reference = family_pass._reference(coef, np.array([x.max(), 1.0]))[0]
+    assert reference is not None
+    assert family_pass._reference(coef, np.array([x.max(), 1.0]))[1] == group
+    with family_pass.rows_kept(x):
+        kept, kept_ll = components.fused_e_step(x, np.log(weights), w if weighted else None)
+    logpdf = CASES["exponential"][2]
+    resp_sum, sums, loglik = scipy_e_step(families, logpdf, weights, x, w)
+    assert kept_ll == pytest.approx(loglik, rel=1e-13)
+    np.testing.assert_allclose(kept.weight, resp_sum, rtol=1e-12)
+    for part, s in zip(kept.parts, sums, strict=True):
+        np.testing.assert_allclose(part.sum_x, s, rtol=1e-12)

@@ -24,6 +24,7 @@ import math
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -44,9 +45,77 @@ KEPT_EXTRA_BYTES = 1 << 26
 FEATURE_ROWS = 65_536
 # Sums of logarithms of values in [1, k] take the logarithm of products of this many values.
 LOG_GROUP = 32
+# Products of values in [1, s] are kept below e^LOG_PRODUCT (far from overflow).
+LOG_PRODUCT = 700.0
+# The linear pass takes the log joints relative to the first component's (no maximum per row)
+# where they differ from it by at most this much: the responsibilities and their products with
+# the statistics then stay far from subnormal numbers.
+REFERENCE_SPREAD = 350.0
+
+# Repeated rows (counts, binary data): a fit runs on the distinct rows weighted by their
+# totals where the rows lie on an integer grid of at most DISTINCT_GRID cells and the distinct
+# rows are at most 1 / DISTINCT_SHARE of them; below DISTINCT_MIN_ROWS rows it is not worth it.
+DISTINCT_MIN_ROWS = 16_384
+DISTINCT_SHARE = 8
+DISTINCT_GRID = 1 << 20
+# Rows read first to rule out data that is not integer (continuous rows) at little cost.
+DISTINCT_HEAD_ROWS = 4096
 
 # A mixture as the pass reads it: log weights (k,), and (columns, kernel) for each family kind.
 Groups = tuple[tuple[Any, Any], ...]
+
+
+def distinct_rows(
+    x: np.ndarray, sample_weight: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    r"""The distinct rows of ``x`` (n, d) and their total weights, where they are far fewer
+    than the rows; else None.
+
+    EM on the distinct rows :math:`u` weighted by :math:`W_u = \sum_{n: x_n = u} w_n` has
+    the statistics, the log-likelihood and so the iterates of EM on all rows (up to the
+    rounding of the sums), at a cost per iteration proportional to the distinct rows. They
+    are looked for only in float64 rows holding integers on a grid of at most
+    ``DISTINCT_GRID`` cells (counts, binary data; one counting pass), and kept where there
+    are at most ``n / DISTINCT_SHARE`` of them and ``n >= DISTINCT_MIN_ROWS``.
+
+    Returns
+    -------
+    (rows, weights): float64 arrays of shape (u, d) (in lexicographic order) and (u,), the
+    number of copies of each row (``sample_weight`` None) or the sum of their weights.
+    """
+    n, d = x.shape
+    if n < DISTINCT_MIN_ROWS or d == 0 or x.dtype != np.float64:
+        return None
+    head = x[:DISTINCT_HEAD_ROWS]
+    if not np.array_equal(np.rint(head), head):
+        return None
+    low, high = x.min(axis=0), x.max(axis=0)
+    span = high - low + 1.0  # finite: the rows are
+    if float(np.prod(span)) > DISTINCT_GRID:
+        return None
+    shifted = x - low  # integers in [0, span) where x holds integers; exact
+    codes = shifted.astype(np.int64)
+    if not np.array_equal(codes, shifted):
+        return None
+    del shifted
+    sizes = span.astype(np.int64)
+    strides = np.ones(d, dtype=np.int64)
+    for j in range(d - 2, -1, -1):
+        strides[j] = strides[j + 1] * sizes[j + 1]
+    key = codes[:, 0] * strides[0]
+    for j in range(1, d):
+        key += codes[:, j] * strides[j]
+    del codes
+    cells = int(strides[0] * sizes[0])
+    counts = np.bincount(key, minlength=cells)
+    present = np.flatnonzero(counts)
+    if present.shape[0] * DISTINCT_SHARE > n:
+        return None
+    if sample_weight is not None:
+        counts = np.bincount(key, weights=sample_weight, minlength=cells)
+    weights = counts[present].astype(np.float64)
+    rows = low + (present[:, None] // strides % sizes).astype(np.float64)
+    return rows, weights
 
 
 @dataclass(frozen=True)
@@ -81,6 +150,7 @@ class _Kept:
         self.features: dict[Any, RowFeatures | None] = {}
         self.augmented: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
         self.base_sums: dict[tuple, float] = {}
+        self.row_sums: dict[tuple, np.ndarray] = {}
         self.holders = 0
         self.lock = threading.Lock()
 
@@ -133,6 +203,15 @@ class _Kept:
                 np.maximum(size[:-1], top, out=size[:-1])
         self.augmented[key] = (out, size)
         self.features[key] = RowFeatures(out[:-1], base, inside)
+
+    def row_sum(self, key: Any, start: int, stop: int, offset: int = 0) -> np.ndarray:
+        r""":math:`\sum_n (T(x_n); 1)` over rows ``offset + start : offset + stop`` of the kept
+        statistics of ``key``, shape (p + 1,)."""
+        start, stop = offset + start, offset + stop
+        if (key, start, stop) not in self.row_sums:
+            rows = self.augmented[key][0]
+            self.row_sums[key, start, stop] = np.add.reduce(rows[:, start:stop], axis=1)
+        return self.row_sums[key, start, stop]
 
     def base_sum(self, key: Any, start: int, stop: int) -> float:
         r""":math:`\sum_n h(x_n)` over rows ``start : stop`` of the kept statistics of ``key``."""
@@ -215,6 +294,13 @@ class _Linear:
     normal_exp : True where no responsibility can be subnormal (:func:`_normal_exp`): the
         exponential needs no check.
     base_sum : :math:`\sum_n h(x_n)` over the chunk's rows (without sample weights).
+    reference : array of shape (k - 1, p + 1), :math:`A_j - A_0` for j > 0, where the log
+        joints differ from the first component's by at most ``REFERENCE_SPREAD``
+        (:func:`_reference`); else None.
+    group : rows whose totals :math:`\sum_k e^{\ell_k - \ell_0}` one product takes in the
+        sum of their logarithms (1: a logarithm per row).
+    row_sum : callable ``(start, stop) -> (p + 1,)``, :math:`\sum_n (T(x_n); 1)` over the
+        chunk's rows ``start : stop``.
     """
 
     kernel: Any
@@ -223,6 +309,9 @@ class _Linear:
     features: RowFeatures
     normal_exp: bool
     base_sum: float
+    reference: np.ndarray | None = None
+    group: int = LOG_GROUP
+    row_sum: Any = None
 
 
 def _chunk_features(
@@ -257,8 +346,40 @@ def _chunk_features(
         rows, size = kept.augmented_of(kernel.key)
         base = kept.base_sum(kernel.key, offset, stop)
         normal = _normal_exp(coef, size)
-        linear.append(_Linear(kernel, coef, rows[:, offset:stop], f, normal, base))
+        reference, group = _reference(coef, size)
+        linear.append(
+            _Linear(
+                kernel,
+                coef,
+                rows[:, offset:stop],
+                f,
+                normal,
+                base,
+                reference,
+                group,
+                partial(kept.row_sum, kernel.key, offset=offset),
+            )
+        )
     return features, linear
+
+
+def _reference(coef: np.ndarray, size: np.ndarray) -> tuple[np.ndarray | None, int]:
+    r"""The log joints relative to the first component's, :math:`\ell_j - \ell_0 = (A_j -
+    A_0)(T; 1)`, where they are at most ``REFERENCE_SPREAD`` in magnitude
+    (:math:`\sum_i |A_{ji} - A_{0i}|\,\max_n |T_{in}|`), as (k - 1, p + 1) coefficients; and
+    how many totals :math:`s_n = 1 + \sum_{j>0} e^{\ell_j - \ell_0}` one product may take in
+    the sum of their logarithms. (None, 0) for one component or larger differences."""
+    k = coef.shape[0]
+    if k < 2:
+        return None, 0
+    with np.errstate(invalid="ignore"):  # a weight of 0: -inf - finite, not finite
+        reference = coef[1:] - coef[0]
+        bound = np.abs(reference) @ size  # (k - 1,)
+    if not (np.isfinite(reference).all() and bound.max() <= REFERENCE_SPREAD):
+        return None, 0
+    top = float(np.log1p(np.exp(bound).sum()))  # the totals lie in [1, e^top]
+    group = LOG_GROUP if top <= 0.0 else int(min(LOG_GROUP, max(1, LOG_PRODUCT // top)))
+    return reference, group
 
 
 def _normal_exp(coef: np.ndarray, size: np.ndarray) -> bool:
@@ -361,29 +482,22 @@ def _linear_blocks(x, sample_weight, offset, linear, mixtures):
     block = min(max(MIN_BLOCK_ROWS, min(MAX_BLOCK_ROWS, rows)), max(n, 1))
     stats = [np.zeros(one.coef.shape) for one in linear]
     logliks = [0.0] * len(linear)
+    for j, one in enumerate(linear):
+        if one.reference is not None and sample_weight is None:
+            # The first component's log joints, summed once: sum_n A_0 (T_n; 1).
+            logliks[j] = float(one.coef[0] @ one.row_sum(offset, offset + n))
     for start in range(0, n, block):
         stop = min(start + block, n)
         w = None if sample_weight is None else sample_weight[start:stop]
         for j, one in enumerate(linear):
             k, q = one.coef.shape
-            v = _views(k, q, stop - start)
             t = one.rows[:, offset + start : offset + stop]  # (p + 1, m)
-            np.matmul(one.coef, t, out=v.joint)
-            _fold(np.maximum, v.rows, v.top)
-            np.subtract(v.joint, v.top, out=v.joint)
-            if one.normal_exp:
-                np.exp(v.joint, out=v.joint)
+            if one.reference is not None:
+                v = _views(k, q, stop - start, True)
+                loglik = _reference_block(one, t, w, v)
             else:
-                exp_normal(v.joint, LOG_TINY + np.log(k))
-            _fold(np.add, v.rows, v.total)  # each in [1, k]
-            np.reciprocal(v.total, out=v.inv)
-            if w is None:
-                loglik = v.sum_log_total() + float(np.add.reduce(v.top))
-            else:
-                np.log(v.total, out=v.total)
-                v.total += v.top
-                loglik = float(w @ v.total)
-                v.inv *= w
+                v = _views(k, q, stop - start, False)
+                loglik = _maximum_block(one, t, w, v)
             if math.isfinite(loglik):
                 if q == 2:
                     np.multiply(t[0], v.inv, out=v.scaled[0])
@@ -397,52 +511,110 @@ def _linear_blocks(x, sample_weight, offset, linear, mixtures):
             resp_sum, sums, loglik = _block(x[start:stop], w, log_weights, groups, cache)
             stats[j] += np.column_stack([sums[0], resp_sum])
             logliks[j] += loglik - _base_sum(cache[one.kernel.key], w)  # the caller adds it
+            if one.reference is not None and w is None:
+                logliks[j] -= float(one.coef[0] @ np.add.reduce(t, axis=1))  # added above
     return stats, logliks
+
+
+def _maximum_block(one: _Linear, t: np.ndarray, w: np.ndarray | None, v: _Views) -> float:
+    r"""The unnormalised responsibilities :math:`e^{\ell_k - \max_j \ell_j}` of a block into
+    ``v.joint``, their inverse totals (times the weights) into ``v.inv``; returns the block's
+    log-likelihood (without the base measure)."""
+    np.matmul(one.coef, t, out=v.joint)
+    _fold(np.maximum, v.rows, v.top)
+    np.subtract(v.joint, v.top, out=v.joint)
+    if one.normal_exp:
+        np.exp(v.joint, out=v.joint)
+    else:
+        exp_normal(v.joint, LOG_TINY + np.log(v.joint.shape[0]))
+    _fold(np.add, v.rows, v.total)  # each in [1, k]
+    np.reciprocal(v.total, out=v.inv)
+    if w is None:
+        return v.sum_log_total(LOG_GROUP) + float(np.add.reduce(v.top))
+    np.log(v.total, out=v.total)
+    v.total += v.top
+    v.inv *= w
+    return float(w @ v.total)
+
+
+def _reference_block(one: _Linear, t: np.ndarray, w: np.ndarray | None, v: _Views) -> float:
+    r""":func:`_maximum_block` relative to the first component: :math:`e^{\ell_k - \ell_0}`
+    (1 for the first, kept in ``v.joint``), normal numbers as the differences are bounded
+    (:func:`_reference`). No maximum per row, one exponential fewer per row; the first
+    component's log joints are summed by the caller (without weights) or here."""
+    others, reference = v.joint[1:], one.reference
+    assert reference is not None
+    np.matmul(reference, t, out=others)
+    np.exp(others, out=others)
+    np.add(v.rows[1], 1.0, out=v.total)
+    for row in v.rows[2:]:
+        v.total += row
+    np.reciprocal(v.total, out=v.inv)
+    if w is None:
+        return v.sum_log_total(one.group)
+    np.log(v.total, out=v.total)
+    out = float(w @ v.total) + float(one.coef[0] @ (t @ w))
+    v.inv *= w
+    return out
 
 
 class _Views:
     """The buffers of :func:`_linear_blocks` for blocks of m rows and k components with q
-    statistics (a row of ones included), and the views of them it uses, made once per thread.
+    statistics (a row of ones included), and the views of them it uses, made once per thread;
+    with ``ones_first`` the first row of the log joints holds 1 (:func:`_reference_block`).
     """
 
-    def __init__(self, k: int, q: int, m: int):
+    def __init__(self, k: int, q: int, m: int, ones_first: bool):
         self.joint = np.empty((k, m))
+        if ones_first:
+            self.joint[0] = 1.0
         self.rows = list(self.joint)
         self.top, self.total = np.empty(m), np.empty(m)
-        whole = m - m % LOG_GROUP
-        self.grouped = self.total[:whole].reshape(LOG_GROUP, -1)
-        self.products = np.empty(whole // LOG_GROUP)
-        self.rest = self.total[whole:]
+        self.products = np.empty(m // 2)
+        self.groups: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.scaled = np.empty((q, m))
         self.inv = self.scaled[-1]
         self.scaled_t = self.scaled.T
 
-    def sum_log_total(self) -> float:
-        r""":math:`\sum_n \log s_n` of the totals :math:`s_n \in [1, k]`: the logarithm of
-        products of ``LOG_GROUP`` totals each (at most :math:`k^{32}`, far from overflow), a
-        logarithm per group instead of per row; the same sum up to rounding."""
+    def sum_log_total(self, group: int) -> float:
+        r""":math:`\sum_n \log s_n` of the totals :math:`s_n \ge 1` in ``v.total``: the
+        logarithm of products of ``group`` totals each (the caller keeps them far from
+        overflow), a logarithm per group instead of per row; the same sum up to rounding. The
+        totals are overwritten."""
+        if group <= 1:
+            return float(np.add.reduce(np.log(self.total, out=self.total)))
+        found = self.groups.get(group)
+        if found is None:
+            m = self.total.shape[0]
+            whole = m - m % group
+            found = self.groups[group] = (
+                self.total[:whole].reshape(group, -1),
+                self.products[: whole // group],
+                self.total[whole:],
+            )
+        grouped, products, rest = found
         out = 0.0
-        if self.products.shape[0]:
-            np.multiply.reduce(self.grouped, axis=0, out=self.products)
-            out += float(np.add.reduce(np.log(self.products, out=self.products)))
-        if self.rest.shape[0]:
-            out += float(np.add.reduce(np.log(self.rest)))
+        if products.shape[0]:
+            np.multiply.reduce(grouped, axis=0, out=products)
+            out += float(np.add.reduce(np.log(products, out=products)))
+        if rest.shape[0]:
+            out += float(np.add.reduce(np.log(rest)))
         return out
 
 
 _LOCAL = threading.local()
 
 
-def _views(k: int, q: int, m: int) -> _Views:
-    """This thread's :class:`_Views` for (k, q, m) (a few shapes kept)."""
+def _views(k: int, q: int, m: int, ones_first: bool) -> _Views:
+    """This thread's :class:`_Views` for (k, q, m, ones_first) (a few shapes kept)."""
     kept = getattr(_LOCAL, "views", None)
     if kept is None:
         kept = _LOCAL.views = {}
-    found = kept.get((k, q, m))
+    found = kept.get((k, q, m, ones_first))
     if found is None:
         if len(kept) >= 8:
             kept.clear()
-        found = kept[k, q, m] = _Views(k, q, m)
+        found = kept[k, q, m, ones_first] = _Views(k, q, m, ones_first)
     return found
 
 

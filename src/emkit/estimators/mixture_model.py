@@ -17,7 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.family_pass import rows_kept
+from emkit.backend.family_pass import distinct_rows, rows_kept
 from emkit.backend.sources import ArrayChunks
 from emkit.checkpoint import Checkpoint
 from emkit.distributions.normal import Normal
@@ -107,11 +107,18 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             for start in range(self.n_init)
         ]
         kept: contextlib.AbstractContextManager = contextlib.nullcontext()
+        checkpoint = Checkpoint.for_fit(checkpoint, self, data)
+        total_weight = data.total_weight
         if (
             isinstance(data, ArrayChunks)
             and not isinstance(data.x, np.memmap)
             and data.x.dtype == data.dtype
         ):
+            distinct = distinct_rows(data.x, data.sample_weight) if data.labels is None else None
+            if distinct is not None:
+                # Repeated rows (counts): EM on the distinct rows weighted by their totals has
+                # the same iterates, at a cost per iteration of the distinct rows.
+                data = ArrayChunks(distinct[0], distinct[1], data.chunk_rows, dtype=data.dtype)
             # Rows in memory: their statistics are computed once for the whole fit, and a
             # soft E-step (blocked in the family pass, its memory bounded) reads them whole.
             kept = rows_kept(data.x)
@@ -125,7 +132,8 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 max_iter=self.max_iter,
                 callback=self.callback,
                 accelerate=self.accelerate,
-                checkpoint=Checkpoint.for_fit(checkpoint, self, data),
+                total_weight=total_weight,
+                checkpoint=checkpoint,
             )
         result, degenerate = fit.best, fit.degenerate
         if self._user_priors():
