@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -54,18 +56,30 @@ def kmeans_plusplus(
     shift = np.ones(n) @ x / n if n else np.zeros(d)
     rows = numpy_backend.shifted_rows(x, shift, order=order)
     centres = np.empty((k, d))
-    first = rows_of.draw(np.ones(n) if w is None else w, 1, rng)[0]
+    first = rows_of.draw(1, rng, lambda at: np.ones(n)[at] if w is None else w[at])[0]
     centres[0] = x[rows_of.index(first)]
-    out = np.empty((max(trials, 1), n))  # distances to each candidate, rows laid out
-    d2 = np.full(n, np.inf)
-    _nearest_candidate(rows, w, centres[:1], d2, out)
-    d2 = out[0].copy()  # (n,)
+    # Squared distances minus |x - s|^2 (the rows' norms), rows laid out: to each candidate
+    # (``out``), and to the nearest centre so far (``near``), whose weighted sums by bucket
+    # plus the norms' give the buckets' masses without forming every row's.
+    out = np.empty((max(trials, 1), n))
+    near = np.empty(n)
+    _nearest_candidate(rows, w, centres[:1], None, out)
+    np.copyto(near, out[0])
+    base = rows_of.totals(rows.norms if w is None else w * rows.norms)
+
+    def mass(at: slice | np.ndarray) -> np.ndarray:
+        """Weight times squared distance to the nearest centre so far of rows ``at``."""
+        got = np.add(near[at], rows.norms[at])
+        np.maximum(got, 0.0, out=got)
+        return got if w is None else np.multiply(got, w[at], out=got)
+
     for j in range(1, k):
-        candidates = rows_of.draw(d2 if w is None else w * d2, trials, rng)
-        potential = _nearest_candidate(rows, w, x[rows_of.index(candidates)], d2, out)
+        totals = None if base is None else rows_of.totals(near if w is None else w * near)
+        candidates = rows_of.draw(trials, rng, mass, _sum_or_none(totals, base))
+        potential = _nearest_candidate(rows, w, x[rows_of.index(candidates)], near, out)
         best = int(np.argmin(potential))
         centres[j] = x[rows_of.index(candidates[best])]
-        np.copyto(d2, out[best])
+        np.copyto(near, out[best])
     return centres
 
 
@@ -117,13 +131,28 @@ class _Buckets:
         """The rows of ``x`` at layout positions ``at``."""
         return at if self.layout is None else self.layout[at]
 
-    def draw(self, mass: np.ndarray, size: int, rng: np.random.RandomState) -> np.ndarray:
-        """Layout positions drawn by inverse CDF of ``mass`` (n,) (in layout order) over the
-        rows in lexicographic order (a row of mass m draws as m rows of 1)."""
+    def totals(self, mass: np.ndarray) -> np.ndarray | None:
+        """The sums of ``mass`` (n,) by bucket, (count,); None where laid out sorted."""
+        if self.bucket is None:
+            return None
+        return np.bincount(self.bucket, weights=mass, minlength=self.count)
+
+    def draw(
+        self,
+        size: int,
+        rng: np.random.RandomState,
+        mass: Callable[[Any], np.ndarray],
+        totals: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Layout positions drawn by inverse CDF of the rows' masses (``mass(at)`` those of
+        layout positions ``at``, an index array or a slice) over the rows in lexicographic
+        order (a row of mass m draws as m rows of 1); ``totals``: those masses' sums by
+        bucket where known."""
         if self.layout is not None:  # laid out sorted
-            return draw_rows(mass, size, rng)
+            return draw_rows(mass(slice(None)), size, rng)
         assert self.bucket is not None
-        totals = np.bincount(self.bucket, weights=mass, minlength=self.count)
+        if totals is None:
+            totals = np.bincount(self.bucket, weights=mass(slice(None)), minlength=self.count)
         cumulative = np.cumsum(totals)
         u = rng.uniform(size=size) * cumulative[-1]
         last = int(np.flatnonzero(totals > 0)[-1]) if cumulative[-1] > 0 else self.count - 1
@@ -141,24 +170,31 @@ class _Buckets:
         for i, (ui, b) in enumerate(zip(u, picks, strict=True)):
             perm = self.sorted[int(b)]
             before = cumulative[b - 1] if b > 0 else 0.0
-            inside = np.cumsum(mass[perm])
+            inside = np.cumsum(mass(perm))
             at = min(int(np.searchsorted(inside, ui - before, side="right")), perm.shape[0] - 1)
             out[i] = perm[at]
         return out
+
+
+def _sum_or_none(totals: np.ndarray | None, base: np.ndarray | None) -> np.ndarray | None:
+    """Buckets' masses: ``totals + base``, at least 0 (rounding), or None."""
+    if totals is None or base is None:
+        return None
+    return np.maximum(totals + base, 0.0)
 
 
 def _nearest_candidate(
     rows: numpy_backend.ShiftedRows,
     w: np.ndarray | None,
     centres: np.ndarray,
-    d2: np.ndarray,
+    near: np.ndarray | None,
     out: np.ndarray,
     block: int = 8192,
 ) -> np.ndarray:
-    """min(d2, squared distance to each of ``centres`` (t, d)) for the laid-out ``rows``
-    (n rows), written to ``out[:t]`` (t, n): |x - s|^2 + |c - s|^2 - 2 (x - s).(c - s), at
-    least 0; and its weighted sum over the rows (weights ``w`` (n,), None: 1), the potential
-    of each candidate, shape (t,)."""
+    """min(near, squared distance to each of ``centres`` (t, d) minus |x - s|^2) for the
+    laid-out ``rows`` (n rows), written to ``out[:t]`` (t, n): |c - s|^2 - 2 (x - s).(c - s)
+    (None: no ``near``); and its weighted sum over the rows (weights ``w`` (n,), None: 1),
+    each candidate's potential less the rows' weighted norms, shape (t,)."""
     t = centres.shape[0]
     gap = centres - rows.shift  # (t, d)
     coef = np.hstack([-2.0 * gap, np.einsum("td,td->t", gap, gap)[:, None]])  # (t, d + 1)
@@ -169,9 +205,8 @@ def _nearest_candidate(
             stop = min(start + block, part.shape[0])
             at = slice(offset + start, offset + stop)
             dist = np.matmul(coef, part.features[:, start:stop], out=out[:t, at])
-            dist += part.norms[start:stop]
-            np.maximum(dist, 0.0, out=dist)
-            np.minimum(dist, d2[at], out=dist)
+            if near is not None:
+                np.minimum(dist, near[at], out=dist)
             potential += dist.sum(axis=1) if w is None else dist @ w[at]
         return potential
 

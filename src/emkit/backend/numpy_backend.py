@@ -35,8 +35,16 @@ MIN_GAUSSIAN_VALUES_PER_THREAD = 1 << 20
 # Rows per part of the k-means pass at least, where it cuts more parts than threads.
 MIN_ROWS_PER_PART = 32_768
 NEAREST_PARTS_PER_THREAD = 4
-# Bytes per block of the k-means pass: its products and comparisons stay in a core's L2.
+# Bytes per block of the rows' layout for the k-means pass (shifted_rows).
 NEAREST_BLOCK_BYTES = 1 << 20
+# Share of a core's L2 cache one block of the k-means pass fills (nearest_block_rows): the
+# rest holds the statistics, the centres and the rows streaming in.
+NEAREST_CACHE_SHARE = 0.5
+MIN_NEAREST_ROWS = 256
+# OpenBLAS (0.3.x) runs products of at most 100^3 multiply-adds on its small-matrix kernels,
+# which run the pass's short, wide products about twice as fast as its blocked path does:
+# (10, m) @ (m, 11) took 13 ns per row up to m = 9000 and 25 from m = 9500.
+SMALL_PRODUCT = 100**3
 # Rows per chunk whose maximum bounds the search for the farthest rows (top_rows).
 TOP_CHUNK = 1024
 
@@ -663,6 +671,19 @@ def _nearest_pass(x: Any, weights: np.ndarray | None, forms: list, far: bool) ->
     return out
 
 
+def nearest_block_rows(d: int, k_total: int, k_most: int) -> int:
+    """Rows per block of the k-means pass over ``d`` features against ``k_total`` centres
+    (every form's), the largest form having ``k_most``: the block's features, distances,
+    nearest distances and one-hot bools fill ``NEAREST_CACHE_SHARE`` of a core's L2 cache,
+    and the statistics product (k_most, m) @ (m, d + 1) stays on OpenBLAS's small-matrix
+    path (``SMALL_PRODUCT``). The same for rows laid out or not, so that both give the same
+    sums to the last bit."""
+    per_row = 8 * (d + 1 + k_total + 1) + k_most
+    rows = int(NEAREST_CACHE_SHARE * l2_cache_bytes()) // per_row
+    rows = min(rows, SMALL_PRODUCT // (k_most * (d + 1)))
+    return max(MIN_NEAREST_ROWS, rows)
+
+
 def _nearest_partial(
     x: Any, weights: np.ndarray | None, forms: list, offset: int, far: bool = True
 ) -> list:
@@ -670,10 +691,12 @@ def _nearest_partial(
     ``far``) of rows ``x`` (an array, or :class:`ShiftedRows`) for each form: one product
     per block for all forms.
 
-    A block does only what needs its products (the nearest centre, the one-hot sums, the sum
-    of the nearest distances); where ``far``, every row's nearest distance is kept and the
-    farthest rows found from them at the end, so that the Python work per block, which
-    threads cannot share, stays small.
+    A block does only what needs its products (the nearest centre and the one-hot sums);
+    where ``far``, every row's nearest distance is kept and the farthest rows found from them
+    at the end, so that the Python work per block, which threads cannot share, stays small.
+    Otherwise the inertia comes from the statistics: the rows nearest centre k add
+    :math:`W_k \\lVert c_k - s\\rVert^2 - 2 S_k^\\top (c_k - s)` to their norms' sum (weight
+    :math:`W_k`, shifted sum :math:`S_k`), the sum of their nearest distances minus norms.
     """
     n, d = x.shape
     shift = forms[0].shift
@@ -685,14 +708,13 @@ def _nearest_partial(
     sizes = [f.n_components for f in forms]
     ends = np.cumsum(sizes)
     spans = list(zip(ends - sizes, ends, strict=True))  # each form's rows of the product
-    block = _block_rows(coef.shape[0] + 2 * d + 1, NEAREST_BLOCK_BYTES)
-    features, _, joint = _nearest_buffers(min(block, n), 0 if prepared else d, coef.shape[0])
-    one = np.empty((max(sizes), min(block, n)), dtype=bool)
+    block = min(nearest_block_rows(d, coef.shape[0], max(sizes)), max(n, 1))
+    features, _, joint = _nearest_buffers(block, 0 if prepared else d, coef.shape[0])
+    one = np.empty((max(sizes), block), dtype=bool)
     # each row's nearest distance minus |x - s|^2: every row's where far, else a block's
-    best = np.empty((len(forms), n if far else min(block, n)))
+    best = np.empty((len(forms), n if far else block))
     norms = x.norms if prepared else np.empty(n)  # |x - s|^2, (n,)
     sums = [np.zeros((f.n_components, d + 1)) for f in forms]  # shifted sums, weight
-    nearest = np.zeros(len(forms))  # sum of the rows' nearest distances minus |x - s|^2
     for start in range(0, n, block):
         if prepared:  # laid out once per fit
             feats = x.features[:, start : start + block]
@@ -708,15 +730,15 @@ def _nearest_partial(
         at = slice(start, start + m) if far else slice(0, m)
         for j, (lo, hi) in enumerate(spans):
             low = np.minimum.reduce(g[lo:hi], axis=0, out=best[j, at])
-            if not far:
-                nearest[j] += low.sum() if w is None else w @ low
             sums[j] += _assign_block(g[lo:hi], low, feats, w, one[: hi - lo, :m])
     total = float(norms.sum() if weights is None else weights @ norms)
     out = []
     for j, form in enumerate(forms):
         if not far:
+            weight, shifted = sums[j][:, d], sums[j][:, :d]
+            nearest = weight @ form.const - 2.0 * np.einsum("kd,kd->", shifted, form.coef)
             empty = (np.empty(0, dtype=np.intp), np.empty(0))
-            out.append((sums[j][:, d], sums[j][:, :d], total + float(nearest[j]), empty))
+            out.append((weight, shifted, total + float(nearest), empty))
             continue
         near = best[j]
         inertia = total + float(near.sum() if weights is None else weights @ near)
@@ -832,7 +854,7 @@ def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
     # (d + 1) 2^-52 (|x - s|^2 + |c - s|^2); rows where that could pass 2^-43 of it (near
     # their centre, far from the shift) get theirs by differences instead.
     risk = (d + 1) * 2.0**-9 * form.const  # (k,)
-    block = _block_rows(k + 2 * d + 1, NEAREST_BLOCK_BYTES)
+    block = nearest_block_rows(d, k, k)
     size = min(block, n)
     features, _, joint = _nearest_buffers(size, 0 if prepared else d, k)
     one = np.empty((k, size), dtype=bool)
