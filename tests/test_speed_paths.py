@@ -305,3 +305,35 @@ def test_n_init_keeps_the_best_start():
         singles.append(GaussianMixture(4, random_state=seed).fit(x).log_likelihood_)
     # The batch keeps the best of its own starts; no single start is far better.
     assert many.log_likelihood_ >= max(singles) - 1e-3 * abs(max(singles))
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_one_pass_value_check_agrees_with_the_exact_checks(order):
+    from emkit.estimators._validation import MAX_MAGNITUDE, check_magnitude, finite_and_moderate
+
+    rng = np.random.default_rng(3)
+    x = np.asarray(rng.normal(size=(300, 4)) * 1e3, order=order)
+    assert finite_and_moderate(x) and finite_and_moderate(x.astype(np.float32))
+    for bad in (np.nan, np.inf, -np.inf, 1.01 * MAX_MAGNITUDE, -1.01 * MAX_MAGNITUDE):
+        y = x.copy(order=order)
+        y[17, 2] = bad
+        assert not finite_and_moderate(y)
+    big = x.copy(order=order)
+    big[5, 1] = 0.99 * MAX_MAGNITUDE  # allowed; the sum of squares is too large to show it
+    assert not finite_and_moderate(big)
+    check_magnitude(big)
+    assert not finite_and_moderate(x[:, ::2])  # neither C nor F contiguous: checked one by one
+    with pytest.raises(ValueError, match="as large as"):
+        from emkit import GaussianMixture
+
+        y = x.copy(order=order)
+        y[3, 3] = 1.01 * MAX_MAGNITUDE
+        GaussianMixture(2).fit(y)
+    with pytest.raises(ValueError, match="NaN"):
+        y = x.copy(order=order)
+        y[3, 0] = np.nan
+        GaussianMixture(2).fit(y)
+    with pytest.raises(ValueError, match="infinity"):
+        y = x.copy(order=order)
+        y[3, 0] = np.inf
+        GaussianMixture(2).fit(y)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 from scipy.sparse import issparse
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn import config_context
+from sklearn.utils.validation import _assert_all_finite, _check_sample_weight, validate_data
 
 from emkit.backend.validation import nan_report
 
@@ -35,18 +36,19 @@ def check_rows(
     Otherwise NaN is a ValueError that, given ``nan_hint`` (what to do instead, such as
     :data:`MISSING_EM_HINT`), says which rows and columns hold NaN.
     """
-    with numeric_input(estimator, x):
+    with numeric_input(estimator, x), config_context(assume_finite=True):
+        # the values are checked below, in one pass where they are all finite and moderate
         x = validate_data(
-            estimator,
-            x,
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan" if allow_nan or nan_hint else True,
-            ensure_min_samples=1,
+            estimator, x, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1
         )
-    if nan_hint and not allow_nan:
-        reject_nan(x, nan_hint)
-    check_magnitude(x)
+    if not finite_and_moderate(x):
+        name = type(estimator).__name__
+        _assert_all_finite(
+            x, allow_nan=allow_nan or bool(nan_hint), estimator_name=name, input_name="X"
+        )
+        if nan_hint and not allow_nan:
+            reject_nan(x, nan_hint)
+        check_magnitude(x)
     if x.shape[0] < min_rows:
         raise ValueError(
             f"{type(estimator).__name__} needs at least {min_rows} rows (samples) here; "
@@ -95,6 +97,22 @@ def check_magnitude(x: np.ndarray) -> None:
             "overflow float64 and the fit would be inf or NaN. Rescale the data first (e.g. "
             f"divide by {largest:.0e}, or use sklearn.preprocessing.StandardScaler)"
         )
+
+
+def finite_and_moderate(x: np.ndarray) -> bool:
+    """True where every value of ``x`` is finite and at most :data:`MAX_MAGNITUDE` in size,
+    from one pass over it (the sum of squares); False where that sum does not show it (the
+    values are then checked one by one)."""
+    if x.flags.c_contiguous:
+        flat = x.reshape(-1)
+    elif x.flags.f_contiguous:
+        flat = x.T.reshape(-1)
+    else:
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = float(flat @ flat)
+    # Sums of non-negative terms never round below their largest term.
+    return squares < 0.5 * MAX_MAGNITUDE**2
 
 
 def reject_nan(x: np.ndarray, hint: str) -> None:
