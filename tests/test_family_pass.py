@@ -239,16 +239,21 @@ def test_a_fit_on_distinct_rows_is_the_fit_on_all_rows(weighted, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "rates, log_product, group", [([0.5, 30.0], 700.0, 2), ([0.5, 30.0, 3.0], 250.0, 1)]
+    "rates, log_product, group", [([30.0, 0.5], 700.0, 2), ([30.0, 0.5, 3.0], 250.0, 1)]
 )
 @pytest.mark.parametrize("weighted", [False, True])
 def test_log_joints_relative_to_the_first_component_give_scipy(
     rates, log_product, group, weighted, monkeypatch
 ):
-    # Log joints up to ~300 from the first component's: the pass takes them relative to it
-    # (no maximum per row) and sums the logarithms of two totals per product, or of one (a
-    # lower bound on the products); the answers are scipy's.
+    # Log joints up to ~300 above the first component's: the pass takes them relative to it
+    # (no maximum per row); products of 32 totals overflow, so it sums the logarithms of two
+    # totals per product, or of one (a lower bound on the products); the answers are scipy's.
     monkeypatch.setattr(family_pass, "LOG_PRODUCT", log_product)
+    groups = []
+    sum_log = family_pass._Views._sum_log
+    monkeypatch.setattr(
+        family_pass._Views, "_sum_log", lambda v, g: groups.append(g) or sum_log(v, g)
+    )
     rng = np.random.default_rng(9)
     x = rng.exponential(1.0, size=(N, 1))
     x[0] = 10.0
@@ -264,6 +269,7 @@ def test_log_joints_relative_to_the_first_component_give_scipy(
     assert family_pass._reference(coef, np.array([x.max(), 1.0]))[1] == group
     with family_pass.rows_kept(x):
         kept, kept_ll = components.fused_e_step(x, np.log(weights), w if weighted else None)
+    assert groups == ([] if weighted else [family_pass.LOG_GROUP, group])
     logpdf = CASES["exponential"][2]
     resp_sum, sums, loglik = scipy_e_step(families, logpdf, weights, x, w)
     assert kept_ll == pytest.approx(loglik, rel=1e-13)

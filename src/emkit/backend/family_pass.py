@@ -184,6 +184,8 @@ class _Kept:
         out[-1] = 1.0
         size = np.zeros(p + 1)
         size[-1] = 1.0
+        sums = np.zeros(p + 1)
+        sums[-1] = n
         base: np.ndarray | None = None
         inside: np.ndarray | None = None
         for start in range(0, n, FEATURE_ROWS):
@@ -201,7 +203,9 @@ class _Kept:
             if stop > start:
                 top = np.maximum(f.values.max(axis=1), -f.values.min(axis=1))
                 np.maximum(size[:-1], top, out=size[:-1])
+                sums[:-1] += np.add.reduce(f.values, axis=1)
         self.augmented[key] = (out, size)
+        self.row_sums[key, 0, n] = sums
         self.features[key] = RowFeatures(out[:-1], base, inside)
 
     def row_sum(self, key: Any, start: int, stop: int, offset: int = 0) -> np.ndarray:
@@ -292,13 +296,14 @@ class _Linear:
     rows : array of shape (p + 1, m), the chunk's statistics with a row of ones below.
     features : the chunk's kept :class:`RowFeatures`.
     normal_exp : True where no responsibility can be subnormal (:func:`_normal_exp`): the
-        exponential needs no check.
+        exponential needs no check (read only where ``reference`` is None).
     base_sum : :math:`\sum_n h(x_n)` over the chunk's rows (without sample weights).
     reference : array of shape (k - 1, p + 1), :math:`A_j - A_0` for j > 0, where the log
         joints differ from the first component's by at most ``REFERENCE_SPREAD``
         (:func:`_reference`); else None.
-    group : rows whose totals :math:`\sum_k e^{\ell_k - \ell_0}` one product takes in the
-        sum of their logarithms (1: a logarithm per row).
+    group : how many totals :math:`\sum_k e^{\ell_k - \ell_0}` one product may take in the
+        sum of their logarithms without overflow (1: a logarithm per row), where products of
+        ``LOG_GROUP`` of them overflow.
     row_sum : callable ``(start, stop) -> (p + 1,)``, :math:`\sum_n (T(x_n); 1)` over the
         chunk's rows ``start : stop``.
     """
@@ -345,8 +350,8 @@ def _chunk_features(
         coef = np.column_stack([kernel.coef, kernel.const + log_weights])
         rows, size = kept.augmented_of(kernel.key)
         base = kept.base_sum(kernel.key, offset, stop)
-        normal = _normal_exp(coef, size)
         reference, group = _reference(coef, size)
+        normal = reference is not None or _normal_exp(coef, size)  # read without reference
         linear.append(
             _Linear(
                 kernel,
@@ -379,7 +384,8 @@ def _reference(coef: np.ndarray, size: np.ndarray) -> tuple[np.ndarray | None, i
         return None, 0
     top = float(np.log1p(np.exp(bound).sum()))  # the totals lie in [1, e^top]
     group = LOG_GROUP if top <= 0.0 else int(min(LOG_GROUP, max(1, LOG_PRODUCT // top)))
-    return reference, group
+    # A power of two: the blocks' rows (powers of two) then fall into whole groups.
+    return reference, 1 << (group.bit_length() - 1)
 
 
 def _normal_exp(coef: np.ndarray, size: np.ndarray) -> bool:
@@ -499,11 +505,16 @@ def _linear_blocks(x, sample_weight, offset, linear, mixtures):
                 v = _views(k, q, stop - start, False)
                 loglik = _maximum_block(one, t, w, v)
             if math.isfinite(loglik):
-                if q == 2:
-                    np.multiply(t[0], v.inv, out=v.scaled[0])
+                if one.reference is not None and k < q:
+                    # Fewer components than statistics: the responsibilities are scaled.
+                    np.multiply(v.joint[1:], v.joint[0], out=v.joint[1:])
+                    stats[j] += v.joint @ t.T
                 else:
-                    np.multiply(t[:-1], v.inv, out=v.scaled[:-1])
-                stats[j] += v.joint @ v.scaled_t
+                    if q == 2:
+                        np.multiply(t[0], v.inv, out=v.scaled[0])
+                    else:
+                        np.multiply(t[:-1], v.inv, out=v.scaled[:-1])
+                    stats[j] += v.joint @ v.scaled_t
                 logliks[j] += loglik
                 continue
             log_weights, groups = mixtures[j]
@@ -530,7 +541,7 @@ def _maximum_block(one: _Linear, t: np.ndarray, w: np.ndarray | None, v: _Views)
     _fold(np.add, v.rows, v.total)  # each in [1, k]
     np.reciprocal(v.total, out=v.inv)
     if w is None:
-        return v.sum_log_total(LOG_GROUP) + float(np.add.reduce(v.top))
+        return v.sum_log_total(LOG_GROUP, LOG_GROUP) + float(np.add.reduce(v.top))
     np.log(v.total, out=v.total)
     v.total += v.top
     v.inv *= w
@@ -541,20 +552,29 @@ def _reference_block(one: _Linear, t: np.ndarray, w: np.ndarray | None, v: _View
     r""":func:`_maximum_block` relative to the first component: :math:`e^{\ell_k - \ell_0}`
     (1 for the first, kept in ``v.joint``), normal numbers as the differences are bounded
     (:func:`_reference`). No maximum per row, one exponential fewer per row; the first
-    component's log joints are summed by the caller (without weights) or here."""
+    component's log joints are summed by the caller (without weights) or here. With fewer
+    components than statistics (k < q) the inverse totals (times the weights) go to the
+    first row of ``v.joint`` instead, as the first component's responsibilities."""
     others, reference = v.joint[1:], one.reference
     assert reference is not None
-    np.matmul(reference, t, out=others)
+    # The row of ones is added, not multiplied: cheaper than a product over it.
+    if t.shape[0] == 2:
+        np.multiply(reference[:, :1], t[0], out=others)
+    else:
+        np.matmul(reference[:, :-1], t[:-1], out=others)
+    others += reference[:, -1:]
     np.exp(others, out=others)
     np.add(v.rows[1], 1.0, out=v.total)
     for row in v.rows[2:]:
         v.total += row
-    np.reciprocal(v.total, out=v.inv)
+    inv = v.joint[0] if v.joint.shape[0] < t.shape[0] else v.inv
+    np.reciprocal(v.total, out=inv)
     if w is None:
-        return v.sum_log_total(one.group)
+        # Products of LOG_GROUP totals are tried where they may overflow and few are safe.
+        return v.sum_log_total(LOG_GROUP if one.group < LOG_GROUP // 4 else one.group, one.group)
     np.log(v.total, out=v.total)
     out = float(w @ v.total) + float(one.coef[0] @ (t @ w))
-    v.inv *= w
+    inv *= w
     return out
 
 
@@ -576,11 +596,18 @@ class _Views:
         self.inv = self.scaled[-1]
         self.scaled_t = self.scaled.T
 
-    def sum_log_total(self, group: int) -> float:
+    def sum_log_total(self, group: int, safe: int) -> float:
         r""":math:`\sum_n \log s_n` of the totals :math:`s_n \ge 1` in ``v.total``: the
-        logarithm of products of ``group`` totals each (the caller keeps them far from
-        overflow), a logarithm per group instead of per row; the same sum up to rounding. The
-        totals are overwritten."""
+        logarithm of products of ``group`` totals each, a logarithm per group instead of per
+        row; the same sum up to rounding. Where a product overflows (the sum is then
+        infinite: every product is at least 1) the sum is taken again with products of
+        ``safe`` totals, which the caller keeps from overflow. The totals are overwritten."""
+        out = self._sum_log(group)
+        if math.isinf(out) and safe < group:
+            out = self._sum_log(safe)
+        return out
+
+    def _sum_log(self, group: int) -> float:
         if group <= 1:
             return float(np.add.reduce(np.log(self.total, out=self.total)))
         found = self.groups.get(group)

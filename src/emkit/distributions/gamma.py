@@ -60,6 +60,8 @@ class GammaStats(AdditiveStats):
 def log_minus_digamma(alpha: np.ndarray) -> np.ndarray:
     r""":math:`\log\alpha - \psi(\alpha)` without cancellation at large :math:`\alpha`."""
     a = np.asarray(alpha, dtype=float)
+    if np.all(a < SERIES_SHAPE):  # the direct form only (a few scalars each M-step)
+        return np.log(a) - digamma(a)
     big = np.maximum(a, SERIES_SHAPE)
     inv2 = 1.0 / big**2
     series = 0.5 / big + inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 / 240)))
@@ -69,6 +71,8 @@ def log_minus_digamma(alpha: np.ndarray) -> np.ndarray:
 def trigamma_minus_inverse(alpha: np.ndarray) -> np.ndarray:
     r""":math:`\psi'(\alpha) - 1/\alpha` without cancellation at large :math:`\alpha`."""
     a = np.asarray(alpha, dtype=float)
+    if np.all(a < SERIES_SHAPE):  # the direct form only (a few scalars each M-step)
+        return zeta(2.0, a) - 1.0 / a
     big = np.maximum(a, SERIES_SHAPE)
     inv = 1.0 / big
     inv2 = inv * inv
@@ -229,7 +233,11 @@ def _positive_features(x: np.ndarray) -> RowFeatures:
     """T(x) = (log x, x) (shape (2d, m)) for the rows with every value positive."""
     x, inside = support_only(x, np.all(x > 0, axis=1))
     x = as_float64(x) if inside is None else np.where(inside[:, None], x, 1.0)
-    return RowFeatures(np.vstack([np.log(x).T, x.T]), None, inside)
+    d = x.shape[1]
+    values = np.empty((2 * d, x.shape[0]))
+    np.log(x.T, out=values[:d])
+    values[d:] = x.T
+    return RowFeatures(values, None, inside)
 
 
 def _gamma_stats(weight: np.ndarray, sums: np.ndarray) -> tuple:
