@@ -84,3 +84,35 @@ def test_criteria_and_errors(faithful):
     with pytest.raises(ValueError, match="every fit is degenerate"):
         select_mixture(constant, n_components=[1, 2], covariance_types=["full", "diag"])
     assert isinstance(emkit.select_mixture, type(select_mixture))
+
+
+def test_plans_of_a_grid_share_their_checks_and_starts(monkeypatch):
+    """The plans of a grid share the checked rows, the start rows drawn from them and each
+    start's responsibilities (SharedStarts); every plan starts where the fit alone starts, its
+    k-means++ restarts included, and nothing is shared where the random states differ."""
+    from sklearn.base import clone
+
+    from emkit.estimators import gaussian_mixture
+    from emkit.estimators.gaussian_mixture import SharedStarts
+
+    monkeypatch.setattr(gaussian_mixture, "INIT_ROWS", 300)
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 1, (600, 2)), rng.normal(4, 0.5, (400, 2))])
+    shared = SharedStarts()
+    for cov in ["EII", "VEI", "tied", "full"]:
+        for k in (2, 3):
+            gm = GaussianMixture(k, covariance_type=cov, n_init=3, random_state=5)
+            together = gm._fit_plan(x, shared=shared)
+            alone = clone(gm)._fit_plan(x)
+            assert len(together.starts) == 3
+            for a, b in zip(together.starts, alone.starts, strict=True):
+                np.testing.assert_array_equal(a.weights, b.weights)
+                np.testing.assert_array_equal(a.to_vector(), b.to_vector())
+    assert shared.rows[2] is x
+    assert len(shared.samples) == 1  # one draw of start rows for the eight plans
+    assert len(shared.starts) == 2 * 3  # per K: the hierarchical start and two restarts
+    state = np.random.RandomState(5)  # one stream for every fit: each draws anew
+    drawn = SharedStarts()
+    for cov in ["EII", "full"]:
+        GaussianMixture(2, covariance_type=cov, random_state=state)._fit_plan(x, shared=drawn)
+    assert len(drawn.samples) == 2

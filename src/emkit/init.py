@@ -386,16 +386,29 @@ def components_from_responsibilities(
     x: np.ndarray,
     resp: np.ndarray,
     reg_covar: float,
+    shared: dict | None = None,
 ) -> tuple[np.ndarray, GaussianComponents]:
     """Weights (k,) and components from an initial assignment.
 
     A starting cluster with fewer rows than features plus one (a duplicate row picked twice as a
     seed, say) would start singular; it starts instead at its rows' mean with the covariance of
-    all the data, which EM then shrinks to what the data support.
+    all the data, which EM then shrinks to what the data support. ``shared`` (a dict, or None)
+    keeps the moments of ``x`` and ``resp`` for the next call with the same two arrays (the
+    structures of a model-selection grid start from the same assignment).
     """
-    stats = GaussianStats.from_data(x, resp, structure.diagonal_stats)
+    diagonal = structure.diagonal_stats
+    key = (id(x), id(resp), diagonal)
+    found = None if shared is None else shared.get(key)
+    if found is not None and found[0] is x and found[1] is resp:
+        stats, pooled = found[2:]
+    else:
+        stats = GaussianStats.from_data(x, resp, diagonal)
+        pooled = GaussianStats.from_data(x, np.ones((x.shape[0], 1)), diagonal)
+        if shared is not None:
+            for a in (stats.weight, stats.mean, stats.scatter, pooled.scatter):
+                a.flags.writeable = False  # every structure of the grid reads them
+            shared[key] = (x, resp, stats, pooled)
     d = x.shape[1]
-    pooled = GaussianStats.from_data(x, np.ones((x.shape[0], 1)), structure.diagonal_stats)
     too_small = stats.weight < d + 1
     if too_small.any() and x.shape[0] > d + 1:
         scatter = stats.scatter.copy()

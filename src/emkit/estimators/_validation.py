@@ -29,19 +29,23 @@ def check_rows(
     min_rows: int = 1,
     allow_nan: bool = False,
     nan_hint: str | None = None,
+    checked: bool = False,
 ) -> np.ndarray:
     """Validate ``x`` as a 2-D float array with at least ``min_rows`` rows.
 
     Values must be finite; with ``allow_nan``, NaN marks a missing value (inf stays an error).
     Otherwise NaN is a ValueError that, given ``nan_hint`` (what to do instead, such as
-    :data:`MISSING_EM_HINT`), says which rows and columns hold NaN.
+    :data:`MISSING_EM_HINT`), says which rows and columns hold NaN. ``checked`` says that
+    ``x`` is an array this function already returned with the same options (the fits of a
+    model-selection grid share one): its values are not read again, only its shape, dtype
+    and the estimator's ``n_features_in_`` are handled.
     """
     with numeric_input(estimator, x), config_context(assume_finite=True):
         # the values are checked below, in one pass where they are all finite and moderate
         x = validate_data(
             estimator, x, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1
         )
-    if not finite_and_moderate(x):
+    if not checked and not finite_and_moderate(x):
         name = type(estimator).__name__
         _assert_all_finite(
             x, allow_nan=allow_nan or bool(nan_hint), estimator_name=name, input_name="X"
@@ -132,15 +136,22 @@ def check_weights(sample_weight, x: np.ndarray) -> np.ndarray | None:
 
 
 def check_incomplete_rows(
-    estimator, x, *, reset: bool, min_rows: int = 1, allow_empty_rows: bool = False
+    estimator,
+    x,
+    *,
+    reset: bool,
+    min_rows: int = 1,
+    allow_empty_rows: bool = False,
+    checked: bool = False,
 ) -> np.ndarray:
     """Validate ``x`` as a 2-D float array whose missing values are NaN (never inf).
 
     Unless ``allow_empty_rows``, a row with no observed value is an error: it says nothing
     about the parameters, and the message counts such rows and says how to drop them.
+    ``checked`` as for :func:`check_rows` (the values were checked with the same options).
     """
-    x = check_rows(estimator, x, reset=reset, min_rows=min_rows, allow_nan=True)
-    if not allow_empty_rows:
+    x = check_rows(estimator, x, reset=reset, min_rows=min_rows, allow_nan=True, checked=checked)
+    if not allow_empty_rows and not checked:
         check_no_empty_rows(x)
         unseen = np.flatnonzero(np.isnan(x).all(axis=0))
         if unseen.size:

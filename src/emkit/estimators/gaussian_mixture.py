@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from numbers import Integral, Real
 from typing import Any
 
@@ -58,6 +58,26 @@ class FitPlan:
     starts: list
     options: dict
     place: Any
+
+
+@dataclass
+class SharedStarts:
+    """What the plans of several fits to the same rows (a model-selection grid) share: the
+    validated rows, the start rows drawn from them, each start's responsibilities and their
+    moments. A piece is reused only where the fit would compute it from the same inputs (the
+    same array, the same random state before the draw), so each plan is the plan that fit
+    makes alone; a reused draw leaves the fit's random state where its own draw would."""
+
+    rows: tuple | None = None  # (X as given, missing, the array check_rows returned)
+    samples: dict = field(default_factory=dict)  # (rows, random state) -> (x, w, state)
+    starts: dict = field(default_factory=dict)  # (x, k, method, state) -> (resp, state)
+    moments: dict = field(default_factory=dict)  # for components_from_responsibilities
+
+
+def _state_key(rng) -> tuple:
+    """A hashable copy of the state of a ``RandomState``."""
+    name, keys, pos, has_gauss, cached = rng.get_state()
+    return (name, keys.tobytes(), pos, has_gauss, cached)
 
 
 # Starting values come from at most this many rows (a uniform sample, the same in memory and
@@ -279,15 +299,17 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             )
         return self._fitted(fit)
 
-    def _fit_plan(self, X, sample_weight=None) -> FitPlan:
+    def _fit_plan(self, X, sample_weight=None, shared: SharedStarts | None = None) -> FitPlan:
         """Everything ``fit`` hands the driver (:func:`emkit.em.fit_starts`): the data source,
         the starts and the options; :func:`emkit.select_mixture` hands the plans of a whole
-        grid to :func:`emkit.em.fit_groups` at once."""
+        grid to :func:`emkit.em.fit_groups` at once, their common work in ``shared``."""
         self._validate_params()
         warm = self.warm_start and hasattr(self, "weights_")
         rng = check_random_state(self.random_state)
         place = placement(self.device, X, self.dtype)
-        data, x, w = self._data(X, sample_weight, reset=not warm, rng=rng, place=place)
+        data, x, w = self._data(
+            X, sample_weight, reset=not warm, rng=rng, place=place, shared=shared
+        )
         structure = covariance_structure(self.covariance_type)
         self._check_options()
         prior = self._covariance_prior(x, structure)
@@ -295,7 +317,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             [self._mixture()]
             if warm
             else [
-                self._initial_mixture(x, w, structure, rng, first=i == 0)
+                self._initial_mixture(x, w, structure, rng, first=i == 0, shared=shared)
                 for i in range(self.n_init)
             ]
         )
@@ -329,7 +351,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             )
         return self
 
-    def _data(self, X, sample_weight, *, reset: bool, rng, place=None):
+    def _data(self, X, sample_weight, *, reset: bool, rng, place=None, shared=None):
         """The chunk source to fit, and the rows (and weights) to start EM from."""
         dtype = np.dtype(np.float64 if self.dtype is None else self.dtype)
         if dtype not in (np.float32, np.float64):
@@ -349,7 +371,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             return place.xp.resident_source(x_dev, place.weights(w)), x, w_init
         source = as_source(X, dtype=dtype)
         if source is None:
-            x = self._rows(X, reset=reset, min_rows=self.n_components, fitting=True)
+            x = self._checked_fit_rows(X, reset, shared)
             w = check_weights(sample_weight, x)
             x = x.astype(dtype, copy=False) if dtype == np.float32 else x
             read_as = x.dtype if dtype == np.float32 else np.float64
@@ -357,8 +379,18 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             if place is not None:
                 data = place.hold(data, x, w)
             if x.shape[0] > INIT_ROWS:
+                key = (id(x), _state_key(rng)) if shared is not None and w is None else None
+                if key is not None and key in shared.samples:
+                    rows, sample, state = shared.samples[key]
+                    if rows is x:
+                        rng.set_state(state)
+                        return data, sample, None
                 keep = sample_indices(x.shape[0], INIT_ROWS, rng)
-                return data, np.asarray(x[keep], dtype=np.float64), None if w is None else w[keep]
+                sample = np.asarray(x[keep], dtype=np.float64)
+                if key is not None:
+                    sample.flags.writeable = False  # the fits of the grid read it
+                    shared.samples[key] = (x, sample, rng.get_state())
+                return data, sample, None if w is None else w[keep]
             return data, x, w
         n, d = source.n_rows, source.n_features
         if reset:
@@ -387,6 +419,19 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         x, w = start_rows(data, INIT_ROWS, rng)
         return (data if place is None else place.stream(data)), x, w
 
+    def _checked_fit_rows(self, X, reset: bool, shared: SharedStarts | None) -> np.ndarray:
+        """``X`` validated for a fit; once for all the plans that share ``shared``."""
+        if shared is not None and shared.rows is not None:
+            given, missing, rows = shared.rows
+            if given is X and missing == self.missing:
+                return self._rows(
+                    rows, reset=reset, min_rows=self.n_components, fitting=True, checked=True
+                )
+        rows = self._rows(X, reset=reset, min_rows=self.n_components, fitting=True)
+        if shared is not None:
+            shared.rows = (X, self.missing, rows)
+        return rows
+
     def _dask_source(self, X) -> DataSource:
         """The checked source ``fit`` reads for the Dask collection ``X``. The fits of a
         selection share it, so that its partitions are checked and persisted once."""
@@ -401,7 +446,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         """Fit, then return the label of each row of ``X``."""
         return self.fit(X, sample_weight=sample_weight).predict(X)
 
-    def _initial_mixture(self, x, w, structure, rng, first: bool = True) -> Mixture:
+    def _initial_mixture(
+        self, x, w, structure, rng, first: bool = True, shared: SharedStarts | None = None
+    ) -> Mixture:
         k = self.n_components
         # The hierarchical start is deterministic: further starts are k-means++ restarts.
         method = "k-means++" if self.init_params == "hc" and not first else self.init_params
@@ -411,10 +458,22 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             return self._given_mixture(x.shape[1], structure)
         if self.missing == "em":
             x = fill_column_means(x, w)  # a start only: k-means++ needs complete rows
-        resp = initial_responsibilities(x, k, method, rng, w)
+        starts = shared.starts if shared is not None and w is None else None
+        key = (id(x), k, method, _state_key(rng)) if starts is not None else None
+        found = None if starts is None else starts.get(key)
+        if found is not None and found[0] is x:
+            _, resp, state = found
+            rng.set_state(state)
+        else:
+            resp = initial_responsibilities(x, k, method, rng, w)
+            if starts is not None:
+                resp.flags.writeable = False
+                starts[key] = (x, resp, rng.get_state())
         if w is not None:
             resp = resp * w[:, None]
-        weights, components = components_from_responsibilities(structure, x, resp, self.reg_covar)
+        weights, components = components_from_responsibilities(
+            structure, x, resp, self.reg_covar, None if shared is None else shared.moments
+        )
         means = components.means
         if self.weights_init is not None:
             weights = _checked(self.weights_init, (k,), "weights_init")
@@ -518,12 +577,21 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             )
         return self._rows(rows_from_file(X, getattr(self, "feature_names_in_", None)), reset=False)
 
-    def _rows(self, X, *, reset: bool, min_rows: int = 1, fitting: bool = False) -> np.ndarray:
+    def _rows(
+        self, X, *, reset: bool, min_rows: int = 1, fitting: bool = False, checked: bool = False
+    ) -> np.ndarray:
         if self.missing == "em":
             return check_incomplete_rows(
-                self, X, reset=reset, min_rows=min_rows, allow_empty_rows=not fitting
+                self,
+                X,
+                reset=reset,
+                min_rows=min_rows,
+                allow_empty_rows=not fitting,
+                checked=checked,
             )
-        return check_rows(self, X, reset=reset, min_rows=min_rows, nan_hint=MISSING_EM_HINT)
+        return check_rows(
+            self, X, reset=reset, min_rows=min_rows, nan_hint=MISSING_EM_HINT, checked=checked
+        )
 
     def sample(self, n_samples=1):
         """Draw ``n_samples`` rows; returns (X of shape (n, d), component labels of shape (n,))."""

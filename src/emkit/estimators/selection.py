@@ -21,7 +21,7 @@ from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure
 from emkit.em import FitResult, e_step_many, fit_groups
 from emkit.estimators._device import placement
 from emkit.estimators._mixture_api import icl_from
-from emkit.estimators.gaussian_mixture import GaussianMixture
+from emkit.estimators.gaussian_mixture import GaussianMixture, SharedStarts
 from emkit.exceptions import DegenerateFitWarning, LocalMaximumWarning
 
 CRITERIA = ("bic", "aic", "icl")
@@ -308,8 +308,9 @@ def _fits_in_lockstep(
         return []
     plans = []
     data = None
+    shared = SharedStarts()  # the rows checked once, the starts of each K found once
     for model in models:
-        plan = model._fit_plan(X)
+        plan = model._fit_plan(X, shared=shared)
         # Every plan reads the same validated rows: one source serves them all.
         data = plan.data if data is None else data
         plans.append((plan.starts, plan.options))
