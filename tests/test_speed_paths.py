@@ -72,8 +72,8 @@ def test_fused_e_step_equals_direct_path_and_scipy(name, weighted):
 
 @pytest.mark.parametrize("d", [1, 2, 5, 8, 15, 16, 17, 22])
 def test_fused_e_step_equals_direct_path_in_any_dimension(d):
-    # Both ways of writing the quadratic features (below and from WINDOW_FILL_FEATURES on),
-    # odd and even d, and the pairs' order against the precisions' entries.
+    # The quadratic features by cyclic offset for odd and even d (for even d, half of the
+    # largest offset's products are scratch), and the pairs' order against the precisions.
     x = blobs(n=600, d=d, k=3, spread=3.0, seed=d)
     model = fitted_mixture(x, "full")
     fused = model.components.fused_e_step(x, np.log(model.weights))

@@ -243,17 +243,21 @@ def quadratic_pairs(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows i and columns j of the quadratic features :math:`(x_i - c_i)(x_j - c_j)` in the
     order :func:`_fill_features` writes them, and 2 off the diagonal (1 on it); read-only.
 
-    Each unordered pair once, by cyclic offset s: the squares (s = 0), then the pairs
-    (i, i + s mod d) for s = 1, ..., d // 2 (at s = d / 2 for even d only i < d / 2), so that
-    the features of an offset are products of whole feature rows: a few long vector
-    multiplications per block instead of d short ones.
+    Each unordered pair once, by cyclic offset s, from the largest offset down: the pairs
+    (i, i + s mod d) for s = d // 2, ..., 1 (at s = d / 2 for even d only i >= d / 2), then
+    the squares (s = 0), so that the features of all offsets are the product of the centred
+    rows with windows of them: one long vector multiplication per block.
     """
     index = np.arange(d)
-    rows, cols = [index], [index]
-    for s in range(1, d // 2 + 1):
-        n = d // 2 if 2 * s == d else d
-        rows.append(index[:n])
-        cols.append((index[:n] + s) % d)
+    rows, cols = [], []
+    for s in range(d // 2, -1, -1):
+        if s == 0:
+            rows.append(index)
+            cols.append(index)
+            continue
+        first = d // 2 if 2 * s == d else 0
+        rows.append(index[first:])
+        cols.append((index[first:] + s) % d)
     pairs = np.concatenate(rows), np.concatenate(cols)
     doubled = np.where(pairs[0] == pairs[1], 1.0, 2.0)
     for a in (*pairs, doubled):
@@ -261,20 +265,58 @@ def quadratic_pairs(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return pairs[0], pairs[1], doubled
 
 
-# From this many features on, the cyclic products of _fill_features run as one multiplication
-# over a window of the centred rows (d short ones cost more below).
-WINDOW_FILL_FEATURES = 16
-
-
 def feature_rows(d: int, diagonal: bool) -> int:
     """Rows of the buffer that :func:`_fill_features` writes for ``d`` features: the
-    features (:func:`feature_width`) and scratch."""
-    return feature_width(d, diagonal) + (0 if diagonal else d // 2)
+    features (:func:`feature_width`), a first row of scratch for even d and scratch after."""
+    return feature_width(d, diagonal) + (0 if diagonal else d // 2 + _pad_rows(d))
 
 
 def feature_width(d: int, diagonal: bool) -> int:
     """Features per row: the quadratic ones, the constant 1, the centred ones."""
     return (d if diagonal else d * (d + 1) // 2) + 1 + d
+
+
+def _pad_rows(d: int) -> int:
+    # For even d the offset d / 2 yields d products, of which the first d / 2 repeat the
+    # others: they go to scratch rows before the features.
+    return d // 2 if d % 2 == 0 else 0
+
+
+def _feature_views(buffer: np.ndarray, d: int, m: int, diagonal: bool) -> tuple:
+    """The views of ``buffer`` that :func:`_write_features` fills for blocks of ``m`` rows:
+    (features (width, m), centred rows (d, m), scratch, products, windows)."""
+    width = feature_width(d, diagonal)
+    if diagonal:
+        out = buffer[:width, :m]
+        return out, out[d + 1 :], None, out[:d], None
+    pad, half = _pad_rows(d), d // 2
+    offsets = half + 1 if pad else (d + 1) // 2  # s = offsets - 1, ..., 0
+    base = pad + width - d  # the first centred row
+    step, col = buffer.strides
+    out = buffer[pad : pad + width, :m]
+    centred = buffer[base : base + d, :m]
+    scratch = buffer[base + d : base + d + half, :m]
+    # Offset s's products at rows (offsets - 1 - s) d; its window (centred rows s, ..., s + d
+    # - 1, cyclically: centred rows followed by a copy of the first half) from row base + s.
+    products = np.ndarray((offsets, d, m), buffer.dtype, buffer, 0, (d * step, step, col))
+    windows = np.ndarray(
+        (offsets, d, m), buffer.dtype, buffer, (base + offsets - 1) * step, (-step, step, col)
+    )
+    return out, centred, scratch, products, windows
+
+
+def _write_features(rows: np.ndarray, shift: np.ndarray, views: tuple) -> np.ndarray:
+    """Fill ``views`` (from :func:`_feature_views`, for ``rows.shape[0]`` rows) from ``rows``
+    but for the constant row, and return the features."""
+    out, centred, scratch, products, windows = views
+    np.subtract(rows.T, shift[:, None], out=centred)
+    if windows is None:
+        np.multiply(centred, centred, out=products)
+        return out
+    if scratch.shape[0]:
+        np.copyto(scratch, centred[: scratch.shape[0]])
+    np.multiply(centred, windows, out=products)
+    return out
 
 
 def _fill_features(
@@ -288,34 +330,20 @@ def _fill_features(
     rather than m short ones; the quadratic features are in :func:`quadratic_pairs`' order.
     """
     m, d = rows.shape
-    q = d if diagonal else d * (d + 1) // 2
-    width = q + 1 + d
-    out = buffer[:, :m]
-    centred = out[q + 1 : width]
-    np.subtract(rows.T, shift[:, None], out=centred)
-    out[q] = 1.0
-    np.multiply(centred, centred, out=out[:d])
-    if diagonal or d < 2:
-        return out[:width]
-    half = d // 2
-    full = (d - 1) // 2  # offsets with d pairs; an even d adds d / 2 pairs at s = d / 2
-    if d >= WINDOW_FILL_FEATURES:
-        # Rows centred[s : s + d] (cyclically) for s = 1..full are windows of the centred rows
-        # followed by a copy of their first half: one multiplication for all of them.
-        out[width : width + half] = centred[:half]
-        step, col = buffer.strides
-        window = np.ndarray((full, d, m), buffer.dtype, buffer, (q + 2) * step, (step, step, col))
-        products = np.ndarray((full, d, m), buffer.dtype, buffer, d * step, (d * step, step, col))
-        np.multiply(centred, window, out=products)
-    else:
-        for s in range(1, full + 1):
-            at = d * s
-            np.multiply(centred[: d - s], centred[s:], out=out[at : at + d - s])
-            np.multiply(centred[d - s :], centred[:s], out=out[at + d - s : at + d])
-    if 2 * half == d:
-        at = d * (full + 1)
-        np.multiply(centred[:half], centred[half:], out=out[at : at + half])
-    return out[:width]
+    views = _feature_views(buffer, d, m, diagonal)
+    views[0][feature_width(d, diagonal) - d - 1] = 1.0
+    return _write_features(rows, shift, views)
+
+
+def _gaussian_block(width: int, k: int, n: int) -> int:
+    """Rows per block of the Gaussian pass over ``n`` rows of ``width`` features and ``k``
+    log joints: from the L2 cache's size, and for wide features at most one product's rows
+    (the features then stay in cache from their writing to the second product, with room for
+    a second kernel thread on the same core: these VMs' two vCPUs share one core's L2)."""
+    block = gaussian_block_rows(width + k)
+    if width >= PRODUCT_MIN_WIDTH:
+        block = min(block, PRODUCT_ROWS)
+    return max(1, min(block, n))
 
 
 def _product_rows(width: int, block: int) -> int:
@@ -407,19 +435,32 @@ def _partial(
     heads, margin = bounds[:-1], np.asarray(floors) + 1.0
     safe = [False] * len(forms)
     sums = [np.zeros((f.n_components, width)) for f in forms]
+    n = x.shape[0]
     loglik = [0.0] * len(forms)
     log_max_resp = [0.0] * len(forms)
-    block = min(gaussian_block_rows(width + coef.shape[0]), x.shape[0])
+    block = _gaussian_block(width, coef.shape[0], n)
     buffer = np.empty((feature_rows(d, first.diagonal), block))
+    views = _feature_views(buffer, d, block, first.diagonal)
+    views[0][q] = 1.0  # the constant row, once
     joints = np.empty((coef.shape[0], block))
+    ones = np.ones(max(f.n_components for f in forms))
+    # Unweighted rows: each form's log totals and largest log joints (less the shifts), added
+    # position by position and summed at the end.
+    logs = np.zeros((len(forms), 2, block if weights is None else 0))
+    pair = np.empty((2, block))
     step = _product_rows(width, block)
-    for start in range(0, x.shape[0], block):
+    for start in range(0, n, block):
         rows = x[start : start + block]
         m = rows.shape[0]
-        feats = _fill_features(rows, first.shift, buffer, first.diagonal)
+        if m < block:
+            views = _feature_views(buffer, d, m, first.diagonal)
+        feats = _write_features(rows, first.shift, views)
         joint = joints[:, :m]  # (sum k, m)
-        for at in range(0, m, step):
-            np.matmul(coef, feats[:, at : at + step], out=joint[:, at : at + step])
+        if step >= m:
+            np.matmul(coef, feats, out=joint)
+        else:
+            for at in range(0, m, step):
+                np.matmul(coef, feats[:, at : at + step], out=joint[:, at : at + step])
         w = None if weights is None else weights[start : start + m]
         total_weight = m if w is None else float(w.sum())
         if lowest is not None:
@@ -437,34 +478,42 @@ def _partial(
                     continue
                 for at in range(0, m, step):  # a total overflowed: from the start
                     np.matmul(coef[lo:hi], feats[:, at : at + step], out=part[:, at : at + step])
-            top = part.max(axis=0)  # (m,), each row's largest log joint less the bound
+            # each row's largest log joint less the bound
+            top = np.maximum.reduce(part, axis=0, out=None if w is not None else pair[1, :m])
             shift = None
-            if ups[j] is None or not (top.min() >= -PEAK_GAP and top.max() <= PEAK_GAP):
+            if up is None or not (top.min() >= -PEAK_GAP and top.max() <= PEAK_GAP):
                 # Rows where every component has log joint -inf contribute -inf, as they should.
                 top[~np.isfinite(top)] = 0.0
-                shift = top.copy() if ups[j] is None else np.where(top < -PEAK_GAP, top, 0.0)
+                shift = top.copy() if up is None else np.where(top < -PEAK_GAP, top, 0.0)
                 part -= shift
                 top -= shift
+                loglik[j] += float(shift.sum() if w is None else w @ shift)
             if safe[j] and shift is None:
                 np.exp(part, out=part)
             else:
                 exp_normal(part, floors[j])
-            total = part.sum(axis=0)  # (m,), at least the largest term, exp(top)
-            # the largest responsibility of a row is exp(top) / total
-            log_total = np.log(total)
-            scale = np.divide(1.0, total, out=total)
+            # each row's total, at least its largest term, exp(top); the largest
+            # responsibility of a row is exp(top) / total
+            total = np.matmul(ones[: hi - lo], part)
             if w is None:
-                lt = float(log_total.sum())
-                loglik[j] += lt + (0.0 if shift is None else float(shift.sum()))
-                log_max_resp[j] += float(top.sum()) - lt
+                np.log(total, out=pair[0, :m])
+                logs[j, :, :m] += pair[:, :m]
             else:
-                lt = float(w @ log_total)
-                loglik[j] += lt + (0.0 if shift is None else float(w @ shift))
+                lt = float(w @ np.log(total))
+                loglik[j] += lt
                 log_max_resp[j] += float(w @ top) - lt
+            scale = np.divide(1.0, total, out=total)
+            if w is not None:
                 scale *= w
-            loglik[j] += (ups[j] or 0.0) * total_weight
+            loglik[j] += (up or 0.0) * total_weight
             part *= scale  # responsibilities (k, m) times the rows' weights
-            _add_statistics(sums[j], part, feats, step)
+            if step >= m:
+                sums[j] += part @ feats.T
+            else:
+                _add_statistics(sums[j], part, feats, step)
+    for j, (log_total, top) in enumerate(logs.sum(axis=2)):
+        loglik[j] += float(log_total)
+        log_max_resp[j] += float(top - log_total)
     # [quadratic, 1, linear] to the order of QuadraticForm.coef and then 1
     sums = [np.hstack([s[:, :q], s[:, q + 1 :], s[:, q : q + 1]]) for s in sums]
     if not log_max:
