@@ -378,7 +378,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             data: DataSource = array_source(x, w, dtype=read_as)
             if place is not None:
                 data = place.hold(data, x, w)
-            if x.shape[0] > INIT_ROWS:
+            if x.shape[0] > INIT_ROWS and not self._start_given():
                 key = (id(x), _state_key(rng)) if shared is not None and w is None else None
                 if key is not None and key in shared.samples:
                     rows, sample, state = shared.samples[key]
@@ -445,6 +445,12 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the label of each row of ``X``."""
         return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    def _start_given(self) -> bool:
+        """Every starting value is given and no prior looks at the rows: the fit needs no
+        sample of rows to start from (their shape only)."""
+        given = (self.weights_init, self.means_init, self.precisions_init)
+        return all(value is not None for value in given) and self.covariance_prior is None
 
     def _initial_mixture(
         self, x, w, structure, rng, first: bool = True, shared: SharedStarts | None = None
