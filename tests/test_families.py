@@ -3,12 +3,12 @@ against direct maximisation (with and without conjugate priors), and plain-dict 
 
 import numpy as np
 import pytest
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from emkit.distributions.bernoulli import Bernoulli
 from emkit.distributions.categorical import Categorical
 from emkit.distributions.exponential import Exponential
-from emkit.distributions.gamma import Gamma
+from emkit.distributions.gamma import Gamma, gamma_shape_newton
 from emkit.distributions.linear_gaussian import LinearGaussian
 from emkit.distributions.normal import Normal
 from emkit.distributions.point_mass import PointMass
@@ -159,6 +159,22 @@ def test_gamma_m_step_matches_scipy_fit():
     a, _, scale = stats.gamma.fit(x[:, 0], floc=0, method="MLE")
     np.testing.assert_allclose(fitted.shape[0], a, rtol=1e-5)
     np.testing.assert_allclose(fitted.rate[0], 1 / scale, rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [0.3, 2.0, 80.0, 3e3, 1e7])
+@pytest.mark.parametrize("prior", [(1.0, 0.0), (3.0, 2.0)])
+def test_gamma_shape_of_one_feature_is_the_vector_newton(shape, prior):
+    # One feature takes the Newton steps on floats: the maximiser of the vector form (two
+    # copies of the feature), which is the root of the profiled gradient (scipy's digamma).
+    x = np.random.default_rng(3).gamma(shape, 1.0, 200)
+    w, sx, slx = 200.0, x.sum(), np.log(x).sum()
+    one = gamma_shape_newton(w, np.array([sx]), np.array([slx]), *prior)
+    two = gamma_shape_newton(w, np.array([sx, sx]), np.array([slx, slx]), *prior)
+    np.testing.assert_allclose(one, two[:1], rtol=1e-14)
+    a, b = prior
+    rate = (w * one[0] + a - 1.0) / (sx + b)
+    gradient = w * np.log(rate) - w * special.digamma(one[0]) + slx  # d/d shape, rate fixed
+    assert abs(gradient) <= 1e-7 * w * max(1.0, np.log(one[0]))
 
 
 def test_linear_gaussian_matches_weighted_least_squares():
