@@ -93,19 +93,23 @@ def distinct_rows(
     span = high - low + 1.0  # finite: the rows are
     if float(np.prod(span)) > DISTINCT_GRID:
         return None
-    shifted = x - low  # integers in [0, span) where x holds integers; exact
-    codes = shifted.astype(np.int64)
-    if not np.array_equal(codes, shifted):
-        return None
-    del shifted
     sizes = span.astype(np.int64)
     strides = np.ones(d, dtype=np.int64)
     for j in range(d - 2, -1, -1):
         strides[j] = strides[j + 1] * sizes[j + 1]
-    key = codes[:, 0] * strides[0]
-    for j in range(1, d):
-        key += codes[:, j] * strides[j]
-    del codes
+    key = None
+    for j in range(d):  # a column at a time: a few arrays of n values at most
+        shifted = x[:, j] - low[j]  # integers in [0, span) where x holds integers; exact
+        codes = shifted.astype(np.int64)
+        if not np.array_equal(codes, shifted):
+            return None
+        if strides[j] != 1:
+            codes *= strides[j]
+        if key is None:
+            key = codes
+        else:
+            key += codes
+    assert key is not None
     cells = int(strides[0] * sizes[0])
     counts = np.bincount(key, minlength=cells)
     present = np.flatnonzero(counts)
