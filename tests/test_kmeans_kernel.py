@@ -7,9 +7,16 @@ from sklearn.cluster import KMeans as SkKMeans
 
 from emkit import KMeans
 from emkit.backend import numpy_backend
-from emkit.backend.nearest import nearest_e_step, nearest_form, nearest_labels, shifted_source
+from emkit.backend.nearest import (
+    fit_source,
+    nearest_e_step,
+    nearest_form,
+    nearest_labels,
+    rescale_source,
+    shifted_source,
+)
 from emkit.backend.numpy_backend import shifted_rows
-from emkit.init import canonical_order, draw_rows, kmeans_plusplus
+from emkit.init import canonical_order, column_moments, draw_rows, kmeans_plusplus
 
 
 def blobs(n=3000, d=3, k=4, offset=0.0, seed=0):
@@ -68,6 +75,25 @@ def test_rows_laid_out_once_give_the_same_pass(weighted, monkeypatch):
         assert once.inertia == pytest.approx(plain.inertia, rel=1e-13)
         np.testing.assert_array_equal(once.far_dist, plain.far_dist)
         np.testing.assert_allclose(once.far_rows, plain.far_rows, rtol=1e-14)
+
+
+def test_a_fits_layout_gives_the_moments_and_rescales_exactly(monkeypatch):
+    """The fit's one pass over the rows gives column_moments' means and mean variance (to
+    rounding), and rescaling the layout by a power of two is the layout of x / scale."""
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "2")
+    x = blobs(n=70_000, d=3, k=4, offset=1e4)
+    x[:, 1] *= 1e-3  # columns of different spreads
+    source, mean, spread = fit_source(x)
+    want_mean, want_variance = column_moments(x)
+    np.testing.assert_allclose(mean, want_mean, rtol=1e-13)
+    assert spread == pytest.approx(want_variance.mean(), rel=1e-9)
+    shift = source.rows.shift
+    np.testing.assert_allclose(source.rows.features[:-1].T + shift, x, rtol=1e-14)
+    scaled = rescale_source(source, 0.25).rows
+    direct = shifted_rows(x, shift / 0.25, 0.25)
+    np.testing.assert_array_equal(scaled.features, direct.features)
+    np.testing.assert_array_equal(scaled.shift, direct.shift)
+    np.testing.assert_allclose(scaled.norms, direct.norms, rtol=1e-15)
 
 
 @pytest.mark.parametrize("weighted", [False, True])

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from emkit.backend.namespace import namespace_of
-from emkit.backend.numpy_backend import ShiftedRows, shifted_rows
+from emkit.backend.numpy_backend import ShiftedRows, laid_out_moments, rescaled, shifted_rows
 from emkit.backend.sources import WeightedRows
 
 
@@ -143,3 +143,19 @@ def shifted_source(
     near the data), with their weights (n,): all the rows of a fit, so that the pass looks for
     the farthest rows only where a cluster empties."""
     return ShiftedSource(shifted_rows(x, shift, scale, complete=True), sample_weight)
+
+
+def fit_source(
+    x: np.ndarray, sample_weight: np.ndarray | None = None
+) -> tuple[ShiftedSource, np.ndarray, float]:
+    """The source of all the rows of ``x`` (n, d, NumPy) laid out from a point near the data
+    (the mean of its first rows), with their weights (n,); the columns' means (d,) and mean
+    (unweighted) variance, from the same pass over ``x``. :func:`rescale_source` then gives
+    the rows ``x / scale``."""
+    rows, mean, spread = laid_out_moments(x)
+    return ShiftedSource(rows, sample_weight), mean, spread
+
+
+def rescale_source(source: ShiftedSource, scale: float) -> ShiftedSource:
+    """``source``'s rows divided by ``scale``, a power of two: exact, in place."""
+    return ShiftedSource(rescaled(source.rows, scale), source.sample_weight)

@@ -658,12 +658,47 @@ def shifted_rows(
     """:class:`ShiftedRows` of ``x / scale`` (n, d) taken from ``shift`` (d,); of the rows
     ``x[order]`` where ``order`` (n,) is given; ``complete``: they are all the data's rows
     (see :class:`ShiftedRows`)."""
+    return _laid_out(x, shift, scale, order, complete)[0]
+
+
+def laid_out_moments(x: np.ndarray, block: int = 8192) -> tuple[ShiftedRows, np.ndarray, float]:
+    """All the rows of ``x`` (n, d, n > 0) laid out (``complete``) from the mean of its first
+    ``block`` rows, with the columns' means (d,) and their mean (unweighted, population)
+    variance from the same pass: the sums of the shifted rows and of their norms."""
+    n, d = x.shape
+    shift = x[:block].mean(axis=0)
+    rows, column_sums = _laid_out(x, shift, 1.0, None, True)
+    first = column_sums / n  # the mean minus the shift
+    spread = float(rows.norms.sum()) / n - float(first @ first)
+    return rows, shift + first, max(spread, 0.0) / max(d, 1)
+
+
+def rescaled(rows: ShiftedRows, scale: float) -> ShiftedRows:
+    """``rows`` (laid out from x) as the layout of ``x / scale``, ``scale`` a power of two:
+    exactly, in place (the returned rows share and change ``rows``' arrays)."""
+    if scale == 1.0:
+        return rows
+    d = rows.shape[1]
+    rows.features[:d] *= 1.0 / scale
+    np.multiply(rows.norms, 1.0 / scale**2, out=rows.norms)
+    return ShiftedRows(rows.features, rows.norms, rows.shift / scale, rows.complete)
+
+
+def _laid_out(
+    x: np.ndarray,
+    shift: np.ndarray,
+    scale: float,
+    order: np.ndarray | None,
+    complete: bool,
+) -> tuple[ShiftedRows, np.ndarray]:
+    """:func:`shifted_rows`, and the sums of the shifted rows' columns (d,)."""
     n, d = x.shape
     features = np.empty((d + 1, n))
     norms = np.empty(n)
 
-    def fill(rows: np.ndarray, _: object, start: int) -> None:
+    def fill(rows: np.ndarray, _: object, start: int) -> np.ndarray:
         block = _block_rows(2 * d + 1, NEAREST_BLOCK_BYTES)
+        sums = np.zeros(d)
         for at in range(0, rows.shape[0], block):
             part = slice(start + at, start + min(at + block, rows.shape[0]))
             out = features[:d, part]
@@ -675,9 +710,12 @@ def shifted_rows(
                 out -= shift[:, None]
             features[d, part] = 1.0
             np.einsum("ij,ij->j", out, out, out=norms[part])
+            sums += np.add.reduce(out, axis=1)
+        return sums
 
-    over_threads(x if order is None else order, None, fill, NEAREST_PARTS_PER_THREAD)
-    return ShiftedRows(features, norms, np.asarray(shift, dtype=np.float64), complete)
+    parts = over_threads(x if order is None else order, None, fill, NEAREST_PARTS_PER_THREAD)
+    rows = ShiftedRows(features, norms, np.asarray(shift, dtype=np.float64), complete)
+    return rows, sum(parts[1:], parts[0])
 
 
 def nearest_sums(x: Any, weights: np.ndarray | None, forms: list) -> list[tuple]:

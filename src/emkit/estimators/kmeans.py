@@ -24,7 +24,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
-from emkit.backend.nearest import ShiftedSource, nearest_form, nearest_labels, shifted_source
+from emkit.backend.nearest import (
+    ShiftedSource,
+    fit_source,
+    nearest_form,
+    nearest_labels,
+    rescale_source,
+)
 from emkit.backend.sources import array_source
 from emkit.em import fit_starts
 from emkit.estimators._device import (
@@ -150,34 +156,36 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         if is_dask_collection(X):
             data, x, w = fit_rows(self, X, sample_weight, rng=rng, min_rows=self.n_clusters)
             scale = 1.0  # x: the rows sampled for the starts
-            mean, variance = column_moments(x)
+        elif place is not None and is_device_array(X):
+            rows = check_device_rows(self, place.rows(X), reset=True, min_rows=self.n_clusters)
+            x = np.asarray(namespace_of(rows).to_numpy(rows), dtype=np.float64)
         else:
-            if place is not None and is_device_array(X):
-                rows = check_device_rows(self, place.rows(X), reset=True, min_rows=self.n_clusters)
-                x = np.asarray(namespace_of(rows).to_numpy(rows), dtype=np.float64)
-            else:
-                x = check_rows(self, X, reset=True, min_rows=self.n_clusters)
-            w = check_weights(sample_weight, x)
-            mean, variance = column_moments(x)
-            # The objective is -inertia / 2 + const: at a tiny data scale the constant (the
-            # unit Gaussian's normaliser) would swallow the inertia and stop EM at once. In
-            # memory on the host the fit runs on x / scale, a power of two near the data's
-            # spread, so that rescaling is exact and the result is the same at every scale.
-            scale = _power_of_two_scale(variance) if place is None else 1.0
-        # Distances are taken from the data's mean (see emkit.backend.nearest).
-        starts = [
-            centroid_mixture(self._start(x, w, rng) / scale, mean / scale)
-            for _ in range(self._n_starts())
-        ]
+            x = check_rows(self, X, reset=True, min_rows=self.n_clusters)
         if not is_dask_collection(X):
-            # On the host the rows x / scale are laid out once, shifted and feature-major
-            # (after the starts: k-means++ lays out its own copy, and the two never coexist).
-            data = (
-                shifted_source(x, mean / scale, w, scale)
-                if place is None
-                else place.hold(array_source(x, w), x, w)
-            )
-        tol = inertia_tol(x, self.tol, variance / scale**2)
+            w = check_weights(sample_weight, x)
+        if place is None and not is_dask_collection(X):
+            # In memory on the host the rows are laid out once, shifted and feature-major, in
+            # the pass that gives their moments (after the starts: k-means++ lays out its own
+            # copy, and the two never coexist). The objective is -inertia / 2 + const: at a
+            # tiny data scale the constant (the unit Gaussian's normaliser) would swallow the
+            # inertia and stop EM at once, so the fit runs on x / scale, a power of two near
+            # the data's spread: rescaling is exact and the result is the same at every scale.
+            centres = [self._start(x, w, rng) for _ in range(self._n_starts())]
+            data, _, spread = fit_source(x, w)
+            scale = _power_of_two_scale(np.array([spread]))
+            data = rescale_source(data, scale)
+            # Distances are taken from a point near the data (see emkit.backend.nearest).
+            starts = [centroid_mixture(c / scale, data.rows.shift) for c in centres]
+            tol = inertia_tol(x, self.tol, np.array([spread]) / scale**2)
+        else:
+            scale = 1.0
+            mean, variance = column_moments(x)
+            starts = [
+                centroid_mixture(self._start(x, w, rng), mean) for _ in range(self._n_starts())
+            ]
+            if not is_dask_collection(X):
+                data = place.hold(array_source(x, w), x, w)
+            tol = inertia_tol(x, self.tol, variance)
         with memory_message(place, data):
             result = fit_starts(
                 starts, data, tol=tol, max_iter=self.max_iter, resolution=resolution(place)
