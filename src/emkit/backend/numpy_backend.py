@@ -290,7 +290,7 @@ def _feature_views(buffer: np.ndarray, d: int, m: int, diagonal: bool) -> tuple:
     width = feature_width(d, diagonal)
     if diagonal:
         out = buffer[:width, :m]
-        return out, out[d + 1 :], None, out[:d], None
+        return out, out[d + 1 :], None, None, out[:d], None
     pad, half = _pad_rows(d), d // 2
     offsets = half + 1 if pad else (d + 1) // 2  # s = offsets - 1, ..., 0
     base = pad + width - d  # the first centred row
@@ -304,20 +304,20 @@ def _feature_views(buffer: np.ndarray, d: int, m: int, diagonal: bool) -> tuple:
     windows = np.ndarray(
         (offsets, d, m), buffer.dtype, buffer, (base + offsets - 1) * step, (-step, step, col)
     )
-    return out, centred, scratch, products, windows
+    return out, centred, scratch, centred[:half], products, windows
 
 
 def _write_features(rows: np.ndarray, shift: np.ndarray, views: tuple) -> np.ndarray:
     """Fill ``views`` (from :func:`_feature_views`, for ``rows.shape[0]`` rows) from ``rows``
-    but for the constant row, and return the features."""
-    out, centred, scratch, products, windows = views
-    np.subtract(rows.T, shift[:, None], out=centred)
+    but for the constant row, and return the features; ``shift`` of shape (d, 1)."""
+    out, centred, scratch, head, products, windows = views
+    np.subtract(rows.T, shift, centred)
     if windows is None:
-        np.multiply(centred, centred, out=products)
+        np.multiply(centred, centred, products)
         return out
     if scratch.shape[0]:
-        np.copyto(scratch, centred[: scratch.shape[0]])
-    np.multiply(centred, windows, out=products)
+        np.copyto(scratch, head)
+    np.multiply(centred, windows, products)
     return out
 
 
@@ -334,7 +334,7 @@ def _fill_features(
     m, d = rows.shape
     views = _feature_views(buffer, d, m, diagonal)
     views[0][feature_width(d, diagonal) - d - 1] = 1.0
-    return _write_features(rows, shift, views)
+    return _write_features(rows, shift[:, None], views)
 
 
 def _gaussian_block(width: int, k: int, n: int) -> int:
@@ -442,8 +442,7 @@ def _partial(
     log_max_resp = [0.0] * len(forms)
     block = _gaussian_block(width, coef.shape[0], n)
     buffer = np.empty((feature_rows(d, first.diagonal), block))
-    views = _feature_views(buffer, d, block, first.diagonal)
-    views[0][q] = 1.0  # the constant row, once
+    _feature_views(buffer, d, block, first.diagonal)[0][q] = 1.0  # the constant row, once
     joints = np.empty((coef.shape[0], block))
     ones = np.ones(max(f.n_components for f in forms))
     # Unweighted rows: each form's log totals and largest log joints (less the shifts), added
@@ -451,15 +450,21 @@ def _partial(
     logs = np.zeros((len(forms), 2, block if weights is None else 0))
     pair = np.empty((2, block))
     step = _product_rows(width, block)
+    spans = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+    shift_column = first.shift[:, None]
+    m = block
     for start in range(0, n, block):
         rows = x[start : start + block]
-        m = rows.shape[0]
-        if m < block:
+        if start == 0 or rows.shape[0] < m:  # the views of a block of m rows
+            m = rows.shape[0]
             views = _feature_views(buffer, d, m, first.diagonal)
-        feats = _write_features(rows, first.shift, views)
-        joint = joints[:, :m]  # (sum k, m)
+            joint = joints[:, :m]  # (sum k, m)
+            log_total, top_out, pair_m = pair[0, :m], pair[1, :m], pair[:, :m]
+            logs_m = [logs[j, :, :m] for j in range(len(forms))]
+            parts = [joint[lo:hi] for lo, hi in spans]  # each form's (k, m)
+        feats = _write_features(rows, shift_column, views)
         if step >= m:
-            np.matmul(coef, feats, out=joint)
+            np.matmul(coef, feats, joint)
         else:
             for at in range(0, m, step):
                 np.matmul(coef, feats[:, at : at + step], out=joint[:, at : at + step])
@@ -471,19 +476,23 @@ def _partial(
             a, half, length = lowest
             low = a - half * r2 - length * np.sqrt(r2)
             safe = list(np.minimum.reduceat(low, heads) >= margin)
-        for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-            part = joint[lo:hi]  # (k, m)
+        for j, part in enumerate(parts):
             up = ups[j]
             if not log_max and safe[j] and up is not None:
                 if _normalise_unshifted(part, w, j, sums, loglik, feats, step):
                     loglik[j] += up * total_weight
                     continue
+                lo = spans[j][0]
                 for at in range(0, m, step):  # a total overflowed: from the start
-                    np.matmul(coef[lo:hi], feats[:, at : at + step], out=part[:, at : at + step])
+                    np.matmul(
+                        coef[lo : lo + part.shape[0]],
+                        feats[:, at : at + step],
+                        out=part[:, at : at + step],
+                    )
             # each row's largest log joint less the bound
-            top = np.maximum.reduce(part, axis=0, out=None if w is not None else pair[1, :m])
+            top = np.maximum.reduce(part, axis=0, out=None if w is not None else top_out)
             shift = None
-            if up is None or not (top.min() >= -PEAK_GAP and top.max() <= PEAK_GAP):
+            if up is None or not top.min() >= -PEAK_GAP:
                 # Rows where every component has log joint -inf contribute -inf, as they should.
                 top[~np.isfinite(top)] = 0.0
                 shift = top.copy() if up is None else np.where(top < -PEAK_GAP, top, 0.0)
@@ -491,20 +500,20 @@ def _partial(
                 top -= shift
                 loglik[j] += float(shift.sum() if w is None else w @ shift)
             if safe[j] and shift is None:
-                np.exp(part, out=part)
+                np.exp(part, part)
             else:
                 exp_normal(part, floors[j])
             # each row's total, at least its largest term, exp(top); the largest
             # responsibility of a row is exp(top) / total
-            total = np.matmul(ones[: hi - lo], part)
+            total = np.matmul(ones[: part.shape[0]], part)
             if w is None:
-                np.log(total, out=pair[0, :m])
-                logs[j, :, :m] += pair[:, :m]
+                np.log(total, log_total)
+                logs_m[j] += pair_m
             else:
                 lt = float(w @ np.log(total))
                 loglik[j] += lt
                 log_max_resp[j] += float(w @ top) - lt
-            scale = np.divide(1.0, total, out=total)
+            scale = np.divide(1.0, total, total)
             if w is not None:
                 scale *= w
             loglik[j] += (up or 0.0) * total_weight
