@@ -69,9 +69,24 @@ class SharedStarts:
     makes alone; a reused draw leaves the fit's random state where its own draw would."""
 
     rows: tuple | None = None  # (X as given, missing, the array check_rows returned)
-    samples: dict = field(default_factory=dict)  # (rows, random state) -> (x, w, state)
-    starts: dict = field(default_factory=dict)  # (x, k, method, state) -> (resp, state)
+    samples: dict = field(default_factory=dict)  # (rows, random state) -> start rows
+    starts: dict = field(default_factory=dict)  # (rows, k, method, random state) -> resp
     moments: dict = field(default_factory=dict)  # for components_from_responsibilities
+
+    def recall(self, table: dict, rows: np.ndarray, options: tuple, rng, compute) -> np.ndarray:
+        """``compute()``, an array drawn from ``rows`` with ``rng``: kept in ``table`` (read
+        only) under ``rows``, ``options`` and ``rng``'s state, and taken from there by a later
+        plan whose ``rng`` is in the same state, which is then left where ``compute`` leaves
+        it."""
+        key = (id(rows), *options, _state_key(rng))
+        found = table.get(key)
+        if found is not None and found[0] is rows:  # not another array at a reused address
+            rng.set_state(found[2])
+            return found[1]
+        value = compute()
+        value.flags.writeable = False
+        table[key] = (rows, value, rng.get_state())
+        return value
 
 
 def _state_key(rng) -> tuple:
@@ -83,6 +98,13 @@ def _state_key(rng) -> tuple:
 # Starting values come from at most this many rows (a uniform sample, the same in memory and
 # out of core): k-means++ and k-means then cost the same for any n.
 INIT_ROWS = 100_000
+
+
+def _start_sample(x: np.ndarray, rng) -> np.ndarray:
+    """``INIT_ROWS`` rows of ``x`` drawn uniformly with ``rng``, as float64."""
+    return np.asarray(x[sample_indices(x.shape[0], INIT_ROWS, rng)], dtype=np.float64)
+
+
 PLOT_ROWS = 10_000  # rows a figure of a Dask collection draws
 
 
@@ -379,18 +401,11 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             if place is not None:
                 data = place.hold(data, x, w)
             if x.shape[0] > INIT_ROWS and not self._start_given():
-                key = (id(x), _state_key(rng)) if shared is not None and w is None else None
-                if key is not None and key in shared.samples:
-                    rows, sample, state = shared.samples[key]
-                    if rows is x:
-                        rng.set_state(state)
-                        return data, sample, None
+                if shared is not None and w is None:
+                    draw = functools.partial(_start_sample, x, rng)
+                    return data, shared.recall(shared.samples, x, (), rng, draw), None
                 keep = sample_indices(x.shape[0], INIT_ROWS, rng)
-                sample = np.asarray(x[keep], dtype=np.float64)
-                if key is not None:
-                    sample.flags.writeable = False  # the fits of the grid read it
-                    shared.samples[key] = (x, sample, rng.get_state())
-                return data, sample, None if w is None else w[keep]
+                return data, np.asarray(x[keep], dtype=np.float64), None if w is None else w[keep]
             return data, x, w
         n, d = source.n_rows, source.n_features
         if reset:
@@ -464,17 +479,11 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             return self._given_mixture(x.shape[1], structure)
         if self.missing == "em":
             x = fill_column_means(x, w)  # a start only: k-means++ needs complete rows
-        starts = shared.starts if shared is not None and w is None else None
-        key = (id(x), k, method, _state_key(rng)) if starts is not None else None
-        found = None if starts is None else starts.get(key)
-        if found is not None and found[0] is x:
-            _, resp, state = found
-            rng.set_state(state)
+        start = functools.partial(initial_responsibilities, x, k, method, rng, w)
+        if shared is not None and w is None:
+            resp = shared.recall(shared.starts, x, (k, method), rng, start)
         else:
-            resp = initial_responsibilities(x, k, method, rng, w)
-            if starts is not None:
-                resp.flags.writeable = False
-                starts[key] = (x, resp, rng.get_state())
+            resp = start()
         if w is not None:
             resp = resp * w[:, None]
         weights, components = components_from_responsibilities(
