@@ -109,6 +109,42 @@ def test_linear_regression_matches_statsmodels():
     np.testing.assert_allclose(no_int.stderr["coef"] * np.sqrt(80 / 77), ols0.bse, rtol=1e-8)
 
 
+def test_unbiased_regression_tests_with_student_t_as_statsmodels():
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(25, 2))
+    y = 0.2 + X @ [0.6, -0.1] + rng.normal(scale=0.8, size=25)
+    ols = sm.OLS(y, sm.add_constant(X)).fit()
+    est = mle.linear_regression(X, y, variance="unbiased")
+    table = est.summary(0.9).iloc[:3]  # the coefficients; statsmodels has no variance row
+    assert "t" in table.columns and "z" not in table.columns
+    np.testing.assert_allclose(table["std_err"], ols.bse, rtol=1e-10)
+    np.testing.assert_allclose(table["t"], ols.tvalues, rtol=1e-10)
+    np.testing.assert_allclose(table["p_value"], ols.pvalues, rtol=1e-8)
+    np.testing.assert_allclose(table[["ci_low", "ci_high"]], ols.conf_int(0.1), rtol=1e-10)
+    low, high = est.conf_int(0.9)["coef"]
+    np.testing.assert_allclose(np.c_[low, high], ols.conf_int(0.1)[1:], rtol=1e-10)
+    assert "P>|t|" in str(est) and "P>|z|" not in str(est)
+
+    # the same model fitted nonlinearly (R's nls also refers to t on N - p degrees of freedom)
+    nl = mle.nonlinear_regression(
+        lambda x, b0, b1, b2: b0 + b1 * x[:, 0] + b2 * x[:, 1],
+        X,
+        y,
+        [0.0, 0.0, 0.0],
+        variance="unbiased",
+    )
+    np.testing.assert_allclose(nl.summary()["p_value"].iloc[:3], ols.pvalues, rtol=1e-5)
+
+    # the MLE variance keeps the large-sample z, as for every other estimate
+    mle_table = mle.linear_regression(X, y).summary()
+    assert "z" in mle_table.columns
+    se = mle_table["std_err"].iloc[:3]
+    np.testing.assert_allclose(
+        mle_table["p_value"].iloc[:3], 2 * stats.norm.sf(np.abs(ols.params / se)), rtol=1e-10
+    )
+
+
 # ---- numerical MLE agrees with the closed forms ----------------------------------------------
 
 

@@ -277,11 +277,18 @@ class Estimate:
             se = np.where(var >= 0, np.sqrt(np.abs(var)), np.nan)
         return unflatten(se, self.params)
 
+    def _reference(self) -> tuple[str, Any]:
+        """The name of the Wald statistic and its reference distribution: ``("z", N(0, 1))``,
+        the large-sample distribution of an MLE."""
+        return "z", stats.norm
+
     def conf_int(self, level: float = 0.95) -> dict[str, tuple[Value, Value]]:
-        """Wald intervals ``estimate -+ z_{(1+level)/2} * std_err``, shaped like the parameters."""
+        """Wald intervals ``estimate -+ q_{(1+level)/2} * std_err``, shaped like the parameters:
+        q the standard normal quantile (Student's t on ``df_resid`` degrees of freedom for a
+        regression with the unbiased variance, see :class:`RegressionEstimate`)."""
         if not 0 < level < 1:
             raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
-        z = stats.norm.ppf((1 + level) / 2)
+        z = self._reference()[1].ppf((1 + level) / 2)
         se = self.stderr
         out = {}
         for name, value in self.params.items():
@@ -295,19 +302,22 @@ class Estimate:
         Returns
         -------
         DataFrame indexed by ``rate``, ``coef[0]``, ... with columns ``estimate``, ``std_err``,
-        ``z`` and ``p_value`` (the Wald test of a zero value) and ``ci_low``, ``ci_high``.
+        ``z`` and ``p_value`` (the Wald test of a zero value) and ``ci_low``, ``ci_high``. For
+        a regression with the unbiased variance the statistic is ``t``, referred to Student's
+        t on ``df_resid`` degrees of freedom, as statsmodels' OLS and R's ``lm`` print it.
         """
         est = flatten(self.params)
         se = flatten(self.stderr)
         ci = self.conf_int(level)
+        name, reference = self._reference()
         with np.errstate(divide="ignore", invalid="ignore"):
             z = est / se
         frame = pd.DataFrame(
             {
                 "estimate": est,
                 "std_err": se,
-                "z": z,
-                "p_value": 2 * stats.norm.sf(np.abs(z)),
+                name: z,
+                "p_value": 2 * reference.sf(np.abs(z)),
                 "ci_low": flatten({k: v[0] for k, v in ci.items()}),
                 "ci_high": flatten({k: v[1] for k, v in ci.items()}),
             },
@@ -328,13 +338,14 @@ class Estimate:
         """
         table = self.summary(level)
         alpha = 1 - level
-        head = ["coef", "std err", "z", "P>|z|", f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"]
+        name = self._reference()[0]
+        head = ["coef", "std err", name, f"P>|{name}|", f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"]
         stub = max([len(name) for name in table.index] + [9])
         rows = [
             [
                 _forg(r.estimate, 4),
                 _forg(r.std_err),
-                _forg(r.z),
+                _forg(getattr(r, name)),
                 "nan" if np.isnan(r.p_value) else f"{r.p_value:#6.3f}",
                 _forg(r.ci_low),
                 _forg(r.ci_high),
@@ -437,6 +448,12 @@ class RegressionEstimate(Estimate):
         What stopped the solver (nonlinear) or how the system was solved (linear).
     nfev : int
         Number of evaluations of the model function (0 for linear regression).
+    unbiased : bool
+        Whether :math:`\\hat\\sigma^2` is RSS/(N - p). The Wald statistics of :meth:`summary`
+        and the intervals of :meth:`conf_int` then refer to Student's t on ``df_resid``
+        degrees of freedom (exact for a linear model's coefficients, the usual approximation
+        for nonlinear ones), as statsmodels' OLS and R's ``lm`` and ``nls`` print them; with
+        RSS/N, to the standard normal, as for every MLE.
 
     Examples
     --------
@@ -457,6 +474,12 @@ class RegressionEstimate(Estimate):
     converged: bool = True
     message: str = ""
     nfev: int = 0
+    unbiased: bool = False
+
+    def _reference(self) -> tuple[str, Any]:
+        if self.unbiased and self.df_resid > 0:
+            return "t", stats.t(self.df_resid)
+        return super()._reference()
 
     def _footer(self) -> list[str]:
         lines = []

@@ -209,4 +209,5 @@ def linear_regression(
         condition_number=cond,
         converged=True,
         message="column-pivoted QR with two steps of iterative refinement",
+        unbiased=variance == "unbiased",
     )

@@ -454,4 +454,5 @@ def nonlinear_regression(
         converged=converged,
         message=message,
         nfev=model.nfev,
+        unbiased=variance == "unbiased",
     )
