@@ -194,6 +194,29 @@ def test_linear_formula_agrees_with_statsmodels(real, capsys):
     assert list(table_rows(capsys.readouterr().out)) == ["x2", "variance"]
 
 
+def test_unbiased_variance_prints_the_ols_table(real, capsys):
+    sm = pytest.importorskip("statsmodels.api")
+    path, frame = real
+    argv = ["linear", str(path), "--formula", "z ~ x1 + x2", "--variance", "unbiased"]
+    assert run_mle(argv) == 0
+    out = capsys.readouterr().out
+    assert "P>|t|" in out
+    rows = table_rows(out)
+    data = frame[["z", "x1", "x2"]].dropna()
+    ols = sm.OLS(data["z"], sm.add_constant(data[["x1", "x2"]])).fit()
+    low, high = ols.conf_int(0.05).T.to_numpy()
+    for j, (name, ref) in enumerate(
+        zip(["intercept", "x1", "x2"], ["const", "x1", "x2"], strict=True)
+    ):
+        _, se, t, p, ci_low, ci_high = rows[name]
+        assert se == pytest.approx(ols.bse[ref], abs=5e-4)
+        assert t == pytest.approx(ols.tvalues[ref], rel=1e-3)
+        assert p == pytest.approx(ols.pvalues[ref], abs=5e-4)
+        assert [ci_low, ci_high] == pytest.approx([low[j], high[j]], abs=5e-4)
+    with pytest.raises(DataError, match="--variance applies to the regressions"):
+        run_mle(["poisson", str(path), "--column", "k", "--variance", "unbiased"])
+
+
 def test_nonlinear_formula_agrees_with_curve_fit(real, capsys):
     from scipy.optimize import curve_fit
 

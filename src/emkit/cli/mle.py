@@ -58,6 +58,12 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--start", help="nonlinear: starting values of the parameters, e.g. a=1,k=0.5"
     )
+    parser.add_argument(
+        "--variance",
+        choices=("mle", "unbiased"),
+        help="regressions: the noise variance RSS/N (mle, the default) or RSS/(N - p) "
+        "(unbiased: standard errors, t statistics and intervals as statsmodels' OLS and R's lm)",
+    )
     parser.add_argument("--sep", help="CSV delimiter (default: detected from the file)")
     parser.add_argument(
         "--decimal", choices=(".", ","), help="decimal mark (default: detected from the file)"
@@ -77,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
     frame = read_raw(args.data, args.sep, args.decimal).rename(columns=str)
     if frame.shape[0] == 0:
         raise DataError(f"{args.data}: the table is empty (no rows)")
+    if args.variance is not None and args.family not in REGRESSIONS:
+        raise DataError(
+            f"--variance applies to the regressions ({', '.join(REGRESSIONS)}), not {args.family}"
+        )
     if args.family in REGRESSIONS:
         estimate, where = regression(args, frame)
     elif args.family in MANY_COLUMNS:
@@ -129,9 +139,9 @@ def _numbers(frame: pd.DataFrame, path) -> np.ndarray:
     return frame.to_numpy(dtype=np.float64)
 
 
-def _fit(fit, where: str, *data):
+def _fit(fit, where: str, *data, **options):
     try:
-        return fit(*data)
+        return fit(*data, **options)
     except ValueError as exc:
         raise DataError(f"{where}: {exc}") from None
 
@@ -294,7 +304,14 @@ def linear(args, frame, response: str, terms: list[str], intercept: bool):
     data = _complete(_columns(frame, [response, *terms], args.data), args.data)
     values = _numbers(data, args.data)
     where = f"{args.data}: {response} ~ {' + '.join(terms)}" + ("" if intercept else " + 0")
-    estimate = _fit(mle.linear_regression, where, values[:, 1:], values[:, 0], intercept)
+    estimate = _fit(
+        mle.linear_regression,
+        where,
+        values[:, 1:],
+        values[:, 0],
+        intercept,
+        variance=args.variance or "mle",
+    )
     labels = (["intercept"] if intercept else []) + list(terms) + ["variance"]
     return dataclasses.replace(estimate, labels=tuple(labels)), where
 
@@ -332,7 +349,16 @@ def nonlinear(args, frame, response: str, expression, start: dict[str, float]):
 
     where = f"{args.data}: {response} ~ {expression.text}"
     with np.errstate(all="ignore"):
-        estimate = _fit(mle.nonlinear_regression, where, f, x, values[:, 0], start)
-    return dataclasses.replace(
-        estimate, method="Nonlinear least squares (maximum likelihood)"
-    ), where
+        estimate = _fit(
+            mle.nonlinear_regression,
+            where,
+            f,
+            x,
+            values[:, 0],
+            start,
+            variance=args.variance or "mle",
+        )
+    method = "Nonlinear least squares (maximum likelihood)"
+    if args.variance == "unbiased":
+        method = method[:-1] + ", variance RSS/(N - p))"
+    return dataclasses.replace(estimate, method=method), where
