@@ -42,7 +42,7 @@ LINEAR_BLOCK_BYTES = 3 << 19
 KEPT_BYTES_PER_ROW_BYTE = 4
 KEPT_EXTRA_BYTES = 1 << 26
 # Rows whose statistics are computed at once when they are kept.
-FEATURE_ROWS = 65_536
+FEATURE_ROWS = 1 << 18
 # Sums of logarithms of values in [1, k] take the logarithm of products of this many values.
 LOG_GROUP = 32
 # Products of values in [1, s] are kept below e^LOG_PRODUCT (far from overflow).
@@ -176,7 +176,8 @@ class _Kept:
 
     def _compute(self, kernel: Any) -> None:
         """The statistics of every row, ``FEATURE_ROWS`` rows at a time, written straight
-        into the augmented array (no copy of all rows' statistics)."""
+        into the augmented array (no copy of all rows' statistics); their largest magnitudes
+        and sums then by one reduction over each statistic's row."""
         x, key = self.x, kernel.key
         n = x.shape[0]
         first = kernel.features(x[:FEATURE_ROWS])
@@ -186,10 +187,6 @@ class _Kept:
             return
         out = np.empty((p + 1, n))
         out[-1] = 1.0
-        size = np.zeros(p + 1)
-        size[-1] = 1.0
-        sums = np.zeros(p + 1)
-        sums[-1] = n
         base: np.ndarray | None = None
         inside: np.ndarray | None = None
         for start in range(0, n, FEATURE_ROWS):
@@ -204,13 +201,16 @@ class _Kept:
                 if inside is None:
                     inside = np.ones(n, dtype=bool)
                 inside[start:stop] = f.inside
-            if stop > start:
-                top = np.maximum(f.values.max(axis=1), -f.values.min(axis=1))
-                np.maximum(size[:-1], top, out=size[:-1])
-                sums[:-1] += np.add.reduce(f.values, axis=1)
+        values = out[:-1]
+        size = np.zeros(p + 1)
+        size[-1] = 1.0
+        sums = np.full(p + 1, float(n))
+        if n:
+            np.maximum(values.max(axis=1), -values.min(axis=1), out=size[:-1])
+            np.add.reduce(values, axis=1, out=sums[:-1])
         self.augmented[key] = (out, size)
         self.row_sums[key, 0, n] = sums
-        self.features[key] = RowFeatures(out[:-1], base, inside)
+        self.features[key] = RowFeatures(values, base, inside)
 
     def row_sum(self, key: Any, start: int, stop: int, offset: int = 0) -> np.ndarray:
         r""":math:`\sum_n (T(x_n); 1)` over rows ``offset + start : offset + stop`` of the kept

@@ -56,10 +56,10 @@ class Exponential(IndependentFeatures):
 
     def in_support(self, x: np.ndarray) -> np.ndarray:
         """Rows with every value non-negative, bool (n,)."""
-        return np.all(x >= 0, axis=1)
+        return _nonnegative_rows(x)
 
     def check_support(self, x: np.ndarray) -> None:
-        if not self.in_support(x).all():
+        if not _all_nonnegative(x):
             raise ValueError(
                 "Negative values in data: an Exponential component needs non-negative values"
             )
@@ -127,9 +127,21 @@ class Exponential(IndependentFeatures):
         return {"shape": shape, "rate": hyper["rate"] + stats.sum_x}
 
 
+def _nonnegative_rows(x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` (n, d) with every value non-negative, bool (n,)."""
+    return x[:, 0] >= 0 if x.shape[1] == 1 else np.all(x >= 0, axis=1)
+
+
+def _all_nonnegative(x: np.ndarray) -> bool:
+    """True where every value of ``x`` is non-negative (one reduction; NaN is not)."""
+    return x.size == 0 or bool(x.min() >= 0)
+
+
 def _nonnegative_features(x: np.ndarray) -> RowFeatures:
     """T(x) = x for the rows with every value non-negative."""
-    x, inside = support_only(x, np.all(x >= 0, axis=1))
+    if _all_nonnegative(x):
+        return RowFeatures(as_float64(x).T)
+    x, inside = support_only(x, _nonnegative_rows(x))
     return RowFeatures(as_float64(x).T, None, inside)
 
 

@@ -185,10 +185,10 @@ class Gamma(IndependentFeatures):
 
     def in_support(self, x: np.ndarray) -> np.ndarray:
         """Rows with every value strictly positive, bool (n,)."""
-        return np.all(x > 0, axis=1)
+        return _positive_rows(x)
 
     def check_support(self, x: np.ndarray) -> None:
-        if not self.in_support(x).all():
+        if not _all_positive(x):
             raise ValueError(
                 "a Gamma component needs strictly positive values (it uses log x); "
                 "shift the data or use an Exponential component for values at 0"
@@ -260,10 +260,24 @@ class Gamma(IndependentFeatures):
         return rng.gamma(shape, 1.0 / rate, size=(n, shape.shape[0]))
 
 
+def _positive_rows(x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` (n, d) with every value strictly positive, bool (n,)."""
+    return x[:, 0] > 0 if x.shape[1] == 1 else np.all(x > 0, axis=1)
+
+
+def _all_positive(x: np.ndarray) -> bool:
+    """True where every value of ``x`` is strictly positive (one reduction; NaN is not)."""
+    return x.size == 0 or bool(x.min() > 0)
+
+
 def _positive_features(x: np.ndarray) -> RowFeatures:
     """T(x) = (log x, x) (shape (2d, m)) for the rows with every value positive."""
-    x, inside = support_only(x, np.all(x > 0, axis=1))
-    x = as_float64(x) if inside is None else np.where(inside[:, None], x, 1.0)
+    inside: np.ndarray | None = None
+    if _all_positive(x):
+        x = as_float64(x)
+    else:
+        x, inside = support_only(x, _positive_rows(x))
+        x = as_float64(x) if inside is None else np.where(inside[:, None], x, 1.0)
     d = x.shape[1]
     values = np.empty((2 * d, x.shape[0]))
     np.log(x.T, out=values[:d])
