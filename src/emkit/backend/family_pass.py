@@ -146,13 +146,14 @@ def _keeps_rows(kernel: Any) -> bool:
 
 class _Kept:
     """An array whose row statistics are kept: the array, its statistics by kernel key (None:
-    too large to keep), the same with a row of ones below, and how many ``rows_kept`` blocks
-    hold it."""
+    too large to keep), the largest magnitude of each, the same with a row of ones below
+    (made where a pass reads it), and how many ``rows_kept`` blocks hold it."""
 
     def __init__(self, x: np.ndarray):
         self.x = x
         self.features: dict[Any, RowFeatures | None] = {}
-        self.augmented: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
+        self.sizes: dict[Any, np.ndarray] = {}
+        self.augmented: dict[Any, np.ndarray] = {}
         self.base_sums: dict[tuple, float] = {}
         self.row_sums: dict[tuple, np.ndarray] = {}
         self.holders = 0
@@ -168,16 +169,28 @@ class _Kept:
                     self._compute(kernel)
         return self.features[key]
 
-    def augmented_of(self, key: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The kept statistics of ``key`` (p, n) with a row of ones below, (p + 1, n): one
-        product then gives the log densities with their constants, another the statistics
-        with the responsibility totals; and the largest magnitude of each row, (p + 1,)."""
+    def augmented_of(self, key: Any) -> np.ndarray:
+        """The kept statistics of ``key`` (p, n) with a row of ones below, (p + 1, n) (made
+        on first use where the statistics are the rows themselves): one product then gives
+        the log densities with their constants, another the statistics with the
+        responsibility totals."""
+        if key not in self.augmented:
+            with self.lock:
+                if key not in self.augmented:
+                    found = self.features[key]
+                    assert found is not None
+                    p, n = found.values.shape
+                    out = np.empty((p + 1, n))
+                    out[:-1] = found.values
+                    out[-1] = 1.0
+                    self.augmented[key] = out
         return self.augmented[key]
 
     def _compute(self, kernel: Any) -> None:
-        """The statistics of every row, ``FEATURE_ROWS`` rows at a time, written straight
-        into the augmented array (no copy of all rows' statistics); their largest magnitudes
-        and sums then by one reduction over each statistic's row."""
+        """The statistics of every row, and their largest magnitudes and sums (one reduction
+        over each statistic's row). Statistics that are the rows themselves (:math:`T(x) =
+        x`, every row in the support) are kept as a view of them, no copy; others are
+        computed ``FEATURE_ROWS`` rows at a time straight into the augmented array."""
         x, key = self.x, kernel.key
         n = x.shape[0]
         first = kernel.features(x[:FEATURE_ROWS])
@@ -185,6 +198,12 @@ class _Kept:
         if (p + 2) * n * 8 > KEPT_BYTES_PER_ROW_BYTE * x.nbytes + KEPT_EXTRA_BYTES:
             self.features[key] = None
             return
+        if np.may_share_memory(first.values, x):
+            # A view of x where every row is in the support.
+            whole = first if n <= FEATURE_ROWS else kernel.features(x)
+            if np.may_share_memory(whole.values, x):
+                self._keep(key, whole)
+                return
         out = np.empty((p + 1, n))
         out[-1] = 1.0
         base: np.ndarray | None = None
@@ -201,24 +220,29 @@ class _Kept:
                 if inside is None:
                     inside = np.ones(n, dtype=bool)
                 inside[start:stop] = f.inside
-        values = out[:-1]
+        self.augmented[key] = out
+        self._keep(key, RowFeatures(out[:-1], base, inside))
+
+    def _keep(self, key: Any, f: RowFeatures) -> None:
+        p, n = f.values.shape
         size = np.zeros(p + 1)
         size[-1] = 1.0
         sums = np.full(p + 1, float(n))
         if n:
-            np.maximum(values.max(axis=1), -values.min(axis=1), out=size[:-1])
-            np.add.reduce(values, axis=1, out=sums[:-1])
-        self.augmented[key] = (out, size)
+            np.maximum(f.values.max(axis=1), -f.values.min(axis=1), out=size[:-1])
+            np.add.reduce(f.values, axis=1, out=sums[:-1])
+        self.sizes[key] = size
         self.row_sums[key, 0, n] = sums
-        self.features[key] = RowFeatures(values, base, inside)
+        self.features[key] = f
 
     def row_sum(self, key: Any, start: int, stop: int, offset: int = 0) -> np.ndarray:
         r""":math:`\sum_n (T(x_n); 1)` over rows ``offset + start : offset + stop`` of the kept
         statistics of ``key``, shape (p + 1,)."""
         start, stop = offset + start, offset + stop
         if (key, start, stop) not in self.row_sums:
-            rows = self.augmented[key][0]
-            self.row_sums[key, start, stop] = np.add.reduce(rows[:, start:stop], axis=1)
+            found = self.features[key]
+            assert found is not None
+            self.row_sums[key, start, stop] = _row_sum(found.values[:, start:stop])
         return self.row_sums[key, start, stop]
 
     def base_sum(self, key: Any, start: int, stop: int) -> float:
@@ -281,6 +305,11 @@ def _kept_rows(x: np.ndarray) -> tuple[_Kept, int] | None:
     return None
 
 
+def _row_sum(values: np.ndarray) -> np.ndarray:
+    r""":math:`\sum_n (T_n; 1)` of statistics ``values`` (p, m), shape (p + 1,)."""
+    return np.append(np.add.reduce(values, axis=1), float(values.shape[1]))
+
+
 def _sliced(f: RowFeatures, start: int, stop: int) -> RowFeatures:
     return RowFeatures(
         f.values[:, start:stop],
@@ -297,8 +326,10 @@ class _Linear:
     ----------
     kernel : the :class:`~emkit.distributions.batched.LinearKernel`.
     coef : array of shape (k, p + 1), :math:`(\eta_k, c_k + \log\pi_k)`.
-    rows : array of shape (p + 1, m), the chunk's statistics with a row of ones below.
-    features : the chunk's kept :class:`RowFeatures`.
+    rows : array of shape (p + 1, m), the chunk's statistics with a row of ones below, where
+        the blocks read it (the log joints relative to their maximum, or fewer components
+        than statistics); else None.
+    features : the chunk's kept :class:`RowFeatures` (its ``values`` the statistics (p, m)).
     normal_exp : True where no responsibility can be subnormal (:func:`_normal_exp`): the
         exponential needs no check (read only where ``reference`` is None).
     base_sum : :math:`\sum_n h(x_n)` over the chunk's rows (without sample weights).
@@ -310,17 +341,27 @@ class _Linear:
         ``LOG_GROUP`` of them overflow.
     row_sum : callable ``(start, stop) -> (p + 1,)``, :math:`\sum_n (T(x_n); 1)` over the
         chunk's rows ``start : stop``.
+    pivot : the component the log joints are taken relative to (0, or 1 in the pair form).
+    lift : None, or the pair form of two components (:func:`_pair`): ``reference`` holds no
+        constant's effect in the exponent, the totals are ``lift`` plus the exponential, and
+        the pivot's sums come out divided by ``lift``.
+    first : array of shape (p + 1,), the coefficients whose sum over rows the block
+        log-likelihoods leave out (the pivot's log joints, in the pair form with the
+        constant of the log totals added).
     """
 
     kernel: Any
     coef: np.ndarray
-    rows: np.ndarray
+    rows: np.ndarray | None
     features: RowFeatures
     normal_exp: bool
     base_sum: float
     reference: np.ndarray | None = None
     group: int = LOG_GROUP
     row_sum: Any = None
+    pivot: int = 0
+    lift: float | None = None
+    first: np.ndarray | None = None
 
 
 def _chunk_features(
@@ -352,21 +393,32 @@ def _chunk_features(
         if f.inside is not None:
             return features, None
         coef = np.column_stack([kernel.coef, kernel.const + log_weights])
-        rows, size = kept.augmented_of(kernel.key)
+        size = kept.sizes[kernel.key]
         base = kept.base_sum(kernel.key, offset, stop)
         reference, group = _reference(coef, size)
         normal = reference is not None or _normal_exp(coef, size)  # read without reference
+        pivot, lift, first = 0, None, coef[0]
+        if reference is not None and coef.shape[0] == 2:
+            reference, pivot, lift, group = _pair(coef, size)
+            first = coef[pivot].copy()
+            first[-1] += reference[0, -1]
+        rows = None
+        if reference is None or coef.shape[0] < coef.shape[1]:
+            rows = kept.augmented_of(kernel.key)[:, offset:stop]
         linear.append(
             _Linear(
                 kernel,
                 coef,
-                rows[:, offset:stop],
+                rows,
                 f,
                 normal,
                 base,
                 reference,
                 group,
                 partial(kept.row_sum, kernel.key, offset=offset),
+                pivot,
+                lift,
+                first,
             )
         )
     return features, linear
@@ -390,6 +442,31 @@ def _reference(coef: np.ndarray, size: np.ndarray) -> tuple[np.ndarray | None, i
     group = LOG_GROUP if top <= 0.0 else int(min(LOG_GROUP, max(1, LOG_PRODUCT // top)))
     # A power of two: the blocks' rows (powers of two) then fall into whole groups.
     return reference, 1 << (group.bit_length() - 1)
+
+
+def _pair(coef: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, int, float, int]:
+    r""":func:`_reference` for two components, relative to the pivot :math:`p` whose constant
+    :math:`c_p` (with its log weight) is the larger, :math:`o` the other: with :math:`a =
+    \eta_o - \eta_p` and :math:`b = c_o - c_p \le 0` the totals are :math:`s_n = 1 + e^{b}
+    u_n = e^{b}(\lambda + u_n)`, :math:`u_n = e^{a^\top T_n}`, :math:`\lambda = e^{-b} \ge 1`,
+    so a block adds :math:`\lambda` once per row instead of :math:`b` and then 1. The
+    responsibilities are :math:`u_n / (\lambda + u_n)` and :math:`\lambda / (\lambda +
+    u_n)`, and :math:`\log s_n = b + \log(\lambda + u_n)`. Every factor stays a normal
+    number: :math:`|a^\top T_n| + |b| \le` ``REFERENCE_SPREAD`` (checked by the caller).
+
+    Returns
+    -------
+    (reference, pivot, lift, group): :math:`(a, b)` as an array of shape (1, p + 1), the pivot,
+    :math:`\lambda`, and how many totals :math:`\lambda + u_n` one product may take in the sum
+    of their logarithms (a power of two).
+    """
+    pivot = int(coef[1, -1] > coef[0, -1])
+    reference = (coef[1 - pivot] - coef[pivot])[None, :]
+    b = float(reference[0, -1])
+    spread = float(np.abs(reference[0, :-1]) @ size[:-1])
+    top = float(np.logaddexp(-b, spread))  # the totals lie in [1, e^top]
+    group = int(min(LOG_GROUP, max(1, LOG_PRODUCT // top)))
+    return reference, pivot, math.exp(-b), 1 << (group.bit_length() - 1)
 
 
 def _normal_exp(coef: np.ndarray, size: np.ndarray) -> bool:
@@ -491,34 +568,39 @@ def _linear_blocks(x, sample_weight, offset, linear, mixtures):
     rows = LINEAR_BLOCK_BYTES // (8 * (widest + 2 * q + 2))
     block = min(max(MIN_BLOCK_ROWS, min(MAX_BLOCK_ROWS, rows)), max(n, 1))
     stats = [np.zeros(one.coef.shape) for one in linear]
+    # The fast blocks' sums, rows in the order of the log joints (the pivot's first).
+    fast = [np.zeros(one.coef.shape) for one in linear]
     logliks = [0.0] * len(linear)
     for j, one in enumerate(linear):
         if one.reference is not None and sample_weight is None:
-            # The first component's log joints, summed once: sum_n A_0 (T_n; 1).
-            logliks[j] = float(one.coef[0] @ one.row_sum(offset, offset + n))
+            # The pivot's log joints, summed once: sum_n A_p (T_n; 1).
+            logliks[j] = float(one.first @ one.row_sum(offset, offset + n))
     for start in range(0, n, block):
         stop = min(start + block, n)
         w = None if sample_weight is None else sample_weight[start:stop]
         for j, one in enumerate(linear):
             k, q = one.coef.shape
-            t = one.rows[:, offset + start : offset + stop]  # (p + 1, m)
+            tv = one.features.values[:, offset + start : offset + stop]  # (p, m)
+            t = None if one.rows is None else one.rows[:, offset + start : offset + stop]
             if one.reference is not None:
                 v = _views(k, q, stop - start, True)
-                loglik = _reference_block(one, t, w, v)
+                loglik = _reference_block(one, tv, w, v)
             else:
                 v = _views(k, q, stop - start, False)
+                assert t is not None
                 loglik = _maximum_block(one, t, w, v)
             if math.isfinite(loglik):
                 if one.reference is not None and k < q:
                     # Fewer components than statistics: the responsibilities are scaled.
+                    assert t is not None
                     np.multiply(v.joint[1:], v.joint[0], out=v.joint[1:])
-                    stats[j] += v.joint @ t.T
+                    fast[j] += v.joint @ t.T
                 else:
                     if q == 2:
-                        np.multiply(t[0], v.inv, out=v.scaled[0])
+                        np.multiply(tv[0], v.inv, out=v.scaled[0])
                     else:
-                        np.multiply(t[:-1], v.inv, out=v.scaled[:-1])
-                    stats[j] += v.joint @ v.scaled_t
+                        np.multiply(tv, v.inv, out=v.scaled[:-1])
+                    fast[j] += v.joint @ v.scaled_t
                 logliks[j] += loglik
                 continue
             log_weights, groups = mixtures[j]
@@ -527,7 +609,13 @@ def _linear_blocks(x, sample_weight, offset, linear, mixtures):
             stats[j] += np.column_stack([sums[0], resp_sum])
             logliks[j] += loglik - _base_sum(cache[one.kernel.key], w)  # the caller adds it
             if one.reference is not None and w is None:
-                logliks[j] -= float(one.coef[0] @ np.add.reduce(t, axis=1))  # added above
+                logliks[j] -= float(one.first @ _row_sum(tv))  # added above
+    for j, one in enumerate(linear):
+        if one.lift is not None:
+            fast[j][0] *= one.lift
+            if one.pivot:
+                fast[j] = fast[j][::-1]
+        stats[j] += fast[j]
     return stats, logliks
 
 
@@ -558,26 +646,32 @@ def _reference_block(one: _Linear, t: np.ndarray, w: np.ndarray | None, v: _View
     (:func:`_reference`). No maximum per row, one exponential fewer per row; the first
     component's log joints are summed by the caller (without weights) or here. With fewer
     components than statistics (k < q) the inverse totals (times the weights) go to the
-    first row of ``v.joint`` instead, as the first component's responsibilities."""
+    first row of ``v.joint`` instead, as the first component's responsibilities. ``t``: the
+    block's statistics (p, m), without the row of ones."""
     others, reference = v.joint[1:], one.reference
     assert reference is not None
     # The row of ones is added, not multiplied: cheaper than a product over it.
-    if t.shape[0] == 2:
+    if t.shape[0] == 1:
         np.multiply(reference[:, :1], t[0], out=others)
     else:
-        np.matmul(reference[:, :-1], t[:-1], out=others)
-    others += reference[:, -1:]
-    np.exp(others, out=others)
-    np.add(v.rows[1], 1.0, out=v.total)
-    for row in v.rows[2:]:
-        v.total += row
-    inv = v.joint[0] if v.joint.shape[0] < t.shape[0] else v.inv
+        np.matmul(reference[:, :-1], t, out=others)
+    if one.lift is None:
+        others += reference[:, -1:]
+        np.exp(others, out=others)
+        np.add(v.rows[1], 1.0, out=v.total)
+        for row in v.rows[2:]:
+            v.total += row
+    else:  # the pair form (:func:`_pair`): the constant comes in with lift
+        np.exp(others, out=others)
+        np.add(v.rows[1], one.lift, out=v.total)
+    inv = v.joint[0] if v.joint.shape[0] <= t.shape[0] else v.inv
     np.reciprocal(v.total, out=inv)
     if w is None:
         # Products of LOG_GROUP totals are tried where they may overflow and few are safe.
         return v.sum_log_total(LOG_GROUP if one.group < LOG_GROUP // 4 else one.group, one.group)
     np.log(v.total, out=v.total)
-    out = float(w @ v.total) + float(one.coef[0] @ (t @ w))
+    assert one.first is not None
+    out = float(w @ v.total) + float(one.first[:-1] @ (t @ w)) + one.first[-1] * float(w.sum())
     inv *= w
     return out
 
