@@ -301,3 +301,36 @@ def test_unfitted_family_says_which_parameter_is_missing(family, param):
     name = type(family).__name__
     with pytest.raises(ValueError, match=f"{name} has no fitted {param}: fit it or give"):
         family.log_prob(x)
+
+
+@pytest.mark.parametrize(
+    "family, inside", [(Exponential(), np.greater_equal), (Gamma(), np.greater)]
+)
+def test_supports_by_one_reduction_agree_with_the_elementwise_test(family, inside):
+    # One and two features; rows at 0, below it, NaN: the rows in the support are those with
+    # every value inside it, and check_support refuses data with any row outside.
+    rng = np.random.default_rng(3)
+    for d in (1, 2):
+        x = rng.exponential(1.0, size=(50, d))
+        assert family.in_support(x).all()
+        family.check_support(x)
+        family.check_support(x[:0])
+        for bad in (0.0, -1e-300, np.nan):
+            y = x.copy()
+            y[7, d - 1] = bad
+            expected = np.all(inside(y, 0.0), axis=1)
+            np.testing.assert_array_equal(family.in_support(y), expected)
+            if not expected.all():
+                with pytest.raises(ValueError, match="Negative values|strictly positive"):
+                    family.check_support(y)
+            else:
+                family.check_support(y)
+        # The kernel's statistics: rows outside the support marked, the others unchanged.
+        kernel = type(family).kernel([family.from_stats(family.suff_stats(x, np.ones(50)))])
+        y = x.copy()
+        y[3] = -1.0
+        f = kernel.features(y)
+        np.testing.assert_array_equal(f.inside, np.arange(50) != 3)
+        statistics = x.T if isinstance(family, Exponential) else np.vstack([np.log(x).T, x.T])
+        np.testing.assert_array_equal(kernel.features(x).values, statistics)
+        assert kernel.features(x).inside is None

@@ -276,3 +276,46 @@ def test_log_joints_relative_to_the_first_component_give_scipy(
     np.testing.assert_allclose(kept.weight, resp_sum, rtol=1e-12)
     for part, s in zip(kept.parts, sums, strict=True):
         np.testing.assert_allclose(part.sum_x, s, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["exponential", "gamma"])
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_two_components_relative_to_either_one_give_scipy(name, swap, weighted, monkeypatch):
+    # Two components: the log joints are taken relative to the one with the larger constant
+    # (the pivot), either one as the order of the components says; the answers are scipy's.
+    # Chunks of 1000 rows: the whole rows' statistics in one go where they are the rows.
+    monkeypatch.setattr(family_pass, "FEATURE_ROWS", 1000)
+    pivots = []
+    pair = family_pass._pair
+    monkeypatch.setattr(
+        family_pass, "_pair", lambda c, s: (lambda r: pivots.append(r[1]) or r)(pair(c, s))
+    )
+    families, x, logpdf = CASES[name]
+    families = families[:2][::-1] if swap else families[:2]
+    w = RNG.uniform(0.0, 2.0, size=N) if weighted else np.ones(N)
+    weights = np.array([0.3, 0.7])
+    components = ComponentList(tuple(families))
+    with family_pass.rows_kept(x):
+        kept, kept_ll = components.fused_e_step(x, np.log(weights), w if weighted else None)
+        found = family_pass._KEPT[id(x)]
+        key = components.groups[0][1].key
+        # Exponential statistics are the rows: kept as a view of them, no row of ones made.
+        view = np.may_share_memory(found.features[key].values, x)
+        assert view == (name == "exponential") and (key in found.augmented) != view
+    kernel = components.groups[0][1]
+    constants = kernel.const + np.log(weights)
+    assert pivots == [int(constants[1] > constants[0])]
+    resp_sum, sum_x, loglik = scipy_e_step(families, logpdf, weights, x, w)
+    assert kept_ll == pytest.approx(loglik, rel=1e-12)
+    np.testing.assert_allclose(kept.weight, resp_sum, rtol=1e-12)
+    for part, s in zip(kept.parts, sum_x, strict=True):
+        np.testing.assert_allclose(part.sum_x, s, rtol=1e-12)
+    if name == "gamma":
+        log_x = np.log(x)
+        joint = np.column_stack(
+            [np.log(p) + logpdf(f, x) for p, f in zip(weights, families, strict=True)]
+        )
+        resp = np.exp(joint - logsumexp(joint, axis=1, keepdims=True)) * w[:, None]
+        for part, r in zip(kept.parts, resp.T, strict=True):
+            np.testing.assert_allclose(part.sum_log_x, r @ log_x, rtol=1e-12)
