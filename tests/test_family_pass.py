@@ -319,3 +319,28 @@ def test_two_components_relative_to_either_one_give_scipy(name, swap, weighted, 
         resp = np.exp(joint - logsumexp(joint, axis=1, keepdims=True)) * w[:, None]
         for part, r in zip(kept.parts, resp.T, strict=True):
             np.testing.assert_allclose(part.sum_log_x, r @ log_x, rtol=1e-12)
+
+
+def test_rows_outside_the_support_in_a_later_chunk_are_marked(monkeypatch):
+    # Gamma statistics written chunk by chunk into the kept array: a chunk with a zero (out of
+    # a Gamma's support; a point mass at 0 takes it) falls back to the marked statistics.
+    monkeypatch.setattr(family_pass, "FEATURE_ROWS", 1000)
+    rng = np.random.default_rng(12)
+    x = rng.gamma(2.0, 1.0, size=(N, 1))
+    x[[1500, 2999]] = 0.0
+    components = ComponentList((Gamma([2.0], [1.0]), Gamma([5.0], [2.0]), PointMass(0.0)))
+    lw = np.log([0.5, 0.4, 0.1])
+    plain, plain_ll = components.fused_e_step(x, lw)
+    with family_pass.rows_kept(x):
+        kept, kept_ll = components.fused_e_step(x, lw)
+        f = family_pass._KEPT[id(x)].features[components.groups[0][1].key]
+        np.testing.assert_array_equal(f.inside, x[:, 0] > 0)
+        np.testing.assert_array_equal(
+            f.values[:, f.inside], np.vstack([np.log(x.T), x.T])[:, f.inside]
+        )
+    assert kept_ll == pytest.approx(plain_ll, rel=1e-13)
+    np.testing.assert_allclose(kept.weight, plain.weight, rtol=1e-12)
+    assert kept.weight[2] == pytest.approx(2.0)
+    for a, b in zip(kept.parts[:2], plain.parts[:2], strict=True):
+        np.testing.assert_allclose(a.sum_x, b.sum_x, rtol=1e-12)
+        np.testing.assert_allclose(a.sum_log_x, b.sum_log_x, rtol=1e-12)

@@ -41,8 +41,9 @@ LINEAR_BLOCK_BYTES = 3 << 19
 # little): beyond it they are computed block by block in every pass, as without rows_kept.
 KEPT_BYTES_PER_ROW_BYTE = 4
 KEPT_EXTRA_BYTES = 1 << 26
-# Rows whose statistics are computed at once when they are kept.
-FEATURE_ROWS = 1 << 18
+# Rows whose statistics are computed (and reduced) at once when they are kept: a few arrays
+# of them stay in a core's L2 cache.
+FEATURE_ROWS = 1 << 16
 # Sums of logarithms of values in [1, k] take the logarithm of products of this many values.
 LOG_GROUP = 32
 # Products of values in [1, s] are kept below e^LOG_PRODUCT (far from overflow).
@@ -187,10 +188,10 @@ class _Kept:
         return self.augmented[key]
 
     def _compute(self, kernel: Any) -> None:
-        """The statistics of every row, and their largest magnitudes and sums (one reduction
-        over each statistic's row). Statistics that are the rows themselves (:math:`T(x) =
-        x`, every row in the support) are kept as a view of them, no copy; others are
-        computed ``FEATURE_ROWS`` rows at a time straight into the augmented array."""
+        """The statistics of every row, and their largest magnitudes and sums. Statistics that
+        are the rows themselves (:math:`T(x) = x`, every row in the support) are kept as a
+        view of them, no copy; others are computed ``FEATURE_ROWS`` rows at a time straight
+        into the augmented array (by the kernel's ``write_features`` where it has one)."""
         x, key = self.x, kernel.key
         n = x.shape[0]
         first = kernel.features(x[:FEATURE_ROWS])
@@ -208,8 +209,11 @@ class _Kept:
         out[-1] = 1.0
         base: np.ndarray | None = None
         inside: np.ndarray | None = None
+        write = getattr(kernel, "write_features", None)
         for start in range(0, n, FEATURE_ROWS):
             stop = min(start + FEATURE_ROWS, n)
+            if start and write is not None and write(x[start:stop], out[:-1, start:stop]):
+                continue
             f = first if start == 0 else kernel.features(x[start:stop])
             out[:-1, start:stop] = f.values
             if f.base is not None:
@@ -224,13 +228,19 @@ class _Kept:
         self._keep(key, RowFeatures(out[:-1], base, inside))
 
     def _keep(self, key: Any, f: RowFeatures) -> None:
+        """Keep ``f``, with the largest magnitude and the sum of each statistic (reduced
+        ``FEATURE_ROWS`` rows at a time: each piece read once from memory)."""
         p, n = f.values.shape
-        size = np.zeros(p + 1)
-        size[-1] = 1.0
-        sums = np.full(p + 1, float(n))
-        if n:
-            np.maximum(f.values.max(axis=1), -f.values.min(axis=1), out=size[:-1])
-            np.add.reduce(f.values, axis=1, out=sums[:-1])
+        high, low = np.full(p, -np.inf), np.full(p, np.inf)
+        sums = np.zeros(p + 1)
+        for start in range(0, n, FEATURE_ROWS):
+            piece = f.values[:, start : start + FEATURE_ROWS]
+            np.maximum(high, piece.max(axis=1), out=high)
+            np.minimum(low, piece.min(axis=1), out=low)
+            sums[:-1] += np.add.reduce(piece, axis=1)
+        sums[-1] = n
+        size = np.ones(p + 1)
+        size[:-1] = np.maximum(high, -low) if n else 0.0
         self.sizes[key] = size
         self.row_sums[key, 0, n] = sums
         self.features[key] = f

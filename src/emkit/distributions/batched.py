@@ -49,6 +49,10 @@ class LinearKernel:
     rows_only : True where ``features`` depend on the rows alone (not on the parameters), so
         that a fit may compute them once for all its passes
         (:func:`emkit.backend.family_pass.rows_kept`).
+    write_features : None, or a callable ``(x (m, d), out (p, m)) -> bool`` that writes the
+        statistics of rows ``x`` into ``out`` and returns True where every row lies in the
+        support (no base measure), else returns False and leaves ``out`` as it was: the kept
+        statistics are then computed with no copy.
     """
 
     key: Hashable
@@ -57,6 +61,7 @@ class LinearKernel:
     const: np.ndarray
     to_stats: Callable[[np.ndarray, np.ndarray], tuple]
     rows_only: bool = True
+    write_features: Callable[[np.ndarray, np.ndarray], bool] | None = None
 
     def _features(self, x: np.ndarray, cache: dict) -> RowFeatures:
         found = cache.get(self.key)

@@ -223,7 +223,14 @@ class Gamma(IndependentFeatures):
             return None
         coef = np.hstack([shape - 1.0, -rate])  # (k, 2d)
         const = (shape * np.log(rate) - gammaln(shape)).sum(axis=1)
-        return LinearKernel("positive", _positive_features, coef, const, _gamma_stats)
+        return LinearKernel(
+            "positive",
+            _positive_features,
+            coef,
+            const,
+            _gamma_stats,
+            write_features=_write_positive,
+        )
 
     def to_vector(self) -> np.ndarray:
         """(log shape, log rate), shape (2d,) (SQUAREM's unconstrained parameters)."""
@@ -283,6 +290,17 @@ def _positive_features(x: np.ndarray) -> RowFeatures:
     np.log(x.T, out=values[:d])
     values[d:] = x.T
     return RowFeatures(values, None, inside)
+
+
+def _write_positive(x: np.ndarray, out: np.ndarray) -> bool:
+    """(log x, x) into ``out`` (2d, m) where every value of ``x`` (m, d) is positive."""
+    if not _all_positive(x):
+        return False
+    x = as_float64(x)
+    d = x.shape[1]
+    np.log(x.T, out=out[:d])
+    out[d:] = x.T
+    return True
 
 
 def _gamma_stats(weight: np.ndarray, sums: np.ndarray) -> tuple:
