@@ -55,6 +55,8 @@ _threads_here: ContextVar[int | None] = ContextVar("emkit_kernel_threads", defau
 # Whether the Gaussian pass called from this thread gathers sum_n log max_k r_nk (the hard
 # ICL's term, a pass over every log joint); see without_log_max().
 _log_max_wanted: ContextVar[bool] = ContextVar("emkit_gaussian_log_max", default=True)
+# Whether the Gaussian pass called from this thread computes in float32; see single_precision().
+_single_wanted: ContextVar[bool] = ContextVar("emkit_gaussian_single", default=False)
 
 # The log of the smallest normal float64. Responsibilities below it are set to 0 before they
 # enter a product: on Intel cores each arithmetic operation on a subnormal number takes a
@@ -62,6 +64,10 @@ _log_max_wanted: ContextVar[bool] = ContextVar("emkit_gaussian_log_max", default
 # entries runs 30x slower: EM in 50 dimensions, where most rows have some far components,
 # ran 20x slower per iteration). Such a responsibility moves no sum by 1e-300 relative.
 LOG_TINY = float(np.log(np.finfo(np.float64).tiny))
+# The same floor for a pass in float32 (single_precision): not float32's own (-87.3) but well
+# above it, so that the responsibilities' products with the features (down to ~1e-11) in the
+# statistics stay normal too: a float32 pass whose terms reached -85 ran 3x slower.
+LOG_TINY_SINGLE = -62.0
 
 exp = np.exp
 sqrt = np.sqrt
@@ -184,6 +190,20 @@ def without_log_max() -> Iterator[None]:
         yield
     finally:
         _log_max_wanted.reset(token)
+
+
+@contextmanager
+def single_precision() -> Iterator[None]:
+    """Gaussian passes called from this thread compute their features, log joints,
+    exponentials and products in float32 (twice the values per vector instruction) and add
+    each block's sums in float64; the log-likelihood is corrected for the rounding of the
+    coefficients to float32 (see ``_partial``). For a model-selection grid's screening,
+    whose fits only rank the candidates: its objective is exact to about 1e-7 relative."""
+    token = _single_wanted.set(True)
+    try:
+        yield
+    finally:
+        _single_wanted.reset(token)
 
 
 def quadratic_sums(
@@ -337,7 +357,7 @@ def _fill_features(
     return _write_features(rows, shift[:, None], views)
 
 
-def _gaussian_block(width: int, k: int, n: int, n_forms: int = 1) -> int:
+def _gaussian_block(width: int, k: int, n: int, n_forms: int = 1, itemsize: int = 8) -> int:
     """Rows per block of the Gaussian pass over ``n`` rows of ``width`` features and ``k``
     log joints: from the L2 cache's size, and for wide features at most one product's rows
     (the features then stay in cache from their writing to the second product, with room for
@@ -346,7 +366,8 @@ def _gaussian_block(width: int, k: int, n: int, n_forms: int = 1) -> int:
     Several forms (a grid's fits in lockstep) fill the whole L2: each form costs Python
     work per block, which two kernel threads do one at a time (the GIL); at a third of L2
     the default mclust grid on 3e5 rows of d = 3 took 41-44 s on two threads against 28 s."""
-    block = gaussian_block_rows(width + k, GAUSSIAN_CACHE_SHARE if n_forms == 1 else 1.0)
+    wide = 8 // itemsize  # float32: twice the rows in the same bytes, half the calls per row
+    block = wide * gaussian_block_rows(width + k, GAUSSIAN_CACHE_SHARE if n_forms == 1 else 1.0)
     if width >= PRODUCT_MIN_WIDTH:
         block = min(block, PRODUCT_ROWS)
     return max(1, min(block, n))
@@ -371,6 +392,13 @@ def _add_statistics(sums: np.ndarray, resp: np.ndarray, feats: np.ndarray, step:
 # joint; every other row by the bound (see _partial). exp(-300) is far inside float64's range,
 # and an entry zeroed below the bound's floor is then below exp(-400) of its row's largest.
 PEAK_GAP = 300.0
+# Relative rounding of the objective from a pass in float32 (single_precision), for the EM
+# loop's ascent check and stop test: 3e-9 to 5e-9 measured (the default grid's fits at K = 1..9
+# on 3e5 rows of 3 columns, against the float64 pass), with a margin.
+SINGLE_RESOLUTION = 1e-7
+# The same in float32, above its floor (LOG_TINY_SINGLE): a term zeroed below the floor is
+# then below exp(-32) of its row's largest.
+PEAK_GAP_SINGLE = 30.0
 
 
 def _bound(form: Any) -> float | None:
@@ -406,10 +434,15 @@ def _lowest_terms(coef: np.ndarray, d: int, diagonal: bool) -> tuple[np.ndarray,
 
 
 def _partial(
-    x: np.ndarray, weights: np.ndarray | None, forms: list, log_max: bool = True
+    x: np.ndarray,
+    weights: np.ndarray | None,
+    forms: list,
+    log_max: bool = True,
+    single: bool = False,
 ) -> tuple[list[np.ndarray], list[float], list[float]]:
     """Sums r^T [features, 1] (k, q + d + 1), log-likelihoods and sums of log max_k r_nk of
-    rows ``x`` for each form (NaN for the last where ``log_max`` is False).
+    rows ``x`` for each form (NaN for the last where ``log_max`` is False); in float32 where
+    ``single`` (:func:`single_precision`), each block's sums added in float64.
 
     Each form's log joints are computed less a bound of them (the largest log peak of its
     components, folded into the constants), so that exp needs no subtraction of each row's
@@ -419,12 +452,21 @@ def _partial(
     row norm shows that no term is that low, the pass skips looking for them, and without
     ``log_max`` also each row's largest log joint (no term is zeroed there, and every total is
     at least a normal number).
+
+    In float32 the coefficients are rounded once per pass, an error ``e`` (sum k, width) that
+    would move every row's log joints alike, and with them the log-likelihood by up to ~1e-6
+    relative, from one pass to the next as the coefficients change: more than EM's gain per
+    step near its end. The log-likelihood's derivative by the coefficients is the statistics
+    ``S`` themselves (sum_n r_nk [features, 1]), so ``sum(e * S)`` restores it to first order;
+    what is left is the rows' own rounding, of both signs, which adds up as its square root.
     """
     first = forms[0]
     d = first.n_features
     width = feature_width(d, first.diagonal)
     q = width - d - 1
     ups = [_bound(f) for f in forms]
+    dtype = np.float32 if single else np.float64
+    gap = PEAK_GAP_SINGLE if single else PEAK_GAP
     # Each form's constants (less its bound) against the row of ones: the log joints are one
     # product.
     coef = np.vstack(
@@ -433,26 +475,42 @@ def _partial(
             for f, u in zip(forms, ups, strict=True)
         ]
     )  # (sum k, width)
+    coef_used = coef.astype(dtype) if single else coef
+    if single and not np.array_equal(np.isfinite(coef_used), np.isfinite(coef)):
+        return _partial(x, weights, forms, log_max)  # beyond float32's range: in float64
     bounds = np.cumsum([0] + [f.n_components for f in forms])
-    floors = [LOG_TINY + np.log(f.n_components) for f in forms]
+    tiny = LOG_TINY_SINGLE if single else LOG_TINY
+    # Python floats: a NumPy float64 would make every float32 operation with it one in float64
+    floors = [tiny + float(np.log(f.n_components)) for f in forms]
     # The bound costs a few operations per block and a pass over the rows' d columns; a
     # look for low terms costs one pass over the sum k log joints.
     lowest = _lowest_terms(coef, d, first.diagonal) if coef.shape[0] >= d + 5 else None
     heads, margin = bounds[:-1], np.asarray(floors) + 1.0
+    # In float32 most blocks have log joints below the floor (11 standard deviations from a
+    # component), and looking for them per block costs as much as the rest. Instead every
+    # log joint is raised to at least the floor + 1 and each row's total checked to be at
+    # least exp(-gap): a raised term then adds at most exp(floor + 1 + gap) ~ 1e-13 of its
+    # row's total. A form with an empty component (log joints -inf, which must stay an exact
+    # 0) is not raised.
+    clamps = [
+        floor + 1.0 if single and np.all(np.isfinite(f.const)) else None
+        for f, floor in zip(forms, floors, strict=True)
+    ]
+    least = float(np.exp(-gap))
     safe = [False] * len(forms)
     sums = [np.zeros((f.n_components, width)) for f in forms]
     n = x.shape[0]
     loglik = [0.0] * len(forms)
     log_max_resp = [0.0] * len(forms)
-    block = _gaussian_block(width, coef.shape[0], n, len(forms))
-    buffer = np.empty((feature_rows(d, first.diagonal), block))
+    block = _gaussian_block(width, coef.shape[0], n, len(forms), np.dtype(dtype).itemsize)
+    buffer = np.empty((feature_rows(d, first.diagonal), block), dtype)
     _feature_views(buffer, d, block, first.diagonal)[0][q] = 1.0  # the constant row, once
-    joints = np.empty((coef.shape[0], block))
-    ones = np.ones(max(f.n_components for f in forms))
+    joints = np.empty((coef.shape[0], block), dtype)
+    ones = np.ones(max(f.n_components for f in forms), dtype)
     # Unweighted rows: each form's log totals and largest log joints (less the shifts), added
     # position by position and summed at the end.
     logs = np.zeros((len(forms), 2, block if weights is None else 0))
-    pair = np.empty((2, block))
+    pair = np.empty((2, block), dtype)
     step = _product_rows(width, block)
     spans = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
     shift_column = first.shift[:, None]
@@ -468,10 +526,10 @@ def _partial(
             parts = [joint[lo:hi] for lo, hi in spans]  # each form's (k, m)
         feats = _write_features(rows, shift_column, views)
         if step >= m:
-            np.matmul(coef, feats, joint)
+            np.matmul(coef_used, feats, joint)
         else:
             for at in range(0, m, step):
-                np.matmul(coef, feats[:, at : at + step], out=joint[:, at : at + step])
+                np.matmul(coef_used, feats[:, at : at + step], out=joint[:, at : at + step])
         w = None if weights is None else weights[start : start + m]
         total_weight = m if w is None else float(w.sum())
         if lowest is not None:
@@ -482,27 +540,30 @@ def _partial(
             safe = list(np.minimum.reduceat(low, heads) >= margin)
         for j, part in enumerate(parts):
             up = ups[j]
-            if not log_max and safe[j] and up is not None:
-                if _normalise_unshifted(part, w, j, sums, loglik, feats, step):
+            clamp = None if safe[j] else clamps[j]
+            if not log_max and (safe[j] or clamp is not None) and up is not None:
+                if _normalise_unshifted(
+                    part, w, j, sums, loglik, feats, step, clamp, least, ones if single else None
+                ):
                     loglik[j] += up * total_weight
                     continue
                 lo = spans[j][0]
-                for at in range(0, m, step):  # a total overflowed: from the start
+                for at in range(0, m, step):  # a total out of range: from the start
                     np.matmul(
-                        coef[lo : lo + part.shape[0]],
+                        coef_used[lo : lo + part.shape[0]],
                         feats[:, at : at + step],
                         out=part[:, at : at + step],
                     )
             # each row's largest log joint less the bound
             top = np.maximum.reduce(part, axis=0, out=None if w is not None else top_out)
             shift = None
-            if up is None or not top.min() >= -PEAK_GAP:
+            if up is None or not top.min() >= -gap:
                 # Rows where every component has log joint -inf contribute -inf, as they should.
                 top[~np.isfinite(top)] = 0.0
-                shift = top.copy() if up is None else np.where(top < -PEAK_GAP, top, 0.0)
+                shift = top.copy() if up is None else np.where(top < -gap, top, 0.0)
                 part -= shift
                 top -= shift
-                loglik[j] += float(shift.sum() if w is None else w @ shift)
+                loglik[j] += float(shift.sum(dtype=np.float64) if w is None else w @ shift)
             if safe[j] and shift is None:
                 np.exp(part, part)
             else:
@@ -529,6 +590,11 @@ def _partial(
     for j, (log_total, top) in enumerate(logs.sum(axis=2)):
         loglik[j] += float(log_total)
         log_max_resp[j] += float(top - log_total)
+    if single:  # the coefficients' rounding, to first order (see above)
+        with np.errstate(invalid="ignore"):  # -inf for an empty component: no rounding
+            rounding = np.where(np.isfinite(coef), coef - coef_used, 0.0)
+        for j, (lo, hi) in enumerate(spans):
+            loglik[j] += float(np.einsum("kw,kw->", rounding[lo:hi], sums[j]))
     # [quadratic, 1, linear] to the order of QuadraticForm.coef and then 1
     sums = [np.hstack([s[:, :q], s[:, q + 1 :], s[:, q : q + 1]]) for s in sums]
     if not log_max:
@@ -544,15 +610,25 @@ def _normalise_unshifted(
     loglik: list[float],
     feats: np.ndarray,
     step: int,
+    clamp: float | None = None,
+    least: float = 0.0,
+    ones: np.ndarray | None = None,
 ) -> bool:
     """Responsibilities from log joints ``part`` (k, m) less a bound with none near the
-    subnormal floor, their statistics added to ``sums[j]`` and log-likelihood (less the
-    bound's) to ``loglik[j]``; False, with nothing added, where a total overflowed (the bound
-    did not hold to rounding)."""
+    subnormal floor (or, where ``clamp`` is given, raised to at least ``clamp``), their
+    statistics added to ``sums[j]`` and log-likelihood (less the bound's) to ``loglik[j]``;
+    False, with nothing added, where a total overflowed (the bound did not hold to rounding)
+    or, with ``clamp``, a row's total is below ``least``. ``ones``: a vector of ones at least
+    k long whose product with ``part`` gives the totals (float32; else they are its sum)."""
+    if clamp is not None:
+        np.maximum(part, clamp, out=part)
     np.exp(part, out=part)
-    total = part.sum(axis=0)  # (m,), at least a normal number: no term is below the floor
+    # (m,), at least a normal number: no term is below the floor
+    total = part.sum(axis=0) if ones is None else np.matmul(ones[: part.shape[0]], part)
+    if clamp is not None and not total.min() >= least:
+        return False
     log_total = np.log(total)
-    lt = float(log_total.sum() if w is None else w @ log_total)
+    lt = float(log_total.sum(dtype=np.float64) if w is None else w @ log_total)
     if not np.isfinite(lt):
         return False
     scale = np.divide(1.0, total, out=total)
@@ -569,11 +645,12 @@ def _threaded(
 ) -> tuple[list[np.ndarray], list[float], list[float]]:
     values_per_row = forms[0].coef.shape[0] + 1 + sum(f.n_components for f in forms)
     min_rows = max(MIN_ROWS_PER_THREAD, MIN_GAUSSIAN_VALUES_PER_THREAD // values_per_row)
-    log_max = _log_max_wanted.get()  # the kernel threads do not see this thread's context
+    # the kernel threads do not see this thread's context
+    log_max, single = _log_max_wanted.get(), _single_wanted.get()
     parts = over_threads(
         x,
         weights,
-        lambda xs, ws, start: _partial(xs, ws, forms, log_max),
+        lambda xs, ws, start: _partial(xs, ws, forms, log_max, single),
         min_rows_per_thread=min_rows,
     )
     sums = [reduce(np.add, (p[0][j] for p in parts)) for j in range(len(forms))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,11 @@ CRITERIA = ("bic", "aic", "icl")
 # 4.5e9 against 2.4e9 row-components), and left the ranking at the top unchanged.
 SCREEN_TOL = 5e-5
 REFINE = 3
+# From this many rows the screening passes run in float32 (numpy_backend.single_precision):
+# they only rank the candidates, and the best REFINE continue in float64 from where they
+# stopped; the table's log-likelihoods, criteria and degenerate flags are those of one float64
+# pass at every screened fit's parameters. Below it the passes cost too little to matter.
+SINGLE_SCREEN_ROWS = 1 << 17
 # Rows per block of the rows in memory when the grid runs in lockstep and they are not already
 # in the kernel's layout (C order, float64): every block costs each fit its quadratic form,
 # moments and a merge of statistics (the kernel cuts a block into cache-sized pieces by
@@ -244,6 +250,7 @@ def select_mixture(
             X,
             icl,
             finished,
+            single=screen_tol > tol and n_rows >= SINGLE_SCREEN_ROWS,
         )
     else:
         fits = (_fit_one(screening, k, cov, X, icl, checkpoint, fit_data) for k, cov in grid)
@@ -302,12 +309,17 @@ def _fits_in_lockstep(
     X,
     icl: str = "hard",
     finished: Callable[[GaussianMixture], object] | None = None,
+    single: bool = False,
 ) -> list[tuple[GaussianMixture, dict]]:
     """Fit every one of ``models`` (unfitted estimators, or fitted ones with ``warm_start``)
     to ``X``, all in lockstep (:func:`emkit.em.fit_groups`): each round of EM is one pass over
     the rows for every fit still running, and the fits of one covariance structure share the
     work on each block of rows. Each fit is the fit ``model.fit(X)`` makes; ``finished(model)``
-    is called as each ends. Returns each model with its table row, in order."""
+    is called as each ends. Returns each model with its table row, in order.
+
+    ``single``: the rounds run in float32 (a screening, see :data:`SINGLE_SCREEN_ROWS`); the
+    final pass, in float64, then sets each model's log-likelihood, statistics and degenerate
+    components at its parameters."""
     if not models:
         return []
     plans = []
@@ -321,24 +333,34 @@ def _fits_in_lockstep(
     if isinstance(data, ArrayChunks):
         data = replace(data, chunk_rows=_lockstep_rows(data))
     finals: list[Any] = [None] * len(models)
+    results: list[Any] = [None] * len(models)
 
     def on_fit(g: int, fit: FitResult) -> None:
         model = models[g]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DegenerateFitWarning)
-            model._fitted(fit)
-        finals[g] = fit.best.model
+        _fitted(model, fit)
+        finals[g], results[g] = fit.best.model, fit
         if finished is not None:
             finished(model)
 
     assert data is not None and all(options == plans[0][1] for _, options in plans)
+    options = plans[0][1]
+    if single:
+        resolution = max(options["resolution"], numpy_backend.SINGLE_RESOLUTION)
+        options = {**options, "resolution": resolution}
     # The rounds leave out the hard ICL's sum_n log max_k r_nk (a pass over every log joint
     # of every round); one pass for all the final models gathers it with the rest of their
     # statistics, at exactly the returned parameters.
     with numpy_backend.without_log_max():
-        fit_groups([starts for starts, _ in plans], data, **plans[0][1], on_fit=on_fit)
-    for model, (stats, _) in zip(models, e_step_many(finals, data), strict=True):
-        model._final_stats = stats
+        with numpy_backend.single_precision() if single else nullcontext():
+            fit_groups([starts for starts, _ in plans], data, **options, on_fit=on_fit)
+    for g, (stats, objective) in enumerate(e_step_many(finals, data)):
+        if single:
+            best = replace(
+                results[g].best, stats=stats, log_likelihood=objective - finals[g].log_prior()
+            )
+            degenerate = np.asarray(best.model.degenerate(stats), dtype=bool)
+            _fitted(models[g], replace(results[g], best=best, degenerate=degenerate))
+        models[g]._final_stats = stats
     out = []
     for model in models:
         cov = covariance_structure(model.covariance_type).name
@@ -346,6 +368,12 @@ def _fits_in_lockstep(
         row.update(_criteria(model, X, icl))
         out.append((model, row))
     return out
+
+
+def _fitted(model: GaussianMixture, fit: FitResult) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateFitWarning)
+        model._fitted(fit)
 
 
 def _lockstep_rows(data: ArrayChunks) -> int:
