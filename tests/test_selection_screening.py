@@ -86,8 +86,10 @@ def test_float32_screening_chooses_as_float64(monkeypatch):
     rng = np.random.default_rng(0)
     x = _mixture_rows(rng, 4000)
     grid = dict(n_components=range(1, 6), covariance_types=["EII", "VVI", "EEE", "VEV", "VVV"])
+    monkeypatch.setattr(selection, "LARGE_GRID_ROWS", 0)  # both screen at LARGE_SCREEN_TOL
     with warnings.catch_warnings():
         warnings.simplefilter("error", MonotonicityWarning)
+        monkeypatch.setattr(selection, "SINGLE_SCREEN_ROWS", x.shape[0] + 1)
         double = select_mixture(x, **grid)
         monkeypatch.setattr(selection, "SINGLE_SCREEN_ROWS", 0)
         single = select_mixture(x, **grid)
@@ -104,3 +106,17 @@ def test_float32_screening_chooses_as_float64(monkeypatch):
     # flat (VVI K=4 takes 201 steps here), rounding moves the parameters and with them the
     # entropy to first order (measured 8e-6 relative).
     np.testing.assert_allclose(b.icl, a.icl, rtol=3e-5)
+
+
+def test_large_grid_screening_keeps_mclusts_choice(monkeypatch, faithful):
+    """The looser screening of large grids (LARGE_SCREEN_TOL, about mclust's own stop) on Old
+    Faithful: R's Mclust(faithful) chooses EEE with 3 components, log-likelihood -1126.326,
+    and ranks VVE K=2, VEE K=3 next (BIC -2320.3, -2321.9 in its sign)."""
+    monkeypatch.setattr(selection, "LARGE_GRID_ROWS", 0)
+    monkeypatch.setattr(selection, "SINGLE_SCREEN_ROWS", faithful.shape[0] + 1)
+    sel = select_mixture(faithful)
+    assert (sel.best_.n_components, sel.best_.covariance_type) == (3, "tied")
+    assert sel.best_.log_likelihood_ == pytest.approx(-1126.326, abs=0.02)
+    top = sel.table_.sort_values("bic").head(3)
+    assert list(top.model) == ["EEE", "VVE", "VEE"]
+    np.testing.assert_allclose(top.bic, [2314.3, 2320.3, 2321.9], atol=0.05)

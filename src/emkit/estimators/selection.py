@@ -28,13 +28,19 @@ from emkit.exceptions import DegenerateFitWarning, LocalMaximumWarning
 CRITERIA = ("bic", "aic", "icl")
 # Every candidate is fitted to this gain per sample at most; the best few by the criterion then
 # continue from where they stopped to the template's ``tol``. Screening spends the tight
-# tolerance only where the choice is made. mclust stops every fit at a relative gain
-# |L' - L| / (1 + |L|) of 1e-5, about 5e-5 per sample where the mean log density is near -5 (3
-# columns in their own units); per sample, the screening does not depend on the data's units.
-# 1e-5 per sample took twice the passes (the default grid on 3e5 rows of the big-CSV benchmark:
-# 4.5e9 against 2.4e9 row-components), and left the ranking at the top unchanged.
-SCREEN_TOL = 5e-5
+# tolerance only where the choice is made.
+SCREEN_TOL = 1e-5
 REFINE = 3
+# From this many rows the screening stops at LARGE_SCREEN_TOL per sample instead. mclust stops
+# every fit at a relative gain |L' - L| / (1 + |L|) of 1e-5, about 5e-5 per sample where the
+# mean log density is near -5 (3 columns in their own units); per sample, the screening does
+# not depend on the data's units. On the default grid on 3e5 rows of the big-CSV benchmark 1e-5
+# took twice the passes (4.5e9 against 2.4e9 row-components) for the same ranking at the top.
+# The refined fits then start elsewhere and end elsewhere within ``tol`` (1e-5 relative in
+# the parameters on Old Faithful): below this many rows, where the passes cost little, the
+# screening stays at SCREEN_TOL, the same fits as before.
+LARGE_GRID_ROWS = 1 << 17
+LARGE_SCREEN_TOL = 5e-5
 # From this many rows the screening passes run in float32 (numpy_backend.single_precision):
 # they only rank the candidates, and the best REFINE continue in float64 from where they
 # stopped; the table's log-likelihoods, criteria and degenerate flags are those of one float64
@@ -144,7 +150,8 @@ def select_mixture(
     one-dimensional data), K = 1..9, every fit started from mclust's model-based hierarchical
     clustering (``init_params="hc"``, deterministic, so the choice does not depend on
     ``random_state``), and the model with the best BIC. Every candidate's EM stops at a gain of
-    ``SCREEN_TOL`` (5e-5) per sample or the template's ``tol`` if looser; the ``REFINE`` (3)
+    ``SCREEN_TOL`` (1e-5; 5e-5 from ``LARGE_GRID_ROWS`` = 131,072 rows, about mclust's own
+    stop) per sample or the template's ``tol`` if looser; the ``REFINE`` (3)
     best by the criterion continue to the template's ``tol`` before the choice is made (their
     rows in the table are those of the refined fits). ``n_init=m`` adds m - 1 k-means++
     restarts to each fit's hierarchical start.
@@ -230,7 +237,8 @@ def select_mixture(
     tol = template.tol
     grid = [(k, cov) for cov in types for k in ks]
     # Screening pays where there are more candidates than are refined.
-    screen_tol = max(tol, SCREEN_TOL) if len(grid) > REFINE else tol
+    large = n_rows >= LARGE_GRID_ROWS
+    screen_tol = max(tol, LARGE_SCREEN_TOL if large else SCREEN_TOL) if len(grid) > REFINE else tol
     screening = clone(template).set_params(tol=screen_tol)
     done = 0
 
