@@ -189,9 +189,10 @@ class _Kept:
 
     def _compute(self, kernel: Any) -> None:
         """The statistics of every row, and their largest magnitudes and sums. Statistics that
-        are the rows themselves (:math:`T(x) = x`, every row in the support) are kept as a
-        view of them, no copy; others are computed ``FEATURE_ROWS`` rows at a time straight
-        into the augmented array (by the kernel's ``write_features`` where it has one)."""
+        are the rows themselves (:math:`T(x) = x`, every row in the support, one feature or
+        rows stored feature by feature) are kept as a view of them, no copy; others are
+        computed ``FEATURE_ROWS`` rows at a time straight into the augmented array (by the
+        kernel's ``write_features`` where it has one)."""
         x, key = self.x, kernel.key
         n = x.shape[0]
         first = kernel.features(x[:FEATURE_ROWS])
@@ -199,8 +200,8 @@ class _Kept:
         if (p + 2) * n * 8 > KEPT_BYTES_PER_ROW_BYTE * x.nbytes + KEPT_EXTRA_BYTES:
             self.features[key] = None
             return
-        if np.may_share_memory(first.values, x):
-            # A view of x where every row is in the support.
+        if np.may_share_memory(first.values, x) and first.values.strides[-1] == 8:
+            # A view of x where every row is in the support (each statistic contiguous).
             whole = first if n <= FEATURE_ROWS else kernel.features(x)
             if np.may_share_memory(whole.values, x):
                 self._keep(key, whole)
