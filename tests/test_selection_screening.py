@@ -43,27 +43,43 @@ def _reference(x, weights, means, covariances):
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_float32_pass_agrees_with_scipy(weighted):
+@pytest.mark.parametrize("case", ["lane", "far rows", "empty component"])
+def test_float32_pass_agrees_with_scipy(weighted, case, monkeypatch):
     """The float32 pass (features, products and exp in float32, the coefficients' rounding
-    corrected) against scipy's log densities in float64: every form of a grid-like batch,
-    including rows far from every component (the pass's fallback) and an empty component."""
+    corrected) against scipy's log densities in float64, for every form of a grid-like batch:
+    all forms normalised together in each block (the lane), a second block with rows far
+    from every component (that block form by form), and a form with an empty component
+    (every block form by form)."""
     rng = np.random.default_rng(3)
-    x = np.vstack([_mixture_rows(rng, 6000), [[40.0, -40.0, 40.0], [-60.0, 0.0, 10.0]]])
+    x = _mixture_rows(rng, 20_000)  # two blocks
+    if case == "far rows":
+        x[17_000:17_002] = [[40.0, -40.0, 40.0], [-60.0, 0.0, 10.0]]
     w = rng.uniform(0.5, 2.0, x.shape[0]) if weighted else None
     shift = x[:500].mean(axis=0)
-    mixtures = []
-    for k in (1, 3, 5):
-        means = rng.normal(0.0, 3.0, (k, 3))
-        root = rng.normal(0.0, 0.4, (k, 3, 3)) + np.eye(3)
+    mixtures = [(np.ones(1), x.mean(axis=0)[None], np.cov(x.T)[None])]
+    for k in (3, 5):  # near the rows, as EM's iterates are
+        means = x[rng.choice(x.shape[0], k)] + rng.normal(0.0, 0.3, (k, 3))
+        root = rng.normal(0.0, 0.3, (k, 3, 3)) + 1.5 * np.eye(3)
         covariances = root @ np.swapaxes(root, 1, 2)
         mixtures.append((rng.dirichlet(np.ones(k)), means, covariances))
-    weights, means, covariances = mixtures[1]
-    mixtures.append((np.array([0.6, 0.4, 0.0]), means, covariances))  # an empty component
+    if case == "empty component":
+        weights, means, covariances = mixtures[1]
+        mixtures.append((np.array([0.6, 0.4, 0.0]), means, covariances))
     forms = [_form(*mix, shift) for mix in mixtures]
+    steps = []
+    add = numpy_backend._add_statistics
+    monkeypatch.setattr(
+        numpy_backend,
+        "_add_statistics",
+        lambda s, r, f, step: steps.append(step) or add(s, r, f, step),
+    )
     with numpy_backend.without_log_max():
         double = numpy_backend.quadratic_sums(x, w, forms)
+        steps.clear()
         with numpy_backend.single_precision():
             single = numpy_backend.quadratic_sums(x, w, forms)
+    lane = steps.count(numpy_backend.LANE_PRODUCT_ROWS)
+    assert lane == {"lane": 2, "far rows": 1, "empty component": 0}[case]
     for j, mix in enumerate(mixtures):
         log_density, resp = _reference(x, *mix)
         loglik = float(log_density.sum() if w is None else w @ log_density)
