@@ -367,7 +367,8 @@ def _fits_in_lockstep(
                 results[g].best, stats=stats, log_likelihood=objective - finals[g].log_prior()
             )
             degenerate = np.asarray(best.model.degenerate(stats), dtype=bool)
-            _fitted(models[g], replace(results[g], best=best, degenerate=degenerate))
+            fit = replace(results[g], best=best, degenerate=degenerate)
+            _fitted(models[g], fit, again=True)
         models[g]._final_stats = stats
     out = []
     for model in models:
@@ -378,9 +379,11 @@ def _fits_in_lockstep(
     return out
 
 
-def _fitted(model: GaussianMixture, fit: FitResult) -> None:
+def _fitted(model: GaussianMixture, fit: FitResult, again: bool = False) -> None:
+    """``model._fitted(fit)`` without its DegenerateFitWarning (the table reports it), and
+    ``again`` without any warning (a fit whose warnings were given once)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DegenerateFitWarning)
+        warnings.simplefilter("ignore", Warning if again else DegenerateFitWarning)
         model._fitted(fit)
 
 
