@@ -198,7 +198,8 @@ def single_precision() -> Iterator[None]:
     exponentials and products in float32 (twice the values per vector instruction) and add
     each block's sums in float64; the log-likelihood is corrected for the rounding of the
     coefficients to float32 (see ``_partial``). For a model-selection grid's screening,
-    whose fits only rank the candidates: its objective is exact to about 1e-7 relative."""
+    whose fits only rank the candidates: the log-likelihood is within 1e-8 relative of the
+    float64 pass's (:data:`SINGLE_RESOLUTION`), the statistics within about 1e-6."""
     token = _single_wanted.set(True)
     try:
         yield
@@ -233,7 +234,7 @@ MIN_GAUSSIAN_ROWS, MAX_GAUSSIAN_ROWS = 128, 8192
 # (10, 66): (1e6, 10, 10) full took 0.23 s per pass in slices of 1150 rows against 0.28 in
 # blocks of 3449. Narrower features (d <= 4) only pay the extra calls.
 PRODUCT_ROWS, PRODUCT_MIN_WIDTH = 1152, 32
-# The same for the float32 pass's statistics of all forms at once (numpy_backend's lane):
+# The same for the float32 pass's statistics of all forms at once (the lane of _partial):
 # (45, m) @ (m, 10) took 0.30 ns per row and log joint in slices of 2048 rows against 0.66 whole.
 LANE_PRODUCT_ROWS = 2048
 
@@ -368,7 +369,8 @@ def _gaussian_block(width: int, k: int, n: int, n_forms: int = 1, itemsize: int 
 
     Several forms (a grid's fits in lockstep) fill the whole L2: each form costs Python
     work per block, which two kernel threads do one at a time (the GIL); at a third of L2
-    the default mclust grid on 3e5 rows of d = 3 took 41-44 s on two threads against 28 s."""
+    the default mclust grid on 3e5 rows of d = 3 took 41-44 s on two threads against 28 s.
+    Values of ``itemsize`` bytes (4: float32) fit ``8 // itemsize`` times the rows."""
     wide = 8 // itemsize  # float32: twice the rows in the same bytes, half the calls per row
     block = wide * gaussian_block_rows(width + k, GAUSSIAN_CACHE_SHARE if n_forms == 1 else 1.0)
     if width >= PRODUCT_MIN_WIDTH:
