@@ -549,23 +549,10 @@ def _partial(
         w = None if weights is None else weights[start : start + m]
         total_weight = m if w is None else float(w.sum())
         if lane:
-            np.maximum(joint, floor, out=joint)
-            np.exp(joint, out=joint)
             totals = totals_buffer[:, :m]  # (forms, m)
-            for (lo, hi), total in zip(spans, totals, strict=True):
-                np.matmul(ones[: hi - lo], joint[lo:hi], out=total)
-            if np.minimum.reduce(totals, axis=None) >= least:
-                log_totals = np.log(totals)
-                if w is None:
-                    lane_logs[:, :m] += log_totals
-                else:
-                    lane_logs[:, 0] += log_totals @ w
-                np.divide(1.0, totals, out=totals)
-                if w is not None:
-                    totals *= w
-                for (lo, hi), scale in zip(spans, totals, strict=True):
-                    np.multiply(joint[lo:hi], scale, out=joint[lo:hi])
-                _add_statistics(lane_sums, joint, feats, LANE_PRODUCT_ROWS)
+            if _lane_block(
+                joint, feats, w, spans, floor, least, ones, totals, lane_logs, lane_sums
+            ):
                 lane_weight += total_weight
                 continue
             np.matmul(coef_used, feats, joint)  # form by form, from the start
@@ -641,6 +628,44 @@ def _partial(
     if not log_max:
         log_max_resp = [float("nan")] * len(forms)
     return sums, loglik, log_max_resp
+
+
+def _lane_block(
+    joint: np.ndarray,
+    feats: np.ndarray,
+    w: np.ndarray | None,
+    spans: list[tuple[int, int]],
+    floor: float,
+    least: float,
+    ones: np.ndarray,
+    totals: np.ndarray,
+    logs: np.ndarray,
+    sums: np.ndarray,
+) -> bool:
+    """One float32 block of every form at once (the lane of ``_partial``): the log joints
+    ``joint`` (sum k, m), less each form's bound, raised to ``floor`` and exponentiated; each
+    form's totals into ``totals`` (forms, m). Where every total is at least ``least`` the log
+    totals are added to ``logs`` (by position, or weighted into its first column), the
+    responsibilities' statistics (times the weights) to ``sums`` (sum k, width), and True is
+    returned; else False, with ``joint`` overwritten and nothing added."""
+    np.maximum(joint, floor, out=joint)
+    np.exp(joint, out=joint)
+    for (lo, hi), total in zip(spans, totals, strict=True):
+        np.matmul(ones[: hi - lo], joint[lo:hi], out=total)
+    if not np.minimum.reduce(totals, axis=None) >= least:
+        return False
+    log_totals = np.log(totals)
+    if w is None:
+        logs[:, : totals.shape[1]] += log_totals
+    else:
+        logs[:, 0] += log_totals @ w
+    np.divide(1.0, totals, out=totals)
+    if w is not None:
+        totals *= w
+    for (lo, hi), scale in zip(spans, totals, strict=True):
+        np.multiply(joint[lo:hi], scale, out=joint[lo:hi])
+    _add_statistics(sums, joint, feats, LANE_PRODUCT_ROWS)
+    return True
 
 
 def _normalise_unshifted(
