@@ -87,3 +87,42 @@ def test_a_large_ridge_fit_is_the_closed_form_map_of_each_blob():
         np.testing.assert_allclose(model.means_[k], rows.mean(axis=0), rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(model.covariances_[k], expected, rtol=1e-7)
         np.testing.assert_allclose(model.weights_[k], 0.5, rtol=1e-9)
+
+
+def test_a_ridge_that_outweighs_micro_scale_data_is_reported():
+    """reg_covar is an absolute variance: on data in micro units the default 1e-6 swamps
+    every covariance and select_mixture's choice collapses; a ScaleWarning says so. Without
+    the ridge the fit is the unit-scale fit rescaled (the same start, means times the scale)."""
+    from sklearn.datasets import make_blobs
+
+    from emkit import ScaleWarning, select_mixture
+
+    X, _ = make_blobs(600, 2, centers=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScaleWarning)  # none at unit or milli scale
+        emkit.GaussianMixture(3, reg_covar=1e-6, random_state=0).fit(X)
+        emkit.GaussianMixture(3, random_state=0).fit(X * 1e-3)
+        chosen = select_mixture(X, n_components=range(1, 5))
+    with pytest.warns(ScaleWarning, match="reg_covar=1e-06 is .* times the data's total scatter"):
+        emkit.GaussianMixture(3, random_state=0).fit(X * 1e-6)
+    with pytest.warns(ScaleWarning):
+        swamped = select_mixture(X * 1e-6, n_components=range(1, 5))
+    assert swamped.best_.n_components != chosen.best_.n_components  # what the warning is about
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScaleWarning)
+        tight = {"reg_covar": 0.0, "tol": 1e-12, "max_iter": 2000, "random_state": 0}
+        small = emkit.GaussianMixture(3, **tight).fit(X * 1e-6)
+        rescaled = select_mixture(X * 1e-6, n_components=range(1, 5), reg_covar=0.0)
+    plain = emkit.GaussianMixture(3, **tight).fit(X)
+    # the same maximum (the paths there differ by rounding): log density per row less the
+    # Jacobian of the rescaling, means and covariances rescaled
+    assert small.score(X * 1e-6) + 2 * np.log(1e-6) == pytest.approx(plain.score(X), rel=1e-10)
+    np.testing.assert_allclose(small.means_, plain.means_ * 1e-6, rtol=1e-4)
+    scale = 1e-12 * np.abs(plain.covariances_).max()
+    np.testing.assert_allclose(
+        small.covariances_, plain.covariances_ * 1e-12, rtol=1e-4, atol=1e-4 * scale
+    )
+    assert (rescaled.best_.n_components, rescaled.best_.covariance_type) == (
+        chosen.best_.n_components,
+        chosen.best_.covariance_type,
+    )

@@ -16,6 +16,7 @@ from emkit.exceptions import (
     LocalMaximumWarning,
     ModelFileError,
     MonotonicityWarning,
+    ScaleWarning,
 )
 
 __version__ = "0.1.0"
@@ -142,6 +143,7 @@ __all__ = [
     "ModelFileError",
     "DegenerateFitWarning",
     "LocalMaximumWarning",
+    "ScaleWarning",
     "GaussianImputer",
     "GaussianMixture",
     "GenerativeClassifier",

@@ -40,6 +40,28 @@ class DegenerateFitWarning(RuntimeWarning):
     """
 
 
+class ScaleWarning(RuntimeWarning):
+    """The data's scale makes the ridge ``reg_covar``, an absolute variance, outweigh the data:
+    the covariances it gives are mostly the ridge. Rescale the data (standardise the columns)
+    or lower ``reg_covar``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> import emkit
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 1, (100, 2)), rng.normal(5, 1, (100, 2))]) * 1e-6  # metres
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     gm = emkit.GaussianMixture(2, random_state=0).fit(X)  # reg_covar=1e-6
+    ...
+    >>> [w.category.__name__ for w in caught]
+    ['ScaleWarning']
+    >>> gm = emkit.GaussianMixture(2, reg_covar=0.0, random_state=0).fit(X)  # no warning
+    """
+
+
 class DataError(ValueError):
     """Input data that emkit cannot use; the message says what is wrong and what to do.
 
