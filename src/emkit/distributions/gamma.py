@@ -285,10 +285,8 @@ def _positive_features(x: np.ndarray) -> RowFeatures:
     else:
         x, inside = support_only(x, _positive_rows(x))
         x = as_float64(x) if inside is None else np.where(inside[:, None], x, 1.0)
-    d = x.shape[1]
-    values = np.empty((2 * d, x.shape[0]))
-    np.log(x.T, out=values[:d])
-    values[d:] = x.T
+    values = np.empty((2 * x.shape[1], x.shape[0]))
+    _log_and_value(x, values)
     return RowFeatures(values, None, inside)
 
 
@@ -296,11 +294,15 @@ def _write_positive(x: np.ndarray, out: np.ndarray) -> bool:
     """(log x, x) into ``out`` (2d, m) where every value of ``x`` (m, d) is positive."""
     if not _all_positive(x):
         return False
-    x = as_float64(x)
+    _log_and_value(as_float64(x), out)
+    return True
+
+
+def _log_and_value(x: np.ndarray, out: np.ndarray) -> None:
+    """(log x, x) of positive float64 rows ``x`` (m, d) into ``out`` (2d, m)."""
     d = x.shape[1]
     np.log(x.T, out=out[:d])
     out[d:] = x.T
-    return True
 
 
 def _gamma_stats(weight: np.ndarray, sums: np.ndarray) -> tuple:
