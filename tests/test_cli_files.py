@@ -15,7 +15,8 @@ from scipy import stats
 
 import emkit
 from emkit.cli import main
-from emkit.cli.fit import cap, probability_table
+from emkit.cli.capping import cap
+from emkit.cli.fit import probability_table
 from emkit.cli.table import read_raw, sniff
 
 

@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from emkit.cli.capping import identifiable
 from emkit.cli.cluster import add_options as add_cluster_options
 from emkit.cli.cluster import fit_on_cluster, on_cluster
+from emkit.cli.zscores import in_data_units, standardize
 from emkit.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -321,116 +323,6 @@ def write_assignments(
             batch = pa.RecordBatch.from_arrays(arrays, names=[str(i) for i in range(len(arrays))])
             arrow_csv.write_csv(batch, f, write_options=options)
     return sizes
-
-
-def identifiable(ks: list[int], types: list[str], x: np.ndarray) -> tuple[list[int], str | None]:
-    """The numbers of components worth fitting to ``x`` (n, d; NaN where missing), and a note
-    when some were dropped.
-
-    A mixture can be identified only with fewer free parameters than observed numbers, and
-    with no more components than distinct rows. K above the cap of the covariance type with the
-    most parameters asked for is replaced by that cap, so that every fit is identifiable.
-    """
-    import numpy as np
-
-    from emkit.distributions.gaussian import covariance_structure
-
-    observed = int(np.isfinite(x).sum())
-    # Distinct rows matter only up to max(ks) + 1: counted in a prefix where that settles it.
-    distinct = _distinct_rows(x[: 64 * (max(ks) + 1)])
-    if distinct <= max(ks):
-        distinct = _distinct_rows(x)
-    caps = {t: cap(t, x.shape[1], observed, distinct) for t in types}
-    smallest = min(caps.values())
-    kept = sorted({min(k, smallest) for k in ks})
-    if kept == ks:
-        return ks, None
-    distinct = _distinct_rows(x)  # exact, for the message
-    caps = {t: cap(t, x.shape[1], observed, distinct) for t in types}
-    limits = ", ".join(f"{t} ({covariance_structure(t).alias}) {c}" for t, c in caps.items())
-    message = (
-        f"-k capped: {x.shape[0]} rows x {x.shape[1]} columns ({observed} numbers, {distinct} "
-        f"distinct rows) identify at most K = {limits} components (a mixture needs fewer "
-        "parameters than numbers); fitting K = " + _spec(kept) + " within those caps"
-    )
-    return kept, message
-
-
-def _distinct_rows(x: np.ndarray) -> int:
-    """Distinct complete rows of ``x`` (n, d); n when no row is complete."""
-    import numpy as np
-
-    complete = x[np.isfinite(x).all(axis=1)]
-    return len(np.unique(complete, axis=0)) if len(complete) else x.shape[0]
-
-
-def cap(covariance: str, d: int, observed: int, distinct: int) -> int:
-    """The largest K with fewer parameters than ``observed`` numbers and K <= ``distinct``."""
-    from emkit.distributions.gaussian import covariance_structure
-
-    structure = covariance_structure(covariance)
-
-    def n_parameters(k: int) -> int:
-        return k - 1 + k * d + structure.n_covariance_parameters(k, d)
-
-    k = 1
-    while k < distinct and n_parameters(k + 1) < observed:
-        k += 1
-    return k
-
-
-def _spec(ks: list[int]) -> str:
-    if len(ks) > 2 and ks == list(range(ks[0], ks[-1] + 1)):
-        return f"{ks[0]}-{ks[-1]}"
-    return ",".join(map(str, ks))
-
-
-def standardize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """z-scores of ``x`` (n, d; NaN kept), with the centre and scale (d,) used."""
-    import numpy as np
-
-    centre = np.nanmean(x, axis=0)
-    scale = np.nanstd(x, axis=0)
-    scale = np.where(scale > 0, scale, 1.0)
-    return (x - centre) / scale, centre, scale
-
-
-def in_data_units(model, centre: np.ndarray, scale: np.ndarray, x: np.ndarray):
-    """The mixture fitted to z-scores, written for data in its own units (``x`` (n, d)).
-
-    The map z = (x - centre) / scale is affine, so component k becomes N(centre + scale *
-    mean_k, S Sigma_k S) with S = diag(scale): the same posteriors for every row. A spherical
-    covariance is axis-aligned but no longer round in the data's units, so it comes back as
-    'diag'. The model is rebuilt with those parameters and no EM step (``max_iter=0``).
-    """
-    import numpy as np
-
-    from emkit.distributions.gaussian import covariance_structure
-
-    structure = covariance_structure(model.covariance_type)
-    full = structure.from_covariances(model.means_, model.covariances_).full_covariances()
-    full = full * scale[None, :, None] * scale[None, None, :]  # (k, d, d)
-    covariance_type = model.covariance_type
-    if covariance_type == "full":
-        precisions = np.linalg.inv(full)
-    elif covariance_type == "tied":
-        precisions = np.linalg.inv(full[0])
-    else:
-        covariance_type = "diag"
-        precisions = 1.0 / np.diagonal(full, axis1=1, axis2=2)
-    max_iter = model.max_iter
-    rebuilt = copy.deepcopy(model).set_params(
-        covariance_type=covariance_type,
-        weights_init=model.weights_,
-        means_init=centre + scale * model.means_,
-        precisions_init=precisions,
-        max_iter=0,
-        callback=None,
-    )
-    rebuilt.fit(x)
-    return rebuilt.set_params(
-        weights_init=None, means_init=None, precisions_init=None, max_iter=max_iter
-    )
 
 
 def run(args: argparse.Namespace) -> int:

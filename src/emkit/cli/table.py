@@ -144,6 +144,8 @@ class Columns(Protocol):
         What pandas would read the column as (integers and floats are numbers).
     series(name) -> pandas Series
         The whole column as pandas reads it (ids, examples in messages).
+    unique_complete(name) -> bool
+        Whether the column has a value in every row, no two the same (an id's mark).
     floats(names) -> array of shape (n, len(names))
         Those columns as one float64 C-contiguous array (booleans 0/1, NaN where missing).
     """
@@ -155,7 +157,13 @@ class Columns(Protocol):
 
     def series(self, name: str) -> pd.Series: ...
 
+    def unique_complete(self, name: str) -> bool: ...
+
     def floats(self, names: list[str]) -> np.ndarray: ...
+
+
+def _unique_complete(column: pd.Series) -> bool:
+    return bool(column.notna().all() and column.is_unique)
 
 
 class FrameColumns:
@@ -172,6 +180,9 @@ class FrameColumns:
 
     def series(self, name: str) -> pd.Series:
         return self.frame[name]
+
+    def unique_complete(self, name: str) -> bool:
+        return _unique_complete(self.frame[name])
 
     def floats(self, names: list[str]) -> np.ndarray:
         out = np.empty((self.frame.shape[0], len(names)))
@@ -233,6 +244,9 @@ class CsvColumns:
         if self.kind(name) == "number" and column.dtype == object:  # all missing
             column = column.astype(np.float64)
         return column.rename(name)
+
+    def unique_complete(self, name: str) -> bool:
+        return _unique_complete(self.series(name))
 
     def floats(self, names: list[str]) -> np.ndarray:
         import pyarrow.compute as pc
@@ -362,8 +376,7 @@ def _looks_like_id(name, columns: Columns) -> bool:
     text = str(name).strip().lower()
     if not (text in ID_NAMES or text.endswith(("_id", " id"))):
         return False
-    column = columns.series(name)
-    return bool(column.notna().all() and column.is_unique)
+    return columns.unique_complete(name)
 
 
 def find_id(columns: Columns, id_column: str | None) -> str | None:
@@ -396,23 +409,42 @@ def _example(column: pd.Series):
 def check_values(values: np.ndarray, names: list[str], path: Path, missing: str) -> None:
     """DataError for infinite values anywhere in ``values`` (n, d), and for NaN unless
     ``missing == "em"``."""
-    for j, name in enumerate(names):
-        n_inf = int(np.isinf(values[:, j]).sum())
+    empty = np.isnan(values).all(axis=1) if missing == "em" else np.zeros(0, dtype=bool)
+    check_counts(
+        names,
+        [int(np.isinf(values[:, j]).sum()) for j in range(len(names))],
+        [int(np.isnan(values[:, j]).sum()) for j in range(len(names))],
+        path,
+        missing,
+        empty_rows=int(empty.sum()),
+        first_empty=int(np.argmax(empty)) if empty.any() else None,
+    )
+
+
+def check_counts(
+    names: list[str],
+    infinite: list[int],
+    nan: list[int],
+    path: str | Path,
+    missing: str,
+    empty_rows: int = 0,
+    first_empty: int | None = None,
+) -> None:
+    """:func:`check_values` from the counts of infinite and NaN values of each column, and of
+    the rows with no value at all (the first of them, from 0, where known)."""
+    for name, n_inf, n_nan in zip(names, infinite, nan, strict=True):
         if n_inf:
             raise DataError(f"{path}: column {name!r} has {n_inf} infinite value(s)")
-        n_nan = int(np.isnan(values[:, j]).sum())
         if n_nan and missing != "em":
             raise DataError(
                 f"{path}: column {name!r} has {n_nan} missing (NaN) value(s); pass --missing em "
                 "to fit them as missing at random, or drop those rows"
             )
-    if missing == "em":
-        empty = np.isnan(values).all(axis=1)
-        if empty.any():
-            raise DataError(
-                f"{path}: {int(empty.sum())} rows have no value in any column used (the first is "
-                f"data row {int(np.argmax(empty)) + 1}); drop them first"
-            )
+    if missing == "em" and empty_rows:
+        first = "" if first_empty is None else f" (the first is data row {first_empty + 1})"
+        raise DataError(
+            f"{path}: {empty_rows} rows have no value in any column used{first}; drop them first"
+        )
 
 
 def _single_value(column: np.ndarray) -> float | None:
@@ -454,6 +486,41 @@ def select_features(
     """
     path = Path(path)
     raw = FrameColumns(frame) if isinstance(frame, pd.DataFrame) else frame
+    chosen, ident, notes = choose_columns(
+        raw, path, columns=columns, exclude=exclude, id_column=id_column
+    )
+    values = raw.floats(chosen)
+    if values.shape[0] == 0:
+        raise DataError(f"{path}: the table is empty (no rows or no columns)")
+    ids = raw.series(ident) if ident is not None else None
+    if drop_constant:
+        single = {c: _single_value(values[:, j]) for j, c in enumerate(chosen)}
+        keep, note = drop_constant_columns(single, path)
+        if note:
+            notes.append(note)
+            values = np.ascontiguousarray(values[:, [chosen.index(c) for c in keep]])
+            chosen = keep
+    check_values(values, chosen, path, missing)
+    return Table(values=values, names=chosen, ids=ids, notes=notes)
+
+
+def choose_columns(
+    raw: Columns,
+    path: str | Path,
+    *,
+    columns: list[str] | None = None,
+    exclude: list[str] | None = None,
+    id_column: str | None = None,
+) -> tuple[list[str], str | None, list[str]]:
+    """The model's columns of ``raw``, its id column (or None) and notes for the user, by the
+    rules of :func:`select_features` (before its constant columns and values are checked).
+
+    Raises
+    ------
+    DataError
+        When the table is empty, a named column is absent or not numeric, or nothing numeric
+        is left.
+    """
     if raw.empty:
         raise DataError(f"{path}: the table is empty (no rows or no columns)")
     notes: list[str] = []
@@ -487,33 +554,40 @@ def select_features(
                 f"{path}: no numeric column to use (columns are {_names(raw.names)}); "
                 "choose them with --columns"
             )
-    values = raw.floats(chosen)
-    if values.shape[0] == 0:
-        raise DataError(f"{path}: the table is empty (no rows or no columns)")
-    ids = raw.series(ident) if ident is not None else None
     if ident is not None:
         how = "--id" if id_column is not None else "the first id-like or text column"
         notes.append(f"id column {ident!r} ({how}) is carried into the output")
-    if drop_constant:
-        single = {c: _single_value(values[:, j]) for j, c in enumerate(chosen)}
-        constant = [c for c, v in single.items() if v is not None]
-        if constant and len(constant) < len(chosen):
-            shown = [
-                f"{c} (all missing)" if np.isnan(single[c]) else f"{c} = {single[c]:g}"  # type: ignore[arg-type]
-                for c in constant
-            ]
-            notes.append(
-                f"warning: left out {len(constant)} constant column"
-                f"{'s' if len(constant) > 1 else ''} ({', '.join(shown)}): a single value "
-                "carries no information about clusters and would make every component singular"
-            )
-            keep = [j for j, c in enumerate(chosen) if c not in constant]
-            values = np.ascontiguousarray(values[:, keep])
-            chosen = [chosen[j] for j in keep]
-        elif constant:
-            raise DataError(
-                f"{path}: every column used is constant ({_names(constant)}); "
-                "there is nothing to cluster"
-            )
-    check_values(values, chosen, path, missing)
-    return Table(values=values, names=chosen, ids=ids, notes=notes)
+    return chosen, ident, notes
+
+
+def drop_constant_columns(
+    single: dict[str, float | None], path: str | Path
+) -> tuple[list[str], str | None]:
+    """The columns to keep of those in ``single`` (name: its one value, NaN when all missing,
+    or None when it varies) and a warning line naming the constant ones left out (None when
+    none is).
+
+    Raises
+    ------
+    DataError
+        When every column is constant.
+    """
+    constant = [c for c, v in single.items() if v is not None]
+    if not constant:
+        return list(single), None
+    if len(constant) == len(single):
+        raise DataError(
+            f"{path}: every column used is constant ({_names(constant)}); "
+            "there is nothing to cluster"
+        )
+    shown = [
+        f"{c} (all missing)" if np.isnan(v) else f"{c} = {v:g}"  # type: ignore[arg-type]
+        for c, v in single.items()
+        if v is not None
+    ]
+    note = (
+        f"warning: left out {len(constant)} constant column{'s' if len(constant) > 1 else ''} "
+        f"({', '.join(shown)}): a single value carries no information about clusters and would "
+        "make every component singular"
+    )
+    return [c for c in single if c not in constant], note

@@ -1,0 +1,67 @@
+"""``emkit fit --standardize``: fit to z-scores, write the model back in the data's units.
+
+Only the standard library is imported at module level: ``emkit --help`` must not wait.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+def standardize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """z-scores of ``x`` (n, d; NaN kept), with the centre and scale (d,) used."""
+    import numpy as np
+
+    centre = np.nanmean(x, axis=0)
+    scale = nonzero_scale(np.nanstd(x, axis=0))
+    return (x - centre) / scale, centre, scale
+
+
+def nonzero_scale(std: np.ndarray) -> np.ndarray:
+    """The columns' standard deviations (population, ddof 0) with 1 for a constant column."""
+    import numpy as np
+
+    return np.where(std > 0, std, 1.0)
+
+
+def in_data_units(model, centre: np.ndarray, scale: np.ndarray, x: Any):
+    """The mixture fitted to z-scores, written for data in its own units (``x``: the rows,
+    (n, d), in memory or a Dask collection, on which the rebuilt model is evaluated).
+
+    The map z = (x - centre) / scale is affine, so component k becomes N(centre + scale *
+    mean_k, S Sigma_k S) with S = diag(scale): the same posteriors for every row. A spherical
+    covariance is axis-aligned but no longer round in the data's units, so it comes back as
+    'diag'. The model is rebuilt with those parameters and no EM step (``max_iter=0``).
+    """
+    import numpy as np
+
+    from emkit.distributions.gaussian import covariance_structure
+
+    structure = covariance_structure(model.covariance_type)
+    full = structure.from_covariances(model.means_, model.covariances_).full_covariances()
+    full = full * scale[None, :, None] * scale[None, None, :]  # (k, d, d)
+    covariance_type = model.covariance_type
+    if covariance_type == "full":
+        precisions = np.linalg.inv(full)
+    elif covariance_type == "tied":
+        precisions = np.linalg.inv(full[0])
+    else:
+        covariance_type = "diag"
+        precisions = 1.0 / np.diagonal(full, axis1=1, axis2=2)
+    max_iter = model.max_iter
+    rebuilt = copy.deepcopy(model).set_params(
+        covariance_type=covariance_type,
+        weights_init=model.weights_,
+        means_init=centre + scale * model.means_,
+        precisions_init=precisions,
+        max_iter=0,
+        callback=None,
+    )
+    rebuilt.fit(x)
+    return rebuilt.set_params(
+        weights_init=None, means_init=None, precisions_init=None, max_iter=max_iter
+    )
