@@ -17,7 +17,7 @@ dd = pytest.importorskip("dask.dataframe")
 
 import pandas as pd  # noqa: E402
 
-from emkit import GaussianImputer, GaussianMixture, KMeans  # noqa: E402
+from emkit import GaussianImputer, GaussianMixture, KMeans, load  # noqa: E402
 from emkit.distributions.gaussian import COVARIANCES  # noqa: E402
 
 RTOL = 1e-10
@@ -306,6 +306,33 @@ def test_select_mixture_on_dask_and_as_cluster_tasks(client, monkeypatch):
         same_mixture(other.best_, memory.best_)
 
 
+def test_criteria_off_the_fused_path_take_one_pass_over_the_kept_partitions(
+    client, tmp_path, caplog
+):
+    # A column a million times wider than the rest makes the fused kernel decline, so the
+    # criteria need a pass of their own. On a Dask collection that used to be three passes
+    # over the raw CSV (BIC, AIC, ICL), and the scheduler logged "Detected different
+    # `run_spec`" for the read tasks, which it says "can cause failures and deadlocks".
+    from emkit import select_mixture
+    from emkit.estimators import selection
+
+    x = blobs(n=300, seed=13)
+    x[:, 2] *= 1e6
+    pd.DataFrame(x, columns=list("abc")).to_csv(tmp_path / "wide.csv", index=False)
+    frame = dd.read_csv(tmp_path / "wide.csv", blocksize=4000)
+    assert frame.npartitions > 1
+    grid = dict(n_components=[1, 2, 3], covariance_types=["VVV", "VII"], random_state=0)
+    for icl in ("hard", "soft"):
+        memory = select_mixture(x, icl=icl, **grid)
+        with caplog.at_level("WARNING", logger="distributed"):
+            lazy = select_mixture(frame, icl=icl, **grid)
+        for column in ("log_likelihood", "bic", "aic", "icl"):
+            close(lazy.table_[column].to_numpy(), memory.table_[column].to_numpy())
+    assert not [r for r in caplog.records if "run_spec" in r.getMessage()]
+    best = memory.best_  # the case at hand: its statistics lack the criteria's terms
+    assert selection.criteria_from_stats(best, best._final_stats, 300, "hard") is None
+
+
 def test_cli_fits_a_parquet_glob_on_a_scheduler(client, tmp_path, capsys):
     import json
 
@@ -345,6 +372,103 @@ def test_cli_fits_a_parquet_glob_on_a_scheduler(client, tmp_path, capsys):
     np.testing.assert_array_equal(assignments["label"].to_numpy(), memory.predict(x))
     assert "Chosen by BIC" in capsys.readouterr().out
     assert json.loads((out / "model.json").read_text())
+
+
+def run_cli(argv):
+    import contextlib
+    import io
+
+    from emkit.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([str(a) for a in argv])
+    return status, out.getvalue(), err.getvalue()
+
+
+def awkward_table(n=300, seed=12):
+    """Two clusters in three columns, one with a gap; a text id, a boolean, a constant and a
+    column to exclude."""
+    rng = np.random.default_rng(seed)
+    group = np.arange(n) % 2
+    frame = pd.DataFrame(rng.normal(size=(n, 3)) * [1.0, 30.0, 0.01] + 5.0 * group[:, None])
+    frame.columns = ["length", "mass", "depth"]
+    frame.loc[7, "mass"] = np.nan
+    frame.insert(0, "sample", [f"s{i:04d}" for i in range(n)])
+    frame["flag"] = group == 1
+    frame["batch"] = 3.0
+    frame["noise"] = rng.normal(size=n)
+    return frame
+
+
+def test_cli_on_a_cluster_makes_the_in_memory_choices(client, tmp_path):
+    # The cluster path used to read every column (the id and --exclude's too), ignore --sep,
+    # --decimal, --checkpoint and --progress, and refuse --standardize and --id.
+    frame = awkward_table()
+    options = dict(sep=";", decimal=",", index=False)
+    frame.to_csv(tmp_path / "all.csv", **options)
+    (tmp_path / "parts").mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        frame.iloc[rows].to_csv(tmp_path / "parts" / f"p{i}.csv", **options)
+    common = ["-k", "1-3", "--covariance", "VVV,VII", "--standardize", "--missing", "em"]
+    common += ["--exclude", "noise", "--sep", ";", "--decimal", ","]
+    status, _, memory_err = run_cli(
+        ["fit", tmp_path / "all.csv", *common, "--out", tmp_path / "memory", "--no-report"]
+    )
+    assert status == 0
+    argv = ["fit", tmp_path / "parts" / "*.csv", *common, "--out", tmp_path / "cluster"]
+    argv += ["--scheduler", client.scheduler.address, "--checkpoint", tmp_path / "checkpoints"]
+    status, out, err = run_cli(argv)
+    assert status == 0, err
+    notes = [line for line in memory_err.splitlines() if not line.startswith("emkit: warning: a")]
+    assert [line for line in err.splitlines() if line in notes] == notes
+    assert any("constant column (batch = 3)" in line for line in notes)
+    assert "to z-scores (--standardize)" in out
+    kept = {path.name for path in (tmp_path / "checkpoints").glob("*.json")}
+    assert {f"{t}-{k}.json" for t in ("full", "spherical") for k in (1, 2, 3)} <= kept
+    memory = load(tmp_path / "memory" / "model.json")
+    cluster = load(tmp_path / "cluster" / "model.json")
+    assert list(cluster.feature_names_in_) == ["length", "mass", "depth"]
+    same_mixture(cluster, memory)
+    expected = pd.read_csv(tmp_path / "memory" / "assignments.csv")
+    written = pd.read_parquet(tmp_path / "cluster" / "assignments")
+    assert list(written.columns) == list(expected.columns)
+    assert list(written["sample"]) == list(expected["sample"])
+    np.testing.assert_array_equal(written["label"], expected["label"])
+    close(written["p0"].to_numpy(), expected["p0"].to_numpy(), rtol=1e-9)
+    close(written["mass"].to_numpy(), expected["mass"].to_numpy())
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"mass": np.nan}, "column 'mass' has 1 missing (NaN) value(s); pass --missing em"),
+        ({"mass": np.inf}, "column 'mass' has 1 infinite value(s)"),
+    ],
+)
+def test_cli_on_a_cluster_refuses_what_memory_refuses(client, tmp_path, change, message):
+    frame = awkward_table(n=40)
+    frame.loc[7, "mass"] = 1.0
+    frame.loc[3, list(change)] = list(change.values())
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    for where in ([], ["--scheduler", client.scheduler.address]):
+        status, _, err = run_cli(["fit", tmp_path / "data.csv", "--out", tmp_path / "o", *where])
+        assert status == 2 and message in err, err
+    assert not (tmp_path / "o").exists()
+    argv = ["fit", tmp_path / "data.csv", "--scheduler", client.scheduler.address]
+    status, _, err = run_cli([*argv, "--device", "cpu"])
+    assert status == 2 and "--device cannot be combined with --scheduler" in err
+
+
+def test_cli_on_a_cluster_caps_k_as_in_memory(client, tmp_path):
+    frame = awkward_table(n=12)[["sample", "length", "mass"]].fillna(0.0)
+    frame.to_parquet(tmp_path / "small.parquet")
+    argv = ["fit", tmp_path / "small.parquet", "--covariance", "VVV", "-k", "1-9"]
+    _, _, memory_err = run_cli([*argv, "--out", tmp_path / "m", "--no-report"])
+    status, _, err = run_cli([*argv, "--out", tmp_path / "c", "--workers", "1"])
+    assert status == 0
+    capped = [line for line in memory_err.splitlines() if "-k capped" in line]
+    assert capped and capped[0] in err.splitlines()
 
 
 def no_gathering(monkeypatch):

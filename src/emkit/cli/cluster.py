@@ -1,20 +1,29 @@
-"""``emkit fit DATA --scheduler ADDRESS`` or ``--workers N``: model selection on a Dask cluster.
+"""``emkit fit DATA --scheduler ADDRESS`` or ``--workers N``: the Dask side of ``emkit fit``.
 
 The data (one Parquet or CSV file, or a glob of them) are read as a dask DataFrame and never
-gathered: every EM round runs on the workers (:mod:`emkit.backend.dask_source`). What comes
-back is the selection table, the chosen model (``model.json``) and, written by the workers,
-each row's label and probabilities (``assignments/``, Parquet, one file per partition).
+gathered: the columns are chosen by the rules of the in-memory run (:mod:`emkit.cli.table`)
+from the frame's types and from counts taken on the workers in one pass (:func:`column_summary`),
+every EM round runs on the workers (:mod:`emkit.backend.dask_source`), and each row's label
+and probabilities are written by the workers (:func:`write_assignments`).
+:func:`emkit.cli.fit.fit_on_cluster` puts these together.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import os
+import glob
+import logging
+from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from emkit.exceptions import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -44,117 +53,188 @@ def on_cluster(args: argparse.Namespace) -> bool:
     )
 
 
-def read(data: str, columns: list[str] | None):
-    """A dask DataFrame of the numeric columns of ``data`` (a file or a glob)."""
-    import dask.dataframe as dd
-
-    suffix = Path(data.rstrip("*/")).suffix.lower() or Path(data).suffix.lower()
-    try:
-        frame = dd.read_csv(data) if suffix in (".csv", ".txt") else dd.read_parquet(data)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{data}: cannot be read as a table ({exc})") from None
-    if columns:
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise DataError(
-                f"{data}: no column {', '.join(map(repr, missing))}; "
-                f"columns are {', '.join(map(str, frame.columns))}"
-            )
-        frame = frame[columns]
-    return frame
-
-
-def fit_on_cluster(
-    args: argparse.Namespace, ks: list[int], types: list[str], columns: list[str] | None
-) -> int:
-    """Run ``emkit fit`` with ``--scheduler`` or ``--workers``; returns the exit status.
-
-    ``ks``, ``types`` and ``columns`` are the parsed ``-k``, ``--covariance`` and
-    ``--columns``. Options that need the rows in this process (``--standardize``,
-    ``--device``, ``--id``) are refused."""
-    for option, value in (
-        ("--standardize", getattr(args, "standardize", False)),
-        ("--device", getattr(args, "device", None)),
-        ("--id", getattr(args, "id_column", None)),
-    ):
-        if value:
-            raise DataError(f"{option} cannot be combined with --scheduler or --workers")
+def connect(args: argparse.Namespace, stack: ExitStack):
+    """The ``dask.distributed`` client of ``--scheduler`` or of a local cluster of
+    ``--workers``, closed with ``stack``."""
+    if getattr(args, "device", None):
+        raise DataError("--device cannot be combined with --scheduler or --workers")
+    if args.workers is not None and args.workers < 1:
+        raise DataError(f"--workers must be at least 1; got {args.workers}")
     try:
         from distributed import Client, LocalCluster
     except ImportError:
         raise DataError(
             'fitting on a Dask cluster needs dask.distributed: pip install "emkit[dask]"'
         ) from None
-    import numpy as np
-
-    from emkit.estimators import GaussianMixture, select_mixture
-
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise DataError(f"--out {out}: exists and is not a folder; name a folder to write into")
-    with ExitStack() as stack:
-        if args.scheduler is not None:
-            client = stack.enter_context(Client(args.scheduler))
-        else:
-            if args.workers < 1:
-                raise DataError(f"--workers must be at least 1; got {args.workers}")
-            cluster = stack.enter_context(
-                LocalCluster(
-                    n_workers=args.workers,
-                    threads_per_worker=1,
-                    memory_limit=args.memory_limit,
-                    dashboard_address=None,
-                )
-            )
-            client = stack.enter_context(Client(cluster))
-        frame = read(args.data, columns)
-        names = [str(c) for c in frame.columns]
-        if len(names) == 1 and str(args.covariance).strip().lower() == "all":
-            types = ["EII", "spherical"]  # mclust's E and V, as in memory
-        # mclust's hierarchical start, as in memory: the tree is cut on the rows of the
-        # starting sample drawn on the workers (all rows up to 100 000, of which the tree
-        # reads a fixed subset of 2000, as mclust does), so the start is the in-memory one.
-        template = GaussianMixture(
-            init_params="hc",
-            n_init=args.n_init,
-            random_state=args.seed,
-            missing=getattr(args, "missing", "error"),
+    # The exact distinct counts (an id's check, the K cap) run as shuffles, which a local
+    # scheduler announces with a logged warning each: noise on the user's terminal.
+    chatter = logging.getLogger("distributed.shuffle")
+    stack.callback(chatter.setLevel, chatter.level)
+    chatter.setLevel(logging.ERROR)
+    if args.scheduler is not None:
+        return stack.enter_context(Client(args.scheduler))
+    cluster = stack.enter_context(
+        LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            memory_limit=args.memory_limit,
+            dashboard_address=None,
         )
-        try:
-            selection = select_mixture(frame, ks, types, args.criterion, estimator=template)
-        except ValueError as exc:
-            raise DataError(f"{args.data}: {exc}") from None
-        best = selection.best_
-        table = selection.table_.sort_values(args.criterion)
-        print(
-            f"Chosen by {args.criterion.upper()}: {best.n_components} components, "
-            f"{best.covariance_type!r}; fitted on {len(client.scheduler_info()['workers'])} "
-            "Dask workers"
-        )
-        print(table.to_string(index=False))
-        out.mkdir(parents=True, exist_ok=True)
-        named = copy.copy(best)
-        named.feature_names_in_ = np.asarray(names, dtype=object)
-        named.save(out / "model.json")
-        _write_assignments(best, frame, out / "assignments")
-    print()
-    print(f"Wrote to {out}{os.sep}")
-    print(f"  {'model.json':<16} the fitted model (emkit.load, emkit predict)")
-    print(
-        f"  {'assignments/':<16} label, probability, p0.. per row (Parquet, one file per partition)"
     )
-    return 0
+    return stack.enter_context(Client(cluster))
 
 
-def _write_assignments(model, frame, folder: Path) -> None:
-    """Each row's label, its probability and every component's, written by the workers."""
-    import dask.array as da
+def read(data: str, sep: str | None = None, decimal: str | None = None) -> DaskColumns:
+    """The columns of ``data`` (a Parquet or CSV file, or a glob of them) as a dask DataFrame;
+    a CSV's delimiter and decimal mark as given, else detected from its first file as the
+    in-memory run detects them."""
     import dask.dataframe as dd
 
-    proba = model.predict_proba(frame)  # lazy (n, k), frame's partitions
-    labels = proba.argmax(axis=1)
-    table = da.concatenate(
-        [labels[:, None].astype(float), proba.max(axis=1)[:, None], proba], axis=1
+    from emkit.cli.table import PARQUET_SUFFIXES, sniff
+
+    files = sorted(glob.glob(data)) or [data]
+    try:
+        if Path(files[0]).suffix.lower() in PARQUET_SUFFIXES:
+            frame = dd.read_parquet(data)
+        else:
+            if sep is not None and sep.lower() in ("tab", "\\t"):
+                sep = "\t"
+            if sep is None or decimal is None:
+                found_sep, found_decimal = sniff(Path(files[0]))
+                sep = found_sep if sep is None else sep
+                decimal = found_decimal if decimal is None else decimal
+            frame = dd.read_csv(data, sep=sep, decimal=decimal, encoding="utf-8-sig")
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{data}: cannot be read as a table ({exc})") from None
+    return DaskColumns(frame)
+
+
+class DaskColumns:
+    """The columns of a dask DataFrame, for :func:`emkit.cli.table.choose_columns`: kinds
+    from the frame's types (as pandas infers them from the start of each file), the rest
+    computed on the workers."""
+
+    def __init__(self, frame) -> None:
+        self.frame = frame.rename(columns=str)
+        self.names = [str(c) for c in self.frame.columns]
+        self.empty = not self.names or len(self.frame.head(1, npartitions=-1)) == 0
+
+    def kind(self, name: str) -> str:
+        from emkit.cli.table import is_boolean, is_number
+
+        meta = self.frame._meta[name]
+        return "boolean" if is_boolean(meta) else "number" if is_number(meta) else "text"
+
+    def series(self, name: str) -> pd.Series:
+        """The whole column, gathered (for a message about a column that cannot be used)."""
+        return self.frame[name].compute()
+
+    def unique_complete(self, name: str) -> bool:
+        import dask
+
+        column = self.frame[name]
+        rows, count, unique = dask.compute(column.size, column.count(), column.nunique())
+        return bool(rows == count == unique)
+
+
+@dataclass
+class ColumnSummary:
+    """Counts of the chosen columns, taken on the workers in one pass (:func:`column_summary`).
+
+    Attributes
+    ----------
+    n_rows : int.
+    count, nan, infinite : int arrays (d,), the values present, missing and infinite.
+    low, high : float arrays (d,), the smallest and largest values (NaN when all missing).
+    empty_rows : int, rows with no value in any column.
+    mean, std : float arrays (d,), the columns' means and standard deviations (ddof 0).
+    """
+
+    n_rows: int
+    count: np.ndarray
+    nan: np.ndarray
+    infinite: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    empty_rows: int
+    mean: np.ndarray
+    std: np.ndarray
+
+    def single_values(self, names: list[str]) -> dict[str, float | None]:
+        """For each column its one value (NaN when all missing), or None when it varies."""
+        return {
+            name: float("nan") if count == 0 else float(low) if low == high else None
+            for name, count, low, high in zip(names, self.count, self.low, self.high, strict=True)
+        }
+
+
+def column_summary(values) -> ColumnSummary:
+    """The :class:`ColumnSummary` of ``values``, a dask DataFrame of float columns."""
+    import dask
+    import numpy as np
+
+    absent = values.isna()
+    parts = dask.compute(
+        values.min(),
+        values.max(),
+        absent.sum(),
+        np.isinf(values).sum(),
+        values.count(),
+        absent.all(axis=1).sum(),
+        values.mean(),
+        values.std(ddof=0),
     )
-    names = ["label", "probability", *[f"p{j}" for j in range(proba.shape[1])]]
-    dd.from_dask_array(table, columns=names).to_parquet(folder, write_index=False)
+    low, high, nan, infinite, count, empty, mean, std = (np.asarray(p) for p in parts)
+    return ColumnSummary(
+        n_rows=int(count[0] + nan[0]),
+        count=count.astype(np.int64),
+        nan=nan.astype(np.int64),
+        infinite=infinite.astype(np.int64),
+        low=low.astype(float),
+        high=high.astype(float),
+        empty_rows=int(empty),
+        mean=mean.astype(float),
+        std=std.astype(float),
+    )
+
+
+def distinct_counter(values) -> Callable[[int | None], int]:
+    """``distinct(m)`` for :func:`emkit.cli.capping.capped`: the distinct complete rows among
+    the first ``m`` rows of ``values`` (a dask DataFrame; all rows for None, on the workers)."""
+    from emkit.cli.capping import distinct_rows
+
+    def distinct(prefix: int | None) -> int:
+        if prefix is not None:
+            return distinct_rows(values.head(prefix, npartitions=-1).to_numpy())
+        complete = int(values.dropna().drop_duplicates().shape[0].compute())
+        return complete or int(values.shape[0].compute())
+
+    return distinct
+
+
+def write_assignments(
+    frame, folder: Path, assign: Callable[[pd.DataFrame], pd.DataFrame], meta: pd.DataFrame
+) -> None:
+    """``assign(partition)`` of every partition of ``frame``, written by the workers into
+    ``folder`` (Parquet, one file per partition); ``meta`` is its result on no rows."""
+    frame.map_partitions(assign, meta=meta).to_parquet(folder, write_index=False)
+
+
+def as_floats(frame, names: list[str]) -> Any:
+    """Columns ``names`` of ``frame`` as float64 (booleans 0/1, NaN where missing), lazily,
+    as :meth:`emkit.cli.table.FrameColumns.floats` converts them."""
+    import numpy as np
+    import pandas as pd
+
+    meta = pd.DataFrame({name: np.empty(0) for name in names})
+    return frame.map_partitions(_floats, names, meta=meta)
+
+
+def _floats(part: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    return pd.DataFrame(
+        {name: part[name].to_numpy(dtype=np.float64, na_value=np.nan) for name in names},
+        index=part.index,
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import os
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from emkit.cli.capping import identifiable
 from emkit.cli.cluster import add_options as add_cluster_options
-from emkit.cli.cluster import fit_on_cluster, on_cluster
+from emkit.cli.cluster import on_cluster
 from emkit.cli.zscores import in_data_units, standardize
 from emkit.exceptions import DataError
 
@@ -328,9 +329,7 @@ def write_assignments(
 def run(args: argparse.Namespace) -> int:
     """Run ``emkit fit`` from parsed arguments."""
     if on_cluster(args):
-        columns = parse_list(args.columns, "--columns")
-        types = parse_covariances(args.covariance)
-        return fit_on_cluster(args, parse_components(args.components), types, columns)
+        return fit_on_cluster(args)
     return fit_and_report(
         args.data,
         components=args.components,
@@ -417,8 +416,6 @@ def fit_and_report(
     import numpy as np
 
     from emkit.atomic import output_folder
-    from emkit.cli.progress import ProgressBar
-    from emkit.estimators import GaussianMixture, select_mixture
     from emkit.report import summarize, write_report
 
     ks = parse_components(components)
@@ -447,36 +444,20 @@ def fit_and_report(
     x = x_data
     if standardize_columns:
         x, centre, scale = standardize(x_data)
-    on_terminal = getattr(sys.stderr, "isatty", lambda: False)()
-    bar = ProgressBar(
-        total=len(ks) * len(types),
-        enabled=not quiet,
-        costs=[k for _ in types for k in ks],  # select_mixture's order: by type, then K
-        lines=progress and not on_terminal,
-        delay=0.0 if progress else 1.0,
+    selection = select_grid(
+        x,
+        ks,
+        types,
+        data=data,
+        criterion=criterion,
+        n_init=n_init,
+        seed=seed,
+        missing=missing,
+        quiet=quiet,
+        progress=progress,
+        estimator_params=estimator_params,
+        checkpoint=checkpoint,
     )
-
-    def on_iteration(progress) -> None:
-        bar.em_iteration(progress)
-
-    template = GaussianMixture(  # select_mixture's default: mclust's hierarchical start
-        init_params="hc", n_init=n_init, random_state=seed, callback=on_iteration, missing=missing
-    )
-    if estimator_params:
-        template.set_params(**estimator_params)
-    try:
-        with bar:
-            selection = select_mixture(
-                x,
-                ks,
-                types,
-                criterion,
-                estimator=template,
-                callback=bar.models,
-                checkpoint=checkpoint,
-            )
-    except (ValueError, ImportError) as exc:
-        raise DataError(f"{data}: {exc}") from None
     selection.best_.set_params(callback=None)
     shown = [f"{name} (z-score)" for name in names] if standardize_columns else names
 
@@ -527,3 +508,187 @@ def fit_and_report(
     for path, what in written:
         print(f"  {path.name:<16} {what}")
     return 0
+
+
+def select_grid(
+    x,
+    ks: list[int],
+    types: list[str],
+    *,
+    data: str | Path,
+    criterion: str,
+    n_init: int,
+    seed: int,
+    missing: str,
+    quiet: bool,
+    progress: bool,
+    estimator_params: dict | None,
+    checkpoint: str | Path | None,
+):
+    """:func:`emkit.select_mixture` of ``x`` (rows in memory or a Dask collection) over
+    ``ks`` by ``types`` from mclust's hierarchical start, with the progress bar; the best
+    model comes back without the bar's callback."""
+    from emkit.cli.progress import ProgressBar
+    from emkit.estimators import GaussianMixture, select_mixture
+
+    bar = ProgressBar.for_grid(ks, types, quiet, progress)
+
+    def on_iteration(progress) -> None:
+        bar.em_iteration(progress)
+
+    template = GaussianMixture(  # select_mixture's default: mclust's hierarchical start
+        init_params="hc", n_init=n_init, random_state=seed, callback=on_iteration, missing=missing
+    )
+    if estimator_params:
+        template.set_params(**estimator_params)
+    try:
+        with bar:
+            selection = select_mixture(
+                x,
+                ks,
+                types,
+                criterion,
+                estimator=template,
+                callback=bar.models,
+                checkpoint=checkpoint,
+            )
+    except (ValueError, ImportError) as exc:
+        raise DataError(f"{data}: {exc}") from None
+    selection.best_.set_params(callback=None)
+    return selection
+
+
+def fit_on_cluster(args: argparse.Namespace) -> int:
+    """``emkit fit`` with ``--scheduler`` or ``--workers``: the in-memory run's choices (columns,
+    id, constant columns, checks, the K cap, z-scores) made from counts taken on the workers
+    in one pass, the grid fitted on the workers; writes ``model.json`` and ``assignments/``
+    (Parquet, one file per partition, written by the workers). Returns the exit status."""
+    from contextlib import ExitStack
+
+    import numpy as np
+
+    from emkit.atomic import output_folder
+    from emkit.cli import cluster
+    from emkit.cli.capping import capped
+    from emkit.cli.table import check_counts, choose_columns, drop_constant_columns
+    from emkit.cli.zscores import nonzero_scale
+
+    ks = parse_components(args.components)
+    types = parse_covariances(args.covariance)
+    if args.n_init < 1:
+        raise DataError(f"--n-init must be at least 1; got {args.n_init}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--out {out}: exists and is not a folder; name a folder to write into")
+    with ExitStack() as stack:
+        client = cluster.connect(args, stack)
+        raw = cluster.read(args.data, args.sep, args.decimal)
+        chosen, ident, notes = choose_columns(
+            raw,
+            args.data,
+            columns=parse_list(args.columns, "--columns"),
+            exclude=parse_list(args.exclude, "--exclude"),
+            id_column=args.id_column,
+        )
+        summary = cluster.column_summary(cluster.as_floats(raw.frame, chosen))
+        if summary.n_rows == 0:
+            raise DataError(f"{args.data}: the table is empty (no rows or no columns)")
+        names, note_on_constant = drop_constant_columns(summary.single_values(chosen), args.data)
+        notes += [note_on_constant] if note_on_constant else []
+        for line in notes:
+            note(line)
+        kept = [chosen.index(name) for name in names]
+        check_counts(
+            names,
+            list(summary.infinite[kept]),
+            list(summary.nan[kept]),
+            args.data,
+            args.missing,
+            empty_rows=summary.empty_rows,
+        )
+        values = cluster.as_floats(raw.frame, names)
+        if len(names) == 1 and str(args.covariance).strip().lower() == "all":
+            types = ["EII", "spherical"]  # mclust's E and V, as in memory
+        shape = (summary.n_rows, len(names))
+        observed = int(summary.count[kept].sum())
+        ks, capped_note = capped(ks, types, shape, observed, cluster.distinct_counter(values))
+        if capped_note:
+            note(capped_note)
+        x = values
+        if args.standardize:
+            centre, scale = summary.mean[kept], nonzero_scale(summary.std[kept])
+            x = (values - centre) / scale
+        # mclust's hierarchical start, as in memory: the tree is cut on the rows of the
+        # starting sample drawn on the workers (all rows up to 100 000, of which the tree
+        # reads a fixed subset of 2000, as mclust does), so the start is the in-memory one.
+        selection = select_grid(
+            x,
+            ks,
+            types,
+            data=args.data,
+            criterion=args.criterion,
+            n_init=args.n_init,
+            seed=args.seed,
+            missing=args.missing,
+            quiet=args.quiet,
+            progress=args.progress,
+            estimator_params=getattr(args, "estimator_params", None),
+            checkpoint=args.checkpoint,
+        )
+        model = selection.best_
+        if args.standardize:
+            model = in_data_units(model, centre, scale, values)
+        table = selection.table_.sort_values(args.criterion)
+        print(
+            f"Chosen by {args.criterion.upper()}: {model.n_components} components, "
+            f"{model.covariance_type!r}; fitted on {len(client.scheduler_info()['workers'])} "
+            "Dask workers" + (" to z-scores (--standardize)" if args.standardize else "")
+        )
+        print(table.to_string(index=False))
+        columns = [*([ident] if ident else []), *names]
+        assign = functools.partial(assignment_rows, model=model, names=names, ident=ident)
+        meta = assign(raw.frame._meta[columns])
+        try:
+            with output_folder(out) as staging:
+                named = copy.copy(model)  # the file records the columns, for emkit predict
+                named.feature_names_in_ = np.asarray(names, dtype=object)
+                named.save(staging / "model.json")
+                cluster.write_assignments(raw.frame[columns], staging / "assignments", assign, meta)
+        except OSError as exc:
+            raise DataError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    carried = f"{ident}, " if ident else ""
+    units = " (in the data's units)" if args.standardize else ""
+    print()
+    print(f"Wrote to {out}{os.sep}")
+    print(f"  {'model.json':<16} the fitted model{units} (emkit.load, emkit predict)")
+    print(
+        f"  {'assignments/':<16} {carried}the data's columns, label, probability, p0.. per row "
+        "(Parquet, one file per partition)"
+    )
+    return 0
+
+
+def assignment_rows(part: pd.DataFrame, model, names: list[str], ident: str | None) -> pd.DataFrame:
+    """The rows of ``assignments`` for the rows ``part`` (a partition): the id, the data's
+    columns, label, probability and p0..p{K-1}, as ``assignments.csv`` has them."""
+    import numpy as np
+    import pandas as pd
+
+    x = np.column_stack(
+        [part[name].to_numpy(dtype=np.float64, na_value=np.nan) for name in names]
+    ).reshape(len(part), len(names))
+    table = probability_table(model, x) if len(part) else _no_probabilities(model)
+    columns = {} if ident is None else {ident: part[ident].array}  # its own dtype
+    columns.update({name: x[:, j] for j, name in enumerate(names)})
+    columns.update({name: table[name].to_numpy() for name in table.columns})
+    return pd.DataFrame(columns, index=part.index)
+
+
+def _no_probabilities(model) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    k = model.n_components
+    columns = {"label": np.empty(0, dtype=np.int64), "probability": np.empty(0)}
+    columns.update({f"p{j}": np.empty(0) for j in range(k)})
+    return pd.DataFrame(columns)

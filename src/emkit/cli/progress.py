@@ -67,6 +67,21 @@ class ProgressBar:
         self.costs = None if costs is None else [float(c) for c in costs]
         self.lines = lines
 
+    @classmethod
+    def for_grid(
+        cls, ks: list[int], types: list[str], quiet: bool = False, progress: bool = False
+    ) -> ProgressBar:
+        """The bar of ``emkit fit``'s grid of ``ks`` by ``types``: none with ``quiet``; one
+        line per fit with ``progress`` where stderr is not a terminal."""
+        on_terminal = getattr(sys.stderr, "isatty", lambda: False)()
+        return cls(
+            total=len(ks) * len(types),
+            enabled=not quiet,
+            costs=[k for _ in types for k in ks],  # select_mixture's order: by type, then K
+            lines=progress and not on_terminal,
+            delay=0.0 if progress else 1.0,
+        )
+
     def models(self, done: int, total: int, fitted=None) -> None:
         """Callback for :func:`emkit.select_mixture`: ``done`` of ``total`` fits finished."""
         self.done, self.total, self.iteration = done, total, 0

@@ -133,8 +133,8 @@ class ArrowFallback(Exception):
     """pyarrow cannot read this file as pandas would: read it with pandas."""
 
 
-class Columns(Protocol):
-    """The columns of a raw table, converted only when asked for.
+class ColumnKinds(Protocol):
+    """What the choice of a model's columns reads of a raw table (:func:`choose_columns`).
 
     Members
     -------
@@ -146,8 +146,6 @@ class Columns(Protocol):
         The whole column as pandas reads it (ids, examples in messages).
     unique_complete(name) -> bool
         Whether the column has a value in every row, no two the same (an id's mark).
-    floats(names) -> array of shape (n, len(names))
-        Those columns as one float64 C-contiguous array (booleans 0/1, NaN where missing).
     """
 
     names: list[str]
@@ -158,6 +156,15 @@ class Columns(Protocol):
     def series(self, name: str) -> pd.Series: ...
 
     def unique_complete(self, name: str) -> bool: ...
+
+
+class Columns(ColumnKinds, Protocol):
+    """The columns of a raw table in memory, converted only when asked for: the members of
+    :class:`ColumnKinds` and
+
+    floats(names) -> array of shape (n, len(names))
+        Those columns as one float64 C-contiguous array (booleans 0/1, NaN where missing).
+    """
 
     def floats(self, names: list[str]) -> np.ndarray: ...
 
@@ -372,14 +379,14 @@ def is_number(column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(column) and not is_boolean(column)
 
 
-def _looks_like_id(name, columns: Columns) -> bool:
+def _looks_like_id(name, columns: ColumnKinds) -> bool:
     text = str(name).strip().lower()
     if not (text in ID_NAMES or text.endswith(("_id", " id"))):
         return False
     return columns.unique_complete(name)
 
 
-def find_id(columns: Columns, id_column: str | None) -> str | None:
+def find_id(columns: ColumnKinds, id_column: str | None) -> str | None:
     """The id column: ``id_column``; else one named like an id (``id``, ``*_id``, ...) with
     unique values; else the first text column; else None."""
     if id_column is not None:
@@ -505,7 +512,7 @@ def select_features(
 
 
 def choose_columns(
-    raw: Columns,
+    raw: ColumnKinds,
     path: str | Path,
     *,
     columns: list[str] | None = None,

@@ -21,7 +21,7 @@ from emkit.backend.sources import ArrayChunks, as_chunks
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure
 from emkit.em import FitResult, e_step_many, fit_groups
 from emkit.estimators._device import placement
-from emkit.estimators._mixture_api import icl_from
+from emkit.estimators._mixture_api import _icl_sums, _icl_value, icl_from
 from emkit.estimators.gaussian_mixture import GaussianMixture, SharedStarts
 from emkit.exceptions import DegenerateFitWarning, LocalMaximumWarning
 
@@ -284,7 +284,7 @@ def select_mixture(
         for index, key in refined:
             models[key].set_params(warm_start=template.warm_start)
             row = {"n_components": key[0], "covariance_type": key[1]}
-            row.update(_criteria(models[key], X, icl))
+            row.update(_criteria(models[key], X, icl, fit_data))
             table.loc[index, list(row)] = list(row.values())
     for model in models.values():
         model.set_params(tol=tol)
@@ -409,13 +409,14 @@ def _fit_one(
     where it is not ``X`` itself (the shared source of a Dask collection)."""
     model = clone(template).set_params(n_components=k, covariance_type=cov)
     _fit(model, X if data is None else data, _checkpoint_file(checkpoint, cov, k))
-    return model, {"n_components": k, "covariance_type": cov, **_criteria(model, X, icl)}
+    return model, {"n_components": k, "covariance_type": cov, **_criteria(model, X, icl, data)}
 
 
-def _criteria(model: GaussianMixture, X, icl: str) -> dict:
+def _criteria(model: GaussianMixture, X, icl: str, data: Any = None) -> dict:
     """One row of the table: from the statistics of the fit's last E-step where they hold the
     terms (:func:`criteria_from_stats`: no pass over the data), else from one pass of the
-    fitted model over the data."""
+    fitted model over the data (for a Dask collection over ``data``, the fits' shared
+    source, whose partitions are already checked and on the workers)."""
     row = {
         "log_likelihood": model.log_likelihood_,
         "n_parameters": model.n_parameters(),
@@ -424,6 +425,8 @@ def _criteria(model: GaussianMixture, X, icl: str) -> dict:
     found = criteria_from_stats(model, getattr(model, "_final_stats", None), n_rows, icl)
     if found is not None:
         row.update(found)
+    elif is_dask_collection(X) and hasattr(data, "map_reduce"):
+        row.update(_criteria_on_workers(model, data, icl))
     elif is_dask_collection(X):
         row.update(bic=model.bic(X), aic=model.aic(X), icl=model.icl(X, kind=icl))
     else:
@@ -492,6 +495,24 @@ def _criteria_by_pass(model: GaussianMixture, X, icl: str) -> dict:
         "bic": -2.0 * log_likelihood + n_parameters * np.log(log_density.shape[0]),
         "aic": -2.0 * log_likelihood + 2.0 * n_parameters,
         "icl": icl_from(log_resp, log_density, n_parameters, icl),
+    }
+
+
+def _criteria_on_workers(model: GaussianMixture, data: Any, icl: str) -> dict:
+    """BIC, AIC and ICL from one pass of the fitted model over the partitions of ``data``
+    (a :class:`~emkit.backend.dask_source.DaskSource`): three sums per partition come back."""
+    mixture = model._mixture()
+
+    def sums(chunk, weights) -> np.ndarray:
+        log_resp, log_density = mixture.log_resp(chunk)
+        return np.array([float(s) for s in _icl_sums(log_resp, log_density, icl)])
+
+    log_likelihood, n_rows, term = data.map_reduce(sums)
+    n_parameters = model.n_parameters()
+    return {
+        "bic": -2.0 * log_likelihood + n_parameters * np.log(n_rows),
+        "aic": -2.0 * log_likelihood + 2.0 * n_parameters,
+        "icl": _icl_value(log_likelihood, n_rows, term, n_parameters),
     }
 
 
