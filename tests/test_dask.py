@@ -280,7 +280,7 @@ def test_classifier_and_regressions_match_in_memory(client):
         close(getattr(cluster, criterion)(frame, target), getattr(memory, criterion)(z, response))
 
 
-def test_select_mixture_on_dask_and_as_cluster_tasks(client, monkeypatch):
+def test_select_mixture_on_dask_and_as_cluster_tasks(client, monkeypatch, tmp_path):
     from emkit import select_mixture
     from emkit.backend import dask_source
 
@@ -293,8 +293,21 @@ def test_select_mixture_on_dask_and_as_cluster_tasks(client, monkeypatch):
     monkeypatch.setattr(
         dask_source, "_prepared", lambda *args: prepared.append(1) or prepare(*args)
     )
+    passes = []
+    map_reduce = dask_source.DaskSource.map_reduce
+    monkeypatch.setattr(
+        dask_source.DaskSource,
+        "map_reduce",
+        lambda self, *args: passes.append(1) or map_reduce(self, *args),
+    )
     lazy = select_mixture(frame, tol=1e-12, **grid)
     assert len(prepared) == 1  # the partitions are checked and persisted once for all fits
+    # in lockstep: each round is one pass for every fit still running; with checkpoints,
+    # one fit after another
+    lockstep = len(passes)
+    one_by_one = select_mixture(frame, tol=1e-12, checkpoint=tmp_path, **grid)
+    assert lockstep < (len(passes) - lockstep) / 2
+    close(one_by_one.table_["bic"].to_numpy(), lazy.table_["bic"].to_numpy())
     tasks = select_mixture(x, tol=1e-12, on_cluster=True, **grid)
     for other in (lazy, tasks):
         assert other.table_[["n_components", "covariance_type"]].equals(

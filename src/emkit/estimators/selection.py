@@ -172,7 +172,8 @@ def select_mixture(
     on_cluster : run the fits as tasks on the active ``dask.distributed`` client (Dask's
         local scheduler without one), ``X`` in memory sent to the workers once; ``callback``
         is then called as the results come back. A dask Array or DataFrame ``X`` needs no
-        flag: every fit's EM runs on its workers.
+        flag: every fit's EM runs on its workers, the fits in lockstep (one task per worker
+        and round for all of them) unless ``checkpoint`` is given.
     icl : "hard" (mclust's ICL, default) or "soft" (the entropy form), for the icl column.
     checkpoint : a folder, or None: each fit keeps its checkpoint there (``<type>-<k>.json``,
         and ``<type>-<k>-refined.json`` for a refined fit; see ``GaussianMixture.fit``), so
@@ -258,7 +259,8 @@ def select_mixture(
             X,
             icl,
             finished,
-            single=screen_tol > tol and n_rows >= SINGLE_SCREEN_ROWS,
+            single=screen_tol > tol and n_rows >= SINGLE_SCREEN_ROWS and fit_data is X,
+            source=None if fit_data is X else fit_data,
         )
     else:
         fits = (_fit_one(screening, k, cov, X, icl, checkpoint, fit_data) for k, cov in grid)
@@ -276,7 +278,8 @@ def select_mixture(
         for _, key in refined:
             models[key].set_params(tol=tol, warm_start=True, callback=template.callback)
         if lockstep:
-            _fits_in_lockstep([models[key] for _, key in refined], X, icl)
+            source = None if fit_data is X else fit_data
+            _fits_in_lockstep([models[key] for _, key in refined], X, icl, source=source)
         else:
             for _, key in refined:
                 path = _checkpoint_file(checkpoint, key[1], key[0], "-refined")
@@ -308,8 +311,9 @@ def _fit(model: GaussianMixture, X, checkpoint: Path | None = None) -> None:
 
 def _in_lockstep(X, template: GaussianMixture) -> bool:
     """Whether the grid's fits can run in lockstep (:func:`_fits_in_lockstep`): rows in
-    memory fitted with NumPy, not a Dask collection nor rows on a device."""
-    return template.device is None and not is_device_array(X) and not is_dask_collection(X)
+    memory or a Dask collection, fitted with NumPy (on the workers for Dask), not rows on a
+    device."""
+    return template.device is None and not is_device_array(X)
 
 
 def _fits_in_lockstep(
@@ -318,6 +322,7 @@ def _fits_in_lockstep(
     icl: str = "hard",
     finished: Callable[[GaussianMixture], object] | None = None,
     single: bool = False,
+    source: Any = None,
 ) -> list[tuple[GaussianMixture, dict]]:
     """Fit every one of ``models`` (unfitted estimators, or fitted ones with ``warm_start``)
     to ``X``, all in lockstep (:func:`emkit.em.fit_groups`): each round of EM is one pass over
@@ -327,14 +332,16 @@ def _fits_in_lockstep(
 
     ``single``: the rounds run in float32 (a screening, see :data:`SINGLE_SCREEN_ROWS`); the
     final pass, in float64, then sets each model's log-likelihood, statistics and degenerate
-    components at its parameters."""
+    components at its parameters. ``source``: what the fits read where ``X`` is a Dask
+    collection (its shared, checked source): each round is then one task per worker for
+    every fit still running, instead of one per fit."""
     if not models:
         return []
     plans = []
     data = None
     shared = SharedStarts()  # the rows checked once, the starts of each K found once
     for model in models:
-        plan = model._fit_plan(X, shared=shared)
+        plan = model._fit_plan(X if source is None else source, shared=shared)
         # Every plan reads the same validated rows: one source serves them all.
         data = plan.data if data is None else data
         plans.append((plan.starts, plan.options))
@@ -374,7 +381,7 @@ def _fits_in_lockstep(
     for model in models:
         cov = covariance_structure(model.covariance_type).name
         row = {"n_components": model.n_components, "covariance_type": cov}
-        row.update(_criteria(model, X, icl))
+        row.update(_criteria(model, X, icl, source))
         out.append((model, row))
     return out
 
