@@ -14,6 +14,11 @@ on the workers. An iteration's time is the gap between the callbacks of consecut
 iterations (one M-step and one pass over the data); the median gap, best of two fits.
 The log-likelihoods of the fits are printed too: they must agree to 1e-10 relative.
 
+``--selection`` instead times ``select_mixture`` over a grid (``--grid-k`` by
+``--grid-covariance``) of the same rows as a dask DataFrame on a LocalCluster of two workers:
+its fits in lockstep (the default) against one after another (what a checkpoint folder makes
+it do), and in process; the tables must agree.
+
 The second form writes a Parquet data set of ``--parquet-rows`` rows on the workers (never
 through this process), then fits it on a LocalCluster of two workers with ``--memory-limit``
 each: too large to persist, the partitions are read from disk on every pass.
@@ -183,6 +188,47 @@ def small_runs(args) -> list[dict]:
         rows.append(row)
         print(f"best: {name}: {seconds:.3g} s/iteration, log-likelihood {ll!r}")
     return rows
+
+
+def selection_run(args) -> None:
+    """``select_mixture`` on a dask DataFrame: in lockstep, one fit after another, in process."""
+    import tempfile
+
+    import dask.dataframe as dd
+    import pandas as pd
+    from distributed import Client, LocalCluster
+
+    from emkit import select_mixture
+
+    x = make_data(int(float(args.rows)), args.features, args.k)
+    grid = dict(
+        n_components=[int(k) for k in args.grid_k.split(",")],
+        covariance_types=args.grid_covariance.split(","),
+    )
+    tables = {}
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster),
+    ):
+        frame = dd.from_pandas(pd.DataFrame(x), npartitions=args.partitions).persist()
+        select_mixture(frame, n_components=[1], covariance_types=["VII"])  # warm-up
+        ways = [
+            ("LocalCluster, 2 workers, lockstep", {}),
+            ("LocalCluster, 2 workers, one fit after another", {"checkpoint": True}),
+        ]
+        for r in range(args.rounds):  # alternating, the best of each kept
+            for name, options in ways if r % 2 == 0 else ways[::-1]:
+                folder = {"checkpoint": tempfile.mkdtemp()} if options else {}
+                tic = time.perf_counter()
+                tables[name] = select_mixture(frame, **grid, **folder).table_
+                print(f"round {r + 1}: {name}: {time.perf_counter() - tic:.3g} s", flush=True)
+    tic = time.perf_counter()
+    tables["in process"] = select_mixture(x, **grid).table_
+    print(f"in process: {time.perf_counter() - tic:.3g} s")
+    reference = tables["in process"]["bic"].to_numpy()
+    for name, table in tables.items():
+        gap = np.max(np.abs(table["bic"].to_numpy() - reference) / np.abs(reference))
+        print(f"{name}: largest BIC difference from in process {gap:.2g} (relative)")
 
 
 def big_run(args) -> dict:
@@ -357,8 +403,14 @@ def main() -> None:
         help="also time clusters whose workers run without Dask's statistical profiler",
     )
     parser.add_argument("--write-results", action="store_true")
+    parser.add_argument("--selection", action="store_true", help="time select_mixture instead")
+    parser.add_argument("--grid-k", default="1,2,3,4,5")
+    parser.add_argument("--grid-covariance", default="VVV,VII,EEE")
     args = parser.parse_args()
     results = HERE / "RESULTS.md"
+    if args.selection:
+        selection_run(args)
+        return
     if args.parquet_rows:
         out = big_run(args)
         if args.write_results:
