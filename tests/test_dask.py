@@ -533,6 +533,36 @@ def test_scores_and_criteria_are_taken_on_the_workers(client, monkeypatch):
         kmeans.score(da.from_array(bad, chunks=150))
 
 
+def test_summary_numbers_and_icl_take_one_e_step_per_partition(client, monkeypatch):
+    # They took two (posteriors, then densities), each a full E-step of every partition.
+    import dask
+
+    from emkit.estimators._mixture_api import fit_numbers
+    from emkit.models.mixture import Mixture
+
+    x = blobs(n=600, seed=14)
+    model = GaussianMixture(3, random_state=0).fit(x)
+    lazy = da.from_array(x, chunks=(100, 3))
+    calls = []
+    log_resp = Mixture.log_resp
+    monkeypatch.setattr(
+        Mixture, "log_resp", lambda self, rows: calls.append(1) or log_resp(self, rows)
+    )
+    for kind in ("hard", "soft"):
+        expected = fit_numbers(model, x, kind)
+        with dask.config.set(scheduler="sync"):  # in this process, where the calls are counted
+            calls.clear()
+            got = fit_numbers(model, lazy, kind)
+            assert len(calls) == lazy.numblocks[0]
+            calls.clear()
+            icl = model.icl(lazy, kind=kind)
+            assert len(calls) == lazy.numblocks[0]
+        close(got[0], expected[0], rtol=1e-12)
+        assert got[1] == expected[1] == 600
+        close([got[2], icl], [expected[2]] * 2, rtol=1e-12)
+        np.testing.assert_array_equal(got[3], expected[3])
+
+
 def test_imputer_draws_are_lazy_and_from_the_conditional_normal(client):
     rng = np.random.default_rng(14)
     cov = np.array([[2.0, 0.8, 0.3], [0.8, 1.0, -0.4], [0.3, -0.4, 1.5]])

@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.namespace import namespace_of
-from emkit.estimators._inputs import per_row
+from emkit.estimators._inputs import dask_total, per_row
 
 
 class MixtureQueries:
@@ -68,6 +68,8 @@ class MixtureQueries:
         ``kind="soft"`` is BIC + 2 x the entropy of the responsibilities (McLachlan and Peel,
         2000), never smaller than the hard form.
         """
+        if is_dask_collection(X):
+            return fit_numbers(self, X, kind)[2]  # one E-step per partition
         return icl_of(self.predict_proba(X), self.score_samples(X), self.n_parameters(), kind)
 
 
@@ -115,26 +117,31 @@ def _total_and_rows(log_density: Any) -> tuple[float, float]:
 def fit_numbers(model, X, kind: str = "hard") -> tuple[float, int, float, np.ndarray]:
     """What a summary of a fitted mixture on ``X`` prints: the log-likelihood, the number of
     rows, the ICL (:meth:`MixtureQueries.icl`) and the rows of each most probable component
-    (k,). On a Dask collection all four are taken on the workers in one computation.
+    (k,). On a Dask collection all four are taken on the workers in one pass, one E-step per
+    partition (checked as a fit checks it).
     """
     _check_icl_kind(kind)
-    proba, log_density = model.predict_proba(X), model.score_samples(X)
-    k = proba.shape[1]
-    if is_dask_collection(log_density):
-        import dask
-        import dask.array as da
+    if is_dask_collection(X):
+        mixture = model._mixture()
+        k = int(model.weights_.shape[0])
 
-        log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))  # lazy
-        counts = da.bincount(proba.argmax(axis=1), minlength=k)
-        total, n, term, counts = dask.compute(*_icl_sums(log_resp, log_density, kind), counts)
+        def sums(x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+            log_resp, log_density = mixture.log_resp(x)
+            counts = np.bincount(log_resp.argmax(axis=1), minlength=k)
+            return np.concatenate([np.array(_icl_sums(log_resp, log_density, kind)), counts])
+
+        numbers = dask_total(model, X, sums)
+        total, n, term, counts = numbers[0], numbers[1], numbers[2], numbers[3:]
     else:
+        proba, log_density = model.predict_proba(X), model.score_samples(X)
+        k = proba.shape[1]
         proba = np.asarray(namespace_of(proba).to_numpy(proba))
         log_density = np.asarray(namespace_of(log_density).to_numpy(log_density))
         log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))
         total, n, term = _icl_sums(log_resp, log_density, kind)
         counts = np.bincount(proba.argmax(axis=1), minlength=k)
     icl = _icl_value(total, n, term, model.n_parameters())
-    return float(total), int(n), icl, np.asarray(counts)
+    return float(total), int(n), icl, np.asarray(counts, dtype=np.int64)
 
 
 def icl_from(log_resp: np.ndarray, log_density: np.ndarray, n_parameters: int, kind: str) -> float:
