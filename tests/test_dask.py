@@ -425,7 +425,7 @@ def test_cli_on_a_cluster_makes_the_in_memory_choices(client, tmp_path):
         frame.iloc[rows].to_csv(tmp_path / "parts" / f"p{i}.csv", **options)
     common = ["-k", "1-3", "--covariance", "VVV,VII", "--standardize", "--missing", "em"]
     common += ["--exclude", "noise", "--sep", ";", "--decimal", ","]
-    status, _, memory_err = run_cli(
+    status, memory_out, memory_err = run_cli(
         ["fit", tmp_path / "all.csv", *common, "--out", tmp_path / "memory", "--no-report"]
     )
     assert status == 0
@@ -436,7 +436,9 @@ def test_cli_on_a_cluster_makes_the_in_memory_choices(client, tmp_path):
     notes = [line for line in memory_err.splitlines() if not line.startswith("emkit: warning: a")]
     assert [line for line in err.splitlines() if line in notes] == notes
     assert any("constant column (batch = 3)" in line for line in notes)
-    assert "to z-scores (--standardize)" in out
+    summary = memory_out.split("\n\nWrote to")[0]
+    assert "length (z-score), mass (z-score), depth (z-score)" in summary
+    assert out.startswith(summary + "\nFitted on 2 Dask workers.")
     kept = {path.name for path in (tmp_path / "checkpoints").glob("*.json")}
     assert {f"{t}-{k}.json" for t in ("full", "spherical") for k in (1, 2, 3)} <= kept
     memory = load(tmp_path / "memory" / "model.json")
@@ -561,6 +563,14 @@ def test_summary_numbers_and_icl_take_one_e_step_per_partition(client, monkeypat
         assert got[1] == expected[1] == 600
         close([got[2], icl], [expected[2]] * 2, rtol=1e-12)
         np.testing.assert_array_equal(got[3], expected[3])
+    gaps = x.copy()
+    gaps[::7, 1] = np.nan
+    model = GaussianMixture(3, missing="em", random_state=0).fit(gaps[:, :2])
+    expected = fit_numbers(model, gaps[:, :2])
+    got = fit_numbers(model, da.from_array(gaps[:, :2], chunks=(100, 2)))
+    assert got[1] == expected[1] == 600
+    close([got[0], got[2]], [expected[0], expected[2]], rtol=1e-12)
+    np.testing.assert_array_equal(got[3], expected[3])
 
 
 def test_imputer_draws_are_lazy_and_from_the_conditional_normal(client):

@@ -572,6 +572,7 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
     from emkit.cli.capping import capped
     from emkit.cli.table import check_counts, choose_columns, drop_constant_columns
     from emkit.cli.zscores import nonzero_scale
+    from emkit.report import summarize
 
     ks = parse_components(args.components)
     types = parse_covariances(args.covariance)
@@ -638,13 +639,9 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
         model = selection.best_
         if args.standardize:
             model = in_data_units(model, centre, scale, values)
-        table = selection.table_.sort_values(args.criterion)
-        print(
-            f"Chosen by {args.criterion.upper()}: {model.n_components} components, "
-            f"{model.covariance_type!r}; fitted on {len(client.scheduler_info()['workers'])} "
-            "Dask workers" + (" to z-scores (--standardize)" if args.standardize else "")
-        )
-        print(table.to_string(index=False))
+        shown = [f"{name} (z-score)" for name in names] if args.standardize else names
+        print(summarize(selection, x, shown))  # the rows and sizes counted on the workers
+        print(f"Fitted on {len(client.scheduler_info()['workers'])} Dask workers.")
         columns = [*([ident] if ident else []), *names]
         assign = functools.partial(assignment_rows, model=model, names=names, ident=ident)
         meta = assign(raw.frame._meta[columns])

@@ -144,17 +144,21 @@ def dask_total(
     sample_weight=None,
     *,
     nan_hint: str | None = None,
+    allow_nan: bool = False,
 ) -> Any:
     """``fn(x, w)`` of every partition of the Dask collection ``X`` (with ``sample_weight``
     partitioned alike), checked as a fit checks them, added on the workers: one pass, and only
-    the sum comes back.
+    the sum comes back. ``allow_nan``: NaN is a missing value (rows with nothing observed are
+    left out).
 
     Raises
     ------
     NotFittedError, or ValueError for another number of features or a partition that fails
     the checks (named, as in a fit).
     """
-    return _checked_partitions(estimator, X, sample_weight, nan_hint=nan_hint).total(fn)
+    return _checked_partitions(
+        estimator, X, sample_weight, nan_hint=nan_hint, allow_nan=allow_nan
+    ).total(fn)
 
 
 def dask_sample(

@@ -130,7 +130,7 @@ def fit_numbers(model, X, kind: str = "hard") -> tuple[float, int, float, np.nda
             counts = np.bincount(log_resp.argmax(axis=1), minlength=k)
             return np.concatenate([np.array(_icl_sums(log_resp, log_density, kind)), counts])
 
-        numbers = dask_total(model, X, sums)
+        numbers = dask_total(model, X, sums, allow_nan=getattr(model, "missing", None) == "em")
         total, n, term, counts = numbers[0], numbers[1], numbers[2], numbers[3:]
     else:
         proba, log_density = model.predict_proba(X), model.score_samples(X)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from emkit.backend.dask_source import is_dask_collection
+from emkit.estimators._mixture_api import fit_numbers
 from emkit.report.figures import (
     FIGURE_ROWS,
     draw_figures,
@@ -106,7 +109,7 @@ def bootstrap_errors(model, x: np.ndarray, n_boot: int = BOOTSTRAP, seed: int = 
 
 def summarize(
     selection,
-    x: np.ndarray,
+    x: Any,
     columns: list[str] | None = None,
     top: int = 3,
     sizes: np.ndarray | None = None,
@@ -116,7 +119,8 @@ def summarize(
     Parameters
     ----------
     selection : result of :func:`emkit.select_mixture`.
-    x : array of shape (n, d), the data it was fitted to.
+    x : array of shape (n, d), the data it was fitted to, or a Dask collection of them (its
+        rows and sizes counted on the workers, in one pass).
     columns : d column names, or None.
     top : how many models to list, best first.
     sizes : array of shape (k,), rows whose most probable component each is; counted from
@@ -134,6 +138,9 @@ def summarize(
     table = selection.table_
     criterion = selection.criterion
     n, d = x.shape
+    if is_dask_collection(x):  # the rows and sizes counted in one pass on the workers
+        _, n, _, counted = fit_numbers(model, x)
+        sizes = counted if sizes is None else sizes
     columns = list(columns) if columns is not None else [f"x{j}" for j in range(d)]
     n_degenerate = int(table["degenerate"].sum())
     state = "converged" if model.converged_ else "did not converge"
