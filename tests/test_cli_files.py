@@ -179,6 +179,27 @@ def test_constant_column_is_named_and_left_out(tmp_path, faithful):
     assert status == 2 and "every column used is constant (site)" in err
 
 
+def test_a_folder_of_parquet_files_is_one_table(tmp_path, faithful):
+    """A Parquet data set as Spark or Dask write it (a folder of parts) reads as the table it
+    holds."""
+    frame = pd.DataFrame(faithful, columns=["eruptions", "waiting"])
+    frame.to_csv(tmp_path / "whole.csv", index=False)
+    (tmp_path / "parts").mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        frame.iloc[rows].to_parquet(tmp_path / "parts" / f"part.{i}.parquet")
+    args = ["-k", "2-3", "--covariance", "VVV", "--no-report"]
+    status, reference, _ = run_main(["fit", tmp_path / "whole.csv", "--out", tmp_path / "a", *args])
+    assert status == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # main's own filters apply inside it
+        status, out, err = run_main(["fit", tmp_path / "parts", "--out", tmp_path / "b", *args])
+    assert status == 0 and err == ""
+    assert out.split("Wrote to")[0] == reference.split("Wrote to")[0]
+    (tmp_path / "empty").mkdir()
+    status, _, err = run_main(["fit", tmp_path / "empty", "--out", tmp_path / "c"])
+    assert status == 2 and "a folder with no Parquet file in it" in err
+
+
 def test_components_capped_at_what_the_data_identify(tmp_path, faithful):
     path = tmp_path / "small.csv"
     pd.DataFrame(faithful[:30], columns=["eruptions", "waiting"]).to_csv(path, index=False)
@@ -226,6 +247,8 @@ def test_library_warnings_become_one_line(monkeypatch, tmp_path):
         for _ in range(3):
             warnings.warn("overflow encountered in exp", RuntimeWarning, stacklevel=1)
         warnings.warn("a degenerate fit", emkit.DegenerateFitWarning, stacklevel=1)
+        # one library to another's developers (pandas to dask): not the user's news
+        warnings.warn("the inplace keyword is deprecated", DeprecationWarning, stacklevel=1)
         return 0
 
     monkeypatch.setattr(fit, "fit_and_report", noisy)

@@ -478,9 +478,13 @@ def test_cli_on_a_cluster_refuses_what_memory_refuses(client, tmp_path, change, 
 def test_cli_on_a_cluster_caps_k_as_in_memory(client, tmp_path):
     frame = awkward_table(n=12)[["sample", "length", "mass"]].fillna(0.0)
     frame.to_parquet(tmp_path / "small.parquet")
-    argv = ["fit", tmp_path / "small.parquet", "--covariance", "VVV", "-k", "1-9"]
-    _, _, memory_err = run_cli([*argv, "--out", tmp_path / "m", "--no-report"])
-    status, _, err = run_cli([*argv, "--out", tmp_path / "c", "--workers", "1"])
+    dd.from_pandas(frame, npartitions=2).to_parquet(tmp_path / "folder")  # as Spark writes
+    argv = ["--covariance", "VVV", "-k", "1-9"]
+    _, _, memory_err = run_cli(
+        ["fit", tmp_path / "small.parquet", *argv, "--out", tmp_path / "m", "--no-report"]
+    )
+    argv += ["--out", tmp_path / "c", "--workers", "1"]
+    status, _, err = run_cli(["fit", tmp_path / "folder", *argv])
     assert status == 0
     capped = [line for line in memory_err.splitlines() if "-k capped" in line]
     assert capped and capped[0] in err.splitlines()

@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         # Python hides ResourceWarning by default: it is a developer's diagnostic (e.g. a module
         # file left open when Ctrl-C lands inside an import), not news for the user
         warnings.simplefilter("ignore", ResourceWarning)
+        # Likewise DeprecationWarning, which one library gives another's developers (e.g.
+        # pandas to dask, inside dask's Parquet reader): the user can do nothing about it.
+        warnings.simplefilter("ignore", DeprecationWarning)
         warnings.showwarning = WarningLines()
         try:
             return int(args.func(args) or 0)

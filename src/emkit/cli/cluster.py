@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import glob
 import logging
+import warnings
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -85,16 +86,16 @@ def connect(args: argparse.Namespace, stack: ExitStack):
 
 
 def read(data: str, sep: str | None = None, decimal: str | None = None) -> DaskColumns:
-    """The columns of ``data`` (a Parquet or CSV file, or a glob of them) as a dask DataFrame;
-    a CSV's delimiter and decimal mark as given, else detected from its first file as the
-    in-memory run detects them."""
+    """The columns of ``data`` (a Parquet or CSV file, a glob of them, or a folder of Parquet
+    files) as a dask DataFrame; a CSV's delimiter and decimal mark as given, else detected
+    from its first file as the in-memory run detects them."""
     import dask.dataframe as dd
 
     from emkit.cli.table import PARQUET_SUFFIXES, sniff
 
     files = sorted(glob.glob(data)) or [data]
     try:
-        if Path(files[0]).suffix.lower() in PARQUET_SUFFIXES:
+        if Path(data).is_dir() or Path(files[0]).suffix.lower() in PARQUET_SUFFIXES:
             frame = dd.read_parquet(data)
         else:
             if sep is not None and sep.lower() in ("tab", "\\t"):
@@ -117,7 +118,7 @@ class DaskColumns:
     def __init__(self, frame) -> None:
         self.frame = frame.rename(columns=str)
         self.names = [str(c) for c in self.frame.columns]
-        self.empty = not self.names or len(self.frame.head(1, npartitions=-1)) == 0
+        self.empty = not self.names or len(first_rows(self.frame, 1)) == 0
 
     def kind(self, name: str) -> str:
         from emkit.cli.table import is_boolean, is_number
@@ -205,11 +206,22 @@ def distinct_counter(values) -> Callable[[int | None], int]:
 
     def distinct(prefix: int | None) -> int:
         if prefix is not None:
-            return distinct_rows(values.head(prefix, npartitions=-1).to_numpy())
+            return distinct_rows(first_rows(values, prefix).to_numpy())
         complete = int(values.dropna().drop_duplicates().shape[0].compute())
         return complete or int(values.shape[0].compute())
 
     return distinct
+
+
+def first_rows(frame, m: int) -> pd.DataFrame:
+    """The first ``m`` rows of the dask DataFrame ``frame`` (fewer where it has fewer), read
+    from its first partition, or from all of them where that one holds fewer."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # dask: "Insufficient elements for head"
+        rows = frame.head(m, npartitions=1)
+        if len(rows) < m and frame.npartitions > 1:
+            rows = frame.head(m, npartitions=-1)
+    return rows
 
 
 def write_assignments(

@@ -73,7 +73,11 @@ def register(subparsers) -> None:
         "assignments.csv and report.html (one file, figures inside) to the output folder. "
         "Columns that are not numbers are skipped (and named); constant columns are left out.",
     )
-    parser.add_argument("data", help="a .csv (any delimiter) or .parquet file with a header row")
+    parser.add_argument(
+        "data",
+        help="a .csv (any delimiter) or .parquet file with a header row, or a folder of "
+        ".parquet files",
+    )
     parser.add_argument(
         "-k",
         "--components",
@@ -227,7 +231,7 @@ def read_features(
     from emkit.cli.table import ArrowFallback, FrameColumns, open_columns, read_raw, select_features
 
     raw = open_columns(path, sep, decimal)
-    if columns is None and all(_is_number(c) for c in raw.names):
+    if columns is None and raw.names and all(_is_number(c) for c in raw.names):
         raise DataError(
             f"{path}: the first row ({', '.join(raw.names)}) looks like data, "
             "not column names; add a header row"
@@ -388,7 +392,7 @@ def fit_and_report(
 
     Parameters
     ----------
-    data : path to a .csv (any delimiter) or .parquet file.
+    data : path to a .csv (any delimiter) or .parquet file, or a folder of .parquet files.
     components : the ``-k`` spec, e.g. "1-9".
     covariance : the ``--covariance`` spec, e.g. "all" or "tied,VVV".
     columns : columns to use; every numeric column but the id when None.

@@ -39,7 +39,9 @@ def register(subparsers) -> None:
         "emkit mle nonlinear decay.csv --formula 'y ~ a * exp(-k * t)' --start a=1,k=0.5",
     )
     parser.add_argument("family", choices=FAMILIES)
-    parser.add_argument("data", help="a .csv (any delimiter) or .parquet file")
+    parser.add_argument(
+        "data", help="a .csv (any delimiter) or .parquet file, or a folder of .parquet files"
+    )
     parser.add_argument("--column", help="the column to fit (families of one variable)")
     parser.add_argument(
         "--columns", help="comma-separated columns (multivariate_normal; all numeric by default)"

@@ -20,7 +20,11 @@ def register(subparsers) -> None:
         "and p0..p{K-1}, as CSV. The model's own columns are read by name, in any order.",
     )
     parser.add_argument("model", help="a model.json written by emkit fit (or model.save)")
-    parser.add_argument("data", help="a .csv (any delimiter) or .parquet file with a header row")
+    parser.add_argument(
+        "data",
+        help="a .csv (any delimiter) or .parquet file with a header row, or a folder of "
+        ".parquet files",
+    )
     parser.add_argument(
         "--columns",
         help="comma-separated columns, in the model's order, to read instead of the model's "

@@ -100,7 +100,7 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
 
     Parameters
     ----------
-    path : the file; ``.parquet``/``.pq`` is Parquet, anything else delimited text.
+    path : the file; ``.parquet``/``.pq`` or a folder is Parquet, anything else delimited text.
     sep : the delimiter; detected when None (see :func:`sniff`). ``\\t`` may be written ``tab``.
     decimal : the decimal mark, ``.`` or ``,``; detected when None.
 
@@ -111,12 +111,16 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
     """
     path = Path(path)
     try:
-        check_regular_file(path)  # a FIFO or a device would block or never end
+        if not path.is_dir():  # a folder is a Parquet data set (as Spark and Dask write)
+            check_regular_file(path)  # a FIFO or a device would block or never end
     except OSError as exc:
         raise DataError(str(exc)) from None
     try:
-        if path.suffix.lower() in PARQUET_SUFFIXES:
-            return pd.read_parquet(path)
+        if path.suffix.lower() in PARQUET_SUFFIXES or path.is_dir():
+            frame = pd.read_parquet(path)
+            if frame.shape[1] == 0 and path.is_dir():
+                raise DataError(f"{path}: a folder with no Parquet file in it")
+            return frame
         if sep is not None and sep.lower() in ("tab", "\\t"):
             sep = "\t"
         found_sep, found_decimal = sniff(path) if sep is None or decimal is None else (sep, decimal)
@@ -345,7 +349,7 @@ def open_columns(path: str | Path, sep: str | None = None, decimal: str | None =
         When the file is missing or cannot be parsed as a table.
     """
     path = Path(path)
-    if path.suffix.lower() in PARQUET_SUFFIXES:
+    if path.suffix.lower() in PARQUET_SUFFIXES or path.is_dir():
         return FrameColumns(read_raw(path))
     try:
         check_regular_file(path)
