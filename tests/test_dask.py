@@ -454,6 +454,35 @@ def test_cli_on_a_cluster_makes_the_in_memory_choices(client, tmp_path):
     close(written["mass"].to_numpy(), expected["mass"].to_numpy())
 
 
+def test_cli_predict_on_a_cluster_writes_the_in_memory_predictions(client, tmp_path):
+    frame = awkward_table(n=200, seed=15)
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    argv = ["--missing", "em", "-k", "2", "--covariance", "VVV", "--no-report"]
+    status, _, _ = run_cli(["fit", tmp_path / "data.csv", *argv, "--out", tmp_path / "fit"])
+    assert status == 0
+    model = tmp_path / "fit" / "model.json"
+    argv = ["predict", model, tmp_path / "data.csv", "--missing", "em"]
+    status, _, _ = run_cli([*argv, "--out", tmp_path / "memory.csv"])
+    assert status == 0
+    status, _, err = run_cli([*argv, "--scheduler", client.scheduler.address])
+    assert status == 2 and "--out: name a folder" in err
+    status, _, err = run_cli(
+        [*argv, "--scheduler", client.scheduler.address, "--out", tmp_path / "cluster"]
+    )
+    assert status == 0, err
+    assert "wrote 200 rows" in err and "warning" not in err
+    expected = pd.read_csv(tmp_path / "memory.csv")
+    written = pd.read_parquet(tmp_path / "cluster")
+    assert (
+        list(written.columns)
+        == list(expected.columns)
+        == ["sample", "label", "probability", "p0", "p1"]
+    )
+    assert list(written["sample"]) == list(expected["sample"])
+    np.testing.assert_array_equal(written["label"], expected["label"])
+    close(written[["p0", "p1"]].to_numpy(), expected[["p0", "p1"]].to_numpy(), rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     "change, message",
     [

@@ -161,12 +161,95 @@ class ColumnSummary:
     mean: np.ndarray
     std: np.ndarray
 
+    def subset(self, columns: list[int]) -> ColumnSummary:
+        """The summary of the columns at ``columns`` (rows with no value: as counted over all
+        the columns, a bound for these)."""
+        return ColumnSummary(
+            n_rows=self.n_rows,
+            count=self.count[columns],
+            nan=self.nan[columns],
+            infinite=self.infinite[columns],
+            low=self.low[columns],
+            high=self.high[columns],
+            empty_rows=self.empty_rows,
+            mean=self.mean[columns],
+            std=self.std[columns],
+        )
+
     def single_values(self, names: list[str]) -> dict[str, float | None]:
         """For each column its one value (NaN when all missing), or None when it varies."""
         return {
             name: float("nan") if count == 0 else float(low) if low == high else None
             for name, count, low, high in zip(names, self.count, self.low, self.high, strict=True)
         }
+
+
+@dataclass
+class ClusterTable:
+    """The columns a model reads from a table on a cluster (the in-memory ``Table``'s
+    counterpart; nothing gathered).
+
+    Attributes
+    ----------
+    frame : the table as read, a dask DataFrame.
+    values : its model columns as float64 (NaN where missing), a lazy dask DataFrame.
+    names : the model columns.
+    ids : the id column (carried into the output), or None.
+    notes : lines for the user: columns left out and why, the id column.
+    summary : the :class:`ColumnSummary` of ``names``.
+    """
+
+    frame: Any
+    values: Any
+    names: list[str]
+    ids: str | None
+    notes: list[str]
+    summary: ColumnSummary
+
+
+def read_features(
+    data: str,
+    *,
+    columns: list[str] | None = None,
+    exclude: list[str] | None = None,
+    id_column: str | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+    missing: str = "error",
+    drop_constant: bool = True,
+) -> ClusterTable:
+    """:func:`emkit.cli.fit.read_features` on a cluster: the same columns, notes and checks
+    (:func:`emkit.cli.table.select_features`' rules) from the frame's types and one pass of
+    counts on the workers (:func:`column_summary`).
+
+    Raises
+    ------
+    DataError
+        As the in-memory reading does.
+    """
+    from emkit.cli.table import check_counts, choose_columns, drop_constant_columns
+
+    raw = read(data, sep, decimal)
+    chosen, ident, notes = choose_columns(
+        raw, data, columns=columns, exclude=exclude, id_column=id_column
+    )
+    summary = column_summary(as_floats(raw.frame, chosen))
+    if summary.n_rows == 0:
+        raise DataError(f"{data}: the table is empty (no rows or no columns)")
+    names = chosen
+    if drop_constant:
+        names, note = drop_constant_columns(summary.single_values(chosen), data)
+        notes += [note] if note else []
+        summary = summary.subset([chosen.index(name) for name in names])
+    check_counts(
+        names,
+        list(summary.infinite),
+        list(summary.nan),
+        data,
+        missing,
+        empty_rows=summary.empty_rows,
+    )
+    return ClusterTable(raw.frame, as_floats(raw.frame, names), names, ident, notes, summary)
 
 
 def column_summary(values) -> ColumnSummary:
@@ -224,11 +307,10 @@ def first_rows(frame, m: int) -> pd.DataFrame:
     return rows
 
 
-def write_assignments(
-    frame, folder: Path, assign: Callable[[pd.DataFrame], pd.DataFrame], meta: pd.DataFrame
-) -> None:
+def write_assignments(frame, folder: Path, assign: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
     """``assign(partition)`` of every partition of ``frame``, written by the workers into
-    ``folder`` (Parquet, one file per partition); ``meta`` is its result on no rows."""
+    ``folder`` (Parquet, one file per partition)."""
+    meta = assign(frame._meta)  # its result on no rows: the columns and their types
     frame.map_partitions(assign, meta=meta).to_parquet(folder, write_index=False)
 
 

@@ -574,7 +574,6 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
     from emkit.atomic import output_folder
     from emkit.cli import cluster
     from emkit.cli.capping import capped
-    from emkit.cli.table import check_counts, choose_columns, drop_constant_columns
     from emkit.cli.zscores import nonzero_scale
     from emkit.report import summarize
 
@@ -587,41 +586,28 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
         raise DataError(f"--out {out}: exists and is not a folder; name a folder to write into")
     with ExitStack() as stack:
         client = cluster.connect(args, stack)
-        raw = cluster.read(args.data, args.sep, args.decimal)
-        chosen, ident, notes = choose_columns(
-            raw,
+        table = cluster.read_features(
             args.data,
             columns=parse_list(args.columns, "--columns"),
             exclude=parse_list(args.exclude, "--exclude"),
             id_column=args.id_column,
+            sep=args.sep,
+            decimal=args.decimal,
+            missing=args.missing,
         )
-        summary = cluster.column_summary(cluster.as_floats(raw.frame, chosen))
-        if summary.n_rows == 0:
-            raise DataError(f"{args.data}: the table is empty (no rows or no columns)")
-        names, note_on_constant = drop_constant_columns(summary.single_values(chosen), args.data)
-        notes += [note_on_constant] if note_on_constant else []
-        for line in notes:
+        for line in table.notes:
             note(line)
-        kept = [chosen.index(name) for name in names]
-        check_counts(
-            names,
-            list(summary.infinite[kept]),
-            list(summary.nan[kept]),
-            args.data,
-            args.missing,
-            empty_rows=summary.empty_rows,
-        )
-        values = cluster.as_floats(raw.frame, names)
+        names, ident, values, summary = table.names, table.ids, table.values, table.summary
         if len(names) == 1 and str(args.covariance).strip().lower() == "all":
             types = ["EII", "spherical"]  # mclust's E and V, as in memory
         shape = (summary.n_rows, len(names))
-        observed = int(summary.count[kept].sum())
+        observed = int(summary.count.sum())
         ks, capped_note = capped(ks, types, shape, observed, cluster.distinct_counter(values))
         if capped_note:
             note(capped_note)
         x = values
         if args.standardize:
-            centre, scale = summary.mean[kept], nonzero_scale(summary.std[kept])
+            centre, scale = summary.mean, nonzero_scale(summary.std)
             x = (values - centre) / scale
         # mclust's hierarchical start, as in memory: the tree is cut on the rows of the
         # starting sample drawn on the workers (all rows up to 100 000, of which the tree
@@ -648,13 +634,12 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
         print(f"Fitted on {len(client.scheduler_info()['workers'])} Dask workers.")
         columns = [*([ident] if ident else []), *names]
         assign = functools.partial(assignment_rows, model=model, names=names, ident=ident)
-        meta = assign(raw.frame._meta[columns])
         try:
             with output_folder(out) as staging:
                 named = copy.copy(model)  # the file records the columns, for emkit predict
                 named.feature_names_in_ = np.asarray(names, dtype=object)
                 named.save(staging / "model.json")
-                cluster.write_assignments(raw.frame[columns], staging / "assignments", assign, meta)
+                cluster.write_assignments(table.frame[columns], staging / "assignments", assign)
         except OSError as exc:
             raise DataError(f"cannot write to {out}: {exc.strerror or exc}") from None
     carried = f"{ident}, " if ident else ""
@@ -669,18 +654,24 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
     return 0
 
 
-def assignment_rows(part: pd.DataFrame, model, names: list[str], ident: str | None) -> pd.DataFrame:
+def assignment_rows(
+    part: pd.DataFrame, model, names: list[str], ident: str | None, values: bool = True
+) -> pd.DataFrame:
     """The rows of ``assignments`` for the rows ``part`` (a partition): the id, the data's
-    columns, label, probability and p0..p{K-1}, as ``assignments.csv`` has them."""
+    columns (unless not ``values``, as ``emkit predict`` writes), label, probability and
+    p0..p{K-1}, as ``assignments.csv`` has them."""
     import numpy as np
     import pandas as pd
 
     x = np.column_stack(
         [part[name].to_numpy(dtype=np.float64, na_value=np.nan) for name in names]
     ).reshape(len(part), len(names))
-    table = probability_table(model, x) if len(part) else _no_probabilities(model)
+    known = getattr(model, "feature_names_in_", None)  # read by the model's own names
+    rows = x if known is None else pd.DataFrame(x, columns=list(known), copy=False)
+    table = probability_table(model, rows) if len(part) else _no_probabilities(model)
     columns = {} if ident is None else {ident: part[ident].array}  # its own dtype
-    columns.update({name: x[:, j] for j, name in enumerate(names)})
+    if values:
+        columns.update({name: x[:, j] for j, name in enumerate(names)})
     columns.update({name: table[name].to_numpy() for name in table.columns})
     return pd.DataFrame(columns, index=part.index)
 

@@ -6,7 +6,16 @@ import argparse
 import sys
 
 from emkit.atomic import atomic_write
-from emkit.cli.fit import add_table_options, note, parse_list, probability_table, read_features
+from emkit.cli.cluster import add_options as add_cluster_options
+from emkit.cli.cluster import on_cluster
+from emkit.cli.fit import (
+    add_table_options,
+    assignment_rows,
+    note,
+    parse_list,
+    probability_table,
+    read_features,
+)
 from emkit.exceptions import DataError
 
 
@@ -32,7 +41,12 @@ def register(subparsers) -> None:
         "columns)",
     )
     add_table_options(parser, fitting=False)
-    parser.add_argument("--out", help="CSV file to write (default: standard output)")
+    parser.add_argument(
+        "--out",
+        help="CSV file to write (default: standard output); with --scheduler or --workers a "
+        "folder, into which the workers write Parquet files, one per partition",
+    )
+    add_cluster_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -52,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     if args.missing == "em" and hasattr(model, "missing"):
         # the same parameters; the E-step integrates each row over its missing entries
         model.set_params(missing="em")
+    if on_cluster(args):
+        return predict_on_cluster(args, model, columns)
     table = read_features(
         args.data,
         columns=columns,
@@ -82,4 +98,56 @@ def run(args: argparse.Namespace) -> int:
         note(f"wrote {len(result)} rows to {args.out}")
     else:
         result.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def predict_on_cluster(args: argparse.Namespace, model, columns: list[str] | None) -> int:
+    """``emkit predict`` with ``--scheduler`` or ``--workers``: the rows read, checked and
+    labelled on the workers, which write the id, label, probability and p0..p{K-1} of each
+    row to the folder ``--out`` (Parquet, one file per partition)."""
+    import functools
+    from contextlib import ExitStack
+    from pathlib import Path
+
+    from emkit.atomic import output_folder
+    from emkit.cli import cluster
+
+    if not args.out:
+        raise DataError(
+            "--out: name a folder for the Parquet files the workers write (with --scheduler "
+            "or --workers the predictions do not come back to this process)"
+        )
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--out {out}: exists and is not a folder; name a folder to write into")
+    n_features = int(model.n_features_in_)
+    with ExitStack() as stack:
+        cluster.connect(args, stack)
+        table = cluster.read_features(
+            args.data,
+            columns=columns,
+            id_column=args.id_column,
+            sep=args.sep,
+            decimal=args.decimal,
+            missing=args.missing,
+            drop_constant=False,
+        )
+        for line in table.notes:
+            note(line)
+        if len(table.names) != n_features:
+            how = "with --columns" if args.columns else "with --columns (or --id for an id column)"
+            raise DataError(
+                f"{args.data}: the model needs {n_features} columns, got {len(table.names)} "
+                f"({', '.join(table.names)}); choose {n_features} {how}"
+            )
+        read = [*([table.ids] if table.ids else []), *table.names]
+        assign = functools.partial(
+            assignment_rows, model=model, names=table.names, ident=table.ids, values=False
+        )
+        try:
+            with output_folder(out) as staging:
+                cluster.write_assignments(table.frame[read], staging, assign)
+        except OSError as exc:
+            raise DataError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    note(f"wrote {table.summary.n_rows} rows to {out}/ (Parquet, one file per partition)")
     return 0
