@@ -7,9 +7,14 @@ estimators are imported when a command runs, so ``emkit --help`` answers at once
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import os
+import signal
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
 
 from emkit.exceptions import DataError
 
@@ -48,9 +53,35 @@ class WarningLines:
         print(f"emkit: warning: {text}{where}", file=sys.stderr)
 
 
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C while the block runs and raise it as KeyboardInterrupt when it ends.
+
+    For the loading of the scientific stack: the module initialisation of a C extension
+    (NumPy's, pandas') can clear or convert an exception raised inside it, so that a
+    KeyboardInterrupt landing there was lost and the command ran on to its end. Held, the
+    signal is only noted, and raised once the modules are in. (Signal handlers can be set only
+    in the main thread; elsewhere the block runs as it is.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        with interrupts_held():
+            for name in getattr(args, "modules", ()):  # what the subcommand will use
+                importlib.import_module(name)
     except KeyboardInterrupt:  # Ctrl-C while the subcommands' modules load
         print("emkit: interrupted", file=sys.stderr)
         return 130

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from emkit.cli.fit import DEFAULT_OUT, fit_and_report
+from emkit.cli.fit import DEFAULT_OUT, MODULES, fit_and_report
 
 
 def register(subparsers) -> None:
@@ -19,7 +19,7 @@ def register(subparsers) -> None:
         "--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, modules=MODULES)
 
 
 def run(args: argparse.Namespace) -> int:

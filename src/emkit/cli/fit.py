@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 DEFAULT_COMPONENTS = "1-9"
 DEFAULT_COVARIANCE = "all"
 DEFAULT_OUT = "emkit-out"
+# What a fit reads, fits and draws with, loaded while Ctrl-C is held (emkit.cli.main).
+MODULES = ("numpy", "pandas", "pyarrow.csv", "emkit.estimators", "emkit.report")
 CRITERIA = ("bic", "aic", "icl")  # emkit.estimators.selection.CRITERIA, without importing it
 MAX_COMPONENTS = 1000  # -k beyond this is refused before anything is built
 ASSIGN_BLOCK_ROWS = 1 << 16  # rows of posteriors computed and written at a time
@@ -128,7 +130,7 @@ def register(subparsers) -> None:
         help="save each fit's state in FOLDER every few EM steps; run the same command again "
         "after an interruption to resume where it stopped",
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, modules=MODULES)
 
 
 def parse_components(spec: str) -> list[int]:

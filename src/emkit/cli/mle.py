@@ -27,6 +27,10 @@ REGRESSIONS = ("linear", "nonlinear")
 FAMILIES = (*ONE_COLUMN, *MANY_COLUMNS, *REGRESSIONS)
 
 
+# What the command uses, loaded while Ctrl-C is held (emkit.cli.main).
+MODULES = ("numpy", "pandas", "pyarrow.csv", "emkit.mle")
+
+
 def register(subparsers) -> None:
     """Add the ``mle`` subcommand to an argparse subparsers object."""
     parser = subparsers.add_parser(
@@ -73,7 +77,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--level", type=float, default=0.95, help="confidence level of the intervals (0.95)"
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, modules=MODULES)
 
 
 def run(args: argparse.Namespace) -> int:

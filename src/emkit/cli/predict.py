@@ -18,6 +18,9 @@ from emkit.cli.fit import (
 )
 from emkit.exceptions import DataError
 
+# What the command uses, loaded while Ctrl-C is held (emkit.cli.main).
+MODULES = ("numpy", "pandas", "pyarrow.csv", "emkit.estimators")
+
 
 def register(subparsers) -> None:
     """Add the ``predict`` subcommand to an argparse subparsers object."""
@@ -47,7 +50,7 @@ def register(subparsers) -> None:
         "folder, into which the workers write Parquet files, one per partition",
     )
     add_cluster_options(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, modules=MODULES)
 
 
 def run(args: argparse.Namespace) -> int:
