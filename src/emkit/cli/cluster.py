@@ -91,19 +91,14 @@ def read(data: str, sep: str | None = None, decimal: str | None = None) -> DaskC
     from its first file as the in-memory run detects them."""
     import dask.dataframe as dd
 
-    from emkit.cli.table import PARQUET_SUFFIXES, sniff
+    from emkit.cli.table import PARQUET_SUFFIXES, delimiter_and_decimal
 
     files = sorted(glob.glob(data)) or [data]
     try:
         if Path(data).is_dir() or Path(files[0]).suffix.lower() in PARQUET_SUFFIXES:
             frame = dd.read_parquet(data)
         else:
-            if sep is not None and sep.lower() in ("tab", "\\t"):
-                sep = "\t"
-            if sep is None or decimal is None:
-                found_sep, found_decimal = sniff(Path(files[0]))
-                sep = found_sep if sep is None else sep
-                decimal = found_decimal if decimal is None else decimal
+            sep, decimal = delimiter_and_decimal(Path(files[0]), sep, decimal)
             frame = dd.read_csv(data, sep=sep, decimal=decimal, encoding="utf-8-sig")
     except (OSError, ValueError) as exc:
         raise DataError(f"{data}: cannot be read as a table ({exc})") from None

@@ -355,14 +355,16 @@ def open_columns(path: str | Path, sep: str | None = None, decimal: str | None =
         check_regular_file(path)
     except OSError as exc:
         raise DataError(str(exc)) from None
-    sep, decimal = _delimiter_and_decimal(path, sep, decimal)
+    sep, decimal = delimiter_and_decimal(path, sep, decimal)
     try:
         return CsvColumns(path, sep, decimal)
     except ArrowFallback:
         return FrameColumns(read_raw(path, sep, decimal))
 
 
-def _delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> tuple[str, str]:
+def delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> tuple[str, str]:
+    """The delimiter and decimal mark of the text table ``path``: as given (``tab`` for a
+    tab), else detected (:func:`sniff`)."""
     if sep is not None and sep.lower() in ("tab", "\\t"):
         sep = "\t"
     if sep is None or decimal is None:
