@@ -65,6 +65,12 @@ def add_table_options(parser: argparse.ArgumentParser, *, fitting: bool) -> None
     )
 
 
+def table_options(args: argparse.Namespace) -> dict:
+    """The reading options :func:`add_table_options` parsed, as keywords of
+    :func:`read_features` (and its cluster counterpart)."""
+    return dict(id_column=args.id_column, sep=args.sep, decimal=args.decimal, missing=args.missing)
+
+
 def register(subparsers) -> None:
     """Add the ``fit`` subcommand to an argparse subparsers object."""
     parser = subparsers.add_parser(
@@ -342,10 +348,6 @@ def run(args: argparse.Namespace) -> int:
         covariance=args.covariance,
         columns=parse_list(args.columns, "--columns"),
         exclude=parse_list(args.exclude, "--exclude"),
-        id_column=args.id_column,
-        sep=args.sep,
-        decimal=args.decimal,
-        missing=args.missing,
         standardize_columns=args.standardize,
         out=args.out,
         criterion=args.criterion,
@@ -356,6 +358,7 @@ def run(args: argparse.Namespace) -> int:
         report=not args.no_report,
         estimator_params=_with_device(getattr(args, "estimator_params", None), args.device),
         checkpoint=args.checkpoint,
+        **table_options(args),
     )
 
 
@@ -592,10 +595,7 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
             args.data,
             columns=parse_list(args.columns, "--columns"),
             exclude=parse_list(args.exclude, "--exclude"),
-            id_column=args.id_column,
-            sep=args.sep,
-            decimal=args.decimal,
-            missing=args.missing,
+            **table_options(args),
         )
         for line in table.notes:
             note(line)

@@ -15,6 +15,7 @@ from emkit.cli.fit import (
     parse_list,
     probability_table,
     read_features,
+    table_options,
 )
 from emkit.exceptions import DataError
 
@@ -71,22 +72,9 @@ def run(args: argparse.Namespace) -> int:
         model.set_params(missing="em")
     if on_cluster(args):
         return predict_on_cluster(args, model, columns)
-    table = read_features(
-        args.data,
-        columns=columns,
-        id_column=args.id_column,
-        sep=args.sep,
-        decimal=args.decimal,
-        missing=args.missing,
-        drop_constant=False,
-    )
+    table = read_features(args.data, columns=columns, drop_constant=False, **table_options(args))
     frame = table.features
-    if frame.shape[1] != n_features:
-        how = "with --columns" if args.columns else "with --columns (or --id for an id column)"
-        raise DataError(
-            f"{args.data}: the model needs {n_features} columns, got {frame.shape[1]} "
-            f"({', '.join(map(str, frame.columns))}); choose {n_features} {how}"
-        )
+    check_width(args, n_features, [str(c) for c in frame.columns])
     if names is not None:
         frame.columns = list(names)  # --columns may name others; the model reads its own
         result = probability_table(model, frame, table.ids)
@@ -127,22 +115,11 @@ def predict_on_cluster(args: argparse.Namespace, model, columns: list[str] | Non
     with ExitStack() as stack:
         cluster.connect(args, stack)
         table = cluster.read_features(
-            args.data,
-            columns=columns,
-            id_column=args.id_column,
-            sep=args.sep,
-            decimal=args.decimal,
-            missing=args.missing,
-            drop_constant=False,
+            args.data, columns=columns, drop_constant=False, **table_options(args)
         )
         for line in table.notes:
             note(line)
-        if len(table.names) != n_features:
-            how = "with --columns" if args.columns else "with --columns (or --id for an id column)"
-            raise DataError(
-                f"{args.data}: the model needs {n_features} columns, got {len(table.names)} "
-                f"({', '.join(table.names)}); choose {n_features} {how}"
-            )
+        check_width(args, n_features, table.names)
         read = [*([table.ids] if table.ids else []), *table.names]
         assign = functools.partial(
             assignment_rows, model=model, names=table.names, ident=table.ids, values=False
@@ -154,3 +131,13 @@ def predict_on_cluster(args: argparse.Namespace, model, columns: list[str] | Non
             raise DataError(f"cannot write to {out}: {exc.strerror or exc}") from None
     note(f"wrote {table.summary.n_rows} rows to {out}/ (Parquet, one file per partition)")
     return 0
+
+
+def check_width(args: argparse.Namespace, n_features: int, names: list[str]) -> None:
+    """DataError where the columns read (``names``) are not the model's ``n_features``."""
+    if len(names) != n_features:
+        how = "with --columns" if args.columns else "with --columns (or --id for an id column)"
+        raise DataError(
+            f"{args.data}: the model needs {n_features} columns, got {len(names)} "
+            f"({', '.join(names)}); choose {n_features} {how}"
+        )
