@@ -344,3 +344,40 @@ def test_rows_outside_the_support_in_a_later_chunk_are_marked(monkeypatch):
     for a, b in zip(kept.parts[:2], plain.parts[:2], strict=True):
         np.testing.assert_allclose(a.sum_x, b.sum_x, rtol=1e-12)
         np.testing.assert_allclose(a.sum_log_x, b.sum_log_x, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["exponential", "gamma", "poisson"])
+def test_a_fit_is_the_same_to_the_last_bit_on_any_number_of_threads(name, monkeypatch):
+    # The pass adds parts of PART_ROWS rows in order, whatever the thread count (it was one
+    # part per thread): the thread count can then be chosen by timing without moving a bit.
+    monkeypatch.setattr(family_pass, "PART_ROWS", 5000, raising=False)  # the last shorter
+    components, x, _ = CASES[name]
+    x = np.tile(x, (17, 1))  # rows for three threads (MIN_ROWS_PER_THREAD each)
+    fits = []
+    for threads in (1, 2, 3):
+        with numpy_backend.kernel_threads(threads):
+            model = emkit.MixtureModel(components[:2], max_iter=8, tol=0.0).fit(x)
+        fits.append(model)
+    for other in fits[1:]:
+        assert other.log_likelihood_ == fits[0].log_likelihood_
+        np.testing.assert_array_equal(other.history_, fits[0].history_)
+        np.testing.assert_array_equal(other.weights_, fits[0].weights_)
+
+
+def test_timed_threads_keep_the_faster_count(monkeypatch):
+    import time
+
+    monkeypatch.setattr(numpy_backend, "num_threads", lambda: 2)
+
+    def sleepy(slow: int, counts: list) -> None:
+        here = numpy_backend._threads_here.get()  # what kernel_threads set for this call
+        counts.append(here)
+        time.sleep(0.03 if here == slow else 0.001)
+
+    timed = 2 * numpy_backend.TIMED_CALLS
+    for slow, fast in ((2, 1), (1, 2)):
+        chooser, counts = numpy_backend.TimedThreads(), []
+        for _ in range(timed + 3):
+            chooser.run("kind", lambda: sleepy(slow, counts))  # noqa: B023 (called at once)
+        assert sorted(counts[:timed]) == [1] * (timed // 2) + [2] * (timed // 2)
+        assert counts[timed:] == [fast] * 3

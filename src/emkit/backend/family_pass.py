@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from emkit.backend.numpy_backend import LOG_TINY, exp_normal, over_threads
+from emkit.backend.numpy_backend import LOG_TINY, TimedThreads, exp_normal, over_threads
 
 # Bytes of the per-block arrays (log joints, row statistics): a few stay in a core's L2 cache.
 BLOCK_BYTES = 1 << 20
@@ -37,6 +37,10 @@ MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 512, 16_384
 # The same for the pass of one linear kernel (fewer arrays per block; measured best at 16,384
 # rows for two components of one or two statistics on the Intel host).
 LINEAR_BLOCK_BYTES = 3 << 19
+# Rows per part of a pass (over_threads' part_rows): parts of fixed rows make the sums the
+# same to the last bit on any number of threads, so the thread count is chosen by timing.
+PART_ROWS = 1 << 16
+FAMILY_THREADS = TimedThreads()
 # Row statistics kept for a fit take at most this many times the bytes of the rows (plus a
 # little): beyond it they are computed block by block in every pass, as without rows_kept.
 KEPT_BYTES_PER_ROW_BYTE = 4
@@ -510,20 +514,31 @@ def mixture_sums(
     order) and :math:`\sum_n w_n \log p(x_n)`.
     """
     features, linear = _chunk_features(x, mixtures)
+    # The kind of pass whose thread count is timed: its kernels and the size of the chunk.
+    kinds = tuple(type(kernel).__name__ for _, groups in mixtures for _, kernel in groups)
+    key = (kinds, linear is None, x.shape[1], int(x.shape[0]).bit_length())
     if linear is None:
-        parts = over_threads(
-            x,
-            sample_weight,
-            lambda rows, w, start: _partial(rows, w, start, mixtures, features),
+        parts = FAMILY_THREADS.run(
+            key,
+            lambda: over_threads(
+                x,
+                sample_weight,
+                lambda rows, w, start: _partial(rows, w, start, mixtures, features),
+                part_rows=PART_ROWS,
+            ),
         )
         out = parts[0]
         for other in parts[1:]:
             out = [_add(a, b) for a, b in zip(out, other, strict=True)]
         return out
-    sums = over_threads(
-        x,
-        sample_weight,
-        lambda rows, w, start: _linear_partial(rows, w, start, linear, mixtures),
+    sums = FAMILY_THREADS.run(
+        key,
+        lambda: over_threads(
+            x,
+            sample_weight,
+            lambda rows, w, start: _linear_partial(rows, w, start, linear, mixtures),
+            part_rows=PART_ROWS,
+        ),
     )
     out = []
     for j, one in enumerate(linear):

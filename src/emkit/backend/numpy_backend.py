@@ -11,6 +11,7 @@ are added in a fixed order, so results do not depend on scheduling.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -35,6 +36,8 @@ MIN_GAUSSIAN_VALUES_PER_THREAD = 1 << 20
 # Rows per part of the k-means pass at least, where it cuts more parts than threads.
 MIN_ROWS_PER_PART = 32_768
 NEAREST_PARTS_PER_THREAD = 4
+# Calls of a kind of pass timed on all the threads and on one, by turns (TimedThreads).
+TIMED_CALLS = 3
 # Bytes per block of the rows' layout for the k-means pass (shifted_rows).
 NEAREST_BLOCK_BYTES = 1 << 20
 # Share of a core's L2 cache one block of the k-means pass fills (nearest_block_rows): the
@@ -731,6 +734,7 @@ def over_threads(
     fn: Callable,
     parts_per_thread: int = 1,
     min_rows_per_thread: int = MIN_ROWS_PER_THREAD,
+    part_rows: int | None = None,
 ) -> list:
     """``fn(rows, weights, start)`` of contiguous parts of ``x`` (anything sliced by rows with
     a ``shape``: an array, :class:`ShiftedRows`), each with one BLAS thread,
@@ -739,7 +743,9 @@ def over_threads(
     ``parts_per_thread`` above 1 cuts more parts than threads, so that a thread the machine
     slows down holds up less work; the parts depend only on the rows and the thread count,
     never on scheduling. No thread gets fewer than ``min_rows_per_thread`` rows (fewer
-    threads then).
+    threads then). ``part_rows`` instead cuts parts of that many rows (the last shorter)
+    whatever the thread count, so that the results, added in order, are the same to the last
+    bit on any number of threads.
     """
     global _pool, _controller
     threads = max(1, min(num_threads(), x.shape[0] // max(1, min_rows_per_thread)))
@@ -747,25 +753,63 @@ def over_threads(
         from threadpoolctl import ThreadpoolController
 
         _controller = ThreadpoolController()
+    if part_rows is not None:
+        edges = [*range(0, x.shape[0], part_rows), x.shape[0]] if x.shape[0] else [0, 0]
+        parts = len(edges) - 1
+        threads = min(threads, parts)
+    else:  # one thread reads the rows whole
+        share = max(1, min(parts_per_thread, x.shape[0] // (threads * MIN_ROWS_PER_PART)))
+        parts = 1 if threads == 1 else threads * share
+        edges = [i * x.shape[0] // parts for i in range(parts + 1)]
     if threads > 1 and (_pool is None or _pool[0] != threads):
         _pool = (threads, ThreadPoolExecutor(threads, thread_name_prefix="emkit-kernel"))
-    parts = threads * max(1, min(parts_per_thread, x.shape[0] // (threads * MIN_ROWS_PER_PART)))
-    edges = [i * x.shape[0] // parts for i in range(parts + 1)]
     # Threaded BLAS on these tall, skinny products is slower than one thread, and collapses
     # when other processes share the cores: one BLAS thread per kernel thread.
     with _controller.limit(limits=1, user_api="blas"):
-        if threads == 1 or _pool is None:
+        if parts == 1:
             return [fn(x, weights, 0)]
-        return list(
-            _pool[1].map(
-                lambda i: fn(
-                    x[edges[i] : edges[i + 1]],
-                    None if weights is None else weights[edges[i] : edges[i + 1]],
-                    int(edges[i]),
-                ),
-                range(parts),
-            )
-        )
+
+        def part(i: int) -> Any:
+            rows = slice(edges[i], edges[i + 1])
+            return fn(x[rows], None if weights is None else weights[rows], int(edges[i]))
+
+        if threads == 1 or _pool is None:
+            return [part(i) for i in range(parts)]
+        return list(_pool[1].map(part, range(parts)))
+
+
+class TimedThreads:
+    """The thread count of a kind of pass, chosen by timing it in this process.
+
+    The first ``TIMED_CALLS`` calls of each kind (a key the caller gives) alternate between
+    all the kernel threads and one; later calls take whichever was faster. For passes whose
+    answer does not depend on the thread count (:func:`over_threads` with ``part_rows``), so
+    that the choice moves only the time. Where the machine gives a memory-bound pass little
+    from a second core (two vCPUs sharing one, as on the machine this was measured on:
+    MixtureModel's Exponential pass on 1e6 rows took 5.7 ms per iteration on one thread and
+    8.5 on two), one thread is kept; where cores are real, all of them.
+    """
+
+    def __init__(self) -> None:
+        self._seconds: dict[Any, dict[int, list[float]]] = {}
+
+    def run(self, key: Any, fn: Callable[[], Any]) -> Any:
+        """``fn()``, on the thread count chosen for ``key``."""
+        full = num_threads()
+        if full == 1:
+            return fn()
+        seconds = self._seconds.setdefault((key, full), {1: [], full: []})
+        timing = min(len(times) for times in seconds.values()) < TIMED_CALLS
+        if timing:
+            threads = full if len(seconds[full]) <= len(seconds[1]) else 1
+        else:
+            threads = min(seconds, key=lambda count: min(seconds[count]))
+        tic = time.perf_counter()
+        with kernel_threads(threads):
+            out = fn()
+        if timing:
+            seconds[threads].append(time.perf_counter() - tic)
+        return out
 
 
 @dataclass(frozen=True)
