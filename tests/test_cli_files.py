@@ -200,6 +200,28 @@ def test_a_folder_of_parquet_files_is_one_table(tmp_path, faithful):
     assert status == 2 and "a folder with no Parquet file in it" in err
 
 
+def test_the_grids_warnings_follow_the_summary(tmp_path):
+    """`emkit demo` opened with a warning about fits at lower local maxima, before the result;
+    now the summary comes first, then the warning, then the files written."""
+    from importlib import resources
+
+    data = resources.files("emkit").joinpath("data/faithful.csv")
+    both = io.StringIO()  # stdout and stderr in the order a terminal shows them
+    with contextlib.redirect_stdout(both), contextlib.redirect_stderr(both):
+        status = main(
+            ["fit", str(data), "--covariance", "tied", "-k", "1-6", "--no-report"]
+            + ["--out", str(tmp_path / "out"), "--quiet"]
+        )
+    assert status == 0
+    lines = both.getvalue().splitlines()
+    warned = [i for i, line in enumerate(lines) if "lower local maximum" in line]
+    assert len(warned) == 1 and "(tied K=4, tied K=6)" in lines[warned[0]]
+    assert lines[0].startswith("Gaussian mixture, 3 components")
+    top = lines.index("Top 3 models by BIC:")
+    wrote = next(i for i, line in enumerate(lines) if line.startswith("Wrote to"))
+    assert top < warned[0] < wrote
+
+
 def test_components_capped_at_what_the_data_identify(tmp_path, faithful):
     path = tmp_path / "small.csv"
     pd.DataFrame(faithful[:30], columns=["eruptions", "waiting"]).to_csv(path, index=False)

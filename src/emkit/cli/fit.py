@@ -10,6 +10,7 @@ import copy
 import functools
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -453,7 +454,7 @@ def fit_and_report(
     x = x_data
     if standardize_columns:
         x, centre, scale = standardize(x_data)
-    selection = select_grid(
+    selection, held = select_grid(
         x,
         ks,
         types,
@@ -467,7 +468,6 @@ def fit_and_report(
         estimator_params=estimator_params,
         checkpoint=checkpoint,
     )
-    selection.best_.set_params(callback=None)
     shown = [f"{name} (z-score)" for name in names] if standardize_columns else names
 
     model = selection.best_
@@ -486,6 +486,7 @@ def fit_and_report(
             sizes = write_assignments(staging / "assignments.csv", model, x_data, names, table.ids)
             summary = summarize(selection, x, shown, sizes=sizes)
             print(summary)
+            show_held(held)
             written = [
                 (out / "model.json", f"the fitted model{units} (emkit.load, emkit predict)"),
                 (
@@ -536,7 +537,8 @@ def select_grid(
 ):
     """:func:`emkit.select_mixture` of ``x`` (rows in memory or a Dask collection) over
     ``ks`` by ``types`` from mclust's hierarchical start, with the progress bar; the best
-    model comes back without the bar's callback."""
+    model comes back without the bar's callback, with the warnings the grid raised (for
+    :func:`show_held`)."""
     from emkit.cli.progress import ProgressBar
     from emkit.estimators import GaussianMixture, select_mixture
 
@@ -550,21 +552,35 @@ def select_grid(
     )
     if estimator_params:
         template.set_params(**estimator_params)
-    try:
-        with bar:
-            selection = select_mixture(
-                x,
-                ks,
-                types,
-                criterion,
-                estimator=template,
-                callback=bar.models,
-                checkpoint=checkpoint,
-            )
-    except (ValueError, ImportError) as exc:
-        raise DataError(f"{data}: {exc}") from None
+    # The grid's warnings (fits at lower local maxima, degenerate fits) are shown after the
+    # summary they concern (show_held), not as the first lines of the run; before an error.
+    with warnings.catch_warnings(record=True) as held:
+        try:
+            with bar:
+                selection = select_mixture(
+                    x,
+                    ks,
+                    types,
+                    criterion,
+                    estimator=template,
+                    callback=bar.models,
+                    checkpoint=checkpoint,
+                )
+        except (ValueError, ImportError) as exc:
+            failure: Exception | None = DataError(f"{data}: {exc}")
+        else:
+            failure = None
+    if failure is not None:
+        show_held(held)
+        raise failure from None
     selection.best_.set_params(callback=None)
-    return selection
+    return selection, held
+
+
+def show_held(held: list) -> None:
+    """Show warnings recorded by ``warnings.catch_warnings(record=True)``, in order."""
+    for record in held:
+        warnings.showwarning(record.message, record.category, record.filename, record.lineno)
 
 
 def fit_on_cluster(args: argparse.Namespace) -> int:
@@ -614,7 +630,7 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
         # mclust's hierarchical start, as in memory: the tree is cut on the rows of the
         # starting sample drawn on the workers (all rows up to 100 000, of which the tree
         # reads a fixed subset of 2000, as mclust does), so the start is the in-memory one.
-        selection = select_grid(
+        selection, held = select_grid(
             x,
             ks,
             types,
@@ -633,6 +649,7 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
             model = in_data_units(model, centre, scale, values)
         shown = [f"{name} (z-score)" for name in names] if args.standardize else names
         print(summarize(selection, x, shown))  # the rows and sizes counted on the workers
+        show_held(held)
         print(f"Fitted on {len(client.scheduler_info()['workers'])} Dask workers.")
         columns = [*([ident] if ident else []), *names]
         assign = functools.partial(assignment_rows, model=model, names=names, ident=ident)
