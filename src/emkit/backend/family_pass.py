@@ -517,29 +517,19 @@ def mixture_sums(
     # The kind of pass whose thread count is timed: its kernels and the size of the chunk.
     kinds = tuple(type(kernel).__name__ for _, groups in mixtures for _, kernel in groups)
     key = (kinds, linear is None, x.shape[1], int(x.shape[0]).bit_length())
-    if linear is None:
-        parts = FAMILY_THREADS.run(
-            key,
-            lambda: over_threads(
-                x,
-                sample_weight,
-                lambda rows, w, start: _partial(rows, w, start, mixtures, features),
-                part_rows=PART_ROWS,
-            ),
+
+    def by_parts(fn: Any) -> list:
+        return FAMILY_THREADS.run(
+            key, lambda: over_threads(x, sample_weight, fn, part_rows=PART_ROWS)
         )
+
+    if linear is None:
+        parts = by_parts(lambda rows, w, start: _partial(rows, w, start, mixtures, features))
         out = parts[0]
         for other in parts[1:]:
             out = [_add(a, b) for a, b in zip(out, other, strict=True)]
         return out
-    sums = FAMILY_THREADS.run(
-        key,
-        lambda: over_threads(
-            x,
-            sample_weight,
-            lambda rows, w, start: _linear_partial(rows, w, start, linear, mixtures),
-            part_rows=PART_ROWS,
-        ),
-    )
+    sums = by_parts(lambda rows, w, start: _linear_partial(rows, w, start, linear, mixtures))
     out = []
     for j, one in enumerate(linear):
         stats = sums[0][0][j]
