@@ -11,6 +11,7 @@ and probabilities are written by the workers (:func:`write_assignments`).
 from __future__ import annotations
 
 import argparse
+import functools
 import glob
 import logging
 import warnings
@@ -277,16 +278,17 @@ def column_summary(values) -> ColumnSummary:
     )
 
 
-def distinct_counter(values) -> Callable[[int | None], int]:
+def distinct_counter(values, n_rows: int) -> Callable[[int | None], int]:
     """``distinct(m)`` for :func:`emkit.cli.capping.capped`: the distinct complete rows among
-    the first ``m`` rows of ``values`` (a dask DataFrame; all rows for None, on the workers)."""
+    the first ``m`` rows of ``values`` (a dask DataFrame of ``n_rows`` rows; all rows for
+    None, counted once on the workers)."""
     from emkit.cli.capping import distinct_rows
 
+    @functools.cache
     def distinct(prefix: int | None) -> int:
         if prefix is not None:
             return distinct_rows(first_rows(values, prefix).to_numpy())
-        complete = int(values.dropna().drop_duplicates().shape[0].compute())
-        return complete or int(values.shape[0].compute())
+        return int(values.dropna().drop_duplicates().shape[0].compute()) or n_rows
 
     return distinct
 

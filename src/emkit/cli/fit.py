@@ -620,7 +620,8 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
             types = ["EII", "spherical"]  # mclust's E and V, as in memory
         shape = (summary.n_rows, len(names))
         observed = int(summary.count.sum())
-        ks, capped_note = capped(ks, types, shape, observed, cluster.distinct_counter(values))
+        distinct = cluster.distinct_counter(values, summary.n_rows)
+        ks, capped_note = capped(ks, types, shape, observed, distinct)
         if capped_note:
             note(capped_note)
         x = values

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -122,14 +123,7 @@ def fit_numbers(model, X, kind: str = "hard") -> tuple[float, int, float, np.nda
     """
     _check_icl_kind(kind)
     if is_dask_collection(X):
-        mixture = model._mixture()
-        k = int(model.weights_.shape[0])
-
-        def sums(x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
-            log_resp, log_density = mixture.log_resp(x)
-            counts = np.bincount(log_resp.argmax(axis=1), minlength=k)
-            return np.concatenate([np.array(_icl_sums(log_resp, log_density, kind)), counts])
-
+        sums = partition_numbers(model._mixture(), kind, int(model.weights_.shape[0]))
         numbers = dask_total(model, X, sums, allow_nan=getattr(model, "missing", None) == "em")
         total, n, term, counts = numbers[0], numbers[1], numbers[2], numbers[3:]
     else:
@@ -142,6 +136,32 @@ def fit_numbers(model, X, kind: str = "hard") -> tuple[float, int, float, np.nda
         counts = np.bincount(proba.argmax(axis=1), minlength=k)
     icl = _icl_value(total, n, term, model.n_parameters())
     return float(total), int(n), icl, np.asarray(counts, dtype=np.int64)
+
+
+def partition_numbers(mixture: Any, kind: str, k: int) -> Callable:
+    """``fn(x, w)``: [sum_n log p(x_n), n, ICL's classification term (:func:`_icl_sums`), the rows
+    of each most probable component (k)] of rows ``x`` under ``mixture``, one E-step; what a
+    Dask collection's partitions add up for :func:`fit_numbers` and a selection's criteria."""
+
+    def numbers(x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+        log_resp, log_density = mixture.log_resp(x)
+        counts = np.bincount(log_resp.argmax(axis=1), minlength=k)
+        return np.concatenate([np.array(_icl_sums(log_resp, log_density, kind)), counts])
+
+    return numbers
+
+
+def criteria_from_sums(
+    log_likelihood: float, n_rows: float, term: float, n_parameters: int
+) -> dict[str, float]:
+    """BIC, AIC and ICL (scikit-learn's sign) from the log-likelihood, the rows and ICL's
+    classification term (:func:`_icl_sums`)."""
+    bic = -2.0 * float(log_likelihood) + n_parameters * float(np.log(n_rows))
+    return {
+        "bic": bic,
+        "aic": -2.0 * float(log_likelihood) + 2.0 * n_parameters,
+        "icl": _icl_value(log_likelihood, n_rows, term, n_parameters),
+    }
 
 
 def icl_from(log_resp: np.ndarray, log_density: np.ndarray, n_parameters: int, kind: str) -> float:

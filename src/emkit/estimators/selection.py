@@ -21,7 +21,7 @@ from emkit.backend.sources import ArrayChunks, as_chunks
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure
 from emkit.em import FitResult, e_step_many, fit_groups
 from emkit.estimators._device import placement
-from emkit.estimators._mixture_api import _icl_sums, _icl_value, icl_from
+from emkit.estimators._mixture_api import _icl_sums, criteria_from_sums, partition_numbers
 from emkit.estimators.gaussian_mixture import GaussianMixture, SharedStarts
 from emkit.exceptions import DegenerateFitWarning, LocalMaximumWarning
 
@@ -471,11 +471,9 @@ def criteria_from_stats(model: GaussianMixture, stats: Any, n_rows: int, icl: st
     if stats is None or not np.isfinite(log_max):
         return None
     log_likelihood = float(model.log_likelihood_)
-    n_parameters = model.n_parameters()
-    bic = -2.0 * log_likelihood + n_parameters * np.log(n_rows)
     if icl == "hard":
-        icl_value = bic - 2.0 * log_max
-    else:
+        term = log_max
+    else:  # sum_nk r_nk log r_nk = Q - L
         mixture = model._mixture()
         weight = stats.resp_sum  # (k,)
         with np.errstate(divide="ignore"):
@@ -483,12 +481,8 @@ def criteria_from_stats(model: GaussianMixture, stats: Any, n_rows: int, icl: st
         expected = float(weight @ log_weights) + float(
             mixture.components.expected_log_prob(components).sum()
         )
-        icl_value = bic + 2.0 * (log_likelihood - expected)
-    return {
-        "bic": float(bic),
-        "aic": -2.0 * log_likelihood + 2.0 * n_parameters,
-        "icl": float(icl_value),
-    }
+        term = expected - log_likelihood
+    return criteria_from_sums(log_likelihood, n_rows, term, model.n_parameters())
 
 
 def _criteria_by_pass(model: GaussianMixture, X, icl: str) -> dict:
@@ -496,31 +490,15 @@ def _criteria_by_pass(model: GaussianMixture, X, icl: str) -> dict:
     log_resp, log_density = model._mixture().log_resp(model._checked_rows(X))
     ns = namespace_of(log_resp)  # tensors come back to the host for a few sums
     log_resp, log_density = np.asarray(ns.to_numpy(log_resp)), np.asarray(ns.to_numpy(log_density))
-    n_parameters = model.n_parameters()
-    log_likelihood = float(log_density.sum())
-    return {
-        "bic": -2.0 * log_likelihood + n_parameters * np.log(log_density.shape[0]),
-        "aic": -2.0 * log_likelihood + 2.0 * n_parameters,
-        "icl": icl_from(log_resp, log_density, n_parameters, icl),
-    }
+    return criteria_from_sums(*_icl_sums(log_resp, log_density, icl), model.n_parameters())
 
 
 def _criteria_on_workers(model: GaussianMixture, data: Any, icl: str) -> dict:
     """BIC, AIC and ICL from one pass of the fitted model over the partitions of ``data``
-    (a :class:`~emkit.backend.dask_source.DaskSource`): three sums per partition come back."""
-    mixture = model._mixture()
-
-    def sums(chunk, weights) -> np.ndarray:
-        log_resp, log_density = mixture.log_resp(chunk)
-        return np.array([float(s) for s in _icl_sums(log_resp, log_density, icl)])
-
-    log_likelihood, n_rows, term = data.map_reduce(sums)
-    n_parameters = model.n_parameters()
-    return {
-        "bic": -2.0 * log_likelihood + n_parameters * np.log(n_rows),
-        "aic": -2.0 * log_likelihood + 2.0 * n_parameters,
-        "icl": _icl_value(log_likelihood, n_rows, term, n_parameters),
-    }
+    (a :class:`~emkit.backend.dask_source.DaskSource`): a few sums per partition come back."""
+    sums = partition_numbers(model._mixture(), icl, model.n_components)
+    log_likelihood, n_rows, term = data.map_reduce(sums)[:3]
+    return criteria_from_sums(log_likelihood, n_rows, term, model.n_parameters())
 
 
 def _warn_on_lower_maxima(table: pd.DataFrame) -> None:
