@@ -72,6 +72,19 @@ def table_options(args: argparse.Namespace) -> dict:
     return dict(id_column=args.id_column, sep=args.sep, decimal=args.decimal, missing=args.missing)
 
 
+def grid_options(args: argparse.Namespace) -> dict:
+    """The options of the selection grid ``emkit fit`` parsed, as keywords of
+    :func:`fit_and_report` and :func:`select_grid`."""
+    return dict(
+        criterion=args.criterion,
+        n_init=args.n_init,
+        seed=args.seed,
+        quiet=args.quiet,
+        progress=args.progress,
+        checkpoint=args.checkpoint,
+    )
+
+
 def register(subparsers) -> None:
     """Add the ``fit`` subcommand to an argparse subparsers object."""
     parser = subparsers.add_parser(
@@ -351,15 +364,10 @@ def run(args: argparse.Namespace) -> int:
         exclude=parse_list(args.exclude, "--exclude"),
         standardize_columns=args.standardize,
         out=args.out,
-        criterion=args.criterion,
-        n_init=args.n_init,
-        seed=args.seed,
-        quiet=args.quiet,
-        progress=args.progress,
         report=not args.no_report,
         estimator_params=_with_device(getattr(args, "estimator_params", None), args.device),
-        checkpoint=args.checkpoint,
         **table_options(args),
+        **grid_options(args),
     )
 
 
@@ -636,14 +644,9 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
             ks,
             types,
             data=args.data,
-            criterion=args.criterion,
-            n_init=args.n_init,
-            seed=args.seed,
             missing=args.missing,
-            quiet=args.quiet,
-            progress=args.progress,
             estimator_params=getattr(args, "estimator_params", None),
-            checkpoint=args.checkpoint,
+            **grid_options(args),
         )
         model = selection.best_
         if args.standardize:
