@@ -481,6 +481,17 @@ def test_cli_predict_on_a_cluster_writes_the_in_memory_predictions(client, tmp_p
     assert list(written["sample"]) == list(expected["sample"])
     np.testing.assert_array_equal(written["label"], expected["label"])
     close(written[["p0", "p1"]].to_numpy(), expected[["p0", "p1"]].to_numpy(), rtol=1e-12)
+    # Again into a folder of three partitions' predictions, from one partition: the folder
+    # held the new file beside two stale ones, read back as 334 rows.
+    (tmp_path / "parts").mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        frame.iloc[rows].to_csv(tmp_path / "parts" / f"p{i}.csv", index=False)
+    argv = ["predict", model, "--missing", "em", "--scheduler", client.scheduler.address]
+    for data in (tmp_path / "parts" / "*.csv", tmp_path / "data.csv"):
+        status, _, err = run_cli([*argv[:2], data, *argv[2:], "--out", tmp_path / "again"])
+        assert status == 0, err
+    again = pd.read_parquet(tmp_path / "again")
+    assert list(again["sample"]) == list(expected["sample"])
 
 
 @pytest.mark.parametrize(
@@ -711,3 +722,40 @@ def test_standard_errors_summary_and_plot_stay_on_the_workers(client, monkeypatc
     bad[375, 1] = np.nan
     with pytest.raises(ValueError, match=r"partition 5 \(of 9; rows 350 to 419\).*missing=\"em\""):
         gm.standard_errors(da.from_array(bad, chunks=70))
+
+
+def test_cli_on_a_cluster_writes_the_in_memory_report(client, tmp_path):
+    # The cluster path wrote no report.html. Its figures now draw a sample taken on the
+    # workers: all 300 rows here, in the in-memory order, so they are the in-memory figures.
+    import html
+    import re
+
+    x = blobs(n=300, seed=11)
+    pd.DataFrame(x, columns=["a", "b", "c"]).to_csv(tmp_path / "all.csv", index=False)
+    (tmp_path / "parts").mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(300), 3)):
+        frame = pd.DataFrame(x[rows], columns=["a", "b", "c"])
+        frame.to_csv(tmp_path / "parts" / f"p{i}.csv", index=False)
+    common = ["-k", "1-3", "--covariance", "VVV,EII"]
+    status, memory_out, _ = run_cli(["fit", tmp_path / "all.csv", *common, "--out", tmp_path / "m"])
+    assert status == 0
+    argv = ["fit", tmp_path / "parts" / "*.csv", *common, "--out", tmp_path / "c"]
+    status, out, err = run_cli([*argv, "--scheduler", client.scheduler.address])
+    assert status == 0, err
+    assert "report.html" in out.split("Wrote to")[1]
+    memory = (tmp_path / "m" / "report.html").read_text()
+    cluster = (tmp_path / "c" / "report.html").read_text()
+    images = re.compile(r'<img src="data:image/png;base64,([^"]+)"')
+    drawn, expected = images.findall(cluster), images.findall(memory)
+    assert len(drawn) == 4
+    # criterion, clusters, uncertainty; not the history, whose gains per iteration, on a log
+    # scale, show the last bits in which the partitions' sums differ from the whole's
+    assert [drawn[i] for i in (0, 2, 3)] == [expected[i] for i in (0, 2, 3)]
+    summary = memory_out.split("\n\nWrote to")[0]
+    assert html.escape(summary.splitlines()[0]) in cluster and "Top 3 models by BIC" in cluster
+    assert "Standard errors: not computed (the rows are on a Dask cluster" in cluster
+    assert "bootstrap standard errors" in memory
+    status, out, err = run_cli([*argv, "--scheduler", client.scheduler.address, "--no-report"])
+    assert status == 0, err
+    assert not (tmp_path / "c" / "report.html").exists()
+    assert "report.html" not in out

@@ -15,6 +15,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -22,8 +23,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-# The files of a run's output folder: a folder holding only these may be replaced whole.
-OUTPUT_NAMES = frozenset({"model.json", "assignments.csv", "report.html"})
+# The files of a run's output folder (assignments: the Parquet folder of a run on a Dask
+# cluster): a folder holding only these may be replaced whole.
+OUTPUT_NAMES = frozenset({"model.json", "assignments.csv", "assignments", "report.html"})
+# A partition's file as Dask's to_parquet names it (emkit predict --out on a cluster).
+_PARTITION_FILE = re.compile(r"part\.[0-9]+\.parquet")
 RENAME_EXCHANGE = 2  # linux/fs.h: swap two paths in one step
 
 
@@ -171,9 +175,14 @@ def _remove_stale(out: Path, home: Path) -> None:
 
 def _replaceable(out: Path) -> bool:
     """True where ``out`` may be replaced whole: it holds nothing but an earlier run's outputs
-    (the files emkit writes, figures of older versions, locks and temporaries of its own)."""
+    (the files emkit writes, the Parquet files of ``emkit predict`` on a cluster, figures of
+    older versions, locks and temporaries of its own). A folder of predictions must be: files
+    left from a run over more partitions would be read back with the new ones as one table."""
     return all(
-        p.name in OUTPUT_NAMES or p.suffix == ".png" or p.name.startswith(".emkit")
+        p.name in OUTPUT_NAMES
+        or p.suffix == ".png"
+        or p.name.startswith(".emkit")
+        or _PARTITION_FILE.fullmatch(p.name)
         for p in out.iterdir()
     )
 
@@ -217,7 +226,10 @@ def output_folder(out: str | Path, lock_timeout: float | None = None) -> Iterato
             _remove_stale(out, home)
             if shared:
                 for path in staging.iterdir():
-                    os.replace(path, out / path.name)
+                    if path.is_dir():  # a folder of outputs (assignments/), whole
+                        _swap_in(path, out / path.name)
+                    else:
+                        os.replace(path, out / path.name)
             else:
                 _swap_in(staging, out)
             _fsync_folder(home)

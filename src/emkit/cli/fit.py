@@ -31,6 +31,10 @@ DEFAULT_COVARIANCE = "all"
 DEFAULT_OUT = "emkit-out"
 # What a fit reads, fits and draws with, loaded while Ctrl-C is held (emkit.cli.main).
 MODULES = ("numpy", "pandas", "pyarrow.csv", "emkit.estimators", "emkit.report")
+STANDARDIZED_NOTE = (
+    "Columns are z-scores (--standardize): each centred and divided by its standard deviation; "
+    "model.json is in the data's units."
+)
 CRITERIA = ("bic", "aic", "icl")  # emkit.estimators.selection.CRITERIA, without importing it
 MAX_COMPONENTS = 1000  # -k beyond this is refused before anything is built
 ASSIGN_BLOCK_ROWS = 1 << 16  # rows of posteriors computed and written at a time
@@ -511,10 +515,7 @@ def fit_and_report(
                     title=title or f"emkit report: {Path(data).name}",
                     source=source or str(data),
                     summary=summary,
-                    units_note="Columns are z-scores (--standardize): each centred and divided "
-                    "by its standard deviation; model.json is in the data's units."
-                    if standardize_columns
-                    else "",
+                    units_note=STANDARDIZED_NOTE if standardize_columns else "",
                     sizes=sizes,
                 )
                 report_path = out / paths["report"].name
@@ -604,7 +605,8 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
     from emkit.cli import cluster
     from emkit.cli.capping import capped
     from emkit.cli.zscores import nonzero_scale
-    from emkit.report import summarize
+    from emkit.estimators._mixture_api import fit_numbers
+    from emkit.report import summarize, write_report
 
     ks = parse_components(args.components)
     types = parse_covariances(args.covariance)
@@ -652,7 +654,10 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
         if args.standardize:
             model = in_data_units(model, centre, scale, values)
         shown = [f"{name} (z-score)" for name in names] if args.standardize else names
-        print(summarize(selection, x, shown))  # the rows and sizes counted on the workers
+        # the rows and sizes counted on the workers, in one pass, for the summary and report
+        _, n_rows, _, sizes = fit_numbers(selection.best_, x)
+        summary_text = summarize(selection, x, shown, sizes=sizes, rows=n_rows)
+        print(summary_text)
         show_held(held)
         print(f"Fitted on {len(client.scheduler_info()['workers'])} Dask workers.")
         columns = [*([ident] if ident else []), *names]
@@ -663,6 +668,19 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
                 named.feature_names_in_ = np.asarray(names, dtype=object)
                 named.save(staging / "model.json")
                 cluster.write_assignments(table.frame[columns], staging / "assignments", assign)
+                if not args.no_report:  # its figures draw a sample taken on the workers
+                    write_report(
+                        selection,
+                        selection.best_._report_rows(x, sample=True),
+                        shown,
+                        staging,
+                        title=f"emkit report: {Path(args.data).name}",
+                        source=str(args.data),
+                        summary=summary_text,
+                        units_note=STANDARDIZED_NOTE if args.standardize else "",
+                        sizes=sizes,
+                        rows=n_rows,
+                    )
         except OSError as exc:
             raise DataError(f"cannot write to {out}: {exc.strerror or exc}") from None
     carried = f"{ident}, " if ident else ""
@@ -674,6 +692,8 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
         f"  {'assignments/':<16} {carried}the data's columns, label, probability, p0.. per row "
         "(Parquet, one file per partition)"
     )
+    if not args.no_report:
+        print(f"  {'report.html':<16} summary, tables and figures in one file")
     return 0
 
 

@@ -113,6 +113,7 @@ def summarize(
     columns: list[str] | None = None,
     top: int = 3,
     sizes: np.ndarray | None = None,
+    rows: int | None = None,
 ) -> str:
     """A plain-text summary of a :class:`emkit.MixtureSelection`, like R mclust's ``summary()``.
 
@@ -125,6 +126,8 @@ def summarize(
     top : how many models to list, best first.
     sizes : array of shape (k,), rows whose most probable component each is; counted from
         ``x`` when None (one pass over the data).
+    rows : the number of rows of a Dask collection ``x``, as the fit's last pass counts them
+        (``fit_numbers``); with ``sizes``, no pass over ``x``.
 
     The log-likelihood, BIC, ICL and AIC are the chosen model's row of ``selection.table_``
     (computed on the data selected on, in the fit's last pass): no pass over ``x`` here.
@@ -138,7 +141,9 @@ def summarize(
     table = selection.table_
     criterion = selection.criterion
     n, d = x.shape
-    if is_dask_collection(x):  # the rows and sizes counted in one pass on the workers
+    if is_dask_collection(x) and rows is not None and sizes is not None:
+        n = rows
+    elif is_dask_collection(x):  # the rows and sizes counted in one pass on the workers
         _, n, _, counted = fit_numbers(model, x)
         sizes = counted if sizes is None else sizes
     columns = list(columns) if columns is not None else [f"x{j}" for j in range(d)]
@@ -231,20 +236,27 @@ def write_report(
     summary: str | None = None,
     units_note: str = "",
     sizes: np.ndarray | None = None,
+    rows: int | None = None,
 ) -> dict[str, Path]:
     """Write ``report.html``: one self-contained file (figures embedded as PNG data URIs).
 
     Parameters
     ----------
     selection : result of :func:`emkit.select_mixture`.
-    x : array of shape (n, d), the data it was fitted to (NaN where missing).
+    x : array of shape (n, d), the data it was fitted to (NaN where missing), or, with
+        ``rows``, a uniform sample of them (of a Dask collection: ``selection.best_``'s
+        ``_report_rows(data, sample=True)``).
     columns : d column names.
     out_dir : directory to write into; created if missing.
     title : page heading.
     source : where the data came from, shown under the heading.
     summary : the text summary; :func:`summarize` when None.
     units_note : a line above the component table (e.g. that the columns are z-scores).
-    sizes : array of shape (k,), the chosen model's cluster sizes; counted from ``x`` when None.
+    sizes : array of shape (k,), the chosen model's cluster sizes; counted from ``x`` when None
+        (required with ``rows``).
+    rows : where ``x`` is a sample, the number of rows it was drawn from; the figures then
+        draw the sample, and the component table has no standard errors (the bootstrap
+        refits the model on resamples of all the rows, in this process).
 
     Figures of the data are drawn from a random sample of at most
     :data:`~emkit.report.figures.FIGURE_ROWS` rows (their captions say so); standard errors
@@ -257,25 +269,34 @@ def write_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = selection.best_
+    if rows is not None and (sizes is None or summary is None):
+        raise ValueError("a report of a sample of the rows needs the sizes and the summary")
     if sizes is None:
         sizes = cluster_sizes(model, x)
     if summary is None:
         summary = summarize(selection, x, columns, sizes=sizes)
     n_missing = int((~np.isfinite(x).all(axis=1)).sum())
+    rows_of = ("sampled " if rows is not None else "") + ("row" if n_missing == 1 else "rows")
     left_out = (
-        f" The {n_missing} rows with a missing value cannot be placed on the axes and are not "
-        "shown."
+        f" The {n_missing} {rows_of} with a missing value cannot be placed on the axes"
+        + (" and are not shown." if n_missing > 1 else " and is not shown.")
         if n_missing
         else ""
     )
     n_complete = x.shape[0] - n_missing
-    sampled = (
-        f" Drawn from a random sample of {FIGURE_ROWS:,} of the {n_complete:,} rows"
-        + (" with no missing value" if n_missing else "")
-        + " (the fit used every row)."
-        if n_complete > FIGURE_ROWS
-        else ""
-    )
+    if rows is not None and rows > x.shape[0]:
+        sampled = (
+            f" Drawn from a random sample of {x.shape[0]:,} of the {rows:,} rows, drawn on the "
+            "Dask workers (the fit used every row)."
+        )
+    elif n_complete > FIGURE_ROWS:
+        sampled = (
+            f" Drawn from a random sample of {FIGURE_ROWS:,} of the {n_complete:,} rows"
+            + (" with no missing value" if n_missing else "")
+            + " (the fit used every row)."
+        )
+    else:
+        sampled = ""
     data_figures = ("clusters", "uncertainty")
     figures = [
         (png_bytes(fig), CAPTIONS[key] + (left_out + sampled if key in data_figures else ""))
@@ -285,10 +306,14 @@ def write_report(
         model,
         columns,
         x,
-        bootstrap_errors(model, x),
+        bootstrap_errors(model, x) if rows is None else None,
         n_boot=BOOTSTRAP,
         note=units_note,
         sizes=sizes,
+        no_errors="the rows are on a Dask cluster, and the bootstrap refits the model on "
+        "resamples of them in one process"
+        if rows is not None
+        else "the data are too large for the bootstrap",
     )
     path = write_html(
         out_dir / "report.html",

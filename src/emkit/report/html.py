@@ -89,6 +89,7 @@ def components_html(
     n_boot: int = 0,
     note: str = "",
     sizes: np.ndarray | None = None,
+    no_errors: str = "the data are too large for the bootstrap",
 ) -> str:
     """The fitted components: weight, size, mean and standard deviation of every column (with
     bootstrap standard errors when given), then each component's covariance matrix.
@@ -104,6 +105,7 @@ def components_html(
     note : one more line above the table.
     sizes : array of shape (k,), the rows whose most probable component each is; counted from
         ``x`` when None.
+    no_errors : why there are no standard errors, where ``errors`` is None.
     """
     from emkit.report.figures import full_covariances
 
@@ -142,7 +144,7 @@ def components_html(
         lines.append("<tr>" + "".join(cells) + "</tr>")
     lines += ["</tbody>", "</table>"]
     if errors is None:
-        what = "Standard errors: not computed (the data are too large for the bootstrap)."
+        what = f"Standard errors: not computed ({no_errors})."
     else:
         what = (
             f"In parentheses: bootstrap standard errors ({n_boot} resamples of the rows, each "
