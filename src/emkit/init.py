@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -199,19 +200,19 @@ def _nearest_candidate(
     gap = centres - rows.shift  # (t, d)
     coef = np.hstack([-2.0 * gap, np.einsum("td,td->t", gap, gap)[:, None]])  # (t, d + 1)
 
-    def partial(part: numpy_backend.ShiftedRows, _: object, offset: int) -> np.ndarray:
-        potential = np.zeros(t)
+    def partial(part: numpy_backend.ShiftedRows, _: object, offset: int) -> list[np.ndarray]:
+        potentials = []  # each block's, added in row order whatever the parts
         for start in range(0, part.shape[0], block):
             stop = min(start + block, part.shape[0])
             at = slice(offset + start, offset + stop)
             dist = np.matmul(coef, part.features[:, start:stop], out=out[:t, at])
             if near is not None:
                 np.minimum(dist, near[at], out=dist)
-            potential += dist.sum(axis=1) if w is None else dist @ w[at]
-        return potential
+            potentials.append(dist.sum(axis=1) if w is None else dist @ w[at])
+        return potentials
 
-    parts = numpy_backend.over_threads(rows, None, partial)
-    return sum(parts[1:], parts[0])
+    parts = numpy_backend.over_threads(rows, None, partial, align=block)
+    return reduce(np.add, [p for part in parts for p in part], np.zeros(t))
 
 
 def random_rows(
@@ -315,8 +316,8 @@ def column_moments(x: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.nda
         return np.full(d, np.nan), np.full(d, np.nan)
     shift = x[:block].mean(axis=0)
 
-    def sums(rows: np.ndarray, _: object, start: int) -> np.ndarray:
-        out = np.zeros((2, d))
+    def sums(rows: np.ndarray, _: object, start: int) -> list[np.ndarray]:
+        out = []  # each block's, added in row order whatever the parts
         ones = np.ones(min(block, rows.shape[0]))
         buffer = np.empty((ones.shape[0], d))
         for at in range(0, rows.shape[0], block):
@@ -325,12 +326,12 @@ def column_moments(x: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.nda
             diff = np.subtract(part, shift, out=buffer[:m])
             # Column sums as products with ones: row-major reductions over the rows run
             # across only d columns at a time.
-            out[0] += ones[:m] @ diff
-            out[1] += ones[:m] @ np.multiply(diff, diff, out=diff)
+            first = ones[:m] @ diff
+            out.append(np.stack([first, ones[:m] @ np.multiply(diff, diff, out=diff)]))
         return out
 
-    parts = numpy_backend.over_threads(x, None, sums)
-    first, second = sum(parts[1:], parts[0]) / n
+    parts = numpy_backend.over_threads(x, None, sums, align=block)
+    first, second = reduce(np.add, [p for part in parts for p in part], np.zeros((2, d))) / n
     return shift + first, np.maximum(second - first**2, 0.0)
 
 

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache, reduce
+from functools import cache, cached_property, reduce
 from typing import Any
 
 import numpy as np
@@ -735,6 +735,7 @@ def over_threads(
     parts_per_thread: int = 1,
     min_rows_per_thread: int = MIN_ROWS_PER_THREAD,
     part_rows: int | None = None,
+    align: int = 1,
 ) -> list:
     """``fn(rows, weights, start)`` of contiguous parts of ``x`` (anything sliced by rows with
     a ``shape``: an array, :class:`ShiftedRows`), each with one BLAS thread,
@@ -745,7 +746,8 @@ def over_threads(
     never on scheduling. No thread gets fewer than ``min_rows_per_thread`` rows (fewer
     threads then). ``part_rows`` instead cuts parts of that many rows (the last shorter)
     whatever the thread count, so that the results, added in order, are the same to the last
-    bit on any number of threads.
+    bit on any number of threads. ``align`` puts every part's first row at a multiple of it
+    (for passes that add up fixed groups of rows themselves, :func:`row_groups`).
     """
     global _pool, _controller
     threads = max(1, min(num_threads(), x.shape[0] // max(1, min_rows_per_thread)))
@@ -761,6 +763,10 @@ def over_threads(
         share = max(1, min(parts_per_thread, x.shape[0] // (threads * MIN_ROWS_PER_PART)))
         parts = 1 if threads == 1 else threads * share
         edges = [i * x.shape[0] // parts for i in range(parts + 1)]
+        if align > 1:
+            edges = sorted({min(x.shape[0], -(-edge // align) * align) for edge in edges})
+            parts = max(1, len(edges) - 1)
+            threads = min(threads, parts)
     if threads > 1 and (_pool is None or _pool[0] != threads):
         _pool = (threads, ThreadPoolExecutor(threads, thread_name_prefix="emkit-kernel"))
     # Threaded BLAS on these tall, skinny products is slower than one thread, and collapses
@@ -839,6 +845,11 @@ class ShiftedRows:
         """(n, d), as the rows'."""
         return self.features.shape[1], self.features.shape[0] - 1
 
+    @cached_property
+    def norm_total(self) -> float:
+        """The sum of ``norms``: the same for every pass over these rows."""
+        return float(self.norms.sum())
+
     def __getitem__(self, rows: slice) -> ShiftedRows:
         """The rows ``rows`` (a slice)."""
         return ShiftedRows(self.features[:, rows], self.norms[rows], self.shift)  # a chunk
@@ -896,9 +907,10 @@ def _laid_out(
     features = np.empty((d + 1, n))
     norms = np.empty(n)
 
-    def fill(rows: np.ndarray, _: object, start: int) -> np.ndarray:
-        block = _block_rows(2 * d + 1, NEAREST_BLOCK_BYTES)
-        sums = np.zeros(d)
+    block = _block_rows(2 * d + 1, NEAREST_BLOCK_BYTES)
+
+    def fill(rows: np.ndarray, _: object, start: int) -> list[np.ndarray]:
+        sums = []  # each block's, added in row order whatever the parts
         for at in range(0, rows.shape[0], block):
             part = slice(start + at, start + min(at + block, rows.shape[0]))
             out = features[:d, part]
@@ -910,12 +922,14 @@ def _laid_out(
                 out -= shift[:, None]
             features[d, part] = 1.0
             np.einsum("ij,ij->j", out, out, out=norms[part])
-            sums += np.add.reduce(out, axis=1)
+            sums.append(np.add.reduce(out, axis=1))
         return sums
 
-    parts = over_threads(x if order is None else order, None, fill, NEAREST_PARTS_PER_THREAD)
+    parts = over_threads(
+        x if order is None else order, None, fill, NEAREST_PARTS_PER_THREAD, align=block
+    )
     rows = ShiftedRows(features, norms, np.asarray(shift, dtype=np.float64), complete)
-    return rows, sum(parts[1:], parts[0])
+    return rows, reduce(np.add, [sums for part in parts for sums in part], np.zeros(d))
 
 
 def nearest_sums(x: Any, weights: np.ndarray | None, forms: list) -> list[tuple]:
@@ -937,20 +951,43 @@ def nearest_sums(x: Any, weights: np.ndarray | None, forms: list) -> list[tuple]
     return out
 
 
+def row_groups(rows: int, block: int) -> int:
+    """Rows per group of a pass in blocks of ``block`` rows: at least
+    ``MIN_ROWS_PER_THREAD``, a whole number of blocks. A pass adds its blocks up group by group
+    and the groups in order, each group from its own zero, with parts of the rows for the
+    threads starting at group boundaries (``over_threads``' ``align``): the sums are then the
+    same to the last bit on any number of threads, at the cost of one addition per group."""
+    return max(1, -(-MIN_ROWS_PER_THREAD // block)) * block if rows > block else max(rows, 1)
+
+
 def _nearest_pass(x: Any, weights: np.ndarray | None, forms: list, far: bool) -> list[tuple]:
+    k_total = sum(f.n_components for f in forms)
+    block = nearest_block_rows(x.shape[1], k_total, max(f.n_components for f in forms))
+    group = row_groups(x.shape[0], block)
     parts = over_threads(
         x,
         weights,
-        lambda xs, ws, start: _nearest_partial(xs, ws, forms, start, far),
+        lambda xs, ws, start: _nearest_partial(xs, ws, forms, start, far, group),
         NEAREST_PARTS_PER_THREAD,
+        align=group,
     )
+    d = x.shape[1]
+    # the unweighted laid-out rows' |x - s|^2, added once per pass (see _nearest_partial)
+    norms = x.norm_total if not far and weights is None and isinstance(x, ShiftedRows) else 0.0
     out = []
     for j, form in enumerate(forms):
         k = form.n_components
-        weight, sums, inertia, top = parts[0][j]
+        groups = [group for part in parts for group in part[j][0]]  # in row order
+        joint = reduce(np.add, [group[0] for group in groups])
+        inertia = sum(group[1] for group in groups)
+        weight, sums = joint[:, d], joint[:, :d]
+        if not far:  # the rows nearest c_k add W_k |c_k - s|^2 - 2 S_k.(c_k - s) to the norms
+            inertia += norms + float(
+                weight @ form.const - 2.0 * np.einsum("kd,kd->", sums, form.coef)
+            )
+        top = parts[0][j][1]
         for part in parts[1:]:
-            weight, sums, inertia = weight + part[j][0], sums + part[j][1], inertia + part[j][2]
-            top = merge_top(top, part[j][3], k)
+            top = merge_top(top, part[j][1], k)
         far_dist = np.full(k, -1.0)
         far_rows = np.zeros((k, x.shape[1]))
         m = top[0].shape[0]
@@ -974,11 +1011,19 @@ def nearest_block_rows(d: int, k_total: int, k_most: int) -> int:
 
 
 def _nearest_partial(
-    x: Any, weights: np.ndarray | None, forms: list, offset: int, far: bool = True
+    x: Any,
+    weights: np.ndarray | None,
+    forms: list,
+    offset: int,
+    far: bool = True,
+    group: int | None = None,
 ) -> list:
-    """Weight, shifted sums, inertia and top (row index + ``offset``, distance; none unless
-    ``far``) of rows ``x`` (an array, or :class:`ShiftedRows`) for each form: one product
-    per block for all forms.
+    """Per form: the groups' (shifted sums and weights (k, d + 1), part of the inertia), one
+    per ``group`` rows of ``x`` (an array, or :class:`ShiftedRows`; all its rows where None)
+    in row order, and the top (row index + ``offset``, distance; none unless ``far``): one
+    product per block for all forms. Where ``far`` the part is the group's inertia; else its
+    rows' (weighted) norms' sum (0 for unweighted :class:`ShiftedRows`, whose sum
+    :func:`_nearest_pass` adds once), to which the pass adds the statistics' part.
 
     A block does only what needs its products (the nearest centre and the one-hot sums);
     where ``far``, every row's nearest distance is kept and the farthest rows found from them
@@ -998,44 +1043,55 @@ def _nearest_partial(
     ends = np.cumsum(sizes)
     spans = list(zip(ends - sizes, ends, strict=True))  # each form's rows of the product
     block = min(nearest_block_rows(d, coef.shape[0], max(sizes)), max(n, 1))
+    group = max(n, 1) if group is None else group
     features, _, joint = _nearest_buffers(block, 0 if prepared else d, coef.shape[0])
     one = np.empty((max(sizes), block), dtype=bool)
     # each row's nearest distance minus |x - s|^2: every row's where far, else a block's
     best = np.empty((len(forms), n if far else block))
     norms = x.norms if prepared else np.empty(n)  # |x - s|^2, (n,)
-    sums = [np.zeros((f.n_components, d + 1)) for f in forms]  # shifted sums, weight
-    for start in range(0, n, block):
-        if prepared:  # laid out once per fit
-            feats = x.features[:, start : start + block]
-            m = feats.shape[1]
-        else:
-            rows = x[start : start + block]
-            m = rows.shape[0]
-            feats = features[:, :m]  # [x - s; 1], feature-major (d + 1, m)
-            np.subtract(rows.T, shift[:, None], out=feats[:d])
-            np.einsum("ij,ij->j", feats[:d], feats[:d], out=norms[start : start + m])
-        g = np.matmul(coef, feats, out=joint[:, :m])  # (sum k, m)
-        w = None if weights is None else weights[start : start + m]
-        at = slice(start, start + m) if far else slice(0, m)
-        for j, (lo, hi) in enumerate(spans):
-            low = np.minimum.reduce(g[lo:hi], axis=0, out=best[j, at])
-            sums[j] += _assign_block(g[lo:hi], low, feats, w, one[: hi - lo, :m])
-    total = float(norms.sum() if weights is None else weights @ norms)
+    groups: list[list[tuple]] = [[] for _ in forms]
+    for first in range(0, max(n, 1), group):  # no rows: one group of zeros
+        last = min(first + group, n)
+        sums = [np.zeros((f.n_components, d + 1)) for f in forms]  # shifted sums, weight
+        for start in range(first, last, block):
+            stop = min(start + block, last)
+            m = stop - start
+            if prepared:  # laid out once per fit
+                feats = x.features[:, start:stop]
+            else:
+                rows = x[start:stop]
+                feats = features[:, :m]  # [x - s; 1], feature-major (d + 1, m)
+                np.subtract(rows.T, shift[:, None], out=feats[:d])
+                np.einsum("ij,ij->j", feats[:d], feats[:d], out=norms[start:stop])
+            g = np.matmul(coef, feats, out=joint[:, :m])  # (sum k, m)
+            w = None if weights is None else weights[start:stop]
+            at = slice(start, stop) if far else slice(0, m)
+            for j, (lo, hi) in enumerate(spans):
+                low = np.minimum.reduce(g[lo:hi], axis=0, out=best[j, at])
+                sums[j] += _assign_block(g[lo:hi], low, feats, w, one[: hi - lo, :m])
+        kept = slice(first, last)
+        w = None if weights is None else weights[kept]
+        # the rows' norms (laid-out rows': the pass adds them all at once), and where far
+        # their nearest distances minus norms: the group's inertia but for its statistics' part
+        total = 0.0
+        if far or not prepared or w is not None:
+            total = float(norms[kept].sum() if w is None else w @ norms[kept])
+        for j in range(len(forms)):
+            inertia = total
+            if far:
+                near = best[j, kept]
+                inertia += float(near.sum() if w is None else w @ near)
+            groups[j].append((sums[j], inertia))
     out = []
     for j, form in enumerate(forms):
         if not far:
-            weight, shifted = sums[j][:, d], sums[j][:, :d]
-            nearest = weight @ form.const - 2.0 * np.einsum("kd,kd->", shifted, form.coef)
-            empty = (np.empty(0, dtype=np.intp), np.empty(0))
-            out.append((weight, shifted, total + float(nearest), empty))
+            out.append((groups[j], (np.empty(0, dtype=np.intp), np.empty(0))))
             continue
         near = best[j]
-        inertia = total + float(near.sum() if weights is None else weights @ near)
         near += norms  # squared distance to the nearest centre
         if weights is not None:
             near[weights <= 0] = -1.0  # rows of no weight are never re-seeded on
-        top = top_rows(near, form.n_components, offset)
-        out.append((sums[j][:, d], sums[j][:, :d], inertia, top))
+        out.append((groups[j], top_rows(near, form.n_components, offset)))
     return out
 
 
@@ -1120,8 +1176,13 @@ def nearest_labels(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
     from ``form``'s shift) under ``form``, shape (n,), and the squared distance to it, shape
     (n,), to 2^-43 relative: from the pass's expansion, or by differences of the shifted rows
     and centres where the expansion could lose more."""
-    parts = over_threads(
-        x, None, lambda xs, ws, start: _labels_partial(xs, form), NEAREST_PARTS_PER_THREAD
+    block = nearest_block_rows(x.shape[1], form.n_components, form.n_components)
+    parts = over_threads(  # blocks where one thread has them, whatever the threads
+        x,
+        None,
+        lambda xs, ws, start: _labels_partial(xs, form),
+        NEAREST_PARTS_PER_THREAD,
+        align=block,
     )
     if len(parts) == 1:
         return parts[0]
