@@ -122,16 +122,46 @@ def test_narrow_component_far_away_takes_the_exact_path(name):
     np.testing.assert_allclose(got.components.scatter, want.scatter, rtol=1e-8)
 
 
-def test_threads_give_the_same_statistics(monkeypatch):
+@pytest.mark.parametrize("single", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_threads_give_the_same_statistics_to_the_last_bit(monkeypatch, single, weighted):
+    # The pass adds fixed groups of rows in row order, whatever the parts the threads take
+    # (it added one sum per thread's part, which moved the last bits between thread counts).
     x = blobs(n=40_000, d=4, k=5)
-    model = fitted_mixture(x, "full", k=5)
+    w = np.random.default_rng(1).uniform(0.5, 2.0, size=x.shape[0]) if weighted else None
     monkeypatch.setattr(numpy_backend, "MIN_ROWS_PER_THREAD", 1000)  # the CPU pass
-    monkeypatch.setenv("EMKIT_NUM_THREADS", "1")
-    one, one_ll = model.e_step(x)
-    monkeypatch.setenv("EMKIT_NUM_THREADS", "3")
-    three, three_ll = model.e_step(x)
-    assert three_ll == pytest.approx(one_ll, rel=1e-13)
-    np.testing.assert_allclose(three.components.scatter, one.components.scatter, rtol=1e-11)
+    monkeypatch.setattr(numpy_backend, "MIN_GAUSSIAN_VALUES_PER_THREAD", 1000)
+    got = []
+    for threads in (1, 2, 3):
+        forms = [form_of(fitted_mixture(x, name, k=5)) for name in ("full", "diag")]
+        with numpy_backend.kernel_threads(threads):
+            if single:
+                with numpy_backend.single_precision():
+                    got.append([numpy_backend.quadratic_sums(x, w, [f]) for f in forms])
+            else:
+                got.append([numpy_backend.quadratic_sums(x, w, [f]) for f in forms])
+    for other in got[1:]:
+        for (sums, loglik, top), (sums0, loglik0, top0) in zip(other, got[0], strict=True):
+            np.testing.assert_array_equal(sums[0], sums0[0])
+            assert loglik == loglik0 and (single or top == top0)
+
+
+def form_of(mixture):
+    return mixture.components.quadratic_form(np.log(mixture.weights))
+
+
+def test_gaussian_fits_are_the_same_to_the_last_bit_on_any_number_of_threads(monkeypatch):
+    x = blobs(n=40_000, d=3, k=4)
+    monkeypatch.setattr(numpy_backend, "MIN_ROWS_PER_THREAD", 1000)
+    monkeypatch.setattr(numpy_backend, "MIN_GAUSSIAN_VALUES_PER_THREAD", 1000)
+    fits = []
+    for threads in (1, 2, 3):
+        with numpy_backend.kernel_threads(threads):
+            fits.append(GaussianMixture(4, random_state=0, max_iter=20, tol=0).fit(x))
+    for other in fits[1:]:
+        np.testing.assert_array_equal(other.history_, fits[0].history_)
+        np.testing.assert_array_equal(other.means_, fits[0].means_)
+        np.testing.assert_array_equal(other.covariances_, fits[0].covariances_)
 
 
 def test_statistics_do_not_depend_on_the_block_size(monkeypatch):

@@ -36,6 +36,8 @@ MIN_GAUSSIAN_VALUES_PER_THREAD = 1 << 20
 # Rows per part of the k-means pass at least, where it cuts more parts than threads.
 MIN_ROWS_PER_PART = 32_768
 NEAREST_PARTS_PER_THREAD = 4
+# Groups of rows a pass adds up one by one, then in order (row_groups).
+GROUPS_PER_PASS = 64
 # Calls of a kind of pass timed on all the threads and on one, by turns (TimedThreads).
 TIMED_CALLS = 3
 # Bytes per block of the rows' layout for the k-means pass (shifted_rows).
@@ -447,10 +449,12 @@ def _partial(
     forms: list,
     log_max: bool = True,
     single: bool = False,
-) -> tuple[list[np.ndarray], list[float], list[float]]:
-    """Sums r^T [features, 1] (k, q + d + 1), log-likelihoods and sums of log max_k r_nk of
-    rows ``x`` for each form (NaN for the last where ``log_max`` is False); in float32 where
-    ``single`` (:func:`single_precision`), each block's sums added in float64.
+    group: int | None = None,
+) -> list[tuple[list[np.ndarray], list[float], list[float]]]:
+    """For each group of ``group`` rows of ``x`` (all of them where None), in row order, and
+    each form: the sums r^T [quadratic features, 1, linear features] (k, q + 1 + d), the
+    log-likelihood and the sum of log max_k r_nk (NaN where ``log_max`` is False); in float32
+    where ``single`` (:func:`single_precision`), each block's sums added in float64.
 
     Each form's log joints are computed less a bound of them (the largest log peak of its
     components, folded into the constants), so that exp needs no subtraction of each row's
@@ -485,7 +489,8 @@ def _partial(
     )  # (sum k, width)
     coef_used = coef.astype(dtype) if single else coef
     if single and not np.array_equal(np.isfinite(coef_used), np.isfinite(coef)):
-        return _partial(x, weights, forms, log_max)  # beyond float32's range: in float64
+        # beyond float32's range: in float64
+        return _partial(x, weights, forms, log_max, group=group)
     bounds = np.cumsum([0] + [f.n_components for f in forms])
     tiny = LOG_TINY_SINGLE if single else LOG_TINY
     # Python floats: a NumPy float64 would make every float32 operation with it one in float64
@@ -506,11 +511,9 @@ def _partial(
     ]
     least = float(np.exp(-gap))
     safe = [False] * len(forms)
-    sums = [np.zeros((f.n_components, width)) for f in forms]
     n = x.shape[0]
-    loglik = [0.0] * len(forms)
-    log_max_resp = [0.0] * len(forms)
-    block = _gaussian_block(width, coef.shape[0], n, len(forms), np.dtype(dtype).itemsize)
+    group = max(n, 1) if group is None else group
+    block = _gaussian_block(width, coef.shape[0], group, len(forms), np.dtype(dtype).itemsize)
     buffer = np.empty((feature_rows(d, first.diagonal), block), dtype)
     _feature_views(buffer, d, block, first.diagonal)[0][q] = 1.0  # the constant row, once
     joints = np.empty((coef.shape[0], block), dtype)
@@ -533,104 +536,116 @@ def _partial(
         lane_sums = np.zeros((coef.shape[0], width))
         lane_logs = np.zeros((len(forms), block if weights is None else 1))
         lane_weight = 0.0
-    m = block
-    for start in range(0, n, block):
-        rows = x[start : start + block]
-        if start == 0 or rows.shape[0] < m:  # the views of a block of m rows
-            m = rows.shape[0]
-            views = _feature_views(buffer, d, m, first.diagonal)
-            joint = joints[:, :m]  # (sum k, m)
-            log_total, top_out, pair_m = pair[0, :m], pair[1, :m], pair[:, :m]
-            logs_m = [logs[j, :, :m] for j in range(len(forms))]
-            parts = [joint[lo:hi] for lo, hi in spans]  # each form's (k, m)
-        feats = _write_features(rows, shift_column, views)
-        if step >= m:
-            np.matmul(coef_used, feats, joint)
-        else:
-            for at in range(0, m, step):
-                np.matmul(coef_used, feats[:, at : at + step], out=joint[:, at : at + step])
-        w = None if weights is None else weights[start : start + m]
-        total_weight = m if w is None else float(w.sum())
-        if lane:
-            totals = totals_buffer[:, :m]  # (forms, m)
-            if _lane_block(
-                joint, feats, w, spans, floor, least, ones, totals, lane_logs, lane_sums
-            ):
-                lane_weight += total_weight
-                continue
-            np.matmul(coef_used, feats, joint)  # form by form, from the start
-        if lowest is not None:
-            centred = feats[q + 1 :]
-            r2 = float(np.einsum("im,im->m", centred, centred).max())
-            a, half, length = lowest
-            low = a - half * r2 - length * np.sqrt(r2)
-            safe = list(np.minimum.reduceat(low, heads) >= margin)
-        for j, part in enumerate(parts):
-            up = ups[j]
-            clamp = None if safe[j] else clamps[j]
-            if not log_max and (safe[j] or clamp is not None) and up is not None:
-                if _normalise_unshifted(
-                    part, w, j, sums, loglik, feats, step, clamp, least, ones if single else None
-                ):
-                    loglik[j] += up * total_weight
-                    continue
-                lo = spans[j][0]
-                for at in range(0, m, step):  # a total out of range: from the start
-                    np.matmul(
-                        coef_used[lo : lo + part.shape[0]],
-                        feats[:, at : at + step],
-                        out=part[:, at : at + step],
-                    )
-            # each row's largest log joint less the bound
-            top = np.maximum.reduce(part, axis=0, out=None if w is not None else top_out)
-            shift = None
-            if up is None or not top.min() >= -gap:
-                # Rows where every component has log joint -inf contribute -inf, as they should.
-                top[~np.isfinite(top)] = 0.0
-                shift = top.copy() if up is None else np.where(top < -gap, top, 0.0)
-                part -= shift
-                top -= shift
-                loglik[j] += float(shift.sum(dtype=np.float64) if w is None else w @ shift)
-            if safe[j] and shift is None:
-                np.exp(part, part)
-            else:
-                exp_normal(part, floors[j])
-            # each row's total, at least its largest term, exp(top); the largest
-            # responsibility of a row is exp(top) / total
-            total = np.matmul(ones[: part.shape[0]], part)
-            if w is None:
-                np.log(total, log_total)
-                logs_m[j] += pair_m
-            else:
-                lt = float(w @ np.log(total))
-                loglik[j] += lt
-                log_max_resp[j] += float(w @ top) - lt
-            scale = np.divide(1.0, total, total)
-            if w is not None:
-                scale *= w
-            loglik[j] += (up or 0.0) * total_weight
-            part *= scale  # responsibilities (k, m) times the rows' weights
-            if step >= m:
-                sums[j] += part @ feats.T
-            else:
-                _add_statistics(sums[j], part, feats, step)
-    for j, (log_total, top) in enumerate(logs.sum(axis=2)):
-        loglik[j] += float(log_total)
-        log_max_resp[j] += float(top - log_total)
-    if lane:
-        for j, ((lo, hi), up) in enumerate(zip(spans, ups, strict=True)):
-            sums[j] += lane_sums[lo:hi]
-            loglik[j] += float(lane_logs[j].sum()) + (up or 0.0) * lane_weight
-    if single:  # the coefficients' rounding, to first order (see above)
+    if single:
         with np.errstate(invalid="ignore"):  # -inf for an empty component: no rounding
             rounding = np.where(np.isfinite(coef), coef - coef_used, 0.0)
-        for j, (lo, hi) in enumerate(spans):
-            loglik[j] += float(np.einsum("kw,kw->", rounding[lo:hi], sums[j]))
-    # [quadratic, 1, linear] to the order of QuadraticForm.coef and then 1
-    sums = [np.hstack([s[:, :q], s[:, q + 1 :], s[:, q : q + 1]]) for s in sums]
-    if not log_max:
-        log_max_resp = [float("nan")] * len(forms)
-    return sums, loglik, log_max_resp
+    results = []  # each group's, from its own zero (see row_groups)
+    m = 0  # the rows of the block the views are of
+    for head in range(0, max(n, 1), group):
+        stop = min(head + group, n)
+        sums = [np.zeros((f.n_components, width)) for f in forms]
+        loglik = [0.0] * len(forms)
+        log_max_resp = [0.0] * len(forms)
+        logs[:] = 0.0
+        if lane:
+            lane_sums[:] = 0.0
+            lane_logs[:] = 0.0
+            lane_weight = 0.0
+        for start in range(head, stop, block):
+            rows = x[start : min(start + block, stop)]
+            if rows.shape[0] != m:  # the views of a block of m rows
+                m = rows.shape[0]
+                views = _feature_views(buffer, d, m, first.diagonal)
+                joint = joints[:, :m]  # (sum k, m)
+                log_total, top_out, pair_m = pair[0, :m], pair[1, :m], pair[:, :m]
+                logs_m = [logs[j, :, :m] for j in range(len(forms))]
+                parts = [joint[lo:hi] for lo, hi in spans]  # each form's (k, m)
+            feats = _write_features(rows, shift_column, views)
+            if step >= m:
+                np.matmul(coef_used, feats, joint)
+            else:
+                for at in range(0, m, step):
+                    np.matmul(coef_used, feats[:, at : at + step], out=joint[:, at : at + step])
+            w = None if weights is None else weights[start : start + m]
+            total_weight = m if w is None else float(w.sum())
+            if lane:
+                totals = totals_buffer[:, :m]  # (forms, m)
+                if _lane_block(
+                    joint, feats, w, spans, floor, least, ones, totals, lane_logs, lane_sums
+                ):
+                    lane_weight += total_weight
+                    continue
+                np.matmul(coef_used, feats, joint)  # form by form, from the start
+            if lowest is not None:
+                centred = feats[q + 1 :]
+                r2 = float(np.einsum("im,im->m", centred, centred).max())
+                a, half, length = lowest
+                low = a - half * r2 - length * np.sqrt(r2)
+                safe = list(np.minimum.reduceat(low, heads) >= margin)
+            for j, part in enumerate(parts):
+                up = ups[j]
+                clamp = None if safe[j] else clamps[j]
+                if not log_max and (safe[j] or clamp is not None) and up is not None:
+                    unit = ones if single else None
+                    if _normalise_unshifted(
+                        part, w, j, sums, loglik, feats, step, clamp, least, unit
+                    ):
+                        loglik[j] += up * total_weight
+                        continue
+                    lo = spans[j][0]
+                    for at in range(0, m, step):  # a total out of range: from the start
+                        np.matmul(
+                            coef_used[lo : lo + part.shape[0]],
+                            feats[:, at : at + step],
+                            out=part[:, at : at + step],
+                        )
+                # each row's largest log joint less the bound
+                top = np.maximum.reduce(part, axis=0, out=None if w is not None else top_out)
+                shift = None
+                if up is None or not top.min() >= -gap:
+                    # Rows where every component has log joint -inf contribute -inf, as they should.
+                    top[~np.isfinite(top)] = 0.0
+                    shift = top.copy() if up is None else np.where(top < -gap, top, 0.0)
+                    part -= shift
+                    top -= shift
+                    loglik[j] += float(shift.sum(dtype=np.float64) if w is None else w @ shift)
+                if safe[j] and shift is None:
+                    np.exp(part, part)
+                else:
+                    exp_normal(part, floors[j])
+                # each row's total, at least its largest term, exp(top); the largest
+                # responsibility of a row is exp(top) / total
+                total = np.matmul(ones[: part.shape[0]], part)
+                if w is None:
+                    np.log(total, log_total)
+                    logs_m[j] += pair_m
+                else:
+                    lt = float(w @ np.log(total))
+                    loglik[j] += lt
+                    log_max_resp[j] += float(w @ top) - lt
+                scale = np.divide(1.0, total, total)
+                if w is not None:
+                    scale *= w
+                loglik[j] += (up or 0.0) * total_weight
+                part *= scale  # responsibilities (k, m) times the rows' weights
+                if step >= m:
+                    sums[j] += part @ feats.T
+                else:
+                    _add_statistics(sums[j], part, feats, step)
+        for j, (log_totals, tops) in enumerate(logs.sum(axis=2)):
+            loglik[j] += float(log_totals)
+            log_max_resp[j] += float(tops - log_totals)
+        if lane:
+            for j, ((lo, hi), up) in enumerate(zip(spans, ups, strict=True)):
+                sums[j] += lane_sums[lo:hi]
+                loglik[j] += float(lane_logs[j].sum()) + (up or 0.0) * lane_weight
+        if single:  # the coefficients' rounding, to first order (see above)
+            for j, (lo, hi) in enumerate(spans):
+                loglik[j] += float(np.einsum("kw,kw->", rounding[lo:hi], sums[j]))
+        if not log_max:
+            log_max_resp = [float("nan")] * len(forms)
+        results.append((sums, loglik, log_max_resp))
+    return results
 
 
 def _lane_block(
@@ -716,15 +731,24 @@ def _threaded(
     min_rows = max(MIN_ROWS_PER_THREAD, MIN_GAUSSIAN_VALUES_PER_THREAD // values_per_row)
     # the kernel threads do not see this thread's context
     log_max, single = _log_max_wanted.get(), _single_wanted.get()
+    width = feature_width(forms[0].n_features, forms[0].diagonal)
+    k = sum(f.n_components for f in forms)
+    block = _gaussian_block(width, k, x.shape[0], len(forms), 4 if single else 8)
+    group = row_groups(x.shape[0], block)
     parts = over_threads(
         x,
         weights,
-        lambda xs, ws, start: _partial(xs, ws, forms, log_max, single),
+        lambda xs, ws, start: _partial(xs, ws, forms, log_max, single, group),
         min_rows_per_thread=min_rows,
+        align=group,
     )
-    sums = [reduce(np.add, (p[0][j] for p in parts)) for j in range(len(forms))]
-    loglik = [float(sum(p[1][j] for p in parts)) for j in range(len(forms))]
-    log_max_resp = [float(sum(p[2][j] for p in parts)) for j in range(len(forms))]
+    groups = [sums for part in parts for sums in part]  # in row order
+    sums = [reduce(np.add, (g[0][j] for g in groups)) for j in range(len(forms))]
+    q = width - forms[0].n_features - 1
+    # [quadratic, 1, linear] to the order of QuadraticForm.coef and then 1
+    sums = [np.hstack([s[:, :q], s[:, q + 1 :], s[:, q : q + 1]]) for s in sums]
+    loglik = [float(sum(g[1][j] for g in groups)) for j in range(len(forms))]
+    log_max_resp = [float(sum(g[2][j] for g in groups)) for j in range(len(forms))]
     return sums, loglik, log_max_resp
 
 
@@ -763,8 +787,9 @@ def over_threads(
         share = max(1, min(parts_per_thread, x.shape[0] // (threads * MIN_ROWS_PER_PART)))
         parts = 1 if threads == 1 else threads * share
         edges = [i * x.shape[0] // parts for i in range(parts + 1)]
-        if align > 1:
-            edges = sorted({min(x.shape[0], -(-edge // align) * align) for edge in edges})
+        if align > 1:  # to the nearest multiple: the parts within half a group of equal
+            edges = sorted({min(x.shape[0], round(edge / align) * align) for edge in edges})
+            edges[-1] = x.shape[0]
             parts = max(1, len(edges) - 1)
             threads = min(threads, parts)
     if threads > 1 and (_pool is None or _pool[0] != threads):
@@ -952,12 +977,13 @@ def nearest_sums(x: Any, weights: np.ndarray | None, forms: list) -> list[tuple]
 
 
 def row_groups(rows: int, block: int) -> int:
-    """Rows per group of a pass in blocks of ``block`` rows: at least
-    ``MIN_ROWS_PER_THREAD``, a whole number of blocks. A pass adds its blocks up group by group
-    and the groups in order, each group from its own zero, with parts of the rows for the
-    threads starting at group boundaries (``over_threads``' ``align``): the sums are then the
-    same to the last bit on any number of threads, at the cost of one addition per group."""
-    return max(1, -(-MIN_ROWS_PER_THREAD // block)) * block if rows > block else max(rows, 1)
+    """Rows per group of a pass over ``rows`` rows in blocks of ``block``: a whole number of
+    blocks, about ``GROUPS_PER_PASS`` groups. A pass adds its blocks up group by group and the
+    groups in order, each group from its own zero, with the threads' parts starting at group
+    boundaries (``over_threads``' ``align``): the sums are then the same to the last bit on
+    any number of threads. Groups of a fixed share of the rows keep the parts within a group of
+    equal, as fixed numbers of rows would not (two threads on 13 groups: 7 against 6)."""
+    return block * max(1, rows // (GROUPS_PER_PASS * block))
 
 
 def _nearest_pass(x: Any, weights: np.ndarray | None, forms: list, far: bool) -> list[tuple]:
