@@ -381,3 +381,31 @@ def test_timed_threads_keep_the_faster_count(monkeypatch):
             chooser.run("kind", lambda: sleepy(slow, counts))  # noqa: B023 (called at once)
         assert sorted(counts[:timed]) == [1] * (timed // 2) + [2] * (timed // 2)
         assert counts[timed:] == [fast] * 3
+
+
+def test_timed_threads_follow_a_change_of_the_machine(monkeypatch):
+    # The count was chosen once, from the first calls, for the life of the process: a choice
+    # made while another process held the cores stuck. Now one call in REVISIT_CALLS runs on
+    # the other count and the latest timings decide.
+    import time
+
+    monkeypatch.setattr(numpy_backend, "num_threads", lambda: 2)
+    slow = [2]
+    counts: list = []
+
+    def sleepy() -> None:
+        here = numpy_backend._threads_here.get()
+        counts.append(here)
+        time.sleep(0.02 if here == slow[0] else 0.001)
+
+    chooser = numpy_backend.TimedThreads()
+    for _ in range(2 * numpy_backend.TIMED_CALLS + 5):
+        chooser.run("kind", sleepy)
+    assert counts[-5:] == [1] * 5
+    slow[0] = 1  # the machine changes: two threads are now the faster
+    counts.clear()
+    for _ in range(3 * numpy_backend.REVISIT_CALLS):
+        chooser.run("kind", sleepy)
+    latest = counts[-2 * numpy_backend.REVISIT_CALLS :]
+    assert latest.count(1) <= 2  # the revisits only
+    assert counts.count(1) <= numpy_backend.TIMED_CALLS + 3

@@ -514,9 +514,11 @@ def mixture_sums(
     order) and :math:`\sum_n w_n \log p(x_n)`.
     """
     features, linear = _chunk_features(x, mixtures)
-    # The kind of pass whose thread count is timed: its kernels and the size of the chunk.
+    # The kind of pass whose thread count is timed: its kernels (a linear kernel's components
+    # and statistics: Exponential has one, Gamma two) and the size of the chunk.
     kinds = tuple(type(kernel).__name__ for _, groups in mixtures for _, kernel in groups)
-    key = (kinds, linear is None, x.shape[1], int(x.shape[0]).bit_length())
+    shapes = None if linear is None else tuple(one.coef.shape for one in linear)
+    key = (kinds, shapes, x.shape[1], int(x.shape[0]).bit_length())
 
     def by_parts(fn: Any) -> list:
         return FAMILY_THREADS.run(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -38,8 +39,11 @@ MIN_ROWS_PER_PART = 32_768
 NEAREST_PARTS_PER_THREAD = 4
 # Groups of rows a pass adds up one by one, then in order (row_groups).
 GROUPS_PER_PASS = 64
-# Calls of a kind of pass timed on all the threads and on one, by turns (TimedThreads).
+# Calls of a kind of pass timed on all the threads and on one, by turns, and the latest
+# timings of each count kept; one call in REVISIT_CALLS runs on the count not chosen
+# (TimedThreads).
 TIMED_CALLS = 3
+REVISIT_CALLS = 16
 # Bytes per block of the rows' layout for the k-means pass (shifted_rows).
 NEAREST_BLOCK_BYTES = 1 << 20
 # Share of a core's L2 cache one block of the k-means pass fills (nearest_block_rows): the
@@ -813,33 +817,42 @@ class TimedThreads:
     """The thread count of a kind of pass, chosen by timing it in this process.
 
     The first ``TIMED_CALLS`` calls of each kind (a key the caller gives) alternate between
-    all the kernel threads and one; later calls take whichever was faster. For passes whose
-    answer does not depend on the thread count (:func:`over_threads` with ``part_rows``), so
-    that the choice moves only the time. Where the machine gives a memory-bound pass little
-    from a second core (two vCPUs sharing one, as on the machine this was measured on:
-    MixtureModel's Exponential pass on 1e6 rows took 5.7 ms per iteration on one thread and
-    8.5 on two), one thread is kept; where cores are real, all of them.
+    all the kernel threads and one; later calls take the count whose last ``TIMED_CALLS``
+    calls were the fastest, and every ``REVISIT_CALLS``-th call runs on the other count, so
+    that the choice follows the machine when its load changes (a choice made while another
+    process held the cores no longer sticks for the life of the process). For passes whose
+    answer does not depend on the thread count (:func:`over_threads` with ``part_rows``, or
+    passes that add fixed groups of rows), so that the choice moves only the time. Where the
+    machine gives a memory-bound pass little from a second core (two vCPUs sharing one, as on
+    the machine this was measured on: MixtureModel's Exponential pass on 1e6 rows took 5.7 ms
+    per iteration on one thread and 8.5 on two), one thread is kept; where cores are real,
+    all of them.
     """
 
     def __init__(self) -> None:
-        self._seconds: dict[Any, dict[int, list[float]]] = {}
+        self._seconds: dict[Any, dict[int, deque[float]]] = {}
+        self._calls: dict[Any, int] = {}
 
     def run(self, key: Any, fn: Callable[[], Any]) -> Any:
         """``fn()``, on the thread count chosen for ``key``."""
         full = num_threads()
         if full == 1:
             return fn()
-        seconds = self._seconds.setdefault((key, full), {1: [], full: []})
-        timing = min(len(times) for times in seconds.values()) < TIMED_CALLS
-        if timing:
+        kind = (key, full)
+        seconds = self._seconds.setdefault(
+            kind, {1: deque(maxlen=TIMED_CALLS), full: deque(maxlen=TIMED_CALLS)}
+        )
+        calls = self._calls[kind] = self._calls.get(kind, 0) + 1
+        if min(len(times) for times in seconds.values()) < TIMED_CALLS:
             threads = full if len(seconds[full]) <= len(seconds[1]) else 1
         else:
             threads = min(seconds, key=lambda count: min(seconds[count]))
+            if calls % REVISIT_CALLS == 0:
+                threads = 1 if threads == full else full
         tic = time.perf_counter()
         with kernel_threads(threads):
             out = fn()
-        if timing:
-            seconds[threads].append(time.perf_counter() - tic)
+        seconds[threads].append(time.perf_counter() - tic)
         return out
 
 
