@@ -615,6 +615,16 @@ def test_summary_numbers_and_icl_take_one_e_step_per_partition(client, monkeypat
     assert got[1] == expected[1] == 600
     close([got[0], got[2]], [expected[0], expected[2]], rtol=1e-12)
     np.testing.assert_array_equal(got[3], expected[3])
+    # Rows with nothing observed: a query in memory takes them (log p = 0, a row, a label), and
+    # so does bic() on the workers; fit_numbers and icl() there left them out (599 rows).
+    gaps[5] = np.nan
+    lazy = da.from_array(gaps[:, :2], chunks=(100, 2))
+    expected = fit_numbers(model, gaps[:, :2])
+    got = fit_numbers(model, lazy)
+    assert got[1] == expected[1] == 600
+    close([got[0], got[2]], [expected[0], expected[2]], rtol=1e-12)
+    np.testing.assert_array_equal(got[3], expected[3])
+    close([model.icl(lazy), model.bic(lazy)], [expected[2], model.bic(gaps[:, :2])], rtol=1e-12)
 
 
 def test_imputer_draws_are_lazy_and_from_the_conditional_normal(client):

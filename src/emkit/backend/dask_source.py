@@ -60,6 +60,8 @@ class Checks:
     dtype : dtype of the prepared blocks.
     allow_nan : NaN marks a missing value (inf stays an error).
     drop_empty_rows : rows with no observed value are left out (else they are an error).
+    keep_empty_rows : rows with no observed value are kept (a fitted model's queries take them
+        as in memory: they add 0 to the log-likelihood and count as rows).
     nan_hint : where NaN is an error, what the message suggests instead.
     check : an extra check of each partition's rows, ``check(x)`` raising ValueError.
     make : builds the chunk the model reads from ``(x, y)`` (default: ``x`` alone).
@@ -69,6 +71,7 @@ class Checks:
     dtype: Any = np.float64
     allow_nan: bool = False
     drop_empty_rows: bool = False
+    keep_empty_rows: bool = False
     nan_hint: str = DEFAULT_NAN_HINT
     check: Callable[[np.ndarray], None] | None = None
     make: Callable[[np.ndarray, Any], Any] | None = None
@@ -219,6 +222,7 @@ class DaskSource:
         *,
         allow_nan: bool = False,
         drop_empty_rows: bool = False,
+        keep_empty_rows: bool = False,
         nan_hint: str = DEFAULT_NAN_HINT,
         check: Callable[[np.ndarray], None] | None = None,
         make: Callable[[np.ndarray, Any], Any] | None = None,
@@ -232,6 +236,7 @@ class DaskSource:
             columns=columns,
             allow_nan=allow_nan,
             drop_empty_rows=drop_empty_rows,
+            keep_empty_rows=keep_empty_rows,
             nan_hint=nan_hint,
             check=check,
             make=make,
@@ -502,6 +507,8 @@ def _prepare(x: Any, w: Any, y: Any, where: str, *, checks: Checks):
         if not checks.allow_nan:
             raise ValueError(f"{where} of X contains {nan_report(x)}; {checks.nan_hint}")
         empty = np.isnan(x).all(axis=1)  # (m,)
+        if checks.keep_empty_rows:
+            empty[:] = False
         if empty.any() and not checks.drop_empty_rows:
             raise ValueError(
                 f"{int(empty.sum())} rows of {where} of X have no observed value (every entry "

@@ -149,7 +149,7 @@ def dask_total(
     """``fn(x, w)`` of every partition of the Dask collection ``X`` (with ``sample_weight``
     partitioned alike), checked as a fit checks them, added on the workers: one pass, and only
     the sum comes back. ``allow_nan``: NaN is a missing value (rows with nothing observed are
-    left out).
+    kept, as in memory).
 
     Raises
     ------
@@ -172,8 +172,8 @@ def dask_sample(
 ) -> np.ndarray:
     """A uniform sample of at most ``size`` rows (m, d) of the Dask collection ``X``, in
     partition order, drawn on the workers: the partitions are checked as a fit checks them
-    (rows with nothing observed left out where ``allow_nan``) and nothing is persisted; only
-    the sample comes back.
+    (rows with nothing observed kept where ``allow_nan``, as in memory) and nothing is
+    persisted; only the sample comes back.
 
     Raises
     ------
@@ -197,15 +197,16 @@ def _checked_partitions(
     allow_nan: bool = False,
 ):
     """The Dask collection ``X`` a fitted ``estimator`` is asked about, as a source whose
-    partitions are checked as a fit checks them (rows with nothing observed left out where
-    ``allow_nan``)."""
+    partitions are checked as a fit checks them, but for rows with nothing observed, which are
+    kept where ``allow_nan`` (a query in memory takes them: they add 0 to the log-likelihood
+    and count as rows; they used to be left out here, so that n, BIC and score differed)."""
     check_is_fitted(estimator)
     source = dask_source(X, sample_weight, persist=persist)
     check_n_features(estimator, source.n_features)
     return source.checked(
         source.n_features,
         allow_nan=allow_nan,
-        drop_empty_rows=allow_nan,
+        keep_empty_rows=allow_nan,
         nan_hint=nan_hint or "drop or impute them first",
     )
 
