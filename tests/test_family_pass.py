@@ -364,21 +364,33 @@ def test_a_fit_is_the_same_to_the_last_bit_on_any_number_of_threads(name, monkey
         np.testing.assert_array_equal(other.weights_, fits[0].weights_)
 
 
-def test_timed_threads_keep_the_faster_count(monkeypatch):
-    import time
+class StandIn:
+    """A pass that takes ``slow`` seconds on the thread count ``slow_count`` and ``fast``
+    seconds on the other, on a clock of its own (numpy_backend reads it): no timing of the
+    machine's, which a loaded CI runner stretches, enters the test."""
 
-    monkeypatch.setattr(numpy_backend, "num_threads", lambda: 2)
+    def __init__(self, monkeypatch, slow_count: int, slow: float = 0.02, fast: float = 0.001):
+        import types
 
-    def sleepy(slow: int, counts: list) -> None:
+        self.now, self.counts = 0.0, []
+        self.slow_count, self.slow, self.fast = slow_count, slow, fast
+        clock = types.SimpleNamespace(perf_counter=lambda: self.now)
+        monkeypatch.setattr(numpy_backend, "time", clock)
+        monkeypatch.setattr(numpy_backend, "num_threads", lambda: 2)
+
+    def __call__(self) -> None:
         here = numpy_backend._threads_here.get()  # what kernel_threads set for this call
-        counts.append(here)
-        time.sleep(0.03 if here == slow else 0.001)
+        self.counts.append(here)
+        self.now += self.slow if here == self.slow_count else self.fast
 
+
+def test_timed_threads_keep_the_faster_count(monkeypatch):
     timed = 2 * numpy_backend.TIMED_CALLS
     for slow, fast in ((2, 1), (1, 2)):
-        chooser, counts = numpy_backend.TimedThreads(), []
+        chooser, stand_in = numpy_backend.TimedThreads(), StandIn(monkeypatch, slow)
         for _ in range(timed + 3):
-            chooser.run("kind", lambda: sleepy(slow, counts))  # noqa: B023 (called at once)
+            chooser.run("kind", stand_in)
+        counts = stand_in.counts
         assert sorted(counts[:timed]) == [1] * (timed // 2) + [2] * (timed // 2)
         assert counts[timed:] == [fast] * 3
 
@@ -387,25 +399,19 @@ def test_timed_threads_follow_a_change_of_the_machine(monkeypatch):
     # The count was chosen once, from the first calls, for the life of the process: a choice
     # made while another process held the cores stuck. Now one call in REVISIT_CALLS runs on
     # the other count and the latest timings decide.
-    import time
-
-    monkeypatch.setattr(numpy_backend, "num_threads", lambda: 2)
-    slow = [2]
-    counts: list = []
-
-    def sleepy() -> None:
-        here = numpy_backend._threads_here.get()
-        counts.append(here)
-        time.sleep(0.02 if here == slow[0] else 0.001)
-
-    chooser = numpy_backend.TimedThreads()
-    for _ in range(2 * numpy_backend.TIMED_CALLS + 5):
-        chooser.run("kind", sleepy)
-    assert counts[-5:] == [1] * 5
-    slow[0] = 1  # the machine changes: two threads are now the faster
-    counts.clear()
-    for _ in range(3 * numpy_backend.REVISIT_CALLS):
-        chooser.run("kind", sleepy)
-    latest = counts[-2 * numpy_backend.REVISIT_CALLS :]
-    assert latest.count(1) <= 2  # the revisits only
-    assert counts.count(1) <= numpy_backend.TIMED_CALLS + 3
+    chooser, stand_in = numpy_backend.TimedThreads(), StandIn(monkeypatch, slow_count=2)
+    first = 2 * numpy_backend.TIMED_CALLS + 5
+    for _ in range(first):
+        chooser.run("kind", stand_in)
+    assert stand_in.counts[-5:] == [1] * 5
+    stand_in.slow_count = 1  # the machine changes: two threads are now the faster
+    revisit = numpy_backend.REVISIT_CALLS
+    for _ in range(3 * revisit):
+        chooser.run("kind", stand_in)
+    after = stand_in.counts[first:]
+    # One thread until the next revisit (call number REVISIT_CALLS) times two threads again;
+    # then two threads but for the revisits of one.
+    switch = revisit - first - 1
+    assert after[:switch] == [1] * switch
+    assert after[switch] == 2
+    assert [i for i, c in enumerate(after[switch:]) if c == 1] == [revisit, 2 * revisit]
