@@ -111,7 +111,7 @@ def _stamp(stamps: list, progress) -> None:
 def in_process(x, k, cov, start, iters, threads=2):
     from threadpoolctl import threadpool_limits
 
-    from emkit.backend.numpy_backend import kernel_threads
+    from emkit.backend.threads import kernel_threads
 
     with threadpool_limits(threads), kernel_threads(threads):
         return per_iteration(x, k, cov, start, iters)

@@ -10,7 +10,8 @@ from scipy import stats
 from scipy.special import logsumexp
 
 import emkit
-from emkit.backend import family_pass, numpy_backend
+from emkit.backend import family_pass
+from emkit.backend import threads as cpu_threads
 from emkit.backend.sources import ArrayChunks
 from emkit.distributions.bernoulli import Bernoulli
 from emkit.distributions.exponential import Exponential
@@ -81,7 +82,7 @@ def test_kept_rows_give_the_block_by_block_pass_and_scipy(name, weighted, monkey
     # Short blocks and three threads: tails, several blocks per part, parts added in order.
     monkeypatch.setattr(family_pass, "MAX_BLOCK_ROWS", 256)
     monkeypatch.setattr(family_pass, "MIN_BLOCK_ROWS", 256)
-    monkeypatch.setattr(numpy_backend, "MIN_ROWS_PER_THREAD", 500)
+    monkeypatch.setattr(cpu_threads, "MIN_ROWS_PER_THREAD", 500)
     monkeypatch.setenv("EMKIT_NUM_THREADS", "3")
     with family_pass.rows_kept(x):
         kept, kept_ll = e_step(components, np.log(weights), x, w)
@@ -355,7 +356,7 @@ def test_a_fit_is_the_same_to_the_last_bit_on_any_number_of_threads(name, monkey
     x = np.tile(x, (17, 1))  # rows for three threads (MIN_ROWS_PER_THREAD each)
     fits = []
     for threads in (1, 2, 3):
-        with numpy_backend.kernel_threads(threads):
+        with cpu_threads.kernel_threads(threads):
             model = emkit.MixtureModel(components[:2], max_iter=8, tol=0.0).fit(x)
         fits.append(model)
     for other in fits[1:]:
@@ -366,7 +367,7 @@ def test_a_fit_is_the_same_to_the_last_bit_on_any_number_of_threads(name, monkey
 
 class StandIn:
     """A pass that takes ``slow`` seconds on the thread count ``slow_count`` and ``fast``
-    seconds on the other, on a clock of its own (numpy_backend reads it): no timing of the
+    seconds on the other, on a clock of its own (emkit.backend.threads reads it): no timing of the
     machine's, which a loaded CI runner stretches, enters the test."""
 
     def __init__(self, monkeypatch, slow_count: int, slow: float = 0.02, fast: float = 0.001):
@@ -375,19 +376,19 @@ class StandIn:
         self.now, self.counts = 0.0, []
         self.slow_count, self.slow, self.fast = slow_count, slow, fast
         clock = types.SimpleNamespace(perf_counter=lambda: self.now)
-        monkeypatch.setattr(numpy_backend, "time", clock)
-        monkeypatch.setattr(numpy_backend, "num_threads", lambda: 2)
+        monkeypatch.setattr(cpu_threads, "time", clock)
+        monkeypatch.setattr(cpu_threads, "num_threads", lambda: 2)
 
     def __call__(self) -> None:
-        here = numpy_backend._threads_here.get()  # what kernel_threads set for this call
+        here = cpu_threads._threads_here.get()  # what kernel_threads set for this call
         self.counts.append(here)
         self.now += self.slow if here == self.slow_count else self.fast
 
 
 def test_timed_threads_keep_the_faster_count(monkeypatch):
-    timed = 2 * numpy_backend.TIMED_CALLS
+    timed = 2 * cpu_threads.TIMED_CALLS
     for slow, fast in ((2, 1), (1, 2)):
-        chooser, stand_in = numpy_backend.TimedThreads(), StandIn(monkeypatch, slow)
+        chooser, stand_in = cpu_threads.TimedThreads(), StandIn(monkeypatch, slow)
         for _ in range(timed + 3):
             chooser.run("kind", stand_in)
         counts = stand_in.counts
@@ -399,13 +400,13 @@ def test_timed_threads_follow_a_change_of_the_machine(monkeypatch):
     # The count was chosen once, from the first calls, for the life of the process: a choice
     # made while another process held the cores stuck. Now one call in REVISIT_CALLS runs on
     # the other count and the latest timings decide.
-    chooser, stand_in = numpy_backend.TimedThreads(), StandIn(monkeypatch, slow_count=2)
-    first = 2 * numpy_backend.TIMED_CALLS + 5
+    chooser, stand_in = cpu_threads.TimedThreads(), StandIn(monkeypatch, slow_count=2)
+    first = 2 * cpu_threads.TIMED_CALLS + 5
     for _ in range(first):
         chooser.run("kind", stand_in)
     assert stand_in.counts[-5:] == [1] * 5
     stand_in.slow_count = 1  # the machine changes: two threads are now the faster
-    revisit = numpy_backend.REVISIT_CALLS
+    revisit = cpu_threads.REVISIT_CALLS
     for _ in range(3 * revisit):
         chooser.run("kind", stand_in)
     after = stand_in.counts[first:]

@@ -9,6 +9,7 @@ from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
 from emkit import GaussianMixture
 from emkit.backend import numpy_backend
+from emkit.backend import threads as cpu_threads
 from emkit.backend.sources import ArrayChunks
 from emkit.distributions.gaussian import COVARIANCES
 from emkit.em import em_iterations, run_batch, run_em
@@ -129,12 +130,12 @@ def test_threads_give_the_same_statistics_to_the_last_bit(monkeypatch, single, w
     # (it added one sum per thread's part, which moved the last bits between thread counts).
     x = blobs(n=40_000, d=4, k=5)
     w = np.random.default_rng(1).uniform(0.5, 2.0, size=x.shape[0]) if weighted else None
-    monkeypatch.setattr(numpy_backend, "MIN_ROWS_PER_THREAD", 1000)  # the CPU pass
+    monkeypatch.setattr(cpu_threads, "MIN_ROWS_PER_THREAD", 1000)  # the CPU pass
     monkeypatch.setattr(numpy_backend, "MIN_GAUSSIAN_VALUES_PER_THREAD", 1000)
     got = []
     for threads in (1, 2, 3):
         forms = [form_of(fitted_mixture(x, name, k=5)) for name in ("full", "diag")]
-        with numpy_backend.kernel_threads(threads):
+        with cpu_threads.kernel_threads(threads):
             if single:
                 with numpy_backend.single_precision():
                     got.append([numpy_backend.quadratic_sums(x, w, [f]) for f in forms])
@@ -152,11 +153,11 @@ def form_of(mixture):
 
 def test_gaussian_fits_are_the_same_to_the_last_bit_on_any_number_of_threads(monkeypatch):
     x = blobs(n=40_000, d=3, k=4)
-    monkeypatch.setattr(numpy_backend, "MIN_ROWS_PER_THREAD", 1000)
+    monkeypatch.setattr(cpu_threads, "MIN_ROWS_PER_THREAD", 1000)
     monkeypatch.setattr(numpy_backend, "MIN_GAUSSIAN_VALUES_PER_THREAD", 1000)
     fits = []
     for threads in (1, 2, 3):
-        with numpy_backend.kernel_threads(threads):
+        with cpu_threads.kernel_threads(threads):
             fits.append(GaussianMixture(4, random_state=0, max_iter=20, tol=0).fit(x))
     for other in fits[1:]:
         np.testing.assert_array_equal(other.history_, fits[0].history_)
@@ -196,7 +197,7 @@ def test_subnormal_responsibilities_leave_the_statistics_unchanged(weighted):
 
 
 def test_l2_cache_size_is_read_or_defaulted():
-    size = numpy_backend.l2_cache_bytes()
+    size = cpu_threads.l2_cache_bytes()
     assert 1 << 16 <= size <= 1 << 30
     rows = numpy_backend.gaussian_block_rows(1326)  # d = 50, k = 20
     assert numpy_backend.MIN_GAUSSIAN_ROWS <= rows <= numpy_backend.MAX_GAUSSIAN_ROWS
@@ -207,11 +208,11 @@ def test_kernel_threads_hold_for_the_calling_thread_only(monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
     monkeypatch.setenv("EMKIT_NUM_THREADS", "3")
-    with numpy_backend.kernel_threads(1):
-        assert numpy_backend.num_threads() == 1
+    with cpu_threads.kernel_threads(1):
+        assert cpu_threads.num_threads() == 1
         with ThreadPoolExecutor(1) as pool:
-            assert pool.submit(numpy_backend.num_threads).result() == 3
-    assert numpy_backend.num_threads() == 3
+            assert pool.submit(cpu_threads.num_threads).result() == 3
+    assert cpu_threads.num_threads() == 3
 
 
 @pytest.mark.parametrize("name", TYPES)

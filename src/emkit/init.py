@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from emkit.backend import numpy_backend
+from emkit.backend import numpy_backend, threads
 from emkit.backend.nearest import shifted_source
 from emkit.distributions.centroids import squared_distances
 from emkit.distributions.gaussian import GaussianComponents, GaussianStats
@@ -211,7 +211,7 @@ def _nearest_candidate(
             potentials.append(dist.sum(axis=1) if w is None else dist @ w[at])
         return potentials
 
-    parts = numpy_backend.over_threads(rows, None, partial, align=block)
+    parts = threads.over_threads(rows, None, partial, align=block)
     return reduce(np.add, [p for part in parts for p in part], np.zeros(t))
 
 
@@ -330,7 +330,7 @@ def column_moments(x: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.nda
             out.append(np.stack([first, ones[:m] @ np.multiply(diff, diff, out=diff)]))
         return out
 
-    parts = numpy_backend.over_threads(x, None, sums, align=block)
+    parts = threads.over_threads(x, None, sums, align=block)
     first, second = reduce(np.add, [p for part in parts for p in part], np.zeros((2, d))) / n
     return shift + first, np.maximum(second - first**2, 0.0)
 

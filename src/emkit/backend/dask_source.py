@@ -546,7 +546,7 @@ def _apply(fn: Callable, combine: Callable, block) -> Any:
     kernel threads on top of them would oversubscribe the cores. Their temporaries are reused
     (:func:`reused_memory`).
     """
-    from emkit.backend.numpy_backend import kernel_threads
+    from emkit.backend.threads import kernel_threads
 
     chunk, w, _ = block
     x = chunk[0] if isinstance(chunk, tuple) else chunk

@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from emkit.backend.numpy_backend import LOG_TINY, TimedThreads, exp_normal, over_threads
+from emkit.backend.numpy_backend import LOG_TINY, exp_normal
+from emkit.backend.threads import TimedThreads, over_threads
 
 # Bytes of the per-block arrays (log joints, row statistics): a few stay in a core's L2 cache.
 BLOCK_BYTES = 1 << 20

@@ -1,20 +1,15 @@
 """The NumPy + SciPy array backend (see :class:`emkit.backend.namespace.ArrayNamespace`).
 
 Besides NumPy's own functions under the namespace's names, this module holds the CPU pass of
-the fused Gaussian E-step (:func:`quadratic_sums`, see :mod:`emkit.backend.kernels`): rows are
-processed in blocks whose features fit in cache, split over threads (NumPy and BLAS release
-the GIL); each thread runs single-threaded BLAS, which is faster than threaded BLAS on these
-tall, skinny products and does not collapse when other processes share the cores. Partial sums
-are added in a fixed order, so results do not depend on scheduling.
+the fused Gaussian E-step (:func:`quadratic_sums`, see :mod:`emkit.backend.kernels`) and the
+k-means pass (:func:`nearest_sums`, see :mod:`emkit.backend.nearest`): rows are processed in
+blocks whose features fit in cache, split over threads as :mod:`emkit.backend.threads` says,
+and added up in fixed groups, so that results do not depend on the threads or scheduling.
 """
 
 from __future__ import annotations
 
-import os
-import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -23,27 +18,20 @@ from typing import Any
 
 import numpy as np
 
+from emkit.backend import threads as cpu_threads
+from emkit.backend.threads import l2_cache_bytes, over_threads, row_groups
+
 name = "numpy"
 float64 = np.float64
 
 # Bytes of features per block: a few blocks stay in a core's L2 cache with the products.
 BLOCK_BYTES = 1 << 21
 MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 256, 8192
-# Fewer rows than this per thread and threads cost more than they save.
-MIN_ROWS_PER_THREAD = 16_384
 # The same for the Gaussian pass in values of features and log joints per thread: below it
 # (1e5 rows of 2 features and 3 components) two threads took as long as one, or longer.
 MIN_GAUSSIAN_VALUES_PER_THREAD = 1 << 20
-# Rows per part of the k-means pass at least, where it cuts more parts than threads.
-MIN_ROWS_PER_PART = 32_768
+# Parts per kernel thread of the k-means pass (over_threads' parts_per_thread).
 NEAREST_PARTS_PER_THREAD = 4
-# Groups of rows a pass adds up one by one, then in order (row_groups).
-GROUPS_PER_PASS = 64
-# Calls of a kind of pass timed on all the threads and on one, by turns, and the latest
-# timings of each count kept; one call in REVISIT_CALLS runs on the count not chosen
-# (TimedThreads).
-TIMED_CALLS = 3
-REVISIT_CALLS = 16
 # Bytes per block of the rows' layout for the k-means pass (shifted_rows).
 NEAREST_BLOCK_BYTES = 1 << 20
 # Share of a core's L2 cache one block of the k-means pass fills (nearest_block_rows): the
@@ -57,10 +45,6 @@ SMALL_PRODUCT = 100**3
 # Rows per chunk whose maximum bounds the search for the farthest rows (top_rows).
 TOP_CHUNK = 1024
 
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-_controller = None
-# Set by kernel_threads() for the calling thread only (a Dask task, say).
-_threads_here: ContextVar[int | None] = ContextVar("emkit_kernel_threads", default=None)
 # Whether the Gaussian pass called from this thread gathers sum_n log max_k r_nk (the hard
 # ICL's term, a pass over every log joint); see without_log_max().
 _log_max_wanted: ContextVar[bool] = ContextVar("emkit_gaussian_log_max", default=True)
@@ -162,32 +146,6 @@ def stable_argsort_descending(a: np.ndarray) -> np.ndarray:
     return np.argsort(-a, kind="stable")
 
 
-def num_threads() -> int:
-    """Kernel threads: those of :func:`kernel_threads` in this thread if set, else
-    ``EMKIT_NUM_THREADS`` if set, else the cores this process may use."""
-    here = _threads_here.get()
-    if here is not None:
-        return here
-    env = os.environ.get("EMKIT_NUM_THREADS")
-    if env:
-        return max(1, int(env))
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
-        return max(1, os.cpu_count() or 1)
-
-
-@contextmanager
-def kernel_threads(threads: int) -> Iterator[None]:
-    """Run the kernels called from this thread on ``threads`` threads (e.g. 1 inside a task of
-    a scheduler that already runs one task per core)."""
-    token = _threads_here.set(max(1, int(threads)))
-    try:
-        yield
-    finally:
-        _threads_here.reset(token)
-
-
 @contextmanager
 def without_log_max() -> Iterator[None]:
     """Gaussian passes called from this thread leave out sum_n log max_k r_nk (NaN in its
@@ -246,24 +204,6 @@ PRODUCT_ROWS, PRODUCT_MIN_WIDTH = 1152, 32
 # The same for the float32 pass's statistics of all forms at once (the lane of _partial):
 # (45, m) @ (m, 10) took 0.30 ns per row and log joint in slices of 2048 rows against 0.66 whole.
 LANE_PRODUCT_ROWS = 2048
-
-
-@cache
-def l2_cache_bytes() -> int:
-    """Bytes of a core's L2 cache (Linux sysfs), or 1 MiB where it cannot be read."""
-    root = "/sys/devices/system/cpu/cpu0/cache"
-    try:
-        for index in sorted(os.listdir(root)):
-            with open(os.path.join(root, index, "level")) as f:
-                if f.read().strip() != "2":
-                    continue
-            with open(os.path.join(root, index, "size")) as f:
-                size = f.read().strip().upper()
-            scale = {"K": 1 << 10, "M": 1 << 20}.get(size[-1:], 1)
-            return int(size.rstrip("KM")) * scale
-    except (OSError, ValueError):
-        pass
-    return 1 << 20
 
 
 def gaussian_block_rows(n_columns: int, share: float = GAUSSIAN_CACHE_SHARE) -> int:
@@ -739,7 +679,8 @@ def _threaded(
     x: np.ndarray, weights: np.ndarray | None, forms: list
 ) -> tuple[list[np.ndarray], list[float], list[float]]:
     values_per_row = forms[0].coef.shape[0] + 1 + sum(f.n_components for f in forms)
-    min_rows = max(MIN_ROWS_PER_THREAD, MIN_GAUSSIAN_VALUES_PER_THREAD // values_per_row)
+    least = MIN_GAUSSIAN_VALUES_PER_THREAD // values_per_row
+    min_rows = max(cpu_threads.MIN_ROWS_PER_THREAD, least)
     # the kernel threads do not see this thread's context
     log_max, single = _log_max_wanted.get(), _single_wanted.get()
     width = feature_width(forms[0].n_features, forms[0].diagonal)
@@ -761,106 +702,6 @@ def _threaded(
     loglik = [float(sum(g[1][j] for g in groups)) for j in range(len(forms))]
     log_max_resp = [float(sum(g[2][j] for g in groups)) for j in range(len(forms))]
     return sums, loglik, log_max_resp
-
-
-def over_threads(
-    x: Any,
-    weights: np.ndarray | None,
-    fn: Callable,
-    parts_per_thread: int = 1,
-    min_rows_per_thread: int = MIN_ROWS_PER_THREAD,
-    part_rows: int | None = None,
-    align: int = 1,
-) -> list:
-    """``fn(rows, weights, start)`` of contiguous parts of ``x`` (anything sliced by rows with
-    a ``shape``: an array, :class:`ShiftedRows`), each with one BLAS thread,
-    the parts shared by the kernel threads as they come free; the results in row order.
-
-    ``parts_per_thread`` above 1 cuts more parts than threads, so that a thread the machine
-    slows down holds up less work; the parts depend only on the rows and the thread count,
-    never on scheduling. No thread gets fewer than ``min_rows_per_thread`` rows (fewer
-    threads then). ``part_rows`` instead cuts parts of that many rows (the last shorter)
-    whatever the thread count, so that the results, added in order, are the same to the last
-    bit on any number of threads. ``align`` puts every part's first row at a multiple of it
-    (for passes that add up fixed groups of rows themselves, :func:`row_groups`).
-    """
-    global _pool, _controller
-    threads = max(1, min(num_threads(), x.shape[0] // max(1, min_rows_per_thread)))
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
-
-        _controller = ThreadpoolController()
-    if part_rows is not None:
-        edges = [*range(0, x.shape[0], part_rows), x.shape[0]] if x.shape[0] else [0, 0]
-        parts = len(edges) - 1
-        threads = min(threads, parts)
-    else:  # one thread reads the rows whole
-        share = max(1, min(parts_per_thread, x.shape[0] // (threads * MIN_ROWS_PER_PART)))
-        parts = 1 if threads == 1 else threads * share
-        edges = [i * x.shape[0] // parts for i in range(parts + 1)]
-        if align > 1:  # to the nearest multiple: the parts within half a group of equal
-            edges = sorted({min(x.shape[0], round(edge / align) * align) for edge in edges})
-            edges[-1] = x.shape[0]
-            parts = max(1, len(edges) - 1)
-            threads = min(threads, parts)
-    if threads > 1 and (_pool is None or _pool[0] != threads):
-        _pool = (threads, ThreadPoolExecutor(threads, thread_name_prefix="emkit-kernel"))
-    # Threaded BLAS on these tall, skinny products is slower than one thread, and collapses
-    # when other processes share the cores: one BLAS thread per kernel thread.
-    with _controller.limit(limits=1, user_api="blas"):
-        if parts == 1:
-            return [fn(x, weights, 0)]
-
-        def part(i: int) -> Any:
-            rows = slice(edges[i], edges[i + 1])
-            return fn(x[rows], None if weights is None else weights[rows], int(edges[i]))
-
-        if threads == 1 or _pool is None:
-            return [part(i) for i in range(parts)]
-        return list(_pool[1].map(part, range(parts)))
-
-
-class TimedThreads:
-    """The thread count of a kind of pass, chosen by timing it in this process.
-
-    The first ``TIMED_CALLS`` calls of each kind (a key the caller gives) alternate between
-    all the kernel threads and one; later calls take the count whose last ``TIMED_CALLS``
-    calls were the fastest, and every ``REVISIT_CALLS``-th call runs on the other count, so
-    that the choice follows the machine when its load changes (a choice made while another
-    process held the cores no longer sticks for the life of the process). For passes whose
-    answer does not depend on the thread count (:func:`over_threads` with ``part_rows``, or
-    passes that add fixed groups of rows), so that the choice moves only the time. Where the
-    machine gives a memory-bound pass little from a second core (two vCPUs sharing one, as on
-    the machine this was measured on: MixtureModel's Exponential pass on 1e6 rows took 5.7 ms
-    per iteration on one thread and 8.5 on two), one thread is kept; where cores are real,
-    all of them.
-    """
-
-    def __init__(self) -> None:
-        self._seconds: dict[Any, dict[int, deque[float]]] = {}
-        self._calls: dict[Any, int] = {}
-
-    def run(self, key: Any, fn: Callable[[], Any]) -> Any:
-        """``fn()``, on the thread count chosen for ``key``."""
-        full = num_threads()
-        if full == 1:
-            return fn()
-        kind = (key, full)
-        seconds = self._seconds.setdefault(
-            kind, {1: deque(maxlen=TIMED_CALLS), full: deque(maxlen=TIMED_CALLS)}
-        )
-        calls = self._calls[kind] = self._calls.get(kind, 0) + 1
-        if min(len(times) for times in seconds.values()) < TIMED_CALLS:
-            threads = full if len(seconds[full]) <= len(seconds[1]) else 1
-        else:
-            threads = min(seconds, key=lambda count: min(seconds[count]))
-            if calls % REVISIT_CALLS == 0:
-                threads = 1 if threads == full else full
-        tic = time.perf_counter()
-        with kernel_threads(threads):
-            out = fn()
-        seconds[threads].append(time.perf_counter() - tic)
-        return out
 
 
 @dataclass(frozen=True)
@@ -994,19 +835,6 @@ def nearest_sums(x: Any, weights: np.ndarray | None, forms: list) -> list[tuple]
             for j, got in zip(empty, again, strict=True):
                 out[j] = got
     return out
-
-
-def row_groups(rows: int, block: int) -> int:
-    """Rows per group of a pass over ``rows`` rows in blocks of ``block``: a whole number of
-    blocks, about ``GROUPS_PER_PASS`` groups but none under ``MIN_ROWS_PER_THREAD`` rows. A
-    pass adds its blocks up group by group and the groups in order, each group from its own
-    zero, with the threads' parts starting at group boundaries (``over_threads``' ``align``):
-    the sums are then the same to the last bit on any number of threads. Groups of a share of
-    the rows keep the parts within a group of equal (two threads on 13 groups: 7 against 6);
-    the floor keeps each group's own work (its zeros and totals, about 15 us) small against its
-    rows' (3e5 rows of 3 features in groups of one 4599-row block: 7% slower than whole)."""
-    least = -(-MIN_ROWS_PER_THREAD // block)
-    return block * max(least, rows // (GROUPS_PER_PASS * block))
 
 
 def _nearest_pass(x: Any, weights: np.ndarray | None, forms: list, far: bool) -> list[tuple]:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from emkit.backend.numpy_backend import num_threads
+from emkit.backend.threads import num_threads
 from emkit.bayes import draws
 from emkit.bayes.conditionals import Conditional, Params, broadcast_batch
 from emkit.models.mixture import UNLABELLED
