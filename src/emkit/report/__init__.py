@@ -126,8 +126,9 @@ def summarize(
     top : how many models to list, best first.
     sizes : array of shape (k,), rows whose most probable component each is; counted from
         ``x`` when None (one pass over the data).
-    rows : the number of rows of a Dask collection ``x``, as the fit's last pass counts them
-        (``fit_numbers``); with ``sizes``, no pass over ``x``.
+    rows : the number of rows of a Dask collection ``x``, counted on the workers with
+        ``sizes`` (``emkit.estimators._mixture_api.fit_numbers``); given both, no pass over
+        ``x`` here.
 
     The log-likelihood, BIC, ICL and AIC are the chosen model's row of ``selection.table_``
     (computed on the data selected on, in the fit's last pass): no pass over ``x`` here.
@@ -244,8 +245,7 @@ def write_report(
     ----------
     selection : result of :func:`emkit.select_mixture`.
     x : array of shape (n, d), the data it was fitted to (NaN where missing), or, with
-        ``rows``, a uniform sample of them (of a Dask collection: ``selection.best_``'s
-        ``_report_rows(data, sample=True)``).
+        ``rows``, a uniform sample of them (of a Dask collection, drawn on the workers).
     columns : d column names.
     out_dir : directory to write into; created if missing.
     title : page heading.
