@@ -854,9 +854,9 @@ def _nearest_pass(x: Any, weights: np.ndarray | None, forms: list, far: bool) ->
     out = []
     for j, form in enumerate(forms):
         k = form.n_components
-        groups = [group for part in parts for group in part[j][0]]  # in row order
-        joint = reduce(np.add, [group[0] for group in groups])
-        inertia = sum(group[1] for group in groups)
+        added = [sums for part in parts for sums in part[j][0]]  # the groups, in row order
+        joint = reduce(np.add, [sums for sums, _ in added])
+        inertia = sum(part for _, part in added)
         weight, sums = joint[:, d], joint[:, :d]
         if not far:  # the rows nearest c_k add W_k |c_k - s|^2 - 2 S_k.(c_k - s) to the norms
             inertia += norms + float(
