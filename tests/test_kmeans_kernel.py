@@ -6,7 +6,7 @@ import pytest
 from sklearn.cluster import KMeans as SkKMeans
 
 from emkit import KMeans
-from emkit.backend import numpy_backend
+from emkit.backend import nearest_pass
 from emkit.backend import threads as cpu_threads
 from emkit.backend.nearest import (
     fit_source,
@@ -16,7 +16,7 @@ from emkit.backend.nearest import (
     rescale_source,
     shifted_source,
 )
-from emkit.backend.numpy_backend import shifted_rows
+from emkit.backend.nearest_pass import shifted_rows
 from emkit.init import canonical_order, column_moments, draw_rows, kmeans_plusplus
 
 
@@ -130,7 +130,7 @@ def test_farthest_rows_are_the_largest_with_ties_to_the_earlier_row():
         rng.standard_normal(7),
     ):
         for k in (1, 5, 12):
-            idx, values = numpy_backend.top_rows(dist, k, offset=3)
+            idx, values = nearest_pass.top_rows(dist, k, offset=3)
             want = np.argsort(-dist, kind="stable")[:k]
             np.testing.assert_array_equal(idx, want + 3)
             np.testing.assert_array_equal(values, dist[want])

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from emkit.backend import numpy_backend, threads
+from emkit.backend import nearest_pass, threads
 from emkit.backend.nearest import shifted_source
 from emkit.distributions.centroids import squared_distances
 from emkit.distributions.gaussian import GaussianComponents, GaussianStats
@@ -40,7 +40,7 @@ def kmeans_plusplus(
     canonical (lexicographic) row order, so a row of weight m draws exactly as m repeated rows
     do, and the row order does not matter (from ``MIN_BUCKETED`` rows up to the rounding of
     the sums of the masses: see :class:`_Buckets`). The rows are laid out once, shifted by the
-    data's mean and feature-major (:func:`~emkit.backend.numpy_backend.shifted_rows`; below
+    data's mean and feature-major (:func:`~emkit.backend.nearest_pass.shifted_rows`; below
     ``MIN_BUCKETED`` rows in that order, so that a step's draws read its distances in order),
     and the distances of the rows to a step's candidates are one matrix
     product per block of rows (see :mod:`emkit.backend.nearest`), blocks split over threads.
@@ -55,7 +55,7 @@ def kmeans_plusplus(
     # From the rows' mean (one product; any point near the data serves, see
     # emkit.backend.nearest), laid out.
     shift = np.ones(n) @ x / n if n else np.zeros(d)
-    rows = numpy_backend.shifted_rows(x, shift, order=order)
+    rows = nearest_pass.shifted_rows(x, shift, order=order)
     centres = np.empty((k, d))
     first = rows_of.draw(1, rng, lambda at: np.ones(n)[at] if w is None else w[at])[0]
     centres[0] = x[rows_of.index(first)]
@@ -185,7 +185,7 @@ def _sum_or_none(totals: np.ndarray | None, base: np.ndarray | None) -> np.ndarr
 
 
 def _nearest_candidate(
-    rows: numpy_backend.ShiftedRows,
+    rows: nearest_pass.ShiftedRows,
     w: np.ndarray | None,
     centres: np.ndarray,
     near: np.ndarray | None,
@@ -200,7 +200,7 @@ def _nearest_candidate(
     gap = centres - rows.shift  # (t, d)
     coef = np.hstack([-2.0 * gap, np.einsum("td,td->t", gap, gap)[:, None]])  # (t, d + 1)
 
-    def partial(part: numpy_backend.ShiftedRows, _: object, offset: int) -> list[np.ndarray]:
+    def partial(part: nearest_pass.ShiftedRows, _: object, offset: int) -> list[np.ndarray]:
         potentials = []  # each block's, added in row order whatever the parts
         for start in range(0, part.shape[0], block):
             stop = min(start + block, part.shape[0])

@@ -16,7 +16,7 @@ terms of the order of the distances themselves (as scikit-learn's centring of th
 the products lose about machine epsilon times :math:`\lVert x - s\rVert \lVert c_k - s\rVert`.
 
 On the host the rows can be laid out once per fit, shifted and feature-major with their
-squared norms (:class:`~emkit.backend.numpy_backend.ShiftedRows`, the one chunk of a
+squared norms (:class:`~emkit.backend.nearest_pass.ShiftedRows`, the one chunk of a
 :class:`ShiftedSource`), so that an iteration only multiplies, compares and adds.
 
 The pass over the rows is the array backend's ``nearest_sums`` / ``nearest_labels``
@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from emkit.backend.namespace import namespace_of
-from emkit.backend.numpy_backend import ShiftedRows, laid_out_moments, rescaled, shifted_rows
+from emkit.backend.nearest_pass import ShiftedRows, laid_out_moments, rescaled, shifted_rows
 from emkit.backend.sources import WeightedRows
 
 
@@ -103,7 +103,7 @@ def nearest_e_step(
 
 def nearest_labels(x: Any, form: NearestForm) -> tuple[np.ndarray, np.ndarray]:
     """Index of the nearest centre of each row of ``x`` (n, d; or a
-    :class:`~emkit.backend.numpy_backend.ShiftedRows` laid out from ``form``'s shift), int
+    :class:`~emkit.backend.nearest_pass.ShiftedRows` laid out from ``form``'s shift), int
     array of shape (n,) in ``x``'s namespace, and the squared distance to it, float64 array
     of shape (n,), accurate to rounding (by differences of the shifted rows and centres where
     the expansion above could lose more than 2^-43 of it)."""
@@ -119,7 +119,7 @@ def rows_shift(x: Any) -> np.ndarray | None:
 class ShiftedSource(WeightedRows):
     """The rows of an array laid out once for the nearest-centre pass: a
     :class:`~emkit.backend.sources.DataSource` of one chunk, a
-    :class:`~emkit.backend.numpy_backend.ShiftedRows`, with optional sample weights (n,)."""
+    :class:`~emkit.backend.nearest_pass.ShiftedRows`, with optional sample weights (n,)."""
 
     rows: ShiftedRows
     sample_weight: np.ndarray | None = None

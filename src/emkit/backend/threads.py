@@ -94,7 +94,7 @@ def over_threads(
     align: int = 1,
 ) -> list:
     """``fn(rows, weights, start)`` of contiguous parts of ``x`` (anything sliced by rows with
-    a ``shape``: an array, :class:`~emkit.backend.numpy_backend.ShiftedRows`), each with one
+    a ``shape``: an array, :class:`~emkit.backend.nearest_pass.ShiftedRows`), each with one
     BLAS thread,
     the parts shared by the kernel threads as they come free; the results in row order.
 

@@ -34,7 +34,8 @@ except ImportError as exc:  # pragma: no cover - exercised where torch is absent
         'the PyTorch backend (device=...) needs PyTorch: pip install "emkit[torch]"'
     ) from exc
 
-from emkit.backend.numpy_backend import merge_top, quadratic_pairs, top_rows
+from emkit.backend.nearest_pass import merge_top, top_rows
+from emkit.backend.numpy_backend import quadratic_pairs
 from emkit.backend.sources import ChunkSource, WeightedRows
 
 name = "torch"

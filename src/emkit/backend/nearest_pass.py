@@ -1,0 +1,449 @@
+"""The k-means pass on the CPU: the nearest centre of every row, the clusters' sums and the
+rows farthest from their centres (:func:`nearest_sums`, :func:`nearest_labels`; see
+:mod:`emkit.backend.nearest` for the forms they take and the namespace that calls them).
+
+A fit lays its rows out once (:class:`ShiftedRows`: shifted, feature-major, with their squared
+norms); each pass takes the distances of a block to every centre as one matrix product, the
+nearest centre and the one-hot sums from it, in blocks that fit in cache, split over threads as
+:mod:`emkit.backend.threads` says and added up in fixed groups, so that the results do not
+depend on the threads or scheduling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property, reduce
+from typing import Any
+
+import numpy as np
+
+from emkit.backend.threads import l2_cache_bytes, over_threads, row_groups
+
+# Parts per kernel thread of the k-means pass (over_threads' parts_per_thread).
+NEAREST_PARTS_PER_THREAD = 4
+# Bytes per block of the rows' layout (shifted_rows), and its rows per block at least and most.
+NEAREST_BLOCK_BYTES = 1 << 20
+MIN_LAYOUT_ROWS, MAX_LAYOUT_ROWS = 256, 8192
+# Share of a core's L2 cache one block of the k-means pass fills (nearest_block_rows): the
+# rest holds the statistics, the centres and the rows streaming in.
+NEAREST_CACHE_SHARE = 0.5
+MIN_NEAREST_ROWS = 256
+# OpenBLAS (0.3.x) runs products of at most 100^3 multiply-adds on its small-matrix kernels,
+# which run the pass's short, wide products about twice as fast as its blocked path does:
+# (10, m) @ (m, 11) took 13 ns per row up to m = 9000 and 25 from m = 9500.
+SMALL_PRODUCT = 100**3
+# Rows per chunk whose maximum bounds the search for the farthest rows (top_rows).
+TOP_CHUNK = 1024
+
+
+@dataclass(frozen=True)
+class ShiftedRows:
+    """Rows laid out once per fit for the nearest-centre pass (k-means): shifted,
+    feature-major, with their squared norms, so that no pass shifts, transposes or squares
+    them again.
+
+    Attributes
+    ----------
+    features : array of shape (d + 1, n), the rows minus ``shift``, one feature per row,
+        then a row of ones.
+    norms : array of shape (n,), :math:`\\lVert x - s\\rVert^2` of each row.
+    shift : array of shape (d,).
+    complete : bool, every row of the data (the rows of one fit, not a chunk of them): the
+        pass then finds the rows farthest from their centres only for a set of centres that
+        leaves a cluster empty (the M-step's one use of them).
+    """
+
+    features: np.ndarray
+    norms: np.ndarray
+    shift: np.ndarray
+    complete: bool = False
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(n, d), as the rows'."""
+        return self.features.shape[1], self.features.shape[0] - 1
+
+    @cached_property
+    def norm_total(self) -> float:
+        """The sum of ``norms``: the same for every pass over these rows."""
+        return float(self.norms.sum())
+
+    def __getitem__(self, rows: slice) -> ShiftedRows:
+        """The rows ``rows`` (a slice)."""
+        return ShiftedRows(self.features[:, rows], self.norms[rows], self.shift)  # a chunk
+
+    def take(self, index: np.ndarray) -> np.ndarray:
+        """The rows at ``index`` (m,) as an array (m, d) (to rounding of the shift)."""
+        return self.features[:-1, index].T + self.shift
+
+
+def shifted_rows(
+    x: np.ndarray,
+    shift: np.ndarray,
+    scale: float = 1.0,
+    order: np.ndarray | None = None,
+    complete: bool = False,
+) -> ShiftedRows:
+    """:class:`ShiftedRows` of ``x / scale`` (n, d) taken from ``shift`` (d,); of the rows
+    ``x[order]`` where ``order`` (n,) is given; ``complete``: they are all the data's rows
+    (see :class:`ShiftedRows`)."""
+    return _laid_out(x, shift, scale, order, complete)[0]
+
+
+def laid_out_moments(x: np.ndarray, block: int = 8192) -> tuple[ShiftedRows, np.ndarray, float]:
+    """All the rows of ``x`` (n, d, n > 0) laid out (``complete``) from the mean of its first
+    ``block`` rows, with the columns' means (d,) and their mean (unweighted, population)
+    variance from the same pass: the sums of the shifted rows and of their norms."""
+    n, d = x.shape
+    shift = x[:block].mean(axis=0)
+    rows, column_sums = _laid_out(x, shift, 1.0, None, True)
+    first = column_sums / n  # the mean minus the shift
+    spread = float(rows.norms.sum()) / n - float(first @ first)
+    return rows, shift + first, max(spread, 0.0) / max(d, 1)
+
+
+def rescaled(rows: ShiftedRows, scale: float) -> ShiftedRows:
+    """``rows`` (laid out from x) as the layout of ``x / scale``, ``scale`` a power of two:
+    exactly, in place (the returned rows share and change ``rows``' arrays)."""
+    if scale == 1.0:
+        return rows
+    d = rows.shape[1]
+    rows.features[:d] *= 1.0 / scale
+    np.multiply(rows.norms, 1.0 / scale**2, out=rows.norms)
+    return ShiftedRows(rows.features, rows.norms, rows.shift / scale, rows.complete)
+
+
+def _laid_out(
+    x: np.ndarray,
+    shift: np.ndarray,
+    scale: float,
+    order: np.ndarray | None,
+    complete: bool,
+) -> tuple[ShiftedRows, np.ndarray]:
+    """:func:`shifted_rows`, and the sums of the shifted rows' columns (d,)."""
+    n, d = x.shape
+    features = np.empty((d + 1, n))
+    norms = np.empty(n)
+    block = int(min(MAX_LAYOUT_ROWS, max(MIN_LAYOUT_ROWS, NEAREST_BLOCK_BYTES // (16 * d + 8))))
+
+    def fill(rows: np.ndarray, _: object, start: int) -> list[np.ndarray]:
+        sums = []  # each block's, added in row order whatever the parts
+        for at in range(0, rows.shape[0], block):
+            part = slice(start + at, start + min(at + block, rows.shape[0]))
+            out = features[:d, part]
+            got = rows[at : at + block] if order is None else x.take(rows[at : at + block], 0)
+            if scale == 1.0:
+                np.subtract(got.T, shift[:, None], out=out)
+            else:
+                np.divide(got.T, scale, out=out)
+                out -= shift[:, None]
+            features[d, part] = 1.0
+            np.einsum("ij,ij->j", out, out, out=norms[part])
+            sums.append(np.add.reduce(out, axis=1))
+        return sums
+
+    parts = over_threads(
+        x if order is None else order, None, fill, NEAREST_PARTS_PER_THREAD, align=block
+    )
+    rows = ShiftedRows(features, norms, np.asarray(shift, dtype=np.float64), complete)
+    return rows, reduce(np.add, [sums for part in parts for sums in part], np.zeros(d))
+
+
+def nearest_sums(x: Any, weights: np.ndarray | None, forms: list) -> list[tuple]:
+    """Per form (:class:`~emkit.backend.nearest.NearestForm`, all with one shift) the fields
+    of :class:`~emkit.backend.nearest.NearestSums` for rows ``x`` (n, d; an array or
+    :class:`ShiftedRows`), in float64.
+
+    On :class:`ShiftedRows` that are ``complete`` the farthest rows are found (by a second
+    pass) only for forms that leave a cluster empty; the others' ``far_dist`` are all -1.
+    """
+    lazy = isinstance(x, ShiftedRows) and x.complete
+    out = _nearest_pass(x, weights, forms, far=not lazy)
+    if lazy:
+        empty = [j for j, got in enumerate(out) if not np.all(got[0] > 0)]
+        if empty:
+            again = _nearest_pass(x, weights, [forms[j] for j in empty], far=True)
+            for j, got in zip(empty, again, strict=True):
+                out[j] = got
+    return out
+
+
+def _nearest_pass(x: Any, weights: np.ndarray | None, forms: list, far: bool) -> list[tuple]:
+    k_total = sum(f.n_components for f in forms)
+    block = nearest_block_rows(x.shape[1], k_total, max(f.n_components for f in forms))
+    group = row_groups(x.shape[0], block)
+    parts = over_threads(
+        x,
+        weights,
+        lambda xs, ws, start: _nearest_partial(xs, ws, forms, start, far, group),
+        NEAREST_PARTS_PER_THREAD,
+        align=group,
+    )
+    d = x.shape[1]
+    # the unweighted laid-out rows' |x - s|^2, added once per pass (see _nearest_partial)
+    norms = x.norm_total if not far and weights is None and isinstance(x, ShiftedRows) else 0.0
+    out = []
+    for j, form in enumerate(forms):
+        k = form.n_components
+        added = [sums for part in parts for sums in part[j][0]]  # the groups, in row order
+        joint = reduce(np.add, [sums for sums, _ in added])
+        inertia = sum(part for _, part in added)
+        weight, sums = joint[:, d], joint[:, :d]
+        if not far:  # the rows nearest c_k add W_k |c_k - s|^2 - 2 S_k.(c_k - s) to the norms
+            inertia += norms + float(
+                weight @ form.const - 2.0 * np.einsum("kd,kd->", sums, form.coef)
+            )
+        top = parts[0][j][1]
+        for part in parts[1:]:
+            top = merge_top(top, part[j][1], k)
+        far_dist = np.full(k, -1.0)
+        far_rows = np.zeros((k, x.shape[1]))
+        m = top[0].shape[0]
+        far_dist[:m] = top[1]
+        far_rows[:m] = x.take(top[0]) if isinstance(x, ShiftedRows) else x[top[0]]
+        out.append((weight, sums, float(inertia), far_dist, far_rows))
+    return out
+
+
+def nearest_block_rows(d: int, k_total: int, k_most: int) -> int:
+    """Rows per block of the k-means pass over ``d`` features against ``k_total`` centres
+    (every form's), the largest form having ``k_most``: the block's features, distances,
+    nearest distances and one-hot bools fill ``NEAREST_CACHE_SHARE`` of a core's L2 cache,
+    and the statistics product (k_most, m) @ (m, d + 1) stays on OpenBLAS's small-matrix
+    path (``SMALL_PRODUCT``). The same for rows laid out or not, so that both give the same
+    sums to the last bit."""
+    per_row = 8 * (d + 1 + k_total + 1) + k_most
+    rows = int(NEAREST_CACHE_SHARE * l2_cache_bytes()) // per_row
+    rows = min(rows, SMALL_PRODUCT // (k_most * (d + 1)))
+    return max(MIN_NEAREST_ROWS, rows)
+
+
+def _nearest_partial(
+    x: Any,
+    weights: np.ndarray | None,
+    forms: list,
+    offset: int,
+    far: bool = True,
+    group: int | None = None,
+) -> list:
+    """Per form: the groups' (shifted sums and weights (k, d + 1), part of the inertia), one
+    per ``group`` rows of ``x`` (an array, or :class:`ShiftedRows`; all its rows where None)
+    in row order, and the top (row index + ``offset``, distance; none unless ``far``): one
+    product per block for all forms. Where ``far`` the part is the group's inertia; else its
+    rows' (weighted) norms' sum (0 for unweighted :class:`ShiftedRows`, whose sum
+    :func:`_nearest_pass` adds once), to which the pass adds the statistics' part.
+
+    A block does only what needs its products (the nearest centre and the one-hot sums);
+    where ``far``, every row's nearest distance is kept and the farthest rows found from them
+    at the end, so that the Python work per block, which threads cannot share, stays small.
+    Otherwise the inertia comes from the statistics: the rows nearest centre k add
+    :math:`W_k \\lVert c_k - s\\rVert^2 - 2 S_k^\\top (c_k - s)` to their norms' sum (weight
+    :math:`W_k`, shifted sum :math:`S_k`), the sum of their nearest distances minus norms.
+    """
+    n, d = x.shape
+    shift = forms[0].shift
+    prepared = isinstance(x, ShiftedRows)
+    if prepared and not np.array_equal(x.shift, shift):
+        raise ValueError("the centres' forms must be taken from the rows' own shift")
+    # [-2 (c - s), |c - s|^2] against [x - s; 1]: distances minus |x - s|^2 in one product.
+    coef = np.hstack([-2.0 * np.vstack([f.coef for f in forms]), _stacked_const(forms)])
+    sizes = [f.n_components for f in forms]
+    ends = np.cumsum(sizes)
+    spans = list(zip(ends - sizes, ends, strict=True))  # each form's rows of the product
+    block = min(nearest_block_rows(d, coef.shape[0], max(sizes)), max(n, 1))
+    group = max(n, 1) if group is None else group
+    features, _, joint = _nearest_buffers(block, 0 if prepared else d, coef.shape[0])
+    one = np.empty((max(sizes), block), dtype=bool)
+    # each row's nearest distance minus |x - s|^2: every row's where far, else a block's
+    best = np.empty((len(forms), n if far else block))
+    norms = x.norms if prepared else np.empty(n)  # |x - s|^2, (n,)
+    groups: list[list[tuple]] = [[] for _ in forms]
+    for first in range(0, max(n, 1), group):  # no rows: one group of zeros
+        last = min(first + group, n)
+        sums = [np.zeros((f.n_components, d + 1)) for f in forms]  # shifted sums, weight
+        for start in range(first, last, block):
+            stop = min(start + block, last)
+            m = stop - start
+            if prepared:  # laid out once per fit
+                feats = x.features[:, start:stop]
+            else:
+                rows = x[start:stop]
+                feats = features[:, :m]  # [x - s; 1], feature-major (d + 1, m)
+                np.subtract(rows.T, shift[:, None], out=feats[:d])
+                np.einsum("ij,ij->j", feats[:d], feats[:d], out=norms[start:stop])
+            g = np.matmul(coef, feats, out=joint[:, :m])  # (sum k, m)
+            w = None if weights is None else weights[start:stop]
+            at = slice(start, stop) if far else slice(0, m)
+            for j, (lo, hi) in enumerate(spans):
+                low = np.minimum.reduce(g[lo:hi], axis=0, out=best[j, at])
+                sums[j] += _assign_block(g[lo:hi], low, feats, w, one[: hi - lo, :m])
+        kept = slice(first, last)
+        w = None if weights is None else weights[kept]
+        # the rows' norms (laid-out rows': the pass adds them all at once), and where far
+        # their nearest distances minus norms: the group's inertia but for its statistics' part
+        total = 0.0
+        if far or not prepared or w is not None:
+            total = float(norms[kept].sum() if w is None else w @ norms[kept])
+        for j in range(len(forms)):
+            inertia = total
+            if far:
+                near = best[j, kept]
+                inertia += float(near.sum() if w is None else w @ near)
+            groups[j].append((sums[j], inertia))
+    out = []
+    for j, form in enumerate(forms):
+        if not far:
+            out.append((groups[j], (np.empty(0, dtype=np.intp), np.empty(0))))
+            continue
+        near = best[j]
+        near += norms  # squared distance to the nearest centre
+        if weights is not None:
+            near[weights <= 0] = -1.0  # rows of no weight are never re-seeded on
+        out.append((groups[j], top_rows(near, form.n_components, offset)))
+    return out
+
+
+def _stacked_const(forms: list) -> np.ndarray:
+    return np.concatenate([f.const for f in forms])[:, None]
+
+
+def _nearest_buffers(size: int, d: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features [x - s; 1] (d + 1, size), their squares (d, size) and distances (k, size)."""
+    features = np.empty((d + 1, size))
+    features[d] = 1.0
+    return features, np.empty((d, size)), np.empty((k, size))
+
+
+def _assign_block(
+    part: np.ndarray, best: np.ndarray, feats: np.ndarray, w: np.ndarray | None, one: np.ndarray
+) -> np.ndarray:
+    """Turn ``part`` (k, m) into the one-hot assignment to the first nearest centre (scaled
+    by the weights ``w``) and return its product with ``feats`` (d + 1, m): the clusters'
+    sums and, last, their weights, (k, d + 1). ``one``: a bool buffer (k, m)."""
+    m = part.shape[1]
+    # Comparing into bools and copying them is faster than comparing into floats.
+    np.equal(part, best, out=one)
+    np.copyto(part, one)
+    if w is None:
+        sums = part @ feats.T
+        if sums[:, -1].sum() == m:
+            return sums
+        _first_only(part)  # a tie: the first nearest centre, as argmin
+        return part @ feats.T
+    if part.sum() != m:
+        _first_only(part)
+    part *= w
+    return part @ feats.T
+
+
+def top_rows(dist: np.ndarray, k: int, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (plus ``offset``) and values of the ``k`` largest of ``dist`` (1-D), in
+    decreasing order, ties broken by the lower index (fewer where ``dist`` is shorter)."""
+    m = dist.shape[0]
+    chunks = m // TOP_CHUNK
+    if chunks > k:
+        # At least k rows reach the k-th largest of the chunks' maxima, so the k largest rows
+        # are among those that do, in the chunks that reach it or past the last whole chunk.
+        maxima = dist[: chunks * TOP_CHUNK].reshape(chunks, TOP_CHUNK).max(axis=1)
+        floor = np.partition(maxima, chunks - k)[chunks - k]
+        starts = np.flatnonzero(maxima >= floor) * TOP_CHUNK
+        idx = np.concatenate(
+            [(starts[:, None] + np.arange(TOP_CHUNK)).ravel(), np.arange(chunks * TOP_CHUNK, m)]
+        )
+        idx = idx[dist[idx] >= floor]
+    else:
+        idx = np.arange(m)
+    if idx.shape[0] > k:
+        held = dist[idx]
+        idx = idx[held >= np.partition(held, held.shape[0] - k)[held.shape[0] - k]]
+    idx = idx[np.argsort(-dist[idx], kind="stable")][:k]
+    return idx + offset, dist[idx]
+
+
+def merge_top(
+    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest of two (index, value) lists from :func:`top_rows`, ``a``'s first on
+    ties (its rows come earlier in the data)."""
+    idx = np.concatenate([a[0], b[0]])
+    dist = np.concatenate([a[1], b[1]])
+    keep = np.argsort(-dist, kind="stable")[:k]
+    return idx[keep], dist[keep]
+
+
+def _first_only(one: np.ndarray) -> None:
+    """Keep in each column of the 0/1 array ``one`` (k, m) only its first 1."""
+    many = np.flatnonzero(one.sum(axis=0) > 1)
+    first = one[:, many].argmax(axis=0)
+    one[:, many] = 0
+    one[first, many] = 1
+
+
+def nearest_labels(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre of each row of ``x`` (n, d; an array, or :class:`ShiftedRows` laid out
+    from ``form``'s shift) under ``form``, shape (n,), and the squared distance to it, shape
+    (n,), to 2^-43 relative: from the pass's expansion, or by differences of the shifted rows
+    and centres where the expansion could lose more."""
+    block = nearest_block_rows(x.shape[1], form.n_components, form.n_components)
+    parts = over_threads(  # blocks where one thread has them, whatever the threads
+        x,
+        None,
+        lambda xs, ws, start: _labels_partial(xs, form),
+        NEAREST_PARTS_PER_THREAD,
+        align=block,
+    )
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
+    n, d = x.shape
+    k = form.n_components
+    prepared = isinstance(x, ShiftedRows)
+    if prepared and not np.array_equal(x.shift, form.shift):
+        raise ValueError("the centres' form must be taken from the rows' own shift")
+    coef = np.hstack([-2.0 * form.coef, _stacked_const([form])])
+    gaps = np.ascontiguousarray(form.coef.T)  # (d, k), the centres minus the shift
+    # [index; 1] against the one-hot assignment: each row's label and its count of nearest
+    # centres (above 1 on a tie) in one product.
+    index = np.vstack([np.arange(k, dtype=np.float64), np.ones(k)])  # (2, k)
+    # The distance |x - s|^2 + min_k (|c_k - s|^2 - 2 (x - s).(c_k - s)) errs by at most
+    # (d + 1) 2^-52 (|x - s|^2 + |c - s|^2); rows where that could pass 2^-43 of it (near
+    # their centre, far from the shift) get theirs by differences instead.
+    risk = (d + 1) * 2.0**-9 * form.const  # (k,)
+    block = nearest_block_rows(d, k, k)
+    size = min(block, n)
+    features, _, joint = _nearest_buffers(size, 0 if prepared else d, k)
+    one = np.empty((k, size), dtype=bool)
+    bound = np.empty(size)
+    labels = np.empty(n, dtype=np.intp)
+    dist = np.empty(n)
+    for start in range(0, n, block):
+        if prepared:
+            feats, norms = x.features[:, start : start + block], x.norms[start : start + block]
+            m = feats.shape[1]
+        else:
+            rows = x[start : start + block]
+            m = rows.shape[0]
+            feats = features[:, :m]
+            np.subtract(rows.T, form.shift[:, None], out=feats[:d])
+            norms = np.einsum("ij,ij->j", feats[:d], feats[:d])
+        g = np.matmul(coef, feats, out=joint[:, :m])
+        best = np.minimum.reduce(g, axis=0)
+        np.equal(g, best, out=one[:, :m])
+        np.copyto(g, one[:, :m])
+        found = index @ g  # (2, m)
+        if found[1].sum() != m:
+            _first_only(g)  # a tie: the first nearest centre, as argmin
+            found = index @ g
+        label = labels[start : start + m]
+        label[:] = found[0]
+        near = np.add(best, norms, out=dist[start : start + m])
+        limit = np.take(risk, label, out=bound[:m])
+        limit += (d + 1) * 2.0**-9 * norms
+        redo = np.flatnonzero(limit >= near)
+        if redo.shape[0]:
+            diff = feats[:d, redo] - gaps[:, label[redo]]  # (d, r)
+            near[redo] = np.einsum("ij,ij->j", diff, diff)
+    return labels, dist
