@@ -240,3 +240,40 @@ def test_bad_input_says_what_to_do():
         MixtureModel([Poisson()], priors=[NormalInverseGamma()]).fit(np.array([[1.0], [2.0]]))
     with pytest.raises(ValueError, match="one prior"):
         MixtureModel([Poisson()], priors=[None, None]).fit(np.array([[1.0], [2.0]]))
+
+
+def test_exponential_on_exact_zeros_collapses_with_a_warning_not_an_error():
+    # Zeros and exponential values: the MLE puts a component of infinite rate on the zeros
+    # (an unbounded likelihood). The ridge keeps its rate finite, W / c; the other component
+    # is then the exponential MLE of the positive rows, 1 / their mean (up to the zeros'
+    # responsibilities to it, about its rate over the collapsed one's, 2e-8).
+    rng = np.random.default_rng(1)
+    positive = rng.exponential(2.0, size=40)
+    x = np.r_[np.zeros(30), positive][:, None]
+    with pytest.warns(DegenerateFitWarning, match="collapsed"):
+        model = MixtureModel([Exponential(), Exponential()], tol=1e-12, random_state=0).fit(x)
+    assert np.isfinite(model.log_likelihood_)
+    collapsed = int(np.flatnonzero(model.degenerate_components_)[0])
+    assert model.degenerate_components_.tolist().count(True) == 1
+    ridge = 1e-6 * np.abs(x).mean()
+    np.testing.assert_allclose(model.weights_[collapsed], 30 / 70, rtol=1e-6)
+    np.testing.assert_allclose(model.components_[collapsed].rate, 30 / ridge, rtol=1e-6)
+    # The ridge moves the other rate by 1e-6 * mean / sum(positive), far below this tolerance.
+    np.testing.assert_allclose(
+        model.components_[1 - collapsed].rate, 1 / positive.mean(), rtol=1e-7
+    )
+    # Without the ridge the log-likelihood is unbounded: a clear error, not a wrong one.
+    with pytest.raises(ValueError, match="unbounded log-likelihood.*reg_covar > 0"):
+        MixtureModel([Exponential(), Exponential()], reg_covar=0.0, random_state=0).fit(x)
+
+
+@pytest.mark.parametrize("family", [Normal, Exponential], ids=["normal", "exponential"])
+def test_constant_data_fit_with_a_warning(family):
+    # One value repeated: every component collapses onto it. The start's M-step, under the
+    # ridge as EM's own, keeps the parameters finite (it gave NaN before).
+    x = np.zeros((10, 1))
+    with pytest.warns(DegenerateFitWarning, match="collapsed"):
+        model = MixtureModel([family(), family()], random_state=0).fit(x)
+    assert model.degenerate_components_.all()
+    assert np.isfinite(model.log_likelihood_)
+    np.testing.assert_allclose(model.predict_proba(x).sum(axis=1), 1.0)

@@ -98,7 +98,11 @@ def stirling_remainder(alpha: np.ndarray) -> np.ndarray:
 
 
 def gamma_shape_newton(
-    weight: float, sum_x: np.ndarray, sum_log_x: np.ndarray, a: float = 1.0, b: float = 0.0
+    weight: float,
+    sum_x: np.ndarray,
+    sum_log_x: np.ndarray,
+    a: float = 1.0,
+    b: float | np.ndarray = 0.0,
 ) -> np.ndarray:
     r"""Maximiser over shape in (0, MAX_SHAPE] of the (profiled) gamma log-posterior, shape (d,).
 
@@ -107,7 +111,8 @@ def gamma_shape_newton(
     :math:`s = \log((\sum w x + b)/W) - \sum w\log x/W`.
     """
     if np.shape(sum_x) == (1,):  # one feature: the same steps on Python floats (faster)
-        return np.array([_newton_one(float(weight), float(sum_x[0]), float(sum_log_x[0]), a, b)])
+        rate = float(np.ravel(b)[0])  # b: one prior rate, or one per feature
+        return np.array([_newton_one(float(weight), float(sum_x[0]), float(sum_log_x[0]), a, rate)])
     s = np.log((sum_x + b) / weight) - sum_log_x / weight
     # s >= 0 by Jensen (b >= 0); at s = 0 (all values equal) the maximum is at the bound.
     at_bound = s <= 0.5 / MAX_SHAPE

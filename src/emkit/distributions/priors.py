@@ -73,7 +73,7 @@ class GammaPrior(_Prior):
 
     kind: ClassVar[str] = "gamma"
     shape: float = 1.0
-    rate: float = 0.0
+    rate: float | np.ndarray = 0.0  # or one per feature, shape (d,)
 
     def __post_init__(self):
         _at_least_one("shape", self.shape)

@@ -10,6 +10,7 @@ import math
 import warnings
 from functools import partial
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
@@ -20,8 +21,9 @@ from sklearn.utils.validation import check_is_fitted
 from emkit.backend.family_pass import distinct_rows, rows_kept
 from emkit.backend.sources import ArrayChunks
 from emkit.checkpoint import Checkpoint
+from emkit.distributions.exponential import Exponential
 from emkit.distributions.normal import Normal
-from emkit.distributions.priors import NormalInverseGamma, prior_from_dict
+from emkit.distributions.priors import GammaPrior, NormalInverseGamma, prior_from_dict
 from emkit.distributions.registry import family_from_dict
 from emkit.em import fit_starts
 from emkit.estimators._inputs import fit_rows, per_row
@@ -40,6 +42,10 @@ INIT_SPREAD = 0.2
 # (and the permutations scanned to find them) at most.
 MAX_ARRANGEMENTS = 24
 MAX_PERMUTATIONS = 40320
+# The ridge reg_covar > 0 adds to an Exponential's sum of values, as a share of the column's
+# mean magnitude: a component holding only zeros then has a rate of about 1e6 / mean per unit
+# weight, finite; any other component's rate moves by 1e-6 / (its weight) relative at most.
+EXPONENTIAL_RIDGE = 1e-6
 
 
 class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimator):
@@ -64,6 +70,11 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
 
     def _priors(self) -> list | None:
         return None
+
+    def _with_ridges(self, families: list, priors: list | None, x: np.ndarray, w) -> list | None:
+        """``priors`` with the ridges the estimator adds where the user gave none, set from
+        the rows ``x`` (n, d) and weights ``w`` the fit starts from."""
+        return priors
 
     def _user_priors(self) -> bool:
         return False
@@ -98,6 +109,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             min_rows=len(families),
             check=partial(_check_supports, families),
         )
+        priors = self._with_ridges(families, priors, x, w)
         families = [f.for_data(x) for f in families]
         _check_supports(families, x)
         # Validates the priors against the families before any fitting.
@@ -139,10 +151,17 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         if self._user_priors():
             # A prior of the user's keeps every component from collapsing.
             degenerate = np.zeros_like(degenerate)
-        if not np.isfinite(result.log_likelihood):
+        if result.log_likelihood == -np.inf:
             raise ValueError(
                 "every start reached a log-likelihood of -inf: some rows have zero probability "
                 "under every component; check that the components' supports cover the data"
+            )
+        if not np.isfinite(result.log_likelihood):
+            raise ValueError(
+                "every start ended with an unbounded log-likelihood: a component collapsed "
+                "onto a single value (a Normal's variance or an Exponential's sum reached 0) "
+                "with no ridge; keep reg_covar > 0, give the components priors, or use fewer "
+                "components"
             )
         self._set_fitted(result, degenerate)
         warn_unless_converged(self)
@@ -189,8 +208,11 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             if w is not None:
                 resp = resp * w[:, None]
             resp = resp * support
+            # Each family's M-step under its prior (the ridge included), as EM's own.
             started = [
-                f.from_stats(f.suff_stats(x, resp[:, j])) if resp[:, j].sum() > 0 else f
+                f.from_stats(f.suff_stats(x, resp[:, j]), None if priors is None else priors[j])
+                if resp[:, j].sum() > 0
+                else f
                 for j, f in enumerate(families)
             ]
             weights = resp.sum(axis=0) / resp.sum()
@@ -397,6 +419,11 @@ class MixtureModel(FamilyMixtureBase):
     reg_covar : float >= 0, ridge on the variances of ``Normal`` components without a prior:
         the prior :math:`-c/(2v)` per variance, whose MAP is :math:`(S + c)/W` (as
         ``GaussianMixture``'s ``reg_covar``); it keeps a variance from collapsing to 0.
+        Above 0 it also adds a ridge to ``Exponential`` components without a prior:
+        ``EXPONENTIAL_RIDGE`` (1e-6) times each column's mean magnitude, :math:`c`, added to
+        their sums of values (the prior :math:`-c\lambda` per rate, whose MAP is
+        :math:`W/(\sum x + c)`), so that a component holding only zeros keeps a finite rate
+        where the MLE's is infinite (the fit then warns that it collapsed). 0 leaves both out.
     tol : float, convergence threshold on the gain in objective per sample.
     max_iter : int, EM iterations per start at most.
     n_init : int, number of starts (k-means++ on standardised data, the clusters handed to
@@ -497,12 +524,23 @@ class MixtureModel(FamilyMixtureBase):
                 f"priors must list one prior (or None) per component: got {len(priors)} "
                 f"for {len(families)} components"
             )
-        priors = [prior_from_dict(p) for p in priors]
+        return [prior_from_dict(p) for p in priors]
+
+    def _with_ridges(self, families: list, priors: list | None, x: np.ndarray, w) -> list | None:
+        """``priors`` with the ridges of ``reg_covar`` in place of None (see the class's
+        ``reg_covar``), the Exponential's from the rows ``x`` (n, d) the fit starts from."""
+        if self.reg_covar <= 0 or priors is None:
+            return priors
         # The ridge on a Normal's variance is the inverse-gamma prior with shape -1, scale c/2.
-        ridge = NormalInverseGamma(0.0, 0.0, -1.0, self.reg_covar / 2.0)
+        ridges: dict[type, Any] = {Normal: NormalInverseGamma(0.0, 0.0, -1.0, self.reg_covar / 2.0)}
+        if any(isinstance(f, Exponential) for f in families):
+            # On an Exponential's rate, the gamma prior with shape 1 and rate c (per feature):
+            # its MAP W / (sum x + c), c a share of the column's mean magnitude.
+            scale = np.average(np.abs(x), axis=0, weights=w) if x.shape[0] else np.ones(x.shape[1])
+            c = EXPONENTIAL_RIDGE * np.where(scale > 0, scale, 1.0)
+            ridges[Exponential] = GammaPrior(1.0, c)
         return [
-            ridge if p is None and isinstance(f, Normal) and self.reg_covar > 0 else p
-            for f, p in zip(families, priors, strict=True)
+            ridges.get(type(f)) if p is None else p for f, p in zip(families, priors, strict=True)
         ]
 
     def _user_priors(self) -> bool:
