@@ -194,6 +194,37 @@ def test_linear_formula_agrees_with_statsmodels(real, capsys):
     assert list(table_rows(capsys.readouterr().out)) == ["x2", "variance"]
 
 
+def test_linear_formula_terms_transform_columns_as_statsmodels_does(real, capsys):
+    sm = pytest.importorskip("statsmodels.api")
+    path, frame = real
+    formula = "z ~ x2 + log(g) + I(x2**2) + sqrt(t+1)"
+    assert run_mle(["linear", str(path), "--formula", formula]) == 0
+    rows = table_rows(capsys.readouterr().out)
+    assert list(rows) == ["intercept", "x2", "log(g)", "I(x2**2)", "sqrt(t+1)", "variance"]
+    design = np.column_stack(
+        [frame["x2"], np.log(frame["g"]), frame["x2"] ** 2, np.sqrt(frame["t"] + 1)]
+    )
+    ols = sm.OLS(frame["z"].to_numpy(), sm.add_constant(design)).fit()
+    n, p = len(frame), 5
+    for j, name in enumerate(["intercept", "x2", "log(g)", "I(x2**2)", "sqrt(t+1)"]):
+        assert rows[name][0] == pytest.approx(ols.params[j], abs=5e-5)
+        assert rows[name][1] == pytest.approx(ols.bse[j] * np.sqrt((n - p) / n), abs=5e-4)
+
+
+def test_linear_formula_terms_that_cannot_be_read_say_why(real):
+    path, _ = real
+    cases = {
+        "z ~ x1 * x2": r"I\(x1 \* x2\) for the value itself",
+        "z ~ x2 + log(t)": r"log\(t\) is not finite on 1 row\(s\) \(the first where t = 0\)",
+        "z ~ open(x2)": "not one of the functions",
+        "z ~ log(q)": "no column 'q'",
+        "z ~ x2:t": "cannot parse",
+    }
+    for formula, message in cases.items():
+        with pytest.raises(DataError, match=message):
+            run_mle(["linear", str(path), "--formula", formula])
+
+
 def test_unbiased_variance_prints_the_ols_table(real, capsys):
     sm = pytest.importorskip("statsmodels.api")
     path, frame = real
@@ -272,6 +303,13 @@ def test_multivariate_normal_rows_named_by_column(real, capsys):
     assert rows["covariance[x1,x2]"][0] == pytest.approx(np.cov(data.T, bias=True)[0, 1], abs=5e-5)
 
 
+def test_a_nonlinear_name_without_a_start_asks_for_one(real):
+    path, _ = real
+    argv = ["nonlinear", str(path), "--formula", "y ~ a * exp(-r * t)", "--start", "a=1"]
+    with pytest.raises(DataError, match="'r' is neither a column .* --start a=1,r=1"):
+        run_mle(argv)
+
+
 def test_formulas_run_no_code(real):
     path, _ = real
     for formula in ("y ~ a * __import__('os')", "y ~ a * t.real", "y ~ a * t[0]", "y ~ 'a'"):
@@ -280,5 +318,6 @@ def test_formulas_run_no_code(real):
     from emkit.cli.formula import linear_terms
 
     assert linear_terms("y ~ x1 + x2 - 1") == ("y", ["x1", "x2"], False)
+    assert linear_terms("y ~ log(x - 1) - 1") == ("y", ["log(x - 1)"], False)
     with pytest.raises(DataError):
         linear_terms("y ~ x1 * x2 - x3")

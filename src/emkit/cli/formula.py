@@ -1,8 +1,10 @@
-"""Model formulas for ``emkit mle``: ``y ~ x1 + x2`` (linear) and ``y ~ a * exp(-k * x)``.
+"""Model formulas for ``emkit mle``: ``y ~ x1 + log(x2) + I(x1 ** 2)`` (linear) and
+``y ~ a * exp(-k * x)`` (nonlinear).
 
-A nonlinear formula is parsed with :mod:`ast` and evaluated by walking the tree over numbers,
-columns, parameters, ``+ - * / **`` and a fixed list of NumPy functions: nothing else (no
-attribute, subscript or other call) is accepted, so a formula cannot run code.
+An expression (a nonlinear right-hand side, or a linear term that is not a column name) is
+parsed with :mod:`ast` and evaluated by walking the tree over numbers, columns, parameters,
+``+ - * / **`` and a fixed list of NumPy functions: nothing else (no attribute, subscript or
+other call) is accepted, so a formula cannot run code.
 """
 
 from __future__ import annotations
@@ -53,12 +55,14 @@ def split(formula: str) -> tuple[str, str]:
 def linear_terms(formula: str) -> tuple[str, list[str], bool]:
     """The response, the regressors and whether to fit an intercept of ``y ~ x1 + x2``.
 
-    ``+ 0`` or ``- 1`` drops the intercept (as in R and statsmodels); ``+ 1`` keeps it.
+    ``+ 0`` or ``- 1`` drops the intercept (as in R and statsmodels); ``+ 1`` keeps it. Terms
+    are split at the ``+`` and ``-`` outside parentheses, so that ``log(x + 1)`` is one term
+    (see :func:`linear_term`).
     """
     response, right = split(formula)
     intercept = True
     terms = []
-    for i, part in enumerate(right.replace("-", "+-").split("+")):
+    for i, part in enumerate(_outside_parentheses(right)):
         term = part.strip()
         if term.startswith("-"):
             term = "-" + term[1:].strip()
@@ -70,12 +74,41 @@ def linear_terms(formula: str) -> tuple[str, list[str], bool]:
             intercept = True
         elif not term or term.startswith("-"):
             raise DataError(
-                f"--formula {formula!r}: only sums of column names, '+ 0' or '- 1' are "
-                "understood in a linear formula"
+                f"--formula {formula!r}: a linear formula is a sum of terms (column names, "
+                "functions of columns such as log(x), arithmetic inside I()), with '+ 0' or "
+                "'- 1' to drop the intercept"
             )
         else:
             terms.append(term)
     return response, terms, intercept
+
+
+def _outside_parentheses(right: str) -> list[str]:
+    """``right`` cut at each ``+`` and before each ``-`` outside parentheses."""
+    parts, depth, start = [], 0, 0
+    for at, char in enumerate(right):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and char in "+-":
+            parts.append(right[start:at])
+            start = at + (char == "+")
+    parts.append(right[start:])
+    return parts
+
+
+def linear_term(term: str) -> Expression:
+    """A linear formula's term that is not a column name, as an expression of columns: a
+    function of them (``log(x)``, ``sqrt(x + 1)``) or arithmetic inside ``I()``
+    (``I(x ** 2)``, ``I(x1 * x2)``), as in R and statsmodels. Bare arithmetic is refused: R
+    reads ``x1 * x2`` as both columns and their interaction, ``x ^ 2`` as a crossing."""
+    inner = term[2:-1] if term.startswith("I(") and term.endswith(")") else None
+    expression = parse_expression(term if inner is None else inner)
+    if inner is None and not isinstance(expression.tree.body, (ast.Call, ast.Name)):
+        raise DataError(
+            f"--formula: the term {term!r} is arithmetic on columns, which R reads otherwise "
+            f"(x1 * x2: both and their interaction); write I({term}) for the value itself, "
+            "or add the column to the data"
+        )
+    return expression
 
 
 @dataclass(frozen=True)

@@ -56,8 +56,9 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--formula",
-        help="regressions: 'y ~ x1 + x2' (linear; '+ 0' drops the intercept) or "
-        "'y ~ a * exp(-k * x)' (nonlinear: names in --start are parameters, others columns)",
+        help="regressions: 'y ~ x1 + log(x2) + I(x1 ** 2)' (linear: columns, functions of "
+        "them, arithmetic inside I(); '+ 0' drops the intercept) or 'y ~ a * exp(-k * x)' "
+        "(nonlinear: names in --start are parameters, others columns)",
     )
     parser.add_argument("--y", dest="response", help="linear: the response column")
     parser.add_argument("--x", dest="regressors", help="linear: comma-separated regressors")
@@ -305,16 +306,39 @@ def regression(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
 
 
 def linear(args, frame, response: str, terms: list[str], intercept: bool):
-    from emkit import mle
+    import numpy as np
 
-    data = _complete(_columns(frame, [response, *terms], args.data), args.data)
+    from emkit import mle
+    from emkit.cli.formula import linear_term
+
+    # A term is a column, or an expression of columns (log(x), I(x ** 2)).
+    expressions = {t: linear_term(t) for t in terms if t not in frame.columns}
+    used = [response, *(t for t in terms if t not in expressions)]
+    used += [n for e in expressions.values() for n in e.names if n not in used]
+    data = _complete(_columns(frame, list(dict.fromkeys(used)), args.data), args.data)
     values = _numbers(data, args.data)
+    by_name = {name: values[:, j] for j, name in enumerate(data.columns)}
+    design = np.empty((len(values), len(terms)))
+    for j, term in enumerate(terms):
+        if term not in expressions:
+            design[:, j] = by_name[term]
+            continue
+        with np.errstate(all="ignore"):
+            design[:, j] = expressions[term](by_name)
+        bad = ~np.isfinite(design[:, j])
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            at = ", ".join(f"{n} = {by_name[n][first]:g}" for n in expressions[term].names)
+            raise DataError(
+                f"{args.data}: the term {term} is not finite on {int(bad.sum())} row(s) "
+                f"(the first where {at}); change the term or leave those rows out"
+            )
     where = f"{args.data}: {response} ~ {' + '.join(terms)}" + ("" if intercept else " + 0")
     estimate = _fit(
         mle.linear_regression,
         where,
-        values[:, 1:],
-        values[:, 0],
+        design,
+        by_name[response],
         intercept,
         variance=args.variance or "mle",
     )
@@ -343,6 +367,13 @@ def nonlinear(args, frame, response: str, expression, start: dict[str, float]):
     if unused:
         raise DataError(f"--start names {', '.join(unused)}, which the formula does not use")
     columns = [name for name in expression.names if name not in start]
+    absent = [name for name in columns if name not in frame.columns]
+    if absent:
+        raise DataError(
+            f"{args.data}: {', '.join(map(repr, absent))} is neither a column ({_names(frame)}) "
+            f"nor a parameter: give each parameter a starting value in --start, e.g. "
+            f"--start {','.join(f'{n}=1' for n in [*start, *absent])}"
+        )
     data = _complete(_columns(frame, [response, *columns], args.data), args.data)
     values = _numbers(data, args.data)
     x = {name: values[:, j + 1] for j, name in enumerate(columns)}
