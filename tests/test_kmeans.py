@@ -90,3 +90,20 @@ def test_save_load(tmp_path, faithful):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_array_equal(again.predict(faithful), km.predict(faithful))
+
+
+def test_transform_names_its_columns_as_sklearn_in_a_pandas_pipeline(faithful):
+    import pandas as pd
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    frame = pd.DataFrame(np.asarray(faithful), columns=["eruptions", "waiting"])
+    ours = KMeans(3, random_state=0).fit(frame)
+    ref = SkKMeans(3, n_init=1, random_state=0).fit(frame)
+    assert list(ours.get_feature_names_out()) == list(ref.get_feature_names_out())
+    pipe = make_pipeline(StandardScaler(), KMeans(3, random_state=0)).set_output(
+        transform="pandas"
+    )
+    out = pipe.fit_transform(frame)
+    assert list(out.columns) == ["kmeans0", "kmeans1", "kmeans2"]
+    np.testing.assert_allclose(out.to_numpy(), pipe[-1].transform(pipe[0].transform(frame)))

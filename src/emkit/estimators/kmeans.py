@@ -17,7 +17,12 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -52,7 +57,9 @@ from emkit.init import (
 )
 
 
-class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+class KMeans(
+    ModelFileMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+):
     """k-means clustering as hard EM, a drop-in for scikit-learn's ``KMeans``.
 
     Parameters
@@ -238,6 +245,12 @@ class KMeans(ModelFileMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Nearest centre of each row, shape (n,)."""
         return _assign(self._checked_rows(X), self.cluster_centers_, None)[0]
+
+    @property
+    def _n_features_out(self) -> int:
+        """Columns of ``transform`` (one distance per centre), which
+        ``get_feature_names_out`` names kmeans0, kmeans1, ... as scikit-learn's KMeans."""
+        return int(self.cluster_centers_.shape[0])
 
     @per_row(width=lambda self: self.cluster_centers_.shape[0])
     def transform(self, X) -> np.ndarray:
