@@ -321,3 +321,16 @@ def test_stopping_at_max_iter_warns(faithful):
     with pytest.warns(ConvergenceWarning, match="max_iter=2"):
         model = GaussianMixture(3, max_iter=2, random_state=0).fit(faithful)
     assert not model.converged_ and model.n_iter_ == 2
+
+
+def test_lower_bound_is_the_mean_log_likelihood_as_in_sklearn(faithful):
+    x = np.asarray(faithful)
+    ours = GaussianMixture(2, tol=1e-10, max_iter=500, random_state=0).fit(x)
+    ref = SklearnGaussianMixture(2, tol=1e-10, max_iter=500, random_state=0).fit(x)
+    np.testing.assert_allclose(ours.lower_bound_, ref.score(x), rtol=1e-7)
+    np.testing.assert_allclose(ours.lower_bound_, ours.score(x), rtol=1e-12)
+    weights = np.random.default_rng(0).integers(1, 4, size=x.shape[0]).astype(float)
+    weighted = GaussianMixture(2, random_state=0).fit(x, sample_weight=weights)
+    np.testing.assert_allclose(
+        weighted.lower_bound_, weighted.log_likelihood_ / weights.sum(), rtol=1e-12
+    )

@@ -101,9 +101,7 @@ def test_transform_names_its_columns_as_sklearn_in_a_pandas_pipeline(faithful):
     ours = KMeans(3, random_state=0).fit(frame)
     ref = SkKMeans(3, n_init=1, random_state=0).fit(frame)
     assert list(ours.get_feature_names_out()) == list(ref.get_feature_names_out())
-    pipe = make_pipeline(StandardScaler(), KMeans(3, random_state=0)).set_output(
-        transform="pandas"
-    )
+    pipe = make_pipeline(StandardScaler(), KMeans(3, random_state=0)).set_output(transform="pandas")
     out = pipe.fit_transform(frame)
     assert list(out.columns) == ["kmeans0", "kmeans1", "kmeans2"]
     np.testing.assert_allclose(out.to_numpy(), pipe[-1].transform(pipe[0].transform(frame)))

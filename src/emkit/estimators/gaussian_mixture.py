@@ -178,6 +178,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     n_iter_ : int, accepted steps in the kept start: M-steps of plain EM; with SQUAREM each
         is one cycle of about three M-steps (``max_iter`` bounds the M-steps either way).
     log_likelihood_ : float, total (weighted) log-likelihood at the returned parameters.
+    lower_bound_ : float, ``log_likelihood_`` per row (per unit of sample weight), under
+        scikit-learn's name for it.
     history_ : array, the objective EM climbs, before the first and after every accepted step: the
         log-likelihood plus the ridge prior's log-density, -reg_covar/2 sum_k tr(Sigma_k^{-1})
         (the M-step with ``reg_covar`` is this MAP; with reg_covar=0 it is the log-likelihood).
@@ -578,6 +580,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         self.converged_ = result.converged
         self.n_iter_ = result.n_iter
         self.log_likelihood_ = result.log_likelihood
+        # per unit of weight: the total weight is that of the last E-step's responsibilities
+        total = float(np.sum(result.stats.resp_sum))
+        self.lower_bound_ = result.log_likelihood / total if total > 0 else float("nan")
         self.history_ = result.history
         self.degenerate_components_ = degenerate
         self.degenerate_ = bool(degenerate.any())

@@ -26,7 +26,9 @@ from emkit.exceptions import ModelFileError
 
 MAX_FILE_BYTES = 1 << 30  # a model file larger than 1 GiB is refused unless asked for
 MODEL_CLASSES: dict[str, Any] = {}  # class name -> estimator class
-OPTIONAL_ATTRIBUTES = ("feature_names_in_",)
+# Fitted attributes a model may not have (feature_names_in_: fitted on an array) or a file
+# may lack (lower_bound_: files written before it existed).
+OPTIONAL_ATTRIBUTES = ("feature_names_in_", "lower_bound_")
 
 
 def _encode(value: Any) -> Any:
