@@ -334,3 +334,15 @@ def test_lower_bound_is_the_mean_log_likelihood_as_in_sklearn(faithful):
     np.testing.assert_allclose(
         weighted.lower_bound_, weighted.log_likelihood_ / weights.sum(), rtol=1e-12
     )
+
+
+@pytest.mark.parametrize("covariance", ["full", "tied", "diag", "spherical", "VEV", "EEI"])
+def test_precisions_are_the_inverse_covariances(faithful, covariance):
+    # scikit-learn's precisions_, in its layouts (the mclust structures in full's or diag's)
+    model = GaussianMixture(3, covariance_type=covariance, random_state=0).fit(faithful)
+    cov, prec = model.covariances_, model.precisions_
+    assert prec.shape == cov.shape
+    if covariance in ("full", "tied", "VEV"):
+        np.testing.assert_allclose(prec, np.linalg.inv(cov), rtol=1e-10)
+    else:
+        np.testing.assert_allclose(prec, 1.0 / cov, rtol=1e-12)

@@ -21,6 +21,7 @@ from emkit.backend.sampling import sample_indices
 from emkit.backend.sources import DataSource, array_source
 from emkit.checkpoint import Checkpoint
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
+from emkit.distributions.gaussian.diag import DiagGaussian
 from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import FitResult, fit_starts
 from emkit.estimators._device import (
@@ -174,6 +175,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     means_ : array of shape (k, d).
     covariances_ : full (k, d, d), tied (d, d), diag (k, d), spherical (k,).
     precisions_cholesky_ : same layout; U with Sigma^{-1} = U U^T.
+    precisions_ : same layout; Sigma^{-1} (computed from ``precisions_cholesky_``).
     converged_ : bool.
     n_iter_ : int, accepted steps in the kept start: M-steps of plain EM; with SQUAREM each
         is one cycle of about three M-steps (``max_iter`` bounds the M-steps either way).
@@ -589,6 +591,17 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         # the statistics of the last E-step, at exactly the returned parameters: model
         # selection reads its criteria from them (emkit.estimators.selection)
         self._final_stats = result.stats
+
+    @property
+    def precisions_(self) -> np.ndarray:
+        """Precisions (inverse covariances) in the layout of ``covariances_``, as
+        scikit-learn's: U U^T of ``precisions_cholesky_`` U, its square for the diagonal
+        layouts."""
+        check_is_fitted(self)
+        u = self.precisions_cholesky_
+        if issubclass(covariance_structure(self.covariance_type), DiagGaussian):
+            return u**2
+        return u @ np.swapaxes(u, -1, -2)
 
     def _mixture(self) -> Mixture:
         structure = covariance_structure(self.covariance_type)
