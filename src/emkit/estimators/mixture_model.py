@@ -536,7 +536,8 @@ class MixtureModel(FamilyMixtureBase):
         if any(isinstance(f, Exponential) for f in families):
             # On an Exponential's rate, the gamma prior with shape 1 and rate c (per feature):
             # its MAP W / (sum x + c), c a share of the column's mean magnitude.
-            scale = np.average(np.abs(x), axis=0, weights=w) if x.shape[0] else np.ones(x.shape[1])
+            weighted = w is not None and float(np.sum(w)) > 0
+            scale = np.average(np.abs(x), axis=0, weights=w if weighted else None)
             c = EXPONENTIAL_RIDGE * np.where(scale > 0, scale, 1.0)
             ridges[Exponential] = GammaPrior(1.0, c)
         return [
