@@ -112,7 +112,7 @@ def test_fused_pass_of_several_forms_equals_the_direct_computation():
     # equal scipy's direct computation, with and without row weights.
     from scipy.stats import multivariate_normal
 
-    from emkit.backend import kernels, numpy_backend
+    from emkit.backend import gaussian_pass, kernels
 
     rng = np.random.default_rng(1)
     d = 3
@@ -146,7 +146,7 @@ def test_fused_pass_of_several_forms_equals_the_direct_computation():
                 + log_weights
             )
             row_max = log_joint.max(axis=1)
-            assert (row_max < form.peak.max() - numpy_backend.PEAK_GAP).any()  # exercised
+            assert (row_max < form.peak.max() - gaussian_pass.PEAK_GAP).any()  # exercised
             log_total = scipy.special.logsumexp(log_joint, axis=1)
             resp = np.exp(log_joint - log_total[:, None])
             rw = np.ones(len(x)) if w is None else w
@@ -165,7 +165,7 @@ def test_lowest_log_joint_bound_holds_for_every_row(diagonal):
     # The pass skips its look for log joints below the subnormal floor where a bound from a
     # block's largest row norm r, a - h r^2 - g r, is above it: the bound must hold for every
     # row and component (rows near and far, narrow and broad components, an empty one).
-    from emkit.backend import kernels, numpy_backend
+    from emkit.backend import gaussian_pass, kernels
 
     rng = np.random.default_rng(2)
     d, k = 4, 6
@@ -182,10 +182,10 @@ def test_lowest_log_joint_bound_holds_for_every_row(diagonal):
     assert form is not None
     q = form.coef.shape[0] - d  # the pass's layout: quadratic, constant, linear
     coef = np.hstack([form.coef[:q].T, form.const[:, None], form.coef[q:].T])
-    a, half, length = numpy_backend._lowest_terms(coef, d, diagonal)
+    a, half, length = gaussian_pass._lowest_terms(coef, d, diagonal)
     x = rng.normal(size=(500, d)) * rng.uniform(0.1, 20.0, size=(500, 1)) + means.mean(0)
-    buffer = np.empty((numpy_backend.feature_rows(d, diagonal), x.shape[0]))
-    feats = numpy_backend._fill_features(x, form.shift, buffer, diagonal)
+    buffer = np.empty((gaussian_pass.feature_rows(d, diagonal), x.shape[0]))
+    feats = gaussian_pass._fill_features(x, form.shift, buffer, diagonal)
     log_joint = coef @ feats  # (k, n)
     r = np.linalg.norm(x - form.shift, axis=1)
     low = a[:, None] - half[:, None] * r**2 - length[:, None] * r
@@ -202,16 +202,16 @@ def test_fused_pass_without_log_max_equals_the_direct_computation(monkeypatch):
     # log-likelihoods equal scipy's direct computation; the left-out term is NaN.
     from scipy.stats import multivariate_normal
 
-    from emkit.backend import kernels, numpy_backend
+    from emkit.backend import gaussian_pass, kernels
 
     unshifted = []
-    original = numpy_backend._normalise_unshifted
+    original = gaussian_pass._normalise_unshifted
 
     def spy(*args):
         unshifted.append(1)
         return original(*args)
 
-    monkeypatch.setattr(numpy_backend, "_normalise_unshifted", spy)
+    monkeypatch.setattr(gaussian_pass, "_normalise_unshifted", spy)
     rng = np.random.default_rng(4)
     d = 3
     x = rng.normal(size=(3000, d))
@@ -226,7 +226,7 @@ def test_fused_pass_without_log_max_equals_the_direct_computation(monkeypatch):
         forms.append(kernels.quadratic_form(means, precisions, log_norm, log_weights, x.mean(0)))
         mixtures.append((means, covariances, log_weights))
     for w in (None, weights):
-        with numpy_backend.without_log_max():
+        with gaussian_pass.without_log_max():
             got = kernels.gaussian_e_step(x, forms, w)
         assert unshifted
         unshifted.clear()

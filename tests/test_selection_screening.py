@@ -8,7 +8,7 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from emkit import select_mixture
-from emkit.backend import numpy_backend
+from emkit.backend import gaussian_pass
 from emkit.backend.kernels import quadratic_form
 from emkit.estimators import selection
 from emkit.exceptions import MonotonicityWarning
@@ -67,18 +67,18 @@ def test_float32_pass_agrees_with_scipy(weighted, case, monkeypatch):
         mixtures.append((np.array([0.6, 0.4, 0.0]), means, covariances))
     forms = [_form(*mix, shift) for mix in mixtures]
     steps = []
-    add = numpy_backend._add_statistics
+    add = gaussian_pass._add_statistics
     monkeypatch.setattr(
-        numpy_backend,
+        gaussian_pass,
         "_add_statistics",
         lambda s, r, f, step: steps.append(step) or add(s, r, f, step),
     )
-    with numpy_backend.without_log_max():
-        double = numpy_backend.quadratic_sums(x, w, forms)
+    with gaussian_pass.without_log_max():
+        double = gaussian_pass.quadratic_sums(x, w, forms)
         steps.clear()
-        with numpy_backend.single_precision():
-            single = numpy_backend.quadratic_sums(x, w, forms)
-    lane = steps.count(numpy_backend.LANE_PRODUCT_ROWS)
+        with gaussian_pass.single_precision():
+            single = gaussian_pass.quadratic_sums(x, w, forms)
+    lane = steps.count(gaussian_pass.LANE_PRODUCT_ROWS)
     assert lane == {"lane": 2, "far rows": 1, "empty component": 0}[case]
     for j, mix in enumerate(mixtures):
         log_density, resp = _reference(x, *mix)

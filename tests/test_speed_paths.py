@@ -8,7 +8,7 @@ from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
 from emkit import GaussianMixture
-from emkit.backend import numpy_backend
+from emkit.backend import gaussian_pass
 from emkit.backend import threads as cpu_threads
 from emkit.backend.sources import ArrayChunks
 from emkit.distributions.gaussian import COVARIANCES
@@ -90,7 +90,7 @@ def test_fused_e_step_equals_direct_path_in_any_dimension(d):
 
 def test_quadratic_pairs_are_each_unordered_pair_once():
     for d in range(1, 12):
-        rows, cols, doubled = numpy_backend.quadratic_pairs(d)
+        rows, cols, doubled = gaussian_pass.quadratic_pairs(d)
         pairs = {(min(i, j), max(i, j)) for i, j in zip(rows.tolist(), cols.tolist(), strict=True)}
         assert len(rows) == len(pairs) == d * (d + 1) // 2
         np.testing.assert_array_equal(doubled, np.where(rows == cols, 1.0, 2.0))
@@ -131,16 +131,16 @@ def test_threads_give_the_same_statistics_to_the_last_bit(monkeypatch, single, w
     x = blobs(n=40_000, d=4, k=5)
     w = np.random.default_rng(1).uniform(0.5, 2.0, size=x.shape[0]) if weighted else None
     monkeypatch.setattr(cpu_threads, "MIN_ROWS_PER_THREAD", 1000)  # the CPU pass
-    monkeypatch.setattr(numpy_backend, "MIN_GAUSSIAN_VALUES_PER_THREAD", 1000)
+    monkeypatch.setattr(gaussian_pass, "MIN_GAUSSIAN_VALUES_PER_THREAD", 1000)
     got = []
     for threads in (1, 2, 3):
         forms = [form_of(fitted_mixture(x, name, k=5)) for name in ("full", "diag")]
         with cpu_threads.kernel_threads(threads):
             if single:
-                with numpy_backend.single_precision():
-                    got.append([numpy_backend.quadratic_sums(x, w, [f]) for f in forms])
+                with gaussian_pass.single_precision():
+                    got.append([gaussian_pass.quadratic_sums(x, w, [f]) for f in forms])
             else:
-                got.append([numpy_backend.quadratic_sums(x, w, [f]) for f in forms])
+                got.append([gaussian_pass.quadratic_sums(x, w, [f]) for f in forms])
     for other in got[1:]:
         for (sums, loglik, top), (sums0, loglik0, top0) in zip(other, got[0], strict=True):
             np.testing.assert_array_equal(sums[0], sums0[0])
@@ -154,7 +154,7 @@ def form_of(mixture):
 def test_gaussian_fits_are_the_same_to_the_last_bit_on_any_number_of_threads(monkeypatch):
     x = blobs(n=40_000, d=3, k=4)
     monkeypatch.setattr(cpu_threads, "MIN_ROWS_PER_THREAD", 1000)
-    monkeypatch.setattr(numpy_backend, "MIN_GAUSSIAN_VALUES_PER_THREAD", 1000)
+    monkeypatch.setattr(gaussian_pass, "MIN_GAUSSIAN_VALUES_PER_THREAD", 1000)
     fits = []
     for threads in (1, 2, 3):
         with cpu_threads.kernel_threads(threads):
@@ -169,9 +169,9 @@ def test_statistics_do_not_depend_on_the_block_size(monkeypatch):
     x = blobs(n=5000, d=4, k=5)
     model = fitted_mixture(x, "full", k=5)
     whole, whole_ll = model.e_step(x)
-    monkeypatch.setattr(numpy_backend, "MIN_GAUSSIAN_ROWS", 97)
-    monkeypatch.setattr(numpy_backend, "MAX_GAUSSIAN_ROWS", 97)
-    assert numpy_backend.gaussian_block_rows(30) == 97
+    monkeypatch.setattr(gaussian_pass, "MIN_GAUSSIAN_ROWS", 97)
+    monkeypatch.setattr(gaussian_pass, "MAX_GAUSSIAN_ROWS", 97)
+    assert gaussian_pass.gaussian_block_rows(30) == 97
     blocked, blocked_ll = model.e_step(x)
     assert blocked_ll == pytest.approx(whole_ll, rel=1e-13)
     np.testing.assert_allclose(blocked.components.mean, whole.components.mean, rtol=1e-12)
@@ -199,8 +199,8 @@ def test_subnormal_responsibilities_leave_the_statistics_unchanged(weighted):
 def test_l2_cache_size_is_read_or_defaulted():
     size = cpu_threads.l2_cache_bytes()
     assert 1 << 16 <= size <= 1 << 30
-    rows = numpy_backend.gaussian_block_rows(1326)  # d = 50, k = 20
-    assert numpy_backend.MIN_GAUSSIAN_ROWS <= rows <= numpy_backend.MAX_GAUSSIAN_ROWS
+    rows = gaussian_pass.gaussian_block_rows(1326)  # d = 50, k = 20
+    assert gaussian_pass.MIN_GAUSSIAN_ROWS <= rows <= gaussian_pass.MAX_GAUSSIAN_ROWS
 
 
 def test_kernel_threads_hold_for_the_calling_thread_only(monkeypatch):

@@ -6,7 +6,7 @@ For each block of rows, each mixture's log joints :math:`\log\pi_k + \log p_k(x_
 turned into the statistics by one more call per family kind. The rows' own statistics (counts,
 logarithms, the base measure) are computed once per block and shared by every mixture evaluated
 on it (batched restarts). Blocks are small enough to stay in cache, and are split over threads
-as in :func:`emkit.backend.numpy_backend.quadratic_sums` (NumPy releases the GIL), each thread
+as in :func:`emkit.backend.gaussian_pass.quadratic_sums` (NumPy releases the GIL), each thread
 with single-threaded BLAS; partial sums are added in a fixed order.
 
 Within :func:`rows_kept` (a fit), the row statistics of an array that depend on the rows alone
@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from emkit.backend.numpy_backend import LOG_TINY, exp_normal
 from emkit.backend.threads import TimedThreads, over_threads
+from emkit.backend.underflow import LOG_TINY, exp_normal
 
 # Bytes of the per-block arrays (log joints, row statistics): a few stay in a core's L2 cache.
 BLOCK_BYTES = 1 << 20

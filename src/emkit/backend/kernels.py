@@ -19,7 +19,7 @@ any :math:`\rho_k` exceeds :data:`MAX_SPREAD`, and the caller then takes the dir
 
 The pass over the rows (features, the two products, the log-sum-exp) is the array backend's
 :func:`quadratic_sums` (NumPy: blocked and threaded on the CPU,
-:mod:`emkit.backend.numpy_backend`; PyTorch: on the tensors' device); building the forms and
+:mod:`emkit.backend.gaussian_pass`; PyTorch: on the tensors' device); building the forms and
 turning the sums into moments is written once, here, in float64 on the host.
 """
 
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emkit.backend.gaussian_pass import quadratic_pairs
 from emkit.backend.namespace import namespace_of
-from emkit.backend.numpy_backend import quadratic_pairs
 
 # rho_k above this: the expansion could lose more than ~1e-12 relative accuracy.
 MAX_SPREAD = 1e4
@@ -46,7 +46,7 @@ class QuadraticForm:
     ----------
     shift : array of shape (d,), the centre c.
     coef : array of shape (q + d, k); q = d(d+1)/2 (the pairs i, j in
-        :func:`~emkit.backend.numpy_backend.quadratic_pairs`' order) or d (diagonal).
+        :func:`~emkit.backend.gaussian_pass.quadratic_pairs`' order) or d (diagonal).
     const : array of shape (k,), log weight + log normaliser - (mu_k - c)^T P_k (mu_k - c) / 2.
     diagonal : True when the quadratic features are the squares only.
     peak : array of shape (k,), log weight + log normaliser: each component's largest log

@@ -20,7 +20,7 @@ squared norms (:class:`~emkit.backend.nearest_pass.ShiftedRows`, the one chunk o
 :class:`ShiftedSource`), so that an iteration only multiplies, compares and adds.
 
 The pass over the rows is the array backend's ``nearest_sums`` / ``nearest_labels``
-(NumPy: blocked and threaded, :mod:`emkit.backend.numpy_backend`; PyTorch: on the tensors'
+(NumPy: blocked and threaded, :mod:`emkit.backend.nearest_pass`; PyTorch: on the tensors'
 device); the forms and the statistics are NumPy float64 on the host.
 """
 

@@ -1,6 +1,7 @@
 """Threads for the passes over the rows on the CPU, and the cache size their blocks are cut to.
 
-The kernels (:mod:`emkit.backend.numpy_backend`, :mod:`emkit.backend.family_pass`) cut the rows
+The passes (:mod:`emkit.backend.gaussian_pass`, :mod:`emkit.backend.nearest_pass`,
+:mod:`emkit.backend.family_pass`) cut the rows
 into parts that kernel threads take as they come free (:func:`over_threads`): NumPy and BLAS
 release the GIL, and each kernel thread runs single-threaded BLAS. A pass adds its blocks up in
 fixed groups of rows (:func:`row_groups`), then the groups in row order, so that its sums are

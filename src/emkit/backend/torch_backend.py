@@ -34,8 +34,8 @@ except ImportError as exc:  # pragma: no cover - exercised where torch is absent
         'the PyTorch backend (device=...) needs PyTorch: pip install "emkit[torch]"'
     ) from exc
 
+from emkit.backend.gaussian_pass import quadratic_pairs
 from emkit.backend.nearest_pass import merge_top, top_rows
-from emkit.backend.numpy_backend import quadratic_pairs
 from emkit.backend.sources import ChunkSource, WeightedRows
 
 name = "torch"
@@ -61,7 +61,7 @@ zeros_like = torch.zeros_like
 
 def exp_normal(a: torch.Tensor, floor: float | None = None) -> torch.Tensor:
     """:math:`e^a` in place of ``a``, 0 where ``a < floor`` (by default where it would be
-    subnormal), as :func:`emkit.backend.numpy_backend.exp_normal`."""
+    subnormal), as :func:`emkit.backend.underflow.exp_normal`."""
     if floor is None:
         floor = math.log(torch.finfo(a.dtype).tiny)
     return a.masked_fill_(a < floor, -math.inf).exp_()

@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.utils import check_array
 
-from emkit.backend import numpy_backend
+from emkit.backend import gaussian_pass
 from emkit.backend.dask_source import as_dask_array, is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import ArrayChunks, as_chunks
@@ -41,7 +41,7 @@ REFINE = 3
 # screening stays at SCREEN_TOL, the same fits as before.
 LARGE_GRID_ROWS = 1 << 17
 LARGE_SCREEN_TOL = 5e-5
-# From this many rows the screening passes run in float32 (numpy_backend.single_precision):
+# From this many rows the screening passes run in float32 (gaussian_pass.single_precision):
 # they only rank the candidates, and the best REFINE continue in float64 from where they
 # stopped; the table's log-likelihoods, criteria and degenerate flags are those of one float64
 # pass at every screened fit's parameters. Below it the passes cost too little to matter.
@@ -360,13 +360,13 @@ def _fits_in_lockstep(
     assert data is not None and all(options == plans[0][1] for _, options in plans)
     options = plans[0][1]
     if single:
-        resolution = max(options["resolution"], numpy_backend.SINGLE_RESOLUTION)
+        resolution = max(options["resolution"], gaussian_pass.SINGLE_RESOLUTION)
         options = {**options, "resolution": resolution}
     # The rounds leave out the hard ICL's sum_n log max_k r_nk (a pass over every log joint
     # of every round); one pass for all the final models gathers it with the rest of their
     # statistics, at exactly the returned parameters.
-    with numpy_backend.without_log_max():
-        with numpy_backend.single_precision() if single else nullcontext():
+    with gaussian_pass.without_log_max():
+        with gaussian_pass.single_precision() if single else nullcontext():
             fit_groups([starts for starts, _ in plans], data, **options, on_fit=on_fit)
     for g, (stats, objective) in enumerate(e_step_many(finals, data)):
         if single:
