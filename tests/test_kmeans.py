@@ -105,3 +105,15 @@ def test_transform_names_its_columns_as_sklearn_in_a_pandas_pipeline(faithful):
     out = pipe.fit_transform(frame)
     assert list(out.columns) == ["kmeans0", "kmeans1", "kmeans2"]
     np.testing.assert_allclose(out.to_numpy(), pipe[-1].transform(pipe[0].transform(frame)))
+
+
+def test_n_init_auto_starts_as_sklearn_does(faithful):
+    # scikit-learn's default: one start from k-means++ (or given centres), ten from random rows.
+    assert KMeans(3).n_init == SkKMeans(3).n_init == "auto"
+    assert KMeans(3)._n_starts() == 1
+    assert KMeans(3, init="random")._n_starts() == 10
+    assert KMeans(3, init=np.zeros((3, 2)), n_init=5)._n_starts() == 1
+    ten = KMeans(3, init="random", n_init=10, random_state=0).fit(faithful)
+    auto = KMeans(3, init="random", random_state=0).fit(faithful)
+    np.testing.assert_array_equal(auto.cluster_centers_, ten.cluster_centers_)
+    assert auto.inertia_ == ten.inertia_

@@ -68,7 +68,8 @@ class KMeans(
     init : {"k-means++", "random"} or array of shape (n_clusters, d), the starting centres
         ("random": rows drawn in proportion to their weight; a repeated draw leaves a cluster
         empty, and hard EM moves it onto the row farthest from its centre).
-    n_init : int, number of starts; the lowest inertia is kept.
+    n_init : int or "auto", number of starts; the lowest inertia is kept. "auto" (the default,
+        as scikit-learn's): 1 start from k-means++ or given centres, 10 from random rows.
     max_iter : int, hard-EM iterations per start at most.
     tol : float, stop when the inertia per unit weight falls by less than ``tol`` times the
         data's mean variance (0: run until no row changes cluster).
@@ -108,7 +109,7 @@ class KMeans(
     _parameter_constraints: dict = {
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions({"k-means++", "random"}), "array-like"],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "random_state": ["random_state"],
@@ -130,7 +131,7 @@ class KMeans(
         n_clusters=8,
         *,
         init="k-means++",
-        n_init=1,
+        n_init="auto",
         max_iter=300,
         tol=0.0,
         random_state=None,
@@ -220,7 +221,11 @@ class KMeans(
         return self
 
     def _n_starts(self) -> int:
-        return 1 if not isinstance(self.init, str) else self.n_init
+        if not isinstance(self.init, str):
+            return 1
+        if self.n_init == "auto":
+            return 10 if self.init == "random" else 1
+        return int(self.n_init)
 
     def _start(self, x, w, rng) -> np.ndarray:
         if not isinstance(self.init, str):
