@@ -117,3 +117,15 @@ def test_n_init_auto_starts_as_sklearn_does(faithful):
     auto = KMeans(3, init="random", random_state=0).fit(faithful)
     np.testing.assert_array_equal(auto.cluster_centers_, ten.cluster_centers_)
     assert auto.inertia_ == ten.inertia_
+
+
+def test_sklearn_parameters_algorithm_and_copy_x_give_the_same_fit(faithful):
+    x = np.array(faithful, dtype=float)
+    before = x.copy()
+    base = KMeans(3, random_state=0).fit(x)
+    for params in ({"algorithm": "elkan"}, {"algorithm": "lloyd", "copy_x": False}):
+        fit = KMeans(3, random_state=0, **params).fit(x)
+        np.testing.assert_array_equal(fit.cluster_centers_, base.cluster_centers_)
+        np.testing.assert_array_equal(x, before)  # X is never written to
+    ref = SkKMeans(3, algorithm="elkan", init=base.cluster_centers_, n_init=1, tol=0).fit(x)
+    np.testing.assert_allclose(base.inertia_, ref.inertia_, rtol=1e-12)

@@ -79,6 +79,12 @@ class KMeans(
         passed to ``fit`` runs on its own device. Fitted attributes stay NumPy arrays;
         ``predict`` and ``transform`` answer a tensor with a tensor.
     dtype : None, float32 or float64 on a device (None: float32 on CUDA, float64 elsewhere).
+    algorithm : {"lloyd", "elkan"}, scikit-learn's choice of how to run Lloyd's iterations;
+        both name the same iterates (Elkan's triangle-inequality bounds only skip distances
+        that cannot change an assignment), which emkit computes its own way, so both give
+        the same fit.
+    copy_x : bool, scikit-learn's leave to centre ``X`` in place when False; emkit never
+        writes to ``X``, so both leave it as it was.
 
     Attributes
     ----------
@@ -115,6 +121,8 @@ class KMeans(
         "random_state": ["random_state"],
         "device": "no_validation",
         "dtype": "no_validation",
+        "algorithm": [StrOptions({"lloyd", "elkan"})],
+        "copy_x": ["boolean"],
     }
     _fitted_attributes = (
         "cluster_centers_",
@@ -137,6 +145,8 @@ class KMeans(
         random_state=None,
         device=None,
         dtype=None,
+        algorithm="lloyd",
+        copy_x=True,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -146,6 +156,8 @@ class KMeans(
         self.random_state = random_state
         self.device = device
         self.dtype = dtype
+        self.algorithm = algorithm
+        self.copy_x = copy_x
 
     def fit(self, X, y=None, sample_weight=None):
         """Cluster ``X`` (n, d) from ``n_init`` starts; keep the lowest inertia.
