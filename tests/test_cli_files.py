@@ -361,5 +361,7 @@ def test_lazy_names_resolve():
     for name in emkit.__all__:
         assert getattr(emkit, name) is not None, name
     assert set(emkit.__all__) <= set(dir(emkit))
+    # tab completion offers the public names, not the helpers __init__ imports
+    assert not {"Any", "TYPE_CHECKING", "annotations", "importlib"} & set(dir(emkit))
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         emkit.nonsense  # noqa: B018

@@ -117,7 +117,8 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    # The public names and the module's own dunders; not the helpers this file imports.
+    return sorted({*__all__, *_SUBMODULES, *(n for n in globals() if n.startswith("__"))})
 
 
 __all__ = [
