@@ -549,7 +549,8 @@ def choose_columns(
                 count, example = _example(raw.series(name))
                 raise DataError(
                     f"{path}: column {name!r} is not numeric ({count} rows such as "
-                    f"{str(example)!r}); leave it out of --columns"
+                    f"{str(example)!r}); name numeric columns in --columns, or encode this one "
+                    "as numbers"
                 )
         chosen = list(columns)
     else:
