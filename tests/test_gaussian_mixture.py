@@ -346,3 +346,25 @@ def test_precisions_are_the_inverse_covariances(faithful, covariance):
         np.testing.assert_allclose(prec, np.linalg.inv(cov), rtol=1e-10)
     else:
         np.testing.assert_allclose(prec, 1.0 / cov, rtol=1e-12)
+
+
+def test_verbose_prints_sklearns_lines_for_every_start(faithful, capsys):
+    x = np.asarray(faithful)
+    model = GaussianMixture(2, random_state=0, verbose=2, verbose_interval=2, n_init=2).fit(x)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["Initialization 0", "Initialization 1"]
+    steps = [line for line in lines if "Iteration" in line]
+    assert steps and all("time lapse" in line and "ll change" in line for line in steps)
+    ends = [line for line in lines if " lower bound " in line]
+    assert [line.split(" converged.")[0] for line in ends] == [
+        "Initialization 0",
+        "Initialization 1",
+    ]
+    bounds = [float(line.rsplit(" ", 1)[1].rstrip(".")) for line in ends]
+    assert max(bounds) == pytest.approx(model.lower_bound_, abs=5e-6)
+    # level 1, one start: scikit-learn's own lines, and a user's callback still called
+    seen = []
+    GaussianMixture(2, random_state=0, verbose=1, callback=seen.append).fit(x)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Initialization 0" and lines[-1] == "Initialization converged."
+    assert len(seen) >= 1 and all(p.start == 0 for p in seen)

@@ -99,12 +99,21 @@ class BatchedEStep(Protocol):
 
 @dataclass(frozen=True)
 class EMProgress:
-    """What a callback receives after each iteration."""
+    """What a callback receives after each iteration; ``start`` is the index of the start
+    (of ``n_init``) the step belongs to, as the starts run together."""
 
     iteration: int
     objective: float  # log-likelihood plus log-prior, as recorded in history
     change: float
     max_iter: int
+    start: int = 0
+
+
+def _for_start(callback: Callable[[EMProgress], Any] | None, start: int):
+    """``callback`` told which start its steps belong to."""
+    if callback is None or start == 0:
+        return callback
+    return lambda progress: callback(dataclasses.replace(progress, start=start))
 
 
 @dataclass(frozen=True)
@@ -533,13 +542,13 @@ def fit_starts(
         )[0]
     weight = data.total_weight if total_weight is None else total_weight
 
-    def run(start: Any, **resuming: Any) -> Generator[Any, tuple[Any, float], EMResult]:
+    def run(start: Any, index: int, **resuming: Any) -> Generator[Any, tuple[Any, float], EMResult]:
         return em_iterations(
             start,
             tol=tol,
             max_iter=max_iter,
             total_weight=weight,
-            callback=callback,
+            callback=_for_start(callback, index),
             accelerate=accelerate,
             resolution=resolution,
             **resuming,
@@ -548,7 +557,7 @@ def fit_starts(
     if checkpoint is not None:
         results = _fit_with_checkpoint(starts, data, run, checkpoint)
     else:
-        results = [run_batch([run(start)], data)[0] for start in starts]
+        results = [run_batch([run(start, i)], data)[0] for i, start in enumerate(starts)]
     return _keep_best(results)
 
 
@@ -589,14 +598,14 @@ def fit_groups(
     size: list[int] = []
     for g, starts in enumerate(groups):
         before = len(runs)
-        for start in starts:
+        for i, start in enumerate(starts):
             runs.append(
                 em_iterations(
                     start,
                     tol=tol,
                     max_iter=max_iter,
                     total_weight=weight,
-                    callback=callback,
+                    callback=_for_start(callback, i),
                     accelerate=accelerate,
                     resolution=resolution,
                 )
@@ -680,7 +689,7 @@ def _fit_with_checkpoint(
         def on_step(state: RunState, i: int = i) -> None:
             record(i, state)
 
-        results.append(run_batch([run(start, resume=resume, on_step=on_step)], data)[0])
+        results.append(run_batch([run(start, i, resume=resume, on_step=on_step)], data)[0])
     return results
 
 

@@ -40,6 +40,7 @@ from emkit.estimators._validation import (
     check_weights,
     rows_from_file,
 )
+from emkit.estimators._verbose import VerbosePrinter, print_ends
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, ScaleWarning
 from emkit.init import INIT_METHODS, components_from_responsibilities, initial_responsibilities
@@ -141,6 +142,11 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     random_state : int, RandomState or None.
     warm_start : bool, start from the previous fit's parameters.
     callback : callable receiving an :class:`emkit.em.EMProgress` after every iteration.
+    verbose : int, scikit-learn's printout of EM on stdout: 0 none; 1 each start (its index
+        when ``n_init`` > 1) and every ``verbose_interval``-th iteration, then whether it
+        converged; 2 also the time since the start's last line, the change of the
+        log-likelihood per row and its final lower bound (``lower_bound_``'s units).
+    verbose_interval : int, iterations between two printed lines.
     missing : {"error", "em"}, what NaN in ``X`` means. "error" rejects it; "em" takes NaN as
         values missing at random (Ghahramani and Jordan, 1994): each row's E-step uses its
         observed coordinates, the statistics carry the conditional second moments, and the
@@ -225,6 +231,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "callback": [callable, None],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
         "missing": [StrOptions({"error", "em"})],
         "accelerate": [StrOptions({"squarem"}), None],
         "weight_concentration": [Interval(Real, 0.0, None, closed="neither")],
@@ -273,6 +281,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         assignment="soft",
         prune_weight=0.0,
         device=None,
+        verbose=0,
+        verbose_interval=10,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -295,6 +305,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         self.assignment = assignment
         self.prune_weight = prune_weight
         self.device = device
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
 
     # --- fitting ------------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None, checkpoint=None):
@@ -356,10 +368,16 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         starts = [self._with_options(start, prior) for start in starts]
         # Extrapolation needs a fixed parameter space and a smooth objective.
         plain = self.assignment == "hard" or self.prune_weight > 0
+        callback = self.callback
+        if self.verbose:
+            weight = data.total_weight
+            callback = VerbosePrinter(
+                int(self.verbose), self.verbose_interval, weight, len(starts), then=callback
+            )
         options = {
             "tol": self.tol,
             "max_iter": self.max_iter,
-            "callback": self.callback,
+            "callback": callback,
             "accelerate": None if plain else self.accelerate,
             "resolution": resolution(place),
         }
@@ -369,6 +387,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         """Set the fitted attributes from the driver's result; warn where the kept start did
         not converge or has degenerate components."""
         result, degenerate = fit.best, fit.degenerate
+        if self.verbose:
+            print_ends(fit, int(self.verbose))
         self._set_fitted(result, degenerate)
         self.structure_changes_ = result.structure_changes
         warn_unless_converged(self)

@@ -1,0 +1,61 @@
+"""scikit-learn's ``verbose`` printout of EM, for starts that run together (``n_init``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from emkit.em import EMProgress, FitResult
+
+
+class VerbosePrinter:
+    """Prints, as scikit-learn's mixtures do, each start's beginning and every
+    ``interval``-th iteration (``level`` 2: with the time since its last line and the change
+    of the log-likelihood per unit of weight); :func:`print_ends` then says how each start
+    ended. With several starts, which run in lockstep, each line names its start. ``then``
+    is the user's own callback, called after the printout."""
+
+    def __init__(
+        self,
+        level: int,
+        interval: int,
+        total_weight: float,
+        n_starts: int,
+        then: Callable[[EMProgress], Any] | None = None,
+    ):
+        self.level, self.interval, self.then = level, interval, then
+        self.weight = total_weight if total_weight > 0 else 1.0
+        self.named = n_starts > 1
+        self.tic = [time.perf_counter()] * n_starts
+        for start in range(n_starts):
+            print(f"Initialization {start}")
+
+    def __call__(self, progress: EMProgress) -> None:
+        if progress.iteration % self.interval == 0:
+            head = f"  Initialization {progress.start}," if self.named else " "
+            line = f"{head} Iteration {progress.iteration}"
+            if self.level >= 2:
+                now = time.perf_counter()
+                lapse, self.tic[progress.start] = now - self.tic[progress.start], now
+                line += (
+                    f"\t time lapse {lapse:.5f}s\t ll change {progress.change / self.weight:.5f}"
+                )
+            print(line)
+        if self.then is not None:
+            self.then(progress)
+
+
+def print_ends(fit: FitResult, level: int) -> None:
+    """Whether each start of ``fit`` converged (``level`` 2: with its lower bound, the
+    log-likelihood per unit of weight), after the iterations :class:`VerbosePrinter` printed."""
+    for start, run in enumerate(fit.runs):
+        name = f"Initialization {start}" if len(fit.runs) > 1 else "Initialization"
+        line = f"{name} {'converged' if run.converged else 'did not converge'}."
+        if level >= 2:
+            weight = float(np.sum(run.stats.resp_sum))
+            bound = run.log_likelihood / weight if weight > 0 else float("nan")
+            line += f"\t lower bound {bound:.5f}."
+        print(line)
