@@ -129,3 +129,24 @@ def test_sklearn_parameters_algorithm_and_copy_x_give_the_same_fit(faithful):
         np.testing.assert_array_equal(x, before)  # X is never written to
     ref = SkKMeans(3, algorithm="elkan", init=base.cluster_centers_, n_init=1, tol=0).fit(x)
     np.testing.assert_allclose(base.inertia_, ref.inertia_, rtol=1e-12)
+
+
+def test_verbose_prints_the_inertias_sklearn_prints(faithful, capsys):
+    # Same start, Lloyd: every iteration's inertia as scikit-learn prints it, at any data scale
+    # (emkit fits on rows divided by a power of two and prints in the data's units).
+    import re
+
+    x = np.asarray(faithful) * 1e3
+    start = x[[0, 100, 200]]
+    KMeans(3, init=start, verbose=1).fit(x)
+    ours = capsys.readouterr().out
+    SkKMeans(3, init=start, n_init=1, tol=0, verbose=1).fit(x)
+    theirs = capsys.readouterr().out
+    pattern = r"Iteration (\d+), inertia ([0-9.e+]+)\."
+    ours_by = {int(i): float(v) for i, v in re.findall(pattern, ours)}
+    theirs_by = {int(i): float(v) for i, v in re.findall(pattern, theirs) if int(i) > 0}
+    assert ours.splitlines()[0] == "Initialization complete"
+    assert "strict convergence" in ours.splitlines()[-1]
+    assert set(theirs_by) <= set(ours_by) and len(theirs_by) >= 2
+    for i, inertia in theirs_by.items():
+        assert ours_by[i] == pytest.approx(inertia, rel=1e-10)

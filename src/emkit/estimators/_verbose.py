@@ -59,3 +59,32 @@ def print_ends(fit: FitResult, level: int) -> None:
             bound = run.log_likelihood / weight if weight > 0 else float("nan")
             line += f"\t lower bound {bound:.5f}."
         print(line)
+
+
+class InertiaPrinter:
+    """scikit-learn's ``KMeans(verbose=...)`` printout: each start's initialisation, then
+    every iteration's inertia, -2 (objective - ``const``) times ``scale`` (the fit's objective
+    is const - inertia / 2 on rows divided by the square root of ``scale``); with several
+    starts each line names its start."""
+
+    def __init__(self, const: float, scale: float, n_starts: int):
+        self.const, self.scale, self.named = const, scale, n_starts > 1
+        for start in range(n_starts):
+            print(f"Initialization {start} complete" if self.named else "Initialization complete")
+
+    def __call__(self, progress: EMProgress) -> None:
+        inertia = -2.0 * (progress.objective - self.const) * self.scale
+        head = f"Initialization {progress.start}, iteration" if self.named else "Iteration"
+        print(f"{head} {progress.iteration}, inertia {inertia}.")
+
+
+def print_kmeans_ends(fit: FitResult, tol: float) -> None:
+    """How each start of a k-means fit ended, as scikit-learn words it."""
+    for start, run in enumerate(fit.runs):
+        head = f"Initialization {start}: " if len(fit.runs) > 1 else ""
+        if not run.converged:
+            print(f"{head}Did not converge in {run.n_iter} iterations.")
+        elif tol > 0:
+            print(f"{head}Converged at iteration {run.n_iter}: inertia change within tolerance.")
+        else:
+            print(f"{head}Converged at iteration {run.n_iter}: strict convergence.")

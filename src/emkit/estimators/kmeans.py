@@ -46,6 +46,7 @@ from emkit.estimators._device import (
 )
 from emkit.estimators._inputs import dask_total, fit_rows, per_row
 from emkit.estimators._validation import check_rows, check_weights
+from emkit.estimators._verbose import InertiaPrinter, print_kmeans_ends
 from emkit.estimators.persist import ModelFileMixin
 from emkit.init import (
     centroid_mixture,
@@ -85,6 +86,8 @@ class KMeans(
         the same fit.
     copy_x : bool, scikit-learn's leave to centre ``X`` in place when False; emkit never
         writes to ``X``, so both leave it as it was.
+    verbose : int, above 0 prints scikit-learn's lines on stdout: each start's
+        initialisation, every iteration's inertia, and how each start ended.
 
     Attributes
     ----------
@@ -123,6 +126,7 @@ class KMeans(
         "dtype": "no_validation",
         "algorithm": [StrOptions({"lloyd", "elkan"})],
         "copy_x": ["boolean"],
+        "verbose": ["verbose"],
     }
     _fitted_attributes = (
         "cluster_centers_",
@@ -147,6 +151,7 @@ class KMeans(
         dtype=None,
         algorithm="lloyd",
         copy_x=True,
+        verbose=0,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -158,6 +163,7 @@ class KMeans(
         self.dtype = dtype
         self.algorithm = algorithm
         self.copy_x = copy_x
+        self.verbose = verbose
 
     def fit(self, X, y=None, sample_weight=None):
         """Cluster ``X`` (n, d) from ``n_init`` starts; keep the lowest inertia.
@@ -206,10 +212,25 @@ class KMeans(
             if not is_dask_collection(X):
                 data = place.hold(array_source(x, w), x, w)
             tol = inertia_tol(x, self.tol, variance)
+        printer = None
+        if self.verbose:
+            k, d = self.n_clusters, x.shape[1]
+            const = starts[0].log_prior() + data.total_weight * (
+                -np.log(k) - 0.5 * d * np.log(2 * np.pi)
+            )
+            printer = InertiaPrinter(const, scale**2, len(starts))
         with memory_message(place, data):
-            result = fit_starts(
-                starts, data, tol=tol, max_iter=self.max_iter, resolution=resolution(place)
-            ).best
+            fit = fit_starts(
+                starts,
+                data,
+                tol=tol,
+                max_iter=self.max_iter,
+                resolution=resolution(place),
+                callback=printer,
+            )
+        if self.verbose:
+            print_kmeans_ends(fit, self.tol)
+        result = fit.best
         self.cluster_centers_ = result.model.components.means * scale
         if is_dask_collection(X):
             self.labels_ = self.predict(X)
