@@ -211,6 +211,39 @@ def test_linear_formula_terms_transform_columns_as_statsmodels_does(real, capsys
         assert rows[name][1] == pytest.approx(ols.bse[j] * np.sqrt((n - p) / n), abs=5e-4)
 
 
+def test_formula_names_dotted_or_in_backticks_as_in_r(tmp_path, capsys):
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {
+            "Petal.Width": rng.uniform(0.1, 2.5, 60),
+            "sepal-len": rng.uniform(4, 8, 60),
+            "sepal length (cm)": rng.uniform(4, 8, 60),
+            "y-1": rng.normal(size=60),
+        }
+    )
+    path = tmp_path / "iris.csv"
+    frame.to_csv(path, index=False)
+    formula = "`y-1` ~ log(Petal.Width) + sqrt(`sepal-len`) + Petal.Width"
+    assert run_mle(["linear", str(path), "--formula", formula]) == 0
+    rows = table_rows(capsys.readouterr().out)
+    names = ["intercept", "log(Petal.Width)", "sqrt(`sepal-len`)", "Petal.Width"]
+    assert list(rows) == [*names, "variance"]
+    design = np.column_stack(
+        [np.log(frame["Petal.Width"]), np.sqrt(frame["sepal-len"]), frame["Petal.Width"]]
+    )
+    ols = sm.OLS(frame["y-1"].to_numpy(), sm.add_constant(design)).fit()
+    for j, name in enumerate(names):
+        assert rows[name][0] == pytest.approx(ols.params[j], abs=5e-5)
+    # a nonlinear formula over a name with spaces
+    argv = ["nonlinear", str(path), "--formula", "`y-1` ~ a * `sepal length (cm)` + b"]
+    assert run_mle([*argv, "--start", "a=1,b=0"]) == 0
+    fitted = table_rows(capsys.readouterr().out)
+    line = sm.OLS(frame["y-1"].to_numpy(), sm.add_constant(frame["sepal length (cm)"])).fit()
+    assert fitted["a"][0] == pytest.approx(line.params.iloc[1], abs=5e-5)
+    assert fitted["b"][0] == pytest.approx(line.params.iloc[0], abs=5e-5)
+
+
 def test_linear_formula_terms_that_cannot_be_read_say_why(real):
     path, _ = real
     cases = {
@@ -312,9 +345,12 @@ def test_a_nonlinear_name_without_a_start_asks_for_one(real):
 
 def test_formulas_run_no_code(real):
     path, _ = real
-    for formula in ("y ~ a * __import__('os')", "y ~ a * t.real", "y ~ a * t[0]", "y ~ 'a'"):
+    for formula in ("y ~ a * __import__('os')", "y ~ a * t[0]", "y ~ 'a'", "y ~ a * t.real()"):
         with pytest.raises(DataError, match="--formula"):
             run_mle(["nonlinear", str(path), "--formula", formula, "--start", "a=1"])
+    # a dotted name is a column's name (R's Petal.Width), never an attribute
+    with pytest.raises(DataError, match="'t.real' is neither a column"):
+        run_mle(["nonlinear", str(path), "--formula", "y ~ a * t.real", "--start", "a=1"])
     from emkit.cli.formula import linear_terms
 
     assert linear_terms("y ~ x1 + x2 - 1") == ("y", ["x1", "x2"], False)

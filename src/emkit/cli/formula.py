@@ -4,13 +4,16 @@
 An expression (a nonlinear right-hand side, or a linear term that is not a column name) is
 parsed with :mod:`ast` and evaluated by walking the tree over numbers, columns, parameters,
 ``+ - * / **`` and a fixed list of NumPy functions: nothing else (no attribute, subscript or
-other call) is accepted, so a formula cannot run code.
+other call) is accepted, so a formula cannot run code. Column names that are not Python
+names are written as in R: dotted names as they are (``log(Petal.Width)``), any other in
+backticks (``log(`sepal length (cm)`)``).
 """
 
 from __future__ import annotations
 
 import ast
 import operator
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +52,8 @@ def split(formula: str) -> tuple[str, str]:
     left, right = (part.strip() for part in formula.split("~"))
     if not left or not right:
         raise DataError(f"--formula {formula!r}: a response and terms are needed on each side")
+    if len(left) > 2 and left[0] == left[-1] == "`":
+        left = left[1:-1]
     return left, right
 
 
@@ -84,11 +89,13 @@ def linear_terms(formula: str) -> tuple[str, list[str], bool]:
 
 
 def _outside_parentheses(right: str) -> list[str]:
-    """``right`` cut at each ``+`` and before each ``-`` outside parentheses."""
-    parts, depth, start = [], 0, 0
+    """``right`` cut at each ``+`` and before each ``-`` outside parentheses and backticks."""
+    parts, depth, start, quoted = [], 0, 0, False
     for at, char in enumerate(right):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0 and char in "+-":
+        quoted ^= char == "`"
+        if not quoted:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and not quoted and char in "+-":
             parts.append(right[start:at])
             start = at + (char == "+")
     parts.append(right[start:])
@@ -111,37 +118,64 @@ def linear_term(term: str) -> Expression:
     return expression
 
 
+# A name in backticks, or a dotted name (R's Petal.Width), not part of a longer name or number.
+QUOTED_NAME = re.compile(r"`([^`]+)`|(?<![\w.])([A-Za-z_]\w*(?:\.\w+)+)")
+
+
 @dataclass(frozen=True)
 class Expression:
-    """A parsed right-hand side; ``names`` are the columns and parameters it reads."""
+    """A parsed right-hand side; ``names`` are the columns and parameters it reads, and
+    ``aliases`` the Python names that stand for the others (backticked or dotted) in ``tree``."""
 
     text: str
     tree: ast.Expression
     names: tuple[str, ...]
+    aliases: Mapping[str, str]
 
     def __call__(self, values: Mapping[str, object]):
-        return _evaluate(self.tree.body, values)
+        lookup = {**values, **{alias: values[name] for alias, name in self.aliases.items()}}
+        return _evaluate(self.tree.body, lookup)
+
+
+def _aliased(text: str) -> tuple[str, dict[str, str]]:
+    """``text`` with each backticked or dotted name replaced by a Python name, and the map
+    from those names back."""
+    aliases: dict[str, str] = {}
+
+    def alias(match: re.Match) -> str:
+        name = match.group(1) if match.group(1) is not None else match.group(2)
+        for key, value in aliases.items():
+            if value == name:
+                return key
+        key = f"_emkit_name_{len(aliases)}"
+        aliases[key] = name
+        return key
+
+    return QUOTED_NAME.sub(alias, text), aliases
 
 
 def parse_expression(text: str) -> Expression:
     """Parse ``a * exp(-k * x)``; DataError for anything outside the small grammar."""
+    code, aliases = _aliased(text)
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = ast.parse(code, mode="eval")
     except SyntaxError as exc:
         raise DataError(f"--formula: cannot parse {text!r} ({exc.msg})") from None
     names: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+                func = ast.unparse(node.func)
                 raise DataError(
-                    f"--formula: {ast.unparse(node.func)}() is not one of the functions "
+                    f"--formula: {aliases.get(func, func)}() is not one of the functions "
                     f"{', '.join(FUNCTIONS)}"
                 )
             if node.keywords or len(node.args) != 1:
                 raise DataError(f"--formula: {node.func.id}() takes one argument")
         elif isinstance(node, ast.Name):
-            if node.id not in FUNCTIONS and node.id not in names:
-                names.append(node.id)
+            name = aliases.get(node.id, node.id)
+            if node.id not in FUNCTIONS and name not in names:
+                names.append(name)
         elif isinstance(node, ast.Constant):
             if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):
                 raise DataError(f"--formula: {node.value!r} is not a number")
@@ -153,7 +187,7 @@ def parse_expression(text: str) -> Expression:
                 "not understood; use numbers, names, + - * / **, and the functions "
                 f"{', '.join(FUNCTIONS)}"
             )
-    return Expression(text, tree, tuple(names))
+    return Expression(text, tree, tuple(names), aliases)
 
 
 def _evaluate(node: ast.expr, values: Mapping[str, object]):
