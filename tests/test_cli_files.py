@@ -104,6 +104,40 @@ def test_nan_without_missing_em_says_what_to_do(european, tmp_path):
     assert "column 'width' has 3 missing (NaN)" in err and "--missing em" in err
 
 
+def test_predict_with_model_files_of_every_mixture_and_kmeans(tmp_path, faithful):
+    """emkit predict on files saved by MixtureModel, ZeroInflatedPoisson and KMeans (fitted on
+    DataFrames): the posteriors, or for k-means the distances to the centres, and no warning
+    about feature names (the model reads the file's columns by its own names)."""
+    frame = pd.DataFrame(faithful, columns=["eruptions", "waiting"])
+    frame["count"] = np.round(frame["waiting"] / 10.0) * (frame["eruptions"] > 3)
+    data = tmp_path / "f.csv"
+    frame.to_csv(data, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fits' own convergence notes
+        models = {
+            "mm": emkit.MixtureModel(random_state=0).fit(frame[["eruptions", "waiting"]]),
+            "zip": emkit.ZeroInflatedPoisson().fit(frame[["count"]]),
+            "km": emkit.KMeans(3, random_state=0).fit(frame[["eruptions", "waiting"]]),
+        }
+    for name, model in models.items():
+        model.save(tmp_path / f"{name}.json")
+        status, text, err = run_main(["predict", tmp_path / f"{name}.json", data])
+        assert status == 0 and "feature names" not in err, err
+        got = pd.read_csv(io.StringIO(text))
+        x = frame[list(model.feature_names_in_)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no feature-name warning in the API either
+            if name == "km":
+                dist = model.transform(x)
+                np.testing.assert_allclose(got[["d0", "d1", "d2"]], dist, rtol=1e-12)
+                np.testing.assert_array_equal(got["label"], model.predict(x))
+                np.testing.assert_allclose(got["distance"], dist.min(axis=1), rtol=1e-12)
+            else:
+                proba = model.predict_proba(x)
+                np.testing.assert_allclose(got[["p0", "p1"]], proba, rtol=1e-12)
+                np.testing.assert_array_equal(got["label"], model.predict(x))
+
+
 def test_predict_missing_em_integrates_out_the_missing_value(tmp_path, faithful):
     """p(k | eruptions only) under the fitted mixture, by hand with scipy.stats.norm."""
     data = tmp_path / "f.csv"

@@ -289,13 +289,21 @@ def _is_number(text) -> bool:
 
 def probability_table(model, x, ids: pd.Series | None = None) -> pd.DataFrame:
     """Id (when given), label, probability of that label, and p0..p{K-1} for each row of
-    ``x`` (shape (n, d), or a DataFrame with the model's column names)."""
+    ``x`` (shape (n, d), or a DataFrame with the model's column names); for a model without
+    probabilities (k-means) the distance to the nearest centre and d0..d{K-1} instead."""
     import numpy as np
     import pandas as pd
 
+    columns = {} if ids is None else {str(ids.name): ids.to_numpy()}
+    if not hasattr(model, "predict_proba"):  # k-means: distances to the centres
+        dist = np.asarray(model.transform(x))  # (n, k)
+        labels = dist.argmin(axis=1)
+        columns["label"] = labels
+        columns["distance"] = dist[np.arange(len(labels)), labels]
+        columns.update({f"d{j}": dist[:, j] for j in range(dist.shape[1])})
+        return pd.DataFrame(columns)
     proba = model.predict_proba(x)  # (n, k)
     labels = proba.argmax(axis=1)
-    columns = {} if ids is None else {str(ids.name): ids.to_numpy()}
     columns["label"] = labels
     columns["probability"] = proba[np.arange(len(labels)), labels]
     columns.update({f"p{j}": proba[:, j] for j in range(proba.shape[1])})
@@ -720,10 +728,14 @@ def assignment_rows(
 
 
 def _no_probabilities(model) -> pd.DataFrame:
+    """:func:`probability_table`'s columns for no rows (an empty partition)."""
     import numpy as np
     import pandas as pd
 
-    k = model.n_components
-    columns = {"label": np.empty(0, dtype=np.int64), "probability": np.empty(0)}
-    columns.update({f"p{j}": np.empty(0) for j in range(k)})
+    if not hasattr(model, "predict_proba"):
+        k, first, each = model.cluster_centers_.shape[0], "distance", "d"
+    else:
+        k, first, each = len(model.weights_), "probability", "p"
+    columns = {"label": np.empty(0, dtype=np.int64), first: np.empty(0)}
+    columns.update({f"{each}{j}": np.empty(0) for j in range(k)})
     return pd.DataFrame(columns)

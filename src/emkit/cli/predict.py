@@ -30,7 +30,8 @@ def register(subparsers) -> None:
         help="label new rows with a model written by emkit fit",
         description="Load a model file and write, for each row of the data, its id (when the "
         "table has one), its most probable component (label), that component's probability, "
-        "and p0..p{K-1}, as CSV. The model's own columns are read by name, in any order.",
+        "and p0..p{K-1}, as CSV (for a k-means model: the distance to the nearest centre and "
+        "d0..d{K-1}). The model's own columns are read by name, in any order.",
     )
     parser.add_argument("model", help="a model.json written by emkit fit (or model.save)")
     parser.add_argument(

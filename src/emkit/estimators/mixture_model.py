@@ -268,7 +268,10 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 f"({names}; the first is row {i}: {x[i].tolist()}), so they have no component "
                 "probabilities"
             )
-        return super().predict_proba(x)
+        # From the checked rows: the base method would check them again, and a plain array
+        # would then draw scikit-learn's warning that the fit had feature names.
+        log_resp, _ = self._mixture().log_resp(x)
+        return np.exp(log_resp)
 
     def sample(self, n_samples=1):
         """Draw ``n_samples`` rows; returns (X of shape (n, d), component labels of shape (n,))."""

@@ -110,7 +110,6 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
             x = check_rows(self, X, reset=True)
             Poisson().check_support(x)
             data = array_source(x, check_weights(sample_weight, x))
-            X = x
         n0, n_pos, sums = data.map_reduce(_zero_sums)
         if n_pos <= 0:
             raise ValueError(
