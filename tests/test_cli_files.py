@@ -119,6 +119,20 @@ def test_predict_with_model_files_of_every_mixture_and_kmeans(tmp_path, faithful
             "zip": emkit.ZeroInflatedPoisson().fit(frame[["count"]]),
             "km": emkit.KMeans(3, random_state=0).fit(frame[["eruptions", "waiting"]]),
         }
+    # a classifier's rows get its classes; models that need more than X are refused
+    classes = np.where(frame["eruptions"] > 3, "long", "short")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        emkit.GenerativeClassifier().fit(frame[["waiting"]], classes).save(tmp_path / "gc.json")
+        imputer = emkit.GaussianImputer().fit(frame[["eruptions", "waiting"]])
+    status, text, err = run_main(["predict", tmp_path / "gc.json", data])
+    assert status == 0, err
+    got = pd.read_csv(io.StringIO(text))
+    assert list(got.columns) == ["label", "probability", "p_long", "p_short"]
+    assert set(got["label"]) == {"long", "short"}
+    imputer.save(tmp_path / "imp.json")
+    status, _, err = run_main(["predict", tmp_path / "imp.json", data])
+    assert status == 2 and "a GaussianImputer model is used from Python" in err
     for name, model in models.items():
         model.save(tmp_path / f"{name}.json")
         status, text, err = run_main(["predict", tmp_path / f"{name}.json", data])

@@ -494,6 +494,33 @@ def test_cli_predict_on_a_cluster_writes_the_in_memory_predictions(client, tmp_p
     assert list(again["sample"]) == list(expected["sample"])
 
 
+def test_cli_predict_on_a_cluster_with_kmeans_and_classifier_files(client, tmp_path):
+    # k-means files have distances, not probabilities; a classifier's labels are its (text)
+    # classes, which Parquet must type even for a partition of no rows.
+    from emkit import GenerativeClassifier
+
+    frame = awkward_table(n=120, seed=3)[["sample", "length", "depth"]]
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    x = frame[["length", "depth"]]
+    KMeans(2, random_state=0).fit(x).save(tmp_path / "km.json")
+    classes = np.where(frame["length"] > 2.5, "big", "small")
+    GenerativeClassifier().fit(x, classes).save(tmp_path / "gc.json")
+    for name, first in (("km", "distance"), ("gc", "probability")):
+        argv = ["predict", tmp_path / f"{name}.json", tmp_path / "data.csv"]
+        status, _, err = run_cli([*argv, "--out", tmp_path / f"{name}.csv"])
+        assert status == 0, err
+        expected = pd.read_csv(tmp_path / f"{name}.csv")
+        where = ["--scheduler", client.scheduler.address, "--out", tmp_path / name]
+        status, _, err = run_cli([*argv, *where])
+        assert status == 0, err
+        written = pd.read_parquet(tmp_path / name)
+        assert list(written.columns) == list(expected.columns)
+        assert list(written.columns)[:3] == ["sample", "label", first]
+        assert list(written["label"]) == list(expected["label"])
+        close(written.iloc[:, 2:].to_numpy(), expected.iloc[:, 2:].to_numpy(), rtol=1e-12)
+    assert set(written["label"]) == {"big", "small"}
+
+
 @pytest.mark.parametrize(
     "change, message",
     [

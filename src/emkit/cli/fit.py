@@ -12,7 +12,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from emkit.cli.capping import identifiable
 from emkit.cli.cluster import add_options as add_cluster_options
@@ -304,9 +304,13 @@ def probability_table(model, x, ids: pd.Series | None = None) -> pd.DataFrame:
         return pd.DataFrame(columns)
     proba = model.predict_proba(x)  # (n, k)
     labels = proba.argmax(axis=1)
-    columns["label"] = labels
+    classes = getattr(model, "classes_", None)  # a classifier: its classes, not indices
+    columns["label"] = labels if classes is None else _class_labels(classes, labels)
     columns["probability"] = proba[np.arange(len(labels)), labels]
-    columns.update({f"p{j}": proba[:, j] for j in range(proba.shape[1])})
+    names = [f"p{j}" for j in range(proba.shape[1])]
+    if classes is not None:
+        names = [f"p_{c}" for c in classes]
+    columns.update({name: proba[:, j] for j, name in enumerate(names)})
     return pd.DataFrame(columns)  # built at once: no fragmented frame for large K
 
 
@@ -723,8 +727,17 @@ def assignment_rows(
     columns = {} if ident is None else {ident: part[ident].array}  # its own dtype
     if values:
         columns.update({name: x[:, j] for j, name in enumerate(names)})
-    columns.update({name: table[name].to_numpy() for name in table.columns})
+    columns.update({name: table[name].array for name in table.columns})  # dtypes kept
     return pd.DataFrame(columns, index=part.index)
+
+
+def _class_labels(classes: np.ndarray, index: np.ndarray) -> Any:
+    """``classes[index]``; text classes as pandas' string dtype, which Parquet writes as
+    strings even for a partition with no rows (an object column has no type to write)."""
+    import pandas as pd
+
+    values = classes[index]
+    return pd.array(values, dtype="string") if values.dtype.kind in "OSU" else values
 
 
 def _no_probabilities(model) -> pd.DataFrame:
@@ -732,10 +745,15 @@ def _no_probabilities(model) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
+    classes = getattr(model, "classes_", None)
     if not hasattr(model, "predict_proba"):
-        k, first, each = model.cluster_centers_.shape[0], "distance", "d"
+        first, names = "distance", [f"d{j}" for j in range(model.cluster_centers_.shape[0])]
+    elif classes is not None:
+        first, names = "probability", [f"p_{c}" for c in classes]
     else:
-        k, first, each = len(model.weights_), "probability", "p"
-    columns = {"label": np.empty(0, dtype=np.int64), first: np.empty(0)}
-    columns.update({f"{each}{j}": np.empty(0) for j in range(k)})
+        first, names = "probability", [f"p{j}" for j in range(len(model.weights_))]
+    empty = np.empty(0, dtype=np.int64)
+    label = empty if classes is None else _class_labels(classes, empty)
+    columns = {"label": label, first: np.empty(0)}
+    columns.update({name: np.empty(0) for name in names})
     return pd.DataFrame(columns)

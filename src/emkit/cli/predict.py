@@ -19,6 +19,15 @@ from emkit.cli.fit import (
 )
 from emkit.exceptions import DataError
 
+# The model files whose rows the command labels: each has predict_proba of X alone, or, for
+# k-means, distances to its centres.
+PREDICTABLE = (
+    "GaussianMixture",
+    "MixtureModel",
+    "ZeroInflatedPoisson",
+    "KMeans",
+    "GenerativeClassifier",
+)
 # What the command uses, loaded while Ctrl-C is held (emkit.cli.main).
 MODULES = ("numpy", "pandas", "pyarrow.csv", "emkit.estimators")
 
@@ -31,7 +40,8 @@ def register(subparsers) -> None:
         description="Load a model file and write, for each row of the data, its id (when the "
         "table has one), its most probable component (label), that component's probability, "
         "and p0..p{K-1}, as CSV (for a k-means model: the distance to the nearest centre and "
-        "d0..d{K-1}). The model's own columns are read by name, in any order.",
+        "d0..d{K-1}; for a classifier: the class and p_<class> for each class). The model's "
+        "own columns are read by name, in any order.",
     )
     parser.add_argument("model", help="a model.json written by emkit fit (or model.save)")
     parser.add_argument(
@@ -63,6 +73,13 @@ def run(args: argparse.Namespace) -> int:
         model = load(args.model)
     except ValueError as exc:
         raise DataError(str(exc)) from None
+    kind = type(model).__name__
+    if kind not in PREDICTABLE:
+        raise DataError(
+            f"{args.model}: emkit predict labels rows with a clustering or classification model "
+            f"({', '.join(PREDICTABLE)}); a {kind} model is used from Python: "
+            f"emkit.load({str(args.model)!r}) and its methods"
+        )
     n_features = int(model.n_features_in_)
     names = getattr(model, "feature_names_in_", None)
     columns = parse_list(args.columns, "--columns")
