@@ -8,6 +8,7 @@ import pytest
 from scipy import optimize, stats
 
 from emkit import mle
+from emkit.exceptions import DegenerateFitWarning
 
 POISSON_SAMPLE = [5, 0, 1, 1, 0, 3, 2, 3, 4, 1]
 
@@ -74,12 +75,13 @@ def test_loglik_matches_scipy():
     np.testing.assert_allclose(mv.stderr["covariance"], expected)
 
     labels = rng.integers(0, 3, size=90)
-    cat = mle.categorical(labels, n_categories=4)
+    with pytest.warns(DegenerateFitWarning, match=r"probs\[3\] = 0"):
+        cat = mle.categorical(labels, n_categories=4)  # category 3 never occurs
     p = np.bincount(labels, minlength=4) / 90
     np.testing.assert_allclose(cat.params["probs"], p)
     assert cat.loglik == pytest.approx(np.log(p[labels]).sum())
-    np.testing.assert_allclose(cat.stderr["probs"], np.sqrt(p * (1 - p) / 90))
-    assert cat.stderr["probs"][3] == 0
+    np.testing.assert_allclose(cat.stderr["probs"][:3], np.sqrt(p * (1 - p) / 90)[:3])
+    assert np.isnan(cat.stderr["probs"][3])  # on the boundary: no Wald error
 
 
 # ---- linear regression against statsmodels ---------------------------------------------------
@@ -343,3 +345,31 @@ def test_numerical_counts_rows_of_a_data_tuple():
     assert est.n == 50
     closed = mle.linear_regression(x[:, None], y)
     assert est.params["theta"][1] == pytest.approx(closed.params["coef"][0], abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "fit, names, interval",
+    [
+        (lambda: mle.bernoulli(np.ones(20)), ["p"], stats.binomtest(20, 20).proportion_ci()),
+        (lambda: mle.binomial(0, 12), ["p"], stats.binomtest(0, 12).proportion_ci()),
+        (lambda: mle.poisson(np.zeros(5)), ["rate"], (0.0, stats.chi2.ppf(0.975, 2) / 10)),
+        (lambda: mle.categorical(["a"] * 9), ["probs[a]"], stats.binomtest(9, 9).proportion_ci()),
+    ],
+    ids=["bernoulli", "binomial", "poisson", "categorical"],
+)
+def test_estimates_on_the_boundary_have_no_wald_errors_and_name_the_exact_interval(
+    fit, names, interval
+):
+    # At p = 0 or 1 (a rate of 0) the Fisher information gives a standard error of 0 and a
+    # one-point Wald interval: NaN, and a warning with the exact interval instead.
+    with pytest.warns(DegenerateFitWarning, match="boundary") as caught:
+        est = fit()
+    table = est.summary()
+    for name in names:
+        assert np.isnan(table.loc[name, "std_err"]) and np.isnan(table.loc[name, "ci_low"])
+    low, high = interval
+    assert f"[{low:.4g}, {high:.4g}]" in str(caught[0].message)
+    # an interior estimate beside a boundary one keeps its own error
+    with pytest.warns(DegenerateFitWarning, match=r"probs\[2\] = 0"):
+        mixed = mle.categorical([0, 1, 1, 0, 1], n_categories=3)
+    assert np.isfinite(mixed.stderr["probs"][:2]).all() and np.isnan(mixed.stderr["probs"][2])

@@ -9,6 +9,8 @@ family's support, enough observations) and raises a ``ValueError`` that says wha
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from emkit.distributions.exponential import Exponential
 from emkit.distributions.gaussian import GaussianStats
 from emkit.distributions.normal import Normal
 from emkit.distributions.poisson import Poisson
+from emkit.exceptions import DegenerateFitWarning
 from emkit.mle.estimate import Estimate
 from emkit.mle.linear import linear_regression  # noqa: F401  (was defined here)
 
@@ -38,6 +41,32 @@ def _estimate(fit: Any, x: np.ndarray, params: dict, method: str) -> Estimate:
     n = x.size
     loglik = fit.log_prob(x[:, None]).sum()
     return Estimate(params, fit.asymptotic_covariance() / n, loglik, n, method)
+
+
+def _boundary(est: Estimate, at: np.ndarray, what: str) -> Estimate:
+    """``est`` with NaN variances for the scalar parameters ``at`` (bool, one per row of its
+    covariance) that lie on the boundary of their space, where the Fisher information gives a
+    standard error of 0 and a Wald interval of one point, neither valid; a
+    DegenerateFitWarning says ``what`` (which estimate, and the exact interval to use)."""
+    if not at.any():
+        return est
+    cov = np.array(est.cov, dtype=float, copy=True)
+    cov[at, :] = np.nan
+    cov[:, at] = np.nan
+    warnings.warn(
+        f"{what}: on the boundary of the parameter space its Wald standard error (0) and "
+        "interval are not valid, so they are NaN",
+        DegenerateFitWarning,
+        stacklevel=3,
+    )
+    return dataclasses.replace(est, cov=cov)
+
+
+def _exact_proportion(k: float, n: float) -> str:
+    """Clopper-Pearson 95% interval of ``k`` successes in ``n`` trials, as text."""
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(0.95)
+    interval = f"[{ci.low:.4g}, {ci.high:.4g}]"
+    return f"the exact 95% interval (Clopper-Pearson, scipy.stats.binomtest) is {interval}"
 
 
 def bernoulli(x) -> Estimate:
@@ -69,7 +98,10 @@ def bernoulli(x) -> Estimate:
             f"such as {x[bad][0]:g}"
         )
     fit = _fit(Bernoulli(), x)
-    return _estimate(fit, x, {"p": fit.probs[0]}, "Bernoulli maximum likelihood")
+    est = _estimate(fit, x, {"p": fit.probs[0]}, "Bernoulli maximum likelihood")
+    p, k = fit.probs[0], float(x.sum())
+    what = f"p = {p:g} (all {x.size} outcomes are {int(p)}); {_exact_proportion(k, x.size)}"
+    return _boundary(est, np.array([p in (0.0, 1.0)]), what)
 
 
 def binomial(k, n) -> Estimate:
@@ -108,7 +140,10 @@ def binomial(k, n) -> Estimate:
     p = fit.probs[0]
     loglik = stats.binom.logpmf(k, n, p).sum()
     cov = fit.asymptotic_covariance() / total
-    return Estimate({"p": p}, cov, loglik, total, "Binomial maximum likelihood")
+    est = Estimate({"p": p}, cov, loglik, total, "Binomial maximum likelihood")
+    exact = _exact_proportion(k.sum(), total)
+    what = f"p = {p:g} ({k.sum():g} successes in {total:g} trials); {exact}"
+    return _boundary(est, np.array([p in (0.0, 1.0)]), what)
 
 
 def poisson(x) -> Estimate:
@@ -138,7 +173,10 @@ def poisson(x) -> Estimate:
     at_least(x.size, 1, "poisson")
     nonnegative_integers(x, "counts", "poisson")
     fit = _fit(Poisson(), x)
-    return _estimate(fit, x, {"rate": fit.rate[0]}, "Poisson maximum likelihood")
+    est = _estimate(fit, x, {"rate": fit.rate[0]}, "Poisson maximum likelihood")
+    high = stats.chi2.ppf(0.975, 2) / (2 * x.size)  # the exact (Garwood) bound at 0 counts
+    what = f"rate = 0 (all {x.size} counts are 0); the exact 95% interval is [0, {high:.4g}]"
+    return _boundary(est, np.array([fit.rate[0] == 0.0]), what)
 
 
 def exponential(x) -> Estimate:
@@ -310,7 +348,7 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
         categories, codes = np.unique(names.astype(str), return_inverse=True)
         fit = _fit(Categorical(categories.size), codes.astype(np.float64))
         est = _estimate(fit, codes.astype(np.float64), {"probs": fit.probs[0]}, "")
-        return Estimate(
+        named = Estimate(
             est.params,
             est.cov,
             est.loglik,
@@ -318,6 +356,7 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
             "Categorical maximum likelihood",
             labels=tuple(f"probs[{c}]" for c in categories),
         )
+        return _categorical_boundary(named, fit.probs[0], names.size, list(categories))
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "categorical")
     nonnegative_integers(x, "labels (0, 1, ..., K - 1)", "categorical")
@@ -325,4 +364,15 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     if x.max() >= K:
         raise ValueError(f"categorical: label {x.max():g} is not below n_categories={K}")
     fit = _fit(Categorical(K), x)
-    return _estimate(fit, x, {"probs": fit.probs[0]}, "Categorical maximum likelihood")
+    est = _estimate(fit, x, {"probs": fit.probs[0]}, "Categorical maximum likelihood")
+    return _categorical_boundary(est, fit.probs[0], x.size, list(range(K)))
+
+
+def _categorical_boundary(est: Estimate, probs: np.ndarray, n: int, names: list) -> Estimate:
+    """:func:`_boundary` for the categories whose probability is 0 or 1."""
+    at = (probs == 0.0) | (probs == 1.0)
+    parts = [
+        f"probs[{names[j]}] = {probs[j]:g}: {_exact_proportion(round(probs[j] * n), n)}"
+        for j in np.flatnonzero(at)
+    ]
+    return _boundary(est, at, "; ".join(parts))
