@@ -336,6 +336,16 @@ def test_multivariate_normal_rows_named_by_column(real, capsys):
     assert rows["covariance[x1,x2]"][0] == pytest.approx(np.cov(data.T, bias=True)[0, 1], abs=5e-5)
 
 
+def test_a_column_named_twice_is_refused(real):
+    path, _ = real
+    for argv, flag in (
+        (["multivariate_normal", str(path), "--columns", "x1,x2,x1"], "--columns"),
+        (["linear", str(path), "--y", "z", "--x", "x1,x1"], "--x"),
+    ):
+        with pytest.raises(DataError, match=f"{flag} .* names 'x1' more than once"):
+            run_mle(argv)
+
+
 def test_a_nonlinear_name_without_a_start_asks_for_one(real):
     path, _ = real
     argv = ["nonlinear", str(path), "--formula", "y ~ a * exp(-r * t)", "--start", "a=1"]

@@ -218,12 +218,7 @@ def parse_covariances(spec: str) -> list[str]:
 
 def parse_columns(spec: str | None) -> list[str] | None:
     """``"a,b"`` -> ``["a", "b"]``; None stays None (all columns)."""
-    if spec is None:
-        return None
-    columns = [c.strip() for c in spec.split(",") if c.strip()]
-    if not columns:
-        raise DataError(f"--columns {spec!r} names no column")
-    return columns
+    return parse_list(spec, "--columns")
 
 
 def parse_list(spec: str | None, flag: str) -> list[str] | None:
@@ -233,6 +228,9 @@ def parse_list(spec: str | None, flag: str) -> list[str] | None:
     items = [c.strip() for c in spec.split(",") if c.strip()]
     if not items:
         raise DataError(f"{flag} {spec!r} names no column")
+    twice = sorted({c for c in items if items.count(c) > 1})
+    if twice:
+        raise DataError(f"{flag} {spec!r} names {', '.join(map(repr, twice))} more than once")
     return items
 
 

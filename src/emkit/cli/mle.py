@@ -262,12 +262,13 @@ def gamma(x: np.ndarray) -> Estimate:
 def multivariate(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate, str]:
     """A multivariate normal of ``--columns`` (default: every numeric column)."""
     from emkit import mle
+    from emkit.cli.fit import parse_list
     from emkit.cli.table import is_number
 
     if args.column:
         names = [args.column]
     elif args.columns:
-        names = [c.strip() for c in args.columns.split(",") if c.strip()]
+        names = parse_list(args.columns, "--columns") or []
     else:
         names = [c for c in frame.columns if is_number(frame[c])]
     data = _complete(_columns(frame, names, args.data), args.data)
@@ -280,6 +281,7 @@ def multivariate(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimat
 
 def regression(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate, str]:
     """Linear (``--formula 'y ~ x1 + x2'`` or ``--y``/``--x``) or nonlinear regression."""
+    from emkit.cli.fit import parse_list
     from emkit.cli.formula import linear_terms, parse_expression, split
 
     if args.family == "linear":
@@ -287,7 +289,7 @@ def regression(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
             response, terms, intercept = linear_terms(args.formula)
         elif args.response and args.regressors:
             response = args.response
-            terms = [c.strip() for c in args.regressors.split(",") if c.strip()]
+            terms = parse_list(args.regressors, "--x") or []
             intercept = True
         else:
             raise DataError("linear needs --formula 'y ~ x1 + x2', or --y and --x")
