@@ -36,6 +36,10 @@ class MixtureQueries:
     def predict_proba(self, X) -> np.ndarray:
         """Posterior probability of each component for each row, shape (n, k)."""
         x = self._checked_rows(X)  # first: raises NotFittedError before the model is built
+        return self._proba_of(x)
+
+    def _proba_of(self, x: Any) -> Any:
+        """:meth:`predict_proba` of rows already checked by ``_checked_rows``."""
         log_resp, _ = self._mixture().log_resp(x)
         return namespace_of(log_resp).exp(log_resp)  # a tensor answers a tensor
 

@@ -212,13 +212,11 @@ class KMeans(
             if not is_dask_collection(X):
                 data = place.hold(array_source(x, w), x, w)
             tol = inertia_tol(x, self.tol, variance)
+        # The objective is const - inertia / 2 (on the rows divided by scale).
+        normaliser = _log_normaliser(data.total_weight, x.shape[1], self.n_clusters)
         printer = None
         if self.verbose:
-            k, d = self.n_clusters, x.shape[1]
-            const = starts[0].log_prior() + data.total_weight * (
-                -np.log(k) - 0.5 * d * np.log(2 * np.pi)
-            )
-            printer = InertiaPrinter(const, scale**2, len(starts))
+            printer = InertiaPrinter(starts[0].log_prior() + normaliser, scale**2, len(starts))
         with memory_message(place, data):
             fit = fit_starts(
                 starts,
@@ -248,7 +246,7 @@ class KMeans(
         self.n_iter_ = max(result.n_iter, 1)
         self.history_ = result.history
         if scale != 1.0:  # history_ in the data's own units: const - inertia / 2
-            const = result.model.log_prior() + _log_normaliser(x, w, self.n_clusters)
+            const = result.model.log_prior() + normaliser
             self.history_ = const + (result.history - const) * scale**2
         self.converged_ = result.converged
         return self
@@ -324,10 +322,10 @@ def _power_of_two_scale(variance: np.ndarray) -> float:
     return float(2.0 ** np.round(np.log2(spread)))
 
 
-def _log_normaliser(x: np.ndarray, w: np.ndarray | None, k: int) -> float:
-    """The constant of the objective: total weight times (log(1/k) - d log(2 pi) / 2)."""
-    total = x.shape[0] if w is None else float(w.sum())
-    return total * (-np.log(k) - 0.5 * x.shape[1] * np.log(2 * np.pi))
+def _log_normaliser(total: float, d: int, k: int) -> float:
+    """The constant of the objective for rows of ``total`` weight in ``d`` features and ``k``
+    clusters: total weight times (log(1/k) - d log(2 pi) / 2)."""
+    return total * (-np.log(k) - 0.5 * d * np.log(2 * np.pi))
 
 
 def _assign(

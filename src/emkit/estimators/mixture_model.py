@@ -268,10 +268,9 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 f"({names}; the first is row {i}: {x[i].tolist()}), so they have no component "
                 "probabilities"
             )
-        # From the checked rows: the base method would check them again, and a plain array
-        # would then draw scikit-learn's warning that the fit had feature names.
-        log_resp, _ = self._mixture().log_resp(x)
-        return np.exp(log_resp)
+        # From the checked rows: checked again as a plain array, they would draw
+        # scikit-learn's warning that the fit had feature names.
+        return self._proba_of(x)
 
     def sample(self, n_samples=1):
         """Draw ``n_samples`` rows; returns (X of shape (n, d), component labels of shape (n,))."""

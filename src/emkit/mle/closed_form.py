@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,18 +44,19 @@ def _estimate(fit: Any, x: np.ndarray, params: dict, method: str) -> Estimate:
     return Estimate(params, fit.asymptotic_covariance() / n, loglik, n, method)
 
 
-def _boundary(est: Estimate, at: np.ndarray, what: str) -> Estimate:
+def _boundary(est: Estimate, at: np.ndarray, what: Callable[[], str]) -> Estimate:
     """``est`` with NaN variances for the scalar parameters ``at`` (bool, one per row of its
     covariance) that lie on the boundary of their space, where the Fisher information gives a
     standard error of 0 and a Wald interval of one point, neither valid; a
-    DegenerateFitWarning says ``what`` (which estimate, and the exact interval to use)."""
+    DegenerateFitWarning says ``what()`` (which estimate, and the exact interval to use),
+    composed only then."""
     if not at.any():
         return est
     cov = np.array(est.cov, dtype=float, copy=True)
     cov[at, :] = np.nan
     cov[:, at] = np.nan
     warnings.warn(
-        f"{what}: on the boundary of the parameter space its Wald standard error (0) and "
+        f"{what()}: on the boundary of the parameter space its Wald standard error (0) and "
         "interval are not valid, so they are NaN",
         DegenerateFitWarning,
         stacklevel=3,
@@ -100,8 +102,11 @@ def bernoulli(x) -> Estimate:
     fit = _fit(Bernoulli(), x)
     est = _estimate(fit, x, {"p": fit.probs[0]}, "Bernoulli maximum likelihood")
     p, k = fit.probs[0], float(x.sum())
-    what = f"p = {p:g} (all {x.size} outcomes are {int(p)}); {_exact_proportion(k, x.size)}"
-    return _boundary(est, np.array([p in (0.0, 1.0)]), what)
+    return _boundary(
+        est,
+        np.array([p in (0.0, 1.0)]),
+        lambda: f"p = {p:g} (all {x.size} outcomes are {int(p)}); {_exact_proportion(k, x.size)}",
+    )
 
 
 def binomial(k, n) -> Estimate:
@@ -141,9 +146,12 @@ def binomial(k, n) -> Estimate:
     loglik = stats.binom.logpmf(k, n, p).sum()
     cov = fit.asymptotic_covariance() / total
     est = Estimate({"p": p}, cov, loglik, total, "Binomial maximum likelihood")
-    exact = _exact_proportion(k.sum(), total)
-    what = f"p = {p:g} ({k.sum():g} successes in {total:g} trials); {exact}"
-    return _boundary(est, np.array([p in (0.0, 1.0)]), what)
+    successes = f"{k.sum():g} successes in {total:g} trials"
+    return _boundary(
+        est,
+        np.array([p in (0.0, 1.0)]),
+        lambda: f"p = {p:g} ({successes}); {_exact_proportion(k.sum(), total)}",
+    )
 
 
 def poisson(x) -> Estimate:
@@ -175,8 +183,11 @@ def poisson(x) -> Estimate:
     fit = _fit(Poisson(), x)
     est = _estimate(fit, x, {"rate": fit.rate[0]}, "Poisson maximum likelihood")
     high = stats.chi2.ppf(0.975, 2) / (2 * x.size)  # the exact (Garwood) bound at 0 counts
-    what = f"rate = 0 (all {x.size} counts are 0); the exact 95% interval is [0, {high:.4g}]"
-    return _boundary(est, np.array([fit.rate[0] == 0.0]), what)
+    return _boundary(
+        est,
+        np.array([fit.rate[0] == 0.0]),
+        lambda: f"rate = 0 (all {x.size} counts are 0); the exact 95% interval is [0, {high:.4g}]",
+    )
 
 
 def exponential(x) -> Estimate:
@@ -375,4 +386,4 @@ def _categorical_boundary(est: Estimate, probs: np.ndarray, n: int, names: list)
         f"probs[{names[j]}] = {probs[j]:g}: {_exact_proportion(round(probs[j] * n), n)}"
         for j in np.flatnonzero(at)
     ]
-    return _boundary(est, at, "; ".join(parts))
+    return _boundary(est, at, lambda: "; ".join(parts))
