@@ -165,6 +165,28 @@ def test_threads_give_the_same_fit_to_the_last_bit(monkeypatch, weighted):
     assert cpu_threads.num_threads() == 3
 
 
+def test_the_kmeans_passes_take_their_thread_count_from_timing(monkeypatch):
+    # On a 2-vCPU VM the pass ran 1.75x slower on two threads than on one: its thread count,
+    # and the final labelling's, are now timed (TimedThreads), which moves no bit of the fit.
+    kinds = []
+
+    class Recording(cpu_threads.TimedThreads):
+        def run(self, key, fn):
+            kinds.append("labels" if key[0] == "labels" else "pass")
+            return super().run(key, fn)
+
+    monkeypatch.setattr(nearest_pass, "NEAREST_THREADS", Recording())
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "2")
+    x = blobs(n=70_000, d=2, k=5)
+    fit = KMeans(5, n_init=1, random_state=0, max_iter=12, tol=0.0).fit(x)
+    assert kinds.count("pass") >= 2 * cpu_threads.TIMED_CALLS and "labels" in kinds
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "1")
+    alone = KMeans(5, n_init=1, random_state=0, max_iter=12, tol=0.0).fit(x)
+    np.testing.assert_array_equal(fit.cluster_centers_, alone.cluster_centers_)
+    np.testing.assert_array_equal(fit.labels_, alone.labels_)
+    assert fit.inertia_ == alone.inertia_
+
+
 @pytest.mark.parametrize("offset", [0.0, 1e6])
 def test_same_start_same_result_as_sklearn_lloyd(offset):
     """Far from the origin too: distances are taken from the data's mean, as scikit-learn
