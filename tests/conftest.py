@@ -33,3 +33,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+class _AllThreads:
+    """A stand-in for the passes' TimedThreads: every call on all the kernel threads."""
+
+    @staticmethod
+    def run(key, fn):
+        return fn()
+
+
+@pytest.fixture
+def all_threads(monkeypatch):
+    """The CPU passes run on every kernel thread they are given (kernel_threads,
+    EMKIT_NUM_THREADS) rather than on the count their timing chose, so that a test of thread
+    counts runs each count it names."""
+    from emkit.backend import family_pass, gaussian_pass, nearest_pass
+
+    for module, name in (
+        (family_pass, "FAMILY_THREADS"),
+        (gaussian_pass, "GAUSSIAN_THREADS"),
+        (nearest_pass, "NEAREST_THREADS"),
+    ):
+        monkeypatch.setattr(module, name, _AllThreads())

@@ -348,7 +348,7 @@ def test_rows_outside_the_support_in_a_later_chunk_are_marked(monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["exponential", "gamma", "poisson"])
-def test_a_fit_is_the_same_to_the_last_bit_on_any_number_of_threads(name, monkeypatch):
+def test_a_fit_is_the_same_to_the_last_bit_on_any_number_of_threads(name, monkeypatch, all_threads):
     # The pass adds parts of PART_ROWS rows in order, whatever the thread count (it was one
     # part per thread): the thread count can then be chosen by timing without moving a bit.
     monkeypatch.setattr(family_pass, "PART_ROWS", 5000, raising=False)  # the last shorter

@@ -148,7 +148,7 @@ def test_tie_goes_to_the_first_centre():
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_threads_give_the_same_fit_to_the_last_bit(monkeypatch, weighted):
+def test_threads_give_the_same_fit_to_the_last_bit(monkeypatch, all_threads, weighted):
     # The passes add fixed groups of rows in row order, whatever the parts the threads take
     # (they added one sum per part, which moved the last bits of the centres).
     x = blobs(n=70_000, d=2, k=5)  # enough rows for several threads and parts

@@ -125,7 +125,9 @@ def test_narrow_component_far_away_takes_the_exact_path(name):
 
 @pytest.mark.parametrize("single", [False, True])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_threads_give_the_same_statistics_to_the_last_bit(monkeypatch, single, weighted):
+def test_threads_give_the_same_statistics_to_the_last_bit(
+    monkeypatch, all_threads, single, weighted
+):
     # The pass adds fixed groups of rows in row order, whatever the parts the threads take
     # (it added one sum per thread's part, which moved the last bits between thread counts).
     x = blobs(n=40_000, d=4, k=5)
@@ -145,6 +147,30 @@ def test_threads_give_the_same_statistics_to_the_last_bit(monkeypatch, single, w
         for (sums, loglik, top), (sums0, loglik0, top0) in zip(other, got[0], strict=True):
             np.testing.assert_array_equal(sums[0], sums0[0])
             assert loglik == loglik0 and (single or top == top0)
+
+
+def test_the_gaussian_pass_takes_its_thread_count_from_timing(monkeypatch):
+    # On a 2-vCPU VM two threads ran (1e6, 2, 5) full 1.8x slower than one: the pass's thread
+    # count is now timed (TimedThreads), which moves no bit of the fit.
+    counts = []
+
+    class Recording(cpu_threads.TimedThreads):
+        def run(self, key, fn):
+            counts.append(key)
+            return super().run(key, fn)
+
+    monkeypatch.setattr(gaussian_pass, "GAUSSIAN_THREADS", Recording())
+    monkeypatch.setattr(cpu_threads, "MIN_ROWS_PER_THREAD", 1000)
+    monkeypatch.setattr(gaussian_pass, "MIN_GAUSSIAN_VALUES_PER_THREAD", 1000)
+    x = blobs(n=40_000, d=2, k=5)
+    options = dict(n_init=1, random_state=0, max_iter=10, tol=0.0)
+    with cpu_threads.kernel_threads(2):
+        timed = GaussianMixture(5, **options).fit(x)
+    assert len(counts) >= 2 * cpu_threads.TIMED_CALLS
+    with cpu_threads.kernel_threads(1):
+        alone = GaussianMixture(5, **options).fit(x)
+    np.testing.assert_array_equal(timed.means_, alone.means_)
+    assert timed.lower_bound_ == alone.lower_bound_
 
 
 def form_of(mixture):

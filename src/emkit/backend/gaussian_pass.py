@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from emkit.backend import threads as cpu_threads
-from emkit.backend.threads import l2_cache_bytes, over_threads, row_groups
+from emkit.backend.threads import TimedThreads, l2_cache_bytes, over_threads, row_groups
 from emkit.backend.underflow import LOG_TINY, LOG_TINY_SINGLE, exp_normal
 
 # The Gaussian pass in values of features and log joints per thread: below it (1e5 rows of 2
@@ -69,6 +69,10 @@ def quadratic_sums(
     return _threaded(x, weights, forms)
 
 
+# The thread count of the pass, chosen by timing it: on a 2-vCPU AMD EPYC VM two threads
+# gained 1.4x at (1e6, 10, 10) full but ran 1.8x slower at (1e6, 2, 5) full and 1.5x at
+# (1e6, 10, 10) diag, whose blocks are short NumPy calls.
+GAUSSIAN_THREADS = TimedThreads()
 # Rows per block of the Gaussian pass: its features and log joints fill this share of a
 # core's L2 cache, between these bounds (fewer rows: Python's cost per block dominates; more:
 # the products slow down). The rest holds the rows read and, on a core whose L2 two vCPUs
@@ -568,12 +572,17 @@ def _threaded(
     k = sum(f.n_components for f in forms)
     block = _gaussian_block(width, k, x.shape[0], len(forms), 4 if single else 8)
     group = row_groups(x.shape[0], block)
-    parts = over_threads(
-        x,
-        weights,
-        lambda xs, ws, start: _partial(xs, ws, forms, log_max, single, group),
-        min_rows_per_thread=min_rows,
-        align=group,
+    # the groups' sums do not depend on the threads, so their count is chosen by timing
+    key = (width, tuple(f.n_components for f in forms), single, int(x.shape[0]).bit_length())
+    parts = GAUSSIAN_THREADS.run(
+        key,
+        lambda: over_threads(
+            x,
+            weights,
+            lambda xs, ws, start: _partial(xs, ws, forms, log_max, single, group),
+            min_rows_per_thread=min_rows,
+            align=group,
+        ),
     )
     groups = [sums for part in parts for sums in part]  # in row order
     sums = [reduce(np.add, (g[0][j] for g in groups)) for j in range(len(forms))]
