@@ -34,6 +34,10 @@ GROUPS_PER_PASS = 64
 # (TimedThreads).
 TIMED_CALLS = 3
 REVISIT_CALLS = 16
+# Where one count's first call took this many times the other's, the timing stops there: the
+# slower count's further calls cost more than they could tell ((2e5, 50, 20) full took 0.6 s
+# per pass on two threads and 0.95 on one).
+DECISIVE_RATIO = 1.25
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 _controller = None
@@ -149,7 +153,8 @@ class TimedThreads:
     """The thread count of a kind of pass, chosen by timing it in this process.
 
     The first ``TIMED_CALLS`` calls of each kind (a key the caller gives) alternate between
-    all the kernel threads and one; later calls take the count whose last ``TIMED_CALLS``
+    all the kernel threads and one, fewer where one count is clearly the faster (by
+    ``DECISIVE_RATIO``); later calls take the count whose last ``TIMED_CALLS``
     calls were the fastest, and every ``REVISIT_CALLS``-th call runs on the other count, so
     that the choice follows the machine when its load changes (a choice made while another
     process held the cores no longer sticks for the life of the process). For passes whose
@@ -175,7 +180,7 @@ class TimedThreads:
             kind, {1: deque(maxlen=TIMED_CALLS), full: deque(maxlen=TIMED_CALLS)}
         )
         calls = self._calls[kind] = self._calls.get(kind, 0) + 1
-        if min(len(times) for times in seconds.values()) < TIMED_CALLS:
+        if min(len(times) for times in seconds.values()) < TIMED_CALLS and not _decided(seconds):
             threads = full if len(seconds[full]) <= len(seconds[1]) else 1
         else:
             threads = min(seconds, key=lambda count: min(seconds[count]))
@@ -186,6 +191,13 @@ class TimedThreads:
             out = fn()
         seconds[threads].append(time.perf_counter() - tic)
         return out
+
+
+def _decided(seconds: dict[int, deque[float]]) -> bool:
+    """Whether each count has been timed and the slower's best took ``DECISIVE_RATIO`` times
+    the faster's."""
+    best = [min(times) for times in seconds.values() if times]
+    return len(best) == len(seconds) and max(best) >= DECISIVE_RATIO * min(best)
 
 
 def row_groups(rows: int, block: int) -> int:
