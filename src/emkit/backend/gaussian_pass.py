@@ -572,8 +572,10 @@ def _threaded(
     k = sum(f.n_components for f in forms)
     block = _gaussian_block(width, k, x.shape[0], len(forms), 4 if single else 8)
     group = row_groups(x.shape[0], block)
-    # the groups' sums do not depend on the threads, so their count is chosen by timing
-    key = (width, tuple(f.n_components for f in forms), single, int(x.shape[0]).bit_length())
+    # The groups' sums do not depend on the threads, so their count is chosen by timing, per
+    # kind of pass: its features, its components to a power of two (in a lockstep grid the
+    # forms change as fits end) and its rows to a power of two.
+    key = (width, k.bit_length(), single, int(x.shape[0]).bit_length())
     parts = GAUSSIAN_THREADS.run(
         key,
         lambda: over_threads(

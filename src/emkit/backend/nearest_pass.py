@@ -176,8 +176,10 @@ def _nearest_pass(x: Any, weights: np.ndarray | None, forms: list, far: bool) ->
     k_total = sum(f.n_components for f in forms)
     block = nearest_block_rows(x.shape[1], k_total, max(f.n_components for f in forms))
     group = row_groups(x.shape[0], block)
-    # the groups' sums do not depend on the threads, so their count is chosen by timing
-    key = (tuple(f.n_components for f in forms), x.shape[1], int(x.shape[0]).bit_length(), far)
+    # The groups' sums do not depend on the threads, so their count is chosen by timing, per
+    # kind of pass: its centres to a power of two (n_init starts in lockstep end one by one),
+    # features, and rows to a power of two.
+    key = (k_total.bit_length(), x.shape[1], int(x.shape[0]).bit_length(), far)
     parts = NEAREST_THREADS.run(
         key,
         lambda: over_threads(
