@@ -86,6 +86,26 @@ def test_criteria_and_errors(faithful):
     assert isinstance(emkit.select_mixture, type(select_mixture))
 
 
+def test_one_name_one_k_and_a_list_of_rows_are_taken_as_they_are_meant(faithful, tmp_path):
+    # A string was iterated letter by letter: "VVV" became V, V, V, mclust's one-dimensional
+    # V, taken as spherical on these two columns; a list of rows crashed in the criteria.
+    one = select_mixture(faithful.tolist(), n_components=2, covariance_types="VVV")
+    want = GaussianMixture(2, covariance_type="full", init_params="hc", random_state=0)
+    want.fit(faithful)
+    assert one.table_.covariance_type.tolist() == ["full"]
+    assert one.table_.n_components.tolist() == [2]
+    assert one.best_.log_likelihood_ == pytest.approx(want.log_likelihood_, rel=1e-9)
+    with pytest.raises(ValueError, match="one-dimensional models, and X has 2 columns"):
+        select_mixture(faithful, covariance_types="E")
+    # covariance_type= (GaussianMixture's name) went to the template and the grid overwrote it
+    with pytest.raises(ValueError, match="covariance_types=.* instead of covariance_type="):
+        select_mixture(faithful, covariance_type="EII")
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(ValueError, match="names a folder"):
+        select_mixture(faithful, n_components=[1], covariance_types=["EII"], checkpoint=afile)
+
+
 def test_plans_of_a_grid_share_their_checks_and_starts(monkeypatch):
     """The plans of a grid share the checked rows, the start rows drawn from them and each
     start's responsibilities (SharedStarts); every plan starts where the fit alone starts, its

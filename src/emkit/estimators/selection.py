@@ -159,9 +159,10 @@ def select_mixture(
     Parameters
     ----------
     X : array-like of shape (n, d).
-    n_components : numbers of components to try.
-    covariance_types : structures to try (mclust's names, or full, tied, diag, spherical);
-        None (default) for mclust's 14 (E and V in one dimension).
+    n_components : numbers of components to try (one int, or several).
+    covariance_types : structures to try, one name or several (mclust's names, or full, tied,
+        diag, spherical; E and V for one-dimensional data only); None (default) for mclust's
+        14 (E and V in one dimension).
     criterion : {"bic", "aic", "icl"}, minimised (scikit-learn's sign).
     estimator : template GaussianMixture whose other parameters every fit uses (default
         ``GaussianMixture(init_params="hc", random_state=0)``).
@@ -208,6 +209,20 @@ def select_mixture(
         raise ValueError(f"criterion must be one of {', '.join(CRITERIA)}; got {criterion!r}")
     if icl not in ("hard", "soft"):
         raise ValueError(f"icl must be 'hard' (mclust's) or 'soft' (entropy); got {icl!r}")
+    if "covariance_type" in params:  # the grid sets it for every fit: silently overwritten
+        raise ValueError(
+            "select_mixture sets covariance_type for each fit of its grid; pass the choices "
+            f"as covariance_types=[...] instead of covariance_type={params['covariance_type']!r}"
+        )
+    if checkpoint is not None and Path(checkpoint).exists() and not Path(checkpoint).is_dir():
+        raise ValueError(
+            f"checkpoint names a folder for the fits' checkpoint files; {str(checkpoint)!r} "
+            "is a file: name a folder (it is created where it does not exist)"
+        )
+    if isinstance(covariance_types, str):  # one name, not its letters
+        covariance_types = [covariance_types]
+    if isinstance(n_components, int | np.integer):
+        n_components = [n_components]
     if estimator is not None:
         template = clone(estimator)
     else:
@@ -227,9 +242,17 @@ def select_mixture(
     if is_device_array(X) or is_dask_collection(X):
         n_rows, n_columns = X.shape[0], X.shape[1]
     else:
-        n_rows, n_columns = check_array(X, dtype=None, ensure_all_finite=False).shape
+        checked = check_array(X, dtype=None, ensure_all_finite=False)
+        if not hasattr(X, "shape"):  # a list of rows: the criteria read the array's shape
+            X = checked
+        n_rows, n_columns = checked.shape
     if covariance_types is None:
         covariance_types = ("E", "V") if n_columns == 1 else MCLUST_MODELS
+    elif n_columns > 1 and {"E", "V"} & set(covariance_types):
+        raise ValueError(
+            f"covariance types E and V are mclust's one-dimensional models, and X has "
+            f"{n_columns} columns: use EII (spherical, equal volume) or VII (spherical)"
+        )
     types = list(dict.fromkeys(covariance_structure(t).name for t in covariance_types))
     if not ks or not types:
         raise ValueError("n_components and covariance_types must each name at least one choice")
