@@ -132,7 +132,7 @@ class MixtureSelection:
 
 def select_mixture(
     X,
-    n_components: Iterable[int] = range(1, 10),
+    n_components: int | Iterable[int] = range(1, 10),
     covariance_types: Iterable[str] | None = None,
     criterion: str = "bic",
     *,
@@ -222,7 +222,7 @@ def select_mixture(
     if isinstance(covariance_types, str):  # one name, not its letters
         covariance_types = [covariance_types]
     if isinstance(n_components, int | np.integer):
-        n_components = [n_components]
+        n_components = [int(n_components)]
     if estimator is not None:
         template = clone(estimator)
     else:
