@@ -702,6 +702,8 @@ BAD_INPUT = {
     ),
     "a dict": ({"a": [1, 2]}, "got a dict"),
     "1e300": (COUNTS * 1e300, "overflow float64"),  # 8: KMeans gave inertia_ = inf
+    # variances of 0: GaussianMixture put both components on one mean, KMeans gave inertia 0
+    "1e-170": (COUNTS * 1e-170, "underflow float64"),
     "inf": (np.r_[COUNTS[:-1], [[np.inf, 1]]], "infinity"),
     "no rows": (np.zeros((0, 2)), "0 sample"),
     "3-D": (COUNTS[None], "dim 3"),
@@ -1003,3 +1005,7 @@ def test_mle_normal_refuses_values_whose_squares_overflow():
     with pytest.raises(ValueError, match="overflow float64 when squared"):
         mle.normal([1e300, -1e300])
     assert mle.normal([1e50, -1e50]).params["variance"] == pytest.approx(1e100)
+    # values too small to square said "values that are not all equal" although they are not
+    with pytest.raises(ValueError, match="underflow float64 when squared"):
+        mle.normal([1e-200, -1e-200, 3e-200])
+    assert mle.normal([1e-140, -1e-140]).params["variance"] == pytest.approx(1e-280)

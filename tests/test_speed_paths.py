@@ -380,6 +380,12 @@ def test_one_pass_value_check_agrees_with_the_exact_checks(order):
     assert not finite_and_moderate(big)
     check_magnitude(big)
     assert not finite_and_moderate(x[:, ::2])  # neither C nor F contiguous: checked one by one
+    # values all below MIN_MAGNITUDE (squares that underflow) are refused; zeros are not
+    assert not finite_and_moderate(x * 1e-160) and not finite_and_moderate(0 * x)
+    check_magnitude(0 * x)
+    assert finite_and_moderate(x * 1e-140)
+    with pytest.raises(ValueError, match="no larger than"):
+        check_magnitude(x * 1e-160)
     with pytest.raises(ValueError, match="as large as"):
         from emkit import GaussianMixture
 

@@ -84,12 +84,17 @@ def numeric_input(estimator, x) -> Iterator[None]:
         raise
 
 
-# Beyond this magnitude the squares and sums the statistics are made of overflow float64.
+# Beyond this magnitude the squares and sums the statistics are made of overflow float64;
+# data all below the smaller one have squares that underflow (to subnormals, then 0): their
+# variances come out 0 and every fit collapses (GaussianMixture on data times 1e-170 put both
+# components on one mean).
 MAX_MAGNITUDE = 1e150
+MIN_MAGNITUDE = 1e-150
 
 
-def check_magnitude(x: np.ndarray) -> None:
-    """ValueError where a value of ``x`` is so large that its square overflows float64."""
+def check_magnitude(x: np.ndarray, name: str = "X") -> None:
+    """ValueError where a value of ``x`` is so large that its square overflows float64, or
+    where its values, not all 0, are all so small that their squares underflow."""
     if x.size == 0:
         return
     # fmax / fmin skip NaN (missing values) and need no temporary the size of x.
@@ -97,16 +102,22 @@ def check_magnitude(x: np.ndarray) -> None:
     largest = float(np.fmax.reduce(extremes)) if not np.isnan(extremes).all() else 0.0
     if largest > MAX_MAGNITUDE:
         raise ValueError(
-            f"X holds values as large as {largest:.3g}; beyond {MAX_MAGNITUDE:.0e} their squares "
-            "overflow float64 and the fit would be inf or NaN. Rescale the data first (e.g. "
-            f"divide by {largest:.0e}, or use sklearn.preprocessing.StandardScaler)"
+            f"{name} holds values as large as {largest:.3g}; beyond {MAX_MAGNITUDE:.0e} their "
+            "squares overflow float64 and the fit would be inf or NaN. Rescale the data first "
+            f"(e.g. divide by {largest:.0e}, or use sklearn.preprocessing.StandardScaler)"
+        )
+    if 0.0 < largest < MIN_MAGNITUDE:
+        raise ValueError(
+            f"{name} holds values no larger than {largest:.3g}; below {MIN_MAGNITUDE:.0e} their "
+            "squares underflow float64 and the variances would be 0. Rescale the data first "
+            f"(e.g. multiply by {1.0 / largest:.0e}, or use sklearn.preprocessing.StandardScaler)"
         )
 
 
 def finite_and_moderate(x: np.ndarray) -> bool:
     """True where every value of ``x`` is finite and at most :data:`MAX_MAGNITUDE` in size,
-    from one pass over it (the sum of squares); False where that sum does not show it (the
-    values are then checked one by one)."""
+    and some at least :data:`MIN_MAGNITUDE`, from one pass over it (the sum of squares);
+    False where that sum does not show it (the values are then checked one by one)."""
     if x.flags.c_contiguous:
         flat = x.reshape(-1)
     elif x.flags.f_contiguous:
@@ -115,8 +126,9 @@ def finite_and_moderate(x: np.ndarray) -> bool:
         return False
     with np.errstate(over="ignore", invalid="ignore"):
         squares = float(flat @ flat)
-    # Sums of non-negative terms never round below their largest term.
-    return squares < 0.5 * MAX_MAGNITUDE**2
+    # Sums of non-negative terms never round below their largest term, nor above their count
+    # times it.
+    return flat.shape[0] * MIN_MAGNITUDE**2 <= squares < 0.5 * MAX_MAGNITUDE**2
 
 
 def reject_nan(x: np.ndarray, hint: str) -> None:

@@ -165,7 +165,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             with numeric_input(self, X):
                 x, y = validate_data(self, X, y, y_numeric=True, dtype=[np.float64, np.float32])
             check_magnitude(x)
-            check_magnitude(np.asarray(y, dtype=float)[:, None])
+            check_magnitude(np.asarray(y, dtype=float)[:, None], "y")
             x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
             w = check_weights(sample_weight, x)
             z = np.column_stack([x, y])

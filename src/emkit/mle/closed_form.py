@@ -251,6 +251,11 @@ def normal(x) -> Estimate:
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
         fit = _fit(Normal(), x)
     if fit.variance[0] == 0:
+        if np.ptp(x) > 0:  # not all equal, but too small to square in float64
+            raise ValueError(
+                f"normal: values no larger than {np.abs(x).max():.3g} underflow float64 when "
+                "squared (the variance comes out 0); rescale the data first"
+            )
         raise ValueError("normal needs values that are not all equal (the variance MLE is 0)")
     if not np.isfinite(fit.variance[0]):
         raise ValueError(
