@@ -718,6 +718,18 @@ def test_bad_input_gets_one_clear_error(estimator, bad):
         ESTIMATORS[estimator](x)
 
 
+@pytest.mark.parametrize(
+    "estimator", ["MixtureModel", "ZeroInflatedPoisson", "KMeans", "MixtureOfRegressions"]
+)
+def test_nan_gets_emkits_message_where_missing_em_is_not_offered(estimator):
+    # These estimators passed scikit-learn's "consider HistGradientBoostingClassifier"
+    # message; GaussianMixture's already said where the NaN are and what to do.
+    x = COUNTS.copy()
+    x[7, 1] = np.nan
+    with pytest.raises(ValueError, match=r"NaN in 1 of 40 rows \(columns \[1\]\).*complete rows"):
+        ESTIMATORS[estimator](x)
+
+
 def test_a_bool_is_not_a_number_of_components():
     # 12: n_components=True used to fail deep inside with "an integer is required".
     with pytest.raises(ValueError, match="must be a number, not the bool True"):

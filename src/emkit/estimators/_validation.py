@@ -19,6 +19,11 @@ MISSING_EM_HINT = (
     'pass missing="em" to fit NaN as values missing at random, fill them first with '
     "emkit.GaussianImputer, or drop those rows"
 )
+# ... and for the others.
+NAN_HINT = (
+    "this estimator needs complete rows: drop those rows, or fill them first (e.g. with "
+    "emkit.GaussianImputer)"
+)
 
 
 def check_rows(
@@ -34,11 +39,11 @@ def check_rows(
     """Validate ``x`` as a 2-D float array with at least ``min_rows`` rows.
 
     Values must be finite; with ``allow_nan``, NaN marks a missing value (inf stays an error).
-    Otherwise NaN is a ValueError that, given ``nan_hint`` (what to do instead, such as
-    :data:`MISSING_EM_HINT`), says which rows and columns hold NaN. ``checked`` says that
-    ``x`` is an array this function already returned with the same options (the fits of a
-    model-selection grid share one): its values are not read again, only its shape, dtype
-    and the estimator's ``n_features_in_`` are handled.
+    Otherwise NaN is a ValueError that says which rows and columns hold NaN and what to do
+    instead: ``nan_hint`` (such as :data:`MISSING_EM_HINT`), else :data:`NAN_HINT`.
+    ``checked`` says that ``x`` is an array this function already returned with the same
+    options (the fits of a model-selection grid share one): its values are not read again,
+    only its shape, dtype and the estimator's ``n_features_in_`` are handled.
     """
     with numeric_input(estimator, x), config_context(assume_finite=True):
         # the values are checked below, in one pass where they are all finite and moderate
@@ -47,11 +52,10 @@ def check_rows(
         )
     if not checked and not finite_and_moderate(x):
         name = type(estimator).__name__
-        _assert_all_finite(
-            x, allow_nan=allow_nan or bool(nan_hint), estimator_name=name, input_name="X"
-        )
-        if nan_hint and not allow_nan:
-            reject_nan(x, nan_hint)
+        if allow_nan:
+            _assert_all_finite(x, allow_nan=True, estimator_name=name, input_name="X")  # inf
+        else:
+            check_complete(estimator, x, nan_hint or NAN_HINT)
         check_magnitude(x)
     if x.shape[0] < min_rows:
         raise ValueError(
@@ -129,6 +133,13 @@ def finite_and_moderate(x: np.ndarray) -> bool:
     # Sums of non-negative terms never round below their largest term, nor above their count
     # times it.
     return flat.shape[0] * MIN_MAGNITUDE**2 <= squares < 0.5 * MAX_MAGNITUDE**2
+
+
+def check_complete(estimator, x: np.ndarray, hint: str = NAN_HINT) -> None:
+    """ValueError where ``x`` (n, d) holds an infinity, or NaN: which rows and columns, and
+    ``hint``, what to do instead."""
+    _assert_all_finite(x, allow_nan=True, estimator_name=type(estimator).__name__, input_name="X")
+    reject_nan(x, hint)
 
 
 def reject_nan(x: np.ndarray, hint: str) -> None:

@@ -34,7 +34,12 @@ from emkit.estimators._mixture_api import (
     icl_of,
     warn_unless_converged,
 )
-from emkit.estimators._validation import check_magnitude, check_weights, numeric_input
+from emkit.estimators._validation import (
+    check_complete,
+    check_magnitude,
+    check_weights,
+    numeric_input,
+)
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
 from emkit.init import canonical_rows, draw_rows
@@ -163,7 +168,15 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             z, w = start_rows(data, INIT_ROWS, rng)
         else:
             with numeric_input(self, X):
-                x, y = validate_data(self, X, y, y_numeric=True, dtype=[np.float64, np.float32])
+                x, y = validate_data(
+                    self,
+                    X,
+                    y,
+                    y_numeric=True,
+                    dtype=[np.float64, np.float32],
+                    ensure_all_finite=False,
+                )
+            check_complete(self, x)
             check_magnitude(x)
             check_magnitude(np.asarray(y, dtype=float)[:, None], "y")
             x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
@@ -277,7 +290,10 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
     def _checked(self, X, y=None):
         check_is_fitted(self)
         with numeric_input(self, X):
-            x = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+            x = validate_data(
+                self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite=False
+            )
+        check_complete(self, x)
         x = np.asarray(x, dtype=np.float64)
         if y is None:
             return x, None
