@@ -25,7 +25,7 @@ def _expected_failures(estimator):
     return {
         "check_classifiers_classes": (
             "y == -1 marks an unlabelled row (scikit-learn's semi-supervised convention), "
-            "so labels {-1, 1} are one class plus unlabelled rows"
+            "so labels {-1, 1} are one class plus unlabelled rows, which fit refuses"
         )
     }
 
@@ -197,6 +197,25 @@ def test_string_labels_bad_priors_and_no_labels():
     weights = (Y_IRIS != 2).astype(float)
     with pytest.raises(ValueError, match=r"classes \[2\] have no labelled row"):
         GenerativeClassifier().fit(X_IRIS, Y_IRIS, sample_weight=weights)
+
+
+def test_fewer_than_two_labelled_classes_are_refused_as_by_qda():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (30, 2)), rng.normal(3, 1, (30, 2))])
+    # scikit-learn's discriminant analyses refuse one class too.
+    for y in (np.zeros(60), np.full(60, "a")):
+        with pytest.raises(ValueError, match="greater than one"):
+            QuadraticDiscriminantAnalysis().fit(X, y)
+        with pytest.raises(ValueError, match=r"y holds one class.*at least two classes"):
+            GenerativeClassifier().fit(X, y)
+    signs = np.where(np.arange(60) < 30, -1, 1)
+    with pytest.raises(ValueError, match=r"one class, \[1\], and rows labelled -1.*recode it"):
+        GenerativeClassifier().fit(X, signs)
+    # Recoded as the message says, {-1, 1} is QDA.
+    recoded = np.where(signs == -1, 0, signs)
+    clf = GenerativeClassifier(reg_covar=0.0).fit(X, recoded)
+    qda = QuadraticDiscriminantAnalysis().fit(X, recoded)
+    np.testing.assert_allclose(clf.predict_proba(X), qda.predict_proba(X), rtol=1e-8, atol=1e-12)
 
 
 def test_save_and_load(tmp_path):

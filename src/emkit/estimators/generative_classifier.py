@@ -70,7 +70,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    classes_ : array of shape (k,), the labels seen (without -1).
+    classes_ : array of shape (k,), the labels seen (without -1), at least two.
     priors_ : array of shape (k,).
     means_ : array of shape (k, d).
     covariances_ : full (k, d, d), tied (d, d), diag (k, d), spherical (k,).
@@ -154,7 +154,8 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n, d); NaN allowed with ``missing="em"``.
-        y : array-like of shape (n,), class labels; -1 marks an unlabelled row.
+        y : array-like of shape (n,), class labels, at least two classes; -1 marks an
+            unlabelled row (recode a class named -1).
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
@@ -268,8 +269,19 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
                 "every row is unlabelled (y == -1); a generative classifier needs labelled rows "
                 "of each class. To cluster unlabelled data, use GaussianMixture."
             )
-        self.classes_ = np.unique(y[~unlabelled])
-        return encode_labels(self.classes_, y)
+        classes = np.unique(y[~unlabelled])
+        if classes.size < 2:
+            found = f"y holds one class, {classes.tolist()}"
+            if unlabelled.any():
+                raise ValueError(
+                    f"{found}, and rows labelled -1, which mark unlabelled rows (scikit-learn's "
+                    "semi-supervised convention); a classifier needs labelled rows of at least "
+                    "two classes. If -1 is a class, recode it: y = np.where(y == -1, 0, y) for "
+                    "labels {-1, 1}."
+                )
+            raise ValueError(f"{found}; a classifier needs at least two classes.")
+        self.classes_ = classes
+        return encode_labels(classes, y)
 
     def _checked_priors(self, k: int) -> np.ndarray | None:
         if self.priors is None:
