@@ -255,6 +255,37 @@ def test_callback_warm_start_and_sklearn_tools(faithful):
     assert clone(model).get_params()["n_components"] == 2
 
 
+def test_warm_start_refuses_a_stored_fit_of_another_shape(faithful, tmp_path):
+    def warm():
+        return GaussianMixture(2, warm_start=True, random_state=0).fit(faithful)
+
+    for change, differs in [
+        ({"covariance_type": "tied"}, "covariance_type is 'tied' where the stored fit's is 'full'"),
+        ({"covariance_type": "VEV"}, "covariance_type is 'VEV' where the stored fit's is 'full'"),
+        ({"n_components": 3}, "n_components is 3 where the stored fit has 2"),
+    ]:
+        with pytest.raises(ValueError, match=differs + ".*Set warm_start=False"):
+            warm().set_params(**change).fit(faithful)
+    wider = np.hstack([faithful, faithful[:, :1]])
+    for data in (wider, [wider]):  # an array, and a list of chunks read as a source
+        with pytest.raises(ValueError, match="X has 3 features where the stored fit has 2"):
+            warm().fit(data)
+    # A model read from a file: its arrays tell its size and its covariances' layout.
+    warm().save(tmp_path / "model.json")
+    for change, differs in [
+        ({"covariance_type": "diag"}, r"covariances of shape \(2, 2\) where .* \(2, 2, 2\)"),
+        ({"n_components": 3}, "n_components is 3 where the stored fit has 2"),
+    ]:
+        with pytest.raises(ValueError, match=differs):
+            emkit.load(tmp_path / "model.json").set_params(**change).fit(faithful)
+    # An alias of the stored structure continues the fit, as scikit-learn's warm start does.
+    model = warm()
+    means = model.means_
+    model.set_params(covariance_type="VVV").fit(faithful)
+    assert model.n_iter_ <= 2
+    np.testing.assert_allclose(model.means_, means, rtol=1e-6)
+
+
 def test_icl_adds_twice_the_entropy(faithful):
     model = GaussianMixture(2, random_state=0).fit(faithful)
     resp = model.predict_proba(faithful)

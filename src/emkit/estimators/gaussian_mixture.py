@@ -349,6 +349,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         grid to :func:`emkit.em.fit_groups` at once, their common work in ``shared``."""
         self._validate_params()
         warm = self.warm_start and hasattr(self, "weights_")
+        if warm:
+            self._check_warm_start(X)
         rng = check_random_state(self.random_state)
         place = placement(self.device, X, self.dtype)
         data, x, w = self._data(
@@ -445,10 +447,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
                 del self.feature_names_in_
             if hasattr(source, "column_names"):  # a Parquet file names its columns
                 self.feature_names_in_: np.ndarray = np.asarray(source.column_names, dtype=object)
-        elif d != self.n_features_in_:
-            raise ValueError(
-                f"X has {d} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
+        elif d != self.n_features_in_:  # not reset: a warm start
+            self._refuse_warm_start(
+                f"X has {d} features where the stored fit has {self.n_features_in_}"
             )
         if n < max(self.n_components, 1) or d < 1:
             raise ValueError(
@@ -464,6 +465,46 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         data = checked(source, d, allow_nan=self.missing == "em", nan_hint=MISSING_EM_HINT)
         x, w = start_rows(data, INIT_ROWS, rng)
         return (data if place is None else place.stream(data)), x, w
+
+    def _check_warm_start(self, X) -> None:
+        """Refuse to continue a stored fit whose parameters do not have the shape asked for:
+        another ``n_components``, covariance structure or number of features."""
+        structure = covariance_structure(self.covariance_type)
+        # (n_components, structure) of the stored fit. A model loaded from a file has no
+        # record: its arrays tell its size (a pruned fit: fewer than it started from) and,
+        # up to structures of one layout, its structure.
+        fitted = (self.weights_.shape[0], None)
+        fitted_k, fitted_name = getattr(self, "_fitted_setting", fitted)
+        differs = []
+        if fitted_k != self.n_components:
+            differs.append(
+                f"n_components is {self.n_components} where the stored fit has {fitted_k}"
+            )
+        if fitted_name is None:
+            layout = structure.parameter_shape(self.weights_.shape[0], self.n_features_in_)
+            if self.covariances_.shape != layout:
+                differs.append(
+                    f"covariance_type {self.covariance_type!r} has covariances of shape "
+                    f"{layout} where the stored fit's have {self.covariances_.shape}"
+                )
+        elif fitted_name != structure.name:
+            differs.append(
+                f"covariance_type is {self.covariance_type!r} where the stored fit's is "
+                f"{fitted_name!r}"
+            )
+        shape = getattr(X, "shape", None)  # arrays, data frames, tensors; others: in _data
+        if shape is not None and len(shape) == 2 and shape[1] != self.n_features_in_:
+            differs.append(
+                f"X has {shape[1]} features where the stored fit has {self.n_features_in_}"
+            )
+        if differs:
+            self._refuse_warm_start("; ".join(differs))
+
+    def _refuse_warm_start(self, differs: str) -> None:
+        raise ValueError(
+            f"warm_start=True continues the stored fit, but {differs}. Set warm_start=False "
+            "to fit afresh, or fit with the parameters and data of the stored fit."
+        )
 
     def _checked_fit_rows(self, X, reset: bool, shared: SharedStarts | None) -> np.ndarray:
         """``X`` validated for a fit; once for all the plans that share ``shared``."""
@@ -608,6 +649,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         self.history_ = result.history
         self.degenerate_components_ = degenerate
         self.degenerate_ = bool(degenerate.any())
+        # what a warm start must match (_check_warm_start); aliases by their canonical name
+        self._fitted_setting = (self.n_components, covariance_structure(self.covariance_type).name)
         # the statistics of the last E-step, at exactly the returned parameters: model
         # selection reads its criteria from them (emkit.estimators.selection)
         self._final_stats = result.stats
