@@ -254,6 +254,20 @@ def test_bootstrap_of_kmeans_and_bad_arguments():
         emkit.bootstrap(km, x, parameters=["means_"])
 
 
+def test_bootstrap_checks_x_against_the_fit_and_says_why_refits_fail():
+    x = _well_separated(200)
+    gm = GaussianMixture(2, random_state=0).fit(x)
+    # as the model's own methods refuse it
+    with pytest.raises(ValueError, match="X has 1 features, but GaussianMixture is expecting 2"):
+        gm.predict(x[:, :1])
+    for kind in ("nonparametric", "parametric", "weighted"):
+        with pytest.raises(ValueError, match="X has 1 features, but the model was fitted on 2"):
+            emkit.bootstrap(gm, x[:, :1], kind=kind, n_boot=3, random_state=0)
+    # Refits that all fail report the first failure's reason.
+    with pytest.raises(ValueError, match="0 of 3 .* first failure: .*max_iter"):
+        emkit.bootstrap(gm, x, n_boot=3, params={"max_iter": -1}, random_state=0)
+
+
 def test_same_seed_same_replicates():
     x = _well_separated(150)
     gm = GaussianMixture(2, random_state=0).fit(x)

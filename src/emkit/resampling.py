@@ -151,6 +151,13 @@ def bootstrap(
     extract = _extractors(model, parameters)
     estimates = {name: np.asarray(f(model), dtype=np.float64) for name, f in extract.items()}
     x = _rows(X)
+    fitted = getattr(model, "n_features_in_", None)
+    if fitted is not None and x.ndim == 2 and x.shape[1] != fitted:
+        # else every refit fails on it, and the failures read as a model too complex
+        raise ValueError(
+            f"X has {x.shape[1]} features, but the model was fitted on {fitted}; bootstrap "
+            "the model with the data it was fitted to"
+        )
     n = x.shape[0]
     scale = np.nanstd(np.asarray(x, dtype=np.float64), axis=0) if x.ndim == 2 else None
     key = _match_key(model)
@@ -182,8 +189,8 @@ def bootstrap(
             try:
                 args = (data,) if target is None else (data, target)
                 fit.fit(*args) if weights is None else fit.fit(*args, sample_weight=weights)
-            except (ValueError, np.linalg.LinAlgError):
-                return None
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                return exc
         values = {name: np.asarray(f(fit), dtype=np.float64) for name, f in extract.items()}
         order = _matching(model, fit, key, scale)
         if order is not None:
@@ -197,11 +204,13 @@ def bootstrap(
         from joblib import Parallel, delayed
 
         results = Parallel(n_jobs=n_jobs)(delayed(one)(seed) for seed in seeds)
-    kept = [r for r in results if r is not None]
+    kept = [r for r in results if not isinstance(r, Exception)]
     if len(kept) < 2:
+        first = next(r for r in results if isinstance(r, Exception))
         raise ValueError(
             f"only {len(kept)} of {n_boot} bootstrap fits succeeded; the model may be too "
-            "complex for the data (fewer components, or a simpler covariance_type)"
+            "complex for the data (fewer components, or a simpler covariance_type). The first "
+            f"failure: {type(first).__name__}: {first}"
         )
     replicates = {name: np.stack([r[name] for r in kept]) for name in extract}
     return BootstrapResult(estimates, replicates, kind, len(results) - len(kept))
