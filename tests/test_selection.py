@@ -95,8 +95,10 @@ def test_one_name_one_k_and_a_list_of_rows_are_taken_as_they_are_meant(faithful,
     assert one.table_.covariance_type.tolist() == ["full"]
     assert one.table_.n_components.tolist() == [2]
     assert one.best_.log_likelihood_ == pytest.approx(want.log_likelihood_, rel=1e-9)
-    with pytest.raises(ValueError, match="one-dimensional models, and X has 2 columns"):
+    with pytest.raises(ValueError, match="one-dimensional models .E, V., and the data have 2"):
         select_mixture(faithful, covariance_types="E")
+    with pytest.raises(ValueError, match="one-dimensional models .E, V., and the data have 2"):
+        GaussianMixture(2, covariance_type="V").fit(faithful)  # it fitted VII
     # covariance_type= (GaussianMixture's name) went to the template and the grid overwrote it
     with pytest.raises(ValueError, match="covariance_types=.* instead of covariance_type="):
         select_mixture(faithful, covariance_type="EII")

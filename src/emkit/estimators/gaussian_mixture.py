@@ -356,7 +356,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         data, x, w = self._data(
             X, sample_weight, reset=not warm, rng=rng, place=place, shared=shared
         )
-        structure = covariance_structure(self.covariance_type)
+        structure = covariance_structure(self.covariance_type, data.n_features)
         self._check_options()
         prior = self._covariance_prior(x, structure)
         starts = (

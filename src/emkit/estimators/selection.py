@@ -248,12 +248,8 @@ def select_mixture(
         n_rows, n_columns = checked.shape
     if covariance_types is None:
         covariance_types = ("E", "V") if n_columns == 1 else MCLUST_MODELS
-    elif n_columns > 1 and {"E", "V"} & set(covariance_types):
-        raise ValueError(
-            f"covariance types E and V are mclust's one-dimensional models, and X has "
-            f"{n_columns} columns: use EII (spherical, equal volume) or VII (spherical)"
-        )
-    types = list(dict.fromkeys(covariance_structure(t).name for t in covariance_types))
+    structures = [covariance_structure(t, n_columns) for t in covariance_types]
+    types = list(dict.fromkeys(structure.name for structure in structures))
     if not ks or not types:
         raise ValueError("n_components and covariance_types must each name at least one choice")
     ks = [k for k in ks if k <= n_rows] or ks[:1]

@@ -46,6 +46,8 @@ ALIASES: dict[str, str] = {
     "E": "EII",
     "V": "spherical",
 }
+# mclust's names of its models for one-dimensional data only.
+ONE_DIMENSIONAL = ("E", "V")
 # The 14 models in mclust's order, by mclust's names.
 MCLUST_MODELS = (
     "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
@@ -53,13 +55,20 @@ MCLUST_MODELS = (
 )  # fmt: skip
 
 
-def covariance_structure(name: str) -> type[GaussianComponents]:
+def covariance_structure(name: str, n_features: int = 1) -> type[GaussianComponents]:
     """The class for ``name``: full, tied, diag, spherical, or one of mclust's 14 names
-    (EII, VII, EEI, VEI, EVI, VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV; E and V in 1-D)."""
+    (EII, VII, EEI, VEI, EVI, VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV; E and V in 1-D:
+    refused for ``n_features`` above 1, as by mclust)."""
     key = ALIASES.get(name, name)
     if key not in COVARIANCES:
         choices = ", ".join(list(COVARIANCES) + list(ALIASES))
         raise ValueError(f"covariance_type must be one of {choices}; got {name!r}")
+    if name in ONE_DIMENSIONAL and n_features > 1:
+        raise ValueError(
+            f"covariance_type {name!r} is one of mclust's one-dimensional models (E, V), and "
+            f"the data have {n_features} columns: use EII (spherical, equal volume) or VII "
+            "(spherical)"
+        )
     return COVARIANCES[key]
 
 
