@@ -225,6 +225,7 @@ BAD_INPUT = [
     (["fit", "{good}", "--covariance", "round"], "--covariance 'round'"),
     (["fit", "{good}", "--n-init", "0"], "--n-init"),
     (["fit", "{good}", "--out", "{good}"], "is not a folder"),
+    (["fit", "{good}", "--sep", "::"], "--sep '::': the delimiter must be one character"),
     (["predict", "{not_model}", "{good}"], "not an emkit model file"),
     (["predict", "{missing}", "{good}"], "not a readable emkit model file"),
 ]

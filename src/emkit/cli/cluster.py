@@ -101,6 +101,8 @@ def read(data: str, sep: str | None = None, decimal: str | None = None) -> DaskC
         else:
             sep, decimal = delimiter_and_decimal(Path(files[0]), sep, decimal)
             frame = dd.read_csv(data, sep=sep, decimal=decimal, encoding="utf-8-sig")
+    except DataError:
+        raise
     except (OSError, ValueError) as exc:
         raise DataError(f"{data}: cannot be read as a table ({exc})") from None
     return DaskColumns(frame)

@@ -121,11 +121,7 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
             if frame.shape[1] == 0 and path.is_dir():
                 raise DataError(f"{path}: a folder with no Parquet file in it")
             return frame
-        if sep is not None and sep.lower() in ("tab", "\\t"):
-            sep = "\t"
-        found_sep, found_decimal = sniff(path) if sep is None or decimal is None else (sep, decimal)
-        sep = found_sep if sep is None else sep
-        decimal = found_decimal if decimal is None else decimal
+        sep, decimal = delimiter_and_decimal(path, sep, decimal)
         return pd.read_csv(path, sep=sep, decimal=decimal, encoding="utf-8-sig")
     except DataError:
         raise
@@ -364,9 +360,19 @@ def open_columns(path: str | Path, sep: str | None = None, decimal: str | None =
 
 def delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> tuple[str, str]:
     """The delimiter and decimal mark of the text table ``path``: as given (``tab`` for a
-    tab), else detected (:func:`sniff`)."""
+    tab), else detected (:func:`sniff`).
+
+    Raises
+    ------
+    DataError
+        When the delimiter given is not one character.
+    """
     if sep is not None and sep.lower() in ("tab", "\\t"):
         sep = "\t"
+    if sep is not None and len(sep) != 1:  # pyarrow's reader and pandas' fast one take one
+        raise DataError(
+            f"--sep {sep!r}: the delimiter must be one character, such as ';', '|' or tab"
+        )
     if sep is None or decimal is None:
         try:
             found_sep, found_decimal = sniff(path)
