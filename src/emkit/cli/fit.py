@@ -234,6 +234,17 @@ def parse_list(spec: str | None, flag: str) -> list[str] | None:
     return items
 
 
+def check_folder(path: str | Path, flag: str, purpose: str) -> None:
+    """DataError where ``path`` (given by ``flag``) cannot be a folder: it, or the nearest of
+    its parents that exists, is a file (``purpose`` says what the folder is for)."""
+    path = Path(path)
+    there = next((p for p in (path, *path.parents) if p.exists()), None)
+    if there is None or there.is_dir():
+        return
+    what = "exists and is not a folder" if there == path else f"{there} is not a folder"
+    raise DataError(f"{flag} {path}: {what}; {flag} names a folder {purpose}")
+
+
 def note(text: str) -> None:
     """One line for the user on stderr (standard output stays the result)."""
     print(f"emkit: {text}", file=sys.stderr)
@@ -455,8 +466,9 @@ def fit_and_report(
     if n_init < 1:
         raise DataError(f"--n-init must be at least 1; got {n_init}")
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise DataError(f"--out {out}: exists and is not a folder; name a folder to write into")
+    check_folder(out, "--out", "to write into")
+    if checkpoint is not None:
+        check_folder(checkpoint, "--checkpoint", "to keep each fit's state in")
     table = read_features(
         data,
         columns=columns,
@@ -623,8 +635,9 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
     if args.n_init < 1:
         raise DataError(f"--n-init must be at least 1; got {args.n_init}")
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise DataError(f"--out {out}: exists and is not a folder; name a folder to write into")
+    check_folder(out, "--out", "to write into")
+    if args.checkpoint is not None:
+        check_folder(args.checkpoint, "--checkpoint", "to keep each fit's state in")
     with ExitStack() as stack:
         client = cluster.connect(args, stack)
         table = cluster.read_features(

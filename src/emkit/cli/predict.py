@@ -11,6 +11,7 @@ from emkit.cli.cluster import on_cluster
 from emkit.cli.fit import (
     add_table_options,
     assignment_rows,
+    check_folder,
     note,
     parse_list,
     probability_table,
@@ -127,8 +128,7 @@ def predict_on_cluster(args: argparse.Namespace, model, columns: list[str] | Non
             "or --workers the predictions do not come back to this process)"
         )
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise DataError(f"--out {out}: exists and is not a folder; name a folder to write into")
+    check_folder(out, "--out", "to write into")
     n_features = int(model.n_features_in_)
     with ExitStack() as stack:
         cluster.connect(args, stack)
