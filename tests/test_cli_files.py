@@ -187,6 +187,51 @@ def test_predict_missing_em_integrates_out_the_missing_value(tmp_path, faithful)
     assert status == 2 and "--missing em" in err
 
 
+def count_models(tmp_path) -> dict:
+    """ZeroInflatedPoisson, Poisson-mixture and KMeans files fitted on counts in column a."""
+    counts = pd.DataFrame({"a": [0, 1, 2, 0, 3] * 20})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fits' own convergence notes
+        models = {
+            "zip": emkit.ZeroInflatedPoisson().fit(counts),
+            "mm": emkit.MixtureModel([emkit.Poisson(), emkit.Poisson()]).fit(counts),
+            "km": emkit.KMeans(2, random_state=0).fit(counts),
+        }
+    for name, model in models.items():
+        model.save(tmp_path / f"{name}.json")
+    return models
+
+
+def test_predict_rows_outside_every_components_support_is_one_line(tmp_path):
+    """Rows a count model cannot score are a data error (status 2) carrying the model's own
+    message, not a traceback."""
+    models = count_models(tmp_path)
+    data = tmp_path / "ab.csv"
+    data.write_text("a\n0.5\n1.2\n")
+    for name in ("zip", "mm"):
+        with pytest.raises(ValueError, match="outside the support") as raised:
+            models[name].predict_proba(pd.read_csv(data))
+        status, text, err = run_main(["predict", tmp_path / f"{name}.json", data])
+        assert status == 2 and text == ""
+        assert err.splitlines() == [f"emkit: error: {data}: {raised.value}"]
+
+
+def test_predict_missing_em_is_refused_for_models_without_it(tmp_path):
+    """KMeans, MixtureModel and ZeroInflatedPoisson have no E-step over missing entries:
+    --missing em is refused, and NaN is an error that does not point to --missing em."""
+    count_models(tmp_path)
+    data = tmp_path / "nan.csv"
+    data.write_text("a\n1\nNA\n2\n")
+    for name, kind in (("km", "KMeans"), ("mm", "MixtureModel"), ("zip", "ZeroInflatedPoisson")):
+        model = tmp_path / f"{name}.json"
+        status, _, err = run_main(["predict", model, data, "--missing", "em"])
+        assert status == 2 and len(err.splitlines()) == 1, err
+        assert f"--missing em: a {kind} model cannot score rows with missing values" in err
+        status, _, err = run_main(["predict", model, data])
+        assert status == 2 and len(err.splitlines()) == 1, err
+        assert "column 'a' has 1 missing (NaN) value(s); the model cannot use rows" in err
+
+
 def test_exclude_columns_and_booleans(tmp_path):
     frame = two_clusters()
     frame["flag"] = frame["length"] > 3

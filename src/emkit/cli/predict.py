@@ -86,19 +86,30 @@ def run(args: argparse.Namespace) -> int:
     columns = parse_list(args.columns, "--columns")
     if columns is None and names is not None:
         columns = [str(name) for name in names]  # the columns the model was fitted on, by name
-    if args.missing == "em" and hasattr(model, "missing"):
+    options = table_options(args)
+    if not hasattr(model, "missing"):  # no E-step over missing entries: NaN cannot be scored
+        if args.missing == "em":
+            raise DataError(
+                f"--missing em: a {kind} model cannot score rows with missing values (a "
+                "GaussianMixture or GenerativeClassifier can); drop or fill those rows and "
+                "leave out --missing em"
+            )
+        options["missing"] = "unsupported"
+    elif args.missing == "em":
         # the same parameters; the E-step integrates each row over its missing entries
         model.set_params(missing="em")
     if on_cluster(args):
-        return predict_on_cluster(args, model, columns)
-    table = read_features(args.data, columns=columns, drop_constant=False, **table_options(args))
+        return predict_on_cluster(args, model, columns, options)
+    table = read_features(args.data, columns=columns, drop_constant=False, **options)
     frame = table.features
     check_width(args, n_features, [str(c) for c in frame.columns])
     if names is not None:
         frame.columns = list(names)  # --columns may name others; the model reads its own
-        result = probability_table(model, frame, table.ids)
-    else:
-        result = probability_table(model, frame.to_numpy(), table.ids)
+    rows = frame if names is not None else frame.to_numpy()
+    try:
+        result = probability_table(model, rows, table.ids)
+    except ValueError as exc:  # rows the model cannot score, e.g. outside its support
+        raise DataError(f"{args.data}: {exc}") from None
     if args.out:
         try:
             with atomic_write(args.out, newline="") as f:
@@ -111,10 +122,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def predict_on_cluster(args: argparse.Namespace, model, columns: list[str] | None) -> int:
-    """``emkit predict`` with ``--scheduler`` or ``--workers``: the rows read, checked and
-    labelled on the workers, which write the id, label, probability and p0..p{K-1} of each
-    row to the folder ``--out`` (Parquet, one file per partition)."""
+def predict_on_cluster(
+    args: argparse.Namespace, model, columns: list[str] | None, options: dict
+) -> int:
+    """``emkit predict`` with ``--scheduler`` or ``--workers``: the rows read (by the reading
+    ``options``), checked and labelled on the workers, which write the id, label, probability
+    and p0..p{K-1} of each row to the folder ``--out`` (Parquet, one file per partition)."""
     import functools
     from contextlib import ExitStack
     from pathlib import Path
@@ -132,9 +145,7 @@ def predict_on_cluster(args: argparse.Namespace, model, columns: list[str] | Non
     n_features = int(model.n_features_in_)
     with ExitStack() as stack:
         cluster.connect(args, stack)
-        table = cluster.read_features(
-            args.data, columns=columns, drop_constant=False, **table_options(args)
-        )
+        table = cluster.read_features(args.data, columns=columns, drop_constant=False, **options)
         for line in table.notes:
             note(line)
         check_width(args, n_features, table.names)
@@ -147,6 +158,8 @@ def predict_on_cluster(args: argparse.Namespace, model, columns: list[str] | Non
                 cluster.write_assignments(table.frame[read], staging, assign)
         except OSError as exc:
             raise DataError(f"cannot write to {out}: {exc.strerror or exc}") from None
+        except ValueError as exc:  # rows the model cannot score, raised on a worker
+            raise DataError(f"{args.data}: {exc}") from None
     note(f"wrote {table.summary.n_rows} rows to {out}/ (Parquet, one file per partition)")
     return 0
 

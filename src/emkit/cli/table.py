@@ -42,6 +42,12 @@ NULL_VALUES = [
 ]  # fmt: skip
 TRUE_VALUES, FALSE_VALUES = ["True", "TRUE", "true"], ["False", "FALSE", "false"]
 ARROW_BLOCK_BYTES = 1 << 20  # bigger blocks buy no speed and hold more memory
+# What to do about NaN in a column, for each `missing` that refuses it: "error" where the model
+# can take NaN as missing at random (--missing em), "unsupported" where it cannot.
+NAN_ADVICE = {
+    "error": "pass --missing em to fit them as missing at random, or drop those rows",
+    "unsupported": "the model cannot use rows with missing values; drop or fill those rows",
+}
 
 
 @dataclass
@@ -456,8 +462,7 @@ def check_counts(
             raise DataError(f"{path}: column {name!r} has {n_inf} infinite value(s)")
         if n_nan and missing != "em":
             raise DataError(
-                f"{path}: column {name!r} has {n_nan} missing (NaN) value(s); pass --missing em "
-                "to fit them as missing at random, or drop those rows"
+                f"{path}: column {name!r} has {n_nan} missing (NaN) value(s); {NAN_ADVICE[missing]}"
             )
     if missing == "em" and empty_rows:
         first = "" if first_empty is None else f" (the first is data row {first_empty + 1})"
@@ -494,7 +499,8 @@ def select_features(
         column but the id column and ``exclude``.
     exclude : columns never to use.
     id_column : the id column (``--id``); found by :func:`find_id` when None.
-    missing : "error" (NaN is an error) or "em" (NaN stays, as a missing value).
+    missing : "error" (NaN is an error, which --missing em lifts), "unsupported" (NaN is an
+        error: the model cannot take it) or "em" (NaN stays, as a missing value).
     drop_constant : leave out (with a note) columns with a single value.
 
     Raises
