@@ -293,6 +293,47 @@ def test_a_folder_of_parquet_files_is_one_table(tmp_path, faithful):
     assert status == 2 and "a folder with no Parquet file in it" in err
 
 
+def test_parquet_index_is_a_column_and_its_names_are_not_a_header(tmp_path):
+    """A named index pandas stored in a Parquet file is a column (as pyarrow lists it, and as
+    the same frame written to CSV has it): --id finds it and the ids reach the output; a
+    Parquet file's column names are metadata, so numeric-looking ones are not taken for a
+    header row of data."""
+    frame = two_clusters()[["length", "width"]]
+    indexed = frame.set_index(pd.Index([f"r{i}" for i in range(len(frame))], name="rowid"))
+    indexed.to_parquet(tmp_path / "p.parquet")
+    indexed.to_csv(tmp_path / "p.csv")  # the index as its first column
+    outputs = {}
+    for name in ("p.csv", "p.parquet"):
+        out = tmp_path / name.replace(".", "_")
+        status, text, err = run_main(["fit", tmp_path / name, "--id", "rowid", "--out", out, *FAST])
+        assert status == 0, err
+        outputs[name] = text.split("Wrote to")[0], pd.read_csv(out / "assignments.csv")
+        status, text, err = run_main(["predict", out / "model.json", tmp_path / name])
+        assert status == 0, err
+        assert pd.read_csv(io.StringIO(text))["rowid"].tolist() == indexed.index.tolist()
+    assert outputs["p.parquet"][0] == outputs["p.csv"][0]
+    pd.testing.assert_frame_equal(outputs["p.parquet"][1], outputs["p.csv"][1])
+    assert outputs["p.parquet"][1]["rowid"].tolist() == indexed.index.tolist()
+
+    numbered = frame.set_axis(["1", "2"], axis=1)
+    numbered.to_parquet(tmp_path / "n.parquet")
+    numbered.to_csv(tmp_path / "n.csv", index=False)
+    status, reference, err = run_main(
+        ["fit", tmp_path / "n.csv", "--columns", "1,2", "--out", tmp_path / "nc", *FAST]
+    )
+    assert status == 0, err
+    status, text, err = run_main(["fit", tmp_path / "n.parquet", "--out", tmp_path / "np", *FAST])
+    assert status == 0, err
+    assert text.split("Wrote to")[0] == reference.split("Wrote to")[0]
+    status, text, err = run_main(
+        ["predict", tmp_path / "np" / "model.json", tmp_path / "n.parquet"]
+    )
+    assert status == 0, err
+    predicted = pd.read_csv(io.StringIO(text))
+    assigned = pd.read_csv(tmp_path / "np" / "assignments.csv")
+    np.testing.assert_array_equal(predicted["label"], assigned["label"])
+
+
 def test_the_grids_warnings_follow_the_summary(tmp_path):
     """`emkit demo` opened with a warning about fits at lower local maxima, before the result;
     now the summary comes first, then the warning, then the files written."""

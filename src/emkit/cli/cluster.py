@@ -92,12 +92,13 @@ def read(data: str, sep: str | None = None, decimal: str | None = None) -> DaskC
     from its first file as the in-memory run detects them."""
     import dask.dataframe as dd
 
-    from emkit.cli.table import PARQUET_SUFFIXES, delimiter_and_decimal
+    from emkit.cli.table import delimiter_and_decimal, is_parquet
 
     files = sorted(glob.glob(data)) or [data]
     try:
-        if Path(data).is_dir() or Path(files[0]).suffix.lower() in PARQUET_SUFFIXES:
-            frame = dd.read_parquet(data)
+        if Path(data).is_dir() or is_parquet(Path(files[0])):
+            # a named index pandas stored, a column (as read_raw has it)
+            frame = dd.read_parquet(data, index=False)
         else:
             sep, decimal = delimiter_and_decimal(Path(files[0]), sep, decimal)
             frame = dd.read_csv(data, sep=sep, decimal=decimal, encoding="utf-8-sig")

@@ -262,11 +262,20 @@ def read_features(
     drop_constant: bool = True,
 ) -> Table:
     """Read a table and pick its model columns (see :func:`emkit.cli.table.select_features`),
-    printing what was left out; a header row that looks like data is refused."""
-    from emkit.cli.table import ArrowFallback, FrameColumns, open_columns, read_raw, select_features
+    printing what was left out; a text table's header row that looks like data is refused (a
+    Parquet file's names are metadata, whatever they look like)."""
+    from emkit.cli.table import (
+        ArrowFallback,
+        FrameColumns,
+        is_parquet,
+        open_columns,
+        read_raw,
+        select_features,
+    )
 
     raw = open_columns(path, sep, decimal)
-    if columns is None and raw.names and all(_is_number(c) for c in raw.names):
+    headerless = raw.names and all(_is_number(c) for c in raw.names)
+    if columns is None and headerless and not is_parquet(Path(path)):
         raise DataError(
             f"{path}: the first row ({', '.join(raw.names)}) looks like data, "
             "not column names; add a header row"

@@ -122,10 +122,16 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
     except OSError as exc:
         raise DataError(str(exc)) from None
     try:
-        if path.suffix.lower() in PARQUET_SUFFIXES or path.is_dir():
+        if is_parquet(path):
             frame = pd.read_parquet(path)
             if frame.shape[1] == 0 and path.is_dir():
                 raise DataError(f"{path}: a folder with no Parquet file in it")
+            # A named index pandas stored is a column of the file (a RangeIndex is metadata
+            # only): a column here too, for --id and the id found, as dask's reader has it
+            # (index=False; it leaves out unnamed ones, which Dask writes as __null_dask_index__)
+            named = [n for n in frame.index.names if n not in (None, "__null_dask_index__")]
+            if named and not isinstance(frame.index, pd.RangeIndex):
+                frame = frame.reset_index(level=named)
             return frame
         sep, decimal = delimiter_and_decimal(path, sep, decimal)
         return pd.read_csv(path, sep=sep, decimal=decimal, encoding="utf-8-sig")
@@ -133,6 +139,11 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
         raise
     except Exception as exc:  # pandas raises many types; one clear line is what the user needs
         raise DataError(f"{path}: cannot be read as a table ({exc})") from None
+
+
+def is_parquet(path: Path) -> bool:
+    """Whether ``path`` is read as Parquet: a ``.parquet``/``.pq`` file or a folder."""
+    return path.suffix.lower() in PARQUET_SUFFIXES or path.is_dir()
 
 
 class ArrowFallback(Exception):
@@ -351,7 +362,7 @@ def open_columns(path: str | Path, sep: str | None = None, decimal: str | None =
         When the file is missing or cannot be parsed as a table.
     """
     path = Path(path)
-    if path.suffix.lower() in PARQUET_SUFFIXES or path.is_dir():
+    if is_parquet(path):
         return FrameColumns(read_raw(path))
     try:
         check_regular_file(path)
