@@ -310,6 +310,17 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 setattr(plain, name, [_plain(v) for v in value])
         ModelFileMixin.save(plain, path)
 
+    @classmethod
+    def _params_from_file(cls, params: dict) -> dict:
+        """The components and priors ``save`` wrote as dicts as families and priors again, so
+        that a loaded model's ``get_params`` equals the saved one's."""
+        out = dict(params)
+        if out.get("components") is not None:
+            out["components"] = [family_from_dict(spec) for spec in out["components"]]
+        if out.get("priors") is not None:
+            out["priors"] = [prior_from_dict(spec) for spec in out["priors"]]
+        return out
+
 
 def _check_supports(families, x) -> None:
     """Each row must lie in some component's support; a family may still refuse a kind of data.

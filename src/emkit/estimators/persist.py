@@ -67,6 +67,11 @@ class ModelFileMixin:
         super().__init_subclass__(**kwargs)
         MODEL_CLASSES[cls.__name__] = cls
 
+    @classmethod
+    def _params_from_file(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """The constructor's parameters from those ``save`` wrote: as written."""
+        return params
+
     def _validate_params(self) -> None:
         """scikit-learn's parameter validation, refusing too a bool where a number is asked
         (``n_components=True`` is an int to Python, never what the user meant)."""
@@ -143,7 +148,7 @@ def load(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES):
     document = read_document(path, max_bytes)
     cls, params, attributes = check_document(path, document, MODEL_CLASSES, OPTIONAL_ATTRIBUTES)
     try:
-        estimator = cls(**params)
+        estimator = cls(**cls._params_from_file(params))
         estimator._validate_params()
     except (TypeError, ValueError) as exc:
         raise ModelFileError(
