@@ -199,6 +199,30 @@ def test_string_labels_bad_priors_and_no_labels():
         GenerativeClassifier().fit(X_IRIS, Y_IRIS, sample_weight=weights)
 
 
+def test_a_class_too_small_for_its_covariance_warns():
+    # A class of one row got reg_covar * I as its covariance without a word (GaussianMixture
+    # warns of such components); scikit-learn's QDA refuses it.
+    import warnings
+
+    from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
+
+    from emkit.exceptions import DegenerateFitWarning
+
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 1, (30, 2)), rng.normal(3, 1, (1, 2))])
+    y = np.r_[np.zeros(30), np.ones(1)]
+    with pytest.warns(DegenerateFitWarning, match=r"classes \[1.0\] have covariances singular"):
+        fit = GenerativeClassifier().fit(x, y)
+    np.testing.assert_allclose(fit.covariances_[1], fit.reg_covar * np.eye(2))
+    with pytest.raises(ValueError, match="covariance is ill defined"):
+        QuadraticDiscriminantAnalysis().fit(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateFitWarning)
+        GenerativeClassifier(covariance_type="tied").fit(x, y)  # the class shares its covariance
+        x5 = np.vstack([x, rng.normal(3, 1, (4, 2))])
+        GenerativeClassifier().fit(x5, np.r_[y, np.ones(4)])
+
+
 def test_fewer_than_two_labelled_classes_are_refused_as_by_qda():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(0, 1, (30, 2)), rng.normal(3, 1, (30, 2))])

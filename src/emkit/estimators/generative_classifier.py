@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from numbers import Integral, Real
 
@@ -31,6 +32,7 @@ from emkit.estimators._validation import (
     reject_nan,
 )
 from emkit.estimators.persist import ModelFileMixin
+from emkit.exceptions import DegenerateFitWarning
 from emkit.init import components_from_responsibilities
 from emkit.models.missing import MissingMixture, fill_column_means
 from emkit.models.mixture import LABELLED, UNLABELLED
@@ -199,14 +201,25 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         if place is not None:  # rows in memory: on the device
             data = place.resident(x, w, labels)
         # The closed form is the fit itself: the driver only evaluates it (no M-step).
-        result = fit_starts(
+        fit = fit_starts(
             [model],
             data,
             tol=self.tol,
             max_iter=0 if closed_form else self.max_iter,
             callback=self.callback,
             resolution=resolution(place),
-        ).best
+        )
+        result = fit.best
+        if fit.degenerate.any():
+            warnings.warn(
+                f"classes {self.classes_[fit.degenerate].tolist()} have covariances singular "
+                "but for reg_covar (fewer rows than the covariance has directions, duplicate "
+                "rows or a constant column): their probabilities rest on the regularisation. "
+                "Give those classes more rows, or use covariance_type='tied' or 'diag', or "
+                "raise reg_covar.",
+                DegenerateFitWarning,
+                stacklevel=2,
+            )
         self.priors_ = result.model.weights
         self.means_ = result.model.components.means
         self.covariances_ = result.model.components.covariances
