@@ -8,7 +8,8 @@ collapses onto a few points (the likelihood is unbounded there) is re-seeded at 
 line inside the EM run (:class:`~emkit.models.regression_mixture.RegressionMixture`), as
 mixtools restarts; it is never returned. Collapsed means fewer effective rows than the line's
 free parameters + 1 (coefficients, intercept and sigma), or a sigma below ``SIGMA_RATIO`` of
-the largest component's.
+the largest component's on fewer than a few times that many rows
+(:data:`~emkit.models.regression_mixture.NARROW_ROWS`).
 """
 
 from __future__ import annotations

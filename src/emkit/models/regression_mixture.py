@@ -28,6 +28,12 @@ from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.linear_gaussian import weighted_least_squares
 from emkit.models.mixture import Mixture, MixtureStats
 
+# A line narrower than sigma_ratio of the widest counts as collapsed only where it holds fewer
+# effective rows than this many times its free parameters + 1: a few rows near a line by
+# chance. With more, the narrow line is the data's: two regimes with noise 0.02 and 1 (150
+# rows each) were re-seeded 400 times and ended on one shared sigma of 0.69.
+NARROW_ROWS = 5.0
+
 
 @dataclass(frozen=True, eq=False)
 class LinearRegressions:
@@ -41,8 +47,9 @@ class LinearRegressions:
     fit_intercept : bool.
     equal_variance : bool, one residual variance shared by all components.
     variance_floor : a component variance at or below it counts as collapsed (negative: never).
-    sigma_ratio : a component whose sigma falls below this fraction of the largest sigma counts
-        as collapsed (Hathaway's 1985 constraint on the ratio of scales; 0: never).
+    sigma_ratio : a component of fewer than ``NARROW_ROWS`` times ``min_rows`` effective rows
+        whose sigma falls below this fraction of the largest sigma counts as collapsed (after
+        Hathaway's 1985 constraint on the ratio of scales; 0: never).
     variance_ridge : c in the prior -c / (2 sigma^2) on the shared variance
         (``equal_variance`` only), whose MAP is (RSS + c) / N: it keeps a fit whose lines pass
         through every row finite.
@@ -150,11 +157,14 @@ class LinearRegressions:
             collapsed = variances <= self.variance_floor
         else:
             # Rows no more than the coefficients can be fitted exactly; a line through a few
-            # more still drives sigma towards 0, far below the other components' scale.
+            # more still drives sigma towards 0, far below the other components' scale. A
+            # narrow line through many rows is the data's (one regime measured 50x more
+            # precisely than another), not a collapse.
             small = stats.weight < self.min_rows
             variances = np.divide(rss, stats.weight, out=np.zeros_like(rss), where=~small)
             narrow = variances < self.sigma_ratio**2 * variances.max()
-            collapsed = small | narrow | (variances <= self.variance_floor)
+            few = stats.weight < NARROW_ROWS * self.min_rows
+            collapsed = small | (narrow & few) | (variances <= self.variance_floor)
         return coef, intercept, variances, collapsed
 
     def collapsed(self, stats: GaussianStats) -> np.ndarray:
