@@ -51,6 +51,14 @@ def test_report_files_for_each_dimension(tmp_path, d):
     models = page[page.index("All fitted models") :]
     assert models.count("<tr") == len(selection.table_) + 1
     assert 'class="chosen"' in page
+    # mclust's names and words: E and V on one column (the report said EII and VII), and the
+    # one-column figure is a histogram (its caption told of ellipses)
+    alias = "V" if d == 1 else "VII"
+    assert f"spherical ({alias})" in page or f"full ({'V' if d == 1 else 'VVV'})" in page
+    assert ("Histogram of the data" in page) == (d == 1)
+    assert ("standard-deviation ellipses" in page) == (d > 1)
+    if d == 1:
+        assert "univariate, " in page and "(mclust EII)" not in page
     if d == 2:  # the same figures as PNG files, for whoever wants them apart
         for path in save_figures(selection, x, columns, tmp_path / "png").values():
             assert path.read_bytes().startswith(PNG_SIGNATURE)
@@ -239,6 +247,8 @@ def test_geometry_reads_like_mclust():
     assert geometry("spherical") == "spherical, varying volume"
     assert geometry("VEV") == "ellipsoidal, equal shape, varying volume and orientation"
     assert geometry("EII") == "spherical, equal volume"
+    assert geometry("EII", 1) == "univariate, equal variance"  # mclust's E
+    assert geometry("full", 1) == "univariate, unequal variance"  # mclust's V
 
 
 def test_history_titles_read_right(faithful):

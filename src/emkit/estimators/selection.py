@@ -18,7 +18,7 @@ from emkit.backend import gaussian_pass
 from emkit.backend.dask_source import as_dask_array, is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import ArrayChunks, as_chunks
-from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure
+from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure, mclust_alias
 from emkit.em import FitResult, e_step_many, fit_groups
 from emkit.estimators._device import placement
 from emkit.estimators._mixture_api import _icl_sums, criteria_from_sums, partition_numbers
@@ -461,7 +461,7 @@ def _criteria(model: GaussianMixture, X, icl: str, data: Any = None) -> dict:
         **row,
         "degenerate": model.degenerate_,
         "converged": model.converged_,
-        "model": covariance_structure(model.covariance_type).alias,
+        "model": mclust_alias(model.covariance_type, model.n_features_in_),
     }
 
 

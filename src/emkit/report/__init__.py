@@ -21,6 +21,8 @@ from emkit.report.html import components_html, selection_table_html, write_html
 
 BOOTSTRAP = 30  # resamples behind the standard errors of the component table
 BOOTSTRAP_MAX_VALUES = 500_000  # n x d above which no standard errors are computed
+# mclust's descriptions of its one-dimensional models.
+UNIVARIATE = {"E": "univariate, equal variance", "V": "univariate, unequal variance"}
 CAPTIONS = {
     "criterion": "Model selection: the criterion for each number of components and covariance "
     "type (lower is better); gaps are degenerate fits, left out as mclust reports NA.",
@@ -29,25 +31,30 @@ CAPTIONS = {
     "added (log scale).",
     "clusters": "Data coloured by most probable component, with each component's 1 and 2 "
     "standard-deviation ellipses and contours of the mixture density.",
+    "clusters_1d": "Histogram of the data with the mixture density and each component's "
+    "weighted density.",
     "uncertainty": "Classification uncertainty of each point, 1 minus its largest posterior "
     "probability.",
 }
 
 
-def structure_alias(covariance_type: str) -> str:
-    """mclust's three-letter name of a covariance structure (``tied`` -> ``EEE``)."""
-    from emkit.distributions.gaussian import covariance_structure
+def structure_alias(covariance_type: str, n_features: int = 2) -> str:
+    """mclust's name of a covariance structure (``tied`` -> ``EEE``): E or V on one column."""
+    from emkit.distributions.gaussian import mclust_alias
 
     try:
-        return str(covariance_structure(covariance_type).alias)
+        return mclust_alias(covariance_type, n_features)
     except (ValueError, AttributeError, KeyError):
         return covariance_type
 
 
-def geometry(covariance_type: str) -> str:
+def geometry(covariance_type: str, n_features: int = 2) -> str:
     """mclust's description of a structure from its name: volume, shape, orientation are each
-    Equal across components, Variable, or (shape, orientation) the Identity."""
-    code = structure_alias(covariance_type).upper()
+    Equal across components, Variable, or (shape, orientation) the Identity; on one column the
+    variances are equal (E) or not (V)."""
+    code = structure_alias(covariance_type, n_features).upper()
+    if code in UNIVARIATE:
+        return UNIVARIATE[code]
     if len(code) != 3 or any(c not in "EVI" for c in code):
         return f"covariance '{covariance_type}'"
     features = dict(zip(("volume", "shape", "orientation"), code, strict=True))
@@ -69,9 +76,10 @@ def geometry(covariance_type: str) -> str:
 def model_name(model) -> str:
     """E.g. ``Gaussian mixture, 3 components, covariance 'tied' (mclust EEE)``."""
     plural = "component" if model.n_components == 1 else "components"
+    alias = structure_alias(model.covariance_type, model.means_.shape[1])
     return (
         f"Gaussian mixture, {model.n_components} {plural}, "
-        f"covariance '{model.covariance_type}' (mclust {structure_alias(model.covariance_type)})"
+        f"covariance '{model.covariance_type}' (mclust {alias})"
     )
 
 
@@ -152,7 +160,7 @@ def summarize(
     state = "converged" if model.converged_ else "did not converge"
     lines = [
         model_name(model),
-        f"  {geometry(model.covariance_type)}",
+        f"  {geometry(model.covariance_type, d)}",
         f"Fitted by EM to {n} rows x {d} {'column' if d == 1 else 'columns'} "
         f"({', '.join(map(str, columns))}); "
         f"EM {state} after {model.n_iter_} iteration{'' if model.n_iter_ == 1 else 's'}.",
@@ -194,7 +202,10 @@ def summarize(
         {
             "rank": range(1, len(eligible) + 1),
             "components": eligible["n_components"].to_numpy(),
-            "covariance": [f"{c} ({structure_alias(c)})" for c in eligible["covariance_type"]],
+            "covariance": [
+                f"{c} ({structure_alias(c, model.means_.shape[1])})"
+                for c in eligible["covariance_type"]
+            ],
             criterion.upper(): [f"{v:.3f}" for v in eligible[criterion]],
             "difference": [f"{v - best_value:.3f}" for v in eligible[criterion]],
         }
@@ -299,7 +310,11 @@ def write_report(
         sampled = ""
     data_figures = ("clusters", "uncertainty")
     figures = [
-        (png_bytes(fig), CAPTIONS[key] + (left_out + sampled if key in data_figures else ""))
+        (
+            png_bytes(fig),
+            CAPTIONS["clusters_1d" if key == "clusters" and x.shape[1] == 1 else key]
+            + (left_out + sampled if key in data_figures else ""),
+        )
         for key, fig in draw_figures(selection, x, columns).items()
     ]
     parameters = components_html(

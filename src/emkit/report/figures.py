@@ -134,7 +134,7 @@ def _figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kwarg
 def _model_name(model) -> str:
     from emkit.report import structure_alias
 
-    alias = structure_alias(model.covariance_type)
+    alias = structure_alias(model.covariance_type, model.means_.shape[1])
     return f"{model.n_components}-component '{model.covariance_type}' ({alias}) mixture"
 
 
@@ -159,9 +159,8 @@ def criterion_figure(table: pd.DataFrame, criterion: str = "bic", chosen=None) -
             rows = rows.sort_values("n_components")
             values = rows[criterion].where(~rows["degenerate"].astype(bool))
             n_bad = int(rows["degenerate"].sum())
-            label = f"{cov} ({structure_alias(cov)})" + (
-                f", {n_bad} degenerate left out" if n_bad else ""
-            )
+            alias = rows["model"].iloc[0] if "model" in rows else structure_alias(cov)
+            label = f"{cov} ({alias})" + (f", {n_bad} degenerate left out" if n_bad else "")
             axes.plot(
                 rows["n_components"],
                 values,

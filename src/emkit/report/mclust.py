@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from emkit.distributions.gaussian import covariance_structure
+from emkit.distributions.gaussian import covariance_structure, mclust_alias
 from emkit.estimators._mixture_api import fit_numbers
 from emkit.report.figures import (
     _figure,
@@ -45,10 +45,7 @@ PLOTS = ("bic", "classification", "uncertainty", "density")
 
 def mclust_name(model) -> str:
     """mclust's name of a fitted model's covariance structure (E or V in one dimension)."""
-    alias = covariance_structure(model.covariance_type).alias
-    if model.means_.shape[1] == 1:
-        return "E" if alias in ("EII", "EEI", "EEE", "EEV", "EVE", "EVI", "EVV") else "V"
-    return alias
+    return mclust_alias(model.covariance_type, model.means_.shape[1])
 
 
 def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "hard") -> str:

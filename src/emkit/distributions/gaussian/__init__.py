@@ -72,6 +72,15 @@ def covariance_structure(name: str, n_features: int = 1) -> type[GaussianCompone
     return COVARIANCES[key]
 
 
+def mclust_alias(name: str, n_features: int) -> str:
+    """mclust's name of the structure ``name`` on data of ``n_features`` columns: its three
+    letters, or in one dimension E (equal variances) or V (varying), from its volume's letter."""
+    alias = covariance_structure(name).alias
+    if n_features == 1:
+        return alias[0]
+    return alias
+
+
 __all__ = [
     "ALIASES",
     "COVARIANCES",
@@ -83,4 +92,5 @@ __all__ = [
     "SphericalGaussian",
     "TiedGaussian",
     "covariance_structure",
+    "mclust_alias",
 ]
