@@ -314,7 +314,9 @@ def select_mixture(
     if eligible.empty:
         raise ValueError(
             "every fit is degenerate (singular but for regularisation): the data may have a "
-            "constant column or many duplicate rows; drop constant columns or raise reg_covar"
+            "constant column or many duplicate rows, or too few rows for the components "
+            f"(K from {min(ks)} on {n_rows} rows); drop constant columns, try fewer components "
+            "or raise reg_covar"
         )
     _warn_on_lower_maxima(eligible)
     best_row = eligible.loc[eligible[criterion].idxmin()]
