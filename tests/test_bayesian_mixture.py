@@ -20,6 +20,7 @@ from scipy import integrate, stats
 
 from emkit import Bernoulli, Categorical, Normal, Poisson
 from emkit.bayes.priors import SemiConjugateNormal, UniformSDNormal
+from emkit.distributions.gaussian import ALIASES, MCLUST_MODELS
 from emkit.distributions.priors import (
     BetaPrior,
     DirichletPrior,
@@ -197,6 +198,36 @@ def test_supervised_normal_inverse_wishart(covariance_type):
             var_post = stats.invgamma(a, scale=b)
             mc_check(covs[:, k], var_post.mean(), var_post.std())
             mc_check(means[:, k], m, np.sqrt(b / (kap * (a - 1))))
+
+
+@pytest.mark.parametrize("name", MCLUST_MODELS)
+def test_mclust_names_are_the_sampled_structures_or_refused(name):
+    """mclust's names of the four sampled structures draw the same numbers as emkit's; the
+    other ten are refused before sampling, naming what is sampled and what fits them."""
+    rng = np.random.default_rng(5)
+    x = np.vstack([rng.normal(0.0, 1.0, (30, 2)), rng.normal(4.0, 1.0, (30, 2))])
+    model = BayesianMixture(2, covariance_type=name, chains=1, draws=5, tune=5, random_state=0)
+    structure = ALIASES.get(name, name)
+    if structure not in ("full", "tied", "diag", "spherical"):
+        message = rf"{name}'.*'full' \(VVV\).*'spherical' \(VII.*GaussianMixture"
+        with pytest.raises(ValueError, match=message):
+            model.fit(x)
+        return
+    same = BayesianMixture(
+        2, covariance_type=structure, chains=1, draws=5, tune=5, random_state=0
+    ).fit(x)
+    model.fit(x)
+    for key, value in same.samples_.items():
+        np.testing.assert_array_equal(model.samples_[key], value)
+
+
+def test_unknown_covariance_type_lists_the_sampled_ones():
+    x = np.random.default_rng(6).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="covariance_type.*'VVV'"):
+        BayesianMixture(2, covariance_type="VVX", draws=5, tune=5).fit(x)
+    # mclust's one-dimensional V is spherical on one feature only, as in GaussianMixture
+    with pytest.raises(ValueError, match="one-dimensional"):
+        BayesianMixture(2, covariance_type="V", draws=5, tune=5).fit(x)
 
 
 @pytest.mark.parametrize("kind", ["semi-conjugate", "uniform-sd"])

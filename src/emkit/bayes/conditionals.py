@@ -541,11 +541,19 @@ class ConjugateFamilyConditional(FamilyConditional):
         return {"probs": draws.dirichlet(post["concentration"], rng)}
 
 
+# The covariance structures (by their emkit names) GaussianConditional draws: mclust's VVV,
+# EEE, VVI and VII. A debt: mclust's other ten share volume, shape or orientation across
+# components and have no draw here (EII and EEI would be pooled inverse-gamma draws, as tied
+# is a pooled inverse-Wishart; the others tie eigenvalues or eigenvectors across components,
+# which no standard conjugate draw keeps).
+GIBBS_COVARIANCES = ("full", "tied", "diag", "spherical")
+
+
 @dataclass(frozen=True, eq=False)
 class GaussianConditional(Conditional):
     r"""Multivariate normal components under a normal-inverse-Wishart prior, in one of the four
-    covariance structures (the prior as :class:`~emkit.distributions.priors.NormalInverseWishart`
-    reads it for the MAP fit):
+    covariance structures of :data:`GIBBS_COVARIANCES` (the prior as
+    :class:`~emkit.distributions.priors.NormalInverseWishart` reads it for the MAP fit):
 
     - full: :math:`\Sigma_k \mid z \sim \mathrm{IW}(\nu + N_k - [\kappa=0], \Lambda_k')`;
     - tied: :math:`\Sigma \mid z \sim \mathrm{IW}(\nu + N - K[\kappa=0],

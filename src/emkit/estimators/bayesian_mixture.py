@@ -9,10 +9,11 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from emkit.bayes.conditionals import (
+    GIBBS_COVARIANCES,
     Conditional,
     GaussianConditional,
     conditional_for,
@@ -20,7 +21,7 @@ from emkit.bayes.conditionals import (
 from emkit.bayes.gibbs import Constraints, Trace, sample_gibbs, sample_supervised
 from emkit.distributions.bernoulli import Bernoulli
 from emkit.distributions.categorical import Categorical
-from emkit.distributions.gaussian import covariance_structure
+from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.normal import Normal
 from emkit.distributions.poisson import Poisson
 from emkit.distributions.priors import (
@@ -36,6 +37,10 @@ from emkit.models.mixture import UNLABELLED
 
 # Draws per batch when averaging over the posterior (bounds memory to ~ n * batch * K floats).
 PREDICT_BATCH = 256
+# covariance_type names (emkit's and mclust's) whose structure has a Gibbs update.
+SAMPLED_COVARIANCES = tuple(
+    name for name in (*COVARIANCES, *ALIASES) if ALIASES.get(name, name) in GIBBS_COVARIANCES
+)
 
 
 def _arviz():
@@ -91,8 +96,11 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         None takes weakly informative priors from the data: mclust's (normal-inverse-Wishart
         centred on the data mean, shrinkage 0.01, d + 2 degrees of freedom, scale the data
         covariance over :math:`K^{2/d}`), Gamma(1, 1/mean), Beta(1, 1), Dirichlet(1).
-    covariance_type : {"full", "tied", "diag", "spherical"} or mclust's names, default=None
-        Multivariate normal components of this structure; None: the families of ``components``.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default=None
+        Multivariate normal components of this structure, also by mclust's names "VVV",
+        "EEE", "VVI", "VII" (and "V" for one feature); None: the families of ``components``.
+        mclust's other ten structures (EII, EEI, VEI, ...) have no conjugate Gibbs update here
+        and are refused: :class:`~emkit.GaussianMixture` fits them by EM.
     weight_prior : float or array of shape (K,), default=1.0
         Dirichlet concentration :math:`\alpha > 0` of the weights (1: uniform on the simplex).
     constraints : dict, default=None
@@ -163,7 +171,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "components": [Interval(Integral, 1, None, closed="left"), list, tuple],
         "priors": [None, list, tuple, object],
-        "covariance_type": [None, str],
+        "covariance_type": [None, StrOptions(set(SAMPLED_COVARIANCES))],
         "weight_prior": [Interval(Real, 0, None, closed="neither"), np.ndarray, list],
         "constraints": [None, dict],
         "relabel": ["boolean"],
@@ -214,6 +222,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
             Frequency weights: a row of weight m is m equal rows (the labels of its m copies
             are one multinomial draw), 0 leaves it out.
         """
+        self._check_covariance_type()
         self._validate_params()
         k = self._n_components()
         x = check_rows(self, X, reset=True, min_rows=1)
@@ -269,6 +278,25 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         self._set_samples(trace, x, labels, w)
         return self
 
+    def _check_covariance_type(self) -> None:
+        """A Gaussian structure with no Gibbs update is refused, saying what fits it (other
+        values are left to the parameter validation)."""
+        name = self.covariance_type
+        known = isinstance(name, str) and (name in COVARIANCES or name in ALIASES)
+        if not known or name in SAMPLED_COVARIANCES:
+            return
+        sampled = ", ".join(
+            f"{key!r} ({', '.join(a for a, to in ALIASES.items() if to == key)})"
+            for key in GIBBS_COVARIANCES
+        )
+        raise ValueError(
+            f"covariance_type {name!r} has no Gibbs update in BayesianMixture, which samples "
+            f"{sampled} (mclust's names in brackets); {name!r} shares only part of the "
+            "covariance (volume, shape or orientation) between components. "
+            f"GaussianMixture(covariance_type={name!r}) fits it by EM (maximum likelihood, or "
+            "MAP with covariance_prior='mclust')"
+        )
+
     def _n_components(self) -> int:
         if isinstance(self.components, Integral):
             return int(self.components)
@@ -317,7 +345,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
     def _conditional(self, x: np.ndarray, k: int, w: np.ndarray | None) -> Conditional:
         d = x.shape[1]
         if self.covariance_type is not None:
-            structure = covariance_structure(self.covariance_type)
+            structure = covariance_structure(self.covariance_type, d)
             prior = self.priors
             if isinstance(prior, list | tuple):
                 raise ValueError("multivariate normal components take one NormalInverseWishart")
