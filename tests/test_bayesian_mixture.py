@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -606,3 +607,21 @@ def test_fractional_sample_weight_says_what_to_do():
     x = np.arange(10, dtype=float)[:, None]
     with pytest.raises(ValueError, match="whole numbers"):
         BayesianMixture(draws=5, tune=5).fit(x, sample_weight=np.full(10, 0.5))
+
+
+def test_fitted_on_a_dataframe_reads_its_own_rows_without_a_feature_names_warning():
+    # log_likelihood_ and posterior_ go over the rows fit() checked; they are no new input
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("arviz")
+    rng = np.random.default_rng(24)
+    x = np.vstack([rng.normal(0.0, 1.0, (30, 2)), rng.normal(4.0, 1.0, (30, 2))])
+    settings = dict(chains=2, draws=20, tune=10, random_state=25)
+    on_array = BayesianMixture(2, **settings).fit(x)
+    model = BayesianMixture(2, **settings).fit(pd.DataFrame(x, columns=["a", "b"]))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*feature names")
+        # the same draws; a DataFrame's columns are laid out otherwise, so sums differ in ulps
+        np.testing.assert_allclose(model.log_likelihood_, on_array.log_likelihood_, rtol=1e-13)
+        assert "loglik" in model.posterior_.sample_stats
+        proba = model.predict_proba(pd.DataFrame(x[:3], columns=["a", "b"]))
+    np.testing.assert_allclose(proba, on_array.predict_proba(x[:3]), rtol=1e-12)

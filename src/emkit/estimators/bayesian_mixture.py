@@ -398,7 +398,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
             labels = np.full(x.shape[0], UNLABELLED) if y is None else y
             labelled = labels != UNLABELLED
             parts = []
-            for log_joint in self._per_draw(x):  # (n, b, K)
+            for log_joint in self._log_joints(x):  # (n, b, K); the rows fit() checked
                 per_row = logsumexp(log_joint, axis=2)  # (n, b)
                 if labelled.any():
                     at = labels[labelled, None, None]
@@ -450,7 +450,10 @@ class BayesianMixture(DensityMixin, BaseEstimator):
     def _per_draw(self, X):
         """Log joints log pi_k + log p_k(x_n) for every draw, in batches: (n, b, K) each."""
         check_is_fitted(self, "samples_")
-        x = check_rows(self, X, reset=False)
+        return self._log_joints(check_rows(self, X, reset=False))
+
+    def _log_joints(self, x: np.ndarray):
+        """:meth:`_per_draw` of checked rows ``x`` (n, d)."""
         params = {
             name: value.reshape((-1,) + value.shape[2:])
             for name, value in self.samples_.items()
