@@ -625,3 +625,51 @@ def test_fitted_on_a_dataframe_reads_its_own_rows_without_a_feature_names_warnin
         assert "loglik" in model.posterior_.sample_stats
         proba = model.predict_proba(pd.DataFrame(x[:3], columns=["a", "b"]))
     np.testing.assert_allclose(proba, on_array.predict_proba(x[:3]), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs, dims",
+    [
+        ({}, {"mean": ("component", "feature"), "sd": ("component", "feature")}),
+        ({"covariance_type": "full"}, {"covariance": ("component", "feature", "feature_bis")}),
+        ({"covariance_type": "tied"}, {"covariance": ("feature", "feature_bis")}),
+        ({"covariance_type": "diag"}, {"covariance": ("component", "feature")}),
+        ({"covariance_type": "spherical"}, {"covariance": ("component",)}),
+        ({"components": [Poisson(), Poisson()]}, {"rate": ("component", "feature")}),
+        (
+            {"components": [Categorical(), Categorical()]},
+            {"probs": ("component", "feature", "category")},
+        ),
+    ],
+)
+@pytest.mark.parametrize("named", [True, False])
+def test_posterior_dims_name_components_and_features(kwargs, dims, named):
+    """Every parameter shares the ``component`` and ``feature`` dims with the observed rows;
+    features are the DataFrame's columns, else x0, x1 (scikit-learn's names)."""
+    pd = pytest.importorskip("pandas")
+    az = pytest.importorskip("arviz")
+    rng = np.random.default_rng(26)
+    x = rng.integers(0, 3, (60, 2)).astype(float)
+    x[30:] += 2.0
+    columns = ["height", "width"] if named else ["x0", "x1"]
+    data = pd.DataFrame(x, columns=columns) if named else x
+    settings = {"components": 2, "chains": 2, "draws": 10, "tune": 5, "random_state": 27}
+    model = BayesianMixture(**{**settings, **kwargs}).fit(data)
+    idata = model.posterior_
+    post = idata.posterior
+    assert list(post["component"].values) == [0, 1]
+    assert list(post["feature"].values) == columns
+    assert list(idata.observed_data["feature"].values) == columns
+    assert idata.observed_data["x"].dims == ("row", "feature")
+    for name, value in model.samples_.items():
+        np.testing.assert_array_equal(post[name].values, value)
+        assert not any("_dim_" in dim for dim in post[name].dims), (name, post[name].dims)
+    for name, want in dims.items():
+        assert post[name].dims == ("chain", "draw") + want
+    if "feature_bis" in post.dims:
+        assert list(post["feature_bis"].values) == columns
+    if "category" in post.dims:
+        assert list(post["category"].values) == [0, 1, 2, 3, 4]
+    name, axes = next(iter(dims.items()))
+    first = f"{name}[{', '.join(str(post[axis].values[0]) for axis in axes)}]"
+    assert first in az.summary(idata, var_names=[name], kind="stats").index  # mean[0, height]

@@ -155,6 +155,9 @@ class Conditional:
         current ones).
     location(params) -> (B, K); permute(params, order) -> Params
         Ordering of components, for relabelling against label switching.
+    dims(name) -> tuple of str
+        Names of parameter ``name``'s axes after its (B, K) ones ((B,) where shared):
+        ``feature``, ``feature_bis`` (a covariance's columns) and ``category``.
     features(x) -> (array of shape (n, F), centre) or None
         Where each log density is linear in fixed features of a row (an exponential family):
         :math:`\log p_{bk}(x_n) = \eta_{bk} \cdot T(x_n)`, with :math:`T_0 = 1`; None
@@ -223,6 +226,10 @@ class Conditional:
     def from_moments(self, moments: np.ndarray, centre: np.ndarray) -> Any:
         """Statistics (fields (B, K, ...)) from summed features ``moments`` (B, K, F)."""
         raise NotImplementedError
+
+    def dims(self, name: str) -> tuple[str, ...]:
+        """Names of the axes of parameter ``name`` after (B, K): one value per feature."""
+        return ("feature",)
 
     def location(self, params: Params) -> np.ndarray:
         """The value components are ordered by (first feature's mean), shape (B, K)."""
@@ -523,6 +530,10 @@ class ConjugateFamilyConditional(FamilyConditional):
     def names(self) -> tuple[str, ...]:  # type: ignore[override]
         return ("probs",) if not isinstance(self.family, Poisson) else ("rate",)
 
+    def dims(self, name: str) -> tuple[str, ...]:
+        """A probability per feature, and per category for categorical features."""
+        return ("feature", "category") if isinstance(self.family, Categorical) else ("feature",)
+
     def start(self, stats: Any, x: np.ndarray) -> Params:
         return self.draw(stats, None, np.random.default_rng(0), False)
 
@@ -547,6 +558,13 @@ class ConjugateFamilyConditional(FamilyConditional):
 # is a pooled inverse-Wishart; the others tie eigenvalues or eigenvectors across components,
 # which no standard conjugate draw keeps).
 GIBBS_COVARIANCES = ("full", "tied", "diag", "spherical")
+# Named axes of each structure's covariance after its (B, K) axes ((B,) tied).
+COVARIANCE_DIMS: dict[str, tuple[str, ...]] = {
+    "full": ("feature", "feature_bis"),
+    "tied": ("feature", "feature_bis"),
+    "diag": ("feature",),
+    "spherical": (),
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -578,6 +596,11 @@ class GaussianConditional(Conditional):
     @property
     def shared(self) -> tuple[str, ...]:  # type: ignore[override]
         return () if self.structure.per_component else ("covariance",)
+
+    def dims(self, name: str) -> tuple[str, ...]:
+        if name == "mean":
+            return ("feature",)
+        return COVARIANCE_DIMS[self.structure.name]
 
     def components(self, params: Params) -> Any:
         mean, cov = params["mean"], params["covariance"]

@@ -134,7 +134,10 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         Log-likelihood of each draw (labelled rows at their label).
     posterior_ : arviz.InferenceData
         ``posterior`` (the draws), ``sample_stats`` (``loglik``: ``log_likelihood_``) and
-        ``observed_data`` (``x``, and ``y`` when given).
+        ``observed_data`` (``x``, and ``y`` when given). Dims: ``component`` (0, ..., K - 1),
+        ``feature`` (``feature_names_in_``, else x0, x1, ... as scikit-learn names columns),
+        ``feature_bis`` (a covariance's columns), ``category`` (codes 0, ..., C - 1) and
+        ``row``; ``x`` is (row, feature).
     weights_ : array of shape (K,)
         Posterior mean of the weights.
     fit_type_ : {"supervised", "unsupervised", "semi-supervised"}
@@ -417,18 +420,27 @@ class BayesianMixture(DensityMixin, BaseEstimator):
             self._idata = self._inference_data()
         return self._idata
 
-    def _inference_data(self):
+    def _inference_data(self) -> Any:
         az = _arviz()
-        k = self.weights_.shape[0]
-        dims, coords = {"weights": ["component"]}, {"component": np.arange(k)}
+        conditional = self._conditional_
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:  # scikit-learn's names for unnamed columns
+            names = [f"x{j}" for j in range(self.n_features_in_)]
+        features = [str(name) for name in names]
+        coords: dict[str, Any] = {
+            "component": np.arange(self.weights_.shape[0]),
+            "feature": features,
+        }
+        dims = {"weights": ["component"]}
         for name, value in self.samples_.items():
             if name == "weights":
                 continue
-            shared = name in self._conditional_.shared
-            extra = value.ndim - (2 if shared else 3)
-            axes = [] if shared else ["component"]
-            axes += [f"{name}_dim_{i}" for i in range(extra)]
-            dims[name] = axes
+            axes = conditional.dims("variance" if name == "sd" else name)
+            dims[name] = ([] if name in conditional.shared else ["component"]) + list(axes)
+            if "feature_bis" in axes:
+                coords["feature_bis"] = features
+            if "category" in axes:
+                coords["category"] = np.arange(value.shape[-1])
         x, y, w = self._observed
         observed = {"x": x}
         dims["x"] = ["row", "feature"]
