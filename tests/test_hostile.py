@@ -378,6 +378,126 @@ def test_every_estimator_round_trips_through_the_checks(tmp_path):
             )
 
 
+def refused(tmp_path, model, edit) -> str:
+    """The message of the ModelFileError that loading ``model``'s file, after ``edit`` changed
+    its document, raises; the genuine file loads."""
+    path = tmp_path / "genuine.json"
+    model.save(path)
+    emkit.load(path)
+    document = json.loads(path.read_text())
+    edit(document)
+    bad = tmp_path / "tampered.json"
+    bad.write_text(json.dumps(document))
+    with pytest.raises(ModelFileError) as caught:
+        emkit.load(bad)
+    message = str(caught.value)
+    assert message.startswith(f"{bad}: field '"), message
+    return message
+
+
+def array(values, dtype="<f8") -> dict:
+    values = np.asarray(values)
+    return {
+        "__array__": True,
+        "dtype": dtype,
+        "shape": list(values.shape),
+        "data": values.ravel().tolist(),
+    }
+
+
+def setting(where: str, value):
+    """An edit that sets the value at dotted path ``where`` of a model document."""
+
+    def edit(document):
+        *parents, last = where.split(".")
+        node = document
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        node[last] = value
+
+    return edit
+
+
+@pytest.fixture(scope="module")
+def zip_model():
+    x = np.where(np.random.default_rng(0).uniform(size=200) < 0.3, 0, np.arange(200) % 7)
+    return emkit.ZeroInflatedPoisson().fit(x[:, None])
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (setting("attributes.zero_inflation_", 0.9), "zero_inflation_"),
+        (setting("attributes.rate_", array([50.0])), "rate_"),
+        (setting("attributes.rate_", array([1.0, 2.0, 3.0])), "rate_"),
+        (setting("attributes.component_params_.1.rate", [1.0, 2.0, 3.0]), "component_params_[1]"),
+    ],
+    ids=["zero_inflation", "rate", "rate_of_3_features", "poisson_of_3_features"],
+)
+def test_zero_inflated_poisson_copies_of_pi_and_rate_must_agree(zip_model, tmp_path, edit, field):
+    # zero_inflation_ and rate_ repeat weights_[0] and the Poisson component, which predict and
+    # score use: a file where they differ loaded, and the attributes misreported the model.
+    message = refused(tmp_path, zip_model, edit)
+    assert f"field 'attributes.{field}'" in message, message
+
+
+def lines(n=80, seed=0):
+    """Rows x of shape (n, 1) and responses y (n,) on two regression lines."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, (n, 1))
+    y = np.where(rng.uniform(size=n) < 0.5, 1 + 2 * x[:, 0], 8 - x[:, 0])
+    return x, y + rng.normal(0, 0.3, n)
+
+
+FITS = {
+    "regressions": lambda: emkit.MixtureOfRegressions(2, random_state=0).fit(*lines()),
+    "gaussian_mixture": lambda: emkit.GaussianMixture(2, random_state=0).fit(blobs()),
+    "kmeans": lambda: emkit.KMeans(2, random_state=0).fit(blobs()),
+    "classifier": lambda: emkit.GenerativeClassifier().fit(blobs(), np.arange(60) >= 30),
+    "imputer": lambda: emkit.GaussianImputer().fit(pd.DataFrame(blobs(), columns=["u", "v"])),
+    "mixture_model": lambda: emkit.MixtureModel(random_state=0).fit(blobs()[:, :1]),
+}
+# (fitted model, what is changed, the field the error must name)
+MISSIZED = [
+    ("regressions", setting("params.n_components", 5), "weights_"),
+    ("regressions", setting("attributes.coef_", array(np.ones((2, 3)))), "coef_"),
+    ("regressions", setting("attributes.intercept_", array([1.0, 2.0, 3.0])), "intercept_"),
+    ("regressions", setting("attributes.sigmas_", array([1.0])), "sigmas_"),
+    ("gaussian_mixture", setting("params.n_components", 4), "weights_"),
+    ("kmeans", setting("params.n_clusters", 7), "cluster_centers_"),
+    ("classifier", setting("attributes.classes_", array([0, 1, 2], "<i8")), "classes_"),
+    ("classifier", setting("attributes.classes_", array([1, 1], "<i8")), "classes_"),
+    (
+        "imputer",
+        setting("attributes.feature_names_in_", array(["u", "v", "w"], "str")),
+        "feature_names_in_",
+    ),
+    ("mixture_model", setting("params.components", [{"family": "normal"}] * 3), "weights_"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fit", "edit", "field"),
+    MISSIZED,
+    ids=[f"{m[0]}-{m[2]}" for m in MISSIZED],
+)
+def test_sizes_must_agree_with_the_parameters_and_each_other(tmp_path, fit, edit, field):
+    # Each loaded: predict then failed with a raw numpy error, or answered 2 columns for 3
+    # classes, or with the wrong number of components.
+    message = refused(tmp_path, FITS[fit](), edit)
+    assert f"field 'attributes.{field}'" in message, message
+
+
+def test_a_pruned_gaussian_mixture_loads_with_fewer_components_than_it_started(tmp_path):
+    # Fewer components than n_components is what pruning leaves; without pruning it is damage.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = emkit.GaussianMixture(6, prune_weight=0.2, random_state=0).fit(blobs())
+    assert model.weights_.shape[0] < 6
+    message = refused(tmp_path, model, setting("params.prune_weight", 0.0))
+    assert "field 'attributes.weights_'" in message and "n_components is 6" in message
+
+
 # ---- 6. Ctrl-C ------------------------------------------------------------------------
 
 

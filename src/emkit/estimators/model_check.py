@@ -36,6 +36,9 @@ NUMERIC_DTYPES = {
 # Fitted values that may legitimately be NaN: the Wald block of a zero-inflation on its boundary.
 NAN_ALLOWED = {("ZeroInflatedPoisson", "covariance_"), ("ZeroInflatedPoisson", "stderr_")}
 SIMPLEX_TOL = 1e-6
+# A value a model holds twice (ZeroInflatedPoisson's zero_inflation_ and weights_[0]) is one
+# float written twice, read back exactly: the copies may differ by a writer's rounding only.
+COPY_RTOL = 1e-12
 
 
 def _fail(path: Path, field: str, message: str) -> ModelFileError:
@@ -159,7 +162,8 @@ def check_fitted(path: Path, estimator: Any) -> None:
         _check_values(estimator)
     except ValueError as exc:
         field, _, message = str(exc).partition(": ")
-        raise _fail(path, f"attributes.{field}", message) from None
+        where = field if field.startswith("params.") else f"attributes.{field}"
+        raise _fail(path, where, message) from None
 
 
 def _check_finite(path: Path, field: str, value: Any) -> None:
@@ -237,13 +241,55 @@ def _check_gaussian(est: Any, k: int, d: int) -> None:
             raise ValueError(f"{name}: holds a value that is not positive")
 
 
+def _expected_components(est: Any) -> tuple[str, int, bool] | None:
+    """The parameter that sets the number of components, its value, and whether a fit may
+    hold fewer (EM drops components under a prune_weight, a Dirichlet weight_concentration
+    below 1, and, in a mixture of families, hard assignments that empty one); None where the
+    estimator has no such parameter (its components are its classes)."""
+    options = est._mixture_options() if hasattr(est, "_mixture_options") else {}
+    prune = options.get("prune_weight", getattr(est, "prune_weight", 0.0)) > 0
+    prune |= getattr(est, "weight_concentration", 1.0) < 1.0
+    if hasattr(est, "n_clusters"):
+        return "n_clusters", est.n_clusters, False
+    if hasattr(est, "n_components"):
+        return "n_components", est.n_components, prune
+    if hasattr(est, "_families"):
+        try:
+            return "components", len(est._families()), prune
+        except ValueError as exc:  # MixtureModel(components=[])
+            raise ValueError(f"params.components: {exc}") from None
+    return None
+
+
+def _check_component_count(est: Any, name: str, k: int) -> None:
+    """``k`` components (the rows of ``name``) where the parameters ask for them."""
+    expected = _expected_components(est)
+    if expected is None:
+        return
+    parameter, n, may_prune = expected
+    if k == n or (may_prune and 1 <= k < n):
+        return
+    wanted = f"the model lists {n}" if parameter == "components" else f"{parameter} is {n}"
+    if k > n:
+        why = " (pruning leaves fewer, never more)" if may_prune else ""
+    else:
+        why = " (only pruning leaves fewer, and this model does not prune)"
+    raise ValueError(f"{name}: {k} components where {wanted}{why}")
+
+
 def _check_values(est: Any) -> None:
-    """Raise ``ValueError("attribute: what is wrong")`` at the first inconsistent value."""
+    """Raise ``ValueError("attribute: what is wrong")`` at the first inconsistent value
+    (``"params.name: ..."`` where a parameter cannot hold with the fitted values)."""
     d = _integer(est, "n_features_in_", 1)
     _integer(est, "n_iter_", 0)
     for flag in ("converged_", "degenerate_"):
         if hasattr(est, flag) and not isinstance(getattr(est, flag), (bool, np.bool_)):
             raise ValueError(f"{flag}: must be true or false")
+    names = getattr(est, "feature_names_in_", None)
+    if names is not None and d is not None:
+        if not isinstance(names, np.ndarray) or names.dtype.kind not in "OU":
+            raise ValueError("feature_names_in_: must be an array of strings")
+        _shape("feature_names_in_", names, (d,))
     k = None
     for name in ("weights_", "priors_"):
         w = _array(est, name, 1, "f")
@@ -251,11 +297,16 @@ def _check_values(est: Any) -> None:
             if (w < 0).any() or abs(w.sum() - 1.0) > SIMPLEX_TOL:
                 raise ValueError(f"{name}: must be non-negative and sum to 1; sums to {w.sum()}")
             k = w.shape[0]
+            _check_component_count(est, name, k)
     for name in ("means_", "cluster_centers_"):
         m = _array(est, name, 2)
         if m is not None:
-            k = m.shape[0] if k is None else k
+            if k is None:
+                k = m.shape[0]
+                _check_component_count(est, name, k)
             _shape(name, m, (k, d or m.shape[1]))
+    if hasattr(est, "classes_"):
+        _check_classes(est.classes_, k)
     if k is not None and d is not None and hasattr(est, "covariances_") and hasattr(est, "means_"):
         _check_gaussian(est, k, d)
     labels = _array(est, "labels_", 1, "iu")
@@ -270,17 +321,42 @@ def _check_values(est: Any) -> None:
         assert covariance is not None
         _shape("covariance_", covariance, (d, d))
         _positive_definite("covariance_", covariance)
-    for name in ("sigmas_", "rate_"):
+    coef = _array(est, "coef_", 2, "f")
+    if coef is not None and k is not None:
+        _shape("coef_", coef, (k, d or coef.shape[1]))
+        _shape("intercept_", _array(est, "intercept_", 1, "f"), (k,))  # type: ignore[arg-type]
+    for name, size in (("sigmas_", k), ("rate_", d)):
         value = _array(est, name, 1, "f")
+        if value is not None and size is not None:
+            _shape(name, value, (size,))
         if value is not None and not (value > 0).all():
             raise ValueError(f"{name}: holds a value that is not positive")
     for name in ("inertia_",):
         if hasattr(est, name) and not getattr(est, name) >= 0:
             raise ValueError(f"{name}: must be non-negative")
-    if hasattr(est, "zero_inflation_") and not 0.0 <= est.zero_inflation_ <= 1.0:
-        raise ValueError("zero_inflation_: must lie in [0, 1]")
+    if hasattr(est, "zero_inflation_"):
+        pi = est.zero_inflation_
+        if not isinstance(pi, (int, float)) or isinstance(pi, bool) or not 0.0 <= pi <= 1.0:
+            raise ValueError(f"zero_inflation_: must be a number in [0, 1]; got {pi!r}")
     if hasattr(est, "component_params_"):
         _check_components(est, k)
+    if hasattr(est, "zero_inflation_") and hasattr(est, "component_params_"):
+        _check_zero_inflation(est, d)
+
+
+def _check_classes(classes: Any, k: int | None) -> None:
+    """One label per class, distinct and sorted (``np.unique`` of the training labels: the
+    order ``searchsorted`` encodes labels by), as many as priors and means."""
+    if not isinstance(classes, np.ndarray) or classes.ndim != 1:
+        raise ValueError("classes_: must be a 1-dimensional array of labels")
+    if k is not None and classes.shape[0] != k:
+        raise ValueError(f"classes_: lists {classes.shape[0]} classes where priors_ has {k}")
+    try:
+        ordered = np.unique(classes)
+    except TypeError:
+        raise ValueError("classes_: labels of kinds that cannot be ordered") from None
+    if ordered.shape != classes.shape or not (ordered == classes).all():
+        raise ValueError(f"classes_: must be distinct and sorted; got {classes.tolist()}")
 
 
 def _check_components(est: Any, k: int | None) -> None:
@@ -289,6 +365,7 @@ def _check_components(est: Any, k: int | None) -> None:
     specs = est.component_params_
     if not isinstance(specs, list) or (k is not None and len(specs) != k):
         raise ValueError(f"component_params_: must list {k} components")
+    families = []
     for j, spec in enumerate(specs):
         try:
             family = family_from_dict(spec)
@@ -296,3 +373,38 @@ def _check_components(est: Any, k: int | None) -> None:
             raise ValueError(f"component_params_[{j}]: {exc}") from None
         if not family.fitted:
             raise ValueError(f"component_params_[{j}]: the component has no fitted parameters")
+        families.append(family.name)
+    # EM keeps each component's family and its place among the listed families (a pruned
+    # fit: some of them, in order).
+    names = [family_from_dict(f).name for f in est._families()]
+    listed = iter(names)
+    for j, name in enumerate(families):
+        if name not in listed:
+            raise ValueError(
+                f"component_params_[{j}]: a {name} component out of place; the model lists "
+                f"{names}, a fit keeps them in that order"
+            )
+
+
+def _check_zero_inflation(est: Any, d: int | None) -> None:
+    """ZeroInflatedPoisson holds pi and the rates twice: ``zero_inflation_`` and ``rate_``,
+    and ``weights_[0]`` and the Poisson component (which predict and score use). The copies
+    must agree."""
+    pi = est.weights_[0]
+    if not math.isclose(est.zero_inflation_, pi, rel_tol=COPY_RTOL, abs_tol=0.0):
+        raise ValueError(
+            f"zero_inflation_: {est.zero_inflation_!r} where weights_[0], the model's "
+            f"probability of a structural zero, is {float(pi)!r}"
+        )
+    # component 1 is the Poisson (_check_components matched the families to _families()),
+    # its dict already read by family_from_dict
+    rate = np.atleast_1d(np.asarray(est.component_params_[1]["rate"], dtype=float))
+    if rate.shape != (d,):
+        raise ValueError(
+            f"component_params_[1]: the Poisson has {rate.size} rates where n_features_in_ is {d}"
+        )
+    if not np.allclose(est.rate_, rate, rtol=COPY_RTOL, atol=0.0):
+        raise ValueError(
+            f"rate_: {est.rate_.tolist()} where the Poisson component's rates, which the "
+            f"model scores with, are {rate.tolist()}"
+        )
