@@ -24,6 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 import emkit
 from emkit.atomic import atomic_write, output_folder, write_text
 from emkit.cli import main
+from emkit.distributions.gaussian import COVARIANCES
 from emkit.exceptions import ModelFileError
 
 SRC = Path(emkit.__file__).resolve().parents[1]
@@ -496,6 +497,34 @@ def test_a_pruned_gaussian_mixture_loads_with_fewer_components_than_it_started(t
     assert model.weights_.shape[0] < 6
     message = refused(tmp_path, model, setting("params.prune_weight", 0.0))
     assert "field 'attributes.weights_'" in message and "n_components is 6" in message
+
+
+@pytest.mark.parametrize("covariance_type", sorted(COVARIANCES))
+@pytest.mark.parametrize("factor", [3.0, 1.001])
+def test_precision_factors_must_be_those_of_the_covariances(tmp_path, covariance_type, factor):
+    # predict and score use precisions_cholesky_, covariances_ report the model: a file with
+    # the factors multiplied by 3 loaded and scored with them.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = emkit.GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+        model.fit(blobs(80, 3))
+
+    def scaled(document):
+        values = document["attributes"]["precisions_cholesky_"]["data"]
+        document["attributes"]["precisions_cholesky_"]["data"] = [v * factor for v in values]
+
+    message = refused(tmp_path, model, scaled)
+    assert "field 'attributes.precisions_cholesky_'" in message and "covariances_" in message
+
+
+def test_a_classifiers_precision_factors_must_be_those_of_its_covariances(tmp_path):
+    model = emkit.GenerativeClassifier("diag").fit(blobs(), np.arange(60) >= 30)
+
+    def scaled(document):
+        document["attributes"]["covariances_"]["data"][0] *= 2.0
+
+    message = refused(tmp_path, model, scaled)
+    assert "field 'attributes.precisions_cholesky_'" in message, message
 
 
 # ---- 6. Ctrl-C ------------------------------------------------------------------------

@@ -39,6 +39,14 @@ SIMPLEX_TOL = 1e-6
 # A value a model holds twice (ZeroInflatedPoisson's zero_inflation_ and weights_[0]) is one
 # float written twice, read back exactly: the copies may differ by a writer's rounding only.
 COPY_RTOL = 1e-12
+# precisions_cholesky_ recomputed from covariances_ (Cholesky, then a triangular inverse) may
+# differ from the stored factors by rounding, amplified by the condition number of the
+# covariance's correlation matrix (rescaling the features scales the factors' rows exactly):
+# on that scale they must agree to max(PRECISION_RTOL, PRECISION_ULPS * eps * cond) of the
+# factor's largest entry, per component. Factors scaled by 3 differ by 2 of their size: refused
+# wherever cond < 1e14 (cholesky refuses a feature left with under 1e-13 of its variance).
+PRECISION_RTOL = 1e-8
+PRECISION_ULPS = 64
 
 
 def _fail(path: Path, field: str, message: str) -> ModelFileError:
@@ -239,6 +247,47 @@ def _check_gaussian(est: Any, k: int, d: int) -> None:
                 raise ValueError(f"{name}: a factor has a diagonal entry that is not positive")
         elif not (value > 0).all():
             raise ValueError(f"{name}: holds a value that is not positive")
+    covariances = getattr(est, "covariances_", None)
+    factors = getattr(est, "precisions_cholesky_", None)
+    if covariances is not None and factors is not None:
+        _check_precisions_agree(covariances, factors, matrix, per_component=len(expected) > 2)
+
+
+def _check_precisions_agree(
+    covariances: np.ndarray, factors: np.ndarray, matrix: bool, per_component: bool
+) -> None:
+    """``precisions_cholesky_`` (U with Sigma^{-1} = U U^T; 1/sigma for the diagonal layouts)
+    must be the factors of ``covariances_``: the model scores with the first and reports the
+    second. Both in one layout, already checked positive (definite)."""
+    from emkit.backend.linalg import precision_cholesky
+
+    eps = float(np.finfo(np.result_type(covariances, factors)).eps)
+    if matrix:
+        # (k, d, d) for full and the oriented mclust models, one (d, d) for tied and EEE
+        sigma = covariances if per_component else covariances[None]
+        stored = factors if per_component else factors[None]
+        # Sigma = S C S with S the standard deviations: U = S^-1 U_C, so S U is the factor
+        # of the correlation matrix C, on one scale whatever the features' units
+        sd = np.sqrt(np.diagonal(sigma, axis1=-2, axis2=-1))[..., None]  # (k, d, 1)
+        chol = np.linalg.cholesky(sigma / sd / np.swapaxes(sd, -1, -2))  # L_C
+        expected = precision_cholesky(chol)  # U_C
+        stored = sd * stored
+        # cond(C) = (|L_C| |L_C^-1|)^2, here in the Frobenius norm (an upper bound)
+        cond = (np.linalg.norm(chol, axis=(-2, -1)) * np.linalg.norm(expected, axis=(-2, -1))) ** 2
+        error = np.abs(stored - expected).max(axis=(-2, -1))
+        scale = np.abs(expected).max(axis=(-2, -1))
+    else:
+        # diag (k, d) and spherical (k,) layouts, and their mclust models: U = 1 / sigma
+        expected = 1.0 / np.sqrt(covariances)
+        cond = np.ones(expected.shape)
+        error, scale = np.abs(factors - expected), expected
+    tolerance = np.maximum(PRECISION_RTOL, PRECISION_ULPS * eps * cond) * scale
+    if (error > tolerance).any():
+        worst = float(np.max(error / scale))
+        raise ValueError(
+            "precisions_cholesky_: does not match covariances_ (the factors of their inverses "
+            f"differ by {worst:.3g} of their size); a damaged model file"
+        )
 
 
 def _expected_components(est: Any) -> tuple[str, int, bool] | None:
