@@ -805,6 +805,31 @@ def test_a_checkpoint_of_other_data_is_refused(tmp_path):
         emkit.GaussianMixture(2, random_state=0).fit(blobs(), checkpoint=ck)
 
 
+def test_a_checkpoint_keys_arrays_and_random_states_by_their_values(tmp_path):
+    # The key held repr(value): NumPy elides the middle of a large array, so two starts that
+    # differ only there shared a key and the second fit silently resumed the first's result;
+    # a RandomState's repr shows its address, so such a fit could never resume.
+    from emkit.checkpoint import CheckpointError
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 501))
+    first = np.vstack([x[:100].mean(axis=0), x[100:].mean(axis=0)])
+    second = first.copy()
+    second[:, 250] += 5.0  # an elided column
+    assert repr(first) == repr(second)
+    ck = tmp_path / "ck.json"
+    options = dict(covariance_type="spherical", max_iter=5, tol=0.0)
+    emkit.GaussianMixture(2, means_init=first, **options).fit(x, checkpoint=ck)
+    with pytest.raises(CheckpointError, match="another fit"):
+        emkit.GaussianMixture(2, means_init=second, **options).fit(x, checkpoint=ck)
+    seeded = tmp_path / "nested" / "seeded.json"  # a folder that does not exist is created
+    state = np.random.RandomState(3)
+    again = np.random.RandomState(3)  # another object, the same state: the same fit
+    fit = emkit.GaussianMixture(2, random_state=state).fit(blobs(), checkpoint=seeded)
+    resumed = emkit.GaussianMixture(2, random_state=again).fit(blobs(), checkpoint=seeded)
+    np.testing.assert_array_equal(resumed.means_, fit.means_)
+
+
 def test_a_checkpoint_rebuilds_only_emkit_values(tmp_path):
     from emkit.checkpoint import CheckpointError, decode
 

@@ -10,6 +10,7 @@ defined inside emkit are rebuilt, from plain values: a checkpoint cannot run cod
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
 import json
 import math
@@ -133,6 +134,40 @@ def decode(value: Any, depth: int = 0) -> Any:
     raise CheckpointError("an object of unknown kind")
 
 
+def _fingerprint(value: Any) -> Any:
+    """A parameter as a checkpoint's key holds it: plain values as they are; arrays (a start's
+    means, say) and random states by a digest of their values, since their repr elides the
+    middle of a large array and shows a random state's address; anything else by its repr."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        numbers = np.asarray(value) if value else None
+        if numbers is not None and numbers.dtype.kind in "biuf":  # a list of rows
+            return {"array": _digest(numbers)}
+        return [_fingerprint(item) for item in value]
+    if isinstance(value, (np.random.RandomState, np.random.Generator)):
+        state: Any = (
+            value.get_state(legacy=False)
+            if isinstance(value, np.random.RandomState)
+            else value.bit_generator.state
+        )
+        text = json.dumps(state, sort_keys=True, default=lambda a: np.asarray(a).tolist())
+        return {"random_state": hashlib.sha256(text.encode()).hexdigest()}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return {"array": _digest(value)}
+    return repr(value)
+
+
+def _digest(*arrays: np.ndarray) -> str:
+    """SHA-256 of arrays' dtypes, shapes and values."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
 @dataclass
 class Checkpoint:
     """A checkpoint file for one fit.
@@ -155,15 +190,14 @@ class Checkpoint:
     ) -> Checkpoint | None:
         """The checkpoint of ``estimator.fit`` on the source ``data``; None where no path.
 
-        Its key is the estimator's class and parameters (those that are plain values) and the
-        data's number of rows, features and total weight.
+        Its key is the estimator's class and parameters (arrays and random states by a digest
+        of their values) and the data's number of rows, features and total weight. A folder
+        in ``path`` that does not exist is created.
         """
         if path is None:
             return None
         params = {
-            name: value
-            if value is None or isinstance(value, (bool, int, float, str))
-            else repr(value)
+            name: _fingerprint(value)
             for name, value in estimator.get_params(deep=False).items()
             if name != "callback"
         }
@@ -172,6 +206,7 @@ class Checkpoint:
             "params": params,
             "data": [int(data.n_rows), int(data.n_features), float(data.total_weight)],
         }
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         return cls(Path(path), key, every)
 
     def load(self) -> list[RunState] | None:
