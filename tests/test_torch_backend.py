@@ -291,3 +291,15 @@ def test_every_covariance_structure_runs_on_the_device(name):
     want = emkit.GaussianMixture(3, covariance_type=name, random_state=0).fit(x)
     got = emkit.GaussianMixture(3, covariance_type=name, random_state=0, device="cpu").fit(x)
     assert_same_mixture(want, got)
+
+
+@pytest.mark.parametrize("cov", ["full", "tied"])
+def test_a_device_fit_warns_of_nothing(cov):
+    # Every device="cpu" fit with a full covariance warned torch's "The given NumPy array is
+    # not writable" (the cached quadratic pairs), and `emkit fit` printed it.
+    x = blobs(300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        got = emkit.GaussianMixture(2, covariance_type=cov, device="cpu", random_state=0).fit(x)
+    want = emkit.GaussianMixture(2, covariance_type=cov, random_state=0).fit(x)
+    np.testing.assert_allclose(got.means_, want.means_, rtol=1e-8)

@@ -165,7 +165,8 @@ def quadratic_sums(
     bounds = np.cumsum([0] + sizes)
     n_feat, total_k = coef.shape
     if not first.diagonal:
-        pair_rows, pair_cols = (torch.as_tensor(a, device=device) for a in quadratic_pairs(d)[:2])
+        # copies: the cached pairs are read-only, which torch.as_tensor warns of
+        pair_rows, pair_cols = (torch.tensor(a, device=device) for a in quadratic_pairs(d)[:2])
     # Per form: sums of r [phi, 1] (k, q + d + 1), then (in the form's first row) the
     # log-likelihood and the sum of log max_k r, in one buffer.
     acc = torch.zeros((total_k, n_feat + 3), dtype=torch.float64, device=device)
