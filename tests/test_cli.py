@@ -224,6 +224,8 @@ BAD_INPUT = [
     (["fit", "{good}", "-k", ""], "-k ''"),
     (["fit", "{good}", "--covariance", "round"], "--covariance 'round'"),
     (["fit", "{good}", "--n-init", "0"], "--n-init"),
+    # was scikit-learn's random_state message as an error of the data file, after reading it
+    (["fit", "{good}", "--seed", "-1"], "--seed must be an integer from 0 to 4294967295; got -1"),
     (["fit", "{good}", "--out", "{good}"], "is not a folder"),
     (["fit", "{good}", "--out", "{good}/sub"], "good.csv is not a folder"),
     (["fit", "{good}", "--checkpoint", "{good}"], "--checkpoint names a folder"),

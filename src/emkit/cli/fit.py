@@ -234,6 +234,15 @@ def parse_list(spec: str | None, flag: str) -> list[str] | None:
     return items
 
 
+def check_starts(n_init: int, seed: int) -> None:
+    """DataError unless ``--n-init`` is at least 1 and ``--seed`` is a seed NumPy takes
+    (0 to 2**32 - 1), before any data are read."""
+    if n_init < 1:
+        raise DataError(f"--n-init must be at least 1; got {n_init}")
+    if not 0 <= seed < 2**32:
+        raise DataError(f"--seed must be an integer from 0 to {2**32 - 1}; got {seed}")
+
+
 def check_folder(path: str | Path, flag: str, purpose: str) -> None:
     """DataError where ``path`` (given by ``flag``) cannot be a folder: it, or the nearest of
     its parents that exists, is a file (``purpose`` says what the folder is for)."""
@@ -472,8 +481,7 @@ def fit_and_report(
 
     ks = parse_components(components)
     types = parse_covariances(covariance)
-    if n_init < 1:
-        raise DataError(f"--n-init must be at least 1; got {n_init}")
+    check_starts(n_init, seed)
     out = Path(out)
     check_folder(out, "--out", "to write into")
     if checkpoint is not None:
@@ -641,8 +649,7 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
 
     ks = parse_components(args.components)
     types = parse_covariances(args.covariance)
-    if args.n_init < 1:
-        raise DataError(f"--n-init must be at least 1; got {args.n_init}")
+    check_starts(args.n_init, args.seed)
     out = Path(args.out)
     check_folder(out, "--out", "to write into")
     if args.checkpoint is not None:
