@@ -150,3 +150,25 @@ def test_verbose_prints_the_inertias_sklearn_prints(faithful, capsys):
     assert set(theirs_by) <= set(ours_by) and len(theirs_by) >= 2
     for i, inertia in theirs_by.items():
         assert ours_by[i] == pytest.approx(inertia, rel=1e-10)
+
+
+def test_a_callable_init_starts_as_scikit_learns(faithful, tmp_path):
+    # init=callable, as scikit-learn takes it, was refused by the parameter validation.
+    calls = []
+
+    def first_rows(x, k, random_state):
+        calls.append((x.shape, k, type(random_state).__name__))
+        return x[:k]
+
+    ours = KMeans(3, init=first_rows, n_init=1, tol=0).fit(faithful)
+    given = KMeans(3, init=faithful[:3], tol=0).fit(faithful)
+    np.testing.assert_array_equal(ours.cluster_centers_, given.cluster_centers_)
+    assert calls == [(faithful.shape, 3, "RandomState")]
+    # the callable sees the rows as given (scikit-learn's sees them centred, an internal)
+    ref = SkKMeans(3, init=faithful[:3], n_init=1, tol=0, algorithm="lloyd").fit(faithful)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-10)
+    with pytest.raises(TypeError, match="parameter init is a function"):
+        ours.save(tmp_path / "k.json")
+    ours.set_params(init=ours.cluster_centers_).save(tmp_path / "k.json")
+    sk = SkKMeans(3, init=first_rows, max_iter=1).fit(faithful)  # "auto": 10 starts for it
+    assert KMeans(3, init=first_rows)._n_starts() == sk._n_init == 10

@@ -66,11 +66,14 @@ class KMeans(
     Parameters
     ----------
     n_clusters : int, number of clusters.
-    init : {"k-means++", "random"} or array of shape (n_clusters, d), the starting centres
-        ("random": rows drawn in proportion to their weight; a repeated draw leaves a cluster
-        empty, and hard EM moves it onto the row farthest from its centre).
+    init : {"k-means++", "random"}, callable or array of shape (n_clusters, d), the starting
+        centres ("random": rows drawn in proportion to their weight; a repeated draw leaves a
+        cluster empty, and hard EM moves it onto the row farthest from its centre; a callable,
+        as scikit-learn's, is called as ``init(X, n_clusters, random_state)`` with the rows as
+        given, not centred, and a ``numpy.random.RandomState``, and returns the centres).
     n_init : int or "auto", number of starts; the lowest inertia is kept. "auto" (the default,
-        as scikit-learn's): 1 start from k-means++ or given centres, 10 from random rows.
+        as scikit-learn's): 1 start from k-means++ or given centres, 10 from random rows or a
+        callable.
     max_iter : int, hard-EM iterations per start at most.
     tol : float, stop when the inertia per unit weight falls by less than ``tol`` times the
         data's mean variance (0: run until no row changes cluster).
@@ -117,7 +120,7 @@ class KMeans(
 
     _parameter_constraints: dict = {
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
-        "init": [StrOptions({"k-means++", "random"}), "array-like"],
+        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0.0, None, closed="left")],
@@ -252,15 +255,16 @@ class KMeans(
         return self
 
     def _n_starts(self) -> int:
-        if not isinstance(self.init, str):
-            return 1
-        if self.n_init == "auto":
-            return 10 if self.init == "random" else 1
+        if not (isinstance(self.init, str) or callable(self.init)):
+            return 1  # given centres
+        if self.n_init == "auto":  # scikit-learn's: 10 for random or callable starts
+            return 1 if self.init == "k-means++" else 10
         return int(self.n_init)
 
     def _start(self, x, w, rng) -> np.ndarray:
         if not isinstance(self.init, str):
-            centres = np.asarray(self.init, dtype=float)
+            given = self.init(x, self.n_clusters, rng) if callable(self.init) else self.init
+            centres = np.asarray(given, dtype=float)
             if centres.shape != (self.n_clusters, x.shape[1]) or not np.all(np.isfinite(centres)):
                 raise ValueError(
                     f"init must be 'k-means++', 'random' or a finite array of shape "

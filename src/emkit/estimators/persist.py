@@ -94,6 +94,13 @@ class ModelFileMixin:
 
         check_is_fitted(self)
         params = {k: v for k, v in self.get_params(deep=False).items() if k not in ("callback",)}
+        for name, value in params.items():
+            if callable(value):  # a model file never holds code
+                raise TypeError(
+                    f"{type(self).__name__}.save: the parameter {name} is a function, which a "
+                    f"model file cannot hold (files hold values, never code); set_params({name}="
+                    "...) to a value before saving"
+                )
         if not (params.get("random_state") is None or isinstance(params["random_state"], int)):
             params["random_state"] = None
         if params.get("device") is not None:  # a torch.device is written as its name
