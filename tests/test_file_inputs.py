@@ -45,3 +45,71 @@ def test_predict_on_a_file_of_another_kind_says_what_to_do(tmp_path, frame):
     frame.to_csv(path, index=False)
     with pytest.raises(ValueError, match=r"must be \.npy or Parquet"):
         model.predict(path)
+
+
+def test_an_index_pandas_stored_in_parquet_is_not_a_feature(tmp_path, frame):
+    # A filtered frame keeps its row labels: pandas stores them as __index_level_0__ (a named
+    # index under its name) and reads them back as the index. They were fitted as a feature.
+    subset = frame[frame.waiting > 60]
+    path = tmp_path / "sub.parquet"
+    subset.to_parquet(path)
+    named = tmp_path / "named.parquet"
+    subset.rename_axis("visit").to_parquet(named)
+    reference = emkit.GaussianMixture(2, random_state=0).fit(subset)
+    for source in (path, named):
+        model = emkit.GaussianMixture(2, random_state=0).fit(source)
+        assert model.feature_names_in_.tolist() == ["eruptions", "waiting"]
+        np.testing.assert_allclose(model.means_, reference.means_, rtol=1e-10)
+        np.testing.assert_array_equal(model.predict(source), reference.predict(subset))
+    selected = emkit.select_mixture(path, n_components=[2], covariance_types=["VVV"]).best_
+    expected = emkit.select_mixture(subset, n_components=[2], covariance_types=["VVV"]).best_
+    assert selected.feature_names_in_.tolist() == ["eruptions", "waiting"]
+    np.testing.assert_allclose(selected.means_, expected.means_, rtol=1e-10)
+    # a text index is the index too, not a column that fails the check for numbers
+    text_index = tmp_path / "text_index.parquet"
+    subset.set_axis([f"r{i}" for i in range(len(subset))]).to_parquet(text_index)
+    model = emkit.GaussianMixture(2, random_state=0).fit(text_index)
+    np.testing.assert_allclose(model.means_, reference.means_, rtol=1e-10)
+
+
+def test_a_folder_of_parquet_files_fits_as_its_rows(tmp_path, frame):
+    # A data set as Spark and Dask write it: part files, read in pandas' order, and a marker.
+    folder = tmp_path / "rows"
+    folder.mkdir()
+    parts = [frame[:100], frame[100:200], frame[200:]]
+    for i, part in zip((0, 1, 2), parts, strict=True):
+        part.to_parquet(folder / f"part.{i}.parquet")
+    (folder / "_SUCCESS").write_bytes(b"")
+    reference = emkit.GaussianMixture(2, random_state=0).fit(frame)
+    model = emkit.GaussianMixture(2, random_state=0).fit(folder)
+    assert model.feature_names_in_.tolist() == ["eruptions", "waiting"]
+    assert model.log_likelihood_ == pytest.approx(reference.log_likelihood_, rel=1e-12)
+    np.testing.assert_allclose(model.means_, reference.means_, rtol=1e-10)
+    np.testing.assert_array_equal(model.predict(str(folder)), reference.predict(frame))
+    assert model.score(folder) == pytest.approx(reference.score(frame), rel=1e-12)
+    in_memory = emkit.GaussianMixture(2, random_state=0).fit(frame.to_numpy())
+    np.testing.assert_array_equal(in_memory.predict(folder), reference.predict(frame))
+    assert emkit.GaussianImputer().fit(folder).feature_names_in_.tolist() == [
+        "eruptions",
+        "waiting",
+    ]
+
+
+def test_a_parquet_folder_fit_cannot_read_says_why(tmp_path, frame):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="a folder with no Parquet file in it"):
+        emkit.GaussianMixture(1).fit(empty)
+    other = tmp_path / "other"
+    other.mkdir()
+    frame.to_parquet(other / "a.parquet")
+    frame.assign(extra=1.0).to_parquet(other / "b.parquet")
+    with pytest.raises(ValueError, match=r"b\.parquet has the columns .* every file of a"):
+        emkit.GaussianMixture(1).fit(other)
+    hive = tmp_path / "hive"
+    (hive / "site=1").mkdir(parents=True)
+    frame.to_parquet(hive / "site=1" / "a.parquet")
+    with pytest.raises(ValueError, match=r"partitioned into key=value folders \(site\)"):
+        emkit.GaussianMixture(1).fit(hive)
+    with pytest.raises(ValueError, match="no such file or folder"):
+        emkit.GaussianMixture(1).fit(tmp_path / "absent")

@@ -234,12 +234,17 @@ class NpyChunks(WeightedRows):
 
 @dataclass(frozen=True)
 class ParquetChunks(WeightedRows):
-    """Record batches of a Parquet file (pyarrow ``iter_batches``) as float blocks.
+    """Record batches of a Parquet file, or of the files of a Parquet folder one after
+    another (a data set as Spark and Dask write it), as float blocks.
+
+    An index pandas stored in the file (``schema.pandas_metadata["index_columns"]``:
+    ``__index_level_0__`` for a filtered frame, or the index's name) is not a feature: pandas
+    reads it back as the index, and so do Dask and the ``emkit`` command.
 
     Attributes
     ----------
-    path : the file.
-    columns : names of the numeric columns to read (default: all).
+    path : the file, or a folder of Parquet files (read in the order pandas reads them).
+    columns : names of the numeric columns to read (default: all but a stored index).
     sample_weight : array of shape (n,) or None.
     chunk_rows : rows per batch.
     dtype : dtype of the blocks yielded.
@@ -250,40 +255,51 @@ class ParquetChunks(WeightedRows):
     sample_weight: np.ndarray | None = None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     dtype: Any = np.float64
+    # (files, the columns read, rows), read from the files' footers once
+    _layout: tuple = field(init=False, repr=False, compare=False)
 
-    def _file(self):
-        import pyarrow.parquet as pq
-
-        return pq.ParquetFile(self.path)
+    def __post_init__(self):
+        files = parquet_files(self.path)
+        if self.columns is not None:
+            columns = list(self.columns)
+        else:
+            columns = parquet_features(files, self.path)
+        rows = sum(_parquet_file(f).metadata.num_rows for f in files)
+        object.__setattr__(self, "_layout", (tuple(files), tuple(columns), int(rows)))
 
     @property
     def column_names(self) -> list[str]:
         """The names of the columns read, in order (the estimator's ``feature_names_in_``)."""
-        if self.columns is not None:
-            return list(self.columns)
-        return list(self._file().schema_arrow.names)
+        return list(self._layout[1])
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        files, columns, _ = self._layout
         start = 0
-        columns = list(self.columns) if self.columns is not None else None
-        for batch in self._file().iter_batches(batch_size=self.chunk_rows, columns=columns):
-            block = np.column_stack(
-                [np.asarray(col.to_numpy(zero_copy_only=False), dtype=self.dtype) for col in batch]
+        for path in files:
+            batches = _parquet_file(path).iter_batches(
+                batch_size=self.chunk_rows, columns=list(columns)
             )
-            m = block.shape[0]
-            w = None if self.sample_weight is None else self.sample_weight[start : start + m]
-            start += m
-            yield block, w
+            for batch in batches:
+                block = np.column_stack(
+                    [
+                        np.asarray(
+                            batch.column(name).to_numpy(zero_copy_only=False), dtype=self.dtype
+                        )
+                        for name in columns
+                    ]
+                )
+                m = block.shape[0]
+                w = None if self.sample_weight is None else self.sample_weight[start : start + m]
+                start += m
+                yield block, w
 
     @property
     def n_rows(self) -> int:
-        return int(self._file().metadata.num_rows)
+        return self._layout[2]
 
     @property
     def n_features(self) -> int:
-        if self.columns is not None:
-            return len(self.columns)
-        return len(self._file().schema_arrow.names)
+        return len(self._layout[1])
 
 
 @dataclass(frozen=True)
@@ -358,16 +374,17 @@ def as_chunks(
         )
     if isinstance(data, (str, os.PathLike)):
         path = Path(data)
+        if path.is_dir():  # a Parquet data set, as Spark and Dask write it
+            return ParquetChunks(path, None, sample_weight, chunk_rows, dtype)
         if not path.is_file():
-            raise ValueError(f"no such file: {path}")
+            raise ValueError(f"no such file or folder: {path}")
         if path.suffix == ".npy":
             return NpyChunks(path, sample_weight, chunk_rows, dtype)
         if path.suffix in PARQUET_SUFFIXES:
-            _check_parquet_columns(path)
             return ParquetChunks(path, None, sample_weight, chunk_rows, dtype)
         raise ValueError(
-            f"{path}: a file to fit must be .npy or Parquet ({', '.join(PARQUET_SUFFIXES)}); "
-            "load other formats into an array first"
+            f"{path}: a file to fit must be .npy or Parquet ({', '.join(PARQUET_SUFFIXES)}), "
+            "or a folder of Parquet files; load other formats into an array first"
         )
     if isinstance(data, np.memmap):
         return ArrayChunks(data, sample_weight, chunk_rows, dtype)
@@ -395,22 +412,91 @@ def array_source(
     return ArrayChunks(x, sample_weight, IN_MEMORY_CHUNK_ROWS, dtype=dtype, labels=labels)
 
 
-def _check_parquet_columns(path: Path) -> None:
-    """ValueError naming the Parquet columns that do not hold numbers (text, lists, dates)."""
+def parquet_files(path: Path) -> list[Path]:
+    """The Parquet files ``path`` names: the file itself, or the files of a folder in the
+    order pandas (and so the ``emkit`` command) reads them, skipping names that start with
+    ``_`` or ``.`` (``_SUCCESS``, ``_metadata``, checksums) as pandas and Dask do.
+
+    Raises
+    ------
+    ValueError
+        A folder pyarrow cannot read as a data set, with no Parquet file, or partitioned
+        into ``key=value`` folders (their keys are columns that no file holds).
+    """
+    if not path.is_dir():
+        return [path]
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    try:
+        dataset = ds.dataset(path, format="parquet", partitioning="hive")
+    except (OSError, pa.ArrowException) as exc:
+        raise ValueError(f"{path}: not a readable folder of Parquet files ({exc})") from None
+    if not dataset.files:
+        raise ValueError(
+            f"{path}: a folder with no Parquet file in it (names starting with _ or . are "
+            "skipped, as pandas and Dask skip them)"
+        )
+    files = [Path(f) for f in dataset.files]
+    folders = {part for f in files for part in f.relative_to(path).parent.parts}
+    keys = sorted({part.split("=", 1)[0] for part in folders if "=" in part})
+    if keys:
+        raise ValueError(
+            f"{path} is partitioned into key=value folders ({', '.join(keys)}): those columns "
+            "are in no file. Read it with pandas or Dask and pass the DataFrame, or write the "
+            "rows as plain Parquet files in one folder"
+        )
+    return files
+
+
+def parquet_features(files: list[Path], name: Path | None = None) -> list[str]:
+    """The columns to fit of Parquet ``files`` (the one file, or a folder's, named ``name``):
+    all but an index pandas stored, each of numbers (integer, float or boolean), the same in
+    every file.
+
+    Raises
+    ------
+    ValueError
+        A file that is not Parquet, columns that do not hold numbers (text, lists, dates),
+        or a file whose columns differ from the first file's (named).
+    """
+    import pyarrow as pa
+
+    numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean)
+    features: list[str] | None = None
+    for path in files:
+        schema = _parquet_file(path).schema_arrow
+        index = (schema.pandas_metadata or {}).get("index_columns", [])
+        # a stored index is named by its column; a RangeIndex is metadata only (a dict)
+        stored = {column for column in index if isinstance(column, str)}
+        fields = [f for f in schema if f.name not in stored]
+        bad = [f"{f.name} ({f.type})" for f in fields if not any(test(f.type) for test in numeric)]
+        if bad:
+            raise ValueError(
+                f"{path}: columns {', '.join(bad)} do not hold numbers; select numeric columns "
+                "(e.g. with pandas) and encode text or categories first"
+            )
+        names = [f.name for f in fields]
+        if features is None:
+            features = names
+        elif sorted(names) != sorted(features):
+            raise ValueError(
+                f"{path} has the columns {names}, but {files[0]}, the first file of the folder "
+                f"{name}, has {features}: every file of a Parquet folder needs the same columns"
+            )
+    assert features is not None  # parquet_files returns at least one file
+    return features
+
+
+def _parquet_file(path: Path):
+    """``pyarrow.parquet.ParquetFile`` of ``path``; ValueError where it is not Parquet."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(path)
+        return pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
         raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
-    numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean)
-    bad = [f"{f.name} ({f.type})" for f in schema if not any(test(f.type) for test in numeric)]
-    if bad:
-        raise ValueError(
-            f"{path}: columns {', '.join(bad)} do not hold numbers; select numeric columns "
-            "(e.g. with pandas) and encode text or categories first"
-        )
 
 
 def _is_array_like(data: Any) -> bool:

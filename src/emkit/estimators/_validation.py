@@ -197,27 +197,35 @@ def check_no_empty_rows(x: np.ndarray) -> None:
 
 
 def rows_from_file(x, feature_names=None):
-    """``x`` itself, or the rows of the ``.npy`` or Parquet file that ``x`` names.
+    """``x`` itself, or the rows of the ``.npy`` file, Parquet file or folder of Parquet files
+    that ``x`` names.
 
-    A Parquet file is read as a DataFrame of the columns ``feature_names`` (shape (n, d)), so
-    that the estimator checks the names as for any DataFrame; all its columns when None.
+    Parquet is read as a DataFrame of the columns ``feature_names`` (shape (n, d)), so that the
+    estimator checks the names as for any DataFrame; when None, of the columns a fit reads
+    (all but an index pandas stored). A folder's files are read in the order a fit reads them.
     """
     if not isinstance(x, (str, os.PathLike)):
         return x
-    from emkit.backend.sources import PARQUET_SUFFIXES
+    from emkit.backend.sources import PARQUET_SUFFIXES, parquet_features, parquet_files
 
     path = Path(x)
-    if not path.is_file():
-        raise ValueError(f"no such file: {path}")
-    if path.suffix == ".npy":
-        return np.load(path)
-    if path.suffix in PARQUET_SUFFIXES:
+    if path.is_dir() or (path.is_file() and path.suffix in PARQUET_SUFFIXES):
         import pandas as pd
 
-        columns = None if feature_names is None else [str(c) for c in feature_names]
-        frame = pd.read_parquet(path, columns=columns)
+        files = parquet_files(path)
+        if feature_names is None:
+            columns = parquet_features(files, path)
+        else:
+            columns = [str(c) for c in feature_names]
+        frames = [pd.read_parquet(f, columns=columns) for f in files]
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         return frame if feature_names is not None else frame.to_numpy()
+    if not path.is_file():
+        raise ValueError(f"no such file or folder: {path}")
+    if path.suffix == ".npy":
+        return np.load(path)
     raise ValueError(
         f"{path}: a file to read rows from must be .npy or Parquet "
-        f"({', '.join(PARQUET_SUFFIXES)}); load other formats into an array first"
+        f"({', '.join(PARQUET_SUFFIXES)}), or a folder of Parquet files; load other formats "
+        "into an array first"
     )

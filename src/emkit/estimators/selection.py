@@ -233,6 +233,8 @@ def select_mixture(
     source = None if is_device_array(X) or is_dask_collection(X) else as_chunks(X)
     if source is not None:  # the criteria score every row: read them into memory once
         X = np.concatenate([block for block, _ in source])
+        if hasattr(source, "column_names"):  # Parquet, or DataFrames: the fits' feature names
+            X = pd.DataFrame(X, columns=source.column_names, copy=False)
     X = _on_device(X, template)
     ks = sorted({int(k) for k in n_components})
     fit_data = X
