@@ -6,12 +6,13 @@ import sys
 import textwrap
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sklearn.base import clone
 
-from emkit import GaussianImputer, GaussianMixture
+from emkit import GaussianImputer, GaussianMixture, KMeans
 from emkit.backend.sources import IterableChunks, as_chunks
 from emkit.estimators import gaussian_mixture
 
@@ -197,3 +198,71 @@ def test_peak_memory_does_not_grow_with_the_file(tmp_path):
     )
     grown_mb = float(out.stdout.strip().splitlines()[-1])
     assert grown_mb < 80, f"peak resident memory grew by {grown_mb:.0f} MB for a 160 MB file"
+
+
+def test_a_list_of_chunks_is_its_rows_for_every_method():
+    x = blobs(4000, seed=2)
+    chunks = [x[:1500], x[1500:]]
+    options = dict(random_state=0, tol=1e-12)
+    reference = GaussianMixture(3, **options).fit(x)
+    fitted = GaussianMixture(3, **options).fit(chunks)
+    np.testing.assert_allclose(fitted.means_, reference.means_, rtol=1e-7)
+    np.testing.assert_array_equal(fitted.predict(chunks), reference.predict(x))
+    np.testing.assert_allclose(fitted.predict_proba(chunks), reference.predict_proba(x), atol=1e-9)
+    assert fitted.score(chunks) == pytest.approx(reference.score(x), rel=1e-9)
+    assert fitted.bic(chunks) == pytest.approx(reference.bic(x), rel=1e-9)
+    labels = GaussianMixture(3, **options).fit_predict(chunks)
+    np.testing.assert_array_equal(labels, reference.fit_predict(x))
+    # equal-sized chunks, which NumPy would stack into a 3-D array
+    halves = [x[:2000], x[2000:]]
+    np.testing.assert_array_equal(fitted.predict(halves), reference.predict(x))
+    kmeans = KMeans(3, random_state=0).fit(x)
+    from_chunks = KMeans(3, random_state=0).fit(halves)
+    np.testing.assert_allclose(from_chunks.cluster_centers_, kmeans.cluster_centers_)
+    np.testing.assert_array_equal(from_chunks.predict(chunks), kmeans.predict(x))
+
+
+def test_a_list_of_data_frames_is_its_rows_with_their_names():
+    x = blobs(3000, seed=3)
+    frame = pd.DataFrame(x, columns=["u", "v", "w"])
+    chunks = [frame[:1000], frame[1000:2000], frame[2000:]]
+    options = dict(random_state=0, tol=1e-12)
+    reference = GaussianMixture(3, **options).fit(frame)
+    fitted = GaussianMixture(3, **options).fit(chunks)
+    assert fitted.feature_names_in_.tolist() == ["u", "v", "w"]
+    np.testing.assert_allclose(fitted.means_, reference.means_, rtol=1e-7)
+    np.testing.assert_array_equal(fitted.predict(chunks), reference.predict(frame))
+    assert fitted.score(chunks) == pytest.approx(reference.score(frame), rel=1e-9)
+    swapped = [c[["w", "v", "u"]] for c in chunks]
+    with pytest.raises(ValueError, match="feature names"):
+        fitted.predict(swapped)
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda x: [x[:3999], x[3999]], r"element 1 is of shape \(3,\).*X\[i:i \+ 1\]"),
+        (lambda x: [x[:2000], x[2000:, :2]], "element 1 has 2 columns where the first has 3"),
+        (lambda x: [x[:2000], x[2000:].tolist()], "element 1 is not an array"),
+        (
+            lambda x: [pd.DataFrame(x[:2000]), x[2000:]],
+            "element 1 is a ndarray where element 0 is a DataFrame",
+        ),
+        (
+            lambda x: [pd.DataFrame(x[:2000], columns=list("abc")), pd.DataFrame(x[2000:])],
+            r"element 1 has the columns \[0, 1, 2\] where the first has \['a', 'b', 'c'\]",
+        ),
+        (
+            lambda x: [x[:2000], pd.DataFrame({"a": ["t"] * 5, "b": 1.0, "c": 1.0})],
+            "element 1 holds values that are not numbers",
+        ),
+    ],
+    ids=["1-D element", "other width", "list element", "mixed kinds", "other names", "text"],
+)
+def test_a_malformed_list_of_chunks_names_the_element(make, expected):
+    x = blobs(4000, seed=2)
+    fitted = GaussianMixture(2, random_state=0).fit(x)
+    chunks = make(x)
+    for call in (GaussianMixture(2).fit, fitted.predict, fitted.score, KMeans(2).fit):
+        with pytest.raises(ValueError, match=expected):
+            call(chunks)

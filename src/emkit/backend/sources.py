@@ -340,6 +340,14 @@ class IterableChunks(ChunkSource):
         return -1
 
 
+@dataclass(frozen=True)
+class FrameChunks(IterableChunks):
+    """A list of DataFrames with the same columns (``column_names``, the estimator's
+    ``feature_names_in_``), read as float blocks one after another."""
+
+    column_names: list[str] = field(default_factory=list)
+
+
 def as_chunks(
     data: Any,
     sample_weight: np.ndarray | None = None,
@@ -350,11 +358,12 @@ def as_chunks(
 
     Parameters
     ----------
-    data : a path (str or Path) to a ``.npy`` or Parquet file; a ``np.memmap``; a source of
-        this module (returned as it is); or a re-iterable of 2-D arrays (a list of arrays, or
-        an object whose ``__iter__`` starts over). Anything else (an ndarray, a DataFrame, a
-        list of rows) is in memory: None is returned, so that the estimator validates it
-        first and then reads the validated array through :func:`array_source`.
+    data : a path (str or Path) to a ``.npy`` or Parquet file or a folder of Parquet files; a
+        ``np.memmap``; a source of this module (returned as it is); or a re-iterable of 2-D
+        arrays (a list of arrays or DataFrames, see :func:`chunk_list`, or an object whose
+        ``__iter__`` starts over). Anything else (an ndarray, a DataFrame, a list of rows) is
+        in memory: None is returned, so that the estimator validates it first and then reads
+        the validated array through :func:`array_source`.
     sample_weight : array of shape (n,) or None (not for re-iterables of arrays).
     dtype : dtype of the blocks yielded (float64 or float32).
     chunk_rows : rows per block, for arrays, files and memory maps.
@@ -362,8 +371,9 @@ def as_chunks(
     Raises
     ------
     ValueError
-        A path that does not exist or is of another kind, a one-shot iterator, or weights
-        given with a re-iterable of arrays.
+        A path that does not exist or is of another kind, a one-shot iterator, a list of
+        chunks of which an element is not 2-D or has other columns, or weights given with a
+        re-iterable of arrays.
     """
     if isinstance(data, ChunkSource):
         return data
@@ -388,6 +398,16 @@ def as_chunks(
         )
     if isinstance(data, np.memmap):
         return ArrayChunks(data, sample_weight, chunk_rows, dtype)
+    if isinstance(data, (list, tuple)):
+        chunks = chunk_list(data)
+        if chunks is None:  # a list of rows
+            return None
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported with a list of chunks")
+        names = _frame_columns(chunks)
+        if names is not None:
+            return FrameChunks(chunks, dtype, column_names=names)
+        return IterableChunks(chunks, dtype)
     if _is_array_like(data):
         return None
     if iter(data) is data:
@@ -499,15 +519,98 @@ def _parquet_file(path: Path):
         raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
 
 
+def chunk_list(data: Any) -> list | None:
+    """The chunks of a list (or tuple) of 2-D arrays or DataFrames, each of shape (m_i, d);
+    None where ``data`` is not such a list (a list of rows: numbers, or 1-D sequences).
+
+    A list is chunks as soon as one element is 2-D (has ``ndim`` 2); then every element
+    must be a 2-D table of numbers with the first's columns.
+
+    Raises
+    ------
+    ValueError
+        Naming the element that is not 2-D, not numbers, or of other columns than the first.
+    """
+    if not isinstance(data, (list, tuple)) or not any(_table(c) and np.ndim(c) == 2 for c in data):
+        return None
+    width = next(np.shape(c)[1] for c in data if _table(c) and np.ndim(c) == 2)
+    for i, chunk in enumerate(data):
+        if not _table(chunk) or np.ndim(chunk) != 2:
+            shape = f"of shape {np.shape(chunk)}" if _table(chunk) else "not an array"
+            raise ValueError(
+                f"X is a list of chunks (2-D arrays or DataFrames of rows), but element {i} is "
+                f"{shape} ({type(chunk).__name__}): pass each chunk as a 2-D array, e.g. "
+                "X[i:i + 1] or x.reshape(1, -1) for a single row, or pass one 2-D array"
+            )
+        if np.shape(chunk)[1] != width:
+            raise ValueError(
+                f"X is a list of chunks, but element {i} has {np.shape(chunk)[1]} columns "
+                f"where the first has {width}: every chunk needs the same columns"
+            )
+        # a DataFrame's dtypes (pandas' own have a kind too), an array's dtype
+        dtypes = getattr(chunk, "dtypes", [chunk.dtype] if isinstance(chunk, np.ndarray) else [])
+        bad = sorted({str(t) for t in dtypes if getattr(t, "kind", "O") not in "fiub"})
+        if bad:
+            raise ValueError(
+                f"X is a list of chunks, but element {i} holds values that are not numbers "
+                f"(dtype {', '.join(bad)}); encode text or categories as numbers first (e.g. "
+                "with pandas.get_dummies or Series.cat.codes), or drop those columns"
+            )
+    _frame_columns(list(data))  # the same column names in every DataFrame
+    return list(data)
+
+
+def join_chunks(chunks: list) -> Any:
+    """The rows of :func:`chunk_list`'s ``chunks`` as one table, in order: a DataFrame where
+    they are DataFrames (so that their column names are checked), else an array (n, d)."""
+    if all(hasattr(c, "columns") for c in chunks):
+        import pandas as pd
+
+        return pd.concat(chunks, ignore_index=True)
+    return np.concatenate([np.asarray(c) for c in chunks])
+
+
+def _table(chunk: Any) -> bool:
+    """Whether ``chunk`` is an array or a DataFrame (has ``ndim`` and ``shape``), not a
+    plain sequence (a row of numbers, or a list of rows)."""
+    return hasattr(chunk, "ndim") and hasattr(chunk, "shape")
+
+
+def _frame_columns(chunks: list) -> list[str] | None:
+    """The column names of ``chunks`` where every one is a DataFrame with the same columns,
+    all strings (the estimator's ``feature_names_in_``, as scikit-learn sets them); else None.
+
+    Raises
+    ------
+    ValueError
+        DataFrames mixed with arrays, or a DataFrame whose columns differ from the first's.
+    """
+    frames = [hasattr(c, "columns") for c in chunks]
+    if not any(frames):
+        return None
+    if not all(frames):
+        i = frames.index(False) if frames[0] else frames.index(True)
+        raise ValueError(
+            f"X is a list of chunks, but element {i} is a {type(chunks[i]).__name__} where "
+            f"element 0 is a {type(chunks[0]).__name__}: pass DataFrames with the same columns, "
+            "or arrays"
+        )
+    names = list(chunks[0].columns)
+    for i, chunk in enumerate(chunks):
+        if list(chunk.columns) != names:
+            raise ValueError(
+                f"X is a list of DataFrames, but element {i} has the columns "
+                f"{list(chunk.columns)} where the first has {names}: every chunk needs the "
+                "same columns in the same order"
+            )
+    return names if all(isinstance(n, str) for n in names) else None
+
+
 def _is_array_like(data: Any) -> bool:
     from scipy import sparse
 
     if sparse.issparse(data) or hasattr(data, "__array__") or hasattr(data, "__array_interface__"):
         return True
-    if isinstance(data, (list, tuple)):
-        # A list of 2-D arrays is chunks; a list of rows (numbers or 1-D sequences) is data.
-        chunks = len(data) > 0 and all(isinstance(c, np.ndarray) and c.ndim == 2 for c in data)
-        return not chunks
     return not hasattr(data, "__iter__")
 
 

@@ -43,8 +43,14 @@ def check_rows(
     instead: ``nan_hint`` (such as :data:`MISSING_EM_HINT`), else :data:`NAN_HINT`.
     ``checked`` says that ``x`` is an array this function already returned with the same
     options (the fits of a model-selection grid share one): its values are not read again,
-    only its shape, dtype and the estimator's ``n_features_in_`` are handled.
+    only its shape, dtype and the estimator's ``n_features_in_`` are handled. A list of
+    chunks (2-D arrays or DataFrames, as ``GaussianMixture.fit`` reads them one at a time) is
+    their rows, joined in order.
     """
+    from emkit.backend.sources import chunk_list, join_chunks
+
+    if (chunks := chunk_list(x)) is not None:
+        x = join_chunks(chunks)
     with numeric_input(estimator, x), config_context(assume_finite=True):
         # the values are checked below, in one pass where they are all finite and moderate
         x = validate_data(
