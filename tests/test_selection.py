@@ -1,5 +1,7 @@
 """select_mixture: the mclust-style model choice on Old Faithful."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -138,3 +140,34 @@ def test_plans_of_a_grid_share_their_checks_and_starts(monkeypatch):
     for cov in ["EII", "full"]:
         GaussianMixture(2, covariance_type=cov, random_state=state)._fit_plan(x, shared=drawn)
     assert len(drawn.samples) == 2
+
+
+@pytest.mark.parametrize("how", ["lockstep", "checkpoint", "on_cluster"])
+def test_every_model_of_a_dataframe_grid_keeps_its_feature_names(faithful, tmp_path, how):
+    """Every fit of a grid on a DataFrame keeps the column names, as ``fit`` of the same
+    DataFrame does, and refuses the columns in another order. In lockstep only the first fit
+    kept them (the others re-validated the shared array with reset=True): the chosen model
+    took swapped columns and labelled half the rows of Old Faithful wrongly."""
+    pd = pytest.importorskip("pandas")
+    if how == "on_cluster":
+        pytest.importorskip("dask")
+    frame = pd.DataFrame(faithful, columns=["eruptions", "waiting"])
+    grid = dict(n_components=[1, 2, 3], covariance_types=["VVV", "EII"])
+    options = {"checkpoint": dict(checkpoint=tmp_path), "on_cluster": dict(on_cluster=True)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no "X does not have valid feature names"
+        warnings.simplefilter("ignore", emkit.exceptions.LocalMaximumWarning)
+        sel = select_mixture(frame, **grid, **options.get(how, {}))
+    want = GaussianMixture(init_params="hc", random_state=0).fit(frame)
+    assert list(want.feature_names_in_) == ["eruptions", "waiting"]
+    for model in sel.models_.values():
+        np.testing.assert_array_equal(model.feature_names_in_, want.feature_names_in_)
+        assert model.feature_names_in_.dtype == want.feature_names_in_.dtype
+    swapped = frame[["waiting", "eruptions"]]
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        want.predict(swapped)
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        sel.best_.predict(swapped)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        unnamed = sel.best_.predict(faithful)  # as scikit-learn warns
+    np.testing.assert_array_equal(sel.best_.predict(frame), unnamed)

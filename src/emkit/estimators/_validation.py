@@ -10,7 +10,12 @@ from pathlib import Path
 import numpy as np
 from scipy.sparse import issparse
 from sklearn import config_context
-from sklearn.utils.validation import _assert_all_finite, _check_sample_weight, validate_data
+from sklearn.utils.validation import (
+    _assert_all_finite,
+    _check_n_features,
+    _check_sample_weight,
+    validate_data,
+)
 
 from emkit.backend.validation import nan_report
 
@@ -43,19 +48,23 @@ def check_rows(
     instead: ``nan_hint`` (such as :data:`MISSING_EM_HINT`), else :data:`NAN_HINT`.
     ``checked`` says that ``x`` is an array this function already returned with the same
     options (the fits of a model-selection grid share one): its values are not read again,
-    only its shape, dtype and the estimator's ``n_features_in_`` are handled. A list of
-    chunks (2-D arrays or DataFrames, as ``GaussianMixture.fit`` reads them one at a time) is
-    their rows, joined in order.
+    only the estimator's ``n_features_in_`` is set or checked. Its ``feature_names_in_`` is
+    then the caller's to set or check from the data as given (``x`` has no column names). A
+    list of chunks (2-D arrays or DataFrames, as ``GaussianMixture.fit`` reads them one at a
+    time) is their rows, joined in order.
     """
     from emkit.backend.sources import chunk_list, join_chunks
 
-    if (chunks := chunk_list(x)) is not None:
-        x = join_chunks(chunks)
-    with numeric_input(estimator, x), config_context(assume_finite=True):
-        # the values are checked below, in one pass where they are all finite and moderate
-        x = validate_data(
-            estimator, x, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1
-        )
+    if checked:
+        _check_n_features(estimator, x, reset=reset)
+    else:
+        if (chunks := chunk_list(x)) is not None:
+            x = join_chunks(chunks)
+        with numeric_input(estimator, x), config_context(assume_finite=True):
+            # the values are checked below, in one pass where they are all finite and moderate
+            x = validate_data(
+                estimator, x, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1
+            )
     if not checked and not finite_and_moderate(x):
         name = type(estimator).__name__
         if allow_nan:

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from emkit.backend.dask_source import as_dask_array, is_dask_collection
 from emkit.backend.inputs import as_source, checked, start_rows
@@ -511,6 +511,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         if shared is not None and shared.rows is not None:
             given, missing, rows = shared.rows
             if given is X and missing == self.missing:
+                # the names of X as given (a DataFrame's columns), as the first plan's check
+                _check_feature_names(self, X, reset=reset)
                 return self._rows(
                     rows, reset=reset, min_rows=self.n_components, fitting=True, checked=True
                 )
