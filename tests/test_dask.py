@@ -796,3 +796,46 @@ def test_cli_on_a_cluster_writes_the_in_memory_report(client, tmp_path):
     assert status == 0, err
     assert not (tmp_path / "c" / "report.html").exists()
     assert "report.html" not in out
+
+
+def test_nullable_pyarrow_and_bool_columns_fit_as_in_memory(client, tmp_path):
+    # Nullable (Float64, Int64, boolean), pyarrow-backed and float+bool columns came out of
+    # to_dask_array as objects and were refused ("X must hold numbers; got dtype object"),
+    # where the same pandas DataFrames fit in memory.
+    x = blobs(n=120, seed=21)
+    plain = pd.DataFrame(x, columns=list("abc"))
+    plain["b"] = np.round(plain["b"] * 10)
+    frames = {"nullable": plain.astype({"a": "Float64", "b": "Int64", "c": "Float64"})}
+    plain.to_parquet(tmp_path / "x.parquet")
+    arrow = dd.read_parquet(tmp_path / "x.parquet", dtype_backend="pyarrow")
+    assert all(isinstance(t, pd.ArrowDtype) for t in arrow.dtypes)
+    lazy = {"nullable": dd.from_pandas(frames["nullable"], npartitions=4), "pyarrow": arrow}
+    frames["pyarrow"] = arrow.compute()
+    for name, frame in frames.items():
+        memory = GaussianMixture(3, random_state=0, tol=1e-12).fit(frame)
+        cluster = GaussianMixture(3, random_state=0, tol=1e-12).fit(lazy[name])
+        same_mixture(cluster, memory)
+        labels = cluster.predict(lazy[name]).compute()
+        np.testing.assert_array_equal(labels, memory.predict(frame), err_msg=name)
+    # bool columns (a Gaussian mixture of them is degenerate: k-means here)
+    for c in (plain["c"] > 0, (plain["c"] > 0).astype("boolean")):
+        frame = plain.assign(c=c)
+        memory = KMeans(3, random_state=0).fit(frame)
+        cluster = KMeans(3, random_state=0).fit(dd.from_pandas(frame, npartitions=4))
+        close(cluster.cluster_centers_, memory.cluster_centers_)
+        np.testing.assert_array_equal(cluster.labels_.compute(), memory.labels_)
+    # pd.NA is NaN, as in memory: refused, or a missing value with missing="em"
+    gaps = frames["nullable"].copy()
+    gaps.loc[[3, 50], "a"] = pd.NA
+    gaps.loc[7, "b"] = pd.NA
+    with pytest.raises(ValueError, match=r"Input X contains NaN"):
+        GaussianMixture(3).fit(gaps)
+    with pytest.raises(ValueError, match=r"partition [01] \(of 4; rows .*\) of X contains NaN"):
+        GaussianMixture(3).fit(dd.from_pandas(gaps, npartitions=4))
+    memory = GaussianMixture(3, missing="em", random_state=0, tol=1e-12).fit(gaps)
+    cluster = GaussianMixture(3, missing="em", random_state=0, tol=1e-12)
+    same_mixture(cluster.fit(dd.from_pandas(gaps, npartitions=4)), memory)
+    # genuinely non-numeric columns keep their message
+    words = dd.from_pandas(plain.assign(d=["u"] * 120), npartitions=4)
+    with pytest.raises(ValueError, match=r"columns \['d'\] are not"):
+        GaussianMixture(3).fit(words)

@@ -397,6 +397,10 @@ def as_dask_array(X: Any) -> Any:
                 f"every column of X must be numeric; columns {odd} are not. Select the "
                 "numeric columns or encode the others first."
             )
+        if not all(isinstance(t, np.dtype) and t.kind in "fiu" for t in X.dtypes):
+            # Nullable (Float64, Int64, boolean), pyarrow-backed and bool columns, or a mix
+            # of them, would be an array of objects: float64 as in memory, pd.NA as NaN.
+            X = X.astype(np.float64)
         # Partition sizes known: the rows are counted, and in-memory weights split alike.
         X = X.to_dask_array(lengths=True)
     if not isinstance(X, da.Array):
