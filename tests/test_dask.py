@@ -16,6 +16,7 @@ da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
 
 import pandas as pd  # noqa: E402
+from sklearn.base import clone  # noqa: E402
 
 from emkit import GaussianImputer, GaussianMixture, KMeans, load  # noqa: E402
 from emkit.distributions.gaussian import COVARIANCES  # noqa: E402
@@ -839,3 +840,53 @@ def test_nullable_pyarrow_and_bool_columns_fit_as_in_memory(client, tmp_path):
     words = dd.from_pandas(plain.assign(d=["u"] * 120), npartitions=4)
     with pytest.raises(ValueError, match=r"columns \['d'\] are not"):
         GaussianMixture(3).fit(words)
+
+
+def test_dask_dataframe_fits_keep_feature_names_as_in_memory(client):
+    # A fit of a Dask DataFrame dropped feature_names_in_: predict took its columns in
+    # another order (pandas or Dask) and labelled the rows wrongly.
+    import warnings
+
+    from emkit import select_mixture
+
+    x = blobs(n=120, seed=22)
+    frame = pd.DataFrame(x, columns=list("abc"))
+    lazy = dd.from_pandas(frame, npartitions=4)
+    swapped = frame[["c", "b", "a"]]
+    swapped_lazy = dd.from_pandas(swapped, npartitions=4)
+    order = "Feature names must be in the same order"
+    estimators = [GaussianMixture(3, random_state=0), KMeans(3, random_state=0)]
+    estimators.append(GaussianImputer())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no "X does not have valid feature names"
+        for estimator in estimators:
+            memory = clone(estimator).fit(frame)
+            cluster = clone(estimator).fit(lazy)
+            np.testing.assert_array_equal(cluster.feature_names_in_, memory.feature_names_in_)
+            query = "transform" if isinstance(estimator, GaussianImputer) else "predict"
+            for data in (lazy, frame):
+                got = getattr(cluster, query)(data)
+                want = getattr(memory, query)(frame)
+                np.testing.assert_array_equal(np.asarray(got), want)
+            for data in (swapped, swapped_lazy):
+                with pytest.raises(ValueError, match=order):
+                    getattr(cluster, query)(data)
+        model = estimators[0].fit(lazy)
+        for query in ("score", "bic", "icl", "predict_proba", "score_samples", "summary"):
+            with pytest.raises(ValueError, match=order):
+                getattr(model, query)(swapped_lazy)
+        in_memory = GaussianMixture(3, random_state=0).fit(frame)
+        assert model.summary(lazy) == in_memory.summary(frame)
+        grid = dict(n_components=[1, 2], covariance_types=["VVV", "EII"], random_state=0)
+        memory = select_mixture(frame, **grid)
+        selection = select_mixture(lazy, **grid)
+        assert selection.summary() == memory.summary()
+    for model in selection.models_.values():
+        np.testing.assert_array_equal(model.feature_names_in_, memory.best_.feature_names_in_)
+    with pytest.raises(ValueError, match=order):
+        selection.best_.predict(swapped)
+    # no names where the columns are not strings (as in memory), and a dask Array has none
+    unnamed = GaussianMixture(3, random_state=0).fit(dd.from_pandas(pd.DataFrame(x), 4))
+    assert not hasattr(unnamed, "feature_names_in_")
+    refit = model.fit(da.from_array(x, chunks=30))
+    assert not hasattr(refit, "feature_names_in_")

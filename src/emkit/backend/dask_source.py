@@ -107,6 +107,7 @@ class DaskSource:
     persist : as :func:`dask_source`.
     nbytes : bytes of the prepared data where the partition sizes are known, else NaN.
     row_chunks : rows of each partition (NaN where unknown).
+    meta : the collection's columns where it is a DataFrame (:func:`frame_meta`), else None.
     """
 
     raw: tuple
@@ -114,6 +115,7 @@ class DaskSource:
     persist: bool | None
     nbytes: float
     row_chunks: tuple
+    meta: Any = None
 
     @property
     def known_rows(self) -> int | None:
@@ -319,7 +321,8 @@ def dask_source(
     ys = _aligned(y, x.chunks[0], "y")
     raw = tuple(zip(xs, ws, ys, strict=True))
     nbytes = float(x.shape[0]) * d * np.dtype(dtype).itemsize  # NaN where rows are unknown
-    return DaskSource(raw, Checks(d, dtype=dtype), persist, nbytes, tuple(x.chunks[0]))
+    meta = frame_meta(X)
+    return DaskSource(raw, Checks(d, dtype=dtype), persist, nbytes, tuple(x.chunks[0]), meta)
 
 
 def _prepared(
@@ -377,6 +380,15 @@ def _worker_memory() -> float:
         return float(psutil.virtual_memory().available)
     except ImportError:
         return 0.0
+
+
+def frame_meta(X: Any) -> Any:
+    """The empty pandas DataFrame Dask keeps for the Dask DataFrame ``X`` (its columns and
+    dtypes), from which its feature names are read as from the same DataFrame in memory;
+    None for a dask Array (no names)."""
+    import dask.dataframe as dd
+
+    return X._meta if isinstance(X, dd.DataFrame) else None
 
 
 def as_dask_array(X: Any) -> Any:

@@ -10,13 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from emkit.backend.dask_source import (
     DaskSource,
     aligned_array,
     as_dask_array,
     dask_source,
+    frame_meta,
     is_dask_collection,
     partition_name,
 )
@@ -72,7 +73,8 @@ def dask_fit_source(
     make: Callable[[np.ndarray, Any], Any] | None = None,
 ) -> DaskSource:
     """The checked source of a Dask collection ``X`` (and ``y``, weights partitioned alike);
-    sets ``n_features_in_``."""
+    sets ``n_features_in_``, and ``feature_names_in_`` from a DataFrame's columns as the fit of
+    the same pandas DataFrame in memory does."""
     if getattr(estimator, "device", None) is not None:
         raise ValueError(
             f"{type(estimator).__name__}(device={estimator.device!r}) cannot fit a Dask "
@@ -80,8 +82,7 @@ def dask_fit_source(
         )
     source = dask_source(X, sample_weight, y)
     estimator.n_features_in_ = source.n_features
-    if hasattr(estimator, "feature_names_in_"):
-        del estimator.feature_names_in_
+    _check_feature_names(estimator, source.meta, reset=True)
     hint = nan_hint or "drop or impute them before fitting"
     return source.checked(
         source.n_features, allow_nan=allow_nan, nan_hint=hint, check=check, make=make
@@ -112,9 +113,7 @@ def per_row(
         def wrapper(self, X, *args, **kwargs):
             if not is_dask_collection(X):
                 return method(self, X, *args, **kwargs)
-            check_is_fitted(self)
-            x = as_dask_array(X)
-            check_n_features(self, x.shape[1])
+            x = queried_array(self, X)
             out = np.dtype(dtype if isinstance(dtype, (type, np.dtype, str)) else dtype(self))
             where = [i for i, a in enumerate(args) if _by_row(a)]
             where += [k for k, v in kwargs.items() if _by_row(v)]
@@ -202,6 +201,7 @@ def _checked_partitions(
     and count as rows; they used to be left out here, so that n, BIC and score differed)."""
     check_is_fitted(estimator)
     source = dask_source(X, sample_weight, persist=persist)
+    _check_feature_names(estimator, source.meta, reset=False)
     check_n_features(estimator, source.n_features)
     return source.checked(
         source.n_features,
@@ -209,6 +209,18 @@ def _checked_partitions(
         keep_empty_rows=allow_nan,
         nan_hint=nan_hint or "drop or impute them first",
     )
+
+
+def queried_array(estimator, X) -> Any:
+    """The Dask collection ``X`` a fitted ``estimator`` is asked about, as a dask Array of
+    shape (n, d), checked as scikit-learn checks the same data in memory: a DataFrame's column
+    names against ``feature_names_in_`` (another order is refused), its width against
+    ``n_features_in_``."""
+    check_is_fitted(estimator)
+    x = as_dask_array(X)
+    _check_feature_names(estimator, frame_meta(X), reset=False)
+    check_n_features(estimator, x.shape[1])
+    return x
 
 
 def check_n_features(estimator, n_features: int) -> None:
@@ -259,8 +271,11 @@ def _on_block(
 
 def _shippable(estimator):
     """A shallow copy of ``estimator`` to send to the workers, without attributes that are
-    themselves Dask collections (a lazy ``labels_``, whose graph would hold the estimator)."""
+    themselves Dask collections (a lazy ``labels_``, whose graph would hold the estimator),
+    and without ``feature_names_in_``: the names were checked here, and a block has none."""
     plain = copy.copy(estimator)
+    if hasattr(plain, "feature_names_in_"):
+        del plain.feature_names_in_
     for name, value in list(vars(plain).items()):
         if is_dask_collection(value):
             delattr(plain, name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import warnings
 from dataclasses import dataclass, field, replace
@@ -14,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
-from emkit.backend.dask_source import as_dask_array, is_dask_collection
+from emkit.backend.dask_source import DaskSource, is_dask_collection
 from emkit.backend.inputs import as_source, checked, start_rows
 from emkit.backend.namespace import is_device_array
 from emkit.backend.sampling import sample_indices
@@ -31,7 +32,7 @@ from emkit.estimators._device import (
     resolution,
     sample_host_rows,
 )
-from emkit.estimators._inputs import check_n_features, dask_sample, dask_total
+from emkit.estimators._inputs import dask_sample, dask_total, queried_array
 from emkit.estimators._mixture_api import MixtureQueries, warn_unless_converged
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
@@ -451,6 +452,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             self._refuse_warm_start(
                 f"X has {d} features where the stored fit has {self.n_features_in_}"
             )
+        if isinstance(source, DaskSource):  # a DataFrame's names, as the same one in memory
+            _check_feature_names(self, source.meta, reset=reset)
         if n < max(self.n_components, 1) or d < 1:
             raise ValueError(
                 f"{type(self).__name__} needs at least {self.n_components} rows and one column; "
@@ -821,7 +824,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         """
         from emkit.report.mclust import model_summary
 
-        return model_summary(self, self._report_rows(X, sample=False), parameters, icl)
+        rows = self._report_rows(X, sample=False)
+        return model_summary(self._report_model(), rows, parameters, icl)
 
     def plot(self, X, what: str = "classification"):
         """A matplotlib Figure of the fit on ``X`` (n, d): ``what`` is "classification" (points
@@ -830,7 +834,16 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         the figure draws a uniform sample of at most 10 000 rows, drawn on the workers."""
         from emkit.report.mclust import plot_model
 
-        return plot_model(self, self._report_rows(X, sample=True), what)
+        return plot_model(self._report_model(), self._report_rows(X, sample=True), what)
+
+    def _report_model(self) -> GaussianMixture:
+        """This model as a report queries it on the rows :meth:`_report_rows` returns: a
+        shallow copy without ``feature_names_in_``, since those rows (an array) have no names
+        and ``X``'s were checked where they were taken."""
+        model = copy.copy(self)
+        if hasattr(model, "feature_names_in_"):
+            del model.feature_names_in_
+        return model
 
     def _report_rows(self, X, *, sample: bool):
         """The rows a report reads: ``X`` validated; for a Dask collection, the collection
@@ -842,10 +855,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         if sample:
             rng = check_random_state(self.random_state)
             return dask_sample(self, X, PLOT_ROWS, rng, nan_hint=MISSING_EM_HINT, allow_nan=em)
-        check_is_fitted(self)
-        x = as_dask_array(X)
-        check_n_features(self, x.shape[1])
-        return x
+        return queried_array(self, X)
 
     # --- model selection ----------------------------------------------------------------
     def n_parameters(self) -> int:

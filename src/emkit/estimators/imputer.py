@@ -10,9 +10,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
-from emkit.backend.dask_source import as_dask_array, is_dask_collection
+from emkit.backend.dask_source import DaskSource, is_dask_collection
 from emkit.backend.inputs import as_source, checked
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import DataSource, array_source
@@ -20,7 +20,7 @@ from emkit.distributions.gaussian import FullGaussian
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
 from emkit.estimators._device import check_device_rows, placement, resolution
-from emkit.estimators._inputs import check_n_features, per_row
+from emkit.estimators._inputs import per_row, queried_array
 from emkit.estimators._mixture_api import warn_unless_converged
 from emkit.estimators._validation import check_incomplete_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
@@ -184,6 +184,8 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
                 del self.feature_names_in_
             if hasattr(source, "column_names"):  # a Parquet file names its columns
                 self.feature_names_in_: np.ndarray = np.asarray(source.column_names, dtype=object)
+            if isinstance(source, DaskSource):  # a DataFrame's names, as the same one in memory
+                _check_feature_names(self, source.meta, reset=True)
             if self.n_features_in_ < 1:
                 raise ValueError(
                     f"GaussianImputer needs 2-D data with at least one column; got "
@@ -257,9 +259,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         ):
             raise ValueError(f"n_draws must be None or a positive integer; got {n_draws!r}")
         if n_draws is not None and is_dask_collection(X):
-            check_is_fitted(self)
-            x = as_dask_array(X)
-            check_n_features(self, x.shape[1])
+            x = queried_array(self, X)
             seeds = check_random_state(random_state).randint(
                 np.iinfo(np.int32).max, size=x.numblocks[0]
             )

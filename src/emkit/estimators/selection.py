@@ -15,7 +15,7 @@ from sklearn.base import clone
 from sklearn.utils import check_array
 
 from emkit.backend import gaussian_pass
-from emkit.backend.dask_source import as_dask_array, is_dask_collection
+from emkit.backend.dask_source import as_dask_array, frame_meta, is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import ArrayChunks, as_chunks
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure, mclust_alias
@@ -101,7 +101,8 @@ class MixtureSelection:
         sign), then the chosen model's summary. ``X`` defaults to the data selected on."""
         from emkit.report.mclust import selection_summary
 
-        return selection_summary(self, self._rows(X, sample=False), top)
+        rows = self._rows(X, sample=False)
+        return selection_summary(replace(self, best_=self.best_._report_model()), rows, top)
 
     def plot(self, what: str = "bic", X=None):
         """A matplotlib Figure: "bic" (the criterion of every fit by K and model, as mclust's
@@ -109,7 +110,8 @@ class MixtureSelection:
         model on ``X`` (default: the data selected on)."""
         from emkit.report.mclust import plot_selection
 
-        return plot_selection(self, self._rows(X, sample=True) if what != "bic" else None, what)
+        rows = self._rows(X, sample=True) if what != "bic" else None
+        return plot_selection(replace(self, best_=self.best_._report_model()), rows, what)
 
     def _rows(self, X, *, sample: bool) -> np.ndarray:
         data = self.data_ if X is None else X
@@ -238,9 +240,12 @@ def select_mixture(
     X = _on_device(X, template)
     ks = sorted({int(k) for k in n_components})
     fit_data = X
+    frame = None  # a Dask collection as given: data_ keeps it, with its column names
     if is_dask_collection(X):
+        frame = X
         X = as_dask_array(X)  # partition sizes counted once for all the fits
-        fit_data = template._dask_source(X)  # checked and persisted once for all the fits
+        # checked and persisted once for all the fits, which keep a DataFrame's names
+        fit_data = replace(template._dask_source(X), meta=frame_meta(frame))
     if is_device_array(X) or is_dask_collection(X):
         n_rows, n_columns = X.shape[0], X.shape[1]
     else:
@@ -323,7 +328,7 @@ def select_mixture(
     _warn_on_lower_maxima(eligible)
     best_row = eligible.loc[eligible[criterion].idxmin()]
     best = models[(int(best_row["n_components"]), best_row["covariance_type"])]
-    return MixtureSelection(best, table, criterion, models, icl, X)
+    return MixtureSelection(best, table, criterion, models, icl, X if frame is None else frame)
 
 
 def _fit(model: GaussianMixture, X, checkpoint: Path | None = None) -> None:
