@@ -7,7 +7,9 @@ classes from plain values: a model file cannot run code.
 
 from __future__ import annotations
 
+import functools
 import json
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,8 @@ MAX_FILE_BYTES = 1 << 30  # a model file larger than 1 GiB is refused unless ask
 MODEL_CLASSES: dict[str, Any] = {}  # class name -> estimator class
 # Fitted attributes a model may not have (feature_names_in_: fitted on an array) or a file
 # may lack (lower_bound_: files written before it existed).
+# Parameters that are code (a KMeans init function), which a model file never holds.
+FUNCTIONS = (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial)
 OPTIONAL_ATTRIBUTES = ("feature_names_in_", "lower_bound_")
 
 
@@ -95,7 +99,7 @@ class ModelFileMixin:
         check_is_fitted(self)
         params = {k: v for k, v in self.get_params(deep=False).items() if k not in ("callback",)}
         for name, value in params.items():
-            if callable(value):  # a model file never holds code
+            if isinstance(value, FUNCTIONS):  # a model file never holds code
                 raise TypeError(
                     f"{type(self).__name__}.save: the parameter {name} is a function, which a "
                     f"model file cannot hold (files hold values, never code); set_params({name}="
