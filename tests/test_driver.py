@@ -192,3 +192,18 @@ def test_sources_meet_the_data_source_protocol_and_map_reduce_adds_chunks():
     assert as_chunks(sources[0]) is sources[0]
     with pytest.raises(ValueError, match="no chunk"):
         IterableChunks([]).map_reduce(lambda x, w: 0)
+
+
+def test_squarem_keeps_entries_that_are_not_finite_in_the_plain_iterate():
+    # log p = -inf for a category EM set to 0 (in all three iterates, or from the second on):
+    # the step length and target of the finite entries are those without them.
+    start, middle, end = np.zeros(4), np.ones(4), 1.5 * np.ones(4)
+    start[2:] = [-np.inf, 0.3]
+    middle[2:] = [-np.inf, -np.inf]
+    end[2:] = [-np.inf, -np.inf]
+    with np.errstate(all="raise"):
+        alpha, target = extrapolate(start, middle, end, 4.0)
+    alone, expected = extrapolate(np.zeros(2), np.ones(2), 1.5 * np.ones(2), 4.0)
+    assert alpha == alone == 2.0
+    np.testing.assert_array_equal(target, [*expected, -np.inf, -np.inf])
+    assert extrapolate(start, middle, 2.0 * middle, 4.0) == (1.0, None)

@@ -3,6 +3,7 @@ of the block-by-block pass and of scipy: whole arrays, views of their rows, samp
 threads, short blocks, rows outside a support, and whole MixtureModel fits."""
 
 import contextlib
+import warnings
 
 import numpy as np
 import pytest
@@ -432,3 +433,36 @@ def test_timed_threads_follow_a_change_of_the_machine(monkeypatch):
     calls = range(first + switch + 2, first + len(after) + 1)  # numbered from 1
     ones = [n for n in calls if stand_in.counts[n - 1] == 1]
     assert ones == [n for n in calls if n % revisit == 0] and len(ones) >= 2
+
+
+def _two_scales(seed):
+    """300 positive rows from exponentials of scale 1 and 20: far enough apart that a log
+    joint relative to one component makes totals whose products overflow."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.exponential(1.0, 150), rng.exponential(20.0, 150)])[:, None]
+
+
+@pytest.mark.parametrize("name", ["exponential", "gamma"])
+def test_two_component_fits_raise_no_float_warning(name):
+    # The product of totals overflowing is the pass's cue to take smaller products; it used to
+    # leak a RuntimeWarning that fails a fit under -W error.
+    families, _, logpdf = CASES[name]
+    kind = type(families[0])
+    for seed in (2, 3, 5):
+        x = _two_scales(seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fit = emkit.MixtureModel([kind(), kind()], random_state=0).fit(x)
+        *_, expected = scipy_e_step(fit.components_, logpdf, fit.weights_, x, np.ones(len(x)))
+        assert fit.log_likelihood_ == pytest.approx(expected, rel=1e-10)
+
+
+def test_the_sum_of_logs_of_totals_survives_an_overflowing_product():
+    totals = np.full(64, 1e300)
+    totals[::7] = 1.5
+    views = family_pass._Views(2, 2, 64, ones_first=False)
+    views.total[:] = totals
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = views.sum_log_total(8, 1)
+    assert out == pytest.approx(np.log(totals).sum(), rel=1e-14)

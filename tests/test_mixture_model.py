@@ -10,6 +10,7 @@ from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from emkit.distributions.bernoulli import Bernoulli
+from emkit.distributions.categorical import Categorical
 from emkit.distributions.exponential import Exponential
 from emkit.distributions.normal import Normal
 from emkit.distributions.point_mass import PointMass
@@ -282,3 +283,39 @@ def test_constant_data_fit_with_a_warning(family):
     assert model.degenerate_components_.all()
     assert np.isfinite(model.log_likelihood_)
     np.testing.assert_allclose(model.predict_proba(x).sum(axis=1), 1.0)
+
+
+def _two_categorical_columns(n=400, seed=0):
+    """Codes 0..3 in the first column and 0..1 in the second, from two latent classes."""
+    rng = np.random.default_rng(seed)
+    z = rng.integers(0, 2, n)
+    first = np.where(
+        z, rng.choice(4, n, p=[0.7, 0.1, 0.1, 0.1]), rng.choice(4, n, p=[0.1] * 3 + [0.7])
+    )
+    second = np.where(z, rng.random(n) < 0.8, rng.random(n) < 0.3)
+    return np.column_stack([first, second]).astype(float)
+
+
+def _categorical_log_likelihood(fit, x):
+    codes = x.astype(int)
+    joint = np.column_stack(
+        [
+            np.log(w) + sum(np.log(c.probs[j, codes[:, j]]) for j in range(x.shape[1]))
+            for w, c in zip(fit.weights_, fit.components_, strict=True)
+        ]
+    )
+    return float(logsumexp(joint, axis=1).sum())
+
+
+def test_categorical_squarem_raises_no_float_warning_and_lands_where_plain_em_does():
+    # Categories with probability 0 have log p = -inf: SQUAREM's differences were NaN there,
+    # a RuntimeWarning that fails a fit under -W error, and every extrapolation was refused.
+    x = _two_categorical_columns()
+    options = dict(random_state=0, tol=1e-10, max_iter=2000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fast = MixtureModel([Categorical(), Categorical()], **options).fit(x)
+        plain = MixtureModel([Categorical(), Categorical()], accelerate=None, **options).fit(x)
+    assert fast.log_likelihood_ == pytest.approx(_categorical_log_likelihood(fast, x), rel=1e-12)
+    assert fast.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-10)
+    np.testing.assert_allclose(fast.weights_, plain.weights_, atol=1e-5)

@@ -63,14 +63,31 @@ def extrapolate(
     ``(alpha, target)``: ``alpha`` = :math:`\min(\text{step\_max}, \lVert r\rVert/\lVert
     v\rVert)` (1 where :math:`v = 0`), and ``target`` = :math:`\theta'`, or None where
     ``alpha`` is at most 1 (:math:`\theta'` would be the plain iterate :math:`\theta_2`).
+
+    Entries that are not finite in all three iterates (the log of a probability or rate that
+    EM has set to 0, a logit at 0 or 1) have no direction to extrapolate: they are left out of
+    :math:`r` and :math:`v` and keep their value in :math:`\theta_2` (a zero stays zero under
+    EM). A finite entry whose extrapolation overflows is NaN in ``target``, which
+    :func:`model_at` refuses.
     """
+    finite = np.isfinite(start) & np.isfinite(middle) & np.isfinite(end)
+    if not finite.all():
+        alpha, moved = extrapolate(start[finite], middle[finite], end[finite], step_max)
+        if moved is None:
+            return alpha, None
+        target = end.copy()
+        target[finite] = moved
+        return alpha, target
     r = middle - start
     v = end - 2.0 * middle + start
     norm_v = float(np.linalg.norm(v))
     alpha = min(step_max, float(np.linalg.norm(r)) / norm_v) if norm_v > 0 else 1.0
     if alpha <= 1.0:
         return alpha, None
-    return alpha, start + 2.0 * alpha * r + alpha * alpha * v
+    with np.errstate(over="ignore", invalid="ignore"):
+        target = start + 2.0 * alpha * r + alpha * alpha * v
+    target[~np.isfinite(target)] = np.nan
+    return alpha, target
 
 
 def next_step_max(step_max: float, alpha: float, extrapolated: bool, accepted: bool) -> float:
@@ -84,8 +101,11 @@ def next_step_max(step_max: float, alpha: float, extrapolated: bool, accepted: b
 
 
 def model_at(model: VectorForm, vector: np.ndarray) -> Any | None:
-    """``model.from_vector(vector)``, or None where ``vector`` is not finite or not a model."""
-    if not np.all(np.isfinite(vector)):
+    r"""``model.from_vector(vector)``, or None where ``vector`` holds NaN or is not a model.
+
+    Infinite entries are those :func:`extrapolate` keeps from :math:`\theta_2` (a probability
+    or rate of 0); ``from_vector`` refuses them where they are no model."""
+    if np.isnan(vector).any():
         return None
     try:
         with np.errstate(over="ignore", invalid="ignore"):

@@ -739,7 +739,8 @@ class _Views:
         grouped, products, rest = found
         out = 0.0
         if products.shape[0]:
-            np.multiply.reduce(grouped, axis=0, out=products)
+            with np.errstate(over="ignore"):  # an overflow is the caller's cue to use `safe`
+                np.multiply.reduce(grouped, axis=0, out=products)
             out += float(np.add.reduce(np.log(products, out=products)))
         if rest.shape[0]:
             out += float(np.add.reduce(np.log(rest)))
