@@ -139,3 +139,23 @@ def test_all_zero_counts_are_refused():
 def test_negative_counts_are_refused():
     with pytest.raises(ValueError, match="Negative values"):
         ZeroInflatedPoisson().fit(np.array([[0.0], [-1.0], [2.0]]))
+
+
+def test_sample_is_reproducible_from_random_state_and_has_the_fitted_moments():
+    y = _simulated()[:, None]
+    fit = ZeroInflatedPoisson(random_state=0).fit(y)
+    a, labels = fit.sample(200_000)
+    b, _ = ZeroInflatedPoisson(random_state=0).fit(y).sample(200_000)
+    np.testing.assert_array_equal(a, b)
+    c, _ = ZeroInflatedPoisson(random_state=1).fit(y).sample(200_000)
+    assert not np.array_equal(a, c)
+    # Closed forms: P(0) = pi + (1 - pi) e^-rate, E y = (1 - pi) rate,
+    # Var y = (1 - pi) rate (1 + pi rate); tolerances of about four standard errors.
+    pi, rate, n = fit.zero_inflation_, fit.rate_[0], a.shape[0]
+    p0 = pi + (1 - pi) * np.exp(-rate)
+    mean, var = (1 - pi) * rate, (1 - pi) * rate * (1 + pi * rate)
+    assert np.mean(a == 0) == pytest.approx(p0, abs=4 * np.sqrt(p0 * (1 - p0) / n))
+    assert a.mean() == pytest.approx(mean, abs=4 * np.sqrt(var / n))
+    assert a.var() == pytest.approx(var, rel=0.03)
+    np.testing.assert_array_equal(a[labels == 0], 0.0)
+    assert np.mean(labels == 0) == pytest.approx(pi, abs=4 * np.sqrt(pi * (1 - pi) / n))

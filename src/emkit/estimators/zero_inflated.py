@@ -40,6 +40,8 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
     max_iter : int, EM iterations at most.
     callback : callable receiving an :class:`emkit.em.EMProgress` after every iteration.
     accelerate : "squarem" (default) or None, as in :class:`emkit.GaussianMixture`.
+    random_state : int, RandomState instance or None, the seed of :meth:`sample` (as in
+        :class:`emkit.MixtureModel`); the fit itself has one deterministic start.
 
     Attributes
     ----------
@@ -74,6 +76,7 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "callback": [callable, None],
         "accelerate": [StrOptions({"squarem"}), None],
+        "random_state": ["random_state"],
     }
     _fitted_attributes = FamilyMixtureBase._fitted_attributes + (
         "zero_inflation_",
@@ -83,13 +86,15 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
     )
     # One deterministic start: the intercept-only likelihood has a single maximum.
     n_init = 1
-    random_state = None
 
-    def __init__(self, *, tol=1e-10, max_iter=10000, callback=None, accelerate="squarem"):
+    def __init__(
+        self, *, tol=1e-10, max_iter=10000, callback=None, accelerate="squarem", random_state=None
+    ):
         self.tol = tol
         self.max_iter = max_iter
         self.callback = callback
         self.accelerate = accelerate
+        self.random_state = random_state
 
     def _families(self) -> list:
         return [PointMass(0.0), Poisson()]
