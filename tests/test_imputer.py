@@ -1,5 +1,7 @@
 """GaussianImputer against direct maximisation with scipy, closed forms and its own contracts."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import optimize, stats
@@ -175,3 +177,26 @@ def test_save_and_load(tmp_path):
     imputer.save(tmp_path / "imputer.json")
     loaded = emkit.load(tmp_path / "imputer.json")
     np.testing.assert_array_equal(loaded.transform(x), imputer.transform(x))
+
+
+@pytest.mark.parametrize("scale", [1e-4, 1.0])
+def test_a_ridge_that_outweighs_the_data_warns_as_in_gaussian_mixture(scale):
+    # reg_covar = 1e-6 over 500 rows of variance 1e-8 adds 2e-9 to each variance, about 20%:
+    # GaussianMixture raises a ScaleWarning there, and so must the imputer.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 3)) * scale
+    missing = x.copy()
+    missing[rng.random(x.shape) < 0.2] = np.nan
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        emkit.GaussianMixture(1, random_state=0).fit(x)
+    expected = any(issubclass(w.category, emkit.ScaleWarning) for w in seen)
+    assert expected == (scale < 1)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        fit = GaussianImputer().fit(missing)
+    assert any(issubclass(w.category, emkit.ScaleWarning) for w in seen) == expected
+    # The warning's reason: the ridge's share of the variances, against the fit without it.
+    plain = GaussianImputer(reg_covar=0.0).fit(missing)
+    inflation = np.diag(fit.covariance_) / np.diag(plain.covariance_) - 1.0
+    assert (inflation.max() > 0.1) == expected

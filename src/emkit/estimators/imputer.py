@@ -23,6 +23,7 @@ from emkit.estimators._device import check_device_rows, placement, resolution
 from emkit.estimators._inputs import per_row, queried_array
 from emkit.estimators._mixture_api import warn_unless_converged
 from emkit.estimators._validation import check_incomplete_rows, check_weights
+from emkit.estimators.gaussian_mixture import _warn_if_ridge_outweighs
 from emkit.estimators.persist import ModelFileMixin
 from emkit.models.missing import MissingMixture, complete
 
@@ -44,7 +45,9 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         missing), and near the optimum the gain shrinks as the square of the distance to it:
         the default 1e-12 puts mean and covariance within about 1e-6 of the maximiser.
     reg_covar : float, ridge added to the covariance diagonal (a MAP prior, see
-        ``history_``); 0 gives the maximum-likelihood estimate.
+        ``history_``); 0 gives the maximum-likelihood estimate. A
+        :class:`~emkit.exceptions.ScaleWarning` says where it outweighs the data's variance
+        (as in :class:`emkit.GaussianMixture`).
     max_iter : int, EM iterations at most.
     callback : callable receiving an :class:`emkit.em.EMProgress` after every iteration.
     accelerate : "squarem" (default) or None, as in :class:`emkit.GaussianMixture`: SQUAREM
@@ -167,6 +170,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         warn_unless_converged(self)
+        _warn_if_ridge_outweighs(self.reg_covar, getattr(result.stats, "components", None))
         return self
 
     def _data(self, X, sample_weight) -> tuple[DataSource, np.ndarray | None, Any]:
