@@ -200,3 +200,25 @@ def test_a_ridge_that_outweighs_the_data_warns_as_in_gaussian_mixture(scale):
     plain = GaussianImputer(reg_covar=0.0).fit(missing)
     inflation = np.diag(fit.covariance_) / np.diag(plain.covariance_) - 1.0
     assert (inflation.max() > 0.1) == expected
+
+
+def test_draws_under_pandas_output_are_one_dataframe_per_draw():
+    # scikit-learn's set_output wrapper could not make a DataFrame of the (m, n, d) draws.
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    x = rng.multivariate_normal([0.0, 1.0, 2.0], np.eye(3) + 0.5, size=200)
+    x[rng.random(x.shape) < 0.2] = np.nan
+    frame = pd.DataFrame(x, columns=["a", "b", "c"], index=np.arange(200) + 10)
+    arrays = GaussianImputer().fit(frame)
+    expected = arrays.transform(frame, n_draws=3, random_state=0)  # (3, n, d)
+    frames = GaussianImputer().set_output(transform="pandas").fit(frame)
+    draws = frames.transform(frame, n_draws=3, random_state=0)
+    assert isinstance(draws, list) and len(draws) == 3
+    for got, want in zip(draws, expected, strict=True):
+        assert list(got.columns) == ["a", "b", "c"]
+        np.testing.assert_array_equal(got.index, frame.index)
+        np.testing.assert_allclose(got.to_numpy(), want, rtol=1e-12)
+    filled = frames.transform(frame)
+    assert isinstance(filled, pd.DataFrame)
+    np.testing.assert_allclose(filled.to_numpy(), arrays.transform(frame), rtol=1e-12)
+    np.testing.assert_allclose(frames.fit_transform(frame).to_numpy(), filled.to_numpy())

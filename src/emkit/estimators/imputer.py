@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._set_output import _get_output_config, _wrap_data_with_container
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from emkit.backend.dask_source import DaskSource, is_dask_collection
@@ -239,7 +240,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         components = FullGaussian.from_covariances(self.mean_[None], self.covariance_[None])
         return MissingMixture(np.ones(1), components, self.reg_covar)
 
-    def transform(self, X, n_draws=None, random_state=None) -> np.ndarray:
+    def transform(self, X, n_draws=None, random_state=None) -> Any:
         """Fill the NaN of ``X`` from the fitted normal, given each row's observed values.
 
         Parameters
@@ -253,10 +254,13 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         Returns
         -------
         array of shape (n, d), or (n_draws, n, d) when ``n_draws`` is given. Observed values
-        are returned unchanged. On a Dask collection: a lazy dask Array with the partitions of
-        ``X``; each partition then draws from its own seed (all taken from ``random_state``),
-        so the draws are not those of the same rows in memory, but they repeat for the same
-        ``random_state`` and partitions.
+        are returned unchanged. After ``set_output(transform="pandas")`` (or "polars"): a
+        DataFrame, or with ``n_draws`` a list of ``n_draws`` DataFrames (one per completed
+        copy, with the columns and index of ``X``), since a DataFrame cannot be 3-D. On a
+        Dask collection with ``n_draws``: a lazy dask Array with the partitions of ``X``
+        whatever the output setting; each partition then draws from its own seed (all taken
+        from ``random_state``), so the draws are not those of the same rows in memory, but
+        they repeat for the same ``random_state`` and partitions.
         """
         if n_draws is not None and (
             isinstance(n_draws, bool) or not isinstance(n_draws, Integral) or n_draws < 1
@@ -274,7 +278,10 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
                 dtype=np.float64,
                 meta=np.empty((0, 0, 0)),
             )
-        return self._transform(X, n_draws, random_state)
+        out = self._transform(X, n_draws, random_state)
+        if n_draws is None or _get_output_config("transform", self)["dense"] == "default":
+            return _wrap_data_with_container("transform", out, X, self)
+        return [_wrap_data_with_container("transform", draw, X, self) for draw in out]
 
     @per_row(width=lambda self: self.n_features_in_)
     def _transform(self, X, n_draws=None, random_state=None) -> np.ndarray:
@@ -283,7 +290,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         check_is_fitted(self)
         if is_device_array(X):
             rows = check_device_rows(self, X, reset=False, allow_nan=True)
-            filled = self.transform(namespace_of(rows).to_numpy(rows), n_draws, random_state)
+            filled = self._transform(namespace_of(rows).to_numpy(rows), n_draws, random_state)
             return namespace_of(rows).asarray(filled, like=rows)
         x = check_incomplete_rows(self, X, reset=False, allow_empty_rows=True)
         x = x.astype(np.float64, copy=False)
@@ -321,6 +328,11 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+# scikit-learn wraps what transform returns in one DataFrame, which the (n_draws, n, d) draws
+# cannot be: transform wraps its own output (_wrap_data_with_container) instead.
+GaussianImputer.transform = GaussianImputer.transform.__wrapped__  # type: ignore[attr-defined, method-assign]
 
 
 def _draw_block(
