@@ -11,6 +11,7 @@ from sklearn.metrics import adjusted_rand_score
 
 import emkit
 from emkit import hierarchical
+from emkit.init import initial_responsibilities
 
 DATA = Path(__file__).parent / "data" / "mclust"
 
@@ -107,3 +108,60 @@ def test_tree_equals_live_mclust_on_fresh_data(tmp_path):
     _, heads, merges = hierarchical.tree(x)
     for j, k in enumerate(range(2, 7)):
         assert adjusted_rand_score(expected[:, j], hierarchical.cut(heads, merges, k)) == 1.0
+
+
+def _with_zero_weight_rows(x: np.ndarray, extra: np.ndarray, seed: int):
+    """``x`` with the rows ``extra`` shuffled in at weight 0: (rows, weights, positive rows)."""
+    rows = np.concatenate([x, extra])
+    w = np.concatenate([np.ones(x.shape[0]), np.zeros(extra.shape[0])])
+    order = np.random.default_rng(seed).permutation(rows.shape[0])
+    return rows[order], w[order], w[order] > 0
+
+
+def _assert_same_fit(a, b):
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-9, atol=1e-12)
+    assert a.log_likelihood_ == pytest.approx(b.log_likelihood_, rel=1e-10)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_zero_weight_rows_fit_as_if_dropped(d):
+    # Rows of weight 0 far from the data, shuffled in: they must not shape the tree (before,
+    # a start group could hold only them and the fit collapsed onto the far cluster).
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(0, 1, (100, d)), rng.normal(4, 1, (100, d))])
+    rows, w, positive = _with_zero_weight_rows(x, rng.normal(40, 1, (50, d)), seed=1)
+    weighted = emkit.GaussianMixture(2, init_params="hc").fit(rows, sample_weight=w)
+    dropped = emkit.GaussianMixture(2, init_params="hc").fit(rows[positive])
+    _assert_same_fit(weighted, dropped)
+    assert weighted.weights_.min() > 0.4
+    # the start itself: the cut of the positive rows, no responsibility on the others
+    resp = initial_responsibilities(rows, 2, "hc", np.random.RandomState(0), w)
+    assert not resp[~positive].any()
+    expected = initial_responsibilities(rows[positive], 2, "hc", None)
+    np.testing.assert_array_equal(resp[positive], expected)
+
+
+def test_zero_weight_rows_leave_the_fixed_subset_of_large_data():
+    # Above SUBSET rows the tree reads a fixed sample: that of the positive rows alone.
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.normal(0, 1, (1100, 2)), rng.normal(5, 1, (1000, 2))])
+    rows, w, positive = _with_zero_weight_rows(x, rng.normal(-30, 1, (200, 2)), seed=2)
+    weighted = emkit.GaussianMixture(2, init_params="hc").fit(rows, sample_weight=w)
+    dropped = emkit.GaussianMixture(2, init_params="hc").fit(rows[positive])
+    _assert_same_fit(weighted, dropped)
+    for k in (3, 4):
+        resp = initial_responsibilities(rows, k, "hc", np.random.RandomState(0), w)
+        expected = initial_responsibilities(rows[positive], k, "hc", np.random.RandomState(0))
+        np.testing.assert_array_equal(resp[positive], expected)
+        assert not resp[~positive].any()
+
+
+def test_positive_weights_keep_their_tree():
+    # mclust's hc takes no weights: rows of any positive weight build the same tree, and the
+    # weights enter from the first M-step (the start's moments are weighted).
+    x = _read("iris.csv").astype(float)
+    w = np.random.default_rng(0).uniform(0.5, 3.0, x.shape[0])
+    rng = np.random.RandomState(0)
+    resp = initial_responsibilities(x, 3, "hc", rng, w)
+    np.testing.assert_array_equal(resp, initial_responsibilities(x, 3, "hc", rng))

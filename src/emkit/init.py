@@ -355,15 +355,19 @@ def initial_responsibilities(
     responsibilities uniformly and normalises them; "hc" cuts mclust's model-based
     hierarchical tree (:mod:`emkit.hierarchical`) at k groups, without drawing from ``rng``
     (rows outside the tree's fixed subset, above 2000 rows, start with no responsibility; data
-    with fewer than k distinct rows fall back to k-means++).
+    with fewer than k distinct rows of positive weight fall back to k-means++). The tree is
+    built on the rows of positive weight alone, so that a row of weight 0 starts the fit as
+    dropping it would; like mclust's ``hc``, which takes no weights, it reads each of those
+    rows once whatever its weight (the weights enter from the first M-step on).
     """
     n = x.shape[0]
     if method == "hc":
-        cut = hierarchical_labels(x, k)
+        kept = np.arange(n) if sample_weight is None else np.flatnonzero(sample_weight > 0)
+        cut = hierarchical_labels(x if kept.shape[0] == n else x[kept], k)
         if cut is not None:
             rows, labels = cut
             resp = np.zeros((n, k))
-            resp[rows, labels] = 1.0
+            resp[kept[rows], labels] = 1.0
             return resp
         method = "k-means++"
     if method == "random":

@@ -138,7 +138,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     n_init : int, number of starts; the best log-likelihood among non-degenerate fits is kept.
     init_params : {"k-means++", "kmeans", "random", "random_from_data", "hc"}. "hc" starts
         from mclust's model-based hierarchical clustering (:mod:`emkit.hierarchical`),
-        deterministic; with ``n_init > 1`` the further starts are k-means++ restarts.
+        deterministic; with ``n_init > 1`` the further starts are k-means++ restarts. Its
+        tree is built on the rows of positive ``sample_weight``, each read once whatever its
+        weight (mclust's ``hc`` takes no weights); rows of weight 0 are left out of it.
     weights_init, means_init, precisions_init : optional starting values (scikit-learn layouts).
     random_state : int, RandomState or None.
     warm_start : bool, start from the previous fit's parameters.
