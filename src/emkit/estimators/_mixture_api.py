@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.namespace import namespace_of
+from emkit.backend.sources import DataSource
+from emkit.em import FitResult, e_step_many
 from emkit.estimators._inputs import dask_total, per_row
 
 
@@ -76,6 +79,23 @@ class MixtureQueries:
         if is_dask_collection(X):
             return fit_numbers(self, X, kind)[2]  # one E-step per partition
         return icl_of(self.predict_proba(X), self.score_samples(X), self.n_parameters(), kind)
+
+
+def observed_fit(fit: FitResult, data: DataSource) -> FitResult:
+    r"""``fit`` whose kept run's ``log_likelihood`` and ``stats`` are those of one soft E-step
+    over ``data`` at its parameters, where the run climbed the classification log-likelihood
+    (hard assignment, :meth:`~emkit.models.mixture.Mixture.observed`): its log-likelihood is
+    then the observed-data :math:`\sum_n w_n \log p(x_n)`, as a soft fit's. The run's
+    ``history`` (the objective it climbed) and ``degenerate`` (from its own assignments) stay.
+    A fit whose model's objective is already that is returned as it is, with no pass.
+    """
+    model = fit.best.model
+    observed = model.observed()
+    if observed is model:
+        return fit
+    ((stats, objective),) = e_step_many([observed], data)
+    best = replace(fit.best, stats=stats, log_likelihood=objective - observed.log_prior())
+    return replace(fit, best=best)
 
 
 def bic_from(log_density: Any, n_parameters: int) -> float:

@@ -33,7 +33,7 @@ from emkit.estimators._device import (
     sample_host_rows,
 )
 from emkit.estimators._inputs import dask_sample, dask_total, queried_array
-from emkit.estimators._mixture_api import MixtureQueries, warn_unless_converged
+from emkit.estimators._mixture_api import MixtureQueries, observed_fit, warn_unless_converged
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
     check_incomplete_rows,
@@ -168,7 +168,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         ``priorControl()``), or a dict ``mean, shrinkage, dof, scale`` of a normal-inverse-Wishart
         prior on each component's mean and covariance; it keeps covariances from collapsing.
     assignment : "soft" (EM) or "hard" (classification EM: each row wholly to its most
-        probable component; the objective is the classification log-likelihood).
+        probable component; the objective, in ``history_``, is the classification
+        log-likelihood :math:`\sum_n w_n \max_k \log \pi_k \mathcal N(x_n \mid \mu_k, \Sigma_k)`).
     prune_weight : float in [0, 1); components whose weight falls below it during EM are
         dropped (iterations listed in ``structure_changes_``, where the objective may drop).
     device : None (NumPy on the host), or "cpu", "cuda", "cuda:1" or a ``torch.device``: the
@@ -188,12 +189,16 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     converged_ : bool.
     n_iter_ : int, accepted steps in the kept start: M-steps of plain EM; with SQUAREM each
         is one cycle of about three M-steps (``max_iter`` bounds the M-steps either way).
-    log_likelihood_ : float, total (weighted) log-likelihood at the returned parameters.
+    log_likelihood_ : float, total (weighted) log-likelihood at the returned parameters (the
+        observed-data one, ``score_samples(X) @ sample_weight``, for a hard fit too: one more
+        pass over the rows at the end).
     lower_bound_ : float, ``log_likelihood_`` per row (per unit of sample weight), under
         scikit-learn's name for it.
     history_ : array, the objective EM climbs, before the first and after every accepted step: the
         log-likelihood plus the ridge prior's log-density, -reg_covar/2 sum_k tr(Sigma_k^{-1})
-        (the M-step with ``reg_covar`` is this MAP; with reg_covar=0 it is the log-likelihood).
+        (the M-step with ``reg_covar`` is this MAP; with reg_covar=0 it is the log-likelihood);
+        with ``assignment="hard"`` the classification log-likelihood in place of the
+        log-likelihood.
     degenerate_ : bool, True if any component is singular but for regularisation.
     degenerate_components_ : bool array of shape (k,).
     structure_changes_ : tuple of the iterations where pruning (or a raised ridge) changed the
@@ -344,6 +349,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
                 **plan.options,
                 checkpoint=Checkpoint.for_fit(checkpoint, self, plan.data),
             )
+            fit = observed_fit(fit, plan.data)
         return self._fitted(fit)
 
     def _fit_plan(self, X, sample_weight=None, shared: SharedStarts | None = None) -> FitPlan:

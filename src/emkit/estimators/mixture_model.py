@@ -27,7 +27,7 @@ from emkit.distributions.priors import GammaPrior, NormalInverseGamma, prior_fro
 from emkit.distributions.registry import family_from_dict
 from emkit.em import fit_starts
 from emkit.estimators._inputs import fit_rows, per_row
-from emkit.estimators._mixture_api import MixtureQueries, warn_unless_converged
+from emkit.estimators._mixture_api import MixtureQueries, observed_fit, warn_unless_converged
 from emkit.estimators._validation import check_rows
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
@@ -147,6 +147,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 total_weight=total_weight,
                 checkpoint=checkpoint,
             )
+            fit = observed_fit(fit, data)
         result, degenerate = fit.best, fit.degenerate
         if self._user_priors():
             # A prior of the user's keeps every component from collapsing.

@@ -392,16 +392,21 @@ def _fits_in_lockstep(
         options = {**options, "resolution": resolution}
     # The rounds leave out the hard ICL's sum_n log max_k r_nk (a pass over every log joint
     # of every round); one pass for all the final models gathers it with the rest of their
-    # statistics, at exactly the returned parameters.
+    # statistics, at exactly the returned parameters. That pass is a soft E-step for a hard
+    # fit too (observed_fit): its log-likelihood is the observed-data one, as alone.
     with gaussian_pass.without_log_max():
         with gaussian_pass.single_precision() if single else nullcontext():
             fit_groups([starts for starts, _ in plans], data, **options, on_fit=on_fit)
-    for g, (stats, objective) in enumerate(e_step_many(finals, data)):
-        if single:
+    observed = [final.observed() for final in finals]
+    for g, (stats, objective) in enumerate(e_step_many(observed, data)):
+        hard = observed[g] is not finals[g]
+        if single or hard:
             best = replace(
                 results[g].best, stats=stats, log_likelihood=objective - finals[g].log_prior()
             )
-            degenerate = np.asarray(best.model.degenerate(stats), dtype=bool)
+            degenerate = results[g].degenerate  # a hard fit's: from its own assignments
+            if not hard:
+                degenerate = np.asarray(best.model.degenerate(stats), dtype=bool)
             fit = replace(results[g], best=best, degenerate=degenerate)
             _fitted(models[g], fit, again=True)
         models[g]._final_stats = stats

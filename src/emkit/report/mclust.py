@@ -79,7 +79,8 @@ def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "ha
     table = pd.DataFrame([counts], columns=[str(j + 1) for j in range(k)])
     lines = [
         rule,
-        "Gaussian finite mixture model fitted by EM algorithm",
+        "Gaussian finite mixture model fitted by "
+        + ("classification EM algorithm" if model.assignment == "hard" else "EM algorithm"),
         rule,
         "",
         f"Mclust {name} ({MCLUST_GEOMETRY[name]}) model with {k} component{'' if k == 1 else 's'}:",
