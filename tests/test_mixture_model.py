@@ -319,3 +319,42 @@ def test_categorical_squarem_raises_no_float_warning_and_lands_where_plain_em_do
     assert fast.log_likelihood_ == pytest.approx(_categorical_log_likelihood(fast, x), rel=1e-12)
     assert fast.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-10)
     np.testing.assert_allclose(fast.weights_, plain.weights_, atol=1e-5)
+
+
+def _duplicates_beside_a_bulk():
+    rng = np.random.default_rng(0)
+    return np.concatenate([rng.normal(0, 1, 200), np.full(40, 5.0)])[:, None]
+
+
+def test_a_prior_on_one_component_leaves_the_others_collapse_flagged():
+    """A prior on component 0 used to switch degeneracy off for every component: the one on
+    40 duplicates (variance 2.5e-8, as without priors) went unreported."""
+    x = _duplicates_beside_a_bulk()
+    with pytest.warns(DegenerateFitWarning):
+        plain = MixtureModel([Normal(), Normal()], random_state=0).fit(x)
+    prior = NormalInverseGamma(0.0, 0.0, 2.0, 1.0)
+    with pytest.warns(DegenerateFitWarning):
+        model = MixtureModel([Normal(), Normal()], priors=[prior, None], random_state=0).fit(x)
+    collapsed = [abs(float(c.mean[0]) - 5.0) < 1e-9 for c in model.components_]
+    np.testing.assert_array_equal(model.degenerate_components_, collapsed)
+    np.testing.assert_array_equal(
+        sorted(model.degenerate_components_), sorted(plain.degenerate_components_)
+    )
+    assert model.degenerate_ and sum(collapsed) == 1
+
+
+def test_only_a_prior_with_an_interior_mode_exempts_its_component():
+    """A proper inverse-gamma on the variance gives the duplicates the closed-form mode
+    2b / (W + 2a + 2); the ridge's own form (shape -1) stops the variance only at 0."""
+    x = _duplicates_beside_a_bulk()
+    proper = NormalInverseGamma(0.0, 0.0, 2.0, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateFitWarning)
+        model = MixtureModel([Normal(), Normal()], priors=[proper, proper], random_state=0).fit(x)
+    at_five = [c for c in model.components_ if abs(float(c.mean[0]) - 5.0) < 1e-6]
+    np.testing.assert_allclose(at_five[0].variance, 2.0 / (40 + 2 * 2.0 + 2), rtol=1e-3)
+    assert not model.degenerate_
+    ridge = NormalInverseGamma(0.0, 0.0, -1.0, 1e-9)
+    with pytest.warns(DegenerateFitWarning):
+        model = MixtureModel([Normal(), Normal()], priors=[ridge, ridge], random_state=0).fit(x)
+    assert model.degenerate_components_.sum() == 1

@@ -76,9 +76,6 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         the rows ``x`` (n, d) and weights ``w`` the fit starts from."""
         return priors
 
-    def _user_priors(self) -> bool:
-        return False
-
     def _mixture_options(self) -> dict:
         return {}
 
@@ -149,9 +146,10 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             )
             fit = observed_fit(fit, data)
         result, degenerate = fit.best, fit.degenerate
-        if self._user_priors():
-            # A prior of the user's keeps every component from collapsing.
-            degenerate = np.zeros_like(degenerate)
+        # A component whose prior pins what collapses is not degenerate, whatever its rows.
+        components = result.model.components
+        pairs = zip(components.families, components.priors, strict=True)
+        degenerate = degenerate & ~np.array([_holds_off_collapse(f, p) for f, p in pairs], bool)
         if result.log_likelihood == -np.inf:
             raise ValueError(
                 "every start reached a log-likelihood of -inf: some rows have zero probability "
@@ -405,6 +403,44 @@ def _parameter_key(family) -> tuple:
     return tuple(np.concatenate(values).tolist()) if values else ()
 
 
+def _interior_variance_mode(prior) -> bool:
+    # IG(a, b) on a variance has its mode b / (a + 1) in (0, inf) where b > 0 and a > -1; the
+    # ridge (a = -1, b = reg_covar / 2) has none: it only stops the variance at 0.
+    return bool(np.all(np.asarray(prior.scale) > 0) and prior.shape > -1)
+
+
+def _interior_rate_mode(prior) -> bool:
+    # Gamma(a, b) on a rate has its mode (a - 1) / b in (0, inf) where a > 1 and b > 0; the
+    # Exponential's ridge (a = 1) has its mode at 0 and only keeps the rate finite.
+    return bool(prior.shape > 1 and np.all(np.asarray(prior.rate) > 0))
+
+
+def _interior_probs_mode(prior) -> bool:
+    values = [getattr(prior, name) for name in ("a", "b", "concentration") if hasattr(prior, name)]
+    return bool(all(np.all(np.asarray(v) > 1) for v in values))
+
+
+# Per family, whether a prior keeps the quantity its degeneracy test watches (a variance, a
+# rate, or the estimate of an empty component) off the collapse: it does where the prior's mode
+# lies inside the parameter space, so that the posterior mode is a proper value for any rows.
+# Gamma is absent: its test watches the shape, which its prior (on the rate) cannot hold.
+HOLDS_OFF_COLLAPSE = {
+    "normal": _interior_variance_mode,
+    "linear_gaussian": _interior_variance_mode,
+    "exponential": _interior_rate_mode,
+    "poisson": _interior_rate_mode,
+    "bernoulli": _interior_probs_mode,
+    "categorical": _interior_probs_mode,
+}
+
+
+def _holds_off_collapse(family, prior) -> bool:
+    """True where ``prior`` keeps ``family``'s estimate from collapsing (see
+    ``HOLDS_OFF_COLLAPSE``); the ridges of ``reg_covar`` never do."""
+    test = HOLDS_OFF_COLLAPSE.get(family.name)
+    return prior is not None and test is not None and test(prior)
+
+
 def _plain(value):
     return value.to_dict() if hasattr(value, "to_dict") else value
 
@@ -557,9 +593,6 @@ class MixtureModel(FamilyMixtureBase):
         return [
             ridges.get(type(f)) if p is None else p for f, p in zip(families, priors, strict=True)
         ]
-
-    def _user_priors(self) -> bool:
-        return self.priors is not None and any(p is not None for p in self.priors)
 
     def _mixture_options(self) -> dict:
         prune_weight = self.prune_weight
