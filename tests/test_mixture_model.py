@@ -358,3 +358,44 @@ def test_only_a_prior_with_an_interior_mode_exempts_its_component():
     with pytest.warns(DegenerateFitWarning):
         model = MixtureModel([Normal(), Normal()], priors=[ridge, ridge], random_state=0).fit(x)
     assert model.degenerate_components_.sum() == 1
+
+
+def _two_normals():
+    rng = np.random.default_rng(0)
+    return np.concatenate([rng.normal(-5, 1, 300), rng.normal(5, 1, 100)])[:, None]
+
+
+def test_priors_stay_with_the_components_they_were_given_to():
+    """Component j is fitted under priors[j]: the components used to be re-sorted after the
+    fit, so component 0 (prior mean +5, strong) came back at -4.96, fitted under prior 1."""
+    x = _two_normals()
+    strong = [NormalInverseGamma(5.0, 1000.0, 2.0, 1.0), NormalInverseGamma(-5.0, 1000.0, 2.0, 1.0)]
+    model = MixtureModel([Normal(), Normal()], priors=strong, random_state=0).fit(x)
+    right, left = x[x[:, 0] > 0, 0], x[x[:, 0] < 0, 0]
+    # The conjugate mode of the mean, (kappa m + W xbar) / (kappa + W), on each cluster's rows.
+    for c, prior, rows in zip(model.components_, strong, (right, left), strict=True):
+        expected = (prior.shrinkage * prior.mean + rows.sum()) / (prior.shrinkage + rows.size)
+        np.testing.assert_allclose(c.mean, [expected], rtol=1e-4)
+    np.testing.assert_allclose(model.weights_, [0.25, 0.75], atol=1e-3)
+    counts = np.array([[0.0] * 50 + [10.0] * 50]).T + np.random.default_rng(0).poisson(
+        0.5, (100, 1)
+    )
+    priors = [GammaPrior(1000.0, 100.0), GammaPrior(100.0, 100.0)]  # rates near 10 and near 1
+    fit = MixtureModel([Poisson(), Poisson()], priors=priors, random_state=0).fit(counts)
+    assert fit.components_[0].rate[0] > fit.components_[1].rate[0]
+
+
+def test_starting_parameters_keep_their_order_as_gaussian_mixture_means_init():
+    x = _two_normals()
+    start = [Normal([5.0], [1.0]), Normal([-5.0], [1.0])]
+    model = MixtureModel(start, random_state=0).fit(x)
+    ref = SkGaussianMixture(2, covariance_type="diag", means_init=[[5.0], [-5.0]], tol=1e-10)
+    ref.fit(x)
+    np.testing.assert_allclose([c.mean for c in model.components_], ref.means_, rtol=1e-4)
+    np.testing.assert_allclose(model.weights_, ref.weights_, rtol=1e-4)
+    # Nothing ties the components: sorted by their parameters, whatever the start.
+    means = [
+        float(MixtureModel(random_state=seed).fit(x).components_[0].mean[0]) for seed in range(3)
+    ]
+    np.testing.assert_allclose(means, means[0])
+    assert means[0] < 0

@@ -106,6 +106,13 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             min_rows=len(families),
             check=partial(_check_supports, families),
         )
+        # Families tied by the user to their positions (a prior or starting parameters of
+        # theirs): _set_fitted keeps their components in the listed order.
+        tied = {
+            f.name
+            for j, f in enumerate(families)
+            if f.fitted or (priors is not None and priors[j] is not None)
+        }
         priors = self._with_ridges(families, priors, x, w)
         families = [f.for_data(x) for f in families]
         _check_supports(families, x)
@@ -162,7 +169,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 "with no ridge; keep reg_covar > 0, give the components priors, or use fewer "
                 "components"
             )
-        self._set_fitted(result, degenerate)
+        self._set_fitted(result, degenerate, tied)
         warn_unless_converged(self)
         if self.degenerate_:
             warnings.warn(
@@ -223,9 +230,9 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             scored.append((loglik, model))
         return max(scored, key=lambda s: s[0])[1]
 
-    def _set_fitted(self, result, degenerate) -> None:
+    def _set_fitted(self, result, degenerate, tied: set[str]) -> None:
         model = result.model
-        order = _canonical_order(model.components.families)
+        order = _canonical_order(model.components.families, tied)
         self.weights_ = model.weights[order]
         self.component_params_ = [model.components.families[i].to_dict() for i in order]
         self.converged_ = result.converged
@@ -378,16 +385,20 @@ def _arrangements(families) -> list[tuple[int, ...]]:
     return list(seen.values())
 
 
-def _canonical_order(families) -> np.ndarray:
+def _canonical_order(families, tied: set[str]) -> np.ndarray:
     """Indices that sort components of the same family by their parameters, in place.
 
     Components of different families keep the positions they were listed in; among those of
     one family the order is lexicographic in the parameters, so a fit does not depend on which
-    start happened to label them first.
+    start happened to label them first. Families named in ``tied`` keep the listed order: the
+    user tied component j to ``priors[j]`` or to its starting parameters, as
+    ``GaussianMixture(means_init=...)`` keeps the order of its means.
     """
     order = np.arange(len(families))
     names = [f.name for f in families]
     for name in dict.fromkeys(names):
+        if name in tied:
+            continue
         slots = [i for i, n in enumerate(names) if n == name]
         keys = [_parameter_key(families[i]) for i in slots]
         order[slots] = [slots[j] for j in sorted(range(len(slots)), key=keys.__getitem__)]
@@ -488,7 +499,9 @@ class MixtureModel(FamilyMixtureBase):
     Attributes
     ----------
     weights_ : array of shape (k,).
-    components_ : list of the fitted families (``component_params_`` holds them as dicts).
+    components_ : list of the fitted families (``component_params_`` holds them as dicts), in
+        the listed order; components of one family that no prior or starting parameters tie
+        to their positions are sorted by their parameters (the same for any start).
     converged_ : bool.
     n_iter_ : int.
     log_likelihood_ : float, log-likelihood at the returned parameters.
