@@ -399,3 +399,24 @@ def test_starting_parameters_keep_their_order_as_gaussian_mixture_means_init():
     ]
     np.testing.assert_allclose(means, means[0])
     assert means[0] < 0
+
+
+def test_ridge_outweighing_small_scale_data_warns_as_gaussian_mixture_does():
+    """reg_covar's ridge raised the variance of data of scale 1e-4 by 24% over the MLE
+    without a word; GaussianMixture warns with a ScaleWarning on the same rows."""
+    from emkit import GaussianMixture, ScaleWarning
+
+    x = np.random.default_rng(1).normal(0, 1e-4, (500, 1))
+    with pytest.warns(ScaleWarning, match="reg_covar=1e-06 is .* times the data's total scatter"):
+        GaussianMixture(1, covariance_type="diag").fit(x)
+    with pytest.warns(ScaleWarning, match="reg_covar=1e-06 is .* times the data's total scatter"):
+        model = MixtureModel([Normal()]).fit(x)
+    # The ridge's MAP (S + c) / W against the MLE S / W, which reg_covar=0 gives.
+    np.testing.assert_allclose(model.components_[0].variance, x.var() + 1e-6 / 500, rtol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScaleWarning)
+        exact = MixtureModel([Normal()], reg_covar=0.0).fit(x)
+        MixtureModel([Normal()]).fit(x * 1e4)  # unit scale: the ridge is negligible
+        # A prior of the user's replaces the ridge: nothing of reg_covar's to warn about.
+        MixtureModel([Normal()], priors=[NormalInverseGamma(0.0, 0.0, 1.0, 1e-9)]).fit(x)
+    np.testing.assert_allclose(exact.components_[0].variance, x.var(), rtol=1e-9)

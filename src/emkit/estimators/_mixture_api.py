@@ -15,6 +15,15 @@ from emkit.backend.namespace import namespace_of
 from emkit.backend.sources import DataSource
 from emkit.em import FitResult, e_step_many
 from emkit.estimators._inputs import dask_total, per_row
+from emkit.exceptions import ScaleWarning
+
+# reg_covar is an absolute variance (GaussianMixture) or scatter (MixtureModel's Normals). Past
+# this share of the data's total scatter along its narrowest feature (weight times variance) it
+# sets the covariances of any component holding under a tenth of the rows and spread over under
+# a hundredth of that feature's variance: the fit then describes the ridge, not the data
+# (micro-scale units, e.g. metres for micrometres).
+RIDGE_SHARE = 1e-3
+CONSTANT_SPREAD = 1e-10
 
 
 class MixtureQueries:
@@ -233,3 +242,32 @@ def warn_unless_converged(estimator) -> None:
             ConvergenceWarning,
             stacklevel=3,
         )
+
+
+def warn_if_ridge_outweighs(reg_covar: float, stats: Any, stacklevel: int = 4) -> None:
+    """A :class:`ScaleWarning` where ``reg_covar`` exceeds ``RIDGE_SHARE`` of the data's total
+    scatter along its narrowest feature (from the components' statistics of the fit's final
+    E-step, ``stats``; nothing where they do not hold the data's variances). ``stacklevel``
+    points the warning at the caller of the estimator's method."""
+    if not reg_covar or not hasattr(stats, "feature_variances"):
+        return
+    variances = stats.feature_variances()
+    weight = float(np.sum(stats.weight))
+    mean = stats.weight @ stats.mean / weight if weight > 0 else np.zeros_like(variances)
+    # A column whose spread is below 1e-10 of its magnitude is constant but for rounding: the
+    # ridge's work there is to keep it non-singular (a DegenerateFitWarning says so).
+    varying = variances > (CONSTANT_SPREAD * mean) ** 2
+    if not varying.any():
+        return
+    narrowest = float(variances[varying].min())
+    scatter = narrowest * weight
+    if not reg_covar > RIDGE_SHARE * scatter:
+        return
+    warnings.warn(
+        f"reg_covar={reg_covar:g} is {reg_covar / scatter:.3g} times the data's total scatter "
+        f"along its narrowest feature (variance {narrowest:.3g} over a weight of {weight:.6g}): "
+        "the ridge, not the data, sets the covariances. Rescale the data (standardise the "
+        "columns; `emkit fit --standardize`) or lower reg_covar (0 fits the data's own scale).",
+        ScaleWarning,
+        stacklevel=stacklevel,
+    )

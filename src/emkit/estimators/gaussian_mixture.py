@@ -33,7 +33,12 @@ from emkit.estimators._device import (
     sample_host_rows,
 )
 from emkit.estimators._inputs import dask_sample, dask_total, queried_array
-from emkit.estimators._mixture_api import MixtureQueries, observed_fit, warn_unless_converged
+from emkit.estimators._mixture_api import (
+    MixtureQueries,
+    observed_fit,
+    warn_if_ridge_outweighs,
+    warn_unless_converged,
+)
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
     check_incomplete_rows,
@@ -43,7 +48,7 @@ from emkit.estimators._validation import (
 )
 from emkit.estimators._verbose import VerbosePrinter, print_ends
 from emkit.estimators.persist import ModelFileMixin
-from emkit.exceptions import DegenerateFitWarning, ScaleWarning
+from emkit.exceptions import DegenerateFitWarning
 from emkit.init import INIT_METHODS, components_from_responsibilities, initial_responsibilities
 from emkit.models.missing import MissingMixture, fill_column_means
 from emkit.models.mixture import Mixture
@@ -109,12 +114,6 @@ def _start_sample(x: np.ndarray, rng) -> np.ndarray:
 
 
 PLOT_ROWS = 10_000  # rows a figure of a Dask collection draws
-# reg_covar is an absolute variance. Past this share of the data's total scatter along its
-# narrowest feature (weight times variance) it sets the covariances of any component holding
-# under a tenth of the rows and spread over under a hundredth of that feature's variance: the
-# fit then describes the ridge, not the data (micro-scale units, e.g. metres for micrometres).
-RIDGE_SHARE = 1e-3
-CONSTANT_SPREAD = 1e-10
 
 
 class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimator):
@@ -412,7 +411,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
                 DegenerateFitWarning,
                 stacklevel=3,
             )
-        _warn_if_ridge_outweighs(self.reg_covar, getattr(result.stats, "components", None))
+        warn_if_ridge_outweighs(self.reg_covar, getattr(result.stats, "components", None))
         return self
 
     def _data(self, X, sample_weight, *, reset: bool, rng, place=None, shared=None):
@@ -877,34 +876,6 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self.missing == "em"
         return tags
-
-
-def _warn_if_ridge_outweighs(reg_covar: float, stats: Any) -> None:
-    """A :class:`ScaleWarning` where ``reg_covar`` exceeds ``RIDGE_SHARE`` of the data's total
-    scatter along its narrowest feature (from the components' statistics of the fit's final
-    E-step, ``stats``; nothing where they do not hold the data's variances)."""
-    if not reg_covar or not hasattr(stats, "feature_variances"):
-        return
-    variances = stats.feature_variances()
-    weight = float(np.sum(stats.weight))
-    mean = stats.weight @ stats.mean / weight if weight > 0 else np.zeros_like(variances)
-    # A column whose spread is below 1e-10 of its magnitude is constant but for rounding: the
-    # ridge's work there is to keep it non-singular (a DegenerateFitWarning says so).
-    varying = variances > (CONSTANT_SPREAD * mean) ** 2
-    if not varying.any():
-        return
-    narrowest = float(variances[varying].min())
-    scatter = narrowest * weight
-    if not reg_covar > RIDGE_SHARE * scatter:
-        return
-    warnings.warn(
-        f"reg_covar={reg_covar:g} is {reg_covar / scatter:.3g} times the data's total scatter "
-        f"along its narrowest feature (variance {narrowest:.3g} over a weight of {weight:.6g}): "
-        "the ridge, not the data, sets the covariances. Rescale the data (standardise the "
-        "columns; `emkit fit --standardize`) or lower reg_covar (0 fits the data's own scale).",
-        ScaleWarning,
-        stacklevel=4,
-    )
 
 
 def _check_symmetric(precisions: np.ndarray, structure) -> None:

@@ -22,12 +22,18 @@ from emkit.backend.family_pass import distinct_rows, rows_kept
 from emkit.backend.sources import ArrayChunks
 from emkit.checkpoint import Checkpoint
 from emkit.distributions.exponential import Exponential
+from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.normal import Normal
 from emkit.distributions.priors import GammaPrior, NormalInverseGamma, prior_from_dict
 from emkit.distributions.registry import family_from_dict
 from emkit.em import fit_starts
 from emkit.estimators._inputs import fit_rows, per_row
-from emkit.estimators._mixture_api import MixtureQueries, observed_fit, warn_unless_converged
+from emkit.estimators._mixture_api import (
+    MixtureQueries,
+    observed_fit,
+    warn_if_ridge_outweighs,
+    warn_unless_converged,
+)
 from emkit.estimators._validation import check_rows
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
@@ -78,6 +84,10 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
 
     def _mixture_options(self) -> dict:
         return {}
+
+    def _warn_if_ridge_outweighs(self, components: ComponentList, stats) -> None:
+        """A ScaleWarning where the fit's ridges set its estimates (``components`` and the
+        final E-step's ``stats``); none by default."""
 
     # --- fitting ------------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None, checkpoint=None):
@@ -178,6 +188,9 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 DegenerateFitWarning,
                 stacklevel=2,
             )
+        self._warn_if_ridge_outweighs(
+            result.model.components, getattr(result.stats, "components", None)
+        )
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -594,8 +607,7 @@ class MixtureModel(FamilyMixtureBase):
         ``reg_covar``), the Exponential's from the rows ``x`` (n, d) the fit starts from."""
         if self.reg_covar <= 0 or priors is None:
             return priors
-        # The ridge on a Normal's variance is the inverse-gamma prior with shape -1, scale c/2.
-        ridges: dict[type, Any] = {Normal: NormalInverseGamma(0.0, 0.0, -1.0, self.reg_covar / 2.0)}
+        ridges: dict[type, Any] = {Normal: self._normal_ridge()}
         if any(isinstance(f, Exponential) for f in families):
             # On an Exponential's rate, the gamma prior with shape 1 and rate c (per feature):
             # its MAP W / (sum x + c), c a share of the column's mean magnitude.
@@ -606,6 +618,30 @@ class MixtureModel(FamilyMixtureBase):
         return [
             ridges.get(type(f)) if p is None else p for f, p in zip(families, priors, strict=True)
         ]
+
+    def _normal_ridge(self) -> NormalInverseGamma:
+        """The ridge on a Normal's variance: the inverse-gamma prior with shape -1, scale c/2."""
+        return NormalInverseGamma(0.0, 0.0, -1.0, self.reg_covar / 2.0)
+
+    def _warn_if_ridge_outweighs(self, components: ComponentList, stats) -> None:
+        """GaussianMixture's ScaleWarning where ``reg_covar`` outweighs the scatter of the rows
+        the Normal components under its ridge hold: it adds c / W to a variance S / W, so past
+        ``RIDGE_SHARE`` of their total scatter it, not the data, sets the narrow ones."""
+        if self.reg_covar <= 0 or stats is None:
+            return
+        ridge = self._normal_ridge()
+        held = [
+            part
+            for f, p, part in zip(components.families, components.priors, stats.parts, strict=True)
+            if isinstance(f, Normal) and p == ridge
+        ]
+        if held:
+            merged = GaussianStats(
+                np.array([part.weight for part in held], dtype=float),  # (m,)
+                np.stack([part.mean for part in held]),  # (m, d)
+                np.stack([part.scatter for part in held]),  # (m, d)
+            )
+            warn_if_ridge_outweighs(self.reg_covar, merged)
 
     def _mixture_options(self) -> dict:
         prune_weight = self.prune_weight
