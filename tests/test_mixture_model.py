@@ -420,3 +420,19 @@ def test_ridge_outweighing_small_scale_data_warns_as_gaussian_mixture_does():
         # A prior of the user's replaces the ridge: nothing of reg_covar's to warn about.
         MixtureModel([Normal()], priors=[NormalInverseGamma(0.0, 0.0, 1.0, 1e-9)]).fit(x)
     np.testing.assert_allclose(exact.components_[0].variance, x.var(), rtol=1e-9)
+
+
+def test_linear_gaussian_is_not_mixed_with_joint_densities():
+    """p(y | x) and p(x, y) are not comparable: the fit of such a mixture changed with the
+    units of x. It is refused, saying what to use; all LinearGaussian still fits."""
+    from emkit.distributions.linear_gaussian import LinearGaussian
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, 200)
+    rows = np.c_[x, 2 * x + rng.normal(0, 0.1, 200)]
+    for components in ([LinearGaussian(), Normal()], [Poisson(), LinearGaussian()]):
+        with pytest.raises(ValueError, match="not comparable.*MixtureOfRegressions"):
+            MixtureModel(components, random_state=0).fit(np.abs(np.round(rows)))
+    model = MixtureModel([LinearGaussian()], random_state=0).fit(rows)
+    coef = np.linalg.lstsq(np.c_[x, np.ones(200)], rows[:, 1], rcond=None)[0]
+    np.testing.assert_allclose(model.components_[0].coef, coef[:1], rtol=1e-8)

@@ -23,6 +23,7 @@ from emkit.backend.sources import ArrayChunks
 from emkit.checkpoint import Checkpoint
 from emkit.distributions.exponential import Exponential
 from emkit.distributions.gaussian.stats import GaussianStats
+from emkit.distributions.linear_gaussian import LinearGaussian
 from emkit.distributions.normal import Normal
 from emkit.distributions.priors import GammaPrior, NormalInverseGamma, prior_from_dict
 from emkit.distributions.registry import family_from_dict
@@ -106,6 +107,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         """
         self._validate_params()
         families = [family_from_dict(f) for f in self._families()]
+        _check_comparable(families)
         priors = self._priors()
         rng = check_random_state(self.random_state)
         data, x, w = fit_rows(
@@ -376,6 +378,24 @@ def _check_supports(families, x) -> None:
     )
 
 
+def _check_comparable(families) -> None:
+    """A ValueError where a conditional density (``LinearGaussian``, p(y | x)) is mixed with
+    joint ones (p(x, y)): EM would weigh their densities against each other, and the ratio of
+    the two changes with the units of x (p(x, y) = p(y | x) p(x)), so the fit would too."""
+    conditional = [isinstance(f, LinearGaussian) for f in families]
+    if any(conditional) and not all(conditional):
+        joint = sorted(
+            {type(f).__name__ for f, c in zip(families, conditional, strict=True) if not c}
+        )
+        raise ValueError(
+            f"LinearGaussian cannot be mixed with {', '.join(joint)}: a LinearGaussian is the "
+            "conditional density p(y | x) of the last column given the others, the others are "
+            "joint densities p(x, y) of every column, and the two are not comparable (their "
+            "ratio depends on the units of x). Use MixtureOfRegressions, or make every "
+            "component a LinearGaussian"
+        )
+
+
 def _arrangements(families) -> list[tuple[int, ...]]:
     """Distinct ways to hand k clusters to the families: permutations, one per arrangement of
     the family kinds over the clusters (one in all when every family is alike).
@@ -484,6 +504,7 @@ class MixtureModel(FamilyMixtureBase):
     ----------
     components : list of families (or their ``to_dict`` forms), one per component; families
         with their parameters set give the first start. None: two ``Normal`` components.
+        ``LinearGaussian`` (a conditional density) mixes only with ``LinearGaussian``.
     priors : list of conjugate priors (or None entries), one per component; None: no priors.
     weight_concentration : float >= 0 ... Dirichlet :math:`\alpha` on the weights (1: flat;
         below 1 removes components whose expected count falls under :math:`1 - \alpha`).
