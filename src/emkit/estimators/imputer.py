@@ -22,9 +22,8 @@ from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
 from emkit.estimators._device import check_device_rows, placement, resolution
 from emkit.estimators._inputs import per_row, queried_array
-from emkit.estimators._mixture_api import warn_unless_converged
+from emkit.estimators._mixture_api import warn_if_ridge_outweighs, warn_unless_converged
 from emkit.estimators._validation import check_incomplete_rows, check_weights
-from emkit.estimators.gaussian_mixture import _warn_if_ridge_outweighs
 from emkit.estimators.persist import ModelFileMixin
 from emkit.models.missing import MissingMixture, complete
 
@@ -171,7 +170,9 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         warn_unless_converged(self)
-        _warn_if_ridge_outweighs(self.reg_covar, getattr(result.stats, "components", None))
+        warn_if_ridge_outweighs(
+            self.reg_covar, getattr(result.stats, "components", None), stacklevel=3
+        )
         return self
 
     def _data(self, X, sample_weight) -> tuple[DataSource, np.ndarray | None, Any]:
