@@ -334,3 +334,24 @@ def test_supports_by_one_reduction_agree_with_the_elementwise_test(family, insid
         statistics = x.T if isinstance(family, Exponential) else np.vstack([np.log(x).T, x.T])
         np.testing.assert_array_equal(kernel.features(x).values, statistics)
         assert kernel.features(x).inside is None
+
+
+def test_categorical_refuses_labels_that_are_not_codes():
+    # One stray code of 1e9 made a billion categories (a MemoryError from the one-hot array);
+    # codes far beyond the rows are labels to recode. Codes up to SPARSE_CODES stay as given.
+    from emkit import MixtureModel
+    from emkit.distributions.categorical import SPARSE_CODES
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, (100, 1)).astype(float)
+    stray = x.copy()
+    stray[0, 0] = 1e9
+    with pytest.raises(ValueError, match="largest code is 1000000000 on 100 rows.*factorize"):
+        MixtureModel([Categorical(), Categorical()]).fit(stray)
+    sparse = x.copy()
+    sparse[0, 0] = SPARSE_CODES - 1  # a rare category with a high code: still counted
+    fit = MixtureModel([Categorical()]).fit(sparse)
+    assert fit.components_[0].n_categories == SPARSE_CODES
+    np.testing.assert_allclose(
+        fit.components_[0].probs[0, :3], np.bincount(sparse[1:, 0].astype(int)) / 100
+    )

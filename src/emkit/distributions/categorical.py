@@ -17,6 +17,10 @@ import numpy as np
 from emkit.distributions.base import AdditiveStats, fitted_value
 from emkit.distributions.priors import DirichletPrior
 
+# Codes up to this many categories are taken from the data whatever the rows' count
+# (Categorical.with_categories).
+SPARSE_CODES = 1024
+
 
 @dataclass(frozen=True)
 class CategoricalStats(AdditiveStats):
@@ -88,10 +92,20 @@ class Categorical:
             )
 
     def with_categories(self, x: np.ndarray) -> Categorical:
-        """This family with ``n_categories`` set from the data when it was None."""
+        """This family with ``n_categories`` set from the data when it was None: the largest
+        code + 1. Codes far beyond the rows' count (more than ``SPARSE_CODES`` and twice the
+        rows) are refused: they are labels, not codes 0..C-1, and C of them would be
+        parameters (a code of 1e9 asked for gigabytes)."""
         if self.n_categories is not None:
             return self
-        return Categorical(int(x.max()) + 1)
+        n_categories = int(x.max()) + 1
+        if n_categories > max(SPARSE_CODES, 2 * x.shape[0]):
+            raise ValueError(
+                f"Categorical: the largest code is {n_categories - 1} on {x.shape[0]} rows; "
+                "codes must be 0..C-1 for C categories. Recode the labels (e.g. with "
+                "pandas.factorize or Series.cat.codes), or pass n_categories"
+            )
+        return Categorical(n_categories)
 
     def for_data(self, x: np.ndarray) -> Categorical:
         """:meth:`with_categories`: the number of categories from the data when it is None."""
