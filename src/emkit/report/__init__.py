@@ -21,8 +21,6 @@ from emkit.report.html import components_html, selection_table_html, write_html
 
 BOOTSTRAP = 30  # resamples behind the standard errors of the component table
 BOOTSTRAP_MAX_VALUES = 500_000  # n x d above which no standard errors are computed
-# mclust's descriptions of its one-dimensional models.
-UNIVARIATE = {"E": "univariate, equal variance", "V": "univariate, unequal variance"}
 CAPTIONS = {
     "criterion": "Model selection: the criterion for each number of components and covariance "
     "type (lower is better); gaps are degenerate fits, left out as mclust reports NA.",
@@ -52,9 +50,11 @@ def geometry(covariance_type: str, n_features: int = 2) -> str:
     """mclust's description of a structure from its name: volume, shape, orientation are each
     Equal across components, Variable, or (shape, orientation) the Identity; on one column the
     variances are equal (E) or not (V)."""
+    from emkit.report.mclust import MCLUST_GEOMETRY
+
     code = structure_alias(covariance_type, n_features).upper()
-    if code in UNIVARIATE:
-        return UNIVARIATE[code]
+    if code in ("E", "V"):  # one dimension: mclust's own words
+        return MCLUST_GEOMETRY[code]
     if len(code) != 3 or any(c not in "EVI" for c in code):
         return f"covariance '{covariance_type}'"
     features = dict(zip(("volume", "shape", "orientation"), code, strict=True))
