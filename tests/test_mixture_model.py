@@ -420,6 +420,13 @@ def test_ridge_outweighing_small_scale_data_warns_as_gaussian_mixture_does():
         # A prior of the user's replaces the ridge: nothing of reg_covar's to warn about.
         MixtureModel([Normal()], priors=[NormalInverseGamma(0.0, 0.0, 1.0, 1e-9)]).fit(x)
     np.testing.assert_allclose(exact.components_[0].variance, x.var(), rtol=1e-9)
+    # A prior with array fields beside a ridged component: the ridge was found by ==, which
+    # raised "truth value of an array is ambiguous" after EM had finished.
+    two = np.c_[x, x[::-1]]
+    per_feature = NormalInverseGamma(np.zeros(2), 0.01, 3.0, np.full(2, 1e-9))
+    with pytest.warns(ScaleWarning):
+        fit = MixtureModel([Normal(), Normal()], priors=[per_feature, None]).fit(two)
+    np.testing.assert_allclose(fit.weights_.sum(), 1.0)
 
 
 def test_linear_gaussian_is_not_mixed_with_joint_densities():

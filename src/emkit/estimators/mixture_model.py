@@ -650,11 +650,16 @@ class MixtureModel(FamilyMixtureBase):
         ``RIDGE_SHARE`` of their total scatter it, not the data, sets the narrow ones."""
         if self.reg_covar <= 0 or stats is None:
             return
-        ridge = self._normal_ridge()
+        ridge = dataclasses.astuple(self._normal_ridge())
         held = [
             part
             for f, p, part in zip(components.families, components.priors, stats.parts, strict=True)
-            if isinstance(f, Normal) and p == ridge
+            # field by field: a user's prior may hold arrays, which == cannot compare
+            if isinstance(f, Normal)
+            and isinstance(p, NormalInverseGamma)
+            and all(
+                np.array_equal(a, b) for a, b in zip(dataclasses.astuple(p), ridge, strict=True)
+            )
         ]
         if held:
             merged = GaussianStats(
