@@ -65,13 +65,13 @@ def check_rows(
             x = validate_data(
                 estimator, x, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1
             )
-    if not checked and not finite_and_moderate(x):
+    if not checked and not finite_and_moderate(x, fitting=reset):
         name = type(estimator).__name__
         if allow_nan:
             _assert_all_finite(x, allow_nan=True, estimator_name=name, input_name="X")  # inf
         else:
             check_complete(estimator, x, nan_hint or NAN_HINT)
-        check_magnitude(x)
+        check_magnitude(x, fitting=reset)
     if x.shape[0] < min_rows:
         raise ValueError(
             f"{type(estimator).__name__} needs at least {min_rows} rows (samples) here; "
@@ -111,9 +111,10 @@ MAX_MAGNITUDE = 1e150
 MIN_MAGNITUDE = 1e-150
 
 
-def check_magnitude(x: np.ndarray, name: str = "X") -> None:
-    """ValueError where a value of ``x`` is so large that its square overflows float64, or
-    where its values, not all 0, are all so small that their squares underflow."""
+def check_magnitude(x: np.ndarray, name: str = "X", fitting: bool = True) -> None:
+    """ValueError where a value of ``x`` is so large that its square overflows float64, or,
+    for rows to fit (``fitting``: the variances come from them), where its values, not all
+    0, are all so small that their squares underflow."""
     if x.size == 0:
         return
     # fmax / fmin skip NaN (missing values) and need no temporary the size of x.
@@ -125,7 +126,7 @@ def check_magnitude(x: np.ndarray, name: str = "X") -> None:
             "squares overflow float64 and the fit would be inf or NaN. Rescale the data first "
             f"(e.g. divide by {largest:.0e}, or use sklearn.preprocessing.StandardScaler)"
         )
-    if 0.0 < largest < MIN_MAGNITUDE:
+    if fitting and 0.0 < largest < MIN_MAGNITUDE:
         raise ValueError(
             f"{name} holds values no larger than {largest:.3g}; below {MIN_MAGNITUDE:.0e} their "
             "squares underflow float64 and the variances would be 0. Rescale the data first "
@@ -133,10 +134,11 @@ def check_magnitude(x: np.ndarray, name: str = "X") -> None:
         )
 
 
-def finite_and_moderate(x: np.ndarray) -> bool:
+def finite_and_moderate(x: np.ndarray, fitting: bool = True) -> bool:
     """True where every value of ``x`` is finite and at most :data:`MAX_MAGNITUDE` in size,
-    and some at least :data:`MIN_MAGNITUDE`, from one pass over it (the sum of squares);
-    False where that sum does not show it (the values are then checked one by one)."""
+    and (for rows to fit) some at least :data:`MIN_MAGNITUDE`, from one pass over it (the sum
+    of squares); False where that sum does not show it (the values are then checked one by
+    one)."""
     if x.flags.c_contiguous:
         flat = x.reshape(-1)
     elif x.flags.f_contiguous:
@@ -147,7 +149,8 @@ def finite_and_moderate(x: np.ndarray) -> bool:
         squares = float(flat @ flat)
     # Sums of non-negative terms never round below their largest term, nor above their count
     # times it.
-    return flat.shape[0] * MIN_MAGNITUDE**2 <= squares < 0.5 * MAX_MAGNITUDE**2
+    floor = flat.shape[0] * MIN_MAGNITUDE**2 if fitting else 0.0
+    return floor <= squares < 0.5 * MAX_MAGNITUDE**2
 
 
 def check_complete(estimator, x: np.ndarray, hint: str = NAN_HINT) -> None:
