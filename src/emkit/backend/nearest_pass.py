@@ -396,7 +396,7 @@ def nearest_labels(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
     (n,), to 2^-43 relative: from the pass's expansion, or by differences of the shifted rows
     and centres where the expansion could lose more."""
     block = nearest_block_rows(x.shape[1], form.n_components, form.n_components)
-    key = ("labels", form.n_components, x.shape[1], int(x.shape[0]).bit_length())
+    key = ("labels", form.n_components.bit_length(), x.shape[1], int(x.shape[0]).bit_length())
     parts = NEAREST_THREADS.run(
         key,
         lambda: over_threads(  # blocks where one thread has them, whatever the threads
