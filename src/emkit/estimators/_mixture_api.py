@@ -103,7 +103,14 @@ def observed_fit(fit: FitResult, data: DataSource) -> FitResult:
     if observed is model:
         return fit
     ((stats, objective),) = e_step_many([observed], data)
-    best = replace(fit.best, stats=stats, log_likelihood=objective - observed.log_prior())
+    return with_final_pass(fit, observed, stats, objective)
+
+
+def with_final_pass(fit: FitResult, model: Any, stats: Any, objective: float) -> FitResult:
+    """``fit`` whose kept run's ``stats`` and ``log_likelihood`` are those of one E-step of
+    ``model`` (its model, or :meth:`~emkit.models.mixture.Mixture.observed` of it) at its
+    parameters: the objective less the model's log-prior."""
+    best = replace(fit.best, stats=stats, log_likelihood=objective - model.log_prior())
     return replace(fit, best=best)
 
 

@@ -21,7 +21,12 @@ from emkit.backend.sources import ArrayChunks, as_chunks
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure, mclust_alias
 from emkit.em import FitResult, e_step_many, fit_groups
 from emkit.estimators._device import placement
-from emkit.estimators._mixture_api import _icl_sums, criteria_from_sums, partition_numbers
+from emkit.estimators._mixture_api import (
+    _icl_sums,
+    criteria_from_sums,
+    partition_numbers,
+    with_final_pass,
+)
 from emkit.estimators.gaussian_mixture import GaussianMixture, SharedStarts
 from emkit.exceptions import DegenerateFitWarning, LocalMaximumWarning
 
@@ -401,13 +406,10 @@ def _fits_in_lockstep(
     for g, (stats, objective) in enumerate(e_step_many(observed, data)):
         hard = observed[g] is not finals[g]
         if single or hard:
-            best = replace(
-                results[g].best, stats=stats, log_likelihood=objective - finals[g].log_prior()
-            )
-            degenerate = results[g].degenerate  # a hard fit's: from its own assignments
-            if not hard:
-                degenerate = np.asarray(best.model.degenerate(stats), dtype=bool)
-            fit = replace(results[g], best=best, degenerate=degenerate)
+            fit = with_final_pass(results[g], observed[g], stats, objective)
+            if not hard:  # a hard fit's degenerate components come from its own assignments
+                degenerate = np.asarray(fit.best.model.degenerate(stats), dtype=bool)
+                fit = replace(fit, degenerate=degenerate)
             _fitted(models[g], fit, again=True)
         models[g]._final_stats = stats
     out = []
