@@ -1042,11 +1042,12 @@ def _jacobian(f: Callable[[np.ndarray], np.ndarray], theta: np.ndarray) -> np.nd
 
 
 def natural_parameters(family: Any) -> np.ndarray:
-    """The family's parameters in its own layout: its ``to_dict`` arrays raveled in order."""
+    """The family's parameters in its own layout: its ``to_dict`` arrays raveled in order
+    (a Categorical's ``n_categories``, counts per feature, is no parameter)."""
     values = [
         np.ravel(np.asarray(v, dtype=float))
         for k, v in family.to_dict().items()
-        if k != "family" and v is not None and not isinstance(v, (bool, int))
+        if k not in ("family", "n_categories") and v is not None and not isinstance(v, (bool, int))
     ]
     return np.concatenate(values)
 

@@ -351,7 +351,7 @@ def test_categorical_refuses_labels_that_are_not_codes():
     sparse = x.copy()
     sparse[0, 0] = SPARSE_CODES - 1  # a rare category with a high code: still counted
     fit = MixtureModel([Categorical()]).fit(sparse)
-    assert fit.components_[0].n_categories == SPARSE_CODES
+    assert fit.components_[0].n_categories == (SPARSE_CODES,)
     np.testing.assert_allclose(
         fit.components_[0].probs[0, :3], np.bincount(sparse[1:, 0].astype(int)) / 100
     )

@@ -19,7 +19,7 @@ drawn from its conditional truncated between its neighbours' current values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -256,8 +256,10 @@ class FamilyConditional(Conditional):
     def components(self, params: Params) -> Any:
         first = params[self.names[0]]
         b, k = first.shape[:2]
+        # The family with its parameters replaced keeps its other fields (a Categorical's
+        # categories per feature).
         families = [
-            type(self.family)(**{name: params[name][i, j] for name in self.names})
+            replace(self.family, **{name: params[name][i, j] for name in self.names})
             for i in range(b)
             for j in range(k)
         ]
@@ -519,7 +521,7 @@ class ConjugateFamilyConditional(FamilyConditional):
     def __post_init__(self):
         shape = (self.n_features,)
         if isinstance(self.family, Categorical):
-            shape = (self.n_features, int(self.family.n_categories))
+            shape = self.family.category_mask().shape  # (d, C), C the most categories
         hyper = {
             f.name: _per_component([getattr(p, f.name) for p in self.priors], shape)
             for f in fields(self.priors[0])
@@ -547,7 +549,8 @@ class ConjugateFamilyConditional(FamilyConditional):
             if np.any(post["a"] <= 0) or np.any(post["b"] <= 0):
                 raise _improper("a beta parameter of 0")
             return {"probs": rng.beta(post["a"], post["b"])}
-        if np.any(post["concentration"] <= 0):
+        # Codes a feature does not take have concentration 0 (and draw probability 0).
+        if np.any((post["concentration"] <= 0) & self.family.category_mask()):
             raise _improper("a Dirichlet concentration of 0")
         return {"probs": draws.dirichlet(post["concentration"], rng)}
 
