@@ -144,6 +144,31 @@ def test_supervised_conjugate_families(family, prior, make):
         mc_check(drawn, post.mean(), post.std())
 
 
+def test_supervised_categorical_features_of_different_categories():
+    # Features of 4 and 2 categories: each feature's posterior is a Dirichlet over its own
+    # codes, and the second feature's codes 2 and 3 get probability 0 in every draw (one
+    # count C = 4 gave them the prior's pseudo-counts and most of the mass).
+    rng = np.random.default_rng(5)
+    y = np.repeat([0, 1], [40, 25])
+    p0 = [[0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1]]
+    p1 = [[0.8, 0.2], [0.3, 0.7]]
+    x = np.column_stack([[rng.choice(4, p=p0[k]) for k in y], [rng.choice(2, p=p1[k]) for k in y]])
+    x = x.astype(float)
+    prior = DirichletPrior(1.5)
+    model = BayesianMixture([Categorical()] * 2, priors=prior, draws=2000, random_state=3)
+    model.fit(x, y)
+    drawn = flat(model.samples_["probs"])  # (S, K, d, C)
+    assert drawn.shape[1:] == (2, 2, 4)
+    assert (drawn[:, :, 1, 2:] == 0).all()
+    np.testing.assert_allclose(drawn.sum(axis=3), 1.0)
+    for k in range(2):
+        rows = x[y == k]
+        for j, c in enumerate((4, 2)):
+            alpha = prior.concentration + np.bincount(rows[:, j].astype(int), minlength=c)
+            post = stats.beta(alpha, alpha.sum() - alpha)
+            mc_check(drawn[:, k, j, :c], post.mean(), post.std())
+
+
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
 def test_supervised_normal_inverse_wishart(covariance_type):
     rng = np.random.default_rng(4)

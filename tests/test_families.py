@@ -336,6 +336,54 @@ def test_supports_by_one_reduction_agree_with_the_elementwise_test(family, insid
         assert kernel.features(x).inside is None
 
 
+class _TopDraws:
+    """A generator whose uniforms are the largest below 1 (numpy's 1 - 2**-53)."""
+
+    def random(self, size):
+        return np.full(size, np.nextafter(1.0, 0.0))
+
+
+def test_categorical_counts_each_features_categories():
+    # Features of 4 and 2 categories: probabilities stored (2, 4), 0 beyond each feature's
+    # codes; 3 + 1 free parameters; code 2 in the second feature outside the support.
+    probs = [[0.1, 0.2, 0.3, 0.4], [0.3, 0.7, 0.0, 0.0]]
+    f = Categorical((4, 2), probs)
+    assert f.n_categories == (4, 2)
+    assert f.n_parameters(2) == 4
+    assert Categorical(4).n_parameters(2) == 6
+    x = np.array([[3.0, 1.0], [3.0, 2.0]])
+    np.testing.assert_array_equal(f.in_support(x), [True, False])
+    assert f.log_prob(x)[0] == pytest.approx(np.log(0.4 * 0.7)) and f.log_prob(x)[1] == -np.inf
+    with pytest.raises(ValueError, match="feature 1 must be below its n_categories = 2"):
+        f.check_support(x)
+    with pytest.raises(ValueError, match="must be 0 at codes"):
+        Categorical((4, 2), [[0.1, 0.2, 0.3, 0.4], [0.3, 0.6, 0.1, 0.0]])
+    with pytest.raises(ValueError, match="one count per feature"):
+        Categorical((4, 2, 3), probs)
+    assert Categorical().for_data(x[:1]).n_categories == (4, 2)
+    assert family_from_dict(f.to_dict()).n_categories == (4, 2)
+    # The Dirichlet's pseudo-counts go to each feature's own codes only; the log prior of a
+    # feature's missing codes is no -inf.
+    s = f.suff_stats(x[:1], np.ones(1))
+    fitted = f.from_stats(s, DirichletPrior(3.0))
+    np.testing.assert_allclose(fitted.probs[1], [2 / 5, 3 / 5, 0.0, 0.0])
+    assert np.isfinite(fitted.log_prior(DirichletPrior(3.0)))
+
+
+def test_categorical_draws_stay_within_each_features_categories():
+    # Probabilities whose sums round below 1 (rows must sum to 1 within 1e-6): the largest
+    # uniform numpy draws used to pass every cumulative sum and land on the last code, one
+    # the second feature does not take, or one of probability 0.
+    probs = [[0.25, 0.5, 0.2499999, 0.0], [0.3, 0.6999999, 0.0, 0.0]]
+    draws = Categorical((4, 2), probs).sample(10, _TopDraws())
+    np.testing.assert_array_equal(draws, [[2.0, 1.0]] * 10)
+    draws = Categorical((4, 2), [[0.1, 0.2, 0.3, 0.4], [0.3, 0.7, 0.0, 0.0]]).sample(
+        20000, np.random.default_rng(0)
+    )
+    assert draws.min() >= 0 and (draws.max(axis=0) == [3, 1]).all()
+    np.testing.assert_allclose(draws[:, 1].mean(), 0.7, atol=0.02)
+
+
 def test_categorical_refuses_labels_that_are_not_codes():
     # One stray code of 1e9 made a billion categories (a MemoryError from the one-hot array);
     # codes far beyond the rows are labels to recode. Codes up to SPARSE_CODES stay as given.

@@ -1,5 +1,6 @@
 """MixtureModel: any list of families on one EM engine, against outside references."""
 
+import json
 import warnings
 
 import numpy as np
@@ -15,7 +16,7 @@ from emkit.distributions.exponential import Exponential
 from emkit.distributions.normal import Normal
 from emkit.distributions.point_mass import PointMass
 from emkit.distributions.poisson import Poisson
-from emkit.distributions.priors import GammaPrior, NormalInverseGamma
+from emkit.distributions.priors import DirichletPrior, GammaPrior, NormalInverseGamma
 from emkit.estimators.mixture_model import MixtureModel
 from emkit.estimators.persist import load
 from emkit.exceptions import DegenerateFitWarning
@@ -319,6 +320,86 @@ def test_categorical_squarem_raises_no_float_warning_and_lands_where_plain_em_do
     assert fast.log_likelihood_ == pytest.approx(_categorical_log_likelihood(fast, x), rel=1e-12)
     assert fast.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-10)
     np.testing.assert_allclose(fast.weights_, plain.weights_, atol=1e-5)
+
+
+def test_categorical_parameters_are_counted_per_feature():
+    # Columns of 4 and 2 categories: each component has (4 - 1) + (2 - 1) = 4 free
+    # probabilities, and K = 2 components one free weight: 9. One count C = 4 for both columns
+    # made it 13, and BIC and AIC charged the second column for codes it never takes.
+    x = _two_categorical_columns()
+    fit = MixtureModel([Categorical(), Categorical()], random_state=0).fit(x)
+    assert [c.n_categories for c in fit.components_] == [(4, 2), (4, 2)]
+    assert fit.n_parameters() == 9
+    log_likelihood = _categorical_log_likelihood(fit, x)
+    n = x.shape[0]
+    assert fit.bic(x) == pytest.approx(-2.0 * log_likelihood + 9 * np.log(n), rel=1e-12)
+    assert fit.aic(x) == pytest.approx(-2.0 * log_likelihood + 2 * 9, rel=1e-12)
+
+
+@pytest.mark.parametrize("concentration", [None, 1.0, 2.0, 5.0])
+def test_categorical_fit_is_each_features_frequencies(concentration):
+    # One component: the weighted frequencies of each column's own codes, plus alpha - 1
+    # pseudo-counts under a Dirichlet prior on those codes only (n_jc + a - 1) / (W + C_j (a - 1)),
+    # and probability 0 at codes beyond them.
+    x = _two_categorical_columns()
+    w = np.random.default_rng(1).uniform(0.5, 2.0, x.shape[0])
+    priors = None if concentration is None else [DirichletPrior(concentration)]
+    fit = MixtureModel([Categorical()], priors=priors).fit(x, sample_weight=w)
+    assert fit.components_[0].n_categories == (4, 2)
+    probs = fit.components_[0].probs
+    extra = 0.0 if concentration is None else concentration - 1.0
+    for j, c in enumerate((4, 2)):
+        counts = np.bincount(x[:, j].astype(int), weights=w, minlength=c)
+        np.testing.assert_allclose(probs[j, :c], (counts + extra) / (w.sum() + c * extra))
+        assert (probs[j, c:] == 0).all()
+    # From known responsibilities: the M-step is the responsibility-weighted frequencies.
+    resp = np.random.default_rng(2).random(x.shape[0])
+    family = Categorical().for_data(x)
+    step = family.from_stats(family.suff_stats(x, resp))
+    for j, c in enumerate((4, 2)):
+        counts = np.bincount(x[:, j].astype(int), weights=resp, minlength=c)
+        np.testing.assert_allclose(step.probs[j, :c], counts / resp.sum(), rtol=1e-12)
+
+
+def test_categorical_codes_beyond_a_features_categories_are_outside_the_support():
+    # Code 2 in the second column (categories 0 and 1): outside the support of every
+    # component, as for every family, refused by predict and of density 0 in score_samples.
+    x = _two_categorical_columns()
+    fit = MixtureModel([Categorical(), Categorical()], random_state=0).fit(x)
+    stray = np.array([[3.0, 1.0], [0.0, 2.0]])
+    with pytest.raises(ValueError, match="outside the support of every component"):
+        fit.predict(stray)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # -inf - -inf in the normalisation
+        scores = fit.score_samples(stray)
+    assert np.isfinite(scores[0]) and scores[1] == -np.inf
+    sampled, _ = fit.sample(5000)
+    assert sampled.min() >= 0 and (sampled.max(axis=0) <= [3, 1]).all()
+
+
+def test_categorical_model_files_old_and_new(tmp_path):
+    # A file holds the categories per feature; a file of the earlier format (one count for
+    # every feature, probabilities of shape (d, C)) loads and gives the same answers.
+    x = _two_categorical_columns()
+    fit = MixtureModel([Categorical(), Categorical()], random_state=0).fit(x)
+    fit.save(tmp_path / "new.json")
+    document = json.loads((tmp_path / "new.json").read_text())
+    assert [c["n_categories"] for c in document["attributes"]["component_params_"]] == [
+        [4, 2],
+        [4, 2],
+    ]
+    again = load(tmp_path / "new.json")
+    assert again.n_parameters() == 9
+    np.testing.assert_array_equal(again.score_samples(x), fit.score_samples(x))
+    for spec in document["attributes"]["component_params_"]:
+        spec["n_categories"] = 4
+    (tmp_path / "old.json").write_text(json.dumps(document))
+    old = load(tmp_path / "old.json")
+    np.testing.assert_array_equal(old.score_samples(x), fit.score_samples(x))
+    np.testing.assert_array_equal(old.predict_proba(x), fit.predict_proba(x))
+    np.testing.assert_array_equal(old.predict(x), fit.predict(x))
+    # The old file says 4 categories in both columns: it is counted as it says.
+    assert old.n_parameters() == 13
 
 
 def _duplicates_beside_a_bulk():
