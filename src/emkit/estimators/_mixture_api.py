@@ -63,7 +63,7 @@ class MixtureQueries:
     def score_samples(self, X) -> np.ndarray:
         """Log density (or probability) log p(x_n) of each row, shape (n,)."""
         x = self._checked_rows(X)
-        return self._mixture().log_resp(x)[1]
+        return self._mixture().log_density(x)
 
     def score(self, X, y=None) -> float:
         """Mean log-likelihood per row (scikit-learn's convention)."""

@@ -240,7 +240,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             model = Mixture(weights, ComponentList(tuple(started), priors), **options)
             if len(orders) == 1:
                 return model
-            log_norm = model.log_resp(x)[1]  # (n,)
+            log_norm = model.log_density(x)
             loglik = float(log_norm.sum() if w is None else w @ log_norm)
             scored.append((loglik, model))
         return max(scored, key=lambda s: s[0])[1]

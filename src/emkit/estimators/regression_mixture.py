@@ -337,7 +337,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         collection, as :meth:`predict_proba`)."""
         x, y = self._checked(X, y)
         mixture = Mixture(self.weights_, self._components())
-        return mixture.log_resp(np.column_stack([x, y]))[1]
+        return mixture.log_density(np.column_stack([x, y]))
 
     def n_parameters(self) -> int:
         """Free parameters of the fitted model: k - 1 weights, the coefficients and intercept

@@ -270,6 +270,11 @@ class Mixture:
         log_prob = self.evidence(x).log_prob
         return log_prob + namespace_of(log_prob).asarray(self.log_weights(), like=log_prob)
 
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        """log p(x_n), shape (n,): -inf for a row outside every component's support."""
+        log_joint = self.log_joint(x)
+        return namespace_of(log_joint).logsumexp(log_joint, axis=1)
+
     def log_resp(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log responsibilities (n, k) and log p(x_n) (n,)."""
         log_joint = self.log_joint(x)
