@@ -163,6 +163,99 @@ def test_ridge_matches_scikit_learn_and_states_its_prior():
     np.testing.assert_allclose(known.cov, 2.0 * np.linalg.inv(Xc.T @ Xc + 3 * np.eye(3)))
 
 
+# ---- predictive draws: one new observation per draw ------------------------------------------
+
+PRED_X = np.random.default_rng(11).normal(size=(30, 2))
+PRED_Y = 1.0 + PRED_X @ [2.0, -1.0] + np.random.default_rng(12).normal(size=30)
+PREDICTIVES = {  # name: (predictive, shape of one observation)
+    "beta_bernoulli": (lambda: bayes.beta_bernoulli([1, 0, 1], 2, 3).predictive(), ()),
+    "gamma_poisson": (lambda: bayes.gamma_poisson(POISSON_SAMPLE, 2, 1).predictive(), ()),
+    "normal_known_variance": (
+        lambda: bayes.normal_known_variance([1.0, 2.0], 1.0, 0.0, 2.0).predictive(),
+        (),
+    ),
+    "normal_inverse_gamma": (
+        lambda: bayes.normal_inverse_gamma(PRED_Y, 0.0, 1.0, 3.0, 2.0).predictive(),
+        (),
+    ),
+    "dirichlet_categorical": (
+        lambda: bayes.dirichlet_categorical([0, 1, 1, 2], alpha=[1.0, 2.0, 0.5]).predictive(),
+        (),
+    ),
+    "normal_inverse_wishart": (
+        lambda: bayes.normal_inverse_wishart(PRED_X, [0.0, 0.0], 1.0, 8.0, np.eye(2)).predictive(),
+        (2,),
+    ),
+    "ridge": (lambda: bayes.ridge(PRED_X, PRED_Y, 1.0).predictive(PRED_X[:3]), (3,)),
+}
+
+
+@pytest.mark.parametrize("kind", PREDICTIVES)
+def test_predictive_draws_have_the_shape_and_moments_of_new_observations(kind):
+    make, shape = PREDICTIVES[kind]
+    pred = make()
+    assert pred.sample(1, random_state=0).shape == (1, *shape)
+    n = 40_000
+    draws = pred.sample(n, random_state=1)
+    assert draws.shape == (n, *shape)
+    if kind == "dirichlet_categorical":  # labels: their one-hot vectors average to the probs
+        probs = np.array([2.0, 4.0, 1.5]) / 7.5  # (alpha + counts) / sum
+        draws = np.eye(3)[draws]
+        np.testing.assert_allclose(pred.mean, probs)
+        sd = np.sqrt(probs * (1 - probs))
+    else:
+        sd = np.asarray(pred.sd)
+    # Monte Carlo: each coordinate's mean within 5 standard errors of the predictive's
+    assert np.all(np.abs(draws.mean(0) - pred.mean) < 5 * sd / np.sqrt(n))
+    assert np.all(np.abs(draws.std(0) - sd) < 0.05 * sd)
+
+
+def test_categorical_predictive_draws_labels_at_the_posterior_mean_probabilities():
+    post = bayes.dirichlet_categorical([0, 1, 1], alpha=1.0)
+    draws = post.predictive().sample(30_000, random_state=0)
+    assert draws.shape == (30_000,) and set(np.unique(draws)) == {0, 1}
+    p1 = stats.dirichlet([2.0, 3.0]).mean()[1]  # P(next = 1) = E[p_1]
+    assert abs(draws.mean() - p1) < 5 * np.sqrt(p1 * (1 - p1) / draws.size)
+    with pytest.raises(ValueError, match="categories have no order.*pmf"):
+        post.predictive().interval(0.9)
+
+
+def test_ridge_predictive_draws_one_value_per_new_row():
+    post = bayes.ridge(PRED_X, PRED_Y, 1.0)
+    X_new = PRED_X[:3]
+    draws = post.predictive(X_new).sample(50_000, random_state=2)
+    assert draws.shape == (50_000, 3)
+    # the predictive of the rows together: b + X_new beta + noise, with b and beta drawn from
+    # their posterior (the intercept's sd is sigma / sqrt(n) about y_mean - x_mean beta)
+    dx = X_new - PRED_X.mean(0)
+    cov = dx @ post.cov @ dx.T + post.variance * (np.eye(3) + 1 / PRED_X.shape[0])
+    sd = np.sqrt(np.diag(cov))
+    np.testing.assert_allclose(post.predictive(X_new).sd, sd, rtol=1e-12)
+    assert np.all(np.abs(draws.std(0) - sd) < 5 * sd / np.sqrt(2 * draws.shape[0]))
+
+
+def test_normal_inverse_wishart_predictive_interval_is_each_coordinates_marginal_t():
+    rng = np.random.default_rng(13)
+    X = rng.multivariate_normal([1.0, -1.0], [[1.0, 0.6], [0.6, 2.0]], size=12)
+    # one dimension: the normal-inverse-gamma predictive, a Student t from scipy
+    niw = bayes.normal_inverse_wishart(X[:, :1], mu0=[0.2], kappa0=1.5, nu0=4.0, psi0=[[1.4]])
+    nig = bayes.normal_inverse_gamma(X[:, 0], mu0=0.2, kappa0=1.5, alpha0=2.0, beta0=0.7)
+    low, high = niw.predictive().interval(0.9)
+    assert (low[0], high[0]) == pytest.approx(nig.predictive().interval(0.9), rel=1e-12)
+    # two dimensions: draws of Sigma ~ IW, mu | Sigma ~ N, y | mu, Sigma ~ N (scipy and NumPy)
+    post = bayes.normal_inverse_wishart(X, kappa0=1.0, nu0=5.0, psi0=np.eye(2))
+    h, n = post.hyper, 60_000
+    sigma = stats.invwishart(df=h["nu"], scale=h["psi"]).rvs(size=n, random_state=rng)
+    mu = h["mu"] + np.einsum(
+        "nij,nj->ni", np.linalg.cholesky(sigma / h["kappa"]), rng.standard_normal((n, 2))
+    )
+    y = mu + np.einsum("nij,nj->ni", np.linalg.cholesky(sigma), rng.standard_normal((n, 2)))
+    low, high = post.predictive().interval(0.8)
+    inside = ((y > low) & (y < high)).mean(0)  # each coordinate's coverage
+    assert np.all(np.abs(inside - 0.8) < 5 * np.sqrt(0.8 * 0.2 / n))
+    np.testing.assert_allclose(np.cov(y.T), post.predictive().cov, rtol=0.05)
+
+
 # ---- as the prior flattens, the MAP tends to the MLE -----------------------------------------
 
 RNG = np.random.default_rng(8)

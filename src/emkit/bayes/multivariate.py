@@ -46,7 +46,7 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
     -------
     Posterior ``probs`` of shape (K,), with ``cov`` (K, K); ``predictive()`` is the next label,
     a categorical distribution with probabilities :math:`\alpha'/\sum\alpha'` (its ``mean`` and
-    ``sd`` are those of the one-hot vector).
+    ``sd`` are those of the one-hot vector; ``sample(n)`` gives n labels, shape (n,)).
 
     Examples
     --------
@@ -87,8 +87,23 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
 
     def predictive() -> Predictive:
         dist = stats.rv_discrete(values=(np.arange(K), mean))
+
+        def sample(size: int, rng: np.random.Generator) -> np.ndarray:
+            return np.asarray(dist.rvs(size=size, random_state=rng)).reshape(size)  # (n,)
+
+        def interval(level: float) -> tuple:
+            raise ValueError(
+                "categories have no order, so the next label has no interval: use pmf(k) or "
+                "mean, the probability of each category"
+            )
+
         return Predictive(
-            dist, mean, np.sqrt(mean * (1 - mean)), np.diag(mean) - np.outer(mean, mean)
+            dist,
+            mean,
+            np.sqrt(mean * (1 - mean)),
+            np.diag(mean) - np.outer(mean, mean),
+            sample,
+            interval,
         )
 
     return Posterior(
@@ -132,9 +147,10 @@ def normal_inverse_wishart(
     Returns
     -------
     JointPosterior with marginals ``mean`` (d,) and ``covariance`` (d, d); ``predictive()`` is
-    the multivariate t :math:`t_{\nu_n-d+1}(\mu_n, \Psi_n(\kappa_n+1)/(\kappa_n(\nu_n-d+1)))`.
-    The credible interval of an off-diagonal covariance has no closed form and is NaN: use
-    ``sample``.
+    the multivariate t :math:`t_{\nu_n-d+1}(\mu_n, \Psi_n(\kappa_n+1)/(\kappa_n(\nu_n-d+1)))`,
+    whose ``interval`` gives each coordinate's own interval from its marginal t (as for the
+    mean: together they hold a new observation less often than ``level``). The credible
+    interval of an off-diagonal covariance has no closed form and is NaN: use ``sample``.
 
     Examples
     --------
@@ -222,7 +238,15 @@ def normal_inverse_wishart(
         pshape = psi_n * (k_n + 1) / (k_n * df)
         pcov = pshape * df / (df - 2) if df > 2 else np.full((d, d), np.inf)
         dist = stats.multivariate_t(loc=m_n, shape=pshape, df=df)
-        return Predictive(dist, m_n, np.sqrt(np.diag(pcov)), pcov)
+        # each coordinate of a multivariate t is a univariate t with the same df
+        marginal = stats.t(df, loc=m_n, scale=np.sqrt(np.diag(pshape)))
+
+        def sample(size: int, rng: np.random.Generator) -> np.ndarray:
+            return np.asarray(dist.rvs(size=size, random_state=rng)).reshape(size, d)
+
+        return Predictive(
+            dist, m_n, np.sqrt(np.diag(pcov)), pcov, sample, lambda level: marginal.interval(level)
+        )
 
     return JointPosterior(
         {"mean": mean_post, "covariance": cov_post},
@@ -280,7 +304,8 @@ def ridge(X, y, alpha: float, fit_intercept: bool = True, variance: float | None
     -------
     RidgePosterior ``coef`` of shape (p,), with ``cov`` (p, p), ``intercept`` and ``variance``;
     ``predictive(X_new)`` is normal with mean :math:`b + X_{new}\beta` and the variance of the
-    noise plus that of the fitted line, elementwise over the rows of ``X_new``.
+    noise plus that of the fitted line, elementwise over the rows of ``X_new`` (m rows:
+    ``sample(n)`` has shape (n, m)).
 
     Examples
     --------

@@ -44,26 +44,55 @@ class Predictive:
     0.625
     >>> round(float(pred.pmf(1)), 4)
     0.625
+    >>> pred.sample(4, random_state=0).shape
+    (4,)
     """
 
     dist: Any
     mean: Any
     sd: Any
     cov: np.ndarray | None = None
+    # Draws (n, ...) given n and a Generator; by default ``dist`` is elementwise (scipy's
+    # univariate distributions) with parameters shaped like ``mean``.
+    _sample: Callable[[int, np.random.Generator], np.ndarray] | None = field(
+        default=None, repr=False
+    )
+    _interval: Callable[[float], tuple] | None = field(default=None, repr=False)
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)
-        return getattr(self.dist, name)
+        try:
+            return getattr(self.dist, name)
+        except AttributeError:
+            raise AttributeError(
+                f"this predictive (a scipy {type(self.dist).__name__}) has no {name!r}; it has "
+                "mean, sd, cov, sample and interval besides its distribution's own methods"
+            ) from None
 
     def sample(self, n: int, random_state=None) -> np.ndarray:
-        """``n`` draws, shape (n,) + the shape of one observation."""
-        draws = np.asarray(self.dist.rvs(size=n, random_state=_rng(random_state)))
-        return draws.reshape(n, *np.shape(self.mean))
+        """``n`` draws of a new observation.
+
+        Returns
+        -------
+        array of shape (n,) for a scalar or a category (its label), (n, d) for a vector of d
+        coordinates, (n, m) for a regression's predictive at m new rows.
+        """
+        rng = _rng(random_state)
+        if self._sample is not None:
+            return self._sample(n, rng)
+        return np.asarray(self.dist.rvs(size=(n, *np.shape(self.mean)), random_state=rng))
 
     def interval(self, level: float = 0.95):
-        """Equal-tailed predictive interval (univariate predictives)."""
+        """Equal-tailed predictive interval (low, high), elementwise for arrays.
+
+        For a vector observation these are the coordinates' own (marginal) intervals: each
+        holds its coordinate of a new observation with probability ``level``, all of them
+        together less often.
+        """
         _check_level(level)
+        if self._interval is not None:
+            return _plain(self._interval(level))
         return _plain(self.dist.interval(level))
 
 
