@@ -95,6 +95,33 @@ def test_normal_inverse_gamma_matches_brute_force_grid():
     assert pred.pdf(0.7) == pytest.approx(pdf, rel=1e-3)
 
 
+def test_one_degree_of_freedom_leaves_the_mean_undefined_as_the_cauchys():
+    # the reference prior on two values: the mean's marginal is t with 2 alpha_n = 1 degree of
+    # freedom, a Cauchy, whose mean and sd do not exist (scipy.stats.t(1).mean() says inf)
+    x = [3.0, 4.0]
+    post = bayes.normal_inverse_gamma(x)
+    scale = np.sqrt(post.hyper["beta"] / (post.hyper["alpha"] * post.hyper["kappa"]))
+    cauchy = stats.cauchy(3.5, scale)
+    assert np.isnan(cauchy.mean()) and np.isnan(post.mean["mean"]) and np.isnan(post.sd["mean"])
+    assert post["mean"].interval(0.5) == pytest.approx(cauchy.interval(0.5), rel=1e-12)
+    assert post.map["mean"] == 3.5  # the mode exists
+    pred = post.predictive()
+    assert np.isnan(pred.mean) and np.isnan(pred.sd)
+    # the same model in d dimensions: nu_n - d + 1 = 1 (mean NaN), then 1.5 (finite mean, sd inf)
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.5]])
+    for nu0, mean_is_nan in ((-1.0, True), (-0.5, False)):
+        niw = bayes.normal_inverse_wishart(X, nu0=nu0)
+        df = niw.hyper["nu"] - 1
+        assert np.isnan(niw.mean["mean"]).all() == mean_is_nan == np.isnan(stats.t(df).std())
+        assert np.isnan(niw.predictive().mean).all() == mean_is_nan
+        if not mean_is_nan:
+            np.testing.assert_allclose(niw.mean["mean"], X.mean(0))
+            assert np.isinf(niw.sd["mean"]).all() and np.isinf(stats.t(df).std())
+    one = bayes.normal_inverse_wishart(np.array(x)[:, None])
+    np.testing.assert_equal(one.sd["mean"][0], post.sd["mean"])
+    np.testing.assert_equal(one.predictive().sd[0], pred.sd)
+
+
 def test_normal_inverse_wishart_in_one_dimension_is_normal_inverse_gamma():
     rng = np.random.default_rng(4)
     x = rng.normal(size=12)

@@ -21,6 +21,8 @@ from emkit.bayes.posterior import (
     Predictive,
     nonnegative,
     positive,
+    t_cov,
+    t_mean,
 )
 from emkit.checks import at_least, finite_array, nonnegative_integers
 from emkit.distributions.categorical import Categorical
@@ -130,7 +132,8 @@ def normal_inverse_wishart(
     :math:`\Psi_n = \Psi_0 + S + \frac{\kappa_0 N}{\kappa_n}(\bar x-\mu_0)(\bar x-\mu_0)^\top`,
     S the scatter matrix. Marginals: :math:`\mu \sim t_{\nu_n-d+1}(\mu_n,
     \Psi_n/(\kappa_n(\nu_n-d+1)))`, :math:`\Sigma \sim \mathrm{IW}(\nu_n, \Psi_n)`; joint mode
-    :math:`(\mu_n, \Psi_n/(\nu_n + d + 2))`.
+    :math:`(\mu_n, \Psi_n/(\nu_n + d + 2))`. With :math:`\nu_n - d + 1 \le 1` the t's mean and
+    covariance are undefined (NaN); with :math:`\le 2` its covariance is infinite.
 
     The defaults ``kappa0=0, nu0=-1, psi0=0`` are the reference prior
     :math:`p(\mu,\Sigma) \propto |\Sigma|^{-(d+1)/2}`; ``nu0=-(d+2)`` is the flat prior, whose
@@ -194,12 +197,12 @@ def normal_inverse_wishart(
     df = nu_n - d + 1
     shape = psi_n / (k_n * df)
     mean_dist = stats.multivariate_t(loc=m_n, shape=shape, df=df)
-    mean_cov = shape * df / (df - 2) if df > 2 else np.full((d, d), np.inf)
+    mean_cov = t_cov(df, shape)
     t_marg = stats.t(df, loc=m_n, scale=np.sqrt(np.diag(shape)))
     mean_post = Posterior(
         "mean",
         mean_dist,
-        m_n,
+        t_mean(df, m_n),
         np.sqrt(np.diag(mean_cov)),
         m_n,
         hyper,
@@ -236,7 +239,7 @@ def normal_inverse_wishart(
 
     def predictive() -> Predictive:
         pshape = psi_n * (k_n + 1) / (k_n * df)
-        pcov = pshape * df / (df - 2) if df > 2 else np.full((d, d), np.inf)
+        pcov = t_cov(df, pshape)
         dist = stats.multivariate_t(loc=m_n, shape=pshape, df=df)
         # each coordinate of a multivariate t is a univariate t with the same df
         marginal = stats.t(df, loc=m_n, scale=np.sqrt(np.diag(pshape)))
@@ -245,7 +248,12 @@ def normal_inverse_wishart(
             return np.asarray(dist.rvs(size=size, random_state=rng)).reshape(size, d)
 
         return Predictive(
-            dist, m_n, np.sqrt(np.diag(pcov)), pcov, sample, lambda level: marginal.interval(level)
+            dist,
+            t_mean(df, m_n),
+            np.sqrt(np.diag(pcov)),
+            pcov,
+            sample,
+            lambda level: marginal.interval(level),
         )
 
     return JointPosterior(

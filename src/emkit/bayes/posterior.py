@@ -211,10 +211,28 @@ class JointPosterior:
         return self._predictive()
 
 
-def univariate(name, dist, map_, hyper, predictive) -> Posterior:
-    return Posterior(
-        name, dist, float(dist.mean()), float(dist.std()), map_, hyper, _predictive=predictive
-    )
+def univariate(name, dist, map_, hyper, predictive, mean=None) -> Posterior:
+    """A scalar parameter's posterior; ``mean`` where ``dist.mean()`` is wrong (:func:`t_mean`)."""
+    mean = float(dist.mean()) if mean is None else mean
+    return Posterior(name, dist, mean, float(dist.std()), map_, hyper, _predictive=predictive)
+
+
+def t_mean(df: float, loc):
+    """The mean of Student's t about ``loc``: undefined (NaN) for df <= 1, as the Cauchy's.
+
+    scipy.stats.t gives inf there, but the integral has no value, of either sign.
+    """
+    return loc if df > 1 else np.full(np.shape(loc), np.nan)[()]
+
+
+def t_cov(df: float, shape: np.ndarray) -> np.ndarray:
+    """The covariance of a multivariate t with scale matrix ``shape`` (d, d).
+
+    Infinite for 1 < df <= 2 and undefined (NaN) for df <= 1, as scipy's univariate t variance.
+    """
+    if df > 2:
+        return shape * df / (df - 2)
+    return np.full(np.shape(shape), np.inf if df > 1 else np.nan)
 
 
 def positive(**values: float) -> None:
@@ -229,5 +247,6 @@ def nonnegative(**values: float) -> None:
             raise ValueError(f"{name} must be non-negative, got {value}")
 
 
-def scalar_predictive(dist) -> Predictive:
-    return Predictive(dist, float(dist.mean()), float(dist.std()))
+def scalar_predictive(dist, mean=None) -> Predictive:
+    """A scalar predictive; ``mean`` where ``dist.mean()`` is wrong (:func:`t_mean`)."""
+    return Predictive(dist, float(dist.mean() if mean is None else mean), float(dist.std()))

@@ -18,6 +18,7 @@ from emkit.bayes.posterior import (
     nonnegative,
     positive,
     scalar_predictive,
+    t_mean,
     univariate,
 )
 from emkit.checks import at_least, finite_array, nonnegative_integers
@@ -182,7 +183,9 @@ def normal_inverse_gamma(
     \kappa_0 N(\bar x - \mu_0)^2/(2\kappa_n)` with :math:`S = \sum(x_i - \bar x)^2`.
     Marginals: :math:`\mu \sim t_{2\alpha_n}(\mu_n, \beta_n/(\alpha_n\kappa_n))`,
     :math:`\sigma^2 \sim \mathrm{IG}(\alpha_n, \beta_n)`; joint mode
-    :math:`(\mu_n, \beta_n/(\alpha_n + 3/2))`.
+    :math:`(\mu_n, \beta_n/(\alpha_n + 3/2))`. A t with one degree of freedom or fewer (two
+    values under the reference prior) is Cauchy-like: its ``mean`` and ``sd`` are NaN,
+    undefined; its mode and intervals exist.
 
     The default ``kappa0=0, alpha0=-1/2, beta0=0`` is the reference prior
     :math:`p(\mu, \sigma^2) \propto 1/\sigma^2`, whose credible interval for the mean is the
@@ -229,7 +232,7 @@ def normal_inverse_gamma(
     variance = stats.invgamma(a_n, scale=b_n)
     mean = stats.t(2 * a_n, loc=m_n, scale=np.sqrt(b_n / (a_n * k_n)))
     marginals = {
-        "mean": univariate("mean", mean, m_n, hyper, None),
+        "mean": univariate("mean", mean, m_n, hyper, None, t_mean(2 * a_n, m_n)),
         "variance": univariate("variance", variance, b_n / (a_n + 1), hyper, None),
     }
 
@@ -243,6 +246,7 @@ def normal_inverse_gamma(
         hyper,
         sample,
         lambda: scalar_predictive(
-            stats.t(2 * a_n, loc=m_n, scale=np.sqrt(b_n * (k_n + 1) / (a_n * k_n)))
+            stats.t(2 * a_n, loc=m_n, scale=np.sqrt(b_n * (k_n + 1) / (a_n * k_n))),
+            t_mean(2 * a_n, m_n),
         ),
     )
