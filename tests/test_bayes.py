@@ -348,20 +348,67 @@ def test_map_tends_to_mle_as_prior_flattens(family):
     "call, message",
     [
         (lambda: bayes.beta_bernoulli([0, 1, 3]), "0 and 1"),
-        (lambda: bayes.beta_bernoulli([0, 1], a=-1), "non-negative"),
+        (lambda: bayes.beta_bernoulli([0, 1], a=-1), "a must be a finite number >= 0, got -1"),
         (lambda: bayes.gamma_poisson([1, -1]), "non-negative integer"),
         (lambda: bayes.gamma_poisson([0, 0], shape=0.0), "posterior shape"),
         (lambda: bayes.normal_known_variance([1.0, np.nan], 1.0), "NaN"),
-        (lambda: bayes.normal_known_variance([1.0], 0.0), "sigma must be positive"),
+        (lambda: bayes.normal_known_variance([1.0], 0.0), "sigma must be a finite number > 0"),
         (lambda: bayes.normal_inverse_gamma([1.0, 2.0], alpha0=-2), "alpha0"),
         (lambda: bayes.normal_inverse_gamma([1.0]), "posterior alpha"),
-        (lambda: bayes.dirichlet_categorical([0, 1], alpha=[1, 1, -1]), "non-negative"),
+        (lambda: bayes.dirichlet_categorical([0, 1], alpha=[1, 1, -1]), "alpha must be finite"),
         (lambda: bayes.normal_inverse_wishart(np.ones((3, 2))), "singular"),
         (lambda: bayes.normal_inverse_wishart(np.eye(2), psi0=-np.eye(2)), "semi-definite"),
         (lambda: bayes.ridge(np.ones((4, 3)), np.ones(4), 0.0), "alpha > 0"),
     ],
 )
 def test_bad_input_raises_clear_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+INF, NAN = np.inf, np.nan
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: bayes.beta_bernoulli([1], a=INF), r"a must be a finite number >= 0, got inf"),
+        (lambda: bayes.beta_bernoulli([1], b=NAN), r"b must be a finite number >= 0, got nan"),
+        (lambda: bayes.gamma_poisson([1], 1, rate=INF), r"rate must be a finite number >= 0"),
+        (lambda: bayes.gamma_poisson([1], shape=INF), r"shape must be a finite number >= 0"),
+        (lambda: bayes.normal_known_variance([1, 2], INF), r"sigma must be a finite number > 0"),
+        (
+            lambda: bayes.normal_known_variance([1, 2], 1, prior_mean=NAN, prior_sd=1),
+            r"prior_mean must be a finite number, got nan",
+        ),
+        (
+            lambda: bayes.normal_known_variance([1, 2], 1, prior_mean=INF),
+            r"prior_mean must be a finite number, got inf",
+        ),
+        (
+            lambda: bayes.normal_known_variance([1, 2], 1, prior_sd=NAN),
+            r"prior_sd must be a finite number > 0, or inf \(the flat prior\), got nan",
+        ),
+        (lambda: bayes.normal_inverse_gamma([1, 2], mu0=INF), r"mu0 must be a finite number"),
+        (lambda: bayes.normal_inverse_gamma([1, 2], kappa0=INF), r"kappa0 must be a finite"),
+        (lambda: bayes.normal_inverse_gamma([1, 2], alpha0=INF), r"alpha0 must be a finite"),
+        (lambda: bayes.normal_inverse_gamma([1, 2], alpha0=-2), r"alpha0 .* >= -1.5, got -2"),
+        (lambda: bayes.normal_inverse_gamma([1, 2], beta0=NAN), r"beta0 must be a finite"),
+        (lambda: bayes.dirichlet_categorical([0, 1], alpha=INF), r"alpha must be a finite"),
+        (lambda: bayes.normal_inverse_wishart(np.eye(3), mu0=[0, NAN, 0]), r"mu0 must be finite"),
+        (lambda: bayes.normal_inverse_wishart(np.eye(3), kappa0=INF), r"kappa0 must be a finite"),
+        (lambda: bayes.normal_inverse_wishart(np.eye(3), nu0=INF), r"nu0 must be a finite"),
+        (lambda: bayes.normal_inverse_wishart(np.eye(3), nu0=-6), r"nu0 .* >= -5, got -6"),
+        (
+            lambda: bayes.normal_inverse_wishart(np.eye(2), psi0=[[1, 0], [0, INF]]),
+            r"psi0 must be finite numbers",
+        ),
+        (lambda: bayes.ridge(np.eye(3), [1, 2, 3], alpha=INF), r"alpha must be a finite"),
+        (lambda: bayes.ridge(np.eye(3), [1, 2, 3], 1.0, variance=INF), r"variance must be a"),
+    ],
+)
+def test_hyperparameters_must_be_finite_numbers_in_range(call, message):
+    # inf and NaN gave NaN posteriors (a = inf: mean nan) with no error
     with pytest.raises(ValueError, match=message):
         call()
 

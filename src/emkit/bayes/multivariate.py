@@ -19,6 +19,7 @@ from emkit.bayes.posterior import (
     JointPosterior,
     Posterior,
     Predictive,
+    hyperparameter,
     nonnegative,
     positive,
     t_cov,
@@ -69,9 +70,7 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
     K = int(n_categories)
     if x.max() >= K:
         raise ValueError(f"dirichlet_categorical: label {x.max():g} is not below {K} categories")
-    prior = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (K,))
-    if (prior < 0).any():
-        raise ValueError("alpha must be non-negative")
+    prior = np.broadcast_to(hyperparameter("alpha", alpha, 0.0), (K,))
     family = Categorical(K)
     data = family.suff_stats(x[:, None], np.ones(x.size))
     a = family.conjugate_update(data, {"concentration": prior})["concentration"][0]  # (K,)
@@ -170,12 +169,10 @@ def normal_inverse_wishart(
     X = finite_array(X, "X", 2)
     n, d = X.shape
     at_least(n, 1, "normal_inverse_wishart")
-    mu0 = np.zeros(d) if mu0 is None else np.broadcast_to(np.asarray(mu0, float), (d,))
-    psi0 = np.zeros((d, d)) if psi0 is None else np.asarray(psi0, dtype=np.float64)
-    nu0 = -1.0 if nu0 is None else float(nu0)
+    mu0 = np.zeros(d) if mu0 is None else np.broadcast_to(hyperparameter("mu0", mu0), (d,))
+    psi0 = np.zeros((d, d)) if psi0 is None else np.asarray(hyperparameter("psi0", psi0))
+    nu0 = -1.0 if nu0 is None else hyperparameter("nu0", nu0, -(d + 2))  # -(d + 2): flat
     nonnegative(kappa0=kappa0)
-    if nu0 < -(d + 2):
-        raise ValueError(f"nu0 must be >= -(d + 2) = {-(d + 2)} (the flat prior), got {nu0}")
     if psi0.shape != (d, d) or np.linalg.eigvalsh((psi0 + psi0.T) / 2).min() < 0:
         raise ValueError(f"psi0 must be a positive semi-definite ({d}, {d}) matrix")
     # The Gaussian family's statistics and the one normal-inverse-Wishart update.

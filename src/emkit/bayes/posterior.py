@@ -235,16 +235,47 @@ def t_cov(df: float, shape: np.ndarray) -> np.ndarray:
     return np.full(np.shape(shape), np.inf if df > 1 else np.nan)
 
 
-def positive(**values: float) -> None:
-    for name, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{name} must be positive, got {value}")
+def hyperparameter(
+    name: str, value: Any, low: float = -np.inf, *, strict: bool = False, flat: bool = False
+) -> Any:
+    """``value`` as floats (a float or an array) after checking it is a number in range.
+
+    Parameters
+    ----------
+    name : the argument's name, for the error message.
+    value : float or array-like.
+    low : the least value allowed; ``strict`` leaves ``low`` itself out.
+    flat : allow +inf too, the prior's flat limit (an infinite prior sd).
+
+    Raises
+    ------
+    ValueError naming the argument and its range, for NaN, inf (unless ``flat``), values out of
+    range and non-numbers.
+    """
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    bound = f" > {low:g}" if strict else f" >= {low:g}" if low > -np.inf else ""
+    ok = (array > low if strict else array >= low) & (np.isfinite(array) | (flat & (array > 0)))
+    if not np.all(ok):
+        what = "a finite number" if array.ndim == 0 else "finite numbers"
+        limit = ", or inf (the flat prior)" if flat else ""
+        got = repr(value) if isinstance(value, str) else value
+        raise ValueError(f"{name} must be {what}{bound}{limit}, got {got}")
+    return array if array.ndim else float(array)
 
 
-def nonnegative(**values: float) -> None:
+def positive(**values: Any) -> None:
+    """Each value finite and > 0 (a float or an array)."""
     for name, value in values.items():
-        if not value >= 0:
-            raise ValueError(f"{name} must be non-negative, got {value}")
+        hyperparameter(name, value, 0.0, strict=True)
+
+
+def nonnegative(**values: Any) -> None:
+    """Each value finite and >= 0 (a float or an array)."""
+    for name, value in values.items():
+        hyperparameter(name, value, 0.0)
 
 
 def scalar_predictive(dist, mean=None) -> Predictive:

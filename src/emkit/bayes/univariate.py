@@ -15,6 +15,7 @@ from scipy import stats
 from emkit.bayes.posterior import (
     JointPosterior,
     Posterior,
+    hyperparameter,
     nonnegative,
     positive,
     scalar_predictive,
@@ -155,7 +156,9 @@ def normal_known_variance(
     """
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "normal_known_variance")
-    positive(sigma=sigma, prior_sd=prior_sd)
+    positive(sigma=sigma)
+    prior_mean = hyperparameter("prior_mean", prior_mean)
+    prior_sd = hyperparameter("prior_sd", prior_sd, 0.0, strict=True, flat=True)
     data: NormalStats = _stats(Normal(), x)
     precision = 1 / prior_sd**2 + data.weight / sigma**2
     mean = (prior_mean / prior_sd**2 + data.weight * data.mean[0] / sigma**2) / precision
@@ -216,9 +219,9 @@ def normal_inverse_gamma(
     """
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "normal_inverse_gamma")
+    mu0 = hyperparameter("mu0", mu0)
     nonnegative(kappa0=kappa0, beta0=beta0)
-    if alpha0 < -1.5:
-        raise ValueError(f"alpha0 must be >= -3/2 (the flat prior), got {alpha0}")
+    alpha0 = hyperparameter("alpha0", alpha0, -1.5)  # -1.5: the flat prior
     family = Normal()
     data: NormalStats = _stats(family, x)
     # NormalInverseGamma's shape leaves out the mean's 1/2 power when kappa0 = 0 (flat mean);
