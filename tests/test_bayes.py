@@ -28,6 +28,31 @@ def test_normal_known_variance_worked_example():
     assert pred.pdf(0.3) == pytest.approx(stats.norm(pred.mean, pred.sd).pdf(0.3))
 
 
+def test_normal_known_variance_is_exact_at_extreme_scales():
+    x, n, xbar = np.array([1.0, 2.0, 3.0]), 3, 2.0
+    # a vague prior or a tiny sigma: the likelihood's answer, xbar with sd sigma / sqrt(n)
+    # (prior_sd 1e155 overflowed, sigma 1e-200 divided by zero)
+    vague = bayes.normal_known_variance(x, 1.0, prior_mean=7.0, prior_sd=1e155)
+    assert vague.mean == xbar and vague.sd == pytest.approx(1 / np.sqrt(n), rel=1e-15)
+    tiny = bayes.normal_known_variance(x, 1e-200, prior_sd=1.0)
+    assert tiny.mean == xbar and tiny.sd == pytest.approx(1e-200 / np.sqrt(n), rel=1e-14)
+    assert tiny.predictive().sd == pytest.approx(1e-200 * np.sqrt(1 + 1 / n), rel=1e-14)
+    # a prior far tighter than the noise: the prior's answer
+    tight = bayes.normal_known_variance(x, 1e200, prior_mean=7.0, prior_sd=1e-200)
+    assert tight.mean == 7.0 and tight.sd == pytest.approx(1e-200, rel=1e-14)
+    assert tight.predictive().sd == pytest.approx(1e200, rel=1e-14)
+    # sigma = 10 c and prior_sd = c: in units of c the precision is 1 + n / 100 at every c
+    precision = 1 + n / 100
+    for c in (1e-200, 1e-100, 1.0, 1e150, 1e199):
+        post = bayes.normal_known_variance(x, 10 * c, 7.0, c)
+        assert post.mean == pytest.approx((7.0 + n * xbar / 100) / precision, rel=1e-14)
+        assert post.sd == pytest.approx(c / np.sqrt(precision), rel=1e-14)
+        assert post.predictive().sd == pytest.approx(c * np.sqrt(1 / precision + 100), rel=1e-14)
+        assert post.interval(0.9) == pytest.approx(
+            stats.norm(post.mean, post.sd).interval(0.9), rel=1e-14
+        )
+
+
 def test_beta_bernoulli_matches_brute_force_grid():
     x = np.array([1, 0, 1, 1, 0, 1, 1])
     post = bayes.beta_bernoulli(x, a=2.0, b=3.0)

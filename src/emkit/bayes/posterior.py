@@ -211,10 +211,15 @@ class JointPosterior:
         return self._predictive()
 
 
-def univariate(name, dist, map_, hyper, predictive, mean=None) -> Posterior:
-    """A scalar parameter's posterior; ``mean`` where ``dist.mean()`` is wrong (:func:`t_mean`)."""
+def univariate(name, dist, map_, hyper, predictive, mean=None, sd=None) -> Posterior:
+    """A scalar parameter's posterior.
+
+    ``mean`` and ``sd`` where ``dist.mean()`` or ``dist.std()`` would be wrong: a t's undefined
+    mean (:func:`t_mean`), an sd whose square over- or underflows.
+    """
     mean = float(dist.mean()) if mean is None else mean
-    return Posterior(name, dist, mean, float(dist.std()), map_, hyper, _predictive=predictive)
+    sd = float(dist.std()) if sd is None else sd
+    return Posterior(name, dist, mean, sd, map_, hyper, _predictive=predictive)
 
 
 def t_mean(df: float, loc):
@@ -278,6 +283,10 @@ def nonnegative(**values: Any) -> None:
         hyperparameter(name, value, 0.0)
 
 
-def scalar_predictive(dist, mean=None) -> Predictive:
-    """A scalar predictive; ``mean`` where ``dist.mean()`` is wrong (:func:`t_mean`)."""
-    return Predictive(dist, float(dist.mean() if mean is None else mean), float(dist.std()))
+def scalar_predictive(dist, mean=None, sd=None) -> Predictive:
+    """A scalar predictive; ``mean`` and ``sd`` as in :func:`univariate`."""
+    return Predictive(
+        dist,
+        float(dist.mean() if mean is None else mean),
+        float(dist.std() if sd is None else sd),
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from emkit.bayes.posterior import (
     JointPosterior,
@@ -160,15 +160,24 @@ def normal_known_variance(
     prior_mean = hyperparameter("prior_mean", prior_mean)
     prior_sd = hyperparameter("prior_sd", prior_sd, 0.0, strict=True, flat=True)
     data: NormalStats = _stats(Normal(), x)
-    precision = 1 / prior_sd**2 + data.weight / sigma**2
-    mean = (prior_mean / prior_sd**2 + data.weight * data.mean[0] / sigma**2) / precision
-    sd = 1 / np.sqrt(precision)
-    return univariate(
+    n, xbar = float(data.weight), float(data.mean[0])
+    # The data's share of the precision, w = (N/sigma^2) / precision, from the log of the
+    # ratio of the precisions, so that neither sigma^2 nor prior_sd^2 over- or underflows: a
+    # vague prior (prior_sd 1e155) or a tiny sigma (1e-200) gives the limit, xbar.
+    with np.errstate(divide="ignore", over="ignore"):  # sigma / prior_sd of 0 or inf: limits
+        log_ratio = 2 * np.log(sigma / prior_sd) - np.log(n)  # prior / data precision
+    w, prior_share = special.expit(-log_ratio), special.expit(log_ratio)
+    mean = float(w * xbar + prior_share * prior_mean)
+    # 1 / precision = (sigma^2 / N) w = prior_sd^2 (1 - w): take the larger share
+    sd = float(sigma / np.sqrt(n) * np.sqrt(w) if w >= 0.5 else prior_sd * np.sqrt(prior_share))
+    pred_sd = float(np.hypot(sd, sigma))
+    return univariate(  # scipy's sd squares the scale: give it ours
         "mean",
         stats.norm(mean, sd),
         mean,
         {"mean": mean, "sd": sd},
-        lambda: scalar_predictive(stats.norm(mean, np.hypot(sd, sigma))),
+        lambda: scalar_predictive(stats.norm(mean, pred_sd), sd=pred_sd),
+        sd=sd,
     )
 
 
