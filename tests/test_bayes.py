@@ -178,6 +178,24 @@ def test_normal_inverse_wishart_moments_match_draws():
     assert pred.cov.shape == (2, 2) and pred.sample(3, 0).shape == (3, 2)
 
 
+def test_normal_inverse_wishart_scale_matrix_must_be_symmetric():
+    X = np.random.default_rng(14).normal(size=(20, 2))
+    # a clearly asymmetric psi0 gave an asymmetric posterior scale matrix
+    with pytest.raises(ValueError, match=r"psi0 must be symmetric: psi0\[0, 1\] = 2 but"):
+        bayes.normal_inverse_wishart(X, psi0=np.array([[1.0, 2.0], [0.0, 1.0]]))
+    # symmetric up to rounding (an inverse computed in floating point), or singular with
+    # rounding's tiny negative eigenvalue: symmetrised and taken, as the textbook update
+    xbar, S = X.mean(0), (X - X.mean(0)).T @ (X - X.mean(0))
+    v = np.array([[0.3], [0.7]])
+    for psi0 in (np.linalg.inv([[2.0, 0.3], [0.3, 1.0]]) + [[0, 1e-14], [0, 0]], v @ v.T):
+        post = bayes.normal_inverse_wishart(X, mu0=[1.0, -1.0], kappa0=2.0, nu0=4.0, psi0=psi0)
+        psi = post.hyper["psi"]
+        np.testing.assert_array_equal(psi, psi.T)
+        d = xbar - [1.0, -1.0]
+        expected = (psi0 + psi0.T) / 2 + S + 2.0 * 20 / 22 * np.outer(d, d)
+        np.testing.assert_allclose(psi, expected, rtol=1e-12)
+
+
 def test_dirichlet_categorical_against_scipy():
     x = np.array([0, 2, 2, 1, 2, 0, 2])
     post = bayes.dirichlet_categorical(x, alpha=[1.0, 2.0, 0.5])

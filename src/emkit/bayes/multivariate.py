@@ -120,6 +120,34 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
     )
 
 
+def _scale_matrix(psi0, d: int) -> np.ndarray:
+    """``psi0`` as a finite symmetric positive semi-definite (d, d) array, or a ValueError.
+
+    A matrix symmetric up to rounding (a relative gap of 1e-8) is symmetrised; a clearly
+    asymmetric one is refused, since the posterior would keep its asymmetry.
+    """
+    psi0 = np.asarray(hyperparameter("psi0", psi0))
+    if psi0.shape != (d, d):
+        raise ValueError(
+            f"psi0 must have shape ({d}, {d}), a row and a column per column of X; "
+            f"got shape {psi0.shape}"
+        )
+    gap = np.abs(psi0 - psi0.T)  # (d, d)
+    if gap.max() > 1e-8 * np.abs(psi0).max():
+        i, j = np.unravel_index(np.argmax(gap), gap.shape)
+        raise ValueError(
+            f"psi0 must be symmetric: psi0[{i}, {j}] = {psi0[i, j]:g} but psi0[{j}, {i}] = "
+            f"{psi0[j, i]:g}; pass (psi0 + psi0.T) / 2 if that is the matrix you mean"
+        )
+    psi0 = 0.5 * psi0 + 0.5 * psi0.T
+    eig = np.linalg.eigvalsh(psi0)  # (d,); rounding leaves a singular matrix's zeros at ~eps
+    if eig.min() < -10 * d * np.finfo(np.float64).eps * np.abs(eig).max():
+        raise ValueError(
+            f"psi0 must be positive semi-definite; its smallest eigenvalue is {eig.min():g}"
+        )
+    return psi0
+
+
 def normal_inverse_wishart(
     X, mu0=None, kappa0: float = 0.0, nu0: float | None = None, psi0=None
 ) -> JointPosterior:
@@ -144,7 +172,8 @@ def normal_inverse_wishart(
     X : array of shape (n, d).
     mu0 : array of shape (d,), zeros by default; kappa0 >= 0 its weight in observations.
     nu0 : prior degrees of freedom, >= -(d + 2); -1 by default.
-    psi0 : array of shape (d, d), positive semi-definite; zeros by default.
+    psi0 : array of shape (d, d), symmetric positive semi-definite (symmetric up to rounding,
+        a relative 1e-8, is symmetrised); zeros by default.
 
     Returns
     -------
@@ -170,15 +199,14 @@ def normal_inverse_wishart(
     n, d = X.shape
     at_least(n, 1, "normal_inverse_wishart")
     mu0 = np.zeros(d) if mu0 is None else np.broadcast_to(hyperparameter("mu0", mu0), (d,))
-    psi0 = np.zeros((d, d)) if psi0 is None else np.asarray(hyperparameter("psi0", psi0))
+    psi0 = np.zeros((d, d)) if psi0 is None else _scale_matrix(psi0, d)
     nu0 = -1.0 if nu0 is None else hyperparameter("nu0", nu0, -(d + 2))  # -(d + 2): flat
     nonnegative(kappa0=kappa0)
-    if psi0.shape != (d, d) or np.linalg.eigvalsh((psi0 + psi0.T) / 2).min() < 0:
-        raise ValueError(f"psi0 must be a positive semi-definite ({d}, {d}) matrix")
     # The Gaussian family's statistics and the one normal-inverse-Wishart update.
     data = GaussianStats.from_data(X, np.ones((n, 1)), diagonal=False)
     means, scales = niw_update(data, mu0, kappa0, psi0)
     m_n, psi_n = means[0], scales[0]  # (d,), (d, d)
+    psi_n = 0.5 * psi_n + 0.5 * psi_n.T  # the scatter's rounding leaves psi_n asymmetric by ulps
     k_n = kappa0 + n
     nu_n = nu0 + n
     if nu_n <= d - 1:
