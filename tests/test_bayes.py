@@ -456,6 +456,47 @@ def test_hyperparameters_must_be_finite_numbers_in_range(call, message):
         call()
 
 
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: bayes.dirichlet_categorical([0, 1], alpha=[1, 1, 1], n_categories=2),
+            r"alpha has shape \(3,\) but there are 2 categories .* of shape \(2,\)",
+        ),
+        (
+            lambda: bayes.dirichlet_categorical([0, 1], alpha=np.ones((2, 2))),
+            r"alpha must be one number or of shape \(K,\), got shape \(2, 2\)",
+        ),
+        (
+            lambda: bayes.dirichlet_categorical([0, 1], n_categories=2.5),
+            r"n_categories must be a positive integer, got 2.5",
+        ),
+        (
+            lambda: bayes.normal_inverse_wishart(np.eye(2), mu0=[1, 2, 3]),
+            r"mu0 must have shape \(2,\), a value per column of X.*got shape \(3,\)",
+        ),
+        (
+            lambda: bayes.normal_inverse_wishart(np.eye(2), psi0=np.eye(3)),
+            r"psi0 must have shape \(2, 2\).*got shape \(3, 3\)",
+        ),
+    ],
+)
+def test_shape_mismatches_name_the_argument_and_the_shape_expected(call, message):
+    # they raised NumPy's broadcast errors, naming no argument
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_one_number_stands_for_every_coordinate():
+    X = np.random.default_rng(15).normal(size=(10, 2))
+    one = bayes.normal_inverse_wishart(X, mu0=1.0, kappa0=2.0)
+    both = bayes.normal_inverse_wishart(X, mu0=[1.0, 1.0], kappa0=2.0)
+    np.testing.assert_allclose(one.hyper["mu"], (2.0 * 1.0 + 10 * X.mean(0)) / 12)
+    np.testing.assert_array_equal(one.hyper["mu"], both.hyper["mu"])
+    post = bayes.dirichlet_categorical([0, 1, 1], alpha=0.5, n_categories=3.0)
+    np.testing.assert_allclose(post.mean, stats.dirichlet([1.5, 2.5, 0.5]).mean())
+
+
 def test_levels_are_checked():
     post = bayes.gamma_poisson(POISSON_SAMPLE)
     with pytest.raises(ValueError, match="level"):

@@ -11,6 +11,7 @@ family.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 from scipy import stats
@@ -65,12 +66,23 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "dirichlet_categorical")
     nonnegative_integers(x, "labels", "dirichlet_categorical")
+    alpha = hyperparameter("alpha", alpha, 0.0)
+    if np.ndim(alpha) > 1:
+        raise ValueError(f"alpha must be one number or of shape (K,), got shape {alpha.shape}")
     if n_categories is None:
-        n_categories = np.size(alpha) if np.ndim(alpha) else int(x.max()) + 1
-    K = int(n_categories)
+        K = alpha.size if np.ndim(alpha) else int(x.max()) + 1
+    elif not (isinstance(n_categories, Real) and n_categories >= 1 and n_categories % 1 == 0):
+        raise ValueError(f"n_categories must be a positive integer, got {n_categories!r}")
+    else:
+        K = int(n_categories)
+    if np.ndim(alpha) and alpha.shape != (K,):
+        raise ValueError(
+            f"alpha has shape {alpha.shape} but there are {K} categories (n_categories): give "
+            f"alpha of shape ({K},), one pseudo-count per category, or one number"
+        )
     if x.max() >= K:
         raise ValueError(f"dirichlet_categorical: label {x.max():g} is not below {K} categories")
-    prior = np.broadcast_to(hyperparameter("alpha", alpha, 0.0), (K,))
+    prior = np.broadcast_to(alpha, (K,))
     family = Categorical(K)
     data = family.suff_stats(x[:, None], np.ones(x.size))
     a = family.conjugate_update(data, {"concentration": prior})["concentration"][0]  # (K,)
@@ -198,7 +210,13 @@ def normal_inverse_wishart(
     X = finite_array(X, "X", 2)
     n, d = X.shape
     at_least(n, 1, "normal_inverse_wishart")
-    mu0 = np.zeros(d) if mu0 is None else np.broadcast_to(hyperparameter("mu0", mu0), (d,))
+    mu0 = np.zeros(d) if mu0 is None else hyperparameter("mu0", mu0)
+    if np.ndim(mu0) and np.shape(mu0) != (d,):
+        raise ValueError(
+            f"mu0 must have shape ({d},), a value per column of X, or be one number; "
+            f"got shape {np.shape(mu0)}"
+        )
+    mu0 = np.broadcast_to(mu0, (d,))
     psi0 = np.zeros((d, d)) if psi0 is None else _scale_matrix(psi0, d)
     nu0 = -1.0 if nu0 is None else hyperparameter("nu0", nu0, -(d + 2))  # -(d + 2): flat
     nonnegative(kappa0=kappa0)
