@@ -212,6 +212,40 @@ def test_dirichlet_categorical_against_scipy():
     assert post.sample(5, random_state=0).shape == (5, 3)
 
 
+def test_dirichlet_categorical_takes_names_as_mle_categorical_does():
+    import pandas as pd
+
+    names = ["red", "blue", "red", "green", "red", "blue"]
+    post = bayes.dirichlet_categorical(names, alpha=[1.0, 2.0, 0.5])
+    # the categories are the distinct names sorted, as mle.categorical's rows
+    assert post.categories == ("blue", "green", "red")
+    assert [r[6:-1] for r in mle.categorical(names).summary().index] == list(post.categories)
+    a = np.array([1.0 + 2, 2.0 + 1, 0.5 + 3])
+    np.testing.assert_allclose(post.mean, stats.dirichlet(a).mean(), rtol=1e-14)
+    np.testing.assert_allclose(post.cov, stats.dirichlet(a).cov(), rtol=1e-14)
+    codes = bayes.dirichlet_categorical([2, 0, 2, 1, 2, 0], alpha=[1.0, 2.0, 0.5])
+    np.testing.assert_array_equal(post.mean, codes.mean)
+    assert codes.categories == (0, 1, 2)
+    # the predictive draws names at the posterior mean probabilities
+    draws = post.predictive().sample(30_000, random_state=0)
+    assert draws.shape == (30_000,) and set(draws) == set(post.categories)
+    freq = np.array([(draws == c).mean() for c in post.categories])
+    p = a / a.sum()
+    assert np.all(np.abs(freq - p) < 5 * np.sqrt(p * (1 - p) / draws.size))
+    # a pandas categorical declares categories that need not occur: b gets its prior alone
+    declared = pd.Series(pd.Categorical(["a", "a", "c"], categories=["a", "b", "c"]))
+    post = bayes.dirichlet_categorical(declared, alpha=0.5)
+    assert post.categories == ("a", "b", "c")
+    np.testing.assert_allclose(post.mean, stats.dirichlet([2.5, 0.5, 1.5]).mean(), rtol=1e-14)
+    for missing in (["a", None], pd.Series(["a", pd.NA], dtype="string")):
+        with pytest.raises(ValueError, match="1 missing value.*drop them first"):
+            bayes.dirichlet_categorical(missing)
+    with pytest.raises(ValueError, match=r"2 categories \(blue, red, in this order\)"):
+        bayes.dirichlet_categorical(["red", "blue"], alpha=[1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="category b has neither prior"):
+        bayes.dirichlet_categorical(declared, alpha=[1.0, 0.0, 1.0])
+
+
 def test_ridge_matches_scikit_learn_and_states_its_prior():
     from sklearn.linear_model import Ridge
 

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from emkit.bayes.posterior import (
     JointPosterior,
     Posterior,
     Predictive,
+    _plain,
     hyperparameter,
     nonnegative,
     positive,
@@ -42,15 +44,22 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
 
     Parameters
     ----------
-    x : array of shape (n,) of integer labels 0, ..., K - 1.
-    alpha : float or array of shape (K,), prior pseudo-counts >= 0.
-    n_categories : K; from ``alpha`` when it is an array, else ``max(x) + 1``.
+    x : array of shape (n,) of integer labels 0, ..., K - 1; or of names (strings), the K
+        categories being the distinct names in sorted order, as :func:`emkit.mle.categorical`;
+        or a pandas ``Categorical`` (or Series of dtype ``category``), whose declared
+        categories, in their order, are the K categories, observed or not.
+    alpha : float or array of shape (K,), prior pseudo-counts >= 0, in the order of the
+        categories.
+    n_categories : K; from ``alpha`` when it is an array, else ``max(x) + 1`` (for names, the
+        number of categories).
 
     Returns
     -------
-    Posterior ``probs`` of shape (K,), with ``cov`` (K, K); ``predictive()`` is the next label,
-    a categorical distribution with probabilities :math:`\alpha'/\sum\alpha'` (its ``mean`` and
-    ``sd`` are those of the one-hot vector; ``sample(n)`` gives n labels, shape (n,)).
+    Posterior ``probs`` of shape (K,), with ``cov`` (K, K) and ``categories``, the category of
+    each entry (the labels 0, ..., K - 1 or the names); ``predictive()`` is the next label, a
+    categorical distribution with probabilities :math:`\alpha'/\sum\alpha'` (its ``mean`` and
+    ``sd`` are those of the one-hot vector, ``pmf(k)`` is that of ``categories[k]``;
+    ``sample(n)`` gives n labels or names, shape (n,)).
 
     Examples
     --------
@@ -62,32 +71,62 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
     array([0.2727, 0.2727, 0.4545])
     >>> post.predictive().mean.round(4)
     array([0.2857, 0.2857, 0.4286])
+    >>> named = bayes.dirichlet_categorical(["red", "blue", "red", "red"])
+    >>> named.categories, named.mean.round(4)
+    (('blue', 'red'), array([0.3333, 0.6667]))
+    >>> named.predictive().sample(4, random_state=0)
+    array(['red', 'blue', 'blue', 'blue'], dtype='<U4')
     """
-    x = finite_array(x, "x", 1)
-    at_least(x.size, 1, "dirichlet_categorical")
-    nonnegative_integers(x, "labels", "dirichlet_categorical")
+    named = _named(x)
+    if named is None:
+        codes = finite_array(x, "x", 1)
+        at_least(codes.size, 1, "dirichlet_categorical")
+        nonnegative_integers(codes, "labels", "dirichlet_categorical")
+    else:
+        codes, categories = named
+        at_least(codes.size, 1, "dirichlet_categorical")
+        if n_categories is not None and n_categories != len(categories):
+            raise ValueError(
+                f"n_categories={n_categories!r}, but x names {len(categories)} categories: leave "
+                "n_categories out (declare unobserved ones with pd.Categorical(x, "
+                "categories=[...]))"
+            )
+        n_categories = len(categories)
     alpha = hyperparameter("alpha", alpha, 0.0)
     if np.ndim(alpha) > 1:
         raise ValueError(f"alpha must be one number or of shape (K,), got shape {alpha.shape}")
     if n_categories is None:
-        K = alpha.size if np.ndim(alpha) else int(x.max()) + 1
+        K = alpha.size if np.ndim(alpha) else int(codes.max()) + 1
     elif not (isinstance(n_categories, Real) and n_categories >= 1 and n_categories % 1 == 0):
         raise ValueError(f"n_categories must be a positive integer, got {n_categories!r}")
     else:
         K = int(n_categories)
+    if named is None:
+        categories = list(range(K))
     if np.ndim(alpha) and alpha.shape != (K,):
+        order = (
+            " (n_categories)"
+            if named is None
+            else f" ({', '.join(map(str, categories))}, in this order)"
+        )
         raise ValueError(
-            f"alpha has shape {alpha.shape} but there are {K} categories (n_categories): give "
+            f"alpha has shape {alpha.shape} but there are {K} categories{order}: give "
             f"alpha of shape ({K},), one pseudo-count per category, or one number"
         )
-    if x.max() >= K:
-        raise ValueError(f"dirichlet_categorical: label {x.max():g} is not below {K} categories")
+    if codes.max() >= K:
+        raise ValueError(
+            f"dirichlet_categorical: label {codes.max():g} is not below {K} categories"
+        )
     prior = np.broadcast_to(alpha, (K,))
     family = Categorical(K)
-    data = family.suff_stats(x[:, None], np.ones(x.size))
+    data = family.suff_stats(codes[:, None], np.ones(codes.size))
     a = family.conjugate_update(data, {"concentration": prior})["concentration"][0]  # (K,)
     if (a <= 0).any():
-        raise ValueError("posterior alpha must be positive: a category has neither prior nor data")
+        empty = categories[int(np.argmax(a <= 0))]
+        raise ValueError(
+            f"posterior alpha must be positive: category {empty} has neither prior (alpha 0) "
+            "nor data; give alpha > 0"
+        )
     a0 = a.sum()
     mean = a / a0
     cov = (np.diag(mean) - np.outer(mean, mean)) / (a0 + 1)
@@ -101,8 +140,10 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
     def predictive() -> Predictive:
         dist = stats.rv_discrete(values=(np.arange(K), mean))
 
+        labels = np.asarray(categories)  # (K,)
+
         def sample(size: int, rng: np.random.Generator) -> np.ndarray:
-            return np.asarray(dist.rvs(size=size, random_state=rng)).reshape(size)  # (n,)
+            return labels[np.asarray(dist.rvs(size=size, random_state=rng)).reshape(size)]
 
         def interval(level: float) -> tuple:
             raise ValueError(
@@ -129,7 +170,38 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
         cov,
         interval,
         predictive,
+        categories=tuple(_plain(c) for c in categories),
     )
+
+
+def _named(x) -> tuple[np.ndarray, list] | None:
+    """Codes (n,) of named labels and the categories they index; None for numbers.
+
+    A pandas ``Categorical`` (or Series of dtype ``category``) declares its categories, in
+    their order, observed or not; strings name theirs, the distinct names sorted, as
+    :func:`emkit.mle.categorical`. Missing values are refused.
+    """
+    if isinstance(getattr(x, "dtype", None), pd.CategoricalDtype):
+        declared = pd.Categorical(x)
+        codes = np.asarray(declared.codes)
+        missing = codes < 0
+        categories = declared.categories.tolist()
+    else:
+        names = np.asarray(x)
+        if names.dtype.kind not in "OUS":
+            return None
+        names = names.ravel() if names.ndim == 2 and names.shape[1] == 1 else names
+        if names.ndim != 1:
+            raise ValueError(f"x must be 1-dimensional, got shape {names.shape}")
+        missing = np.asarray(pd.isna(names))
+        if not missing.any():
+            unique, codes = np.unique(names.astype(str), return_inverse=True)
+            categories = unique.tolist()
+    if missing.any():
+        raise ValueError(
+            f"x has {int(missing.sum())} missing value(s) (None, NaN or pd.NA); drop them first"
+        )
+    return codes.astype(np.float64), categories
 
 
 def _scale_matrix(psi0, d: int) -> np.ndarray:

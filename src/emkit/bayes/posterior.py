@@ -108,6 +108,8 @@ class Posterior:
     cov : posterior covariance for vector parameters, shape (k, k); None otherwise.
     map : posterior mode (maximum a posteriori).
     hyper : dict of the posterior's hyperparameters.
+    categories : for category probabilities, the category of each entry (the labels
+        0, ..., K - 1, or the names); None otherwise.
 
     Examples
     --------
@@ -132,6 +134,7 @@ class Posterior:
     cov: np.ndarray | None = None
     _interval: Callable[[float], tuple] | None = field(default=None, repr=False)
     _predictive: Callable[..., Predictive] | None = field(default=None, repr=False)
+    categories: tuple | None = None
 
     def __post_init__(self) -> None:
         for name in ("mean", "sd", "map", "hyper"):
