@@ -303,3 +303,24 @@ def test_a_device_fit_warns_of_nothing(cov):
         got = emkit.GaussianMixture(2, covariance_type=cov, device="cpu", random_state=0).fit(x)
     want = emkit.GaussianMixture(2, covariance_type=cov, random_state=0).fit(x)
     np.testing.assert_allclose(got.means_, want.means_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+def test_complex_tensors_are_refused_as_complex_arrays_are(device):
+    # A complex tensor was fitted on its real part (torch's cast warned and went on).
+    x = blobs(40)
+    z = torch.from_numpy(x + 1j * np.random.RandomState(0).normal(0, 100, x.shape))
+    fits = [
+        lambda: emkit.GaussianMixture(2, device=device).fit(z),
+        lambda: emkit.KMeans(2, device=device).fit(z),
+        lambda: emkit.GaussianImputer(device=device).fit(z),
+        lambda: emkit.GenerativeClassifier(device=device).fit(z, (x[:, 0] > 1).astype(int)),
+    ]
+    for fit in fits:
+        with pytest.raises(ValueError, match="Complex data not supported"):
+            fit()
+    fitted = emkit.GaussianMixture(2, random_state=0, device=device).fit(x)
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        fitted.predict(z)
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        emkit.GaussianMixture(2).fit(x + 1j)  # NumPy's own message, for comparison

@@ -94,9 +94,22 @@ def placement(device: Any, X: Any = None, dtype: Any = None) -> Placement | None
     """
     if device is None and (X is None or not is_device_array(X)):
         return None
+    if X is not None and is_device_array(X):
+        check_tensor_values(X)
     xp = device_backend()
     where, chosen = xp.resolve(X.device if device is None else device, dtype)
     return Placement(xp, where, chosen)
+
+
+def check_tensor_values(x: Any) -> None:
+    """ValueError where the tensor ``x`` holds values emkit cannot fit: complex ones (refused
+    as scikit-learn refuses a complex NumPy array; casting would drop the imaginary part)."""
+    if x.is_complex():
+        raise ValueError(
+            f"Complex data not supported: X is a {x.dtype} tensor of shape {tuple(x.shape)}. "
+            "Pass real rows, e.g. X.real, or its real and imaginary parts as columns: "
+            "torch.cat([X.real, X.imag], dim=1)."
+        )
 
 
 def check_device_rows(
@@ -112,6 +125,7 @@ def check_device_rows(
     """Validate a tensor of rows as :func:`~emkit.estimators._validation.check_rows` does a
     NumPy array: 2-D, ``n_features_in_`` wide, finite (NaN only where allowed), enough rows.
     Checks run on the device; only the verdicts cross to the host."""
+    check_tensor_values(x)
     xp = namespace_of(x)
     if x.ndim != 2:
         raise ValueError(
