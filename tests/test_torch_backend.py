@@ -324,3 +324,16 @@ def test_complex_tensors_are_refused_as_complex_arrays_are(device):
         fitted.predict(z)
     with pytest.raises(ValueError, match="Complex data not supported"):
         emkit.GaussianMixture(2).fit(x + 1j)  # NumPy's own message, for comparison
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"device": "cpu"}, {"init_params": "hc"}, {"missing": "em"}]
+)
+def test_a_tensor_that_requires_grad_is_fitted_on_its_values(params):
+    # GaussianMixture crashed: "Can't call numpy() on Tensor that requires grad".
+    x = blobs(60)
+    leaf = torch.tensor(x, requires_grad=True)
+    got = emkit.GaussianMixture(3, random_state=0, **params).fit(leaf)
+    want = emkit.GaussianMixture(3, random_state=0, **params).fit(torch.tensor(x))
+    assert_same_mixture(want, got, rtol=1e-12)
+    assert leaf.requires_grad and leaf.grad is None

@@ -354,8 +354,12 @@ def memory_message(rows: int, columns: int, dtype: torch.dtype) -> Iterator[None
 
 def rows_on_device(x: Any, device: torch.device, dtype: torch.dtype | None) -> torch.Tensor:
     """``x`` (a host array or a tensor anywhere) as a tensor of ``dtype`` on ``device``
-    (``dtype`` None: the values keep their dtype, integer labels stay integers)."""
-    tensor = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
+    (``dtype`` None: the values keep their dtype, integer labels stay integers). A tensor that
+    requires grad is detached, as :func:`to_numpy` detaches it: the fit reads its values only."""
+    if isinstance(x, torch.Tensor):
+        tensor = x.detach()
+    else:
+        tensor = torch.from_numpy(np.ascontiguousarray(x))
     if dtype is None:
         return tensor.to(device=device)
     return tensor.to(device=device, dtype=dtype)
@@ -370,7 +374,7 @@ def _moved(part: Any, device: torch.device, dtype: torch.dtype, non_blocking: bo
             torch.as_tensor(np.asarray(part[1])).to(device, non_blocking=non_blocking),
         )
     if isinstance(part, torch.Tensor):
-        return part.to(device=device, dtype=dtype, non_blocking=non_blocking)
+        return part.detach().to(device=device, dtype=dtype, non_blocking=non_blocking)
     array = np.ascontiguousarray(part)
     with warnings.catch_warnings():
         # A read-only block (a memory map opened "r"): the E-step never writes to its rows.
