@@ -472,11 +472,18 @@ def test_simulation_based_calibration_of_the_unsupervised_sampler():
         assert stats.chisquare(counts).pvalue > 0.001, (name, counts)
 
 
-def test_scikit_learn_estimator_checks():
+@pytest.mark.parametrize("covariance_type", [None, "full", "diag"])
+def test_scikit_learn_estimator_checks(covariance_type):
     from sklearn.utils.estimator_checks import check_estimator
 
     # Four components, so that the labels the checks pass as y (0 to 3) are component indices.
-    check_estimator(BayesianMixture(4, chains=2, draws=10, tune=5, random_state=0))
+    # The multivariate ones take mclust's prior from the data (check_fit2d_1sample, and
+    # the weighted checks on fewer rows than columns, refused it).
+    check_estimator(
+        BayesianMixture(
+            4, covariance_type=covariance_type, chains=2, draws=10, tune=5, random_state=0
+        )
+    )
 
 
 @pytest.mark.parametrize("diagonal", [True, False])

@@ -18,7 +18,10 @@ from emkit import DegenerateFitWarning, GaussianMixture
 TYPES = ["full", "tied", "diag", "spherical"]
 
 
-@parametrize_with_checks([GaussianMixture(covariance_type=t) for t in TYPES])
+@parametrize_with_checks(
+    [GaussianMixture(covariance_type=t) for t in TYPES]
+    + [GaussianMixture(covariance_prior="mclust")]
+)
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateFitWarning)
@@ -399,3 +402,38 @@ def test_verbose_prints_sklearns_lines_for_every_start(faithful, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Initialization 0" and lines[-1] == "Initialization converged."
     assert len(seen) >= 1 and all(p.start == 0 for p in seen)
+
+
+def test_mclust_prior_on_fewer_rows_than_columns_and_one_row():
+    from emkit.distributions.priors import NormalInverseWishart
+
+    rng = np.random.default_rng(0)
+    # The covariance of 5 rows in 10 columns is singular; round-off made an eigenvalue of
+    # -1e-17 and the prior refused it as "not positive semi-definite". mclust's defaultPrior
+    # takes the column variances where n <= d.
+    x = rng.normal(size=(5, 10))
+    gm = GaussianMixture(2, covariance_prior="mclust", random_state=0).fit(x)
+    assert np.all(np.isfinite(gm.means_))
+    prior = NormalInverseWishart.mclust(x, 2)
+    np.testing.assert_allclose(prior.scale, np.diag(x.var(axis=0, ddof=1)) / 2 ** (2 / 10))
+    # One row has no covariance: a message about the rows, not about the scale's shape.
+    with pytest.raises(ValueError, match="n_samples = 1"):
+        GaussianMixture(1, covariance_prior="mclust").fit(rng.uniform(size=(1, 10)))
+    with pytest.raises(ValueError, match="n_samples = 1"):
+        emkit.BayesianMixture(1, covariance_type="full", chains=1, draws=5).fit(x[:1])
+
+
+def test_normal_inverse_wishart_accepts_a_rank_deficient_scale_up_to_round_off():
+    from emkit.distributions.priors import NormalInverseWishart
+
+    for seed in range(20):  # each smallest eigenvalue is round-off, here below 0
+        x = np.random.default_rng(seed).normal(size=(5, 10))
+        scale = np.cov(x, rowvar=False)
+        prior = NormalInverseWishart(np.zeros(10), 0.01, 12.0, scale)
+        np.testing.assert_array_equal(prior.scale, scale)
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        NormalInverseWishart(np.zeros(2), 0.01, 4.0, np.diag([1.0, -1e-6]))
+    with pytest.raises(ValueError, match="finite"):
+        NormalInverseWishart(np.zeros(2), 0.01, 4.0, np.full((2, 2), np.nan))
+    with pytest.raises(ValueError, match="symmetric"):
+        NormalInverseWishart(np.zeros(2), 0.01, 4.0, np.array([[1.0, 0.5], [0.0, 1.0]]))

@@ -284,13 +284,23 @@ class NormalInverseWishart(_Prior):
         scale = np.asarray(self.scale, dtype=float)
         if scale.ndim == 0:
             scale = scale * np.eye(d)
-        if scale.shape != (d, d) or not np.allclose(scale, scale.T):
+        if scale.shape != (d, d):
             raise ValueError(
-                f"prior scale must be a symmetric ({d}, {d}) matrix to match a prior mean of "
-                f"length {d}; got shape {scale.shape}"
+                f"prior scale must be a ({d}, {d}) matrix to match a prior mean of length {d}; "
+                f"got shape {scale.shape}"
             )
-        if not np.all(np.isfinite(mean)) or np.linalg.eigvalsh(scale).min() < 0:
-            raise ValueError("prior scale must be positive semi-definite and the mean finite")
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
+            raise ValueError("prior mean and scale must be finite")
+        if not np.allclose(scale, scale.T):
+            raise ValueError("prior scale must be symmetric")
+        eig = np.linalg.eigvalsh(scale)
+        # A rank-deficient scale (the covariance of fewer rows than columns) has eigenvalues
+        # of round-off size, either sign: about eps * d * its largest.
+        if eig[0] < -np.finfo(float).eps * d * np.abs(eig).max():
+            raise ValueError(
+                f"prior scale must be positive semi-definite; its smallest eigenvalue is "
+                f"{eig[0]:.3g}"
+            )
         _positive("shrinkage", self.shrinkage, strict=False)
         if not np.isfinite(self.dof) or self.dof <= -1:
             raise ValueError(f"prior dof must be > -1; got {self.dof!r}")
@@ -309,12 +319,22 @@ class NormalInverseWishart(_Prior):
 
         Prior mean the data mean, shrinkage 0.01, dof d + 2, and scale the data covariance
         divided by :math:`K^{2/d}` (for diagonal and spherical structures, its diagonal / its
-        mean variance), as in Fraley and Raftery (2007) and mclust's ``defaultPrior``. Whole
-        ``sample_weight`` count each row that many times.
+        mean variance; with no more rows than columns, where the covariance is singular, its
+        diagonal), as in Fraley and Raftery (2007) and mclust's ``defaultPrior``. Whole
+        ``sample_weight`` count each row that many times. ValueError for fewer than two rows.
         """
         d = x.shape[1]
         fweights = None if sample_weight is None else np.asarray(sample_weight).astype(np.int64)
+        n = x.shape[0] if fweights is None else int(fweights.sum())
+        if n < 2:
+            raise ValueError(
+                "mclust's data-based prior needs at least 2 rows (samples) to estimate the "
+                f"data's covariance; got n_samples = {n}. Give the prior's scale yourself, or "
+                "fit more rows"
+            )
         cov = np.atleast_2d(np.cov(x, rowvar=False, fweights=fweights))
+        if n <= d:  # singular: mclust takes the column variances instead
+            cov = np.diag(np.diag(cov))
         cov = covariance_structure(covariance_type).niw_scale(cov)
         scale = cov / n_components ** (2.0 / d)
         return cls(np.average(x, axis=0, weights=fweights), 0.01, d + 2.0, scale)
