@@ -337,3 +337,31 @@ def test_a_tensor_that_requires_grad_is_fitted_on_its_values(params):
     want = emkit.GaussianMixture(3, random_state=0, **params).fit(torch.tensor(x))
     assert_same_mixture(want, got, rtol=1e-12)
     assert leaf.requires_grad and leaf.grad is None
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+def test_dtype_is_checked_and_may_be_a_torch_dtype(device):
+    # float16 on a device was a raw KeyError; torch.float32 a TypeError from NumPy.
+    x = blobs(40)
+    for cls in (emkit.GaussianMixture, emkit.KMeans):
+        for bad in (np.float16, torch.float16, torch.bfloat16, np.int32, "no-such-type"):
+            with pytest.raises(ValueError, match="dtype.* must be None, float32 or float64"):
+                cls(2, device=device, dtype=bad).fit(x)
+    for torch_dtype, numpy_dtype in ((torch.float32, np.float32), (torch.float64, np.float64)):
+        params = dict(random_state=0, device=device)
+        got = emkit.GaussianMixture(3, dtype=torch_dtype, **params).fit(x)
+        want = emkit.GaussianMixture(3, dtype=numpy_dtype, **params).fit(x)
+        assert got.log_likelihood_ == want.log_likelihood_
+        np.testing.assert_array_equal(got.means_, want.means_)
+        km = emkit.KMeans(3, dtype=torch_dtype, **params).fit(x)
+        assert km.inertia_ == emkit.KMeans(3, dtype=numpy_dtype, **params).fit(x).inertia_
+
+
+def test_a_fit_with_a_torch_dtype_saves_and_loads(tmp_path):
+    x = blobs(40)
+    for cls in (emkit.GaussianMixture, emkit.KMeans):
+        fitted = cls(2, dtype=torch.float32, random_state=0).fit(x)
+        fitted.save(tmp_path / "m.json")
+        loaded = emkit.load(tmp_path / "m.json")
+        assert loaded.dtype == "float32"
+        np.testing.assert_array_equal(loaded.predict(x), fitted.predict(x))

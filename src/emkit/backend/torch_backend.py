@@ -75,12 +75,16 @@ def is_floating(x: torch.Tensor) -> bool:
     return bool(x.is_floating_point())
 
 
+TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
+
+
 def _torch_dtype(dtype: Any) -> torch.dtype:
     if isinstance(dtype, torch.dtype):
         return dtype
-    return {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[
-        np.dtype(dtype)
-    ]
+    try:
+        return TORCH_DTYPES[np.dtype(dtype)]
+    except (KeyError, TypeError):
+        raise ValueError(f"dtype must be float32 or float64; got {dtype!r}") from None
 
 
 def asarray(x: Any, dtype: Any = None, like: Any = None) -> torch.Tensor:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.utils._param_validation import Options
 
 from emkit.backend.namespace import (
     DeviceBackend,
@@ -75,6 +76,43 @@ class Placement:
         return self.xp.streamed_source(source, self.device, self.dtype)
 
 
+def float_dtype(dtype: Any) -> np.dtype:
+    """The NumPy dtype an estimator's ``dtype=`` names: None (float64), float32 or float64 as a
+    NumPy dtype or type, its name, or a torch dtype (read without importing torch).
+
+    Raises ValueError naming the allowed values for anything else (float16, integers)."""
+    if dtype is None:
+        return np.dtype(np.float64)
+    name = str(dtype).removeprefix("torch.") if type(dtype).__module__ == "torch" else dtype
+    try:
+        chosen = np.dtype(name)
+    except (TypeError, ValueError):
+        chosen = None
+    if chosen not in (np.float32, np.float64):
+        raise ValueError(
+            "dtype must be None, float32 or float64 (a NumPy or torch dtype, or its name); "
+            f"got {dtype!r}"
+        )
+    return chosen
+
+
+class FloatDtypes(Options):
+    """scikit-learn's parameter constraint for ``dtype=``: what :func:`float_dtype` takes."""
+
+    def __init__(self) -> None:
+        super().__init__(object, set())
+
+    def is_satisfied_by(self, val: Any) -> bool:
+        try:
+            float_dtype(val)
+        except ValueError:
+            return False
+        return True
+
+    def __str__(self) -> str:
+        return "None, float32 or float64 (a NumPy or torch dtype, or its name)"
+
+
 def memory_message(place: Placement | None, data: Any) -> Any:
     """``place.memory_message`` for the rows of ``data`` (a no-op context without a device)."""
     if place is None:
@@ -97,7 +135,8 @@ def placement(device: Any, X: Any = None, dtype: Any = None) -> Placement | None
     if X is not None and is_device_array(X):
         check_tensor_values(X)
     xp = device_backend()
-    where, chosen = xp.resolve(X.device if device is None else device, dtype)
+    chosen = None if dtype is None else float_dtype(dtype)
+    where, chosen = xp.resolve(X.device if device is None else device, chosen)
     return Placement(xp, where, chosen)
 
 

@@ -27,6 +27,7 @@ from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import FitResult, fit_starts
 from emkit.estimators._device import (
     check_device_rows,
+    float_dtype,
     memory_message,
     placement,
     resolution,
@@ -157,9 +158,10 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     accelerate : "squarem" (default) or None. SQUAREM (Varadhan and Roland, 2008, see
         :mod:`emkit.accel`) extrapolates the EM map, falling back to plain EM steps where that
         does not pay, so the objective never decreases; None runs plain EM.
-    dtype : None, float32 or float64: the dtype the data are kept, read and computed in
-        (None: float64, or float32 on a CUDA device). Statistics are always accumulated in
-        float64; float32 halves the memory and the bytes read.
+    dtype : None, float32 or float64 (a NumPy or torch dtype, or its name): the dtype the
+        data are kept, read and computed in (None: float64, or float32 on a CUDA device).
+        Statistics are always accumulated in float64; float32 halves the memory and the bytes
+        read.
     weight_concentration : float, Dirichlet prior :math:`\alpha` on the weights (MAP: EM then
         climbs the log-posterior). 1 is flat; below 1 favours few components, and a component
         whose :math:`N_k + \alpha - 1` is not positive is removed.
@@ -416,9 +418,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
 
     def _data(self, X, sample_weight, *, reset: bool, rng, place=None, shared=None):
         """The chunk source to fit, and the rows (and weights) to start EM from."""
-        dtype = np.dtype(np.float64 if self.dtype is None else self.dtype)
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be None, float32 or float64; got {self.dtype!r}")
+        dtype = float_dtype(self.dtype)
         if place is not None and is_device_array(X):
             x_dev = check_device_rows(
                 self,
@@ -534,7 +534,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     def _dask_source(self, X) -> DataSource:
         """The checked source ``fit`` reads for the Dask collection ``X``. The fits of a
         selection share it, so that its partitions are checked and persisted once."""
-        dtype = np.dtype(np.float64 if self.dtype is None else self.dtype)
+        dtype = float_dtype(self.dtype)
         source = as_source(X, dtype=dtype)
         assert source is not None
         return checked(

@@ -39,6 +39,7 @@ from emkit.backend.nearest import (
 from emkit.backend.sources import array_source
 from emkit.em import fit_starts
 from emkit.estimators._device import (
+    FloatDtypes,
     check_device_rows,
     memory_message,
     placement,
@@ -82,7 +83,8 @@ class KMeans(
         steps run there on the PyTorch backend (``pip install "emkit[torch]"``); a torch tensor
         passed to ``fit`` runs on its own device. Fitted attributes stay NumPy arrays;
         ``predict`` and ``transform`` answer a tensor with a tensor.
-    dtype : None, float32 or float64 on a device (None: float32 on CUDA, float64 elsewhere).
+    dtype : None, float32 or float64 on a device (a NumPy or torch dtype, or its name; None:
+        float32 on CUDA, float64 elsewhere).
     algorithm : {"lloyd", "elkan"}, scikit-learn's choice of how to run Lloyd's iterations;
         both name the same iterates (Elkan's triangle-inequality bounds only skip distances
         that cannot change an assignment), which emkit computes its own way, so both give
@@ -126,7 +128,7 @@ class KMeans(
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "random_state": ["random_state"],
         "device": "no_validation",
-        "dtype": "no_validation",
+        "dtype": [FloatDtypes()],
         "algorithm": [StrOptions({"lloyd", "elkan"})],
         "copy_x": ["boolean"],
         "verbose": ["verbose"],

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from emkit.atomic import write_text
+from emkit.estimators._device import float_dtype
 from emkit.estimators.model_check import (
     FORMAT,
     FORMAT_VERSION,
@@ -109,8 +110,8 @@ class ModelFileMixin:
             params["random_state"] = None
         if params.get("device") is not None:  # a torch.device is written as its name
             params["device"] = str(params["device"])
-        if params.get("dtype") is not None:
-            params["dtype"] = np.dtype(params["dtype"]).name
+        if params.get("dtype") is not None:  # a torch dtype too is written as NumPy's name
+            params["dtype"] = float_dtype(params["dtype"]).name
         document = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
