@@ -365,3 +365,18 @@ def test_a_fit_with_a_torch_dtype_saves_and_loads(tmp_path):
         loaded = emkit.load(tmp_path / "m.json")
         assert loaded.dtype == "float32"
         np.testing.assert_array_equal(loaded.predict(x), fitted.predict(x))
+
+
+def test_a_device_torch_cannot_use_is_a_clear_error():
+    # device="mps" on a PyTorch without MPS was torch's RuntimeError from the first copy.
+    x = blobs(40)
+    unusable = [d for d in ("mps", "xpu") if not getattr(torch, d).is_available()]
+    if not torch.cuda.is_available():
+        unusable.append("cuda:0")
+    for device in unusable:
+        for cls in (emkit.GaussianMixture, emkit.KMeans, emkit.GaussianImputer):
+            with pytest.raises(ValueError, match=f"device='{device}'"):
+                cls(device=device).fit(x)
+    with pytest.raises(ValueError, match="device='meta'"):
+        emkit.GaussianMixture(2, device="meta").fit(x)
+

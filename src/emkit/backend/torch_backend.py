@@ -299,7 +299,8 @@ def nearest_labels(x: torch.Tensor, form: Any) -> tuple[torch.Tensor, torch.Tens
 def resolve(device: Any, dtype: Any = None) -> tuple[torch.device, torch.dtype]:
     """The torch device for ``device`` ("cpu", "cuda", "cuda:1" or a torch.device) and the
     dtype to compute in: ``dtype`` (float32 or float64), by default float32 on CUDA and
-    float64 elsewhere. ValueError where the device is unknown or CUDA is unavailable."""
+    float64 elsewhere. ValueError where the device is unknown, is not available in this
+    PyTorch (CUDA, MPS, ...) or cannot hold ``dtype``, or is the meta device (no values)."""
     try:
         where_to = torch.device(device)
     except (RuntimeError, TypeError) as exc:
@@ -307,15 +308,36 @@ def resolve(device: Any, dtype: Any = None) -> tuple[torch.device, torch.dtype]:
             f"device must be None, 'cpu', 'cuda', 'cuda:<index>' or a torch.device; got "
             f"{device!r} ({exc})"
         ) from None
+    if where_to.type == "meta":
+        raise ValueError(
+            "device='meta' holds shapes without values, so nothing can be computed there; "
+            "use device='cpu', 'cuda' or None"
+        )
     if where_to.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} but PyTorch sees no CUDA device (torch {torch.__version__}); "
             "use device='cpu' or None, or install a CUDA build of PyTorch"
         )
+    if where_to.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={device!r} but PyTorch sees no MPS device (torch {torch.__version__}); "
+            "use device='cpu' or None"
+        )
     if dtype is None:
         chosen = torch.float32 if where_to.type == "cuda" else torch.float64
     else:
         chosen = _torch_dtype(dtype)
+    if where_to.type != "cpu":
+        # One empty tensor there: torch says why a device it names is not usable (not built
+        # in, no such index, no float64 on MPS) only when something is put on it.
+        try:
+            torch.empty(0, device=where_to, dtype=chosen)
+        except (RuntimeError, AssertionError, ImportError, TypeError) as exc:
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ValueError(
+                f"device={device!r} cannot be used by this PyTorch (torch {torch.__version__}) "
+                f"in {chosen}: {why.rstrip('.')}. Use device='cpu' or None, or another dtype"
+            ) from None
     return where_to, chosen
 
 
