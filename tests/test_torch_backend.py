@@ -380,3 +380,20 @@ def test_a_device_torch_cannot_use_is_a_clear_error():
     with pytest.raises(ValueError, match="device='meta'"):
         emkit.GaussianMixture(2, device="meta").fit(x)
 
+
+def test_tensors_without_features_or_values_are_refused_clearly():
+    # 0 columns: "zero-size array to reduction operation maximum" (KMeans fitted them);
+    # a meta tensor: "Tensor.item() cannot be called on meta tensors".
+    empty = torch.zeros(10, 0, dtype=torch.float64)
+    meta = torch.zeros(10, 3, dtype=torch.float64, device="meta")
+    fitted = emkit.GaussianMixture(2, random_state=0).fit(blobs(20))
+    estimators = (emkit.GaussianMixture(2), emkit.KMeans(2), emkit.GaussianImputer())
+    for estimator in estimators:
+        with pytest.raises(ValueError, match=r"0 feature\(s\)"):
+            estimator.fit(empty)
+        with pytest.raises(ValueError, match="meta tensor"):
+            estimator.fit(meta)
+    with pytest.raises(ValueError, match=r"0 feature\(s\)"):
+        emkit.GaussianMixture(2).fit(np.zeros((10, 0)))  # NumPy's words, for comparison
+    with pytest.raises(ValueError, match="meta tensor"):
+        fitted.predict(meta)

@@ -142,7 +142,13 @@ def placement(device: Any, X: Any = None, dtype: Any = None) -> Placement | None
 
 def check_tensor_values(x: Any) -> None:
     """ValueError where the tensor ``x`` holds values emkit cannot fit: complex ones (refused
-    as scikit-learn refuses a complex NumPy array; casting would drop the imaginary part)."""
+    as scikit-learn refuses a complex NumPy array; casting would drop the imaginary part), or
+    none at all (a tensor on the meta device)."""
+    if x.device.type == "meta":
+        raise ValueError(
+            f"X is a meta tensor of shape {tuple(x.shape)}: it has a shape but no values. "
+            "Pass the rows themselves, on 'cpu' or 'cuda'."
+        )
     if x.is_complex():
         raise ValueError(
             f"Complex data not supported: X is a {x.dtype} tensor of shape {tuple(x.shape)}. "
@@ -171,9 +177,14 @@ def check_device_rows(
             f"Expected a 2-D tensor of shape (n_samples, n_features); got shape {tuple(x.shape)}. "
             "Reshape it, e.g. x.reshape(-1, 1) for a single feature."
         )
+    n, d = x.shape
+    if d == 0:  # scikit-learn's words for a NumPy array
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={tuple(x.shape)}) while a minimum of 1 is "
+            f"required by {type(estimator).__name__}."
+        )
     if not xp.is_floating(x):
         x = xp.asarray(x, dtype=np.float64)
-    n, d = x.shape
     if reset:
         estimator.n_features_in_ = d
         if hasattr(estimator, "feature_names_in_"):
