@@ -13,6 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from emkit.distributions.bernoulli import Bernoulli
 from emkit.distributions.categorical import Categorical
 from emkit.distributions.exponential import Exponential
+from emkit.distributions.gamma import Gamma
 from emkit.distributions.normal import Normal
 from emkit.distributions.point_mass import PointMass
 from emkit.distributions.poisson import Poisson
@@ -27,6 +28,10 @@ from emkit.exceptions import DegenerateFitWarning
         MixtureModel(random_state=0),
         MixtureModel([Poisson(), PointMass(0)], random_state=0),
         MixtureModel(assignment="hard", random_state=0),
+        # positive support: scikit-learn's positive_only tag and its "Negative values" words
+        MixtureModel([Gamma(), Exponential()], random_state=0),
+        MixtureModel([Exponential(), Exponential()], random_state=0),
+        MixtureModel([Poisson(), Poisson()], random_state=0),
     ],
     expected_failed_checks=lambda e: (
         {
@@ -524,3 +529,14 @@ def test_linear_gaussian_is_not_mixed_with_joint_densities():
     model = MixtureModel([LinearGaussian()], random_state=0).fit(rows)
     coef = np.linalg.lstsq(np.c_[x, np.ones(200)], rows[:, 1], rcond=None)[0]
     np.testing.assert_allclose(model.components_[0].coef, coef[:1], rtol=1e-8)
+
+
+def test_support_errors_use_scikit_learns_words_for_negative_values():
+    # check_positive_only_tag_during_fit looks for "Negative values in data"; Gamma's message
+    # ("a Gamma component needs strictly positive values") failed it beside an Exponential.
+    x = np.array([[-1.0], [2.0], [3.0]])
+    for components in ([Gamma(), Exponential()], [Gamma()], [Exponential()], [Poisson()]):
+        with pytest.raises(ValueError, match="Negative values in data"):
+            MixtureModel(components, random_state=0).fit(x)
+    with pytest.raises(ValueError, match="Zeros in data: a Gamma component"):
+        MixtureModel([Gamma()], random_state=0).fit(np.array([[0.0], [2.0], [3.0]]))

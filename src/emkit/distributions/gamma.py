@@ -194,9 +194,10 @@ class Gamma(IndependentFeatures):
 
     def check_support(self, x: np.ndarray) -> None:
         if not _all_positive(x):
+            found = "Negative values" if np.any(x < 0) else "Zeros"  # scikit-learn's words
             raise ValueError(
-                "a Gamma component needs strictly positive values (it uses log x); "
-                "shift the data or use an Exponential component for values at 0"
+                f"{found} in data: a Gamma component needs strictly positive values (it uses "
+                "log x); shift the data or use an Exponential component for values at 0"
             )
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:
