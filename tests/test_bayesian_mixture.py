@@ -705,3 +705,77 @@ def test_posterior_dims_name_components_and_features(kwargs, dims, named):
     name, axes = next(iter(dims.items()))
     first = f"{name}[{', '.join(str(post[axis].values[0]) for axis in axes)}]"
     assert first in az.summary(idata, var_names=[name], kind="stats").index  # mean[0, height]
+
+
+def _mixture_log_density(x, weights, means, covariances):
+    """log sum_k w_k N(x | mu_k, Sigma_k) of each row of x, by scipy.stats."""
+    parts = [
+        np.log(w) + stats.multivariate_normal(m, c).logpdf(x)
+        for w, m, c in zip(weights, means, covariances, strict=True)
+    ]
+    return np.logaddexp.reduce(parts, axis=0)
+
+
+def test_posterior_has_the_pointwise_log_likelihood_for_loo_and_waic():
+    # posterior_ had no log_likelihood group: az.loo and az.waic failed with "log likelihood
+    # not found in inference data object".
+    az = pytest.importorskip("arviz")
+    rng = np.random.default_rng(3)
+    x = np.vstack([rng.normal(0, 1, (40, 2)), rng.normal(4, 1, (30, 2))])
+    model = BayesianMixture(
+        2, covariance_type="full", chains=2, draws=40, tune=20, random_state=0
+    ).fit(x)
+    idata = model.posterior_
+    pointwise = idata.log_likelihood["x"]
+    assert pointwise.dims == ("chain", "draw", "row") and pointwise.shape == (2, 40, 70)
+    s = model.samples_
+    for chain, draw in [(0, 0), (1, 17), (1, 39)]:
+        want = _mixture_log_density(
+            x, s["weights"][chain, draw], s["mean"][chain, draw], s["covariance"][chain, draw]
+        )
+        np.testing.assert_allclose(pointwise.values[chain, draw], want, rtol=1e-12)
+    np.testing.assert_allclose(pointwise.sum("row").values, model.log_likelihood_, rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # few draws: arviz's diagnostics warn
+        waic, loo = az.waic(idata), az.loo(idata)
+    assert np.isfinite(waic.elpd_waic) and np.isfinite(loo.elpd_loo)
+    # The exact leave-nothing-out log predictive density bounds both from above.
+    lppd = np.sum(np.log(np.exp(pointwise.values).mean(axis=(0, 1))))
+    assert waic.elpd_waic < lppd and loo.elpd_loo < lppd
+
+
+def test_pointwise_log_likelihood_of_labelled_and_weighted_rows():
+    pytest.importorskip("arviz")
+    x = np.concatenate([np.linspace(-4, -2, 6), np.linspace(2, 4, 6)])[:, None]
+    y = np.array([0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 1])
+    weights = np.array([1, 2, 0, 1, 1, 3, 1, 1, 1, 1, 2, 1])
+    model = BayesianMixture(2, chains=2, draws=10, tune=5, random_state=0)
+    model.fit(x, y, sample_weight=weights)
+    pointwise = model.posterior_.log_likelihood["x"]
+    # A row of weight m is m observations; a labelled row scores with its component.
+    assert pointwise.dims == ("chain", "draw", "observation")
+    assert pointwise.shape == (2, 10, weights.sum())
+    s = model.samples_
+    w, mean, sd = s["weights"][1, 4], s["mean"][1, 4, :, 0], s["sd"][1, 4, :, 0]
+    joint = np.log(w) + stats.norm.logpdf(x, mean, sd)  # (n, 2)
+    rows = np.logaddexp.reduce(joint, axis=1)
+    rows[0], rows[-1] = joint[0, 0], joint[-1, 1]
+    np.testing.assert_allclose(pointwise.values[1, 4], np.repeat(rows, weights), rtol=1e-12)
+    np.testing.assert_allclose(pointwise.sum("observation"), model.log_likelihood_, rtol=1e-12)
+
+
+def test_the_pointwise_log_likelihood_is_an_option(monkeypatch):
+    pytest.importorskip("arviz")
+    from emkit.estimators import bayesian_mixture
+
+    x = np.arange(20, dtype=float)[:, None]
+    model = BayesianMixture(2, chains=1, draws=5, tune=5, random_state=0, log_likelihood=False)
+    assert "log_likelihood" not in model.fit(x).posterior_.groups()
+    model.set_params(log_likelihood=True)  # asked for after the fit: built then
+    assert model.posterior_.log_likelihood["x"].shape == (1, 5, 20)
+    # "auto": up to chains x draws x rows = POINTWISE_AUTO_LIMIT values
+    monkeypatch.setattr(bayesian_mixture, "POINTWISE_AUTO_LIMIT", 100)
+    assert "log_likelihood" in model.set_params(log_likelihood="auto").fit(x).posterior_.groups()
+    assert "log_likelihood" not in model.fit(np.arange(21.0)[:, None]).posterior_.groups()
+    with pytest.raises(ValueError, match="log_likelihood"):
+        BayesianMixture(log_likelihood="yes").fit(x)

@@ -37,6 +37,9 @@ from emkit.models.mixture import UNLABELLED
 
 # Draws per batch when averaging over the posterior (bounds memory to ~ n * batch * K floats).
 PREDICT_BATCH = 256
+# log_likelihood="auto" puts the pointwise log-likelihood in posterior_ up to this many values
+# (chains x draws x observations; 80 MB of float64).
+POINTWISE_AUTO_LIMIT = 10_000_000
 # covariance_type names (emkit's and mclust's) whose structure has a Gibbs update.
 SAMPLED_COVARIANCES = tuple(
     name for name in (*COVARIANCES, *ALIASES) if ALIASES.get(name, name) in GIBBS_COVARIANCES
@@ -122,6 +125,11 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         mix badly either way, and there overrelaxation can lower the effective sample size:
         compare with 0.
     random_state : int, RandomState instance or None, default=None
+    log_likelihood : {"auto", True, False}, default="auto"
+        Whether ``posterior_`` holds ArviZ's ``log_likelihood`` group, the pointwise
+        log-likelihood that ``az.loo`` and ``az.waic`` read (PyMC's
+        ``idata_kwargs={"log_likelihood": True}``). It is chains x draws x rows floats, so
+        "auto" includes it where that is at most 10 million values (80 MB).
 
     Attributes
     ----------
@@ -133,11 +141,16 @@ class BayesianMixture(DensityMixin, BaseEstimator):
     log_likelihood_ : array of shape (chains, draws)
         Log-likelihood of each draw (labelled rows at their label).
     posterior_ : arviz.InferenceData
-        ``posterior`` (the draws), ``sample_stats`` (``loglik``: ``log_likelihood_``) and
-        ``observed_data`` (``x``, and ``y`` when given). Dims: ``component`` (0, ..., K - 1),
-        ``feature`` (``feature_names_in_``, else x0, x1, ... as scikit-learn names columns),
-        ``feature_bis`` (a covariance's columns), ``category`` (codes 0, ..., C - 1) and
-        ``row``; ``x`` is (row, feature).
+        ``posterior`` (the draws), ``sample_stats`` (``loglik``: ``log_likelihood_``),
+        ``observed_data`` (``x``, and ``y`` when given) and, as ``log_likelihood`` says,
+        ``log_likelihood``: ``x`` (chain, draw, row), each row's log-likelihood under each
+        draw, :math:`\log \sum_k \pi_k p_k(x_n)` (:math:`\log \pi_{y_n} p_{y_n}(x_n)` for a
+        labelled row), summing to ``log_likelihood_``; with ``sample_weight`` its last dim is
+        ``observation``, a row of weight m repeated m times, so that ``az.loo`` and
+        ``az.waic`` score the rows the weights stand for. Dims: ``component``
+        (0, ..., K - 1), ``feature`` (``feature_names_in_``, else x0, x1, ... as
+        scikit-learn names columns), ``feature_bis`` (a covariance's columns), ``category``
+        (codes 0, ..., C - 1) and ``row``; ``x`` is (row, feature).
     weights_ : array of shape (K,)
         Posterior mean of the weights.
     fit_type_ : {"supervised", "unsupervised", "semi-supervised"}
@@ -183,6 +196,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         "tune": [Interval(Integral, 0, None, closed="left")],
         "overrelaxation": [Interval(Real, -1, 0, closed="right")],
         "random_state": ["random_state"],
+        "log_likelihood": [StrOptions({"auto"}), "boolean"],
     }
 
     def __init__(
@@ -199,6 +213,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         tune=500,
         overrelaxation=-0.7,
         random_state=None,
+        log_likelihood="auto",
     ):
         self.components = components
         self.priors = priors
@@ -211,6 +226,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         self.tune = tune
         self.overrelaxation = overrelaxation
         self.random_state = random_state
+        self.log_likelihood = log_likelihood
 
     # --- fitting ------------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -397,30 +413,44 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         does not need)."""
         check_is_fitted(self, "samples_")
         if self._log_likelihood is None:
-            x, y, w = self._observed
-            labels = np.full(x.shape[0], UNLABELLED) if y is None else y
-            labelled = labels != UNLABELLED
-            parts = []
-            for log_joint in self._log_joints(x):  # (n, b, K); the rows fit() checked
-                per_row = logsumexp(log_joint, axis=2)  # (n, b)
-                if labelled.any():
-                    at = labels[labelled, None, None]
-                    per_row[labelled] = np.take_along_axis(log_joint[labelled], at, 2)[..., 0]
-                parts.append(per_row.sum(axis=0) if w is None else w @ per_row)
+            w = self._observed[2]
+            parts = [p.sum(axis=0) if w is None else w @ p for p in self._pointwise()]
             shape = self.samples_["weights"].shape[:2]
             self._log_likelihood = np.concatenate(parts).reshape(shape)
         return self._log_likelihood
+
+    def _pointwise(self):
+        """Each fitted row's log-likelihood under each draw, in batches of draws: (n, b)
+        each, labelled rows at their label."""
+        x, y, _ = self._observed
+        labels = np.full(x.shape[0], UNLABELLED) if y is None else y
+        labelled = labels != UNLABELLED
+        for log_joint in self._log_joints(x):  # (n, b, K); the rows fit() checked
+            per_row = logsumexp(log_joint, axis=2)  # (n, b)
+            if labelled.any():
+                at = labels[labelled, None, None]
+                per_row[labelled] = np.take_along_axis(log_joint[labelled], at, 2)[..., 0]
+            yield per_row
+
+    def _with_pointwise(self) -> bool:
+        """Whether ``posterior_`` holds the ``log_likelihood`` group (see ``log_likelihood``)."""
+        if self.log_likelihood != "auto":
+            return bool(self.log_likelihood)
+        x, _, w = self._observed
+        observations = x.shape[0] if w is None else int(w.sum())
+        return self.samples_["weights"][..., 0].size * observations <= POINTWISE_AUTO_LIMIT
 
     # --- the posterior as arviz sees it ---------------------------------------------------
     @property
     def posterior_(self):
         """The draws as an ``arviz.InferenceData`` (needs arviz)."""
         check_is_fitted(self, "samples_")
-        if self._idata is None:
-            self._idata = self._inference_data()
-        return self._idata
+        pointwise = self._with_pointwise()
+        if self._idata is None or self._idata[0] != pointwise:  # log_likelihood may be reset
+            self._idata = (pointwise, self._inference_data(pointwise))
+        return self._idata[1]
 
-    def _inference_data(self) -> Any:
+    def _inference_data(self, pointwise: bool) -> Any:
         az = _arviz()
         conditional = self._conditional_
         names = getattr(self, "feature_names_in_", None)
@@ -450,13 +480,23 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         if w is not None:
             observed["sample_weight"] = w
             dims["sample_weight"] = ["row"]
-        return az.from_dict(
+        idata = az.from_dict(
             posterior=self.samples_,
             sample_stats={"loglik": self.log_likelihood_},
             observed_data=observed,
             dims=dims,
             coords=coords,
         )
+        if pointwise:
+            values = np.concatenate(list(self._pointwise()), axis=1)  # (n, chains * draws)
+            if w is not None:  # frequency weights: a row of weight m is m observations
+                values = np.repeat(values, w.astype(np.intp), axis=0)
+            chains, draws = self.samples_["weights"].shape[:2]
+            values = values.T.reshape(chains, draws, -1)
+            along = "row" if w is None else "observation"
+            group = az.dict_to_dataset({"x": values}, dims={"x": [along]}, library=None)
+            idata.add_groups(log_likelihood=group)
+        return idata
 
     # --- using the posterior --------------------------------------------------------------
     def _per_draw(self, X):
