@@ -228,6 +228,17 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         self.random_state = random_state
         self.log_likelihood = log_likelihood
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self.covariance_type is None and isinstance(self.components, list | tuple):
+            # As MixtureModel's: families that refuse -1 take positive data only, and those
+            # that refuse 0.5 counts or codes (scikit-learn's checks then send integers).
+            families = [family_from_dict(f) for f in self.components]
+            negative, half = np.array([[-1.0]]), np.array([[0.5]])
+            tags.input_tags.positive_only = not any(f.in_support(negative)[0] for f in families)
+            tags.input_tags.categorical = not any(f.in_support(half)[0] for f in families)
+        return tags
+
     # --- fitting ------------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
         """Sample the posterior.
