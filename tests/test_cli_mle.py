@@ -367,3 +367,19 @@ def test_formulas_run_no_code(real):
     assert linear_terms("y ~ log(x - 1) - 1") == ("y", ["log(x - 1)"], False)
     with pytest.raises(DataError):
         linear_terms("y ~ x1 * x2 - x3")
+
+
+def test_gamma_of_tiny_values_has_the_fisher_errors(tmp_path, capsys):
+    from scipy import special, stats
+
+    path = tmp_path / "tiny.csv"
+    x = np.array([1.0, 2.0, 3.0, 5.0])
+    pd.DataFrame({"x": x * 1e-100}).to_csv(path, index=False)
+    assert run_mle(["gamma", str(path)]) == 0  # the errors were NaN with a HessianWarning
+    rows = table_rows(capsys.readouterr().out)
+    a, _, scale = stats.gamma.fit(x, floc=0)  # at scale 1; the rate scales by 1e100
+    b = 1 / scale
+    info = 4 * np.array([[special.polygamma(1, a), -1 / b], [-1 / b, a / b**2]])
+    se = np.sqrt(np.diag(np.linalg.inv(info)))
+    assert rows["shape"][:2] == pytest.approx([a, se[0]], rel=5e-4)  # 3.257, 2.195
+    assert rows["rate"][:2] == pytest.approx([b * 1e100, se[1] * 1e100], rel=5e-4)

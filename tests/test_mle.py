@@ -373,3 +373,175 @@ def test_estimates_on_the_boundary_have_no_wald_errors_and_name_the_exact_interv
     with pytest.warns(DegenerateFitWarning, match=r"probs\[2\] = 0"):
         mixed = mle.categorical([0, 1, 1, 0, 1], n_categories=3)
     assert np.isfinite(mixed.stderr["probs"][:2]).all() and np.isnan(mixed.stderr["probs"][2])
+
+
+# ---- extreme scales: results at 1e-200 .. 1e200 are those at 1, rescaled ---------------------
+
+SCALES = [1e-200, 1e-100, 1.0, 1e100, 1e200]
+
+
+@pytest.mark.parametrize("s", SCALES)
+def test_exponential_standard_error_at_extreme_scales(s):
+    base = np.array([0.5, 1.2, 0.3, 2.0, 0.9, 2.6])
+    est = mle.exponential(base * s)
+    rate = 1 / base.mean() / s  # closed form: 1 / mean, Var = rate^2 / N
+    # (assert_allclose: pytest.approx would also accept anything within 1e-12 of 1e-200)
+    np.testing.assert_allclose(est.params["rate"], rate, rtol=1e-14)
+    np.testing.assert_allclose(est.stderr["rate"], rate / np.sqrt(6), rtol=1e-14)
+    assert est.loglik == pytest.approx(6 * np.log(rate) - 6, rel=1e-13)
+
+
+def test_exponential_rate_beyond_float64_is_refused():
+    with pytest.raises(ValueError, match="rate beyond float64.*rescale"):
+        mle.exponential([1e-320, 2e-320])
+
+
+def test_normal_variance_error_near_overflow():
+    x = np.array([1e153, 2e153, 4e153])  # variance 1.6e306: its square overflows
+    est = mle.normal(x)
+    v = np.var(x / 1e153) * 1e306
+    assert est.params["variance"] == pytest.approx(v, rel=1e-14)
+    assert est.stderr["variance"] == pytest.approx(v * np.sqrt(2 / 3), rel=1e-14)  # 2 v^2 / N
+    assert est.stderr["mean"] == pytest.approx(np.sqrt(v / 3), rel=1e-14)
+
+
+@pytest.mark.parametrize("s", [1e-150, 1.0, 1e150])
+def test_multivariate_normal_errors_at_extreme_scales(s):
+    X = np.random.default_rng(7).multivariate_normal([1, 2], [[2, 0.6], [0.6, 1]], size=50)
+    est = mle.multivariate_normal(X * s)
+    S = np.cov(X.T, bias=True)  # at scale 1; the covariance scales by s^2
+    np.testing.assert_allclose(est.params["covariance"], S * s * s, rtol=1e-12)
+    np.testing.assert_allclose(est.stderr["mean"], np.sqrt(np.diag(S) / 50) * s, rtol=1e-12)
+    expected = np.sqrt((np.outer(np.diag(S), np.diag(S)) + S**2) / 50) * s * s
+    np.testing.assert_allclose(est.stderr["covariance"], expected, rtol=1e-12)
+    ref = stats.multivariate_normal(X.mean(0), S).logpdf(X).sum() - 50 * 2 * np.log(s)
+    assert est.loglik == pytest.approx(ref, rel=1e-12)
+
+
+def _gamma_loglik(theta, x):
+    return stats.gamma.logpdf(x, theta[0], scale=1 / theta[1])
+
+
+@pytest.mark.parametrize("s", SCALES)
+def test_numerical_standard_errors_at_extreme_scales(s):
+    # The observed information of a gamma in (shape, rate) is n [[trigamma(a), -1/b],
+    # [-1/b, a/b^2]]; at scale s the rate and its error scale by 1/s.
+    from scipy import special
+
+    base = np.array([1.0, 2.0, 3.0, 5.0, 2.5, 0.7])
+    a, _, scale = stats.gamma.fit(base, floc=0)
+    b = 1 / scale
+    info = 6 * np.array([[special.polygamma(1, a), -1 / b], [-1 / b, a / b**2]])
+    se = np.sqrt(np.diag(np.linalg.inv(info)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # HessianWarning, OptimizationWarning
+        est = mle.numerical(
+            _gamma_loglik,
+            base * s,
+            {"shape": a, "rate": b / s},
+            bounds={"shape": (0, None), "rate": (0, None)},
+        )
+    np.testing.assert_allclose([est.params["shape"], est.params["rate"] * s], [a, b], rtol=1e-6)
+    np.testing.assert_allclose([est.stderr["shape"], est.stderr["rate"] * s], se, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "sx, sy", [(1e160, 1.0), (1e-160, 1.0), (1.0, 1e150), (1.0, 1e-150), (1e-200, 1e100)]
+)
+def test_linear_regression_at_extreme_scales(sx, sy):
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    y = 1 + X @ [2.0, -1.0] + rng.normal(size=30)
+    ols = sm.OLS(y, sm.add_constant(X)).fit()
+    est = mle.linear_regression(X * sx, y * sy, variance="unbiased")
+    coef = np.r_[est.params["intercept"], est.params["coef"]]
+    se = np.r_[est.stderr["intercept"], est.stderr["coef"]]
+    units = sy / np.r_[1.0, sx, sx]
+    np.testing.assert_allclose(coef, ols.params * units, rtol=1e-12)
+    np.testing.assert_allclose(se, ols.bse * units, rtol=1e-12)
+    variance = ols.scale * sy * sy  # Var = 2 variance^2 / (N - p)
+    np.testing.assert_allclose(est.params["variance"], variance, rtol=1e-12)
+    np.testing.assert_allclose(est.stderr["variance"], variance * np.sqrt(2 / 27), rtol=1e-12)
+    assert est.loglik == pytest.approx(ols.llf - 30 * np.log(sy), rel=1e-12)
+    assert est.r2 == pytest.approx(ols.rsquared, rel=1e-12)
+
+
+def test_linear_regression_variance_beyond_float64_is_refused():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    y = X @ [2.0, -1.0] + rng.normal(size=30)
+    with pytest.raises(ValueError, match="noise variance.*outside float64's range.*rescale y"):
+        mle.linear_regression(X, y * 1e160)
+    with pytest.raises(ValueError, match="noise variance.*outside float64's range.*rescale y"):
+        mle.linear_regression(X, y * 1e-170)
+
+
+# ---- numerical: convergence judged by the Newton decrement -----------------------------------
+
+
+def _normal_sd_loglik(t, y):
+    return stats.norm.logpdf(y, t[0], t[1])
+
+
+@pytest.mark.parametrize("bounds", [{"sd": (1e-9, None)}, None], ids=["bounded", "unbounded"])
+def test_numerical_reaches_the_closed_form_far_from_zero(bounds):
+    # Epoch seconds: a mean of 1.7e9 known to +-2. L-BFGS-B stopped 0.006 standard errors short
+    # (sd 27.7267 for 27.7344) with no warning; BFGS reached it with a false warning.
+    y = 1.7e9 + np.random.default_rng(1).normal(0, 30, 200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # OptimizationWarning, HessianWarning
+        est = mle.numerical(_normal_sd_loglik, y, {"mu": 1.7e9, "sd": 10.0}, bounds=bounds)
+    sd = y.std()  # closed form: the MLE divides by N
+    assert est.params["mu"] == pytest.approx(y.mean(), abs=1e-6 * sd)
+    assert est.params["sd"] == pytest.approx(sd, rel=1e-9)
+    # the inverse Fisher information: Var mu = sd^2 / N, Var sd = sd^2 / (2N)
+    assert est.stderr["mu"] == pytest.approx(sd / np.sqrt(200), rel=1e-6)
+    assert est.stderr["sd"] == pytest.approx(sd / np.sqrt(400), rel=1e-6)
+
+
+def test_numerical_location_far_from_zero_with_a_log_scale():
+    y = np.random.default_rng(0).normal(1e6, 1e-3, 50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        est = mle.numerical(
+            lambda t, y: stats.norm.logpdf(y, t[0], np.exp(t[1])), y, [1e6, np.log(1e-3)]
+        )
+    # within 1e-5 standard errors of the closed form (a few spacings of float64 at 1e6)
+    assert est.params["theta"][0] == pytest.approx(y.mean(), abs=1e-5 * y.std() / np.sqrt(50))
+    assert est.params["theta"][1] == pytest.approx(np.log(y.std()), abs=1e-7)
+    se = [y.std() / np.sqrt(50), np.sqrt(1 / 100)]  # Var log sd = 1 / (2N)
+    np.testing.assert_allclose(est.stderr["theta"], se, rtol=1e-6)
+
+
+def test_numerical_bounds_take_none_per_parameter():
+    x = np.array([2.1, 0.7, 1.5, 3.2, 1.1, 2.4, 0.9, 1.8])
+    closed = mle.normal(x)
+    est = mle.numerical(
+        lambda t, d: stats.norm.logpdf(d, t[0], np.sqrt(t[1])),
+        x,
+        [3.0, 1.0],
+        bounds=[None, (0, None)],
+    )
+    np.testing.assert_allclose(est.params["theta"], [x.mean(), x.var()], rtol=1e-8)
+    np.testing.assert_allclose(est.cov, closed.cov, rtol=1e-5, atol=1e-8)
+    with pytest.raises(ValueError, match="bounds for parameter 1 must be a pair"):
+        mle.numerical(lambda t, d: -(t**2).sum(), x, [1.0, 1.0], bounds=[None, 5])
+    with pytest.raises(ValueError, match="bounds for b must have low <= high"):
+        mle.numerical(lambda t, d: -(t**2).sum(), x, {"a": 1.0, "b": 1.0}, bounds={"b": (2, 1)})
+
+
+def test_numerical_counts_observations_of_a_dict_and_takes_n():
+    x = np.array([2.1, 0.7, 1.5, 3.2, 1.1, 2.4, 0.9, 1.8])
+
+    def loglik(t, d):  # returns the sum, so n comes from the data
+        with np.errstate(divide="ignore"):  # L-BFGS-B may try the bound 0
+            return np.sum(np.log(t[0]) - t[0] * d["x"])
+
+    est = mle.numerical(loglik, {"x": x}, [1.0], bounds=[(0, None)])
+    assert est.n == 8
+    assert est.params["theta"][0] == pytest.approx(1 / x.mean(), rel=1e-8)
+    assert est.stderr["theta"][0] == pytest.approx(mle.exponential(x).stderr["rate"], rel=1e-6)
+    assert mle.numerical(loglik, {"x": x}, [1.0], bounds=[(0, None)], n=4).n == 4
+    with pytest.raises(ValueError, match="n must be a positive whole number"):
+        mle.numerical(loglik, {"x": x}, [1.0], n=0)

@@ -121,11 +121,13 @@ class Bernoulli(IndependentFeatures):
         probs = self._fitted("probs")
         return (rng.random((n, probs.shape[0])) < probs).astype(float)
 
-    def asymptotic_covariance(self) -> np.ndarray:
+    def asymptotic_covariance(self, scale: np.ndarray | None = None) -> np.ndarray:
         r"""Covariance of the MLE of ``probs`` from one row, (d, d): the inverse Fisher
-        information :math:`\operatorname{diag} p(1 - p)`; divide by N for N rows."""
+        information :math:`\operatorname{diag} p(1 - p)`; divide by N for N rows. Divided by
+        ``outer(scale, scale)`` when ``scale`` (d,) is given."""
         probs = np.asarray(self.probs, dtype=float)  # (d,)
-        return np.diag(probs * (1.0 - probs))
+        cov = np.diag(probs * (1.0 - probs))
+        return cov if scale is None else cov / np.outer(scale, scale)
 
     def conjugate_update(self, stats: BernoulliStats, hyper: dict) -> dict:
         r"""Posterior Beta hyperparameters ``{"a", "b"}`` (each (d,)) from prior ones and the

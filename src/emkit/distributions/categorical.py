@@ -257,17 +257,18 @@ class Categorical:
         )
         return {"family": self.name, "n_categories": n_categories, "probs": probs}
 
-    def asymptotic_covariance(self) -> np.ndarray:
+    def asymptotic_covariance(self, scale: np.ndarray | None = None) -> np.ndarray:
         r"""Covariance of the MLE of ``probs`` (raveled, d C entries) from one row, (dC, dC):
         per feature :math:`\operatorname{diag} p - pp^\top`, singular because each row of
         ``probs`` sums to one; divide by N for N rows. Codes a feature does not take have
-        probability 0 and variance 0."""
+        probability 0 and variance 0. Divided by ``outer(scale, scale)`` when ``scale`` (dC,)
+        is given."""
         probs = np.asarray(self.probs, dtype=float)  # (d, C)
         d, c = probs.shape
         out = np.zeros((d * c, d * c))
         for j, p in enumerate(probs):
             out[j * c : (j + 1) * c, j * c : (j + 1) * c] = np.diag(p) - np.outer(p, p)
-        return out
+        return out if scale is None else out / np.outer(scale, scale)
 
     def conjugate_update(self, stats: CategoricalStats, hyper: dict) -> dict:
         r"""Posterior Dirichlet hyperparameters ``{"concentration"}`` (..., d, C) from the

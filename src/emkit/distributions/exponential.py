@@ -114,10 +114,13 @@ class Exponential(IndependentFeatures):
         rate = self._fitted("rate")
         return rng.exponential(1.0 / rate, size=(n, rate.shape[0]))
 
-    def asymptotic_covariance(self) -> np.ndarray:
+    def asymptotic_covariance(self, scale: np.ndarray | None = None) -> np.ndarray:
         r"""Covariance of the MLE of ``rate`` from one row, (d, d): the inverse Fisher
-        information :math:`\operatorname{diag}\lambda^2`; divide by N for N rows."""
-        return np.diag(np.asarray(self.rate, dtype=float) ** 2)
+        information :math:`\operatorname{diag}\lambda^2`; divide by N for N rows. Divided
+        by ``outer(scale, scale)`` when ``scale`` (d,) is given, without forming
+        :math:`\lambda^2` (which leaves float64's range beyond about 1e154)."""
+        rate = np.asarray(self.rate, dtype=float)
+        return np.diag((rate if scale is None else rate / scale) ** 2)
 
     def conjugate_update(self, stats: ExponentialStats, hyper: dict) -> dict:
         r"""Posterior Gamma hyperparameters ``{"shape", "rate"}`` (each (d,)) from prior ones and

@@ -97,9 +97,11 @@ class Family(Protocol):
     Optional members, for :mod:`emkit.mle` and :mod:`emkit.bayes` (families with a closed-form
     MLE and a proper conjugate prior: Normal, Poisson, Bernoulli, Categorical, Exponential)
     -------------------------------------------------------------------------------------
-    asymptotic_covariance() -> array of shape (p, p)
+    asymptotic_covariance(scale=None) -> array of shape (p, p)
         Inverse Fisher information of one row at these parameters, raveled in ``to_dict``
-        order; divide by N for the MLE's covariance.
+        order; divide by N for the MLE's covariance. Given ``scale`` (p,), divided by
+        ``outer(scale, scale)`` without leaving float64's range on the way (the variance of
+        a rate of 1e200 is 1e400; in units of the rate it is 1).
     conjugate_update(stats, hyper) -> dict
         Posterior hyperparameters of ``prior_type`` (keyed by its fields) from prior ones
         ``hyper`` and ``stats``; its mode is ``from_stats(stats, prior)``.

@@ -154,12 +154,18 @@ class Normal(IndependentFeatures):
         mean, variance = self._fitted("mean"), self._fitted("variance")
         return mean + np.sqrt(variance) * rng.standard_normal((n, mean.shape[0]))
 
-    def asymptotic_covariance(self) -> np.ndarray:
+    def asymptotic_covariance(self, scale: np.ndarray | None = None) -> np.ndarray:
         r"""Covariance of the MLE of (``mean``, ``variance``) raveled in that order from one row,
         (2d, 2d): the inverse Fisher information :math:`\operatorname{diag}(v, 2v^2)`,
-        means and variances uncorrelated; divide by N for N rows."""
+        means and variances uncorrelated; divide by N for N rows. Divided by ``outer(scale,
+        scale)`` when ``scale`` (2d,) is given, without forming :math:`v^2` (which leaves
+        float64's range beyond about 1e154)."""
         variance = np.asarray(self.variance, dtype=float)  # (d,)
-        return np.diag(np.concatenate([variance, 2 * variance**2]))
+        if scale is None:
+            return np.diag(np.concatenate([variance, 2 * variance**2]))
+        d = variance.size
+        sd = np.sqrt(variance)
+        return np.diag(np.concatenate([(sd / scale[:d]) ** 2, 2 * (variance / scale[d:]) ** 2]))
 
     def conjugate_update(self, stats: NormalStats, hyper: dict) -> dict:
         r"""Posterior :class:`NormalInverseGamma` hyperparameters from prior ones and the

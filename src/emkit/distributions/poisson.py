@@ -126,10 +126,12 @@ class Poisson(IndependentFeatures):
         rate = self._fitted("rate")
         return rng.poisson(rate, size=(n, rate.shape[0])).astype(float)
 
-    def asymptotic_covariance(self) -> np.ndarray:
+    def asymptotic_covariance(self, scale: np.ndarray | None = None) -> np.ndarray:
         r"""Covariance of the MLE of ``rate`` from one row, (d, d): the inverse Fisher
-        information :math:`\operatorname{diag}\lambda`; divide by N for N rows."""
-        return np.diag(np.asarray(self.rate, dtype=float))
+        information :math:`\operatorname{diag}\lambda`; divide by N for N rows. Divided by
+        ``outer(scale, scale)`` when ``scale`` (d,) is given."""
+        rate = np.asarray(self.rate, dtype=float)
+        return np.diag(rate if scale is None else (np.sqrt(rate) / scale) ** 2)
 
     def conjugate_update(self, stats: PoissonStats, hyper: dict) -> dict:
         r"""Posterior Gamma hyperparameters ``{"shape", "rate"}`` (each (d,)) from prior ones and

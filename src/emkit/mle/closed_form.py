@@ -36,12 +36,20 @@ def _fit(family: Any, x: np.ndarray) -> Any:
     return family.from_stats(family.suff_stats(x[:, None], np.ones(x.size)))
 
 
-def _estimate(fit: Any, x: np.ndarray, params: dict, method: str) -> Estimate:
+def _estimate(
+    fit: Any,
+    x: np.ndarray,
+    params: dict,
+    method: str,
+    scale: np.ndarray | None = None,
+) -> Estimate:
     """The :class:`Estimate` of ``fit`` on ``x`` (n,): covariance ``asymptotic_covariance / N``
-    and the log-likelihood summed from ``log_prob``."""
+    (in units of ``scale`` (k,) where given, so that it may leave float64's range while the
+    standard errors do not) and the log-likelihood summed from ``log_prob``."""
     n = x.size
     loglik = fit.log_prob(x[:, None]).sum()
-    return Estimate(params, fit.asymptotic_covariance() / n, loglik, n, method)
+    cov = fit.asymptotic_covariance(scale) / n
+    return Estimate(params, cov, loglik, n, method, cov_scale=scale)
 
 
 def _boundary(est: Estimate, at: np.ndarray, what: Callable[[], str]) -> Estimate:
@@ -216,10 +224,24 @@ def exponential(x) -> Estimate:
         raise ValueError(
             f"exponential needs non-negative values; got {int((x < 0).sum())} negative"
         )
-    if x.sum() == 0:
+    if x.max() == 0:
         raise ValueError("exponential needs at least one positive value (all are zero)")
-    fit = _fit(Exponential(), x)
-    return _estimate(fit, x, {"rate": fit.rate[0]}, "Exponential maximum likelihood")
+    with np.errstate(over="ignore", divide="ignore"):  # reported below
+        fit = _fit(Exponential(), x)
+    rate = fit.rate[0]
+    if not np.isfinite(rate):
+        raise ValueError(
+            f"exponential: values no larger than {x.max():.3g} give a rate beyond float64 "
+            f"(1 / mean > {np.finfo(np.float64).max:.3g}); rescale the data first"
+        )
+    if rate < np.finfo(np.float64).tiny:
+        raise ValueError(
+            f"exponential: values as large as {x.max():.3g} overflow float64 when summed (or "
+            "give a rate below its smallest normal number); rescale the data first"
+        )
+    method = "Exponential maximum likelihood"
+    # in units of the rate: Var = rate^2 / N leaves float64's range beyond rates of 1e154
+    return _estimate(fit, x, {"rate": rate}, method, np.array([rate]))
 
 
 def normal(x) -> Estimate:
@@ -263,7 +285,9 @@ def normal(x) -> Estimate:
             "(the variance is inf); rescale the data first"
         )
     params = {"mean": fit.mean[0], "variance": fit.variance[0]}
-    return _estimate(fit, x, params, "Normal maximum likelihood")
+    # in units of (sd, variance): Var(variance) = 2 variance^2 / N overflows beyond 1e154
+    scale = np.array([np.sqrt(fit.variance[0]), fit.variance[0]])
+    return _estimate(fit, x, params, "Normal maximum likelihood", scale)
 
 
 def multivariate_normal(X) -> Estimate:
@@ -302,21 +326,46 @@ def multivariate_normal(X) -> Estimate:
     at_least(n, d + 1, f"multivariate_normal in {d} dimensions")
     moments = GaussianStats.from_data(X, np.ones((n, 1)), diagonal=False)
     mean, S = moments.mean[0], moments.covariance()[0]  # (d,), (d, d)
-    try:
-        L = np.linalg.cholesky(S)
-    except np.linalg.LinAlgError:
+    sd = np.sqrt(np.diag(S))  # (d,)
+    if not np.isfinite(S).all():
+        raise ValueError(
+            f"multivariate_normal: values as large as {np.abs(X).max():.3g} overflow float64 "
+            "when squared (the covariance is inf); rescale the data first"
+        )
+    if (sd == 0).any():
         raise ValueError(
             "multivariate_normal: the sample covariance is singular "
             "(some columns are constant or linearly dependent)"
-        ) from None
-    logdet = 2 * np.log(np.diag(L)).sum()
+        )
+    # In units of the standard deviations: the correlation matrix and its Cholesky factor,
+    # so that covariances beyond 1e154 (whose products leave float64) keep their errors.
+    with np.errstate(under="ignore"):
+        corr = S / sd[:, None] / sd[None, :]
+    try:
+        L = np.linalg.cholesky(corr)
+    except np.linalg.LinAlgError:
+        L = None
+    # a conditional variance below d * eps of the column's own is singular to working accuracy
+    tol = np.sqrt(d * np.finfo(np.float64).eps)
+    if L is None or np.min(np.diag(L)) < tol:
+        raise ValueError(
+            "multivariate_normal: the sample covariance is singular "
+            "(some columns are constant or linearly dependent)"
+        )
+    logdet = 2 * (np.log(sd).sum() + np.log(np.diag(L)).sum())
     loglik = -0.5 * n * (d * LOG_2PI + logdet + d)
-    cov_S = (np.einsum("ik,jl->ijkl", S, S) + np.einsum("il,jk->ijkl", S, S)) / n
+    cov_S = (np.einsum("ik,jl->ijkl", corr, corr) + np.einsum("il,jk->ijkl", corr, corr)) / n
     cov = np.zeros((d + d * d, d + d * d))
-    cov[:d, :d] = S / n
+    cov[:d, :d] = corr / n
     cov[d:, d:] = cov_S.reshape(d * d, d * d)
+    scale = np.concatenate([sd, np.outer(sd, sd).ravel()])
     return Estimate(
-        {"mean": mean, "covariance": S}, cov, loglik, n, "Multivariate normal maximum likelihood"
+        {"mean": mean, "covariance": S},
+        cov,
+        loglik,
+        n,
+        "Multivariate normal maximum likelihood",
+        cov_scale=scale,
     )
 
 

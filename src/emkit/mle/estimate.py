@@ -128,7 +128,8 @@ def named_params(names: list[str] | None, theta: np.ndarray, label: str) -> dict
 
 
 def bounds_array(bounds, names: list[str] | None, k: int) -> np.ndarray:
-    """Bounds as an array of shape (k, 2) with -inf / inf for None."""
+    """Bounds as an array of shape (k, 2) with -inf / inf for None (a whole pair or either
+    end); ValueError for a pair that is not two numbers or None, or with low above high."""
     if bounds is None:
         return np.tile([-np.inf, np.inf], (k, 1))
     if isinstance(bounds, Mapping):
@@ -140,10 +141,22 @@ def bounds_array(bounds, names: list[str] | None, k: int) -> np.ndarray:
         bounds = [bounds.get(name, (None, None)) for name in names]
     if len(bounds) != k:
         raise ValueError(f"bounds has {len(bounds)} pairs for {k} parameters")
-    return np.array(
-        [[-np.inf if lo is None else lo, np.inf if hi is None else hi] for lo, hi in bounds],
-        dtype=np.float64,
-    )
+    box = np.empty((k, 2))
+    for i, pair in enumerate(bounds):
+        pair = (None, None) if pair is None else pair
+        try:
+            lo, hi = pair
+            box[i] = [-np.inf if lo is None else float(lo), np.inf if hi is None else float(hi)]
+        except (TypeError, ValueError):
+            name = names[i] if names is not None else f"parameter {i}"
+            raise ValueError(
+                f"bounds for {name} must be a pair (low, high) of numbers or None, or None "
+                f"for no bounds; got {pair!r}"
+            ) from None
+        if np.isnan(box[i]).any() or box[i, 0] > box[i, 1]:
+            name = names[i] if names is not None else f"parameter {i}"
+            raise ValueError(f"bounds for {name} must have low <= high; got {pair!r}")
+    return box
 
 
 def row_labels(params: Mapping[str, Value]) -> list[str]:
@@ -194,21 +207,42 @@ def jacobian(f: Callable[[np.ndarray], Any], theta: np.ndarray, h: np.ndarray | 
     return np.stack(columns, axis=-1)
 
 
-def hessian(f: Callable[[np.ndarray], float], theta: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """Central-difference Hessian of a scalar function, shape (k, k)."""
+def scaled_hessian(
+    f: Callable[[np.ndarray], float], theta: np.ndarray, h: np.ndarray
+) -> np.ndarray:
+    """Central-difference Hessian of a scalar function in units of the steps, shape (k, k).
+
+    The second derivatives with respect to ``v`` where ``theta = theta + h * v``, i.e.
+    ``H * outer(h, h)`` for the Hessian H: differences of ``f`` without division by the steps,
+    so that a Hessian whose entries leave float64's range (a rate of 1e200 has curvature 1e-400)
+    is still represented.
+    """
     k = theta.size
     H = np.empty((k, k))
     f0 = f(theta)
     steps = np.diag(h)
     for i in range(k):
         ei = steps[i]
-        H[i, i] = (f(theta + ei) - 2 * f0 + f(theta - ei)) / h[i] ** 2
+        H[i, i] = f(theta + ei) - 2 * f0 + f(theta - ei)
         for j in range(i):
             ej = steps[j]
             H[i, j] = H[j, i] = (
                 f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej) + f(theta - ei - ej)
-            ) / (4 * h[i] * h[j])
+            ) / 4
     return H
+
+
+def hessian(f: Callable[[np.ndarray], float], theta: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Central-difference Hessian of a scalar function, shape (k, k)."""
+    return scaled_hessian(f, theta, h) / h[:, None] / h[None, :]
+
+
+def _representable(full: np.ndarray, scaled: np.ndarray) -> bool:
+    """Whether every finite nonzero entry of ``scaled`` stays a finite, normal float64 in
+    ``full`` (its product with the scales)."""
+    mask = np.isfinite(scaled) & (scaled != 0)
+    values = np.abs(full[mask])
+    return bool(np.all(np.isfinite(values) & (values >= np.finfo(np.float64).tiny)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,7 +255,8 @@ class Estimate:
         ``covariance`` of shape (d, d)).
     cov : array of shape (k, k)
         Asymptotic covariance of all parameters raveled in C order and concatenated in the
-        order of ``params`` (k scalar entries in all). It may be singular where parameters are
+        order of ``params`` (k scalar entries in all), divided by ``outer(cov_scale,
+        cov_scale)`` when ``cov_scale`` is given. It may be singular where parameters are
         constrained (probabilities summing to one, the two equal halves of a covariance).
     loglik : float
         Log-likelihood at the estimate.
@@ -231,6 +266,13 @@ class Estimate:
         One line saying what was estimated, printed above the table.
     labels : names of the k scalar entries, for the rows of :meth:`summary` (e.g. ``probs[red]``
         or a regressor's column name); ``rate``, ``coef[0]``, ``covariance[0,1]`` when None.
+    cov_scale : array of shape (k,) of positive numbers, optional
+        Units in which ``cov`` is given: the covariance is ``cov * outer(cov_scale,
+        cov_scale)``. For covariances whose entries leave float64's range while the standard
+        errors do not (a rate of 1e200 has a variance of 1e400): the estimate then keeps
+        ``cov`` in these units (``cov_scale`` stays set), and ``stderr``, :meth:`conf_int`,
+        :meth:`summary` and :meth:`transform` work from them. Where the product is
+        representable it is stored as ``cov`` and ``cov_scale`` is None.
 
     Examples
     --------
@@ -253,15 +295,28 @@ class Estimate:
     n: int
     method: str = "Maximum likelihood"
     labels: tuple[str, ...] | None = None
+    cov_scale: np.ndarray | None = None
     _labels: list[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         params = {name: _freeze(v) for name, v in self.params.items()}
         k = sum(int(np.size(v)) for v in params.values())
         cov = np.array(self.cov, dtype=np.float64).reshape(k, k)
+        scale = None
+        if self.cov_scale is not None:
+            scale = np.array(self.cov_scale, dtype=np.float64).reshape(k)
+            if not (np.isfinite(scale).all() and (scale > 0).all()):
+                raise ValueError("cov_scale must hold positive finite numbers")
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+                full = cov * scale[:, None] * scale[None, :]
+            if _representable(full, cov):
+                cov, scale = full, None
+            else:
+                scale.flags.writeable = False
         cov.flags.writeable = False
         object.__setattr__(self, "params", params)
         object.__setattr__(self, "cov", cov)
+        object.__setattr__(self, "cov_scale", scale)
         object.__setattr__(self, "loglik", float(self.loglik))
         object.__setattr__(self, "n", int(self.n))
         labels = row_labels(params) if self.labels is None else [str(v) for v in self.labels]
@@ -269,12 +324,18 @@ class Estimate:
             raise ValueError(f"labels names {len(labels)} entries; the parameters have {k}")
         object.__setattr__(self, "_labels", labels)
 
+    def _scaled(self) -> tuple[np.ndarray, np.ndarray]:
+        """The scales (k,) and the covariance in their units (k, k)."""
+        k = self.cov.shape[0]
+        return (np.ones(k) if self.cov_scale is None else self.cov_scale), self.cov
+
     @property
     def stderr(self) -> dict[str, Value]:
         """Standard errors, shaped like ``params``; NaN where the variance is not positive."""
-        var = np.diag(self.cov)
+        scale, cov = self._scaled()
+        var = np.diag(cov)
         with np.errstate(invalid="ignore"):
-            se = np.where(var >= 0, np.sqrt(np.abs(var)), np.nan)
+            se = np.where(var >= 0, np.sqrt(np.abs(var)), np.nan) * scale
         return unflatten(se, self.params)
 
     def _reference(self) -> tuple[str, Any]:
@@ -407,13 +468,19 @@ class Estimate:
             J = jacobian(lambda t: g(**unflatten(t, self.params)), theta)
         else:
             J = np.asarray(grad(**self.params), dtype=np.float64)
-        J = J.reshape(value.size, theta.size)
+        scale, cov = self._scaled()
+        J = J.reshape(value.size, theta.size) * scale  # the Jacobian in the units of cov
+        # rows in units of their largest entry, so that J cov J^T stays in float64's range
+        unit = np.max(np.abs(J), axis=1)
+        unit = np.where(np.isfinite(unit) & (unit > 0), unit, 1.0)
+        J = J / unit[:, None]
         return Estimate(
             params={name: value},
-            cov=J @ self.cov @ J.T,
+            cov=J @ cov @ J.T,
             loglik=self.loglik,
             n=self.n,
             method=f"{self.method}, transformed to {name} (delta method)",
+            cov_scale=unit,
         )
 
 

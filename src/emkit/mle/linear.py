@@ -21,6 +21,46 @@ def _column_names(X: Any, p: int) -> list[str]:
     return [f"X[:, {j}]" for j in range(p)]
 
 
+def column_norms(A: np.ndarray) -> np.ndarray:
+    """2-norms of the columns of ``A`` (n, p), shape (p,), taken in units of each column's
+    largest magnitude so that columns of 1e-200 or 1e200 neither under- nor overflow."""
+    peak = np.max(np.abs(A), axis=0) if A.shape[0] else np.zeros(A.shape[1])
+    unit = np.where(peak > 0, peak, 1.0)
+    return peak * np.linalg.norm(A / unit, axis=0)
+
+
+def power_of_two(x: float) -> float:
+    """The power of two nearest above ``|x|`` (1 for 0): a scale that divides exactly."""
+    return float(np.ldexp(1.0, int(np.frexp(abs(x))[1]))) if x != 0 else 1.0
+
+
+def _scaled_qr(A: np.ndarray, rcond: float | None):
+    """Householder QR with column pivoting of ``A`` (n, p) with its columns scaled to unit
+    length: ``Q, R, perm, scale, rank`` with ``A[:, perm] / scale[perm] = Q R`` and the rank at
+    relative tolerance ``rcond`` on the diagonal of R (default ``max(n, p) * eps``)."""
+    n, p = A.shape
+    scale = column_norms(A)  # (p,)
+    As = A / np.where(scale > 0, scale, 1.0)
+    Q, R, perm = linalg.qr(As, mode="economic", pivoting=True)  # As[:, perm] = Q R
+    diag = np.abs(np.diag(R))
+    tol = (max(n, p) * _EPS) if rcond is None else rcond
+    rank = int(np.sum(diag > tol * diag[0]))
+    return Q, R, perm, scale, rank
+
+
+def _dependence(perm: np.ndarray, rank: int, labels: list[str]) -> str:
+    """The columns past ``rank`` in the pivot order ``perm`` are linear combinations of those
+    before: a sentence naming them, ending in what to do."""
+    dependent = [labels[j] for j in perm[rank:]]
+    basis = [labels[j] for j in sorted(perm[:rank])]
+    one = len(dependent) == 1
+    return (
+        f"(rank {rank} < {perm.size}): {', '.join(dependent)} "
+        f"{'is a linear combination' if one else 'are linear combinations'} of "
+        f"{', '.join(basis)}; drop {'it' if one else 'them'}"
+    )
+
+
 def _refine(
     A: np.ndarray, y: np.ndarray, beta: np.ndarray, R: np.ndarray, perm: np.ndarray, scale
 ) -> np.ndarray:
@@ -28,13 +68,15 @@ def _refine(
 
     The residual and the gradient :math:`A^\\top r` are accumulated in extended precision
     (``np.longdouble``: 80-bit on x86, plain double elsewhere) on the original design, not its
-    rounded scaled copy; the correction then solves :math:`R^\\top R\\,\\delta = A^\\top r`
-    with the R of the scaled, pivoted QR. This recovers the digits that rounding the residual
-    to double loses on large-residual problems (Wampler4, Wampler5).
+    rounded scaled copy, and divided by the column scales before rounding to double (so that
+    columns of 1e200 do not overflow it); the correction then solves
+    :math:`R^\\top R\\,\\delta = A^\\top r` with the R of the scaled, pivoted QR. This
+    recovers the digits that rounding the residual to double loses on large-residual problems
+    (Wampler4, Wampler5).
     """
     Al = A.astype(np.longdouble)
     r = y.astype(np.longdouble) - Al @ beta.astype(np.longdouble)
-    g = np.asarray(Al.T @ r, dtype=np.float64)[perm] / scale[perm]
+    g = np.asarray((Al.T @ r) / scale.astype(np.longdouble), dtype=np.float64)[perm]
     z = linalg.solve_triangular(R, g, trans="T")
     step = np.empty_like(beta)
     step[perm] = linalg.solve_triangular(R, z) / scale[perm]
@@ -62,6 +104,11 @@ def linear_regression(
     with p the columns of A, the convention of statsmodels' OLS, R's ``lm`` and NIST, whose
     standard errors are the default ones times :math:`\sqrt{N/(N-p)}`. The coefficients are
     the same either way.
+
+    The system is solved in units of a power of two of y and of unit-length columns, and the
+    covariance kept in units of the standard errors, so that estimates and standard errors of
+    data at 1e-200 or 1e200 are those at 1, rescaled; a coefficient or noise variance beyond
+    float64's range is refused.
 
     Parameters
     ----------
@@ -128,26 +175,21 @@ def linear_regression(
     p = A.shape[1]
     at_least(n, p + 1, f"linear_regression with {p} coefficients")
 
-    scale = np.linalg.norm(A, axis=0)  # (p,)
-    zero = np.flatnonzero(scale == 0)
+    # Solve for y in units of a power of two (exact), with columns of unit length: results
+    # at 1e-200 or 1e200 are then those at 1, rescaled.
+    unit_y = np.float64(power_of_two(np.max(np.abs(y))))
+    ys = y / unit_y
+    zero = np.flatnonzero(column_norms(A) == 0)
     if zero.size:
         raise ValueError(
-            f"linear_regression: column(s) {', '.join(labels[j] for j in zero)} are all zero "
-            "and the columns of the design matrix are linearly dependent; drop them"
+            f"linear_regression: column(s) {', '.join(labels[j] for j in zero)} are all "
+            "zero and the columns of the design matrix are linearly dependent; drop them"
         )
-    As = A / scale
-    Q, R, perm = linalg.qr(As, mode="economic", pivoting=True)  # As[:, perm] = Q R
-    diag = np.abs(np.diag(R))
-    tol = (max(n, p) * _EPS) if rcond is None else rcond
-    rank = int(np.sum(diag > tol * diag[0]))
+    Q, R, perm, scale, rank = _scaled_qr(A, rcond)
     if rank < p:
-        dependent = [labels[j] for j in perm[rank:]]
-        basis = [labels[j] for j in sorted(perm[:rank])]
         raise ValueError(
-            f"linear_regression: the columns of the design matrix are linearly dependent "
-            f"(rank {rank} < {p}): {', '.join(dependent)} "
-            f"{'is a linear combination' if len(dependent) == 1 else 'are linear combinations'}"
-            f" of {', '.join(basis)}; drop {'it' if len(dependent) == 1 else 'them'}"
+            "linear_regression: the columns of the design matrix are linearly dependent "
+            + _dependence(perm, rank, labels)
         )
     sv = linalg.svdvals(R)
     cond = float(sv[0] / sv[-1])
@@ -161,38 +203,64 @@ def linear_regression(
             stacklevel=2,
         )
 
-    beta = np.empty(p)
-    beta[perm] = linalg.solve_triangular(R, Q.T @ y) / scale[perm]
+    beta = np.empty(p)  # coefficients of ys
+    beta[perm] = linalg.solve_triangular(R, Q.T @ ys) / scale[perm]
     for _ in range(2):
-        beta = _refine(A, y, beta, R, perm, scale)
-    resid = y.astype(np.longdouble) - A.astype(np.longdouble) @ beta.astype(np.longdouble)
-    rss = float(resid @ resid)
+        beta = _refine(A, ys, beta, R, perm, scale)
+    resid = ys.astype(np.longdouble) - A.astype(np.longdouble) @ beta.astype(np.longdouble)
+    rss_s = float(resid @ resid)  # RSS / unit_y**2
 
     df = n - p
-    var = rss / (n if variance == "mle" else df)
+    m = n if variance == "mle" else df
+    var_s = rss_s / m
+    with np.errstate(over="ignore", under="ignore"):
+        coef = beta * unit_y
+        var = var_s * unit_y * unit_y
+    if not np.isfinite(coef).all():
+        raise ValueError(
+            "linear_regression: coefficients beyond float64's range (about 1.8e308); "
+            "rescale X or y first"
+        )
+    if not np.isfinite(var) or (var_s > 0 and var < np.finfo(np.float64).tiny):
+        raise ValueError(
+            f"linear_regression: the noise variance, about {var_s:.3g} * {unit_y:.3g}**2 with y "
+            f"as large as {np.max(np.abs(y)):.3g}, is outside float64's range; rescale y first"
+        )
     R_inv = linalg.solve_triangular(R, np.eye(p))
-    cov_g = R_inv @ R_inv.T  # (Ap^T Ap)^{-1}
+    cov_g = np.empty((p, p))
+    cov_g[np.ix_(perm, perm)] = R_inv @ R_inv.T  # (As^T As)^{-1}, As the scaled design
+    # The covariance sigma^2 (A^T A)^{-1} in units of the standard errors (a correlation
+    # matrix) and Var(sigma^2) = 2 sigma^4 / m in units of sigma^2: either may leave float64's
+    # range where the standard errors do not.
+    root = np.sqrt(np.diag(cov_g))  # (p,)
     cov = np.zeros((p + 1, p + 1))
-    unscaled = np.empty((p, p))
-    unscaled[np.ix_(perm, perm)] = cov_g
-    cov[:p, :p] = var * unscaled / np.outer(scale, scale)  # sigma^2 (A^T A)^{-1}
-    cov[p, p] = 2 * var**2 / (n if variance == "mle" else df)
+    cov_scale = np.ones(p + 1)
+    if var_s > 0:
+        cov[:p, :p] = cov_g / root[:, None] / root[None, :]
+        cov[p, p] = 2 / m
+        with np.errstate(over="ignore", under="ignore"):
+            cov_scale[:p] = np.sqrt(var_s) * root * unit_y / scale
+        cov_scale[p] = var
+        if not (np.isfinite(cov_scale).all() and (cov_scale > 0).all()):
+            raise ValueError(
+                "linear_regression: standard errors beyond float64's range; rescale X or y first"
+            )
 
     # R^2 about the mean when the model has an intercept or a constant column, else about zero
     centred = fit_intercept or bool(np.any(np.ptp(X, axis=0) == 0))
-    fitted = y - np.asarray(resid, dtype=np.float64)
-    base = y.mean() if centred else 0.0
-    tss = float(np.sum((y - base) ** 2))
+    fitted = ys - np.asarray(resid, dtype=np.float64)
+    base = ys.mean() if centred else 0.0
+    tss = float(np.sum((ys - base) ** 2))
     ess = float(np.sum((fitted - base) ** 2))
     # 1 - RSS/TSS cancels when R^2 is small; ESS/TSS is exact for least squares there
-    r2 = (1 - rss / tss if rss < ess else ess / tss) if tss > 0 else np.nan
+    r2 = (1 - rss_s / tss if rss_s < ess else ess / tss) if tss > 0 else np.nan
     dof_total = n - 1 if centred else n
     adj_r2 = 1 - (1 - r2) * dof_total / df
 
-    params: dict[str, Any] = {"intercept": beta[0]} if fit_intercept else {}
-    params.update(coef=beta[1:] if fit_intercept else beta, variance=var)
+    params: dict[str, Any] = {"intercept": coef[0]} if fit_intercept else {}
+    params.update(coef=coef[1:] if fit_intercept else coef, variance=var)
     with np.errstate(divide="ignore"):
-        loglik = -0.5 * n * (np.log(2 * np.pi * rss / n) + 1)
+        loglik = -0.5 * n * (np.log(2 * np.pi * rss_s / n) + 2 * np.log(unit_y) + 1)
     method = "Linear regression maximum likelihood" + (
         " (variance RSS/(N - p))" if variance == "unbiased" else ""
     )
@@ -202,7 +270,8 @@ def linear_regression(
         loglik,
         n,
         method,
-        rss=rss,
+        cov_scale=cov_scale,
+        rss=float(rss_s * unit_y * unit_y),
         df_resid=df,
         r2=r2,
         adj_r2=adj_r2,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -15,15 +15,40 @@ from emkit.mle.estimate import (
     HessianWarning,
     OptimizationWarning,
     bounds_array,
-    hessian,
     jacobian,
     named_params,
     names_and_start,
+    scaled_hessian,
     step_sizes,
 )
 from emkit.mle.nonlinear import nonlinear_regression  # noqa: F401  (was defined here)
 
 _RIDGE = 1e-6
+_EPS = np.finfo(np.float64).eps
+# The Newton decrement lambda^2 = g' I^{-1} g (g the gradient, I the observed information) is,
+# to second order, the squared distance to the maximum in standard errors (in the metric of
+# the estimate's own covariance), and twice the log-likelihood left to gain: a test that no
+# rescaling or reparametrisation changes. Newton steps polish the optimiser's point while it
+# exceeds _POLISH; beyond _CONVERGED (a thousandth of a standard error) after them the fit is
+# not certified.
+_POLISH = 1e-12
+_CONVERGED = 1e-6
+_NEWTON_STEPS = 5
+
+
+def _count(first: np.ndarray, data: Any) -> int:
+    """The number of observations: the length of ``logpdf``'s output when it is per
+    observation, else the rows of the data (of its first member with a length, for a tuple
+    or a dict of arrays)."""
+    if first.ndim >= 1:
+        return int(first.shape[0])
+    members = data.values() if isinstance(data, Mapping) else data
+    if isinstance(data, (tuple, Mapping)):
+        for member in members:
+            if hasattr(member, "__len__") and not isinstance(member, str):
+                return len(member)
+        return 1
+    return len(data) if hasattr(data, "__len__") else 1
 
 
 def numerical(
@@ -32,24 +57,39 @@ def numerical(
     start,
     bounds: Bounds | None = None,
     grad: Callable[[np.ndarray, Any], Any] | None = None,
+    *,
+    n: int | None = None,
 ) -> Estimate:
     r"""Maximise any log-likelihood numerically; standard errors from the observed information.
 
     The covariance is the inverse of :math:`-\nabla^2 \ell(\hat\theta)`, the Hessian taken by
-    central differences of ``logpdf`` (or of ``grad`` when given). A :class:`HessianWarning` is
-    issued, and the covariance is NaN, when that Hessian is not negative definite: the point is
-    a saddle, on a boundary, or the model is not identifiable there.
+    central differences of ``logpdf`` (or of ``grad`` when given), in units of the difference
+    steps so that parameters of 1e-200 or 1e200 keep their standard errors. A
+    :class:`HessianWarning` is issued, and the covariance is NaN, when that Hessian is not
+    negative definite: the point is a saddle, on a boundary, or the model is not identifiable
+    there.
+
+    Convergence is judged by the Newton decrement :math:`\lambda^2 = g^\top I^{-1} g` (g the
+    gradient, I the observed information), the squared distance to the maximum in standard
+    errors: free of the parameters' units and of the optimiser's own stopping rule. While it
+    exceeds 1e-12, up to five Newton steps (halved to stay inside the bounds and never to
+    lower the log-likelihood) polish the optimiser's point; an :class:`OptimizationWarning`
+    says when it still exceeds 1e-6 (a thousandth of a standard error) after them.
 
     Parameters
     ----------
     logpdf : callable ``logpdf(theta, data)`` with ``theta`` an array of shape (k,); returns the
         log-density of each observation, shape (n,), or their sum.
-    data : anything ``logpdf`` accepts (an array, a tuple of arrays, ...).
+    data : anything ``logpdf`` accepts (an array, a tuple or dict of arrays, ...).
     start : array of shape (k,), or a dict mapping names to floats to name the parameters
         (``theta`` still arrives as an array in the dict's order).
-    bounds : optional (low, high) per parameter, None for no bound; or a dict by name.
+    bounds : optional (low, high) per parameter, None (or a None end) for no bound; or a dict
+        by name.
     grad : optional callable ``grad(theta, data)`` returning the gradient of the total
         log-likelihood, shape (k,).
+    n : the number of observations, reported as the estimate's ``n``. By default the length
+        of ``logpdf``'s output, or when that is a sum, the rows of ``data`` (of its first
+        member with a length for a tuple or a dict).
 
     Returns
     -------
@@ -84,12 +124,11 @@ def numerical(
     first = np.asarray(logpdf(theta0, data))
     if not np.isfinite(first).all():
         raise ValueError("logpdf is not finite at start; choose a start inside the support")
-    if first.ndim >= 1:
-        n = first.shape[0]
-    elif isinstance(data, tuple) and data and hasattr(data[0], "__len__"):
-        n = len(data[0])  # data = (X, y, ...): observations are rows of the first
-    else:
-        n = len(data) if hasattr(data, "__len__") else 1
+    if n is None:
+        n = _count(first, data)
+    elif not (float(n).is_integer() and n >= 1):
+        raise ValueError(f"n must be a positive whole number of observations, got {n!r}")
+    n = int(n)
     scale = max(n, 1)  # minimise the mean negative log-likelihood: tolerances then mean something
 
     def objective(theta: np.ndarray) -> float:
@@ -122,43 +161,123 @@ def numerical(
         if not bounded
         else {"gtol": 1e-10, "ftol": 1e-15, "maxiter": 10_000},
     )
-    z = result.x
-    theta = unit * z
-    # BFGS often stops on rounding ("precision loss") at a point that is the optimum to working
-    # accuracy; judge by the gradient rather than by the optimiser's flag.
-    g = jac_z(z) if callable(jac_z) else jacobian(objective_z, z)
-    if not result.success and np.max(np.abs(g) * np.maximum(np.abs(z), 1)) > 1e-6:
+    theta = unit * result.x
+
+    power = 1 / 3 if grad is not None else 1 / 4
+
+    def information(
+        theta: np.ndarray, se: np.ndarray | None
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """The observed information in units of the difference steps h (k, k), and h (k,);
+        None on a bound (no room for central differences).
+
+        Steps relative to each parameter when its standard error ``se`` is not yet known; then
+        a fraction of it, balancing the truncation error (the step squared, in standard
+        errors) against the rounding of log-likelihoods of size |l| (eps |l| over the step
+        squared): a parameter of 1.7e9 with an error of 2 gets steps of about 1e-3, not 2e5,
+        and a log-likelihood of 1e3 (a rate of 1e100) is differenced with steps large enough.
+        """
+        if se is None:
+            h = step_sizes(theta, power)
+        else:
+            size = max(abs(total(theta)), 1.0)
+            h = (_EPS * size) ** power * se
+        h = np.minimum(h, 0.5 * np.minimum(theta - box[:, 0], box[:, 1] - theta))
+        h = (theta + h) - theta  # the step taken: a step below the spacing of 1.7e9 rounds
+        if (h <= 0).any():
+            return None, h
+        if grad is None:
+            return -scaled_hessian(total, theta, h), h
+
+        def gradient(t: np.ndarray) -> np.ndarray:
+            return np.asarray(grad(t, data), dtype=np.float64)
+
+        # differences of the gradient times the steps on both sides: no division by them
+        steps = np.diag(h)
+        H = np.stack([h * (gradient(theta + e) - gradient(theta - e)) / 2 for e in steps], 1)
+        return -(H + H.T) / 2, h
+
+    def definite(info: np.ndarray | None) -> np.ndarray:
+        """Eigenvalues of ``info`` scaled to unit diagonal; NaN where that is impossible.
+
+        Finite differences are good to about 1e-7, so a scaled eigenvalue below _RIDGE is a
+        flat direction as far as the data can tell."""
+        if info is None or not np.isfinite(info).all():
+            return np.array([np.nan])
+        d = np.diag(info)
+        if not (d > 0).all():
+            return np.array([np.nan])
+        root = np.sqrt(d)
+        return np.linalg.eigvalsh(info / root[:, None] / root[None, :])
+
+    def decrement(theta: np.ndarray, info: np.ndarray, h: np.ndarray):
+        """The Newton step in units of h, and the Newton decrement."""
+        if grad is not None:
+            g = h * np.asarray(grad(theta, data), dtype=np.float64)
+        else:  # the gradient in units of h, from steps h1 balanced for first differences
+            h1 = np.minimum(step_sizes(theta, 1 / 3), h)
+            h1 = (theta + h1) - theta
+            g = np.empty(k)
+            for i in range(k):
+                e = np.zeros(k)
+                e[i] = h1[i]
+                g[i] = (total(theta + e) - total(theta - e)) / 2 * (h[i] / h1[i])
+        step = np.linalg.solve(info, g)
+        return step, float(g @ step)
+
+    def measured(theta: np.ndarray, se: np.ndarray | None):
+        """The information, its steps and the standard errors (None where the information
+        is not positive definite), with steps from ``se`` (first found when None)."""
+        info, h = information(theta, se)
+        if se is not None and not (definite(info) > _RIDGE).all():
+            info, h = information(theta, None)  # steps from errors that no longer hold
+        if info is None or not (definite(info) > _RIDGE).all():
+            return info, h, None
+        found = np.sqrt(np.diag(np.linalg.inv(info))) * h
+        if se is None:
+            return measured(theta, found)
+        return info, h, found
+
+    lam2, se = None, None
+    for newton in range(_NEWTON_STEPS + 1):
+        info, h, se = measured(theta, se)
+        if se is None:
+            lam2 = None
+            break
+        step, lam2 = decrement(theta, info, h)
+        if not np.isfinite(lam2) or lam2 <= _POLISH or newton == _NEWTON_STEPS:
+            break
+        f0, t, moved = total(theta), 1.0, False
+        for _ in range(40):
+            new = theta + t * h * step
+            if ((new > box[:, 0]) & (new < box[:, 1])).all() and total(new) >= f0:
+                theta, moved = new, True
+                break
+            t /= 2
+        if not moved:
+            break
+
+    if lam2 is not None:
+        converged = lam2 <= _CONVERGED
+        why = f"about {np.sqrt(lam2):.2g} standard errors from the maximum"
+    else:
+        # No information to measure the distance by: trust the optimiser's flag unless the
+        # gradient (in the units it optimised) is not small.
+        z = theta / unit
+        g = jac_z(z) if callable(jac_z) else jacobian(objective_z, z)
+        converged = result.success or bool(np.max(np.abs(g) * np.maximum(np.abs(z), 1)) <= 1e-6)
+        why = result.message
+    if not converged:
         warnings.warn(
-            f"numerical: the optimiser stopped without converging ({result.message}); "
+            f"numerical: the optimiser stopped without converging ({why}); "
             "try another start or bounds",
             OptimizationWarning,
             stacklevel=2,
         )
 
-    # Central differences, with steps shrunk to stay inside the bounds.
-    power = 1 / 3 if grad is not None else 1 / 4
-    h = step_sizes(theta, power)
-    room = np.minimum(theta - box[:, 0], box[:, 1] - theta)
-    h = np.minimum(h, 0.5 * room)
-    at_bound = h <= 0
-    if at_bound.any():
-        H = np.full((k, k), np.nan)
-    elif grad is None:
-        H = hessian(total, theta, h)
-    else:
-        H = jacobian(lambda t: np.asarray(grad(t, data), dtype=np.float64), theta, h)
-        H = (H + H.T) / 2
-    # Judge definiteness on the information scaled to unit diagonal, so that parameters on
-    # different scales do not look singular; finite differences are good to about 1e-7, so a
-    # scaled eigenvalue below _RIDGE is a flat direction as far as the data can tell.
-    info = -H
-    d = np.diag(info)
-    if np.isfinite(info).all() and (d > 0).all():
-        eig = np.linalg.eigvalsh(info / np.sqrt(np.outer(d, d)))
-    else:
-        eig = np.array([np.nan])
+    eig = definite(info)
     if not (eig > _RIDGE).all():
-        where = "on a bound" if at_bound.any() else f"smallest scaled eigenvalue {np.min(eig):.3g}"
+        where = "on a bound" if info is None else f"smallest scaled eigenvalue {np.min(eig):.3g}"
         warnings.warn(
             f"numerical: the Hessian of the log-likelihood at the optimum is not negative "
             f"definite ({where}); the standard errors are not valid there (a saddle point, a "
@@ -168,8 +287,13 @@ def numerical(
         )
         cov = np.full((k, k), np.nan)
     else:
-        cov = np.linalg.inv(-H)
+        cov = np.linalg.inv(info)
         cov = (cov + cov.T) / 2
     return Estimate(
-        named_params(names, theta, "theta"), cov, total(theta), n, "Numerical maximum likelihood"
+        named_params(names, theta, "theta"),
+        cov,
+        total(theta),
+        n,
+        "Numerical maximum likelihood",
+        cov_scale=h if info is not None else None,
     )
