@@ -388,6 +388,9 @@ def test_exponential_standard_error_at_extreme_scales(s):
     # (assert_allclose: pytest.approx would also accept anything within 1e-12 of 1e-200)
     np.testing.assert_allclose(est.params["rate"], rate, rtol=1e-14)
     np.testing.assert_allclose(est.stderr["rate"], rate / np.sqrt(6), rtol=1e-14)
+    z = stats.norm.ppf(0.975)
+    expected = rate * np.exp([-z / np.sqrt(6), z / np.sqrt(6)])
+    np.testing.assert_allclose(est.conf_int()["rate"], expected, rtol=1e-14)
     assert est.loglik == pytest.approx(6 * np.log(rate) - 6, rel=1e-13)
 
 
@@ -545,3 +548,67 @@ def test_numerical_counts_observations_of_a_dict_and_takes_n():
     assert mle.numerical(loglik, {"x": x}, [1.0], bounds=[(0, None)], n=4).n == 4
     with pytest.raises(ValueError, match="n must be a positive whole number"):
         mle.numerical(loglik, {"x": x}, [1.0], n=0)
+
+
+# ---- Wald intervals stay inside the parameter space ------------------------------------------
+
+
+def test_intervals_of_a_rate_are_wald_on_the_log_scale_as_a_poisson_glm():
+    sm = pytest.importorskip("statsmodels.api")
+    counts = np.array(POISSON_SAMPLE)
+    # the intercept of a Poisson GLM with the log link is log(rate), with the same
+    # information; its Wald interval, exponentiated, is ours
+    glm = sm.GLM(counts, np.ones((10, 1)), sm.families.Poisson()).fit(tol=1e-14)
+    low, high = np.exp(glm.conf_int(0.05)[0])
+    assert mle.poisson(counts).conf_int(0.95)["rate"] == pytest.approx((low, high), rel=1e-10)
+    # one count of 3: the plain Wald interval was (-0.39, 6.39)
+    z = stats.norm.ppf(0.975)
+    expected = 3 * np.exp(np.array([-1, 1]) * z / np.sqrt(3))  # se(log rate) = 1/sqrt(N rate)
+    assert mle.poisson([3]).conf_int()["rate"] == pytest.approx(tuple(expected), rel=1e-12)
+
+
+def test_intervals_of_a_probability_are_wald_on_the_logit_scale_as_a_logistic_glm():
+    sm = pytest.importorskip("statsmodels.api")
+    from scipy.special import expit
+
+    y = np.array([1, 1, 0])  # p = 2/3 from three tosses: the plain interval was [0.13, 1.20]
+    glm = sm.GLM(y, np.ones((3, 1)), sm.families.Binomial()).fit(tol=1e-14)
+    expected = tuple(expit(glm.conf_int(0.05)[0]))
+    assert mle.bernoulli(y).conf_int()["p"] == pytest.approx(expected, rel=1e-10)
+    assert mle.binomial(2, 3).conf_int()["p"] == pytest.approx(expected, rel=1e-10)
+    cat = mle.categorical([0, 0, 1, 2])  # probs[1] = 1/4: the plain interval went below 0
+    low, high = cat.conf_int()["probs"]
+    glm = sm.GLM(np.array([0, 1, 0, 0]), np.ones((4, 1)), sm.families.Binomial()).fit(tol=1e-14)
+    assert (low[1], high[1]) == pytest.approx(tuple(expit(glm.conf_int(0.05)[0])), rel=1e-10)
+    assert (low > 0).all() and (high < 1).all()
+
+
+def test_variance_intervals_are_positive_and_unbounded_entries_symmetric():
+    x = np.array([1.5, 2.5, 3.5])  # the plain variance interval was [-0.400, 1.734]
+    est = mle.normal(x)
+    v, z = np.var(x), stats.norm.ppf(0.975)
+    ci = est.conf_int()
+    # log scale: Var log v = (2 v^2 / N) / v^2 = 2 / N
+    assert ci["variance"] == pytest.approx(v * np.exp(np.array([-1, 1]) * z * np.sqrt(2 / 3)))
+    assert ci["mean"] == pytest.approx(x.mean() + np.array([-1, 1]) * z * np.sqrt(v / 3))
+    text = est.report()
+    assert "Intervals of variance on the log scale" in text and "mean" not in text.splitlines()[-1]
+    # regression coefficients are unbounded: plain Wald (as statsmodels); the variance is not
+    reg = mle.linear_regression([1.0, 2.0, 3.0, 4.0], [1.0, 3.0, 2.0, 5.0])
+    low, high = reg.conf_int()["coef"]
+    assert high - reg.params["coef"] == pytest.approx(reg.params["coef"] - low)
+    assert reg.conf_int()["variance"][0] > 0
+
+
+def test_numerical_intervals_respect_the_bounds():
+    x = np.array([0.5, 1.2, 0.3, 2.0, 0.9, 2.6])
+    est = mle.numerical(
+        lambda t, d: np.log(t[0]) - t[0] * d, x, {"rate": 1.0}, bounds={"rate": (0, None)}
+    )
+    assert est.conf_int()["rate"] == pytest.approx(mle.exponential(x).conf_int()["rate"], rel=1e-6)
+    both = mle.numerical(
+        lambda t, d: stats.binom.logpmf(d, 10, t[0]), np.array([1, 0, 2]), [0.5], [(0, 1)]
+    )
+    low, high = both.conf_int()["theta"]
+    assert 0 < low[0] < both.params["theta"][0] < high[0] < 1
+    assert "logit scale" in both.report()

@@ -41,15 +41,23 @@ def _estimate(
     x: np.ndarray,
     params: dict,
     method: str,
+    bounds: list[tuple[float, float]],
     scale: np.ndarray | None = None,
 ) -> Estimate:
     """The :class:`Estimate` of ``fit`` on ``x`` (n,): covariance ``asymptotic_covariance / N``
     (in units of ``scale`` (k,) where given, so that it may leave float64's range while the
-    standard errors do not) and the log-likelihood summed from ``log_prob``."""
+    standard errors do not), the log-likelihood summed from ``log_prob``, and the
+    parameter space ``bounds``, one (low, high) per scalar entry."""
     n = x.size
     loglik = fit.log_prob(x[:, None]).sum()
     cov = fit.asymptotic_covariance(scale) / n
-    return Estimate(params, cov, loglik, n, method, cov_scale=scale)
+    return Estimate(params, cov, loglik, n, method, bounds=np.array(bounds), cov_scale=scale)
+
+
+# Parameter spaces of the scalar entries, for intervals that stay inside them.
+REAL = (-np.inf, np.inf)
+POSITIVE = (0.0, np.inf)
+UNIT = (0.0, 1.0)
 
 
 def _boundary(est: Estimate, at: np.ndarray, what: Callable[[], str]) -> Estimate:
@@ -108,7 +116,7 @@ def bernoulli(x) -> Estimate:
             f"such as {x[bad][0]:g}"
         )
     fit = _fit(Bernoulli(), x)
-    est = _estimate(fit, x, {"p": fit.probs[0]}, "Bernoulli maximum likelihood")
+    est = _estimate(fit, x, {"p": fit.probs[0]}, "Bernoulli maximum likelihood", [UNIT])
     p, k = fit.probs[0], float(x.sum())
     return _boundary(
         est,
@@ -153,7 +161,9 @@ def binomial(k, n) -> Estimate:
     p = fit.probs[0]
     loglik = stats.binom.logpmf(k, n, p).sum()
     cov = fit.asymptotic_covariance() / total
-    est = Estimate({"p": p}, cov, loglik, total, "Binomial maximum likelihood")
+    est = Estimate(
+        {"p": p}, cov, loglik, total, "Binomial maximum likelihood", bounds=np.array([UNIT])
+    )
     successes = f"{k.sum():g} successes in {total:g} trials"
     return _boundary(
         est,
@@ -181,15 +191,15 @@ def poisson(x) -> Estimate:
     >>> est = mle.poisson([5, 0, 1, 1, 0, 3, 2, 3, 4, 1])
     >>> est.params["rate"], round(est.stderr["rate"], 4)
     (2.0, 0.4472)
-    >>> low, high = est.conf_int(0.95)["rate"]
+    >>> low, high = est.conf_int(0.95)["rate"]  # Wald on the log scale: inside (0, inf)
     >>> print(f"95% interval ({low:.3f}, {high:.3f})")
-    95% interval (1.123, 2.877)
+    95% interval (1.290, 3.100)
     """
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "poisson")
     nonnegative_integers(x, "counts", "poisson")
     fit = _fit(Poisson(), x)
-    est = _estimate(fit, x, {"rate": fit.rate[0]}, "Poisson maximum likelihood")
+    est = _estimate(fit, x, {"rate": fit.rate[0]}, "Poisson maximum likelihood", [POSITIVE])
     high = stats.chi2.ppf(0.975, 2) / (2 * x.size)  # the exact (Garwood) bound at 0 counts
     return _boundary(
         est,
@@ -241,7 +251,7 @@ def exponential(x) -> Estimate:
         )
     method = "Exponential maximum likelihood"
     # in units of the rate: Var = rate^2 / N leaves float64's range beyond rates of 1e154
-    return _estimate(fit, x, {"rate": rate}, method, np.array([rate]))
+    return _estimate(fit, x, {"rate": rate}, method, [POSITIVE], np.array([rate]))
 
 
 def normal(x) -> Estimate:
@@ -287,7 +297,7 @@ def normal(x) -> Estimate:
     params = {"mean": fit.mean[0], "variance": fit.variance[0]}
     # in units of (sd, variance): Var(variance) = 2 variance^2 / N overflows beyond 1e154
     scale = np.array([np.sqrt(fit.variance[0]), fit.variance[0]])
-    return _estimate(fit, x, params, "Normal maximum likelihood", scale)
+    return _estimate(fit, x, params, "Normal maximum likelihood", [REAL, POSITIVE], scale)
 
 
 def multivariate_normal(X) -> Estimate:
@@ -359,12 +369,15 @@ def multivariate_normal(X) -> Estimate:
     cov[:d, :d] = corr / n
     cov[d:, d:] = cov_S.reshape(d * d, d * d)
     scale = np.concatenate([sd, np.outer(sd, sd).ravel()])
+    diagonal = np.eye(d, dtype=bool).ravel()
+    bounds = np.array([REAL] * d + [POSITIVE if on else REAL for on in diagonal])
     return Estimate(
         {"mean": mean, "covariance": S},
         cov,
         loglik,
         n,
         "Multivariate normal maximum likelihood",
+        bounds=bounds,
         cov_scale=scale,
     )
 
@@ -412,13 +425,11 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
         at_least(names.size, 1, "categorical")
         categories, codes = np.unique(names.astype(str), return_inverse=True)
         fit = _fit(Categorical(categories.size), codes.astype(np.float64))
-        est = _estimate(fit, codes.astype(np.float64), {"probs": fit.probs[0]}, "")
-        named = Estimate(
-            est.params,
-            est.cov,
-            est.loglik,
-            est.n,
-            "Categorical maximum likelihood",
+        K = categories.size
+        est = _estimate(fit, codes.astype(np.float64), {"probs": fit.probs[0]}, "", [UNIT] * K)
+        named = dataclasses.replace(
+            est,
+            method="Categorical maximum likelihood",
             labels=tuple(f"probs[{c}]" for c in categories),
         )
         return _categorical_boundary(named, fit.probs[0], names.size, list(categories))
@@ -429,7 +440,8 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     if x.max() >= K:
         raise ValueError(f"categorical: label {x.max():g} is not below n_categories={K}")
     fit = _fit(Categorical(K), x)
-    est = _estimate(fit, x, {"probs": fit.probs[0]}, "Categorical maximum likelihood")
+    method = "Categorical maximum likelihood"
+    est = _estimate(fit, x, {"probs": fit.probs[0]}, method, [UNIT] * K)
     return _categorical_boundary(est, fit.probs[0], x.size, list(range(K)))
 
 

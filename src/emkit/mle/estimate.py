@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 Value = float | np.ndarray
 Bounds = (
@@ -245,6 +245,47 @@ def _representable(full: np.ndarray, scaled: np.ndarray) -> bool:
     return bool(np.all(np.isfinite(values) & (values >= np.finfo(np.float64).tiny)))
 
 
+def bounded_wald(
+    est: np.ndarray, se: np.ndarray, q: float, bounds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wald intervals ``est -+ q * se`` (each (k,)) that stay inside ``bounds`` (k, 2).
+
+    An entry bounded on one side is taken to the log of its distance from the bound, one
+    bounded on both to the logit of its position between them; the interval on that scale,
+    with the delta-method error (``se / distance``, ``se / (w u (1 - u))``), is mapped back.
+    NaN where the estimate lies on a bound (no such scale there).
+    """
+    lo, hi = bounds[:, 0], bounds[:, 1]
+    low, high = est - q * se, est + q * se
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        above = np.isfinite(lo) & ~np.isfinite(hi)
+        d = est - lo
+        low = np.where(above, lo + d * np.exp(-q * se / d), low)
+        high = np.where(above, lo + d * np.exp(q * se / d), high)
+        below = ~np.isfinite(lo) & np.isfinite(hi)
+        d = hi - est
+        low = np.where(below, hi - d * np.exp(q * se / d), low)
+        high = np.where(below, hi - d * np.exp(-q * se / d), high)
+        both = np.isfinite(lo) & np.isfinite(hi)
+        w = hi - lo
+        u = (est - lo) / w
+        spread = q * se / (w * u * (1 - u))
+        low = np.where(both, lo + w * special.expit(special.logit(u) - spread), low)
+        high = np.where(both, lo + w * special.expit(special.logit(u) + spread), high)
+    inside = (est > lo) | ~np.isfinite(lo)
+    inside &= (est < hi) | ~np.isfinite(hi)
+    return np.where(inside, low, np.nan), np.where(inside, high, np.nan)
+
+
+def _scale_name(lo: float, hi: float) -> str:
+    """The scale :func:`bounded_wald` takes an entry bounded by ``lo`` and ``hi`` to."""
+    if np.isfinite(lo) and np.isfinite(hi):
+        return "logit" if (lo, hi) == (0.0, 1.0) else f"logit((value - {lo:g}) / {hi - lo:g})"
+    if np.isfinite(lo):
+        return "log" if lo == 0 else f"log(value - {lo:g})"
+    return f"log({hi:g} - value)"
+
+
 @dataclass(frozen=True, eq=False)
 class Estimate:
     """A point estimate with its asymptotic covariance.
@@ -266,6 +307,10 @@ class Estimate:
         One line saying what was estimated, printed above the table.
     labels : names of the k scalar entries, for the rows of :meth:`summary` (e.g. ``probs[red]``
         or a regressor's column name); ``rate``, ``coef[0]``, ``covariance[0,1]`` when None.
+    bounds : array of shape (k, 2), optional
+        The parameter space of each scalar entry, (low, high) with -inf / inf where
+        unbounded (a rate's is (0, inf), a probability's (0, 1)); None: all unbounded. The
+        Wald intervals of entries with a finite bound respect it (see :meth:`conf_int`).
     cov_scale : array of shape (k,) of positive numbers, optional
         Units in which ``cov`` is given: the covariance is ``cov * outer(cov_scale,
         cov_scale)``. For covariances whose entries leave float64's range while the standard
@@ -283,7 +328,7 @@ class Estimate:
     >>> print(est.summary().round(4).to_string())
                estimate  std_err       z  p_value  ci_low  ci_high
     parameter
-    rate            0.8   0.3266  2.4495   0.0143  0.1599   1.4401
+    rate            0.8   0.3266  2.4495   0.0143  0.3594   1.7807
     >>> mean_wait = est.transform(lambda rate: 1 / rate, "mean")
     >>> round(mean_wait.params["mean"], 4), round(mean_wait.stderr["mean"], 4)
     (1.25, 0.5103)
@@ -295,6 +340,7 @@ class Estimate:
     n: int
     method: str = "Maximum likelihood"
     labels: tuple[str, ...] | None = None
+    bounds: np.ndarray | None = None
     cov_scale: np.ndarray | None = None
     _labels: list[str] = field(init=False, repr=False)
 
@@ -314,9 +360,14 @@ class Estimate:
             else:
                 scale.flags.writeable = False
         cov.flags.writeable = False
+        bounds = None
+        if self.bounds is not None:
+            bounds = np.array(self.bounds, dtype=np.float64).reshape(k, 2)
+            bounds.flags.writeable = False
         object.__setattr__(self, "params", params)
         object.__setattr__(self, "cov", cov)
         object.__setattr__(self, "cov_scale", scale)
+        object.__setattr__(self, "bounds", bounds)
         object.__setattr__(self, "loglik", float(self.loglik))
         object.__setattr__(self, "n", int(self.n))
         labels = row_labels(params) if self.labels is None else [str(v) for v in self.labels]
@@ -343,19 +394,40 @@ class Estimate:
         the large-sample distribution of an MLE."""
         return "z", stats.norm
 
+    def _bounds(self) -> np.ndarray:
+        if self.bounds is None:
+            return np.tile([-np.inf, np.inf], (self.cov.shape[0], 1))
+        return self.bounds
+
     def conf_int(self, level: float = 0.95) -> dict[str, tuple[Value, Value]]:
-        """Wald intervals ``estimate -+ q_{(1+level)/2} * std_err``, shaped like the parameters:
-        q the standard normal quantile (Student's t on ``df_resid`` degrees of freedom for a
-        regression with the unbiased variance, see :class:`RegressionEstimate`)."""
+        """Wald intervals, shaped like the parameters, that stay inside the parameter space.
+
+        For an unbounded entry, ``estimate -+ q_{(1+level)/2} * std_err`` with q the standard
+        normal quantile (Student's t on ``df_resid`` degrees of freedom for a regression with
+        the unbiased variance, see :class:`RegressionEstimate`). For an entry with a bound (see
+        ``bounds``: a rate, a variance, a probability) the same interval is taken on the scale
+        where the parameter is unbounded and mapped back: the log for a positive parameter
+        (``rate * exp(-+ q * se / rate)``), the logit for a probability; such an interval is
+        not symmetric about the estimate and never leaves the parameter space. NaN for an
+        estimate on its bound.
+        """
         if not 0 < level < 1:
             raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
-        z = self._reference()[1].ppf((1 + level) / 2)
-        se = self.stderr
-        out = {}
-        for name, value in self.params.items():
-            low, high = value - z * se[name], value + z * se[name]
-            out[name] = (low, high) if np.ndim(value) else (float(low), float(high))
-        return out
+        q = self._reference()[1].ppf((1 + level) / 2)
+        low, high = bounded_wald(flatten(self.params), flatten(self.stderr), q, self._bounds())
+        lows, highs = unflatten(low, self.params), unflatten(high, self.params)
+        return {name: (lows[name], highs[name]) for name in self.params}
+
+    def _bounded_note(self) -> str | None:
+        """A line naming the entries whose intervals respect a bound, and on what scale."""
+        groups: dict[str, list[str]] = {}
+        for label, (lo, hi) in zip(self._labels, self._bounds(), strict=True):
+            if np.isfinite(lo) or np.isfinite(hi):
+                groups.setdefault(_scale_name(lo, hi), []).append(label)
+        if not groups:
+            return None
+        parts = [f"of {', '.join(labels)} on the {scale} scale" for scale, labels in groups.items()]
+        return f"Intervals {'; '.join(parts)}: Wald there, mapped back into the parameter space"
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """One row per scalar parameter entry, as statsmodels prints them.
@@ -363,9 +435,11 @@ class Estimate:
         Returns
         -------
         DataFrame indexed by ``rate``, ``coef[0]``, ... with columns ``estimate``, ``std_err``,
-        ``z`` and ``p_value`` (the Wald test of a zero value) and ``ci_low``, ``ci_high``. For
-        a regression with the unbiased variance the statistic is ``t``, referred to Student's
-        t on ``df_resid`` degrees of freedom, as statsmodels' OLS and R's ``lm`` print it.
+        ``z`` and ``p_value`` (the Wald test of a zero value) and ``ci_low``, ``ci_high``
+        (:meth:`conf_int`: inside the parameter space, so not symmetric for a bounded entry;
+        ``attrs["intervals"]`` says which and on what scale). For a regression with the
+        unbiased variance the statistic is ``t``, referred to Student's t on ``df_resid``
+        degrees of freedom, as statsmodels' OLS and R's ``lm`` print it.
         """
         est = flatten(self.params)
         se = flatten(self.stderr)
@@ -385,6 +459,9 @@ class Estimate:
             index=pd.Index(self._labels, name="parameter"),
         )
         frame.attrs.update(method=self.method, n=self.n, loglik=self.loglik, level=level)
+        note = self._bounded_note()
+        if note is not None:
+            frame.attrs["intervals"] = note
         return frame
 
     def __str__(self) -> str:
@@ -395,7 +472,8 @@ class Estimate:
 
         Numbers are printed as statsmodels prints its parameter tables (``forg``): estimates
         with 4 decimals, the other columns with 3, and 4 (3) significant digits in exponent
-        notation beyond 1e4 or below 1e-4; p-values with 3 decimals.
+        notation beyond 1e4 or below 1e-4; p-values with 3 decimals. A line under the table
+        names the intervals that respect a bound of the parameter space.
         """
         table = self.summary(level)
         alpha = 1 - level
@@ -420,6 +498,7 @@ class Estimate:
             for name, row in zip(table.index, rows, strict=True)
         ]
         rule = max(len(line) for line in lines)
+        note = [table.attrs["intervals"]] if "intervals" in table.attrs else []
         return "\n".join(
             [
                 *self._header(),
@@ -428,6 +507,7 @@ class Estimate:
                 "-" * rule,
                 *lines[1:],
                 "=" * rule,
+                *note,
                 *self._footer(),
             ]
         )
@@ -460,7 +540,8 @@ class Estimate:
 
         Returns
         -------
-        Estimate with one parameter ``name``, ``cov = J cov J^T``, the same ``loglik`` and ``n``.
+        Estimate with one parameter ``name``, ``cov = J cov J^T``, the same ``loglik`` and ``n``;
+        unbounded (its intervals are plain Wald intervals).
         """
         theta = flatten(self.params)
         value = np.asarray(g(**self.params), dtype=np.float64)

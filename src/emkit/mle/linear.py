@@ -108,7 +108,9 @@ def linear_regression(
     The system is solved in units of a power of two of y and of unit-length columns, and the
     covariance kept in units of the standard errors, so that estimates and standard errors of
     data at 1e-200 or 1e200 are those at 1, rescaled; a coefficient or noise variance beyond
-    float64's range is refused.
+    float64's range is refused. Intervals of the coefficients are plain Wald intervals (as
+    statsmodels'), that of the variance is taken on the log scale (see
+    :meth:`Estimate.conf_int`).
 
     Parameters
     ----------
@@ -264,12 +266,14 @@ def linear_regression(
     method = "Linear regression maximum likelihood" + (
         " (variance RSS/(N - p))" if variance == "unbiased" else ""
     )
+    bounds = np.array([(-np.inf, np.inf)] * p + [(0.0, np.inf)])
     return RegressionEstimate(
         params,
         cov,
         loglik,
         n,
         method,
+        bounds=bounds,
         cov_scale=cov_scale,
         rss=float(rss_s * unit_y * unit_y),
         df_resid=df,

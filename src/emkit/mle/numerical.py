@@ -84,7 +84,8 @@ def numerical(
     start : array of shape (k,), or a dict mapping names to floats to name the parameters
         (``theta`` still arrives as an array in the dict's order).
     bounds : optional (low, high) per parameter, None (or a None end) for no bound; or a dict
-        by name.
+        by name. The Wald intervals of a bounded parameter stay inside its bounds (see
+        :meth:`Estimate.conf_int`).
     grad : optional callable ``grad(theta, data)`` returning the gradient of the total
         log-likelihood, shape (k,).
     n : the number of observations, reported as the estimate's ``n``. By default the length
@@ -295,5 +296,6 @@ def numerical(
         total(theta),
         n,
         "Numerical maximum likelihood",
+        bounds=box,
         cov_scale=h if info is not None else None,
     )
