@@ -612,3 +612,51 @@ def test_numerical_intervals_respect_the_bounds():
     low, high = both.conf_int()["theta"]
     assert 0 < low[0] < both.params["theta"][0] < high[0] < 1
     assert "logit scale" in both.report()
+
+
+# ---- log-likelihoods of huge counts ----------------------------------------------------------
+
+
+def test_poisson_loglik_of_huge_counts_matches_mpmath():
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 50
+
+    def exact(counts):
+        rate = mp.mpf(sum(counts)) / len(counts)
+        return float(sum(k * mp.log(rate) - rate - mp.loggamma(k + 1) for k in map(mp.mpf, counts)))
+
+    # k log(rate) - rate - log k! cancels terms of 4e19 at 2**60 (the old result was 0.0)
+    for counts in ([2**60, 2**60 + 2**10], [10**15, 3 * 10**15 + 7, 0], [0, 1, 17, 40, 3]):
+        assert mle.poisson(counts).loglik == pytest.approx(exact(counts), rel=1e-13)
+    assert mle.poisson([2**60, 2**60 + 2**10]).loglik == pytest.approx(-43.4267079, rel=1e-9)
+    # and scipy's own on ordinary counts
+    rng = np.random.default_rng(2)
+    x = rng.poisson(40.0, 300)
+    assert mle.poisson(x).loglik == pytest.approx(
+        stats.poisson.logpmf(x, x.mean()).sum(), rel=1e-13
+    )
+
+
+def test_binomial_loglik_of_huge_trials_matches_mpmath():
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 60
+
+    def exact(k, n):
+        p = mp.mpf(sum(k)) / sum(n)
+        return float(
+            sum(
+                mp.loggamma(ni + 1)
+                - mp.loggamma(ki + 1)
+                - mp.loggamma(ni - ki + 1)
+                + ki * mp.log(p)
+                + (ni - ki) * mp.log(1 - p)
+                for ki, ni in zip(map(mp.mpf, k), map(mp.mpf, n), strict=True)
+            )
+        )
+
+    for k, n in (
+        ([2**53 + 1], [2**54]),
+        ([3, 0, 10], [10, 10, 10]),
+        ([10**12, 7], [3 * 10**12, 20]),
+    ):
+        assert mle.binomial(k, n).loglik == pytest.approx(exact(k, n), rel=1e-12)
