@@ -4,6 +4,7 @@ import math
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import optimize, stats
 
@@ -660,3 +661,40 @@ def test_binomial_loglik_of_huge_trials_matches_mpmath():
         ([10**12, 7], [3 * 10**12, 20]),
     ):
         assert mle.binomial(k, n).loglik == pytest.approx(exact(k, n), rel=1e-12)
+
+
+# ---- categorical: missing values and declared categories -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        pd.Series(["a", pd.NA, "b", "a"], dtype="string"),
+        pd.Series(["a", None, "b", "a"], dtype="string"),
+        pd.Series(["a", None, "b"]),
+        np.array(["a", np.nan, "b"], dtype=object),
+        pd.Series(pd.Categorical(["a", None, "b"])),
+    ],
+    ids=["string-NA", "string-None", "object-None", "object-NaN", "categorical-NaN"],
+)
+def test_categorical_refuses_missing_values(x):
+    with pytest.raises(ValueError, match="missing value.*drop them first"):
+        mle.categorical(x)
+
+
+def test_categorical_keeps_declared_categories_that_never_occur():
+    s = pd.Series(pd.Categorical(["c", "a", "a"], categories=["c", "b", "a"]))
+    with pytest.warns(DegenerateFitWarning, match=r"probs\[b\] = 0.*\[0, 0\.7076\]"):
+        est = mle.categorical(s)
+    np.testing.assert_allclose(est.params["probs"], [1 / 3, 0, 2 / 3])  # declared order
+    assert est.summary().index.tolist() == ["probs[c]", "probs[b]", "probs[a]"]
+    assert est.loglik == pytest.approx(np.log(1 / 3) + 2 * np.log(2 / 3))
+    p = np.array([1 / 3, 2 / 3])
+    np.testing.assert_allclose(est.stderr["probs"][[0, 2]], np.sqrt(p * (1 - p) / 3))
+    assert np.isnan(est.stderr["probs"][1])
+    assert stats.binomtest(0, 3).proportion_ci().high == pytest.approx(0.7076, abs=1e-4)
+    with pytest.warns(DegenerateFitWarning):
+        same = mle.categorical(s.array, n_categories=3)  # a bare Categorical, K given
+    np.testing.assert_allclose(same.params["probs"], est.params["probs"])
+    with pytest.raises(ValueError, match="declares 3 categories"):
+        mle.categorical(s, n_categories=2)

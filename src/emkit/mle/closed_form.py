@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import special, stats
 
 from emkit.checks import at_least, finite_array, nonnegative_integers
@@ -140,12 +141,12 @@ def _binomial_loglik(k: np.ndarray, n: np.ndarray, p: float) -> float:
     return float(values.sum() + edges.sum())
 
 
-def _boundary(est: Estimate, at: np.ndarray, what: Callable[[], str]) -> Estimate:
+def _boundary(est: Estimate, at: np.ndarray, what: Callable[[], str], depth: int = 1) -> Estimate:
     """``est`` with NaN variances for the scalar parameters ``at`` (bool, one per row of its
     covariance) that lie on the boundary of their space, where the Fisher information gives a
     standard error of 0 and a Wald interval of one point, neither valid; a
     DegenerateFitWarning says ``what()`` (which estimate, and the exact interval to use),
-    composed only then."""
+    composed only then; ``depth`` counts the frames between the public function and here."""
     if not at.any():
         return est
     cov = np.array(est.cov, dtype=float, copy=True)
@@ -155,7 +156,7 @@ def _boundary(est: Estimate, at: np.ndarray, what: Callable[[], str]) -> Estimat
         f"{what()}: on the boundary of the parameter space its Wald standard error (0) and "
         "interval are not valid, so they are NaN",
         DegenerateFitWarning,
-        stacklevel=3,
+        stacklevel=2 + depth,
     )
     return dataclasses.replace(est, cov=cov)
 
@@ -464,8 +465,16 @@ def multivariate_normal(X) -> Estimate:
     )
 
 
+def _declared(x) -> pd.Categorical | None:
+    """``x`` as a pandas Categorical when it declares its categories (a Categorical, or a
+    Series of dtype ``category``), else None."""
+    if isinstance(getattr(x, "dtype", None), pd.CategoricalDtype):
+        return pd.Categorical(x)
+    return None
+
+
 def categorical(x, n_categories: int | None = None) -> Estimate:
-    r"""MLE of category probabilities from integer labels.
+    r"""MLE of category probabilities from integer labels, names or a pandas categorical.
 
     :math:`\hat p_k = N_k / N`,
     :math:`\operatorname{Cov}\hat p = (\operatorname{diag} p - pp^\top)/N`
@@ -474,13 +483,18 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     Parameters
     ----------
     x : array of shape (n,) of integer labels 0, 1, ..., K - 1; or of names (strings), the K
-        categories being the distinct names in sorted order.
-    n_categories : K; ``max(x) + 1`` when None (integer labels only).
+        categories being the distinct names in sorted order; or a pandas ``Categorical`` (or
+        Series of dtype ``category``), whose declared categories, in their order, are the K
+        categories, observed or not. Missing values (None, NaN, ``pd.NA``) are refused.
+    n_categories : K; ``max(x) + 1`` when None (integer labels only; for a pandas
+        categorical it must equal the number of its categories).
 
     Returns
     -------
     Estimate with parameter ``probs`` of shape (K,); its rows are named ``probs[name]`` for
-    named categories.
+    named categories. A category never observed has the estimate 0, on the boundary of the
+    parameter space: its Wald error is NaN, and a DegenerateFitWarning gives its exact
+    interval.
 
     Examples
     --------
@@ -493,28 +507,40 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     >>> mle.categorical(["red", "blue", "red", "red"]).summary().index.tolist()
     ['probs[blue]', 'probs[red]']
     """
+    declared = _declared(x)
+    if declared is not None:
+        if declared.ndim != 1:
+            raise ValueError(f"x must be 1-dimensional, got shape {declared.shape}")
+        codes = np.asarray(declared.codes)
+        if (codes < 0).any():
+            raise ValueError(
+                f"x has {int((codes < 0).sum())} missing value(s) (NaN); drop them first"
+            )
+        categories = [str(c) for c in declared.categories]
+        if n_categories is not None and int(n_categories) != len(categories):
+            raise ValueError(
+                f"n_categories={n_categories}, but the categorical declares "
+                f"{len(categories)} categories ({', '.join(categories)}); leave n_categories "
+                "out, or set the categories with pd.Categorical(x, categories=[...])"
+            )
+        return _named_categorical(codes, categories)
     names = np.asarray(x)
     if names.dtype.kind in "OUS":
         names = names.ravel() if names.ndim == 2 and names.shape[1] == 1 else names
         if names.ndim != 1:
             raise ValueError(f"x must be 1-dimensional, got shape {names.shape}")
-        if any(v is None or (isinstance(v, float) and v != v) for v in names):
-            raise ValueError("x has missing values (None or NaN); drop them first")
+        missing = pd.isna(names)
+        if missing.any():
+            raise ValueError(
+                f"x has {int(missing.sum())} missing value(s) (None, NaN or pd.NA); drop them first"
+            )
         if n_categories is not None:
             raise ValueError(
-                "n_categories counts integer labels; named categories are the distinct names"
+                "n_categories counts integer labels; named categories are the distinct names "
+                "(a pandas Categorical declares categories that need not occur)"
             )
-        at_least(names.size, 1, "categorical")
-        categories, codes = np.unique(names.astype(str), return_inverse=True)
-        fit = _fit(Categorical(categories.size), codes.astype(np.float64))
-        K = categories.size
-        est = _estimate(fit, codes.astype(np.float64), {"probs": fit.probs[0]}, "", [UNIT] * K)
-        named = dataclasses.replace(
-            est,
-            method="Categorical maximum likelihood",
-            labels=tuple(f"probs[{c}]" for c in categories),
-        )
-        return _categorical_boundary(named, fit.probs[0], names.size, list(categories))
+        distinct, codes = np.unique(names.astype(str), return_inverse=True)
+        return _named_categorical(codes, list(distinct))
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "categorical")
     nonnegative_integers(x, "labels (0, 1, ..., K - 1)", "categorical")
@@ -524,14 +550,30 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     fit = _fit(Categorical(K), x)
     method = "Categorical maximum likelihood"
     est = _estimate(fit, x, {"probs": fit.probs[0]}, method, [UNIT] * K)
-    return _categorical_boundary(est, fit.probs[0], x.size, list(range(K)))
+    return _categorical_boundary(est, fit.probs[0], x.size, list(range(K)), 2)
 
 
-def _categorical_boundary(est: Estimate, probs: np.ndarray, n: int, names: list) -> Estimate:
-    """:func:`_boundary` for the categories whose probability is 0 or 1."""
+def _named_categorical(codes: np.ndarray, categories: list[str]) -> Estimate:
+    """The categorical estimate of integer ``codes`` (n,) into ``categories``, its rows named
+    ``probs[name]``."""
+    at_least(codes.size, 1, "categorical")
+    codes = np.asarray(codes, dtype=np.float64).ravel()
+    K = len(categories)
+    fit = _fit(Categorical(K), codes)
+    method = "Categorical maximum likelihood"
+    est = _estimate(fit, codes, {"probs": fit.probs[0]}, method, [UNIT] * K)
+    named = dataclasses.replace(est, labels=tuple(f"probs[{c}]" for c in categories))
+    return _categorical_boundary(named, fit.probs[0], codes.size, categories, 3)
+
+
+def _categorical_boundary(
+    est: Estimate, probs: np.ndarray, n: int, names: list, depth: int
+) -> Estimate:
+    """:func:`_boundary` for the categories whose probability is 0 or 1 (``depth`` frames
+    below the public function)."""
     at = (probs == 0.0) | (probs == 1.0)
     parts = [
         f"probs[{names[j]}] = {probs[j]:g}: {_exact_proportion(round(probs[j] * n), n)}"
         for j in np.flatnonzero(at)
     ]
-    return _boundary(est, at, lambda: "; ".join(parts))
+    return _boundary(est, at, lambda: "; ".join(parts), depth)
