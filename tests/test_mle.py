@@ -698,3 +698,44 @@ def test_categorical_keeps_declared_categories_that_never_occur():
     np.testing.assert_allclose(same.params["probs"], est.params["probs"])
     with pytest.raises(ValueError, match="declares 3 categories"):
         mle.categorical(s, n_categories=2)
+
+
+# ---- models without coefficients, and names from DataFrames ----------------------------------
+
+
+def test_linear_regression_without_columns_is_the_normal_with_mean_zero():
+    y = np.array([1.0, 2, 3, 4, 6])
+    est = mle.linear_regression(np.empty((5, 0)), y, fit_intercept=False)
+    v = np.mean(y**2)  # closed form: y ~ N(0, v)
+    assert est.params["coef"].shape == (0,)
+    assert est.params["variance"] == pytest.approx(v)
+    assert est.stderr["variance"] == pytest.approx(v * np.sqrt(2 / 5))
+    assert est.loglik == pytest.approx(stats.norm.logpdf(y, 0, np.sqrt(v)).sum())
+    assert "variance" in est.report()
+
+
+def test_dataframe_columns_name_rows_and_messages():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"height": rng.normal(size=30), "weight": rng.normal(size=30)})
+    y = 1 + X["height"] - X["weight"] + rng.normal(size=30)
+    est = mle.linear_regression(X, y)
+    assert est.summary().index.tolist() == ["intercept", "height", "weight", "variance"]
+    with pytest.raises(ValueError, match="double is a linear combination of intercept, height"):
+        mle.linear_regression(X.assign(double=2 * X["height"]), y)
+    mv = mle.multivariate_normal(X)
+    assert mv.summary().index.tolist()[:3] == [
+        "mean[height]",
+        "mean[weight]",
+        "covariance[height,height]",
+    ]
+    with pytest.raises(ValueError, match="column.s. n are constant; drop them"):
+        mle.multivariate_normal(X.assign(n=1.0))
+    with pytest.raises(
+        ValueError, match="rank 2 < 3.: sum is a linear combination of height, weight"
+    ):
+        mle.multivariate_normal(X.assign(sum=X["height"] + X["weight"] + 3))
+
+
+def test_binomial_shape_mismatch_names_k_and_n():
+    with pytest.raises(ValueError, match=r"k has shape \(3,\) and n has shape \(2,\); give n"):
+        mle.binomial([1, 2, 3], [5, 5])

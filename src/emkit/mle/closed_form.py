@@ -28,7 +28,11 @@ from emkit.distributions.normal import Normal
 from emkit.distributions.poisson import Poisson
 from emkit.exceptions import DegenerateFitWarning
 from emkit.mle.estimate import Estimate
-from emkit.mle.linear import linear_regression  # noqa: F401  (was defined here)
+from emkit.mle.linear import (
+    column_names,
+    dependent_columns,
+    linear_regression,  # noqa: F401  (was defined here)
+)
 
 
 def _fit(family: Any, x: np.ndarray) -> Any:
@@ -227,7 +231,14 @@ def binomial(k, n) -> Estimate:
     >>> est.params["p"], est.n, round(est.stderr["p"], 4)
     (0.4, 30, 0.0894)
     """
-    k, n = np.broadcast_arrays(np.atleast_1d(k).astype(np.float64), np.atleast_1d(n))
+    k, n = np.atleast_1d(k), np.atleast_1d(n)
+    try:
+        k, n = np.broadcast_arrays(k.astype(np.float64), n)
+    except ValueError:
+        raise ValueError(
+            f"binomial: k has shape {k.shape} and n has shape {n.shape}; give n as one number "
+            "(the same trials in every batch) or one per value of k"
+        ) from None
     k = finite_array(k, "k", 1)
     n = finite_array(n, "n", 1)
     nonnegative_integers(k, "k", "binomial")
@@ -394,11 +405,19 @@ def multivariate_normal(X) -> Estimate:
 
     Parameters
     ----------
-    X : array of shape (n, d) with n > d and linearly independent columns.
+    X : array of shape (n, d) with n > d and linearly independent columns; a DataFrame's
+        column names name the rows of :meth:`~Estimate.summary` (``mean[height]``,
+        ``covariance[height,weight]``) and the columns in messages.
 
     Returns
     -------
     Estimate with parameters ``mean`` of shape (d,) and ``covariance`` of shape (d, d).
+
+    Raises
+    ------
+    ValueError
+        When the sample covariance is singular: the message names the constant columns, or
+        those that are linear combinations of others.
 
     Examples
     --------
@@ -414,6 +433,8 @@ def multivariate_normal(X) -> Estimate:
     >>> est.stderr["mean"].round(3)
     array([0.072, 0.097])
     """
+    named = getattr(X, "columns", None) is not None
+    names = column_names(X, np.shape(X)[1] if np.ndim(X) == 2 else 1)
     X = finite_array(X, "X", 2)
     n, d = X.shape
     at_least(n, d + 1, f"multivariate_normal in {d} dimensions")
@@ -425,10 +446,11 @@ def multivariate_normal(X) -> Estimate:
             f"multivariate_normal: values as large as {np.abs(X).max():.3g} overflow float64 "
             "when squared (the covariance is inf); rescale the data first"
         )
-    if (sd == 0).any():
+    constant = np.flatnonzero(sd == 0)
+    if constant.size:
         raise ValueError(
-            "multivariate_normal: the sample covariance is singular "
-            "(some columns are constant or linearly dependent)"
+            "multivariate_normal: the sample covariance is singular: column(s) "
+            f"{', '.join(names[j] for j in constant)} are constant; drop them"
         )
     # In units of the standard deviations: the correlation matrix and its Cholesky factor,
     # so that covariances beyond 1e154 (whose products leave float64) keep their errors.
@@ -441,9 +463,10 @@ def multivariate_normal(X) -> Estimate:
     # a conditional variance below d * eps of the column's own is singular to working accuracy
     tol = np.sqrt(d * np.finfo(np.float64).eps)
     if L is None or np.min(np.diag(L)) < tol:
+        dependence = dependent_columns((X - mean) / sd, names, rcond=tol)
         raise ValueError(
-            "multivariate_normal: the sample covariance is singular "
-            "(some columns are constant or linearly dependent)"
+            "multivariate_normal: the sample covariance is singular: "
+            f"{dependence or 'the columns are linearly dependent'}"
         )
     logdet = 2 * (np.log(sd).sum() + np.log(np.diag(L)).sum())
     loglik = -0.5 * n * (d * LOG_2PI + logdet + d)
@@ -454,12 +477,18 @@ def multivariate_normal(X) -> Estimate:
     scale = np.concatenate([sd, np.outer(sd, sd).ravel()])
     diagonal = np.eye(d, dtype=bool).ravel()
     bounds = np.array([REAL] * d + [POSITIVE if on else REAL for on in diagonal])
+    labels = None
+    if named:
+        labels = tuple(
+            [f"mean[{a}]" for a in names] + [f"covariance[{a},{b}]" for a in names for b in names]
+        )
     return Estimate(
         {"mean": mean, "covariance": S},
         cov,
         loglik,
         n,
         "Multivariate normal maximum likelihood",
+        labels=labels,
         bounds=bounds,
         cov_scale=scale,
     )

@@ -635,7 +635,8 @@ class RegressionEstimate(Estimate):
         if np.isfinite(self.r2):
             fit += f"    R-squared: {self.r2:.6g}    Adj. R-squared: {self.adj_r2:.6g}"
         lines.append(fit)
-        lines.append(f"Condition number (unit columns): {self.condition_number:.3g}")
+        if np.isfinite(self.condition_number):
+            lines.append(f"Condition number (unit columns): {self.condition_number:.3g}")
         if self.nfev:
             lines.append(f"{self.message} ({self.nfev} evaluations of f)")
         return lines

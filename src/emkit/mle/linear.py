@@ -14,7 +14,8 @@ from emkit.mle.estimate import CONDITION_WARN, ConditionWarning, RegressionEstim
 _EPS = np.finfo(np.float64).eps
 
 
-def _column_names(X: Any, p: int) -> list[str]:
+def column_names(X: Any, p: int) -> list[str]:
+    """The names of the p columns of ``X``: a DataFrame's column names, else ``X[:, j]``."""
     columns = getattr(X, "columns", None)
     if columns is not None and len(columns) == p:
         return [str(c) for c in columns]
@@ -44,7 +45,7 @@ def _scaled_qr(A: np.ndarray, rcond: float | None):
     Q, R, perm = linalg.qr(As, mode="economic", pivoting=True)  # As[:, perm] = Q R
     diag = np.abs(np.diag(R))
     tol = (max(n, p) * _EPS) if rcond is None else rcond
-    rank = int(np.sum(diag > tol * diag[0]))
+    rank = int(np.sum(diag > tol * diag[0])) if p else 0
     return Q, R, perm, scale, rank
 
 
@@ -59,6 +60,19 @@ def _dependence(perm: np.ndarray, rank: int, labels: list[str]) -> str:
         f"{'is a linear combination' if one else 'are linear combinations'} of "
         f"{', '.join(basis)}; drop {'it' if one else 'them'}"
     )
+
+
+def dependent_columns(A: np.ndarray, labels: list[str], rcond: float | None = None) -> str | None:
+    """Which columns of ``A`` (n, p), named ``labels``, are linear combinations of the others,
+    as a sentence ending in what to do; None when they are linearly independent at the
+    relative tolerance ``rcond`` (see :func:`linear_regression`)."""
+    zero = np.flatnonzero(column_norms(A) == 0)
+    if zero.size:
+        return f"column(s) {', '.join(labels[j] for j in zero)} are all zero; drop them"
+    _, _, perm, _, rank = _scaled_qr(A, rcond)
+    if rank == A.shape[1]:
+        return None
+    return "the columns are linearly dependent " + _dependence(perm, rank, labels)
 
 
 def _refine(
@@ -114,7 +128,9 @@ def linear_regression(
 
     Parameters
     ----------
-    X : array of shape (n, d) or (n,); a DataFrame's column names are used in messages.
+    X : array of shape (n, d) or (n,); a DataFrame's column names label the rows of
+        :meth:`~Estimate.summary` and name the columns in messages. d may be 0: with
+        ``fit_intercept=False`` the model is then :math:`y \sim N(0, \sigma^2)`.
     y : array of shape (n,).
     fit_intercept : whether to estimate an intercept. When False there is no ``intercept``
         parameter.
@@ -164,7 +180,8 @@ def linear_regression(
     >>> print(round(ols.stderr["coef"][0], 4))
     0.0494
     """
-    names = _column_names(X, np.shape(X)[1] if np.ndim(X) == 2 else 1)
+    named = getattr(X, "columns", None) is not None
+    names = column_names(X, np.shape(X)[1] if np.ndim(X) == 2 else 1)
     X = finite_array(X, "X", 2)
     y = finite_array(y, "y", 1)
     if X.shape[0] != y.size:
@@ -181,20 +198,24 @@ def linear_regression(
     # at 1e-200 or 1e200 are then those at 1, rescaled.
     unit_y = np.float64(power_of_two(np.max(np.abs(y))))
     ys = y / unit_y
-    zero = np.flatnonzero(column_norms(A) == 0)
-    if zero.size:
-        raise ValueError(
-            f"linear_regression: column(s) {', '.join(labels[j] for j in zero)} are all "
-            "zero and the columns of the design matrix are linearly dependent; drop them"
-        )
-    Q, R, perm, scale, rank = _scaled_qr(A, rcond)
-    if rank < p:
-        raise ValueError(
-            "linear_regression: the columns of the design matrix are linearly dependent "
-            + _dependence(perm, rank, labels)
-        )
-    sv = linalg.svdvals(R)
-    cond = float(sv[0] / sv[-1])
+    if p:
+        zero = np.flatnonzero(column_norms(A) == 0)
+        if zero.size:
+            raise ValueError(
+                f"linear_regression: column(s) {', '.join(labels[j] for j in zero)} are all "
+                "zero and the columns of the design matrix are linearly dependent; drop them"
+            )
+        Q, R, perm, scale, rank = _scaled_qr(A, rcond)
+        if rank < p:
+            raise ValueError(
+                "linear_regression: the columns of the design matrix are linearly dependent "
+                + _dependence(perm, rank, labels)
+            )
+        sv = linalg.svdvals(R)
+        cond = float(sv[0] / sv[-1])
+    else:  # no coefficients: y ~ N(0, sigma^2)
+        Q, R, perm, scale = np.zeros((n, 0)), np.zeros((0, 0)), np.zeros(0, int), np.ones(0)
+        cond = np.nan
     if cond > CONDITION_WARN:
         warnings.warn(
             f"linear_regression: the design matrix is ill-conditioned (condition number "
@@ -207,8 +228,9 @@ def linear_regression(
 
     beta = np.empty(p)  # coefficients of ys
     beta[perm] = linalg.solve_triangular(R, Q.T @ ys) / scale[perm]
-    for _ in range(2):
-        beta = _refine(A, ys, beta, R, perm, scale)
+    if p:
+        for _ in range(2):
+            beta = _refine(A, ys, beta, R, perm, scale)
     resid = ys.astype(np.longdouble) - A.astype(np.longdouble) @ beta.astype(np.longdouble)
     rss_s = float(resid @ resid)  # RSS / unit_y**2
 
@@ -273,6 +295,7 @@ def linear_regression(
         loglik,
         n,
         method,
+        labels=(*labels, "variance") if named else None,
         bounds=bounds,
         cov_scale=cov_scale,
         rss=float(rss_s * unit_y * unit_y),
