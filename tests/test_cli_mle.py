@@ -369,6 +369,9 @@ def test_formulas_run_no_code(real):
         linear_terms("y ~ x1 * x2 - x3")
 
 
+# ---- extreme scales, names, options that do not apply ----------------------------------------
+
+
 def test_gamma_of_tiny_values_has_the_fisher_errors(tmp_path, capsys):
     from scipy import special, stats
 
@@ -383,3 +386,73 @@ def test_gamma_of_tiny_values_has_the_fisher_errors(tmp_path, capsys):
     se = np.sqrt(np.diag(np.linalg.inv(info)))
     assert rows["shape"][:2] == pytest.approx([a, se[0]], rel=5e-4)  # 3.257, 2.195
     assert rows["rate"][:2] == pytest.approx([b * 1e100, se[1] * 1e100], rel=5e-4)
+
+
+def test_linear_names_dependent_terms_by_the_formula(real):
+    path, _ = real
+    with pytest.raises(DataError, match=r"I\(2 \* x2\) is a linear combination of intercept, x2"):
+        run_mle(["linear", str(path), "--formula", "z ~ x2 + I(2 * x2)"])
+
+
+def test_a_text_regressor_gets_advice_for_regressions(real):
+    path, _ = real
+    with pytest.raises(DataError, match="'species' is not numeric.*code the categories as 0/1"):
+        run_mle(["linear", str(path), "--formula", "z ~ species"])
+    with pytest.raises(DataError, match="'species' is not numeric.*categorical takes names"):
+        run_mle(["poisson", str(path), "--column", "species"])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["poisson", "--column", "k", "--trials", "3"],
+            "--trials applies to binomial, not poisson",
+        ),
+        (["normal", "--column", "t", "--formula", "y ~ t"], "--formula applies to the regressions"),
+        (["linear", "--formula", "z ~ x2", "--start", "a=1"], "--start applies to nonlinear"),
+        (["linear", "--formula", "z ~ x2", "--y", "z", "--x", "t"], "--formula or --y and --x"),
+        (["poisson", "--columns", "k,t"], "--columns applies to multivariate_normal"),
+        (["nonlinear", "--formula", "y ~ a*t", "--start", "a=1", "--x", "t"], "linear, not non"),
+        (["gamma", "--column", "g", "--variance", "mle"], "--variance applies to the regressions"),
+    ],
+)
+def test_options_that_do_not_apply_are_refused(real, argv, message):
+    path, _ = real
+    family, *rest = argv
+    with pytest.raises(DataError, match=message) as caught:
+        run_mle([family, str(path), *rest])
+    if "takes" in str(caught.value) and family == "poisson":
+        assert str(caught.value).endswith("poisson takes --column")
+
+
+def test_multivariate_normal_names_a_constant_column(tmp_path):
+    path = tmp_path / "c.csv"
+    pd.DataFrame({"x": [1.0, 2.0, 4.0], "n": [1, 1, 1]}).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"column\(s\) n are constant"):
+        run_mle(["multivariate_normal", str(path)])
+
+
+def test_whole_numbers_with_a_missing_value_name_categories_as_integers(tmp_path, capsys):
+    path = tmp_path / "g.csv"
+    path.write_text("g,h\n1,a\n2,b\n,c\n2,d\n")  # read as float: 1.0, 2.0, NaN, 2.0
+    assert run_mle(["categorical", str(path), "--column", "g"]) == 0
+    rows = table_rows(capsys.readouterr().out)
+    assert list(rows) == ["probs[1]", "probs[2]"]
+    assert rows["probs[1]"][0] == pytest.approx(1 / 3, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "formula, header, names",
+    [("z ~ 1", "z ~ 1", ["intercept", "variance"]), ("z ~ 0", "z ~ 0", ["variance"])],
+)
+def test_formulas_without_terms(real, capsys, formula, header, names):
+    path, frame = real
+    assert run_mle(["linear", str(path), "--formula", formula]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].endswith(f": {header}")
+    rows = table_rows(out)
+    assert list(rows) == names
+    z = frame["z"].to_numpy()
+    mean = z.mean() if "intercept" in names else 0.0
+    assert rows["variance"][0] == pytest.approx(np.mean((z - mean) ** 2), abs=5e-5)

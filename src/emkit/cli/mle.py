@@ -25,6 +25,17 @@ ONE_COLUMN = ("bernoulli", "binomial", "poisson", "exponential", "gamma", "norma
 MANY_COLUMNS = ("multivariate_normal",)
 REGRESSIONS = ("linear", "nonlinear")
 FAMILIES = (*ONE_COLUMN, *MANY_COLUMNS, *REGRESSIONS)
+# Each option (its argparse dest): its flag and the families it applies to.
+OPTIONS = {
+    "column": ("--column", (*ONE_COLUMN, *MANY_COLUMNS)),
+    "columns": ("--columns", MANY_COLUMNS),
+    "trials": ("--trials", ("binomial",)),
+    "formula": ("--formula", REGRESSIONS),
+    "response": ("--y", ("linear",)),
+    "regressors": ("--x", ("linear",)),
+    "start": ("--start", ("nonlinear",)),
+    "variance": ("--variance", REGRESSIONS),
+}
 
 
 # What the command uses, loaded while Ctrl-C is held (emkit.cli.main).
@@ -90,10 +101,7 @@ def run(args: argparse.Namespace) -> int:
     frame = read_raw(args.data, args.sep, args.decimal).rename(columns=str)
     if frame.shape[0] == 0:
         raise DataError(f"{args.data}: the table is empty (no rows)")
-    if args.variance is not None and args.family not in REGRESSIONS:
-        raise DataError(
-            f"--variance applies to the regressions ({', '.join(REGRESSIONS)}), not {args.family}"
-        )
+    check_options(args)
     if args.family in REGRESSIONS:
         estimate, where = regression(args, frame)
     elif args.family in MANY_COLUMNS:
@@ -103,6 +111,23 @@ def run(args: argparse.Namespace) -> int:
     print(where)
     print(estimate.report(args.level))
     return 0
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """DataError for an option given that ``args.family`` does not use, naming those it does."""
+    for dest, (flag, families) in OPTIONS.items():
+        if getattr(args, dest, None) is None or args.family in families:
+            continue
+        which = ", ".join(families)
+        if families == REGRESSIONS:
+            which = f"the regressions ({which})"
+        own = [f for f, fams in OPTIONS.values() if args.family in fams]
+        raise DataError(
+            f"{flag} applies to {which}, not {args.family}; {args.family} takes "
+            f"{', '.join(own) if own else 'none of the family options'}"
+        )
+    if args.family == "linear" and args.formula and (args.response or args.regressors):
+        raise DataError("linear takes --formula or --y and --x, not both")
 
 
 def _names(frame: pd.DataFrame) -> str:
@@ -130,8 +155,9 @@ def _complete(frame: pd.DataFrame, path) -> pd.DataFrame:
     return kept
 
 
-def _numbers(frame: pd.DataFrame, path) -> np.ndarray:
-    """The columns as float64 (booleans as 0/1); DataError naming a text column."""
+def _numbers(frame: pd.DataFrame, path, what: str) -> np.ndarray:
+    """The columns as float64 (booleans as 0/1); DataError naming a text column and, after
+    ``what`` (the family), what to do."""
     import numpy as np
     import pandas as pd
 
@@ -139,9 +165,17 @@ def _numbers(frame: pd.DataFrame, path) -> np.ndarray:
         column = frame[name]
         if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
             example = column.dropna().iloc[0] if column.notna().any() else column.iloc[0]
+            if what in REGRESSIONS:
+                hint = (
+                    f"{what} regression takes numeric columns: code the categories as 0/1 "
+                    "columns in the file (one per category but one)"
+                )
+            elif what in MANY_COLUMNS:
+                hint = f"{what} takes numeric columns; choose them with --columns"
+            else:
+                hint = f"{what} takes numbers (emkit mle categorical takes names)"
             raise DataError(
-                f"{path}: column {name!r} is not numeric (e.g. {str(example)!r}); "
-                "categorical takes names"
+                f"{path}: column {name!r} is not numeric (e.g. {str(example)!r}); {hint}"
             )
     return frame.to_numpy(dtype=np.float64)
 
@@ -157,8 +191,6 @@ def one_column(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
     """A family of one variable, from ``--column`` (or the one numeric column)."""
     from emkit import mle
 
-    if args.columns:
-        raise DataError(f"{args.family} takes one column: use --column, not --columns")
     if args.column:
         column = args.column
         _columns(frame, [column], args.data)
@@ -180,18 +212,25 @@ def one_column(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
     values = _complete(frame[[column]], args.data)[column]
     if args.family == "categorical":
         return categorical(values, where), where
-    x = _numbers(values.to_frame(), args.data)[:, 0]
+    x = _numbers(values.to_frame(), args.data, args.family)[:, 0]
     if args.family == "gamma":
         return _fit(gamma, where, x), where
     return _fit(getattr(mle, args.family), where, x), where
 
 
 def categorical(values: pd.Series, where: str) -> Estimate:
-    """Category probabilities, one row per distinct value (sorted), named by it."""
+    """Category probabilities, one row per distinct value (sorted), named by it; a column of
+    whole numbers (float because of a missing value) by the numbers, a categorical column
+    (Parquet's dictionary columns) by its declared categories, observed or not."""
+    import numpy as np
     import pandas as pd
 
     from emkit import mle
 
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return _fit(mle.categorical, where, values)
+    if pd.api.types.is_float_dtype(values) and (values == np.round(values)).all():
+        values = values.astype(np.int64)
     codes, categories = pd.factorize(values, sort=True)
     estimate = _fit(mle.categorical, where, codes, len(categories))
     return dataclasses.replace(estimate, labels=tuple(f"probs[{c}]" for c in categories))
@@ -211,7 +250,7 @@ def binomial(args: argparse.Namespace, frame: pd.DataFrame, column: str) -> Esti
         n = None
         used = [column, trials]
     data = _complete(_columns(frame, used, args.data), args.data)
-    values = _numbers(data, args.data)
+    values = _numbers(data, args.data, "binomial")
     k = values[:, 0]
     if n is None:
         n = values[:, 1]
@@ -261,6 +300,8 @@ def gamma(x: np.ndarray) -> Estimate:
 
 def multivariate(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate, str]:
     """A multivariate normal of ``--columns`` (default: every numeric column)."""
+    import pandas as pd
+
     from emkit import mle
     from emkit.cli.fit import parse_list
     from emkit.cli.table import is_number
@@ -273,10 +314,10 @@ def multivariate(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimat
         names = [c for c in frame.columns if is_number(frame[c])]
     data = _complete(_columns(frame, names, args.data), args.data)
     where = f"{args.data}: columns {', '.join(names)}"
-    estimate = _fit(mle.multivariate_normal, where, _numbers(data, args.data))
-    labels = [f"mean[{c}]" for c in names]
-    labels += [f"covariance[{a},{b}]" for a in names for b in names]
-    return dataclasses.replace(estimate, labels=tuple(labels)), where
+    values = _numbers(data, args.data, "multivariate_normal")
+    # a DataFrame: the estimate names its rows and the columns in messages by the names
+    estimate = _fit(mle.multivariate_normal, where, pd.DataFrame(values, columns=names))
+    return estimate, where
 
 
 def regression(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate, str]:
@@ -309,6 +350,7 @@ def regression(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
 
 def linear(args, frame, response: str, terms: list[str], intercept: bool):
     import numpy as np
+    import pandas as pd
 
     from emkit import mle
     from emkit.cli.formula import linear_term
@@ -318,7 +360,7 @@ def linear(args, frame, response: str, terms: list[str], intercept: bool):
     used = [response, *(t for t in terms if t not in expressions)]
     used += [n for e in expressions.values() for n in e.names if n not in used]
     data = _complete(_columns(frame, list(dict.fromkeys(used)), args.data), args.data)
-    values = _numbers(data, args.data)
+    values = _numbers(data, args.data, "linear")
     by_name = {name: values[:, j] for j, name in enumerate(data.columns)}
     design = np.empty((len(values), len(terms)))
     for j, term in enumerate(terms):
@@ -335,17 +377,20 @@ def linear(args, frame, response: str, terms: list[str], intercept: bool):
                 f"{args.data}: the term {term} is not finite on {int(bad.sum())} row(s) "
                 f"(the first where {at}); change the term or leave those rows out"
             )
-    where = f"{args.data}: {response} ~ {' + '.join(terms)}" + ("" if intercept else " + 0")
+    right = " + ".join(terms) or ("1" if intercept else "0")
+    if terms and not intercept:
+        right += " + 0"
+    where = f"{args.data}: {response} ~ {right}"
+    # a DataFrame of the terms: the estimate names its rows, and dependent columns, by them
     estimate = _fit(
         mle.linear_regression,
         where,
-        design,
+        pd.DataFrame(design, columns=terms),
         by_name[response],
         intercept,
         variance=args.variance or "mle",
     )
-    labels = (["intercept"] if intercept else []) + list(terms) + ["variance"]
-    return dataclasses.replace(estimate, labels=tuple(labels)), where
+    return estimate, where
 
 
 def parse_start(spec: str) -> dict[str, float]:
@@ -377,7 +422,7 @@ def nonlinear(args, frame, response: str, expression, start: dict[str, float]):
             f"--start {','.join(f'{n}=1' for n in [*start, *absent])}"
         )
     data = _complete(_columns(frame, [response, *columns], args.data), args.data)
-    values = _numbers(data, args.data)
+    values = _numbers(data, args.data, "nonlinear")
     x = {name: values[:, j + 1] for j, name in enumerate(columns)}
     names = list(start)
 
