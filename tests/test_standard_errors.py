@@ -252,6 +252,20 @@ def test_bootstrap_of_kmeans_and_bad_arguments():
         emkit.bootstrap(km, x, kind="jackknife")
     with pytest.raises(ValueError, match="no fitted attribute"):
         emkit.bootstrap(km, x, parameters=["means_"])
+    # k-means is no generative model: nothing to draw parametric replicates from
+    with pytest.raises(ValueError, match="KMeans has no sample method.*'nonparametric'"):
+        emkit.bootstrap(km, x, kind="parametric", n_boot=5)
+
+
+def test_weighted_bootstrap_needs_a_fit_that_takes_weights():
+    class Unweighted(emkit.KMeans):
+        def fit(self, X, y=None):
+            return super().fit(X)
+
+    x = _well_separated(100)
+    model = Unweighted(2, random_state=0).fit(x)
+    with pytest.raises(ValueError, match="sample_weight, which Unweighted.fit does not take"):
+        emkit.bootstrap(model, x, kind="weighted", n_boot=5)
 
 
 def test_bootstrap_checks_x_against_the_fit_and_says_why_refits_fail():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -146,6 +147,17 @@ def bootstrap(
             "the parametric bootstrap draws X from the model and cannot draw y; use "
             "kind='nonparametric' or 'weighted' for a supervised fit"
         )
+    if kind == "parametric" and not callable(getattr(model, "sample", None)):
+        raise ValueError(
+            f"kind='parametric' draws data from the fitted model, and {type(model).__name__} "
+            "has no sample method (it is not a generative model); use kind='nonparametric' "
+            "or 'weighted'"
+        )
+    if kind == "weighted" and not _takes_weights(model):
+        raise ValueError(
+            f"kind='weighted' refits with sample_weight, which {type(model).__name__}.fit "
+            "does not take; use kind='nonparametric'"
+        )
     if int(n_boot) < 2:
         raise ValueError(f"n_boot must be at least 2; got {n_boot}")
     extract = _extractors(model, parameters)
@@ -214,6 +226,17 @@ def bootstrap(
         )
     replicates = {name: np.stack([r[name] for r in kept]) for name in extract}
     return BootstrapResult(estimates, replicates, kind, len(results) - len(kept))
+
+
+def _takes_weights(model) -> bool:
+    """Whether ``model.fit`` takes ``sample_weight`` (or any keyword)."""
+    try:
+        parameters = inspect.signature(model.fit).parameters
+    except (TypeError, ValueError):
+        return True  # no signature to read: let the refits say
+    return "sample_weight" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
 
 
 def _entropy(random_state) -> int | None:
