@@ -43,6 +43,21 @@ def test_tree_cuts_equal_mclusts_hclass_on_iris():
         assert adjusted_rand_score(expected[:, k - 1], labels) == 1.0
 
 
+@pytest.mark.parametrize("name", ["faithful", "repeats3"])
+def test_tree_is_mclusts_merge_for_merge(name):
+    # R: h <- hc(x, modelName = "VVV", use = "SVD"), its merges and hclass(h, 1:9)
+    # (benchmarks/mclust/hc_reference.R). Old Faithful has 16 pairs of equal rows, repeats3
+    # most rows two to five times: merges of equal rows cost exactly the same, and mclust
+    # takes the last of the cheapest pairs in its order of slots, which moves groups as they
+    # merge.
+    x = _read(f"{name}.csv").astype(float)
+    _, heads, merges = hierarchical.tree(x)
+    np.testing.assert_array_equal(merges, _read(f"hc_{name}_merges.csv") - 1)
+    expected = _read(f"hc_{name}_hclass.csv") - 1
+    for k in range(1, 10):
+        np.testing.assert_array_equal(hierarchical.cut(heads, merges, k), expected[:, k - 1])
+
+
 def test_quantile_classes_equal_mclusts_qclass():
     waiting = _read("faithful.csv")[:, 1].astype(float)
     expected = _read("faithful_waiting_qclass.csv")
@@ -90,24 +105,35 @@ def test_large_data_use_a_fixed_subset():
 
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="needs R with mclust")
-def test_tree_equals_live_mclust_on_fresh_data(tmp_path):
+@pytest.mark.parametrize("data", ["fresh", "repeated"])
+def test_tree_equals_live_mclust(tmp_path, data):
     status = subprocess.run(
         ["Rscript", "-e", "library(mclust)"], capture_output=True, check=False
     ).returncode
     if status != 0:
         pytest.skip("R has no mclust")
-    x = np.random.default_rng(5).normal(size=(120, 3)) @ np.diag([1.0, 2.0, 0.5])
-    x[:40] += 3.0
-    np.savetxt(tmp_path / "x.csv", x, delimiter=",")
+    rng = np.random.default_rng(5)
+    if data == "fresh":
+        x = rng.normal(size=(120, 3)) @ np.diag([1.0, 2.0, 0.5])
+        x[:40] += 3.0
+        fmt = "%.18e"
+    else:  # 50 rows at two decimals, drawn 150 times: tied costs from the first merge on
+        base = np.round(rng.normal(size=(50, 3)) + np.repeat([[0.0], [3.0]], 25, axis=0), 2)
+        x = base[rng.integers(0, 50, 150)]
+        fmt = "%.2f"
+    np.savetxt(tmp_path / "x.csv", x, delimiter=",", fmt=fmt)
     script = (
         f"library(mclust); x <- as.matrix(read.csv('{tmp_path / 'x.csv'}', header=FALSE));"
-        f"write.csv(hclass(hc(x, use='SVD'), 2:6), '{tmp_path / 'cl.csv'}', row.names=FALSE)"
+        "h <- hc(x, use='SVD');"
+        f"write.csv(t(unclass(h)[, ]), '{tmp_path / 'merges.csv'}', row.names=FALSE);"
+        f"write.csv(hclass(h, 2:6), '{tmp_path / 'cl.csv'}', row.names=FALSE)"
     )
     subprocess.run(["Rscript", "-e", script], check=True, capture_output=True)
-    expected = pd.read_csv(tmp_path / "cl.csv").to_numpy()
     _, heads, merges = hierarchical.tree(x)
+    np.testing.assert_array_equal(merges, pd.read_csv(tmp_path / "merges.csv").to_numpy() - 1)
+    expected = pd.read_csv(tmp_path / "cl.csv").to_numpy()
     for j, k in enumerate(range(2, 7)):
-        assert adjusted_rand_score(expected[:, j], hierarchical.cut(heads, merges, k)) == 1.0
+        np.testing.assert_array_equal(hierarchical.cut(heads, merges, k), expected[:, j] - 1)
 
 
 def _with_zero_weight_rows(x: np.ndarray, extra: np.ndarray, seed: int):

@@ -14,8 +14,15 @@ where :math:`\alpha` (the data's total variance per row and feature) and :math:`
 keep small groups' costs finite. The tree is built on the data as mclust's default
 ``hcUse = "SVD"`` transforms them (Scrucca and Raftery, 2015): columns centred and scaled to
 unit variance, rotated onto their principal axes and divided by the square roots of the
-singular values. Above ``SUBSET`` rows the tree is built on a sample of that many rows (mclust
-does the same with a random sample; here the sample is fixed, so the start never depends on
+singular values.
+
+The merges follow mclust's Fortran ``hcvvv`` (:func:`agglomerate`): where costs tie, as they
+do wherever rows repeat, the pair merged is the one ``hcvvv`` picks. Costs that are equal only
+in exact arithmetic (congruent groups on a regular grid) are ordered by rounding, in mclust
+too, and may be ordered otherwise here.
+
+Above ``SUBSET`` rows the tree is built on a sample of that many rows (mclust does the same
+with a random sample; here the sample is fixed, so the start never depends on
 ``random_state``). One-dimensional data are cut at quantiles instead, as mclust's ``qclass``.
 """
 
@@ -28,6 +35,9 @@ import numpy as np
 
 SUBSET = 2000  # mclust.options("subset")
 SAMPLE_SEED = 20151  # the fixed sample of rows above SUBSET
+EPS = float(np.finfo(float).eps)  # hcvvv's EPSMAX, the least alpha
+FLMAX = float(np.finfo(float).max)  # hcvvv's largest cost
+RTHALF = 0.7071067811865476  # hcvvv's sqrt(1/2)
 _CACHE: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 _CACHE_SIZE = 4
 
@@ -56,30 +66,73 @@ def _terms(count: np.ndarray, trace: np.ndarray, logdet: np.ndarray, p: int, alp
     return count * np.log(det + spread)
 
 
-def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
-    """The merges of model-based (VVV) agglomeration of rows ``z`` (n, p), in order.
+def trace_alpha(z: np.ndarray) -> float:
+    """mclust's :math:`\alpha`: ``traceW(z / sqrt(n p))``, at least machine epsilon.
 
-    Each merge ``(i, j)`` joins the groups headed by rows i and j into the group headed by i.
-    Every row starts as its own group, equal rows too (as ``hc`` calls ``hcVVV``).
+    Summed in the order of mclust's Fortran ``mcltrw`` (row by row for the means, then column
+    by column) with reference BLAS, so that on the same ``z`` it is the same double.
     """
     n, p = z.shape
-    heads = np.arange(n)
-    alpha = max(float(((z - z.mean(axis=0)) ** 2).sum()) / (n * p), np.finfo(float).eps)
-    active = np.zeros(n, dtype=bool)
-    active[np.unique(heads)] = True
-    count = np.bincount(heads, minlength=n).astype(float)
-    mean = z.copy()
+    x = z / np.sqrt(n * p)
+    fac = 1.0 / np.sqrt(n)
+    u = np.cumsum(fac * x, axis=0)[-1]  # sqrt(n) * column means, accumulated row by row
+    centred = x + (-fac) * u
+    columns = np.cumsum(centred * centred, axis=0)[-1]
+    return max(float(np.cumsum(columns)[-1]), EPS)
+
+
+def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
+    """The merges of model-based (VVV) agglomeration of rows ``z`` (n, p), in mclust's order.
+
+    Each merge ``(i, j)``, ``i < j``, joins the group labelled i and the group labelled j into
+    the group labelled i, a group's label being its smallest row. Every row starts as its own
+    group, equal rows too (as ``hc`` calls ``hcVVV``). This follows mclust's Fortran ``hcvvv``
+    (mclust 5.4.7 to 6.1.3) step for step where its choice depends on more than the costs'
+    values:
+
+    - Ties, which are exact wherever rows repeat. ``hcvvv`` keeps the groups in slots
+      ``0..m-1`` and the costs of pairs ``(i, j)``, ``i < j``, packed column by column; it
+      merges the pair that comes last among the cheapest in that order (it scans with ``<=``),
+      puts the union in slot i and moves the group in the last slot m-1 into slot j.
+    - The union's term: the one computed with its cost where the pair holds the previous union
+      (``hcvvv`` keeps it from that row), else ``cost + (t_i + t_j)`` as ``hcvvv`` rebuilds it.
+    - Costs of two single rows, summed in ``hcvvv``'s order.
+
+    Other costs are the same values computed in another order (means and determinants here,
+    scaled sums and Givens rotations there): pairs whose costs differ by rounding only (a
+    regular grid, whose distances repeat) are ordered by rounding, in mclust too, whose choice
+    then depends on the BLAS that R uses.
+
+    Each column's cheapest entry is cached (the last of its minima), so a merge costs one row
+    of new costs and a scan of the m cached minima, plus a rescan of the columns whose cached
+    entry the merge changed.
+    """
+    n, p = z.shape
+    alpha = trace_alpha(z)
+    count = np.ones(n)
+    mean = np.array(z, dtype=float)
     scatter = np.zeros((n, p, p))
     trace = np.zeros(n)
-    logdet = np.full(n, -np.inf)
-    term = np.where(active, _terms(np.maximum(count, 1.0), trace, logdet, p, alpha), 0.0)
+    term = np.full(n, np.log(alpha))  # a single row: t = log(alpha)
+    label = np.arange(n)
 
-    def costs(i: int, others: np.ndarray) -> np.ndarray:
+    def single_terms(i: int, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(t, trace) of row i with each row ``others``, in hcvvv's arithmetic for two rows:
+        v = (x_i - x_j) / sqrt(2), trace = v.v summed left to right, t = 2 log((trace + alpha)
+        / 2) (no determinant, even where p = 1)."""
+        v = (mean[i] - mean[others]) * RTHALF  # (m, p)
+        tr = v[:, 0] * v[:, 0]
+        for c in range(1, p):
+            tr = tr + v[:, c] * v[:, c]
+        return 2.0 * np.log((tr + alpha) / 2.0), tr
+
+    def pair_terms(i: int, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(t, trace) of the union of the group in slot i with each group in ``others``."""
         ni, nk = count[i], count[others]
         nik = ni + nk
         delta = mean[others] - mean[i]  # (m, p)
         factor = ni * nk / nik
-        tr = trace[i] + trace[others] + factor * np.einsum("kp,kp->k", delta, delta)
+        tr = (trace[i] + trace[others]) + factor * np.einsum("kp,kp->k", delta, delta)
         ld = np.full(others.shape[0], -np.inf)
         big = nik > p
         if big.any():
@@ -87,60 +140,78 @@ def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
             w += factor[big, None, None] * delta[big, :, None] * delta[big, None, :]
             sign, value = np.linalg.slogdet(w / nik[big, None, None])
             ld[big] = np.where(sign > 0, value, -np.inf)
-        return _terms(nik, tr, ld, p, alpha) - term[i] - term[others]
+        return _terms(nik, tr, ld, p, alpha), tr
 
-    index = np.flatnonzero(active)
-    m = index.shape[0]
-    cost = np.full((n, n), np.inf)
-    if m > 1:
-        # Pairs of singletons (or duplicate groups): costs from distances, in blocks.
-        for start in range(0, m, 512):
-            rows = index[start : start + 512]
-            for r in rows:
-                cost[r, index] = costs(int(r), index)
-                cost[r, r] = np.inf
-    best = np.full(n, np.inf)
-    partner = np.zeros(n, dtype=int)
-    first = cost[index] if m < n else cost  # no (n, n) copy where every row is a group
-    best[index] = first.min(axis=1)
-    partner[index] = first.argmin(axis=1)
+    def pair_costs(t: np.ndarray, i: int, others: np.ndarray) -> np.ndarray:
+        # hcvvv's d = t_ij - (t_i + t_j), symmetric in i and j; a cost that is not a number
+        # (overflow) counts as the largest double, hcvvv's FLMAX.
+        d = t - (term[i] + term[others])
+        return np.where(np.isnan(d), FLMAX, np.minimum(d, FLMAX))
+
+    cost = np.full((n, n), np.inf)  # cost[i, j] of the groups in slots i and j
+    for i in range(n - 1):
+        others = np.arange(i + 1, n)
+        cost[i, others] = cost[others, i] = pair_costs(single_terms(i, others)[0], i, others)
+
+    # Column j's cheapest entry among rows i < j: its value and the last row that has it.
+    colmin = np.full(n, np.inf)
+    colarg = np.zeros(n, dtype=int)
+
+    def rescan(columns: np.ndarray, m: int) -> None:
+        block = cost[columns, :m]  # column k's entries, read along row k (cost is symmetric)
+        block[np.arange(m) >= columns[:, None]] = np.inf
+        colmin[columns] = block.min(axis=1)
+        colarg[columns] = m - 1 - block[:, ::-1].argmin(axis=1)
+
+    rescan(np.arange(n), n)
     merges = []
-    for _ in range(m - 1):
-        a = int(np.argmin(best))
-        b = int(partner[a])
-        i, j = min(a, b), max(a, b)
-        merges.append((i, j))
-        # The union takes row i's place; j leaves.
+    m = n  # groups left, in slots 0..m-1
+    last = -1  # slot of the previous union
+    last_terms, last_traces = np.empty(n), np.empty(n)  # of its unions with every slot
+    while m > 1:
+        j = m - 1 - int(np.argmin(colmin[:m][::-1]))  # the last column holding the minimum
+        i = int(colarg[j])
         ni, nj = count[i], count[j]
         nij = ni + nj
         delta = mean[j] - mean[i]
-        scatter[i] = scatter[i] + scatter[j] + (ni * nj / nij) * np.outer(delta, delta)
-        trace[i] = np.trace(scatter[i])
-        mean[i] = (ni * mean[i] + nj * mean[j]) / nij
-        count[i] = nij
-        if nij > p:
-            sign, value = np.linalg.slogdet(scatter[i] / nij)
-            logdet[i] = value if sign > 0 else -np.inf
-        term[i] = _terms(np.array([nij]), trace[i : i + 1], logdet[i : i + 1], p, alpha)[0]
-        active[j] = False
-        cost[j, :] = cost[:, j] = np.inf
-        best[j] = np.inf
-        others = np.flatnonzero(active)
-        others = others[others != i]
-        if others.shape[0] == 0:
+        if last < 0:  # the first merge, of two rows
+            t_ij, tr_ij = (a[j - i - 1] for a in single_terms(i, np.arange(i + 1, n)))
+        elif last in (i, j):
+            t_ij, tr_ij = last_terms[i + j - last], last_traces[i + j - last]
+        else:
+            t_ij = cost[i, j] + (term[i] + term[j])
+            tr_ij = (trace[i] + trace[j]) + (ni * nj / nij) * float(delta @ delta)
+        merges.append((int(min(label[i], label[j])), int(max(label[i], label[j]))))
+        scatter[i] += scatter[j] + (ni * nj / nij) * np.outer(delta, delta)
+        mean[i] += (nj / nij) * delta  # exact where the groups' means are equal
+        count[i], trace[i], term[i] = nij, tr_ij, t_ij
+        label[i] = min(label[i], label[j])
+        m -= 1
+        if j != m:  # the group in the last slot moves into slot j, with its costs
+            count[j], mean[j], scatter[j] = count[m], mean[m], scatter[m]
+            trace[j], term[j], label[j] = trace[m], term[m], label[m]
+            cost[j, :m] = cost[m, :m]
+            cost[:m, j] = cost[:m, m]
+            cost[j, j] = np.inf
+        cost[m, :] = cost[:, m] = np.inf
+        colmin[m] = np.inf
+        if m == 1:
             break
-        row = costs(i, others)
-        cost[i, others] = cost[others, i] = row
-        best[i] = row.min()
-        partner[i] = others[int(row.argmin())]
-        # Rows whose best partner was i or j look again; others may now prefer i.
-        stale = others[(partner[others] == i) | (partner[others] == j)]
-        for r in stale:
-            best[r] = cost[r].min()
-            partner[r] = int(cost[r].argmin())
-        closer = row < best[others]
-        best[others[closer]] = row[closer]
-        partner[others[closer]] = i
+        others = np.delete(np.arange(m), i)
+        last = i
+        last_terms[others], last_traces[others] = pair_terms(i, others)
+        cost[i, others] = cost[others, i] = pair_costs(last_terms[others], i, others)
+        # Columns i and j are new; a later column whose cached row was i or j is rescanned,
+        # any other compares its cached entry with rows i and j (a later row wins a tie).
+        later = np.arange(i + 1, m)
+        renew = (colarg[later] == i) | ((colarg[later] == j) & (later > j)) | (later == j)
+        rescan(np.concatenate([[i], later[renew]]), m)
+        for r in (i, j):
+            keep = later[~renew & (later > r)]
+            value = cost[r, keep]
+            better = (value < colmin[keep]) | ((value == colmin[keep]) & (r > colarg[keep]))
+            colmin[keep[better]] = value[better]
+            colarg[keep[better]] = r
     return merges
 
 
