@@ -43,19 +43,34 @@ def test_tree_cuts_equal_mclusts_hclass_on_iris():
         assert adjusted_rand_score(expected[:, k - 1], labels) == 1.0
 
 
-@pytest.mark.parametrize("name", ["faithful", "repeats3"])
+@pytest.mark.parametrize("name", ["faithful", "repeats2", "repeats3", "wreath"])
 def test_tree_is_mclusts_merge_for_merge(name):
     # R: h <- hc(x, modelName = "VVV", use = "SVD"), its merges and hclass(h, 1:9)
-    # (benchmarks/mclust/hc_reference.R). Old Faithful has 16 pairs of equal rows, repeats3
-    # most rows two to five times: merges of equal rows cost exactly the same, and mclust
-    # takes the last of the cheapest pairs in its order of slots, which moves groups as they
-    # merge.
+    # (benchmarks/mclust/hc_reference.R). Old Faithful has 16 pairs of equal rows, repeats2
+    # and repeats3 most rows two to five times: merges of equal rows cost exactly the same,
+    # and mclust takes the last of the cheapest pairs in its order of slots, which moves groups
+    # as they merge. On wreath, with no ties, the scatter hcvvv stores for a group decides the
+    # last three merges.
     x = _read(f"{name}.csv").astype(float)
     _, heads, merges = hierarchical.tree(x)
     np.testing.assert_array_equal(merges, _read(f"hc_{name}_merges.csv") - 1)
     expected = _read(f"hc_{name}_hclass.csv") - 1
     for k in range(1, 10):
         np.testing.assert_array_equal(hierarchical.cut(heads, merges, k), expected[:, k - 1])
+
+
+def test_stored_scatter_is_the_factor_hcvvv_stores():
+    # hcvvv copies the first row r of a group's factor R (R^T R = W) into each of its
+    # min(n - 1, p) stored rows and reads row k back from column k on.
+    a = np.random.default_rng(1).normal(size=(6, 3))
+    w = a.T @ a
+    r = np.linalg.cholesky(w).T
+    for count, rows in [(2, 1), (3, 2), (7, 3)]:
+        stored = np.triu(np.tile(r[0], (rows, 1)))
+        np.testing.assert_allclose(
+            hierarchical.stored_scatter(w, count), stored.T @ stored, rtol=1e-12
+        )
+    np.testing.assert_array_equal(hierarchical.stored_scatter(np.zeros((3, 3)), 5), 0.0)
 
 
 def test_quantile_classes_equal_mclusts_qclass():
@@ -67,7 +82,8 @@ def test_quantile_classes_equal_mclusts_qclass():
 
 def test_merge_costs_are_the_classification_likelihood_change():
     # Recompute each merge's cost from scratch for a small sample: the merge chosen is the
-    # cheapest of all pairs of current groups.
+    # cheapest of all pairs of current groups (the scatter hcvvv stores for a group of more
+    # than two rows, see stored_scatter, changes no choice here).
     rng = np.random.default_rng(0)
     z = rng.normal(size=(25, 2))
     merges = hierarchical.agglomerate(z)

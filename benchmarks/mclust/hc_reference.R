@@ -1,5 +1,5 @@
 # mclust's hierarchical trees for emkit's tests (tests/data/mclust/hc_*.csv), on data whose
-# costs tie (repeated rows).
+# costs tie (repeated rows) and on data where hcvvv's stored factors decide (wreath).
 # Run from the repository root:  Rscript benchmarks/mclust/hc_reference.R
 # Needs R with mclust (Debian: apt-get install r-base-core r-cran-mclust); mclust 6.0.0 made
 # the stored files. Mclust builds the tree as below: VVV on SVD-transformed data, every row its
@@ -8,14 +8,21 @@ suppressPackageStartupMessages(library(mclust))
 out <- "tests/data/mclust"
 
 # Repeated rows at generic positions (written with few decimals, so that R and Python read the
-# same doubles): 40 rows in three dimensions, each 1 to 5 times, copies adjacent.
+# same doubles): 60 rows in two dimensions, each 1 to 4 times, shuffled; 40 rows in three, each
+# 1 to 5 times, copies adjacent.
+set.seed(2)
+base <- round(cbind(c(rnorm(30), rnorm(30, 4)), c(rnorm(30), rnorm(30, 2))), 3)
+repeats2 <- base[sample(rep(1:60, times = sample(1:4, 60, replace = TRUE))), ]
 set.seed(3)
 base <- round(matrix(rnorm(40 * 3), 40) + rep(c(0, 3), each = 20), 2)
 repeats3 <- base[rep(1:40, times = sample(1:5, 40, replace = TRUE)), ]
+colnames(repeats2) <- c("x1", "x2")
 colnames(repeats3) <- c("x1", "x2", "x3")
+write.csv(repeats2, file.path(out, "repeats2.csv"), row.names = FALSE)
 write.csv(repeats3, file.path(out, "repeats3.csv"), row.names = FALSE)
 
-sets <- list(faithful = faithful, repeats3 = repeats3)
+sets <- list(faithful = faithful, wreath = read.csv(file.path(out, "wreath.csv")),
+             repeats2 = repeats2, repeats3 = repeats3)
 for (name in names(sets)) {
   h <- hc(sets[[name]], modelName = "VVV", use = "SVD")
   pairs <- t(unclass(h)[, ])

@@ -17,9 +17,10 @@ unit variance, rotated onto their principal axes and divided by the square roots
 singular values.
 
 The merges follow mclust's Fortran ``hcvvv`` (:func:`agglomerate`): where costs tie, as they
-do wherever rows repeat, the pair merged is the one ``hcvvv`` picks. Costs that are equal only
-in exact arithmetic (congruent groups on a regular grid) are ordered by rounding, in mclust
-too, and may be ordered otherwise here.
+do wherever rows repeat, the pair merged is the one ``hcvvv`` picks, and a group enters later
+costs with the scatter ``hcvvv`` stores for it (:func:`stored_scatter`), which is not quite its
+own. Costs that are equal only in exact arithmetic (congruent groups on a regular grid) are
+ordered by rounding, in mclust too, and may be ordered otherwise here.
 
 Above ``SUBSET`` rows the tree is built on a sample of that many rows (mclust does the same
 with a random sample; here the sample is fixed, so the start never depends on
@@ -81,6 +82,28 @@ def trace_alpha(z: np.ndarray) -> float:
     return max(float(np.cumsum(columns)[-1]), EPS)
 
 
+def stored_scatter(w: np.ndarray, count: float) -> np.ndarray:
+    r"""The scatter a group of ``count`` rows and scatter ``w`` (p, p) has once hcvvv stored it.
+
+    hcvvv keeps a group's Cholesky factor R (:math:`R^T R = W`) in min(count - 1, p) spare
+    rows of its data, but copies R's first row r into each of them, and reads row k back from
+    column k on: the stored factor's row k is r with its first k - 1 entries zeroed. Its scatter
+    is therefore :math:`\min(a, b, q)\, r_a r_b` (1-based a, b; q = min(count - 1, p)), with
+    :math:`r = W_{1\cdot} / \sqrt{W_{11}}`: W itself for two rows or one feature (q = 1). A
+    group enters every later cost with it, but for the costs computed as soon as it is formed,
+    while hcvvv still holds its factor in full. Where :math:`W_{11} = 0` but W is not zero
+    (the group's rows share the first feature's value) the stored row depends on the order of
+    hcvvv's rotations; W is kept, which mclust may not do. (mclust 5.4.7 to 6.1.3.)
+    """
+    p = w.shape[0]
+    if w[0, 0] <= 0:
+        return w
+    r = w[0] / np.sqrt(w[0, 0])
+    k = np.arange(1, p + 1)
+    weight = np.minimum(np.minimum.outer(k, k), min(count - 1, p))
+    return weight * np.outer(r, r)
+
+
 def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
     """The merges of model-based (VVV) agglomeration of rows ``z`` (n, p), in mclust's order.
 
@@ -96,12 +119,13 @@ def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
       puts the union in slot i and moves the group in the last slot m-1 into slot j.
     - The union's term: the one computed with its cost where the pair holds the previous union
       (``hcvvv`` keeps it from that row), else ``cost + (t_i + t_j)`` as ``hcvvv`` rebuilds it.
+    - The scatter a group enters later costs with (:func:`stored_scatter`).
     - Costs of two single rows, summed in ``hcvvv``'s order.
 
     Other costs are the same values computed in another order (means and determinants here,
-    scaled sums and Givens rotations there): pairs whose costs differ by rounding only (a
-    regular grid, whose distances repeat) are ordered by rounding, in mclust too, whose choice
-    then depends on the BLAS that R uses.
+    scaled sums and Givens rotations there), equal to ``hcvvv``'s to about 1e-13: pairs whose
+    costs differ by less (a regular grid, whose distances repeat) are ordered by rounding, in
+    mclust too, whose choice then depends on the BLAS that R uses.
 
     Each column's cheapest entry is cached (the last of its minima), so a merge costs one row
     of new costs and a scan of the m cached minima, plus a rescan of the columns whose cached
@@ -111,7 +135,7 @@ def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
     alpha = trace_alpha(z)
     count = np.ones(n)
     mean = np.array(z, dtype=float)
-    scatter = np.zeros((n, p, p))
+    scatter = np.zeros((n, p, p))  # as stored (stored_scatter)
     trace = np.zeros(n)
     term = np.full(n, np.log(alpha))  # a single row: t = log(alpha)
     label = np.arange(n)
@@ -126,8 +150,9 @@ def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
             tr = tr + v[:, c] * v[:, c]
         return 2.0 * np.log((tr + alpha) / 2.0), tr
 
-    def pair_terms(i: int, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(t, trace) of the union of the group in slot i with each group in ``others``."""
+    def pair_terms(i: int, others: np.ndarray, w_i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(t, trace) of the union of the group in slot i, of scatter ``w_i``, with each group
+        in ``others``."""
         ni, nk = count[i], count[others]
         nik = ni + nk
         delta = mean[others] - mean[i]  # (m, p)
@@ -136,7 +161,7 @@ def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
         ld = np.full(others.shape[0], -np.inf)
         big = nik > p
         if big.any():
-            w = scatter[i] + scatter[others[big]]
+            w = w_i + scatter[others[big]]
             w += factor[big, None, None] * delta[big, :, None] * delta[big, None, :]
             sign, value = np.linalg.slogdet(w / nik[big, None, None])
             ld[big] = np.where(sign > 0, value, -np.inf)
@@ -167,6 +192,7 @@ def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
     merges = []
     m = n  # groups left, in slots 0..m-1
     last = -1  # slot of the previous union
+    held = np.zeros((p, p))  # its scatter as hcvvv holds it, in full
     last_terms, last_traces = np.empty(n), np.empty(n)  # of its unions with every slot
     while m > 1:
         j = m - 1 - int(np.argmin(colmin[:m][::-1]))  # the last column holding the minimum
@@ -182,7 +208,11 @@ def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
             t_ij = cost[i, j] + (term[i] + term[j])
             tr_ij = (trace[i] + trace[j]) + (ni * nj / nij) * float(delta @ delta)
         merges.append((int(min(label[i], label[j])), int(max(label[i], label[j]))))
-        scatter[i] += scatter[j] + (ni * nj / nij) * np.outer(delta, delta)
+        # The union's scatter in full: the previous union's in full, any other as stored.
+        w_i = held if last == i else scatter[i]
+        w_j = held if last == j else scatter[j]
+        held = w_i + w_j + (ni * nj / nij) * np.outer(delta, delta)
+        scatter[i] = stored_scatter(held, nij)
         mean[i] += (nj / nij) * delta  # exact where the groups' means are equal
         count[i], trace[i], term[i] = nij, tr_ij, t_ij
         label[i] = min(label[i], label[j])
@@ -199,7 +229,7 @@ def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
             break
         others = np.delete(np.arange(m), i)
         last = i
-        last_terms[others], last_traces[others] = pair_terms(i, others)
+        last_terms[others], last_traces[others] = pair_terms(i, others, held)
         cost[i, others] = cost[others, i] = pair_costs(last_terms[others], i, others)
         # Columns i and j are new; a later column whose cached row was i or j is rescanned,
         # any other compares its cached entry with rows i and j (a later row wins a tie).
