@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from emkit.backend.sampling import sample_indices
-from emkit.backend.sources import DEFAULT_CHUNK_ROWS
+from emkit.backend.sources import DEFAULT_CHUNK_ROWS, feature_names
 from emkit.backend.validation import nan_report
 
 T = TypeVar("T")
@@ -107,7 +107,8 @@ class DaskSource:
     persist : as :func:`dask_source`.
     nbytes : bytes of the prepared data where the partition sizes are known, else NaN.
     row_chunks : rows of each partition (NaN where unknown).
-    meta : the collection's columns where it is a DataFrame (:func:`frame_meta`), else None.
+    feature_names : a DataFrame's column names as scikit-learn reads those of the same
+        DataFrame in memory (:func:`~emkit.backend.sources.feature_names`), else None.
     """
 
     raw: tuple
@@ -115,7 +116,7 @@ class DaskSource:
     persist: bool | None
     nbytes: float
     row_chunks: tuple
-    meta: Any = None
+    feature_names: np.ndarray | None = None
 
     @property
     def known_rows(self) -> int | None:
@@ -321,8 +322,8 @@ def dask_source(
     ys = _aligned(y, x.chunks[0], "y")
     raw = tuple(zip(xs, ws, ys, strict=True))
     nbytes = float(x.shape[0]) * d * np.dtype(dtype).itemsize  # NaN where rows are unknown
-    meta = frame_meta(X)
-    return DaskSource(raw, Checks(d, dtype=dtype), persist, nbytes, tuple(x.chunks[0]), meta)
+    names = feature_names(X)
+    return DaskSource(raw, Checks(d, dtype=dtype), persist, nbytes, tuple(x.chunks[0]), names)
 
 
 def _prepared(
@@ -380,15 +381,6 @@ def _worker_memory() -> float:
         return float(psutil.virtual_memory().available)
     except ImportError:
         return 0.0
-
-
-def frame_meta(X: Any) -> Any:
-    """The empty pandas DataFrame Dask keeps for the Dask DataFrame ``X`` (its columns and
-    dtypes), from which its feature names are read as from the same DataFrame in memory;
-    None for a dask Array (no names)."""
-    import dask.dataframe as dd
-
-    return X._meta if isinstance(X, dd.DataFrame) else None
 
 
 def as_dask_array(X: Any) -> Any:

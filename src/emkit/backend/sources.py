@@ -13,6 +13,7 @@ from __future__ import annotations
 import mmap
 import operator
 import os
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,10 @@ class DataSource(Protocol):
     -------
     n_rows : int, rows in the data (rows a checked source drops still count).
     n_features : int, columns of every chunk.
+    feature_names : array of str of shape (n_features,), or None
+        The columns' names, where the data name them as scikit-learn reads a DataFrame's
+        (:func:`feature_names`): a fit sets its ``feature_names_in_`` from them, a query
+        checks them against it.
     total_weight : float, number of rows, or the sum of the sample weights.
     __iter__() -> iterator of ``(x, sample_weight)``
         The chunks in order, from the start each time: ``x`` of shape (m, n_features) (or
@@ -55,6 +60,9 @@ class DataSource(Protocol):
 
     @property
     def n_features(self) -> int: ...
+
+    @property
+    def feature_names(self) -> np.ndarray | None: ...
 
     @property
     def total_weight(self) -> float: ...
@@ -86,6 +94,11 @@ class ChunkSource(ABC):
     @abstractmethod
     def total_weight(self) -> float:
         """Number of rows, or the sum of the sample weights."""
+
+    @property
+    def feature_names(self) -> np.ndarray | None:
+        """The columns' names (None: the chunks are arrays, whose columns have none)."""
+        return None
 
     @abstractmethod
     def __iter__(self) -> Iterator[tuple[Any, np.ndarray | None]]:
@@ -268,9 +281,9 @@ class ParquetChunks(WeightedRows):
         object.__setattr__(self, "_layout", (tuple(files), tuple(columns), int(rows)))
 
     @property
-    def column_names(self) -> list[str]:
-        """The names of the columns read, in order (the estimator's ``feature_names_in_``)."""
-        return list(self._layout[1])
+    def feature_names(self) -> np.ndarray:
+        """The names of the columns read, in order (Parquet's are strings)."""
+        return np.asarray(self._layout[1], dtype=object)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         files, columns, _ = self._layout
@@ -304,10 +317,12 @@ class ParquetChunks(WeightedRows):
 
 @dataclass(frozen=True)
 class IterableChunks(ChunkSource):
-    """A re-iterable of arrays (a list of chunks, or an object whose ``__iter__`` restarts)."""
+    """A re-iterable of arrays (a list of chunks, or an object whose ``__iter__`` restarts);
+    ``feature_names`` those of a list of DataFrames with the same columns."""
 
     source: Iterable[np.ndarray]
     dtype: Any = np.float64
+    feature_names: np.ndarray | None = None
     _rows: list = field(default_factory=list, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, None]]:
@@ -338,14 +353,6 @@ class IterableChunks(ChunkSource):
         for chunk in self.source:
             return int(np.shape(chunk)[1]) if np.ndim(chunk) == 2 else -1
         return -1
-
-
-@dataclass(frozen=True)
-class FrameChunks(IterableChunks):
-    """A list of DataFrames with the same columns (``column_names``, the estimator's
-    ``feature_names_in_``), read as float blocks one after another."""
-
-    column_names: list[str] = field(default_factory=list)
 
 
 def as_chunks(
@@ -404,10 +411,7 @@ def as_chunks(
             return None
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported with a list of chunks")
-        names = _frame_columns(chunks)
-        if names is not None:
-            return FrameChunks(chunks, dtype, column_names=names)
-        return IterableChunks(chunks, dtype)
+        return IterableChunks(chunks, dtype, _frame_columns(chunks))
     if _is_array_like(data):
         return None
     if iter(data) is data:
@@ -576,14 +580,16 @@ def _table(chunk: Any) -> bool:
     return hasattr(chunk, "ndim") and hasattr(chunk, "shape")
 
 
-def _frame_columns(chunks: list) -> list[str] | None:
-    """The column names of ``chunks`` where every one is a DataFrame with the same columns,
-    all strings (the estimator's ``feature_names_in_``, as scikit-learn sets them); else None.
+def _frame_columns(chunks: list) -> np.ndarray | None:
+    """The :func:`feature_names` of ``chunks`` where every one is a DataFrame with the same
+    columns; None where they are arrays.
 
     Raises
     ------
     ValueError
         DataFrames mixed with arrays, or a DataFrame whose columns differ from the first's.
+    TypeError
+        Column names that mix strings with other types, as scikit-learn refuses them.
     """
     frames = [hasattr(c, "columns") for c in chunks]
     if not any(frames):
@@ -603,7 +609,26 @@ def _frame_columns(chunks: list) -> list[str] | None:
                 f"{list(chunk.columns)} where the first has {names}: every chunk needs the "
                 "same columns in the same order"
             )
-    return names if all(isinstance(n, str) for n in names) else None
+    return feature_names(chunks[0])
+
+
+def feature_names(table: Any) -> np.ndarray | None:
+    """The feature names of ``table`` as scikit-learn reads them (``_get_feature_names``): a
+    DataFrame's column names where they are all strings (an array of str, dtype object), else
+    None (an array, or columns named by numbers). A Dask DataFrame's are those of the same
+    DataFrame in memory (of the empty pandas DataFrame Dask keeps for it).
+
+    Raises
+    ------
+    TypeError
+        Column names that mix strings with other types, as scikit-learn refuses them.
+    """
+    from sklearn.utils.validation import _get_feature_names
+
+    dd = sys.modules.get("dask.dataframe")
+    if dd is not None and isinstance(table, dd.DataFrame):
+        table = table._meta
+    return _get_feature_names(table)
 
 
 def _is_array_like(data: Any) -> bool:

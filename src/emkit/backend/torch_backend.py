@@ -508,6 +508,10 @@ class HostToDevice(ChunkSource):
         return self.source.n_features
 
     @property
+    def feature_names(self) -> np.ndarray | None:
+        return self.source.feature_names
+
+    @property
     def total_weight(self) -> float:
         return self.source.total_weight
 

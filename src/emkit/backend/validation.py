@@ -77,6 +77,10 @@ class CheckedChunks(ChunkSource):
     def n_features(self) -> int:
         return self.columns
 
+    @property
+    def feature_names(self) -> np.ndarray | None:
+        return self.source.feature_names
+
 
 def nan_report(x: np.ndarray) -> str:
     """Where the NaN of ``x`` (n, d) are: "NaN in 3 of 100 rows (columns [0, 2])"."""

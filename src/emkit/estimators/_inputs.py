@@ -10,20 +10,19 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.utils.validation import _check_feature_names, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.dask_source import (
     DaskSource,
     aligned_array,
     as_dask_array,
     dask_source,
-    frame_meta,
     is_dask_collection,
     partition_name,
 )
 from emkit.backend.inputs import start_rows
-from emkit.backend.sources import DataSource, array_source
-from emkit.estimators._validation import check_rows, check_weights
+from emkit.backend.sources import DataSource, array_source, feature_names
+from emkit.estimators._validation import check_feature_names, check_rows, check_weights
 
 # Starting values come from at most this many rows (a uniform sample, the same in memory, out of
 # core and on a cluster): k-means++ and k-means then cost the same for any n.
@@ -82,7 +81,7 @@ def dask_fit_source(
         )
     source = dask_source(X, sample_weight, y)
     estimator.n_features_in_ = source.n_features
-    _check_feature_names(estimator, source.meta, reset=True)
+    check_feature_names(estimator, source.feature_names, reset=True)
     hint = nan_hint or "drop or impute them before fitting"
     return source.checked(
         source.n_features, allow_nan=allow_nan, nan_hint=hint, check=check, make=make
@@ -201,7 +200,7 @@ def _checked_partitions(
     and count as rows; they used to be left out here, so that n, BIC and score differed)."""
     check_is_fitted(estimator)
     source = dask_source(X, sample_weight, persist=persist)
-    _check_feature_names(estimator, source.meta, reset=False)
+    check_feature_names(estimator, source.feature_names, reset=False)
     check_n_features(estimator, source.n_features)
     return source.checked(
         source.n_features,
@@ -218,7 +217,7 @@ def queried_array(estimator, X) -> Any:
     ``n_features_in_``."""
     check_is_fitted(estimator)
     x = as_dask_array(X)
-    _check_feature_names(estimator, frame_meta(X), reset=False)
+    check_feature_names(estimator, feature_names(X), reset=False)
     check_n_features(estimator, x.shape[1])
     return x
 

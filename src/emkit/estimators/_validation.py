@@ -8,15 +8,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy.sparse import issparse
 from sklearn import config_context
+from sklearn.utils import get_tags
 from sklearn.utils.validation import (
     _assert_all_finite,
+    _check_feature_names,
     _check_n_features,
     _check_sample_weight,
-    validate_data,
+    check_array,
+    check_X_y,
 )
 
+from emkit.backend.sources import feature_names
 from emkit.backend.validation import nan_report
 
 # What to do about NaN, for the estimators that offer missing="em".
@@ -29,6 +34,47 @@ NAN_HINT = (
     "this estimator needs complete rows: drop those rows, or fill them first (e.g. with "
     "emkit.GaussianImputer)"
 )
+
+
+def check_feature_names(estimator, names: np.ndarray | None, *, reset: bool) -> None:
+    """Set or check the estimator's ``feature_names_in_`` from ``names``, those of the data
+    (:func:`~emkit.backend.sources.feature_names` of ``X``, or a data source's
+    ``feature_names``): scikit-learn's own rules (``_check_feature_names``), the same for
+    every kind of input.
+
+    ``reset`` (a fit) sets them, or deletes them where the data have none. A query raises a
+    ValueError where the names differ from the fitted ones (others, or another order), and
+    warns (UserWarning) where only one of the two has names.
+    """
+    if not reset:
+        fitted = getattr(estimator, "feature_names_in_", None)
+        if fitted is None and names is None:
+            return
+        if fitted is not None and names is not None and np.array_equal(fitted, names):
+            return  # as scikit-learn passes them, without building the table below
+    # scikit-learn reads the names of a table: an empty DataFrame with these columns
+    _check_feature_names(
+        estimator, None if names is None else pd.DataFrame(columns=names), reset=reset
+    )
+
+
+def validate(estimator, X, y="no_validation", *, reset: bool, **check_params):
+    """scikit-learn's ``validate_data`` of ``X`` (and ``y``, where given), step by step, but
+    that the feature names are set or checked by :func:`check_feature_names`: ``check_array``
+    (``check_X_y``) with ``check_params``, then ``n_features_in_`` set (``reset``) or
+    checked."""
+    check_feature_names(estimator, feature_names(X), reset=reset)
+    if y is None and get_tags(estimator).target_tags.required:
+        raise ValueError(
+            f"This {type(estimator).__name__} estimator requires y to be passed, but the "
+            "target y is None."
+        )
+    if y is None or (isinstance(y, str) and y == "no_validation"):
+        x = out = check_array(X, input_name="X", estimator=estimator, **check_params)
+    else:
+        x, y = out = check_X_y(X, y, estimator=estimator, **check_params)
+    _check_n_features(estimator, x, reset=reset)
+    return out
 
 
 def check_rows(
@@ -49,9 +95,9 @@ def check_rows(
     ``checked`` says that ``x`` is an array this function already returned with the same
     options (the fits of a model-selection grid share one): its values are not read again,
     only the estimator's ``n_features_in_`` is set or checked. Its ``feature_names_in_`` is
-    then the caller's to set or check from the data as given (``x`` has no column names). A
-    list of chunks (2-D arrays or DataFrames, as ``GaussianMixture.fit`` reads them one at a
-    time) is their rows, joined in order.
+    then the caller's to set or check (:func:`check_feature_names`) from the data as given
+    (``x`` has no column names). A list of chunks (2-D arrays or DataFrames, as
+    ``GaussianMixture.fit`` reads them one at a time) is their rows, joined in order.
     """
     from emkit.backend.sources import chunk_list, join_chunks
 
@@ -62,7 +108,7 @@ def check_rows(
             x = join_chunks(chunks)
         with numeric_input(estimator, x), config_context(assume_finite=True):
             # the values are checked below, in one pass where they are all finite and moderate
-            x = validate_data(
+            x = validate(
                 estimator, x, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1
             )
     if not checked and not finite_and_moderate(x, fitting=reset):

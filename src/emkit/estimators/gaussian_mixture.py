@@ -13,13 +13,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.dask_source import DaskSource, is_dask_collection
+from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.inputs import as_source, checked, start_rows
 from emkit.backend.namespace import is_device_array
 from emkit.backend.sampling import sample_indices
-from emkit.backend.sources import DataSource, array_source
+from emkit.backend.sources import DataSource, array_source, feature_names
 from emkit.checkpoint import Checkpoint
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.gaussian.diag import DiagGaussian
@@ -42,6 +42,7 @@ from emkit.estimators._mixture_api import (
 )
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
+    check_feature_names,
     check_incomplete_rows,
     check_rows,
     check_weights,
@@ -451,16 +452,11 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         n, d = source.n_rows, source.n_features
         if reset:
             self.n_features_in_ = d
-            if hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-            if hasattr(source, "column_names"):  # a Parquet file names its columns
-                self.feature_names_in_: np.ndarray = np.asarray(source.column_names, dtype=object)
         elif d != self.n_features_in_:  # not reset: a warm start
             self._refuse_warm_start(
                 f"X has {d} features where the stored fit has {self.n_features_in_}"
             )
-        if isinstance(source, DaskSource):  # a DataFrame's names, as the same one in memory
-            _check_feature_names(self, source.meta, reset=reset)
+        check_feature_names(self, source.feature_names, reset=reset)
         if n < max(self.n_components, 1) or d < 1:
             raise ValueError(
                 f"{type(self).__name__} needs at least {self.n_components} rows and one column; "
@@ -522,7 +518,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             given, missing, rows = shared.rows
             if given is X and missing == self.missing:
                 # the names of X as given (a DataFrame's columns), as the first plan's check
-                _check_feature_names(self, X, reset=reset)
+                check_feature_names(self, feature_names(X), reset=reset)
                 return self._rows(
                     rows, reset=reset, min_rows=self.n_components, fitting=True, checked=True
                 )

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.dask_source import aligned_array, dask_unique, is_dask_collection
 from emkit.backend.inputs import start_rows
@@ -30,6 +30,7 @@ from emkit.estimators._validation import (
     check_weights,
     numeric_input,
     reject_nan,
+    validate,
 )
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
@@ -258,7 +259,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     def _validated(self, X, y):
         em = self.missing == "em"
         with numeric_input(self, X):
-            x, y = validate_data(
+            x, y = validate(
                 self,
                 X,
                 y,

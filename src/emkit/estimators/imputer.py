@@ -11,9 +11,9 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import _get_output_config, _wrap_data_with_container
-from sklearn.utils.validation import _check_feature_names, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.dask_source import DaskSource, is_dask_collection
+from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.inputs import as_source, checked
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import DataSource, array_source
@@ -23,7 +23,11 @@ from emkit.em import fit_starts
 from emkit.estimators._device import check_device_rows, placement, resolution
 from emkit.estimators._inputs import per_row, queried_array
 from emkit.estimators._mixture_api import warn_if_ridge_outweighs, warn_unless_converged
-from emkit.estimators._validation import check_incomplete_rows, check_weights
+from emkit.estimators._validation import (
+    check_feature_names,
+    check_incomplete_rows,
+    check_weights,
+)
 from emkit.estimators.persist import ModelFileMixin
 from emkit.models.missing import MissingMixture, complete
 
@@ -186,12 +190,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
             source = array_source(x, w)
         else:
             self.n_features_in_ = source.n_features
-            if hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-            if hasattr(source, "column_names"):  # a Parquet file names its columns
-                self.feature_names_in_: np.ndarray = np.asarray(source.column_names, dtype=object)
-            if isinstance(source, DaskSource):  # a DataFrame's names, as the same one in memory
-                _check_feature_names(self, source.meta, reset=True)
+            check_feature_names(self, source.feature_names, reset=True)
             if self.n_features_in_ < 1:
                 raise ValueError(
                     f"GaussianImputer needs 2-D data with at least one column; got "

@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.inputs import start_rows
@@ -40,6 +40,7 @@ from emkit.estimators._validation import (
     check_magnitude,
     check_weights,
     numeric_input,
+    validate,
 )
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
@@ -169,10 +170,11 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             z, w = start_rows(data, INIT_ROWS, rng)
         else:
             with numeric_input(self, X):
-                x, y = validate_data(
+                x, y = validate(
                     self,
                     X,
                     y,
+                    reset=True,
                     y_numeric=True,
                     dtype=[np.float64, np.float32],
                     ensure_all_finite=False,
@@ -291,7 +293,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
     def _checked(self, X, y=None):
         check_is_fitted(self)
         with numeric_input(self, X):
-            x = validate_data(
+            x = validate(
                 self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite=False
             )
         check_complete(self, x)

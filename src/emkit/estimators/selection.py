@@ -15,9 +15,9 @@ from sklearn.base import clone
 from sklearn.utils import check_array
 
 from emkit.backend import gaussian_pass
-from emkit.backend.dask_source import as_dask_array, frame_meta, is_dask_collection
+from emkit.backend.dask_source import as_dask_array, is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
-from emkit.backend.sources import ArrayChunks, as_chunks
+from emkit.backend.sources import ArrayChunks, as_chunks, feature_names
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure, mclust_alias
 from emkit.em import FitResult, e_step_many, fit_groups
 from emkit.estimators._device import placement
@@ -240,8 +240,8 @@ def select_mixture(
     source = None if is_device_array(X) or is_dask_collection(X) else as_chunks(X)
     if source is not None:  # the criteria score every row: read them into memory once
         X = np.concatenate([block for block, _ in source])
-        if hasattr(source, "column_names"):  # Parquet, or DataFrames: the fits' feature names
-            X = pd.DataFrame(X, columns=source.column_names, copy=False)
+        if source.feature_names is not None:  # Parquet, or DataFrames: the fits' names
+            X = pd.DataFrame(X, columns=source.feature_names, copy=False)
     X = _on_device(X, template)
     ks = sorted({int(k) for k in n_components})
     fit_data = X
@@ -250,7 +250,7 @@ def select_mixture(
         frame = X
         X = as_dask_array(X)  # partition sizes counted once for all the fits
         # checked and persisted once for all the fits, which keep a DataFrame's names
-        fit_data = replace(template._dask_source(X), meta=frame_meta(frame))
+        fit_data = replace(template._dask_source(X), feature_names=feature_names(frame))
     if is_device_array(X) or is_dask_collection(X):
         n_rows, n_columns = X.shape[0], X.shape[1]
     else:

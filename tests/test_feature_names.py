@@ -1,0 +1,76 @@
+"""Feature names follow scikit-learn's rules for every kind of input.
+
+A fit sets ``feature_names_in_`` from the data's names (a DataFrame's, a Dask DataFrame's, a
+Parquet file's, a list of DataFrames'); a query raises or warns exactly as scikit-learn's own
+GaussianMixture does on the same rows in pandas. The one rule a file adds: a Parquet file is
+read by the fitted names where it has them all (in any order, beside other columns).
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.mixture import GaussianMixture as SklearnMixture
+
+from emkit import GaussianImputer, GaussianMixture
+
+dd = pytest.importorskip("dask.dataframe")
+da = pytest.importorskip("dask.array")
+
+FRAME = pd.DataFrame(
+    np.random.default_rng(0).normal(size=(90, 3)) + [[0.0, 5.0, -3.0]], columns=["a", "b", "c"]
+)
+# The rows a query is asked about: the fitted table with its columns changed.
+QUERIES = {
+    "same": lambda f: f,
+    "swapped": lambda f: f[["c", "b", "a"]],
+    "renamed": lambda f: f.rename(columns={"a": "z"}),
+    "missing": lambda f: f[["a", "b"]],
+    "extra": lambda f: f.assign(d=1.0),
+}
+NAMED = ("DataFrame", "dask DataFrame", "parquet path", "list of DataFrames")
+KINDS = ("ndarray", "dask array", "list of arrays", *NAMED)
+
+
+def as_kind(kind, frame, folder):
+    """``frame`` as the input ``kind``: the same rows, with or without its column names."""
+    if kind == "ndarray":
+        return frame.to_numpy()
+    if kind == "DataFrame":
+        return frame
+    if kind == "dask array":
+        return da.from_array(frame.to_numpy(), chunks=(40, -1))
+    if kind == "dask DataFrame":
+        return dd.from_pandas(frame, npartitions=3)
+    if kind == "parquet path":
+        path = folder / f"{len(list(folder.iterdir()))}.parquet"
+        frame.to_parquet(path)
+        return path
+    parts = [frame[:50], frame[50:]]
+    return [p.to_numpy() for p in parts] if kind == "list of arrays" else parts
+
+
+@pytest.mark.parametrize("kind", NAMED)
+def test_a_warm_start_checks_the_names_of_every_kind_as_of_a_dataframe(tmp_path, kind):
+    # A warm start continues the stored fit, so its data are checked as a query's; Parquet
+    # files and lists of DataFrames were not checked (renamed columns went unnoticed).
+    model = GaussianMixture(2, warm_start=True, max_iter=200, random_state=0)
+    model.fit(as_kind(kind, FRAME, tmp_path))
+    renamed = as_kind(kind, QUERIES["renamed"](FRAME), tmp_path)
+    with pytest.raises(ValueError, match="Feature names unseen at fit time"):
+        model.fit(renamed)
+    unnamed = as_kind("list of arrays" if kind == "list of DataFrames" else "ndarray", FRAME, None)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        model.fit(unnamed)
+
+
+@pytest.mark.parametrize("estimator", [GaussianMixture, GaussianImputer])
+def test_a_list_of_dataframes_with_mixed_column_names_is_refused_as_one_dataframe(estimator):
+    # A list of DataFrames whose columns mixed strings and numbers was fitted without names,
+    # where the same rows as one DataFrame (or a Dask DataFrame) are refused.
+    mixed = FRAME.set_axis(["a", 1, "c"], axis=1)
+    message = "Feature names are only supported if all input features have string names"
+    with pytest.raises(TypeError, match=message):
+        SklearnMixture(2).fit(mixed)
+    for data in (mixed, dd.from_pandas(mixed, npartitions=2), [mixed[:50], mixed[50:]]):
+        with pytest.raises(TypeError, match=message):
+            estimator().fit(data)
