@@ -6,6 +6,8 @@ GaussianMixture does on the same rows in pandas. The one rule a file adds: a Par
 read by the fitted names where it has them all (in any order, beside other columns).
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -49,6 +51,21 @@ def as_kind(kind, frame, folder):
     return [p.to_numpy() for p in parts] if kind == "list of arrays" else parts
 
 
+def outcome(call):
+    """("raises", type, message), or ("warns", the feature-name warnings) of ``call()``
+    (a lazy result computed, so that warnings raised on the blocks count)."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            result = call()
+            if hasattr(result, "compute"):
+                result.compute()
+        except (ValueError, TypeError) as exc:
+            return ("raises", type(exc), str(exc))
+    named = {(w.category, str(w.message)) for w in seen if "feature names" in str(w.message)}
+    return ("warns", sorted(named, key=str))
+
+
 @pytest.mark.parametrize("kind", NAMED)
 def test_a_warm_start_checks_the_names_of_every_kind_as_of_a_dataframe(tmp_path, kind):
     # A warm start continues the stored fit, so its data are checked as a query's; Parquet
@@ -74,3 +91,41 @@ def test_a_list_of_dataframes_with_mixed_column_names_is_refused_as_one_datafram
     for data in (mixed, dd.from_pandas(mixed, npartitions=2), [mixed[:50], mixed[50:]]):
         with pytest.raises(TypeError, match=message):
             estimator().fit(data)
+
+
+def test_multiple_imputation_of_a_dask_dataframe_does_not_warn_on_its_blocks():
+    # The blocks of a named collection were checked where it was queried: transform's draws
+    # warned "X does not have valid feature names" once per partition.
+    holes = np.random.default_rng(1).random(FRAME.shape) < 0.2
+    lazy = dd.from_pandas(FRAME.mask(holes), npartitions=3)
+    imputer = GaussianImputer().fit(lazy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        draws = imputer.transform(lazy, n_draws=2, random_state=0).compute()
+    assert draws.shape == (2, *FRAME.shape)
+    assert outcome(lambda: imputer.transform(lazy[["c", "b", "a"]], n_draws=2))[1] is ValueError
+
+
+def test_reports_query_checked_rows_without_warnings():
+    # Summaries and plots check the names of X once, then query the model on its rows.
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from emkit import select_mixture
+
+    model = GaussianMixture(2, random_state=0).fit(FRAME)
+    selection = select_mixture(FRAME, n_components=[1, 2], covariance_types=["VVV"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        for data in (FRAME, dd.from_pandas(FRAME, npartitions=3)):
+            model.summary(data)
+            model.plot(data)
+            selection.summary(data)
+            selection.plot("classification", data)
+            plt.close("all")
+    swapped = QUERIES["swapped"](FRAME)
+    for report in (model.summary, selection.summary):
+        with pytest.raises(ValueError, match="Feature names must be in the same order"):
+            report(swapped)
+    assert model.feature_names_in_.tolist() == ["a", "b", "c"]  # the model keeps its names

@@ -22,7 +22,12 @@ from emkit.backend.dask_source import (
 )
 from emkit.backend.inputs import start_rows
 from emkit.backend.sources import DataSource, array_source, feature_names
-from emkit.estimators._validation import check_feature_names, check_rows, check_weights
+from emkit.estimators._validation import (
+    check_feature_names,
+    check_rows,
+    check_weights,
+    names_checked,
+)
 
 # Starting values come from at most this many rows (a uniform sample, the same in memory, out of
 # core and on a cluster): k-means++ and k-means then cost the same for any n.
@@ -249,8 +254,9 @@ def _on_block(
     block_info: dict | None = None,
 ):
     """``method`` of one block of ``X``, the arguments at ``where`` (positions or keywords)
-    replaced by their blocks ``columns`` (each of shape (m, 1)). A ValueError (bad input)
-    names the partition, as a fit does; ``block_info`` is Dask's (where the block lies)."""
+    replaced by their blocks ``columns`` (each of shape (m, 1)); the names of ``X`` were
+    checked where it was queried. A ValueError (bad input) names the partition, as a fit
+    does; ``block_info`` is Dask's (where the block lies)."""
     given, named = list(args), dict(kwargs)
     for at, column in zip(where, columns, strict=True):
         if isinstance(at, int):
@@ -258,7 +264,8 @@ def _on_block(
         else:
             named[at] = column[:, 0]
     try:
-        return method(estimator, block, *given, **named)
+        with names_checked():
+            return method(estimator, block, *given, **named)
     except ValueError as exc:
         if not block_info or 0 not in block_info:
             raise
@@ -270,11 +277,8 @@ def _on_block(
 
 def _shippable(estimator):
     """A shallow copy of ``estimator`` to send to the workers, without attributes that are
-    themselves Dask collections (a lazy ``labels_``, whose graph would hold the estimator),
-    and without ``feature_names_in_``: the names were checked here, and a block has none."""
+    themselves Dask collections (a lazy ``labels_``, whose graph would hold the estimator)."""
     plain = copy.copy(estimator)
-    if hasattr(plain, "feature_names_in_"):
-        del plain.feature_names_in_
     for name, value in list(vars(plain).items()):
         if is_dask_collection(value):
             delattr(plain, name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +37,10 @@ NAN_HINT = (
 )
 
 
+# True within names_checked(): the rows queried were taken from data whose names were checked.
+_NAMES_CHECKED = contextvars.ContextVar("emkit_names_checked", default=False)
+
+
 def check_feature_names(estimator, names: np.ndarray | None, *, reset: bool) -> None:
     """Set or check the estimator's ``feature_names_in_`` from ``names``, those of the data
     (:func:`~emkit.backend.sources.feature_names` of ``X``, or a data source's
@@ -44,9 +49,12 @@ def check_feature_names(estimator, names: np.ndarray | None, *, reset: bool) -> 
 
     ``reset`` (a fit) sets them, or deletes them where the data have none. A query raises a
     ValueError where the names differ from the fitted ones (others, or another order), and
-    warns (UserWarning) where only one of the two has names.
+    warns (UserWarning) where only one of the two has names; within :func:`names_checked` it
+    checks nothing.
     """
     if not reset:
+        if _NAMES_CHECKED.get():
+            return
         fitted = getattr(estimator, "feature_names_in_", None)
         if fitted is None and names is None:
             return
@@ -56,6 +64,18 @@ def check_feature_names(estimator, names: np.ndarray | None, *, reset: bool) -> 
     _check_feature_names(
         estimator, None if names is None else pd.DataFrame(columns=names), reset=reset
     )
+
+
+@contextlib.contextmanager
+def names_checked() -> Iterator[None]:
+    """Within it, queries leave the feature names unchecked (:func:`check_feature_names`):
+    their rows were taken from data whose names were checked where they were taken (the
+    blocks of a Dask collection on its workers, the rows of a report), and have none."""
+    token = _NAMES_CHECKED.set(True)
+    try:
+        yield
+    finally:
+        _NAMES_CHECKED.reset(token)
 
 
 def validate(estimator, X, y="no_validation", *, reset: bool, **check_params):

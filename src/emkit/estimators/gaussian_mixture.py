@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 import warnings
 from dataclasses import dataclass, field, replace
@@ -46,6 +45,7 @@ from emkit.estimators._validation import (
     check_incomplete_rows,
     check_rows,
     check_weights,
+    names_checked,
     rows_from_file,
 )
 from emkit.estimators._verbose import VerbosePrinter, print_ends
@@ -828,7 +828,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         from emkit.report.mclust import model_summary
 
         rows = self._report_rows(X, sample=False)
-        return model_summary(self._report_model(), rows, parameters, icl)
+        with names_checked():  # where the rows were taken
+            return model_summary(self, rows, parameters, icl)
 
     def plot(self, X, what: str = "classification"):
         """A matplotlib Figure of the fit on ``X`` (n, d): ``what`` is "classification" (points
@@ -837,21 +838,15 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         the figure draws a uniform sample of at most 10 000 rows, drawn on the workers."""
         from emkit.report.mclust import plot_model
 
-        return plot_model(self._report_model(), self._report_rows(X, sample=True), what)
-
-    def _report_model(self) -> GaussianMixture:
-        """This model as a report queries it on the rows :meth:`_report_rows` returns: a
-        shallow copy without ``feature_names_in_``, since those rows (an array) have no names
-        and ``X``'s were checked where they were taken."""
-        model = copy.copy(self)
-        if hasattr(model, "feature_names_in_"):
-            del model.feature_names_in_
-        return model
+        rows = self._report_rows(X, sample=True)
+        with names_checked():  # where the rows were taken
+            return plot_model(self, rows, what)
 
     def _report_rows(self, X, *, sample: bool):
-        """The rows a report reads: ``X`` validated; for a Dask collection, the collection
-        itself (its sums are taken on the workers) or, with ``sample``, a uniform sample of at
-        most :data:`PLOT_ROWS` rows drawn on the workers (checked as a fit checks them)."""
+        """The rows a report reads (its queries then within :func:`names_checked`): ``X``
+        validated, its names checked; for a Dask collection, the collection itself (its sums
+        are taken on the workers) or, with ``sample``, a uniform sample of at most
+        :data:`PLOT_ROWS` rows drawn on the workers (checked as a fit checks them)."""
         if not is_dask_collection(X):
             return self._checked_rows(X)
         em = self.missing == "em"

@@ -27,6 +27,7 @@ from emkit.estimators._validation import (
     check_feature_names,
     check_incomplete_rows,
     check_weights,
+    names_checked,
 )
 from emkit.estimators.persist import ModelFileMixin
 from emkit.models.missing import MissingMixture, complete
@@ -338,8 +339,10 @@ GaussianImputer.transform = GaussianImputer.transform.__wrapped__  # type: ignor
 def _draw_block(
     imputer: GaussianImputer, n_draws: int, seeds: np.ndarray, block: np.ndarray, block_id=None
 ) -> np.ndarray:
-    """``n_draws`` completed copies of one partition (n_draws, m, d), from its own seed."""
-    return imputer._transform(block, n_draws, int(seeds[block_id[1]]))
+    """``n_draws`` completed copies of one partition (n_draws, m, d), from its own seed; the
+    names of the collection were checked where it was queried."""
+    with names_checked():
+        return imputer._transform(block, n_draws, int(seeds[block_id[1]]))
 
 
 def _observed_sums(x: np.ndarray, w: np.ndarray | None) -> tuple:

@@ -27,6 +27,7 @@ from emkit.estimators._mixture_api import (
     partition_numbers,
     with_final_pass,
 )
+from emkit.estimators._validation import names_checked
 from emkit.estimators.gaussian_mixture import GaussianMixture, SharedStarts
 from emkit.exceptions import DegenerateFitWarning, LocalMaximumWarning
 
@@ -107,7 +108,8 @@ class MixtureSelection:
         from emkit.report.mclust import selection_summary
 
         rows = self._rows(X, sample=False)
-        return selection_summary(replace(self, best_=self.best_._report_model()), rows, top)
+        with names_checked():  # where the rows were taken
+            return selection_summary(self, rows, top)
 
     def plot(self, what: str = "bic", X=None):
         """A matplotlib Figure: "bic" (the criterion of every fit by K and model, as mclust's
@@ -116,7 +118,8 @@ class MixtureSelection:
         from emkit.report.mclust import plot_selection
 
         rows = self._rows(X, sample=True) if what != "bic" else None
-        return plot_selection(replace(self, best_=self.best_._report_model()), rows, what)
+        with names_checked():  # where the rows were taken
+            return plot_selection(self, rows, what)
 
     def _rows(self, X, *, sample: bool) -> np.ndarray:
         data = self.data_ if X is None else X
