@@ -51,6 +51,17 @@ def as_kind(kind, frame, folder):
     return [p.to_numpy() for p in parts] if kind == "list of arrays" else parts
 
 
+def in_pandas(kind, frame, fitted=None):
+    """What scikit-learn is given for the same rows: the DataFrame where ``kind`` names its
+    columns, else its values. A Parquet file is read by the ``fitted`` names where it has
+    them all."""
+    if kind not in NAMED:
+        return frame.to_numpy()
+    if kind == "parquet path" and fitted is not None and set(fitted) <= set(frame.columns):
+        return frame[list(fitted)]
+    return frame
+
+
 def outcome(call):
     """("raises", type, message), or ("warns", the feature-name warnings) of ``call()``
     (a lazy result computed, so that warnings raised on the blocks count)."""
@@ -129,3 +140,27 @@ def test_reports_query_checked_rows_without_warnings():
         with pytest.raises(ValueError, match="Feature names must be in the same order"):
             report(swapped)
     assert model.feature_names_in_.tolist() == ["a", "b", "c"]  # the model keeps its names
+
+
+@pytest.mark.parametrize("query", list(QUERIES))
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_query_with_other_columns_is_answered_as_scikit_learn_answers(tmp_path, kind, query):
+    rows = QUERIES[query](FRAME)
+    model = GaussianMixture(2, random_state=0).fit(as_kind(kind, FRAME, tmp_path))
+    reference = SklearnMixture(2, random_state=0).fit(in_pandas(kind, FRAME))
+    asked = as_kind(kind, rows, tmp_path)
+    got = outcome(lambda: model.predict(asked))
+    want = outcome(lambda: reference.predict(in_pandas(kind, rows, FRAME.columns)))
+    assert got == want
+
+
+@pytest.mark.parametrize("asked", KINDS)
+@pytest.mark.parametrize("fitted", KINDS)
+def test_names_on_one_side_only_warn_as_scikit_learn_warns(tmp_path, fitted, asked):
+    model = GaussianMixture(2, random_state=0).fit(as_kind(fitted, FRAME, tmp_path))
+    reference = SklearnMixture(2, random_state=0).fit(in_pandas(fitted, FRAME))
+    names = getattr(reference, "feature_names_in_", None)
+    np.testing.assert_array_equal(getattr(model, "feature_names_in_", None), names)
+    rows = as_kind(asked, FRAME, tmp_path)
+    got = outcome(lambda: model.predict(rows))
+    assert got == outcome(lambda: reference.predict(in_pandas(asked, FRAME, names)))

@@ -489,11 +489,7 @@ def parquet_features(files: list[Path], name: Path | None = None) -> list[str]:
     numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean)
     features: list[str] | None = None
     for path in files:
-        schema = _parquet_file(path).schema_arrow
-        index = (schema.pandas_metadata or {}).get("index_columns", [])
-        # a stored index is named by its column; a RangeIndex is metadata only (a dict)
-        stored = {column for column in index if isinstance(column, str)}
-        fields = [f for f in schema if f.name not in stored]
+        fields = _data_fields(path)
         bad = [f"{f.name} ({f.type})" for f in fields if not any(test(f.type) for test in numeric)]
         if bad:
             raise ValueError(
@@ -510,6 +506,20 @@ def parquet_features(files: list[Path], name: Path | None = None) -> list[str]:
             )
     assert features is not None  # parquet_files returns at least one file
     return features
+
+
+def parquet_columns(files: list[Path]) -> list[str]:
+    """The columns of the first of Parquet ``files``, of any type, but an index pandas stored."""
+    return [f.name for f in _data_fields(files[0])]
+
+
+def _data_fields(path: Path) -> list:
+    """The fields of the Parquet file ``path``, but an index pandas stored."""
+    schema = _parquet_file(path).schema_arrow
+    index = (schema.pandas_metadata or {}).get("index_columns", [])
+    # a stored index is named by its column; a RangeIndex is metadata only (a dict)
+    stored = {column for column in index if isinstance(column, str)}
+    return [f for f in schema if f.name not in stored]
 
 
 def _parquet_file(path: Path):

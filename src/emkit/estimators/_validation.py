@@ -280,30 +280,34 @@ def check_no_empty_rows(x: np.ndarray) -> None:
         )
 
 
-def rows_from_file(x, feature_names=None):
+def rows_from_file(x, fitted_names=None):
     """``x`` itself, or the rows of the ``.npy`` file, Parquet file or folder of Parquet files
     that ``x`` names.
 
-    Parquet is read as a DataFrame of the columns ``feature_names`` (shape (n, d)), so that the
-    estimator checks the names as for any DataFrame; when None, of the columns a fit reads
-    (all but an index pandas stored). A folder's files are read in the order a fit reads them.
+    Parquet is read as a DataFrame (n, d), whose names the estimator checks as any
+    DataFrame's: of the columns ``fitted_names`` (a fit's ``feature_names_in_``), by name,
+    where the file has them all (in any order, beside others); else of the columns a fit
+    reads (all but an index pandas stored). A folder's files are read in the order a fit
+    reads them.
     """
     if not isinstance(x, (str, os.PathLike)):
         return x
-    from emkit.backend.sources import PARQUET_SUFFIXES, parquet_features, parquet_files
+    from emkit.backend.sources import (
+        PARQUET_SUFFIXES,
+        parquet_columns,
+        parquet_features,
+        parquet_files,
+    )
 
     path = Path(x)
     if path.is_dir() or (path.is_file() and path.suffix in PARQUET_SUFFIXES):
-        import pandas as pd
-
         files = parquet_files(path)
-        if feature_names is None:
-            columns = parquet_features(files, path)
+        if fitted_names is not None and set(fitted_names) <= set(parquet_columns(files)):
+            columns = [str(c) for c in fitted_names]
         else:
-            columns = [str(c) for c in feature_names]
+            columns = parquet_features(files, path)
         frames = [pd.read_parquet(f, columns=columns) for f in files]
-        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        return frame if feature_names is not None else frame.to_numpy()
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if not path.is_file():
         raise ValueError(f"no such file or folder: {path}")
     if path.suffix == ".npy":
