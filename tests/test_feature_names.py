@@ -164,3 +164,12 @@ def test_names_on_one_side_only_warn_as_scikit_learn_warns(tmp_path, fitted, ask
     rows = as_kind(asked, FRAME, tmp_path)
     got = outcome(lambda: model.predict(rows))
     assert got == outcome(lambda: reference.predict(in_pandas(asked, FRAME, names)))
+
+
+def test_a_tensor_is_checked_as_an_array_without_names():
+    # A tensor's columns have no names: a model fitted with names warns as for an ndarray.
+    torch = pytest.importorskip("torch")
+    model = GaussianMixture(2, random_state=0).fit(FRAME)
+    rows = torch.tensor(FRAME.to_numpy())
+    assert outcome(lambda: model.predict(rows)) == outcome(lambda: model.predict(FRAME.to_numpy()))
+    assert outcome(lambda: model.predict(rows))[1]  # the warning is there

@@ -25,6 +25,7 @@ from emkit.backend.namespace import (
 from emkit.backend.sampling import sample_indices
 from emkit.backend.validation import nan_report
 from emkit.em import ROUNDING
+from emkit.estimators._validation import check_feature_names
 
 # Relative rounding of a log-likelihood summed from float32 rows: each row's log density is
 # off by about eps32 times the Mahalanobis terms it subtracts (observed: a few 1e-7).
@@ -185,10 +186,9 @@ def check_device_rows(
         )
     if not xp.is_floating(x):
         x = xp.asarray(x, dtype=np.float64)
+    check_feature_names(estimator, None, reset=reset)  # a tensor's columns have no names
     if reset:
         estimator.n_features_in_ = d
-        if hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
     elif d != estimator.n_features_in_:
         raise ValueError(
             f"X has {d} features, but {type(estimator).__name__} is expecting "
