@@ -105,7 +105,9 @@ def complete(components: Any, x: np.ndarray) -> Completion:
     n, d = x.shape
     k = components.n_components
     means = components.means  # (k, d)
-    covariances = components.full_covariances()  # (k, d, d)
+    factors, ok = numpy_backend.cholesky(components.full_covariances())  # (k, d, d), L L^T
+    if not ok:
+        raise np.linalg.LinAlgError("a component's covariance is not positive definite")
     log_prob = xp.empty((n, k), like=x)
     completed = xp.empty((k, n, d), like=x)
     patterns = []
@@ -116,7 +118,7 @@ def complete(components: Any, x: np.ndarray) -> Completion:
             completed[:, rows] = x[rows]
             continue
         miss = ~obs
-        lp, filled, cond_cov = _conditional(means, covariances, x[rows], obs, miss)
+        lp, filled, cond_cov = _conditional(means, factors, x[rows], obs, miss)
         log_prob[rows] = lp
         completed[:, rows] = filled
         patterns.append(Pattern(rows, miss, cond_cov))
@@ -138,44 +140,56 @@ def _patterns(observed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _conditional(
-    means: np.ndarray, covariances: np.ndarray, x: np.ndarray, obs: np.ndarray, miss: np.ndarray
+    means: np.ndarray, factors: np.ndarray, x: np.ndarray, obs: np.ndarray, miss: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One pattern's log marginal densities (n_p, k), completed rows (k, n_p, d) and
-    conditional covariances (k, m, m)."""
+    r"""One pattern's log marginal densities (n_p, k), completed rows (k, n_p, d) and
+    conditional covariances (k, m, m), from the covariances' Cholesky factors ``factors``
+    (k, d, d).
+
+    With :math:`\Sigma = LL^T`, the rows :math:`L_o` and :math:`L_m` of :math:`L` give
+    :math:`\Sigma_{oo} = L_o L_o^T`. A QR factorisation :math:`L_o^T = [Q_1\ Q_2]
+    \begin{bmatrix}R\\0\end{bmatrix}` then gives everything: :math:`R^T` is a Cholesky factor
+    of :math:`\Sigma_{oo}`, the regression is
+    :math:`\Sigma_{mo}\Sigma_{oo}^{-1}(x_o - \mu_o) = L_m Q_1 R^{-T}(x_o - \mu_o)`, and the
+    conditional covariance is :math:`(L_m Q_2)(L_m Q_2)^T`, positive semi-definite by
+    construction.
+    """
     xp = namespace_of(x)
     k = means.shape[0]
     n_p = x.shape[0]
-    s_mm = covariances[:, miss][:, :, miss]  # (k, m, m)
+    l_m = factors[:, miss]  # (k, m, d)
     filled = xp.stack([x] * k)  # (k, n_p, d)
     on_miss = xp.asarray(miss, like=x)
     if not obs.any():
         filled[:, :, on_miss] = xp.asarray(means, like=x)[:, None, :]
         log_prob = xp.empty((n_p, k), like=x)
         log_prob[...] = 0.0
-        return log_prob, filled, s_mm
-    s_oo = covariances[:, obs][:, :, obs]  # (k, o, o)
-    s_om = covariances[:, obs][:, :, miss]  # (k, o, m)
-    # The (k, o, o) algebra on the host in float64; only the products with rows run in x's
-    # namespace.
-    chol, ok = numpy_backend.cholesky(s_oo)  # (k, o, o), L with S_oo = L L^T
-    if not ok:
-        raise np.linalg.LinAlgError("observed-coordinate covariance is not positive definite")
+        return log_prob, filled, l_m @ l_m.swapaxes(1, 2)
+    n_obs = int(obs.sum())
+    # The (k, d, o) algebra on the host in float64; only the products with rows run in x's
+    # namespace. Every pattern's marginal comes from the one factor L that complete rows'
+    # precision factor comes from, so the objective is that of one covariance, L L^T, to the
+    # rounding of L (condition number the square root of Sigma's). A Cholesky factor of each
+    # Sigma_oo taken from its entries instead perturbs each pattern's covariance by its own
+    # rounding, amplified by Sigma's condition number: with a nearly singular covariance (data
+    # near a plane, held up by the ridge) the objective moved by 1e-10 of itself between two
+    # evaluations, and EM's ascent check reported falls.
+    q, r = np.linalg.qr(factors[:, obs].swapaxes(1, 2), mode="complete")  # (k, d, d), (k, d, o)
+    chol = r[:, :n_obs].swapaxes(1, 2)  # (k, o, o), lower; Sigma_oo = chol chol^T
     on_obs = xp.asarray(obs, like=x)
     diff = x[None, :, on_obs] - xp.asarray(means[:, None, obs], like=x)  # (k, n_p, o), direct
     z = xp.solve_triangular(
         xp.asarray(chol, like=x), diff.swapaxes(1, 2), lower=True
     )  # (k, o, n_p)
-    half_log_det = np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)  # (k,)
-    n_obs = int(obs.sum())
+    # QR leaves the signs of R's diagonal free; the determinant needs only their sizes.
+    half_log_det = np.log(np.abs(np.diagonal(chol, axis1=1, axis2=2))).sum(axis=1)  # (k,)
     log_prob = -0.5 * (n_obs * LOG_2PI + (z * z).sum(axis=1)) - xp.asarray(
         half_log_det[:, None], like=x
     )  # (k, n_p)
-    # Sigma_oo^{-1} (x_o - mu_o) = L^{-T} z; regression of x_m on x_o through L^{-1} Sigma_om.
-    w = numpy_backend.solve_triangular(chol, s_om, lower=True)  # (k, o, m)
-    shift = xp.asarray(np.swapaxes(w, 1, 2), like=x) @ z  # (k, m, n_p)
+    shift = xp.asarray(l_m @ q[:, :, :n_obs], like=x) @ z  # (k, m, n_p)
     filled[:, :, on_miss] = xp.asarray(means[:, None, miss], like=x) + shift.swapaxes(1, 2)
-    cond_cov = s_mm - np.swapaxes(w, 1, 2) @ w  # (k, m, m)
-    return log_prob.T, filled, cond_cov
+    spread = l_m @ q[:, :, n_obs:]  # (k, m, d - o)
+    return log_prob.T, filled, spread @ spread.swapaxes(1, 2)
 
 
 @dataclass(frozen=True, eq=False)
