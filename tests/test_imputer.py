@@ -239,7 +239,9 @@ def test_the_objective_never_falls_when_the_ridge_holds_up_the_covariance(accele
     # grows with Sigma's condition number (here 1e8): the objective moved by 5e-9 from one
     # evaluation to the next, and EM reported MonotonicityWarnings (errors under pytest).
     x = _near_plane()
-    imp = GaussianImputer(accelerate=accelerate).fit(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", emkit.DegenerateFitWarning)  # it is: see test below
+        imp = GaussianImputer(accelerate=accelerate).fit(x)
     # Falls of 1e-12 of the objective would be rounding; these were of 1.4e-10.
     assert np.all(np.diff(imp.history_) >= -1e-12 * np.abs(imp.history_[:-1]))
     assert np.linalg.cond(imp.covariance_) > 1e7
@@ -255,7 +257,9 @@ def test_marginal_densities_are_exact_for_a_nearly_singular_covariance():
     mpmath = pytest.importorskip("mpmath")
     mpmath.mp.dps = 50
     x = _near_plane()
-    imp = GaussianImputer().fit(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", emkit.DegenerateFitWarning)
+        imp = GaussianImputer().fit(x)
     factor = mpmath.matrix(np.linalg.cholesky(imp.covariance_).tolist())
     cov = factor * factor.T
     ours = imp.score_samples(x)
@@ -266,3 +270,19 @@ def test_marginal_densities_are_exact_for_a_nearly_singular_covariance():
         quad = (diff.T * mpmath.inverse(marginal) * diff)[0]
         exact = -(len(o) * mpmath.log(2 * mpmath.pi) + mpmath.log(mpmath.det(marginal)) + quad) / 2
         assert value == pytest.approx(float(exact), abs=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 10.0])
+def test_degenerate_as_gaussian_mixture_says(scale):
+    # A column that is a linear function of another: the covariance is singular but for the
+    # ridge. The imputer had no degenerate_ and said nothing.
+    x = _near_plane(scale=scale)
+    with pytest.warns(emkit.DegenerateFitWarning, match="singular but for regularisation"):
+        imp = GaussianImputer().fit(x)
+    with pytest.warns(emkit.DegenerateFitWarning):
+        gm = emkit.GaussianMixture(1, missing="em").fit(x)
+    assert imp.degenerate_ and gm.degenerate_
+    # numpy: the covariance's narrowest direction is the plane's normal (0, -2, 1)/sqrt(5).
+    vectors = np.linalg.eigh(imp.covariance_)[1]
+    assert abs(vectors[:, 0] @ [0.0, -2.0, 1.0]) == pytest.approx(np.sqrt(5.0), abs=1e-3)
+    assert not GaussianImputer().fit(_incomplete()).degenerate_

@@ -201,7 +201,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         (the M-step with ``reg_covar`` is this MAP; with reg_covar=0 it is the log-likelihood);
         with ``assignment="hard"`` the classification log-likelihood in place of the
         log-likelihood.
-    degenerate_ : bool, True if any component is singular but for regularisation.
+    degenerate_ : bool, True if any component is singular but for regularisation (with
+        ``missing="em"``, judged on the rows as completed and, where values are missing,
+        against the ridge too: :meth:`emkit.models.missing.MissingMixture.degenerate`).
     degenerate_components_ : bool array of shape (k,).
     structure_changes_ : tuple of the iterations where pruning (or a raised ridge) changed the
         model or its objective; ``history_`` may fall only there.

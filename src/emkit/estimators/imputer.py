@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from numbers import Integral, Real
 from typing import Any
@@ -30,6 +31,7 @@ from emkit.estimators._validation import (
     names_checked,
 )
 from emkit.estimators.persist import ModelFileMixin
+from emkit.exceptions import DegenerateFitWarning
 from emkit.models.missing import MissingMixture, complete
 
 
@@ -73,6 +75,11 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
     n_iter_ : int, accepted steps: M-steps of plain EM, SQUAREM cycles (about three M-steps
         each; ``max_iter`` bounds the M-steps either way).
     converged_ : bool.
+    degenerate_ : bool, True where the covariance is singular but for regularisation (the
+        data lie on a lower-dimensional set, or too few rows observe some columns together),
+        judged as :meth:`emkit.models.missing.MissingMixture.degenerate` does for
+        :class:`emkit.GaussianMixture` with ``missing="em"``; a
+        :class:`~emkit.DegenerateFitWarning` says so.
     n_features_in_ : int.
 
     Notes
@@ -113,6 +120,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         "history_",
         "n_iter_",
         "converged_",
+        "degenerate_",
         "n_features_in_",
     )
 
@@ -157,7 +165,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
             data = place.hold(data, x[held], None if w is None else w[held])
         elif place is not None:
             data = place.stream(data)
-        result = fit_starts(
+        fit = fit_starts(
             [start],
             data,
             tol=self.tol,
@@ -166,7 +174,8 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
             accelerate=self.accelerate,
             total_weight=total_weight,
             resolution=resolution(place),
-        ).best
+        )
+        result = fit.best
         components = result.model.components
         self.mean_ = components.means[0]
         self.covariance_ = components.covariances[0]
@@ -174,7 +183,18 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         self.history_ = result.history
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
+        self.degenerate_ = bool(fit.degenerate.any())
         warn_unless_converged(self)
+        if self.degenerate_:
+            warnings.warn(
+                "the covariance is singular but for regularisation: the data lie on or near a "
+                "lower-dimensional set (a constant column, a column that is a linear function "
+                "of others, or too few rows observing some columns together), and along it "
+                "the imputations follow the ridge reg_covar, not the data; see degenerate_. "
+                "Drop the redundant columns.",
+                DegenerateFitWarning,
+                stacklevel=2,
+            )
         warn_if_ridge_outweighs(
             self.reg_covar, getattr(result.stats, "components", None), stacklevel=3
         )

@@ -20,7 +20,7 @@ ending and the M-step are the mixture's own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,7 +29,7 @@ from emkit.backend import numpy_backend
 from emkit.backend.namespace import namespace_of
 from emkit.distributions.base import LOG_2PI
 from emkit.distributions.gaussian import GaussianStats
-from emkit.models.mixture import Mixture
+from emkit.models.mixture import Mixture, MixtureStats
 
 
 @dataclass(frozen=True)
@@ -67,14 +67,17 @@ class Completion:
     completed: np.ndarray | None
     patterns: tuple[Pattern, ...]
 
-    def suff_stats(self, resp: np.ndarray) -> GaussianStats:
+    def suff_stats(self, resp: np.ndarray) -> CompletedStats:
         """Expected complete-data statistics under responsibilities ``resp`` (n, k).
 
         The scatter of component k is
         sum_n r_nk [(x_hat_nk - mean_k)(x_hat_nk - mean_k)^T + C_nk].
         """
         if self.completed is None:
-            return self.components.suff_stats(self.x, resp)
+            plain = self.components.suff_stats(self.x, resp)
+            return CompletedStats(
+                plain.weight, plain.mean, plain.scatter, np.zeros_like(plain.scatter)
+            )
         stats = GaussianStats.from_data(self.completed, resp, self.components.diagonal_stats)
         xp = namespace_of(resp)
         scatter = np.zeros_like(stats.scatter)  # sum_n r_nk C_nk, (k, d, d) or (k, d)
@@ -87,7 +90,44 @@ class Completion:
                 scatter[:, miss] += r[:, None] * cond_var
             else:
                 scatter[np.ix_(components, miss, miss)] += r[:, None, None] * pattern.covariance
-        return GaussianStats(stats.weight, stats.mean, stats.scatter + scatter)
+        return CompletedStats(stats.weight, stats.mean, stats.scatter + scatter, scatter)
+
+
+@dataclass(frozen=True)
+class CompletedStats(GaussianStats):
+    r""":class:`GaussianStats` of rows completed by their conditional means, which also keep
+    apart the part of the scatter the conditional covariances make.
+
+    The M-step reads ``weight``, ``mean`` and ``scatter`` as ever; the degeneracy verdict
+    (:meth:`MissingMixture.degenerate`) reads :meth:`completed`.
+
+    Attributes
+    ----------
+    conditional : array shaped as ``scatter``, :math:`\sum_n r_{nk} C_{nk}`: the conditional
+        covariances of the missing coordinates (zero where nothing is missing). It adds up
+        over chunks as it is; merged with plain statistics it is theirs plus zero.
+    """
+
+    conditional: np.ndarray
+
+    def __add__(self, other: GaussianStats) -> CompletedStats:
+        merged = GaussianStats.__add__(self, other)
+        return CompletedStats(*merged.as_tuple(), self.conditional + _conditional_part(other))
+
+    def __radd__(self, other: GaussianStats) -> CompletedStats:
+        merged = GaussianStats.__add__(other, self)
+        return CompletedStats(*merged.as_tuple(), _conditional_part(other) + self.conditional)
+
+    def completed(self) -> GaussianStats:
+        """The statistics of the completed rows alone: the scatter without ``conditional``."""
+        return GaussianStats(self.weight, self.mean, self.scatter - self.conditional)
+
+
+def _conditional_part(stats: GaussianStats) -> np.ndarray:
+    """``conditional`` of statistics: zero for plain ones (rows with nothing missing)."""
+    if isinstance(stats, CompletedStats):
+        return stats.conditional
+    return np.zeros_like(stats.scatter)
 
 
 def complete(components: Any, x: np.ndarray) -> Completion:
@@ -210,6 +250,44 @@ class MissingMixture(Mixture):
     def evidence(self, x: np.ndarray) -> Completion:
         """Marginal log densities and conditional moments of rows ``x`` (n, d) with NaN."""
         return complete(self.components, x)
+
+    def degenerate(self, stats: MixtureStats) -> np.ndarray:
+        """Collapsed components, bool (k,): :meth:`Mixture.degenerate` on the rows as
+        completed, and, where values are missing, judged against the ridge too.
+
+        The test reads the scatter of the completed rows without the conditional
+        covariances: those are computed under the fitted, regularised covariance, so along a
+        direction where the data have collapsed they hold a conditional variance of the
+        ridge's order, and the scatter with them never reaches zero. Without them, the
+        complete-data test (an eigenvalue at or below ``Regularization.TOLERANCE`` in units
+        of the data's variances) applies unchanged. The conditional means are themselves
+        computed under the regularised covariance, so the completed rows sit off a collapsed
+        set by the ridge's share of the variance there: their scatter along it is of the order
+        of that share squared, below the tolerance only while the ridge is small next to the
+        component's weight times the data's variances. Hence, where the fit saw missing
+        values, a component is also degenerate where the ridge lifts its smallest variance at
+        least as much as the completed rows give it (the smallest eigenvalue of the
+        unregularised covariance is at most that the ridge adds to it): along that direction
+        the covariance is the ridge's, not the data's. On complete rows the verdict is
+        :class:`~emkit.models.mixture.Mixture`'s.
+        """
+        spread = stats.components
+        if not isinstance(spread, CompletedStats):
+            return super().degenerate(stats)
+        completed = spread.completed()
+        verdict = super().degenerate(replace(stats, components=completed))
+        if self.component_prior is not None or not self.reg_covar or not spread.conditional.any():
+            return verdict
+        # The structure's own covariances (pooled where it is tied), with and without the
+        # ridge, and their eigenvalues in the data's units.
+        structure = type(self.components)
+        k = self.components.n_components
+        units = np.ones(completed.mean.shape[1])
+        bare = structure.spectra(structure._covariances_from_stats(completed, 0.0), k, units)
+        ridged = structure.spectra(
+            structure._covariances_from_stats(completed, self.reg_covar), k, units
+        )
+        return verdict | (ridged.min(axis=1) >= 2.0 * bare.min(axis=1))
 
 
 def fill_column_means(x: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:
