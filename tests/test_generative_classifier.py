@@ -1,6 +1,7 @@
 """GenerativeClassifier against QDA, LDA, GaussianNB, scipy.stats and its own contracts."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from scipy.special import logsumexp, softmax
@@ -249,3 +250,95 @@ def test_save_and_load(tmp_path):
     loaded = emkit.load(tmp_path / "clf.json")
     np.testing.assert_array_equal(loaded.predict_proba(X_IRIS), clf.predict_proba(X_IRIS))
     np.testing.assert_array_equal(loaded.classes_, clf.classes_)
+
+
+def _semi_supervised(seed=0):
+    """Two classes in 2-D, about half the rows unlabelled: X, integer codes with -1."""
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(0, 1, (30, 2)), rng.normal(3, 1, (30, 2))])
+    codes = np.repeat([0, 1], 30)
+    codes[rng.uniform(size=60) < 0.5] = -1
+    return X, codes
+
+
+def test_string_classes_mark_unlabelled_rows_as_self_training_does():
+    # An object array of string classes with the number -1: scikit-learn's convention
+    # (SelfTrainingClassifier). fit raised "'<' not supported between 'int' and 'str'".
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.semi_supervised import SelfTrainingClassifier
+
+    X, codes = _semi_supervised()
+    names = np.array(["neg", "pos"], dtype=object)
+    y = np.where(codes == -1, -1, names[codes]).astype(object)
+    assert all(type(v) is int for v in y[codes == -1])
+    clf = GenerativeClassifier().fit(X, y)
+    by_codes = GenerativeClassifier().fit(X, codes)
+    assert list(clf.classes_) == ["neg", "pos"]
+    np.testing.assert_allclose(clf.means_, by_codes.means_, rtol=1e-12)
+    np.testing.assert_array_equal(clf.predict(X), names[by_codes.predict(X)])
+    assert clf.n_iter_ > 1  # EM ran: the -1 rows were unlabelled, not a class
+    # scikit-learn reads the same rows as labelled (labeled_iter_ 0) and the same classes.
+    self_training = SelfTrainingClassifier(LogisticRegression()).fit(X, y)
+    np.testing.assert_array_equal(self_training.labeled_iter_ == 0, codes != -1)
+    assert list(self_training.classes_) == list(clf.classes_)
+    # A pandas Series of the same values reads the same.
+    np.testing.assert_allclose(
+        GenerativeClassifier().fit(X, pd.Series(y)).means_, clf.means_, rtol=1e-12
+    )
+
+
+def test_the_string_minus_one_is_refused_not_taken_as_a_class():
+    # A string array with "-1" made "-1" a third class, silently; SelfTrainingClassifier
+    # refuses string arrays outright.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.semi_supervised import SelfTrainingClassifier
+
+    X, codes = _semi_supervised()
+    text = np.where(codes == -1, "-1", np.where(codes == 0, "neg", "pos"))
+    with pytest.raises(ValueError, match="y has dtype string"):
+        SelfTrainingClassifier(LogisticRegression()).fit(X, text)
+    for y in (text, text.astype(object), pd.Series(text)):
+        with pytest.raises(ValueError, match=r'string "-1" in 27 rows.*number -1'):
+            GenerativeClassifier().fit(X, y)
+    # Recoded as the message says, it is the fit on integer codes.
+    recoded = text.astype(object)
+    recoded[recoded == "-1"] = -1
+    np.testing.assert_allclose(
+        GenerativeClassifier().fit(X, recoded).means_,
+        GenerativeClassifier().fit(X, codes).means_,
+        rtol=1e-12,
+    )
+    # Fully labelled string classes are plain QDA, as before.
+    full = np.where(np.arange(60) < 30, "neg", "pos")
+    qda = QuadraticDiscriminantAnalysis().fit(X, full)
+    clf = GenerativeClassifier(reg_covar=0.0).fit(X, full)
+    np.testing.assert_allclose(clf.predict_proba(X), qda.predict_proba(X), rtol=1e-8, atol=1e-12)
+
+
+def test_missing_labels_are_refused_as_by_scikit_learn_with_the_way_to_mark_them():
+    # pandas missing labels (a Categorical with NaN, Int64 with pd.NA, None, float NaN): as
+    # scikit-learn's semi-supervised estimators, an error, which now says to use -1.
+    from sklearn.semi_supervised import LabelPropagation
+
+    X, codes = _semi_supervised()
+    words = np.array(["neg", "pos"], dtype=object)[np.maximum(codes, 0)]
+    categorical = pd.Series(pd.Categorical(np.where(codes == -1, None, words)))
+    nullable = pd.Series(np.where(codes == -1, None, codes), dtype="Int64")
+    for y in (
+        categorical,
+        nullable,
+        np.where(codes == -1, np.nan, codes),
+        np.where(codes == -1, None, words),
+    ):
+        with pytest.raises((ValueError, TypeError)):  # TypeError sorting None with str
+            LabelPropagation().fit(X, y)
+        with pytest.raises(ValueError, match=r"27 missing labels.*marked by -1"):
+            GenerativeClassifier().fit(X, y)
+    by_codes = GenerativeClassifier().fit(X, codes)
+    marked = categorical.astype(object).where(categorical.notna(), -1)  # the message's recipe
+    np.testing.assert_allclose(
+        GenerativeClassifier().fit(X, marked).means_, by_codes.means_, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        GenerativeClassifier().fit(X, nullable.fillna(-1)).means_, by_codes.means_, rtol=1e-12
+    )

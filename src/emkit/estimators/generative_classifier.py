@@ -7,6 +7,7 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -44,7 +45,8 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
     With every row labelled this is quadratic (``"full"``) or linear (``"tied"``) discriminant
     analysis, fitted in closed form. Rows labelled ``-1`` (scikit-learn's semi-supervised
-    convention) are unlabelled: EM then climbs
+    convention; with string classes the number -1 in an object array, see :meth:`fit`) are
+    unlabelled: EM then climbs
 
     .. math::
 
@@ -157,8 +159,14 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n, d); NaN allowed with ``missing="em"``.
-        y : array-like of shape (n,), class labels, at least two classes; -1 marks an
-            unlabelled row (recode a class named -1).
+        y : array-like of shape (n,), class labels, at least two classes. Unlabelled rows
+            follow scikit-learn's semi-supervised convention: -1 in integer or float labels
+            (recode a class named -1), and the number -1 in an object array whose classes are
+            strings (``SelfTrainingClassifier``'s). A string array may not hold "-1" (it would
+            silently become a class: ``SelfTrainingClassifier`` refuses string arrays
+            outright), and a missing label (NaN, None, pd.NA, as in a pandas Categorical or
+            Int64 column) is an error, as in scikit-learn, whose message shows how to mark
+            those rows with -1.
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
@@ -241,9 +249,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             w = check_weights(sample_weight, x)
             labels = self._encode(y)
             return array_source(x, w, labels=labels), x, labels, w
-        values = np.unique(dask_unique(y))
-        check_classification_targets(values)
-        self._encode(values)
+        self._encode(dask_unique(y))
         data = dask_fit_source(
             self,
             X,
@@ -258,6 +264,9 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
     def _validated(self, X, y):
         em = self.missing == "em"
+        # Before scikit-learn's own check, which calls a missing label "NaN in the input".
+        if y is not None:
+            _refuse_missing_labels(np.ravel(np.asarray(y)))
         with numeric_input(self, X):
             x, y = validate(
                 self,
@@ -272,17 +281,18 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             check_no_empty_rows(x)
         else:
             reject_nan(x, MISSING_EM_HINT)
-        check_classification_targets(y)
         return x.astype(np.float64, copy=False), y
 
     def _encode(self, y) -> np.ndarray:
-        """Class indices (n,), UNLABELLED where ``y == -1``; sets ``classes_``."""
+        """Class indices (n,), UNLABELLED where ``y`` marks a row unlabelled (:func:`_unlabelled`);
+        sets ``classes_``."""
         unlabelled = _unlabelled(y)
         if unlabelled.all():
             raise ValueError(
                 "every row is unlabelled (y == -1); a generative classifier needs labelled rows "
                 "of each class. To cluster unlabelled data, use GaussianMixture."
             )
+        check_classification_targets(y[~unlabelled])
         classes = np.unique(y[~unlabelled])
         if classes.size < 2:
             found = f"y holds one class, {classes.tolist()}"
@@ -373,7 +383,54 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
 
 def _unlabelled(y: np.ndarray) -> np.ndarray:
-    return (y == -1) if y.dtype.kind in "iuf" else np.zeros(y.shape, dtype=bool)
+    """Rows marked unlabelled, bool (n,), by scikit-learn's semi-supervised convention: -1 in
+    numeric labels, and the number -1 in an object array whose classes are strings (as
+    :class:`~sklearn.semi_supervised.SelfTrainingClassifier` asks). A missing label (NaN,
+    None, pd.NA) or the string "-1" is an error: neither is taken as a class."""
+    _refuse_missing_labels(y)
+    kind = y.dtype.kind
+    if kind in "iuf":
+        return y == -1
+    if kind in "US":
+        text = y == ("-1" if kind == "U" else b"-1")
+    elif kind == "O":
+        text = np.fromiter((_is_text_minus_one(v) for v in y), bool, y.shape[0])
+    else:
+        return np.zeros(y.shape, dtype=bool)
+    if text.any():
+        raise ValueError(
+            f'y holds the string "-1" in {int(text.sum())} rows. scikit-learn\'s semi-supervised '
+            "convention marks an unlabelled row by the number -1: with string classes, in an "
+            'object array (y = y.astype(object); y[y == "-1"] = -1), as SelfTrainingClassifier '
+            'asks. A string "-1" is not taken as a class; if it is one, rename it.'
+        )
+    if kind != "O":
+        return np.zeros(y.shape, dtype=bool)
+    return np.fromiter((_is_number_minus_one(v) for v in y), bool, y.shape[0])
+
+
+def _is_text_minus_one(value) -> bool:
+    return isinstance(value, (str, bytes)) and value in ("-1", b"-1")
+
+
+def _is_number_minus_one(value) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool) and value == -1
+
+
+def _refuse_missing_labels(y: np.ndarray) -> None:
+    """Raise where ``y`` (n,) holds NaN, None or pd.NA, saying how to mark unlabelled rows."""
+    if y.dtype.kind not in "fO":
+        return
+    missing = pd.isna(y)
+    if not missing.any():
+        return
+    raise ValueError(
+        f"y has {int(missing.sum())} missing labels (NaN, None or pd.NA). As in scikit-learn's "
+        "semi-supervised estimators, an unlabelled row is marked by -1, not by a missing "
+        "value: for numeric classes y = y.fillna(-1) (pandas) or np.where(np.isnan(y), -1, y); "
+        "for string or categorical classes an object array with the number -1, "
+        "y = y.astype(object).where(y.notna(), -1)."
+    )
 
 
 def encode_labels(classes: np.ndarray, y: np.ndarray) -> np.ndarray:
