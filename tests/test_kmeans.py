@@ -1,5 +1,6 @@
 """KMeans as hard EM: scikit-learn compatibility and inertia against scikit-learn's KMeans."""
 
+import re
 import warnings
 
 import numpy as np
@@ -172,3 +173,39 @@ def test_a_callable_init_starts_as_scikit_learns(faithful, tmp_path):
     ours.set_params(init=ours.cluster_centers_).save(tmp_path / "k.json")
     sk = SkKMeans(3, init=first_rows, max_iter=1).fit(faithful)  # "auto": 10 starts for it
     assert KMeans(3, init=first_rows)._n_starts() == sk._n_init == 10
+
+
+def _three_blobs(seed=0):
+    rng = np.random.default_rng(seed)
+    return np.vstack([rng.normal(c, 0.5, (30, 2)) for c in ([0, 0], [4, 0], [2, 3])])
+
+
+@pytest.mark.parametrize("tol", [0.0, 1e-4, 1e-2, 0.1, 1.0, 10.0])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_tol_is_scikit_learns_centre_shift(tol, weighted, capsys):
+    # emkit's tol bounded the fall of the inertia (default 0), scikit-learn's the centres'
+    # squared shift (default 1e-4): KMeans(3, init=X[:3], tol=0.1) stopped after 2
+    # iterations at 239.26 where scikit-learn runs 3 to 238.53.
+    x = _three_blobs()
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(x)) if weighted else None
+    ours = KMeans(3, init=x[:3], tol=tol, verbose=1).fit(x, sample_weight=w)
+    ours_out = capsys.readouterr().out
+    ref = SkKMeans(3, init=x[:3], n_init=1, tol=tol, verbose=1).fit(x, sample_weight=w)
+    ref_out = capsys.readouterr().out
+    assert ours.n_iter_ == ref.n_iter_
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-12)
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-12)
+    # The last line says where and how it converged, as scikit-learn's does.
+    ending = r"Converged at iteration (\d+): (strict convergence|center shift)"
+    assert re.search(ending, ours_out).groups() == re.search(ending, ref_out).groups()
+
+
+def test_default_tol_is_scikit_learns():
+    assert KMeans().tol == SkKMeans().tol == 1e-4
+    x = _three_blobs(seed=2)
+    for init in ("k-means++", "random"):
+        ours = KMeans(3, init=init, n_init=1, random_state=0).fit(x)
+        start = ours.cluster_centers_  # scikit-learn from emkit's fixed point stays there
+        ref = SkKMeans(3, init=start, n_init=1).fit(x)
+        assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-12)

@@ -34,6 +34,11 @@ from emkit.exceptions import MonotonicityWarning
 # A decrease smaller than this fraction of |loglik| is floating-point rounding, not a bug.
 ROUNDING = 1e-10
 
+# A stopping rule on two consecutive accepted models, (old, new) -> True where the run has
+# converged, in place of the test on the objective's gain (k-means' shift of the centres,
+# scikit-learn's rule: emkit.init.CentreShift).
+ConvergenceRule = Callable[[Any, Any], bool]
+
 
 @runtime_checkable
 class LatentModel(Protocol):
@@ -194,6 +199,7 @@ class EMMap:
     max_iter : M-steps allowed in the run.
     maps : M-steps taken so far.
     iteration : index the next accepted step will have in ``history``.
+    convergence : None, or a :data:`ConvergenceRule` that replaces the test on the objective.
     """
 
     tol_total: float
@@ -201,6 +207,7 @@ class EMMap:
     maps: int = 0
     iteration: int = 0
     resolution: float = ROUNDING
+    convergence: ConvergenceRule | None = None
 
     def m_step(self, point: Point) -> Mapped:
         """One M-step from ``point``."""
@@ -220,8 +227,11 @@ class EMMap:
         return Point(candidate.model, stats, objective, candidate.changed)
 
     def stops(self, old: Point, new: Point) -> bool:
-        """The stop test: the step gained less than ``tol_total``, or the objective is not
+        """The stop test: the step gained less than ``tol_total`` (or, with a
+        ``convergence`` rule, the rule holds for the two models), or the objective is not
         finite."""
+        if self.convergence is not None:
+            return self.convergence(old.model, new.model) or not np.isfinite(new.objective)
         floor = 0.1 * self.resolution * abs(old.objective) if self.resolution > ROUNDING else 0.0
         change = abs(new.objective - old.objective)
         return change < max(self.tol_total, floor) or not np.isfinite(new.objective)
@@ -310,6 +320,7 @@ def em_iterations(
     resolution: float = ROUNDING,
     resume: RunState | None = None,
     on_step: Callable[[RunState], Any] | None = None,
+    convergence: ConvergenceRule | None = None,
 ) -> Generator[Any, tuple[Any, float], EMResult]:
     """EM as a coroutine: yields each model to evaluate, receives ``(stats, objective)``.
 
@@ -329,6 +340,8 @@ def em_iterations(
         other data: ``CheckpointError``) and the run goes on as it would have.
     on_step : called with the run's :class:`~emkit.checkpoint.RunState` after every accepted
         step and, with ``done`` True, at the end (for checkpoints).
+    convergence : None (stop on the objective's gain, ``tol``), or a rule on the last two
+        accepted models that says when the run has converged (``tol`` is then unused).
 
     Returns
     -------
@@ -342,7 +355,7 @@ def em_iterations(
     :func:`run_batch` answers the yields of several runs from one pass over the data.
     """
     policy = step_policy(accelerate, model if resume is None else resume.model)
-    em = EMMap(tol * total_weight, max_iter, resolution=resolution)
+    em = EMMap(tol * total_weight, max_iter, resolution=resolution, convergence=convergence)
     if resume is None:
         point = yield from em.evaluate(model)
         history = [point.objective]
@@ -499,6 +512,7 @@ def fit_starts(
     lockstep: bool = True,
     resolution: float = ROUNDING,
     checkpoint: Checkpoint | None = None,
+    convergence: ConvergenceRule | None = None,
 ) -> FitResult:
     """Run EM from every start and keep the best: the one fit driver.
 
@@ -512,8 +526,8 @@ def fit_starts(
     starts : iterable of :class:`LatentModel`, the starting values.
     data : the :class:`~emkit.backend.sources.DataSource`; every round maps the E-step of
         all running starts over it once.
-    tol, max_iter, callback, accelerate, resolution : as :func:`em_iterations`, for every
-        start.
+    tol, max_iter, callback, accelerate, resolution, convergence : as :func:`em_iterations`,
+        for every start.
     total_weight : scale of ``tol``; default ``data.total_weight``.
     lockstep : True runs the starts together, one pass over the data per round for all of
         them (:func:`run_batch`). False runs them one after another, drawing each start from
@@ -539,6 +553,7 @@ def fit_starts(
             accelerate=accelerate,
             total_weight=total_weight,
             resolution=resolution,
+            convergence=convergence,
         )[0]
     weight = data.total_weight if total_weight is None else total_weight
 
@@ -551,6 +566,7 @@ def fit_starts(
             callback=_for_start(callback, index),
             accelerate=accelerate,
             resolution=resolution,
+            convergence=convergence,
             **resuming,
         )
 
@@ -572,6 +588,7 @@ def fit_groups(
     total_weight: float | None = None,
     resolution: float = ROUNDING,
     on_fit: Callable[[int, FitResult], Any] | None = None,
+    convergence: ConvergenceRule | None = None,
 ) -> list[FitResult]:
     """:func:`fit_starts` of several fits at once (a model-selection grid), all in lockstep.
 
@@ -584,7 +601,7 @@ def fit_groups(
     Parameters
     ----------
     groups : iterable of iterables of :class:`LatentModel`, the starts of each fit.
-    data, tol, max_iter, callback, accelerate, total_weight, resolution : as
+    data, tol, max_iter, callback, accelerate, total_weight, resolution, convergence : as
         :func:`fit_starts`, for every run.
     on_fit : called as ``on_fit(g, fit)`` when the last run of group ``g`` ends.
 
@@ -608,6 +625,7 @@ def fit_groups(
                     callback=_for_start(callback, i),
                     accelerate=accelerate,
                     resolution=resolution,
+                    convergence=convergence,
                 )
             )
             owner.append(g)

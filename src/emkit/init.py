@@ -275,10 +275,9 @@ def lloyd(
 
     Each iteration gives every row to its nearest centre and moves each centre to the weighted
     mean of its rows (an emptied cluster moves onto the row farthest from its centre). The
-    iterations stop after ``max_iter`` M-steps, or once the inertia per unit weight falls by
-    less than ``tol`` times the data's mean (unweighted) variance. scikit-learn's ``KMeans``
-    scales its ``tol`` the same way but applies it to the squared shift of the centres; emkit
-    applies it to the objective, as :class:`~emkit.estimators.KMeans` does.
+    iterations stop after ``max_iter`` M-steps, or by scikit-learn's rule
+    (:class:`CentreShift`): once the squared shifts of the centres in one step sum to at most
+    ``tol`` times the data's mean (unweighted) variance, as :class:`~emkit.KMeans` does.
 
     Parameters
     ----------
@@ -295,16 +294,39 @@ def lloyd(
     mean, variance = column_moments(x)
     data = shifted_source(x, mean, sample_weight)
     start = centroid_mixture(centres, mean)
-    fit = fit_starts([start], data, tol=inertia_tol(x, tol, variance), max_iter=max_iter)
+    rule = CentreShift(tol * float(np.mean(variance)))
+    fit = fit_starts([start], data, tol=0.0, max_iter=max_iter, convergence=rule)
     return fit.best.model.components.means
 
 
-def inertia_tol(x: np.ndarray, tol: float, variance: np.ndarray | None = None) -> float:
-    """The loop's tolerance for k-means' ``tol``, which is relative to the mean (unweighted)
-    variance of ``x``'s columns (``variance``, shape (d,), where known); the objective is
-    const - inertia / 2, so it halves."""
-    spread = float(np.mean(column_moments(x)[1] if variance is None else variance))
-    return max(0.5 * tol * spread, np.finfo(float).tiny)
+@dataclass
+class CentreShift:
+    r"""scikit-learn's k-means stopping rule, a :data:`~emkit.em.ConvergenceRule` for the loop.
+
+    A run of k-means (:class:`~emkit.models.kmeans.CentroidMixture`) has converged once the
+    centres moved in one step by :math:`\sum_k \lVert \mu_k' - \mu_k \rVert^2 \le` ``tol``.
+    A step that moves no centre at all is the M-step after the labels stopped changing
+    (scikit-learn's "strict convergence"), so the rule stops there whatever ``tol``; the
+    run's M-steps are then scikit-learn's ``n_iter_``.
+
+    Attributes
+    ----------
+    tol : float >= 0, in the data's squared units: scikit-learn's ``tol`` times the mean
+        (unweighted) variance of the data's columns.
+    shifts : the last squared shift seen for each model that ended a step, by ``id`` of the
+        model (for scikit-learn's verbose printout of how a run ended).
+    """
+
+    tol: float
+    shifts: dict[int, float] = field(default_factory=dict)
+
+    def __call__(self, old: Any, new: Any) -> bool:
+        before, after = old.components.means, new.components.means
+        if before.shape != after.shape:
+            return False
+        shift = float(np.sum((after - before) ** 2))
+        self.shifts[id(new)] = shift
+        return shift <= self.tol
 
 
 def column_moments(x: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarray]:

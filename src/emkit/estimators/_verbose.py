@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from emkit.em import EMProgress, FitResult
+from emkit.init import CentreShift
 
 
 class VerbosePrinter:
@@ -78,13 +79,19 @@ class InertiaPrinter:
         print(f"{head} {progress.iteration}, inertia {inertia}.")
 
 
-def print_kmeans_ends(fit: FitResult, tol: float) -> None:
-    """How each start of a k-means fit ended, as scikit-learn words it."""
+def print_kmeans_ends(fit: FitResult, rule: CentreShift, scale: float = 1.0) -> None:
+    """How each start of a k-means fit ended, as scikit-learn words it: its iteration index
+    (0-based, the M-steps less one) and, where the centres still moved, their squared shift
+    against the tolerance (``rule``'s, in the data's units: times ``scale``)."""
     for start, run in enumerate(fit.runs):
         head = f"Initialization {start}: " if len(fit.runs) > 1 else ""
-        if not run.converged:
+        shift = rule.shifts.get(id(run.model))
+        if not run.converged or shift is None:
             print(f"{head}Did not converge in {run.n_iter} iterations.")
-        elif tol > 0:
-            print(f"{head}Converged at iteration {run.n_iter}: inertia change within tolerance.")
+        elif shift == 0.0:
+            print(f"{head}Converged at iteration {run.n_iter - 1}: strict convergence.")
         else:
-            print(f"{head}Converged at iteration {run.n_iter}: strict convergence.")
+            print(
+                f"{head}Converged at iteration {run.n_iter - 1}: center shift "
+                f"{shift * scale} within tolerance {rule.tol * scale}."
+            )

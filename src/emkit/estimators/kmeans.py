@@ -50,9 +50,9 @@ from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators._verbose import InertiaPrinter, print_kmeans_ends
 from emkit.estimators.persist import ModelFileMixin
 from emkit.init import (
+    CentreShift,
     centroid_mixture,
     column_moments,
-    inertia_tol,
     kmeans_plusplus,
     random_rows,
     squared_distances,
@@ -76,8 +76,11 @@ class KMeans(
         as scikit-learn's): 1 start from k-means++ or given centres, 10 from random rows or a
         callable.
     max_iter : int, hard-EM iterations per start at most.
-    tol : float, stop when the inertia per unit weight falls by less than ``tol`` times the
-        data's mean variance (0: run until no row changes cluster).
+    tol : float, scikit-learn's: a start stops once the squared shifts of the centres in one
+        iteration sum to at most ``tol`` times the mean (unweighted) variance of the data's
+        columns, or when no row changes cluster (strict convergence; with ``tol=0`` only
+        then). From the same starting centres, ``n_iter_``, ``labels_`` and ``inertia_`` are
+        scikit-learn's.
     random_state : int, RandomState or None.
     device : None (NumPy), or "cpu", "cuda", "cuda:1" or a ``torch.device``: the assignment
         steps run there on the PyTorch backend (``pip install "emkit[torch]"``); a torch tensor
@@ -150,7 +153,7 @@ class KMeans(
         init="k-means++",
         n_init="auto",
         max_iter=300,
-        tol=0.0,
+        tol=1e-4,
         random_state=None,
         device=None,
         dtype=None,
@@ -207,7 +210,7 @@ class KMeans(
             data = rescale_source(data, scale)
             # Distances are taken from a point near the data (see emkit.backend.nearest).
             starts = [centroid_mixture(c / scale, data.rows.shift) for c in centres]
-            tol = inertia_tol(x, self.tol, np.array([spread]) / scale**2)
+            rule = CentreShift(self.tol * spread / scale**2)
         else:
             scale = 1.0
             mean, variance = column_moments(x)
@@ -216,7 +219,7 @@ class KMeans(
             ]
             if not is_dask_collection(X):
                 data = place.hold(array_source(x, w), x, w)
-            tol = inertia_tol(x, self.tol, variance)
+            rule = CentreShift(self.tol * float(np.mean(variance)))
         # The objective is const - inertia / 2 (on the rows divided by scale).
         normaliser = _log_normaliser(data.total_weight, x.shape[1], self.n_clusters)
         printer = None
@@ -226,13 +229,14 @@ class KMeans(
             fit = fit_starts(
                 starts,
                 data,
-                tol=tol,
+                tol=0.0,
                 max_iter=self.max_iter,
                 resolution=resolution(place),
                 callback=printer,
+                convergence=rule,
             )
         if self.verbose:
-            print_kmeans_ends(fit, self.tol)
+            print_kmeans_ends(fit, rule, scale**2)
         result = fit.best
         self.cluster_centers_ = result.model.components.means * scale
         if is_dask_collection(X):
