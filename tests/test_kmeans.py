@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans as SkKMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from emkit.estimators.kmeans import KMeans, kmeans_plusplus
@@ -209,3 +210,35 @@ def test_default_tol_is_scikit_learns():
         start = ours.cluster_centers_  # scikit-learn from emkit's fixed point stays there
         ref = SkKMeans(3, init=start, n_init=1).fit(x)
         assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-12)
+
+
+def test_fewer_distinct_points_than_clusters_warns_as_scikit_learn():
+    x = np.array([[0.0, 0], [0, 0], [1, 1], [1, 1], [1, 1]])
+    message = r"Number of distinct clusters \(2\) found smaller than n_clusters \(5\)"
+    with pytest.warns(ConvergenceWarning, match=message):
+        SkKMeans(5, random_state=0).fit(x)
+    with pytest.warns(ConvergenceWarning, match=message):
+        ours = KMeans(5, random_state=0).fit(x)
+    assert np.unique(ours.labels_).size == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        KMeans(2, random_state=0).fit(x)
+
+
+def test_explicit_centres_with_several_starts_warn_as_scikit_learn():
+    x = _three_blobs()
+    message = (
+        r"Explicit initial center position passed: performing only one init in KMeans "
+        r"instead of n_init=5\."
+    )
+    with pytest.warns(RuntimeWarning, match=message):
+        SkKMeans(3, init=x[:3], n_init=5).fit(x)
+    with pytest.warns(RuntimeWarning, match=message):
+        ours = KMeans(3, init=x[:3], n_init=5).fit(x)
+    np.testing.assert_array_equal(ours.labels_, KMeans(3, init=x[:3]).fit(x).labels_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for n_init in ("auto", 1):
+            SkKMeans(3, init=x[:3], n_init=n_init).fit(x)
+            KMeans(3, init=x[:3], n_init=n_init).fit(x)
+        KMeans(3, init="random", n_init=5, random_state=0).fit(x)

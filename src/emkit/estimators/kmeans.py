@@ -12,6 +12,7 @@ so ``history_`` is minus half the inertia plus a constant and never decreases.
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from numbers import Integral, Real
 from typing import Any
@@ -23,6 +24,7 @@ from sklearn.base import (
     ClusterMixin,
     TransformerMixin,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -185,6 +187,14 @@ class KMeans(
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
+        explicit = not (isinstance(self.init, str) or callable(self.init))
+        if explicit and self.n_init not in ("auto", 1):  # scikit-learn's warning
+            warnings.warn(
+                "Explicit initial center position passed: performing only one init in "
+                f"{type(self).__name__} instead of n_init={self.n_init}.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         rng = check_random_state(self.random_state)
         place = placement(self.device, X, self.dtype)
         if is_dask_collection(X):
@@ -258,6 +268,17 @@ class KMeans(
             const = result.model.log_prior() + normaliser
             self.history_ = const + (result.history - const) * scale**2
         self.converged_ = result.converged
+        if is_dask_collection(X):  # labels_ is lazy: the clusters that hold weight
+            distinct = int(np.count_nonzero(result.stats.resp_sum > 0))
+        else:
+            distinct = int(np.unique(self.labels_).size)
+        if distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+                f"({self.n_clusters}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return self
 
     def _n_starts(self) -> int:
