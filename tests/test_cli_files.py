@@ -501,3 +501,32 @@ def test_lazy_names_resolve():
     assert not {"Any", "TYPE_CHECKING", "annotations", "importlib"} & set(dir(emkit))
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         emkit.nonsense  # noqa: B018
+
+
+def test_predict_follows_the_models_missing_setting(tmp_path, faithful):
+    # A model fitted with --missing em refused rows with NaN in emkit predict unless
+    # --missing em was passed again ("column 'waiting' has 2 missing (NaN) value(s)").
+    frame = pd.DataFrame(faithful, columns=["eruptions", "waiting"])
+    frame.loc[[3, 10], "waiting"] = np.nan
+    frame.loc[[5], "eruptions"] = np.nan
+    data = tmp_path / "f.csv"
+    frame.to_csv(data, index=False)
+    fit = ["fit", data, "-k", "2", "--covariance", "full", "--missing", "em", "--quiet"]
+    status, _, err = run_main([*fit, "--out", tmp_path / "o", "--no-report"])
+    assert status == 0, err
+    model_file = tmp_path / "o" / "model.json"
+    model = emkit.load(model_file)
+    assert model.missing == "em"
+    status, text, err = run_main(["predict", model_file, data])
+    assert status == 0, err
+    proba = pd.read_csv(io.StringIO(text))[["p0", "p1"]].to_numpy()
+    np.testing.assert_allclose(proba, model.predict_proba(frame), rtol=1e-9, atol=1e-12)
+    # p(k | the one value observed), by hand with scipy.stats.norm
+    for row, j in ((3, 0), (10, 0), (5, 1)):
+        value = frame.iloc[row, j]
+        sd = np.sqrt(model.covariances_[:, j, j])
+        joint = model.weights_ * stats.norm.pdf(value, model.means_[:, j], sd)
+        np.testing.assert_allclose(proba[row], joint / joint.sum(), rtol=1e-9)
+    # --missing error, given, still refuses them
+    status, _, err = run_main(["predict", model_file, data, "--missing", "error"])
+    assert status == 2 and "column 'eruptions' has 1 missing" in err

@@ -64,9 +64,10 @@ def add_table_options(parser: argparse.ArgumentParser, *, fitting: bool) -> None
     parser.add_argument(
         "--missing",
         choices=("error", "em"),
-        default="error",
-        help="what an empty cell or NaN means: 'error' (default) refuses the file, 'em' takes "
-        "it as a value missing at random (the E-step integrates over it)",
+        default="error" if fitting else None,
+        help="what an empty cell or NaN means: 'error' refuses the file, 'em' takes it as a "
+        "value missing at random (the E-step integrates over it); default: "
+        + ("'error'" if fitting else "the model's own (em for a model fitted with --missing em)"),
     )
 
 

@@ -95,9 +95,13 @@ def run(args: argparse.Namespace) -> int:
                 "leave out --missing em"
             )
         options["missing"] = "unsupported"
-    elif args.missing == "em":
-        # the same parameters; the E-step integrates each row over its missing entries
-        model.set_params(missing="em")
+    else:
+        # By default the model's own setting: a model fitted with --missing em scores rows
+        # with missing values as it was fitted on them.
+        options["missing"] = model.missing if args.missing is None else args.missing
+        if options["missing"] == "em":
+            # the same parameters; the E-step integrates each row over its missing entries
+            model.set_params(missing="em")
     if on_cluster(args):
         return predict_on_cluster(args, model, columns, options)
     table = read_features(args.data, columns=columns, drop_constant=False, **options)
