@@ -126,6 +126,7 @@ def check_rows(
     else:
         if (chunks := chunk_list(x)) is not None:
             x = join_chunks(chunks)
+        x = na_as_nan(x)
         with numeric_input(estimator, x), config_context(assume_finite=True):
             # the values are checked below, in one pass where they are all finite and moderate
             x = validate(
@@ -143,6 +144,26 @@ def check_rows(
             f"{type(estimator).__name__} needs at least {min_rows} rows (samples) here; "
             f"got n_samples = {x.shape[0]}. Use fewer components or more data."
         )
+    return x
+
+
+def na_as_nan(x):
+    """``x`` with pandas' missing value ``pd.NA`` in object columns (of a DataFrame or an
+    object array) replaced by NaN, which NumPy's conversion to float cannot read; ``x``
+    itself where it holds no object column. None converts to NaN already, and a nullable
+    column (Float64, Int64) is scikit-learn's to convert."""
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        import pandas as pd
+
+        return np.where(pd.isna(x), np.nan, x)
+    if not hasattr(x, "isetitem"):  # not a pandas DataFrame
+        return x
+    objects = [j for j, t in enumerate(x.dtypes) if isinstance(t, np.dtype) and t.kind == "O"]
+    if objects:
+        x = x.copy()
+        for j in objects:
+            column = x.iloc[:, j]
+            x.isetitem(j, column.mask(column.isna(), np.nan))
     return x
 
 
