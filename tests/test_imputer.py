@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import optimize, stats
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -286,3 +287,38 @@ def test_degenerate_as_gaussian_mixture_says(scale):
     vectors = np.linalg.eigh(imp.covariance_)[1]
     assert abs(vectors[:, 0] @ [0.0, -2.0, 1.0]) == pytest.approx(np.sqrt(5.0), abs=1e-3)
     assert not GaussianImputer().fit(_incomplete()).degenerate_
+
+
+@pytest.mark.parametrize("make", ["imputer", "mixture", "classifier"])
+def test_object_columns_holding_pd_na_read_as_nan(make):
+    # float(pd.NA) is a TypeError: object columns with pd.NA failed in NumPy's conversion,
+    # where Float64 columns with pd.NA and object columns with None read as NaN.
+    x = _incomplete(n=80)
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    objects = frame.astype(object).where(frame.notna(), pd.NA)
+    assert objects["a"].isna().any() and objects.dtypes.eq(object).all()
+    y = np.arange(len(x)) % 2
+
+    def fitted(data):
+        if make == "imputer":
+            return GaussianImputer().fit(data)
+        if make == "mixture":
+            return emkit.GaussianMixture(2, missing="em", random_state=0).fit(data)
+        return emkit.GenerativeClassifier(missing="em").fit(data, y)
+
+    reference = fitted(x)
+    for data in (objects, frame.astype("Float64"), objects.to_numpy()):
+        got = fitted(data)
+        assert got.log_likelihood_ == pytest.approx(reference.log_likelihood_, rel=1e-12)
+        means = got.mean_ if make == "imputer" else got.means_
+        expected = reference.mean_ if make == "imputer" else reference.means_
+        np.testing.assert_allclose(means, expected, rtol=1e-12)
+    if make == "imputer":  # scipy's observed-data log-likelihood at the fitted parameters
+        got = fitted(objects)
+        loglik = _observed_loglik(x, reference.mean_, reference.covariance_)
+        assert got.log_likelihood_ == pytest.approx(loglik, rel=1e-10)
+        np.testing.assert_allclose(got.transform(objects), reference.transform(x), rtol=1e-12)
+    # Without missing="em", the NaN it is: the message that says what to do.
+    if make == "mixture":
+        with pytest.raises(ValueError, match='missing="em"'):
+            emkit.GaussianMixture(2).fit(objects)

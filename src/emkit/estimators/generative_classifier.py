@@ -29,6 +29,7 @@ from emkit.estimators._validation import (
     check_no_empty_rows,
     check_rows,
     check_weights,
+    na_as_nan,
     numeric_input,
     reject_nan,
     validate,
@@ -267,6 +268,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         # Before scikit-learn's own check, which calls a missing label "NaN in the input".
         if y is not None:
             _refuse_missing_labels(np.ravel(np.asarray(y)))
+        X = na_as_nan(X)  # pd.NA in object columns: NaN, as in a Float64 column
         with numeric_input(self, X):
             x, y = validate(
                 self,
