@@ -233,22 +233,63 @@ class NormalInverseGamma(_Prior):
 class NormalInverseWishart(_Prior):
     r"""Normal-inverse-Wishart prior on Gaussian components (Fraley and Raftery, 2007).
 
-    For each component, :math:`\Sigma_k \sim \mathrm{IW}(\nu, \Lambda)` and
-    :math:`\mu_k \mid \Sigma_k \sim N(\mu_0, \Sigma_k/\kappa)` (``shrinkage`` :math:`\kappa`;
-    0 leaves the means flat). With statistics :math:`N_k, \bar x_k, S_k` the MAP update is
+    The means take :math:`\mu_k \mid \Sigma_k \sim N(\mu_0, \Sigma_k/\kappa)` (``shrinkage``
+    :math:`\kappa`; 0 leaves them flat) and the covariances the prior mclust's EM puts on each
+    model, which every covariance structure writes as
 
-    .. math:: \hat\mu_k = \frac{N_k\bar x_k + \kappa\mu_0}{N_k + \kappa},\qquad
-              \hat\Sigma_k = \frac{\Lambda + S_k + \frac{\kappa N_k}{\kappa + N_k}
-              (\bar x_k - \mu_0)(\bar x_k - \mu_0)^\top}{N_k + \nu + d + 1 + [\kappa > 0]},
+    .. math:: \log p(\Sigma) = -\tfrac12 \sum_k \big[a_k \log|\Sigma_k|
+              + w_k \operatorname{tr}(\Lambda\Sigma_k^{-1})\big] + \text{const}
 
-    which no data can make singular when :math:`\Lambda` is positive definite: the prior mclust's
-    ``priorControl`` uses to keep covariances from collapsing. The tied structure pools the
-    numerators over components (denominator :math:`N + \nu + d + 1 + K[\kappa>0]`); diagonal
-    and spherical structures put inverse-gamma priors :math:`\mathrm{IG}(\nu/2, \Lambda_{jj}/2)`
-    on each variance (spherical: :math:`\mathrm{IG}(\nu/2, \operatorname{tr}\Lambda/2)`).
+    (:math:`a_k` includes the means' normalising power :math:`t = [\kappa > 0]`). The MAP
+    means are :math:`\hat\mu_k = (N_k\bar x_k + \kappa\mu_0)/(N_k + \kappa)`, and the
+    covariances minimise, within the model,
+    :math:`\sum_k (N_k + a_k)\log|\Sigma_k| + \operatorname{tr}(B_k\Sigma_k^{-1})` with
 
-    A ridge ``reg_covar`` :math:`c` (the prior :math:`-\tfrac c2 \operatorname{tr}\Sigma^{-1}`)
-    adds :math:`cI` to :math:`\Lambda`.
+    .. math:: B_k = w_k\Lambda + S_k + \frac{\kappa N_k}{\kappa + N_k}
+              (\bar x_k - \mu_0)(\bar x_k - \mu_0)^\top,
+
+    for the full structure :math:`\hat\Sigma_k = B_k / (N_k + \nu + d + 1 + t)`, which no
+    data can make singular when :math:`\Lambda` is positive definite. With :math:`\nu` the
+    ``dof``, K >= 2 components and d features:
+
+    ==============================  ===================================  ==========
+    model                           :math:`a_k`                          :math:`w_k`
+    ==============================  ===================================  ==========
+    VVV (full)                      :math:`\nu + d + 1 + t`              1
+    EEE (tied)                      :math:`(\nu + d + 1 + Kt)/K`         1/K
+    VVI (diag)                      :math:`\nu + 2 + t`                  1
+    VII (spherical)                 :math:`(\nu + 2)/d + t`              1
+    EII                             :math:`((\nu + 2)/d + Kt)/K`         1/K
+    EEI                             :math:`(\nu + 1 + t)/K`              1/K
+    VEI                             :math:`(\nu + 2 + t)/d`              1
+    EVI                             :math:`(\nu + 1 + t)/K`              1
+    EEV                             :math:`(\nu + d + 1 + t)/K`          1
+    VEV                             0                                    1
+    VEE, EVE, VVE, EVV              :math:`\nu + d + 1 + t` (as VVV)     1
+    ==============================  ===================================  ==========
+
+    That is an inverse-Wishart :math:`\mathrm{IW}(\nu, \Lambda)` on each full covariance (on
+    the shared one for EEE), an inverse-gamma :math:`\mathrm{IG}(\nu/2, \Lambda_{jj}/2)` on
+    each diagonal variance (VVI) and :math:`\mathrm{IG}(\nu/2, \operatorname{tr}\Lambda/2)` on
+    each spherical variance (VII; the shared one, EII); the other rows are mclust's formulas as
+    its EM (the Fortran ``me*p`` routines of mclust 6.0.0) computes them. Where the components
+    share a volume (EII, EEI, EVI, EEV) only :math:`\sum_k a_k` matters, and the covariance's
+    prior counts once whatever K (EEI, EVI and EEV count the means' prior once too, and EEI and
+    EVI take :math:`\nu + 1` where VVI takes :math:`\nu + 2`); VEI's volumes :math:`\lambda_k`
+    take an inverse-gamma's power :math:`\nu + 2 + t` of :math:`\lambda_k`; VEV's take no power
+    from the prior, only its scale. With one component every model reads as VVV, VVI or VII, by
+    the form of its covariance (mclust fits one component by ``mvn``, as its XXX, XXI or XII).
+
+    Where emkit departs from mclust: mclust has no prior for VEE, EVE, VVE and EVV (its ``me``
+    refuses one), which take VVV's here; and mclust's EM for EEI adds the means' shrinkage term
+    to :math:`B_k` but leaves the means at :math:`\bar x_k`, which is the mode of no posterior
+    (EM along it need not climb), where emkit shrinks them, so that emkit's EEI fits with K >= 2
+    differ from mclust's by about :math:`\kappa/N_k` of the means' distance to
+    :math:`\mu_0` (mclust's EEI and emkit's agree without shrinkage).
+
+    A ridge ``reg_covar`` :math:`c` (the prior :math:`-\tfrac c2 \operatorname{tr}\Sigma^{-1}`
+    on each covariance) adds :math:`cI` to each :math:`w_k\Lambda` (:math:`cI/K` for the tied
+    structure's one covariance).
 
     Attributes
     ----------
@@ -315,13 +356,18 @@ class NormalInverseWishart(_Prior):
         covariance_type: str = "full",
         sample_weight: np.ndarray | None = None,
     ):
-        """mclust's default prior for data ``x`` (n, d) and K components.
+        r"""mclust's default prior (``priorControl()``, its ``defaultPrior``) for data ``x``
+        (n, d), K components and the structure ``covariance_type``.
 
-        Prior mean the data mean, shrinkage 0.01, dof d + 2, and scale the data covariance
-        divided by :math:`K^{2/d}` (for diagonal and spherical structures, its diagonal / its
-        mean variance; with no more rows than columns, where the covariance is singular, its
-        diagonal), as in Fraley and Raftery (2007) and mclust's ``defaultPrior``. Whole
-        ``sample_weight`` count each row that many times. ValueError for fewer than two rows.
+        Prior mean the data mean, shrinkage 0.01, dof d + 2 (3 in one dimension), and scale
+        (:meth:`~emkit.distributions.gaussian.GaussianComponents.mclust_scale`) over
+        :math:`K^{2/d}`: for the ellipsoidal models the data covariance (its diagonal where
+        n <= d); for the axis-aligned ones mclust's one scalar :math:`\varsigma^2`, the mean
+        variance, as :math:`\varsigma^2 I` (VVI, EEI, VEI, EVI) or :math:`\varsigma^2 I/d`
+        (VII, EII: trace :math:`\varsigma^2`, which mclust adds once to each total scatter);
+        0 for EII with K >= 2 in more than one dimension, where mclust's EM leaves it out.
+        Whole ``sample_weight`` count each row that many times. ValueError for fewer than
+        two rows.
         """
         d = x.shape[1]
         fweights = None if sample_weight is None else np.asarray(sample_weight).astype(np.int64)
@@ -333,23 +379,25 @@ class NormalInverseWishart(_Prior):
                 "fit more rows"
             )
         cov = np.atleast_2d(np.cov(x, rowvar=False, fweights=fweights))
-        if n <= d:  # singular: mclust takes the column variances instead
+        if n <= d:  # mclust's variances alone where the covariance is singular
             cov = np.diag(np.diag(cov))
-        cov = covariance_structure(covariance_type).niw_scale(cov)
-        scale = cov / n_components ** (2.0 / d)
+        scale = covariance_structure(covariance_type).mclust_scale(cov, n_components)
         return cls(np.average(x, axis=0, weights=fweights), 0.01, d + 2.0, scale)
 
     @property
     def n_features(self) -> int:
         return self.mean.shape[0]
 
-    def _scale(self, reg_covar: float) -> np.ndarray:
-        return self.scale + reg_covar * np.eye(self.n_features)
-
-    def _power(self, structure: type[GaussianComponents], k: int) -> float:
-        """Denominator offset 2a beyond N in the covariance mode (see the class docstring)."""
+    def _power(self, structure: type[GaussianComponents], k: int) -> np.ndarray:
+        """The powers :math:`a_k` (k,) of the class docstring."""
         mean_term = 1.0 if self.shrinkage > 0 else 0.0
         return structure.niw_power(self.dof, self.n_features, k, mean_term)
+
+    def _scales(self, structure: type[GaussianComponents], k: int, reg_covar: float) -> np.ndarray:
+        r"""Each component's :math:`w_k\Lambda` plus its ridge, shape (k, d, d)."""
+        ridge = reg_covar if structure.per_component else reg_covar / k
+        weights = structure.niw_scale_weights(k)[:, None, None]
+        return weights * self.scale + ridge * np.eye(self.n_features)
 
     def mode(
         self,
@@ -363,10 +411,14 @@ class NormalInverseWishart(_Prior):
         ``empty_means`` (k, d) are the means of emptied components where the means are flat
         (:math:`\kappa = 0`): 0/0 otherwise.
         """
-        scale = self._scale(reg_covar)
-        means, numerators = niw_update(stats, self.mean, self.shrinkage, scale, empty_means)
-        two_a = self._power(structure, stats.weight.shape[0])
-        covariances = structure.niw_covariances(numerators, stats.weight, two_a, scale)
+        k, d = stats.mean.shape
+        flat = np.zeros((d, d))
+        means, spread = niw_update(stats, self.mean, self.shrinkage, flat, empty_means)
+        scales = self._scales(structure, k, reg_covar)
+        if spread.ndim == 2:  # diagonal statistics
+            scales = np.diagonal(scales, axis1=1, axis2=2)
+        m = stats.weight + self._power(structure, k)  # (k,)
+        covariances = structure.niw_covariances(scales + spread, m)
         return structure.from_covariances(means, covariances)
 
     def m_step(
@@ -378,16 +430,15 @@ class NormalInverseWishart(_Prior):
     def log_density(self, components: GaussianComponents, reg_covar: float) -> float:
         """Log prior of batched Gaussian ``components`` (up to a constant)."""
         structure = type(components)
-        two_a = self._power(structure, components.n_components)
-        scale = structure.niw_scale(self._scale(reg_covar))
-        covs = components.full_covariances()  # (k, d, d)
-        precisions = np.linalg.inv(covs)
+        k = components.n_components
+        power = self._power(structure, k)
+        scales = self._scales(structure, k, reg_covar)
+        precisions = np.linalg.inv(components.full_covariances())  # (k, d, d)
         logdet = -2.0 * components.log_det_precision_cholesky()  # (k,) log|Sigma_k|
-        trace = np.einsum("de,ked->k", scale, precisions)
+        trace = np.einsum("kde,ked->k", scales, precisions)
         gap = components.means - self.mean
         maha = np.einsum("kd,kde,ke->k", gap, precisions, gap)
-        out = structure.niw_log_density(logdet, trace, two_a, self.n_features)
-        return float(out - 0.5 * self.shrinkage * maha.sum())
+        return float(-0.5 * np.sum(power * logdet + trace) - 0.5 * self.shrinkage * maha.sum())
 
 
 def niw_update(

@@ -380,7 +380,9 @@ class BayesianMixture(DensityMixin, BaseEstimator):
             if isinstance(prior, list | tuple):
                 raise ValueError("multivariate normal components take one NormalInverseWishart")
             if prior is None:
-                prior = NormalInverseWishart.mclust(x, k, structure.name, sample_weight=w)
+                # The data covariance over K^(2/d) for every structure (diag reads its diagonal),
+                # not mclust's one variance for diag and spherical, which pools unlike scales.
+                prior = NormalInverseWishart.mclust(x, k, sample_weight=w)
             if not isinstance(prior, NormalInverseWishart) or prior.n_features != d:
                 raise ValueError(
                     f"priors must be a NormalInverseWishart of {d} features for multivariate "

@@ -169,6 +169,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     covariance_prior : None, "mclust" (Fraley and Raftery's default conjugate prior, as mclust's
         ``priorControl()``), or a dict ``mean, shrinkage, dof, scale`` of a normal-inverse-Wishart
         prior on each component's mean and covariance; it keeps covariances from collapsing.
+        Each model reads it as mclust's EM does, which has no prior for VEE, EVE, VVE and EVV
+        (they take VVV's), and whose EEI leaves the means unshrunk where emkit's MAP shrinks
+        them (see :class:`~emkit.distributions.priors.NormalInverseWishart`).
     assignment : "soft" (EM) or "hard" (classification EM: each row wholly to its most
         probable component; the objective, in ``history_``, is the classification
         log-likelihood :math:`\sum_n w_n \max_k \log \pi_k \mathcal N(x_n \mid \mu_k, \Sigma_k)`).

@@ -112,42 +112,45 @@ class GaussianComponents:
         raise NotImplementedError
 
     # --- the normal-inverse-Wishart prior in this structure (see priors.NormalInverseWishart)
-    @staticmethod
-    def niw_power(dof: float, d: int, k: int, mean_term: float) -> float:
-        r"""Offset :math:`2a` of the covariance mode's denominator beyond the weight.
+    # Each structure reads the prior as mclust's EM does for its model (Fraley and Raftery, 2007):
+    #     log p = -1/2 sum_k [a_k log|Sigma_k| + tr(Lambda_k Sigma_k^{-1})] + the means' prior,
+    # with powers a_k (niw_power) and scales Lambda_k = w_k Lambda (niw_scale_weights).
+    @classmethod
+    def niw_power(cls, dof: float, d: int, k: int, mean_term: float) -> np.ndarray:
+        r"""The powers :math:`a_k` of :math:`|\Sigma_k|` in the log prior, shape (k,).
 
-        ``mean_term`` is 1 where the prior shrinks the means (:math:`\kappa > 0`), else 0.
+        ``mean_term`` is 1 where the prior shrinks the means (:math:`\kappa > 0`, their normal
+        prior's normalising power :math:`|\Sigma_k|^{-1/2}`), else 0. Where the components
+        share a volume only the sum of the powers matters, spread evenly here.
         """
         raise NotImplementedError
 
-    @staticmethod
-    def niw_scale(scale: np.ndarray) -> np.ndarray:
-        r"""The prior scale :math:`\Lambda` (d, d) restricted to this structure (its diagonal,
-        or its mean variance times I), as the inverse-gamma priors of diagonal forms see it."""
-        return scale
+    @classmethod
+    def niw_scale_weights(cls, k: int) -> np.ndarray:
+        r"""The weights :math:`w_k` of the prior scale in each component, shape (k,):
+        :math:`\Lambda_k = w_k\Lambda` (1 each, or :math:`1/K` where the scale counts once)."""
+        return np.ones(k)
 
-    @staticmethod
-    def niw_covariances(
-        numerators: np.ndarray, weight: np.ndarray, two_a: float, scale: np.ndarray
-    ) -> np.ndarray:
-        r"""Posterior-mode covariances in this structure's layout.
+    @classmethod
+    def mclust_scale(cls, cov: np.ndarray, k: int) -> np.ndarray:
+        r"""mclust's default prior scale :math:`\Lambda` (d, d) for K components, from the data
+        covariance ``cov`` (d, d): ``cov`` over :math:`K^{2/d}` (mclust's ``defaultPrior``)."""
+        return cov / k ** (2.0 / cov.shape[0])
+
+    @classmethod
+    def niw_covariances(cls, numerators: np.ndarray, m: np.ndarray) -> np.ndarray:
+        r"""The covariances in this structure's layout that minimise
+        :math:`\sum_k m_k \log|\Sigma_k| + \operatorname{tr}(B_k \Sigma_k^{-1})`: the
+        posterior mode given the means.
 
         Parameters
         ----------
-        numerators : array of shape (k, d, d), or (k, d) for diagonal statistics:
-            :math:`\Lambda + S_k + \frac{\kappa N_k}{\kappa + N_k}(\bar x_k - \mu_0)
+        numerators : array of shape (k, d, d), or (k, d) for diagonal statistics,
+            :math:`B_k = \Lambda_k + S_k + \frac{\kappa N_k}{\kappa + N_k}(\bar x_k - \mu_0)
             (\bar x_k - \mu_0)^\top` (its diagonal).
-        weight : array of shape (k,), :math:`N_k`.
-        two_a : float, from :meth:`niw_power`.
-        scale : array of shape (d, d), :math:`\Lambda` (with the ridge added).
+        m : array of shape (k,), :math:`N_k + a_k`.
         """
         raise NotImplementedError
-
-    @staticmethod
-    def niw_log_density(logdet: np.ndarray, trace: np.ndarray, two_a: float, d: int) -> float:
-        """Covariance part of the log prior from per-component log|Sigma_k| (k,) and
-        tr(Lambda Sigma_k^{-1}) (k,)."""
-        return float(np.sum(-0.5 * two_a * logdet - 0.5 * trace))
 
     # --- shared -------------------------------------------------------------------------
     def log_prob(self, x: np.ndarray) -> np.ndarray:

@@ -3,8 +3,8 @@
 Each structure (``axis_aligned.py``, ``oriented.py``) names one solver of
 :mod:`~emkit.distributions.gaussian.eigen`. Its maximum-likelihood M-step under the ridge
 solves :math:`B_k = S_k + cI`, :math:`m_k = N_k`; under a normal-inverse-Wishart prior
-(:class:`~emkit.distributions.priors.NormalInverseWishart`, one prior per component, as for
-the full structure) :math:`B_k` is the prior's numerator and :math:`m_k = N_k + 2a`. The
+(:class:`~emkit.distributions.priors.NormalInverseWishart`, read as mclust's EM reads it for
+the model) :math:`B_k` is the prior's numerator and :math:`m_k = N_k + a_k`. The
 iterative solvers start from the parameters the M-step replaces, so every M-step lowers
 their objective and EM keeps climbing.
 """
@@ -61,13 +61,7 @@ class Constrained:
         return float(np.abs(stats.covariance(0.0)).max())
 
     @classmethod
-    def niw_covariances(
-        cls, numerators: np.ndarray, weight: np.ndarray, two_a: float, scale: np.ndarray
-    ) -> np.ndarray:
-        if cls.counts_per_feature:  # two_a is per log sigma^2 (see SphericalGaussian)
-            m = weight + two_a / numerators.shape[1]
-        else:
-            m = weight + two_a
+    def niw_covariances(cls, numerators: np.ndarray, m: np.ndarray) -> np.ndarray:
         return cls._solve(numerators, m)
 
     def from_vector(self, vector: np.ndarray) -> Any:

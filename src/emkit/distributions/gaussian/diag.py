@@ -31,19 +31,20 @@ class DiagGaussian(GaussianComponents):
     def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> DiagGaussian:
         return cls(means, covariances, 1.0 / np.sqrt(require_positive(covariances)))
 
-    @staticmethod
-    def niw_power(dof: float, d: int, k: int, mean_term: float) -> float:
-        return dof + 2.0 + mean_term
+    @classmethod
+    def niw_power(cls, dof: float, d: int, k: int, mean_term: float) -> np.ndarray:
+        # An inverse-gamma IG(dof/2, Lambda_jj/2) on each variance: a power per feature.
+        return np.full(k, dof + 2.0 + mean_term)
 
-    @staticmethod
-    def niw_scale(scale: np.ndarray) -> np.ndarray:
-        return np.diag(np.diag(scale))
+    @classmethod
+    def mclust_scale(cls, cov: np.ndarray, k: int) -> np.ndarray:
+        # mclust's one scalar for the axis-aligned models: the mean variance, on every feature.
+        d = cov.shape[0]
+        return np.trace(cov) / d * np.eye(d) / k ** (2.0 / d)
 
-    @staticmethod
-    def niw_covariances(
-        numerators: np.ndarray, weight: np.ndarray, two_a: float, scale: np.ndarray
-    ) -> np.ndarray:
-        return numerators / (weight + two_a)[:, None]
+    @classmethod
+    def niw_covariances(cls, numerators: np.ndarray, m: np.ndarray) -> np.ndarray:
+        return numerators / m[:, None]
 
     @classmethod
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:

@@ -35,15 +35,13 @@ class FullGaussian(GaussianComponents):
     def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> FullGaussian:
         return cls(means, covariances, precision_cholesky(cholesky(covariances)))
 
-    @staticmethod
-    def niw_power(dof: float, d: int, k: int, mean_term: float) -> float:
-        return dof + d + 1.0 + mean_term
+    @classmethod
+    def niw_power(cls, dof: float, d: int, k: int, mean_term: float) -> np.ndarray:
+        return np.full(k, dof + d + 1.0 + mean_term)  # an inverse-Wishart on each
 
-    @staticmethod
-    def niw_covariances(
-        numerators: np.ndarray, weight: np.ndarray, two_a: float, scale: np.ndarray
-    ) -> np.ndarray:
-        return numerators / (weight + two_a)[:, None, None]
+    @classmethod
+    def niw_covariances(cls, numerators: np.ndarray, m: np.ndarray) -> np.ndarray:
+        return numerators / m[:, None, None]
 
     @classmethod
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:

@@ -7,6 +7,8 @@ takes its M-step from one of :mod:`~emkit.distributions.gaussian.eigen`'s solver
 
 from __future__ import annotations
 
+import numpy as np
+
 from emkit.distributions.gaussian import eigen
 from emkit.distributions.gaussian.constrained import Constrained
 from emkit.distributions.gaussian.full import FullGaussian
@@ -62,6 +64,11 @@ class EEVGaussian(Constrained, FullGaussian):
     def n_covariance_parameters(k: int, d: int) -> int:
         return d + k * d * (d - 1) // 2
 
+    @classmethod
+    def niw_power(cls, dof: float, d: int, k: int, mean_term: float) -> np.ndarray:
+        # mclust's meeevp: one inverse-Wishart's power on the shared volume and shape.
+        return np.full(k, (dof + d + 1.0 + mean_term) / k)
+
 
 class VEVGaussian(Constrained, FullGaussian):
     """Volumes per component, one shape, orientations per component (mclust's VEV)."""
@@ -74,6 +81,13 @@ class VEVGaussian(Constrained, FullGaussian):
     @staticmethod
     def n_covariance_parameters(k: int, d: int) -> int:
         return k + (d - 1) + k * d * (d - 1) // 2
+
+    @classmethod
+    def niw_power(cls, dof: float, d: int, k: int, mean_term: float) -> np.ndarray:
+        if k == 1:
+            return super().niw_power(dof, d, k, mean_term)
+        # mclust's mevevp adds the scale to each scatter and no power at all.
+        return np.zeros(k)
 
 
 class EVVGaussian(Constrained, FullGaussian):

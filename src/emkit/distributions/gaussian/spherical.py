@@ -25,26 +25,22 @@ class SphericalGaussian(DiagGaussian):
     def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> SphericalGaussian:
         return cls(means, covariances, 1.0 / np.sqrt(require_positive(covariances)))
 
-    @staticmethod
-    def niw_power(dof: float, d: int, k: int, mean_term: float) -> float:
-        return dof + 2.0 + d * mean_term  # per unit of N d
+    @classmethod
+    def niw_power(cls, dof: float, d: int, k: int, mean_term: float) -> np.ndarray:
+        # IG(dof/2, tr(Lambda)/2) on each sigma^2, and log|Sigma| = d log sigma^2.
+        return np.full(k, (dof + 2.0) / d + mean_term)
 
-    @staticmethod
-    def niw_scale(scale: np.ndarray) -> np.ndarray:
-        d = scale.shape[0]
-        return np.trace(scale) / d * np.eye(d)
+    @classmethod
+    def mclust_scale(cls, cov: np.ndarray, k: int) -> np.ndarray:
+        # mclust adds its scalar, the mean variance, once to each component's total scatter:
+        # the scale whose trace it is.
+        d = cov.shape[0]
+        return np.trace(cov) / d**2 * np.eye(d) / k ** (2.0 / d)
 
-    @staticmethod
-    def niw_covariances(
-        numerators: np.ndarray, weight: np.ndarray, two_a: float, scale: np.ndarray
-    ) -> np.ndarray:
+    @classmethod
+    def niw_covariances(cls, numerators: np.ndarray, m: np.ndarray) -> np.ndarray:
         d = numerators.shape[1]
-        return numerators.sum(axis=1) / (d * weight + two_a)
-
-    @staticmethod
-    def niw_log_density(logdet: np.ndarray, trace: np.ndarray, two_a: float, d: int) -> float:
-        # log|Sigma| = d log sigma^2; the power two_a is per log sigma^2.
-        return float(np.sum(-0.5 * two_a * logdet / d - 0.5 * trace))
+        return numerators.sum(axis=1) / (d * m)
 
     @classmethod
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:

@@ -37,21 +37,18 @@ class TiedGaussian(GaussianComponents):
     def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> TiedGaussian:
         return cls(means, covariances, precision_cholesky(cholesky(covariances[None]))[0])
 
-    @staticmethod
-    def niw_power(dof: float, d: int, k: int, mean_term: float) -> float:
-        return dof + d + 1.0 + k * mean_term
+    @classmethod
+    def niw_power(cls, dof: float, d: int, k: int, mean_term: float) -> np.ndarray:
+        # One inverse-Wishart on the shared matrix, and a normal prior on each mean.
+        return np.full(k, (dof + d + 1.0 + k * mean_term) / k)
 
-    @staticmethod
-    def niw_covariances(
-        numerators: np.ndarray, weight: np.ndarray, two_a: float, scale: np.ndarray
-    ) -> np.ndarray:
-        # The numerators pool over components; the prior scale counts once.
-        k = weight.shape[0]
-        return (numerators.sum(axis=0) - (k - 1) * scale) / (weight.sum() + two_a)
+    @classmethod
+    def niw_scale_weights(cls, k: int) -> np.ndarray:
+        return np.full(k, 1.0 / k)
 
-    @staticmethod
-    def niw_log_density(logdet: np.ndarray, trace: np.ndarray, two_a: float, d: int) -> float:
-        return float(-0.5 * two_a * logdet[0] - 0.5 * trace[0])
+    @classmethod
+    def niw_covariances(cls, numerators: np.ndarray, m: np.ndarray) -> np.ndarray:
+        return numerators.sum(axis=0) / m.sum()
 
     @classmethod
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:
