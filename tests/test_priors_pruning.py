@@ -93,6 +93,20 @@ def test_prior_keeps_a_collapsing_component_non_singular():
     assert eig.min() > 1e-3 * np.linalg.eigvalsh(prior.scale).min()
 
 
+def test_an_emptied_vev_component_keeps_its_covariance(faithful):
+    # mclust's VEV prior gives the volumes no power: a component without rows has no mode (its
+    # volume would be infinite) and stays as it was, inert, as without a prior.
+    x = faithful
+    weights, components = _start(x, 3, "VEV")
+    prior = NormalInverseWishart.mclust(x, 3, "VEV")
+    resp = np.zeros((x.shape[0], 3))
+    resp[:150, 0] = resp[150:, 1] = 1.0
+    stats = GaussianStats.from_data(x, resp, diagonal=False)
+    step = prior.m_step(components, stats, 0.0)
+    np.testing.assert_array_equal(step.covariances[2], components.covariances[2])
+    assert np.all(np.linalg.eigvalsh(step.covariances[:2]) > 0)
+
+
 def test_pruning_annulus_keeps_fewer_components_and_records_the_steps():
     x = _annulus()
     weights, components = _start(x, 30, "full")

@@ -405,11 +405,14 @@ class NormalInverseWishart(_Prior):
         stats: GaussianStats,
         reg_covar: float,
         empty_means: np.ndarray,
+        previous: np.ndarray | None = None,
     ) -> GaussianComponents:
         r"""MAP components of ``structure`` from statistics (batched over K).
 
         ``empty_means`` (k, d) are the means of emptied components where the means are flat
-        (:math:`\kappa = 0`): 0/0 otherwise.
+        (:math:`\kappa = 0`): 0/0 otherwise. ``previous`` (the covariances the M-step replaces)
+        are kept by an emptied component whose covariance the prior leaves without a mode
+        (:math:`N_k + a_k = 0`: VEV's volumes), as by an emptied component without a prior.
         """
         k, d = stats.mean.shape
         flat = np.zeros((d, d))
@@ -417,15 +420,22 @@ class NormalInverseWishart(_Prior):
         scales = self._scales(structure, k, reg_covar)
         if spread.ndim == 2:  # diagonal statistics
             scales = np.diagonal(scales, axis1=1, axis2=2)
+        numerators = scales + spread
         m = stats.weight + self._power(structure, k)  # (k,)
-        covariances = structure.niw_covariances(scales + spread, m)
+        held = m > 0
+        if held.all() or previous is None or not structure.per_component:
+            covariances = structure.niw_covariances(numerators, m)
+        else:
+            covariances = np.array(previous, dtype=float)
+            covariances[held] = structure.niw_covariances(numerators[held], m[held])
         return structure.from_covariances(means, covariances)
 
     def m_step(
         self, components: GaussianComponents, stats: GaussianStats, reg_covar: float
     ) -> GaussianComponents:
         """MAP components of ``type(components)`` from ``GaussianStats`` (batched over K)."""
-        return self.mode(type(components), stats, reg_covar, components.means)
+        structure = type(components)
+        return self.mode(structure, stats, reg_covar, components.means, components.covariances)
 
     def log_density(self, components: GaussianComponents, reg_covar: float) -> float:
         """Log prior of batched Gaussian ``components`` (up to a constant)."""

@@ -14,17 +14,24 @@ class CovariancePrior(Protocol):
 
     Members
     -------
-    mode(structure, stats, reg_covar, empty_means) -> components
+    mode(structure, stats, reg_covar, empty_means, previous=None) -> components
         The posterior mode, components of class ``structure``, from ``GaussianStats`` with
         weight (k,), mean (k, d) and scatter (k, d, d) or (k, d); ``reg_covar`` adds
         :math:`cI` to the prior's scale. An emptied component takes its mean from
-        ``empty_means`` (k, d) where the prior leaves the means flat.
+        ``empty_means`` (k, d) where the prior leaves the means flat, and its covariance from
+        ``previous`` (the covariances replaced, in the layout of ``structure``) where the
+        prior leaves it without a mode.
     log_density(components, reg_covar) -> float
         The log prior density of ``components`` up to a constant.
     """
 
     def mode(
-        self, structure: Any, stats: Any, reg_covar: float, empty_means: np.ndarray
+        self,
+        structure: Any,
+        stats: Any,
+        reg_covar: float,
+        empty_means: np.ndarray,
+        previous: np.ndarray | None = None,
     ) -> Any: ...
 
     def log_density(self, components: Any, reg_covar: float) -> float: ...

@@ -295,7 +295,9 @@ class GaussianComponents:
         contributes nothing and stays inert rather than becoming 0/0.
         """
         if prior.prior is not None:
-            return prior.prior.mode(type(self), stats, prior.reg_covar, self.means)
+            return prior.prior.mode(
+                type(self), stats, prior.reg_covar, self.means, self.covariances
+            )
         empty = self.empty(stats)
         if not empty.any():
             return self._ridge_map(stats, prior.reg_covar)
