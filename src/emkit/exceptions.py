@@ -84,6 +84,8 @@ class LocalMaximumWarning(RuntimeWarning):
     (a larger K of one structure with a lower log-likelihood than a smaller K).
 
     :func:`emkit.select_mixture` issues it; more starts (``n_init``) may reach a higher maximum.
+    A fit the selection screened (stopped at a gain of ``SCREEN_TOL`` per row, about mclust's
+    stop, and not refined) may instead be on a slow climb that a fit of that K alone continues.
 
     Examples
     --------

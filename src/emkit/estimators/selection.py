@@ -333,7 +333,7 @@ def select_mixture(
             f"(K from {min(ks)} on {n_rows} rows); drop constant columns, try fewer components "
             "or raise reg_covar"
         )
-    _warn_on_lower_maxima(eligible)
+    _warn_on_lower_maxima(eligible, screen_tol if screen_tol > tol else None)
     best_row = eligible.loc[eligible[criterion].idxmin()]
     best = models[(int(best_row["n_components"]), best_row["covariance_type"])]
     return MixtureSelection(best, table, criterion, models, icl, X if frame is None else frame)
@@ -539,8 +539,10 @@ def _criteria_on_workers(model: GaussianMixture, data: Any, icl: str) -> dict:
     return criteria_from_sums(log_likelihood, n_rows, term, model.n_parameters())
 
 
-def _warn_on_lower_maxima(table: pd.DataFrame) -> None:
-    """LocalMaximumWarning where, within a structure, a larger K has a lower log-likelihood."""
+def _warn_on_lower_maxima(table: pd.DataFrame, screen_tol: float | None) -> None:
+    """LocalMaximumWarning where, within a structure, a larger K has a lower log-likelihood;
+    ``screen_tol``: the gain per row at which the unrefined fits stopped (None: all ran to
+    ``tol``)."""
     lower = []
     for cov, rows in table.groupby("covariance_type", sort=False):
         rows = rows.sort_values("n_components")
@@ -553,7 +555,14 @@ def _warn_on_lower_maxima(table: pd.DataFrame) -> None:
         warnings.warn(
             "a larger number of components ended with a lower log-likelihood than a smaller "
             f"one of the same covariance type ({', '.join(lower)}): those fits stopped at a "
-            "lower local maximum; n_init adds k-means++ restarts that may reach a higher one",
+            "lower local maximum"
+            + (
+                ""
+                if screen_tol is None
+                else f", or, screened at a gain of {screen_tol:g} per row (about mclust's stop), "
+                "on a slow climb that a fit of that K alone, run to tol, continues"
+            )
+            + "; n_init adds k-means++ restarts that may reach a higher one",
             LocalMaximumWarning,
             stacklevel=3,
         )
