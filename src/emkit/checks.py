@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 def finite_array(x: Any, name: str, ndim: int) -> np.ndarray:
@@ -55,3 +56,33 @@ def nonnegative_integers(x: np.ndarray, name: str, what: str) -> None:
             f"{what} needs non-negative integer {name}; got {int(bad.sum())} value(s) "
             f"such as {x[bad][0]:g}"
         )
+
+
+def named_labels(x: Any) -> tuple[np.ndarray, list] | None:
+    """Codes (n,) of named labels and the categories they index; None for numbers.
+
+    A pandas ``Categorical`` (or Series of dtype ``category``) declares its categories, in
+    their order, observed or not; strings name theirs, the distinct names sorted. Missing
+    values (None, NaN, ``pd.NA``) are refused.
+    """
+    if isinstance(getattr(x, "dtype", None), pd.CategoricalDtype):
+        declared = pd.Categorical(x)
+        codes = np.asarray(declared.codes)
+        missing = codes < 0
+        categories = declared.categories.tolist()
+    else:
+        names = np.asarray(x)
+        if names.dtype.kind not in "OUS":
+            return None
+        names = names.ravel() if names.ndim == 2 and names.shape[1] == 1 else names
+        if names.ndim != 1:
+            raise ValueError(f"x must be 1-dimensional, got shape {names.shape}")
+        missing = np.asarray(pd.isna(names))
+        if not missing.any():
+            unique, codes = np.unique(names.astype(str), return_inverse=True)
+            categories = unique.tolist()
+    if missing.any():
+        raise ValueError(
+            f"x has {int(missing.sum())} missing value(s) (None, NaN or pd.NA); drop them first"
+        )
+    return codes, categories

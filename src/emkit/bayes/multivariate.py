@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from emkit.bayes.posterior import (
@@ -28,7 +27,7 @@ from emkit.bayes.posterior import (
     t_cov,
     t_mean,
 )
-from emkit.checks import at_least, finite_array, nonnegative_integers
+from emkit.checks import at_least, finite_array, named_labels, nonnegative_integers
 from emkit.distributions.categorical import Categorical
 from emkit.distributions.gaussian import GaussianStats
 from emkit.distributions.linear_gaussian import LinearGaussian
@@ -77,13 +76,13 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
     >>> named.predictive().sample(4, random_state=0)
     array(['red', 'blue', 'blue', 'blue'], dtype='<U4')
     """
-    named = _named(x)
+    named = named_labels(x)
     if named is None:
         codes = finite_array(x, "x", 1)
         at_least(codes.size, 1, "dirichlet_categorical")
         nonnegative_integers(codes, "labels", "dirichlet_categorical")
     else:
-        codes, categories = named
+        codes, categories = named[0].astype(np.float64), named[1]
         at_least(codes.size, 1, "dirichlet_categorical")
         if n_categories is not None and n_categories != len(categories):
             raise ValueError(
@@ -172,36 +171,6 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
         predictive,
         categories=tuple(_plain(c) for c in categories),
     )
-
-
-def _named(x) -> tuple[np.ndarray, list] | None:
-    """Codes (n,) of named labels and the categories they index; None for numbers.
-
-    A pandas ``Categorical`` (or Series of dtype ``category``) declares its categories, in
-    their order, observed or not; strings name theirs, the distinct names sorted, as
-    :func:`emkit.mle.categorical`. Missing values are refused.
-    """
-    if isinstance(getattr(x, "dtype", None), pd.CategoricalDtype):
-        declared = pd.Categorical(x)
-        codes = np.asarray(declared.codes)
-        missing = codes < 0
-        categories = declared.categories.tolist()
-    else:
-        names = np.asarray(x)
-        if names.dtype.kind not in "OUS":
-            return None
-        names = names.ravel() if names.ndim == 2 and names.shape[1] == 1 else names
-        if names.ndim != 1:
-            raise ValueError(f"x must be 1-dimensional, got shape {names.shape}")
-        missing = np.asarray(pd.isna(names))
-        if not missing.any():
-            unique, codes = np.unique(names.astype(str), return_inverse=True)
-            categories = unique.tolist()
-    if missing.any():
-        raise ValueError(
-            f"x has {int(missing.sum())} missing value(s) (None, NaN or pd.NA); drop them first"
-        )
-    return codes.astype(np.float64), categories
 
 
 def _scale_matrix(psi0, d: int) -> np.ndarray:

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy import special, stats
 
-from emkit.checks import at_least, finite_array, nonnegative_integers
+from emkit.checks import at_least, finite_array, named_labels, nonnegative_integers
 from emkit.distributions.base import LOG_2PI
 from emkit.distributions.bernoulli import Bernoulli, BernoulliStats
 from emkit.distributions.categorical import Categorical
@@ -494,14 +493,6 @@ def multivariate_normal(X) -> Estimate:
     )
 
 
-def _declared(x) -> pd.Categorical | None:
-    """``x`` as a pandas Categorical when it declares its categories (a Categorical, or a
-    Series of dtype ``category``), else None."""
-    if isinstance(getattr(x, "dtype", None), pd.CategoricalDtype):
-        return pd.Categorical(x)
-    return None
-
-
 def categorical(x, n_categories: int | None = None) -> Estimate:
     r"""MLE of category probabilities from integer labels, names or a pandas categorical.
 
@@ -536,40 +527,16 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     >>> mle.categorical(["red", "blue", "red", "red"]).summary().index.tolist()
     ['probs[blue]', 'probs[red]']
     """
-    declared = _declared(x)
-    if declared is not None:
-        if declared.ndim != 1:
-            raise ValueError(f"x must be 1-dimensional, got shape {declared.shape}")
-        codes = np.asarray(declared.codes)
-        if (codes < 0).any():
+    named = named_labels(x)
+    if named is not None:
+        codes, categories = named[0], [str(c) for c in named[1]]
+        if n_categories is not None and n_categories != len(categories):
             raise ValueError(
-                f"x has {int((codes < 0).sum())} missing value(s) (NaN); drop them first"
-            )
-        categories = [str(c) for c in declared.categories]
-        if n_categories is not None and int(n_categories) != len(categories):
-            raise ValueError(
-                f"n_categories={n_categories}, but the categorical declares "
-                f"{len(categories)} categories ({', '.join(categories)}); leave n_categories "
-                "out, or set the categories with pd.Categorical(x, categories=[...])"
+                f"n_categories={n_categories!r}, but x declares {len(categories)} categories "
+                f"({', '.join(categories)}); leave n_categories out, or set the categories "
+                "with pd.Categorical(x, categories=[...])"
             )
         return _named_categorical(codes, categories)
-    names = np.asarray(x)
-    if names.dtype.kind in "OUS":
-        names = names.ravel() if names.ndim == 2 and names.shape[1] == 1 else names
-        if names.ndim != 1:
-            raise ValueError(f"x must be 1-dimensional, got shape {names.shape}")
-        missing = pd.isna(names)
-        if missing.any():
-            raise ValueError(
-                f"x has {int(missing.sum())} missing value(s) (None, NaN or pd.NA); drop them first"
-            )
-        if n_categories is not None:
-            raise ValueError(
-                "n_categories counts integer labels; named categories are the distinct names "
-                "(a pandas Categorical declares categories that need not occur)"
-            )
-        distinct, codes = np.unique(names.astype(str), return_inverse=True)
-        return _named_categorical(codes, list(distinct))
     x = finite_array(x, "x", 1)
     at_least(x.size, 1, "categorical")
     nonnegative_integers(x, "labels (0, 1, ..., K - 1)", "categorical")
