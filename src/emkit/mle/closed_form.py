@@ -124,12 +124,12 @@ def _binomial_loglik(k: np.ndarray, n: np.ndarray, p: float) -> float:
     accurate for any n (Loader's saddle-point form, as R's ``dbinom``):
     :math:`\log\binom nk p^k q^{n-k}` = stirlerr(n) - stirlerr(k) - stirlerr(n - k) -
     bd0(k, np) - bd0(n - k, nq) - ½ log(2π k (n - k)/n) for 0 < k < n, and
-    :math:`n\log q` (:math:`n\log p`) at k = 0 (k = n)."""
+    :math:`n\log(1 - p)` (:math:`n\log p`) at k = 0 (k = n)."""
     k = np.asarray(k, dtype=np.float64)
     n = np.asarray(n, dtype=np.float64)
     q = 1.0 - p
     with np.errstate(divide="ignore"):
-        edge = np.where(k == 0, n * np.log(q), n * np.log(p))
+        edge = np.where(k == 0, n * np.log1p(-p), n * np.log(p))  # log1p: p below 1e-16
     inner = (k > 0) & (k < n)
     ki, ni = k[inner], n[inner]
     values = (
