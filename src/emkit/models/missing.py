@@ -31,6 +31,11 @@ from emkit.distributions.base import LOG_2PI
 from emkit.distributions.gaussian import GaussianStats
 from emkit.models.mixture import Mixture, MixtureStats
 
+# Where values are missing, a component whose smallest variance the ridge at least doubles is
+# collapsed if the completed rows spread along that direction by at most this many times the
+# ridge's share of the data's variances squared (what a collapse leaves them).
+COMPLETED_SPREAD = 100.0
+
 
 @dataclass(frozen=True)
 class Pattern:
@@ -267,8 +272,10 @@ class MissingMixture(Mixture):
         component's weight times the data's variances. Hence, where the fit saw missing
         values, a component is also degenerate where the ridge lifts its smallest variance at
         least as much as the completed rows give it (the smallest eigenvalue of the
-        unregularised covariance is at most that the ridge adds to it): along that direction
-        the covariance is the ridge's, not the data's. On complete rows the verdict is
+        unregularised covariance is at most that the ridge adds to it) and the completed rows
+        spread along it by at most ``COMPLETED_SPREAD`` times that share squared, the ridge being
+        below the data's variances: along that
+        direction the covariance is the ridge's, not the data's. On complete rows the verdict is
         :class:`~emkit.models.mixture.Mixture`'s.
         """
         spread = stats.components
@@ -282,12 +289,18 @@ class MissingMixture(Mixture):
         # ridge, and their eigenvalues in the data's units.
         structure = type(self.components)
         k = self.components.n_components
-        units = np.ones(completed.mean.shape[1])
+        units = completed.feature_variances()
         bare = structure.spectra(structure._covariances_from_stats(completed, 0.0), k, units)
         ridged = structure.spectra(
             structure._covariances_from_stats(completed, self.reg_covar), k, units
         )
-        return verdict | (ridged.min(axis=1) >= 2.0 * bare.min(axis=1))
+        # ... where the completed rows spread along that direction by no more than a collapse
+        # leaves them (the ridge's share squared), and the ridge is below the data's variances:
+        # a ridge that outweighs data of a tiny scale is a ScaleWarning, not a collapse.
+        share = self.reg_covar / units.min()
+        lifted = ridged.min(axis=1) >= 2.0 * bare.min(axis=1)
+        spread = bare.min(axis=1) <= COMPLETED_SPREAD * share**2
+        return verdict | (lifted & spread & (share < 1.0))
 
 
 def fill_column_means(x: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:
