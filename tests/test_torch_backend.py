@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 import emkit
 from emkit.distributions.gaussian import COVARIANCES
@@ -397,3 +398,28 @@ def test_tensors_without_features_or_values_are_refused_clearly():
         emkit.GaussianMixture(2).fit(np.zeros((10, 0)))  # NumPy's words, for comparison
     with pytest.raises(ValueError, match="meta tensor"):
         fitted.predict(meta)
+
+
+def test_tensors_that_require_grad_fit_as_their_values_in_the_numpy_estimators():
+    # MixtureModel, MixtureOfRegressions, ZeroInflatedPoisson and BayesianMixture compute in
+    # NumPy: a tensor (or weights) requiring grad crashed in NumPy's asarray.
+    rng = np.random.default_rng(0)
+    x = np.abs(rng.normal(size=(200, 1))) * 3
+    y = np.where(rng.random(200) < 0.5, 2 * x[:, 0], -x[:, 0]) + rng.normal(0, 0.1, 200)
+    w = rng.uniform(0.5, 2.0, 200)
+
+    def grad(a):
+        return torch.tensor(a, requires_grad=True)
+
+    normals = emkit.MixtureModel([emkit.Normal(), emkit.Normal()], random_state=0)
+    fitted = clone(normals).fit(grad(x), sample_weight=grad(w))
+    assert fitted.score(x) == normals.fit(x, sample_weight=w).score(x)
+    lines = emkit.MixtureOfRegressions(2, random_state=0)
+    fitted = clone(lines).fit(grad(x), grad(y))
+    np.testing.assert_array_equal(fitted.coef_, lines.fit(x, y).coef_)
+    counts = rng.poisson(2, (100, 1)).astype(float)
+    zip_fit = emkit.ZeroInflatedPoisson().fit(grad(counts))
+    assert zip_fit.rate_ == emkit.ZeroInflatedPoisson().fit(counts).rate_
+    posterior = emkit.BayesianMixture(2, chains=1, draws=10, tune=5, random_state=0)
+    a = clone(posterior).fit(grad(x)).posterior_.posterior
+    np.testing.assert_array_equal(a["mean"], posterior.fit(x).posterior_.posterior["mean"])

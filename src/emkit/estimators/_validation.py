@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
     check_X_y,
 )
 
+from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import feature_names
 from emkit.backend.validation import nan_report
 
@@ -82,7 +83,8 @@ def validate(estimator, X, y="no_validation", *, reset: bool, **check_params):
     """scikit-learn's ``validate_data`` of ``X`` (and ``y``, where given), step by step, but
     that the feature names are set or checked by :func:`check_feature_names`: ``check_array``
     (``check_X_y``) with ``check_params``, then ``n_features_in_`` set (``reset``) or
-    checked."""
+    checked. Tensors are read as NumPy arrays (:func:`host_rows`)."""
+    X, y = host_rows(X), host_rows(y)
     check_feature_names(estimator, feature_names(X), reset=reset)
     if y is None and get_tags(estimator).target_tags.required:
         raise ValueError(
@@ -126,6 +128,7 @@ def check_rows(
     else:
         if (chunks := chunk_list(x)) is not None:
             x = join_chunks(chunks)
+        x = host_rows(x)
         x = na_as_nan(x)
         with numeric_input(estimator, x), config_context(assume_finite=True):
             # the values are checked below, in one pass where they are all finite and moderate
@@ -253,11 +256,20 @@ def reject_nan(x: np.ndarray, hint: str) -> None:
         raise ValueError(f"Input X contains {nan_report(x)}; {hint}.")
 
 
+def host_rows(x):
+    """A tensor (on any device, requiring grad or not) as a NumPy array; anything else as it
+    is. Estimators that compute in NumPy read tensors so (NumPy's ``asarray`` refuses one that
+    requires grad or lives on a GPU)."""
+    return namespace_of(x).to_numpy(x) if is_device_array(x) else x
+
+
 def check_weights(sample_weight, x: np.ndarray) -> np.ndarray | None:
     """Validate sample weights: finite, non-negative, one per row, not all zero."""
     if sample_weight is None:
         return None
-    w = _check_sample_weight(sample_weight, x, dtype=np.float64, ensure_non_negative=True)
+    w = _check_sample_weight(
+        host_rows(sample_weight), x, dtype=np.float64, ensure_non_negative=True
+    )
     if not w.sum() > 0:
         raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
     return w
