@@ -242,3 +242,26 @@ def test_explicit_centres_with_several_starts_warn_as_scikit_learn():
             SkKMeans(3, init=x[:3], n_init=n_init).fit(x)
             KMeans(3, init=x[:3], n_init=n_init).fit(x)
         KMeans(3, init="random", n_init=5, random_state=0).fit(x)
+
+
+def test_dask_tolerance_is_scaled_by_every_rows_variance(monkeypatch):
+    # scikit-learn scales tol by the mean variance of X's columns; on a Dask collection the
+    # starts come from a sample, and the tolerance was scaled by the sample's variance.
+    da = pytest.importorskip("dask.array")
+    import emkit.estimators._inputs as inputs
+    import emkit.estimators.kmeans as kmeans_module
+
+    monkeypatch.setattr(inputs, "INIT_ROWS", 300)
+    tolerances = []
+
+    class Recorded(kmeans_module.CentreShift):
+        def __init__(self, tol):
+            super().__init__(tol)
+            tolerances.append(tol)
+
+    monkeypatch.setattr(kmeans_module, "CentreShift", Recorded)
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(0, 1, (3000, 2)), rng.normal(3, 1, (3000, 2)) * [1, 20]]
+    x[:50] *= 30
+    KMeans(4, init=x[[0, 3500, 5000, 100]], n_init=1, tol=1e-3).fit(da.from_array(x, chunks=1000))
+    assert tolerances == [pytest.approx(1e-3 * np.mean(x.var(axis=0)), rel=1e-12)]

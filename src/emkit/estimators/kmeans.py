@@ -229,6 +229,8 @@ class KMeans(
             ]
             if not is_dask_collection(X):
                 data = place.hold(array_source(x, w), x, w)
+            else:  # x holds the rows sampled for the starts; tol's scale is all rows'
+                variance = _column_variances(data, mean)
             rule = CentreShift(self.tol * float(np.mean(variance)))
         # The objective is const - inertia / 2 (on the rows divided by scale).
         normaliser = _log_normaliser(data.total_weight, x.shape[1], self.n_clusters)
@@ -370,6 +372,23 @@ def _assign(
     if w is not None:
         nearest = nearest * namespace_of(nearest).asarray(w, like=nearest)
     return labels, float(nearest.sum())
+
+
+def _column_variances(data, shift: np.ndarray) -> np.ndarray:
+    """The (unweighted, population) variance of each column over every row of ``data``, as
+    scikit-learn's tolerance reads it: one pass, in deviations from ``shift`` (a mean near the
+    data's, so that the sums of squares do not cancel)."""
+    sums = data.map_reduce(partial(_deviation_sums, shift))
+    first = sums[1] / sums[0]
+    return np.maximum(sums[2] / sums[0] - first**2, 0.0)
+
+
+def _deviation_sums(shift: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Rows, and sums of deviations from ``shift`` and of their squares, per column: (3, d)."""
+    diff = x - shift
+    return np.stack(
+        [np.full(x.shape[1], float(x.shape[0])), diff.sum(axis=0), (diff**2).sum(axis=0)]
+    )
 
 
 def _inertia(centres: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> float:
