@@ -113,3 +113,19 @@ def test_a_parquet_folder_fit_cannot_read_says_why(tmp_path, frame):
         emkit.GaussianMixture(1).fit(hive)
     with pytest.raises(ValueError, match="no such file or folder"):
         emkit.GaussianMixture(1).fit(tmp_path / "absent")
+
+
+def test_a_parquet_folder_queried_names_the_file_that_lacks_a_fitted_column(tmp_path):
+    # The fitted names were looked for in the first file only: a later file without one of
+    # them raised pyarrow's error from the read.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(100, 2)), columns=["a", "b"])
+    model = emkit.GaussianMixture(2, random_state=0).fit(frame)
+    folder = tmp_path / "rows"
+    folder.mkdir()
+    frame.to_parquet(folder / "0.parquet")
+    frame.rename(columns={"b": "c"}).to_parquet(folder / "1.parquet")
+    with pytest.raises(ValueError, match=r"1\.parquet has the columns \['a', 'c'\]"):
+        model.predict(folder)
+    frame.assign(extra=1.0).to_parquet(folder / "1.parquet")  # the fitted columns, and more
+    np.testing.assert_array_equal(model.predict(folder), model.predict(pd.concat([frame] * 2)))

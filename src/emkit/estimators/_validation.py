@@ -319,7 +319,7 @@ def rows_from_file(x, fitted_names=None):
 
     Parquet is read as a DataFrame (n, d), whose names the estimator checks as any
     DataFrame's: of the columns ``fitted_names`` (a fit's ``feature_names_in_``), by name,
-    where the file has them all (in any order, beside others); else of the columns a fit
+    where every file has them all (in any order, beside others); else of the columns a fit
     reads (all but an index pandas stored). A folder's files are read in the order a fit
     reads them.
     """
@@ -335,7 +335,8 @@ def rows_from_file(x, fitted_names=None):
     path = Path(x)
     if path.is_dir() or (path.is_file() and path.suffix in PARQUET_SUFFIXES):
         files = parquet_files(path)
-        if fitted_names is not None and set(fitted_names) <= set(parquet_columns(files)):
+        wanted = set() if fitted_names is None else set(fitted_names)
+        if fitted_names is not None and all(wanted <= set(parquet_columns([f])) for f in files):
             columns = [str(c) for c in fitted_names]
         else:
             columns = parquet_features(files, path)
