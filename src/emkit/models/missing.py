@@ -212,13 +212,13 @@ def _conditional(
         return log_prob, filled, l_m @ l_m.swapaxes(1, 2)
     n_obs = int(obs.sum())
     # The (k, d, o) algebra on the host in float64; only the products with rows run in x's
-    # namespace. Every pattern's marginal comes from the one factor L that complete rows'
-    # precision factor comes from, so the objective is that of one covariance, L L^T, to the
-    # rounding of L (condition number the square root of Sigma's). A Cholesky factor of each
-    # Sigma_oo taken from its entries instead perturbs each pattern's covariance by its own
-    # rounding, amplified by Sigma's condition number: with a nearly singular covariance (data
-    # near a plane, held up by the ridge) the objective moved by 1e-10 of itself between two
-    # evaluations, and EM's ascent check reported falls.
+    # namespace. Every pattern's marginal comes from one Cholesky factor L of Sigma
+    # (`factors`, taken once per chunk in `complete`), so the objective is that of one
+    # covariance, L L^T, to the rounding of L (condition number the square root of Sigma's).
+    # A Cholesky factor of each Sigma_oo taken from its entries instead perturbs each
+    # pattern's covariance by its own rounding, amplified by Sigma's condition number: with a
+    # nearly singular covariance (data near a plane, held up by the ridge) the objective moved
+    # by 1e-10 of itself between two evaluations, and EM's ascent check reported falls.
     q, r = np.linalg.qr(factors[:, obs].swapaxes(1, 2), mode="complete")  # (k, d, d), (k, d, o)
     chol = r[:, :n_obs].swapaxes(1, 2)  # (k, o, o), lower; Sigma_oo = chol chol^T
     on_obs = xp.asarray(obs, like=x)
