@@ -154,3 +154,30 @@ def test_eei_is_mclusts_without_shrinkage(name):
     # component).
     bad = [_mismatch(name, "EEI", k, 0.0) for k in (1, 2, 3)]
     assert [b for b in bad if b] == []
+
+
+def test_the_data_based_prior_reads_weights_as_repeated_rows():
+    # Whole weights are repeated rows; fractions count as fractions of a row (they were
+    # truncated: a weight of 0.5 dropped its row). GaussianMixture passed no weights at all.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)) @ np.array([[1.0, 0.4, 0.0], [0.0, 1.0, 0.3], [0.0, 0.0, 2.0]])
+    counts = rng.integers(1, 4, 40)
+    repeated = NormalInverseWishart.mclust(np.repeat(x, counts, axis=0), 2)
+    weighted = NormalInverseWishart.mclust(x, 2, sample_weight=counts)
+    np.testing.assert_allclose(weighted.mean, repeated.mean, rtol=1e-13)
+    np.testing.assert_allclose(weighted.scale, repeated.scale, rtol=1e-12)
+    w = rng.uniform(0.1, 2.0, 40)
+    mean = w @ x / w.sum()
+    cov = (x - mean).T @ ((x - mean) * w[:, None]) / (w.sum() - 1)
+    fractional = NormalInverseWishart.mclust(x, 2, sample_weight=w)
+    np.testing.assert_allclose(fractional.mean, mean, rtol=1e-13)
+    np.testing.assert_allclose(fractional.scale, cov / 2 ** (2 / 3), rtol=1e-12)
+    start = {
+        "weights_init": [0.5, 0.5],
+        "means_init": x[:2],
+        "precisions_init": np.stack([np.eye(3)] * 2),
+    }
+    options = dict(covariance_prior="mclust", max_iter=5, tol=0.0, **start)
+    by_weight = emkit.GaussianMixture(2, **options).fit(x, sample_weight=counts)
+    by_rows = emkit.GaussianMixture(2, **options).fit(np.repeat(x, counts, axis=0))
+    np.testing.assert_allclose(by_weight.covariances_, by_rows.covariances_, rtol=1e-10)

@@ -366,23 +366,25 @@ class NormalInverseWishart(_Prior):
         variance, as :math:`\varsigma^2 I` (VVI, EEI, VEI, EVI) or :math:`\varsigma^2 I/d`
         (VII, EII: trace :math:`\varsigma^2`, which mclust adds once to each total scatter);
         0 for EII with K >= 2 in more than one dimension, where mclust's EM leaves it out.
-        Whole ``sample_weight`` count each row that many times. ValueError for fewer than
-        two rows.
+        ``sample_weight`` count each row that many times (a fraction of a row for a fraction):
+        n is their total, the covariance :math:`\sum_n w_n (x_n - \bar x)(x_n - \bar x)^T /
+        (n - 1)`, as of the rows repeated. ValueError for fewer than two rows.
         """
         d = x.shape[1]
-        fweights = None if sample_weight is None else np.asarray(sample_weight).astype(np.int64)
-        n = x.shape[0] if fweights is None else int(fweights.sum())
+        w = np.ones(x.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+        n = float(w.sum())
         if n < 2:
             raise ValueError(
                 "mclust's data-based prior needs at least 2 rows (samples) to estimate the "
-                f"data's covariance; got n_samples = {n}. Give the prior's scale yourself, or "
+                f"data's covariance; got n_samples = {n:g}. Give the prior's scale yourself, or "
                 "fit more rows"
             )
-        cov = np.atleast_2d(np.cov(x, rowvar=False, fweights=fweights))
+        mean = np.average(x, axis=0, weights=w)
+        cov = np.atleast_2d(np.cov(x, rowvar=False, aweights=w, ddof=0)) * (n / (n - 1.0))
         if n <= d:  # mclust's variances alone where the covariance is singular
             cov = np.diag(np.diag(cov))
         scale = covariance_structure(covariance_type).mclust_scale(cov, n_components)
-        return cls(np.average(x, axis=0, weights=fweights), 0.01, d + 2.0, scale)
+        return cls(mean, 0.01, d + 2.0, scale)
 
     @property
     def n_features(self) -> int:

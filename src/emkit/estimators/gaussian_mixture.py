@@ -374,7 +374,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         )
         structure = covariance_structure(self.covariance_type, data.n_features)
         self._check_options()
-        prior = self._covariance_prior(x, structure)
+        prior = self._covariance_prior(x, w, structure)
         starts = (
             [self._mixture()]
             if warm
@@ -606,12 +606,13 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
                 "weight_concentration, covariance_prior, assignment and prune_weight at defaults"
             )
 
-    def _covariance_prior(self, x, structure):
-        """The normal-inverse-Wishart the M-step uses, or None (see ``covariance_prior``)."""
+    def _covariance_prior(self, x, w, structure):
+        """The normal-inverse-Wishart the M-step uses, or None (see ``covariance_prior``);
+        mclust's from the rows ``x`` with weights ``w`` (those the starts are drawn from)."""
         if self.covariance_prior is None:
             return None
         if isinstance(self.covariance_prior, str):  # "mclust": Fraley and Raftery's default
-            return NormalInverseWishart.mclust(x, self.n_components, structure.name)
+            return NormalInverseWishart.mclust(x, self.n_components, structure.name, w)
         try:
             return NormalInverseWishart(**self.covariance_prior)
         except TypeError as exc:
