@@ -535,7 +535,14 @@ def test_support_errors_use_scikit_learns_words_for_negative_values():
     # check_positive_only_tag_during_fit looks for "Negative values in data"; Gamma's message
     # ("a Gamma component needs strictly positive values") failed it beside an Exponential.
     x = np.array([[-1.0], [2.0], [3.0]])
-    for components in ([Gamma(), Exponential()], [Gamma()], [Exponential()], [Poisson()]):
+    for components in (
+        [Gamma(), Exponential()],
+        [Gamma()],
+        [Exponential()],
+        [Poisson()],
+        [Bernoulli()],
+        [Categorical()],
+    ):
         with pytest.raises(ValueError, match="Negative values in data"):
             MixtureModel(components, random_state=0).fit(x)
     with pytest.raises(ValueError, match="Zeros in data: a Gamma component"):

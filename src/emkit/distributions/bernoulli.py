@@ -65,7 +65,8 @@ class Bernoulli(IndependentFeatures):
 
     def check_support(self, x: np.ndarray) -> None:
         if not self.in_support(x).all():
-            raise ValueError("a Bernoulli component needs binary data: every value 0 or 1")
+            words = "Negative values in data: " if np.any(x < 0) else ""  # scikit-learn's
+            raise ValueError(f"{words}a Bernoulli component needs binary data: every value 0 or 1")
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Log probability of each row of ``x`` (n, d), shape (n,); -inf off {0, 1}."""

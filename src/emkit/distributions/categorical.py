@@ -126,9 +126,10 @@ class Categorical:
 
     def check_support(self, x: np.ndarray) -> None:
         if np.any(x < 0) or np.any(x != np.round(x)):
+            words = "Negative values in data: " if np.any(x < 0) else ""  # scikit-learn's
             raise ValueError(
-                "a Categorical component needs integer codes 0, 1, ..., C-1 in every feature; "
-                "encode labels first (e.g. sklearn.preprocessing.OrdinalEncoder)"
+                f"{words}a Categorical component needs integer codes 0, 1, ..., C-1 in every "
+                "feature; encode labels first (e.g. sklearn.preprocessing.OrdinalEncoder)"
             )
         if self.n_categories is None:
             return
