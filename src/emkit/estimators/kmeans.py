@@ -229,7 +229,7 @@ class KMeans(
             ]
             if not is_dask_collection(X):
                 data = place.hold(array_source(x, w), x, w)
-            else:  # x holds the rows sampled for the starts; tol's scale is all rows'
+            elif self.tol > 0:  # x: the rows sampled for the starts; tol's scale is all rows'
                 variance = _column_variances(data, mean)
             rule = CentreShift(self.tol * float(np.mean(variance)))
         # The objective is const - inertia / 2 (on the rows divided by scale).
