@@ -294,3 +294,58 @@ def test_bad_input():
     model = MixtureOfRegressions(2, n_init=1, random_state=0).fit(x, y)
     with pytest.raises(ValueError, match="one per row"):
         model.predict_proba(x, y[:10])
+
+
+def _two_precise_lines(noise, n=200, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, (n, 1))
+    first = rng.random(n) < 0.5
+    y = np.where(first, 1 + 2 * x[:, 0], 8 - 0.5 * x[:, 0]) + noise * rng.normal(size=n)
+    return x, y, first
+
+
+@pytest.mark.parametrize("equal_variance", [False, True])
+def test_precise_lines_are_the_datas_not_collapses(equal_variance):
+    # Noise 1e-4 on a response of spread 5: a residual variance of 5e-10 var(y), which the
+    # former floor (1e-8 var(y)) called collapsed, re-seeding 295 times to end on one line
+    # through both (slope 0.97, sigma 4.45, log-likelihood -582 against the truth's +1417).
+    x, y, first = _two_precise_lines(1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateFitWarning)
+        model = MixtureOfRegressions(2, equal_variance=equal_variance, random_state=0).fit(x, y)
+    assert model.n_reseeds_ == 0
+    rss = 0.0
+    for line, rows in enumerate((~first, first)):  # ordered by slope: -0.5 first
+        ols = sm.OLS(y[rows], sm.add_constant(x[rows])).fit()
+        np.testing.assert_allclose(model.coef_[line, 0], ols.params[1], rtol=1e-9)
+        np.testing.assert_allclose(model.intercept_[line], ols.params[0], rtol=1e-9)
+        np.testing.assert_allclose(model.weights_[line], rows.mean(), rtol=1e-9)
+        if not equal_variance:
+            np.testing.assert_allclose(model.sigmas_[line], np.sqrt(ols.ssr / rows.sum()), 1e-6)
+        rss += ols.ssr
+    if equal_variance:
+        np.testing.assert_allclose(model.sigmas_, np.sqrt(rss / len(y)), rtol=1e-6)
+
+
+def test_lines_that_rows_follow_exactly_fall_back_to_one_variance():
+    # No noise: the likelihood is unbounded. Starts that found a line collapsed it again
+    # after every re-seed and the others merged both lines into one (slope 0.97, sigma 4.45),
+    # which was returned with no warning. The shared-variance fit finds the exact lines.
+    x, y, _ = _two_precise_lines(0.0)
+    with pytest.warns(DegenerateFitWarning, match="follow exactly"):
+        model = MixtureOfRegressions(2, n_init=4, random_state=0).fit(x, y)
+    assert model.equal_variance_
+    np.testing.assert_allclose(model.coef_[:, 0], [-0.5, 2.0], rtol=1e-9)
+    np.testing.assert_allclose(model.intercept_, [8.0, 1.0], rtol=1e-9)
+    # The ridge's floor on the pooled variance: 1e-8 var(y).
+    np.testing.assert_allclose(model.sigmas_**2, 1e-8 * y.var(), rtol=1e-6)
+
+
+def test_a_constant_response_is_refused():
+    x = np.arange(10.0)[:, None]
+    with pytest.raises(ValueError, match="y takes the one value 3 on every row"):
+        MixtureOfRegressions(2).fit(x, np.full(10, 3.0))
+    # Rows of weight 0 do not count: the weighted response is still constant.
+    y = np.r_[np.full(9, 3.0), 7.0]
+    with pytest.raises(ValueError, match="one value 3"):
+        MixtureOfRegressions(2).fit(x, y, sample_weight=np.r_[np.ones(9), 0.0])

@@ -7,9 +7,10 @@ EM alternates responsibilities and weighted least squares per component on the o
 collapses onto a few points (the likelihood is unbounded there) is re-seeded at a fresh random
 line inside the EM run (:class:`~emkit.models.regression_mixture.RegressionMixture`), as
 mixtools restarts; it is never returned. Collapsed means fewer effective rows than the line's
-free parameters + 1 (coefficients, intercept and sigma), or a sigma below ``SIGMA_RATIO`` of
+free parameters + 1 (coefficients, intercept and sigma), a sigma below ``SIGMA_RATIO`` of
 the largest component's on fewer than a few times that many rows
-(:data:`~emkit.models.regression_mixture.NARROW_ROWS`).
+(:data:`~emkit.models.regression_mixture.NARROW_ROWS`), or a line its rows follow exactly
+(``EXACT_SHARE``).
 """
 
 from __future__ import annotations
@@ -48,8 +49,16 @@ from emkit.init import canonical_rows, draw_rows
 from emkit.models.mixture import Mixture
 from emkit.models.regression_mixture import LinearRegressions, RegressionMixture
 
-# A component variance below this fraction of var(y) has collapsed onto a few rows.
-COLLAPSE = 1e-8
+# A line whose residual sum of squares is at most this share of its response's scatter fits
+# its rows exactly: R^2 within 1e-12 of 1, some 4500 roundings of the scatter (the sum of
+# squares from the statistics, syy - beta' sxy, is exact to a few of them). Precise data are
+# not collapses: two lines with noise 1e-4 on a response of spread 5 (a share of 5e-10) were
+# re-seeded as collapsed under the former floor of 1e-8 var(y) and ended as one line.
+EXACT_SHARE = 1e-12
+# The shared-variance fallback's ridge c, in (RSS + c) / W, as a share of the response's total
+# scatter: it keeps the pooled variance at least 1e-8 var(y), far above the rounding of RSS
+# (a smaller ridge let rounding lower the objective where lines fit every row exactly).
+FALLBACK_RIDGE = 1e-8
 # A component sigma below this fraction of the largest has collapsed onto a few rows that
 # happen to lie near a line (Hathaway 1985 bounds the ratio of scales to make the likelihood
 # bounded); with sigma_k / sigma_j >= c the maximum likelihood estimate is consistent.
@@ -195,19 +204,29 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         weight = np.ones(z.shape[0]) if w is None else w
         y = z[:, -1]
         spread = float(weight @ (y - np.average(y, weights=weight)) ** 2 / weight.sum())
-        floor = COLLAPSE * max(spread, np.finfo(float).tiny)
-        fit = self._fit_starts(z, w, data, rng, floor, self.equal_variance, 0.0)
+        if not spread > 0:
+            held = y[weight > 0]
+            raise ValueError(
+                f"y takes the one value {held[0]:g} on every row (of positive weight): every "
+                "line through it fits exactly with residual variance 0, so the likelihood "
+                "has no maximum; a mixture of regressions needs a response that varies"
+            )
+        fit = self._fit_starts(z, w, data, rng, EXACT_SHARE, self.equal_variance, 0.0)
         self.equal_variance_ = bool(self.equal_variance)
         self.n_reseeds_ = sum(run.model.n_reseeds for run in fit.runs)
-        if fit.degenerate.any() or not np.isfinite(fit.best.history[-1]):
-            # No start kept a variance per component: the data hold too few rows per line.
-            # One shared variance, kept positive by a ridge prior, bounds the likelihood.
-            fit = self._fit_starts(z, w, data, rng, -1.0, True, floor * n)
+        exhausted = any(run.model.exhausted for run in fit.runs)
+        if exhausted or fit.degenerate.any() or not np.isfinite(fit.best.history[-1]):
+            # No start kept a variance per component, or some start collapsed a line again
+            # after every re-seed (the data hold too few rows per line, or lines that rows
+            # follow exactly, which the other starts missed by merging lines). One shared
+            # variance, kept positive by a ridge prior, bounds the likelihood.
+            ridge = FALLBACK_RIDGE * spread * float(weight.sum())
+            fit = self._fit_starts(z, w, data, rng, -1.0, True, ridge)
             self.equal_variance_ = True
             warnings.warn(
-                "every start collapsed a component onto a few rows, so the fit uses one shared "
-                "residual variance (equal_variance=True); use fewer components or features, "
-                "or more data",
+                "the starts kept collapsing a component (onto a few rows, or onto a line that "
+                "its rows follow exactly), so the fit uses one shared residual variance "
+                "(equal_variance=True); use fewer components or features, or more data",
                 DegenerateFitWarning,
                 stacklevel=2,
             )
@@ -228,7 +247,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         warn_unless_converged(self)
         return self
 
-    def _fit_starts(self, z, w, data, rng, floor, equal_variance, ridge):
+    def _fit_starts(self, z, w, data, rng, exact_share, equal_variance, ridge):
         """EM from ``n_init`` random starts in lockstep (one pass over the data per round for
         all of them), collapsed components re-seeded.
 
@@ -242,7 +261,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             own = np.random.RandomState(seed)
             starts.append(
                 RegressionMixture(
-                    self._random_start(z, w, own, floor, equal_variance, ridge, rows),
+                    self._random_start(z, w, own, exact_share, equal_variance, ridge, rows),
                     partial(self._seed_component, z, w, own, rows),
                     MAX_RESEEDS * self.n_components,
                 )
@@ -268,7 +287,9 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         variance = float(weight @ resid**2 / weight.sum()) / self.n_components
         return coef, intercept, max(variance, np.finfo(float).tiny)
 
-    def _random_start(self, z, w, rng, floor, equal_variance, ridge, canonical=None) -> Mixture:
+    def _random_start(
+        self, z, w, rng, exact_share, equal_variance, ridge, canonical=None
+    ) -> Mixture:
         k = self.n_components
         seeds = [self._seed_component(z, w, rng, canonical) for _ in range(k)]
         variances = np.array([s[2] for s in seeds])
@@ -280,7 +301,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             variances,
             self.fit_intercept,
             equal_variance,
-            floor,
+            exact_share,
             ridge,
             0.0 if equal_variance else SIGMA_RATIO,
         )

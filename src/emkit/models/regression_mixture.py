@@ -46,7 +46,11 @@ class LinearRegressions:
     variances : array of shape (k,), residual variances (all equal with ``equal_variance``).
     fit_intercept : bool.
     equal_variance : bool, one residual variance shared by all components.
-    variance_floor : a component variance at or below it counts as collapsed (negative: never).
+    exact_share : a component whose weighted residual sum of squares is at most this share of
+        its response's weighted scatter (about its mean where lines have an intercept) fits
+        its rows exactly, to rounding, and counts as collapsed (negative: never). A share of
+        the component's own scatter, so a narrow line that many rows follow closely is the
+        data's whatever the scale of the other lines.
     sigma_ratio : a component of fewer than ``NARROW_ROWS`` times ``min_rows`` effective rows
         whose sigma falls below this fraction of the largest sigma counts as collapsed (after
         Hathaway's 1985 constraint on the ratio of scales; 0: never).
@@ -60,7 +64,7 @@ class LinearRegressions:
     variances: np.ndarray
     fit_intercept: bool = True
     equal_variance: bool = False
-    variance_floor: float = 0.0
+    exact_share: float = 0.0
     variance_ridge: float = 0.0
     sigma_ratio: float = 0.0
 
@@ -151,10 +155,14 @@ class LinearRegressions:
         """Weighted least squares per component: coef, intercept, variances and which
         components collapsed, bool (k,)."""
         coef, intercept, rss = weighted_least_squares(stats, self.fit_intercept)
+        scatter = stats.scatter[:, -1, -1]  # (k,) the response's, about its mean
+        if not self.fit_intercept:
+            scatter = scatter + stats.weight * stats.mean[:, -1] ** 2
         if self.equal_variance:
             pooled = (rss.sum() + self.variance_ridge) / stats.weight.sum()
             variances = np.full(self.n_components, pooled)
-            collapsed = variances <= self.variance_floor
+            exact = rss.sum() <= self.exact_share * scatter.sum()
+            collapsed = np.full(self.n_components, exact)
         else:
             # Rows no more than the coefficients can be fitted exactly; a line through a few
             # more still drives sigma towards 0, far below the other components' scale. A
@@ -164,7 +172,8 @@ class LinearRegressions:
             variances = np.divide(rss, stats.weight, out=np.zeros_like(rss), where=~small)
             narrow = variances < self.sigma_ratio**2 * variances.max()
             few = stats.weight < NARROW_ROWS * self.min_rows
-            collapsed = small | (narrow & few) | (variances <= self.variance_floor)
+            exact = rss <= self.exact_share * scatter
+            collapsed = small | (narrow & few) | exact
         return coef, intercept, variances, collapsed
 
     def collapsed(self, stats: GaussianStats) -> np.ndarray:
