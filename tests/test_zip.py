@@ -1,5 +1,7 @@
 """ZeroInflatedPoisson against statsmodels and direct maximisation of the same likelihood."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import optimize, stats
@@ -159,3 +161,29 @@ def test_sample_is_reproducible_from_random_state_and_has_the_fitted_moments():
     assert a.var() == pytest.approx(var, rel=0.03)
     np.testing.assert_array_equal(a[labels == 0], 0.0)
     assert np.mean(labels == 0) == pytest.approx(pi, abs=4 * np.sqrt(pi * (1 - pi) / n))
+
+
+def test_huge_counts_fit_without_overflow():
+    # Half zeros, half counts near 1e6: the boundary test took exp(mean) = exp(5e5), which
+    # overflowed with a RuntimeWarning. pi is the share of zeros (every Poisson(1e6) zero
+    # probability underflows), the rate the mean of the positive counts, and the
+    # information is that of a Bernoulli and a Poisson apart.
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(50), rng.poisson(1e6, 50)][:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = ZeroInflatedPoisson().fit(y)
+    positive = y[y > 0]
+    assert fit.zero_inflation_ == pytest.approx(0.5, abs=1e-12)
+    np.testing.assert_allclose(fit.rate_, positive.mean(), rtol=1e-12)
+    np.testing.assert_allclose(fit.stderr_, [np.sqrt(0.25 / 100), np.sqrt(positive.mean() / 50)])
+    np.testing.assert_allclose(
+        fit.log_likelihood_,
+        100 * np.log(0.5) + stats.poisson.logpmf(positive, positive.mean()).sum(),
+    )
+
+
+def test_positive_counts_of_weight_zero_are_named_in_the_error():
+    y = np.array([[0.0], [0.0], [3.0]])
+    with pytest.raises(ValueError, match=r"every count \(of the rows with positive weight\)"):
+        ZeroInflatedPoisson().fit(y, sample_weight=[1.0, 1.0, 0.0])

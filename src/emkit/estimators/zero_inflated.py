@@ -117,18 +117,21 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
             data = array_source(x, check_weights(sample_weight, x))
         n0, n_pos, sums = data.map_reduce(_zero_sums)
         if n_pos <= 0:
+            weighted = "" if sample_weight is None else " (of the rows with positive weight)"
             raise ValueError(
-                "every count is 0: the zero-inflation and the rate are not identified (a "
-                "rate of 0 fits with any zero-inflation); fit data with some positive counts"
+                f"every count{weighted} is 0: the zero-inflation and the rate are not "
+                "identified (a rate of 0 fits with any zero-inflation); fit data with some "
+                "positive counts"
             )
         super().fit(X, sample_weight=sample_weight)
         self.zero_inflation_ = float(self.weights_[0])
         self.rate_ = np.asarray(self.components_[1].rate)
         # The score in pi at pi = 0 (rates at the Poisson MLE) is n0 exp(sum rate) - n: when it
-        # is <= 0 the maximum lies on the boundary pi = 0.
+        # is <= 0 the maximum lies on the boundary pi = 0. Compared in logs: exp overflows
+        # past a total rate of 709.
         n = n0 + n_pos
         poisson_rate = sums / n
-        if n0 * np.exp(poisson_rate.sum()) <= n:
+        if n0 <= 0 or np.log(n0) + poisson_rate.sum() <= np.log(n):
             d = sums.shape[0]
             self.covariance_ = np.full((1 + d, 1 + d), np.nan)
             self.covariance_[1:, 1:] = np.diag(self.rate_ / n)
