@@ -20,6 +20,7 @@ from emkit.distributions.poisson import Poisson
 from emkit.distributions.priors import DirichletPrior, GammaPrior, NormalInverseGamma
 from emkit.estimators.mixture_model import MixtureModel
 from emkit.estimators.persist import load
+from emkit.estimators.zero_inflated import ZeroInflatedPoisson
 from emkit.exceptions import DegenerateFitWarning
 
 
@@ -547,3 +548,21 @@ def test_support_errors_use_scikit_learns_words_for_negative_values():
             MixtureModel(components, random_state=0).fit(x)
     with pytest.raises(ValueError, match="Zeros in data: a Gamma component"):
         MixtureModel([Gamma()], random_state=0).fit(np.array([[0.0], [2.0], [3.0]]))
+
+
+@pytest.mark.parametrize("continuous", [Normal(), Exponential(), Gamma()])
+def test_point_mass_is_not_mixed_with_a_density(continuous):
+    """A probability on one value against a density: the fit depended on the units. On 100
+    zeros and 300 N(0.5, 1) rows, [PointMass(0), Normal()] gave the point mass a weight of
+    5e-12 (the Normal took the zeros), and 0.25 on the same rows times 1000. Refused, saying
+    what to do; PointMass with a discrete family still fits."""
+    rng = np.random.default_rng(0)
+    x = np.r_[np.zeros(100), rng.gamma(2.0, 1.0, 300)][:, None]
+    for scale in (1.0, 1000.0):
+        with pytest.raises(ValueError, match="PointMass cannot be mixed with.*hurdle"):
+            MixtureModel([PointMass(0.0), continuous], random_state=0).fit(scale * x)
+    counts = np.round(x)
+    fit = MixtureModel([PointMass(0.0), Poisson()], tol=1e-12, random_state=0).fit(counts)
+    zip_fit = ZeroInflatedPoisson().fit(counts)
+    np.testing.assert_allclose(fit.log_likelihood_, zip_fit.log_likelihood_, rtol=1e-10)
+    np.testing.assert_allclose(fit.weights_[0], zip_fit.zero_inflation_, rtol=1e-4)

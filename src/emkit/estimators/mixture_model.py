@@ -25,6 +25,7 @@ from emkit.distributions.exponential import Exponential
 from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.linear_gaussian import LinearGaussian
 from emkit.distributions.normal import Normal
+from emkit.distributions.point_mass import PointMass
 from emkit.distributions.priors import GammaPrior, NormalInverseGamma, prior_from_dict
 from emkit.distributions.registry import family_from_dict
 from emkit.em import fit_starts
@@ -380,8 +381,10 @@ def _check_supports(families, x) -> None:
 
 def _check_comparable(families) -> None:
     """A ValueError where a conditional density (``LinearGaussian``, p(y | x)) is mixed with
-    joint ones (p(x, y)): EM would weigh their densities against each other, and the ratio of
-    the two changes with the units of x (p(x, y) = p(y | x) p(x)), so the fit would too."""
+    joint ones (p(x, y)), or a ``PointMass`` (a probability) with a continuous family (a
+    density): EM would weigh the two against each other, and their ratio changes with the
+    units of x (p(x, y) = p(y | x) p(x); a density scales with 1 / units), so the fit would
+    too."""
     conditional = [isinstance(f, LinearGaussian) for f in families]
     if any(conditional) and not all(conditional):
         joint = sorted(
@@ -393,6 +396,26 @@ def _check_comparable(families) -> None:
             "joint densities p(x, y) of every column, and the two are not comparable (their "
             "ratio depends on the units of x). Use MixtureOfRegressions, or make every "
             "component a LinearGaussian"
+        )
+    # A family that holds 0.5 has a density on a continuum; a PointMass has a probability.
+    half = np.array([[0.5]])
+    continuous = sorted(
+        {
+            type(f).__name__
+            for f in families
+            if not isinstance(f, PointMass) and f.in_support(half)[0]
+        }
+    )
+    if continuous and any(isinstance(f, PointMass) for f in families):
+        raise ValueError(
+            f"PointMass cannot be mixed with {', '.join(continuous)}: a PointMass puts a "
+            "probability on one value, a continuous family a density, and EM would weigh one "
+            "against the other, whose ratio changes with the units of x (the fit would too: "
+            "rescaled data moved the exact values from one component to the other). For a "
+            "continuous variable with exact zeros (a hurdle model) the maximum likelihood "
+            "separates: the zero share is the weight of the zero rows, and the continuous "
+            "components are fitted to the other rows alone. Pair PointMass with discrete "
+            "families (Poisson, Bernoulli, Categorical)"
         )
 
 
