@@ -187,3 +187,23 @@ def test_positive_counts_of_weight_zero_are_named_in_the_error():
     y = np.array([[0.0], [0.0], [3.0]])
     with pytest.raises(ValueError, match=r"every count \(of the rows with positive weight\)"):
         ZeroInflatedPoisson().fit(y, sample_weight=[1.0, 1.0, 0.0])
+
+
+def test_a_column_of_zeros_leaves_the_other_standard_errors_valid():
+    # Its rate is 0 (sum / rate^2 = 0 / 0 in the Hessian): every standard error was NaN, with
+    # numpy's 'invalid value' warning. The column changes no likelihood (e^-0 = 1), so the
+    # other entries are those of the one-column fit, whose Hessian statsmodels checks.
+    y = _simulated(500)
+    wide = np.column_stack([y, np.zeros_like(y)])
+    with pytest.warns(DegenerateFitWarning, match=r"columns \[1\] hold no positive count"):
+        fit = ZeroInflatedPoisson().fit(wide)
+    model, result = _statsmodels_fit(y)
+    pi, rate = expit(result.params[0]), np.exp(result.params[1])
+    theta = np.array([logit(fit.zero_inflation_), np.log(fit.rate_[0])])
+    jac = np.diag([fit.zero_inflation_ * (1 - fit.zero_inflation_), fit.rate_[0]])
+    cov = jac @ np.linalg.inv(-approx_hess(theta, model.loglike)) @ jac
+    np.testing.assert_allclose(fit.zero_inflation_, pi, atol=1e-4)
+    np.testing.assert_allclose(fit.rate_, [rate, 0.0], rtol=1e-4, atol=1e-12)
+    np.testing.assert_allclose(fit.stderr_[:2], np.sqrt(np.diag(cov)), rtol=1e-4)
+    assert np.isnan(fit.stderr_[2]) and np.isnan(fit.covariance_[2]).all()
+    np.testing.assert_allclose(fit.log_likelihood_, result.llf, rtol=1e-9)

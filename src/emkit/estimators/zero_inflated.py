@@ -52,7 +52,9 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
         (``zero_inflation_``, ``rate_``...). When the maximum lies on the boundary
         :math:`\\pi = 0` (no more zeros than the Poisson alone expects) the Wald standard error
         of :math:`\\pi` is not valid: its row and column are NaN (with a warning) and the rates'
-        block is that of the Poisson fitted alone.
+        block is that of the Poisson fitted alone. A column with no positive count has the
+        rate 0, also on the boundary: its row and column are NaN (with a warning) and the
+        others are those of the fit without that column.
     stderr_ : array of shape (1 + d,), standard errors of (``zero_inflation_``, ``rate_``...).
     weights_ : array of shape (2,), (``zero_inflation_``, ``1 - zero_inflation_``).
     components_ : ``[PointMass(0), Poisson(rate_)]``.
@@ -131,10 +133,15 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
         # past a total rate of 709.
         n = n0 + n_pos
         poisson_rate = sums / n
+        d = sums.shape[0]
+        # A column with no positive count has the rate estimate 0, on the boundary, where no
+        # Wald standard error holds; it changes no other row's likelihood (e^-0 = 1), so the
+        # others' information is that of the model without it.
+        kept = np.flatnonzero(sums > 0)
+        at = np.ix_(kept + 1, kept + 1)
+        self.covariance_ = np.full((1 + d, 1 + d), np.nan)
         if n0 <= 0 or np.log(n0) + poisson_rate.sum() <= np.log(n):
-            d = sums.shape[0]
-            self.covariance_ = np.full((1 + d, 1 + d), np.nan)
-            self.covariance_[1:, 1:] = np.diag(self.rate_ / n)
+            self.covariance_[at] = np.diag(self.rate_[kept] / n)
             warnings.warn(
                 f"the zero-inflation estimate lies on the boundary 0 ({n0:g} zeros, no more "
                 "than a Poisson alone expects), where its Wald standard error is not valid: "
@@ -143,8 +150,18 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
                 stacklevel=2,
             )
         else:
-            self.covariance_ = _inverse_information(
-                n0, n_pos, sums, self.zero_inflation_, self.rate_
+            keep = np.r_[0, kept + 1]
+            self.covariance_[np.ix_(keep, keep)] = _inverse_information(
+                n0, n_pos, sums[kept], self.zero_inflation_, self.rate_[kept]
+            )
+        if kept.shape[0] < d:
+            empty = np.flatnonzero(sums <= 0).tolist()
+            warnings.warn(
+                f"columns {empty} hold no positive count: their rates are 0, on the boundary, "
+                "where a Wald standard error is not valid (their stderr_ entries are NaN); "
+                "drop those columns",
+                DegenerateFitWarning,
+                stacklevel=2,
             )
         self.stderr_ = np.sqrt(np.diag(self.covariance_))
         return self
