@@ -14,13 +14,18 @@ pandas instead (:class:`FrameColumns`), with the same result.
 
 from __future__ import annotations
 
+import bz2
 import contextlib
 import csv
+import gzip
+import io
+import lzma
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -42,6 +47,10 @@ NULL_VALUES = [
 ]  # fmt: skip
 TRUE_VALUES, FALSE_VALUES = ["True", "TRUE", "true"], ["False", "FALSE", "false"]
 ARROW_BLOCK_BYTES = 1 << 20  # bigger blocks buy no speed and hold more memory
+# Compressed text tables, by suffix, as pandas infers them; pyarrow's reader decompresses only
+# some, so the others are read by pandas. The delimiter is sniffed in the decompressed text.
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip", ".zst")
+ARROW_COMPRESSED_SUFFIXES = (".gz", ".bz2")
 # What to do about NaN in a column, for each `missing` that refuses it: "error" where the model
 # can take NaN as missing at random (--missing em), "unsupported" where it cannot.
 NAN_ADVICE = {
@@ -80,7 +89,7 @@ def sniff(path: Path) -> tuple[str, str]:
     number (above one) of fields, the most fields winning; the decimal mark is a comma when the
     delimiter is not and fields such as ``3,14`` outnumber fields such as ``3.14``.
     """
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+    with open_text(path) as f:
         text = f.read(SNIFF_BYTES)
     lines = [line for line in text.splitlines() if line.strip()]
     if len(text) == SNIFF_BYTES and len(lines) > 1:
@@ -99,6 +108,44 @@ def sniff(path: Path) -> tuple[str, str]:
         if commas > dots:
             decimal = ","
     return best, decimal
+
+
+def open_text(path: Path) -> io.TextIOBase:
+    """The text of a table file, decompressed where its suffix says it is compressed (``.gz``,
+    ``.bz2``, ``.xz``, ``.zip`` holding one file, ``.zst``), as pandas reads it.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be opened or decompressed (a ``.zip`` with other than one file,
+        ``.zst`` without the ``zstandard`` package).
+    """
+    suffix = path.suffix.lower()
+    raw: IO[bytes]
+    if suffix == ".gz":
+        raw = cast(IO[bytes], gzip.open(path, "rb"))
+    elif suffix == ".bz2":
+        raw = bz2.open(path, "rb")
+    elif suffix == ".xz":
+        raw = lzma.open(path, "rb")
+    elif suffix == ".zip":
+        archive = zipfile.ZipFile(path)
+        members = [m for m in archive.namelist() if not m.endswith("/")]
+        if len(members) != 1:
+            archive.close()
+            raise OSError(f"a .zip archive must hold exactly one file; it holds {len(members)}")
+        raw = archive.open(members[0])
+    elif suffix == ".zst":
+        try:
+            import zstandard
+        except ImportError:
+            raise OSError(
+                "reading .zst needs the zstandard package: pip install zstandard"
+            ) from None
+        raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+    else:
+        raw = open(path, "rb")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
 
 
 def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = None) -> pd.DataFrame:
@@ -369,6 +416,9 @@ def open_columns(path: str | Path, sep: str | None = None, decimal: str | None =
     except OSError as exc:
         raise DataError(str(exc)) from None
     sep, decimal = delimiter_and_decimal(path, sep, decimal)
+    suffix = path.suffix.lower()
+    if suffix in COMPRESSED_SUFFIXES and suffix not in ARROW_COMPRESSED_SUFFIXES:
+        return FrameColumns(read_raw(path, sep, decimal))  # pyarrow would read the raw bytes
     try:
         return CsvColumns(path, sep, decimal)
     except ArrowFallback:
@@ -393,7 +443,7 @@ def delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> t
     if sep is None or decimal is None:
         try:
             found_sep, found_decimal = sniff(path)
-        except OSError as exc:
+        except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:  # bad archives too
             raise DataError(f"{path}: cannot be read as a table ({exc})") from None
         sep = found_sep if sep is None else sep
         decimal = found_decimal if decimal is None else decimal
