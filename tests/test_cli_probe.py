@@ -74,3 +74,52 @@ def test_a_damaged_gzip_csv_is_one_clear_error(tmp_path, content, expected):
     assert status == 2
     assert err.startswith(f"emkit: error: {path}: cannot be read as a table") and expected in err
     assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def nested_parquet(tmp_path):
+    """Two numeric columns beside a list, a record and a map column (Parquet's nested types)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = two_clusters()
+    n = len(frame)
+    table = pa.table(
+        {
+            "length": frame["length"],
+            "values": pa.array([[1.0, float(i)] for i in range(n)]),
+            "width": frame["width"],
+            "record": pa.array([{"u": i, "v": "x"} for i in range(n)]),
+            "tags": pa.array([[("k", i)] for i in range(n)], pa.map_(pa.string(), pa.int64())),
+        }
+    )
+    path = tmp_path / "nested.parquet"
+    pq.write_table(table, path)
+    return path, frame
+
+
+def test_nested_parquet_columns_are_skipped_not_taken_as_ids(tmp_path, nested_parquet):
+    path, frame = nested_parquet
+    status, _, err = run_main(["fit", path, "--out", tmp_path / "out", *FAST])
+    assert status == 0, err
+    assert "skipped 3 non-numeric columns: values (lists or records), record (lists or " in err
+    assert "id column" not in err and "Traceback" not in err
+    assigned = pd.read_csv(tmp_path / "out" / "assignments.csv")
+    assert list(assigned.columns[:3]) == ["length", "width", "label"]
+    model = emkit.load(tmp_path / "out" / "model.json")
+    reference = emkit.GaussianMixture(2, covariance_type="VVV", init_params="hc").fit(frame)
+    np.testing.assert_allclose(model.means_, reference.means_, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--id", "values"], "--id 'values': the column holds lists or records"),
+        (["--columns", "length,record"], "column 'record' holds lists or records, not numbers"),
+    ],
+)
+def test_naming_a_nested_column_is_one_clear_error(tmp_path, nested_parquet, flags, expected):
+    path, _ = nested_parquet
+    status, _, err = run_main(["fit", path, "--out", tmp_path / "out", *flags, *FAST])
+    assert status == 2 and expected in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

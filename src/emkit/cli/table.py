@@ -53,6 +53,8 @@ COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip", ".zst")
 ARROW_COMPRESSED_SUFFIXES = (".gz", ".bz2")
 # What to do about NaN in a column, for each `missing` that refuses it: "error" where the model
 # can take NaN as missing at random (--missing em), "unsupported" where it cannot.
+# How a note names a kind of column that is left out (ColumnKinds.kind).
+KIND_WORDS = {"boolean": "boolean", "text": "text", "nested": "lists or records"}
 NAN_ADVICE = {
     "error": "pass --missing em to fit them as missing at random, or drop those rows",
     "unsupported": "the model cannot use rows with missing values; drop or fill those rows",
@@ -204,8 +206,9 @@ class ColumnKinds(Protocol):
     -------
     names : list of str, every column's name, in order.
     empty : bool, True when the table has no row or no column.
-    kind(name) -> "number", "boolean" or "text"
-        What pandas would read the column as (integers and floats are numbers).
+    kind(name) -> "number", "boolean", "text" or "nested"
+        What pandas would read the column as (integers and floats are numbers; lists, arrays
+        and records are nested).
     series(name) -> pandas Series
         The whole column as pandas reads it (ids, examples in messages).
     unique_complete(name) -> bool
@@ -247,7 +250,11 @@ class FrameColumns:
 
     def kind(self, name: str) -> str:
         column = self.frame[name]
-        return "boolean" if is_boolean(column) else "number" if is_number(column) else "text"
+        if is_boolean(column):
+            return "boolean"
+        if is_number(column):
+            return "number"
+        return "nested" if is_nested(column) else "text"
 
     def series(self, name: str) -> pd.Series:
         return self.frame[name]
@@ -458,9 +465,18 @@ def is_number(column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(column) and not is_boolean(column)
 
 
+def is_nested(column: pd.Series) -> bool:
+    """Whether a column holds lists, arrays or records (Parquet's list, struct and map types),
+    which are neither numbers nor names of rows."""
+    if column.dtype != object:
+        return False
+    present = column.dropna()
+    return len(present) > 0 and isinstance(present.iloc[0], (list, tuple, dict, np.ndarray))
+
+
 def _looks_like_id(name, columns: ColumnKinds) -> bool:
     text = str(name).strip().lower()
-    if not (text in ID_NAMES or text.endswith(("_id", " id"))):
+    if not (text in ID_NAMES or text.endswith(("_id", " id"))) or columns.kind(name) == "nested":
         return False
     return columns.unique_complete(name)
 
@@ -472,6 +488,11 @@ def find_id(columns: ColumnKinds, id_column: str | None) -> str | None:
         if id_column not in columns.names:
             raise DataError(
                 f"--id {id_column!r}: no such column; columns are {_names(columns.names)}"
+            )
+        if columns.kind(id_column) == "nested":
+            raise DataError(
+                f"--id {id_column!r}: the column holds lists or records, which cannot name "
+                "rows in the output; choose a column of names or numbers"
             )
         return id_column
     for name in columns.names:
@@ -618,6 +639,11 @@ def choose_columns(
     ident = find_id(raw, id_column)
     if columns is not None:
         for name in columns:
+            if raw.kind(name) == "nested":
+                raise DataError(
+                    f"{path}: column {name!r} holds lists or records, not numbers; name "
+                    "numeric columns in --columns"
+                )
             if raw.kind(name) == "text":
                 count, example = _example(raw.series(name))
                 raise DataError(
@@ -631,7 +657,7 @@ def choose_columns(
         text = [c for c in raw.names if c not in left_out and raw.kind(c) != "number"]
         chosen = [c for c in raw.names if c not in left_out and c not in text]
         if text:
-            kinds = [f"{c} ({'boolean' if raw.kind(c) == 'boolean' else 'text'})" for c in text]
+            kinds = [f"{c} ({KIND_WORDS[raw.kind(c)]})" for c in text]
             notes.append(
                 f"skipped {len(text)} non-numeric column{'s' if len(text) > 1 else ''}: "
                 f"{', '.join(kinds)}; choose columns with --columns (booleans count as 0/1 there)"
