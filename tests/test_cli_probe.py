@@ -3,6 +3,7 @@ hand-edited model files, very wide tables and runaway warnings."""
 
 import contextlib
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -123,3 +124,50 @@ def test_naming_a_nested_column_is_one_clear_error(tmp_path, nested_parquet, fla
     status, _, err = run_main(["fit", path, "--out", tmp_path / "out", *flags, *FAST])
     assert status == 2 and expected in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def model_document(tmp_path):
+    """A GaussianMixture model file written by ``emkit fit``, and its data file."""
+    data = tmp_path / "t.csv"
+    two_clusters().to_csv(data, index=False)
+    status, _, err = run_main(["fit", data, "--out", tmp_path / "fit", *FAST])
+    assert status == 0, err
+    return json.loads((tmp_path / "fit" / "model.json").read_text()), data
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("feature_names_in_", ["length", "length"], "names 'length' twice"),
+        ("log_likelihood_", "high", "must be a number; got 'high'"),
+        ("lower_bound_", [1, 2], "must be a number"),
+        ("history_", 5, "must be a numeric array"),
+    ],
+)
+def test_a_hand_edited_model_file_is_refused_by_field(
+    tmp_path, model_document, field, value, expected
+):
+    document, data = model_document
+    attribute = document["attributes"][field]
+    if isinstance(attribute, dict) and isinstance(value, list):
+        attribute["data"] = value  # an array field: its values edited
+    else:
+        document["attributes"][field] = value
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(emkit.ModelFileError, match=f"field 'attributes.{field}'"):
+        emkit.load(path)
+    status, text, err = run_main(["predict", path, data])
+    assert status == 2 and text == ""
+    assert err.startswith(f"emkit: error: {path}: field 'attributes.{field}'") and expected in err
+
+
+def test_a_kmeans_file_with_a_text_inertia_is_refused_not_a_type_error(tmp_path):
+    path = tmp_path / "km.json"
+    emkit.KMeans(2, random_state=0).fit(two_clusters()).save(path)
+    document = json.loads(path.read_text())
+    document["attributes"]["inertia_"] = "small"
+    path.write_text(json.dumps(document))
+    with pytest.raises(emkit.ModelFileError, match="field 'attributes.inertia_': must be a number"):
+        emkit.load(path)

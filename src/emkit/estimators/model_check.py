@@ -339,6 +339,14 @@ def _check_values(est: Any) -> None:
         if not isinstance(names, np.ndarray) or names.dtype.kind not in "OU":
             raise ValueError("feature_names_in_: must be an array of strings")
         _shape("feature_names_in_", names, (d,))
+        twice = sorted({str(c) for c in names.tolist() if names.tolist().count(c) > 1})
+        if twice:
+            raise ValueError(f"feature_names_in_: names {', '.join(map(repr, twice))} twice")
+    for name in ("log_likelihood_", "lower_bound_", "inertia_"):
+        value = getattr(est, name, 0.0)
+        if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+            raise ValueError(f"{name}: must be a number; got {value!r}")
+    _array(est, "history_", 1, "f")
     k = None
     for name in ("weights_", "priors_"):
         w = _array(est, name, 1, "f")
