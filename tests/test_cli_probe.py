@@ -171,3 +171,23 @@ def test_a_kmeans_file_with_a_text_inertia_is_refused_not_a_type_error(tmp_path)
     path.write_text(json.dumps(document))
     with pytest.raises(emkit.ModelFileError, match="field 'attributes.inertia_': must be a number"):
         emkit.load(path)
+
+
+def test_a_wide_tables_report_leaves_out_the_covariance_matrices(tmp_path):
+    from emkit.report import summarize, write_report
+
+    rng = np.random.default_rng(0)
+    d = 60
+    columns = [f"gene{j}" for j in range(d)]
+    x = rng.normal(size=(80, d)) + 5.0 * (np.arange(80) % 2)[:, None]
+    selection = emkit.select_mixture(x, [2], ["VVI"])
+    summary = summarize(selection, x, columns)
+    assert "(gene0, gene1, gene2, gene3, gene4, gene5, ..., gene54, " in summary
+    assert "gene30" not in summary
+    page = write_report(selection, x, columns, tmp_path)["report"].read_text()
+    assert "The 2 covariance matrices (60 x 60) are not shown" in page
+    # the component table (mean and sd per column) stays; no d x d matrix is written
+    assert page.count("<td>") < 2 * (3 + 2 * d) + 200
+    narrow = emkit.select_mixture(x[:, :3], [2], ["VVI"])
+    narrow = write_report(narrow, x[:, :3], columns[:3], tmp_path / "narrow")
+    assert "<details><summary>The covariance matrices (2)" in narrow["report"].read_text()

@@ -21,6 +21,7 @@ from emkit.report.html import components_html, selection_table_html, write_html
 
 BOOTSTRAP = 30  # resamples behind the standard errors of the component table
 BOOTSTRAP_MAX_VALUES = 500_000  # n x d above which no standard errors are computed
+SUMMARY_MAX_NAMES = 12  # column names the summary lists; beyond, the first and last few
 CAPTIONS = {
     "criterion": "Model selection: the criterion for each number of components and covariance "
     "type (lower is better); gaps are degenerate fits, left out as mclust reports NA.",
@@ -162,7 +163,7 @@ def summarize(
         model_name(model),
         f"  {geometry(model.covariance_type, d)}",
         f"Fitted by EM to {n} rows x {d} {'column' if d == 1 else 'columns'} "
-        f"({', '.join(map(str, columns))}); "
+        f"({listed(columns)}); "
         f"EM {state} after {model.n_iter_} iteration{'' if model.n_iter_ == 1 else 's'}.",
         f"Chosen by {criterion.upper()} among {len(table)} fits"
         + (f" ({n_degenerate} degenerate, left out)." if n_degenerate else "."),
@@ -215,6 +216,15 @@ def summarize(
         ranking.to_string(index=False),
     ]
     return "\n".join(lines)
+
+
+def listed(names: list[str], most: int = SUMMARY_MAX_NAMES) -> str:
+    """``a, b, c``; beyond ``most`` names, the first and last few around ``...``."""
+    names = [str(name) for name in names]
+    if len(names) <= most:
+        return ", ".join(names)
+    head = most // 2
+    return ", ".join([*names[:head], "...", *names[-(most - head) :]])
 
 
 def _chosen_row(selection) -> pd.Series:

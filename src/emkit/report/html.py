@@ -31,6 +31,9 @@ img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { color: #555; font-size: 0.9em; }
 details { margin: 0.5em 0 1.5em; }
 """
+# Beyond this many columns the covariance matrices are left out of the page: d x d cells per
+# component (3000 columns made a report of 90 MB) that nobody reads in a browser.
+MATRIX_MAX_COLUMNS = 50
 
 
 def _format(value) -> str:
@@ -155,6 +158,20 @@ def components_html(
     text = " ".join(t for t in (note, size_note, what) if t)
     matrices = []
     shared = model.covariance_type == "tied" or np.allclose(full, full[:1])
+    label = "covariance matrix" if shared else f"covariance matrices ({k})"
+    if d > MATRIX_MAX_COLUMNS:
+        return (
+            "\n".join(lines)
+            + f"\n<p>{html.escape(text)}</p>\n<p>The "
+            + (
+                f"covariance matrix ({d} x {d}) is"
+                if shared
+                else f"{k} covariance matrices ({d} x {d}) are"
+            )
+            + " not shown: more "
+            f"than {MATRIX_MAX_COLUMNS} columns. The model file holds them "
+            "(<code>emkit.load(path).covariances_</code>).</p>"
+        )
     for j in range(1 if shared else k):
         frame = pd.DataFrame(full[j], index=columns, columns=columns)
         title = "Covariance matrix (shared by every component)" if shared else f"Component {j}"
@@ -171,7 +188,6 @@ def components_html(
             f"<p>{html.escape(title)}</p><table><thead><tr><th></th>{heads}</tr></thead>"
             f"<tbody>{body}</tbody></table>"
         )
-    label = "covariance matrix" if shared else f"covariance matrices ({k})"
     return (
         "\n".join(lines)
         + f"\n<p>{html.escape(text)}</p>\n<details><summary>The {label}</summary>\n"
