@@ -191,3 +191,22 @@ def test_a_wide_tables_report_leaves_out_the_covariance_matrices(tmp_path):
     narrow = emkit.select_mixture(x[:, :3], [2], ["VVI"])
     narrow = write_report(narrow, x[:, :3], columns[:3], tmp_path / "narrow")
     assert "<details><summary>The covariance matrices (2)" in narrow["report"].read_text()
+
+
+def test_warnings_that_differ_only_in_numbers_are_shown_three_times(capsys):
+    from emkit.cli import WarningLines
+    from emkit.exceptions import MonotonicityWarning
+
+    show = WarningLines()
+    for it in range(1, 501):  # one per EM iteration, as a fit that falls every step gives
+        show(f"EM objective decreased by 3.4e+10 at iteration {it}", MonotonicityWarning, "", 0)
+    show("a different warning", UserWarning, "", 0)
+    show("a different warning", UserWarning, "", 0)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "emkit: warning: EM objective decreased by 3.4e+10 at iteration 1",
+        "emkit: warning: EM objective decreased by 3.4e+10 at iteration 2",
+        "emkit: warning: EM objective decreased by 3.4e+10 at iteration 3",
+        "emkit: warning: more warnings like the 3 above are not shown",
+        "emkit: warning: a different warning (UserWarning)",
+    ]

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import re
 import signal
 import sys
 import threading
@@ -34,20 +35,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class WarningLines:
-    """Show each distinct warning once, as one ``emkit: warning: ...`` line on stderr.
+    """Show each distinct warning once, as one ``emkit: warning: ...`` line on stderr, and at
+    most :attr:`most` warnings that differ only in their numbers (one per EM iteration, say),
+    then one line saying that more were left out.
 
     Replaces :func:`warnings.showwarning` while a command runs, so that no library warning
     reaches the user as a raw Python warning (file, line number and source line).
     """
 
+    most = 3
+    NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
     def __init__(self) -> None:
         self.seen: set[str] = set()
+        self.shapes: dict[tuple[type, str], int] = {}
 
     def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
         text = " ".join(str(message).split())
         if text in self.seen:
             return
         self.seen.add(text)
+        shape = (category, self.NUMBER.sub("#", text))
+        count = self.shapes[shape] = self.shapes.get(shape, 0) + 1
+        if count > self.most:
+            if count == self.most + 1:
+                print(
+                    f"emkit: warning: more warnings like the {self.most} above are not shown",
+                    file=sys.stderr,
+                )
+            return
         kind = category.__name__
         where = "" if category.__module__.startswith("emkit") else f" ({kind})"
         print(f"emkit: warning: {text}{where}", file=sys.stderr)
