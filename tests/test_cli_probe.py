@@ -210,3 +210,24 @@ def test_warnings_that_differ_only_in_numbers_are_shown_three_times(capsys):
         "emkit: warning: more warnings like the 3 above are not shown",
         "emkit: warning: a different warning (UserWarning)",
     ]
+
+
+@pytest.mark.parametrize("where", ["header", "value"])
+def test_a_latin1_csv_is_one_clear_error(tmp_path, where, model_document):
+    header, row = ("température,width", "1,2") if where == "header" else ("a,b,name", "1,2,café")
+    body = "\n".join(
+        [header, row, *[f"{i},{i % 3}" + (",x" * (where == "value")) for i in range(9)]]
+    )
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(body.encode("latin-1"))
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")
+    (tmp_path / "m").write_text(json.dumps(model_document[0]))
+    columns = ["--columns", "a,b"] if where == "value" else []  # the model reads length, width
+    for argv in (
+        ["fit", path, "--out", tmp_path / "out", *FAST],
+        ["predict", tmp_path / "m", path, *columns],
+    ):
+        status, text, err = run_main(argv)
+        assert status == 2 and text == "" and "Traceback" not in err
+        assert err.startswith(f"emkit: error: {path}: not UTF-8 text (it holds the byte 0xe9")

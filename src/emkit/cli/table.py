@@ -186,6 +186,12 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
         return pd.read_csv(path, sep=sep, decimal=decimal, encoding="utf-8-sig")
     except DataError:
         raise
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path}: not UTF-8 text (it holds the byte 0x{exc.object[exc.start]:02x}, which "
+            "UTF-8 does not allow there); save the file as UTF-8, e.g. "
+            f"iconv -f latin1 -t utf-8 {path.name} > utf8.csv"
+        ) from None
     except Exception as exc:  # pandas raises many types; one clear line is what the user needs
         raise DataError(f"{path}: cannot be read as a table ({exc})") from None
 
@@ -291,7 +297,7 @@ class CsvColumns:
             except StopIteration:
                 self.empty = True
             reader.close()
-        self.names = list(schema.names)
+            self.names = list(schema.names)  # decoded here: a header not UTF-8 fails here
         if any(not name for name in self.names) or len(set(self.names)) < len(self.names):
             raise ArrowFallback("pandas renames empty and repeated column names")
         self.types = {field.name: field.type for field in schema}
