@@ -231,3 +231,44 @@ def test_a_latin1_csv_is_one_clear_error(tmp_path, where, model_document):
         status, text, err = run_main(argv)
         assert status == 2 and text == "" and "Traceback" not in err
         assert err.startswith(f"emkit: error: {path}: not UTF-8 text (it holds the byte 0xe9")
+
+
+@pytest.fixture
+def table_with_id(tmp_path):
+    frame = two_clusters()
+    frame.insert(0, "id", np.arange(len(frame)) * 7)  # numeric, unique: an id by its name
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def test_a_column_named_in_columns_is_never_also_the_found_id(tmp_path, table_with_id):
+    path, frame = table_with_id
+    status, _, err = run_main(
+        ["fit", path, "--columns", "id,length", "--out", tmp_path / "o", *FAST]
+    )
+    assert status == 0, err
+    assert "id column" not in err
+    header = (tmp_path / "o" / "assignments.csv").read_text().splitlines()[0].split(",")
+    assert header == ["id", "length", "label", "probability", *header[4:]]
+    assert len(set(header)) == len(header)
+    # without --columns the id is found, and carried once
+    status, _, err = run_main(["fit", path, "--out", tmp_path / "p", *FAST])
+    assert status == 0 and "id column 'id'" in err
+    assigned = pd.read_csv(tmp_path / "p" / "assignments.csv")
+    assert list(assigned.columns[:3]) == ["id", "length", "width"]
+    np.testing.assert_array_equal(assigned["id"], frame["id"])
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--id", "id", "--columns", "id,length"], "--id 'id' is also in --columns"),
+        (["--columns", "id,length", "--exclude", "length"], "--columns and --exclude both name"),
+    ],
+)
+def test_contradictory_column_flags_are_refused(tmp_path, table_with_id, flags, expected):
+    path, _ = table_with_id
+    status, _, err = run_main(["fit", path, *flags, "--out", tmp_path / "o", "--quiet"])
+    assert status == 2 and expected in err
+    assert not (tmp_path / "o").exists()

@@ -244,6 +244,16 @@ def check_starts(n_init: int, seed: int) -> None:
         raise DataError(f"--seed must be an integer from 0 to {2**32 - 1}; got {seed}")
 
 
+def check_id_apart(id_column: str | None, columns: list[str] | None) -> None:
+    """DataError where ``--id`` also names a model column in ``--columns``: assignments would
+    carry two columns of one name (the id, and the column among the data's)."""
+    if id_column is not None and columns is not None and id_column in columns:
+        raise DataError(
+            f"--id {id_column!r} is also in --columns; the id names rows in the output and is "
+            "not a model column: leave it out of --columns, or choose another --id"
+        )
+
+
 def check_folder(path: str | Path, flag: str, purpose: str) -> None:
     """DataError where ``path`` (given by ``flag``) cannot be a folder: it, or the nearest of
     its parents that exists, is a file (``purpose`` says what the folder is for)."""
@@ -483,6 +493,7 @@ def fit_and_report(
     ks = parse_components(components)
     types = parse_covariances(covariance)
     check_starts(n_init, seed)
+    check_id_apart(id_column, columns)
     out = Path(out)
     check_folder(out, "--out", "to write into")
     if checkpoint is not None:
@@ -651,6 +662,7 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
     ks = parse_components(args.components)
     types = parse_covariances(args.covariance)
     check_starts(args.n_init, args.seed)
+    check_id_apart(args.id_column, parse_list(args.columns, "--columns"))
     out = Path(args.out)
     check_folder(out, "--out", "to write into")
     if args.checkpoint is not None:

@@ -22,7 +22,7 @@ import io
 import lzma
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol, cast
@@ -487,9 +487,10 @@ def _looks_like_id(name, columns: ColumnKinds) -> bool:
     return columns.unique_complete(name)
 
 
-def find_id(columns: ColumnKinds, id_column: str | None) -> str | None:
+def find_id(columns: ColumnKinds, id_column: str | None, taken: Sequence[str] = ()) -> str | None:
     """The id column: ``id_column``; else one named like an id (``id``, ``*_id``, ...) with
-    unique values; else the first text column; else None."""
+    unique values; else the first text column; else None. A column in ``taken`` (the model's
+    columns named with ``--columns``) is never found as the id."""
     if id_column is not None:
         if id_column not in columns.names:
             raise DataError(
@@ -501,10 +502,11 @@ def find_id(columns: ColumnKinds, id_column: str | None) -> str | None:
                 "rows in the output; choose a column of names or numbers"
             )
         return id_column
-    for name in columns.names:
+    free = [name for name in columns.names if name not in taken]
+    for name in free:
         if _looks_like_id(name, columns):
             return str(name)
-    for name in columns.names:
+    for name in free:
         if columns.kind(name) == "text":
             return str(name)
     return None
@@ -642,7 +644,13 @@ def choose_columns(
         raise DataError(
             f"{path}: no column {', '.join(map(repr, absent))}; columns are {_names(raw.names)}"
         )
-    ident = find_id(raw, id_column)
+    both = [c for c in columns or [] if c in (exclude or [])]
+    if both:
+        raise DataError(
+            f"--columns and --exclude both name {', '.join(map(repr, both))}; name each column "
+            "in one of them"
+        )
+    ident = find_id(raw, id_column, taken=columns or [])
     if columns is not None:
         for name in columns:
             if raw.kind(name) == "nested":
