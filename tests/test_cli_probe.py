@@ -272,3 +272,18 @@ def test_contradictory_column_flags_are_refused(tmp_path, table_with_id, flags, 
     status, _, err = run_main(["fit", path, *flags, "--out", tmp_path / "o", "--quiet"])
     assert status == 2 and expected in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_integers_float64_cannot_hold_are_named(tmp_path, suffix):
+    frame = two_clusters(200)
+    frame["account"] = np.arange(len(frame), dtype=np.int64) + 2**60  # 200 distinct numbers
+    path = tmp_path / f"t.{suffix}"
+    frame.to_csv(path, index=False) if suffix == "csv" else frame.to_parquet(path)
+    table = read_features(path, columns=["length", "account"])
+    # what float64 makes of them: numpy's own conversion, 2 distinct values of the 200
+    assert len(np.unique(frame["account"].to_numpy(np.float64))) == 2
+    np.testing.assert_array_equal(table.values[:, 1], frame["account"].to_numpy(np.float64))
+    assert any("column 'account' holds integers beyond 2**53" in n for n in table.notes)
+    small = read_features(path, columns=["length", "width"])
+    assert not any("2**53" in n for n in small.notes)

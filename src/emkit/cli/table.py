@@ -53,6 +53,7 @@ COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip", ".zst")
 ARROW_COMPRESSED_SUFFIXES = (".gz", ".bz2")
 # What to do about NaN in a column, for each `missing` that refuses it: "error" where the model
 # can take NaN as missing at random (--missing em), "unsupported" where it cannot.
+EXACT_INTEGERS = 2**53  # float64 holds every integer up to this, and not all beyond
 # How a note names a kind of column that is left out (ColumnKinds.kind).
 KIND_WORDS = {"boolean": "boolean", "text": "text", "nested": "lists or records"}
 NAN_ADVICE = {
@@ -237,9 +238,14 @@ class Columns(ColumnKinds, Protocol):
 
     floats(names) -> array of shape (n, len(names))
         Those columns as one float64 C-contiguous array (booleans 0/1, NaN where missing).
+    is_integer(name) -> bool
+        Whether the column is stored or inferred as integers (whose float64 values are exact
+        only up to 2**53).
     """
 
     def floats(self, names: list[str]) -> np.ndarray: ...
+
+    def is_integer(self, name: str) -> bool: ...
 
 
 def _unique_complete(column: pd.Series) -> bool:
@@ -273,6 +279,9 @@ class FrameColumns:
         for j, name in enumerate(names):
             out[:, j] = self.frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
         return out
+
+    def is_integer(self, name: str) -> bool:
+        return pd.api.types.is_integer_dtype(self.frame[name])
 
 
 class CsvColumns:
@@ -353,6 +362,9 @@ class CsvColumns:
         out.resize((done, len(names)), refcheck=False)
         pa.default_memory_pool().release_unused()  # the parser's blocks, back to the system
         return out
+
+    def is_integer(self, name: str) -> bool:
+        return self._pa.types.is_integer(self.types[name])
 
     def _estimated_rows(self) -> int:
         """Rows in the file, from its size and the lines in its first 64 KiB (a little over)."""
@@ -607,6 +619,19 @@ def select_features(
     values = raw.floats(chosen)
     if values.shape[0] == 0:
         raise DataError(f"{path}: the table is empty (no rows or no columns)")
+    rounded = [
+        c
+        for j, c in enumerate(chosen)
+        if raw.is_integer(c) and np.fmax.reduce(np.abs(values[:, j])) > EXACT_INTEGERS
+    ]
+    if rounded:
+        one = len(rounded) == 1
+        notes.append(
+            f"warning: column{'' if one else 's'} {', '.join(map(repr, rounded))} "
+            f"hold{'s' if one else ''} integers beyond 2**53, which float64 rounds to 16 "
+            "significant digits (ids and hashes lose the difference between rows); if "
+            f"{'it names' if one else 'they name'} rows, use --id or --exclude"
+        )
     ids = raw.series(ident) if ident is not None else None
     if drop_constant:
         single = {c: _single_value(values[:, j]) for j, c in enumerate(chosen)}
