@@ -287,3 +287,25 @@ def test_integers_float64_cannot_hold_are_named(tmp_path, suffix):
     assert any("column 'account' holds integers beyond 2**53" in n for n in table.notes)
     small = read_features(path, columns=["length", "width"])
     assert not any("2**53" in n for n in small.notes)
+
+
+def test_a_compressed_csv_on_a_dask_cluster_fits_as_in_memory(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    distributed = pytest.importorskip("distributed")
+    path = tmp_path / "t.csv.gz"
+    two_clusters().to_csv(path, sep=";", decimal=",", index=False)
+    status, _, err = run_main(["fit", path, "--out", tmp_path / "memory", *FAST])
+    assert status == 0, err
+    with (
+        distributed.LocalCluster(
+            n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        argv = ["fit", path, "--scheduler", cluster.scheduler_address, *FAST]
+        status, _, err = run_main([*argv, "--out", tmp_path / "cluster"])
+    assert status == 0, err
+    assert "warning" not in err  # dask's notice that a gzip file is one block
+    memory = emkit.load(tmp_path / "memory" / "model.json")
+    on_cluster = emkit.load(tmp_path / "cluster" / "model.json")
+    np.testing.assert_allclose(on_cluster.means_, memory.means_, rtol=1e-10)

@@ -92,7 +92,7 @@ def read(data: str, sep: str | None = None, decimal: str | None = None) -> DaskC
     from its first file as the in-memory run detects them."""
     import dask.dataframe as dd
 
-    from emkit.cli.table import delimiter_and_decimal, is_parquet
+    from emkit.cli.table import COMPRESSED_SUFFIXES, delimiter_and_decimal, is_parquet
 
     files = sorted(glob.glob(data)) or [data]
     try:
@@ -101,7 +101,15 @@ def read(data: str, sep: str | None = None, decimal: str | None = None) -> DaskC
             frame = dd.read_parquet(data, index=False)
         else:
             sep, decimal = delimiter_and_decimal(Path(files[0]), sep, decimal)
-            frame = dd.read_csv(data, sep=sep, decimal=decimal, encoding="utf-8-sig")
+            # a compressed file cannot be split into blocks: one partition per file
+            packed = Path(files[0]).suffix.lower() in COMPRESSED_SUFFIXES
+            frame = dd.read_csv(
+                data,
+                sep=sep,
+                decimal=decimal,
+                encoding="utf-8-sig",
+                **({"blocksize": None} if packed else {}),
+            )
     except DataError:
         raise
     except (OSError, ValueError) as exc:
