@@ -309,3 +309,28 @@ def test_a_compressed_csv_on_a_dask_cluster_fits_as_in_memory(tmp_path):
     memory = emkit.load(tmp_path / "memory" / "model.json")
     on_cluster = emkit.load(tmp_path / "cluster" / "model.json")
     np.testing.assert_allclose(on_cluster.means_, memory.means_, rtol=1e-10)
+
+
+def test_data_columns_named_like_emkits_output_are_written_apart(tmp_path):
+    frame = two_clusters().rename(columns={"width": "p0"})
+    frame.insert(0, "label", np.where(np.arange(len(frame)) % 2, "big", "small"))  # the id
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    status, _, err = run_main(["fit", path, "--out", tmp_path / "o", *FAST])
+    assert status == 0, err
+    assert "'label' as 'label_data', 'p0' as 'p0_data'" in err
+    header = (tmp_path / "o" / "assignments.csv").read_text().splitlines()[0].split(",")
+    assert header == ["label_data", "length", "p0_data", "label", "probability", "p0", "p1"]
+    assigned = pd.read_csv(tmp_path / "o" / "assignments.csv")
+    model = emkit.load(tmp_path / "o" / "model.json")
+    np.testing.assert_array_equal(assigned["label_data"], frame["label"])
+    np.testing.assert_array_equal(assigned["p0_data"], frame["p0"])
+    np.testing.assert_array_equal(assigned["label"], model.predict(frame[["length", "p0"]]))
+    np.testing.assert_allclose(assigned["p0"], model.predict_proba(frame[["length", "p0"]])[:, 0])
+    # predict carries the id beside its own label instead of overwriting it
+    status, text, err = run_main(["predict", tmp_path / "o" / "model.json", path])
+    assert status == 0 and "'label' as 'label_data'" in err
+    predicted = pd.read_csv(io.StringIO(text))
+    assert list(predicted.columns) == ["label_data", "label", "probability", "p0", "p1"]
+    np.testing.assert_array_equal(predicted["label_data"], frame["label"])
+    np.testing.assert_array_equal(predicted["label"], assigned["label"])

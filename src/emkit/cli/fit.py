@@ -332,23 +332,26 @@ def probability_table(model, x, ids: pd.Series | None = None) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    columns = {} if ids is None else {str(ids.name): ids.to_numpy()}
+    columns: dict[str, Any] = {}
     if not hasattr(model, "predict_proba"):  # k-means: distances to the centres
         dist = np.asarray(model.transform(x))  # (n, k)
         labels = dist.argmin(axis=1)
         columns["label"] = labels
         columns["distance"] = dist[np.arange(len(labels)), labels]
         columns.update({f"d{j}": dist[:, j] for j in range(dist.shape[1])})
-        return pd.DataFrame(columns)
-    proba = model.predict_proba(x)  # (n, k)
-    labels = proba.argmax(axis=1)
-    classes = getattr(model, "classes_", None)  # a classifier: its classes, not indices
-    columns["label"] = labels if classes is None else _class_labels(classes, labels)
-    columns["probability"] = proba[np.arange(len(labels)), labels]
-    names = [f"p{j}" for j in range(proba.shape[1])]
-    if classes is not None:
-        names = [f"p_{c}" for c in classes]
-    columns.update({name: proba[:, j] for j, name in enumerate(names)})
+    else:
+        proba = model.predict_proba(x)  # (n, k)
+        labels = proba.argmax(axis=1)
+        classes = getattr(model, "classes_", None)  # a classifier: its classes, not indices
+        columns["label"] = labels if classes is None else _class_labels(classes, labels)
+        columns["probability"] = proba[np.arange(len(labels)), labels]
+        names = [f"p{j}" for j in range(proba.shape[1])]
+        if classes is not None:
+            names = [f"p_{c}" for c in classes]
+        columns.update({name: proba[:, j] for j, name in enumerate(names)})
+    if ids is not None:  # first, under a name none of emkit's columns has
+        (name,), _ = apart([str(ids.name)], list(columns))
+        columns = {name: ids.to_numpy(), **columns}
     return pd.DataFrame(columns)  # built at once: no fragmented frame for large K
 
 
@@ -383,7 +386,10 @@ def write_assignments(
 
     k = model.n_components
     id_name = [] if ids is None else [str(ids.name)]
-    header = [*id_name, *names, "label", "probability", *(f"p{j}" for j in range(k))]
+    carried, renamed = carried_names([*id_name, *names], model)
+    if renamed:
+        note(renamed)
+    header = [*carried, *output_columns(model)]
     line = io.StringIO()
     csv.writer(line, lineterminator="\n").writerow(header)
     id_array = None if ids is None else pa.array(ids, from_pandas=True)
@@ -713,6 +719,9 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
         show_held(held)
         print(f"Fitted on {len(client.scheduler_info()['workers'])} Dask workers.")
         columns = [*([ident] if ident else []), *names]
+        _, renamed = carried_names(columns, model)
+        if renamed:
+            note(renamed)
         assign = functools.partial(assignment_rows, model=model, names=names, ident=ident)
         try:
             with output_folder(out) as staging:
@@ -764,11 +773,49 @@ def assignment_rows(
     known = getattr(model, "feature_names_in_", None)  # read by the model's own names
     rows = x if known is None else pd.DataFrame(x, columns=list(known), copy=False)
     table = probability_table(model, rows) if len(part) else _no_probabilities(model)
-    columns = {} if ident is None else {ident: part[ident].array}  # its own dtype
+    carried, _ = carried_names([*([] if ident is None else [ident]), *names], model)
+    columns = {} if ident is None else {carried[0]: part[ident].array}  # its own dtype
     if values:
-        columns.update({name: x[:, j] for j, name in enumerate(names)})
+        written = carried[len(carried) - len(names) :]
+        columns.update({new: x[:, j] for j, new in enumerate(written)})
     columns.update({name: table[name].array for name in table.columns})  # dtypes kept
     return pd.DataFrame(columns, index=part.index)
+
+
+def output_columns(model) -> list[str]:
+    """The columns emkit writes for each row with ``model``: label, probability (or distance)
+    and p0..p{K-1} (d0.. for k-means, p_<class> for a classifier)."""
+    return [str(c) for c in _no_probabilities(model).columns]
+
+
+def carried_names(names: list[str], model) -> tuple[list[str], str | None]:
+    """The names under which the data's columns ``names`` (an id, the model's columns) are
+    written beside emkit's own (:func:`output_columns`): a name emkit's columns use gets
+    ``_data`` appended, so that no output has two columns of one name; and a note saying so
+    (None when nothing was renamed)."""
+    written, renamed = apart(names, output_columns(model))
+    if not renamed:
+        return written, None
+    return written, (
+        f"wrote the data's column{'s' if len(renamed) > 1 else ''} {', '.join(renamed)}: "
+        "emkit's own output columns (label, probability, ...) have those names"
+    )
+
+
+def apart(names: list[str], reserved: list[str]) -> tuple[list[str], list[str]]:
+    """``names`` with ``_data`` appended to each that ``reserved`` (or an earlier name) has,
+    and ``"'old' as 'new'"`` for each renamed."""
+    taken = set(reserved)
+    written, renamed = [], []
+    for name in names:
+        new = str(name)
+        while new in taken:
+            new += "_data"
+        taken.add(new)
+        written.append(new)
+        if new != name:
+            renamed.append(f"{name!r} as {new!r}")
+    return written, renamed
 
 
 def _class_labels(classes: np.ndarray, index: np.ndarray) -> Any:

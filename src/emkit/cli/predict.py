@@ -11,6 +11,7 @@ from emkit.cli.cluster import on_cluster
 from emkit.cli.fit import (
     add_table_options,
     assignment_rows,
+    carried_names,
     check_folder,
     note,
     parse_list,
@@ -110,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
     if names is not None:
         frame.columns = list(names)  # --columns may name others; the model reads its own
     rows = frame if names is not None else frame.to_numpy()
+    if table.ids is not None:
+        _, renamed = carried_names([str(table.ids.name)], model)
+        if renamed:
+            note(renamed)
     try:
         result = probability_table(model, rows, table.ids)
     except ValueError as exc:  # rows the model cannot score, e.g. outside its support
@@ -154,6 +159,10 @@ def predict_on_cluster(
             note(line)
         check_width(args, n_features, table.names)
         read = [*([table.ids] if table.ids else []), *table.names]
+        if table.ids:
+            _, renamed = carried_names([table.ids], model)
+            if renamed:
+                note(renamed)
         assign = functools.partial(
             assignment_rows, model=model, names=table.names, ident=table.ids, values=False
         )
