@@ -334,3 +334,15 @@ def test_data_columns_named_like_emkits_output_are_written_apart(tmp_path):
     assert list(predicted.columns) == ["label_data", "label", "probability", "p0", "p1"]
     np.testing.assert_array_equal(predicted["label_data"], frame["label"])
     np.testing.assert_array_equal(predicted["label"], assigned["label"])
+
+
+@pytest.mark.parametrize("flags", [["--decimal", ","], ["--sep", ",", "--decimal", ","]])
+def test_one_character_as_delimiter_and_decimal_mark_is_refused(tmp_path, flags):
+    path = tmp_path / "t.csv"
+    two_clusters().to_csv(path, index=False)  # delimiter ',' (sniffed), decimal '.'
+    status, _, err = run_main(["fit", path, *flags, "--out", tmp_path / "o", *FAST])
+    assert status == 2
+    assert err == (
+        f"emkit: error: {path}: ',' cannot be both the delimiter and the decimal mark; give the "
+        "delimiter with --sep (e.g. --sep ';' for numbers like 3,14) or the mark with --decimal\n"
+    )

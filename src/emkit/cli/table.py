@@ -472,6 +472,12 @@ def delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> t
             raise DataError(f"{path}: cannot be read as a table ({exc})") from None
         sep = found_sep if sep is None else sep
         decimal = found_decimal if decimal is None else decimal
+    if sep == decimal:
+        raise DataError(
+            f"{path}: {sep!r} cannot be both the delimiter and the decimal mark; give the "
+            "delimiter with --sep (e.g. --sep ';' for numbers like 3,14) or the mark with "
+            "--decimal"
+        )
     return sep, decimal
 
 
