@@ -346,3 +346,17 @@ def test_one_character_as_delimiter_and_decimal_mark_is_refused(tmp_path, flags)
         f"emkit: error: {path}: ',' cannot be both the delimiter and the decimal mark; give the "
         "delimiter with --sep (e.g. --sep ';' for numbers like 3,14) or the mark with --decimal\n"
     )
+
+
+def test_empty_and_repeated_header_names_are_named_as_read(tmp_path):
+    values = np.hstack([two_clusters(seed=1), two_clusters(seed=2)])  # (60, 4)
+    path = tmp_path / "t.csv"
+    rows = [",".join(map(str, row)) for row in values]
+    path.write_text("\n".join(["x,x,,y", *rows]) + "\n")
+    names = list(pd.read_csv(path).columns)  # pandas' own renaming
+    assert names == ["x", "x.1", "Unnamed: 2", "y"]
+    status, _, err = run_main(["fit", path, "--out", tmp_path / "o", *FAST])
+    assert status == 0, err
+    assert "read 'x' as 'x.1', '' as 'Unnamed: 2' (name them so in --columns)" in err
+    assigned = pd.read_csv(tmp_path / "o" / "assignments.csv")
+    assert list(assigned.columns[:4]) == names

@@ -287,9 +287,11 @@ def read_features(
     from emkit.cli.table import (
         ArrowFallback,
         FrameColumns,
+        delimiter_and_decimal,
         is_parquet,
         open_columns,
         read_raw,
+        renamed_header,
         select_features,
     )
 
@@ -312,6 +314,12 @@ def read_features(
     except ArrowFallback:  # pyarrow met what only pandas reads (e.g. text late in a column)
         raw = FrameColumns(read_raw(path, sep, decimal))
         table = select_features(raw, path, **options)  # type: ignore[arg-type]
+    if isinstance(raw, FrameColumns) and not is_parquet(Path(path)):  # pandas' names
+        renamed = renamed_header(
+            Path(path), delimiter_and_decimal(Path(path), sep, decimal)[0], raw.names
+        )
+        if renamed:
+            note(renamed)
     for line in table.notes:
         note(line)
     return table

@@ -197,6 +197,24 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
         raise DataError(f"{path}: cannot be read as a table ({exc})") from None
 
 
+def renamed_header(path: Path, sep: str, names: list[str]) -> str | None:
+    """A note naming the header's empty and repeated column names of the text table ``path``
+    and the names pandas read them as (``a`` twice: ``a``, ``a.1``; an empty one:
+    ``Unnamed: 2``), which ``--columns`` and the output use; None when every name is read as
+    written."""
+    with open_text(path) as f:
+        header = next(csv.reader(f, delimiter=sep), [])
+    if len(header) != len(names):
+        return None
+    changed = [f"{old!r} as {new!r}" for old, new in zip(header, names, strict=True) if old != new]
+    if not changed:
+        return None
+    return (
+        f"the header has empty or repeated column names; read {', '.join(changed)} "
+        "(name them so in --columns)"
+    )
+
+
 def is_parquet(path: Path) -> bool:
     """Whether ``path`` is read as Parquet: a ``.parquet``/``.pq`` file or a folder."""
     return path.suffix.lower() in PARQUET_SUFFIXES or path.is_dir()
