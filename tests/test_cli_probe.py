@@ -360,3 +360,15 @@ def test_empty_and_repeated_header_names_are_named_as_read(tmp_path):
     assert "read 'x' as 'x.1', '' as 'Unnamed: 2' (name them so in --columns)" in err
     assigned = pd.read_csv(tmp_path / "o" / "assignments.csv")
     assert list(assigned.columns[:4]) == names
+
+
+@pytest.mark.parametrize("target", ["model", "data"])
+def test_predict_never_writes_over_its_own_inputs(tmp_path, model_document, target):
+    document, data = model_document
+    model = tmp_path / "m.json"
+    model.write_text(json.dumps(document))
+    before = {path: path.read_bytes() for path in (model, data)}
+    out = model if target == "model" else data
+    status, _, err = run_main(["predict", model, data, "--out", out])
+    assert status == 2 and f"--out {out} is the {target} file" in err
+    assert {path: path.read_bytes() for path in (model, data)} == before

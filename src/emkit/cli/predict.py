@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             model.set_params(missing="em")
     if on_cluster(args):
         return predict_on_cluster(args, model, columns, options)
+    check_out_apart(args)
     table = read_features(args.data, columns=columns, drop_constant=False, **options)
     frame = table.features
     check_width(args, n_features, [str(c) for c in frame.columns])
@@ -175,6 +176,21 @@ def predict_on_cluster(
             raise DataError(f"{args.data}: {exc}") from None
     note(f"wrote {table.summary.n_rows} rows to {out}/ (Parquet, one file per partition)")
     return 0
+
+
+def check_out_apart(args: argparse.Namespace) -> None:
+    """DataError where ``--out`` is the model file or the data file: writing the predictions
+    there would replace what they were computed from."""
+    import os
+
+    if not args.out or not os.path.exists(args.out):
+        return
+    for flag, path in (("the model", args.model), ("the data", args.data)):
+        if os.path.exists(path) and os.path.samefile(args.out, path):
+            raise DataError(
+                f"--out {args.out} is {flag} file; writing the predictions there would replace "
+                "it: choose another file"
+            )
 
 
 def check_width(args: argparse.Namespace, n_features: int, names: list[str]) -> None:
