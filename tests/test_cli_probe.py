@@ -372,3 +372,18 @@ def test_predict_never_writes_over_its_own_inputs(tmp_path, model_document, targ
     status, _, err = run_main(["predict", model, data, "--out", out])
     assert status == 2 and f"--out {out} is the {target} file" in err
     assert {path: path.read_bytes() for path in (model, data)} == before
+
+
+def test_the_cap_on_k_names_each_model_once_by_mclusts_name():
+    from emkit.cli.capping import capped
+
+    def distinct(prefix):
+        return 200
+
+    # 200 rows x 2 columns: EII has 3K parameters (K - 1 + 2K + 1) < 400 -> 133; VVV 6K - 1 -> 66
+    _, message = capped([2, 500], ["EII", "full"], (200, 2), 400, distinct)
+    assert "identify at most K = 133 (EII), 66 (VVV) components" in message
+    assert message.endswith("fitting K = 2,66")
+    _, message = capped([1, 2, 3], ["EII", "spherical"], (4, 1), 4, lambda prefix: 4)
+    assert "4 rows x 1 column (4 numbers" in message
+    assert "identify at most 1 component in every model" in message

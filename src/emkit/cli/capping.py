@@ -41,7 +41,7 @@ def capped(
     that cap, so that every fit is identifiable. ``distinct(m)`` counts the distinct complete
     rows among the first ``m`` rows (all rows for None).
     """
-    from emkit.distributions.gaussian import covariance_structure
+    from emkit.distributions.gaussian import mclust_alias
 
     n, d = shape
     # Distinct rows matter only up to max(ks) + 1: counted in a prefix where that settles it.
@@ -55,11 +55,15 @@ def capped(
         return ks, None
     found = distinct(None)  # exact, for the message
     caps = {t: cap(t, d, observed, found) for t in types}
-    limits = ", ".join(f"{t} ({covariance_structure(t).alias}) {c}" for t, c in caps.items())
+    if len(set(caps.values())) == 1:
+        limits = f"{smallest} component{'s' if smallest > 1 else ''} in every model"
+    else:
+        limits = ", ".join(f"{c} ({mclust_alias(t, d)})" for t, c in caps.items())
+        limits = f"K = {limits} components"
     message = (
-        f"-k capped: {n} rows x {d} columns ({observed} numbers, {found} "
-        f"distinct rows) identify at most K = {limits} components (a mixture needs fewer "
-        "parameters than numbers); fitting K = " + _spec(kept) + " within those caps"
+        f"-k capped: {n} rows x {d} column{'s' if d > 1 else ''} ({observed} numbers, {found} "
+        f"distinct rows) identify at most {limits} (a mixture needs fewer parameters than "
+        "numbers); fitting K = " + _spec(kept)
     )
     return kept, message
 
