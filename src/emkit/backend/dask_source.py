@@ -182,13 +182,13 @@ class DaskSource:
 
         futures = _futures(self.prepared.blocks)
         if futures is not None:
-            return _on_workers(futures, fn, combine)
+            return _present(_on_workers(futures, fn, combine))
         shipped = delayed(fn, pure=False)
         parts = [
             delayed(_apply, pure=False)(shipped, combine, block) for block in self.prepared.blocks
         ]
         (total,) = dask.compute(_tree(parts, combine), optimize_graph=False)
-        return total
+        return _present(total)
 
     def total(
         self,
@@ -217,7 +217,7 @@ class DaskSource:
             for i, (x, w, y) in enumerate(self.raw)
         ]
         (out,) = dask.compute(_tree(parts, combine), optimize_graph=False)
-        return out
+        return _present(out)
 
     def checked(
         self,
@@ -478,6 +478,8 @@ def partition_name(part: int, n_parts: int, start: float, stop: float) -> str:
     excluded; NaN where unknown)."""
     if np.isnan(stop):
         return f"partition {part} (of {n_parts})"
+    if stop <= start:
+        return f"partition {part} (of {n_parts}; no rows, after row {int(start) - 1})"
     return f"partition {part} (of {n_parts}; rows {int(start)} to {int(stop) - 1})"
 
 
@@ -549,6 +551,8 @@ def _info(block) -> tuple[int, int, float | None]:
 def _apply(fn: Callable, combine: Callable, block) -> Any:
     """``fn`` of a partition's row blocks of at most :data:`BLOCK_ROWS`, added left to right
     (as an in-memory array is read): the E-step's temporaries stay small for any partition.
+    None for a partition without rows (an empty one, or one whose rows were all left out):
+    it adds nothing, as an empty chunk in memory is skipped (:func:`_add_present`).
 
     The kernels run on one thread: the scheduler already runs one task per worker thread, and
     kernel threads on top of them would oversubscribe the cores. Their temporaries are reused
@@ -560,7 +564,7 @@ def _apply(fn: Callable, combine: Callable, block) -> Any:
     x = chunk[0] if isinstance(chunk, tuple) else chunk
     out = None
     with kernel_threads(1), reused_memory():
-        for start in range(0, max(x.shape[0], 1), BLOCK_ROWS):
+        for start in range(0, x.shape[0], BLOCK_ROWS):
             rows = slice(start, start + BLOCK_ROWS)
             part = tuple(c[rows] for c in chunk) if isinstance(chunk, tuple) else chunk[rows]
             value = fn(part, None if w is None else w[rows])
@@ -570,8 +574,26 @@ def _apply(fn: Callable, combine: Callable, block) -> Any:
 
 def _apply_many(fn: Callable, combine: Callable, *blocks) -> Any:
     """:func:`_apply` of each of ``blocks`` (the partitions a worker holds), added in order."""
+    add = functools.partial(_add_present, combine)
     with reused_memory():
-        return functools.reduce(combine, (_apply(fn, combine, block) for block in blocks))
+        return functools.reduce(add, (_apply(fn, combine, block) for block in blocks))
+
+
+def _add_present(combine: Callable, a: Any, b: Any) -> Any:
+    """``combine(a, b)``, where None (a partition without rows) adds nothing."""
+    if a is None:
+        return b
+    return a if b is None else combine(a, b)
+
+
+def _present(total: Any) -> Any:
+    """The sum over the partitions; ValueError where none of them had a row."""
+    if total is None:
+        raise ValueError(
+            "no partition of the Dask collection has a row to read (every one is empty, or "
+            "its rows were all left out); pass data with rows"
+        )
+    return total
 
 
 @contextmanager
@@ -689,7 +711,7 @@ def _on_workers(futures: list, fn: Callable, combine: Callable) -> Any:
         client.submit(_apply_many, fn, combine, *(futures[i] for i in group), pure=False)
         for group in sorted(groups.values())
     ]
-    return functools.reduce(combine, client.gather(tasks))
+    return functools.reduce(functools.partial(_add_present, combine), client.gather(tasks))
 
 
 def _take(block, rows: np.ndarray | None):
@@ -703,12 +725,13 @@ def _take(block, rows: np.ndarray | None):
 
 
 def _tree(parts: list, combine: Callable) -> Any:
-    """Add ``parts`` (Delayed) pairwise in a balanced tree, keeping their order."""
+    """Add ``parts`` (Delayed) pairwise in a balanced tree, keeping their order (a None,
+    from a partition without rows, adds nothing)."""
     from dask import delayed
 
     if not parts:
         raise ValueError("the data source has no partition")
-    add = delayed(combine, pure=False)
+    add = delayed(functools.partial(_add_present, combine), pure=False)
     while len(parts) > 1:
         pairs = [add(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
         parts = pairs + ([parts[-1]] if len(parts) % 2 else [])
@@ -717,13 +740,34 @@ def _tree(parts: list, combine: Callable) -> Any:
 
 def dask_unique(values: Any) -> np.ndarray:
     """The distinct values of a target (a dask Array or Series, or an array), found on the
-    workers; only they come back."""
+    workers; only they come back. Sorted where they can be; values that cannot be ordered
+    (strings mixed with numbers, or with None) come back unsorted, in order of appearance,
+    so that the caller's label checks refuse them as scikit-learn refuses the same labels
+    in memory (``check_classification_targets``), instead of a sort failing on a worker."""
     import dask.dataframe as dd
 
     if isinstance(values, (dd.Series, dd.DataFrame)):
         values = values.to_dask_array()
-    if not is_dask_collection(values):
-        return np.unique(np.asarray(values).ravel())
-    import dask.array as da
+    if is_dask_collection(values):
+        import dask
 
-    return np.asarray(da.unique(values.ravel()).compute())
+        blocks = values.ravel().to_delayed().ravel()
+        parts = dask.compute(*[dask.delayed(_distinct)(block) for block in blocks])
+        distinct = _distinct(np.concatenate(parts))
+    else:
+        distinct = _distinct(np.asarray(values).ravel())
+    try:
+        return np.sort(distinct)
+    except TypeError:
+        return distinct
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct entries of ``values`` (1-D) in order of first appearance, without
+    comparing them by order (``pandas.unique``: NaN counted once)."""
+    import pandas as pd
+
+    values = np.asarray(values).ravel()
+    if values.dtype.kind not in "biufcmMO":  # strings: pandas keeps them as objects
+        return np.unique(values)
+    return np.asarray(pd.unique(values))

@@ -129,10 +129,13 @@ def per_row(
                 )[:, None]
                 for at in where
             ]
-            fn = functools.partial(_on_block, method, _shippable(self), args, kwargs, where)
+            tail = () if width is None else (int(width(self)),)
+            fn = functools.partial(
+                _on_block, method, _shippable(self), args, kwargs, where, np.empty((0, *tail), out)
+            )
             if width is None:
                 return x.map_blocks(fn, *columns, drop_axis=1, dtype=out, meta=np.empty((0,), out))
-            chunks = (x.chunks[0], (int(width(self)),))
+            chunks = (x.chunks[0], tail)
             return x.map_blocks(fn, *columns, chunks=chunks, dtype=out, meta=np.empty((0, 0), out))
 
         return wrapper
@@ -249,6 +252,7 @@ def _on_block(
     args: tuple,
     kwargs: dict,
     where: list,
+    empty: np.ndarray,
     block,
     *columns,
     block_info: dict | None = None,
@@ -256,7 +260,11 @@ def _on_block(
     """``method`` of one block of ``X``, the arguments at ``where`` (positions or keywords)
     replaced by their blocks ``columns`` (each of shape (m, 1)); the names of ``X`` were
     checked where it was queried. A ValueError (bad input) names the partition, as a fit
-    does; ``block_info`` is Dask's (where the block lies)."""
+    does; ``block_info`` is Dask's (where the block lies). A block without rows (an empty
+    partition, e.g. of a filtered DataFrame) has the result ``empty``, of no rows: in memory
+    its rows are simply not there, while ``method`` would refuse an array of 0 rows."""
+    if block.shape[0] == 0:
+        return empty
     given, named = list(args), dict(kwargs)
     for at, column in zip(where, columns, strict=True):
         if isinstance(at, int):
