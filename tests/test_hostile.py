@@ -839,6 +839,87 @@ def test_a_checkpoint_rebuilds_only_emkit_values(tmp_path):
         decode({"__dataclass__": "emkit.atomic:write_text", "fields": {}})
 
 
+class _Stop(Exception):
+    pass
+
+
+def _stop_at(step: int):
+    """A callback that interrupts a fit (as a kill would) at its ``step``-th accepted step."""
+    calls = [0]
+
+    def stop(progress):
+        calls[0] += 1
+        if calls[0] == step:
+            raise _Stop
+
+    return stop
+
+
+def test_a_warm_start_is_part_of_a_checkpoint_key(tmp_path):
+    # The key held the estimator's parameters only: a warm-started fit has the parameters of
+    # the fit it continues, so it resumed that fit's finished run and returned its answer
+    # (log-likelihood -1369.77 where the warm start reaches -1367.05), not its own.
+    from emkit.checkpoint import CheckpointError
+
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0.0, 1.0, (200, 2)), rng.normal(2.5, 1.0, (200, 2))])
+    options = dict(warm_start=True, max_iter=3, random_state=0, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = emkit.GaussianMixture(2, **options).fit(x).fit(x)  # uninterrupted
+        model = emkit.GaussianMixture(2, **options).fit(x, checkpoint=tmp_path / "first.json")
+        first = model.log_likelihood_
+        with pytest.raises(CheckpointError, match="warm start from another model"):
+            model.fit(x, checkpoint=tmp_path / "first.json")
+        model.fit(x, checkpoint=tmp_path / "second.json")
+    assert model.log_likelihood_ > first + 1.0  # the warm start went on climbing
+    np.testing.assert_array_equal(model.history_, plain.history_)
+    np.testing.assert_array_equal(model.means_, plain.means_)
+
+
+def test_verbose_output_does_not_change_a_checkpoint_key(tmp_path, capsys):
+    # verbose was part of the key: a fit resumed with progress printing was refused as
+    # "a checkpoint of another fit".
+    x = blobs(300, seed=8)
+    options = dict(n_init=2, random_state=0, tol=1e-10)
+    plain = emkit.GaussianMixture(3, **options).fit(x, checkpoint=tmp_path / "uninterrupted")
+    with pytest.raises(_Stop):
+        emkit.GaussianMixture(3, callback=_stop_at(7), **options).fit(x, checkpoint=tmp_path / "c")
+    assert (tmp_path / "c").exists()  # saved after 5 steps
+    resumed = emkit.GaussianMixture(3, verbose=2, verbose_interval=1, **options)
+    resumed.fit(x, checkpoint=tmp_path / "c")
+    assert "Initialization 1" in capsys.readouterr().out
+    np.testing.assert_array_equal(resumed.history_, plain.history_)
+    assert resumed.n_iter_ == plain.n_iter_
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("history", {"__tuple__": []}),
+        ("history", 3),
+        ("maps", "x"),
+        ("model", None),
+        ("changes", {"__tuple__": ["a"]}),
+        ("done", 1),
+        ("policy", {"__dict__": 5}),
+    ],
+)
+def test_a_damaged_checkpoint_is_refused_not_crashed(tmp_path, field, value):
+    # Fields of the wrong kind in a checkpoint that still parses as JSON crashed the resumed
+    # fit with IndexError, TypeError or AttributeError from inside EM.
+    from emkit.checkpoint import CheckpointError
+
+    x = blobs(100, seed=9)
+    ck = tmp_path / "ck.json"
+    emkit.GaussianMixture(2, random_state=0).fit(x, checkpoint=ck)
+    document = json.loads(ck.read_text())
+    document["runs"][0]["fields"][field] = value
+    ck.write_text(json.dumps(document))
+    with pytest.raises(CheckpointError, match="a damaged checkpoint.*delete it"):
+        emkit.GaussianMixture(2, random_state=0).fit(x, checkpoint=ck)
+
+
 def test_select_mixture_with_checkpoints_resumes(tmp_path):
     x = blobs(40)
     first = emkit.select_mixture(x, [1, 2], ["full", "diag"], checkpoint=tmp_path / "ck")

@@ -27,6 +27,9 @@ FORMAT = "emkit-checkpoint"
 FORMAT_VERSION = 1
 MAX_BYTES = 1 << 30
 DEFAULT_EVERY = 5  # accepted EM steps between saves
+# Parameters that change what a fit reports on the way, not its answer: a fit resumed with
+# other values of them is the same fit.
+UNKEYED = frozenset({"callback", "verbose", "verbose_interval"})
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,30 @@ def _digest(*arrays: np.ndarray) -> str:
     return digest.hexdigest()
 
 
+def _whole(run: Any) -> bool:
+    """Whether ``run`` is a :class:`RunState` whose fields hold what a run saves: a model
+    value, a non-empty history of numbers, the iterations of its changes, the M-steps taken
+    and two flags (a file edited by hand or damaged in place may hold anything)."""
+    if not isinstance(run, RunState):
+        return False
+    history, changes = run.history, run.changes
+    return (
+        dataclasses.is_dataclass(run.model)
+        and hasattr(run.model, "e_step")
+        and isinstance(history, tuple)
+        and len(history) > 0
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in history)
+        and isinstance(changes, tuple)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in changes)
+        and isinstance(run.maps, int)
+        and not isinstance(run.maps, bool)
+        and run.maps >= 0
+        and isinstance(run.done, bool)
+        and isinstance(run.converged, bool)
+        and (run.policy is None or dataclasses.is_dataclass(run.policy))
+    )
+
+
 @dataclass
 class Checkpoint:
     """A checkpoint file for one fit.
@@ -186,26 +213,36 @@ class Checkpoint:
 
     @classmethod
     def for_fit(
-        cls, path: str | Path | None, estimator: Any, data: Any, every: int = DEFAULT_EVERY
+        cls,
+        path: str | Path | None,
+        estimator: Any,
+        data: Any,
+        every: int = DEFAULT_EVERY,
+        warm: Any = None,
     ) -> Checkpoint | None:
         """The checkpoint of ``estimator.fit`` on the source ``data``; None where no path.
 
         Its key is the estimator's class and parameters (arrays and random states by a digest
-        of their values) and the data's number of rows, features and total weight. A folder
-        in ``path`` that does not exist is created.
+        of their values; :data:`UNKEYED` ones left out), the data's number of rows, features
+        and total weight, and ``warm``: the model a warm start continues from (by a digest of
+        its values), which the parameters do not name. A folder in ``path`` that does not
+        exist is created.
         """
         if path is None:
             return None
         params = {
             name: _fingerprint(value)
             for name, value in estimator.get_params(deep=False).items()
-            if name != "callback"
+            if name not in UNKEYED
         }
         key = {
             "class": type(estimator).__name__,
             "params": params,
             "data": [int(data.n_rows), int(data.n_features), float(data.total_weight)],
         }
+        if warm is not None:
+            text = json.dumps(encode(warm), sort_keys=True)
+            key["warm_start"] = hashlib.sha256(text.encode()).hexdigest()
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return cls(Path(path), key, every)
 
@@ -223,15 +260,16 @@ class Checkpoint:
             raise CheckpointError(f"{self.path}: checkpoint version {document.get('version')!r}")
         if document.get("key") != json.loads(json.dumps(encode(self.key))):
             raise CheckpointError(
-                f"{self.path}: a checkpoint of another fit (other data or parameters); "
-                "delete it or name another checkpoint file"
+                f"{self.path}: a checkpoint of another fit (other data or parameters, or a "
+                "warm start from another model); delete it or name another checkpoint file"
             )
+        afresh = "delete it to start the fit afresh"
         try:
             runs = decode(document.get("runs"))
-        except (TypeError, ValueError, KeyError) as exc:
-            raise CheckpointError(f"{self.path}: a damaged checkpoint ({exc})") from None
-        if not isinstance(runs, list) or not all(isinstance(r, RunState) for r in runs):
-            raise CheckpointError(f"{self.path}: a damaged checkpoint")
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise CheckpointError(f"{self.path}: a damaged checkpoint ({exc}); {afresh}") from None
+        if not isinstance(runs, list) or not all(_whole(r) for r in runs):
+            raise CheckpointError(f"{self.path}: a damaged checkpoint; {afresh}")
         return runs
 
     def save(self, runs: list[RunState]) -> None:

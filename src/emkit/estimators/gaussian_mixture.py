@@ -348,14 +348,12 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         still running (for Gaussian components, the quadratic features of each row are built
         once for all of them).
         """
+        warm = self.warm_start and hasattr(self, "weights_")
         plan = self._fit_plan(X, sample_weight)
+        # A warm start continues from the fitted model: that model is part of the fit's key.
+        saved = Checkpoint.for_fit(checkpoint, self, plan.data, warm=plan.starts if warm else None)
         with memory_message(plan.place, plan.data):
-            fit = fit_starts(
-                plan.starts,
-                plan.data,
-                **plan.options,
-                checkpoint=Checkpoint.for_fit(checkpoint, self, plan.data),
-            )
+            fit = fit_starts(plan.starts, plan.data, **plan.options, checkpoint=saved)
             fit = observed_fit(fit, plan.data)
         return self._fitted(fit)
 
