@@ -186,3 +186,32 @@ def test_lower_maximum_warning_tells_a_screened_stop_from_a_maximum():
     alone = emkit.GaussianMixture(5, covariance_type="tied", init_params="hc").fit(X)
     assert alone.log_likelihood_ == pytest.approx(-1116.158, abs=1e-3)
     assert alone.log_likelihood_ > screened + 10
+
+
+def test_numbers_of_components_are_whole_numbers(faithful):
+    # int() truncated them: [2.7] fitted K = 2, and the string "23" fitted K = 2 and 3.
+    # scikit-learn refuses GaussianMixture(n_components=2.7) too.
+    from sklearn.mixture import GaussianMixture as SklearnMixture
+
+    with pytest.raises(ValueError, match="n_components"):
+        SklearnMixture(n_components=2.7).fit(faithful)
+    for bad in ([2.7], "23", [True, 2], None, [np.nan]):
+        with pytest.raises(ValueError, match="n_components must be"):
+            select_mixture(faithful, bad, covariance_types=["VVV"])
+    grid = dict(covariance_types=["VVV", "EII"])
+    whole = select_mixture(faithful, np.arange(1.0, 3.0), **grid)  # floats, whole numbers
+    pd.testing.assert_frame_equal(whole.table_, select_mixture(faithful, [2, 1, 2], **grid).table_)
+
+
+def test_components_beyond_the_rows_are_left_out_with_a_warning(faithful):
+    few = faithful[:5]
+    with pytest.warns(UserWarning, match=r"n_components \[8, 10\] left out.*5 rows"):
+        selection = select_mixture(few, [1, 2, 8, 10], covariance_types=["EII"])
+    assert sorted(selection.table_.n_components) == [1, 2]
+
+
+def test_sample_weight_is_refused_by_name(faithful):
+    # It reached GaussianMixture.set_params: "Invalid parameter 'sample_weight' for
+    # estimator GaussianMixture", as if the template were wrong.
+    with pytest.raises(ValueError, match="select_mixture does not take sample_weight"):
+        select_mixture(faithful, [1, 2], sample_weight=np.ones(len(faithful)))

@@ -229,10 +229,15 @@ def select_mixture(
             f"checkpoint names a folder for the fits' checkpoint files; {str(checkpoint)!r} "
             "is a file: name a folder (it is created where it does not exist)"
         )
+    if "sample_weight" in params:
+        raise ValueError(
+            "select_mixture does not take sample_weight: its criteria count every row once. "
+            "Fit GaussianMixture(k, covariance_type=...).fit(X, sample_weight=w) for each "
+            "candidate instead, or repeat rows by their whole weights"
+        )
     if isinstance(covariance_types, str):  # one name, not its letters
         covariance_types = [covariance_types]
-    if isinstance(n_components, int | np.integer):
-        n_components = [int(n_components)]
+    ks = _numbers_of_components(n_components)
     if estimator is not None:
         template = clone(estimator)
     else:
@@ -246,7 +251,6 @@ def select_mixture(
         if source.feature_names is not None:  # Parquet, or DataFrames: the fits' names
             X = pd.DataFrame(X, columns=source.feature_names, copy=False)
     X = _on_device(X, template)
-    ks = sorted({int(k) for k in n_components})
     fit_data = X
     frame = None  # a Dask collection as given: data_ keeps it, with its column names
     if is_dask_collection(X):
@@ -267,7 +271,15 @@ def select_mixture(
     types = list(dict.fromkeys(structure.name for structure in structures))
     if not ks or not types:
         raise ValueError("n_components and covariance_types must each name at least one choice")
+    dropped = [k for k in ks if k > n_rows]
     ks = [k for k in ks if k <= n_rows] or ks[:1]
+    if dropped and ks[-1] < dropped[0]:
+        warnings.warn(
+            f"n_components {dropped} left out: more components than the {n_rows} rows can "
+            f"identify; the grid stops at {ks[-1]}",
+            UserWarning,
+            stacklevel=2,
+        )
     rows, models = [], {}
     tol = template.tol
     grid = [(k, cov) for cov in types for k in ks]
@@ -337,6 +349,35 @@ def select_mixture(
     best_row = eligible.loc[eligible[criterion].idxmin()]
     best = models[(int(best_row["n_components"]), best_row["covariance_type"])]
     return MixtureSelection(best, table, criterion, models, icl, X if frame is None else frame)
+
+
+def _numbers_of_components(n_components: Any) -> list[int]:
+    """The numbers of components to try, sorted, each once: ``n_components`` is one whole
+    number or an iterable of them (floats that are whole numbers, as ``np.arange`` makes,
+    count as such).
+
+    Raises
+    ------
+    ValueError
+        A string, a bool, a fraction or anything else that is not a whole number.
+    """
+    scalar = np.ndim(n_components) == 0
+    values = [n_components] if scalar else n_components
+    if isinstance(n_components, str | bytes) or not isinstance(values, Iterable):
+        raise ValueError(
+            f"n_components must be a whole number or a list of them, e.g. range(1, 10); got "
+            f"{n_components!r}"
+        )
+    ks = []
+    for k in values:
+        whole = isinstance(k, int | np.integer | float | np.floating) and not isinstance(
+            k, bool | np.bool_
+        )
+        if not (whole and np.isfinite(k) and float(k) == int(k)):
+            within = "" if scalar else f" in {n_components!r}"
+            raise ValueError(f"n_components must be whole numbers of components; got {k!r}{within}")
+        ks.append(int(k))
+    return sorted(set(ks))
 
 
 def _fit(model: GaussianMixture, X, checkpoint: Path | None = None) -> None:
