@@ -129,3 +129,35 @@ def test_a_parquet_folder_queried_names_the_file_that_lacks_a_fitted_column(tmp_
         model.predict(folder)
     frame.assign(extra=1.0).to_parquet(folder / "1.parquet")  # the fitted columns, and more
     np.testing.assert_array_equal(model.predict(folder), model.predict(pd.concat([frame] * 2)))
+
+
+@pytest.mark.filterwarnings("ignore::emkit.exceptions.DegenerateFitWarning")  # 0/1 columns
+def test_a_boolean_npy_fits_as_the_array_and_parquet_do(tmp_path, frame):
+    # A bool .npy was refused as "not real numbers", while the same booleans fit in memory
+    # and from a Parquet file (as 0 and 1).
+    flags = frame.to_numpy() > frame.median().to_numpy()
+    np.save(tmp_path / "b.npy", flags)
+    pd.DataFrame(flags, columns=["u", "v"]).to_parquet(tmp_path / "b.parquet")
+    options = dict(covariance_type="diag", reg_covar=1e-3, random_state=0)
+    in_memory = emkit.GaussianMixture(2, **options).fit(flags)
+    for path in ("b.npy", "b.parquet"):
+        from_file = emkit.GaussianMixture(2, **options).fit(tmp_path / path)
+        np.testing.assert_allclose(from_file.means_, in_memory.means_, rtol=1e-10)
+        assert from_file.log_likelihood_ == pytest.approx(in_memory.log_likelihood_, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["KMeans", "MixtureModel", "GenerativeClassifier"])
+def test_an_estimator_that_reads_no_files_says_so_for_a_path(tmp_path, faithful, name):
+    # KMeans and GenerativeClassifier failed on a Path with NumPy's "float() argument must
+    # be a string or a real number, not 'PosixPath'".
+    path = tmp_path / "x.npy"
+    np.save(path, faithful)
+    make = {
+        "KMeans": lambda: emkit.KMeans(2),
+        "MixtureModel": lambda: emkit.MixtureModel([emkit.Normal(), emkit.Normal()]),
+        "GenerativeClassifier": lambda: emkit.GenerativeClassifier(),
+    }[name]
+    labels = (faithful[:, 0] > 3).astype(int)
+    for given in (path, str(path)):
+        with pytest.raises(ValueError, match=f"{name} does not read files: load it first"):
+            make().fit(given, labels)

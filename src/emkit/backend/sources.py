@@ -180,7 +180,8 @@ class NpyChunks(WeightedRows):
 
     Attributes
     ----------
-    path : the file; C- or Fortran-ordered, of a float or integer dtype.
+    path : the file; C- or Fortran-ordered, of a float, integer or boolean dtype (booleans
+        read as 0 and 1, as in memory and in Parquet).
     sample_weight : array of shape (n,) or None.
     chunk_rows : rows per block.
     dtype : dtype of the blocks yielded (float64, or float32 to keep float32 files small).
@@ -206,9 +207,10 @@ class NpyChunks(WeightedRows):
         shape, dtype, offset = mapped.shape, mapped.dtype, mapped.offset
         fortran = mapped.ndim == 2 and not mapped.flags.c_contiguous
         del mapped
-        if len(shape) != 2 or dtype.kind not in "fiu":
+        if len(shape) != 2 or dtype.kind not in "fiub":
             raise ValueError(
-                f"{self.path} must hold a 2-D array of real numbers (float or integer); got "
+                f"{self.path} must hold a 2-D array of real numbers (float, integer or "
+                f"boolean); got "
                 f"shape {shape} of dtype {dtype}"
                 + (
                     "; complex, date and text values are not data to fit: convert them first"

@@ -176,10 +176,18 @@ def numeric_input(estimator, x) -> Iterator[None]:
     table of numbers (a dict, a string, text or categories) instead of NumPy's conversion
     error."""
     name = type(estimator).__name__
-    if (isinstance(x, (dict, set, str, bytes)) and not issparse(x)) or x is None:
+    if (isinstance(x, (dict, set, str, bytes, os.PathLike)) and not issparse(x)) or x is None:
+        path = isinstance(x, (str, os.PathLike))
         raise ValueError(
             f"{name} needs X as a 2-D array of numbers (rows x features): an array, a list of "
             f"rows or a DataFrame; got a {type(x).__name__}"
+            + (
+                f". {name} does not read files: load it first (numpy.load, "
+                "pandas.read_parquet); GaussianMixture and GaussianImputer read .npy and "
+                "Parquet files chunk by chunk"
+                if path
+                else ""
+            )
         )
     try:
         yield
