@@ -967,3 +967,25 @@ def test_mixed_and_semi_supervised_string_labels_on_dask(client):
     missing[4] = None
     with pytest.raises(ValueError, match="1 missing labels"):
         GenerativeClassifier().fit(lazy, da.from_array(missing, chunks=100))
+
+
+def test_complex_and_timedelta_values_are_refused_as_in_memory(client):
+    # A complex dask Array or DataFrame was cast to float64 on the workers, its imaginary
+    # part silently dropped (NumPy's ComplexWarning at most); in memory scikit-learn refuses
+    # "Complex data not supported". Timedeltas count as integers to NumPy.
+    x = blobs(n=100)
+    values = x + 1j * x[:, ::-1]
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        GaussianMixture(2).fit(values)
+    frame = dd.from_pandas(pd.DataFrame(values, columns=list("abc")), npartitions=2)
+    spans = da.from_array(x.astype("timedelta64[s]"), chunks=50)
+    for lazy, message in [
+        (da.from_array(values, chunks=50), "complex data are not supported"),
+        (frame, r"columns \['a', 'b', 'c'\] are not .*complex"),
+        (spans, "dtype timedelta64"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            GaussianMixture(2).fit(lazy)
+    model = GaussianMixture(2, random_state=0).fit(x)
+    with pytest.raises(ValueError, match="complex data are not supported"):
+        model.predict(da.from_array(values, chunks=50))

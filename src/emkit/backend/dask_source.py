@@ -393,13 +393,18 @@ def as_dask_array(X: Any) -> Any:
             "X must be 2-D (rows by features); got a dask Series. Use series.to_frame()."
         )
     if isinstance(X, dd.DataFrame):
-        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+        from pandas.api.types import is_bool_dtype, is_complex_dtype, is_numeric_dtype
 
-        odd = [str(c) for c, t in X.dtypes.items() if not (is_numeric_dtype(t) or is_bool_dtype(t))]
+        odd = [
+            str(c)
+            for c, t in X.dtypes.items()
+            if not (is_numeric_dtype(t) or is_bool_dtype(t)) or is_complex_dtype(t)
+        ]
         if odd:
             raise ValueError(
-                f"every column of X must be numeric; columns {odd} are not. Select the "
-                "numeric columns or encode the others first."
+                f"every column of X must hold real numbers; columns {odd} are not (text, "
+                "categories, dates or complex numbers). Select the numeric columns or encode "
+                "the others first."
             )
         if not all(isinstance(t, np.dtype) and t.kind in "fiu" for t in X.dtypes):
             # Nullable (Float64, Int64, boolean), pyarrow-backed and bool columns, or a mix
@@ -414,8 +419,13 @@ def as_dask_array(X: Any) -> Any:
             f"X must be 2-D (rows by features); got a dask Array of shape {X.shape}. "
             "Reshape it, e.g. X.reshape(-1, 1) for a single feature."
         )
-    if not np.issubdtype(X.dtype, np.number) and X.dtype != bool:
-        raise ValueError(f"X must hold numbers; got dtype {X.dtype}")
+    if X.dtype.kind not in "biuf":
+        # Complex values would lose their imaginary part when cast to the fit's dtype, and
+        # timedeltas count as integers to NumPy: both are refused, as in memory.
+        raise ValueError(
+            f"X must hold real numbers (float, integer or boolean); got dtype {X.dtype}. "
+            "Convert the values first; complex data are not supported"
+        )
     if X.numblocks[1] > 1:
         X = X.rechunk({1: -1})
     return X
