@@ -266,3 +266,60 @@ def test_a_malformed_list_of_chunks_names_the_element(make, expected):
     for call in (GaussianMixture(2).fit, fitted.predict, fitted.score, KMeans(2).fit):
         with pytest.raises(ValueError, match=expected):
             call(chunks)
+
+
+class Replaying:
+    """A re-iterable that yields the same given chunks on every pass."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+
+    def __iter__(self):
+        return iter(self.chunks)
+
+
+def test_a_re_iterable_of_data_frames_is_its_rows_with_their_names():
+    # A list of DataFrames set feature_names_in_ and refused other columns; a re-iterable of
+    # the same DataFrames dropped their names and fitted columns of other names silently.
+    x = blobs(3000, seed=4)
+    frame = pd.DataFrame(x, columns=["u", "v", "w"])
+    options = dict(random_state=0, tol=1e-12)
+    reference = GaussianMixture(3, **options).fit(frame)
+    fitted = GaussianMixture(3, **options).fit(Replaying([frame[:1000], frame[1000:]]))
+    assert fitted.feature_names_in_.tolist() == ["u", "v", "w"]
+    np.testing.assert_allclose(fitted.means_, reference.means_, rtol=1e-7)
+    renamed = Replaying([frame[:1000], frame[1000:].set_axis(["a", "b", "c"], axis=1)])
+    with pytest.raises(ValueError, match=r"columns \['a', 'b', 'c'\] as element 1"):
+        GaussianMixture(3).fit(renamed)
+    with pytest.raises(ValueError, match="a ndarray as element 1 where its first"):
+        GaussianMixture(3).fit(Replaying([frame[:1000], x[1000:]]))
+
+
+@pytest.mark.parametrize(
+    ("chunks", "expected"),
+    [
+        (lambda x: [x[:2000].astype(complex), x[2000:]], r"element 0 .*dtype complex128"),
+        (lambda x: [x[:2000], x[2000:].astype(str)], r"element 1 .*not real numbers"),
+        (lambda x: [x[0], x[1:]], r"first chunk of the re-iterable has shape \(3,\)"),
+        (lambda x: [], "yielded no chunk"),
+    ],
+    ids=["complex", "text", "1-D first", "none"],
+)
+def test_a_malformed_re_iterable_is_refused(chunks, expected):
+    # A complex chunk lost its imaginary part (cast to float64), text was parsed as numbers
+    # where a list of the same chunks refuses it, and a 1-D first chunk or no chunk at all
+    # gave "got 0 rows of -1 columns".
+    with pytest.raises(ValueError, match=expected):
+        GaussianMixture(2).fit(Replaying(chunks(blobs(4000, seed=5))))
+
+
+def test_queries_and_other_estimators_say_how_to_pass_a_re_iterable():
+    # Only GaussianMixture.fit and GaussianImputer.fit read a re-iterable; predict, score and
+    # KMeans failed with NumPy's "float() argument must be ... not 'Replaying'".
+    x = blobs(2000, seed=6)
+    fitted = GaussianMixture(2, random_state=0).fit(x)
+    chunks = Replaying([x[:1000], x[1000:]])
+    for call in (fitted.predict, fitted.score, fitted.bic, KMeans(2).fit):
+        with pytest.raises(ValueError, match=r"iterable of chunks.*pass list\(X\)"):
+            call(chunks)
+    np.testing.assert_array_equal(fitted.predict(list(chunks)), fitted.predict(x))

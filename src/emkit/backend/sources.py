@@ -320,17 +320,27 @@ class ParquetChunks(WeightedRows):
 @dataclass(frozen=True)
 class IterableChunks(ChunkSource):
     """A re-iterable of arrays (a list of chunks, or an object whose ``__iter__`` restarts);
-    ``feature_names`` those of a list of DataFrames with the same columns."""
+    ``feature_names`` those of DataFrames with the same columns.
+
+    Attributes
+    ----------
+    source : the chunks, 2-D arrays or DataFrames.
+    dtype : dtype of the blocks yielded.
+    feature_names : see :class:`DataSource`.
+    columns : the first chunk's column labels where it is a DataFrame (every chunk must then
+        be a DataFrame with those columns, as in a list of chunks), else None (arrays).
+    """
 
     source: Iterable[np.ndarray]
     dtype: Any = np.float64
     feature_names: np.ndarray | None = None
+    columns: list | None = None
     _rows: list = field(default_factory=list, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, None]]:
         rows = 0
-        for chunk in self.source:
-            block = np.asarray(chunk, dtype=self.dtype)
+        for i, chunk in enumerate(self.source):
+            block = self._block(chunk, i)
             rows += block.shape[0] if block.ndim else 0
             yield block, None
         if rows != self.n_rows:
@@ -338,6 +348,36 @@ class IterableChunks(ChunkSource):
                 f"the re-iterable of chunks yielded {rows} rows on this pass but {self.n_rows} "
                 "on the first: every pass must yield the same rows"
             )
+
+    def _block(self, chunk: Any, i: int) -> np.ndarray:
+        """Element ``i`` of the chunks as an array of ``dtype``; ValueError where it is not a
+        table of real numbers, or not a DataFrame with the first one's columns."""
+        if hasattr(chunk, "columns") != (self.columns is not None):
+            raise ValueError(
+                f"the re-iterable of chunks yielded a {type(chunk).__name__} as element {i} "
+                "where its first element is "
+                + ("a DataFrame" if self.columns is not None else "not")
+                + ": yield DataFrames with the same columns, or arrays"
+            )
+        if self.columns is not None and list(chunk.columns) != self.columns:
+            raise ValueError(
+                f"the re-iterable of chunks yielded a DataFrame with the columns "
+                f"{list(chunk.columns)} as element {i} where the first has {self.columns}: "
+                "every chunk needs the same columns in the same order"
+            )
+        values = chunk if isinstance(chunk, np.ndarray) else np.asarray(chunk)
+        if values.dtype.kind not in "fiubO":  # text, complex numbers, dates
+            raise ValueError(
+                f"element {i} of the re-iterable of chunks holds values that are not real "
+                f"numbers (dtype {values.dtype}); encode or convert them first"
+            )
+        try:
+            return np.asarray(values, dtype=self.dtype)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"element {i} of the re-iterable of chunks holds values that are not real "
+                f"numbers ({exc}); encode or convert them first"
+            ) from None
 
     @property
     def total_weight(self) -> float:
@@ -352,9 +392,15 @@ class IterableChunks(ChunkSource):
 
     @property
     def n_features(self) -> int:
+        """Columns of the first chunk; ValueError where there is none or it is not 2-D."""
         for chunk in self.source:
-            return int(np.shape(chunk)[1]) if np.ndim(chunk) == 2 else -1
-        return -1
+            if np.ndim(chunk) != 2:
+                raise ValueError(
+                    f"the first chunk of the re-iterable has shape {np.shape(chunk)}: every "
+                    "chunk must be 2-D (rows x features), e.g. x.reshape(1, -1) for one row"
+                )
+            return int(np.shape(chunk)[1])
+        raise ValueError("the re-iterable of chunks yielded no chunk: it has no rows to fit")
 
 
 def as_chunks(
@@ -413,7 +459,9 @@ def as_chunks(
             return None
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported with a list of chunks")
-        return IterableChunks(chunks, dtype, _frame_columns(chunks))
+        frames = hasattr(chunks[0], "columns")
+        columns = list(chunks[0].columns) if frames else None
+        return IterableChunks(chunks, dtype, _frame_columns(chunks), columns)
     if _is_array_like(data):
         return None
     if iter(data) is data:
@@ -423,6 +471,9 @@ def as_chunks(
         )
     if sample_weight is not None:
         raise ValueError("sample_weight is not supported with a re-iterable of chunks")
+    first = next(iter(data), None)
+    if hasattr(first, "columns"):  # DataFrames: their names, as a list of them gives
+        return IterableChunks(data, dtype, feature_names(first), list(first.columns))
     return IterableChunks(data, dtype)
 
 

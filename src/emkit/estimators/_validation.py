@@ -189,6 +189,13 @@ def numeric_input(estimator, x) -> Iterator[None]:
                 else ""
             )
         )
+    if _chunk_iterable(x):
+        raise ValueError(
+            f"{name} needs X as a 2-D array of numbers (rows x features) here; got a "
+            f"{type(x).__name__}, an iterable of chunks, which only GaussianMixture.fit and "
+            "GaussianImputer.fit read one at a time: pass list(X), the list of its chunks, "
+            "which is read as their rows"
+        )
     try:
         yield
     except ValueError as exc:  # a TypeError (objects in an array) stays scikit-learn's
@@ -199,6 +206,18 @@ def numeric_input(estimator, x) -> Iterator[None]:
                 "pandas.get_dummies or Series.cat.codes) or drop those columns"
             ) from None
         raise
+
+
+def _chunk_iterable(x) -> bool:
+    """Whether ``x`` is an iterable that is not a table: a re-iterable of chunks, or a
+    generator (NumPy would fail to read it with a ``float()`` TypeError)."""
+    from emkit.backend.sources import _is_array_like
+
+    return (
+        hasattr(x, "__iter__")
+        and not isinstance(x, (list, tuple, range, pd.DataFrame, pd.Series))
+        and not _is_array_like(x)
+    )
 
 
 # Beyond this magnitude the squares and sums the statistics are made of overflow float64;
