@@ -471,7 +471,7 @@ def as_chunks(
         )
     if sample_weight is not None:
         raise ValueError("sample_weight is not supported with a re-iterable of chunks")
-    first = next(iter(data), None)
+    first: Any = next(iter(data), None)
     if hasattr(first, "columns"):  # DataFrames: their names, as a list of them gives
         return IterableChunks(data, dtype, feature_names(first), list(first.columns))
     return IterableChunks(data, dtype)
