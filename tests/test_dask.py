@@ -989,3 +989,47 @@ def test_complex_and_timedelta_values_are_refused_as_in_memory(client):
     model = GaussianMixture(2, random_state=0).fit(x)
     with pytest.raises(ValueError, match="complex data are not supported"):
         model.predict(da.from_array(values, chunks=50))
+
+
+def test_a_checkpoint_resumes_across_cluster_and_memory_with_fractional_weights(client, tmp_path):
+    # The checkpoint's key held the total weight to the last bit: added over the partitions
+    # it differs in its last bits from the in-memory sum, so a fit checkpointed on the
+    # cluster and resumed in memory (or partitioned otherwise) was refused as "a checkpoint
+    # of another fit".
+    from emkit.backend.dask_source import dask_source
+    from emkit.backend.sources import array_source
+
+    class Stop(Exception):
+        pass
+
+    def stop_at(step):
+        calls = [0]
+
+        def stop(progress):
+            calls[0] += 1
+            if calls[0] == step:
+                raise Stop
+
+        return stop
+
+    x = blobs(n=10037, seed=13)
+    w = np.random.default_rng(2).uniform(0.1, 3.3, x.shape[0])
+    lazy_x, lazy_w = da.from_array(x, chunks=(613, 3)), da.from_array(w, chunks=613)
+    in_memory = array_source(x, w).total_weight
+    assert dask_source(lazy_x, lazy_w).total_weight != in_memory
+    assert dask_source(lazy_x, lazy_w).total_weight == pytest.approx(in_memory, rel=1e-14)
+    options = dict(covariance_type="diag", n_init=2, random_state=0, tol=1e-10)
+    steps = []
+    reference = GaussianMixture(3, callback=steps.append, **options)
+    reference.fit(x, sample_weight=w, checkpoint=tmp_path / "r")
+    ck = tmp_path / "ck.json"
+    with pytest.raises(Stop):  # in the last start: the first one's end is saved
+        GaussianMixture(3, callback=stop_at(len(steps) - 1), **options).fit(
+            lazy_x, sample_weight=lazy_w, checkpoint=ck
+        )
+    assert ck.exists()
+    resumed = GaussianMixture(3, **options).fit(x, sample_weight=w, checkpoint=ck)
+    same_mixture(resumed, reference)
+    assert resumed.n_iter_ == reference.n_iter_
+    with pytest.raises(ValueError, match="another fit"):  # other weights are still refused
+        GaussianMixture(3, **options).fit(x, sample_weight=w * 1.001, checkpoint=ck)
