@@ -830,6 +830,30 @@ def test_a_checkpoint_keys_arrays_and_random_states_by_their_values(tmp_path):
     np.testing.assert_array_equal(resumed.means_, fit.means_)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_checkpoint_keys_families_by_their_values(tmp_path):
+    # Families given with starting parameters were keyed by their repr, which elides the
+    # middle of a large array: two starts that differ only there shared a key, and the second
+    # fit resumed the first's run.
+    from emkit.checkpoint import CheckpointError
+
+    rng = np.random.default_rng(0)
+    first, other = rng.dirichlet(np.ones(2000)), rng.dirichlet(np.ones(2000))
+    second = first.copy()
+    second[[1000, 1001]] = second[[1001, 1000]]
+    families = [emkit.Categorical(probs=first), emkit.Categorical(probs=other)]
+    swapped = [emkit.Categorical(probs=second), emkit.Categorical(probs=other)]
+    assert repr(families) == repr(swapped)
+    x = rng.integers(0, 2000, (3000, 1))
+    ck = tmp_path / "ck.json"
+    fitted = emkit.MixtureModel(families, max_iter=3, tol=0.0).fit(x, checkpoint=ck)
+    with pytest.raises(CheckpointError, match="another fit"):
+        emkit.MixtureModel(swapped, max_iter=3, tol=0.0).fit(x, checkpoint=ck)
+    same = [emkit.Categorical(probs=first.copy()), emkit.Categorical(probs=other.copy())]
+    resumed = emkit.MixtureModel(same, max_iter=3, tol=0.0).fit(x, checkpoint=ck)
+    np.testing.assert_array_equal(resumed.history_, fitted.history_)
+
+
 def test_a_checkpoint_rebuilds_only_emkit_values(tmp_path):
     from emkit.checkpoint import CheckpointError, decode
 

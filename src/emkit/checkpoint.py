@@ -139,8 +139,9 @@ def decode(value: Any, depth: int = 0) -> Any:
 
 def _fingerprint(value: Any) -> Any:
     """A parameter as a checkpoint's key holds it: plain values as they are; arrays (a start's
-    means, say) and random states by a digest of their values, since their repr elides the
-    middle of a large array and shows a random state's address; anything else by its repr."""
+    means, say), emkit values (a family with its starting parameters) and random states by a
+    digest of their values, since their repr elides the middle of a large array and shows a
+    random state's address; anything else by its repr."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (list, tuple)):
@@ -158,6 +159,13 @@ def _fingerprint(value: Any) -> Any:
         return {"random_state": hashlib.sha256(text.encode()).hexdigest()}
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return {"array": _digest(value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # A family or prior given with its parameters: its repr elides large arrays too.
+        try:
+            text = json.dumps(encode(value), sort_keys=True)
+        except TypeError:  # not a value a checkpoint holds
+            return repr(value)
+        return {"value": hashlib.sha256(text.encode()).hexdigest()}
     return repr(value)
 
 
