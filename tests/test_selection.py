@@ -215,3 +215,11 @@ def test_sample_weight_is_refused_by_name(faithful):
     # estimator GaussianMixture", as if the template were wrong.
     with pytest.raises(ValueError, match="select_mixture does not take sample_weight"):
         select_mixture(faithful, [1, 2], sample_weight=np.ones(len(faithful)))
+
+
+def test_on_cluster_refuses_a_checkpoint_it_would_not_keep(faithful, tmp_path):
+    # The fits run as Dask tasks ignored the checkpoint folder: only the refined fits, run
+    # here, kept theirs, and a killed selection started every screened fit again.
+    with pytest.raises(ValueError, match="checkpoint is not kept there"):
+        select_mixture(faithful, [1, 2], ["VVV"], on_cluster=True, checkpoint=tmp_path / "ck")
+    assert not (tmp_path / "ck").exists()

@@ -184,7 +184,8 @@ def select_mixture(
         local scheduler without one), ``X`` in memory sent to the workers once; ``callback``
         is then called as the results come back. A dask Array or DataFrame ``X`` needs no
         flag: every fit's EM runs on its workers, the fits in lockstep (one task per worker
-        and round for all of them) unless ``checkpoint`` is given.
+        and round for all of them) unless ``checkpoint`` is given. ``on_cluster=True`` refuses
+        ``checkpoint``: the workers' files are not this machine's.
     icl : "hard" (mclust's ICL, default) or "soft" (the entropy form), for the icl column.
     checkpoint : a folder, or None: each fit keeps its checkpoint there (``<type>-<k>.json``,
         and ``<type>-<k>-refined.json`` for a refined fit; see ``GaussianMixture.fit``), so
@@ -223,6 +224,13 @@ def select_mixture(
         raise ValueError(
             "select_mixture sets covariance_type for each fit of its grid; pass the choices "
             f"as covariance_types=[...] instead of covariance_type={params['covariance_type']!r}"
+        )
+    if checkpoint is not None and on_cluster:
+        raise ValueError(
+            "on_cluster=True fits each candidate as a task on the Dask workers, whose files "
+            "are not this machine's: checkpoint is not kept there. Drop checkpoint, or "
+            "on_cluster (with a dask Array or DataFrame X every fit already runs on the "
+            "workers, and checkpoints are kept here)"
         )
     if checkpoint is not None and Path(checkpoint).exists() and not Path(checkpoint).is_dir():
         raise ValueError(
