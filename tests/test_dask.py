@@ -1033,3 +1033,24 @@ def test_a_checkpoint_resumes_across_cluster_and_memory_with_fractional_weights(
     assert resumed.n_iter_ == reference.n_iter_
     with pytest.raises(ValueError, match="another fit"):  # other weights are still refused
         GaussianMixture(3, **options).fit(x, sample_weight=w * 1.001, checkpoint=ck)
+
+
+@pytest.mark.parametrize("dtype", ["Int64", "Float64", "boolean", "int64[pyarrow]"])
+def test_nullable_and_pyarrow_labels_fit_as_in_memory(client, dtype):
+    # A Dask Series of nullable or pyarrow numbers became an array of objects on the way to
+    # the workers, refused as "Unknown label type: unknown"; in memory scikit-learn reads the
+    # same Series as float64.
+    from emkit import GenerativeClassifier
+
+    x = blobs(n=300, seed=14)
+    labels = pd.Series((x[:, 0] > 2).astype(int))
+    if dtype != "boolean":
+        labels[::9] = -1  # unlabelled rows
+    labels = labels.astype(dtype)
+    frame = pd.DataFrame(x, columns=list("abc"))
+    memory = GenerativeClassifier(tol=1e-12).fit(frame, labels)
+    lazy_x, lazy_y = dd.from_pandas(frame, npartitions=3), dd.from_pandas(labels, npartitions=3)
+    cluster = GenerativeClassifier(tol=1e-12).fit(lazy_x, lazy_y)
+    np.testing.assert_array_equal(cluster.classes_, memory.classes_)
+    close(cluster.log_likelihood_, memory.log_likelihood_)
+    close(cluster.score(lazy_x, lazy_y), memory.score(frame, labels))

@@ -453,7 +453,7 @@ def aligned_array(values: Any, row_chunks: tuple, name: str) -> Any:
 
     unknown = any(np.isnan(c) for c in row_chunks)
     if isinstance(values, (dd.Series, dd.DataFrame)):
-        values = values.to_dask_array(lengths=not unknown)
+        values = _plain_numbers(values).to_dask_array(lengths=not unknown)
     if not isinstance(values, da.Array):
         values = np.asarray(values)
         if values.ndim != 1:
@@ -757,7 +757,7 @@ def dask_unique(values: Any) -> np.ndarray:
     import dask.dataframe as dd
 
     if isinstance(values, (dd.Series, dd.DataFrame)):
-        values = values.to_dask_array()
+        values = _plain_numbers(values).to_dask_array()
     if is_dask_collection(values):
         import dask
 
@@ -770,6 +770,21 @@ def dask_unique(values: Any) -> np.ndarray:
         return np.sort(distinct)
     except TypeError:
         return distinct
+
+
+def _plain_numbers(values: Any) -> Any:
+    """A Dask Series (or DataFrame) of nullable or pyarrow-backed numbers or booleans (Int64,
+    Float64, boolean, int64[pyarrow]) as float64, pd.NA as NaN, as scikit-learn reads the same
+    column in memory; their arrays would otherwise be of objects (labels of an unknown type).
+    Other columns as they are."""
+    from pandas.api.types import is_bool_dtype, is_extension_array_dtype, is_numeric_dtype
+
+    dtypes = [values.dtype] if values.ndim == 1 else list(values.dtypes)
+    if dtypes and all(
+        is_extension_array_dtype(t) and (is_numeric_dtype(t) or is_bool_dtype(t)) for t in dtypes
+    ):
+        return values.astype(np.float64)
+    return values
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
