@@ -210,8 +210,7 @@ class NpyChunks(WeightedRows):
         if len(shape) != 2 or dtype.kind not in "fiub":
             raise ValueError(
                 f"{self.path} must hold a 2-D array of real numbers (float, integer or "
-                f"boolean); got "
-                f"shape {shape} of dtype {dtype}"
+                f"boolean); got shape {shape} of dtype {dtype}"
                 + (
                     "; complex, date and text values are not data to fit: convert them first"
                     if dtype.kind in "cmMUSOV"
