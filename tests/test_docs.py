@@ -94,3 +94,124 @@ def test_the_api_reference_lists_every_public_name():
     listed = set(re.findall(r"^   (\w+)$", API_INDEX.read_text(), flags=re.M))
     missing = sorted(q for q in PUBLIC if q.rsplit(".", 1)[1] not in listed)
     assert not missing, f"docs/api/index.rst does not list {missing}"
+
+
+# Docstrings against the code: every parameter a public callable takes is described, every
+# described parameter exists, and an estimator's Attributes section names exactly the fitted
+# attributes (ending in "_") that ``fit`` leaves, so that ``help(emkit.X)`` stays true.
+docscrape = pytest.importorskip("numpydoc.docscrape")
+
+
+def _documented(doc, section: str) -> set[str]:
+    """The names a numpydoc section describes (``a, b : ...`` names two)."""
+    return {n.strip().lstrip("*") for p in doc[section] for n in p.name.split(",") if n.strip()}
+
+
+def _signature_names(obj) -> set[str]:
+    skip = {"self", "cls"}
+    return {n for n in inspect.signature(obj).parameters if n not in skip}
+
+
+ESTIMATORS = sorted(
+    q
+    for q, obj in PUBLIC.items()
+    if inspect.isclass(obj) and hasattr(obj, "get_params") and hasattr(obj, "fit")
+)
+FUNCTIONS = sorted(q for q, obj in PUBLIC.items() if inspect.isfunction(obj))
+
+
+def test_the_estimators_and_functions_are_found():
+    assert {"emkit.GaussianMixture", "emkit.BayesianMixture", "emkit.KMeans"} <= set(ESTIMATORS)
+    assert {"emkit.load", "emkit.select_mixture", "emkit.bayes.ridge"} <= set(FUNCTIONS)
+
+
+@pytest.mark.parametrize("qualname", ESTIMATORS)
+def test_estimator_docstrings_describe_every_parameter(qualname):
+    cls = PUBLIC[qualname]
+    described = _documented(docscrape.ClassDoc(cls), "Parameters")
+    assert described == set(cls().get_params()), (
+        f"{qualname}: parameters not described {sorted(set(cls().get_params()) - described)}, "
+        f"described but not parameters {sorted(described - set(cls().get_params()))}"
+    )
+
+
+@pytest.mark.parametrize("qualname", FUNCTIONS)
+def test_function_docstrings_describe_every_parameter(qualname):
+    func = PUBLIC[qualname]
+    described = _documented(docscrape.FunctionDoc(func), "Parameters")
+    assert described == _signature_names(func), (
+        f"{qualname}: parameters not described {sorted(_signature_names(func) - described)}, "
+        f"described but not parameters {sorted(described - _signature_names(func))}"
+    )
+
+
+METHODS = {
+    f"{qualname}.{name}": member
+    for qualname in ESTIMATORS
+    for name, member in vars(PUBLIC[qualname]).items()
+    if not name.startswith("_") and inspect.isfunction(member)
+}
+
+
+@pytest.mark.parametrize("qualname", sorted(METHODS))
+def test_method_parameter_sections_match_their_signatures(qualname):
+    method = METHODS[qualname]
+    described = _documented(docscrape.FunctionDoc(method), "Parameters")
+    if not described:  # a one-paragraph docstring names its arguments in prose
+        return
+    assert described == _signature_names(method), (
+        f"{qualname}: parameters not described {sorted(_signature_names(method) - described)}, "
+        f"described but not parameters {sorted(described - _signature_names(method))}"
+    )
+
+
+def _fitted(qualname: str):
+    """``qualname`` fitted to a small DataFrame with string column names."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        np.vstack([rng.normal(0, 1, (40, 2)), rng.normal(4, 1, (40, 2))]), columns=["a", "b"]
+    )
+    y = np.repeat([0, 1], 40)
+    counts = pd.DataFrame({"visits": np.where(rng.uniform(size=80) < 0.3, 0, rng.poisson(3, 80))})
+    fits = {
+        "emkit.GaussianMixture": lambda: emkit.GaussianMixture(2, random_state=0).fit(X),
+        "emkit.KMeans": lambda: emkit.KMeans(2, random_state=0).fit(X),
+        "emkit.MixtureModel": lambda: emkit.MixtureModel(
+            [emkit.Normal(), emkit.Normal()], random_state=0
+        ).fit(X),
+        "emkit.ZeroInflatedPoisson": lambda: emkit.ZeroInflatedPoisson().fit(counts),
+        "emkit.MixtureOfRegressions": lambda: emkit.MixtureOfRegressions(2, random_state=0).fit(
+            X[["a"]], X["b"]
+        ),
+        "emkit.GaussianImputer": lambda: emkit.GaussianImputer().fit(X),
+        "emkit.GenerativeClassifier": lambda: emkit.GenerativeClassifier().fit(X, y),
+        "emkit.BayesianMixture": lambda: emkit.BayesianMixture(
+            2, chains=1, draws=20, tune=5, random_state=0
+        ).fit(X),
+    }
+    if qualname == "emkit.BayesianMixture":
+        pytest.importorskip("arviz")
+    return fits[qualname]()
+
+
+@pytest.mark.parametrize("qualname", ESTIMATORS)
+def test_estimator_docstrings_list_exactly_the_fitted_attributes(qualname):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = _fitted(qualname)
+    fitted = {a for a in vars(est) if a.endswith("_") and not a.startswith("_")}
+    fitted |= {  # properties such as precisions_ and lower_bound_
+        a
+        for a, member in inspect.getmembers(type(est))
+        if isinstance(member, property) and a.endswith("_") and not a.startswith("_")
+    }
+    described = _documented(docscrape.ClassDoc(type(est)), "Attributes")
+    assert described == fitted, (
+        f"{qualname}: fitted attributes not described {sorted(fitted - described)}, "
+        f"described but not fitted {sorted(described - fitted)}"
+    )

@@ -223,7 +223,8 @@ def normal_inverse_wishart(
     Parameters
     ----------
     X : array of shape (n, d).
-    mu0 : array of shape (d,), zeros by default; kappa0 >= 0 its weight in observations.
+    mu0 : array of shape (d,), the prior mean; zeros by default.
+    kappa0 : float >= 0, the prior mean's weight in observations; 0 by default.
     nu0 : prior degrees of freedom, >= -(d + 2); -1 by default.
     psi0 : array of shape (d, d), symmetric positive semi-definite (symmetric up to rounding,
         a relative 1e-8, is symmetrised); zeros by default.

@@ -134,7 +134,11 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         one-dimensional data). See :mod:`emkit.distributions.gaussian.eigen` for their M-steps.
     tol : float, convergence threshold on the gain in mean log-likelihood per sample
         (default 1e-8: tight enough to reach the optimum; scikit-learn's 1e-3 stops short).
-    reg_covar : float, added to covariance diagonals; keeps components non-singular.
+    reg_covar : float, the ridge :math:`c` that keeps components non-singular: each covariance
+        is :math:`(S_k + cI)/N_k`, the MAP of the prior :math:`-\tfrac c2 \operatorname{tr}
+        \Sigma_k^{-1}` (scikit-learn adds :math:`c` after dividing by :math:`N_k`); 0 gives the
+        maximum-likelihood fit. A :class:`~emkit.exceptions.ScaleWarning` says where it
+        outweighs the data's variance.
     max_iter : int, EM iterations per start at most.
     n_init : int, number of starts; the best log-likelihood among non-degenerate fits is kept.
     init_params : {"k-means++", "kmeans", "random", "random_from_data", "hc"}. "hc" starts
@@ -211,6 +215,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     structure_changes_ : tuple of the iterations where pruning (or a raised ridge) changed the
         model or its objective; ``history_`` may fall only there.
     n_features_in_ : int.
+    feature_names_in_ : array of str of shape (n_features_in_,), the column names of ``X``;
+        only where ``X`` was a DataFrame with string column names.
 
     Examples
     --------
@@ -344,6 +350,12 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             an uninterrupted fit (:mod:`emkit.checkpoint`). The starts then run one after
             another.
 
+        Returns
+        -------
+        self : the fitted estimator.
+
+        Notes
+        -----
         The ``n_init`` starts run together: one pass over the data per round serves every start
         still running (for Gaussian components, the quadratic features of each row are built
         once for all of them).

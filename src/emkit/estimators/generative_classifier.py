@@ -62,8 +62,9 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     covariance_type : {"full", "tied", "diag", "spherical"} or mclust's "VVV", "EEE", "VVI", "VII".
     priors : array-like of shape (n_classes,) or None. Class priors, positive and summing to 1,
         in the order of ``classes_``; None estimates them (class proportions).
-    reg_covar : float, ridge added to covariance diagonals (0 gives the maximum-likelihood fit,
-        as QuadraticDiscriminantAnalysis with ``reg_param=0``).
+    reg_covar : float, the ridge :math:`c` of :class:`emkit.GaussianMixture`: each class
+        covariance is :math:`(S_k + cI)/N_k` (0 gives the maximum-likelihood fit, as
+        QuadraticDiscriminantAnalysis with ``reg_param=0``).
     tol : float, EM's convergence threshold on the gain in mean log-likelihood per row.
     max_iter : int, EM iterations at most.
     missing : {"error", "em"}. "em" takes NaN in ``X`` as values missing at random: densities
@@ -87,6 +88,8 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     n_iter_ : int, M-steps taken (1 for the closed form: one M-step from the labels).
     converged_ : bool.
     n_features_in_ : int.
+    feature_names_in_ : array of str of shape (n_features_in_,), the column names of ``X``;
+        only where ``X`` was a DataFrame with string column names.
 
     Examples
     --------

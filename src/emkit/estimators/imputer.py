@@ -51,8 +51,9 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         EM step. Missing values slow EM down (its rate is the fraction of information
         missing), and near the optimum the gain shrinks as the square of the distance to it:
         the default 1e-12 puts mean and covariance within about 1e-6 of the maximiser.
-    reg_covar : float, ridge added to the covariance diagonal (a MAP prior, see
-        ``history_``); 0 gives the maximum-likelihood estimate. A
+    reg_covar : float, the ridge :math:`c`: the covariance is :math:`(S + cI)/N` for the
+        expected scatter S of N rows (the MAP of a prior, see ``history_``); 0 gives the
+        maximum-likelihood estimate. A
         :class:`~emkit.exceptions.ScaleWarning` says where it outweighs the data's variance
         (as in :class:`emkit.GaussianMixture`).
     max_iter : int, EM iterations at most.
@@ -81,6 +82,8 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         :class:`emkit.GaussianMixture` with ``missing="em"``; a
         :class:`~emkit.DegenerateFitWarning` says so.
     n_features_in_ : int.
+    feature_names_in_ : array of str of shape (n_features_in_,), the column names of ``X``;
+        only where ``X`` was a DataFrame with string column names.
 
     Notes
     -----

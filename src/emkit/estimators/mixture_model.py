@@ -556,9 +556,11 @@ class MixtureModel(FamilyMixtureBase):
     Attributes
     ----------
     weights_ : array of shape (k,).
-    components_ : list of the fitted families (``component_params_`` holds them as dicts), in
-        the listed order; components of one family that no prior or starting parameters tie
-        to their positions are sorted by their parameters (the same for any start).
+    components_ : list of the fitted families, in the listed order; components of one family
+        that no prior or starting parameters tie to their positions are sorted by their
+        parameters (the same for any start).
+    component_params_ : list of dicts, ``components_`` as plain values (each family's
+        ``to_dict()``, with its ``"family"`` name), as the model file stores them.
     converged_ : bool.
     n_iter_ : int.
     log_likelihood_ : float, log-likelihood at the returned parameters.
@@ -567,6 +569,8 @@ class MixtureModel(FamilyMixtureBase):
     degenerate_ : bool, True if a component collapsed onto (nearly) a single value.
     degenerate_components_ : bool array of shape (k,).
     n_features_in_ : int.
+    feature_names_in_ : array of str of shape (n_features_in_,), the column names of ``X``;
+        only where ``X`` was a DataFrame with string column names.
 
     Examples
     --------

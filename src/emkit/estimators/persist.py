@@ -136,6 +136,15 @@ def load(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES):
     finite and consistent (weights on the simplex, positive-definite covariances and
     precisions, shapes matching ``n_components`` and ``n_features_in_``).
 
+    Parameters
+    ----------
+    path : str or Path, a file written by the estimator's ``save``.
+    max_bytes : int, the largest file read, in bytes (1 GiB by default).
+
+    Returns
+    -------
+    estimator : the fitted estimator of the class that saved the file.
+
     Raises
     ------
     ModelFileError

@@ -58,7 +58,10 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
     stderr_ : array of shape (1 + d,), standard errors of (``zero_inflation_``, ``rate_``...).
     weights_ : array of shape (2,), (``zero_inflation_``, ``1 - zero_inflation_``).
     components_ : ``[PointMass(0), Poisson(rate_)]``.
-    history_, n_iter_, converged_, n_features_in_ : as for every EM estimator.
+    component_params_, structure_changes_, degenerate_, degenerate_components_ : as for
+        :class:`emkit.MixtureModel`.
+    history_, n_iter_, converged_, n_features_in_, feature_names_in_ : as for every EM
+        estimator.
 
     Examples
     --------
