@@ -43,3 +43,12 @@ def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
         if _missing_optional(collection_path):
             return True
     return None
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Run the package's docstring examples as a reader pastes them: in a fresh namespace,
+    not among the module's globals, so that an example uses only the names it imports."""
+    for item in items:
+        test = getattr(item, "dtest", None)
+        if test is not None and PACKAGE in Path(str(item.path)).parents:
+            test.globs = {"__name__": "__main__"}

@@ -49,18 +49,23 @@ class ScaleWarning(RuntimeWarning):
     --------
     >>> from warnings import catch_warnings, simplefilter
     >>> from sklearn.datasets import make_blobs
-    >>> from emkit import GaussianMixture
+    >>> from emkit import GaussianMixture, ScaleWarning
     >>> X, _ = make_blobs(200, 2, centers=2, random_state=0)
     >>> micro = X * 1e-6  # micrometres written in metres
-    >>> with catch_warnings():
-    ...     simplefilter("error", ScaleWarning)
-    ...     try:
-    ...         GaussianMixture(2, random_state=0).fit(micro)  # reg_covar=1e-6
-    ...     except ScaleWarning as warning:
-    ...         print(str(warning).split(" the data")[0])
-    ...     gm = GaussianMixture(2, reg_covar=0.0, random_state=0).fit(micro)  # no warning
+    >>> with catch_warnings(record=True) as caught:
+    ...     simplefilter("always")
+    ...     ridged = GaussianMixture(2, random_state=0).fit(micro)  # reg_covar=1e-6
     ...
-    reg_covar=1e-06 is 4.18e+03 times
+    >>> [str(w.message).split(" the data")[0] for w in caught if w.category is ScaleWarning]
+    ['reg_covar=1e-06 is 4.18e+03 times']
+    >>> ridged.weights_.round(3)  # the ridge merged the clusters and emptied a component
+    array([0., 1.])
+    >>> with catch_warnings():
+    ...     simplefilter("error")  # any warning would raise
+    ...     gm = GaussianMixture(2, reg_covar=0.0, random_state=0).fit(micro)
+    ...
+    >>> gm.weights_.round(3)
+    array([0.507, 0.493])
     """
 
 
