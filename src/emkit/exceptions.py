@@ -56,6 +56,8 @@ class ScaleWarning(RuntimeWarning):
     ...     simplefilter("always")
     ...     ridged = GaussianMixture(2, random_state=0).fit(micro)  # reg_covar=1e-6
     ...
+    >>> sorted(w.category.__name__ for w in caught)
+    ['DegenerateFitWarning', 'ScaleWarning']
     >>> [str(w.message).split(" the data")[0] for w in caught if w.category is ScaleWarning]
     ['reg_covar=1e-06 is 4.18e+03 times']
     >>> ridged.weights_.round(3)  # the ridge merged the clusters and emptied a component
