@@ -107,6 +107,12 @@ def _documented(doc, section: str) -> set[str]:
     return {n.strip().lstrip("*") for p in doc[section] for n in p.name.split(",") if n.strip()}
 
 
+def _class_doc(cls):
+    # numpydoc fills an absent Attributes section with the class's properties: read only
+    # what the docstring says
+    return docscrape.ClassDoc(cls, config={"show_class_members": False})
+
+
 def _signature_names(obj) -> set[str]:
     skip = {"self", "cls"}
     return {n for n in inspect.signature(obj).parameters if n not in skip}
@@ -128,11 +134,32 @@ def test_the_estimators_and_functions_are_found():
 @pytest.mark.parametrize("qualname", ESTIMATORS)
 def test_estimator_docstrings_describe_every_parameter(qualname):
     cls = PUBLIC[qualname]
-    described = _documented(docscrape.ClassDoc(cls), "Parameters")
+    described = _documented(_class_doc(cls), "Parameters")
     assert described == set(cls().get_params()), (
         f"{qualname}: parameters not described {sorted(set(cls().get_params()) - described)}, "
         f"described but not parameters {sorted(described - set(cls().get_params()))}"
     )
+
+
+VALUE_CLASSES = sorted(
+    q
+    for q, obj in PUBLIC.items()
+    if inspect.isclass(obj)
+    and not issubclass(obj, BaseException)
+    and q not in ESTIMATORS
+    and inspect.signature(obj).parameters
+)
+
+
+@pytest.mark.parametrize("qualname", VALUE_CLASSES)
+def test_families_priors_and_results_describe_every_field(qualname):
+    # a family, a prior or a result: what it is built from is a parameter or an attribute
+    cls = PUBLIC[qualname]
+    doc = _class_doc(cls)
+    fields = {n for n in _signature_names(cls) if not n.startswith("_")}
+    described = _documented(doc, "Parameters") | _documented(doc, "Attributes")
+    assert fields <= described, f"{qualname}: {sorted(fields - described)} not described"
+    assert _documented(doc, "Parameters") <= fields, f"{qualname}: described but not taken"
 
 
 @pytest.mark.parametrize("qualname", FUNCTIONS)
@@ -210,7 +237,7 @@ def test_estimator_docstrings_list_exactly_the_fitted_attributes(qualname):
         for a, member in inspect.getmembers(type(est))
         if isinstance(member, property) and a.endswith("_") and not a.startswith("_")
     }
-    described = _documented(docscrape.ClassDoc(type(est)), "Attributes")
+    described = _documented(_class_doc(type(est)), "Attributes")
     assert described == fitted, (
         f"{qualname}: fitted attributes not described {sorted(fitted - described)}, "
         f"described but not fitted {sorted(described - fitted)}"

@@ -352,7 +352,14 @@ def normal_inverse_wishart(
 
 @dataclass(frozen=True, eq=False)
 class RidgePosterior(Posterior):
-    """Posterior of ridge regression coefficients, with the intercept and noise variance used.
+    r"""Posterior of ridge regression coefficients, with the intercept and noise variance used.
+
+    Attributes
+    ----------
+    name, dist, mean, sd, map, hyper, cov, categories : as for :class:`Posterior`, of the
+        coefficients ``coef``.
+    intercept : float, the intercept used (0 without ``fit_intercept``).
+    variance : float, the noise variance :math:`\sigma^2` used.
 
     Examples
     --------

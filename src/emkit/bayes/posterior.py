@@ -36,6 +36,12 @@ class Predictive:
     ``mean`` and ``sd`` (``cov`` too for vectors) are values; ``pdf`` / ``pmf``, ``logpdf`` /
     ``logpmf``, ``cdf`` and the rest come from the underlying scipy frozen distribution ``dist``.
 
+    Attributes
+    ----------
+    dist : the scipy.stats frozen distribution of a new observation.
+    mean, sd : its mean and standard deviation, shaped like an observation.
+    cov : its covariance for vector observations; None otherwise.
+
     Examples
     --------
     >>> from emkit import bayes
@@ -166,6 +172,12 @@ class JointPosterior:
     ``mean``, ``sd``, ``interval(level)`` and ``sample`` give dicts keyed by parameter name, from
     each parameter's marginal posterior (``posterior["mean"]`` is that :class:`Posterior`).
     ``map`` is the joint mode, which differs from the marginal modes.
+
+    Attributes
+    ----------
+    marginals : dict mapping each parameter's name to its marginal :class:`Posterior`.
+    map : dict, the joint posterior mode of each parameter.
+    hyper : dict of the posterior's hyperparameters.
 
     Examples
     --------

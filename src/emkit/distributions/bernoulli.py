@@ -35,6 +35,10 @@ class BernoulliStats(WeightedSums):
 class Bernoulli(IndependentFeatures):
     """Independent binary features; ``probs`` of shape (d,), or None before fitting.
 
+    Attributes
+    ----------
+    probs : array of shape (d,), each feature's probability of a 1; or None before fitting.
+
     Examples
     --------
     >>> import numpy as np

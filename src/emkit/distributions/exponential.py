@@ -34,6 +34,10 @@ class ExponentialStats(WeightedSums):
 class Exponential(IndependentFeatures):
     """Independent exponential features; ``rate`` of shape (d,), or None before fitting.
 
+    Attributes
+    ----------
+    rate : array of shape (d,), positive rates (1 / mean); or None before fitting.
+
     Examples
     --------
     >>> import numpy as np

@@ -167,6 +167,12 @@ def _newton_one(weight: float, sum_x: float, sum_log_x: float, a: float, b: floa
 class Gamma(IndependentFeatures):
     """Independent gamma features; ``shape`` and ``rate`` of shape (d,), or None.
 
+    Attributes
+    ----------
+    shape : array of shape (d,), positive shapes; or None before fitting.
+    rate : array of shape (d,), positive rates (the mean is shape / rate); or None before
+        fitting.
+
     Examples
     --------
     >>> import numpy as np

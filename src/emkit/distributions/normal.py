@@ -47,6 +47,11 @@ class NormalStats:
 class Normal(IndependentFeatures):
     """Independent normal features; ``mean`` and ``variance`` of shape (d,), or None.
 
+    Attributes
+    ----------
+    mean : array of shape (d,); or None before fitting.
+    variance : array of shape (d,), positive; or None before fitting.
+
     Examples
     --------
     >>> import numpy as np

@@ -26,6 +26,11 @@ class PointMassStats(AdditiveStats):
 class PointMass:
     """All probability on ``value`` (every feature equal to it).
 
+    Attributes
+    ----------
+    value : float, the one value every feature takes (0 for the zeros of a zero-inflated
+        model).
+
     Examples
     --------
     >>> import numpy as np

@@ -40,6 +40,10 @@ class PoissonStats(WeightedSums):
 class Poisson(IndependentFeatures):
     """Independent Poisson counts; ``rate`` of shape (d,), or None before fitting.
 
+    Attributes
+    ----------
+    rate : array of shape (d,), positive means; or None before fitting.
+
     Examples
     --------
     >>> import numpy as np

@@ -62,6 +62,11 @@ class GammaPrior(_Prior):
     :math:`\log p(\lambda) = (a - 1)\log\lambda - b\lambda`. Serves :class:`Poisson`,
     :class:`Exponential` and the rate of :class:`Gamma`. ``GammaPrior(1, 0)`` is flat.
 
+    Attributes
+    ----------
+    shape : float, :math:`a`.
+    rate : float or array of shape (d,), :math:`b`.
+
     Examples
     --------
     >>> import numpy as np
@@ -88,6 +93,10 @@ class BetaPrior(_Prior):
     r"""Beta(:math:`a`, :math:`b`) on a probability :math:`p`; ``BetaPrior(1, 1)`` is flat.
 
     :math:`\log p(p) = (a - 1)\log p + (b - 1)\log(1 - p)`. Serves :class:`Bernoulli`.
+
+    Attributes
+    ----------
+    a, b : float, the Beta's two shapes (pseudo-counts a - 1 of ones, b - 1 of zeros).
 
     Examples
     --------
@@ -120,6 +129,11 @@ class DirichletPrior(_Prior):
     :math:`\log p(\pi) = \sum_c (\alpha_c - 1)\log\pi_c`. Serves :class:`Categorical`; the
     mixture weights take the same prior through ``weight_concentration``.
 
+    Attributes
+    ----------
+    concentration : float or array of shape (C,), :math:`\alpha` (one value for every
+        category, or one per category); 1 is flat.
+
     Examples
     --------
     >>> import numpy as np
@@ -147,6 +161,11 @@ class InverseGammaPrior(_Prior):
 
     :math:`\log p(v) = -(a + 1)\log v - b / v`; keeps the variance of a regression component
     away from 0. ``InverseGammaPrior(-1, 0)`` is the flat limit.
+
+    Attributes
+    ----------
+    shape : float, :math:`a`.
+    scale : float, :math:`b`.
 
     Examples
     --------
@@ -187,6 +206,12 @@ class NormalInverseGamma(_Prior):
     .. math:: \hat\mu = \frac{\kappa m + W\bar x}{\kappa + W},\qquad
               \hat v = \frac{2b + S + \frac{\kappa W}{\kappa + W}(\bar x - m)^2}
                             {W + 2a + 2 + [\kappa > 0]}.
+
+    Attributes
+    ----------
+    mean : float, :math:`m`, the prior mean.
+    shrinkage : float, :math:`\kappa \ge 0`, the prior mean's weight in observations.
+    shape, scale : float, :math:`a` and :math:`b` of the variance's inverse gamma.
 
     Examples
     --------

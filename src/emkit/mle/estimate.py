@@ -578,6 +578,8 @@ class RegressionEstimate(Estimate):
 
     Parameters
     ----------
+    params, cov, loglik, n, method, labels, bounds, cov_scale
+        As for :class:`Estimate`.
     rss : float
         Residual sum of squares.
     df_resid : int
