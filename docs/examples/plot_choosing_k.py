@@ -34,6 +34,7 @@ ax.set_xlabel("number of components K")
 ax.set_ylabel("BIC (lower is better)")
 ax.legend(title="covariance")
 ax.set_title("Old Faithful: BIC by K and covariance structure")
+plt.show()
 
 # %%
 # The chosen model's classification, with each component's 2-sigma ellipse.

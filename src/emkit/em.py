@@ -104,8 +104,36 @@ class BatchedEStep(Protocol):
 
 @dataclass(frozen=True)
 class EMProgress:
-    """What a callback receives after each iteration; ``start`` is the index of the start
-    (of ``n_init``) the step belongs to, as the starts run together."""
+    """What an estimator's ``callback`` receives after each accepted EM step (the
+    ``callback`` of GaussianMixture, MixtureModel, ZeroInflatedPoisson, GaussianImputer and
+    GenerativeClassifier).
+
+    Attributes
+    ----------
+    iteration : int, the accepted steps so far in this start (1 after the first).
+    objective : float, the objective after the step, as recorded in ``history_``: the
+        log-likelihood plus the log-prior (the ridge ``reg_covar``'s too).
+    change : float, the objective's gain over the previous accepted step (a total, not per
+        row; ``tol`` bounds it divided by the number of rows or the summed weights).
+    max_iter : int, the estimator's ``max_iter``, which bounds the M-steps.
+    start : int, the index of the start (of ``n_init``) the step belongs to, as the starts
+        run together.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import emkit
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> steps = []
+    >>> gm = emkit.GaussianMixture(2, accelerate=None, random_state=0, callback=steps.append)
+    >>> gm = gm.fit(X)
+    >>> steps[0].iteration, len(steps) == gm.n_iter_
+    (1, True)
+    >>> [round(s.objective, 6) for s in steps[-2:]] == list(gm.history_[-2:].round(6))
+    True
+    >>> bool(np.allclose([s.change for s in steps], np.diff(gm.history_)))
+    True
+    """
 
     iteration: int
     objective: float  # log-likelihood plus log-prior, as recorded in history

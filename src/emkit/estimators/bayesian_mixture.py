@@ -157,7 +157,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
     exact_ : bool
         True where the draws are independent (supervised, conjugate, unconstrained).
     n_features_in_ : int
-    feature_names_in_ : array of str of shape (n_features_in_,)
+    feature_names_in_ : array of str of shape (d,)
         The column names of ``X``; only where ``X`` was a DataFrame with string column names.
 
     Examples

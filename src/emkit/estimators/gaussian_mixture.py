@@ -215,7 +215,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     structure_changes_ : tuple of the iterations where pruning (or a raised ridge) changed the
         model or its objective; ``history_`` may fall only there.
     n_features_in_ : int.
-    feature_names_in_ : array of str of shape (n_features_in_,), the column names of ``X``;
+    feature_names_in_ : array of str of shape (d,), the column names of ``X``;
         only where ``X`` was a DataFrame with string column names.
 
     Examples

@@ -88,7 +88,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     n_iter_ : int, M-steps taken (1 for the closed form: one M-step from the labels).
     converged_ : bool.
     n_features_in_ : int.
-    feature_names_in_ : array of str of shape (n_features_in_,), the column names of ``X``;
+    feature_names_in_ : array of str of shape (d,), the column names of ``X``;
         only where ``X`` was a DataFrame with string column names.
 
     Examples

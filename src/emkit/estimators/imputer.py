@@ -82,7 +82,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         :class:`emkit.GaussianMixture` with ``missing="em"``; a
         :class:`~emkit.DegenerateFitWarning` says so.
     n_features_in_ : int.
-    feature_names_in_ : array of str of shape (n_features_in_,), the column names of ``X``;
+    feature_names_in_ : array of str of shape (d,), the column names of ``X``;
         only where ``X`` was a DataFrame with string column names.
 
     Notes

@@ -108,7 +108,7 @@ class KMeans(
     history_ : array, the classification log-likelihood (const - inertia / 2) per iteration.
     converged_ : bool.
     n_features_in_ : int.
-    feature_names_in_ : array of str of shape (n_features_in_,), the column names of ``X``;
+    feature_names_in_ : array of str of shape (d,), the column names of ``X``;
         only where ``X`` was a DataFrame with string column names.
 
     Examples

@@ -569,7 +569,7 @@ class MixtureModel(FamilyMixtureBase):
     degenerate_ : bool, True if a component collapsed onto (nearly) a single value.
     degenerate_components_ : bool array of shape (k,).
     n_features_in_ : int.
-    feature_names_in_ : array of str of shape (n_features_in_,), the column names of ``X``;
+    feature_names_in_ : array of str of shape (d,), the column names of ``X``;
         only where ``X`` was a DataFrame with string column names.
 
     Examples

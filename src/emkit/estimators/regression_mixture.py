@@ -102,7 +102,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         ``equal_variance``, or the fallback when every start collapsed a component.
     n_reseeds_ : int, collapsed components re-seeded over all starts.
     n_features_in_ : int.
-    feature_names_in_ : array of str of shape (n_features_in_,), the column names of ``X``;
+    feature_names_in_ : array of str of shape (p,), the column names of ``X``;
         only where ``X`` was a DataFrame with string column names.
 
     Examples
