@@ -352,7 +352,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
 
         Returns
         -------
-        self : the fitted estimator.
+        GaussianMixture
+            The fitted estimator, ``self``.
 
         Notes
         -----

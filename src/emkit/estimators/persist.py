@@ -143,7 +143,8 @@ def load(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES):
 
     Returns
     -------
-    estimator : the fitted estimator of the class that saved the file.
+    estimator
+        The fitted estimator, of the class that saved the file.
 
     Raises
     ------
