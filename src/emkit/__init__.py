@@ -1,9 +1,26 @@
 """emkit: maximum likelihood, MAP and Expectation-Maximization on one engine.
 
-The public names are imported when first used (PEP 562), so that ``import emkit`` and the
-``emkit`` command's ``--help`` do not pay for SciPy, scikit-learn and pandas up front.
-A new public name goes into ``_LAZY`` (and ``__all__``), not into an eager import.
+Estimators (scikit-learn's API): :class:`GaussianMixture` (mclust's 14 covariance models),
+:class:`MixtureModel` (mixtures of any families: :class:`Normal`, :class:`Poisson`, ...),
+:class:`ZeroInflatedPoisson`, :class:`MixtureOfRegressions`, :class:`GaussianImputer`,
+:class:`GenerativeClassifier`, :class:`KMeans` and :class:`BayesianMixture`;
+:func:`select_mixture` chooses a Gaussian mixture as mclust's ``Mclust`` does, and
+:func:`load` reads a saved model. :mod:`emkit.mle` gives maximum-likelihood estimates with
+standard errors, :mod:`emkit.bayes` conjugate posteriors. ``emkit --help`` lists the commands.
+
+Examples
+--------
+>>> import numpy as np
+>>> import emkit
+>>> X = np.random.default_rng(0).normal([[0, 0]] * 100 + [[5, 5]] * 100)
+>>> emkit.GaussianMixture(2, random_state=0).fit(X).means_.round(1)
+array([[ 4.9,  4.9],
+       [-0.1,  0.1]])
 """
+
+# The public names are imported when first used (PEP 562), so that ``import emkit`` and the
+# ``emkit`` command's ``--help`` do not pay for SciPy, scikit-learn and pandas up front. A new
+# public name goes into ``_LAZY`` (and ``__all__``), not into an eager import.
 
 from __future__ import annotations
 
