@@ -562,9 +562,10 @@ class MixtureModel(FamilyMixtureBase):
     component_params_ : list of dicts, ``components_`` as plain values (each family's
         ``to_dict()``, with its ``"family"`` name), as the model file stores them.
     converged_ : bool.
-    n_iter_ : int.
+    n_iter_ : int, accepted steps: M-steps of plain EM, SQUAREM cycles (about three M-steps
+        each; ``max_iter`` bounds the M-steps either way).
     log_likelihood_ : float, log-likelihood at the returned parameters.
-    history_ : array, the objective before the first and after every M-step.
+    history_ : array, the objective before the first and after every accepted step.
     structure_changes_ : array of int, iterations where pruning removed components.
     degenerate_ : bool, True if a component collapsed onto (nearly) a single value.
     degenerate_components_ : bool array of shape (k,).

@@ -95,8 +95,9 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
     sigmas_ : array of shape (k,), residual standard deviations.
     log_likelihood_ : float, conditional log-likelihood sum_n log p(y_n | x_n).
     history_ : array, the log-likelihood of the kept start before the first and after every
-        M-step since its last re-seed (a re-seed starts the climb over).
-    n_iter_ : int, M-steps in ``history_``.
+        accepted step since its last re-seed (a re-seed starts the climb over).
+    n_iter_ : int, accepted steps in ``history_``: M-steps of plain EM, SQUAREM cycles (about
+        three M-steps each).
     converged_ : bool.
     equal_variance_ : bool, whether the kept fit has one residual variance for all components:
         ``equal_variance``, or the fallback when every start collapsed a component.
