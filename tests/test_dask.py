@@ -131,6 +131,22 @@ def test_local_scheduler_without_client():
     same_mixture(local, memory)
 
 
+def test_a_cluster_adds_partitions_in_one_order_wherever_they_live(client):
+    # Every fit persists the partitions anew, and the scheduler places them as it likes; the
+    # sums are added in the partitions' order all the same, the local scheduler's tree, so
+    # the fits agree to the last bit (they differed in it with the order of the workers).
+    x = blobs(n=1200, seed=8)
+    lazy = da.from_array(x, chunks=100)
+    params = dict(covariance_type="full", random_state=0, tol=0.0, max_iter=15)
+    fits = [GaussianMixture(2, **params).fit(lazy) for _ in range(3)]
+    with dask.config.set(scheduler="synchronous"):
+        local = GaussianMixture(2, **params).fit(lazy)
+    for fit in fits:
+        np.testing.assert_array_equal(fit.means_, local.means_)
+        np.testing.assert_array_equal(fit.covariances_, local.covariances_)
+        assert fit.log_likelihood_ == local.log_likelihood_
+
+
 def test_killed_worker_does_not_change_the_answer(client):
     x = blobs(n=2000, seed=6)
     params = dict(covariance_type="full", random_state=0, tol=1e-12, accelerate=None)

@@ -166,12 +166,14 @@ class DaskSource:
         back.
 
         Partitions persisted on a ``dask.distributed`` cluster are read by one task per worker
-        thread, which adds ``fn`` of the partitions that worker holds (:func:`_apply_many`);
-        the few sums are added on the client. Per iteration that is one task per thread
-        instead of one per partition and a tree of additions, each costing the scheduler and
-        the worker a few milliseconds. A worker lost mid-pass only moves its tasks: each
-        partition is in exactly one task, and a task's partitions are recomputed from their
-        source where it runs.
+        thread, which returns ``fn`` of each partition that worker holds (:func:`_apply_each`);
+        the client adds them in the tree of the partitions' order (:func:`_pairwise`), the
+        tree the local scheduler adds, so that the sum does not depend on where the partitions
+        live (they are placed anew by every persist). Per iteration that is one task per
+        thread instead of one per partition and a tree of additions, each costing the
+        scheduler and the worker a few milliseconds. A worker lost mid-pass only moves its
+        tasks: each partition is in exactly one task, and a task's partitions are recomputed
+        from their source where it runs.
 
         Otherwise (partitions re-read on every pass, or Dask's local scheduler) each partition
         is a task, added in a tree; ``fn`` (with the parameters it closes over) is one task
@@ -582,11 +584,10 @@ def _apply(fn: Callable, combine: Callable, block) -> Any:
     return out
 
 
-def _apply_many(fn: Callable, combine: Callable, *blocks) -> Any:
-    """:func:`_apply` of each of ``blocks`` (the partitions a worker holds), added in order."""
-    add = functools.partial(_add_present, combine)
+def _apply_each(fn: Callable, combine: Callable, *blocks) -> list:
+    """:func:`_apply` of each of ``blocks`` (the partitions a worker holds)."""
     with reused_memory():
-        return functools.reduce(add, (_apply(fn, combine, block) for block in blocks))
+        return [_apply(fn, combine, block) for block in blocks]
 
 
 def _add_present(combine: Callable, a: Any, b: Any) -> Any:
@@ -701,8 +702,8 @@ def _futures(blocks: tuple) -> list | None:
 
 def _on_workers(futures: list, fn: Callable, combine: Callable) -> Any:
     """``fn`` of the partitions behind ``futures``, one task per worker thread that holds
-    some: each task adds those it reads; the sums are added on the client, in the order of
-    each task's first partition (a fixed order while the partitions stay where they are)."""
+    some, added on the client in the partitions' order (:func:`_pairwise`) whichever worker
+    read them."""
     client = futures[0].client
     holders = client.who_has(futures)
     threads = client.nthreads()
@@ -717,11 +718,16 @@ def _on_workers(futures: list, fn: Callable, combine: Callable) -> Any:
         slot = taken.get(worker, 0)
         taken[worker] = slot + 1
         groups.setdefault((worker, slot % max(1, threads.get(worker, 1))), []).append(i)
+    ordered = sorted(groups.values())
     tasks = [
-        client.submit(_apply_many, fn, combine, *(futures[i] for i in group), pure=False)
-        for group in sorted(groups.values())
+        client.submit(_apply_each, fn, combine, *(futures[i] for i in group), pure=False)
+        for group in ordered
     ]
-    return functools.reduce(functools.partial(_add_present, combine), client.gather(tasks))
+    parts: list[Any] = [None] * len(futures)
+    for group, values in zip(ordered, client.gather(tasks), strict=True):
+        for i, value in zip(group, values, strict=True):
+            parts[i] = value
+    return _pairwise(parts, functools.partial(_add_present, combine))
 
 
 def _take(block, rows: np.ndarray | None):
@@ -735,13 +741,18 @@ def _take(block, rows: np.ndarray | None):
 
 
 def _tree(parts: list, combine: Callable) -> Any:
-    """Add ``parts`` (Delayed) pairwise in a balanced tree, keeping their order (a None,
-    from a partition without rows, adds nothing)."""
+    """Add ``parts`` (Delayed) in :func:`_pairwise`'s tree, as tasks (a None, from a
+    partition without rows, adds nothing)."""
     from dask import delayed
 
+    return _pairwise(parts, delayed(functools.partial(_add_present, combine), pure=False))
+
+
+def _pairwise(parts: list, add: Callable) -> Any:
+    """``parts`` added pairwise in a balanced tree, keeping their order: the one order in
+    which a Dask collection's partitions are added, on the workers or on the client."""
     if not parts:
         raise ValueError("the data source has no partition")
-    add = delayed(functools.partial(_add_present, combine), pure=False)
     while len(parts) > 1:
         pairs = [add(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
         parts = pairs + ([parts[-1]] if len(parts) % 2 else [])
