@@ -61,6 +61,19 @@ def test_best_start_rule_prefers_finite_then_non_degenerate_then_objective():
         fit_starts([], data, tol=1e-8, max_iter=10)
 
 
+def test_objectives_equal_but_for_rounding_tie_and_the_earlier_start_is_kept():
+    # 10 rows of -33.264495236211894 against -33.2644952362119: objectives 6e-15 apart,
+    # a 2e-16 share, as the same maximum summed in another order (Dask partitions).
+    data = ArrayChunks(np.zeros((10, 1)))
+    low, high = -33.264495236211906, -33.264495236211894
+    fit = fit_starts([Fixed(low), Fixed(high), Fixed(high)], data, tol=1e-8, max_iter=10)
+    assert fit.best is fit.runs[0]
+    # Beyond 1e-12 of the objective a higher start wins, as scikit-learn's would.
+    clear = low * (1.0 - 1e-11)
+    fit = fit_starts([Fixed(low), Fixed(clear)], data, tol=1e-8, max_iter=10)
+    assert fit.best is fit.runs[1]
+
+
 def test_lockstep_and_one_after_another_give_the_same_fits():
     rng = np.random.default_rng(0)
     x = np.vstack([rng.normal(size=(200, 2)), rng.normal(4.0, 1.0, size=(200, 2))])

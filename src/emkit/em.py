@@ -33,6 +33,8 @@ from emkit.exceptions import MonotonicityWarning
 
 # A decrease smaller than this fraction of |loglik| is floating-point rounding, not a bug.
 ROUNDING = 1e-10
+# Share of the rounding resolution within which two starts' objectives tie (_keep_best).
+TIE_SHARE = 0.01
 
 # A stopping rule on two consecutive accepted models, (old, new) -> True where the run has
 # converged, in place of the test on the objective's gain (k-means' shift of the centres,
@@ -547,7 +549,8 @@ def fit_starts(
     The rule, the same for every estimator: a start whose final objective is finite beats one
     whose is not; then a start with no degenerate component (the model's ``degenerate``) beats
     one with some; then the higher final objective (``history[-1]``) wins, the earlier start
-    on a tie.
+    on a tie (objectives within a hundredth of ``resolution``, relative, tie: 1e-12 in
+    float64, below which they differ by the order of their sums' additions).
 
     Parameters
     ----------
@@ -602,7 +605,7 @@ def fit_starts(
         results = _fit_with_checkpoint(starts, data, run, checkpoint)
     else:
         results = [run_batch([run(start, i)], data)[0] for i, start in enumerate(starts)]
-    return _keep_best(results)
+    return _keep_best(results, resolution)
 
 
 def fit_groups(
@@ -667,7 +670,9 @@ def fit_groups(
         g = owner[i]
         ended[g].append((i, result))
         if len(ended[g]) == size[g]:
-            fits[g] = _keep_best([r for _, r in sorted(ended[g], key=lambda pair: pair[0])])
+            fits[g] = _keep_best(
+                [r for _, r in sorted(ended[g], key=lambda pair: pair[0])], resolution
+            )
             if on_fit is not None:
                 on_fit(g, fits[g])  # type: ignore[arg-type]
 
@@ -675,18 +680,25 @@ def fit_groups(
     return fits  # type: ignore[return-value]
 
 
-def _keep_best(results: list[EMResult]) -> FitResult:
-    """The start to keep by :func:`fit_starts`' rule, with every start's run."""
+def _keep_best(results: list[EMResult], resolution: float = ROUNDING) -> FitResult:
+    """The start to keep by :func:`fit_starts`' rule, with every start's run.
+
+    Objectives within :data:`TIE_SHARE` of ``resolution`` (relative) tie: starts that reach
+    one maximum differ there only by the rounding of their sums, which the order of the
+    additions decides (chunks, Dask partitions), so the earlier start is kept whatever that
+    order.
+    """
     if not results:
         raise ValueError("fit_starts needs at least one start")
     best = None
     for result in results:
         degenerate = np.asarray(result.model.degenerate(result.stats), dtype=bool)
         objective = float(result.history[-1])
-        key = (bool(np.isfinite(objective)), not degenerate.any(), objective)
-        if best is None or key > best[0]:
-            best = (key, result, degenerate)
-    _, result, degenerate = best  # type: ignore[misc]
+        key = (bool(np.isfinite(objective)), not degenerate.any())
+        if best is None or key > best[0] or (key == best[0] and objective > best[1]):
+            floor = objective + TIE_SHARE * resolution * max(1.0, abs(objective))
+            best = (key, floor if np.isfinite(floor) else objective, result, degenerate)
+    _, _, result, degenerate = best  # type: ignore[misc]
     return FitResult(result, degenerate, tuple(results))
 
 
