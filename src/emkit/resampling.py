@@ -23,9 +23,15 @@ DEFAULT_PARAMETERS = (
     "sigmas_",
     "zero_inflation_",
     "rate_",
+    "priors_",
 )
 # Attributes whose first axis runs over components, in the order they are matched.
 _LOCATIONS = ("means_", "cluster_centers_", "coef_")
+
+
+class _LeftOut(Exception):
+    """A replicate that fitted but cannot be kept: a degenerate fit, or one with another
+    number of components than the original."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,7 +43,8 @@ class BootstrapResult:
     estimates : dict, each parameter of the original fit.
     replicates : dict, each parameter's replicates stacked on a first axis (n_ok, ...).
     kind : "nonparametric", "parametric" or "weighted".
-    n_failed : replicates whose fit raised an error (left out).
+    n_failed : replicates left out: their fit raised an error, was degenerate (a component
+        collapsed, as mclust's singular fits) or lost a component (``prune_weight``).
 
     Examples
     --------
@@ -92,6 +99,7 @@ def bootstrap(
     n_boot: int = 999,
     parameters: Sequence[str] | Mapping[str, Callable] | None = None,
     params: Mapping | None = None,
+    sample_weight=None,
     random_state=None,
     n_jobs: int | None = None,
 ) -> BootstrapResult:
@@ -100,8 +108,14 @@ def bootstrap(
     As R mclust's ``MclustBootstrap``: each replicate is fitted by the estimator's own ``fit``,
     warm-started from the fitted parameters (``warm_start=True`` where the estimator has that
     parameter; otherwise it starts as the original fit did), and its components are matched
-    to the original fit's (the Hungarian assignment on standardised means, cluster centres or
-    coefficients) so that label switching cannot inflate the spread.
+    to the original fit's so that label switching cannot inflate the spread: the Hungarian
+    assignment that maximises the rows the two fits put in the same component (the sum over
+    the original data of the products of their component probabilities), so that components
+    with equal means (a scale mixture) or equal slopes (parallel regression lines) are told
+    apart by the rows they hold. A classifier's classes are labelled and never matched.
+    Replicates whose fit raises an error, is degenerate (``degenerate_``: a collapsed
+    component, which mclust reports as a singular fit) or holds another number of
+    components are left out and counted in ``n_failed``.
 
     Parameters
     ----------
@@ -163,6 +177,7 @@ def bootstrap(
     extract = _extractors(model, parameters)
     estimates = {name: np.asarray(f(model), dtype=np.float64) for name, f in extract.items()}
     x = _rows(X)
+    weight = _checked_weights(sample_weight, x.shape[0])
     fitted = getattr(model, "n_features_in_", None)
     if fitted is not None and x.ndim == 2 and x.shape[1] != fitted:
         # else every refit fails on it, and the failures read as a model too complex
@@ -171,9 +186,16 @@ def bootstrap(
             "the model with the data it was fitted to"
         )
     n = x.shape[0]
+    drawn = n if weight is None else int(round(weight.sum()))
+    if kind == "parametric" and drawn < 1:
+        raise ValueError(
+            f"the sample weights add up to under one row ({drawn}) for the parametric "
+            "bootstrap to draw; weights count rows"
+        )
     scale = np.nanstd(np.asarray(x, dtype=np.float64), axis=0) if x.ndim == 2 else None
     key = _match_key(model)
     per_component = _per_component(model, estimates)
+    original = _memberships(model, X, y, weight)
     seeds = np.random.SeedSequence(_entropy(random_state)).spawn(int(n_boot))
     settings = dict(params or {})
     if "warm_start" in model.get_params():
@@ -184,27 +206,39 @@ def bootstrap(
     def one(seed: np.random.SeedSequence):
         rng = np.random.default_rng(seed)
         fit = copy.deepcopy(model).set_params(**settings)
-        weights, target = None, y
+        weights, target = weight, y
         if kind == "nonparametric":
             rows = rng.integers(0, n, n)
             data = _take(X, rows)
             target = None if y is None else _take(y, rows)
+            weights = None if weight is None else weight[rows]
         elif kind == "parametric":
             sampler = copy.deepcopy(model)
             if "random_state" in sampler.get_params():
                 sampler.set_params(random_state=int(rng.integers(2**31 - 1)))
-            data = sampler.sample(n)[0]
+            data, weights = sampler.sample(drawn)[0], None
         else:
-            data, weights = X, n * rng.dirichlet(np.ones(n))
+            random = n * rng.dirichlet(np.ones(n))
+            data, weights = X, random if weight is None else weight * random
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
                 args = (data,) if target is None else (data, target)
                 fit.fit(*args) if weights is None else fit.fit(*args, sample_weight=weights)
-            except (ValueError, np.linalg.LinAlgError) as exc:
+                if getattr(fit, "degenerate_", False):
+                    raise _LeftOut("a component collapsed (a degenerate fit)")
+                if _n_components(fit) != _n_components(model):
+                    raise _LeftOut(f"{_n_components(fit)} components were left")
+                replicate = _memberships(fit, X, y, weight)
+            except (ValueError, np.linalg.LinAlgError, _LeftOut) as exc:
                 return exc
         values = {name: np.asarray(f(fit), dtype=np.float64) for name, f in extract.items()}
-        order = _matching(model, fit, key, scale)
+        if hasattr(model, "classes_"):
+            order = None  # a classifier's classes are labelled
+        elif original is not None and replicate is not None:
+            order = _overlap_matching(original, replicate)
+        else:
+            order = _matching(model, fit, key, scale)
         if order is not None:
             for name in per_component:
                 values[name] = values[name][order]
@@ -226,6 +260,51 @@ def bootstrap(
         )
     replicates = {name: np.stack([r[name] for r in kept]) for name in extract}
     return BootstrapResult(estimates, replicates, kind, len(results) - len(kept))
+
+
+def _checked_weights(sample_weight, n: int) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    weight = np.asarray(sample_weight, dtype=np.float64)
+    if weight.shape != (n,):
+        raise ValueError(
+            f"sample_weight has shape {weight.shape}; it needs one weight per row of X, ({n},)"
+        )
+    if not np.isfinite(weight).all() or (weight < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative, as the fit's were")
+    return weight
+
+
+def _memberships(fitted, X, y, weight) -> np.ndarray | None:
+    """(n, k): each row's probability of each component under ``fitted``, times its weight; the
+    one-hot clusters of a hard clusterer (``predict`` alone). None for a classifier (its
+    classes are labelled) and for an estimator with neither method."""
+    if hasattr(fitted, "classes_"):
+        return None
+    k = _n_components(fitted)
+    proba = getattr(fitted, "predict_proba", None)
+    if callable(proba):
+        z = proba(X, y) if y is not None and _takes(proba, "y") else proba(X)
+    elif callable(getattr(fitted, "predict", None)) and k is not None:
+        z = np.eye(k)[np.asarray(fitted.predict(X), dtype=int)]
+    else:
+        return None
+    z = np.asarray(z, dtype=np.float64)
+    return z if weight is None else z * weight[:, None]
+
+
+def _overlap_matching(original: np.ndarray, replicate: np.ndarray) -> np.ndarray:
+    """order[j]: the replicate's component that shares the most rows with the original's j."""
+    overlap = original.T @ replicate  # (k, k)
+    _, order = linear_sum_assignment(-overlap)
+    return order
+
+
+def _takes(method, name: str) -> bool:
+    try:
+        return name in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _takes_weights(model) -> bool:
@@ -259,7 +338,30 @@ def _extractors(model, parameters) -> dict[str, Callable]:
             f"the model has no fitted attribute(s) {missing or list(DEFAULT_PARAMETERS)}: fit it "
             "first, or name what to record with parameters=[...] or {name: function}"
         )
-    return {a.rstrip("_"): (lambda m, a=a: getattr(m, a)) for a in names}
+    extract = {a.rstrip("_"): (lambda m, a=a: getattr(m, a)) for a in names}
+    if parameters is None:
+        extract.update(_family_parameters(model))
+    return extract
+
+
+def _family_parameters(model) -> dict[str, Callable]:
+    """Each float parameter of a mixture whose components are all of one family, stacked over
+    the components: (k, ...) under the family's own name for it."""
+    specs = getattr(model, "component_params_", None)
+    if not isinstance(specs, list) or len({spec.get("family") for spec in specs}) != 1:
+        return {}
+    names = [
+        name
+        for name, value in specs[0].items()
+        if name != "family"
+        and value is not None
+        and not isinstance(value, bool)
+        and np.asarray(value).dtype.kind == "f"
+    ]
+    return {
+        name: (lambda m, name=name: np.array([spec[name] for spec in m.component_params_]))
+        for name in names
+    }
 
 
 def _per_component(model, estimates: dict[str, np.ndarray]) -> list[str]:
