@@ -430,4 +430,21 @@ def louis_estimate(
         loglik,
         int(round(total)),
         method + ": standard errors from the observed information (Louis' method)",
+        bounds=_parameter_space(comps, *np.shape(comps.means)),
     )
+
+
+def _parameter_space(comps, k: int, d: int) -> np.ndarray:
+    """(low, high) of each entry of weights, means and covariances (the structure's layout),
+    shape (k + k d + layout size, 2): a weight lies in (0, 1) (a single one is fixed at 1), a
+    variance in (0, inf), a mean or a covariance off the diagonal anywhere."""
+    unbounded = [-np.inf, np.inf]
+    weights = np.tile([0.0, 1.0] if k > 1 else unbounded, (k, 1))
+    means = np.tile(unbounded, (k * d, 1))
+    layout = np.asarray(comps.covariances)
+    if not comps.per_component or layout.ndim == 3:  # (d, d) or (k, d, d): the diagonals
+        variance = np.broadcast_to(np.eye(d, dtype=bool), layout.shape).ravel()
+    else:  # (k, d) diagonals or (k,) spherical variances
+        variance = np.ones(layout.size, dtype=bool)
+    covariances = np.where(variance[:, None], [0.0, np.inf], unbounded)
+    return np.vstack([weights, means, covariances])

@@ -815,8 +815,11 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         return self.estimate(X, sample_weight).stderr
 
     def conf_int(self, X, level: float = 0.95, sample_weight=None) -> dict:
-        """Wald intervals ``estimate -+ z std_err`` of ``weights``, ``means`` and
-        ``covariances``: a dict of (low, high) arrays shaped like the fitted attributes.
+        """Wald intervals of ``weights``, ``means`` and ``covariances``: a dict of (low, high)
+        arrays shaped like the fitted attributes. ``estimate -+ z std_err`` for the means and
+        the covariances off the diagonal; for the weights and the variances the same interval
+        on the logit and log scales, mapped back, so that it stays in (0, 1) and (0, inf)
+        (see :meth:`emkit.mle.Estimate.conf_int`).
 
         Examples
         --------
@@ -827,7 +830,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         >>> gm = GaussianMixture(2, covariance_type="diag", random_state=0).fit(X)
         >>> low, high = gm.conf_int(X, level=0.9)["weights"]
         >>> low.round(3), high.round(3)
-        (array([0.549, 0.348]), array([0.652, 0.451]))
+        (array([0.548, 0.349]), array([0.651, 0.452]))
         """
         return self.estimate(X, sample_weight).conf_int(level)
 
