@@ -176,3 +176,22 @@ def test_sample_weights_travel_with_their_rows():
         emkit.bootstrap(gm, x, sample_weight=w[:10], n_boot=5)
     with pytest.raises(ValueError, match="finite and non-negative"):
         emkit.bootstrap(gm, x, sample_weight=-w, n_boot=5)
+
+
+def test_parametric_replicates_keep_the_missing_values_of_the_data():
+    """Half of the second coordinate missing completely at random: the parametric replicates
+    were drawn complete, and the error of its mean came out that of complete data. The MLE's
+    variance is sigma_22 ((1 - rho^2) / m + rho^2 / n) with m of the n rows complete (Little
+    and Rubin, monotone bivariate normal)."""
+    rng = np.random.default_rng(0)
+    n, rho = 400, 0.3
+    x = rng.multivariate_normal([0, 0], [[1, rho], [rho, 1]], n)
+    x[rng.permutation(n)[: n // 2], 1] = np.nan
+    gm = emkit.GaussianMixture(1, missing="em").fit(x)
+    boot = emkit.bootstrap(gm, x, kind="parametric", n_boot=200, random_state=0)
+    sigma = gm.covariances_[0]
+    r = sigma[0, 1] / np.sqrt(sigma[0, 0] * sigma[1, 1])
+    expected = np.sqrt(sigma[1, 1] * ((1 - r**2) / (n // 2) + r**2 / n))
+    values = boot.replicates["means"][:, 0, 1]
+    z = (values.std(ddof=1) - expected) / _bootstrap_error(values)
+    assert abs(z) < 3.5, z

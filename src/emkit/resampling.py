@@ -124,7 +124,9 @@ def bootstrap(
     y : array-like of shape (n,), the targets of a supervised fit (e.g.
         :class:`emkit.MixtureOfRegressions`), resampled with the rows; None otherwise.
     kind : "nonparametric" (rows drawn with replacement), "parametric" (n rows drawn from the
-        fitted model, which needs ``sample``), or "weighted" (the weighted likelihood
+        fitted model, which needs ``sample``; where X has missing values, each drawn row
+        takes the missing entries of a row of X drawn at random, so that the replicates
+        hold as little as the data do), or "weighted" (the weighted likelihood
         bootstrap of Newton and Raftery, 1994: each row weighted by n times a flat Dirichlet
         draw, which needs ``fit(X, sample_weight=...)``).
     n_boot : number of replicates.
@@ -196,6 +198,7 @@ def bootstrap(
     key = _match_key(model)
     per_component = _per_component(model, estimates)
     original = _memberships(model, X, y, weight)
+    missing = _missing(x) if kind == "parametric" else None
     seeds = np.random.SeedSequence(_entropy(random_state)).spawn(int(n_boot))
     settings = dict(params or {})
     if "warm_start" in model.get_params():
@@ -217,6 +220,8 @@ def bootstrap(
             if "random_state" in sampler.get_params():
                 sampler.set_params(random_state=int(rng.integers(2**31 - 1)))
             data, weights = sampler.sample(drawn)[0], None
+            if missing is not None:
+                data = np.where(missing[rng.integers(0, n, drawn)], np.nan, data)
         else:
             random = n * rng.dirichlet(np.ones(n))
             data, weights = X, random if weight is None else weight * random
@@ -273,6 +278,14 @@ def _checked_weights(sample_weight, n: int) -> np.ndarray | None:
     if not np.isfinite(weight).all() or (weight < 0).any():
         raise ValueError("sample_weight must be finite and non-negative, as the fit's were")
     return weight
+
+
+def _missing(x: np.ndarray) -> np.ndarray | None:
+    """(n, d) where X holds NaN, or None where it holds none (or is not numeric)."""
+    if x.dtype.kind != "f":
+        return None
+    missing = np.isnan(x)
+    return missing if missing.any() else None
 
 
 def _memberships(fitted, X, y, weight) -> np.ndarray | None:
