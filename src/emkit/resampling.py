@@ -7,6 +7,7 @@ import inspect
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -174,8 +175,8 @@ def bootstrap(
             f"kind='weighted' refits with sample_weight, which {type(model).__name__}.fit "
             "does not take; use kind='nonparametric'"
         )
-    if int(n_boot) < 2:
-        raise ValueError(f"n_boot must be at least 2; got {n_boot}")
+    if not isinstance(n_boot, Integral) or isinstance(n_boot, bool) or n_boot < 2:
+        raise ValueError(f"n_boot must be an integer of at least 2; got {n_boot!r}")
     extract = _extractors(model, parameters)
     estimates = {name: np.asarray(f(model), dtype=np.float64) for name, f in extract.items()}
     x = _rows(X)
@@ -336,7 +337,14 @@ def _entropy(random_state) -> int | None:
         return int(random_state.integers(2**63 - 1))
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(2**31 - 1))
-    return None if random_state is None else int(random_state)
+    if random_state is None:
+        return None
+    if not isinstance(random_state, Integral) or isinstance(random_state, bool) or random_state < 0:
+        raise ValueError(
+            "random_state must be None, a non-negative integer, a numpy Generator or a "
+            f"RandomState; got {random_state!r}"
+        )
+    return int(random_state)
 
 
 def _extractors(model, parameters) -> dict[str, Callable]:
@@ -347,9 +355,12 @@ def _extractors(model, parameters) -> dict[str, Callable]:
     )
     missing = [a for a in names if not hasattr(model, a)]
     if missing or not names:
+        fitted = [a for a in DEFAULT_PARAMETERS if hasattr(model, a)]
+        has = f"it has {fitted}" if fitted else "fit it first"
         raise ValueError(
-            f"the model has no fitted attribute(s) {missing or list(DEFAULT_PARAMETERS)}: fit it "
-            "first, or name what to record with parameters=[...] or {name: function}"
+            f"{type(model).__name__} has no fitted attribute(s) "
+            f"{missing or list(DEFAULT_PARAMETERS)} ({has}): name fitted attributes with "
+            "parameters=[...] (their names end in '_') or give {name: function}"
         )
     extract = {a.rstrip("_"): (lambda m, a=a: getattr(m, a)) for a in names}
     if parameters is None:

@@ -195,3 +195,22 @@ def test_parametric_replicates_keep_the_missing_values_of_the_data():
     values = boot.replicates["means"][:, 0, 1]
     z = (values.std(ddof=1) - expected) / _bootstrap_error(values)
     assert abs(z) < 3.5, z
+
+
+def test_bad_counts_seeds_and_names_are_refused_with_what_to_do():
+    """n_boot=5.7 ran 5 replicates and random_state=1.5 seeded with 1, silently; a negative
+    seed got numpy's 'expected non-negative integer'; a name without its '_' was reported as
+    an unfitted model."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2))
+    gm = emkit.GaussianMixture(2, random_state=0).fit(x)
+    for n_boot in (5.7, "10", True):
+        with pytest.raises(ValueError, match="n_boot must be an integer of at least 2"):
+            emkit.bootstrap(gm, x, n_boot=n_boot)
+    for seed in (-1, 1.5):
+        with pytest.raises(ValueError, match="random_state must be None, a non-negative"):
+            emkit.bootstrap(gm, x, n_boot=3, random_state=seed)
+    with pytest.raises(ValueError, match=r"no fitted attribute\(s\) \['weights'\] \(it has"):
+        emkit.bootstrap(gm, x, n_boot=3, parameters=["weights"])
+    seeded = emkit.bootstrap(gm, x, n_boot=3, random_state=np.int64(4))
+    assert seeded.n_boot == 3
