@@ -214,3 +214,39 @@ def test_bad_counts_seeds_and_names_are_refused_with_what_to_do():
         emkit.bootstrap(gm, x, n_boot=3, parameters=["weights"])
     seeded = emkit.bootstrap(gm, x, n_boot=3, random_state=np.int64(4))
     assert seeded.n_boot == 3
+
+
+IRIS = Path(__file__).parent / "data" / "mclust" / "iris.csv"
+
+
+@pytest.mark.parametrize("kind", ["nonparametric", "weighted"])
+def test_iris_vev_errors_agree_with_mclust_bootstrap(kind):
+    """Iris, mclust's BIC choice VEV with two components: each standard error of the weights,
+    means and covariances within 3.5 Monte Carlo errors of MclustBootstrap's (1000 replicates
+    of type bs / wlbs, R script and output in tests/reference)."""
+    x = pd.read_csv(IRIS).to_numpy()
+    ref = pd.read_csv(REFERENCE / "mclust_iris_bootstrap.csv")
+    ref = ref[ref["type"] == {"nonparametric": "bs", "weighted": "wlbs"}[kind]]
+    gm = emkit.GaussianMixture(2, covariance_type="VEV", init_params="hc").fit(x)
+
+    def table(column, parameter, shape):
+        rows = ref[ref["parameter"] == parameter].sort_values(["component", "j", "i"])
+        return rows[column].to_numpy().reshape(shape)
+
+    # the components in mclust's order (setosa, the smaller, first)
+    order = np.argsort(gm.weights_)
+    fitted = {"weights": gm.weights_, "means": gm.means_, "covariances": gm.covariances_}
+    shapes = {"weights": (2,), "means": (2, 4), "covariances": (2, 4, 4)}
+    for name, value in fitted.items():
+        expected = table("estimate", name, shapes[name])
+        np.testing.assert_allclose(value[order], expected, rtol=1e-3, atol=1e-4)
+    gain = 1e-5 if kind == "weighted" else 1e-5 * abs(gm.log_likelihood_)
+    stop = {"tol": gain / x.shape[0], "accelerate": None}
+    n_boot = 100
+    boot = emkit.bootstrap(gm, x, kind=kind, n_boot=n_boot, params=stop, random_state=0)
+    assert boot.n_failed == 0
+    for name in fitted:
+        values = boot.replicates[name][:, order]
+        error = _bootstrap_error(values) * np.sqrt(1 + n_boot / 1000)
+        z = (values.std(axis=0, ddof=1) - table("se", name, shapes[name])) / error
+        assert np.all(np.abs(z) < 3.5), (name, z)
