@@ -250,3 +250,16 @@ def test_iris_vev_errors_agree_with_mclust_bootstrap(kind):
         error = _bootstrap_error(values) * np.sqrt(1 + n_boot / 1000)
         z = (values.std(axis=0, ddof=1) - table("se", name, shapes[name])) / error
         assert np.all(np.abs(z) < 3.5), (name, z)
+
+
+def test_a_degenerate_fit_is_refused_before_its_replicates():
+    """Four copies of one row hold a component of their own: the fit is degenerate, and all
+    its replicates were refitted before a message named a private exception class."""
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(size=(30, 2)), np.repeat([[5.0, 5.0]], 4, axis=0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gm = emkit.GaussianMixture(2, random_state=0).fit(x)
+    assert gm.degenerate_
+    with pytest.raises(ValueError, match="fit is degenerate .* refit it with fewer components"):
+        emkit.bootstrap(gm, x, n_boot=10, random_state=0)

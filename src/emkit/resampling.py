@@ -177,6 +177,12 @@ def bootstrap(
         )
     if not isinstance(n_boot, Integral) or isinstance(n_boot, bool) or n_boot < 2:
         raise ValueError(f"n_boot must be an integer of at least 2; got {n_boot!r}")
+    if getattr(model, "degenerate_", False):
+        raise ValueError(
+            f"the {type(model).__name__} fit is degenerate (degenerate_ is True: a component "
+            "collapsed), and so would its replicates be; refit it with fewer components, a "
+            "simpler covariance_type or a larger reg_covar before bootstrapping it"
+        )
     extract = _extractors(model, parameters)
     estimates = {name: np.asarray(f(model), dtype=np.float64) for name, f in extract.items()}
     x = _rows(X)
@@ -259,10 +265,11 @@ def bootstrap(
     kept = [r for r in results if not isinstance(r, Exception)]
     if len(kept) < 2:
         first = next(r for r in results if isinstance(r, Exception))
+        reason = str(first) if isinstance(first, _LeftOut) else f"{type(first).__name__}: {first}"
         raise ValueError(
             f"only {len(kept)} of {n_boot} bootstrap fits succeeded; the model may be too "
             "complex for the data (fewer components, or a simpler covariance_type). The first "
-            f"failure: {type(first).__name__}: {first}"
+            f"failure: {reason}"
         )
     replicates = {name: np.stack([r[name] for r in kept]) for name in extract}
     return BootstrapResult(estimates, replicates, kind, len(results) - len(kept))
