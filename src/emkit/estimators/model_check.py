@@ -465,3 +465,32 @@ def _check_zero_inflation(est: Any, d: int | None) -> None:
             f"rate_: {est.rate_.tolist()} where the Poisson component's rates, which the "
             f"model scores with, are {rate.tolist()}"
         )
+    _check_wald(est, 1 + rate.shape[0])
+
+
+def _check_wald(est: Any, p: int) -> None:
+    """``covariance_`` (p, p), the inverse of the observed information: NaN in whole rows and
+    columns (a parameter on its boundary) and a symmetric positive-definite matrix elsewhere;
+    ``stderr_`` (p,) the square roots of its diagonal."""
+    covariance = _array(est, "covariance_", 2, "f")
+    stderr = _array(est, "stderr_", 1, "f")
+    if covariance is None or stderr is None:
+        return
+    _shape("covariance_", covariance, (p, p))
+    _shape("stderr_", stderr, (p,))
+    kept = np.flatnonzero(~np.isnan(np.diagonal(covariance)))
+    block = covariance[np.ix_(kept, kept)]
+    nan = np.ones((p, p), dtype=bool)
+    nan[np.ix_(kept, kept)] = False
+    if not (np.isnan(covariance) == nan).all():
+        raise ValueError(
+            "covariance_: NaN must fill whole rows and columns (a parameter on its boundary)"
+        )
+    _positive_definite("covariance_", block)
+    expected = np.full(p, np.nan)
+    expected[kept] = np.sqrt(np.diagonal(block))
+    if not np.allclose(stderr, expected, rtol=COPY_RTOL, atol=0.0, equal_nan=True):
+        raise ValueError(
+            f"stderr_: {stderr.tolist()} where the square roots of the diagonal of "
+            f"covariance_ are {expected.tolist()}"
+        )
