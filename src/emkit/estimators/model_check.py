@@ -465,7 +465,7 @@ def _check_zero_inflation(est: Any, d: int | None) -> None:
             f"rate_: {est.rate_.tolist()} where the Poisson component's rates, which the "
             f"model scores with, are {rate.tolist()}"
         )
-    _check_wald(est, 1 + rate.shape[0])
+    _check_wald(est, 1 + rate.size)
 
 
 def _check_wald(est: Any, p: int) -> None:
