@@ -263,3 +263,16 @@ def test_a_degenerate_fit_is_refused_before_its_replicates():
     assert gm.degenerate_
     with pytest.raises(ValueError, match="fit is degenerate .* refit it with fewer components"):
         emkit.bootstrap(gm, x, n_boot=10, random_state=0)
+
+
+def test_a_supervised_fit_without_its_targets_is_refused():
+    """MixtureOfRegressions bootstrapped without y stopped on Python's 'fit() missing 1
+    required positional argument'."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, (100, 1))
+    y = np.where(rng.random(100) < 0.5, 1 + 2 * x[:, 0], 8 - x[:, 0]) + rng.normal(0, 0.3, 100)
+    model = emkit.MixtureOfRegressions(2, random_state=0).fit(x, y)
+    with pytest.raises(ValueError, match=r"fitted to targets: pass them as bootstrap\(model, X, y"):
+        emkit.bootstrap(model, x, n_boot=3)
+    with pytest.raises(ValueError, match="fitted to targets"):
+        emkit.bootstrap(emkit.GenerativeClassifier().fit(x, y > 5), x, n_boot=3)

@@ -164,6 +164,11 @@ def bootstrap(
             "the parametric bootstrap draws X from the model and cannot draw y; use "
             "kind='nonparametric' or 'weighted' for a supervised fit"
         )
+    if y is None and _needs_targets(model):
+        raise ValueError(
+            f"{type(model).__name__} is fitted to targets: pass them as "
+            "bootstrap(model, X, y, ...), to be resampled with the rows"
+        )
     if kind == "parametric" and not callable(getattr(model, "sample", None)):
         raise ValueError(
             f"kind='parametric' draws data from the fitted model, and {type(model).__name__} "
@@ -319,6 +324,15 @@ def _overlap_matching(original: np.ndarray, replicate: np.ndarray) -> np.ndarray
     overlap = original.T @ replicate  # (k, k)
     _, order = linear_sum_assignment(-overlap)
     return order
+
+
+def _needs_targets(model) -> bool:
+    """Whether ``model.fit`` has a ``y`` without a default (a supervised fit)."""
+    try:
+        y = inspect.signature(model.fit).parameters.get("y")
+    except (TypeError, ValueError):
+        return False
+    return y is not None and y.default is inspect.Parameter.empty
 
 
 def _takes(method, name: str) -> bool:
