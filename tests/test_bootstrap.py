@@ -276,3 +276,20 @@ def test_a_supervised_fit_without_its_targets_is_refused():
         emkit.bootstrap(model, x, n_boot=3)
     with pytest.raises(ValueError, match="fitted to targets"):
         emkit.bootstrap(emkit.GenerativeClassifier().fit(x, y > 5), x, n_boot=3)
+
+
+def test_summary_is_one_row_per_entry_labelled_as_the_louis_estimate():
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 1, (120, 2)), rng.normal(4, 1, (80, 2))])
+    gm = emkit.GaussianMixture(2, covariance_type="diag", random_state=0).fit(x)
+    boot = emkit.bootstrap(gm, x, n_boot=30, random_state=0)
+    table = boot.summary(level=0.8)
+    assert list(table.index) == list(gm.estimate(x).summary().index)
+    row = table.loc["covariances[1,0]"]
+    values = boot.replicates["covariances"][:, 1, 0]
+    assert row["estimate"] == gm.covariances_[1, 0]
+    assert row["std_err"] == pytest.approx(values.std(ddof=1))
+    assert row["mean"] == pytest.approx(values.mean())
+    assert row["ci_low"] == pytest.approx(np.quantile(values, 0.1))
+    assert row["ci_high"] == pytest.approx(np.quantile(values, 0.9))
+    assert table.attrs["n_boot"] == 30 and table.attrs["kind"] == "nonparametric"

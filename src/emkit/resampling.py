@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import linear_sum_assignment
+
+from emkit.mle.estimate import flatten, row_labels
 
 KINDS = ("nonparametric", "parametric", "weighted")
 # Fitted attributes a bootstrap records by default, where the estimator has them.
@@ -63,6 +66,8 @@ class BootstrapResult:
     >>> low, high = boot.conf_int(0.9)["means"]
     >>> bool(low[0, 0] < gm.means_[0, 0] < high[0, 0])
     True
+    >>> boot.summary().loc["means[0,0]", ["estimate", "std_err"]].round(3).tolist()
+    [1.926, 0.063]
     """
 
     estimates: dict[str, np.ndarray]
@@ -89,6 +94,25 @@ class BootstrapResult:
             k: tuple(np.quantile(v, q, axis=0))  # type: ignore[misc]
             for k, v in self.replicates.items()
         }
+
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """One row per scalar entry, labelled as :meth:`emkit.mle.Estimate.summary` labels
+        them (``weights[0]``, ``means[0,1]``): the original ``estimate``, the replicates'
+        ``mean``, ``std_err`` and percentile ``ci_low``, ``ci_high`` (:meth:`conf_int`)."""
+        ci = self.conf_int(level)
+        names = list(self.replicates)
+        frame = pd.DataFrame(
+            {
+                "estimate": flatten({k: self.estimates[k] for k in names}),
+                "mean": flatten({k: v.mean(axis=0) for k, v in self.replicates.items()}),
+                "std_err": flatten(self.standard_errors),
+                "ci_low": flatten({k: ci[k][0] for k in names}),
+                "ci_high": flatten({k: ci[k][1] for k in names}),
+            },
+            index=pd.Index(row_labels({k: self.estimates[k] for k in names}), name="parameter"),
+        )
+        frame.attrs.update(kind=self.kind, n_boot=self.n_boot, n_failed=self.n_failed, level=level)
+        return frame
 
 
 def bootstrap(
@@ -142,7 +166,8 @@ def bootstrap(
 
     Returns
     -------
-    :class:`BootstrapResult` with ``replicates``, ``standard_errors`` and ``conf_int(level)``.
+    :class:`BootstrapResult` with ``replicates``, ``standard_errors``, ``conf_int(level)`` and
+    ``summary(level)`` (a DataFrame, one row per scalar entry).
 
     Examples
     --------
