@@ -397,26 +397,7 @@ def louis_estimate(
     fit: an empty component, a shape with equal axes whose orientation the data cannot tell).
     """
     information, G, loglik, total = louis_information(mixture, code, map_reduce)
-    diag = np.diag(information)
-    p = diag.size
-    if p and (diag > 0).all() and np.isfinite(information).all():
-        scaled = information / np.sqrt(np.outer(diag, diag))
-        eig = np.linalg.eigvalsh(scaled)
-    else:
-        eig = np.array([np.nan])
-    if not (eig > _RIDGE).all():
-        warnings.warn(
-            "the observed information of this mixture is not positive definite (smallest "
-            f"scaled eigenvalue {np.min(eig):.3g}): a component is empty or degenerate, or a "
-            "parameter is not identified by the data; its standard errors are not valid",
-            HessianWarning,
-            stacklevel=3,
-        )
-        cov_eta = np.full((p, p), np.nan)
-    else:
-        cov_eta = np.linalg.inv(information)
-        cov_eta = (cov_eta + cov_eta.T) / 2
-    cov = G @ cov_eta @ G.T
+    cov = G @ _inverse_information(information) @ G.T
     comps = mixture.components
     params: dict[str, float | np.ndarray] = {
         "weights": np.asarray(mixture.weights, dtype=np.float64),
@@ -431,6 +412,138 @@ def louis_estimate(
         int(round(total)),
         method + ": standard errors from the observed information (Louis' method)",
         bounds=_parameter_space(comps, *np.shape(comps.means)),
+    )
+
+
+def _inverse_information(information: np.ndarray) -> np.ndarray:
+    """The inverse of a symmetric information (p, p); NaN, with a :class:`HessianWarning`
+    (attributed to the caller of the estimator's method), where it is not positive definite."""
+    diag = np.diag(information)
+    p = diag.size
+    if p and (diag > 0).all() and np.isfinite(information).all():
+        scaled = information / np.sqrt(np.outer(diag, diag))
+        eig = np.linalg.eigvalsh(scaled)
+    else:
+        eig = np.array([np.nan])
+    if not (eig > _RIDGE).all():
+        warnings.warn(
+            "the observed information of this mixture is not positive definite (smallest "
+            f"scaled eigenvalue {np.min(eig):.3g}): a component is empty or degenerate, or a "
+            "parameter is not identified by the data; its standard errors are not valid",
+            HessianWarning,
+            stacklevel=4,
+        )
+        return np.full((p, p), np.nan)
+    inverse = np.linalg.inv(information)
+    return (inverse + inverse.T) / 2
+
+
+def regression_louis_estimate(
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray | None,
+    weights: np.ndarray,
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    variances: np.ndarray,
+    fit_intercept: bool,
+    equal_variance: bool,
+) -> Estimate:
+    r"""A mixture of linear regressions' weights, coefficients, intercepts and residual standard
+    deviations with the inverse of Louis' observed information of
+    :math:`\sum_n w_n \log \sum_k \pi_k N(y_n \mid x_n^	opeta_k + eta_{0k}, v_k)`.
+
+    Coordinates: :math:`\pi_1 \dots \pi_{K-1}`, each line's (intercept, coefficients) and the
+    variances :math:`v_k` (one shared where ``equal_variance``); sigma = sqrt(v) by the delta
+    method. Component k's complete-data score of row n is
+    :math:`(a_k, 	ilde x_n r_{nk} / v_k, -1/(2v_k) + r_{nk}^2/(2v_k^2))` with
+    :math:`	ilde x = (1, x)`, :math:`r = y - 	ilde x^	op	ildeeta_k`.
+
+    Parameters
+    ----------
+    x : (n, q) covariates; y : (n,) responses; w : (n,) row weights or None.
+    weights : (k,); coef : (k, q); intercept : (k,); variances : (k,).
+    fit_intercept, equal_variance : the fitted model's settings.
+
+    Returns
+    -------
+    :class:`emkit.mle.Estimate` with ``weights`` (k,), ``coef`` (k, q), ``intercept`` (k,;
+    only with ``fit_intercept``) and ``sigmas`` (k,); NaN and a
+    :class:`emkit.mle.HessianWarning` where the information is not positive definite.
+    """
+    k, q = coef.shape
+    m = q + int(fit_intercept)  # free entries of one line
+    n_w = k - 1
+    n_v = 1 if equal_variance else k
+    p = n_w + k * m + n_v
+    lines = np.column_stack([intercept, coef]) if fit_intercept else coef  # (k, m)
+    a = np.zeros((k, n_w))  # score of log pi_k with respect to pi_1 .. pi_{K-1}
+    a[np.arange(n_w), np.arange(n_w)] = 1.0 / weights[:n_w]
+    if n_w:
+        a[k - 1] = -1.0 / weights[k - 1]
+    variance_at = n_w + k * m + (np.zeros(k, dtype=int) if equal_variance else np.arange(k))
+    complete = np.zeros((p, p))
+    missing = np.zeros((p, p))
+    loglik = 0.0
+    block = max(1, _BLOCK // (k * p))
+    for start in range(0, x.shape[0], block):
+        xt = x[start : start + block]
+        design = np.column_stack([np.ones(xt.shape[0]), xt]) if fit_intercept else xt  # (b, m)
+        wt = np.ones(xt.shape[0]) if w is None else w[start : start + block]
+        resid = y[start : start + block, None] - design @ lines.T  # (b, k)
+        log_joint = np.log(weights) - 0.5 * (np.log(2 * np.pi * variances) + resid**2 / variances)
+        log_density = np.logaddexp.reduce(log_joint, axis=1)
+        loglik += float(wt @ log_density)
+        z = np.exp(log_joint - log_density[:, None])  # (b, k)
+        wz = wt[:, None] * z
+        scores = np.zeros((xt.shape[0], k, p))  # (b, k, p)
+        scores[:, :, :n_w] = a
+        for j in range(k):
+            line = slice(n_w + j * m, n_w + (j + 1) * m)
+            v, r, u = variances[j], resid[:, j], wz[:, j]
+            scores[:, j, line] = design * (r / v)[:, None]
+            scores[:, j, variance_at[j]] = -0.5 / v + 0.5 * r**2 / v**2
+            # minus the complete-data Hessian of log N(y | design beta_j, v_j), weighted
+            complete[:n_w, :n_w] += u.sum() * np.outer(a[j], a[j])
+            complete[line, line] += (design * u[:, None]).T @ design / v
+            cross = (design * (u * r)[:, None]).sum(axis=0) / v**2
+            complete[line, variance_at[j]] += cross
+            complete[variance_at[j], line] += cross
+            complete[variance_at[j], variance_at[j]] += u @ (-0.5 / v**2 + r**2 / v**3)
+        spread = (np.sqrt(wz)[:, :, None] * scores).reshape(-1, p)
+        mean_score = np.einsum("bk,bkp->bp", z, scores) * np.sqrt(wt)[:, None]
+        missing += spread.T @ spread - mean_score.T @ mean_score
+    information = complete - missing
+    cov_eta = _inverse_information((information + information.T) / 2)
+    sigmas = np.sqrt(variances)
+    dw = np.zeros((k, p))
+    dw[np.arange(n_w), np.arange(n_w)] = 1.0
+    dw[k - 1, :n_w] = -1.0
+    dlines = np.zeros((k, m, p))
+    dlines.reshape(k * m, p)[:, n_w : n_w + k * m] = np.eye(k * m)
+    dsigma = np.zeros((k, p))
+    dsigma[np.arange(k), variance_at] = 0.5 / sigmas
+    blocks = [dw, dlines[:, int(fit_intercept) :].reshape(k * q, p)]
+    params: dict[str, float | np.ndarray] = {"weights": weights, "coef": coef}
+    bounds = [np.tile([0.0, 1.0] if k > 1 else [-np.inf, np.inf], (k, 1))]
+    bounds.append(np.tile([-np.inf, np.inf], (k * q, 1)))
+    if fit_intercept:
+        blocks.append(dlines[:, 0])
+        params["intercept"] = intercept
+        bounds.append(np.tile([-np.inf, np.inf], (k, 1)))
+    blocks.append(dsigma)
+    params["sigmas"] = sigmas
+    bounds.append(np.tile([0.0, np.inf], (k, 1)))
+    G = np.vstack(blocks)
+    total = float(x.shape[0] if w is None else w.sum())
+    return Estimate(
+        params,
+        G @ cov_eta @ G.T,
+        loglik,
+        int(round(total)),
+        f"Mixture of {k} linear regressions: standard errors from the observed information "
+        "(Louis' method)",
+        bounds=np.vstack(bounds),
     )
 
 
