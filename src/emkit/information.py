@@ -1,4 +1,7 @@
-r"""Observed information of a fitted Gaussian mixture by Louis' method, and its standard errors.
+r"""Observed information of fitted mixtures by Louis' method, and their standard errors:
+Gaussian mixtures (:func:`louis_estimate`), mixtures of linear regressions
+(:func:`regression_louis_estimate`) and mixtures of any families with a vector of free
+parameters (:func:`family_louis_estimate`). What follows is the Gaussian case.
 
 Louis (1982) writes the observed information of incomplete data as the complete-data
 information less the information the missing labels carry:
@@ -35,7 +38,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg import expm, null_space
 
-from emkit.mle.estimate import Estimate, HessianWarning, jacobian, step_sizes
+from emkit.mle.estimate import Estimate, HessianWarning, flatten, hessian, jacobian, step_sizes
 
 _RIDGE = 1e-10  # scaled eigenvalue of the information below which a direction is not identified
 _BLOCK = 2_000_000  # floats of per-row scores held at once (rows x components x parameters)
@@ -451,13 +454,13 @@ def regression_louis_estimate(
 ) -> Estimate:
     r"""A mixture of linear regressions' weights, coefficients, intercepts and residual standard
     deviations with the inverse of Louis' observed information of
-    :math:`\sum_n w_n \log \sum_k \pi_k N(y_n \mid x_n^	opeta_k + eta_{0k}, v_k)`.
+    :math:`\sum_n w_n \log \sum_k \pi_k N(y_n \mid x_n^\top\beta_k + \beta_{0k}, v_k)`.
 
     Coordinates: :math:`\pi_1 \dots \pi_{K-1}`, each line's (intercept, coefficients) and the
     variances :math:`v_k` (one shared where ``equal_variance``); sigma = sqrt(v) by the delta
     method. Component k's complete-data score of row n is
-    :math:`(a_k, 	ilde x_n r_{nk} / v_k, -1/(2v_k) + r_{nk}^2/(2v_k^2))` with
-    :math:`	ilde x = (1, x)`, :math:`r = y - 	ilde x^	op	ildeeta_k`.
+    :math:`(a_k, \tilde x_n r_{nk} / v_k, -1/(2v_k) + r_{nk}^2/(2v_k^2))` with
+    :math:`\tilde x = (1, x)`, :math:`r = y - \tilde x^\top\tilde\beta_k`.
 
     Parameters
     ----------
@@ -544,6 +547,129 @@ def regression_louis_estimate(
         f"Mixture of {k} linear regressions: standard errors from the observed information "
         "(Louis' method)",
         bounds=np.vstack(bounds),
+    )
+
+
+def family_louis_estimate(
+    weights: np.ndarray,
+    families: list,
+    names: list[dict[str, str]],
+    stacked: bool,
+    x: np.ndarray,
+    w: np.ndarray | None,
+    description: str,
+) -> Estimate:
+    r"""A mixture of families' weights and parameters with the inverse of Louis' observed
+    information of :math:`\sum_n w_n \log \sum_k \pi_k f_k(x_n \mid \theta_k)`.
+
+    Coordinates: :math:`\pi_1 \dots \pi_{K-1}` and each family's ``to_vector`` (its
+    unconstrained parameters: log rates, log variances). Each component's per-row scores and
+    the Hessian of its complete-data log-likelihood are central differences of its
+    ``log_prob`` in those coordinates (steps of :func:`~emkit.mle.estimate.step_sizes`); the
+    reported parameters (each family's float entries of ``to_dict``) get the covariance by
+    the delta method.
+
+    Parameters
+    ----------
+    weights : (k,); families : the k fitted families.
+    names : per component, {entry of ``to_dict``: name of the output parameter}.
+    stacked : whether the components share their names (one family), each name then an
+        array over the components (k, ...), or each has names of its own.
+    x : (n, d) rows; w : (n,) row weights or None.
+    description : the model, for the Estimate's header.
+
+    Returns
+    -------
+    :class:`emkit.mle.Estimate` with ``weights`` (k,) and the families' parameters; NaN and
+    a :class:`emkit.mle.HessianWarning` where the information is not positive definite.
+    """
+    k, d = len(families), x.shape[1]
+    plain = [f for f in families if not callable(getattr(f, "to_vector", None))]
+    if plain:
+        raise ValueError(
+            f"{type(plain[0]).__name__} components have no vector of free parameters for the "
+            "observed information; use emkit.bootstrap for their standard errors (for lines, "
+            "MixtureOfRegressions.estimate)"
+        )
+    vectors = [np.asarray(f.to_vector(), dtype=np.float64) for f in families]
+    for family, vector in zip(families, vectors, strict=True):
+        if vector.size != family.n_parameters(d):
+            raise ValueError(
+                f"{type(family).__name__} components have {vector.size} coordinates for "
+                f"{family.n_parameters(d)} free parameters (a constrained parametrisation), "
+                "where the observed information needs free ones; use emkit.bootstrap for "
+                "their standard errors"
+            )
+    n_w = k - 1
+    offsets = n_w + np.concatenate([[0], np.cumsum([v.size for v in vectors])])
+    p = int(offsets[-1])
+    a = np.zeros((k, n_w))  # score of log pi_k with respect to pi_1 .. pi_{K-1}
+    a[np.arange(n_w), np.arange(n_w)] = 1.0 / weights[:n_w]
+    if n_w:
+        a[k - 1] = -1.0 / weights[k - 1]
+    # The coordinates are unitless (log rates, mean / sd): steps relative to max(|v|, 1), as a
+    # step relative to a coordinate near 0 would drown its differences in rounding.
+    steps = [step_sizes(np.maximum(np.abs(v), 1.0), 1 / 3) for v in vectors]
+    complete = np.zeros((p, p))
+    missing = np.zeros((p, p))
+    loglik = 0.0
+    block = max(1, _BLOCK // (k * max(p, 1)))
+    for start in range(0, x.shape[0], block):
+        xt = x[start : start + block]
+        wt = np.ones(xt.shape[0]) if w is None else w[start : start + block]
+        log_joint = np.log(weights) + np.column_stack([f.log_prob(xt) for f in families])
+        log_density = np.logaddexp.reduce(log_joint, axis=1)
+        loglik += float(wt @ log_density)
+        z = np.exp(log_joint - log_density[:, None])  # (b, k)
+        scores = np.zeros((xt.shape[0], k, p))  # (b, k, p)
+        scores[:, :, :n_w] = a
+        for j, (family, vector) in enumerate(zip(families, vectors, strict=True)):
+            own = slice(offsets[j], offsets[j + 1])
+            complete[:n_w, :n_w] += (wt @ z[:, j]) * np.outer(a[j], a[j])
+            if not vector.size:
+                continue
+
+            def log_prob(v: np.ndarray, family=family, xt=xt) -> np.ndarray:
+                return family.from_vector(v).log_prob(xt)
+
+            def complete_loglik(v: np.ndarray, wz=wt * z[:, j], log_prob=log_prob) -> float:
+                return float(wz @ log_prob(v))
+
+            scores[:, j, own] = jacobian(log_prob, vector, steps[j])
+            complete[own, own] -= hessian(
+                complete_loglik, vector, step_sizes(np.maximum(np.abs(vector), 1.0), 1 / 4)
+            )
+        spread = (np.sqrt(wt[:, None] * z)[:, :, None] * scores).reshape(-1, p)
+        mean_score = np.einsum("bk,bkp->bp", z, scores) * np.sqrt(wt)[:, None]
+        missing += spread.T @ spread - mean_score.T @ mean_score
+    information = complete - missing
+    cov_eta = _inverse_information((information + information.T) / 2)
+
+    def parameters(theta: np.ndarray) -> dict[str, np.ndarray]:
+        out: dict[str, list] = {"weights": [np.r_[theta[:n_w], 1.0 - theta[:n_w].sum()]]}
+        for j, family in enumerate(families):
+            entries = family.from_vector(theta[offsets[j] : offsets[j + 1]]).to_dict()
+            for entry, name in names[j].items():
+                out.setdefault(name, []).append(np.asarray(entries[entry], dtype=np.float64))
+        weights_out = out.pop("weights")[0]
+        return {"weights": weights_out} | {
+            name: np.stack(v) if stacked else v[0] for name, v in out.items()
+        }
+
+    theta = np.concatenate([weights[:n_w], *vectors])
+    params = parameters(theta)
+    G = jacobian(lambda t: flatten(parameters(t)), theta)
+    bounds = np.tile([-np.inf, np.inf], (G.shape[0], 1))
+    if k > 1:
+        bounds[:k] = [0.0, 1.0]
+    total = float(x.shape[0] if w is None else w.sum())
+    return Estimate(
+        params,  # type: ignore[arg-type]
+        G @ cov_eta @ G.T,
+        loglik,
+        int(round(total)),
+        f"{description}: standard errors from the observed information (Louis' method)",
+        bounds=bounds,
     )
 
 

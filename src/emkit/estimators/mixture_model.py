@@ -36,7 +36,7 @@ from emkit.estimators._mixture_api import (
     warn_if_ridge_outweighs,
     warn_unless_converged,
 )
-from emkit.estimators._validation import check_rows
+from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
 from emkit.init import kmeans_plusplus, squared_distances
@@ -508,6 +508,14 @@ def _holds_off_collapse(family, prior) -> bool:
     return prior is not None and test is not None and test(prior)
 
 
+def _float_entry(entry: str, value) -> bool:
+    """Whether ``to_dict()[entry]`` is a fitted float parameter (not a family name, a flag, a
+    count or an unset value)."""
+    if entry == "family" or value is None or isinstance(value, bool):
+        return False
+    return np.asarray(value).dtype.kind == "f"
+
+
 def _plain(value):
     return value.to_dict() if hasattr(value, "to_dict") else value
 
@@ -696,6 +704,69 @@ class MixtureModel(FamilyMixtureBase):
                 np.stack([part.scatter for part in held]),  # (m, d)
             )
             warn_if_ridge_outweighs(self.reg_covar, merged)
+
+    # --- uncertainty of the fitted parameters -------------------------------------------
+    def estimate(self, X, sample_weight=None):
+        """The fitted weights and component parameters with their asymptotic covariance: the
+        inverse of the observed information at the fit by Louis' method
+        (:func:`emkit.information.family_louis_estimate`). With ``reg_covar`` or priors the
+        fit is a MAP estimate and the information is that of the likelihood at it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d), the data the model was fitted to.
+        sample_weight : array-like of shape (n,), the fit's weights, or None.
+
+        Returns
+        -------
+        :class:`emkit.mle.Estimate` with ``weights`` (k,) and the families' parameters: for
+        components of one family each parameter stacked over them (``rate`` of shape
+        (k, d)), otherwise named by component (``mean_0``, ``rate_1``). A
+        :class:`emkit.mle.HessianWarning` and NaN where the information is not positive
+        definite; a ValueError for a family without free coordinates (``Categorical``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emkit import MixtureModel, Poisson
+        >>> rng = np.random.default_rng(0)
+        >>> x = np.r_[rng.poisson(2, 300), rng.poisson(9, 200)][:, None]
+        >>> mm = MixtureModel([Poisson(), Poisson()], random_state=0).fit(x)
+        >>> mm.estimate(x).stderr["rate"].round(3)
+        array([[0.115],
+               [0.275]])
+        """
+        from emkit.information import family_louis_estimate
+
+        check_is_fitted(self)
+        if self.assignment != "soft":
+            raise ValueError(
+                "estimate() needs a soft-assignment fit (assignment='soft'); refit with it, or "
+                "use emkit.bootstrap"
+            )
+        x = self._checked_rows(X)
+        w = check_weights(sample_weight, x)
+        families = self.components_
+        kinds = {f.name for f in families}
+        names = []
+        for j, family in enumerate(families):
+            free = family.n_parameters(self.n_features_in_) > 0
+            entries = [e for e, v in family.to_dict().items() if free and _float_entry(e, v)]
+            names.append({e: e if len(kinds) == 1 else f"{e}_{j}" for e in entries})
+        return family_louis_estimate(
+            np.asarray(self.weights_, dtype=np.float64),
+            families,
+            names,
+            len(kinds) == 1,
+            np.asarray(x, dtype=np.float64),
+            None if w is None else np.asarray(w, dtype=np.float64),
+            f"Mixture of {len(families)} components ({', '.join(f.name for f in families)})",
+        )
+
+    def standard_errors(self, X, sample_weight=None) -> dict:
+        """Standard errors of ``weights`` and the component parameters from the observed
+        information (:meth:`estimate`), as a dict of arrays."""
+        return self.estimate(X, sample_weight).stderr
 
     def _mixture_options(self) -> dict:
         prune_weight = self.prune_weight

@@ -1,0 +1,163 @@
+"""Standard errors of a MixtureModel from Louis' observed information: against a
+central-difference Hessian of the log-likelihood written here with scipy's densities, in the
+families' own parameters, and against R flexmix's ``refit`` for a Poisson mixture."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from scipy.special import logsumexp
+
+import emkit
+from emkit import Categorical, Exponential, MixtureModel, Normal, Poisson
+from emkit.mle.estimate import hessian, jacobian, step_sizes
+
+REFERENCE = Path(__file__).parent / "reference"
+
+
+def _flat(params):
+    return np.concatenate([np.ravel(v) for v in params.values()])
+
+
+def _wald(loglik, theta, outputs=None):
+    """Standard errors from the inverse negative central-difference Hessian at ``theta``
+    (steps relative to max(|theta|, 1): a mean near 0 would get one lost in rounding)."""
+    steps = step_sizes(np.maximum(np.abs(theta), 1.0), 1 / 4)
+    cov = np.linalg.inv(-hessian(loglik, theta, steps))
+    if outputs is not None:
+        J = jacobian(outputs, theta)
+        cov = J @ cov @ J.T
+    return np.sqrt(np.diag(cov))
+
+
+def _poisson_counts():
+    rng = np.random.default_rng(0)
+    return np.r_[rng.poisson(2, 300), rng.poisson(9, 200)][:, None]
+
+
+def test_poisson_mixture_matches_a_numerical_hessian_in_the_rates():
+    x = _poisson_counts()
+    model = MixtureModel([Poisson(), Poisson()], tol=1e-12, random_state=0).fit(x)
+    est = model.estimate(x)
+    rates = est.params["rate"][:, 0]
+    assert est.params["rate"].shape == (2, 1)
+    np.testing.assert_allclose(rates, [c.rate[0] for c in model.components_])
+
+    def loglik(theta):
+        logs = np.log([theta[0], 1 - theta[0]]) + stats.poisson.logpmf(x, theta[1:])
+        return float(logsumexp(logs, axis=1).sum())
+
+    theta = np.r_[model.weights_[0], rates]
+    expected = _wald(loglik, theta, lambda t: np.r_[t[0], 1 - t[0], t[1:]])
+    np.testing.assert_allclose(_flat(est.stderr), expected, rtol=1e-5)
+    assert est.loglik == pytest.approx(model.log_likelihood_, rel=1e-12)
+
+
+def test_poisson_mixture_matches_flexmix_refit():
+    """flexmix's coordinates: the log rate of each component and alpha = log(pi_2 / pi_1)."""
+    x = pd.read_csv(REFERENCE / "poisson_mixture.csv")[["y"]].to_numpy()
+    ref = pd.read_csv(REFERENCE / "flexmix_poisson_vcov.csv", index_col="parameter")
+    model = MixtureModel([Poisson(), Poisson()], tol=1e-12, random_state=0).fit(x)
+    est = model.estimate(x)
+
+    # flexmix's first component has the larger rate, emkit's second (sorted by rate)
+    def flexmix_coordinates(theta):
+        weights, rates = theta[:2], theta[2:]
+        return np.r_[np.log(rates[::-1]), np.log(weights[0] / weights[1])]
+
+    theta = _flat(est.params)
+    np.testing.assert_allclose(flexmix_coordinates(theta), ref["estimate"], rtol=1e-5)
+    J = jacobian(flexmix_coordinates, theta)
+    expected = ref.drop(columns="estimate").to_numpy()
+    np.testing.assert_allclose(J @ est.cov @ J.T, expected, rtol=2e-5)
+
+
+def test_normal_and_exponential_components_are_named_by_position():
+    rng = np.random.default_rng(1)
+    x = np.r_[rng.normal(10, 1, 200), rng.exponential(2, 250)][:, None]
+    model = MixtureModel([Normal(), Exponential()], reg_covar=0, tol=1e-12, random_state=0)
+    model.fit(x)
+    est = model.estimate(x)
+    assert list(est.params) == ["weights", "mean_0", "variance_0", "rate_1"]
+
+    def loglik(theta):
+        pi, mean, variance, rate = theta
+        logs = np.column_stack(
+            [
+                np.log(pi) + stats.norm.logpdf(x[:, 0], mean, np.sqrt(variance)),
+                np.log(1 - pi) + stats.expon.logpdf(x[:, 0], scale=1 / rate),
+            ]
+        )
+        return float(logsumexp(logs, axis=1).sum())
+
+    theta = np.r_[model.weights_[0], est.params["mean_0"], est.params["variance_0"]]
+    theta = np.r_[theta, est.params["rate_1"]]
+    expected = _wald(loglik, theta, lambda t: np.r_[t[0], 1 - t[0], t[1:]])
+    np.testing.assert_allclose(_flat(est.stderr), expected, rtol=1e-5)
+
+
+def test_two_dimensional_normals_with_sample_weights():
+    """Independent normal features per component; a row of weight w counts w times."""
+    rng = np.random.default_rng(2)
+    x = np.vstack([rng.normal([0, 0], [1, 2], (150, 2)), rng.normal([4, 1], [0.5, 1], (100, 2))])
+    w = rng.uniform(0.5, 2.0, x.shape[0])
+    model = MixtureModel([Normal(), Normal()], reg_covar=0, tol=1e-12, random_state=0)
+    model.fit(x, sample_weight=w)
+    est = model.estimate(x, sample_weight=w)
+
+    def unpack(theta):
+        return theta[0], theta[1:5].reshape(2, 2), theta[5:].reshape(2, 2)
+
+    def loglik(theta):
+        pi, means, variances = unpack(theta)
+        logs = np.log([pi, 1 - pi]) + np.column_stack(
+            [stats.norm.logpdf(x, means[j], np.sqrt(variances[j])).sum(axis=1) for j in (0, 1)]
+        )
+        return float(w @ logsumexp(logs, axis=1))
+
+    theta = np.r_[model.weights_[0], est.params["mean"].ravel(), est.params["variance"].ravel()]
+    expected = _wald(loglik, theta, lambda t: np.r_[t[0], 1 - t[0], t[1:]])
+    np.testing.assert_allclose(_flat(est.stderr), expected, rtol=1e-5)
+    assert est.n == round(w.sum())
+
+
+def test_constrained_families_and_hard_fits_are_refused():
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 3, (200, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MixtureModel([Categorical(), Categorical()], random_state=0).fit(codes)
+    with pytest.raises(ValueError, match="constrained parametrisation.*emkit.bootstrap"):
+        model.estimate(codes)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 200)
+    y = np.where(rng.random(200) < 0.5, 1 + 2 * x, 8 - x) + rng.normal(0, 0.3, 200)
+    rows = np.column_stack([x, y])
+    lines = MixtureModel([emkit.LinearGaussian(), emkit.LinearGaussian()], random_state=0)
+    with pytest.raises(ValueError, match="LinearGaussian components have no vector.*bootstrap"):
+        lines.fit(rows).estimate(rows)
+    x = _poisson_counts()
+    hard = MixtureModel([Poisson(), Poisson()], assignment="hard", random_state=0).fit(x)
+    with pytest.raises(ValueError, match="soft-assignment fit"):
+        hard.estimate(x)
+    with pytest.raises(ValueError, match="sample_weight"):
+        MixtureModel([Poisson(), Poisson()], random_state=0).fit(x).estimate(x, np.ones(3))
+
+
+def test_zero_inflated_poisson_as_a_mixture_with_a_point_mass():
+    """[PointMass(0), Poisson()] is the zero-inflated Poisson: the point mass has no free
+    parameter, and the errors of (pi, rate) are ZeroInflatedPoisson's closed-form ones."""
+    rng = np.random.default_rng(4)
+    counts = np.where(rng.uniform(size=500) < 0.3, 0, rng.poisson(2.5, 500))[:, None]
+    zip_fit = emkit.ZeroInflatedPoisson().fit(counts)
+    model = MixtureModel([emkit.PointMass(0.0), Poisson()], tol=1e-12, random_state=0)
+    est = model.fit(counts).estimate(counts)
+    assert list(est.params) == ["weights", "rate_1"]
+    np.testing.assert_allclose(est.params["rate_1"], zip_fit.rate_, rtol=1e-6)
+    np.testing.assert_allclose(est.stderr["weights"][0], zip_fit.stderr_[0], rtol=1e-4)
+    np.testing.assert_allclose(est.stderr["rate_1"], zip_fit.stderr_[1:], rtol=1e-4)
