@@ -440,6 +440,8 @@ def _per_component(model, estimates: dict[str, np.ndarray]) -> list[str]:
     if k is None:
         return []
     shared = set()
+    if hasattr(model, "zero_inflation_"):  # one rate per feature, not per component
+        shared.add("rate")
     if hasattr(model, "covariance_type"):
         from emkit.distributions.gaussian import covariance_structure
 
