@@ -56,6 +56,8 @@ def test_poisson_mixture_matches_a_numerical_hessian_in_the_rates():
     expected = _wald(loglik, theta, lambda t: np.r_[t[0], 1 - t[0], t[1:]])
     np.testing.assert_allclose(_flat(est.stderr), expected, rtol=1e-5)
     assert est.loglik == pytest.approx(model.log_likelihood_, rel=1e-12)
+    low, high = model.conf_int(x, level=0.9)["rate"]
+    np.testing.assert_allclose(high - est.params["rate"], stats.norm.ppf(0.95) * expected[2:, None])
 
 
 def test_poisson_mixture_matches_flexmix_refit():

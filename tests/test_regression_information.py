@@ -108,6 +108,12 @@ def test_errors_match_a_numerical_hessian(fit_intercept, equal_variance, weighte
 def test_estimate_needs_y_and_in_memory_rows():
     x, y = _lines()
     model = emkit.MixtureOfRegressions(2, random_state=0).fit(x, y)
+    # a sigma's interval is taken on the log scale: sigma exp(-+ q se / sigma)
+    low, high = model.conf_int(x, y, level=0.9)["sigmas"]
+    se = model.standard_errors(x, y)["sigmas"]
+    np.testing.assert_allclose(
+        low, model.sigmas_ * np.exp(-stats.norm.ppf(0.95) * se / model.sigmas_)
+    )
     with pytest.raises(ValueError, match="needs the responses y"):
         model.estimate(x, None)
     with pytest.raises(ValueError, match="y must be 240 finite values"):

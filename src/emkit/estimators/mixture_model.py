@@ -768,6 +768,11 @@ class MixtureModel(FamilyMixtureBase):
         information (:meth:`estimate`), as a dict of arrays."""
         return self.estimate(X, sample_weight).stderr
 
+    def conf_int(self, X, level: float = 0.95, sample_weight=None) -> dict:
+        """Wald intervals of ``weights`` (inside (0, 1)) and the component parameters from
+        :meth:`estimate`: a dict of (low, high) arrays shaped like its parameters."""
+        return self.estimate(X, sample_weight).conf_int(level)
+
     def _mixture_options(self) -> dict:
         prune_weight = self.prune_weight
         if self.assignment == "hard":

@@ -438,6 +438,12 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         observed information (:meth:`estimate`), as a dict of arrays."""
         return self.estimate(X, y, sample_weight).stderr
 
+    def conf_int(self, X, y, level: float = 0.95, sample_weight=None) -> dict:
+        """Wald intervals of ``weights``, ``coef``, ``intercept`` and ``sigmas`` from
+        :meth:`estimate` (inside (0, 1) for a weight and (0, inf) for a sigma): a dict of
+        (low, high) arrays shaped like the fitted attributes."""
+        return self.estimate(X, y, sample_weight).conf_int(level)
+
     def n_parameters(self) -> int:
         """Free parameters of the fitted model: k - 1 weights, the coefficients and intercept
         of each line, and one residual variance per line (one in all when ``equal_variance_``),
