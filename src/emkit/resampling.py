@@ -162,9 +162,8 @@ def bootstrap(
         Outputs whose first axis runs over the components are put in the original order.
     params : estimator parameters to set on every replicate (e.g. a looser ``tol``).
     sample_weight : array-like of shape (n,), or None; the weights the model was fitted
-        with. Rows are drawn with their weights (nonparametric), the weighted rows'
-        total is the number of rows drawn (parametric), or the weights multiply the
-        random ones (weighted).
+        with: each row drawn keeps its weight (nonparametric), the weights' total is the
+        number of rows drawn (parametric), or they multiply the random weights (weighted).
     random_state : int, numpy Generator or None; fixes the replicates.
     n_jobs : replicates fitted in parallel by joblib (None: one at a time, -1: every core).
 
