@@ -53,8 +53,10 @@ class FullGaussian(GaussianComponents):
         chol = xp.asarray(self.precisions_cholesky, like=x)  # (k, d, d)
         means = xp.asarray(self.means, like=x)  # (k, d)
         out = xp.empty((n, k), like=x)
+        # Direct differences, not x U - mu U, whose two large terms cancel to the distance
+        # (all of it lost for data far from the origin: a column at 1e15).
         for j in range(k):
-            y = x @ chol[j] - means[j] @ chol[j]
+            y = (x - means[j]) @ chol[j]
             out[:, j] = xp.einsum("ij,ij->i", y, y)
         return out
 

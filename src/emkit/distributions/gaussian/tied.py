@@ -58,8 +58,12 @@ class TiedGaussian(GaussianComponents):
 
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
         xp = namespace_of(x)
-        y = x @ xp.asarray(self.precisions_cholesky, like=x)  # (n, d), shared by every component
-        centres = xp.asarray(self.means @ self.precisions_cholesky, like=x)  # (k, d)
+        # From the means' centre, so that x U and mu U do not cancel for data far from the
+        # origin; x - centre is exact there, the rest as accurate as near the origin.
+        centre = self.means.mean(axis=0)  # (d,)
+        u = xp.asarray(self.precisions_cholesky, like=x)
+        y = (x - xp.asarray(centre, like=x)) @ u  # (n, d), shared by every component
+        centres = xp.asarray((self.means - centre) @ self.precisions_cholesky, like=x)  # (k, d)
         out = xp.empty((x.shape[0], self.n_components), like=x)
         for j in range(self.n_components):
             z = y - centres[j]
