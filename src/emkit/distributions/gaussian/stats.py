@@ -50,14 +50,26 @@ class GaussianStats:
         # difference of large numbers for narrow components far from it.
         k, d = mean.shape
         centre = xp.asarray(mean, like=x)
-        parts = []
+        parts, firsts = [], []
         for j in range(k):
             xc = (x if x.ndim == 2 else x[j]) - centre[j]  # (n, d)
+            firsts.append(resp[:, j] @ xc)
             if diagonal:
                 parts.append(resp[:, j] @ (xc * xc))
             else:
                 parts.append((xc * resp[:, j : j + 1]).T @ xc)
         scatter = np.asarray(xp.to_numpy(xp.stack(parts)), dtype=np.float64)
+        # sums / weight is off by the rounding of sums, some ulps of the values: for data far
+        # from the origin (a column at 1e15, whose ulp is 0.125) as much as their spread, and a
+        # constant column there would keep that error as a spread. The rows' own sum of
+        # deviations, small and exact, corrects the mean to within rounding of it, and the
+        # scatter to the one about the corrected mean (the corrected two-pass formula).
+        first = np.asarray(xp.to_numpy(xp.stack(firsts)), dtype=np.float64)  # (k, d)
+        step = np.divide(
+            first, weight[:, None], out=np.zeros_like(first), where=weight[:, None] > 0
+        )
+        mean = mean + step
+        scatter = scatter - (first * step if diagonal else first[:, :, None] * step[:, None, :])
         return cls(weight, mean, scatter)
 
     def __add__(self, other: GaussianStats) -> GaussianStats:
@@ -101,8 +113,10 @@ class GaussianStats:
         scatter = self.scatter.copy()
         variances = scatter if scatter.ndim == 2 else np.diagonal(scatter, axis1=1, axis2=2)
         # A spread below the rounding of the values themselves (a constant column: x - mean is
-        # only rounding noise) is exactly zero, so the M-step sees the singularity it is.
-        noise = self.weight[:, None] * (16 * np.finfo(float).eps * self.mean) ** 2
+        # only rounding noise) is exactly zero, so the M-step sees the singularity it is. Rows
+        # of distinct values differ by at least half an ulp, eps |mean| / 4, which a column
+        # offset far from the origin (at 1e15, 0.06 against a spread of 1) must keep.
+        noise = (0.25 * np.finfo(float).eps * self.mean) ** 2
         flat = np.nonzero(variances <= noise)
         if scatter.ndim == 2:
             scatter[flat] = 0.0
