@@ -65,7 +65,7 @@ def test_fused_pass_sums_no_subnormal_responsibilities():
     log_norm = np.full(2, -np.log(2 * np.pi))
     form = kernels.quadratic_form(means, precisions, log_norm, np.log([0.5, 0.5]), means.mean(0))
     assert form is not None
-    weight, mean, scatter, loglik, _ = kernels.gaussian_e_step(x, [form])[0]
+    weight, mean, scatter, loglik, *_ = kernels.gaussian_e_step(x, [form])[0]
     log_joint = -0.5 * ((x[:, None, :] - means) ** 2).sum(-1) + log_norm + np.log(0.5)
     resp = np.exp(log_joint - scipy.special.logsumexp(log_joint, axis=1, keepdims=True))
     assert ((resp > 0) & (resp < np.finfo(float).tiny)).any()  # the case is exercised
@@ -150,7 +150,7 @@ def test_fused_pass_of_several_forms_equals_the_direct_computation():
             log_total = scipy.special.logsumexp(log_joint, axis=1)
             resp = np.exp(log_joint - log_total[:, None])
             rw = np.ones(len(x)) if w is None else w
-            weight, mean, scatter, loglik, log_max_resp = out
+            weight, mean, scatter, loglik, log_max_resp, _ = out
             np.testing.assert_allclose(weight, rw @ resp, rtol=1e-12)
             live = weight > 0
             expected_mean = (resp[:, live] * rw[:, None]).T @ x / (rw @ resp[:, live])[:, None]
@@ -243,7 +243,7 @@ def test_fused_pass_without_log_max_equals_the_direct_computation(monkeypatch):
             )
             log_total = scipy.special.logsumexp(log_joint, axis=1)
             resp = np.exp(log_joint - log_total[:, None])
-            weight, mean, scatter, loglik, log_max_resp = out
+            weight, mean, scatter, loglik, log_max_resp, _ = out
             np.testing.assert_allclose(weight, rw @ resp, rtol=1e-12)
             np.testing.assert_allclose(
                 mean, (resp * rw[:, None]).T @ x / (rw @ resp)[:, None], rtol=1e-10

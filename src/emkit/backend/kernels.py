@@ -127,7 +127,7 @@ def _ill_conditioned(precisions: np.ndarray) -> bool:
 
 def gaussian_e_step(
     x: np.ndarray, forms: list[QuadraticForm], sample_weight: np.ndarray | None = None
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, float, float]]:
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, float, float, np.ndarray]]:
     r"""Responsibility-weighted Gaussian statistics of a chunk under each of several mixtures.
 
     All forms must share the shift and the feature layout; the features of each row are built
@@ -142,17 +142,20 @@ def gaussian_e_step(
     Returns
     -------
     For each form: weight (k,), mean (k, d), centred scatter (k, d, d) or (k, d) for diagonal
-    forms, the chunk's log-likelihood, and :math:`\sum_n w_n \log\max_k r_{nk}` (the term of
-    mclust's hard ICL, gathered in the same pass).
+    forms, the chunk's log-likelihood, :math:`\sum_n w_n \log\max_k r_{nk}` (the term of
+    mclust's hard ICL, gathered in the same pass), and what the mean lost to rounding (k, d):
+    the mean is the shift plus the rows' mean offset from it, rounded at the size of the data,
+    and the two add up to that sum exactly enough for chunks' statistics to merge as one's.
     """
     sums, loglik, log_max_resp = namespace_of(x).quadratic_sums(x, sample_weight, forms)
-    return [
-        (*_moments(s, f, ll), lm)
-        for s, f, ll, lm in zip(sums, forms, loglik, log_max_resp, strict=True)
-    ]
+    out = []
+    for s, f, ll, lm in zip(sums, forms, loglik, log_max_resp, strict=True):
+        weight, mean, scatter, residual = _moments(s, f)
+        out.append((weight, mean, scatter, ll, lm, residual))
+    return out
 
 
-def _moments(sums: np.ndarray, form: QuadraticForm, loglik: float):
+def _moments(sums: np.ndarray, form: QuadraticForm):
     d = form.n_features
     q = sums.shape[1] - d - 1
     weight = sums[:, -1].copy()  # (k,)
@@ -160,6 +163,9 @@ def _moments(sums: np.ndarray, form: QuadraticForm, loglik: float):
     positive = weight[:, None] > 0
     offset = np.divide(first, weight[:, None], out=np.zeros_like(first), where=positive)
     mean = np.where(positive, form.shift + offset, 0.0)
+    # For data far from the origin (a column at 1e15, whose ulp is 0.125) the mean rounds
+    # by as much as the rows' spread; mean - shift is exact, and so is what it lost.
+    residual = np.where(positive, offset - (mean - form.shift), 0.0)
     if form.diagonal:
         scatter = sums[:, :d] - first * offset
     else:
@@ -171,4 +177,4 @@ def _moments(sums: np.ndarray, form: QuadraticForm, loglik: float):
         scatter = second - first[:, :, None] * offset[:, None, :]
         scatter = 0.5 * (scatter + np.swapaxes(scatter, 1, 2))
     scatter = np.where(positive if form.diagonal else positive[:, :, None], scatter, 0.0)
-    return weight, mean, scatter, loglik
+    return weight, mean, scatter, residual

@@ -224,10 +224,10 @@ class GaussianComponents:
         form = self.quadratic_form(log_weights, shift)
         if form is None:
             return None
-        weight, mean, scatter, loglik, log_max = kernels.gaussian_e_step(x, [form], sample_weight)[
-            0
-        ]
-        return FusedGaussianStats(weight, mean, scatter, log_max), loglik
+        weight, mean, scatter, loglik, log_max, residual = kernels.gaussian_e_step(
+            x, [form], sample_weight
+        )[0]
+        return FusedGaussianStats(weight, mean, scatter, log_max, residual), loglik
 
     @staticmethod
     def fused_e_step_many(
@@ -244,7 +244,7 @@ class GaussianComponents:
         if len(exact) < len(forms):
             return None
         out = kernels.gaussian_e_step(x, exact, sample_weight)
-        return [(FusedGaussianStats(w, m, s, lm), ll) for w, m, s, ll, lm in out]
+        return [(FusedGaussianStats(w, m, s, lm, r), ll) for w, m, s, ll, lm, r in out]
 
     def quadratic_form(
         self, log_weights: np.ndarray, shift: np.ndarray | None = None

@@ -134,20 +134,45 @@ class FusedGaussianStats(GaussianStats):
     Attributes
     ----------
     log_max_resp : sum_n w_n log max_k r_nk over the rows the statistics hold.
+    mean_residual : array of shape (k, d), what ``mean`` lost to rounding (the rows' mean is
+        ``mean + mean_residual``), or None (0). For data far from the origin (a column at
+        1e15, whose ulp is 0.125) the rounding is as large as the rows' spread, and chunks
+        merged from their rounded means alone differ from one array's statistics.
 
     Merged with plain statistics that hold rows, the term is unknown (NaN); plain statistics
     of no rows (:meth:`GaussianStats.zero`) leave it as it is.
     """
 
     log_max_resp: float = 0.0
+    mean_residual: np.ndarray | None = None
 
     def __add__(self, other: GaussianStats) -> GaussianStats:
-        merged = GaussianStats.__add__(self, other)
-        return FusedGaussianStats(*merged.as_tuple(), self.log_max_resp + _term(other))
+        return _merge_residuals(self, other, self.log_max_resp + _term(other))
 
     def __radd__(self, other: GaussianStats) -> GaussianStats:
-        merged = GaussianStats.__add__(other, self)
-        return FusedGaussianStats(*merged.as_tuple(), _term(other) + self.log_max_resp)
+        return _merge_residuals(other, self, _term(other) + self.log_max_resp)
+
+
+def _residual(stats: GaussianStats) -> np.ndarray:
+    found = getattr(stats, "mean_residual", None)
+    return np.zeros_like(stats.mean) if found is None else found
+
+
+def _merge_residuals(a: GaussianStats, b: GaussianStats, log_max_resp: float) -> GaussianStats:
+    """``a + b`` (Chan, Golub and LeVeque) from the rows' means ``mean + mean_residual``:
+    each in deviations from a's rounded mean, where the difference of the two is exact."""
+    residual_a, residual_b = _residual(a), _residual(b)
+    weight, local, scatter = merge_centred(
+        (a.weight, residual_a, a.scatter),
+        (b.weight, (b.mean - a.mean) + residual_b, b.scatter),
+    )
+    mean = a.mean + local
+    residual = local - (mean - a.mean)
+    # A component without rows in a takes b's mean as it is (a's is 0, far from it).
+    only_b = (a.weight <= 0)[:, None]
+    mean = np.where(only_b, b.mean, mean)
+    residual = np.where(only_b, residual_b, residual)
+    return FusedGaussianStats(weight, mean, scatter, log_max_resp, residual)
 
 
 def _term(stats: GaussianStats) -> float:
