@@ -30,6 +30,21 @@ def cholesky(covariances: np.ndarray) -> np.ndarray:
     return chol
 
 
+def inverse_positive_definite(matrices: np.ndarray) -> np.ndarray:
+    """Inverses of (k, d, d) symmetric positive definite ``matrices`` (precisions), as
+    :math:`L^{-T}L^{-1}` from their Cholesky factors :math:`L`: symmetric and positive definite
+    but for rounding of the order of the largest eigenvalue's, where ``np.linalg.inv`` of an
+    ill-conditioned matrix (a nearly collapsed component) can return one that is not.
+
+    Raises LinAlgError where a matrix is not numerically positive definite.
+    """
+    chol, ok = namespace_of(matrices).cholesky(matrices)
+    if not ok:
+        raise np.linalg.LinAlgError("precision is not positive definite")
+    inv_l = precision_cholesky(chol)  # L^{-T}
+    return inv_l @ np.swapaxes(inv_l, 1, 2)
+
+
 def require_positive(variances: np.ndarray) -> np.ndarray:
     """``variances`` unchanged if all are finite and > 0; LinAlgError otherwise."""
     if not np.all((variances > 0) & np.isfinite(variances)):

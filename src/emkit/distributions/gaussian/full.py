@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emkit.backend.linalg import cholesky, precision_cholesky
+from emkit.backend.linalg import cholesky, inverse_positive_definite, precision_cholesky
 from emkit.backend.namespace import namespace_of
 from emkit.distributions.gaussian.base import (
     GaussianComponents,
@@ -29,7 +29,7 @@ class FullGaussian(GaussianComponents):
 
     @classmethod
     def from_precisions(cls, means: np.ndarray, precisions: np.ndarray) -> FullGaussian:
-        return cls.from_covariances(means, np.linalg.inv(precisions))
+        return cls.from_covariances(means, inverse_positive_definite(precisions))
 
     @classmethod
     def from_covariances(cls, means: np.ndarray, covariances: np.ndarray) -> FullGaussian:
