@@ -130,3 +130,20 @@ def test_statistics_of_offset_rows_keep_a_spread_of_one_and_zero_a_constant():
     assert stats.scatter[0, 1, 1] == 0.0
     spread = 200 * np.var(rows[:, 0] - 1e15)  # the subtraction is exact
     assert stats.exact_scatter()[0, 0, 0] == pytest.approx(spread, rel=1e-12)
+
+
+def test_normal_components_at_an_offset_are_not_one_value():
+    # Normal.degenerate flagged a spread below 1e-6 of the mean: every component of a column
+    # offset by 1e6 or more with a spread of 1.
+    from emkit import MixtureModel, Normal
+
+    y, centre, centred = _offset(1e12)
+    got = _quiet_fit(MixtureModel([Normal(), Normal()], random_state=0), y)
+    ref = MixtureModel([Normal(), Normal()], random_state=0).fit(centred)
+    assert not got.degenerate_
+    np.testing.assert_array_equal(got.predict(y), ref.predict(centred))
+    assert got.score(y) == pytest.approx(ref.score(centred), rel=1e-9)
+    constant = np.column_stack([y[:, 0], np.full(len(y), 1e15 + 0.375)])
+    stats = Normal().suff_stats(constant, np.ones(len(y)))
+    assert stats.mean[1] == 1e15 + 0.375 and stats.scatter[1] == 0.0
+    assert Normal().degenerate(stats)

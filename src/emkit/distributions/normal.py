@@ -93,8 +93,13 @@ class Normal(IndependentFeatures):
         if weight <= 0:
             return NormalStats(0.0, np.zeros(x.shape[1]), np.zeros(x.shape[1]))
         mean = (w @ x) / weight
-        scatter = w @ (x - mean) ** 2
-        return NormalStats(weight, mean, scatter)
+        deviation = x - mean
+        # The rows' own sum of deviations corrects the mean's rounding (some ulps of the
+        # values: for a column offset to 1e15, as much as its spread), and the scatter to the
+        # corrected mean (the corrected two-pass formula); a constant column then has none.
+        first = w @ deviation
+        step = first / weight
+        return NormalStats(weight, mean + step, w @ deviation**2 - first * step)
 
     @classmethod
     def kernel(cls, members: Sequence[Normal]) -> LinearKernel | None:
@@ -153,7 +158,10 @@ class Normal(IndependentFeatures):
         variance = stats.scatter / stats.weight
         # Relative to the values' own magnitude only (an absolute floor would flag every
         # component of data measured in small units); a collapse onto 0 leaves variance 0.
-        return bool(np.any(variance <= 1e-12 * stats.mean**2))
+        # At the level of their rounding, not a share of it: values offset far from the
+        # origin (a column at 1e7 with a spread of 1) are not nearly one value. Distinct
+        # values differ by at least half an ulp, eps |mean| / 4.
+        return bool(np.any(variance <= (0.25 * np.finfo(float).eps * stats.mean) ** 2))
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         mean, variance = self._fitted("mean"), self._fitted("variance")
