@@ -27,6 +27,7 @@ from emkit.estimators._validation import (
     check_rows,
     check_weights,
     names_checked,
+    refuse_warm_start,
 )
 
 # Starting values come from at most this many rows (a uniform sample, the same in memory, out of
@@ -43,6 +44,7 @@ def fit_rows(
     min_rows: int = 1,
     nan_hint: str | None = None,
     check: Callable[[np.ndarray], None] | None = None,
+    reset: bool = True,
 ) -> tuple[DataSource, np.ndarray, np.ndarray | None]:
     """The source to fit, and the rows (and weights) to start from.
 
@@ -50,12 +52,15 @@ def fit_rows(
     blocks, and all of it to start from. A Dask collection: its partitions checked on the
     workers (finite, then ``check(x)``), and a sample of at most :data:`INIT_ROWS` rows drawn
     there (all rows where there are no more, so that the start is the in-memory one).
+    ``reset`` False (a warm start): the features must be those of the stored fit.
     """
     if not is_dask_collection(X):
-        x = check_rows(estimator, X, reset=True, min_rows=min_rows, nan_hint=nan_hint)
+        x = check_rows(estimator, X, reset=reset, min_rows=min_rows, nan_hint=nan_hint)
         w = check_weights(sample_weight, x)
         return array_source(x, w), x, w
-    source = dask_fit_source(estimator, X, sample_weight, nan_hint=nan_hint, check=check)
+    source = dask_fit_source(
+        estimator, X, sample_weight, nan_hint=nan_hint, check=check, reset=reset
+    )
     if source.n_rows < min_rows:
         raise ValueError(
             f"{type(estimator).__name__} needs at least {min_rows} rows (samples) here; "
@@ -75,18 +80,26 @@ def dask_fit_source(
     allow_nan: bool = False,
     check: Callable[[np.ndarray], None] | None = None,
     make: Callable[[np.ndarray, Any], Any] | None = None,
+    reset: bool = True,
 ) -> DaskSource:
     """The checked source of a Dask collection ``X`` (and ``y``, weights partitioned alike);
     sets ``n_features_in_``, and ``feature_names_in_`` from a DataFrame's columns as the fit of
-    the same pandas DataFrame in memory does."""
+    the same pandas DataFrame in memory does. ``reset`` False (a warm start) checks them
+    against the stored fit's instead."""
     if getattr(estimator, "device", None) is not None:
         raise ValueError(
             f"{type(estimator).__name__}(device={estimator.device!r}) cannot fit a Dask "
             "collection: its partitions stay on the Dask workers. Leave device=None."
         )
     source = dask_source(X, sample_weight, y)
-    estimator.n_features_in_ = source.n_features
-    check_feature_names(estimator, source.feature_names, reset=True)
+    if reset:
+        estimator.n_features_in_ = source.n_features
+    elif source.n_features != estimator.n_features_in_:
+        refuse_warm_start(
+            f"X has {source.n_features} features where the stored fit has "
+            f"{estimator.n_features_in_}"
+        )
+    check_feature_names(estimator, source.feature_names, reset=reset)
     hint = nan_hint or "drop or impute them before fitting"
     return source.checked(
         source.n_features, allow_nan=allow_nan, nan_hint=hint, check=check, make=make

@@ -6,6 +6,7 @@ import contextlib
 import contextvars
 import os
 from collections.abc import Iterator
+from typing import NoReturn
 from pathlib import Path
 
 import numpy as np
@@ -378,3 +379,23 @@ def rows_from_file(x, fitted_names=None):
         f"({', '.join(PARQUET_SUFFIXES)}), or a folder of Parquet files; load other formats "
         "into an array first"
     )
+
+
+def refuse_warm_start(differs: str) -> NoReturn:
+    """The ValueError of a warm start that cannot continue the stored fit, ``differs`` saying
+    how the asked-for fit differs from it (as ``GaussianMixture``'s refusal reads)."""
+    raise ValueError(
+        f"warm_start=True continues the stored fit, but {differs}. Set warm_start=False "
+        "to fit afresh, or fit with the parameters and data of the stored fit."
+    )
+
+
+def warm_features(estimator, X) -> list[str]:
+    """What a warm start's ``X`` changes: its number of features where it has a shape (arrays,
+    data frames, tensors) and that differs from the stored fit's; a Dask collection's count is
+    checked when its source is read (:func:`emkit.estimators._inputs.dask_fit_source`)."""
+    shape = getattr(X, "shape", None)
+    fitted = estimator.n_features_in_
+    if shape is not None and len(shape) == 2 and shape[1] != fitted:
+        return [f"X has {shape[1]} features where the stored fit has {fitted}"]
+    return []

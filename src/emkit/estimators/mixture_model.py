@@ -36,7 +36,12 @@ from emkit.estimators._mixture_api import (
     warn_if_ridge_outweighs,
     warn_unless_converged,
 )
-from emkit.estimators._validation import check_rows, check_weights
+from emkit.estimators._validation import (
+    check_rows,
+    check_weights,
+    refuse_warm_start,
+    warm_features,
+)
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
 from emkit.init import kmeans_plusplus, squared_distances
@@ -110,6 +115,9 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         families = [family_from_dict(f) for f in self._families()]
         _check_comparable(families)
         priors = self._priors()
+        warm = self.warm_start and hasattr(self, "weights_")
+        if warm:
+            self._check_warm_start(X, families)
         rng = check_random_state(self.random_state)
         data, x, w = fit_rows(
             self,
@@ -118,6 +126,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             rng=rng,
             min_rows=len(families),
             check=partial(_check_supports, families),
+            reset=not warm,
         )
         # Families tied by the user to their positions (a prior or starting parameters of
         # theirs): _set_fitted keeps their components in the listed order.
@@ -131,12 +140,16 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         _check_supports(families, x)
         # Validates the priors against the families before any fitting.
         ComponentList(families, priors)
-        starts = [
-            self._initial_mixture(x, w, families, priors, rng, start)
-            for start in range(self.n_init)
-        ]
+        if warm:
+            starts = [self._warm_mixture(families, priors, x)]
+        else:
+            starts = [
+                self._initial_mixture(x, w, families, priors, rng, start)
+                for start in range(self.n_init)
+            ]
         kept: contextlib.AbstractContextManager = contextlib.nullcontext()
-        checkpoint = Checkpoint.for_fit(checkpoint, self, data)
+        # A warm start continues from the fitted model: that model is part of the fit's key.
+        checkpoint = Checkpoint.for_fit(checkpoint, self, data, warm=starts if warm else None)
         total_weight = data.total_weight
         if (
             isinstance(data, ArrayChunks)
@@ -200,6 +213,51 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         """Fit, then return the most probable component of each row of ``X``."""
         return self.fit(X, sample_weight=sample_weight).predict(X)
 
+    def _check_warm_start(self, X, families: list) -> None:
+        """Refuse to continue a stored fit whose components or features are not those asked
+        for (another list of families, or another number of features)."""
+        listed = tuple(f.name for f in families)
+        # The families listed for the stored fit. A model loaded from a file has no record:
+        # its fitted components tell them (a pruned fit: fewer than it started from).
+        fitted = getattr(
+            self, "_fitted_setting", tuple(spec["family"] for spec in self.component_params_)
+        )
+        differs = []
+        if fitted != listed:
+            differs.append(
+                f"the components are [{', '.join(listed)}] where the stored fit's are "
+                f"[{', '.join(fitted)}]"
+            )
+        differs += warm_features(self, X)
+        if differs:
+            refuse_warm_start("; ".join(differs))
+
+    def _warm_mixture(self, families: list, priors: list | None, x: np.ndarray) -> Mixture:
+        """The stored fit as the start of a warm fit, each component under its listed prior
+        (``priors``, ridges included) and the current options, ``families`` as listed."""
+        fitted = self.components_
+        _check_supports(fitted, x)
+        if priors is not None and len(fitted) < len(families):
+            # Pruning dropped components: a component's prior is its family's, where every
+            # listed component of that family has the same one.
+            by_name: dict[str, Any] = {}
+            for family, prior in zip(families, priors, strict=True):
+                if family.name in by_name and not _same_prior(by_name[family.name], prior):
+                    refuse_warm_start(
+                        f"the stored fit dropped components of family {family.name!r}, "
+                        "whose listed priors differ, so which prior each kept component "
+                        "has is not known"
+                    )
+                by_name[family.name] = prior
+            priors = [by_name[f.name] for f in fitted]
+        # Else the stored components are in the listed positions: _canonical_order only
+        # reorders components of one family that no prior ties, whose priors are alike.
+        return Mixture(
+            np.asarray(self.weights_, dtype=np.float64),
+            ComponentList(tuple(fitted), priors),
+            **self._mixture_options(),
+        )
+
     def _initial_mixture(self, x, w, families, priors, rng, start) -> Mixture:
         k = len(families)
         options = self._mixture_options()
@@ -258,6 +316,8 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         self.structure_changes_ = np.asarray(result.structure_changes, dtype=int)
         self.degenerate_ = bool(degenerate.any())
         self.degenerate_components_ = degenerate[order]
+        # the families a warm start must list (_check_warm_start)
+        self._fitted_setting = tuple(family_from_dict(f).name for f in self._families())
 
     @property
     def components_(self) -> list:
@@ -508,6 +568,16 @@ def _holds_off_collapse(family, prior) -> bool:
     return prior is not None and test is not None and test(prior)
 
 
+def _same_prior(a, b) -> bool:
+    """Whether two priors (or None) hold the same values, field by field."""
+    if a is None or b is None:
+        return a is b
+    if type(a) is not type(b):
+        return False
+    pairs = zip(dataclasses.astuple(a), dataclasses.astuple(b), strict=True)
+    return all(np.array_equal(u, v) for u, v in pairs)
+
+
 def _float_entry(entry: str, value) -> bool:
     """Whether ``to_dict()[entry]`` is a fitted float parameter (not a family name, a flag, a
     count or an unset value)."""
@@ -556,6 +626,11 @@ class MixtureModel(FamilyMixtureBase):
         families of different kinds in the arrangement that fits best, then each family's
         M-step); the best non-degenerate objective is kept.
     random_state : int, RandomState or None.
+    warm_start : bool, as scikit-learn's ``GaussianMixture``: once fitted, ``fit`` starts from
+        the stored fit's parameters (``n_init`` is then ignored), under the current options.
+        With ``accelerate=None`` a fit continued for m more iterations takes the steps of one
+        fit run for all of them (``history_`` holds the continued fit's). Listing other
+        families, or data with another number of features, is refused.
     callback : callable receiving an :class:`emkit.em.EMProgress` after every iteration.
     accelerate : "squarem" (default) or None, as in :class:`emkit.GaussianMixture`: SQUAREM
         extrapolates the EM map where every component has a vector form (all families but
@@ -609,6 +684,7 @@ class MixtureModel(FamilyMixtureBase):
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
+        "warm_start": ["boolean"],
         "callback": [callable, None],
         "accelerate": [StrOptions({"squarem"}), None],
     }
@@ -626,6 +702,7 @@ class MixtureModel(FamilyMixtureBase):
         max_iter=1000,
         n_init=1,
         random_state=None,
+        warm_start=False,
         callback=None,
         accelerate="squarem",
     ):
@@ -639,6 +716,7 @@ class MixtureModel(FamilyMixtureBase):
         self.max_iter = max_iter
         self.n_init = n_init
         self.random_state = random_state
+        self.warm_start = warm_start
         self.callback = callback
         self.accelerate = accelerate
 

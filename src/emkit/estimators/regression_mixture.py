@@ -41,7 +41,9 @@ from emkit.estimators._validation import (
     check_magnitude,
     check_weights,
     numeric_input,
+    refuse_warm_start,
     validate,
+    warm_features,
 )
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning
@@ -86,6 +88,12 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
     random_state : int, RandomState or None.
     accelerate : "squarem" (default) or None, as in :class:`emkit.GaussianMixture`: SQUAREM
         extrapolates the EM map (a re-seed ends a cycle); None runs plain EM.
+    warm_start : bool, as scikit-learn's ``GaussianMixture``: once fitted, ``fit`` starts from
+        the stored lines (``n_init`` is then ignored). With ``accelerate=None`` and no re-seed,
+        a fit continued for m more iterations takes the steps of one fit run for all of them,
+        to rounding (``sigmas_`` holds square roots of the variances). Another
+        ``n_components``, ``fit_intercept`` or ``equal_variance``, or another number of
+        features, is refused.
 
     Attributes
     ----------
@@ -130,6 +138,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
         "accelerate": [StrOptions({"squarem"}), None],
+        "warm_start": ["boolean"],
     }
     _fitted_attributes = (
         "weights_",
@@ -156,6 +165,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         max_iter=1000,
         random_state=None,
         accelerate="squarem",
+        warm_start=False,
     ):
         self.n_components = n_components
         self.fit_intercept = fit_intercept
@@ -165,6 +175,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
         self.accelerate = accelerate
+        self.warm_start = warm_start
 
     def fit(self, X, y, sample_weight=None):
         """Fit by EM from ``n_init`` random starts.
@@ -176,9 +187,12 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
+        warm = self.warm_start and hasattr(self, "coef_")
+        if warm:
+            self._check_warm_start(X)
         rng = check_random_state(self.random_state)
         if is_dask_collection(X):
-            data = dask_fit_source(self, X, sample_weight, y, make=_stacked)
+            data = dask_fit_source(self, X, sample_weight, y, make=_stacked, reset=not warm)
             z, w = start_rows(data, INIT_ROWS, rng)
         else:
             with numeric_input(self, X):
@@ -186,7 +200,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
                     self,
                     X,
                     y,
-                    reset=True,
+                    reset=not warm,
                     y_numeric=True,
                     dtype=[np.float64, np.float32],
                     ensure_all_finite=False,
@@ -214,8 +228,17 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
                 "line through it fits exactly with residual variance 0, so the likelihood "
                 "has no maximum; a mixture of regressions needs a response that varies"
             )
-        fit = self._fit_starts(z, w, data, rng, EXACT_SHARE, self.equal_variance, 0.0)
-        self.equal_variance_ = bool(self.equal_variance)
+        ridge = FALLBACK_RIDGE * spread * float(weight.sum())
+        if warm:
+            # The stored fit's variance model: a fallback fit goes on with its shared variance.
+            fallback = self.equal_variance_ and not self.equal_variance
+            settings = (-1.0, True, ridge) if fallback else (EXACT_SHARE, self.equal_variance_, 0.0)
+            fit = self._fit_starts(z, w, data, rng, *settings, warm=True)
+            equal_variance = self.equal_variance_
+        else:
+            fit = self._fit_starts(z, w, data, rng, EXACT_SHARE, self.equal_variance, 0.0)
+            equal_variance = self.equal_variance
+        self.equal_variance_ = bool(equal_variance)
         self.n_reseeds_ = sum(run.model.n_reseeds for run in fit.runs)
         exhausted = any(run.model.exhausted for run in fit.runs)
         if exhausted or fit.degenerate.any() or not np.isfinite(fit.best.history[-1]):
@@ -223,7 +246,6 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             # after every re-seed (the data hold too few rows per line, or lines that rows
             # follow exactly, which the other starts missed by merging lines). One shared
             # variance, kept positive by a ridge prior, bounds the likelihood.
-            ridge = FALLBACK_RIDGE * spread * float(weight.sum())
             fit = self._fit_starts(z, w, data, rng, -1.0, True, ridge)
             self.equal_variance_ = True
             warnings.warn(
@@ -247,12 +269,43 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         self.history_ = best.history[max(best.structure_changes, default=0) :]
         self.n_iter_ = len(self.history_) - 1
         self.converged_ = best.converged
+        # what a warm start must match (_check_warm_start)
+        self._fitted_setting = (self.n_components, self.fit_intercept, self.equal_variance)
         warn_unless_converged(self)
         return self
 
-    def _fit_starts(self, z, w, data, rng, exact_share, equal_variance, ridge):
+    def _check_warm_start(self, X) -> None:
+        """Refuse to continue a stored fit whose lines are not those asked for: another
+        ``n_components``, ``fit_intercept`` or ``equal_variance``, or number of features."""
+        # The settings of the stored fit. A model loaded from a file has no record: its
+        # arrays tell its size, and its intercepts and variances what they can.
+        k, fit_intercept, equal_variance = getattr(
+            self, "_fitted_setting", (self.coef_.shape[0], None, None)
+        )
+        differs = []
+        if k != self.n_components:
+            differs.append(f"n_components is {self.n_components} where the stored fit has {k}")
+        if fit_intercept is None:
+            fit_intercept = self.fit_intercept or not np.any(self.intercept_ != 0)
+        if fit_intercept != self.fit_intercept:
+            differs.append(
+                f"fit_intercept is {self.fit_intercept} where the stored fit's is {fit_intercept}"
+            )
+        if equal_variance is None:
+            # one variance stored: set by the user or by the fallback, either continues
+            equal_variance = self.equal_variance if self.equal_variance_ else False
+        if equal_variance != self.equal_variance:
+            differs.append(
+                f"equal_variance is {self.equal_variance} where the stored fit's is "
+                f"{equal_variance}"
+            )
+        differs += warm_features(self, X)
+        if differs:
+            refuse_warm_start("; ".join(differs))
+
+    def _fit_starts(self, z, w, data, rng, exact_share, equal_variance, ridge, warm=False):
         """EM from ``n_init`` random starts in lockstep (one pass over the data per round for
-        all of them), collapsed components re-seeded.
+        all of them), collapsed components re-seeded; ``warm``: from the stored fit alone.
 
         Each start draws its starting lines and its re-seeds from its own generator, seeded
         from ``rng``, so that the local maximum a ``random_state`` finds does not depend on
@@ -260,11 +313,16 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         """
         rows = canonical_rows(z, w)
         starts = []
-        for seed in rng.randint(np.iinfo(np.int32).max, size=self.n_init):
+        for seed in rng.randint(np.iinfo(np.int32).max, size=1 if warm else self.n_init):
             own = np.random.RandomState(seed)
+            start = (
+                self._stored_start(exact_share, equal_variance, ridge)
+                if warm
+                else self._random_start(z, w, own, exact_share, equal_variance, ridge, rows)
+            )
             starts.append(
                 RegressionMixture(
-                    self._random_start(z, w, own, exact_share, equal_variance, ridge, rows),
+                    start,
                     partial(self._seed_component, z, w, own, rows),
                     MAX_RESEEDS * self.n_components,
                 )
@@ -320,6 +378,20 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             0.0 if equal_variance else SIGMA_RATIO,
         )
         return Mixture(np.full(k, 1.0 / k), components)
+
+    def _stored_start(self, exact_share, equal_variance, ridge) -> Mixture:
+        """The stored fit as a start, under the variance model a fit with these settings has."""
+        components = LinearRegressions(
+            np.asarray(self.coef_, dtype=np.float64),
+            np.asarray(self.intercept_, dtype=np.float64),
+            np.asarray(self.sigmas_, dtype=np.float64) ** 2,
+            self.fit_intercept,
+            equal_variance,
+            exact_share,
+            ridge,
+            0.0 if equal_variance else SIGMA_RATIO,
+        )
+        return Mixture(np.asarray(self.weights_, dtype=np.float64), components)
 
     # --- using a fit --------------------------------------------------------------------
     def _components(self) -> LinearRegressions:

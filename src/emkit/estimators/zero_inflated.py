@@ -42,6 +42,8 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
     accelerate : "squarem" (default) or None, as in :class:`emkit.GaussianMixture`.
     random_state : int, RandomState instance or None, the seed of :meth:`sample` (as in
         :class:`emkit.MixtureModel`); the fit itself has one deterministic start.
+    warm_start : bool, once fitted, ``fit`` starts from the stored fit's parameters instead
+        (as :class:`emkit.MixtureModel`'s); data with another number of columns is refused.
 
     Attributes
     ----------
@@ -82,6 +84,7 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
         "callback": [callable, None],
         "accelerate": [StrOptions({"squarem"}), None],
         "random_state": ["random_state"],
+        "warm_start": ["boolean"],
     }
     _fitted_attributes = FamilyMixtureBase._fitted_attributes + (
         "zero_inflation_",
@@ -93,13 +96,21 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
     n_init = 1
 
     def __init__(
-        self, *, tol=1e-10, max_iter=10000, callback=None, accelerate="squarem", random_state=None
+        self,
+        *,
+        tol=1e-10,
+        max_iter=10000,
+        callback=None,
+        accelerate="squarem",
+        random_state=None,
+        warm_start=False,
     ):
         self.tol = tol
         self.max_iter = max_iter
         self.callback = callback
         self.accelerate = accelerate
         self.random_state = random_state
+        self.warm_start = warm_start
 
     def _families(self) -> list:
         return [PointMass(0.0), Poisson()]
@@ -114,10 +125,15 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
+        warm = self.warm_start and hasattr(self, "weights_")
+        if warm:
+            self._check_warm_start(X, self._families())
         if is_dask_collection(X):
-            data = dask_fit_source(self, X, sample_weight, check=Poisson().check_support)
+            data = dask_fit_source(
+                self, X, sample_weight, check=Poisson().check_support, reset=not warm
+            )
         else:
-            x = check_rows(self, X, reset=True)
+            x = check_rows(self, X, reset=not warm)
             Poisson().check_support(x)
             data = array_source(x, check_weights(sample_weight, x))
         n0, n_pos, sums = data.map_reduce(_zero_sums)
