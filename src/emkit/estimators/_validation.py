@@ -6,8 +6,8 @@ import contextlib
 import contextvars
 import os
 from collections.abc import Iterator
-from typing import NoReturn
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
