@@ -248,3 +248,24 @@ def test_warm_bootstrap_standard_errors_match_the_observed_information():
         )
     cold = emkit.bootstrap(model, x, y, n_boot=40, random_state=0, params={"warm_start": False})
     assert np.all(cold.standard_errors["coef"].ravel() > 2.5 * observed["coef"].ravel())
+
+
+def test_a_pruned_fit_continues_where_its_components_priors_are_known():
+    from emkit.distributions.priors import NormalInverseGamma
+
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(0, 1, 300), rng.normal(6, 1, 300)][:, None]
+    options = dict(prune_weight=0.2, random_state=0, warm_start=True)
+    # the ridges of reg_covar are alike for every Normal: each kept component has its own
+    model = _fit(MixtureModel([Normal()] * 4, **options), (x,))
+    objective = model.history_[-1]
+    assert model.weights_.shape == (2,)
+    _fit(model, (x,))
+    assert model.weights_.shape == (2,) and model.n_iter_ <= 2
+    assert 0.0 <= model.history_[-1] - objective < 1e-4
+    # priors that differ by position: which one a kept component had is not recorded
+    low, high = NormalInverseGamma(0.0, 0.01, 2.0, 1.0), NormalInverseGamma(5.0, 0.01, 2.0, 1.0)
+    model = _fit(MixtureModel([Normal()] * 4, priors=[low, high, low, high], **options), (x,))
+    assert model.weights_.shape == (2,)
+    with pytest.raises(ValueError, match="dropped components of family 'normal', whose listed"):
+        model.fit(x)
