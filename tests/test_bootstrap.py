@@ -309,3 +309,13 @@ def test_zero_inflated_rates_per_feature_are_never_reordered():
     assert np.all(np.abs(values.mean(axis=0) - model.rate_) < 5 * model.stderr_[1:])
     z = (values.std(axis=0, ddof=1) - model.stderr_[1:]) / _bootstrap_error(values)
     assert np.all(np.abs(z) < 3.5), z
+
+
+def test_replicates_failing_for_a_reason_not_of_the_model_are_not_blamed_on_its_size():
+    x = np.random.default_rng(0).normal(size=(60, 2))
+    model = emkit.GaussianMixture(1, random_state=0).fit(x)
+    with pytest.raises(ValueError) as raised:
+        emkit.bootstrap(model, x, n_boot=3, params={"max_iter": -1}, random_state=0)
+    message = str(raised.value)
+    assert "only 0 of 3 bootstrap fits succeeded. The first failure:" in message
+    assert "max_iter" in message and "too complex" not in message

@@ -269,3 +269,31 @@ def test_a_pruned_fit_continues_where_its_components_priors_are_known():
     assert model.weights_.shape == (2,)
     with pytest.raises(ValueError, match="dropped components of family 'normal', whose listed"):
         model.fit(x)
+
+
+def test_lines_fitted_without_intercepts_keep_that_setting_loaded_or_reset(tmp_path):
+    # A loaded model has no record of its fit's settings: lines through the origin (all
+    # intercepts 0) continue with fit_intercept=False, and fitted intercepts refuse it.
+    x, y = _lines()
+    through_origin = _fit(
+        MixtureOfRegressions(2, n_init=1, fit_intercept=False, warm_start=True, random_state=0),
+        (x, y),
+    )
+    through_origin.save(tmp_path / "origin.json")
+    loaded = emkit.load(tmp_path / "origin.json")
+    _fit(loaded, (x, y))  # continues (it was refused: "the stored fit's is True")
+    np.testing.assert_array_equal(loaded.intercept_, 0.0)
+    boot = emkit.bootstrap(loaded, x, y=y, n_boot=3, random_state=0)
+    assert boot.n_failed == 0
+    _fit(MixtureOfRegressions(2, n_init=1, random_state=0), (x, y)).save(tmp_path / "lines.json")
+    with pytest.raises(ValueError, match="fit_intercept is False where the stored fit's is True"):
+        loaded = emkit.load(tmp_path / "lines.json")
+        loaded.set_params(fit_intercept=False, warm_start=True).fit(x, y)
+    # Setting fit_intercept after the fit leaves the fitted model's count and information:
+    # flexmix's count, (k - 1) + k p + k with p = 1 coefficient and no intercepts.
+    estimate = through_origin.estimate(x, y)
+    through_origin.set_params(fit_intercept=True)
+    assert through_origin.n_parameters() == 1 + 2 * 1 + 2
+    again = through_origin.estimate(x, y)
+    assert set(again.params) == set(estimate.params)
+    np.testing.assert_array_equal(again.stderr["coef"], estimate.stderr["coef"])

@@ -274,7 +274,7 @@ def bootstrap(
                     raise _LeftOut("a component collapsed (a degenerate fit)")
                 if _n_components(fit) != _n_components(model):
                     raise _LeftOut(f"{_n_components(fit)} components were left")
-                replicate = _memberships(fit, X, y, weight)
+                replicate = _memberships(fit, X, y, None)  # the weights count once
             except (ValueError, np.linalg.LinAlgError, _LeftOut) as exc:
                 return exc
         values = {name: np.asarray(f(fit), dtype=np.float64) for name, f in extract.items()}
@@ -299,9 +299,15 @@ def bootstrap(
     if len(kept) < 2:
         first = next(r for r in results if isinstance(r, Exception))
         reason = str(first) if isinstance(first, _LeftOut) else f"{type(first).__name__}: {first}"
+        # Collapsed or singular replicates point at the model; other errors speak for themselves.
+        advice = (
+            "; the model may be too complex for the data (fewer components, or a simpler model "
+            "of each)"
+            if isinstance(first, _LeftOut | np.linalg.LinAlgError)
+            else ""
+        )
         raise ValueError(
-            f"only {len(kept)} of {n_boot} bootstrap fits succeeded; the model may be too "
-            "complex for the data (fewer components, or a simpler covariance_type). The first "
+            f"only {len(kept)} of {n_boot} bootstrap fits succeeded{advice}. The first "
             f"failure: {reason}"
         )
     replicates = {name: np.stack([r[name] for r in kept]) for name in extract}
@@ -348,7 +354,8 @@ def _memberships(fitted, X, y, weight) -> np.ndarray | None:
 
 
 def _overlap_matching(original: np.ndarray, replicate: np.ndarray) -> np.ndarray:
-    """order[j]: the replicate's component that shares the most rows with the original's j."""
+    """order[j]: the replicate's component that shares the most rows with the original's j
+    (``original`` (n, k) weighted by the rows' weights, ``replicate`` (n, k) not)."""
     overlap = original.T @ replicate  # (k, k)
     _, order = linear_sum_assignment(-overlap)
     return order

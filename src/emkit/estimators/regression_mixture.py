@@ -286,7 +286,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         if k != self.n_components:
             differs.append(f"n_components is {self.n_components} where the stored fit has {k}")
         if fit_intercept is None:
-            fit_intercept = self.fit_intercept or not np.any(self.intercept_ != 0)
+            fit_intercept = self._fitted_intercept
         if fit_intercept != self.fit_intercept:
             differs.append(
                 f"fit_intercept is {self.fit_intercept} where the stored fit's is {fit_intercept}"
@@ -394,8 +394,21 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         return Mixture(np.asarray(self.weights_, dtype=np.float64), components)
 
     # --- using a fit --------------------------------------------------------------------
+    @property
+    def _fitted_intercept(self) -> bool:
+        """Whether the stored lines have intercepts: the fit's setting, whatever
+        ``fit_intercept`` has been set to since. A model loaded from a file has no record of
+        it: intercepts other than 0 were fitted, and all 0 read as the setting it was saved
+        with (``fit_intercept``)."""
+        setting = getattr(self, "_fitted_setting", None)
+        if setting is not None:
+            return bool(setting[1])
+        return bool(np.any(np.asarray(self.intercept_) != 0)) or bool(self.fit_intercept)
+
     def _components(self) -> LinearRegressions:
-        return LinearRegressions(self.coef_, self.intercept_, self.sigmas_**2, self.fit_intercept)
+        return LinearRegressions(
+            self.coef_, self.intercept_, self.sigmas_**2, self._fitted_intercept
+        )
 
     def _checked(self, X, y=None):
         check_is_fitted(self)
@@ -501,7 +514,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             np.asarray(self.coef_, dtype=np.float64),
             np.asarray(self.intercept_, dtype=np.float64),
             np.asarray(self.sigmas_, dtype=np.float64) ** 2,
-            self.fit_intercept,
+            self._fitted_intercept,
             self.equal_variance_,
         )
 
@@ -523,7 +536,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         check_is_fitted(self)
         k, p = self.coef_.shape
         variances = 1 if self.equal_variance_ else k
-        return (k - 1) + k * (p + int(self.fit_intercept)) + variances
+        return (k - 1) + k * (p + int(self._fitted_intercept)) + variances
 
     def bic(self, X, y) -> float:
         """Bayesian information criterion of the conditional law, -2 sum_n log p(y_n | x_n) +
