@@ -449,3 +449,34 @@ def test_normal_inverse_wishart_accepts_a_rank_deficient_scale_up_to_round_off()
         NormalInverseWishart(np.zeros(2), 0.01, 4.0, np.full((2, 2), np.nan))
     with pytest.raises(ValueError, match="symmetric"):
         NormalInverseWishart(np.zeros(2), 0.01, 4.0, np.array([[1.0, 0.5], [0.0, 1.0]]))
+
+
+@pytest.mark.parametrize("covariance", TYPES)
+def test_lower_bounds_follow_sklearns_iterates(faithful, covariance, tmp_path):
+    # scikit-learn (1.6+) records the mean log-likelihood of every iteration in lower_bounds_;
+    # from the same start and with plain EM ours are its entries one step later.
+    x = np.asarray(faithful)
+    start = SklearnGaussianMixture(2, covariance_type=covariance, max_iter=1, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: one step only
+        start.fit(x)
+    given = {
+        "weights_init": start.weights_,
+        "means_init": start.means_,
+        "precisions_init": start.precisions_,
+    }
+    options = {"covariance_type": covariance, "reg_covar": 0.0, "tol": 0.0, "max_iter": 8}
+    ref = SklearnGaussianMixture(2, **given, **options)
+    ours = GaussianMixture(2, **given, **options, accelerate=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # neither converges in 8 steps at tol 0
+        ref.fit(x)
+        ours.fit(x)
+    assert ours.lower_bounds_.shape == (ours.n_iter_,) == (ref.n_iter_,)
+    np.testing.assert_allclose(ours.lower_bounds_[:-1], ref.lower_bounds_[1:], rtol=1e-9)
+    assert ours.lower_bounds_[-1] == pytest.approx(ours.lower_bound_, rel=1e-12)
+    assert np.all(np.diff(ours.lower_bounds_) >= -1e-12)
+    ours.save(tmp_path / "gm.json")
+    np.testing.assert_array_equal(
+        emkit.load(tmp_path / "gm.json").lower_bounds_, ours.lower_bounds_
+    )

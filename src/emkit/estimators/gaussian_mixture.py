@@ -203,6 +203,11 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         pass over the rows at the end).
     lower_bound_ : float, ``log_likelihood_`` per row (per unit of sample weight), under
         scikit-learn's name for it.
+    lower_bounds_ : array of shape (n_iter_,), ``history_`` after each accepted step per row
+        (per unit of sample weight), as scikit-learn's (1.6+): the mean log-likelihood plus the
+        ridge prior's share, so with ``reg_covar=0`` and soft assignments the last entry is
+        ``lower_bound_``. scikit-learn's entries are one step behind: its i-th is at the
+        parameters before its i-th M-step, and its ``lower_bound_`` is its last entry.
     history_ : array, the objective EM climbs, before the first and after every accepted step: the
         log-likelihood plus the ridge prior's log-density, -reg_covar/2 sum_k tr(Sigma_k^{-1})
         (the M-step with ``reg_covar`` is this MAP; with reg_covar=0 it is the log-likelihood);
@@ -672,6 +677,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         total = float(np.sum(result.stats.resp_sum))
         self.lower_bound_ = result.log_likelihood / total if total > 0 else float("nan")
         self.history_ = result.history
+        with np.errstate(invalid="ignore", divide="ignore"):  # no weight: NaN, as lower_bound_
+            self.lower_bounds_ = result.history[1:] / (total if total > 0 else np.nan)
         self.degenerate_components_ = degenerate
         self.degenerate_ = bool(degenerate.any())
         # what a warm start must match (_check_warm_start); aliases by their canonical name

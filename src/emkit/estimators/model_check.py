@@ -347,6 +347,7 @@ def _check_values(est: Any) -> None:
         if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
             raise ValueError(f"{name}: must be a number; got {value!r}")
     _array(est, "history_", 1, "f")
+    _array(est, "lower_bounds_", 1, "f")
     k = None
     for name in ("weights_", "priors_"):
         w = _array(est, name, 1, "f")
