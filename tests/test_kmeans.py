@@ -265,3 +265,28 @@ def test_dask_tolerance_is_scaled_by_every_rows_variance(monkeypatch):
     x[:50] *= 30
     KMeans(4, init=x[[0, 3500, 5000, 100]], n_init=1, tol=1e-3).fit(da.from_array(x, chunks=1000))
     assert tolerances == [pytest.approx(1e-3 * np.mean(x.var(axis=0)), rel=1e-12)]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_an_emptied_cluster_is_relocated_as_scikit_learn_does(faithful, weighted):
+    # The farthest row leaves its cluster for the empty one in the same M-step: from the same
+    # start the iterates, and so n_iter_, labels_, centres and inertia_, are scikit-learn's.
+    x = np.asarray(faithful)
+    weights = np.random.default_rng(0).integers(1, 4, x.shape[0]).astype(float)
+    w = weights if weighted else None
+    start = np.array([[2.0, 55.0], [4.5, 80.0], [100.0, 1000.0]])  # the third starts empty
+    ours = KMeans(3, init=start).fit(x, sample_weight=w)
+    ref = SkKMeans(3, init=start, n_init=1).fit(x, sample_weight=w)
+    assert ours.n_iter_ == ref.n_iter_
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-10)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-10)
+    # four rows, the second centre far from all: three iterations, as scikit-learn's own test
+    rows = np.array([[0.0, 0.0], [0.4, 0.0], [0.5, 1.0], [1.2, 1.0]])
+    start = np.array([[0.5, 0.5], [3.0, 3.0]])
+    w = np.array([1.0, 2.0, 1.0, 3.0]) if weighted else None  # the moved row weighs 3
+    ours = KMeans(2, init=start).fit(rows, sample_weight=w)
+    ref = SkKMeans(2, init=start, n_init=1).fit(rows, sample_weight=w)
+    assert ours.n_iter_ == ref.n_iter_
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-12)

@@ -77,9 +77,9 @@ class ArrayNamespace(Protocol):
         :class:`~emkit.backend.nearest.NearestForm` sharing one shift: for each form the fields
         of :class:`~emkit.backend.nearest.NearestSums` (NumPy float64 on the host): weight (k,)
         and shifted sums (k, d) of the rows nearest each centre, the inertia, and the k rows
-        farthest from their nearest centre with those distances (a backend may leave them out,
-        distances -1, for rows that are all of a fit's and a form that leaves no cluster
-        empty).
+        farthest from their nearest centre with those distances and their weights (a backend
+        may leave them out, distances -1, for rows that are all of a fit's and a form that
+        leaves no cluster empty).
     nearest_labels(x, form) -> (int array (n,), float64 array (n,))
         Index of each row's nearest centre (the first on a tie) and the squared distance to it
         to rounding (by differences where the pass's expansion could lose digits), in ``x``'s

@@ -73,6 +73,7 @@ class NearestSums:
         fewer rows; all -1 where the pass ran over all the rows of a fit
         (:func:`shifted_source`) and left no cluster empty, the M-step's one use of them.
     far_rows : array of shape (k, d), those rows.
+    far_weight : array of shape (k,), their sample weights (1 without; 0 where no row).
     """
 
     weight: np.ndarray
@@ -80,6 +81,7 @@ class NearestSums:
     inertia: float
     far_dist: np.ndarray
     far_rows: np.ndarray
+    far_weight: np.ndarray
 
 
 def nearest_form(centres: np.ndarray, shift: np.ndarray) -> NearestForm:

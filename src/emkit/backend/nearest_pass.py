@@ -212,7 +212,9 @@ def _nearest_pass(x: Any, weights: np.ndarray | None, forms: list, far: bool) ->
         m = top[0].shape[0]
         far_dist[:m] = top[1]
         far_rows[:m] = x.take(top[0]) if isinstance(x, ShiftedRows) else x[top[0]]
-        out.append((weight, sums, float(inertia), far_dist, far_rows))
+        far_weight = np.zeros(k)
+        far_weight[:m] = 1.0 if weights is None else weights[top[0]]
+        out.append((weight, sums, float(inertia), far_dist, far_rows, far_weight))
     return out
 
 

@@ -261,12 +261,15 @@ def nearest_sums(x: torch.Tensor, weights: torch.Tensor | None, forms: list) -> 
     out = []
     for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
         k = hi - lo
-        far_dist, far_rows = np.full(k, -1.0), np.zeros((k, d))
+        far_dist, far_rows, far_weight = np.full(k, -1.0), np.zeros((k, d)), np.zeros(k)
         got = tops[j][0].shape[0]
         far_dist[:got] = tops[j][1]
         if got:
-            far_rows[:got] = x[torch.as_tensor(tops[j][0], device=device)].double().cpu().numpy()
-        out.append((host[lo:hi, d], host[lo:hi, :d], float(totals[j]), far_dist, far_rows))
+            index = torch.as_tensor(tops[j][0], device=device)
+            far_rows[:got] = x[index].double().cpu().numpy()
+            far_weight[:got] = 1.0 if weights is None else weights[index].double().cpu().numpy()
+        sums = (host[lo:hi, d], host[lo:hi, :d], float(totals[j]))
+        out.append((*sums, far_dist, far_rows, far_weight))
     return out
 
 

@@ -37,19 +37,22 @@ def squared_distances(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class CentroidStats:
     """Per-cluster weight (k,) and weighted sums (k, d), and the m rows farthest from their
-    centres (m, d) with those squared distances (m,), kept to re-seed empty clusters."""
+    centres (m, d) with those squared distances (m,) and their weights (m,), kept to re-seed
+    empty clusters."""
 
     weight: np.ndarray
     sums: np.ndarray
     far_rows: np.ndarray
     far_dist: np.ndarray
+    far_weight: np.ndarray
 
     def __add__(self, other: CentroidStats) -> CentroidStats:
         rows = np.vstack([self.far_rows, other.far_rows])
         dist = np.concatenate([self.far_dist, other.far_dist])
+        weight = np.concatenate([self.far_weight, other.far_weight])
         top = np.argsort(-dist, kind="stable")[: self.far_dist.shape[0]]
         return CentroidStats(
-            self.weight + other.weight, self.sums + other.sums, rows[top], dist[top]
+            self.weight + other.weight, self.sums + other.sums, rows[top], dist[top], weight[top]
         )
 
 
@@ -78,7 +81,8 @@ class Centroids:
         k, d = self.means.shape
         weight = xp.to_numpy(resp.sum(axis=0, dtype=xp.float64))  # (k,)
         sums = np.asarray(xp.to_numpy(resp.T @ x), dtype=np.float64)  # (k, d)
-        held = resp.sum(axis=1) > 0  # rows of positive weight
+        row_weight = resp.sum(axis=1)  # (n,)
+        held = row_weight > 0
         labels = xp.argmax(resp, axis=1)
         # Only each row's distance to its own centre: O(n d), not the (n, k) matrix again.
         diff = x - xp.asarray(self.means, like=x)[labels]  # (n, d)
@@ -86,9 +90,11 @@ class Centroids:
         top = xp.stable_argsort_descending(dist)[:k]
         far_rows = np.zeros((k, d))
         far_dist = np.full(k, -1.0)
+        far_weight = np.zeros(k)
         m = int(top.shape[0])
         far_rows[:m], far_dist[:m] = xp.to_numpy(x[top]), xp.to_numpy(dist[top])
-        return CentroidStats(weight, sums, far_rows, far_dist)
+        far_weight[:m] = xp.to_numpy(row_weight[top])
+        return CentroidStats(weight, sums, far_rows, far_dist, far_weight)
 
     @property
     def ridge(self) -> float:
@@ -96,21 +102,29 @@ class Centroids:
         return 0.0
 
     def m_step(self, stats: CentroidStats, prior: Any = None) -> Centroids:
-        """Weighted means; an empty cluster moves onto the row farthest from its centre.
+        """Weighted means; an empty cluster takes the row farthest from its centre, as
+        scikit-learn's k-means relocates it: the row leaves the cluster it was nearest, whose
+        mean is then that of its other rows, and the emptied centre moves onto it.
 
-        Moving an empty centre onto a held row lowers that row's distance to 0 and leaves every
-        other row's nearest distance no larger, so the objective still cannot decrease.
-        ``prior`` is unused: the covariances are fixed at the identity.
+        The new centres are the means of the clusters after the move, and the moved row is at
+        distance 0 from its new centre, so the inertia of the new labels is at most that of the
+        plain M-step's: the objective still cannot decrease. ``prior`` is unused: the
+        covariances are fixed at the identity.
         """
-        filled = stats.weight > 0
+        weight, sums = np.array(stats.weight, dtype=float), np.array(stats.sums, dtype=float)
+        empty = np.flatnonzero(weight <= 0)
+        spare = np.flatnonzero(stats.far_dist > 0)[: empty.shape[0]]
+        if spare.shape[0]:
+            rows, row_weight = stats.far_rows[spare], stats.far_weight[spare]
+            # the clusters the rows leave: their nearest of the centres the E-step used
+            owners = np.argmin(squared_distances(rows, self.means), axis=1)
+            for j, row, w, owner in zip(empty, rows, row_weight, owners, strict=False):
+                sums[owner] -= w * row
+                weight[owner] -= w
+                sums[j], weight[j] = w * row, w
+        filled = weight > 0
         means = np.array(self.means, dtype=float)
-        means[filled] = stats.sums[filled] / stats.weight[filled, None]
-        spare = iter(np.flatnonzero(stats.far_dist > 0))
-        for j in np.flatnonzero(~filled):
-            i = next(spare, None)
-            if i is None:
-                break
-            means[j] = stats.far_rows[i]
+        means[filled] = sums[filled] / weight[filled, None]
         return Centroids(means, self.shift)
 
     @staticmethod
@@ -128,7 +142,7 @@ class Centroids:
         out = []
         for got in nearest_e_step(x, forms, sample_weight):
             sums = got.sums + got.weight[:, None] * shift  # (k, d), no longer shifted
-            stats = CentroidStats(got.weight, sums, got.far_rows, got.far_dist)
+            stats = CentroidStats(got.weight, sums, got.far_rows, got.far_dist, got.far_weight)
             out.append((stats, got.inertia))
         return out
 
