@@ -66,7 +66,9 @@ class InertiaPrinter:
     """scikit-learn's ``KMeans(verbose=...)`` printout: each start's initialisation, then
     every iteration's inertia, -2 (objective - ``const``) times ``scale`` (the fit's objective
     is const - inertia / 2 on rows divided by the square root of ``scale``); with several
-    starts each line names its start."""
+    starts each line names its start. As scikit-learn's, iteration i is the inertia of the
+    centres after i M-steps, printed as the next M-step is taken: from 0 (the start) to
+    ``n_iter_`` - 1."""
 
     def __init__(self, const: float, scale: float, n_starts: int):
         self.const, self.scale, self.named = const, scale, n_starts > 1
@@ -74,9 +76,10 @@ class InertiaPrinter:
             print(f"Initialization {start} complete" if self.named else "Initialization complete")
 
     def __call__(self, progress: EMProgress) -> None:
-        inertia = -2.0 * (progress.objective - self.const) * self.scale
+        before = progress.objective - progress.change  # the centres the step moved from
+        inertia = -2.0 * (before - self.const) * self.scale
         head = f"Initialization {progress.start}, iteration" if self.named else "Iteration"
-        print(f"{head} {progress.iteration}, inertia {inertia}.")
+        print(f"{head} {progress.iteration - 1}, inertia {inertia}.")
 
 
 def print_kmeans_ends(fit: FitResult, rule: CentreShift, scale: float = 1.0) -> None:
