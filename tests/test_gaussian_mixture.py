@@ -480,3 +480,18 @@ def test_lower_bounds_follow_sklearns_iterates(faithful, covariance, tmp_path):
     np.testing.assert_array_equal(
         emkit.load(tmp_path / "gm.json").lower_bounds_, ours.lower_bounds_
     )
+
+
+def test_verbose_end_line_is_sklearns(faithful, capsys):
+    # verbose=2 ends each start with scikit-learn's line: time lapse, then the lower bound
+    import re
+
+    x = np.asarray(faithful)
+    end = re.compile(r"Initialization converged\. time lapse \d+\.\d{5}s\t lower bound (\S+)\.")
+    SklearnGaussianMixture(2, random_state=0, verbose=2, tol=1e-6, max_iter=500).fit(x)
+    theirs = capsys.readouterr().out.splitlines()[-1]
+    model = GaussianMixture(2, random_state=0, verbose=2).fit(x)
+    ours = capsys.readouterr().out.splitlines()[-1]
+    assert end.fullmatch(theirs) and end.fullmatch(ours), (theirs, ours)
+    assert float(end.fullmatch(ours)[1]) == pytest.approx(model.lower_bound_, abs=5e-6)
+    assert float(end.fullmatch(ours)[1]) == pytest.approx(float(end.fullmatch(theirs)[1]), abs=1e-4)

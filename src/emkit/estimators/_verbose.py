@@ -30,7 +30,8 @@ class VerbosePrinter:
         self.level, self.interval, self.then = level, interval, then
         self.weight = total_weight if total_weight > 0 else 1.0
         self.named = n_starts > 1
-        self.tic = [time.perf_counter()] * n_starts
+        self.began = time.perf_counter()  # the starts run together: one beginning
+        self.tic = [self.began] * n_starts
         for start in range(n_starts):
             print(f"Initialization {start}")
 
@@ -49,15 +50,18 @@ class VerbosePrinter:
             self.then(progress)
 
 
-def print_ends(fit: FitResult, level: int) -> None:
-    """Whether each start of ``fit`` converged (``level`` 2: with its lower bound, the
-    log-likelihood per unit of weight), after the iterations :class:`VerbosePrinter` printed."""
+def print_ends(fit: FitResult, level: int, began: float | None = None) -> None:
+    """Whether each start of ``fit`` converged (``level`` 2: with the time since ``began``,
+    the :class:`VerbosePrinter`'s ``began``, where given, and its lower bound, the
+    log-likelihood per unit of weight), after the iterations the printer printed."""
     for start, run in enumerate(fit.runs):
         name = f"Initialization {start}" if len(fit.runs) > 1 else "Initialization"
         line = f"{name} {'converged' if run.converged else 'did not converge'}."
         if level >= 2:
             weight = float(np.sum(run.stats.resp_sum))
             bound = run.log_likelihood / weight if weight > 0 else float("nan")
+            if began is not None:
+                line += f" time lapse {time.perf_counter() - began:.5f}s"
             line += f"\t lower bound {bound:.5f}."
         print(line)
 

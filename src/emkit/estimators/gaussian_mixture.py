@@ -373,7 +373,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         with memory_message(plan.place, plan.data):
             fit = fit_starts(plan.starts, plan.data, **plan.options, checkpoint=saved)
             fit = observed_fit(fit, plan.data)
-        return self._fitted(fit)
+        return self._fitted(fit, plan.options["callback"])
 
     def _fit_plan(self, X, sample_weight=None, shared: SharedStarts | None = None) -> FitPlan:
         """Everything ``fit`` hands the driver (:func:`emkit.em.fit_starts`): the data source,
@@ -417,12 +417,13 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         }
         return FitPlan(data, starts, options, place)
 
-    def _fitted(self, fit: FitResult):
+    def _fitted(self, fit: FitResult, printer: Any = None):
         """Set the fitted attributes from the driver's result; warn where the kept start did
-        not converge or has degenerate components."""
+        not converge or has degenerate components. ``printer``: the fit's callback (a
+        :class:`~emkit.estimators._verbose.VerbosePrinter` where ``verbose``)."""
         result, degenerate = fit.best, fit.degenerate
         if self.verbose:
-            print_ends(fit, int(self.verbose))
+            print_ends(fit, int(self.verbose), getattr(printer, "began", None))
         self._set_fitted(result, degenerate)
         self.structure_changes_ = result.structure_changes
         warn_unless_converged(self)
