@@ -203,7 +203,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         pass over the rows at the end).
     lower_bound_ : float, ``log_likelihood_`` per row (per unit of sample weight), under
         scikit-learn's name for it.
-    lower_bounds_ : array of shape (n_iter_,), ``history_`` after each accepted step per row
+    lower_bounds_ : array of shape (``n_iter_``,), ``history_`` after each accepted step per row
         (per unit of sample weight), as scikit-learn's (1.6+): the mean log-likelihood plus the
         ridge prior's share, so with ``reg_covar=0`` and soft assignments the last entry is
         ``lower_bound_``. scikit-learn's entries are one step behind: its i-th is at the
