@@ -46,6 +46,7 @@ from emkit.estimators._validation import (
     check_rows,
     check_weights,
     names_checked,
+    refuse_warm_start,
     rows_from_file,
 )
 from emkit.estimators._verbose import VerbosePrinter, print_ends
@@ -475,9 +476,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         if reset:
             self.n_features_in_ = d
         elif d != self.n_features_in_:  # not reset: a warm start
-            self._refuse_warm_start(
-                f"X has {d} features where the stored fit has {self.n_features_in_}"
-            )
+            refuse_warm_start(f"X has {d} features where the stored fit has {self.n_features_in_}")
         check_feature_names(self, source.feature_names, reset=reset)
         if n < max(self.n_components, 1) or d < 1:
             raise ValueError(
@@ -526,13 +525,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
                 f"X has {shape[1]} features where the stored fit has {self.n_features_in_}"
             )
         if differs:
-            self._refuse_warm_start("; ".join(differs))
-
-    def _refuse_warm_start(self, differs: str) -> None:
-        raise ValueError(
-            f"warm_start=True continues the stored fit, but {differs}. Set warm_start=False "
-            "to fit afresh, or fit with the parameters and data of the stored fit."
-        )
+            refuse_warm_start("; ".join(differs))
 
     def _checked_fit_rows(self, X, reset: bool, shared: SharedStarts | None) -> np.ndarray:
         """``X`` validated for a fit; once for all the plans that share ``shared``."""
