@@ -186,6 +186,17 @@ def test_bad_parameters_and_starts_get_clear_errors(faithful):
         GaussianMixture(2, means_init=[[0, 0]]).fit(faithful)
     with pytest.raises(ValueError, match="sum to 1"):
         GaussianMixture(2, weights_init=[0.2, 0.2]).fit(faithful)
+    # scikit-learn's tolerance on the sum: 1e-8, so 1 + 1e-6 is refused by both
+    from sklearn.mixture import GaussianMixture as SklearnMixture
+
+    for library in (GaussianMixture, SklearnMixture):
+        with pytest.raises(ValueError):
+            library(2, weights_init=[0.5, 0.5 + 1e-6]).fit(faithful)
+    GaussianMixture(2, weights_init=[0.5, 0.5 + 1e-9], max_iter=2).fit(faithful)
+    with pytest.raises(ValueError, match="sum to 1"):
+        GaussianMixture(2, weights_init=[0.5, 0.5 + 1e-6], means_init=[[2, 60], [4, 80]]).fit(
+            faithful
+        )
     model = GaussianMixture(2, random_state=0).fit(faithful)
     with pytest.raises(ValueError, match="features"):
         model.predict(np.ones((3, 3)))

@@ -586,9 +586,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         )
         means = components.means
         if self.weights_init is not None:
-            weights = _checked(self.weights_init, (k,), "weights_init")
-            if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
-                raise ValueError("weights_init must be non-negative and sum to 1")
+            weights = _checked_weights(self.weights_init, k)
         if self.means_init is not None:
             means = _checked(self.means_init, (k, x.shape[1]), "means_init")
         if self.precisions_init is not None:
@@ -644,9 +642,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
 
     def _given_mixture(self, d: int, structure) -> Mixture:
         k = self.n_components
-        weights = _checked(self.weights_init, (k,), "weights_init")
-        if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
-            raise ValueError("weights_init must be non-negative and sum to 1")
+        weights = _checked_weights(self.weights_init, k)
         means = _checked(self.means_init, (k, d), "means_init")
         precisions = _checked(
             self.precisions_init, structure.parameter_shape(k, d), "precisions_init"
@@ -909,3 +905,16 @@ def _checked(values, shape, name) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return array
+
+
+def _checked_weights(values, k: int) -> np.ndarray:
+    """``weights_init`` checked as scikit-learn checks it: non-negative and summing to 1
+    within 1e-8 (``np.isclose``'s relative 1e-5 let 1 + 1e-6 through)."""
+    weights = _checked(values, (k,), "weights_init")
+    total = weights.sum()
+    if np.any(weights < 0) or abs(total - 1.0) > 1e-8:
+        raise ValueError(
+            f"weights_init must be non-negative and sum to 1; got minimum {weights.min():.6g} "
+            f"and sum {total!r}. Divide the weights by their sum."
+        )
+    return weights
