@@ -177,6 +177,24 @@ def test_bad_input_gets_a_clear_error(x, message):
         GaussianMixture(2).fit(x)
 
 
+@pytest.mark.parametrize("name", ["full", "tied", "diag", "spherical"])
+def test_sample_draws_sklearns_rows_from_the_same_seed(name):
+    # Both fitted to the same maximum (parameters equal to ~1e-7), then sampled with the same
+    # random_state: the same labels and the same rows to that precision.
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 1, (300, 3)), rng.normal(3, [1, 2, 0.5], (200, 3))])
+    x[:, 1] += 0.5 * x[:, 0]
+    options = dict(covariance_type=name, random_state=1, tol=1e-12, max_iter=2000)
+    options["means_init"] = [[0, 0, 0], [3, 4, 3]]
+    ours = GaussianMixture(2, **options).fit(x)
+    theirs = SklearnGaussianMixture(2, **options).fit(x)
+    np.testing.assert_allclose(ours.means_, theirs.means_, atol=1e-6)
+    drawn, labels = ours.sample(50)
+    expected, expected_labels = theirs.sample(50)
+    np.testing.assert_array_equal(labels, expected_labels)
+    np.testing.assert_allclose(drawn, expected, atol=1e-4)
+
+
 def test_bad_parameters_and_starts_get_clear_errors(faithful):
     with pytest.raises(ValueError, match="n_components"):
         GaussianMixture(0).fit(faithful)
@@ -187,9 +205,7 @@ def test_bad_parameters_and_starts_get_clear_errors(faithful):
     with pytest.raises(ValueError, match="sum to 1"):
         GaussianMixture(2, weights_init=[0.2, 0.2]).fit(faithful)
     # scikit-learn's tolerance on the sum: 1e-8, so 1 + 1e-6 is refused by both
-    from sklearn.mixture import GaussianMixture as SklearnMixture
-
-    for library in (GaussianMixture, SklearnMixture):
+    for library in (GaussianMixture, SklearnGaussianMixture):
         with pytest.raises(ValueError):
             library(2, weights_init=[0.5, 0.5 + 1e-6]).fit(faithful)
     GaussianMixture(2, weights_init=[0.5, 0.5 + 1e-9], max_iter=2).fit(faithful)

@@ -386,11 +386,13 @@ class GaussianComponents:
     ) -> np.ndarray:
         """Draw ``counts[k]`` rows from component k, stacked in component order.
 
-        ``n_features`` is the components' own (the :class:`Components` signature).
+        ``n_features`` is the components' own (the :class:`Components` signature). Each
+        component's rows are ``rng.multivariate_normal``'s, as scikit-learn draws full and
+        tied components, so that the same generator gives scikit-learn's rows.
         """
-        chol = np.linalg.cholesky(self.full_covariances())
+        covariances = self.full_covariances()
         blocks = [
-            self.means[k] + rng.standard_normal((int(n), self.n_features)) @ chol[k].T
+            rng.multivariate_normal(self.means[k], covariances[k], int(n))
             for k, n in enumerate(counts)
         ]
         return np.vstack(blocks) if blocks else np.empty((0, self.n_features))

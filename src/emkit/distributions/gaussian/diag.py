@@ -54,6 +54,19 @@ class DiagGaussian(GaussianComponents):
         """Per-component, per-feature variances, shape (k, d)."""
         return self.covariances
 
+    def sample(
+        self, counts: np.ndarray, rng: np.random.Generator, n_features: int | None = None
+    ) -> np.ndarray:
+        """Draw ``counts[k]`` rows from component k, stacked in component order: the mean plus
+        standard normals times the standard deviations, as scikit-learn draws diagonal and
+        spherical components (the same generator gives its rows)."""
+        scales = np.broadcast_to(np.sqrt(self.variances()), self.means.shape)
+        blocks = [
+            self.means[k] + rng.standard_normal((int(n), self.n_features)) * scales[k]
+            for k, n in enumerate(counts)
+        ]
+        return np.vstack(blocks) if blocks else np.empty((0, self.n_features))
+
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
         xp = namespace_of(x)
         scales = np.broadcast_to(self.variances() ** -0.5, self.means.shape)  # (k, d)
