@@ -56,8 +56,29 @@ def test_poisson_mixture_matches_a_numerical_hessian_in_the_rates():
     expected = _wald(loglik, theta, lambda t: np.r_[t[0], 1 - t[0], t[1:]])
     np.testing.assert_allclose(_flat(est.stderr), expected, rtol=1e-5)
     assert est.loglik == pytest.approx(model.log_likelihood_, rel=1e-12)
+    # a rate's interval is Wald on the log scale: rate * exp(-+ q se / rate)
     low, high = model.conf_int(x, level=0.9)["rate"]
-    np.testing.assert_allclose(high - est.params["rate"], stats.norm.ppf(0.95) * expected[2:, None])
+    q, rate, se = stats.norm.ppf(0.95), est.params["rate"], expected[2:, None]
+    np.testing.assert_allclose(low, rate * np.exp(-q * se / rate), rtol=1e-5)
+    np.testing.assert_allclose(high, rate * np.exp(q * se / rate), rtol=1e-5)
+
+
+def test_family_parameter_intervals_stay_in_their_domains():
+    """A small, tight component: the plain Wald interval of its variance (estimate -+ 1.96
+    std_err) runs below 0, the log-scale one does not; means stay plain."""
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.normal(0, 0.3, 6), rng.normal(5, 1, 300)][:, None]
+    model = MixtureModel([Normal(), Normal()], tol=1e-12, random_state=0).fit(x)
+    est = model.estimate(x)
+    q = stats.norm.ppf(0.975)
+    variance, se = est.params["variance"], est.stderr["variance"]
+    assert (variance - q * se).min() < 0  # where the plain interval would leave the domain
+    low, high = model.conf_int(x)["variance"]
+    np.testing.assert_allclose(low, variance * np.exp(-q * se / variance), rtol=1e-12)
+    np.testing.assert_allclose(high, variance * np.exp(q * se / variance), rtol=1e-12)
+    low, high = model.conf_int(x)["mean"]
+    np.testing.assert_allclose(high - est.params["mean"], q * est.stderr["mean"], rtol=1e-12)
+    assert "variance[0,0], variance[1,0] on the log scale" in est.summary().attrs["intervals"]
 
 
 def test_poisson_mixture_matches_flexmix_refit():

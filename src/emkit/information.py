@@ -659,9 +659,12 @@ def family_louis_estimate(
     theta = np.concatenate([weights[:n_w], *vectors])
     params = parameters(theta)
     G = jacobian(lambda t: flatten(parameters(t)), theta)
-    bounds = np.tile([-np.inf, np.inf], (G.shape[0], 1))
-    if k > 1:
-        bounds[:k] = [0.0, 1.0]
+    space = {"weights": DOMAIN_BOUNDS["unit" if k > 1 else "real"]}
+    for j, family in enumerate(families):
+        domains = getattr(family, "domains", {})
+        for entry, name in names[j].items():
+            space[name] = DOMAIN_BOUNDS[domains.get(entry, "real")]
+    bounds = np.vstack([np.tile(space[name], (np.size(params[name]), 1)) for name in params])
     total = float(x.shape[0] if w is None else w.sum())
     return Estimate(
         params,  # type: ignore[arg-type]
@@ -671,6 +674,16 @@ def family_louis_estimate(
         f"{description}: standard errors from the observed information (Louis' method)",
         bounds=bounds,
     )
+
+
+# The (low, high) of a family parameter's domain (the families' ``domains``), where its Wald
+# interval is taken on the log or logit scale: a variance on its bound 0 has no interval.
+DOMAIN_BOUNDS = {
+    "real": (-np.inf, np.inf),
+    "positive": (0.0, np.inf),
+    "nonnegative": (0.0, np.inf),
+    "unit": (0.0, 1.0),
+}
 
 
 def _parameter_space(comps, k: int, d: int) -> np.ndarray:

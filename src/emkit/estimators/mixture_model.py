@@ -847,8 +847,10 @@ class MixtureModel(FamilyMixtureBase):
         return self.estimate(X, sample_weight).stderr
 
     def conf_int(self, X, level: float = 0.95, sample_weight=None) -> dict:
-        """Wald intervals of ``weights`` (inside (0, 1)) and the component parameters from
-        :meth:`estimate`: a dict of (low, high) arrays shaped like its parameters."""
+        """Wald intervals of ``weights`` and the component parameters from :meth:`estimate`: a
+        dict of (low, high) arrays shaped like its parameters. Weights, probabilities, rates,
+        shapes and variances get the interval on the logit or log scale, mapped back, so that
+        it stays in their domain (see :meth:`emkit.mle.Estimate.conf_int`); means are plain."""
         return self.estimate(X, sample_weight).conf_int(level)
 
     def _mixture_options(self) -> dict:
