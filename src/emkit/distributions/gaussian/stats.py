@@ -115,8 +115,10 @@ class GaussianStats:
         # A spread below the rounding of the values themselves (a constant column: x - mean is
         # only rounding noise) is exactly zero, so the M-step sees the singularity it is. Rows
         # of distinct values differ by at least half an ulp, eps |mean| / 4, which a column
-        # offset far from the origin (at 1e15, 0.06 against a spread of 1) must keep.
-        noise = (0.25 * np.finfo(float).eps * self.mean) ** 2
+        # offset far from the origin (at 1e15, 0.06 against a spread of 1) must keep. A
+        # variance, so the scatter's floor scales with the weight: a fixed one zeroed the
+        # spread of 1 at 1e15 of 200 rows weighted 1e-5 (scatter 0.002 against 0.003).
+        noise = self.weight[:, None] * (0.25 * np.finfo(float).eps * self.mean) ** 2
         flat = np.nonzero(variances <= noise)
         if scatter.ndim == 2:
             scatter[flat] = 0.0
