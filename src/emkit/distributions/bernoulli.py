@@ -118,8 +118,14 @@ class Bernoulli(IndependentFeatures):
     def log_prior(self, prior: BetaPrior) -> float:
         return prior.log_density(self._fitted("probs"))
 
-    def degenerate(self, stats: BernoulliStats, prior: BetaPrior | None = None) -> bool:
-        """True if the component holds (almost) no weight."""
+    def degenerate(
+        self,
+        stats: BernoulliStats,
+        prior: BetaPrior | None = None,
+        pooled: BernoulliStats | None = None,
+    ) -> bool:
+        """True if the component holds (almost) no weight; ``pooled`` plays no part (a
+        probability mass is at most 1: nothing to collapse)."""
         return bool(stats.weight <= 1e-10)
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):

@@ -230,8 +230,14 @@ class Categorical:
         # they add nothing, where their 0 would give (alpha - 1) log 0 = -inf.
         return prior.log_density(np.where(self._mask(probs.shape), probs, 1.0))
 
-    def degenerate(self, stats: CategoricalStats, prior: DirichletPrior | None = None) -> bool:
-        """True if the component holds (almost) no weight."""
+    def degenerate(
+        self,
+        stats: CategoricalStats,
+        prior: DirichletPrior | None = None,
+        pooled: CategoricalStats | None = None,
+    ) -> bool:
+        """True if the component holds (almost) no weight; ``pooled`` plays no part (a
+        probability mass is at most 1: nothing to collapse)."""
         return bool(stats.weight <= 1e-10)
 
     def n_parameters(self, n_features: int) -> int:

@@ -110,8 +110,18 @@ class Exponential(IndependentFeatures):
     def log_prior(self, prior: GammaPrior) -> float:
         return prior.log_density(self._fitted("rate"))
 
-    def degenerate(self, stats: ExponentialStats, prior: GammaPrior | None = None) -> bool:
-        """True if the component holds (almost) no weight, or only zeros (rate -> inf)."""
+    def degenerate(
+        self,
+        stats: ExponentialStats,
+        prior: GammaPrior | None = None,
+        pooled: ExponentialStats | None = None,
+    ) -> bool:
+        """True if the component holds (almost) no weight, or only zeros (rate -> inf).
+
+        ``pooled`` plays no part: at positive values the likelihood is bounded (by
+        :math:`1/(e x)` a row), and a component of small values beside large ones is a
+        scale of the data (lifetimes over decades), not a collapse.
+        """
         return bool(stats.weight <= 1e-10 or np.any(stats.sum_x <= 0))
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):

@@ -62,9 +62,14 @@ class Family(Protocol):
         ``stats``. Statistics of zero weight without a prior return the family unchanged.
     log_prior(prior) -> float
         Log density of the parameters under ``prior`` (up to a constant).
-    degenerate(stats, prior=None) -> bool
-        True where the fit to ``stats`` has collapsed (no weight, a variance at 0, a rate at
-        infinity), as mclust reports singular fits.
+    degenerate(stats, prior=None, pooled=None) -> bool
+        True where the fit to ``stats`` has collapsed (no weight, a variance at 0 or at a
+        vanishing share of the data's, a rate at infinity), as mclust reports singular fits.
+        ``pooled``: statistics of the same type over all the rows, the data's scale (the sum
+        of the statistics of the mixture's components of this family), or None; families
+        whose likelihood grows without bound as a spread shrinks (Normal, LinearGaussian)
+        judge that spread against the pooled one, so the verdict does not change when the
+        data are rescaled. None: the component is judged on its own statistics.
     n_parameters(n_features) -> int
         Free parameters for data of ``n_features`` columns.
     sample(n, rng, n_features=None) -> array of shape (n, d)
@@ -127,7 +132,7 @@ class Family(Protocol):
 
     def log_prior(self, prior: Any) -> float: ...
 
-    def degenerate(self, stats: Any, prior: Any = None) -> bool: ...
+    def degenerate(self, stats: Any, prior: Any = None, pooled: Any = None) -> bool: ...
 
     def n_parameters(self, n_features: int) -> int: ...
 

@@ -267,9 +267,12 @@ class Gamma(IndependentFeatures):
     def log_prior(self, prior: GammaPrior) -> float:
         return prior.log_density(self._fitted("rate"))
 
-    def degenerate(self, stats: GammaStats, prior: GammaPrior | None = None) -> bool:
+    def degenerate(
+        self, stats: GammaStats, prior: GammaPrior | None = None, pooled: GammaStats | None = None
+    ) -> bool:
         """True if the component holds (almost) no weight, or collapsed onto one value (its
-        shape reached ``MAX_SHAPE``)."""
+        shape reached ``MAX_SHAPE``); ``pooled`` plays no part (the shape is already free of
+        the data's units)."""
         if stats.weight <= 1e-10:
             return True
         return bool(np.any(self.from_stats(stats, prior)._fitted("shape") >= MAX_SHAPE))

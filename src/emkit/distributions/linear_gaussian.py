@@ -22,6 +22,7 @@ import numpy as np
 from emkit.distributions.base import LOG_2PI, check_domain, fitted_value
 from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.priors import InverseGammaPrior
+from emkit.distributions.regularization import Regularization
 
 
 def weighted_least_squares(
@@ -147,13 +148,28 @@ class LinearGaussian:
     def log_prior(self, prior: InverseGammaPrior) -> float:
         return prior.log_density(fitted_value(self, "variance", self.variance))
 
-    def degenerate(self, stats: GaussianStats, prior: InverseGammaPrior | None = None) -> bool:
-        """True if the residual variance has collapsed (a line through a few points)."""
+    def degenerate(
+        self,
+        stats: GaussianStats,
+        prior: InverseGammaPrior | None = None,
+        pooled: GaussianStats | None = None,
+    ) -> bool:
+        """True if the residual variance has collapsed: a line through its rows to within
+        rounding of their response's own scatter, or a residual variance at or below
+        :attr:`~emkit.distributions.regularization.Regularization.TOLERANCE` of the response's
+        variance over the ``pooled`` statistics (the data's)."""
         if stats.weight[0] <= 1e-10:
             return True
         _, _, rss = weighted_least_squares(stats, self.fit_intercept)
         scale = max(float(stats.scatter[0, -1, -1]), np.finfo(float).tiny)
-        return bool(rss[0] <= 1e-10 * scale)
+        if rss[0] <= 1e-10 * scale:
+            return True
+        if pooled is None or pooled.weight[0] <= 0:
+            return False
+        # Rows a millionth of the data's spread of y from a line (near-duplicates of y where
+        # the line is flat) give a likelihood without bound, whatever their own scatter.
+        spread = float(pooled.scatter[0, -1, -1] / pooled.weight[0])
+        return bool(rss[0] / stats.weight[0] <= Regularization.TOLERANCE * spread)
 
     def n_parameters(self, n_features: int) -> int:
         return (n_features - 1) + int(self.fit_intercept) + 1

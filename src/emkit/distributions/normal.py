@@ -20,6 +20,7 @@ import numpy as np
 from emkit.distributions.base import LOG_2PI, IndependentFeatures, merge_centred
 from emkit.distributions.batched import LinearKernel, RowFeatures, as_float64, stacked
 from emkit.distributions.priors import NormalInverseGamma
+from emkit.distributions.regularization import Regularization
 
 # (mu - c)^2 / v above this, for the shift c of the features: the expansion of (x - mu)^2 could
 # lose more than ~1e-12 relative accuracy (as in emkit.backend.kernels); the members' own
@@ -151,17 +152,32 @@ class Normal(IndependentFeatures):
     def log_prior(self, prior: NormalInverseGamma) -> float:
         return prior.log_density(self._fitted("mean"), self._fitted("variance"))
 
-    def degenerate(self, stats: NormalStats, prior: NormalInverseGamma | None = None) -> bool:
-        """True if the rows it holds sit on (nearly) a single value in some feature."""
+    def degenerate(
+        self,
+        stats: NormalStats,
+        prior: NormalInverseGamma | None = None,
+        pooled: NormalStats | None = None,
+    ) -> bool:
+        """True if the rows it holds sit on (nearly) a single value in some feature.
+
+        A variance at or below :attr:`~emkit.distributions.regularization.Regularization.TOLERANCE`
+        of the ``pooled`` statistics' variance of that feature (the data's, as
+        ``GaussianMixture`` judges its covariances), or at the level of the values' rounding.
+        """
         if stats.weight <= 1e-10:
             return True
         variance = stats.scatter / stats.weight
-        # Relative to the values' own magnitude only (an absolute floor would flag every
-        # component of data measured in small units); a collapse onto 0 leaves variance 0.
-        # At the level of their rounding, not a share of it: values offset far from the
-        # origin (a column at 1e7 with a spread of 1) are not nearly one value. Distinct
-        # values differ by at least half an ulp, eps |mean| / 4.
-        return bool(np.any(variance <= (0.25 * np.finfo(float).eps * stats.mean) ** 2))
+        # At the level of the values' rounding: distinct values differ by at least half an
+        # ulp, eps |mean| / 4, so values offset far from the origin (a column at 1e15 with a
+        # spread of 1) are not nearly one value, and a collapse onto 0 leaves variance 0.
+        floor = (0.25 * np.finfo(float).eps * stats.mean) ** 2
+        if pooled is not None and pooled.weight > 0:
+            # Relative to the data's spread, not to the values' magnitude or in absolute
+            # terms, so the verdict is the same in any units and at any offset: rows a
+            # millionth of the data's standard deviation apart are a spike whose likelihood
+            # grows without bound.
+            floor = np.maximum(floor, Regularization.TOLERANCE * pooled.scatter / pooled.weight)
+        return bool(np.any(variance <= floor))
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         mean, variance = self._fitted("mean"), self._fitted("variance")

@@ -85,7 +85,9 @@ class PointMass:
     def log_prior(self, prior: None) -> float:
         return 0.0
 
-    def degenerate(self, stats: PointMassStats, prior: None = None) -> bool:
+    def degenerate(
+        self, stats: PointMassStats, prior: None = None, pooled: PointMassStats | None = None
+    ) -> bool:
         """Never: with no parameter there is nothing to collapse (weight 0 is a valid fit)."""
         return False
 

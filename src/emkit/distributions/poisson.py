@@ -122,8 +122,14 @@ class Poisson(IndependentFeatures):
     def log_prior(self, prior: GammaPrior) -> float:
         return prior.log_density(self._fitted("rate"))
 
-    def degenerate(self, stats: PoissonStats, prior: GammaPrior | None = None) -> bool:
-        """True if the component holds (almost) no weight."""
+    def degenerate(
+        self,
+        stats: PoissonStats,
+        prior: GammaPrior | None = None,
+        pooled: PoissonStats | None = None,
+    ) -> bool:
+        """True if the component holds (almost) no weight; ``pooled`` plays no part (a
+        probability mass is at most 1: nothing to collapse)."""
         return bool(stats.weight <= 1e-10)
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):

@@ -71,7 +71,15 @@ class Regularization:
         covariances non-singular, so only emptied components count as degenerate.
     """
 
-    # An eigenvalue at or below this, in units of the data's variances, is zero but for rounding.
+    # An eigenvalue at or below this, in units of the data's variances, is a collapse: a
+    # spread a millionth of the data's standard deviation. Normal and LinearGaussian components
+    # use the same share. The references draw the line in absolute terms: mclust's 1-D models
+    # call a fit singular where a variance reaches emControl's eps (2.2e-16; clean data scaled
+    # by 1e-9 are then singular), mixtools restarts where a sigma falls below 1e-8 (a variance
+    # of 1e-16); on data of unit variance both are about 1e-16 of it. scikit-learn's reg_covar
+    # (1e-6, on data it expects standardised) keeps every variance above 1e-6 of the data's
+    # and reports no collapse. 1e-12 lies between: far above the rounding of a variance of
+    # centred values (1e-16 relative), far below the spread of any real cluster.
     TOLERANCE: ClassVar[float] = 1e-12
 
     reg_covar: float = 0.0

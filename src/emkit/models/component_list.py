@@ -211,9 +211,19 @@ class ComponentList:
         return sum(f.n_parameters(n_features) for f in self.families)
 
     def degenerate(self, stats: ListStats, prior: Any = None) -> np.ndarray:
-        """Components whose statistics alone collapse onto a point, bool (k,)."""
+        """Components that have collapsed or emptied, bool (k,): each family's ``degenerate``
+        under its own prior, given the statistics of every component of its kind added up
+        (``pooled``). A row's responsibilities add up to its weight, so for a mixture of one
+        family these are the whole data's statistics, the scale a collapse is judged against;
+        in a mixture of several families they cover the rows that family's components hold
+        (one Normal beside an Exponential is judged against its own spread, which no
+        collapse falls below: only the rounding-level test then applies)."""
+        pooled: dict[type, Any] = {}
+        for family, part in zip(self.families, stats.parts, strict=True):
+            kind = type(family)
+            pooled[kind] = part if kind not in pooled else pooled[kind] + part
         parts = zip(self.families, stats.parts, self.priors, strict=True)
-        return np.array([f.degenerate(s, p) for f, s, p in parts])
+        return np.array([f.degenerate(s, p, pooled[type(f)]) for f, s, p in parts])
 
     def sample(self, counts: np.ndarray, rng: np.random.Generator, n_features: int):
         """Draw ``counts[k]`` rows from component k, stacked in component order."""

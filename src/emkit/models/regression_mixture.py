@@ -26,6 +26,7 @@ from emkit.backend.family_pass import mixture_sums
 from emkit.distributions.base import LOG_2PI
 from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.linear_gaussian import weighted_least_squares
+from emkit.distributions.regularization import Regularization
 from emkit.models.mixture import Mixture, MixtureStats
 
 # A line narrower than sigma_ratio of the widest counts as collapsed only where it holds fewer
@@ -173,7 +174,12 @@ class LinearRegressions:
             narrow = variances < self.sigma_ratio**2 * variances.max()
             few = stats.weight < NARROW_ROWS * self.min_rows
             exact = rss <= self.exact_share * scatter
-            collapsed = small | (narrow & few) | exact
+            # Rows within a millionth of the data's spread of y from the line (near-duplicates
+            # of y where it is flat), however many: their own scatter is as small, so the
+            # share above misses them, and the likelihood has no bound (as GaussianMixture
+            # judges a covariance against the data's variances).
+            spike = variances <= Regularization.TOLERANCE * stats.feature_variances()[-1]
+            collapsed = small | (narrow & few) | exact | (spike & ~small)
         return coef, intercept, variances, collapsed
 
     def collapsed(self, stats: GaussianStats) -> np.ndarray:
@@ -205,8 +211,16 @@ class LinearRegressions:
         )
 
     def degenerate(self, stats: GaussianStats, prior: Any = None) -> np.ndarray:
-        """Components that hold fewer effective rows than free parameters + 1, bool (k,)."""
-        return stats.weight < self.min_rows
+        """Components that hold fewer effective rows than free parameters + 1, or whose
+        residual variance is at most ``Regularization.TOLERANCE`` of the response's variance
+        over all the rows (a variance per component only), bool (k,)."""
+        few = stats.weight < self.min_rows
+        if self.equal_variance:
+            return few
+        _, _, rss = weighted_least_squares(stats, self.fit_intercept)
+        variances = np.divide(rss, stats.weight, out=np.zeros_like(rss), where=~few)
+        spike = variances <= Regularization.TOLERANCE * stats.feature_variances()[-1]
+        return few | spike
 
 
 @dataclass(frozen=True, eq=False)
