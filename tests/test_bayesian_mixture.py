@@ -427,6 +427,70 @@ def test_improper_posterior_is_an_error():
         model.fit(x, np.zeros(10, dtype=int))
 
 
+def test_rows_all_equal_under_a_proper_semi_conjugate_prior_match_quadrature():
+    # Five equal rows: the data have no spread, but the inverse gamma on the variance keeps
+    # the posterior proper. The chain used to start from a variance of ~1e-314 and stop with
+    # "improper (a flat prior on the mean of a component with no rows)".
+    x = np.full((5, 1), 3.0)
+    prior = SemiConjugateNormal(0.0, 3.0, 2.0, 2.0)
+    model = BayesianMixture(
+        [Normal()], priors=[prior], draws=4000, tune=100, chains=2, random_state=0
+    ).fit(x)
+    n, xbar = 5, 3.0
+    grid = np.linspace(1e-4, 50.0, 40001)  # the variance; its posterior given mu integrated
+    tot = prior.mean_sd**2 + grid / n
+    logp = (
+        -(prior.shape + 1) * np.log(grid)
+        - prior.scale / grid
+        - (n - 1) / 2 * np.log(grid)
+        - 0.5 * np.log(tot)
+        - (xbar - prior.mean) ** 2 / (2 * tot)
+    )
+    dens = np.exp(logp - logp.max())
+    z = integrate.trapezoid(dens, grid)
+    ev = integrate.trapezoid(grid * dens, grid) / z
+    ev2 = integrate.trapezoid(grid**2 * dens, grid) / z
+    prec = 1 / prior.mean_sd**2 + n / grid
+    c = (prior.mean / prior.mean_sd**2 + n * xbar / grid) / prec
+    emu = integrate.trapezoid(c * dens, grid) / z
+    emu2 = integrate.trapezoid((1 / prec + c**2) * dens, grid) / z
+    mc_check(flat(model.samples_["variance"])[:, 0, 0], ev, np.sqrt(ev2 - ev**2), 40)
+    mc_check(flat(model.samples_["mean"])[:, 0, 0], emu, np.sqrt(emu2 - emu**2), 40)
+
+
+def test_equal_rows_under_a_uniform_sd_prior_are_an_improper_posterior():
+    # sd ~ U(0, u) and two equal rows: the density grows like sd^-1 as the sd goes to 0.
+    x = np.full((4, 1), 3.0)
+    model = BayesianMixture([Normal()], priors=[UniformSDNormal(0.0, 3.0, 4.0)], draws=5, tune=5)
+    with pytest.raises(ValueError, match="equal rows in one component under a uniform prior"):
+        model.fit(x)
+
+
+@pytest.mark.parametrize("covariance_type", [None, "full", "tied", "diag"])
+def test_default_prior_of_a_constant_feature_names_it(covariance_type):
+    # The data-based prior's scale is 0 in a constant column: the draws used to be variances
+    # of 1e-309 with overflow warnings (Normal components) or a raw LinAlgError.
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(size=20), np.ones(20), rng.normal(size=20)])
+    model = BayesianMixture(2, covariance_type=covariance_type, draws=5, tune=5)
+    with pytest.raises(ValueError, match=r"feature\(s\) \[1\]"):
+        model.fit(x)
+
+
+def test_singular_normal_inverse_wishart_scale_is_refused():
+    x = np.random.default_rng(0).normal(size=(20, 2))
+    prior = NormalInverseWishart(np.zeros(2), 0.1, 4.0, np.array([[1.0, 1.0], [1.0, 1.0]]))
+    model = BayesianMixture(2, covariance_type="full", priors=prior, draws=5, tune=5)
+    with pytest.raises(ValueError, match="scale must be positive definite"):
+        model.fit(x)
+
+
+def test_weight_prior_of_the_wrong_length_says_so():
+    x = np.arange(30, dtype=float)[:, None]
+    with pytest.raises(ValueError, match="one per component"):
+        BayesianMixture(2, weight_prior=[1.0, 2.0, 3.0], draws=5, tune=5).fit(x)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("EMKIT_SLOW"), reason="slow: set EMKIT_SLOW=1")
 def test_simulation_based_calibration_of_the_unsupervised_sampler():

@@ -388,13 +388,25 @@ class NormalConditional(FamilyConditional):
 
     def start(self, stats: Any, x: np.ndarray) -> Params:
         w = stats.weight  # (B, K, 1)
-        spread = x.var(axis=0)
+        # A feature with one value in every row (or one row) has no spread to start from:
+        # the prior's scale stands in for it (a start need only lie in the support).
+        spread = np.where(x.var(axis=0) > 0, x.var(axis=0), self._prior_variance())  # (K, d)
         mean = np.where(w > 0, stats.mean, x.mean(axis=0))
         variance = np.where(w > 1, stats.scatter / np.maximum(w, 1), spread)
-        variance = np.maximum(variance, 1e-6 * np.maximum(spread, np.finfo(float).tiny))
+        variance = np.maximum(variance, 1e-6 * spread)
         if self.kind is UniformSDNormal:
             variance = np.minimum(variance, (0.9 * self.hyper["sd_upper"]) ** 2)
         return {"mean": mean, "variance": variance}
+
+    def _prior_variance(self) -> np.ndarray:
+        """A variance on the prior's scale, (K, d): the inverse gamma's mode b/(a + 1), or
+        half the largest sd squared (1 where the prior gives no scale)."""
+        h = self.hyper
+        if self.kind is UniformSDNormal:
+            return (h["sd_upper"] / 2) ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mode = h["scale"] / (h["shape"] + 1)
+        return np.where(np.isfinite(mode) & (mode > 0), mode, 1.0)
 
     def draw(self, stats, params, rng, ordered):
         w, xbar, scatter = stats.weight, stats.mean, stats.scatter  # (B, K, 1), (B, K, d) x2
@@ -429,6 +441,15 @@ class NormalConditional(FamilyConditional):
         if self.kind is SemiConjugateNormal:
             variance = draws.inverse_gamma(h["shape"] + w / 2, h["scale"] + sum_sq / 2, rng)
         else:
+            if np.any((w >= 2) & ~((scatter > 0) & (sum_sq > 0))):
+                # Given the labels the density grows like sd^-(W-1) as the sd goes to 0. (A
+                # scatter that rounding leaves just above 0 is not caught here.)
+                raise _improper(
+                    "two or more equal rows in one component under a uniform prior on its "
+                    "sd, whose density then grows without bound as the sd goes to 0; give a "
+                    "SemiConjugateNormal or NormalInverseGamma prior (an inverse gamma on "
+                    "the variance)"
+                )
             variance = _uniform_sd_variance(
                 w, sum_sq, h["sd_upper"], h["least_precision"], params["variance"], rng
             )
@@ -481,7 +502,8 @@ def overrelaxed_normal(loc, sd, current, alpha: float, ordered: bool, rng) -> np
 def _uniform_sd_variance(w, sum_sq, upper, lower, current, rng) -> np.ndarray:
     r"""Variances whose sd has a U(0, upper) prior (precision above ``lower`` = upper^-2),
     given W rows with sum of squares about the mean ``sum_sq``: the precision is
-    Gamma((W-1)/2, sum_sq/2) above upper^-2 (see :class:`~emkit.bayes.priors.UniformSDNormal`)."""
+    Gamma((W-1)/2, sum_sq/2) above upper^-2 (see :class:`~emkit.bayes.priors.UniformSDNormal`).
+    """
     if (w >= 2).all():  # every component holds two rows or more: one exact draw
         rate = np.maximum(sum_sq, TINY) / 2
         return 1.0 / draws.gamma_above((w - 1) / 2, rate, lower, rng)

@@ -267,9 +267,13 @@ class BayesianMixture(DensityMixin, BaseEstimator):
             )
         labels = self._labels(y, x.shape[0], k)
         constraints = self._constraints(k)
-        alpha = np.broadcast_to(np.asarray(self.weight_prior, dtype=float), (k,)).copy()
-        if alpha.shape != (k,) or np.any(alpha <= 0) or not np.all(np.isfinite(alpha)):
-            raise ValueError(f"weight_prior must be a positive float or {k} positive numbers")
+        alpha = np.asarray(self.weight_prior, dtype=float)
+        if alpha.shape not in ((), (k,)) or np.any(alpha <= 0) or not np.all(np.isfinite(alpha)):
+            raise ValueError(
+                f"weight_prior must be a positive float or {k} positive numbers (one per "
+                f"component); got {self.weight_prior!r}"
+            )
+        alpha = np.broadcast_to(alpha, (k,)).copy()
         conditional = self._conditional(x, k, w)
         if constraints.ordered and not conditional.orderable:
             raise ValueError(
@@ -385,11 +389,13 @@ class BayesianMixture(DensityMixin, BaseEstimator):
                 # The data covariance over K^(2/d) for every structure (diag reads its diagonal),
                 # not mclust's one variance for diag and spherical, which pools unlike scales.
                 prior = NormalInverseWishart.mclust(x, k, sample_weight=w)
+                _check_scale(prior.scale, structure.name, from_data=True)
             if not isinstance(prior, NormalInverseWishart) or prior.n_features != d:
                 raise ValueError(
                     f"priors must be a NormalInverseWishart of {d} features for multivariate "
                     f"normal components; got {prior!r}"
                 )
+            _check_scale(prior.scale, structure.name, from_data=False)
             return GaussianConditional(prior, structure.name)
         families = (
             [Normal()] * k
@@ -574,9 +580,14 @@ def _default_prior(family, x: np.ndarray, k: int, w: np.ndarray | None):
     the rows weighted by ``w``."""
     mean: Any = np.average(x, axis=0, weights=w)  # (d,)
     if isinstance(family, Normal):
-        spread: Any = np.maximum(
-            np.average((x - mean) ** 2, axis=0, weights=w), np.finfo(float).tiny
-        )
+        spread: Any = np.average((x - mean) ** 2, axis=0, weights=w)
+        if not np.all(spread > 0):
+            raise ValueError(
+                "the default prior of Normal components takes its variance scale from the "
+                f"data's spread, which is 0 in feature(s) {np.flatnonzero(~(spread > 0)).tolist()} "
+                f"(one value in every row; n_samples = {x.shape[0]}): drop constant "
+                "columns, or give priors (e.g. NormalInverseGamma with a positive scale)"
+            )
         return NormalInverseGamma(mean, 0.01, 1.5, spread / (2.0 * k**2))
     if isinstance(family, Poisson):
         return GammaPrior(1.0, 1.0 / np.maximum(mean, 1e-3))
@@ -597,4 +608,38 @@ def _relabel(conditional: Conditional, trace: Trace) -> Trace:
     return Trace(
         {name: value.reshape((c, d) + value.shape[1:]) for name, value in params.items()},
         weights.reshape(c, d, k),
+    )
+
+
+def _check_scale(scale: np.ndarray, structure: str, from_data: bool) -> None:
+    """A normal-inverse-Wishart scale (d, d) that keeps every covariance draw proper: positive
+    definite (full, tied), a positive diagonal (diag) or trace (spherical). Gibbs may empty a
+    component at any sweep, and an empty component's covariance is drawn from the prior."""
+    if structure in ("full", "tied"):
+        eigenvalues, vectors = np.linalg.eigh(scale)
+        bad = eigenvalues <= eigenvalues.max(initial=0.0) * scale.shape[0] * np.finfo(float).eps
+        columns = np.flatnonzero(np.abs(vectors[:, bad]).max(axis=1, initial=0.0) > 1e-8)
+        need = "positive definite"
+    elif structure == "diag":
+        bad = ~(np.diag(scale) > 0)
+        columns = np.flatnonzero(bad)
+        need = "a positive diagonal"
+    else:
+        bad = np.atleast_1d(~(np.trace(scale) > 0))
+        columns = np.arange(scale.shape[0])
+        need = "a positive trace"
+    if not bad.any():
+        return
+    if from_data:
+        raise ValueError(
+            f"the default prior of covariance_type={structure!r} takes its scale from the data "
+            f"covariance, which must be {need}: feature(s) {columns.tolist()} are constant or "
+            "linear combinations of others (or there are too few rows). Drop those columns, "
+            "or give priors=NormalInverseWishart(...) with a positive definite scale"
+        )
+    raise ValueError(
+        f"the NormalInverseWishart prior's scale must be {need} for "
+        f"covariance_type={structure!r} (feature(s) {columns.tolist()} have none): Gibbs may "
+        "empty a component, whose covariance is then drawn from the prior, an improper "
+        "inverse-Wishart with this scale"
     )
