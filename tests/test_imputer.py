@@ -322,3 +322,29 @@ def test_object_columns_holding_pd_na_read_as_nan(make):
     if make == "mixture":
         with pytest.raises(ValueError, match='missing="em"'):
             emkit.GaussianMixture(2).fit(objects)
+
+
+def test_columns_never_observed_together_warn_that_their_covariance_is_not_estimated():
+    # Columns 0 and 1 are never in one row: the observed-data likelihood is the same whatever
+    # their covariance, so the fitted value is EM's choice, not the data's. It was silent.
+    rng = np.random.default_rng(3)
+    x = rng.multivariate_normal([0.0, 1.0, 2.0], np.eye(3) + 0.5, size=60)
+    x[:30, 0] = np.nan
+    x[30:, 1] = np.nan
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    with pytest.warns(emkit.DegenerateFitWarning, match=r"\('a', 'b'\) are never observed"):
+        imputer = GaussianImputer(reg_covar=0).fit(frame)
+    # scipy: moving that covariance leaves the likelihood where it is (and the fit at its max)
+    mean, cov = imputer.mean_, imputer.covariance_
+    moved = cov.copy()
+    moved[0, 1] = moved[1, 0] = cov[0, 1] + 0.2 * np.sqrt(cov[0, 0] * cov[1, 1])
+    assert np.all(np.linalg.eigvalsh(moved) > 0)
+    np.testing.assert_allclose(
+        _observed_loglik(x, mean, moved), imputer.log_likelihood_, rtol=1e-12
+    )
+    np.testing.assert_allclose(_observed_loglik(x, mean, cov), imputer.log_likelihood_, rtol=1e-10)
+    x[:10, 0] = rng.normal(size=10)  # ten rows observing both: no such warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        GaussianImputer().fit(x)
+    assert not [w for w in caught if "never observed" in str(w.message)]

@@ -234,12 +234,12 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         and the total weight of the rows fitted."""
         d = self.n_features_in_
         try:
-            totals, sums, total_weight = data.map_reduce(_observed_sums)
+            totals, sums, total_weight, together = data.map_reduce(_observed_sums)
         except ValueError as exc:
             # Every row was empty, so the checked source yields no chunk.
             if "no chunk" not in str(exc):
                 raise
-            totals, sums, total_weight = np.zeros(d), np.zeros(d), 0.0
+            totals, sums, total_weight, together = np.zeros(d), np.zeros(d), 0.0, None
         if not totals.any():
             raise ValueError(
                 "GaussianImputer needs at least one row with an observed value and a positive "
@@ -251,6 +251,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
                 f"columns {unseen.tolist()} have no observed value, so their mean and variance "
                 "cannot be estimated; drop those columns first."
             )
+        _warn_never_together(together, getattr(self, "feature_names_in_", None))
         mean = sums / totals
         squares = data.map_reduce(partial(_squares, mean))
         # The ridge's MAP variances (S + c)/N, as the M-step reads reg_covar (Regularization).
@@ -369,10 +370,35 @@ def _draw_block(
 
 
 def _observed_sums(x: np.ndarray, w: np.ndarray | None) -> tuple:
-    """Observed weight per column (d,), weighted sums of the observed values (d,), total weight."""
-    weights = ~np.isnan(x) * (1.0 if w is None else w[:, None])  # (m, d)
+    """Observed weight per column (d,), weighted sums of the observed values (d,), total
+    weight, and the weight of the rows that observe each pair of columns together (d, d)."""
+    seen = ~np.isnan(x)  # (m, d)
+    weights = seen * (1.0 if w is None else w[:, None])  # (m, d)
     total = x.shape[0] if w is None else float(w.sum())
-    return _Sums((weights.sum(axis=0), (weights * np.nan_to_num(x)).sum(axis=0), total))
+    together = weights.T @ seen  # (d, d)
+    return _Sums((weights.sum(axis=0), (weights * np.nan_to_num(x)).sum(axis=0), total, together))
+
+
+def _warn_never_together(together: np.ndarray | None, names) -> None:
+    """Warn where two columns are never observed in one row (of positive weight): the
+    observed-data likelihood does not depend on their covariance, which EM leaves where its
+    start and the other columns put it, not where the data do."""
+    if together is None:
+        return
+    i, j = np.nonzero(np.triu(~(together > 0), 1) & (np.diag(together) > 0)[:, None])
+    if i.size == 0:
+        return
+    label = (lambda a: repr(str(names[a]))) if names is not None else str
+    pairs = ", ".join(f"({label(a)}, {label(b)})" for a, b in zip(i[:5], j[:5], strict=True))
+    more = f" and {i.size - 5} more" if i.size > 5 else ""
+    warnings.warn(
+        f"columns {pairs}{more} are never observed in the same row, so the data say nothing "
+        "about their covariance: the fitted covariance_ holds a value the likelihood does "
+        "not depend on (EM's start, 0, or what the other columns carry), and imputing one "
+        "from the other rests on it. Observe some rows of both, or impute them separately.",
+        DegenerateFitWarning,
+        stacklevel=4,
+    )
 
 
 def _squares(mean: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
