@@ -82,6 +82,7 @@ def test_kept_rows_give_the_block_by_block_pass_and_scipy(name, weighted, monkey
     plain, plain_ll = e_step(components, np.log(weights), x, w)
     # Short blocks and three threads: tails, several blocks per part, parts added in order.
     monkeypatch.setattr(family_pass, "MAX_BLOCK_ROWS", 256)
+    monkeypatch.setattr(family_pass, "LINEAR_MAX_ROWS", 256)
     monkeypatch.setattr(family_pass, "MIN_BLOCK_ROWS", 256)
     monkeypatch.setattr(cpu_threads, "MIN_ROWS_PER_THREAD", 500)
     monkeypatch.setenv("EMKIT_NUM_THREADS", "3")
