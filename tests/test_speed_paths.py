@@ -408,3 +408,32 @@ def test_one_pass_value_check_agrees_with_the_exact_checks(order):
         y = x.copy(order=order)
         y[3, 0] = np.inf
         GaussianMixture(2).fit(y)
+
+
+def test_the_one_pass_value_check_runs_blas_on_one_thread(monkeypatch):
+    # A two-thread dot product of all the rows waits for a core other processes hold, and
+    # OpenBLAS's threads then spin on it through the passes that follow: the check holds BLAS
+    # to one thread, and gives back the count it found.
+    from threadpoolctl import threadpool_info
+
+    from emkit.backend import threads
+    from emkit.estimators import _validation
+
+    def blas_threads() -> set:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    before = blas_threads()
+    with threads.one_blas_thread():
+        assert blas_threads() == {1}
+    assert blas_threads() == before
+    seen = []
+    original = _validation.one_blas_thread
+
+    def recording():
+        seen.append(True)
+        return original()
+
+    monkeypatch.setattr(_validation, "one_blas_thread", recording)
+    x = np.random.default_rng(0).normal(size=(1000, 3))
+    assert _validation.finite_and_moderate(x)
+    assert seen

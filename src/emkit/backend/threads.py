@@ -11,6 +11,7 @@ from a second core can then be chosen by timing it (:class:`TimedThreads`) witho
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections import deque
@@ -112,13 +113,9 @@ def over_threads(
     part's first row at a multiple of it (for passes that add up fixed groups of rows
     themselves, :func:`row_groups`).
     """
-    global _pool, _controller
+    global _pool
     least = MIN_ROWS_PER_THREAD if min_rows_per_thread is None else min_rows_per_thread
     threads = max(1, min(num_threads(), x.shape[0] // max(1, least)))
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
-
-        _controller = ThreadpoolController()
     if part_rows is not None:
         edges = [*range(0, x.shape[0], part_rows), x.shape[0]] if x.shape[0] else [0, 0]
         parts = len(edges) - 1
@@ -136,7 +133,7 @@ def over_threads(
         _pool = (threads, ThreadPoolExecutor(threads, thread_name_prefix="emkit-kernel"))
     # Threaded BLAS on these tall, skinny products is slower than one thread, and collapses
     # when other processes share the cores: one BLAS thread per kernel thread.
-    with _controller.limit(limits=1, user_api="blas"):
+    with one_blas_thread():
         if parts == 1:
             return [fn(x, weights, 0)]
 
@@ -147,6 +144,23 @@ def over_threads(
         if threads == 1 or _pool is None:
             return [part(i) for i in range(parts)]
         return list(_pool[1].map(part, range(parts)))
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager:
+    """A context in which BLAS runs on one thread (threadpoolctl, its controller made once).
+
+    For memory-bound reductions over all the rows outside :func:`over_threads` (a dot product
+    of the rows with themselves): OpenBLAS's threads gain nothing there, wait for a core where
+    other processes hold one (a sum of squares of 1e6 values took 4-12 ms on two threads on
+    the 2-vCPU VM under load, 0.2 ms on one), and then spin on a core for a while after the
+    call, slowing the passes that follow.
+    """
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 
 
 class TimedThreads:

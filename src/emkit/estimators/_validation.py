@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
 
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import feature_names
+from emkit.backend.threads import one_blas_thread
 from emkit.backend.validation import nan_report
 
 # What to do about NaN, for the estimators that offer missing="em".
@@ -263,7 +264,7 @@ def finite_and_moderate(x: np.ndarray, fitting: bool = True) -> bool:
         flat = x.T.reshape(-1)
     else:
         return False
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), one_blas_thread():
         squares = float(flat @ flat)
     # Sums of non-negative terms never round below their largest term, nor above their count
     # times it.
