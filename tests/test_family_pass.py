@@ -303,9 +303,10 @@ def test_two_components_relative_to_either_one_give_scipy(name, swap, weighted, 
         kept, kept_ll = components.fused_e_step(x, np.log(weights), w if weighted else None)
         found = family_pass._KEPT[id(x)]
         key = components.groups[0][1].key
-        # Exponential statistics are the rows: kept as a view of them, no row of ones made.
+        # Exponential statistics are the rows: kept as a view of them. Relative to the pivot
+        # no pass reads a row of ones, so none is made (Gamma's statistics: no copy of them).
         view = np.may_share_memory(found.features[key].values, x)
-        assert view == (name == "exponential") and (key in found.augmented) != view
+        assert view == (name == "exponential") and key not in found.augmented
     kernel = components.groups[0][1]
     constants = kernel.const + np.log(weights)
     assert pivots == [int(constants[1] > constants[0])]
@@ -467,3 +468,39 @@ def test_the_sum_of_logs_of_totals_survives_an_overflowing_product():
         warnings.simplefilter("error")
         out = views.sum_log_total(8, 1)
     assert out == pytest.approx(np.log(totals).sum(), rel=1e-14)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gamma_components_far_apart_read_one_copy_of_the_statistics_with_ones(weighted):
+    # Log joints far apart (a rate of 50 against 0.01 on values up to ~1000): the pass takes
+    # them relative to each row's largest, reading the statistics with a row of ones below,
+    # made on first use; the computed statistics then move into it (one copy kept), and the
+    # answers are scipy's.
+    rng = np.random.default_rng(5)
+    x = np.where(rng.random(N) < 0.5, rng.gamma(2.0, 100.0, N), rng.gamma(30.0, 0.02, N))
+    x = x[:, None]
+    families = [Gamma([1.5], [0.01]), Gamma([30.0], [50.0])]
+    logpdf = CASES["gamma"][2]
+    w = RNG.uniform(0.0, 2.0, size=N) if weighted else np.ones(N)
+    weights = np.array([0.4, 0.6])
+    components = ComponentList(tuple(families))
+    with family_pass.rows_kept(x):
+        kept, kept_ll = components.fused_e_step(x, np.log(weights), w if weighted else None)
+        found = family_pass._KEPT[id(x)]
+        key = components.groups[0][1].key
+        assert key in found.augmented
+        values = found.features[key].values
+        assert np.shares_memory(values, found.augmented[key])
+        np.testing.assert_array_equal(values, np.vstack([np.log(x[:, 0]), x[:, 0]]))
+        again, again_ll = components.fused_e_step(x, np.log(weights), w if weighted else None)
+    assert again_ll == kept_ll
+    resp_sum, sum_x, loglik = scipy_e_step(families, logpdf, weights, x, w)
+    assert kept_ll == pytest.approx(loglik, rel=1e-12)
+    np.testing.assert_allclose(kept.weight, resp_sum, rtol=1e-12)
+    joint = np.column_stack(
+        [np.log(p) + logpdf(f, x) for p, f in zip(weights, families, strict=True)]
+    )
+    resp = np.exp(joint - logsumexp(joint, axis=1, keepdims=True)) * w[:, None]
+    for part, s, r in zip(kept.parts, sum_x, resp.T, strict=True):
+        np.testing.assert_allclose(part.sum_x, s, rtol=1e-12)
+        np.testing.assert_allclose(part.sum_log_x, r @ np.log(x), rtol=1e-12)

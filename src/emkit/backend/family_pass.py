@@ -181,9 +181,8 @@ class _Kept:
 
     def augmented_of(self, key: Any) -> np.ndarray:
         """The kept statistics of ``key`` (p, n) with a row of ones below, (p + 1, n) (made
-        on first use where the statistics are the rows themselves): one product then gives
-        the log densities with their constants, another the statistics with the
-        responsibility totals."""
+        on first use: only the pass relative to each row's largest log joint reads it): one
+        product then gives the log densities with their constants."""
         if key not in self.augmented:
             with self.lock:
                 if key not in self.augmented:
@@ -194,14 +193,17 @@ class _Kept:
                     out[:-1] = found.values
                     out[-1] = 1.0
                     self.augmented[key] = out
+                    if not np.may_share_memory(found.values, self.x):
+                        # The statistics move into it: one copy kept, not two.
+                        self.features[key] = RowFeatures(out[:-1], found.base, found.inside)
         return self.augmented[key]
 
     def _compute(self, kernel: Any) -> None:
         """The statistics of every row, and their largest magnitudes and sums. Statistics that
         are the rows themselves (:math:`T(x) = x`, every row in the support, one feature or
         rows stored feature by feature) are kept as a view of them, no copy; others are
-        computed ``FEATURE_ROWS`` rows at a time straight into the augmented array (by the
-        kernel's ``write_features`` where it has one)."""
+        computed ``FEATURE_ROWS`` rows at a time (by the kernel's ``write_features`` where it
+        has one) and reduced while they are in cache."""
         x, key = self.x, kernel.key
         n = x.shape[0]
         first = kernel.features(x[:FEATURE_ROWS])
@@ -213,44 +215,38 @@ class _Kept:
             # A view of x where every row is in the support (each statistic contiguous).
             whole = first if n <= FEATURE_ROWS else kernel.features(x)
             if np.may_share_memory(whole.values, x):
-                self._keep(key, whole)
+                self._keep(key, whole, _Extremes.of(whole.values))
                 return
-        out = np.empty((p + 1, n))
-        out[-1] = 1.0
+        out = np.empty((p, n))
+        extremes = _Extremes(p)
         base: np.ndarray | None = None
         inside: np.ndarray | None = None
         write = getattr(kernel, "write_features", None)
         for start in range(0, n, FEATURE_ROWS):
             stop = min(start + FEATURE_ROWS, n)
-            if start and write is not None and write(x[start:stop], out[:-1, start:stop]):
-                continue
-            f = first if start == 0 else kernel.features(x[start:stop])
-            out[:-1, start:stop] = f.values
-            if f.base is not None:
-                if base is None:
-                    base = np.zeros(n)
-                base[start:stop] = f.base
-            if f.inside is not None:
-                if inside is None:
-                    inside = np.ones(n, dtype=bool)
-                inside[start:stop] = f.inside
-        self.augmented[key] = out
-        self._keep(key, RowFeatures(out[:-1], base, inside))
+            piece = out[:, start:stop]
+            if not (start and write is not None and write(x[start:stop], piece)):
+                f = first if start == 0 else kernel.features(x[start:stop])
+                piece[...] = f.values
+                if f.base is not None:
+                    if base is None:
+                        base = np.zeros(n)
+                    base[start:stop] = f.base
+                if f.inside is not None:
+                    if inside is None:
+                        inside = np.ones(n, dtype=bool)
+                    inside[start:stop] = f.inside
+            extremes.add(piece)
+        self._keep(key, RowFeatures(out, base, inside), extremes)
 
-    def _keep(self, key: Any, f: RowFeatures) -> None:
-        """Keep ``f``, with the largest magnitude and the sum of each statistic (reduced
-        ``FEATURE_ROWS`` rows at a time: each piece read once from memory)."""
+    def _keep(self, key: Any, f: RowFeatures, extremes: _Extremes) -> None:
+        """Keep ``f``, with the largest magnitude and the sum of each statistic."""
         p, n = f.values.shape
-        high, low = np.full(p, -np.inf), np.full(p, np.inf)
         sums = np.zeros(p + 1)
-        for start in range(0, n, FEATURE_ROWS):
-            piece = f.values[:, start : start + FEATURE_ROWS]
-            np.maximum(high, piece.max(axis=1), out=high)
-            np.minimum(low, piece.min(axis=1), out=low)
-            sums[:-1] += np.add.reduce(piece, axis=1)
+        sums[:-1] = extremes.sums
         sums[-1] = n
         size = np.ones(p + 1)
-        size[:-1] = np.maximum(high, -low) if n else 0.0
+        size[:-1] = np.maximum(extremes.high, -extremes.low) if n else 0.0
         self.sizes[key] = size
         self.row_sums[key, 0, n] = sums
         self.features[key] = f
@@ -272,6 +268,31 @@ class _Kept:
             assert found is not None
             self.base_sums[key, start, stop] = _base_sum(_sliced(found, start, stop), None)
         return self.base_sums[key, start, stop]
+
+
+class _Extremes:
+    """The largest and smallest value and the sum of each of p statistics, added up
+    ``FEATURE_ROWS`` rows at a time (each piece read once from memory, or from cache just
+    after it is written)."""
+
+    def __init__(self, p: int):
+        self.high, self.low = np.full(p, -np.inf), np.full(p, np.inf)
+        self.sums = np.zeros(p)
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> _Extremes:
+        out = cls(values.shape[0])
+        for start in range(0, values.shape[1], FEATURE_ROWS):
+            out.add(values[:, start : start + FEATURE_ROWS])
+        return out
+
+    def add(self, piece: np.ndarray) -> None:
+        """Take in the statistics ``piece`` (p, m)."""
+        if piece.shape[1] == 0:
+            return
+        np.maximum(self.high, piece.max(axis=1), out=self.high)
+        np.minimum(self.low, piece.min(axis=1), out=self.low)
+        self.sums += np.add.reduce(piece, axis=1)
 
 
 _KEPT: dict[int, _Kept] = {}
