@@ -741,6 +741,7 @@ class _Views:
         self.inv = self.scaled[-1]
         self.scaled_t = self.scaled.T
         self.product = np.empty((k, q - 1))
+        self.nbytes = 8 * m * (k + q + 2) + self.products.nbytes
 
     def sum_log_total(self, group: int, safe: int) -> float:
         r""":math:`\sum_n \log s_n` of the totals :math:`s_n \ge 1` in ``v.total``: the
@@ -780,15 +781,19 @@ _LOCAL = threading.local()
 
 
 def _views(k: int, q: int, m: int, ones_first: bool) -> _Views:
-    """This thread's :class:`_Views` for (k, q, m, ones_first) (a few shapes kept)."""
+    """This thread's :class:`_Views` for (k, q, m, ones_first): a few shapes kept (a fit's
+    blocks and its last, shorter one), at most about two blocks' bytes, as the kernel threads
+    hold them for the life of the process."""
     kept = getattr(_LOCAL, "views", None)
     if kept is None:
         kept = _LOCAL.views = {}
     found = kept.get((k, q, m, ones_first))
     if found is None:
-        if len(kept) >= 8:
+        found = _Views(k, q, m, ones_first)
+        held = sum(v.nbytes for v in kept.values())
+        if len(kept) >= 8 or held + found.nbytes > 2 * LINEAR_BLOCK_BYTES:
             kept.clear()
-        found = kept[k, q, m, ones_first] = _Views(k, q, m, ones_first)
+        kept[k, q, m, ones_first] = found
     return found
 
 
