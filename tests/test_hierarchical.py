@@ -59,6 +59,43 @@ def test_tree_is_mclusts_merge_for_merge(name):
         np.testing.assert_array_equal(hierarchical.cut(heads, merges, k), expected[:, k - 1])
 
 
+def test_wide_data_use_mclusts_eii_tree():
+    # R: hc(x, modelName = "EII", use = "SVD") on 20 rows in 24 dimensions, as Mclust builds
+    # it where n <= d (benchmarks/mclust/hc_reference.R); the VVV tree emkit built there cut
+    # other partitions.
+    x = _read("wide.csv").astype(float)
+    _, heads, merges = hierarchical.tree(x)
+    np.testing.assert_array_equal(merges, _read("hc_wide_merges.csv") - 1)
+    expected = _read("hc_wide_hclass.csv") - 1
+    for k in range(1, 10):
+        np.testing.assert_array_equal(hierarchical.cut(heads, merges, k), expected[:, k - 1])
+
+
+def test_wide_fits_from_hc_equal_mclusts():
+    # Mclust(x, G, modelNames) from that tree, EM run to 1e-12: the VVV tree's starts ended
+    # 30 to 48 log-likelihood units lower.
+    x = _read("wide.csv").astype(float)
+    for _, row in pd.read_csv(DATA / "wide_fits.csv").iterrows():
+        model = emkit.GaussianMixture(
+            int(row.G), covariance_type=row.model, init_params="hc", tol=1e-12
+        ).fit(x)
+        assert model.log_likelihood_ == pytest.approx(row.loglik, abs=1e-6)
+
+
+def test_ward_merges_are_scipys_ward_linkage():
+    # Without ties the EII tree is Ward's: scipy's linkage(method="ward") cuts the same
+    # partitions at every K.
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    z = np.random.default_rng(8).normal(size=(40, 6)) * [3.0, 1.0, 1.0, 0.5, 2.0, 1.0]
+    merges = hierarchical.ward(z)
+    reference = linkage(z, method="ward")
+    heads = np.arange(z.shape[0])
+    for k in range(1, 12):
+        labels = fcluster(reference, k, criterion="maxclust")
+        assert adjusted_rand_score(hierarchical.cut(heads, merges, k), labels) == 1.0
+
+
 def test_stored_scatter_is_the_factor_hcvvv_stores():
     # hcvvv copies the first row r of a group's factor R (R^T R = W) into each of its
     # min(n - 1, p) stored rows and reads row k back from column k on.
@@ -121,7 +158,7 @@ def test_large_data_use_a_fixed_subset():
 
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="needs R with mclust")
-@pytest.mark.parametrize("data", ["fresh", "repeated"])
+@pytest.mark.parametrize("data", ["fresh", "repeated", "wide"])
 def test_tree_equals_live_mclust(tmp_path, data):
     status = subprocess.run(
         ["Rscript", "-e", "library(mclust)"], capture_output=True, check=False
@@ -137,10 +174,15 @@ def test_tree_equals_live_mclust(tmp_path, data):
         base = np.round(rng.normal(size=(50, 3)) + np.repeat([[0.0], [3.0]], 25, axis=0), 2)
         x = base[rng.integers(0, 50, 150)]
         fmt = "%.2f"
+    if data == "wide":  # n <= d: Mclust's EII tree; tied costs on integers
+        x = rng.integers(0, 3, size=(40, 50)).astype(float)
+        x[:20, :10] += 2.0
+        fmt = "%.0f"
+    model = "EII" if data == "wide" else "VVV"
     np.savetxt(tmp_path / "x.csv", x, delimiter=",", fmt=fmt)
     script = (
         f"library(mclust); x <- as.matrix(read.csv('{tmp_path / 'x.csv'}', header=FALSE));"
-        "h <- hc(x, use='SVD');"
+        f"h <- hc(x, modelName='{model}', use='SVD');"
         f"write.csv(t(unclass(h)[, ]), '{tmp_path / 'merges.csv'}', row.names=FALSE);"
         f"write.csv(hclass(h, 2:6), '{tmp_path / 'cl.csv'}', row.names=FALSE)"
     )

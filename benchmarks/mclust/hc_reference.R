@@ -40,3 +40,27 @@ for (G in 5:6) for (tol in c(1e-5, 1e-12)) {
   rows[[length(rows) + 1]] <- data.frame(G = G, tol = tol, loglik = fit$loglik, bic = fit$bic)
 }
 write.csv(do.call(rbind, rows), file.path(out, "faithful_VII.csv"), row.names = FALSE)
+
+# Fewer rows than columns (Mclust then builds the EII tree, hc(modelName = "EII")): 20 rows
+# at two decimals in 24 dimensions, two groups. No row repeats: a repeated row takes a rank
+# from the scaled data, and hc(use = "SVD") divides its direction, rounding noise, by the
+# square root of a singular value of about 1e-16 or less (or 0: NaN), so that the tree follows
+# LAPACK's rounding.
+set.seed(4)
+wide <- round(round(matrix(rnorm(20 * 24), 20) + rep(c(0, 1), each = 10), 2) %*%
+  diag(rep(c(3, 1, 0.5, 1.5), 6)), 2)
+colnames(wide) <- sprintf("x%d", 1:24)
+write.csv(wide, file.path(out, "wide.csv"), row.names = FALSE)
+h <- hc(wide, modelName = "EII", use = "SVD")
+pairs <- t(unclass(h)[, ])
+colnames(pairs) <- c("i", "j")
+write.csv(pairs, file.path(out, "hc_wide_merges.csv"), row.names = FALSE)
+write.csv(hclass(h, 1:9), file.path(out, "hc_wide_hclass.csv"), row.names = FALSE)
+# Its EII and EEI fits, EM run to a relative gain of 1e-12.
+rows <- list()
+for (model in c("EII", "EEI")) for (G in 2:3) {
+  fit <- Mclust(wide, G = G, modelNames = model, verbose = FALSE,
+                control = emControl(tol = c(1e-12, sqrt(.Machine$double.eps))))
+  rows[[length(rows) + 1]] <- data.frame(model = model, G = G, loglik = fit$loglik)
+}
+write.csv(do.call(rbind, rows), file.path(out, "wide_fits.csv"), row.names = FALSE)

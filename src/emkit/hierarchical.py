@@ -11,10 +11,14 @@ with :math:`n_g` rows, scatter :math:`W_g` and :math:`p` features, is the change
     \qquad d(i, j) = t(i \cup j) - t(i) - t(j),
 
 where :math:`\alpha` (the data's total variance per row and feature) and :math:`\beta = 1`
-keep small groups' costs finite. The tree is built on the data as mclust's default
-``hcUse = "SVD"`` transforms them (Scrucca and Raftery, 2015): columns centred and scaled to
-unit variance, rotated onto their principal axes and divided by the square roots of the
-singular values.
+keep small groups' costs finite. Where the data have no more rows than columns, mclust
+builds the tree of the spherical model (EII) instead, Ward's (:func:`ward`), and so does
+emkit. The tree is built on the data as mclust's default ``hcUse = "SVD"`` transforms them
+(Scrucca and Raftery, 2015): columns centred and scaled to unit variance, rotated onto their
+principal axes and divided by the square roots of the singular values. Where the scaled data
+lack rank beyond the one centring takes (repeated rows among no more rows than columns,
+collinear columns), mclust divides rounding noise by a singular value of 1e-16 or less (or by
+0, and fails), and its tree follows LAPACK's rounding; emkit's then differs from it.
 
 The merges follow mclust's Fortran ``hcvvv`` (:func:`agglomerate`): where costs tie, as they
 do wherever rows repeat, the pair merged is the one ``hcvvv`` picks, and a group enters later
@@ -245,6 +249,77 @@ def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
     return merges
 
 
+def ward(z: np.ndarray) -> list[tuple[int, int]]:
+    r"""The merges of model-based EII agglomeration (Ward's method) of rows ``z`` (n, p), in
+    mclust's order: what ``Mclust`` starts from where the data have no more rows than columns.
+
+    The cost of merging groups i and j is the growth of the within-group sum of squares,
+    :math:`n_i n_j / (n_i + n_j)\,\lVert\bar z_i - \bar z_j\rVert^2`, updated after each
+    merge by Lance and Williams' formula, as mclust's Fortran ``hceii`` does (mclust 5.4.7 to
+    6.1.3): the same arithmetic, so that tied costs (repeated rows) tie here too, and the
+    same order of slots, so that the pair merged among tied ones is the one ``hceii`` picks
+    (the last of the cheapest, columns outer, as in :func:`agglomerate`); labels as there.
+    """
+    n = z.shape[0]
+    root_half = np.sqrt(1.0 / 2.0)
+    cost = np.zeros((n, n))  # cost[i, j] of the groups in slots i and j
+    v = np.empty((n, n))
+    for c in range(z.shape[1]):  # ddot of v = (z_i, then dscal) + daxpy of z_j, i < j
+        np.add(z[:, c, None] * root_half, (-root_half) * z[None, :, c], out=v)
+        cost += np.multiply(v, v, out=v)  # summed left to right, as ddot
+    lower = np.tril_indices(n)
+    cost[lower] = cost.T[lower]
+    np.fill_diagonal(cost, np.inf)
+    count = np.ones(n)
+    label = np.arange(n)
+    # Column j's cheapest entry among rows i < j: its value and the last row that has it.
+    colmin = np.full(n, np.inf)
+    colarg = np.zeros(n, dtype=int)
+
+    def rescan(columns: np.ndarray, m: int) -> None:
+        block = cost[columns, :m]  # column k's entries, read along row k (cost is symmetric)
+        block[np.arange(m) >= columns[:, None]] = np.inf
+        colmin[columns] = block.min(axis=1)
+        colarg[columns] = m - 1 - block[:, ::-1].argmin(axis=1)
+
+    rescan(np.arange(n), n)
+    merges = []
+    for m in range(n, 1, -1):  # m groups, in slots 0..m-1
+        j = m - 1 - int(np.argmin(colmin[:m][::-1]))  # the last column holding the minimum
+        i = int(colarg[j])
+        merges.append((int(min(label[i], label[j])), int(max(label[i], label[j]))))
+        if m == 2:
+            break
+        lowest = cost[i, j]
+        others = np.delete(np.arange(m), [i, j])
+        ni, nj, nk = count[i], count[j], count[others]
+        # hceii's (Lance-Williams) update, term for term
+        new = (nk + ni) * cost[i, others] + (nk + nj) * cost[j, others]
+        cost[i, others] = cost[others, i] = (new - nk * lowest) / (nk + (ni + nj))
+        count[i] = ni + nj
+        label[i] = min(label[i], label[j])
+        last = m - 1
+        if j != last:  # the group in the last slot moves into slot j, with its costs
+            count[j], label[j] = count[last], label[last]
+            cost[j, :last] = cost[last, :last]
+            cost[:last, j] = cost[:last, last]
+            cost[j, j] = np.inf
+        cost[last, :] = cost[:, last] = np.inf
+        colmin[last] = np.inf
+        # as in agglomerate: columns i and j are new; a later column whose cached row was i
+        # or j is rescanned, any other compares its cached entry with rows i and j
+        later = np.arange(i + 1, last)
+        renew = (colarg[later] == i) | ((colarg[later] == j) & (later > j)) | (later == j)
+        rescan(np.concatenate([[i], later[renew]]), last)
+        for r in (i, j):
+            keep = later[~renew & (later > r)]
+            value = cost[r, keep]
+            better = (value < colmin[keep]) | ((value == colmin[keep]) & (r > colarg[keep]))
+            colmin[keep[better]] = value[better]
+            colarg[keep[better]] = r
+    return merges
+
+
 def cut(heads: np.ndarray, merges: list[tuple[int, int]], k: int) -> np.ndarray | None:
     """Labels 0..k-1 of the rows (by first appearance) with ``k`` groups left; None where
     the tree never has ``k`` groups."""
@@ -286,17 +361,23 @@ def subset_rows(n: int) -> np.ndarray:
 
 def tree(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
     """(rows used, initial groups, merges) of mclust's default tree on ``x`` (n, d), cached
-    for the last few data sets (every structure and K of a selection cuts the same tree)."""
+    for the last few data sets (every structure and K of a selection cuts the same tree):
+    VVV (:func:`agglomerate`) where n > d, else EII (:func:`ward`), as ``mclustBIC`` chooses.
+    """
     rows = subset_rows(x.shape[0])
     sub = np.ascontiguousarray(x[rows], dtype=np.float64)
-    key = hashlib.blake2b(sub.tobytes() + str(sub.shape).encode(), digest_size=16).digest()
+    # mclust's mclustBIC: the VVV tree (hcModelName) where there are more rows than columns,
+    # else the EII one
+    model = agglomerate if x.shape[0] > x.shape[1] else ward
+    shape = str((sub.shape, model.__name__)).encode()
+    key = hashlib.blake2b(sub.tobytes() + shape, digest_size=16).digest()
     if key in _CACHE:
         _CACHE.move_to_end(key)
         heads, merges_array = _CACHE[key]
         return rows, heads, [tuple(m) for m in merges_array.tolist()]
     z = svd_transform(sub)
     heads = np.arange(sub.shape[0]) if z.shape[1] else np.zeros(sub.shape[0], dtype=int)
-    merges = agglomerate(z) if z.shape[1] else []
+    merges = model(z) if z.shape[1] else []
     _CACHE[key] = (heads, np.asarray(merges, dtype=int).reshape(-1, 2))
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
