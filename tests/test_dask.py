@@ -131,12 +131,21 @@ def test_local_scheduler_without_client():
     same_mixture(local, memory)
 
 
-def test_a_cluster_adds_partitions_in_one_order_wherever_they_live(client):
+@pytest.mark.parametrize(("chunks", "where"), [(100, "client"), (25, "workers")])
+def test_a_cluster_adds_partitions_in_one_order_wherever_they_live(
+    client, monkeypatch, chunks, where
+):
     # Every fit persists the partitions anew, and the scheduler places them as it likes; the
     # sums are added in the partitions' order all the same, the local scheduler's tree, so
     # the fits agree to the last bit (they differed in it with the order of the workers).
+    # Small statistics are added on the client; the workers add them in tasks where
+    # CLIENT_BYTES is below them (here always): 48 partitions, ranges of at most FAN_IN.
+    from emkit.backend import dask_source
+
+    if where == "workers":
+        monkeypatch.setattr(dask_source, "CLIENT_BYTES", -1)
     x = blobs(n=1200, seed=8)
-    lazy = da.from_array(x, chunks=100)
+    lazy = da.from_array(x, chunks=chunks)
     params = dict(covariance_type="full", random_state=0, tol=0.0, max_iter=15)
     fits = [GaussianMixture(2, **params).fit(lazy) for _ in range(3)]
     with dask.config.set(scheduler="synchronous"):
@@ -145,9 +154,100 @@ def test_a_cluster_adds_partitions_in_one_order_wherever_they_live(client):
         np.testing.assert_array_equal(fit.means_, local.means_)
         np.testing.assert_array_equal(fit.covariances_, local.covariances_)
         assert fit.log_likelihood_ == local.log_likelihood_
+    same_mixture(local, GaussianMixture(2, **params).fit(x))
 
 
-def test_killed_worker_does_not_change_the_answer(client):
+def _column_sums(x, w):
+    """Sums of ``x``'s columns, each repeated 5000 times: 120 kB of statistics a partition."""
+    return np.repeat(x.sum(axis=0), 5000)
+
+
+def test_the_workers_add_large_statistics_and_only_their_root_comes_back(client, monkeypatch):
+    # 80 partitions of 120 kB statistics (9.6 MB a pass): they are added on the workers in
+    # the local scheduler's tree (three ranges of at most FAN_IN, then the root), and the
+    # client gathers the root alone; it gathered all 80 before.
+    import distributed
+
+    from emkit.backend.dask_source import FAN_IN, dask_source
+
+    x = np.random.default_rng(11).lognormal(sigma=3.0, size=(4000, 3))  # sums round apart
+    lazy = da.from_array(x, chunks=(50, 3))
+    assert lazy.numblocks[0] > 2 * FAN_IN
+    with dask.config.set(scheduler="synchronous"):
+        local = dask_source(lazy).map_reduce(_column_sums)
+    source = dask_source(lazy)
+    assert source.persisted
+    gathered = []
+    gather = distributed.Client.gather
+
+    def counted(self, futures, *args, **kwargs):
+        out = gather(self, futures, *args, **kwargs)
+        gathered.append(out)
+        return out
+
+    monkeypatch.setattr(distributed.Client, "gather", counted)
+    for _ in range(2):  # the first pass, and one after the sizes are known
+        gathered.clear()
+        with distributed.get_task_stream(client) as tasks:
+            total = source.map_reduce(_column_sums)
+        assert len(gathered) == 1 and len(gathered[0]) == 1
+        assert gathered[0][0] is total or np.array_equal(gathered[0][0], total)
+        adds = [t for t in tasks.data if str(t["key"]).startswith("_add_tree")]
+        assert adds, "no task added the statistics on the workers"
+        np.testing.assert_array_equal(total, local)
+    np.testing.assert_allclose(total[::5000], x.sum(axis=0), rtol=1e-13)
+
+
+def test_add_plan_is_the_pairwise_tree_wherever_the_partitions_live():
+    # The tasks that add the partitions on the workers give the local scheduler's tree, node
+    # for node, for any placement (random, in runs, lost partitions, threads), and no task
+    # adds more than FAN_IN values: the sums are written out with their brackets.
+    from emkit.backend.dask_source import (
+        FAN_IN,
+        _add_plan,
+        _add_tree,
+        _evaluate,
+        _pairwise,
+    )
+
+    def add(a, b):
+        return f"({a}+{b})"
+
+    rng = np.random.default_rng(0)
+    for n in [*range(1, 40), 64, 65, 200, 1025]:
+        want = _pairwise([str(i) for i in range(n)], add)
+        placements = [
+            [(0, 0)] * n,
+            [(int(w), 0) for w in rng.integers(0, 3, n)],
+            [(i * 2 // n, 0) for i in range(n)],
+            [
+                (int(w), int(t)) if rng.random() > 0.1 else ("", i)
+                for i, (w, t) in enumerate(rng.integers(0, 4, (n, 2)))
+            ],
+        ]
+        for owners in placements:
+            for fan_in in (FAN_IN, None):
+                plan = _add_plan(owners, fan_in)
+                values: list = []
+                for task in plan:
+                    if task.blocks is not None:
+                        leaves = [str(i) for i in task.blocks]
+                        values.append(tuple(_evaluate(s, leaves, add) for s in task.specs))
+                        assert len({owners[i] for i in task.blocks}) == 1
+                    else:
+                        assert fan_in is None or len(task.inputs) <= fan_in
+                        values.append(_add_tree(add, task.specs, *[values[j] for j in task.inputs]))
+                assert values[-1] == (want,)
+                inputs = sorted(j for task in plan for j in task.inputs)
+                assert inputs == sorted(set(inputs))  # every value is added once
+
+
+@pytest.mark.parametrize("where", ["client", "workers"])
+def test_killed_worker_does_not_change_the_answer(client, monkeypatch, where):
+    from emkit.backend import dask_source
+
+    if where == "workers":
+        monkeypatch.setattr(dask_source, "CLIENT_BYTES", -1)
     x = blobs(n=2000, seed=6)
     params = dict(covariance_type="full", random_state=0, tol=1e-12, accelerate=None)
     memory = GaussianMixture(3, **params).fit(x)

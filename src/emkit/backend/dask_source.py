@@ -1,13 +1,14 @@
 """Dask collections as a data source: the same EM on a Dask cluster.
 
-One EM round on a cluster is: ship the parameters (the E-step function, one task every
-partition depends on), map it over the partitions where they live, add the statistics in a
-tree, and take the M-step on the client. Statistics add up, so the answer is the in-memory
-one. The collection's partitions are prepared once (converted to the fit's dtype and checked
-on the workers, with the same errors as in memory, naming the partition), then persisted on
-the workers when they fit in the workers' memory and re-read from their source on every pass
-when they do not. A lost worker costs only the recomputation of its partitions: every
-partition's statistics are one task of the graph, so none is counted twice or left out.
+One EM round on a cluster is: ship the parameters (the E-step function), map it over the
+partitions where they live, add the statistics in a tree of tasks on the workers, and take
+the M-step on the client with the tree's root. Statistics add up, so the answer is the
+in-memory one. The collection's partitions are prepared once (converted to the fit's dtype
+and checked on the workers, with the same errors as in memory, naming the partition), then
+persisted on the workers when they fit in the workers' memory and re-read from their source
+on every pass when they do not. A lost worker costs only the recomputation of its
+partitions: every partition's statistics are one task of the graph, so none is counted twice
+or left out.
 
 Dask is imported here only when a Dask collection arrives (``import emkit`` never imports it).
 """
@@ -17,11 +18,12 @@ from __future__ import annotations
 import functools
 import operator
 import os
+import pickle
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -109,6 +111,8 @@ class DaskSource:
     row_chunks : rows of each partition (NaN where unknown).
     feature_names : a DataFrame's column names as scikit-learn reads those of the same
         DataFrame in memory (:func:`~emkit.backend.sources.feature_names`), else None.
+    sizes : bytes of the last pass's statistics (``"pass"``), which tell where the next
+        pass adds them (:func:`_on_workers`).
     """
 
     raw: tuple
@@ -117,6 +121,7 @@ class DaskSource:
     nbytes: float
     row_chunks: tuple
     feature_names: np.ndarray | None = None
+    sizes: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def known_rows(self) -> int | None:
@@ -165,15 +170,19 @@ class DaskSource:
         """``fn`` of every partition on the workers, added with ``combine``; only the sums come
         back.
 
-        Partitions persisted on a ``dask.distributed`` cluster are read by one task per worker
-        thread, which returns ``fn`` of each partition that worker holds (:func:`_apply_each`);
-        the client adds them in the tree of the partitions' order (:func:`_pairwise`), the
-        tree the local scheduler adds, so that the sum does not depend on where the partitions
-        live (they are placed anew by every persist). Per iteration that is one task per
-        thread instead of one per partition and a tree of additions, each costing the
-        scheduler and the worker a few milliseconds. A worker lost mid-pass only moves its
-        tasks: each partition is in exactly one task, and a task's partitions are recomputed
-        from their source where it runs.
+        Partitions persisted on a ``dask.distributed`` cluster are read by a few tasks per
+        worker thread (one per range of :data:`FAN_IN` partitions it holds some of), and the
+        workers add them in the tree of the partitions' order (:func:`_pairwise`), the tree
+        the local scheduler adds, so that the sum does not depend on where the partitions
+        live (they are placed anew by every persist); only the root comes to the client, one
+        set of statistics per pass however many partitions there are, unless a pass's
+        statistics together are small (:data:`CLIENT_BYTES`): the client then adds them
+        itself, a scheduler round trip sooner (:func:`_on_workers`). That is a few tasks
+        per thread and per range instead of one
+        per partition and one per addition, each costing the scheduler and the worker a few
+        milliseconds. A worker lost mid-pass only moves its tasks: each partition is in
+        exactly one task, and a task's partitions are recomputed from their source where it
+        runs.
 
         Otherwise (partitions re-read on every pass, or Dask's local scheduler) each partition
         is a task, added in a tree; ``fn`` (with the parameters it closes over) is one task
@@ -184,7 +193,7 @@ class DaskSource:
 
         futures = _futures(self.prepared.blocks)
         if futures is not None:
-            return _present(_on_workers(futures, fn, combine))
+            return _present(_on_workers(futures, fn, combine, self.sizes))
         shipped = delayed(fn, pure=False)
         parts = [
             delayed(_apply, pure=False)(shipped, combine, block) for block in self.prepared.blocks
@@ -584,12 +593,6 @@ def _apply(fn: Callable, combine: Callable, block) -> Any:
     return out
 
 
-def _apply_each(fn: Callable, combine: Callable, *blocks) -> list:
-    """:func:`_apply` of each of ``blocks`` (the partitions a worker holds)."""
-    with reused_memory():
-        return [_apply(fn, combine, block) for block in blocks]
-
-
 def _add_present(combine: Callable, a: Any, b: Any) -> Any:
     """``combine(a, b)``, where None (a partition without rows) adds nothing."""
     if a is None:
@@ -700,34 +703,217 @@ def _futures(blocks: tuple) -> list | None:
     return out
 
 
-def _on_workers(futures: list, fn: Callable, combine: Callable) -> Any:
-    """``fn`` of the partitions behind ``futures``, one task per worker thread that holds
-    some, added on the client in the partitions' order (:func:`_pairwise`) whichever worker
-    read them."""
+def _on_workers(futures: list, fn: Callable, combine: Callable, sizes: dict) -> Any:
+    """``fn`` of the partitions behind ``futures``, added in :func:`_pairwise`'s tree of the
+    partitions' order whichever worker holds them.
+
+    The tasks (:func:`_add_plan`): each worker thread reads a contiguous run of the partitions
+    its worker holds, in one task per range of at most :data:`FAN_IN` partitions of the tree
+    (:func:`_apply_tree`), and returns the largest subtrees of that range it holds whole; a
+    task per range adds those (:func:`_add_tree`), and tasks of at most :data:`FAN_IN` inputs
+    add the ranges up to the root, which alone comes to the client. Where the last pass's
+    statistics of every partition together took at most :data:`CLIENT_BYTES` (``sizes``,
+    the source's record of them), the threads' tasks read the whole tree instead and the
+    client adds what they return: one scheduler round trip less per pass. Every sum is one
+    node of the same tree either way, so where the partitions live, and in which order the
+    tasks run, changes no bit of it.
+    """
     client = futures[0].client
     holders = client.who_has(futures)
     threads = client.nthreads()
-    groups: dict[Any, list[int]] = {}
-    taken: dict[str, int] = {}
-    for i, future in enumerate(futures):
-        where = sorted(holders.get(future.key) or ())
-        if not where:  # being recomputed (its worker was lost): a task of its own
-            groups[("", i)] = [i]
-            continue
-        worker = where[0]
-        slot = taken.get(worker, 0)
-        taken[worker] = slot + 1
-        groups.setdefault((worker, slot % max(1, threads.get(worker, 1))), []).append(i)
-    ordered = sorted(groups.values())
-    tasks = [
-        client.submit(_apply_each, fn, combine, *(futures[i] for i in group), pure=False)
-        for group in ordered
-    ]
-    parts: list[Any] = [None] * len(futures)
-    for group, values in zip(ordered, client.gather(tasks), strict=True):
-        for i, value in zip(group, values, strict=True):
-            parts[i] = value
-    return _pairwise(parts, functools.partial(_add_present, combine))
+    owners = _owners([sorted(holders.get(f.key) or ()) for f in futures], threads)
+    few = sizes.get("pass", np.inf) <= CLIENT_BYTES
+    plan = _add_plan(owners, None if few else FAN_IN)
+    here = few and plan[-1].blocks is None  # the client adds the last sums
+    add = functools.partial(_add_present, combine)
+    done: list[Any] = []
+    for task in plan[:-1] if here else plan:
+        if task.blocks is not None:
+            inputs = [futures[i] for i in task.blocks]
+            done.append(client.submit(_apply_tree, fn, combine, task.specs, *inputs, pure=False))
+        else:
+            inputs = [done[j] for j in task.inputs]
+            done.append(client.submit(_add_tree, add, task.specs, *inputs, pure=False))
+    if here:
+        parts = client.gather(done)
+        sizes["pass"] = sum(_nbytes(value) for values in parts for value in values)
+        (total,) = _add_tree(add, plan[-1].specs, *parts)
+    else:
+        (total,) = client.gather(done[-1])
+        sizes["pass"] = _nbytes(total) * len(futures)
+    return total
+
+
+# Most sums one task adds: the tree's ranges of partitions, and the inputs of the tasks above
+# them (a task's inputs travel to its worker).
+FAN_IN = 32
+# Bytes of a pass's statistics (of every partition together) up to which the client adds them
+# (their transfer costs less than the scheduler's round trip to a task adding them).
+CLIENT_BYTES = 1 << 20
+
+
+def _nbytes(value: Any) -> float:
+    """Bytes of ``value`` pickled (its arrays' buffers counted, not copied); inf where it
+    cannot be pickled."""
+    buffers: list[pickle.PickleBuffer] = []
+    try:
+        head = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return np.inf
+    return float(len(head) + sum(b.raw().nbytes for b in buffers))
+
+
+def _owners(holders: list[list[str]], threads: dict[str, int]) -> list[tuple]:
+    """The thread that reads each partition: ``(worker, slot)``, each worker's partitions in
+    contiguous runs (in the partitions' order) of one slot per thread; ``("", i)`` for a
+    partition no worker holds (being recomputed after its worker was lost: a task of its
+    own)."""
+    held: dict[str, list[int]] = {}
+    owners: list[tuple] = [("", i) for i in range(len(holders))]
+    for i, where in enumerate(holders):
+        if where:
+            held.setdefault(where[0], []).append(i)
+    for worker, parts in held.items():
+        slots = max(1, threads.get(worker, 1))
+        for j, i in enumerate(parts):
+            owners[i] = (worker, j * slots // len(parts))
+    return owners
+
+
+@dataclass(frozen=True)
+class _Node:
+    """A node of :func:`_pairwise`'s tree: the sum of partitions ``lo`` to ``hi - 1``."""
+
+    lo: int
+    hi: int
+    left: _Node | None = None
+    right: _Node | None = None
+
+    @property
+    def size(self) -> int:
+        return self.hi - self.lo
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One task of :func:`_add_plan`: ``blocks`` (the partitions it reads, for
+    :func:`_apply_tree`) or ``inputs`` (earlier tasks whose values it adds, for
+    :func:`_add_tree`), and ``specs``: the sums it returns, each an index into its values or
+    a pair of specs to add."""
+
+    specs: tuple
+    blocks: tuple[int, ...] | None = None
+    inputs: tuple[int, ...] = ()
+
+
+def _add_plan(owners: list[tuple], fan_in: int | None = FAN_IN) -> list[_Task]:
+    """The tasks that add the partitions in :func:`_pairwise`'s tree, where partition ``i``
+    is read by the thread ``owners[i]``: each after those whose values it adds, the root's
+    last (it returns the root alone).
+
+    The tree is cut into ranges of at most ``fan_in`` partitions (None: the whole tree is one
+    range). A range's partitions that one thread reads are one task, which adds the largest
+    subtrees of the range that it reads whole; where one task reads the whole range it
+    returns the range's sum, else a task adds the range from those subtrees. Above the
+    ranges, tasks of at most ``fan_in`` inputs add up to the root.
+    """
+    most = np.inf if fan_in is None else fan_in
+    root = _pairwise([_Node(i, i + 1) for i in range(len(owners))], _join)
+    tasks: list[_Task] = []
+    made: dict[tuple[int, int], tuple[int, int]] = {}  # node -> (its task, its value's index)
+    for part in _cut(root, lambda node: node.size <= most):
+        cells: dict[tuple, list[int]] = {}
+        for i in range(part.lo, part.hi):
+            cells.setdefault(owners[i], []).append(i)
+        for blocks in cells.values():
+            whole = _whole(part, set(blocks))
+            position = {(i, i + 1): k for k, i in enumerate(blocks)}
+            tasks.append(_Task(tuple(_spec(n, position) for n in whole), blocks=tuple(blocks)))
+            made.update({(n.lo, n.hi): (len(tasks) - 1, k) for k, n in enumerate(whole)})
+        _reach(part, made, tasks, most)
+    _reach(root, made, tasks, most)
+    assert made[root.lo, root.hi] == (len(tasks) - 1, 0) and len(tasks[-1].specs) == 1
+    return tasks
+
+
+def _join(a: _Node, b: _Node) -> _Node:
+    return _Node(a.lo, b.hi, a, b)
+
+
+def _cut(node: _Node, stop: Callable[[_Node], bool], most: float = np.inf) -> list[_Node]:
+    """Nodes under ``node`` that add up to it, in order: ``node`` split (the first largest
+    first) until each is a partition or ``stop``s, or there are ``most`` of them."""
+    nodes = [node]
+    while len(nodes) < most:
+        open_ = [k for k, n in enumerate(nodes) if n.left is not None and not stop(n)]
+        if not open_:
+            break
+        k = max(open_, key=lambda k: nodes[k].size)
+        split = nodes[k]
+        assert split.left is not None and split.right is not None
+        nodes[k : k + 1] = [split.left, split.right]
+    return nodes
+
+
+def _whole(node: _Node, held: set[int]) -> list[_Node]:
+    """The largest nodes under ``node`` whose partitions are all in ``held``, in order."""
+    if all(i in held for i in range(node.lo, node.hi)):
+        return [node]
+    if node.left is None or node.right is None:
+        return []
+    return _whole(node.left, held) + _whole(node.right, held)
+
+
+def _spec(node: _Node, index: dict[tuple[int, int], int]) -> Any:
+    """How ``node`` is added from the values of the nodes in ``index`` (node -> the index of
+    its value): that index, or the pair of its children's specs."""
+    if (node.lo, node.hi) in index:
+        return index[node.lo, node.hi]
+    assert node.left is not None and node.right is not None
+    return (_spec(node.left, index), _spec(node.right, index))
+
+
+def _reach(
+    node: _Node, made: dict[tuple[int, int], tuple[int, int]], tasks: list, most: float
+) -> None:
+    """Add to ``tasks`` those that add ``node`` from the values already ``made`` (node ->
+    (task, index of its value)), of at most ``most`` inputs each."""
+    if (node.lo, node.hi) in made:
+        return
+    parts = _cut(node, lambda n: (n.lo, n.hi) in made, most)
+    for part in parts:
+        _reach(part, made, tasks, most)
+    inputs = tuple(dict.fromkeys(made[n.lo, n.hi][0] for n in parts))
+    # The task's values are its inputs' values one after another.
+    widths = [len(tasks[j].specs) for j in inputs]
+    offsets = dict(zip(inputs, np.cumsum([0, *widths[:-1]]).tolist(), strict=True))
+    index = {(n.lo, n.hi): offsets[made[n.lo, n.hi][0]] + made[n.lo, n.hi][1] for n in parts}
+    tasks.append(_Task((_spec(node, index),), inputs=inputs))
+    made[node.lo, node.hi] = (len(tasks) - 1, 0)
+
+
+def _apply_tree(fn: Callable, combine: Callable, specs: tuple, *blocks) -> tuple:
+    """:func:`_apply` of each of ``blocks`` (partitions one worker holds), then the sums
+    ``specs`` of them (:func:`_evaluate`)."""
+    with reused_memory():
+        values = [_apply(fn, combine, block) for block in blocks]
+    add = functools.partial(_add_present, combine)
+    return tuple(_evaluate(spec, values, add) for spec in specs)
+
+
+def _add_tree(add: Callable, specs: tuple, *inputs: tuple) -> tuple:
+    """The sums ``specs`` of the values of ``inputs`` (earlier tasks' values, one after
+    another)."""
+    values = [value for values in inputs for value in values]
+    return tuple(_evaluate(spec, values, add) for spec in specs)
+
+
+def _evaluate(spec: Any, values: list, add: Callable) -> Any:
+    """The sum ``spec`` of ``values``: ``values[spec]``, or ``add`` of a pair of sums."""
+    if isinstance(spec, int):
+        return values[spec]
+    left, right = spec
+    return add(_evaluate(left, values, add), _evaluate(right, values, add))
 
 
 def _take(block, rows: np.ndarray | None):
@@ -750,7 +936,8 @@ def _tree(parts: list, combine: Callable) -> Any:
 
 def _pairwise(parts: list, add: Callable) -> Any:
     """``parts`` added pairwise in a balanced tree, keeping their order: the one order in
-    which a Dask collection's partitions are added, on the workers or on the client."""
+    which a Dask collection's partitions are added, by any scheduler (:func:`_tree`,
+    :func:`_add_plan`)."""
     if not parts:
         raise ValueError("the data source has no partition")
     while len(parts) > 1:
