@@ -227,7 +227,7 @@ def test_add_plan_is_the_pairwise_tree_wherever_the_partitions_live():
         ]
         for owners in placements:
             for fan_in in (FAN_IN, None):
-                plan = _add_plan(owners, fan_in)
+                plan = _add_plan(tuple(owners), fan_in)
                 values: list = []
                 for task in plan:
                     if task.blocks is not None:

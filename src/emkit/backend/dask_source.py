@@ -16,6 +16,7 @@ Dask is imported here only when a Dask collection arrives (``import emkit`` neve
 from __future__ import annotations
 
 import functools
+import heapq
 import operator
 import os
 import pickle
@@ -721,7 +722,7 @@ def _on_workers(futures: list, fn: Callable, combine: Callable, sizes: dict) -> 
     client = futures[0].client
     holders = client.who_has(futures)
     threads = client.nthreads()
-    owners = _owners([sorted(holders.get(f.key) or ()) for f in futures], threads)
+    owners = tuple(_owners([sorted(holders.get(f.key) or ()) for f in futures], threads))
     few = sizes.get("pass", np.inf) <= CLIENT_BYTES
     plan = _add_plan(owners, None if few else FAN_IN)
     here = few and plan[-1].blocks is None  # the client adds the last sums
@@ -782,10 +783,12 @@ def _owners(holders: list[list[str]], threads: dict[str, int]) -> list[tuple]:
 
 @dataclass(frozen=True)
 class _Node:
-    """A node of :func:`_pairwise`'s tree: the sum of partitions ``lo`` to ``hi - 1``."""
+    """A node of :func:`_pairwise`'s tree: the sum of partitions ``lo`` to ``hi - 1``, and
+    the thread that reads them all (None where more than one does)."""
 
     lo: int
     hi: int
+    owner: tuple | None
     left: _Node | None = None
     right: _Node | None = None
 
@@ -806,7 +809,8 @@ class _Task:
     inputs: tuple[int, ...] = ()
 
 
-def _add_plan(owners: list[tuple], fan_in: int | None = FAN_IN) -> list[_Task]:
+@functools.lru_cache(maxsize=8)
+def _add_plan(owners: tuple[tuple, ...], fan_in: int | None = FAN_IN) -> tuple[_Task, ...]:
     """The tasks that add the partitions in :func:`_pairwise`'s tree, where partition ``i``
     is read by the thread ``owners[i]``: each after those whose values it adds, the root's
     last (it returns the root alone).
@@ -815,53 +819,55 @@ def _add_plan(owners: list[tuple], fan_in: int | None = FAN_IN) -> list[_Task]:
     range). A range's partitions that one thread reads are one task, which adds the largest
     subtrees of the range that it reads whole; where one task reads the whole range it
     returns the range's sum, else a task adds the range from those subtrees. Above the
-    ranges, tasks of at most ``fan_in`` inputs add up to the root.
+    ranges, tasks of at most ``fan_in`` inputs add up to the root. Planned once for each
+    placement of the partitions (the passes of a fit find them where they were).
     """
     most = np.inf if fan_in is None else fan_in
-    root = _pairwise([_Node(i, i + 1) for i in range(len(owners))], _join)
+    root = _pairwise([_Node(i, i + 1, owner) for i, owner in enumerate(owners)], _join)
     tasks: list[_Task] = []
     made: dict[tuple[int, int], tuple[int, int]] = {}  # node -> (its task, its value's index)
-    for part in _cut(root, lambda node: node.size <= most):
-        cells: dict[tuple, list[int]] = {}
-        for i in range(part.lo, part.hi):
-            cells.setdefault(owners[i], []).append(i)
-        for blocks in cells.values():
-            whole = _whole(part, set(blocks))
+    for part in _cut(root, lambda node: node.size <= most, most=np.inf):
+        cells: dict[tuple | None, list[_Node]] = {}  # each node's owner is a thread
+        for node in _cut(part, lambda node: node.owner is not None, most=np.inf):
+            cells.setdefault(node.owner, []).append(node)
+        for whole in cells.values():
+            blocks = [i for node in whole for i in range(node.lo, node.hi)]
             position = {(i, i + 1): k for k, i in enumerate(blocks)}
             tasks.append(_Task(tuple(_spec(n, position) for n in whole), blocks=tuple(blocks)))
             made.update({(n.lo, n.hi): (len(tasks) - 1, k) for k, n in enumerate(whole)})
         _reach(part, made, tasks, most)
     _reach(root, made, tasks, most)
     assert made[root.lo, root.hi] == (len(tasks) - 1, 0) and len(tasks[-1].specs) == 1
-    return tasks
+    return tuple(tasks)
 
 
 def _join(a: _Node, b: _Node) -> _Node:
-    return _Node(a.lo, b.hi, a, b)
+    return _Node(a.lo, b.hi, a.owner if a.owner == b.owner else None, a, b)
 
 
-def _cut(node: _Node, stop: Callable[[_Node], bool], most: float = np.inf) -> list[_Node]:
-    """Nodes under ``node`` that add up to it, in order: ``node`` split (the first largest
-    first) until each is a partition or ``stop``s, or there are ``most`` of them."""
-    nodes = [node]
-    while len(nodes) < most:
-        open_ = [k for k, n in enumerate(nodes) if n.left is not None and not stop(n)]
-        if not open_:
-            break
-        k = max(open_, key=lambda k: nodes[k].size)
-        split = nodes[k]
-        assert split.left is not None and split.right is not None
-        nodes[k : k + 1] = [split.left, split.right]
-    return nodes
-
-
-def _whole(node: _Node, held: set[int]) -> list[_Node]:
-    """The largest nodes under ``node`` whose partitions are all in ``held``, in order."""
-    if all(i in held for i in range(node.lo, node.hi)):
-        return [node]
-    if node.left is None or node.right is None:
-        return []
-    return _whole(node.left, held) + _whole(node.right, held)
+def _cut(node: _Node, stop: Callable[[_Node], bool], most: float) -> list[_Node]:
+    """Nodes under ``node`` that add up to it, in order: ``node`` split (the largest first,
+    then the first) until each is a partition or ``stop``s, or there are ``most`` of them."""
+    if most == np.inf:  # every node that stops, at once
+        out: list[_Node] = []
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if n.left is None or n.right is None or stop(n):
+                out.append(n)
+            else:
+                stack += [n.right, n.left]
+        return out
+    done: list[_Node] = []
+    heap = [(-node.size, node.lo, node)]
+    while heap and len(done) + len(heap) < most:
+        _, _, n = heapq.heappop(heap)
+        if n.left is None or n.right is None or stop(n):
+            done.append(n)
+            continue
+        for child in (n.left, n.right):
+            heapq.heappush(heap, (-child.size, child.lo, child))
+    return sorted(done + [n for _, _, n in heap], key=lambda n: n.lo)
 
 
 def _spec(node: _Node, index: dict[tuple[int, int], int]) -> Any:
