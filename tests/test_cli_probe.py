@@ -143,6 +143,8 @@ def model_document(tmp_path):
         ("log_likelihood_", "high", "must be a number; got 'high'"),
         ("lower_bound_", [1, 2], "must be a number"),
         ("history_", 5, "must be a numeric array"),
+        ("weights_", [1.1, -0.1], "must be non-negative; has -0.1"),
+        ("weights_", [0.5, 0.6], "must sum to 1; sums to 1.1"),
     ],
 )
 def test_a_hand_edited_model_file_is_refused_by_field(

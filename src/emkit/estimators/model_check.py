@@ -352,8 +352,10 @@ def _check_values(est: Any) -> None:
     for name in ("weights_", "priors_"):
         w = _array(est, name, 1, "f")
         if w is not None:
-            if (w < 0).any() or abs(w.sum() - 1.0) > SIMPLEX_TOL:
-                raise ValueError(f"{name}: must be non-negative and sum to 1; sums to {w.sum()}")
+            if (w < 0).any():
+                raise ValueError(f"{name}: must be non-negative; has {float(w.min())!r}")
+            if abs(w.sum() - 1.0) > SIMPLEX_TOL:
+                raise ValueError(f"{name}: must sum to 1; sums to {float(w.sum())!r}")
             k = w.shape[0]
             _check_component_count(est, name, k)
     for name in ("means_", "cluster_centers_"):
