@@ -320,6 +320,28 @@ def test_bad_dask_input(client):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_gamma_mixtures_match_in_memory(client, offset):
+    # Gamma statistics merge as centred moments across partitions: at an offset of 1e6
+    # (shapes ~1e12, the members' own statistics) as in the linear kernel's sums (offset 0).
+    from emkit import Gamma, MixtureModel
+
+    rng = np.random.default_rng(9)
+    if offset:
+        y = offset + np.concatenate([rng.normal(0, 1, 300), rng.normal(6, 1, 200)])
+    else:
+        y = np.concatenate([rng.gamma(2.0, 1.0, 300), rng.gamma(30.0, 0.5, 200)])
+    params = dict(components=[Gamma(), Gamma()], random_state=0, max_iter=20)
+    memory = MixtureModel(**params).fit(y[:, None])
+    cluster = MixtureModel(**params).fit(da.from_array(y[:, None], chunks=111))
+    assert not memory.degenerate_ and not cluster.degenerate_
+    close(cluster.log_likelihood_, memory.log_likelihood_)
+    close(cluster.weights_, memory.weights_)
+    for a, b in zip(cluster.component_params_, memory.component_params_, strict=True):
+        close(a["shape"], b["shape"])
+        close(a["rate"], b["rate"])
+
+
 def test_family_mixtures_match_in_memory(client):
     from emkit import MixtureModel, Normal, Poisson, ZeroInflatedPoisson
     from emkit.distributions.registry import Exponential

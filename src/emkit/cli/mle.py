@@ -273,17 +273,16 @@ def gamma(x: np.ndarray) -> Estimate:
     from scipy.special import gammaln
 
     from emkit import mle
-    from emkit.distributions.gamma import gamma_shape_newton
+    from emkit.distributions.gamma import Gamma, gamma_shape_newton
 
     x = np.asarray(x, dtype=np.float64)
     if x.size < 2 or not np.all(x > 0):
         raise ValueError("gamma needs at least two values, all strictly positive")
     if np.all(x == x[0]):
         raise ValueError("all values are equal: the gamma shape has no finite MLE")
-    shape = float(
-        gamma_shape_newton(float(x.size), np.array([x.sum()]), np.array([np.log(x).sum()]))[0]
-    )
-    rate = shape / x.mean()
+    stats = Gamma().suff_stats(x[:, None], np.ones(x.size))
+    shape = float(gamma_shape_newton(stats.weight, stats.gap())[0])
+    rate = shape / float(stats.mean[0])
 
     def loglik(theta, x):
         a, b = theta

@@ -3,17 +3,23 @@ r"""Gamma family, shape :math:`\alpha` and rate :math:`\beta` per feature (indep
 .. math:: \log p(x) = \sum_j \alpha_j\log\beta_j - \log\Gamma(\alpha_j)
           + (\alpha_j - 1)\log x_j - \beta_j x_j, \qquad x_j > 0.
 
-Statistics: weight :math:`W`, :math:`\sum w x` and :math:`\sum w \log x`. The M-step has no
-closed form in :math:`\alpha`: with :math:`\beta` profiled out
-(:math:`\hat\beta = (W\alpha + a - 1)/(\sum w x + b)` under a
-:class:`~emkit.distributions.priors.GammaPrior` (a, b) on the rate; a = 1, b = 0 without one) the
-objective in :math:`\alpha`,
+Statistics: weight :math:`W`, weighted mean :math:`m` and
+:math:`Q = \sum w\,[\log(x/m) - (x - m)/m] \le 0`, which merge as Chan, Golub and LeVeque's
+centred moments do. The M-step has no closed form in :math:`\alpha`: with :math:`\beta` profiled
+out (:math:`\hat\beta = (W\alpha + a - 1)/(\sum w x + b)` under a
+:class:`~emkit.distributions.priors.GammaPrior` (a, b) on the rate; a = 1, b = 0 without one)
+the objective in :math:`\alpha`,
 
 .. math:: g(\alpha) = (\alpha - 1)\textstyle\sum w\log x - c + c\log c - c\log(\sum w x + b)
           - W\log\Gamma(\alpha), \qquad c = W\alpha + a - 1,
 
 is strictly concave (:math:`g'' = W^2/c - W\psi'(\alpha) < 0` because :math:`\psi'(\alpha) >
 1/\alpha`), and Newton's method from Minka's (2002) approximation converges to its maximum.
+Its gradient holds the gap :math:`s = \log((\sum w x + b)/W) - \sum w\log x / W
+= \log(1 + b/(Wm)) - Q/W`, about :math:`\mathrm{var}/(2m^2)`: written as a difference of the
+two logarithms it would cancel for data far from 0 relative to their spread (at an offset of
+1e7 and a spread of 1, s is 5e-15 and their rounding 2e-15); :math:`Q` is a sum of terms of
+one sign and keeps it to rounding.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import digamma, gammaln, zeta
 
-from emkit.distributions.base import AdditiveStats, IndependentFeatures
+from emkit.distributions.base import IndependentFeatures
 from emkit.distributions.batched import (
     LinearKernel,
     RowFeatures,
@@ -35,13 +41,27 @@ from emkit.distributions.batched import (
     support_only,
 )
 from emkit.distributions.priors import GammaPrior
+from emkit.distributions.regularization import Regularization
 
 NEWTON_STEPS = 100
-# The shape is kept at most MAX_SHAPE (a coefficient of variation of 1e-5): a component that
-# collapses onto one value has an unbounded likelihood as the shape grows, and beyond this its
-# density cannot be evaluated in float64. The M-step maximises exactly over shape <= MAX_SHAPE,
-# so EM still climbs; a component at the bound is reported degenerate.
-MAX_SHAPE = 1e10
+# The shape is kept at most MAX_SHAPE (a coefficient of variation of 1e-11; data up to about
+# 3e10 times their spread from 0 fit exactly): a component on (nearly) one value has a
+# likelihood that grows without bound with the shape, and at larger shapes the rounding of the
+# parameters themselves (the mean shape / rate to half an ulp) moves a row's log density by
+# about shape * eps^2, enough for EM's steps to seem to fall (measured: MonotonicityWarning at
+# shapes of 1e24, none at 1e22). The M-step maximises exactly over shape <= MAX_SHAPE, so EM
+# still climbs. Reaching it is no verdict: Gamma.degenerate judges the spread against the
+# data's.
+MAX_SHAPE = 1e22
+# Where log1p(t) - t is summed as a series in u = t / (2 + t): below, the direct form would
+# lose up to all of its digits to cancellation; above, it loses at most 2 eps / 0.01 relative.
+LOG1PMX_SERIES = 0.01
+# Above this shape log_prob takes t exactly and the series of log1p(t) - t.
+EXACT_T_SHAPE = 1e8
+# Relative rounding of the kernel's sums of log x (blocked sums of up to millions of rows).
+KERNEL_ROUNDING = 1e-11
+# Dekker's split of a float64 into two halves of 26 bits (products of halves are exact).
+SPLIT = 134217729.0
 # Above this shape the asymptotic series below are exact to rounding and avoid cancellation.
 SERIES_SHAPE = 100.0
 # Up to this shape the textbook form of the log density (linear in log x and x) loses at most
@@ -50,12 +70,86 @@ LINEAR_SHAPE = 1e4
 
 
 @dataclass(frozen=True)
-class GammaStats(AdditiveStats):
-    """Weight W (float), weighted sums of x and of log x, each of shape (d,)."""
+class GammaStats:
+    r"""Weight W (float), weighted mean m (d,) and :math:`Q = \sum w\,\mathrm{log1pmx}((x - m)
+    / m)` (d,), the weighted sum of :math:`\log(x/m) - (x - m)/m \le 0`.
+
+    :math:`Q` is a sum of terms of one sign, so it keeps its relative accuracy however tight
+    the rows are; the sums of :math:`x` and :math:`\log x` (``sum_x``, ``sum_log_x``) are
+    derived from it.
+    """
 
     weight: float
-    sum_x: np.ndarray
-    sum_log_x: np.ndarray
+    mean: np.ndarray
+    log_gap: np.ndarray
+
+    def __add__(self, other: GammaStats) -> GammaStats:
+        r"""Merge as centred moments: about the merged mean :math:`m`,
+        :math:`Q = Q_a + Q_b + \sum_i W_i\,\mathrm{log1pmx}((m_i - m)/m)`, with the
+        differences taken from the rounded means themselves (so a mean rounded by an ulp adds
+        nothing of first order)."""
+        wa, wb = self.weight, other.weight
+        weight = wa + wb
+        if wb == 0:
+            return GammaStats(weight, self.mean, self.log_gap + other.log_gap)
+        if wa == 0:
+            return GammaStats(weight, other.mean, self.log_gap + other.log_gap)
+        mean = self.mean + (wb / weight) * (other.mean - self.mean)
+        gap = (
+            self.log_gap
+            + other.log_gap
+            + wa * log1pmx((self.mean - mean) / mean)
+            + wb * log1pmx((other.mean - mean) / mean)
+        )
+        return GammaStats(weight, mean, gap)
+
+    @property
+    def sum_x(self) -> np.ndarray:
+        """Weighted sum of x, shape (d,)."""
+        return self.weight * self.mean
+
+    @property
+    def sum_log_x(self) -> np.ndarray:
+        """Weighted sum of log x, shape (d,) (loses the relative accuracy of ``log_gap``)."""
+        if self.weight <= 0:
+            return np.zeros_like(self.mean)
+        return self.log_gap + self.weight * np.log(self.mean)
+
+    def gap(self, b: float | np.ndarray = 0.0) -> np.ndarray:
+        r""":math:`s = \log((\sum w x + b)/W) - \sum w \log x / W \ge 0`, shape (d,), for
+        a prior rate ``b`` (0 without a prior); W > 0."""
+        return np.log1p(b / (self.weight * self.mean)) - self.log_gap / self.weight
+
+
+def log1pmx(t: np.ndarray) -> np.ndarray:
+    r""":math:`\log(1 + t) - t` for t > -1, accurate to rounding also where it is tiny.
+
+    With :math:`u = t/(2 + t)`, :math:`\log(1 + t) = 2\operatorname{atanh} u` and
+    :math:`t - 2u = tu`, so :math:`\log(1+t) - t = -tu + 2u^3(1/3 + u^2/5 + u^4/7 + \dots)`:
+    terms of one sign, summed where :math:`|t| <` ``LOG1PMX_SERIES`` (:math:`u^2 < 2.6\cdot
+    10^{-5}`: four terms reach rounding).
+    """
+    shape = np.shape(t)
+    t = np.atleast_1d(np.asarray(t, dtype=float))
+    u = np.add(t, 2.0)
+    np.divide(t, u, out=u)
+    u2 = u * u
+    out = u2 / 9.0  # in place from here: these arrays are as long as the data
+    out += 1 / 7
+    out *= u2
+    out += 1 / 5
+    out *= u2
+    out += 1 / 3
+    out *= u2
+    out *= u
+    out *= 2.0
+    u *= t
+    out -= u
+    far = np.abs(t) >= LOG1PMX_SERIES
+    if far.any():
+        tf = t[far]
+        out[far] = np.log1p(tf) - tf
+    return out.reshape(shape)
 
 
 def log_minus_digamma(alpha: np.ndarray) -> np.ndarray:
@@ -98,27 +192,26 @@ def stirling_remainder(alpha: np.ndarray) -> np.ndarray:
 
 
 def gamma_shape_newton(
-    weight: float,
-    sum_x: np.ndarray,
-    sum_log_x: np.ndarray,
-    a: float = 1.0,
-    b: float | np.ndarray = 0.0,
+    weight: float, gap: np.ndarray, a: float = 1.0, max_shape: float = MAX_SHAPE
 ) -> np.ndarray:
-    r"""Maximiser over shape in (0, MAX_SHAPE] of the (profiled) gamma log-posterior, shape (d,).
+    r"""Maximiser over shape in (0, ``max_shape``] of the (profiled) gamma log-posterior,
+    shape (d,).
 
-    The gradient and curvature are written in differences that stay accurate at large shapes:
-    :math:`g'/W = (\log\alpha - \psi(\alpha)) - s + \log(1 + (a-1)/(W\alpha))` with
-    :math:`s = \log((\sum w x + b)/W) - \sum w\log x/W`.
+    ``gap`` (d,) is :math:`s = \log((\sum w x + b)/W) - \sum w\log x/W`
+    (:meth:`GammaStats.gap`), ``a`` the prior's shape (1 without a prior). The gradient and
+    curvature are written in differences that stay accurate at large shapes:
+    :math:`g'/W = (\log\alpha - \psi(\alpha)) - s + \log(1 + (a-1)/(W\alpha))`. Where
+    :math:`s \le 1/(2\,` ``max_shape`` :math:`)` (the rows on one value) the objective rises
+    to the bound: ``max_shape`` (which may be inf).
     """
-    if np.shape(sum_x) == (1,):  # one feature: the same steps on Python floats (faster)
-        rate = float(np.ravel(b)[0])  # b: one prior rate, or one per feature
-        return np.array([_newton_one(float(weight), float(sum_x[0]), float(sum_log_x[0]), a, rate)])
-    s = np.log((sum_x + b) / weight) - sum_log_x / weight
+    if np.shape(gap) == (1,):  # one feature: the same steps on Python floats (faster)
+        return np.array([_newton_one(float(weight), float(gap[0]), a, max_shape)])
+    s = np.asarray(gap, dtype=float)
     # s >= 0 by Jensen (b >= 0); at s = 0 (all values equal) the maximum is at the bound.
-    at_bound = s <= 0.5 / MAX_SHAPE
-    s = np.maximum(s, 0.5 / MAX_SHAPE)
+    at_bound = s <= 0.5 / max_shape
+    s = np.where(at_bound, 1.0, s)  # (any positive value: replaced below)
     alpha = (3.0 - s + np.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)  # Minka's start
-    alpha = np.minimum(alpha, MAX_SHAPE)
+    alpha = np.minimum(alpha, max_shape)
     shift = a - 1.0
     for _ in range(NEWTON_STEPS):
         c = weight * alpha + shift
@@ -127,20 +220,19 @@ def gamma_shape_newton(
         new = alpha - grad / hess
         # Past the root Newton can overshoot below 0: halve towards 0 instead.
         new = np.where(new > 0, new, alpha / 2.0)
-        new = np.minimum(new, MAX_SHAPE)
+        new = np.minimum(new, max_shape)
         done = np.abs(new - alpha) <= 1e-13 * alpha
         alpha = new
         if np.all(done):
             break
-    return np.where(at_bound, MAX_SHAPE, alpha)
+    return np.where(at_bound, max_shape, alpha)
 
 
-def _newton_one(weight: float, sum_x: float, sum_log_x: float, a: float, b: float) -> float:
+def _newton_one(weight: float, s: float, a: float, max_shape: float) -> float:
     """:func:`gamma_shape_newton` for one feature, step for step on floats."""
-    s = math.log((sum_x + b) / weight) - sum_log_x / weight
-    at_bound = s <= 0.5 / MAX_SHAPE
-    s = max(s, 0.5 / MAX_SHAPE)
-    alpha = min((3.0 - s + math.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s), MAX_SHAPE)
+    if not s > 0.5 / max_shape:
+        return max_shape
+    alpha = min((3.0 - s + math.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s), max_shape)
     shift = a - 1.0
     for _ in range(NEWTON_STEPS):
         c = weight * alpha + shift
@@ -155,12 +247,12 @@ def _newton_one(weight: float, sum_x: float, sum_log_x: float, a: float, b: floa
         new = alpha - grad / hess
         if not new > 0:  # past the root Newton can overshoot below 0: halve towards 0
             new = alpha / 2.0
-        new = min(new, MAX_SHAPE)
+        new = min(new, max_shape)
         done = abs(new - alpha) <= 1e-13 * alpha
         alpha = new
         if done:
             break
-    return MAX_SHAPE if at_bound else alpha
+    return alpha
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,20 +301,38 @@ class Gamma(IndependentFeatures):
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """Log density of each row of ``x`` (n, d), shape (n,); -inf outside x > 0."""
         positive = np.all(x > 0, axis=1)
-        safe = np.where(x > 0, x, 1.0)
+        safe = as_float64(np.where(x > 0, x, 1.0))
         a, b = self._fitted("shape"), self._fitted("rate")
         # With z = b x and t = z / a - 1: a log z - z - log Gamma(a) = a (log1p(t) - t)
         # + log(a / 2 pi) / 2 + stirling_remainder(a), which keeps its accuracy at a large shape
-        # (a tight component) where the terms of the textbook form cancel.
-        t = b * safe / a - 1.0
-        out = a * (np.log1p(t) - t) + 0.5 * np.log(a / (2 * np.pi)) + stirling_remainder(a)
+        # (a tight component) where the terms of the textbook form cancel (~1e11 at a = 1e10).
+        if np.all(a <= EXACT_T_SHAPE):
+            # t to about 2 eps: a row's log density to 2 eps sqrt(a) |z| for z standard
+            # deviations from the mode, at most ~1e-11 here.
+            t = b * safe / a - 1.0
+            body = np.log1p(t) - t
+        else:
+            t = _exact_t(safe, a, b)
+            body = log1pmx(t)
+        out = a * body + 0.5 * np.log(a / (2 * np.pi)) + stirling_remainder(a)
         out = (out - np.log(safe)).sum(axis=1)
         return np.where(positive, out, -np.inf)
 
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> GammaStats:
-        # log x in float64 whatever the rows' dtype: the statistics accumulate in float64.
-        logx = np.log(np.where(x > 0, x, 1.0).astype(np.float64, copy=False))
-        return GammaStats(float(w.sum()), w @ x, w @ logx)
+        # In float64 whatever the rows' dtype: the statistics accumulate in float64.
+        safe = as_float64(np.where(x > 0, x, 1.0))
+        weight = float(w.sum())
+        if weight <= 0:
+            return GammaStats(0.0, np.zeros(x.shape[1]), np.zeros(x.shape[1]))
+        mean = (w @ safe) / weight
+        deviation = safe - mean
+        # The rows' own deviations correct the mean's rounding (as Normal.suff_stats does):
+        # rows on one value then give Q = 0 exactly, not the square of an ulp.
+        step = (w @ deviation) / weight
+        mean = mean + step
+        deviation -= step
+        deviation /= mean
+        return GammaStats(weight, mean, w @ log1pmx(deviation))
 
     @classmethod
     def kernel(cls, members: Sequence[Gamma]) -> LinearKernel | None:
@@ -257,12 +367,9 @@ class Gamma(IndependentFeatures):
         return Gamma(shape, np.exp(vector[d:]))
 
     def from_stats(self, stats: GammaStats, prior: GammaPrior | None = None) -> Gamma:
-        a, b = (1.0, 0.0) if prior is None else (prior.shape, prior.rate)
         if stats.weight <= 0:
             return self
-        shape = gamma_shape_newton(stats.weight, stats.sum_x, stats.sum_log_x, a, b)
-        rate = (stats.weight * shape + a - 1.0) / (stats.sum_x + b)
-        return Gamma(shape, rate)
+        return Gamma(*_shape_and_rate(stats, prior, MAX_SHAPE))
 
     def log_prior(self, prior: GammaPrior) -> float:
         return prior.log_density(self._fitted("rate"))
@@ -270,16 +377,67 @@ class Gamma(IndependentFeatures):
     def degenerate(
         self, stats: GammaStats, prior: GammaPrior | None = None, pooled: GammaStats | None = None
     ) -> bool:
-        """True if the component holds (almost) no weight, or collapsed onto one value (its
-        shape reached ``MAX_SHAPE``); ``pooled`` plays no part (the shape is already free of
-        the data's units)."""
+        """True if the component holds (almost) no weight, or its rows sit on (nearly) a single
+        value in some feature.
+
+        As :meth:`Normal.degenerate <emkit.distributions.normal.Normal.degenerate>` judges a
+        variance: the fitted gamma's variance (shape / rate^2, with the shape not held at
+        ``MAX_SHAPE``) at or below
+        :attr:`~emkit.distributions.regularization.Regularization.TOLERANCE` of the variance
+        of the gamma fitted to the ``pooled`` statistics (the data's), or at the level of the
+        values' rounding. Data far from 0 relative to their spread (a shape of 1e16 at an
+        offset of 1e8 and a spread of 1) are not a collapse.
+        """
         if stats.weight <= 1e-10:
             return True
-        return bool(np.any(self.from_stats(stats, prior)._fitted("shape") >= MAX_SHAPE))
+        # A variance of eps |mean| / 4 squared: distinct values are at least half an ulp apart.
+        floor = (0.25 * np.finfo(float).eps * stats.mean) ** 2
+        if pooled is not None and pooled.weight > 0:
+            floor = np.maximum(
+                floor, Regularization.TOLERANCE * _variance(*_shape_and_rate(pooled, None, np.inf))
+            )
+        return bool(np.any(_variance(*_shape_and_rate(stats, prior, np.inf)) <= floor))
 
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         shape, rate = self._fitted("shape"), self._fitted("rate")
         return rng.gamma(shape, 1.0 / rate, size=(n, shape.shape[0]))
+
+
+def _shape_and_rate(
+    stats: GammaStats, prior: GammaPrior | None, max_shape: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The M-step's shape (at most ``max_shape``, which may be inf) and rate, each (d,);
+    ``stats`` of positive weight."""
+    a, b = (1.0, 0.0) if prior is None else (prior.shape, prior.rate)
+    shape = gamma_shape_newton(stats.weight, stats.gap(b), a, max_shape)
+    with np.errstate(invalid="ignore"):  # inf / inf where the shape is unbounded
+        rate = (stats.weight * shape + a - 1.0) / (stats.sum_x + b)
+    return shape, rate
+
+
+def _variance(shape: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """shape / rate^2, shape (d,); 0 where the shape is inf (the rows on one value)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isinf(shape), 0.0, shape / rate**2)
+
+
+def _exact_t(x: np.ndarray, shape: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    r""":math:`t = \beta x/\alpha - 1` of rows ``x`` (n, d) to rounding of t itself.
+
+    Dekker's exact product :math:`\beta x = p + e`: :math:`p - \alpha` is then exact near
+    the mode (Sterbenz), where the plain form's 2 eps would be most of t.
+    """
+    p = rate * x
+    with np.errstate(over="ignore", invalid="ignore"):
+        c = SPLIT * rate
+        rh = c - (c - rate)
+        rl = rate - rh
+        c = SPLIT * x
+        xh = c - (c - x)
+        xl = x - xh
+        e = ((rh * xh - p) + rh * xl + rl * xh) + rl * xl
+    e = np.where(np.isnan(e), 0.0, e)  # values beyond 1e300 (their split overflows)
+    return ((p - shape) + e) / shape
 
 
 def _positive_rows(x: np.ndarray) -> np.ndarray:
@@ -321,5 +479,22 @@ def _log_and_value(x: np.ndarray, out: np.ndarray) -> None:
 
 
 def _gamma_stats(weight: np.ndarray, sums: np.ndarray) -> tuple:
+    r"""K components' statistics from sums of (log x, x) (k, 2d).
+
+    :math:`Q = \sum w\log x - W\log m - (\sum w x - Wm)/m` cancels to the rounding of the
+    sum of :math:`\log x`; where it is below that (rows tighter than the kernel's shapes, at
+    most ``LINEAR_SHAPE``, resolve), it is held there: the broadest shape the sums allow, still
+    above the current ones (the objective is concave in the shape), and the next E-step takes
+    the members' own centred statistics.
+    """
     d = sums.shape[1] // 2
-    return tuple(GammaStats(float(w), s[d:], s[:d]) for w, s in zip(weight, sums, strict=True))
+    out = []
+    for w, s in zip(weight, sums, strict=True):
+        if w <= 0:
+            out.append(GammaStats(0.0, np.zeros(d), np.zeros(d)))
+            continue
+        mean = s[d:] / w
+        gap = s[:d] - w * np.log(mean) - (s[d:] - w * mean) / mean
+        resolution = KERNEL_ROUNDING * w * (1.0 + np.abs(np.log(mean)))
+        out.append(GammaStats(float(w), mean, np.minimum(gap, -resolution)))
+    return tuple(out)
