@@ -348,3 +348,23 @@ def test_columns_never_observed_together_warn_that_their_covariance_is_not_estim
         warnings.simplefilter("always")
         GaussianImputer().fit(x)
     assert not [w for w in caught if "never observed" in str(w.message)]
+
+
+def test_an_unbounded_likelihood_is_explained_when_reg_covar_is_zero():
+    # One row observes columns 0 and 1 together: with no ridge the likelihood has no maximum
+    # (the covariance runs toward singular), which the warning says, with what to do.
+    rng = np.random.default_rng(3)
+    x = rng.multivariate_normal([0.0, 1.0, 2.0], np.eye(3) + 0.5, size=60)
+    x[:30, 0] = np.nan
+    x[30:, 1] = np.nan
+    x[0, 0] = 0.3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = GaussianImputer(reg_covar=0, max_iter=3000).fit(x)
+    messages = [
+        str(w.message) for w in caught if issubclass(w.category, emkit.DegenerateFitWarning)
+    ]
+    assert fit.degenerate_ and messages
+    assert "with reg_covar=0 the likelihood has no maximum" in messages[0]
+    assert "set reg_covar > 0" in messages[0]
+    assert np.linalg.eigvalsh(fit.covariance_).min() < 1e-9 * np.trace(fit.covariance_)

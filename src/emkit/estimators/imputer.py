@@ -35,6 +35,34 @@ from emkit.exceptions import DegenerateFitWarning
 from emkit.models.missing import MissingMixture, complete
 
 
+def _degenerate_message(reg_covar: float, ridge: float, result: Any) -> str:
+    """The DegenerateFitWarning's text: with ``reg_covar`` 0, that the likelihood has no
+    maximum and where the M-step had to raise the ridge (to ``ridge``) to go on."""
+    cause = (
+        "the data lie on or near a lower-dimensional set (a constant column, a column that "
+        "is a linear function of others, or too few rows observing some columns together)"
+    )
+    if reg_covar > 0:
+        return (
+            f"the covariance is singular but for regularisation: {cause}, and along it the "
+            "imputations follow the ridge reg_covar, not the data; see degenerate_. Drop the "
+            "redundant columns."
+        )
+    raised = ""
+    if ridge > 0:
+        at = ", ".join(str(i) for i in result.structure_changes) or "?"
+        raised = (
+            f"; the M-step raised the ridge to {ridge:.3g} to keep it positive definite "
+            f"(iteration {at}, where the objective in history_ changes and may drop)"
+        )
+    return (
+        f"the covariance is singular: {cause}, so with reg_covar=0 the likelihood has no "
+        f"maximum and EM ran toward a singular covariance{raised}. The imputations along it "
+        "are not determined by the data; see degenerate_. Drop the redundant columns or set "
+        "reg_covar > 0 (the default is 1e-6)."
+    )
+
+
 class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, BaseEstimator):
     r"""Multivariate normal fitted by EM to data with values missing at random (NaN).
 
@@ -190,11 +218,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         warn_unless_converged(self)
         if self.degenerate_:
             warnings.warn(
-                "the covariance is singular but for regularisation: the data lie on or near a "
-                "lower-dimensional set (a constant column, a column that is a linear function "
-                "of others, or too few rows observing some columns together), and along it "
-                "the imputations follow the ridge reg_covar, not the data; see degenerate_. "
-                "Drop the redundant columns.",
+                _degenerate_message(self.reg_covar, result.model.reg_covar, result),
                 DegenerateFitWarning,
                 stacklevel=2,
             )
