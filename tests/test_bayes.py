@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
+import emkit
 from emkit import bayes, mle
+from emkit.bayes.priors import SemiConjugateNormal, UniformSDNormal
 
 POISSON_SAMPLE = np.array([5, 0, 1, 1, 0, 3, 2, 3, 4, 1])
 
@@ -436,6 +438,9 @@ def test_map_tends_to_mle_as_prior_flattens(family):
         (lambda: bayes.normal_inverse_wishart(np.ones((3, 2))), "singular"),
         (lambda: bayes.normal_inverse_wishart(np.eye(2), psi0=-np.eye(2)), "semi-definite"),
         (lambda: bayes.ridge(np.ones((4, 3)), np.ones(4), 0.0), "alpha > 0"),
+        (lambda: emkit.NormalInverseGamma(mean=np.nan), "mean must be finite; got nan"),
+        (lambda: SemiConjugateNormal(mean=np.inf), "mean must be finite; got inf"),
+        (lambda: UniformSDNormal(mean=np.nan), "mean must be finite; got nan"),
     ],
 )
 def test_bad_input_raises_clear_value_error(call, message):

@@ -319,6 +319,11 @@ def test_wald_interval_coverage(family, draw, truth):
             "linearly dependent",
         ),
         (lambda: mle.linear_regression(np.ones((5, 1)), np.ones(4)), "rows"),
+        (lambda: mle.normal(["a", "b"]), "x must hold numbers; could not convert"),
+        (
+            lambda: mle.numerical(lambda t, x: -0.5 * (x - t[0]) ** 2, np.ones(3), [np.nan]),
+            r"start must hold finite numbers; got \[nan\]",
+        ),
     ],
 )
 def test_bad_input_raises_clear_value_error(call, message):

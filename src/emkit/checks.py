@@ -27,7 +27,13 @@ def finite_array(x: Any, name: str, ndim: int) -> np.ndarray:
     -------
     array of shape (n,) or (n, d), dtype float64.
     """
-    arr = np.asarray(x, dtype=np.float64)
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must hold numbers; {exc}. Convert it to a numeric array first (for text "
+            "columns, pd.to_numeric or a mapping of categories to codes)"
+        ) from None
     if ndim == 1 and arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if ndim == 2 and arr.ndim == 1:

@@ -15,6 +15,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from emkit.distributions.priors import check_finite
+
 
 def _check(name: str, value, *, positive: bool = True, infinite: bool = False) -> None:
     array = np.asarray(value, dtype=float)
@@ -58,6 +60,7 @@ class SemiConjugateNormal:
     scale: float = 1.0
 
     def __post_init__(self):
+        check_finite("mean", self.mean)
         _check("mean_sd", self.mean_sd, infinite=True)
         _check("shape", self.shape)
         _check("scale", self.scale)
@@ -97,5 +100,6 @@ class UniformSDNormal:
     sd_upper: float = 1.0
 
     def __post_init__(self):
+        check_finite("mean", self.mean)
         _check("mean_sd", self.mean_sd, infinite=True)
         _check("sd_upper", self.sd_upper)

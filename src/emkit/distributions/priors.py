@@ -28,6 +28,12 @@ def _positive(name: str, value: Any, *, strict: bool = True) -> None:
         raise ValueError(f"prior hyperparameter {name} must be finite and {bound}; got {value!r}")
 
 
+def check_finite(name: str, value: Any) -> None:
+    """ValueError unless the hyperparameter ``name`` holds finite numbers only."""
+    if not np.all(np.isfinite(np.asarray(value, dtype=float))):
+        raise ValueError(f"prior hyperparameter {name} must be finite; got {value!r}")
+
+
 def _at_least_one(name: str, value: Any) -> None:
     array = np.asarray(value, dtype=float)
     if np.any(~np.isfinite(array) | (array < 1)):
@@ -231,6 +237,7 @@ class NormalInverseGamma(_Prior):
     scale: float = 0.0
 
     def __post_init__(self):
+        check_finite("mean", self.mean)
         _positive("shrinkage", self.shrinkage, strict=False)
         _positive("scale", self.scale, strict=False)
         _at_least_minus_one("shape", self.shape)

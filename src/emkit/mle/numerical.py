@@ -115,6 +115,8 @@ def numerical(
     """
     names, theta0 = names_and_start(start)
     k = theta0.size
+    if not np.isfinite(theta0).all():
+        raise ValueError(f"start must hold finite numbers; got {theta0.tolist()}")
     box = bounds_array(bounds, names, k)
     if ((theta0 < box[:, 0]) | (theta0 > box[:, 1])).any():
         raise ValueError("start lies outside bounds")
