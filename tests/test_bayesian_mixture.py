@@ -466,6 +466,18 @@ def test_equal_rows_under_a_uniform_sd_prior_are_an_improper_posterior():
         model.fit(x)
 
 
+def test_tied_rows_under_a_uniform_sd_prior_fit_whatever_the_seed():
+    # Rounded data: sweeps that leave a component on tied rows alone draw its sd from a
+    # proper conditional (given the mean); whether a fit succeeds must not depend on the seed
+    # (seed 3 stopped mid-chain with an 'improper' error).
+    rng = np.random.default_rng(0)
+    x = np.round(np.r_[rng.normal(0, 1, 50), rng.normal(4, 1, 50)], 1)[:, None]
+    priors = [UniformSDNormal(0.0, 100.0, 20.0)] * 3
+    for seed in range(5):
+        model = BayesianMixture([Normal()] * 3, priors=priors, draws=200, random_state=seed)
+        assert np.all(model.fit(x).samples_["variance"] > 0)
+
+
 @pytest.mark.parametrize("covariance_type", [None, "full", "tied", "diag"])
 def test_default_prior_of_a_constant_feature_names_it(covariance_type):
     # The data-based prior's scale is 0 in a constant column: the draws used to be variances
@@ -475,6 +487,17 @@ def test_default_prior_of_a_constant_feature_names_it(covariance_type):
     model = BayesianMixture(2, covariance_type=covariance_type, draws=5, tune=5)
     with pytest.raises(ValueError, match=r"feature\(s\) \[1\]"):
         model.fit(x)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e4, 1e9])
+def test_features_on_far_apart_scales_are_not_a_singular_prior_scale(scale):
+    # Column 0 times s, column 1 over s: the data covariance's eigenvalues are 1e8 and more
+    # apart, but it is positive definite (numpy's Cholesky succeeds): the default prior fits.
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(5, 1, (60, 2))]) * [scale, 1 / scale]
+    np.linalg.cholesky(np.cov(x.T))
+    model = BayesianMixture(2, covariance_type="full", draws=50, tune=50, random_state=0)
+    np.testing.assert_allclose(np.sort(model.fit(x).weights_), [0.5, 0.5], atol=0.05)
 
 
 def test_singular_normal_inverse_wishart_scale_is_refused():

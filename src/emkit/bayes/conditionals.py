@@ -388,6 +388,15 @@ class NormalConditional(FamilyConditional):
 
     def start(self, stats: Any, x: np.ndarray) -> Params:
         w = stats.weight  # (B, K, 1)
+        if self.kind is UniformSDNormal and x.shape[0] >= 2 and np.any(np.ptp(x, axis=0) == 0):
+            # Every component's rows are then equal: given the labels the density grows like
+            # sd^-(W-1) as the sd goes to 0.
+            raise _improper(
+                "two or more equal rows in one component under a uniform prior on its sd "
+                "(a feature with one value in every row), whose density then grows without "
+                "bound as the sd goes to 0; give a SemiConjugateNormal or NormalInverseGamma "
+                "prior (an inverse gamma on the variance)"
+            )
         # A feature with one value in every row (or one row) has no spread to start from:
         # the prior's scale stands in for it (a start need only lie in the support).
         spread = np.where(x.var(axis=0) > 0, x.var(axis=0), self._prior_variance())  # (K, d)
@@ -441,15 +450,10 @@ class NormalConditional(FamilyConditional):
         if self.kind is SemiConjugateNormal:
             variance = draws.inverse_gamma(h["shape"] + w / 2, h["scale"] + sum_sq / 2, rng)
         else:
-            if np.any((w >= 2) & ~((scatter > 0) & (sum_sq > 0))):
-                # Given the labels the density grows like sd^-(W-1) as the sd goes to 0. (A
-                # scatter that rounding leaves just above 0 is not caught here.)
-                raise _improper(
-                    "two or more equal rows in one component under a uniform prior on its "
-                    "sd, whose density then grows without bound as the sd goes to 0; give a "
-                    "SemiConjugateNormal or NormalInverseGamma prior (an inverse gamma on "
-                    "the variance)"
-                )
+            # Given the mean (never exactly a component's row mean) the sd's conditional is
+            # proper even on equal rows: no error here, or whether a fit fails would depend on
+            # where the sweeps happen to put tied rows (data with every row equal are refused
+            # at the start).
             variance = _uniform_sd_variance(
                 w, sum_sq, h["sd_upper"], h["least_precision"], params["variance"], rng
             )

@@ -616,9 +616,17 @@ def _check_scale(scale: np.ndarray, structure: str, from_data: bool) -> None:
     definite (full, tied), a positive diagonal (diag) or trace (spherical). Gibbs may empty a
     component at any sweep, and an empty component's covariance is drawn from the prior."""
     if structure in ("full", "tied"):
-        eigenvalues, vectors = np.linalg.eigh(scale)
-        bad = eigenvalues <= eigenvalues.max(initial=0.0) * scale.shape[0] * np.finfo(float).eps
-        columns = np.flatnonzero(np.abs(vectors[:, bad]).max(axis=1, initial=0.0) > 1e-8)
+        # Judged on the correlation form D^-1/2 S D^-1/2 (D = diag S), so that features on
+        # scales 1e8 apart are not taken for a singular scale: the verdict is free of units.
+        diagonal = np.diag(scale)
+        positive = diagonal > 0
+        bad = ~positive
+        columns = np.flatnonzero(bad)
+        if positive.all():
+            root = np.sqrt(diagonal)
+            eigenvalues, vectors = np.linalg.eigh(scale / root[:, None] / root[None, :])
+            bad = eigenvalues <= scale.shape[0] * np.finfo(float).eps
+            columns = np.flatnonzero(np.abs(vectors[:, bad]).max(axis=1, initial=0.0) > 1e-8)
         need = "positive definite"
     elif structure == "diag":
         bad = ~(np.diag(scale) > 0)
