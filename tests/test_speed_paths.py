@@ -436,4 +436,7 @@ def test_the_one_pass_value_check_runs_blas_on_one_thread(monkeypatch):
     monkeypatch.setattr(_validation, "one_blas_thread", recording)
     x = np.random.default_rng(0).normal(size=(1000, 3))
     assert _validation.finite_and_moderate(x)
+    assert not seen  # a few rows: the limit would cost more than the product
+    x = np.random.default_rng(0).normal(size=(_validation.ONE_BLAS_THREAD_SIZE, 2))
+    assert _validation.finite_and_moderate(x)
     assert seen

@@ -253,6 +253,10 @@ def check_magnitude(x: np.ndarray, name: str = "X", fitting: bool = True) -> Non
         )
 
 
+# Values from which the one-pass check runs its product under one BLAS thread.
+ONE_BLAS_THREAD_SIZE = 1 << 16
+
+
 def finite_and_moderate(x: np.ndarray, fitting: bool = True) -> bool:
     """True where every value of ``x`` is finite and at most :data:`MAX_MAGNITUDE` in size,
     and (for rows to fit) some at least :data:`MIN_MAGNITUDE`, from one pass over it (the sum
@@ -264,7 +268,10 @@ def finite_and_moderate(x: np.ndarray, fitting: bool = True) -> bool:
         flat = x.T.reshape(-1)
     else:
         return False
-    with np.errstate(over="ignore", invalid="ignore"), one_blas_thread():
+    # BLAS on one thread for large inputs only (see one_blas_thread): entering the limit costs
+    # ~20 us, more than the whole product of a few rows (a predict on one row).
+    limit = one_blas_thread() if flat.shape[0] >= ONE_BLAS_THREAD_SIZE else contextlib.nullcontext()
+    with np.errstate(over="ignore", invalid="ignore"), limit:
         squares = float(flat @ flat)
     # Sums of non-negative terms never round below their largest term, nor above their count
     # times it.
