@@ -89,11 +89,6 @@ class MixtureQueries:
             return fit_numbers(self, X, kind)[2]  # one E-step per partition
         return icl_of(self.predict_proba(X), self.score_samples(X), self.n_parameters(), kind)
 
-    def _summary_numbers(self, X, kind: str = "hard") -> tuple[float, int, float, np.ndarray]:
-        """:func:`fit_numbers` of this fit on ``X``: what the reports (``emkit.report``, a
-        layer below the estimators) print, reached through the model they are given."""
-        return fit_numbers(self, X, kind)
-
 
 def observed_fit(fit: FitResult, data: DataSource) -> FitResult:
     r"""``fit`` whose kept run's ``log_likelihood`` and ``stats`` are those of one soft E-step

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from emkit.backend.dask_source import is_dask_collection
+from emkit.estimators._mixture_api import fit_numbers
 from emkit.report.figures import (
     FIGURE_ROWS,
     draw_figures,
@@ -135,7 +136,7 @@ def summarize(
     sizes : array of shape (k,), rows whose most probable component each is; counted from
         ``x`` when None (one pass over the data).
     rows : the number of rows of a Dask collection ``x``, counted on the workers with
-        ``sizes`` (the model's ``_summary_numbers``); given both, no pass over
+        ``sizes`` (``emkit.estimators._mixture_api.fit_numbers``); given both, no pass over
         ``x`` here.
 
     The log-likelihood, BIC, ICL and AIC are the chosen model's row of ``selection.table_``
@@ -153,7 +154,7 @@ def summarize(
     if is_dask_collection(x) and rows is not None and sizes is not None:
         n = rows
     elif is_dask_collection(x):  # the rows and sizes counted in one pass on the workers
-        _, n, _, counted = model._summary_numbers(x)
+        _, n, _, counted = fit_numbers(model, x)
         sizes = counted if sizes is None else sizes
     columns = list(columns) if columns is not None else [f"x{j}" for j in range(d)]
     n_degenerate = int(table["degenerate"].sum())

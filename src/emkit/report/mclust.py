@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from emkit.distributions.gaussian import covariance_structure, mclust_alias
+from emkit.estimators._mixture_api import fit_numbers
 from emkit.report.figures import (
     _figure,
     clusters_figure,
@@ -60,7 +61,7 @@ def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "ha
         :meth:`~emkit.GaussianMixture.standard_errors`) where it is positive definite.
     icl : "hard" (mclust's, default) or "soft"; the text says which.
     """
-    loglik, n, icl_value, counts = model._summary_numbers(x, icl)
+    loglik, n, icl_value, counts = fit_numbers(model, x, icl)
     df = model.n_parameters()
     bic = -2.0 * loglik + df * np.log(n)
     name = mclust_name(model)
