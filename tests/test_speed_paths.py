@@ -440,3 +440,71 @@ def test_the_one_pass_value_check_runs_blas_on_one_thread(monkeypatch):
     x = np.random.default_rng(0).normal(size=(_validation.ONE_BLAS_THREAD_SIZE, 2))
     assert _validation.finite_and_moderate(x)
     assert seen
+
+
+def _blas_threads() -> set:
+    from threadpoolctl import threadpool_info
+
+    return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+
+class _MatmulWatch(np.ndarray):
+    """Rows that record the BLAS thread counts in force at each product they enter."""
+
+    seen: list = []
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if ufunc is np.matmul:
+            _MatmulWatch.seen.append(_blas_threads())
+        plain = [np.asarray(a) if isinstance(a, _MatmulWatch) else a for a in inputs]
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+
+def test_kmeans_plusplus_takes_the_rows_mean_on_one_blas_thread():
+    # The product of all the rows outside the kernel threads left OpenBLAS's threads spinning
+    # through the seeding's passes (20-30 ms of CPU per 1e6-row seeding): on one BLAS thread,
+    # with the seeds of a fit where BLAS has one thread throughout.
+    from threadpoolctl import threadpool_limits
+
+    from emkit.init import kmeans_plusplus
+
+    x = blobs(n=4000, d=3, k=4)
+    with threadpool_limits(1, user_api="blas"):
+        reference = kmeans_plusplus(x, 4, np.random.RandomState(0))
+    _MatmulWatch.seen = []
+    with threadpool_limits(2, user_api="blas"):
+        got = kmeans_plusplus(x.view(_MatmulWatch), 4, np.random.RandomState(0))
+    assert _MatmulWatch.seen and all(seen == {1} for seen in _MatmulWatch.seen)
+    np.testing.assert_allclose(np.asarray(got), reference, rtol=0, atol=0)
+
+
+def test_gaussian_starts_take_their_moments_on_one_blas_thread(monkeypatch):
+    # The initial components' products of all the rows ran on OpenBLAS's threads, which then
+    # spun through the first E-steps (60-100 ms of CPU per fit of 1e6 x 10 rows) while the
+    # thread counts of the Gaussian pass were being timed: one BLAS thread, and scikit-learn's
+    # start from the same responsibilities.
+    from threadpoolctl import threadpool_limits
+
+    from emkit import init
+
+    seen = []
+    original = init.GaussianStats.from_data
+
+    def watched(x, resp, diagonal):
+        seen.append(_blas_threads())
+        return original(x, resp, diagonal)
+
+    monkeypatch.setattr(init.GaussianStats, "from_data", staticmethod(watched))
+    x = blobs(n=2000, d=3, k=3)
+    resp = np.zeros((x.shape[0], 3))
+    resp[np.arange(x.shape[0]), np.arange(x.shape[0]) % 3] = 1.0
+    with threadpool_limits(2, user_api="blas"):
+        weights, components = init.components_from_responsibilities(
+            COVARIANCES["full"], x, resp, 0.0
+        )
+    assert seen and all(counts == {1} for counts in seen)
+    reference = SklearnGaussianMixture(3, reg_covar=0.0)
+    reference._initialize(x, resp)
+    np.testing.assert_allclose(weights, reference.weights_, rtol=1e-12)
+    np.testing.assert_allclose(components.means, reference.means_, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(components.covariances, reference.covariances_, rtol=1e-10)

@@ -53,8 +53,10 @@ def kmeans_plusplus(
         w = w[order]
     trials = 2 + int(np.log(k)) if n_local_trials is None else int(n_local_trials)
     # From the rows' mean (one product; any point near the data serves, see
-    # emkit.backend.nearest), laid out.
-    shift = np.ones(n) @ x / n if n else np.zeros(d)
+    # emkit.backend.nearest), laid out. On one BLAS thread: a product of all the rows, which
+    # OpenBLAS's threads would run no faster and then spin on a core through the passes below.
+    with threads.one_blas_thread():
+        shift = np.ones(n) @ x / n if n else np.zeros(d)
     rows = nearest_pass.shifted_rows(x, shift, order=order)
     centres = np.empty((k, d))
     first = rows_of.draw(1, rng, lambda at: np.ones(n)[at] if w is None else w[at])[0]
@@ -428,9 +430,10 @@ def components_from_responsibilities(
     found = None if shared is None else shared.get(key)
     if found is not None and found[0] is x and found[1] is resp:
         stats, pooled = found[2:]
-    else:
-        stats = GaussianStats.from_data(x, resp, diagonal)
-        pooled = GaussianStats.from_data(x, np.ones((x.shape[0], 1)), diagonal)
+    else:  # products of all the rows: on one BLAS thread, as threads.one_blas_thread says
+        with threads.one_blas_thread():
+            stats = GaussianStats.from_data(x, resp, diagonal)
+            pooled = GaussianStats.from_data(x, np.ones((x.shape[0], 1)), diagonal)
         if shared is not None:
             for a in (stats.weight, stats.mean, stats.scatter, pooled.scatter):
                 a.flags.writeable = False  # every structure of the grid reads them

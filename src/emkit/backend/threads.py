@@ -150,7 +150,8 @@ def one_blas_thread() -> contextlib.AbstractContextManager:
     """A context in which BLAS runs on one thread (threadpoolctl, its controller made once).
 
     For memory-bound reductions over all the rows outside :func:`over_threads` (a dot product
-    of the rows with themselves): OpenBLAS's threads gain nothing there, wait for a core where
+    of the rows with themselves, their mean as a product with ones, a start's moments):
+    OpenBLAS's threads gain nothing there, wait for a core where
     other processes hold one (a sum of squares of 1e6 values took 4-12 ms on two threads on
     the 2-vCPU VM under load, 0.2 ms on one), and then spin on a core for a while after the
     call, slowing the passes that follow.
