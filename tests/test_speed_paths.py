@@ -508,3 +508,25 @@ def test_gaussian_starts_take_their_moments_on_one_blas_thread(monkeypatch):
     np.testing.assert_allclose(weights, reference.weights_, rtol=1e-12)
     np.testing.assert_allclose(components.means, reference.means_, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(components.covariances, reference.covariances_, rtol=1e-10)
+
+
+def test_overlapping_one_blas_thread_contexts_restore_the_count_found():
+    # Two contexts overlapping, not nested (A in, B in, A out, B out, as two threads' fits
+    # do): each restoring what it found on entry left BLAS on one thread for good (B found
+    # 1); the shared limit restores the count found before both.
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from emkit.backend import threads
+
+    def blas_threads() -> set:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        first, second = threads.one_blas_thread(), threads.one_blas_thread()
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)
+        assert blas_threads() == {1}  # the second still holds the limit
+        second.__exit__(None, None, None)
+        assert blas_threads() == before == {2}

@@ -11,8 +11,8 @@ from a second core can then be chosen by timing it (:class:`TimedThreads`) witho
 
 from __future__ import annotations
 
-import contextlib
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -42,6 +42,10 @@ DECISIVE_RATIO = 1.25
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 _controller = None
+# one_blas_thread's shared limit: how many contexts hold it, and the limit itself.
+_blas_lock = threading.Lock()
+_blas_holders = 0
+_blas_limit: Any = None
 # Set by kernel_threads() for the calling thread only (a Dask task, say).
 _threads_here: ContextVar[int | None] = ContextVar("emkit_kernel_threads", default=None)
 
@@ -146,7 +150,8 @@ def over_threads(
         return list(_pool[1].map(part, range(parts)))
 
 
-def one_blas_thread() -> contextlib.AbstractContextManager:
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
     """A context in which BLAS runs on one thread (threadpoolctl, its controller made once).
 
     For memory-bound reductions over all the rows outside :func:`over_threads` (a dot product
@@ -155,13 +160,28 @@ def one_blas_thread() -> contextlib.AbstractContextManager:
     other processes hold one (a sum of squares of 1e6 values took 4-12 ms on two threads on
     the 2-vCPU VM under load, 0.2 ms on one), and then spin on a core for a while after the
     call, slowing the passes that follow.
-    """
-    global _controller
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
 
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+    Contexts entered from several threads at once share one limit: the first in sets it, the
+    last out restores the count found (separate limits, each restoring what it found when it
+    began, left BLAS on one thread for good when two overlapped).
+    """
+    global _controller, _blas_holders, _blas_limit
+    with _blas_lock:
+        if _controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            _controller = ThreadpoolController()
+        if _blas_holders == 0:
+            _blas_limit = _controller.limit(limits=1, user_api="blas")
+        _blas_holders += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_holders -= 1
+            if _blas_holders == 0 and _blas_limit is not None:
+                _blas_limit.restore_original_limits()
+                _blas_limit = None
 
 
 class TimedThreads:
