@@ -182,15 +182,10 @@ def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
         others = np.arange(i + 1, n)
         cost[i, others] = cost[others, i] = pair_costs(single_terms(i, others)[0], i, others)
 
-    # Column j's cheapest entry among rows i < j: its value and the last row that has it.
-    colmin = np.full(n, np.inf)
-    colarg = np.zeros(n, dtype=int)
+    colmin, colarg = np.full(n, np.inf), np.zeros(n, dtype=int)
 
     def rescan(columns: np.ndarray, m: int) -> None:
-        block = cost[columns, :m]  # column k's entries, read along row k (cost is symmetric)
-        block[np.arange(m) >= columns[:, None]] = np.inf
-        colmin[columns] = block.min(axis=1)
-        colarg[columns] = m - 1 - block[:, ::-1].argmin(axis=1)
+        _column_minima(cost, columns, m, colmin, colarg)
 
     rescan(np.arange(n), n)
     merges = []
@@ -272,15 +267,10 @@ def ward(z: np.ndarray) -> list[tuple[int, int]]:
     np.fill_diagonal(cost, np.inf)
     count = np.ones(n)
     label = np.arange(n)
-    # Column j's cheapest entry among rows i < j: its value and the last row that has it.
-    colmin = np.full(n, np.inf)
-    colarg = np.zeros(n, dtype=int)
+    colmin, colarg = np.full(n, np.inf), np.zeros(n, dtype=int)
 
     def rescan(columns: np.ndarray, m: int) -> None:
-        block = cost[columns, :m]  # column k's entries, read along row k (cost is symmetric)
-        block[np.arange(m) >= columns[:, None]] = np.inf
-        colmin[columns] = block.min(axis=1)
-        colarg[columns] = m - 1 - block[:, ::-1].argmin(axis=1)
+        _column_minima(cost, columns, m, colmin, colarg)
 
     rescan(np.arange(n), n)
     merges = []
@@ -398,3 +388,15 @@ def hierarchical_labels(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] 
     rows, heads, merges = tree(x)
     labels = cut(heads, merges, k)
     return None if labels is None else (rows, labels)
+
+
+def _column_minima(
+    cost: np.ndarray, columns: np.ndarray, m: int, colmin: np.ndarray, colarg: np.ndarray
+) -> None:
+    """For each column j of ``columns`` of the symmetric ``cost`` (slots 0..m-1), its cheapest
+    entry among rows i < j into ``colmin[j]`` and the last row that has it into ``colarg[j]``
+    (mclust's tie rule)."""
+    block = cost[columns, :m]  # column k's entries, read along row k (cost is symmetric)
+    block[np.arange(m) >= columns[:, None]] = np.inf
+    colmin[columns] = block.min(axis=1)
+    colarg[columns] = m - 1 - block[:, ::-1].argmin(axis=1)
