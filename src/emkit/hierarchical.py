@@ -182,20 +182,15 @@ def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
         others = np.arange(i + 1, n)
         cost[i, others] = cost[others, i] = pair_costs(single_terms(i, others)[0], i, others)
 
-    colmin, colarg = np.full(n, np.inf), np.zeros(n, dtype=int)
-
-    def rescan(columns: np.ndarray, m: int) -> None:
-        _column_minima(cost, columns, m, colmin, colarg)
-
-    rescan(np.arange(n), n)
+    minima = ColumnMinima(cost)
     merges = []
     m = n  # groups left, in slots 0..m-1
     last = -1  # slot of the previous union
     held = np.zeros((p, p))  # its scatter as hcvvv holds it, in full
     last_terms, last_traces = np.empty(n), np.empty(n)  # of its unions with every slot
     while m > 1:
-        j = m - 1 - int(np.argmin(colmin[:m][::-1]))  # the last column holding the minimum
-        i = int(colarg[j])
+        j = m - 1 - int(np.argmin(minima.value[:m][::-1]))  # the last column holding the minimum
+        i = int(minima.row[j])
         ni, nj = count[i], count[j]
         nij = ni + nj
         delta = mean[j] - mean[i]
@@ -223,24 +218,14 @@ def agglomerate(z: np.ndarray) -> list[tuple[int, int]]:
             cost[:m, j] = cost[:m, m]
             cost[j, j] = np.inf
         cost[m, :] = cost[:, m] = np.inf
-        colmin[m] = np.inf
+        minima.value[m] = np.inf
         if m == 1:
             break
         others = np.delete(np.arange(m), i)
         last = i
         last_terms[others], last_traces[others] = pair_terms(i, others, held)
         cost[i, others] = cost[others, i] = pair_costs(last_terms[others], i, others)
-        # Columns i and j are new; a later column whose cached row was i or j is rescanned,
-        # any other compares its cached entry with rows i and j (a later row wins a tie).
-        later = np.arange(i + 1, m)
-        renew = (colarg[later] == i) | ((colarg[later] == j) & (later > j)) | (later == j)
-        rescan(np.concatenate([[i], later[renew]]), m)
-        for r in (i, j):
-            keep = later[~renew & (later > r)]
-            value = cost[r, keep]
-            better = (value < colmin[keep]) | ((value == colmin[keep]) & (r > colarg[keep]))
-            colmin[keep[better]] = value[better]
-            colarg[keep[better]] = r
+        minima.renewed(i, j, m)
     return merges
 
 
@@ -267,16 +252,11 @@ def ward(z: np.ndarray) -> list[tuple[int, int]]:
     np.fill_diagonal(cost, np.inf)
     count = np.ones(n)
     label = np.arange(n)
-    colmin, colarg = np.full(n, np.inf), np.zeros(n, dtype=int)
-
-    def rescan(columns: np.ndarray, m: int) -> None:
-        _column_minima(cost, columns, m, colmin, colarg)
-
-    rescan(np.arange(n), n)
+    minima = ColumnMinima(cost)
     merges = []
     for m in range(n, 1, -1):  # m groups, in slots 0..m-1
-        j = m - 1 - int(np.argmin(colmin[:m][::-1]))  # the last column holding the minimum
-        i = int(colarg[j])
+        j = m - 1 - int(np.argmin(minima.value[:m][::-1]))  # the last column holding the minimum
+        i = int(minima.row[j])
         merges.append((int(min(label[i], label[j])), int(max(label[i], label[j]))))
         if m == 2:
             break
@@ -295,18 +275,8 @@ def ward(z: np.ndarray) -> list[tuple[int, int]]:
             cost[:last, j] = cost[:last, last]
             cost[j, j] = np.inf
         cost[last, :] = cost[:, last] = np.inf
-        colmin[last] = np.inf
-        # as in agglomerate: columns i and j are new; a later column whose cached row was i
-        # or j is rescanned, any other compares its cached entry with rows i and j
-        later = np.arange(i + 1, last)
-        renew = (colarg[later] == i) | ((colarg[later] == j) & (later > j)) | (later == j)
-        rescan(np.concatenate([[i], later[renew]]), last)
-        for r in (i, j):
-            keep = later[~renew & (later > r)]
-            value = cost[r, keep]
-            better = (value < colmin[keep]) | ((value == colmin[keep]) & (r > colarg[keep]))
-            colmin[keep[better]] = value[better]
-            colarg[keep[better]] = r
+        minima.value[last] = np.inf
+        minima.renewed(i, j, last)
     return merges
 
 
@@ -390,13 +360,42 @@ def hierarchical_labels(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] 
     return None if labels is None else (rows, labels)
 
 
-def _column_minima(
-    cost: np.ndarray, columns: np.ndarray, m: int, colmin: np.ndarray, colarg: np.ndarray
-) -> None:
-    """For each column j of ``columns`` of the symmetric ``cost`` (slots 0..m-1), its cheapest
-    entry among rows i < j into ``colmin[j]`` and the last row that has it into ``colarg[j]``
-    (mclust's tie rule)."""
-    block = cost[columns, :m]  # column k's entries, read along row k (cost is symmetric)
-    block[np.arange(m) >= columns[:, None]] = np.inf
-    colmin[columns] = block.min(axis=1)
-    colarg[columns] = m - 1 - block[:, ::-1].argmin(axis=1)
+class ColumnMinima:
+    """Column j's cheapest entry among rows i < j of a symmetric ``cost`` (slots 0..m-1): its
+    value and the last row that has it (mclust's tie rule), kept as slots merge.
+
+    Attributes
+    ----------
+    value : array of shape (n,), each column's cheapest entry.
+    row : array of shape (n,), the last row holding it.
+    """
+
+    def __init__(self, cost: np.ndarray) -> None:
+        n = cost.shape[0]
+        self.cost = cost
+        self.value = np.full(n, np.inf)
+        self.row = np.zeros(n, dtype=int)
+        self.scan(np.arange(n), n)
+
+    def scan(self, columns: np.ndarray, m: int) -> None:
+        """Find the minima of ``columns`` anew among slots 0..m-1."""
+        block = self.cost[columns, :m]  # column k's entries, read along row k (symmetric)
+        block[np.arange(m) >= columns[:, None]] = np.inf
+        self.value[columns] = block.min(axis=1)
+        self.row[columns] = m - 1 - block[:, ::-1].argmin(axis=1)
+
+    def renewed(self, i: int, j: int, m: int) -> None:
+        """After the costs of slots i and j changed (i < j, slots 0..m-1): columns i and j
+        are new; a later column whose cached row was i or j is rescanned, any other compares
+        its cached entry with rows i and j (a later row wins a tie)."""
+        later = np.arange(i + 1, m)
+        row = self.row[later]
+        renew = (row == i) | ((row == j) & (later > j)) | (later == j)
+        self.scan(np.concatenate([[i], later[renew]]), m)
+        for r in (i, j):
+            keep = later[~renew & (later > r)]
+            value = self.cost[r, keep]
+            cached = self.value[keep]
+            better = (value < cached) | ((value == cached) & (r > self.row[keep]))
+            self.value[keep[better]] = value[better]
+            self.row[keep[better]] = r
