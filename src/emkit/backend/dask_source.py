@@ -736,12 +736,12 @@ def _on_workers(futures: list, fn: Callable, combine: Callable, sizes: dict) -> 
             inputs = [done[j] for j in task.inputs]
             done.append(client.submit(_add_tree, add, task.specs, *inputs, pure=False))
     if here:
-        parts = client.gather(done)
-        sizes["pass"] = sum(_nbytes(value) for values in parts for value in values)
-        (total,) = _add_tree(add, plan[-1].specs, *parts)
+        (total,) = _add_tree(add, plan[-1].specs, *client.gather(done))
     else:
         (total,) = client.gather(done[-1])
-        sizes["pass"] = _nbytes(total) * len(futures)
+    # One measure on both paths (a partition's statistics are the size of their sum), so that
+    # the choice does not depend on which path the last pass took.
+    sizes["pass"] = _nbytes(total) * len(futures)
     return total
 
 
