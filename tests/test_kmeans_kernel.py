@@ -4,6 +4,7 @@ scikit-learn (same start: same labels, centres and inertia)."""
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans as SkKMeans
+from sklearn.metrics import pairwise_distances_argmin_min
 
 from emkit import KMeans
 from emkit.backend import nearest_pass
@@ -256,3 +257,55 @@ def test_kmeans_plusplus_is_the_greedy_algorithm(weighted, many_rows):
         x[perm], k, np.random.RandomState(seed + 2), w[perm] if weighted else None
     )
     np.testing.assert_array_equal(again, got)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_batches_of_blocks_move_no_bit(monkeypatch, weighted):
+    # The pass takes several blocks per NumPy call (so that two threads contend less for the
+    # GIL); each block's products are the ones a block alone gives, so the batch size, and
+    # batches that span groups, move no bit. Rows on a 0.1 grid: ties between centres.
+    rng = np.random.default_rng(5)
+    x = np.round(blobs(n=100_003, d=3, k=4, seed=5), 1)
+    w = rng.integers(0, 3, size=len(x)).astype(float) if weighted else None
+    rows = shifted_rows(x, np.round(x.mean(axis=0), 1))
+    forms = [nearest_form(np.round(x[:4], 1), rows.shift), nearest_form(x[7:13], rows.shift)]
+    block = nearest_pass.nearest_block_rows(3, 10, 6)
+    group = cpu_threads.row_groups(len(x), block)
+    assert group % block == 0 and group < len(x) // 3  # batches can span groups
+    runs = []
+    for size in (1, 2 * 80 * block, 1 << 22, 1 << 30):  # one block, two, all the default
+        monkeypatch.setattr(nearest_pass, "NEAREST_BATCH_BYTES", size)
+        runs.append([nearest_pass._nearest_pass(rows, w, forms, far) for far in (False, True)])
+    for run in runs[1:]:
+        for got, want in zip(run, runs[0], strict=True):
+            for got_form, want_form in zip(got, want, strict=True):
+                for a, b in zip(got_form, want_form, strict=True):
+                    np.testing.assert_array_equal(a, b)
+    # against brute force, and scikit-learn's labels and inertia
+    ww = np.ones(len(x)) if w is None else w
+    x_cont = blobs(n=100_003, d=3, k=4, seed=6)
+    rows_cont = shifted_rows(x_cont, x_cont.mean(axis=0))
+    centres = x_cont[:4]
+    got = nearest_pass._nearest_pass(rows_cont, w, [nearest_form(centres, rows_cont.shift)], True)
+    labels, _, weight, sums = brute(x_cont, centres, ww)
+    np.testing.assert_array_equal(got[0][0], weight)
+    np.testing.assert_allclose(got[0][1] + weight[:, None] * rows_cont.shift, sums, rtol=1e-10)
+    sk_labels, sk_dist = pairwise_distances_argmin_min(x_cont, centres)
+    np.testing.assert_array_equal(sk_labels, labels)
+    assert got[0][2] == pytest.approx(float(ww @ sk_dist**2), rel=1e-10)
+
+
+def test_groups_cut_off_blocks_run_alone():
+    # Groups that are not whole numbers of blocks: each group's blocks start at the group's
+    # first row, as in a pass over that group alone.
+    x = blobs(n=40_000, d=2, k=3, seed=7)
+    rows = shifted_rows(x, x.mean(axis=0))
+    forms = [nearest_form(x[:3], rows.shift)]
+    block = nearest_pass.nearest_block_rows(2, 3, 3)
+    group = 3 * block + 17
+    got = nearest_pass._nearest_partial(rows, None, forms, 0, far=True, group=group)[0][0]
+    assert len(got) == -(-len(x) // group)
+    for i, (sums, inertia) in enumerate(got):
+        alone = nearest_pass._nearest_partial(rows[i * group : (i + 1) * group], None, forms, 0)
+        np.testing.assert_array_equal(sums, alone[0][0][0][0])
+        assert inertia == alone[0][0][0][1]

@@ -4,9 +4,9 @@ rows farthest from their centres (:func:`nearest_sums`, :func:`nearest_labels`; 
 
 A fit lays its rows out once (:class:`ShiftedRows`: shifted, feature-major, with their squared
 norms); each pass takes the distances of a block to every centre as one matrix product, the
-nearest centre and the one-hot sums from it, in blocks that fit in cache, split over threads as
-:mod:`emkit.backend.threads` says and added up in fixed groups, so that the results do not
-depend on the threads or scheduling.
+nearest centre and the one-hot sums from it, in blocks that fit in cache, several blocks per
+NumPy call, split over threads as :mod:`emkit.backend.threads` says and added up in fixed
+groups, so that the results do not depend on the threads or scheduling.
 """
 
 from __future__ import annotations
@@ -34,9 +34,16 @@ MIN_NEAREST_ROWS = 256
 SMALL_PRODUCT = 100**3
 # Rows per chunk whose maximum bounds the search for the farthest rows (top_rows).
 TOP_CHUNK = 1024
-# The thread counts of the k-means passes, chosen by timing them: on a 2-vCPU AMD EPYC VM
-# their short NumPy calls ran 1.75x slower on two threads than on one (1e6 x 10 rows, 10
-# centres), while the Gaussian pass, on longer products, gained 1.4-1.6x.
+# Bytes of distances, one-hot bools and nearest distances per batch of blocks of the k-means
+# pass (_nearest_partial), whose NumPy calls each take a batch whole: with a call per block,
+# two threads waited on each other for the GIL between the many short calls (about 700
+# hand-offs per pass of 1e6 x 10 rows, 10 centres: 32-40 ms on two threads against 24 on
+# one, on a 2-vCPU AMD EPYC VM); with 4 MiB batches (15 blocks there) 15 ms on two, 25 on
+# one. 1 MiB batches gained little on two threads, 8 MiB ran slower on one.
+NEAREST_BATCH_BYTES = 4 << 20
+# The thread counts of the k-means passes, chosen by timing them: a second thread gains
+# little where the pass's calls are short (few rows or features) or another process holds
+# the second core.
 NEAREST_THREADS = TimedThreads()
 
 
@@ -248,7 +255,9 @@ def _nearest_partial(
 
     A block does only what needs its products (the nearest centre and the one-hot sums);
     where ``far``, every row's nearest distance is kept and the farthest rows found from them
-    at the end, so that the Python work per block, which threads cannot share, stays small.
+    at the end. Each NumPy call takes a batch of blocks (``NEAREST_BATCH_BYTES``), its
+    products one per block as a block alone would give them, so that the Python work between
+    calls, which threads cannot share, and the GIL hand-offs stay few.
     Otherwise the inertia comes from the statistics: the rows nearest centre k add
     :math:`W_k \\lVert c_k - s\\rVert^2 - 2 S_k^\\top (c_k - s)` to their norms' sum (weight
     :math:`W_k`, shifted sum :math:`S_k`), the sum of their nearest distances minus norms.
@@ -265,31 +274,67 @@ def _nearest_partial(
     spans = list(zip(ends - sizes, ends, strict=True))  # each form's rows of the product
     block = min(nearest_block_rows(d, coef.shape[0], max(sizes)), max(n, 1))
     group = max(n, 1) if group is None else group
-    features, _, joint = _nearest_buffers(block, 0 if prepared else d, coef.shape[0])
-    one = np.empty((max(sizes), block), dtype=bool)
-    # each row's nearest distance minus |x - s|^2: every row's where far, else a block's
-    best = np.empty((len(forms), n if far else block))
+    # Blocks per batch: each NumPy call takes a batch whole; a batch may span groups where
+    # they are whole numbers of blocks (as row_groups cuts them), else stays in its group.
+    k_total = coef.shape[0]
+    batch = max(1, NEAREST_BATCH_BYTES // ((8 * k_total + max(sizes) + 8) * block))
+    runs = (
+        [(0, n)]
+        if group % block == 0
+        else [(first, min(first + group, n)) for first in range(0, n, group)]
+    )
+    # Buffers of a batch of blocks, one block per leading index: every product is a block's,
+    # of the same shapes and layout as one block alone, so the batch moves no bit.
+    features = np.empty((d + 1, 0 if prepared else batch * block))
+    features[d] = 1.0
+    joint = np.empty((batch, k_total, block))
+    one = np.empty((batch, max(sizes), block), dtype=bool)
+    stats = np.empty((len(forms), batch, max(sizes), d + 1))
+    # each row's nearest distance minus |x - s|^2: every row's where far, else a batch's
+    best = np.empty((len(forms), n if far else batch * block))
     norms = x.norms if prepared else np.empty(n)  # |x - s|^2, (n,)
-    groups: list[list[tuple]] = [[] for _ in forms]
-    for first in range(0, max(n, 1), group):  # no rows: one group of zeros
-        last = min(first + group, n)
-        sums = [np.zeros((f.n_components, d + 1)) for f in forms]  # shifted sums, weight
-        for start in range(first, last, block):
-            stop = min(start + block, last)
-            m = stop - start
+    # per group (no rows: one group of zeros) and form, the shifted sums and weights
+    sums = [
+        [np.zeros((f.n_components, d + 1)) for f in forms] for _ in range(max(1, -(-n // group)))
+    ]
+    for first, last in runs:
+        start = first
+        while start < last:
+            # a batch of whole blocks, or the run's last, shorter block alone
+            blocks = min(batch, (last - start) // block)
+            m = block if blocks else last - start
+            blocks = max(blocks, 1)
+            stop = start + blocks * m
             if prepared:  # laid out once per fit
                 feats = x.features[:, start:stop]
             else:
-                rows = x[start:stop]
-                feats = features[:, :m]  # [x - s; 1], feature-major (d + 1, m)
-                np.subtract(rows.T, shift[:, None], out=feats[:d])
-                np.einsum("ij,ij->j", feats[:d], feats[:d], out=norms[start:stop])
-            g = np.matmul(coef, feats, out=joint[:, :m])  # (sum k, m)
-            w = None if weights is None else weights[start:stop]
-            at = slice(start, stop) if far else slice(0, m)
+                feats = features[:, : stop - start]  # [x - s; 1], feature-major (d + 1, .)
+                for col in range(start, stop, m):
+                    part = feats[:d, col - start : col - start + m]
+                    np.subtract(x[col : col + m].T, shift[:, None], out=part)
+                    np.einsum("ij,ij->j", part, part, out=norms[col : col + m])
+            # (blocks, d + 1, m): block b's features
+            stacked = feats.reshape(d + 1, blocks, m).transpose(1, 0, 2)
+            g = np.matmul(coef, stacked, out=joint[:blocks, :, :m])  # (blocks, sum k, m)
+            w = None if weights is None else weights[start:stop].reshape(blocks, 1, m)
+            at = slice(start, stop) if far else slice(0, stop - start)
             for j, (lo, hi) in enumerate(spans):
-                low = np.minimum.reduce(g[lo:hi], axis=0, out=best[j, at])
-                sums[j] += _assign_block(g[lo:hi], low, feats, w, one[: hi - lo, :m])
+                low = best[j, at].reshape(blocks, m)
+                np.minimum.reduce(g[:, lo:hi], axis=1, out=low)
+                got = _assign_blocks(
+                    g[:, lo:hi],
+                    low,
+                    stacked,
+                    w,
+                    one[:blocks, : hi - lo, :m],
+                    stats[j, :blocks, : hi - lo],
+                )
+                for i in range(blocks):  # each group's blocks in row order
+                    sums[(start + i * m) // group][j] += got[i]
+            start = stop
+    groups: list[list[tuple]] = [[] for _ in forms]
+    for index, first in enumerate(range(0, max(n, 1), group)):
+        last = min(first + group, n)
         kept = slice(first, last)
         w = None if weights is None else weights[kept]
         # the rows' norms (laid-out rows': the pass adds them all at once), and where far
@@ -302,7 +347,7 @@ def _nearest_partial(
             if far:
                 near = best[j, kept]
                 inertia += float(near.sum() if w is None else w @ near)
-            groups[j].append((sums[j], inertia))
+            groups[j].append((sums[index][j], inertia))
     out = []
     for j, form in enumerate(forms):
         if not far:
@@ -327,26 +372,38 @@ def _nearest_buffers(size: int, d: int, k: int) -> tuple[np.ndarray, np.ndarray,
     return features, np.empty((d, size)), np.empty((k, size))
 
 
-def _assign_block(
-    part: np.ndarray, best: np.ndarray, feats: np.ndarray, w: np.ndarray | None, one: np.ndarray
+def _assign_blocks(
+    part: np.ndarray,
+    best: np.ndarray,
+    feats: np.ndarray,
+    w: np.ndarray | None,
+    one: np.ndarray,
+    out: np.ndarray,
 ) -> np.ndarray:
-    """Turn ``part`` (k, m) into the one-hot assignment to the first nearest centre (scaled
-    by the weights ``w``) and return its product with ``feats`` (d + 1, m): the clusters'
-    sums and, last, their weights, (k, d + 1). ``one``: a bool buffer (k, m)."""
-    m = part.shape[1]
+    """Turn ``part`` (b, k, m), b blocks' distances, into the one-hot assignment to each
+    row's first nearest centre (scaled by the weights ``w``, (b, 1, m)) and return, per block,
+    its product with the block's ``feats`` (b, d + 1, m) in ``out`` (b, k, d + 1): the
+    clusters' sums and, last, their weights. ``best``: the rows' least distances (b, m);
+    ``one``: a bool buffer (b, k, m)."""
+    m = part.shape[2]
     # Comparing into bools and copying them is faster than comparing into floats.
-    np.equal(part, best, out=one)
+    np.equal(part, best[:, None, :], out=one)
     np.copyto(part, one)
+    rows = feats.transpose(0, 2, 1)  # (b, m, d + 1)
     if w is None:
-        sums = part @ feats.T
-        if sums[:, -1].sum() == m:
-            return sums
-        _first_only(part)  # a tie: the first nearest centre, as argmin
-        return part @ feats.T
-    if part.sum() != m:
-        _first_only(part)
-    part *= w
-    return part @ feats.T
+        np.matmul(part, rows, out=out)
+        tied = np.flatnonzero(out[:, :, -1].sum(axis=1) != m)
+    else:
+        tied = np.flatnonzero(part.sum(axis=(1, 2)) != m)
+    for b in tied:  # a tie: the first nearest centre, as argmin
+        _first_only(part[b])
+    if w is not None:
+        part *= w
+        np.matmul(part, rows, out=out)
+    else:
+        for b in tied:
+            np.matmul(part[b], rows[b], out=out[b])
+    return out
 
 
 def top_rows(dist: np.ndarray, k: int, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
