@@ -271,9 +271,12 @@ def test_batches_of_blocks_move_no_bit(monkeypatch, weighted):
     forms = [nearest_form(np.round(x[:4], 1), rows.shift), nearest_form(x[7:13], rows.shift)]
     block = nearest_pass.nearest_block_rows(3, 10, 6)
     group = cpu_threads.row_groups(len(x), block)
-    assert group % block == 0 and group < len(x) // 3  # batches can span groups
+    per_block = (8 * 10 + 6 + 8) * block  # a block's distances, bools, nearest distances
+    # batches can span groups
+    assert group % block == 0 and group < nearest_pass.NEAREST_BATCH_BYTES // per_block * block
     runs = []
-    for size in (1, 2 * 80 * block, 1 << 22, 1 << 30):  # one block, two, all the default
+    # one block a batch, two, the default's (5 here: past a group of 4), all the rows
+    for size in (1, 2 * per_block, nearest_pass.NEAREST_BATCH_BYTES, 1 << 30):
         monkeypatch.setattr(nearest_pass, "NEAREST_BATCH_BYTES", size)
         runs.append([nearest_pass._nearest_pass(rows, w, forms, far) for far in (False, True)])
     for run in runs[1:]:

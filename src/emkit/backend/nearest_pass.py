@@ -37,10 +37,10 @@ TOP_CHUNK = 1024
 # Bytes of distances, one-hot bools and nearest distances per batch of blocks of the k-means
 # pass (_nearest_partial), whose NumPy calls each take a batch whole: with a call per block,
 # two threads waited on each other for the GIL between the many short calls (about 700
-# hand-offs per pass of 1e6 x 10 rows, 10 centres: 32-40 ms on two threads against 24 on
-# one, on a 2-vCPU AMD EPYC VM); with 4 MiB batches (15 blocks there) 15 ms on two, 25 on
-# one. 1 MiB batches gained little on two threads, 8 MiB ran slower on one.
-NEAREST_BATCH_BYTES = 4 << 20
+# hand-offs per pass of 1e6 x 10 rows, 10 centres: 31-39 ms on two threads against 23 on
+# one, on an idle 2-vCPU AMD EPYC VM); with 2 MiB batches (7 blocks there) 14-18 ms on two,
+# 23-24 on one. 1 MiB batches gained little on two threads; 4 MiB ran slower on one.
+NEAREST_BATCH_BYTES = 2 << 20
 # The thread counts of the k-means passes, chosen by timing them: a second thread gains
 # little where the pass's calls are short (few rows or features) or another process holds
 # the second core.
@@ -390,19 +390,21 @@ def _assign_blocks(
     np.equal(part, best[:, None, :], out=one)
     np.copyto(part, one)
     rows = feats.transpose(0, 2, 1)  # (b, m, d + 1)
+    # Every row has a nearest centre: the ones add up to the rows but where rows tie.
     if w is None:
         np.matmul(part, rows, out=out)
-        tied = np.flatnonzero(out[:, :, -1].sum(axis=1) != m)
+        counts = out[:, :, -1]
     else:
-        tied = np.flatnonzero(part.sum(axis=(1, 2)) != m)
-    for b in tied:  # a tie: the first nearest centre, as argmin
-        _first_only(part[b])
+        counts = part
+    if counts.sum() != part.shape[0] * m:
+        tied = np.flatnonzero(counts.reshape(part.shape[0], -1).sum(axis=1) != m)
+        for b in tied:  # the first nearest centre, as argmin
+            _first_only(part[b])
+            if w is None:
+                np.matmul(part[b], rows[b], out=out[b])
     if w is not None:
         part *= w
         np.matmul(part, rows, out=out)
-    else:
-        for b in tied:
-            np.matmul(part[b], rows[b], out=out[b])
     return out
 
 
