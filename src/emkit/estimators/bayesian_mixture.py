@@ -389,13 +389,13 @@ class BayesianMixture(DensityMixin, BaseEstimator):
                 # The data covariance over K^(2/d) for every structure (diag reads its diagonal),
                 # not mclust's one variance for diag and spherical, which pools unlike scales.
                 prior = NormalInverseWishart.mclust(x, k, sample_weight=w)
-                _check_scale(prior.scale, structure.name, from_data=True)
+                _check_scale(prior.scale, structure, from_data=True)
             if not isinstance(prior, NormalInverseWishart) or prior.n_features != d:
                 raise ValueError(
                     f"priors must be a NormalInverseWishart of {d} features for multivariate "
                     f"normal components; got {prior!r}"
                 )
-            _check_scale(prior.scale, structure.name, from_data=False)
+            _check_scale(prior.scale, structure, from_data=False)
             return GaussianConditional(prior, structure.name)
         families = (
             [Normal()] * k
@@ -611,43 +611,25 @@ def _relabel(conditional: Conditional, trace: Trace) -> Trace:
     )
 
 
-def _check_scale(scale: np.ndarray, structure: str, from_data: bool) -> None:
-    """A normal-inverse-Wishart scale (d, d) that keeps every covariance draw proper: positive
-    definite (full, tied), a positive diagonal (diag) or trace (spherical). Gibbs may empty a
-    component at any sweep, and an empty component's covariance is drawn from the prior."""
-    if structure in ("full", "tied"):
-        # Judged on the correlation form D^-1/2 S D^-1/2 (D = diag S), so that features on
-        # scales 1e8 apart are not taken for a singular scale: the verdict is free of units.
-        diagonal = np.diag(scale)
-        positive = diagonal > 0
-        bad = ~positive
-        columns = np.flatnonzero(bad)
-        if positive.all():
-            root = np.sqrt(diagonal)
-            eigenvalues, vectors = np.linalg.eigh(scale / root[:, None] / root[None, :])
-            bad = eigenvalues <= scale.shape[0] * np.finfo(float).eps
-            columns = np.flatnonzero(np.abs(vectors[:, bad]).max(axis=1, initial=0.0) > 1e-8)
-        need = "positive definite"
-    elif structure == "diag":
-        bad = ~(np.diag(scale) > 0)
-        columns = np.flatnonzero(bad)
-        need = "a positive diagonal"
-    else:
-        bad = np.atleast_1d(~(np.trace(scale) > 0))
-        columns = np.arange(scale.shape[0])
-        need = "a positive trace"
-    if not bad.any():
+def _check_scale(scale: np.ndarray, structure: Any, from_data: bool) -> None:
+    """A normal-inverse-Wishart scale (d, d) that keeps every covariance draw of ``structure``
+    (its class) proper (``scale_requirement``: positive definite for full and tied, a positive
+    diagonal or trace for diag and spherical). Gibbs may empty a component at any sweep, and
+    an empty component's covariance is drawn from the prior."""
+    faults = structure.scale_faults(scale)
+    if faults is None:
         return
+    columns, need, name = faults, structure.scale_requirement, structure.name
     if from_data:
         raise ValueError(
-            f"the default prior of covariance_type={structure!r} takes its scale from the data "
+            f"the default prior of covariance_type={name!r} takes its scale from the data "
             f"covariance, which must be {need}: feature(s) {columns.tolist()} are constant or "
             "linear combinations of others (or there are too few rows). Drop those columns, "
             "or give priors=NormalInverseWishart(...) with a positive definite scale"
         )
     raise ValueError(
         f"the NormalInverseWishart prior's scale must be {need} for "
-        f"covariance_type={structure!r} (feature(s) {columns.tolist()} have none): Gibbs may "
+        f"covariance_type={name!r} (feature(s) {columns.tolist()} have none): Gibbs may "
         "empty a component, whose covariance is then drawn from the prior, an improper "
         "inverse-Wishart with this scale"
     )

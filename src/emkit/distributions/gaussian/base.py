@@ -36,6 +36,8 @@ class GaussianComponents:
     alias: ClassVar[str]
     diagonal_stats: ClassVar[bool]
     per_component: ClassVar[bool] = True  # False where one covariance is shared (tied)
+    # What a normal-inverse-Wishart scale must be for these covariances' draws to be proper.
+    scale_requirement: ClassVar[str] = "positive definite"
 
     means: np.ndarray
     covariances: np.ndarray
@@ -380,6 +382,22 @@ class GaussianComponents:
         """Free parameters of the K means and covariances (the weights not included)."""
         k = self.n_components
         return k * n_features + self.n_covariance_parameters(k, n_features)
+
+    @classmethod
+    def scale_faults(cls, scale: np.ndarray) -> np.ndarray | None:
+        """The features (indices) where a normal-inverse-Wishart ``scale`` (d, d) falls short
+        of ``scale_requirement``, or None where it meets it; judged on the correlation form
+        D^-1/2 S D^-1/2 (D = diag S), so that features on scales 1e8 apart are not taken for a
+        singular scale."""
+        diagonal = np.diag(scale)
+        if not np.all(diagonal > 0):
+            return np.flatnonzero(~(diagonal > 0))
+        root = np.sqrt(diagonal)
+        eigenvalues, vectors = np.linalg.eigh(scale / root[:, None] / root[None, :])
+        null = eigenvalues <= scale.shape[0] * np.finfo(float).eps
+        if not null.any():
+            return None
+        return np.flatnonzero(np.abs(vectors[:, null]).max(axis=1) > 1e-8)
 
     def sample(
         self, counts: np.ndarray, rng: np.random.Generator, n_features: int | None = None

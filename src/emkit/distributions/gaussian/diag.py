@@ -14,6 +14,12 @@ class DiagGaussian(GaussianComponents):
     name = "diag"
     alias = "VVI"
     diagonal_stats = True
+    scale_requirement = "a positive diagonal"
+
+    @classmethod
+    def scale_faults(cls, scale: np.ndarray) -> np.ndarray | None:
+        faults = np.flatnonzero(~(np.diag(scale) > 0))
+        return faults if faults.size else None
 
     @staticmethod
     def n_covariance_parameters(k: int, d: int) -> int:

@@ -12,6 +12,11 @@ from emkit.distributions.gaussian.stats import GaussianStats
 class SphericalGaussian(DiagGaussian):
     name = "spherical"
     alias = "VII"
+    scale_requirement = "a positive trace"
+
+    @classmethod
+    def scale_faults(cls, scale: np.ndarray) -> np.ndarray | None:
+        return None if np.trace(scale) > 0 else np.arange(scale.shape[0])
 
     @staticmethod
     def n_covariance_parameters(k: int, d: int) -> int:
