@@ -861,6 +861,14 @@ def test_a_checkpoint_rebuilds_only_emkit_values(tmp_path):
         decode({"__dataclass__": "subprocess:Popen", "fields": {}})
     with pytest.raises(CheckpointError, match="not a model value"):
         decode({"__dataclass__": "emkit.atomic:write_text", "fields": {}})
+    # A module the file names is never imported: importing emkit.cli.__main__ runs the command
+    # line (it raised SystemExit from inside decode).
+    import sys
+
+    sys.modules.pop("emkit.cli.__main__", None)
+    with pytest.raises(CheckpointError, match="loaded modules"):
+        decode({"__dataclass__": "emkit.cli.__main__:main", "fields": {}})
+    assert "emkit.cli.__main__" not in sys.modules
 
 
 class _Stop(Exception):

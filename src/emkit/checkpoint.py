@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,10 +105,12 @@ def decode(value: Any, depth: int = 0) -> Any:
         module_name, _, qualname = str(value["__dataclass__"]).partition(":")
         if not module_name.startswith("emkit.") or not qualname.isidentifier():
             raise CheckpointError(f"not an emkit class: {value['__dataclass__']!r}")
-        try:
-            cls = getattr(importlib.import_module(module_name), qualname)
-        except (ImportError, AttributeError):
-            raise CheckpointError(f"no class {value['__dataclass__']!r} in emkit") from None
+        # Only modules already imported (those of the model being fitted): importing one a
+        # file names would run its code (emkit.cli.__main__ runs the command line).
+        module = sys.modules.get(module_name)
+        cls = getattr(module, qualname, None) if module is not None else None
+        if cls is None:
+            raise CheckpointError(f"no class {value['__dataclass__']!r} in emkit's loaded modules")
         if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
             raise CheckpointError(f"{value['__dataclass__']!r} is not a model value")
         fields = value.get("fields")
