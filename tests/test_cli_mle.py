@@ -388,6 +388,21 @@ def test_gamma_of_tiny_values_has_the_fisher_errors(tmp_path, capsys):
     assert rows["rate"][:2] == pytest.approx([b * 1e100, se[1] * 1e100], rel=5e-4)
 
 
+def test_gamma_far_from_zero_has_the_fisher_errors(tmp_path, capsys):
+    # a shape of ~5e9: a numerical Hessian of the textbook log-likelihood gave the errors from
+    # rounding noise; the table shows mle.gamma's closed-form information
+    from emkit import mle
+
+    path = tmp_path / "far.csv"
+    x = 1e5 + np.random.default_rng(4).normal(size=40)
+    pd.DataFrame({"x": x}).to_csv(path, index=False)
+    assert run_mle(["gamma", str(path)]) == 0
+    rows = table_rows(capsys.readouterr().out)
+    est = mle.gamma(pd.read_csv(path)["x"].to_numpy())
+    assert rows["shape"][:2] == pytest.approx([est.params["shape"], est.stderr["shape"]], rel=3e-3)
+    assert rows["rate"][:2] == pytest.approx([est.params["rate"], est.stderr["rate"]], rel=3e-3)
+
+
 def test_linear_names_dependent_terms_by_the_formula(real):
     path, _ = real
     with pytest.raises(DataError, match=r"I\(2 \* x2\) is a linear combination of intercept, x2"):

@@ -1,6 +1,6 @@
 """``emkit mle FAMILY DATA``: maximum likelihood estimates with standard errors, as a table.
 
-Every family of :mod:`emkit.mle` (and the gamma), and the linear and nonlinear regressions
+Every family of :mod:`emkit.mle`, and the linear and nonlinear regressions
 written as formulas. Rows of the table are named by what they estimate: a category's name, a
 column's name, a formula's parameter.
 """
@@ -213,8 +213,6 @@ def one_column(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
     if args.family == "categorical":
         return categorical(values, where), where
     x = _numbers(values.to_frame(), args.data, args.family)[:, 0]
-    if args.family == "gamma":
-        return _fit(gamma, where, x), where
     return _fit(getattr(mle, args.family), where, x), where
 
 
@@ -258,43 +256,6 @@ def binomial(args: argparse.Namespace, frame: pd.DataFrame, column: str) -> Esti
         raise DataError(f"--trials {trials}: a whole number or a column name")
     where = f"{args.data}: column {column!r}, trials {trials}"
     return _fit(mle.binomial, where, k, np.broadcast_to(np.asarray(n), k.shape))
-
-
-def gamma(x: np.ndarray) -> Estimate:
-    r"""MLE of a gamma distribution's shape and rate, standard errors from the observed
-    information.
-
-    The point is the gamma family's own M-step (Newton on the profile likelihood of the shape,
-    :func:`emkit.distributions.gamma.gamma_shape_newton`); :func:`emkit.mle.numerical`
-    started there takes the Hessian of
-    :math:`\ell = n a \log b - n \log\Gamma(a) + (a - 1)\sum\log x - b\sum x`.
-    """
-    import numpy as np
-    from scipy.special import gammaln
-
-    from emkit import mle
-    from emkit.distributions.gamma import Gamma, gamma_shape_newton
-
-    x = np.asarray(x, dtype=np.float64)
-    if x.size < 2 or not np.all(x > 0):
-        raise ValueError("gamma needs at least two values, all strictly positive")
-    if np.all(x == x[0]):
-        raise ValueError("all values are equal: the gamma shape has no finite MLE")
-    stats = Gamma().suff_stats(x[:, None], np.ones(x.size))
-    shape = float(gamma_shape_newton(stats.weight, stats.gap())[0])
-    rate = shape / float(stats.mean[0])
-
-    def loglik(theta, x):
-        a, b = theta
-        return a * np.log(b) - gammaln(a) + (a - 1) * np.log(x) - b * x
-
-    estimate = mle.numerical(
-        loglik,
-        x,
-        start={"shape": shape, "rate": rate},
-        bounds={"shape": (0, None), "rate": (0, None)},
-    )
-    return dataclasses.replace(estimate, method="Gamma maximum likelihood")
 
 
 def multivariate(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate, str]:

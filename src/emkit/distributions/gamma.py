@@ -398,6 +398,34 @@ class Gamma(IndependentFeatures):
             )
         return bool(np.any(_variance(*_shape_and_rate(stats, prior, np.inf)) <= floor))
 
+    def asymptotic_covariance(self, scale: np.ndarray | None = None) -> np.ndarray:
+        r"""Covariance of the MLE of (``shape``, ``rate``) raveled in that order from one row,
+        (2d, 2d): the inverse Fisher information. Per feature, with :math:`g = \alpha\psi'(\alpha)
+        - 1`: :math:`\operatorname{Var}\hat\alpha = \alpha/g`, :math:`\operatorname{Cov} =
+        \beta/g`, :math:`\operatorname{Var}\hat\beta = \beta^2\psi'(\alpha)/g`; features
+        uncorrelated; divide by N for N rows. Divided by ``outer(scale, scale)`` when ``scale``
+        (2d,) is given, without forming :math:`\beta^2` (which leaves float64's range beyond
+        about 1e154).
+
+        :math:`g` is taken as :math:`\alpha(\psi'(\alpha) - 1/\alpha)`
+        (:func:`trigamma_minus_inverse`): formed as written it cancels (about
+        :math:`1/(2\alpha)`, all of it lost beyond shapes of 1e16).
+        """
+        shape = np.asarray(self._fitted("shape"), dtype=float)
+        rate = np.asarray(self._fitted("rate"), dtype=float)
+        d = shape.size
+        excess = trigamma_minus_inverse(shape)  # psi'(a) - 1/a = g / a
+        # In units of (shape, rate): Var a / a^2 = Cov / (a b) = 1/(a^2 t), Var b / b^2 adds 1/a.
+        relative = 1.0 / (shape**2 * excess)
+        units = np.ones(2 * d) if scale is None else np.asarray(scale, dtype=float)
+        factor = np.concatenate([shape / units[:d], rate / units[d:]])
+        cov = np.zeros((2 * d, 2 * d))
+        features = np.arange(d)
+        cov[features, features] = relative
+        cov[features, features + d] = cov[features + d, features] = relative
+        cov[features + d, features + d] = relative + 1.0 / shape
+        return cov * factor[:, None] * factor[None, :]
+
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         shape, rate = self._fitted("shape"), self._fitted("rate")
         return rng.gamma(shape, 1.0 / rate, size=(n, shape.shape[0]))
