@@ -19,7 +19,6 @@ keeps the best by one rule.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Callable, Generator, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -29,7 +28,7 @@ import numpy as np
 from emkit.accel import VectorForm, extrapolate, model_at, next_step_max
 from emkit.backend.sources import DataSource
 from emkit.checkpoint import Checkpoint, CheckpointError, RunState
-from emkit.exceptions import MonotonicityWarning
+from emkit.exceptions import MonotonicityWarning, warn_user
 
 # A decrease smaller than this fraction of |loglik| is floating-point rounding, not a bug.
 ROUNDING = 1e-10
@@ -755,11 +754,10 @@ def check_ascent(old: float, new: float, iteration: int, resolution: float = ROU
     """Warn (MonotonicityWarning) where an EM step lowered the objective beyond rounding
     (``resolution`` relative to it)."""
     if new - old < -resolution * max(1.0, abs(old)):
-        warnings.warn(
+        warn_user(
             f"EM objective decreased by {old - new:.3g} at iteration {iteration} "
             f"({old:.10g} -> {new:.10g})",
             MonotonicityWarning,
-            stacklevel=5,
         )
 
 

@@ -1,5 +1,38 @@
 """Warnings and errors emkit raises."""
 
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+# emkit's own files: a warning is attributed to the first frame outside them (and scikit-learn's).
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _library_frame(filename: str) -> bool:
+    """True for a frame in emkit's package or scikit-learn's (whose wrappers, ``fit_transform``
+    or ``_fit_context``, call emkit's methods)."""
+    if filename.startswith(_PACKAGE_DIR):
+        return True
+    sklearn = sys.modules.get("sklearn")
+    where = getattr(sklearn, "__file__", None)
+    return where is not None and filename.startswith(os.path.dirname(where) + os.sep)
+
+
+def warn_user(message: str, category: type[Warning]) -> None:
+    """Issue ``category`` attributed to the user's line: the first caller outside emkit and
+    scikit-learn, however deep inside them the warning arises (``fit``, ``fit_transform``,
+    ``fit_predict`` and the fit functions nest differently), so the printed line and filters
+    by module point at the user's code. Where only library frames remain (a worker thread),
+    the outermost one."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and _library_frame(frame.f_code.co_filename):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level + 1)
+
 
 class MonotonicityWarning(RuntimeWarning):
     """The objective EM climbs went down between two iterations: a numerical or model bug.

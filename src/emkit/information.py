@@ -30,7 +30,6 @@ estimator's layouts) is then :math:`G I^{-1} G^\top` with G the chart's Jacobian
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg import expm, null_space
 
+from emkit.exceptions import warn_user
 from emkit.mle.estimate import Estimate, HessianWarning, flatten, hessian, jacobian, step_sizes
 
 _RIDGE = 1e-10  # scaled eigenvalue of the information below which a direction is not identified
@@ -429,12 +429,11 @@ def _inverse_information(information: np.ndarray) -> np.ndarray:
     else:
         eig = np.array([np.nan])
     if not (eig > _RIDGE).all():
-        warnings.warn(
+        warn_user(
             "the observed information of this mixture is not positive definite (smallest "
             f"scaled eigenvalue {np.min(eig):.3g}): a component is empty or degenerate, or a "
             "parameter is not identified by the data; its standard errors are not valid",
             HessianWarning,
-            stacklevel=4,
         )
         return np.full((p, p), np.nan)
     inverse = np.linalg.inv(information)

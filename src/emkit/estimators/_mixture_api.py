@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -15,7 +14,7 @@ from emkit.backend.namespace import namespace_of
 from emkit.backend.sources import DataSource
 from emkit.em import FitResult, e_step_many
 from emkit.estimators._inputs import dask_total, per_row
-from emkit.exceptions import ScaleWarning
+from emkit.exceptions import ScaleWarning, warn_user
 
 # reg_covar is an absolute variance (GaussianMixture) or scatter (MixtureModel's Normals). Past
 # this share of the data's total scatter along its narrowest feature (weight times variance) it
@@ -242,20 +241,18 @@ def _icl_value(log_likelihood: float, n_rows: float, term: float, n_parameters: 
 def warn_unless_converged(estimator) -> None:
     """ConvergenceWarning (scikit-learn's) when the kept fit stopped at ``max_iter``."""
     if not estimator.converged_ and estimator.max_iter > 0:
-        warnings.warn(
+        warn_user(
             f"{type(estimator).__name__} stopped after max_iter={estimator.max_iter} iterations "
             f"before the gain per iteration fell below tol={estimator.tol}: raise max_iter, or "
             "check the data scale. The result is the best point EM reached.",
             ConvergenceWarning,
-            stacklevel=3,
         )
 
 
-def warn_if_ridge_outweighs(reg_covar: float, stats: Any, stacklevel: int = 4) -> None:
+def warn_if_ridge_outweighs(reg_covar: float, stats: Any) -> None:
     """A :class:`ScaleWarning` where ``reg_covar`` exceeds ``RIDGE_SHARE`` of the data's total
     scatter along its narrowest feature (from the components' statistics of the fit's final
-    E-step, ``stats``; nothing where they do not hold the data's variances). ``stacklevel``
-    points the warning at the caller of the estimator's method."""
+    E-step, ``stats``; nothing where they do not hold the data's variances)."""
     if not reg_covar or not hasattr(stats, "feature_variances"):
         return
     variances = stats.feature_variances()
@@ -270,11 +267,10 @@ def warn_if_ridge_outweighs(reg_covar: float, stats: Any, stacklevel: int = 4) -
     scatter = narrowest * weight
     if not reg_covar > RIDGE_SHARE * scatter:
         return
-    warnings.warn(
+    warn_user(
         f"reg_covar={reg_covar:g} is {reg_covar / scatter:.3g} times the data's total scatter "
         f"along its narrowest feature (variance {narrowest:.3g} over a weight of {weight:.6g}): "
         "the ridge, not the data, sets the covariances. Rescale the data (standardise the "
         "columns; `emkit fit --standardize`) or lower reg_covar (0 fits the data's own scale).",
         ScaleWarning,
-        stacklevel=stacklevel,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import warnings
 from dataclasses import dataclass, field, replace
 from numbers import Integral, Real
 from typing import Any
@@ -51,7 +50,7 @@ from emkit.estimators._validation import (
 )
 from emkit.estimators._verbose import VerbosePrinter, print_ends
 from emkit.estimators.persist import ModelFileMixin
-from emkit.exceptions import DegenerateFitWarning
+from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.init import INIT_METHODS, components_from_responsibilities, initial_responsibilities
 from emkit.models.missing import MissingMixture, fill_column_means
 from emkit.models.mixture import Mixture
@@ -429,13 +428,12 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         self.structure_changes_ = result.structure_changes
         warn_unless_converged(self)
         if self.degenerate_:
-            warnings.warn(
+            warn_user(
                 f"{int(degenerate.sum())} of {degenerate.size} components are singular but "
                 "for regularisation (collapsed onto a point or a lower-dimensional set: duplicate "
                 "rows, a constant column, or too many components); see degenerate_components_. "
                 "Use fewer components, drop constant columns, or raise reg_covar.",
                 DegenerateFitWarning,
-                stacklevel=3,
             )
         warn_if_ridge_outweighs(self.reg_covar, getattr(result.stats, "components", None))
         return self

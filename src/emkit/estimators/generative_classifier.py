@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from functools import partial
 from numbers import Integral, Real
 
@@ -35,7 +34,7 @@ from emkit.estimators._validation import (
     validate,
 )
 from emkit.estimators.persist import ModelFileMixin
-from emkit.exceptions import DegenerateFitWarning
+from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.init import components_from_responsibilities
 from emkit.models.missing import MissingMixture, fill_column_means
 from emkit.models.mixture import LABELLED, UNLABELLED
@@ -224,14 +223,13 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         )
         result = fit.best
         if fit.degenerate.any():
-            warnings.warn(
+            warn_user(
                 f"classes {self.classes_[fit.degenerate].tolist()} have covariances singular "
                 "but for reg_covar (fewer rows than the covariance has directions, duplicate "
                 "rows or a constant column): their probabilities rest on the regularisation. "
                 "Give those classes more rows, or use covariance_type='tied' or 'diag', or "
                 "raise reg_covar.",
                 DegenerateFitWarning,
-                stacklevel=2,
             )
         self.priors_ = result.model.weights
         self.means_ = result.model.components.means

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from functools import partial
 from numbers import Integral, Real
 from typing import Any
@@ -31,7 +30,7 @@ from emkit.estimators._validation import (
     names_checked,
 )
 from emkit.estimators.persist import ModelFileMixin
-from emkit.exceptions import DegenerateFitWarning
+from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.models.missing import MissingMixture, complete
 
 
@@ -217,14 +216,11 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         self.degenerate_ = bool(fit.degenerate.any())
         warn_unless_converged(self)
         if self.degenerate_:
-            warnings.warn(
+            warn_user(
                 _degenerate_message(self.reg_covar, result.model.reg_covar, result),
                 DegenerateFitWarning,
-                stacklevel=2,
             )
-        warn_if_ridge_outweighs(
-            self.reg_covar, getattr(result.stats, "components", None), stacklevel=3
-        )
+        warn_if_ridge_outweighs(self.reg_covar, getattr(result.stats, "components", None))
         return self
 
     def _data(self, X, sample_weight) -> tuple[DataSource, np.ndarray | None, Any]:
@@ -415,13 +411,12 @@ def _warn_never_together(together: np.ndarray | None, names) -> None:
     label = (lambda a: repr(str(names[a]))) if names is not None else str
     pairs = ", ".join(f"({label(a)}, {label(b)})" for a, b in zip(i[:5], j[:5], strict=True))
     more = f" and {i.size - 5} more" if i.size > 5 else ""
-    warnings.warn(
+    warn_user(
         f"columns {pairs}{more} are never observed in the same row, so the data say nothing "
         "about their covariance: the fitted covariance_ holds a value the likelihood does "
         "not depend on (EM's start, 0, or what the other columns carry), and imputing one "
         "from the other rests on it. Observe some rows of both, or impute them separately.",
         DegenerateFitWarning,
-        stacklevel=4,
     )
 
 

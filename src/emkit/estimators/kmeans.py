@@ -12,7 +12,6 @@ so ``history_`` is minus half the inertia plus a constant and never decreases.
 
 from __future__ import annotations
 
-import warnings
 from functools import partial
 from numbers import Integral, Real
 from typing import Any
@@ -51,6 +50,7 @@ from emkit.estimators._inputs import dask_total, fit_rows, per_row
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators._verbose import InertiaPrinter, print_kmeans_ends
 from emkit.estimators.persist import ModelFileMixin
+from emkit.exceptions import warn_user
 from emkit.init import (
     CentreShift,
     centroid_mixture,
@@ -191,11 +191,10 @@ class KMeans(
         self._validate_params()
         explicit = not (isinstance(self.init, str) or callable(self.init))
         if explicit and self.n_init not in ("auto", 1):  # scikit-learn's warning
-            warnings.warn(
+            warn_user(
                 "Explicit initial center position passed: performing only one init in "
                 f"{type(self).__name__} instead of n_init={self.n_init}.",
                 RuntimeWarning,
-                stacklevel=2,
             )
         rng = check_random_state(self.random_state)
         place = placement(self.device, X, self.dtype)
@@ -277,11 +276,10 @@ class KMeans(
         else:
             distinct = int(np.unique(self.labels_).size)
         if distinct < self.n_clusters:
-            warnings.warn(
+            warn_user(
                 f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
                 f"({self.n_clusters}). Possibly due to duplicate points in X.",
                 ConvergenceWarning,
-                stacklevel=2,
             )
         return self
 

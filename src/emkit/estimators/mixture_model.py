@@ -7,7 +7,6 @@ import copy
 import dataclasses
 import itertools
 import math
-import warnings
 from functools import partial
 from numbers import Integral, Real
 from typing import Any
@@ -43,7 +42,7 @@ from emkit.estimators._validation import (
     warm_features,
 )
 from emkit.estimators.persist import ModelFileMixin
-from emkit.exceptions import DegenerateFitWarning
+from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.init import kmeans_plusplus, squared_distances
 from emkit.models.component_list import ComponentList
 from emkit.models.mixture import Mixture
@@ -198,11 +197,10 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         self._set_fitted(result, degenerate, tied)
         warn_unless_converged(self)
         if self.degenerate_:
-            warnings.warn(
+            warn_user(
                 f"{int(degenerate.sum())} components collapsed onto (nearly) a single value; "
                 "use fewer components, more data, or priors on the components",
                 DegenerateFitWarning,
-                stacklevel=2,
             )
         self._warn_if_ridge_outweighs(
             result.model.components, getattr(result.stats, "components", None)

@@ -15,7 +15,6 @@ the largest component's on fewer than a few times that many rows
 
 from __future__ import annotations
 
-import warnings
 from functools import partial
 from numbers import Integral, Real
 
@@ -46,7 +45,7 @@ from emkit.estimators._validation import (
     warm_features,
 )
 from emkit.estimators.persist import ModelFileMixin
-from emkit.exceptions import DegenerateFitWarning
+from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.init import canonical_rows, draw_rows
 from emkit.models.mixture import Mixture
 from emkit.models.regression_mixture import LinearRegressions, RegressionMixture
@@ -248,12 +247,11 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             # variance, kept positive by a ridge prior, bounds the likelihood.
             fit = self._fit_starts(z, w, data, rng, -1.0, True, ridge)
             self.equal_variance_ = True
-            warnings.warn(
+            warn_user(
                 "the starts kept collapsing a component (onto a few rows, or onto a line that "
                 "its rows follow exactly), so the fit uses one shared residual variance "
                 "(equal_variance=True); use fewer components or features, or more data",
                 DegenerateFitWarning,
-                stacklevel=2,
             )
         best = fit.best
         model = best.model.mixture

@@ -29,7 +29,7 @@ from emkit.estimators._mixture_api import (
 )
 from emkit.estimators._validation import names_checked
 from emkit.estimators.gaussian_mixture import GaussianMixture, SharedStarts
-from emkit.exceptions import DegenerateFitWarning, LocalMaximumWarning
+from emkit.exceptions import DegenerateFitWarning, LocalMaximumWarning, warn_user
 
 CRITERIA = ("bic", "aic", "icl")
 # Every candidate is fitted to this gain per sample at most; the best few by the criterion then
@@ -282,11 +282,10 @@ def select_mixture(
     dropped = [k for k in ks if k > n_rows]
     ks = [k for k in ks if k <= n_rows] or ks[:1]
     if dropped and ks[-1] < dropped[0]:
-        warnings.warn(
+        warn_user(
             f"n_components {dropped} left out: more components than the {n_rows} rows can "
             f"identify; the grid stops at {ks[-1]}",
             UserWarning,
-            stacklevel=2,
         )
     rows, models = [], {}
     tol = template.tol
@@ -601,7 +600,7 @@ def _warn_on_lower_maxima(table: pd.DataFrame, screen_tol: float | None) -> None
                 lower.append(f"{cov} K={k}")
             best_so_far = max(best_so_far, ll)
     if lower:
-        warnings.warn(
+        warn_user(
             "a larger number of components ended with a lower log-likelihood than a smaller "
             f"one of the same covariance type ({', '.join(lower)}): those fits stopped at a "
             "lower local maximum"
@@ -613,7 +612,6 @@ def _warn_on_lower_maxima(table: pd.DataFrame, screen_tol: float | None) -> None
             )
             + "; n_init adds k-means++ restarts that may reach a higher one",
             LocalMaximumWarning,
-            stacklevel=3,
         )
 
 

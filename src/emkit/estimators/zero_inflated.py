@@ -13,7 +13,6 @@ column and a structural zero is a row of zeros.
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,7 +25,7 @@ from emkit.distributions.poisson import Poisson
 from emkit.estimators._inputs import dask_fit_source, per_row
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.mixture_model import FamilyMixtureBase
-from emkit.exceptions import DegenerateFitWarning
+from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.models.component_list import ComponentList
 from emkit.models.mixture import Mixture
 
@@ -161,12 +160,11 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
         self.covariance_ = np.full((1 + d, 1 + d), np.nan)
         if n0 <= 0 or np.log(n0) + poisson_rate.sum() <= np.log(n):
             self.covariance_[at] = np.diag(self.rate_[kept] / n)
-            warnings.warn(
+            warn_user(
                 f"the zero-inflation estimate lies on the boundary 0 ({n0:g} zeros, no more "
                 "than a Poisson alone expects), where its Wald standard error is not valid: "
                 "stderr_[0] is NaN; use a likelihood-ratio test against a Poisson instead",
                 DegenerateFitWarning,
-                stacklevel=2,
             )
         else:
             keep = np.r_[0, kept + 1]
@@ -175,12 +173,11 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
             )
         if kept.shape[0] < d:
             empty = np.flatnonzero(sums <= 0).tolist()
-            warnings.warn(
+            warn_user(
                 f"columns {empty} hold no positive count: their rates are 0, on the boundary, "
                 "where a Wald standard error is not valid (their stderr_ entries are NaN); "
                 "drop those columns",
                 DegenerateFitWarning,
-                stacklevel=2,
             )
         self.stderr_ = np.sqrt(np.diag(self.covariance_))
         return self

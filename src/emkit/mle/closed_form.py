@@ -10,7 +10,6 @@ family's support, enough observations) and raises a ``ValueError`` that says wha
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +25,7 @@ from emkit.distributions.gamma import MAX_SHAPE, Gamma
 from emkit.distributions.gaussian import GaussianStats
 from emkit.distributions.normal import Normal
 from emkit.distributions.poisson import Poisson
-from emkit.exceptions import DegenerateFitWarning
+from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.mle.estimate import Estimate
 from emkit.mle.linear import (
     column_names,
@@ -145,22 +144,21 @@ def _binomial_loglik(k: np.ndarray, n: np.ndarray, p: float) -> float:
     return float(values.sum() + edges.sum())
 
 
-def _boundary(est: Estimate, at: np.ndarray, what: Callable[[], str], depth: int = 1) -> Estimate:
+def _boundary(est: Estimate, at: np.ndarray, what: Callable[[], str]) -> Estimate:
     """``est`` with NaN variances for the scalar parameters ``at`` (bool, one per row of its
     covariance) that lie on the boundary of their space, where the Fisher information gives a
     standard error of 0 and a Wald interval of one point, neither valid; a
     DegenerateFitWarning says ``what()`` (which estimate, and the exact interval to use),
-    composed only then; ``depth`` counts the frames between the public function and here."""
+    composed only then."""
     if not at.any():
         return est
     cov = np.array(est.cov, dtype=float, copy=True)
     cov[at, :] = np.nan
     cov[:, at] = np.nan
-    warnings.warn(
+    warn_user(
         f"{what()}: on the boundary of the parameter space its Wald standard error (0) and "
         "interval are not valid, so they are NaN",
         DegenerateFitWarning,
-        stacklevel=2 + depth,
     )
     return dataclasses.replace(est, cov=cov)
 
@@ -610,7 +608,7 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     fit = _fit(Categorical(K), x)
     method = "Categorical maximum likelihood"
     est = _estimate(fit, x, {"probs": fit.probs[0]}, method, [UNIT] * K)
-    return _categorical_boundary(est, fit.probs[0], x.size, list(range(K)), 2)
+    return _categorical_boundary(est, fit.probs[0], x.size, list(range(K)))
 
 
 def _named_categorical(codes: np.ndarray, categories: list[str]) -> Estimate:
@@ -623,17 +621,14 @@ def _named_categorical(codes: np.ndarray, categories: list[str]) -> Estimate:
     method = "Categorical maximum likelihood"
     est = _estimate(fit, codes, {"probs": fit.probs[0]}, method, [UNIT] * K)
     named = dataclasses.replace(est, labels=tuple(f"probs[{c}]" for c in categories))
-    return _categorical_boundary(named, fit.probs[0], codes.size, categories, 3)
+    return _categorical_boundary(named, fit.probs[0], codes.size, categories)
 
 
-def _categorical_boundary(
-    est: Estimate, probs: np.ndarray, n: int, names: list, depth: int
-) -> Estimate:
-    """:func:`_boundary` for the categories whose probability is 0 or 1 (``depth`` frames
-    below the public function)."""
+def _categorical_boundary(est: Estimate, probs: np.ndarray, n: int, names: list) -> Estimate:
+    """:func:`_boundary` for the categories whose probability is 0 or 1."""
     at = (probs == 0.0) | (probs == 1.0)
     parts = [
         f"probs[{names[j]}] = {probs[j]:g}: {_exact_proportion(round(probs[j] * n), n)}"
         for j in np.flatnonzero(at)
     ]
-    return _boundary(est, at, lambda: "; ".join(parts), depth)
+    return _boundary(est, at, lambda: "; ".join(parts))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Literal
 
 import numpy as np
 from scipy import linalg
 
 from emkit.checks import at_least, finite_array
+from emkit.exceptions import warn_user
 from emkit.mle.estimate import CONDITION_WARN, ConditionWarning, RegressionEstimate
 
 _EPS = np.finfo(np.float64).eps
@@ -217,13 +217,12 @@ def linear_regression(
         Q, R, perm, scale = np.zeros((n, 0)), np.zeros((0, 0)), np.zeros(0, int), np.ones(0)
         cond = np.nan
     if cond > CONDITION_WARN:
-        warnings.warn(
+        warn_user(
             f"linear_regression: the design matrix is ill-conditioned (condition number "
             f"{cond:.2g} with unit-length columns); the coefficients may have only about "
             f"{max(0.0, 16 - np.log10(cond)):.0f} correct digits (fewer where the residuals are "
             "large); centre or rescale X, or use orthogonal polynomials",
             ConditionWarning,
-            stacklevel=2,
         )
 
     beta = np.empty(p)  # coefficients of ys

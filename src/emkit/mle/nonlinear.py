@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import optimize
 
+from emkit.exceptions import warn_user
 from emkit.mle.estimate import (
     CONDITION_WARN,
     Bounds,
@@ -403,10 +404,9 @@ def nonlinear_regression(
             f"is {step_rel:.1e} (test {STEP_TOL:g}) and the gradient cosine {grad_cos:.1e} "
             f"(test {GRAD_TOL:g})"
         )
-        warnings.warn(
+        warn_user(
             f"nonlinear_regression: {message}; raise max_nfev, pass jac=, or try another start",
             OptimizationWarning,
-            stacklevel=2,
         )
 
     df = n - k
@@ -414,23 +414,21 @@ def nonlinear_regression(
     var = rss / m
     cov = np.zeros((k + 1, k + 1))
     if cond >= 1 / (max(n, k) * _EPS) or not np.isfinite(cond):
-        warnings.warn(
+        warn_user(
             "nonlinear_regression: the Jacobian is singular at the optimum (condition number "
             f"{cond:.2g} with unit-length columns); the parameters are not identified and have "
             "no standard errors",
             HessianWarning,
-            stacklevel=2,
         )
         cov[:k, :k] = np.nan
     else:
         if cond > CONDITION_WARN:
-            warnings.warn(
+            warn_user(
                 f"nonlinear_regression: the Jacobian at the optimum is ill-conditioned "
                 f"(condition number {cond:.2g} with unit-length columns); the parameters and "
                 f"standard errors may have only about {max(0.0, 16 - np.log10(cond)):.0f} "
                 "correct digits; reparametrise (centre x, or combine nearly redundant parameters)",
                 ConditionWarning,
-                stacklevel=2,
             )
         W = V / s  # (k, k): (J^T J)^{-1} = D^{-1} V S^{-2} V^T D^{-1}
         cov[:k, :k] = var * (W @ W.T) / np.outer(d, d)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 from scipy import optimize
 
+from emkit.exceptions import warn_user
 from emkit.mle.estimate import (
     Bounds,
     Estimate,
@@ -271,22 +271,20 @@ def numerical(
         converged = result.success or bool(np.max(np.abs(g) * np.maximum(np.abs(z), 1)) <= 1e-6)
         why = result.message
     if not converged:
-        warnings.warn(
+        warn_user(
             f"numerical: the optimiser stopped without converging ({why}); "
             "try another start or bounds",
             OptimizationWarning,
-            stacklevel=2,
         )
 
     eig = definite(info)
     if not (eig > _RIDGE).all():
         where = "on a bound" if info is None else f"smallest scaled eigenvalue {np.min(eig):.3g}"
-        warnings.warn(
+        warn_user(
             f"numerical: the Hessian of the log-likelihood at the optimum is not negative "
             f"definite ({where}); the standard errors are not valid there (a saddle point, a "
             "boundary, or a parameter the data do not identify)",
             HessianWarning,
-            stacklevel=2,
         )
         cov = np.full((k, k), np.nan)
     else:
