@@ -988,6 +988,21 @@ BAD_INPUT = {
         "needs numeric data",
     ),
     "a dict": ({"a": [1, 2]}, "got a dict"),
+    # NumPy's DTypePromotionError where dates sat beside numbers in a DataFrame
+    "dates": (
+        pd.DataFrame({"a": np.arange(40.0), "when": pd.date_range("2020-01-01", periods=40)}),
+        r"when \(dates\) is not: convert dates",
+    ),
+    "durations": (
+        pd.DataFrame({"a": np.arange(40.0), "took": pd.to_timedelta(np.arange(40), unit="s")}),
+        r"took \(durations\) is not",
+    ),
+    # fitted silently as days since 1970
+    "datetime64": (
+        np.arange(80).astype("datetime64[D]").reshape(40, 2),
+        r"X \(dates\) is not",
+    ),
+    "complex": (COUNTS + 1j, r"X \(complex numbers\) is not: take the real part"),
     "1e300": (COUNTS * 1e300, "overflow float64"),  # 8: KMeans gave inertia_ = inf
     # variances of 0: GaussianMixture put both components on one mean, KMeans gave inertia 0
     "1e-170": (COUNTS * 1e-170, "underflow float64"),
@@ -1003,6 +1018,13 @@ def test_bad_input_gets_one_clear_error(estimator, bad):
     x, expected = BAD_INPUT[bad]
     with pytest.raises(ValueError, match=expected):
         ESTIMATORS[estimator](x)
+
+
+@pytest.mark.parametrize("bad", ["dates", "durations", "datetime64", "complex"])
+def test_select_mixture_names_columns_that_are_not_real_numbers(bad):
+    x, expected = BAD_INPUT[bad]
+    with pytest.raises(ValueError, match="select_mixture needs real numbers, but " + expected):
+        emkit.select_mixture(x, [1, 2], ["full"])
 
 
 @pytest.mark.parametrize(

@@ -191,6 +191,7 @@ def numeric_input(estimator, x) -> Iterator[None]:
                 else ""
             )
         )
+    refuse_times_and_complex(name, x)
     if _chunk_iterable(x):
         raise ValueError(
             f"{name} needs X as a 2-D array of numbers (rows x features) here; got a "
@@ -208,6 +209,44 @@ def numeric_input(estimator, x) -> Iterator[None]:
                 "pandas.get_dummies or Series.cat.codes) or drop those columns"
             ) from None
         raise
+
+
+# dtype kinds that NumPy converts to float silently (dates, durations: counts of a unit the
+# array's dtype names) or refuses with a bare message (complex), where X must be real numbers
+_NOT_REAL = {"M": "dates", "m": "durations", "c": "complex numbers"}
+
+
+def refuse_times_and_complex(name: str, x) -> None:
+    """A ValueError naming the columns of ``x`` that hold dates, durations or complex numbers.
+
+    NumPy casts datetime64 and timedelta64 to float as counts of their unit (days since 1970,
+    seconds), so a date column would be fitted silently in whatever unit it was stored in;
+    a DataFrame mixing them with numbers failed with NumPy's DTypePromotionError."""
+    dtypes = getattr(x, "dtypes", None)  # a DataFrame's, one per column
+    if dtypes is not None and not isinstance(dtypes, np.dtype):
+        columns = [
+            (str(c), _NOT_REAL[t.kind])
+            for c, t in zip(x.columns, dtypes, strict=True)
+            if getattr(t, "kind", "O") in _NOT_REAL
+        ]
+    else:
+        kind = getattr(getattr(x, "dtype", None), "kind", "O")
+        columns = [("X", _NOT_REAL[kind])] if kind in _NOT_REAL else []
+    if columns:
+        listed = ", ".join(f"{c} ({what})" for c, what in columns)
+        kinds = {what for _, what in columns}
+        advice = []
+        if kinds - {"complex numbers"}:
+            advice.append(
+                "convert dates and durations to numbers in a unit of your choice (e.g. "
+                "(t - t.min()) / pd.Timedelta(days=1))"
+            )
+        if "complex numbers" in kinds:
+            advice.append("take the real part or the modulus of complex values")
+        raise ValueError(
+            f"{name} needs real numbers, but {listed} {'is' if len(columns) == 1 else 'are'} "
+            f"not: {', or '.join(advice)}, or drop {'it' if len(columns) == 1 else 'them'}"
+        )
 
 
 def _chunk_iterable(x) -> bool:

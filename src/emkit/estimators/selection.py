@@ -27,7 +27,7 @@ from emkit.estimators._mixture_api import (
     partition_numbers,
     with_final_pass,
 )
-from emkit.estimators._validation import names_checked
+from emkit.estimators._validation import names_checked, refuse_times_and_complex
 from emkit.estimators.gaussian_mixture import GaussianMixture, SharedStarts
 from emkit.exceptions import DegenerateFitWarning, LocalMaximumWarning, warn_user
 
@@ -253,6 +253,7 @@ def select_mixture(
     template.set_params(**params)
     if device is not None:
         template.set_params(device=device)
+    refuse_times_and_complex("select_mixture", X)
     source = None if is_device_array(X) or is_dask_collection(X) else as_chunks(X)
     if source is not None:  # the criteria score every row: read them into memory once
         X = np.concatenate([block for block, _ in source])
