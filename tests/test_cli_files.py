@@ -252,6 +252,27 @@ def test_exclude_columns_and_booleans(tmp_path):
     np.testing.assert_array_equal(assigned["flag"], frame["flag"].astype(float))
 
 
+def test_date_and_duration_columns_of_parquet_are_named_as_such(tmp_path):
+    # They were called "text", and --columns naming one said "not numeric (0 rows such as
+    # '2020-01-01 00:00:00')": pandas converts every date to a number, so none counted as bad.
+    # (A CSV's dates are text, as pandas reads them: "80 rows such as '2020-01-01'".)
+    frame = two_clusters()
+    frame["when"] = pd.date_range("2020-01-01", periods=len(frame))
+    frame["took"] = pd.to_timedelta(np.arange(len(frame)), unit="s")
+    path = tmp_path / "d.parquet"
+    frame.to_parquet(path)
+    status, out, err = run_main(["fit", path, "--out", tmp_path / "o", *FAST])
+    assert status == 0, err
+    assert "species (text), when (dates), took (durations)" in err
+    assert "3 columns (length, width, depth)" in out
+    for column, kind in [("when", "dates"), ("took", "durations")]:
+        status, out, err = run_main(
+            ["fit", path, "--columns", f"length,{column}", "--out", tmp_path / "o2", *FAST]
+        )
+        assert status == 2
+        assert f"column '{column}' holds {kind}, not numbers; convert it to numbers" in err
+
+
 def test_constant_column_is_named_and_left_out(tmp_path, faithful):
     """Old Faithful plus a constant column gives Old Faithful's answer, and says so."""
     frame = pd.DataFrame(faithful, columns=["eruptions", "waiting"])

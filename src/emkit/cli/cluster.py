@@ -128,10 +128,12 @@ class DaskColumns:
         self.empty = not self.names or len(first_rows(self.frame, 1)) == 0
 
     def kind(self, name: str) -> str:
-        from emkit.cli.table import is_boolean, is_number
+        from emkit.cli.table import is_boolean, is_number, time_kind
 
         meta = self.frame._meta[name]
-        return "boolean" if is_boolean(meta) else "number" if is_number(meta) else "text"
+        if is_boolean(meta):
+            return "boolean"
+        return "number" if is_number(meta) else time_kind(meta) or "text"
 
     def series(self, name: str) -> pd.Series:
         """The whole column, gathered (for a message about a column that cannot be used)."""

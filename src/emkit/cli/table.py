@@ -55,7 +55,15 @@ ARROW_COMPRESSED_SUFFIXES = (".gz", ".bz2")
 # can take NaN as missing at random (--missing em), "unsupported" where it cannot.
 EXACT_INTEGERS = 2**53  # float64 holds every integer up to this, and not all beyond
 # How a note names a kind of column that is left out (ColumnKinds.kind).
-KIND_WORDS = {"boolean": "boolean", "text": "text", "nested": "lists or records"}
+KIND_WORDS = {
+    "boolean": "boolean",
+    "text": "text",
+    "dates": "dates",
+    "durations": "durations",
+    "nested": "lists or records",
+}
+# Kinds whose values can name rows (an id column) but are not numbers to cluster.
+NAME_KINDS = ("text", "dates", "durations")
 NAN_ADVICE = {
     "error": "pass --missing em to fit them as missing at random, or drop those rows",
     "unsupported": "the model cannot use rows with missing values; drop or fill those rows",
@@ -231,9 +239,9 @@ class ColumnKinds(Protocol):
     -------
     names : list of str, every column's name, in order.
     empty : bool, True when the table has no row or no column.
-    kind(name) -> "number", "boolean", "text" or "nested"
-        What pandas would read the column as (integers and floats are numbers; lists, arrays
-        and records are nested).
+    kind(name) -> "number", "boolean", "text", "dates", "durations" or "nested"
+        What pandas would read the column as (integers and floats are numbers; timestamps
+        and dates are dates, time deltas durations; lists, arrays and records are nested).
     series(name) -> pandas Series
         The whole column as pandas reads it (ids, examples in messages).
     unique_complete(name) -> bool
@@ -284,7 +292,7 @@ class FrameColumns:
             return "boolean"
         if is_number(column):
             return "number"
-        return "nested" if is_nested(column) else "text"
+        return time_kind(column) or ("nested" if is_nested(column) else "text")
 
     def series(self, name: str) -> pd.Series:
         return self.frame[name]
@@ -338,12 +346,13 @@ class CsvColumns:
             return "boolean"
         if types.is_integer(kind) or types.is_floating(kind) or types.is_null(kind):
             return "number"
+        # dates stay text, as pandas' reader (the fallback) reads them
         return "text"
 
     def series(self, name: str) -> pd.Series:
         from pyarrow import csv
 
-        types = None if self.kind(name) != "text" else {name: self._pa.string()}
+        types = None if self.kind(name) not in NAME_KINDS else {name: self._pa.string()}
         with self._arrow_errors():
             table = csv.read_csv(
                 self.path,
@@ -507,6 +516,16 @@ def is_number(column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(column) and not is_boolean(column)
 
 
+def time_kind(column: pd.Series) -> str | None:
+    """The kind of a column of timestamps or periods ("dates") or of time deltas
+    ("durations"), else None: NumPy reads either as counts of its unit, not numbers to
+    cluster."""
+    kind = getattr(column.dtype, "kind", "O")
+    if kind == "M" or isinstance(column.dtype, pd.PeriodDtype):
+        return "dates"
+    return "durations" if kind == "m" else None
+
+
 def is_nested(column: pd.Series) -> bool:
     """Whether a column holds lists, arrays or records (Parquet's list, struct and map types),
     which are neither numbers nor names of rows."""
@@ -543,7 +562,7 @@ def find_id(columns: ColumnKinds, id_column: str | None, taken: Sequence[str] = 
         if _looks_like_id(name, columns):
             return str(name)
     for name in free:
-        if columns.kind(name) == "text":
+        if columns.kind(name) in NAME_KINDS:
             return str(name)
     return None
 
@@ -706,6 +725,12 @@ def choose_columns(
                 raise DataError(
                     f"{path}: column {name!r} holds lists or records, not numbers; name "
                     "numeric columns in --columns"
+                )
+            if raw.kind(name) in ("dates", "durations"):
+                raise DataError(
+                    f"{path}: column {name!r} holds {raw.kind(name)}, not numbers; convert it "
+                    "to numbers in a unit of your choice (e.g. days since the first) in the "
+                    "file, or name numeric columns in --columns"
                 )
             if raw.kind(name) == "text":
                 count, example = _example(raw.series(name))
