@@ -243,8 +243,11 @@ def refuse_times_and_complex(name: str, x) -> None:
             )
         if "complex numbers" in kinds:
             advice.append("take the real part or the modulus of complex values")
+        # scikit-learn's words first: check_estimator looks for them
+        complex_first = "Complex data not supported: " if "complex numbers" in kinds else ""
         raise ValueError(
-            f"{name} needs real numbers, but {listed} {'is' if len(columns) == 1 else 'are'} "
+            f"{complex_first}{name} needs real numbers, but {listed} "
+            f"{'is' if len(columns) == 1 else 'are'} "
             f"not: {', or '.join(advice)}, or drop {'it' if len(columns) == 1 else 'them'}"
         )
 
