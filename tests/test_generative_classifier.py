@@ -287,6 +287,18 @@ def test_string_classes_mark_unlabelled_rows_as_self_training_does():
     )
 
 
+def test_labels_mixing_text_and_numbers_are_refused_by_name():
+    # NumPy's sort raised "'<' not supported between instances of 'int' and 'str'".
+    X, codes = _semi_supervised()
+    y = np.full(codes.shape, -1, dtype=object)
+    y[codes == 0] = "neg"
+    y[codes == 1] = 7  # a number beside the text class "neg"
+    with pytest.raises(ValueError, match=r"y mixes text and numbers as class labels \(e\.g\. "):
+        GenerativeClassifier().fit(X, y)
+    y[codes == 1] = "pos"  # one kind: fitted, -1 still unlabelled
+    assert GenerativeClassifier().fit(X, y).classes_.tolist() == ["neg", "pos"]
+
+
 def test_the_string_minus_one_is_refused_not_taken_as_a_class():
     # A string array with "-1" made "-1" a third class, silently; SelfTrainingClassifier
     # refuses string arrays outright.

@@ -295,6 +295,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
                 "every row is unlabelled (y == -1); a generative classifier needs labelled rows "
                 "of each class. To cluster unlabelled data, use GaussianMixture."
             )
+        _refuse_mixed_labels(y[~unlabelled])
         check_classification_targets(y[~unlabelled])
         classes = np.unique(y[~unlabelled])
         if classes.size < 2:
@@ -410,6 +411,20 @@ def _unlabelled(y: np.ndarray) -> np.ndarray:
     if kind != "O":
         return np.zeros(y.shape, dtype=bool)
     return np.fromiter((_is_number_minus_one(v) for v in y), bool, y.shape[0])
+
+
+def _refuse_mixed_labels(labels: np.ndarray) -> None:
+    """A ValueError where an object array of class labels mixes text and numbers, which
+    cannot be ordered into ``classes_`` (NumPy's sort raised "'<' not supported")."""
+    if labels.dtype.kind != "O":
+        return
+    text = np.fromiter((isinstance(v, (str, bytes)) for v in labels), bool, labels.shape[0])
+    if text.any() and not text.all():
+        raise ValueError(
+            f"y mixes text and numbers as class labels (e.g. {labels[text][0]!r} and "
+            f"{labels[~text][0]!r}), which cannot be ordered into classes_; give every class "
+            "a label of one kind, all text or all numbers (unlabelled rows keep the number -1)"
+        )
 
 
 def _is_text_minus_one(value) -> bool:
