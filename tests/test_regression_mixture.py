@@ -368,3 +368,29 @@ def test_regimes_apart_in_x_are_found():
         ols = sm.OLS(y[rows], sm.add_constant(x[rows])).fit()
         np.testing.assert_allclose(model.coef_[line, 0], ols.params[1], rtol=1e-6)
         np.testing.assert_allclose(model.intercept_[line], ols.params[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("value", [1.0, 3.0, 1e6])
+def test_a_constant_covariate_is_a_mixture_of_normals_for_y(value):
+    # A column holding one value is the intercept again. pinv inverted the 1e-46 that rounding
+    # leaves of its centred scatter: coefficients of 1e15 (x = 3) and hundreds of
+    # MonotonicityWarnings. The fit is a two-component normal mixture of y, as scikit-learn's.
+    from sklearn.mixture import GaussianMixture
+
+    from emkit.exceptions import MonotonicityWarning
+
+    rng = np.random.default_rng(5)
+    n = 200
+    x = rng.uniform(0, 10, n)
+    y = np.where(rng.uniform(size=n) < 0.5, 1 + 2 * x, 8 - 0.5 * x) + rng.normal(0, 0.5, n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MonotonicityWarning)
+        fit = MixtureOfRegressions(2, n_init=3, random_state=0).fit(np.full((n, 1), value), y)
+    np.testing.assert_array_equal(fit.coef_, 0.0)
+    ref = GaussianMixture(2, reg_covar=0, tol=1e-12, max_iter=5000, n_init=5, random_state=0)
+    ref.fit(y[:, None])
+    order = np.argsort(ref.means_[:, 0])
+    assert fit.log_likelihood_ == pytest.approx(ref.score(y[:, None]) * n, abs=1e-5)
+    np.testing.assert_allclose(fit.intercept_, ref.means_[order, 0], rtol=1e-4)
+    np.testing.assert_allclose(fit.sigmas_, np.sqrt(ref.covariances_[order, 0, 0]), rtol=1e-4)
+    np.testing.assert_allclose(fit.weights_, ref.weights_[order], rtol=1e-4)
