@@ -288,11 +288,14 @@ def test_string_classes_mark_unlabelled_rows_as_self_training_does():
 
 
 def test_labels_mixing_text_and_numbers_are_refused_by_name():
-    # NumPy's sort raised "'<' not supported between instances of 'int' and 'str'".
+    # NumPy's sort raised "'<' not supported between instances of 'int' and 'str'" where the
+    # first label is text (scikit-learn calls them "unknown" where it is a number).
     X, codes = _semi_supervised()
     y = np.full(codes.shape, -1, dtype=object)
     y[codes == 0] = "neg"
     y[codes == 1] = 7  # a number beside the text class "neg"
+    first = np.flatnonzero(codes != -1)[0]
+    y[first] = "neg"  # the first labelled row holds text
     with pytest.raises(ValueError, match=r"y mixes text and numbers as class labels \(e\.g\. "):
         GenerativeClassifier().fit(X, y)
     y[codes == 1] = "pos"  # one kind: fitted, -1 still unlabelled

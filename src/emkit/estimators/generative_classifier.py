@@ -295,8 +295,11 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
                 "every row is unlabelled (y == -1); a generative classifier needs labelled rows "
                 "of each class. To cluster unlabelled data, use GaussianMixture."
             )
-        _refuse_mixed_labels(y[~unlabelled])
-        check_classification_targets(y[~unlabelled])
+        try:
+            check_classification_targets(y[~unlabelled])
+        except TypeError:  # NumPy's sort of text and numbers ("'<' not supported")
+            _refuse_mixed_labels(y[~unlabelled])
+            raise
         classes = np.unique(y[~unlabelled])
         if classes.size < 2:
             found = f"y holds one class, {classes.tolist()}"
@@ -415,7 +418,8 @@ def _unlabelled(y: np.ndarray) -> np.ndarray:
 
 def _refuse_mixed_labels(labels: np.ndarray) -> None:
     """A ValueError where an object array of class labels mixes text and numbers, which
-    cannot be ordered into ``classes_`` (NumPy's sort raised "'<' not supported")."""
+    cannot be ordered into ``classes_`` (NumPy's sort raised "'<' not supported"; where the
+    first label is a number scikit-learn's "Unknown label type: unknown" comes first)."""
     if labels.dtype.kind != "O":
         return
     text = np.fromiter((isinstance(v, (str, bytes)) for v in labels), bool, labels.shape[0])
