@@ -162,8 +162,13 @@ def bootstrap(
         Outputs whose first axis runs over the components are put in the original order.
     params : estimator parameters to set on every replicate (e.g. a looser ``tol``).
     sample_weight : array-like of shape (n,), or None; the weights the model was fitted
-        with: each row drawn keeps its weight (nonparametric), the weights' total is the
-        number of rows drawn (parametric), or they multiply the random weights (weighted).
+        with, frequency weights as the fit reads them (a weight of m stands for m rows):
+        each replicate draws round(sum of the weights) rows, with replacement from the rows
+        the weights stand for (nonparametric: multinomial counts, proportional to the
+        weights) or from the model (parametric); the weighted bootstrap gives the m rows
+        of a weight m each a flat Dirichlet share (together the row's Dirichlet(w) share of
+        the total weight). So a fit to distinct rows with their counts has the replicates of
+        the fit to the rows written out.
     random_state : int, numpy Generator or None; fixes the replicates.
     n_jobs : replicates fitted in parallel by joblib (None: one at a time, -1: every core).
 
@@ -229,10 +234,10 @@ def bootstrap(
         )
     n = x.shape[0]
     drawn = n if weight is None else int(round(weight.sum()))
-    if kind == "parametric" and drawn < 1:
+    if kind != "weighted" and drawn < 1:
         raise ValueError(
-            f"the sample weights add up to under one row ({drawn}) for the parametric "
-            "bootstrap to draw; weights count rows"
+            f"the sample weights add up to under one row ({drawn}) for the {kind} "
+            "bootstrap to draw; weights count rows (a weight of m stands for m rows)"
         )
     scale = np.nanstd(np.asarray(x, dtype=np.float64), axis=0) if x.ndim == 2 else None
     key = _match_key(model)
@@ -251,10 +256,16 @@ def bootstrap(
         fit = copy.deepcopy(model).set_params(**settings)
         weights, target = weight, y
         if kind == "nonparametric":
-            rows = rng.integers(0, n, n)
+            if weight is None:
+                rows = rng.integers(0, n, n)
+            else:
+                # Frequency weights (a row of weight m is m rows): draw the rows they stand
+                # for, round(sum w) with replacement, as counts of each distinct row.
+                counts = rng.multinomial(drawn, weight / weight.sum())
+                rows = np.flatnonzero(counts)
+                weights = counts[rows].astype(np.float64)
             data = _take(X, rows)
             target = None if y is None else _take(y, rows)
-            weights = None if weight is None else weight[rows]
         elif kind == "parametric":
             sampler = copy.deepcopy(model)
             if "random_state" in sampler.get_params():
@@ -262,9 +273,13 @@ def bootstrap(
             data, weights = sampler.sample(drawn)[0], None
             if missing is not None:
                 data = np.where(missing[rng.integers(0, n, drawn)], np.nan, data)
+        elif weight is None:
+            data, weights = X, n * rng.dirichlet(np.ones(n))
         else:
-            random = n * rng.dirichlet(np.ones(n))
-            data, weights = X, random if weight is None else weight * random
+            # The m copies a weight m stands for each get a flat Dirichlet share: together
+            # a Gamma(m) share, so the row's weight is total * Dirichlet(w).
+            random = rng.standard_gamma(weight)
+            data, weights = X, weight.sum() * random / random.sum()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
