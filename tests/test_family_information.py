@@ -15,7 +15,7 @@ from scipy.special import logsumexp
 
 import emkit
 from emkit import Categorical, Exponential, MixtureModel, Normal, Poisson
-from emkit.mle.estimate import hessian, jacobian, step_sizes
+from emkit.mle.estimate import HessianWarning, hessian, jacobian, step_sizes
 
 REFERENCE = Path(__file__).parent / "reference"
 
@@ -61,6 +61,36 @@ def test_poisson_mixture_matches_a_numerical_hessian_in_the_rates():
     q, rate, se = stats.norm.ppf(0.95), est.params["rate"], expected[2:, None]
     np.testing.assert_allclose(low, rate * np.exp(-q * se / rate), rtol=1e-5)
     np.testing.assert_allclose(high, rate * np.exp(q * se / rate), rtol=1e-5)
+
+
+def test_a_rate_on_its_boundary_has_no_standard_error():
+    """Component 0 holds no positive count of the second feature: its rate's MLE is 0, which
+    EM reaches as 6e-12, and the estimate gave it a standard error of 6e-8 (an interval of
+    [0, inf] on the log scale) without a word. Now NaN with a HessianWarning; the other
+    errors are those of the likelihood with that rate held at 0 (numerical Hessian)."""
+    rng = np.random.default_rng(0)
+    first = np.r_[rng.poisson(3, 100), rng.poisson(9, 100)]
+    x = np.column_stack([first, np.r_[np.zeros(100), rng.poisson(2, 100)]])
+    model = MixtureModel([Poisson(), Poisson()], tol=1e-12, random_state=0).fit(x)
+    rates = np.array([c.rate for c in model.components_])
+    assert rates[0, 1] < 1e-9
+    with pytest.warns(HessianWarning, match=r"boundary .*: rate\[0,1\] = "):
+        est = model.estimate(x)
+    se = est.stderr["rate"]
+    assert np.isnan(se[0, 1]) and np.isnan(est.conf_int()["rate"][0][0, 1])
+
+    def loglik(theta):
+        rate = np.array([[theta[1], 0.0], [theta[2], theta[3]]])
+        logs = np.log([theta[0], 1 - theta[0]]) + np.column_stack(
+            [stats.poisson.logpmf(x, rate[j]).sum(axis=1) for j in range(2)]
+        )
+        return float(logsumexp(logs, axis=1).sum())
+
+    theta = np.r_[model.weights_[0], rates[0, 0], rates[1]]
+    expected = _wald(loglik, theta)
+    np.testing.assert_allclose(
+        np.r_[est.stderr["weights"][0], se[0, 0], se[1]], expected, rtol=1e-5
+    )
 
 
 def test_family_parameter_intervals_stay_in_their_domains():

@@ -38,7 +38,15 @@ import numpy as np
 from scipy.linalg import expm, null_space
 
 from emkit.exceptions import warn_user
-from emkit.mle.estimate import Estimate, HessianWarning, flatten, hessian, jacobian, step_sizes
+from emkit.mle.estimate import (
+    Estimate,
+    HessianWarning,
+    flatten,
+    hessian,
+    jacobian,
+    row_labels,
+    step_sizes,
+)
 
 _RIDGE = 1e-10  # scaled eigenvalue of the information below which a direction is not identified
 _BLOCK = 2_000_000  # floats of per-row scores held at once (rows x components x parameters)
@@ -580,7 +588,10 @@ def family_louis_estimate(
     Returns
     -------
     :class:`emkit.mle.Estimate` with ``weights`` (k,) and the families' parameters; NaN and
-    a :class:`emkit.mle.HessianWarning` where the information is not positive definite.
+    a :class:`emkit.mle.HessianWarning` where the information is not positive definite, and
+    for the parameters of a coordinate on the boundary (its rows' squared scores adding up
+    to under ``1 / _BOUNDARY_SE**2``: a rate whose component holds no positive count), the
+    others' covariance then that of the model with it held there.
     """
     k, d = len(families), x.shape[1]
     plain = [f for f in families if not callable(getattr(f, "to_vector", None))]
@@ -611,6 +622,7 @@ def family_louis_estimate(
     steps = [step_sizes(np.maximum(np.abs(v), 1.0), 1 / 3) for v in vectors]
     complete = np.zeros((p, p))
     missing = np.zeros((p, p))
+    held = np.zeros(p)  # sum_n w_n sum_k z_nk s_nk^2: what the rows say about each coordinate
     loglik = 0.0
     block = max(1, _BLOCK // (k * max(p, 1)))
     for start in range(0, x.shape[0], block):
@@ -641,8 +653,18 @@ def family_louis_estimate(
         spread = (np.sqrt(wt[:, None] * z)[:, :, None] * scores).reshape(-1, p)
         mean_score = np.einsum("bk,bkp->bp", z, scores) * np.sqrt(wt)[:, None]
         missing += spread.T @ spread - mean_score.T @ mean_score
+        held += (spread**2).sum(axis=0)
     information = complete - missing
-    cov_eta = _inverse_information((information + information.T) / 2)
+    information = (information + information.T) / 2
+    # A coordinate the rows say next to nothing about (a log rate whose component holds no
+    # positive count, a logit probability of a feature its component never shows) lies on
+    # the boundary: EM leaves it at 1e-12 rather than 0, and its information is rounding.
+    # It is left out of the inverse (the others' covariance is that of the model with it
+    # held there) and the parameters it moves get NaN.
+    weak = np.zeros(p, dtype=bool)
+    weak[n_w:] = ~(held[n_w:] >= 1.0 / _BOUNDARY_SE**2)
+    keep = np.flatnonzero(~weak)
+    cov_eta = _inverse_information(information[np.ix_(keep, keep)])
 
     def parameters(theta: np.ndarray) -> dict[str, np.ndarray]:
         out: dict[str, list] = {"weights": [np.r_[theta[:n_w], 1.0 - theta[:n_w].sum()]]}
@@ -665,9 +687,25 @@ def family_louis_estimate(
             space[name] = DOMAIN_BOUNDS[domains.get(entry, "real")]
     bounds = np.vstack([np.tile(space[name], (np.size(params[name]), 1)) for name in params])
     total = float(x.shape[0] if w is None else w.sum())
+    cov = G[:, keep] @ cov_eta @ G[:, keep].T
+    if weak.any():
+        moved = np.flatnonzero((G[:, weak] != 0).any(axis=1))
+        cov[moved, :] = cov[:, moved] = np.nan
+        labels = row_labels(params)
+        values = flatten(params)
+        named = ", ".join(f"{labels[i]} = {values[i]:.3g}" for i in moved[:5])
+        more = f" and {moved.size - 5} more" if moved.size > 5 else ""
+        warn_user(
+            f"on the boundary of the parameter space: {named}{more} (their component holds "
+            "next to no rows that inform them: a rate with no positive count, a probability "
+            "with no event), where a Wald standard error is not valid: NaN, and the others' "
+            "are those of the model with them held there; test them by a likelihood ratio, "
+            "or leave that component or feature out",
+            HessianWarning,
+        )
     return Estimate(
         params,  # type: ignore[arg-type]
-        G @ cov_eta @ G.T,
+        cov,
         loglik,
         int(round(total)),
         f"{description}: standard errors from the observed information (Louis' method)",
@@ -683,6 +721,14 @@ DOMAIN_BOUNDS = {
     "nonnegative": (0.0, np.inf),
     "unit": (0.0, 1.0),
 }
+
+
+# A coordinate of a family whose rows' scores add up to under 1 / _BOUNDARY_SE^2 (their
+# sum_n w_n z_nk s_nk^2, its information were the labels known) is taken to lie on a bound:
+# its standard error on the log or logit scale would exceed 20, a 95% interval spanning a
+# factor of e^78 (1e34). A Poisson rate whose component holds no positive count comes out of
+# EM at 1e-12, not 0, with an information of rounding size; one event in 400 is the limit.
+_BOUNDARY_SE = 20.0
 
 
 def _parameter_space(comps, k: int, d: int) -> np.ndarray:
