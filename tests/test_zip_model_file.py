@@ -80,3 +80,26 @@ def test_a_boundary_fit_with_nan_rows_loads_back_as_saved(tmp_path):
     loaded = emkit.load(_saved(model, tmp_path))
     np.testing.assert_array_equal(loaded.covariance_, model.covariance_)
     np.testing.assert_array_equal(loaded.stderr_, model.stderr_)
+
+
+def test_a_column_without_a_positive_count_loads_back_as_saved(tmp_path):
+    """A column of zeros has the rate 0 (its MLE, on the boundary: NaN in the Wald block);
+    the file such a fit saves was refused ('rate_ holds a value that is not positive').
+    Loaded, it scores as the fit does; a negative rate is still refused."""
+    rng = np.random.default_rng(0)
+    counts = np.where(rng.uniform(size=300) < 0.3, 0, rng.poisson(2.0, 300))
+    x = np.column_stack([counts, np.zeros(300)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = emkit.ZeroInflatedPoisson().fit(x)
+    assert model.rate_[1] == 0.0 and np.isnan(model.stderr_[2])
+    loaded = emkit.load(_saved(model, tmp_path))
+    np.testing.assert_array_equal(loaded.rate_, model.rate_)
+    np.testing.assert_array_equal(loaded.stderr_, model.stderr_)
+    np.testing.assert_array_equal(loaded.score_samples(x), model.score_samples(x))
+
+    def edit(attributes):
+        attributes["rate_"] = _array([model.rate_[0], -1.0])
+
+    with pytest.raises(ModelFileError, match=r"'attributes.rate_'.*negative"):
+        emkit.load(_saved(model, tmp_path, edit))

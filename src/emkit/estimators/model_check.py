@@ -385,12 +385,15 @@ def _check_values(est: Any) -> None:
     if coef is not None and k is not None:
         _shape("coef_", coef, (k, d or coef.shape[1]))
         _shape("intercept_", _array(est, "intercept_", 1, "f"), (k,))  # type: ignore[arg-type]
-    for name, size in (("sigmas_", k), ("rate_", d)):
+    # a sigma is positive; a rate may be 0, the MLE of a column without a positive count
+    for name, size, low in (("sigmas_", k, "positive"), ("rate_", d, "nonnegative")):
         value = _array(est, name, 1, "f")
         if value is not None and size is not None:
             _shape(name, value, (size,))
-        if value is not None and not (value > 0).all():
+        if value is not None and low == "positive" and not (value > 0).all():
             raise ValueError(f"{name}: holds a value that is not positive")
+        if value is not None and low == "nonnegative" and (value < 0).any():
+            raise ValueError(f"{name}: holds a negative value, {float(value.min())!r}")
     for name in ("inertia_",):
         if hasattr(est, name) and not getattr(est, name) >= 0:
             raise ValueError(f"{name}: must be non-negative")
