@@ -93,6 +93,29 @@ def test_a_rate_on_its_boundary_has_no_standard_error():
     )
 
 
+def test_a_rate_of_exactly_zero_is_held_there():
+    """Counts near 300 leave the other component no responsibility at all (z underflows to
+    0), so its rate of the second feature is exactly 0, log rate -inf: estimate() stopped
+    with 'Poisson rate must be non-negative; got [1.22, nan]'. The components are apart, so
+    the others' errors are the complete-data ones: sqrt(rate / N_k) and sqrt(w (1 - w) / n)."""
+    rng = np.random.default_rng(0)
+    low = np.column_stack([rng.poisson(1, 100), np.zeros(100)])
+    high = np.column_stack([rng.poisson(300, 100), rng.poisson(5, 100)])
+    x = np.vstack([low, high])
+    model = MixtureModel([Poisson(), Poisson()], random_state=0).fit(x)
+    rates = np.array([c.rate for c in model.components_])
+    assert rates[0, 1] == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no rounding noise from the -inf
+        with pytest.warns(HessianWarning, match=r"boundary .*: rate\[0,1\] = 0 "):
+            est = model.estimate(x)
+    n_k = np.array([100.0, 100.0])[:, None]
+    expected = np.sqrt(rates / n_k)
+    expected[0, 1] = np.nan
+    np.testing.assert_allclose(est.stderr["rate"], expected, rtol=1e-6)
+    np.testing.assert_allclose(est.stderr["weights"], np.sqrt(0.25 / 200), rtol=1e-6)
+
+
 def test_family_parameter_intervals_stay_in_their_domains():
     """A small, tight component: the plain Wald interval of its variance (estimate -+ 1.96
     std_err) runs below 0, the log-scale one does not; means stay plain."""

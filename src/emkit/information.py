@@ -635,20 +635,31 @@ def family_louis_estimate(
         scores = np.zeros((xt.shape[0], k, p))  # (b, k, p)
         scores[:, :, :n_w] = a
         for j, (family, vector) in enumerate(zip(families, vectors, strict=True)):
-            own = slice(offsets[j], offsets[j + 1])
             complete[:n_w, :n_w] += (wt @ z[:, j]) * np.outer(a[j], a[j])
-            if not vector.size:
+            # A coordinate at its end (a rate of exactly 0: log rate -inf) is held there; rows
+            # the component cannot hold (z = 0: a positive count under a rate 0, log_prob
+            # -inf) add nothing.
+            free = np.isfinite(vector)
+            if not free.any():
                 continue
+            own = offsets[j] + np.flatnonzero(free)
+            held_rows = wt * z[:, j] > 0
 
-            def log_prob(v: np.ndarray, family=family, xt=xt) -> np.ndarray:
-                return family.from_vector(v).log_prob(xt)
+            def log_prob(v: np.ndarray, family=family, xt=xt, at=vector, free=free):
+                full = at.copy()
+                full[free] = v
+                return family.from_vector(full).log_prob(xt)
 
-            def complete_loglik(v: np.ndarray, wz=wt * z[:, j], log_prob=log_prob) -> float:
-                return float(wz @ log_prob(v))
+            def complete_loglik(v: np.ndarray, wz=wt * z[:, j], rows=held_rows, log_prob=log_prob):
+                return float(wz[rows] @ log_prob(v)[rows])
 
-            scores[:, j, own] = jacobian(log_prob, vector, steps[j])
-            complete[own, own] -= hessian(
-                complete_loglik, vector, step_sizes(np.maximum(np.abs(vector), 1.0), 1 / 4)
+            with np.errstate(invalid="ignore"):  # -inf - -inf in rows it cannot hold
+                row_scores = jacobian(log_prob, vector[free], steps[j][free])
+            scores[:, j, own] = np.where(held_rows[:, None], row_scores, 0.0)
+            complete[np.ix_(own, own)] -= hessian(
+                complete_loglik,
+                vector[free],
+                step_sizes(np.maximum(np.abs(vector[free]), 1.0), 1 / 4),
             )
         spread = (np.sqrt(wt[:, None] * z)[:, :, None] * scores).reshape(-1, p)
         mean_score = np.einsum("bk,bkp->bp", z, scores) * np.sqrt(wt)[:, None]
@@ -679,7 +690,23 @@ def family_louis_estimate(
 
     theta = np.concatenate([weights[:n_w], *vectors])
     params = parameters(theta)
-    G = jacobian(lambda t: flatten(parameters(t)), theta)
+    values = flatten(params)
+    finite = np.isfinite(theta)
+
+    def outputs(t: np.ndarray) -> np.ndarray:
+        full = theta.copy()
+        full[finite] = t
+        return flatten(parameters(full))
+
+    G = np.zeros((values.size, p))
+    G[:, finite] = jacobian(outputs, theta[finite])
+    # the parameters each coordinate moves: those G says, and for a coordinate at its end
+    # (-inf), those that change when it leaves it
+    moves = G != 0
+    for i in np.flatnonzero(~finite):
+        inside = theta.copy()
+        inside[i] = 0.0
+        moves[:, i] = flatten(parameters(inside)) != values
     space = {"weights": DOMAIN_BOUNDS["unit" if k > 1 else "real"]}
     for j, family in enumerate(families):
         domains = getattr(family, "domains", {})
@@ -689,10 +716,9 @@ def family_louis_estimate(
     total = float(x.shape[0] if w is None else w.sum())
     cov = G[:, keep] @ cov_eta @ G[:, keep].T
     if weak.any():
-        moved = np.flatnonzero((G[:, weak] != 0).any(axis=1))
+        moved = np.flatnonzero(moves[:, weak].any(axis=1))
         cov[moved, :] = cov[:, moved] = np.nan
         labels = row_labels(params)
-        values = flatten(params)
         named = ", ".join(f"{labels[i]} = {values[i]:.3g}" for i in moved[:5])
         more = f" and {moved.size - 5} more" if moved.size > 5 else ""
         warn_user(
