@@ -348,3 +348,24 @@ def test_replicates_failing_for_a_reason_not_of_the_model_are_not_blamed_on_its_
     message = str(raised.value)
     assert "only 0 of 3 bootstrap fits succeeded. The first failure:" in message
     assert "max_iter" in message and "too complex" not in message
+
+
+def test_a_mixture_of_several_families_records_their_parameters():
+    """A Normal and an Exponential component: the bootstrap recorded only the weights (the
+    parameters were recorded for one family alone); now each parameter, named as
+    ``estimate()`` names it, with errors that agree with Louis' within Monte Carlo error."""
+    rng = np.random.default_rng(1)
+    x = np.r_[rng.normal(10, 1, 200), rng.exponential(2, 250)][:, None]
+    model = emkit.MixtureModel(
+        [emkit.Normal(), emkit.Exponential()], reg_covar=0, tol=1e-10, random_state=0
+    ).fit(x)
+    louis = model.estimate(x).stderr
+    boot = emkit.bootstrap(model, x, n_boot=150, random_state=0)
+    assert list(boot.replicates) == ["weights", "mean_0", "variance_0", "rate_1"]
+    assert boot.replicates["rate_1"].shape == (150, 1)
+    assert boot.estimates["mean_0"] == pytest.approx(model.components_[0].mean)
+    for name, expected in louis.items():
+        values = boot.replicates[name]
+        z = (values.std(axis=0, ddof=1) - expected) / _bootstrap_error(values)
+        assert np.all(np.abs(z) < 4), (name, z)
+        np.testing.assert_allclose(values.std(axis=0, ddof=1), expected, rtol=0.25)

@@ -158,8 +158,12 @@ def bootstrap(
     parameters : fitted attribute names to record (``"weights_"``, ...), or a dict mapping a
         name to a function of the refitted estimator returning an array. Default: those of
         ``weights_``, ``means_``, ``covariances_``, ``cluster_centers_``, ``coef_``,
-        ``intercept_``, ``sigmas_``, ``zero_inflation_``, ``rate_`` the model has.
-        Outputs whose first axis runs over the components are put in the original order.
+        ``intercept_``, ``sigmas_``, ``zero_inflation_``, ``rate_`` the model has, and a
+        mixture's component parameters: stacked over the components under the family's
+        names (``"rate"``, (k, d)) where they are all of one family, else named by component
+        as ``estimate()`` names them (``"mean_0"``, ``"rate_1"``).
+        Outputs whose first axis runs over the components are put in the original order;
+        components of different families are never matched to one another.
     params : estimator parameters to set on every replicate (e.g. a looser ``tol``).
     sample_weight : array-like of shape (n,), or None; the weights the model was fitted
         with, frequency weights as the fit reads them (a weight of m stands for m rows):
@@ -222,7 +226,11 @@ def bootstrap(
             "simpler covariance_type or a larger reg_covar before bootstrapping it"
         )
     extract = _extractors(model, parameters)
+    positional = _positional_parameters(model) if parameters is None else {}
+    families = _component_families(model)
     estimates = {name: np.asarray(f(model), dtype=np.float64) for name, f in extract.items()}
+    for name, (j, entry) in positional.items():
+        estimates[name] = np.asarray(model.component_params_[j][entry], dtype=np.float64)
     x = _rows(X)
     weight = _checked_weights(sample_weight, x.shape[0])
     fitted = getattr(model, "n_features_in_", None)
@@ -296,12 +304,15 @@ def bootstrap(
         if hasattr(model, "classes_"):
             order = None  # a classifier's classes are labelled
         elif original is not None and replicate is not None:
-            order = _overlap_matching(original, replicate)
+            order = _overlap_matching(original, replicate, families)
         else:
-            order = _matching(model, fit, key, scale)
+            order = _matching(model, fit, key, scale, families)
         if order is not None:
             for name in per_component:
                 values[name] = values[name][order]
+        for name, (j, entry) in positional.items():
+            at = j if order is None else int(order[j])
+            values[name] = np.asarray(fit.component_params_[at][entry], dtype=np.float64)
         return values
 
     if n_jobs is None or n_jobs == 1:
@@ -325,7 +336,7 @@ def bootstrap(
             f"only {len(kept)} of {n_boot} bootstrap fits succeeded{advice}. The first "
             f"failure: {reason}"
         )
-    replicates = {name: np.stack([r[name] for r in kept]) for name in extract}
+    replicates = {name: np.stack([r[name] for r in kept]) for name in estimates}
     return BootstrapResult(estimates, replicates, kind, len(results) - len(kept))
 
 
@@ -368,12 +379,54 @@ def _memberships(fitted, X, y, weight) -> np.ndarray | None:
     return z if weight is None else z * weight[:, None]
 
 
-def _overlap_matching(original: np.ndarray, replicate: np.ndarray) -> np.ndarray:
+def _overlap_matching(
+    original: np.ndarray, replicate: np.ndarray, families: list[str] | None = None
+) -> np.ndarray:
     """order[j]: the replicate's component that shares the most rows with the original's j
-    (``original`` (n, k) weighted by the rows' weights, ``replicate`` (n, k) not)."""
+    (``original`` (n, k) weighted by the rows' weights, ``replicate`` (n, k) not), among
+    those of its family (``families``, one name per component, or None: all one)."""
     overlap = original.T @ replicate  # (k, k)
-    _, order = linear_sum_assignment(-overlap)
+    cost = -overlap
+    if families is not None:
+        cost = np.where(_same_family(families), cost, np.inf)
+    _, order = linear_sum_assignment(cost)
     return order
+
+
+def _same_family(families: list[str]) -> np.ndarray:
+    """(k, k): whether two components are of one family (only those may trade labels)."""
+    names = np.asarray(families, dtype=object)
+    return names[:, None] == names[None, :]
+
+
+def _component_families(model) -> list[str] | None:
+    """Each component's family where a mixture lists several (components of different
+    families are told apart by their families, never matched to one another), else None."""
+    specs = getattr(model, "component_params_", None)
+    if not isinstance(specs, list):
+        return None
+    families = [str(spec.get("family")) for spec in specs]
+    return families if len(set(families)) > 1 else None
+
+
+def _positional_parameters(model) -> dict[str, tuple[int, str]]:
+    """Each float parameter of a mixture of several families, named by its component as
+    ``estimate()`` names them (``mean_0``, ``rate_1``): {name: (component, entry)}."""
+    if _component_families(model) is None or hasattr(model, "zero_inflation_"):
+        return {}  # a zero-inflated model records its own zero_inflation_ and rate_
+    from emkit.distributions.registry import family_from_dict
+
+    d = getattr(model, "n_features_in_", 1)
+    return {
+        f"{entry}_{j}": (j, entry)
+        for j, spec in enumerate(model.component_params_)
+        if family_from_dict(spec).n_parameters(d) > 0  # a point mass has none
+        for entry, value in spec.items()
+        if entry != "family"
+        and value is not None
+        and not isinstance(value, bool)
+        and np.asarray(value).dtype.kind == "f"
+    }
 
 
 def _needs_targets(model) -> bool:
@@ -493,8 +546,9 @@ def _match_key(model) -> str | None:
     return next((a for a in _LOCATIONS if hasattr(model, a)), None)
 
 
-def _matching(model, fit, key: str | None, scale) -> np.ndarray | None:
-    """order[j]: the replicate's component matched to the original's component j."""
+def _matching(model, fit, key: str | None, scale, families=None) -> np.ndarray | None:
+    """order[j]: the replicate's component matched to the original's component j (among
+    those of its family, as :func:`_overlap_matching`)."""
     if key is None:
         return None
     ref = np.asarray(getattr(model, key), dtype=np.float64)
@@ -505,6 +559,8 @@ def _matching(model, fit, key: str | None, scale) -> np.ndarray | None:
     unit = scale if scale is not None and key != "coef_" and scale.shape[0] == ref.shape[1] else 1
     unit = np.where(np.asarray(unit) > 0, unit, 1.0)
     cost = (((new[:, None, :] - ref[None, :, :]) / unit) ** 2).sum(-1)
+    if families is not None:
+        cost = np.where(_same_family(families), cost, np.inf)
     _, order = linear_sum_assignment(cost.T)
     return order
 
