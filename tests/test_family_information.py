@@ -116,6 +116,21 @@ def test_a_rate_of_exactly_zero_is_held_there():
     np.testing.assert_allclose(est.stderr["weights"], np.sqrt(0.25 / 200), rtol=1e-6)
 
 
+def test_an_empty_component_leaves_every_error_undefined():
+    """A component holding 1e-9 of the rows is empty, its weight on the boundary as well as
+    its rate: not one parameter gets a Wald error (a boundary rate alone would leave the
+    others theirs)."""
+    from emkit.information import family_louis_estimate
+
+    x = np.random.default_rng(0).poisson(4, (300, 1)).astype(float)
+    families = [Poisson(np.array([4.0])), Poisson(np.array([50.0]))]
+    with pytest.warns(HessianWarning, match="empty or degenerate"):
+        est = family_louis_estimate(
+            np.array([1 - 1e-9, 1e-9]), families, [{"rate": "rate"}] * 2, True, x, None, "two"
+        )
+    assert np.isnan(_flat(est.stderr)).all()
+
+
 def test_family_parameter_intervals_stay_in_their_domains():
     """A small, tight component: the plain Wald interval of its variance (estimate -+ 1.96
     std_err) runs below 0, the log-scale one does not; means stay plain."""

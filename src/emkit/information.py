@@ -623,6 +623,7 @@ def family_louis_estimate(
     complete = np.zeros((p, p))
     missing = np.zeros((p, p))
     held = np.zeros(p)  # sum_n w_n sum_k z_nk s_nk^2: what the rows say about each coordinate
+    mass = np.zeros(k)  # sum_n w_n z_nk
     loglik = 0.0
     block = max(1, _BLOCK // (k * max(p, 1)))
     for start in range(0, x.shape[0], block):
@@ -632,6 +633,7 @@ def family_louis_estimate(
         log_density = np.logaddexp.reduce(log_joint, axis=1)
         loglik += float(wt @ log_density)
         z = np.exp(log_joint - log_density[:, None])  # (b, k)
+        mass += wt @ z
         scores = np.zeros((xt.shape[0], k, p))  # (b, k, p)
         scores[:, :, :n_w] = a
         for j, (family, vector) in enumerate(zip(families, vectors, strict=True)):
@@ -671,9 +673,11 @@ def family_louis_estimate(
     # positive count, a logit probability of a feature its component never shows) lies on
     # the boundary: EM leaves it at 1e-12 rather than 0, and its information is rounding.
     # It is left out of the inverse (the others' covariance is that of the model with it
-    # held there) and the parameters it moves get NaN.
+    # held there) and the parameters it moves get NaN. A component that holds next to no
+    # rows at all is empty, its weight on the boundary too: no error is valid then.
     weak = np.zeros(p, dtype=bool)
-    weak[n_w:] = ~(held[n_w:] >= 1.0 / _BOUNDARY_SE**2)
+    if (mass >= 1.0 / _BOUNDARY_SE**2).all():
+        weak[n_w:] = ~(held[n_w:] >= 1.0 / _BOUNDARY_SE**2)
     keep = np.flatnonzero(~weak)
     cov_eta = _inverse_information(information[np.ix_(keep, keep)])
 
