@@ -252,3 +252,19 @@ def test_zero_inflated_poisson_as_a_mixture_with_a_point_mass():
     np.testing.assert_allclose(est.params["rate_1"], zip_fit.rate_, rtol=1e-6)
     np.testing.assert_allclose(est.stderr["weights"][0], zip_fit.stderr_[0], rtol=1e-4)
     np.testing.assert_allclose(est.stderr["rate_1"], zip_fit.stderr_[1:], rtol=1e-4)
+
+
+def test_a_fixed_weight_has_no_wald_test_in_the_summary():
+    # a one-component mixture's weight is 1 by definition: standard error 0, and z = 1/0
+    # would print inf with a p-value of 0, a test of nothing
+
+    x = np.random.default_rng(0).poisson(3, size=(200, 1))
+    fit = MixtureModel([Poisson()]).fit(x)
+    table = fit.estimate(x).summary()
+    weight = table.loc["weights[0]"]
+    assert weight["estimate"] == 1.0 and weight["std_err"] == 0.0
+    assert np.isnan(weight["z"]) and np.isnan(weight["p_value"])
+    rate = table.loc["rate[0,0]"]
+    se = np.sqrt(x.mean() / x.size)  # the Poisson rate's Fisher error
+    assert rate["std_err"] == pytest.approx(se, rel=1e-6)
+    assert rate["p_value"] == pytest.approx(2 * stats.norm.sf(x.mean() / se), rel=1e-6)

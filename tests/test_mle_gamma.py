@@ -103,7 +103,10 @@ def test_agrees_with_mass_fitdistr():
         "f <- fitdistr(x, 'gamma'); cat(f$estimate, f$sd)"
     )
     out = subprocess.run(
-        ["Rscript", "-e", code], input="\n".join(map(repr, x.tolist())), capture_output=True, text=True
+        ["Rscript", "-e", code],
+        input="\n".join(map(repr, x.tolist())),
+        capture_output=True,
+        text=True,
     )
     if out.returncode != 0:
         pytest.skip(f"R's MASS did not run: {out.stderr[-200:]}")

@@ -435,7 +435,8 @@ class Estimate:
         Returns
         -------
         DataFrame indexed by ``rate``, ``coef[0]``, ... with columns ``estimate``, ``std_err``,
-        ``z`` and ``p_value`` (the Wald test of a zero value) and ``ci_low``, ``ci_high``
+        ``z`` and ``p_value`` (the Wald test of a zero value; NaN for an entry with a standard
+        error of 0, which the model fixes) and ``ci_low``, ``ci_high``
         (:meth:`conf_int`: inside the parameter space, so not symmetric for a bounded entry;
         ``attrs["intervals"]`` says which and on what scale). For a regression with the
         unbiased variance the statistic is ``t``, referred to Student's t on ``df_resid``
@@ -445,8 +446,10 @@ class Estimate:
         se = flatten(self.stderr)
         ci = self.conf_int(level)
         name, reference = self._reference()
+        # an entry the model fixes (the weight of a one-component mixture) has a standard error
+        # of 0: no test of it (z and p NaN, not inf and 0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = est / se
+            z = np.where(se > 0, est / se, np.nan)
         frame = pd.DataFrame(
             {
                 "estimate": est,
