@@ -86,6 +86,12 @@ MIN_GAUSSIAN_ROWS, MAX_GAUSSIAN_ROWS = 128, 8192
 # (10, 66): (1e6, 10, 10) full took 0.23 s per pass in slices of 1150 rows against 0.28 in
 # blocks of 3449. Narrower features (d <= 4) only pay the extra calls.
 PRODUCT_ROWS, PRODUCT_MIN_WIDTH = 1152, 32
+# Blocks of rows too wide to stay in L2 hold this many L2 caches' worth of features and log
+# joints (at most PRODUCT_ROWS rows). On the 2-vCPU AMD EPYC VM (1 MiB of L2 per core, 32 MiB
+# of L3 shared with other jobs) (2e5, 50, 20) full took 0.66-0.68 CPU s per pass on one thread
+# in blocks of 256-384 rows (2.8-4.1 MB of features) against 0.70-0.81 in blocks of 1152 (12 MB)
+# and 0.72-0.74 in blocks of 128; on two threads 0.76-0.80 CPU s against 0.83-0.98.
+WIDE_BLOCK_L2 = 3
 # The same for the float32 pass's statistics of all forms at once (the lane of _partial):
 # (45, m) @ (m, 10) took 0.30 ns per row and log joint in slices of 2048 rows against 0.66 whole.
 LANE_PRODUCT_ROWS = 2048
@@ -211,11 +217,10 @@ def _gaussian_block(width: int, k: int, n: int, n_forms: int = 1, itemsize: int 
     if width >= PRODUCT_MIN_WIDTH:
         block = min(block, PRODUCT_ROWS)
         if int(share * l2_cache_bytes()) // (8 * (width + k)) < MIN_GAUSSIAN_ROWS:
-            # Rows too wide for a block to stay in L2 (d >= 40 or so): the products are
-            # compute-bound there and a block of one product's rows costs less Python per
-            # row. (2e5, 50, 20) full: 0.43 s per pass on two threads in blocks of 1152 rows
-            # against 0.47-0.65 in blocks of 128, 0.89-0.94 against 0.96-1.1 on one.
-            block = PRODUCT_ROWS
+            # Rows too wide for a block to stay in L2 (d >= 30 or so): the products are
+            # compute-bound there, and a block's features fill WIDE_BLOCK_L2 caches' worth.
+            wide_rows = int(WIDE_BLOCK_L2 * l2_cache_bytes()) // (itemsize * (width + k))
+            block = min(PRODUCT_ROWS, max(MIN_GAUSSIAN_ROWS, wide_rows))
     return max(1, min(block, n))
 
 
