@@ -42,6 +42,10 @@ class _AllThreads:
     def run(key, fn):
         return fn()
 
+    @staticmethod
+    def run_split(key, fn, rows, unit):
+        return fn(0, rows)
+
 
 @pytest.fixture
 def all_threads(monkeypatch):

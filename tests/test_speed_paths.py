@@ -176,9 +176,9 @@ def test_the_gaussian_pass_takes_its_thread_count_from_timing(monkeypatch):
     counts = []
 
     class Recording(cpu_threads.TimedThreads):
-        def run(self, key, fn):
+        def run_split(self, key, fn, rows, unit):
             counts.append(key)
-            return super().run(key, fn)
+            return super().run_split(key, fn, rows, unit)
 
     monkeypatch.setattr(gaussian_pass, "GAUSSIAN_THREADS", Recording())
     monkeypatch.setattr(cpu_threads, "MIN_ROWS_PER_THREAD", 1000)
@@ -192,6 +192,82 @@ def test_the_gaussian_pass_takes_its_thread_count_from_timing(monkeypatch):
         alone = GaussianMixture(5, **options).fit(x)
     np.testing.assert_array_equal(timed.means_, alone.means_)
     assert timed.lower_bound_ == alone.lower_bound_
+
+
+class SplitClock:
+    """Rows of a pass that take ``per_row[count]`` seconds each on ``count`` threads, on a
+    clock of its own (emkit.backend.threads reads it); records each call's (rows, count)."""
+
+    def __init__(self, monkeypatch, per_row: dict):
+        import types
+
+        self.now, self.calls, self.per_row = 0.0, [], per_row
+        clock = types.SimpleNamespace(perf_counter=lambda: self.now)
+        monkeypatch.setattr(cpu_threads, "time", clock)
+        monkeypatch.setattr(cpu_threads, "num_threads", lambda: 2)
+
+    def __call__(self, lo: int, hi: int) -> list:
+        here = cpu_threads._threads_here.get()
+        self.calls.append((lo, hi, here))
+        self.now += self.per_row[here] * (hi - lo)
+        return list(range(lo, hi))
+
+
+@pytest.mark.parametrize("slow", [1, 2])
+def test_thread_timing_probes_a_share_of_the_rows_not_whole_passes(monkeypatch, slow):
+    # A 3-iteration fit at (2e5, 50, 20) full ran one of its four passes whole on the slower
+    # count (0.94 s per iteration against 0.73 untimed). Now a timing call runs an eighth of
+    # the rows (whole groups) on the probed count and the rest on the chosen one.
+    fast = 3 - slow
+    clock = SplitClock(monkeypatch, {slow: 2e-6, fast: 1e-6})
+    chooser, rows, unit = cpu_threads.TimedThreads(), 64_000, 1000
+    for _ in range(4):
+        assert chooser.run_split("kind", clock, rows, unit) == list(range(rows))
+    # First call: 8 groups on one thread, 56 on all (the default); decided (2x), then the
+    # faster only. Where one thread is the faster, two ran an eighth of one pass.
+    assert clock.calls[:2] == [(0, 8000, 1), (8000, rows, 2)]
+    assert clock.calls[2:] == [(0, rows, fast)] * 3
+    slow_rows = sum(hi - lo for lo, hi, count in clock.calls if count == slow)
+    assert slow_rows == (8000 if slow == 1 else rows - 8000)
+
+
+def test_thread_timing_of_a_few_groups_takes_whole_calls(monkeypatch):
+    # Too few groups to leave the chosen count its threads' share: whole calls alternate.
+    clock = SplitClock(monkeypatch, {1: 1e-6, 2: 1.05e-6})
+    chooser = cpu_threads.TimedThreads()
+    for _ in range(2 * cpu_threads.TIMED_CALLS + 2):
+        assert chooser.run_split("kind", clock, 1500, 1000) == list(range(1500))
+    counts = [count for lo, hi, count in clock.calls]
+    assert all((lo, hi) == (0, 1500) for lo, hi, _ in clock.calls)
+    timed = 2 * cpu_threads.TIMED_CALLS
+    assert sorted(counts[:timed]) == [1] * (timed // 2) + [2] * (timed // 2)
+    assert counts[timed:] == [1, 1]
+
+
+def test_fits_timed_by_split_passes_equal_one_thread_and_scikit_learn(monkeypatch):
+    # Timing calls cut a pass at a group boundary: no bit moves, and the fit is scikit-learn's
+    # from the same start.
+    monkeypatch.setattr(cpu_threads, "MIN_ROWS_PER_THREAD", 1000)
+    monkeypatch.setattr(gaussian_pass, "MIN_GAUSSIAN_VALUES_PER_THREAD", 1000)
+    monkeypatch.setattr(gaussian_pass, "GAUSSIAN_THREADS", cpu_threads.TimedThreads())
+    x = blobs(n=40_000, d=3, k=4, spread=1.5, seed=2)
+    start = GaussianMixture(4, random_state=0, max_iter=0).fit(x)
+    init = dict(
+        weights_init=start.weights_,
+        means_init=start.means_,
+        precisions_init=np.linalg.inv(start.covariances_),
+    )
+    options = dict(max_iter=20, tol=0.0, reg_covar=0.0, **init)
+    with cpu_threads.kernel_threads(2):
+        split = GaussianMixture(4, accelerate=None, **options).fit(x)
+    with cpu_threads.kernel_threads(1):
+        alone = GaussianMixture(4, accelerate=None, **options).fit(x)
+    np.testing.assert_array_equal(split.history_, alone.history_)
+    np.testing.assert_array_equal(split.covariances_, alone.covariances_)
+    theirs = SklearnGaussianMixture(4, **options).fit(x)
+    np.testing.assert_allclose(split.lower_bounds_[:-1], theirs.lower_bounds_[1:], rtol=1e-11)
+    np.testing.assert_allclose(split.means_, theirs.means_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(split.covariances_, theirs.covariances_, rtol=1e-9, atol=1e-12)
 
 
 def form_of(mixture):

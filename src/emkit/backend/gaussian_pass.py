@@ -581,17 +581,19 @@ def _threaded(
     # kind of pass: its features, its components to a power of two (in a lockstep grid the
     # forms change as fits end) and its rows to a power of two.
     key = (width, k.bit_length(), single, int(x.shape[0]).bit_length())
-    parts = GAUSSIAN_THREADS.run(
-        key,
-        lambda: over_threads(
-            x,
-            weights,
+
+    def groups_of(lo: int, hi: int) -> list:
+        """The groups' results of rows lo..hi (lo a multiple of the group), in row order."""
+        parts = over_threads(
+            x[lo:hi],
+            None if weights is None else weights[lo:hi],
             lambda xs, ws, start: _partial(xs, ws, forms, log_max, single, group),
             min_rows_per_thread=min_rows,
             align=group,
-        ),
-    )
-    groups = [sums for part in parts for sums in part]  # in row order
+        )
+        return [sums for part in parts for sums in part]
+
+    groups = GAUSSIAN_THREADS.run_split(key, groups_of, x.shape[0], group)
     sums = [reduce(np.add, (g[0][j] for g in groups)) for j in range(len(forms))]
     q = width - forms[0].n_features - 1
     # [quadratic, 1, linear] to the order of QuadraticForm.coef and then 1

@@ -39,6 +39,11 @@ REVISIT_CALLS = 16
 # slower count's further calls cost more than they could tell ((2e5, 50, 20) full took 0.6 s
 # per pass on two threads and 0.95 on one).
 DECISIVE_RATIO = 1.25
+# The share of a pass's rows that a call timing the thread count runs on the count it probes,
+# the rest on the count chosen so far (TimedThreads.run_split): a 3-iteration fit at (2e5, 50,
+# 20) full spent a whole pass of its four on the slower count (0.94 s per iteration against
+# 0.73 untimed on the EPYC VM).
+PROBE_SHARE = 1 / 8
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 _controller = None
@@ -198,7 +203,7 @@ class TimedThreads:
     machine gives a memory-bound pass little from a second core (two vCPUs sharing one, as on
     the machine this was measured on: MixtureModel's Exponential pass on 1e6 rows took 5.7 ms
     per iteration on one thread and 8.5 on two), one thread is kept; where cores are real,
-    all of them.
+    all of them. :meth:`run_split` times a share of a pass's rows instead of whole calls.
     """
 
     def __init__(self) -> None:
@@ -225,6 +230,53 @@ class TimedThreads:
         with kernel_threads(threads):
             out = fn()
         seconds[threads].append(time.perf_counter() - tic)
+        return out
+
+    def run_split(self, key: Any, fn: Callable[[int, int], list], rows: int, unit: int) -> list:
+        """``fn(0, rows)``: a list of results of the rows' groups of ``unit`` rows, in order,
+        on the thread count chosen for ``key`` (timed in seconds per row).
+
+        A call that times the counts runs a leading share (``PROBE_SHARE``, a whole number of
+        units) of the rows on the count it probes and the rest on the count chosen so far,
+        ``fn(0, head) + fn(head, rows)``, so that timing costs a share of one pass on the
+        slower count, not whole passes; where the rows are too few to split so, whole calls
+        alternate as in :meth:`run`. For passes whose results per unit do not depend on how the
+        rows are cut at unit boundaries or on the thread count.
+        """
+        full = num_threads()
+        if full == 1 or rows <= 0:
+            return fn(0, rows)
+        kind = (key, full)
+        seconds = self._seconds.setdefault(
+            kind, {1: deque(maxlen=TIMED_CALLS), full: deque(maxlen=TIMED_CALLS)}
+        )
+        calls = self._calls[kind] = self._calls.get(kind, 0) + 1
+        timing = min(len(times) for times in seconds.values()) < TIMED_CALLS
+        probing = (timing and not _decided(seconds)) or calls % REVISIT_CALLS == 0
+        if all(seconds.values()):
+            chosen = min(seconds, key=lambda count: min(seconds[count]))
+        else:
+            chosen = full
+        other = 1 if chosen == full else full
+        units = -(-rows // unit)
+        # the probe's units: at least one per thread, and the rest enough for the chosen count
+        head = max(round(PROBE_SHARE * units), 1 if other == 1 else full)
+        if not probing or units - head < (1 if chosen == 1 else full):
+            if probing:  # too few rows to split: whole calls, as run() takes them
+                chosen = full if len(seconds[full]) <= len(seconds[1]) else 1
+            return self._timed(fn, 0, rows, chosen, seconds)
+        head_rows = head * unit
+        return self._timed(fn, 0, head_rows, other, seconds) + self._timed(
+            fn, head_rows, rows, chosen, seconds
+        )
+
+    @staticmethod
+    def _timed(fn: Callable[[int, int], list], lo: int, hi: int, threads: int, seconds) -> list:
+        """``fn(lo, hi)`` on ``threads`` threads, its seconds per row added to ``seconds``."""
+        tic = time.perf_counter()
+        with kernel_threads(threads):
+            out = fn(lo, hi)
+        seconds[threads].append((time.perf_counter() - tic) / max(1, hi - lo))
         return out
 
 
