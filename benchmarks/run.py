@@ -3,14 +3,17 @@
 Usage::
 
     python benchmarks/run.py [--quick] [--only I ...] [--repeats R] [--peers NAME ...]
-        [--section NAME] [--out benchmarks/RESULTS.md]
+        [--section NAME] [--out benchmarks/RESULTS.md] [--no-converge] [--marginal]
 
 Every configuration fits the same data from the same starting parameters with each library that
 is installed, the libraries alternating within one run (timings on a shared machine swing; the
 ratios within one run are what to read). For each it prints and writes:
 
 - seconds per EM iteration: plain EM (emkit with ``accelerate=None``), a fixed number of
-  iterations, total fit time divided by the iterations run;
+  iterations, total fit time divided by the iterations run; with ``--marginal`` also the
+  marginal cost of an iteration, ``(fit(iters) - fit(1)) / (iters - 1)`` from two further fits
+  after the timed one (as ``benchmarks/kmeans.py``), which leaves out each library's fixed
+  costs (validation, the start's and the final pass, emkit's timing of its thread count);
 - time to convergence from the same start, iterations, and the final log-likelihood (every
   library's final parameters evaluated by the same float64 code), with each library's own
   tolerance set to the same per-sample gain (1e-8) as emkit's default; emkit runs as shipped
@@ -196,6 +199,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--no-converge", action="store_true", help="seconds per iteration and memory only"
     )
+    parser.add_argument(
+        "--marginal",
+        action="store_true",
+        help="also the marginal seconds per iteration, (fit(iters) - fit(1)) / (iters - 1)",
+    )
     args = parser.parse_args(argv)
     configs = QUICK_CONFIGS if args.quick else FULL_CONFIGS
     if args.only is not None:
@@ -219,6 +227,7 @@ def main(argv=None) -> int:
         repeats = args.repeats or (1 if heavy else 3)
         per_iter: dict[str, list[float]] = {lib: [] for lib in libs}
         cpu_iter: dict[str, list[float]] = {lib: [] for lib in libs}
+        marginal: dict[str, list[float]] = {lib: [] for lib in libs}
         memory: dict[str, float] = {}
         loads = []
         for rep in range(repeats):
@@ -231,11 +240,20 @@ def main(argv=None) -> int:
                 per_iter[lib].append(seconds / out.n_iter)
                 cpu_iter[lib].append(cpu / out.n_iter)
                 memory[lib] = max(memory.get(lib, 0.0), peak)
+                if args.marginal:
+                    getattr(runner, "prepare_fixed", lambda *a: None)(x, start, cov, 1)
+                    one = measure(runner.fixed, x, start, cov, 1)
+                    again = measure(runner.fixed, x, start, cov, per_iter_iters)
+                    steps = max(again[3].n_iter - one[3].n_iter, 1)
+                    marginal[lib].append((again[0] - one[0]) / steps)
             loads.append(os.getloadavg()[0])
             print(
                 f"  repeat {rep + 1}: "
                 + ", ".join(
-                    f"{lib} {fmt(per_iter[lib][-1])} (CPU {fmt(cpu_iter[lib][-1])})" for lib in libs
+                    f"{lib} {fmt(per_iter[lib][-1])} (CPU {fmt(cpu_iter[lib][-1])}"
+                    + (f", marginal {fmt(marginal[lib][-1])}" if marginal[lib] else "")
+                    + ")"
+                    for lib in libs
                 )
                 + f" s/iter; load {loads[-1]:.2f}",
                 flush=True,
@@ -258,6 +276,7 @@ def main(argv=None) -> int:
             "per_iter": {lib: float(np.median(v)) for lib, v in per_iter.items()},
             "repeats": per_iter,
             "cpu": cpu_iter,
+            "marginal": {lib: float(np.median(v)) for lib, v in marginal.items() if v},
             "loads": loads,
             "memory": memory,
             "converge": converge,
@@ -283,6 +302,8 @@ def print_row(row: dict, libs: list[str]) -> None:
         line = f"  {lib:12s} s/iter {fmt(row['per_iter'][lib])}"
         if lib != "emkit":
             line += f" (emkit x{fmt(ours / row['per_iter'][lib], 2)})"
+        if lib in row["marginal"]:
+            line += f"  marginal {fmt(row['marginal'][lib])}"
         line += f"  peak +{fmt(row['memory'][lib])} MB"
         if lib in row["converge"]:
             m = row["converge"][lib]
@@ -347,6 +368,25 @@ def results_text(section, rows, libs, command, load_start, load_end) -> str:
         cells = [fmt(per[lib]) for lib in libs]
         ratios = [fmt(per["emkit"] / per[lib], 2) for lib in libs if lib != "emkit"]
         lines.append(f"| {n:.0e}, {d}, {k}, {cov} | " + " | ".join(cells + ratios) + " |")
+    if any(row.get("marginal") for row in rows):
+        lines += [
+            "",
+            "Marginal seconds per iteration, (fit(iters) - fit(1)) / (iters - 1), from two fits",
+            "after the timed one (median over the repeats):",
+            "",
+            "| (N, D, K), covariance | "
+            + " | ".join(libs)
+            + " | "
+            + " | ".join(f"emkit / {lib}" for lib in libs if lib != "emkit")
+            + " |",
+            "|" + "---|" * (2 * len(libs)),
+        ]
+        for row in rows:
+            n, d, k, cov = row["config"]
+            per = row["marginal"]
+            cells = [fmt(per[lib]) for lib in libs]
+            ratios = [fmt(per["emkit"] / per[lib], 2) for lib in libs if lib != "emkit"]
+            lines.append(f"| {n:.0e}, {d}, {k}, {cov} | " + " | ".join(cells + ratios) + " |")
     if any(len(row["loads"]) > 1 for row in rows):
         lines += [
             "",
