@@ -242,6 +242,13 @@ def test_thread_timing_of_a_few_groups_takes_whole_calls(monkeypatch):
     timed = 2 * cpu_threads.TIMED_CALLS
     assert sorted(counts[:timed]) == [1] * (timed // 2) + [2] * (timed // 2)
     assert counts[timed:] == [1, 1]
+    # then one thread but for the revisits of two, whole calls too
+    revisit = cpu_threads.REVISIT_CALLS
+    for _ in range(revisit):
+        chooser.run_split("kind", clock, 1500, 1000)
+    counts = [count for lo, hi, count in clock.calls]
+    assert [n + 1 for n, count in enumerate(counts) if count == 2][-1] == revisit
+    assert counts.count(2) == timed // 2 + 1 and len(counts) == timed + 2 + revisit
 
 
 def test_fits_timed_by_split_passes_equal_one_thread_and_scikit_learn(monkeypatch):

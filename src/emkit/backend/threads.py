@@ -252,7 +252,8 @@ class TimedThreads:
         )
         calls = self._calls[kind] = self._calls.get(kind, 0) + 1
         timing = min(len(times) for times in seconds.values()) < TIMED_CALLS
-        probing = (timing and not _decided(seconds)) or calls % REVISIT_CALLS == 0
+        timing = timing and not _decided(seconds)
+        probing = timing or calls % REVISIT_CALLS == 0
         if all(seconds.values()):
             chosen = min(seconds, key=lambda count: min(seconds[count]))
         else:
@@ -263,7 +264,10 @@ class TimedThreads:
         head = max(round(PROBE_SHARE * units), 1 if other == 1 else full)
         if not probing or units - head < (1 if chosen == 1 else full):
             if probing:  # too few rows to split: whole calls, as run() takes them
-                chosen = full if len(seconds[full]) <= len(seconds[1]) else 1
+                if timing:
+                    chosen = full if len(seconds[full]) <= len(seconds[1]) else 1
+                else:
+                    chosen = other
             return self._timed(fn, 0, rows, chosen, seconds)
         head_rows = head * unit
         return self._timed(fn, 0, head_rows, other, seconds) + self._timed(
