@@ -204,7 +204,14 @@ def main(argv=None) -> int:
         action="store_true",
         help="also the marginal seconds per iteration, (fit(iters) - fit(1)) / (iters - 1)",
     )
+    parser.add_argument(
+        "--iters",
+        type=int,
+        help="EM iterations of each timed fit (default: 3 where N D^2 K >= 1e8, else 15)",
+    )
     args = parser.parse_args(argv)
+    if args.iters is not None and args.iters < 2:
+        parser.error("--iters must be at least 2")
     configs = QUICK_CONFIGS if args.quick else FULL_CONFIGS
     if args.only is not None:
         configs = [configs[i] for i in args.only]
@@ -223,7 +230,7 @@ def main(argv=None) -> int:
         x = make_data(n, d, k)
         start = starting_point(x, k, cov)
         heavy = n * d * d * k >= 1e8
-        per_iter_iters = 3 if heavy else 15
+        per_iter_iters = args.iters or (3 if heavy else 15)
         repeats = args.repeats or (1 if heavy else 3)
         per_iter: dict[str, list[float]] = {lib: [] for lib in libs}
         cpu_iter: dict[str, list[float]] = {lib: [] for lib in libs}
