@@ -312,3 +312,29 @@ def test_groups_cut_off_blocks_run_alone():
         alone = nearest_pass._nearest_partial(rows[i * group : (i + 1) * group], None, forms, 0)
         np.testing.assert_array_equal(sums, alone[0][0][0][0])
         assert inertia == alone[0][0][0][1]
+
+
+@pytest.mark.parametrize("laid_out", [False, True])
+def test_labelling_in_batches_of_blocks_moves_no_bit(monkeypatch, laid_out):
+    # The final labelling takes a batch of blocks per NumPy call, as the pass does; the batch
+    # size moves no bit of the labels or distances. Rows on a 0.1 grid and a repeated centre:
+    # ties, which go to the first nearest centre as scikit-learn's argmin gives them.
+    x = np.round(blobs(n=50_003, d=3, k=4, seed=8), 1)
+    centres = np.round(x[[0, 1, 2, 0, 3]], 1)
+    shift = np.round(x.mean(axis=0), 1)
+    rows = shifted_rows(x, shift) if laid_out else x
+    form = nearest_form(centres, shift)
+    block = nearest_pass.nearest_block_rows(3, 5, 5)
+    assert len(x) % block and len(x) > 4 * block  # a shorter last block; several batches
+    runs = []
+    for size in (1, 3 * 8 * (5 + 5) * block, nearest_pass.NEAREST_BATCH_BYTES, 1 << 30):
+        monkeypatch.setattr(nearest_pass, "NEAREST_BATCH_BYTES", size)
+        runs.append(nearest_pass._labels_partial(rows, form))
+    for labels, dist in runs[1:]:
+        np.testing.assert_array_equal(labels, runs[0][0])
+        np.testing.assert_array_equal(dist, runs[0][1])
+    sk_labels, sk_dist = pairwise_distances_argmin_min(x, centres)
+    np.testing.assert_array_equal(runs[0][0], sk_labels)
+    want = ((x - centres[sk_labels]) ** 2).sum(axis=1)
+    np.testing.assert_allclose(runs[0][1], want, rtol=2.0**-40, atol=1e-12)
+    np.testing.assert_allclose(np.sqrt(runs[0][1]), sk_dist, rtol=1e-10, atol=1e-7)

@@ -365,13 +365,6 @@ def _stacked_const(forms: list) -> np.ndarray:
     return np.concatenate([f.const for f in forms])[:, None]
 
 
-def _nearest_buffers(size: int, d: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features [x - s; 1] (d + 1, size), their squares (d, size) and distances (k, size)."""
-    features = np.empty((d + 1, size))
-    features[d] = 1.0
-    return features, np.empty((d, size)), np.empty((k, size))
-
-
 def _assign_blocks(
     part: np.ndarray,
     best: np.ndarray,
@@ -474,6 +467,9 @@ def nearest_labels(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nearest_labels` of rows ``x`` (an array, or :class:`ShiftedRows`), a batch of
+    blocks per NumPy call (``NEAREST_BATCH_BYTES``), each block's product as a block alone
+    gives it (as in :func:`_nearest_partial`)."""
     n, d = x.shape
     k = form.n_components
     prepared = isinstance(x, ShiftedRows)
@@ -488,38 +484,50 @@ def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
     # (d + 1) 2^-52 (|x - s|^2 + |c - s|^2); rows where that could pass 2^-43 of it (near
     # their centre, far from the shift) get theirs by differences instead.
     risk = (d + 1) * 2.0**-9 * form.const  # (k,)
-    block = nearest_block_rows(d, k, k)
-    size = min(block, n)
-    features, _, joint = _nearest_buffers(size, 0 if prepared else d, k)
-    one = np.empty((k, size), dtype=bool)
-    bound = np.empty(size)
+    block = min(nearest_block_rows(d, k, k), max(n, 1))
+    # distances, the [index; 1] products, nearest distances, bounds and norms per row
+    batch = max(1, NEAREST_BATCH_BYTES // (8 * (k + 5) * block))
+    features = np.empty((d + 1, 0 if prepared else batch * block))
+    features[d] = 1.0
+    joint = np.empty((batch, k, block))
+    found = np.empty((batch, 2, block))
+    best = np.empty((batch, block))
+    bound = np.empty(batch * block)
     labels = np.empty(n, dtype=np.intp)
     dist = np.empty(n)
-    for start in range(0, n, block):
+    norms = x.norms if prepared else np.empty(batch * block)  # |x - s|^2
+    start = 0
+    while start < n:
+        # a batch of whole blocks, or the last, shorter block alone
+        blocks = min(batch, (n - start) // block)
+        m = block if blocks else n - start
+        blocks = max(blocks, 1)
+        stop = start + blocks * m
         if prepared:
-            feats, norms = x.features[:, start : start + block], x.norms[start : start + block]
-            m = feats.shape[1]
+            feats, norm = x.features[:, start:stop], norms[start:stop]
         else:
-            rows = x[start : start + block]
-            m = rows.shape[0]
-            feats = features[:, :m]
-            np.subtract(rows.T, form.shift[:, None], out=feats[:d])
-            norms = np.einsum("ij,ij->j", feats[:d], feats[:d])
-        g = np.matmul(coef, feats, out=joint[:, :m])
-        best = np.minimum.reduce(g, axis=0)
-        np.equal(g, best, out=one[:, :m])
-        np.copyto(g, one[:, :m])
-        found = index @ g  # (2, m)
-        if found[1].sum() != m:
-            _first_only(g)  # a tie: the first nearest centre, as argmin
-            found = index @ g
-        label = labels[start : start + m]
-        label[:] = found[0]
-        near = np.add(best, norms, out=dist[start : start + m])
-        limit = np.take(risk, label, out=bound[:m])
-        limit += (d + 1) * 2.0**-9 * norms
+            feats, norm = features[:, : stop - start], norms[: stop - start]
+            for col in range(0, stop - start, m):
+                part = feats[:d, col : col + m]
+                np.subtract(x[start + col : start + col + m].T, form.shift[:, None], out=part)
+                np.einsum("ij,ij->j", part, part, out=norm[col : col + m])
+        stacked = feats.reshape(d + 1, blocks, m).transpose(1, 0, 2)  # (blocks, d + 1, m)
+        g = np.matmul(coef, stacked, out=joint[:blocks, :, :m])  # (blocks, k, m)
+        low = np.minimum.reduce(g, axis=1, out=best[:blocks, :m])
+        np.equal(g, low[:, None, :], out=g)  # one-hot, as floats
+        got = np.matmul(index, g, out=found[:blocks, :, :m])  # (blocks, 2, m)
+        if got[:, 1].sum() != blocks * m:
+            for b in np.flatnonzero(got[:, 1].sum(axis=1) != m):
+                _first_only(g[b])  # a tie: the first nearest centre, as argmin
+                np.matmul(index, g[b], out=got[b])
+        label = labels[start:stop]
+        label.reshape(blocks, m)[...] = got[:, 0]
+        near = np.add(low.reshape(-1), norm, out=dist[start:stop])
+        limit = np.take(risk, label, out=bound[: stop - start])
+        limit += (d + 1) * 2.0**-9 * norm
         redo = np.flatnonzero(limit >= near)
         if redo.shape[0]:
             diff = feats[:d, redo] - gaps[:, label[redo]]  # (d, r)
             near[redo] = np.einsum("ij,ij->j", diff, diff)
+        start = stop
     return labels, dist
