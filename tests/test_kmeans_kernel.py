@@ -271,7 +271,7 @@ def test_batches_of_blocks_move_no_bit(monkeypatch, weighted):
     forms = [nearest_form(np.round(x[:4], 1), rows.shift), nearest_form(x[7:13], rows.shift)]
     block = nearest_pass.nearest_block_rows(3, 10, 6)
     group = cpu_threads.row_groups(len(x), block)
-    per_block = (8 * 10 + 6 + 8) * block  # a block's distances, bools, nearest distances
+    per_block = 8 * (10 + 1) * block  # a block's distances and nearest distances
     # batches can span groups
     assert group % block == 0 and group < nearest_pass.NEAREST_BATCH_BYTES // per_block * block
     runs = []
@@ -327,7 +327,7 @@ def test_labelling_in_batches_of_blocks_moves_no_bit(monkeypatch, laid_out):
     block = nearest_pass.nearest_block_rows(3, 5, 5)
     assert len(x) % block and len(x) > 4 * block  # a shorter last block; several batches
     runs = []
-    for size in (1, 3 * 8 * (5 + 5) * block, nearest_pass.NEAREST_BATCH_BYTES, 1 << 30):
+    for size in (1, 3 * 8 * (5 + 6) * block, nearest_pass.NEAREST_BATCH_BYTES, 1 << 30):
         monkeypatch.setattr(nearest_pass, "NEAREST_BATCH_BYTES", size)
         runs.append(nearest_pass._labels_partial(rows, form))
     for labels, dist in runs[1:]:

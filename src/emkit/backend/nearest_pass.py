@@ -34,7 +34,7 @@ MIN_NEAREST_ROWS = 256
 SMALL_PRODUCT = 100**3
 # Rows per chunk whose maximum bounds the search for the farthest rows (top_rows).
 TOP_CHUNK = 1024
-# Bytes of distances, one-hot bools and nearest distances per batch of blocks of the k-means
+# Bytes of distances and nearest distances per batch of blocks of the k-means
 # pass (_nearest_partial), whose NumPy calls each take a batch whole: with a call per block,
 # two threads waited on each other for the GIL between the many short calls (about 700
 # hand-offs per pass of 1e6 x 10 rows, 10 centres: 31-39 ms on two threads against 23 on
@@ -277,18 +277,19 @@ def _nearest_partial(
     # Blocks per batch: each NumPy call takes a batch whole; a batch may span groups where
     # they are whole numbers of blocks (as row_groups cuts them), else stays in its group.
     k_total = coef.shape[0]
-    batch = max(1, NEAREST_BATCH_BYTES // ((8 * k_total + max(sizes) + 8) * block))
+    batch = max(1, NEAREST_BATCH_BYTES // (8 * (k_total + 1) * block))
     runs = (
         [(0, n)]
         if group % block == 0
         else [(first, min(first + group, n)) for first in range(0, n, group)]
     )
-    # Buffers of a batch of blocks, one block per leading index: every product is a block's,
-    # of the same shapes and layout as one block alone, so the batch moves no bit.
+    # Buffers of a batch of blocks: every product is a block's, of the same shapes as one
+    # block alone, so the batch moves no bit. The distances are centre-major (sum k, rows of
+    # the batch), so that the minimum and the comparison with it run along the whole batch,
+    # not a block at a time (NumPy's broadcast loops pay per row of the array).
     features = np.empty((d + 1, 0 if prepared else batch * block))
     features[d] = 1.0
-    joint = np.empty((batch, k_total, block))
-    one = np.empty((batch, max(sizes), block), dtype=bool)
+    joint = np.empty((k_total, batch * block))
     stats = np.empty((len(forms), batch, max(sizes), d + 1))
     # each row's nearest distance minus |x - s|^2: every row's where far, else a batch's
     best = np.empty((len(forms), n if far else batch * block))
@@ -315,20 +316,13 @@ def _nearest_partial(
                     np.einsum("ij,ij->j", part, part, out=norms[col : col + m])
             # (blocks, d + 1, m): block b's features
             stacked = feats.reshape(d + 1, blocks, m).transpose(1, 0, 2)
-            g = np.matmul(coef, stacked, out=joint[:blocks, :, :m])  # (blocks, sum k, m)
-            w = None if weights is None else weights[start:stop].reshape(blocks, 1, m)
+            g = joint[:, : stop - start]  # (sum k, blocks m)
+            np.matmul(coef, stacked, out=_by_block(g, blocks))
+            w = None if weights is None else weights[start:stop]
             at = slice(start, stop) if far else slice(0, stop - start)
             for j, (lo, hi) in enumerate(spans):
-                low = best[j, at].reshape(blocks, m)
-                np.minimum.reduce(g[:, lo:hi], axis=1, out=low)
-                got = _assign_blocks(
-                    g[:, lo:hi],
-                    low,
-                    stacked,
-                    w,
-                    one[:blocks, : hi - lo, :m],
-                    stats[j, :blocks, : hi - lo],
-                )
+                low = np.minimum.reduce(g[lo:hi], axis=0, out=best[j, at])
+                got = _assign_blocks(g[lo:hi], low, stacked, w, stats[j, :blocks, : hi - lo])
                 for i in range(blocks):  # each group's blocks in row order
                     sums[(start + i * m) // group][j] += got[i]
             start = stop
@@ -365,39 +359,45 @@ def _stacked_const(forms: list) -> np.ndarray:
     return np.concatenate([f.const for f in forms])[:, None]
 
 
+def _by_block(part: np.ndarray, blocks: int) -> np.ndarray:
+    """The columns of ``part`` (k, blocks m) as ``blocks`` blocks (blocks, k, m), a view."""
+    k, size = part.shape
+    return part.reshape(k, blocks, size // blocks).transpose(1, 0, 2)
+
+
 def _assign_blocks(
     part: np.ndarray,
     best: np.ndarray,
     feats: np.ndarray,
     w: np.ndarray | None,
-    one: np.ndarray,
     out: np.ndarray,
 ) -> np.ndarray:
-    """Turn ``part`` (b, k, m), b blocks' distances, into the one-hot assignment to each
-    row's first nearest centre (scaled by the weights ``w``, (b, 1, m)) and return, per block,
-    its product with the block's ``feats`` (b, d + 1, m) in ``out`` (b, k, d + 1): the
-    clusters' sums and, last, their weights. ``best``: the rows' least distances (b, m);
-    ``one``: a bool buffer (b, k, m)."""
-    m = part.shape[2]
-    # Comparing into bools and copying them is faster than comparing into floats.
-    np.equal(part, best[:, None, :], out=one)
-    np.copyto(part, one)
+    """Turn ``part`` (k, b m), the distances of b blocks of m rows, into the one-hot
+    assignment to each row's first nearest centre (scaled by the weights ``w``, (b m,)) and
+    return, per block, its product with the block's ``feats`` (b, d + 1, m) in ``out``
+    (b, k, d + 1): the clusters' sums and, last, their weights. ``best``: the rows' least
+    distances (b m,)."""
+    blocks, m = feats.shape[0], feats.shape[2]
+    np.equal(part, best, out=part)
+    one = _by_block(part, blocks)  # (b, k, m)
     rows = feats.transpose(0, 2, 1)  # (b, m, d + 1)
     # Every row has a nearest centre: the ones add up to the rows but where rows tie.
     if w is None:
-        np.matmul(part, rows, out=out)
-        counts = out[:, :, -1]
+        np.matmul(one, rows, out=out)
+        counts = out[:, :, -1].sum(axis=1)  # (b,)
+        total = counts.sum()
     else:
-        counts = part
-    if counts.sum() != part.shape[0] * m:
-        tied = np.flatnonzero(counts.reshape(part.shape[0], -1).sum(axis=1) != m)
-        for b in tied:  # the first nearest centre, as argmin
-            _first_only(part[b])
+        total = part.sum()
+    if total != blocks * m:
+        if w is not None:
+            counts = np.add.reduce(part, axis=0).reshape(blocks, m).sum(axis=1)
+        for b in np.flatnonzero(counts != m):  # the first nearest centre, as argmin
+            _first_only(one[b])
             if w is None:
-                np.matmul(part[b], rows[b], out=out[b])
+                np.matmul(one[b], rows[b], out=out[b])
     if w is not None:
         part *= w
-        np.matmul(part, rows, out=out)
+        np.matmul(one, rows, out=out)
     return out
 
 
@@ -477,21 +477,21 @@ def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("the centres' form must be taken from the rows' own shift")
     coef = np.hstack([-2.0 * form.coef, _stacked_const([form])])
     gaps = np.ascontiguousarray(form.coef.T)  # (d, k), the centres minus the shift
-    # [index; 1] against the one-hot assignment: each row's label and its count of nearest
-    # centres (above 1 on a tie) in one product.
-    index = np.vstack([np.arange(k, dtype=np.float64), np.ones(k)])  # (2, k)
     # The distance |x - s|^2 + min_k (|c_k - s|^2 - 2 (x - s).(c_k - s)) errs by at most
     # (d + 1) 2^-52 (|x - s|^2 + |c - s|^2); rows where that could pass 2^-43 of it (near
     # their centre, far from the shift) get theirs by differences instead.
     risk = (d + 1) * 2.0**-9 * form.const  # (k,)
+    # [index; 1; risk] against the one-hot assignment: each row's label, its count of nearest
+    # centres (above 1 on a tie) and its centre's risk, exactly, in one product.
+    index = np.vstack([np.arange(k, dtype=np.float64), np.ones(k), risk])  # (3, k)
     block = min(nearest_block_rows(d, k, k), max(n, 1))
     # distances, the [index; 1] products, nearest distances, bounds and norms per row
-    batch = max(1, NEAREST_BATCH_BYTES // (8 * (k + 5) * block))
+    batch = max(1, NEAREST_BATCH_BYTES // (8 * (k + 6) * block))
     features = np.empty((d + 1, 0 if prepared else batch * block))
     features[d] = 1.0
-    joint = np.empty((batch, k, block))
-    found = np.empty((batch, 2, block))
-    best = np.empty((batch, block))
+    joint = np.empty((k, batch * block))  # centre-major, as in _nearest_partial
+    found = np.empty((3, batch * block))
+    best = np.empty(batch * block)
     bound = np.empty(batch * block)
     labels = np.empty(n, dtype=np.intp)
     dist = np.empty(n)
@@ -503,28 +503,29 @@ def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
         m = block if blocks else n - start
         blocks = max(blocks, 1)
         stop = start + blocks * m
+        size = stop - start
         if prepared:
             feats, norm = x.features[:, start:stop], norms[start:stop]
         else:
-            feats, norm = features[:, : stop - start], norms[: stop - start]
-            for col in range(0, stop - start, m):
+            feats, norm = features[:, :size], norms[:size]
+            for col in range(0, size, m):
                 part = feats[:d, col : col + m]
                 np.subtract(x[start + col : start + col + m].T, form.shift[:, None], out=part)
                 np.einsum("ij,ij->j", part, part, out=norm[col : col + m])
         stacked = feats.reshape(d + 1, blocks, m).transpose(1, 0, 2)  # (blocks, d + 1, m)
-        g = np.matmul(coef, stacked, out=joint[:blocks, :, :m])  # (blocks, k, m)
-        low = np.minimum.reduce(g, axis=1, out=best[:blocks, :m])
-        np.equal(g, low[:, None, :], out=g)  # one-hot, as floats
-        got = np.matmul(index, g, out=found[:blocks, :, :m])  # (blocks, 2, m)
-        if got[:, 1].sum() != blocks * m:
-            for b in np.flatnonzero(got[:, 1].sum(axis=1) != m):
-                _first_only(g[b])  # a tie: the first nearest centre, as argmin
-                np.matmul(index, g[b], out=got[b])
+        g = joint[:, :size]
+        np.matmul(coef, stacked, out=_by_block(g, blocks))  # a product per block
+        low = np.minimum.reduce(g, axis=0, out=best[:size])
+        np.equal(g, low, out=g)  # one-hot, as floats
+        got = np.matmul(index, g, out=found[:, :size])  # exact: one term of each sum
+        if got[1].sum() != size:
+            _first_only(g)  # a tie: the first nearest centre, as argmin
+            np.matmul(index, g, out=got)
         label = labels[start:stop]
-        label.reshape(blocks, m)[...] = got[:, 0]
-        near = np.add(low.reshape(-1), norm, out=dist[start:stop])
-        limit = np.take(risk, label, out=bound[: stop - start])
-        limit += (d + 1) * 2.0**-9 * norm
+        label[:] = got[0]
+        near = np.add(low, norm, out=dist[start:stop])
+        limit = np.multiply(norm, (d + 1) * 2.0**-9, out=bound[:size])
+        limit += got[2]
         redo = np.flatnonzero(limit >= near)
         if redo.shape[0]:
             diff = feats[:d, redo] - gaps[:, label[redo]]  # (d, r)
