@@ -290,7 +290,8 @@ def _nearest_partial(
     features = np.empty((d + 1, 0 if prepared else batch * block))
     features[d] = 1.0
     joint = np.empty((k_total, batch * block))
-    stats = np.empty((len(forms), batch, max(sizes), d + 1))
+    # per form, the group's sums so far, then each block's statistics
+    stats = np.empty((len(forms), batch + 1, max(sizes), d + 1))
     # each row's nearest distance minus |x - s|^2: every row's where far, else a batch's
     best = np.empty((len(forms), n if far else batch * block))
     norms = x.norms if prepared else np.empty(n)  # |x - s|^2, (n,)
@@ -322,9 +323,17 @@ def _nearest_partial(
             at = slice(start, stop) if far else slice(0, stop - start)
             for j, (lo, hi) in enumerate(spans):
                 low = np.minimum.reduce(g[lo:hi], axis=0, out=best[j, at])
-                got = _assign_blocks(g[lo:hi], low, stacked, w, stats[j, :blocks, : hi - lo])
-                for i in range(blocks):  # each group's blocks in row order
-                    sums[(start + i * m) // group][j] += got[i]
+                added = stats[j, : blocks + 1, : hi - lo]
+                added[0] = sums[start // group][j]
+                _assign_blocks(g[lo:hi], low, stacked, w, added[1:])
+                # Each group's sums so far plus its blocks one by one, in row order: a
+                # reduction over the first axis adds its rows in turn, from +0.
+                i = 0
+                while i < blocks:
+                    index = (start + i * m) // group
+                    end = min(blocks, ((index + 1) * group - start) // m)
+                    np.add.reduce(added[i + (i > 0) : end + 1], axis=0, out=sums[index][j])
+                    i = end
             start = stop
     groups: list[list[tuple]] = [[] for _ in forms]
     for index, first in enumerate(range(0, max(n, 1), group)):
