@@ -34,12 +34,13 @@ MIN_NEAREST_ROWS = 256
 SMALL_PRODUCT = 100**3
 # Rows per chunk whose maximum bounds the search for the farthest rows (top_rows).
 TOP_CHUNK = 1024
-# Bytes of distances and nearest distances per batch of blocks of the k-means
-# pass (_nearest_partial), whose NumPy calls each take a batch whole: with a call per block,
-# two threads waited on each other for the GIL between the many short calls (about 700
-# hand-offs per pass of 1e6 x 10 rows, 10 centres: 31-39 ms on two threads against 23 on
-# one, on an idle 2-vCPU AMD EPYC VM); with 2 MiB batches (7 blocks there) 14-18 ms on two,
-# 23-24 on one. 1 MiB batches gained little on two threads; 4 MiB ran slower on one.
+# Bytes of distances and nearest distances per batch of blocks of the k-means pass
+# (_nearest_partial) and labelling (_labels_partial), whose NumPy calls each take a batch
+# whole: with a call per block, two threads waited on each other for the GIL between the
+# many short calls (about 700 hand-offs per pass of 1e6 x 10 rows, 10 centres: 31-39 ms on
+# two threads against 23 on one, on an idle 2-vCPU AMD EPYC VM); with 2 MiB batches (7
+# blocks there) 14-18 ms on two, 23-24 on one. 1 MiB batches gained little on two threads;
+# 4 MiB ran slower on one.
 NEAREST_BATCH_BYTES = 2 << 20
 # The thread counts of the k-means passes, chosen by timing them: a second thread gains
 # little where the pass's calls are short (few rows or features) or another process holds
