@@ -394,3 +394,37 @@ def test_a_constant_covariate_is_a_mixture_of_normals_for_y(value):
     np.testing.assert_allclose(fit.intercept_, ref.means_[order, 0], rtol=1e-4)
     np.testing.assert_allclose(fit.sigmas_, np.sqrt(ref.covariances_[order, 0, 0]), rtol=1e-4)
     np.testing.assert_allclose(fit.weights_, ref.weights_[order], rtol=1e-4)
+
+
+def test_scaling_the_weights_changes_no_coefficient_of_a_narrow_column():
+    # A column varying by 1e-13 of its size is real spread, whatever the total weight: the
+    # constant-column cutoff divided by the weight twice, and weights of 100 dropped it.
+    from emkit.distributions.gaussian.stats import GaussianStats
+    from emkit.distributions.linear_gaussian import weighted_least_squares
+
+    rng = np.random.default_rng(0)
+    x = 1 + 1e-13 * rng.normal(size=300)
+    y = 1e13 * (x - 1) + rng.normal(0, 0.01, 300)
+    z = np.c_[x, y]
+    reference = np.polyfit(x - 1, y, 1)[0]
+    for scale in (1e-8, 1.0, 100.0, 1e8):
+        stats = GaussianStats.from_data(z, np.full((300, 1), scale), diagonal=False)
+        coef, _, _ = weighted_least_squares(stats, fit_intercept=True)
+        assert coef[0, 0] == pytest.approx(reference, rel=1e-6)
+        fit = MixtureOfRegressions(1).fit(x[:, None], y, sample_weight=np.full(300, scale))
+        assert fit.coef_[0, 0] == pytest.approx(reference, rel=1e-6)
+
+
+def test_collinear_columns_get_scikit_learns_minimum_norm_coefficients():
+    # x2 = 1000 x1: any split of the slope fits equally; the pseudo-inverse's minimum-norm one in
+    # the data's units is scikit-learn's (a pseudo-inverse in column-scaled units gave another)
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(1)
+    x1 = rng.normal(size=200)
+    x = np.c_[x1, 1000 * x1]
+    y = 3 * x1 + rng.normal(0, 0.1, 200)
+    fit = MixtureOfRegressions(1).fit(x, y)
+    ref = LinearRegression().fit(x, y)
+    np.testing.assert_allclose(fit.coef_[0], ref.coef_, rtol=1e-8)
+    assert fit.intercept_[0] == pytest.approx(ref.intercept_, rel=1e-8, abs=1e-12)

@@ -24,12 +24,10 @@ from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.priors import InverseGammaPrior
 from emkit.distributions.regularization import Regularization
 
-# Spread of a column (its variance per unit weight) below this share of its mean square is the
-# rounding of its values (relative steps of eps, so a variance of about eps^2 of their square):
-# a constant column's centred scatter, left by rounding, is 1e-46 of it.
+# A column whose centred spread is at most this share of its mean square varies only by the
+# rounding of its values (relative steps of eps): a constant column's centred scatter, left by
+# rounding, is about 1e-46 of it.
 COLLINEAR_SPREAD = (8 * np.finfo(float).eps) ** 2
-# numpy's default for pinv: directions below this share of the largest are dependent
-RCOND = 1e-15
 
 
 def weighted_least_squares(
@@ -54,29 +52,25 @@ def weighted_least_squares(
     sxy = stats.scatter[:, :p, p]  # (k, p)
     syy = stats.scatter[:, p, p]  # (k,)
     mx, my = stats.mean[:, :p], stats.mean[:, p]
-    # each column's root mean square about 0 in each component, (k, p): the size of its values
-    size = np.sqrt(np.maximum(np.diagonal(sxx, axis1=1, axis2=2) + w[:, None] * mx**2, 0.0))
-    if not fit_intercept:
+    if fit_intercept:
+        # A column constant but for rounding (beside the intercept) says nothing: its row and
+        # column of sxx are zeroed, so its coefficient is 0. numpy's pinv, relative to the
+        # largest eigenvalue only, inverted that rounding where it was the only column
+        # (coefficients of 1e15, the objective falling). The test is a ratio, free of the
+        # weights' scale and the column's units.
+        spread = np.diagonal(sxx, axis1=1, axis2=2)  # (k, p)
+        flat = spread <= COLLINEAR_SPREAD * (spread + w[:, None] * mx**2)
+        if flat.any():
+            kept = ~flat
+            sxx = np.where(kept[:, :, None] & kept[:, None, :], sxx, 0.0)
+            sxy = np.where(kept, sxy, 0.0)
+    else:
         sxx = sxx + w[:, None, None] * mx[:, :, None] * mx[:, None, :]
         sxy = sxy + w[:, None] * mx * my[:, None]
         syy = syy + w * my**2
     # The pseudo-inverse gives the minimum-norm solution where a component has fewer distinct
-    # rows than coefficients; any least-squares solution maximises the same likelihood. It is
-    # taken of sxx in units of each column's size, and a direction whose spread there is below
-    # COLLINEAR_SPREAD (rounding of the values themselves) counts as no spread: numpy's pinv,
-    # relative to the largest eigenvalue only, inverted the 1e-46 left of a constant column's
-    # centred scatter when it was the only column (coefficients of 1e15, the objective falling).
-    scale = np.where(size > 0, size, 1.0)
-    vals, vecs = np.linalg.eigh(sxx / (scale[:, :, None] * scale[:, None, :]))  # (k, p), (k,p,p)
-    top = vals.max(axis=1, initial=0.0)[:, None] / np.maximum(w, np.finfo(float).tiny)[:, None]
-    kept = vals / np.maximum(w, np.finfo(float).tiny)[:, None] > np.maximum(
-        COLLINEAR_SPREAD, RCOND * top
-    )
-    inverse = np.where(kept, 1.0 / np.where(kept, vals, 1.0), 0.0)
-    pinv = np.einsum("kij,kj,klj->kil", vecs, inverse, vecs) / (
-        scale[:, :, None] * scale[:, None, :]
-    )
-    coef = np.einsum("kij,kj->ki", pinv, sxy)
+    # rows than coefficients; any least-squares solution maximises the same likelihood.
+    coef = np.einsum("kij,kj->ki", np.linalg.pinv(sxx, hermitian=True), sxy)
     rss = np.maximum(syy - np.einsum("ki,ki->k", coef, sxy), 0.0)
     intercept = my - np.einsum("ki,ki->k", mx, coef) if fit_intercept else np.zeros_like(my)
     return coef, intercept, rss
