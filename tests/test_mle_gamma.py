@@ -117,3 +117,34 @@ def test_agrees_with_mass_fitdistr():
     assert est.params["rate"] == pytest.approx(rate, rel=1e-4)
     assert est.stderr["shape"] == pytest.approx(se_shape, rel=1e-3)
     assert est.stderr["rate"] == pytest.approx(se_rate, rel=1e-3)
+
+
+@pytest.mark.parametrize("shape", [0.1, 0.02, 0.01])
+def test_small_shapes_with_values_below_eps_times_the_mean(shape):
+    # values below eps times the mean made (x - m) / m round to -1 and log1p(-1) = -inf:
+    # "Gamma shape must be positive; got [nan]"
+    x = np.random.default_rng(1).gamma(shape, 1.0, 200)
+    assert x.min() < 1e-16 * x.mean()
+    est = mle.gamma(x)
+    a, _, scale = stats.gamma.fit(x, floc=0)
+    assert est.params["shape"] == pytest.approx(a, rel=1e-7)
+    assert est.params["rate"] == pytest.approx(1 / scale, rel=1e-7)
+    assert est.loglik == pytest.approx(stats.gamma.logpdf(x, a, scale=scale).sum(), rel=1e-10)
+
+
+def test_log_density_of_values_below_eps_times_the_mode():
+    g = Gamma(np.array([0.1]), np.array([2.0]))
+    x = np.array([1e-300, 1e-30, 1e-5, 0.3, 5.0])
+    np.testing.assert_allclose(
+        g.log_prob(x[:, None]), stats.gamma.logpdf(x, 0.1, scale=0.5), rtol=1e-13
+    )
+
+
+def test_statistics_merged_across_chunks_of_tiny_and_large_values():
+    x = np.array([1e-300, 2e-300, 1.0, 3.0, 7.0])[:, None]
+    family = Gamma()
+    whole = family.suff_stats(x, np.ones(5))
+    parts = family.suff_stats(x[:2], np.ones(2)) + family.suff_stats(x[2:], np.ones(3))
+    assert np.isfinite(parts.log_gap).all()
+    np.testing.assert_allclose(parts.log_gap, whole.log_gap, rtol=1e-13)
+    np.testing.assert_allclose(parts.mean, whole.mean, rtol=1e-15)

@@ -98,8 +98,8 @@ class GammaStats:
         gap = (
             self.log_gap
             + other.log_gap
-            + wa * log1pmx((self.mean - mean) / mean)
-            + wb * log1pmx((other.mean - mean) / mean)
+            + wa * log_ratio_gap((self.mean - mean) / mean, self.mean, mean)
+            + wb * log_ratio_gap((other.mean - mean) / mean, other.mean, mean)
         )
         return GammaStats(weight, mean, gap)
 
@@ -150,6 +150,21 @@ def log1pmx(t: np.ndarray) -> np.ndarray:
         tf = t[far]
         out[far] = np.log1p(tf) - tf
     return out.reshape(shape)
+
+
+def log_ratio_gap(t: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    r""":math:`\log(x/m) - t` with :math:`t = (x - m)/m` (given, shape of ``x``; ``m`` broadcast
+    against it): :func:`log1pmx` of t, and where :math:`x < m/2` the logarithms themselves,
+    since t rounds to -1 where :math:`x <` eps m (:math:`\log(1 + t)` would be -inf)."""
+    with np.errstate(divide="ignore"):  # t = -1 is replaced below
+        out = log1pmx(t)
+    low = t < -0.5
+    if np.any(low):
+        logs = np.log(np.broadcast_to(x, out.shape)[low]) - np.log(
+            np.broadcast_to(m, out.shape)[low]
+        )
+        out[low] = logs - t[low]
+    return out
 
 
 def log_minus_digamma(alpha: np.ndarray) -> np.ndarray:
@@ -310,7 +325,12 @@ class Gamma(IndependentFeatures):
             # t to about 2 eps: a row's log density to 2 eps sqrt(a) |z| for z standard
             # deviations from the mode, at most ~1e-11 here.
             t = b * safe / a - 1.0
-            body = np.log1p(t) - t
+            with np.errstate(divide="ignore"):  # t = -1 is replaced below
+                body = np.log1p(t) - t
+            low = t < -0.5
+            if low.any():  # t rounds to -1 where b x / a < eps / 2: log(b x / a) - t directly
+                z = np.broadcast_to(np.log(b / a), safe.shape)[low] + np.log(safe[low])
+                body[low] = z - t[low]
         else:
             t = _exact_t(safe, a, b)
             body = log1pmx(t)
@@ -332,7 +352,7 @@ class Gamma(IndependentFeatures):
         mean = mean + step
         deviation -= step
         deviation /= mean
-        return GammaStats(weight, mean, w @ log1pmx(deviation))
+        return GammaStats(weight, mean, w @ log_ratio_gap(deviation, safe, mean))
 
     @classmethod
     def kernel(cls, members: Sequence[Gamma]) -> LinearKernel | None:
