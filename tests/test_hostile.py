@@ -1003,6 +1003,16 @@ BAD_INPUT = {
         r"X \(dates\) is not",
     ),
     "complex": (COUNTS + 1j, r"X \(complex numbers\) is not: take the real part"),
+    # pandas' extension dtypes: periods say kind "O"; a Series' dtypes is not a list of them
+    "periods": (
+        pd.DataFrame({"a": np.arange(40.0), "p": pd.period_range("2020-01", periods=40)}),
+        r"p \(dates\) is not",
+    ),
+    "time-zone dates": (
+        pd.DataFrame({"when": pd.date_range("2020-01-01", periods=40, tz="UTC")}),
+        r"when \(dates\) is not",
+    ),
+    "a Series of Int64": (pd.Series(np.arange(40), dtype="Int64"), "2-dimensional"),
     "1e300": (COUNTS * 1e300, "overflow float64"),  # 8: KMeans gave inertia_ = inf
     # variances of 0: GaussianMixture put both components on one mean, KMeans gave inertia 0
     "1e-170": (COUNTS * 1e-170, "underflow float64"),

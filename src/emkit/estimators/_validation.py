@@ -216,21 +216,28 @@ def numeric_input(estimator, x) -> Iterator[None]:
 _NOT_REAL = {"M": "dates", "m": "durations", "c": "complex numbers"}
 
 
+def _kind(dtype) -> str:
+    """NumPy's kind letter of ``dtype`` (pandas' extension dtypes carry one too; periods, which
+    say "O", count as dates)."""
+    if type(dtype).__name__ == "PeriodDtype":
+        return "M"
+    return getattr(dtype, "kind", "O")
+
+
 def refuse_times_and_complex(name: str, x) -> None:
     """A ValueError naming the columns of ``x`` that hold dates, durations or complex numbers.
 
     NumPy casts datetime64 and timedelta64 to float as counts of their unit (days since 1970,
     seconds), so a date column would be fitted silently in whatever unit it was stored in;
     a DataFrame mixing them with numbers failed with NumPy's DTypePromotionError."""
-    dtypes = getattr(x, "dtypes", None)  # a DataFrame's, one per column
-    if dtypes is not None and not isinstance(dtypes, np.dtype):
+    if hasattr(x, "columns") and hasattr(x, "dtypes"):  # a DataFrame: one dtype per column
         columns = [
-            (str(c), _NOT_REAL[t.kind])
-            for c, t in zip(x.columns, dtypes, strict=True)
-            if getattr(t, "kind", "O") in _NOT_REAL
+            (str(c), _NOT_REAL[_kind(t)])
+            for c, t in zip(x.columns, x.dtypes, strict=True)
+            if _kind(t) in _NOT_REAL
         ]
-    else:
-        kind = getattr(getattr(x, "dtype", None), "kind", "O")
+    else:  # an array or a Series
+        kind = _kind(getattr(x, "dtype", None))
         columns = [("X", _NOT_REAL[kind])] if kind in _NOT_REAL else []
     if columns:
         listed = ", ".join(f"{c} ({what})" for c, what in columns)
