@@ -176,9 +176,9 @@ def test_the_gaussian_pass_takes_its_thread_count_from_timing(monkeypatch):
     counts = []
 
     class Recording(cpu_threads.TimedThreads):
-        def run_split(self, key, fn, rows, unit):
+        def run_split(self, key, fn, rows, unit, min_rows=1):
             counts.append(key)
-            return super().run_split(key, fn, rows, unit)
+            return super().run_split(key, fn, rows, unit, min_rows)
 
     monkeypatch.setattr(gaussian_pass, "GAUSSIAN_THREADS", Recording())
     monkeypatch.setattr(cpu_threads, "MIN_ROWS_PER_THREAD", 1000)
@@ -216,19 +216,51 @@ class SplitClock:
 @pytest.mark.parametrize("slow", [1, 2])
 def test_thread_timing_probes_a_share_of_the_rows_not_whole_passes(monkeypatch, slow):
     # A 3-iteration fit at (2e5, 50, 20) full ran one of its four passes whole on the slower
-    # count (0.94 s per iteration against 0.73 untimed). Now a timing call runs an eighth of
-    # the rows (whole groups) on the probed count and the rest on the chosen one.
+    # count (0.94 s per iteration against 0.73 untimed). Now a timing call runs two slices of
+    # an eighth of the rows (whole groups), one on each count, and the rest on the chosen one.
     fast = 3 - slow
     clock = SplitClock(monkeypatch, {slow: 2e-6, fast: 1e-6})
     chooser, rows, unit = cpu_threads.TimedThreads(), 64_000, 1000
     for _ in range(4):
-        assert chooser.run_split("kind", clock, rows, unit) == list(range(rows))
-    # First call: 8 groups on one thread, 56 on all (the default); decided (2x), then the
-    # faster only. Where one thread is the faster, two ran an eighth of one pass.
-    assert clock.calls[:2] == [(0, 8000, 1), (8000, rows, 2)]
-    assert clock.calls[2:] == [(0, rows, fast)] * 3
+        assert chooser.run_split("kind", clock, rows, unit, 1000) == list(range(rows))
+    # First call: 8 groups on one thread, 8 on all, the rest on all (the default); decided
+    # (2x), then the faster only, untimed.
+    assert clock.calls[:3] == [(0, 8000, 1), (8000, 16000, 2), (16000, rows, 2)]
+    assert clock.calls[3:] == [(0, rows, fast)] * 3
     slow_rows = sum(hi - lo for lo, hi, count in clock.calls if count == slow)
     assert slow_rows == (8000 if slow == 1 else rows - 8000)
+
+
+def test_thread_timing_compares_slices_alike(monkeypatch):
+    # A short slice costs more per row than a whole pass (its start-up): the head on one count
+    # was compared with the rest on the other, and one thread looked 39% slower than itself.
+    # Each count is now timed on a slice of the same size.
+    import types
+
+    now = [0.0]
+
+    def clock(lo, hi):
+        now[0] += 1e-3 + 1e-6 * (hi - lo)  # the same on either count: a fixed cost per call
+        return list(range(lo, hi))
+
+    monkeypatch.setattr(cpu_threads, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+    monkeypatch.setattr(cpu_threads, "num_threads", lambda: 2)
+    chooser = cpu_threads.TimedThreads()
+    for _ in range(2 * cpu_threads.TIMED_CALLS):
+        chooser.run_split("kind", clock, 64_000, 1000, 1000)
+    times = chooser._seconds[("kind", 2)]
+    assert list(times[1]) == list(times[2])  # equal work, equal times: no count favoured
+
+
+def test_thread_timing_slices_hold_min_rows_per_thread(monkeypatch):
+    # A slice under two threads' minimum rows ran on one thread while timed as two.
+    clock = SplitClock(monkeypatch, {1: 1e-6, 2: 1e-6})
+    chooser = cpu_threads.TimedThreads()
+    chooser.run_split("kind", clock, 64_000, 1000, min_rows=10_000)
+    assert clock.calls[:2] == [(0, 20_000, 1), (20_000, 40_000, 2)]
+    clock.calls.clear()
+    chooser.run_split("other", clock, 64_000, 1000, min_rows=20_000)  # 2 x 40 groups > 64
+    assert [(lo, hi) for lo, hi, _ in clock.calls] == [(0, 64_000)]
 
 
 def test_thread_timing_of_a_few_groups_takes_whole_calls(monkeypatch):
@@ -236,7 +268,7 @@ def test_thread_timing_of_a_few_groups_takes_whole_calls(monkeypatch):
     clock = SplitClock(monkeypatch, {1: 1e-6, 2: 1.05e-6})
     chooser = cpu_threads.TimedThreads()
     for _ in range(2 * cpu_threads.TIMED_CALLS + 2):
-        assert chooser.run_split("kind", clock, 1500, 1000) == list(range(1500))
+        assert chooser.run_split("kind", clock, 1500, 1000, 1) == list(range(1500))
     counts = [count for lo, hi, count in clock.calls]
     assert all((lo, hi) == (0, 1500) for lo, hi, _ in clock.calls)
     timed = 2 * cpu_threads.TIMED_CALLS
@@ -245,7 +277,7 @@ def test_thread_timing_of_a_few_groups_takes_whole_calls(monkeypatch):
     # then one thread but for the revisits of two, whole calls too
     revisit = cpu_threads.REVISIT_CALLS
     for _ in range(revisit):
-        chooser.run_split("kind", clock, 1500, 1000)
+        chooser.run_split("kind", clock, 1500, 1000, 1)
     counts = [count for lo, hi, count in clock.calls]
     assert [n + 1 for n, count in enumerate(counts) if count == 2][-1] == revisit
     assert counts.count(2) == timed // 2 + 1 and len(counts) == timed + 2 + revisit

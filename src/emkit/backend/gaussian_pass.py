@@ -593,7 +593,7 @@ def _threaded(
         )
         return [sums for part in parts for sums in part]
 
-    groups = GAUSSIAN_THREADS.run_split(key, groups_of, x.shape[0], group)
+    groups = GAUSSIAN_THREADS.run_split(key, groups_of, x.shape[0], group, min_rows)
     sums = [reduce(np.add, (g[0][j] for g in groups)) for j in range(len(forms))]
     q = width - forms[0].n_features - 1
     # [quadratic, 1, linear] to the order of QuadraticForm.coef and then 1

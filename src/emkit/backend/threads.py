@@ -232,19 +232,30 @@ class TimedThreads:
         seconds[threads].append(time.perf_counter() - tic)
         return out
 
-    def run_split(self, key: Any, fn: Callable[[int, int], list], rows: int, unit: int) -> list:
+    def run_split(
+        self,
+        key: Any,
+        fn: Callable[[int, int], list],
+        rows: int,
+        unit: int,
+        min_rows: int = MIN_ROWS_PER_THREAD,
+    ) -> list:
         """``fn(0, rows)``: a list of results of the rows' groups of ``unit`` rows, in order,
-        on the thread count chosen for ``key`` (timed in seconds per row).
+        on the thread count chosen for ``key``.
 
-        A call that times the counts runs a leading share (``PROBE_SHARE``, a whole number of
-        units) of the rows on the count it probes and the rest on the count chosen so far,
-        ``fn(0, head) + fn(head, rows)``, so that timing costs a share of one pass on the
-        slower count, not whole passes; where the rows are too few to split so, whole calls
-        alternate as in :meth:`run`. For passes whose results per unit do not depend on how the
-        rows are cut at unit boundaries or on the thread count.
+        A call that times the counts runs two slices of the same whole number of units, a
+        share (``PROBE_SHARE``) of the rows, one on each count, and the rest of the rows on the
+        count chosen so far: ``fn(0, h) + fn(h, 2h) + fn(2h, rows)``, so that timing costs a
+        share of one pass on the slower count, not whole passes, and the counts are compared
+        on slices alike (a short slice costs more per row than a whole pass). Each slice holds
+        at least ``min_rows`` rows and one unit per thread, so that ``fn`` really runs it on
+        all the threads (:func:`over_threads` takes fewer threads for fewer rows). Where the
+        rows are too few for that, whole calls alternate and are timed as in :meth:`run`.
+        For passes whose results per unit do not depend on how the rows are cut at unit
+        boundaries or on the thread count.
         """
         full = num_threads()
-        if full == 1 or rows <= 0:
+        if full == 1 or rows < 2 * min_rows:  # one thread whatever the count: nothing to time
             return fn(0, rows)
         kind = (key, full)
         seconds = self._seconds.setdefault(
@@ -260,19 +271,24 @@ class TimedThreads:
             chosen = full
         other = 1 if chosen == full else full
         units = -(-rows // unit)
-        # the probe's units: at least one per thread, and the rest enough for the chosen count
-        head = max(round(PROBE_SHARE * units), 1 if other == 1 else full)
-        if not probing or units - head < (1 if chosen == 1 else full):
-            if probing:  # too few rows to split: whole calls, as run() takes them
+        head = max(round(PROBE_SHARE * units), full, -(-full * min_rows // unit))
+        if 2 * head > units:  # too few rows for two such slices: whole calls, as run() times
+            if probing:
                 if timing:
                     chosen = full if len(seconds[full]) <= len(seconds[1]) else 1
                 else:
                     chosen = other
             return self._timed(fn, 0, rows, chosen, seconds)
-        head_rows = head * unit
-        return self._timed(fn, 0, head_rows, other, seconds) + self._timed(
-            fn, head_rows, rows, chosen, seconds
-        )
+        if not probing:
+            with kernel_threads(chosen):
+                return fn(0, rows)
+        h = head * unit
+        # which count goes first alternates with the calls (the first slice may find colder
+        # caches)
+        first, second = (other, chosen) if calls % 2 else (chosen, other)
+        out = self._timed(fn, 0, h, first, seconds) + self._timed(fn, h, 2 * h, second, seconds)
+        with kernel_threads(chosen):
+            return out + fn(2 * h, rows)
 
     @staticmethod
     def _timed(fn: Callable[[int, int], list], lo: int, hi: int, threads: int, seconds) -> list:
