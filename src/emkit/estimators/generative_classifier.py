@@ -58,7 +58,9 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    covariance_type : {"full", "tied", "diag", "spherical"} or mclust's "VVV", "EEE", "VVI", "VII".
+    covariance_type : {"full", "tied", "diag", "spherical"} or any of mclust's 14 names
+        ("EII" ... "VVV", :class:`GaussianMixture`'s); with every row labelled the fit is
+        mclust's ``MclustDA(modelType = "EDDA")`` for that model.
     priors : array-like of shape (n_classes,) or None. Class priors, positive and summing to 1,
         in the order of ``classes_``; None estimates them (class proportions).
     reg_covar : float, the ridge :math:`c` of :class:`emkit.GaussianMixture`: each class
