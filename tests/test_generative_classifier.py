@@ -300,6 +300,9 @@ def test_labels_mixing_text_and_numbers_are_refused_by_name():
         GenerativeClassifier().fit(X, y)
     y[codes == 1] = "pos"  # one kind: fitted, -1 still unlabelled
     assert GenerativeClassifier().fit(X, y).classes_.tolist() == ["neg", "pos"]
+    y[codes == 1] = b"pos"  # bytes beside text: NumPy's sort fails the same way
+    with pytest.raises(ValueError, match=r"y mixes text and bytes as class labels"):
+        GenerativeClassifier().fit(X, y)
 
 
 def test_the_string_minus_one_is_refused_not_taken_as_a_class():

@@ -61,3 +61,13 @@ def test_a_module_filter_on_the_callers_module_applies():
         warnings.filterwarnings("error", category=ConvergenceWarning, module=__name__)
         with pytest.raises(ConvergenceWarning):
             emkit.GaussianMixture(2, max_iter=2).fit_predict(X)
+
+
+def test_warnings_under_cross_validation_name_this_file():
+    # through joblib's sequential loop, the warning pointed at joblib/parallel.py
+    from sklearn.model_selection import cross_val_score
+
+    found = caught(lambda: cross_val_score(emkit.GaussianMixture(2, max_iter=2), X, cv=2))
+    assert found
+    for w in found:
+        assert w.filename == __file__, (w.category.__name__, w.filename)

@@ -11,21 +11,25 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _library_frame(filename: str) -> bool:
-    """True for a frame in emkit's package or scikit-learn's (whose wrappers, ``fit_transform``
-    or ``_fit_context``, call emkit's methods)."""
+    """True for a frame in emkit's package, scikit-learn's (whose wrappers, ``fit_transform``
+    or ``_fit_context``, call emkit's methods) or joblib's (through which ``cross_val_score``
+    and ``GridSearchCV`` call them)."""
     if filename.startswith(_PACKAGE_DIR):
         return True
-    sklearn = sys.modules.get("sklearn")
-    where = getattr(sklearn, "__file__", None)
-    return where is not None and filename.startswith(os.path.dirname(where) + os.sep)
+    for name in ("sklearn", "joblib"):
+        where = getattr(sys.modules.get(name), "__file__", None)
+        if where is not None and filename.startswith(os.path.dirname(where) + os.sep):
+            return True
+    return False
 
 
 def warn_user(message: str, category: type[Warning]) -> None:
-    """Issue ``category`` attributed to the user's line: the first caller outside emkit and
-    scikit-learn, however deep inside them the warning arises (``fit``, ``fit_transform``,
-    ``fit_predict`` and the fit functions nest differently), so the printed line and filters
-    by module point at the user's code. Where only library frames remain (a worker thread),
-    the outermost one."""
+    """Issue ``category`` attributed to the user's line: the first caller outside emkit,
+    scikit-learn and joblib, however deep inside them the warning arises (``fit``,
+    ``fit_transform``, ``fit_predict``, ``cross_val_score`` and the fit functions nest
+    differently), so the printed line and filters by module point at the user's code. In a
+    worker thread or process that line is the first frame outside them there (the pool's own
+    code), or the outermost frame where there is none."""
     frame = sys._getframe(1)
     level = 1
     while frame.f_back is not None and _library_frame(frame.f_code.co_filename):

@@ -424,13 +424,22 @@ def _refuse_mixed_labels(labels: np.ndarray) -> None:
     first label is a number scikit-learn's "Unknown label type: unknown" comes first)."""
     if labels.dtype.kind != "O":
         return
-    text = np.fromiter((isinstance(v, (str, bytes)) for v in labels), bool, labels.shape[0])
-    if text.any() and not text.all():
+    kinds = np.array([_label_kind(v) for v in labels])
+    found = [kind for kind in ("text", "bytes", "numbers") if (kinds == kind).any()]
+    if len(found) > 1:
+        examples = " and ".join(repr(labels[kinds == kind][0]) for kind in found[:2])
         raise ValueError(
-            f"y mixes text and numbers as class labels (e.g. {labels[text][0]!r} and "
-            f"{labels[~text][0]!r}), which cannot be ordered into classes_; give every class "
-            "a label of one kind, all text or all numbers (unlabelled rows keep the number -1)"
+            f"y mixes {' and '.join(found)} as class labels (e.g. {examples}), which cannot be "
+            "ordered into classes_; give every class a label of one kind, all text or all "
+            "numbers (unlabelled rows keep the number -1)"
         )
+
+
+def _label_kind(value) -> str:
+    """What kind of class label ``value`` is: text, bytes or a number (sortable together)."""
+    if isinstance(value, str):
+        return "text"
+    return "bytes" if isinstance(value, bytes) else "numbers"
 
 
 def _is_text_minus_one(value) -> bool:
