@@ -666,3 +666,23 @@ def test_overlapping_one_blas_thread_contexts_restore_the_count_found():
         assert blas_threads() == {1}  # the second still holds the limit
         second.__exit__(None, None, None)
         assert blas_threads() == before == {2}
+
+
+@pytest.mark.parametrize(("listed", "size"), [("0", 1), ("0-1", 2), ("0,2\n", 2), ("0-3,8-11", 8)])
+def test_cpu_lists_are_counted(listed, size):
+    assert cpu_threads.cpu_list_size(listed) == size
+
+
+def test_a_shared_l2_gives_each_cpu_its_share(monkeypatch):
+    # Blocks fill GAUSSIAN_CACHE_SHARE of the L2 a CPU has: half where two CPUs share it.
+    monkeypatch.setattr(cpu_threads, "l2_cache_bytes", lambda: 1 << 20)
+    monkeypatch.setattr(gaussian_pass, "l2_cache_bytes", lambda: 1 << 20)
+    width, k = gaussian_pass.feature_width(6, False), 5
+    monkeypatch.setattr(gaussian_pass, "l2_cache_sharers", lambda: 1)
+    alone = gaussian_pass._gaussian_block(width, k, 10**6)
+    monkeypatch.setattr(gaussian_pass, "l2_cache_sharers", lambda: 2)
+    shared = gaussian_pass._gaussian_block(width, k, 10**6)
+    rows = int(gaussian_pass.GAUSSIAN_CACHE_SHARE * (1 << 20)) // (8 * (width + k))
+    assert alone == rows and shared == int(gaussian_pass.GAUSSIAN_CACHE_SHARE / 2 * (1 << 20)) // (
+        8 * (width + k)
+    )

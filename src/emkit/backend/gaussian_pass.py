@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from emkit.backend import threads as cpu_threads
-from emkit.backend.threads import TimedThreads, l2_cache_bytes, over_threads, row_groups
+from emkit.backend.threads import (
+    TimedThreads,
+    l2_cache_bytes,
+    l2_cache_sharers,
+    over_threads,
+    row_groups,
+)
 from emkit.backend.underflow import LOG_TINY, LOG_TINY_SINGLE, exp_normal
 
 # The Gaussian pass in values of features and log joints per thread: below it (1e5 rows of 2
@@ -73,12 +79,16 @@ def quadratic_sums(
 # gained 1.4x at (1e6, 10, 10) full but ran 1.8x slower at (1e6, 2, 5) full and 1.5x at
 # (1e6, 10, 10) diag, whose blocks are short NumPy calls.
 GAUSSIAN_THREADS = TimedThreads()
-# Rows per block of the Gaussian pass: its features and log joints fill this share of a
-# core's L2 cache, between these bounds (fewer rows: Python's cost per block dominates; more:
-# the products slow down). The rest holds the rows read and, on a core whose L2 two vCPUs
-# share (this VM's), a second kernel thread's block: (1e6, 10, 10) diag took 0.076 s per
-# pass in blocks of 2818 rows against 0.105 in blocks of 8192 (one thread, a loaded machine).
-GAUSSIAN_CACHE_SHARE = 1 / 3
+# Rows per block of the Gaussian pass: its features and log joints fill this share of the L2
+# cache each CPU sharing it has (l2_cache_sharers), between these bounds (fewer rows: Python's
+# cost per block dominates, and two kernel threads wait on each other for the GIL between
+# short calls; more: the products slow down). The rest holds the rows read. Where two vCPUs
+# shared a core's L2 (an Intel VM), (1e6, 10, 10) diag took 0.076 s per pass in blocks of
+# 2818 rows against 0.105 in blocks of 8192 (one thread, a loaded machine). On a 2-vCPU AMD
+# EPYC VM with an L2 per vCPU (1 MiB), a third of it made blocks of 574 rows at (1e6, 10,
+# 10) full, where two threads took 0.188 s per iteration against 0.160 on one; in blocks of
+# 1149 rows 0.113 against 0.147; (1e6, 2, 5) full 0.023 against 0.026 s on one thread.
+GAUSSIAN_CACHE_SHARE = 2 / 3
 MIN_GAUSSIAN_ROWS, MAX_GAUSSIAN_ROWS = 128, 8192
 # Rows per matrix product at most, in equal slices of a block of at least PRODUCT_MIN_WIDTH
 # features per row. OpenBLAS (0.3.31, SkylakeX kernels) runs the statistics product
@@ -204,15 +214,17 @@ def _fill_features(
 def _gaussian_block(width: int, k: int, n: int, n_forms: int = 1, itemsize: int = 8) -> int:
     """Rows per block of the Gaussian pass over ``n`` rows of ``width`` features and ``k``
     log joints: from the L2 cache's size, and for wide features at most one product's rows
-    (the features then stay in cache from their writing to the second product, with room for
-    a second kernel thread on the same core: these VMs' two vCPUs share one core's L2).
+    (the features then stay in cache from their writing to the second product). One form
+    fills ``GAUSSIAN_CACHE_SHARE`` of the L2 each CPU sharing it has (``l2_cache_sharers``),
+    leaving room for the rows read and for another kernel thread's block where two CPUs share
+    one L2.
 
     Several forms (a grid's fits in lockstep) fill the whole L2: each form costs Python
     work per block, which two kernel threads do one at a time (the GIL); at a third of L2
     the default mclust grid on 3e5 rows of d = 3 took 41-44 s on two threads against 28 s.
     Values of ``itemsize`` bytes (4: float32) fit ``8 // itemsize`` times the rows."""
     wide = 8 // itemsize  # float32: twice the rows in the same bytes, half the calls per row
-    share = GAUSSIAN_CACHE_SHARE if n_forms == 1 else 1.0
+    share = GAUSSIAN_CACHE_SHARE / l2_cache_sharers() if n_forms == 1 else 1.0
     block = wide * gaussian_block_rows(width + k, share)
     if width >= PRODUCT_MIN_WIDTH:
         block = min(block, PRODUCT_ROWS)

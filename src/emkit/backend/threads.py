@@ -82,6 +82,32 @@ def kernel_threads(threads: int) -> Iterator[None]:
 
 
 @cache
+def l2_cache_sharers() -> int:
+    """CPUs that share cpu0's L2 cache (Linux sysfs ``shared_cpu_list``: two where a core's
+    hyperthreads, or two vCPUs on one core, share it), or 1 where it cannot be read."""
+    root = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for index in sorted(os.listdir(root)):
+            with open(os.path.join(root, index, "level")) as f:
+                if f.read().strip() != "2":
+                    continue
+            with open(os.path.join(root, index, "shared_cpu_list")) as f:
+                return max(1, cpu_list_size(f.read()))
+    except (OSError, ValueError):
+        pass
+    return 1
+
+
+def cpu_list_size(listed: str) -> int:
+    """CPUs in a Linux CPU list such as ``0-3,8-11`` (8)."""
+    count = 0
+    for span in listed.strip().split(","):
+        low, _, high = span.partition("-")
+        count += int(high or low) - int(low) + 1
+    return count
+
+
+@cache
 def l2_cache_bytes() -> int:
     """Bytes of a core's L2 cache (Linux sysfs), or 1 MiB where it cannot be read."""
     root = "/sys/devices/system/cpu/cpu0/cache"
