@@ -339,6 +339,25 @@ def write_results(path, section, rows, libs, command, load_start, load_end) -> N
     os.replace(tmp, path)
 
 
+def _ratio_table(rows: list[dict], libs: list[str], field: str) -> list[str]:
+    """Markdown lines of a table of ``row[field]`` (seconds per library) and emkit's ratios."""
+    lines = [
+        "| (N, D, K), covariance | "
+        + " | ".join(libs)
+        + " | "
+        + " | ".join(f"emkit / {lib}" for lib in libs if lib != "emkit")
+        + " |",
+        "|" + "---|" * (2 * len(libs)),
+    ]
+    for row in rows:
+        n, d, k, cov = row["config"]
+        per = row[field]
+        cells = [fmt(per[lib]) for lib in libs]
+        ratios = [fmt(per["emkit"] / per[lib], 2) for lib in libs if lib != "emkit"]
+        lines.append(f"| {n:.0e}, {d}, {k}, {cov} | " + " | ".join(cells + ratios) + " |")
+    return lines
+
+
 def results_text(section, rows, libs, command, load_start, load_end) -> str:
     """The tables of one run; the main section opens the file (its title is the file's)."""
     info = machine()
@@ -362,38 +381,16 @@ def results_text(section, rows, libs, command, load_start, load_end) -> str:
         "",
         f"{h2} Seconds per EM iteration (plain EM)",
         "",
-        "| (N, D, K), covariance | "
-        + " | ".join(libs)
-        + " | "
-        + " | ".join(f"emkit / {lib}" for lib in libs if lib != "emkit")
-        + " |",
-        "|" + "---|" * (2 * len(libs)),
+        *_ratio_table(rows, libs, "per_iter"),
     ]
-    for row in rows:
-        n, d, k, cov = row["config"]
-        per = row["per_iter"]
-        cells = [fmt(per[lib]) for lib in libs]
-        ratios = [fmt(per["emkit"] / per[lib], 2) for lib in libs if lib != "emkit"]
-        lines.append(f"| {n:.0e}, {d}, {k}, {cov} | " + " | ".join(cells + ratios) + " |")
     if any(row.get("marginal") for row in rows):
         lines += [
             "",
             "Marginal seconds per iteration, (fit(iters) - fit(1)) / (iters - 1), from two fits",
             "after the timed one (median over the repeats):",
             "",
-            "| (N, D, K), covariance | "
-            + " | ".join(libs)
-            + " | "
-            + " | ".join(f"emkit / {lib}" for lib in libs if lib != "emkit")
-            + " |",
-            "|" + "---|" * (2 * len(libs)),
+            *_ratio_table(rows, libs, "marginal"),
         ]
-        for row in rows:
-            n, d, k, cov = row["config"]
-            per = row["marginal"]
-            cells = [fmt(per[lib]) for lib in libs]
-            ratios = [fmt(per["emkit"] / per[lib], 2) for lib in libs if lib != "emkit"]
-            lines.append(f"| {n:.0e}, {d}, {k}, {cov} | " + " | ".join(cells + ratios) + " |")
     if any(len(row["loads"]) > 1 for row in rows):
         lines += [
             "",

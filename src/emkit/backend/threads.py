@@ -81,21 +81,31 @@ def kernel_threads(threads: int) -> Iterator[None]:
         _threads_here.reset(token)
 
 
-@cache
-def l2_cache_sharers() -> int:
-    """CPUs that share cpu0's L2 cache (Linux sysfs ``shared_cpu_list``: two where a core's
-    hyperthreads, or two vCPUs on one core, share it), or 1 where it cannot be read."""
+def _l2_cache_file(name: str) -> str | None:
+    """The text of the file ``name`` of cpu0's L2 cache (Linux sysfs), or None where it cannot
+    be read."""
     root = "/sys/devices/system/cpu/cpu0/cache"
     try:
         for index in sorted(os.listdir(root)):
             with open(os.path.join(root, index, "level")) as f:
                 if f.read().strip() != "2":
                     continue
-            with open(os.path.join(root, index, "shared_cpu_list")) as f:
-                return max(1, cpu_list_size(f.read()))
-    except (OSError, ValueError):
+            with open(os.path.join(root, index, name)) as f:
+                return f.read()
+    except OSError:
         pass
-    return 1
+    return None
+
+
+@cache
+def l2_cache_sharers() -> int:
+    """CPUs that share cpu0's L2 cache (sysfs ``shared_cpu_list``: two where a core's
+    hyperthreads, or two vCPUs on one core, share it), or 1 where it cannot be read."""
+    listed = _l2_cache_file("shared_cpu_list")
+    try:
+        return 1 if listed is None else max(1, cpu_list_size(listed))
+    except ValueError:
+        return 1
 
 
 def cpu_list_size(listed: str) -> int:
@@ -109,20 +119,12 @@ def cpu_list_size(listed: str) -> int:
 
 @cache
 def l2_cache_bytes() -> int:
-    """Bytes of a core's L2 cache (Linux sysfs), or 1 MiB where it cannot be read."""
-    root = "/sys/devices/system/cpu/cpu0/cache"
+    """Bytes of a core's L2 cache (sysfs ``size``), or 1 MiB where it cannot be read."""
+    size = (_l2_cache_file("size") or "").strip().upper()
     try:
-        for index in sorted(os.listdir(root)):
-            with open(os.path.join(root, index, "level")) as f:
-                if f.read().strip() != "2":
-                    continue
-            with open(os.path.join(root, index, "size")) as f:
-                size = f.read().strip().upper()
-            scale = {"K": 1 << 10, "M": 1 << 20}.get(size[-1:], 1)
-            return int(size.rstrip("KM")) * scale
-    except (OSError, ValueError):
-        pass
-    return 1 << 20
+        return int(size.rstrip("KM")) * {"K": 1 << 10, "M": 1 << 20}.get(size[-1:], 1)
+    except ValueError:
+        return 1 << 20
 
 
 def over_threads(
