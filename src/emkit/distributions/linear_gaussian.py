@@ -28,6 +28,9 @@ from emkit.distributions.regularization import Regularization
 # rounding of its values (relative steps of eps): a constant column's centred scatter, left by
 # rounding, is about 1e-46 of it.
 COLLINEAR_SPREAD = (8 * np.finfo(float).eps) ** 2
+# Directions of the columns' correlation matrix below this share of its largest eigenvalue
+# are dependent (numpy's default for pinv, here in units of each column's spread).
+RCOND = 1e-15
 
 
 def weighted_least_squares(
@@ -68,12 +71,35 @@ def weighted_least_squares(
         sxx = sxx + w[:, None, None] * mx[:, :, None] * mx[:, None, :]
         sxy = sxy + w[:, None] * mx * my[:, None]
         syy = syy + w * my**2
-    # The pseudo-inverse gives the minimum-norm solution where a component has fewer distinct
-    # rows than coefficients; any least-squares solution maximises the same likelihood.
-    coef = np.einsum("kij,kj->ki", np.linalg.pinv(sxx, hermitian=True), sxy)
+    coef = np.stack([_minimum_norm_solution(a, b) for a, b in zip(sxx, sxy, strict=True)])
     rss = np.maximum(syy - np.einsum("ki,ki->k", coef, sxy), 0.0)
     intercept = my - np.einsum("ki,ki->k", mx, coef) if fit_intercept else np.zeros_like(my)
     return coef, intercept, rss
+
+
+def _minimum_norm_solution(sxx: np.ndarray, sxy: np.ndarray) -> np.ndarray:
+    """The least-squares coefficients (p,) of one component from its scatter ``sxx`` (p, p)
+    and ``sxy`` (p,): of smallest Euclidean norm where the columns are dependent (fewer
+    distinct rows than coefficients; any solution maximises the same likelihood), as
+    scikit-learn's and numpy's pseudo-inverse give it.
+
+    The rank is decided in units of each column's spread: numpy's pinv of ``sxx`` itself cuts
+    at 1e-15 of the largest eigenvalue, so a real column 1e8 times narrower than another was
+    dropped (the M-step then lowered the objective). The dependent directions found there are
+    then projected out in the data's units, which makes the solution the minimum-norm one.
+    """
+    scale = np.sqrt(np.diagonal(sxx))
+    scale = np.where(scale > 0, scale, 1.0)
+    vals, vecs = np.linalg.eigh(sxx / np.outer(scale, scale))
+    kept = vals > RCOND * max(vals.max(initial=0.0), 0.0)
+    if not kept.any():
+        return np.zeros_like(sxy)
+    basis = vecs[:, kept]
+    coef = basis @ ((basis.T @ (sxy / scale)) / vals[kept]) / scale
+    if kept.all():
+        return coef
+    null = vecs[:, ~kept] / scale[:, None]  # the dependent directions, in the data's units
+    return coef - null @ np.linalg.lstsq(null, coef, rcond=None)[0]
 
 
 @dataclass(frozen=True, eq=False)
