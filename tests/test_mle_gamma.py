@@ -148,3 +148,27 @@ def test_statistics_merged_across_chunks_of_tiny_and_large_values():
     assert np.isfinite(parts.log_gap).all()
     np.testing.assert_allclose(parts.log_gap, whole.log_gap, rtol=1e-13)
     np.testing.assert_allclose(parts.mean, whole.mean, rtol=1e-15)
+
+
+def test_log_density_below_eps_times_the_mode_beside_a_tight_feature():
+    # one feature with a shape above 1e8 sends every feature through the exact branch, where
+    # a value below eps times the mode still gave -inf
+    both = Gamma(np.array([0.1, 1e9]), np.array([1.0, 1e9]))
+    x = np.array([[1e-300, 1.0], [1e-30, 1.0 + 1e-5], [0.5, 1.0 - 2e-5]])
+    first = stats.gamma.logpdf(x[:, 0], 0.1, scale=1.0)
+    second = Gamma(np.array([1e9]), np.array([1e9])).log_prob(x[:, 1:])
+    np.testing.assert_allclose(both.log_prob(x), first + second, rtol=1e-12)
+
+
+def test_log_ratio_keeps_its_digits_at_extreme_magnitudes():
+    from emkit.distributions.gamma import log_ratio_gap
+
+    for m in (1.37e-300, 1.37, 1.37e300):
+        x = np.array([0.3, 0.45]) * m
+        t = (x - m) / m
+        with mpmath.workdps(40):
+            exact = [
+                float(mpmath.log(mpmath.mpf(v) / mpmath.mpf(m)) - (mpmath.mpf(v) - m) / m)
+                for v in x
+            ]
+        np.testing.assert_allclose(log_ratio_gap(t, x, m), exact, rtol=2e-15)

@@ -160,9 +160,16 @@ def log_ratio_gap(t: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
         out = log1pmx(t)
     low = t < -0.5
     if np.any(low):
-        logs = np.log(np.broadcast_to(x, out.shape)[low]) - np.log(
-            np.broadcast_to(m, out.shape)[low]
-        )
+        x_low = np.broadcast_to(x, out.shape)[low]
+        m_low = np.broadcast_to(m, out.shape)[low]
+        with np.errstate(under="ignore"):
+            ratio = x_low / m_low
+        # one rounding where the ratio is a normal number; the logarithms' difference (which
+        # loses digits at magnitudes near 1e300) only where it underflows
+        tiny = ratio < np.finfo(float).tiny
+        logs = np.log(np.where(tiny, 1.0, ratio))
+        if tiny.any():
+            logs[tiny] = np.log(x_low[tiny]) - np.log(m_low[tiny])
         out[low] = logs - t[low]
     return out
 
@@ -333,7 +340,7 @@ class Gamma(IndependentFeatures):
                 body[low] = z - t[low]
         else:
             t = _exact_t(safe, a, b)
-            body = log1pmx(t)
+            body = log_ratio_gap(t, safe, a / b)
         out = a * body + 0.5 * np.log(a / (2 * np.pi)) + stirling_remainder(a)
         out = (out - np.log(safe)).sum(axis=1)
         return np.where(positive, out, -np.inf)
