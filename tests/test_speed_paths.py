@@ -686,3 +686,24 @@ def test_a_shared_l2_gives_each_cpu_its_share(monkeypatch):
     assert alone == rows and shared == int(gaussian_pass.GAUSSIAN_CACHE_SHARE / 2 * (1 << 20)) // (
         8 * (width + k)
     )
+
+
+def test_thread_timing_slices_are_whole_and_alternate_at_revisits(monkeypatch):
+    # A partial last unit made the second slice short (timed per row as a whole one, and run
+    # on one thread while recorded as two) and left a rest running backwards; at revisits
+    # (calls 16, 32, ...) the chosen count always ran first.
+    clock = SplitClock(monkeypatch, {1: 1e-6, 2: 1.1e-6})  # one thread faster, not decisive
+    chooser = cpu_threads.TimedThreads()
+    chooser.run_split("short", clock, 1101, 300, 1)  # 4 units, the last partial
+    assert [(lo, hi) for lo, hi, _ in clock.calls] == [(0, 1101)]
+    clock.calls.clear()
+    firsts = []
+    for _ in range(3 * cpu_threads.REVISIT_CALLS):
+        before = len(clock.calls)
+        chooser.run_split("kind", clock, 64_000, 1000, 1000)
+        made = clock.calls[before:]
+        assert all(lo <= hi for lo, hi, _ in made)
+        if len(made) == 3:  # a probe: two slices of 8000 rows, then the rest
+            assert [(lo, hi) for lo, hi, _ in made] == [(0, 8000), (8000, 16000), (16000, 64000)]
+            firsts.append(made[0][2])
+    assert len(set(firsts[-2:])) == 2  # the last two probes' first slices on different counts

@@ -237,6 +237,7 @@ class TimedThreads:
     def __init__(self) -> None:
         self._seconds: dict[Any, dict[int, deque[float]]] = {}
         self._calls: dict[Any, int] = {}
+        self._probes: dict[Any, int] = {}
 
     def run(self, key: Any, fn: Callable[[], Any]) -> Any:
         """``fn()``, on the thread count chosen for ``key``."""
@@ -299,8 +300,8 @@ class TimedThreads:
             chosen = full
         other = 1 if chosen == full else full
         units = -(-rows // unit)
-        head = max(round(PROBE_SHARE * units), full, -(-full * min_rows // unit))
-        if 2 * head > units:  # too few rows for two such slices: whole calls, as run() times
+        h = unit * max(round(PROBE_SHARE * units), full, -(-full * min_rows // unit))
+        if 2 * h > rows:  # too few rows for two such whole slices: whole calls, as run() times
             if probing:
                 if timing:
                     chosen = full if len(seconds[full]) <= len(seconds[1]) else 1
@@ -310,10 +311,10 @@ class TimedThreads:
         if not probing:
             with kernel_threads(chosen):
                 return fn(0, rows)
-        h = head * unit
-        # which count goes first alternates with the calls (the first slice may find colder
-        # caches)
-        first, second = (other, chosen) if calls % 2 else (chosen, other)
+        # which count goes first alternates from probe to probe (the first slice may find
+        # colder caches)
+        probes = self._probes[kind] = self._probes.get(kind, 0) + 1
+        first, second = (other, chosen) if probes % 2 else (chosen, other)
         out = self._timed(fn, 0, h, first, seconds) + self._timed(fn, h, 2 * h, second, seconds)
         with kernel_threads(chosen):
             return out + fn(2 * h, rows)

@@ -427,7 +427,7 @@ def _refuse_mixed_labels(labels: np.ndarray) -> None:
     kinds = np.array([_label_kind(v) for v in labels])
     found = [kind for kind in ("text", "bytes", "numbers") if (kinds == kind).any()]
     if len(found) > 1:
-        examples = " and ".join(repr(labels[kinds == kind][0]) for kind in found[:2])
+        examples = " and ".join(repr(labels[kinds == kind][0]) for kind in found)
         raise ValueError(
             f"y mixes {' and '.join(found)} as class labels (e.g. {examples}), which cannot be "
             "ordered into classes_; give every class a label of one kind, all text or all "
