@@ -209,6 +209,23 @@ def test_bad_parameters_and_starts_get_clear_errors(faithful):
         with pytest.raises(ValueError):
             library(2, weights_init=[0.5, 0.5 + 1e-6]).fit(faithful)
     GaussianMixture(2, weights_init=[0.5, 0.5 + 1e-9], max_iter=2).fit(faithful)
+    # a float32 fit's weights sum to 1 + 9e-8: scikit-learn allows 1e-6 for float32 weights
+    single = np.array(
+        [
+            0.2728695273399353,
+            0.2103247195482254,
+            0.15475383400917053,
+            0.20661160349845886,
+            0.15544040501117706,
+        ],
+        np.float32,
+    )
+    assert abs(float(single.astype(np.float64).sum()) - 1.0) > 1e-8
+    x5 = np.random.default_rng(1).normal(size=(300, 2))
+    for library in (GaussianMixture, SklearnGaussianMixture):
+        library(5, weights_init=single, max_iter=2).fit(x5)
+        with pytest.raises(ValueError):
+            library(5, weights_init=single * np.float32(1 + 3e-6), max_iter=2).fit(x5)
     with pytest.raises(ValueError, match="sum to 1"):
         GaussianMixture(2, weights_init=[0.5, 0.5 + 1e-6], means_init=[[2, 60], [4, 80]]).fit(
             faithful

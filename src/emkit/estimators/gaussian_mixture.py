@@ -907,12 +907,14 @@ def _checked(values, shape, name) -> np.ndarray:
 
 def _checked_weights(values, k: int) -> np.ndarray:
     """``weights_init`` checked as scikit-learn checks it: non-negative and summing to 1
-    within 1e-8 (``np.isclose``'s relative 1e-5 let 1 + 1e-6 through)."""
+    within 1e-8 (``np.isclose``'s relative 1e-5 let 1 + 1e-6 through), or 1e-6 where they
+    are float32 (a float32 fit's weights sum to 1 + 9e-8)."""
     weights = _checked(values, (k,), "weights_init")
-    total = weights.sum()
-    if np.any(weights < 0) or abs(total - 1.0) > 1e-8:
+    tolerance = 1e-6 if getattr(values, "dtype", None) == np.float32 else 1e-8
+    total = float(weights.sum())
+    if np.any(weights < 0) or abs(total - 1.0) > tolerance:
         raise ValueError(
             f"weights_init must be non-negative and sum to 1; got minimum {weights.min():.6g} "
-            f"and sum {total!r}. Divide the weights by their sum."
+            f"and sum {total:.17g}. Divide the weights by their sum."
         )
     return weights
