@@ -1340,3 +1340,32 @@ def test_mle_normal_refuses_values_whose_squares_overflow():
     with pytest.raises(ValueError, match="underflow float64 when squared"):
         mle.normal([1e-200, -1e-200, 3e-200])
     assert mle.normal([1e-140, -1e-140]).params["variance"] == pytest.approx(1e-280)
+
+
+class _RunsCode:
+    """Unpickling this calls ``touch`` on a file: the proof that a load ran code."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.path}",))
+
+
+def test_npy_files_of_python_objects_are_refused_unread(tmp_path):
+    # A .npy of Python objects is a pickle: loading it may run any code. Fitting or predicting
+    # from such a file names the reason and runs nothing (checked with a payload).
+    proof = tmp_path / "ran"
+    path = tmp_path / "objects.npy"
+    np.save(path, np.array([_RunsCode(proof), 1.0], dtype=object), allow_pickle=True)
+    model = emkit.GaussianMixture(2, random_state=0).fit(blobs(60))
+    for call in (
+        lambda: emkit.GaussianMixture(2).fit(path),
+        lambda: emkit.GaussianImputer().fit(path),
+        lambda: model.predict(path),
+    ):
+        with pytest.raises(ValueError, match="holds Python objects .pickled., which emkit never"):
+            call()
+    assert not proof.exists()

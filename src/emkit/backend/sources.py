@@ -133,6 +133,24 @@ class WeightedRows(ChunkSource):
         return float(self.sample_weight.sum())
 
 
+def npy_refusal(path: Any, exc: Exception) -> str:
+    """Why the ``.npy`` file ``path`` cannot be read, from NumPy's error ``exc`` (loaded with
+    ``allow_pickle=False``: a file of Python objects is pickled, and unpickling runs code)."""
+    text = str(exc)
+    if "Python objects" in text or "Object arrays cannot be loaded" in text:
+        return (
+            f"{path} holds Python objects (pickled), which emkit never loads (unpickling a file "
+            "can run any code): save an array of numbers with numpy.save"
+        )
+    # NumPy's advice for a file that is not .npy at all is to unpickle it: never.
+    reason = "no .npy header" if "pickle" in text else text
+    size = os.path.getsize(path)
+    return (
+        f"{path}: not a readable .npy file of {size} bytes (cut short, or not written by "
+        f"numpy.save: {reason})"
+    )
+
+
 @dataclass(frozen=True)
 class ArrayChunks(WeightedRows):
     """Row blocks of an in-memory (or memory-mapped) array, with optional sample weights.
@@ -195,15 +213,9 @@ class NpyChunks(WeightedRows):
 
     def __post_init__(self):
         try:
-            mapped = np.load(self.path, mmap_mode="r")
+            mapped = np.load(self.path, mmap_mode="r", allow_pickle=False)
         except (ValueError, OSError) as exc:
-            # NumPy's advice for a file that is not .npy at all is to unpickle it: never.
-            reason = "no .npy header" if "pickle" in str(exc) else str(exc)
-            size = os.path.getsize(self.path)
-            raise ValueError(
-                f"{self.path}: not a readable .npy file of {size} bytes (cut short, or not "
-                f"written by numpy.save: {reason})"
-            ) from None
+            raise ValueError(npy_refusal(self.path, exc)) from None
         shape, dtype, offset = mapped.shape, mapped.dtype, mapped.offset
         fortran = mapped.ndim == 2 and not mapped.flags.c_contiguous
         del mapped
@@ -222,7 +234,7 @@ class NpyChunks(WeightedRows):
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         (n, d), dtype, offset, fortran = self._header
         if fortran:
-            mapped = np.load(self.path, mmap_mode="r")
+            mapped = np.load(self.path, mmap_mode="r", allow_pickle=False)
             for start in range(0, n, self.chunk_rows):
                 stop = min(start + self.chunk_rows, n)
                 w = None if self.sample_weight is None else self.sample_weight[start:stop]

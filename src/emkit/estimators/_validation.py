@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
 )
 
 from emkit.backend.namespace import is_device_array, namespace_of
-from emkit.backend.sources import feature_names
+from emkit.backend.sources import feature_names, npy_refusal
 from emkit.backend.threads import one_blas_thread
 from emkit.backend.validation import nan_report
 
@@ -430,7 +430,10 @@ def rows_from_file(x, fitted_names=None):
     if not path.is_file():
         raise ValueError(f"no such file or folder: {path}")
     if path.suffix == ".npy":
-        return np.load(path)
+        try:
+            return np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise ValueError(npy_refusal(path, exc)) from None
     raise ValueError(
         f"{path}: a file to read rows from must be .npy or Parquet "
         f"({', '.join(PARQUET_SUFFIXES)}), or a folder of Parquet files; load other formats "
