@@ -21,6 +21,7 @@ from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
 from emkit.estimators._device import check_device_rows, placement, resolution
 from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, per_row
+from emkit.estimators._mixture_api import aic_from, bic_from
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
     check_incomplete_rows,
@@ -365,6 +366,79 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         xp = namespace_of(best)
         labels = self.classes_[xp.to_numpy(best)]
         return xp.asarray(labels, like=best) if labels.dtype.kind in "iuf" else labels
+
+    @per_row()
+    def log_prob(self, X, y=None) -> np.ndarray:
+        r"""Log-likelihood of each row under the fitted model, shape (n,): the joint
+        :math:`\log \pi_{y_n} \mathcal N(x_n \mid \mu_{y_n}, \Sigma_{y_n})` where ``y_n``
+        is a class, and the marginal :math:`\log \sum_k \pi_k \mathcal N(x_n \mid \mu_k,
+        \Sigma_k)` where it is -1 (unlabelled) or ``y`` is None: the terms of the objective
+        :meth:`fit` climbs (see the class docstring). With ``missing="em"``, densities of each
+        row's observed coordinates. Lazy on a Dask collection, a tensor for a tensor."""
+        log_joint = self._log_joint(X)  # (n, k); first: NotFittedError before classes_
+        xp = namespace_of(log_joint)
+        if y is None:
+            return xp.logsumexp(log_joint, axis=1)
+        if is_device_array(y):
+            y = namespace_of(y).to_numpy(y)
+        labels = self._row_labels(y, log_joint.shape[0])
+        # A row's own class where labelled, every class where not: one logsumexp gives both.
+        counted = np.eye(self.classes_.size, dtype=bool)[labels]  # (n, k)
+        counted[labels == UNLABELLED] = True
+        counted = xp.asarray(counted, like=log_joint)
+        return xp.logsumexp(xp.where(counted, log_joint, log_joint - np.inf), axis=1)
+
+    def _row_labels(self, y, n: int) -> np.ndarray:
+        """Class indices (n,) of labels ``y`` for :meth:`log_prob`, UNLABELLED where -1."""
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != n:
+            raise ValueError(
+                f"y must hold one label per row of X ({n}), as a 1-D array; got shape {y.shape}"
+            )
+        unlabelled = _unlabelled(y)  # refuses NaN, None, pd.NA and the string "-1"
+        unknown = ~unlabelled & ~np.isin(y, self.classes_)
+        if unknown.any():
+            raise ValueError(
+                f"y holds labels {np.unique(y[unknown]).tolist()} that are not among the "
+                f"classes the model was fitted to, {self.classes_.tolist()}; mark a row whose "
+                "class is unknown with -1 (it is then counted by its marginal density)"
+            )
+        return encode_labels(self.classes_, y)
+
+    def n_parameters(self) -> int:
+        """Free parameters of the fitted model: k - 1 class priors (none where ``priors``
+        was given), k d means and the structure's covariance parameters. mclust counts the
+        same (``MclustDA``'s ``df`` from mclust 6.1.1, and ``MclustSSC``'s); ``MclustDA`` in
+        mclust up to 6.0.1 left the k - 1 priors out."""
+        check_is_fitted(self)
+        k, d = self.means_.shape
+        priors = k - 1 if self.priors is None else 0
+        return (
+            priors
+            + k * d
+            + covariance_structure(self.covariance_type).n_covariance_parameters(k, d)
+        )
+
+    def bic(self, X, y=None) -> float:
+        """Bayesian information criterion, -2 sum_n log p_n + p log n (lower is better), with
+        log p_n from :meth:`log_prob` and p from :meth:`n_parameters`; n counts every row,
+        labelled or not.
+
+        With ``y`` (-1 for unlabelled rows) the log-likelihood is the fit's objective; on
+        the training rows, ``-2 log_likelihood_ + p log n`` (unweighted fits). mclust's
+        ``MclustSSC`` reports the same number with the opposite sign. Without ``y``, every
+        row counts by its marginal density under the mixture of class densities: that is
+        ``MclustDA``'s ``loglik``, and ``bic(X)`` is ``-MclustDA(...)$bic`` from mclust 6.1.1
+        on, ``-MclustDA(...)$bic + (k - 1) log n`` with mclust 6.0.x (whose ``df`` lacked the
+        priors). To choose a covariance structure on labelled data, compare ``bic(X, y)`` of
+        the candidates.
+        """
+        return bic_from(self.log_prob(X, y), self.n_parameters())
+
+    def aic(self, X, y=None) -> float:
+        """Akaike information criterion, -2 sum_n log p_n + 2 p (lower is better); the
+        log-likelihood and p as in :meth:`bic`."""
+        return aic_from(self.log_prob(X, y), self.n_parameters())
 
     def score(self, X, y, sample_weight=None) -> float:
         """Mean accuracy of :meth:`predict` on ``X`` against ``y`` (weighted by
