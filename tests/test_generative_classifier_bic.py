@@ -173,3 +173,25 @@ def test_bic_on_torch_matches_numpy():
     assert isinstance(rows, torch.Tensor)
     np.testing.assert_allclose(rows.numpy(), fit.log_prob(X, semi), rtol=1e-12)
     assert fit.bic(torch.as_tensor(X), semi) == pytest.approx(fit.bic(X, semi), rel=1e-12)
+
+
+def test_log_prob_of_incomplete_rows_is_their_observed_coordinates():
+    """missing="em": a row with NaN counts by the density of its observed coordinates, the
+    marginal normal (scipy) of the class, or the mixture of those where unlabelled."""
+    X, y = DATA["iris"]
+    fit = emkit.GenerativeClassifier("VVV", missing="em").fit(X, y)
+    query = X[[0, 60, 120]].copy()
+    query[:, [1, 3]] = np.nan
+    observed = [0, 2]
+    log_joint = np.column_stack(
+        [
+            np.log(fit.priors_[k])
+            + multivariate_normal(
+                fit.means_[k, observed], fit.covariances_[k][np.ix_(observed, observed)]
+            ).logpdf(query[:, observed])
+            for k in range(3)
+        ]
+    )
+    labels = np.array([0, -1, 2])
+    expected = [log_joint[0, 0], logsumexp(log_joint[1]), log_joint[2, 2]]
+    np.testing.assert_allclose(fit.log_prob(query, labels), expected, rtol=1e-12)
