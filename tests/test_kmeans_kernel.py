@@ -179,10 +179,11 @@ def test_the_kmeans_passes_take_their_thread_count_from_timing(monkeypatch):
     monkeypatch.setattr(nearest_pass, "NEAREST_THREADS", Recording())
     monkeypatch.setenv("EMKIT_NUM_THREADS", "2")
     x = blobs(n=70_000, d=2, k=5)
-    fit = KMeans(5, n_init=1, random_state=0, max_iter=12, tol=0.0).fit(x)
+    # two starts: the best one's rows are labelled after the fit
+    fit = KMeans(5, n_init=2, random_state=0, max_iter=12, tol=0.0).fit(x)
     assert kinds.count("pass") >= 2 * cpu_threads.TIMED_CALLS and "labels" in kinds
     monkeypatch.setenv("EMKIT_NUM_THREADS", "1")
-    alone = KMeans(5, n_init=1, random_state=0, max_iter=12, tol=0.0).fit(x)
+    alone = KMeans(5, n_init=2, random_state=0, max_iter=12, tol=0.0).fit(x)
     np.testing.assert_array_equal(fit.cluster_centers_, alone.cluster_centers_)
     np.testing.assert_array_equal(fit.labels_, alone.labels_)
     assert fit.inertia_ == alone.inertia_
@@ -338,3 +339,127 @@ def test_labelling_in_batches_of_blocks_moves_no_bit(monkeypatch, laid_out):
     want = ((x - centres[sk_labels]) ** 2).sum(axis=1)
     np.testing.assert_allclose(runs[0][1], want, rtol=2.0**-40, atol=1e-12)
     np.testing.assert_allclose(np.sqrt(runs[0][1]), sk_dist, rtol=1e-10, atol=1e-7)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("max_iter", [4, 300])  # ends on max_iter; on scikit-learn's tol
+def test_one_start_labels_its_rows_in_its_last_pass(monkeypatch, weighted, max_iter):
+    # The driver evaluated the final centres (for history_ and the stopping rule), then the
+    # labelling read every row again at the same centres: n_iter + 2 passes, as scikit-learn
+    # takes n_iter + 1. The last evaluation now gives labels_ and inertia_, the same bits the
+    # labelling gave.
+    kinds = []
+
+    class Recording(cpu_threads.TimedThreads):
+        def run(self, key, fn):
+            kinds.append("labels" if key[0] == "labels" else "pass")
+            return super().run(key, fn)
+
+    monkeypatch.setattr(nearest_pass, "NEAREST_THREADS", Recording())
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "2")
+    x = blobs(n=70_000, d=3, k=5, offset=100.0, seed=11)
+    w = np.random.default_rng(12).uniform(0.0, 2.0, size=len(x)) if weighted else None
+    start = x[:5]
+    ours = KMeans(5, init=start, max_iter=max_iter).fit(x, sample_weight=w)
+    assert kinds == ["pass"] * (ours.n_iter_ + 1)
+    assert ours.converged_ == (max_iter == 300)
+    ref = SkKMeans(5, init=start, n_init=1, max_iter=max_iter, algorithm="lloyd")
+    ref = ref.fit(x, sample_weight=w)
+    assert ours.n_iter_ == ref.n_iter_
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-10)
+    # the same bits as the labelling of the final centres on their own
+    rows = fit_source(x, w)[0].rows  # x itself: x / scale's distances are exact multiples
+    labels, nearest = nearest_labels(rows, nearest_form(ours.cluster_centers_, rows.shift))
+    np.testing.assert_array_equal(ours.labels_, labels)
+    assert ours.inertia_ == float((nearest if w is None else nearest * w).sum())
+
+
+@pytest.mark.parametrize("laid_out", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_labelled_pass_gives_the_labellings_bits(monkeypatch, laid_out, weighted):
+    # Rows on a 0.1 grid and a repeated centre: ties go to the first nearest centre, as
+    # scikit-learn's argmin. Two forms in lockstep, one labelled: its labels and distances
+    # are the labelling's to the last bit, its statistics the unlabelled pass's.
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "2")
+    x = np.round(blobs(n=50_003, d=3, k=4, seed=8), 1)
+    w = np.random.default_rng(13).integers(0, 3, size=len(x)).astype(float) if weighted else None
+    shift = np.round(x.mean(axis=0), 1)
+    rows = shifted_source(x, shift).rows if laid_out else x
+    forms = [nearest_form(np.round(x[[0, 1, 2, 0, 3]], 1), shift), nearest_form(x[5:9], shift)]
+    plain = nearest_e_step(rows, forms, w)
+    got = nearest_e_step(rows, forms, w, [True, False])
+    assert got[1].labels is None and got[1].nearest is None
+    for a, b in zip(got, plain, strict=True):
+        np.testing.assert_array_equal(a.weight, b.weight)
+        np.testing.assert_array_equal(a.sums, b.sums)
+        assert a.inertia == b.inertia
+    labels, nearest = nearest_labels(rows, forms[0])
+    np.testing.assert_array_equal(got[0].labels, labels)
+    np.testing.assert_array_equal(got[0].nearest, nearest)
+    sk_labels, sk_dist = pairwise_distances_argmin_min(x, forms[0].centres)
+    np.testing.assert_array_equal(got[0].labels, sk_labels)
+    np.testing.assert_allclose(np.sqrt(got[0].nearest), sk_dist, rtol=1e-10, atol=1e-7)
+
+
+def test_labelled_statistics_add_up_in_row_order():
+    from emkit.distributions.centroids import Centroids
+
+    x = blobs(n=6000, d=2, k=3, seed=14)
+    w = np.random.default_rng(15).uniform(0.5, 2.0, size=len(x))
+    centroids = Centroids(x[:3], x.mean(axis=0))
+    whole = Centroids.hard_e_step_many([centroids], x, w, [True])[0][0]
+    a = Centroids.hard_e_step_many([centroids], x[:2500], w[:2500], [True])[0][0]
+    b = Centroids.hard_e_step_many([centroids], x[2500:], w[2500:], [True])[0][0]
+    added = a + b
+    np.testing.assert_array_equal(added.labels, whole.labels)
+    np.testing.assert_array_equal(added.nearest, whole.nearest)
+    np.testing.assert_allclose(added.sums, whole.sums, rtol=1e-12)
+    labels, nearest, weight, sums = brute(x, x[:3], w)
+    np.testing.assert_array_equal(whole.labels, labels)
+    np.testing.assert_allclose(whole.nearest, nearest, rtol=1e-12)
+    unlabelled = Centroids.hard_e_step_many([centroids], x[:2500], w[:2500])[0][0]
+    assert (unlabelled + b).labels is None
+
+
+@pytest.mark.parametrize("lockstep", [True, False])
+def test_the_driver_asks_for_the_last_pass_where_a_run_is_expected_to_end(monkeypatch, lockstep):
+    from emkit.em import fit_starts
+    from emkit.init import CentreShift, centroid_mixture
+    from emkit.models.kmeans import CentroidMixture
+
+    asked = []
+    last_pass = CentroidMixture.last_pass
+    monkeypatch.setattr(
+        CentroidMixture, "last_pass", lambda self: asked.append(self) or last_pass(self)
+    )
+    x = blobs(n=3000, d=2, k=3, seed=16)
+    data = shifted_source(x, x.mean(axis=0))
+    starts = [centroid_mixture(x[i : i + 3], data.rows.shift) for i in (0, 10)]
+    for max_iter, tol in ((3, 0.0), (300, 1e-4)):  # ends on max_iter; on the rule
+        asked.clear()
+        fit = fit_starts(
+            starts,
+            data,
+            tol=0.0,
+            max_iter=max_iter,
+            convergence=CentreShift(tol),
+            lockstep=lockstep,
+            last_pass=True,
+        )
+        assert len(asked) == 2  # once per run, at its last model
+        for run in fit.runs:
+            assert run.converged == (max_iter == 300)
+            final = run.model.components.means
+            assert any(np.array_equal(final, a.components.means) for a in asked)
+            labels, nearest = pairwise_distances_argmin_min(x, run.model.components.means)
+            np.testing.assert_array_equal(run.stats.components.labels, labels)
+            np.testing.assert_allclose(run.stats.components.nearest, nearest**2, rtol=1e-10)
+    plain = fit_starts(starts, data, tol=0.0, max_iter=3, lockstep=lockstep)
+    assert all(run.stats.components.labels is None for run in plain.runs)
+    np.testing.assert_array_equal(
+        plain.best.history,
+        fit_starts(
+            starts, data, tol=0.0, max_iter=3, lockstep=lockstep, last_pass=True
+        ).best.history,
+    )

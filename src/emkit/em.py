@@ -66,8 +66,9 @@ class LatentModel(Protocol):
         Components that collapsed (singular but for regularisation, emptied, a line through a
         few rows), judged from the statistics at the model; the driver ranks starts by it.
 
-    Optional: :class:`BatchedEStep` (several models' E-steps in one pass) and
-    :class:`emkit.accel.VectorForm` (a parameter vector, for SQUAREM).
+    Optional: :class:`BatchedEStep` (several models' E-steps in one pass),
+    :class:`emkit.accel.VectorForm` (a parameter vector, for SQUAREM) and :class:`LastPass`
+    (outputs of the final pass, from the run's last evaluation).
     """
 
     @property
@@ -101,6 +102,22 @@ class BatchedEStep(Protocol):
     def e_step_many(
         models: list[Any], x: Any, sample_weight: np.ndarray | None
     ) -> list[tuple[Any, float]] | None: ...
+
+
+@runtime_checkable
+class LastPass(Protocol):
+    """A model whose run's last evaluation can also give what its estimator would otherwise
+    read in one more pass over the data at the final model.
+
+    Members
+    -------
+    last_pass() -> model
+        This model for the evaluation expected to end its run (``last_pass`` of
+        :func:`fit_starts`): its E-step gives the same statistics and objective, the
+        statistics also holding those outputs (k-means: each row's cluster and distance).
+    """
+
+    def last_pass(self) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -229,6 +246,8 @@ class EMMap:
     maps : M-steps taken so far.
     iteration : index the next accepted step will have in ``history``.
     convergence : None, or a :data:`ConvergenceRule` that replaces the test on the objective.
+    last_pass : evaluate a model expected to end the run (:meth:`expects_end`) as its
+        :class:`LastPass` variant.
     """
 
     tol_total: float
@@ -237,6 +256,7 @@ class EMMap:
     iteration: int = 0
     resolution: float = ROUNDING
     convergence: ConvergenceRule | None = None
+    last_pass: bool = False
 
     def m_step(self, point: Point) -> Mapped:
         """One M-step from ``point``."""
@@ -248,12 +268,30 @@ class EMMap:
         """Statistics and objective of ``candidate`` (a model, or a :class:`Mapped`); an
         M-step's result that kept the structure is checked not to have lowered the objective."""
         if not isinstance(candidate, Mapped):
-            stats, objective = yield candidate
+            stats, objective = yield self._asked(candidate, self.maps >= self.max_iter)
             return Point(candidate, stats, objective)
-        stats, objective = yield candidate.model
+        stats, objective = yield self._asked(candidate.model, self.expects_end(candidate))
         if not candidate.changed:
             check_ascent(candidate.parent.objective, objective, self.iteration, self.resolution)
         return Point(candidate.model, stats, objective, candidate.changed)
+
+    def expects_end(self, candidate: Mapped) -> bool:
+        """Whether the run is expected to end at ``candidate``'s model, before it is
+        evaluated: the M-steps are spent, or the ``convergence`` rule (which reads the models
+        alone) holds between it and the model it was mapped from. A guess where a step
+        evaluates several models (SQUAREM) and blind to an objective that will not be finite:
+        it only says where to ask for the :class:`LastPass` outputs."""
+        if self.maps >= self.max_iter:
+            return True
+        rule = self.convergence
+        return rule is not None and bool(rule(candidate.parent.model, candidate.model))
+
+    def _asked(self, model: Any, last: bool) -> Any:
+        """The model to evaluate for ``model``: its :class:`LastPass` variant where it is
+        expected to be the run's last and the run asks for one."""
+        return (
+            model.last_pass() if last and self.last_pass and isinstance(model, LastPass) else model
+        )
 
     def stops(self, old: Point, new: Point) -> bool:
         """The stop test: the step gained less than ``tol_total`` (or, with a
@@ -350,6 +388,7 @@ def em_iterations(
     resume: RunState | None = None,
     on_step: Callable[[RunState], Any] | None = None,
     convergence: ConvergenceRule | None = None,
+    last_pass: bool = False,
 ) -> Generator[Any, tuple[Any, float], EMResult]:
     """EM as a coroutine: yields each model to evaluate, receives ``(stats, objective)``.
 
@@ -371,6 +410,9 @@ def em_iterations(
         step and, with ``done`` True, at the end (for checkpoints).
     convergence : None (stop on the objective's gain, ``tol``), or a rule on the last two
         accepted models that says when the run has converged (``tol`` is then unused).
+    last_pass : where the model is a :class:`LastPass`, evaluate the model expected to end
+        the run (:meth:`EMMap.expects_end`) as its ``last_pass()`` variant, so that the
+        result's ``stats`` hold its outputs where the guess was right.
 
     Returns
     -------
@@ -384,7 +426,13 @@ def em_iterations(
     :func:`run_batch` answers the yields of several runs from one pass over the data.
     """
     policy = step_policy(accelerate, model if resume is None else resume.model)
-    em = EMMap(tol * total_weight, max_iter, resolution=resolution, convergence=convergence)
+    em = EMMap(
+        tol * total_weight,
+        max_iter,
+        resolution=resolution,
+        convergence=convergence,
+        last_pass=last_pass,
+    )
     if resume is None:
         point = yield from em.evaluate(model)
         history = [point.objective]
@@ -542,6 +590,7 @@ def fit_starts(
     resolution: float = ROUNDING,
     checkpoint: Checkpoint | None = None,
     convergence: ConvergenceRule | None = None,
+    last_pass: bool = False,
 ) -> FitResult:
     """Run EM from every start and keep the best: the one fit driver.
 
@@ -556,8 +605,8 @@ def fit_starts(
     starts : iterable of :class:`LatentModel`, the starting values.
     data : the :class:`~emkit.backend.sources.DataSource`; every round maps the E-step of
         all running starts over it once.
-    tol, max_iter, callback, accelerate, resolution, convergence : as :func:`em_iterations`,
-        for every start.
+    tol, max_iter, callback, accelerate, resolution, convergence, last_pass : as
+        :func:`em_iterations`, for every start.
     total_weight : scale of ``tol``; default ``data.total_weight``.
     lockstep : True runs the starts together, one pass over the data per round for all of
         them (:func:`run_batch`). False runs them one after another, drawing each start from
@@ -584,6 +633,7 @@ def fit_starts(
             total_weight=total_weight,
             resolution=resolution,
             convergence=convergence,
+            last_pass=last_pass,
         )[0]
     weight = data.total_weight if total_weight is None else total_weight
 
@@ -597,6 +647,7 @@ def fit_starts(
             accelerate=accelerate,
             resolution=resolution,
             convergence=convergence,
+            last_pass=last_pass,
             **resuming,
         )
 
@@ -619,6 +670,7 @@ def fit_groups(
     resolution: float = ROUNDING,
     on_fit: Callable[[int, FitResult], Any] | None = None,
     convergence: ConvergenceRule | None = None,
+    last_pass: bool = False,
 ) -> list[FitResult]:
     """:func:`fit_starts` of several fits at once (a model-selection grid), all in lockstep.
 
@@ -631,8 +683,8 @@ def fit_groups(
     Parameters
     ----------
     groups : iterable of iterables of :class:`LatentModel`, the starts of each fit.
-    data, tol, max_iter, callback, accelerate, total_weight, resolution, convergence : as
-        :func:`fit_starts`, for every run.
+    data, tol, max_iter, callback, accelerate, total_weight, resolution, convergence,
+    last_pass : as :func:`fit_starts`, for every run.
     on_fit : called as ``on_fit(g, fit)`` when the last run of group ``g`` ends.
 
     Returns
@@ -656,6 +708,7 @@ def fit_groups(
                     accelerate=accelerate,
                     resolution=resolution,
                     convergence=convergence,
+                    last_pass=last_pass,
                 )
             )
             owner.append(g)

@@ -27,11 +27,12 @@ device); the forms and the statistics are NumPy float64 on the host.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from emkit.backend import nearest_pass, numpy_backend
 from emkit.backend.namespace import namespace_of
 from emkit.backend.nearest_pass import ShiftedRows, laid_out_moments, rescaled, shifted_rows
 from emkit.backend.sources import WeightedRows
@@ -74,6 +75,10 @@ class NearestSums:
         (:func:`shifted_source`) and left no cluster empty, the M-step's one use of them.
     far_rows : array of shape (k, d), those rows.
     far_weight : array of shape (k,), their sample weights (1 without; 0 where no row).
+    labels : None, or int array of shape (n,): the nearest centre of each row (where the pass
+        was asked for them), as :func:`nearest_labels` gives it.
+    nearest : None, or array of shape (n,): the squared distance of each row to it, as
+        :func:`nearest_labels` gives it.
     """
 
     weight: np.ndarray
@@ -82,6 +87,8 @@ class NearestSums:
     far_dist: np.ndarray
     far_rows: np.ndarray
     far_weight: np.ndarray
+    labels: np.ndarray | None = None
+    nearest: np.ndarray | None = None
 
 
 def nearest_form(centres: np.ndarray, shift: np.ndarray) -> NearestForm:
@@ -93,14 +100,35 @@ def nearest_form(centres: np.ndarray, shift: np.ndarray) -> NearestForm:
 
 
 def nearest_e_step(
-    x: np.ndarray, forms: list[NearestForm], sample_weight: np.ndarray | None = None
+    x: np.ndarray,
+    forms: list[NearestForm],
+    sample_weight: np.ndarray | None = None,
+    labelled: list[bool] | None = None,
 ) -> list[NearestSums]:
     """Statistics of a chunk ``x`` (n, d) under several sets of centres sharing one shift.
 
     The shifted rows and their norms are computed once per block and serve every form
-    (k-means' ``n_init`` starts in lockstep).
+    (k-means' ``n_init`` starts in lockstep). Where ``labelled[j]``, form j's result also
+    holds each row's label and distance (NumPy): on the host from the same pass, elsewhere
+    from the backend's ``nearest_labels``.
     """
-    return [NearestSums(*out) for out in namespace_of(x).nearest_sums(x, sample_weight, forms)]
+    xp = namespace_of(x)
+    if not (labelled and any(labelled)):
+        return [NearestSums(*out) for out in xp.nearest_sums(x, sample_weight, forms)]
+    if xp is numpy_backend:
+        return [
+            NearestSums(*out)
+            for out in nearest_pass.nearest_sums(x, sample_weight, forms, labelled)
+        ]
+    out = []
+    for form, got, wanted in zip(
+        forms, xp.nearest_sums(x, sample_weight, forms), labelled, strict=True
+    ):
+        labels = nearest = None
+        if wanted:
+            labels, nearest = (xp.to_numpy(a) for a in xp.nearest_labels(x, form))
+        out.append(replace(NearestSums(*got), labels=labels, nearest=nearest))
+    return out
 
 
 def nearest_labels(x: Any, form: NearestForm) -> tuple[np.ndarray, np.ndarray]:

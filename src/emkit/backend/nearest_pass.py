@@ -161,26 +161,36 @@ def _laid_out(
     return rows, reduce(np.add, [sums for part in parts for sums in part], np.zeros(d))
 
 
-def nearest_sums(x: Any, weights: np.ndarray | None, forms: list) -> list[tuple]:
+def nearest_sums(
+    x: Any, weights: np.ndarray | None, forms: list, labelled: list[bool] | None = None
+) -> list[tuple]:
     """Per form (:class:`~emkit.backend.nearest.NearestForm`, all with one shift) the fields
     of :class:`~emkit.backend.nearest.NearestSums` for rows ``x`` (n, d; an array or
     :class:`ShiftedRows`), in float64.
 
     On :class:`ShiftedRows` that are ``complete`` the farthest rows are found (by a second
     pass) only for forms that leave a cluster empty; the others' ``far_dist`` are all -1.
+    Where ``labelled[j]``, form j's tuple ends with the labels (n,) and the distances to them
+    (n,) that :func:`nearest_labels` gives, from the same pass; else with two Nones.
     """
     lazy = isinstance(x, ShiftedRows) and x.complete
-    out = _nearest_pass(x, weights, forms, far=not lazy)
+    out = _nearest_pass(x, weights, forms, far=not lazy, labelled=labelled)
     if lazy:
         empty = [j for j, got in enumerate(out) if not np.all(got[0] > 0)]
         if empty:
             again = _nearest_pass(x, weights, [forms[j] for j in empty], far=True)
             for j, got in zip(empty, again, strict=True):
-                out[j] = got
+                out[j] = (*got[:6], *out[j][6:])  # the first pass's labels
     return out
 
 
-def _nearest_pass(x: Any, weights: np.ndarray | None, forms: list, far: bool) -> list[tuple]:
+def _nearest_pass(
+    x: Any,
+    weights: np.ndarray | None,
+    forms: list,
+    far: bool,
+    labelled: list[bool] | None = None,
+) -> list[tuple]:
     k_total = sum(f.n_components for f in forms)
     block = nearest_block_rows(x.shape[1], k_total, max(f.n_components for f in forms))
     group = row_groups(x.shape[0], block)
@@ -193,7 +203,7 @@ def _nearest_pass(x: Any, weights: np.ndarray | None, forms: list, far: bool) ->
         lambda: over_threads(
             x,
             weights,
-            lambda xs, ws, start: _nearest_partial(xs, ws, forms, start, far, group),
+            lambda xs, ws, start: _nearest_partial(xs, ws, forms, start, far, group, labelled),
             NEAREST_PARTS_PER_THREAD,
             align=group,
         ),
@@ -222,7 +232,14 @@ def _nearest_pass(x: Any, weights: np.ndarray | None, forms: list, far: bool) ->
         far_rows[:m] = x.take(top[0]) if isinstance(x, ShiftedRows) else x[top[0]]
         far_weight = np.zeros(k)
         far_weight[:m] = 1.0 if weights is None else weights[top[0]]
-        out.append((weight, sums, float(inertia), far_dist, far_rows, far_weight))
+        labelled_rows = [part[j][2] for part in parts if part[j][2] is not None]
+        labels = nearest = None
+        if len(labelled_rows) == 1:
+            labels, nearest = labelled_rows[0]
+        elif labelled_rows:
+            labels = np.concatenate([got[0] for got in labelled_rows])
+            nearest = np.concatenate([got[1] for got in labelled_rows])
+        out.append((weight, sums, float(inertia), far_dist, far_rows, far_weight, labels, nearest))
     return out
 
 
@@ -246,10 +263,13 @@ def _nearest_partial(
     offset: int,
     far: bool = True,
     group: int | None = None,
+    labelled: list[bool] | None = None,
 ) -> list:
     """Per form: the groups' (shifted sums and weights (k, d + 1), part of the inertia), one
     per ``group`` rows of ``x`` (an array, or :class:`ShiftedRows`; all its rows where None)
-    in row order, and the top (row index + ``offset``, distance; none unless ``far``): one
+    in row order, the top (row index + ``offset``, distance; none unless ``far``), and where
+    ``labelled[j]`` the rows' labels and distances (:func:`_labels_partial`'s, from the same
+    one-hot), else None: one
     product per block for all forms. Where ``far`` the part is the group's inertia; else its
     rows' (weighted) norms' sum (0 for unweighted :class:`ShiftedRows`, whose sum
     :func:`_nearest_pass` adds once), to which the pass adds the statistics' part.
@@ -300,6 +320,13 @@ def _nearest_partial(
     sums = [
         [np.zeros((f.n_components, d + 1)) for f in forms] for _ in range(max(1, -(-n // group)))
     ]
+    # per labelled form, its rows' labels and distances and the [index; risk] it reads them
+    # with (as _labels_partial); a batch's products with the one-hot and bounds
+    labellers = [
+        _RowLabels(f, n) if labelled and labelled[j] else None for j, f in enumerate(forms)
+    ]
+    found = np.empty((3, batch * block if any(labellers) else 0))
+    bound = np.empty(found.shape[1])
     for first, last in runs:
         start = first
         while start < last:
@@ -326,7 +353,11 @@ def _nearest_partial(
                 low = np.minimum.reduce(g[lo:hi], axis=0, out=best[j, at])
                 added = stats[j, : blocks + 1, : hi - lo]
                 added[0] = sums[start // group][j]
-                _assign_blocks(g[lo:hi], low, stacked, w, added[1:])
+                labeller = labellers[j]
+                got = found[:, : stop - start]
+                _assign_blocks(g[lo:hi], low, stacked, w, added[1:], labeller, got)
+                if labeller is not None:
+                    labeller.label(start, stop, low, norms[start:stop], feats, got, bound)
                 # Each group's sums so far plus its blocks one by one, in row order: a
                 # reduction over the first axis adds its rows in turn, from +0.
                 i = 0
@@ -354,15 +385,68 @@ def _nearest_partial(
             groups[j].append((sums[index][j], inertia))
     out = []
     for j, form in enumerate(forms):
+        labeller = labellers[j]
+        rows = None if labeller is None else (labeller.labels, labeller.dist)
         if not far:
-            out.append((groups[j], (np.empty(0, dtype=np.intp), np.empty(0))))
+            out.append((groups[j], (np.empty(0, dtype=np.intp), np.empty(0)), rows))
             continue
         near = best[j]
         near += norms  # squared distance to the nearest centre
         if weights is not None:
             near[weights <= 0] = -1.0  # rows of no weight are never re-seeded on
-        out.append((groups[j], top_rows(near, form.n_components, offset)))
+        out.append((groups[j], top_rows(near, form.n_components, offset), rows))
     return out
+
+
+class _RowLabels:
+    """The labels of one form's rows and their distances, filled batch by batch by a pass
+    (:func:`_nearest_partial`, :func:`_labels_partial`) from each batch's one-hot assignment.
+
+    The distance |x - s|^2 + min_k (|c_k - s|^2 - 2 (x - s).(c_k - s)) errs by at most
+    (d + 1) 2^-52 (|x - s|^2 + |c - s|^2); rows where that could pass 2^-43 of it (near their
+    centre, far from the shift) get theirs by differences instead.
+
+    Attributes
+    ----------
+    index : array of shape (3, k), [index; 1; risk] of each centre: against a one-hot
+        assignment (k, m), each row's label, its count of nearest centres (above 1 on a tie)
+        and its centre's part of the bound, exactly (one term of each sum), in one product.
+    gaps : array of shape (d, k), the centres minus the shift.
+    labels : int array of shape (n,).
+    dist : array of shape (n,), each row's squared distance to its centre.
+    """
+
+    def __init__(self, form: Any, n: int) -> None:
+        k, d = form.coef.shape
+        risk = (d + 1) * 2.0**-9 * form.const  # (k,)
+        self.index = np.vstack([np.arange(k, dtype=np.float64), np.ones(k), risk])
+        self.gaps = np.ascontiguousarray(form.coef.T)
+        self.labels = np.empty(n, dtype=np.intp)
+        self.dist = np.empty(n)
+
+    def label(
+        self,
+        start: int,
+        stop: int,
+        low: np.ndarray,
+        norm: np.ndarray,
+        feats: np.ndarray,
+        got: np.ndarray,
+        bound: np.ndarray,
+    ) -> None:
+        """Rows ``start:stop``: ``index`` times their one-hot assignment ``got`` (3, m),
+        their least distances minus norms ``low`` (m,), norms ``norm`` (m,) and shifted
+        features ``feats`` (d + 1, m); ``bound`` (m at least,) a buffer."""
+        d = feats.shape[0] - 1
+        label = self.labels[start:stop]
+        label[:] = got[0]
+        near = np.add(low, norm, out=self.dist[start:stop])
+        limit = np.multiply(norm, (d + 1) * 2.0**-9, out=bound[: stop - start])
+        limit += got[2]
+        redo = np.flatnonzero(limit >= near)
+        if redo.shape[0]:
+            diff = feats[:d, redo] - self.gaps[:, label[redo]]  # (d, r)
+            near[redo] = np.einsum("ij,ij->j", diff, diff)
 
 
 def _stacked_const(forms: list) -> np.ndarray:
@@ -381,19 +465,22 @@ def _assign_blocks(
     feats: np.ndarray,
     w: np.ndarray | None,
     out: np.ndarray,
+    rows: _RowLabels | None = None,
+    found: np.ndarray | None = None,
 ) -> np.ndarray:
     """Turn ``part`` (k, b m), the distances of b blocks of m rows, into the one-hot
     assignment to each row's first nearest centre (scaled by the weights ``w``, (b m,)) and
     return, per block, its product with the block's ``feats`` (b, d + 1, m) in ``out``
     (b, k, d + 1): the clusters' sums and, last, their weights. ``best``: the rows' least
-    distances (b m,)."""
+    distances (b m,). Where ``rows`` is given, ``found`` (3, b m) receives ``rows.index``
+    times the (unweighted) one-hot (see :class:`_RowLabels`)."""
     blocks, m = feats.shape[0], feats.shape[2]
     np.equal(part, best, out=part)
     one = _by_block(part, blocks)  # (b, k, m)
-    rows = feats.transpose(0, 2, 1)  # (b, m, d + 1)
+    feats_t = feats.transpose(0, 2, 1)  # (b, m, d + 1)
     # Every row has a nearest centre: the ones add up to the rows but where rows tie.
     if w is None:
-        np.matmul(one, rows, out=out)
+        np.matmul(one, feats_t, out=out)
         counts = out[:, :, -1].sum(axis=1)  # (b,)
         total = counts.sum()
     else:
@@ -404,10 +491,12 @@ def _assign_blocks(
         for b in np.flatnonzero(counts != m):  # the first nearest centre, as argmin
             _first_only(one[b])
             if w is None:
-                np.matmul(one[b], rows[b], out=out[b])
+                np.matmul(one[b], feats_t[b], out=out[b])
+    if rows is not None:
+        np.matmul(rows.index, part, out=found)
     if w is not None:
         part *= w
-        np.matmul(one, rows, out=out)
+        np.matmul(one, feats_t, out=out)
     return out
 
 
@@ -486,16 +575,9 @@ def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
     if prepared and not np.array_equal(x.shift, form.shift):
         raise ValueError("the centres' form must be taken from the rows' own shift")
     coef = np.hstack([-2.0 * form.coef, _stacked_const([form])])
-    gaps = np.ascontiguousarray(form.coef.T)  # (d, k), the centres minus the shift
-    # The distance |x - s|^2 + min_k (|c_k - s|^2 - 2 (x - s).(c_k - s)) errs by at most
-    # (d + 1) 2^-52 (|x - s|^2 + |c - s|^2); rows where that could pass 2^-43 of it (near
-    # their centre, far from the shift) get theirs by differences instead.
-    risk = (d + 1) * 2.0**-9 * form.const  # (k,)
-    # [index; 1; risk] against the one-hot assignment: each row's label, its count of nearest
-    # centres (above 1 on a tie) and its centre's risk, exactly, in one product.
-    index = np.vstack([np.arange(k, dtype=np.float64), np.ones(k), risk])  # (3, k)
+    rows = _RowLabels(form, n)
     block = min(nearest_block_rows(d, k, k), max(n, 1))
-    # distances, the [index; 1] products, nearest distances, bounds and norms per row
+    # distances, the [index; 1; risk] products, nearest distances, bounds and norms per row
     batch = max(1, NEAREST_BATCH_BYTES // (8 * (k + 6) * block))
     features = np.empty((d + 1, 0 if prepared else batch * block))
     features[d] = 1.0
@@ -503,8 +585,6 @@ def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
     found = np.empty((3, batch * block))
     best = np.empty(batch * block)
     bound = np.empty(batch * block)
-    labels = np.empty(n, dtype=np.intp)
-    dist = np.empty(n)
     norms = x.norms if prepared else np.empty(batch * block)  # |x - s|^2
     start = 0
     while start < n:
@@ -527,18 +607,10 @@ def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
         np.matmul(coef, stacked, out=_by_block(g, blocks))  # a product per block
         low = np.minimum.reduce(g, axis=0, out=best[:size])
         np.equal(g, low, out=g)  # one-hot, as floats
-        got = np.matmul(index, g, out=found[:, :size])  # exact: one term of each sum
+        got = np.matmul(rows.index, g, out=found[:, :size])  # exact: one term of each sum
         if got[1].sum() != size:
             _first_only(g)  # a tie: the first nearest centre, as argmin
-            np.matmul(index, g, out=got)
-        label = labels[start:stop]
-        label[:] = got[0]
-        near = np.add(low, norm, out=dist[start:stop])
-        limit = np.multiply(norm, (d + 1) * 2.0**-9, out=bound[:size])
-        limit += got[2]
-        redo = np.flatnonzero(limit >= near)
-        if redo.shape[0]:
-            diff = feats[:d, redo] - gaps[:, label[redo]]  # (d, r)
-            near[redo] = np.einsum("ij,ij->j", diff, diff)
+            np.matmul(rows.index, g, out=got)
+        rows.label(start, stop, low, norm, feats, got, bound)
         start = stop
-    return labels, dist
+    return rows.labels, rows.dist

@@ -38,21 +38,36 @@ def squared_distances(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
 class CentroidStats:
     """Per-cluster weight (k,) and weighted sums (k, d), and the m rows farthest from their
     centres (m, d) with those squared distances (m,) and their weights (m,), kept to re-seed
-    empty clusters."""
+    empty clusters; where the E-step was asked for them (:meth:`Centroids.hard_e_step_many`),
+    each row's nearest centre ``labels`` (n,) and squared distance to it ``nearest`` (n,),
+    the chunks' in row order (None otherwise)."""
 
     weight: np.ndarray
     sums: np.ndarray
     far_rows: np.ndarray
     far_dist: np.ndarray
     far_weight: np.ndarray
+    labels: np.ndarray | None = None
+    nearest: np.ndarray | None = None
 
     def __add__(self, other: CentroidStats) -> CentroidStats:
+        """The statistics of ``self``'s rows followed by ``other``'s."""
         rows = np.vstack([self.far_rows, other.far_rows])
         dist = np.concatenate([self.far_dist, other.far_dist])
         weight = np.concatenate([self.far_weight, other.far_weight])
         top = np.argsort(-dist, kind="stable")[: self.far_dist.shape[0]]
+        labels = nearest = None
+        if self.labels is not None and other.labels is not None:
+            labels = np.concatenate([self.labels, other.labels])
+            nearest = np.concatenate([self.nearest, other.nearest])
         return CentroidStats(
-            self.weight + other.weight, self.sums + other.sums, rows[top], dist[top], weight[top]
+            self.weight + other.weight,
+            self.sums + other.sums,
+            rows[top],
+            dist[top],
+            weight[top],
+            labels,
+            nearest,
         )
 
 
@@ -129,20 +144,32 @@ class Centroids:
 
     @staticmethod
     def hard_e_step_many(
-        components: list[Centroids], x: np.ndarray, sample_weight: np.ndarray | None = None
+        components: list[Centroids],
+        x: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        labelled: list[bool] | None = None,
     ) -> list[tuple[CentroidStats, float]]:
         """Statistics and inertia of chunk ``x`` (n, d) for each of ``components``, each row
         given to its nearest centre, in one fused pass that shares the rows' work among them
-        (the first's shift serves all)."""
+        (the first's shift serves all); where ``labelled[j]``, the statistics of
+        ``components[j]`` also hold the rows' labels and distances."""
         first = components[0]
         shift = rows_shift(x)  # rows laid out once per fit carry theirs
         if shift is None:
             shift = first.means.mean(axis=0) if first.shift is None else first.shift
         forms = [nearest_form(c.means, shift) for c in components]
         out = []
-        for got in nearest_e_step(x, forms, sample_weight):
+        for got in nearest_e_step(x, forms, sample_weight, labelled):
             sums = got.sums + got.weight[:, None] * shift  # (k, d), no longer shifted
-            stats = CentroidStats(got.weight, sums, got.far_rows, got.far_dist, got.far_weight)
+            stats = CentroidStats(
+                got.weight,
+                sums,
+                got.far_rows,
+                got.far_dist,
+                got.far_weight,
+                got.labels,
+                got.nearest,
+            )
             out.append((stats, got.inertia))
         return out
 

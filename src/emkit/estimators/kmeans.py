@@ -238,6 +238,9 @@ class KMeans(
         printer = None
         if self.verbose:
             printer = InertiaPrinter(starts[0].log_prior() + normaliser, scale**2, len(starts))
+        # Rows laid out on the host are labelled in the run's last pass where one start runs
+        # (with several, only the best start's are needed: one pass after the fit).
+        laid_out = isinstance(data, ShiftedSource)
         with memory_message(place, data):
             fit = fit_starts(
                 starts,
@@ -247,6 +250,7 @@ class KMeans(
                 resolution=resolution(place),
                 callback=printer,
                 convergence=rule,
+                last_pass=laid_out and len(starts) == 1,
             )
         if self.verbose:
             print_kmeans_ends(fit, rule, scale**2)
@@ -258,9 +262,13 @@ class KMeans(
         else:
             if place is not None and isinstance(data, place.xp.resident_source):  # on the device
                 labels, self.inertia_ = _assign(data.x, self.cluster_centers_, data.sample_weight)
-            elif isinstance(data, ShiftedSource):  # the rows x / scale laid out for the fit
-                means = result.model.components.means
-                labels, inertia = _assign(data.rows, means, w, data.rows.shift)
+            elif laid_out:  # the rows x / scale laid out for the fit
+                final = result.stats.components  # the last evaluation's: labelled, or not
+                if final.labels is not None:
+                    labels, inertia = final.labels, _weighted_total(final.nearest, w)
+                else:
+                    means = result.model.components.means
+                    labels, inertia = _assign(data.rows, means, w, data.rows.shift)
                 self.inertia_ = inertia * scale**2  # exact: scale is a power of two
             else:
                 labels, self.inertia_ = _assign(x, self.cluster_centers_, w)
@@ -372,9 +380,14 @@ def _assign(
     as theirs (None: the centres' mean)."""
     shift = centres.mean(axis=0) if shift is None else shift
     labels, nearest = nearest_labels(x, nearest_form(centres, shift))
+    return labels, _weighted_total(nearest, w)
+
+
+def _weighted_total(nearest: Any, w: np.ndarray | None) -> float:
+    """The inertia of rows at squared distances ``nearest`` (n,) with weights ``w`` (n,)."""
     if w is not None:
         nearest = nearest * namespace_of(nearest).asarray(w, like=nearest)
-    return labels, float(nearest.sum())
+    return float(nearest.sum())
 
 
 def _column_variances(data, shift: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ running in lockstep; the M-step and everything else are the mixture's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,16 @@ from emkit.models.mixture import HARD, Mixture, MixtureStats
 
 @dataclass(frozen=True, eq=False)
 class CentroidMixture(Mixture):
-    """A hard-assignment mixture of :class:`Centroids` with equal, fixed weights."""
+    """A hard-assignment mixture of :class:`Centroids` with equal, fixed weights.
+
+    Attributes
+    ----------
+    label_rows : the E-step's statistics also hold each row's cluster and squared distance
+        to its centre (:class:`~emkit.distributions.centroids.CentroidStats`' ``labels`` and
+        ``nearest``): the model :meth:`last_pass` gives, for the last evaluation of a run.
+    """
+
+    label_rows: bool = False
 
     def e_step(
         self, data: Any, sample_weight: np.ndarray | None = None
@@ -35,12 +44,24 @@ class CentroidMixture(Mixture):
         log-likelihood (see the module)."""
         return self.e_step_many([self], data, sample_weight)[0]
 
+    def last_pass(self) -> CentroidMixture:
+        """This model, its E-step also labelling the rows (:class:`~emkit.em.LastPass`)."""
+        return replace(self, label_rows=True)
+
+    def m_step(self, stats: MixtureStats) -> Mixture:
+        """The mixture's M-step (a model that does not label the rows)."""
+        model = super().m_step(stats)
+        if isinstance(model, CentroidMixture) and model.label_rows:
+            return replace(model, label_rows=False)
+        return model
+
     @staticmethod
     def e_step_many(
         models: list[Mixture], x: Any, sample_weight: np.ndarray | None
     ) -> list[tuple[MixtureStats, float]]:
         """``e_step`` of several k-means models in one pass over chunk ``x``."""
-        out = Centroids.hard_e_step_many([m.components for m in models], x, sample_weight)
+        labelled = [isinstance(m, CentroidMixture) and m.label_rows for m in models]
+        out = Centroids.hard_e_step_many([m.components for m in models], x, sample_weight, labelled)
         d = x.shape[1]
         results = []
         for model, (stats, inertia) in zip(models, out, strict=True):
