@@ -268,30 +268,32 @@ class EMMap:
         """Statistics and objective of ``candidate`` (a model, or a :class:`Mapped`); an
         M-step's result that kept the structure is checked not to have lowered the objective."""
         if not isinstance(candidate, Mapped):
-            stats, objective = yield self._asked(candidate, self.maps >= self.max_iter)
+            stats, objective = yield self._asked(candidate, None)
             return Point(candidate, stats, objective)
-        stats, objective = yield self._asked(candidate.model, self.expects_end(candidate))
+        stats, objective = yield self._asked(candidate.model, candidate)
         if not candidate.changed:
             check_ascent(candidate.parent.objective, objective, self.iteration, self.resolution)
         return Point(candidate.model, stats, objective, candidate.changed)
 
-    def expects_end(self, candidate: Mapped) -> bool:
-        """Whether the run is expected to end at ``candidate``'s model, before it is
-        evaluated: the M-steps are spent, or the ``convergence`` rule (which reads the models
-        alone) holds between it and the model it was mapped from. A guess where a step
-        evaluates several models (SQUAREM) and blind to an objective that will not be finite:
-        it only says where to ask for the :class:`LastPass` outputs."""
+    def expects_end(self, candidate: Mapped | None) -> bool:
+        """Whether the run is expected to end at the model of ``candidate`` (None: the start),
+        before it is evaluated: the M-steps are spent, or the ``convergence`` rule (which
+        reads the models alone) holds between it and the model it was mapped from. A guess
+        where a step evaluates several models (SQUAREM) and blind to an objective that will
+        not be finite: it only says where to ask for the :class:`LastPass` outputs."""
         if self.maps >= self.max_iter:
             return True
         rule = self.convergence
-        return rule is not None and bool(rule(candidate.parent.model, candidate.model))
+        if candidate is None or rule is None:
+            return False
+        return bool(rule(candidate.parent.model, candidate.model))
 
-    def _asked(self, model: Any, last: bool) -> Any:
-        """The model to evaluate for ``model``: its :class:`LastPass` variant where it is
-        expected to be the run's last and the run asks for one."""
-        return (
-            model.last_pass() if last and self.last_pass and isinstance(model, LastPass) else model
-        )
+    def _asked(self, model: Any, candidate: Mapped | None) -> Any:
+        """The model to evaluate for ``model`` (that of ``candidate``; None: the start): its
+        :class:`LastPass` variant where the run asks for one and expects to end there."""
+        if self.last_pass and isinstance(model, LastPass) and self.expects_end(candidate):
+            return model.last_pass()
+        return model
 
     def stops(self, old: Point, new: Point) -> bool:
         """The stop test: the step gained less than ``tol_total`` (or, with a
