@@ -407,16 +407,22 @@ def as_dask_array(X: Any) -> Any:
     if isinstance(X, dd.DataFrame):
         from pandas.api.types import is_bool_dtype, is_complex_dtype, is_numeric_dtype
 
+        from emkit.backend.validation import time_kind_of
+
+        # a time kind first: pandas' dtype tests raise NotImplementedError on an Arrow
+        # interval column (month_day_nano_interval)
+        times = {str(c): time_kind_of(t) for c, t in X.dtypes.items()}
         odd = [
             str(c)
             for c, t in X.dtypes.items()
-            if not (is_numeric_dtype(t) or is_bool_dtype(t)) or is_complex_dtype(t)
+            if times[str(c)] or not (is_numeric_dtype(t) or is_bool_dtype(t)) or is_complex_dtype(t)
         ]
         if odd:
+            named = [f"{c} ({times[c]})" if times[c] else c for c in odd]
             raise ValueError(
-                f"every column of X must hold real numbers; columns {odd} are not (text, "
-                "categories, dates or complex numbers). Select the numeric columns or encode "
-                "the others first."
+                f"every column of X must hold real numbers; columns {named} are not (text, "
+                "categories, times or complex numbers). Select the numeric columns or encode "
+                "the others first (times as numbers in a unit of your choice)."
             )
         if not all(isinstance(t, np.dtype) and t.kind in "fiu" for t in X.dtypes):
             # Nullable (Float64, Int64, boolean), pyarrow-backed and bool columns, or a mix

@@ -88,3 +88,44 @@ def nan_report(x: np.ndarray) -> str:
     columns = np.flatnonzero(nan.any(axis=0)).tolist()
     shown = str(columns) if len(columns) <= 10 else f"{columns[:10]}"[:-1] + ", ...]"
     return f"NaN in {int(nan.any(axis=1).sum())} of {x.shape[0]} rows (columns {shown})"
+
+
+def time_kind_of(dtype: Any, first: Any = None) -> str | None:
+    """What a column of ``dtype`` holds where it holds times rather than numbers: "dates"
+    (timestamps, dates, periods), "durations" (time deltas), "times of day" or "intervals"
+    (calendar intervals: months, days and nanoseconds), else None.
+
+    ``dtype`` is a NumPy dtype, a pandas dtype (``pd.ArrowDtype`` included) or a pyarrow
+    ``DataType``; for an object column, ``first`` is its first present value, which says
+    what pandas made of a pyarrow date, time or interval column (``datetime.date``,
+    ``datetime.time``, ``pd.DateOffset``). NumPy casts dates and durations to float as
+    counts of their unit, and fails on times of day and intervals with a bare ``float()``
+    TypeError."""
+    arrow = getattr(dtype, "pyarrow_dtype", dtype)  # pd.ArrowDtype wraps a pyarrow type
+    if type(arrow).__module__.startswith("pyarrow"):
+        import pyarrow as pa
+
+        if pa.types.is_timestamp(arrow) or pa.types.is_date(arrow):
+            return "dates"
+        if pa.types.is_duration(arrow):
+            return "durations"
+        if pa.types.is_time(arrow):
+            return "times of day"
+        if pa.types.is_interval(arrow):
+            return "intervals"
+        return None
+    if type(dtype).__name__ == "PeriodDtype":
+        return "dates"
+    kind = getattr(dtype, "kind", "O")
+    if kind in "Mm":
+        return "dates" if kind == "M" else "durations"
+    if kind == "O" and first is not None:
+        import datetime
+
+        if isinstance(first, datetime.date):  # datetime.datetime too
+            return "dates"
+        if isinstance(first, datetime.time):
+            return "times of day"
+        if type(first).__name__ == "DateOffset":
+            return "intervals"
+    return None

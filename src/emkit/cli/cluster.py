@@ -125,7 +125,10 @@ class DaskColumns:
     def __init__(self, frame) -> None:
         self.frame = frame.rename(columns=str)
         self.names = [str(c) for c in self.frame.columns]
-        self.empty = not self.names or len(first_rows(self.frame, 1)) == 0
+        # the first row shows what an object column holds (Arrow's times of day and
+        # intervals are objects in pandas, and the frame's types have no values)
+        self.head = first_rows(self.frame, 1) if self.names else None
+        self.empty = self.head is None or len(self.head) == 0
 
     def kind(self, name: str) -> str:
         from emkit.cli.table import is_boolean, is_number, time_kind
@@ -133,7 +136,11 @@ class DaskColumns:
         meta = self.frame._meta[name]
         if is_boolean(meta):
             return "boolean"
-        return "number" if is_number(meta) else time_kind(meta) or "text"
+        if is_number(meta):
+            return "number"
+        head = self.head
+        column = meta if head is None or len(head) == 0 or meta.dtype != object else head[name]
+        return time_kind(column) or "text"
 
     def series(self, name: str) -> pd.Series:
         """The whole column, gathered (for a message about a column that cannot be used)."""

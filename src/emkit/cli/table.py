@@ -60,10 +60,12 @@ KIND_WORDS = {
     "text": "text",
     "dates": "dates",
     "durations": "durations",
+    "times of day": "times of day",
+    "intervals": "intervals",
     "nested": "lists or records",
 }
 # Kinds whose values can name rows (an id column) but are not numbers to cluster.
-NAME_KINDS = ("text", "dates", "durations")
+NAME_KINDS = ("text", "dates", "durations", "times of day")
 NAN_ADVICE = {
     "error": "pass --missing em to fit them as missing at random, or drop those rows",
     "unsupported": "the model cannot use rows with missing values; drop or fill those rows",
@@ -239,9 +241,11 @@ class ColumnKinds(Protocol):
     -------
     names : list of str, every column's name, in order.
     empty : bool, True when the table has no row or no column.
-    kind(name) -> "number", "boolean", "text", "dates", "durations" or "nested"
+    kind(name) -> "number", "boolean", "text", "dates", "durations", "times of day",
+        "intervals" or "nested"
         What pandas would read the column as (integers and floats are numbers; timestamps
-        and dates are dates, time deltas durations; lists, arrays and records are nested).
+        and dates are dates, time deltas durations, Arrow's time32 and time64 times of day,
+        its month_day_nano_interval intervals; lists, arrays and records are nested).
     series(name) -> pandas Series
         The whole column as pandas reads it (ids, examples in messages).
     unique_complete(name) -> bool
@@ -517,13 +521,17 @@ def is_number(column: pd.Series) -> bool:
 
 
 def time_kind(column: pd.Series) -> str | None:
-    """The kind of a column of timestamps or periods ("dates") or of time deltas
-    ("durations"), else None: NumPy reads either as counts of its unit, not numbers to
-    cluster."""
-    kind = getattr(column.dtype, "kind", "O")
-    if kind == "M" or isinstance(column.dtype, pd.PeriodDtype):
-        return "dates"
-    return "durations" if kind == "m" else None
+    """The kind of a column of timestamps or periods ("dates"), of time deltas
+    ("durations"), of times of day or of calendar intervals (Arrow's time32, time64 and
+    month_day_nano_interval, objects in pandas), else None: NumPy reads the first two as
+    counts of their unit and cannot read the others, none of them numbers to cluster."""
+    from emkit.backend.validation import time_kind_of
+
+    first = None
+    if column.dtype == object:
+        at = column.first_valid_index()
+        first = None if at is None else column.loc[at]
+    return time_kind_of(column.dtype, first)
 
 
 def is_nested(column: pd.Series) -> bool:
@@ -726,7 +734,7 @@ def choose_columns(
                     f"{path}: column {name!r} holds lists or records, not numbers; name "
                     "numeric columns in --columns"
                 )
-            if raw.kind(name) in ("dates", "durations"):
+            if raw.kind(name) in ("dates", "durations", "times of day", "intervals"):
                 raise DataError(
                     f"{path}: column {name!r} holds {raw.kind(name)}, not numbers; convert it "
                     "to numbers in a unit of your choice (e.g. days since the first) in the "

@@ -26,7 +26,7 @@ from sklearn.utils.validation import (
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import feature_names, npy_refusal
 from emkit.backend.threads import one_blas_thread
-from emkit.backend.validation import nan_report
+from emkit.backend.validation import nan_report, time_kind_of
 
 # What to do about NaN, for the estimators that offer missing="em".
 MISSING_EM_HINT = (
@@ -211,42 +211,56 @@ def numeric_input(estimator, x) -> Iterator[None]:
         raise
 
 
-# dtype kinds that NumPy converts to float silently (dates, durations: counts of a unit the
-# array's dtype names) or refuses with a bare message (complex), where X must be real numbers
-_NOT_REAL = {"M": "dates", "m": "durations", "c": "complex numbers"}
-
-
-def _kind(dtype) -> str:
-    """NumPy's kind letter of ``dtype`` (pandas' extension dtypes carry one too; periods, which
-    say "O", count as dates)."""
-    if type(dtype).__name__ == "PeriodDtype":
-        return "M"
-    return getattr(dtype, "kind", "O")
+def _not_real(dtype, column=None) -> str | None:
+    """What a column of ``dtype`` holds where it is not real numbers: dates, durations,
+    times of day, intervals (NumPy casts the first two to float silently, as counts of the
+    unit the dtype names, and fails on the others with a bare TypeError) or complex numbers;
+    else None. ``column`` (a pandas Series of objects) shows its first present value."""
+    first = None
+    if column is not None and getattr(dtype, "kind", None) == "O":
+        at = column.first_valid_index()
+        first = None if at is None else column.loc[at]
+        first = first.iloc[0] if isinstance(first, pd.Series) else first  # a repeated label
+    kind = time_kind_of(dtype, first)
+    if kind is None and getattr(dtype, "kind", None) == "c":
+        return "complex numbers"
+    return kind
 
 
 def refuse_times_and_complex(name: str, x) -> None:
-    """A ValueError naming the columns of ``x`` that hold dates, durations or complex numbers.
+    """A ValueError naming the columns of ``x`` that hold dates, durations, times of day,
+    intervals or complex numbers.
 
     NumPy casts datetime64 and timedelta64 to float as counts of their unit (days since 1970,
     seconds), so a date column would be fitted silently in whatever unit it was stored in;
-    a DataFrame mixing them with numbers failed with NumPy's DTypePromotionError."""
-    if hasattr(x, "columns") and hasattr(x, "dtypes"):  # a DataFrame: one dtype per column
+    a DataFrame mixing them with numbers failed with NumPy's DTypePromotionError, and a
+    pyarrow Table converted its dates without a word. Times of day and intervals (Arrow's
+    time32, time64 and month_day_nano_interval) failed with a bare ``float()`` TypeError."""
+    schema = getattr(x, "schema", None)
+    if schema is not None and hasattr(schema, "types"):  # a pyarrow Table or RecordBatch
+        columns = [(str(f.name), _not_real(f.type)) for f in schema]
+    elif hasattr(x, "columns") and hasattr(x, "dtypes"):  # a DataFrame: one dtype per column
         columns = [
-            (str(c), _NOT_REAL[_kind(t)])
-            for c, t in zip(x.columns, x.dtypes, strict=True)
-            if _kind(t) in _NOT_REAL
+            (str(c), _not_real(t, x.iloc[:, j] if isinstance(x, pd.DataFrame) else None))
+            for j, (c, t) in enumerate(zip(x.columns, x.dtypes, strict=True))
         ]
     else:  # an array or a Series
-        kind = _kind(getattr(x, "dtype", None))
-        columns = [("X", _NOT_REAL[kind])] if kind in _NOT_REAL else []
-    if columns:
-        listed = ", ".join(f"{c} ({what})" for c, what in columns)
-        kinds = {what for _, what in columns}
+        dtype = getattr(x, "dtype", None)
+        columns = [("X", _not_real(dtype, x if isinstance(x, pd.Series) else None))]
+    found = [(c, what) for c, what in columns if what is not None]
+    if found:
+        listed = ", ".join(f"{c} ({what})" for c, what in found)
+        kinds = {what for _, what in found}
         advice = []
-        if kinds - {"complex numbers"}:
+        if kinds & {"dates", "durations"}:
             advice.append(
                 "convert dates and durations to numbers in a unit of your choice (e.g. "
                 "(t - t.min()) / pd.Timedelta(days=1))"
+            )
+        if kinds & {"times of day", "intervals"}:
+            advice.append(
+                "convert times of day and intervals to numbers in a unit of your choice "
+                "(e.g. hours since midnight, days)"
             )
         if "complex numbers" in kinds:
             advice.append("take the real part or the modulus of complex values")
@@ -254,8 +268,8 @@ def refuse_times_and_complex(name: str, x) -> None:
         complex_first = "Complex data not supported: " if "complex numbers" in kinds else ""
         raise ValueError(
             f"{complex_first}{name} needs real numbers, but {listed} "
-            f"{'is' if len(columns) == 1 else 'are'} "
-            f"not: {', or '.join(advice)}, or drop {'it' if len(columns) == 1 else 'them'}"
+            f"{'is' if len(found) == 1 else 'are'} "
+            f"not: {', or '.join(advice)}, or drop {'it' if len(found) == 1 else 'them'}"
         )
 
 
