@@ -98,3 +98,70 @@ def test_cli_names_parquet_times_of_day(tmp_path, workers):
     status, _, err = run_main(["fit", path, "--columns", "a,t64", "--out", tmp_path / "o", *fast])
     assert status == 2
     assert "column 't64' holds times of day, not numbers; convert it" in err
+
+
+# --- estimate() checks that it is given the rows the model was fitted to -------------------
+
+
+def two_groups(n: int = 400, seed: int = 0, offset: float = 0.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.vstack([rng.normal(0, 1, (n // 2, 2)), rng.normal(5, 1, (n - n // 2, 2))]) + offset
+
+
+def test_estimate_on_other_rows_is_refused_where_it_was_silently_wrong():
+    # One component: the fit is the sample mean and covariance, whose standard errors are
+    # closed forms of the rows fitted, sqrt(diag(S) / n). estimate() on half the rows gave
+    # sqrt(2) times larger errors without a word; on the right rows it is the closed form.
+    x = two_groups(offset=3.0)
+    gm = emkit.GaussianMixture(1, covariance_type="diag", reg_covar=0).fit(x)
+    closed = np.sqrt(x.var(axis=0) / len(x))
+    np.testing.assert_allclose(gm.estimate(x).stderr["means"][0], closed, rtol=1e-9)
+    for other, what in [
+        (x[:200], "total weight of 200"),
+        (two_groups(seed=1, offset=3.0), "column 0 has mean"),
+        ((x - x.mean(0)) / x.std(0), "column 0 has mean"),  # standardised rows
+        (x.mean(0) + (x - x.mean(0)) * [1.0, 1.01], "column 1 has variance"),
+    ]:
+        with pytest.raises(ValueError, match=f"estimate\\(\\) needs the rows.*{what}"):
+            gm.estimate(other)
+    with pytest.raises(ValueError, match="total weight of 800 where the fit's was 400"):
+        gm.estimate(x, sample_weight=np.full(len(x), 2.0))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_estimate_takes_the_fitted_rows_in_any_order_chunks_or_backend(dtype):
+    x = two_groups(offset=1e3)
+    gm = emkit.GaussianMixture(2, random_state=0, dtype=dtype).fit(x)
+    expected = gm.estimate(x).stderr["means"]
+    torch = pytest.importorskip("torch")
+    da = pytest.importorskip("dask.array")
+    order = np.random.default_rng(1).permutation(len(x))
+    for rows in [x[order], x.astype(np.float32), torch.tensor(x), da.from_array(x, chunks=77)]:
+        np.testing.assert_allclose(gm.estimate(rows).stderr["means"], expected, rtol=1e-4)
+    # integer weights are rows repeated that often (the fit's log-likelihood is the same)
+    w = np.random.default_rng(2).integers(1, 4, len(x)).astype(float)
+    weighted = emkit.GaussianMixture(2, random_state=0).fit(x, sample_weight=w)
+    repeated = np.repeat(x, w.astype(int), axis=0)
+    np.testing.assert_allclose(
+        weighted.estimate(repeated).stderr["means"],
+        weighted.estimate(x, w).stderr["means"],
+        rtol=1e-8,
+    )
+
+
+def test_mixture_model_and_regression_estimate_refuse_other_rows():
+    # Poisson, one component: the rate's standard error is sqrt(mean / n) of the fitted rows.
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(4.0, size=(300, 1))
+    mm = emkit.MixtureModel([emkit.Poisson()]).fit(counts)
+    se = mm.estimate(counts).stderr["rate"].ravel()[0]
+    assert se == pytest.approx(np.sqrt(counts.mean() / len(counts)), rel=1e-6)
+    with pytest.raises(ValueError, match="estimate\\(\\) needs the rows"):
+        mm.estimate(rng.poisson(4.0, size=(300, 1)))
+    x = rng.uniform(0, 10, (200, 1))
+    y = np.where(rng.uniform(size=200) < 0.5, 1 + 2 * x[:, 0], 8 - 0.5 * x[:, 0])
+    y = y + rng.normal(0, 0.5, 200)
+    lines = emkit.MixtureOfRegressions(2, random_state=0).fit(x, y)
+    lines.estimate(x, y)
+    with pytest.raises(ValueError, match="column 1 has mean"):
+        lines.estimate(x, y + 1.0)

@@ -31,6 +31,7 @@ from emkit.estimators._device import (
     resolution,
     sample_host_rows,
 )
+from emkit.estimators._fingerprint import DataFingerprint, check_same_rows, fingerprint
 from emkit.estimators._inputs import dask_sample, dask_total, queried_array
 from emkit.estimators._mixture_api import (
     MixtureQueries,
@@ -674,6 +675,11 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         # the statistics of the last E-step, at exactly the returned parameters: model
         # selection reads its criteria from them (emkit.estimators.selection)
         self._final_stats = result.stats
+        # the rows' weight, means and variances, which estimate() asks its rows to match
+        components = getattr(result.stats, "components", None)
+        self._fit_data = (
+            DataFingerprint.of_gaussian_stats(components) if self.missing != "em" else None
+        )
 
     @property
     def precisions_(self) -> np.ndarray:
@@ -740,8 +746,14 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
 
         Parameters
         ----------
-        X : array-like of shape (n, d), the data the model was fitted to.
-        sample_weight : array-like of shape (n,), the fit's weights, or None.
+        X : array-like of shape (n, d), the data the model was fitted to (in any order or
+            chunks, on any backend). Other rows are refused: the information is that at the
+            maximum of the fitted rows' likelihood, and another sample's would give wrong
+            errors without a sign. The fit keeps the rows' total weight and each column's
+            mean and variance, which ``X`` must match to 1e-5 (a model read from a file keeps
+            none, and is not checked).
+        sample_weight : array-like of shape (n,), the fit's weights, or None (rows repeated
+            as often as an integer weight count as that weight).
 
         Returns
         -------
@@ -787,6 +799,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
                 x = np.asarray(x.detach().cpu().numpy(), dtype=np.float64)
             w = None if sample_weight is None else check_weights(sample_weight, x)
             map_reduce = array_source(x, w).map_reduce
+        check_same_rows(self, fingerprint(map_reduce))
         mixture = self._mixture()
         alias = covariance_structure(self.covariance_type).alias
         k = self.weights_.shape[0]

@@ -28,6 +28,7 @@ from emkit.distributions.point_mass import PointMass
 from emkit.distributions.priors import GammaPrior, NormalInverseGamma, prior_from_dict
 from emkit.distributions.registry import family_from_dict
 from emkit.em import fit_starts
+from emkit.estimators._fingerprint import DataFingerprint, check_same_rows, fingerprint
 from emkit.estimators._inputs import fit_rows, per_row
 from emkit.estimators._mixture_api import (
     MixtureQueries,
@@ -195,6 +196,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 "components"
             )
         self._set_fitted(result, degenerate, tied)
+        self._fit_data = fingerprint(data.map_reduce)  # what estimate() checks its rows against
         warn_unless_converged(self)
         if self.degenerate_:
             warn_user(
@@ -790,7 +792,8 @@ class MixtureModel(FamilyMixtureBase):
 
         Parameters
         ----------
-        X : array-like of shape (n, d), the data the model was fitted to.
+        X : array-like of shape (n, d), the data the model was fitted to; other rows are
+            refused, as :meth:`GaussianMixture.estimate` says.
         sample_weight : array-like of shape (n,), the fit's weights, or None.
 
         Returns
@@ -822,6 +825,8 @@ class MixtureModel(FamilyMixtureBase):
             )
         x = self._checked_rows(X)
         w = check_weights(sample_weight, x)
+        x64 = np.asarray(x, dtype=np.float64)
+        check_same_rows(self, DataFingerprint.of_chunk(x64, w))
         families = self.components_
         kinds = {f.name for f in families}
         names = []
@@ -834,7 +839,7 @@ class MixtureModel(FamilyMixtureBase):
             families,
             names,
             len(kinds) == 1,
-            np.asarray(x, dtype=np.float64),
+            x64,
             None if w is None else np.asarray(w, dtype=np.float64),
             f"Mixture of {len(families)} components ({', '.join(f.name for f in families)})",
         )

@@ -28,6 +28,7 @@ from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.inputs import start_rows
 from emkit.backend.sources import array_source
 from emkit.em import fit_starts
+from emkit.estimators._fingerprint import DataFingerprint, check_same_rows, fingerprint
 from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, per_row
 from emkit.estimators._mixture_api import (
     aic_from,
@@ -263,6 +264,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         self.intercept_ = model.components.intercept[order]
         self.sigmas_ = np.sqrt(model.components.variances[order])
         self.log_likelihood_ = best.log_likelihood
+        self._fit_data = fingerprint(data.map_reduce)  # what estimate() checks its rows against
         # A re-seed restarts the climb: history_ starts at the last one.
         self.history_ = best.history[max(best.structure_changes, default=0) :]
         self.n_iter_ = len(self.history_) - 1
@@ -469,7 +471,8 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n, p), the covariates the model was fitted to.
-        y : array-like of shape (n,), their responses.
+        y : array-like of shape (n,), their responses; other rows are refused, as
+            :meth:`GaussianMixture.estimate` says.
         sample_weight : array-like of shape (n,), the fit's weights, or None.
 
         Returns
@@ -504,6 +507,8 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         if y is None:
             raise ValueError("estimate() needs the responses y the model was fitted to")
         w = check_weights(sample_weight, x)
+        given = np.column_stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)])
+        check_same_rows(self, DataFingerprint.of_chunk(given, w))
         return regression_louis_estimate(
             x,
             y,

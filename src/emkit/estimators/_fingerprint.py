@@ -1,0 +1,134 @@
+"""What a fit remembers of its rows, so that ``estimate()`` can tell that it is given them.
+
+Louis' observed information is that of the fitted model at the maximum of the likelihood of
+the rows it was fitted to: given other rows (a test set, a subset, transformed or differently
+weighted rows) it is the information at a point that is not their maximum, and the standard
+errors that come out are wrong without a sign. A fit keeps its rows' total weight and each
+column's weighted mean and variance (:class:`DataFingerprint`, one pass of sums); ``estimate``
+takes the same of the rows it is given and refuses rows that differ. The same rows in another
+order, in other chunks, on another backend, as float32, or as integer weights spelled out as
+repeated rows, agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emkit.backend.namespace import namespace_of
+from emkit.distributions.base import merge_centred
+
+# Agreement asked of the total weight (relative), each column's mean (in units of its
+# standard deviation) and variance (relative): a different sample of n rows moves a mean by
+# about a standard deviation / sqrt(n) and a variance by about sqrt(2 / n) of itself.
+TOLERANCE = 1e-5
+# Besides, what rounding the rows to float32 moves (a float32 fit reads them so, and so does
+# its fingerprint): a mean by under float32's eps of the column's root mean square, a
+# variance by under 1e-9 of its square (measured: 3e-9 and 3e-9 of those, at offsets of
+# 0 to 1e7 standard deviations).
+FLOAT32_MEAN = 1e-7
+FLOAT32_VARIANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class DataFingerprint:
+    """Total weight, and each column's weighted mean and centred scatter, in float64.
+
+    Attributes
+    ----------
+    weight : float, the rows' total weight (their number, unweighted).
+    mean : array of shape (d,).
+    scatter : array of shape (d,), sum_n w_n (x_n - mean)^2.
+    """
+
+    weight: float
+    mean: np.ndarray
+    scatter: np.ndarray
+
+    @classmethod
+    def of_chunk(cls, x, w=None) -> DataFingerprint:
+        """The fingerprint of a chunk ``x`` (n, d) with weights ``w`` (n,) or None: NumPy or
+        a backend's array (summed where it lives, in float64)."""
+        if isinstance(x, tuple):  # (rows, labels) of a labelled source
+            x = x[0]
+        xp = namespace_of(x)
+        x = x.astype(np.float64, copy=False) if isinstance(x, np.ndarray) else x.to(xp.float64)
+        if w is None:
+            weight = float(x.shape[0])
+            sums = xp.to_numpy(x.sum(axis=0))
+        else:
+            w = xp.asarray(np.asarray(w, dtype=np.float64), like=x)
+            weight = float(xp.to_numpy(w.sum()))
+            sums = xp.to_numpy(w @ x)
+        mean = np.asarray(sums, dtype=np.float64) / weight if weight > 0 else np.zeros(x.shape[1])
+        centred = x - xp.asarray(mean, like=x)
+        squares = centred * centred
+        scatter = squares.sum(axis=0) if w is None else w @ squares
+        return cls(weight, mean, np.asarray(xp.to_numpy(scatter), dtype=np.float64))
+
+    @classmethod
+    def of_gaussian_stats(cls, stats) -> DataFingerprint:
+        """The fingerprint of the rows behind a Gaussian mixture's statistics
+        (:class:`~emkit.distributions.gaussian.stats.GaussianStats`): a row's
+        responsibilities add up to its weight, so the components' merged are the rows'."""
+        spread = stats.scatter if stats.scatter.ndim == 2 else np.diagonal(stats.scatter, 0, 1, 2)
+        parts = list(zip(stats.weight, stats.mean, spread, strict=True))
+        weight, mean, scatter = parts[0]
+        for part in parts[1:]:
+            weight, mean, scatter = merge_centred((weight, mean, scatter), part)
+        return cls(float(weight), np.asarray(mean, dtype=np.float64), np.asarray(scatter))
+
+    def __add__(self, other: DataFingerprint) -> DataFingerprint:
+        weight, mean, scatter = merge_centred(
+            (self.weight, self.mean, self.scatter), (other.weight, other.mean, other.scatter)
+        )
+        return DataFingerprint(float(weight), mean, scatter)
+
+    def difference(self, given: DataFingerprint) -> str | None:
+        """What differs between the rows fitted (``self``) and ``given``, or None where they
+        agree (:data:`TOLERANCE`, with room for rounding to float32)."""
+        if self.mean.shape != given.mean.shape:
+            return f"{given.mean.shape[0]} columns where the fit had {self.mean.shape[0]}"
+        if not np.isclose(given.weight, self.weight, rtol=TOLERANCE, atol=0):
+            return f"a total weight of {given.weight:.10g} where the fit's was {self.weight:.10g}"
+        variance = self.scatter / self.weight if self.weight > 0 else self.scatter
+        other = given.scatter / given.weight if given.weight > 0 else given.scatter
+        square = variance + self.mean**2  # (d,) the mean square
+        for j in range(self.mean.shape[0]):
+            room = TOLERANCE * np.sqrt(variance[j]) + FLOAT32_MEAN * np.sqrt(square[j])
+            if not abs(given.mean[j] - self.mean[j]) <= room:
+                return (
+                    f"column {j} has mean {given.mean[j]:.10g} where the fit's rows had "
+                    f"{self.mean[j]:.10g}"
+                )
+            room = TOLERANCE * variance[j] + FLOAT32_VARIANCE * square[j]
+            if not abs(other[j] - variance[j]) <= room:
+                return (
+                    f"column {j} has variance {other[j]:.10g} where the fit's rows had "
+                    f"{variance[j]:.10g}"
+                )
+        return None
+
+
+def fingerprint(map_reduce) -> DataFingerprint:
+    """The fingerprint of a data source's rows, ``map_reduce`` its
+    :meth:`~emkit.backend.sources.DataSource.map_reduce` (one pass)."""
+    return map_reduce(DataFingerprint.of_chunk)
+
+
+def check_same_rows(estimator, given: DataFingerprint) -> None:
+    """ValueError where ``given`` are not the rows ``estimator`` was fitted to (a fit that
+    kept no fingerprint, one read from a model file, is not checked)."""
+    fitted = getattr(estimator, "_fit_data", None)
+    if fitted is None:
+        return
+    difference = fitted.difference(given)
+    if difference is not None:
+        raise ValueError(
+            f"estimate() needs the rows (and sample_weight) the model was fitted to: the "
+            f"information is the likelihood's curvature at its maximum for those rows, and "
+            f"other rows give wrong standard errors without a sign. The rows given differ "
+            f"({difference}); pass the fit's X and sample_weight, or refit to these rows "
+            "(emkit.bootstrap for errors from resamples)"
+        )
