@@ -165,3 +165,14 @@ def test_mixture_model_and_regression_estimate_refuse_other_rows():
     lines.estimate(x, y)
     with pytest.raises(ValueError, match="column 1 has mean"):
         lines.estimate(x, y + 1.0)
+
+
+def test_summary_of_a_weighted_fit_leaves_out_errors_it_cannot_give():
+    # summary(X) takes no sample_weight: for a weighted fit it printed Louis' errors of the
+    # unweighted rows, not the fit's; now it prints the parameters without them.
+    x = two_groups()
+    w = np.random.default_rng(3).uniform(0.5, 2.0, len(x))
+    gm = emkit.GaussianMixture(2, random_state=0).fit(x, sample_weight=w)
+    assert "Standard errors of the means" not in gm.summary(x, parameters=True)
+    plain = emkit.GaussianMixture(2, random_state=0).fit(x)
+    assert "Standard errors of the means" in plain.summary(x, parameters=True)

@@ -111,6 +111,10 @@ class DataFingerprint:
         return None
 
 
+class OtherRowsError(ValueError):
+    """The rows given to ``estimate()`` are not those the model was fitted to."""
+
+
 def fingerprint(map_reduce) -> DataFingerprint:
     """The fingerprint of a data source's rows, ``map_reduce`` its
     :meth:`~emkit.backend.sources.DataSource.map_reduce` (one pass)."""
@@ -119,13 +123,15 @@ def fingerprint(map_reduce) -> DataFingerprint:
 
 def check_same_rows(estimator, given: DataFingerprint) -> None:
     """ValueError where ``given`` are not the rows ``estimator`` was fitted to (a fit that
-    kept no fingerprint, one read from a model file, is not checked)."""
+    kept no fingerprint, one read from a model file, is not checked; nor are rows that are
+    not finite, which the estimate's own pass refuses by name)."""
     fitted = getattr(estimator, "_fit_data", None)
-    if fitted is None:
+    finite = np.isfinite(given.mean).all() and np.isfinite(given.scatter).all()
+    if fitted is None or not finite:  # rows with NaN or inf: the checks of the pass name them
         return
     difference = fitted.difference(given)
     if difference is not None:
-        raise ValueError(
+        raise OtherRowsError(
             f"estimate() needs the rows (and sample_weight) the model was fitted to: the "
             f"information is the likelihood's curvature at its maximum for those rows, and "
             f"other rows give wrong standard errors without a sign. The rows given differ "

@@ -799,11 +799,13 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
                 x = np.asarray(x.detach().cpu().numpy(), dtype=np.float64)
             w = None if sample_weight is None else check_weights(sample_weight, x)
             map_reduce = array_source(x, w).map_reduce
-        check_same_rows(self, fingerprint(map_reduce))
         mixture = self._mixture()
         alias = covariance_structure(self.covariance_type).alias
         k = self.weights_.shape[0]
-        return louis_estimate(mixture, alias, map_reduce, f"({alias}, {k} components)")
+        # Louis' pass first: its checks name rows that cannot be read (NaN, a wrong width)
+        est = louis_estimate(mixture, alias, map_reduce, f"({alias}, {k} components)")
+        check_same_rows(self, fingerprint(map_reduce))
+        return est
 
     def standard_errors(self, X, sample_weight=None) -> dict:
         """Standard errors of ``weights``, ``means`` and ``covariances`` (the fitted layouts)

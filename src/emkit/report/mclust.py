@@ -113,16 +113,21 @@ def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "ha
 
 def _standard_errors(model, x: np.ndarray) -> dict | None:
     """Louis' standard errors of ``model`` on ``x``, or None where there are none to give (a
-    hard or missing-data fit, a singular information)."""
+    hard or missing-data fit, a singular information, rows other than the fit's: a fit with
+    sample weights, which ``summary`` does not take)."""
     import warnings
 
+    from emkit.estimators._fingerprint import OtherRowsError
     from emkit.mle import HessianWarning
 
     if model.missing == "em" or model.assignment != "soft":
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HessianWarning)
-        errors = model.standard_errors(x)
+        try:
+            errors = model.standard_errors(x)
+        except OtherRowsError:
+            return None
     return None if np.isnan(errors["means"]).any() else errors
 
 
