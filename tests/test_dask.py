@@ -878,14 +878,14 @@ def test_standard_errors_summary_and_plot_stay_on_the_workers(client, monkeypatc
     expected = {cov: gm.estimate(x, sample_weight=w) for cov, gm in fits.items()}
     gm = fits["full"]
     texts = gm.summary(x, parameters=True), gm.summary(x, icl="soft")
-    intervals = gm.conf_int(x, level=0.9)
+    intervals = gm.conf_int(x, sample_weight=w, level=0.9)
     no_gathering(monkeypatch)
     for cov, model in fits.items():
         est = model.estimate(lazy_x, sample_weight=lazy_w)
         close(est.cov, expected[cov].cov)
         close(est.loglik, expected[cov].loglik)
         assert est.n == expected[cov].n
-    for name, (low, high) in gm.conf_int(lazy_x, level=0.9).items():
+    for name, (low, high) in gm.conf_int(lazy_x, sample_weight=lazy_w, level=0.9).items():
         close(low, intervals[name][0])
         close(high, intervals[name][1])
     assert gm.summary(lazy_x, parameters=True) == texts[0]
