@@ -6,6 +6,7 @@ select_mixture(X). Prints each side's choice, log-likelihood and seconds, and th
 
     python benchmarks/mclust/speed.py --n 100000        # the issue's size
     python benchmarks/mclust/speed.py --n 10000 --models VVV,EEE,VVI,VII
+    python benchmarks/mclust/speed.py --data wine     # scikit-learn's wine (178 x 13)
 
 Needs R with mclust on the PATH (Rscript). Not a test: timings are never asserted.
 """
@@ -43,16 +44,31 @@ def data(n: int, seed: int = 0) -> np.ndarray:
     return centres[labels] + rng.normal(size=(n, 5)) * scales[labels]
 
 
+def bundled(name: str) -> np.ndarray:
+    """One of scikit-learn's bundled data sets (no download): iris (150 x 4), wine (178 x 13),
+    breast_cancer (569 x 30)."""
+    import sklearn.datasets
+
+    return getattr(sklearn.datasets, f"load_{name}")().data.astype(float)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--models", default=",".join(MCLUST_MODELS))
+    parser.add_argument(
+        "--data",
+        choices=["blobs", "iris", "wine", "breast_cancer"],
+        default="blobs",
+        help="blobs: three clusters in five dimensions, --n rows; else scikit-learn's data set",
+    )
     args = parser.parse_args()
     models = args.models.split(",")
-    x = data(args.n)
+    x = data(args.n) if args.data == "blobs" else bundled(args.data)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "x.csv"
-        np.savetxt(path, x, delimiter=",", header="a,b,c,d,e", comments="")
+        header = ",".join(f"x{j}" for j in range(x.shape[1]))
+        np.savetxt(path, x, delimiter=",", header=header, comments="")
         script = Path(folder) / "mclust.R"
         script.write_text(R_SCRIPT)
         out = subprocess.run(
@@ -67,12 +83,12 @@ def main() -> None:
     seconds = time.perf_counter() - start
     best = selection.best_
     name = covariance_structure(best.covariance_type).alias
-    same = selection.models_.get(
-        (mclust["G"], covariance_structure(mclust["model"]).name)
+    same = selection.models_.get((mclust["G"], covariance_structure(mclust["model"]).name))
+    print(f"{args.data}: n = {x.shape[0]}, d = {x.shape[1]}, {len(models)} models, K = 1..9")
+    print(
+        f"mclust: {mclust['model']},{mclust['G']}  log L {mclust['loglik']:.3f}  "
+        f"{mclust['seconds']:.1f} s"
     )
-    print(f"n = {args.n}, d = 5, {len(models)} models, K = 1..9")
-    print(f"mclust: {mclust['model']},{mclust['G']}  log L {mclust['loglik']:.3f}  "
-          f"{mclust['seconds']:.1f} s")
     print(f"emkit:  {name},{best.n_components}  log L {best.log_likelihood_:.3f}  {seconds:.1f} s")
     if same is not None:
         print(f"emkit's fit of mclust's choice: log L {same.log_likelihood_:.3f}")

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 INNER_TOL = 1e-8  # relative change of the parameters at which an inner iteration stops
-INNER_MAX_ITER = 500
+INNER_MAX_ITER = 100
 TINY = np.finfo(float).tiny
 
 
@@ -216,6 +216,23 @@ def _unit_det_matrix(c: np.ndarray) -> np.ndarray:
     return c / np.exp(logdet / c.shape[0])
 
 
+def _disjoint_pairs(d: int) -> list[tuple[np.ndarray, ...]]:
+    """The d (d - 1) / 2 pairs of axes in d - 1 rounds (d if d is odd) of disjoint pairs: the
+    round-robin (circle) schedule, one axis fixed and the others turning one place a round."""
+    players = list(range(d)) + ([-1] if d % 2 else [])  # -1: the bye of an odd d
+    n = len(players)
+    rounds = []
+    for _ in range(n - 1):
+        pairs = [(players[t], players[n - 1 - t]) for t in range(n // 2)]
+        pairs = [(min(p), max(p)) for p in pairs if -1 not in p]
+        if pairs:
+            i, j = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+            # with the flat indices of entries (i, i), (j, j), (i, j) and (j, i)
+            rounds.append((i, j, i * (d + 1), j * (d + 1), i * d + j, j * d + i))
+        players = [players[0], players[-1], *players[1:-1]]
+    return rounds
+
+
 def _common_orientation(
     b: np.ndarray,
     m: np.ndarray,
@@ -237,37 +254,32 @@ def _common_orientation(
     orientation = np.linalg.eigh(pooled)[1]
     ms = _safe(m)
     floor = _floor(b, ms)
-    pairs = [(i, j) for i in range(d) for j in range(i + 1, d)]
+    rounds = _disjoint_pairs(d)
+    identity = np.eye(d)
     state: dict[str, Any] = {"d": orientation, "diag": None}
 
     def step() -> np.ndarray:
         o = state["d"]
-        rotated = np.einsum("ji,kjl,lm->kim", o, b, o)  # D^T B_k D, (k, d, d)
+        rotated = o.T @ b @ o  # D^T B_k D, (k, d, d)
         diag = np.maximum(diagonal(np.diagonal(rotated, axis1=1, axis2=2)), floor)
         psi = 1.0 / diag  # (k, d)
-        rotated = rotated.copy()
-        o = o.copy()
-        for i, j in pairs:
-            weight = psi[:, i] - psi[:, j]  # (k,)
-            a = 0.5 * weight @ (rotated[:, i, i] - rotated[:, j, j])
-            c = weight @ rotated[:, i, j]
-            if a == 0.0 and c == 0.0:
-                continue
-            phi = 0.5 * np.arctan2(-c, -a)
+        for i, j, ii, jj, ij, ji in rounds:
+            # Rotations of disjoint pairs of axes touch disjoint rows and columns: each
+            # one's angle is that of the same rotation made alone, so a round is one product.
+            flat = rotated.reshape(len(b), d * d)
+            weight = psi[:, i] - psi[:, j]  # (k, p)
+            a = 0.5 * (weight * (flat[:, ii] - flat[:, jj])).sum(axis=0)
+            c = (weight * flat[:, ij]).sum(axis=0)
+            phi = np.where((a == 0.0) & (c == 0.0), 0.0, 0.5 * np.arctan2(-c, -a))
             cos, sin = np.cos(phi), np.sin(phi)
-            # New axes c d_i + s d_j and -s d_i + c d_j: rotate rows i, j, then columns i, j.
-            ri, rj = rotated[:, i, :].copy(), rotated[:, j, :]
-            rotated[:, i, :] = cos * ri + sin * rj
-            rotated[:, j, :] = cos * rj - sin * ri
-            ci, cj = rotated[:, :, i].copy(), rotated[:, :, j]
-            rotated[:, :, i] = cos * ci + sin * cj
-            rotated[:, :, j] = cos * cj - sin * ci
-            oi, oj = o[:, i].copy(), o[:, j]
-            o[:, i] = cos * oi + sin * oj
-            o[:, j] = cos * oj - sin * oi
+            # New axes c d_i + s d_j and -s d_i + c d_j: D G and G^T (D^T B_k D) G.
+            g = identity.copy()
+            g.flat[ii], g.flat[jj], g.flat[ji], g.flat[ij] = cos, cos, sin, -sin
+            rotated = g.T @ rotated @ g
+            o = o @ g
         diag = np.maximum(diagonal(np.diagonal(rotated, axis1=1, axis2=2)), floor)
         state["d"], state["diag"] = o, diag
-        return np.einsum("ij,kj,lj->kil", o, diag, o)
+        return (o * diag[:, None, :]) @ o.T
 
     _iterate(step)
     vectors = np.broadcast_to(state["d"], b.shape)
