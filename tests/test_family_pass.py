@@ -368,6 +368,40 @@ def test_a_fit_is_the_same_to_the_last_bit_on_any_number_of_threads(name, monkey
         np.testing.assert_array_equal(other.weights_, fits[0].weights_)
 
 
+def test_parts_of_fixed_rows_run_on_the_caller_too_and_stop_after_an_error():
+    # Parts of fixed rows (the family pass) were one pool task each: the caller slept on each
+    # part's result and took the GIL from the kernel threads 16 times a pass. Now the caller
+    # and threads - 1 pool threads take the next part as they come free.
+    import threading
+
+    x = np.arange(140.0)[:, None]  # 20 parts of 7 rows
+    ran: list[tuple[int, int]] = []
+    both = threading.Barrier(2, timeout=30)  # the first two parts wait for each other
+
+    def part_sum(rows, w, start):
+        ran.append((threading.get_ident(), start))
+        if start < 14:
+            both.wait()
+        return float(rows.sum())
+
+    with cpu_threads.kernel_threads(2):
+        sums = cpu_threads.over_threads(x, None, part_sum, min_rows_per_thread=1, part_rows=7)
+    assert sums == [float(x[i : i + 7].sum()) for i in range(0, 140, 7)]
+    assert sorted(start for _, start in ran) == list(range(0, 140, 7))
+    assert threading.get_ident() in {ident for ident, _ in ran}
+
+    # Every part raises: each thread starts one, then no other part starts (all 20 ran).
+    started: list[int] = []
+
+    def fails(rows, w, start):
+        started.append(start)
+        raise ValueError(f"part at {start}")
+
+    with cpu_threads.kernel_threads(2), pytest.raises(ValueError, match="part at"):
+        cpu_threads.over_threads(x, None, fails, min_rows_per_thread=1, part_rows=7)
+    assert 1 <= len(started) <= 2
+
+
 class StandIn:
     """A pass that takes ``slow`` seconds on the thread count ``slow_count`` and ``fast``
     seconds on the other, on a clock of its own (emkit.backend.threads reads it): no timing of the
