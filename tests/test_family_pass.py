@@ -402,6 +402,65 @@ def test_parts_of_fixed_rows_run_on_the_caller_too_and_stop_after_an_error():
     assert 1 <= len(started) <= 2
 
 
+class _RecordedProducts:
+    """numpy, with the operand shapes of every np.matmul call recorded, and the np.dot calls
+    counted (family_pass reads np.matmul and np.dot at call time)."""
+
+    def __init__(self):
+        self.shapes: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+        self.dots = 0
+
+    def matmul(self, a, b, *args, **kwargs):
+        self.shapes.append((np.shape(a), np.shape(b)))
+        return np.matmul(a, b, *args, **kwargs)
+
+    def dot(self, a, b, *args, **kwargs):
+        self.dots += 1
+        return np.dot(a, b, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+@pytest.mark.parametrize("name", ["exponential", "gamma"])
+def test_the_linear_pass_on_threads_takes_no_long_product_that_keeps_the_gil(
+    name, monkeypatch, all_threads
+):
+    # np.matmul keeps the GIL for a product whose output is small (the statistics, (k, q)),
+    # however long its rows (numpy issue 11821): 26 us of every block of 65,536 rows on the
+    # 2-vCPU VM, in which the other kernel thread waited. On threads the pass takes those
+    # products with np.dot (the same BLAS call, the GIL released), to the last bit the same.
+    monkeypatch.setattr(family_pass, "PART_ROWS", 2048)
+    families, x, logpdf = CASES[name]
+    families = families[:2]
+    x = np.tile(x, (11, 1))  # 33,011 rows: 17 units, the last shorter
+    components = ComponentList(families)
+    log_weights = np.log([0.3, 0.7])
+    recorded = _RecordedProducts()
+    out = {}
+    for threads in (1, 2):
+        with family_pass.rows_kept(x), cpu_threads.kernel_threads(threads):
+            if threads == 2:
+                monkeypatch.setattr(family_pass, "np", recorded)
+            out[threads] = components.fused_e_step(x, log_weights)
+            monkeypatch.setattr(family_pass, "np", np)
+    long_and_small = [
+        (a, b) for a, b in recorded.shapes if a[-1] >= 500 and np.prod(a[:-1] + b[1:]) < 500
+    ]
+    assert recorded.dots >= 17 and not long_and_small  # a product per block
+    (one, ll_one), (two, ll_two) = out[1], out[2]
+    assert ll_two == ll_one
+    np.testing.assert_array_equal(two.weight, one.weight)
+    for a, b in zip(two.parts, one.parts, strict=True):
+        np.testing.assert_array_equal(a.sum_x, b.sum_x)
+    resp_sum, sum_x, expected = scipy_e_step(
+        families, logpdf, np.exp(log_weights), x, np.ones(len(x))
+    )
+    assert ll_two == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(two.weight, resp_sum, rtol=1e-11)
+    np.testing.assert_allclose([p.sum_x for p in two.parts], sum_x, rtol=1e-11)
+
+
 class StandIn:
     """A pass that takes ``slow`` seconds on the thread count ``slow_count`` and ``fast``
     seconds on the other, on a clock of its own (emkit.backend.threads reads it): no timing of the
