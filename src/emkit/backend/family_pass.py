@@ -685,9 +685,12 @@ def _linear_blocks(x, sample_weight, offset, linear, mixtures, threaded):
                             np.multiply(tv[0], v.inv, out=v.scaled[0])
                         else:
                             np.multiply(tv, v.inv, out=v.scaled[:-1])
-                        # np.dot, not matmul: the same BLAS call (the same bits), with
-                        # the GIL released (matmul keeps it for a product this small).
-                        into += np.dot(v.joint, v.scaled_t, out=v.full)
+                        if k > 1:
+                            # np.dot, not matmul: the same BLAS call (gemm: the same bits),
+                            # with the GIL released (matmul keeps it for a small output).
+                            into += np.dot(v.joint, v.scaled_t, out=v.full)
+                        else:  # one component: a vector-matrix product, left as it was
+                            into += v.joint @ v.scaled_t
                     logliks[u][j] += loglik
                     continue
                 log_weights, groups = mixtures[j]
@@ -782,8 +785,9 @@ class _Views:
         self.scaled_t = self.scaled.T
         self.product = np.empty((k, q - 1))
         self.full = np.empty((k, q))
+        # A contiguous copy of the block's statistics (threads, k < q: _linear_blocks).
         self.features = np.empty((q - 1, m))
-        self.nbytes = 8 * m * (k + q + 2) + self.products.nbytes
+        self.nbytes = 8 * m * (k + 2 * q + 1) + self.products.nbytes
 
     def sum_log_total(self, group: int, safe: int) -> float:
         r""":math:`\sum_n \log s_n` of the totals :math:`s_n \ge 1` in ``v.total``: the
