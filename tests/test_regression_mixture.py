@@ -14,7 +14,7 @@ from statsmodels import datasets
 
 from emkit.estimators.persist import load
 from emkit.estimators.regression_mixture import MixtureOfRegressions
-from emkit.exceptions import DegenerateFitWarning
+from emkit.exceptions import DegenerateFitWarning, MonotonicityWarning
 
 RANK_DEFICIENT = {
     "check_sample_weight_equivalence_on_dense_data": (
@@ -411,7 +411,14 @@ def test_scaling_the_weights_changes_no_coefficient_of_a_narrow_column():
         stats = GaussianStats.from_data(z, np.full((300, 1), scale), diagonal=False)
         coef, _, _ = weighted_least_squares(stats, fit_intercept=True)
         assert coef[0, 0] == pytest.approx(reference, rel=1e-6)
-        fit = MixtureOfRegressions(1).fit(x[:, None], y, sample_weight=np.full(300, scale))
+        with warnings.catch_warnings():
+            # The intercept, about -1e13, holds the line's level only to 1e13 eps = 2e-3
+            # against residuals of sd 0.01, so the objective is known only to tens at weights
+            # of 100: far coarser than the rounding the ascent check allows, a step can seem
+            # to descend (as it does on one thread count and not on another). The
+            # coefficients are what this test is about.
+            warnings.simplefilter("ignore", MonotonicityWarning)
+            fit = MixtureOfRegressions(1).fit(x[:, None], y, sample_weight=np.full(300, scale))
         assert fit.coef_[0, 0] == pytest.approx(reference, rel=1e-6)
 
 
