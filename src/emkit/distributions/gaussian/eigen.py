@@ -221,7 +221,7 @@ def _disjoint_pairs(d: int) -> list[tuple[np.ndarray, ...]]:
     round-robin (circle) schedule, one axis fixed and the others turning one place a round."""
     players = list(range(d)) + ([-1] if d % 2 else [])  # -1: the bye of an odd d
     n = len(players)
-    rounds = []
+    rounds: list[tuple[np.ndarray, ...]] = []
     for _ in range(n - 1):
         pairs = [(players[t], players[n - 1 - t]) for t in range(n // 2)]
         pairs = [(min(p), max(p)) for p in pairs if -1 not in p]
