@@ -137,3 +137,22 @@ def test_fitted_covariances_keep_the_models_constraints(name, iris):
         for j in range(1, 3):
             np.testing.assert_allclose(cov[0] @ cov[j], cov[j] @ cov[0], atol=1e-8)
     assert np.all(np.diff(model.history_) >= -1e-9 * abs(model.history_[-1]))
+
+
+@pytest.mark.parametrize("d", [2, 3, 4, 7, 13, 14])
+def test_rotation_schedule_covers_each_pair_once_and_halves_exactly(d):
+    # EVE/VVE's sweep (eigen._common_orientation): rounds of disjoint pairs, every pair of
+    # axes once, and each round's ``half`` product exactly 0.5 (M_ii - M_jj), the form the
+    # angles were computed in, so that the rotations' bits do not change.
+    rounds, first, second = eigen._schedule(d)
+    pairs = [(int(i), int(j)) for r in rounds for i, j in zip(r[0], r[1], strict=True)]
+    assert sorted(pairs) == [(i, j) for i in range(d) for j in range(i + 1, d)]
+    assert pairs == list(zip(first.tolist(), second.tolist(), strict=True))
+    flat = np.random.default_rng(d).normal(size=(9, d * d)) * 1e3
+    for i, j, ij, half, entries in rounds:
+        assert len(set(i) | set(j)) == 2 * len(i)  # disjoint
+        np.testing.assert_array_equal(ij, i * d + j)
+        np.testing.assert_array_equal(
+            (half @ flat.T).T, 0.5 * (flat[:, i * (d + 1)] - flat[:, j * (d + 1)])
+        )
+        assert len(entries) == 4 * len(i)

@@ -21,6 +21,7 @@ for the orientation instead, which converges more slowly).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -218,7 +219,13 @@ def _unit_det_matrix(c: np.ndarray) -> np.ndarray:
 
 def _disjoint_pairs(d: int) -> list[tuple[np.ndarray, ...]]:
     """The d (d - 1) / 2 pairs of axes in d - 1 rounds (d if d is odd) of disjoint pairs: the
-    round-robin (circle) schedule, one axis fixed and the others turning one place a round."""
+    round-robin (circle) schedule, one axis fixed and the others turning one place a round.
+
+    Each round is ``(i, j, ij, half, entries)``: the pairs' axes; the flat indices of the
+    entries (i, j) of a d x d matrix; ``half`` (p, d * d), whose product with flattened
+    matrices is half of (i, i) - (j, j) for each pair, exactly (the only nonzero terms are
+    0.5 x and -0.5 y); and the flat indices of (i, i), (j, j), (j, i), (i, j), in that order.
+    """
     players = list(range(d)) + ([-1] if d % 2 else [])  # -1: the bye of an odd d
     n = len(players)
     rounds: list[tuple[np.ndarray, ...]] = []
@@ -227,10 +234,24 @@ def _disjoint_pairs(d: int) -> list[tuple[np.ndarray, ...]]:
         pairs = [(min(p), max(p)) for p in pairs if -1 not in p]
         if pairs:
             i, j = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
-            # with the flat indices of entries (i, i), (j, j), (i, j) and (j, i)
-            rounds.append((i, j, i * (d + 1), j * (d + 1), i * d + j, j * d + i))
+            ii, jj, ij, ji = i * (d + 1), j * (d + 1), i * d + j, j * d + i
+            half = np.zeros((len(pairs), d * d))
+            half[np.arange(len(pairs)), ii] = 0.5
+            half[np.arange(len(pairs)), jj] = -0.5
+            rounds.append((i, j, ij, half, np.concatenate((ii, jj, ji, ij))))
         players = [players[0], players[-1], *players[1:-1]]
     return rounds
+
+
+@functools.lru_cache(maxsize=64)
+def _schedule(d: int) -> tuple[list[tuple[np.ndarray, ...]], np.ndarray, np.ndarray]:
+    """:func:`_disjoint_pairs` of ``d`` (made once per dimension: every M-step of a fit
+    reuses it), with every round's first and second axes concatenated in round order, so that
+    a sweep finds the weights of all its pairs in one subtraction."""
+    rounds = _disjoint_pairs(d)
+    first = np.concatenate([r[0] for r in rounds]) if rounds else np.zeros(0, int)
+    second = np.concatenate([r[1] for r in rounds]) if rounds else np.zeros(0, int)
+    return rounds, first, second
 
 
 def _common_orientation(
@@ -254,7 +275,7 @@ def _common_orientation(
     orientation = np.linalg.eigh(pooled)[1]
     ms = _safe(m)
     floor = _floor(b, ms)
-    rounds = _disjoint_pairs(d)
+    rounds, first, second = _schedule(d)
     identity = np.eye(d)
     state: dict[str, Any] = {"d": orientation, "diag": None}
 
@@ -263,18 +284,24 @@ def _common_orientation(
         rotated = o.T @ b @ o  # D^T B_k D, (k, d, d)
         diag = np.maximum(diagonal(np.diagonal(rotated, axis1=1, axis2=2)), floor)
         psi = 1.0 / diag  # (k, d)
-        for i, j, ii, jj, ij, ji in rounds:
+        weights = psi[:, first] - psi[:, second]  # (k, pairs): psi fixed for the sweep
+        start = 0
+        for i, _, ij, half, entries in rounds:
             # Rotations of disjoint pairs of axes touch disjoint rows and columns: each
             # one's angle is that of the same rotation made alone, so a round is one product.
             flat = rotated.reshape(len(b), d * d)
-            weight = psi[:, i] - psi[:, j]  # (k, p)
-            a = 0.5 * (weight * (flat[:, ii] - flat[:, jj])).sum(axis=0)
+            weight = weights[:, start : start + len(i)]  # psi_i - psi_j, (k, p)
+            start += len(i)
+            # 0.5 sum_k w (M_ii - M_jj), with half of M_ii - M_jj in (k, p) of Fortran
+            # order, as flat[:, ii] - flat[:, jj] has: the sum over components then runs
+            # in the same order (pairwise from 8 components on), to the last bit.
+            a = (weight * (half @ flat.T).T).sum(axis=0)
             c = (weight * flat[:, ij]).sum(axis=0)
             phi = np.where((a == 0.0) & (c == 0.0), 0.0, 0.5 * np.arctan2(-c, -a))
             cos, sin = np.cos(phi), np.sin(phi)
             # New axes c d_i + s d_j and -s d_i + c d_j: D G and G^T (D^T B_k D) G.
             g = identity.copy()
-            g.flat[ii], g.flat[jj], g.flat[ji], g.flat[ij] = cos, cos, sin, -sin
+            g.flat[entries] = np.concatenate((cos, cos, sin, -sin))
             rotated = g.T @ rotated @ g
             o = o @ g
         diag = np.maximum(diagonal(np.diagonal(rotated, axis1=1, axis2=2)), floor)
