@@ -39,7 +39,9 @@ def _safe(m: np.ndarray) -> np.ndarray:
 def _geometric_mean(values: np.ndarray) -> np.ndarray:
     """(prod_j v_j)^(1/d) over the last axis, 0 where any v_j is 0."""
     with np.errstate(divide="ignore"):
-        return np.exp(np.mean(np.log(np.maximum(values, 0.0)), axis=-1))
+        # np.mean's sum and division, without its Python layers (the same bits)
+        logs = np.log(np.maximum(values, 0.0))
+    return np.exp(np.add.reduce(logs, axis=-1) / values.shape[-1])
 
 
 def _unit_det(values: np.ndarray) -> np.ndarray:
@@ -277,6 +279,7 @@ def _common_orientation(
     floor = _floor(b, ms)
     rounds, first, second = _schedule(d)
     identity = np.eye(d)
+    add = np.add.reduce  # ndarray.sum without its Python layers: the same bits
     state: dict[str, Any] = {"d": orientation, "diag": None}
 
     def step() -> np.ndarray:
@@ -295,8 +298,8 @@ def _common_orientation(
             # 0.5 sum_k w (M_ii - M_jj), with half of M_ii - M_jj in (k, p) of Fortran
             # order, as flat[:, ii] - flat[:, jj] has: the sum over components then runs
             # in the same order (pairwise from 8 components on), to the last bit.
-            a = (weight * (half @ flat.T).T).sum(axis=0)
-            c = (weight * flat[:, ij]).sum(axis=0)
+            a = add(weight * (half @ flat.T).T, axis=0)
+            c = add(weight * flat[:, ij], axis=0)
             phi = np.where((a == 0.0) & (c == 0.0), 0.0, 0.5 * np.arctan2(-c, -a))
             cos, sin = np.cos(phi), np.sin(phi)
             # New axes c d_i + s d_j and -s d_i + c d_j: D G and G^T (D^T B_k D) G.
