@@ -707,3 +707,30 @@ def test_thread_timing_slices_are_whole_and_alternate_at_revisits(monkeypatch):
             assert [(lo, hi) for lo, hi, _ in made] == [(0, 8000), (8000, 16000), (16000, 64000)]
             firsts.append(made[0][2])
     assert len(set(firsts[-2:])) == 2  # the last two probes' first slices on different counts
+
+
+@pytest.mark.parametrize("name", ["full", "tied", "diag", "spherical", "VEV", "EVE"])
+def test_m_step_solves_the_covariances_once_and_equals_the_closed_form(monkeypatch, name):
+    # The ridge's scale (for a rise on a singular covariance) is found only where a rise
+    # happens: a regular M-step solves its covariances once, not twice.
+    x = blobs(600, d=3)
+    model = fitted_mixture(x, name)
+    resp = np.exp(model.log_resp(x)[0])
+    structure = type(model.components)
+    calls = []
+    solve = structure._covariances_from_stats.__func__
+
+    def counted(cls, s, reg):
+        calls.append(reg)
+        return solve(cls, s, reg)
+
+    monkeypatch.setattr(structure, "_covariances_from_stats", classmethod(counted))
+    new = model.m_step(model.e_step(x)[0])
+    assert len(calls) == 1
+    if name == "full":  # scikit-learn's M-step, a closed form (the ridge, 1e-6 at most, aside)
+        from sklearn.mixture._gaussian_mixture import _estimate_gaussian_parameters
+
+        nk, means, covariances = _estimate_gaussian_parameters(x, resp, 0.0, "full")
+        np.testing.assert_allclose(new.weights, nk / len(x), rtol=1e-12)
+        np.testing.assert_allclose(new.components.means, means, rtol=1e-12)
+        np.testing.assert_allclose(new.components.covariances, covariances, rtol=0, atol=2e-6)

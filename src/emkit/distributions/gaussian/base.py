@@ -333,7 +333,7 @@ class GaussianComponents:
     ) -> GaussianComponents:
         """``from_stats`` under the ridge, with ``previous`` covariances where ``keep``."""
         ridge = reg_covar
-        scale = cls._ridge_scale(stats)
+        scale = None  # found on the first rise only: every M-step of a fit would pay for it
         for _ in range(MAX_RIDGE_RISES):
             covariances = cls._covariances_from_stats(stats, ridge)
             if keep is not None and previous is not None and cls.per_component:
@@ -341,6 +341,7 @@ class GaussianComponents:
             try:
                 components = cls.from_covariances(stats.mean, covariances)
             except np.linalg.LinAlgError:
+                scale = cls._ridge_scale(stats) if scale is None else scale
                 ridge = max(10.0 * ridge, 1e-12 * scale, np.finfo(float).tiny)
                 continue
             return replace(components, ridge=ridge)
