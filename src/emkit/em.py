@@ -19,7 +19,6 @@ keeps the best by one rule.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Generator, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -31,13 +30,18 @@ from emkit.backend.sources import DataSource
 from emkit.checkpoint import Checkpoint, CheckpointError, RunState
 from emkit.exceptions import MonotonicityWarning, warn_user
 
+_OFFERS: dict[tuple[type, Any], bool] = {}
 
-@functools.lru_cache(maxsize=256)
-def _offers(kind: type, protocol: type) -> bool:
+
+def _offers(kind: type, protocol: Any) -> bool:
     """Whether instances of ``kind`` meet ``protocol`` (runtime-checkable, methods only):
     the answer of ``isinstance``, which inspects every member on every call (tens of
     microseconds, on every step), found once per class."""
-    return issubclass(kind, protocol)
+    key = (kind, protocol)
+    answer = _OFFERS.get(key)
+    if answer is None:
+        answer = _OFFERS[key] = issubclass(kind, protocol)
+    return answer
 
 
 # A decrease smaller than this fraction of |loglik| is floating-point rounding, not a bug.

@@ -17,7 +17,6 @@ statistics, the log-likelihood and the M-step are common to all.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -30,12 +29,18 @@ from emkit.distributions.regularization import Regularization
 UNLABELLED = -1  # the label of a row whose component is unknown
 
 
-@functools.lru_cache(maxsize=256)
-def _offers(kind: type, protocol: type) -> bool:
+_OFFERS: dict[tuple[type, Any], bool] = {}
+
+
+def _offers(kind: type, protocol: Any) -> bool:
     """Whether instances of ``kind`` meet ``protocol`` (runtime-checkable, methods only):
     the answer of ``isinstance``, which inspects every member on every call (tens of
     microseconds, on every E-step and SQUAREM step), found once per class."""
-    return issubclass(kind, protocol)
+    key = (kind, protocol)
+    answer = _OFFERS.get(key)
+    if answer is None:
+        answer = _OFFERS[key] = issubclass(kind, protocol)
+    return answer
 
 
 @dataclass(frozen=True)

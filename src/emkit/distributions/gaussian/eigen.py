@@ -219,7 +219,7 @@ def _unit_det_matrix(c: np.ndarray) -> np.ndarray:
     return c / np.exp(logdet / c.shape[0])
 
 
-def _disjoint_pairs(d: int) -> list[tuple[np.ndarray, ...]]:
+def _disjoint_pairs(d: int) -> list[tuple[Any, ...]]:
     """The d (d - 1) / 2 pairs of axes in d - 1 rounds (d if d is odd) of disjoint pairs: the
     round-robin (circle) schedule, one axis fixed and the others turning one place a round.
 
@@ -246,7 +246,7 @@ def _disjoint_pairs(d: int) -> list[tuple[np.ndarray, ...]]:
 
 
 @functools.lru_cache(maxsize=64)
-def _schedule(d: int) -> tuple[list[tuple[np.ndarray, ...]], np.ndarray, np.ndarray]:
+def _schedule(d: int) -> tuple[list[tuple[Any, ...]], np.ndarray, np.ndarray]:
     """:func:`_disjoint_pairs` of ``d`` (made once per dimension: every M-step of a fit
     reuses it), with every round's first and second axes concatenated in round order, so that
     a sweep finds the weights of all its pairs in one subtraction."""
