@@ -132,6 +132,13 @@ class IndependentFeatures:
     def n_parameters(self, n_features: int) -> int:
         return len(self.params) * n_features
 
+    def row_moments(self, stats: Any, n_features: int) -> tuple[float, np.ndarray, Any]:
+        """The weight and each column's mean (d,) of the rows behind ``stats`` (a weight and
+        ``sum_x``); their scatter is not in the statistics (None)."""
+        weight = float(stats.weight)
+        sum_x = np.asarray(stats.sum_x, dtype=np.float64)
+        return weight, sum_x / weight if weight > 0 else np.zeros_like(sum_x), None
+
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"family": self.name}
         for attr in self.params:

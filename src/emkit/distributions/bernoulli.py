@@ -63,6 +63,12 @@ class Bernoulli(IndependentFeatures):
     fixed_support: ClassVar[bool] = True
     probs: np.ndarray | None = None
 
+    def row_moments(self, stats: BernoulliStats, n_features: int) -> tuple:
+        """The rows' weight, each column's mean m (d,) and centred scatter W m (1 - m): the
+        values are 0 or 1, so the sums hold their squares too."""
+        weight, mean, _ = super().row_moments(stats, n_features)
+        return weight, mean, weight * mean * (1.0 - mean)
+
     def in_support(self, x: np.ndarray) -> np.ndarray:
         """Rows whose every value is 0 or 1, bool (n,)."""
         return np.all((x == 0) | (x == 1), axis=1)

@@ -171,6 +171,15 @@ class Categorical:
         """:meth:`with_categories`: the number of categories of each feature of ``x``."""
         return self.with_categories(x)
 
+    def row_moments(self, stats: CategoricalStats, n_features: int) -> tuple:
+        """The rows' weight, each column's mean code and centred scatter of the codes, (d,)
+        each, from the counts of each code."""
+        weight = float(stats.weight)
+        counts = np.asarray(stats.counts, dtype=np.float64)  # (d, C)
+        codes = np.arange(counts.shape[-1], dtype=np.float64)  # (C,)
+        mean = counts @ codes / weight if weight > 0 else np.zeros(counts.shape[0])
+        return weight, mean, np.einsum("dc,dc->d", counts, (codes - mean[:, None]) ** 2)
+
     def _one_hot(self, x: np.ndarray) -> np.ndarray:
         codes = x.astype(np.intp)  # (n, d)
         width = int(np.asarray(fitted_value(self, "n_categories", self.n_categories)).max())

@@ -87,6 +87,15 @@ class Family(Protocol):
         exactly the data whose every row lies in the support: a mixture then checks its data
         once per such family, not once per component, and needs no ``in_support``.
 
+    Optional member, for ``estimate()``'s check of its rows
+    -------------------------------------------------------
+    row_moments(stats, n_features) -> (weight, mean, scatter or None)
+        What ``stats`` (of rows with ``n_features`` columns) say of the rows themselves: their
+        weight, each column's weighted mean (d,), and each column's centred scatter
+        sum_n w_n (x_nj - mean_j)^2 (d,), or None where the statistics do not
+        hold it (Poisson, Exponential, Gamma). A row's responsibilities add up to its weight,
+        so the components' moments merged are the rows' own, with no pass of their own.
+
     Optional members, for the mixture E-step and SQUAREM (every family but LinearGaussian)
     -------------------------------------------------------------------------------------
     kernel(members) -> FamilyKernel or None

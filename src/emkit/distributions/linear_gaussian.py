@@ -170,6 +170,11 @@ class LinearGaussian:
         variance = fitted_value(self, "variance", self.variance)
         return -0.5 * (LOG_2PI + np.log(variance) + resid**2 / variance)
 
+    def row_moments(self, stats: GaussianStats, n_features: int) -> tuple:
+        """The rows' weight, and each column's mean and centred scatter (of x and y), (d,)."""
+        scatter = np.diagonal(stats.scatter[0]) if stats.scatter.ndim == 3 else stats.scatter[0]
+        return float(stats.weight[0]), np.asarray(stats.mean[0]), np.asarray(scatter)
+
     def suff_stats(self, z: np.ndarray, w: np.ndarray) -> GaussianStats:
         return GaussianStats.from_data(z, w[:, None], diagonal=False)
 

@@ -89,6 +89,11 @@ class Normal(IndependentFeatures):
         z2 = (x - mean) ** 2 / variance  # (n, d)
         return -0.5 * (LOG_2PI * x.shape[1] + np.log(variance).sum() + z2.sum(axis=1))
 
+    def row_moments(self, stats: NormalStats, n_features: int) -> tuple:
+        """The rows' weight, each column's mean and centred scatter, (d,) each: the
+        statistics themselves."""
+        return float(stats.weight), np.asarray(stats.mean), np.asarray(stats.scatter)
+
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> NormalStats:
         weight = float(w.sum())
         if weight <= 0:

@@ -76,6 +76,10 @@ class PointMass:
         """0 where a row equals ``value`` in every feature, -inf elsewhere; shape (n,)."""
         return np.where(self.in_support(x), 0.0, -np.inf)
 
+    def row_moments(self, stats: PointMassStats, n_features: int) -> tuple:
+        """The rows' weight; every column of them is ``value`` (scatter 0)."""
+        return float(stats.weight), np.full(n_features, self.value), np.zeros(n_features)
+
     def suff_stats(self, x: np.ndarray, w: np.ndarray) -> PointMassStats:
         return PointMassStats(float(w.sum()))
 

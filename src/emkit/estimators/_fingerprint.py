@@ -4,10 +4,16 @@ Louis' observed information is that of the fitted model at the maximum of the li
 the rows it was fitted to: given other rows (a test set, a subset, transformed or differently
 weighted rows) it is the information at a point that is not their maximum, and the standard
 errors that come out are wrong without a sign. A fit keeps its rows' total weight and each
-column's weighted mean and variance (:class:`DataFingerprint`, one pass of sums); ``estimate``
-takes the same of the rows it is given and refuses rows that differ. The same rows in another
-order, in other chunks, on another backend, as float32, or as integer weights spelled out as
-repeated rows, agree.
+column's weighted mean and variance (:class:`DataFingerprint`); ``estimate`` takes the same of
+the rows it is given and refuses rows that differ. The same rows in another order, in other
+chunks, on another backend, as float32, or as integer weights spelled out as repeated rows,
+agree.
+
+A fit takes its fingerprint from its final E-step's statistics, with no pass of its own: a
+row's responsibilities add up to its weight, so the components' statistics merged are those
+of the rows. Where the families' statistics hold no squares (Poisson, Exponential, Gamma) the
+fit knows its columns' means but not their variances, and only weights and means are
+compared.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ class DataFingerprint:
     ----------
     weight : float, the rows' total weight (their number, unweighted).
     mean : array of shape (d,).
-    scatter : array of shape (d,), sum_n w_n (x_n - mean)^2.
+    scatter : array of shape (d,), sum_n w_n (x_n - mean)^2; NaN where not known (a fit
+        whose statistics hold no squares).
     """
 
     weight: float
@@ -73,11 +80,31 @@ class DataFingerprint:
         (:class:`~emkit.distributions.gaussian.stats.GaussianStats`): a row's
         responsibilities add up to its weight, so the components' merged are the rows'."""
         spread = stats.scatter if stats.scatter.ndim == 2 else np.diagonal(stats.scatter, 0, 1, 2)
-        parts = list(zip(stats.weight, stats.mean, spread, strict=True))
-        weight, mean, scatter = parts[0]
-        for part in parts[1:]:
-            weight, mean, scatter = merge_centred((weight, mean, scatter), part)
-        return cls(float(weight), np.asarray(mean, dtype=np.float64), np.asarray(scatter))
+        return cls.of_moments(zip(stats.weight, stats.mean, spread, strict=True))
+
+    @classmethod
+    def of_components(cls, families, parts, n_features: int) -> DataFingerprint | None:
+        """The fingerprint of the rows behind the statistics ``parts`` of a mixture's
+        components ``families`` (each family's ``row_moments``); None where a family has no
+        ``row_moments`` (the fit then takes a pass of :func:`fingerprint`)."""
+        if not all(hasattr(f, "row_moments") for f in families):
+            return None
+        moments = [f.row_moments(s, n_features) for f, s in zip(families, parts, strict=True)]
+        return cls.of_moments(moments)
+
+    @classmethod
+    def of_moments(cls, parts) -> DataFingerprint:
+        """The fingerprint of the rows behind (weight, mean (d,), scatter (d,) or None)
+        triples, merged with Chan's update; parts of no weight are left out, and the
+        scatter is NaN where some part's is None."""
+        parts = [(float(w), np.asarray(m, np.float64), s) for w, m, s in parts]
+        held = [part for part in parts if part[0] > 0] or parts[:1]
+        known = all(s is not None for _, _, s in held)
+        weight, mean, scatter = 0.0, np.zeros_like(held[0][1]), np.zeros_like(held[0][1])
+        for w, m, s in held:
+            spread = np.asarray(s, np.float64) if known else np.zeros_like(m)
+            weight, mean, scatter = merge_centred((weight, mean, scatter), (w, m, spread))
+        return cls(float(weight), mean, scatter if known else np.full_like(mean, np.nan))
 
     def __add__(self, other: DataFingerprint) -> DataFingerprint:
         weight, mean, scatter = merge_centred(
@@ -94,6 +121,10 @@ class DataFingerprint:
             return f"a total weight of {given.weight:.10g} where the fit's was {self.weight:.10g}"
         variance = self.scatter / self.weight if self.weight > 0 else self.scatter
         other = given.scatter / given.weight if given.weight > 0 else given.scatter
+        known = np.isfinite(variance)  # (d,) False where the fit's statistics held no squares
+        # A column whose variance the fit does not know: its mean is judged in units of the
+        # given rows' spread (theirs, where they are the fit's rows).
+        variance = np.where(known, variance, other)
         square = variance + self.mean**2  # (d,) the mean square
         for j in range(self.mean.shape[0]):
             room = TOLERANCE * np.sqrt(variance[j]) + FLOAT32_MEAN * np.sqrt(square[j])
@@ -103,7 +134,7 @@ class DataFingerprint:
                     f"{self.mean[j]:.10g}"
                 )
             room = TOLERANCE * variance[j] + FLOAT32_VARIANCE * square[j]
-            if not abs(other[j] - variance[j]) <= room:
+            if known[j] and not abs(other[j] - variance[j]) <= room:
                 return (
                     f"column {j} has variance {other[j]:.10g} where the fit's rows had "
                     f"{variance[j]:.10g}"

@@ -61,6 +61,18 @@ MAX_PERMUTATIONS = 40320
 EXPONENTIAL_RIDGE = 1e-6
 
 
+def _fit_fingerprint(result, data) -> DataFingerprint:
+    """The fingerprint of the rows of ``data`` behind a fit's kept run ``result``, read from
+    its final E-step's statistics (a row's responsibilities add up to its weight); one pass
+    over ``data`` only where a family cannot say what its statistics hold of the rows."""
+    parts = getattr(getattr(result.stats, "components", None), "parts", None)
+    families = result.model.components.families
+    fitted = None
+    if parts is not None:
+        fitted = DataFingerprint.of_components(families, parts, data.n_features)
+    return fitted if fitted is not None else fingerprint(data.map_reduce)
+
+
 class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimator):
     """Fitting and prediction shared by mixtures of single families (ComponentList)."""
 
@@ -196,7 +208,8 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 "components"
             )
         self._set_fitted(result, degenerate, tied)
-        self._fit_data = fingerprint(data.map_reduce)  # what estimate() checks its rows against
+        # What estimate() checks its rows against, from the final E-step's statistics.
+        self._fit_data = _fit_fingerprint(result, data)
         warn_unless_converged(self)
         if self.degenerate_:
             warn_user(

@@ -28,7 +28,7 @@ from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.inputs import start_rows
 from emkit.backend.sources import array_source
 from emkit.em import fit_starts
-from emkit.estimators._fingerprint import DataFingerprint, check_same_rows, fingerprint
+from emkit.estimators._fingerprint import DataFingerprint, check_same_rows
 from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, per_row
 from emkit.estimators._mixture_api import (
     aic_from,
@@ -264,7 +264,9 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         self.intercept_ = model.components.intercept[order]
         self.sigmas_ = np.sqrt(model.components.variances[order])
         self.log_likelihood_ = best.log_likelihood
-        self._fit_data = fingerprint(data.map_reduce)  # what estimate() checks its rows against
+        # What estimate() checks its rows against: the components' statistics of z = (x, y)
+        # merged (a row's responsibilities add up to its weight), with no pass of its own.
+        self._fit_data = DataFingerprint.of_gaussian_stats(best.stats.components)
         # A re-seed restarts the climb: history_ starts at the last one.
         self.history_ = best.history[max(best.structure_changes, default=0) :]
         self.n_iter_ = len(self.history_) - 1
