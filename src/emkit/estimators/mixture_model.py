@@ -66,9 +66,9 @@ def _fit_fingerprint(result, data) -> DataFingerprint:
     its final E-step's statistics (a row's responsibilities add up to its weight); one pass
     over ``data`` only where a family cannot say what its statistics hold of the rows."""
     parts = getattr(getattr(result.stats, "components", None), "parts", None)
-    families = result.model.components.families
     fitted = None
     if parts is not None:
+        families = result.model.components.families
         fitted = DataFingerprint.of_components(families, parts, data.n_features)
     return fitted if fitted is not None else fingerprint(data.map_reduce)
 
