@@ -176,3 +176,26 @@ def test_summary_of_a_weighted_fit_leaves_out_errors_it_cannot_give():
     assert "Standard errors of the means" not in gm.summary(x, parameters=True)
     plain = emkit.GaussianMixture(2, random_state=0).fit(x)
     assert "Standard errors of the means" in plain.summary(x, parameters=True)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag"])
+def test_estimate_accepts_its_own_rows_with_a_constant_column(covariance_type):
+    # A constant column's scatter, merged over the components, rounded to -1e-42: its square
+    # root was NaN and the fit's own rows were refused ("mean 3 where the fit's rows had 3").
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(size=(300, 2)), np.full(300, 3.0)])
+    x[:150, 0] += 4
+    gm = emkit.GaussianMixture(2, covariance_type=covariance_type, reg_covar=1e-6, random_state=0)
+    gm.fit(x)
+    assert gm.estimate(x).n == 300
+
+
+def test_regression_estimate_accepts_an_explicit_intercept_column():
+    # statsmodels' add_constant habit: a column of ones in X (refused in 3 of these 20 fits)
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        x = rng.uniform(0, 10, 200)
+        y = np.where(rng.uniform(size=200) < 0.5, 1 + 2 * x, 8 - 0.5 * x) + rng.normal(0, 0.5, 200)
+        ones_and_x = np.column_stack([np.ones(200), x])
+        fit = emkit.MixtureOfRegressions(2, random_state=0).fit(ones_and_x, y)
+        assert fit.estimate(ones_and_x, y).n == 200

@@ -119,8 +119,10 @@ class DataFingerprint:
             return f"{given.mean.shape[0]} columns where the fit had {self.mean.shape[0]}"
         if not np.isclose(given.weight, self.weight, rtol=TOLERANCE, atol=0):
             return f"a total weight of {given.weight:.10g} where the fit's was {self.weight:.10g}"
-        variance = self.scatter / self.weight if self.weight > 0 else self.scatter
-        other = given.scatter / given.weight if given.weight > 0 else given.scatter
+        # A constant column's scatter, merged over components or chunks, can round to a
+        # tiny negative number (-1e-42): it is 0.
+        variance = np.maximum(self.scatter / self.weight if self.weight > 0 else self.scatter, 0)
+        other = np.maximum(given.scatter / given.weight if given.weight > 0 else given.scatter, 0)
         known = np.isfinite(variance)  # (d,) False where the fit's statistics held no squares
         # A column whose variance the fit does not know: its mean is judged in units of the
         # given rows' spread (theirs, where they are the fit's rows).
@@ -131,7 +133,8 @@ class DataFingerprint:
             if not abs(given.mean[j] - self.mean[j]) <= room:
                 return (
                     f"column {j} has mean {given.mean[j]:.10g} where the fit's rows had "
-                    f"{self.mean[j]:.10g}"
+                    f"{self.mean[j]:.10g} (apart by {abs(given.mean[j] - self.mean[j]):.3g}, "
+                    f"more than the {room:.3g} rounding allows)"
                 )
             room = TOLERANCE * variance[j] + FLOAT32_VARIANCE * square[j]
             if known[j] and not abs(other[j] - variance[j]) <= room:

@@ -58,7 +58,9 @@ def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "ha
         taken on the workers).
     parameters : also print the mixing probabilities, means and variances, with the standard
         errors of the weights and means from the observed information (Louis' method,
-        :meth:`~emkit.GaussianMixture.standard_errors`) where it is positive definite.
+        :meth:`~emkit.GaussianMixture.standard_errors`) where it is positive definite and
+        ``x`` holds the rows of an unweighted fit; otherwise the errors are left out (for a
+        weighted fit, ``model.estimate(x, sample_weight=w)`` gives them).
     icl : "hard" (mclust's, default) or "soft"; the text says which.
     """
     loglik, n, icl_value, counts = fit_numbers(model, x, icl)

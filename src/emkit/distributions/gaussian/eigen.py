@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 INNER_TOL = 1e-8  # relative change of the parameters at which an inner iteration stops
-INNER_MAX_ITER = 100
+INNER_MAX_ITER = 500
 TINY = np.finfo(float).tiny
 
 
