@@ -166,10 +166,10 @@ def test_threads_give_the_same_fit_to_the_last_bit(monkeypatch, all_threads, wei
     assert cpu_threads.num_threads() == 3
 
 
-def test_the_kmeans_passes_take_their_thread_count_from_timing(monkeypatch):
-    # On a 2-vCPU VM the pass ran 1.75x slower on two threads than on one: its thread count,
-    # and the final labelling's, are now timed (TimedThreads), which moves no bit of the fit.
-    kinds = []
+def recorded_passes(monkeypatch) -> list:
+    """The k-means passes' kinds in call order ("pass" or "labels"), each still run on the
+    thread count TimedThreads chooses."""
+    kinds: list = []
 
     class Recording(cpu_threads.TimedThreads):
         def run(self, key, fn):
@@ -177,6 +177,13 @@ def test_the_kmeans_passes_take_their_thread_count_from_timing(monkeypatch):
             return super().run(key, fn)
 
     monkeypatch.setattr(nearest_pass, "NEAREST_THREADS", Recording())
+    return kinds
+
+
+def test_the_kmeans_passes_take_their_thread_count_from_timing(monkeypatch):
+    # On a 2-vCPU VM the pass ran 1.75x slower on two threads than on one: its thread count,
+    # and the final labelling's, are now timed (TimedThreads), which moves no bit of the fit.
+    kinds = recorded_passes(monkeypatch)
     monkeypatch.setenv("EMKIT_NUM_THREADS", "2")
     x = blobs(n=70_000, d=2, k=5)
     # two starts: the best one's rows are labelled after the fit
@@ -348,14 +355,7 @@ def test_one_start_labels_its_rows_in_its_last_pass(monkeypatch, weighted, max_i
     # labelling read every row again at the same centres: n_iter + 2 passes, as scikit-learn
     # takes n_iter + 1. The last evaluation now gives labels_ and inertia_, the same bits the
     # labelling gave.
-    kinds = []
-
-    class Recording(cpu_threads.TimedThreads):
-        def run(self, key, fn):
-            kinds.append("labels" if key[0] == "labels" else "pass")
-            return super().run(key, fn)
-
-    monkeypatch.setattr(nearest_pass, "NEAREST_THREADS", Recording())
+    kinds = recorded_passes(monkeypatch)
     monkeypatch.setenv("EMKIT_NUM_THREADS", "2")
     x = blobs(n=70_000, d=3, k=5, offset=100.0, seed=11)
     w = np.random.default_rng(12).uniform(0.0, 2.0, size=len(x)) if weighted else None
