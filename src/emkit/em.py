@@ -28,21 +28,8 @@ import numpy as np
 from emkit.accel import VectorForm, extrapolate, model_at, next_step_max
 from emkit.backend.sources import DataSource
 from emkit.checkpoint import Checkpoint, CheckpointError, RunState
+from emkit.distributions.family import offers
 from emkit.exceptions import MonotonicityWarning, warn_user
-
-_OFFERS: dict[tuple[type, Any], bool] = {}
-
-
-def _offers(kind: type, protocol: Any) -> bool:
-    """Whether instances of ``kind`` meet ``protocol`` (runtime-checkable, methods only):
-    the answer of ``isinstance``, which inspects every member on every call (tens of
-    microseconds, on every step), found once per class."""
-    key = (kind, protocol)
-    answer = _OFFERS.get(key)
-    if answer is None:
-        answer = _OFFERS[key] = issubclass(kind, protocol)
-    return answer
-
 
 # A decrease smaller than this fraction of |loglik| is floating-point rounding, not a bug.
 ROUNDING = 1e-10
@@ -305,7 +292,7 @@ class EMMap:
     def _asked(self, model: Any, candidate: Mapped | None) -> Any:
         """The model to evaluate for ``model`` (that of ``candidate``; None: the start): its
         :class:`LastPass` variant where the run asks for one and expects to end there."""
-        if self.last_pass and _offers(type(model), LastPass) and self.expects_end(candidate):
+        if self.last_pass and offers(type(model), LastPass) and self.expects_end(candidate):
             return model.last_pass()
         return model
 
@@ -386,7 +373,7 @@ def step_policy(accelerate: str | None, model: Any) -> StepPolicy:
     if accelerate not in STEPS:
         raise ValueError(f"accelerate must be None or 'squarem'; got {accelerate!r}")
     if accelerate is not None and not (
-        _offers(type(model), VectorForm) and model.to_vector() is not None
+        offers(type(model), VectorForm) and model.to_vector() is not None
     ):
         return PlainEM()
     return STEPS[accelerate]()
@@ -567,7 +554,7 @@ def e_step_many(models: list[Any], data: DataSource) -> list[tuple[Any, float]]:
     """
     groups: dict[Any, list[int]] = {}
     for i, model in enumerate(models):
-        key = type(model) if _offers(type(model), BatchedEStep) else ("alone", i)
+        key = type(model) if offers(type(model), BatchedEStep) else ("alone", i)
         groups.setdefault(key, []).append(i)
 
     def e_steps(x: Any, w: np.ndarray | None) -> list[tuple[Any, float]]:

@@ -23,24 +23,10 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from emkit.backend.namespace import namespace_of
-from emkit.distributions.family import FusedComponents, VectorComponents
+from emkit.distributions.family import FusedComponents, VectorComponents, offers
 from emkit.distributions.regularization import Regularization
 
 UNLABELLED = -1  # the label of a row whose component is unknown
-
-
-_OFFERS: dict[tuple[type, Any], bool] = {}
-
-
-def _offers(kind: type, protocol: Any) -> bool:
-    """Whether instances of ``kind`` meet ``protocol`` (runtime-checkable, methods only):
-    the answer of ``isinstance``, which inspects every member on every call (tens of
-    microseconds, on every E-step and SQUAREM step), found once per class."""
-    key = (kind, protocol)
-    answer = _OFFERS.get(key)
-    if answer is None:
-        answer = _OFFERS[key] = issubclass(kind, protocol)
-    return answer
 
 
 @dataclass(frozen=True)
@@ -330,7 +316,7 @@ class Mixture:
 
     def _fused_e_step(self, x: np.ndarray, sample_weight: np.ndarray | None):
         """The components' one-pass E-step (backend.kernels) where they offer one, else None."""
-        if not _offers(type(self.components), FusedComponents):
+        if not offers(type(self.components), FusedComponents):
             return None
         out = self.components.fused_e_step(x, self.log_weights(), sample_weight)
         if out is None:
@@ -349,7 +335,7 @@ class Mixture:
         for i, m in enumerate(models):
             kinds.setdefault(type(m.components), []).append(i)
         # One protocol check per class of components.
-        if not all(_offers(kind, FusedComponents) for kind in kinds):
+        if not all(offers(kind, FusedComponents) for kind in kinds):
             return None
         out: list[Any] = [None] * len(models)
         for kind, index in kinds.items():
@@ -379,7 +365,7 @@ class Mixture:
         None where extrapolation has no meaning here (assignments other than plain EM's, or
         components without a vector form).
         """
-        if not self.assignment.posterior or not _offers(type(self.components), VectorComponents):
+        if not self.assignment.posterior or not offers(type(self.components), VectorComponents):
             return None
         components = self.components.to_vector()
         if components is None:  # some component without a vector form
