@@ -43,7 +43,7 @@ class _AllThreads:
         return fn()
 
     @staticmethod
-    def run_split(key, fn, rows, unit, min_rows=1):
+    def run_split(key, fn, rows, unit, min_rows=1, probe_rows=0):
         return fn(0, rows)
 
 

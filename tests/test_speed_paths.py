@@ -109,6 +109,32 @@ def test_wide_rows_take_blocks_of_a_few_l2_caches_and_match_scipy(monkeypatch):
     np.testing.assert_allclose(fused_stats.scatter, direct_stats.scatter, rtol=1e-10, atol=1e-9)
 
 
+def test_blocks_of_few_cheap_rows_hold_enough_products_and_match_scipy(monkeypatch):
+    # (1e6, 10, 10) full went in blocks of 1149 rows (the L2's): each block's ~20 NumPy calls
+    # then cost as much as a third of its work, and on two threads each call's hand-over of
+    # the GIL more (0.22-0.26 s per iteration against 0.16 in blocks of 3456 rows). Blocks now
+    # hold MIN_BLOCK_FLOPS of products, still in slices of at most PRODUCT_ROWS rows; float32
+    # keeps one product per block.
+    monkeypatch.setattr(gaussian_pass, "l2_cache_bytes", lambda: 1 << 20)
+    monkeypatch.setattr(gaussian_pass, "l2_cache_sharers", lambda: 1)
+    x = blobs(n=7000, d=10, k=10, spread=3.0, seed=5)
+    model = fitted_mixture(x, "full", k=10)
+    width = gaussian_pass.feature_width(10, False)
+    block = gaussian_pass._gaussian_block(width, 10, len(x))
+    assert block == gaussian_pass.MIN_BLOCK_FLOPS // (4 * width * 10) > gaussian_pass.PRODUCT_ROWS
+    assert gaussian_pass._product_rows(width, block) <= gaussian_pass.PRODUCT_ROWS
+    assert gaussian_pass._gaussian_block(width, 10, len(x), itemsize=4) <= 2 * 1152
+    assert len(x) % block  # a short last block too
+    fused = model.components.fused_e_step(x, np.log(model.weights))
+    assert fused is not None
+    fused_stats, fused_loglik = fused
+    direct_stats, direct_loglik = direct_e_step(model, x)
+    assert fused_loglik == pytest.approx(scipy_loglik(model, x), rel=1e-12)
+    assert fused_loglik == pytest.approx(direct_loglik, rel=1e-12)
+    np.testing.assert_allclose(fused_stats.weight, direct_stats.weight, rtol=1e-11)
+    np.testing.assert_allclose(fused_stats.scatter, direct_stats.scatter, rtol=1e-10, atol=1e-9)
+
+
 def test_quadratic_pairs_are_each_unordered_pair_once():
     for d in range(1, 12):
         rows, cols, doubled = gaussian_pass.quadratic_pairs(d)
@@ -176,9 +202,9 @@ def test_the_gaussian_pass_takes_its_thread_count_from_timing(monkeypatch):
     counts = []
 
     class Recording(cpu_threads.TimedThreads):
-        def run_split(self, key, fn, rows, unit, min_rows=1):
+        def run_split(self, key, fn, rows, unit, min_rows=1, probe_rows=0):
             counts.append(key)
-            return super().run_split(key, fn, rows, unit, min_rows)
+            return super().run_split(key, fn, rows, unit, min_rows, probe_rows)
 
     monkeypatch.setattr(gaussian_pass, "GAUSSIAN_THREADS", Recording())
     monkeypatch.setattr(cpu_threads, "MIN_ROWS_PER_THREAD", 1000)
@@ -261,6 +287,16 @@ def test_thread_timing_slices_hold_min_rows_per_thread(monkeypatch):
     clock.calls.clear()
     chooser.run_split("other", clock, 64_000, 1000, min_rows=20_000)  # 2 x 40 groups > 64
     assert [(lo, hi) for lo, hi, _ in clock.calls] == [(0, 64_000)]
+
+
+def test_thread_timing_slices_hold_probe_rows_per_thread(monkeypatch):
+    # Slices of 18180 rows per thread timed two threads at (1e6, 10, 10) full as often one at
+    # a time (the GIL) as together, and the timing kept one thread: the Gaussian pass asks for
+    # longer slices where its rows are cheap.
+    clock = SplitClock(monkeypatch, {1: 1e-6, 2: 1e-6})
+    chooser = cpu_threads.TimedThreads()
+    chooser.run_split("kind", clock, 64_000, 1000, min_rows=1000, probe_rows=12_000)
+    assert clock.calls[:2] == [(0, 24_000, 1), (24_000, 48_000, 2)]
 
 
 def test_thread_timing_of_a_few_groups_takes_whole_calls(monkeypatch):
@@ -750,3 +786,48 @@ def test_protocol_checks_found_once_per_class_agree_with_isinstance():
     for obj in objects:
         for protocol in protocols:
             assert offers(type(obj), protocol) == isinstance(obj, protocol), (obj, protocol)
+
+
+def test_kernel_threads_ask_for_the_gil_within_the_kernel_switch_interval(monkeypatch):
+    # Threads waiting for the GIL only at Python's 5 ms ran two kernel threads one at a time.
+    # While parts run on several threads the interval is at most KERNEL_SWITCH_INTERVAL, and
+    # the process's own is back after, also where two passes overlap from two threads.
+    import sys
+    import threading
+
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "2")
+    seen = []
+    inside, release = threading.Event(), threading.Event()
+
+    def part(rows, weights, start):
+        seen.append(sys.getswitchinterval())
+        if start == 0:
+            inside.set()
+            release.wait(5)
+        return rows.shape[0]
+
+    found = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.004)
+        x = np.zeros((4 * cpu_threads.MIN_ROWS_PER_THREAD, 1))
+        assert cpu_threads.over_threads(x, None, part) == [x.shape[0] // 2] * 2
+        assert seen == [cpu_threads.KERNEL_SWITCH_INTERVAL] * 2
+        assert sys.getswitchinterval() == 0.004
+        with cpu_threads.kernel_threads(1):  # one thread: nothing to hand over
+            cpu_threads.over_threads(x, None, part)
+        assert seen[2:] == [0.004]
+        # overlapping: the first pass still runs while a second one ends
+        seen.clear()
+        inside.clear()
+        first = threading.Thread(target=cpu_threads.over_threads, args=(x, None, part))
+        first.start()
+        assert inside.wait(5)
+        second = cpu_threads.over_threads(x[: x.shape[0] // 2], None, lambda r, w, s: s)
+        assert sys.getswitchinterval() == cpu_threads.KERNEL_SWITCH_INTERVAL
+        release.set()
+        first.join(5)
+        assert second == [0, x.shape[0] // 4]
+        assert sys.getswitchinterval() == 0.004
+    finally:
+        release.set()
+        sys.setswitchinterval(found)

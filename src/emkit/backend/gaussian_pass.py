@@ -30,6 +30,11 @@ from emkit.backend.underflow import LOG_TINY, LOG_TINY_SINGLE, exp_normal
 # The Gaussian pass in values of features and log joints per thread: below it (1e5 rows of 2
 # features and 3 components) two threads took as long as one, or longer.
 MIN_GAUSSIAN_VALUES_PER_THREAD = 1 << 20
+# The same per thread of each slice that times the thread count (TimedThreads.run_split): at
+# (1e6, 10, 10) full on the EPYC VM, slices of 36360 rows (18180 per thread) timed two threads
+# at 88-184 ns per row, as often running one at a time for the GIL as together, against 70-83
+# in whole calls of 262144 rows (one thread: 115-135), and the timing kept one thread.
+PROBE_GAUSSIAN_VALUES_PER_THREAD = 1 << 22
 
 # Whether the Gaussian pass called from this thread gathers sum_n log max_k r_nk (the hard
 # ICL's term, a pass over every log joint); see without_log_max().
@@ -105,6 +110,14 @@ WIDE_BLOCK_L2 = 3
 # The same for the float32 pass's statistics of all forms at once (the lane of _partial):
 # (45, m) @ (m, 10) took 0.30 ns per row and log joint in slices of 2048 rows against 0.66 whole.
 LANE_PRODUCT_ROWS = 2048
+# Blocks of features at least PRODUCT_MIN_WIDTH wide, not too wide for L2, hold at least this
+# many flops of their two products (4 width k per row), in up to MAX_GAUSSIAN_ROWS rows: a
+# block's ~20 NumPy calls cost ~40 us of Python on one thread, and on two each call that
+# releases the GIL hands it to the other thread (~20 us across the vCPUs of the EPYC VM).
+# There, (1e6, 10, 10) full took 0.26 s per iteration on one thread and 0.16 on two in blocks
+# of 3456 rows (9 MFLOP) against 0.28 and 0.22-0.26 in blocks of 1149 (the L2's); (5e5, 20,
+# 10) full 0.26 against 0.29-0.32 on two.
+MIN_BLOCK_FLOPS = 8_000_000
 
 
 def gaussian_block_rows(n_columns: int, share: float = GAUSSIAN_CACHE_SHARE) -> int:
@@ -214,7 +227,9 @@ def _fill_features(
 def _gaussian_block(width: int, k: int, n: int, n_forms: int = 1, itemsize: int = 8) -> int:
     """Rows per block of the Gaussian pass over ``n`` rows of ``width`` features and ``k``
     log joints: from the L2 cache's size, and for wide features at most one product's rows
-    (the features then stay in cache from their writing to the second product). One form
+    (the features then stay in cache from their writing to the second product), but in float64
+    at least ``MIN_BLOCK_FLOPS`` of products where the L2 holds fewer (rows not too wide for
+    it). One form
     fills ``GAUSSIAN_CACHE_SHARE`` of the L2 each CPU sharing it has (``l2_cache_sharers``),
     leaving room for the rows read and for another kernel thread's block where two CPUs share
     one L2.
@@ -233,6 +248,8 @@ def _gaussian_block(width: int, k: int, n: int, n_forms: int = 1, itemsize: int 
             # compute-bound there, and a block's features fill WIDE_BLOCK_L2 caches' worth.
             wide_rows = int(WIDE_BLOCK_L2 * l2_cache_bytes()) // (itemsize * (width + k))
             block = min(PRODUCT_ROWS, max(MIN_GAUSSIAN_ROWS, wide_rows))
+        elif itemsize == 8:  # float32 keeps one product per block (the lane of _partial)
+            block = max(block, min(MAX_GAUSSIAN_ROWS, MIN_BLOCK_FLOPS // (4 * width * k)))
     return max(1, min(block, n))
 
 
@@ -605,7 +622,8 @@ def _threaded(
         )
         return [sums for part in parts for sums in part]
 
-    groups = GAUSSIAN_THREADS.run_split(key, groups_of, x.shape[0], group, min_rows)
+    probe_rows = PROBE_GAUSSIAN_VALUES_PER_THREAD // values_per_row
+    groups = GAUSSIAN_THREADS.run_split(key, groups_of, x.shape[0], group, min_rows, probe_rows)
     sums = [reduce(np.add, (g[0][j] for g in groups)) for j in range(len(forms))]
     q = width - forms[0].n_features - 1
     # [quadratic, 1, linear] to the order of QuadraticForm.coef and then 1

@@ -3,7 +3,8 @@
 The passes (:mod:`emkit.backend.gaussian_pass`, :mod:`emkit.backend.nearest_pass`,
 :mod:`emkit.backend.family_pass`) cut the rows
 into parts that kernel threads take as they come free (:func:`over_threads`): NumPy and BLAS
-release the GIL, and each kernel thread runs single-threaded BLAS. A pass adds its blocks up in
+release the GIL, each kernel thread runs single-threaded BLAS, and while they run a thread
+waiting for the GIL asks for it within ``KERNEL_SWITCH_INTERVAL``. A pass adds its blocks up in
 fixed groups of rows (:func:`row_groups`), then the groups in row order, so that its sums are
 the same to the last bit on any number of threads; the thread count of a pass that gains little
 from a second core can then be chosen by timing it (:class:`TimedThreads`) without moving a bit.
@@ -12,12 +13,13 @@ from a second core can then be chosen by timing it (:class:`TimedThreads`) witho
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from functools import cache
 from typing import Any
@@ -44,13 +46,18 @@ DECISIVE_RATIO = 1.25
 # 20) full spent a whole pass of its four on the slower count (0.94 s per iteration against
 # 0.73 untimed on the EPYC VM).
 PROBE_SHARE = 1 / 8
+# While kernel threads run, a thread waiting for the GIL asks the holder for it after this many
+# seconds at most (sys.setswitchinterval; Python's default is 5 ms). The passes release the
+# GIL in each NumPy call and take it back within microseconds, before a thread woken on the
+# other vCPU can take it (~20-100 us on the EPYC VM): there the waiting thread got it only
+# when it asked, and two threads ran one at a time for 5 ms each, slower than one thread; once
+# a thread sleeps that long its vCPU is slow to wake, so the threads stayed that way. At
+# (1e6, 10, 10) full, two threads took 120-171 ns per row, as often as 67-83, against 117-122
+# for one; at 1 ms, 67-83 each time.
+KERNEL_SWITCH_INTERVAL = 0.001
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 _controller = None
-# one_blas_thread's shared limit: how many contexts hold it, and the limit itself.
-_blas_lock = threading.Lock()
-_blas_holders = 0
-_blas_limit: Any = None
 # Set by kernel_threads() for the calling thread only (a Dask task, say).
 _threads_here: ContextVar[int | None] = ContextVar("emkit_kernel_threads", default=None)
 
@@ -180,9 +187,10 @@ def over_threads(
 
         if threads == 1 or _pool is None:
             return [part(i) for i in range(parts)]
-        if part_rows is not None:
-            return _pulled(_pool[1], part, parts, threads)
-        return list(_pool[1].map(part, range(parts)))
+        with _SHORT_SWITCH.held():
+            if part_rows is not None:
+                return _pulled(_pool[1], part, parts, threads)
+            return list(_pool[1].map(part, range(parts)))
 
 
 def _pulled(pool: ThreadPoolExecutor, part: Callable[[int], Any], parts: int, threads: int) -> list:
@@ -221,38 +229,68 @@ def _pulled(pool: ThreadPoolExecutor, part: Callable[[int], Any], parts: int, th
     return out
 
 
-@contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """A context in which BLAS runs on one thread (threadpoolctl, its controller made once).
+class SharedSetting:
+    """A process-wide setting held by contexts that may nest or overlap from several threads:
+    the first in applies it (``apply()``, which returns a function that restores what it
+    found), the last out restores it. Separate settings, each restoring what it found when it
+    began, left the setting applied for good where two overlapped."""
+
+    def __init__(self, apply: Callable[[], Callable[[], Any]]) -> None:
+        self._apply = apply
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._restore: Callable[[], Any] | None = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """The setting applied for the body of the ``with``."""
+        with self._lock:
+            if self._holders == 0:
+                self._restore = self._apply()
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0 and self._restore is not None:
+                    self._restore()
+                    self._restore = None
+
+
+def _blas_on_one_thread() -> Callable[[], Any]:
+    """Limit BLAS to one thread (threadpoolctl, its controller made once); returns the undo."""
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas").restore_original_limits
+
+
+def _short_switch_interval() -> Callable[[], None]:
+    """Set the GIL's switch interval to at most ``KERNEL_SWITCH_INTERVAL``; returns the undo."""
+    found = sys.getswitchinterval()
+    sys.setswitchinterval(min(found, KERNEL_SWITCH_INTERVAL))
+    return lambda: sys.setswitchinterval(found)
+
+
+_ONE_BLAS_THREAD = SharedSetting(_blas_on_one_thread)
+_SHORT_SWITCH = SharedSetting(_short_switch_interval)
+
+
+def one_blas_thread() -> AbstractContextManager[None]:
+    """A context in which BLAS runs on one thread.
 
     For memory-bound reductions over all the rows outside :func:`over_threads` (a dot product
     of the rows with themselves, their mean as a product with ones, a start's moments):
     OpenBLAS's threads gain nothing there, wait for a core where
     other processes hold one (a sum of squares of 1e6 values took 4-12 ms on two threads on
     the 2-vCPU VM under load, 0.2 ms on one), and then spin on a core for a while after the
-    call, slowing the passes that follow.
-
-    Contexts entered from several threads at once share one limit: the first in sets it, the
-    last out restores the count found (separate limits, each restoring what it found when it
-    began, left BLAS on one thread for good when two overlapped).
+    call, slowing the passes that follow. Contexts entered from several threads at once share
+    one limit (:class:`SharedSetting`).
     """
-    global _controller, _blas_holders, _blas_limit
-    with _blas_lock:
-        if _controller is None:
-            from threadpoolctl import ThreadpoolController
-
-            _controller = ThreadpoolController()
-        if _blas_holders == 0:
-            _blas_limit = _controller.limit(limits=1, user_api="blas")
-        _blas_holders += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_holders -= 1
-            if _blas_holders == 0 and _blas_limit is not None:
-                _blas_limit.restore_original_limits()
-                _blas_limit = None
+    return _ONE_BLAS_THREAD.held()
 
 
 class TimedThreads:
@@ -306,6 +344,7 @@ class TimedThreads:
         rows: int,
         unit: int,
         min_rows: int = MIN_ROWS_PER_THREAD,
+        probe_rows: int = 0,
     ) -> list:
         """``fn(0, rows)``: a list of results of the rows' groups of ``unit`` rows, in order,
         on the thread count chosen for ``key``.
@@ -316,7 +355,9 @@ class TimedThreads:
         share of one pass on the slower count, not whole passes, and the counts are compared
         on slices alike (a short slice costs more per row than a whole pass). Each slice holds
         at least ``min_rows`` rows and one unit per thread, so that ``fn`` really runs it on
-        all the threads (:func:`over_threads` takes fewer threads for fewer rows). Where the
+        all the threads (:func:`over_threads` takes fewer threads for fewer rows), and at
+        least ``probe_rows`` rows per thread: where each row costs little, a short slice times
+        the threads' start and their hand-overs of the GIL more than their work. Where the
         rows are too few for that, whole calls alternate and are timed as in :meth:`run`.
         For passes whose results per unit do not depend on how the rows are cut at unit
         boundaries or on the thread count.
@@ -338,7 +379,8 @@ class TimedThreads:
             chosen = full
         other = 1 if chosen == full else full
         units = -(-rows // unit)
-        h = unit * max(round(PROBE_SHARE * units), full, -(-full * min_rows // unit))
+        per_thread = max(min_rows, probe_rows)
+        h = unit * max(round(PROBE_SHARE * units), full, -(-full * per_thread // unit))
         if 2 * h > rows:  # too few rows for two such whole slices: whole calls, as run() times
             if probing:
                 if timing:
