@@ -551,3 +551,64 @@ def test_predict_follows_the_models_missing_setting(tmp_path, faithful):
     # --missing error, given, still refuses them
     status, _, err = run_main(["predict", model_file, data, "--missing", "error"])
     assert status == 2 and "column 'eruptions' has 1 missing" in err
+
+
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        (["1,234.5", "12,000", "-1,000,000", "7"], "thousands separators"),
+        (["12 345", "1 000", "3.5"], "thousands separators"),
+        (["1'234.5", "2'000"], "thousands separators"),
+        (["3,14", "-2,5", ",5"], "a decimal comma"),
+        (["1,234", "x"], None),  # not all numbers: plain text
+        (["setosa", "virginica"], None),
+        (["1,23,4"], None),
+    ],
+)
+def test_numbers_written_with_separators_are_named(values, kind):
+    from emkit.io import number_format_hint
+
+    hint = number_format_hint(pd.Series(values))
+    assert (hint is None) if kind is None else (f"numbers written with {kind}" in hint)
+
+
+def test_a_csv_of_numbers_with_thousands_separators_says_so(tmp_path):
+    # Quoted "1,234.5" is text to a CSV reader: every column was skipped with "no numeric
+    # column to use" and no word of why. The error now names the columns and the way out,
+    # and the way out reads the numbers (pandas' own reader).
+    frame = two_clusters(40)[["length", "width"]] * 1000
+    path = tmp_path / "big.csv"
+    with open(path, "w") as f:
+        f.write("length,width\n")
+        for a, b in frame.to_numpy():
+            f.write(f'"{a:,.3f}","{b:,.3f}"\n')
+    status, _, err = run_main(["fit", path, "--id", "length", "--out", tmp_path / "o", *FAST])
+    assert status != 0
+    assert "no numeric column to use" in err
+    assert "column 'width' holds numbers written with thousands separators" in err
+    assert "Traceback" not in err
+    back = pd.read_csv(path, thousands=",")
+    np.testing.assert_allclose(back.to_numpy(), frame.to_numpy(), rtol=1e-12)
+    # one such column among numeric ones: fitted without it, and the note says why
+    mixed = two_clusters(40)
+    mixed["weight"] = [f"{1000 + 7 * i:,}" for i in range(40)]
+    path = tmp_path / "mixed.csv"
+    mixed.to_csv(path, index=False)
+    status, _, err = run_main(["fit", path, "--out", tmp_path / "m", *FAST])
+    assert status == 0, err
+    assert "weight (text)" in err
+    assert "column 'weight' holds numbers written with thousands separators" in err
+    # named in --columns: refused with the same words
+    status, _, err = run_main(["fit", path, "--columns", "length,weight", *FAST])
+    assert status != 0 and "column 'weight' holds numbers written with thousands" in err
+    with pytest.raises(emkit.DataError, match="thousands separators"):
+        emkit.io.read_table(path, columns=["weight"])
+
+
+def test_emkit_mle_names_numbers_written_with_a_decimal_comma(tmp_path):
+    path = tmp_path / "counts.csv"
+    path.write_text('x\n"3,5"\n"2,25"\n"4,0"\n')
+    status, _, err = run_main(["mle", "normal", path])
+    assert status != 0 and "column 'x' holds numbers written with a decimal comma" in err
+    back = pd.read_csv(path, decimal=",")  # the way out the message gives
+    np.testing.assert_allclose(back["x"], [3.5, 2.25, 4.0])

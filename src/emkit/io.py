@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,34 @@ READERS = {
     ".parquet": pd.read_parquet,
     ".pq": pd.read_parquet,
 }
+
+
+# Numbers written with thousands separators ("1,234.5", "12 345", "1'234", "1_234") or a
+# decimal comma ("3,14"): text to a CSV reader, numbers to the person who wrote them.
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:([,' _\u00a0\u202f])\d{3})(?:\1\d{3})*(?:\.\d+)?")
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
+_PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def number_format_hint(column: pd.Series) -> str | None:
+    """What a text column's values are where each is a number written with thousands
+    separators or a decimal comma (a phrase with an example and what to do), else None."""
+    values = [str(v).strip() for v in column.dropna().iloc[:10_000]]
+    odd = [v for v in values if not _PLAIN.fullmatch(v)]
+    if not odd:
+        return None
+    if all(_THOUSANDS.fullmatch(v) for v in odd):
+        return (
+            f"numbers written with thousands separators (such as {odd[0]!r}): remove the "
+            "separators in the file, or read it with pandas.read_csv(..., thousands=...) and "
+            "save it again"
+        )
+    if all(_DECIMAL_COMMA.fullmatch(v) for v in odd):
+        return (
+            f"numbers written with a decimal comma (such as {odd[0]!r}): write decimal points "
+            "in the file, or read it with pandas.read_csv(..., decimal=',') and save it again"
+        )
+    return None
 
 
 def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -56,6 +85,9 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
         if not pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(
             frame[name]
         ):
+            hint = number_format_hint(frame[name])
+            if hint is not None:
+                raise DataError(f"{path}: column {name!r} holds {hint}")
             bad = pd.to_numeric(frame[name], errors="coerce").isna() & frame[name].notna()
             example = frame[name][bad].iloc[0] if bad.any() else frame[name].iloc[0]
             raise DataError(

@@ -161,10 +161,15 @@ def _numbers(frame: pd.DataFrame, path, what: str) -> np.ndarray:
     import numpy as np
     import pandas as pd
 
+    from emkit.io import number_format_hint
+
     for name in frame.columns:
         column = frame[name]
         if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
             example = column.dropna().iloc[0] if column.notna().any() else column.iloc[0]
+            numbers = number_format_hint(column)
+            if numbers is not None:
+                raise DataError(f"{path}: column {name!r} holds {numbers}")
             if what in REGRESSIONS:
                 hint = (
                     f"{what} regression takes numeric columns: code the categories as 0/1 "

@@ -32,6 +32,7 @@ import pandas as pd
 
 from emkit.exceptions import DataError
 from emkit.filecheck import check_regular_file
+from emkit.io import number_format_hint
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DELIMITERS = (",", ";", "\t", "|")
@@ -741,7 +742,11 @@ def choose_columns(
                     "file, or name numeric columns in --columns"
                 )
             if raw.kind(name) == "text":
-                count, example = _example(raw.series(name))
+                column = raw.series(name)
+                hint = number_format_hint(column)
+                if hint is not None:
+                    raise DataError(f"{path}: column {name!r} holds {hint}")
+                count, example = _example(column)
                 raise DataError(
                     f"{path}: column {name!r} is not numeric ({count} rows such as "
                     f"{str(example)!r}); name numeric columns in --columns, or encode this one "
@@ -752,16 +757,22 @@ def choose_columns(
         left_out = {ident, *(exclude or [])}
         text = [c for c in raw.names if c not in left_out and raw.kind(c) != "number"]
         chosen = [c for c in raw.names if c not in left_out and c not in text]
+        # an id found, not named, may be such numbers too
+        looked = [*text, *([ident] if ident is not None and id_column is None else [])]
+        hints = {c: number_format_hint(raw.series(c)) for c in looked if raw.kind(c) == "text"}
+        hints = {c: hint for c, hint in hints.items() if hint is not None}
         if text:
             kinds = [f"{c} ({KIND_WORDS[raw.kind(c)]})" for c in text]
             notes.append(
                 f"skipped {len(text)} non-numeric column{'s' if len(text) > 1 else ''}: "
                 f"{', '.join(kinds)}; choose columns with --columns (booleans count as 0/1 there)"
             )
+        notes.extend(f"column {c!r} holds {hint}" for c, hint in hints.items())
         if not chosen:
+            also = "".join(f"; column {c!r} holds {hint}" for c, hint in hints.items())
             raise DataError(
                 f"{path}: no numeric column to use (columns are {_names(raw.names)}); "
-                "choose them with --columns"
+                f"choose them with --columns{also}"
             )
     if ident is not None:
         how = "--id" if id_column is not None else "the first id-like or text column"
