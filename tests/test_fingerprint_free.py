@@ -144,3 +144,38 @@ def test_exponential_estimate_checks_weight_and_means_without_squares():
     ]:
         with pytest.raises(ValueError, match=f"estimate\\(\\) needs the rows.*{what}"):
             mm.estimate(other)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_gaussian_estimate_checks_its_rows_in_louis_pass_alone(
+    covariance_type, weighted, monkeypatch
+):
+    # estimate() took a pass of its own for the rows' fingerprint beside Louis' pass; the
+    # fingerprint now comes from Louis' sums about the fitted means (numpy's moments of the
+    # rows), and other rows are still refused.
+    w = WEIGHTS if weighted else None
+    model = fit_quietly(
+        emkit.GaussianMixture(2, covariance_type=covariance_type, random_state=0),
+        NORMAL,
+        sample_weight=w,
+    )
+    passes = count_passes(monkeypatch)
+    captured = []
+    original = emkit.estimators.gaussian_mixture.check_same_rows
+
+    def capture(estimator, given):
+        captured.append(given)
+        return original(estimator, given)
+
+    monkeypatch.setattr(emkit.estimators.gaussian_mixture, "check_same_rows", capture)
+    est = model.estimate(NORMAL, sample_weight=w)
+    assert passes[0] == 1 and np.isfinite(est.stderr["means"]).all()
+    weight = np.ones(len(NORMAL)) if w is None else w
+    mean = np.average(NORMAL, axis=0, weights=weight)
+    (given,) = captured
+    np.testing.assert_allclose(given.weight, weight.sum(), rtol=1e-12)
+    np.testing.assert_allclose(given.mean, mean, rtol=1e-10)
+    np.testing.assert_allclose(given.scatter, weight @ (NORMAL - mean) ** 2, rtol=1e-10)
+    with pytest.raises(ValueError, match="needs the rows"):
+        model.estimate(NORMAL[::2], sample_weight=None if w is None else w[::2])

@@ -259,7 +259,7 @@ def louis_information(mixture, code: str, map_reduce: Callable[[RowScores], Loui
     Returns
     -------
     (information (p, p), G (q_out, p) the Jacobian of weights, means and covariance layouts
-    with respect to the chart, log-likelihood, total weight)
+    with respect to the chart, log-likelihood, total weight, the :class:`LouisSums`)
     """
     weights = np.asarray(mixture.weights, dtype=np.float64)
     comps = mixture.components
@@ -334,7 +334,7 @@ def louis_information(mixture, code: str, map_reduce: Callable[[RowScores], Loui
     information = complete - sums.missing
     information = (information + information.T) / 2
     G = _output_jacobian(comps, chart, jac, k, d)
-    return information, G, sums.log_likelihood, sums.total_weight
+    return information, G, sums.log_likelihood, sums.total_weight, sums
 
 
 def _hessians(f: Callable[[np.ndarray], np.ndarray], theta: np.ndarray) -> np.ndarray:
@@ -387,7 +387,11 @@ def _output_jacobian(comps, chart: _Chart, jac, k: int, d: int) -> np.ndarray:
 
 
 def louis_estimate(
-    mixture, code: str, map_reduce: Callable[[RowScores], LouisSums], description: str = ""
+    mixture,
+    code: str,
+    map_reduce: Callable[[RowScores], LouisSums],
+    description: str = "",
+    check_rows: Callable[[LouisSums], None] | None = None,
 ) -> Estimate:
     """The fitted weights, means and covariances with the inverse of Louis' observed information.
 
@@ -398,6 +402,8 @@ def louis_estimate(
     map_reduce : ``map_reduce(fn)``, ``fn(x, w)`` added over the chunks of the data (as
         :func:`louis_information` reads it).
     description : the model, for the Estimate's header.
+    check_rows : called with the pass's :class:`LouisSums` before the information is inverted
+        (the estimator's check that these are the rows it was fitted to), or None.
 
     Returns
     -------
@@ -407,7 +413,9 @@ def louis_estimate(
     covariance where the information is not positive definite (a degenerate or unidentified
     fit: an empty component, a shape with equal axes whose orientation the data cannot tell).
     """
-    information, G, loglik, total = louis_information(mixture, code, map_reduce)
+    information, G, loglik, total, sums = louis_information(mixture, code, map_reduce)
+    if check_rows is not None:
+        check_rows(sums)
     cov = G @ _inverse_information(information) @ G.T
     comps = mixture.components
     params: dict[str, float | np.ndarray] = {

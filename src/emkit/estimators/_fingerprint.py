@@ -83,6 +83,20 @@ class DataFingerprint:
         return cls.of_moments(zip(stats.weight, stats.mean, spread, strict=True))
 
     @classmethod
+    def of_centred_sums(cls, weight, centres, first, second) -> DataFingerprint:
+        """The fingerprint of the rows behind sums about each component's centre: ``weight``
+        (k,) sum_n w_n z_nk, ``first`` (k, d) sum_n w_n z_nk (x_n - c_k) and ``second`` (k, d,
+        d) its outer products, ``centres`` (k, d) the c_k (Louis' pass's sums about the fitted
+        means)."""
+        weight = np.asarray(weight, np.float64)
+        first = np.asarray(first, np.float64)
+        squares = np.diagonal(np.asarray(second, np.float64), 0, 1, 2)
+        held = np.where(weight > 0, weight, 1.0)[:, None]
+        shift = first / held
+        spread = np.maximum(squares - first * shift, 0.0)  # about each part's own mean
+        return cls.of_moments(zip(weight, np.asarray(centres) + shift, spread, strict=True))
+
+    @classmethod
     def of_components(cls, families, parts, n_features: int) -> DataFingerprint | None:
         """The fingerprint of the rows behind the statistics ``parts`` of a mixture's
         components ``families`` (each family's ``row_moments``); None where a family has no

@@ -31,7 +31,7 @@ from emkit.estimators._device import (
     resolution,
     sample_host_rows,
 )
-from emkit.estimators._fingerprint import DataFingerprint, check_same_rows, fingerprint
+from emkit.estimators._fingerprint import DataFingerprint, check_same_rows
 from emkit.estimators._inputs import dask_sample, dask_total, queried_array
 from emkit.estimators._mixture_api import (
     MixtureQueries,
@@ -802,10 +802,16 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         mixture = self._mixture()
         alias = covariance_structure(self.covariance_type).alias
         k = self.weights_.shape[0]
-        # Louis' pass first: its checks name rows that cannot be read (NaN, a wrong width)
-        est = louis_estimate(mixture, alias, map_reduce, f"({alias}, {k} components)")
-        check_same_rows(self, fingerprint(map_reduce))
-        return est
+        centres = np.asarray(mixture.components.means, dtype=np.float64)
+
+        def same_rows(sums) -> None:
+            # from Louis' pass's sums, whose checks name rows that cannot be read first
+            given = DataFingerprint.of_centred_sums(sums.weight, centres, sums.first, sums.second)
+            check_same_rows(self, given)
+
+        return louis_estimate(
+            mixture, alias, map_reduce, f"({alias}, {k} components)", check_rows=same_rows
+        )
 
     def standard_errors(self, X, sample_weight=None) -> dict:
         """Standard errors of ``weights``, ``means`` and ``covariances`` (the fitted layouts)
