@@ -249,13 +249,16 @@ def test_log_joints_relative_to_the_first_component_give_scipy(
     rates, log_product, group, weighted, monkeypatch
 ):
     # Log joints up to ~300 above the first component's: the pass takes them relative to it
-    # (no maximum per row); products of 32 totals overflow, so it sums the logarithms of two
-    # totals per product, or of one (a lower bound on the products); the answers are scipy's.
+    # (no maximum per row); some products of 32 totals overflow, and those groups alone are
+    # taken again as products of two totals, or of one (a lower bound on the products); the
+    # answers are scipy's.
     monkeypatch.setattr(family_pass, "LOG_PRODUCT", log_product)
     groups = []
-    sum_log = family_pass._Views._sum_log
+    sum_log_safe = family_pass._sum_log_safe
     monkeypatch.setattr(
-        family_pass._Views, "_sum_log", lambda v, g: groups.append(g) or sum_log(v, g)
+        family_pass,
+        "_sum_log_safe",
+        lambda t, safe: groups.append((safe, t.shape)) or sum_log_safe(t, safe),
     )
     rng = np.random.default_rng(9)
     x = rng.exponential(1.0, size=(N, 1))
@@ -272,7 +275,13 @@ def test_log_joints_relative_to_the_first_component_give_scipy(
     assert family_pass._reference(coef, np.array([x.max(), 1.0]))[1] == group
     with family_pass.rows_kept(x):
         kept, kept_ll = components.fused_e_step(x, np.log(weights), w if weighted else None)
-    assert groups == ([] if weighted else [family_pass.LOG_GROUP, group])
+    if weighted:
+        assert groups == []
+    else:  # the overflowing groups of 32 totals only, each taken again
+        assert len(groups) == 1
+        (safe, (size, overflowing)), = groups
+        assert (safe, size) == (group, family_pass.LOG_GROUP)
+        assert 0 < overflowing < N // family_pass.LOG_GROUP
     logpdf = CASES["exponential"][2]
     resp_sum, sums, loglik = scipy_e_step(families, logpdf, weights, x, w)
     assert kept_ll == pytest.approx(loglik, rel=1e-13)
@@ -303,10 +312,17 @@ def test_two_components_relative_to_either_one_give_scipy(name, swap, weighted, 
         kept, kept_ll = components.fused_e_step(x, np.log(weights), w if weighted else None)
         found = family_pass._KEPT[id(x)]
         key = components.groups[0][1].key
-        # Exponential statistics are the rows: kept as a view of them. Relative to the pivot
-        # no pass reads a row of ones, so none is made (Gamma's statistics: no copy of them).
-        view = np.may_share_memory(found.features[key].values, x)
-        assert view == (name == "exponential") and key not in found.augmented
+        # Exponential statistics are the rows: kept as a view of them, and relative to the
+        # pivot no pass reads a row of ones, so none is made. Gamma's statistics are computed
+        # above a row of ones (the sums' product takes the responsibilities' totals with it):
+        # one array, no copy.
+        values = found.features[key].values
+        assert np.may_share_memory(values, x) == (name == "exponential")
+        if name == "exponential":
+            assert key not in found.augmented
+        else:
+            assert np.shares_memory(values, found.augmented[key])
+            np.testing.assert_array_equal(found.augmented[key][-1], 1.0)
     kernel = components.groups[0][1]
     constants = kernel.const + np.log(weights)
     assert pivots == [int(constants[1] > constants[0])]
