@@ -279,7 +279,7 @@ def test_log_joints_relative_to_the_first_component_give_scipy(
         assert groups == []
     else:  # the overflowing groups of 32 totals only, each taken again
         assert len(groups) == 1
-        (safe, (size, overflowing)), = groups
+        ((safe, (size, overflowing)),) = groups
         assert (safe, size) == (group, family_pass.LOG_GROUP)
         assert 0 < overflowing < N // family_pass.LOG_GROUP
     logpdf = CASES["exponential"][2]
