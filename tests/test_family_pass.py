@@ -275,6 +275,10 @@ def test_log_joints_relative_to_the_first_component_give_scipy(
     assert family_pass._reference(coef, np.array([x.max(), 1.0]))[1] == group
     with family_pass.rows_kept(x):
         kept, kept_ll = components.fused_e_step(x, np.log(weights), w if weighted else None)
+        # The exponentials are taken in base 2: the exponents are the log joints' times log2 e.
+        (one,) = family_pass._chunk_features(x, [(np.log(weights), components.groups)])[1]
+        if len(rates) > 2:
+            np.testing.assert_allclose(one.reference, reference * np.log2(np.e), rtol=1e-15)
     if weighted:
         assert groups == []
     else:  # the overflowing groups of 32 totals only, each taken again
