@@ -617,3 +617,37 @@ def test_gamma_components_far_apart_read_one_copy_of_the_statistics_with_ones(we
     for part, s, r in zip(kept.parts, sum_x, resp.T, strict=True):
         np.testing.assert_allclose(part.sum_x, s, rtol=1e-12)
         np.testing.assert_allclose(part.sum_log_x, r @ np.log(x), rtol=1e-12)
+
+
+def test_a_fit_holds_blas_on_one_thread_and_gives_the_count_back():
+    # Each pass set BLAS to one thread and back through threadpoolctl (~50 us, and OpenBLAS's
+    # threads woken after it): a fit over kept rows holds the limit throughout, and its
+    # answer is scipy's.
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> set:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    families, x, logpdf = CASES["gamma"]
+    families = families[:2]
+    weights = np.array([0.4, 0.6])
+    components = ComponentList(tuple(families))
+    seen = []
+    pass_sums = family_pass.mixture_sums
+
+    def watched(*args):
+        seen.append(blas_threads())
+        return pass_sums(*args)
+
+    with threadpool_limits(2, user_api="blas"):
+        before = blas_threads()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(cpu_threads, "one_blas_thread", contextlib.nullcontext)
+            patch.setattr("emkit.models.component_list.mixture_sums", watched)
+            with family_pass.rows_kept(x):
+                kept, loglik = components.fused_e_step(x, np.log(weights))
+        after = blas_threads()
+    assert seen == [{1}]
+    assert after == before
+    *_, expected = scipy_e_step(families, logpdf, weights, x, np.ones(len(x)))
+    assert loglik == pytest.approx(expected, rel=1e-12)
