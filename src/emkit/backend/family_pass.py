@@ -641,7 +641,9 @@ def _linear_partial(
     units at once (fewer calls, fewer hand-overs of the GIL) with the same answer to the
     last bit.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):  # such blocks are done again
+    # Such blocks are done again; products of totals that overflow are taken again
+    # (:meth:`_Views.sum_log_total`).
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return _linear_blocks(x, sample_weight, offset, linear, mixtures, threaded)
 
 
@@ -677,8 +679,8 @@ def _linear_blocks(x, sample_weight, offset, linear, mixtures, threaded):
                         # Copied below a row of ones, contiguous for np.dot (which releases
                         # the GIL; matmul keeps it for a product this small, 26 us a block)
                         # and read from cache from here on.
-                        np.copyto(v.features[:-1], tv)
-                        tv, t = v.features[:-1], v.features
+                        np.copyto(v.features_top, tv)
+                        tv, t = v.features_top, v.features
                     loglik = _reference_block(one, tv, w, v)
                 else:
                     v = _views(k, q, stop - start, False)
@@ -690,10 +692,10 @@ def _linear_blocks(x, sample_weight, offset, linear, mixtures, threaded):
                         # Fewer components than statistics: the responsibilities are
                         # scaled, and their products with the statistics and the row of
                         # ones (their totals) taken in one product, in cache.
-                        np.multiply(v.joint[1:], v.joint[0], out=v.joint[1:])
+                        np.multiply(v.others, v.rows[0], out=v.others)
                         assert t is not None
                         if threaded:  # the same BLAS call (gemm: the same bits)
-                            into += np.dot(v.joint, t.T, out=v.full)
+                            into += np.dot(v.joint, v.features_t, out=v.full)
                         else:
                             into += np.matmul(v.joint, t.T, out=v.full)
                     else:
@@ -754,7 +756,7 @@ def _reference_block(one: _Linear, t: np.ndarray, w: np.ndarray | None, v: _View
     components than statistics (k < q) the inverse totals (times the weights) go to the
     first row of ``v.joint`` instead, as the first component's responsibilities. ``t``: the
     block's statistics (p, m), without the row of ones."""
-    others, reference = v.joint[1:], one.reference
+    others, reference = v.others, one.reference
     assert reference is not None
     # The row of ones is added, not multiplied: cheaper than a product over it.
     if t.shape[0] == 1:
@@ -803,6 +805,9 @@ class _Views:
         # A contiguous copy of the block's statistics above a row of ones (k < q:
         # _linear_blocks).
         self.features = np.ones((q, m))
+        # Views the blocks take, made once.
+        self.others = self.joint[1:]
+        self.features_top, self.features_t = self.features[:-1], self.features.T
         self.nbytes = 8 * m * (k + 3 * q + 1) + self.products.nbytes
 
     def sum_log_total(self, group: int, safe: int) -> float:
@@ -812,8 +817,9 @@ class _Views:
         is at least 1) are taken again as products of ``safe`` totals, which the caller keeps
         from overflow: a few rows far out cost their own groups, not the whole block's (an
         Exponential pass of 1e6 rows, 1% of its groups of 32 overflowing: 4.1-4.5 ms with
-        each such block taken again whole, 3.7-4.1 ms). ``v.total`` is left as it was, except
-        where ``group`` is 1."""
+        each such block taken again whole, 3.7-4.1 ms). The caller ignores overflow
+        (``np.errstate``: set once per call of :func:`_linear_partial`, not per block).
+        ``v.total`` is left as it was, except where ``group`` is 1."""
         if group <= 1:
             return float(np.add.reduce(np.log(self.total, out=self.total)))
         found = self.groups.get(group)
@@ -828,8 +834,8 @@ class _Views:
         grouped, products, rest = found
         out = 0.0
         if products.shape[0]:
-            with np.errstate(over="ignore"):  # an overflow is the cue to take `safe` below
-                np.multiply.reduce(grouped, axis=0, out=products)
+            # An overflow (ignored by the caller) is the cue to take `safe` below.
+            np.multiply.reduce(grouped, axis=0, out=products)
             np.log(products, out=products)
             out = float(np.add.reduce(products))
             if math.isinf(out):
