@@ -169,6 +169,7 @@ class _Kept:
 
     def __init__(self, x: np.ndarray):
         self.x = x
+        self.address = x.__array_interface__["data"][0]  # of its first row (x is not moved)
         self.features: dict[Any, RowFeatures | None] = {}
         self.sizes: dict[Any, np.ndarray] = {}
         self.augmented: dict[Any, np.ndarray] = {}
@@ -357,7 +358,7 @@ def _kept_rows(x: np.ndarray) -> tuple[_Kept, int] | None:
         if x.shape[1] > 1 and rows.strides[1] != x.strides[1]:
             continue
         step = rows.strides[0]
-        gap = address - rows.__array_interface__["data"][0]
+        gap = address - kept.address
         if step == 0 or gap % step:
             continue
         offset = gap // step
@@ -454,10 +455,12 @@ def _chunk_features(
             return features, None
         if f.inside is not None:
             return features, None
-        coef = np.column_stack([kernel.coef, kernel.const + log_weights])
+        coef = np.empty((kernel.coef.shape[0], kernel.coef.shape[1] + 1))
+        coef[:, :-1] = kernel.coef
+        np.add(kernel.const, log_weights, out=coef[:, -1])
         size = kept.sizes[kernel.key]
         base = kept.base_sum(kernel.key, offset, stop)
-        reference, group = _reference(coef, size)
+        reference, group = _reference(coef, size, coef.shape[0] > 2)
         normal = reference is not None or _normal_exp(coef, size)  # read without reference
         pivot, lift, first = 0, None, coef[0]
         if reference is not None and coef.shape[0] == 2:
@@ -489,12 +492,15 @@ def _chunk_features(
     return features, linear
 
 
-def _reference(coef: np.ndarray, size: np.ndarray) -> tuple[np.ndarray | None, int]:
+def _reference(
+    coef: np.ndarray, size: np.ndarray, grouped: bool = True
+) -> tuple[np.ndarray | None, int]:
     r"""The log joints relative to the first component's, :math:`\ell_j - \ell_0 = (A_j -
     A_0)(T; 1)`, where they are at most ``REFERENCE_SPREAD`` in magnitude
     (:math:`\sum_i |A_{ji} - A_{0i}|\,\max_n |T_{in}|`), as (k - 1, p + 1) coefficients; and
     how many totals :math:`s_n = 1 + \sum_{j>0} e^{\ell_j - \ell_0}` one product may take in
-    the sum of their logarithms. (None, 0) for one component or larger differences."""
+    the sum of their logarithms (0 without ``grouped``: two components take theirs from
+    :func:`_pair`). (None, 0) for one component or larger differences."""
     k = coef.shape[0]
     if k < 2:
         return None, 0
@@ -503,6 +509,8 @@ def _reference(coef: np.ndarray, size: np.ndarray) -> tuple[np.ndarray | None, i
         bound = np.abs(reference) @ size  # (k - 1,)
     if not (np.isfinite(reference).all() and bound.max() <= REFERENCE_SPREAD):
         return None, 0
+    if not grouped:
+        return reference, 0
     top = float(np.log1p(np.exp(bound).sum()))  # the totals lie in [1, e^top]
     group = LOG_GROUP if top <= 0.0 else int(min(LOG_GROUP, max(1, LOG_PRODUCT // top)))
     # A power of two: the blocks' rows (powers of two) then fall into whole groups.
