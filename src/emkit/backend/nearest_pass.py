@@ -17,10 +17,25 @@ from typing import Any
 
 import numpy as np
 
-from emkit.backend.threads import TimedThreads, l2_cache_bytes, over_threads, row_groups
+from emkit.backend.threads import (
+    MIN_ROWS_PER_THREAD,
+    TimedThreads,
+    l2_cache_bytes,
+    num_threads,
+    over_threads,
+    row_groups,
+)
 
-# Parts per kernel thread of the k-means pass (over_threads' parts_per_thread).
+# Parts per kernel thread of the rows' layout (over_threads' parts_per_thread).
 NEAREST_PARTS_PER_THREAD = 4
+# Parts per kernel thread of the k-means pass and labelling: parts of whole groups (blocks)
+# that the threads, the calling one among them, take as they come free (over_threads'
+# part_rows). Handed out by the pool (4 parts per thread), the calling thread slept on each
+# part's result and woke to take the GIL from the kernel threads: at (1e6, 10, 10) a pass
+# took 13.5-18 ms on two threads (CPU 21-28 ms) against 12.0-12.8 (CPU 21-24) pulled in 2 or
+# 4 parts, 21 on one thread, on the 2-vCPU AMD EPYC VM shared with other work. 2 per thread
+# keeps the threads within a quarter of the pass of each other where one is slowed.
+NEAREST_PULLED_PARTS = 2
 # Bytes per block of the rows' layout (shifted_rows), and its rows per block at least and most.
 NEAREST_BLOCK_BYTES = 1 << 20
 MIN_LAYOUT_ROWS, MAX_LAYOUT_ROWS = 256, 8192
@@ -204,8 +219,7 @@ def _nearest_pass(
             x,
             weights,
             lambda xs, ws, start: _nearest_partial(xs, ws, forms, start, far, group, labelled),
-            NEAREST_PARTS_PER_THREAD,
-            align=group,
+            part_rows=_part_rows(x.shape[0], group),
         ),
     )
     d = x.shape[1]
@@ -241,6 +255,16 @@ def _nearest_pass(
             nearest = np.concatenate([got[1] for got in labelled_rows])
         out.append((weight, sums, float(inertia), far_dist, far_rows, far_weight, labels, nearest))
     return out
+
+
+def _part_rows(n: int, unit: int) -> int:
+    """Rows per part of a pass over ``n`` rows on the kernel threads: whole units
+    of ``unit`` rows (groups, blocks), ``NEAREST_PULLED_PARTS`` per thread; all the rows on
+    one thread."""
+    threads = min(num_threads(), n // MIN_ROWS_PER_THREAD)
+    if threads <= 1:
+        return max(n, 1)
+    return unit * max(1, -(-n // (threads * NEAREST_PULLED_PARTS * unit)))
 
 
 def nearest_block_rows(d: int, k_total: int, k_most: int) -> int:
@@ -556,8 +580,7 @@ def nearest_labels(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
             x,
             None,
             lambda xs, ws, start: _labels_partial(xs, form),
-            NEAREST_PARTS_PER_THREAD,
-            align=block,
+            part_rows=_part_rows(x.shape[0], block),
         ),
     )
     if len(parts) == 1:
