@@ -563,13 +563,18 @@ def test_predict_follows_the_models_missing_setting(tmp_path, faithful):
         (["1,234", "x"], None),  # not all numbers: plain text
         (["setosa", "virginica"], None),
         (["1,23,4"], None),
+        (["0,125", "1,500", "-0,250"], "a decimal comma"),  # no thousands start with 0
+        (["1,500", "2,250"], "thousands separators or a decimal comma"),  # either
+        (["1.234,5", "3,5", "12"], "'.' thousands separators and a decimal comma"),
+        (["5"] * 20_000 + ["12,345.5"], "thousands separators"),  # the whole column is read
+        (["12,345"] * 20_000 + ["abc"], None),
     ],
 )
 def test_numbers_written_with_separators_are_named(values, kind):
     from emkit.io import number_format_hint
 
     hint = number_format_hint(pd.Series(values))
-    assert (hint is None) if kind is None else (f"numbers written with {kind}" in hint)
+    assert (hint is None) if kind is None else (f"numbers written with {kind} (" in hint)
 
 
 def test_a_csv_of_numbers_with_thousands_separators_says_so(tmp_path):
@@ -597,7 +602,7 @@ def test_a_csv_of_numbers_with_thousands_separators_says_so(tmp_path):
     status, _, err = run_main(["fit", path, "--out", tmp_path / "m", *FAST])
     assert status == 0, err
     assert "weight (text)" in err
-    assert "column 'weight' holds numbers written with thousands separators" in err
+    assert "column 'weight' holds numbers written with thousands separators or a" in err
     # named in --columns: refused with the same words
     status, _, err = run_main(["fit", path, "--columns", "length,weight", *FAST])
     assert status != 0 and "column 'weight' holds numbers written with thousands" in err
@@ -612,3 +617,12 @@ def test_emkit_mle_names_numbers_written_with_a_decimal_comma(tmp_path):
     assert status != 0 and "column 'x' holds numbers written with a decimal comma" in err
     back = pd.read_csv(path, decimal=",")  # the way out the message gives
     np.testing.assert_allclose(back["x"], [3.5, 2.25, 4.0])
+
+
+def test_a_decimal_comma_with_three_decimals_is_not_called_thousands(tmp_path):
+    # "0,261" matched the thousands pattern, and its advice (thousands=",") read 261.
+    path = tmp_path / "q.csv"
+    path.write_text('a,c\n1,"0,261"\n2,"1,500"\n3,"0,875"\n')
+    status, _, err = run_main(["fit", path, "--columns", "a,c", *FAST])
+    assert status != 0 and "column 'c' holds numbers written with a decimal comma" in err
+    np.testing.assert_allclose(pd.read_csv(path, decimal=",")["c"], [0.261, 1.5, 0.875])

@@ -628,6 +628,8 @@ def test_a_fit_holds_blas_on_one_thread_and_gives_the_count_back():
     def blas_threads() -> set:
         return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
 
+    if not blas_threads():
+        pytest.skip("threadpoolctl sees no BLAS library here")
     families, x, logpdf = CASES["gamma"]
     families = families[:2]
     weights = np.array([0.4, 0.6])

@@ -124,6 +124,11 @@ def test_blocks_of_few_cheap_rows_hold_enough_products_and_match_scipy(monkeypat
     assert block == gaussian_pass.MIN_BLOCK_FLOPS // (4 * width * 10) > gaussian_pass.PRODUCT_ROWS
     assert gaussian_pass._product_rows(width, block) <= gaussian_pass.PRODUCT_ROWS
     assert gaussian_pass._gaussian_block(width, 10, len(x), itemsize=4) <= 2 * 1152
+    # never more than WIDE_BLOCK_L2 caches' worth of features (d = 30, k = 2: 2016 rows by
+    # flops alone, 7.7 MB)
+    wide = gaussian_pass.feature_width(30, False)
+    most = gaussian_pass.WIDE_BLOCK_L2 * (1 << 20) // (8 * (wide + 2))
+    assert gaussian_pass._gaussian_block(wide, 2, 10**6) == most
     assert len(x) % block  # a short last block too
     fused = model.components.fused_e_step(x, np.log(model.weights))
     assert fused is not None
@@ -299,6 +304,15 @@ def test_thread_timing_slices_hold_probe_rows_per_thread(monkeypatch):
     assert clock.calls[:2] == [(0, 24_000, 1), (24_000, 48_000, 2)]
 
 
+def test_probe_rows_leave_room_for_two_slices(monkeypatch):
+    # probe_rows beyond half the rows per thread made every timing call a whole call on each
+    # count (and every revisit a whole pass on the slower one) at (262144, 5, 5).
+    clock = SplitClock(monkeypatch, {1: 1e-6, 2: 1e-6})
+    chooser = cpu_threads.TimedThreads()
+    chooser.run_split("kind", clock, 64_000, 1000, min_rows=1000, probe_rows=100_000)
+    assert [(lo, hi) for lo, hi, _ in clock.calls] == [(0, 32_000), (32_000, 64_000)]
+
+
 def test_thread_timing_of_a_few_groups_takes_whole_calls(monkeypatch):
     # Too few groups to leave the chosen count its threads' share: whole calls alternate.
     clock = SplitClock(monkeypatch, {1: 1e-6, 2: 1.05e-6})
@@ -349,14 +363,19 @@ def form_of(mixture):
     return mixture.components.quadratic_form(np.log(mixture.weights))
 
 
-def test_gaussian_fits_are_the_same_to_the_last_bit_on_any_number_of_threads(monkeypatch):
-    x = blobs(n=40_000, d=3, k=4)
+@pytest.mark.parametrize(("d", "k"), [(3, 4), (10, 6)])  # (10, 6): blocks of MIN_BLOCK_FLOPS
+def test_gaussian_fits_are_the_same_to_the_last_bit_on_any_number_of_threads(monkeypatch, d, k):
+    x = blobs(n=40_000, d=d, k=k)
     monkeypatch.setattr(cpu_threads, "MIN_ROWS_PER_THREAD", 1000)
     monkeypatch.setattr(gaussian_pass, "MIN_GAUSSIAN_VALUES_PER_THREAD", 1000)
+    monkeypatch.setattr(gaussian_pass, "l2_cache_bytes", lambda: 1 << 20)
+    width = gaussian_pass.feature_width(d, False)
+    if width >= gaussian_pass.PRODUCT_MIN_WIDTH:  # several products per block
+        assert gaussian_pass._gaussian_block(width, k, len(x)) > gaussian_pass.PRODUCT_ROWS
     fits = []
     for threads in (1, 2, 3):
         with cpu_threads.kernel_threads(threads):
-            fits.append(GaussianMixture(4, random_state=0, max_iter=20, tol=0).fit(x))
+            fits.append(GaussianMixture(k, random_state=0, max_iter=20, tol=0).fit(x))
     for other in fits[1:]:
         np.testing.assert_array_equal(other.history_, fits[0].history_)
         np.testing.assert_array_equal(other.means_, fits[0].means_)
@@ -828,6 +847,38 @@ def test_kernel_threads_ask_for_the_gil_within_the_kernel_switch_interval(monkey
         first.join(5)
         assert second == [0, x.shape[0] // 4]
         assert sys.getswitchinterval() == 0.004
+        # an interval set by someone else while a pass runs is left as set
+        seen.clear()
+        inside.clear()
+        release.clear()
+        first = threading.Thread(target=cpu_threads.over_threads, args=(x, None, part))
+        first.start()
+        assert inside.wait(5)
+        sys.setswitchinterval(0.02)
+        release.set()
+        first.join(5)
+        assert sys.getswitchinterval() == 0.02
     finally:
         release.set()
         sys.setswitchinterval(found)
+
+
+def test_a_shared_setting_whose_undo_raises_can_be_held_again():
+    applied = []
+
+    def apply():
+        applied.append(True)
+
+        def undo():
+            raise RuntimeError("undo failed")
+
+        return undo
+
+    setting = cpu_threads.SharedSetting(apply)
+    with pytest.raises(RuntimeError, match="undo failed"):
+        with setting.held():
+            pass
+    with pytest.raises(RuntimeError):
+        with setting.held():
+            pass
+    assert len(applied) == 2  # applied afresh: no holder and no undo left behind

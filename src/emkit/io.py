@@ -19,30 +19,51 @@ READERS = {
 }
 
 
-# Numbers written with thousands separators ("1,234.5", "12 345", "1'234", "1_234") or a
-# decimal comma ("3,14"): text to a CSV reader, numbers to the person who wrote them.
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:([,' _\u00a0\u202f])\d{3})(?:\1\d{3})*(?:\.\d+)?")
-_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
-_PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# Numbers written with thousands separators ("1,234.5", "12 345", "1'234", "1_234"; "1.234,5"
+# with a decimal comma) or a decimal comma ("3,14", "-2,5e-3"): text to a CSV reader, numbers
+# to the person who wrote them. A leading group of 0 ("0,125") is no thousands.
+_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}([,' _\u00a0\u202f])\d{3}(?:\1\d{3})*(?:\.\d+)?")
+_DOT_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?")
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
 
 
-def number_format_hint(column: pd.Series) -> str | None:
-    """What a text column's values are where each is a number written with thousands
-    separators or a decimal comma (a phrase with an example and what to do), else None."""
-    values = [str(v).strip() for v in column.dropna().iloc[:10_000]]
-    odd = [v for v in values if not _PLAIN.fullmatch(v)]
-    if not odd:
+def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
+    """What a text column's values are where each that is not a number is one written with
+    thousands separators or a decimal comma (a phrase with an example and what to do), else
+    None; ``cli`` adds the command line's way out (``--decimal ,``)."""
+    text = column.dropna().astype(str).str.strip()
+    odd = text[pd.to_numeric(text, errors="coerce").isna()]
+    if odd.empty:
         return None
-    if all(_THOUSANDS.fullmatch(v) for v in odd):
+    example = odd.iloc[0]
+    thousands = bool(odd.str.fullmatch(_THOUSANDS).all())
+    comma = bool(odd.str.fullmatch(_DECIMAL_COMMA).all())
+    flag = " (or, where the file's delimiter is not a comma, give --decimal ,)" if cli else ""
+    if thousands and comma:  # "1,500": 1500 or 1.5
         return (
-            f"numbers written with thousands separators (such as {odd[0]!r}): remove the "
-            "separators in the file, or read it with pandas.read_csv(..., thousands=...) and "
-            "save it again"
+            f"numbers written with thousands separators or a decimal comma (such as "
+            f"{example!r}): write them plainly in the file, or read it with "
+            "pandas.read_csv(..., thousands=',') or (..., decimal=',') as they mean and save it "
+            "again"
         )
-    if all(_DECIMAL_COMMA.fullmatch(v) for v in odd):
+    if thousands:
+        sep = _THOUSANDS.fullmatch(example).group(1)  # type: ignore[union-attr]
         return (
-            f"numbers written with a decimal comma (such as {odd[0]!r}): write decimal points "
+            f"numbers written with thousands separators (such as {example!r}): remove the "
+            f"separators in the file, or read it with pandas.read_csv(..., thousands={sep!r}) "
+            "and save it again"
+        )
+    if comma:
+        return (
+            f"numbers written with a decimal comma (such as {example!r}): write decimal points "
             "in the file, or read it with pandas.read_csv(..., decimal=',') and save it again"
+            + flag
+        )
+    if bool((odd.str.fullmatch(_DOT_THOUSANDS) | odd.str.fullmatch(_DECIMAL_COMMA)).all()):
+        return (
+            f"numbers written with '.' thousands separators and a decimal comma (such as "
+            f"{example!r}): write them plainly in the file, or read it with "
+            "pandas.read_csv(..., thousands='.', decimal=',') and save it again"
         )
     return None
 

@@ -468,7 +468,9 @@ def _chunk_features(
             first = coef[pivot].copy()
             first[-1] += reference[0, -1]
         if reference is not None:
-            # np.exp2 takes 0.68 ns a value where np.exp takes 0.80, as accurate (0.57 ulp).
+            # np.exp2 takes 0.68 ns a value where np.exp takes 0.80; scaling the exponents by
+            # log2(e) rounds them once more (up to ~220 ulp of exp at |x| = 350), within the
+            # rounding of the product that makes them (2.2e-14 relative against 1.7e-14).
             reference = reference * LOG2E
         rows = None
         if reference is None or coef.shape[0] < coef.shape[1]:

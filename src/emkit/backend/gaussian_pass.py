@@ -229,7 +229,7 @@ def _gaussian_block(width: int, k: int, n: int, n_forms: int = 1, itemsize: int 
     log joints: from the L2 cache's size, and for wide features at most one product's rows
     (the features then stay in cache from their writing to the second product), but in float64
     at least ``MIN_BLOCK_FLOPS`` of products where the L2 holds fewer (rows not too wide for
-    it). One form
+    it; in at most ``WIDE_BLOCK_L2`` caches' worth of features). One form
     fills ``GAUSSIAN_CACHE_SHARE`` of the L2 each CPU sharing it has (``l2_cache_sharers``),
     leaving room for the rows read and for another kernel thread's block where two CPUs share
     one L2.
@@ -249,7 +249,11 @@ def _gaussian_block(width: int, k: int, n: int, n_forms: int = 1, itemsize: int 
             wide_rows = int(WIDE_BLOCK_L2 * l2_cache_bytes()) // (itemsize * (width + k))
             block = min(PRODUCT_ROWS, max(MIN_GAUSSIAN_ROWS, wide_rows))
         elif itemsize == 8:  # float32 keeps one product per block (the lane of _partial)
-            block = max(block, min(MAX_GAUSSIAN_ROWS, MIN_BLOCK_FLOPS // (4 * width * k)))
+            # as for rows too wide for L2: at most WIDE_BLOCK_L2 caches' worth of features
+            most = min(
+                MAX_GAUSSIAN_ROWS, int(WIDE_BLOCK_L2 * l2_cache_bytes()) // (8 * (width + k))
+            )
+            block = max(block, min(most, MIN_BLOCK_FLOPS // (4 * width * k)))
     return max(1, min(block, n))
 
 

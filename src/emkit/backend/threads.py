@@ -254,8 +254,8 @@ class SharedSetting:
             with self._lock:
                 self._holders -= 1
                 if self._holders == 0 and self._restore is not None:
-                    self._restore()
-                    self._restore = None
+                    restore, self._restore = self._restore, None
+                    restore()
 
 
 def _blas_on_one_thread() -> Callable[[], Any]:
@@ -269,10 +269,17 @@ def _blas_on_one_thread() -> Callable[[], Any]:
 
 
 def _short_switch_interval() -> Callable[[], None]:
-    """Set the GIL's switch interval to at most ``KERNEL_SWITCH_INTERVAL``; returns the undo."""
+    """Set the GIL's switch interval to at most ``KERNEL_SWITCH_INTERVAL``; returns the undo,
+    which leaves alone an interval someone else set meanwhile."""
     found = sys.getswitchinterval()
     sys.setswitchinterval(min(found, KERNEL_SWITCH_INTERVAL))
-    return lambda: sys.setswitchinterval(found)
+    ours = sys.getswitchinterval()
+
+    def undo() -> None:
+        if sys.getswitchinterval() == ours:
+            sys.setswitchinterval(found)
+
+    return undo
 
 
 _ONE_BLAS_THREAD = SharedSetting(_blas_on_one_thread)
@@ -379,7 +386,8 @@ class TimedThreads:
             chosen = full
         other = 1 if chosen == full else full
         units = -(-rows // unit)
-        per_thread = max(min_rows, probe_rows)
+        # probe_rows no further than two slices leave room for (longer ones: whole calls)
+        per_thread = max(min_rows, min(probe_rows, rows // (2 * full)))
         h = unit * max(round(PROBE_SHARE * units), full, -(-full * per_thread // unit))
         if 2 * h > rows:  # too few rows for two such whole slices: whole calls, as run() times
             if probing:
@@ -396,6 +404,8 @@ class TimedThreads:
         probes = self._probes[kind] = self._probes.get(kind, 0) + 1
         first, second = (other, chosen) if probes % 2 else (chosen, other)
         out = self._timed(fn, 0, h, first, seconds) + self._timed(fn, h, 2 * h, second, seconds)
+        if 2 * h == rows:
+            return out
         with kernel_threads(chosen):
             return out + fn(2 * h, rows)
 

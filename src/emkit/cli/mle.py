@@ -167,7 +167,7 @@ def _numbers(frame: pd.DataFrame, path, what: str) -> np.ndarray:
         column = frame[name]
         if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
             example = column.dropna().iloc[0] if column.notna().any() else column.iloc[0]
-            numbers = number_format_hint(column)
+            numbers = number_format_hint(column, cli=True)
             if numbers is not None:
                 raise DataError(f"{path}: column {name!r} holds {numbers}")
             if what in REGRESSIONS:

@@ -743,7 +743,7 @@ def choose_columns(
                 )
             if raw.kind(name) == "text":
                 column = raw.series(name)
-                hint = number_format_hint(column)
+                hint = number_format_hint(column, cli=True)
                 if hint is not None:
                     raise DataError(f"{path}: column {name!r} holds {hint}")
                 count, example = _example(column)
@@ -759,7 +759,9 @@ def choose_columns(
         chosen = [c for c in raw.names if c not in left_out and c not in text]
         # an id found, not named, may be such numbers too
         looked = [*text, *([ident] if ident is not None and id_column is None else [])]
-        hints = {c: number_format_hint(raw.series(c)) for c in looked if raw.kind(c) == "text"}
+        hints = {
+            c: number_format_hint(raw.series(c), cli=True) for c in looked if raw.kind(c) == "text"
+        }
         hints = {c: hint for c, hint in hints.items() if hint is not None}
         if text:
             kinds = [f"{c} ({KIND_WORDS[raw.kind(c)]})" for c in text]

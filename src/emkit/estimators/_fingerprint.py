@@ -83,7 +83,9 @@ class DataFingerprint:
         return cls.of_moments(zip(stats.weight, stats.mean, spread, strict=True))
 
     @classmethod
-    def of_centred_sums(cls, weight, centres, first, second) -> DataFingerprint:
+    def of_centred_sums(
+        cls, weight: np.ndarray, centres: np.ndarray, first: np.ndarray, second: np.ndarray
+    ) -> DataFingerprint:
         """The fingerprint of the rows behind sums about each component's centre: ``weight``
         (k,) sum_n w_n z_nk, ``first`` (k, d) sum_n w_n z_nk (x_n - c_k) and ``second`` (k, d,
         d) its outer products, ``centres`` (k, d) the c_k (Louis' pass's sums about the fitted
