@@ -88,6 +88,19 @@ def test_fused_e_step_equals_direct_path_in_any_dimension(d):
     np.testing.assert_allclose(fused_stats.scatter, direct_stats.scatter, rtol=1e-10, atol=1e-9)
 
 
+def assert_fused_pass_is_scipys(model, x):
+    """The fused pass's log-likelihood is scipy's and the direct E-step's, its statistics the
+    direct E-step's."""
+    fused = model.components.fused_e_step(x, np.log(model.weights))
+    assert fused is not None
+    fused_stats, fused_loglik = fused
+    direct_stats, direct_loglik = direct_e_step(model, x)
+    assert fused_loglik == pytest.approx(scipy_loglik(model, x), rel=1e-12)
+    assert fused_loglik == pytest.approx(direct_loglik, rel=1e-12)
+    np.testing.assert_allclose(fused_stats.weight, direct_stats.weight, rtol=1e-11)
+    np.testing.assert_allclose(fused_stats.scatter, direct_stats.scatter, rtol=1e-10, atol=1e-9)
+
+
 def test_wide_rows_take_blocks_of_a_few_l2_caches_and_match_scipy(monkeypatch):
     # Rows too wide for L2 (d = 40: 861 features) went in blocks of 1152 rows (8 MB here):
     # (2e5, 50, 20) full ran 8-20% slower per pass than in blocks of 3 MiB of features. The
@@ -99,14 +112,7 @@ def test_wide_rows_take_blocks_of_a_few_l2_caches_and_match_scipy(monkeypatch):
     block = gaussian_pass._gaussian_block(width, 4, len(x))
     assert block < len(x) and len(x) % block
     assert block * (width + 4) * 8 <= 4 * (512 << 10)
-    fused = model.components.fused_e_step(x, np.log(model.weights))
-    assert fused is not None
-    fused_stats, fused_loglik = fused
-    direct_stats, direct_loglik = direct_e_step(model, x)
-    assert fused_loglik == pytest.approx(scipy_loglik(model, x), rel=1e-12)
-    assert fused_loglik == pytest.approx(direct_loglik, rel=1e-12)
-    np.testing.assert_allclose(fused_stats.weight, direct_stats.weight, rtol=1e-11)
-    np.testing.assert_allclose(fused_stats.scatter, direct_stats.scatter, rtol=1e-10, atol=1e-9)
+    assert_fused_pass_is_scipys(model, x)
 
 
 def test_blocks_of_few_cheap_rows_hold_enough_products_and_match_scipy(monkeypatch):
@@ -130,14 +136,7 @@ def test_blocks_of_few_cheap_rows_hold_enough_products_and_match_scipy(monkeypat
     most = gaussian_pass.WIDE_BLOCK_L2 * (1 << 20) // (8 * (wide + 2))
     assert gaussian_pass._gaussian_block(wide, 2, 10**6) == most
     assert len(x) % block  # a short last block too
-    fused = model.components.fused_e_step(x, np.log(model.weights))
-    assert fused is not None
-    fused_stats, fused_loglik = fused
-    direct_stats, direct_loglik = direct_e_step(model, x)
-    assert fused_loglik == pytest.approx(scipy_loglik(model, x), rel=1e-12)
-    assert fused_loglik == pytest.approx(direct_loglik, rel=1e-12)
-    np.testing.assert_allclose(fused_stats.weight, direct_stats.weight, rtol=1e-11)
-    np.testing.assert_allclose(fused_stats.scatter, direct_stats.scatter, rtol=1e-10, atol=1e-9)
+    assert_fused_pass_is_scipys(model, x)
 
 
 def test_quadratic_pairs_are_each_unordered_pair_once():
