@@ -541,13 +541,34 @@ def test_timed_threads_follow_a_change_of_the_machine(monkeypatch):
         chooser.run("kind", stand_in)
     after = stand_in.counts[first:]
     # One thread until its latest timings are no better than two threads' (or a revisit
-    # times two threads again); then two threads but for the revisits of one (the calls
-    # numbered a multiple of REVISIT_CALLS).
+    # times two threads again); then two threads but for the revisits of one: the calls
+    # numbered a multiple of REVISIT_CALLS where the two counts are close, of
+    # DECIDED_REVISIT_FACTOR times that where two threads are clearly the faster (each call
+    # on them is timed, so a load that slows them moves the choice by itself).
     switch = after.index(2)
     assert after[:switch] == [1] * switch and switch <= revisit
     calls = range(first + switch + 2, first + len(after) + 1)  # numbered from 1
     ones = [n for n in calls if stand_in.counts[n - 1] == 1]
-    assert ones == [n for n in calls if n % revisit == 0] and len(ones) >= 2
+    every = revisit * cpu_threads.DECIDED_REVISIT_FACTOR
+    assert ones == [n for n in calls if n % every == 0]
+    # two threads slowed by a load: one thread from their own timings, within TIMED_CALLS
+    stand_in.slow_count = 2
+    loaded = len(stand_in.counts)
+    for _ in range(cpu_threads.TIMED_CALLS + 3):
+        chooser.run("kind", stand_in)
+    assert stand_in.counts[loaded:].count(2) <= cpu_threads.TIMED_CALLS + 1
+    assert stand_in.counts[-2:] == [1, 1]
+
+
+def test_timed_threads_revisit_one_thread_every_few_calls_where_counts_are_close(monkeypatch):
+    chooser = cpu_threads.TimedThreads()
+    stand_in = StandIn(monkeypatch, slow_count=1, slow=0.0011, fast=0.001)
+    revisit = cpu_threads.REVISIT_CALLS
+    for _ in range(3 * revisit):
+        chooser.run("kind", stand_in)
+    calls = range(2 * cpu_threads.TIMED_CALLS + 1, 3 * revisit + 1)  # numbered from 1
+    ones = [n for n in calls if stand_in.counts[n - 1] == 1]
+    assert ones == [n for n in calls if n % revisit == 0]
 
 
 def _two_scales(seed):

@@ -37,6 +37,12 @@ GROUPS_PER_PASS = 64
 # (TimedThreads).
 TIMED_CALLS = 3
 REVISIT_CALLS = 16
+# TimedThreads.run revisits one thread this many times less often where all the threads are
+# chosen and clearly the faster: each call on them is timed, so a load that slows them moves
+# the choice by itself; the revisits only refresh one thread's record. KMeans at (1e6, 10,
+# 10) on the EPYC VM: 16.1 ms per iteration timed against 15.1 on two threads untimed (a pass
+# on one thread takes 21 ms, on two 12).
+DECIDED_REVISIT_FACTOR = 4
 # Where one count's first call took this many times the other's, the timing stops there: the
 # slower count's further calls cost more than they could tell ((2e5, 50, 20) full took 0.6 s
 # per pass on two threads and 0.95 on one).
@@ -308,7 +314,9 @@ class TimedThreads:
     ``DECISIVE_RATIO``); later calls take the count whose last ``TIMED_CALLS``
     calls were the fastest, and every ``REVISIT_CALLS``-th call runs on the other count, so
     that the choice follows the machine when its load changes (a choice made while another
-    process held the cores no longer sticks for the life of the process). For passes whose
+    process held the cores no longer sticks for the life of the process); :meth:`run`
+    revisits one thread ``DECIDED_REVISIT_FACTOR`` times less often where all the threads are
+    clearly the faster, since it times every call on them. For passes whose
     answer does not depend on the thread count (:func:`over_threads` with ``part_rows``, or
     passes that add fixed groups of rows), so that the choice moves only the time. Where the
     machine gives a memory-bound pass little from a second core (two vCPUs sharing one, as on
@@ -336,7 +344,8 @@ class TimedThreads:
             threads = full if len(seconds[full]) <= len(seconds[1]) else 1
         else:
             threads = min(seconds, key=lambda count: min(seconds[count]))
-            if calls % REVISIT_CALLS == 0:
+            sure = threads == full and _decided(seconds)
+            if calls % (REVISIT_CALLS * (DECIDED_REVISIT_FACTOR if sure else 1)) == 0:
                 threads = 1 if threads == full else full
         tic = time.perf_counter()
         with kernel_threads(threads):
