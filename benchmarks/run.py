@@ -22,6 +22,10 @@ ratios within one run are what to read). For each it prints and writes:
   before it (Linux: the peak is reset through /proc/self/clear_refs);
 - emkit's ratio to each peer.
 
+``python benchmarks/run.py SUITE [ARGS ...]`` runs one of the other benchmarks instead
+(``kmeans``, ``families``, ``threads``, ``big_csv``, ``dask``, ``gpu``, ``bayes``: the scripts
+of this folder, with their own options).
+
 The results replace only this script's own section of ``--out``, between the markers
 ``<!-- run.py NAME: begin -->`` and ``<!-- run.py NAME: end -->`` (NAME from ``--section``,
 "main" by default: the file's opening tables); the rest of the file stays as it is. A partial
@@ -182,8 +186,44 @@ def fmt(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+# The other benchmarks, each its own script in this folder: ``run.py SUITE [ARGS ...]`` runs
+# ``SUITE.py``'s main with ARGS (its own options; ``run.py SUITE --help`` lists them).
+SUITES = {
+    "kmeans": "KMeans against scikit-learn's Lloyd, same start (issue 16)",
+    "families": "MixtureModel families against pomegranate and GaussianMixture (issue 16)",
+    "threads": "the Gaussian pass's seconds per iteration on 1, 2, ... threads (issue 16)",
+    "big_csv": "emkit fit on a 197 MB CSV: seconds and peak memory (issue 16)",
+    "dask": "EM on a Dask LocalCluster against the in-process fit of the same data",
+    "gpu": "seconds per EM iteration on a GPU: emkit's torch backend against gmmx, pomegranate",
+    "bayes": "BayesianMixture's effective samples per second against PyMC",
+}
+
+
+def run_suite(name: str, argv: list[str]) -> int:
+    """``name``.py's main with ``argv`` (this folder on the import path; loaded from its file,
+    since ``dask`` is also the library's name)."""
+    import importlib.util
+
+    sys.path.insert(0, str(HERE))
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", HERE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.argv = [f"benchmarks/{name}.py", *argv]
+    # bayes.py and dask.py read sys.argv themselves
+    result = module.main() if name in ("bayes", "dask") else module.main(argv)
+    return int(result or 0)
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUITES:
+        return run_suite(argv[0], argv[1:])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        epilog="Other benchmarks: run.py SUITE [ARGS ...] with SUITE one of "
+        + "; ".join(f"{name} ({what})" for name, what in SUITES.items()),
+    )
     parser.add_argument("--quick", action="store_true", help="small configurations (< 2 min)")
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"), help="results file")
     parser.add_argument("--repeats", type=int, default=None, help="timing repeats")
@@ -221,9 +261,7 @@ def main(argv=None) -> int:
         parser.error(f"unknown peers {unknown}; known: {', '.join(PEERS)}")
     libs = ["emkit"] + [name for name in peers if name != "emkit" and available(name)]
     load_start = os.getloadavg()
-    command = "python " + shlex.join(
-        ["benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]
-    )
+    command = "python " + shlex.join(["benchmarks/run.py", *argv])
     print(f"# {command}: libraries {', '.join(libs)}; load average {load_start}", flush=True)
     rows = []
     for n, d, k, cov in configs:
