@@ -27,12 +27,30 @@ _DOT_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
 
 
+def _not_plain(column: pd.Series) -> pd.Series:
+    """The values of ``column`` (as stripped text) that are not plain numbers."""
+    text = column.dropna().astype(str).str.strip()
+    return text[pd.to_numeric(text, errors="coerce").isna()]
+
+
+def written_as_numbers(column: pd.Series) -> bool:
+    """Whether every value of ``column`` is a number, written plainly or as
+    :func:`number_format_hint` recognises (a cheap look at a column's first rows tells a
+    column of names from one worth reading whole)."""
+    odd = _not_plain(column)
+    formatted = (
+        odd.str.fullmatch(_THOUSANDS)
+        | odd.str.fullmatch(_DOT_THOUSANDS)
+        | odd.str.fullmatch(_DECIMAL_COMMA)
+    )
+    return bool(formatted.all())
+
+
 def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
     """What a text column's values are where each that is not a number is one written with
     thousands separators or a decimal comma (a phrase with an example and what to do), else
     None; ``cli`` adds the command line's way out (``--decimal ,``)."""
-    text = column.dropna().astype(str).str.strip()
-    odd = text[pd.to_numeric(text, errors="coerce").isna()]
+    odd = _not_plain(column)
     if odd.empty:
         return None
     example = odd.iloc[0]

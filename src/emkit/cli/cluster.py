@@ -146,6 +146,12 @@ class DaskColumns:
         """The whole column, gathered (for a message about a column that cannot be used)."""
         return self.frame[name].compute()
 
+    def first_values(self, name: str) -> pd.Series:
+        """Its first values, from the first partition."""
+        from emkit.cli.table import FIRST_VALUES
+
+        return first_rows(self.frame[[name]], FIRST_VALUES)[name]
+
     def unique_complete(self, name: str) -> bool:
         import dask
 

@@ -32,7 +32,7 @@ import pandas as pd
 
 from emkit.exceptions import DataError
 from emkit.filecheck import check_regular_file
-from emkit.io import number_format_hint
+from emkit.io import number_format_hint, written_as_numbers
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DELIMITERS = (",", ";", "\t", "|")
@@ -40,6 +40,8 @@ SNIFF_BYTES = 64 * 1024
 # a number written with a decimal comma: 3,14  -2,5e-3  ,5
 COMMA_DECIMAL = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$")
 DOT_DECIMAL = re.compile(r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$")
+# Values of a column looked at to tell names from numbers written with separators.
+FIRST_VALUES = 1000
 ID_NAMES = {"id", "index", "key", "row", "rowid", "row_id", "unnamed: 0"}
 # the strings pandas.read_csv reads as missing, given to pyarrow so both read the same
 NULL_VALUES = [
@@ -249,6 +251,8 @@ class ColumnKinds(Protocol):
         its month_day_nano_interval intervals; lists, arrays and records are nested).
     series(name) -> pandas Series
         The whole column as pandas reads it (ids, examples in messages).
+    first_values(name) -> pandas Series
+        Its first ``FIRST_VALUES`` values at most, read without another pass over the table.
     unique_complete(name) -> bool
         Whether the column has a value in every row, no two the same (an id's mark).
     """
@@ -259,6 +263,8 @@ class ColumnKinds(Protocol):
     def kind(self, name: str) -> str: ...
 
     def series(self, name: str) -> pd.Series: ...
+
+    def first_values(self, name: str) -> pd.Series: ...
 
     def unique_complete(self, name: str) -> bool: ...
 
@@ -302,6 +308,9 @@ class FrameColumns:
     def series(self, name: str) -> pd.Series:
         return self.frame[name]
 
+    def first_values(self, name: str) -> pd.Series:
+        return self.frame[name].iloc[:FIRST_VALUES]
+
     def unique_complete(self, name: str) -> bool:
         return _unique_complete(self.frame[name])
 
@@ -331,12 +340,14 @@ class CsvColumns:
         with self._arrow_errors():
             reader = self._reader()
             schema = reader.schema
+            first = None
             try:
                 first = reader.read_next_batch()
                 self.empty = first.num_rows == 0
             except StopIteration:
                 self.empty = True
             reader.close()
+            self._first = None if first is None else first.slice(0, FIRST_VALUES)
             self.names = list(schema.names)  # decoded here: a header not UTF-8 fails here
         if any(not name for name in self.names) or len(set(self.names)) < len(self.names):
             raise ArrowFallback("pandas renames empty and repeated column names")
@@ -353,6 +364,15 @@ class CsvColumns:
             return "number"
         # dates stay text, as pandas' reader (the fallback) reads them
         return "text"
+
+    def first_values(self, name: str) -> pd.Series:
+        """The first block's first values; none where they are not UTF-8 text (bytes: the
+        reads that need them say so)."""
+        if self._first is not None:
+            column = self._first.column(name)
+            if not self._pa.types.is_binary(column.type):
+                return column.to_pandas()
+        return pd.Series([], dtype=object, name=name)
 
     def series(self, name: str) -> pd.Series:
         from pyarrow import csv
@@ -757,10 +777,13 @@ def choose_columns(
         left_out = {ident, *(exclude or [])}
         text = [c for c in raw.names if c not in left_out and raw.kind(c) != "number"]
         chosen = [c for c in raw.names if c not in left_out and c not in text]
-        # an id found, not named, may be such numbers too
+        # an id found, not named, may be such numbers too; a column is read whole for it only
+        # where its first values are all numbers, plain or not (not a column of names)
         looked = [*text, *([ident] if ident is not None and id_column is None else [])]
         hints = {
-            c: number_format_hint(raw.series(c), cli=True) for c in looked if raw.kind(c) == "text"
+            c: number_format_hint(raw.series(c), cli=True)
+            for c in looked
+            if raw.kind(c) == "text" and written_as_numbers(raw.first_values(c))
         }
         hints = {c: hint for c, hint in hints.items() if hint is not None}
         if text:
