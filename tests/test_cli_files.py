@@ -4,6 +4,7 @@ decimal commas, NaN, constant and boolean columns, too many components, warnings
 import contextlib
 import io
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -568,6 +569,17 @@ def test_predict_follows_the_models_missing_setting(tmp_path, faithful):
         (["1.234,5", "3,5", "12"], "'.' thousands separators and a decimal comma"),
         (["5"] * 20_000 + ["12,345.5"], "thousands separators"),  # the whole column is read
         (["12,345"] * 20_000 + ["abc"], None),
+        (["$1,234", "$12.50", "-$3.50"], "a currency symbol and thousands separators"),
+        (["12%", "3.5%"], "a percent sign"),
+        (
+            ["(1,234)", "$5"],
+            "a currency symbol, parentheses for negatives and thousands separators or a "
+            "decimal comma",
+        ),
+        (["$5%"], None),  # a symbol on each side
+        (["$", "12"], None),
+        (["-($5)"], None),
+        (["USD 5"], None),  # currency codes are not read as symbols
     ],
 )
 def test_numbers_written_with_separators_are_named(values, kind):
@@ -651,3 +663,122 @@ def test_a_column_of_names_is_not_read_again_for_number_hints(tmp_path, monkeypa
     assert "species" not in read and "weight" in read
     assert "column 'weight' holds numbers written with thousands separators (" in err
     assert "skipped 2 non-numeric columns: species (text), weight (text)" in err
+
+
+# The hint's pandas line(s) for numbers with currency symbols, percent signs or accounting
+# parentheses (the whole assignment, as the user would paste it).
+ADVICE = re.compile(r"(df\[[^\]]+\] = pd\.to_numeric\(.*?\))(?= where|$| \(this)")
+
+
+@pytest.mark.parametrize(
+    ("values", "kind", "numbers"),
+    [
+        (
+            ["$1,234", "$12.50", "-$3.50", "$-7", "$0.99"],
+            "a currency symbol and thousands separators (",
+            [[1234, 12.5, -3.5, -7, 0.99]],
+        ),
+        (
+            ["€12,50", "€3,00", "-€0,75"],
+            "a currency symbol and a decimal comma (",
+            [[12.5, 3.0, -0.75]],
+        ),
+        (
+            ["1 234 €", "12 €", "1\u202f000\u202f000 €"],
+            "a currency symbol and thousands separators (",
+            [[1234, 12, 1e6]],
+        ),
+        (["12%", "3.5%", "-1%"], "a percent sign (", [[12, 3.5, -1]]),
+        (["12,5 %", "3 %"], "a percent sign and a decimal comma (", [[12.5, 3]]),
+        (
+            ["£1,234.50", "(£1,234.50)", "(£7)", "£0"],
+            "a currency symbol, parentheses for negatives and thousands separators (",
+            [[1234.5, -1234.5, -7, 0]],
+        ),
+        (
+            ["(1,234)", "567", "(12)"],
+            "parentheses for negatives and thousands separators or a decimal comma (",
+            [[-1234, 567, -12], [-1.234, 567, -12]],
+        ),
+        (
+            ["€1.234,50", "€2", "2.345.678,9 €"],
+            "a currency symbol, '.' thousands separators and a decimal comma (",
+            [[1234.5, 2, 2345678.9]],
+        ),
+        (["1'234 CHF", "5 CHF"], None, None),  # not a symbol: no hint
+    ],
+)
+def test_numbers_with_currency_or_percent_signs_get_a_pandas_line_that_reads_them(
+    tmp_path, values, kind, numbers
+):
+    # "$1,234", "12%" or "(1,234)" were "not numeric (rows such as '$1,234')" with no word of
+    # why. The hint now says what they are and gives the pandas line(s) that convert them:
+    # each is run here on the column pandas' own reader gives, and reads the numbers.
+    from emkit.io import number_format_hint
+
+    path = tmp_path / "money.csv"
+    pd.DataFrame({"amount": values}).to_csv(path, index=False)
+    df = pd.read_csv(path)
+    hint = number_format_hint(df["amount"])
+    if kind is None:
+        assert hint is None
+        return
+    assert hint.startswith(f"numbers written with {kind}")
+    assert repr(values[0]) in hint
+    lines = ADVICE.findall(hint)
+    assert len(lines) == len(numbers), hint
+    for line, expected in zip(lines, numbers, strict=True):
+        df = pd.read_csv(path)
+        exec(line, {"pd": pd, "df": df})
+        assert df["amount"].dtype == np.float64 or np.issubdtype(df["amount"].dtype, np.integer)
+        np.testing.assert_allclose(df["amount"], expected, rtol=1e-12)
+    assert ("divide by 100" in hint) == ("%" in "".join(values))
+
+
+def test_the_cli_names_a_column_of_amounts_in_dollars(tmp_path):
+    # The first-values gate (written_as_numbers) let only separators through: a column of
+    # "$1,234.50" was skipped as text with no word of why.
+    frame = two_clusters(40)
+    frame["price"] = [f"${1000 + 7.25 * i:,.2f}" for i in range(40)]
+    path = tmp_path / "prices.csv"
+    frame.to_csv(path, index=False)
+    status, _, err = run_main(["fit", path, "--out", tmp_path / "o", *FAST])
+    assert status == 0, err
+    assert "column 'price' holds numbers written with a currency symbol and thousands" in err
+    status, _, err = run_main(["fit", path, "--columns", "length,price", *FAST])
+    assert status != 0
+    assert "column 'price' holds numbers written with a currency symbol and thousands" in err
+    with pytest.raises(emkit.DataError, match="a currency symbol and thousands separators"):
+        emkit.io.read_table(path, columns=["price"])
+    # alone in the file: "no numeric column to use", and why
+    frame[["price"]].to_csv(path, index=False)
+    status, _, err = run_main(["fit", path, "--out", tmp_path / "p", *FAST])
+    assert status != 0 and "no numeric column to use" in err
+    assert "column 'price' holds numbers written with a currency symbol" in err
+    (line,) = ADVICE.findall(err.strip().splitlines()[-1])
+    df = pd.read_csv(path)
+    exec(line, {"pd": pd, "df": df})
+    np.testing.assert_allclose(df["price"], 1000 + 7.25 * np.arange(40), rtol=1e-12)
+
+
+def test_emkit_mle_names_percentages(tmp_path):
+    path = tmp_path / "rates.csv"
+    path.write_text('rate\n12%\n"3,5 %"\n7 %\n')
+    status, _, err = run_main(["mle", "normal", path])
+    assert status != 0
+    assert "column 'rate' holds numbers written with a percent sign and a decimal comma" in err
+    assert "divide by 100" in err and "Traceback" not in err
+    (line,) = ADVICE.findall(err.strip().splitlines()[-1])
+    df = pd.read_csv(path)
+    exec(line, {"pd": pd, "df": df})
+    np.testing.assert_allclose(df["rate"], [12, 3.5, 7], rtol=1e-12)
+
+
+def test_every_unicode_currency_symbol_is_read_as_one():
+    import unicodedata
+
+    from emkit.io import written_as_numbers
+
+    symbols = [chr(i) for i in range(0x30000) if unicodedata.category(chr(i)) == "Sc"]
+    assert len(symbols) > 60
+    assert all(written_as_numbers(pd.Series([f"{s}1,234.5", f"7 {s}"])) for s in symbols)

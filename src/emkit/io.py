@@ -27,33 +27,77 @@ _DOT_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
 
 
+# Numbers marked as money or percents ("$1,234", "€12,50", "1 234 €", "-$3.50", "12,5 %") or
+# written as accounting negatives ("(1,234)"): a symbol before the number (after its sign) or
+# after it, or the number in parentheses. Symbols: Unicode's currency symbols (category Sc).
+_SYMBOLS = (
+    "$¢£¤¥\u058f\u060b\u07fe\u07ff\u09f2\u09f3\u09fb\u0af1\u0bf9\u0e3f\u17db\u20a0-\u20c0"
+    "\ua838\ufdfc\ufe69\uff04\uffe0\uffe1\uffe5\uffe6\U00011fdd-\U00011fe0\U0001e2ff\U0001ecb0"
+)
+_MARKED = re.compile(
+    rf"\A(?P<open>\(?)(?P<sign>[+-]?)(?P<before>[{_SYMBOLS}]?)\s*(?P<number>[^()%{_SYMBOLS}]*?)"
+    rf"\s*(?P<after>[{_SYMBOLS}%]?)(?P<close>\)?)\Z"
+)
+_MARK = re.compile(rf"[()%{_SYMBOLS}]")
+_PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# plain or as the hints know (_THOUSANDS first: its back-reference is to group 1)
+_NUMBER = re.compile(
+    "|".join(p.pattern for p in (_THOUSANDS, _PLAIN, _DOT_THOUSANDS, _DECIMAL_COMMA))
+)
+
+
 def _not_plain(column: pd.Series) -> pd.Series:
     """The values of ``column`` (as stripped text) that are not plain numbers."""
     text = column.dropna().astype(str).str.strip()
     return text[pd.to_numeric(text, errors="coerce").isna()]
 
 
+def _unmarked(odd: pd.Series) -> tuple[pd.Series, list[str]]:
+    """``odd`` (stripped text) with currency symbols, percent signs and accounting parentheses
+    taken off ("-$1,234" and "($1,234)" as "-1,234"; NaN where marked otherwise, as "$5%"),
+    and the marks taken off ("()" for parentheses), sorted."""
+    has = odd.str.contains(_MARK).to_numpy(dtype=bool)
+    if not has.any():
+        return odd, []
+    parts = odd[has].str.extract(_MARKED)
+    matched = parts["number"].notna()
+    parts = parts.fillna("")
+    paren = parts["open"] == "("
+    signed = (parts["sign"] != "") & (paren | parts["number"].str.match(r"[+-]"))
+    valid = matched & (paren == (parts["close"] == ")")) & ~signed
+    valid &= (parts["before"] == "") | (parts["after"] == "")
+    bare = odd.copy()
+    bare[has] = (parts["sign"].where(~paren, "-") + parts["number"]).where(valid).to_numpy()
+    used = parts[valid.to_numpy()]
+    found = [*used["before"], *used["after"], *(used["open"] + used["close"])]
+    return bare, sorted(set(found) - {""})
+
+
+def _numbers(bare: pd.Series) -> bool:
+    """Whether every value of ``bare`` is a number, written plainly or as the hints know."""
+    return bool(bare.str.fullmatch(_NUMBER).fillna(False).all())
+
+
 def written_as_numbers(column: pd.Series) -> bool:
     """Whether every value of ``column`` is a number, written plainly or as
     :func:`number_format_hint` recognises (a cheap look at a column's first rows tells a
     column of names from one worth reading whole)."""
-    odd = _not_plain(column)
-    formatted = (
-        odd.str.fullmatch(_THOUSANDS)
-        | odd.str.fullmatch(_DOT_THOUSANDS)
-        | odd.str.fullmatch(_DECIMAL_COMMA)
-    )
-    return bool(formatted.all())
+    return _numbers(_unmarked(_not_plain(column))[0])
 
 
 def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
     """What a text column's values are where each that is not a number is one written with
-    thousands separators or a decimal comma (a phrase with an example and what to do), else
-    None; ``cli`` adds the command line's way out (``--decimal ,``)."""
+    thousands separators or a decimal comma, a currency symbol or a percent sign, or in
+    accounting parentheses (a phrase with an example and what to do), else None; ``cli``
+    adds the command line's way out (``--decimal ,``)."""
     odd = _not_plain(column)
     if odd.empty:
         return None
     example = odd.iloc[0]
+    bare, marks = _unmarked(odd)
+    if marks:
+        name = column.name if isinstance(column.name, str) else "col"
+        return _marked_hint(bare, marks, example, name) if _numbers(bare) else None
     thousands = bool(odd.str.fullmatch(_THOUSANDS).all())
     comma = bool(odd.str.fullmatch(_DECIMAL_COMMA).all())
     flag = " (or, where the file's delimiter is not a comma, give --decimal ,)" if cli else ""
@@ -84,6 +128,61 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
             "pandas.read_csv(..., thousands='.', decimal=',') and save it again"
         )
     return None
+
+
+def _marked_hint(bare: pd.Series, marks: list[str], example: str, name: str) -> str | None:
+    """The hint for numbers with currency symbols, percent signs or accounting parentheses
+    (``marks``), ``bare`` without them: a pandas line that converts the column."""
+    formatted = bare[~bare.str.fullmatch(_PLAIN)]
+    thousands = bool(formatted.str.fullmatch(_THOUSANDS).all())
+    # "1,500" beside "12.50": the point is the decimal one, the comma separates thousands
+    points = bool(bare.str.contains(".", regex=False).any())
+    comma = not points and bool(formatted.str.fullmatch(_DECIMAL_COMMA).all())
+    dot = formatted.str.fullmatch(_DOT_THOUSANDS) | formatted.str.fullmatch(_DECIMAL_COMMA)
+    symbols = [m for m in marks if m != "()"]
+    what = [
+        *(["a currency symbol"] if any(m != "%" for m in symbols) else []),
+        *(["a percent sign"] if "%" in symbols else []),
+        *(["parentheses for negatives"] if "()" in marks else []),
+    ]
+    seps = set(formatted.str.extract(_THOUSANDS)[0].dropna()) - {" ", "\u00a0", "\u202f"}
+    column = f"df[{name!r}]"
+
+    def line(removed: set[str], decimal_comma: bool) -> str:
+        body = "".join("\\" + c if c in "\\[]^-" else c for c in sorted(removed)) + r"\s"
+        quote = '"' if "'" in body else "'"
+        text = f"{column}.str.replace(r{quote}[{body}]{quote}, '', regex=True)"
+        if "()" in marks:
+            text += r".str.replace(r'^\((.*)\)$', r'-\1', regex=True)"
+        if decimal_comma:
+            text += ".str.replace(',', '.')"
+        return f"{column} = pd.to_numeric({text})"
+
+    if formatted.empty:
+        ways = line(set(symbols), False)
+    elif thousands and comma:  # "$1,500": 1500 or 1.5
+        what.append("thousands separators or a decimal comma")
+        ways = (
+            f"{line({*symbols, ','}, False)} where ',' separates thousands, or "
+            f"{line(set(symbols), True)} where it is a decimal comma"
+        )
+    elif thousands:
+        what.append("thousands separators")
+        ways = line({*symbols, *seps}, False)
+    elif comma:
+        what.append("a decimal comma")
+        ways = line(set(symbols), True)
+    elif bool(dot.all()):
+        what.extend(["'.' thousands separators", "a decimal comma"])
+        ways = line({*symbols, "."}, True)
+    else:
+        return None
+    words = ", ".join(what[:-1]) + " and " + what[-1] if len(what) > 1 else what[0]
+    percent = " (this gives percents: divide by 100 for fractions)" if "%" in symbols else ""
+    return (
+        f"numbers written with {words} (such as {example!r}): write them plainly in the file, "
+        f"or convert the column with pandas and save it again: {ways}{percent}"
+    )
 
 
 def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
