@@ -388,22 +388,19 @@ def _output_jacobian(comps, chart: _Chart, jac, k: int, d: int) -> np.ndarray:
 
 def louis_estimate(
     mixture,
-    code: str,
-    map_reduce: Callable[[RowScores], LouisSums],
+    information: np.ndarray,
+    G: np.ndarray,
+    loglik: float,
+    total: float,
     description: str = "",
-    check_rows: Callable[[LouisSums], None] | None = None,
 ) -> Estimate:
     """The fitted weights, means and covariances with the inverse of Louis' observed information.
 
     Parameters
     ----------
     mixture : fitted Gaussian :class:`emkit.models.mixture.Mixture`.
-    code : mclust's three-letter name of its covariance structure.
-    map_reduce : ``map_reduce(fn)``, ``fn(x, w)`` added over the chunks of the data (as
-        :func:`louis_information` reads it).
+    information, G, loglik, total : what :func:`louis_information` returns for ``mixture``.
     description : the model, for the Estimate's header.
-    check_rows : called with the pass's :class:`LouisSums` before the information is inverted
-        (the estimator's check that these are the rows it was fitted to), or None.
 
     Returns
     -------
@@ -413,9 +410,6 @@ def louis_estimate(
     covariance where the information is not positive definite (a degenerate or unidentified
     fit: an empty component, a shape with equal axes whose orientation the data cannot tell).
     """
-    information, G, loglik, total, sums = louis_information(mixture, code, map_reduce)
-    if check_rows is not None:
-        check_rows(sums)
     cov = G @ _inverse_information(information) @ G.T
     comps = mixture.components
     params: dict[str, float | np.ndarray] = {

@@ -781,7 +781,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         ci_low     -0.331
         ci_high     0.001
         """
-        from emkit.information import louis_estimate
+        from emkit.information import louis_estimate, louis_information
 
         if self.missing == "em" or self.assignment != "soft":
             raise ValueError(
@@ -802,16 +802,13 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         mixture = self._mixture()
         alias = covariance_structure(self.covariance_type).alias
         k = self.weights_.shape[0]
+        information, G, loglik, total, sums = louis_information(mixture, alias, map_reduce)
+        # the rows' fingerprint from Louis' sums (whose checks name rows that cannot be read
+        # first), checked before the information is inverted
         centres = np.asarray(mixture.components.means, dtype=np.float64)
-
-        def same_rows(sums) -> None:
-            # from Louis' pass's sums, whose checks name rows that cannot be read first
-            given = DataFingerprint.of_centred_sums(sums.weight, centres, sums.first, sums.second)
-            check_same_rows(self, given)
-
-        return louis_estimate(
-            mixture, alias, map_reduce, f"({alias}, {k} components)", check_rows=same_rows
-        )
+        given = DataFingerprint.of_centred_sums(sums.weight, centres, sums.first, sums.second)
+        check_same_rows(self, given)
+        return louis_estimate(mixture, information, G, loglik, total, f"({alias}, {k} components)")
 
     def standard_errors(self, X, sample_weight=None) -> dict:
         """Standard errors of ``weights``, ``means`` and ``covariances`` (the fitted layouts)
