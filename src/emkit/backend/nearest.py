@@ -48,12 +48,15 @@ class NearestForm:
     shift : array of shape (d,), the point s the rows and centres are taken from.
     coef : array of shape (k, d), the centres minus the shift.
     const : array of shape (k,), the squared norms of ``coef``.
+    trail : None, or the name of the bounds the pass that led to these centres left
+        (:func:`~emkit.backend.nearest_pass.nearest_sums`), for a bounded pass from them.
     """
 
     centres: np.ndarray
     shift: np.ndarray
     coef: np.ndarray
     const: np.ndarray
+    trail: int | None = None
 
     @property
     def n_components(self) -> int:
@@ -79,6 +82,8 @@ class NearestSums:
         was asked for them), as :func:`nearest_labels` gives it.
     nearest : None, or array of shape (n,): the squared distance of each row to it, as
         :func:`nearest_labels` gives it.
+    trail : None, or the name of the bounds the pass left for the next pass from the
+        centres these statistics lead to (rows laid out for a whole fit, on the host).
     """
 
     weight: np.ndarray
@@ -89,14 +94,16 @@ class NearestSums:
     far_weight: np.ndarray
     labels: np.ndarray | None = None
     nearest: np.ndarray | None = None
+    trail: int | None = None
 
 
-def nearest_form(centres: np.ndarray, shift: np.ndarray) -> NearestForm:
-    """The form of ``centres`` (k, d) taken from ``shift`` (d,)."""
+def nearest_form(centres: np.ndarray, shift: np.ndarray, trail: int | None = None) -> NearestForm:
+    """The form of ``centres`` (k, d) taken from ``shift`` (d,), reached from the bounds
+    named ``trail`` (see :class:`NearestForm`)."""
     centres = np.asarray(centres, dtype=np.float64)
     shift = np.asarray(shift, dtype=np.float64)
     coef = centres - shift
-    return NearestForm(centres, shift, coef, np.einsum("kd,kd->k", coef, coef))
+    return NearestForm(centres, shift, coef, np.einsum("kd,kd->k", coef, coef), trail)
 
 
 def nearest_e_step(

@@ -11,12 +11,24 @@ groups, so that the results do not depend on the threads or scheduling.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 from functools import cached_property, reduce
 from typing import Any
 
 import numpy as np
 
+from emkit.backend.nearest_bounds import (
+    BOUNDED_SHARE,
+    BOUNDS_REFRESH,
+    RECORD_SHARE,
+    RowBounds,
+    bounded_partial,
+    by_block,
+    first_only,
+    record_rows,
+    rounding_scale,
+)
 from emkit.backend.threads import (
     MIN_ROWS_PER_THREAD,
     TimedThreads,
@@ -61,6 +73,9 @@ NEAREST_BATCH_BYTES = 2 << 20
 # little where the pass's calls are short (few rows or features) or another process holds
 # the second core.
 NEAREST_THREADS = TimedThreads()
+# Names for the bounds a pass leaves (ShiftedRows.bounds): the next pass of the same start
+# finds its bounds by the name its centres carry (NearestForm.trail).
+_TRAILS = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -77,13 +92,17 @@ class ShiftedRows:
     shift : array of shape (d,).
     complete : bool, every row of the data (the rows of one fit, not a chunk of them): the
         pass then finds the rows farthest from their centres only for a set of centres that
-        leaves a cluster empty (the M-step's one use of them).
+        leaves a cluster empty (the M-step's one use of them), and keeps each start's
+        :class:`~emkit.backend.nearest_bounds.RowBounds` for its next pass.
+    bounds : dict, the bounds the last pass of each running start left, by name
+        (:func:`nearest_sums`); at most as many bytes as ``features`` holds.
     """
 
     features: np.ndarray
     norms: np.ndarray
     shift: np.ndarray
     complete: bool = False
+    bounds: dict[int, RowBounds] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -94,6 +113,11 @@ class ShiftedRows:
     def norm_total(self) -> float:
         """The sum of ``norms``: the same for every pass over these rows."""
         return float(self.norms.sum())
+
+    @cached_property
+    def norm_most(self) -> float:
+        """The largest of ``norms`` (0 without rows)."""
+        return float(self.norms.max()) if self.norms.shape[0] else 0.0
 
     def __getitem__(self, rows: slice) -> ShiftedRows:
         """The rows ``rows`` (a slice)."""
@@ -185,18 +209,128 @@ def nearest_sums(
 
     On :class:`ShiftedRows` that are ``complete`` the farthest rows are found (by a second
     pass) only for forms that leave a cluster empty; the others' ``far_dist`` are all -1.
-    Where ``labelled[j]``, form j's tuple ends with the labels (n,) and the distances to them
-    (n,) that :func:`nearest_labels` gives, from the same pass; else with two Nones.
+    There each form's pass also leaves bounds for the next (:mod:`~emkit.backend.nearest_bounds`,
+    in ``x.bounds``, its tuple ending with their name; else None), and a form whose ``trail``
+    names bounds a pass left runs a bounded pass from them where few rows need their
+    distances. Where ``labelled[j]``, form j's tuple has the labels (n,) and the distances to
+    them (n,) that :func:`nearest_labels` gives, from the same (whole) pass; else two Nones.
     """
     lazy = isinstance(x, ShiftedRows) and x.complete
-    out = _nearest_pass(x, weights, forms, far=not lazy, labelled=labelled)
-    if lazy:
-        empty = [j for j, got in enumerate(out) if not np.all(got[0] > 0)]
-        if empty:
-            again = _nearest_pass(x, weights, [forms[j] for j in empty], far=True)
-            for j, got in zip(empty, again, strict=True):
-                out[j] = (*got[:6], *out[j][6:])  # the first pass's labels
-    return out
+    if not lazy:
+        return [(*got, None) for got in _nearest_pass(x, weights, forms, True, labelled)]
+    wanted = labelled or [False] * len(forms)
+    plans = _bounds_plans(x, forms, wanted)
+    whole = [j for j, plan in enumerate(plans) if plan is None or plan[1] is None]
+    out: list[Any] = [None] * len(forms)
+    if whole:
+        passed = _nearest_pass(
+            x,
+            weights,
+            [forms[j] for j in whole],
+            False,
+            [wanted[j] for j in whole],
+            [None if plans[j] is None else plans[j][0] for j in whole],  # type: ignore[index]
+        )
+        for j, sums in zip(whole, passed, strict=True):
+            out[j] = sums
+    for j, plan in enumerate(plans):
+        if plan is not None and plan[1] is not None:
+            out[j] = _bounded_pass(x, weights, forms[j], plan[0], plan[1])
+    empty = [j for j, got in enumerate(out) if not np.all(got[0] > 0)]
+    if empty:
+        again = _nearest_pass(x, weights, [forms[j] for j in empty], far=True)
+        for j, got in zip(empty, again, strict=True):
+            out[j] = (*got[:6], *out[j][6:])  # the first pass's labels
+    named = []
+    for got, plan in zip(out, plans, strict=True):
+        trail = None
+        if plan is not None:
+            trail = next(_TRAILS)
+            x.bounds[trail] = plan[0]
+        named.append((*got, trail))
+    return named
+
+
+def _bounds_plans(x: ShiftedRows, forms: list, labelled: list[bool]) -> list[tuple | None]:
+    """Per form: None (a whole pass that keeps no bounds: a labelling pass, or no room
+    left), or (its bounds, None) for a whole pass that renews them (every row's, or the
+    sample's while many rows would need their distances: ``complete``), or (its bounds,
+    (drift, margin, rounding scale, share)) for a bounded pass. A call that names bounds
+    drops those it does not (the starts that ended); new bounds are made while all fit in
+    ``x.features``' bytes."""
+    n, d = x.shape
+    named = [x.bounds.pop(form.trail, None) for form in forms]
+    if any(bounds is not None for bounds in named):
+        x.bounds.clear()
+    held = sum(b.nbytes for b in named if b is not None)
+    plans: list[tuple | None] = []
+    for form, bounds, wants_labels in zip(forms, named, labelled, strict=True):
+        k = form.n_components
+        if wants_labels:
+            plans.append(None)
+            continue
+        if bounds is None or bounds.coef.shape != form.coef.shape:
+            size = RowBounds.empty(0, k, d).nbytes + n * (4 + 8)
+            if held + size > x.features.nbytes:
+                plans.append(None)
+                continue
+            held += size
+            plans.append((RowBounds.empty(n, k, d), None))  # the sample's bounds first
+            continue
+        drift = bounds.drift(form.coef)
+        error = rounding_scale(d, x.norm_most, float(form.const.max()))
+        margin = 2.0 * bounds.error + 2.0 * error
+        share = bounds.share(drift, margin)
+        if bounds.complete and bounds.passes < BOUNDS_REFRESH and share <= BOUNDED_SHARE:
+            plans.append((bounds, (drift, margin, error, share)))
+            continue
+        bounds.complete = share <= RECORD_SHARE
+        plans.append((bounds, None))
+    return plans
+
+
+def _bounded_pass(
+    x: ShiftedRows, weights: np.ndarray | None, form: Any, bounds: RowBounds, plan: tuple
+) -> tuple:
+    """:func:`nearest_sums`' fields of one form by a bounded pass from ``bounds``, which it
+    moves to the form's centres (``plan``: drift, margin, rounding scale, share of rows
+    expected)."""
+    drift, margin, error, share = plan
+    n, d = x.shape
+    k = form.n_components
+    coef = np.hstack([-2.0 * form.coef, form.const[:, None]])
+    block = min(nearest_block_rows(d, k, k), max(n, 1))  # the whole pass's products
+    batch = max(1, NEAREST_BATCH_BYTES // (8 * (k + 1) * block))
+    # timed apart by the share of rows computed, to a power of two
+    key = ("bounded", k.bit_length(), d, int(n).bit_length(), int(share * 64).bit_length())
+    parts = NEAREST_THREADS.run(
+        key,
+        lambda: over_threads(
+            x,
+            None,
+            lambda xs, _, start: bounded_partial(
+                x.features,
+                x.norms,
+                coef,
+                bounds,
+                start,
+                start + xs.shape[0],
+                drift,
+                margin,
+                block,
+                batch,
+            ),
+            part_rows=_part_rows(n, block),
+        ),
+    )
+    changes = tuple(np.concatenate([part[i] for part in parts]) for i in range(3))
+    bounds.moved(form.coef, changes, x.features, weights, error)  # type: ignore[arg-type]
+    weight, sums = bounds.totals[:, d].copy(), bounds.totals[:, :d].copy()
+    inertia = bounds.norm_total + float(
+        weight @ form.const - 2.0 * np.einsum("kd,kd->", sums, form.coef)
+    )
+    none = np.zeros(k)
+    return (weight, sums, inertia, np.full(k, -1.0), np.zeros((k, d)), none, None, None)
 
 
 def _nearest_pass(
@@ -205,20 +339,26 @@ def _nearest_pass(
     forms: list,
     far: bool,
     labelled: list[bool] | None = None,
+    kept: list[RowBounds | None] | None = None,
 ) -> list[tuple]:
+    """:func:`nearest_sums`' fields of each form (but the bounds' name) by a whole pass;
+    where ``kept[j]``, the pass writes form j's labels and gaps there and renews them."""
     k_total = sum(f.n_components for f in forms)
     block = nearest_block_rows(x.shape[1], k_total, max(f.n_components for f in forms))
     group = row_groups(x.shape[0], block)
     # The groups' sums do not depend on the threads, so their count is chosen by timing, per
     # kind of pass: its centres to a power of two (n_init starts in lockstep end one by one),
     # features, and rows to a power of two.
-    key = (k_total.bit_length(), x.shape[1], int(x.shape[0]).bit_length(), far)
+    keeps = kept is not None and any(b is not None for b in kept)
+    key = (k_total.bit_length(), x.shape[1], int(x.shape[0]).bit_length(), far, keeps)
     parts = NEAREST_THREADS.run(
         key,
         lambda: over_threads(
             x,
             weights,
-            lambda xs, ws, start: _nearest_partial(xs, ws, forms, start, far, group, labelled),
+            lambda xs, ws, start: _nearest_partial(
+                xs, ws, forms, start, far, group, labelled, kept
+            ),
             part_rows=_part_rows(x.shape[0], group),
         ),
     )
@@ -232,6 +372,10 @@ def _nearest_pass(
         joint = reduce(np.add, [sums for sums, _ in added])
         inertia = sum(part for _, part in added)
         weight, sums = joint[:, d], joint[:, :d]
+        bounds = None if kept is None else kept[j]
+        if bounds is not None:  # the laid-out rows' norms: inertia holds the weighted ones
+            error = rounding_scale(d, x.norm_most, float(form.const.max()))
+            bounds.renewed(form.coef, joint, weights, float(inertia) + norms, error)
         if not far:  # the rows nearest c_k add W_k |c_k - s|^2 - 2 S_k.(c_k - s) to the norms
             inertia += norms + float(
                 weight @ form.const - 2.0 * np.einsum("kd,kd->", sums, form.coef)
@@ -288,13 +432,15 @@ def _nearest_partial(
     far: bool = True,
     group: int | None = None,
     labelled: list[bool] | None = None,
+    bounds_kept: list[RowBounds | None] | None = None,
 ) -> list:
     """Per form: the groups' (shifted sums and weights (k, d + 1), part of the inertia), one
     per ``group`` rows of ``x`` (an array, or :class:`ShiftedRows`; all its rows where None)
     in row order, the top (row index + ``offset``, distance; none unless ``far``), and where
     ``labelled[j]`` the rows' labels and distances (:func:`_labels_partial`'s, from the same
     one-hot), else None: one
-    product per block for all forms. Where ``far`` the part is the group's inertia; else its
+    product per block for all forms; where ``bounds_kept[j]``, the rows' labels and gaps are
+    written there (rows ``offset`` on). Where ``far`` the part is the group's inertia; else its
     rows' (weighted) norms' sum (0 for unweighted :class:`ShiftedRows`, whose sum
     :func:`_nearest_pass` adds once), to which the pass adds the statistics' part.
 
@@ -351,6 +497,12 @@ def _nearest_partial(
     ]
     found = np.empty((3, batch * block if any(labellers) else 0))
     bound = np.empty(found.shape[1])
+    # per kept form: the one-hot apart from the distances (whose second least gives the gap)
+    keeps = [None] * len(forms) if bounds_kept is None else bounds_kept
+    width = batch * block if any(b is not None for b in keeps) else 0
+    hot = np.empty((max(sizes), width))
+    scratch = np.empty((max(sizes), width))
+    second = np.empty(width)
     for first, last in runs:
         start = first
         while start < last:
@@ -370,7 +522,7 @@ def _nearest_partial(
             # (blocks, d + 1, m): block b's features
             stacked = feats.reshape(d + 1, blocks, m).transpose(1, 0, 2)
             g = joint[:, : stop - start]  # (sum k, blocks m)
-            np.matmul(coef, stacked, out=_by_block(g, blocks))
+            np.matmul(coef, stacked, out=by_block(g, blocks))
             w = None if weights is None else weights[start:stop]
             at = slice(start, stop) if far else slice(0, stop - start)
             for j, (lo, hi) in enumerate(spans):
@@ -379,7 +531,15 @@ def _nearest_partial(
                 added[0] = sums[start // group][j]
                 labeller = labellers[j]
                 got = found[:, : stop - start]
-                _assign_blocks(g[lo:hi], low, stacked, w, added[1:], labeller, got)
+                one, assigned = g[lo:hi], False  # the distances, turned one-hot in place
+                bounds = keeps[j]
+                if bounds is not None:
+                    hot_rows = record_rows(
+                        bounds, one, low, norms[start:stop], offset + start, hot, scratch, second
+                    )
+                    if hot_rows is not None:
+                        one, assigned = hot_rows, True
+                _assign_blocks(one, low, stacked, w, added[1:], labeller, got, assigned)
                 if labeller is not None:
                     labeller.label(start, stop, low, norms[start:stop], feats, got, bound)
                 # Each group's sums so far plus its blocks one by one, in row order: a
@@ -477,12 +637,6 @@ def _stacked_const(forms: list) -> np.ndarray:
     return np.concatenate([f.const for f in forms])[:, None]
 
 
-def _by_block(part: np.ndarray, blocks: int) -> np.ndarray:
-    """The columns of ``part`` (k, blocks m) as ``blocks`` blocks (blocks, k, m), a view."""
-    k, size = part.shape
-    return part.reshape(k, blocks, size // blocks).transpose(1, 0, 2)
-
-
 def _assign_blocks(
     part: np.ndarray,
     best: np.ndarray,
@@ -491,16 +645,19 @@ def _assign_blocks(
     out: np.ndarray,
     rows: _RowLabels | None = None,
     found: np.ndarray | None = None,
+    assigned: bool = False,
 ) -> np.ndarray:
     """Turn ``part`` (k, b m), the distances of b blocks of m rows, into the one-hot
     assignment to each row's first nearest centre (scaled by the weights ``w``, (b m,)) and
     return, per block, its product with the block's ``feats`` (b, d + 1, m) in ``out``
     (b, k, d + 1): the clusters' sums and, last, their weights. ``best``: the rows' least
     distances (b m,). Where ``rows`` is given, ``found`` (3, b m) receives ``rows.index``
-    times the (unweighted) one-hot (see :class:`_RowLabels`)."""
+    times the (unweighted) one-hot (see :class:`_RowLabels`). ``assigned``: ``part`` is
+    already the one-hot assignment."""
     blocks, m = feats.shape[0], feats.shape[2]
-    np.equal(part, best, out=part)
-    one = _by_block(part, blocks)  # (b, k, m)
+    if not assigned:
+        np.equal(part, best, out=part)
+    one = by_block(part, blocks)  # (b, k, m)
     feats_t = feats.transpose(0, 2, 1)  # (b, m, d + 1)
     # Every row has a nearest centre: the ones add up to the rows but where rows tie.
     if w is None:
@@ -513,7 +670,7 @@ def _assign_blocks(
         if w is not None:
             counts = np.add.reduce(part, axis=0).reshape(blocks, m).sum(axis=1)
         for b in np.flatnonzero(counts != m):  # the first nearest centre, as argmin
-            _first_only(one[b])
+            first_only(one[b])
             if w is None:
                 np.matmul(one[b], feats_t[b], out=out[b])
     if rows is not None:
@@ -557,14 +714,6 @@ def merge_top(
     dist = np.concatenate([a[1], b[1]])
     keep = np.argsort(-dist, kind="stable")[:k]
     return idx[keep], dist[keep]
-
-
-def _first_only(one: np.ndarray) -> None:
-    """Keep in each column of the 0/1 array ``one`` (k, m) only its first 1."""
-    many = np.flatnonzero(one.sum(axis=0) > 1)
-    first = one[:, many].argmax(axis=0)
-    one[:, many] = 0
-    one[first, many] = 1
 
 
 def nearest_labels(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -627,12 +776,12 @@ def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
                 np.einsum("ij,ij->j", part, part, out=norm[col : col + m])
         stacked = feats.reshape(d + 1, blocks, m).transpose(1, 0, 2)  # (blocks, d + 1, m)
         g = joint[:, :size]
-        np.matmul(coef, stacked, out=_by_block(g, blocks))  # a product per block
+        np.matmul(coef, stacked, out=by_block(g, blocks))  # a product per block
         low = np.minimum.reduce(g, axis=0, out=best[:size])
         np.equal(g, low, out=g)  # one-hot, as floats
         got = np.matmul(rows.index, g, out=found[:, :size])  # exact: one term of each sum
         if got[1].sum() != size:
-            _first_only(g)  # a tie: the first nearest centre, as argmin
+            first_only(g)  # a tie: the first nearest centre, as argmin
             np.matmul(rows.index, g, out=got)
         rows.label(start, stop, low, norm, feats, got, bound)
         start = stop

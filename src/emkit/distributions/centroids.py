@@ -40,7 +40,8 @@ class CentroidStats:
     centres (m, d) with those squared distances (m,) and their weights (m,), kept to re-seed
     empty clusters; where the E-step was asked for them (:meth:`Centroids.hard_e_step_many`),
     each row's nearest centre ``labels`` (n,) and squared distance to it ``nearest`` (n,),
-    the chunks' in row order (None otherwise)."""
+    the chunks' in row order (None otherwise); ``trail``: the name of the bounds the pass
+    left (:class:`~emkit.backend.nearest.NearestSums`), which the M-step's centres carry."""
 
     weight: np.ndarray
     sums: np.ndarray
@@ -49,6 +50,7 @@ class CentroidStats:
     far_weight: np.ndarray
     labels: np.ndarray | None = None
     nearest: np.ndarray | None = None
+    trail: int | None = None
 
     def __add__(self, other: CentroidStats) -> CentroidStats:
         """The statistics of ``self``'s rows followed by ``other``'s."""
@@ -76,11 +78,14 @@ class Centroids:
     """K unit-covariance Gaussian components that differ only in their means (k, d).
 
     ``shift`` (d,), a point near the data (their mean), is where the fused E-step takes
-    distances from (see :mod:`emkit.backend.nearest`); None: the centres' mean.
+    distances from (see :mod:`emkit.backend.nearest`); None: the centres' mean. ``trail``:
+    the name of the bounds the E-step these centres came from left, for a bounded E-step
+    from them (:func:`~emkit.backend.nearest_pass.nearest_sums`); None: a whole one.
     """
 
     means: np.ndarray
     shift: np.ndarray | None = None
+    trail: int | None = None
 
     @property
     def n_components(self) -> int:
@@ -140,7 +145,7 @@ class Centroids:
         filled = weight > 0
         means = np.array(self.means, dtype=float)
         means[filled] = sums[filled] / weight[filled, None]
-        return Centroids(means, self.shift)
+        return Centroids(means, self.shift, stats.trail)
 
     @staticmethod
     def hard_e_step_many(
@@ -157,7 +162,7 @@ class Centroids:
         shift = rows_shift(x)  # rows laid out once per fit carry theirs
         if shift is None:
             shift = first.means.mean(axis=0) if first.shift is None else first.shift
-        forms = [nearest_form(c.means, shift) for c in components]
+        forms = [nearest_form(c.means, shift, c.trail) for c in components]
         out = []
         for got in nearest_e_step(x, forms, sample_weight, labelled):
             sums = got.sums + got.weight[:, None] * shift  # (k, d), no longer shifted
@@ -169,6 +174,7 @@ class Centroids:
                 got.far_weight,
                 got.labels,
                 got.nearest,
+                got.trail,
             )
             out.append((stats, got.inertia))
         return out
