@@ -1,6 +1,6 @@
-"""k-means' bounded passes (emkit.backend.nearest_bounds): the rows whose nearest centre
-cannot have changed are skipped, against brute-force distances, the whole pass and
-scikit-learn's Lloyd from the same start."""
+"""k-means' passes over the near rows (emkit.backend.nearest_bounds): only the rows whose
+nearest centre can have changed get their distances, against brute-force distances, the
+whole passes and scikit-learn's Lloyd from the same start."""
 
 import numpy as np
 import pytest
@@ -18,23 +18,28 @@ def overlapping(n=40_000, d=4, k=8, offset=0.0, seed=0):
     return offset + centres[rng.integers(k, size=n)] + rng.standard_normal((n, d))
 
 
-def counted_bounded_passes(monkeypatch) -> list:
+def counted_near_passes(monkeypatch) -> list:
+    """The near rows' share of each pass from them."""
     calls: list = []
-    bounded = nearest_pass._bounded_pass
+    near_pass = nearest_pass._near_pass
 
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return bounded(*args, **kwargs)
+    def counting(x, weights, form, bounds):
+        calls.append(bounds.near.shape[0] / x.shape[0])
+        return near_pass(x, weights, form, bounds)
 
-    monkeypatch.setattr(nearest_pass, "_bounded_pass", counting)
+    monkeypatch.setattr(nearest_pass, "_near_pass", counting)
     return calls
 
 
-def always_bounded(monkeypatch) -> None:
-    """Every pass from complete bounds is bounded; every whole pass keeps every row's."""
-    monkeypatch.setattr(nearest_pass, "BOUNDED_SHARE", 1.0)
-    monkeypatch.setattr(nearest_pass, "RECORD_SHARE", 1.0)
-    monkeypatch.setattr(nearest_pass, "BOUNDS_REFRESH", 100)
+def eager(monkeypatch) -> None:
+    """Every whole pass after the first records the rows and keeps the near ones."""
+    monkeypatch.setattr(nearest_pass, "NEAR_GAIN_MOST", np.inf)
+    monkeypatch.setattr(nearest_bounds, "NEAR_SHARE_MOST", 1.0)
+
+
+def never(monkeypatch) -> None:
+    """No pass records the rows: every pass is whole."""
+    monkeypatch.setattr(nearest_pass, "NEAR_GAIN_MOST", -1.0)
 
 
 def brute(x, centres, w):
@@ -47,34 +52,31 @@ def brute(x, centres, w):
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_bounded_passes_follow_brute_force_as_the_centres_move(monkeypatch, weighted):
-    # Every pass bounded (whatever the share of rows it computes) from the bounds of the one
-    # before (the first keeps the sample's bounds, the second every row's), the centres
-    # moving by steps of several sizes and one centre jumping far enough to empty its
-    # cluster: labels, weights and sums as brute-force distances give them.
-    always_bounded(monkeypatch)
-    calls = counted_bounded_passes(monkeypatch)
+def test_near_passes_follow_brute_force_as_the_centres_move(monkeypatch, weighted):
+    # The centres move by steps that shrink, then one jumps far enough to empty its cluster
+    # (past the near rows' reach: a whole pass), then they shrink again: each pass's labels,
+    # weights, sums and inertia as brute-force distances give them.
+    eager(monkeypatch)
+    calls = counted_near_passes(monkeypatch)
     rng = np.random.default_rng(1)
     x = overlapping(n=6000, d=3, k=5, offset=50.0)
     w = rng.uniform(0.0, 2.0, size=x.shape[0]) * (rng.random(x.shape[0]) > 0.1)
     w = w if weighted else None
     ref_w = np.ones(x.shape[0]) if w is None else w
-    source = shifted_source(x, x[:100].mean(axis=0), w)
-    rows = source.rows
+    rows = shifted_source(x, x[:100].mean(axis=0), w).rows
     centres = x[:5].copy()
     trail = None
-    steps = [0.5, 0.05, 0.005, 0.0, 0.2, 1e-9, 0.1]
-    for step, scale in enumerate(steps):
-        centres = centres + rng.normal(scale=scale, size=centres.shape)
-        if step == 4:
+    steps = [0.5, 0.05, 0.01, 0.005, 0.001, None, 0.05, 0.01, 0.0, 1e-9]
+    for step in steps:
+        if step is None:
             centres[2] = 1e3  # no row is nearest it: its weight and sums exactly 0
-        form = nearest_form(centres, rows.shift, trail)
-        got = nearest_e_step(rows, [form], w)[0]
+        else:
+            centres = centres + rng.normal(scale=step, size=centres.shape)
+        got = nearest_e_step(rows, [nearest_form(centres, rows.shift, trail)], w)[0]
         trail = got.trail
         labels, weight, sums = brute(x, centres, ref_w)
         bounds = rows.bounds[trail]
-        assert bounds.complete == (step > 0)
-        if bounds.complete:
+        if bounds.labels is not None:
             np.testing.assert_array_equal(bounds.labels, labels)
         if w is None:
             np.testing.assert_array_equal(got.weight, weight)
@@ -87,46 +89,44 @@ def test_bounded_passes_follow_brute_force_as_the_centres_move(monkeypatch, weig
         assert not np.any(got.weight[~held]) and not np.any(got.sums[~held])
         inertia = float(ref_w @ ((x - centres[labels]) ** 2).sum(axis=1))
         assert got.inertia == pytest.approx(inertia, rel=1e-10)
-    assert len(calls) == len(steps) - 2  # all but the first two, which made the bounds
+    assert len(calls) >= 4 and max(calls) < 1.0  # passes from some of the rows only
 
 
 @pytest.mark.parametrize(
     ("offset", "weighted", "n_init"), [(0.0, False, 1), (1e6, False, 1), (0.0, True, 3)]
 )
-def test_a_fit_with_bounded_passes_is_the_fit_with_whole_ones(
-    monkeypatch, offset, weighted, n_init
-):
+def test_a_fit_with_near_passes_is_the_fit_with_whole_ones(monkeypatch, offset, weighted, n_init):
     x = overlapping(offset=offset)
     w = np.random.default_rng(2).uniform(0.5, 2.0, size=x.shape[0]) if weighted else None
     params = dict(n_clusters=8, init="random", n_init=n_init, random_state=0, tol=0.0)
-    calls = counted_bounded_passes(monkeypatch)
-    bounded = KMeans(**params).fit(x, sample_weight=w)
-    assert len(calls) > bounded.n_iter_ // 2  # most passes bounded
-    monkeypatch.setattr(nearest_pass, "BOUNDS_REFRESH", 0)  # never bounded
+    calls = counted_near_passes(monkeypatch)
+    near = KMeans(**params).fit(x, sample_weight=w)
+    assert len(calls) > near.n_iter_ // 3  # many passes from the near rows alone
+    never(monkeypatch)
     whole = KMeans(**params).fit(x, sample_weight=w)
-    np.testing.assert_array_equal(bounded.labels_, whole.labels_)
-    assert bounded.n_iter_ == whole.n_iter_
-    np.testing.assert_allclose(bounded.cluster_centers_, whole.cluster_centers_, rtol=1e-12)
-    assert bounded.inertia_ == pytest.approx(whole.inertia_, rel=1e-12)
+    np.testing.assert_array_equal(near.labels_, whole.labels_)
+    assert near.n_iter_ == whole.n_iter_
+    np.testing.assert_allclose(near.cluster_centers_, whole.cluster_centers_, rtol=1e-12)
+    assert near.inertia_ == pytest.approx(whole.inertia_, rel=1e-12)
 
 
 @pytest.mark.parametrize("offset", [0.0, 1e6])
-def test_bounded_passes_give_sklearn_lloyds_fit_from_the_same_start(monkeypatch, offset):
+def test_near_passes_give_sklearn_lloyds_fit_from_the_same_start(monkeypatch, offset):
     x = overlapping(offset=offset, seed=4)
     start = x[np.random.default_rng(5).choice(x.shape[0], 8, replace=False)]
-    calls = counted_bounded_passes(monkeypatch)
+    calls = counted_near_passes(monkeypatch)
     ours = KMeans(8, init=start, n_init=1, max_iter=500, tol=1e-8).fit(x)
     ref = SkKMeans(8, init=start, n_init=1, max_iter=500, tol=1e-8, algorithm="lloyd").fit(x)
-    assert len(calls) > ours.n_iter_ // 2 and ours.n_iter_ > 20
+    assert len(calls) > ours.n_iter_ // 3 and ours.n_iter_ > 20
     assert ours.n_iter_ == ref.n_iter_
     np.testing.assert_array_equal(ours.labels_, ref.labels_)
     assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-10)
     np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-10)
 
 
-def test_bounded_passes_keep_the_fit_the_same_on_any_threads(monkeypatch, all_threads):
+def test_near_passes_keep_the_fit_the_same_on_any_threads(monkeypatch, all_threads):
     x = overlapping(n=70_000, d=3, k=6)
-    calls = counted_bounded_passes(monkeypatch)
+    calls = counted_near_passes(monkeypatch)
     fits = []
     for threads in ("1", "2", "3"):
         monkeypatch.setenv("EMKIT_NUM_THREADS", threads)
@@ -139,69 +139,109 @@ def test_bounded_passes_keep_the_fit_the_same_on_any_threads(monkeypatch, all_th
         assert other.n_iter_ == fits[0].n_iter_
 
 
-def test_exact_ties_always_get_their_distances(monkeypatch):
-    # Rows on a grid, centres on its half-points: many rows tie exactly, and their label is
-    # the first nearest centre's, as a whole pass gives it, pass after pass.
-    always_bounded(monkeypatch)
-    grid = np.array(np.meshgrid(np.arange(20.0), np.arange(20.0))).reshape(2, -1).T
-    x = np.repeat(grid, 10, axis=0)
+def test_exact_ties_go_to_the_first_centre_in_near_passes(monkeypatch):
+    # Rows on a grid and two centres on either side of the column x = 4.5, moving together
+    # along y: that column's rows tie between them, pass after pass, and their label is the
+    # first nearest centre's, as a whole pass gives it.
+    eager(monkeypatch)
+    calls = counted_near_passes(monkeypatch)
+    grid = np.array(np.meshgrid(np.arange(0.0, 20.0, 0.5), np.arange(20.0))).reshape(2, -1).T
+    x = np.repeat(grid, 5, axis=0)
     rows = shifted_source(x, np.zeros(2)).rows
-    centres = np.array([[4.5, 4.5], [4.5, 14.5], [14.5, 4.5], [14.5, 14.5]])
+    whole = shifted_source(x, np.zeros(2)).rows
+    centres = np.array([[4.0, 4.5], [5.0, 4.5], [14.5, 4.5], [14.5, 14.5]])
     trail = None
-    for _ in range(3):  # the first keeps the sample's bounds; then every row's
+    ties = 0
+    for _ in range(6):
+        centres[:2, 1] += 0.001
         got = nearest_e_step(rows, [nearest_form(centres, rows.shift, trail)])[0]
         trail = got.trail
-        labels, weight, _ = brute(x, centres, np.ones(x.shape[0]))
-        np.testing.assert_array_equal(got.weight, weight)
-        assert np.isinf(rows.bounds[trail].gaps).sum() == 0  # grid points never tie here
-    np.testing.assert_array_equal(rows.bounds[trail].labels, labels)
-    centres = np.array([[4.0, 4.5], [5.0, 4.5], [14.5, 4.5], [14.5, 14.5]])  # x = 4.5 ties
-    got = nearest_e_step(rows, [nearest_form(centres, rows.shift, trail)])[0]
-    labels, weight, _ = brute(x, centres, np.ones(x.shape[0]))
-    np.testing.assert_array_equal(rows.bounds[got.trail].labels, labels)
-    np.testing.assert_array_equal(got.weight, weight)
-
-
-def test_bounds_take_at_most_the_layouts_bytes():
-    # One feature: the layout holds 16 bytes a row, each start's bounds 12, so of ten starts
-    # one keeps bounds and the others run whole passes.
-    x = overlapping(n=5000, d=1, k=3)
-    rows = shifted_source(x, np.zeros(1)).rows
-    rng = np.random.default_rng(0)
-    forms = [nearest_form(rng.normal(size=(3, 1)), rows.shift) for _ in range(10)]
-    got = nearest_e_step(rows, forms)
-    kept = [sums.trail for sums in got if sums.trail is not None]
-    assert len(kept) == 1
-    assert sum(b.nbytes for b in rows.bounds.values()) <= rows.features.nbytes
-    # a pass that names bounds drops those of the starts it does not name (ended)
-    again = nearest_e_step(rows, [nearest_form(forms[0].centres, rows.shift, kept[0])])
-    assert list(rows.bounds) == [again[0].trail]
-
-
-def test_the_gap_bound_uses_the_two_largest_moves():
-    bounds = nearest_bounds.RowBounds.empty(1, 3, 2)
-    moved = np.array([[3.0, 4.0], [0.0, 1.0], [0.0, 0.0]])  # moves 5, 1, 0
-    assert bounds.drift(moved) == pytest.approx(6.0, rel=1e-12)
-    assert bounds.drift(moved) >= 6.0
+        want = nearest_e_step(whole, [nearest_form(centres, whole.shift)], labelled=[True])[0]
+        np.testing.assert_array_equal(got.weight, want.weight)
+        bounds = rows.bounds[trail]
+        if bounds.labels is not None:
+            np.testing.assert_array_equal(bounds.labels, want.labels)
+            if bounds.near is not None:
+                ties = max(ties, int(np.isin(bounds.near, np.flatnonzero(x[:, 0] == 4.5)).sum()))
+    assert calls and ties >= 50  # the tied rows (10 grid points, 5 times each) stay near
 
 
 def test_rows_within_rounding_of_a_tie_always_get_their_distances(monkeypatch):
     # Rows 1e6 from the shift the pass takes distances from: a squared distance errs by
     # about 1e-4 there, so rows near the centres' midpoint may be nearer either centre in
-    # the computed distances, pass after pass as the centres move by less than that. Their
-    # bounds must leave them to the product: the labels are then the whole pass's.
-    always_bounded(monkeypatch)
+    # the computed distances, pass after pass as the centres move by less than that. The
+    # reach and the margin must keep them near: the labels are then the whole pass's.
+    eager(monkeypatch)
+    calls = counted_near_passes(monkeypatch)
     rng = np.random.default_rng(7)
     x = 1e6 + np.sort(rng.uniform(0.0, 1.0, size=(20_000, 1)), axis=0)
     rows = shifted_source(x, np.zeros(1)).rows
     whole = shifted_source(x, np.zeros(1)).rows
     centres = np.array([[1e6 + 0.3], [1e6 + 0.7]])
     trail = None
-    for _ in range(6):
+    for _ in range(8):
         centres = centres + rng.normal(scale=1e-9, size=centres.shape)
         got = nearest_e_step(rows, [nearest_form(centres, rows.shift, trail)])[0]
         trail = got.trail
         want = nearest_e_step(whole, [nearest_form(centres, whole.shift)], labelled=[True])[0]
-        if rows.bounds[trail].complete:
+        if rows.bounds[trail].labels is not None:
             np.testing.assert_array_equal(rows.bounds[trail].labels, want.labels)
         np.testing.assert_array_equal(got.weight, want.weight)
+    assert calls
+
+
+def test_bounds_take_at_most_the_layouts_bytes(monkeypatch):
+    # One feature: the layout holds 16 bytes a row; each start's labels take 4 and its near
+    # rows 36 each, so of ten starts few keep rows, and never more bytes than the layout.
+    eager(monkeypatch)
+    x = overlapping(n=5000, d=1, k=3)
+    rows = shifted_source(x, np.zeros(1)).rows
+    rng = np.random.default_rng(0)
+    centres = [rng.normal(size=(3, 1)) for _ in range(10)]
+    trails = [None] * 10
+    for step in range(4):
+        forms = [
+            nearest_form(c + 0.01 * step, rows.shift, t)
+            for c, t in zip(centres, trails, strict=True)
+        ]
+        got = nearest_e_step(rows, forms)
+        trails = [sums.trail for sums in got]
+        assert sum(b.nbytes for b in rows.bounds.values()) <= rows.features.nbytes
+    assert any(b.labels is not None for b in rows.bounds.values())
+    assert not all(b.labels is not None for b in rows.bounds.values())
+    # a pass that names bounds drops those of the starts it does not name (ended)
+    again = nearest_e_step(rows, [nearest_form(centres[0], rows.shift, trails[0])])
+    assert list(rows.bounds) == [again[0].trail]
+
+
+def test_the_gap_bound_uses_the_two_largest_moves():
+    before = np.zeros((3, 2))
+    after = np.array([[3.0, 4.0], [0.0, 1.0], [0.0, 0.0]])  # moves 5, 1, 0
+    assert nearest_bounds.two_largest_moves(before, after) == pytest.approx(6.0, rel=1e-12)
+    assert nearest_bounds.two_largest_moves(before, after) >= 6.0
+    assert nearest_bounds.two_largest_moves(before[:1], after[:1]) >= 5.0  # one centre
+
+
+def test_a_cluster_emptied_by_a_near_pass_has_weight_and_sums_exactly_zero(monkeypatch):
+    # Its rows leave it in a pass from the near rows: moved out one by one, their weights
+    # would leave rounding behind (0.1 + 0.7 + 0.2 - 0.1 - 0.7 - 0.2 is not 0 in floats).
+    eager(monkeypatch)
+    monkeypatch.setattr(nearest_bounds, "REACH_STEPS", (5.0,))  # near: the first two groups
+    calls = counted_near_passes(monkeypatch)
+    rng = np.random.default_rng(3)
+    v = np.concatenate([rng.normal(0.0, 0.5, 500), [4.0, 4.0, 4.0], rng.normal(10.0, 0.5, 500)])
+    x = np.zeros((v.shape[0], 3))
+    x[:, 0] = v
+    w = np.ones(x.shape[0])
+    w[500:503] = [0.1, 0.7, 0.2]
+    rows = shifted_source(x, np.zeros(3), w).rows
+    trail = None
+    for c in ([4.0, 0.0], [3.0, 0.0], [3.0, 4.5]):  # the last leaves its three rows to A
+        centres = np.array([[0.0, 0.0, 0.0], [*c, 0.0], [10.0, 0.0, 0.0]])
+        got = nearest_e_step(rows, [nearest_form(centres, rows.shift, trail)], w)[0]
+        trail = got.trail
+    assert len(calls) == 1
+    assert got.weight[1] == 0.0 and np.all(got.sums[1] == 0.0)
+    labels, weight, sums = brute(x, centres, w)
+    np.testing.assert_allclose(got.weight, weight, rtol=1e-13)
+    np.testing.assert_allclose(got.sums + got.weight[:, None] * rows.shift, sums, atol=1e-9)

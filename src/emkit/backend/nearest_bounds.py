@@ -1,24 +1,21 @@
-r"""The k-means pass between whole passes: rows whose nearest centre cannot have changed are
-skipped.
+r"""The k-means pass between whole passes: only the rows near a cluster's boundary.
 
 A whole pass over the rows laid out for a fit (:class:`~emkit.backend.nearest_pass.ShiftedRows`)
-can keep, for each row, its label and a lower bound on the gap between its distances to its
-second-nearest and nearest centres (:class:`RowBounds`). When the centres then move by
-:math:`\delta_j`, a row's distance to centre j moves by at most :math:`\delta_j` (the triangle
-inequality), so its gap shrinks by at most the two largest :math:`\delta_j`; a row whose gap
-stays above the rounding margin keeps its label (Hamerly's bound, Hamerly 2010, "Making k-means
-even faster", with one number per row). A bounded pass (:func:`bounded_partial`) computes the
-distances of the other rows only and moves the clusters' sums by the rows that changed
-cluster.
+can record, for each row, its label and the gap between its distances to its second-nearest and
+nearest centres. When the centres then move by :math:`\delta_j`, a row's distance to centre j
+moves by at most :math:`\delta_j` (the triangle inequality), so its gap shrinks by at most the
+two largest :math:`\delta_j` (Hamerly's bound, Hamerly 2010, "Making k-means even faster"):
+a row whose gap was at least the *reach* keeps its label until the centres have moved that far
+from where the gaps were taken. The rows under the reach, the *near* rows, are copied out
+once (:class:`RowBounds`), and the passes that follow (:func:`near_partial`) compute the
+distances of those rows only, from their compact copy, moving the clusters' sums by the rows
+that changed cluster. A whole pass runs again once the centres have moved past the reach, and
+every ``BOUNDS_REFRESH`` passes (renewing the sums, moved since row by row).
 
-The distances of the rows it computes come from products of the whole pass's shapes (blocks of
-its rows, the last padded), and a row's column of such a product depends only on the shape
-(OpenBLAS), whatever rows share it: for one start the labels are the whole pass's but for the
-data's last, shorter block, which may differ from it within rounding. The sums differ from a
-whole pass's in the last bits (moved, not added anew), and are renewed by a whole pass every
-``BOUNDS_REFRESH`` passes. Which rows are computed, and so the result, does not depend on the
-threads: the sample that chooses between a bounded and a whole pass is fixed rows, and the
-moved rows' sums are one product in row order.
+The near rows' distances come from products of the whole pass's shapes (blocks of its rows,
+the last padded), and a row's column of such a product depends only on the shape (OpenBLAS),
+whatever rows share it; which rows are near, and so the result, does not depend on the
+threads: the moved rows' sums are one product in row order.
 """
 
 from __future__ import annotations
@@ -27,20 +24,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Bounded passes at most between two whole passes, which renew the sums (moved row by row
-# since, each move rounding once) and the bounds.
+# Passes from the near rows at most between two whole passes, which renew the sums (moved row
+# by row since, each move rounding once).
 BOUNDS_REFRESH = 16
-# A bounded pass computes distances for at most this share of the rows, else a whole pass
-# runs. At (1e6, 10, 10) on one thread of the EPYC VM a bounded pass took 8 ms at a share of
-# 0.04, 12-13 at 0.08-0.15 (gathering the rows' features), 24 at 0.39, 35 at 0.61 and 55 at
-# 0.95; a whole pass 25, and 36 where it keeps every row's bounds.
-BOUNDED_SHARE = 0.6
-# A whole pass keeps every row's bounds where at most this share of the rows fell under
-# their bounds this pass (the next pass is then likely to be bounded), else only the sample's.
-RECORD_SHARE = 0.8
-# The rows whose index is a multiple of this are the sample whose bounds estimate the share a
-# pass would compute.
-SHARE_SAMPLE_STEP = 16
+# The reach of the near rows, in steps of the centres' last move (the sum of its two largest
+# moves): each is tried, and the near rows kept where the sample says a cycle of a recording
+# whole pass (RECORD_COST whole passes) and as many passes from the near rows as the reach
+# has steps costs least per pass, and less than NEAR_GAIN_MOST of a whole pass. A pass from a
+# share s of the rows costs about s whole passes (at (1e6, 10, 10) on the EPYC VM's two
+# threads: 5.4 ms at s = 0.44 against 12.3; a recording pass 22-25).
+REACH_STEPS = (2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
+RECORD_COST = 2.0
+NEAR_GAIN_MOST = 0.9
+# The near rows are copied out only where the sample says they are at most this share of the
+# rows.
+NEAR_SHARE_MOST = 0.6
+# The sample that estimates the near rows' share: windows of rows spread evenly over the data.
+SAMPLE_WINDOWS, SAMPLE_WINDOW_ROWS = 8, 4096
 # Added to each row's least distance to find its second least with one more minimum.
 FAR_AWAY = 1e300
 
@@ -68,110 +68,141 @@ def rounding_scale(d: int, norm_most: float, const_most: float) -> float:
     return float(np.sqrt((d + 2) * 2.0**-51 * (norm_most + const_most)))
 
 
+def two_largest_moves(a: np.ndarray, b: np.ndarray) -> float:
+    """The most any row's gap can shrink as centres move from ``a`` to ``b`` (k, d): the sum
+    of the two largest moves (one, for one centre), rounded up."""
+    moves = np.sqrt(np.einsum("kd,kd->k", b - a, b - a))
+    return float(np.sort(moves)[::-1][:2].sum()) * (1.0 + 2.0**-40)
+
+
+def ranks_of(k: int) -> np.ndarray:
+    """[index; 1] of k centres (2, k): against a one-hot assignment (k, m), each row's label
+    and its count of nearest centres (above 1 on a tie), exactly, in one product."""
+    return np.vstack([np.arange(k, dtype=np.float64), np.ones(k)])
+
+
 @dataclass
 class RowBounds:
-    """One start's rows between k-means passes: for the centres ``coef`` (minus the shift),
-    each row's label and a lower bound on its gap, and the clusters' sums at those labels.
+    """One start's rows between k-means passes: every row's label, the clusters' sums at
+    those labels, and the near rows (see the module) with their compact copy.
 
     Attributes
     ----------
-    coef : array of shape (k, d), the centres the labels and gaps are for, minus the shift.
-    labels : int32 array of shape (n,).
-    gaps : array of shape (n,), at most the row's distance to its second-nearest centre
-        minus that to its nearest, to the rounding of ``error`` (a tie: -inf).
+    coef : array of shape (k, d), the centres of the start's last pass, minus the shift.
+    labels : None, or int32 array of shape (n,): every row's label (None before the first
+        whole pass that records them).
+    gaps : None, or array of shape (n,): during a recording whole pass, each row's gap.
     totals : array of shape (k, d + 1), the clusters' (weighted) shifted sums and weights.
     counts : int array of shape (k,), the clusters' rows of positive weight, exactly (a
         cluster without any has weight and sums exactly 0, as a whole pass gives them).
-    complete : bool, the bounds hold for every row; else only the sample's gaps do (every
-        ``SHARE_SAMPLE_STEP``-th row's), which estimate how many rows a bounded pass would
-        compute.
+    built : None, or array of shape (k, d): the centres the gaps were taken at.
+    reach : float, every row not near had a gap of at least this at ``built``.
+    near : int array of shape (m,), the near rows, in order.
+    near_features, near_norms, near_labels : their features (d + 1, m), squared norms (m,)
+        and labels (m,), a compact copy.
     norm_total : float, the rows' (weighted) squared norms' sum.
-    error : float, the largest :func:`rounding_scale` of the passes since the whole one.
-    passes : int, bounded passes since the whole one.
+    error : float, :func:`rounding_scale` at ``built``.
+    passes : int, passes from the near rows since the whole one.
     """
 
     coef: np.ndarray
-    labels: np.ndarray
-    gaps: np.ndarray
-    totals: np.ndarray
-    counts: np.ndarray
-    complete: bool = False
+    labels: np.ndarray | None = None
+    gaps: np.ndarray | None = None
+    totals: np.ndarray | None = None
+    counts: np.ndarray | None = None
+    built: np.ndarray | None = None
+    reach: float = 0.0
+    near: np.ndarray | None = None
+    near_features: np.ndarray | None = None
+    near_norms: np.ndarray | None = None
+    near_labels: np.ndarray | None = None
     norm_total: float = 0.0
     error: float = 0.0
     passes: int = 0
 
-    @classmethod
-    def empty(cls, n: int, k: int, d: int) -> RowBounds:
-        """Bounds of ``n`` rows against ``k`` centres of ``d`` features, to be filled by a
-        whole pass."""
-        return cls(
-            np.zeros((k, d)),
-            np.empty(n, dtype=np.int32),
-            np.empty(n),
-            np.zeros((k, d + 1)),
-            np.zeros(k, dtype=np.int64),
-        )
-
     @property
     def nbytes(self) -> int:
-        return int(self.labels.nbytes + self.gaps.nbytes)
+        held = [self.labels, self.gaps, self.near, self.near_features, self.near_norms]
+        held.append(self.near_labels)
+        return int(sum(a.nbytes for a in held if a is not None))
 
-    def drift(self, coef: np.ndarray) -> float:
-        """The most any row's gap can shrink as the centres move from ``coef`` (k, d) of the
-        bounds to ``coef``: the sum of the two largest moves (rounded up)."""
-        moves = np.sqrt(np.einsum("kd,kd->k", coef - self.coef, coef - self.coef))
-        top = np.sort(moves)[::-1][:2]
-        return float(top.sum()) * (1.0 + 2.0**-40)
+    def holds(self, coef: np.ndarray, margin: float) -> bool:
+        """Whether the near rows alone can change cluster for the centres ``coef`` (k, d)
+        (``margin``: the distances' rounding, see :func:`rounding_scale`)."""
+        if self.built is None or self.passes >= BOUNDS_REFRESH:
+            return False
+        return two_largest_moves(self.built, coef) + margin < self.reach
 
-    def renewed(
+    def start_recording(self, n: int, error: float) -> None:
+        """Before a whole pass over ``n`` rows that records every row's label and gap (with
+        the distances' :func:`rounding_scale` ``error``)."""
+        if self.labels is None or self.labels.shape[0] != n:
+            self.labels = np.empty(n, dtype=np.int32)
+        self.gaps = np.empty(n)
+        self.error = error
+
+    def forget(self, coef: np.ndarray) -> None:
+        """After a whole pass that recorded nothing, for the centres ``coef`` (k, d): keep
+        only them (the labels and near rows no longer hold)."""
+        self.coef = np.array(coef, dtype=np.float64)
+        self.labels = self.gaps = self.built = None
+        self.near = self.near_features = self.near_norms = self.near_labels = None
+
+    def recorded(
         self,
         coef: np.ndarray,
         totals: np.ndarray,
         weights: np.ndarray | None,
         norm_total: float,
-        error: float,
     ) -> None:
-        """After a whole pass that wrote the labels and gaps for ``coef`` (k, d), with its
-        sums ``totals`` (k, d + 1), over rows of ``weights`` (n,; None: all 1)."""
+        """After a whole pass that wrote every row's labels and gaps for ``coef`` (k, d),
+        with its sums ``totals`` (k, d + 1), over rows of ``weights`` (n,; None: all 1)."""
+        assert self.labels is not None
+        held = self.labels if weights is None else self.labels[weights > 0]
         self.coef = np.array(coef, dtype=np.float64)
-        self.norm_total, self.error, self.passes = norm_total, error, 0
-        if self.complete:
-            held = self.labels if weights is None else self.labels[weights > 0]
-            self.totals = np.array(totals, dtype=np.float64)
-            self.counts = np.bincount(held, minlength=coef.shape[0]).astype(np.int64)
+        self.totals = np.array(totals, dtype=np.float64)
+        self.counts = np.bincount(held, minlength=coef.shape[0]).astype(np.int64)
+        self.norm_total, self.passes = norm_total, 0
 
-    def share(self, drift: float, margin: float) -> float:
-        """The share of the sample's rows whose gap falls under ``margin`` after shrinking
-        by ``drift``."""
-        sample = self.gaps[::SHARE_SAMPLE_STEP]
-        return np.count_nonzero(sample < drift + margin) / max(sample.shape[0], 1)
+    def keep_near(self, features: np.ndarray, norms: np.ndarray, reach: float) -> None:
+        """Copy out the rows (of the laid-out ``features`` (d + 1, n) and ``norms`` (n,))
+        whose gap is under ``reach``, and drop the gaps."""
+        assert self.gaps is not None and self.labels is not None
+        self.near = np.flatnonzero(self.gaps < reach)
+        self.near_features = np.take(features, self.near, axis=1)
+        self.near_norms = norms[self.near]
+        self.near_labels = self.labels[self.near]
+        self.built, self.reach, self.gaps = self.coef, reach, None
 
     def moved(
         self,
         coef: np.ndarray,
         changes: tuple[np.ndarray, np.ndarray, np.ndarray],
-        features: np.ndarray,
         weights: np.ndarray | None,
-        error: float,
     ) -> None:
-        """After a bounded pass for ``coef`` (k, d): move the sums by the rows that changed
-        cluster, ``changes`` (their indices in order, old and new labels), of the laid-out
-        ``features`` (d + 1, n) and ``weights`` (n,; None: all 1), in one product."""
-        rows, old, new = changes
+        """After a pass from the near rows for ``coef`` (k, d): move the sums by the rows
+        that changed cluster, ``changes`` (their places among the near rows in order, old and
+        new labels), in one product, and relabel them."""
+        assert self.totals is not None and self.counts is not None
+        assert self.near is not None and self.near_features is not None
+        assert self.near_labels is not None and self.labels is not None
+        at, old, new = changes
         k = coef.shape[0]
-        if rows.shape[0]:
-            w = np.ones(rows.shape[0]) if weights is None else weights[rows]
-            change = np.zeros((k, rows.shape[0]))
-            at = np.arange(rows.shape[0])
-            change[new, at] = w
-            change[old, at] -= w
-            self.totals += change @ features[:, rows].T
+        if at.shape[0]:
+            rows = self.near[at]
+            w = np.ones(at.shape[0]) if weights is None else weights[rows]
+            change = np.zeros((k, at.shape[0]))
+            place = np.arange(at.shape[0])
+            change[new, place] = w
+            change[old, place] -= w
+            self.totals += change @ self.near_features[:, at].T
             held = w > 0
             self.counts += np.bincount(new[held], minlength=k)
             self.counts -= np.bincount(old[held], minlength=k)
             self.totals[self.counts == 0] = 0.0
+            self.near_labels[at] = new
+            self.labels[rows] = new
         self.coef = np.array(coef, dtype=np.float64)
-        self.error = max(self.error, error)
         self.passes += 1
 
 
@@ -184,29 +215,25 @@ def record_rows(
     hot: np.ndarray,
     scratch: np.ndarray,
     second: np.ndarray,
-) -> np.ndarray | None:
-    """In a whole pass, write into ``bounds`` the labels and gaps of its rows ``first_row``
-    on, from their distances minus norms ``g`` (k, m), least ``low`` (m,) and norms
-    ``norms`` (m,): every row's where ``bounds.complete`` (and return their one-hot nearest
-    centre, first nearest only, in ``hot``), else the sample's gaps (and return None).
-    ``hot``, ``scratch`` (k, m at least) and ``second`` (m at least) are overwritten."""
+) -> np.ndarray:
+    """In a whole pass, write into ``bounds`` the labels and gaps of its m rows
+    ``first_row`` on, from their distances minus norms ``g`` (k, m), least ``low`` (m,)
+    and norms ``norms`` (m,); return their one-hot nearest centre (first nearest only), in
+    ``hot``. ``hot``, ``scratch`` (k, m at least) and ``second`` (m at least) are
+    overwritten; ``g`` is left as it is."""
+    assert bounds.labels is not None and bounds.gaps is not None
     k, m = g.shape
-    step = 1 if bounds.complete else SHARE_SAMPLE_STEP
-    first = (-first_row) % step
-    sub, near, norm = g[:, first::step], low[first::step], norms[first::step]
-    size = near.shape[0]
-    one = np.equal(sub, near, out=hot[:k, :size])
-    ranks = np.vstack([np.arange(k, dtype=np.float64), np.ones(k)])
+    one = np.equal(g, low, out=hot[:k, :m])
+    ranks = ranks_of(k)
     counts = ranks @ one
     ties = counts[1] > 1
     if ties.any():
         first_only(one)
         np.matmul(ranks, one, out=counts)
-    rows = slice(first_row + first, first_row + m, step)
-    if bounds.complete:
-        bounds.labels[rows] = counts[0]
-    record_gaps(sub, near, norm, one, ties, bounds.gaps[rows], scratch[:k, :size], second[:size])
-    return one if bounds.complete else None
+    rows = slice(first_row, first_row + m)
+    bounds.labels[rows] = counts[0]
+    record_gaps(g, low, norms, one, ties, bounds.gaps[rows], scratch[:k, :m], second[:m])
+    return one
 
 
 def record_gaps(
@@ -238,67 +265,94 @@ def record_gaps(
         gaps[ties] = -np.inf
 
 
-def bounded_partial(
-    features: np.ndarray,
-    norms: np.ndarray,
-    coef: np.ndarray,
-    bounds: RowBounds,
-    start: int,
-    stop: int,
-    drift: float,
-    margin: float,
-    block: int,
-    batch: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The bounded pass over rows ``start:stop`` of the laid-out ``features`` (d + 1, n) and
-    ``norms`` (n,) for the centres ``coef`` ([-2 (c - s), |c - s|^2], (k, d + 1)): shrink
-    each row's gap by ``drift``; the rows whose gap falls under ``margin`` get their
-    distances, in products of ``block`` rows (``batch`` per NumPy call), and new labels and
-    gaps. Returns the rows that changed cluster (indices, in order), their old and new
-    labels."""
-    k, d = coef.shape[0], coef.shape[1] - 1
-    gaps = bounds.gaps[start:stop]
-    gaps -= drift
-    rows = np.flatnonzero(gaps < margin)
-    rows += start
-    size = batch * block
-    taken = np.zeros((d + 1, size))  # a batch of rows; the last batch's tail stays zero
-    g = np.empty((k, size))
-    hot = np.empty((k, size))
-    scratch = np.empty((k, size))
-    low = np.empty(size)
-    second = np.empty(size)
-    fresh = np.empty(size)  # the computed rows' new gaps
-    index = np.vstack([np.arange(k, dtype=np.float64), np.ones(k)])
-    found = np.empty((2, size))
-    moved, old, new = [], [], []
-    for first in range(0, rows.shape[0], size):
-        chunk = rows[first : first + size]
-        m = chunk.shape[0]
-        blocks = -(-m // block)
-        width = blocks * block
-        np.take(features, chunk, axis=1, out=taken[:, :m])
-        if m < width:
-            taken[:, m:width] = 0.0
-        stacked = taken[:, :width].reshape(d + 1, blocks, block).transpose(1, 0, 2)
-        np.matmul(coef, stacked, out=by_block(g[:, :width], blocks))
-        near = np.minimum.reduce(g[:, :m], axis=0, out=low[:m])
-        one = np.equal(g[:, :m], near, out=hot[:, :m])
-        got = np.matmul(index, one, out=found[:, :m])
-        ties = got[1] > 1
+def best_reach(gaps: np.ndarray, step: float, margin: float) -> tuple[float, float]:
+    """The reach (of ``REACH_STEPS`` steps of ``step``, plus ``margin``) whose cycle the
+    sample's ``gaps`` say costs least per pass, and that cost in whole passes (inf where
+    none keeps at most ``NEAR_SHARE_MOST`` of the rows)."""
+    best = (0.0, np.inf)
+    for steps in REACH_STEPS:
+        if steps > BOUNDS_REFRESH:
+            break
+        reach = steps * step + margin
+        share = float(np.mean(gaps < reach)) if gaps.shape[0] else 1.0
+        cost = (RECORD_COST + steps * share) / steps
+        if share <= NEAR_SHARE_MOST and cost < best[1]:
+            best = (reach, cost)
+    return best
+
+
+def sample_gaps(features: np.ndarray, norms: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """The gaps of the sample's rows (``SAMPLE_WINDOWS`` windows of rows spread evenly; every
+    row of fewer) of the laid-out ``features`` (d + 1, n) and ``norms`` (n,) for the centres
+    ``coef`` ([-2 (c - s), |c - s|^2], (k, d + 1))."""
+    n = features.shape[1]
+    k = coef.shape[0]
+    size = SAMPLE_WINDOWS * SAMPLE_WINDOW_ROWS
+    if n <= size:
+        windows = [slice(0, n)]
+    else:
+        starts = np.linspace(0, n - SAMPLE_WINDOW_ROWS, SAMPLE_WINDOWS).astype(np.intp)
+        windows = [slice(int(a), int(a) + SAMPLE_WINDOW_ROWS) for a in starts]
+    out = []
+    for rows in windows:
+        g = coef @ features[:, rows]
+        low = g.min(axis=0)
+        one = np.equal(g, low).astype(np.float64)
+        ties = (ranks_of(k) @ one)[1] > 1
         if ties.any():
             first_only(one)
-            np.matmul(index, one, out=got)
+        m = low.shape[0]
+        gaps = np.empty(m)
+        record_gaps(g, low, norms[rows], one, ties, gaps, np.empty((k, m)), np.empty(m))
+        out.append(gaps)
+    return np.concatenate(out)
+
+
+def near_partial(
+    bounds: RowBounds, coef: np.ndarray, start: int, stop: int, block: int, batch: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The near rows ``start:stop`` (places among ``bounds.near``) for the centres ``coef``
+    ([-2 (c - s), |c - s|^2], (k, d + 1)): their nearest centres from products of ``block``
+    rows (``batch`` per NumPy call). Returns the places of the rows that changed cluster (in
+    order), their old and new labels."""
+    assert bounds.near_features is not None and bounds.near_labels is not None
+    features = bounds.near_features
+    k, d = coef.shape[0], coef.shape[1] - 1
+    size = batch * block
+    tail = np.zeros((d + 1, block))  # the last, shorter block, padded
+    g = np.empty((k, size))
+    low = np.empty(size)
+    ranks = ranks_of(k)
+    found = np.empty((2, size))
+    moved, old, new = [], [], []
+    for first in range(start, stop, size):
+        last = min(first + size, stop)
+        m = last - first
+        blocks, rest = divmod(m, block)
+        parts = []  # (features (blocks, d + 1, block), its columns of g)
+        if blocks:
+            whole = features[:, first : first + blocks * block]
+            stacked = whole.reshape(d + 1, blocks, block).transpose(1, 0, 2)
+            parts.append((stacked, g[:, : blocks * block], blocks))
+        if rest:
+            tail[:, :rest] = features[:, first + blocks * block : last]
+            tail[:, rest:] = 0.0
+            parts.append((tail[None], g[:, blocks * block : (blocks + 1) * block], 1))
+        for stacked, out, count in parts:
+            np.matmul(coef, stacked, out=by_block(out, count))
+        near = np.minimum.reduce(g[:, :m], axis=0, out=low[:m])
+        one = np.equal(g[:, :m], near, out=g[:, :m])
+        got = np.matmul(ranks, one, out=found[:, :m])
+        if np.any(got[1] > 1):
+            first_only(one)
+            np.matmul(ranks, one, out=got)
         label = got[0].astype(np.int32)
-        record_gaps(g[:, :m], near, norms[chunk], one, ties, fresh[:m], scratch[:, :m], second[:m])
-        bounds.gaps[chunk] = fresh[:m]
-        before = bounds.labels[chunk]
+        before = bounds.near_labels[first:last]
         changed = np.flatnonzero(label != before)
         if changed.shape[0]:
-            moved.append(chunk[changed])
+            moved.append(changed + first)
             old.append(before[changed])
             new.append(label[changed])
-            bounds.labels[chunk[changed]] = label[changed]
     if not moved:
         none = np.empty(0, dtype=np.intp)
         return none, none.astype(np.int32), none.astype(np.int32)

@@ -19,15 +19,16 @@ from typing import Any
 import numpy as np
 
 from emkit.backend.nearest_bounds import (
-    BOUNDED_SHARE,
-    BOUNDS_REFRESH,
-    RECORD_SHARE,
+    NEAR_GAIN_MOST,
     RowBounds,
-    bounded_partial,
+    best_reach,
     by_block,
     first_only,
+    near_partial,
     record_rows,
     rounding_scale,
+    sample_gaps,
+    two_largest_moves,
 )
 from emkit.backend.threads import (
     MIN_ROWS_PER_THREAD,
@@ -209,33 +210,42 @@ def nearest_sums(
 
     On :class:`ShiftedRows` that are ``complete`` the farthest rows are found (by a second
     pass) only for forms that leave a cluster empty; the others' ``far_dist`` are all -1.
-    There each form's pass also leaves bounds for the next (:mod:`~emkit.backend.nearest_bounds`,
-    in ``x.bounds``, its tuple ending with their name; else None), and a form whose ``trail``
-    names bounds a pass left runs a bounded pass from them where few rows need their
-    distances. Where ``labelled[j]``, form j's tuple has the labels (n,) and the distances to
-    them (n,) that :func:`nearest_labels` gives, from the same (whole) pass; else two Nones.
+    There each form's pass also leaves its start's bounds for the next
+    (:mod:`~emkit.backend.nearest_bounds`, in ``x.bounds``, its tuple ending with their name;
+    else None), and a form whose ``trail`` names bounds whose near rows alone can change
+    cluster runs a pass over those rows only. Where ``labelled[j]``, form j's tuple has the
+    labels (n,) and the distances to them (n,) that :func:`nearest_labels` gives, from the
+    same (whole) pass; else two Nones.
     """
     lazy = isinstance(x, ShiftedRows) and x.complete
     if not lazy:
         return [(*got, None) for got in _nearest_pass(x, weights, forms, True, labelled)]
     wanted = labelled or [False] * len(forms)
     plans = _bounds_plans(x, forms, wanted)
-    whole = [j for j, plan in enumerate(plans) if plan is None or plan[1] is None]
+    whole = [j for j, plan in enumerate(plans) if plan is None or plan[1] != "near"]
     out: list[Any] = [None] * len(forms)
     if whole:
+        recording = [plans[j] is not None and plans[j][1] == "record" for j in whole]  # type: ignore[index]
         passed = _nearest_pass(
             x,
             weights,
             [forms[j] for j in whole],
             False,
             [wanted[j] for j in whole],
-            [None if plans[j] is None else plans[j][0] for j in whole],  # type: ignore[index]
+            [plans[j][0] if keep else None for j, keep in zip(whole, recording, strict=True)],  # type: ignore[index]
         )
         for j, sums in zip(whole, passed, strict=True):
             out[j] = sums
     for j, plan in enumerate(plans):
-        if plan is not None and plan[1] is not None:
-            out[j] = _bounded_pass(x, weights, forms[j], plan[0], plan[1])
+        if plan is None:
+            continue
+        bounds, kind, reach = plan
+        if kind == "near":
+            out[j] = _near_pass(x, weights, forms[j], bounds)
+        elif kind == "record":
+            bounds.keep_near(x.features, x.norms, reach)
+        else:
+            bounds.forget(forms[j].coef)
     empty = [j for j, got in enumerate(out) if not np.all(got[0] > 0)]
     if empty:
         again = _nearest_pass(x, weights, [forms[j] for j in empty], far=True)
@@ -252,12 +262,12 @@ def nearest_sums(
 
 
 def _bounds_plans(x: ShiftedRows, forms: list, labelled: list[bool]) -> list[tuple | None]:
-    """Per form: None (a whole pass that keeps no bounds: a labelling pass, or no room
-    left), or (its bounds, None) for a whole pass that renews them (every row's, or the
-    sample's while many rows would need their distances: ``complete``), or (its bounds,
-    (drift, margin, rounding scale, share)) for a bounded pass. A call that names bounds
-    drops those it does not (the starts that ended); new bounds are made while all fit in
-    ``x.features``' bytes."""
+    """Per form: None (a whole pass that keeps no bounds: a labelling pass), or (its bounds,
+    kind, reach): kind "near" for a pass over the bounds' near rows alone, "record" for a
+    whole pass that records every row's label and gap and keeps the rows under ``reach``
+    (where the sample says they are few and there is room), "whole" for a whole pass that
+    keeps only the centres. A call that names bounds drops those it does not (the starts
+    that ended); bounds hold at most as many bytes in all as ``x.features``."""
     n, d = x.shape
     named = [x.bounds.pop(form.trail, None) for form in forms]
     if any(bounds is not None for bounds in named):
@@ -265,66 +275,56 @@ def _bounds_plans(x: ShiftedRows, forms: list, labelled: list[bool]) -> list[tup
     held = sum(b.nbytes for b in named if b is not None)
     plans: list[tuple | None] = []
     for form, bounds, wants_labels in zip(forms, named, labelled, strict=True):
-        k = form.n_components
         if wants_labels:
             plans.append(None)
             continue
         if bounds is None or bounds.coef.shape != form.coef.shape:
-            size = RowBounds.empty(0, k, d).nbytes + n * (4 + 8)
-            if held + size > x.features.nbytes:
-                plans.append(None)
-                continue
-            held += size
-            plans.append((RowBounds.empty(n, k, d), None))  # the sample's bounds first
+            plans.append((RowBounds(np.array(form.coef)), "whole", 0.0))
             continue
-        drift = bounds.drift(form.coef)
         error = rounding_scale(d, x.norm_most, float(form.const.max()))
-        margin = 2.0 * bounds.error + 2.0 * error
-        share = bounds.share(drift, margin)
-        if bounds.complete and bounds.passes < BOUNDS_REFRESH and share <= BOUNDED_SHARE:
-            plans.append((bounds, (drift, margin, error, share)))
+        if bounds.holds(form.coef, 2.0 * bounds.error + 2.0 * error):
+            plans.append((bounds, "near", 0.0))
             continue
-        bounds.complete = share <= RECORD_SHARE
-        plans.append((bounds, None))
+        held -= bounds.nbytes
+        coef = np.hstack([-2.0 * form.coef, form.const[:, None]])
+        gaps = sample_gaps(x.features, x.norms, coef)
+        step = two_largest_moves(bounds.coef, form.coef)
+        reach, cost = best_reach(gaps, step, 4.0 * error)
+        share = float(np.mean(gaps < reach))
+        size = n * 4 + int(share * n) * (8 * (d + 1) + 20)  # labels, near rows
+        if cost <= NEAR_GAIN_MOST and held + size <= x.features.nbytes:
+            held += size
+            bounds.start_recording(n, error)
+            plans.append((bounds, "record", reach))
+        else:
+            plans.append((bounds, "whole", 0.0))
     return plans
 
 
-def _bounded_pass(
-    x: ShiftedRows, weights: np.ndarray | None, form: Any, bounds: RowBounds, plan: tuple
-) -> tuple:
-    """:func:`nearest_sums`' fields of one form by a bounded pass from ``bounds``, which it
-    moves to the form's centres (``plan``: drift, margin, rounding scale, share of rows
-    expected)."""
-    drift, margin, error, share = plan
+def _near_pass(x: ShiftedRows, weights: np.ndarray | None, form: Any, bounds: RowBounds) -> tuple:
+    """:func:`nearest_sums`' fields of one form by a pass over ``bounds``' near rows, which
+    it moves to the form's centres."""
+    assert bounds.near is not None and bounds.totals is not None
     n, d = x.shape
     k = form.n_components
     coef = np.hstack([-2.0 * form.coef, form.const[:, None]])
     block = min(nearest_block_rows(d, k, k), max(n, 1))  # the whole pass's products
     batch = max(1, NEAREST_BATCH_BYTES // (8 * (k + 1) * block))
-    # timed apart by the share of rows computed, to a power of two
-    key = ("bounded", k.bit_length(), d, int(n).bit_length(), int(share * 64).bit_length())
+    near = bounds.near.shape[0]
+    key = ("near", k.bit_length(), d, int(near).bit_length())
     parts = NEAREST_THREADS.run(
         key,
         lambda: over_threads(
-            x,
+            bounds.near,
             None,
-            lambda xs, _, start: bounded_partial(
-                x.features,
-                x.norms,
-                coef,
-                bounds,
-                start,
-                start + xs.shape[0],
-                drift,
-                margin,
-                block,
-                batch,
+            lambda rows, _, start: near_partial(
+                bounds, coef, start, start + rows.shape[0], block, batch
             ),
-            part_rows=_part_rows(n, block),
+            part_rows=_part_rows(near, block),
         ),
     )
     changes = tuple(np.concatenate([part[i] for part in parts]) for i in range(3))
-    bounds.moved(form.coef, changes, x.features, weights, error)  # type: ignore[arg-type]
+    bounds.moved(form.coef, changes, weights)  # type: ignore[arg-type]
     weight, sums = bounds.totals[:, d].copy(), bounds.totals[:, :d].copy()
     inertia = bounds.norm_total + float(
         weight @ form.const - 2.0 * np.einsum("kd,kd->", sums, form.coef)
@@ -374,8 +374,7 @@ def _nearest_pass(
         weight, sums = joint[:, d], joint[:, :d]
         bounds = None if kept is None else kept[j]
         if bounds is not None:  # the laid-out rows' norms: inertia holds the weighted ones
-            error = rounding_scale(d, x.norm_most, float(form.const.max()))
-            bounds.renewed(form.coef, joint, weights, float(inertia) + norms, error)
+            bounds.recorded(form.coef, joint, weights, float(inertia) + norms)
         if not far:  # the rows nearest c_k add W_k |c_k - s|^2 - 2 S_k.(c_k - s) to the norms
             inertia += norms + float(
                 weight @ form.const - 2.0 * np.einsum("kd,kd->", sums, form.coef)
@@ -534,11 +533,10 @@ def _nearest_partial(
                 one, assigned = g[lo:hi], False  # the distances, turned one-hot in place
                 bounds = keeps[j]
                 if bounds is not None:
-                    hot_rows = record_rows(
+                    one = record_rows(
                         bounds, one, low, norms[start:stop], offset + start, hot, scratch, second
                     )
-                    if hot_rows is not None:
-                        one, assigned = hot_rows, True
+                    assigned = True
                 _assign_blocks(one, low, stacked, w, added[1:], labeller, got, assigned)
                 if labeller is not None:
                     labeller.label(start, stop, low, norms[start:stop], feats, got, bound)
