@@ -40,7 +40,7 @@ NEAR_GAIN_MOST = 0.9
 # rows.
 NEAR_SHARE_MOST = 0.6
 # The sample that estimates the near rows' share: windows of rows spread evenly over the data.
-SAMPLE_WINDOWS, SAMPLE_WINDOW_ROWS = 8, 4096
+SAMPLE_WINDOWS, SAMPLE_WINDOW_ROWS = 8, 1024
 # Added to each row's least distance to find its second least with one more minimum.
 FAR_AWAY = 1e300
 

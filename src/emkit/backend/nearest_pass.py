@@ -349,9 +349,10 @@ def _nearest_pass(
     # The groups' sums do not depend on the threads, so their count is chosen by timing, per
     # kind of pass: its centres to a power of two (n_init starts in lockstep end one by one),
     # features, and rows to a power of two.
+    key = (k_total.bit_length(), x.shape[1], int(x.shape[0]).bit_length(), far)
+    # a pass that records the rows (a few a fit) runs as the plain pass does, untimed
     keeps = kept is not None and any(b is not None for b in kept)
-    key = (k_total.bit_length(), x.shape[1], int(x.shape[0]).bit_length(), far, keeps)
-    parts = NEAREST_THREADS.run(
+    parts = (NEAREST_THREADS.run_as if keeps else NEAREST_THREADS.run)(
         key,
         lambda: over_threads(
             x,
