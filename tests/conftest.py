@@ -42,6 +42,8 @@ class _AllThreads:
     def run(key, fn):
         return fn()
 
+    run_as = run
+
     @staticmethod
     def run_split(key, fn, rows, unit, min_rows=1, probe_rows=0):
         return fn(0, rows)

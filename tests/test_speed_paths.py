@@ -881,3 +881,32 @@ def test_a_shared_setting_whose_undo_raises_can_be_held_again():
         with setting.held():
             pass
     assert len(applied) == 2  # applied afresh: no holder and no undo left behind
+
+
+@pytest.mark.parametrize("fast", [1, 2])
+def test_a_rare_pass_runs_untimed_on_the_count_its_kind_favours(monkeypatch, fast):
+    # A pass that records the k-means rows (a few a fit) ran as its own timed kind, so that
+    # one in two of them ran on the slower count; run_as takes the count the plain pass's
+    # timings favour and adds no timing of its own.
+    import types
+
+    now = [0.0]
+    monkeypatch.setattr(cpu_threads, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+    monkeypatch.setattr(cpu_threads, "num_threads", lambda: 2)
+
+    def work():
+        count = (
+            cpu_threads.num_threads()
+            if cpu_threads._threads_here.get() is None
+            else (cpu_threads._threads_here.get())
+        )
+        now[0] += 1.0 if count == fast else 2.0
+        return count
+
+    chooser = cpu_threads.TimedThreads()
+    assert chooser.run_as("kind", work) == 2  # nothing timed yet: all the threads
+    for _ in range(2 * cpu_threads.TIMED_CALLS):
+        chooser.run("kind", work)
+    before = {count: list(times) for count, times in chooser._seconds[("kind", 2)].items()}
+    assert chooser.run_as("kind", work) == fast
+    assert {c: list(t) for c, t in chooser._seconds[("kind", 2)].items()} == before
