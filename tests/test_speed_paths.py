@@ -895,11 +895,7 @@ def test_a_rare_pass_runs_untimed_on_the_count_its_kind_favours(monkeypatch, fas
     monkeypatch.setattr(cpu_threads, "num_threads", lambda: 2)
 
     def work():
-        count = (
-            cpu_threads.num_threads()
-            if cpu_threads._threads_here.get() is None
-            else (cpu_threads._threads_here.get())
-        )
+        count = cpu_threads._threads_here.get() or 2  # the count kernel_threads set
         now[0] += 1.0 if count == fast else 2.0
         return count
 
