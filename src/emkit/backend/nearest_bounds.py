@@ -30,7 +30,7 @@ BOUNDS_REFRESH = 16
 # The reach of the near rows, in steps of the centres' last move (the sum of its two largest
 # moves): each is tried, and the near rows kept where the sample says a cycle of a recording
 # whole pass (RECORD_COST whole passes) and as many passes from the near rows as the reach
-# has steps costs least per pass, and less than NEAR_GAIN_MOST of a whole pass. A pass from a
+# has steps costs least per pass, and at most NEAR_GAIN_MOST of a whole pass. A pass from a
 # share s of the rows costs about s whole passes (at (1e6, 10, 10) on the EPYC VM's two
 # threads: 5.4 ms at s = 0.44 against 12.3; a recording pass 22-25).
 REACH_STEPS = (2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
@@ -275,7 +275,7 @@ def best_reach(gaps: np.ndarray, step: float, margin: float) -> tuple[float, flo
             break
         reach = steps * step + margin
         share = float(np.mean(gaps < reach)) if gaps.shape[0] else 1.0
-        cost = (RECORD_COST + steps * share) / steps
+        cost = (RECORD_COST + steps * share) / (steps + 1)  # the recording pass's too
         if share <= NEAR_SHARE_MOST and cost < best[1]:
             best = (reach, cost)
     return best
