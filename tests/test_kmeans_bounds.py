@@ -192,7 +192,8 @@ def test_rows_within_rounding_of_a_tie_always_get_their_distances(monkeypatch):
 
 def test_bounds_take_at_most_the_layouts_bytes(monkeypatch):
     # One feature: the layout holds 16 bytes a row; each start's labels take 4 and its near
-    # rows 36 each, so of ten starts few keep rows, and never more bytes than the layout.
+    # rows 36 each, so of ten starts few keep rows, and never more bytes than the layout
+    # (the recording pass's gaps, 8 bytes a row, aside).
     eager(monkeypatch)
     x = overlapping(n=5000, d=1, k=3)
     rows = shifted_source(x, np.zeros(1)).rows
@@ -245,3 +246,74 @@ def test_a_cluster_emptied_by_a_near_pass_has_weight_and_sums_exactly_zero(monke
     labels, weight, sums = brute(x, centres, w)
     np.testing.assert_allclose(got.weight, weight, rtol=1e-13)
     np.testing.assert_allclose(got.sums + got.weight[:, None] * rows.shift, sums, atol=1e-9)
+
+
+def test_a_heavy_row_leaving_light_ones_sends_the_sums_to_a_whole_pass(monkeypatch):
+    # Moved out of a cluster of 500 rows of weight 1, a row of weight 1e9 left its rounding
+    # on their sums (3e-8 relative): the pass notices and its sums come from a whole pass.
+    eager(monkeypatch)
+    monkeypatch.setattr(nearest_bounds, "REACH_STEPS", (5.0,))
+    calls = counted_near_passes(monkeypatch)
+    rng = np.random.default_rng(4)
+    v = np.concatenate([rng.normal(0.0, 0.5, 500), [1.5], rng.normal(10.0, 0.5, 500)])
+    x = np.zeros((v.shape[0], 3))
+    x[:, 0] = v
+    w = np.ones(x.shape[0])
+    w[500] = 1e9
+    rows = shifted_source(x, np.zeros(3), w).rows
+    trail = None
+    for c in (4.0, 3.0, 2.5):  # the heavy row at 1.5 leaves A's centre (0) for the middle one
+        centres = np.array([[0.0, 0.0, 0.0], [c, 0.0, 0.0], [10.0, 0.0, 0.0]])
+        got = nearest_e_step(rows, [nearest_form(centres, rows.shift, trail)], w)[0]
+        trail = got.trail
+    labels, weight, sums = brute(x, centres, w)
+    assert labels[500] == 1 and len(calls) == 1
+    np.testing.assert_allclose(got.weight, weight, rtol=1e-13)
+    np.testing.assert_allclose(got.sums + got.weight[:, None] * rows.shift, sums, rtol=1e-12)
+
+
+def test_no_bounds_outlive_the_fit():
+    import gc
+
+    x = overlapping(n=20_000, d=3, k=5)
+    KMeans(5, init="random", n_init=3, random_state=0).fit(x)
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, nearest_bounds.RowBounds)]
+
+
+@pytest.mark.parametrize("n_init", [1, 4])
+def test_near_labels_differ_from_whole_ones_only_within_rounding_of_a_tie(monkeypatch, n_init):
+    # 33 features, rows shuffled onto the bisector of two centres: the near rows' products
+    # sit in other blocks than the whole pass's (and, in lockstep, of other shapes), so a row
+    # within rounding of the tie may go to the other centre; never a row farther from it.
+    eager(monkeypatch)
+    rng = np.random.default_rng(9)
+    d, n = 33, 20_000
+    a, b = rng.normal(size=d), rng.normal(size=d)
+    mid, axis = (a + b) / 2, (b - a) / np.linalg.norm(b - a)
+    x = rng.normal(size=(n, d))
+    x -= np.outer(x @ axis, axis)  # onto the bisector's hyperplane, through the origin
+    x += mid + np.outer(rng.normal(scale=1e-9, size=n) * (rng.random(n) < 0.5), axis)
+    x = np.vstack([x, rng.normal(size=(n, d)) * 3])[rng.permutation(2 * n)]
+    rows = shifted_source(x, x.mean(axis=0)).rows
+    whole = shifted_source(x, x.mean(axis=0)).rows
+    first = np.vstack([a, b, rng.normal(size=(1, d)) * 5])
+    others = [rng.normal(size=(3, d)) * 3 for _ in range(n_init - 1)]
+    trails = [None] * n_init
+    differed = near = 0
+    for step in range(6):
+        centres = [c + 1e-6 * step for c in [first, *others]]
+        forms = [nearest_form(c, rows.shift, t) for c, t in zip(centres, trails, strict=True)]
+        got = nearest_e_step(rows, forms)
+        trails = [sums.trail for sums in got]
+        bounds = rows.bounds[trails[0]]
+        if bounds.labels is None:
+            continue
+        want = nearest_e_step(whole, [nearest_form(centres[0], whole.shift)], labelled=[True])
+        differ = np.flatnonzero(bounds.labels != want[0].labels)
+        d2 = ((x[differ, None, :] - centres[0][None]) ** 2).sum(axis=2)
+        pair = np.sort(d2, axis=1)[:, :2]
+        assert np.all(pair[:, 1] - pair[:, 0] <= 1e-12 * pair[:, 1])
+        differed += differ.shape[0]
+        near += bounds.near is not None and bounds.passes > 0
+    assert near >= 3  # passes from the near rows, the tied rows among them

@@ -12,10 +12,17 @@ distances of those rows only, from their compact copy, moving the clusters' sums
 that changed cluster. A whole pass runs again once the centres have moved past the reach, and
 every ``BOUNDS_REFRESH`` passes (renewing the sums, moved since row by row).
 
-The near rows' distances come from products of the whole pass's shapes (blocks of its rows,
-the last padded), and a row's column of such a product depends only on the shape (OpenBLAS),
-whatever rows share it; which rows are near, and so the result, does not depend on the
-threads: the moved rows' sums are one product in row order.
+The near rows' distances come from products in blocks of the whole pass's rows, but not in the
+same places nor always of the same shapes (the whole pass's blocks hold every start's centres
+in lockstep, and its last is shorter): a row within rounding of a tie between two centres
+may go to the other of them than in a whole pass, both being nearest to rounding. Which rows
+are near, and so the result, does not depend on the threads: the near rows are cut into
+blocks from their first, whatever the threads' parts, and the moved rows' sums are one
+product in row order.
+
+The bounds are state kept between passes (in the fit's laid-out rows), an exception to the
+passes' otherwise being functions of the rows and the centres: a pass finds them only by the
+name its centres carry, and any pass may run whole instead.
 """
 
 from __future__ import annotations
@@ -43,6 +50,11 @@ NEAR_SHARE_MOST = 0.6
 SAMPLE_WINDOWS, SAMPLE_WINDOW_ROWS = 8, 1024
 # Added to each row's least distance to find its second least with one more minimum.
 FAR_AWAY = 1e300
+# Rows moved into or out of a cluster since the record, in |w| (1 + |x - s|_1), at most this
+# many times the cluster's W + |S|_1 now: each move rounds the sums once, and a heavy row
+# leaving light ones would leave its rounding on theirs (a row of weight 1e9 out of 500 of
+# weight 1: the sums to 3e-8 rather than 1e-16). Past it, a whole pass.
+CHURN_MOST = 2.0**12
 
 
 def by_block(part: np.ndarray, blocks: int) -> np.ndarray:
@@ -61,8 +73,9 @@ def first_only(one: np.ndarray) -> None:
 
 def rounding_scale(d: int, norm_most: float, const_most: float) -> float:
     r"""The square root of the bound on a distance's rounding, :math:`(d + 2) 2^{-51}
-    (\max \lVert x - s\rVert^2 + \max \lVert c - s\rVert^2)` (the expansion's error, with a
-    factor 4 to spare), for rows of ``d`` features: a distance's square root errs by at most
+    (\max \lVert x - s\rVert^2 + \max \lVert c - s\rVert^2)` (the expansion's error, about
+    :math:`(2d + 3) u N + (3d + 4) u C` with :math:`u = 2^{-53}`, with room to spare), for
+    rows of ``d`` features: a distance's square root errs by at most
     this much, and two squared distances further apart than its square are ordered alike in
     their computed values."""
     return float(np.sqrt((d + 2) * 2.0**-51 * (norm_most + const_most)))
@@ -103,6 +116,9 @@ class RowBounds:
     norm_total : float, the rows' (weighted) squared norms' sum.
     error : float, :func:`rounding_scale` at ``built``.
     passes : int, passes from the near rows since the whole one.
+    weights : None, or array of shape (n,): the rows' weights the sums were taken with.
+    churn : array of shape (k,): the rows moved into or out of each cluster since the
+        record, in |w| (1 + |x - s|_1) (see ``CHURN_MOST``).
     """
 
     coef: np.ndarray
@@ -119,6 +135,8 @@ class RowBounds:
     norm_total: float = 0.0
     error: float = 0.0
     passes: int = 0
+    weights: np.ndarray | None = None
+    churn: np.ndarray | None = None
 
     @property
     def nbytes(self) -> int:
@@ -163,12 +181,17 @@ class RowBounds:
         self.totals = np.array(totals, dtype=np.float64)
         self.counts = np.bincount(held, minlength=coef.shape[0]).astype(np.int64)
         self.norm_total, self.passes = norm_total, 0
+        self.churn = np.zeros(coef.shape[0])
 
-    def keep_near(self, features: np.ndarray, norms: np.ndarray, reach: float) -> None:
+    def keep_near(self, features: np.ndarray, norms: np.ndarray, reach: float, room: int) -> None:
         """Copy out the rows (of the laid-out ``features`` (d + 1, n) and ``norms`` (n,))
-        whose gap is under ``reach``, and drop the gaps."""
+        whose gap is under ``reach``, and drop the gaps; where they would take more than
+        ``room`` bytes, keep only the centres (:meth:`forget`)."""
         assert self.gaps is not None and self.labels is not None
         self.near = np.flatnonzero(self.gaps < reach)
+        if self.near.shape[0] * (8 * features.shape[0] + 20) > room:
+            self.forget(self.coef)
+            return
         self.near_features = np.take(features, self.near, axis=1)
         self.near_norms = norms[self.near]
         self.near_labels = self.labels[self.near]
@@ -186,6 +209,7 @@ class RowBounds:
         assert self.totals is not None and self.counts is not None
         assert self.near is not None and self.near_features is not None
         assert self.near_labels is not None and self.labels is not None
+        assert self.churn is not None
         at, old, new = changes
         k = coef.shape[0]
         if at.shape[0]:
@@ -195,7 +219,10 @@ class RowBounds:
             place = np.arange(at.shape[0])
             change[new, place] = w
             change[old, place] -= w
-            self.totals += change @ self.near_features[:, at].T
+            taken = self.near_features[:, at]
+            self.totals += change @ taken.T
+            size = np.abs(w) * np.abs(taken).sum(axis=0)  # the ones row adds |w|
+            self.churn += np.bincount(old, size, k) + np.bincount(new, size, k)
             held = w > 0
             self.counts += np.bincount(new[held], minlength=k)
             self.counts -= np.bincount(old[held], minlength=k)
@@ -204,6 +231,15 @@ class RowBounds:
             self.labels[rows] = new
         self.coef = np.array(coef, dtype=np.float64)
         self.passes += 1
+
+    def tangled(self) -> bool:
+        """Whether the rows moved since the record weigh too much against some cluster's
+        own now (``CHURN_MOST``; an emptied cluster's sums are exactly 0): its sums then
+        want a whole pass."""
+        assert self.churn is not None and self.totals is not None and self.counts is not None
+        d = self.totals.shape[1] - 1
+        own = np.abs(self.totals[:, d]) + np.abs(self.totals[:, :d]).sum(axis=1)
+        return bool(np.any((self.churn > CHURN_MOST * own) & (self.counts > 0)))
 
 
 def record_rows(
@@ -257,10 +293,10 @@ def record_gaps(
     second += norms
     np.maximum(second, 0.0, out=second)
     np.sqrt(second, out=second)
-    near = np.add(low, norms, out=gaps)
-    np.maximum(near, 0.0, out=near)
-    np.sqrt(near, out=near)
-    np.subtract(second, near, out=gaps)
+    first = np.add(low, norms, out=gaps)
+    np.maximum(first, 0.0, out=first)
+    np.sqrt(first, out=first)
+    np.subtract(second, first, out=gaps)
     if ties.any():
         gaps[ties] = -np.inf
 
@@ -340,8 +376,8 @@ def near_partial(
             parts.append((tail[None], g[:, blocks * block : (blocks + 1) * block], 1))
         for stacked, out, count in parts:
             np.matmul(coef, stacked, out=by_block(out, count))
-        near = np.minimum.reduce(g[:, :m], axis=0, out=low[:m])
-        one = np.equal(g[:, :m], near, out=g[:, :m])
+        least = np.minimum.reduce(g[:, :m], axis=0, out=low[:m])
+        one = np.equal(g[:, :m], least, out=g[:, :m])
         got = np.matmul(ranks, one, out=found[:, :m])
         if np.any(got[1] > 1):
             first_only(one)

@@ -221,31 +221,32 @@ def nearest_sums(
     if not lazy:
         return [(*got, None) for got in _nearest_pass(x, weights, forms, True, labelled)]
     wanted = labelled or [False] * len(forms)
-    plans = _bounds_plans(x, forms, wanted)
-    whole = [j for j, plan in enumerate(plans) if plan is None or plan[1] != "near"]
+    plans = _bounds_plans(x, weights, forms, wanted)
     out: list[Any] = [None] * len(forms)
+    for j, plan in enumerate(plans):
+        if plan is not None and plan.kind == "near":
+            out[j] = _near_pass(x, weights, forms[j], plan.bounds)
+            if plan.bounds.tangled():  # sums moved too far from their record: a whole pass
+                plan.kind = "whole"
+    whole = [j for j, plan in enumerate(plans) if plan is None or plan.kind != "near"]
     if whole:
-        recording = [plans[j] is not None and plans[j][1] == "record" for j in whole]  # type: ignore[index]
         passed = _nearest_pass(
             x,
             weights,
             [forms[j] for j in whole],
             False,
             [wanted[j] for j in whole],
-            [plans[j][0] if keep else None for j, keep in zip(whole, recording, strict=True)],  # type: ignore[index]
+            [_recorded(plans[j]) for j in whole],
         )
         for j, sums in zip(whole, passed, strict=True):
             out[j] = sums
     for j, plan in enumerate(plans):
-        if plan is None:
+        if plan is None or plan.kind == "near":
             continue
-        bounds, kind, reach = plan
-        if kind == "near":
-            out[j] = _near_pass(x, weights, forms[j], bounds)
-        elif kind == "record":
-            bounds.keep_near(x.features, x.norms, reach)
+        if plan.kind == "record":
+            plan.bounds.keep_near(x.features, x.norms, plan.reach, plan.room)
         else:
-            bounds.forget(forms[j].coef)
+            plan.bounds.forget(forms[j].coef)
     empty = [j for j, got in enumerate(out) if not np.all(got[0] > 0)]
     if empty:
         again = _nearest_pass(x, weights, [forms[j] for j in empty], far=True)
@@ -256,34 +257,61 @@ def nearest_sums(
         trail = None
         if plan is not None:
             trail = next(_TRAILS)
-            x.bounds[trail] = plan[0]
+            x.bounds[trail] = plan.bounds
         named.append((*got, trail))
     return named
 
 
-def _bounds_plans(x: ShiftedRows, forms: list, labelled: list[bool]) -> list[tuple | None]:
-    """Per form: None (a whole pass that keeps no bounds: a labelling pass), or (its bounds,
-    kind, reach): kind "near" for a pass over the bounds' near rows alone, "record" for a
-    whole pass that records every row's label and gap and keeps the rows under ``reach``
-    (where the sample says they are few and there is room), "whole" for a whole pass that
-    keeps only the centres. A call that names bounds drops those it does not (the starts
-    that ended); bounds hold at most as many bytes in all as ``x.features``."""
+@dataclass
+class _Plan:
+    """What one form's pass does with its start's bounds (:func:`_bounds_plans`).
+
+    Attributes
+    ----------
+    bounds : the start's :class:`~emkit.backend.nearest_bounds.RowBounds`.
+    kind : "near": a pass over the bounds' near rows alone; "record": a whole pass that
+        records every row's label and gap and keeps the rows under ``reach``; "whole": a
+        whole pass that keeps only the centres.
+    reach : float, where ``kind`` is "record".
+    room : int, the bytes the near rows may take, where ``kind`` is "record".
+    """
+
+    bounds: RowBounds
+    kind: str
+    reach: float = 0.0
+    room: int = 0
+
+
+def _recorded(plan: _Plan | None) -> RowBounds | None:
+    return plan.bounds if plan is not None and plan.kind == "record" else None
+
+
+def _bounds_plans(
+    x: ShiftedRows, weights: np.ndarray | None, forms: list, labelled: list[bool]
+) -> list[_Plan | None]:
+    """Per form: None (a whole pass that keeps no bounds: a labelling pass), or its
+    :class:`_Plan`: "near" where its bounds' near rows alone can change cluster, "record"
+    where the sample says a reach pays and there is room, else "whole". Bounds of other
+    weights than ``weights`` are not used. A call that names bounds drops those it does not
+    (the starts that ended); bounds hold at most as many bytes in all as ``x.features``
+    (besides each recording pass's gaps, 8 bytes a row, while it runs)."""
     n, d = x.shape
     named = [x.bounds.pop(form.trail, None) for form in forms]
     if any(bounds is not None for bounds in named):
         x.bounds.clear()
+    named = [b if b is not None and b.weights is weights else None for b in named]
     held = sum(b.nbytes for b in named if b is not None)
-    plans: list[tuple | None] = []
+    plans: list[_Plan | None] = []
     for form, bounds, wants_labels in zip(forms, named, labelled, strict=True):
         if wants_labels:
             plans.append(None)
             continue
         if bounds is None or bounds.coef.shape != form.coef.shape:
-            plans.append((RowBounds(np.array(form.coef)), "whole", 0.0))
+            plans.append(_Plan(RowBounds(np.array(form.coef), weights=weights), "whole"))
             continue
         error = rounding_scale(d, x.norm_most, float(form.const.max()))
         if bounds.holds(form.coef, 2.0 * bounds.error + 2.0 * error):
-            plans.append((bounds, "near", 0.0))
+            plans.append(_Plan(bounds, "near"))
             continue
         held -= bounds.nbytes
         coef = np.hstack([-2.0 * form.coef, form.const[:, None]])
@@ -291,13 +319,14 @@ def _bounds_plans(x: ShiftedRows, forms: list, labelled: list[bool]) -> list[tup
         step = two_largest_moves(bounds.coef, form.coef)
         reach, cost = best_reach(gaps, step, 4.0 * error)
         share = float(np.mean(gaps < reach))
-        size = n * 4 + int(share * n) * (8 * (d + 1) + 20)  # labels, near rows
-        if cost <= NEAR_GAIN_MOST and held + size <= x.features.nbytes:
-            held += size
+        # the near rows' bytes, half again the sample's estimate at most, after the labels
+        room = min(x.features.nbytes - held - n * 4, int(1.5 * share * n) * (8 * d + 28))
+        if cost <= NEAR_GAIN_MOST and share * n * (8 * d + 28) <= room:
+            held += n * 4 + room
             bounds.start_recording(n, error)
-            plans.append((bounds, "record", reach))
+            plans.append(_Plan(bounds, "record", reach, room))
         else:
-            plans.append((bounds, "whole", 0.0))
+            plans.append(_Plan(bounds, "whole"))
     return plans
 
 
@@ -329,8 +358,8 @@ def _near_pass(x: ShiftedRows, weights: np.ndarray | None, form: Any, bounds: Ro
     inertia = bounds.norm_total + float(
         weight @ form.const - 2.0 * np.einsum("kd,kd->", sums, form.coef)
     )
-    none = np.zeros(k)
-    return (weight, sums, inertia, np.full(k, -1.0), np.zeros((k, d)), none, None, None)
+    no_far_rows = np.full(k, -1.0), np.zeros((k, d)), np.zeros(k)  # see nearest_sums
+    return (weight, sums, inertia, *no_far_rows, None, None)
 
 
 def _nearest_pass(

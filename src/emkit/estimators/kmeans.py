@@ -93,8 +93,8 @@ class KMeans(
     algorithm : {"lloyd", "elkan"}, scikit-learn's choice of how to run Lloyd's iterations;
         both name the same iterates (Elkan's triangle-inequality bounds only skip distances
         that cannot change an assignment), which emkit computes its own way, so both give
-        the same fit: in memory on the host it skips such distances with one bound per row
-        (Hamerly's) whichever is named.
+        the same fit: in memory on the host it computes, once the centres move little, only
+        the rows near a cluster boundary (Hamerly's bound), whichever is named.
     copy_x : bool, scikit-learn's leave to centre ``X`` in place when False; emkit never
         writes to ``X``, so both leave it as it was.
     verbose : int, above 0 prints scikit-learn's lines on stdout: each start's
