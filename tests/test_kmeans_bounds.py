@@ -279,7 +279,8 @@ def test_no_bounds_outlive_the_fit(monkeypatch):
     made = []
 
     class Tracked(nearest_bounds.RowBounds):
-        def __post_init__(self):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
             made.append(weakref.ref(self))
 
     monkeypatch.setattr(nearest_pass, "RowBounds", Tracked)
