@@ -25,6 +25,11 @@ READERS = {
 _THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}([,' _\u00a0\u202f])\d{3}(?:\1\d{3})*(?:\.\d+)?")
 _DOT_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+# French and much of Europe: spaces (often no-break ones) between thousands, a decimal comma
+# ("1 234,50", "1\u202f234")
+_SPACE_COMMA = re.compile(
+    r"[+-]?[1-9]\d{0,2}(?P<space>[ \u00a0\u202f])\d{3}(?:(?P=space)\d{3})*(?:,\d+)?"
+)
 
 
 # Numbers marked as money or percents ("$1,234", "€12,50", "1 234 €", "-$3.50", "12,5 %") or
@@ -42,7 +47,7 @@ _MARK = re.compile(rf"[()%{_SYMBOLS}]")
 _PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 # plain or as the hints know (_THOUSANDS first: its back-reference is to group 1)
 _NUMBER = re.compile(
-    "|".join(p.pattern for p in (_THOUSANDS, _PLAIN, _DOT_THOUSANDS, _DECIMAL_COMMA))
+    "|".join(p.pattern for p in (_THOUSANDS, _PLAIN, _DOT_THOUSANDS, _DECIMAL_COMMA, _SPACE_COMMA))
 )
 
 
@@ -81,8 +86,18 @@ def _numbers(bare: pd.Series) -> bool:
 def written_as_numbers(column: pd.Series) -> bool:
     """Whether every value of ``column`` is a number, written plainly or as
     :func:`number_format_hint` recognises (a cheap look at a column's first rows tells a
-    column of names from one worth reading whole)."""
-    return _numbers(_unmarked(_not_plain(column))[0])
+    column of names from one worth reading whole): the hint is what decides, so that a column
+    let through always gets one."""
+    return _not_plain(column).empty or number_format_hint(column) is not None
+
+
+def _read_csv(thousands: str, decimal_comma: bool = False) -> str:
+    """The ``pandas.read_csv`` call that reads numbers with ``thousands`` between groups;
+    pandas' C parser takes a one-byte separator only (a no-break space is left as text), so
+    others get the Python one."""
+    comma = ", decimal=','" if decimal_comma else ""
+    engine = "" if thousands.isascii() else ", engine='python'"
+    return f"pandas.read_csv(..., thousands={thousands!r}{comma}{engine})"
 
 
 def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
@@ -100,6 +115,7 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
         return _marked_hint(bare, marks, example, name) if _numbers(bare) else None
     thousands = bool(odd.str.fullmatch(_THOUSANDS).all())
     comma = bool(odd.str.fullmatch(_DECIMAL_COMMA).all())
+    spaced = bool((odd.str.fullmatch(_SPACE_COMMA) | odd.str.fullmatch(_DECIMAL_COMMA)).all())
     flag = " (or, where the file's delimiter is not a comma, give --decimal ,)" if cli else ""
     if thousands and comma:  # "1,500": 1500 or 1.5
         return (
@@ -108,11 +124,20 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
             "pandas.read_csv(..., thousands=',') or (..., decimal=',') as they mean and save it "
             "again"
         )
+    spaces = set(odd.str.extract(_SPACE_COMMA)["space"].dropna())
+    # "1 234,50" or "1 234" beside "12,5" (a comma beside spaced thousands is a decimal one)
+    if spaced and not comma and len(spaces) == 1 and bool(odd.str.contains(",").any()):
+        read = _read_csv(spaces.pop(), decimal_comma=True)
+        return (
+            f"numbers written with thousands separators and a decimal comma (such as "
+            f"{example!r}): write them plainly in the file, or read it with {read} and save "
+            "it again"
+        )
     if thousands:
         sep = _THOUSANDS.fullmatch(example).group(1)  # type: ignore[union-attr]
         return (
             f"numbers written with thousands separators (such as {example!r}): remove the "
-            f"separators in the file, or read it with pandas.read_csv(..., thousands={sep!r}) "
+            f"separators in the file, or read it with {_read_csv(sep)} "
             "and save it again"
         )
     if comma:
@@ -138,6 +163,10 @@ def _marked_hint(bare: pd.Series, marks: list[str], example: str, name: str) -> 
     # "1,500" beside "12.50": the point is the decimal one, the comma separates thousands
     points = bool(bare.str.contains(".", regex=False).any())
     comma = not points and bool(formatted.str.fullmatch(_DECIMAL_COMMA).all())
+    # "1 234,50 €" (and "1 234 €" beside "12,50 €"): spaced thousands, a decimal comma
+    spaced = not points and bool(
+        (formatted.str.fullmatch(_SPACE_COMMA) | formatted.str.fullmatch(_DECIMAL_COMMA)).all()
+    )
     dot = formatted.str.fullmatch(_DOT_THOUSANDS) | formatted.str.fullmatch(_DECIMAL_COMMA)
     symbols = [m for m in marks if m != "()"]
     what = [
@@ -160,7 +189,8 @@ def _marked_hint(bare: pd.Series, marks: list[str], example: str, name: str) -> 
 
     if formatted.empty:
         ways = line(set(symbols), False)
-    elif thousands and comma:  # "$1,500": 1500 or 1.5
+    elif thousands and spaced and bool(formatted.str.contains(",").any()):
+        # "$1,500" (or "1,500 €" beside "1 234 €"): 1500 or 1.5
         what.append("thousands separators or a decimal comma")
         ways = (
             f"{line({*symbols, ','}, False)} where ',' separates thousands, or "
@@ -171,6 +201,9 @@ def _marked_hint(bare: pd.Series, marks: list[str], example: str, name: str) -> 
         ways = line({*symbols, *seps}, False)
     elif comma:
         what.append("a decimal comma")
+        ways = line(set(symbols), True)
+    elif spaced:
+        what.extend(["thousands separators", "a decimal comma"])
         ways = line(set(symbols), True)
     elif bool(dot.all()):
         what.extend(["'.' thousands separators", "a decimal comma"])
