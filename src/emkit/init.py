@@ -218,11 +218,16 @@ def _nearest_candidate(
 
 
 def random_rows(
-    x: np.ndarray, k: int, rng: np.random.RandomState, sample_weight: np.ndarray | None = None
+    x: np.ndarray,
+    k: int,
+    rng: np.random.RandomState,
+    sample_weight: np.ndarray | None = None,
+    order: np.ndarray | None = None,
 ) -> np.ndarray:
-    """k rows drawn with probability proportional to their weight (with replacement), (k, d)."""
+    """k rows drawn with probability proportional to their weight (with replacement), (k, d);
+    ``order``: :func:`canonical_order` of ``x`` where the caller has it (several starts)."""
     w = np.ones(x.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    order = canonical_order(x)
+    order = canonical_order(x) if order is None else order
     return x[order[draw_rows(w[order], k, rng)]]
 
 

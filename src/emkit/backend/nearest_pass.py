@@ -70,6 +70,15 @@ TOP_CHUNK = 1024
 # blocks there) 14-18 ms on two, 23-24 on one. 1 MiB batches gained little on two threads;
 # 4 MiB ran slower on one.
 NEAREST_BATCH_BYTES = 2 << 20
+# Centres at most that starts in lockstep share a pass for: the pass's blocks are cut so that
+# every centre's distances stay in cache, so more centres make shorter blocks, each start's
+# calls on them shorter and more. 10 starts of 10 centres on 1e6 x 10 rows: 236 ms sharing
+# one pass, 124 in groups of two (20 centres), 179 in groups of five; 10 starts of 3 on 2e5 x
+# 10 rows: 17.8 in one, 16.9-17.6 in groups of 6-15 centres (EPYC VM, two threads).
+LOCKSTEP_CENTRES = 24
+# Near rows take a start's bounds' share of the rows at least this where there is room for
+# them at all: a start with less room is not sampled for them.
+NEAR_SHARE_LEAST = 0.05
 # The thread counts of the k-means passes, chosen by timing them: a second thread gains
 # little where the pass's calls are short (few rows or features) or another process holds
 # the second core.
@@ -314,6 +323,9 @@ def _bounds_plans(
             plans.append(_Plan(bounds, "near"))
             continue
         held -= bounds.nbytes
+        if x.features.nbytes - held - n * 4 < NEAR_SHARE_LEAST * n * (8 * d + 28):
+            plans.append(_Plan(bounds, "whole"))  # no room (other starts hold it): no sample
+            continue
         coef = np.hstack([-2.0 * form.coef, form.const[:, None]])
         gaps = sample_gaps(x.features, x.norms, coef)
         step = two_largest_moves(bounds.coef, form.coef)
@@ -371,7 +383,22 @@ def _nearest_pass(
     kept: list[RowBounds | None] | None = None,
 ) -> list[tuple]:
     """:func:`nearest_sums`' fields of each form (but the bounds' name) by a whole pass;
-    where ``kept[j]``, the pass writes form j's labels and gaps there and renews them."""
+    where ``kept[j]``, the pass writes form j's labels and gaps there and renews them. Forms
+    of more than ``LOCKSTEP_CENTRES`` centres in all share passes in groups of at most that
+    many (a group of one form where it alone has more)."""
+    groups = _lockstep_groups([f.n_components for f in forms])
+    if len(groups) > 1:
+        out: list[tuple] = []
+        for first, last in groups:
+            out += _nearest_pass(
+                x,
+                weights,
+                forms[first:last],
+                far,
+                None if labelled is None else labelled[first:last],
+                None if kept is None else kept[first:last],
+            )
+        return out
     k_total = sum(f.n_components for f in forms)
     block = nearest_block_rows(x.shape[1], k_total, max(f.n_components for f in forms))
     group = row_groups(x.shape[0], block)
@@ -428,6 +455,20 @@ def _nearest_pass(
             nearest = np.concatenate([got[1] for got in labelled_rows])
         out.append((weight, sums, float(inertia), far_dist, far_rows, far_weight, labels, nearest))
     return out
+
+
+def _lockstep_groups(sizes: list[int]) -> list[tuple[int, int]]:
+    """The forms (of ``sizes`` centres each, in order) cut into runs of at most
+    ``LOCKSTEP_CENTRES`` centres in all (a form of more alone), as (first, last) pairs."""
+    groups: list[tuple[int, int]] = []
+    first, total = 0, 0
+    for j, size in enumerate(sizes):
+        if j > first and total + size > LOCKSTEP_CENTRES:
+            groups.append((first, j))
+            first, total = j, 0
+        total += size
+    groups.append((first, len(sizes)))
+    return groups
 
 
 def _part_rows(n: int, unit: int) -> int:

@@ -53,6 +53,7 @@ from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import warn_user
 from emkit.init import (
     CentreShift,
+    canonical_order,
     centroid_mixture,
     column_moments,
     kmeans_plusplus,
@@ -216,7 +217,7 @@ class KMeans(
             # tiny data scale the constant (the unit Gaussian's normaliser) would swallow the
             # inertia and stop EM at once, so the fit runs on x / scale, a power of two near
             # the data's spread: rescaling is exact and the result is the same at every scale.
-            centres = [self._start(x, w, rng) for _ in range(self._n_starts())]
+            centres = self._starts(x, w, rng)
             data, _, spread = fit_source(x, w)
             scale = _power_of_two_scale(np.array([spread]))
             data = rescale_source(data, scale)
@@ -226,9 +227,7 @@ class KMeans(
         else:
             scale = 1.0
             mean, variance = column_moments(x)
-            starts = [
-                centroid_mixture(self._start(x, w, rng), mean) for _ in range(self._n_starts())
-            ]
+            starts = [centroid_mixture(c, mean) for c in self._starts(x, w, rng)]
             if not is_dask_collection(X):
                 data = place.hold(array_source(x, w), x, w)
             elif self.tol > 0:  # x: the rows sampled for the starts; tol's scale is all rows'
@@ -302,7 +301,13 @@ class KMeans(
             return 1 if self.init == "k-means++" else 10
         return int(self.n_init)
 
-    def _start(self, x, w, rng) -> np.ndarray:
+    def _starts(self, x, w, rng) -> list[np.ndarray]:
+        """The starts' centres, in turn from ``rng`` (random rows: the rows sorted once, for
+        all of them)."""
+        order = canonical_order(x) if isinstance(self.init, str) and self.init == "random" else None
+        return [self._start(x, w, rng, order) for _ in range(self._n_starts())]
+
+    def _start(self, x, w, rng, order=None) -> np.ndarray:
         if not isinstance(self.init, str):
             given = self.init(x, self.n_clusters, rng) if callable(self.init) else self.init
             centres = np.asarray(given, dtype=float)
@@ -313,7 +318,7 @@ class KMeans(
                 )
             return centres
         if self.init == "random":
-            return random_rows(x, self.n_clusters, rng, w)
+            return random_rows(x, self.n_clusters, rng, w, order)
         return kmeans_plusplus(x, self.n_clusters, rng, w)
 
     def _checked_rows(self, X) -> np.ndarray:
