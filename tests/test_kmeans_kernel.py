@@ -526,11 +526,19 @@ def test_many_starts_in_one_call_match_brute_force(weighted):
     w = rng.uniform(0.5, 2.0, size=x.shape[0]) if weighted else np.ones(x.shape[0])
     source = shifted_source(x, x.mean(axis=0), w if weighted else None)
     starts = [x[rng.choice(x.shape[0], 10, replace=False)] for _ in range(7)]  # 70 centres
+    starts[3][4] = starts[3][5]  # a duplicate centre: its cluster empties (the far pass)
+    labelled = [j % 2 == 0 for j in range(7)]  # the groups split the labelled list too
     got = nearest_e_step(
-        source.rows, [nearest_form(c, source.rows.shift) for c in starts], w if weighted else None
+        source.rows,
+        [nearest_form(c, source.rows.shift) for c in starts],
+        w if weighted else None,
+        labelled,
     )
-    for centres, sums in zip(starts, got, strict=True):
+    for centres, sums, wanted in zip(starts, got, labelled, strict=True):
         labels, nearest, weight, want = brute(x, centres, w)
+        assert (sums.labels is not None) == wanted
+        if wanted:
+            np.testing.assert_array_equal(sums.labels, labels)
         np.testing.assert_allclose(sums.weight, weight, rtol=1e-12)
         np.testing.assert_allclose(
             sums.sums + sums.weight[:, None] * source.rows.shift, want, rtol=1e-10, atol=1e-8

@@ -114,8 +114,8 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
         name = column.name if isinstance(column.name, str) else "col"
         return _marked_hint(bare, marks, example, name) if _numbers(bare) else None
     thousands = bool(odd.str.fullmatch(_THOUSANDS).all())
-    comma = bool(odd.str.fullmatch(_DECIMAL_COMMA).all())
-    spaced = bool((odd.str.fullmatch(_SPACE_COMMA) | odd.str.fullmatch(_DECIMAL_COMMA)).all())
+    decimal_comma = odd.str.fullmatch(_DECIMAL_COMMA)
+    comma = bool(decimal_comma.all())
     flag = " (or, where the file's delimiter is not a comma, give --decimal ,)" if cli else ""
     if thousands and comma:  # "1,500": 1500 or 1.5
         return (
@@ -124,9 +124,10 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
             "pandas.read_csv(..., thousands=',') or (..., decimal=',') as they mean and save it "
             "again"
         )
-    spaces = set(odd.str.extract(_SPACE_COMMA)["space"].dropna())
     # "1 234,50" or "1 234" beside "12,5" (a comma beside spaced thousands is a decimal one)
-    if spaced and not comma and len(spaces) == 1 and bool(odd.str.contains(",").any()):
+    spaced = not comma and bool((odd.str.fullmatch(_SPACE_COMMA) | decimal_comma).all())
+    spaces = set(odd.str.extract(_SPACE_COMMA)["space"].dropna()) if spaced else set()
+    if spaced and len(spaces) == 1 and bool(odd.str.contains(",").any()):
         read = _read_csv(spaces.pop(), decimal_comma=True)
         return (
             f"numbers written with thousands separators and a decimal comma (such as "

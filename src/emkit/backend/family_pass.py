@@ -258,8 +258,10 @@ class _Kept:
                 pieces.append(_Extremes.of(piece))
             return pieces
 
-        # the pieces on the kernel threads (a log of 1e6 rows: 6 ms on one thread)
-        per_part = FEATURE_ROWS * max(1, -(-n // (FEATURE_ROWS * max(1, num_threads()))))
+        # the pieces on the kernel threads (a log of 1e6 rows: 6 ms on one thread), two parts
+        # a thread, taken as they come free
+        parts = 2 * max(1, num_threads())
+        per_part = FEATURE_ROWS * max(1, -(-n // (FEATURE_ROWS * parts)))
         extremes = _Extremes(p)
         for part in over_threads(x, None, fill, part_rows=per_part):
             for piece in part:

@@ -76,9 +76,6 @@ NEAREST_BATCH_BYTES = 2 << 20
 # one pass, 124 in groups of two (20 centres), 179 in groups of five; 10 starts of 3 on 2e5 x
 # 10 rows: 17.8 in one, 16.9-17.6 in groups of 6-15 centres (EPYC VM, two threads).
 LOCKSTEP_CENTRES = 24
-# Near rows take a start's bounds' share of the rows at least this where there is room for
-# them at all: a start with less room is not sampled for them.
-NEAR_SHARE_LEAST = 0.05
 # The thread counts of the k-means passes, chosen by timing them: a second thread gains
 # little where the pass's calls are short (few rows or features) or another process holds
 # the second core.
@@ -323,7 +320,7 @@ def _bounds_plans(
             plans.append(_Plan(bounds, "near"))
             continue
         held -= bounds.nbytes
-        if x.features.nbytes - held - n * 4 < NEAR_SHARE_LEAST * n * (8 * d + 28):
+        if x.features.nbytes - held - n * 4 <= 0:
             plans.append(_Plan(bounds, "whole"))  # no room (other starts hold it): no sample
             continue
         coef = np.hstack([-2.0 * form.coef, form.const[:, None]])
