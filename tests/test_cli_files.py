@@ -594,6 +594,20 @@ def test_numbers_written_with_separators_are_named(values, kind):
     assert (hint is None) if kind is None else (f"numbers written with {kind} (" in hint)
 
 
+def fits_with_text_column(tmp_path, name: str, values: list[str]) -> tuple[str, str]:
+    """stderr of `emkit fit` on two clusters beside a text column ``name`` of ``values``
+    (it fits without the column), and of the same naming it in --columns (refused)."""
+    frame = two_clusters(len(values))
+    frame[name] = values
+    path = tmp_path / f"{name}.csv"
+    frame.to_csv(path, index=False)
+    status, _, fitted = run_main(["fit", path, "--out", tmp_path / f"{name}-out", *FAST])
+    assert status == 0, fitted
+    status, _, refused = run_main(["fit", path, "--columns", f"length,{name}", *FAST])
+    assert status != 0
+    return fitted, refused
+
+
 def test_a_csv_of_numbers_with_thousands_separators_says_so(tmp_path):
     # Quoted "1,234.5" is text to a CSV reader: every column was skipped with "no numeric
     # column to use" and no word of why. The error now names the columns and the way out,
@@ -611,20 +625,16 @@ def test_a_csv_of_numbers_with_thousands_separators_says_so(tmp_path):
     assert "Traceback" not in err
     back = pd.read_csv(path, thousands=",")
     np.testing.assert_allclose(back.to_numpy(), frame.to_numpy(), rtol=1e-12)
-    # one such column among numeric ones: fitted without it, and the note says why
-    mixed = two_clusters(40)
-    mixed["weight"] = [f"{1000 + 7 * i:,}" for i in range(40)]
-    path = tmp_path / "mixed.csv"
-    mixed.to_csv(path, index=False)
-    status, _, err = run_main(["fit", path, "--out", tmp_path / "m", *FAST])
-    assert status == 0, err
-    assert "weight (text)" in err
-    assert "column 'weight' holds numbers written with thousands separators or a" in err
-    # named in --columns: refused with the same words
-    status, _, err = run_main(["fit", path, "--columns", "length,weight", *FAST])
-    assert status != 0 and "column 'weight' holds numbers written with thousands" in err
+    # one such column among numeric ones: fitted without it, and the note says why; named
+    # in --columns: refused with the same words
+    fitted, refused = fits_with_text_column(
+        tmp_path, "weight", [f"{1000 + 7 * i:,}" for i in range(40)]
+    )
+    assert "weight (text)" in fitted
+    assert "column 'weight' holds numbers written with thousands separators or a" in fitted
+    assert "column 'weight' holds numbers written with thousands" in refused
     with pytest.raises(emkit.DataError, match="thousands separators"):
-        emkit.io.read_table(path, columns=["weight"])
+        emkit.io.read_table(tmp_path / "weight.csv", columns=["weight"])
 
 
 def test_emkit_mle_names_numbers_written_with_a_decimal_comma(tmp_path):
@@ -770,20 +780,15 @@ def test_numbers_with_currency_or_percent_signs_get_a_pandas_line_that_reads_the
 def test_the_cli_names_a_column_of_amounts_in_dollars(tmp_path):
     # The first-values gate (written_as_numbers) let only separators through: a column of
     # "$1,234.50" was skipped as text with no word of why.
-    frame = two_clusters(40)
-    frame["price"] = [f"${1000 + 7.25 * i:,.2f}" for i in range(40)]
-    path = tmp_path / "prices.csv"
-    frame.to_csv(path, index=False)
-    status, _, err = run_main(["fit", path, "--out", tmp_path / "o", *FAST])
-    assert status == 0, err
-    assert "column 'price' holds numbers written with a currency symbol and thousands" in err
-    status, _, err = run_main(["fit", path, "--columns", "length,price", *FAST])
-    assert status != 0
-    assert "column 'price' holds numbers written with a currency symbol and thousands" in err
+    prices = [f"${1000 + 7.25 * i:,.2f}" for i in range(40)]
+    fitted, refused = fits_with_text_column(tmp_path, "price", prices)
+    assert "column 'price' holds numbers written with a currency symbol and thousands" in fitted
+    assert "column 'price' holds numbers written with a currency symbol and thousands" in refused
+    path = tmp_path / "price.csv"  # as fits_with_text_column wrote it
     with pytest.raises(emkit.DataError, match="a currency symbol and thousands separators"):
         emkit.io.read_table(path, columns=["price"])
     # alone in the file: "no numeric column to use", and why
-    frame[["price"]].to_csv(path, index=False)
+    pd.DataFrame({"price": prices}).to_csv(path, index=False)
     status, _, err = run_main(["fit", path, "--out", tmp_path / "p", *FAST])
     assert status != 0 and "no numeric column to use" in err
     assert "column 'price' holds numbers written with a currency symbol" in err
