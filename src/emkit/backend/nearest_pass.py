@@ -25,6 +25,7 @@ from emkit.backend.nearest_bounds import (
     by_block,
     first_only,
     near_partial,
+    ranks_of,
     record_rows,
     rounding_scale,
     sample_gaps,
@@ -669,7 +670,7 @@ class _RowLabels:
     def __init__(self, form: Any, n: int) -> None:
         k, d = form.coef.shape
         risk = (d + 1) * 2.0**-9 * form.const  # (k,)
-        self.index = np.vstack([np.arange(k, dtype=np.float64), np.ones(k), risk])
+        self.index = np.vstack([ranks_of(k), risk])  # [index; 1] and the risk
         self.gaps = np.ascontiguousarray(form.coef.T)
         self.labels = np.empty(n, dtype=np.intp)
         self.dist = np.empty(n)
