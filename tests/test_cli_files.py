@@ -583,6 +583,11 @@ SEPARATED = [
     (["1 234,5", "1,500,000"], None),  # a decimal comma or separating thousands
     (["1 234 €", "12,50 €"], "a currency symbol, thousands separators and a decimal comma"),
     (["1 234,5 €", "1,500,000 €"], None),
+    # "1,500" beside "1 234": 1500 or 1.5, as beside "1 234 €" (it was read as 1.5)
+    (["1 234", "1,500"], "thousands separators or a decimal comma"),
+    (["1 234", "1,500", "1,234,567"], "thousands separators"),  # settled: thousands
+    (["1,500", "12.50"], "thousands separators"),  # the point is the decimal one
+    (["1 234,50", "5\u00a0678,00"], "thousands separators and a decimal comma"),  # two spaces
 ]
 
 
@@ -756,6 +761,13 @@ def test_numbers_with_currency_or_percent_signs_get_a_pandas_line_that_reads_the
     # "$1,234", "12%" or "(1,234)" were "not numeric (rows such as '$1,234')" with no word of
     # why. The hint now says what they are and gives the pandas line(s) that convert them:
     # each is run here on the column pandas' own reader gives, and reads the numbers.
+    assert_pandas_lines_read(tmp_path, values, kind, numbers)
+
+
+def assert_pandas_lines_read(tmp_path, values, kind, numbers):
+    """The hint for a column of ``values`` names them ``kind`` (None: no hint) and gives one
+    pandas line for each list in ``numbers``, which converts the column pandas' own reader
+    gives to those numbers."""
     from emkit.io import number_format_hint
 
     path = tmp_path / "money.csv"
@@ -796,6 +808,85 @@ def test_the_cli_names_a_column_of_amounts_in_dollars(tmp_path):
     df = pd.read_csv(path)
     exec(line, {"pd": pd, "df": df})
     np.testing.assert_allclose(df["price"], 1000 + 7.25 * np.arange(40), rtol=1e-12)
+
+
+# Numbers with no marks whose separators no one read_csv call reads (a space beside a no-break
+# one or a comma), or whose commas may be either: the pandas line(s) the marked ones get.
+UNMARKED = [
+    (
+        ["1 234", "1,500"],
+        "thousands separators or a decimal comma (",
+        [[1234, 1500], [1234, 1.5]],
+    ),
+    (["1 234", "1,500", "1,234,567"], "thousands separators (", [[1234, 1500, 1234567]]),
+    (["1 234", "1,500", "2.5"], "thousands separators (", [[1234, 1500, 2.5]]),
+    (
+        ["1 234,50", "5\u00a0678,00", "12"],
+        "thousands separators and a decimal comma (",
+        [[1234.5, 5678, 12]],
+    ),
+    (
+        ["1\u202f234,5", "-2 000 000,25", "3,5"],
+        "thousands separators and a decimal comma (",
+        [[1234.5, -2000000.25, 3.5]],
+    ),
+    (["1 234", "5\u00a0678"], "thousands separators (", [[1234, 5678]]),
+    (["1,234", "5'678.5"], "thousands separators (", [[1234, 5678.5]]),
+]
+
+
+@pytest.mark.parametrize(("values", "kind", "numbers"), UNMARKED)
+def test_numbers_with_mixed_separators_get_a_pandas_line_that_reads_them(
+    tmp_path, values, kind, numbers
+):
+    # "1 234,50" beside "5\xa0678,00" got no hint (read_csv takes one thousands separator),
+    # "1 234" beside "5\xa0678" or "1,500" got a read_csv call that left one of them text
+    assert_pandas_lines_read(tmp_path, values, kind, numbers)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["1 234", "1,500"],
+        ["1,500", "2,250"],
+        ["1 234", "1,500", "12,5"],
+        ["1 234", "1,500", "1 234,50"],
+        ["1 234", "1,500", "1,234,567"],
+        ["1 234", "1,500", "2.5"],
+        ["1,500", "12.50"],
+        ["1 234,50", "5\u00a0678,00"],
+    ],
+)
+def test_a_currency_symbol_does_not_change_how_the_numbers_are_read(values):
+    # "1,500" beside "1 234" was a decimal comma (1.5), beside "1 234 €" either 1500 or 1.5
+    from emkit.io import number_format_hint
+
+    def reading(values):
+        hint = number_format_hint(pd.Series(values, name="a"))
+        (words,) = re.findall(r"^numbers written with (.*?) \(such as", hint)
+        return re.sub(r"^a currency symbol(, | and )", "", words)
+
+    assert reading(values) == reading([f"{v} €" for v in values])
+
+
+def test_the_cli_names_amounts_with_two_kinds_of_space(tmp_path):
+    # "1 234,50" beside "5\xa0678,00" got no hint: the column was skipped as text, no word why
+    amounts = [f"{1000 + 7.25 * i:,.2f}".replace(",", " ").replace(".", ",") for i in range(40)]
+    amounts[1::2] = [a.replace(" ", "\u00a0") for a in amounts[1::2]]
+    numbers = 1000 + 7.25 * np.arange(40)
+    fitted, refused = fits_with_text_column(tmp_path, "amount", amounts)
+    words = "column 'amount' holds numbers written with thousands separators and a decimal comma"
+    assert words in fitted and words in refused
+    path = tmp_path / "amount.csv"  # as fits_with_text_column wrote it
+    with pytest.raises(emkit.DataError, match="thousands separators and a decimal comma"):
+        emkit.io.read_table(path, columns=["amount"])
+    pd.DataFrame({"amount": amounts}).to_csv(path, index=False)
+    status, _, err = run_main(["fit", path, "--out", tmp_path / "p", *FAST])
+    assert status != 0 and "no numeric column to use" in err and words in err
+    (line,) = ADVICE.findall(err.strip().splitlines()[-1])
+    df = pd.read_csv(path)
+    exec(line, {"pd": pd, "df": df})
+    np.testing.assert_allclose(df["amount"], numbers, rtol=1e-12)
 
 
 def test_emkit_mle_names_percentages(tmp_path):
@@ -849,7 +940,8 @@ def test_numbers_with_spaced_thousands_get_a_read_csv_call_that_reads_them(
 
 
 @pytest.mark.parametrize(
-    "values", [v for v, *_ in SEPARATED + MARKED] + [["1 234,5", "12"], ["1 234", "12,5 €"]]
+    "values",
+    [v for v, *_ in SEPARATED + MARKED + UNMARKED] + [["1 234,5", "12"], ["1 234", "12,5 €"]],
 )
 def test_a_column_let_through_by_its_first_values_gets_a_hint(values):
     # The gate let "1 234 €" beside "12,50 €" through (each alone is a number it knows), the

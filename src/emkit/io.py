@@ -51,10 +51,36 @@ _NUMBER = re.compile(
 )
 
 
+def _split(column: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The values of ``column`` (as stripped text) that are not plain numbers, and those
+    that are."""
+    text = column.dropna().astype(str).str.strip()
+    plain = pd.to_numeric(text, errors="coerce").notna().to_numpy()
+    return text[~plain], text[plain]
+
+
 def _not_plain(column: pd.Series) -> pd.Series:
     """The values of ``column`` (as stripped text) that are not plain numbers."""
-    text = column.dropna().astype(str).str.strip()
-    return text[pd.to_numeric(text, errors="coerce").isna()]
+    return _split(column)[0]
+
+
+def _has_point(values: pd.Series) -> bool:
+    return bool(values.str.contains(".", regex=False).any())
+
+
+def _either_way(
+    formatted: pd.Series, thousands: bool, decimal_comma: pd.Series, plain: pd.Series
+) -> bool:
+    """Whether the commas of ``formatted`` (numbers as the hints know them, none plain) may as
+    well separate thousands as be decimal ones ("1,500": 1500 or 1.5), nothing in the column
+    settling which: every value is thousands (``thousands``), each is one with a comma
+    ("1,500"; ``decimal_comma`` marks those) or spaced ("1 234"), and no plain value
+    (``plain``) has a decimal point ("12.50" beside "1,500": 1500). "12,5", "1 234,50" (only a
+    decimal comma) or "1,234,567" (only thousands) settle it."""
+    if not (thousands and bool(decimal_comma.any())):
+        return False
+    spaced = formatted[~decimal_comma.to_numpy(dtype=bool)]
+    return bool(spaced.str.fullmatch(_SPACE_COMMA).all()) and not _has_point(plain)
 
 
 def _unmarked(odd: pd.Series) -> tuple[pd.Series, list[str]]:
@@ -105,29 +131,34 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
     thousands separators or a decimal comma, a currency symbol or a percent sign, or in
     accounting parentheses (a phrase with an example and what to do), else None; ``cli``
     adds the command line's way out (``--decimal ,``)."""
-    odd = _not_plain(column)
+    odd, plain = _split(column)
     if odd.empty:
         return None
     example = odd.iloc[0]
+    name = column.name if isinstance(column.name, str) else "col"
     bare, marks = _unmarked(odd)
     if marks:
-        name = column.name if isinstance(column.name, str) else "col"
-        return _marked_hint(bare, marks, example, name) if _numbers(bare) else None
+        return _marked_hint(bare, plain, marks, example, name) if _numbers(bare) else None
     thousands = bool(odd.str.fullmatch(_THOUSANDS).all())
     decimal_comma = odd.str.fullmatch(_DECIMAL_COMMA)
     comma = bool(decimal_comma.all())
     flag = " (or, where the file's delimiter is not a comma, give --decimal ,)" if cli else ""
-    if thousands and comma:  # "1,500": 1500 or 1.5
+    if _either_way(odd, thousands, decimal_comma, plain):  # "1,500": 1500 or 1.5
+        if not comma:  # beside "1 234": no read_csv call reads both
+            return _marked_hint(odd, plain, [], example, name)
         return (
             f"numbers written with thousands separators or a decimal comma (such as "
             f"{example!r}): write them plainly in the file, or read it with "
             "pandas.read_csv(..., thousands=',') or (..., decimal=',') as they mean and save it "
             "again"
         )
-    # "1 234,50" or "1 234" beside "12,5" (a comma beside spaced thousands is a decimal one)
+    # "1 234,50" or "1 234" beside "12,5" (a comma beside spaced thousands is a decimal one,
+    # unless a decimal point elsewhere says otherwise)
     spaced = not comma and bool((odd.str.fullmatch(_SPACE_COMMA) | decimal_comma).all())
-    spaces = set(odd.str.extract(_SPACE_COMMA)["space"].dropna()) if spaced else set()
-    if spaced and len(spaces) == 1 and bool(odd.str.contains(",").any()):
+    if spaced and bool(odd.str.contains(",").any()) and not _has_point(plain):
+        spaces = set(odd.str.extract(_SPACE_COMMA)["space"].dropna())
+        if len(spaces) > 1:  # "1 234,50" beside "5\xa0678,00": read_csv takes one
+            return _marked_hint(odd, plain, [], example, name)
         read = _read_csv(spaces.pop(), decimal_comma=True)
         return (
             f"numbers written with thousands separators and a decimal comma (such as "
@@ -136,6 +167,9 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
         )
     if thousands:
         sep = _THOUSANDS.fullmatch(example).group(1)  # type: ignore[union-attr]
+        others = re.escape("".join(sorted(set(",' _\u00a0\u202f") - {sep})))
+        if bool(odd.str.contains(f"[{others}]").any()):  # "1 234" beside "5\xa0678"
+            return _marked_hint(odd, plain, [], example, name)
         return (
             f"numbers written with thousands separators (such as {example!r}): remove the "
             f"separators in the file, or read it with {_read_csv(sep)} "
@@ -147,7 +181,7 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
             "in the file, or read it with pandas.read_csv(..., decimal=',') and save it again"
             + flag
         )
-    if bool((odd.str.fullmatch(_DOT_THOUSANDS) | odd.str.fullmatch(_DECIMAL_COMMA)).all()):
+    if bool((odd.str.fullmatch(_DOT_THOUSANDS) | decimal_comma).all()):
         return (
             f"numbers written with '.' thousands separators and a decimal comma (such as "
             f"{example!r}): write them plainly in the file, or read it with "
@@ -156,19 +190,23 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
     return None
 
 
-def _marked_hint(bare: pd.Series, marks: list[str], example: str, name: str) -> str | None:
+def _marked_hint(
+    bare: pd.Series, plain: pd.Series, marks: list[str], example: str, name: str
+) -> str | None:
     """The hint for numbers with currency symbols, percent signs or accounting parentheses
-    (``marks``), ``bare`` without them: a pandas line that converts the column."""
-    formatted = bare[~bare.str.fullmatch(_PLAIN)]
+    (``marks``; none for separators that no one ``read_csv`` call reads, as a space beside a
+    no-break one), ``bare`` without them (``plain``: the column's plain numbers): a pandas line
+    that converts the column."""
+    shaped = ~bare.str.fullmatch(_PLAIN).to_numpy(dtype=bool)
+    formatted = bare[shaped]
     thousands = bool(formatted.str.fullmatch(_THOUSANDS).all())
+    decimal_comma = formatted.str.fullmatch(_DECIMAL_COMMA)
     # "1,500" beside "12.50": the point is the decimal one, the comma separates thousands
     points = bool(bare.str.contains(".", regex=False).any())
-    comma = not points and bool(formatted.str.fullmatch(_DECIMAL_COMMA).all())
+    comma = not points and bool(decimal_comma.all())
     # "1 234,50 €" (and "1 234 €" beside "12,50 €"): spaced thousands, a decimal comma
-    spaced = not points and bool(
-        (formatted.str.fullmatch(_SPACE_COMMA) | formatted.str.fullmatch(_DECIMAL_COMMA)).all()
-    )
-    dot = formatted.str.fullmatch(_DOT_THOUSANDS) | formatted.str.fullmatch(_DECIMAL_COMMA)
+    spaced = not points and bool((formatted.str.fullmatch(_SPACE_COMMA) | decimal_comma).all())
+    dot = formatted.str.fullmatch(_DOT_THOUSANDS) | decimal_comma
     symbols = [m for m in marks if m != "()"]
     what = [
         *(["a currency symbol"] if any(m != "%" for m in symbols) else []),
@@ -190,7 +228,7 @@ def _marked_hint(bare: pd.Series, marks: list[str], example: str, name: str) -> 
 
     if formatted.empty:
         ways = line(set(symbols), False)
-    elif thousands and spaced and bool(formatted.str.contains(",").any()):
+    elif _either_way(formatted, thousands, decimal_comma, pd.concat([bare[~shaped], plain])):
         # "$1,500" (or "1,500 €" beside "1 234 €"): 1500 or 1.5
         what.append("thousands separators or a decimal comma")
         ways = (
