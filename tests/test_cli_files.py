@@ -3,6 +3,7 @@ decimal commas, NaN, constant and boolean columns, too many components, warnings
 
 import contextlib
 import io
+import itertools
 import json
 import re
 import subprocess
@@ -588,6 +589,11 @@ SEPARATED = [
     (["1 234", "1,500", "1,234,567"], "thousands separators"),  # settled: thousands
     (["1,500", "12.50"], "thousands separators"),  # the point is the decimal one
     (["1 234,50", "5\u00a0678,00"], "thousands separators and a decimal comma"),  # two spaces
+    (
+        ["1.234.567", "2.5"],
+        "'.' thousands separators in some values and a decimal point in others",
+    ),
+    (["3,5", "1.234"], "'.' thousands separators and a decimal comma"),  # 1234, as beside "1.234,5"
 ]
 
 
@@ -751,6 +757,11 @@ MARKED = [
         [[1234, 1500], [1234, 1.5]],
     ),
     (["1 234,5 €", "1,500,000 €"], None, None),  # no one way to read both
+    (  # "1.234" beside "€3,5": 1234, as beside "3,5" or "€1.234,5"
+        ["€3,5", "1.234"],
+        "a currency symbol, '.' thousands separators and a decimal comma (",
+        [[3.5, 1234]],
+    ),
 ]
 
 
@@ -779,14 +790,32 @@ def assert_pandas_lines_read(tmp_path, values, kind, numbers):
         return
     assert hint.startswith(f"numbers written with {kind}")
     assert repr(values[0]) in hint
-    lines = ADVICE.findall(hint)
+    lines = pandas_lines(hint)
     assert len(lines) == len(numbers), hint
     for line, expected in zip(lines, numbers, strict=True):
-        df = pd.read_csv(path)
-        exec(line, {"pd": pd, "df": df})
-        assert df["amount"].dtype == np.float64 or np.issubdtype(df["amount"].dtype, np.integer)
-        np.testing.assert_allclose(df["amount"], expected, rtol=1e-12)
+        column = read_by(path, line)["amount"]
+        assert column.dtype == np.float64 or np.issubdtype(column.dtype, np.integer)
+        np.testing.assert_allclose(column, expected, rtol=1e-12)
     assert ("divide by 100" in hint) == ("%" in "".join(values))
+
+
+# The options of the hints' read_csv calls ("pandas.read_csv(..., thousands=',') or
+# (..., decimal=',')")
+READ_CSV = re.compile(r"\(\.\.\., ([^()]*)\)")
+
+
+def pandas_lines(hint: str) -> list[str]:
+    """The pandas lines ``hint`` gives, as code that sets ``df`` from the file at ``path``
+    (those after pandas' own read of it)."""
+    reads = [f"df = pd.read_csv(path, {options})" for options in READ_CSV.findall(hint)]
+    return ADVICE.findall(hint) + reads
+
+
+def read_by(path, line: str) -> pd.DataFrame:
+    """The table at ``path`` read by pandas, then ``line`` (of :func:`pandas_lines`) run."""
+    space = {"pd": pd, "df": pd.read_csv(path), "path": path}
+    exec(line, space)
+    return space["df"]
 
 
 def test_the_cli_names_a_column_of_amounts_in_dollars(tmp_path):
@@ -869,6 +898,107 @@ def test_a_currency_symbol_does_not_change_how_the_numbers_are_read(values):
     assert reading(values) == reading([f"{v} €" for v in values])
 
 
+# Ways of writing a number, each with what it means under its writer's convention; a pair is
+# a number whose separator may be read two ways: (1,234 where it separates thousands, 1.234
+# where it is the decimal one), for a comma or a point ("1.234" beside "1.234,5" is 1234).
+SPELLINGS = {
+    "2.5": 2.5,
+    "12.50": 12.5,
+    "0.125": 0.125,
+    "12": 12,
+    "3,5": 3.5,
+    "-0,125": -0.125,
+    "1,234": (",", 1234, 1.234),
+    "1,234,567": 1234567,
+    "1,234.5": 1234.5,
+    "1.234": (".", 1234, 1.234),
+    "1.234,5": 1234.5,
+    "1.234.567": 1234567,
+    "1 234": 1234,
+    "1 234,50": 1234.5,
+    "1\u00a0234,5": 1234.5,
+    "1'234.5": 1234.5,
+    "$1,500": (",", 1500, 1.5),
+    "€3,5": 3.5,
+    "€2.5": 2.5,
+    "1 234 €": 1234,
+    "12,5 %": 12.5,
+    "2.5 %": 2.5,
+    "(1,234)": (",", -1234, -1.234),
+}
+
+
+def readings(values: tuple[str, ...]) -> list[list[float]]:
+    """The numbers ``values`` may mean, one list for each way of reading a comma and a point
+    (as separating thousands or as the decimal one) throughout the column."""
+    ways = []
+    for comma, point in itertools.product([True, False], repeat=2):
+        thousands = {",": comma, ".": point}
+        ways.append(
+            [
+                (v[1] if thousands[v[0]] else v[2]) if isinstance(v, tuple) else v
+                for v in map(SPELLINGS.get, values)
+            ]
+        )
+    return ways
+
+
+def test_every_pandas_line_of_a_hint_reads_each_value_as_its_number(tmp_path):
+    # Columns of two and three of SPELLINGS: each pandas line a hint gives (read_csv's options
+    # or a line that converts the column) reads every value as its number. A value that may
+    # be read two ways ("1,234") may be read either, as long as the line reads every comma
+    # one way and every point one way (the hint says where it is either). A column that
+    # mixes a decimal comma and a decimal point got lines that read "2.5" as 25 (beside
+    # "€3,5", "12,5 %" or "1.234,5") or left it text (beside "3,5").
+    from emkit.io import number_format_hint
+
+    path = tmp_path / "a.csv"
+    columns = [  # every pair both ways, every fourth triple: about 1000 columns
+        *itertools.permutations(SPELLINGS, 2),
+        *itertools.islice(itertools.combinations(SPELLINGS, 3), 0, None, 4),
+    ]
+    wrong = []
+    for values in columns:
+        pd.DataFrame({"a": values}).to_csv(path, index=False)
+        hint = number_format_hint(pd.read_csv(path)["a"])
+        for line in pandas_lines(hint or ""):
+            try:
+                read = read_by(path, line)["a"]
+            except ValueError as exc:  # "Unable to parse string"
+                wrong.append((values, line, str(exc)))
+                continue
+            numeric = pd.api.types.is_numeric_dtype(read)
+            if not numeric or not any(np.allclose(read, r, rtol=1e-12) for r in readings(values)):
+                wrong.append((values, line, list(read)))
+    assert not wrong, f"{len(wrong)} of {len(columns)}: {wrong[:5]}"
+
+
+# Numbers with a decimal comma (or '.' between thousands) in some values and a decimal point in
+# others: no read_csv call reads both; a pandas line where no comma or point separates thousands
+MIXED = [
+    (["€3,5", "€2.5"], [[3.5, 2.5]]),
+    (["12,5 %", "2.5 %"], [[12.5, 2.5]]),
+    (["3,5", "2.5", "1 234,50"], [[3.5, 2.5, 1234.5]]),
+    (["(0,75)", "1'234.5", "12.50"], [[-0.75, 1234.5, 12.5]]),
+    (["1.234,5", "2.5"], []),
+    (["3,5", "2.5", "1,234"], []),  # 1.234 or 1234
+    (["1.234,5", "1,234.5"], []),
+]
+
+
+@pytest.mark.parametrize(("values", "numbers"), MIXED)
+def test_numbers_with_a_decimal_comma_and_a_decimal_point_name_both(tmp_path, values, numbers):
+    # Beside "€3,5", "12,5 %" or "1.234,5" the pandas line read "2.5" as 25; beside "3,5",
+    # read_csv(decimal=',') left it text
+    kind = "a decimal comma in some values and a decimal point in others ("
+    assert_pandas_lines_read(tmp_path, values, kind, numbers)
+    from emkit.io import number_format_hint
+
+    assert f"(such as {values[0]!r} and {values[1]!r}): write them one way" in (
+        number_format_hint(pd.Series(values))
+    )
+
+
 def test_the_cli_names_amounts_with_two_kinds_of_space(tmp_path):
     # "1 234,50" beside "5\xa0678,00" got no hint: the column was skipped as text, no word why
     amounts = [f"{1000 + 7.25 * i:,.2f}".replace(",", " ").replace(".", ",") for i in range(40)]
@@ -941,7 +1071,8 @@ def test_numbers_with_spaced_thousands_get_a_read_csv_call_that_reads_them(
 
 @pytest.mark.parametrize(
     "values",
-    [v for v, *_ in SEPARATED + MARKED + UNMARKED] + [["1 234,5", "12"], ["1 234", "12,5 €"]],
+    [v for v, *_ in SEPARATED + MARKED + UNMARKED + MIXED]
+    + [["1 234,5", "12"], ["1 234", "12,5 €"]],
 )
 def test_a_column_let_through_by_its_first_values_gets_a_hint(values):
     # The gate let "1 234 €" beside "12,50 €" through (each alone is a number it knows), the

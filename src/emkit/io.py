@@ -130,7 +130,9 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
     """What a text column's values are where each that is not a number is one written with
     thousands separators or a decimal comma, a currency symbol or a percent sign, or in
     accounting parentheses (a phrase with an example and what to do), else None; ``cli``
-    adds the command line's way out (``--decimal ,``)."""
+    adds the command line's way out (``--decimal ,``). A column with a decimal comma in some
+    values and a decimal point in others ("3,5" beside "2.5") gets a hint that names one of
+    each, and a pandas line only where it reads every value as its number."""
     odd, plain = _split(column)
     if odd.empty:
         return None
@@ -138,14 +140,15 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
     name = column.name if isinstance(column.name, str) else "col"
     bare, marks = _unmarked(odd)
     if marks:
-        return _marked_hint(bare, plain, marks, example, name) if _numbers(bare) else None
-    thousands = bool(odd.str.fullmatch(_THOUSANDS).all())
+        return _marked_hint(odd, bare, plain, marks, name) if _numbers(bare) else None
+    grouped = odd.str.fullmatch(_THOUSANDS)
+    thousands = bool(grouped.all())
     decimal_comma = odd.str.fullmatch(_DECIMAL_COMMA)
     comma = bool(decimal_comma.all())
     flag = " (or, where the file's delimiter is not a comma, give --decimal ,)" if cli else ""
     if _either_way(odd, thousands, decimal_comma, plain):  # "1,500": 1500 or 1.5
         if not comma:  # beside "1 234": no read_csv call reads both
-            return _marked_hint(odd, plain, [], example, name)
+            return _marked_hint(odd, odd, plain, [], name)
         return (
             f"numbers written with thousands separators or a decimal comma (such as "
             f"{example!r}): write them plainly in the file, or read it with "
@@ -154,11 +157,12 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
         )
     # "1 234,50" or "1 234" beside "12,5" (a comma beside spaced thousands is a decimal one,
     # unless a decimal point elsewhere says otherwise)
-    spaced = not comma and bool((odd.str.fullmatch(_SPACE_COMMA) | decimal_comma).all())
+    spaced_comma = odd.str.fullmatch(_SPACE_COMMA)
+    spaced = not comma and bool((spaced_comma | decimal_comma).all())
     if spaced and bool(odd.str.contains(",").any()) and not _has_point(plain):
         spaces = set(odd.str.extract(_SPACE_COMMA)["space"].dropna())
         if len(spaces) > 1:  # "1 234,50" beside "5\xa0678,00": read_csv takes one
-            return _marked_hint(odd, plain, [], example, name)
+            return _marked_hint(odd, odd, plain, [], name)
         read = _read_csv(spaces.pop(), decimal_comma=True)
         return (
             f"numbers written with thousands separators and a decimal comma (such as "
@@ -169,19 +173,25 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
         sep = _THOUSANDS.fullmatch(example).group(1)  # type: ignore[union-attr]
         others = re.escape("".join(sorted(set(",' _\u00a0\u202f") - {sep})))
         if bool(odd.str.contains(f"[{others}]").any()):  # "1 234" beside "5\xa0678"
-            return _marked_hint(odd, plain, [], example, name)
+            return _marked_hint(odd, odd, plain, [], name)
         return (
             f"numbers written with thousands separators (such as {example!r}): remove the "
             f"separators in the file, or read it with {_read_csv(sep)} "
             "and save it again"
         )
-    if comma:
+    if comma and not _has_point(plain):  # "1.234" beside "3,5": 1234, as beside "1.234,5"
         return (
             f"numbers written with a decimal comma (such as {example!r}): write decimal points "
             "in the file, or read it with pandas.read_csv(..., decimal=',') and save it again"
             + flag
         )
-    if bool((odd.str.fullmatch(_DOT_THOUSANDS) | decimal_comma).all()):
+    dot = odd.str.fullmatch(_DOT_THOUSANDS)
+    if not bool((grouped | decimal_comma | spaced_comma | dot).all()):
+        return None
+    mixed = _mixed_hint(odd, odd, plain, [], name)
+    if mixed is not None:
+        return mixed
+    if bool((dot | decimal_comma).all()):
         return (
             f"numbers written with '.' thousands separators and a decimal comma (such as "
             f"{example!r}): write them plainly in the file, or read it with "
@@ -191,18 +201,23 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
 
 
 def _marked_hint(
-    bare: pd.Series, plain: pd.Series, marks: list[str], example: str, name: str
+    odd: pd.Series, bare: pd.Series, plain: pd.Series, marks: list[str], name: str
 ) -> str | None:
-    """The hint for numbers with currency symbols, percent signs or accounting parentheses
-    (``marks``; none for separators that no one ``read_csv`` call reads, as a space beside a
-    no-break one), ``bare`` without them (``plain``: the column's plain numbers): a pandas line
-    that converts the column."""
+    """The hint for numbers ``odd`` with currency symbols, percent signs or accounting
+    parentheses (``marks``; none for separators that no one ``read_csv`` call reads, as a space
+    beside a no-break one), ``bare`` without them (``plain``: the column's plain numbers): a
+    pandas line that converts the column."""
+    mixed = _mixed_hint(odd, bare, plain, marks, name)
+    if mixed is not None:
+        return mixed
+    example = odd.iloc[0]
     shaped = ~bare.str.fullmatch(_PLAIN).to_numpy(dtype=bool)
     formatted = bare[shaped]
     thousands = bool(formatted.str.fullmatch(_THOUSANDS).all())
     decimal_comma = formatted.str.fullmatch(_DECIMAL_COMMA)
     # "1,500" beside "12.50": the point is the decimal one, the comma separates thousands
-    points = bool(bare.str.contains(".", regex=False).any())
+    # ("3,5 €" beside "1.234": a '.' between thousands, as beside "1.234,5 €")
+    points = _has_point(bare) or _has_point(plain)
     comma = not points and bool(decimal_comma.all())
     # "1 234,50 €" (and "1 234 €" beside "12,50 €"): spaced thousands, a decimal comma
     spaced = not points and bool((formatted.str.fullmatch(_SPACE_COMMA) | decimal_comma).all())
@@ -214,17 +229,9 @@ def _marked_hint(
         *(["parentheses for negatives"] if "()" in marks else []),
     ]
     seps = set(formatted.str.extract(_THOUSANDS)[0].dropna()) - {" ", "\u00a0", "\u202f"}
-    column = f"df[{name!r}]"
 
     def line(removed: set[str], decimal_comma: bool) -> str:
-        body = "".join("\\" + c if c in "\\[]^-" else c for c in sorted(removed)) + r"\s"
-        quote = '"' if "'" in body else "'"
-        text = f"{column}.str.replace(r{quote}[{body}]{quote}, '', regex=True)"
-        if "()" in marks:
-            text += r".str.replace(r'^\((.*)\)$', r'-\1', regex=True)"
-        if decimal_comma:
-            text += ".str.replace(',', '.')"
-        return f"{column} = pd.to_numeric({text})"
+        return _pandas_line(name, removed, "()" in marks, decimal_comma)
 
     if formatted.empty:
         ways = line(set(symbols), False)
@@ -250,11 +257,66 @@ def _marked_hint(
     else:
         return None
     words = ", ".join(what[:-1]) + " and " + what[-1] if len(what) > 1 else what[0]
-    percent = " (this gives percents: divide by 100 for fractions)" if "%" in symbols else ""
+    percent = _PERCENT if "%" in symbols else ""
     return (
         f"numbers written with {words} (such as {example!r}): write them plainly in the file, "
         f"or convert the column with pandas and save it again: {ways}{percent}"
     )
+
+
+_PERCENT = " (this gives percents: divide by 100 for fractions)"
+
+
+def _pandas_line(name: str, removed: set[str], paren: bool, decimal_comma: bool) -> str:
+    """The pandas line that converts column ``name``: the characters ``removed`` and spaces
+    taken off, parentheses (``paren``) read as a minus, a decimal comma as a point."""
+    column = f"df[{name!r}]"
+    body = "".join("\\" + c if c in "\\[]^-" else c for c in sorted(removed)) + r"\s"
+    quote = '"' if "'" in body else "'"
+    text = f"{column}.str.replace(r{quote}[{body}]{quote}, '', regex=True)"
+    if paren:
+        text += r".str.replace(r'^\((.*)\)$', r'-\1', regex=True)"
+    if decimal_comma:
+        text += ".str.replace(',', '.')"
+    return f"{column} = pd.to_numeric({text})"
+
+
+def _mixed_hint(
+    odd: pd.Series, bare: pd.Series, plain: pd.Series, marks: list[str], name: str
+) -> str | None:
+    """The hint for numbers written two ways, a decimal comma or '.' between thousands in some
+    ("3,5", "1.234,5", "1.234.567") and a decimal point in others ("2.5", "12.50", "1,234.5"),
+    else None: ``odd`` as written, ``bare`` without their marks (``marks``, as
+    :func:`_marked_hint` takes them), ``plain`` the column's plain numbers. No one reading of
+    a point reads both, so the hint names one of each; its pandas line, where no value has
+    thousands separated by a comma or a point ("1,500" may be either), reads each comma as a
+    decimal point. "1.234" may be 1234 or 1.234: it is neither way alone."""
+    values = pd.concat([bare, plain])
+    point = values.str.contains(".", regex=False).to_numpy(dtype=bool, copy=True)
+    if point.any():  # a point only where no '.' separates thousands
+        point[point] = ~values[point].str.fullmatch(_DOT_THOUSANDS).to_numpy(dtype=bool)
+    if not point.any():
+        return None
+    comma = bare.str.contains(",", regex=False) & ~bare.str.fullmatch(_THOUSANDS)
+    dot = bare.str.fullmatch(_DOT_THOUSANDS) & ~bare.str.fullmatch(_PLAIN)
+    either = (comma | dot).to_numpy(dtype=bool)
+    if not either.any():
+        return None
+    first = odd[either].iloc[0]
+    second = pd.concat([odd, plain])[point].iloc[0]
+    which = "a decimal comma" if bool(comma.any()) else "'.' thousands separators"
+    hint = (
+        f"numbers written with {which} in some values and a decimal point in others (such as "
+        f"{first!r} and {second!r}): write them one way in the file"
+    )
+    thousands = bare.str.contains(",", regex=False) & bare.str.fullmatch(_THOUSANDS)
+    if bool((dot | thousands).any()):
+        return hint
+    seps = set(bare.str.extract(_THOUSANDS)[0].dropna()) - {" ", "\u00a0", "\u202f"}
+    symbols = {m for m in marks if m != "()"}
+    line = _pandas_line(name, symbols | seps, "()" in marks, decimal_comma=True)
+    percent = _PERCENT if "%" in symbols else ""
+    return f"{hint}, or convert the column with pandas and save it again: {line}{percent}"
 
 
 def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
