@@ -13,6 +13,7 @@ from emkit.estimators._mixture_api import fit_numbers
 from emkit.report.figures import (
     FIGURE_ROWS,
     draw_figures,
+    fitted_components,
     full_covariances,
     png_bytes,
     save_figures,
@@ -76,10 +77,12 @@ def geometry(covariance_type: str, n_features: int = 2) -> str:
 
 def model_name(model) -> str:
     """E.g. ``Gaussian mixture, 3 components, covariance 'tied' (mclust EEE)``."""
-    plural = "component" if model.n_components == 1 else "components"
+    k = fitted_components(model)
+    plural = "component" if k == 1 else "components"
     alias = structure_alias(model.covariance_type, model.means_.shape[1])
+    started = f" (of {model.n_components} at the start)" if k != model.n_components else ""
     return (
-        f"Gaussian mixture, {model.n_components} {plural}, "
+        f"Gaussian mixture, {k} {plural}{started}, "
         f"covariance '{model.covariance_type}' (mclust {alias})"
     )
 
@@ -95,7 +98,7 @@ def bootstrap_errors(model, x: np.ndarray, n_boot: int = BOOTSTRAP, seed: int = 
     from emkit.resampling import bootstrap
 
     n, d = x.shape
-    if n * d > BOOTSTRAP_MAX_VALUES or n < 2 * model.n_components:
+    if n * d > BOOTSTRAP_MAX_VALUES or n < 2 * fitted_components(model):
         return None
     try:
         result = bootstrap(
@@ -192,7 +195,7 @@ def summarize(
     clusters = pd.DataFrame(
         [counts, [f"{w:.3f}" for w in model.weights_]],
         index=["size", "weight"],
-        columns=[str(j) for j in range(model.n_components)],
+        columns=[str(j) for j in range(fitted_components(model))],
     )
     clusters.columns.name = "cluster"
     lines += ["Clusters (size: points whose most probable component it is):"]
@@ -233,6 +236,7 @@ def _chosen_row(selection) -> pd.Series:
 
     model, table = selection.best_, selection.table_
     name = covariance_structure(model.covariance_type).name
+    # keyed by the n_components the fit started with (EM may have dropped some since)
     row = (table["n_components"] == model.n_components) & (table["covariance_type"] == name)
     return table.loc[row].iloc[0]
 
@@ -240,10 +244,11 @@ def _chosen_row(selection) -> pd.Series:
 def cluster_sizes(model, x: np.ndarray, rows: int = 1 << 16) -> np.ndarray:
     """Rows of ``x`` (n, d) whose most probable component is each of the model's, shape (k,);
     computed block by block (no (n, k) array)."""
-    sizes = np.zeros(model.n_components, dtype=np.int64)
+    k = fitted_components(model)
+    sizes = np.zeros(k, dtype=np.int64)
     for start in range(0, x.shape[0], rows):
         labels = model.predict(x[start : start + rows])
-        sizes += np.bincount(labels, minlength=model.n_components)
+        sizes += np.bincount(labels, minlength=k)
     return sizes
 
 

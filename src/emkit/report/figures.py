@@ -38,6 +38,13 @@ FIGURE_FILES = {
 CONTOUR_QUANTILES = (0.05, 0.25, 0.5)
 
 
+def fitted_components(model) -> int:
+    """The number of components the fitted model holds, ``len(model.weights_)``: fewer than
+    its ``n_components`` parameter where EM dropped some (``prune_weight``, or a
+    ``weight_concentration`` below 1 emptying a component)."""
+    return int(np.shape(model.weights_)[0])
+
+
 def full_covariances(model) -> np.ndarray:
     """Each component's covariance matrix, shape (k, d, d), whatever the covariance type.
 
@@ -135,7 +142,7 @@ def _model_name(model) -> str:
     from emkit.report import structure_alias
 
     alias = structure_alias(model.covariance_type, model.means_.shape[1])
-    return f"{model.n_components}-component '{model.covariance_type}' ({alias}) mixture"
+    return f"{fitted_components(model)}-component '{model.covariance_type}' ({alias}) mixture"
 
 
 def criterion_figure(table: pd.DataFrame, criterion: str = "bic", chosen=None) -> Figure:
@@ -169,6 +176,9 @@ def criterion_figure(table: pd.DataFrame, criterion: str = "bic", chosen=None) -
                 label=label,
             )
         if chosen is not None:
+            # the table's rows are keyed by the n_components a fit started with
+            left = fitted_components(chosen)
+            dropped = f" ({left} left after EM)" if left != chosen.n_components else ""
             value = table.loc[
                 (table["n_components"] == chosen.n_components)
                 & (table["covariance_type"] == chosen.covariance_type),
@@ -183,7 +193,8 @@ def criterion_figure(table: pd.DataFrame, criterion: str = "bic", chosen=None) -
                 markeredgecolor="black",
                 markeredgewidth=1.5,
                 linestyle="none",
-                label=f"chosen: {chosen.n_components} components, {chosen.covariance_type}",
+                label=f"chosen: {chosen.n_components} components{dropped}, "
+                f"{chosen.covariance_type}",
             )
         axes.set_xticks(sorted(table["n_components"].unique()))
         axes.set_xlabel("number of components K")
@@ -295,7 +306,7 @@ def clusters_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
     if 3 <= d <= PAIRS_MAX:
         return pairs_figure(model, x, columns)
     labels = model.predict(x)
-    k = model.n_components
+    k = fitted_components(model)
     colors = cluster_colors(k)
     view = project(model, x, columns)
     fig, ax = _figure(7.5, 5.8)
@@ -364,7 +375,7 @@ def pairs_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
     from scipy.stats import norm
 
     d = x.shape[1]
-    k = model.n_components
+    k = fitted_components(model)
     labels = model.predict(x)
     colors = cluster_colors(k)
     full = full_covariances(model)
@@ -434,12 +445,13 @@ def uncertainty_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
     labels = proba.argmax(axis=1)
     view = project(model, x, columns)
     fig, (left, right) = _figure(12, 5, ncols=2)
+    k = fitted_components(model)
     # the largest possible uncertainty, reached where all k posteriors are equal
-    ceiling = 1.0 - 1.0 / model.n_components if model.n_components > 1 else 1.0
+    ceiling = 1.0 - 1.0 / k if k > 1 else 1.0
     sizes = 6 + 150 * uncertainty / ceiling
     if view.points.shape[1] == 1:
-        colors = cluster_colors(model.n_components)
-        for j in range(model.n_components):
+        colors = cluster_colors(k)
+        for j in range(k):
             mask = labels == j
             left.scatter(
                 view.points[mask, 0],

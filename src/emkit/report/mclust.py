@@ -17,6 +17,7 @@ from emkit.report.figures import (
     _figure,
     clusters_figure,
     criterion_figure,
+    fitted_components,
     project,
     uncertainty_figure,
 )
@@ -68,7 +69,7 @@ def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "ha
     bic = -2.0 * loglik + df * np.log(n)
     name = mclust_name(model)
     rule = "-" * 52
-    k = model.n_components
+    k = fitted_components(model)
     stats = pd.DataFrame(
         {
             "log-likelihood": [f"{loglik:.3f}"],
@@ -86,6 +87,11 @@ def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "ha
         rule,
         "",
         f"Mclust {name} ({MCLUST_GEOMETRY[name]}) model with {k} component{'' if k == 1 else 's'}:",
+        *(
+            [f"({model.n_components} at the start; EM dropped {model.n_components - k})"]
+            if k != model.n_components
+            else []
+        ),
         "",
         stats.to_string(index=False),
         "BIC and ICL in mclust's sign (2 log L - penalty, higher is better); ICL from "
@@ -196,7 +202,8 @@ def density_figure(model, x: np.ndarray) -> Figure:
         ax.contour(gx, gy, density(grid).reshape(gx.shape), levels=levels)
         ax.set_xlabel(view.axis_labels[0])
         ax.set_ylabel(view.axis_labels[1])
-    ax.set_title(f"density, {mclust_name(model)} with {model.n_components} components")
+    k = fitted_components(model)
+    ax.set_title(f"density, {mclust_name(model)} with {k} component{'' if k == 1 else 's'}")
     return fig
 
 
