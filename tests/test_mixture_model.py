@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 from scipy import optimize, stats
-from scipy.special import expit, logsumexp
+from scipy.special import digamma, expit, logsumexp
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -548,6 +548,62 @@ def test_support_errors_use_scikit_learns_words_for_negative_values():
             MixtureModel(components, random_state=0).fit(x)
     with pytest.raises(ValueError, match="Zeros in data: a Gamma component"):
         MixtureModel([Gamma()], random_state=0).fit(np.array([[0.0], [2.0], [3.0]]))
+
+
+def _counts_and_gamma_values() -> np.ndarray:
+    """100 Poisson(6) counts and 100 Gamma(20, 1) values, shape (200, 1)."""
+    rng = np.random.default_rng(0)
+    return np.r_[rng.poisson(6, (100, 1)), rng.gamma(20, 1, (100, 1))].astype(float)
+
+
+def test_each_row_needs_some_components_support_not_one_family_all_rows():
+    # A zero among counts and Gamma values: Poisson refused the non-integers and Gamma the zero,
+    # so the data were refused, though every row lies in one of the two supports (without the
+    # zero, Poisson's refusal alone stood aside and the data fitted).
+    x = np.r_[_counts_and_gamma_values(), [[0.0]], [[0.0]]]
+    model = MixtureModel([Poisson(), Gamma()], tol=1e-12, random_state=0).fit(x)
+    poisson, gamma = model.components_
+    assert (type(poisson), type(gamma)) == (Poisson, Gamma)
+    rate, shape, gamma_rate = poisson.rate[0], gamma.shape[0], gamma.rate[0]
+    log_joint = (
+        np.log(model.weights_)
+        + np.c_[
+            stats.poisson.logpmf(x[:, 0], rate),
+            stats.gamma.logpdf(x[:, 0], shape, scale=1 / gamma_rate),
+        ]
+    )  # (n, 2); -inf where a row is outside a component's support
+    np.testing.assert_allclose(model.score_samples(x), logsumexp(log_joint, axis=1), rtol=1e-12)
+    resp = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+    proba = model.predict_proba(x)
+    np.testing.assert_allclose(proba, resp, atol=1e-12)
+    assert (proba[-2:] == [1.0, 0.0]).all()  # the zeros: Gamma's density is 0 there
+    non_integer = x[:, 0] != np.round(x[:, 0])
+    assert (proba[non_integer] == [0.0, 1.0]).all()
+    # A fixed point of EM, from scipy's responsibilities: the weights, the Poisson rate (the
+    # weighted mean) and the Gamma's weighted MLE (log a - digamma(a) = log mean - mean log).
+    np.testing.assert_allclose(model.weights_, resp.mean(axis=0), rtol=1e-7)
+    np.testing.assert_allclose(rate, resp[:, 0] @ x[:, 0] / resp[:, 0].sum(), rtol=1e-7)
+    w, values = resp[x[:, 0] > 0, 1], x[x[:, 0] > 0, 0]
+    mean, mean_log = w @ values / w.sum(), w @ np.log(values) / w.sum()
+    target = np.log(mean) - mean_log
+    a = optimize.brentq(lambda a: np.log(a) - digamma(a) - target, 1e-3, 1e4, xtol=1e-14)
+    np.testing.assert_allclose([shape, gamma_rate], [a, a / mean], rtol=1e-6)
+
+
+def test_a_row_in_no_components_support_is_named_with_each_familys_reason():
+    x = np.r_[_counts_and_gamma_values(), [[0.0]], [[-1.0]]]
+    with pytest.raises(ValueError) as raised:
+        MixtureModel([Poisson(), Gamma()], random_state=0).fit(x)
+    text = str(raised.value)
+    assert text.startswith("row 201 ([-1.0]) lies outside the support of every component")
+    assert "Poisson: Negative values in data" in text and "Gamma: Negative values in data" in text
+    # one family: its own words; a refusal of a kind of data (not of rows) stands
+    with pytest.raises(ValueError, match="^Non-integer values in data"):
+        MixtureModel([Poisson(), Poisson()], random_state=0).fit(x[x[:, 0] >= 0])
+    from emkit.distributions.linear_gaussian import LinearGaussian
+
+    with pytest.raises(ValueError, match="at least 2 columns; got 1"):
+        MixtureModel([LinearGaussian()] * 2, random_state=0).fit(x[x[:, 0] >= 0])
 
 
 @pytest.mark.parametrize("continuous", [Normal(), Exponential(), Gamma()])

@@ -114,7 +114,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
 
         Parameters
         ----------
-        X : array-like of shape (n, d), finite, in the support of every component; or a dask
+        X : array-like of shape (n, d), finite, each row in the support of some component; or a dask
             Array or DataFrame, fitted on its workers (started from a sample of at most
             100 000 rows drawn there; a Categorical's number of categories, where not given,
             is read from that sample).
@@ -420,36 +420,67 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
 def _check_supports(families, x) -> None:
     """Each row must lie in some component's support; a family may still refuse a kind of data.
 
-    A mixture of a Normal and an Exponential holds negative values (the Normal takes them), so
-    a family's support error only stands when every family raises it or some row lies outside
-    every support. Families whose support does not depend on their parameters
-    (``fixed_support``) are checked once per kind, and one that accepts the data covers it.
+    A mixture of a Normal and an Exponential holds negative values (the Normal takes them), and
+    one of a Poisson and a Gamma holds 0 (the Poisson's) beside 21.8 (the Gamma's): a row
+    outside a component's support has log density -inf there, and responsibility 0. Only rows
+    in no component's support are refused, the message naming the first and each family's
+    reason; a mixture of one family refuses with that family's own message. A family that
+    refuses data whose every row lies in its support (a LinearGaussian on one column) refuses
+    a kind of data, and that stands. Families whose support does not depend on their
+    parameters (``fixed_support``) are checked once per kind, and one that accepts the data
+    covers it.
     """
     kinds: dict = {}
     for family in families:
         key = type(family) if getattr(family, "fixed_support", False) else id(family)
         kinds.setdefault(key, family)
-    errors = []
+    refusals = []
     for family in kinds.values():
         try:
             family.check_support(x)
         except ValueError as exc:
-            errors.append(exc)
+            refusals.append((family, exc))
             continue
         if getattr(family, "fixed_support", False):
             return  # every row lies in this family's support
-    if len(errors) == len(kinds):
-        raise errors[0]
-    covered = np.zeros(x.shape[0], dtype=bool)
-    for family in kinds.values():
-        covered |= family.in_support(x)
-        if covered.all():
-            return
+    inside = {id(family): family.in_support(x) for family in kinds.values()}  # (n,) each
+    for family, refusal in refusals:
+        if inside[id(family)].all():
+            raise refusal
+    covered = np.logical_or.reduce(list(inside.values()))
+    if covered.all():
+        return
+    if len(refusals) == len(kinds) and len({type(f) for f in kinds.values()}) == 1:
+        raise refusals[0][1]  # one family: its own words
     row = int(np.flatnonzero(~covered)[0])
-    raise ValueError(
-        f"row {row} ({x[row]}) lies outside the support of every component; add a "
-        "component that can produce it (e.g. a Normal) or remove the row"
+    reasons = "; ".join(
+        dict.fromkeys(
+            f"{_family_label(family)}: {_refusal(family, x[row : row + 1])}"
+            for family in kinds.values()
+        )
     )
+    raise ValueError(
+        f"row {row} ({x[row].tolist()}) lies outside the support of every component ({reasons}); "
+        "add a component that can produce it (e.g. a Normal) or remove the row"
+    )
+
+
+def _family_label(family) -> str:
+    """``Poisson``, or ``PointMass(0.0)`` for a family whose support is one of its parameters."""
+    if isinstance(family, PointMass):
+        return f"PointMass({family.value})"
+    return type(family).__name__
+
+
+def _refusal(family, row: np.ndarray) -> str:
+    """Why ``family`` refuses ``row`` (1, d): its own message, or that the row is outside."""
+    if isinstance(family, PointMass):  # its check speaks of the data, not of a row
+        return f"the row is not {family.value}"
+    try:
+        family.check_support(row)
+    except ValueError as exc:
+        return str(exc)
+    return "outside its support"
 
 
 def _check_comparable(families) -> None:
