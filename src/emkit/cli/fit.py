@@ -47,7 +47,11 @@ def add_table_options(parser: argparse.ArgumentParser, *, fitting: bool) -> None
             "--columns",
             help="comma-separated columns to use (default: every numeric column but the id)",
         )
-        parser.add_argument("--exclude", help="comma-separated columns never to use")
+        parser.add_argument(
+            "--exclude",
+            help="comma-separated columns never to use, in the model or as the id found by "
+            "default (--id still names one)",
+        )
     parser.add_argument(
         "--id",
         dest="id_column",
@@ -400,6 +404,8 @@ def write_assignments(
     header = [*carried, *output_columns(model)]
     line = io.StringIO()
     csv.writer(line, lineterminator="\n").writerow(header)
+    # a ChunkedArray where pandas holds the ids in Arrow (a CSV read in blocks, a Parquet file
+    # of several row groups, a folder of files), an Array otherwise: a Table takes either
     id_array = None if ids is None else pa.array(ids, from_pandas=True)
     sizes = np.zeros(k, dtype=np.int64)
     options = arrow_csv.WriteOptions(include_header=False, quoting_style="needed")
@@ -415,8 +421,8 @@ def write_assignments(
             ]
             arrays += [pa.array(labels), pa.array(proba[np.arange(m), labels])]
             arrays += [pa.array(proba[:, j]) for j in range(k)]
-            batch = pa.RecordBatch.from_arrays(arrays, names=[str(i) for i in range(len(arrays))])
-            arrow_csv.write_csv(batch, f, write_options=options)
+            block = pa.Table.from_arrays(arrays, names=[str(i) for i in range(len(arrays))])
+            arrow_csv.write_csv(block, f, write_options=options)
     return sizes
 
 
@@ -568,7 +574,8 @@ def fit_and_report(
                 (out / "model.json", f"the fitted model{units} (emkit.load, emkit predict)"),
                 (
                     out / "assignments.csv",
-                    f"{carried}label, probability, {columns_written} per row",
+                    f"{carried}the data's columns, label, probability, {columns_written} "
+                    "per row",
                 ),
             ]
             if report:

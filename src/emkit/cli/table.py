@@ -574,7 +574,7 @@ def _looks_like_id(name, columns: ColumnKinds) -> bool:
 def find_id(columns: ColumnKinds, id_column: str | None, taken: Sequence[str] = ()) -> str | None:
     """The id column: ``id_column``; else one named like an id (``id``, ``*_id``, ...) with
     unique values; else the first text column; else None. A column in ``taken`` (the model's
-    columns named with ``--columns``) is never found as the id."""
+    columns named with ``--columns``, those ``--exclude`` names) is never found as the id."""
     if id_column is not None:
         if id_column not in columns.names:
             raise DataError(
@@ -747,7 +747,7 @@ def choose_columns(
             f"--columns and --exclude both name {', '.join(map(repr, both))}; name each column "
             "in one of them"
         )
-    ident = find_id(raw, id_column, taken=columns or [])
+    ident = find_id(raw, id_column, taken=[*(columns or []), *(exclude or [])])
     if columns is not None:
         for name in columns:
             if raw.kind(name) == "nested":
@@ -799,9 +799,13 @@ def choose_columns(
                 f"{path}: no numeric column to use (columns are {_names(raw.names)}); "
                 f"choose them with --columns{also}"
             )
-    if ident is not None:
-        how = "--id" if id_column is not None else "the first id-like or text column"
-        notes.append(f"id column {ident!r} ({how}) is carried into the output")
+    if ident is not None and id_column is not None:
+        notes.append(f"id column {ident!r} (--id) is carried into the output")
+    elif ident is not None:
+        notes.append(
+            f"id column {ident!r} (the first id-like or text column) is carried into the "
+            f"output; --id names another, --exclude {ident} carries none"
+        )
     return chosen, ident, notes
 
 

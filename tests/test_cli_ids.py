@@ -1,0 +1,117 @@
+"""The id column ``emkit fit`` and ``emkit predict`` carry into their output, whatever holds
+it: a CSV read in several blocks, a Parquet file of several row groups, a folder of Parquet
+files (pandas keeps such text in chunked Arrow arrays); and how to carry none."""
+
+import contextlib
+import io
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import emkit
+import emkit.cli.table
+from emkit.cli import main
+from emkit.cli.fit import read_features
+
+FAST = ["-k", "2", "--covariance", "full", "--quiet", "--no-report"]
+
+
+def run_main(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([str(a) for a in argv])
+    return status, out.getvalue(), err.getvalue()
+
+
+def named_rows(n: int = 1500, seed: int = 0) -> pd.DataFrame:
+    """A text column of distinct names, then two numeric columns in two clusters."""
+    rng = np.random.default_rng(seed)
+    group = np.arange(n) % 2
+    return pd.DataFrame(
+        {
+            "name": [f"r{i}" for i in range(n)],
+            "x": rng.normal(size=n) + 5.0 * group,
+            "y": rng.normal(size=n) - 5.0 * group,
+        }
+    )
+
+
+def several_chunks(ids: pd.Series) -> bool:
+    column = pa.array(ids, from_pandas=True)
+    return isinstance(column, pa.ChunkedArray) and column.num_chunks > 1
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """pyarrow reads a CSV in 4 KiB blocks, so that a small file gives a chunked id column."""
+    monkeypatch.setattr(emkit.cli.table, "ARROW_BLOCK_BYTES", 4096)
+
+
+def csv_file(tmp_path, frame):
+    path = tmp_path / "rows.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def parquet_file(tmp_path, frame):
+    path = tmp_path / "rows.parquet"
+    frame.to_parquet(path, row_group_size=200)
+    return path
+
+
+def parquet_folder(tmp_path, frame):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame.iloc[:700].to_parquet(folder / "part-0.parquet")
+    frame.iloc[700:].to_parquet(folder / "part-1.parquet")
+    return folder
+
+
+@pytest.mark.parametrize("source", [csv_file, parquet_file, parquet_folder])
+def test_fit_and_predict_write_chunked_ids_with_their_rows(tmp_path, small_blocks, source):
+    frame = named_rows()
+    data = source(tmp_path, frame)
+    assert several_chunks(read_features(data).ids)  # the case this test is about
+    out = tmp_path / "out"
+    status, stdout, err = run_main(["fit", data, *FAST, "--out", out])
+    assert status == 0
+    assert "id column 'name'" in err and "assignments.csv  name, " in stdout
+    written = pd.read_csv(out / "assignments.csv")
+    assert list(written.columns[:3]) == ["name", "x", "y"]
+    assert written["name"].tolist() == frame["name"].tolist()
+    np.testing.assert_array_equal(written[["x", "y"]], frame[["x", "y"]])
+    model = emkit.load(out / "model.json")
+    expected = model.predict(frame[["x", "y"]])
+    np.testing.assert_array_equal(written["label"], expected)
+    assert np.bincount(expected).tolist() == [750, 750]  # clusters 5 sd apart: every row right
+
+    predicted = tmp_path / "predicted.csv"
+    status, _, _ = run_main(["predict", out / "model.json", data, "--out", predicted])
+    assert status == 0
+    rows = pd.read_csv(predicted)
+    assert rows["name"].tolist() == frame["name"].tolist()
+    np.testing.assert_array_equal(rows["label"], expected)
+    np.testing.assert_allclose(rows[["p0", "p1"]], model.predict_proba(frame[["x", "y"]]))
+
+
+def test_exclude_carries_no_id_and_the_note_says_how(tmp_path):
+    data = csv_file(tmp_path, named_rows(200))
+    out = tmp_path / "out"
+    status, stdout, err = run_main(["fit", data, *FAST, "--columns", "x,y", "--out", out])
+    assert status == 0
+    assert "id column 'name' (the first id-like or text column)" in err
+    assert "--exclude name carries none" in err
+    assert pd.read_csv(out / "assignments.csv").columns[0] == "name"
+
+    argv = ["fit", data, *FAST, "--columns", "x,y", "--exclude", "name", "--out", out]
+    status, stdout, err = run_main(argv)
+    assert status == 0 and "id column" not in err
+    assert list(pd.read_csv(out / "assignments.csv").columns[:3]) == ["x", "y", "label"]
+    assert "assignments.csv  the data's columns, label" in stdout
+    # --id still names the column --exclude keeps out of the model
+    argv = ["fit", data, *FAST, "--exclude", "name", "--id", "name", "--out", out]
+    status, _, err = run_main(argv)
+    assert status == 0 and "id column 'name' (--id)" in err
+    assert pd.read_csv(out / "assignments.csv").columns[0] == "name"
