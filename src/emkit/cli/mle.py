@@ -161,16 +161,18 @@ def _numbers(frame: pd.DataFrame, path, what: str) -> np.ndarray:
     import numpy as np
     import pandas as pd
 
+    from emkit.cli.table import mostly_numbers, not_numbers
     from emkit.io import number_format_hint
 
     for name in frame.columns:
         column = frame[name]
         if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
-            example = column.dropna().iloc[0] if column.notna().any() else column.iloc[0]
             numbers = number_format_hint(column, cli=True)
             if numbers is not None:
                 raise DataError(f"{path}: column {name!r} holds {numbers}")
-            if what in REGRESSIONS:
+            if mostly_numbers(column):
+                hint = "correct those values, or empty their cells (rows with one are left out)"
+            elif what in REGRESSIONS:
                 hint = (
                     f"{what} regression takes numeric columns: code the categories as 0/1 "
                     "columns in the file (one per category but one)"
@@ -180,7 +182,7 @@ def _numbers(frame: pd.DataFrame, path, what: str) -> np.ndarray:
             else:
                 hint = f"{what} takes numbers (emkit mle categorical takes names)"
             raise DataError(
-                f"{path}: column {name!r} is not numeric (e.g. {str(example)!r}); {hint}"
+                f"{path}: column {name!r} is not numeric ({not_numbers(column)}); {hint}"
             )
     return frame.to_numpy(dtype=np.float64)
 

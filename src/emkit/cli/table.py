@@ -564,9 +564,13 @@ def is_nested(column: pd.Series) -> bool:
     return len(present) > 0 and isinstance(present.iloc[0], (list, tuple, dict, np.ndarray))
 
 
-def _looks_like_id(name, columns: ColumnKinds) -> bool:
+def _named_like_id(name) -> bool:
     text = str(name).strip().lower()
-    if not (text in ID_NAMES or text.endswith(("_id", " id"))) or columns.kind(name) == "nested":
+    return text in ID_NAMES or text.endswith(("_id", " id"))
+
+
+def _looks_like_id(name, columns: ColumnKinds) -> bool:
+    if not _named_like_id(name) or columns.kind(name) == "nested":
         return False
     return columns.unique_complete(name)
 
@@ -600,9 +604,44 @@ def _names(names) -> str:
     return ", ".join(map(str, names))
 
 
-def _example(column: pd.Series):
-    bad = pd.to_numeric(column, errors="coerce").isna() & column.notna()
-    return int(bad.sum()), (column[bad].iloc[0] if bad.any() else column.iloc[0])
+def _not_a_number(column: pd.Series) -> pd.Series:
+    """Where ``column`` holds a value (not missing) that is not a plain number (bool, (n,))."""
+    text = column.astype(object).where(column.notna(), None).astype(str).str.strip()
+    return pd.Series(
+        pd.to_numeric(text, errors="coerce").isna().to_numpy() & column.notna().to_numpy(),
+        index=column.index,
+    )
+
+
+def not_numbers(column: pd.Series) -> str:
+    """How many values of ``column`` are not numbers, and the first of them, for a message:
+    "1 value is not a number: '?'", "3 values are not numbers, such as 'n/k'" (the first
+    value where every one is a number, as a column of dates is)."""
+    bad = _not_a_number(column)
+    count = int(bad.sum())
+    if count == 0:
+        present = column.dropna()
+        return f"such as {str(present.iloc[0] if len(present) else column.iloc[0])!r}"
+    example = str(column[bad].iloc[0])
+    if count == 1:
+        return f"1 value is not a number: {example!r}"
+    return f"{count} values are not numbers, such as {example!r}"
+
+
+def mostly_numbers(column: pd.Series) -> bool:
+    """Whether more than half of the values ``column`` holds (missing ones aside) are plain
+    numbers: a column of numbers with a few stray entries ('?', 'n/a.'), not one of names."""
+    present = int(column.notna().sum())
+    return present > 0 and int(_not_a_number(column).sum()) * 2 < present
+
+
+def why_text(raw: ColumnKinds, name: str) -> str | None:
+    """Why a text column that is mostly numbers is text (:func:`not_numbers`), else None: a
+    look at its first values, and the whole column read only where those are mostly numbers."""
+    if raw.kind(name) != "text" or not mostly_numbers(raw.first_values(name)):
+        return None
+    column = raw.series(name)
+    return not_numbers(column) if mostly_numbers(column) else None
 
 
 def check_values(values: np.ndarray, names: list[str], path: Path, missing: str) -> None:
@@ -748,6 +787,7 @@ def choose_columns(
             "in one of them"
         )
     ident = find_id(raw, id_column, taken=[*(columns or []), *(exclude or [])])
+    hints: dict[str, str] = {}  # text columns of numbers written as number_format_hint knows
     if columns is not None:
         for name in columns:
             if raw.kind(name) == "nested":
@@ -766,11 +806,14 @@ def choose_columns(
                 hint = number_format_hint(column, cli=True)
                 if hint is not None:
                     raise DataError(f"{path}: column {name!r} holds {hint}")
-                count, example = _example(column)
+                what = (
+                    "correct those values, or empty their cells (--missing em fits them as "
+                    "missing)"
+                    if mostly_numbers(column)
+                    else "name numeric columns in --columns, or encode this one as numbers"
+                )
                 raise DataError(
-                    f"{path}: column {name!r} is not numeric ({count} rows such as "
-                    f"{str(example)!r}); name numeric columns in --columns, or encode this one "
-                    "as numbers"
+                    f"{path}: column {name!r} is not numeric ({not_numbers(column)}); {what}"
                 )
         chosen = list(columns)
     else:
@@ -780,14 +823,16 @@ def choose_columns(
         # an id found, not named, may be such numbers too; a column is read whole for it only
         # where its first values are all numbers, plain or not (not a column of names)
         looked = [*text, *([ident] if ident is not None and id_column is None else [])]
-        hints = {
-            c: number_format_hint(raw.series(c), cli=True)
-            for c in looked
-            if raw.kind(c) == "text" and written_as_numbers(raw.first_values(c))
-        }
-        hints = {c: hint for c, hint in hints.items() if hint is not None}
+        for c in looked:
+            if raw.kind(c) == "text" and written_as_numbers(raw.first_values(c)):
+                hint = number_format_hint(raw.series(c), cli=True)
+                if hint is not None:
+                    hints[c] = hint
         if text:
-            kinds = [f"{c} ({KIND_WORDS[raw.kind(c)]})" for c in text]
+            kinds = []
+            for c in text:  # a number column with stray entries says which, where no hint does
+                why = None if c in hints else why_text(raw, c)
+                kinds.append(f"{c} ({KIND_WORDS[raw.kind(c)]}{'' if why is None else ': ' + why})")
             notes.append(
                 f"skipped {len(text)} non-numeric column{'s' if len(text) > 1 else ''}: "
                 f"{', '.join(kinds)}; choose columns with --columns (booleans count as 0/1 there)"
@@ -802,9 +847,12 @@ def choose_columns(
     if ident is not None and id_column is not None:
         notes.append(f"id column {ident!r} (--id) is carried into the output")
     elif ident is not None:
+        # the first text column: a column of numbers with stray entries says which
+        why = None if ident in hints or _named_like_id(ident) else why_text(raw, ident)
+        found = "the first id-like or text column" + ("" if why is None else f"; {why}")
         notes.append(
-            f"id column {ident!r} (the first id-like or text column) is carried into the "
-            f"output; --id names another, --exclude {ident} carries none"
+            f"id column {ident!r} ({found}) is carried into the output; --id names another, "
+            f"--exclude {ident} carries none"
         )
     return chosen, ident, notes
 
