@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 from emkit.cli.capping import identifiable
 from emkit.cli.cluster import add_options as add_cluster_options
 from emkit.cli.cluster import on_cluster
-from emkit.cli.zscores import in_data_units, standardize
+from emkit.cli.zscores import (
+    in_data_units,
+    log_jacobian,
+    selection_in_data_units,
+    standardize,
+)
 from emkit.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -33,7 +38,12 @@ DEFAULT_OUT = "emkit-out"
 MODULES = ("numpy", "pandas", "pyarrow.csv", "emkit.estimators", "emkit.report")
 STANDARDIZED_NOTE = (
     "Columns are z-scores (--standardize): each centred and divided by its standard deviation; "
-    "model.json is in the data's units."
+    "model.json, the log-likelihoods and the criteria (BIC, ICL, AIC) are in the data's units."
+)
+# printed under the summary of a fit to z-scores: its numbers are those of the data
+STANDARDIZED_FIGURES = (
+    "Log-likelihood, BIC, ICL and AIC: in the data's units (as model.json's), comparable with "
+    "a fit without --standardize."
 )
 CRITERIA = ("bic", "aic", "icl")  # emkit.estimators.selection.CRITERIA, without importing it
 MAX_COMPONENTS = 1000  # -k beyond this is refused before anything is built
@@ -556,6 +566,8 @@ def fit_and_report(
     model = selection.best_
     if standardize_columns:
         model = in_data_units(model, centre, scale, x_data)
+        observed = (~np.isnan(x_data)).sum(axis=0)  # (d,)
+        selection = selection_in_data_units(selection, log_jacobian(observed, scale))
     k = model.n_components
     columns_written = "p0" if k == 1 else f"p0..p{k - 1}"
     carried = f"{table.ids.name}, " if table.ids is not None else ""
@@ -568,14 +580,15 @@ def fit_and_report(
             named.save(staging / "model.json")
             sizes = write_assignments(staging / "assignments.csv", model, x_data, names, table.ids)
             summary = summarize(selection, x, shown, sizes=sizes)
+            if standardize_columns:
+                summary = with_units_line(summary)
             print(summary)
             show_held(held)
             written = [
                 (out / "model.json", f"the fitted model{units} (emkit.load, emkit predict)"),
                 (
                     out / "assignments.csv",
-                    f"{carried}the data's columns, label, probability, {columns_written} "
-                    "per row",
+                    f"{carried}the data's columns, label, probability, {columns_written} per row",
                 ),
             ]
             if report:
@@ -599,6 +612,16 @@ def fit_and_report(
     for path, what in written:
         print(f"  {path.name:<16} {what}")
     return 0
+
+
+def with_units_line(summary: str) -> str:
+    """The summary of a fit to z-scores with :data:`STANDARDIZED_FIGURES` under the legend of
+    its fit statistics (at the end where it has none)."""
+    lines = summary.split("\n")
+    at = next((i for i, line in enumerate(lines) if line.startswith("BIC, ICL, AIC:")), None)
+    if at is None:
+        return f"{summary}\n{STANDARDIZED_FIGURES}"
+    return "\n".join([*lines[: at + 1], STANDARDIZED_FIGURES, *lines[at + 1 :]])
 
 
 def select_grid(
@@ -729,7 +752,12 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
         shown = [f"{name} (z-score)" for name in names] if args.standardize else names
         # the rows and sizes counted on the workers, in one pass, for the summary and report
         _, n_rows, _, sizes = fit_numbers(selection.best_, x)
+        if args.standardize:
+            jacobian = log_jacobian(np.asarray(summary.count), scale)
+            selection = selection_in_data_units(selection, jacobian)
         summary_text = summarize(selection, x, shown, sizes=sizes, rows=n_rows)
+        if args.standardize:
+            summary_text = with_units_line(summary_text)
         print(summary_text)
         show_held(held)
         print(f"Fitted on {len(client.scheduler_info()['workers'])} Dask workers.")

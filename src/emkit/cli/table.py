@@ -807,8 +807,7 @@ def choose_columns(
                 if hint is not None:
                     raise DataError(f"{path}: column {name!r} holds {hint}")
                 what = (
-                    "correct those values, or empty their cells (--missing em fits them as "
-                    "missing)"
+                    "correct those values, or empty their cells (--missing em fits them as missing)"
                     if mostly_numbers(column)
                     else "name numeric columns in --columns, or encode this one as numbers"
                 )

@@ -65,3 +65,33 @@ def in_data_units(model, centre: np.ndarray, scale: np.ndarray, x: Any):
     return rebuilt.set_params(
         weights_init=None, means_init=None, precisions_init=None, max_iter=max_iter
     )
+
+
+def log_jacobian(observed: np.ndarray, scale: np.ndarray) -> float:
+    """``sum_j observed_j * log(scale_j)``: what the log-likelihood of z-scores exceeds that of
+    the same rows in the data's units by, for ``observed`` (d,) values seen in each column
+    (n each where none is missing) and the columns' ``scale`` (d,): the density of a row is
+    that of its z-scores divided by the product of the scales of its observed entries."""
+    import numpy as np
+
+    return float(np.asarray(observed, dtype=np.float64) @ np.log(scale))
+
+
+def selection_in_data_units(selection, jacobian: float):
+    """``selection`` (:class:`emkit.MixtureSelection` of a fit to z-scores) with the
+    log-likelihoods, BIC, AIC and ICL of its table and best model in the data's units:
+    log-likelihoods less ``jacobian`` (:func:`log_jacobian`), criteria (-2 log L + penalty)
+    plus twice it, so that they compare with a fit to the data as they are and with the
+    model file. The differences between fits, and so the choice, do not change."""
+    import dataclasses
+
+    import numpy as np
+
+    table = selection.table_.copy()
+    table["log_likelihood"] = table["log_likelihood"] - jacobian
+    for criterion in ("bic", "aic", "icl"):
+        table[criterion] = table[criterion] + 2.0 * jacobian
+    best = copy.copy(selection.best_)
+    best.log_likelihood_ = best.log_likelihood_ - jacobian
+    best.history_ = np.asarray(best.history_, dtype=np.float64) - jacobian
+    return dataclasses.replace(selection, best_=best, table_=table)
