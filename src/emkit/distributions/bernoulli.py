@@ -24,7 +24,7 @@ from emkit.distributions.batched import (
     stacked,
     support_only,
 )
-from emkit.distributions.priors import BetaPrior
+from emkit.distributions.priors import BetaPrior, check_mode
 
 
 class BernoulliStats(WeightedSums):
@@ -118,6 +118,9 @@ class Bernoulli(IndependentFeatures):
             if stats.weight <= 0:
                 return self
             return Bernoulli(np.clip(stats.sum_x / stats.weight, 0.0, 1.0))
+        post = self.conjugate_update(stats, {"a": prior.a, "b": prior.b})
+        check_mode("a", prior.a, post["a"], "the component's (weighted) counts of ones")
+        check_mode("b", prior.b, post["b"], "the component's (weighted) counts of zeros")
         numer = prior.a - 1.0 + stats.sum_x
         return Bernoulli(numer / (prior.a + prior.b - 2.0 + stats.weight))
 
@@ -149,7 +152,7 @@ class Bernoulli(IndependentFeatures):
     def conjugate_update(self, stats: BernoulliStats, hyper: dict) -> dict:
         r"""Posterior Beta hyperparameters ``{"a", "b"}`` (each (d,)) from prior ones and the
         statistics: :math:`a + \sum w x`, :math:`b + W - \sum w x`. Plain values, so that
-        priors :class:`BetaPrior` rejects (a or b below 1, no mode) are allowed here."""
+        the improper limits :class:`BetaPrior` rejects (a or b = 0, Haldane's) are allowed here."""
         return {
             "a": hyper["a"] + stats.sum_x,
             "b": hyper["b"] + stats.weight - stats.sum_x,

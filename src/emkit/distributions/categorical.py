@@ -20,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 
 from emkit.distributions.base import AdditiveStats, fitted_value
-from emkit.distributions.priors import DirichletPrior
+from emkit.distributions.priors import DirichletPrior, check_mode
 
 # Codes up to this many categories are taken from the data whatever the rows' count
 # (Categorical.with_categories).
@@ -217,7 +217,10 @@ class Categorical:
             return Categorical(self.n_categories, probs)
         alpha = np.broadcast_to(np.asarray(prior.concentration, dtype=float), stats.counts.shape)
         # Codes a feature does not take get no pseudo-counts: they keep probability 0.
-        numer = np.where(self._mask(stats.counts.shape), alpha - 1.0 + stats.counts, 0.0)
+        mask = self._mask(stats.counts.shape)
+        post = np.where(mask, alpha + stats.counts, np.inf)  # inf: no parameter there
+        check_mode("concentration", prior.concentration, post, "the component's (weighted) counts")
+        numer = np.where(mask, alpha - 1.0 + stats.counts, 0.0)
         return Categorical(self.n_categories, numer / numer.sum(axis=1, keepdims=True))
 
     def to_vector(self) -> np.ndarray:
@@ -290,8 +293,8 @@ class Categorical:
         r"""Posterior Dirichlet hyperparameters ``{"concentration"}`` (..., d, C) from the
         prior's (a float, (C,), or broadcasting to (..., d, C)) and the statistics:
         :math:`\alpha_c + n_{jc}`, and 0 at codes feature j does not take (a Dirichlet draw
-        gives those probability 0). Plain values, so that priors :class:`DirichletPrior`
-        rejects (below 1, no mode) are allowed here."""
+        gives those probability 0). Plain values, so that the improper limits
+        :class:`DirichletPrior` rejects (concentration 0) are allowed here."""
         concentration = hyper["concentration"] + stats.counts
         return {"concentration": np.where(self._mask(stats.counts.shape[-2:]), concentration, 0.0)}
 

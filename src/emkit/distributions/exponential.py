@@ -23,7 +23,7 @@ from emkit.distributions.batched import (
     stacked,
     support_only,
 )
-from emkit.distributions.priors import GammaPrior
+from emkit.distributions.priors import GammaPrior, check_mode
 
 
 class ExponentialStats(WeightedSums):
@@ -105,6 +105,8 @@ class Exponential(IndependentFeatures):
             if stats.weight <= 0:
                 return self
             return Exponential(stats.weight / stats.sum_x)
+        shape = prior.shape + stats.weight  # the posterior's
+        check_mode("shape", prior.shape, shape, "the component's (weighted) number of rows")
         return Exponential((prior.shape - 1.0 + stats.weight) / (prior.rate + stats.sum_x))
 
     def log_prior(self, prior: GammaPrior) -> float:
@@ -139,7 +141,7 @@ class Exponential(IndependentFeatures):
     def conjugate_update(self, stats: ExponentialStats, hyper: dict) -> dict:
         r"""Posterior Gamma hyperparameters ``{"shape", "rate"}`` (each (d,)) from prior ones and
         the statistics: :math:`a + W`, :math:`b + \sum w x`. Plain values, so that priors
-        :class:`GammaPrior` rejects (shape below 1, no mode) are allowed here."""
+        :class:`GammaPrior` rejects (shape 0, an improper limit) are allowed here."""
         shape = np.full(stats.sum_x.shape, hyper["shape"] + stats.weight)
         return {"shape": shape, "rate": hyper["rate"] + stats.sum_x}
 

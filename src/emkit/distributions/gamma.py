@@ -40,7 +40,7 @@ from emkit.distributions.batched import (
     stacked,
     support_only,
 )
-from emkit.distributions.priors import GammaPrior
+from emkit.distributions.priors import GammaPrior, at_least_one
 from emkit.distributions.regularization import Regularization
 
 NEWTON_STEPS = 100
@@ -464,6 +464,10 @@ def _shape_and_rate(
     """The M-step's shape (at most ``max_shape``, which may be inf) and rate, each (d,);
     ``stats`` of positive weight."""
     a, b = (1.0, 0.0) if prior is None else (prior.shape, prior.rate)
+    # Below a = 1 the joint posterior has no mode for any data: at shapes alpha below
+    # (1 - a)/W the rate's power W alpha + a - 1 is negative and the density grows without
+    # bound as the rate tends to 0.
+    at_least_one("shape", a, "so that a Gamma family's posterior mode exists")
     shape = gamma_shape_newton(stats.weight, stats.gap(b), a, max_shape)
     with np.errstate(invalid="ignore"):  # inf / inf where the shape is unbounded
         rate = (stats.weight * shape + a - 1.0) / (stats.sum_x + b)

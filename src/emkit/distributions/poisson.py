@@ -25,7 +25,7 @@ from emkit.distributions.batched import (
     stacked,
     support_only,
 )
-from emkit.distributions.priors import GammaPrior
+from emkit.distributions.priors import GammaPrior, check_mode
 
 # log x! for the counts below this, looked up rather than computed (gammaln is slow).
 TABLE_SIZE = 1024
@@ -117,6 +117,8 @@ class Poisson(IndependentFeatures):
             if stats.weight <= 0:
                 return self
             return Poisson(stats.sum_x / stats.weight)
+        shape = prior.shape + stats.sum_x  # the posterior's, (d,)
+        check_mode("shape", prior.shape, shape, "the component's (weighted) counts")
         return Poisson((prior.shape - 1.0 + stats.sum_x) / (prior.rate + stats.weight))
 
     def log_prior(self, prior: GammaPrior) -> float:
@@ -146,7 +148,7 @@ class Poisson(IndependentFeatures):
     def conjugate_update(self, stats: PoissonStats, hyper: dict) -> dict:
         r"""Posterior Gamma hyperparameters ``{"shape", "rate"}`` (each (d,)) from prior ones and
         the statistics: :math:`a + \sum w x`, :math:`b + W`. Plain values, so that priors
-        :class:`GammaPrior` rejects (shape below 1, no mode) are allowed here."""
+        :class:`GammaPrior` rejects (shape 0, an improper limit) are allowed here."""
         rate = np.full(stats.sum_x.shape, hyper["rate"] + stats.weight)
         return {"shape": hyper["shape"] + stats.sum_x, "rate": rate}
 

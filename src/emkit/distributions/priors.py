@@ -5,8 +5,17 @@ with pseudo-counts added (dynamax's ``m_step`` with a prior, mclust's ``priorCon
 ``log_density`` methods are the log prior density up to an additive constant: EM adds it to the
 log-likelihood, so only differences between iterations matter.
 
-Hyperparameters are checked when a prior is made: a prior whose mode does not exist (a Gamma or
-Beta shape below 1, say) raises a ``ValueError``; flat limits (``GammaPrior(1, 0)``) are allowed.
+Hyperparameters are checked when a prior is made against what the distribution allows (as
+``scipy.stats`` does: gamma, beta and Dirichlet shapes > 0), so that posterior sampling
+(:class:`~emkit.BayesianMixture`) takes Jeffreys' ``BetaPrior(0.5, 0.5)``; flat limits
+(``GammaPrior(1, 0)``) are allowed too. Whether a posterior mode exists is checked where one is
+needed, in the families' MAP M-steps (``from_stats`` with a prior), by :func:`check_mode` and
+:func:`at_least_one`: a shape of 1 or more always has one, a smaller shape only where the data
+lift the posterior's shape above 1 (a Poisson rate's Gamma(a, b) prior with a < 1 needs a
+component's weighted sum of counts above 1 - a). With a shape below 1 a mixture's log-posterior
+has no global maximum for K >= 2 (a component's rate or probability tending to 0 lifts the
+prior without bound, its rows served by the others), so EM then climbs to a local mode, as it
+does a Gaussian mixture's unbounded likelihood.
 """
 
 from __future__ import annotations
@@ -34,12 +43,37 @@ def check_finite(name: str, value: Any) -> None:
         raise ValueError(f"prior hyperparameter {name} must be finite; got {value!r}")
 
 
-def _at_least_one(name: str, value: Any) -> None:
+def at_least_one(name: str, value: Any, why: str = "so that the posterior mode exists") -> None:
+    """ValueError unless the hyperparameter ``name`` is finite and >= 1 (where a MAP fit needs
+    it whatever the data)."""
     array = np.asarray(value, dtype=float)
     if np.any(~np.isfinite(array) | (array < 1)):
         raise ValueError(
+            f"prior hyperparameter {name} must be >= 1 {why} (1 is flat); got {value!r}. "
+            "Values in (0, 1) serve posterior sampling (BayesianMixture), which needs no "
+            "mode"
+        )
+
+
+def check_mode(name: str, value: Any, posterior: Any, data: str) -> None:
+    r"""ValueError where a MAP M-step's posterior shape has no mode.
+
+    A gamma, beta or Dirichlet posterior's mode (a rate or probability) takes
+    :math:`a' - 1` of each shape :math:`a' = a +` (the data's count). A prior shape
+    :math:`a \ge 1` keeps :math:`a' \ge 1`; below 1 the posterior density is unbounded at 0
+    (no mode) unless the data lift :math:`a'` above 1. ``value`` is the prior's shape and
+    ``posterior`` the posterior's, broadcasting together; ``data`` names the count added.
+    """
+    prior = np.asarray(value, dtype=float)
+    post = np.asarray(posterior, dtype=float)
+    bad = (prior < 1) & ~(post > 1)
+    if np.any(bad):
+        short = float(np.min(np.where(bad, post, np.inf)))
+        raise ValueError(
             f"prior hyperparameter {name} must be >= 1 so that the posterior mode exists "
-            f"(1 is flat); got {value!r}"
+            f"(1 is flat); got {value!r}, and {data} leave the posterior's {name} at "
+            f"{short:.6g}, not above 1, so the MAP estimate does not exist. Give {name} >= 1 "
+            "for a MAP fit; values in (0, 1) serve posterior sampling (BayesianMixture)"
         )
 
 
@@ -70,8 +104,8 @@ class GammaPrior(_Prior):
 
     Attributes
     ----------
-    shape : float, :math:`a`.
-    rate : float or array of shape (d,), :math:`b`.
+    shape : float, :math:`a > 0` (a MAP fit needs a posterior mode: see :func:`check_mode`).
+    rate : float or array of shape (d,), :math:`b \ge 0`.
 
     Examples
     --------
@@ -87,7 +121,7 @@ class GammaPrior(_Prior):
     rate: float | np.ndarray = 0.0  # or one per feature, shape (d,)
 
     def __post_init__(self):
-        _at_least_one("shape", self.shape)
+        _positive("shape", self.shape)
         _positive("rate", self.rate, strict=False)
 
     def log_density(self, value: np.ndarray) -> float:
@@ -102,7 +136,8 @@ class BetaPrior(_Prior):
 
     Attributes
     ----------
-    a, b : float, the Beta's two shapes (pseudo-counts a - 1 of ones, b - 1 of zeros).
+    a, b : float, the Beta's two shapes, > 0 (pseudo-counts a - 1 of ones, b - 1 of zeros;
+        a MAP fit needs a posterior mode: see :func:`check_mode`).
 
     Examples
     --------
@@ -121,8 +156,8 @@ class BetaPrior(_Prior):
     b: float = 1.0
 
     def __post_init__(self):
-        _at_least_one("a", self.a)
-        _at_least_one("b", self.b)
+        _positive("a", self.a)
+        _positive("b", self.b)
 
     def log_density(self, p: np.ndarray) -> float:
         return float(np.sum(xlogy(self.a - 1.0, p) + xlog1py(self.b - 1.0, -np.asarray(p))))
@@ -138,7 +173,8 @@ class DirichletPrior(_Prior):
     Attributes
     ----------
     concentration : float or array of shape (C,), :math:`\alpha` (one value for every
-        category, or one per category); 1 is flat.
+        category, or one per category), > 0; 1 is flat (a MAP fit needs a posterior mode:
+        see :func:`check_mode`).
 
     Examples
     --------
@@ -154,7 +190,7 @@ class DirichletPrior(_Prior):
     concentration: Any = 1.0
 
     def __post_init__(self):
-        _at_least_one("concentration", self.concentration)
+        _positive("concentration", self.concentration)
 
     def log_density(self, probs: np.ndarray) -> float:
         alpha = np.asarray(self.concentration, dtype=float)
