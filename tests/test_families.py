@@ -269,8 +269,8 @@ def test_prior_round_trip_and_validation():
         NormalInverseGamma(1.0, 2.0, 3.0, 4.0),
     ):
         assert prior_from_dict(prior.to_dict()) == prior
-    with pytest.raises(ValueError, match="posterior mode"):
-        GammaPrior(0.5, 1.0)
+    with pytest.raises(ValueError, match="must be finite and > 0"):
+        GammaPrior(0.0, 1.0)
     with pytest.raises(ValueError, match="Negative values"):
         Poisson().check_support(np.array([[-1.0]]))
     with pytest.raises(ValueError, match="binary"):
