@@ -1,0 +1,155 @@
+"""Every mclust structure on singular data: no LinAlgError, the collapse flagged, as mclust's NA.
+
+The references are R's mclust 6 on the same data (``mclustBIC(X)``; written out below). Data
+that lie in a plane (a "total" column), on a line (a duplicated column) or on a few integer
+points make every full covariance singular; the iterative M-steps (VEE, VEV) then have no
+unregularised solution, and the fit must be marked degenerate rather than crash.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import emkit
+from emkit.cli import main
+from emkit.exceptions import DegenerateFitWarning
+
+STRUCTURES = "EII VII EEI VEI EVI VVI EEE VEE EVE VVE EEV VEV EVV VVV".split()
+DIAGONAL = {"EII", "VII", "EEI", "VEI", "EVI", "VVI"}
+
+_rng = np.random.default_rng(0)
+_a, _b = _rng.normal(size=60), _rng.normal(size=60)
+TOTAL = np.c_[_a, _b, _a + _b]  # exactly singular: the third column is the sum
+_z = np.random.default_rng(0).normal(size=50)
+DUPLICATE = np.c_[_z, _z]
+LATTICE = np.array(
+    [
+        [-2, 0, 0],
+        [-2, 0, 2],
+        [0, -1, 0],
+        [1, 0, 0],
+        [-1, 1, 0],
+        [1, 1, 1],
+        [-2, -1, -1],
+        [0, -1, 1],
+    ],
+    dtype=float,
+)
+SIX = np.random.default_rng(0).normal(size=(6, 2))
+
+CASES = {
+    "total": (TOTAL, {"n_components": 4, "init_params": "hc"}),
+    "duplicate": (DUPLICATE, {"n_components": 6, "random_state": 0}),
+    "lattice": (LATTICE, {"n_components": 5, "random_state": 1}),
+}
+
+
+def fit_recording(estimator, *args):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimator.fit(*args)
+    return estimator, [w.category for w in caught]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("structure", STRUCTURES)
+@pytest.mark.parametrize("reg_covar", [1e-6, 0.0])
+def test_structure_fits_singular_data(structure, case, reg_covar):
+    x, options = CASES[case]
+    gm = emkit.GaussianMixture(covariance_type=structure, reg_covar=reg_covar, **options)
+    gm, categories = fit_recording(gm, x)
+    assert np.isfinite(gm.score(x))
+    assert gm.degenerate_ == (DegenerateFitWarning in categories)
+    if case in ("total", "duplicate") and structure not in DIAGONAL:
+        # Every full covariance of data in a plane (on a line) is singular: mclust's NA.
+        assert gm.degenerate_components_.all()
+
+
+def test_iterative_solvers_flag_singular_scatter_as_vvv_does():
+    """VEE and VEV give the verdict VVV and EEE give on the same fit's statistics."""
+    for structure in ("VEE", "VEV"):
+        gm, categories = fit_recording(
+            emkit.GaussianMixture(4, covariance_type=structure, init_params="hc"), TOTAL
+        )
+        assert DegenerateFitWarning in categories
+        assert gm.degenerate_components_.tolist() == [True] * 4
+
+
+# mclustBIC(X) on TOTAL: NA for every full model from 2 components on, and for VII at 7; the
+# diagonal models are fitted. (mclust's 1-component full models are not NA there, with a BIC
+# of 3704.443 from a singular covariance; emkit flags them.) Its best fitted model is EII with
+# 6 components, BIC -516.2431.
+MCLUST_TOTAL_NA_VII = 7
+
+
+def test_select_mixture_leaves_singular_models_out_as_mclust():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        selection = emkit.select_mixture(TOTAL)
+    table = selection.table_
+    names = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
+    model = table["covariance_type"].map(lambda name: names.get(name, name))
+    na = (~model.isin(list(DIAGONAL)) & (table["n_components"] >= 2)) | (
+        (model == "VII") & (table["n_components"] == MCLUST_TOTAL_NA_VII)
+    )
+    fitted = ~na & ((table["n_components"] >= 2) | model.isin(list(DIAGONAL)))
+    assert table.loc[na, "degenerate"].all()
+    assert not table.loc[fitted, "degenerate"].any()
+    best = table.loc[~table["degenerate"]].nsmallest(1, "bic").iloc[0]
+    assert (best["covariance_type"], best["n_components"]) == ("EII", 6)
+    # mclust stops at a relative change of 1e-5 in the log-likelihood: BICs agree to ~1e-4.
+    assert best["bic"] == pytest.approx(516.2431, abs=0.05)
+    assert selection.best_.covariance_type == "EII"
+
+
+def test_select_mixture_on_six_rows_matches_mclust():
+    """mclustBIC on 6 rows picks EEI with 5 components, BIC -8.750202."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        selection = emkit.select_mixture(SIX)
+    assert selection.best_.covariance_type == "EEI"
+    assert selection.best_.n_components == 5
+    best = selection.table_.loc[~selection.table_["degenerate"]].nsmallest(1, "bic").iloc[0]
+    assert best["bic"] == pytest.approx(8.750202, abs=1e-4)
+
+
+@pytest.mark.parametrize("x", [DUPLICATE, LATTICE], ids=["duplicate", "lattice"])
+def test_select_mixture_picks_a_model_on_singular_data(x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        selection = emkit.select_mixture(x)
+    chosen = selection.table_.loc[~selection.table_["degenerate"]]
+    assert len(chosen) > 0
+    assert not selection.best_.degenerate_
+
+
+@pytest.mark.parametrize("structure", STRUCTURES)
+def test_generative_classifier_on_singular_data(structure):
+    y = (_a > 0).astype(int) + (_b > 0)
+    for labels in (y, np.where(np.arange(60) % 3 == 0, -1, y)):  # supervised, semi-supervised
+        clf, categories = fit_recording(emkit.GenerativeClassifier(structure), TOTAL, labels)
+        assert np.all(np.isfinite(clf.predict_proba(TOTAL)))
+        if structure not in DIAGONAL:
+            assert DegenerateFitWarning in categories
+
+
+def test_cli_fit_picks_a_model_on_a_total_column(tmp_path, capsys):
+    data = tmp_path / "total.csv"
+    np.savetxt(data, TOTAL, delimiter=",", header="a,b,total", comments="")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        status = main(
+            [
+                "fit",
+                str(data),
+                "-k",
+                "4-6",
+                "--out",
+                str(tmp_path / "out"),
+                "--no-report",
+                "--quiet",
+            ]
+        )
+    assert status == 0, capsys.readouterr().err
+    assert (tmp_path / "out" / "model.json").exists()
