@@ -13,6 +13,9 @@ import pytest
 
 import emkit
 from emkit.cli import main
+from emkit.distributions.gaussian import covariance_structure
+from emkit.distributions.gaussian.stats import GaussianStats
+from emkit.distributions.regularization import Regularization
 from emkit.exceptions import DegenerateFitWarning
 
 STRUCTURES = "EII VII EEI VEI EVI VVI EEE VEE EVE VVE EEV VEV EVV VVV".split()
@@ -66,6 +69,19 @@ def test_structure_fits_singular_data(structure, case, reg_covar):
         assert gm.degenerate_components_.all()
 
 
+@pytest.mark.parametrize("structure", STRUCTURES)
+def test_structure_fits_singular_data_with_missing_values(structure):
+    """The missing-data fit judges the completed rows' covariances with and without the ridge."""
+    x = TOTAL.copy()
+    x[::7, 0] = np.nan
+    gm = emkit.GaussianMixture(4, covariance_type=structure, init_params="hc", missing="em")
+    gm, categories = fit_recording(gm, x)
+    assert np.isfinite(gm.score(x))
+    assert gm.degenerate_ == (DegenerateFitWarning in categories)
+    if structure in ("VEE", "VEV", "VVV", "EEE"):
+        assert gm.degenerate_components_.all()
+
+
 def test_iterative_solvers_flag_singular_scatter_as_vvv_does():
     """VEE and VEV give the verdict VVV and EEE give on the same fit's statistics."""
     for structure in ("VEE", "VEV"):
@@ -74,6 +90,41 @@ def test_iterative_solvers_flag_singular_scatter_as_vvv_does():
         )
         assert DegenerateFitWarning in categories
         assert gm.degenerate_components_.tolist() == [True] * 4
+
+
+@pytest.mark.parametrize("structure", STRUCTURES)
+def test_statistics_on_one_axis_are_degenerate(structure):
+    """Every component spread along the first feature only (VEV's scatter on LATTICE): the
+    unregularised VEI and VEV shapes overflow, VEE's shared matrix is singular. Every
+    structure with axes of their own calls all components degenerate, silently, and the
+    ridge makes a fit."""
+    values = np.array([[0.9, 0, 0], [1.0, 0, 0], [0.28, 0, 0], [0.019, 0, 0], [0.5, 0, 0]])
+    weight = np.array([1.83, 2.0, 1.16, 1.0, 2.0])
+    mean = np.random.default_rng(0).normal(size=(5, 3))
+    cls = covariance_structure(structure, 3)
+    scatter = values if cls.diagonal_stats else np.einsum("kd,de->kde", values, np.eye(3))
+    stats = GaussianStats(weight, mean, scatter)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        components = cls.from_stats(stats, Regularization(0.0))
+        verdict = components.degenerate(stats)
+    # A sphere's variance is the features' average: not singular.
+    assert verdict.all() != (structure in ("EII", "VII"))
+    assert np.all(np.isfinite(components.covariances))
+    assert np.all(np.isfinite(components.log_prob(mean)))
+
+
+@pytest.mark.parametrize("structure", ["VEV", "VEI"])
+def test_covariances_without_a_solution_count_singular(structure):
+    """Non-finite covariances (what a solver returns where it finds none) have eigenvalue 0."""
+    cls = covariance_structure(structure, 2)
+    covariances = np.full(cls.parameter_shape(3, 2), 1.0)
+    if covariances.ndim == 3:
+        covariances[:] = np.eye(2)
+    covariances[1] = np.nan
+    covariances[2] = np.inf
+    spectra = cls.spectra(covariances, 3, np.ones(2))
+    assert Regularization().singular(spectra).tolist() == [False, True, True]
 
 
 # mclustBIC(X) on TOTAL: NA for every full model from 2 components on, and for VII at 7; the

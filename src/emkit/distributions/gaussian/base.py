@@ -335,13 +335,10 @@ class GaussianComponents:
         ridge = reg_covar
         scale = None  # found on the first rise only: every M-step of a fit would pay for it
         for _ in range(MAX_RIDGE_RISES):
+            covariances = cls._covariances_from_stats(stats, ridge)
+            if keep is not None and previous is not None and cls.per_component:
+                covariances[keep] = previous.covariances[keep]
             try:
-                # An iterative solver (VEE) may itself meet a singular matrix at a small ridge.
-                covariances = cls._covariances_from_stats(stats, ridge)
-                if keep is not None and previous is not None and cls.per_component:
-                    covariances[keep] = previous.covariances[keep]
-                if not np.all(np.isfinite(covariances)):
-                    raise np.linalg.LinAlgError("covariances are not finite")
                 components = cls.from_covariances(stats.mean, covariances)
             except np.linalg.LinAlgError:
                 scale = cls._ridge_scale(stats) if scale is None else scale
@@ -370,7 +367,9 @@ class GaussianComponents:
         A component is degenerate when its unregularised covariance, in units of the data's
         per-feature variances (:meth:`GaussianStats.feature_variances`), has an eigenvalue at or
         below :attr:`Regularization.TOLERANCE`: it has collapsed onto a point or a
-        lower-dimensional set, as mclust's singular fits. The ridge plays no part, so rescaling
+        lower-dimensional set, as mclust's singular fits; so is one whose unregularised
+        covariances do not exist (an iterative solver's are not finite, see
+        :meth:`Constrained._covariances_from_stats`). The ridge plays no part, so rescaling
         the data, as a whole or column by column, leaves the verdict unchanged. Under a
         normal-inverse-Wishart ``prior`` no covariance can collapse: only emptied components
         count.
@@ -378,18 +377,8 @@ class GaussianComponents:
         prior = Regularization() if prior is None else prior
         if prior.prior is not None:
             return self.empty(stats)
-        try:
-            with np.errstate(all="ignore"):
-                covariances = self._covariances_from_stats(stats, 0.0)
-                if not np.all(np.isfinite(covariances)):
-                    raise np.linalg.LinAlgError("no finite unregularised covariances")
-                spectra = self.spectra(covariances, self.n_components, stats.feature_variances())
-        except np.linalg.LinAlgError:
-            # The unregularised M-step has no solution: an iterative solver (VEE, VEV) meets a
-            # singular shared matrix or its shape diverges, because the likelihood is unbounded
-            # on this singular scatter. mclust reports such a fit NA; every component counts,
-            # as they share the singular shape.
-            return np.ones(self.n_components, dtype=bool)
+        covariances = self._covariances_from_stats(stats, 0.0)
+        spectra = self.spectra(covariances, self.n_components, stats.feature_variances())
         return prior.singular(spectra) | self.empty(stats)
 
     def n_parameters(self, n_features: int) -> int:

@@ -51,9 +51,18 @@ class Constrained:
 
     @classmethod
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:
+        """The solver's covariances, or NaN where it finds none: on singular scatter without
+        a ridge the likelihood of VEE and VEV is unbounded, and their iterations meet a singular
+        shared matrix or a shape that overflows. ``from_stats`` then raises the ridge, and
+        ``spectra`` counts such covariances singular (mclust's NA)."""
         scatter = stats.exact_scatter()
         ridge = reg if scatter.ndim == 2 else reg * np.eye(scatter.shape[-1])
-        return cls._solve(scatter + ridge, stats.weight)
+        try:
+            with np.errstate(all="ignore"):
+                return cls._solve(scatter + ridge, stats.weight)
+        except np.linalg.LinAlgError:
+            k, d = stats.mean.shape
+            return np.full(cls.parameter_shape(k, d), np.nan)  # type: ignore[attr-defined]
 
     @classmethod
     def _ridge_scale(cls, stats: GaussianStats) -> float:

@@ -107,4 +107,8 @@ class DiagGaussian(GaussianComponents):
 
     @staticmethod
     def spectra(covariances: np.ndarray, k: int, variances: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(covariances / variances, (k, variances.shape[0]))
+        # Covariances a solver could not find (not finite; Constrained) count as singular.
+        finite = np.isfinite(covariances).all(axis=-1, keepdims=True)
+        return np.broadcast_to(
+            np.where(finite, covariances / variances, 0.0), (k, variances.shape[0])
+        )

@@ -84,4 +84,6 @@ class FullGaussian(GaussianComponents):
     @staticmethod
     def spectra(covariances: np.ndarray, k: int, variances: np.ndarray) -> np.ndarray:
         root = np.sqrt(variances)
-        return np.linalg.eigvalsh(covariances / np.outer(root, root))
+        # Covariances a solver could not find (not finite; Constrained) count as singular.
+        finite = np.isfinite(covariances).all(axis=(1, 2))[:, None, None]
+        return np.linalg.eigvalsh(np.where(finite, covariances / np.outer(root, root), 0.0))
