@@ -269,7 +269,9 @@ def nonlinear_regression(
     x : the independent variable, passed to ``f`` unchanged.
     y : array of shape (n,).
     p0 : start, array of shape (k,) or a dict mapping names to floats.
-    bounds : optional (low, high) per parameter (None for no bound), or a dict by name.
+    bounds : optional (low, high) per parameter (None for no bound), or a dict by name. The
+        Wald intervals of a bounded parameter stay inside its bounds, as those of the variance
+        stay above 0 (see :meth:`Estimate.conf_int`).
     jac : optional callable ``jac(x, *theta)`` returning the Jacobian of ``f`` with respect
         to theta, shape (n, k).
     derivatives : ``"auto"``, ``"complex"`` or ``"central"``; ignored when ``jac`` is given.
@@ -450,6 +452,7 @@ def nonlinear_regression(
         df_resid=df,
         condition_number=cond,
         converged=converged,
+        bounds=np.vstack([box, [0.0, np.inf]]),  # intervals inside the bounds and above 0
         message=message,
         nfev=model.nfev,
         unbiased=variance == "unbiased",
