@@ -63,3 +63,54 @@ def test_nonlinear_intervals_honour_user_bounds_as_numerical():
     spread = z * se / (2 * u * (1 - u))
     expected = 2 * stats.logistic.cdf(stats.logistic.ppf(u) + np.array([-1, 1]) * spread)
     assert num.conf_int()["k"] == pytest.approx(expected, rel=1e-10)
+
+
+# ---- an exact fit has no noise to estimate -------------------------------------------------
+
+
+def test_exact_linear_fit_warns_that_the_residuals_are_zero():
+    x = np.arange(10.0)
+    with pytest.warns(DegenerateFitWarning, match="residuals are all exactly 0") as caught:
+        est = mle.linear_regression(x[:, None], 2 * x + 1)
+    assert "linear function of the columns" in str(caught[0].message)
+    # the coefficients interpolate exactly (numpy's least squares agrees)
+    coef = np.linalg.lstsq(np.c_[np.ones(10), x], 2 * x + 1, rcond=None)[0]
+    assert [est.params["intercept"], est.params["coef"][0]] == pytest.approx(coef, abs=1e-12)
+    assert est.params["variance"] == 0 and est.loglik == np.inf
+
+
+def test_exact_fit_up_to_rounding_warns_for_both_regressions():
+    # 1/3 is not a binary fraction: the residuals are rounding, not exactly 0
+    x = np.linspace(0, 1, 12)
+    with pytest.warns(DegenerateFitWarning, match="0 up to rounding"):
+        mle.linear_regression(x[:, None], x / 3 + 0.1)
+    y = 3 * np.exp(-0.7 * T)
+    with pytest.warns(DegenerateFitWarning, match=r"0 up to rounding .*exactly f\(x, theta\)"):
+        est = mle.nonlinear_regression(decay, T, y, {"a": 1.0, "k": 0.5})
+    assert [est.params["a"], est.params["k"]] == pytest.approx([3.0, 0.7], rel=1e-12)
+
+
+def test_noise_just_above_rounding_does_not_warn():
+    # residuals of 1e-10 on y ~ 1 (Lanczos1 has 4e-14) are noise, not rounding
+    rng = np.random.default_rng(3)
+    x = np.linspace(0, 1, 20)
+    y = 1 + 2 * x + rng.normal(0, 1e-10, 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = mle.linear_regression(x[:, None], y)
+        nl = mle.nonlinear_regression(lambda x, a, b: a + b * x, x, y, [0.0, 0.0])
+    resid = y - np.polyval(np.polyfit(x, y, 1), x)
+    assert est.rss == pytest.approx(resid @ resid, rel=1e-6)
+    assert nl.rss == pytest.approx(resid @ resid, rel=1e-6)
+
+
+def test_nist_exact_problems_warn_and_keep_their_certified_values():
+    import nist_strd as strd
+
+    for name in ("Wampler1", "Wampler2"):  # certified residual SD 0
+        p = strd.load(name)
+        X, _ = strd.design(p)
+        with pytest.warns(DegenerateFitWarning, match="residuals are all"):
+            est = mle.linear_regression(X, p.y, variance="unbiased")
+        coef = np.r_[est.params["intercept"], est.params["coef"]]
+        assert strd.lre(coef, p.params).min() >= 7

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from emkit.exceptions import DegenerateFitWarning, warn_user
+
 Value = float | np.ndarray
 Bounds = (
     Sequence[tuple[float | None, float | None]] | Mapping[str, tuple[float | None, float | None]]
@@ -83,6 +85,27 @@ class ConditionWarning(RuntimeWarning):
     >>> [w.category.__name__ for w in caught]
     ['ConditionWarning']
     """
+
+
+# Residuals whose norm is below this many eps of y's norm are rounding of an exact fit: the
+# residuals of NIST's exact Wampler1 and Wampler2 come to 0.2 eps, Lanczos1's (data rounded to
+# 13 digits) to 390 eps.
+EXACT_FIT = 16
+
+
+def warn_exact_fit(who: str, resid_norm: float, y_norm: float, model: str) -> None:
+    """A DegenerateFitWarning when the residuals (norm ``resid_norm``) are 0 up to rounding
+    of y (norm ``y_norm``): ``y`` then fits ``model`` exactly and the noise variance MLE is 0."""
+    if not resid_norm <= EXACT_FIT * _EPS * y_norm:
+        return
+    size = "exactly 0" if resid_norm == 0 else f"0 up to rounding ({resid_norm / y_norm:.1g} of y)"
+    warn_user(
+        f"{who}: the residuals are all {size}: y is exactly {model}, so the noise variance "
+        "MLE is 0 and the standard errors (0 or rounding noise), intervals and log-likelihood "
+        "(inf or huge) mean nothing; the coefficients interpolate y exactly. If y is measured "
+        "with noise, check that it was not computed from x",
+        DegenerateFitWarning,
+    )
 
 
 def _freeze(value: Any) -> Value:

@@ -9,7 +9,12 @@ from scipy import linalg
 
 from emkit.checks import at_least, finite_array
 from emkit.exceptions import warn_user
-from emkit.mle.estimate import CONDITION_WARN, ConditionWarning, RegressionEstimate
+from emkit.mle.estimate import (
+    CONDITION_WARN,
+    ConditionWarning,
+    RegressionEstimate,
+    warn_exact_fit,
+)
 
 _EPS = np.finfo(np.float64).eps
 
@@ -157,6 +162,10 @@ def linear_regression(
     ConditionWarning
         When the scaled condition number exceeds 1e7: some coefficients may then be accurate
         to only a few digits (Filip, NIST's hardest problem, has 5e9 and keeps about 8).
+    DegenerateFitWarning
+        When the residuals are all 0 up to rounding (their norm below 16 eps of y's): y is
+        then an exact linear function of the columns (NIST's Wampler1), the noise variance MLE
+        is 0 and the standard errors and log-likelihood say nothing.
 
     Examples
     --------
@@ -232,6 +241,8 @@ def linear_regression(
             beta = _refine(A, ys, beta, R, perm, scale)
     resid = ys.astype(np.longdouble) - A.astype(np.longdouble) @ beta.astype(np.longdouble)
     rss_s = float(resid @ resid)  # RSS / unit_y**2
+    exact = "a linear function of the columns" if p else "0"
+    warn_exact_fit("linear_regression", np.sqrt(rss_s), float(np.linalg.norm(ys)), exact)
 
     df = n - p
     m = n if variance == "mle" else df

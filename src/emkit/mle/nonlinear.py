@@ -26,6 +26,7 @@ from emkit.mle.estimate import (
     bounds_array,
     named_params,
     names_and_start,
+    warn_exact_fit,
 )
 
 _EPS = np.finfo(np.float64).eps
@@ -261,7 +262,9 @@ def nonlinear_regression(
     Standard errors are Gauss-Newton: the covariance of the coefficients is
     :math:`\hat\sigma^2 (J^\top J)^{-1}` with J the Jacobian of f at the optimum, and
     :math:`\hat\sigma^2` = RSS/N (the MLE, default) or RSS/(N - k) with ``variance="unbiased"``
-    (the convention of R's ``nls``, scipy's ``curve_fit`` and NIST).
+    (the convention of R's ``nls``, scipy's ``curve_fit`` and NIST). A DegenerateFitWarning
+    says when the residuals are all 0 up to rounding of y: the noise variance MLE is then 0
+    and the standard errors and log-likelihood say nothing.
 
     Parameters
     ----------
@@ -411,6 +414,7 @@ def nonlinear_regression(
             OptimizationWarning,
         )
 
+    warn_exact_fit("nonlinear_regression", np.sqrt(rss), float(np.linalg.norm(y)), "f(x, theta)")
     df = n - k
     m = n if variance == "mle" else df
     var = rss / m
