@@ -359,7 +359,11 @@ def test_numerical_counts_rows_of_a_data_tuple():
         (lambda: mle.bernoulli(np.ones(20)), ["p"], stats.binomtest(20, 20).proportion_ci()),
         (lambda: mle.binomial(0, 12), ["p"], stats.binomtest(0, 12).proportion_ci()),
         (lambda: mle.poisson(np.zeros(5)), ["rate"], (0.0, stats.chi2.ppf(0.975, 2) / 10)),
-        (lambda: mle.categorical(["a"] * 9), ["probs[a]"], stats.binomtest(9, 9).proportion_ci()),
+        (
+            lambda: mle.categorical(pd.Categorical(["a"] * 9, categories=["a", "b"])),
+            ["probs[a]", "probs[b]"],
+            stats.binomtest(9, 9).proportion_ci(),
+        ),
     ],
     ids=["bernoulli", "binomial", "poisson", "categorical"],
 )

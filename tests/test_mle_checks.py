@@ -114,3 +114,37 @@ def test_nist_exact_problems_warn_and_keep_their_certified_values():
             est = mle.linear_regression(X, p.y, variance="unbiased")
         coef = np.r_[est.params["intercept"], est.params["coef"]]
         assert strd.lre(coef, p.params).min() >= 7
+
+
+# ---- one category: its probability is 1 by definition ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fit",
+    [
+        lambda: mle.categorical([0, 0, 0]),
+        lambda: mle.categorical([0, 0, 0], n_categories=1),
+        lambda: mle.categorical(["red"] * 4),
+    ],
+    ids=["inferred", "declared", "named"],
+)
+def test_one_category_is_certain_without_a_boundary_warning(fit):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = fit()
+        text = est.report()
+    table = est.summary()
+    assert table["estimate"].tolist() == [1.0] and table["std_err"].tolist() == [0.0]
+    assert (table["ci_low"].iloc[0], table["ci_high"].iloc[0]) == (1.0, 1.0)
+    assert "Intervals of" not in text  # no logit scale for a fixed probability
+
+
+def test_one_observed_category_of_two_keeps_the_exact_interval_warning():
+    with pytest.warns(DegenerateFitWarning, match="boundary") as caught:
+        est = mle.categorical([0, 0, 0], n_categories=2)
+    ci = stats.binomtest(3, 3).proportion_ci(0.95)
+    assert (
+        f"probs[0] = 1: the exact 95% interval (Clopper-Pearson, scipy.stats.binomtest) is "
+        f"[{ci.low:.4g}, {ci.high:.4g}]" in str(caught[0].message)
+    )
+    assert np.isnan(est.stderr["probs"]).all()

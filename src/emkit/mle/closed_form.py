@@ -576,7 +576,8 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     Estimate with parameter ``probs`` of shape (K,); its rows are named ``probs[name]`` for
     named categories. A category never observed has the estimate 0, on the boundary of the
     parameter space: its Wald error is NaN, and a DegenerateFitWarning gives its exact
-    interval.
+    interval (as for the estimate 1 of the one category observed among K >= 2). With K = 1
+    the probability is 1 by definition: standard error 0, interval [1, 1], no warning.
 
     Examples
     --------
@@ -625,7 +626,11 @@ def _named_categorical(codes: np.ndarray, categories: list[str]) -> Estimate:
 
 
 def _categorical_boundary(est: Estimate, probs: np.ndarray, n: int, names: list) -> Estimate:
-    """:func:`_boundary` for the categories whose probability is 0 or 1."""
+    """:func:`_boundary` for the categories whose probability is 0 or 1; with one category
+    its probability is 1 by definition, not an estimate on the boundary: standard error 0,
+    interval [1, 1], no warning."""
+    if probs.size == 1:
+        return dataclasses.replace(est, bounds=np.array([[1.0, 1.0]]))
     at = (probs == 0.0) | (probs == 1.0)
     parts = [
         f"probs[{names[j]}] = {probs[j]:g}: {_exact_proportion(round(probs[j] * n), n)}"

@@ -276,7 +276,8 @@ def bounded_wald(
     An entry bounded on one side is taken to the log of its distance from the bound, one
     bounded on both to the logit of its position between them; the interval on that scale,
     with the delta-method error (``se / distance``, ``se / (w u (1 - u))``), is mapped back.
-    NaN where the estimate lies on a bound (no such scale there).
+    NaN where the estimate lies on a bound (no such scale there), except for an entry whose
+    bounds are equal: the model fixes it, and its interval is that one point.
     """
     lo, hi = bounds[:, 0], bounds[:, 1]
     low, high = est - q * se, est + q * se
@@ -297,7 +298,9 @@ def bounded_wald(
         high = np.where(both, lo + w * special.expit(special.logit(u) + spread), high)
     inside = (est > lo) | ~np.isfinite(lo)
     inside &= (est < hi) | ~np.isfinite(hi)
-    return np.where(inside, low, np.nan), np.where(inside, high, np.nan)
+    fixed = lo == hi
+    low, high = np.where(inside, low, np.nan), np.where(inside, high, np.nan)
+    return np.where(fixed, lo, low), np.where(fixed, hi, high)
 
 
 def _scale_name(lo: float, hi: float) -> str:
@@ -445,7 +448,7 @@ class Estimate:
         """A line naming the entries whose intervals respect a bound, and on what scale."""
         groups: dict[str, list[str]] = {}
         for label, (lo, hi) in zip(self._labels, self._bounds(), strict=True):
-            if np.isfinite(lo) or np.isfinite(hi):
+            if (np.isfinite(lo) or np.isfinite(hi)) and lo != hi:
                 groups.setdefault(_scale_name(lo, hi), []).append(label)
         if not groups:
             return None
