@@ -148,3 +148,47 @@ def test_one_observed_category_of_two_keeps_the_exact_interval_warning():
         f"[{ci.low:.4g}, {ci.high:.4g}]" in str(caught[0].message)
     )
     assert np.isnan(est.stderr["probs"]).all()
+
+
+# ---- numerical: the shapes of logpdf's and grad's output -------------------------------------
+
+X40 = np.random.default_rng(1).normal(size=40)
+
+
+def _normal_logpdf(t, x):
+    return stats.norm.logpdf(x, t[0], 1.0)
+
+
+def test_numerical_refuses_a_gradient_per_observation():
+    with pytest.raises(ValueError, match=r"grad returned shape \(40,\); .* shape \(1,\)"):
+        mle.numerical(_normal_logpdf, X40, [0.0], grad=lambda t, x: x - t[0])
+    with pytest.raises(ValueError, match=r"grad returned shape \(40, 2\); .* shape \(2,\)"):
+        mle.numerical(
+            lambda t, x: stats.norm.logpdf(x, t[0], np.exp(t[1])),
+            X40,
+            [0.0, 0.0],
+            grad=lambda t, x: np.c_[x - t[0], (x - t[0]) ** 2 - 1],
+        )
+    with pytest.raises(ValueError, match="grad is not finite at start"):
+        mle.numerical(_normal_logpdf, X40, [0.0], grad=lambda t, x: np.array([np.nan]))
+    # the total gradient, as an array of shape (1,) or a float, is the closed form
+    for grad in (lambda t, x: np.array([np.sum(x - t[0])]), lambda t, x: np.sum(x - t[0])):
+        est = mle.numerical(_normal_logpdf, X40, [0.0], grad=grad)
+        assert est.params["theta"][0] == pytest.approx(X40.mean(), abs=1e-8)
+        assert est.stderr["theta"][0] == pytest.approx(1 / np.sqrt(40), rel=1e-6)
+
+
+def test_numerical_refuses_logpdf_of_the_wrong_length():
+    with pytest.raises(ValueError, match="logpdf returned 10 values but data has 40 rows"):
+        mle.numerical(lambda t, x: _normal_logpdf(t, x)[:10], X40, [0.0])
+    with pytest.raises(ValueError, match="logpdf returned 40 values but n=20"):
+        mle.numerical(_normal_logpdf, X40, [0.0], n=20)
+    with pytest.raises(ValueError, match=r"returned shape \(40, 1\)"):
+        mle.numerical(lambda t, x: _normal_logpdf(t, x)[:, None], X40, [0.0])
+    # the rows of a tuple's first member; n= for output per group, not per row of data
+    pairs = (X40, np.ones(40))
+    assert mle.numerical(lambda t, d: _normal_logpdf(t, d[0]), pairs, [0.0]).n == 40
+    with pytest.raises(ValueError, match="data has 40 rows"):
+        mle.numerical(lambda t, d: _normal_logpdf(t, d[0][:39]), pairs, [0.0])
+    est = mle.numerical(lambda t, d: _normal_logpdf(t, d[:39]), X40, [0.0], n=39)
+    assert est.n == 39 and est.params["theta"][0] == pytest.approx(X40[:39].mean(), abs=1e-6)

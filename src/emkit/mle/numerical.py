@@ -36,19 +36,46 @@ _CONVERGED = 1e-6
 _NEWTON_STEPS = 5
 
 
-def _count(first: np.ndarray, data: Any) -> int:
-    """The number of observations: the length of ``logpdf``'s output when it is per
-    observation, else the rows of the data (of its first member with a length, for a tuple
-    or a dict of arrays)."""
-    if first.ndim >= 1:
-        return int(first.shape[0])
-    members = data.values() if isinstance(data, Mapping) else data
+def _rows(data: Any) -> int | None:
+    """The rows of the data (of its first member with a length, for a tuple or a dict of
+    arrays); None when nothing in it has a length."""
     if isinstance(data, (tuple, Mapping)):
+        members = data.values() if isinstance(data, Mapping) else data
         for member in members:
             if hasattr(member, "__len__") and not isinstance(member, str):
                 return len(member)
-        return 1
-    return len(data) if hasattr(data, "__len__") else 1
+        return None
+    return len(data) if hasattr(data, "__len__") and not isinstance(data, str) else None
+
+
+def _check_shapes(first: np.ndarray, data: Any, n: int | None, k: int, g0) -> int:
+    """The number of observations, after checking that ``logpdf`` returned a scalar or one
+    value per observation (``first``) and ``grad`` (``g0``, None without one) shape (k,)."""
+    if first.ndim > 1:
+        raise ValueError(
+            f"numerical: logpdf returned shape {first.shape}; it must return the log-density "
+            "of each observation, shape (n,), or their sum"
+        )
+    rows = n if n is not None else _rows(data)
+    if first.ndim == 1 and rows is not None and first.size != rows:
+        source = f"n={n}" if n is not None else f"data has {rows} rows"
+        raise ValueError(
+            f"numerical: logpdf returned {first.size} values but {source}; it must return the "
+            f"log-density of each observation, shape ({rows},), or their sum"
+            + (" (pass n= when the rows of data are not the observations)" if n is None else "")
+        )
+    if g0 is not None:
+        if g0.shape != (k,) and not (k == 1 and g0.shape == ()):  # a float for one parameter
+            raise ValueError(
+                f"numerical: grad returned shape {g0.shape}; it must return the gradient of the "
+                f"total log-likelihood with respect to the {k} parameter(s), shape ({k},) "
+                "(sum the gradients of the observations)"
+            )
+        if not np.isfinite(g0).all():
+            raise ValueError("numerical: grad is not finite at start, where logpdf is")
+    if first.ndim == 1:
+        return first.size
+    return rows if rows is not None else 1
 
 
 def numerical(
@@ -87,10 +114,11 @@ def numerical(
         by name. The Wald intervals of a bounded parameter stay inside its bounds (see
         :meth:`Estimate.conf_int`).
     grad : optional callable ``grad(theta, data)`` returning the gradient of the total
-        log-likelihood, shape (k,).
+        log-likelihood, shape (k,) (not one row per observation).
     n : the number of observations, reported as the estimate's ``n``. By default the length
         of ``logpdf``'s output, or when that is a sum, the rows of ``data`` (of its first
-        member with a length for a tuple or a dict).
+        member with a length for a tuple or a dict). A ``logpdf`` output of another length
+        than ``n`` (or than the rows of ``data`` when ``n`` is not given) is refused.
 
     Returns
     -------
@@ -127,11 +155,10 @@ def numerical(
     first = np.asarray(logpdf(theta0, data))
     if not np.isfinite(first).all():
         raise ValueError("logpdf is not finite at start; choose a start inside the support")
-    if n is None:
-        n = _count(first, data)
-    elif not (float(n).is_integer() and n >= 1):
+    if n is not None and not (float(n).is_integer() and n >= 1):
         raise ValueError(f"n must be a positive whole number of observations, got {n!r}")
-    n = int(n)
+    g0 = None if grad is None else np.asarray(grad(theta0, data), dtype=np.float64)
+    n = _check_shapes(first, data, None if n is None else int(n), k, g0)
     scale = max(n, 1)  # minimise the mean negative log-likelihood: tolerances then mean something
 
     def objective(theta: np.ndarray) -> float:
