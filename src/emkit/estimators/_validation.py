@@ -23,10 +23,12 @@ from sklearn.utils.validation import (
     check_X_y,
 )
 
+from emkit.backend.dask_source import aligned_array, is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import feature_names, npy_refusal
 from emkit.backend.threads import one_blas_thread
 from emkit.backend.validation import nan_report, time_kind_of
+from emkit.exceptions import DegenerateFitWarning, warn_user
 
 # What to do about NaN, for the estimators that offer missing="em".
 MISSING_EM_HINT = (
@@ -374,6 +376,31 @@ def check_weights(sample_weight, x: np.ndarray) -> np.ndarray | None:
     return w
 
 
+def weighted_log_likelihood(log_density, sample_weight) -> tuple[float, float]:
+    r""":math:`\sum_n w_n \log p_n` and :math:`\sum_n w_n` from the rows' log densities
+    (n,) and their frequency weights (n,): a weight of m counts a row m times, so a
+    criterion from these sums is that of the data with each row repeated. ``log_density``
+    may be a tensor (brought to the host) or a lazy dask Array, ``sample_weight`` then an
+    array, dask Array or Series partitioned as it (summed on the workers). A row of weight
+    0 counts for nothing, even where its density is 0."""
+    if is_dask_collection(log_density):
+        import dask
+
+        w = aligned_array(sample_weight, log_density.chunks[0], "sample_weight")
+        terms = log_density.map_blocks(_weighted_terms, w, dtype=np.float64)
+        total, n = dask.compute(terms.sum(), w.sum())
+        return float(total), float(n)
+    log_density = np.asarray(namespace_of(log_density).to_numpy(log_density), dtype=np.float64)
+    w = check_weights(sample_weight, np.broadcast_to(0.0, (log_density.shape[0], 1)))
+    assert w is not None  # sample_weight is not None
+    return float(_weighted_terms(log_density, w).sum()), float(w.sum())
+
+
+def _weighted_terms(log_density: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """w_n log p_n (n,), 0 where w_n = 0."""
+    return np.where(w > 0, w * log_density, 0.0)
+
+
 def check_incomplete_rows(
     estimator,
     x,
@@ -392,13 +419,68 @@ def check_incomplete_rows(
     x = check_rows(estimator, x, reset=reset, min_rows=min_rows, allow_nan=True, checked=checked)
     if not allow_empty_rows and not checked:
         check_no_empty_rows(x)
-        unseen = np.flatnonzero(np.isnan(x).all(axis=0))
-        if unseen.size:
-            raise ValueError(
-                f"columns {unseen.tolist()} have no observed value (every entry is NaN), so "
-                "their mean and variance cannot be estimated; drop those columns first."
-            )
     return x
+
+
+def observed_together(x, w) -> np.ndarray:
+    """Weight of the rows of ``x`` (m, d; NaN where missing, an array or a tensor) that
+    observe each pair of columns together, (d, d) float64 on the host; its diagonal is the
+    observed weight of each column. A row of weight 0 observes nothing. Added over chunks,
+    this is what :func:`check_observed` reads."""
+    xp = namespace_of(x)
+    zeros = xp.zeros_like(x)
+    seen = xp.where(xp.isnan(x), zeros, zeros + 1.0)  # (m, d)
+    weighted = seen if w is None else seen * w[:, None]
+    return np.asarray(xp.to_numpy(xp.einsum("nd,ne->de", weighted, seen)), dtype=np.float64)
+
+
+def check_observed(
+    together: np.ndarray, names=None, *, covariances: bool = True, where: str = ""
+) -> None:
+    """Check that the data of a missing-data fit identify what it estimates, from
+    :func:`observed_together` of its rows (d, d).
+
+    A column with no observed value in a row of positive weight is a ValueError (nothing
+    says where its mean is). Where ``covariances`` (the model has off-diagonal covariances),
+    two columns never observed in one row of positive weight are a
+    :class:`~emkit.exceptions.DegenerateFitWarning`: the observed-data likelihood does not
+    depend on their covariance, which EM leaves where its start and the other columns put it,
+    not where the data do. ``where`` names a subset of the rows (a class: " in the rows of
+    class 'a' ..."): its unseen columns are then warned about as well, not refused.
+    ``names`` are the columns' names (``feature_names_in_``) or None.
+    """
+    label = (lambda a: repr(str(names[a]))) if names is not None else str
+    seen = np.diag(together) > 0  # (d,)
+    if not seen.all():
+        columns = np.flatnonzero(~seen).tolist()
+        if not where:
+            raise ValueError(
+                f"columns {columns} have no observed value in a row of positive weight "
+                "(every entry is NaN, or its row has sample_weight 0), so their mean and "
+                "variance cannot be estimated; drop those columns first."
+            )
+        warn_user(
+            f"columns [{', '.join(label(a) for a in columns)}] have no observed value{where}, "
+            "so the data say nothing about their mean and variance there: the fitted values "
+            "are EM's start and what the other columns carry. Observe them in those rows, or "
+            "drop the columns.",
+            DegenerateFitWarning,
+        )
+    if not covariances:
+        return
+    i, j = np.nonzero(np.triu(~(together > 0), 1) & seen[:, None] & seen[None, :])
+    if i.size == 0:
+        return
+    pairs = ", ".join(f"({label(a)}, {label(b)})" for a, b in zip(i[:5], j[:5], strict=True))
+    more = f" and {i.size - 5} more" if i.size > 5 else ""
+    warn_user(
+        f"columns {pairs}{more} are never observed in the same row{where}, so the data say "
+        "nothing about their covariance: the fitted covariance holds a value the likelihood "
+        "does not depend on (EM's start, 0, or what the other columns carry), and imputing "
+        "one from the other rests on it. Observe some rows of both, or impute them "
+        "separately.",
+        DegenerateFitWarning,
+    )
 
 
 def check_no_empty_rows(x: np.ndarray) -> None:

@@ -27,12 +27,15 @@ from emkit.estimators._validation import (
     check_incomplete_rows,
     check_magnitude,
     check_no_empty_rows,
+    check_observed,
     check_rows,
     check_weights,
     na_as_nan,
     numeric_input,
+    observed_together,
     reject_nan,
     validate,
+    weighted_log_likelihood,
 )
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, warn_user
@@ -191,6 +194,8 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
                 f"classes {empty} have no labelled row with positive weight; every class needs "
                 "at least one. Drop those labels or give their rows a positive sample_weight."
             )
+        if incomplete:
+            self._check_observed(data.map_reduce(partial(_class_pairs, k)), structure)
         priors = self._checked_priors(k)
         closed_form = unlabelled == 0 and not incomplete
         if closed_form:
@@ -243,6 +248,26 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         self.n_iter_ = 1 if closed_form else result.n_iter
         self.converged_ = closed_form or result.converged
         return self
+
+    def _check_observed(self, together: np.ndarray, structure) -> None:
+        """:func:`~emkit.estimators._validation.check_observed` of the whole data, then of
+        each class's rows (labelled so, or unlabelled) from :func:`_class_pairs`
+        (k + 1, d, d): a class whose rows never observe a column leaves its mean there to
+        EM's start, and one whose rows never observe two columns together its covariance
+        (where the classes have covariances of their own). Pairs that no row observes are
+        reported once, for the whole data."""
+        names = getattr(self, "feature_names_in_", None)
+        k, d = together.shape[0] - 1, together.shape[1]
+        whole = together.sum(axis=0)  # (d, d)
+        check_observed(whole, names, covariances=not structure.diagonal_stats)
+        own = structure.n_covariance_parameters(k, d) > structure.n_covariance_parameters(1, d)
+        for c, name in enumerate(self.classes_.tolist()):
+            check_observed(
+                np.where(whole > 0, together[c] + together[k], 1.0),
+                names,
+                covariances=own and not structure.diagonal_stats,
+                where=f" in the rows of class {name!r} (labelled so, or unlabelled)",
+            )
 
     def _data(self, X, y, sample_weight):
         """The source of labelled chunks ``(x, labels)`` to fit, and the rows to start EM
@@ -419,7 +444,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             + covariance_structure(self.covariance_type).n_covariance_parameters(k, d)
         )
 
-    def bic(self, X, y=None) -> float:
+    def bic(self, X, y=None, sample_weight=None) -> float:
         """Bayesian information criterion, -2 sum_n log p_n + p log n (lower is better), with
         log p_n from :meth:`log_prob` and p from :meth:`n_parameters`; n counts every row,
         labelled or not.
@@ -432,13 +457,23 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         on, ``-MclustDA(...)$bic + (k - 1) log n`` with mclust 6.0.x (whose ``df`` lacked the
         priors). To choose a covariance structure on labelled data, compare ``bic(X, y)`` of
         the candidates.
-        """
-        return bic_from(self.log_prob(X, y), self.n_parameters())
 
-    def aic(self, X, y=None) -> float:
+        With ``sample_weight`` (frequency weights, as in :meth:`fit`), log p_n counts
+        w_n times and n is sum_n w_n: the BIC of the rows repeated, ``-2 log_likelihood_ +
+        p log n`` of a weighted fit on its training rows.
+        """
+        if sample_weight is None:
+            return bic_from(self.log_prob(X, y), self.n_parameters())
+        total, n = weighted_log_likelihood(self.log_prob(X, y), sample_weight)
+        return -2.0 * total + self.n_parameters() * float(np.log(n))
+
+    def aic(self, X, y=None, sample_weight=None) -> float:
         """Akaike information criterion, -2 sum_n log p_n + 2 p (lower is better); the
-        log-likelihood and p as in :meth:`bic`."""
-        return aic_from(self.log_prob(X, y), self.n_parameters())
+        log-likelihood (weighted by ``sample_weight``) and p as in :meth:`bic`."""
+        if sample_weight is None:
+            return aic_from(self.log_prob(X, y), self.n_parameters())
+        total, _ = weighted_log_likelihood(self.log_prob(X, y), sample_weight)
+        return -2.0 * total + 2.0 * self.n_parameters()
 
     def score(self, X, y, sample_weight=None) -> float:
         """Mean accuracy of :meth:`predict` on ``X`` against ``y`` (weighted by
@@ -563,6 +598,15 @@ def _label_totals(k: int, chunk: tuple, w: np.ndarray | None) -> _Totals:
     weight = np.ones(labels.shape[0]) if w is None else w
     counts = np.bincount(labels[labelled], weights=weight[labelled], minlength=k)
     return _Totals((counts, int((~labelled).sum()), bool(np.isnan(x).any())))
+
+
+def _class_pairs(k: int, chunk: tuple, w: np.ndarray | None) -> np.ndarray:
+    """:func:`~emkit.estimators._validation.observed_together` of each class's labelled rows
+    and, last, of the unlabelled rows, shape (k + 1, d, d)."""
+    x, labels = chunk
+    groups = np.where(labels == UNLABELLED, k, labels)  # (m,)
+    weight = np.ones(labels.shape[0]) if w is None else w
+    return np.stack([observed_together(x, weight * (groups == c)) for c in range(k + 1)])
 
 
 def _class_stats(k: int, diagonal: bool, chunk: tuple, w: np.ndarray | None) -> GaussianStats:

@@ -26,8 +26,10 @@ from emkit.estimators._mixture_api import warn_if_ridge_outweighs, warn_unless_c
 from emkit.estimators._validation import (
     check_feature_names,
     check_incomplete_rows,
+    check_observed,
     check_weights,
     names_checked,
+    observed_together,
 )
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, warn_user
@@ -265,13 +267,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
                 "GaussianImputer needs at least one row with an observed value and a positive "
                 "weight; every row is entirely NaN (or has zero weight)."
             )
-        unseen = np.flatnonzero(totals <= 0)
-        if unseen.size:
-            raise ValueError(
-                f"columns {unseen.tolist()} have no observed value, so their mean and variance "
-                "cannot be estimated; drop those columns first."
-            )
-        _warn_never_together(together, getattr(self, "feature_names_in_", None))
+        check_observed(together, getattr(self, "feature_names_in_", None))
         mean = sums / totals
         squares = data.map_reduce(partial(_squares, mean))
         # The ridge's MAP variances (S + c)/N, as the M-step reads reg_covar (Regularization).
@@ -392,32 +388,10 @@ def _draw_block(
 def _observed_sums(x: np.ndarray, w: np.ndarray | None) -> tuple:
     """Observed weight per column (d,), weighted sums of the observed values (d,), total
     weight, and the weight of the rows that observe each pair of columns together (d, d)."""
-    seen = ~np.isnan(x)  # (m, d)
-    weights = seen * (1.0 if w is None else w[:, None])  # (m, d)
+    weights = ~np.isnan(x) * (1.0 if w is None else w[:, None])  # (m, d)
     total = x.shape[0] if w is None else float(w.sum())
-    together = weights.T @ seen  # (d, d)
+    together = observed_together(x, w)  # (d, d)
     return _Sums((weights.sum(axis=0), (weights * np.nan_to_num(x)).sum(axis=0), total, together))
-
-
-def _warn_never_together(together: np.ndarray | None, names) -> None:
-    """Warn where two columns are never observed in one row (of positive weight): the
-    observed-data likelihood does not depend on their covariance, which EM leaves where its
-    start and the other columns put it, not where the data do."""
-    if together is None:
-        return
-    i, j = np.nonzero(np.triu(~(together > 0), 1) & (np.diag(together) > 0)[:, None])
-    if i.size == 0:
-        return
-    label = (lambda a: repr(str(names[a]))) if names is not None else str
-    pairs = ", ".join(f"({label(a)}, {label(b)})" for a, b in zip(i[:5], j[:5], strict=True))
-    more = f" and {i.size - 5} more" if i.size > 5 else ""
-    warn_user(
-        f"columns {pairs}{more} are never observed in the same row, so the data say nothing "
-        "about their covariance: the fitted covariance_ holds a value the likelihood does "
-        "not depend on (EM's start, 0, or what the other columns carry), and imputing one "
-        "from the other rests on it. Observe some rows of both, or impute them separately.",
-        DegenerateFitWarning,
-    )
 
 
 def _squares(mean: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
