@@ -163,7 +163,10 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         values missing at random (Ghahramani and Jordan, 1994): each row's E-step uses its
         observed coordinates, the statistics carry the conditional second moments, and the
         log-likelihood is that of the observed values. predict, predict_proba and
-        score_samples then accept NaN too. A row with no observed value is an error in fit.
+        score_samples then accept NaN too. A row with no observed value is an error in fit,
+        as is a column observed in no row of positive weight; two columns never observed in
+        one such row get a DegenerateFitWarning (the likelihood does not depend on their
+        covariance, whose fitted value is then EM's, not the data's).
     accelerate : "squarem" (default) or None. SQUAREM (Varadhan and Roland, 2008, see
         :mod:`emkit.accel`) extrapolates the EM map, falling back to plain EM steps where that
         does not pay, so the objective never decreases; None runs plain EM.

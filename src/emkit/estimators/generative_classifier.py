@@ -73,7 +73,12 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     tol : float, EM's convergence threshold on the gain in mean log-likelihood per row.
     max_iter : int, EM iterations at most.
     missing : {"error", "em"}. "em" takes NaN in ``X`` as values missing at random: densities
-        are marginals over each row's observed coordinates, and EM fills in the rest.
+        are marginals over each row's observed coordinates, and EM fills in the rest. A
+        column observed in no row of positive weight is an error; a DegenerateFitWarning
+        names two columns never observed in one row (of the whole data, or of a class's rows
+        labelled so or unlabelled, where classes have covariances of their own) and a class
+        whose rows never observe a column: the likelihood does not depend on what those
+        leave, whose fitted value is EM's, not the data's.
     callback : callable receiving an :class:`emkit.em.EMProgress` after every EM iteration.
     device : None (NumPy), or "cpu", "cuda", "cuda:1" or a ``torch.device``: EM's E-steps
         run there on the PyTorch backend (``pip install "emkit[torch]"``); fitted attributes
