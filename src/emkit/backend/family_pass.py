@@ -961,9 +961,23 @@ def _block(rows, w, log_weights, groups, cache):
         loglik = float(log_norm.sum())
     else:
         loglik = float(w @ log_norm)
+        if not math.isfinite(loglik):
+            _drop_idle(joint, log_norm, w)
+            loglik = float(w @ log_norm)
         joint *= w
     sums = [kernel.sums(rows, joint[cols], cache) for cols, kernel in groups]
     return joint.sum(axis=1), sums, loglik
+
+
+def _drop_idle(joint: np.ndarray, log_norm: np.ndarray, w: np.ndarray) -> None:
+    r"""Rows of weight 0 count for nothing, also where no component gives them a finite log
+    density (a count that a rate of 0 cannot give: responsibilities 0/0, and 0 times -inf in
+    the log-likelihood): their responsibilities in ``joint`` (k, m) and their ``log_norm``
+    (m,) are set to 0, in place. Taken only for a block whose log-likelihood is not finite."""
+    idle = (w == 0) & ~np.isfinite(log_norm)
+    if idle.any():
+        joint[:, idle] = 0.0
+        log_norm[idle] = 0.0
 
 
 def _add(a, b):

@@ -350,14 +350,16 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
     def predict_proba(self, X) -> np.ndarray:
         """Posterior probability of each component for each row, shape (n, k).
 
-        A row outside every component's support has no posterior: a ValueError, as in ``fit``
-        (``score_samples`` gives such a row log density -inf).
+        A row of probability 0 under every fitted component has no posterior: a ValueError
+        naming it, as in ``fit`` (``score_samples`` gives such a row log density -inf). That is
+        a row outside every component's support, or one the fitted parameters rule out (a
+        count above 0 where every Poisson rate is 0, a category of probability 0).
         """
         x = self._checked_rows(X)
+        names = ", ".join(type(c).__name__ for c in self.components_)
         inside = np.column_stack([c.in_support(x) for c in self.components_]).any(axis=1)
         if not inside.all():
             i = int(np.argmin(inside))
-            names = ", ".join(type(c).__name__ for c in self.components_)
             raise ValueError(
                 f"{int((~inside).sum())} rows of X lie outside the support of every component "
                 f"({names}; the first is row {i}: {x[i].tolist()}), so they have no component "
@@ -365,7 +367,16 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             )
         # From the checked rows: checked again as a plain array, they would draw
         # scikit-learn's warning that the fit had feature names.
-        return self._proba_of(x)
+        log_resp, log_density = self._mixture().log_resp(x)
+        possible = log_density > -np.inf
+        if not possible.all():
+            i = int(np.argmin(possible))
+            raise ValueError(
+                f"{int((~possible).sum())} rows of X have probability 0 under every fitted "
+                f"component ({names}; the first is row {i}: {x[i].tolist()}), so they have no "
+                "component probabilities (score_samples gives them log density -inf)"
+            )
+        return np.exp(log_resp)
 
     def sample(self, n_samples=1):
         """Draw ``n_samples`` rows; returns (X of shape (n, d), component labels of shape (n,))."""

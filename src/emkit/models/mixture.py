@@ -17,6 +17,7 @@ statistics, the log-likelihood and the M-step are common to all.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -307,8 +308,14 @@ class Mixture:
         log_weights = xp.asarray(self.log_weights(), like=evidence.log_prob)
         resp, per_row = self.assignment.assign(evidence.log_prob + log_weights, labels)
         if sample_weight is not None:
-            resp *= sample_weight[:, None]
             loglik = float(sample_weight @ per_row)
+            if not math.isfinite(loglik):
+                # Rows of weight 0 count for nothing, also where no component gives them a
+                # finite log density (responsibilities 0/0, 0 times -inf).
+                idle = (sample_weight == 0) & ~xp.isfinite(per_row)
+                resp[idle] = 0.0
+                loglik = float(sample_weight @ xp.where(idle, xp.zeros_like(per_row), per_row))
+            resp *= sample_weight[:, None]
         else:
             loglik = float(per_row.sum())
         resp_sum = xp.to_numpy(resp.sum(axis=0, dtype=xp.float64))  # (k,)
