@@ -140,3 +140,13 @@ def test_predict_refuses_a_category_of_probability_zero():
     with pytest.raises(ValueError, match="probability 0 under every fitted component"):
         model.predict([[0.0], [2.0]])
     np.testing.assert_allclose(model.predict_proba([[0.0], [1.0]]), [[1.0], [1.0]])
+
+
+def test_weight_zero_rows_left_out_on_dask():
+    """Partitions of a dask Array run the same E-step on the workers (a category seen only in
+    weight-0 rows, in a partition of its own)."""
+    da = pytest.importorskip("dask.array")
+    components, x, w, options = CASES["bernoulli-categorical"]
+    keep = w > 0
+    on_dask = _fit(components, da.from_array(x, chunks=(15, 1)), da.from_array(w, chunks=15), {})
+    _assert_same_fit(on_dask, _fit(components, x[keep], w[keep], options))
