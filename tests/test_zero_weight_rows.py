@@ -85,6 +85,18 @@ def test_weight_zero_rows_are_left_out(name):
     _assert_same_fit(with_zeros, dropped)
 
 
+def test_weight_zero_rows_left_out_of_the_start():
+    """Families of different kinds start from the arrangement of clusters with the highest
+    log-likelihood: weight-0 rows of probability 0 there must not make every score NaN."""
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.integers(0, 2, 30), rng.choice(3, 30, p=[0.1, 0.2, 0.7]), [3, 3]][:, None]
+    w = np.r_[rng.uniform(0.5, 2.0, 60), 0.0, 0.0]
+    components = [Bernoulli(), Categorical(n_categories=4)]
+    keep = w > 0
+    with_zeros = _fit(components, x.astype(float), w, {})
+    _assert_same_fit(with_zeros, _fit(components, x[keep].astype(float), w[keep], {}))
+
+
 def test_weight_zero_rows_left_out_on_distinct_rows():
     """Counts of many rows run on their distinct rows with total weights (some totals 0)."""
     rng = np.random.default_rng(1)

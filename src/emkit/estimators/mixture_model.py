@@ -313,6 +313,8 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             if len(orders) == 1:
                 return model
             log_norm = model.log_density(x)
+            if w is not None:  # a row of weight 0 counts for nothing, also at -inf (0 * -inf)
+                log_norm = np.where(w > 0, log_norm, 0.0)
             loglik = float(log_norm.sum() if w is None else w @ log_norm)
             scored.append((loglik, model))
         return max(scored, key=lambda s: s[0])[1]
