@@ -14,6 +14,7 @@ from emkit.backend.namespace import namespace_of
 from emkit.backend.sources import DataSource
 from emkit.em import FitResult, e_step_many
 from emkit.estimators._inputs import dask_total, per_row
+from emkit.estimators._validation import weighted_total
 from emkit.exceptions import ScaleWarning, warn_user
 
 # reg_covar is an absolute variance (GaussianMixture) or scatter (MixtureModel's Normals). Past
@@ -64,26 +65,47 @@ class MixtureQueries:
         x = self._checked_rows(X)
         return self._mixture().log_density(x)
 
-    def score(self, X, y=None) -> float:
-        """Mean log-likelihood per row (scikit-learn's convention)."""
-        return float(self.score_samples(X).mean())
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Mean log-likelihood per row (scikit-learn's convention); with ``sample_weight``
+        (frequency weights, as in ``fit``) the weighted mean: that of the rows repeated."""
+        if sample_weight is None:
+            return float(self.score_samples(X).mean())
+        total, n = weighted_total(self.score_samples(X), sample_weight)
+        return total / n
 
-    def bic(self, X) -> float:
-        """Bayesian information criterion, -2 log L + p log n (lower is better)."""
-        return bic_from(self.score_samples(X), self.n_parameters())
+    def bic(self, X, sample_weight=None) -> float:
+        """Bayesian information criterion, -2 log L + p log n (lower is better). With
+        ``sample_weight`` (frequency weights, as in ``fit``), log L = sum_n w_n log p(x_n) and
+        n = sum_n w_n: the BIC of the rows repeated."""
+        if sample_weight is None:
+            return bic_from(self.score_samples(X), self.n_parameters())
+        total, n = weighted_total(self.score_samples(X), sample_weight)
+        return criteria_from_sums(total, n, 0.0, self.n_parameters())["bic"]
 
-    def aic(self, X) -> float:
-        """Akaike information criterion, -2 log L + 2 p (lower is better)."""
-        return aic_from(self.score_samples(X), self.n_parameters())
+    def aic(self, X, sample_weight=None) -> float:
+        """Akaike information criterion, -2 log L + 2 p (lower is better); with
+        ``sample_weight``, log L as in :meth:`bic`."""
+        if sample_weight is None:
+            return aic_from(self.score_samples(X), self.n_parameters())
+        total, n = weighted_total(self.score_samples(X), sample_weight)
+        return criteria_from_sums(total, n, 0.0, self.n_parameters())["aic"]
 
-    def icl(self, X, kind: str = "hard") -> float:
+    def icl(self, X, kind: str = "hard", sample_weight=None) -> float:
         """Integrated completed likelihood (Biernacki, Celeux and Govaert, 2000), lower is better.
 
         ``kind="hard"`` (default) is mclust's: BIC - 2 sum_n log max_k r_nk, the classification
         log-likelihood of the most probable labels (mclust prints -ICL, higher is better).
         ``kind="soft"`` is BIC + 2 x the entropy of the responsibilities (McLachlan and Peel,
-        2000), never smaller than the hard form.
+        2000), never smaller than the hard form. With ``sample_weight`` (frequency weights)
+        every sum over rows is weighted and n = sum_n w_n, as in :meth:`bic`.
         """
+        if sample_weight is not None:
+            _check_icl_kind(kind)
+            log_density = self.score_samples(X)
+            total, n = weighted_total(log_density, sample_weight)
+            log_resp = _log_resp_of(self.predict_proba(X))
+            term, _ = weighted_total(_row_terms(log_resp, kind), sample_weight)
+            return _icl_value(total, n, term, self.n_parameters())
         if is_dask_collection(X):
             return fit_numbers(self, X, kind)[2]  # one E-step per partition
         return icl_of(self.predict_proba(X), self.score_samples(X), self.n_parameters(), kind)
@@ -133,14 +155,19 @@ def icl_of(proba: Any, log_density: Any, n_parameters: int, kind: str) -> float:
     if is_dask_collection(log_density):
         import dask
 
-        log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))  # lazy
-        total, n, term = dask.compute(*_icl_sums(log_resp, log_density, kind))
+        total, n, term = dask.compute(*_icl_sums(_log_resp_of(proba), log_density, kind))
     else:
-        proba = np.asarray(namespace_of(proba).to_numpy(proba))  # tensors: to the host
         log_density = np.asarray(namespace_of(log_density).to_numpy(log_density))
-        log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))
-        total, n, term = _icl_sums(log_resp, log_density, kind)
+        total, n, term = _icl_sums(_log_resp_of(proba), log_density, kind)
     return _icl_value(total, n, term, n_parameters)
+
+
+def _log_resp_of(proba: Any) -> Any:
+    """Log posterior probabilities (n, k), floored at the smallest normal number, of an array,
+    a tensor (brought to the host) or a dask Array (lazily)."""
+    if not is_dask_collection(proba):
+        proba = np.asarray(namespace_of(proba).to_numpy(proba))
+    return np.log(np.clip(proba, np.finfo(float).tiny, None))
 
 
 def _total_and_rows(log_density: Any) -> tuple[float, float]:
@@ -170,8 +197,7 @@ def fit_numbers(model, X, kind: str = "hard") -> tuple[float, int, float, np.nda
         k = proba.shape[1]
         proba = np.asarray(namespace_of(proba).to_numpy(proba))
         log_density = np.asarray(namespace_of(log_density).to_numpy(log_density))
-        log_resp = np.log(np.clip(proba, np.finfo(float).tiny, None))
-        total, n, term = _icl_sums(log_resp, log_density, kind)
+        total, n, term = _icl_sums(_log_resp_of(proba), log_density, kind)
         counts = np.bincount(proba.argmax(axis=1), minlength=k)
     icl = _icl_value(total, n, term, model.n_parameters())
     return float(total), int(n), icl, np.asarray(counts, dtype=np.int64)
@@ -216,13 +242,17 @@ def _check_icl_kind(kind: str) -> None:
 
 
 def _icl_sums(log_resp: Any, log_density: Any, kind: str) -> tuple[Any, Any, Any]:
-    """The sums ICL needs: sum_n log p(x_n), n, and the classification term (hard: sum_n
-    log max_k r_nk; soft: sum_nk r_nk log r_nk). Lazy for dask arrays: taken by partition."""
+    """The sums ICL needs: sum_n log p(x_n), n, and the classification term
+    (:func:`_row_terms` summed). Lazy for dask arrays: taken by partition."""
+    return log_density.sum(), _n_rows(log_density), _row_terms(log_resp, kind).sum()
+
+
+def _row_terms(log_resp: Any, kind: str) -> Any:
+    """Each row's part of ICL's classification term (n,): hard, log max_k r_nk; soft,
+    sum_k r_nk log r_nk."""
     if kind == "hard":
-        term = log_resp.max(axis=1).sum()
-    else:
-        term = (np.exp(log_resp) * np.maximum(log_resp, np.log(np.finfo(float).tiny))).sum()
-    return log_density.sum(), _n_rows(log_density), term
+        return log_resp.max(axis=1)
+    return (np.exp(log_resp) * np.maximum(log_resp, np.log(np.finfo(float).tiny))).sum(axis=1)
 
 
 def _n_rows(values: Any) -> Any:

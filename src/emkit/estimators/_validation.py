@@ -376,29 +376,29 @@ def check_weights(sample_weight, x: np.ndarray) -> np.ndarray | None:
     return w
 
 
-def weighted_log_likelihood(log_density, sample_weight) -> tuple[float, float]:
-    r""":math:`\sum_n w_n \log p_n` and :math:`\sum_n w_n` from the rows' log densities
-    (n,) and their frequency weights (n,): a weight of m counts a row m times, so a
-    criterion from these sums is that of the data with each row repeated. ``log_density``
-    may be a tensor (brought to the host) or a lazy dask Array, ``sample_weight`` then an
-    array, dask Array or Series partitioned as it (summed on the workers). A row of weight
-    0 counts for nothing, even where its density is 0."""
-    if is_dask_collection(log_density):
+def weighted_total(values, sample_weight) -> tuple[float, float]:
+    r""":math:`\sum_n w_n v_n` and :math:`\sum_n w_n` from per-row values (n,), such as log
+    densities, and the rows' frequency weights (n,): a weight of m counts a row m times, so a
+    criterion from these sums is that of the data with each row repeated. ``values`` may be a
+    tensor (brought to the host) or a lazy dask Array, ``sample_weight`` then an array, dask
+    Array or Series partitioned as it (summed on the workers). A row of weight 0 counts for
+    nothing, even where its log density is -inf."""
+    if is_dask_collection(values):
         import dask
 
-        w = aligned_array(sample_weight, log_density.chunks[0], "sample_weight")
-        terms = log_density.map_blocks(_weighted_terms, w, dtype=np.float64)
+        w = aligned_array(sample_weight, values.chunks[0], "sample_weight")
+        terms = values.map_blocks(_weighted_terms, w, dtype=np.float64)
         total, n = dask.compute(terms.sum(), w.sum())
         return float(total), float(n)
-    log_density = np.asarray(namespace_of(log_density).to_numpy(log_density), dtype=np.float64)
-    w = check_weights(sample_weight, np.broadcast_to(0.0, (log_density.shape[0], 1)))
+    values = np.asarray(namespace_of(values).to_numpy(values), dtype=np.float64)
+    w = check_weights(sample_weight, np.broadcast_to(0.0, (values.shape[0], 1)))
     assert w is not None  # sample_weight is not None
-    return float(_weighted_terms(log_density, w).sum()), float(w.sum())
+    return float(_weighted_terms(values, w).sum()), float(w.sum())
 
 
-def _weighted_terms(log_density: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """w_n log p_n (n,), 0 where w_n = 0."""
-    return np.where(w > 0, w * log_density, 0.0)
+def _weighted_terms(values: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """w_n v_n (n,), 0 where w_n = 0."""
+    return np.where(w > 0, w * values, 0.0)
 
 
 def check_incomplete_rows(

@@ -50,7 +50,6 @@ from emkit.estimators._validation import (
     observed_together,
     refuse_warm_start,
     rows_from_file,
-    weighted_log_likelihood,
 )
 from emkit.estimators._verbose import VerbosePrinter, print_ends
 from emkit.estimators.persist import ModelFileMixin
@@ -901,31 +900,6 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         return queried_array(self, X)
 
     # --- model selection ----------------------------------------------------------------
-    def score(self, X, y=None, sample_weight=None) -> float:
-        """Mean log-likelihood per row, weighted by ``sample_weight`` (frequency weights, as
-        in :meth:`fit`): that of the rows repeated."""
-        if sample_weight is None:
-            return super().score(X)
-        total, n = weighted_log_likelihood(self.score_samples(X), sample_weight)
-        return total / n
-
-    def bic(self, X, sample_weight=None) -> float:
-        """Bayesian information criterion, -2 log L + p log n (lower is better). With
-        ``sample_weight`` (frequency weights, as in :meth:`fit`), log L = sum_n w_n log p(x_n)
-        and n = sum_n w_n: the BIC of the rows repeated."""
-        if sample_weight is None:
-            return super().bic(X)
-        total, n = weighted_log_likelihood(self.score_samples(X), sample_weight)
-        return -2.0 * total + self.n_parameters() * float(np.log(n))
-
-    def aic(self, X, sample_weight=None) -> float:
-        """Akaike information criterion, -2 log L + 2 p (lower is better); with
-        ``sample_weight``, log L as in :meth:`bic`."""
-        if sample_weight is None:
-            return super().aic(X)
-        total, _ = weighted_log_likelihood(self.score_samples(X), sample_weight)
-        return -2.0 * total + 2.0 * self.n_parameters()
-
     def n_parameters(self) -> int:
         """Free parameters: (k - 1) weights, k d means, and the covariance parameters."""
         check_is_fitted(self)

@@ -35,7 +35,7 @@ from emkit.estimators._validation import (
     observed_together,
     reject_nan,
     validate,
-    weighted_log_likelihood,
+    weighted_total,
 )
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, warn_user
@@ -469,7 +469,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         """
         if sample_weight is None:
             return bic_from(self.log_prob(X, y), self.n_parameters())
-        total, n = weighted_log_likelihood(self.log_prob(X, y), sample_weight)
+        total, n = weighted_total(self.log_prob(X, y), sample_weight)
         return -2.0 * total + self.n_parameters() * float(np.log(n))
 
     def aic(self, X, y=None, sample_weight=None) -> float:
@@ -477,7 +477,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         log-likelihood (weighted by ``sample_weight``) and p as in :meth:`bic`."""
         if sample_weight is None:
             return aic_from(self.log_prob(X, y), self.n_parameters())
-        total, _ = weighted_log_likelihood(self.log_prob(X, y), sample_weight)
+        total, _ = weighted_total(self.log_prob(X, y), sample_weight)
         return -2.0 * total + 2.0 * self.n_parameters()
 
     def score(self, X, y, sample_weight=None) -> float:
