@@ -178,17 +178,50 @@ def test_numerical_refuses_a_gradient_per_observation():
         assert est.stderr["theta"][0] == pytest.approx(1 / np.sqrt(40), rel=1e-6)
 
 
-def test_numerical_refuses_logpdf_of_the_wrong_length():
-    with pytest.raises(ValueError, match="logpdf returned 10 values but data has 40 rows"):
-        mle.numerical(lambda t, x: _normal_logpdf(t, x)[:10], X40, [0.0])
+def test_numerical_takes_n_from_logpdf_and_refuses_another_n():
     with pytest.raises(ValueError, match="logpdf returned 40 values but n=20"):
         mle.numerical(_normal_logpdf, X40, [0.0], n=20)
     with pytest.raises(ValueError, match=r"returned shape \(40, 1\)"):
         mle.numerical(lambda t, x: _normal_logpdf(t, x)[:, None], X40, [0.0])
-    # the rows of a tuple's first member; n= for output per group, not per row of data
-    pairs = (X40, np.ones(40))
-    assert mle.numerical(lambda t, d: _normal_logpdf(t, d[0]), pairs, [0.0]).n == 40
-    with pytest.raises(ValueError, match="data has 40 rows"):
-        mle.numerical(lambda t, d: _normal_logpdf(t, d[0][:39]), pairs, [0.0])
+    # a conditional likelihood: an AR(1) gives one value per row after the first; its
+    # estimate is least squares of x_t on x_{t-1} (closed form), n the values given
+    rng = np.random.default_rng(4)
+    ar = np.zeros(300)
+    for t in range(1, 300):
+        ar[t] = 0.6 * ar[t - 1] + rng.normal()
+
+    def ar1(theta, x):
+        return stats.norm.logpdf(x[1:], theta[0] * x[:-1], np.exp(theta[1]))
+
+    est = mle.numerical(ar1, ar, {"phi": 0.0, "log_sigma": 0.0})
+    phi = float(ar[1:] @ ar[:-1] / (ar[:-1] @ ar[:-1]))
+    assert est.n == 299 and est.params["phi"] == pytest.approx(phi, abs=1e-6)
+    # dict data whose first member is not the observations
+    data = {"k": np.array([1, 2]), "y": X40}
+    assert mle.numerical(lambda t, d: _normal_logpdf(t, d["y"]), data, [0.0]).n == 40
     est = mle.numerical(lambda t, d: _normal_logpdf(t, d[:39]), X40, [0.0], n=39)
     assert est.n == 39 and est.params["theta"][0] == pytest.approx(X40[:39].mean(), abs=1e-6)
+
+
+@pytest.mark.parametrize("with_grad", [False, True])
+def test_numerical_holds_parameters_fixed_by_equal_bounds(with_grad):
+    # the mean fixed at 1: sigma's MLE and error are the known-mean closed forms
+    x = np.random.default_rng(5).normal(1.0, 2.0, 200)
+
+    def grad(t, x):
+        z = (x - t[0]) / t[1]
+        return np.array([np.sum(z) / t[1], np.sum(z**2 - 1) / t[1]])
+
+    est = mle.numerical(
+        lambda t, x: stats.norm.logpdf(x, t[0], t[1]),
+        x,
+        {"mean": 1.0, "sd": 1.5},
+        bounds={"mean": (1.0, 1.0), "sd": (1e-3, None)},
+        grad=grad if with_grad else None,
+    )
+    sd = np.sqrt(np.mean((x - 1.0) ** 2))
+    assert est.params["mean"] == 1.0 and est.stderr["mean"] == 0.0
+    assert est.params["sd"] == pytest.approx(sd, rel=1e-8)
+    assert est.stderr["sd"] == pytest.approx(sd / np.sqrt(2 * x.size), rel=1e-5)
+    assert est.conf_int()["mean"] == (1.0, 1.0)
+    assert est.loglik == pytest.approx(stats.norm.logpdf(x, 1.0, sd).sum(), rel=1e-12)

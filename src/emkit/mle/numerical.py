@@ -56,13 +56,10 @@ def _check_shapes(first: np.ndarray, data: Any, n: int | None, k: int, g0) -> in
             f"numerical: logpdf returned shape {first.shape}; it must return the log-density "
             "of each observation, shape (n,), or their sum"
         )
-    rows = n if n is not None else _rows(data)
-    if first.ndim == 1 and rows is not None and first.size != rows:
-        source = f"n={n}" if n is not None else f"data has {rows} rows"
+    if first.ndim == 1 and n is not None and first.size != n:
         raise ValueError(
-            f"numerical: logpdf returned {first.size} values but {source}; it must return the "
-            f"log-density of each observation, shape ({rows},), or their sum"
-            + (" (pass n= when the rows of data are not the observations)" if n is None else "")
+            f"numerical: logpdf returned {first.size} values but n={n}; it must return the "
+            f"log-density of each of the n observations, shape ({n},), or their sum"
         )
     if g0 is not None:
         if g0.shape != (k,) and not (k == 1 and g0.shape == ()):  # a float for one parameter
@@ -75,6 +72,9 @@ def _check_shapes(first: np.ndarray, data: Any, n: int | None, k: int, g0) -> in
             raise ValueError("numerical: grad is not finite at start, where logpdf is")
     if first.ndim == 1:
         return first.size
+    if n is not None:
+        return n
+    rows = _rows(data)
     return rows if rows is not None else 1
 
 
@@ -116,9 +116,10 @@ def numerical(
     grad : optional callable ``grad(theta, data)`` returning the gradient of the total
         log-likelihood, shape (k,) (not one row per observation).
     n : the number of observations, reported as the estimate's ``n``. By default the length
-        of ``logpdf``'s output, or when that is a sum, the rows of ``data`` (of its first
-        member with a length for a tuple or a dict). A ``logpdf`` output of another length
-        than ``n`` (or than the rows of ``data`` when ``n`` is not given) is refused.
+        of ``logpdf``'s output (a conditional likelihood may give fewer values than ``data``
+        has rows), or when that is a sum, the rows of ``data`` (of its first member with a
+        length for a tuple or a dict). Where ``n`` is given, a ``logpdf`` output of another
+        length is refused.
 
     Returns
     -------
@@ -148,6 +149,9 @@ def numerical(
     box = bounds_array(bounds, names, k)
     if ((theta0 < box[:, 0]) | (theta0 > box[:, 1])).any():
         raise ValueError("start lies outside bounds")
+    fixed = box[:, 0] == box[:, 1]
+    if fixed.any() and not fixed.all():
+        return _with_fixed(logpdf, data, names, theta0, box, grad, n)
 
     def total(theta: np.ndarray) -> float:
         return float(np.sum(logpdf(theta, data)))
@@ -325,4 +329,41 @@ def numerical(
         "Numerical maximum likelihood",
         bounds=box,
         cov_scale=h if info is not None else None,
+    )
+
+
+def _with_fixed(logpdf, data, names, theta0, box, grad, n) -> Estimate:
+    """:func:`numerical` where bounds fix some parameters (low == high): the others are
+    estimated with those held (the Hessian over the free ones alone), and the fixed ones get
+    a standard error of 0 and the interval of their one value."""
+    free = box[:, 0] != box[:, 1]
+
+    def full(theta_free: np.ndarray) -> np.ndarray:
+        out = theta0.copy()
+        out[free] = theta_free
+        return out
+
+    inner = numerical(
+        lambda t, d: logpdf(full(t), d),
+        data,
+        theta0[free],
+        [tuple(pair) for pair in box[free]],
+        None if grad is None else (lambda t, d: np.asarray(grad(full(t), d))[free]),
+        n=n,
+    )
+    k = theta0.size
+    (theta_free,) = inner.params.values()
+    scale, cov_free = inner._scaled()
+    cov = np.zeros((k, k))
+    cov[np.ix_(free, free)] = cov_free
+    cov_scale = np.ones(k)
+    cov_scale[free] = scale
+    return Estimate(
+        named_params(names, full(np.asarray(theta_free)), "theta"),
+        cov,
+        inner.loglik,
+        inner.n,
+        "Numerical maximum likelihood",
+        bounds=box,
+        cov_scale=cov_scale,
     )
