@@ -77,3 +77,34 @@ def test_weights_of_the_wrong_length_are_refused():
     model = MixtureModel([Poisson(), Poisson()], random_state=0).fit(x)
     with pytest.raises(ValueError, match="sample_weight"):
         model.bic(x, sample_weight=w[:-1])
+
+
+def test_rows_of_weight_zero_and_probability_zero_count_for_nothing():
+    # counts 1..10 of weight 0 under a fit to zeros: probability 0, left out as if dropped
+    x = np.r_[np.zeros(10), np.arange(1.0, 11.0), np.zeros(5) + 2][:, None]
+    w = np.r_[np.ones(10), np.zeros(10), np.ones(5)]
+    model = MixtureModel([Poisson(), Poisson()], random_state=0).fit(x, sample_weight=w)
+    kept = x[w > 0]
+    for name in ("bic", "aic", "score", "icl"):
+        got = getattr(model, name)(x, sample_weight=w)
+        assert got == pytest.approx(getattr(model, name)(kept), rel=1e-12)
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf])
+def test_bad_weights_are_refused_in_memory_and_on_dask(bad):
+    da = pytest.importorskip("dask.array")
+    x, w = _counts_and_weights()
+    model = MixtureModel([Poisson(), Poisson()], random_state=0).fit(x)
+    w = w.copy()
+    w[7] = bad
+    for rows, weights in ((x, w), (da.from_array(x, chunks=(50, 1)), da.from_array(w, chunks=50))):
+        for name in ("bic", "icl"):
+            with pytest.raises(ValueError, match="sample_weight|weight"):
+                getattr(model, name)(rows, sample_weight=weights)
+    zeros = np.zeros(x.shape[0])
+    for rows, weights in (
+        (x, zeros),
+        (da.from_array(x, chunks=(50, 1)), da.from_array(zeros, chunks=50)),
+    ):
+        with pytest.raises(ValueError, match="sums to zero|non-zero"):
+            model.bic(rows, sample_weight=weights)

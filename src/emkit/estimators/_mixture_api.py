@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.namespace import namespace_of
 from emkit.backend.sources import DataSource
 from emkit.em import FitResult, e_step_many
 from emkit.estimators._inputs import dask_total, per_row
-from emkit.estimators._validation import weighted_total
+from emkit.estimators._validation import check_weights
 from emkit.exceptions import ScaleWarning, warn_user
 
 # reg_covar is an absolute variance (GaussianMixture) or scatter (MixtureModel's Normals). Past
@@ -70,7 +72,7 @@ class MixtureQueries:
         (frequency weights, as in ``fit``) the weighted mean: that of the rows repeated."""
         if sample_weight is None:
             return float(self.score_samples(X).mean())
-        total, n = weighted_total(self.score_samples(X), sample_weight)
+        total, n, _ = self._weighted_sums(X, sample_weight, "hard")
         return total / n
 
     def bic(self, X, sample_weight=None) -> float:
@@ -79,7 +81,7 @@ class MixtureQueries:
         n = sum_n w_n: the BIC of the rows repeated."""
         if sample_weight is None:
             return bic_from(self.score_samples(X), self.n_parameters())
-        total, n = weighted_total(self.score_samples(X), sample_weight)
+        total, n, _ = self._weighted_sums(X, sample_weight, "hard")
         return criteria_from_sums(total, n, 0.0, self.n_parameters())["bic"]
 
     def aic(self, X, sample_weight=None) -> float:
@@ -87,7 +89,7 @@ class MixtureQueries:
         ``sample_weight``, log L as in :meth:`bic`."""
         if sample_weight is None:
             return aic_from(self.score_samples(X), self.n_parameters())
-        total, n = weighted_total(self.score_samples(X), sample_weight)
+        total, n, _ = self._weighted_sums(X, sample_weight, "hard")
         return criteria_from_sums(total, n, 0.0, self.n_parameters())["aic"]
 
     def icl(self, X, kind: str = "hard", sample_weight=None) -> float:
@@ -101,14 +103,43 @@ class MixtureQueries:
         """
         if sample_weight is not None:
             _check_icl_kind(kind)
-            log_density = self.score_samples(X)
-            total, n = weighted_total(log_density, sample_weight)
-            log_resp = _log_resp_of(self.predict_proba(X))
-            term, _ = weighted_total(_row_terms(log_resp, kind), sample_weight)
+            total, n, term = self._weighted_sums(X, sample_weight, kind)
             return _icl_value(total, n, term, self.n_parameters())
         if is_dask_collection(X):
             return fit_numbers(self, X, kind)[2]  # one E-step per partition
         return icl_of(self.predict_proba(X), self.score_samples(X), self.n_parameters(), kind)
+
+    def _weighted_sums(self, X, sample_weight, kind: str) -> tuple[float, float, float]:
+        """sum_n w_n log p(x_n), sum_n w_n and the weighted sum of ICL's row terms
+        (:func:`_row_terms` of ``kind``), from one E-step over ``X`` (on a Dask collection, on
+        the workers with its weights partitioned alike), the weights checked as a fit checks
+        them. A row of weight 0 counts for nothing, even one of probability 0."""
+        if is_dask_collection(X):
+            check_is_fitted(self)
+            numbers = partial(_weighted_row_sums, self._mixture(), kind)
+            em = getattr(self, "missing", None) == "em"
+            sums = dask_total(self, X, numbers, sample_weight, allow_nan=em)
+            if not sums[1] > 0:  # as check_weights says in memory
+                raise ValueError(
+                    "sample_weight sums to zero: at least one row needs a positive weight"
+                )
+        else:
+            x = self._checked_rows(X)
+            w = check_weights(sample_weight, np.broadcast_to(0.0, (x.shape[0], 1)))
+            sums = _weighted_row_sums(self._mixture(), kind, x, w)
+        return float(sums[0]), float(sums[1]), float(sums[2])
+
+
+def _weighted_row_sums(mixture: Any, kind: str, x: Any, w: np.ndarray | None) -> np.ndarray:
+    """[sum_n w_n log p(x_n), sum_n w_n, sum_n w_n t_n] of rows ``x`` under ``mixture``, t_n
+    ICL's row term (:func:`_row_terms`); rows of weight 0 left out."""
+    assert w is not None  # called with the weights
+    log_resp, log_density = mixture.log_resp(x)
+    log_resp = np.asarray(namespace_of(log_resp).to_numpy(log_resp), dtype=np.float64)
+    log_density = np.asarray(namespace_of(log_density).to_numpy(log_density), dtype=np.float64)
+    keep = w > 0
+    terms = _row_terms(log_resp[keep], kind)
+    return np.array([w[keep] @ log_density[keep], w.sum(), w[keep] @ terms])
 
 
 def observed_fit(fit: FitResult, data: DataSource) -> FitResult:

@@ -388,7 +388,12 @@ def weighted_total(values, sample_weight) -> tuple[float, float]:
 
         w = aligned_array(sample_weight, values.chunks[0], "sample_weight")
         terms = values.map_blocks(_weighted_terms, w, dtype=np.float64)
-        total, n = dask.compute(terms.sum(), w.sum())
+        valid = ((w >= 0) & (w < np.inf)).all()  # False for NaN too
+        total, n, ok = dask.compute(terms.sum(), w.sum(), valid)
+        if not ok:
+            raise ValueError("sample_weight holds negative, NaN or infinite values")
+        if not n > 0:
+            raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
         return float(total), float(n)
     values = np.asarray(namespace_of(values).to_numpy(values), dtype=np.float64)
     w = check_weights(sample_weight, np.broadcast_to(0.0, (values.shape[0], 1)))
