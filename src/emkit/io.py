@@ -310,7 +310,9 @@ def _mixed_hint(
         f"{first!r} and {second!r}): write them one way in the file"
     )
     thousands = bare.str.contains(",", regex=False) & bare.str.fullmatch(_THOUSANDS)
-    if bool((dot | thousands).any()):
+    # "1.234" (plain to a reader) may be 1234 beside "3,5": no one reading of its point
+    either = bool(values.str.fullmatch(_DOT_THOUSANDS).any())
+    if bool((dot | thousands).any()) or either:
         return hint
     seps = set(bare.str.extract(_THOUSANDS)[0].dropna()) - {" ", "\u00a0", "\u202f"}
     symbols = {m for m in marks if m != "()"}

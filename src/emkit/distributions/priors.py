@@ -14,8 +14,11 @@ needed, in the families' MAP M-steps (``from_stats`` with a prior), by :func:`ch
 lift the posterior's shape above 1 (a Poisson rate's Gamma(a, b) prior with a < 1 needs a
 component's weighted sum of counts above 1 - a). With a shape below 1 a mixture's log-posterior
 has no global maximum for K >= 2 (a component's rate or probability tending to 0 lifts the
-prior without bound, its rows served by the others), so EM then climbs to a local mode, as it
-does a Gaussian mixture's unbounded likelihood.
+prior without bound, its rows served by the others): EM may climb to a local mode, but where a
+component's responsibilities leave its posterior shape at 1 or below (a component drifting
+onto the zeros of zero-heavy counts) the M-step has no mode to take and the fit stops with
+that error, naming the prior and the shape the data left. Such priors serve posterior
+sampling; for MAP fits use shapes of 1 or more.
 """
 
 from __future__ import annotations
