@@ -32,6 +32,7 @@ from emkit.distributions.priors import (
     NormalInverseWishart,
 )
 from emkit.distributions.registry import family_from_dict
+from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.models.mixture import UNLABELLED
 
@@ -242,6 +243,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         return tags
 
     # --- fitting ------------------------------------------------------------------------
+    @restores_on_error
     def fit(self, X, y=None, sample_weight=None):
         """Sample the posterior.
 

@@ -39,6 +39,7 @@ from emkit.estimators._mixture_api import (
     warn_if_ridge_outweighs,
     warn_unless_converged,
 )
+from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
     check_feature_names,
@@ -341,6 +342,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         self.verbose_interval = verbose_interval
 
     # --- fitting ------------------------------------------------------------------------
+    @restores_on_error
     def fit(self, X, y=None, sample_weight=None, checkpoint=None):
         """Fit by EM from ``n_init`` starts; keep the best non-degenerate one.
 
@@ -562,6 +564,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             source, source.n_features, allow_nan=self.missing == "em", nan_hint=MISSING_EM_HINT
         )
 
+    @restores_on_error
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the label of each row of ``X``."""
         return self.fit(X, sample_weight=sample_weight).predict(X)

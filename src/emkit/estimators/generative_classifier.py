@@ -22,6 +22,7 @@ from emkit.em import fit_starts
 from emkit.estimators._device import check_device_rows, placement, resolution
 from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, per_row
 from emkit.estimators._mixture_api import aic_from, bic_from
+from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
     check_incomplete_rows,
@@ -167,6 +168,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         self.callback = callback
         self.device = device
 
+    @restores_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit class densities and priors; rows with ``y == -1`` are unlabelled.
 

@@ -23,6 +23,7 @@ from emkit.em import fit_starts
 from emkit.estimators._device import check_device_rows, placement, resolution
 from emkit.estimators._inputs import per_row, queried_array
 from emkit.estimators._mixture_api import warn_if_ridge_outweighs, warn_unless_converged
+from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import (
     check_feature_names,
     check_incomplete_rows,
@@ -173,6 +174,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         self.accelerate = accelerate
         self.device = device
 
+    @restores_on_error
     def fit(self, X, y=None, sample_weight=None):
         """Fit mean and covariance by EM on the observed values.
 

@@ -47,6 +47,7 @@ from emkit.estimators._device import (
     resolution,
 )
 from emkit.estimators._inputs import dask_total, fit_rows, per_row
+from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators._verbose import InertiaPrinter, print_kmeans_ends
 from emkit.estimators.persist import ModelFileMixin
@@ -179,6 +180,7 @@ class KMeans(
         self.copy_x = copy_x
         self.verbose = verbose
 
+    @restores_on_error
     def fit(self, X, y=None, sample_weight=None):
         """Cluster ``X`` (n, d) from ``n_init`` starts; keep the lowest inertia.
 

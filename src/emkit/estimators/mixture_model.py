@@ -36,6 +36,7 @@ from emkit.estimators._mixture_api import (
     warn_if_ridge_outweighs,
     warn_unless_converged,
 )
+from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import (
     check_rows,
     check_weights,
@@ -109,6 +110,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         final E-step's ``stats``); none by default."""
 
     # --- fitting ------------------------------------------------------------------------
+    @restores_on_error
     def fit(self, X, y=None, sample_weight=None, checkpoint=None):
         """Fit by EM from ``n_init`` starts; keep the best non-degenerate one.
 
@@ -222,6 +224,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         )
         return self
 
+    @restores_on_error
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the most probable component of each row of ``X``."""
         return self.fit(X, sample_weight=sample_weight).predict(X)

@@ -36,6 +36,7 @@ from emkit.estimators._mixture_api import (
     icl_of,
     warn_unless_converged,
 )
+from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import (
     check_complete,
     check_magnitude,
@@ -177,6 +178,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         self.accelerate = accelerate
         self.warm_start = warm_start
 
+    @restores_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit by EM from ``n_init`` random starts.
 

@@ -23,6 +23,7 @@ from emkit.backend.sources import array_source
 from emkit.distributions.point_mass import PointMass
 from emkit.distributions.poisson import Poisson
 from emkit.estimators._inputs import dask_fit_source, per_row
+from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators.mixture_model import FamilyMixtureBase
 from emkit.exceptions import DegenerateFitWarning, warn_user
@@ -114,6 +115,7 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
     def _families(self) -> list:
         return [PointMass(0.0), Poisson()]
 
+    @restores_on_error
     def fit(self, X, y=None, sample_weight=None):
         """Fit to counts ``X`` of shape (n, d) (non-negative; a column vector for one count).
 
