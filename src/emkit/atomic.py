@@ -14,10 +14,12 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import json
 import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +30,7 @@ from typing import IO, Any
 OUTPUT_NAMES = frozenset({"model.json", "assignments.csv", "assignments", "report.html"})
 # A partition's file as Dask's to_parquet names it (emkit predict --out on a cluster).
 _PARTITION_FILE = re.compile(r"part\.[0-9]+\.parquet")
+MANIFEST = ".emkit-outputs.json"  # in an output folder: the names of the run's outputs
 RENAME_EXCHANGE = 2  # linux/fs.h: swap two paths in one step
 
 
@@ -59,13 +62,55 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
+def _kind(mode: int) -> str:
+    """A file type in words, for a message."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return "not a regular file"
+
+
+def _target(path: Path) -> tuple[Path, bool]:
+    """Where the bytes for ``path`` go, and whether they are written through (not replaced).
+
+    A symbolic link stands for its target, which is replaced (the link stays a link); a pipe
+    or a character device (``/dev/stdout``, ``>(cmd)``) is written through; anything else
+    that is not a regular file is refused with an :class:`OSError` naming ``path``.
+    """
+    try:
+        st = os.stat(path)  # follows links: the type of what a write would reach
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:  # a loop of links, a file used as a folder
+        raise type(exc)(exc.errno, f"cannot write there ({exc.strerror})", str(path)) from None
+    if st is not None and (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):
+        return path, True
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        error = IsADirectoryError if stat.S_ISDIR(st.st_mode) else OSError
+        code = errno.EISDIR if stat.S_ISDIR(st.st_mode) else errno.EINVAL
+        raise error(code, f"{_kind(st.st_mode)}, not a file; name a file to write", str(path))
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if not target.parent.is_dir():
+        raise FileNotFoundError(
+            errno.ENOENT, f"the folder {target.parent} does not exist (create it first)", str(path)
+        )
+    return target, False
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w", **open_kwargs: Any) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on a clean exit it replaces ``path`` whole.
 
     Parameters
     ----------
-    path : the file to write.
+    path : the file to write. A symbolic link stays a link: the file it points to is
+        replaced whole (the temporary file is made beside that file). A named pipe or a
+        character device (``/dev/stdout``, a shell's ``>(command)``) cannot be replaced and
+        is written through instead, as ``open`` would: a reader there may see part of the
+        bytes where the block raises. A folder, a socket or a block device is refused.
     mode : ``"w"`` (text) or ``"wb"`` (bytes).
     **open_kwargs : passed to :func:`open` (``encoding``, ``newline``).
 
@@ -73,23 +118,41 @@ def atomic_write(path: str | Path, mode: str = "w", **open_kwargs: Any) -> Itera
     ------
     The open temporary file. Where the block raises (a full disk, an error), the temporary
     file is removed and ``path`` keeps its old content.
+
+    Raises
+    ------
+    ValueError
+        ``path`` is empty.
+    OSError
+        naming ``path`` (never the temporary file): ``FileNotFoundError`` where its folder does
+        not exist, ``IsADirectoryError`` where it is a folder.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write writes with mode 'w' or 'wb'; got {mode!r}")
+    if not os.fspath(path):
+        raise ValueError("no file to write: the path is empty")
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    target, through = _target(path)
+    if through:
+        with open(path, mode, **open_kwargs) as f:
+            yield f
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with open(fd, mode, **open_kwargs) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode(path))  # mkstemp's 0600 would hide the file from others
-        os.replace(tmp, path)
+        os.chmod(tmp, _file_mode(target))  # mkstemp's 0600 would hide the file from others
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:  # e.g. made a folder while we wrote: name the destination
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_folder(path.parent)
+    _fsync_folder(target.parent)
 
 
 def write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
@@ -108,6 +171,15 @@ class FolderBusy(OSError):
     """Another run holds the lock of an output folder and did not let go in time."""
 
 
+def _open_lock(out: Path) -> tuple[Path, int]:
+    lock = out.parent / f".{out.name}.lock"
+    try:
+        return lock, os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except PermissionError:  # e.g. --out . in a folder whose parent is not ours
+        lock = out / ".emkit.lock"
+        return lock, os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+
+
 @contextlib.contextmanager
 def folder_lock(out: Path, timeout: float | None = None) -> Iterator[None]:
     """Hold the lock of output folder ``out``: an exclusive ``flock`` on ``.<name>.lock`` beside it
@@ -115,28 +187,41 @@ def folder_lock(out: Path, timeout: float | None = None) -> Iterator[None]:
 
     The operating system releases the lock when its holder exits, even by ``kill -9``.
     ``timeout`` None waits as long as it takes; a number of seconds raises
-    :class:`FolderBusy` after that long.
+    :class:`FolderBusy` after that long. The holder removes the lock file before letting go
+    (so none is left beside the folder); a run that was waiting on the removed file then
+    finds its lock is on a file no longer there and takes the lock on a new one.
     """
     import time
 
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        lock, fd = _open_lock(out)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | (0 if deadline is None else fcntl.LOCK_NB))
+                    break
+                except BlockingIOError:
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise FolderBusy(
+                            errno.EBUSY, f"another emkit run is writing to {out}; try again later"
+                        ) from None
+                    time.sleep(0.05)
+            try:  # the file this lock is on is still the one at the lock's path
+                held = os.path.samestat(os.fstat(fd), os.stat(lock))
+            except FileNotFoundError:
+                held = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if held:
+            break
+        os.close(fd)
     try:
-        fd = os.open(out.parent / f".{out.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    except PermissionError:  # e.g. --out . in a folder whose parent is not ours
-        fd = os.open(out / ".emkit.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if deadline is None else fcntl.LOCK_NB))
-                break
-            except BlockingIOError:
-                if deadline is not None and time.monotonic() > deadline:
-                    raise FolderBusy(
-                        errno.EBUSY, f"another emkit run is writing to {out}; try again later"
-                    ) from None
-                time.sleep(0.05)
         yield
     finally:
+        with contextlib.suppress(OSError):  # removed while held: no run can be on it
+            os.unlink(lock)
         os.close(fd)  # closing the descriptor releases the lock
 
 
@@ -187,6 +272,42 @@ def _replaceable(out: Path) -> bool:
     )
 
 
+def _listed(out: Path) -> set[str]:
+    """The names ``out``'s manifest lists as an earlier run's outputs; none where it has no
+    readable manifest (a folder never written by emkit, or by a version without manifests).
+    Only plain names inside ``out`` are taken, never a path, a dot file or ``..``."""
+    path = out / MANIFEST
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode) or os.lstat(path).st_size > 1 << 20:
+            return set()
+        names = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(names, list):
+        return set()
+    return {
+        n
+        for n in names
+        if isinstance(n, str) and n and not n.startswith(".") and "/" not in n and "\0" not in n
+    }
+
+
+def _write_manifest(folder: Path, names: set[str]) -> None:
+    write_text(folder / MANIFEST, json.dumps(sorted(names)) + "\n")
+
+
+def _remove(path: Path) -> None:
+    """Remove an earlier run's output ``path`` (a file, or a folder of outputs, made to
+    disappear in one rename before its files are removed); a link itself, never its target."""
+    if path.is_dir() and not path.is_symlink():
+        retired = path.parent / f".{path.name}.old-{os.getpid()}-{secrets.token_hex(4)}"
+        os.rename(path, retired)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
 @contextlib.contextmanager
 def output_folder(out: str | Path, lock_timeout: float | None = None) -> Iterator[Path]:
     """Write a run's outputs into a fresh private folder, then put it in place as ``out``.
@@ -200,10 +321,15 @@ def output_folder(out: str | Path, lock_timeout: float | None = None) -> Iterato
     ------
     The staging folder to write every output into. On a clean exit, under ``out``'s lock
     (:func:`folder_lock`), it replaces ``out``: a reader sees the old set or the new set,
-    never a mix and never a part. Where ``out`` holds files of its own (anything but an
-    earlier run's outputs, e.g. ``--out .``), the staging folder is made inside it and the new
-    files are renamed into it one by one instead, each whole. Where the block raises, the
-    staging folder is removed and ``out`` is untouched.
+    never a mix and never a part. A manifest (``.emkit-outputs.json``) lists the outputs.
+    Where ``out`` holds files of its own (anything but an earlier run's outputs, e.g. ``--out
+    .``), the folder cannot be swapped without taking the user's files along; the earlier run's
+    outputs (those its manifest lists) that this run does not write are removed, then the new
+    files are renamed into it one by one, each whole: a reader during those few renames may
+    see some of the new files beside some of the old, or an output missing, but never a
+    part of a file and never the old set's files once the call returns; the user's files are
+    never touched. Where the block raises, the staging folder is removed and ``out`` is
+    untouched.
     """
     out = Path(os.path.abspath(out))  # "." has no name to put a staging folder beside
     if out.is_symlink():
@@ -215,6 +341,9 @@ def output_folder(out: str | Path, lock_timeout: float | None = None) -> Iterato
     staging.mkdir()
     try:
         yield staging
+        written = {p.name for p in staging.iterdir() if not p.name.startswith(".")}
+        if not shared:
+            _write_manifest(staging, written)
         for path in staging.iterdir():
             fd = os.open(path, os.O_RDONLY)
             try:
@@ -225,11 +354,19 @@ def output_folder(out: str | Path, lock_timeout: float | None = None) -> Iterato
         with folder_lock(out, lock_timeout):
             _remove_stale(out, home)
             if shared:
-                for path in staging.iterdir():
+                earlier = _listed(out)
+                # first every output of either run, so that a run killed part-way leaves
+                # a manifest naming whatever of emkit's is in the folder
+                _write_manifest(out, earlier | written)
+                for name in sorted(earlier - written):
+                    _remove(out / name)
+                for name in sorted(written):
+                    path = staging / name
                     if path.is_dir():  # a folder of outputs (assignments/), whole
-                        _swap_in(path, out / path.name)
+                        _swap_in(path, out / name)
                     else:
-                        os.replace(path, out / path.name)
+                        os.replace(path, out / name)
+                _write_manifest(out, written)
             else:
                 _swap_in(staging, out)
             _fsync_folder(home)

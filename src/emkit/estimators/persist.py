@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -94,10 +95,20 @@ class ModelFileMixin:
                 )
 
     def save(self, path: str | Path) -> None:
-        """Write the fitted model to ``path`` as JSON (see :func:`emkit.load`)."""
+        """Write the fitted model to ``path`` as JSON (see :func:`emkit.load`), whole
+        (:func:`emkit.atomic.atomic_write`).
+
+        Missing folders on the way are created, as ``fit(checkpoint=...)`` and ``emkit fit
+        --out`` create theirs. A symbolic link keeps pointing at the file, which is replaced;
+        an empty path or a folder is refused (``ValueError``, ``IsADirectoryError``).
+        """
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self)
+        if not os.fspath(path):
+            raise ValueError(
+                f"{type(self).__name__}.save: name a file to write (the path is empty)"
+            )
         params = {k: v for k, v in self.get_params(deep=False).items() if k not in ("callback",)}
         for name, value in params.items():
             if isinstance(value, FUNCTIONS):  # a model file never holds code
@@ -123,7 +134,13 @@ class ModelFileMixin:
                 if hasattr(self, a)
             },
         }
-        write_text(path, json.dumps(document, indent=1))
+        text = json.dumps(document, indent=1)
+        folder = Path(os.path.realpath(path)).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):  # a file in the way: atomic_write says
+            pass
+        write_text(path, text)
 
 
 def load(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES):
@@ -166,6 +183,8 @@ def load(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES):
     >>> np.array_equal(again.means_, gm.means_), np.array_equal(again.predict(X), gm.predict(X))
     (True, True)
     """
+    if not os.fspath(path):
+        raise ModelFileError("no model file named (the path is empty)")
     path = Path(path)
     document = read_document(path, max_bytes)
     cls, params, attributes = check_document(path, document, MODEL_CLASSES, OPTIONAL_ATTRIBUTES)
