@@ -3,9 +3,12 @@
 Every file emkit writes goes through :func:`atomic_write`: the bytes go to a temporary file in
 the destination's folder, are flushed to disk (``fsync``), and the temporary file is renamed onto
 the destination, so a reader (or a crash, a full disk, ``kill -9``) sees either the old file or
-the new one, never a part. :func:`output_folder` does the same for a set of files: they are
-written into a private folder beside the destination, which is then swapped in, while a lock
-file serialises the runs that write into one destination.
+the new one, never a part (a named pipe or a character device, which cannot be replaced, is
+written through; a symbolic link keeps pointing at its file, which is replaced).
+:func:`output_folder` does the same for a set of files: they are written into a private folder
+beside the destination, which is then swapped in, while a lock file serialises the runs that
+write into one destination; a manifest in the folder names the run's outputs, so that a folder
+shared with the user's own files loses the earlier run's outputs and keeps the user's.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import secrets
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -249,10 +252,12 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _remove_stale(out: Path, home: Path) -> None:
-    """Remove staging and retired folders of ``out`` (in ``home``) left by runs that died."""
-    for kind in ("new", "old"):
-        for path in home.glob(f".{out.name}.{kind}-*"):
+def _remove_stale(out: Path, home: Path, names: Collection[str] = ()) -> None:
+    """Remove staging and retired folders of ``out`` (in ``home``), and retired folders of
+    the outputs ``names`` (in a shared ``out``), left by runs that died."""
+    patterns = [f".{out.name}.new-*", f".{out.name}.old-*", *(f".{n}.old-*" for n in names)]
+    for pattern in patterns:
+        for path in home.glob(pattern):
             pid = path.name.rsplit("-", 2)[-2]
             if pid.isdigit() and not _pid_alive(int(pid)):
                 shutil.rmtree(path, ignore_errors=True)
@@ -355,6 +360,7 @@ def output_folder(out: str | Path, lock_timeout: float | None = None) -> Iterato
             _remove_stale(out, home)
             if shared:
                 earlier = _listed(out)
+                _remove_stale(out, out, earlier | written)
                 # first every output of either run, so that a run killed part-way leaves
                 # a manifest naming whatever of emkit's is in the folder
                 _write_manifest(out, earlier | written)
