@@ -48,6 +48,7 @@ def test_demo_writes_every_file(demo):
     out_dir, _ = demo
     # the report is one file: its figures are inside it
     assert sorted(p.name for p in out_dir.iterdir()) == [
+        ".emkit-outputs.json",  # the names of the run's outputs
         "assignments.csv",
         "model.json",
         "report.html",

@@ -124,7 +124,7 @@ def test_output_folder_is_replaced_as_one_set(tmp_path):
         assert (out / "model.json").read_text() == "run 1"  # nothing visible before the swap
     assert (out / "model.json").read_text() == "run 2"
     assert not (out / "only-in-run-1.png").exists()  # the set is run 2's alone
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no lock file left
 
 
 def test_a_run_that_dies_while_writing_leaves_the_previous_set(tmp_path):
@@ -214,7 +214,7 @@ def test_cli_fit_output_is_one_runs_set(tmp_path):
     assert first.n_components == 2 and second.n_components == 1
     table = pd.read_csv(out / "assignments.csv")
     assert len(table) == 40 and list(table.columns) == ["u", "v", "label", "probability", "p0"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "a.csv", "ck", "out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "ck", "out"]
 
 
 # ---- 2, 3. bounded reads ---------------------------------------------------------------
