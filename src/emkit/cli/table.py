@@ -21,6 +21,7 @@ import gzip
 import io
 import lzma
 import re
+import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 64 * 1024
 # a number written with a decimal comma: 3,14  -2,5e-3  ,5
 COMMA_DECIMAL = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$")
+# pandas' message for a row longer than the header (the C parser's)
+LONG_ROW = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 DOT_DECIMAL = re.compile(r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$")
 # Values of a column looked at to tell names from numbers written with separators.
 FIRST_VALUES = 1000
@@ -98,12 +101,15 @@ class Table:
         return pd.DataFrame(self.values, columns=self.names, copy=False)
 
 
-def sniff(path: Path) -> tuple[str, str]:
+def sniff(path: Path, decimal: str | None = None) -> tuple[str, str]:
     """The delimiter and decimal mark of a text table, read from its first 64 KiB.
 
     The delimiter is the candidate (``, ; tab |``) that splits every sampled line into the same
-    number (above one) of fields, the most fields winning; the decimal mark is a comma when the
-    delimiter is not and fields such as ``3,14`` outnumber fields such as ``3.14``.
+    number (above one) of fields, the most fields winning; else one that splits the data lines
+    evenly and the header into fewer (above one) fields (delimiters at the ends of lines); else a
+    comma (``;`` where ``decimal``, the mark given, is a comma: a table of one column). The
+    decimal mark is a comma when the delimiter is not and fields such as ``3,14`` outnumber
+    fields such as ``3.14``.
     """
     with open_text(path) as f:
         text = f.read(SNIFF_BYTES)
@@ -111,11 +117,16 @@ def sniff(path: Path) -> tuple[str, str]:
     if len(text) == SNIFF_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut in the middle
     lines = lines[:200]
-    best, best_fields = ",", 1
+    best, best_fields = ("," if decimal != "," else ";"), 1
+    shorter = None  # one that splits the rows evenly and the header into fewer (above one)
     for delimiter in DELIMITERS:
-        counts = {len(row) for row in csv.reader(lines, delimiter=delimiter)}
-        if len(counts) == 1 and (n := counts.pop()) > best_fields:
+        fields = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if len(set(fields)) == 1 and (n := fields[0]) > best_fields:
             best, best_fields = delimiter, n
+        elif len(set(fields[1:])) == 1 and 1 < fields[0] < fields[1] and shorter is None:
+            shorter = delimiter  # read so, check_first_row names the row and the counts
+    if best_fields == 1 and shorter is not None:
+        best = shorter
     decimal = "."
     if best != ",":
         fields = [v.strip() for row in csv.reader(lines[1:], delimiter=best) for v in row]
@@ -197,9 +208,23 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
                 frame = frame.reset_index(level=named)
             return frame
         sep, decimal = delimiter_and_decimal(path, sep, decimal)
-        return pd.read_csv(path, sep=sep, decimal=decimal, encoding="utf-8-sig")
+        check_first_row(path, sep, decimal)
+        with warnings.catch_warnings():
+            # index_col=False: a row longer than the header is never read as an index and the
+            # rest shifted left; pandas raises on later long rows, warns of a first one (which
+            # check_first_row has refused) as it drops the extra values
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(
+                path, sep=sep, decimal=decimal, encoding="utf-8-sig", index_col=False
+            )
     except DataError:
         raise
+    except pd.errors.ParserError as exc:
+        longer = LONG_ROW.search(str(exc))
+        if longer is None:
+            raise DataError(f"{path}: cannot be read as a table ({exc})") from None
+        header, line, fields = map(int, longer.groups())
+        raise DataError(long_row(path, line, fields, header, sep)) from None
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path}: not UTF-8 text (it holds the byte 0x{exc.object[exc.start]:02x}, which "
@@ -208,6 +233,37 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
         ) from None
     except Exception as exc:  # pandas raises many types; one clear line is what the user needs
         raise DataError(f"{path}: cannot be read as a table ({exc})") from None
+
+
+def check_first_row(path: Path, sep: str, decimal: str) -> None:
+    """DataError where the first data row of the text table ``path`` has more fields than its
+    header (pandas would make its first field the row index and shift the rest left; a later
+    such row pandas refuses itself)."""
+    with open_text(path) as f:
+        reader = csv.reader(f, delimiter=sep)
+        rows = (row for row in reader if row)  # blank lines skipped, as pandas skips them
+        header, first = next(rows, []), next(rows, None)
+        line = reader.line_num
+    if first is None or len(first) <= len(header):
+        return
+    hint = ""
+    value = sep.join(first).strip()
+    if sep == "," and decimal != "," and len(header) == 1 and COMMA_DECIMAL.match(value):
+        hint = (
+            f"; if the comma is the decimal mark ({value} for {value.replace(',', '.')}), "
+            "give --decimal ,"
+        )
+    raise DataError(long_row(path, line, len(first), len(header), sep) + hint)
+
+
+def long_row(path: Path, line: int, fields: int, header: int, sep: str) -> str:
+    """The message for line ``line`` of ``path`` having ``fields`` fields, ``header`` in the
+    header."""
+    return (
+        f"{path}: line {line} has {fields} fields but the header has {header} (delimiter "
+        f"{'tab' if sep == chr(9) else repr(sep)}); remove the extra delimiters (at the ends "
+        "of lines?) or name every column in the header"
+    )
 
 
 def renamed_header(path: Path, sep: str, names: list[str]) -> str | None:
@@ -519,7 +575,7 @@ def delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> t
         )
     if sep is None or decimal is None:
         try:
-            found_sep, found_decimal = sniff(path)
+            found_sep, found_decimal = sniff(path, decimal if sep is None else None)
         except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:  # bad archives too
             raise DataError(f"{path}: cannot be read as a table ({exc})") from None
         sep = found_sep if sep is None else sep
