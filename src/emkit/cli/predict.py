@@ -109,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     table = read_features(args.data, columns=columns, drop_constant=False, **options)
     frame = table.features
     check_width(args, n_features, [str(c) for c in frame.columns])
+    if names is None and columns is None:
+        note(by_position(table.names))
     if names is not None:
         frame.columns = list(names)  # --columns may name others; the model reads its own
     rows = frame if names is not None else frame.to_numpy()
@@ -159,6 +161,8 @@ def predict_on_cluster(
         for line in table.notes:
             note(line)
         check_width(args, n_features, table.names)
+        if getattr(model, "feature_names_in_", None) is None and columns is None:
+            note(by_position(table.names))
         read = [*([table.ids] if table.ids else []), *table.names]
         if table.ids:
             _, renamed = carried_names([table.ids], model)
@@ -191,6 +195,15 @@ def check_out_apart(args: argparse.Namespace) -> None:
                 f"--out {args.out} is {flag} file; writing the predictions there would replace "
                 "it: choose another file"
             )
+
+
+def by_position(names: list[str]) -> str:
+    """The note that a model without column names reads the file's columns ``names`` by
+    position."""
+    return (
+        f"the model has no column names: its {len(names)} columns were taken by position from "
+        f"the file's numeric columns {', '.join(names)}; --columns names them in the model's order"
+    )
 
 
 def check_width(args: argparse.Namespace, n_features: int, names: list[str]) -> None:

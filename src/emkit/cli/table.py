@@ -208,11 +208,10 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
                 frame = frame.reset_index(level=named)
             return frame
         sep, decimal = delimiter_and_decimal(path, sep, decimal)
-        check_first_row(path, sep, decimal)
         with warnings.catch_warnings():
             # index_col=False: a row longer than the header is never read as an index and the
             # rest shifted left; pandas raises on later long rows, warns of a first one (which
-            # check_first_row has refused) as it drops the extra values
+            # delimiter_and_decimal has refused) as it drops the extra values
             warnings.simplefilter("error", pd.errors.ParserWarning)
             return pd.read_csv(
                 path, sep=sep, decimal=decimal, encoding="utf-8-sig", index_col=False
@@ -242,7 +241,10 @@ def check_first_row(path: Path, sep: str, decimal: str) -> None:
     with open_text(path) as f:
         reader = csv.reader(f, delimiter=sep)
         rows = (row for row in reader if row)  # blank lines skipped, as pandas skips them
-        header, first = next(rows, []), next(rows, None)
+        try:
+            header, first = next(rows, []), next(rows, None)
+        except csv.Error:  # a field over csv's limit, say: the readers say what they find
+            return
         line = reader.line_num
     if first is None or len(first) <= len(header):
         return
@@ -565,7 +567,8 @@ def delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> t
     Raises
     ------
     DataError
-        When the delimiter given is not one character.
+        When the delimiter given is not one character, is the decimal mark, or splits the first
+        data row into more fields than the header (:func:`check_first_row`).
     """
     if sep is not None and sep.lower() in ("tab", "\\t"):
         sep = "\t"
@@ -586,6 +589,10 @@ def delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> t
             "delimiter with --sep (e.g. --sep ';' for numbers like 3,14) or the mark with "
             "--decimal"
         )
+    try:
+        check_first_row(path, sep, decimal)
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: cannot be read as a table ({exc})") from None
     return sep, decimal
 
 
@@ -636,6 +643,7 @@ def find_id(columns: ColumnKinds, id_column: str | None, taken: Sequence[str] = 
     unique values; else the first text column; else None. A column in ``taken`` (the model's
     columns named with ``--columns``, those ``--exclude`` names) is never found as the id."""
     if id_column is not None:
+        id_column = named(id_column, columns.names) or id_column
         if id_column not in columns.names:
             raise DataError(
                 f"--id {id_column!r}: no such column; columns are {_names(columns.names)}"
@@ -657,7 +665,29 @@ def find_id(columns: ColumnKinds, id_column: str | None, taken: Sequence[str] = 
 
 
 def _names(names) -> str:
-    return ", ".join(map(str, names))
+    """The names, comma-separated; quoted where they begin or end with white space."""
+    return ", ".join(repr(n) if str(n) != str(n).strip() else str(n) for n in names)
+
+
+def named(name: str, names: Sequence[str]) -> str | None:
+    """The column of ``names`` that ``name`` (from --columns, --exclude, --id or a model's
+    names) means: itself, else the one name equal to it once white space around both is
+    stripped (a header ``a, b`` names the column ``' b'``); None where there is none.
+
+    Raises
+    ------
+    DataError
+        When several names are equal to ``name`` stripped.
+    """
+    if name in names:
+        return name
+    same = [n for n in names if str(n).strip() == name.strip()]
+    if len(same) > 1:
+        raise DataError(
+            f"{name!r} names several columns once spaces around names are ignored "
+            f"({', '.join(map(repr, same))}); name one as the header writes it"
+        )
+    return same[0] if same else None
 
 
 def _not_a_number(column: pd.Series) -> pd.Series:
@@ -831,11 +861,14 @@ def choose_columns(
     if raw.empty:
         raise DataError(f"{path}: the table is empty (no rows or no columns)")
     notes: list[str] = []
-    absent = [c for c in [*(columns or []), *(exclude or [])] if c not in raw.names]
+    absent = [c for c in [*(columns or []), *(exclude or [])] if named(c, raw.names) is None]
     if absent:
         raise DataError(
             f"{path}: no column {', '.join(map(repr, absent))}; columns are {_names(raw.names)}"
         )
+    # the names as the table has them: "b" is the column " b" of a header "a, b"
+    columns = None if columns is None else [cast(str, named(c, raw.names)) for c in columns]
+    exclude = None if exclude is None else [cast(str, named(c, raw.names)) for c in exclude]
     both = [c for c in columns or [] if c in (exclude or [])]
     if both:
         raise DataError(
