@@ -9,7 +9,9 @@ its schema, and only the columns the model uses are converted, block by block, s
 one float64 array (the one copy of the data kept); an id column is read on its own. Where
 pyarrow cannot read the file as pandas would (a value later in a column that does not fit the
 kind of its first block, duplicate or empty column names, a parse error), the file is read by
-pandas instead (:class:`FrameColumns`), with the same result.
+pandas instead (:class:`FrameColumns`), with the same result. A data row with more fields than
+the header is refused (:func:`check_first_row` and pandas with ``index_col=False``), never read
+with its first field as the row index and the rest shifted left.
 """
 
 from __future__ import annotations
@@ -120,10 +122,10 @@ def sniff(path: Path, decimal: str | None = None) -> tuple[str, str]:
     best, best_fields = ("," if decimal != "," else ";"), 1
     shorter = None  # one that splits the rows evenly and the header into fewer (above one)
     for delimiter in DELIMITERS:
-        fields = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
-        if len(set(fields)) == 1 and (n := fields[0]) > best_fields:
+        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if len(set(widths)) == 1 and (n := widths[0]) > best_fields:
             best, best_fields = delimiter, n
-        elif len(set(fields[1:])) == 1 and 1 < fields[0] < fields[1] and shorter is None:
+        elif len(set(widths[1:])) == 1 and 1 < widths[0] < widths[1] and shorter is None:
             shorter = delimiter  # read so, check_first_row names the row and the counts
     if best_fields == 1 and shorter is not None:
         best = shorter
@@ -223,7 +225,7 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
         if longer is None:
             raise DataError(f"{path}: cannot be read as a table ({exc})") from None
         header, line, fields = map(int, longer.groups())
-        raise DataError(long_row(path, line, fields, header, sep)) from None
+        raise DataError(long_row(path, line, fields, header, cast(str, sep))) from None
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path}: not UTF-8 text (it holds the byte 0x{exc.object[exc.start]:02x}, which "
@@ -685,7 +687,7 @@ def named(name: str, names: Sequence[str]) -> str | None:
     if len(same) > 1:
         raise DataError(
             f"{name!r} names several columns once spaces around names are ignored "
-            f"({', '.join(map(repr, same))}); name one as the header writes it"
+            f"({', '.join(map(repr, same))}); give them distinct names in the header"
         )
     return same[0] if same else None
 
