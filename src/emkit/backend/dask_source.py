@@ -328,6 +328,9 @@ def dask_source(
         those of ``X``. The partitions themselves are checked when first read.
     """
     x = as_dask_array(X)
+    if _unknown(x.chunks[0]) and any(_needs_row_counts(v) for v in (sample_weight, y)):
+        # Weights or a target split as X is need the rows of each partition: one read of X.
+        x = _counted(x)
     d = int(x.shape[1])
     xs = list(x.to_delayed().ravel())
     ws = _aligned(sample_weight, x.chunks[0], "sample_weight")
@@ -449,6 +452,18 @@ def as_dask_array(X: Any) -> Any:
     return X
 
 
+def _needs_row_counts(values: Any) -> bool:
+    """Whether ``values`` (weights or a target), to be split as X is, need the size of each
+    partition of X: an in-memory array, or a dask Array of known partition sizes."""
+    import dask.array as da
+
+    if values is None:
+        return False
+    if isinstance(values, da.Array):
+        return not _unknown(values.chunks[0])
+    return not is_dask_collection(values)
+
+
 def _aligned(values: Any, row_chunks: tuple, name: str) -> list:
     """One block of ``values`` (weights or a target, shape (n,)) per partition, the partitions
     having ``row_chunks`` rows (NaN where unknown)."""
@@ -461,15 +476,22 @@ def aligned_array(values: Any, row_chunks: tuple, name: str) -> Any:
     """``values`` (weights or a target, shape (n,): an array, or a dask Array or Series) as a
     1-D dask Array in partitions of ``row_chunks`` rows (NaN where unknown).
 
+    Values of another partitioning but as many rows are repartitioned; a dask Array whose
+    partition sizes are unknown has them counted (one read of ``values``) where those of X
+    are known. Where the sizes of X are unknown, ``values`` must be a dask collection of
+    as many partitions, also of unknown sizes (e.g. a column of the DataFrame X came from):
+    each partition's rows are then compared with those of X when it is read.
+
     Raises
     ------
     ValueError
-        Not 1-D, another number of rows, or partitions that cannot be matched.
+        Not 1-D, another number of rows, or partitions that cannot be matched; the message
+        says the lengths and what to do.
     """
     import dask.array as da
     import dask.dataframe as dd
 
-    unknown = any(np.isnan(c) for c in row_chunks)
+    unknown = _unknown(row_chunks)
     if isinstance(values, (dd.Series, dd.DataFrame)):
         values = _plain_numbers(values).to_dask_array(lengths=not unknown)
     if not isinstance(values, da.Array):
@@ -478,27 +500,66 @@ def aligned_array(values: Any, row_chunks: tuple, name: str) -> Any:
             raise ValueError(f"{name} must be 1-D; got shape {values.shape}")
         if unknown:
             raise ValueError(
-                f"{name} is an in-memory array but the partition sizes of X are unknown; "
-                f"pass {name} as a dask Series or Array partitioned as X"
+                f"{name} is an in-memory array of {values.shape[0]} entries, but the "
+                f"partition sizes of X are unknown (NaN in X.chunks), so {name} cannot be "
+                f"split as X is. Call X = X.compute_chunk_sizes() first, or pass {name} as a "
+                "dask Array or Series partitioned as X"
             )
-        if values.shape[0] != sum(row_chunks):
-            raise ValueError(
-                f"{name} has {values.shape[0]} entries but X has {int(sum(row_chunks))} rows"
-            )
-        values = da.from_array(values, chunks=(tuple(row_chunks),))
+        n = values.shape[0]
+        values = da.from_array(values, chunks=(row_chunks if n == sum(row_chunks) else (n,),))
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     if values.ndim != 1:
         raise ValueError(f"{name} must be 1-D; got shape {values.shape}")
-    if values.chunks[0] != tuple(row_chunks):
-        known = not unknown and not any(np.isnan(c) for c in values.chunks[0])
-        if not known or values.shape[0] != sum(row_chunks):
-            raise ValueError(
-                f"{name} has {values.numblocks[0]} partitions but X has {len(row_chunks)}; "
-                "partition them alike"
-            )
-        values = values.rechunk((tuple(row_chunks),))
-    return values
+    if _same_chunks(values.chunks[0], row_chunks):
+        return values
+    if not unknown and _unknown(values.chunks[0]):
+        values = _counted(values)  # one column: cheap beside X
+    theirs = values.chunks[0]
+    if unknown:
+        why = (
+            f"{name} has {len(theirs)} partitions where X has {len(row_chunks)}"
+            if _unknown(theirs)
+            else f"those of {name} are known"
+        )
+        raise ValueError(
+            f"the partition sizes of X are unknown (NaN in X.chunks) and {why}, so {name} "
+            f"cannot be split as X is. Call X = X.compute_chunk_sizes() first, or pass "
+            f"{name} partitioned as X (e.g. a column of the same DataFrame)"
+        )
+    if sum(theirs) != sum(row_chunks):
+        ours = np.cumsum(row_chunks)
+        first = int(np.argmax(np.cumsum(theirs)[: len(ours)] != ours[: len(theirs)]))
+        where = (
+            f"; their partitions first differ at partition {first}: {int(theirs[first])} "
+            f"entries of {name} against {int(row_chunks[first])} rows of X"
+            if len(theirs) == len(row_chunks)
+            else ""
+        )
+        raise ValueError(
+            f"{name} has {int(sum(theirs))} entries but X has {int(sum(row_chunks))} rows"
+            f"{where}. Pass one entry of {name} per row of X"
+        )
+    return values.rechunk((tuple(row_chunks),))
+
+
+def _unknown(chunks: tuple) -> bool:
+    """Whether any of the partition sizes ``chunks`` is unknown (NaN)."""
+    return any(np.isnan(c) for c in chunks)
+
+
+def _counted(array: Any) -> Any:
+    """The dask ``array`` with its partition sizes known: its partitions are computed once
+    and counted. A copy: ``compute_chunk_sizes`` would set them on the caller's array."""
+    return array.copy().compute_chunk_sizes()
+
+
+def _same_chunks(a: tuple, b: tuple) -> bool:
+    """Whether the partition sizes ``a`` and ``b`` are the same, unknown (NaN) sizes where
+    both are unknown."""
+    return len(a) == len(b) and all(
+        x == y or (np.isnan(x) and np.isnan(y)) for x, y in zip(a, b, strict=True)
+    )
 
 
 def partition_name(part: int, n_parts: int, start: float, stop: float) -> str:
