@@ -270,7 +270,8 @@ class ParquetChunks(WeightedRows):
     Attributes
     ----------
     path : the file, or a folder of Parquet files (read in the order pandas reads them).
-    columns : names of the numeric columns to read (default: all but a stored index).
+    columns : names of the numeric columns to read (default: all but a stored index); a
+        decimal column is read as float64, its digits beyond float64's 15 to 17 lost.
     sample_weight : array of shape (n,) or None.
     chunk_rows : rows per batch.
     dtype : dtype of the blocks yielded.
@@ -308,9 +309,7 @@ class ParquetChunks(WeightedRows):
             for batch in batches:
                 block = np.column_stack(
                     [
-                        np.asarray(
-                            batch.column(name).to_numpy(zero_copy_only=False), dtype=self.dtype
-                        )
+                        np.asarray(_parquet_numbers(batch.column(name)), dtype=self.dtype)
                         for name in columns
                     ]
                 )
@@ -539,8 +538,8 @@ def parquet_files(path: Path) -> list[Path]:
 
 def parquet_features(files: list[Path], name: Path | None = None) -> list[str]:
     """The columns to fit of Parquet ``files`` (the one file, or a folder's, named ``name``):
-    all but an index pandas stored, each of numbers (integer, float or boolean), the same in
-    every file.
+    all but an index pandas stored, each of numbers (integer, float, boolean or decimal; a
+    decimal is read as float64), the same in every file.
 
     Raises
     ------
@@ -550,7 +549,7 @@ def parquet_features(files: list[Path], name: Path | None = None) -> list[str]:
     """
     import pyarrow as pa
 
-    numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean)
+    numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_decimal)
     features: list[str] | None = None
     for path in files:
         fields = _data_fields(path)
@@ -570,6 +569,19 @@ def parquet_features(files: list[Path], name: Path | None = None) -> list[str]:
             )
     assert features is not None  # parquet_files returns at least one file
     return features
+
+
+def _parquet_numbers(column: Any) -> np.ndarray:
+    """The values of a Parquet ``column`` (a pyarrow Array of numbers) as a NumPy array.
+
+    A decimal column (``decimal32`` to ``decimal256``) is read as float64: its values to
+    float64's 15 to 17 significant digits, digits beyond them lost; a null is NaN. (NumPy
+    would otherwise get ``decimal.Decimal`` objects, as pandas does.)"""
+    import pyarrow as pa
+
+    if pa.types.is_decimal(column.type):
+        column = column.cast(pa.float64())
+    return column.to_numpy(zero_copy_only=False)
 
 
 def parquet_columns(files: list[Path]) -> list[str]:
