@@ -1,0 +1,195 @@
+"""Inputs that are refused say what is wrong and what to do; those that can be read are read.
+
+Dask weights of another length or partitioning, torch tensors in a sparse layout, and Parquet
+decimal columns (read as float64).
+"""
+
+import decimal
+
+import numpy as np
+import pytest
+
+from emkit import GaussianImputer, GaussianMixture, KMeans
+from emkit.backend.sources import ParquetChunks
+
+RTOL = 1e-10
+
+
+def _two_blobs(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    x = np.r_[rng.normal(size=(half, 2)), rng.normal(size=(n - half, 2)) + 4.0]
+    return x, rng.uniform(0.5, 2.0, n)
+
+
+# --- Dask: weights split as X is -----------------------------------------------------------
+
+
+@pytest.fixture
+def da():
+    return pytest.importorskip("dask.array")
+
+
+def _unknown_sizes(da, x, rows):
+    """``x`` as a dask Array of partitions of ``rows`` rows whose sizes dask does not know."""
+    xd = da.from_array(x, chunks=(rows,) + x.shape[1:])
+    keep = xd[:, 0] > -np.inf if x.ndim == 2 else xd > -np.inf
+    out = xd[keep]
+    assert np.isnan(out.chunks[0]).all()
+    return out
+
+
+@pytest.mark.parametrize(
+    "estimator", [GaussianMixture(2, random_state=0), KMeans(2, random_state=0)]
+)
+def test_dask_weights_one_short_name_the_lengths(da, estimator):
+    x, w = _two_blobs()
+    X = da.from_array(x, chunks=(100, 2))
+    with pytest.raises(ValueError, match=r"599 entries but X has 600 rows.*partition 5: 99"):
+        estimator.fit(X, sample_weight=da.from_array(w[:599], chunks=100))
+    with pytest.raises(ValueError, match=r"599"):
+        estimator.fit(X, sample_weight=w[:599])
+
+
+@pytest.mark.parametrize("weights", ["numpy", "dask"])
+@pytest.mark.parametrize(
+    "estimator", [GaussianMixture(2, random_state=0), KMeans(2, random_state=0)]
+)
+def test_unknown_partition_sizes_fit_with_weights_split_as_x(da, estimator, weights):
+    """X of unknown partition sizes (a filtered dask Array) with weights of known sizes: the
+    rows of X's partitions are counted and the fit is the in-memory one; the caller's X keeps
+    its unknown sizes."""
+    x, w = _two_blobs()
+    X = _unknown_sizes(da, x, 100)
+    given = w if weights == "numpy" else da.from_array(w, chunks=150)
+    fitted = estimator.__class__(**estimator.get_params()).fit(X, sample_weight=given)
+    reference = estimator.__class__(**estimator.get_params()).fit(x, sample_weight=w)
+    if isinstance(estimator, GaussianMixture):
+        np.testing.assert_allclose(fitted.means_, reference.means_, rtol=RTOL)
+        np.testing.assert_allclose(fitted.covariances_, reference.covariances_, rtol=RTOL)
+    else:
+        np.testing.assert_allclose(fitted.cluster_centers_, reference.cluster_centers_, rtol=RTOL)
+    assert np.isnan(X.chunks[0]).all()
+
+
+def test_unknown_partition_sizes_refusals_say_what_to_do(da):
+    x, w = _two_blobs()
+    model = GaussianMixture(2, random_state=0).fit(x)
+    with pytest.raises(ValueError, match=r"partition sizes of X are unknown.*compute_chunk_sizes"):
+        model.score(_unknown_sizes(da, x, 100), sample_weight=w)
+    # both of unknown sizes, but not as many partitions: nothing to match them by
+    with pytest.raises(ValueError, match=r"sample_weight has 3 partitions where X has 6"):
+        GaussianMixture(2).fit(_unknown_sizes(da, x, 100), sample_weight=_unknown_sizes(da, w, 200))
+
+
+def test_unknown_sizes_alike_still_fit(da):
+    """Weights and X both of unknown sizes, partitioned alike: each partition is compared when
+    read; the fit is the in-memory one."""
+    x, w = _two_blobs()
+    fitted = GaussianMixture(2, random_state=0).fit(
+        _unknown_sizes(da, x, 100), sample_weight=_unknown_sizes(da, w, 100)
+    )
+    reference = GaussianMixture(2, random_state=0).fit(x, sample_weight=w)
+    np.testing.assert_allclose(fitted.means_, reference.means_, rtol=RTOL)
+
+
+# --- torch: sparse layouts -----------------------------------------------------------------
+
+LAYOUTS = ["sparse_coo", "sparse_csr", "sparse_csc"]
+
+
+def _sparse(torch, x, layout):
+    dense = torch.as_tensor(x)
+    return {
+        "sparse_coo": dense.to_sparse,
+        "sparse_csr": dense.to_sparse_csr,
+        "sparse_csc": dense.to_sparse_csc,
+    }[layout]()
+
+
+SPARSE = r"Sparse data was passed for X .*dense data is required.*X\.to_dense\(\)"
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+@pytest.mark.parametrize("device", [None, "cpu"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(
+    "make", [lambda d: GaussianMixture(2, device=d), lambda d: KMeans(2, device=d)]
+)
+def test_sparse_tensor_refused_at_fit(layout, device, make):
+    torch = pytest.importorskip("torch")
+    x, _ = _two_blobs(60)
+    with pytest.raises(TypeError, match=SPARSE):
+        make(device).fit(_sparse(torch, x, layout))
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_sparse_tensor_refused_at_every_query(layout):
+    torch = pytest.importorskip("torch")
+    x, _ = _two_blobs(60)
+    sparse = _sparse(torch, x, layout)
+    mixture = GaussianMixture(2, device="cpu", random_state=0).fit(torch.as_tensor(x))
+    kmeans = KMeans(2, device="cpu", random_state=0).fit(torch.as_tensor(x))
+    imputer = GaussianImputer(device="cpu").fit(torch.as_tensor(x))
+    queries = [
+        mixture.predict,
+        mixture.predict_proba,
+        mixture.score_samples,
+        mixture.score,
+        kmeans.predict,
+        kmeans.transform,
+        kmeans.score,
+        imputer.transform,
+    ]
+    for query in queries:
+        with pytest.raises(TypeError, match=SPARSE):
+            query(sparse)
+    with pytest.raises(TypeError, match=SPARSE):
+        GaussianImputer(device="cpu").fit(sparse)
+
+
+def test_scipy_sparse_refused_as_scikit_learn_does():
+    sparse = pytest.importorskip("scipy.sparse")
+    x, _ = _two_blobs(60)
+    for estimator in (GaussianMixture(2), KMeans(2)):
+        with pytest.raises(TypeError, match=r"Sparse data was passed for X.*toarray"):
+            estimator.fit(sparse.csr_matrix(x))
+
+
+# --- Parquet: decimal columns --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", ["decimal128", "decimal256"])
+def test_parquet_decimal_columns_read_as_float64(tmp_path, width):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    x, _ = _two_blobs(200)
+    text = [f"{v:.3f}" for v in x[:, 0]]
+    column = pa.array([decimal.Decimal(t) for t in text], type=getattr(pa, width)(10, 3))
+    path = tmp_path / "rows.parquet"
+    pq.write_table(pa.table({"a": column, "b": x[:, 1]}), path)
+    rows = np.c_[[float(t) for t in text], x[:, 1]]  # the decimals as Python reads them
+
+    fitted = GaussianMixture(2, random_state=0).fit(path)
+    reference = GaussianMixture(2, random_state=0).fit(rows)
+    np.testing.assert_allclose(fitted.means_, reference.means_, rtol=RTOL)
+    np.testing.assert_array_equal(fitted.feature_names_in_, ["a", "b"])
+
+
+def test_parquet_decimal_nulls_and_digits_beyond_float64(tmp_path):
+    """A null decimal is NaN (missing), and a decimal of more digits than float64 holds is
+    the float64 nearest it."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    values = ["1.23456789012345678901", None, "-0.00000000000000000001", "12345.5"]
+    column = pa.array(
+        [None if v is None else decimal.Decimal(v) for v in values], type=pa.decimal256(40, 20)
+    )
+    path = tmp_path / "digits.parquet"
+    pq.write_table(pa.table({"a": column}), path)
+    (block, _), *rest = list(ParquetChunks(path))
+    assert not rest
+    expected = np.array([np.nan if v is None else float(v) for v in values])
+    np.testing.assert_allclose(block[:, 0], expected, rtol=2.3e-16, equal_nan=True)
+    assert block.dtype == np.float64
