@@ -427,37 +427,53 @@ def check_incomplete_rows(
     return x
 
 
+def observed_columns(x, w) -> np.ndarray:
+    """Weight of the rows of ``x`` (m, d; NaN where missing, an array or a tensor) that
+    observe each column, (d,) float64 on the host: the diagonal of :func:`observed_together`
+    at O(m d), all that :func:`check_observed` reads for a model without covariances."""
+    xp = namespace_of(x)
+    weighted, _ = _seen(x, w)
+    return np.asarray(xp.to_numpy(xp.einsum("nd->d", weighted)), dtype=np.float64)
+
+
 def observed_together(x, w) -> np.ndarray:
     """Weight of the rows of ``x`` (m, d; NaN where missing, an array or a tensor) that
-    observe each pair of columns together, (d, d) float64 on the host; its diagonal is the
-    observed weight of each column. A row of weight 0 observes nothing. Added over chunks,
-    this is what :func:`check_observed` reads."""
+    observe each pair of columns together, (d, d) float64 on the host; its diagonal is
+    :func:`observed_columns`. A row of weight 0 observes nothing. Added over chunks, this is
+    what :func:`check_observed` reads for a model with covariances (O(m d^2))."""
     xp = namespace_of(x)
-    zeros = xp.zeros_like(x)
-    seen = xp.where(xp.isnan(x), zeros, zeros + 1.0)  # (m, d)
-    weighted = seen if w is None else seen * w[:, None]
+    weighted, seen = _seen(x, w)
     return np.asarray(xp.to_numpy(xp.einsum("nd,ne->de", weighted, seen)), dtype=np.float64)
 
 
-def check_observed(
-    together: np.ndarray, names=None, *, covariances: bool = True, where: str = ""
-) -> None:
-    """Check that the data of a missing-data fit identify what it estimates, from
-    :func:`observed_together` of its rows (d, d).
+def _seen(x, w) -> tuple:
+    """1 where ``x`` (m, d) is observed, 0 where NaN, (m, d): times the weights ``w`` (m,)
+    or None, and as it is."""
+    xp = namespace_of(x)
+    zeros = xp.zeros_like(x)
+    seen = xp.where(xp.isnan(x), zeros, zeros + 1.0)  # (m, d)
+    return (seen if w is None else seen * w[:, None]), seen
+
+
+def check_observed(observed: np.ndarray, names=None, *, where: str = "") -> None:
+    """Check that the data of a missing-data fit identify what it estimates, from the
+    weight of the rows that observe each column, (d,) (:func:`observed_columns`: a model
+    without covariances), or each pair of columns, (d, d) (:func:`observed_together`).
 
     A column with no observed value in a row of positive weight is a ValueError (nothing
-    says where its mean is). Where ``covariances`` (the model has off-diagonal covariances),
-    two columns never observed in one row of positive weight are a
+    says where its mean is). Given pairs (the model has off-diagonal covariances), two
+    columns never observed in one row of positive weight are a
     :class:`~emkit.exceptions.DegenerateFitWarning`: the observed-data likelihood does not
     depend on their covariance, which EM leaves where its start and the other columns put it,
     not where the data do. ``where`` names a subset of the rows (a class: " in the rows of
     class 'a' ..."): its unseen columns are then warned about as well, not refused.
-    ``names`` are the columns' names (``feature_names_in_``) or None.
+    ``names`` are the columns' names (``feature_names_in_``) or None (their indices).
     """
     label = (lambda a: repr(str(names[a]))) if names is not None else str
-    seen = np.diag(together) > 0  # (d,)
+    together = observed if observed.ndim == 2 else None
+    seen = (observed if together is None else np.diag(observed)) > 0  # (d,)
     if not seen.all():
-        columns = np.flatnonzero(~seen).tolist()
+        columns = f"[{', '.join(label(a) for a in np.flatnonzero(~seen).tolist())}]"
         if not where:
             raise ValueError(
                 f"columns {columns} have no observed value in a row of positive weight "
@@ -465,13 +481,13 @@ def check_observed(
                 "variance cannot be estimated; drop those columns first."
             )
         warn_user(
-            f"columns [{', '.join(label(a) for a in columns)}] have no observed value{where}, "
+            f"columns {columns} have no observed value{where}, "
             "so the data say nothing about their mean and variance there: the fitted values "
             "are EM's start and what the other columns carry. Observe them in those rows, or "
             "drop the columns.",
             DegenerateFitWarning,
         )
-    if not covariances:
+    if together is None:
         return
     i, j = np.nonzero(np.triu(~(together > 0), 1) & seen[:, None] & seen[None, :])
     if i.size == 0:

@@ -48,6 +48,7 @@ from emkit.estimators._validation import (
     check_rows,
     check_weights,
     names_checked,
+    observed_columns,
     observed_together,
     refuse_warm_start,
     rows_from_file,
@@ -86,6 +87,8 @@ class SharedStarts:
     samples: dict = field(default_factory=dict)  # (rows, random state) -> start rows
     starts: dict = field(default_factory=dict)  # (rows, k, method, random state) -> resp
     moments: dict = field(default_factory=dict)  # for components_from_responsibilities
+    # pairs (bool) -> ((X, sample_weight) as given, their observed weights): missing="em"
+    observed: dict = field(default_factory=dict)
 
     def recall(self, table: dict, rows: np.ndarray, options: tuple, rng, compute) -> np.ndarray:
         """``compute()``, an array drawn from ``rows`` with ``rng``: kept in ``table`` (read
@@ -112,6 +115,24 @@ def _state_key(rng) -> tuple:
 # Starting values come from at most this many rows (a uniform sample, the same in memory and
 # out of core): k-means++ and k-means then cost the same for any n.
 INIT_ROWS = 100_000
+
+
+def _observed_weights(
+    data: DataSource, pairs: bool, given: tuple, shared: SharedStarts | None
+) -> np.ndarray:
+    """Weight of the rows of ``data`` that observe each column (d,), or each pair of columns
+    (d, d) where ``pairs`` (:func:`~emkit.estimators._validation.check_observed` reads
+    them). One pass over the data; where the plans sharing ``shared`` read the same
+    ``given`` (X and sample_weight as given), one pass for all of them: a plan that needs
+    columns only reads them off the pairs of one before it."""
+    table = {} if shared is None else shared.observed
+    for stored in (True,) if pairs else (False, True):
+        found = table.get(stored)
+        if found is not None and all(a is b for a, b in zip(found[0], given, strict=True)):
+            return found[1] if stored == pairs else np.diag(found[1])
+    value = data.map_reduce(observed_together if pairs else observed_columns)
+    table[pairs] = (given, value)
+    return value
 
 
 def _start_sample(x: np.ndarray, rng) -> np.ndarray:
@@ -398,12 +419,10 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         )
         structure = covariance_structure(self.covariance_type, data.n_features)
         self._check_options()
-        if self.missing == "em":  # one pass: what the observed values leave undetermined
-            check_observed(
-                data.map_reduce(observed_together),
-                getattr(self, "feature_names_in_", None),
-                covariances=not structure.diagonal_stats,
-            )
+        if self.missing == "em":  # what the observed values leave undetermined
+            pairs = not structure.diagonal_stats  # a diagonal structure reads columns only
+            observed = _observed_weights(data, pairs, (X, sample_weight), shared)
+            check_observed(observed, getattr(self, "feature_names_in_", None))
         prior = self._covariance_prior(x, w, structure)
         starts = (
             [self._mixture()]

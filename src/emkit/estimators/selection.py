@@ -304,6 +304,7 @@ def select_mixture(
             callback(done, len(grid), model)
 
     lockstep = not on_cluster and checkpoint is None and _in_lockstep(X, template)
+    observed: dict = {}  # the screening's and the refinement's: one pass over the rows
     fits: Iterable[tuple[GaussianMixture, dict]]
     if on_cluster:
         fits = _fits_on_cluster(screening, grid, X, icl)
@@ -315,6 +316,7 @@ def select_mixture(
             finished,
             single=screen_tol > tol and n_rows >= SINGLE_SCREEN_ROWS and fit_data is X,
             source=None if fit_data is X else fit_data,
+            shared=SharedStarts(observed=observed),
         )
     else:
         fits = (_fit_one(screening, k, cov, X, icl, checkpoint, fit_data) for k, cov in grid)
@@ -333,7 +335,13 @@ def select_mixture(
             models[key].set_params(tol=tol, warm_start=True, callback=template.callback)
         if lockstep:
             source = None if fit_data is X else fit_data
-            _fits_in_lockstep([models[key] for _, key in refined], X, icl, source=source)
+            _fits_in_lockstep(
+                [models[key] for _, key in refined],
+                X,
+                icl,
+                source=source,
+                shared=SharedStarts(observed=observed),
+            )
         else:
             for _, key in refined:
                 path = _checkpoint_file(checkpoint, key[1], key[0], "-refined")
@@ -408,6 +416,7 @@ def _fits_in_lockstep(
     finished: Callable[[GaussianMixture], object] | None = None,
     single: bool = False,
     source: Any = None,
+    shared: SharedStarts | None = None,
 ) -> list[tuple[GaussianMixture, dict]]:
     """Fit every one of ``models`` (unfitted estimators, or fitted ones with ``warm_start``)
     to ``X``, all in lockstep (:func:`emkit.em.fit_groups`): each round of EM is one pass over
@@ -419,12 +428,14 @@ def _fits_in_lockstep(
     final pass, in float64, then sets each model's log-likelihood, statistics and degenerate
     components at its parameters. ``source``: what the fits read where ``X`` is a Dask
     collection (its shared, checked source): each round is then one task per worker for
-    every fit still running, instead of one per fit."""
+    every fit still running, instead of one per fit. ``shared``: what the plans share (a
+    new :class:`~emkit.estimators.gaussian_mixture.SharedStarts` where None)."""
     if not models:
         return []
     plans = []
     data = None
-    shared = SharedStarts()  # the rows checked once, the starts of each K found once
+    if shared is None:  # the rows checked once, the starts of each K found once
+        shared = SharedStarts()
     for model in models:
         plan = model._fit_plan(X if source is None else source, shared=shared)
         # Every plan reads the same validated rows: one source serves them all.
