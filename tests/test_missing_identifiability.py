@@ -4,11 +4,13 @@ every estimator with ``missing="em"``; and criteria of fits with frequency weigh
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import multivariate_normal
 
 import emkit
 from emkit import GaussianImputer, GaussianMixture, GenerativeClassifier
+from emkit.estimators import _validation, gaussian_mixture, generative_classifier
 
 COVARIANCE = np.array([[1.0, 0.5, 0.5], [0.5, 1.0, 0.5], [0.5, 0.5, 1.0]])
 
@@ -204,3 +206,102 @@ def test_classifier_criteria_with_frequency_weights_are_those_of_the_repeated_ro
     # on its training rows: -2 log_likelihood_ + p log sum w
     expected = -2 * weighted.log_likelihood_ + weighted.n_parameters() * np.log(w.sum())
     assert weighted.bic(x, y, sample_weight=w) == pytest.approx(expected, rel=1e-10)
+
+
+def test_observed_counts_are_the_weights_of_the_rows_that_observe():
+    # Against a count row by row: the columns are the diagonal of the pairs.
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(40, 4))
+    x[rng.random(x.shape) < 0.3] = np.nan
+    w = rng.integers(0, 3, size=40).astype(float)
+    seen = ~np.isnan(x)
+    pairs = sum(w[n] * np.outer(seen[n], seen[n]) for n in range(40))
+    np.testing.assert_array_equal(_validation.observed_together(x, w), pairs)
+    np.testing.assert_array_equal(_validation.observed_columns(x, w), np.diag(pairs))
+    np.testing.assert_array_equal(_validation.observed_columns(x, None), seen.sum(axis=0))
+
+
+def _spied(monkeypatch, module, name) -> list:
+    """Calls of ``module.name`` from then on (it still computes)."""
+    calls: list = []
+    original = getattr(module, name)
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, spy)
+    return calls
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical", "VVI", "EII"])
+def test_a_diagonal_mixture_counts_columns_not_pairs(monkeypatch, covariance_type):
+    pairs = _spied(monkeypatch, gaussian_mixture, "observed_together")
+    x = _never_together()
+    fitted = GaussianMixture(1, covariance_type=covariance_type, missing="em").fit(x)
+    assert pairs == []
+    # the observed-data MLE of a diagonal normal: each column's mean of its observed values
+    mean = np.nanmean(x, axis=0)
+    np.testing.assert_allclose(fitted.means_[0], mean, rtol=1e-6)
+    # and an unseen column is still refused
+    x[:, 1] = np.nan
+    with pytest.raises(ValueError, match=r"columns \[1\] have no observed value in a row of"):
+        GaussianMixture(1, covariance_type=covariance_type, missing="em").fit(x)
+    assert pairs == []
+
+
+def test_a_selection_counts_what_is_observed_once(monkeypatch):
+    x = _never_together()
+    calls = {
+        name: _spied(monkeypatch, gaussian_mixture, name)
+        for name in ("observed_together", "observed_columns")
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        GaussianMixture(1, missing="em").fit(x)
+        once = len(calls["observed_together"])  # the passes of one fit (one per chunk)
+        calls["observed_together"].clear()
+        emkit.select_mixture(
+            x, n_components=[1, 2, 3], covariance_types=["VVI", "VVV", "EII"], missing="em"
+        )
+    # columns for VVI before any pairs, then the pairs once, for the screening and refinement
+    assert len(calls["observed_together"]) == once
+    assert len(calls["observed_columns"]) == once
+    # the fits of a selection warn as one fit does
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        emkit.select_mixture(x, n_components=[1, 2], covariance_types=["VVV"], missing="em")
+    assert any("(1, 2) are never observed" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize(
+    "covariance_type, pairs, by_class",
+    [("diag", 0, 0), ("spherical", 0, 0), ("tied", 1, 0), ("full", 0, 1)],
+)
+def test_a_classifier_counts_pairs_only_where_its_covariances_need_them(
+    monkeypatch, covariance_type, pairs, by_class
+):
+    calls = {
+        name: _spied(monkeypatch, generative_classifier, name) for name in ("_pairs", "_class_pairs")
+    }
+    x = _never_together()
+    y = np.tile([0, 1, -1, 1], 50)
+    _messages(lambda: GenerativeClassifier(covariance_type, missing="em").fit(x, y))
+    assert (len(calls["_pairs"]) > 0, len(calls["_class_pairs"]) > 0) == (pairs, by_class)
+
+
+def test_unseen_columns_are_named_in_the_error_as_in_the_warning():
+    x = pd.DataFrame(np.random.default_rng(9).normal(size=(30, 3)), columns=["a", "b", "c"])
+    x.loc[:, "b"] = np.nan
+    for fit in (
+        lambda: GaussianMixture(1, missing="em").fit(x),
+        lambda: GaussianMixture(1, covariance_type="diag", missing="em").fit(x),
+        lambda: GenerativeClassifier(missing="em").fit(x, np.tile([0, 1], 15)),
+    ):
+        with pytest.raises(ValueError, match=r"columns \['b'\] have no observed value in a row"):
+            fit()
+    y = np.repeat([0, 1], 15)
+    x = pd.DataFrame(np.random.default_rng(9).normal(size=(30, 3)), columns=["a", "b", "c"])
+    x.loc[15:, "c"] = np.nan
+    found = _messages(lambda: GenerativeClassifier("diag", missing="em").fit(x, y))
+    assert any("columns ['c'] have no observed value in the rows of class 1" in m for m in found)

@@ -21,7 +21,7 @@ from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
 from emkit.estimators._device import check_device_rows, placement, resolution
 from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, per_row
-from emkit.estimators._mixture_api import aic_from, bic_from
+from emkit.estimators._mixture_api import aic_from, bic_from, criteria_from_sums
 from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
@@ -194,7 +194,8 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         data, x, labels, w = self._data(X, y, sample_weight)
         k = self.classes_.size
         structure = covariance_structure(self.covariance_type)
-        counts, unlabelled, incomplete = data.map_reduce(partial(_label_totals, k))
+        em = self.missing == "em"
+        counts, unlabelled, incomplete, seen = data.map_reduce(partial(_label_totals, k, em))
         if not np.all(counts > 0):
             empty = self.classes_[counts <= 0].tolist()
             raise ValueError(
@@ -202,7 +203,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
                 "at least one. Drop those labels or give their rows a positive sample_weight."
             )
         if incomplete:
-            self._check_observed(data.map_reduce(partial(_class_pairs, k)), structure)
+            self._check_observed(data, seen, structure)
         priors = self._checked_priors(k)
         closed_form = unlabelled == 0 and not incomplete
         if closed_form:
@@ -256,23 +257,34 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         self.converged_ = closed_form or result.converged
         return self
 
-    def _check_observed(self, together: np.ndarray, structure) -> None:
+    def _check_observed(self, data, seen: np.ndarray, structure) -> None:
         """:func:`~emkit.estimators._validation.check_observed` of the whole data, then of
-        each class's rows (labelled so, or unlabelled) from :func:`_class_pairs`
-        (k + 1, d, d): a class whose rows never observe a column leaves its mean there to
-        EM's start, and one whose rows never observe two columns together its covariance
-        (where the classes have covariances of their own). Pairs that no row observes are
-        reported once, for the whole data."""
+        each class's rows (labelled so, or unlabelled), from ``seen``, the weight of each
+        class's rows observing each column and, last, of the unlabelled rows (k + 1, d)
+        (:func:`_label_totals`): a class whose rows never observe a column leaves its mean
+        there to EM's start. Where the model has covariances, the weight of the rows that
+        observe each pair of columns, one more pass over ``data``: per class (k + 1, d, d)
+        where the classes have covariances of their own (one whose rows never observe two
+        columns together leaves its covariance there to EM's start), else of all the rows.
+        Pairs that no row observes are reported once, for the whole data."""
         names = getattr(self, "feature_names_in_", None)
-        k, d = together.shape[0] - 1, together.shape[1]
-        whole = together.sum(axis=0)  # (d, d)
-        check_observed(whole, names, covariances=not structure.diagonal_stats)
+        k, d = seen.shape[0] - 1, seen.shape[1]
         own = structure.n_covariance_parameters(k, d) > structure.n_covariance_parameters(1, d)
+        by_class = seen  # (k + 1, d), or (k + 1, d, d) where classes have covariances
+        if structure.diagonal_stats:
+            whole = seen.sum(axis=0)  # (d,)
+        elif own:
+            by_class = data.map_reduce(partial(_class_pairs, k))
+            whole = by_class.sum(axis=0)  # (d, d)
+        else:
+            whole = data.map_reduce(_pairs)  # (d, d)
+        check_observed(whole, names)
+        # what the whole data leave unobserved is reported once, above
+        observed = np.diag(whole) if whole.ndim > by_class.ndim - 1 else whole
         for c, name in enumerate(self.classes_.tolist()):
             check_observed(
-                np.where(whole > 0, together[c] + together[k], 1.0),
+                np.where(observed > 0, by_class[c] + by_class[k], 1.0),
                 names,
-                covariances=own and not structure.diagonal_stats,
                 where=f" in the rows of class {name!r} (labelled so, or unlabelled)",
             )
 
@@ -472,15 +484,15 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         if sample_weight is None:
             return bic_from(self.log_prob(X, y), self.n_parameters())
         total, n = weighted_total(self.log_prob(X, y), sample_weight)
-        return -2.0 * total + self.n_parameters() * float(np.log(n))
+        return criteria_from_sums(total, n, 0.0, self.n_parameters())["bic"]
 
     def aic(self, X, y=None, sample_weight=None) -> float:
         """Akaike information criterion, -2 sum_n log p_n + 2 p (lower is better); the
         log-likelihood (weighted by ``sample_weight``) and p as in :meth:`bic`."""
         if sample_weight is None:
             return aic_from(self.log_prob(X, y), self.n_parameters())
-        total, _ = weighted_total(self.log_prob(X, y), sample_weight)
-        return -2.0 * total + 2.0 * self.n_parameters()
+        total, n = weighted_total(self.log_prob(X, y), sample_weight)
+        return criteria_from_sums(total, n, 0.0, self.n_parameters())["aic"]
 
     def score(self, X, y, sample_weight=None) -> float:
         """Mean accuracy of :meth:`predict` on ``X`` against ``y`` (weighted by
@@ -598,13 +610,21 @@ def _labelled_chunk(classes: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple:
     return np.asarray(x, dtype=np.float64), encode_labels(classes, y)
 
 
-def _label_totals(k: int, chunk: tuple, w: np.ndarray | None) -> _Totals:
-    """Weight of each class's labelled rows (k,), unlabelled rows, and whether any value is NaN."""
+def _label_totals(k: int, columns: bool, chunk: tuple, w: np.ndarray | None) -> _Totals:
+    """Weight of each class's labelled rows (k,), unlabelled rows, whether any value is NaN
+    and, where ``columns``, the weight of each class's labelled rows and, last, of the
+    unlabelled rows that observe each column, (k + 1, d) (else (k + 1, 0))."""
     x, labels = chunk
     labelled = labels != UNLABELLED
     weight = np.ones(labels.shape[0]) if w is None else w
     counts = np.bincount(labels[labelled], weights=weight[labelled], minlength=k)
-    return _Totals((counts, int((~labelled).sum()), bool(np.isnan(x).any())))
+    missing = np.isnan(x)  # (m, d)
+    seen = np.zeros((k + 1, x.shape[1] if columns else 0))
+    if columns:  # sum_n [group_n = c] w_n [x_nj observed], the unlabelled rows group k
+        groups = np.where(labelled, labels, k)  # (m,)
+        onehot = np.eye(k + 1)[groups] * weight[:, None]  # (m, k + 1)
+        seen = onehot.T @ (~missing).astype(np.float64)
+    return _Totals((counts, int((~labelled).sum()), bool(missing.any()), seen))
 
 
 def _class_pairs(k: int, chunk: tuple, w: np.ndarray | None) -> np.ndarray:
@@ -614,6 +634,11 @@ def _class_pairs(k: int, chunk: tuple, w: np.ndarray | None) -> np.ndarray:
     groups = np.where(labels == UNLABELLED, k, labels)  # (m,)
     weight = np.ones(labels.shape[0]) if w is None else w
     return np.stack([observed_together(x, weight * (groups == c)) for c in range(k + 1)])
+
+
+def _pairs(chunk: tuple, w: np.ndarray | None) -> np.ndarray:
+    """:func:`~emkit.estimators._validation.observed_together` of every row, (d, d)."""
+    return observed_together(chunk[0], w)
 
 
 def _class_stats(k: int, diagonal: bool, chunk: tuple, w: np.ndarray | None) -> GaussianStats:
