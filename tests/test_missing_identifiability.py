@@ -282,7 +282,8 @@ def test_a_classifier_counts_pairs_only_where_its_covariances_need_them(
     monkeypatch, covariance_type, pairs, by_class
 ):
     calls = {
-        name: _spied(monkeypatch, generative_classifier, name) for name in ("_pairs", "_class_pairs")
+        name: _spied(monkeypatch, generative_classifier, name)
+        for name in ("_pairs", "_class_pairs")
     }
     x = _never_together()
     y = np.tile([0, 1, -1, 1], 50)
