@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import re
+import warnings
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -11,9 +14,78 @@ import pandas as pd
 from emkit.exceptions import DataError
 from emkit.filecheck import check_regular_file
 
+# pandas' message for a row longer than the header (the C parser's)
+LONG_ROW = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+# pandas' warning for a first data row longer than the header, read with index_col=False
+_LONG_FIRST_ROW = "Length of header or names does not match length of data"
+
+
+def long_row(path: str | Path, line: int | None, fields: int, header: int, sep: str) -> str:
+    """The message for line ``line`` of ``path`` (a row, where None) having ``fields`` fields,
+    ``header`` in the header."""
+    where = "a row" if line is None else f"line {line}"
+    return (
+        f"{path}: {where} has {fields} fields but the header has {header} (delimiter "
+        f"{'tab' if sep == chr(9) else repr(sep)}); remove the extra delimiters (at the ends "
+        "of lines?) or name every column in the header"
+    )
+
+
+def read_csv(
+    source: str | Path | IO[Any], label: str | Path | None = None, lines: bool = True, **kwargs
+) -> pd.DataFrame:
+    """``pandas.read_csv(source, index_col=False, **kwargs)``, a row with more fields than the
+    header refused: pandas would otherwise make the first field of every row the row index and
+    shift the rest left where the first data row is such a row (with ``index_col=False`` it
+    drops that row's extra values with a warning, and refuses later such rows itself).
+
+    ``label`` names the file in messages (``source`` where None); ``lines`` False leaves line
+    numbers out of them (a block of a file, as Dask reads one, numbers its own lines).
+
+    Raises
+    ------
+    DataError
+        Naming the row, its fields and the header's, where a row has more fields than the
+        header. pandas' other errors and warnings (as errors) are raised as they are.
+    """
+    label = source if label is None else label
+    sep = kwargs.get("sep", kwargs.get("delimiter")) or ","
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return pd.read_csv(source, index_col=False, **kwargs)
+        except pd.errors.ParserWarning as warning:
+            if _LONG_FIRST_ROW not in str(warning):
+                raise
+            if isinstance(source, io.IOBase):
+                source.seek(0)
+            # the header and first data row as rows alike: pandas names the longer second
+            first = {k: v for k, v in kwargs.items() if k in ("sep", "delimiter", "encoding")}
+            try:
+                pd.read_csv(source, header=None, nrows=2, dtype=str, **first)
+            except pd.errors.ParserError as exc:
+                longer = LONG_ROW.search(str(exc))
+                if longer is not None:
+                    header, line, fields = map(int, longer.groups())
+                    raise DataError(
+                        long_row(label, line if lines else None, fields, header, sep)
+                    ) from None
+            raise DataError(
+                f"{label}: {'the first data row' if lines else 'a row'} has more fields than "
+                "the header; remove the extra delimiters (at the ends of lines?) or name every "
+                "column in the header"
+            ) from None
+        except pd.errors.ParserError as exc:
+            longer = LONG_ROW.search(str(exc))
+            if longer is None:
+                raise
+            header, line, fields = map(int, longer.groups())
+            raise DataError(long_row(label, line if lines else None, fields, header, sep)) from None
+
+
 READERS = {
-    ".csv": pd.read_csv,
-    ".txt": pd.read_csv,
+    ".csv": read_csv,
+    ".txt": read_csv,
     ".parquet": pd.read_parquet,
     ".pq": pd.read_parquet,
 }
@@ -340,9 +412,11 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
         check_regular_file(path)  # a FIFO or a device would block or never end
     except OSError as exc:
         raise DataError(str(exc)) from None
-    reader = READERS.get(path.suffix.lower(), pd.read_csv)
+    reader = READERS.get(path.suffix.lower(), read_csv)
     try:
         frame = reader(path)
+    except DataError:
+        raise
     except Exception as exc:  # pandas raises many types; one clear line is what the user needs
         raise DataError(f"{path}: cannot be read as a table ({exc})") from None
     if columns:

@@ -91,6 +91,7 @@ def read(data: str, sep: str | None = None, decimal: str | None = None) -> DaskC
     files) as a dask DataFrame; a CSV's delimiter and decimal mark as given, else detected
     from its first file as the in-memory run detects them."""
     import dask.dataframe as dd
+    from dask.dataframe.io.csv import read_pandas
 
     from emkit.cli.table import COMPRESSED_SUFFIXES, delimiter_and_decimal, is_parquet
 
@@ -103,7 +104,8 @@ def read(data: str, sep: str | None = None, decimal: str | None = None) -> DaskC
             sep, decimal = delimiter_and_decimal(Path(files[0]), sep, decimal)
             # a compressed file cannot be split into blocks: one partition per file
             packed = Path(files[0]).suffix.lower() in COMPRESSED_SUFFIXES
-            frame = dd.read_csv(
+            frame = read_pandas(
+                block_reader(data),
                 data,
                 sep=sep,
                 decimal=decimal,
@@ -115,6 +117,18 @@ def read(data: str, sep: str | None = None, decimal: str | None = None) -> DaskC
     except (OSError, ValueError) as exc:
         raise DataError(f"{data}: cannot be read as a table ({exc})") from None
     return DaskColumns(frame)
+
+
+def block_reader(data: str) -> Callable[..., pd.DataFrame]:
+    """The reader of a block of the CSV files ``data``, for Dask: :func:`emkit.io.read_csv`,
+    which refuses a row with more fields than the header (that begins a block, or any other)
+    naming ``data``, where pandas would make the first field of every row of a block that
+    begins with one the index and shift the rest left."""
+    from emkit.io import read_csv
+
+    reader = functools.partial(read_csv, label=data, lines=False)
+    reader.__name__ = "read_csv"  # type: ignore[attr-defined]  # Dask names its reader so
+    return reader
 
 
 class DaskColumns:

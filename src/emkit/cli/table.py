@@ -23,7 +23,6 @@ import gzip
 import io
 import lzma
 import re
-import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,15 +34,13 @@ import pandas as pd
 
 from emkit.exceptions import DataError
 from emkit.filecheck import check_regular_file
-from emkit.io import number_format_hint, written_as_numbers
+from emkit.io import long_row, number_format_hint, read_csv, written_as_numbers
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 64 * 1024
 # a number written with a decimal comma: 3,14  -2,5e-3  ,5
 COMMA_DECIMAL = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$")
-# pandas' message for a row longer than the header (the C parser's)
-LONG_ROW = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 DOT_DECIMAL = re.compile(r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$")
 # Values of a column looked at to tell names from numbers written with separators.
 FIRST_VALUES = 1000
@@ -210,22 +207,11 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
                 frame = frame.reset_index(level=named)
             return frame
         sep, decimal = delimiter_and_decimal(path, sep, decimal)
-        with warnings.catch_warnings():
-            # index_col=False: a row longer than the header is never read as an index and the
-            # rest shifted left; pandas raises on later long rows, warns of a first one (which
-            # delimiter_and_decimal has refused) as it drops the extra values
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            return pd.read_csv(
-                path, sep=sep, decimal=decimal, encoding="utf-8-sig", index_col=False
-            )
+        # a row longer than the header is refused, never read with its first field as the
+        # index and the rest shifted left (a first such row delimiter_and_decimal has refused)
+        return read_csv(path, sep=sep, decimal=decimal, encoding="utf-8-sig")
     except DataError:
         raise
-    except pd.errors.ParserError as exc:
-        longer = LONG_ROW.search(str(exc))
-        if longer is None:
-            raise DataError(f"{path}: cannot be read as a table ({exc})") from None
-        header, line, fields = map(int, longer.groups())
-        raise DataError(long_row(path, line, fields, header, cast(str, sep))) from None
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path}: not UTF-8 text (it holds the byte 0x{exc.object[exc.start]:02x}, which "
@@ -258,16 +244,6 @@ def check_first_row(path: Path, sep: str, decimal: str) -> None:
             "give --decimal ,"
         )
     raise DataError(long_row(path, line, len(first), len(header), sep) + hint)
-
-
-def long_row(path: Path, line: int, fields: int, header: int, sep: str) -> str:
-    """The message for line ``line`` of ``path`` having ``fields`` fields, ``header`` in the
-    header."""
-    return (
-        f"{path}: line {line} has {fields} fields but the header has {header} (delimiter "
-        f"{'tab' if sep == chr(9) else repr(sep)}); remove the extra delimiters (at the ends "
-        "of lines?) or name every column in the header"
-    )
 
 
 def renamed_header(path: Path, sep: str, names: list[str]) -> str | None:
