@@ -151,3 +151,42 @@ def test_predict_says_a_model_without_names_reads_columns_by_position(tmp_path):
     assert status == 0 and "by position" not in err
     got = pd.read_csv(io.StringIO(out))
     np.testing.assert_allclose(got[["p0", "p1"]], model.predict_proba([[0.0, 10.0], [10.0, 0.0]]))
+
+
+SPACED = "a, b, n\n1, 2.5, 3\n2, 3.5, 4\n3, 1.5, 5\n4, 2.0, 7\n"
+
+
+def coefficient(out: str, label: str) -> float:
+    """The estimate on the row ``label`` of an ``emkit mle`` table."""
+    row = next(line for line in out.splitlines() if line.split()[:1] == [label])
+    return float(row.split()[1])
+
+
+@pytest.mark.parametrize(
+    ("argv", "label", "expected"),
+    [
+        # closed forms: the sample mean; successes over trials; least squares
+        (["normal", "--column", "b"], "mean", np.mean([2.5, 3.5, 1.5, 2.0])),
+        (["binomial", "--column", "a", "--trials", "n"], "p", 10 / 19),
+        (["multivariate_normal", "--columns", "a,b"], "mean[b]", 2.375),
+        (
+            ["linear", "--y", "b", "--x", "a"],
+            "a",
+            np.polyfit([1, 2, 3, 4], [2.5, 3.5, 1.5, 2], 1)[0],
+        ),
+    ],
+)
+def test_mle_names_match_header_names_with_spaces(tmp_path, argv, label, expected):
+    path = tmp_path / "t.csv"
+    path.write_text(SPACED)
+    status, out, err = run_main(["mle", argv[0], path, *argv[1:]])
+    assert status == 0, err
+    assert coefficient(out, label) == pytest.approx(expected, rel=1e-4)
+
+
+def test_mle_lists_names_with_spaces_quoted(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(SPACED)
+    status, _, err = run_main(["mle", "normal", path, "--column", "c"])
+    assert status == 2
+    assert err.strip() == f"emkit: error: {path}: no column 'c'; columns are a, ' b', ' n'"

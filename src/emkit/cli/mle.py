@@ -131,16 +131,24 @@ def check_options(args: argparse.Namespace) -> None:
 
 
 def _names(frame: pd.DataFrame) -> str:
-    return ", ".join(map(str, frame.columns))
+    from emkit.cli.table import listed
+
+    return listed(frame.columns)
 
 
 def _columns(frame: pd.DataFrame, names: list[str], path) -> pd.DataFrame:
-    absent = [c for c in names if c not in frame.columns]
+    """Columns ``names`` of ``frame``, named as asked: a name matches a column with white
+    space around it (``b`` the column ``' b'`` of a header ``a, b``; see
+    :func:`emkit.cli.table.named`)."""
+    from emkit.cli.table import named
+
+    found = [named(c, list(frame.columns)) for c in names]
+    absent = [c for c, f in zip(names, found, strict=True) if f is None]
     if absent:
         raise DataError(
             f"{path}: no column {', '.join(map(repr, absent))}; columns are {_names(frame)}"
         )
-    return frame[names]
+    return frame[found].set_axis(names, axis=1)
 
 
 def _complete(frame: pd.DataFrame, path) -> pd.DataFrame:
@@ -199,8 +207,10 @@ def one_column(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
     from emkit import mle
 
     if args.column:
-        column = args.column
-        _columns(frame, [column], args.data)
+        from emkit.cli.table import named
+
+        _columns(frame, [args.column], args.data)  # absent: a DataError naming the columns
+        column = str(named(args.column, list(frame.columns)))
     else:
         from emkit.cli.table import is_number
 
@@ -302,9 +312,13 @@ def regression(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
         else:
             raise DataError("linear needs --formula 'y ~ x1 + x2', or --y and --x")
         if "." in terms:  # y ~ . : every other numeric column
-            from emkit.cli.table import is_number
+            from emkit.cli.table import is_number, named
 
-            terms = [c for c in frame.columns if c != response and is_number(frame[c])]
+            terms = [
+                c
+                for c in frame.columns
+                if c != named(response, list(frame.columns)) and is_number(frame[c])
+            ]
         return linear(args, frame, response, terms, intercept)
     if not args.formula or not args.start:
         raise DataError(
@@ -376,12 +390,13 @@ def nonlinear(args, frame, response: str, expression, start: dict[str, float]):
     import numpy as np
 
     from emkit import mle
+    from emkit.cli.table import named
 
     unused = [p for p in start if p not in expression.names]
     if unused:
         raise DataError(f"--start names {', '.join(unused)}, which the formula does not use")
     columns = [name for name in expression.names if name not in start]
-    absent = [name for name in columns if name not in frame.columns]
+    absent = [name for name in columns if named(name, list(frame.columns)) is None]
     if absent:
         raise DataError(
             f"{args.data}: {', '.join(map(repr, absent))} is neither a column ({_names(frame)}) "

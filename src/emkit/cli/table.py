@@ -624,7 +624,7 @@ def find_id(columns: ColumnKinds, id_column: str | None, taken: Sequence[str] = 
         id_column = named(id_column, columns.names) or id_column
         if id_column not in columns.names:
             raise DataError(
-                f"--id {id_column!r}: no such column; columns are {_names(columns.names)}"
+                f"--id {id_column!r}: no such column; columns are {listed(columns.names)}"
             )
         if columns.kind(id_column) == "nested":
             raise DataError(
@@ -642,7 +642,7 @@ def find_id(columns: ColumnKinds, id_column: str | None, taken: Sequence[str] = 
     return None
 
 
-def _names(names) -> str:
+def listed(names) -> str:
     """The names, comma-separated; quoted where they begin or end with white space."""
     return ", ".join(repr(n) if str(n) != str(n).strip() else str(n) for n in names)
 
@@ -842,7 +842,7 @@ def choose_columns(
     absent = [c for c in [*(columns or []), *(exclude or [])] if named(c, raw.names) is None]
     if absent:
         raise DataError(
-            f"{path}: no column {', '.join(map(repr, absent))}; columns are {_names(raw.names)}"
+            f"{path}: no column {', '.join(map(repr, absent))}; columns are {listed(raw.names)}"
         )
     # the names as the table has them: "b" is the column " b" of a header "a, b"
     columns = None if columns is None else [cast(str, named(c, raw.names)) for c in columns]
@@ -907,7 +907,7 @@ def choose_columns(
         if not chosen:
             also = "".join(f"; column {c!r} holds {hint}" for c, hint in hints.items())
             raise DataError(
-                f"{path}: no numeric column to use (columns are {_names(raw.names)}); "
+                f"{path}: no numeric column to use (columns are {listed(raw.names)}); "
                 f"choose them with --columns{also}"
             )
     if ident is not None and id_column is not None:
@@ -940,7 +940,7 @@ def drop_constant_columns(
         return list(single), None
     if len(constant) == len(single):
         raise DataError(
-            f"{path}: every column used is constant ({_names(constant)}); "
+            f"{path}: every column used is constant ({listed(constant)}); "
             "there is nothing to cluster"
         )
     shown = [
