@@ -118,3 +118,45 @@ def test_assignments_written_in_blocks_equal_one_pass(tmp_path, faithful):
     np.testing.assert_array_equal(table[["p0", "p1", "p2"]], proba)  # shortest repr round-trips
     np.testing.assert_array_equal(table["label"], proba.argmax(axis=1))
     np.testing.assert_array_equal(sizes, np.bincount(proba.argmax(axis=1), minlength=3))
+
+
+@pytest.mark.parametrize("decimal_type", ["decimal128", "decimal256"])
+def test_fit_uses_parquet_decimal_columns_as_numbers(tmp_path, decimal_type):
+    """A decimal column is numbers (float64, as the library's Parquet source reads it), not a
+    text column silently left out of the fit."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import emkit
+    from emkit.cli import main
+
+    prices = ["1.25", "3.50", "2.00", "7.75", "4.10", "0.35"]
+    weights = [1.0, 2.0, 3.0, 4.0, 5.5, 0.5]
+    kind = getattr(pa, decimal_type)(12, 2)
+    table = pa.table({"price": pa.array([decimal.Decimal(p) for p in prices], kind), "w": weights})
+    path = tmp_path / "x.parquet"
+    pq.write_table(table, path)
+    argv = ["fit", str(path), "-k", "1", "--covariance", "diag", "--quiet", "--no-report"]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 0
+    model = emkit.load(tmp_path / "o" / "model.json")
+    assert list(model.feature_names_in_) == ["price", "w"]
+    np.testing.assert_allclose(
+        model.means_[0], [np.mean([float(p) for p in prices]), np.mean(weights)]
+    )
+
+
+def test_read_raw_reads_parquet_decimal_nulls_as_nan(tmp_path):
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from emkit.cli.table import read_raw
+
+    values = [decimal.Decimal("1.5"), None, decimal.Decimal("-2.25")]
+    pq.write_table(pa.table({"d": pa.array(values, pa.decimal128(5, 2))}), tmp_path / "d.pq")
+    column = read_raw(tmp_path / "d.pq")["d"]
+    assert column.dtype == np.float64
+    np.testing.assert_array_equal(column, [1.5, np.nan, -2.25])

@@ -205,7 +205,7 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
             named = [n for n in frame.index.names if n not in (None, "__null_dask_index__")]
             if named and not isinstance(frame.index, pd.RangeIndex):
                 frame = frame.reset_index(level=named)
-            return frame
+            return decimals_as_floats(frame)
         sep, decimal = delimiter_and_decimal(path, sep, decimal)
         # a row longer than the header is refused, never read with its first field as the
         # index and the rest shifted left (a first such row delimiter_and_decimal has refused)
@@ -220,6 +220,30 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
         ) from None
     except Exception as exc:  # pandas raises many types; one clear line is what the user needs
         raise DataError(f"{path}: cannot be read as a table ({exc})") from None
+
+
+def decimals_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its columns of ``decimal.Decimal`` (Parquet's decimal columns, which pandas
+    reads as objects) as float64, as the library's Parquet source reads them
+    (:func:`emkit.backend.sources._parquet_numbers`: 15 to 17 significant digits; a null NaN):
+    numbers, not text columns left out of a fit."""
+    import decimal
+
+    import pyarrow as pa
+
+    from emkit.backend.sources import _parquet_numbers
+
+    for name in frame.columns:
+        column = frame[name]
+        at = column.first_valid_index() if column.dtype == object else None
+        if at is not None and isinstance(column.loc[at], decimal.Decimal):
+            try:
+                values = pa.array(column.to_numpy(), from_pandas=True)  # decimal128 or 256
+            except pa.ArrowException:  # not all Decimals: a text column, as pandas has it
+                continue
+            if pa.types.is_decimal(values.type):
+                frame[name] = _parquet_numbers(values).astype(np.float64)
+    return frame
 
 
 def check_first_row(path: Path, sep: str, decimal: str) -> None:
