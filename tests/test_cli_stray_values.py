@@ -82,3 +82,40 @@ def test_many_stray_values_are_counted_and_text_stays_text(tmp_path):
     assert "skipped 1 non-numeric column: word (text);" in err
     status, _, err = run_main(["mle", "normal", path, "--column", "word"])
     assert "column 'word' is not numeric (8 values are not numbers, such as 'a'); normal" in err
+
+
+def test_a_stray_value_past_the_first_values_is_read_and_judged_once(tmp_path, monkeypatch):
+    """A skipped column of numbers with a stray entry after its first 1000 values (which are
+    all numbers, so it is read whole for a hint about numbers written with separators) is read
+    whole once: that read serves the message too; and its values are judged plain numbers or
+    not once for the message (not again to tell it is mostly numbers)."""
+    import numpy as np
+
+    from emkit.cli import table
+
+    n = 1500
+    x = (np.arange(n) / 8).astype(str).astype(object)
+    x[1200] = "?"
+    path = tmp_path / "q.csv"
+    y = np.sin(np.arange(n))
+    pd.DataFrame({"name": [f"r{i}" for i in range(n)], "x": x, "y": y}).to_csv(path, index=False)
+    reads, judged = [], []
+    series, not_plain = table.CsvColumns.series, table.not_plain_numbers
+
+    def counted_series(self, name):
+        reads.append(name)
+        return series(self, name)
+
+    def counted_not_plain(column):
+        if len(column) == n:  # the whole column, not its first values
+            judged.append(column.name)
+        return not_plain(column)
+
+    monkeypatch.setattr(table.CsvColumns, "series", counted_series)
+    monkeypatch.setattr(table, "not_plain_numbers", counted_not_plain)
+    status, _, err = run_main(["fit", path, "--id", "name", "--out", tmp_path / "o", *FAST])
+    assert status == 0, err
+    assert f"skipped 1 non-numeric column: x (text: {ONE});" in err
+    assert reads.count("x") == 1
+    assert judged.count("x") == 1
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "o" / "assignments.csv")["y"], y)

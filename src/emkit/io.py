@@ -123,11 +123,26 @@ _NUMBER = re.compile(
 )
 
 
+def _plain(text: pd.Series) -> np.ndarray:
+    """Where ``text`` (stripped text, none missing) is a plain number: one
+    ``pandas.to_numeric`` reads ("1.5", "-2e3", "inf"; not "1,234" or "?")."""
+    return pd.to_numeric(text, errors="coerce").notna().to_numpy()
+
+
+def not_plain_numbers(column: pd.Series) -> np.ndarray:
+    """Where ``column`` holds a value (not missing) that is not a plain number, its text
+    stripped (bool, (n,))."""
+    present = column.notna().to_numpy()
+    stray = np.zeros(len(column), dtype=bool)
+    stray[present] = ~_plain(column[present].astype(str).str.strip())
+    return stray
+
+
 def _split(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The values of ``column`` (as stripped text) that are not plain numbers, and those
     that are."""
     text = column.dropna().astype(str).str.strip()
-    plain = pd.to_numeric(text, errors="coerce").notna().to_numpy()
+    plain = _plain(text)
     return text[~plain], text[plain]
 
 

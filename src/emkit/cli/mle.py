@@ -170,7 +170,7 @@ def _numbers(frame: pd.DataFrame, path, what: str) -> np.ndarray:
     import pandas as pd
 
     from emkit.cli.table import mostly_numbers, not_numbers
-    from emkit.io import number_format_hint
+    from emkit.io import not_plain_numbers, number_format_hint
 
     for name in frame.columns:
         column = frame[name]
@@ -178,7 +178,8 @@ def _numbers(frame: pd.DataFrame, path, what: str) -> np.ndarray:
             numbers = number_format_hint(column, cli=True)
             if numbers is not None:
                 raise DataError(f"{path}: column {name!r} holds {numbers}")
-            if mostly_numbers(column):
+            stray = not_plain_numbers(column)
+            if mostly_numbers(column, stray):
                 hint = "correct those values, or empty their cells (rows with one are left out)"
             elif what in REGRESSIONS:
                 hint = (
@@ -190,7 +191,7 @@ def _numbers(frame: pd.DataFrame, path, what: str) -> np.ndarray:
             else:
                 hint = f"{what} takes numbers (emkit mle categorical takes names)"
             raise DataError(
-                f"{path}: column {name!r} is not numeric ({not_numbers(column)}); {hint}"
+                f"{path}: column {name!r} is not numeric ({not_numbers(column, stray)}); {hint}"
             )
     return frame.to_numpy(dtype=np.float64)
 

@@ -34,7 +34,13 @@ import pandas as pd
 
 from emkit.exceptions import DataError
 from emkit.filecheck import check_regular_file
-from emkit.io import long_row, number_format_hint, read_csv, written_as_numbers
+from emkit.io import (
+    long_row,
+    not_plain_numbers,
+    number_format_hint,
+    read_csv,
+    written_as_numbers,
+)
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DELIMITERS = (",", ";", "\t", "|")
@@ -692,20 +698,12 @@ def named(name: str, names: Sequence[str]) -> str | None:
     return same[0] if same else None
 
 
-def _not_a_number(column: pd.Series) -> pd.Series:
-    """Where ``column`` holds a value (not missing) that is not a plain number (bool, (n,))."""
-    text = column.astype(object).where(column.notna(), None).astype(str).str.strip()
-    return pd.Series(
-        pd.to_numeric(text, errors="coerce").isna().to_numpy() & column.notna().to_numpy(),
-        index=column.index,
-    )
-
-
-def not_numbers(column: pd.Series) -> str:
+def not_numbers(column: pd.Series, stray: np.ndarray | None = None) -> str:
     """How many values of ``column`` are not numbers, and the first of them, for a message:
     "1 value is not a number: '?'", "3 values are not numbers, such as 'n/k'" (the first
-    value where every one is a number, as a column of dates is)."""
-    bad = _not_a_number(column)
+    value where every one is a number, as a column of dates is). ``stray``: the column's
+    :func:`emkit.io.not_plain_numbers`, where known."""
+    bad = not_plain_numbers(column) if stray is None else stray
     count = int(bad.sum())
     if count == 0:
         present = column.dropna()
@@ -716,20 +714,24 @@ def not_numbers(column: pd.Series) -> str:
     return f"{count} values are not numbers, such as {example!r}"
 
 
-def mostly_numbers(column: pd.Series) -> bool:
+def mostly_numbers(column: pd.Series, stray: np.ndarray | None = None) -> bool:
     """Whether more than half of the values ``column`` holds (missing ones aside) are plain
-    numbers: a column of numbers with a few stray entries ('?', 'n/a.'), not one of names."""
+    numbers: a column of numbers with a few stray entries ('?', 'n/a.'), not one of names.
+    ``stray``: the column's :func:`emkit.io.not_plain_numbers`, where known."""
     present = int(column.notna().sum())
-    return present > 0 and int(_not_a_number(column).sum()) * 2 < present
+    bad = not_plain_numbers(column) if stray is None else stray
+    return present > 0 and int(bad.sum()) * 2 < present
 
 
-def why_text(raw: ColumnKinds, name: str) -> str | None:
+def why_text(raw: ColumnKinds, name: str, column: pd.Series | None = None) -> str | None:
     """Why a text column that is mostly numbers is text (:func:`not_numbers`), else None: a
-    look at its first values, and the whole column read only where those are mostly numbers."""
+    look at its first values, and the whole column (``column``, where already read) only where
+    those are mostly numbers."""
     if raw.kind(name) != "text" or not mostly_numbers(raw.first_values(name)):
         return None
-    column = raw.series(name)
-    return not_numbers(column) if mostly_numbers(column) else None
+    column = raw.series(name) if column is None else column
+    stray = not_plain_numbers(column)
+    return not_numbers(column, stray) if mostly_numbers(column, stray) else None
 
 
 def check_values(values: np.ndarray, names: list[str], path: Path, missing: str) -> None:
@@ -879,6 +881,7 @@ def choose_columns(
         )
     ident = find_id(raw, id_column, taken=[*(columns or []), *(exclude or [])])
     hints: dict[str, str] = {}  # text columns of numbers written as number_format_hint knows
+    read: dict[str, pd.Series] = {}  # columns read whole for a hint
     if columns is not None:
         for name in columns:
             if raw.kind(name) == "nested":
@@ -897,13 +900,14 @@ def choose_columns(
                 hint = number_format_hint(column, cli=True)
                 if hint is not None:
                     raise DataError(f"{path}: column {name!r} holds {hint}")
+                stray = not_plain_numbers(column)
                 what = (
                     "correct those values, or empty their cells (--missing em fits them as missing)"
-                    if mostly_numbers(column)
+                    if mostly_numbers(column, stray)
                     else "name numeric columns in --columns, or encode this one as numbers"
                 )
                 raise DataError(
-                    f"{path}: column {name!r} is not numeric ({not_numbers(column)}); {what}"
+                    f"{path}: column {name!r} is not numeric ({not_numbers(column, stray)}); {what}"
                 )
         chosen = list(columns)
     else:
@@ -915,13 +919,14 @@ def choose_columns(
         looked = [*text, *([ident] if ident is not None and id_column is None else [])]
         for c in looked:
             if raw.kind(c) == "text" and written_as_numbers(raw.first_values(c)):
-                hint = number_format_hint(raw.series(c), cli=True)
+                read[c] = raw.series(c)  # read once: why_text's too
+                hint = number_format_hint(read[c], cli=True)
                 if hint is not None:
                     hints[c] = hint
         if text:
             kinds = []
             for c in text:  # a number column with stray entries says which, where no hint does
-                why = None if c in hints else why_text(raw, c)
+                why = None if c in hints else why_text(raw, c, read.get(c))
                 kinds.append(f"{c} ({KIND_WORDS[raw.kind(c)]}{'' if why is None else ': ' + why})")
             notes.append(
                 f"skipped {len(text)} non-numeric column{'s' if len(text) > 1 else ''}: "
@@ -938,7 +943,11 @@ def choose_columns(
         notes.append(f"id column {ident!r} (--id) is carried into the output")
     elif ident is not None:
         # the first text column: a column of numbers with stray entries says which
-        why = None if ident in hints or _named_like_id(ident) else why_text(raw, ident)
+        why = (
+            None
+            if ident in hints or _named_like_id(ident)
+            else why_text(raw, ident, read.get(ident))
+        )
         found = "the first id-like or text column" + ("" if why is None else f"; {why}")
         notes.append(
             f"id column {ident!r} ({found}) is carried into the output; --id names another, "
