@@ -20,7 +20,7 @@ LONG_ROW = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _LONG_FIRST_ROW = "Length of header or names does not match length of data"
 
 
-def long_row(path: str | Path, line: int | None, fields: int, header: int, sep: str) -> str:
+def long_row(path: object, line: int | None, fields: int, header: int, sep: str) -> str:
     """The message for line ``line`` of ``path`` (a row, where None) having ``fields`` fields,
     ``header`` in the header."""
     where = "a row" if line is None else f"line {line}"
@@ -48,7 +48,7 @@ def read_csv(
         Naming the row, its fields and the header's, where a row has more fields than the
         header. pandas' other errors and warnings (as errors) are raised as they are.
     """
-    label = source if label is None else label
+    name = source if label is None else label
     sep = kwargs.get("sep", kwargs.get("delimiter")) or ","
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -68,10 +68,10 @@ def read_csv(
                 if longer is not None:
                     header, line, fields = map(int, longer.groups())
                     raise DataError(
-                        long_row(label, line if lines else None, fields, header, sep)
+                        long_row(name, line if lines else None, fields, header, sep)
                     ) from None
             raise DataError(
-                f"{label}: {'the first data row' if lines else 'a row'} has more fields than "
+                f"{name}: {'the first data row' if lines else 'a row'} has more fields than "
                 "the header; remove the extra delimiters (at the ends of lines?) or name every "
                 "column in the header"
             ) from None
@@ -80,7 +80,7 @@ def read_csv(
             if longer is None:
                 raise
             header, line, fields = map(int, longer.groups())
-            raise DataError(long_row(label, line if lines else None, fields, header, sep)) from None
+            raise DataError(long_row(name, line if lines else None, fields, header, sep)) from None
 
 
 READERS = {
