@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from emkit.backend.idle_rows import idle_rows
 from emkit.backend.threads import TimedThreads, num_threads, one_blas_thread, over_threads
 from emkit.backend.underflow import LOG_TINY, exp_normal
 
@@ -970,11 +971,10 @@ def _block(rows, w, log_weights, groups, cache):
 
 
 def _drop_idle(joint: np.ndarray, log_norm: np.ndarray, w: np.ndarray) -> None:
-    r"""Rows of weight 0 count for nothing, also where no component gives them a finite log
-    density (a count that a rate of 0 cannot give: responsibilities 0/0, and 0 times -inf in
-    the log-likelihood): their responsibilities in ``joint`` (k, m) and their ``log_norm``
-    (m,) are set to 0, in place. Taken only for a block whose log-likelihood is not finite."""
-    idle = (w == 0) & ~np.isfinite(log_norm)
+    """The responsibilities in ``joint`` (k, m) and the ``log_norm`` (m,) of the
+    :func:`~emkit.backend.idle_rows.idle_rows` set to 0, in place. Taken only for a block whose
+    log-likelihood is not finite."""
+    idle = idle_rows(w, log_norm)
     if idle.any():
         joint[:, idle] = 0.0
         log_norm[idle] = 0.0

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.family_pass import distinct_rows, rows_kept
+from emkit.backend.idle_rows import without_idle
 from emkit.backend.sources import ArrayChunks
 from emkit.checkpoint import Checkpoint
 from emkit.distributions.exponential import Exponential
@@ -316,9 +317,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             if len(orders) == 1:
                 return model
             log_norm = model.log_density(x)
-            if w is not None:  # a row of weight 0 counts for nothing, also at -inf (0 * -inf)
-                log_norm = np.where(w > 0, log_norm, 0.0)
-            loglik = float(log_norm.sum() if w is None else w @ log_norm)
+            loglik = float(log_norm.sum() if w is None else w @ without_idle(log_norm, w))
             scored.append((loglik, model))
         return max(scored, key=lambda s: s[0])[1]
 

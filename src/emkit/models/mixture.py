@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from emkit.backend.idle_rows import idle_rows, without_idle
 from emkit.backend.namespace import namespace_of
 from emkit.distributions.family import FusedComponents, VectorComponents, offers
 from emkit.distributions.regularization import Regularization
@@ -310,11 +311,8 @@ class Mixture:
         if sample_weight is not None:
             loglik = float(sample_weight @ per_row)
             if not math.isfinite(loglik):
-                # Rows of weight 0 count for nothing, also where no component gives them a
-                # finite log density (responsibilities 0/0, 0 times -inf).
-                idle = (sample_weight == 0) & ~xp.isfinite(per_row)
-                resp[idle] = 0.0
-                loglik = float(sample_weight @ xp.where(idle, xp.zeros_like(per_row), per_row))
+                resp[idle_rows(sample_weight, per_row)] = 0.0
+                loglik = float(sample_weight @ without_idle(per_row, sample_weight))
             resp *= sample_weight[:, None]
         else:
             loglik = float(per_row.sum())
