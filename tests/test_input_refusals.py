@@ -9,8 +9,9 @@ import decimal
 import numpy as np
 import pytest
 
-from emkit import GaussianImputer, GaussianMixture, KMeans
+from emkit import GaussianImputer, GaussianMixture, KMeans, MixtureModel, ZeroInflatedPoisson
 from emkit.backend.sources import ParquetChunks
+from emkit.distributions.poisson import Poisson
 
 RTOL = 1e-10
 
@@ -148,6 +149,19 @@ def test_sparse_tensor_refused_at_every_query(layout):
             query(sparse)
     with pytest.raises(TypeError, match=SPARSE):
         GaussianImputer(device="cpu").fit(sparse)
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_sparse_tensor_refused_by_estimators_that_compute_in_numpy(layout):
+    # MixtureModel and ZeroInflatedPoisson have no device=: a tensor comes to the host
+    # through the backend's to_numpy, which refuses a sparse one as device= does.
+    torch = pytest.importorskip("torch")
+    counts = np.random.default_rng(0).poisson(3.0, size=(60, 2)).astype(float)
+    with pytest.raises(TypeError, match=SPARSE):
+        MixtureModel([Poisson(), Poisson()], random_state=0).fit(_sparse(torch, counts, layout))
+    with pytest.raises(TypeError, match=SPARSE):
+        ZeroInflatedPoisson(random_state=0).fit(_sparse(torch, counts[:, :1], layout))
 
 
 def test_scipy_sparse_refused_as_scikit_learn_does():

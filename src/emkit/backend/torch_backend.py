@@ -100,8 +100,21 @@ def asarray(x: Any, dtype: Any = None, like: Any = None) -> torch.Tensor:
     return x.to(device=device, dtype=target) if target is not None else x.to(device=device)
 
 
+def require_dense(x: torch.Tensor) -> None:
+    """Refuse a tensor ``x`` not stored as a dense array (sparse COO, CSR, CSC, BSR or BSC, or
+    MKL-DNN's layout) with a TypeError, as scikit-learn's for a SciPy sparse matrix."""
+    layout = str(x.layout).removeprefix("torch.")
+    if layout != "strided":
+        kind = "Sparse data" if layout.startswith("sparse") else f"Data of layout {layout}"
+        raise TypeError(
+            f"{kind} was passed for X (a {layout} tensor of shape {tuple(x.shape)}), but "
+            "dense data is required. Use X.to_dense() to convert it to a dense tensor."
+        )
+
+
 def to_numpy(x: Any) -> np.ndarray:
     if isinstance(x, torch.Tensor):
+        require_dense(x)
         return x.detach().cpu().numpy()
     return np.asarray(x)
 

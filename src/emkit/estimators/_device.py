@@ -144,17 +144,13 @@ def placement(device: Any, X: Any = None, dtype: Any = None) -> Placement | None
 def check_tensor_values(x: Any) -> None:
     """Refuse a tensor ``x`` whose values emkit cannot fit: complex ones (ValueError, as
     scikit-learn refuses a complex NumPy array; casting would drop the imaginary part), none
-    at all (ValueError: a tensor on the meta device), or not stored as a dense array (a
-    TypeError, as scikit-learn's for a SciPy sparse matrix: sparse COO, CSR, CSC, BSR or BSC,
-    or MKL-DNN's layout). Every entry point that takes a tensor (fit, predict, predict_proba,
-    score_samples, score, transform) comes through here, in NumPy or on a device."""
-    layout = str(x.layout).removeprefix("torch.")
-    if layout != "strided":
-        kind = "Sparse data" if layout.startswith("sparse") else f"Data of layout {layout}"
-        raise TypeError(
-            f"{kind} was passed for X (a {layout} tensor of shape {tuple(x.shape)}), but "
-            "dense data is required. Use X.to_dense() to convert it to a dense tensor."
-        )
+    at all (ValueError: a tensor on the meta device), or not stored as a dense array (TypeError:
+    :func:`~emkit.backend.torch_backend.require_dense`). Every entry point that takes a tensor
+    (fit, predict, predict_proba, score_samples, score, transform) comes through here, in NumPy
+    or on a device."""
+    from emkit.backend.torch_backend import require_dense  # x is a tensor: torch is there
+
+    require_dense(x)
     if x.device.type == "meta":
         raise ValueError(
             f"X is a meta tensor of shape {tuple(x.shape)}: it has a shape but no values. "
