@@ -59,10 +59,13 @@ def test_printed_figures_are_the_model_files_on_the_raw_data(tmp_path, faithful,
         warnings.simplefilter("ignore", UserWarning)  # fitted with feature names
         loglik = model.score(x) * len(x)
         bic = model.bic(x)
+        icl = model.icl(x)
     assert model.covariance_type in ("tied", "full")  # the same parameters in either unit
     assert printed["log-likelihood"] == pytest.approx(loglik, abs=1e-3)
     assert printed["BIC"] == pytest.approx(bic, abs=1e-3)
     assert printed["mclust_BIC"] == pytest.approx(-bic, abs=1e-3)
+    assert printed["ICL"] == pytest.approx(icl, abs=1e-3)
+    assert icl > bic  # ICL adds the entropy of the classification to BIC
     assert printed["AIC"] == pytest.approx(
         bic - model.n_parameters() * (np.log(len(x)) - 2), abs=1e-3
     )
