@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
 )
 
 from emkit.backend.dask_source import aligned_array, is_dask_collection
+from emkit.backend.idle_rows import without_idle
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import feature_names, npy_refusal
 from emkit.backend.threads import one_blas_thread
@@ -402,8 +403,8 @@ def weighted_total(values, sample_weight) -> tuple[float, float]:
 
 
 def _weighted_terms(values: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """w_n v_n (n,), 0 where w_n = 0."""
-    return np.where(w > 0, w * values, 0.0)
+    """w_n v_n (n,), 0 for the rows of weight 0 (:func:`~emkit.backend.idle_rows.without_idle`)."""
+    return w * without_idle(values, w)
 
 
 def check_incomplete_rows(
