@@ -360,27 +360,29 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         count above 0 where every Poisson rate is 0, a category of probability 0).
         """
         x = self._checked_rows(X)
-        names = ", ".join(type(c).__name__ for c in self.components_)
         inside = np.column_stack([c.in_support(x) for c in self.components_]).any(axis=1)
-        if not inside.all():
-            i = int(np.argmin(inside))
-            raise ValueError(
-                f"{int((~inside).sum())} rows of X lie outside the support of every component "
-                f"({names}; the first is row {i}: {x[i].tolist()}), so they have no component "
-                "probabilities"
-            )
+        self._refuse_rows(x, inside, "lie outside the support of every component")
         # From the checked rows: checked again as a plain array, they would draw
         # scikit-learn's warning that the fit had feature names.
         log_resp, log_density = self._mixture().log_resp(x)
-        possible = log_density > -np.inf
-        if not possible.all():
-            i = int(np.argmin(possible))
-            raise ValueError(
-                f"{int((~possible).sum())} rows of X have probability 0 under every fitted "
-                f"component ({names}; the first is row {i}: {x[i].tolist()}), so they have no "
-                "component probabilities (score_samples gives them log density -inf)"
-            )
+        self._refuse_rows(
+            x,
+            log_density > -np.inf,
+            "have probability 0 under every fitted component",
+            " (score_samples gives them log density -inf)",
+        )
         return np.exp(log_resp)
+
+    def _refuse_rows(self, x: np.ndarray, kept: Any, why: str, note: str = "") -> None:
+        """A ValueError naming the rows of ``x`` not ``kept`` (n,), which ``why``, if any."""
+        if kept.all():
+            return
+        i = int(np.argmin(kept))
+        names = ", ".join(type(c).__name__ for c in self.components_)
+        raise ValueError(
+            f"{int((~kept).sum())} rows of X {why} ({names}; the first is row {i}: "
+            f"{x[i].tolist()}), so they have no component probabilities{note}"
+        )
 
     def sample(self, n_samples=1):
         """Draw ``n_samples`` rows; returns (X of shape (n, d), component labels of shape (n,))."""
