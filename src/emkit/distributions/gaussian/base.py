@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -226,9 +227,10 @@ class GaussianComponents:
         form = self.quadratic_form(log_weights, shift)
         if form is None:
             return None
-        weight, mean, scatter, loglik, log_max, residual = kernels.gaussian_e_step(
-            x, [form], sample_weight
-        )[0]
+        with _empty_rows_exact(log_weights):
+            weight, mean, scatter, loglik, log_max, residual = kernels.gaussian_e_step(
+                x, [form], sample_weight
+            )[0]
         return FusedGaussianStats(weight, mean, scatter, log_max, residual), loglik
 
     @staticmethod
@@ -245,7 +247,8 @@ class GaussianComponents:
         exact = [form for form in forms if form is not None]
         if len(exact) < len(forms):
             return None
-        out = kernels.gaussian_e_step(x, exact, sample_weight)
+        with _empty_rows_exact(*log_weights):
+            out = kernels.gaussian_e_step(x, exact, sample_weight)
         return [(FusedGaussianStats(w, m, s, lm, r), ll) for w, m, s, ll, lm, r in out]
 
     def quadratic_form(
@@ -438,6 +441,16 @@ def cholesky_from_log_vector(vector: np.ndarray, k: int, d: int) -> np.ndarray:
     chol = np.zeros((k, d, d))
     chol[:, rows, cols] = entries
     return chol
+
+
+def _empty_rows_exact(*log_weights: np.ndarray) -> Any:
+    """Where a component has emptied (log weight -inf), its log joints in the fused pass are
+    -inf by design (exp gives an exact 0); BLAS's matrix product raises the invalid flag on
+    -inf times the zeros it pads blocks with, though every product it returns is exact, so
+    the flag is not passed on as a RuntimeWarning. Nothing is silenced otherwise."""
+    if any(np.any(np.isneginf(w)) for w in log_weights):
+        return np.errstate(invalid="ignore")
+    return contextlib.nullcontext()
 
 
 def _fill_empty(stats: GaussianStats, empty: np.ndarray, means: np.ndarray) -> GaussianStats:

@@ -21,6 +21,8 @@ from emkit.distributions.gaussian.stats import GaussianStats
 
 # The covariances the M-step in progress replaces: the start of an iterative solver.
 _START: ContextVar[np.ndarray | None] = ContextVar("constrained_start", default=None)
+EMPTY_SHARE = 1e-10  # a component's share of the weight at or below which it has emptied
+TINY = np.finfo(float).tiny
 
 
 class Constrained:
@@ -71,7 +73,27 @@ class Constrained:
 
     @classmethod
     def niw_covariances(cls, numerators: np.ndarray, m: np.ndarray) -> np.ndarray:
-        return cls._solve(numerators, m)
+        r"""The solver's covariances; an emptied component whose prior gives no power
+        (:math:`m_k = N_k + a_k` at most 1e-10 of the total, VEV's volumes) has no mode, its
+        volume :math:`\operatorname{tr}(B_k A^{-1})/(d m_k)` grows without bound: it keeps the
+        covariance the M-step replaces, as an emptied component does without a prior, and
+        the others are solved without it (its share of a shared shape or orientation,
+        :math:`B_k/\lambda_k`, vanishes in the limit). Without a previous covariance its
+        :math:`m_k` is raised to the smallest held one, which keeps it finite and in the model.
+        """
+        held = m > EMPTY_SHARE * max(float(m.sum()), TINY)
+        if held.all() or not held.any() or not cls.per_component:  # type: ignore[attr-defined]
+            return cls._solve(numerators, m)
+        start = _START.get()
+        if start is None or not np.all(np.isfinite(start)):
+            return cls._solve(numerators, np.where(held, m, m[held].min()))
+        covariances = np.array(start, dtype=float)
+        token = _START.set(start[held])
+        try:
+            covariances[held] = cls._solve(numerators[held], m[held])
+        finally:
+            _START.reset(token)
+        return covariances
 
     def from_vector(self, vector: np.ndarray) -> Any:
         """The structure's components nearest (in the solver's sense, as if each covariance
