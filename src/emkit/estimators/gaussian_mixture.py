@@ -57,6 +57,7 @@ from emkit.estimators._verbose import VerbosePrinter, print_ends
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.init import INIT_METHODS, components_from_responsibilities, initial_responsibilities
+from emkit.models.component_list import EMPTY_WEIGHT
 from emkit.models.missing import MissingMixture, fill_column_means
 from emkit.models.mixture import Mixture
 
@@ -460,12 +461,22 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         self._set_fitted(result, degenerate)
         self.structure_changes_ = result.structure_changes
         warn_unless_converged(self)
-        if self.degenerate_:
+        emptied = degenerate & (np.asarray(self.weights_, dtype=float) <= EMPTY_WEIGHT)
+        if emptied.any():
             warn_user(
-                f"{int(degenerate.sum())} of {degenerate.size} components are singular but "
-                "for regularisation (collapsed onto a point or a lower-dimensional set: duplicate "
-                "rows, a constant column, or too many components); see degenerate_components_. "
-                "Use fewer components, drop constant columns, or raise reg_covar.",
+                f"{int(emptied.sum())} of {degenerate.size} components emptied (mixing "
+                "proportion estimated as zero, as mclust reports it: no row belongs to them); "
+                "see degenerate_components_. Use fewer components or another covariance_type"
+                + (", or fit without covariance_prior." if self.covariance_prior else "."),
+                DegenerateFitWarning,
+            )
+        if (degenerate & ~emptied).any():
+            warn_user(
+                f"{int((degenerate & ~emptied).sum())} of {degenerate.size} components are "
+                "singular but for regularisation (collapsed onto a point or a lower-dimensional "
+                "set: duplicate rows, a constant column, or too many components); see "
+                "degenerate_components_. Use fewer components, drop constant columns, or raise "
+                "reg_covar.",
                 DegenerateFitWarning,
             )
         warn_if_ridge_outweighs(self.reg_covar, getattr(result.stats, "components", None))

@@ -30,6 +30,7 @@ from emkit.estimators._mixture_api import (
 from emkit.estimators._validation import names_checked, refuse_times_and_complex
 from emkit.estimators.gaussian_mixture import GaussianMixture, SharedStarts
 from emkit.exceptions import DegenerateFitWarning, LocalMaximumWarning, warn_user
+from emkit.models.component_list import EMPTY_WEIGHT
 
 CRITERIA = ("bic", "aic", "icl")
 # Every candidate is fitted to this gain per sample at most; the best few by the criterion then
@@ -354,6 +355,12 @@ def select_mixture(
     for model in models.values():
         model.set_params(tol=tol)
     eligible = table[~table["degenerate"]]
+    if eligible.empty and all(_emptied(model) for model in models.values()):
+        raise ValueError(
+            "every fit is degenerate: each emptied a component (mixing proportion estimated "
+            "as zero, mclust's NA); try fewer components, other covariance_types"
+            + (", or no covariance_prior" if template.covariance_prior else "")
+        )
     if eligible.empty:
         raise ValueError(
             "every fit is degenerate (singular but for regularisation): the data may have a "
@@ -365,6 +372,12 @@ def select_mixture(
     best_row = eligible.loc[eligible[criterion].idxmin()]
     best = models[(int(best_row["n_components"]), best_row["covariance_type"])]
     return MixtureSelection(best, table, criterion, models, icl, X if frame is None else frame)
+
+
+def _emptied(model: GaussianMixture) -> bool:
+    """Whether a fit is degenerate because a component emptied (its weight is zero)."""
+    weights = np.asarray(model.weights_, dtype=float)
+    return bool(np.any(np.asarray(model.degenerate_components_) & (weights <= EMPTY_WEIGHT)))
 
 
 def _numbers_of_components(n_components: Any) -> list[int]:
