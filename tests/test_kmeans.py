@@ -291,3 +291,28 @@ def test_an_emptied_cluster_is_relocated_as_scikit_learn_does(faithful, weighted
     assert ours.n_iter_ == ref.n_iter_
     np.testing.assert_array_equal(ours.labels_, ref.labels_)
     np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-12)
+
+
+def _fit_both(x, w, start):
+    """emkit's and scikit-learn's KMeans from ``start``, and each fit's warnings' texts."""
+    fits = []
+    for cls in (KMeans, SkKMeans):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = cls(start.shape[0], init=start, n_init=1).fit(x, sample_weight=w)
+        fits.append((model, [str(c.message) for c in caught]))
+    return fits
+
+
+def test_cluster_of_zero_weight_is_empty_as_in_sklearn():
+    # The centre [1, 1] holds only rows of weight 0: scikit-learn counts it empty; with every
+    # row at its centre there is nothing to re-seed on, and it takes the heaviest centre.
+    x = np.array([[0, 0], [0, 0], [1, 1], [1, 1], [5, 5]], dtype=float)
+    w = np.array([1, 1, 0, 0, 1.0])
+    (ours, our_warn), (ref, ref_warn) = _fit_both(x, w, x[[0, 2, 4]])
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)  # [0 0 0 0 2]
+    assert ours.n_iter_ == ref.n_iter_ == 2
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-12)
+    np.testing.assert_allclose(ours.inertia_, ref.inertia_, atol=1e-12)
+    assert any("distinct clusters (2)" in m for m in our_warn)
+    assert any("distinct clusters (2)" in m for m in ref_warn)

@@ -124,7 +124,9 @@ class Centroids:
     def m_step(self, stats: CentroidStats, prior: Any = None) -> Centroids:
         """Weighted means; an empty cluster takes the row farthest from its centre, as
         scikit-learn's k-means relocates it: the row leaves the cluster it was nearest, whose
-        mean is then that of its other rows, and the emptied centre moves onto it.
+        mean is then that of its other rows, and the emptied centre moves onto it. A cluster
+        of total weight 0 is empty, whether or not rows of weight 0 are nearest it; one left
+        empty takes the heaviest cluster's centre, as scikit-learn's.
 
         The new centres are the means of the clusters after the move, and the moved row is at
         distance 0 from its new centre, so the inertia of the new labels is at most that of the
@@ -145,6 +147,10 @@ class Centroids:
         filled = weight > 0
         means = np.array(self.means, dtype=float)
         means[filled] = sums[filled] / weight[filled, None]
+        # A cluster still of weight 0 (no row to move, or the row moved had weight 0) goes
+        # where scikit-learn's _average_centers puts it: onto the heaviest cluster's centre.
+        if not filled.all() and filled.any():
+            means[~filled] = means[np.argmax(weight)]
         return Centroids(means, self.shift, stats.trail)
 
     @staticmethod
