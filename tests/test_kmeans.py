@@ -316,3 +316,23 @@ def test_cluster_of_zero_weight_is_empty_as_in_sklearn():
     np.testing.assert_allclose(ours.inertia_, ref.inertia_, atol=1e-12)
     assert any("distinct clusters (2)" in m for m in our_warn)
     assert any("distinct clusters (2)" in m for m in ref_warn)
+
+
+def test_float32_rows_give_float32_centres_and_int32_labels_as_sklearn(faithful):
+    start = np.array([[2.0, 55.0], [4.5, 80.0]])
+    for dtype in (np.float32, np.float64):
+        x = faithful.astype(dtype)
+        ours = KMeans(2, init=start).fit(x)
+        ref = SkKMeans(2, init=start, n_init=1).fit(x)
+        assert ours.cluster_centers_.dtype == ref.cluster_centers_.dtype == dtype
+        assert ours.labels_.dtype == ref.labels_.dtype == np.int32
+        assert ours.predict(x).dtype == ref.predict(x).dtype == np.int32
+        assert ours.transform(x).dtype == ref.transform(x).dtype == dtype
+        rtol = 1e-6 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=rtol)
+        np.testing.assert_allclose(ours.transform(x), ref.transform(x), rtol=rtol, atol=1e-5)
+
+
+def test_fewer_rows_than_clusters_names_clusters():
+    with pytest.raises(ValueError, match=r"n_samples = 2\. Use fewer clusters or more data"):
+        KMeans(3).fit(np.array([[0.0, 1.0], [2.0, 3.0]]))

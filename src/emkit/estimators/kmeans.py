@@ -202,14 +202,22 @@ class KMeans(
             )
         rng = check_random_state(self.random_state)
         place = placement(self.device, X, self.dtype)
+        # scikit-learn returns float32 centres for float32 rows; the fit runs in float64
+        single = place is None and _is_float32(X)
         if is_dask_collection(X):
-            data, x, w = fit_rows(self, X, sample_weight, rng=rng, min_rows=self.n_clusters)
+            data, x, w = fit_rows(self, X, sample_weight, rng=rng, min_rows=1)
             scale = 1.0  # x: the rows sampled for the starts
         elif place is not None and is_device_array(X):
-            rows = check_device_rows(self, place.rows(X), reset=True, min_rows=self.n_clusters)
+            rows = check_device_rows(self, place.rows(X), reset=True, min_rows=1)
             x = np.asarray(namespace_of(rows).to_numpy(rows), dtype=np.float64)
         else:
-            x = check_rows(self, X, reset=True, min_rows=self.n_clusters)
+            x = check_rows(self, X, reset=True, min_rows=1)
+        n_rows = data.n_rows if is_dask_collection(X) else x.shape[0]
+        if n_rows < self.n_clusters:
+            raise ValueError(
+                f"{type(self).__name__} needs at least {self.n_clusters} rows (samples), one "
+                f"per cluster; got n_samples = {n_rows}. Use fewer clusters or more data."
+            )
         if not is_dask_collection(X):
             w = check_weights(sample_weight, x)
         if place is None and not is_dask_collection(X):
@@ -258,6 +266,8 @@ class KMeans(
             print_kmeans_ends(fit, rule, scale**2)
         result = fit.best
         self.cluster_centers_ = result.model.components.means * scale
+        if single:
+            self.cluster_centers_ = self.cluster_centers_.astype(np.float32)
         if is_dask_collection(X):
             self.labels_ = self.predict(X)
             self.inertia_ = data.map_reduce(partial(_inertia, self.cluster_centers_))
@@ -274,7 +284,7 @@ class KMeans(
                 self.inertia_ = inertia * scale**2  # exact: scale is a power of two
             else:
                 labels, self.inertia_ = _assign(x, self.cluster_centers_, w)
-            self.labels_ = np.asarray(namespace_of(labels).to_numpy(labels))
+            self.labels_ = np.asarray(namespace_of(labels).to_numpy(labels), dtype=np.int32)
         self.n_iter_ = max(result.n_iter, 1)
         self.history_ = result.history
         if scale != 1.0:  # history_ in the data's own units: const - inertia / 2
@@ -329,10 +339,11 @@ class KMeans(
             return check_device_rows(self, X, reset=False)
         return check_rows(self, X, reset=False)
 
-    @per_row(dtype=np.intp)
+    @per_row(dtype=np.int32)
     def predict(self, X) -> np.ndarray:
-        """Nearest centre of each row, shape (n,)."""
-        return _assign(self._checked_rows(X), self.cluster_centers_, None)[0]
+        """Nearest centre of each row, shape (n,), int32 as scikit-learn's."""
+        labels = _assign(self._checked_rows(X), self.cluster_centers_, None)[0]
+        return labels.astype(np.int32) if isinstance(labels, np.ndarray) else labels
 
     @property
     def _n_features_out(self) -> int:
@@ -342,9 +353,11 @@ class KMeans(
 
     @per_row(width=lambda self: self.cluster_centers_.shape[0])
     def transform(self, X) -> np.ndarray:
-        """Euclidean distance of each row to each centre, shape (n, n_clusters)."""
+        """Euclidean distance of each row to each centre, shape (n, n_clusters); float32
+        where ``X`` is, as scikit-learn's."""
         d2 = squared_distances(self._checked_rows(X), self.cluster_centers_)
-        return namespace_of(d2).sqrt(d2)
+        out = namespace_of(d2).sqrt(d2)
+        return out.astype(np.float32) if _is_float32(X) and isinstance(out, np.ndarray) else out
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Minus the inertia of ``X`` against the fitted centres (on a Dask collection: summed
@@ -363,6 +376,12 @@ class KMeans(
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _is_float32(X) -> bool:
+    """``X`` is an in-memory array of float32 (scikit-learn then returns float32)."""
+    dtype = getattr(X, "dtype", None)
+    return isinstance(dtype, np.dtype) and dtype == np.float32
 
 
 def _power_of_two_scale(variance: np.ndarray) -> float:
