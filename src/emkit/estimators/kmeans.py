@@ -84,7 +84,9 @@ class KMeans(
         iteration sum to at most ``tol`` times the mean (unweighted) variance of the data's
         columns, or when no row changes cluster (strict convergence; with ``tol=0`` only
         then). From the same starting centres, ``n_iter_``, ``labels_`` and ``inertia_`` are
-        scikit-learn's.
+        scikit-learn's, but where a cluster empties with rows of ``sample_weight`` 0 present:
+        a weight of 0 is a row left out, so an emptied cluster is never moved onto such a row
+        (scikit-learn may move it there, and then onto the heaviest cluster's centre).
     random_state : int, RandomState or None.
     device : None (NumPy), or "cpu", "cuda", "cuda:1" or a ``torch.device``: the assignment
         steps run there on the PyTorch backend (``pip install "emkit[torch]"``); a torch tensor
