@@ -129,7 +129,7 @@ class KMeans(
     >>> round(km.inertia_, 2), km.converged_
     (45.6, True)
     >>> km.predict(np.array([[0.0, 0.5], [4.0, 3.5]]))
-    array([1, 0])
+    array([1, 0], dtype=int32)
     """
 
     _parameter_constraints: dict = {
