@@ -7,7 +7,6 @@ of a device node would turn it into a regular file.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -22,8 +21,8 @@ import pandas as pd
 import pytest
 
 import emkit
+from cli_run import run_main as run_cli
 from emkit.atomic import MANIFEST, atomic_write, folder_lock, output_folder, write_text
-from emkit.cli import main
 from emkit.exceptions import ModelFileError
 
 
@@ -35,13 +34,6 @@ def blobs(n=60, d=2, seed=0):
 @pytest.fixture(scope="module")
 def model():
     return emkit.GaussianMixture(2, random_state=0).fit(blobs())
-
-
-def run_cli(args):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in args])
-    return status, out.getvalue(), err.getvalue()
 
 
 def visible(folder: Path) -> dict[str, str]:

@@ -1,6 +1,5 @@
 """``emkit fit``, ``predict`` and ``demo``: in process and through the console script."""
 
-import contextlib
 import io
 import shutil
 import subprocess
@@ -14,7 +13,7 @@ import pandas as pd
 import pytest
 
 import emkit
-from emkit.cli import main
+from cli_run import run_main
 from emkit.cli.fit import parse_components, parse_covariances
 from emkit.cli.progress import ProgressBar
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure
@@ -26,13 +25,6 @@ FAITHFUL = Path(str(resources.files("emkit").joinpath("data/faithful.csv")))
 def emkit_command() -> list[str]:
     script = shutil.which("emkit") or str(Path(sys.executable).with_name("emkit"))
     return [script] if Path(script).exists() else [sys.executable, "-m", "emkit.cli"]
-
-
-def run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

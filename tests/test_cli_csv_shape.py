@@ -3,7 +3,6 @@ header (never read with the first field as the row index and the rest shifted), 
 file of decimal-comma numbers, header names with spaces after the commas, and a model without
 column names reading a file's columns by position."""
 
-import contextlib
 import io
 import json
 
@@ -12,17 +11,10 @@ import pandas as pd
 import pytest
 
 import emkit
-from emkit.cli import main
+from cli_run import run_main
 
 FAST = ["-k", "1", "--covariance", "diag", "--quiet", "--no-report"]
 LONG = "line 2 has 3 fields but the header has 2"
-
-
-def run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
 
 
 def one_component_means(folder) -> dict:

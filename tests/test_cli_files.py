@@ -16,17 +16,11 @@ import pytest
 from scipy import stats
 
 import emkit
+from cli_run import run_main
 from emkit.cli import main
 from emkit.cli.capping import cap
 from emkit.cli.fit import probability_table
 from emkit.cli.table import read_raw, sniff
-
-
-def run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
 
 
 def two_clusters(n: int = 80, seed: int = 0) -> pd.DataFrame:

@@ -2,9 +2,6 @@
 it: a CSV read in several blocks, a Parquet file of several row groups, a folder of Parquet
 files (pandas keeps such text in chunked Arrow arrays); and how to carry none."""
 
-import contextlib
-import io
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -12,17 +9,10 @@ import pytest
 
 import emkit
 import emkit.cli.table
-from emkit.cli import main
+from cli_run import run_main
 from emkit.cli.fit import read_features
 
 FAST = ["-k", "2", "--covariance", "full", "--quiet", "--no-report"]
-
-
-def run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
 
 
 def named_rows(n: int = 1500, seed: int = 0) -> pd.DataFrame:

@@ -1,7 +1,6 @@
 """``emkit fit`` / ``predict`` against hostile inputs: compressed tables, odd Parquet columns,
 hand-edited model files, very wide tables and runaway warnings."""
 
-import contextlib
 import io
 import json
 
@@ -10,16 +9,9 @@ import pandas as pd
 import pytest
 
 import emkit
-from emkit.cli import main
+from cli_run import run_main
 from emkit.cli.fit import read_features
 from emkit.cli.table import sniff
-
-
-def run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
 
 
 def two_clusters(n: int = 60, seed: int = 0) -> pd.DataFrame:

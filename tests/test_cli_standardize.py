@@ -2,8 +2,6 @@
 those of the model file on the data as they are (the z-scores' plus the scaling's Jacobian,
 the sum over observed values of log sd_j), comparable with a fit without --standardize."""
 
-import contextlib
-import io
 import warnings
 
 import numpy as np
@@ -11,16 +9,9 @@ import pandas as pd
 import pytest
 
 import emkit
-from emkit.cli import main
+from cli_run import run_main
 
 FAST = ["-k", "2-3", "--covariance", "tied,full", "--quiet", "--no-report"]
-
-
-def run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
 
 
 def fit_statistics(out: str) -> dict[str, float]:

@@ -2,23 +2,13 @@
 are, by ``emkit fit`` (where it skips the column, takes it as the id, or is told to use it)
 and by ``emkit mle``, in one wording."""
 
-import contextlib
-import io
-
 import pandas as pd
 import pytest
 
-from emkit.cli import main
+from cli_run import run_main
 
 FAST = ["-k", "1", "--covariance", "EII", "--quiet", "--no-report"]
 ONE = "1 value is not a number: '?'"
-
-
-def run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

@@ -1,15 +1,13 @@
 """Probe 18: times of day and intervals refused by name, pyarrow Tables' dates refused."""
 
-import contextlib
 import datetime
-import io
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import emkit
-from emkit.cli import main
+from cli_run import run_main
 
 pa = pytest.importorskip("pyarrow")
 
@@ -74,13 +72,6 @@ def test_dask_frame_time_columns_are_named(column):
     kind = arrow_columns()[column][1]
     with pytest.raises(ValueError, match=rf"columns \['{column} \({kind}\)'\] are not"):
         emkit.GaussianMixture(2, random_state=0).fit(frame)
-
-
-def run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize("workers", [[], ["--workers", "1"]], ids=["memory", "dask"])
