@@ -10,6 +10,8 @@ import pytest
 
 import emkit
 from cli_run import run_main
+from emkit.cli.zscores import in_data_units, standardize, structure_note
+from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure
 
 FAST = ["-k", "2-3", "--covariance", "tied,full", "--quiet", "--no-report"]
 
@@ -75,3 +77,75 @@ def test_standardized_and_plain_fits_print_comparable_figures(tmp_path, faithful
     # EM from a start in each unit reaches the same maximum: the same model, the same figures
     for name in ("log-likelihood", "BIC", "AIC"):
         assert fit_statistics(scaled)[name] == pytest.approx(fit_statistics(plain)[name], abs=0.01)
+
+
+SCALES = np.array([0.5, 40.0, 3.0])  # columns in units far apart, so that S Sigma S changes shape
+
+
+@pytest.fixture(scope="module")
+def three_clusters() -> np.ndarray:
+    rng = np.random.default_rng(7)
+    blocks = [
+        rng.multivariate_normal(mean, cov, 120)
+        for mean, cov in [
+            ([0, 0, 0], [[1, 0.6, 0.2], [0.6, 1, 0.3], [0.2, 0.3, 1]]),
+            ([4, 1, -2], [[2, -0.5, 0], [-0.5, 0.5, 0.1], [0, 0.1, 1]]),
+        ]
+    ]
+    return np.vstack(blocks) * SCALES
+
+
+@pytest.mark.parametrize("structure", MCLUST_MODELS)
+def test_model_in_data_units_has_the_z_score_fits_densities(three_clusters, structure):
+    """Every mclust structure fitted to z-scores is written as a model whose densities are the
+    fit's under the change of variables: N(centre + s * mu_k, S Sigma_k S), by scipy."""
+    from scipy.stats import multivariate_normal
+
+    x = three_clusters
+    z, centre, scale = standardize(x)
+    fitted = emkit.GaussianMixture(
+        2, covariance_type=structure, init_params="hc", random_state=0
+    ).fit(z)
+    written = in_data_units(fitted, centre, scale, x)
+    full = (
+        covariance_structure(structure)
+        .from_covariances(fitted.means_, fitted.covariances_)
+        .full_covariances()
+    )
+    density = sum(
+        w * multivariate_normal(centre + scale * mu, np.outer(scale, scale) * cov).pdf(x)
+        for w, mu, cov in zip(fitted.weights_, fitted.means_, full, strict=True)
+    )
+    np.testing.assert_allclose(written.score_samples(x), np.log(density), rtol=1e-10)
+    # the structure written holds the fitted one's covariances, no larger than it must be
+    expected = {"EII": "EEI", "VII": "diag", "EVE": "EVV", "EEV": "EVV", "VEV": "full"}
+    expected["VVE"] = "full"
+    kept = covariance_structure(expected.get(structure, structure)).name
+    assert covariance_structure(written.covariance_type).name == kept
+    note = structure_note(fitted, written)
+    if kept == covariance_structure(structure).name:
+        assert note == ""
+    else:
+        more = written.n_parameters() - fitted.n_parameters()
+        assert more > 0 and f"count {more} parameter" in note
+
+
+def test_printed_log_likelihood_is_the_model_files_for_a_vev_fit(tmp_path, three_clusters):
+    """A VEV fit to z-scores was written as 'diag', dropping its correlations: the model file's
+    log-likelihood was not the printed one."""
+    path = tmp_path / "x.csv"
+    pd.DataFrame(three_clusters, columns=["a", "b", "c"]).to_csv(path, index=False)
+    argv = ["fit", path, "-k", "2", "--covariance", "VEV", "--quiet", "--no-report"]
+    status, out, err = run_main([*argv, "--standardize", "--out", tmp_path / "z"])
+    assert status == 0, err
+    model = emkit.load(tmp_path / "z" / "model.json")
+    frame = pd.DataFrame(three_clusters, columns=["a", "b", "c"])
+    printed = fit_statistics(out)
+    assert model.covariance_type == "full"
+    assert printed["log-likelihood"] == pytest.approx(model.score(frame) * len(frame), abs=1e-3)
+    # the file counts the full structure's parameters: the note says by how many more
+    more = model.n_parameters() - int(printed["df"])
+    assert more == 2
+    assert "model.json holds the 'VEV' fit as 'full'" in out
+    assert f"count {more} parameters more" in out
+    assert model.bic(frame) == pytest.approx(printed["BIC"] + more * np.log(len(frame)), abs=1e-3)

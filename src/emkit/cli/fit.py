@@ -22,6 +22,7 @@ from emkit.cli.zscores import (
     log_jacobian,
     selection_in_data_units,
     standardize,
+    structure_note,
 )
 from emkit.exceptions import DataError
 
@@ -581,7 +582,7 @@ def fit_and_report(
             sizes = write_assignments(staging / "assignments.csv", model, x_data, names, table.ids)
             summary = summarize(selection, x, shown, sizes=sizes)
             if standardize_columns:
-                summary = with_units_line(summary)
+                summary = with_units_line(summary, structure_note(selection.best_, model))
             print(summary)
             show_held(held)
             written = [
@@ -614,14 +615,16 @@ def fit_and_report(
     return 0
 
 
-def with_units_line(summary: str) -> str:
+def with_units_line(summary: str, structure: str = "") -> str:
     """The summary of a fit to z-scores with :data:`STANDARDIZED_FIGURES` under the legend of
-    its fit statistics (at the end where it has none)."""
+    its fit statistics (at the end where it has none), then ``structure``
+    (:func:`emkit.cli.zscores.structure_note`) where it is not empty."""
     lines = summary.split("\n")
+    added = [STANDARDIZED_FIGURES, *([structure] if structure else [])]
     at = next((i for i, line in enumerate(lines) if line.startswith("BIC, ICL, AIC:")), None)
     if at is None:
-        return f"{summary}\n{STANDARDIZED_FIGURES}"
-    return "\n".join([*lines[: at + 1], STANDARDIZED_FIGURES, *lines[at + 1 :]])
+        return "\n".join([summary, *added])
+    return "\n".join([*lines[: at + 1], *added, *lines[at + 1 :]])
 
 
 def select_grid(
@@ -757,7 +760,7 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
             selection = selection_in_data_units(selection, jacobian)
         summary_text = summarize(selection, x, shown, sizes=sizes, rows=n_rows)
         if args.standardize:
-            summary_text = with_units_line(summary_text)
+            summary_text = with_units_line(summary_text, structure_note(selection.best_, model))
         print(summary_text)
         show_held(held)
         print(f"Fitted on {len(client.scheduler_info()['workers'])} Dask workers.")

@@ -28,14 +28,32 @@ def nonzero_scale(std: np.ndarray) -> np.ndarray:
     return np.where(std > 0, std, 1.0)
 
 
+# The structure that holds a z-score fit's covariances in the data's units, where it is another:
+# z = (x - centre) / scale maps a covariance C to S C S (S = diag(scale)). That keeps diagonal
+# matrices diagonal and equal volumes equal (each determinant gains det(S)^2), a common matrix
+# common, and a common shape and orientation common up to volume (VEE); it keeps neither
+# roundness nor a shape or an orientation shared apart from the rest.
+IN_DATA_UNITS = {
+    "EII": "EEI",
+    "spherical": "diag",
+    "EVE": "EVV",
+    "EEV": "EVV",
+    "VEV": "full",
+    "VVE": "full",
+}
+
+
 def in_data_units(model, centre: np.ndarray, scale: np.ndarray, x: Any):
     """The mixture fitted to z-scores, written for data in its own units (``x``: the rows,
     (n, d), in memory or a Dask collection, on which the rebuilt model is evaluated).
 
     The map z = (x - centre) / scale is affine, so component k becomes N(centre + scale *
-    mean_k, S Sigma_k S) with S = diag(scale): the same posteriors for every row. A spherical
-    covariance is axis-aligned but no longer round in the data's units, so it comes back as
-    'diag'. The model is rebuilt with those parameters and no EM step (``max_iter=0``).
+    mean_k, S Sigma_k S) with S = diag(scale): the same posteriors for every row. Where the
+    structure does not hold S Sigma_k S (:data:`IN_DATA_UNITS`: a round covariance is not
+    round in the data's units, a shared orientation is not shared) the model comes back in
+    the smallest mclust structure that does (with more parameters: see
+    :func:`structure_note`). The model is rebuilt with those parameters and no EM step
+    (``max_iter=0``).
     """
     import numpy as np
 
@@ -44,14 +62,20 @@ def in_data_units(model, centre: np.ndarray, scale: np.ndarray, x: Any):
     structure = covariance_structure(model.covariance_type)
     full = structure.from_covariances(model.means_, model.covariances_).full_covariances()
     full = full * scale[None, :, None] * scale[None, None, :]  # (k, d, d)
-    covariance_type = model.covariance_type
-    if covariance_type == "full":
-        precisions = np.linalg.inv(full)
-    elif covariance_type == "tied":
+    k, d = model.means_.shape
+    covariance_type = (
+        structure.name if d == 1 else IN_DATA_UNITS.get(structure.name, structure.name)
+    )
+    target = covariance_structure(covariance_type, d)
+    layout = target.parameter_shape(k, d)  # (d, d) tied, (k, d, d), (k, d) diagonal, (k,) round
+    if target.name == "tied":
         precisions = np.linalg.inv(full[0])
-    else:
-        covariance_type = "diag"
+    elif len(layout) == 3:
+        precisions = np.linalg.inv(full)
+    elif len(layout) == 2:
         precisions = 1.0 / np.diagonal(full, axis1=1, axis2=2)
+    else:  # one dimension, where a variance is a 1 x 1 matrix
+        precisions = 1.0 / full[:, 0, 0]
     max_iter = model.max_iter
     rebuilt = copy.deepcopy(model).set_params(
         covariance_type=covariance_type,
@@ -64,6 +88,23 @@ def in_data_units(model, centre: np.ndarray, scale: np.ndarray, x: Any):
     rebuilt.fit(x)
     return rebuilt.set_params(
         weights_init=None, means_init=None, precisions_init=None, max_iter=max_iter
+    )
+
+
+def structure_note(fitted, written) -> str:
+    """A line for a fit to z-scores whose model file holds another structure
+    (:func:`in_data_units`), or "" where it holds the fitted one."""
+    from emkit.distributions.gaussian import covariance_structure
+
+    was = covariance_structure(fitted.covariance_type).name
+    now = covariance_structure(written.covariance_type).name
+    if was == now:
+        return ""
+    more = written.n_parameters() - fitted.n_parameters()
+    return (
+        f"model.json holds the {was!r} fit as {now!r}: its covariances in the data's units are "
+        f"not {was!r} ones. The same densities; its bic(X) and aic(X) count {more} parameter"
+        f"{'s' if more != 1 else ''} more than the figures above."
     )
 
 
