@@ -105,3 +105,17 @@ def test_exclude_carries_no_id_and_the_note_says_how(tmp_path):
     status, _, err = run_main(argv)
     assert status == 0 and "id column 'name' (--id)" in err
     assert pd.read_csv(out / "assignments.csv").columns[0] == "name"
+
+
+def test_predict_suggests_only_flags_it_takes(tmp_path):
+    """``emkit predict`` has no --exclude: its note on the id column must not offer one."""
+    data = csv_file(tmp_path, named_rows(200))
+    out = tmp_path / "out"
+    assert run_main(["fit", data, *FAST, "--columns", "x,y", "--out", out])[0] == 0
+    argv = ["predict", out / "model.json", data, "--out", tmp_path / "p.csv"]
+    status, _, err = run_main(argv)
+    assert status == 0
+    assert "id column 'name'" in err and "--id names another" in err
+    assert "--exclude" not in err
+    with pytest.raises(SystemExit):  # argparse: the flag the note named before
+        run_main([*argv, "--exclude", "name"])

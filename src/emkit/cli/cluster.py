@@ -253,6 +253,7 @@ def read_features(
     decimal: str | None = None,
     missing: str = "error",
     drop_constant: bool = True,
+    excludable: bool = True,
 ) -> ClusterTable:
     """:func:`emkit.cli.fit.read_features` on a cluster: the same columns, notes and checks
     (:func:`emkit.cli.table.select_features`' rules) from the frame's types and one pass of
@@ -267,7 +268,7 @@ def read_features(
 
     raw = read(data, sep, decimal)
     chosen, ident, notes = choose_columns(
-        raw, data, columns=columns, exclude=exclude, id_column=id_column
+        raw, data, columns=columns, exclude=exclude, id_column=id_column, excludable=excludable
     )
     summary = column_summary(as_floats(raw.frame, chosen))
     if summary.n_rows == 0:

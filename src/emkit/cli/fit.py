@@ -295,6 +295,7 @@ def read_features(
     decimal: str | None = None,
     missing: str = "error",
     drop_constant: bool = True,
+    excludable: bool = True,
 ) -> Table:
     """Read a table and pick its model columns (see :func:`emkit.cli.table.select_features`),
     printing what was left out; a text table's header row that looks like data is refused (a
@@ -323,6 +324,7 @@ def read_features(
         id_column=id_column,
         missing=missing,
         drop_constant=drop_constant,
+        excludable=excludable,
     )
     try:
         table = select_features(raw, path, **options)  # type: ignore[arg-type]

@@ -106,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
     if on_cluster(args):
         return predict_on_cluster(args, model, columns, options)
     check_out_apart(args)
-    table = read_features(args.data, columns=columns, drop_constant=False, **options)
+    table = read_features(
+        args.data, columns=columns, drop_constant=False, excludable=False, **options
+    )
     frame = table.features
     check_width(args, n_features, [str(c) for c in frame.columns])
     if names is None and columns is None:
@@ -157,7 +159,9 @@ def predict_on_cluster(
     n_features = int(model.n_features_in_)
     with ExitStack() as stack:
         cluster.connect(args, stack)
-        table = cluster.read_features(args.data, columns=columns, drop_constant=False, **options)
+        table = cluster.read_features(
+            args.data, columns=columns, drop_constant=False, excludable=False, **options
+        )
         for line in table.notes:
             note(line)
         check_width(args, n_features, table.names)

@@ -791,6 +791,7 @@ def select_features(
     id_column: str | None = None,
     missing: str = "error",
     drop_constant: bool = True,
+    excludable: bool = True,
 ) -> Table:
     """Pick a model's input columns from a raw table.
 
@@ -805,6 +806,7 @@ def select_features(
     missing : "error" (NaN is an error, which --missing em lifts), "unsupported" (NaN is an
         error: the model cannot take it) or "em" (NaN stays, as a missing value).
     drop_constant : leave out (with a note) columns with a single value.
+    excludable : the command takes ``--exclude`` (the note on the id column names it).
 
     Raises
     ------
@@ -815,7 +817,7 @@ def select_features(
     path = Path(path)
     raw = FrameColumns(frame) if isinstance(frame, pd.DataFrame) else frame
     chosen, ident, notes = choose_columns(
-        raw, path, columns=columns, exclude=exclude, id_column=id_column
+        raw, path, columns=columns, exclude=exclude, id_column=id_column, excludable=excludable
     )
     values = raw.floats(chosen)
     if values.shape[0] == 0:
@@ -852,9 +854,11 @@ def choose_columns(
     columns: list[str] | None = None,
     exclude: list[str] | None = None,
     id_column: str | None = None,
+    excludable: bool = True,
 ) -> tuple[list[str], str | None, list[str]]:
     """The model's columns of ``raw``, its id column (or None) and notes for the user, by the
-    rules of :func:`select_features` (before its constant columns and values are checked).
+    rules of :func:`select_features` (before its constant columns and values are checked);
+    ``excludable``: the command takes ``--exclude`` (the id note names it).
 
     Raises
     ------
@@ -949,9 +953,10 @@ def choose_columns(
             else why_text(raw, ident, read.get(ident))
         )
         found = "the first id-like or text column" + ("" if why is None else f"; {why}")
+        carries_none = f", --exclude {ident} carries none" if excludable else ""
         notes.append(
-            f"id column {ident!r} ({found}) is carried into the output; --id names another, "
-            f"--exclude {ident} carries none"
+            f"id column {ident!r} ({found}) is carried into the output; --id names "
+            f"another{carries_none}"
         )
     return chosen, ident, notes
 
