@@ -18,6 +18,7 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
+from matplotlib.text import Text
 
 from emkit.atomic import write_bytes
 from emkit.backend.sampling import sorted_unique
@@ -138,6 +139,38 @@ def _figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kwarg
     return fig, axes
 
 
+def literal(fig: Figure) -> Figure:
+    """``fig`` with every text it holds from words (titles, axis labels, legends, notes) shown
+    as written: column names come from the user's data, and matplotlib would read a ``$`` in
+    them as mathtext (``cost $5 or $6`` drawn as "cost 5or6"; ``a$\\frac$b`` fails to draw at
+    all) or, under ``text.usetex``, pass them to TeX. Tick labels are left to their formatter
+    (a log axis writes its powers of ten in mathtext)."""
+    texts: list[Text] = list(fig.texts)  # the suptitle among them
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
+    for legend in legends:
+        if legend is not None:
+            texts += [legend.get_title(), *legend.get_texts()]
+    for ax in fig.axes:
+        texts += [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+    for text in texts:
+        text.set_parse_math(False)
+        text.set_usetex(False)
+    return fig
+
+
+def legend_beside(ax, **kwargs) -> None:
+    """The axes' legend to their right, outside them, so that it never covers the data (with
+    many components a legend inside hides a cluster); a second column past 24 entries."""
+    entries = len(ax.get_legend_handles_labels()[1])
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0,
+        ncols=1 + (entries - 1) // 24,
+        **kwargs,
+    )
+
+
 def _model_name(model) -> str:
     from emkit.report import structure_alias
 
@@ -207,7 +240,7 @@ def criterion_figure(table: pd.DataFrame, criterion: str = "bic", chosen=None) -
     zoom.set_ylim(low - 0.15 * span, low + span)
     zoom.set_title(f"Zoom: the fits within {span:.0f} of the lowest {name}")
     fig.suptitle(f"Model selection by {name} (scikit-learn's sign: -2 log L + penalty)")
-    return fig
+    return literal(fig)
 
 
 def history_figure(model) -> Figure:
@@ -245,7 +278,7 @@ def history_figure(model) -> Figure:
     right.grid(alpha=0.3)
     state = "converged" if model.converged_ else "stopped at max_iter without converging"
     fig.suptitle(f"EM for the chosen {_model_name(model)}: {model.n_iter_} iterations, {state}")
-    return fig
+    return literal(fig)
 
 
 def _ellipse(ax, mean, cov, radius, color, style) -> None:
@@ -361,8 +394,8 @@ def clusters_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
         title = f"Clusters of the {_model_name(model)}"
         ax.set_title(title + (f"\n({view.note})" if view.note else ""))
         ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best", framealpha=0.85)
-    return fig
+    legend_beside(ax, fontsize=8)
+    return literal(fig)
 
 
 def pairs_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
@@ -435,7 +468,7 @@ def pairs_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
         "on the diagonal, each component's density",
         fontsize=10,
     )
-    return fig
+    return literal(fig)
 
 
 def uncertainty_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
@@ -462,7 +495,7 @@ def uncertainty_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
             )
         left.set_xlabel(view.axis_labels[0])
         left.set_ylabel("uncertainty, 1 - max probability")
-        left.legend(fontsize=9)
+        legend_beside(left, fontsize=9)
         left.set_title("Uncertainty against the data")
     else:
         order = np.argsort(uncertainty)  # most uncertain drawn last, on top
@@ -491,7 +524,7 @@ def uncertainty_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
     right.grid(alpha=0.3)
     suffix = f" ({view.note})" if view.note else ""
     fig.suptitle(f"Classification uncertainty of the {_model_name(model)}{suffix}")
-    return fig
+    return literal(fig)
 
 
 def draw_figures(selection, x: np.ndarray, columns: list[str]) -> dict[str, Figure]:

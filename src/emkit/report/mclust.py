@@ -18,6 +18,7 @@ from emkit.report.figures import (
     clusters_figure,
     criterion_figure,
     fitted_components,
+    literal,
     project,
     uncertainty_figure,
 )
@@ -204,7 +205,7 @@ def density_figure(model, x: np.ndarray) -> Figure:
         ax.set_ylabel(view.axis_labels[1])
     k = fitted_components(model)
     ax.set_title(f"density, {mclust_name(model)} with {k} component{'' if k == 1 else 's'}")
-    return fig
+    return literal(fig)
 
 
 def plot_model(model, x: np.ndarray, what: str) -> Figure:
