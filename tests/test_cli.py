@@ -326,3 +326,39 @@ def test_progress_bar_silent_when_quiet_or_not_a_terminal():
         bar.models(1, 2)
         bar.close()
         assert bar.stream.getvalue() == ""
+
+
+def test_fit_writes_everything_for_names_with_dollars(tmp_path):
+    # matplotlib read these names as mathtext: the second failed to draw, and the run wrote
+    # nothing at all (model.json lost though the fits had finished)
+    names = ["cost $5 or $6", r"a$\frac$b"]
+    data = tmp_path / "dollar.csv"
+    pd.read_csv(FAITHFUL).set_axis(names, axis=1).to_csv(data, index=False)
+    out_dir = tmp_path / "out"
+    status, out, err = run_main(
+        ["fit", data, "--out", out_dir, "--quiet", "-k", "2", "--covariance", "VVV"]
+    )
+    assert status == 0, err
+    assert {"model.json", "assignments.csv", "report.html"} <= {p.name for p in out_dir.iterdir()}
+    assert list(emkit.load(out_dir / "model.json").feature_names_in_) == names
+    assert list(pd.read_csv(out_dir / "assignments.csv").columns[:2]) == names
+
+
+def test_a_report_that_cannot_be_drawn_keeps_the_fit(tmp_path, monkeypatch):
+    import emkit.report.figures
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no canvas for this figure")
+
+    monkeypatch.setattr(emkit.report.figures, "clusters_figure", broken)
+    out_dir = tmp_path / "out"
+    status, out, err = run_main(["fit", FAITHFUL, "--out", out_dir, "--quiet", "-k", "2"])
+    assert status == 1
+    assert "the fit succeeded and model.json and assignments.csv were written" in err
+    assert "report.html could not be drawn (RuntimeError: no canvas for this figure)" in err
+    written = {p.name for p in out_dir.iterdir()}
+    assert {"model.json", "assignments.csv"} <= written and "report.html" not in written
+    assert "model.json" in out and "report.html" not in out
+    fitted = emkit.load(out_dir / "model.json")
+    assert len(pd.read_csv(out_dir / "assignments.csv")) == len(pd.read_csv(FAITHFUL))
+    assert fitted.n_components == 2

@@ -256,3 +256,73 @@ def test_history_titles_read_right(faithful):
     titles = [ax.get_title() for ax in history_figure(model).axes]
     assert "never decreases it" not in " ".join(titles)
     assert titles[1] == "Increase per iteration (varies, never negative)"
+
+
+# Names matplotlib would read as mathtext: the first drew as "cost 5or6", the second failed.
+DOLLAR_NAMES = ["cost $5 or $6", r"a$\frac$b", "c_$x$"]
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_figures_show_the_data_names_as_written(d):
+    from emkit.report.figures import draw_figures, png_bytes
+
+    columns = DOLLAR_NAMES[:d]
+    x = blobs(d)
+    selection = select_mixture(x, [1, 2], ["full"], random_state=0)
+    for key, fig in draw_figures(selection, x, columns).items():
+        assert png_bytes(fig).startswith(PNG_SIGNATURE), key  # drawn, no mathtext error
+        labels = [t for ax in fig.axes for t in (ax.xaxis.label, ax.yaxis.label)]
+        legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
+        texts = [
+            *labels,
+            *fig.texts,
+            *(ax.title for ax in fig.axes),
+            *(t for legend in legends if legend is not None for t in legend.get_texts()),
+        ]
+        for text in texts:
+            assert not text.get_parse_math() and not text.get_usetex(), (key, text.get_text())
+        if key == "clusters" or (key == "uncertainty" and d <= 2):  # beyond, PCA axes
+            shown = {t.get_text() for t in labels}
+            assert {n for n in columns if n in "\n".join(shown)} == set(columns), (key, shown)
+
+
+def test_figure_names_stay_literal_under_usetex():
+    import matplotlib
+
+    x = blobs(2)
+    model = GaussianMixture(2, random_state=0).fit(x)
+    with matplotlib.rc_context({"text.usetex": True}):
+        fig = clusters_figure(model, x, DOLLAR_NAMES[:2])
+    assert fig.axes[0].get_xlabel() == DOLLAR_NAMES[0]
+    assert not fig.axes[0].xaxis.label.get_usetex()
+    assert not fig.axes[0].yaxis.label.get_parse_math()
+
+
+def test_log_axis_ticks_still_use_mathtext(faithful):
+    # the increases are on a log axis, whose tick labels are written in mathtext
+    fig = history_figure(GaussianMixture(2, random_state=0).fit(faithful))
+    fig.canvas.draw()
+    ticks = [t for t in fig.axes[1].get_yticklabels() if t.get_text()]
+    assert ticks and all(t.get_parse_math() for t in ticks)
+    assert any("$" in t.get_text() for t in ticks)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_legend_of_many_components_is_beside_the_data(d):
+    # 15 clusters on a 5 x 3 grid: a legend placed inside ("best") covered one of them
+    rng = np.random.default_rng(0)
+    centres = np.array([(5.0 * i, 5.0 * j) for i in range(5) for j in range(3)])[:, :d]
+    if d == 1:
+        centres = np.arange(15.0)[:, None] * 5.0
+    x = np.repeat(centres, 30, axis=0) + 0.4 * rng.normal(size=(450, d))
+    model = GaussianMixture(15, random_state=0).fit(x)
+    assert len(model.weights_) == 15
+    fig = clusters_figure(model, x, ["a", "b"][:d])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    assert len(legend.get_texts()) >= 15
+    box, area = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert box.x0 >= area.x1  # entirely to the right of the axes' data area
+    assert box.y1 <= fig.bbox.y1 and box.x1 <= fig.bbox.x1  # and within the figure

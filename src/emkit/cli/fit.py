@@ -11,6 +11,7 @@ import functools
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -594,8 +595,10 @@ def fit_and_report(
                     f"{carried}the data's columns, label, probability, {columns_written} per row",
                 ),
             ]
+            failed = None
             if report:
-                paths = write_report(
+                report_call = functools.partial(
+                    write_report,
                     selection,
                     x,
                     shown,
@@ -606,15 +609,41 @@ def fit_and_report(
                     units_note=STANDARDIZED_NOTE if standardize_columns else "",
                     sizes=sizes,
                 )
-                report_path = out / paths["report"].name
-                written.append((report_path, "summary, tables and figures in one file"))
+                failed = drawn(report_call)
+                if failed is None:
+                    written.append((out / "report.html", "summary, tables and figures in one file"))
     except OSError as exc:
         raise DataError(f"cannot write to {out}: {exc.strerror or exc}") from None
     print()
     print(f"Wrote to {out}{os.sep}")
     for path, what in written:
         print(f"  {path.name:<16} {what}")
-    return 0
+    return report_failed(failed, "model.json and assignments.csv")
+
+
+def drawn(write: Callable[[], Any]) -> str | None:
+    """Call ``write`` (the report's writer); where it fails other than on writing (a figure
+    that cannot be drawn), what failed, so that the fit's other files are still written."""
+    try:
+        write()
+    except OSError:
+        raise
+    except Exception as exc:  # whatever a figure raises, the fit is not lost with it
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def report_failed(failed: str | None, kept: str) -> int:
+    """0 where the report was written (or not asked for); else say on stderr that the fit
+    succeeded, which files hold it, and why report.html is missing, and return 1."""
+    if failed is None:
+        return 0
+    print(
+        f"emkit: error: the fit succeeded and {kept} were written, but report.html could not "
+        f"be drawn ({failed}); --no-report skips it",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def with_units_line(summary: str, structure: str = "") -> str:
@@ -777,8 +806,10 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
                 named.feature_names_in_ = np.asarray(names, dtype=object)
                 named.save(staging / "model.json")
                 cluster.write_assignments(table.frame[columns], staging / "assignments", assign)
+                failed = None
                 if not args.no_report:  # its figures draw a sample taken on the workers
-                    write_report(
+                    report_call = functools.partial(
+                        write_report,
                         selection,
                         selection.best_._report_rows(x, sample=True),
                         shown,
@@ -790,6 +821,7 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
                         sizes=sizes,
                         rows=n_rows,
                     )
+                    failed = drawn(report_call)
         except OSError as exc:
             raise DataError(f"cannot write to {out}: {exc.strerror or exc}") from None
     carried = f"{ident}, " if ident else ""
@@ -801,9 +833,9 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
         f"  {'assignments/':<16} {carried}the data's columns, label, probability, p0.. per row "
         "(Parquet, one file per partition)"
     )
-    if not args.no_report:
+    if failed is None and not args.no_report:
         print(f"  {'report.html':<16} summary, tables and figures in one file")
-    return 0
+    return report_failed(failed, "model.json and assignments/")
 
 
 def assignment_rows(
