@@ -362,3 +362,20 @@ def test_a_report_that_cannot_be_drawn_keeps_the_fit(tmp_path, monkeypatch):
     fitted = emkit.load(out_dir / "model.json")
     assert len(pd.read_csv(out_dir / "assignments.csv")) == len(pd.read_csv(FAITHFUL))
     assert fitted.n_components == 2
+
+
+def test_fit_names_the_checkpoint_written_for_other_data(tmp_path):
+    frame = pd.read_csv(FAITHFUL)
+    first, other = tmp_path / "first.csv", tmp_path / "other.csv"
+    frame.to_csv(first, index=False)
+    # the same rows, columns and total weight (the checkpoints' key), other values
+    frame.iloc[:, ::-1].set_axis(frame.columns, axis=1).to_csv(other, index=False)
+    folder = tmp_path / "ck"
+    common = ["--quiet", "--no-report", "-k", "2", "--covariance", "VVV", "--checkpoint", folder]
+    status, _, err = run_main(["fit", first, "--out", tmp_path / "a", *common])
+    assert status == 0, err
+    status, _, err = run_main(["fit", other, "--out", tmp_path / "b", *common])
+    assert status == 2
+    assert "it was written for other data" in err
+    files = [p for p in folder.iterdir() if p.suffix == ".json"]
+    assert any(f"{p}: the checkpoint's model has objective" in err for p in files), err

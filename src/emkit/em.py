@@ -802,7 +802,10 @@ def _fit_with_checkpoint(
         def on_step(state: RunState, i: int = i) -> None:
             record(i, state)
 
-        results.append(run_batch([run(start, i, resume=resume, on_step=on_step)], data)[0])
+        try:
+            results.append(run_batch([run(start, i, resume=resume, on_step=on_step)], data)[0])
+        except CheckpointError as exc:  # a resumed state not of this data: name its file
+            raise CheckpointError(f"{checkpoint.path}: {exc}") from None
     return results
 
 
