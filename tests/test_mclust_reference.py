@@ -129,3 +129,18 @@ def test_plot_rejects_unknown_kinds():
     model = emkit.GaussianMixture(2).fit(x)
     with pytest.raises(ValueError, match="what must be one of"):
         model.plot(x, "pairs")
+
+
+@pytest.mark.parametrize("what", ["classification", "uncertainty", "density"])
+def test_plots_label_axes_with_the_fitted_column_names(what):
+    """A model fitted to a DataFrame labels its figures' axes with its columns, as written."""
+    frame = pd.DataFrame(_data("faithful"), columns=["eruptions ($min)", "waiting"])
+    model = emkit.GaussianMixture(2, covariance_type="VVV", random_state=0).fit(frame)
+    axes = model.plot(frame, what).axes
+    labels = {ax.get_xlabel() for ax in axes} | {ax.get_ylabel() for ax in axes}
+    assert {"eruptions ($min)", "waiting"} <= labels
+    one = emkit.GaussianMixture(2, covariance_type="V").fit(frame[["waiting"]])
+    assert one.plot(frame[["waiting"]], what).axes[0].get_xlabel() == "waiting"
+    plain = emkit.GaussianMixture(2, random_state=0).fit(frame.to_numpy())
+    labels = {ax.get_xlabel() for ax in plain.plot(frame.to_numpy(), what).axes}
+    assert labels & {"x1", "x2"}

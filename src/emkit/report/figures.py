@@ -234,7 +234,7 @@ def criterion_figure(table: pd.DataFrame, criterion: str = "bic", chosen=None) -
         axes.set_ylabel(f"{name} (lower is better)")
         axes.grid(alpha=0.3)
     ax.set_title(f"{name} of every fit")
-    ax.legend(title="covariance", fontsize=9)
+    legend_beside(zoom, title="covariance", fontsize=9)
     low, high = float(valid.min()), float(valid.max())
     span = max(0.1 * (high - low), 10.0)
     zoom.set_ylim(low - 0.15 * span, low + span)

@@ -163,7 +163,11 @@ def selection_summary(selection, x: np.ndarray, top: int = 3) -> str:
     return "\n".join(lines)
 
 
-def _columns(x: np.ndarray) -> list[str]:
+def _columns(model, x: np.ndarray) -> list[str]:
+    """The names of ``x``'s columns: those the model was fitted with, else x1, x2, ..."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None and len(names) == x.shape[1]:
+        return [str(name) for name in names]
     return [f"x{j + 1}" for j in range(x.shape[1])]
 
 
@@ -177,10 +181,10 @@ def density_figure(model, x: np.ndarray) -> Figure:
         grid = np.linspace(x.min() - pad, x.max() + pad, 400)
         ax.hist(x[:, 0], bins="auto", density=True, color="0.85")
         ax.plot(grid, np.exp(model.score_samples(grid[:, None])), color="C0")
-        ax.set_xlabel("x1")
+        ax.set_xlabel(_columns(model, x)[0])
         ax.set_ylabel("density")
     else:
-        view = project(model, x, _columns(x))
+        view = project(model, x, _columns(model, x))
         lo, hi = view.points.min(axis=0), view.points.max(axis=0)
         pad = 0.1 * (hi - lo)
         gx, gy = np.meshgrid(
@@ -211,9 +215,9 @@ def density_figure(model, x: np.ndarray) -> Figure:
 def plot_model(model, x: np.ndarray, what: str) -> Figure:
     """A figure of a fitted mixture: "classification", "uncertainty" or "density"."""
     if what == "classification":
-        return clusters_figure(model, x, _columns(x))
+        return clusters_figure(model, x, _columns(model, x))
     if what == "uncertainty":
-        return uncertainty_figure(model, x, _columns(x))
+        return uncertainty_figure(model, x, _columns(model, x))
     if what == "density":
         return density_figure(model, x)
     raise ValueError(
