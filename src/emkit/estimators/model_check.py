@@ -24,6 +24,9 @@ FORMAT_VERSION = 1
 MAX_DEPTH = 16  # nesting of a model document's values
 MAX_STRING = 4096  # characters of one fixed-width string element
 MAX_NDIM = 8
+# set_output's methods and the containers a model file may ask of them
+OUTPUT_METHODS = ("transform",)
+OUTPUT_CONTAINERS = ("default", "pandas", "polars")
 # numpy dtype strings a model file may declare, and the kinds of values their data may hold.
 NUMERIC_DTYPES = {
     **{f"<f{n}": "fib" for n in (2, 4, 8)},
@@ -47,6 +50,13 @@ COPY_RTOL = 1e-12
 # wherever cond < 1e14 (cholesky refuses a feature left with under 1e-13 of its variance).
 PRECISION_RTOL = 1e-8
 PRECISION_ULPS = 64
+# A structure's constraints (equal volumes, shapes, orientations) hold on stored covariances to
+# max(STRUCTURE_RTOL, PRECISION_ULPS * eps * cond) of their size: the solvers write them
+# exactly up to rounding, which eigenvalues carry as eps times the largest.
+STRUCTURE_RTOL = 1e-8
+# A component of at most this weight has emptied: it keeps an earlier M-step's covariance,
+# which the structure's shared volume, shape or orientation has since moved away from.
+EMPTIED_WEIGHT = 1e-8
 
 
 def _fail(path: Path, field: str, message: str) -> ModelFileError:
@@ -111,6 +121,25 @@ def check_document(
     return cls, decoded_params, decoded
 
 
+def check_output(path: Path, document: dict, estimator: Any) -> dict[str, str]:
+    """The ``set_output`` configuration a model document records (``"output"``, absent in
+    files written before it was kept): a container among :data:`OUTPUT_CONTAINERS` for each
+    of :data:`OUTPUT_METHODS`, on an estimator that has ``set_output``."""
+    output = document.get("output", {})
+    if not isinstance(output, dict):
+        raise _fail(path, "output", f"must be an object; got {type(output).__name__}")
+    if output and not hasattr(estimator, "set_output"):
+        raise _fail(path, "output", f"a {type(estimator).__name__} has no set_output")
+    for method, container in output.items():
+        if method not in OUTPUT_METHODS:
+            raise _fail(path, f"output.{method}", f"set_output configures {OUTPUT_METHODS}")
+        if container not in OUTPUT_CONTAINERS:
+            raise _fail(
+                path, f"output.{method}", f"{container!r} is not one of {OUTPUT_CONTAINERS}"
+            )
+    return output
+
+
 def decode(path: Path, value: Any, field: str, depth: int = 0) -> Any:
     """A model document's value with its arrays rebuilt, after checking dtype, shape and data."""
     if depth > MAX_DEPTH:
@@ -164,6 +193,8 @@ def check_fitted(path: Path, estimator: Any) -> None:
     cls = type(estimator).__name__
     names = [a for a in vars(estimator) if a.endswith("_") and not a.startswith("_")]
     for name in names:
+        if getattr(estimator, name) is None:  # no fit leaves a fitted attribute without a value
+            raise _fail(path, f"attributes.{name}", f"is null: a damaged {cls} model file")
         if (cls, name) not in NAN_ALLOWED:
             _check_finite(path, f"attributes.{name}", getattr(estimator, name))
     try:
@@ -234,9 +265,7 @@ def _check_gaussian(est: Any, k: int, d: int) -> None:
     expected = tuple(structure.parameter_shape(k, d))
     matrix = not structure.diagonal_stats and expected[-2:] == (d, d)
     for name in ("covariances_", "precisions_cholesky_"):
-        value = getattr(est, name, None)
-        if value is None:
-            continue
+        value = getattr(est, name)
         if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
             raise ValueError(f"{name}: must be a float array")
         _shape(name, value, expected)
@@ -247,10 +276,85 @@ def _check_gaussian(est: Any, k: int, d: int) -> None:
                 raise ValueError(f"{name}: a factor has a diagonal entry that is not positive")
         elif not (value > 0).all():
             raise ValueError(f"{name}: holds a value that is not positive")
-    covariances = getattr(est, "covariances_", None)
-    factors = getattr(est, "precisions_cholesky_", None)
-    if covariances is not None and factors is not None:
-        _check_precisions_agree(covariances, factors, matrix, per_component=len(expected) > 2)
+    _check_structure(est, structure, k, d)
+    _check_precisions_agree(
+        est.covariances_, est.precisions_cholesky_, matrix, per_component=len(expected) > 2
+    )
+
+
+def _check_structure(est: Any, structure: Any, k: int, d: int) -> None:
+    """Covariances that hold their structure's constraints, read from its mclust name:
+    volume, shape and orientation, each E (equal across components), V (varying) or I (the
+    identity). A file whose ``covariance_type`` names a narrower structure than its
+    covariances hold is refused: the model would score with the covariances and count
+    (``bic``, ``n_parameters``) the structure's parameters. The layout is already checked.
+
+    An emptied component (weight at most :data:`EMPTIED_WEIGHT`, or flagged in
+    ``degenerate_components_``) keeps the covariance of an earlier M-step and is left out.
+    """
+    if not structure.per_component or k < 2:
+        return  # one covariance (tied, EEE) holds its structure whatever it is
+    volume, shape, orientation = structure.alias
+    weights = getattr(est, "weights_", getattr(est, "priors_", None))
+    held = np.ones(k, dtype=bool) if weights is None else weights > EMPTIED_WEIGHT
+    flags = getattr(est, "degenerate_components_", None)
+    if isinstance(flags, np.ndarray) and flags.shape == (k,):
+        held &= ~flags.astype(bool)
+    covariances = np.asarray(est.covariances_, dtype=np.float64)[held]
+    if covariances.shape[0] < 2:
+        return
+    eps = float(np.finfo(est.covariances_.dtype).eps)
+    if covariances.ndim == 1:  # one variance per component, the same for every feature
+        values = np.repeat(covariances[:, None], d, axis=1)  # (h, d)
+    elif covariances.ndim == 2:  # axis-aligned: the variances are the eigenvalues, in place
+        values = covariances
+    else:  # eigenvalues, largest first (mclust pairs a shape's entries so)
+        values = np.linalg.eigvalsh(covariances)[:, ::-1]
+    # eigenvalues carry rounding of eps times the largest: on a volume's and a shape's
+    # scale, eps times the condition number
+    cond = values.max(axis=1) / values.min(axis=1)  # (h,)
+    tolerance = np.maximum(STRUCTURE_RTOL, PRECISION_ULPS * eps * cond)  # (h,)
+    tolerance = np.maximum(tolerance, tolerance[0])
+    log_volume = np.log(values).mean(axis=1)  # (h,) log |Sigma_k|^(1/d)
+    kept = np.flatnonzero(held)
+    name = f"covariance_type {est.covariance_type!r}"
+
+    def refuse(what: str, j: int, gap: float) -> ValueError:
+        return ValueError(
+            f"covariances_: the {name} asks for {what}; components {kept[0]} and {kept[j]} "
+            f"differ by {gap:.3g} of their size (covariances of another structure: a "
+            "damaged or hand-edited model file)"
+        )
+
+    if volume == "E":
+        gap = np.abs(np.expm1(log_volume - log_volume[0]))
+        if (gap > tolerance).any():
+            j = int(np.argmax(gap / tolerance))
+            raise refuse("one volume |Sigma_k|^(1/d) for all components", j, float(gap[j]))
+    scaled = covariances / np.exp(log_volume).reshape(-1, *[1] * (covariances.ndim - 1))
+    if shape == "E" and orientation == "E" and covariances.ndim == 3:
+        # one shape and orientation: the matrices are proportional
+        size = np.abs(scaled[0]).max()
+        gap = np.abs(scaled - scaled[0]).max(axis=(1, 2)) / size
+        if (gap > tolerance).any():
+            j = int(np.argmax(gap / tolerance))
+            raise refuse("one shape and orientation for all components", j, float(gap[j]))
+    elif shape == "E":
+        # one shape: the eigenvalues over the volume agree (in place where axis-aligned)
+        shapes = values / np.exp(log_volume)[:, None]
+        gap = np.abs(shapes - shapes[0]).max(axis=1) / shapes[0].max()
+        if (gap > tolerance).any():
+            j = int(np.argmax(gap / tolerance))
+            raise refuse("one shape for all components", j, float(gap[j]))
+    if orientation == "E" and covariances.ndim == 3:
+        # one orientation: symmetric matrices share their eigenvectors where they commute
+        product = np.einsum("ij,kjl->kil", scaled[0], scaled)
+        commutator = product - np.swapaxes(product, 1, 2)  # A B - B A, both symmetric
+        norms = np.linalg.norm(scaled, axis=(1, 2))
+        gap = np.abs(commutator).max(axis=(1, 2)) / (norms[0] * norms)
+        if (gap > tolerance).any():
+            j = int(np.argmax(gap / tolerance))
+            raise refuse("one orientation for all components", j, float(gap[j]))
 
 
 def _check_precisions_agree(
@@ -331,7 +435,8 @@ def _check_values(est: Any) -> None:
     (``"params.name: ..."`` where a parameter cannot hold with the fitted values)."""
     d = _integer(est, "n_features_in_", 1)
     _integer(est, "n_iter_", 0)
-    for flag in ("converged_", "degenerate_"):
+    _integer(est, "n_reseeds_", 0)
+    for flag in ("converged_", "degenerate_", "equal_variance_"):
         if hasattr(est, flag) and not isinstance(getattr(est, flag), (bool, np.bool_)):
             raise ValueError(f"{flag}: must be true or false")
     names = getattr(est, "feature_names_in_", None)
@@ -346,8 +451,10 @@ def _check_values(est: Any) -> None:
         value = getattr(est, name, 0.0)
         if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
             raise ValueError(f"{name}: must be a number; got {value!r}")
-    _array(est, "history_", 1, "f")
+    history = _array(est, "history_", 1, "f")
     _array(est, "lower_bounds_", 1, "f")
+    if hasattr(est, "structure_changes_"):
+        _check_structure_changes(est.structure_changes_, history)
     k = None
     for name in ("weights_", "priors_"):
         w = _array(est, name, 1, "f")
@@ -372,6 +479,11 @@ def _check_values(est: Any) -> None:
     labels = _array(est, "labels_", 1, "iu")
     if labels is not None and k is not None and ((labels < 0) | (labels >= k)).any():
         raise ValueError(f"labels_: must lie in 0..{k - 1}")
+    if labels is not None and k is not None and labels.shape[0] < k:
+        raise ValueError(
+            f"labels_: {labels.shape[0]} training rows where a fit of {k} clusters has at "
+            "least one row per cluster"
+        )
     flags = _array(est, "degenerate_components_", 1, "b")
     if flags is not None and k is not None:
         _shape("degenerate_components_", flags, (k,))
@@ -405,6 +517,27 @@ def _check_values(est: Any) -> None:
         _check_components(est, k)
     if hasattr(est, "zero_inflation_") and hasattr(est, "component_params_"):
         _check_zero_inflation(est, d)
+
+
+def _check_structure_changes(changes: Any, history: np.ndarray | None) -> None:
+    """The iterations where a fit's structure changed (``em_iterations``' ``changes``):
+    distinct integers, increasing, each an accepted step of ``history_`` (1 to its length
+    less one)."""
+    if isinstance(changes, np.ndarray):
+        if changes.ndim != 1 or (changes.size and changes.dtype.kind not in "iu"):
+            raise ValueError("structure_changes_: must be a list of iteration numbers")
+        changes = changes.tolist()
+    if not isinstance(changes, (list, tuple)) or not all(type(c) is int for c in changes):
+        raise ValueError(
+            f"structure_changes_: must be a list of iteration numbers; got {changes!r}"
+        )
+    last = None if history is None else history.shape[0] - 1
+    if any(b <= a for a, b in zip(changes[:-1], changes[1:], strict=True)):
+        raise ValueError(f"structure_changes_: must increase; got {changes}")
+    if any(c < 1 or (last is not None and c > last) for c in changes):
+        raise ValueError(
+            f"structure_changes_: iterations {changes} where history_ records steps 1 to {last}"
+        )
 
 
 def _check_classes(classes: Any, k: int | None) -> None:

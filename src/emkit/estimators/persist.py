@@ -24,6 +24,7 @@ from emkit.estimators.model_check import (
     FORMAT_VERSION,
     check_document,
     check_fitted,
+    check_output,
     read_document,
 )
 from emkit.exceptions import ModelFileError
@@ -128,6 +129,8 @@ class ModelFileMixin:
             "version": FORMAT_VERSION,
             "class": type(self).__name__,
             "params": _encode(params),
+            # set_output's container per method, as pickle and sklearn.clone keep it
+            **({"output": dict(output)} if (output := _output_config(self)) else {}),
             "attributes": {
                 a: _encode(getattr(self, a))
                 for a in self._fitted_attributes + OPTIONAL_ATTRIBUTES
@@ -198,4 +201,13 @@ def load(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES):
     for name, value in attributes.items():
         setattr(estimator, name, value)
     check_fitted(path, estimator)
+    for method, container in check_output(path, document, estimator).items():
+        estimator.set_output(**{method: container})
     return estimator
+
+
+def _output_config(estimator: Any) -> dict[str, str]:
+    """``set_output``'s configuration of ``estimator`` (scikit-learn keeps it in
+    ``_sklearn_output_config``): the container of each method's output."""
+    config = getattr(estimator, "_sklearn_output_config", None)
+    return {k: v for k, v in config.items() if isinstance(v, str)} if config else {}
