@@ -311,11 +311,13 @@ def _check_structure(est: Any, structure: Any, k: int, d: int) -> None:
     else:  # eigenvalues, largest first (mclust pairs a shape's entries so)
         values = np.linalg.eigvalsh(covariances)[:, ::-1]
     # eigenvalues carry rounding of eps times the largest: on a volume's and a shape's
-    # scale, eps times the condition number
-    cond = values.max(axis=1) / values.min(axis=1)  # (h,)
+    # scale, eps times the condition number (infinite where one rounds to 0 or below: such
+    # a component is then compared to nothing)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cond = values.max(axis=1) / values.min(axis=1)  # (h,)
+        log_volume = np.log(values).mean(axis=1)  # (h,) log |Sigma_k|^(1/d)
     tolerance = np.maximum(STRUCTURE_RTOL, PRECISION_ULPS * eps * cond)  # (h,)
     tolerance = np.maximum(tolerance, tolerance[0])
-    log_volume = np.log(values).mean(axis=1)  # (h,) log |Sigma_k|^(1/d)
     kept = np.flatnonzero(held)
     name = f"covariance_type {est.covariance_type!r}"
 

@@ -153,8 +153,10 @@ def load(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES):
     ``max_bytes`` bytes is read (never a pipe or a device), it must be UTF-8 JSON in emkit's
     format and version, every array must have an allowed dtype and a shape that matches its
     data, parameters must pass the estimator's own validation, and fitted values must be
-    finite and consistent (weights on the simplex, positive-definite covariances and
-    precisions, shapes matching ``n_components`` and ``n_features_in_``).
+    present (never null), finite and consistent (weights on the simplex, positive-definite
+    covariances and precisions that hold the structure ``covariance_type`` names, shapes
+    matching ``n_components`` and ``n_features_in_``). A ``set_output`` container
+    ("default", "pandas" or "polars" for ``transform``) is kept.
 
     Parameters
     ----------
