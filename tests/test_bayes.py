@@ -540,3 +540,63 @@ def test_levels_are_checked():
     post = bayes.gamma_poisson(POISSON_SAMPLE)
     with pytest.raises(ValueError, match="level"):
         post.interval(0)
+
+
+# Standardised intervals at 0, 5, 40 and 100 sd, in either tail and two-sided: ndtr underflows
+# below -38, where the inverse CDF on probabilities gave inf or the far bound.
+TRUNCATIONS = [
+    (a, b)
+    for edge in (0.0, 5.0, 40.0, 100.0)
+    for a, b in ((edge, np.inf), (-np.inf, -edge), (edge, edge + 1.0), (-edge - 0.5, -edge))
+] + [(-1.0, 2.0), (-50.0, 50.0)]
+
+
+@pytest.mark.parametrize(("a", "b"), TRUNCATIONS)
+def test_truncated_normal_is_scipys_truncnorm_in_either_tail(a, b):
+    from emkit.bayes import draws
+
+    rng = np.random.default_rng(1)
+    n, mean, sd = 4000, 3.0, 2.0
+    x = draws.truncated_normal(
+        np.full(n, mean), np.full(n, sd), np.full(n, mean + sd * a), np.full(n, mean + sd * b), rng
+    )
+    law = stats.truncnorm(a, b, loc=mean, scale=sd)
+    assert np.all(np.isfinite(x)) and np.all((x > mean + sd * a) & (x < mean + sd * b))
+    assert stats.kstest(x, law.cdf).pvalue > 1e-3
+    assert abs(x.mean() - law.mean()) < 4 * law.std() / np.sqrt(n)
+
+
+@pytest.mark.parametrize(("a", "b"), [(-1.0, 2.0), (40.0, np.inf), (-np.inf, -100.0), (3.0, 3.5)])
+def test_truncated_normal_scores_are_scipys_and_invert(a, b):
+    from emkit.bayes import draws
+
+    law = stats.truncnorm(a, b)
+    t = law.ppf(np.linspace(0.01, 0.99, 9))
+    score = draws.truncated_normal_score(a, b, t)
+    np.testing.assert_allclose(score, stats.norm.ppf(np.linspace(0.01, 0.99, 9)), atol=1e-6)
+    np.testing.assert_allclose(draws.truncated_normal_from_score(a, b, score), t, rtol=1e-12)
+
+
+def test_ordered_overrelaxation_leaves_the_truncated_normal_invariant():
+    from emkit.bayes.conditionals import overrelaxed_normal
+
+    # Two means pulled against their order: N(1, 0.3^2) and N(0, 0.4^2) restricted to
+    # mu_0 < mu_1. Exact draws of that law (by rejection), one move each: the same law.
+    rng = np.random.default_rng(2)
+    loc, sd = np.array([1.0, 0.0]), np.array([0.3, 0.4])
+    proposals = loc + sd * rng.standard_normal((200_000, 2))
+    start = proposals[proposals[:, 0] < proposals[:, 1]][:5000, :, None]  # (B, 2, 1)
+    b = start.shape[0]
+    shape = (b, 2, 1)
+    moved = overrelaxed_normal(
+        np.broadcast_to(loc[:, None], shape),
+        np.broadcast_to(sd[:, None], shape),
+        start,
+        -0.7,
+        True,
+        rng,
+    )
+    assert np.all(moved[:, 0, 0] < moved[:, 1, 0])
+    assert np.mean(moved != start) > 0.99  # every draw moves
+    for j in range(2):
+        assert stats.ks_2samp(moved[:, j, 0], start[:, j, 0]).pvalue > 1e-3

@@ -469,15 +469,22 @@ def overrelaxed_normal(loc, sd, current, alpha: float, ordered: bool, rng) -> np
     \alpha^2}\,\varepsilon` with :math:`-1 < \alpha < 0` is reversible with respect to
     :math:`N(m, s^2)` (an autoregression whose stationary law it is). Drawn against the
     direction the mean last moved, it undoes part of the lag between the means and the labels
-    they are drawn from, so the means' draws correlate less. Ordered, a move out of the ordered
-    set is refused (Metropolis-Hastings for the truncated law with a proposal reversible for
-    the untruncated one accepts exactly the moves that stay inside).
+    they are drawn from, so the means' draws correlate less.
+
+    Ordered, the first feature's means are updated one component at a time, each given its
+    neighbours (the one just updated below, the current one above): its conditional is
+    N(m, s^2) truncated to (below, above), and the move is Adler's on that law carried to a
+    standard normal by its CDF, :math:`z = \Phi^{-1}(F(\mu))`,
+    :math:`z' = \alpha z + \sqrt{1 - \alpha^2}\,\varepsilon`, :math:`\mu' = F^{-1}(\Phi(z'))`
+    (reversible with respect to the truncated law, as the map is a bijection onto the standard
+    normal; where the bounds are far it is the move above). Every move stays in order, so no
+    chain sticks where the untruncated move would leave the order almost surely (a joint move
+    refused outside the ordered set froze chains whose data pull the means against the order).
 
     :math:`\alpha = 0` is the Gibbs draw: ordered, a batch whose joint draw is in order keeps
     it (an exact draw from the truncated law); the others draw each first-feature mean between
-    its neighbours' values (the ones just drawn below, the current ones above), a Gibbs scan.
-    Which of the two a batch takes does not depend on its current values, so the mixture
-    leaves the truncated law invariant, as each part does.
+    its neighbours' values, a Gibbs scan. Which of the two a batch takes does not depend on its
+    current values, so the mixture leaves the truncated law invariant, as each part does.
     """
     noise = rng.standard_normal(loc.shape)
     if alpha == 0:
@@ -486,11 +493,10 @@ def overrelaxed_normal(loc, sd, current, alpha: float, ordered: bool, rng) -> np
         mean = loc + alpha * (current - loc) + sd * (np.sqrt(1 - alpha**2) * noise)
     if not ordered:
         return mean
+    if alpha != 0:
+        return _overrelaxed_ordered(loc, sd, current, mean, alpha, rng)
     disordered = (mean[:, 1:, 0] <= mean[:, :-1, 0]).any(axis=1)
     if not disordered.any():
-        return mean
-    if alpha != 0:
-        mean[disordered] = current[disordered]
         return mean
     redo = np.flatnonzero(disordered)
     first = np.array(current[redo, :, 0], dtype=float)  # (R, K)
@@ -500,6 +506,25 @@ def overrelaxed_normal(loc, sd, current, alpha: float, ordered: bool, rng) -> np
         high = first[:, j + 1] if j < k - 1 else np.inf
         first[:, j] = draws.truncated_normal(loc[redo, j, 0], sd[redo, j, 0], low, high, rng)
     mean[redo, :, 0] = first
+    return mean
+
+
+def _overrelaxed_ordered(loc, sd, current, mean, alpha: float, rng) -> np.ndarray:
+    """:func:`overrelaxed_normal`'s ordered scan: ``mean`` holds the other features' moves;
+    the first feature's means move one component at a time within their neighbours."""
+    first = np.array(current[:, :, 0], dtype=float)  # (B, K)
+    k = loc.shape[1]
+    spread = np.sqrt(1 - alpha**2)
+    for j in range(k):
+        m, s = loc[:, j, 0], sd[:, j, 0]
+        low = (first[:, j - 1] - m) / s if j > 0 else np.full(m.shape, -np.inf)
+        high = (first[:, j + 1] - m) / s if j < k - 1 else np.full(m.shape, np.inf)
+        z = draws.truncated_normal_score(low, high, (first[:, j] - m) / s)
+        # A mean at a bound (a neighbour drawn within rounding of it) has score -inf or inf.
+        z = np.clip(z, -40.0, 40.0)
+        moved = alpha * z + spread * rng.standard_normal(m.shape)
+        first[:, j] = m + s * draws.truncated_normal_from_score(low, high, moved)
+    mean[:, :, 0] = first
     return mean
 
 

@@ -4,8 +4,9 @@ Every function takes a ``numpy.random.Generator`` and arrays that broadcast toge
 loops in Python over the batch. A truncated draw first proposes from the untruncated
 distribution and keeps the proposal where it lands inside the bounds (the common case in a
 sampler, where constraints rarely bind); only the others are drawn by the inverse CDF, on the
-tail that keeps precision (upper regularised incomplete functions), so that a truncation far
-in a tail is exact rather than NaN. The mixture of the two is exactly the truncated law:
+side that keeps precision (the normal's log CDF on its lower side, upper regularised incomplete
+functions), so that a truncation far in a tail is exact rather than NaN or a bound. The
+mixture of the two is exactly the truncated law:
 :math:`P(Y \in A \cap I) + P(Y \notin I)\,P(A \cap I)/P(I) = P(A \cap I)/P(I)`.
 """
 
@@ -37,19 +38,66 @@ def truncated_normal(mean, sd, low, high, rng: np.random.Generator) -> np.ndarra
 
 
 def _truncated_normal_cdf(mean, sd, low, high, rng: np.random.Generator) -> np.ndarray:
-    """Draws of N(mean, sd^2) restricted to (low, high); bounds may be infinite.
-
-    Inverse CDF on the lower tail's CDF, or on the upper tail's survival function where the
-    interval lies above the mean, so that intervals in either tail keep their precision.
-    """
+    """Draws of N(mean, sd^2) restricted to (low, high) by the inverse CDF of uniforms."""
     a, b = (low - mean) / sd, (high - mean) / sd
     a, b = np.broadcast_arrays(a, b)
-    upper = a > 0  # the interval lies above the mean: work with survival functions
-    lo = np.where(upper, special.ndtr(-b), special.ndtr(a))
-    hi = np.where(upper, special.ndtr(-a), special.ndtr(b))
-    p = lo + rng.random(a.shape) * (hi - lo)
-    z = np.where(upper, -special.ndtri(p), special.ndtri(p))
-    return mean + sd * np.clip(z, a, b)
+    flip, lo, hi = _lower_side(a, b)
+    with np.errstate(divide="ignore"):  # u = 0: log 0 = -inf, the lower bound
+        z = _quantile(lo, hi, np.log(rng.random(a.shape)))
+    return mean + sd * np.where(flip, -z, z)
+
+
+def _lower_side(a, b):
+    """The interval (a, b) flipped to (-b, -a) where a + b > 0, so that it lies mostly below
+    0, where the normal's log CDF keeps its precision: (flip, lo, hi)."""
+    with np.errstate(invalid="ignore"):  # (-inf, inf): no flip
+        flip = a + b > 0
+    return flip, np.where(flip, -b, a), np.where(flip, -a, b)
+
+
+def _quantile(lo, hi, log_u) -> np.ndarray:
+    r"""The standard normal on (lo, hi) (with :math:`lo + hi \le 0`) at probability
+    :math:`u`, given :math:`\log u`: :math:`p = \Phi(lo) + u(\Phi(hi) - \Phi(lo))` on the log
+    scale, :math:`\log p = \log\Phi(hi) + \log(r + u(1 - r))`, :math:`r = \Phi(lo)/\Phi(hi)`,
+    inverted by :func:`scipy.special.ndtri_exp`: exact however far in the tail the interval
+    lies (``ndtr`` underflows below -38, where ``ndtri(0) = -inf``)."""
+    log_lo, log_hi = special.log_ndtr(lo), special.log_ndtr(hi)
+    with np.errstate(divide="ignore"):
+        log_p = log_hi + np.logaddexp(log_lo - log_hi, log_u + np.log(-np.expm1(log_lo - log_hi)))
+    return np.clip(special.ndtri_exp(log_p), lo, hi)
+
+
+def truncated_normal_from_score(a, b, score) -> np.ndarray:
+    r"""The standard normal restricted to (a, b) at the quantile whose normal score is
+    ``score``: :math:`F^{-1}(\Phi(z))`, with :math:`\Phi(z)` kept on the log scale on
+    whichever side it is small, so exact in both tails of z and of the interval."""
+    flip, lo, hi = _lower_side(*np.broadcast_arrays(a, b))
+    z = _quantile(lo, hi, special.log_ndtr(np.where(flip, -score, score)))
+    return np.where(flip, -z, z)
+
+
+def truncated_normal_score(a, b, t) -> np.ndarray:
+    r"""The normal score :math:`\Phi^{-1}(F(t))` of t in (a, b) under the standard normal
+    restricted to (a, b), F its CDF: the inverse of :func:`truncated_normal_from_score`.
+
+    On the lower side (see :func:`_quantile`),
+    :math:`F = (e^{\log\Phi(t) - \log\Phi(hi)} - r)/(1 - r)` and
+    :math:`1 - F = (1 - e^{\log\Phi(t) - \log\Phi(hi)})/(1 - r)`; the smaller of the two is
+    inverted on the log scale. A t at a bound has score -inf or inf."""
+    flip, lo, hi = _lower_side(*np.broadcast_arrays(a, b))
+    t = np.where(flip, -t, t)
+    log_lo, log_hi = special.log_ndtr(lo), special.log_ndtr(hi)
+    rest = np.log(-np.expm1(log_lo - log_hi))  # log(1 - r)
+    log_t = np.minimum(special.log_ndtr(t) - log_hi, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_f = np.log(np.maximum(np.exp(log_t) - np.exp(log_lo - log_hi), 0.0)) - rest
+        log_g = np.log(-np.expm1(log_t)) - rest  # log(1 - F)
+    z = np.where(
+        log_f < np.log(0.5),
+        special.ndtri_exp(np.minimum(log_f, 0.0)),
+        -special.ndtri_exp(np.minimum(log_g, 0.0)),
+    )
+    return np.where(flip, -z, z)
 
 
 def gamma_above(shape, rate, lower, rng: np.random.Generator) -> np.ndarray:

@@ -310,6 +310,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
                 resample_labels=self.fit_type_ != "supervised",
                 counts=w,
             )
+        _check_finite(trace)
         if self.fit_type_ == "unsupervised" and self.relabel and not constraints.ordered:
             trace = _relabel(conditional, trace)
         self._conditional_ = conditional
@@ -598,6 +599,22 @@ def _default_prior(family, x: np.ndarray, k: int, w: np.ndarray | None):
     if isinstance(family, Categorical):
         return DirichletPrior(1.0)
     return None
+
+
+def _check_finite(trace: Trace) -> None:
+    """Draws that are all finite, or a ValueError naming the parameter that is not: a draw
+    that overflowed or lost its precision is a defect of the sampler, never a draw to keep."""
+    named = {"weights": trace.weights, **trace.params}
+    for name, value in named.items():
+        bad = ~np.isfinite(value)
+        if bad.any():
+            chain, draw = np.argwhere(bad)[0][:2]
+            raise ValueError(
+                f"posterior sampling drew non-finite values of {name!r} ({int(bad.sum())} of "
+                f"{value.size}, the first in chain {chain}, draw {draw}): the sampler lost "
+                "its precision (a prior or data on an extreme scale?); standardise the data "
+                "or give priors on its scale, and report it if that does not help"
+            )
 
 
 def _relabel(conditional: Conditional, trace: Trace) -> Trace:
