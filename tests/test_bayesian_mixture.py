@@ -955,3 +955,25 @@ def test_non_finite_draws_are_refused_naming_the_parameter():
     mean[1, 2, 0, 0] = np.nan
     with pytest.raises(ValueError, match=r"non-finite values of 'mean' \(1 of 12.*chain 1, draw 2"):
         _check_finite(Trace({"mean": mean, "variance": np.ones((2, 3, 2, 1))}, np.ones((2, 3, 2))))
+
+
+@pytest.mark.parametrize(
+    ("families", "fit_rows", "rows"),
+    [
+        ([Poisson(), Poisson()], np.repeat([[0], [2], [3], [9], [11]], 4, axis=0), [[-1.0], [2.5]]),
+        ([Categorical(3)] * 2, np.repeat([[0], [1], [2]], 5, axis=0), [[5]]),
+    ],
+)
+def test_rows_outside_every_support_are_refused_as_by_mixture_model(families, fit_rows, rows):
+    # predict_proba gave NaN and predict label 0 for them.
+    from emkit import MixtureModel
+
+    model = BayesianMixture(families, chains=1, draws=20, tune=5, random_state=0).fit(fit_rows)
+    reference = MixtureModel(families, random_state=0).fit(fit_rows)
+    with pytest.raises(ValueError) as expected:
+        reference.predict_proba(rows)
+    for method in (model.predict_proba, model.predict):
+        with pytest.raises(ValueError, match="outside the support of every component") as got:
+            method(rows)
+        assert str(got.value) == str(expected.value)
+    assert np.all(model.score_samples(rows) == -np.inf)

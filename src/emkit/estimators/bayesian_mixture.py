@@ -549,10 +549,16 @@ class BayesianMixture(DensityMixin, BaseEstimator):
     def predict_proba(self, X, return_std=False):
         """Posterior-averaged probability of each component for each row, shape (n, K).
 
-        With ``return_std``, also their posterior standard deviation over the draws (n, K).
+        A row outside the components' support (a negative or fractional Poisson count, a
+        category code the fit did not see) has none: a ValueError naming it, as in
+        :class:`~emkit.MixtureModel`. With ``return_std``, also their posterior standard
+        deviation over the draws (n, K).
         """
+        check_is_fitted(self, "samples_")
+        x = check_rows(self, X, reset=False)
+        self._refuse_outside_support(x)
         total, mean, square = 0, 0.0, 0.0
-        for log_joint in self._per_draw(X):
+        for log_joint in self._log_joints(x):
             resp = np.exp(log_joint - logsumexp(log_joint, axis=2, keepdims=True))  # (n, b, K)
             total += resp.shape[1]
             mean = mean + resp.sum(axis=1)
@@ -561,6 +567,25 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         if not return_std:
             return mean
         return mean, np.sqrt(np.maximum(square / total - mean**2, 0.0))
+
+    def _refuse_outside_support(self, x: np.ndarray) -> None:
+        """A ValueError naming the rows of ``x`` outside the components' support (a Poisson
+        count below 0 or not whole, a category code the fit did not see), as
+        :meth:`MixtureModel.predict_proba <emkit.MixtureModel.predict_proba>` words it: they
+        have no component probabilities (``score_samples`` gives them log density -inf)."""
+        family = getattr(self._conditional_, "family", None)  # one family for all K
+        if family is None:
+            return
+        inside = np.asarray(family.in_support(x), dtype=bool)
+        if inside.all():
+            return
+        i = int(np.argmin(inside))
+        names = ", ".join([type(family).__name__] * self.weights_.shape[0])
+        raise ValueError(
+            f"{int((~inside).sum())} rows of X lie outside the support of every component "
+            f"({names}; the first is row {i}: {x[i].tolist()}), so they have no component "
+            "probabilities"
+        )
 
     def predict(self, X):
         """Most probable component of each row under the posterior-averaged probabilities."""
