@@ -600,3 +600,20 @@ def test_ordered_overrelaxation_leaves_the_truncated_normal_invariant():
     assert np.mean(moved != start) > 0.99  # every draw moves
     for j in range(2):
         assert stats.ks_2samp(moved[:, j, 0], start[:, j, 0]).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1e-12, 1e-9])
+def test_ridge_on_collinear_columns_says_so(alpha):
+    # Rounding let the Cholesky factor pass, then scipy's multivariate normal raised a raw
+    # LinAlgError on the covariance.
+    X = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]])
+    with pytest.raises(ValueError, match=r"ridge: .*nearly so .*collinear.*alpha > 0"):
+        bayes.ridge(X, np.array([1.0, 2.0, 3.0]), alpha=alpha)
+
+
+def test_ridge_on_collinear_columns_with_enough_alpha_is_scikit_learns():
+    from sklearn.linear_model import Ridge
+
+    X, y = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]]), np.array([1.0, 2.0, 4.0])
+    post = bayes.ridge(X, y, alpha=1e-6)
+    np.testing.assert_allclose(post.map, Ridge(alpha=1e-6).fit(X, y).coef_, rtol=1e-8)

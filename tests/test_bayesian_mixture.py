@@ -977,3 +977,18 @@ def test_rows_outside_every_support_are_refused_as_by_mixture_model(families, fi
             method(rows)
         assert str(got.value) == str(expected.value)
     assert np.all(model.score_samples(rows) == -np.inf)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fit_rows"),
+    [
+        ({"covariance_type": "full"}, np.arange(20.0).reshape(10, 2) ** 1.5),
+        ({"components": [Poisson(), Poisson()]}, np.arange(10)[:, None]),
+    ],
+)
+def test_ordered_other_than_normal_components_names_them(kwargs, fit_rows):
+    # It said "for other components" of multivariate normal components too.
+    model = BayesianMixture(**{"components": 2, **kwargs}, constraints={"ordered": True})
+    expected = "multivariate normal" if "covariance_type" in kwargs else "other families"
+    with pytest.raises(ValueError, match=rf"orders the means of Normal components .*{expected}"):
+        model.fit(fit_rows)

@@ -435,10 +435,20 @@ def ridge(X, y, alpha: float, fit_intercept: bool = True, variance: float | None
         mean = np.zeros(p + 1)
     x_mean, y_mean = mean[:p], mean[p]
     A = scatter[:p, :p] + alpha * np.eye(p)  # (p, p), the posterior precision times sigma^2
+    # scipy's multivariate normal takes a covariance whose eigenvalues spread more than
+    # 1 / (1e6 eps) for singular; A with collinear columns passes Cholesky on rounding alone.
+    spectrum = np.linalg.eigvalsh(A)
     try:
+        if not spectrum[0] > 1e6 * np.finfo(float).eps * spectrum[-1]:
+            raise np.linalg.LinAlgError
         L = np.linalg.cholesky(A)
     except np.linalg.LinAlgError:
-        raise ValueError("ridge: X^T X + alpha I is singular; use alpha > 0") from None
+        condition = spectrum[-1] / spectrum[0] if spectrum[0] > 0 else np.inf
+        raise ValueError(
+            f"ridge: X^T X + alpha I is singular or nearly so (condition number {condition:.3g},"
+            f" alpha = {alpha:g}): columns of X are collinear (or there are fewer rows than "
+            "columns); use a larger alpha > 0, or drop the redundant columns"
+        ) from None
     A_inv = np.linalg.solve(L.T, np.linalg.solve(L, np.eye(p)))
     coef = A_inv @ scatter[:p, p]  # (p,)
     intercept = float(y_mean - x_mean @ coef)

@@ -279,8 +279,9 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         conditional = self._conditional(x, k, w)
         if constraints.ordered and not conditional.orderable:
             raise ValueError(
-                'constraints={"ordered": True} orders the means of Normal components; for other '
-                "components use relabel=True (the default) against label switching"
+                'constraints={"ordered": True} orders the means of Normal components '
+                "(independent features); multivariate normal components (covariance_type) and "
+                "other families take relabel=True (the default) against label switching"
             )
         rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
         if labels is None or np.all(labels == UNLABELLED):
