@@ -992,3 +992,46 @@ def test_ordered_other_than_normal_components_names_them(kwargs, fit_rows):
     expected = "multivariate normal" if "covariance_type" in kwargs else "other families"
     with pytest.raises(ValueError, match=rf"orders the means of Normal components .*{expected}"):
         model.fit(fit_rows)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "unlike"),
+    [
+        ({"weight_prior": [1.0, 50.0]}, "weight_prior differs"),
+        (
+            {"priors": [SemiConjugateNormal(-2, 1, 2, 2), SemiConjugateNormal(2, 1, 2, 2)]},
+            "components 0 and 1 have different priors",
+        ),
+    ],
+)
+def test_relabelling_is_left_out_where_the_prior_is_not_symmetric(kwargs, unlike):
+    # Sorting draws by location under an asymmetric prior gave component k the other's prior.
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(-2, 1, 50), rng.normal(2, 1, 50)][:, None]
+    settings = dict(chains=2, draws=200, tune=100, random_state=0, **kwargs)
+    with pytest.warns(UserWarning, match=rf"relabel=True left the draws as sampled: {unlike}"):
+        model = BayesianMixture(2, **settings).fit(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain = BayesianMixture(2, relabel=False, **settings).fit(x)
+    for name in ("weights", "mean", "variance"):
+        np.testing.assert_array_equal(model.samples_[name], plain.samples_[name])
+
+
+def test_relabelling_under_one_prior_for_every_component_still_sorts():
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(-2, 1, 50), rng.normal(2, 1, 50)][:, None]
+    prior = SemiConjugateNormal(0, 3, 2, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = BayesianMixture(
+            2,
+            priors=[prior, SemiConjugateNormal(0, 3, 2, 2)],
+            weight_prior=[2.0, 2.0],
+            chains=2,
+            draws=200,
+            tune=100,
+            random_state=0,
+        ).fit(x)
+    mean = model.samples_["mean"][..., 0]
+    assert np.all(mean[..., 0] <= mean[..., 1])

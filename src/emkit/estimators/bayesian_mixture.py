@@ -2,6 +2,7 @@ r"""``BayesianMixture``: the posterior of a finite mixture, supervised, unsuperv
 
 from __future__ import annotations
 
+import dataclasses
 from numbers import Integral, Real
 from typing import Any
 
@@ -34,6 +35,7 @@ from emkit.distributions.priors import (
 from emkit.distributions.registry import family_from_dict
 from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import check_rows, check_weights
+from emkit.exceptions import warn_user
 from emkit.models.mixture import UNLABELLED
 
 # Draws per batch when averaging over the posterior (bounds memory to ~ n * batch * K floats).
@@ -81,8 +83,11 @@ class BayesianMixture(DensityMixin, BaseEstimator):
     means increase with the component index, a restriction of the prior, as in the PyMC model
     with an ordering potential), or, by default (``relabel=True``), each unsupervised draw's
     components are sorted by their location after sampling (first feature's mean, Poisson
-    rate, Bernoulli probability, first category's probability). Labelled rows identify the
-    components: supervised and semi-supervised fits are never relabelled.
+    rate, Bernoulli probability, first category's probability). Sorting is sound only where the
+    prior is symmetric in the components (one ``weight_prior`` value and one prior for all):
+    otherwise component k would lose its own prior, so the draws are left as sampled, with a
+    warning. Labelled rows identify the components: supervised and semi-supervised fits are
+    never relabelled.
 
     Parameters
     ----------
@@ -111,7 +116,10 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         ``{"ordered": bool, "min_weight": float}``: increasing first-feature means (Normal
         components), and every weight at least ``min_weight`` (< 1/K).
     relabel : bool, default=True
-        Sort each unsupervised draw's components by location (see label switching above).
+        Sort each unsupervised draw's components by location (see label switching above),
+        where the prior is the same for every component; with priors or a ``weight_prior``
+        that differ between components the draws are left as sampled and a ``UserWarning``
+        says why.
     chains, draws, tune : int, default=4, 1000, 500
         Chains, kept draws per chain, and discarded sweeps per chain before them.
     overrelaxation : float in (-1, 0], default=-0.7
@@ -313,7 +321,18 @@ class BayesianMixture(DensityMixin, BaseEstimator):
             )
         _check_finite(trace)
         if self.fit_type_ == "unsupervised" and self.relabel and not constraints.ordered:
-            trace = _relabel(conditional, trace)
+            unlike = _unlike_priors(self.priors, alpha)
+            if unlike is None:
+                trace = _relabel(conditional, trace)
+            else:
+                warn_user(
+                    f"relabel=True left the draws as sampled: {unlike}, so the prior is not "
+                    "symmetric in the components and sorting each draw would give component k "
+                    "another component's prior. Give every component the same prior (and one "
+                    "weight_prior), constrain the order (constraints={'ordered': True}), or "
+                    "pass relabel=False to silence this",
+                    UserWarning,
+                )
         self._conditional_ = conditional
         self._set_samples(trace, x, labels, w)
         return self
@@ -641,6 +660,28 @@ def _check_finite(trace: Trace) -> None:
                 "its precision (a prior or data on an extreme scale?); standardise the data "
                 "or give priors on its scale, and report it if that does not help"
             )
+
+
+def _unlike_priors(priors, alpha: np.ndarray) -> str | None:
+    """Why the prior is not exchangeable over the components (what differs between two of
+    them), or None where it is: one ``weight_prior`` for all and one component prior."""
+    if np.any(alpha != alpha[0]):
+        return f"weight_prior differs between components ({alpha.tolist()})"
+    if not isinstance(priors, list | tuple):
+        return None
+    first = priors[0]
+    for k, prior in enumerate(priors[1:], start=1):
+        same = prior is first or (
+            type(prior) is type(first)
+            and dataclasses.is_dataclass(first)
+            and all(
+                np.array_equal(np.asarray(getattr(prior, f.name)), getattr(first, f.name))
+                for f in dataclasses.fields(first)
+            )
+        )
+        if not same:
+            return f"components 0 and {k} have different priors ({first!r} and {prior!r})"
+    return None
 
 
 def _relabel(conditional: Conditional, trace: Trace) -> Trace:
