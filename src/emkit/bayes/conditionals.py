@@ -494,7 +494,7 @@ def overrelaxed_normal(loc, sd, current, alpha: float, ordered: bool, rng) -> np
     if not ordered:
         return mean
     if alpha != 0:
-        return _overrelaxed_ordered(loc, sd, current, mean, alpha, rng)
+        return _overrelaxed_ordered(loc, sd, current, mean, alpha, noise[:, :, 0])
     disordered = (mean[:, 1:, 0] <= mean[:, :-1, 0]).any(axis=1)
     if not disordered.any():
         return mean
@@ -509,9 +509,10 @@ def overrelaxed_normal(loc, sd, current, alpha: float, ordered: bool, rng) -> np
     return mean
 
 
-def _overrelaxed_ordered(loc, sd, current, mean, alpha: float, rng) -> np.ndarray:
+def _overrelaxed_ordered(loc, sd, current, mean, alpha: float, noise) -> np.ndarray:
     """:func:`overrelaxed_normal`'s ordered scan: ``mean`` holds the other features' moves;
-    the first feature's means move one component at a time within their neighbours."""
+    the first feature's means move one component at a time within their neighbours, by the
+    standard normal ``noise`` (B, K) (where the neighbours are far, the untruncated move)."""
     first = np.array(current[:, :, 0], dtype=float)  # (B, K)
     k = loc.shape[1]
     spread = np.sqrt(1 - alpha**2)
@@ -522,7 +523,7 @@ def _overrelaxed_ordered(loc, sd, current, mean, alpha: float, rng) -> np.ndarra
         z = draws.truncated_normal_score(low, high, (first[:, j] - m) / s)
         # A mean at a bound (a neighbour drawn within rounding of it) has score -inf or inf.
         z = np.clip(z, -40.0, 40.0)
-        moved = alpha * z + spread * rng.standard_normal(m.shape)
+        moved = alpha * z + spread * noise[:, j]
         first[:, j] = m + s * draws.truncated_normal_from_score(low, high, moved)
     mean[:, :, 0] = first
     return mean
