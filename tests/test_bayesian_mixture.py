@@ -1035,3 +1035,27 @@ def test_relabelling_under_one_prior_for_every_component_still_sorts():
         ).fit(x)
     mean = model.samples_["mean"][..., 0]
     assert np.all(mean[..., 0] <= mean[..., 1])
+
+
+def test_default_prior_of_normal_components_is_mclusts_and_diags():
+    # The Normal components' default was the variance with divisor n over 2 K^2 whatever d
+    # (and shape 1.5); "V" and "diag" took mclust's (divisor n - 1, K^(2/d), dof d + 2).
+    from emkit.estimators.bayesian_mixture import _default_prior
+
+    x = np.array([[0.1], [0.5], [1.9], [4.0], [4.4], [5.2]])
+    y = np.repeat([0, 1], 3)
+    # R: p <- mclust::defaultPrior(c(0.1, 0.5, 1.9, 4.0, 4.4, 5.2), G = 2, modelName = "V")
+    # p$dof = 3, p$scale = 1.1534166666666668: sigma^2 ~ IG(dof/2, scale/2).
+    prior = _default_prior(Normal(), x, 2, None)
+    assert prior.shape == 1.5 and prior.shrinkage == 0.01
+    np.testing.assert_allclose(prior.scale, 1.1534166666666668 / 2, rtol=1e-14)
+    X = np.c_[x, x[::-1] * 2]
+    settings = dict(chains=1, draws=200, random_state=0)
+    for data, structure in ((x, "V"), (X, "diag")):
+        normal = BayesianMixture(2, **settings).fit(data, y)
+        gaussian = BayesianMixture(2, covariance_type=structure, **settings).fit(data, y)
+        np.testing.assert_allclose(
+            normal.samples_["variance"].reshape(200, -1),
+            gaussian.samples_["covariance"].reshape(200, -1),
+            rtol=1e-12,
+        )

@@ -102,9 +102,16 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         :class:`~emkit.bayes.priors.UniformSDNormal`; ``GammaPrior`` (Poisson), ``BetaPrior``
         (Bernoulli), ``DirichletPrior`` (Categorical); one
         :class:`~emkit.distributions.priors.NormalInverseWishart` for multivariate normals.
-        None takes weakly informative priors from the data: mclust's (normal-inverse-Wishart
-        centred on the data mean, shrinkage 0.01, d + 2 degrees of freedom, scale the data
-        covariance over :math:`K^{2/d}`), Gamma(1, 1/mean), Beta(1, 1), Dirichlet(1).
+        None takes weakly informative priors from the data: mclust's
+        (:meth:`NormalInverseWishart.mclust
+        <emkit.distributions.priors.NormalInverseWishart.mclust>`: centred on the data mean,
+        shrinkage 0.01, d + 2 degrees of freedom, scale the data covariance, divisor n - 1,
+        over :math:`K^{2/d}`), Gamma(1, 1/mean), Beta(1, 1), Dirichlet(1). Normal components
+        (independent features) and ``"diag"`` take the same prior, its diagonal: per feature
+        :math:`\mathrm{NIG}(\bar x_j, 0.01, (d + 2)/2, s_j^2 / (2K^{2/d}))`, mclust's own in
+        one dimension (dof 3, :math:`s^2/K^2`); for more, mclust's VVI and VII pool one
+        variance over the features, which mixes unlike scales, and here each feature keeps
+        its own (``"spherical"`` reads the trace).
     covariance_type : {"full", "tied", "diag", "spherical"}, default=None
         Multivariate normal components of this structure, also by mclust's names "VVV",
         "EEE", "VVI", "VII" (and "V" for one feature); None: the families of ``components``.
@@ -636,7 +643,10 @@ def _default_prior(family, x: np.ndarray, k: int, w: np.ndarray | None):
                 f"(one value in every row; n_samples = {x.shape[0]}): drop constant "
                 "columns, or give priors (e.g. NormalInverseGamma with a positive scale)"
             )
-        return NormalInverseGamma(mean, 0.01, 1.5, spread / (2.0 * k**2))
+        # covariance_type="diag"'s prior, one feature at a time: IG(nu/2, Lambda_jj/2) is
+        # the inverse-Wishart's diagonal (mclust's for d = 1: dof 3, var(x)/K^2).
+        niw = NormalInverseWishart.mclust(x, k, sample_weight=w)
+        return NormalInverseGamma(niw.mean, niw.shrinkage, niw.dof / 2, np.diag(niw.scale) / 2)
     if isinstance(family, Poisson):
         return GammaPrior(1.0, 1.0 / np.maximum(mean, 1e-3))
     if isinstance(family, Bernoulli):
