@@ -646,7 +646,8 @@ def _default_prior(family, x: np.ndarray, k: int, w: np.ndarray | None):
         # covariance_type="diag"'s prior, one feature at a time: IG(nu/2, Lambda_jj/2) is
         # the inverse-Wishart's diagonal (mclust's for d = 1: dof 3, var(x)/K^2).
         niw = NormalInverseWishart.mclust(x, k, sample_weight=w)
-        return NormalInverseGamma(niw.mean, niw.shrinkage, niw.dof / 2, np.diag(niw.scale) / 2)
+        scale: Any = np.diag(niw.scale) / 2  # (d,): the prior's fields broadcast per feature
+        return NormalInverseGamma(niw.mean, niw.shrinkage, niw.dof / 2, scale)
     if isinstance(family, Poisson):
         return GammaPrior(1.0, 1.0 / np.maximum(mean, 1e-3))
     if isinstance(family, Bernoulli):
