@@ -369,3 +369,123 @@ def test_a_mixture_of_several_families_records_their_parameters():
         z = (values.std(axis=0, ddof=1) - expected) / _bootstrap_error(values)
         assert np.all(np.abs(z) < 4), (name, z)
         np.testing.assert_allclose(values.std(axis=0, ddof=1), expected, rtol=0.25)
+
+
+def _two_lines(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, (n, 1))
+    y = np.where(rng.uniform(size=n) < 0.5, 1 + x[:, 0], 3 + 0.6 * x[:, 0]) + rng.normal(0, 1, n)
+    return x, y
+
+
+def test_random_state_fixes_the_refits_whatever_the_models_own():
+    """With the model's random_state None (the default) each refit drew its starts from the
+    OS: two bootstraps with random_state=0 differed (KMeans centres by 0.12, regression
+    intercepts by 3.5). Now every fit's random_state is drawn from the replicate's seed: the
+    same replicates twice, with one or two jobs, whatever the model's own seed was."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (100, 2)), rng.normal(3, 1, (100, 2))])
+    km = emkit.KMeans(2).fit(X)
+    first = emkit.bootstrap(km, X, n_boot=20, random_state=0)
+    again = emkit.bootstrap(km, X, n_boot=20, random_state=0)
+    parallel = emkit.bootstrap(km, X, n_boot=20, random_state=0, n_jobs=2)
+    seeded = emkit.bootstrap(km.set_params(random_state=7), X, n_boot=20, random_state=0)
+    for other in (again, parallel, seeded):
+        np.testing.assert_array_equal(
+            other.replicates["cluster_centers"], first.replicates["cluster_centers"]
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x, y = _two_lines(40, 5)
+        mr = emkit.MixtureOfRegressions(2, random_state=0).fit(x, y).set_params(random_state=None)
+        one = emkit.bootstrap(mr, x, y, n_boot=30, random_state=0)
+        two = emkit.bootstrap(mr, x, y, n_boot=30, random_state=0, n_jobs=2)
+    for name, values in one.replicates.items():
+        np.testing.assert_array_equal(two.replicates[name], values)
+
+
+def test_a_replicate_fallen_back_to_one_shared_variance_is_left_out():
+    """Fifteen rows on two lines: a few resamples collapse a line at every start, and the fit
+    falls back to one shared residual variance with a DegenerateFitWarning (equal_variance_
+    True). Those replicates were kept among the per-component-variance ones, with n_failed
+    0. Now they are left out and counted, as a hand-written loop over the same seeds finds
+    them."""
+    import copy
+
+    x, y = _two_lines(15, 5)
+    model = emkit.MixtureOfRegressions(2, random_state=0).fit(x, y)
+    assert not model.equal_variance_
+    boot = emkit.bootstrap(model, x, y, n_boot=40, random_state=0)
+    kept, fallen = [], 0
+    for seed in np.random.SeedSequence(0).spawn(41)[:40]:
+        rng = np.random.default_rng(seed)
+        rows = rng.integers(0, 15, 15)
+        fit = copy.deepcopy(model).set_params(
+            warm_start=True, random_state=int(rng.integers(2**31 - 1))
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit.fit(x[rows], y[rows])
+        if any(issubclass(w.category, emkit.DegenerateFitWarning) for w in caught):
+            assert fit.equal_variance_
+            fallen += 1
+        else:
+            kept.append(np.sort(fit.sigmas_))
+    assert fallen > 0
+    assert boot.n_failed == fallen and boot.n_boot == 40 - fallen
+    np.testing.assert_allclose(np.sort(boot.replicates["sigmas"], axis=1), kept, rtol=1e-12)
+
+
+def test_a_warning_the_data_give_themselves_leaves_no_replicate_out():
+    """Two columns never observed in one row warn a DegenerateFitWarning at every fit, the
+    original's included: it says something of the data, not of a replicate, and leaves none
+    out."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(120, 3))
+    X[:60, 0] = np.nan
+    X[60:, 1] = np.nan
+    with pytest.warns(emkit.DegenerateFitWarning, match="never"):
+        gm = emkit.GaussianMixture(1, missing="em", random_state=0).fit(X)
+    boot = emkit.bootstrap(gm, X, n_boot=10, random_state=0)
+    assert boot.n_failed == 0 and boot.n_boot == 10
+
+
+def test_one_parameter_name_as_a_string():
+    """parameters="coef_" was read as the names 'c', 'o', 'e', 'f', '_'."""
+    x, y = _two_lines(100, 0)
+    model = emkit.MixtureOfRegressions(2, random_state=0).fit(x, y)
+    one = emkit.bootstrap(model, x, y, n_boot=5, parameters="coef_", random_state=0)
+    listed = emkit.bootstrap(model, x, y, n_boot=5, parameters=["coef_"], random_state=0)
+    assert list(one.replicates) == ["coef"]
+    np.testing.assert_array_equal(one.replicates["coef"], listed.replicates["coef"])
+
+
+def test_weights_the_refits_cannot_use_are_refused_up_front():
+    """All-zero weights with kind="weighted" divided 0 by 0 and failed every refit on NaN
+    weights; sample_weight with an estimator whose fit takes none (scikit-learn's
+    GaussianMixture) raised a raw TypeError from the first refit."""
+    from sklearn.mixture import GaussianMixture
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 1))
+    gm = emkit.GaussianMixture(1).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="sample weights are all 0"):
+            emkit.bootstrap(gm, X, kind="weighted", n_boot=5, sample_weight=np.zeros(50))
+    sk = GaussianMixture(1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="GaussianMixture.fit does not take; write the rows"):
+        emkit.bootstrap(sk, X, n_boot=5, random_state=0, sample_weight=np.ones(50))
+
+
+def test_a_fit_without_intercepts_reports_none():
+    """fit_intercept=False: the summary had intercept[k] rows of 0 +- 0, which estimate()
+    leaves out."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, (200, 1))
+    y = np.where(rng.uniform(size=200) < 0.5, 2 * x[:, 0], -0.5 * x[:, 0])
+    y = y + rng.normal(0, 0.5, 200)
+    model = emkit.MixtureOfRegressions(2, fit_intercept=False, random_state=0).fit(x, y)
+    boot = emkit.bootstrap(model, x, y, n_boot=10, random_state=0)
+    assert "intercept" not in boot.replicates
+    assert list(boot.summary().index) == list(model.estimate(x, y).summary().index)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from emkit.exceptions import DegenerateFitWarning
 from emkit.mle.estimate import flatten, row_labels
 
 KINDS = ("nonparametric", "parametric", "weighted")
@@ -48,7 +49,9 @@ class BootstrapResult:
     replicates : dict, each parameter's replicates stacked on a first axis (n_ok, ...).
     kind : "nonparametric", "parametric" or "weighted".
     n_failed : replicates left out: their fit raised an error, was degenerate (a component
-        collapsed, as mclust's singular fits) or lost a component (``prune_weight``).
+        collapsed, as mclust's singular fits, or a fit fell back to a simpler model and
+        warned :class:`~emkit.DegenerateFitWarning`) or lost a component
+        (``prune_weight``).
 
     Examples
     --------
@@ -139,8 +142,10 @@ def bootstrap(
     with equal means (a scale mixture) or equal slopes (parallel regression lines) are told
     apart by the rows they hold. A classifier's classes are labelled and never matched.
     Replicates whose fit raises an error, is degenerate (``degenerate_``: a collapsed
-    component, which mclust reports as a singular fit) or holds another number of
-    components are left out and counted in ``n_failed``.
+    component, which mclust reports as a singular fit), warns a
+    :class:`~emkit.DegenerateFitWarning` (say a :class:`emkit.MixtureOfRegressions` fallen
+    back to one shared variance) where a refit to the data themselves does not, or holds
+    another number of components are left out and counted in ``n_failed``.
 
     Parameters
     ----------
@@ -155,16 +160,19 @@ def bootstrap(
         bootstrap of Newton and Raftery, 1994: each row weighted by n times a flat Dirichlet
         draw, which needs ``fit(X, sample_weight=...)``).
     n_boot : number of replicates.
-    parameters : fitted attribute names to record (``"weights_"``, ...), or a dict mapping a
+    parameters : fitted attribute names to record (``"weights_"``, ...; one name may be given
+        as a string), or a dict mapping a
         name to a function of the refitted estimator returning an array. Default: those of
         ``weights_``, ``means_``, ``covariances_``, ``cluster_centers_``, ``coef_``,
-        ``intercept_``, ``sigmas_``, ``zero_inflation_``, ``rate_`` the model has, and a
+        ``intercept_`` (unless fitted without intercepts), ``sigmas_``, ``zero_inflation_``,
+        ``rate_`` the model has, and a
         mixture's component parameters: stacked over the components under the family's
         names (``"rate"``, (k, d)) where they are all of one family, else named by component
         as ``estimate()`` names them (``"mean_0"``, ``"rate_1"``).
         Outputs whose first axis runs over the components are put in the original order;
         components of different families are never matched to one another.
-    params : estimator parameters to set on every replicate (e.g. a looser ``tol``).
+    params : estimator parameters to set on every replicate (e.g. a looser ``tol``; a
+        ``random_state`` here is every replicate's, in place of their own).
     sample_weight : array-like of shape (n,), or None; the weights the model was fitted
         with, frequency weights as the fit reads them (a weight of m stands for m rows):
         each replicate draws round(sum of the weights) rows, with replacement from the rows
@@ -172,8 +180,13 @@ def bootstrap(
         weights) or from the model (parametric); the weighted bootstrap gives the m rows
         of a weight m each a flat Dirichlet share (together the row's Dirichlet(w) share of
         the total weight). So a fit to distinct rows with their counts has the replicates of
-        the fit to the rows written out.
-    random_state : int, numpy Generator or None; fixes the replicates.
+        the fit to the rows written out. Nonparametric and weighted replicates refit with
+        ``sample_weight``, which the estimator's ``fit`` must take.
+    random_state : int, numpy Generator or None; fixes the replicates: the data each draws
+        and, where the estimator has a ``random_state`` parameter, its fit's, an integer
+        drawn for each replicate (whatever the model's own ``random_state``, unless
+        ``params`` sets one), so that two calls with one seed give the same replicates,
+        with any ``n_jobs``.
     n_jobs : replicates fitted in parallel by joblib (None: one at a time, -1: every core).
 
     Returns
@@ -217,6 +230,12 @@ def bootstrap(
             f"kind='weighted' refits with sample_weight, which {type(model).__name__}.fit "
             "does not take; use kind='nonparametric'"
         )
+    if kind == "nonparametric" and sample_weight is not None and not _takes_weights(model):
+        raise ValueError(
+            "the nonparametric bootstrap with sample_weight refits with the counts of the "
+            f"rows drawn as sample_weight, which {type(model).__name__}.fit does not take; "
+            "write the rows out (np.repeat(X, counts, axis=0)) and bootstrap without weights"
+        )
     if not isinstance(n_boot, Integral) or isinstance(n_boot, bool) or n_boot < 2:
         raise ValueError(f"n_boot must be an integer of at least 2; got {n_boot!r}")
     if getattr(model, "degenerate_", False):
@@ -247,13 +266,22 @@ def bootstrap(
             f"the sample weights add up to under one row ({drawn}) for the {kind} "
             "bootstrap to draw; weights count rows (a weight of m stands for m rows)"
         )
+    if kind == "weighted" and weight is not None and not weight.sum() > 0:
+        raise ValueError(
+            "the sample weights are all 0: no row for the weighted bootstrap to share the "
+            "weight among; weights count rows (a weight of m stands for m rows)"
+        )
     scale = np.nanstd(np.asarray(x, dtype=np.float64), axis=0) if x.ndim == 2 else None
     key = _match_key(model)
     per_component = _per_component(model, estimates)
     original = _memberships(model, X, y, weight)
     missing = _missing(x) if kind == "parametric" else None
-    seeds = np.random.SeedSequence(_entropy(random_state)).spawn(int(n_boot))
+    # one seed per replicate, and one for the refit to the data themselves (below)
+    *seeds, own_seed = np.random.SeedSequence(_entropy(random_state)).spawn(int(n_boot) + 1)
     settings = dict(params or {})
+    # Each fit's own starts are drawn from the replicate's seed, not the model's random_state
+    # (None would draw them from the OS, an integer would give every replicate one start).
+    reseed = "random_state" in model.get_params() and "random_state" not in settings
     if "warm_start" in model.get_params():
         settings.setdefault("warm_start", True)
     if "callback" in model.get_params():
@@ -288,8 +316,10 @@ def bootstrap(
             # a Gamma(m) share, so the row's weight is total * Dirichlet(w).
             random = rng.standard_gamma(weight)
             data, weights = X, weight.sum() * random / random.sum()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        if reseed:
+            fit.set_params(random_state=int(rng.integers(2**31 - 1)))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             try:
                 args = (data,) if target is None else (data, target)
                 fit.fit(*args) if weights is None else fit.fit(*args, sample_weight=weights)
@@ -313,7 +343,7 @@ def bootstrap(
         for name, (j, entry) in positional.items():
             at = j if order is None else int(order[j])
             values[name] = np.asarray(fit.component_params_[at][entry], dtype=np.float64)
-        return values
+        return values, _degenerate_warning(caught)
 
     if n_jobs is None or n_jobs == 1:
         results = [one(seed) for seed in seeds]
@@ -321,7 +351,21 @@ def bootstrap(
         from joblib import Parallel, delayed
 
         results = Parallel(n_jobs=n_jobs)(delayed(one)(seed) for seed in seeds)
-    kept = [r for r in results if not isinstance(r, Exception)]
+    if any(not isinstance(r, Exception) and r[1] is not None for r in results):
+        # A DegenerateFitWarning (a collapsed component, a fit fallen back to a simpler
+        # model) marks a degenerate replicate, unless the fit to the data themselves warns
+        # it as well (then it says something of the data, as columns never seen together).
+        own = copy.deepcopy(model).set_params(**settings)
+        if reseed:
+            own.set_params(random_state=int(np.random.default_rng(own_seed).integers(2**31 - 1)))
+        if not _warns_degenerate(own, X, y, weight):
+            results = [
+                _LeftOut(f"the fit warned: {r[1]}")
+                if not isinstance(r, Exception) and r[1] is not None
+                else r
+                for r in results
+            ]
+    kept = [r[0] for r in results if not isinstance(r, Exception)]
     if len(kept) < 2:
         first = next(r for r in results if isinstance(r, Exception))
         reason = str(first) if isinstance(first, _LeftOut) else f"{type(first).__name__}: {first}"
@@ -338,6 +382,29 @@ def bootstrap(
         )
     replicates = {name: np.stack([r[name] for r in kept]) for name in estimates}
     return BootstrapResult(estimates, replicates, kind, len(results) - len(kept))
+
+
+def _degenerate_warning(caught: list[warnings.WarningMessage]) -> str | None:
+    """The text of the first DegenerateFitWarning among ``caught``, or None."""
+    return next(
+        (str(w.message) for w in caught if issubclass(w.category, DegenerateFitWarning)), None
+    )
+
+
+def _warns_degenerate(model, X, y, weight) -> bool:
+    """Whether fitting ``model`` (a copy, with its settings) to the data themselves warns a
+    DegenerateFitWarning; a fit that fails does not count as one."""
+    args = (X,) if y is None else (X, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if weight is None or not _takes_weights(model):
+                model.fit(*args)
+            else:
+                model.fit(*args, sample_weight=weight)
+        except (ValueError, TypeError, np.linalg.LinAlgError):
+            return False
+    return _degenerate_warning(caught) is not None
 
 
 def _checked_weights(sample_weight, n: int) -> np.ndarray | None:
@@ -474,8 +541,12 @@ def _entropy(random_state) -> int | None:
 def _extractors(model, parameters) -> dict[str, Callable]:
     if isinstance(parameters, Mapping):
         return dict(parameters)
+    if isinstance(parameters, str):
+        parameters = [parameters]
     names = (
-        [a for a in DEFAULT_PARAMETERS if hasattr(model, a)] if parameters is None else parameters
+        [a for a in DEFAULT_PARAMETERS if hasattr(model, a) and not _left_out(model, a)]
+        if parameters is None
+        else parameters
     )
     missing = [a for a in names if not hasattr(model, a)]
     if missing or not names:
@@ -490,6 +561,15 @@ def _extractors(model, parameters) -> dict[str, Callable]:
     if parameters is None:
         extract.update(_family_parameters(model))
     return extract
+
+
+def _left_out(model, name: str) -> bool:
+    """Whether a default parameter is no estimate: the intercepts (all 0) of a fit without
+    them, which ``estimate()`` leaves out as well."""
+    if name != "intercept_":
+        return False
+    fitted = getattr(model, "_fitted_intercept", getattr(model, "fit_intercept", True))
+    return fitted is not None and not fitted
 
 
 def _family_parameters(model) -> dict[str, Callable]:
