@@ -489,3 +489,20 @@ def test_a_fit_without_intercepts_reports_none():
     boot = emkit.bootstrap(model, x, y, n_boot=10, random_state=0)
     assert "intercept" not in boot.replicates
     assert list(boot.summary().index) == list(model.estimate(x, y).summary().index)
+
+
+def test_a_random_state_in_params_is_every_replicates():
+    """params={"random_state": 3} starts every refit from seed 3, as a hand-written loop over
+    the replicates' rows does; the replicates' own seeds are drawn only without it."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(3, 1, (60, 2))])
+    km = emkit.KMeans(2, n_init=1, init="random").fit(X)
+    boot = emkit.bootstrap(km, X, n_boot=8, random_state=0, params={"random_state": 3})
+    for seed, centres in zip(
+        np.random.SeedSequence(0).spawn(9)[:8], boot.replicates["cluster_centers"], strict=True
+    ):
+        rows = np.random.default_rng(seed).integers(0, 120, 120)
+        hand = emkit.KMeans(2, n_init=1, init="random", random_state=3).fit(X[rows])
+        np.testing.assert_allclose(
+            np.sort(centres, axis=0), np.sort(hand.cluster_centers_, axis=0), rtol=1e-12
+        )

@@ -235,6 +235,7 @@ def bootstrap(
             "the nonparametric bootstrap with sample_weight refits with the counts of the "
             f"rows drawn as sample_weight, which {type(model).__name__}.fit does not take; "
             "write the rows out (np.repeat(X, counts, axis=0)) and bootstrap without weights"
+            + (", or use kind='parametric'" if callable(getattr(model, "sample", None)) else "")
         )
     if not isinstance(n_boot, Integral) or isinstance(n_boot, bool) or n_boot < 2:
         raise ValueError(f"n_boot must be an integer of at least 2; got {n_boot!r}")
