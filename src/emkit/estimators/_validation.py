@@ -7,7 +7,7 @@ import contextvars
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -502,6 +502,20 @@ def check_observed(observed: np.ndarray, names=None, *, where: str = "") -> None
         "one from the other rests on it. Observe some rows of both, or impute them "
         "separately.",
         DegenerateFitWarning,
+    )
+
+
+def refuse_rows(x: np.ndarray, kept: Any, why: str, families: list, note: str = "") -> None:
+    """A ValueError naming the rows of ``x`` not ``kept`` (n,), which ``why`` (e.g. "lie outside
+    the support of every component"), under the mixture of ``families`` (one per component),
+    so that they have no component probabilities; ``note`` ends the message."""
+    if kept.all():
+        return
+    i = int(np.argmin(kept))
+    names = ", ".join(type(family).__name__ for family in families)
+    raise ValueError(
+        f"{int((~kept).sum())} rows of X {why} ({names}; the first is row {i}: "
+        f"{x[i].tolist()}), so they have no component probabilities{note}"
     )
 
 

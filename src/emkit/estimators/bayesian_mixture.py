@@ -34,7 +34,7 @@ from emkit.distributions.priors import (
 )
 from emkit.distributions.registry import family_from_dict
 from emkit.estimators._state import restores_on_error
-from emkit.estimators._validation import check_rows, check_weights
+from emkit.estimators._validation import check_rows, check_weights, refuse_rows
 from emkit.exceptions import warn_user
 from emkit.models.mixture import UNLABELLED
 
@@ -604,15 +604,8 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         if family is None:
             return
         inside = np.asarray(family.in_support(x), dtype=bool)
-        if inside.all():
-            return
-        i = int(np.argmin(inside))
-        names = ", ".join([type(family).__name__] * self.weights_.shape[0])
-        raise ValueError(
-            f"{int((~inside).sum())} rows of X lie outside the support of every component "
-            f"({names}; the first is row {i}: {x[i].tolist()}), so they have no component "
-            "probabilities"
-        )
+        families = [family] * self.weights_.shape[0]
+        refuse_rows(x, inside, "lie outside the support of every component", families)
 
     def predict(self, X):
         """Most probable component of each row under the posterior-averaged probabilities."""

@@ -41,6 +41,7 @@ from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import (
     check_rows,
     check_weights,
+    refuse_rows,
     refuse_warm_start,
     warm_features,
 )
@@ -361,28 +362,18 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         """
         x = self._checked_rows(X)
         inside = np.column_stack([c.in_support(x) for c in self.components_]).any(axis=1)
-        self._refuse_rows(x, inside, "lie outside the support of every component")
+        refuse_rows(x, inside, "lie outside the support of every component", self.components_)
         # From the checked rows: checked again as a plain array, they would draw
         # scikit-learn's warning that the fit had feature names.
         log_resp, log_density = self._mixture().log_resp(x)
-        self._refuse_rows(
+        refuse_rows(
             x,
             log_density > -np.inf,
             "have probability 0 under every fitted component",
+            self.components_,
             " (score_samples gives them log density -inf)",
         )
         return np.exp(log_resp)
-
-    def _refuse_rows(self, x: np.ndarray, kept: Any, why: str, note: str = "") -> None:
-        """A ValueError naming the rows of ``x`` not ``kept`` (n,), which ``why``, if any."""
-        if kept.all():
-            return
-        i = int(np.argmin(kept))
-        names = ", ".join(type(c).__name__ for c in self.components_)
-        raise ValueError(
-            f"{int((~kept).sum())} rows of X {why} ({names}; the first is row {i}: "
-            f"{x[i].tolist()}), so they have no component probabilities{note}"
-        )
 
     def sample(self, n_samples=1):
         """Draw ``n_samples`` rows; returns (X of shape (n, d), component labels of shape (n,))."""
