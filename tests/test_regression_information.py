@@ -118,3 +118,71 @@ def test_estimate_needs_y_and_in_memory_rows():
         model.estimate(x, None)
     with pytest.raises(ValueError, match="y must be 240 finite values"):
         model.estimate(x, y[:10])
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4, 1e6])
+def test_one_line_far_from_zero_matches_ols(offset):
+    """One line is least squares: its errors are statsmodels' OLS errors with the MLE variance
+    RSS / n, however far the covariate sits from 0 (raw, the intercept and slope columns of the
+    information correlate to 1 - 1e-11 at 1e6 and were reported as not identified)."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(0)
+    n = 300
+    x = rng.uniform(0, 10, (n, 1)) + offset
+    y = 1 + 2 * (x[:, 0] - offset) + rng.normal(0, 0.5, n)
+    model = emkit.MixtureOfRegressions(1, random_state=0).fit(x, y)
+    ols = sm.OLS(y, sm.add_constant(x)).fit()
+    se = model.standard_errors(x, y)
+    mle_se = ols.bse * np.sqrt((n - 2) / n)
+    np.testing.assert_allclose(se["coef"].ravel(), mle_se[1:], rtol=1e-6)
+    np.testing.assert_allclose(se["intercept"], mle_se[:1], rtol=1e-6)
+    np.testing.assert_allclose(se["sigmas"], np.sqrt(ols.ssr / n) / np.sqrt(2 * n), rtol=1e-6)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_two_lines_far_from_zero_match_a_numerical_hessian(offset):
+    """Two lines on a covariate at 1e6: the inverse of the central-difference Hessian of the
+    log-likelihood in lines written about the covariate's mean (where it is well conditioned),
+    carried to the reported intercepts by the delta method."""
+    rng = np.random.default_rng(3)
+    n = 300
+    u = rng.uniform(0, 10, (n, 1))
+    y = np.where(rng.random(n) < 0.5, 1 + 2 * u[:, 0], 8 - 0.5 * u[:, 0])
+    y = y + rng.normal(0, 0.5, n)
+    x = u + offset
+    model = emkit.MixtureOfRegressions(2, tol=1e-13, random_state=0).fit(x, y)
+    c = x.mean()
+
+    def unpack(theta):
+        heights, coef = theta[1:3], theta[3:5]
+        return np.array([theta[0], 1 - theta[0]]), coef, heights, np.exp(theta[5:7])
+
+    def loglik(theta):
+        weights, coef, heights, sigmas = unpack(theta)
+        mean = (x - c) @ coef[None, :] + heights
+        return float(logsumexp(np.log(weights) + stats.norm.logpdf(y[:, None], mean, sigmas), 1).sum())
+
+    def outputs(theta):
+        weights, coef, heights, sigmas = unpack(theta)
+        return np.r_[weights, coef, heights - c * coef, sigmas]
+
+    heights = model.intercept_ + model.coef_[:, 0] * c
+    theta = np.r_[model.weights_[0], heights, model.coef_[:, 0], np.log(model.sigmas_)]
+    info = -hessian(loglik, theta, step_sizes(theta, 1 / 4))
+    J = jacobian(outputs, theta)
+    expected = np.sqrt(np.diag(J @ np.linalg.inv(info) @ J.T))
+    est = model.estimate(x, y)
+    np.testing.assert_allclose(_flat(est.params), outputs(theta), rtol=1e-12)
+    np.testing.assert_allclose(_flat(est.stderr), expected, rtol=1e-3)
+
+
+def test_collinear_covariates_stay_unidentified():
+    """A covariate that repeats another (rank-deficient X) leaves a direction the data cannot
+    tell: reported, not inverted."""
+    x, y = _lines()
+    x = np.column_stack([x, x[:, 0] + 1e6])
+    model = emkit.MixtureOfRegressions(2, random_state=0).fit(x, y)
+    with pytest.warns(emkit.mle.HessianWarning, match="not identified"):
+        se = model.standard_errors(x, y)
+    assert np.isnan(se["coef"]).all()

@@ -494,15 +494,21 @@ def regression_louis_estimate(
     if n_w:
         a[k - 1] = -1.0 / weights[k - 1]
     variance_at = n_w + k * m + (np.zeros(k, dtype=int) if equal_variance else np.arange(k))
+    # With an intercept the information is taken in covariates centred at their weighted mean,
+    # each line's intercept then its height there: in raw covariates far from 0 (x + 1e6) the
+    # intercept and slope columns correlate to 1 - 1e-11, below the identifiability test's
+    # ridge, though both are identified. The delta method below carries the covariance back.
+    centre = np.average(x, axis=0, weights=w) if fit_intercept and x.shape[0] else np.zeros(q)
     complete = np.zeros((p, p))
     missing = np.zeros((p, p))
     loglik = 0.0
     block = max(1, _BLOCK // (k * p))
     for start in range(0, x.shape[0], block):
         xt = x[start : start + block]
-        design = np.column_stack([np.ones(xt.shape[0]), xt]) if fit_intercept else xt  # (b, m)
+        raw = np.column_stack([np.ones(xt.shape[0]), xt]) if fit_intercept else xt  # (b, m)
+        design = np.column_stack([raw[:, :1], xt - centre]) if fit_intercept else xt
         wt = np.ones(xt.shape[0]) if w is None else w[start : start + block]
-        resid = y[start : start + block, None] - design @ lines.T  # (b, k)
+        resid = y[start : start + block, None] - raw @ lines.T  # (b, k)
         log_joint = np.log(weights) - 0.5 * (np.log(2 * np.pi * variances) + resid**2 / variances)
         log_density = np.logaddexp.reduce(log_joint, axis=1)
         loglik += float(wt @ log_density)
@@ -533,6 +539,8 @@ def regression_louis_estimate(
     dw[k - 1, :n_w] = -1.0
     dlines = np.zeros((k, m, p))
     dlines.reshape(k * m, p)[:, n_w : n_w + k * m] = np.eye(k * m)
+    if fit_intercept:  # intercept = height at the centre - coef' centre
+        dlines[:, 0] -= np.einsum("j,kjp->kp", centre, dlines[:, 1:])
     dsigma = np.zeros((k, p))
     dsigma[np.arange(k), variance_at] = 0.5 / sigmas
     blocks = [dw, dlines[:, int(fit_intercept) :].reshape(k * q, p)]
