@@ -217,6 +217,28 @@ def test_weights_equal_repeated_rows():
     np.testing.assert_allclose(weighted.log_likelihood_, repeated.log_likelihood_, rtol=1e-10)
 
 
+def test_weighted_criteria_equal_repeated_rows():
+    """bic, aic, icl (both kinds) and score with frequency weights are those of the rows
+    written out, as GaussianMixture's; a row of weight 0 counts for nothing."""
+    x, y, _ = _two_lines(120, seed=5)
+    counts = np.random.default_rng(0).integers(0, 4, size=len(y)).astype(float)
+    model = MixtureOfRegressions(2, n_init=3, random_state=0).fit(x, y, sample_weight=counts)
+    rx, ry = np.repeat(x, counts.astype(int), axis=0), np.repeat(y, counts.astype(int))
+    for name in ("bic", "aic", "score"):
+        weighted = getattr(model, name)(x, y, sample_weight=counts)
+        np.testing.assert_allclose(weighted, getattr(model, name)(rx, ry), rtol=1e-12)
+    for kind in ("hard", "soft"):
+        weighted = model.icl(x, y, kind=kind, sample_weight=counts)
+        np.testing.assert_allclose(weighted, model.icl(rx, ry, kind=kind), rtol=1e-12)
+    assert model.bic(x, y, sample_weight=counts) == pytest.approx(
+        -2 * model.log_likelihood_ + model.n_parameters() * np.log(counts.sum()), rel=1e-10
+    )
+    with pytest.raises(ValueError, match="Negative values"):
+        model.bic(x, y, sample_weight=np.r_[-1.0, counts[1:]])
+    with pytest.raises(ValueError, match="kind"):
+        model.icl(x, y, kind="firm", sample_weight=counts)
+
+
 def test_save_load(tmp_path):
     x, y, _ = _two_lines(100)
     model = MixtureOfRegressions(2, n_init=2, random_state=0).fit(x, y)

@@ -31,8 +31,13 @@ from emkit.em import fit_starts
 from emkit.estimators._fingerprint import DataFingerprint, check_same_rows
 from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, per_row
 from emkit.estimators._mixture_api import (
+    _check_icl_kind,
+    _icl_value,
+    _log_resp_of,
+    _row_terms,
     aic_from,
     bic_from,
+    criteria_from_sums,
     icl_of,
     warn_unless_converged,
 )
@@ -45,6 +50,7 @@ from emkit.estimators._validation import (
     refuse_warm_start,
     validate,
     warm_features,
+    weighted_total,
 )
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, warn_user
@@ -453,9 +459,14 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         """Most probable regression line for each (x, y) row, shape (n,)."""
         return self.predict_proba(X, y).argmax(axis=1)
 
-    def score(self, X, y) -> float:
-        """Mean conditional log-likelihood per row, mean_n log p(y_n | x_n)."""
-        return float(self.log_prob(X, y).mean())
+    def score(self, X, y, sample_weight=None) -> float:
+        """Mean conditional log-likelihood per row, mean_n log p(y_n | x_n); with
+        ``sample_weight`` (frequency weights, as in :meth:`fit`) the weighted mean: that of the
+        rows repeated."""
+        if sample_weight is None:
+            return float(self.log_prob(X, y).mean())
+        total, n = weighted_total(self.log_prob(X, y), sample_weight)
+        return total / n
 
     @per_row()
     def log_prob(self, X, y) -> np.ndarray:
@@ -545,21 +556,38 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         variances = 1 if self.equal_variance_ else k
         return (k - 1) + k * (p + int(self._fitted_intercept)) + variances
 
-    def bic(self, X, y) -> float:
+    def bic(self, X, y, sample_weight=None) -> float:
         """Bayesian information criterion of the conditional law, -2 sum_n log p(y_n | x_n) +
         p log n (lower is better; R's ``BIC`` on a flexmix fit gives the same number).
-        Compare numbers of lines on the same rows with it."""
-        return bic_from(self.log_prob(X, y), self.n_parameters())
+        Compare numbers of lines on the same rows with it. With ``sample_weight`` (frequency
+        weights, as in :meth:`fit`), log p counts w_n times and n = sum_n w_n: the BIC of the
+        rows repeated, ``-2 log_likelihood_ + p log n`` of a weighted fit on its rows."""
+        if sample_weight is None:
+            return bic_from(self.log_prob(X, y), self.n_parameters())
+        total, n = weighted_total(self.log_prob(X, y), sample_weight)
+        return criteria_from_sums(total, n, 0.0, self.n_parameters())["bic"]
 
-    def aic(self, X, y) -> float:
-        """Akaike information criterion, -2 sum_n log p(y_n | x_n) + 2 p (lower is better)."""
-        return aic_from(self.log_prob(X, y), self.n_parameters())
+    def aic(self, X, y, sample_weight=None) -> float:
+        """Akaike information criterion, -2 sum_n log p(y_n | x_n) + 2 p (lower is better);
+        with ``sample_weight``, the log-likelihood as in :meth:`bic`."""
+        if sample_weight is None:
+            return aic_from(self.log_prob(X, y), self.n_parameters())
+        total, n = weighted_total(self.log_prob(X, y), sample_weight)
+        return criteria_from_sums(total, n, 0.0, self.n_parameters())["aic"]
 
-    def icl(self, X, y, kind: str = "hard") -> float:
+    def icl(self, X, y, kind: str = "hard", sample_weight=None) -> float:
         """Integrated completed likelihood, lower is better: BIC - 2 sum_n log max_k p(k | x_n,
         y_n) (``kind="hard"``, as R's ``ICL`` on a flexmix fit), or BIC + 2 x the entropy of
-        the posteriors (``kind="soft"``); see :meth:`emkit.GaussianMixture.icl`."""
-        return icl_of(self.predict_proba(X, y), self.log_prob(X, y), self.n_parameters(), kind)
+        the posteriors (``kind="soft"``); see :meth:`emkit.GaussianMixture.icl`. With
+        ``sample_weight`` (frequency weights) every sum over rows is weighted and n = sum_n
+        w_n, as in :meth:`bic`."""
+        if sample_weight is None:
+            return icl_of(self.predict_proba(X, y), self.log_prob(X, y), self.n_parameters(), kind)
+        _check_icl_kind(kind)
+        total, n = weighted_total(self.log_prob(X, y), sample_weight)
+        terms = _row_terms(_log_resp_of(self.predict_proba(X, y)), kind)
+        term, _ = weighted_total(terms, sample_weight)
+        return _icl_value(total, n, term, self.n_parameters())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
