@@ -373,6 +373,18 @@ def test_a_constant_response_is_refused():
         MixtureOfRegressions(2).fit(x, y, sample_weight=np.r_[np.ones(9), 0.0])
 
 
+def test_rows_of_weight_zero_do_not_count_towards_enough_rows():
+    """k + 1 rows of positive weight at least, as the same rows alone are refused: 2 of 100
+    rows weighted for 2 lines ran on (96 RuntimeWarnings, a weight of 8e-15)."""
+    x, y, _ = _two_lines(100)
+    with pytest.raises(ValueError, match="needs at least 3 rows"):
+        MixtureOfRegressions(2).fit(x[:2], y[:2])
+    w = np.zeros(100)
+    w[:2] = 1.0
+    with pytest.raises(ValueError, match=r"needs at least 3 rows .* = 2 of positive weight"):
+        MixtureOfRegressions(2).fit(x, y, sample_weight=w)
+
+
 def test_regimes_apart_in_x_are_found():
     # Each starting line's variance was the spread of every row about it: a line through one
     # regime got the other's residuals, started wide and lost its rows to a narrow wrong line.

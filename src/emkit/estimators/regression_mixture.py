@@ -202,6 +202,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         if is_dask_collection(X):
             data = dask_fit_source(self, X, sample_weight, y, make=_stacked, reset=not warm)
             z, w = start_rows(data, INIT_ROWS, rng)
+            n, weighed = data.n_rows, ""
         else:
             with numeric_input(self, X):
                 x, y = validate(
@@ -220,11 +221,14 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             w = check_weights(sample_weight, x)
             z = np.column_stack([x, y])
             data = array_source(z, w)
-        k, n = self.n_components, data.n_rows
+            # Rows of weight 0 are not data: the same rows left out are refused alike.
+            n = data.n_rows if w is None else int(np.count_nonzero(w))
+            weighed = "" if w is None else f" of positive weight (of {data.n_rows})"
+        k = self.n_components
         if n < k + 1:
             raise ValueError(
                 f"MixtureOfRegressions with {k} components needs at least {k + 1} rows "
-                f"(samples); got n_samples = {n}. Use fewer components or more data."
+                f"(samples); got n_samples = {n}{weighed}. Use fewer components or more data."
             )
         weight = np.ones(z.shape[0]) if w is None else w
         y = z[:, -1]
