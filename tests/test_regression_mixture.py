@@ -385,6 +385,23 @@ def test_rows_of_weight_zero_do_not_count_towards_enough_rows():
         MixtureOfRegressions(2).fit(x, y, sample_weight=w)
 
 
+def test_predictions_refuse_values_whose_squares_overflow():
+    """As fit and GaussianMixture: values past 1e150 are refused by name, not answered with
+    NaN posteriors, a log density of -inf or a mean of inf."""
+    x, y, _ = _two_lines(100)
+    model = MixtureOfRegressions(2, n_init=2, random_state=0).fit(x, y)
+    one, huge = np.array([[1.0]]), np.array([1e200])
+    for call in (model.predict_proba, model.log_prob, model.score, model.bic):
+        with pytest.raises(ValueError, match="y holds values as large as 1e\\+200"):
+            call(one, huge)
+    with pytest.raises(ValueError, match="X holds values as large as 1e\\+200"):
+        model.predict_proba(np.array([[1e200]]), np.array([1.0]))
+    with pytest.raises(ValueError, match="X holds values as large as 1e\\+308"):
+        model.predict(np.array([[1e308]]))
+    # tiny values are fine where they are not fitted
+    assert np.isfinite(model.predict(np.array([[1e-200]]))).all()
+
+
 def test_regimes_apart_in_x_are_found():
     # Each starting line's variance was the spread of every row about it: a line through one
     # regime got the other's residuals, started wide and lost its rows to a narrow wrong line.

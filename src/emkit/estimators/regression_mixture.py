@@ -431,12 +431,15 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
                 self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite=False
             )
         check_complete(self, x)
+        # as fit checks them: a square of such values overflows (NaN posteriors, inf means)
+        check_magnitude(x, fitting=False)
         x = np.asarray(x, dtype=np.float64)
         if y is None:
             return x, None
         y = np.asarray(y, dtype=np.float64).ravel()
         if y.shape[0] != x.shape[0] or not np.all(np.isfinite(y)):
             raise ValueError(f"y must be {x.shape[0]} finite values, one per row of X")
+        check_magnitude(y[:, None], "y", fitting=False)
         return x, y
 
     @per_row()
