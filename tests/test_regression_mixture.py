@@ -402,6 +402,21 @@ def test_predictions_refuse_values_whose_squares_overflow():
     assert np.isfinite(model.predict(np.array([[1e-200]]))).all()
 
 
+def test_a_collapse_from_normalised_weights_names_sample_weight():
+    """Weights summing to 1 give every line under its 4 rows' weight: every start collapses,
+    and the warning says the weights count rows, not that the data are too few."""
+    x, y, _ = _two_lines(200)
+    with pytest.warns(DegenerateFitWarning, match="sample_weight sums to 1: frequency weights"):
+        MixtureOfRegressions(2, n_init=2, random_state=0).fit(
+            x, y, sample_weight=np.full(200, 0.005)
+        )
+    # weights that count enough rows: the collapse is the data's
+    x, y, _ = _two_precise_lines(0.0)
+    with pytest.warns(DegenerateFitWarning, match="use fewer components") as caught:
+        MixtureOfRegressions(2, n_init=4, random_state=0).fit(x, y, sample_weight=np.ones(len(y)))
+    assert not any("sample_weight" in str(w.message) for w in caught)
+
+
 def test_regimes_apart_in_x_are_found():
     # Each starting line's variance was the spread of every row about it: a line through one
     # regime got the other's residuals, started wide and lost its rows to a narrow wrong line.

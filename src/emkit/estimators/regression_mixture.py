@@ -263,7 +263,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             warn_user(
                 "the starts kept collapsing a component (onto a few rows, or onto a line that "
                 "its rows follow exactly), so the fit uses one shared residual variance "
-                "(equal_variance=True); use fewer components or features, or more data",
+                f"(equal_variance=True); {self._collapse_advice(sample_weight, data)}",
                 DegenerateFitWarning,
             )
         best = fit.best
@@ -287,6 +287,22 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         self._fitted_setting = (self.n_components, self.fit_intercept, self.equal_variance)
         warn_unless_converged(self)
         return self
+
+    def _collapse_advice(self, sample_weight, data) -> str:
+        """What to do where the starts kept collapsing: fewer lines or more data, or, where the
+        weights sum to fewer rows than the lines need (normalised weights, summing to 1),
+        weights that count rows."""
+        k, p = self.n_components, data.n_features - 1
+        needed = k * (p + int(self.fit_intercept) + 2.0)  # LinearRegressions.min_rows each
+        total = float(data.total_weight)
+        if sample_weight is None or total >= needed:
+            return "use fewer components or features, or more data"
+        return (
+            f"sample_weight sums to {total:.3g}: frequency weights, each the number of rows it "
+            f"stands for, and {k} lines need rows of total weight {needed:g} at least; scale "
+            "them to counts (e.g. w * n / w.sum(), which leaves the maximum likelihood "
+            "estimates as they are)"
+        )
 
     def _check_warm_start(self, X) -> None:
         """Refuse to continue a stored fit whose lines are not those asked for: another
