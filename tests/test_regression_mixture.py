@@ -417,6 +417,23 @@ def test_a_collapse_from_normalised_weights_names_sample_weight():
     assert not any("sample_weight" in str(w.message) for w in caught)
 
 
+@pytest.mark.parametrize("accelerate", ["squarem", None])
+@pytest.mark.parametrize(("k", "seed"), [(1, 2), (2, 6)])
+def test_k_plus_one_rows_leak_no_numpy_warning(k, seed, accelerate):
+    """With k + 1 rows a starting line passes exactly through the rows it would claim: its
+    variance of 0 (floored at the smallest float) overflowed the other rows' squared
+    residuals in log_density and coef / sigma in SQUAREM's step."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, (k + 1, 1))
+    y = 1 + 2 * x[:, 0] + rng.normal(0, 5, k + 1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = MixtureOfRegressions(k, random_state=0, accelerate=accelerate).fit(x, y)
+    leaked = [w for w in caught if not issubclass(w.category, DegenerateFitWarning)]
+    assert not leaked, [str(w.message) for w in leaked]
+    assert np.isfinite(model.log_likelihood_)
+
+
 def test_regimes_apart_in_x_are_found():
     # Each starting line's variance was the spread of every row about it: a line through one
     # regime got the other's residuals, started wide and lost its rows to a narrow wrong line.

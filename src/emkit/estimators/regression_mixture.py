@@ -299,9 +299,9 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             return "use fewer components or features, or more data"
         return (
             f"sample_weight sums to {total:.3g}: frequency weights, each the number of rows it "
-            f"stands for, and {k} lines need rows of total weight {needed:g} at least; scale "
-            "them to counts (e.g. w * n / w.sum(), which leaves the maximum likelihood "
-            "estimates as they are)"
+            f"stands for, and {k} line{'s' * (k > 1)} need{'s' * (k == 1)} rows of total weight "
+            f"{needed:g} at least; scale them to counts (e.g. w * n / w.sum(), which leaves "
+            "the maximum likelihood estimates as they are)"
         )
 
     def _check_warm_start(self, X) -> None:
@@ -387,7 +387,15 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         held = np.cumsum(weight[order])
         nearest = order[: int(np.searchsorted(held, held[-1] / self.n_components)) + 1]
         variance = float(weight[nearest] @ squared[nearest] / weight[nearest].sum())
-        return coef, intercept, max(variance, np.finfo(float).tiny)
+        # Rows the line passes through exactly (k + 1 rows: the nearest are the seed rows)
+        # gave a variance of 0 or rounding, and the other rows' squared residuals over it
+        # overflowed in log_density (as did coef / sigma in SQUAREM's step). A line exact to
+        # EXACT_SHARE of the spread of every row about it, or of y's, starts there instead:
+        # the M-step then judges it on its rows.
+        y = z[:, p]
+        spread = max(weight @ squared, weight @ (y - weight @ y / weight.sum()) ** 2)
+        floor = EXACT_SHARE * float(spread) / float(weight.sum())
+        return coef, intercept, max(variance, floor, np.finfo(float).tiny)
 
     def _random_start(
         self, z, w, rng, exact_share, equal_variance, ridge, canonical=None
