@@ -161,7 +161,9 @@ def test_two_lines_far_from_zero_match_a_numerical_hessian(offset):
     def loglik(theta):
         weights, coef, heights, sigmas = unpack(theta)
         mean = (x - c) @ coef[None, :] + heights
-        return float(logsumexp(np.log(weights) + stats.norm.logpdf(y[:, None], mean, sigmas), 1).sum())
+        return float(
+            logsumexp(np.log(weights) + stats.norm.logpdf(y[:, None], mean, sigmas), 1).sum()
+        )
 
     def outputs(theta):
         weights, coef, heights, sigmas = unpack(theta)
@@ -186,3 +188,8 @@ def test_collinear_covariates_stay_unidentified():
     with pytest.warns(emkit.mle.HessianWarning, match="not identified"):
         se = model.standard_errors(x, y)
     assert np.isnan(se["coef"]).all()
+    # an explicit column of ones beside the intercept: no information at all, said so
+    ones = np.column_stack([np.ones(len(y)), x[:, :2]])
+    model = emkit.MixtureOfRegressions(2, random_state=0).fit(ones, y)
+    with pytest.warns(emkit.mle.HessianWarning, match="a parameter has no information"):
+        assert np.isnan(model.standard_errors(ones, y)["intercept"]).all()

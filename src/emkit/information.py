@@ -439,9 +439,12 @@ def _inverse_information(information: np.ndarray) -> np.ndarray:
     else:
         eig = np.array([np.nan])
     if not (eig > _RIDGE).all():
+        smallest = f"smallest scaled eigenvalue {np.min(eig):.3g}"
+        if np.isfinite(diag).all() and not (diag > 0).all():
+            smallest = "a parameter has no information"
         warn_user(
-            "the observed information of this mixture is not positive definite (smallest "
-            f"scaled eigenvalue {np.min(eig):.3g}): a component is empty or degenerate, or a "
+            f"the observed information of this mixture is not positive definite ({smallest}): "
+            "a component is empty or degenerate, or a "
             "parameter is not identified by the data; its standard errors are not valid",
             HessianWarning,
         )
