@@ -237,6 +237,20 @@ def test_weighted_criteria_equal_repeated_rows():
         model.bic(x, y, sample_weight=np.r_[-1.0, counts[1:]])
     with pytest.raises(ValueError, match="kind"):
         model.icl(x, y, kind="firm", sample_weight=counts)
+    # a Dask collection: the same sums, taken on the partitions
+    da = pytest.importorskip("dask.array")
+    parts = [da.from_array(a, chunks=40) for a in (x, y, counts)]
+    for name in ("bic", "score"):
+        np.testing.assert_allclose(
+            getattr(model, name)(*parts[:2], sample_weight=parts[2]),
+            getattr(model, name)(x, y, sample_weight=counts),
+            rtol=1e-12,
+        )
+    np.testing.assert_allclose(
+        model.icl(*parts[:2], kind="soft", sample_weight=parts[2]),
+        model.icl(x, y, kind="soft", sample_weight=counts),
+        rtol=1e-12,
+    )
 
 
 def test_save_load(tmp_path):
