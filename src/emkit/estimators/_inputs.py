@@ -21,7 +21,7 @@ from emkit.backend.dask_source import (
     partition_name,
 )
 from emkit.backend.inputs import start_rows
-from emkit.backend.sources import DataSource, array_source, feature_names
+from emkit.backend.sources import DataSource, array_source, chunk_list, feature_names, join_chunks
 from emkit.estimators._validation import (
     check_feature_names,
     check_rows,
@@ -68,6 +68,41 @@ def fit_rows(
         )
     x, w = start_rows(source, INIT_ROWS, rng)
     return source, x, w
+
+
+def joined_rows(X, y, *, what: str = "labels") -> Any:
+    """``X`` as one table where it is a list of chunks (:func:`~emkit.backend.sources.chunk_list`:
+    their rows joined in order, as :func:`~emkit.estimators._validation.check_rows` joins
+    them), else ``X`` as given, for an estimator fitted to ``X`` and ``y``.
+
+    ``y`` stays one array of ``what``, one per row of all the chunks, in order; its length is
+    checked here against their total, where NumPy would refuse the list with an
+    "inhomogeneous shape".
+
+    Raises
+    ------
+    ValueError
+        ``y`` given as a list of chunks, or of another length than the chunks' rows.
+    """
+    chunks = chunk_list(X)
+    if chunks is None:
+        return X
+    rows = [int(np.shape(c)[0]) for c in chunks]
+    if y is None:
+        return join_chunks(chunks)
+    if isinstance(y, (list, tuple)) and any(np.ndim(v) >= 1 for v in y):
+        raise ValueError(
+            f"X is a list of {len(rows)} chunks, and so is y: y must be one array of {what}, "
+            "one per row of the chunks in order (np.concatenate(y))"
+        )
+    n_y = np.shape(y)[0] if np.ndim(y) >= 1 else 0
+    if n_y != sum(rows):
+        sizes = " + ".join(map(str, rows)) if len(rows) <= 8 else "..."
+        raise ValueError(
+            f"y has {n_y} {what}, but X has {sum(rows)} rows in {len(rows)} chunks ({sizes}): "
+            f"y must be one array of {what}, one per row of the chunks in order"
+        )
+    return join_chunks(chunks)
 
 
 def dask_fit_source(

@@ -20,7 +20,7 @@ from emkit.distributions.gaussian import ALIASES, COVARIANCES, GaussianStats, co
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
 from emkit.estimators._device import check_device_rows, placement, resolution
-from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, per_row
+from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, joined_rows, per_row
 from emkit.estimators._mixture_api import aic_from, bic_from, criteria_from_sums
 from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import (
@@ -174,8 +174,11 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, d); NaN allowed with ``missing="em"``.
-        y : array-like of shape (n,), class labels, at least two classes. Unlabelled rows
+        X : array-like of shape (n, d), or a list of chunks (2-D arrays or DataFrames with
+            the same columns) read as their rows joined in order, as every method taking
+            ``X`` reads one; NaN allowed with ``missing="em"``.
+        y : array-like of shape (n,), class labels, at least two classes; one array for a
+            list of chunks too, a label per row of the chunks in order. Unlabelled rows
             follow scikit-learn's semi-supervised convention: -1 in integer or float labels
             (recode a class named -1), and the number -1 in an object array whose classes are
             strings (``SelfTrainingClassifier``'s). A string array may not hold "-1" (it would
@@ -313,6 +316,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
     def _validated(self, X, y):
         em = self.missing == "em"
+        X = joined_rows(X, y)  # a list of chunks: their rows, in order
         # Before scikit-learn's own check, which calls a missing label "NaN in the input".
         if y is not None:
             _refuse_missing_labels(np.ravel(np.asarray(y)))
