@@ -28,18 +28,22 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def add_options(parser: argparse.ArgumentParser) -> None:
-    """The cluster options of ``emkit fit``."""
+def add_options(
+    parser: argparse.ArgumentParser, *, action: str = "fit", data: str = "DATA"
+) -> None:
+    """The cluster options of ``emkit fit`` and ``emkit predict``: ``action`` says what the
+    command does on the cluster ("fit", "label the rows"), ``data`` names its data argument."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--scheduler",
-        help="address of a running Dask scheduler (tcp://host:8786): fit on that cluster; "
-        "DATA may then be a glob such as 'data/*.parquet' larger than this machine's memory",
+        help=f"address of a running Dask scheduler (tcp://host:8786): {action} on that "
+        f"cluster; {data} may then be a glob such as 'data/*.parquet' larger than this "
+        "machine's memory",
     )
     group.add_argument(
         "--workers",
         type=int,
-        help="fit on a local Dask cluster of this many single-threaded worker processes",
+        help=f"{action} on a local Dask cluster of this many single-threaded worker processes",
     )
     parser.add_argument(
         "--memory-limit",
@@ -49,7 +53,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def on_cluster(args: argparse.Namespace) -> bool:
-    """Whether ``emkit fit`` was asked to run on a Dask cluster."""
+    """Whether ``emkit fit`` or ``emkit predict`` was asked to run on a Dask cluster."""
     return (
         getattr(args, "scheduler", None) is not None or getattr(args, "workers", None) is not None
     )

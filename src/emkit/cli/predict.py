@@ -63,7 +63,7 @@ def register(subparsers) -> None:
         help="CSV file to write (default: standard output); with --scheduler or --workers a "
         "folder, into which the workers write Parquet files, one per partition",
     )
-    add_cluster_options(parser)
+    add_cluster_options(parser, action="label the rows", data="data")
     parser.set_defaults(func=run, modules=MODULES)
 
 
