@@ -281,6 +281,15 @@ def _newton_one(weight: float, s: float, a: float, max_shape: float) -> float:
 class Gamma(IndependentFeatures):
     """Independent gamma features; ``shape`` and ``rate`` of shape (d,), or None.
 
+    The support used is :math:`x > 0` in every feature: ``log_prob`` is -inf at 0 and below,
+    whatever the shape (at 0 the density with shape < 1 is +inf, which no fit could use). In
+    a :class:`~emkit.MixtureModel` a row holding a 0 or a negative value is outside this
+    component's support (responsibility 0). Where another component takes it, it is fitted
+    there (``[Gamma(), Exponential()]`` gives a 0 to the Exponential); where none does
+    (``[Gamma(), Gamma()]``), ``fit`` refuses it with a ValueError ("Zeros in data: a Gamma
+    component needs strictly positive values"), ``predict`` and ``predict_proba`` refuse it,
+    and ``score_samples`` gives it -inf.
+
     Attributes
     ----------
     shape : array of shape (d,), positive shapes; or None before fitting.

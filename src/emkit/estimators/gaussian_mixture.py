@@ -164,7 +164,14 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         is :math:`(S_k + cI)/N_k`, the MAP of the prior :math:`-\tfrac c2 \operatorname{tr}
         \Sigma_k^{-1}` (scikit-learn adds :math:`c` after dividing by :math:`N_k`); 0 gives the
         maximum-likelihood fit. A :class:`~emkit.exceptions.ScaleWarning` says where it
-        outweighs the data's variance.
+        outweighs the data's variance. Where a covariance is singular at this ridge (with
+        ``reg_covar=0``: a constant column, duplicate rows, a component on fewer rows than
+        dimensions), each M-step where it is raises the ridge tenfold, from 1e-12 of the largest
+        covariance entry, until every covariance is positive definite, and ``history_`` then
+        holds this ridge's prior term: about :math:`-N_k/2` for each direction in which
+        component :math:`k` has no spread, so ``history_`` falls at the first such step
+        (listed in ``structure_changes_``; no MonotonicityWarning) and stays below
+        ``log_likelihood_``.
     max_iter : int, EM iterations per start at most.
     n_init : int, number of starts; the best log-likelihood among non-degenerate fits is kept.
     init_params : {"k-means++", "kmeans", "random", "random_from_data", "hc"}. "hc" starts
@@ -172,6 +179,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         deterministic; with ``n_init > 1`` the further starts are k-means++ restarts. Its
         tree is built on the rows of positive ``sample_weight``, each read once whatever its
         weight (mclust's ``hc`` takes no weights); rows of weight 0 are left out of it.
+        "random" draws responsibilities for each row as given and "random_from_data" draws
+        rows uniformly, both whatever their weights: a weighted fit then starts elsewhere
+        than the fit of its rows repeated, and may end at another optimum.
     weights_init, means_init, precisions_init : optional starting values (scikit-learn layouts).
     random_state : int, RandomState or None.
     warm_start : bool, start from the previous fit's parameters.
@@ -188,7 +198,10 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         score_samples then accept NaN too. A row with no observed value is an error in fit,
         as is a column observed in no row of positive weight; two columns never observed in
         one such row get a DegenerateFitWarning (the likelihood does not depend on their
-        covariance, whose fitted value is then EM's, not the data's).
+        covariance, whose fitted value is then EM's, not the data's). With "em" the fit is
+        maximum likelihood (with the ``reg_covar`` ridge) by soft EM only: fit refuses
+        ``covariance_prior``, ``weight_concentration`` other than 1, ``assignment="hard"`` and
+        ``prune_weight`` above 0 with a ValueError.
     accelerate : "squarem" (default) or None. SQUAREM (Varadhan and Roland, 2008, see
         :mod:`emkit.accel`) extrapolates the EM map, falling back to plain EM steps where that
         does not pay, so the objective never decreases; None runs plain EM.
@@ -238,10 +251,11 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         ``lower_bound_``. scikit-learn's entries are one step behind: its i-th is at the
         parameters before its i-th M-step, and its ``lower_bound_`` is its last entry.
     history_ : array, the objective EM climbs, before the first and after every accepted step: the
-        log-likelihood plus the ridge prior's log-density, -reg_covar/2 sum_k tr(Sigma_k^{-1})
-        (the M-step with ``reg_covar`` is this MAP; with reg_covar=0 it is the log-likelihood);
-        with ``assignment="hard"`` the classification log-likelihood in place of the
-        log-likelihood.
+        log-likelihood plus the ridge prior's log-density, -c/2 sum_k tr(Sigma_k^{-1}) with
+        c the ridge the step used (the M-step is this MAP); c is ``reg_covar``, or higher
+        where the M-step raised it (see ``reg_covar``), so with reg_covar=0 it is the
+        log-likelihood until a ridge is raised. With ``assignment="hard"`` the classification
+        log-likelihood in place of the log-likelihood.
     degenerate_ : bool, True if any component is singular but for regularisation (with
         ``missing="em"``, judged on the rows as completed and, where values are missing,
         against the ridge too: :meth:`emkit.models.missing.MissingMixture.degenerate`).
@@ -378,7 +392,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             ``dask.distributed`` client (Dask's local scheduler without one), the partitions
             staying on the workers (:mod:`emkit.backend.dask_source`).
         y : ignored.
-        sample_weight : array-like of shape (n,), non-negative; a weight of m counts a row m times.
+        sample_weight : array-like of shape (n,), non-negative; a weight of m counts a row m
+            times (the fit of the rows repeated, but from another start with
+            ``init_params`` "random", "random_from_data" or "hc": see there).
         checkpoint : path of a checkpoint file, or None. The state of the fit is saved there
             every few EM steps (written whole); a fit killed on the way and started again with
             the same data, parameters and file continues from it and ends with the answer of
