@@ -29,7 +29,7 @@ from emkit.backend.inputs import start_rows
 from emkit.backend.sources import array_source
 from emkit.em import fit_starts
 from emkit.estimators._fingerprint import DataFingerprint, check_same_rows
-from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, per_row
+from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, joined_rows, per_row
 from emkit.estimators._mixture_api import (
     _check_icl_kind,
     _icl_value,
@@ -190,11 +190,13 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, p), covariates.
-        y : array-like of shape (n,), response.
+        X : array-like of shape (n, p), covariates, or a list of chunks of rows (joined in
+            order).
+        y : array-like of shape (n,), response (one array for all the chunks).
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
+        X = joined_rows(X, y, what="responses")  # a list of chunks: their rows, in order
         warm = self.warm_start and hasattr(self, "coef_")
         if warm:
             self._check_warm_start(X)
@@ -450,6 +452,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
 
     def _checked(self, X, y=None):
         check_is_fitted(self)
+        X = joined_rows(X, y, what="responses")
         with numeric_input(self, X):
             x = validate(
                 self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite=False
