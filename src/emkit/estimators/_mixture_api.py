@@ -331,7 +331,9 @@ def warn_if_ridge_outweighs(reg_covar: float, stats: Any) -> None:
     warn_user(
         f"reg_covar={reg_covar:g} is {reg_covar / scatter:.3g} times the data's total scatter "
         f"along its narrowest feature (variance {narrowest:.3g} over a weight of {weight:.6g}): "
-        "the ridge, not the data, sets the covariances. Rescale the data (standardise the "
-        "columns; `emkit fit --standardize`) or lower reg_covar (0 fits the data's own scale).",
+        f"it adds {reg_covar / scatter:.2%} to the variance there, and more to that of a "
+        "component holding a share of the rows, so the ridge, not the data alone, shapes the "
+        "covariances. Rescale the data (standardise the columns; `emkit fit --standardize`) or "
+        "lower reg_covar (0 fits the data's own scale).",
         ScaleWarning,
     )
