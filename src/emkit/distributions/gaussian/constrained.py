@@ -21,6 +21,8 @@ from emkit.distributions.gaussian.stats import GaussianStats
 
 # The covariances the M-step in progress replaces: the start of an iterative solver.
 _START: ContextVar[np.ndarray | None] = ContextVar("constrained_start", default=None)
+# The last iterative solve: its solver and inputs, and its answer.
+_SOLVED: ContextVar[tuple[Any, np.ndarray] | None] = ContextVar("constrained_solved", default=None)
 EMPTY_SHARE = 1e-10  # a component's share of the weight at or below which it has emptied
 TINY = np.finfo(float).tiny
 
@@ -47,9 +49,20 @@ class Constrained:
         if cls.counts_per_feature:
             m = m * b.shape[1]
         start = _START.get()
-        if cls.iterative and start is not None and np.all(np.isfinite(start)):
-            return cls.solver(b, m, start)
-        return cls.solver(b, m)
+        if not (cls.iterative and start is not None and np.all(np.isfinite(start))):
+            return cls.solver(b, m)
+        # Started at its own answer for the same statistics (EM whose responsibilities no
+        # longer change), a solver returns that answer: iterated again, it would end within
+        # its tolerance of it but not on it, and where the covariances are ill-conditioned
+        # (a singular scatter held up by a small ridge) the log-likelihood would move by
+        # their rounding at every step, never meeting EM's tolerance.
+        key = (cls.solver, b.shape, b.tobytes(), m.tobytes())
+        last = _SOLVED.get()
+        if last is not None and last[0] == key and np.array_equal(last[1], start):
+            return np.array(start, dtype=float)
+        covariances = cls.solver(b, m, start)
+        _SOLVED.set((key, covariances.copy()))
+        return covariances
 
     @classmethod
     def _covariances_from_stats(cls, stats: GaussianStats, reg: float) -> np.ndarray:

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+
+from emkit.backend.linalg import cholesky
 
 INNER_TOL = 1e-8  # relative change of the parameters at which an inner iteration stops
 INNER_MAX_ITER = 500
@@ -183,40 +185,64 @@ def vev(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.nda
     return _compose(vectors, vei(values, m, start))
 
 
+def _triangle(stacked: np.ndarray) -> np.ndarray:
+    """The upper triangle R (d, d) of the QR factorisation of ``stacked`` (n, d): R^T R is
+    stacked^T stacked."""
+    return cast(np.ndarray, np.linalg.qr(stacked, mode="r"))
+
+
 def vee(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
     r"""VEE: volumes per component, one shape and orientation :math:`C` (:math:`|C| = 1`).
 
     Alternates :math:`C \propto \sum_k B_k/\lambda_k` and
-    :math:`\lambda_k = \operatorname{tr}(B_k C^{-1})/(d m_k)`.
+    :math:`\lambda_k = \operatorname{tr}(B_k C^{-1})/(d m_k)`, on square roots: with
+    :math:`B_k = R_k^\top R_k`, :math:`C = U^\top U` is the triangle of a QR factorisation of
+    the stacked :math:`R_k/\sqrt{\lambda_k}` and the traces are
+    :math:`\lVert R_k U^{-1}\rVert_F^2`. Formed as sums and inverses, the small eigenvalues of
+    an ill-conditioned :math:`C` (a singular scatter held up by a small ridge) would carry a
+    relative error of eps over their share of the largest (1e-4 at 1e-12), new at every pass,
+    and the volumes would never settle; square roots halve the loss (1e-10).
+
+    Raises LinAlgError where :math:`C` is singular (an eigenvalue at most 1e-15 of the
+    largest): a direction where every scatter is singular gives the objective no minimum,
+    and the ridge must rise (see ``Constrained._covariances_from_stats``).
     """
     k, d, _ = b.shape
     ms = _safe(m)
     floor = _floor(b, ms)
-    c = b.sum(axis=0) if start is None else start.mean(axis=0)
-    state = {"c": _unit_det_matrix(c), "volume": np.ones(k)}
+    values, vectors = np.linalg.eigh(b)
+    roots = np.sqrt(np.maximum(values, 0.0))[:, :, None] * np.swapaxes(vectors, 1, 2)
+
+    def unit_factor(factor: np.ndarray) -> np.ndarray:
+        """The upper factor U of C = U^T U scaled to |C| = 1."""
+        singular = np.linalg.svd(factor, compute_uv=False)
+        if not singular[-1] ** 2 > 1e-15 * singular[0] ** 2:
+            raise np.linalg.LinAlgError("the pooled scatter is singular")
+        logdet = np.add.reduce(np.log(np.abs(np.diagonal(factor))))
+        return factor / np.exp(logdet / d)
+
+    def volumes(factor: np.ndarray) -> np.ndarray:
+        # LU of a triangle pivots nowhere: np.linalg.inv is back substitution here.
+        inverse = np.linalg.inv(factor)
+        return np.maximum(np.sum((roots @ inverse) ** 2, axis=(1, 2)) / (d * ms), floor)
+
+    if start is None:
+        factor = _triangle(roots.reshape(k * d, d))
+    else:
+        factor = np.linalg.cholesky(start.mean(axis=0)).T
+    state = {"u": unit_factor(factor), "volume": np.ones(k)}
 
     def step() -> np.ndarray:
-        inv = np.linalg.inv(state["c"])
-        volume = np.maximum(np.einsum("kij,ji->k", b, inv) / (d * ms), floor)
-        c = _unit_det_matrix((b / volume[:, None, None]).sum(axis=0))
-        inv = np.linalg.inv(c)
-        volume = np.maximum(np.einsum("kij,ji->k", b, inv) / (d * ms), floor)
-        state["c"], state["volume"] = c, volume
-        return volume[:, None, None] * c
+        volume = volumes(state["u"])
+        stacked = (roots / np.sqrt(volume)[:, None, None]).reshape(k * d, d)
+        u = unit_factor(_triangle(stacked))
+        volume = volumes(u)
+        state["u"], state["volume"] = u, volume
+        return volume[:, None, None] * (u.T @ u)
 
     _iterate(step)
-    return state["volume"][:, None, None] * state["c"]
-
-
-def _unit_det_matrix(c: np.ndarray) -> np.ndarray:
-    sign, logdet = np.linalg.slogdet(c)
-    if sign <= 0 or not np.isfinite(logdet):
-        # A singular pooled scatter: its eigenvalues floored, so the iteration can start.
-        values, vectors = np.linalg.eigh(c)
-        values = np.maximum(values, 1e-300 + 1e-15 * max(values.max(), 0.0))
-        c = (vectors * values) @ vectors.T
-        logdet = float(np.sum(np.log(values)))
-    return c / np.exp(logdet / c.shape[0])
+    c = state["u"].T @ state["u"]
+    return state["volume"][:, None, None] * (0.5 * (c + c.T))
 
 
 def _disjoint_pairs(d: int) -> list[tuple[Any, ...]]:
@@ -273,18 +299,32 @@ def _common_orientation(
     Gautschi's algorithm for common principal components. Both steps lower :math:`f`.
     """
     d = b.shape[1]
+    ms = _safe(m)
+    # A held component's scatter singular (as a VVV covariance would be: linalg.cholesky's
+    # test) gives the objective no minimum: a column of D along its null space lets that
+    # variance, and f, fall without bound. LinAlgError, so that the ridge rises
+    # (Constrained._covariances_from_stats); the rotations would only chase the limit.
+    cholesky(b[m > 1e-10 * max(float(m.sum()), TINY)])
     pooled = b.sum(axis=0) if start is None else start.mean(axis=0)
     orientation = np.linalg.eigh(pooled)[1]
-    ms = _safe(m)
     floor = _floor(b, ms)
     rounds, first, second = _schedule(d)
     identity = np.eye(d)
     add = np.add.reduce  # ndarray.sum without its Python layers: the same bits
     state: dict[str, Any] = {"d": orientation, "diag": None}
+    # Square roots R_k (B_k = R_k^T R_k): the rotated scatters are Gram matrices of R_k D,
+    # whose diagonals are sums of squares, exact to a few eps of themselves. As products
+    # D^T B_k D they would be exact only to eps |B_k|: on a scatter of rank below d (fewer
+    # rows than features) held up by a small ridge, its variances across the null space
+    # come out with a relative error of eps |B_k| / ridge (1e-4 at 1e-12 of the scale),
+    # new at every sweep, and the orientation and shapes never settle.
+    values, vectors = np.linalg.eigh(b)
+    roots = np.sqrt(np.maximum(values, 0.0))[:, :, None] * np.swapaxes(vectors, 1, 2)
 
     def step() -> np.ndarray:
         o = state["d"]
-        rotated = o.T @ b @ o  # D^T B_k D, (k, d, d)
+        factor = roots @ o  # R_k D, (k, d, d)
+        rotated = np.swapaxes(factor, 1, 2) @ factor  # D^T B_k D, (k, d, d)
         diag = np.maximum(diagonal(np.diagonal(rotated, axis1=1, axis2=2)), floor)
         psi = 1.0 / diag  # (k, d)
         weights = psi[:, first] - psi[:, second]  # (k, pairs): psi fixed for the sweep
@@ -305,7 +345,8 @@ def _common_orientation(
             # New axes c d_i + s d_j and -s d_i + c d_j: D G and G^T (D^T B_k D) G.
             g = identity.copy()
             g.flat[entries] = np.concatenate((cos, cos, sin, -sin))
-            rotated = g.T @ rotated @ g
+            factor = factor @ g
+            rotated = np.swapaxes(factor, 1, 2) @ factor
             o = o @ g
         diag = np.maximum(diagonal(np.diagonal(rotated, axis1=1, axis2=2)), floor)
         state["d"], state["diag"] = o, diag
@@ -313,7 +354,12 @@ def _common_orientation(
 
     _iterate(step)
     vectors = np.broadcast_to(state["d"], b.shape)
-    return _compose(vectors, state["diag"])
+    covariances = _compose(vectors, state["diag"])
+    # A variance held at the floor: the scatter is singular in that direction, the objective
+    # has no minimum (it falls without bound as the variance goes to 0), and the solver
+    # reports none (NaN) so that the ridge rises, as a singular unconstrained estimate does.
+    covariances[np.any(state["diag"] <= floor, axis=1)] = np.nan
+    return covariances
 
 
 def eve(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:

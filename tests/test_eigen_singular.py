@@ -1,0 +1,122 @@
+"""The iterative mclust structures (EVE, VVE, VEE, VEV) on singular scatter without a ridge.
+
+R's mclust 6 (``me(modelName = m, data = x, z = unmap(kmeans(x, 2)$cluster))``) gives NA
+(return code -1, singular covariance) for every one of them on both data sets below, as for
+VVV and EEE; its VEV, EEV and EVV stop with LAPACK's DGESVD error -13 on the 30-column rows.
+emkit raises the ridge as ``from_stats`` says for VVV (tenfold from 1e-12 of the data's scale
+until every covariance is positive definite) and marks the fit degenerate.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import emkit
+from emkit.distributions.gaussian import covariance_structure
+from emkit.distributions.gaussian.stats import GaussianStats
+from emkit.exceptions import DegenerateFitWarning
+
+ITERATIVE = ["EVE", "VVE", "VEE", "VEV"]
+
+# Two clusters in three columns and a constant fourth column.
+_rng = np.random.default_rng(0)
+CONSTANT = np.c_[np.r_[_rng.normal(0, 1, (100, 3)), _rng.normal(4, 1, (100, 3))], np.ones(200)]
+
+# scikit-learn's check_sample_weight_equivalence data: 15 distinct rows of 30 columns, each
+# repeated by an integer weight (27 rows of rank 15).
+_state = np.random.RandomState(42)
+_x15 = _state.rand(15, 30)
+_state.randint(0, 3, size=15)
+FEW_ROWS = _x15.repeat(_state.randint(0, 5, size=15), axis=0)
+
+
+def fit_strict(structure, x, **options):
+    """A fit in which a MonotonicityWarning (or any other but the degenerate verdict) fails."""
+    gm = emkit.GaussianMixture(
+        2, covariance_type=structure, reg_covar=0.0, random_state=0, **options
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", DegenerateFitWarning)
+        return gm.fit(x)
+
+
+@pytest.mark.parametrize("structure", ITERATIVE + ["EEV", "EVV"])
+def test_constant_column_raises_the_ridge(structure):
+    """Variances of about 1 in the three real columns and the ridge's alone in the constant
+    one, as VVV's and EEE's. Before, EVE's solver settled on its 1e-250 floor in every
+    direction (eigenvalues 7.8e-251, log-likelihood -3.8e252) and VVE's on it in the
+    constant column."""
+    gm = fit_strict(structure, CONSTANT)
+    assert gm.degenerate_ and gm.degenerate_components_.all()  # mclust: NA
+    eigenvalues = np.linalg.eigvalsh(gm.covariances_[:, :3, :3])
+    assert np.all((eigenvalues > 0.5) & (eigenvalues < 2.0))
+    assert np.all((gm.covariances_[:, 3, 3] > 0) & (gm.covariances_[:, 3, 3] < 1e-9))
+    np.testing.assert_allclose(gm.covariances_[:, :3, 3], 0.0, atol=1e-9)
+    assert 0 < gm.log_likelihood_ < 1e4  # the ridge's objective, as VVV's: large, finite
+    if structure in ("VVE", "EEV"):
+        # Nothing shared across the columns but the orientation (VVE) or the whole matrix
+        # (EEV): the real columns' covariances are the structure's fit on them alone, to
+        # EM's tolerance (the weights are not exactly 1/2).
+        alone = fit_strict(structure, CONSTANT[:, :3])
+        np.testing.assert_allclose(gm.covariances_[:, :3, :3], alone.covariances_, rtol=1e-4)
+
+
+@pytest.mark.parametrize("structure", ITERATIVE)
+def test_singular_scatter_gives_no_unregularised_covariances(structure):
+    """Without a ridge the solvers find no covariances (NaN, counted singular), or singular
+    ones, rather than positive definite ones at a floor."""
+    cls = covariance_structure(structure, 4)
+    labels = np.repeat([0, 1], 100)
+    resp = np.eye(2)[labels]
+    stats = GaussianStats.from_data(CONSTANT, resp, cls.diagonal_stats)
+    covariances = cls._covariances_from_stats(stats, 0.0)
+    finite = np.isfinite(covariances).all(axis=(1, 2))
+    spectra = np.linalg.eigvalsh(np.where(finite[:, None, None], covariances, 0.0))
+    assert np.all(spectra[:, 0] <= 1e-12 * spectra[:, -1])  # NaN, or singular as VVV's
+    regularised = cls._covariances_from_stats(stats, 1e-8)
+    assert np.all(np.linalg.eigvalsh(regularised) > 0)
+
+
+@pytest.mark.parametrize("structure", ["EVE", "VVE", "VEE", "VEV", "VVV"])
+def test_fewer_rows_than_columns_stop_at_once(structure):
+    """Rows of rank 15 in 30 columns: the ridge rises, EM stops within a few steps and never
+    lowers its objective. Before, EVE's and VEE's inner iterations ran to their cap at every
+    M-step (1 s each) and the log-likelihood went up and down by 0.005."""
+    gm = fit_strict(structure, FEW_ROWS, max_iter=100)
+    assert gm.converged_ and gm.n_iter_ <= 5
+    assert gm.degenerate_
+    assert np.all(np.diff(gm.history_[1:]) >= 0)
+
+
+@pytest.mark.parametrize("structure", ["EVE", "VVE", "VEE"])
+def test_solvers_settle_on_an_ill_conditioned_scatter(structure):
+    """Scatters of rank 1 and 6 in 30 columns held up by a ridge of 1e-13 of their scale:
+    warm started at its own answer, a solver returns it to 1e-8 on the well-determined part
+    (the covariances' largest entries). Before, the rotated scatters' variances across the
+    null space carried a relative error of 1e-4 from rounding, new at every pass, and EVE's
+    and VEE's answers moved by 1e-4 of their largest entry from one call to the next."""
+    rng = np.random.default_rng(1)
+    d = 30
+    rows = [rng.normal(size=(2, d)), rng.normal(size=(7, d))]
+    scatter = np.stack([(r - r.mean(0)).T @ (r - r.mean(0)) for r in rows])
+    b = scatter + 1e-13 * np.trace(scatter, axis1=1, axis2=2).max() * np.eye(d)
+    m = np.array([2.0, 7.0])
+    solver = covariance_structure(structure, d).solver
+    first = solver(b, m)
+    again = solver(b, m, first)
+    scale = np.abs(first).max()
+    np.testing.assert_allclose(again, first, atol=1e-8 * scale, rtol=0)
+
+
+def test_check_estimator_sample_weight_equivalence_eve():
+    """scikit-learn's check, which ran for minutes with EVE and reg_covar=0."""
+    from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_dense_data
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_sample_weight_equivalence_on_dense_data(
+            "GaussianMixture",
+            emkit.GaussianMixture(2, covariance_type="EVE", reg_covar=0.0, random_state=0),
+        )
