@@ -15,7 +15,7 @@ import pytest
 import emkit
 from emkit.distributions.gaussian import covariance_structure
 from emkit.distributions.gaussian.stats import GaussianStats
-from emkit.exceptions import DegenerateFitWarning
+from emkit.exceptions import DegenerateFitWarning, MonotonicityWarning
 
 ITERATIVE = ["EVE", "VVE", "VEE", "VEV"]
 
@@ -120,3 +120,30 @@ def test_check_estimator_sample_weight_equivalence_eve():
             "GaussianMixture",
             emkit.GaussianMixture(2, covariance_type="EVE", reg_covar=0.0, random_state=0),
         )
+
+
+# VEV under mclust's prior gives an emptied component no power; these fits emptied one
+# while another was nearly empty, and stopped with numpy's IndexError ("boolean index did
+# not match") where the prior's rule and the structure's each dropped emptied components.
+def _mixed_scales(seed, n):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 5)) * np.array([1, 10, 0.1, 100, 1])
+    x[: n // 3] += 3
+    return x
+
+
+@pytest.mark.parametrize(("seed", "n", "k"), [(1, 40, 8), (4, 40, 9), (0, 200, 7)])
+def test_vev_mclust_prior_with_an_emptied_component(seed, n, k):
+    x = _mixed_scales(seed, n)
+    gm = emkit.GaussianMixture(k, covariance_type="VEV", covariance_prior="mclust", random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gm.fit(x)
+    categories = {w.category for w in caught}
+    assert MonotonicityWarning not in categories
+    empty = gm.weights_ <= 1e-10
+    assert empty.any()  # the case: a component emptied
+    assert gm.degenerate_components_[empty].all()
+    eigenvalues = np.linalg.eigvalsh(gm.covariances_)
+    assert np.all(np.isfinite(eigenvalues)) and eigenvalues.min() > 0
+    assert np.isfinite(gm.log_likelihood_)

@@ -42,6 +42,7 @@ class Constrained:
     solver: ClassVar[Any]
     iterative: ClassVar[bool] = False
     counts_per_feature: ClassVar[bool] = False
+    means: np.ndarray
     covariances: np.ndarray
 
     @classmethod
@@ -128,6 +129,11 @@ class Constrained:
     def m_step(self, stats: GaussianStats, prior: Any) -> Any:
         token = _START.set(np.asarray(self.covariances))
         try:
+            if prior.prior is not None:
+                # All K components go to niw_covariances, which keeps the covariance of an
+                # emptied one (in _START's rows) itself: the prior's own rule for a component
+                # of no power would pass it the others alone, out of line with _START.
+                return prior.prior.mode(type(self), stats, prior.reg_covar, self.means)
             return super().m_step(stats, prior)  # type: ignore[misc]
         finally:
             _START.reset(token)
