@@ -622,3 +622,45 @@ def test_point_mass_is_not_mixed_with_a_density(continuous):
     zip_fit = ZeroInflatedPoisson().fit(counts)
     np.testing.assert_allclose(fit.log_likelihood_, zip_fit.log_likelihood_, rtol=1e-10)
     np.testing.assert_allclose(fit.weights_[0], zip_fit.zero_inflation_, rtol=1e-4)
+
+
+MIXED_KIND_CASES = {
+    # (component counts and draws, the families, the true parameters)
+    "poisson2+normal1000": (
+        lambda rng: np.r_[rng.poisson(2, 100), np.round(rng.normal(1000, 1, 100))],
+        [Poisson(), Normal()],
+        [Poisson([2.0]), Normal([1000.0], [1.0])],
+    ),
+    "poisson3+normal60": (
+        lambda rng: np.r_[rng.poisson(3, 200), np.round(rng.normal(60, 4, 200))],
+        [Poisson(), Normal()],
+        [Poisson([3.0]), Normal([60.0], [16.0])],
+    ),
+    "poisson1+poisson30+normal200": (
+        lambda rng: np.r_[
+            rng.poisson(1, 100), rng.poisson(30, 100), np.round(rng.normal(200, 3, 100))
+        ],
+        [Poisson(), Poisson(), Normal()],
+        [Poisson([1.0]), Poisson([30.0]), Normal([200.0], [9.0])],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MIXED_KIND_CASES))
+@pytest.mark.parametrize("n_init", [1, 10])
+def test_mixed_kinds_start_from_their_own_clusters(case, n_init):
+    """Families of different kinds reach the maximum that the fit from the true parameters
+    reaches. The arrangements of clusters over families were scored on starts spread over
+    every row (20% of each row to every component): on Poisson(2) counts beside rounded
+    N(1000, 1) rows the Poisson started at a rate near 100, the swapped arrangement scored
+    higher, and every start ended at rate 1000.01, mean 2.3 (log-likelihood -763.87 against
+    -456.25)."""
+    draw, families, truth = MIXED_KIND_CASES[case]
+    x = draw(np.random.default_rng(0)).astype(float)[:, None]
+    auto = MixtureModel(families, n_init=n_init, random_state=0).fit(x)
+    best = MixtureModel(truth, random_state=0).fit(x)
+    np.testing.assert_allclose(auto.log_likelihood_, best.log_likelihood_, rtol=1e-9)
+    for got, want in zip(auto.components_, best.components_, strict=True):
+        for name, value in want.to_dict().items():
+            if name != "family":
+                np.testing.assert_allclose(got.to_dict()[name], value, rtol=1e-5)

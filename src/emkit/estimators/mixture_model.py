@@ -295,18 +295,13 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 f"component {j} ({type(families[j]).__name__}) has no row with positive weight "
                 "in its support, so it cannot be fitted; remove it or check the data"
             )
-        # Families of different kinds: the clusters go to the families in the arrangement
-        # whose start has the highest log-likelihood (a Normal handed the exponential bulk
-        # would otherwise settle there).
         orders = _arrangements(families)
-        scored: list[tuple[float, Mixture]] = []
-        for order in orders:
-            hard = np.eye(k)[labels][:, order]  # (n, k): family j starts from cluster order[j]
-            resp = (1.0 - INIT_SPREAD) * hard + INIT_SPREAD / k  # (n, k)
+        if len({repr(f.to_dict()) for f in families}) == 1:
+            # Families alike: each starts from every row, its own cluster's weighted up.
+            resp = (1.0 - INIT_SPREAD) * np.eye(k)[labels] + INIT_SPREAD / k  # (n, k)
             if w is not None:
                 resp = resp * w[:, None]
             resp = resp * support
-            # Each family's M-step under its prior (the ridge included), as EM's own.
             started = [
                 f.from_stats(f.suff_stats(x, resp[:, j]), None if priors is None else priors[j])
                 if resp[:, j].sum() > 0
@@ -314,13 +309,59 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 for j, f in enumerate(families)
             ]
             weights = resp.sum(axis=0) / resp.sum()
-            model = Mixture(weights, ComponentList(tuple(started), priors), **options)
+            return Mixture(weights, ComponentList(tuple(started), priors), **options)
+        # Families of different kinds: the clusters go to the families in the arrangement
+        # whose start has the highest log-likelihood (a Normal handed the exponential bulk
+        # would otherwise settle there). Each family starts from its own cluster's rows alone:
+        # spread over all rows, a Poisson handed the counts near 2 of data that also holds
+        # counts near 1000 would start at a rate near 100, and the wrong arrangement win.
+        fitted: dict[tuple[int, int], tuple[Any, np.ndarray]] = {}
+        scored: list[tuple[float, Mixture]] = []
+        for order in orders:
+            for j, cluster in enumerate(order):
+                if (j, cluster) not in fitted:
+                    prior = None if priors is None else priors[j]
+                    fitted[j, cluster] = self._cluster_start(
+                        families[j], prior, x, w, labels == cluster, support[:, j], k
+                    )
+            pairs = [fitted[j, cluster] for j, cluster in enumerate(order)]
+            weights = np.array([col.sum() for _, col in pairs])
+            model = Mixture(
+                weights / weights.sum(),
+                ComponentList(tuple(f for f, _ in pairs), priors),
+                **options,
+            )
             if len(orders) == 1:
                 return model
             log_norm = model.log_density(x)
             loglik = float(log_norm.sum() if w is None else w @ without_idle(log_norm, w))
             scored.append((loglik, model))
         return max(scored, key=lambda s: s[0])[1]
+
+    @staticmethod
+    def _cluster_start(family, prior, x, w, cluster, support, k) -> tuple[Any, np.ndarray]:
+        """``family`` fitted (its M-step under ``prior``) to the rows of ``cluster`` (n,) bool
+        within its ``support`` (n,), and its starting responsibilities (n,). Where that start
+        rules out a row of its support, or gives one an infinite density (a Poisson of zeros
+        only, a Normal of one value with no ridge: EM could not move it), or the cluster has no
+        row there, it starts as a family alike: ``INIT_SPREAD`` of every row beside its
+        cluster's."""
+        held = support if w is None else support & (w > 0)
+        hard = (cluster & support).astype(np.float64)
+        if w is not None:
+            hard = hard * w
+        if hard.sum() > 0:
+            start = family.from_stats(family.suff_stats(x, hard), prior)
+            with np.errstate(all="ignore"):
+                covered = np.isfinite(start.log_prob(x[held])).all()
+            if covered:
+                return start, hard
+        spread = ((1.0 - INIT_SPREAD) * cluster + INIT_SPREAD / k) * support
+        if w is not None:
+            spread = spread * w
+        if spread.sum() == 0:
+            return family, spread
+        return family.from_stats(family.suff_stats(x, spread), prior), spread
 
     def _set_fitted(self, result, degenerate, tied: set[str]) -> None:
         model = result.model
