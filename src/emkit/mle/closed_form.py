@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import stats
 
 from emkit.checks import at_least, finite_array, named_labels, nonnegative_integers
 from emkit.distributions.base import LOG_2PI
@@ -24,7 +24,7 @@ from emkit.distributions.exponential import Exponential
 from emkit.distributions.gamma import MAX_SHAPE, Gamma
 from emkit.distributions.gaussian import GaussianStats
 from emkit.distributions.normal import Normal
-from emkit.distributions.poisson import Poisson
+from emkit.distributions.poisson import Poisson, bd0, stirlerr
 from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.mle.estimate import Estimate
 from emkit.mle.linear import (
@@ -66,43 +66,6 @@ POSITIVE = (0.0, np.inf)
 UNIT = (0.0, 1.0)
 
 
-def _stirlerr(k: np.ndarray) -> np.ndarray:
-    r""":math:`\log k! - [(k + \tfrac12)\log k - k + \tfrac12\log 2\pi]`, the error of
-    Stirling's formula, for k >= 1 (Loader, 2000): :func:`scipy.special.gammaln` below 16
-    (where nothing cancels), the asymptotic series above (good to 1e-17 there)."""
-    k = np.asarray(k, dtype=np.float64)
-    out = np.empty_like(k)
-    small = k < 16
-    ks = k[small]
-    out[small] = special.gammaln(ks + 1) - (ks + 0.5) * np.log(ks) + ks - 0.5 * LOG_2PI
-    kl = k[~small]
-    inv2 = 1 / kl**2
-    out[~small] = (
-        1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 / 1188)))
-    ) / kl
-    return out
-
-
-def _bd0(k: np.ndarray, mean: np.ndarray | float) -> np.ndarray:
-    r""":math:`k \log(k/m) + m - k \ge 0` without the cancellation of its terms when k is
-    near m (Loader, 2000): the series :math:`(k - m) v + 2k\sum_j v^{2j+1}/(2j+1)` with
-    :math:`v = (k - m)/(k + m)` where :math:`|v| < 0.1`."""
-    k = np.asarray(k, dtype=np.float64)
-    mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), k.shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = k * np.log(k / mean) + mean - k
-        v = (k - mean) / (k + mean)
-    near = np.abs(v) < 0.1
-    vn, kn = v[near], k[near]
-    total = np.zeros_like(vn)
-    term = vn.copy()
-    for j in range(1, 30):  # |v| < 0.1: v^(2j+1) below 1e-17 of v after 8 terms
-        term = term * vn * vn
-        total += term / (2 * j + 1)
-    out[near] = (kn - mean[near]) * vn + 2 * kn * total
-    return out
-
-
 def _poisson_loglik(x: np.ndarray, rate: float) -> float:
     r"""Log-likelihood of counts ``x`` (n,) under a Poisson ``rate``, accurate for any count.
 
@@ -115,7 +78,7 @@ def _poisson_loglik(x: np.ndarray, rate: float) -> float:
     zeros = x.size - k.size
     if k.size == 0:
         return float(-zeros * rate)
-    pos = -0.5 * (LOG_2PI + np.log(k)) - _stirlerr(k) - _bd0(k, rate)
+    pos = -0.5 * (LOG_2PI + np.log(k)) - stirlerr(k) - bd0(k, rate)
     return float(-zeros * rate + pos.sum())
 
 
@@ -133,11 +96,11 @@ def _binomial_loglik(k: np.ndarray, n: np.ndarray, p: float) -> float:
     inner = (k > 0) & (k < n)
     ki, ni = k[inner], n[inner]
     values = (
-        _stirlerr(ni)
-        - _stirlerr(ki)
-        - _stirlerr(ni - ki)
-        - _bd0(ki, ni * p)
-        - _bd0(ni - ki, ni * q)
+        stirlerr(ni)
+        - stirlerr(ki)
+        - stirlerr(ni - ki)
+        - bd0(ki, ni * p)
+        - bd0(ni - ki, ni * q)
         - 0.5 * (LOG_2PI + np.log(ki) + np.log1p(-ki / ni))
     )
     edges = edge[~inner & (n > 0)]
