@@ -168,7 +168,7 @@ def stirlerr(k: np.ndarray) -> np.ndarray:
     ks = k[small]
     out[small] = gammaln(ks + 1) - (ks + 0.5) * np.log(ks) + ks - 0.5 * LOG_2PI
     kl = k[~small]
-    inv2 = 1 / kl**2
+    inv2 = (1 / kl) ** 2  # not 1 / kl**2: kl**2 overflows beyond 1e154
     out[~small] = (
         1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 / 1188)))
     ) / kl
