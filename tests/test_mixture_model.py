@@ -693,3 +693,34 @@ def test_poisson_log_likelihood_of_huge_counts_matches_mpmath_and_mle():
         + poisson(two[50:, 0]).loglik
     )
     np.testing.assert_allclose(mixed.log_likelihood_ - 100 * np.log(0.5), reference, rtol=1e-12)
+
+
+def test_magnitude_check_follows_the_families():
+    """Exponential and Poisson components fit no variance: data at 1e-200 were refused with
+    a message about squares underflowing and variances of 0, which emkit.mle.exponential
+    fits. A mixture of them alone fits such data (down to float64's normal numbers); one with
+    a Normal is refused as before; values beyond 1e150 are refused with the reason that
+    holds for the families."""
+    from emkit.mle import exponential
+
+    rng = np.random.default_rng(0)
+    tiny = rng.exponential(1e-200, (200, 1))
+    fit = MixtureModel([Exponential()]).fit(tiny)
+    # the ridge (reg_covar) moves the rate by 1e-6 / n relative
+    np.testing.assert_allclose(
+        fit.components_[0].rate[0], exponential(tiny[:, 0]).params["rate"], rtol=1e-7
+    )
+    np.testing.assert_allclose(fit.log_likelihood_, exponential(tiny[:, 0]).loglik, rtol=1e-12)
+    two = MixtureModel([Exponential(), Exponential()], random_state=0).fit(tiny)
+    np.testing.assert_allclose(two.log_likelihood_, fit.log_likelihood_, rtol=1e-9)
+    for families in ([Normal()], [Exponential(), Normal()]):
+        with pytest.raises(ValueError, match="squares underflow float64 and the variances"):
+            MixtureModel(families, random_state=0).fit(tiny)
+    with pytest.raises(ValueError, match="below 2.23e-308 .float64's smallest normal number"):
+        MixtureModel([Exponential()]).fit(tiny * 1e-110)
+    huge = rng.exponential(1e200, (50, 1))
+    with pytest.raises(ValueError, match=r"overflow float64 \(the start standardises") as raised:
+        MixtureModel([Exponential()]).fit(huge)
+    assert "variances" not in str(raised.value)
+    with pytest.raises(ValueError, match=r"squares overflow float64 and the fit would be inf"):
+        MixtureModel([Exponential(), Normal()]).fit(huge)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,13 +147,20 @@ def check_rows(
             _assert_all_finite(x, allow_nan=True, estimator_name=name, input_name="X")  # inf
         else:
             check_complete(estimator, x, nan_hint or NAN_HINT)
-        check_magnitude(x, fitting=reset)
+        check_magnitude(x, fitting=reset, variances=_fits_variances(estimator))
     if x.shape[0] < min_rows:
         raise ValueError(
             f"{type(estimator).__name__} needs at least {min_rows} rows (samples) here; "
             f"got n_samples = {x.shape[0]}. Use fewer components or more data."
         )
     return x
+
+
+def _fits_variances(estimator) -> bool:
+    """Whether fitting ``estimator`` forms variances from the values (their squares): True
+    unless its ``_fits_variances()`` says not (``MixtureModel``: by its families)."""
+    says = getattr(estimator, "_fits_variances", None)
+    return True if says is None else bool(says())
 
 
 def na_as_nan(x):
@@ -296,27 +304,60 @@ MAX_MAGNITUDE = 1e150
 MIN_MAGNITUDE = 1e-150
 
 
-def check_magnitude(x: np.ndarray, name: str = "X", fitting: bool = True) -> None:
+# The smallest magnitude rows to fit may have where no variance is fitted (MixtureModel of
+# Exponential or Poisson components): float64's smallest normal number. Below it values keep
+# fewer digits, and a rate (1 / mean) overflows.
+MIN_MAGNITUDE_NO_VARIANCES = float(np.finfo(np.float64).tiny)
+
+
+def check_magnitude(
+    x: np.ndarray, name: str = "X", fitting: bool = True, variances: bool = True
+) -> None:
     """ValueError where a value of ``x`` is so large that its square overflows float64, or,
-    for rows to fit (``fitting``: the variances come from them), where its values, not all
-    0, are all so small that their squares underflow."""
+    for rows to fit (``fitting``), where its values, not all 0, are all so small that their
+    squares underflow (``variances``: the fit's variances come from them) or, with no
+    variances fitted, that they are below float64's normal numbers."""
     if x.size == 0:
         return
     # fmax / fmin skip NaN (missing values) and need no temporary the size of x.
     extremes = np.abs([np.fmax.reduce(x, axis=None), np.fmin.reduce(x, axis=None)])
     largest = float(np.fmax.reduce(extremes)) if not np.isnan(extremes).all() else 0.0
     if largest > MAX_MAGNITUDE:
+        # Without variances the squares are still formed, by the start and the fit's record
+        # of its rows.
+        why = (
+            ""
+            if variances
+            else " (the start standardises the rows, and the fit keeps their spread to "
+            "recognise them in estimate())"
+        )
         raise ValueError(
             f"{name} holds values as large as {largest:.3g}; beyond {MAX_MAGNITUDE:.0e} their "
-            "squares overflow float64 and the fit would be inf or NaN. Rescale the data first "
-            f"(e.g. divide by {largest:.0e}, or use sklearn.preprocessing.StandardScaler)"
+            f"squares overflow float64{why} and the fit would be inf or NaN. Rescale the data "
+            f"first (e.g. divide by {largest:.0e}, or use sklearn.preprocessing.StandardScaler)"
         )
-    if fitting and 0.0 < largest < MIN_MAGNITUDE:
+    if fitting and not variances and 0.0 < largest < MIN_MAGNITUDE_NO_VARIANCES:
+        raise ValueError(
+            f"{name} holds values no larger than {largest:.3g}; below "
+            f"{MIN_MAGNITUDE_NO_VARIANCES:.3g} (float64's smallest normal number) they keep "
+            "fewer digits and a rate (1 / mean) overflows. Rescale the data first (e.g. "
+            f"multiply by {_factor(largest)})"
+        )
+    if fitting and variances and 0.0 < largest < MIN_MAGNITUDE:
         raise ValueError(
             f"{name} holds values no larger than {largest:.3g}; below {MIN_MAGNITUDE:.0e} their "
             "squares underflow float64 and the variances would be 0. Rescale the data first "
-            f"(e.g. multiply by {1.0 / largest:.0e}, or use sklearn.preprocessing.StandardScaler)"
+            f"(e.g. multiply by {_factor(largest)}, or use sklearn.preprocessing.StandardScaler)"
         )
+
+
+def _factor(small: float) -> str:
+    """About 1 / ``small`` as text: two powers of ten where the reciprocal overflows."""
+    with np.errstate(over="ignore", divide="ignore"):
+        inverse = 1.0 / small
+    if np.isfinite(inverse):
+        return f"{inverse:.0e}"
+    return f"1e+300, then by 1e+{-math.floor(math.log10(small)) - 300}"
 
 
 # Values from which the one-pass check runs its product under one BLAS thread.

@@ -62,6 +62,9 @@ MAX_PERMUTATIONS = 40320
 # mean magnitude: a component holding only zeros then has a rate of about 1e6 / mean per unit
 # weight, finite; any other component's rate moves by 1e-6 / (its weight) relative at most.
 EXPONENTIAL_RIDGE = 1e-6
+# Families whose M-step forms no variance (no square of the values): a mixture of these alone
+# fits values down to float64's smallest normal number, not only to 1e-150 (check_magnitude).
+NO_VARIANCES = frozenset({"exponential", "poisson", "bernoulli", "categorical", "point_mass"})
 
 
 def _fit_fingerprint(result, data) -> DataFingerprint:
@@ -295,13 +298,13 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 f"component {j} ({type(families[j]).__name__}) has no row with positive weight "
                 "in its support, so it cannot be fitted; remove it or check the data"
             )
-        orders = _arrangements(families)
         if len({repr(f.to_dict()) for f in families}) == 1:
             # Families alike: each starts from every row, its own cluster's weighted up.
             resp = (1.0 - INIT_SPREAD) * np.eye(k)[labels] + INIT_SPREAD / k  # (n, k)
             if w is not None:
                 resp = resp * w[:, None]
             resp = resp * support
+            # Each family's M-step under its prior (the ridge included), as EM's own.
             started = [
                 f.from_stats(f.suff_stats(x, resp[:, j]), None if priors is None else priors[j])
                 if resp[:, j].sum() > 0
@@ -315,6 +318,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         # would otherwise settle there). Each family starts from its own cluster's rows alone:
         # spread over all rows, a Poisson handed the counts near 2 of data that also holds
         # counts near 1000 would start at a rate near 100, and the wrong arrangement win.
+        orders = _arrangements(families)
         fitted: dict[tuple[int, int], tuple[Any, np.ndarray]] = {}
         scored: list[tuple[float, Mixture]] = []
         for order in orders:
@@ -345,17 +349,23 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         rules out a row of its support, or gives one an infinite density (a Poisson of zeros
         only, a Normal of one value with no ridge: EM could not move it), or the cluster has no
         row there, it starts as a family alike: ``INIT_SPREAD`` of every row beside its
-        cluster's."""
+        cluster's (its M-step under ``prior`` then, as EM's own)."""
         held = support if w is None else support & (w > 0)
         hard = (cluster & support).astype(np.float64)
         if w is not None:
             hard = hard * w
         if hard.sum() > 0:
-            start = family.from_stats(family.suff_stats(x, hard), prior)
-            with np.errstate(all="ignore"):
-                covered = np.isfinite(start.log_prob(x[held])).all()
-            if covered:
-                return start, hard
+            try:
+                start = family.from_stats(family.suff_stats(x, hard), prior)
+            except ValueError:
+                # a prior's mode the cluster's rows alone do not reach (a gamma shape below
+                # 1 on a Poisson of zeros); every row's share may, else the M-step below says
+                start = None
+            if start is not None:
+                with np.errstate(all="ignore"):
+                    covered = np.isfinite(start.log_prob(x[held])).all()
+                if covered:
+                    return start, hard
         spread = ((1.0 - INIT_SPREAD) * cluster + INIT_SPREAD / k) * support
         if w is not None:
             spread = spread * w
@@ -846,6 +856,11 @@ class MixtureModel(FamilyMixtureBase):
         return [
             ridges.get(type(f)) if p is None else p for f, p in zip(families, priors, strict=True)
         ]
+
+    def _fits_variances(self) -> bool:
+        """Whether a component's M-step forms a variance from the values (a Normal's, or a
+        family not known to form none: see ``NO_VARIANCES``), for the magnitude check."""
+        return not all(family_from_dict(f).name in NO_VARIANCES for f in self._families())
 
     def _normal_ridge(self) -> NormalInverseGamma:
         """The ridge on a Normal's variance: the inverse-gamma prior with shape -1, scale c/2."""
