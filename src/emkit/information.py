@@ -630,7 +630,12 @@ def family_louis_estimate(
     a[np.arange(n_w), np.arange(n_w)] = 1.0 / weights[:n_w]
     if n_w:
         a[k - 1] = -1.0 / weights[k - 1]
-    # The coordinates are unitless (log rates, mean / sd): steps relative to max(|v|, 1), as a
+    # Families with closed forms (``local_scores``) give their scores and Hessians in local
+    # coordinates of their own, orthogonal at the fit where they can be (a mean counted from
+    # the fitted one in fitted sds): differences of ``to_vector``'s mean / sd at a mean of 1e6
+    # sd move the variance too, and drown it.
+    exact = [callable(getattr(f, "local_scores", None)) for f in families]
+    # The others' coordinates are unitless (log rates, logits): steps relative to max(|v|, 1), as a
     # step relative to a coordinate near 0 would drown its differences in rounding.
     steps = [step_sizes(np.maximum(np.abs(v), 1.0), 1 / 3) for v in vectors]
     complete = np.zeros((p, p))
@@ -658,14 +663,20 @@ def family_louis_estimate(
             if not free.any():
                 continue
             own = offsets[j] + np.flatnonzero(free)
-            held_rows = wt * z[:, j] > 0
+            wzj = wt * z[:, j]
+            held_rows = wzj > 0
+            if exact[j]:
+                row_scores, row_hessian = family.local_scores(xt[held_rows], wzj[held_rows])
+                scores[np.ix_(held_rows, [j], own)] = row_scores[:, None, free]
+                complete[np.ix_(own, own)] -= row_hessian[np.ix_(free, free)]
+                continue
 
             def log_prob(v: np.ndarray, family=family, xt=xt, at=vector, free=free):
                 full = at.copy()
                 full[free] = v
                 return family.from_vector(full).log_prob(xt)
 
-            def complete_loglik(v: np.ndarray, wz=wt * z[:, j], rows=held_rows, log_prob=log_prob):
+            def complete_loglik(v: np.ndarray, wz=wzj, rows=held_rows, log_prob=log_prob):
                 return float(wz[rows] @ log_prob(v)[rows])
 
             with np.errstate(invalid="ignore"):  # -inf - -inf in rows it cannot hold
@@ -694,10 +705,13 @@ def family_louis_estimate(
     keep = np.flatnonzero(~weak)
     cov_eta = _inverse_information(information[np.ix_(keep, keep)])
 
-    def parameters(theta: np.ndarray) -> dict[str, np.ndarray]:
+    def parameters(theta: np.ndarray, dicts: list[dict] | None = None) -> dict[str, np.ndarray]:
         out: dict[str, list] = {"weights": [np.r_[theta[:n_w], 1.0 - theta[:n_w].sum()]]}
         for j, family in enumerate(families):
-            entries = family.from_vector(theta[offsets[j] : offsets[j + 1]]).to_dict()
+            if dicts is None:
+                entries = family.from_vector(theta[offsets[j] : offsets[j + 1]]).to_dict()
+            else:
+                entries = dicts[j]
             for entry, name in names[j].items():
                 out.setdefault(name, []).append(np.asarray(entries[entry], dtype=np.float64))
         weights_out = out.pop("weights")[0]
@@ -710,13 +724,19 @@ def family_louis_estimate(
     values = flatten(params)
     finite = np.isfinite(theta)
 
-    def outputs(t: np.ndarray) -> np.ndarray:
+    def outputs(t: np.ndarray, at: np.ndarray) -> np.ndarray:
         full = theta.copy()
-        full[finite] = t
+        full[at] = t
         return flatten(parameters(full))
 
     G = np.zeros((values.size, p))
-    G[:, finite] = jacobian(outputs, theta[finite])
+    local = np.zeros(p, dtype=bool)
+    for c in np.flatnonzero(exact):
+        local[offsets[c] : offsets[c + 1]] = True
+    numeric = finite & ~local
+    if numeric.any():
+        G[:, numeric] = jacobian(lambda t: outputs(t, numeric), theta[numeric])
+    _place_local_jacobians(G, families, exact, offsets, parameters, n_w)
     # the parameters each coordinate moves: those G says, and for a coordinate at its end
     # (-inf), those that change when it leaves it
     moves = G != 0
@@ -754,6 +774,30 @@ def family_louis_estimate(
         f"{description}: standard errors from the observed information (Louis' method)",
         bounds=bounds,
     )
+
+
+def _place_local_jacobians(G, families, exact, offsets, parameters, n_w) -> None:
+    """Write into G (outputs, p) the columns of the families with ``local_jacobian``: its rows
+    are the ``to_dict`` parameters raveled in ``params`` order, found among the outputs by
+    laying out their positions (distinct negative numbers) as ``parameters`` lays out the values."""
+    dicts, ids = [], 0.0
+    for family, closed in zip(families, exact, strict=True):
+        entries = {}
+        for entry, value in family.to_dict().items():
+            if closed and entry in family.params:
+                size = np.size(value)
+                entries[entry] = -(ids + 1.0 + np.arange(size))  # the weights are NaN or 1
+                ids += size
+            elif not isinstance(value, str):
+                entries[entry] = np.full(np.shape(value), np.nan)
+        dicts.append(entries)
+    placed = flatten(parameters(np.full(n_w, np.nan), dicts))
+    for j in np.flatnonzero(exact):
+        jac = families[j].local_jacobian()  # (q, p_j)
+        tags = np.concatenate([dicts[j][attr] for attr in families[j].params])
+        for row, tag in enumerate(tags):
+            at = np.flatnonzero(placed == tag)
+            G[at, offsets[j] : offsets[j + 1]] = jac[row]
 
 
 # The (low, high) of a family parameter's domain (the families' ``domains``), where its Wald

@@ -145,3 +145,14 @@ class IndependentFeatures:
             value = getattr(self, attr)
             out[attr] = None if value is None else value.tolist()
         return out
+
+
+def feature_pairs(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The (2d, 2d) matrix of d independent features with two coordinates each, laid out as
+    (first coordinates, second coordinates): [[diag(a), diag(b)], [diag(b), diag(c)]] for
+    a, b, c of shape (d,)."""
+    d = a.shape[0]
+    out = np.zeros((2 * d, 2 * d))
+    i = np.arange(d)
+    out[i, i], out[i, i + d], out[i + d, i], out[i + d, i + d] = a, b, b, c
+    return out

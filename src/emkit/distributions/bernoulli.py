@@ -158,6 +158,17 @@ class Bernoulli(IndependentFeatures):
             "b": hyper["b"] + stats.weight - stats.sum_x,
         }
 
+    def local_scores(self, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's gradient of ``log_prob`` (n, d) and the Hessian of sum_n w_n log p(x_n)
+        (d, d) in ``to_vector``'s logits: x - p and -diag(p (1 - p) sum_n w_n)."""
+        probs = self._fitted("probs")
+        return as_float64(x) - probs, np.diag(-probs * (1.0 - probs) * float(w.sum()))
+
+    def local_jacobian(self) -> np.ndarray:
+        """Jacobian of the probabilities with respect to the logits, (d, d): diag(p (1 - p))."""
+        probs = self._fitted("probs")
+        return np.diag(probs * (1.0 - probs))
+
 
 def _binary_features(x: np.ndarray) -> RowFeatures:
     """T(x) = x for the rows with every value 0 or 1."""

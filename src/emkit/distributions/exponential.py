@@ -145,6 +145,17 @@ class Exponential(IndependentFeatures):
         shape = np.full(stats.sum_x.shape, hyper["shape"] + stats.weight)
         return {"shape": shape, "rate": hyper["rate"] + stats.sum_x}
 
+    def local_scores(self, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's gradient of ``log_prob`` (n, d) and the Hessian of sum_n w_n log p(x_n)
+        (d, d) in ``to_vector``'s log rates: 1 - rate x and -diag(rate sum_n w_n x_n)."""
+        rate = self._fitted("rate")
+        x = as_float64(x)
+        return 1.0 - rate * x, np.diag(-rate * (w @ x))
+
+    def local_jacobian(self) -> np.ndarray:
+        """Jacobian of the rates with respect to the log rates, (d, d): diag(rate)."""
+        return np.diag(self._fitted("rate"))
+
 
 def _nonnegative_rows(x: np.ndarray) -> np.ndarray:
     """Rows of ``x`` (n, d) with every value non-negative, bool (n,)."""

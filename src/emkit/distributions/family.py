@@ -122,6 +122,22 @@ class Family(Protocol):
     from_vector(vector) -> Family
         The family at ``to_vector``'s layout; ``ValueError`` where invalid.
 
+    Optional members, for a mixture's observed information (``MixtureModel.estimate``): closed
+    forms (Normal, Poisson, Exponential, Bernoulli, Gamma); a family without them gets central
+    differences of ``log_prob`` in ``to_vector``'s coordinates
+    -------------------------------------------------------------------------------------------
+    local_scores(x, w) -> (array of shape (n, p), array of shape (p, p))
+        Each row's gradient of ``log_prob`` at these parameters, for rows ``x`` (n, d) in the
+        support, and the Hessian of sum_n w_n log p(x_n) (``w`` (n,)), in local
+        coordinates of the p free parameters laid out as ``to_vector`` (log rates, logits),
+        chosen orthogonal at the fit where the family allows (Normal: the mean counted from
+        the fitted one in fitted standard deviations; Gamma: log shape at a fixed mean, log
+        mean), so that data far from 0 or a tight gamma keep the information well
+        conditioned. Where ``to_vector`` is infinite (a rate of 0) that coordinate is unused.
+    local_jacobian() -> array of shape (q, p)
+        Jacobian of the ``to_dict`` parameters, raveled in ``params`` order (q entries), with
+        respect to ``local_scores``' coordinates.
+
     Optional members, for :mod:`emkit.mle` and :mod:`emkit.bayes` (families with a closed-form
     MLE and a proper conjugate prior: Normal, Poisson, Bernoulli, Categorical, Exponential)
     -------------------------------------------------------------------------------------

@@ -157,6 +157,16 @@ class Poisson(IndependentFeatures):
         rate = np.full(stats.sum_x.shape, hyper["rate"] + stats.weight)
         return {"shape": hyper["shape"] + stats.sum_x, "rate": rate}
 
+    def local_scores(self, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's gradient of ``log_prob`` (n, d) and the Hessian of sum_n w_n log p(x_n)
+        (d, d) in ``to_vector``'s log rates: x - rate and -diag(rate sum_n w_n)."""
+        rate = self._fitted("rate")
+        return as_float64(x) - rate, np.diag(-rate * float(w.sum()))
+
+    def local_jacobian(self) -> np.ndarray:
+        """Jacobian of the rates with respect to the log rates, (d, d): diag(rate)."""
+        return np.diag(self._fitted("rate"))
+
 
 def stirlerr(k: np.ndarray) -> np.ndarray:
     r""":math:`\log k! - [(k + \tfrac12)\log k - k + \tfrac12\log 2\pi]`, the error of
