@@ -268,3 +268,91 @@ def test_a_fixed_weight_has_no_wald_test_in_the_summary():
     se = np.sqrt(x.mean() / x.size)  # the Poisson rate's Fisher error
     assert rate["std_err"] == pytest.approx(se, rel=1e-6)
     assert rate["p_value"] == pytest.approx(2 * stats.norm.sf(x.mean() / se), rel=1e-6)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4, 1e6, 1e8])
+def test_normal_mixture_errors_do_not_move_with_the_data_offset(offset):
+    """Two normal components on data shifted by a constant: the errors are those of
+    GaussianMixture(covariance_type="diag") on the same data (its information in closed form),
+    at every offset. Differences in mean / sd coordinates drowned the variance from 1e4 on."""
+    rng = np.random.default_rng(0)
+    x = offset + np.r_[rng.normal(0, 1, (200, 1)), rng.normal(4, 1, (150, 1))]
+    kw = {"random_state": 0, "reg_covar": 0, "tol": 1e-12}
+    gm = emkit.GaussianMixture(2, covariance_type="diag", **kw).fit(x)
+    model = MixtureModel([Normal(), Normal()], **kw).fit(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = model.estimate(x)
+    ref = gm.standard_errors(x)
+    mine, theirs = np.argsort(est.params["mean"][:, 0]), np.argsort(gm.means_[:, 0])
+    # the same fit, to EM's tolerance (each stops on its own log-likelihood)
+    np.testing.assert_allclose(
+        est.params["mean"][mine] - offset, gm.means_[theirs] - offset, atol=1e-5
+    )
+    np.testing.assert_allclose(est.stderr["weights"][mine], ref["weights"][theirs], rtol=1e-5)
+    np.testing.assert_allclose(est.stderr["mean"][mine], ref["means"][theirs], rtol=1e-5)
+    np.testing.assert_allclose(est.stderr["variance"][mine], ref["covariances"][theirs], rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [2.0, 1e4, 1e6])
+def test_one_gamma_matches_its_fisher_information(shape):
+    """One gamma component: the observed information equals the expected one,
+    n [[trigamma(a), -1/b], [-1/b, a/b^2]], whose inverse is written here in closed form
+    (det = n^2 (a trigamma(a) - 1) / b^2). Differences in (log shape, log rate), which
+    correlate to 1 - 1/(4a), were 5% off at a shape of 1e6."""
+    from scipy.special import polygamma
+
+    n = 400
+    x = np.random.default_rng(0).gamma(shape, 5 / shape, (n, 1))  # mean 5
+    model = MixtureModel([emkit.Gamma()], tol=1e-12).fit(x)
+    est = model.estimate(x)
+    a, b = model.components_[0].shape[0], model.components_[0].rate[0]
+    # a trigamma(a) - 1 by its asymptotic series at a large shape (the plain form cancels)
+    excess = (
+        1 / (2 * a) + 1 / (6 * a**2) - 1 / (30 * a**4)
+        if a > 100
+        else a * float(polygamma(1, a)) - 1
+    )
+    var_a = a / (n * excess)
+    var_b = b**2 * (excess + 1) / (n * a * excess)  # b^2 trigamma(a) / (n g), trigamma = (g+1)/a
+    np.testing.assert_allclose(est.stderr["shape"][0], np.sqrt(var_a), rtol=1e-6)
+    np.testing.assert_allclose(est.stderr["rate"][0], np.sqrt(var_b), rtol=1e-6)
+    # and the closed-form MLE's errors (emkit.mle.gamma, its own Fisher information)
+    ml = emkit.mle.gamma(x[:, 0])
+    np.testing.assert_allclose(est.stderr["shape"][0], ml.stderr["shape"], rtol=1e-5)
+    np.testing.assert_allclose(est.stderr["rate"][0], ml.stderr["rate"], rtol=1e-5)
+
+
+def test_gamma_and_bernoulli_mixtures_match_a_numerical_hessian():
+    """The closed-form scores of Gamma (log shape at a fixed mean, log mean) and Bernoulli
+    (logits) components against a central-difference Hessian in their own parameters."""
+    rng = np.random.default_rng(5)
+    x = np.r_[rng.gamma(2.0, 1.0, 250), rng.gamma(30.0, 0.5, 150)][:, None]
+    model = MixtureModel([emkit.Gamma(), emkit.Gamma()], tol=1e-12, random_state=0).fit(x)
+    est = model.estimate(x)
+
+    def loglik(theta):
+        pi, shapes, rates = theta[0], theta[1:3], theta[3:5]
+        logs = np.log([pi, 1 - pi]) + stats.gamma.logpdf(x, shapes, scale=1 / rates)
+        return float(logsumexp(logs, axis=1).sum())
+
+    theta = np.r_[model.weights_[0], est.params["shape"][:, 0], est.params["rate"][:, 0]]
+    expected = _wald(loglik, theta, lambda t: np.r_[t[0], 1 - t[0], t[1:]])
+    np.testing.assert_allclose(_flat(est.stderr), expected, rtol=1e-5)
+
+    probs = np.array([[0.9, 0.8, 0.2], [0.1, 0.3, 0.7]])
+    labels = rng.uniform(size=600) < 0.4
+    binary = (rng.uniform(size=(600, 3)) < probs[labels.astype(int)]).astype(float)
+    model = MixtureModel([emkit.Bernoulli(), emkit.Bernoulli()], tol=1e-12, random_state=0)
+    est = model.fit(binary).estimate(binary)
+
+    def loglik_b(theta):
+        pi, p = theta[0], theta[1:].reshape(2, 3)
+        logs = np.log([pi, 1 - pi]) + np.column_stack(
+            [stats.bernoulli.logpmf(binary, p[j]).sum(axis=1) for j in (0, 1)]
+        )
+        return float(logsumexp(logs, axis=1).sum())
+
+    theta = np.r_[model.weights_[0], est.params["probs"].ravel()]
+    expected = _wald(loglik_b, theta, lambda t: np.r_[t[0], 1 - t[0], t[1:]])
+    np.testing.assert_allclose(_flat(est.stderr), expected, rtol=1e-5)
