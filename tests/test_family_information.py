@@ -356,3 +356,25 @@ def test_gamma_and_bernoulli_mixtures_match_a_numerical_hessian():
     theta = np.r_[model.weights_[0], est.params["probs"].ravel()]
     expected = _wald(loglik_b, theta, lambda t: np.r_[t[0], 1 - t[0], t[1:]])
     np.testing.assert_allclose(_flat(est.stderr), expected, rtol=1e-5)
+
+
+def test_an_interval_wider_than_the_boundary_rule_allows_is_flagged():
+    """A cluster of zeros: EM stops with its rate at 1.2e-3 (the MLE is 0), not flagged as on
+    the boundary, with a standard error of 0.04: its 95% interval (1e-32, 1e26) spans a
+    factor of 1e58. The warning names it; the numbers are kept."""
+    rng = np.random.default_rng(0)
+    rng.uniform(size=1500)  # the QA script's draws before these counts
+    x = np.r_[np.zeros((50, 1)), rng.poisson(5, (100, 1))]
+    model = MixtureModel([Poisson(), Poisson()], random_state=0).fit(x)
+    rates = np.array([c.rate[0] for c in model.components_])
+    assert 1e-4 < rates.min() < 1e-2  # short of the bound, where no boundary rule applies
+    with pytest.warns(HessianWarning, match=r"rate\[0,0\] = 0.00121 .* not informative"):
+        est = model.estimate(x)
+    low, high = est.conf_int()["rate"]
+    assert np.isfinite(est.stderr["rate"]).all()
+    assert high[0, 0] / low[0, 0] > 1e34 and high[1, 0] / low[1, 0] < 2
+    # an informative fit of the same kind says nothing
+    counts = _poisson_counts()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MixtureModel([Poisson(), Poisson()], random_state=0).fit(counts).estimate(counts)

@@ -604,7 +604,9 @@ def family_louis_estimate(
     a :class:`emkit.mle.HessianWarning` where the information is not positive definite, and
     for the parameters of a coordinate on the boundary (its rows' squared scores adding up
     to under ``1 / _BOUNDARY_SE**2``: a rate whose component holds no positive count), the
-    others' covariance then that of the model with it held there.
+    others' covariance then that of the model with it held there. A HessianWarning, with
+    the numbers kept, for a bounded parameter whose standard error on its interval's log or
+    logit scale exceeds ``_BOUNDARY_SE`` (the same rule on the observed information).
     """
     k, d = len(families), x.shape[1]
     plain = [f for f in families if not callable(getattr(f, "to_vector", None))]
@@ -766,6 +768,7 @@ def family_louis_estimate(
             "or leave that component or feature out",
             HessianWarning,
         )
+    _warn_uninformative(values, cov, bounds, row_labels(params))
     return Estimate(
         params,  # type: ignore[arg-type]
         cov,
@@ -773,6 +776,42 @@ def family_louis_estimate(
         int(round(total)),
         f"{description}: standard errors from the observed information (Louis' method)",
         bounds=bounds,
+    )
+
+
+def _warn_uninformative(
+    values: np.ndarray, cov: np.ndarray, bounds: np.ndarray, labels: list[str]
+) -> None:
+    """A :class:`HessianWarning` naming the bounded entries (``bounds`` (q, 2)) whose standard
+    error on the scale of their Wald interval (the log of the distance from a bound, the logit
+    between two) exceeds ``_BOUNDARY_SE``: the rule that takes a coordinate to lie on its bound
+    when its information had the labels been known is that small, applied to the observed
+    information of an estimate EM has not (yet) taken to the bound (a rate of 1e-3 with a
+    standard error of 0.04: a 95% interval from 1e-32 to 1e26)."""
+    lo, hi = bounds[:, 0], bounds[:, 1]
+    se = np.sqrt(np.diag(cov))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = (values - lo) / (hi - lo)
+        scale = np.where(
+            np.isfinite(hi),
+            se / ((hi - lo) * u * (1 - u)),
+            se / (values - lo),
+        )
+    bounded = (np.isfinite(lo) | np.isfinite(hi)) & (lo != hi)
+    wide = np.flatnonzero(bounded & (scale > _BOUNDARY_SE))
+    if not wide.size:
+        return
+    named = ", ".join(
+        f"{labels[i]} = {values[i]:.3g} (standard error {se[i]:.3g})" for i in wide[:5]
+    )
+    more = f" and {wide.size - 5} more" if wide.size > 5 else ""
+    warn_user(
+        f"the Wald intervals of {named}{more} are not informative: their standard error on "
+        f"the log or logit scale, where the interval is taken, exceeds {_BOUNDARY_SE:g} (a 95% "
+        "interval spanning a factor of over 1e34). The estimate is likely near its bound (a "
+        "rate EM takes slowly towards 0), where a Wald error is not valid; test it by a "
+        "likelihood ratio, fit with a smaller tol, or leave that component or feature out",
+        HessianWarning,
     )
 
 
@@ -815,6 +854,8 @@ DOMAIN_BOUNDS = {
 # its standard error on the log or logit scale would exceed 20, a 95% interval spanning a
 # factor of e^78 (1e34). A Poisson rate whose component holds no positive count comes out of
 # EM at 1e-12, not 0, with an information of rounding size; one event in 400 is the limit.
+# The same limit on the observed standard error of a parameter EM has left short of its bound
+# (a rate of 1e-3) says its interval is not informative (``_warn_uninformative``).
 _BOUNDARY_SE = 20.0
 
 
