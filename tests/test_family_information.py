@@ -378,3 +378,27 @@ def test_an_interval_wider_than_the_boundary_rule_allows_is_flagged():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         MixtureModel([Poisson(), Poisson()], random_state=0).fit(counts).estimate(counts)
+
+
+class _DifferencedPoisson(Poisson):
+    """A Poisson without closed-form scores: a family of the user's own, which gets central
+    differences of log_prob in to_vector's coordinates."""
+
+    local_scores = None
+
+
+def test_a_family_without_closed_forms_gets_the_same_errors_by_differences():
+    x = _poisson_counts()
+    model = MixtureModel([Poisson(), Poisson()], tol=1e-12, random_state=0).fit(x)
+    exact = model.estimate(x)
+    components = [_DifferencedPoisson(c.rate) for c in model.components_]
+    weights = np.asarray(model.weights_)
+    names = [{"rate": "rate"}] * 2
+    from emkit.information import family_louis_estimate
+
+    mixed = family_louis_estimate(weights, components, names, True, x.astype(float), None, "")
+    np.testing.assert_allclose(_flat(mixed.stderr), _flat(exact.stderr), rtol=1e-6)
+    one = family_louis_estimate(
+        weights, [components[0], model.components_[1]], names, True, x.astype(float), None, ""
+    )
+    np.testing.assert_allclose(_flat(one.stderr), _flat(exact.stderr), rtol=1e-6)
