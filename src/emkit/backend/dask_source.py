@@ -319,7 +319,9 @@ def dask_source(
     dtype : dtype of the prepared blocks (float64 or float32).
     persist : True keeps the prepared partitions in the workers' memory, False re-reads them
         from the collection's source on every pass, None (default) persists where they take
-        at most half of the workers' memory (of this machine's, on Dask's local scheduler).
+        at most half of the workers' memory (of this machine's, on Dask's local scheduler);
+        where the partition sizes are unknown, that is decided once the first pass has
+        counted the rows.
 
     Raises
     ------
@@ -368,10 +370,18 @@ def _prepared(
             raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
     else:
         total = float(n_rows)
+    if persist is None and np.isnan(nbytes):
+        # Partition sizes unknown until this pass counted the rows: persisted under the same
+        # rule as known sizes (one more read now instead of one per pass).
+        keep = _should_persist(None, n_rows * checks.columns * np.dtype(checks.dtype).itemsize)
+        if keep:
+            blocks = list(dask.persist(*blocks))
     return Prepared(tuple(blocks), counts, n_rows, total, keep)
 
 
 def _should_persist(persist: bool | None, nbytes: float) -> bool:
+    """``persist`` where given, else whether ``nbytes`` of prepared data take at most
+    :data:`PERSIST_SHARE` of the workers' memory (False where the size is not known yet)."""
     if persist is not None:
         return persist
     if not np.isfinite(nbytes):

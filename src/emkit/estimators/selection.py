@@ -268,7 +268,10 @@ def select_mixture(
         X = as_dask_array(X)  # partition sizes counted once for all the fits
         # checked and persisted once for all the fits, which keep a DataFrame's names
         fit_data = replace(template._dask_source(X), feature_names=feature_names(frame))
-    if is_device_array(X) or is_dask_collection(X):
+    if is_dask_collection(X):
+        # counted in the pass that checks the partitions where their sizes are unknown
+        n_rows, n_columns = fit_data.n_rows, X.shape[1]
+    elif is_device_array(X):
         n_rows, n_columns = X.shape[0], X.shape[1]
     else:
         checked = check_array(X, dtype=None, ensure_all_finite=False)
@@ -539,7 +542,10 @@ def _criteria(model: GaussianMixture, X, icl: str, data: Any = None) -> dict:
         "log_likelihood": model.log_likelihood_,
         "n_parameters": model.n_parameters(),
     }
-    n_rows = X.shape[0]
+    # a Dask collection's rows as its source counted them (X.shape[0] is NaN where its
+    # partition sizes are unknown)
+    shared = is_dask_collection(X) and hasattr(data, "n_rows")
+    n_rows = data.n_rows if shared else X.shape[0]
     found = criteria_from_stats(model, getattr(model, "_final_stats", None), n_rows, icl)
     if found is not None:
         row.update(found)
