@@ -329,14 +329,17 @@ def dask_source(
         Not 2-D, non-numeric columns, or partitions of ``y`` or the weights that do not match
         those of ``X``. The partitions themselves are checked when first read.
     """
-    x = as_dask_array(X)
+    index = None
+    if any(_is_pandas(v) for v in (sample_weight, y)):
+        index = frame_index(X)  # read in the pass that counts the rows of X
+    x = as_dask_array(X, lengths=None if index is None else tuple(map(len, index)))
     if _unknown(x.chunks[0]) and any(_needs_row_counts(v) for v in (sample_weight, y)):
         # Weights or a target split as X is need the rows of each partition: one read of X.
         x = _counted(x)
     d = int(x.shape[1])
     xs = list(x.to_delayed().ravel())
-    ws = _aligned(sample_weight, x.chunks[0], "sample_weight")
-    ys = _aligned(y, x.chunks[0], "y")
+    ws = _aligned(sample_weight, x.chunks[0], "sample_weight", index)
+    ys = _aligned(y, x.chunks[0], "y", index)
     raw = tuple(zip(xs, ws, ys, strict=True))
     nbytes = float(x.shape[0]) * d * np.dtype(dtype).itemsize  # NaN where rows are unknown
     names = feature_names(X)
@@ -408,8 +411,9 @@ def _worker_memory() -> float:
         return 0.0
 
 
-def as_dask_array(X: Any) -> Any:
-    """``X`` as a dask Array of shape (n, d) with one block of columns."""
+def as_dask_array(X: Any, lengths: tuple | None = None) -> Any:
+    """``X`` as a dask Array of shape (n, d) with one block of columns; ``lengths``: the rows
+    of each partition of a DataFrame ``X`` where they are known (else counted)."""
     import dask.array as da
     import dask.dataframe as dd
 
@@ -442,7 +446,7 @@ def as_dask_array(X: Any) -> Any:
             # of them, would be an array of objects: float64 as in memory, pd.NA as NaN.
             X = X.astype(np.float64)
         # Partition sizes known: the rows are counted, and in-memory weights split alike.
-        X = X.to_dask_array(lengths=True)
+        X = X.to_dask_array(lengths=True if lengths is None else lengths)
     if not isinstance(X, da.Array):
         raise ValueError(f"expected a dask Array or DataFrame; got {type(X).__name__}")
     if X.ndim != 2:
@@ -474,17 +478,66 @@ def _needs_row_counts(values: Any) -> bool:
     return not is_dask_collection(values)
 
 
-def _aligned(values: Any, row_chunks: tuple, name: str) -> list:
+def _aligned(values: Any, row_chunks: tuple, name: str, index: list | None = None) -> list:
     """One block of ``values`` (weights or a target, shape (n,)) per partition, the partitions
-    having ``row_chunks`` rows (NaN where unknown)."""
+    having ``row_chunks`` rows (NaN where unknown) and the ``index`` (as
+    :func:`aligned_array`)."""
     if values is None:
         return [None] * len(row_chunks)
-    return list(aligned_array(values, row_chunks, name).to_delayed().ravel())
+    return list(aligned_array(values, row_chunks, name, index).to_delayed().ravel())
 
 
-def aligned_array(values: Any, row_chunks: tuple, name: str) -> Any:
+def _is_pandas(values: Any) -> bool:
+    """Whether ``values`` is a pandas Series or DataFrame (without importing pandas)."""
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(values, (pd.Series, pd.DataFrame))
+
+
+def frame_index(X: Any) -> list | None:
+    """The index of each partition of ``X`` where it is a Dask DataFrame of known divisions
+    (its rows are then labelled by it: one read of the index), else None."""
+    import dask
+    import dask.dataframe as dd
+
+    if not isinstance(X, dd.DataFrame) or not X.known_divisions:
+        return None
+    return list(dask.compute(*X.index.to_delayed()))
+
+
+def _check_index(values: Any, index: list, name: str) -> None:
+    """Refuse the pandas ``values`` (as many rows as X) whose index is not ``index``, that of
+    the Dask DataFrame X partition by partition: split by position, they would pair rows of X
+    with other rows' values."""
+    start = 0
+    for part, labels in enumerate(index):
+        theirs = values.index[start : start + len(labels)]
+        if not theirs.equals(labels):
+            differ = np.flatnonzero(np.asarray(theirs != labels))
+            row = start + int(differ[0]) if differ.size else start
+            raise ValueError(
+                f"{name} is a pandas {type(values).__name__} whose index differs from that of "
+                f"X, a Dask DataFrame (first at row {row}, in partition {part}: label "
+                f"{_label(theirs[row - start])} of {name} against {_label(labels[row - start])} "
+                "of X); "
+                f"split by position it would give rows of X other rows' {name}. Pass a Dask "
+                f"Series of the same DataFrame (e.g. ddf[column]), or align {name} with X "
+                f"first ({name}.loc[X.index.compute()] or .reindex)"
+            )
+        start += len(labels)
+
+
+def _label(value: Any) -> str:
+    """An index label as an error names it (a NumPy scalar as the Python value it holds)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def aligned_array(values: Any, row_chunks: tuple, name: str, index: list | None = None) -> Any:
     """``values`` (weights or a target, shape (n,): an array, or a dask Array or Series) as a
     1-D dask Array in partitions of ``row_chunks`` rows (NaN where unknown).
+
+    A pandas Series (or DataFrame) of as many rows as X, where ``index`` is the index of each
+    partition of X (:func:`frame_index`: a Dask DataFrame of known divisions), must have that
+    index: it is split by position, as an array is.
 
     Values of another partitioning but as many rows are repartitioned; a dask Array whose
     partition sizes are unknown has them counted (one read of ``values``) where those of X
@@ -495,13 +548,15 @@ def aligned_array(values: Any, row_chunks: tuple, name: str) -> Any:
     Raises
     ------
     ValueError
-        Not 1-D, another number of rows, or partitions that cannot be matched; the message
-        says the lengths and what to do.
+        Not 1-D, another number of rows, partitions that cannot be matched, or another index;
+        the message says the lengths and what to do.
     """
     import dask.array as da
     import dask.dataframe as dd
 
     unknown = _unknown(row_chunks)
+    if index is not None and _is_pandas(values) and len(values) == sum(map(len, index)):
+        _check_index(values, index, name)
     if isinstance(values, (dd.Series, dd.DataFrame)):
         values = _plain_numbers(values).to_dask_array(lengths=not unknown)
     if not isinstance(values, da.Array):
