@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils._param_validation import Options
 
+from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.namespace import (
     DeviceBackend,
     device_backend,
@@ -75,6 +76,23 @@ class Placement:
     def stream(self, source: Any) -> Any:
         """The chunks of a host ``source``, each copied to the device as it is read."""
         return self.xp.streamed_source(source, self.device, self.dtype)
+
+
+def refuse_dask_device(name: str, device: Any, X: Any) -> None:
+    """Refuse ``device=`` (not None) with a Dask collection ``X``: its partitions stay on the
+    Dask workers, where the E-step runs in NumPy; a device would draw every partition to this
+    machine on every pass. ``name`` is the estimator (or function) asked.
+
+    Raises
+    ------
+    ValueError
+        ``device`` is not None and ``X`` is a Dask collection.
+    """
+    if device is not None and is_dask_collection(X):
+        raise ValueError(
+            f"{name}(device={device!r}) cannot fit a Dask collection: its partitions stay on "
+            "the Dask workers. Leave device=None."
+        )
 
 
 def float_dtype(dtype: Any) -> np.dtype:

@@ -22,6 +22,7 @@ from emkit.backend.dask_source import (
 )
 from emkit.backend.inputs import start_rows
 from emkit.backend.sources import DataSource, array_source, chunk_list, feature_names, join_chunks
+from emkit.estimators._device import refuse_dask_device
 from emkit.estimators._validation import (
     check_feature_names,
     check_rows,
@@ -121,11 +122,7 @@ def dask_fit_source(
     sets ``n_features_in_``, and ``feature_names_in_`` from a DataFrame's columns as the fit of
     the same pandas DataFrame in memory does. ``reset`` False (a warm start) checks them
     against the stored fit's instead."""
-    if getattr(estimator, "device", None) is not None:
-        raise ValueError(
-            f"{type(estimator).__name__}(device={estimator.device!r}) cannot fit a Dask "
-            "collection: its partitions stay on the Dask workers. Leave device=None."
-        )
+    refuse_dask_device(type(estimator).__name__, getattr(estimator, "device", None), X)
     source = dask_source(X, sample_weight, y)
     if reset:
         estimator.n_features_in_ = source.n_features

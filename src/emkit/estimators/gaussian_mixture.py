@@ -24,6 +24,7 @@ from emkit.distributions.gaussian.diag import DiagGaussian
 from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import FitResult, fit_starts
 from emkit.estimators._device import (
+    refuse_dask_device,
     check_device_rows,
     float_dtype,
     memory_message,
@@ -430,6 +431,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         if warm:
             self._check_warm_start(X)
         rng = check_random_state(self.random_state)
+        refuse_dask_device(type(self).__name__, self.device, X)
         place = placement(self.device, X, self.dtype)
         data, x, w = self._data(
             X, sample_weight, reset=not warm, rng=rng, place=place, shared=shared

@@ -20,7 +20,12 @@ from emkit.backend.sources import DataSource, array_source
 from emkit.distributions.gaussian import FullGaussian
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
-from emkit.estimators._device import check_device_rows, placement, resolution
+from emkit.estimators._device import (
+    check_device_rows,
+    placement,
+    refuse_dask_device,
+    resolution,
+)
 from emkit.estimators._inputs import per_row, queried_array
 from emkit.estimators._mixture_api import warn_if_ridge_outweighs, warn_unless_converged
 from emkit.estimators._state import restores_on_error
@@ -188,6 +193,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
+        refuse_dask_device(type(self).__name__, self.device, X)
         place = placement(self.device, X)
         if place is not None and is_device_array(X):
             rows = check_device_rows(self, place.rows(X), reset=True, allow_nan=True)

@@ -20,7 +20,7 @@ from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import ArrayChunks, as_chunks, feature_names
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure, mclust_alias
 from emkit.em import FitResult, e_step_many, fit_groups
-from emkit.estimators._device import placement
+from emkit.estimators._device import placement, refuse_dask_device
 from emkit.estimators._mixture_api import (
     _icl_sums,
     criteria_from_sums,
@@ -254,6 +254,7 @@ def select_mixture(
     template.set_params(**params)
     if device is not None:
         template.set_params(device=device)
+    refuse_dask_device("select_mixture", getattr(template, "device", None), X)
     refuse_times_and_complex("select_mixture", X)
     source = None if is_device_array(X) or is_dask_collection(X) else as_chunks(X)
     if source is not None:  # the criteria score every row: read them into memory once
