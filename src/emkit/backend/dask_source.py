@@ -652,6 +652,7 @@ def _prepare(x: Any, w: Any, y: Any, where: str, *, checks: Checks):
         if w.shape != (x.shape[0],):
             raise ValueError(
                 f"{where} of sample_weight has {w.shape[0]} rows but X has {x.shape[0]}"
+                f"{_unmatched('sample_weight')}"
             )
         if not np.isfinite(w).all() or (w < 0).any():
             raise ValueError(
@@ -661,7 +662,9 @@ def _prepare(x: Any, w: Any, y: Any, where: str, *, checks: Checks):
     if y is not None:
         y = np.asarray(y)
         if y.shape != (x.shape[0],):
-            raise ValueError(f"{where} of y has {y.shape[0]} rows but X has {x.shape[0]}")
+            raise ValueError(
+                f"{where} of y has {y.shape[0]} rows but X has {x.shape[0]}{_unmatched('y')}"
+            )
     rows = (x.shape[0], None if w is None else float(w.sum()))
     if not np.isfinite(x).all():
         if np.isinf(x).any():
@@ -693,6 +696,15 @@ def _prepare(x: Any, w: Any, y: Any, where: str, *, checks: Checks):
         raise ValueError(f"{where}: {exc}") from None
     # Rows before any were dropped, and their weight: totals count dropped rows, as in memory.
     return chunk, w, rows
+
+
+def _unmatched(name: str) -> str:
+    """What to do where a partition of ``name`` has another number of rows than X's."""
+    return (
+        f": {name} needs one entry per row of X, partitioned as X. Pass a column of the "
+        f"DataFrame X came from (e.g. ddf[column] where X is ddf[columns] or ddf.values), or "
+        f"call X = X.compute_chunk_sizes() and pass {name} as an array of one entry per row"
+    )
 
 
 def _info(block) -> tuple[int, int, float | None]:
