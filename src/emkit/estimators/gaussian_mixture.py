@@ -24,11 +24,11 @@ from emkit.distributions.gaussian.diag import DiagGaussian
 from emkit.distributions.priors import NormalInverseWishart
 from emkit.em import FitResult, fit_starts
 from emkit.estimators._device import (
-    refuse_dask_device,
     check_device_rows,
     float_dtype,
     memory_message,
     placement,
+    refuse_dask_device,
     resolution,
     sample_host_rows,
 )

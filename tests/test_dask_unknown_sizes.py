@@ -1,0 +1,177 @@
+"""Dask collections whose partition sizes are unknown (``ddf.values``, a filtered array) fit as
+those of known sizes and as NumPy do; pandas targets and weights are matched to a Dask
+DataFrame by index; ``device=`` is refused alike by every estimator given a Dask collection.
+
+Dask's local scheduler only (no cluster): what is checked here is where rows are counted,
+read and matched, which does not depend on where the partitions live.
+"""
+
+import collections
+import warnings
+
+import numpy as np
+import pytest
+
+dask = pytest.importorskip("dask")
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+
+import pandas as pd  # noqa: E402
+
+from emkit import (  # noqa: E402
+    GaussianImputer,
+    GaussianMixture,
+    GenerativeClassifier,
+    KMeans,
+    select_mixture,
+)
+from emkit.backend.dask_source import dask_source  # noqa: E402
+
+RTOL = 1e-10
+
+
+def two_blobs(n=600, seed=7):
+    rng = np.random.default_rng(seed)
+    return np.vstack([rng.normal(0, 1, (n // 2, 2)), rng.normal(3, 1, (n - n // 2, 2))])
+
+
+def counted_frame(x, npartitions=4):
+    """A Dask DataFrame of ``x`` and a Counter of how often each of its partitions is read."""
+    reads = collections.Counter()
+
+    def read(part, partition_info=None):
+        if partition_info is not None:
+            reads[partition_info["number"]] += 1
+        return part
+
+    frame = pd.DataFrame(x, columns=[f"x{j}" for j in range(x.shape[1])])
+    return dd.from_pandas(frame, npartitions=npartitions).map_partitions(read), reads
+
+
+def test_select_mixture_counts_rows_of_unknown_partition_sizes():
+    x = two_blobs()
+    ddf = dd.from_pandas(pd.DataFrame(x, columns=["a", "b"]), npartitions=4)
+    assert np.isnan(ddf.values.shape[0])
+    memory = select_mixture(x, n_components=[1, 2], covariance_types=["VVV"])
+    unknown = select_mixture(ddf.values, n_components=[1, 2], covariance_types=["VVV"])
+    assert (unknown.best_.n_components, unknown.best_.covariance_type) == (2, "full")
+    table = unknown.table_
+    np.testing.assert_allclose(table["bic"], memory.table_["bic"], rtol=RTOL)
+    # BIC = -2 log L + p log n with the n rows of the data (not NaN)
+    expected = -2 * table["log_likelihood"] + table["n_parameters"] * np.log(x.shape[0])
+    np.testing.assert_allclose(table["bic"], expected, rtol=RTOL)
+
+
+def test_select_mixture_caps_components_at_the_counted_rows():
+    x = two_blobs(n=6)
+    ddf = dd.from_pandas(pd.DataFrame(x, columns=["a", "b"]), npartitions=2)
+    with pytest.warns(UserWarning, match=r"n_components \[7, 8\] left out.*6 rows"):
+        found = select_mixture(ddf.values, n_components=[1, 7, 8], covariance_types=["EII"])
+    assert list(found.table_["n_components"]) == [1]
+
+
+@pytest.mark.parametrize("make", [lambda: GaussianMixture(2, missing="em", random_state=0)])
+def test_missing_em_fits_unknown_partition_sizes_as_numpy(make):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 2))
+    x[rng.uniform(size=x.shape) < 0.1] = np.nan
+    x[np.isnan(x).all(axis=1), 0] = 0.0
+    ddf = dd.from_pandas(pd.DataFrame(x, columns=["a", "b"]), npartitions=3)
+    memory, known = make().fit(x), make().fit(ddf)
+    unknown = make().fit(ddf.values)
+    # the partitions' sums as those of known sizes; NumPy's in another order of additions
+    np.testing.assert_allclose(unknown.log_likelihood_, known.log_likelihood_, rtol=RTOL)
+    np.testing.assert_allclose(unknown.means_, known.means_, rtol=RTOL)
+    np.testing.assert_allclose(unknown.log_likelihood_, memory.log_likelihood_, rtol=1e-7)
+    weighted = make().fit(ddf.values, sample_weight=np.full(600, 2.0))
+    np.testing.assert_allclose(weighted.log_likelihood_, 2 * known.log_likelihood_, rtol=1e-7)
+
+
+def test_unknown_partition_sizes_are_persisted_after_the_first_pass():
+    x = two_blobs(n=900)
+    ddf, reads = counted_frame(x, npartitions=3)
+    source = dask_source(ddf.values)
+    assert source.prepared.persisted and source.n_rows == 900
+    reads.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = GaussianMixture(3, random_state=0, init_params="hc", tol=1e-8).fit(ddf.values)
+    assert fit.n_iter_ > 5
+    # one read checks and counts the rows, one persists them: none per EM pass
+    assert reads[0] <= 2
+    reads.clear()
+    select_mixture(ddf.values, n_components=[1, 2], covariance_types=["VVV", "EEE"])
+    assert reads[0] <= 2
+
+
+def shuffled_frame(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.repeat([0, 1], n // 2)
+    x = np.vstack([rng.normal(0, 1, (n // 2, 2)), rng.normal(3, 1, (n // 2, 2))])
+    df = pd.DataFrame(x, columns=["a", "b"])
+    df["y"], df["w"] = y, np.where(y == 1, 10.0, 1.0)
+    df = df.sample(frac=1, random_state=0)  # an unsorted index: from_pandas sorts the rows
+    return df, dd.from_pandas(df, npartitions=4)
+
+
+def test_pandas_target_or_weights_of_another_index_are_refused():
+    df, ddf = shuffled_frame()
+    with pytest.raises(ValueError, match=r"y is a pandas Series whose index differs.*ddf\["):
+        GenerativeClassifier().fit(ddf[["a", "b"]], df["y"])
+    with pytest.raises(ValueError, match="sample_weight is a pandas Series whose index"):
+        GaussianMixture(2, random_state=0).fit(ddf[["a", "b"]], sample_weight=df["w"])
+    with pytest.raises(ValueError, match="sample_weight is a pandas Series whose index"):
+        KMeans(2, random_state=0).fit(ddf[["a", "b"]], sample_weight=df["w"])
+    # aligned as the message says, the fits are those in memory
+    order = ddf.index.compute()
+    memory = GenerativeClassifier().fit(df[["a", "b"]], df["y"])
+    aligned = GenerativeClassifier().fit(ddf[["a", "b"]], df["y"].loc[order])
+    same = GenerativeClassifier().fit(ddf[["a", "b"]], ddf["y"])
+    np.testing.assert_allclose(aligned.means_, memory.means_, rtol=1e-8)
+    np.testing.assert_allclose(same.means_, memory.means_, rtol=1e-8)
+    gm = GaussianMixture(2, random_state=0).fit(df[["a", "b"]], sample_weight=df["w"])
+    gm_aligned = GaussianMixture(2, random_state=0).fit(
+        ddf[["a", "b"]], sample_weight=df["w"].reindex(order)
+    )
+    np.testing.assert_allclose(gm_aligned.log_likelihood_, gm.log_likelihood_, rtol=1e-8)
+
+
+def test_pandas_target_of_the_same_index_is_split_by_position():
+    df, _ = shuffled_frame()
+    ddf = dd.from_pandas(df.sort_index(), npartitions=4)
+    memory = GenerativeClassifier().fit(df[["a", "b"]], df["y"])
+    fit = GenerativeClassifier().fit(ddf[["a", "b"]], df["y"].sort_index())
+    np.testing.assert_allclose(fit.means_, memory.means_, rtol=1e-8)
+
+
+DASK_X = da.from_array(two_blobs(n=200), chunks=60)
+DASK_Y = da.from_array(np.repeat([0, 1], 100), chunks=60)
+
+
+@pytest.mark.parametrize(
+    "name, fit",
+    [
+        ("GaussianMixture", lambda: GaussianMixture(2, device="cpu").fit(DASK_X)),
+        ("GaussianImputer", lambda: GaussianImputer(device="cpu").fit(DASK_X)),
+        ("KMeans", lambda: KMeans(2, device="cpu").fit(DASK_X)),
+        ("GenerativeClassifier", lambda: GenerativeClassifier(device="cpu").fit(DASK_X, DASK_Y)),
+        ("select_mixture", lambda: select_mixture(DASK_X, n_components=[1], device="cpu")),
+    ],
+)
+def test_device_with_a_dask_collection_is_refused_alike(name, fit):
+    message = rf"^{name}\(device='cpu'\) cannot fit a Dask collection: .* Leave device=None\.$"
+    with pytest.raises(ValueError, match=message):
+        fit()
+
+
+def test_weights_of_another_length_say_what_to_pass():
+    x = two_blobs(n=400)
+    ddf = dd.from_pandas(pd.DataFrame(x, columns=["a", "b"]), npartitions=4)
+    short = dd.from_pandas(pd.Series(np.ones(392)), npartitions=4).values
+    with pytest.raises(ValueError, match=r"of sample_weight has 98 rows but X has 100: .*ddf\["):
+        GaussianMixture(2).fit(ddf.values, sample_weight=short)
+    labels = dd.from_pandas(pd.Series(np.arange(392) % 2), npartitions=4).values
+    with pytest.raises(ValueError, match=r"of y has 98 rows but X has 100: .*compute_chunk_s"):
+        GenerativeClassifier().fit(ddf.values, labels)
+    with pytest.raises(ValueError, match="sample_weight has 399 entries but X has 400 rows"):
+        GaussianMixture(2).fit(ddf.values, sample_weight=np.ones(399))
