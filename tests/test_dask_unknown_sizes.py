@@ -136,6 +136,17 @@ def test_pandas_target_or_weights_of_another_index_are_refused():
     np.testing.assert_allclose(gm_aligned.log_likelihood_, gm.log_likelihood_, rtol=1e-8)
 
 
+def test_pandas_target_of_another_index_is_refused_by_queries():
+    df, ddf = shuffled_frame()
+    fit = GenerativeClassifier().fit(df[["a", "b"]], df["y"])
+    with pytest.raises(ValueError, match="y is a pandas Series whose index differs"):
+        fit.log_prob(ddf[["a", "b"]], df["y"])
+    order = ddf.index.compute()
+    lazy = fit.log_prob(ddf[["a", "b"]], df["y"].loc[order])
+    expected = fit.log_prob(df[["a", "b"]].loc[order], df["y"].loc[order])
+    np.testing.assert_allclose(lazy.compute(), expected, rtol=1e-12)
+
+
 def test_pandas_target_of_the_same_index_is_split_by_position():
     df, _ = shuffled_frame()
     ddf = dd.from_pandas(df.sort_index(), npartitions=4)

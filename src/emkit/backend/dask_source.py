@@ -330,7 +330,7 @@ def dask_source(
         those of ``X``. The partitions themselves are checked when first read.
     """
     index = None
-    if any(_is_pandas(v) for v in (sample_weight, y)):
+    if any(is_pandas(v) for v in (sample_weight, y)):
         index = frame_index(X)  # read in the pass that counts the rows of X
     x = as_dask_array(X, lengths=None if index is None else tuple(map(len, index)))
     if _unknown(x.chunks[0]) and any(_needs_row_counts(v) for v in (sample_weight, y)):
@@ -487,7 +487,7 @@ def _aligned(values: Any, row_chunks: tuple, name: str, index: list | None = Non
     return list(aligned_array(values, row_chunks, name, index).to_delayed().ravel())
 
 
-def _is_pandas(values: Any) -> bool:
+def is_pandas(values: Any) -> bool:
     """Whether ``values`` is a pandas Series or DataFrame (without importing pandas)."""
     pd = sys.modules.get("pandas")
     return pd is not None and isinstance(values, (pd.Series, pd.DataFrame))
@@ -555,7 +555,7 @@ def aligned_array(values: Any, row_chunks: tuple, name: str, index: list | None 
     import dask.dataframe as dd
 
     unknown = _unknown(row_chunks)
-    if index is not None and _is_pandas(values) and len(values) == sum(map(len, index)):
+    if index is not None and is_pandas(values) and len(values) == sum(map(len, index)):
         _check_index(values, index, name)
     if isinstance(values, (dd.Series, dd.DataFrame)):
         values = _plain_numbers(values).to_dask_array(lengths=not unknown)

@@ -17,7 +17,9 @@ from emkit.backend.dask_source import (
     aligned_array,
     as_dask_array,
     dask_source,
+    frame_index,
     is_dask_collection,
+    is_pandas,
     partition_name,
 )
 from emkit.backend.inputs import start_rows
@@ -162,17 +164,23 @@ def per_row(
         def wrapper(self, X, *args, **kwargs):
             if not is_dask_collection(X):
                 return method(self, X, *args, **kwargs)
-            x = queried_array(self, X)
             out = np.dtype(dtype if isinstance(dtype, (type, np.dtype, str)) else dtype(self))
             where = [i for i, a in enumerate(args) if _by_row(a)]
             where += [k for k, v in kwargs.items() if _by_row(v)]
+            given = [args[at] if isinstance(at, int) else kwargs[at] for at in where]
+            # a pandas argument must have the index of a Dask DataFrame X (read as its rows
+            # are counted)
+            check_is_fitted(self)  # before X is read
+            index = frame_index(X) if any(is_pandas(v) for v in given) else None
+            x = queried_array(self, X, None if index is None else tuple(map(len, index)))
             columns = [
                 aligned_array(
-                    args[at] if isinstance(at, int) else kwargs[at],
+                    value,
                     x.chunks[0],
                     names[at] if isinstance(at, int) and at < len(names) else str(at),
+                    index,
                 )[:, None]
-                for at in where
+                for at, value in zip(where, given, strict=True)
             ]
             tail = () if width is None else (int(width(self)),)
             fn = functools.partial(
@@ -263,13 +271,13 @@ def _checked_partitions(
     )
 
 
-def queried_array(estimator, X) -> Any:
+def queried_array(estimator, X, lengths: tuple | None = None) -> Any:
     """The Dask collection ``X`` a fitted ``estimator`` is asked about, as a dask Array of
     shape (n, d), checked as scikit-learn checks the same data in memory: a DataFrame's column
     names against ``feature_names_in_`` (another order is refused), its width against
-    ``n_features_in_``."""
+    ``n_features_in_``. ``lengths``: the rows of each partition of a DataFrame, where known."""
     check_is_fitted(estimator)
-    x = as_dask_array(X)
+    x = as_dask_array(X, lengths)
     check_feature_names(estimator, feature_names(X), reset=False)
     check_n_features(estimator, x.shape[1])
     return x
