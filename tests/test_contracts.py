@@ -725,7 +725,7 @@ def test_map_step_maximises_expected_log_posterior(case):
 FLAT_NIW = pytest.mark.xfail(
     strict=True,
     raises=ValueError,
-    reason="NormalInverseWishart refuses dof <= -1, so its flat limit (dof -(d+1) for full "
+    reason="NormalInverseWishart refuses dof <= d - 1, so its flat limit (dof -(d+1) for full "
     "and tied, -2 for diag and spherical, scale 0, shrinkage 0) cannot be expressed: "
     "its MAP never reaches the MLE (NormalInverseGamma and InverseGammaPrior allow theirs)",
 )

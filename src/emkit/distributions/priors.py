@@ -366,7 +366,8 @@ class NormalInverseWishart(_Prior):
     ----------
     mean : array of shape (d,), prior mean :math:`\mu_0`.
     shrinkage : float, :math:`\kappa \ge 0`.
-    dof : float, :math:`\nu > -1` (``d + 2`` in mclust's default).
+    dof : float, :math:`\nu > d - 1`, where the inverse-Wishart is a distribution (``d + 2``
+        in mclust's default).
     scale : array of shape (d, d), :math:`\Lambda`, symmetric positive semi-definite.
 
     Examples
@@ -414,8 +415,13 @@ class NormalInverseWishart(_Prior):
                 f"{eig[0]:.3g}"
             )
         _positive("shrinkage", self.shrinkage, strict=False)
-        if not np.isfinite(self.dof) or self.dof <= -1:
-            raise ValueError(f"prior dof must be > -1; got {self.dof!r}")
+        # An inverse-Wishart IW(nu, Lambda) on d x d covariances is a distribution for
+        # nu > d - 1 only (its normalising constant needs it); mclust's default is d + 2.
+        if not np.isfinite(self.dof) or self.dof <= d - 1:
+            raise ValueError(
+                f"prior dof must be > d - 1 = {d - 1} for d = {d} features (an inverse-Wishart's "
+                f"degrees of freedom; mclust's default is d + 2 = {d + 2}); got {self.dof!r}"
+            )
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "scale", scale)
 

@@ -214,8 +214,14 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         climbs the log-posterior). 1 is flat; below 1 favours few components, and a component
         whose :math:`N_k + \alpha - 1` is not positive is removed.
     covariance_prior : None, "mclust" (Fraley and Raftery's default conjugate prior, as mclust's
-        ``priorControl()``), or a dict ``mean, shrinkage, dof, scale`` of a normal-inverse-Wishart
-        prior on each component's mean and covariance; it keeps covariances from collapsing.
+        ``priorControl()``), or a dict with any of the keys ``mean`` (shape (d,)), ``shrinkage``
+        (:math:`\kappa \ge 0`), ``dof`` (:math:`\nu > d - 1`) and ``scale`` (shape (d, d),
+        or a number c for :math:`cI`) of a normal-inverse-Wishart prior on each component's
+        mean and covariance; it keeps covariances from collapsing. A key left out takes
+        "mclust"'s data-based value, as mclust's ``priorControl(dof = ...)`` does: mean the
+        data mean, shrinkage 0.01, dof d + 2, scale as
+        :meth:`~emkit.distributions.priors.NormalInverseWishart.mclust` (so ``{}`` is
+        "mclust"); a mean or scale whose shape does not fit X's d features is a ValueError.
         Each model reads it as mclust's EM does, which has no prior for VEE, EVE, VVE and EVV
         (they take VVV's), and whose EEI leaves the means unshrunk where emkit's MAP shrinks
         them (see :class:`~emkit.distributions.priors.NormalInverseWishart`).
@@ -688,18 +694,41 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
 
     def _covariance_prior(self, x, w, structure):
         """The normal-inverse-Wishart the M-step uses, or None (see ``covariance_prior``);
-        mclust's from the rows ``x`` with weights ``w`` (those the starts are drawn from)."""
-        if self.covariance_prior is None:
+        mclust's from the rows ``x`` with weights ``w`` (those the starts are drawn from), whose
+        values fill the keys a dict leaves out. A key whose shape does not fit the data's d
+        features is refused here, before it could broadcast."""
+        spec = self.covariance_prior
+        if spec is None:
             return None
-        if isinstance(self.covariance_prior, str):  # "mclust": Fraley and Raftery's default
+        if isinstance(spec, str):  # "mclust": Fraley and Raftery's default
             return NormalInverseWishart.mclust(x, self.n_components, structure.name, w)
-        try:
-            return NormalInverseWishart(**self.covariance_prior)
-        except TypeError as exc:
+        keys = ("mean", "shrinkage", "dof", "scale")
+        unknown = sorted(set(spec) - set(keys))
+        if unknown:
             raise ValueError(
-                "covariance_prior must be None, 'mclust' or a dict with keys mean, shrinkage, "
-                f"dof, scale ({exc})"
-            ) from None
+                f"covariance_prior has unknown keys {unknown}; a dict takes any of "
+                f"{', '.join(keys)} (mclust's data-based values fill the others)"
+            )
+        d = x.shape[1]
+        given = {key: spec[key] for key in keys if key in spec}
+        for key, shapes, words in (
+            ("mean", [(d,)], f"({d},), one value per feature"),
+            ("shrinkage", [()], "(), a number"),
+            ("dof", [()], "(), a number"),
+            ("scale", [(), (d, d)], f"({d}, {d}), or a number c for c * I"),
+        ):
+            if key in given and np.shape(given[key]) not in shapes:
+                raise ValueError(
+                    f"covariance_prior[{key!r}] has shape {np.shape(given[key])}, but X has "
+                    f"d = {d} features: give shape {words}"
+                )
+        if len(given) < len(keys):  # mclust's defaultPrior(data, G, model, ...) does the same
+            default = NormalInverseWishart.mclust(x, self.n_components, structure.name, w)
+            given = {key: given.get(key, getattr(default, key)) for key in keys}
+        try:
+            return NormalInverseWishart(**given)
+        except ValueError as exc:
+            raise ValueError(f"covariance_prior: {exc}") from None
 
     def _with_options(self, model, prior):
         if self.missing == "em":
