@@ -186,3 +186,20 @@ def test_weights_of_another_length_say_what_to_pass():
         GenerativeClassifier().fit(ddf.values, labels)
     with pytest.raises(ValueError, match="sample_weight has 399 entries but X has 400 rows"):
         GaussianMixture(2).fit(ddf.values, sample_weight=np.ones(399))
+
+
+def test_imputer_weights_of_unknown_partition_sizes_and_missing_values():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 2)) @ np.array([[1.0, 0.6], [0.0, 0.8]])
+    x[rng.uniform(size=x.shape) < 0.15] = np.nan  # rows with nothing observed among them
+    w = rng.uniform(0.5, 2.0, 300)
+    values = dd.from_pandas(pd.DataFrame(x, columns=["a", "b"]), npartitions=3).values
+    assert np.isnan(values.shape[0])
+    memory = GaussianImputer().fit(x, sample_weight=w)
+    unknown = GaussianImputer().fit(values, sample_weight=w)
+    np.testing.assert_allclose(unknown.log_likelihood_, memory.log_likelihood_, rtol=1e-9)
+    np.testing.assert_allclose(unknown.covariance_, memory.covariance_, rtol=1e-8)
+    # the weights' length checked where they are split, as GaussianMixture's
+    message = "sample_weight has 299 entries but X has 300 rows. Pass one entry"
+    with pytest.raises(ValueError, match=message):
+        GaussianImputer().fit(values, sample_weight=w[:-1])

@@ -22,7 +22,7 @@ from emkit.backend.dask_source import (
     is_pandas,
     partition_name,
 )
-from emkit.backend.inputs import start_rows
+from emkit.backend.inputs import as_source, checked, start_rows
 from emkit.backend.sources import DataSource, array_source, chunk_list, feature_names, join_chunks
 from emkit.estimators._device import refuse_dask_device
 from emkit.estimators._validation import (
@@ -344,3 +344,33 @@ def _shippable(estimator):
         if is_dask_collection(value):
             delattr(plain, name)
     return plain
+
+
+def weighted_source(
+    X,
+    source: DataSource,
+    sample_weight,
+    columns: int,
+    *,
+    dtype: Any = np.float64,
+    **options: Any,
+) -> DataSource:
+    """``source`` (of ``X`` out of memory: a file, chunks or a Dask collection) with
+    ``sample_weight``, every chunk checked as it is read (:func:`~emkit.backend.inputs.checked`
+    with ``options``), and checked before its rows are counted: a Dask source of unknown
+    partition sizes counts them in the pass that checks them, with the options given (NaN
+    allowed where asked), and refuses weights of another length there, naming both lengths.
+
+    Weights of a Dask collection, or an array of them with a Dask ``X``, are split as ``X`` is
+    and checked on the workers; other weights are checked here against the rows counted.
+    """
+    if sample_weight is not None:
+        w = sample_weight
+        on_workers = isinstance(source, DaskSource) and np.ndim(w) == 1
+        if not (is_dask_collection(w) or on_workers):
+            n = checked(source, columns, **options).n_rows
+            w = check_weights(sample_weight, np.broadcast_to(0.0, (n, 1)))
+        weighted = as_source(X, sample_weight=w, dtype=dtype)
+        assert weighted is not None  # as ``source``: X is not in memory
+        source = weighted
+    return checked(source, columns, **options)

@@ -26,7 +26,7 @@ from emkit.estimators._device import (
     refuse_dask_device,
     resolution,
 )
-from emkit.estimators._inputs import per_row, queried_array
+from emkit.estimators._inputs import per_row, queried_array, weighted_source
 from emkit.estimators._mixture_api import warn_if_ridge_outweighs, warn_unless_converged
 from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import (
@@ -237,27 +237,22 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         """The chunk source to fit, rows with no observed value left out as they are read;
         and the validated rows and weights where ``X`` is in memory (else None, None)."""
         source = as_source(X)
-        x = w = None
         if source is None:
             x = check_incomplete_rows(self, X, reset=True, allow_empty_rows=True)
             w = check_weights(sample_weight, x)
-            source = array_source(x, w)
-        else:
-            self.n_features_in_ = source.n_features
-            check_feature_names(self, source.feature_names, reset=True)
-            if self.n_features_in_ < 1:
-                raise ValueError(
-                    f"GaussianImputer needs 2-D data with at least one column; got "
-                    f"{self.n_features_in_} columns"
-                )
-            if sample_weight is not None:
-                w = sample_weight
-                if not is_dask_collection(w):  # else checked on the workers
-                    w = check_weights(sample_weight, np.broadcast_to(0.0, (source.n_rows, 1)))
-                source = as_source(X, sample_weight=w)
-                assert source is not None  # as before: X is not in memory
-        rows = checked(source, self.n_features_in_, allow_nan=True, drop_empty_rows=True)
-        return rows, x, w
+            rows = checked(array_source(x, w), x.shape[1], allow_nan=True, drop_empty_rows=True)
+            return rows, x, w
+        self.n_features_in_ = source.n_features
+        check_feature_names(self, source.feature_names, reset=True)
+        if self.n_features_in_ < 1:
+            raise ValueError(
+                f"GaussianImputer needs 2-D data with at least one column; got "
+                f"{self.n_features_in_} columns"
+            )
+        # Checked before its rows are counted: a Dask source of unknown partition sizes counts
+        # them in the pass that checks them (NaN allowed), and splits NumPy weights only then.
+        options = {"allow_nan": True, "drop_empty_rows": True}
+        return weighted_source(X, source, sample_weight, self.n_features_in_, **options), None, None
 
     def _start(self, data) -> tuple[MissingMixture, float]:
         """Observed column means and variances, zero correlations (two passes over ``data``);
