@@ -203,3 +203,34 @@ def test_imputer_weights_of_unknown_partition_sizes_and_missing_values():
     message = "sample_weight has 299 entries but X has 300 rows. Pass one entry"
     with pytest.raises(ValueError, match=message):
         GaussianImputer().fit(values, sample_weight=w[:-1])
+
+
+def test_pandas_target_or_weights_of_another_index_are_refused_by_scores():
+    df, ddf = shuffled_frame()
+    cols = ["a", "b"]
+    fit = GenerativeClassifier().fit(df[cols], df["y"])
+    refused = "is a pandas Series whose index differs"
+    with pytest.raises(ValueError, match="y " + refused):
+        fit.score(ddf[cols], df["y"])
+    with pytest.raises(ValueError, match="sample_weight " + refused):
+        fit.score(ddf[cols], ddf["y"], sample_weight=df["w"])
+    for criterion in (fit.bic, fit.aic):
+        with pytest.raises(ValueError, match="sample_weight " + refused):
+            criterion(ddf[cols], ddf["y"], sample_weight=df["w"])
+    # aligned with X (or of its own DataFrame), the numbers in memory
+    order = ddf.index.compute()
+    y, w = df["y"].loc[order], df["w"].loc[order]
+    wrong = np.where(fit.predict(df[cols]) != df["y"], df["w"], 0.0).sum() / df["w"].sum()
+    assert wrong > 0  # two overlapping blobs: the weights change the accuracy
+    np.testing.assert_allclose(fit.score(ddf[cols], y, w), 1 - wrong, rtol=1e-12)
+    np.testing.assert_allclose(fit.score(ddf[cols], y), fit.score(df[cols], df["y"]), rtol=1e-12)
+    expected = fit.bic(df[cols], df["y"], sample_weight=df["w"])
+    np.testing.assert_allclose(fit.bic(ddf[cols], y, sample_weight=w), expected, rtol=1e-10)
+    imputer = GaussianImputer().fit(df[cols])
+    with pytest.raises(ValueError, match="sample_weight " + refused):
+        imputer.score(ddf[cols], sample_weight=df["w"])
+    expected = imputer.score(df[cols], sample_weight=df["w"])
+    np.testing.assert_allclose(imputer.score(ddf[cols], sample_weight=w), expected, rtol=1e-10)
+    np.testing.assert_allclose(
+        imputer.score(ddf[cols], sample_weight=ddf["w"]), expected, rtol=1e-10
+    )

@@ -368,3 +368,20 @@ def test_an_unbounded_likelihood_is_explained_when_reg_covar_is_zero():
     assert "with reg_covar=0 the likelihood has no maximum" in messages[0]
     assert "set reg_covar > 0" in messages[0]
     assert np.linalg.eigvalsh(fit.covariance_).min() < 1e-9 * np.trace(fit.covariance_)
+
+
+def test_weighted_score_is_the_score_of_the_rows_repeated():
+    x = _incomplete(n=120, seed=3)
+    x[5] = np.nan  # a row with nothing observed: log density 0, one row all the same
+    counts = np.random.default_rng(3).integers(0, 4, x.shape[0])
+    fit = GaussianImputer().fit(x)
+    repeated = np.repeat(x, counts, axis=0)
+    seen = repeated[~np.isnan(repeated).all(axis=1)]
+    expected = _observed_loglik(seen, fit.mean_, fit.covariance_) / counts.sum()
+    np.testing.assert_allclose(fit.score(repeated), expected, rtol=1e-12)
+    np.testing.assert_allclose(fit.score(x, sample_weight=counts), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        fit.score(x, sample_weight=np.ones(len(x))), fit.score(x), rtol=1e-14
+    )
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        fit.score(x, sample_weight=np.zeros(len(x)))

@@ -418,17 +418,25 @@ def check_weights(sample_weight, x: np.ndarray) -> np.ndarray | None:
     return w
 
 
-def weighted_total(values, sample_weight) -> tuple[float, float]:
+def weighted_total(values, sample_weight, X=None) -> tuple[float, float]:
     r""":math:`\sum_n w_n v_n` and :math:`\sum_n w_n` from per-row values (n,), such as log
     densities, and the rows' frequency weights (n,): a weight of m counts a row m times, so a
     criterion from these sums is that of the data with each row repeated. ``values`` may be a
     tensor (brought to the host) or a lazy dask Array, ``sample_weight`` then an array, dask
     Array or Series partitioned as it (summed on the workers). A row of weight 0 counts for
-    nothing, even where its log density is -inf."""
+    nothing, even where its log density is -inf.
+
+    ``X``: the collection ``values`` are of. Where it is a Dask DataFrame of known divisions,
+    a pandas ``sample_weight`` must have its index (one read of it), as in a fit: split by
+    position, other weights would go to its rows
+    (:func:`~emkit.backend.dask_source.aligned_array`)."""
     if is_dask_collection(values):
         import dask
 
-        w = aligned_array(sample_weight, values.chunks[0], "sample_weight")
+        from emkit.backend.dask_source import frame_index, is_pandas
+
+        index = frame_index(X) if X is not None and is_pandas(sample_weight) else None
+        w = aligned_array(sample_weight, values.chunks[0], "sample_weight", index)
         terms = values.map_blocks(_weighted_terms, w, dtype=np.float64)
         valid = ((w >= 0) & (w < np.inf)).all()  # False for NaN too
         total, n, ok = dask.compute(terms.sum(), w.sum(), valid)

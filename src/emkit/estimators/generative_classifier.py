@@ -12,7 +12,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.dask_source import aligned_array, dask_unique, is_dask_collection
+from emkit.backend.dask_source import (
+    aligned_array,
+    dask_unique,
+    frame_index,
+    is_dask_collection,
+    is_pandas,
+)
 from emkit.backend.inputs import start_rows
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import array_source
@@ -487,7 +493,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         """
         if sample_weight is None:
             return bic_from(self.log_prob(X, y), self.n_parameters())
-        total, n = weighted_total(self.log_prob(X, y), sample_weight)
+        total, n = weighted_total(self.log_prob(X, y), sample_weight, X)
         return criteria_from_sums(total, n, 0.0, self.n_parameters())["bic"]
 
     def aic(self, X, y=None, sample_weight=None) -> float:
@@ -495,7 +501,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         log-likelihood (weighted by ``sample_weight``) and p as in :meth:`bic`."""
         if sample_weight is None:
             return aic_from(self.log_prob(X, y), self.n_parameters())
-        total, n = weighted_total(self.log_prob(X, y), sample_weight)
+        total, n = weighted_total(self.log_prob(X, y), sample_weight, X)
         return criteria_from_sums(total, n, 0.0, self.n_parameters())["aic"]
 
     def score(self, X, y, sample_weight=None) -> float:
@@ -507,13 +513,15 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             return super().score(X, y, sample_weight)
         import dask
 
+        # pandas y or weights must have the index of a Dask DataFrame X, as in fit
+        index = frame_index(X) if any(is_pandas(v) for v in (y, sample_weight)) else None
         predicted = self.predict(X)  # lazy (n,), the partitions of X
-        truth = aligned_array(y, predicted.chunks[0], "y")
+        truth = aligned_array(y, predicted.chunks[0], "y", index)
         hits = (predicted == truth).astype(np.float64)
         if sample_weight is None:
             right, total = dask.compute(hits.sum(), hits.map_blocks(np.ones_like).sum())
         else:
-            w = aligned_array(sample_weight, predicted.chunks[0], "sample_weight")
+            w = aligned_array(sample_weight, predicted.chunks[0], "sample_weight", index)
             right, total = dask.compute((hits * w).sum(), w.sum())
         return float(right / total)
 

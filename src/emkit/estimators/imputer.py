@@ -36,6 +36,7 @@ from emkit.estimators._validation import (
     check_weights,
     names_checked,
     observed_together,
+    weighted_total,
 )
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, warn_user
@@ -364,9 +365,16 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         x = check_incomplete_rows(self, X, reset=False, allow_empty_rows=True)
         return self._model().log_resp(x.astype(np.float64, copy=False))[1]
 
-    def score(self, X, y=None) -> float:
-        """Mean observed-data log-likelihood per row."""
-        return float(self.score_samples(X).mean())
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Mean observed-data log-likelihood per row; with ``sample_weight`` (frequency
+        weights, as in :meth:`fit`: a weight of m counts a row m times) sum_n w_n log p_n /
+        sum_n w_n, the score of the rows repeated. On a Dask collection the weights are a dask
+        Array or Series partitioned as ``X``, or an array split as ``X`` is (a pandas Series
+        with the index of a Dask DataFrame ``X``); only the sums come back."""
+        if sample_weight is None:
+            return float(self.score_samples(X).mean())
+        total, n = weighted_total(self.score_samples(X), sample_weight, X)
+        return total / n
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
