@@ -234,3 +234,18 @@ def test_pandas_target_or_weights_of_another_index_are_refused_by_scores():
     np.testing.assert_allclose(
         imputer.score(ddf[cols], sample_weight=ddf["w"]), expected, rtol=1e-10
     )
+
+
+def test_imputer_array_weights_read_a_dask_frame_twice():
+    x = two_blobs(n=900)
+    w = np.random.default_rng(2).uniform(0.5, 2.0, 900)
+    ddf, reads = counted_frame(x, npartitions=3)
+    fit = GaussianImputer().fit(ddf, sample_weight=w)
+    # one read counts and checks the rows, one persists them: X is not counted twice
+    assert reads[0] <= 2
+    memory = GaussianImputer().fit(x, sample_weight=w)
+    np.testing.assert_allclose(fit.log_likelihood_, memory.log_likelihood_, rtol=1e-9)
+    # a pandas Series is still matched to the index of the Dask DataFrame
+    df, shuffled = shuffled_frame()
+    with pytest.raises(ValueError, match="sample_weight is a pandas Series whose index"):
+        GaussianImputer().fit(shuffled[["a", "b"]], sample_weight=df["w"])

@@ -362,7 +362,8 @@ def weighted_source(
     allowed where asked), and refuses weights of another length there, naming both lengths.
 
     Weights of a Dask collection, or an array of them with a Dask ``X``, are split as ``X`` is
-    and checked on the workers; other weights are checked here against the rows counted.
+    and checked on the workers (a pandas Series against the index of a Dask DataFrame ``X``);
+    other weights are checked here against the rows counted.
     """
     if sample_weight is not None:
         w = sample_weight
@@ -370,7 +371,11 @@ def weighted_source(
         if not (is_dask_collection(w) or on_workers):
             n = checked(source, columns, **options).n_rows
             w = check_weights(sample_weight, np.broadcast_to(0.0, (n, 1)))
-        weighted = as_source(X, sample_weight=w, dtype=dtype)
-        assert weighted is not None  # as ``source``: X is not in memory
-        source = weighted
+        if isinstance(source, DaskSource) and source.known_rows is not None and not is_pandas(w):
+            # split as X's counted partitions are (without counting them again)
+            source = source.with_weights(w)
+        else:
+            weighted = as_source(X, sample_weight=w, dtype=dtype)
+            assert weighted is not None  # as ``source``: X is not in memory
+            source = weighted
     return checked(source, columns, **options)
