@@ -147,3 +147,25 @@ def test_vev_mclust_prior_with_an_emptied_component(seed, n, k):
     eigenvalues = np.linalg.eigvalsh(gm.covariances_)
     assert np.all(np.isfinite(eigenvalues)) and eigenvalues.min() > 0
     assert np.isfinite(gm.log_likelihood_)
+
+
+# 60 rows of one cluster in 5 columns and one row far from it, its own component from the start.
+_rng_one = np.random.default_rng(3)
+ONE_ROW = np.r_[_rng_one.normal(0, 1, (60, 5)), np.full((1, 5), 8.0)]
+
+
+def test_vee_one_row_component_raises_the_ridge():
+    """A component holding one row has a zero scatter: VEE's objective falls without bound as
+    its volume goes to 0, so the solver finds none (NaN) and the ridge rises (listed in
+    structure_changes_), as for EVE and VVE. Before, the volume sat at the solver's 1e-250
+    floor and EM's objective fell at the next step (a MonotonicityWarning; mclust: NA)."""
+    cls = covariance_structure("VEE", 5)
+    resp = np.eye(2)[np.r_[np.zeros(60, int), 1]]
+    stats = GaussianStats.from_data(ONE_ROW, resp, cls.diagonal_stats)
+    covariances = cls._covariances_from_stats(stats, 0.0)
+    assert np.isfinite(covariances[0]).all() and np.isnan(covariances[1]).all()
+    gm = fit_strict(
+        "VEE", ONE_ROW, means_init=ONE_ROW[[0, 60]], weights_init=[60 / 61, 1 / 61], max_iter=20
+    )
+    assert gm.structure_changes_ and gm.degenerate_components_[1]
+    assert np.all(np.diff(gm.history_) >= -1e-12 * np.abs(gm.history_[1:]))

@@ -205,7 +205,8 @@ def vee(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.nda
 
     Raises LinAlgError where :math:`C` is singular (an eigenvalue at most 1e-15 of the
     largest): a direction where every scatter is singular gives the objective no minimum,
-    and the ridge must rise (see ``Constrained._covariances_from_stats``).
+    and the ridge must rise (see ``Constrained._covariances_from_stats``). A held component
+    whose volume falls to the floor (a zero scatter: one row) gets NaN for the same reason.
     """
     k, d, _ = b.shape
     ms = _safe(m)
@@ -242,7 +243,13 @@ def vee(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.nda
 
     _iterate(step)
     c = state["u"].T @ state["u"]
-    return state["volume"][:, None, None] * (0.5 * (c + c.T))
+    covariances = state["volume"][:, None, None] * (0.5 * (c + c.T))
+    # A held component's volume at the floor: its scatter is zero (one row), f falls without
+    # bound as that volume goes to 0, and the solver reports none (NaN), so that the ridge
+    # rises as for a singular VVV covariance; an emptied one is the caller's to keep.
+    held = m > 1e-10 * max(float(m.sum()), TINY)
+    covariances[held & (state["volume"] <= floor)] = np.nan
+    return covariances
 
 
 def _disjoint_pairs(d: int) -> list[tuple[Any, ...]]:
