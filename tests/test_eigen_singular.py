@@ -169,3 +169,56 @@ def test_vee_one_row_component_raises_the_ridge():
     )
     assert gm.structure_changes_ and gm.degenerate_components_[1]
     assert np.all(np.diff(gm.history_) >= -1e-12 * np.abs(gm.history_[1:]))
+
+
+def _one_row_stats(x, cls):
+    """Statistics of three hard clusters of ``x``: its rows in two halves and its last row."""
+    n = len(x)
+    labels = np.r_[np.zeros(n // 2, int), np.ones(n - n // 2 - 1, int), 2]
+    return GaussianStats.from_data(x, np.eye(3)[labels], cls.diagonal_stats)
+
+
+def test_eev_one_row_component_is_oriented_equivariantly():
+    """A one-row component's scatter is zero and f does not depend on its orientation; EEV
+    orients it by the rows about its mean, so rotating the data rotates every covariance of
+    the M-step, and f is the closed form's. Before, it took eigh's basis of a zero matrix,
+    the coordinate axes whatever the rotation (a plateau EM never left: hd50 below)."""
+    rng = np.random.default_rng(5)
+    d = 6
+    x = rng.normal(size=(40, d)) * np.geomspace(3, 0.3, d)
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    cls = covariance_structure("EEV", d)
+    stats = _one_row_stats(x, cls)
+    rotated = _one_row_stats(x @ q.T, cls)
+    assert np.trace(stats.exact_scatter()[2]) == 0.0  # the case
+    covariances = cls._covariances_from_stats(stats, 0.0)
+    expected = q @ covariances @ q.T
+    scale = np.abs(covariances).max()
+    np.testing.assert_allclose(
+        cls._covariances_from_stats(rotated, 0.0), expected, atol=1e-10 * scale, rtol=0
+    )
+    from emkit.distributions.gaussian import eigen
+
+    b, m = stats.exact_scatter(), stats.weight
+    closed = eigen.objective(eigen.eev(b, m), b, m)
+    np.testing.assert_allclose(eigen.objective(covariances, b, m), closed, rtol=1e-12)
+
+
+def test_eev_hc_leaves_the_one_row_plateau():
+    """150 x 50 rows (three normal clusters), EEV from the hc partition, which holds two
+    one-row clusters. mclust's EEV (Mclust(G = 3), the same partition) reaches -9927.51;
+    emkit stopped at -11518.45, converged, one component holding its single row. It now
+    takes rows (a higher local maximum, -10241.77: mclust's path orients the one-row
+    components by its E-step's tiny responsibilities, which emkit's statistics round away)."""
+    rng = np.random.default_rng(1)
+    d = 50
+    x = np.vstack(
+        [rng.normal(0, 1, (50, d)), rng.normal(1, 1, (50, d)), rng.normal(-1, 2, (50, d))]
+    )
+    gm = emkit.GaussianMixture(3, covariance_type="EEV", reg_covar=0.0, init_params="hc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gm.fit(x)
+    assert gm.converged_ and not gm.degenerate_
+    assert gm.weights_.min() > 0.1
+    assert gm.log_likelihood_ > -10300

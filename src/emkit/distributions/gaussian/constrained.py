@@ -37,21 +37,24 @@ class Constrained:
         layout of ``covariances``.
     iterative : the solver takes ``start`` (the previous covariances).
     counts_per_feature : the solver's ``m`` counts each feature (EII: m_k = d N_k).
+    takes_means : the maximum-likelihood solve passes the components' means (k, d) as
+        ``means`` (EEV orients a component of zero scatter by the rows about its mean).
     """
 
     solver: ClassVar[Any]
     iterative: ClassVar[bool] = False
     counts_per_feature: ClassVar[bool] = False
+    takes_means: ClassVar[bool] = False
     means: np.ndarray
     covariances: np.ndarray
 
     @classmethod
-    def _solve(cls, b: np.ndarray, m: np.ndarray) -> np.ndarray:
+    def _solve(cls, b: np.ndarray, m: np.ndarray, **extra: Any) -> np.ndarray:
         if cls.counts_per_feature:
             m = m * b.shape[1]
         start = _START.get()
         if not (cls.iterative and start is not None and np.all(np.isfinite(start))):
-            return cls.solver(b, m)
+            return cls.solver(b, m, **extra)
         # Started at its own answer for the same statistics (EM whose responsibilities no
         # longer change), a solver returns that answer: iterated again, it would end within
         # its tolerance of it but not on it, and where the covariances are ill-conditioned
@@ -61,7 +64,7 @@ class Constrained:
         last = _SOLVED.get()
         if last is not None and last[0] == key and np.array_equal(last[1], start):
             return np.array(start, dtype=float)
-        covariances = cls.solver(b, m, start)
+        covariances = cls.solver(b, m, start, **extra)
         _SOLVED.set((key, covariances.copy()))
         return covariances
 
@@ -75,7 +78,8 @@ class Constrained:
         ridge = reg if scatter.ndim == 2 else reg * np.eye(scatter.shape[-1])
         try:
             with np.errstate(all="ignore"):
-                return cls._solve(scatter + ridge, stats.weight)
+                extra = {"means": stats.mean} if cls.takes_means else {}
+                return cls._solve(scatter + ridge, stats.weight, **extra)
         except np.linalg.LinAlgError:
             k, d = stats.mean.shape
             return np.full(cls.parameter_shape(k, d), np.nan)  # type: ignore[attr-defined]

@@ -165,10 +165,31 @@ def evv(b: np.ndarray, m: np.ndarray) -> np.ndarray:
     return _compose(vectors, volume * _unit_det(values))
 
 
-def eev(b: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """EEV: equal volume and shape, orientation per component, (k, d, d)."""
+def eev(b: np.ndarray, m: np.ndarray, means: np.ndarray | None = None) -> np.ndarray:
+    r"""EEV: equal volume and shape, orientation per component, (k, d, d).
+
+    Each orientation is its scatter's eigenvectors, largest eigenvalue with the largest entry
+    of the shared :math:`\lambda A`. A component whose scatter is (numerically) zero (one
+    row: :math:`\operatorname{tr}(B_k) \le 10^{-10} m_k` times the smallest shared variance,
+    so that :math:`\operatorname{tr}(B_k\Sigma_k^{-1})` is below :math:`10^{-10} m_k` in any
+    orientation) leaves :math:`f` flat in its orientation, and eigh's basis of a zero
+    matrix (the coordinate axes) can hold EM on a plateau where that component never takes
+    another row. mclust orients it by the rows whose tiny responsibilities its scatter
+    still holds (the singular vectors of their weighted deviations); those are lost in the
+    statistics' rounding, so with ``means`` (k, d) such a component is oriented as if every
+    row held the same infinitesimal responsibility: by the eigenvectors of the second moment
+    of all the rows about its mean, :math:`\sum_j B_j + m_j (\mu_j - \mu_k)(\mu_j - \mu_k)^\top`
+    (translation, rotation and scale equivariant; its largest spread toward the other rows).
+    """
     values, vectors = _eigh_descending(b)
     pooled = values.sum(axis=0) / _safe(m.sum())  # lambda A, eigenvalues paired largest first
+    if means is not None:
+        flat = values.sum(axis=1) <= 1e-10 * m * pooled[-1]
+        if flat.any():
+            gaps = means[None, :, :] - means[flat][:, None, :]  # (flat, k, d)
+            moments = b.sum(axis=0) + np.einsum("j,fji,fjl->fil", m, gaps, gaps)
+            vectors = vectors.copy()
+            vectors[flat] = _eigh_descending(moments)[1]
     return _compose(vectors, np.broadcast_to(pooled, values.shape))
 
 

@@ -59,6 +59,7 @@ class EEVGaussian(Constrained, FullGaussian):
     name = "EEV"
     alias = "EEV"
     solver = staticmethod(eigen.eev)
+    takes_means = True
 
     @staticmethod
     def n_covariance_parameters(k: int, d: int) -> int:
