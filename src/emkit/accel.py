@@ -90,6 +90,24 @@ def extrapolate(
     return alpha, target
 
 
+def contraction(start: np.ndarray, middle: np.ndarray, end: np.ndarray) -> float:
+    r"""EM's rate of convergence as one cycle shows it, :math:`\rho = \lVert \theta_2 -
+    \theta_1\rVert / \lVert \theta_1 - \theta_0\rVert` (0 where :math:`\theta_1 = \theta_0`).
+
+    Near a maximum EM is linear, :math:`\theta_{t+1} - \theta^* \approx J(\theta_t -
+    \theta^*)`, and :math:`\rho` estimates the largest eigenvalue of :math:`J` in the
+    direction the step took. The objective's gains then shrink by :math:`\rho^2` a step, so a
+    step that gained :math:`g` leaves about :math:`g\rho^2/(1 - \rho^2)` to gain, and
+    :math:`g / (1 - \rho^2)` from where it started (:meth:`emkit.em.EMMap.stops`). Entries
+    that are not finite in all three iterates are left out, as in :func:`extrapolate`.
+    """
+    finite = np.isfinite(start) & np.isfinite(middle) & np.isfinite(end)
+    step = float(np.linalg.norm(middle[finite] - start[finite]))
+    if step == 0.0:
+        return 0.0
+    return float(np.linalg.norm(end[finite] - middle[finite])) / step
+
+
 def next_step_max(step_max: float, alpha: float, extrapolated: bool, accepted: bool) -> float:
     """The bound for the next cycle: shrunk where an extrapolation failed, grown where the
     step reached the bound."""
