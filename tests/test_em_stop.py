@@ -72,7 +72,8 @@ def slow_fit():
 
 
 def test_squarem_fits_of_a_slow_problem_land_within_tol_of_its_maximum(slow_fit):
-    """Every chunking (each its own rounding) stops within 10 tol * n of the maximum (the stop on a cycle's gain: 290)."""
+    """Every chunking (each its own rounding) stops within 10 tol * n of the maximum (the
+    stop on a cycle's gain: 290)."""
     x, kw, optimum = slow_fit
     tol_total = 1e-8 * x.shape[0]
     gaps = []

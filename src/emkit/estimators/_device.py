@@ -140,7 +140,10 @@ def memory_message(place: Placement | None, data: Any) -> Any:
 
 
 def resolution(place: Placement | None) -> float:
-    """The driver's ``resolution`` for a fit placed at ``place`` (None: NumPy, float64)."""
+    """The driver's ``resolution`` for a fit placed at ``place`` (None: NumPy), that of the
+    dtype its pass computes in: NumPy computes float32 rows in float64 (:data:`ROUNDING`), a
+    device in the rows' dtype (:data:`FLOAT32_RESOLUTION` in float32, whose stop test then
+    judges the objective's rise over several steps: :meth:`emkit.em.EMMap.stops`)."""
     return ROUNDING if place is None else place.resolution
 
 
