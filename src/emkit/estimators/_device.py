@@ -213,6 +213,13 @@ def check_device_rows(
         )
     if not xp.is_floating(x):
         x = xp.asarray(x, dtype=np.float64)
+    elif x.dtype.itemsize < 4:
+        # float16 / bfloat16: squared distances and log densities overflow there (65504) and
+        # torch has no half triangular solve on the CPU. Promote to what a fit computes in, as
+        # scikit-learn promotes a NumPy float16 array; both hold every half value exactly.
+        chosen = getattr(estimator, "dtype", None)
+        chosen = None if chosen is None else float_dtype(chosen)
+        x = xp.asarray(x, dtype=xp.resolve(x.device, chosen)[1])
     check_feature_names(estimator, None, reset=reset)  # a tensor's columns have no names
     if reset:
         estimator.n_features_in_ = d

@@ -1,0 +1,83 @@
+"""Input types read as their values say: half-precision tensors, masked arrays, dates as y,
+chunked weights.
+
+Half-precision torch tensors are computed in the fitted model's precision (float16 overflows
+on squared distances and log densities, and torch has no half triangular solve on the CPU);
+masked entries of a NumPy masked array are missing values; dates and durations as a numeric
+y are refused as they are in X; weights of a chunked X are one array, as y is.
+"""
+
+import numpy as np
+import pytest
+
+from emkit import GaussianImputer, GaussianMixture, GenerativeClassifier, KMeans
+
+torch = pytest.importorskip("torch")
+
+HALF_TYPES = [torch.float16, torch.bfloat16]
+
+
+def _half_rows(dtype, n=400, d=50, seed=0):
+    """Two clusters around 0 and 300: distances near 2e6, past float16's 65504. The rows are
+    rounded to ``dtype`` on the host, so the NumPy reference sees the same values."""
+    rng = np.random.default_rng(seed)
+    x = np.vstack([rng.normal(0, 1, (n // 2, d)), rng.normal(3, 1, (n - n // 2, d))]) * 100
+    tensor = torch.tensor(x).to(dtype)
+    return tensor.double().numpy(), tensor
+
+
+@pytest.mark.parametrize("dtype", HALF_TYPES)
+def test_half_tensor_kmeans_matches_float64(dtype):
+    x, t = _half_rows(dtype)
+    km = KMeans(2, random_state=0).fit(x)
+    distances = km.transform(t)
+    assert distances.dtype == torch.float64
+    np.testing.assert_allclose(distances.numpy(), km.transform(x), rtol=1e-12)
+    np.testing.assert_array_equal(km.predict(t).numpy(), km.predict(x))
+    np.testing.assert_allclose(km.score(t), km.score(x), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", HALF_TYPES)
+def test_half_tensor_kmeans_float32_model_computes_in_float32(dtype):
+    x, t = _half_rows(dtype)
+    km = KMeans(2, random_state=0, dtype="float32").fit(x)
+    distances = km.transform(t)
+    assert distances.dtype == torch.float32
+    np.testing.assert_allclose(distances.numpy(), km.transform(x), rtol=1e-5)
+    np.testing.assert_array_equal(km.predict(t).numpy(), km.predict(x))
+
+
+@pytest.mark.parametrize("dtype", HALF_TYPES)
+def test_half_tensor_gaussian_mixture_matches_float64(dtype):
+    x, t = _half_rows(dtype)
+    gm = GaussianMixture(2, covariance_type="diag", random_state=0).fit(x)
+    np.testing.assert_allclose(gm.score_samples(t).numpy(), gm.score_samples(x), rtol=1e-12)
+    np.testing.assert_array_equal(gm.predict(t).numpy(), gm.predict(x))
+    np.testing.assert_allclose(gm.predict_proba(t).numpy(), gm.predict_proba(x), atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", HALF_TYPES)
+def test_half_tensor_missing_values_match_float64(dtype):
+    """missing="em" solves triangular systems per pattern: torch has none in half on the CPU."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(100, 3))
+    x[::4, 0] = np.nan
+    t = torch.tensor(x).to(dtype)
+    xh = t.double().numpy()
+    imp = GaussianImputer().fit(x)
+    np.testing.assert_allclose(imp.score_samples(t).numpy(), imp.score_samples(xh), rtol=1e-12)
+    np.testing.assert_allclose(imp.transform(t).numpy(), imp.transform(xh), rtol=1e-12)
+    gm = GaussianMixture(2, missing="em", random_state=0).fit(x)
+    np.testing.assert_allclose(gm.score_samples(t).numpy(), gm.score_samples(xh), rtol=1e-12)
+    np.testing.assert_array_equal(gm.predict(t).numpy(), gm.predict(xh))
+
+
+@pytest.mark.parametrize("dtype", HALF_TYPES)
+def test_half_tensor_generative_classifier_matches_float64(dtype):
+    x, t = _half_rows(dtype, d=20)
+    y = (x[:, 1] > 150).astype(int)
+    gc = GenerativeClassifier().fit(x, y)
+    proba = gc.predict_proba(t)
+    assert proba.dtype == torch.float64
+    np.testing.assert_allclose(proba.numpy(), gc.predict_proba(x), atol=1e-12)
+    np.testing.assert_array_equal(gc.predict(t).numpy(), gc.predict(x))
