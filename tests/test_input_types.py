@@ -81,3 +81,71 @@ def test_half_tensor_generative_classifier_matches_float64(dtype):
     assert proba.dtype == torch.float64
     np.testing.assert_allclose(proba.numpy(), gc.predict_proba(x), atol=1e-12)
     np.testing.assert_array_equal(gc.predict(t).numpy(), gc.predict(x))
+
+
+# --- dates and durations as a numeric y ------------------------------------------------------
+
+
+def _dated_regression(n=120, seed=0):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 1))
+    days = np.round(10 * x[:, 0] + rng.normal(size=n))
+    t = pd.Series(pd.Timestamp("2020-01-01") + pd.to_timedelta(days, unit="D"))
+    return x, t, days
+
+
+def _date_responses():
+    x, t, _ = _dated_regression()
+    return [
+        ("dates", t),
+        ("durations", t - t.min()),
+        ("dates", t.to_numpy()),
+        ("durations", (t - t.min()).to_numpy()),
+    ]
+
+
+@pytest.mark.parametrize("kind, y", _date_responses())
+def test_regression_mixture_fit_refuses_dates_as_y(kind, y):
+    from emkit import MixtureOfRegressions
+
+    x, _, _ = _dated_regression()
+    with pytest.raises(ValueError, match=rf"needs real numbers, but y \({kind}\) is not"):
+        MixtureOfRegressions(2, random_state=0, n_init=2).fit(x, y)
+
+
+@pytest.mark.parametrize("kind, y", _date_responses())
+def test_regression_mixture_queries_refuse_dates_as_y(kind, y):
+    from emkit import MixtureOfRegressions
+
+    x, _, days = _dated_regression()
+    fitted = MixtureOfRegressions(2, random_state=0, n_init=2).fit(x, days)
+    queries = [
+        fitted.score,
+        fitted.predict_proba,
+        fitted.predict_component,
+        fitted.log_prob,
+        fitted.bic,
+        fitted.aic,
+        fitted.icl,
+        fitted.estimate,
+    ]
+    for query in queries:
+        with pytest.raises(ValueError, match=rf"y \({kind}\) is not: convert dates"):
+            query(x, y)
+    with pytest.raises(ValueError, match="y .durations. is not"):
+        fitted.score(x, y - y.min() if kind == "dates" else y, sample_weight=np.ones(len(x)))
+
+
+def test_regression_mixture_days_as_numbers_fit():
+    """The conversion the message gives is accepted and fits the line in days."""
+    import pandas as pd
+
+    from emkit import MixtureOfRegressions
+
+    x, t, days = _dated_regression()
+    converted = (t - t.min()) / pd.Timedelta(days=1)
+    a = MixtureOfRegressions(2, random_state=0, n_init=2).fit(x, converted)
+    b = MixtureOfRegressions(2, random_state=0, n_init=2).fit(x, days - days.min())
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-10)

@@ -238,9 +238,10 @@ def _not_real(dtype, column=None) -> str | None:
     return kind
 
 
-def refuse_times_and_complex(name: str, x) -> None:
+def refuse_times_and_complex(name: str, x, label: str = "X") -> None:
     """A ValueError naming the columns of ``x`` that hold dates, durations, times of day,
-    intervals or complex numbers.
+    intervals or complex numbers. ``label`` names ``x`` where it has no column names: "X", or
+    "y" for a response (which is converted, not dropped).
 
     NumPy casts datetime64 and timedelta64 to float as counts of their unit (days since 1970,
     seconds), so a date column would be fitted silently in whatever unit it was stored in;
@@ -257,7 +258,7 @@ def refuse_times_and_complex(name: str, x) -> None:
         ]
     else:  # an array or a Series
         dtype = getattr(x, "dtype", None)
-        columns = [("X", _not_real(dtype, x if isinstance(x, pd.Series) else None))]
+        columns = [(label, _not_real(dtype, x if isinstance(x, pd.Series) else None))]
     found = [(c, what) for c, what in columns if what is not None]
     if found:
         listed = ", ".join(f"{c} ({what})" for c, what in found)
@@ -277,10 +278,11 @@ def refuse_times_and_complex(name: str, x) -> None:
             advice.append("take the real part or the modulus of complex values")
         # scikit-learn's words first: check_estimator looks for them
         complex_first = "Complex data not supported: " if "complex numbers" in kinds else ""
+        if label == "X":
+            advice.append(f"drop {'it' if len(found) == 1 else 'them'}")
         raise ValueError(
             f"{complex_first}{name} needs real numbers, but {listed} "
-            f"{'is' if len(found) == 1 else 'are'} "
-            f"not: {', or '.join(advice)}, or drop {'it' if len(found) == 1 else 'them'}"
+            f"{'is' if len(found) == 1 else 'are'} not: {', or '.join(advice)}"
         )
 
 

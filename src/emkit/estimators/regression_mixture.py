@@ -47,6 +47,7 @@ from emkit.estimators._validation import (
     check_magnitude,
     check_weights,
     numeric_input,
+    refuse_times_and_complex,
     refuse_warm_start,
     validate,
     warm_features,
@@ -197,6 +198,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         """
         self._validate_params()
         X = joined_rows(X, y, what="responses")  # a list of chunks: their rows, in order
+        refuse_times_and_complex(type(self).__name__, y, label="y")
         warm = self.warm_start and hasattr(self, "coef_")
         if warm:
             self._check_warm_start(X)
@@ -453,6 +455,8 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
     def _checked(self, X, y=None):
         check_is_fitted(self)
         X = joined_rows(X, y, what="responses")
+        if y is not None:
+            refuse_times_and_complex(type(self).__name__, y, label="y")
         with numeric_input(self, X):
             x = validate(
                 self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite=False
