@@ -149,3 +149,65 @@ def test_regression_mixture_days_as_numbers_fit():
     a = MixtureOfRegressions(2, random_state=0, n_init=2).fit(x, converted)
     b = MixtureOfRegressions(2, random_state=0, n_init=2).fit(x, days - days.min())
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-10)
+
+
+# --- sample_weight of a chunked X: one array, as y ----------------------------------------
+
+
+def _chunked_weights():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 2))
+    return x, rng.uniform(1, 2, 120), (x[:, 0] > 0).astype(int)
+
+
+def _regressions():
+    from emkit import MixtureOfRegressions
+
+    return MixtureOfRegressions(2, random_state=0, n_init=2)
+
+
+# (estimator, what it takes as y, its fitted attribute to compare; None: it streams a list of
+# chunks, and takes no weights with them)
+CHUNKED_FITS = [
+    (lambda: GaussianMixture(2, random_state=0), None, None),
+    (lambda: GaussianImputer(), None, None),
+    (lambda: KMeans(2, random_state=0), None, "cluster_centers_"),
+    (lambda: GenerativeClassifier(), "labels", "means_"),
+    (_regressions, "responses", "coef_"),
+]
+
+
+@pytest.mark.parametrize("split", [50, 60])  # ragged chunks, and chunks NumPy reads as 2-D
+@pytest.mark.parametrize("make, takes_y, fitted", CHUNKED_FITS)
+def test_chunked_sample_weight_is_refused_clearly(make, takes_y, fitted, split):
+    x, w, labels = _chunked_weights()
+    y = {None: None, "labels": labels, "responses": x[:, 0] + labels}[takes_y]
+    chunks, weights = [x[:split], x[split:]], [w[:split], w[split:]]
+    message = (
+        r"sample_weight is a list of 2 arrays: sample_weight must be one array of weights, "
+        r"one per row of X .* \(np\.concatenate\(sample_weight\)\)"
+    )
+    with pytest.raises(ValueError, match=message):
+        make().fit(*((chunks,) if y is None else (chunks, y)), sample_weight=weights)
+    if fitted is None:
+        return
+    # The advice works: the weights joined fit as the weighted rows joined.
+    a = make().fit(
+        *((chunks,) if y is None else (chunks, y)), sample_weight=np.concatenate(weights)
+    )
+    b = make().fit(*((x,) if y is None else (x, y)), sample_weight=w)
+    np.testing.assert_allclose(getattr(a, fitted), getattr(b, fitted), rtol=1e-12)
+
+
+def test_chunked_sample_weight_refused_in_scores():
+    x, w, _ = _chunked_weights()
+    gm = GaussianMixture(2, random_state=0).fit(x)
+    with pytest.raises(ValueError, match="sample_weight is a list of 2 arrays"):
+        gm.score(x, sample_weight=[w[:50], w[50:]])
+    assert gm.score(x, sample_weight=list(w)) == pytest.approx(gm.score(x, sample_weight=w))
+
+
+def test_chunked_y_message_unchanged():
+    x, _, y = _chunked_weights()
+    with pytest.raises(ValueError, match=r"X is a list of 2 chunks, and so is y: y must be one"):
+        GenerativeClassifier().fit([x[:50], x[50:]], [y[:50], y[50:]])

@@ -30,6 +30,7 @@ from emkit.estimators._validation import (
     check_rows,
     check_weights,
     names_checked,
+    refuse_chunked,
     refuse_warm_start,
 )
 
@@ -93,11 +94,7 @@ def joined_rows(X, y, *, what: str = "labels") -> Any:
     rows = [int(np.shape(c)[0]) for c in chunks]
     if y is None:
         return join_chunks(chunks)
-    if isinstance(y, (list, tuple)) and any(np.ndim(v) >= 1 for v in y):
-        raise ValueError(
-            f"X is a list of {len(rows)} chunks, and so is y: y must be one array of {what}, "
-            "one per row of the chunks in order (np.concatenate(y))"
-        )
+    refuse_chunked(y, "y", what, chunks=len(rows))
     n_y = np.shape(y)[0] if np.ndim(y) >= 1 else 0
     if n_y != sum(rows):
         sizes = " + ".join(map(str, rows)) if len(rows) <= 8 else "..."

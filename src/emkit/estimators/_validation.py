@@ -408,10 +408,30 @@ def host_rows(x):
     return namespace_of(x).to_numpy(x) if is_device_array(x) else x
 
 
+def refuse_chunked(value, name: str, what: str, chunks: int | None = None) -> None:
+    """ValueError where ``value`` (``y`` or ``sample_weight``, named ``name``) is given in
+    chunks, as a list or tuple of arrays, where it must be one array of ``what``, one per row
+    of X in order: NumPy would refuse the list with an "inhomogeneous shape", or read chunks of
+    equal sizes as a 2-D array. ``chunks``: the number of chunks X is given in, where known.
+    """
+    if not (isinstance(value, (list, tuple)) and any(np.ndim(v) >= 1 for v in value)):
+        return
+    if chunks is None:
+        given, rows = f"{name} is a list of {len(value)} arrays", "X (of all its chunks, in order)"
+    else:
+        given, rows = f"X is a list of {chunks} chunks, and so is {name}", "the chunks in order"
+    raise ValueError(
+        f"{given}: {name} must be one array of {what}, one per row of {rows} "
+        f"(np.concatenate({name}))"
+    )
+
+
 def check_weights(sample_weight, x: np.ndarray) -> np.ndarray | None:
-    """Validate sample weights: finite, non-negative, one per row, not all zero."""
+    """Validate sample weights: one array (:func:`refuse_chunked`), finite, non-negative, one
+    per row, not all zero."""
     if sample_weight is None:
         return None
+    refuse_chunked(sample_weight, "sample_weight", "weights")
     w = _check_sample_weight(
         host_rows(sample_weight), x, dtype=np.float64, ensure_non_negative=True
     )
