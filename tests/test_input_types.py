@@ -211,3 +211,55 @@ def test_chunked_y_message_unchanged():
     x, _, y = _chunked_weights()
     with pytest.raises(ValueError, match=r"X is a list of 2 chunks, and so is y: y must be one"):
         GenerativeClassifier().fit([x[:50], x[50:]], [y[:50], y[50:]])
+
+
+# --- NumPy masked arrays: masked entries are missing values ---------------------------------
+
+
+def _masked(dtype=np.float64):
+    rng = np.random.default_rng(0)
+    x = rng.multivariate_normal([0, 0, 1], [[1, 0.8, 0.2], [0.8, 1, 0.1], [0.2, 0.1, 1]], 200)
+    x = (10 * x).round().astype(dtype)
+    mask = np.zeros(x.shape, bool)
+    mask[::5, 0] = True
+    mask[1::7, 2] = True
+    raw = x.copy()
+    raw[mask] = -999  # a sentinel under the mask: NumPy's conversion reads it
+    nan = x.astype(np.float64)
+    nan[mask] = np.nan
+    return np.ma.masked_array(raw, mask=mask), nan, mask
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_masked_array_imputer_equals_nan(dtype):
+    masked, nan, mask = _masked(dtype)
+    a, b = GaussianImputer().fit(masked), GaussianImputer().fit(nan)
+    np.testing.assert_allclose(a.mean_, b.mean_, rtol=1e-10)
+    np.testing.assert_allclose(a.covariance_, b.covariance_, rtol=1e-10)
+    filled = np.asarray(b.transform(masked))
+    np.testing.assert_allclose(filled, b.transform(nan), rtol=1e-10)
+    assert not np.isin(-999, filled[mask])
+    np.testing.assert_allclose(b.score_samples(masked), b.score_samples(nan), rtol=1e-10)
+
+
+def test_masked_array_gaussian_mixture():
+    masked, nan, _ = _masked()
+    with pytest.raises(ValueError, match=r'Input X contains NaN in .* pass missing="em"'):
+        GaussianMixture(1).fit(masked)
+    a = GaussianMixture(2, missing="em", random_state=0).fit(masked)
+    b = GaussianMixture(2, missing="em", random_state=0).fit(nan)
+    np.testing.assert_allclose(a.means_, b.means_, rtol=1e-10)
+    np.testing.assert_allclose(b.score_samples(masked), b.score_samples(nan), rtol=1e-10)
+    complete = GaussianMixture(1).fit(np.nan_to_num(nan))
+    with pytest.raises(ValueError, match=r'Input X contains NaN in .* pass missing="em"'):
+        complete.predict(masked)
+
+
+def test_masked_array_without_masked_entries_is_its_values():
+    _, nan, _ = _masked()
+    x = np.nan_to_num(nan)
+    a = KMeans(2, random_state=0).fit(np.ma.masked_array(x))
+    b = KMeans(2, random_state=0).fit(x)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        KMeans(2, random_state=0).fit(np.ma.masked_array(x, mask=np.isnan(nan)))

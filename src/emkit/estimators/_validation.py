@@ -90,7 +90,7 @@ def validate(estimator, X, y="no_validation", *, reset: bool, **check_params):
     that the feature names are set or checked by :func:`check_feature_names`: ``check_array``
     (``check_X_y``) with ``check_params``, then ``n_features_in_`` set (``reset``) or
     checked. Tensors are read as NumPy arrays (:func:`host_rows`)."""
-    X, y = host_rows(X), host_rows(y)
+    X, y = masked_as_nan(host_rows(X)), host_rows(y)
     check_feature_names(estimator, feature_names(X), reset=reset)
     if y is None and get_tags(estimator).target_tags.required:
         raise ValueError(
@@ -103,6 +103,18 @@ def validate(estimator, X, y="no_validation", *, reset: bool, **check_params):
         x, y = out = check_X_y(X, y, estimator=estimator, **check_params)
     _check_n_features(estimator, x, reset=reset)
     return out
+
+
+def masked_as_nan(x):
+    """A NumPy masked array of numbers as floats with NaN under its mask: masked entries are
+    missing values (NumPy's conversion reads the values stored under the mask, such as a
+    -999 sentinel). Estimators with ``missing="em"`` then fit around them and the others
+    refuse them as they refuse NaN. Anything else as it is (masked dates or text are refused
+    as unmasked ones are)."""
+    if not isinstance(x, np.ma.MaskedArray) or x.dtype.kind not in "biuf":
+        return x
+    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    return x.astype(dtype).filled(np.nan)
 
 
 def check_rows(
