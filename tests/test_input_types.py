@@ -263,3 +263,23 @@ def test_masked_array_without_masked_entries_is_its_values():
     np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         KMeans(2, random_state=0).fit(np.ma.masked_array(x, mask=np.isnan(nan)))
+
+
+# --- BayesianMixture.score with sample_weight -----------------------------------------------
+
+
+def test_bayesian_mixture_score_weights_are_frequencies():
+    from emkit import BayesianMixture
+
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(0, 1, 40), rng.normal(5, 1, 40)][:, None]
+    model = BayesianMixture(2, draws=100, tune=50, chains=1, random_state=0).fit(x)
+    counts = rng.integers(0, 4, x.shape[0])
+    counts[0] = 3
+    repeated = np.repeat(x, counts, axis=0)
+    assert model.score(x, sample_weight=counts) == pytest.approx(model.score(repeated), rel=1e-12)
+    w = rng.uniform(0.5, 2.0, x.shape[0])
+    expected = np.average(model.score_samples(x), weights=w)
+    assert model.score(x, sample_weight=w) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.score(x, sample_weight=-w)

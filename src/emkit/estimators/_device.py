@@ -219,7 +219,7 @@ def check_device_rows(
         # scikit-learn promotes a NumPy float16 array; both hold every half value exactly.
         chosen = getattr(estimator, "dtype", None)
         chosen = None if chosen is None else float_dtype(chosen)
-        x = xp.asarray(x, dtype=xp.resolve(x.device, chosen)[1])
+        x = xp.asarray(x, dtype=device_backend().resolve(x.device, chosen)[1])
     check_feature_names(estimator, None, reset=reset)  # a tensor's columns have no names
     if reset:
         estimator.n_features_in_ = d

@@ -34,7 +34,7 @@ from emkit.distributions.priors import (
 )
 from emkit.distributions.registry import family_from_dict
 from emkit.estimators._state import restores_on_error
-from emkit.estimators._validation import check_rows, check_weights, refuse_rows
+from emkit.estimators._validation import check_rows, check_weights, refuse_rows, weighted_total
 from emkit.exceptions import warn_user
 from emkit.models.mixture import UNLABELLED
 
@@ -618,9 +618,13 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         per_draw = np.concatenate(parts, axis=1)
         return logsumexp(per_draw, axis=1) - np.log(per_draw.shape[1])
 
-    def score(self, X, y=None):
-        """Mean log posterior predictive density per row."""
-        return float(self.score_samples(X).mean())
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Mean log posterior predictive density per row; with ``sample_weight`` (frequency
+        weights, as in :meth:`fit`) the weighted mean: that of the rows repeated."""
+        if sample_weight is None:
+            return float(self.score_samples(X).mean())
+        total, n = weighted_total(self.score_samples(X), sample_weight)
+        return total / n
 
 
 def _default_prior(family, x: np.ndarray, k: int, w: np.ndarray | None):
