@@ -138,6 +138,27 @@ def test_regression_mixture_queries_refuse_dates_as_y(kind, y):
         fitted.score(x, y - y.min() if kind == "dates" else y, sample_weight=np.ones(len(x)))
 
 
+def test_regression_mixture_refuses_dates_as_y_of_other_types():
+    """A pyarrow array and a Dask Series of dates (its X a Dask DataFrame) too; a Dask Series
+    of numbers still fits."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from emkit import MixtureOfRegressions
+
+    x, t, days = _dated_regression()
+    for y in (pa.array(t), pa.chunked_array([pa.array(t - t.min())])):
+        with pytest.raises(ValueError, match=r"y \((dates|durations)\) is not"):
+            MixtureOfRegressions(2, random_state=0, n_init=2).fit(x, y)
+    dd = pytest.importorskip("dask.dataframe")
+    xd = dd.from_pandas(pd.DataFrame(x, columns=["x"]), npartitions=2)
+    with pytest.raises(ValueError, match=r"y \(dates\) is not"):
+        MixtureOfRegressions(2, random_state=0, n_init=2).fit(xd, dd.from_pandas(t, npartitions=2))
+    yd = dd.from_pandas(pd.Series(days), npartitions=2)
+    fitted = MixtureOfRegressions(2, random_state=0, n_init=2).fit(xd, yd)
+    assert np.isfinite(fitted.score(xd, yd))
+
+
 def test_regression_mixture_days_as_numbers_fit():
     """The conversion the message gives is accepted and fits the line in days."""
     import pandas as pd

@@ -263,13 +263,15 @@ def refuse_times_and_complex(name: str, x, label: str = "X") -> None:
     schema = getattr(x, "schema", None)
     if schema is not None and hasattr(schema, "types"):  # a pyarrow Table or RecordBatch
         columns = [(str(f.name), _not_real(f.type)) for f in schema]
-    elif hasattr(x, "columns") and hasattr(x, "dtypes"):  # a DataFrame: one dtype per column
+    elif hasattr(x, "columns") and hasattr(x, "dtypes") and getattr(x, "ndim", 2) == 2:
+        # a DataFrame: one dtype per column (a Dask Series has columns too, and one dtype)
         columns = [
             (str(c), _not_real(t, x.iloc[:, j] if isinstance(x, pd.DataFrame) else None))
             for j, (c, t) in enumerate(zip(x.columns, x.dtypes, strict=True))
         ]
-    else:  # an array or a Series
-        dtype = getattr(x, "dtype", None)
+    else:  # an array or a Series (a pyarrow Array or ChunkedArray: its type)
+        arrow = type(x).__module__.startswith("pyarrow")
+        dtype = getattr(x, "type", None) if arrow else getattr(x, "dtype", None)
         columns = [(label, _not_real(dtype, x if isinstance(x, pd.Series) else None))]
     found = [(c, what) for c, what in columns if what is not None]
     if found:
