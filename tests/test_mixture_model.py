@@ -696,31 +696,51 @@ def test_poisson_log_likelihood_of_huge_counts_matches_mpmath_and_mle():
 
 
 def test_magnitude_check_follows_the_families():
-    """Exponential and Poisson components fit no variance: data at 1e-200 were refused with
-    a message about squares underflowing and variances of 0, which emkit.mle.exponential
-    fits. A mixture of them alone fits such data (down to float64's normal numbers); one with
-    a Normal is refused as before; values beyond 1e150 are refused with the reason that
-    holds for the families."""
-    from emkit.mle import exponential
-
+    """Exponential and Poisson components fit no variance, but the start standardises the rows
+    and the fit's record of them squares them: below 1e-150 a two-component start could not
+    tell the components apart (equal rates, weights 0.1/0.9, converged, no warning) and
+    estimate() refused the fit's own rows. Data at 1e-140 fit as at scale 1; below 1e-150 they
+    are refused with the reason that holds for the families; beyond 1e150 likewise."""
     rng = np.random.default_rng(0)
-    tiny = rng.exponential(1e-200, (200, 1))
-    fit = MixtureModel([Exponential()]).fit(tiny)
-    # the ridge (reg_covar) moves the rate by 1e-6 / n relative
+    rows = np.vstack([rng.exponential(1.0, (150, 1)), rng.exponential(10.0, (150, 1))])
+    plain = MixtureModel([Exponential(), Exponential()], random_state=0).fit(rows)
+    tiny = MixtureModel([Exponential(), Exponential()], random_state=0).fit(rows * 1e-140)
     np.testing.assert_allclose(
-        fit.components_[0].rate[0], exponential(tiny[:, 0]).params["rate"], rtol=1e-7
+        np.sort([c.rate[0] for c in tiny.components_]) * 1e-140,
+        np.sort([c.rate[0] for c in plain.components_]),
+        rtol=1e-6,
     )
-    np.testing.assert_allclose(fit.log_likelihood_, exponential(tiny[:, 0]).loglik, rtol=1e-12)
-    two = MixtureModel([Exponential(), Exponential()], random_state=0).fit(tiny)
-    np.testing.assert_allclose(two.log_likelihood_, fit.log_likelihood_, rtol=1e-9)
+    assert tiny.estimate(rows * 1e-140) is not None  # its own rows are recognised
+    for families in ([Exponential(), Exponential()], [Poisson()]):
+        with pytest.raises(ValueError, match=r"underflow float64 \(the start standardises.* alike"):
+            MixtureModel(families, random_state=0).fit(rows * 1e-200)
     for families in ([Normal()], [Exponential(), Normal()]):
         with pytest.raises(ValueError, match="squares underflow float64 and the variances"):
-            MixtureModel(families, random_state=0).fit(tiny)
-    with pytest.raises(ValueError, match="below 2.23e-308 .float64's smallest normal number"):
-        MixtureModel([Exponential()]).fit(tiny * 1e-110)
+            MixtureModel(families, random_state=0).fit(rows * 1e-200)
     huge = rng.exponential(1e200, (50, 1))
     with pytest.raises(ValueError, match=r"overflow float64 \(the start standardises") as raised:
         MixtureModel([Exponential()]).fit(huge)
     assert "variances" not in str(raised.value)
     with pytest.raises(ValueError, match=r"squares overflow float64 and the fit would be inf"):
         MixtureModel([Exponential(), Normal()]).fit(huge)
+
+
+def test_mixed_kinds_start_does_not_take_a_collapsed_normal():
+    """200 zeros and 100 rounded N(50, 3) counts: the arrangement that starts the Normal on the
+    zeros (variance at the ridge, a density there that outscores every other) was chosen, and
+    the fit ended degenerate at a Normal on 0 and a Poisson on the counts. The maximum is the
+    Poisson on the zeros (rate 0) and the Normal's MLE on the counts: in closed form."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(0)
+    counts = rng.normal(50, 3, 100).round()
+    x = np.r_[np.zeros(200), counts][:, None]
+    fit = MixtureModel([Poisson(), Normal()], random_state=0).fit(x)
+    assert not fit.degenerate_
+    poisson, normal = fit.components_
+    assert poisson.rate[0] == 0.0
+    np.testing.assert_allclose(normal.mean[0], counts.mean(), rtol=1e-9)
+    np.testing.assert_allclose(normal.variance[0], counts.var(), rtol=1e-6)
+    expected = 200 * np.log(2 / 3) + 100 * np.log(1 / 3)
+    expected += norm.logpdf(counts, counts.mean(), counts.std()).sum()
+    np.testing.assert_allclose(fit.log_likelihood_, expected, rtol=1e-7)

@@ -320,50 +320,39 @@ MAX_MAGNITUDE = 1e150
 MIN_MAGNITUDE = 1e-150
 
 
-# The smallest magnitude rows to fit may have where no variance is fitted (MixtureModel of
-# Exponential or Poisson components): float64's smallest normal number. Below it values keep
-# fewer digits, and a rate (1 / mean) overflows.
-MIN_MAGNITUDE_NO_VARIANCES = float(np.finfo(np.float64).tiny)
-
-
 def check_magnitude(
     x: np.ndarray, name: str = "X", fitting: bool = True, variances: bool = True
 ) -> None:
     """ValueError where a value of ``x`` is so large that its square overflows float64, or,
     for rows to fit (``fitting``), where its values, not all 0, are all so small that their
-    squares underflow (``variances``: the fit's variances come from them) or, with no
-    variances fitted, that they are below float64's normal numbers."""
+    squares underflow; ``variances``: the fit's variances come from them (else the message
+    gives the reason that holds without variances: the start and the fit's record of its rows
+    square the values too)."""
     if x.size == 0:
         return
     # fmax / fmin skip NaN (missing values) and need no temporary the size of x.
     extremes = np.abs([np.fmax.reduce(x, axis=None), np.fmin.reduce(x, axis=None)])
     largest = float(np.fmax.reduce(extremes)) if not np.isnan(extremes).all() else 0.0
+    # Without variances the squares are still formed, by the start (which standardises the
+    # rows: underflowed, it cannot tell components apart) and the fit's record of its rows.
+    why = (
+        ""
+        if variances
+        else " (the start standardises the rows, and the fit keeps their spread to "
+        "recognise them in estimate())"
+    )
     if largest > MAX_MAGNITUDE:
-        # Without variances the squares are still formed, by the start and the fit's record
-        # of its rows.
-        why = (
-            ""
-            if variances
-            else " (the start standardises the rows, and the fit keeps their spread to "
-            "recognise them in estimate())"
-        )
         raise ValueError(
             f"{name} holds values as large as {largest:.3g}; beyond {MAX_MAGNITUDE:.0e} their "
             f"squares overflow float64{why} and the fit would be inf or NaN. Rescale the data "
             f"first (e.g. divide by {largest:.0e}, or use sklearn.preprocessing.StandardScaler)"
         )
-    if fitting and not variances and 0.0 < largest < MIN_MAGNITUDE_NO_VARIANCES:
-        raise ValueError(
-            f"{name} holds values no larger than {largest:.3g}; below "
-            f"{MIN_MAGNITUDE_NO_VARIANCES:.3g} (float64's smallest normal number) they keep "
-            "fewer digits and a rate (1 / mean) overflows. Rescale the data first (e.g. "
-            f"multiply by {_factor(largest)})"
-        )
-    if fitting and variances and 0.0 < largest < MIN_MAGNITUDE:
+    if fitting and 0.0 < largest < MIN_MAGNITUDE:
+        result = "the variances would be 0" if variances else "the components would start alike"
         raise ValueError(
             f"{name} holds values no larger than {largest:.3g}; below {MIN_MAGNITUDE:.0e} their "
-            "squares underflow float64 and the variances would be 0. Rescale the data first "
-            f"(e.g. multiply by {_factor(largest)}, or use sklearn.preprocessing.StandardScaler)"
+            f"squares underflow float64{why} and {result}. Rescale the data first (e.g. "
+            f"multiply by {_factor(largest)}, or use sklearn.preprocessing.StandardScaler)"
         )
 
 

@@ -348,8 +348,10 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         within its ``support`` (n,), and its starting responsibilities (n,). Where that start
         rules out a row of its support, or gives one an infinite density (a Poisson of zeros
         only, a Normal of one value with no ridge: EM could not move it), or the cluster has no
-        row there, it starts as a family alike: ``INIT_SPREAD`` of every row beside its
-        cluster's (its M-step under ``prior`` then, as EM's own)."""
+        row there, or the start is degenerate (a Normal of one value held up by the ridge,
+        whose density there would outscore every fair arrangement), it starts as a family
+        alike: ``INIT_SPREAD`` of every row beside its cluster's (its M-step under ``prior``
+        then, as EM's own)."""
         held = support if w is None else support & (w > 0)
         hard = (cluster & support).astype(np.float64)
         if w is not None:
@@ -364,7 +366,9 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
             if start is not None:
                 with np.errstate(all="ignore"):
                     covered = np.isfinite(start.log_prob(x[held])).all()
-                if covered:
+                pooled = family.suff_stats(x, support if w is None else support * w)
+                stats = family.suff_stats(x, hard)
+                if covered and not start.degenerate(stats, prior, pooled):
                     return start, hard
         spread = ((1.0 - INIT_SPREAD) * cluster + INIT_SPREAD / k) * support
         if w is not None:
