@@ -11,6 +11,8 @@ their objective and EM keeps climbing.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -21,8 +23,10 @@ from emkit.distributions.gaussian.stats import GaussianStats
 
 # The covariances the M-step in progress replaces: the start of an iterative solver.
 _START: ContextVar[np.ndarray | None] = ContextVar("constrained_start", default=None)
-# The last iterative solve: its solver and inputs, and its answer.
-_SOLVED: ContextVar[tuple[Any, np.ndarray] | None] = ContextVar("constrained_solved", default=None)
+# The latest iterative solves, by a digest of their solver and inputs: their answers. One per
+# fit in progress (starts of n_init and a selection grid run in lockstep, each its own M-step).
+_SOLVED: ContextVar[OrderedDict | None] = ContextVar("constrained_solved", default=None)
+SOLVES_KEPT = 256
 EMPTY_SHARE = 1e-10  # a component's share of the weight at or below which it has emptied
 TINY = np.finfo(float).tiny
 
@@ -60,12 +64,22 @@ class Constrained:
         # its tolerance of it but not on it, and where the covariances are ill-conditioned
         # (a singular scatter held up by a small ridge) the log-likelihood would move by
         # their rounding at every step, never meeting EM's tolerance.
-        key = (cls.solver, b.shape, b.tobytes(), m.tobytes())
-        last = _SOLVED.get()
-        if last is not None and last[0] == key and np.array_equal(last[1], start):
+        digest = hashlib.blake2b(digest_size=16)
+        for part in (b, m, *extra.values()):
+            digest.update(np.ascontiguousarray(part, dtype=float).tobytes())
+        key = (cls.solver, b.shape, digest.digest())
+        solved = _SOLVED.get()
+        if solved is None:  # a fresh context (a new thread): its own record
+            solved = OrderedDict()
+            _SOLVED.set(solved)
+        last = solved.get(key)
+        if last is not None and np.array_equal(last, start):
+            solved.move_to_end(key)
             return np.array(start, dtype=float)
         covariances = cls.solver(b, m, start, **extra)
-        _SOLVED.set((key, covariances.copy()))
+        solved[key] = covariances.copy()
+        if len(solved) > SOLVES_KEPT:
+            solved.popitem(last=False)
         return covariances
 
     @classmethod
