@@ -436,7 +436,7 @@ def test_library_warnings_become_one_line(monkeypatch, tmp_path):
 
 
 def test_standardize_writes_the_model_in_data_units(tmp_path, faithful):
-    """A spherical fit to z-scores is a diagonal mixture in minutes: same posteriors."""
+    """A spherical fit to z-scores is a VEI mixture in minutes (lambda_k S^2): same posteriors."""
     path = tmp_path / "f.csv"
     pd.DataFrame(faithful, columns=["eruptions", "waiting"]).to_csv(path, index=False)
     status, out, err = run_main(
@@ -462,7 +462,7 @@ def test_standardize_writes_the_model_in_data_units(tmp_path, faithful):
         2, covariance_type="spherical", init_params="hc", random_state=0
     ).fit(z)
     model = emkit.load(tmp_path / "o" / "model.json")
-    assert model.covariance_type == "diag"
+    assert model.covariance_type == "VEI"  # lambda_k S^2: one shape for all
     faithful = pd.DataFrame(faithful, columns=["eruptions", "waiting"])
     np.testing.assert_allclose(
         model.predict_proba(faithful), reference.predict_proba(z), rtol=1e-7, atol=1e-12

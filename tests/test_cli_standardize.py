@@ -118,7 +118,7 @@ def test_model_in_data_units_has_the_z_score_fits_densities(three_clusters, stru
     )
     np.testing.assert_allclose(written.score_samples(x), np.log(density), rtol=1e-10)
     # the structure written holds the fitted one's covariances, no larger than it must be
-    expected = {"EII": "EEI", "VII": "diag", "EVE": "EVV", "EEV": "EVV", "VEV": "full"}
+    expected = {"EII": "EEI", "VII": "VEI", "EVE": "EVV", "EEV": "EVV", "VEV": "full"}
     expected["VVE"] = "full"
     kept = covariance_structure(expected.get(structure, structure)).name
     assert covariance_structure(written.covariance_type).name == kept

@@ -32,10 +32,11 @@ def nonzero_scale(std: np.ndarray) -> np.ndarray:
 # z = (x - centre) / scale maps a covariance C to S C S (S = diag(scale)). That keeps diagonal
 # matrices diagonal and equal volumes equal (each determinant gains det(S)^2), a common matrix
 # common, and a common shape and orientation common up to volume (VEE); it keeps neither
-# roundness nor a shape or an orientation shared apart from the rest.
+# roundness nor a shape or an orientation shared apart from the rest. A round covariance
+# lambda_k I becomes lambda_k S^2: one shape, S^2 over its volume, for every component (VEI).
 IN_DATA_UNITS = {
     "EII": "EEI",
-    "spherical": "diag",
+    "spherical": "VEI",
     "EVE": "EVV",
     "EEV": "EVV",
     "VEV": "full",
