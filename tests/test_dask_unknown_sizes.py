@@ -23,6 +23,7 @@ from emkit import (  # noqa: E402
     GaussianMixture,
     GenerativeClassifier,
     KMeans,
+    MixtureOfRegressions,
     select_mixture,
 )
 from emkit.backend.dask_source import dask_source  # noqa: E402
@@ -249,3 +250,19 @@ def test_imputer_array_weights_read_a_dask_frame_twice():
     df, shuffled = shuffled_frame()
     with pytest.raises(ValueError, match="sample_weight is a pandas Series whose index"):
         GaussianImputer().fit(shuffled[["a", "b"]], sample_weight=df["w"])
+
+
+def test_regression_scores_refuse_pandas_weights_of_another_index():
+    """MixtureOfRegressions' weighted criteria split a pandas weight by
+    position against a Dask DataFrame (its rows reordered by from_pandas): refused as in a fit;
+    aligned, the numbers in memory."""
+    df, ddf = shuffled_frame()
+    refused = "sample_weight is a pandas Series whose index differs"
+    regression = MixtureOfRegressions(2, random_state=0).fit(df[["a"]], df["b"])
+    with pytest.raises(ValueError, match=refused):
+        regression.bic(ddf[["a"]], ddf["b"], sample_weight=df["w"])
+    w = df["w"].loc[ddf.index.compute()]
+    expected = regression.bic(df[["a"]], df["b"], sample_weight=df["w"])
+    np.testing.assert_allclose(
+        regression.bic(ddf[["a"]], ddf["b"], sample_weight=w), expected, rtol=1e-10
+    )

@@ -623,7 +623,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         weights, as in :meth:`fit`) the weighted mean: that of the rows repeated."""
         if sample_weight is None:
             return float(self.score_samples(X).mean())
-        total, n = weighted_total(self.score_samples(X), sample_weight)
+        total, n = weighted_total(self.score_samples(X), sample_weight, X)
         return total / n
 
 

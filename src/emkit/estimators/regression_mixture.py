@@ -503,7 +503,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         rows repeated."""
         if sample_weight is None:
             return float(self.log_prob(X, y).mean())
-        total, n = weighted_total(self.log_prob(X, y), sample_weight)
+        total, n = weighted_total(self.log_prob(X, y), sample_weight, X)
         return total / n
 
     @per_row()
@@ -602,7 +602,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         rows repeated, ``-2 log_likelihood_ + p log n`` of a weighted fit on its rows."""
         if sample_weight is None:
             return bic_from(self.log_prob(X, y), self.n_parameters())
-        total, n = weighted_total(self.log_prob(X, y), sample_weight)
+        total, n = weighted_total(self.log_prob(X, y), sample_weight, X)
         return criteria_from_sums(total, n, 0.0, self.n_parameters())["bic"]
 
     def aic(self, X, y, sample_weight=None) -> float:
@@ -610,7 +610,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         with ``sample_weight``, the log-likelihood as in :meth:`bic`."""
         if sample_weight is None:
             return aic_from(self.log_prob(X, y), self.n_parameters())
-        total, n = weighted_total(self.log_prob(X, y), sample_weight)
+        total, n = weighted_total(self.log_prob(X, y), sample_weight, X)
         return criteria_from_sums(total, n, 0.0, self.n_parameters())["aic"]
 
     def icl(self, X, y, kind: str = "hard", sample_weight=None) -> float:
@@ -622,9 +622,9 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         if sample_weight is None:
             return icl_of(self.predict_proba(X, y), self.log_prob(X, y), self.n_parameters(), kind)
         _check_icl_kind(kind)
-        total, n = weighted_total(self.log_prob(X, y), sample_weight)
+        total, n = weighted_total(self.log_prob(X, y), sample_weight, X)
         terms = _row_terms(_log_resp_of(self.predict_proba(X, y)), kind)
-        term, _ = weighted_total(terms, sample_weight)
+        term, _ = weighted_total(terms, sample_weight, X)
         return _icl_value(total, n, term, self.n_parameters())
 
     def __sklearn_tags__(self):
