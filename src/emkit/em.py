@@ -520,7 +520,10 @@ def em_iterations(
             # Pruning, a raised ridge or a re-seeded component changes the model or the
             # objective: no ascent guarantee across that step.
             changes.append(em.iteration)
+        # SQUAREM's verdict reads its plain step; a cycle that lands on an objective that is
+        # not finite (an unbounded likelihood: a component collapsed) ends the run there.
         stop = em.stops(point, new) if em.verdict is None else em.verdict
+        stop = stop or not np.isfinite(new.objective)
         change = new.objective - point.objective
         point = new
         history.append(point.objective)
