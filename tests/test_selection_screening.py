@@ -97,8 +97,10 @@ def test_float32_pass_agrees_with_scipy(weighted, case, monkeypatch):
 
 def test_float32_screening_chooses_as_float64(monkeypatch):
     """The grid screened in float32 chooses the model float64 chooses; refined rows end at
-    the refine tolerance, the others' criteria agree to 1e-6 relative, no MonotonicityWarning
-    from float32 noise, and the same degenerate flags."""
+    the refine tolerance, the others' criteria agree within what their stop leaves (each
+    screened fit ends within LARGE_SCREEN_TOL * n of its maximum, so two BICs, -2 log L +
+    penalty, within 4 LARGE_SCREEN_TOL * n), no MonotonicityWarning from float32 noise, and
+    the same degenerate flags."""
     rng = np.random.default_rng(0)
     x = _mixture_rows(rng, 4000)
     grid = dict(n_components=range(1, 6), covariance_types=["EII", "VVI", "EEE", "VEV", "VVV"])
@@ -117,11 +119,13 @@ def test_float32_screening_chooses_as_float64(monkeypatch):
     np.testing.assert_allclose(other.weights_, best.weights_, atol=1e-5)
     a, b = double.table_, single.table_
     assert list(a.degenerate) == list(b.degenerate)
-    np.testing.assert_allclose(b.bic, a.bic, rtol=1e-6)
+    np.testing.assert_allclose(b.bic, a.bic, rtol=0, atol=4 * selection.LARGE_SCREEN_TOL * len(x))
     # The hard ICL's entropy term is not stationary at the maximum: where the likelihood is
-    # flat (VVI K=4 takes 201 steps here), rounding moves the parameters and with them the
-    # entropy to first order (measured 8e-6 relative).
-    np.testing.assert_allclose(b.icl, a.icl, rtol=3e-5)
+    # flat (VVI K=4 takes 201 steps here; VVV K=5 splits three clusters five ways), where in
+    # the flat the two stop moves the parameters and with them the entropy to first order
+    # (measured 8e-6 relative for VVI K=4, 1.4e-4 for VVV K=5 under the stop on what is left
+    # to gain); the choice is made among the refined fits, compared above.
+    np.testing.assert_allclose(b.icl, a.icl, rtol=5e-4)
 
 
 def test_large_grid_screening_keeps_mclusts_choice(monkeypatch, faithful):
