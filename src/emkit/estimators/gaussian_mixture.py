@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from emkit.backend.dask_source import DaskSource, is_dask_collection
+from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.inputs import as_source, checked, start_rows
 from emkit.backend.namespace import is_device_array
 from emkit.backend.sampling import sample_indices
@@ -33,7 +33,7 @@ from emkit.estimators._device import (
     sample_host_rows,
 )
 from emkit.estimators._fingerprint import DataFingerprint, check_same_rows
-from emkit.estimators._inputs import dask_sample, dask_total, queried_array
+from emkit.estimators._inputs import dask_sample, dask_total, queried_array, weighted_source
 from emkit.estimators._mixture_api import (
     MixtureQueries,
     observed_fit,
@@ -546,21 +546,17 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         check_feature_names(self, source.feature_names, reset=reset)
         if d < 1:
             raise ValueError(f"{type(self).__name__} needs at least one column; got {d}")
-        options = {"allow_nan": self.missing == "em", "nan_hint": MISSING_EM_HINT}
-        if sample_weight is not None:
-            w = sample_weight
-            # A Dask collection's weights, or an array of them, are split as X is and checked
-            # on the workers (their length where they are split: a Dask X of unknown
-            # partition sizes has its rows counted only then).
-            on_workers = isinstance(source, DaskSource) and np.ndim(w) == 1
-            if not (is_dask_collection(w) or on_workers):
-                n = checked(source, d, **options).n_rows
-                w = check_weights(sample_weight, np.broadcast_to(0.0, (n, 1)))
-            source = as_source(X, sample_weight=w, dtype=dtype)
-            assert source is not None  # as before: X is not in memory
         # Checked before its rows are counted: a Dask source of unknown partition sizes counts
         # them in the pass that checks them (NaN allowed where missing="em").
-        data = checked(source, d, **options)
+        data = weighted_source(
+            X,
+            source,
+            sample_weight,
+            d,
+            dtype=dtype,
+            allow_nan=self.missing == "em",
+            nan_hint=MISSING_EM_HINT,
+        )
         n = data.n_rows
         if n < max(self.n_components, 1):
             raise ValueError(
