@@ -1,6 +1,8 @@
 """MAP (Dirichlet weights, normal-inverse-Wishart components), hard EM and pruning on the
 one EM loop: the objective never decreases except at recorded pruning steps."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -158,3 +160,47 @@ def test_mixture_model_prunes_and_reports_structure_changes():
     assert model.structure_changes_.size > 0
     keep = np.setdiff1d(np.arange(1, len(model.history_)), model.structure_changes_)
     assert np.all(model.history_[keep] >= model.history_[keep - 1] - 1e-9)
+
+
+def _three_clusters(d=2, n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = np.array([[-6.0, 0.0], [6.0, 0.0], [0.0, 9.0]])[:, :d]
+    return np.concatenate([rng.normal(c, 1.0, (n, d)) for c in centres])
+
+
+def test_pruning_below_the_components_asked_for_warns_how_many_and_why():
+    # Three equal clusters, five components: k-means++ starts each near 1/5 of the rows,
+    # every weight is under prune_weight=0.3 at once and EM keeps only the heaviest. A user
+    # who asked for five is told that four went and why (scikit-learn's
+    # BayesianGaussianMixture and mclust never drop a component, so nothing else would say).
+    from emkit import GaussianMixture
+
+    x = _three_clusters()
+    with pytest.warns(UserWarning, match="removed 4 of the 5 components") as caught:
+        gm = GaussianMixture(5, prune_weight=0.3, random_state=0).fit(x)
+    assert len(gm.weights_) == 1 and gm.structure_changes_ == (1,)
+    message = next(str(w.message) for w in caught if "removed" in str(w.message))
+    assert "prune_weight=0.3" in message and "at most 3 of 5 stay" in message
+    assert "the fit holds 1" in message and "[1]" in message
+    # Below 1/5 the three clusters keep their components, and nothing is removed or said.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        kept = GaussianMixture(3, prune_weight=0.3, random_state=0).fit(x)
+    np.testing.assert_allclose(np.sort(kept.weights_), [1 / 3] * 3, atol=0.01)
+
+
+@pytest.mark.parametrize(
+    "options, why",
+    [
+        ({"prune_weight": 0.3}, "weight falls below prune_weight=0.3"),
+        ({"assignment": "hard"}, 'assignment="hard" empties'),
+    ],
+)
+def test_mixture_model_warns_the_components_it_removed(options, why):
+    x = _three_clusters(d=1)
+    with pytest.warns(UserWarning, match="components asked for") as caught:
+        model = MixtureModel([Normal()] * 5, random_state=0, **options).fit(x)
+    removed = 5 - len(model.weights_)
+    assert removed > 0
+    message = next(str(w.message) for w in caught if "asked for" in str(w.message))
+    assert f"removed {removed} of the 5" in message and why in message

@@ -310,6 +310,52 @@ def warn_unless_converged(estimator) -> None:
         )
 
 
+def warn_if_pruned(estimator, asked: int, hard_empties: bool = False) -> None:
+    """A UserWarning where the fitted ``estimator`` holds fewer components than the ``asked``
+    ones: how many EM removed, when, and which of its settings (``prune_weight``,
+    ``weight_concentration`` below 1, and where ``hard_empties`` a hard assignment) removes
+    components and how to keep them."""
+    kept = len(estimator.weights_)
+    if kept >= asked:
+        return
+    prune = float(getattr(estimator, "prune_weight", 0.0))
+    alpha = np.asarray(getattr(estimator, "weight_concentration", 1.0), dtype=float)
+    reasons, advice = [], []
+    if prune > 0:
+        room = int(np.floor(1.0 / prune + 1e-9))
+        reasons.append(
+            f"a component whose weight falls below prune_weight={prune:g}"
+            + (
+                f" (the weights sum to 1: at most {room} of {asked} stay, and where every "
+                "component falls below it at once only the heaviest is kept)"
+                if room < asked
+                else ""
+            )
+        )
+        advice.append("lower prune_weight (0 removes none)")
+    if np.any(alpha < 1.0):
+        reasons.append(
+            "a component whose expected count falls to 1 - weight_concentration or below "
+            f"(weight_concentration={np.array2string(alpha) if alpha.ndim else f'{alpha:g}'})"
+        )
+        advice.append("raise weight_concentration to 1")
+    if hard_empties:
+        reasons.append('a component that assignment="hard" empties')
+        advice.append('fit with assignment="soft"')
+    steps = ", ".join(str(int(i)) for i in np.asarray(estimator.structure_changes_))
+    when = (
+        f"structure_changes_ lists the iterations where the model changed: [{steps}]"
+        if steps
+        else "this fit continued one that had removed them (warm_start)"
+    )
+    warn_user(
+        f"{type(estimator).__name__}: EM removed {asked - kept} of the {asked} components asked "
+        f"for; the fit holds {kept} (len(weights_)). EM removes {' or '.join(reasons)}; "
+        f"{when}. To keep them, {', or '.join(advice)}; else ask for fewer components.",
+        UserWarning,
+    )
+
+
 def warn_if_ridge_outweighs(reg_covar: float, stats: Any) -> None:
     """A :class:`ScaleWarning` where ``reg_covar`` exceeds ``RIDGE_SHARE`` of the data's total
     scatter along its narrowest feature (from the components' statistics of the fit's final

@@ -37,6 +37,7 @@ from emkit.estimators._inputs import dask_sample, dask_total, queried_array, wei
 from emkit.estimators._mixture_api import (
     MixtureQueries,
     observed_fit,
+    warn_if_pruned,
     warn_if_ridge_outweighs,
     warn_unless_converged,
 )
@@ -212,7 +213,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         read.
     weight_concentration : float, Dirichlet prior :math:`\alpha` on the weights (MAP: EM then
         climbs the log-posterior). 1 is flat; below 1 favours few components, and a component
-        whose :math:`N_k + \alpha - 1` is not positive is removed.
+        whose :math:`N_k + \alpha - 1` is not positive is removed (a UserWarning then says how
+        many, as for ``prune_weight``).
     covariance_prior : None, "mclust" (Fraley and Raftery's default conjugate prior, as mclust's
         ``priorControl()``), or a dict with any of the keys ``mean`` (shape (d,)), ``shrinkage``
         (:math:`\kappa \ge 0`), ``dof`` (:math:`\nu > d - 1`) and ``scale`` (shape (d, d),
@@ -229,7 +231,11 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         probable component; the objective, in ``history_``, is the classification
         log-likelihood :math:`\sum_n w_n \max_k \log \pi_k \mathcal N(x_n \mid \mu_k, \Sigma_k)`).
     prune_weight : float in [0, 1); components whose weight falls below it during EM are
-        dropped (iterations listed in ``structure_changes_``, where the objective may drop).
+        dropped (iterations listed in ``structure_changes_``, where the objective may drop);
+        where every component falls below it at once, only the heaviest is kept, so a
+        ``prune_weight`` above ``1 / n_components`` may leave one. A fit that ends with fewer
+        components than ``n_components`` (``len(weights_)`` of them) warns (UserWarning) how
+        many EM removed and why.
     device : None (NumPy on the host), or "cpu", "cuda", "cuda:1" or a ``torch.device``: the
         E-step runs there on the PyTorch backend (``pip install "emkit[torch]"``); a torch
         tensor passed to ``fit`` runs on its own device. Rows are copied to the device once,
@@ -485,6 +491,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         self._set_fitted(result, degenerate)
         self.structure_changes_ = result.structure_changes
         warn_unless_converged(self)
+        warn_if_pruned(self, self.n_components)
         emptied = degenerate & (np.asarray(self.weights_, dtype=float) <= EMPTY_WEIGHT)
         if emptied.any():
             warn_user(

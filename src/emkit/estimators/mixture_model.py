@@ -34,6 +34,7 @@ from emkit.estimators._inputs import fit_rows, per_row
 from emkit.estimators._mixture_api import (
     MixtureQueries,
     observed_fit,
+    warn_if_pruned,
     warn_if_ridge_outweighs,
     warn_unless_converged,
 )
@@ -218,6 +219,8 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         # What estimate() checks its rows against, from the final E-step's statistics.
         self._fit_data = _fit_fingerprint(result, data)
         warn_unless_converged(self)
+        hard = getattr(self, "assignment", "soft") == "hard"
+        warn_if_pruned(self, len(families), hard_empties=hard)
         if self.degenerate_:
             warn_user(
                 f"{int(degenerate.sum())} components collapsed onto (nearly) a single value; "
@@ -715,10 +718,13 @@ class MixtureModel(FamilyMixtureBase):
         ``LinearGaussian`` (a conditional density) mixes only with ``LinearGaussian``.
     priors : list of conjugate priors (or None entries), one per component; None: no priors.
     weight_concentration : float >= 0 ... Dirichlet :math:`\alpha` on the weights (1: flat;
-        below 1 removes components whose expected count falls under :math:`1 - \alpha`).
+        below 1 removes components whose expected count falls to :math:`1 - \alpha` or below).
     assignment : {"soft", "hard"}, EM or classification EM (which drops the components it
         empties).
-    prune_weight : float in [0, 1), drop components whose weight falls below it during EM.
+    prune_weight : float in [0, 1), drop components whose weight falls below it during EM;
+        where every component falls below it at once, only the heaviest is kept. A fit that
+        ends with fewer components than listed (``len(weights_)`` of them), by any of these
+        three, warns (UserWarning) how many EM removed and why.
     reg_covar : float >= 0, ridge on the variances of ``Normal`` components without a prior:
         the prior :math:`-c/(2v)` per variance, whose MAP is :math:`(S + c)/W` (as
         ``GaussianMixture``'s ``reg_covar``); it keeps a variance from collapsing to 0.

@@ -226,7 +226,8 @@ class Mixture:
     weight_concentration : float or array of shape (k,), Dirichlet :math:`\alpha > 0`.
     component_prior : None, or a
         :class:`~emkit.distributions.regularization.CovariancePrior` (a normal-inverse-Wishart).
-    prune_weight : components whose weight falls below it are dropped (0: never).
+    prune_weight : components whose weight falls below it are dropped (0: never); where all
+        fall below it at once, the heaviest is kept.
     fixed_weights : keep ``weights`` as they are (k-means holds them equal; given class priors).
     complete_rows : class constant; True where chunks hold no NaN, so that the components'
         fused E-step may stand in for the soft ending (False for rows with missing values).
