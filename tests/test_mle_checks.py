@@ -225,3 +225,65 @@ def test_numerical_holds_parameters_fixed_by_equal_bounds(with_grad):
     assert est.stderr["sd"] == pytest.approx(sd / np.sqrt(2 * x.size), rel=1e-5)
     assert est.conf_int()["mean"] == (1.0, 1.0)
     assert est.loglik == pytest.approx(stats.norm.logpdf(x, 1.0, sd).sum(), rel=1e-12)
+
+
+# ---- numerical: an estimate on its bound -----------------------------------------------------
+
+
+@pytest.mark.parametrize("with_grad", [False, True])
+def test_numerical_errors_beside_a_mean_on_its_bound_are_the_known_mean_ones(with_grad):
+    # mean >= 0 with data of mean -0.5: the MLE holds the mean at 0, where it has no Wald
+    # error; the sd's MLE and error are the closed forms with the mean known to be 0,
+    # sqrt(mean x^2) and sd / sqrt(2n) (every error was NaN).
+    x = np.random.default_rng(0).normal(-0.5, 2.0, 200)
+
+    def grad(t, x):
+        z = (x - t[0]) / t[1]
+        return np.array([np.sum(z) / t[1], np.sum(z**2 - 1) / t[1]])
+
+    with pytest.warns(mle.HessianWarning, match=r"mean = 0 lies on the bound.*NaN for mean"):
+        est = mle.numerical(
+            lambda t, x: stats.norm.logpdf(x, t[0], t[1]),
+            x,
+            {"mean": 1.0, "sd": 1.0},
+            bounds={"mean": (0.0, None), "sd": (1e-6, None)},
+            grad=grad if with_grad else None,
+        )
+    sd = np.sqrt(np.mean(x**2))
+    assert est.params["mean"] == 0.0 and np.isnan(est.stderr["mean"])
+    assert est.params["sd"] == pytest.approx(sd, rel=1e-8)
+    assert est.stderr["sd"] == pytest.approx(sd / np.sqrt(2 * x.size), rel=1e-5)
+    assert np.isnan(est.conf_int()["mean"]).all()
+    # the sd's interval: Wald on the log scale (its lower bound is 1e-6), from that error
+    q = stats.norm.ppf(0.975) * sd / np.sqrt(2 * x.size) / (sd - 1e-6)
+    expected = 1e-6 + (sd - 1e-6) * np.exp([-q, q])
+    assert est.conf_int()["sd"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_numerical_covariance_beside_a_bound_is_that_of_the_free_parameters():
+    # y = a + b t + N(0, s^2) with s <= 0.5 where the residual sd is about 1: s stays at 0.5,
+    # and (a, b) have the covariance of least squares with a known variance, 0.25 (T'T)^-1,
+    # the inverse information of the free parameters; nothing ties them to s.
+    rng = np.random.default_rng(3)
+    t = np.linspace(0.0, 4.0, 60)
+    y = 1.0 + 0.5 * t + rng.normal(0.0, 1.0, t.size)
+
+    def loglik(theta, d):
+        a, b, s = theta
+        return stats.norm.logpdf(d[1], a + b * d[0], s)
+
+    with pytest.warns(mle.HessianWarning, match="s = 0.5 lies on the bound"):
+        est = mle.numerical(
+            loglik, (t, y), {"a": 0.0, "b": 0.0, "s": 0.3}, bounds={"s": (1e-6, 0.5)}
+        )
+    design = np.column_stack([np.ones_like(t), t])
+    coef = np.linalg.lstsq(design, y, rcond=None)[0]
+    assert [est.params["a"], est.params["b"]] == pytest.approx(coef, rel=1e-7)
+    assert est.params["s"] == 0.5 and np.isnan(est.stderr["s"])
+    np.testing.assert_allclose(est.cov[:2, :2], 0.25 * np.linalg.inv(design.T @ design), rtol=1e-5)
+    assert (est.cov[2, :2] == 0).all() and (est.cov[:2, 2] == 0).all()
+    # a function of the free parameters alone keeps its delta-method error
+    total = est.transform(lambda a, b, s: a + b, "a_plus_b")
+    assert total.stderr["a_plus_b"] == pytest.approx(
+        np.sqrt(0.25 * np.array([1, 1]) @ np.linalg.inv(design.T @ design) @ [1, 1]), rel=1e-5
+    )

@@ -570,7 +570,9 @@ class Estimate:
         Returns
         -------
         Estimate with one parameter ``name``, ``cov = J cov J^T``, the same ``loglik`` and ``n``;
-        unbounded (its intervals are plain Wald intervals).
+        unbounded (its intervals are plain Wald intervals). Entries on which ``g`` does not
+        depend (a zero column of J) are left out of the product, so that one without an error
+        (NaN: an estimate on its bound) leaves the others' transform its error.
         """
         theta = flatten(self.params)
         value = np.asarray(g(**self.params), dtype=np.float64)
@@ -584,6 +586,10 @@ class Estimate:
         unit = np.max(np.abs(J), axis=1)
         unit = np.where(np.isfinite(unit) & (unit > 0), unit, 1.0)
         J = J / unit[:, None]
+        # An entry g does not depend on adds nothing, even where its variance is NaN (an
+        # estimate on its bound): 0 * NaN would make every error NaN.
+        used = (J != 0).any(axis=0)
+        J, cov = J[:, used], cov[np.ix_(used, used)]
         return Estimate(
             params={name: value},
             cov=J @ cov @ J.T,

@@ -93,8 +93,13 @@ def numerical(
     central differences of ``logpdf`` (or of ``grad`` when given), in units of the difference
     steps so that parameters of 1e-200 or 1e200 keep their standard errors. A
     :class:`HessianWarning` is issued, and the covariance is NaN, when that Hessian is not
-    negative definite: the point is a saddle, on a boundary, or the model is not identifiable
-    there.
+    negative definite: the point is a saddle, or the model is not identifiable there.
+
+    A parameter whose estimate lies on one of its ``bounds`` (the likelihood still rises
+    beyond it) has no Wald theory there: its standard error is NaN, and a
+    :class:`HessianWarning` names it. The other parameters get the errors of the fit with it
+    held at that bound, the inverse of the information of the free parameters (their
+    covariance with it is 0); every error is NaN only where all the parameters lie on bounds.
 
     Convergence is judged by the Newton decrement :math:`\lambda^2 = g^\top I^{-1} g` (g the
     gradient, I the observed information), the squared distance to the maximum in standard
@@ -196,6 +201,12 @@ def numerical(
         else {"gtol": 1e-10, "ftol": 1e-15, "maxiter": 10_000},
     )
     theta = unit * result.x
+    # On a bound (L-BFGS-B stops a parameter there exactly) no central difference fits: the
+    # others' errors are those with it held there.
+    distance = np.minimum(theta - box[:, 0], box[:, 1] - theta)
+    on_bound = (theta + 0.5 * distance) - theta <= 0
+    if on_bound.any() and not on_bound.all():
+        return _on_bound(logpdf, data, names, theta, box, grad, n, on_bound)
 
     power = 1 / 3 if grad is not None else 1 / 4
 
@@ -329,6 +340,38 @@ def numerical(
         "Numerical maximum likelihood",
         bounds=box,
         cov_scale=h if info is not None else None,
+    )
+
+
+def _on_bound(logpdf, data, names, theta, box, grad, n, on_bound) -> Estimate:
+    """:func:`numerical`'s estimate where the parameters ``on_bound`` (bool (k,)) lie on a
+    bound: the others' covariance is that of the fit with those held there, and those get
+    a standard error of NaN (the interval too), with a HessianWarning that names them."""
+    held = box.copy()
+    held[on_bound] = theta[on_bound, None]
+    inner = _with_fixed(logpdf, data, names, theta, held, grad, n)
+    scale, cov = inner._scaled()
+    cov = cov.copy()
+    where = np.flatnonzero(on_bound)
+    cov[where, where] = np.nan
+    labels = [names[i] if names is not None else f"theta[{i}]" for i in where]
+    values = ", ".join(f"{label} = {theta[i]:g}" for label, i in zip(labels, where, strict=True))
+    verb = "lies" if len(labels) == 1 else "lie"
+    warn_user(
+        f"numerical: {values} {verb} on the bound, where an estimate has no Wald standard "
+        f"error: NaN for {', '.join(labels)}; the other standard errors are those with "
+        f"{'it' if len(labels) == 1 else 'them'} held there (the inverse information of the "
+        "free parameters)",
+        HessianWarning,
+    )
+    return Estimate(
+        inner.params,
+        cov,
+        inner.loglik,
+        inner.n,
+        "Numerical maximum likelihood",
+        bounds=box,
+        cov_scale=scale,
     )
 
 
