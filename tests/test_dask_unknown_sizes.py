@@ -266,3 +266,84 @@ def test_regression_scores_refuse_pandas_weights_of_another_index():
     np.testing.assert_allclose(
         regression.bic(ddf[["a"]], ddf["b"], sample_weight=w), expected, rtol=1e-10
     )
+
+
+def projecting_frame(df, npartitions=4):
+    """A Dask DataFrame of ``df`` read as Parquet is (only the columns asked for: Dask pushes
+    column selections into the reader), and a Counter of the reads of each partition."""
+    reads = collections.Counter()
+    bounds = np.linspace(0, len(df), npartitions + 1).astype(int)
+
+    def load(i, tag, columns=None):
+        reads[i] += 1
+        part = df.iloc[bounds[i] : bounds[i + 1]]
+        return part if columns is None else part[list(columns)]
+
+    divisions = (*bounds[:-1].tolist(), len(df) - 1)
+    # a name of its own (``tag``): Dask would otherwise reuse another test's reader, which
+    # counts in another Counter
+    tags = [id(reads)] * npartitions
+    ddf = dd.from_map(load, range(npartitions), tags, meta=df.iloc[:0], divisions=divisions)
+    return ddf, reads
+
+
+def labelled_frame(n=800, seed=3):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    df = pd.DataFrame(rng.normal(size=(n, 2)) + 3 * y[:, None], columns=["a", "b"])
+    df["w"], df["y"] = rng.uniform(0.5, 2.0, n), y
+    return df
+
+
+def test_weights_and_labels_of_the_source_are_read_with_x():
+    """Weights and labels that are columns of the DataFrame X came from are read in the tasks
+    that read X: a fit with them reads each partition as often as one without (to count the
+    rows, then to persist them), where each column used to be counted and persisted on its
+    own (4 reads with weights, 5 with labels, 7 with both)."""
+    df = labelled_frame()
+    ddf, reads = projecting_frame(df)
+    X, w, y = ddf[["a", "b"]], ddf["w"], ddf["y"]
+    fits = {
+        "none": lambda: GaussianMixture(2, random_state=0).fit(X),
+        "weights": lambda: GaussianMixture(2, random_state=0).fit(X, sample_weight=w),
+        "labels": lambda: GenerativeClassifier().fit(X, y),
+        "both": lambda: GenerativeClassifier().fit(X, y, sample_weight=w),
+    }
+    counts, fitted = {}, {}
+    for name, fit in fits.items():
+        reads.clear()
+        fitted[name] = fit()
+        counts[name] = max(reads.values())
+    assert counts["none"] <= 2
+    assert counts == dict.fromkeys(fits, counts["none"])
+    x = df[["a", "b"]]
+    weighted = GaussianMixture(2, random_state=0).fit(x, sample_weight=df["w"])
+    np.testing.assert_allclose(fitted["weights"].means_, weighted.means_, rtol=1e-9)
+    np.testing.assert_allclose(
+        fitted["weights"].log_likelihood_, weighted.log_likelihood_, rtol=1e-9
+    )
+    for name, memory in (
+        ("labels", GenerativeClassifier().fit(x, df["y"])),
+        ("both", GenerativeClassifier().fit(x, df["y"], sample_weight=df["w"])),
+    ):
+        np.testing.assert_array_equal(fitted[name].classes_, memory.classes_)
+        np.testing.assert_allclose(fitted[name].means_, memory.means_, rtol=1e-9)
+        np.testing.assert_allclose(fitted[name].priors_, memory.priors_, rtol=1e-9)
+
+
+def test_sums_over_a_dask_frame_read_each_partition_once():
+    """score, bic and aic of a Dask DataFrame are one pass over its partitions (they used to
+    count the rows in a read of their own first), with or without weights of the same source,
+    and equal the values in memory."""
+    df = labelled_frame()
+    ddf, reads = projecting_frame(df)
+    X, w = ddf[["a", "b"]], ddf["w"]
+    x = df[["a", "b"]]
+    model = GaussianMixture(2, random_state=0).fit(x)
+    for name in ("score", "bic", "aic"):
+        for weights, given in ((None, None), (w, df["w"])):
+            reads.clear()
+            value = getattr(model, name)(X, sample_weight=weights)
+            assert max(reads.values()) == 1, name
+            expected = getattr(model, name)(x, sample_weight=given)
+            np.testing.assert_allclose(value, expected, rtol=1e-12)

@@ -114,6 +114,10 @@ class DaskSource:
         DataFrame in memory (:func:`~emkit.backend.sources.feature_names`), else None.
     sizes : bytes of the last pass's statistics (``"pass"``), which tell where the next
         pass adds them (:func:`_on_workers`).
+    frame : the Dask DataFrame ``X`` (its columns as numbers) where it is one, else None:
+        weights of the same source are read with it (:meth:`with_weights`).
+    labels : the distinct values of ``y`` (as :func:`dask_unique` finds them) where they were
+        found in the pass that counted the rows, else None.
     """
 
     raw: tuple
@@ -123,6 +127,8 @@ class DaskSource:
     row_chunks: tuple
     feature_names: np.ndarray | None = None
     sizes: dict = field(default_factory=dict, compare=False, repr=False)
+    frame: Any = field(default=None, compare=False, repr=False)
+    labels: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def known_rows(self) -> int | None:
@@ -263,6 +269,14 @@ class DaskSource:
     def with_weights(self, sample_weight: Any) -> DaskSource:
         """This source with ``sample_weight`` (shape (n,), an array or a Dask collection
         partitioned as the data), checked on the workers."""
+        if (
+            self.frame is not None
+            and _read_with(self.frame, sample_weight)
+            and all(y is None for _, _, y in self.raw)
+        ):
+            # a column of the DataFrame X came from: read with X, in the same tasks
+            xs, (ws,) = _read_together(self.frame, [sample_weight])
+            return replace(self, raw=tuple((x, w, None) for x, w in zip(xs, ws, strict=True)))
         ws = _aligned(sample_weight, self.row_chunks, "sample_weight")
         raw = tuple((x, w, y) for (x, _, y), w in zip(self.raw, ws, strict=True))
         return replace(self, raw=raw)
@@ -305,9 +319,15 @@ def dask_source(
     *,
     dtype: Any = np.float64,
     persist: bool | None = None,
+    count_rows: bool = True,
 ) -> DaskSource:
     """The source of a Dask collection; its partitions are read, checked and (where they fit)
     persisted on the workers when EM first needs them.
+
+    Weights and a target that come from the same source as a Dask DataFrame ``X`` (columns
+    of the DataFrame it came from, e.g. ``ddf["w"]`` with ``X = ddf[columns]``) are read with
+    ``X``: one read of each partition gives all three, so that a fit with them reads its
+    source as often as one without (once to count the rows, once to persist them).
 
     Parameters
     ----------
@@ -322,6 +342,9 @@ def dask_source(
         at most half of the workers' memory (of this machine's, on Dask's local scheduler);
         where the partition sizes are unknown, that is decided once the first pass has
         counted the rows.
+    count_rows : False leaves the partition sizes of a Dask DataFrame ``X`` unknown where
+        nothing needs them (a query reads the partitions once instead of twice); they are
+        still counted where weights or a target must be split as ``X`` is.
 
     Raises
     ------
@@ -332,18 +355,62 @@ def dask_source(
     index = None
     if any(is_pandas(v) for v in (sample_weight, y)):
         index = frame_index(X)  # read in the pass that counts the rows of X
-    x = as_dask_array(X, lengths=None if index is None else tuple(map(len, index)))
-    if _unknown(x.chunks[0]) and any(_needs_row_counts(v) for v in (sample_weight, y)):
-        # Weights or a target split as X is need the rows of each partition: one read of X.
-        x = _counted(x)
-    d = int(x.shape[1])
-    xs = list(x.to_delayed().ravel())
-    ws = _aligned(sample_weight, x.chunks[0], "sample_weight", index)
-    ys = _aligned(y, x.chunks[0], "y", index)
+    lengths = None if index is None else tuple(map(len, index))
+    frame = numeric_frame(X)
+    if frame is None:
+        x = as_dask_array(X)
+        if _unknown(x.chunks[0]) and any(_needs_row_counts(v) for v in (sample_weight, y)):
+            # Weights or a target split as X is need the rows of each partition: one read of X.
+            x = _counted(x)
+        d = int(x.shape[1])
+        xs = list(x.to_delayed().ravel())
+        row_chunks = tuple(x.chunks[0])
+        ws = _aligned(sample_weight, row_chunks, "sample_weight", index)
+        ys = _aligned(y, row_chunks, "y", index)
+        raw = tuple(zip(xs, ws, ys, strict=True))
+        nbytes = float(x.shape[0]) * d * np.dtype(dtype).itemsize  # NaN where rows are unknown
+        return DaskSource(
+            raw, Checks(d, dtype=dtype), persist, nbytes, row_chunks, feature_names(X)
+        )
+    # A DataFrame: weights and a target from its source are read in the same tasks as X.
+    import dask
+    from dask import delayed
+
+    d = len(frame.columns)
+    given = {"sample_weight": sample_weight, "y": y}
+    together = [name for name, v in given.items() if _read_with(frame, v)]
+    xs, columns = _read_together(frame, [given[name] for name in together])
+    read = dict(zip(together, columns, strict=True))
+    rest = [v for name, v in given.items() if v is not None and name not in read]
+    labels = None
+    if lengths is None and (count_rows or rest):
+        # one pass over the partitions counts their rows (and finds the labels of y)
+        ys_read = read.get("y", [None] * len(xs))
+        counts = dask.compute(
+            *[delayed(_counted_rows)(x, y_i) for x, y_i in zip(xs, ys_read, strict=True)]
+        )
+        lengths = tuple(rows for rows, _ in counts)
+        if "y" in read:
+            labels = _sorted(_distinct(np.concatenate([found for _, found in counts])))
+    row_chunks = tuple(lengths) if lengths is not None else (np.nan,) * len(xs)
+    ws = (
+        read["sample_weight"]
+        if "sample_weight" in read
+        else _aligned(sample_weight, row_chunks, "sample_weight", index)
+    )
+    ys = read["y"] if "y" in read else _aligned(y, row_chunks, "y", index)
     raw = tuple(zip(xs, ws, ys, strict=True))
-    nbytes = float(x.shape[0]) * d * np.dtype(dtype).itemsize  # NaN where rows are unknown
-    names = feature_names(X)
-    return DaskSource(raw, Checks(d, dtype=dtype), persist, nbytes, tuple(x.chunks[0]), names)
+    nbytes = float(np.sum(row_chunks)) * d * np.dtype(dtype).itemsize  # NaN where unknown
+    return DaskSource(
+        raw,
+        Checks(d, dtype=dtype),
+        persist,
+        nbytes,
+        row_chunks,
+        feature_names(X),
+        frame=frame,
+        labels=labels,
+    )
 
 
 def _prepared(
@@ -421,32 +488,10 @@ def as_dask_array(X: Any, lengths: tuple | None = None) -> Any:
         raise ValueError(
             "X must be 2-D (rows by features); got a dask Series. Use series.to_frame()."
         )
-    if isinstance(X, dd.DataFrame):
-        from pandas.api.types import is_bool_dtype, is_complex_dtype, is_numeric_dtype
-
-        from emkit.backend.validation import time_kind_of
-
-        # a time kind first: pandas' dtype tests raise NotImplementedError on an Arrow
-        # interval column (month_day_nano_interval)
-        times = {str(c): time_kind_of(t) for c, t in X.dtypes.items()}
-        odd = [
-            str(c)
-            for c, t in X.dtypes.items()
-            if times[str(c)] or not (is_numeric_dtype(t) or is_bool_dtype(t)) or is_complex_dtype(t)
-        ]
-        if odd:
-            named = [f"{c} ({times[c]})" if times[c] else c for c in odd]
-            raise ValueError(
-                f"every column of X must hold real numbers; columns {named} are not (text, "
-                "categories, times or complex numbers). Select the numeric columns or encode "
-                "the others first (times as numbers in a unit of your choice)."
-            )
-        if not all(isinstance(t, np.dtype) and t.kind in "fiu" for t in X.dtypes):
-            # Nullable (Float64, Int64, boolean), pyarrow-backed and bool columns, or a mix
-            # of them, would be an array of objects: float64 as in memory, pd.NA as NaN.
-            X = X.astype(np.float64)
+    frame = numeric_frame(X)
+    if frame is not None:
         # Partition sizes known: the rows are counted, and in-memory weights split alike.
-        X = X.to_dask_array(lengths=True if lengths is None else lengths)
+        X = frame.to_dask_array(lengths=True if lengths is None else lengths)
     if not isinstance(X, da.Array):
         raise ValueError(f"expected a dask Array or DataFrame; got {type(X).__name__}")
     if X.ndim != 2:
@@ -464,6 +509,111 @@ def as_dask_array(X: Any, lengths: tuple | None = None) -> Any:
     if X.numblocks[1] > 1:
         X = X.rechunk({1: -1})
     return X
+
+
+def numeric_frame(X: Any) -> Any:
+    """The Dask DataFrame ``X`` with columns of real numbers as NumPy reads them (nullable,
+    pyarrow-backed and bool columns as float64, pd.NA as NaN, as in memory); None where ``X``
+    is not a Dask DataFrame.
+
+    Raises
+    ------
+    ValueError
+        A column of text, categories, times or complex numbers (named).
+    """
+    import dask.dataframe as dd
+
+    if not isinstance(X, dd.DataFrame):
+        return None
+    from pandas.api.types import is_bool_dtype, is_complex_dtype, is_numeric_dtype
+
+    from emkit.backend.validation import time_kind_of
+
+    # a time kind first: pandas' dtype tests raise NotImplementedError on an Arrow
+    # interval column (month_day_nano_interval)
+    times = {str(c): time_kind_of(t) for c, t in X.dtypes.items()}
+    odd = [
+        str(c)
+        for c, t in X.dtypes.items()
+        if times[str(c)] or not (is_numeric_dtype(t) or is_bool_dtype(t)) or is_complex_dtype(t)
+    ]
+    if odd:
+        named = [f"{c} ({times[c]})" if times[c] else c for c in odd]
+        raise ValueError(
+            f"every column of X must hold real numbers; columns {named} are not (text, "
+            "categories, times or complex numbers). Select the numeric columns or encode "
+            "the others first (times as numbers in a unit of your choice)."
+        )
+    if not all(isinstance(t, np.dtype) and t.kind in "fiu" for t in X.dtypes):
+        # Nullable (Float64, Int64, boolean), pyarrow-backed and bool columns, or a mix
+        # of them, would be an array of objects: float64 as in memory, pd.NA as NaN.
+        X = X.astype(np.float64)
+    return X
+
+
+def _read_with(frame: Any, values: Any) -> bool:
+    """Whether ``values`` (weights or a target) can be read in the tasks that read the Dask
+    DataFrame ``frame``: a Dask Series (or DataFrame of one column) of the same source and
+    partitions (Dask's ``are_co_aligned``: the same inputs, up to partition-wise steps), so
+    that partition ``i`` of each holds the same rows (their counts are compared as each is
+    read)."""
+    import dask.dataframe as dd
+
+    if isinstance(values, dd.DataFrame):
+        if len(values.columns) != 1:
+            return False
+    elif not isinstance(values, dd.Series):
+        return False
+    if values.npartitions != frame.npartitions:
+        return False
+    try:
+        from dask.dataframe.dask_expr._expr import are_co_aligned
+    except ImportError:  # another Dask: its columns are read as before, on their own
+        return False
+    return bool(are_co_aligned(frame.expr, values.expr))
+
+
+def _read_together(frame: Any, values: list) -> tuple[list, list[list]]:
+    """The partitions of the Dask DataFrame ``frame`` (arrays of shape (m, d)) and of each of
+    ``values`` (Series of the same source, arrays of shape (m,)), each a Dask Delayed, from
+    one graph optimised for them together, as ``dask.compute`` optimises them: Dask reads the
+    columns of all of them in one task per partition. Optimised one by one (as
+    ``to_delayed`` does), a source that reads only the columns asked for (Parquet, a
+    ``from_map`` reader taking ``columns=``) would be read once for each of them, and the
+    tasks of a source that reads every column would not be shared where the optimiser names
+    them apart."""
+    from dask import delayed
+    from dask.base import collections_to_expr
+    from dask.delayed import Delayed
+    from dask.highlevelgraph import HighLevelGraph
+
+    collections = [frame, *(_plain_numbers(v) for v in values)]
+    expr = collections_to_expr(collections).optimize()
+    layer = f"emkit-read-{expr._name}"
+    graph = HighLevelGraph.from_collections(layer, expr.__dask_graph__(), dependencies=())
+    parts = [[Delayed(key, graph, layer=layer) for key in keys] for keys in expr.__dask_keys__()]
+    xs = [delayed(_frame_values)(p) for p in parts[0]]
+    columns = [[delayed(_column_values)(p) for p in ps] for ps in parts[1:]]
+    return xs, columns
+
+
+def _frame_values(part: Any) -> np.ndarray:
+    """A partition of a DataFrame as the array ``to_dask_array`` makes of it."""
+    from dask.dataframe.methods import values
+
+    return values(part)
+
+
+def _column_values(part: Any) -> np.ndarray:
+    """A partition of a Series (or DataFrame of one column) as an array of shape (m,)."""
+    out = _frame_values(part)
+    return out[:, 0] if out.ndim == 2 else out
+
+
+def _counted_rows(x: np.ndarray, y: np.ndarray | None) -> tuple[int, np.ndarray]:
+    """Rows of a partition, and the distinct values of its ``y`` (none without)."""
+    found = np.empty(0) if y is None else _distinct(y)
+    return int(np.shape(x)[0]), found
 
 
 def _needs_row_counts(values: Any) -> bool:
@@ -1114,6 +1264,11 @@ def dask_unique(values: Any) -> np.ndarray:
         distinct = _distinct(np.concatenate(parts))
     else:
         distinct = _distinct(np.asarray(values).ravel())
+    return _sorted(distinct)
+
+
+def _sorted(distinct: np.ndarray) -> np.ndarray:
+    """``distinct`` sorted where its values can be ordered, else as it is."""
     try:
         return np.sort(distinct)
     except TypeError:

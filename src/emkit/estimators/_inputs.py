@@ -257,7 +257,9 @@ def _checked_partitions(
     kept where ``allow_nan`` (a query in memory takes them: they add 0 to the log-likelihood
     and count as rows; they used to be left out here, so that n, BIC and score differed)."""
     check_is_fitted(estimator)
-    source = dask_source(X, sample_weight, persist=persist)
+    # the rows of a DataFrame's partitions are counted in the pass that reads them, not in
+    # one of their own (a query reads its data once)
+    source = dask_source(X, sample_weight, persist=persist, count_rows=False)
     check_feature_names(estimator, source.feature_names, reset=False)
     check_n_features(estimator, source.n_features)
     return source.checked(

@@ -70,7 +70,7 @@ class MixtureQueries:
     def score(self, X, y=None, sample_weight=None) -> float:
         """Mean log-likelihood per row (scikit-learn's convention); with ``sample_weight``
         (frequency weights, as in ``fit``) the weighted mean: that of the rows repeated."""
-        if sample_weight is None:
+        if sample_weight is None and not is_dask_collection(X):
             return float(self.score_samples(X).mean())
         total, n, _ = self._weighted_sums(X, sample_weight, "hard")
         return total / n
@@ -79,7 +79,7 @@ class MixtureQueries:
         """Bayesian information criterion, -2 log L + p log n (lower is better). With
         ``sample_weight`` (frequency weights, as in ``fit``), log L = sum_n w_n log p(x_n) and
         n = sum_n w_n: the BIC of the rows repeated."""
-        if sample_weight is None:
+        if sample_weight is None and not is_dask_collection(X):
             return bic_from(self.score_samples(X), self.n_parameters())
         total, n, _ = self._weighted_sums(X, sample_weight, "hard")
         return criteria_from_sums(total, n, 0.0, self.n_parameters())["bic"]
@@ -87,7 +87,7 @@ class MixtureQueries:
     def aic(self, X, sample_weight=None) -> float:
         """Akaike information criterion, -2 log L + 2 p (lower is better); with
         ``sample_weight``, log L as in :meth:`bic`."""
-        if sample_weight is None:
+        if sample_weight is None and not is_dask_collection(X):
             return aic_from(self.score_samples(X), self.n_parameters())
         total, n, _ = self._weighted_sums(X, sample_weight, "hard")
         return criteria_from_sums(total, n, 0.0, self.n_parameters())["aic"]
@@ -112,8 +112,9 @@ class MixtureQueries:
     def _weighted_sums(self, X, sample_weight, kind: str) -> tuple[float, float, float]:
         """sum_n w_n log p(x_n), sum_n w_n and the weighted sum of ICL's row terms
         (:func:`_row_terms` of ``kind``), from one E-step over ``X`` (on a Dask collection, on
-        the workers with its weights partitioned alike), the weights checked as a fit checks
-        them. A row of weight 0 counts for nothing, even one of probability 0."""
+        the workers with its weights partitioned alike, in one read of each partition), the
+        weights checked as a fit checks them (``sample_weight`` None: each row once). A row
+        of weight 0 counts for nothing, even one of probability 0."""
         if is_dask_collection(X):
             check_is_fitted(self)
             numbers = partial(_weighted_row_sums, self._mixture(), kind)
@@ -133,8 +134,9 @@ class MixtureQueries:
 def _weighted_row_sums(mixture: Any, kind: str, x: Any, w: np.ndarray | None) -> np.ndarray:
     """[sum_n w_n log p(x_n), sum_n w_n, sum_n w_n t_n] of rows ``x`` under ``mixture``, t_n
     ICL's row term (:func:`_row_terms`); rows of weight 0 left out."""
-    assert w is not None  # called with the weights
     log_resp, log_density = mixture.log_resp(x)
+    if w is None:  # every row counts once
+        w = np.ones(np.shape(log_density)[0])
     log_resp = np.asarray(namespace_of(log_resp).to_numpy(log_resp), dtype=np.float64)
     log_density = np.asarray(namespace_of(log_density).to_numpy(log_density), dtype=np.float64)
     keep = w > 0

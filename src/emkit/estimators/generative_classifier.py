@@ -307,13 +307,14 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             w = check_weights(sample_weight, x)
             labels = self._encode(y)
             return array_source(x, w, labels=labels), x, labels, w
-        self._encode(dask_unique(y))
-        data = dask_fit_source(
-            self,
-            X,
-            sample_weight,
-            y,
-            allow_nan=self.missing == "em",
+        em = self.missing == "em"
+        source = dask_fit_source(self, X, sample_weight, y, allow_nan=em, nan_hint=MISSING_EM_HINT)
+        # the labels of a column of the DataFrame X came from are found as its rows are
+        # counted, in the same read; those of another collection in a read of their own
+        self._encode(source.labels if source.labels is not None else dask_unique(y))
+        data = source.checked(
+            source.n_features,
+            allow_nan=em,
             nan_hint=MISSING_EM_HINT,
             make=partial(_labelled_chunk, self.classes_),
         )
