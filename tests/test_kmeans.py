@@ -177,6 +177,19 @@ def test_a_callable_init_starts_as_scikit_learns(faithful, tmp_path):
     assert KMeans(3, init=first_rows)._n_starts() == sk._n_init == 10
 
 
+def test_a_callable_init_gets_random_state_by_keyword_as_sklearn(faithful):
+    # init(X, n_clusters, rng) passed the RandomState by position: a callable with a
+    # keyword-only random_state, which scikit-learn calls as init(X, n_clusters,
+    # random_state=...), failed with TypeError: 3 positional arguments given.
+    def drawn_rows(x, n_clusters, *, random_state):
+        return x[random_state.choice(x.shape[0], n_clusters, replace=False)].copy()
+
+    ours = KMeans(3, init=drawn_rows, n_init=2, random_state=5).fit(faithful)
+    ref = SkKMeans(3, init=drawn_rows, n_init=2, random_state=5).fit(faithful)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-10)
+    assert ours.n_iter_ == ref.n_iter_
+
+
 def _three_blobs(seed=0):
     rng = np.random.default_rng(seed)
     return np.vstack([rng.normal(c, 0.5, (30, 2)) for c in ([0, 0], [4, 0], [2, 3])])
@@ -331,6 +344,24 @@ def test_float32_rows_give_float32_centres_and_int32_labels_as_sklearn(faithful)
         rtol = 1e-6 if dtype == np.float32 else 1e-12
         np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=rtol)
         np.testing.assert_allclose(ours.transform(x), ref.transform(x), rtol=rtol, atol=1e-5)
+
+
+def test_float32_dataframe_gives_float32_centres_as_sklearn(faithful):
+    # A float32 DataFrame (no .dtype) gave float64 centres and distances where scikit-learn
+    # gives float32 as for a float32 array; a DataFrame with a float64 column stays float64.
+    pd = pytest.importorskip("pandas")
+    start = np.array([[2.0, 55.0], [4.5, 80.0]])
+    single = pd.DataFrame(faithful.astype(np.float32), columns=["eruptions", "waiting"])
+    mixed = single.astype({"waiting": np.float64})
+    for frame in (single, mixed):
+        ours = KMeans(2, init=start).fit(frame)
+        ref = SkKMeans(2, init=start, n_init=1).fit(frame)
+        assert ours.cluster_centers_.dtype == ref.cluster_centers_.dtype
+        assert ours.transform(frame).dtype == ref.transform(frame).dtype
+        np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-6)
+        np.testing.assert_allclose(ours.transform(frame), ref.transform(frame), atol=1e-4)
+    assert KMeans(2, init=start).fit(single).cluster_centers_.dtype == np.float32
+    assert KMeans(2, init=start).fit(mixed).cluster_centers_.dtype == np.float64
 
 
 def test_fewer_rows_than_clusters_names_clusters():

@@ -74,8 +74,9 @@ class KMeans(
     init : {"k-means++", "random"}, callable or array of shape (n_clusters, d), the starting
         centres ("random": rows drawn in proportion to their weight; a repeated draw leaves a
         cluster empty, and hard EM moves it onto the row farthest from its centre; a callable,
-        as scikit-learn's, is called as ``init(X, n_clusters, random_state)`` with the rows as
-        given, not centred, and a ``numpy.random.RandomState``, and returns the centres).
+        as scikit-learn's, is called as ``init(X, n_clusters, random_state=random_state)``
+        with the rows as given, not centred, and a ``numpy.random.RandomState``, and returns
+        the centres).
     n_init : int or "auto", number of starts; the lowest inertia is kept. "auto" (the default,
         as scikit-learn's): 1 start from k-means++ or given centres, 10 from random rows or a
         callable.
@@ -86,7 +87,11 @@ class KMeans(
         then). From the same starting centres, ``n_iter_``, ``labels_`` and ``inertia_`` are
         scikit-learn's, but where a cluster empties with rows of ``sample_weight`` 0 present:
         a weight of 0 is a row left out, so an emptied cluster is never moved onto such a row
-        (scikit-learn may move it there, and then onto the heaviest cluster's centre).
+        (scikit-learn may move it there, and then onto the heaviest cluster's centre);
+        and with ``tol=0`` where the centres of two iterations differ by rounding alone (as
+        after an emptied cluster was moved onto a row): whether such a shift is 0 depends on
+        the order of each library's sums, so ``n_iter_`` may then differ by one (the
+        centres agree to rounding, ``labels_`` exactly).
     random_state : int, RandomState or None.
     device : None (NumPy), or "cpu", "cuda", "cuda:1" or a ``torch.device``: the assignment
         steps run there on the PyTorch backend (``pip install "emkit[torch]"``); a torch tensor
@@ -204,16 +209,19 @@ class KMeans(
             )
         rng = check_random_state(self.random_state)
         place = placement(self.device, X, self.dtype)
-        # scikit-learn returns float32 centres for float32 rows; the fit runs in float64
-        single = place is None and _is_float32(X)
+        # scikit-learn returns float32 centres for float32 rows (an array, or a DataFrame of
+        # float32 columns: the validated rows' dtype); the fit runs in float64
         if is_dask_collection(X):
+            single = place is None and _is_float32(X)
             data, x, w = fit_rows(self, X, sample_weight, rng=rng, min_rows=1)
             scale = 1.0  # x: the rows sampled for the starts
         elif place is not None and is_device_array(X):
+            single = False
             rows = check_device_rows(self, place.rows(X), reset=True, min_rows=1)
             x = np.asarray(namespace_of(rows).to_numpy(rows), dtype=np.float64)
         else:
             x = check_rows(self, X, reset=True, min_rows=1)
+            single = place is None and _is_float32(x)
         n_rows = data.n_rows if is_dask_collection(X) else x.shape[0]
         if n_rows < self.n_clusters:
             raise ValueError(
@@ -323,7 +331,11 @@ class KMeans(
 
     def _start(self, x, w, rng, order=None) -> np.ndarray:
         if not isinstance(self.init, str):
-            given = self.init(x, self.n_clusters, rng) if callable(self.init) else self.init
+            given = (
+                self.init(x, self.n_clusters, random_state=rng)
+                if callable(self.init)
+                else self.init
+            )
             centres = np.asarray(given, dtype=float)
             if centres.shape != (self.n_clusters, x.shape[1]) or not np.all(np.isfinite(centres)):
                 raise ValueError(
@@ -357,9 +369,10 @@ class KMeans(
     def transform(self, X) -> np.ndarray:
         """Euclidean distance of each row to each centre, shape (n, n_clusters); float32
         where ``X`` is, as scikit-learn's."""
-        d2 = squared_distances(self._checked_rows(X), self.cluster_centers_)
+        x = self._checked_rows(X)
+        d2 = squared_distances(x, self.cluster_centers_)
         out = namespace_of(d2).sqrt(d2)
-        return out.astype(np.float32) if _is_float32(X) and isinstance(out, np.ndarray) else out
+        return out.astype(np.float32) if _is_float32(x) and isinstance(out, np.ndarray) else out
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Minus the inertia of ``X`` against the fitted centres (on a Dask collection: summed
@@ -381,7 +394,8 @@ class KMeans(
 
 
 def _is_float32(X) -> bool:
-    """``X`` is an in-memory array of float32 (scikit-learn then returns float32)."""
+    """``X`` is an array of float32 (scikit-learn then returns float32): rows as validated
+    (a DataFrame is float32 where all its columns are), or a dask Array."""
     dtype = getattr(X, "dtype", None)
     return isinstance(dtype, np.dtype) and dtype == np.float32
 
