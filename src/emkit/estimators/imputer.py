@@ -92,7 +92,10 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         maximum-likelihood estimate. A
         :class:`~emkit.exceptions.ScaleWarning` says where it outweighs the data's variance
         (as in :class:`emkit.GaussianMixture`).
-    max_iter : int, EM iterations at most.
+    max_iter : int, EM iterations at most; 0 keeps the start (the observed values' column
+        means and variances, plus the ridge, no correlation) with ``converged_`` False and no
+        ConvergenceWarning, as ``max_iter=0`` in :class:`emkit.GaussianMixture` and
+        scikit-learn's, which take it as asking for the start alone.
     callback : callable receiving an :class:`emkit.em.EMProgress` after every iteration.
     accelerate : "squarem" (default) or None, as in :class:`emkit.GaussianMixture`: SQUAREM
         extrapolates the EM map (:mod:`emkit.accel`) and never lowers the objective.
