@@ -323,11 +323,14 @@ def test_batches_of_blocks_move_no_bit(monkeypatch, weighted):
     block = nearest_pass.nearest_block_rows(3, 10, 6)
     group = cpu_threads.row_groups(len(x), block)
     per_block = 8 * (10 + 1) * block  # a block's distances and nearest distances
-    # batches can span groups
-    assert group % block == 0 and group < nearest_pass.NEAREST_BATCH_BYTES // per_block * block
+    assert group % block == 0 and group < len(x)
+    # a batch one block longer than a group spans two groups (block and group sizes follow the
+    # machine's caches and threads, so the batch is sized from them, not taken as the default)
+    spanning = (group // block + 1) * per_block
     runs = []
-    # one block a batch, two, the default's (5 here: past a group of 4), all the rows
-    for size in (1, 2 * per_block, nearest_pass.NEAREST_BATCH_BYTES, 1 << 30):
+    # one block a batch, two, one past a group, the default, all the rows
+    sizes = (1, 2 * per_block, spanning, nearest_pass.NEAREST_BATCH_BYTES, 1 << 30)
+    for size in sizes:
         monkeypatch.setattr(nearest_pass, "NEAREST_BATCH_BYTES", size)
         runs.append([nearest_pass._nearest_pass(rows, w, forms, far) for far in (False, True)])
     for run in runs[1:]:
