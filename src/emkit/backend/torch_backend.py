@@ -170,13 +170,28 @@ def quadratic_sums(
     every form in one product with the stacked coefficients, a log-sum-exp per form, and the
     responsibilities' product with the same features, and the sum of log max_k r_nk (hard
     ICL's term). Products and exponentials run in the rows' dtype; block sums and
-    log-likelihoods are accumulated in float64. One transfer to the host per call.
+    log-likelihoods are accumulated in float64 (each row's largest log joint and log total
+    added there separately). One transfer to the host per call.
+
+    In float32 the coefficients are rounded once per pass, an error ``e`` that moves every
+    row's log joints alike, and with them the log-likelihood by ~1e-8 relative, from one pass
+    to the next as the coefficients change: more than EM's gains near its end. The
+    log-likelihood's derivative by the coefficients is the statistics ``S`` (sum_n r_nk
+    [features, 1]), so ``sum(e * S)`` (on the host, in float64) restores it to first order,
+    as NumPy's float32 pass does (:func:`emkit.backend.gaussian_pass._partial`); what is
+    left is the rows' own rounding, of both signs, which adds up as its square root.
     """
     first = forms[0]
     device, dtype = x.device, x.dtype
     n, d = x.shape
-    coef = torch.as_tensor(np.hstack([f.coef for f in forms]), dtype=dtype, device=device)
-    const = torch.as_tensor(np.concatenate([f.const for f in forms]), dtype=dtype, device=device)
+    # [coefficients; constants] (q + d + 1, sum k), in float64 and as the pass uses them
+    exact = np.vstack(
+        [np.hstack([f.coef for f in forms]), np.concatenate([f.const for f in forms])]
+    )
+    with np.errstate(over="ignore"):  # beyond float32's range: inf, as torch rounds it
+        used = exact.astype(np.float32) if dtype == torch.float32 else exact
+    coef = torch.as_tensor(used[:-1], dtype=dtype, device=device)
+    const = torch.as_tensor(used[-1], dtype=dtype, device=device)
     shift = torch.as_tensor(first.shift, dtype=dtype, device=device)
     sizes = [f.n_components for f in forms]
     bounds = np.cumsum([0] + sizes)
@@ -208,13 +223,14 @@ def quadratic_sums(
             total = part.sum(dim=1)  # (m,)
             joint[:, lo:hi] = part / total[:, None]  # responsibilities
             log_total = torch.log(total)  # -log max_k r of each row
-            log_norm = log_total + top[:, 0]  # (m,)
             if w is None:
-                acc[lo, -2] += log_norm.sum(dtype=torch.float64)
-                acc[lo, -1] -= log_total.sum(dtype=torch.float64)
+                lt = log_total.sum(dtype=torch.float64)
+                acc[lo, -2] += top.sum(dtype=torch.float64) + lt
             else:
-                acc[lo, -2] += torch.dot(w.double(), log_norm.double())
-                acc[lo, -1] -= torch.dot(w.double(), log_total.double())
+                wd = w.double()
+                lt = torch.dot(wd, log_total.double())
+                acc[lo, -2] += torch.dot(wd, top[:, 0].double()) + lt
+            acc[lo, -1] -= lt
         if w is not None:
             joint *= w[:, None]
         acc[:, :n_feat] += (joint.T @ feats).double()  # (sum k, q + d)
@@ -222,6 +238,11 @@ def quadratic_sums(
     host = acc.cpu().numpy()  # the one synchronisation
     sums = [host[lo:hi, :-2] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
     loglik = [float(host[lo, -2]) for lo in bounds[:-1]]
+    if used is not exact:  # the coefficients' rounding, to first order (see above)
+        with np.errstate(invalid="ignore"):  # -inf for an empty component: no rounding
+            rounding = np.where(np.isfinite(used) & np.isfinite(exact), exact - used, 0.0)
+        for j, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            loglik[j] += float(np.einsum("fk,kf->", rounding[:, lo:hi], host[lo:hi, :-2]))
     return sums, loglik, [float(host[lo, -1]) for lo in bounds[:-1]]
 
 
