@@ -111,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.showwarning = WarningLines()
         try:
-            return int(args.func(args) or 0)
+            status = int(args.func(args) or 0)
+            sys.stdout.flush()  # here, where a reader gone is caught, not at the exit
+            return status
         except DataError as exc:
             print(f"emkit: error: {exc}", file=sys.stderr)
             return 2
@@ -122,9 +124,21 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         except BrokenPipeError:
             # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            reader_gone()
             return 0
+
+
+def reader_gone() -> None:
+    """Send what is still printed on standard output to the null device, its reader (e.g.
+    ``| head``) having gone: no further print fails, nor Python's last flush at the exit.
+    Nothing to do where standard output is not a file (a test's StringIO)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -286,6 +286,18 @@ def note(text: str) -> None:
     print(f"emkit: {text}", file=sys.stderr)
 
 
+def say(text: str) -> None:
+    """Print ``text`` on standard output, flushed; where its reader has gone (``| head``),
+    print nothing more and go on: the outputs being written are not lost with the pipe, nor
+    blamed on the output folder (a BrokenPipeError is an OSError)."""
+    from emkit.cli import reader_gone
+
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        reader_gone()
+
+
 def read_features(
     path: str | Path,
     *,
@@ -586,7 +598,7 @@ def fit_and_report(
             summary = summarize(selection, x, shown, sizes=sizes)
             if standardize_columns:
                 summary = with_units_line(summary, structure_note(selection.best_, model))
-            print(summary)
+            say(summary)
             show_held(held)
             written = [
                 (out / "model.json", f"the fitted model{units} (emkit.load, emkit predict)"),
@@ -792,9 +804,9 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
         summary_text = summarize(selection, x, shown, sizes=sizes, rows=n_rows)
         if args.standardize:
             summary_text = with_units_line(summary_text, structure_note(selection.best_, model))
-        print(summary_text)
+        say(summary_text)
         show_held(held)
-        print(f"Fitted on {len(client.scheduler_info()['workers'])} Dask workers.")
+        say(f"Fitted on {len(client.scheduler_info()['workers'])} Dask workers.")
         columns = [*([ident] if ident else []), *names]
         _, renamed = carried_names(columns, model)
         if renamed:
