@@ -28,3 +28,17 @@ def test_fit_cluster_options_say_fit(option):
         if option == "--scheduler"
         else "fit on a local Dask cluster"
     )
+
+
+@pytest.mark.parametrize("where", [[], ["--scheduler", "tcp://127.0.0.1:1"]])
+@pytest.mark.parametrize("command", ["fit", "predict"])
+def test_memory_limit_without_workers_is_refused(tmp_path, where, command):
+    """--memory-limit sizes a local cluster's workers: alone (or with --scheduler) it would
+    be ignored, and is refused before any data are read or any cluster is reached."""
+    from cli_run import run_main
+
+    argv = [command, *(["model.json"] if command == "predict" else []), tmp_path / "absent.csv"]
+    status, _, err = run_main([*argv, "--memory-limit", "2GB", *where])
+    assert status == 2
+    assert "--memory-limit 2GB applies with --workers" in err
+    assert "absent.csv" not in err

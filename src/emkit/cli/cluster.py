@@ -47,16 +47,31 @@ def add_options(
     )
     parser.add_argument(
         "--memory-limit",
-        default="auto",
         help="with --workers: memory per worker, e.g. 2GB (default: a share of this machine's)",
     )
 
 
 def on_cluster(args: argparse.Namespace) -> bool:
-    """Whether ``emkit fit`` or ``emkit predict`` was asked to run on a Dask cluster."""
-    return (
-        getattr(args, "scheduler", None) is not None or getattr(args, "workers", None) is not None
-    )
+    """Whether ``emkit fit`` or ``emkit predict`` was asked to run on a Dask cluster.
+
+    Raises
+    ------
+    DataError
+        Where ``--memory-limit`` is given without ``--workers``: it sizes the workers of the
+        local cluster only, and would go unused.
+    """
+    scheduler = getattr(args, "scheduler", None)
+    if getattr(args, "memory_limit", None) is not None and getattr(args, "workers", None) is None:
+        where = (
+            "the workers of a --scheduler are sized where they start (dask worker --memory-limit)"
+            if scheduler is not None
+            else "without --workers the command runs in this process"
+        )
+        raise DataError(
+            f"--memory-limit {args.memory_limit} applies with --workers (the memory of each "
+            f"local worker); {where}: add --workers N, or leave --memory-limit out"
+        )
+    return scheduler is not None or getattr(args, "workers", None) is not None
 
 
 def connect(args: argparse.Namespace, stack: ExitStack):
@@ -83,7 +98,7 @@ def connect(args: argparse.Namespace, stack: ExitStack):
         LocalCluster(
             n_workers=args.workers,
             threads_per_worker=1,
-            memory_limit=args.memory_limit,
+            memory_limit="auto" if args.memory_limit is None else args.memory_limit,
             dashboard_address=None,
         )
     )

@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``emkit predict`` from parsed arguments."""
     from emkit.estimators import load
 
+    cluster = on_cluster(args)  # its options checked before the model is read
     try:
         model = load(args.model)
     except ValueError as exc:
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         if options["missing"] == "em":
             # the same parameters; the E-step integrates each row over its missing entries
             model.set_params(missing="em")
-    if on_cluster(args):
+    if cluster:
         return predict_on_cluster(args, model, columns, options)
     check_out_apart(args)
     table = read_features(
