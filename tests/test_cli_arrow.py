@@ -11,6 +11,7 @@ import pytest
 from emkit.cli.fit import read_features, write_assignments
 from emkit.cli.table import CsvColumns, FrameColumns, open_columns, read_raw, select_features
 from emkit.estimators import GaussianMixture
+from emkit.exceptions import DataError
 
 FAITHFUL = Path(str(resources.files("emkit").joinpath("data/faithful.csv")))
 MCLUST = Path(__file__).parent / "data" / "mclust"
@@ -86,9 +87,14 @@ def test_a_text_value_late_in_a_column_falls_back_to_pandas(tmp_path):
     frame.loc[n - 1, "b"] = "oops"
     path = tmp_path / "late.csv"
     frame.to_csv(path, index=False)
-    table = read_features(path)
+    # pandas reads b whole: numbers but for its last value, refused rather than the id found
+    with pytest.raises(
+        DataError, match="column 'b' is not numeric \\(1 value is not a number: 'oops'\\)"
+    ):
+        read_features(path)
+    table = read_features(path, id_column="b")
     assert table.names == ["a", "c"]
-    assert table.ids is not None and table.ids.name == "b"  # pandas: the first text column
+    assert table.ids is not None and table.ids.name == "b"
     np.testing.assert_array_equal(table.values[:, 0], frame["a"])
 
 

@@ -182,3 +182,34 @@ def test_mle_lists_names_with_spaces_quoted(tmp_path):
     status, _, err = run_main(["mle", "normal", path, "--column", "c"])
     assert status == 2
     assert err.strip() == f"emkit: error: {path}: no column 'c'; columns are a, ' b', ' n'"
+
+
+@pytest.mark.parametrize(
+    "encoding, name, mark",
+    [
+        ("utf-16", "utf-16", "ff fe"),
+        ("utf-16-be", "utf-16", "fe ff"),
+        ("utf-32", "utf-32", "ff fe 00 00"),
+    ],
+)
+@pytest.mark.parametrize("command", [["mle", "multivariate_normal"], ["fit"]])
+def test_utf16_and_utf32_files_are_named_with_the_conversion(
+    tmp_path, encoding, name, mark, command
+):
+    """Not told to convert from latin1: the byte order mark says what the file is."""
+    path = tmp_path / "u.csv"
+    text = "x,y\n1,2\n3,4\n5,7\n"
+    path.write_bytes(
+        ("\ufeff" if encoding == "utf-16-be" else "").encode(encoding) + text.encode(encoding)
+    )
+    status, _, err = run_main(
+        [*command, path, "--out", tmp_path / "o"] if command == ["fit"] else [*command, path]
+    )
+    assert status == 2
+    assert f"UTF-{name[4:]} text (it begins with the byte order mark {mark})" in err
+    assert f"iconv -f {name} -t utf-8 u.csv > utf8.csv" in err
+    # which, done, reads the file
+    converted = tmp_path / "utf8.csv"
+    converted.write_text(path.read_bytes().decode(encoding).lstrip("\ufeff"), encoding="utf-8")
+    status, out, err = run_main(["mle", "multivariate_normal", converted])
+    assert status == 0, err

@@ -471,3 +471,68 @@ def test_formulas_without_terms(real, capsys, formula, header, names):
     z = frame["z"].to_numpy()
     mean = z.mean() if "intercept" in names else 0.0
     assert rows["variance"][0] == pytest.approx(np.mean((z - mean) ** 2), abs=5e-5)
+
+
+def _row(out: str, label: str) -> float:
+    """The estimate printed on the row ``label`` of a table."""
+    return float(next(line for line in out.splitlines() if line.startswith(label)).split()[1])
+
+
+def test_default_columns_name_what_they_leave_out(tmp_path):
+    """Columns ``emkit mle`` chooses itself (no --column/--columns) are chosen as ``emkit fit``
+    chooses them: numbers with thousands separators named and left out (with the hint), a
+    column of numbers with a stray '?' refused, never left out without a word."""
+    from cli_run import run_main
+
+    y = [1.2, 0.7, 2.2, 1.9, 0.4]
+    path = tmp_path / "thousands.csv"
+    path.write_text(
+        'x,y\n"1,037.5",1.2\n"1,210.0",0.7\n"990.25",2.2\n"1,100.0",1.9\n"1,050.0",0.4\n'
+    )
+    for family in ("multivariate_normal", "normal"):
+        status, out, err = run_main(["mle", family, path])
+        assert status == 0, err
+        assert "skipped 1 non-numeric column: x (text)" in err
+        assert "column 'x' holds numbers written with thousands separators" in err
+        label = "mean[y]" if family == "multivariate_normal" else "mean"
+        assert _row(out, label) == pytest.approx(np.mean(y), abs=5e-5)
+    path = tmp_path / "stray.csv"
+    path.write_text("x,y\n1.5,1.2\n?,0.7\n2.5,2.2\n1.0,1.9\n3.0,0.4\n")
+    for family in ("multivariate_normal", "normal"):
+        status, _, err = run_main(["mle", family, path])
+        assert status == 2
+        assert "column 'x' is not numeric (1 value is not a number: '?'); correct" in err
+
+
+def test_a_delimiter_at_the_end_of_every_line_is_left_out(tmp_path):
+    """The empty column after a trailing delimiter (Excel) is left out with a note, and the
+    estimate is that of the other columns: their means and covariance (divisor n)."""
+    from cli_run import run_main
+
+    x, y = np.array([1.5, 2.0, 2.5, 1.0, 3.0]), np.array([1.2, 0.7, 2.2, 1.9, 0.4])
+    path = tmp_path / "trail.csv"
+    path.write_text("x,y,\n" + "".join(f"{a},{b},\n" for a, b in zip(x, y, strict=True)))
+    status, out, err = run_main(["mle", "multivariate_normal", path])
+    assert status == 0, err
+    assert "left out 1 column with no value (Unnamed: 2)" in err
+    cov = np.cov(x, y, bias=True)
+    assert _row(out, "mean[x]") == pytest.approx(x.mean(), abs=5e-5)
+    assert _row(out, "covariance[x,y]") == pytest.approx(cov[0, 1], abs=5e-5)
+    assert _row(out, "covariance[y,y]") == pytest.approx(cov[1, 1], abs=5e-5)
+
+
+def test_binomial_counts_rows_as_observations_as_statsmodels(tmp_path):
+    """No. observations is the rows (statsmodels' GLM Binomial nobs), not the trials."""
+    sm = pytest.importorskip("statsmodels.api")
+    from cli_run import run_main
+
+    k = np.array([3, 4, 2, 5])
+    path = tmp_path / "k.csv"
+    pd.DataFrame({"k": k}).to_csv(path, index=False)
+    status, out, err = run_main(["mle", "binomial", path, "--column", "k", "--trials", "10"])
+    assert status == 0, err
+    glm = sm.GLM(np.column_stack([k, 10 - k]), np.ones((4, 1)), family=sm.families.Binomial())
+    result = glm.fit()
+    assert f"No. observations: {int(result.nobs)} " in out
+    assert "(40 trials)" in out
+    assert _row(out, "p") == pytest.approx(1 / (1 + np.exp(-result.params[0])), abs=5e-5)

@@ -1,10 +1,11 @@
 """A column of numbers with a stray entry ('?') is named with that entry and how many there
-are, by ``emkit fit`` (where it skips the column, takes it as the id, or is told to use it)
-and by ``emkit mle``, in one wording."""
+are, by ``emkit fit`` (which refuses it, never leaves it out nor takes it as the id for a
+few cells) and by ``emkit mle``, in one wording."""
 
 import pandas as pd
 import pytest
 
+import emkit
 from cli_run import run_main
 
 FAST = ["-k", "1", "--covariance", "EII", "--quiet", "--no-report"]
@@ -42,16 +43,43 @@ def test_a_named_column_with_a_stray_value_names_it(stray, tmp_path, argv):
     assert f"column 'x' is not numeric ({ONE}); correct those values, or empty their" in err
 
 
-def test_fit_says_why_it_skips_a_column_of_numbers(stray, tmp_path):
+REFUSED = f"column 'x' is not numeric ({ONE}); correct those values, or empty their cells"
+
+
+def test_fit_refuses_a_column_of_numbers_with_a_stray_value(stray, tmp_path):
+    """Not left out of the model for one cell (it was, with exit status 0)."""
     status, _, err = run_main(["fit", stray, *FAST, "--out", tmp_path / "o"])
-    assert status == 0
-    assert f"skipped 1 non-numeric column: x (text: {ONE});" in err
+    assert status == 2
+    assert REFUSED in err and "--exclude x" in err
+    assert not (tmp_path / "o").exists()
 
 
-def test_fit_says_why_a_column_of_numbers_is_the_id(stray, tmp_path):
+def test_fit_refuses_to_take_a_column_of_numbers_as_the_id(stray, tmp_path):
+    """Not the id found for want of a text column (it was, with exit status 0)."""
     status, _, err = run_main(["fit", stray, *FAST, "--exclude", "name", "--out", tmp_path / "o"])
-    assert status == 0
-    assert f"id column 'x' (the first id-like or text column; {ONE})" in err
+    assert status == 2
+    assert REFUSED in err and "--id x" in err
+
+
+def test_what_the_refusal_says_reads_the_file(stray, tmp_path):
+    """Each way out the message gives runs, and the fit with the cell emptied is the fit of
+    the other rows' values there (EM on missing data: the column's mean over its 7 values)."""
+    status, _, err = run_main(["fit", stray, *FAST, "--exclude", "x", "--out", tmp_path / "a"])
+    assert status == 0, err
+    assert "x" not in pd.read_csv(tmp_path / "a" / "assignments.csv").columns
+    status, _, err = run_main(["fit", stray, *FAST, "--id", "x", "--out", tmp_path / "b"])
+    assert status == 0, err
+    assert "skipped 1 non-numeric column: name (text);" in err
+    emptied = tmp_path / "e.csv"
+    frame = pd.read_csv(stray)
+    frame["x"] = pd.to_numeric(frame["x"], errors="coerce")
+    frame.to_csv(emptied, index=False)
+    argv = ["fit", emptied, *FAST, "--missing", "em", "--out", tmp_path / "c"]
+    status, _, err = run_main(argv)
+    assert status == 0, err
+    model = emkit.load(tmp_path / "c" / "model.json")
+    names = list(model.feature_names_in_)
+    assert model.means_[0][names.index("x")] == pytest.approx(frame["x"].mean(), rel=1e-6)
 
 
 def test_many_stray_values_are_counted_and_text_stays_text(tmp_path):
@@ -65,8 +93,8 @@ def test_many_stray_values_are_counted_and_text_stays_text(tmp_path):
     )
     frame.to_csv(path, index=False)
     status, _, err = run_main(["fit", path, *FAST, "--id", "word", "--out", tmp_path / "o"])
-    assert status == 0
-    assert "x (text: 3 values are not numbers, such as '?')" in err
+    assert status == 2
+    assert "column 'x' is not numeric (3 values are not numbers, such as '?')" in err
     status, _, err = run_main(["fit", path, *FAST, "--id", "x", "--out", tmp_path / "o"])
     assert status == 0
     assert "skipped 1 non-numeric column: word (text);" in err
@@ -104,8 +132,7 @@ def test_a_stray_value_past_the_first_values_is_read_and_judged_once(tmp_path, m
     monkeypatch.setattr(table.CsvColumns, "series", counted_series)
     monkeypatch.setattr(table, "not_plain_numbers", counted_not_plain)
     status, _, err = run_main(["fit", path, "--id", "name", "--out", tmp_path / "o", *FAST])
-    assert status == 0, err
-    assert f"skipped 1 non-numeric column: x (text: {ONE});" in err
+    assert status == 2, err
+    assert REFUSED in err
     assert reads.count("x") == 1
     assert judged.count("x") == 1
-    np.testing.assert_allclose(pd.read_csv(tmp_path / "o" / "assignments.csv")["y"], y)

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 from typing import TYPE_CHECKING
 
+from emkit.cli.fit import note
 from emkit.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -151,10 +152,37 @@ def _columns(frame: pd.DataFrame, names: list[str], path) -> pd.DataFrame:
     return frame[found].set_axis(names, axis=1)
 
 
+def default_columns(
+    frame: pd.DataFrame, path, flag: str, left_out: list[str | None] | None = None
+) -> tuple[list[str], list[str]]:
+    """The numeric columns of ``frame`` but ``left_out``, used where ``flag`` names none, and
+    notes for the user, as ``emkit fit`` chooses them (:func:`emkit.cli.table.numeric_columns`:
+    the columns skipped, numbers written with separators, a column of numbers with stray
+    entries refused); columns with no value (a delimiter at the end of every line makes one)
+    are left out, with a note.
+    """
+    from emkit.cli.table import FrameColumns, listed, numeric_columns
+
+    which = "the column" if flag == "--column" else "columns"
+    names, notes, _, _ = numeric_columns(
+        FrameColumns(frame),
+        path,
+        left_out=[c for c in left_out or [] if c is not None],
+        emptied="rows with one are left out",
+        instead=f"choose {which} with {flag}",
+        choose=f"choose {which} with {flag}",
+    )
+    empty = [c for c in names if frame[c].isna().all()]
+    if empty:
+        one = len(empty) == 1
+        notes.append(
+            f"left out {len(empty)} column{'' if one else 's'} with no value ({listed(empty)})"
+        )
+    return [c for c in names if c not in empty], notes
+
+
 def _complete(frame: pd.DataFrame, path) -> pd.DataFrame:
     """Rows with a value in every column of ``frame`` (a note when some are dropped)."""
-    from emkit.cli.fit import note
-
     kept = frame.dropna()
     if len(kept) < len(frame):
         note(f"{path}: left out {len(frame) - len(kept)} rows with a missing value")
@@ -213,16 +241,18 @@ def one_column(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
         _columns(frame, [args.column], args.data)  # absent: a DataError naming the columns
         column = str(named(args.column, list(frame.columns)))
     else:
-        from emkit.cli.table import is_number
-
-        candidates = [c for c in frame.columns if is_number(frame[c])]
-        if args.family == "categorical" or len(candidates) != 1:
+        candidates, notes = list(frame.columns), list[str]()
+        if args.family != "categorical":  # which takes names
+            candidates, notes = default_columns(frame, args.data, "--column")
+        if len(candidates) != 1:
             if frame.shape[1] != 1:
                 raise DataError(
                     f"{args.data}: {frame.shape[1]} columns; choose one with --column "
                     f"(columns are {_names(frame)})"
                 )
-            candidates = list(frame.columns)
+            candidates, notes = list(frame.columns), []  # its own message, if not numbers
+        for line in notes:
+            note(line)
         column = candidates[0]
     where = f"{args.data}: column {column!r}"
     if args.family == "binomial":
@@ -273,7 +303,11 @@ def binomial(args: argparse.Namespace, frame: pd.DataFrame, column: str) -> Esti
     elif not float(str(n)).is_integer():
         raise DataError(f"--trials {trials}: a whole number or a column name")
     where = f"{args.data}: column {column!r}, trials {trials}"
-    return _fit(mle.binomial, where, k, np.broadcast_to(np.asarray(n), k.shape))
+    estimate = _fit(mle.binomial, where, k, np.broadcast_to(np.asarray(n), k.shape))
+    # the observations are the table's rows, as statsmodels' GLM Binomial counts them (the
+    # estimate's n is the trials, which the method line then names)
+    method = f"{estimate.method} ({estimate.n} trials)"
+    return dataclasses.replace(estimate, n=len(k), method=method)
 
 
 def multivariate(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate, str]:
@@ -282,14 +316,20 @@ def multivariate(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimat
 
     from emkit import mle
     from emkit.cli.fit import parse_list
-    from emkit.cli.table import is_number
 
     if args.column:
         names = [args.column]
     elif args.columns:
         names = parse_list(args.columns, "--columns") or []
     else:
-        names = [c for c in frame.columns if is_number(frame[c])]
+        names, notes = default_columns(frame, args.data, "--columns")
+        for line in notes:
+            note(line)
+        if not names:
+            raise DataError(
+                f"{args.data}: no numeric column to use (columns are {_names(frame)}); "
+                "choose them with --columns"
+            )
     data = _complete(_columns(frame, names, args.data), args.data)
     where = f"{args.data}: columns {', '.join(names)}"
     values = _numbers(data, args.data, "multivariate_normal")
@@ -313,13 +353,13 @@ def regression(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
         else:
             raise DataError("linear needs --formula 'y ~ x1 + x2', or --y and --x")
         if "." in terms:  # y ~ . : every other numeric column
-            from emkit.cli.table import is_number, named
+            from emkit.cli.table import named
 
-            terms = [
-                c
-                for c in frame.columns
-                if c != named(response, list(frame.columns)) and is_number(frame[c])
-            ]
+            terms, notes = default_columns(
+                frame, args.data, "--formula", left_out=[named(response, list(frame.columns))]
+            )
+            for line in notes:
+                note(line)
         return linear(args, frame, response, terms, intercept)
     if not args.formula or not args.start:
         raise DataError(

@@ -17,6 +17,7 @@ with its first field as the row index and the rest shifted left.
 from __future__ import annotations
 
 import bz2
+import codecs
 import contextlib
 import csv
 import gzip
@@ -57,6 +58,14 @@ NULL_VALUES = [
     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
 ]  # fmt: skip
 TRUE_VALUES, FALSE_VALUES = ["True", "TRUE", "true"], ["False", "FALSE", "false"]
+# Byte order marks of the encodings a text table is refused in, with iconv's names for them;
+# UTF-32's first: its little-endian mark begins with UTF-16's
+BYTE_ORDER_MARKS = {
+    codecs.BOM_UTF32_LE: "utf-32",
+    codecs.BOM_UTF32_BE: "utf-32",
+    codecs.BOM_UTF16_LE: "utf-16",
+    codecs.BOM_UTF16_BE: "utf-16",
+}
 ARROW_BLOCK_BYTES = 1 << 20  # bigger blocks buy no speed and hold more memory
 # Compressed text tables, by suffix, as pandas infers them; pyarrow's reader decompresses only
 # some, so the others are read by pandas. The delimiter is sniffed in the decompressed text.
@@ -142,7 +151,7 @@ def sniff(path: Path, decimal: str | None = None) -> tuple[str, str]:
     return best, decimal
 
 
-def open_text(path: Path) -> io.TextIOBase:
+def open_text(path: Path) -> io.TextIOWrapper:
     """The text of a table file, decompressed where its suffix says it is compressed (``.gz``,
     ``.bz2``, ``.xz``, ``.zip`` holding one file, ``.zst``), as pandas reads it.
 
@@ -584,6 +593,10 @@ def delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> t
         raise DataError(
             f"--sep {sep!r}: the delimiter must be one character, such as ';', '|' or tab"
         )
+    try:
+        check_encoding(path)
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:  # bad archives too
+        raise DataError(f"{path}: cannot be read as a table ({exc})") from None
     if sep is None or decimal is None:
         try:
             found_sep, found_decimal = sniff(path, decimal if sep is None else None)
@@ -602,6 +615,21 @@ def delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> t
     except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
         raise DataError(f"{path}: cannot be read as a table ({exc})") from None
     return sep, decimal
+
+
+def check_encoding(path: Path) -> None:
+    """DataError where the text table ``path`` begins with a UTF-16 or UTF-32 byte order mark
+    (Excel's "Unicode text", PowerShell's default): it says how to convert it to UTF-8, which
+    the readers take."""
+    with open_text(path) as f:
+        head = bytes(f.buffer.read(4))
+    for bom, name in BYTE_ORDER_MARKS.items():
+        if head.startswith(bom):
+            raise DataError(
+                f"{path}: {name.upper()} text (it begins with the byte order mark "
+                f"{bom.hex(' ')}); emkit reads UTF-8: convert it, e.g. "
+                f"iconv -f {name} -t utf-8 {path.name} > utf8.csv"
+            )
 
 
 def is_boolean(column: pd.Series) -> bool:
@@ -885,7 +913,7 @@ def choose_columns(
         )
     ident = find_id(raw, id_column, taken=[*(columns or []), *(exclude or [])])
     hints: dict[str, str] = {}  # text columns of numbers written as number_format_hint knows
-    read: dict[str, pd.Series] = {}  # columns read whole for a hint
+    read: dict[str, pd.Series] = {}  # columns read whole for a hint (numeric_columns)
     if columns is not None:
         for name in columns:
             if raw.kind(name) == "nested":
@@ -915,28 +943,10 @@ def choose_columns(
                 )
         chosen = list(columns)
     else:
-        left_out = {ident, *(exclude or [])}
-        text = [c for c in raw.names if c not in left_out and raw.kind(c) != "number"]
-        chosen = [c for c in raw.names if c not in left_out and c not in text]
-        # an id found, not named, may be such numbers too; a column is read whole for it only
-        # where its first values are all numbers, plain or not (not a column of names)
-        looked = [*text, *([ident] if ident is not None and id_column is None else [])]
-        for c in looked:
-            if raw.kind(c) == "text" and written_as_numbers(raw.first_values(c)):
-                read[c] = raw.series(c)  # read once: why_text's too
-                hint = number_format_hint(read[c], cli=True)
-                if hint is not None:
-                    hints[c] = hint
-        if text:
-            kinds = []
-            for c in text:  # a number column with stray entries says which, where no hint does
-                why = None if c in hints else why_text(raw, c, read.get(c))
-                kinds.append(f"{c} ({KIND_WORDS[raw.kind(c)]}{'' if why is None else ': ' + why})")
-            notes.append(
-                f"skipped {len(text)} non-numeric column{'s' if len(text) > 1 else ''}: "
-                f"{', '.join(kinds)}; choose columns with --columns (booleans count as 0/1 there)"
-            )
-        notes.extend(f"column {c!r} holds {hint}" for c, hint in hints.items())
+        left_out = [*([ident] if ident is not None else []), *(exclude or [])]
+        found_id = ident if id_column is None else None
+        chosen, more, hints, read = numeric_columns(raw, path, left_out=left_out, found_id=found_id)
+        notes.extend(more)
         if not chosen:
             also = "".join(f"; column {c!r} holds {hint}" for c, hint in hints.items())
             raise DataError(
@@ -959,6 +969,78 @@ def choose_columns(
             f"another{carries_none}"
         )
     return chosen, ident, notes
+
+
+def numeric_columns(
+    raw: ColumnKinds,
+    path: str | Path,
+    *,
+    left_out: Sequence[str] = (),
+    found_id: str | None = None,
+    emptied: str = "--missing em fits them as missing",
+    instead: str = "leave the column out with --exclude {name}",
+    choose: str = "choose columns with --columns (booleans count as 0/1 there)",
+) -> tuple[list[str], list[str], dict[str, str], dict[str, pd.Series]]:
+    """The numeric columns of ``raw`` but ``left_out``, when none are named: a command's default.
+
+    Parameters
+    ----------
+    raw : the table's columns.
+    path : its file, for messages.
+    left_out : columns not to use (the id, ``--exclude``).
+    found_id : an id column found (not named), refused as the others where it is a column
+        of numbers with stray entries.
+    emptied, instead, choose : the command's words in messages: what its empty cells are,
+        the other way out for a column of numbers with stray entries (``{name}`` its name),
+        how to choose columns.
+
+    Returns
+    -------
+    chosen : the numeric columns, in the table's order.
+    notes : the non-numeric columns skipped and the kinds of numbers written with separators
+        (:func:`emkit.io.number_format_hint`) some of them hold.
+    hints : those kinds, by column.
+    read : the columns read whole to find them, by name.
+
+    Raises
+    ------
+    DataError
+        For a column that is numbers but for stray entries ('?', '.'), never skipped nor taken
+        as the id for a few cells: it names them and what to do.
+    """
+    text = [c for c in raw.names if c not in left_out and raw.kind(c) != "number"]
+    chosen = [c for c in raw.names if c not in left_out and c not in text]
+    hints: dict[str, str] = {}  # text columns of numbers written as number_format_hint knows
+    read: dict[str, pd.Series] = {}  # columns read whole for a hint
+    # a column is read whole only where its first values are all numbers, plain or not (not
+    # a column of names)
+    looked = [*text, *([found_id] if found_id is not None else [])]
+    for c in looked:
+        if raw.kind(c) == "text" and written_as_numbers(raw.first_values(c)):
+            read[c] = raw.series(c)  # read once: why_text's too
+            hint = number_format_hint(read[c], cli=True)
+            if hint is not None:
+                hints[c] = hint
+    for c in looked:
+        if c in hints or (c == found_id and _named_like_id(c)):
+            continue
+        why = why_text(raw, c, read.get(c))
+        if why is not None:
+            as_id = f", or carry it into the output as the id with --id {c}"
+            raise DataError(
+                f"{path}: column {c!r} is not numeric ({why}); correct those values, or empty "
+                f"their cells ({emptied}), or {instead.format(name=c)}"
+                + (as_id if c == found_id else "")
+            )
+    notes = []
+    if text:
+        kinds = [f"{c} ({KIND_WORDS[raw.kind(c)]})" for c in text]
+        notes.append(
+            f"skipped {len(text)} non-numeric column{'s' if len(text) > 1 else ''}: "
+            f"{', '.join(kinds)}; {choose}"
+        )
+    notes.extend(f"column {c!r} holds {hint}" for c, hint in hints.items())
+    return chosen, notes, hints, read
 
 
 def drop_constant_columns(
