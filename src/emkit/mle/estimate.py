@@ -182,6 +182,49 @@ def bounds_array(bounds, names: list[str] | None, k: int) -> np.ndarray:
     return box
 
 
+def on_bound(theta: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """Which entries of ``theta`` lie on one of their bounds ``box`` (k, 2), bool (k,): exactly,
+    or so near that no step inside is representable (an optimiser with bounds stops a
+    parameter there)."""
+    distance = np.minimum(theta - box[:, 0], box[:, 1] - theta)
+    with np.errstate(invalid="ignore"):  # inf - inf where a parameter is unbounded
+        return np.asarray((theta + 0.5 * distance) - theta <= 0)
+
+
+def warn_on_bound(who: str, names: list[str] | None, theta: np.ndarray, where: np.ndarray) -> None:
+    """The :class:`HessianWarning` for the estimates ``theta[where]`` (bool (k,)) on a bound:
+    they get a NaN standard error, the others those with them held there."""
+    index = np.flatnonzero(where)
+    labels = [names[i] if names is not None else f"theta[{i}]" for i in index]
+    values = ", ".join(f"{label} = {theta[i]:g}" for label, i in zip(labels, index, strict=True))
+    verb = "lies" if len(labels) == 1 else "lie"
+    warn_user(
+        f"{who}: {values} {verb} on the bound, where an estimate has no Wald standard "
+        f"error: NaN for {', '.join(labels)}; the other standard errors are those with "
+        f"{'it' if len(labels) == 1 else 'them'} held there (the inverse information of the "
+        "free parameters)",
+        HessianWarning,
+    )
+
+
+def rises_inward(
+    total: Callable[[np.ndarray], float], theta: np.ndarray, box: np.ndarray, where: np.ndarray
+) -> np.ndarray:
+    """Which of the parameters ``where`` (bool (k,)), each on a bound of ``box`` (k, 2), raise
+    ``total`` (a log-likelihood) beyond its rounding when moved a first-difference step into
+    the bounds: the point is then no maximum. Bool (k,)."""
+    f0 = total(theta)
+    size = max(abs(f0), 1.0)
+    rises = np.zeros(theta.size, dtype=bool)
+    for i in np.flatnonzero(where):
+        inward = 1.0 if theta[i] - box[i, 0] <= box[i, 1] - theta[i] else -1.0
+        h = min(step_sizes(theta[i : i + 1], 1 / 3)[0], (box[i, 1] - box[i, 0]) / 2)
+        moved = theta.copy()
+        moved[i] += inward * h
+        rises[i] = moved[i] != theta[i] and total(moved) > f0 + 64 * _EPS * size
+    return rises
+
+
 def row_labels(params: Mapping[str, Value]) -> list[str]:
     """One label per scalar entry: ``rate``, ``coef[0]``, ``covariance[0,1]``."""
     labels = []

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, special
 
 from emkit.exceptions import warn_user
 from emkit.mle.estimate import (
@@ -15,11 +16,14 @@ from emkit.mle.estimate import (
     HessianWarning,
     OptimizationWarning,
     bounds_array,
-    jacobian,
+    flatten,
     named_params,
     names_and_start,
+    on_bound,
+    rises_inward,
     scaled_hessian,
     step_sizes,
+    warn_on_bound,
 )
 from emkit.mle.nonlinear import nonlinear_regression  # noqa: F401  (was defined here)
 
@@ -34,6 +38,10 @@ _EPS = np.finfo(np.float64).eps
 _POLISH = 1e-12
 _CONVERGED = 1e-6
 _NEWTON_STEPS = 5
+# Where the information is not positive definite, a point is a maximum only if a first-difference
+# step of each parameter (eps^(1/3) of it) changes the log-likelihood by less than this part
+# of its size: rounding, not slope.
+_FLAT = np.sqrt(_EPS)
 
 
 def _rows(data: Any) -> int | None:
@@ -101,12 +109,20 @@ def numerical(
     held at that bound, the inverse of the information of the free parameters (their
     covariance with it is 0); every error is NaN only where all the parameters lie on bounds.
 
+    The search is BFGS over unbounded coordinates (the log of a parameter's distance to its
+    one bound, the logit of its position between two), each in units of its curvature at the
+    start rather than of its value (a mean of 1e8 known to +-0.1 moves in steps of 0.1), then,
+    with bounds, L-BFGS-B over the parameters themselves, which stops one exactly on a bound
+    the likelihood rises towards.
+
     Convergence is judged by the Newton decrement :math:`\lambda^2 = g^\top I^{-1} g` (g the
     gradient, I the observed information), the squared distance to the maximum in standard
     errors: free of the parameters' units and of the optimiser's own stopping rule. While it
     exceeds 1e-12, up to five Newton steps (halved to stay inside the bounds and never to
     lower the log-likelihood) polish the optimiser's point; an :class:`OptimizationWarning`
-    says when it still exceeds 1e-6 (a thousandth of a standard error) after them.
+    says when it still exceeds 1e-6 (a thousandth of a standard error) after them, and where
+    the information is not positive definite, when the log-likelihood still changes along a
+    parameter (the point cannot be verified as a maximum).
 
     Parameters
     ----------
@@ -174,39 +190,21 @@ def numerical(
         value = total(theta)
         return -value / scale if np.isfinite(value) else np.inf
 
-    if grad is None:
-        jac: Any = "3-point"
-    else:
+    def gradient_at(theta: np.ndarray) -> np.ndarray:
+        return np.asarray(grad(theta, data), dtype=np.float64)  # type: ignore[misc]
 
-        def jac(theta: np.ndarray) -> np.ndarray:
-            return -np.asarray(grad(theta, data), dtype=np.float64) / scale
+    def jac(theta: np.ndarray) -> np.ndarray:
+        return -gradient_at(theta) / scale
 
-    # Optimise over z = theta / unit with unit the size of the start, so that parameters of
-    # 1e-7 and of 1e3 look alike to the optimiser's tolerances and difference steps.
-    unit = np.where(theta0 != 0, np.abs(theta0), 1.0)
-
-    def objective_z(z: np.ndarray) -> float:
-        return objective(unit * z)
-
-    jac_z: Any = jac if not callable(jac) else (lambda z: unit * jac(unit * z))
-    bounded = np.isfinite(box).any()
-    result = optimize.minimize(
-        objective_z,
-        theta0 / unit,
-        jac=jac_z,
-        method="L-BFGS-B" if bounded else "BFGS",
-        bounds=[tuple(b) for b in box / unit[:, None]] if bounded else None,
-        options={"gtol": 1e-10, "maxiter": 10_000}
-        if not bounded
-        else {"gtol": 1e-10, "ftol": 1e-15, "maxiter": 10_000},
-    )
-    theta = unit * result.x
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        # far from the maximum logpdf may overflow: that is the search exploring
+        warnings.simplefilter("ignore", RuntimeWarning)
+        theta = _search(objective, None if grad is None else jac, theta0, box)
     # On a bound (L-BFGS-B stops a parameter there exactly) no central difference fits: the
     # others' errors are those with it held there.
-    distance = np.minimum(theta - box[:, 0], box[:, 1] - theta)
-    on_bound = (theta + 0.5 * distance) - theta <= 0
-    if on_bound.any() and not on_bound.all():
-        return _on_bound(logpdf, data, names, theta, box, grad, n, on_bound)
+    at_bound = on_bound(theta, box)
+    if at_bound.any() and not at_bound.all():
+        return _on_bound(logpdf, data, names, theta, box, grad, n, at_bound)
 
     power = 1 / 3 if grad is not None else 1 / 4
 
@@ -276,6 +274,11 @@ def numerical(
         info, h = information(theta, se)
         if se is not None and not (definite(info) > _RIDGE).all():
             info, h = information(theta, None)  # steps from errors that no longer hold
+        if not (definite(info) > _RIDGE).all():
+            # steps relative to a parameter much smaller than its error are lost in rounding
+            # (a mean of 1e-5 known to +-0.1): steps from the curvature along each one
+            guess = _typical_change(objective, theta, box) / np.sqrt(scale)
+            info, h = information(theta, guess)
         if info is None or not (definite(info) > _RIDGE).all():
             return info, h, None
         found = np.sqrt(np.diag(np.linalg.inv(info))) * h
@@ -304,20 +307,29 @@ def numerical(
 
     if lam2 is not None:
         converged = lam2 <= _CONVERGED
-        why = f"about {np.sqrt(lam2):.2g} standard errors from the maximum"
-    else:
-        # No information to measure the distance by: trust the optimiser's flag unless the
-        # gradient (in the units it optimised) is not small.
-        z = theta / unit
-        g = jac_z(z) if callable(jac_z) else jacobian(objective_z, z)
-        converged = result.success or bool(np.max(np.abs(g) * np.maximum(np.abs(z), 1)) <= 1e-6)
-        why = result.message
-    if not converged:
-        warn_user(
-            f"numerical: the optimiser stopped without converging ({why}); "
-            "try another start or bounds",
-            OptimizationWarning,
+        why = (
+            f"the optimiser stopped without converging (about {np.sqrt(lam2):.2g} standard "
+            "errors from the maximum)"
         )
+    elif at_bound.all():
+        # a corner of the bounds: a maximum there if no step inside raises the log-likelihood
+        rising = rises_inward(total, theta, box, at_bound)
+        converged = not rising.any()
+        why = "the log-likelihood rises inside the bounds from the point returned"
+    else:
+        # No information to measure the distance by: a maximum (of a model the data do not
+        # identify) only if no parameter's difference step changes the log-likelihood to
+        # first order beyond its rounding; a flag of the optimiser's proves nothing.
+        change = _first_changes(total, None if grad is None else gradient_at, theta, box)
+        size = max(abs(total(theta)), 1.0)
+        converged = bool(np.isfinite(change).all() and np.max(np.abs(change)) <= _FLAT * size)
+        why = (
+            "the point returned could not be verified as a maximum: the information there is "
+            "not positive definite and the log-likelihood still changes along "
+            f"{'a parameter' if k == 1 else 'some parameters'}"
+        )
+    if not converged:
+        warn_user(f"numerical: {why}; try another start or bounds", OptimizationWarning)
 
     eig = definite(info)
     if not (eig > _RIDGE).all():
@@ -343,6 +355,201 @@ def numerical(
     )
 
 
+def _kinds(box: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which parameters are bounded below only, above only, and on both sides: bool (k,) each."""
+    low, high = np.isfinite(box[:, 0]), np.isfinite(box[:, 1])
+    return low & ~high, high & ~low, low & high
+
+
+def _to_free(theta: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """The unbounded coordinates u of ``theta`` strictly inside ``box``: log(theta - low),
+    log(high - theta), the logit of the position between both bounds, theta where unbounded."""
+    below, above, both = _kinds(box)
+    lo, hi = box[:, 0], box[:, 1]
+    u = theta.copy()
+    u[below] = np.log(theta[below] - lo[below])
+    u[above] = np.log(hi[above] - theta[above])
+    u[both] = np.log(theta[both] - lo[both]) - np.log(hi[both] - theta[both])
+    return u
+
+
+def _from_free(u: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """``theta`` from its unbounded coordinates (the inverse of :func:`_to_free`)."""
+    below, above, both = _kinds(box)
+    lo, hi = box[:, 0], box[:, 1]
+    theta = u.copy()
+    theta[below] = lo[below] + np.exp(u[below])
+    theta[above] = hi[above] - np.exp(u[above])
+    width = hi[both] - lo[both]
+    ub = u[both]
+    # from the nearer bound, so that a position near either keeps its digits
+    theta[both] = np.where(
+        ub <= 0, lo[both] + width * special.expit(ub), hi[both] - width * special.expit(-ub)
+    )
+    return np.clip(theta, lo, hi)
+
+
+def _slopes(u: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """d theta / d u, shape (k,)."""
+    below, above, both = _kinds(box)
+    out = np.ones_like(u)
+    out[below] = np.exp(u[below])
+    out[above] = -np.exp(u[above])
+    p = special.expit(u[both])
+    out[both] = (box[both, 1] - box[both, 0]) * p * (1 - p)
+    return out
+
+
+def _typical_change(objective: Callable[[np.ndarray], float], x: np.ndarray, box: np.ndarray):
+    """How far each coordinate of ``x`` must move to change ``objective`` by about 1/2, shape
+    (k,): the inverse square root of its curvature where that is positive, from steps relative
+    to ``x`` and then to this scale (steps a thousand times longer while a second difference is
+    lost in rounding: a mean of 1e-5 with an error of 0.1); elsewhere the size of ``x`` (1 at 0).
+    Next to a bound the second difference is taken on the side away from it.
+
+    The optimiser works in units of these, not of the parameters' values: a location of 1e8
+    known to +-0.1 must be moved in steps of 0.1, not 1e8.
+    """
+    scale = np.where(x != 0, np.abs(x), 1.0)
+    f0 = objective(x)
+    if not np.isfinite(f0):
+        return scale
+    noise = 64 * _EPS * max(abs(f0), _EPS)
+    room = np.column_stack([x - box[:, 0], box[:, 1] - x])  # (k, 2): below and above
+
+    def curvature(i: int, h: float) -> tuple[float, float]:
+        """The second difference along i in units of the step, and the step taken (0: none)."""
+        e = np.zeros_like(x)
+        if h > min(room[i]):  # one-sided, away from the nearer bound
+            side = 1.0 if room[i, 1] >= room[i, 0] else -1.0
+            h = min(h, max(room[i]) / 2)
+            e[i] = side * h
+            e[i] = (x[i] + e[i]) - x[i]
+            if e[i] == 0:
+                return np.nan, 0.0
+            return objective(x + 2 * e) - 2 * objective(x + e) + f0, abs(e[i])
+        e[i] = h
+        e[i] = (x[i] + e[i]) - x[i]
+        if e[i] == 0:
+            return np.nan, 0.0
+        return objective(x + e) - 2 * f0 + objective(x - e), e[i]
+
+    h = step_sizes(x, 1 / 4)
+    todo = np.ones(x.size, dtype=bool)
+    found = np.zeros(x.size, dtype=bool)
+    for _ in range(6):
+        for i in np.flatnonzero(todo):
+            c, step = curvature(int(i), h[i])
+            if not np.isfinite(c) or c < -noise:
+                todo[i] = False  # not convex along it here: keep the size of x
+            elif c > noise:
+                scale[i] = step / np.sqrt(c)
+                todo[i] = not found[i]  # measured again with steps from the first measure
+                found[i] = True
+        if not todo.any():
+            break
+        h = np.where(found, _EPS ** (1 / 4) * scale, 1e3 * h)
+    return scale
+
+
+def _inside(theta0: np.ndarray, box: np.ndarray, finite: Callable[[np.ndarray], bool]):
+    """The start moved off any bound it lies on (by a thousandth of the width, or of the bound's
+    size for a one-sided bound), for the unbounded coordinates; None when the log-likelihood is
+    not finite there."""
+    lo, hi = box[:, 0], box[:, 1]
+    if not on_bound(theta0, box).any():
+        return theta0
+    width = np.where(np.isfinite(hi - lo), hi - lo, np.maximum(np.abs(theta0), 1.0))
+    step = 1e-3 * width
+    moved = np.where(theta0 <= lo, lo + step, np.where(theta0 >= hi, hi - step, theta0))
+    moved = np.clip(moved, lo, hi)
+    if on_bound(moved, box).any() or not finite(moved):
+        return None
+    return moved
+
+
+def _search(objective, jac, theta0: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """The maximum likelihood point found from ``theta0``: BFGS over the unbounded coordinates
+    of :func:`_to_free` (log and logit of the bounded parameters), centred at the start and in
+    units of each one's typical change there; then, with bounds, L-BFGS-B over the parameters
+    themselves from that point, in units of their typical change there, which stops a
+    parameter exactly on a bound the likelihood rises towards (BFGS only approaches it).
+
+    ``objective`` is the mean negative log-likelihood (inf where not finite) and ``jac`` its
+    gradient, None for differences.
+    """
+    bounded = bool(np.isfinite(box).any())
+    start = _inside(theta0, box, lambda t: bool(np.isfinite(objective(t))))
+    theta = theta0
+    if start is not None:
+        u0 = _to_free(start, box)
+        free_box = np.tile([-np.inf, np.inf], (u0.size, 1))
+        unit = _typical_change(lambda u: objective(_from_free(u, box)), u0, free_box)
+
+        def objective_w(w: np.ndarray) -> float:
+            return objective(_from_free(u0 + unit * w, box))
+
+        jac_w: Any = "3-point"
+        if jac is not None:
+
+            def jac_w(w: np.ndarray) -> np.ndarray:
+                u = u0 + unit * w
+                return unit * _slopes(u, box) * jac(_from_free(u, box))
+
+        result = optimize.minimize(
+            objective_w,
+            np.zeros(u0.size),
+            jac=jac_w,
+            method="BFGS",
+            options={"gtol": 1e-10, "maxiter": 10_000},
+        )
+        found = _from_free(u0 + unit * result.x, box)
+        if objective(found) <= objective(theta0):
+            theta = found
+    if not bounded:
+        return theta
+    unit = _typical_change(objective, theta, box)
+    low, high = (box[:, 0] - theta) / unit, (box[:, 1] - theta) / unit
+
+    def objective_v(v: np.ndarray) -> float:
+        return objective(theta + unit * v)
+
+    jac_v: Any = "3-point" if jac is None else (lambda v: unit * jac(theta + unit * v))
+    result = optimize.minimize(
+        objective_v,
+        np.zeros(theta.size),
+        jac=jac_v,
+        method="L-BFGS-B",
+        bounds=list(zip(low, high, strict=True)),
+        # no test on the projected gradient: it counts the distance to a bound, so 1e-12 from
+        # one the likelihood rises towards would pass it
+        options={"gtol": 0.0, "ftol": 1e-15, "maxiter": 10_000},
+    )
+    # a parameter L-BFGS-B holds on a bound is on it exactly, whatever the rounding of the units
+    polished = np.where(
+        result.x <= low, box[:, 0], np.where(result.x >= high, box[:, 1], theta + unit * result.x)
+    )
+    polished = np.clip(polished, box[:, 0], box[:, 1])
+    return polished if objective(polished) <= objective(theta) else theta
+
+
+def _first_changes(total, gradient, theta: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """The change of the log-likelihood to first order over a step of eps^(1/3) of each
+    parameter (shorter near a bound), shape (k,); NaN where no step is representable."""
+    h = np.minimum(step_sizes(theta, 1 / 3), 0.5 * np.minimum(theta - box[:, 0], box[:, 1] - theta))
+    h = (theta + h) - theta
+    if (h <= 0).any():
+        return np.full(theta.size, np.nan)
+    if gradient is not None:
+        return h * gradient(theta)
+    out = np.empty(theta.size)
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = h[i]
+        out[i] = (total(theta + e) - total(theta - e)) / 2
+    return out
+
+
 def _on_bound(logpdf, data, names, theta, box, grad, n, on_bound) -> Estimate:
     """:func:`numerical`'s estimate where the parameters ``on_bound`` (bool (k,)) lie on a
     bound: the others' covariance is that of the fit with those held there, and those get
@@ -354,16 +561,22 @@ def _on_bound(logpdf, data, names, theta, box, grad, n, on_bound) -> Estimate:
     cov = cov.copy()
     where = np.flatnonzero(on_bound)
     cov[where, where] = np.nan
-    labels = [names[i] if names is not None else f"theta[{i}]" for i in where]
-    values = ", ".join(f"{label} = {theta[i]:g}" for label, i in zip(labels, where, strict=True))
-    verb = "lies" if len(labels) == 1 else "lie"
-    warn_user(
-        f"numerical: {values} {verb} on the bound, where an estimate has no Wald standard "
-        f"error: NaN for {', '.join(labels)}; the other standard errors are those with "
-        f"{'it' if len(labels) == 1 else 'them'} held there (the inverse information of the "
-        "free parameters)",
-        HessianWarning,
-    )
+    warn_on_bound("numerical", names, theta, on_bound)
+    full = np.asarray(flatten(inner.params))
+
+    def total(t: np.ndarray) -> float:
+        return float(np.sum(logpdf(t, data)))
+
+    rising = rises_inward(total, full, box, on_bound)
+    if rising.any():
+        labels = ", ".join(
+            names[i] if names is not None else f"theta[{i}]" for i in np.flatnonzero(rising)
+        )
+        warn_user(
+            f"numerical: the log-likelihood rises from the bound inwards along {labels}: the "
+            "point returned is not a maximum; try another start",
+            OptimizationWarning,
+        )
     return Estimate(
         inner.params,
         cov,
