@@ -90,3 +90,40 @@ def test_all_parameters_on_their_bounds_are_a_verified_maximum():
     kinds = {w.category for w in caught}
     assert mle.HessianWarning in kinds and mle.OptimizationWarning not in kinds
 
+
+# ---- nonlinear_regression: an estimate on its bound, as numerical --------------------------
+
+T = np.linspace(0, 4, 30)
+Y = 3.0 * np.exp(-0.7 * T) + np.random.default_rng(0).normal(0, 0.05, size=30)
+
+
+def _decay(x, a, k):
+    return a * np.exp(-k * x)
+
+
+def test_nonlinear_estimate_on_its_bound_gets_a_nan_error_and_the_others_theirs():
+    # k <= 0.3 where the data say 0.7: k stays at 0.3 and a is least squares on exp(-0.3 t),
+    # with the error of a linear fit of known k, sqrt(variance / z'z). The fit stopped at
+    # k = 0.29999999999999993 "not converged", with errors from the full information.
+    z = np.exp(-0.3 * T)
+    a = z @ Y / (z @ z)
+    variance = np.sum((Y - a * z) ** 2) / T.size
+    with pytest.warns(mle.HessianWarning, match=r"k = 0.3 lies on the bound.*NaN for k") as caught:
+        est = mle.nonlinear_regression(_decay, T, Y, {"a": 1.0, "k": 0.2}, bounds={"k": (0, 0.3)})
+    assert not any(issubclass(w.category, mle.OptimizationWarning) for w in caught)
+    assert est.converged
+    assert est.params["k"] == 0.3 and np.isnan(est.stderr["k"])
+    assert est.params["a"] == pytest.approx(a, rel=1e-10)
+    assert est.params["variance"] == pytest.approx(variance, rel=1e-10)
+    assert est.stderr["a"] == pytest.approx(np.sqrt(variance / (z @ z)), rel=1e-8)
+    # numerical() on the same Gaussian likelihood holds k there and gives a the same error
+    with pytest.warns(mle.HessianWarning, match="k = 0.3 lies on the bound"):
+        num = mle.numerical(
+            lambda t, d: stats.norm.logpdf(d[1], _decay(d[0], t[0], t[1]), t[2]),
+            (T, Y),
+            {"a": 1.0, "k": 0.2, "sd": 1.0},
+            bounds={"k": (0, 0.3), "sd": (0, None)},
+        )
+    assert num.params["k"] == 0.3
+    assert num.params["a"] == pytest.approx(a, rel=1e-7)
+    assert num.stderr["a"] == pytest.approx(est.stderr["a"], rel=1e-5)

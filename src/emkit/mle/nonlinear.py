@@ -24,9 +24,12 @@ from emkit.mle.estimate import (
     OptimizationWarning,
     RegressionEstimate,
     bounds_array,
+    flatten,
     named_params,
     names_and_start,
+    rises_inward,
     warn_exact_fit,
+    warn_on_bound,
 )
 
 _EPS = np.finfo(np.float64).eps
@@ -222,6 +225,91 @@ def _solve(model: _Model, theta0, box, method, x_scale, max_nfev, options):
         )
 
 
+def _held_on_bound(
+    f, x, y, theta, box, names, jac, derivatives, variance, method, limit, options, model
+) -> RegressionEstimate | None:
+    """:func:`nonlinear_regression`'s estimate where parameters lie on a bound (within
+    sqrt(eps) of it) and the RSS falls towards it: the fit of the others with those held there
+    (their covariance, and the certificate, those of the free parameters), and NaN standard
+    errors for the held ones with a HessianWarning that names them, as :func:`numerical` gives.
+    None where no parameter is that near a bound, all are, or the RSS falls inwards."""
+    k = theta.size
+    distance = np.minimum(theta - box[:, 0], box[:, 1] - theta)
+    near = distance <= np.sqrt(_EPS) * np.maximum(np.abs(theta), 1.0)
+    if not near.any() or near.all():
+        return None
+    nearest = np.where(theta - box[:, 0] <= box[:, 1] - theta, box[:, 0], box[:, 1])
+    full = np.where(near, nearest, theta)
+    free = np.flatnonzero(~near)
+
+    def expand(values) -> list:
+        out = list(full)
+        for j, i in enumerate(free):
+            out[i] = values[j]
+        return out
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        inner = nonlinear_regression(
+            lambda x_, *t: f(x_, *expand(t)),
+            x,
+            y,
+            full[free],
+            [tuple(pair) for pair in box[free]],
+            jac=None if jac is None else (lambda x_, *t: np.asarray(jac(x_, *expand(t)))[:, free]),
+            derivatives=derivatives,
+            variance=variance,
+            method=method,
+            max_nfev=limit,
+            solver_options=options,
+        )
+    theta_held = np.asarray(full, dtype=np.float64)
+    theta_held[free] = flatten(inner.params)[: free.size]
+
+    def rss_of(t: np.ndarray) -> float:
+        r = model.resid(t)
+        value = float(r @ r)
+        return value if np.isfinite(value) else np.inf
+
+    if (
+        rss_of(theta_held) > rss_of(theta) * (1 + 1e-10)
+        or rises_inward(lambda t: -rss_of(t), theta_held, box, near).any()
+    ):
+        return None
+    for w in caught:  # the inner fit's own warnings (not converged, ill-conditioned)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    warn_on_bound("nonlinear_regression", names, theta_held, near)
+    n = y.size
+    m = n if variance == "mle" else n - k
+    rss = inner.rss
+    var = rss / m
+    cov = np.zeros((k + 1, k + 1))
+    inner_var = inner.params["variance"]
+    block = inner.cov[: free.size, : free.size]
+    cov[np.ix_(free, free)] = block * (var / inner_var) if inner_var > 0 else block
+    held = np.flatnonzero(near)
+    cov[held, held] = np.nan
+    cov[k, k] = 2 * var**2 / m
+    params = named_params(names, theta_held, "coef")
+    params["variance"] = var
+    labels = ", ".join(names[i] if names is not None else f"coef[{i}]" for i in held)
+    return RegressionEstimate(
+        params,
+        cov,
+        inner.loglik,
+        n,
+        inner.method,
+        rss=rss,
+        df_resid=n - k,
+        condition_number=inner.condition_number,
+        converged=inner.converged,
+        bounds=np.vstack([box, [0.0, np.inf]]),
+        message=f"{inner.message} ({labels} held on the bound)",
+        nfev=model.nfev + inner.nfev,
+        unbiased=variance == "unbiased",
+    )
+
+
 def nonlinear_regression(
     f: Callable[..., Any],
     x: Any,
@@ -389,6 +477,14 @@ def nonlinear_regression(
                     candidates.append(_polish(model, end, box))
         theta = min(candidates, key=rss_of)
     last = runs[-1]
+    if bounded and not certified(theta):
+        # a solver with bounds stops short of one the RSS falls towards (trf stays strictly
+        # inside): the fit with such parameters held on it, if that is a constrained optimum
+        held = _held_on_bound(
+            f, x, y, theta, box, names, jac, derivatives, variance, method, limit, options, model
+        )
+        if held is not None:
+            return held
 
     r = model.resid(theta)
     rss = float(r @ r)
