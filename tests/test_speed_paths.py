@@ -1,6 +1,8 @@
 """The fast paths give the answers of the plain ones: fused kernels, SQUAREM, float32, threads,
 batched restarts."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -440,6 +442,58 @@ def test_vector_round_trip(name):
     np.testing.assert_allclose(
         back.components.covariances, model.components.covariances, rtol=1e-12
     )
+
+
+def test_mixture_vector_is_kept_read_only_and_equals_a_fresh_one():
+    """SQUAREM reads the vector of a cycle's start, often the end of the cycle before: the
+    mixture keeps it (read-only, so that no caller changes what the next one reads), and it
+    is the vector an equal mixture computes afresh."""
+    model = fitted_mixture(blobs(), "VVE")
+    vector = model.to_vector()
+    assert model.to_vector() is vector
+    assert not vector.flags.writeable
+    fresh = replace(model)  # a new instance: nothing kept
+    np.testing.assert_array_equal(fresh.to_vector(), vector)
+    with pytest.raises(ValueError, match="read-only"):
+        vector[0] = 0.0
+
+
+def test_estimator_parameters_are_read_from_the_signature_once(monkeypatch):
+    """clone, set_params and the parameter check read the constructor's parameters (five
+    times per fit of a select_mixture grid): the signature is read once per class, and
+    get_params still gives scikit-learn's answer."""
+    import inspect
+
+    from sklearn.base import BaseEstimator, clone
+
+    GaussianMixture._get_param_names()  # read once, before counting
+    reads = []
+    signature = inspect.signature
+    monkeypatch.setattr(inspect, "signature", lambda *a, **k: reads.append(1) or signature(*a, **k))
+    template = GaussianMixture(3, covariance_type="EVE", tol=1e-4)
+    for _ in range(10):
+        clone(template).set_params(n_components=2).get_params()
+    assert reads == []
+    monkeypatch.undo()
+    expected = BaseEstimator._get_param_names.__func__(GaussianMixture)
+    assert GaussianMixture._get_param_names() == expected
+    assert clone(template).get_params() == template.get_params()
+
+
+def test_select_mixture_limits_blas_threads_once_per_grid(monkeypatch):
+    """Every pass over the rows runs BLAS on one thread (threadpoolctl); the lockstep grid
+    sets the limit once for the screening's rounds and once for the refinement's, not once
+    per pass (a thousand on iris). The starts of each number of components set their own."""
+    from emkit import select_mixture
+
+    applied = []
+    apply = cpu_threads._ONE_BLAS_THREAD._apply
+    monkeypatch.setattr(
+        cpu_threads._ONE_BLAS_THREAD, "_apply", lambda: applied.append(1) or apply()
+    )
+    ks = [1, 2, 3]
+    select_mixture(blobs(n=300, d=2, k=2), ks, covariance_types=["EVE", "VVE", "VVV"])
+    assert len(applied) <= 2 + len(ks)
 
 
 @pytest.mark.parametrize("name", TYPES)

@@ -97,7 +97,7 @@ def quadratic_form(
         rows, cols, doubled = quadratic_pairs(means.shape[1])
         quad = -0.5 * (precisions[:, rows, cols] * doubled).T  # (q, k)
     spread = np.einsum("kd,kd->k", gap, gap) * largest
-    if not np.all(np.isfinite(spread)) or spread.max(initial=0.0) > MAX_SPREAD:
+    if not np.isfinite(spread).all() or spread.max(initial=0.0) > MAX_SPREAD:
         return None
     if not diagonal and _ill_conditioned(precisions):
         return None
@@ -118,11 +118,11 @@ def _ill_conditioned(precisions: np.ndarray) -> bool:
     objective fall.
     """
     try:
-        sigma = np.sqrt(np.abs(np.diagonal(np.linalg.inv(precisions), axis1=1, axis2=2)))
+        sigma = np.sqrt(np.abs(np.linalg.inv(precisions).diagonal(0, 1, 2)))
     except np.linalg.LinAlgError:
         return True
     size = np.einsum("kij,ki,kj->k", np.abs(precisions), sigma, sigma)
-    return bool(not np.all(np.isfinite(size)) or size.max(initial=0.0) > MAX_SELF_SPREAD)
+    return bool(not np.isfinite(size).all() or size.max(initial=0.0) > MAX_SELF_SPREAD)
 
 
 def gaussian_e_step(

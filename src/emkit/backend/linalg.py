@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from emkit.backend.namespace import namespace_of
@@ -23,9 +25,10 @@ def cholesky(covariances: np.ndarray) -> np.ndarray:
     chol, ok = namespace_of(covariances).cholesky(covariances)
     if not ok:
         raise np.linalg.LinAlgError("covariance is not positive definite")
-    diagonal = np.diagonal(chol, axis1=-2, axis2=-1) ** 2
-    variances = np.diagonal(covariances, axis1=-2, axis2=-1)
-    if np.any(diagonal < SINGULAR_FRACTION * variances):
+    # ndarray methods, not np.diagonal / np.any: this runs on every M-step of every fit
+    diagonal = chol.diagonal(0, -2, -1) ** 2
+    variances = covariances.diagonal(0, -2, -1)
+    if (diagonal < SINGULAR_FRACTION * variances).any():
         raise np.linalg.LinAlgError("covariance is not positive definite")
     return chol
 
@@ -52,8 +55,16 @@ def require_positive(variances: np.ndarray) -> np.ndarray:
     return variances
 
 
+@functools.lru_cache(maxsize=64)
+def _identity(d: int) -> np.ndarray:
+    """``np.eye(d)``, made once per dimension (every M-step of a fit reads it); read-only."""
+    eye = np.eye(d)
+    eye.setflags(write=False)
+    return eye
+
+
 def precision_cholesky(chol: np.ndarray) -> np.ndarray:
     """U = L^{-T} for each lower Cholesky factor L of shape (k, d, d): then Sigma^{-1} = U U^T."""
-    eye = np.broadcast_to(np.eye(chol.shape[-1]), chol.shape)
+    eye = np.broadcast_to(_identity(chol.shape[-1]), chol.shape)
     inv_l = namespace_of(chol).solve_triangular(chol, eye, lower=True)  # L^{-1}, batched
     return np.ascontiguousarray(np.swapaxes(inv_l, 1, 2))

@@ -63,7 +63,7 @@ def cholesky(a: np.ndarray) -> tuple[np.ndarray, bool]:
         chol = np.linalg.cholesky(a)
     except np.linalg.LinAlgError:
         return np.full_like(a, np.nan), False
-    return chol, bool(np.all(np.isfinite(chol)))
+    return chol, bool(np.isfinite(chol).all())
 
 
 def solve_triangular(factor: np.ndarray, b: np.ndarray, lower: bool) -> np.ndarray:

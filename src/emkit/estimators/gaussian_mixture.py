@@ -66,6 +66,10 @@ from emkit.models.mixture import Mixture
 MODELS = {"error": Mixture, "em": MissingMixture}  # by ``missing``
 
 
+# GaussianMixture._get_param_names, per class
+_PARAM_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 @dataclass(frozen=True)
 class FitPlan:
     """What ``GaussianMixture.fit`` hands the fit driver: the data source, the starts
@@ -338,6 +342,17 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         "structure_changes_",
         "n_features_in_",
     )
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """scikit-learn's constructor parameters of ``cls``, read from ``__init__``'s signature
+        once per class: scikit-learn reads it at every ``get_params`` (``clone``,
+        ``set_params``, the parameter check of every fit), some five times per fit of a
+        ``select_mixture`` grid (4% of its time on iris)."""
+        names = _PARAM_NAMES.get(cls)
+        if names is None:
+            names = _PARAM_NAMES[cls] = tuple(super()._get_param_names())
+        return list(names)
 
     def __init__(
         self,

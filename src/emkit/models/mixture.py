@@ -373,6 +373,12 @@ class Mixture:
         """
         if not self.assignment.posterior or not offers(type(self.components), VectorComponents):
             return None
+        # Kept with the (frozen) mixture, read-only: a SQUAREM cycle reads the vector of the
+        # point it starts from, which is often the end of the cycle before (a Cholesky
+        # factorisation per read otherwise). Into the instance's dict, not __setattr__.
+        kept = self.__dict__.get("_vector")
+        if kept is not None:
+            return kept
         components = self.components.to_vector()
         if components is None:  # some component without a vector form
             return None
@@ -380,7 +386,10 @@ class Mixture:
         if not self.fixed_weights:
             tiny = np.finfo(float).tiny
             parts.insert(0, np.log(np.maximum(self.weights, tiny)))
-        return np.concatenate(parts)
+        vector = np.concatenate(parts)
+        vector.setflags(write=False)
+        self.__dict__["_vector"] = vector
+        return vector
 
     def from_vector(self, vector: np.ndarray) -> Mixture:
         """The mixture at ``to_vector``'s layout (weights by softmax); LinAlgError if invalid."""
@@ -404,17 +413,18 @@ class Mixture:
         return self.components.degenerate(stats.components, prior)
 
     def m_step(self, stats: MixtureStats) -> Mixture:
+        alpha = self._alpha()
         if self.fixed_weights:
             weights = self.weights
         else:
-            counts = np.maximum(stats.resp_sum + (self._alpha() - 1.0), 0.0)
+            counts = np.maximum(stats.resp_sum + (alpha - 1.0), 0.0)
             weights = counts / counts.sum()
         prior = Regularization(self.reg_covar, self.component_prior)
         components = self.components.m_step(stats.components, prior)
         # The M-step may have had to raise the ridge to keep a collapsed component non-singular.
         reg_covar = max(self.reg_covar, components.ridge)
         keep = weights >= self.prune_weight
-        if np.any(self._alpha() < 1.0):
+        if (alpha < 1.0).any():
             keep &= weights > 0
         if keep.all():
             return replace(self, weights=weights, components=components, reg_covar=reg_covar)
@@ -424,11 +434,13 @@ class Mixture:
             weights=weights[kept] / weights[kept].sum(),
             components=components.take(kept),
             reg_covar=reg_covar,
-            weight_concentration=self._alpha()[kept],
+            weight_concentration=alpha[kept],
         )
 
     def _alpha(self) -> np.ndarray:
         alpha = np.asarray(self.weight_concentration, dtype=float)
+        if alpha.ndim == 0:  # one concentration (the default 1): np.full, not broadcast_to's
+            return np.full(self.weights.shape, alpha)  # Python layers, every M-step
         return np.broadcast_to(alpha, self.weights.shape)
 
     def log_prior(self) -> float:

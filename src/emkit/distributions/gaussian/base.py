@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -422,21 +423,29 @@ class GaussianComponents:
         return np.vstack(blocks) if blocks else np.empty((0, self.n_features))
 
 
+@functools.lru_cache(maxsize=64)
+def _lower_triangle(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.tril_indices(d)`` and which of its entries are on the diagonal, made once per
+    dimension (SQUAREM reads a model's vector several times per cycle); read-only."""
+    rows, cols = np.tril_indices(d)
+    on_diagonal = rows == cols
+    for index in (rows, cols, on_diagonal):
+        index.setflags(write=False)
+    return rows, cols, on_diagonal
+
+
 def log_cholesky_vector(chol: np.ndarray) -> np.ndarray:
     """Lower triangles of Cholesky factors (k, d, d), row-major, with log diagonals."""
-    d = chol.shape[-1]
-    rows, cols = np.tril_indices(d)
+    rows, cols, on_diagonal = _lower_triangle(chol.shape[-1])
     entries = chol[:, rows, cols]
-    on_diagonal = rows == cols
     entries[:, on_diagonal] = np.log(entries[:, on_diagonal])
     return entries.ravel()
 
 
 def cholesky_from_log_vector(vector: np.ndarray, k: int, d: int) -> np.ndarray:
     """Inverse of :func:`log_cholesky_vector`: lower Cholesky factors of shape (k, d, d)."""
-    rows, cols = np.tril_indices(d)
+    rows, cols, on_diagonal = _lower_triangle(d)
     entries = vector.reshape(k, rows.shape[0]).copy()
-    on_diagonal = rows == cols
     entries[:, on_diagonal] = np.exp(entries[:, on_diagonal])
     chol = np.zeros((k, d, d))
     chol[:, rows, cols] = entries

@@ -40,15 +40,20 @@ def _safe(m: np.ndarray) -> np.ndarray:
 
 def _geometric_mean(values: np.ndarray) -> np.ndarray:
     """(prod_j v_j)^(1/d) over the last axis, 0 where any v_j is 0."""
-    with np.errstate(divide="ignore"):
-        # np.mean's sum and division, without its Python layers (the same bits)
-        logs = np.log(np.maximum(values, 0.0))
+    clipped = np.maximum(values, 0.0)
+    if clipped.all():  # no log(0) to silence: errstate costs more than the log here
+        logs = np.log(clipped)
+    else:
+        with np.errstate(divide="ignore"):
+            logs = np.log(clipped)
+    # np.mean's sum and division, without its Python layers (the same bits)
     return np.exp(np.add.reduce(logs, axis=-1) / values.shape[-1])
 
 
-def _unit_det(values: np.ndarray) -> np.ndarray:
-    """Diagonal ``values`` (..., d) scaled to a product of 1 (left as they are where 0)."""
-    g = _geometric_mean(values)[..., None]
+def _unit_det(values: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
+    """Diagonal ``values`` (..., d) scaled to a product of 1 (left as they are where 0);
+    ``mean``: their :func:`_geometric_mean`, where the caller has it."""
+    g = (_geometric_mean(values) if mean is None else mean)[..., None]
     return np.divide(values, g, out=values.copy(), where=g > 0)
 
 
@@ -69,13 +74,16 @@ def _iterate(step: Callable[[], np.ndarray]) -> None:
     parameters stop moving: a relative change below ``INNER_TOL``, so that the answer does not
     depend on where the iteration started."""
     previous = None
+    # ndarray methods and ufuncs, not np.all / np.max: the same bits without their Python
+    # layers, which cost more than the arithmetic on these few numbers (EVE's and VVE's
+    # M-steps run this loop some ten times per EM step of each fit)
     for _ in range(INNER_MAX_ITER):
         current = step()
-        if not np.all(np.isfinite(current)):
+        if not np.isfinite(current).all():
             return
         if previous is not None:
-            change = np.max(np.abs(current - previous))
-            if change <= INNER_TOL * max(float(np.max(np.abs(current))), TINY):
+            change = np.abs(current - previous).max()
+            if change <= INNER_TOL * max(float(np.abs(current).max()), TINY):
                 return
         previous = current
 
@@ -98,7 +106,7 @@ def evi(b: np.ndarray, m: np.ndarray) -> np.ndarray:
     """EVI: equal volume, shapes per component, axis-aligned, (k, d)."""
     g = _geometric_mean(b)  # (k,)
     volume = g.sum() / _safe(m.sum())
-    return volume * _unit_det(b)
+    return volume * _unit_det(b, g)
 
 
 def vvi(b: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -162,7 +170,7 @@ def evv(b: np.ndarray, m: np.ndarray) -> np.ndarray:
     values, vectors = _eigh_descending(b)
     g = _geometric_mean(values)  # |B_k|^{1/d}
     volume = g.sum() / _safe(m.sum())
-    return _compose(vectors, volume * _unit_det(values))
+    return _compose(vectors, volume * _unit_det(values, g))
 
 
 def eev(b: np.ndarray, m: np.ndarray, means: np.ndarray | None = None) -> np.ndarray:
@@ -240,13 +248,13 @@ def vee(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.nda
         singular = np.linalg.svd(factor, compute_uv=False)
         if not singular[-1] ** 2 > 1e-15 * singular[0] ** 2:
             raise np.linalg.LinAlgError("the pooled scatter is singular")
-        logdet = np.add.reduce(np.log(np.abs(np.diagonal(factor))))
+        logdet = np.add.reduce(np.log(np.abs(factor.diagonal())))
         return factor / np.exp(logdet / d)
 
     def volumes(factor: np.ndarray) -> np.ndarray:
         # LU of a triangle pivots nowhere: np.linalg.inv is back substitution here.
         inverse = np.linalg.inv(factor)
-        return np.maximum(np.sum((roots @ inverse) ** 2, axis=(1, 2)) / (d * ms), floor)
+        return np.maximum(((roots @ inverse) ** 2).sum(axis=(1, 2)) / (d * ms), floor)
 
     if start is None:
         factor = _triangle(roots.reshape(k * d, d))
@@ -349,34 +357,47 @@ def _common_orientation(
     values, vectors = np.linalg.eigh(b)
     roots = np.sqrt(np.maximum(values, 0.0))[:, :, None] * np.swapaxes(vectors, 1, 2)
 
+    k = len(b)
+    # Each round's slice of the sweep's weights, made once: the sweep runs some ten times
+    # per M-step, each round a dozen operations on a few numbers, where NumPy's Python
+    # layers (np.swapaxes, np.diagonal, np.where) cost more than the arithmetic. The
+    # methods and views below give the same bits.
+    # Each round's rotation G is written into its own identity matrix (only the round's
+    # entries change; G is read by two products and dropped before the next sweep writes it).
+    spans = []
+    begin = 0
+    for i, _, ij, half, entries in rounds:
+        g = identity.copy()
+        spans.append((slice(begin, begin + len(i)), ij, half, entries, g, g.reshape(-1)))
+        begin += len(i)
+
     def step() -> np.ndarray:
         o = state["d"]
         factor = roots @ o  # R_k D, (k, d, d)
-        rotated = np.swapaxes(factor, 1, 2) @ factor  # D^T B_k D, (k, d, d)
-        diag = np.maximum(diagonal(np.diagonal(rotated, axis1=1, axis2=2)), floor)
+        rotated = factor.transpose(0, 2, 1) @ factor  # D^T B_k D, (k, d, d)
+        diag = np.maximum(diagonal(rotated.diagonal(0, 1, 2)), floor)
         psi = 1.0 / diag  # (k, d)
         weights = psi[:, first] - psi[:, second]  # (k, pairs): psi fixed for the sweep
-        start = 0
-        for i, _, ij, half, entries in rounds:
+        for span, ij, half, entries, g, g_flat in spans:
             # Rotations of disjoint pairs of axes touch disjoint rows and columns: each
             # one's angle is that of the same rotation made alone, so a round is one product.
-            flat = rotated.reshape(len(b), d * d)
-            weight = weights[:, start : start + len(i)]  # psi_i - psi_j, (k, p)
-            start += len(i)
+            flat = rotated.reshape(k, d * d)
+            weight = weights[:, span]  # psi_i - psi_j, (k, p)
             # 0.5 sum_k w (M_ii - M_jj), with half of M_ii - M_jj in (k, p) of Fortran
             # order, as flat[:, ii] - flat[:, jj] has: the sum over components then runs
             # in the same order (pairwise from 8 components on), to the last bit.
             a = add(weight * (half @ flat.T).T, axis=0)
             c = add(weight * flat[:, ij], axis=0)
-            phi = np.where((a == 0.0) & (c == 0.0), 0.0, 0.5 * np.arctan2(-c, -a))
+            phi = 0.5 * np.arctan2(-c, -a)
+            if not a.all():  # no turn where the plane's objective is flat (a = c = 0)
+                phi[(a == 0.0) & (c == 0.0)] = 0.0
             cos, sin = np.cos(phi), np.sin(phi)
             # New axes c d_i + s d_j and -s d_i + c d_j: D G and G^T (D^T B_k D) G.
-            g = identity.copy()
-            g.flat[entries] = np.concatenate((cos, cos, sin, -sin))
+            g_flat[entries] = np.concatenate((cos, cos, sin, -sin))
             factor = factor @ g
-            rotated = np.swapaxes(factor, 1, 2) @ factor
+            rotated = factor.transpose(0, 2, 1) @ factor
             o = o @ g
-        diag = np.maximum(diagonal(np.diagonal(rotated, axis1=1, axis2=2)), floor)
+        diag = np.maximum(diagonal(rotated.diagonal(0, 1, 2)), floor)
         state["d"], state["diag"] = o, diag
         return (o * diag[:, None, :]) @ o.T
 
