@@ -57,7 +57,7 @@ class Constrained:
         if cls.counts_per_feature:
             m = m * b.shape[1]
         start = _START.get()
-        if not (cls.iterative and start is not None and np.all(np.isfinite(start))):
+        if not (cls.iterative and start is not None and np.isfinite(start).all()):
             return cls.solver(b, m, **extra)
         # Started at its own answer for the same statistics (EM whose responsibilities no
         # longer change), a solver returns that answer: iterated again, it would end within

@@ -61,11 +61,11 @@ def _floor(b: np.ndarray, m: np.ndarray) -> float:
     """A variance below which an iterative solver treats a value as zero: 1e-250 of the largest
     average variance of a non-empty component, so that 1 / value stays finite on singular
     scatter while any variance a ridge or the data can produce stays above it."""
-    trace = b.sum(axis=1) if b.ndim == 2 else np.trace(b, axis1=1, axis2=2)
+    trace = b.sum(axis=1) if b.ndim == 2 else b.trace(0, 1, 2)
     held = m > 1e-10 * max(m.sum(), TINY)
     if not held.any():
         return TINY
-    scale = float(np.max(trace[held] / (b.shape[1] * m[held])))
+    scale = float((trace[held] / (b.shape[1] * m[held])).max())
     return max(1e-250 * scale, TINY) if np.isfinite(scale) else TINY
 
 
