@@ -24,8 +24,10 @@ eigen-decomposition :math:`\Sigma_k = \lambda_k D_k A_k D_k^\top` around the fit
 contrasts, so :math:`\det A_k = 1`) and :math:`D_k = \hat D_k \exp(S_k)` (S skew-symmetric),
 each of v, a, S one per component (V) or shared (E) or absent (I). Scores go to the chart by its
 Jacobian; the chart's curvature times the score adds to the complete-data information where the
-chart is not linear. The covariance of the fitted weights, means and covariances (in the
-estimator's layouts) is then :math:`G I^{-1} G^\top` with G the chart's Jacobian (delta method).
+chart is not linear. Both derivatives are in closed form, and the complete-data information is
+taken in each component's eigenframe, where a nearly singular component's precision is
+diagonal. The covariance of the fitted weights, means and covariances (in the estimator's
+layouts) is then :math:`G I^{-1} G^\top` with G the chart's Jacobian (delta method).
 """
 
 from __future__ import annotations
@@ -54,16 +56,27 @@ _BLOCK = 2_000_000  # floats of per-row scores held at once (rows x components x
 
 @dataclass(frozen=True)
 class _Chart:
-    """Covariances as a function of free parameters, component by component.
+    r"""Covariances as a function of free parameters, component by component, with their first
+    and second derivatives at the fit in closed form.
 
     ``index[k]`` are the entries of the parameter vector that component k's covariance depends
     on, ``sigma[k](eta[index[k]])`` is that covariance (d, d), ``base`` the fitted point.
+    ``frames[k]`` (d, d) is an orthogonal frame F of component k and ``first[k]`` (p_k, d, d) the
+    derivatives of its covariance at ``base`` in that frame, :math:`F^\top \partial_i\Sigma_k F`.
+    Eigen-decomposition charts (``linear`` False) also give ``values[k]`` (d,), the eigenvalues of
+    the fitted covariance along F (the frame diagonalises it), and ``curvature[k](y)`` (p_k, p_k),
+    :math:`\operatorname{tr}(F^\top \partial_i\partial_j\Sigma_k F\, Y)` for a symmetric (d, d)
+    Y in that frame: the second derivatives contracted with what multiplies them.
     """
 
     base: np.ndarray
     index: list[np.ndarray]
     sigma: list[Callable[[np.ndarray], np.ndarray]]
     linear: bool
+    frames: np.ndarray
+    first: list[np.ndarray]
+    values: np.ndarray | None = None
+    curvature: list[Callable[[np.ndarray], np.ndarray]] | None = None
 
 
 def _vech_indices(d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +102,11 @@ def _chart(code: str, covariances: np.ndarray) -> _Chart:
         else:
             base = covariances[0, rows, cols]
             index = [np.arange(q)] * k
-        return _Chart(base, index, [unvech] * k, linear=True)
+        basis = np.zeros((q, d, d))  # the chart is linear: each entry's derivative is its E_ab
+        basis[np.arange(q), rows, cols] = 1.0
+        basis[np.arange(q), cols, rows] = 1.0
+        frames = np.broadcast_to(np.eye(d), (k, d, d))
+        return _Chart(base, index, [unvech] * k, True, frames, [basis] * k)
 
     volume, shape, orientation = code[0], code[1], code[2]
     if orientation == "I":
@@ -106,6 +123,10 @@ def _chart(code: str, covariances: np.ndarray) -> _Chart:
     n_vol = sizes[volume]
     n_shape = sizes[shape] * (d - 1)
     n_orient = sizes[orientation] * m
+    # S = sum_e s_e K_e with K_e = E_pq - E_qp for each pair p < q of ``upper``
+    skews = np.zeros((m, d, d))
+    skews[np.arange(m), upper[0], upper[1]] = 1.0
+    skews[np.arange(m), upper[1], upper[0]] = -1.0
 
     def own(letter: str, width: int, offset: int, j: int) -> np.ndarray:
         if letter == "I":
@@ -113,7 +134,7 @@ def _chart(code: str, covariances: np.ndarray) -> _Chart:
         start = offset + (j * width if letter == "V" else 0)
         return np.arange(start, start + width)
 
-    index, sigma = [], []
+    index, sigma, first, curvature = [], [], [], []
     for j in range(k):
         parts = (
             own(volume, 1, 0, j),
@@ -139,8 +160,62 @@ def _chart(code: str, covariances: np.ndarray) -> _Chart:
             return sigma_j
 
         sigma.append(make())
+        # In the frame, Sigma = expm(S) diag(values exp(c)) expm(S)^T with c = v 1 + C a linear
+        # in (v, a): each of v, a_i scales the eigenvalues by exp of a direction ``scales``.
+        scales = np.vstack([np.ones((sizes_j[0], d)), contrasts.T[: sizes_j[1]]])  # (n_va, d)
+        lam = eigenvalues[j]
+        n_va = scales.shape[0]
+        turns = skews[: sizes_j[2]]  # (n_s, d, d)
+        d_scale = np.zeros((n_va, d, d))
+        d_scale[:, np.arange(d), np.arange(d)] = scales * lam
+        # d/ds_e at S = 0: K_e L - L K_e, L = diag(values)
+        d_turn = turns * lam[None, None, :] - lam[None, :, None] * turns
+        first.append(np.concatenate([d_scale, d_turn]))
+        curvature.append(_eigen_curvature(lam, scales, turns))
     base = np.zeros(n_vol + n_shape + n_orient)
-    return _Chart(base, index, sigma, linear=False)
+    return _Chart(base, index, sigma, False, np.asarray(frames), first, eigenvalues, curvature)
+
+
+def _eigen_curvature(
+    lam: np.ndarray, scales: np.ndarray, turns: np.ndarray
+) -> Callable[[np.ndarray], np.ndarray]:
+    r"""``y -> tr(N_ij y)`` (p, p) for the second derivatives :math:`N_{ij}` at 0 of
+    :math:`\exp(S)\,\mathrm{diag}(\lambda e^{c})\exp(S)^\top`, c = scales^T (v, a) and
+    :math:`S = \sum_e s_e K_e` (``turns`` the K_e, (m, d, d)):
+
+    - two scales x, y: :math:`\mathrm{diag}(\lambda c_x c_y)`;
+    - a scale x and a turn e: :math:`K_e D_x - D_x K_e`,
+      :math:`D_x = \mathrm{diag}(\lambda c_x)`;
+    - two turns: :math:`\tfrac12\{K_e,K_f\}L + \tfrac12 L\{K_e,K_f\} - K_e L K_f - K_f L K_e`
+      (the terms of second order in S of :math:`(1 + S + S^2/2) L (1 - S + S^2/2)`).
+
+    Exact, where differences of the chart times a nearly singular component's score (entries of
+    its precision, 1e4 for an eigenvalue of 1e-4, times the rows) drowned the information.
+    """
+    n_va, m = scales.shape[0], turns.shape[0]
+
+    def curvature(y: np.ndarray) -> np.ndarray:
+        out = np.zeros((n_va + m, n_va + m))
+        out[:n_va, :n_va] = (scales * (lam * np.diag(y))) @ scales.T
+        if m:
+            # tr((K_e D - D K_e) y) = tr(K_e (D y - y D)); D y - y D has entries (D_a - D_b) y_ab
+            commutator = (scales * lam)[:, :, None] - (scales * lam)[:, None, :]  # (n_va, d, d)
+            commutator = commutator * y
+            mixed = np.einsum("eab,xba->xe", turns, commutator)
+            out[:n_va, n_va:] = mixed
+            out[n_va:, :n_va] = mixed.T
+            # tr({K_e, K_f} (L y + y L)) / 2 = tr(K_e K_f X) for X = L y + y L symmetric, and
+            # tr(K_e L K_f y) = tr(K_f L K_e y)
+            x = lam[:, None] * y + y * lam[None, :]
+            right_x = turns @ x  # (m, d, d): K_f X
+            right_ly = (lam[:, None] * turns) @ y  # L K_f y
+            flat = turns.reshape(m, -1)
+            out[n_va:, n_va:] = flat @ np.swapaxes(right_x, 1, 2).reshape(m, -1).T - 2 * (
+                flat @ np.swapaxes(right_ly, 1, 2).reshape(m, -1).T
+            )
+        return (out + out.T) / 2
+
+    return curvature
 
 
 @dataclass(frozen=True)
@@ -268,18 +343,19 @@ def louis_information(mixture, code: str, map_reduce: Callable[[RowScores], Loui
     k, d = means.shape
     chart = _chart(code, covariances)
     rows, cols = _vech_indices(d)
-    q = rows.size
-    twice = np.where(rows == cols, 1.0, 2.0)  # score of an off-diagonal entry counts both halves
     n_w, n_mu = k - 1, k * d
     p = n_w + n_mu + chart.base.size
     off_cov = n_w + n_mu
     precisions = np.linalg.inv(covariances)
     precisions = (precisions + np.swapaxes(precisions, 1, 2)) / 2
 
-    def entries(j: int) -> Callable[[np.ndarray], np.ndarray]:
-        return lambda e: chart.sigma[j](e)[rows, cols]
-
-    jac = [jacobian(entries(j), chart.base[chart.index[j]]) for j in range(k)]
+    # derivatives of each covariance's distinct entries, (q, p_k): F dSigma F^T
+    jac = [
+        np.einsum("ab,ibc,dc->iad", chart.frames[j], chart.first[j], chart.frames[j])[
+            :, rows, cols
+        ].T
+        for j in range(k)
+    ]
     # score of log pi_k with respect to pi_1 .. pi_{K-1}
     a = np.zeros((k, n_w))
     a[np.arange(n_w), np.arange(n_w)] = 1.0 / weights[:n_w]
@@ -298,62 +374,42 @@ def louis_information(mixture, code: str, map_reduce: Callable[[RowScores], Loui
     weight_k, first, second = sums.weight, sums.first, sums.second
 
     complete = np.zeros((p, p))
-    basis = np.zeros((q, d, d))
-    basis[np.arange(q), rows, cols] = 1.0
-    basis[np.arange(q), cols, rows] = 1.0
     for j in range(k):
         if n_w:
             complete[:n_w, :n_w] += weight_k[j] * np.outer(a[j], a[j])
         mu = slice(n_w + j * d, n_w + (j + 1) * d)
         idx = off_cov + chart.index[j]
-        prec = precisions[j]
-        complete[mu, mu] += weight_k[j] * prec
-        # -d2/dmu dSigma_ab summed: P E_ab P m with m = sum z (x - mu)
-        pe = prec @ basis  # (q, d, d)
-        cross = (pe @ (prec @ first[j])).T  # (d, q)
-        cross = cross @ jac[j]
+        complete[mu, mu] += weight_k[j] * precisions[j]
+        # The covariance's blocks in the chart's frame F (the eigenvectors of an eigen chart,
+        # where the precision is diag(1 / values)): with P the precision, m = sum z (x - mu),
+        # S = sum z (x - mu)(x - mu)^T and Sigma_i, Sigma_ij its chart's derivatives,
+        #   -d2/dmu d_i = P Sigma_i P m,
+        #   -d2/d_i d_j = -W/2 tr(P Sigma_i P Sigma_j) + tr(P Sigma_i P Sigma_j P S)
+        #                 + 1/2 tr(Sigma_ij (W P - P S P)).
+        # Products of the derivatives with P are taken first: for a nearly singular component
+        # (eigenvalues 1e-4 and 2e3) sums over entries of P (1e4) times entries of Sigma_i
+        # (1e3) twice over cancel to O(1) and lose the information to rounding.
+        frame = chart.frames[j]
+        if chart.values is None:
+            prec = frame.T @ precisions[j] @ frame
+        else:
+            prec = np.diag(1.0 / chart.values[j])
+        times = prec @ chart.first[j]  # (p_k, d, d): P Sigma_i
+        cross = frame @ (times @ (prec @ (frame.T @ first[j]))).T  # (d, p_k)
         complete[mu, idx] += cross
         complete[idx, mu] += cross.T
-        quad = prec @ second[j] @ prec
-        ep = basis @ prec
-        eq = basis @ quad
-        cov_cov = -0.5 * weight_k[j] * np.einsum("iab,jba->ij", pe, pe) + np.einsum(
-            "iab,jba->ij", ep, eq
-        )
-        cov_cov = (cov_cov + cov_cov.T) / 2
-        own = jac[j].T @ cov_cov @ jac[j]
-        if not chart.linear:
-            # the chart's curvature times the complete-data score of this component
-            score = 0.5 * twice * (quad[rows, cols] - weight_k[j] * prec[rows, cols])
-            e0 = chart.base[chart.index[j]]
-            # sum_q score_q (Hessian of entry q): the finite differences of the chart alone,
-            # so that their rounding is the same for every order of adding up the rows
-            curvature = np.tensordot(score, _hessians(entries(j), e0), axes=1)
-            own = own - curvature
-        complete[np.ix_(idx, idx)] += own
+        spread = prec @ (frame.T @ second[j] @ frame)  # P S
+        flat = times.reshape(times.shape[0], -1)
+        swapped = np.swapaxes(times, 1, 2).reshape(times.shape[0], -1)
+        own = -0.5 * weight_k[j] * flat @ swapped.T
+        own += flat @ np.swapaxes(times @ spread, 1, 2).reshape(times.shape[0], -1).T
+        if chart.curvature is not None:
+            own += 0.5 * chart.curvature[j](weight_k[j] * prec - spread @ prec)
+        complete[np.ix_(idx, idx)] += (own + own.T) / 2
     information = complete - sums.missing
     information = (information + information.T) / 2
     G = _output_jacobian(comps, chart, jac, k, d)
     return information, G, sums.log_likelihood, sums.total_weight, sums
-
-
-def _hessians(f: Callable[[np.ndarray], np.ndarray], theta: np.ndarray) -> np.ndarray:
-    """Central-difference Hessian of each entry of ``f`` (q entries) at ``theta`` (p,), shape
-    (q, p, p), with the steps of :func:`~emkit.mle.estimate.hessian` (vector-valued)."""
-    p = theta.size
-    h = step_sizes(theta, 1 / 4)
-    f0 = np.asarray(f(theta), dtype=np.float64)
-    H = np.empty((f0.size, p, p))
-    steps = np.diag(h)
-    for i in range(p):
-        ei = steps[i]
-        H[:, i, i] = (f(theta + ei) - 2 * f0 + f(theta - ei)) / h[i] ** 2
-        for j in range(i):
-            ej = steps[j]
-            H[:, i, j] = H[:, j, i] = (
-                f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej) + f(theta - ei - ej)
-            ) / (4 * h[i] * h[j])
-    return H
 
 
 def _output_jacobian(comps, chart: _Chart, jac, k: int, d: int) -> np.ndarray:
