@@ -55,9 +55,9 @@ def main() -> None:
     waiting, labels = faithful()
     semi = np.where(np.arange(labels.size) % 4 == 0, labels, -1)
     fits = {
-        "supervised": model().fit(waiting, labels),
+        "supervised": model().fit(waiting, labels=labels),
         "unsupervised": model().fit(waiting),
-        "semi-supervised": model().fit(waiting, semi),
+        "semi-supervised": model().fit(waiting, labels=semi),
     }
     for name, fit in fits.items():
         print(f"--- {name} ({fit.fit_type_}) ---")

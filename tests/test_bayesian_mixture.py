@@ -78,7 +78,7 @@ def test_supervised_normal_inverse_gamma_is_the_conjugate_posterior(labelled_nor
     model = BayesianMixture(
         [Normal(), Normal()], priors=priors, weight_prior=2.0, draws=2000, random_state=0
     )
-    model.fit(x, y)
+    model.fit(x, labels=y)
     assert model.exact_ and model.fit_type_ == "supervised"
     for k, prior in enumerate(priors):
         rows = x[y == k]
@@ -99,7 +99,7 @@ def test_supervised_flat_mean_prior_takes_the_mean_power_out(labelled_normal):
     # shrinkage 0: the variance's posterior shape is shape + (N - 1)/2, the mean's t has 2a dof.
     x, y = labelled_normal
     prior = NormalInverseGamma(0.0, 0.0, 1.0, 1.0)
-    model = BayesianMixture(2, priors=prior, draws=2000, random_state=1).fit(x, y)
+    model = BayesianMixture(2, priors=prior, draws=2000, random_state=1).fit(x, labels=y)
     rows = x[y == 1]
     n, xbar, s = rows.shape[0], rows.mean(axis=0), ((rows - rows.mean(axis=0)) ** 2).sum(0)
     a, b = 1.0 + (n - 1) / 2, 1.0 + s / 2
@@ -126,7 +126,9 @@ def test_supervised_conjugate_families(family, prior, make):
     rng = np.random.default_rng(2)
     y = np.repeat([0, 1], [40, 25])
     x = np.vstack([make(rng, k) for k in y]).astype(float)
-    model = BayesianMixture([family, family], priors=prior, draws=2000, random_state=3).fit(x, y)
+    model = BayesianMixture([family, family], priors=prior, draws=2000, random_state=3).fit(
+        x, labels=y
+    )
     assert model.exact_
     for k in range(2):
         rows = x[y == k]
@@ -156,7 +158,7 @@ def test_supervised_categorical_features_of_different_categories():
     x = x.astype(float)
     prior = DirichletPrior(1.5)
     model = BayesianMixture([Categorical()] * 2, priors=prior, draws=2000, random_state=3)
-    model.fit(x, y)
+    model.fit(x, labels=y)
     drawn = flat(model.samples_["probs"])  # (S, K, d, C)
     assert drawn.shape[1:] == (2, 2, 4)
     assert (drawn[:, :, 1, 2:] == 0).all()
@@ -178,7 +180,7 @@ def test_supervised_normal_inverse_wishart(covariance_type):
     prior = NormalInverseWishart(np.array([0.5, 0.0]), 0.3, 4.0, np.array([[1.5, 0.2], [0.2, 1.0]]))
     model = BayesianMixture(
         2, covariance_type=covariance_type, priors=prior, draws=2000, random_state=0
-    ).fit(x, y)
+    ).fit(x, labels=y)
     assert model.exact_
     d, nu, kappa0, lam, mu0 = 2, prior.dof, prior.shrinkage, prior.scale, prior.mean
     post = []
@@ -277,7 +279,7 @@ def test_supervised_semi_conjugate_priors_match_quadrature(kind):
         upper = [16.0, 0.64]
     model = BayesianMixture(
         [Normal(), Normal()], priors=priors, draws=4000, tune=200, chains=2, random_state=7
-    ).fit(x, y)
+    ).fit(x, labels=y)
     assert not model.exact_
     for k, p in enumerate(priors):
         rows = x[y == k, 0]
@@ -343,7 +345,7 @@ def test_faithful_agrees_with_pymc(faithful_waiting, fit):
     az = pytest.importorskip("arviz")
     waiting, semi = faithful_waiting
     model = faithful_model(chains=4, draws=1000, tune=300, random_state=11)
-    model.fit(waiting, None if fit == "unsupervised" else semi)
+    model.fit(waiting, labels=None if fit == "unsupervised" else semi)
     post = model.posterior_.posterior
     mine = {
         "weight0": post["weights"].sel(component=0).values,
@@ -368,7 +370,7 @@ def test_faithful_agrees_with_pymc(faithful_waiting, fit):
 def test_posterior_is_inference_data_and_predictions_average_the_draws(faithful_waiting):
     az = pytest.importorskip("arviz")
     waiting, semi = faithful_waiting
-    model = faithful_model(chains=2, draws=200, tune=100, random_state=12).fit(waiting, semi)
+    model = faithful_model(chains=2, draws=200, tune=100, random_state=12).fit(waiting, labels=semi)
     idata = model.posterior_
     assert {"posterior", "sample_stats", "observed_data"} <= set(idata.groups())
     assert idata.posterior.sizes["chain"] == 2 and idata.posterior.sizes["draw"] == 200
@@ -416,7 +418,7 @@ def test_unsupervised_relabels_by_location():
 def test_bad_input_says_what_to_do(kwargs, y, message):
     x = np.arange(30, dtype=float)[:, None]
     with pytest.raises(ValueError, match=message):
-        BayesianMixture(draws=5, tune=5, **kwargs).fit(x, y)
+        BayesianMixture(draws=5, tune=5, **kwargs).fit(x, labels=y)
 
 
 def test_improper_posterior_is_an_error():
@@ -424,7 +426,7 @@ def test_improper_posterior_is_an_error():
     x = np.arange(10, dtype=float)[:, None]
     model = BayesianMixture(2, priors=NormalInverseGamma(0.0, 0.0, 1.0, 1.0), draws=5, tune=5)
     with pytest.raises(ValueError, match="improper"):
-        model.fit(x, np.zeros(10, dtype=int))
+        model.fit(x, labels=np.zeros(10, dtype=int))
 
 
 def test_rows_all_equal_under_a_proper_semi_conjugate_prior_match_quadrature():
@@ -567,16 +569,17 @@ def test_simulation_based_calibration_of_the_unsupervised_sampler():
 def test_scikit_learn_estimator_checks(kwargs):
     from sklearn.utils.estimator_checks import check_estimator
 
-    # Four components, so that the labels the checks pass as y (0 to 3) are component indices.
+    # The checks pass y, which the fit ignores: every fit is unsupervised (a Gibbs chain).
     # The multivariate ones take mclust's prior from the data (check_fit2d_1sample, and
     # the weighted checks on fewer rows than columns, refused it); Poisson components tag
     # their data positive and categorical (the checks sent negative and fractional values).
-    expected = {}
-    if "components" in kwargs:
-        expected["check_sample_weight_equivalence_on_dense_data"] = (
-            "the check draws non-integer X (it ignores the categorical tag), which a Poisson "
-            "refuses"
+    expected = {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "the check shuffles the weighted rows, and a chain's draws follow the rows' "
+            "order: one seed gives other draws of the same posterior (in one order, "
+            "test_whole_sample_weights_are_repeated_rows finds the same draws)"
         )
+    }
     model = BayesianMixture(**{"components": 4, **kwargs}, chains=2, draws=10, tune=5)
     check_estimator(model.set_params(random_state=0), expected_failed_checks=expected)
 
@@ -612,7 +615,7 @@ def test_tied_rows_are_one_multinomial_draw():
     model = BayesianMixture(2, priors=prior, chains=2, draws=1000, tune=200, random_state=19)
     means = flat(model.fit(x).samples_["mean"])[..., 0]  # relabelled by location
     labels = np.repeat(base > 3, 50).astype(int)
-    exact = BayesianMixture(2, priors=prior, draws=2000, random_state=20).fit(x, labels)
+    exact = BayesianMixture(2, priors=prior, draws=2000, random_state=20).fit(x, labels=labels)
     # Well separated: the latent labels are known with certainty, so the two agree.
     mc_check(
         means,
@@ -682,7 +685,7 @@ def test_log_likelihood_sums_each_rows_density_under_each_draw():
     x = np.r_[rng.normal(0, 1, 30), rng.normal(5, 1, 30)][:, None]
     y = np.full(60, -1)
     y[:5], y[-5:] = 0, 1  # semi-supervised: labelled rows count at their label
-    model = BayesianMixture(2, chains=2, draws=50, tune=20, random_state=23).fit(x, y)
+    model = BayesianMixture(2, chains=2, draws=50, tune=20, random_state=23).fit(x, labels=y)
     s = model.samples_
     w, mu, sd = s["weights"], s["mean"][..., 0], s["sd"][..., 0]  # (C, D, K)
     joint = w[:, :, None] * stats.norm.pdf(x[None, None], mu[:, :, None], sd[:, :, None])
@@ -704,8 +707,8 @@ def test_three_components_with_ties_are_the_labelled_posterior():
     y[[0, 600, 1200]] = labels[[0, 600, 1200]]
     prior = NormalInverseGamma(8.0, 0.01, 2.0, 2.0)
     model = BayesianMixture(3, priors=prior, chains=2, draws=1000, tune=200, random_state=25)
-    means = flat(model.fit(x, y).samples_["mean"])[..., 0]
-    exact = BayesianMixture(3, priors=prior, draws=2000, random_state=26).fit(x, labels)
+    means = flat(model.fit(x, labels=y).samples_["mean"])[..., 0]
+    exact = BayesianMixture(3, priors=prior, draws=2000, random_state=26).fit(x, labels=labels)
     ref = flat(exact.samples_["mean"])[..., 0]
     mc_check(means, ref.mean(axis=0), ref.std(axis=0), batches=20)
 
@@ -722,8 +725,8 @@ def test_whole_sample_weights_are_repeated_rows(labelled):
     weights[3] = 0  # left out
     keep = np.repeat(np.arange(20), weights)
     options = dict(chains=2, draws=100, tune=20, random_state=28)
-    repeated = BayesianMixture(2, **options).fit(base[keep], None if y is None else y[keep])
-    weighted = BayesianMixture(2, **options).fit(base, y, sample_weight=weights)
+    repeated = BayesianMixture(2, **options).fit(base[keep], labels=None if y is None else y[keep])
+    weighted = BayesianMixture(2, **options).fit(base, labels=y, sample_weight=weights)
     assert repeated.fit_type_ == weighted.fit_type_
     for name in ("weights", "mean", "variance"):
         np.testing.assert_allclose(weighted.samples_[name], repeated.samples_[name], rtol=1e-9)
@@ -845,7 +848,7 @@ def test_pointwise_log_likelihood_of_labelled_and_weighted_rows():
     y = np.array([0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 1])
     weights = np.array([1, 2, 0, 1, 1, 3, 1, 1, 1, 1, 2, 1])
     model = BayesianMixture(2, chains=2, draws=10, tune=5, random_state=0)
-    model.fit(x, y, sample_weight=weights)
+    model.fit(x, labels=y, sample_weight=weights)
     pointwise = model.posterior_.log_likelihood["x"]
     # A row of weight m is m observations; a labelled row scores with its component.
     assert pointwise.dims == ("chain", "draw", "observation")
@@ -915,7 +918,7 @@ def test_ordered_means_against_the_data_move_and_match_quadrature(overrelaxation
         draws=2000,
         tune=200,
         random_state=0,
-    ).fit(x, y)
+    ).fit(x, labels=y)
     mean = model.samples_["mean"][..., 0]  # (chains, draws, K)
     assert np.unique(mean[..., 0]).size > 1000
     assert np.all(mean[..., 0] < mean[..., 1])
@@ -942,7 +945,7 @@ def test_labels_against_the_order_far_in_the_tail_give_finite_draws():
         draws=500,
         tune=200,
         random_state=0,
-    ).fit(x, y)
+    ).fit(x, labels=y)
     assert np.all(np.isfinite(model.samples_["mean"]))
     assert np.all(np.isfinite(model.predict_proba([[0.0], [5.0]])))
 
@@ -1052,10 +1055,48 @@ def test_default_prior_of_normal_components_is_mclusts_and_diags():
     X = np.c_[x, x[::-1] * 2]
     settings = dict(chains=1, draws=200, random_state=0)
     for data, structure in ((x, "V"), (X, "diag")):
-        normal = BayesianMixture(2, **settings).fit(data, y)
-        gaussian = BayesianMixture(2, covariance_type=structure, **settings).fit(data, y)
+        normal = BayesianMixture(2, **settings).fit(data, labels=y)
+        gaussian = BayesianMixture(2, covariance_type=structure, **settings).fit(data, labels=y)
         np.testing.assert_allclose(
             normal.samples_["variance"].reshape(200, -1),
             gaussian.samples_["covariance"].reshape(200, -1),
             rtol=1e-12,
         )
+
+
+def test_y_is_ignored_as_by_scikit_learns_density_estimators():
+    # scikit-learn's GaussianMixture ignores y in fit, so cross_val_score(model, X, y) and a
+    # GridSearchCV scored by agreement with y judge the unsupervised model; labels go in
+    # labels= (routed per fold as params={"labels": ...}).
+    from sklearn.base import clone
+    from sklearn.metrics import adjusted_rand_score
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+    from sklearn.model_selection import KFold, cross_val_score
+
+    rng = np.random.default_rng(40)
+    x = np.r_[rng.normal(-1.0, 1, 40), rng.normal(1.0, 1, 40)][:, None]
+    y = np.r_[np.zeros(40, dtype=int), np.ones(40, dtype=int)]
+    folds = KFold(2, shuffle=True, random_state=0)
+    reference = SkGaussianMixture(2, random_state=0)
+    np.testing.assert_array_equal(
+        cross_val_score(reference, x, y, cv=folds), cross_val_score(reference, x, cv=folds)
+    )
+    model = BayesianMixture(2, chains=1, draws=50, tune=20, random_state=0)
+    np.testing.assert_array_equal(
+        cross_val_score(model, x, y, cv=folds), cross_val_score(model, x, cv=folds)
+    )
+    fitted = clone(model).fit(x, y)
+    assert fitted.fit_type_ == "unsupervised"
+    np.testing.assert_array_equal(fitted.samples_["mean"], clone(model).fit(x).samples_["mean"])
+
+    # y never reaches the fit: scoring by agreement with y is no leak of the labels
+    def agreement(est, data, truth):
+        return adjusted_rand_score(truth, est.predict(data))
+
+    unsupervised = cross_val_score(model, x, y, cv=folds, scoring=agreement)
+    supervised = cross_val_score(model, x, y, cv=folds, scoring=agreement, params={"labels": y})
+    assert np.all(unsupervised < 0.8) and np.all(supervised > unsupervised)
+    labelled = clone(model).fit(x, labels=y)
+    assert labelled.fit_type_ == "supervised"
+    pytest.importorskip("arviz")
+    assert "labels" in labelled.posterior_.observed_data

@@ -66,7 +66,11 @@ class BayesianMixture(DensityMixin, BaseEstimator):
 
     The model is :math:`\pi \sim \mathrm{Dir}(\alpha)`, :math:`\theta_k \sim p_k(\theta)` (each
     component's prior), :math:`z_n \sim \mathrm{Cat}(\pi)`, :math:`x_n \mid z_n \sim
-    p(x \mid \theta_{z_n})`. :meth:`fit` draws from :math:`p(\pi, \theta \mid x, y)`:
+    p(x \mid \theta_{z_n})`. :meth:`fit` draws from :math:`p(\pi, \theta \mid x, z_L)`,
+    :math:`z_L` the component labels given as ``fit(X, labels=...)`` (never ``y``, which a
+    density estimator ignores as scikit-learn's do, so that ``cross_val_score(model, X, y)``
+    and ``GridSearchCV`` fit the unsupervised model; they pass labels on as
+    ``params={"labels": labels}``):
 
     - supervised (every row labelled, conjugate priors, no constraints): independent draws from
       the conjugate posterior, no Markov chain;
@@ -158,9 +162,9 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         Log-likelihood of each draw (labelled rows at their label).
     posterior_ : arviz.InferenceData
         ``posterior`` (the draws), ``sample_stats`` (``loglik``: ``log_likelihood_``),
-        ``observed_data`` (``x``, and ``y`` when given) and, as ``log_likelihood`` says,
+        ``observed_data`` (``x``, and ``labels`` when given) and, as ``log_likelihood`` says,
         ``log_likelihood``: ``x`` (chain, draw, row), each row's log-likelihood under each
-        draw, :math:`\log \sum_k \pi_k p_k(x_n)` (:math:`\log \pi_{y_n} p_{y_n}(x_n)` for a
+        draw, :math:`\log \sum_k \pi_k p_k(x_n)` (:math:`\log \pi_{z_n} p_{z_n}(x_n)` for a
         labelled row), summing to ``log_likelihood_``; with ``sample_weight`` its last dim is
         ``observation``, a row of weight m repeated m times, so that ``az.loo`` and
         ``az.waic`` score the rows the weights stand for. Dims: ``component``
@@ -259,17 +263,23 @@ class BayesianMixture(DensityMixin, BaseEstimator):
 
     # --- fitting ------------------------------------------------------------------------
     @restores_on_error
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, *, labels=None):
         """Sample the posterior.
 
         Parameters
         ----------
         X : array-like of shape (n, d).
-        y : array-like of shape (n,) of component indices 0, ..., K - 1, with -1 for an
-            unlabelled row; None: no row labelled.
+        y : ignored, as by scikit-learn's density estimators (``GaussianMixture``): a
+            meta-estimator's ``y`` (``cross_val_score(model, X, y)``, ``GridSearchCV``) never
+            labels the components. Labels go in ``labels``.
         sample_weight : array-like of shape (n,) of whole numbers >= 0, default=None
             Frequency weights: a row of weight m is m equal rows (the labels of its m copies
             are one multinomial draw), 0 leaves it out.
+        labels : array-like of shape (n,) of component indices 0, ..., K - 1, with -1 for an
+            unlabelled row (scikit-learn's semi-supervised convention); None: no row
+            labelled. Every row labelled: a supervised fit; some: semi-supervised. In
+            ``cross_val_score`` or ``GridSearchCV`` pass ``params={"labels": labels}``
+            (split with the rows).
         """
         self._check_covariance_type()
         self._validate_params()
@@ -282,7 +292,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
                 "counts a row m times (frequency weights); a fractional weight has no such "
                 "reading. Round them, or repeat rows"
             )
-        labels = self._labels(y, x.shape[0], k)
+        labels = self._labels(labels, x.shape[0], k)
         constraints = self._constraints(k)
         alpha = np.asarray(self.weight_prior, dtype=float)
         if alpha.shape not in ((), (k,)) or np.any(alpha <= 0) or not np.all(np.isfinite(alpha)):
@@ -372,24 +382,29 @@ class BayesianMixture(DensityMixin, BaseEstimator):
             raise ValueError("components must name at least one family")
         return len(self.components)
 
-    def _labels(self, y, n: int, k: int) -> np.ndarray | None:
-        if y is None:
+    def _labels(self, given, n: int, k: int) -> np.ndarray | None:
+        """``fit``'s ``labels`` as component indices (n,), UNLABELLED where -1; None for none."""
+        if given is None:
             return None
-        labels = np.asarray(y)
+        labels = np.asarray(given)
         if labels.shape != (n,):
-            raise ValueError(f"y must have one label per row of X ({n}); got shape {labels.shape}")
+            raise ValueError(
+                f"labels must have one label per row of X ({n}); got shape {labels.shape}"
+            )
         if labels.dtype.kind not in "biuf":
             raise ValueError(
-                f"Unknown label type {labels.dtype}: y must hold integer component indices (or "
-                "-1 for unlabelled rows); encode class names first (sklearn LabelEncoder)"
+                f"Unknown label type {labels.dtype}: labels must hold integer component indices "
+                "(or -1 for unlabelled rows); encode class names first (sklearn LabelEncoder)"
             )
         if not np.all(np.isfinite(labels.astype(float))) or np.any(labels != np.round(labels)):
-            raise ValueError("y must hold integer component indices (or -1 for unlabelled rows)")
+            raise ValueError(
+                "labels must hold integer component indices (or -1 for unlabelled rows)"
+            )
         labels = labels.astype(np.intp)
         bad = (labels < UNLABELLED) | (labels >= k)
         if bad.any():
             raise ValueError(
-                f"y must hold component indices 0, ..., {k - 1} or -1 (unlabelled); got "
+                f"labels must hold component indices 0, ..., {k - 1} or -1 (unlabelled); got "
                 f"{labels[bad][0]}. Encode class names first (sklearn LabelEncoder)."
             )
         return labels
@@ -459,7 +474,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
     @property
     def log_likelihood_(self) -> np.ndarray:
         r"""Log-likelihood of each draw, shape (chains, draws): :math:`\log p(x_n)` summed over
-        unlabelled rows, :math:`\log \pi_{y_n} p_{y_n}(x_n)` over labelled ones. Computed from
+        unlabelled rows, :math:`\log \pi_{z_n} p_{z_n}(x_n)` over labelled ones. Computed from
         the draws when first asked for (a pass over the data per draw, which the sampler itself
         does not need)."""
         check_is_fitted(self, "samples_")
@@ -526,8 +541,8 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         observed = {"x": x}
         dims["x"] = ["row", "feature"]
         if y is not None:
-            observed["y"] = y
-            dims["y"] = ["row"]
+            observed["labels"] = y
+            dims["labels"] = ["row"]
         if w is not None:
             observed["sample_weight"] = w
             dims["sample_weight"] = ["row"]
