@@ -361,7 +361,9 @@ def test_categorical_counts_each_features_categories():
         Categorical((4, 2), [[0.1, 0.2, 0.3, 0.4], [0.3, 0.6, 0.1, 0.0]])
     with pytest.raises(ValueError, match="one count per feature"):
         Categorical((4, 2, 3), probs)
-    assert Categorical().for_data(x[:1]).n_categories == (4, 2)
+    assert Categorical().for_data(np.r_[x[:1], [[0.0, 0.0]]]).n_categories == (4, 2)
+    with pytest.raises(ValueError, match="feature 0 run from 3 to 3, with no 0"):
+        Categorical().for_data(x[:1])  # codes 1..C, or a label: no C to read
     assert family_from_dict(f.to_dict()).n_categories == (4, 2)
     # The Dirichlet's pseudo-counts go to each feature's own codes only; the log prior of a
     # feature's missing codes is no -inf.

@@ -744,3 +744,32 @@ def test_mixed_kinds_start_does_not_take_a_collapsed_normal():
     expected = 200 * np.log(2 / 3) + 100 * np.log(1 / 3)
     expected += norm.logpdf(counts, counts.mean(), counts.std()).sum()
     np.testing.assert_allclose(fit.log_likelihood_, expected, rtol=1e-7)
+
+
+def test_categorical_reads_codes_and_refuses_what_is_not_codes():
+    # Codes 0..C-1: the MLE is the sample frequencies, so the BIC is the closed form
+    # -2 sum n_c log(n_c / n) + (C - 1) log n. A pandas category column (categories 10, 20,
+    # 30) was read as its values (31 categories, 30 parameters: BIC 768 for 609), and codes
+    # 1..C (poLCA's numbering) as C + 1 categories, one with no row (BIC 614 for 609).
+    import pandas as pd
+
+    codes = np.random.default_rng(41).choice(3, p=[0.2, 0.3, 0.5], size=300)
+    counts = np.bincount(codes)
+    closed = -2 * np.sum(counts * np.log(counts / 300)) + 2 * np.log(300)
+    plain = pd.DataFrame({"a": codes})
+    fit = MixtureModel([Categorical()], random_state=0).fit(plain)
+    assert fit.n_parameters() == 2
+    np.testing.assert_allclose(fit.bic(plain), closed, rtol=1e-10)
+    as_codes = pd.DataFrame({"a": pd.Categorical.from_codes(codes, [0, 1, 2])})
+    np.testing.assert_allclose(MixtureModel([Categorical()]).fit(as_codes).bic(as_codes), closed)
+    for categories in ([10, 20, 30], ["low", "mid", "high"]):
+        table = pd.DataFrame({"a": pd.Categorical.from_codes(codes, categories)})
+        with pytest.raises(ValueError, match=r"category column.*\.cat\.codes"):
+            MixtureModel([Categorical()]).fit(table)
+        with pytest.raises(ValueError, match=r"category column.*\.cat\.codes"):
+            fit.predict(table)
+    with pytest.raises(ValueError, match=r"from 1 to 3, with no 0.*x - 1"):
+        MixtureModel([Categorical()]).fit(codes[:, None] + 1)
+    # Declared categories count as parameters whether or not a row takes them.
+    declared = MixtureModel([Categorical(4)]).fit(codes[:, None] + 1)
+    assert declared.n_parameters() == 3

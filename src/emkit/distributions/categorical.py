@@ -158,6 +158,17 @@ class Categorical:
         if isinstance(self.n_categories, int):
             return Categorical((self.n_categories,) * x.shape[1])
         largest = x.max(axis=0)  # (d,)
+        smallest = x.min(axis=0)  # (d,)
+        if np.any(smallest >= 1):
+            j = int(np.argmax(smallest >= 1))
+            raise ValueError(
+                f"Categorical: the codes of feature {j} run from {int(smallest[j])} to "
+                f"{int(largest[j])}, with no 0; codes are 0..C-1 for C categories, and "
+                "C = largest + 1 would hold a category no row takes (a free parameter of no "
+                "data in n_parameters and the BIC). Subtract the smallest code (categories "
+                "numbered 1..C, as poLCA numbers them: x - 1), or pass n_categories where "
+                "code 0 is a category that no row happens to take"
+            )
         n_categories = int(largest.max()) + 1
         if n_categories > max(SPARSE_CODES, 2 * x.shape[0]):
             raise ValueError(
@@ -297,6 +308,32 @@ class Categorical:
         :class:`DirichletPrior` rejects (concentration 0) are allowed here."""
         concentration = hyper["concentration"] + stats.counts
         return {"concentration": np.where(self._mask(stats.counts.shape[-2:]), concentration, 0.0)}
+
+
+def refuse_category_columns(X, families, name: str) -> None:
+    """A ValueError naming the first pandas ``category`` column of ``X`` (a DataFrame) whose
+    categories are not the codes 0, ..., C - 1, where one of ``families`` is
+    :class:`Categorical`: the conversion to numbers reads a category column's values (10, 20,
+    30), not its codes (0, 1, 2), so that the fit would count categories that no row takes."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not any(isinstance(f, Categorical) for f in families):
+        return
+    for column, dtype in dtypes.items():
+        if getattr(dtype, "name", None) != "category":
+            continue
+        categories = list(dtype.categories)
+        if categories == list(range(len(categories))):
+            continue  # values and codes agree
+        shown = ", ".join(repr(c) for c in categories[:5]) + (
+            ", ..." if len(categories) > 5 else ""
+        )
+        raise ValueError(
+            f"{name}: column {column!r} is a pandas category column of categories [{shown}], "
+            "which a Categorical component would read as their values, not as codes "
+            f"0..C-1. Pass its codes, X[{column!r}].cat.codes (X[{column!r}].cat.categories names "
+            "them; give predict the same codes), or encode it with "
+            "sklearn.preprocessing.OrdinalEncoder"
+        )
 
 
 def _counts(value) -> int | tuple[int, ...]:

@@ -21,7 +21,7 @@ from emkit.bayes.conditionals import (
 )
 from emkit.bayes.gibbs import Constraints, Trace, sample_gibbs, sample_supervised
 from emkit.distributions.bernoulli import Bernoulli
-from emkit.distributions.categorical import Categorical
+from emkit.distributions.categorical import Categorical, refuse_category_columns
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.normal import Normal
 from emkit.distributions.poisson import Poisson
@@ -284,6 +284,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         self._check_covariance_type()
         self._validate_params()
         k = self._n_components()
+        self._refuse_category_columns(X)
         x = check_rows(self, X, reset=True, min_rows=1)
         w = check_weights(sample_weight, x)
         if w is not None and not np.all(w == np.round(w)):
@@ -372,6 +373,13 @@ class BayesianMixture(DensityMixin, BaseEstimator):
             f"GaussianMixture(covariance_type={name!r}) fits it by EM (maximum likelihood, or "
             "MAP with covariance_prior='mclust')"
         )
+
+    def _refuse_category_columns(self, X) -> None:
+        """Categorical components refuse a pandas category column whose categories are not
+        its codes (:func:`~emkit.distributions.categorical.refuse_category_columns`)."""
+        if self.covariance_type is None and isinstance(self.components, list | tuple):
+            families = [family_from_dict(f) for f in self.components]
+            refuse_category_columns(X, families, type(self).__name__)
 
     def _n_components(self) -> int:
         if isinstance(self.components, Integral):
@@ -568,6 +576,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
     def _per_draw(self, X):
         """Log joints log pi_k + log p_k(x_n) for every draw, in batches: (n, b, K) each."""
         check_is_fitted(self, "samples_")
+        self._refuse_category_columns(X)
         return self._log_joints(check_rows(self, X, reset=False))
 
     def _log_joints(self, x: np.ndarray):
@@ -597,6 +606,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         deviation over the draws (n, K).
         """
         check_is_fitted(self, "samples_")
+        self._refuse_category_columns(X)
         x = check_rows(self, X, reset=False)
         self._refuse_outside_support(x)
         total, mean, square = 0, 0.0, 0.0

@@ -21,6 +21,7 @@ from emkit.backend.family_pass import distinct_rows, rows_kept
 from emkit.backend.idle_rows import without_idle
 from emkit.backend.sources import ArrayChunks
 from emkit.checkpoint import Checkpoint
+from emkit.distributions.categorical import refuse_category_columns
 from emkit.distributions.exponential import Exponential
 from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.linear_gaussian import LinearGaussian
@@ -134,6 +135,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         self._validate_params()
         families = [family_from_dict(f) for f in self._families()]
         _check_comparable(families)
+        refuse_category_columns(X, families, type(self).__name__)
         priors = self._priors()
         warm = self.warm_start and hasattr(self, "weights_")
         if warm:
@@ -407,6 +409,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
     # --- using a fit --------------------------------------------------------------------
     def _checked_rows(self, X) -> np.ndarray:
         check_is_fitted(self)
+        refuse_category_columns(X, self.components_, type(self).__name__)
         return check_rows(self, X, reset=False)
 
     @per_row(width=lambda self: self.weights_.shape[0])
