@@ -157,7 +157,7 @@ def test_semi_supervised_with_missing_values():
     rng = np.random.default_rng(1)
     x = X_IRIS.copy()
     x[rng.random(x.shape) < 0.15] = np.nan
-    x[5] = np.nan  # a labelled row may not be empty, but predicting one gives the priors
+    x[5] = np.nan  # an empty row is left out of the fit, but predicting one gives the priors
     _, y = _few_labels(10, seed=3)
     x, y = x[np.arange(len(x)) != 5], y[np.arange(len(y)) != 5]
     clf = GenerativeClassifier("tied", missing="em").fit(x, y)
@@ -360,3 +360,86 @@ def test_missing_labels_are_refused_as_by_scikit_learn_with_the_way_to_mark_them
     np.testing.assert_allclose(
         GenerativeClassifier().fit(X, nullable.fillna(-1)).means_, by_codes.means_, rtol=1e-12
     )
+
+
+def _with_featureless_rows(seed=0):
+    """40 complete rows of two classes, then 20 of class 1 with no observed value."""
+    rng = np.random.default_rng(seed)
+    x = np.vstack([rng.normal(0, 1, (20, 2)), rng.normal(3, 1, (20, 2))])
+    y = np.repeat([0, 1], 20)
+    return x, y, np.vstack([x, np.full((20, 2), np.nan)]), np.r_[y, np.ones(20, int)]
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "VEV"])
+def test_labelled_rows_without_features_count_toward_the_priors(covariance_type):
+    # Such a row adds w log pi_y to the log-likelihood: the MLE of the priors counts its label
+    # (weighted label counts / total weight), its features count nowhere.
+    x, y, x_all, y_all = _with_featureless_rows()
+    w = np.r_[np.linspace(0.5, 2.0, 40), np.full(20, 1.5)]
+    clf = GenerativeClassifier(covariance_type, missing="em").fit(x_all, y_all, sample_weight=w)
+    np.testing.assert_allclose(clf.priors_, np.bincount(y_all, weights=w) / w.sum(), rtol=1e-12)
+    assert clf.priors_[1] == pytest.approx((w[20:40].sum() + 30.0) / w.sum())
+    without = GenerativeClassifier(covariance_type, missing="em").fit(x, y, sample_weight=w[:40])
+    np.testing.assert_allclose(clf.means_, without.means_, rtol=1e-12)
+    np.testing.assert_allclose(clf.covariances_, without.covariances_, rtol=1e-12)
+    for k in range(2):
+        np.testing.assert_allclose(
+            clf.means_[k], np.average(x[y == k], axis=0, weights=w[:40][y == k]), rtol=1e-12
+        )
+    # the objective counts them: log pi_1 each, as log_prob does
+    assert clf.log_likelihood_ == pytest.approx(np.sum(w * clf.log_prob(x_all, y_all)), rel=1e-12)
+
+
+def test_labelled_rows_without_features_in_a_semi_supervised_fit():
+    # At EM's fixed point the priors are the labelled weight of each class (those rows with no
+    # feature too) plus the unlabelled rows' posterior probabilities, over all rows.
+    x, y, x_all, y_all = _with_featureless_rows(1)
+    y_all[:40:3] = -1
+    clf = GenerativeClassifier(missing="em", tol=1e-14).fit(x_all, y_all)
+    labelled = y_all != -1
+    expected = np.bincount(y_all[labelled], minlength=2) + clf.predict_proba(x_all[~labelled]).sum(
+        0
+    )
+    np.testing.assert_allclose(clf.priors_, expected / y_all.size, rtol=1e-9)
+    assert clf.priors_[1] > 0.6  # the 20 rows of class 1 count (0.5 without them)
+    assert clf.log_likelihood_ == pytest.approx(clf.log_prob(x_all, y_all).sum(), rel=1e-12)
+    assert np.all(np.diff(clf.history_) >= -1e-9 * np.abs(clf.history_[1:]))
+
+
+def test_rows_without_features_that_carry_nothing_are_refused():
+    _, _, x_all, y_all = _with_featureless_rows()
+    unlabelled = y_all.copy()
+    unlabelled[[41, 45]] = -1
+    with pytest.raises(ValueError, match=r"2 unlabelled rows .* no observed value .*row 41\)"):
+        GenerativeClassifier(missing="em").fit(x_all, unlabelled)
+    with pytest.raises(ValueError, match=r"20 labelled rows .*row 40\).*priors are given"):
+        GenerativeClassifier(missing="em", priors=[0.4, 0.6]).fit(x_all, y_all)
+    only = np.r_[y_all[:40], np.full(20, 2)]  # class 2 has no row with a feature
+    with pytest.raises(ValueError, match=r"classes \[2\] have no labelled row .*observed value"):
+        GenerativeClassifier(missing="em").fit(x_all, only)
+
+
+def test_labelled_rows_without_features_on_dask_and_torch():
+    da = pytest.importorskip("dask.array")
+    x, y, x_all, y_all = _with_featureless_rows(2)
+    order = np.random.default_rng(2).permutation(60)
+    x_all, y_all = x_all[order], y_all[order]
+    expected = GenerativeClassifier(missing="em").fit(x_all, y_all)
+    np.testing.assert_allclose(expected.priors_, [1 / 3, 2 / 3], rtol=1e-12)
+    lazy = GenerativeClassifier(missing="em").fit(
+        da.from_array(x_all, chunks=17), da.from_array(y_all, chunks=17)
+    )
+    np.testing.assert_allclose(lazy.priors_, expected.priors_, rtol=1e-12)
+    np.testing.assert_allclose(lazy.means_, expected.means_, rtol=1e-12)
+    np.testing.assert_allclose(lazy.covariances_, expected.covariances_, rtol=1e-12)
+    unlabelled = np.where(np.isnan(x_all).all(axis=1), -1, y_all)
+    with pytest.raises(ValueError, match="20 unlabelled rows"):
+        GenerativeClassifier(missing="em").fit(
+            da.from_array(x_all, chunks=17), da.from_array(unlabelled, chunks=17)
+        )
+    torch = pytest.importorskip("torch")
+    on_device = GenerativeClassifier(missing="em", device="cpu").fit(
+        torch.tensor(x_all), torch.tensor(y_all)
+    )
+    np.testing.assert_allclose(on_device.priors_, expected.priors_, rtol=1e-12)
+    np.testing.assert_allclose(on_device.means_, expected.means_, rtol=1e-12)

@@ -13,6 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.dask_source import (
+    DaskSource,
     aligned_array,
     dask_unique,
     frame_index,
@@ -33,7 +34,6 @@ from emkit.estimators._validation import (
     MISSING_EM_HINT,
     check_incomplete_rows,
     check_magnitude,
-    check_no_empty_rows,
     check_observed,
     check_rows,
     check_weights,
@@ -85,7 +85,10 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         names two columns never observed in one row (of the whole data, or of a class's rows
         labelled so or unlabelled, where classes have covariances of their own) and a class
         whose rows never observe a column: the likelihood does not depend on what those
-        leave, whose fitted value is EM's, not the data's.
+        leave, whose fitted value is EM's, not the data's. A labelled row with no observed
+        value adds :math:`w_i \log \pi_{y_i}`: it counts toward the estimated priors (with
+        ``priors`` given it carries nothing and is an error, as is an unlabelled one, whose
+        :math:`\sum_k \pi_k` is 1).
     callback : callable receiving an :class:`emkit.em.EMProgress` after every EM iteration.
     device : None (NumPy), or "cpu", "cuda", "cuda:1" or a ``torch.device``: EM's E-steps
         run there on the PyTorch backend (``pip install "emkit[torch]"``); fitted attributes
@@ -204,12 +207,17 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         k = self.classes_.size
         structure = covariance_structure(self.covariance_type)
         em = self.missing == "em"
-        counts, unlabelled, incomplete, seen = data.map_reduce(partial(_label_totals, k, em))
+        totals = data.map_reduce(partial(_label_totals, k, em))
+        counts, unlabelled, incomplete, seen, empty_rows, featureless = totals
+        if empty_rows.any():  # rows with no observed value (missing="em")
+            self._check_empty_rows(empty_rows, x, labels, X)
+            data, x, labels, w = _without_empty_rows(data, x, labels, w)
         if not np.all(counts > 0):
             empty = self.classes_[counts <= 0].tolist()
             raise ValueError(
-                f"classes {empty} have no labelled row with positive weight; every class needs "
-                "at least one. Drop those labels or give their rows a positive sample_weight."
+                f"classes {empty} have no labelled row with positive weight and an observed "
+                "value; every class needs at least one. Drop those labels or give their rows a "
+                "positive sample_weight."
             )
         if incomplete:
             self._check_observed(data, seen, structure)
@@ -228,11 +236,14 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             _, components = components_from_responsibilities(
                 structure, start_x, onehot, self.reg_covar
             )
+        # A labelled row with no observed value adds w log pi_y to the objective: the
+        # Dirichlet term (alpha - 1) log pi of the weights, with alpha - 1 their weight.
         model = MissingMixture(
-            counts / counts.sum() if priors is None else priors,
+            (counts + featureless) / (counts + featureless).sum() if priors is None else priors,
             components,
             max(self.reg_covar, components.ridge),
             assignment=LABELLED,
+            weight_concentration=1.0 + featureless,
             fixed_weights=priors is not None,
         )
         if place is not None:  # rows in memory: on the device
@@ -260,11 +271,43 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         self.means_ = result.model.components.means
         self.covariances_ = result.model.components.covariances
         self.precisions_cholesky_ = result.model.components.precisions_cholesky
-        self.log_likelihood_ = result.log_likelihood
+        # the driver counts the Dirichlet term as a prior: it is these rows' log-likelihood
+        self.log_likelihood_ = result.log_likelihood + float(
+            featureless @ np.log(result.model.weights)
+        )
         self.history_ = result.history
         self.n_iter_ = 1 if closed_form else result.n_iter
         self.converged_ = closed_form or result.converged
         return self
+
+    def _check_empty_rows(self, empty_rows: np.ndarray, x: np.ndarray, labels, X) -> None:
+        """ValueError for rows with no observed value that add nothing to the fit: ``empty_rows``
+        counts them, labelled and unlabelled (:func:`_label_totals`); ``x`` and ``labels`` are
+        every row in memory (a sample of a Dask collection), which name the first. A labelled
+        one adds log pi_y to the objective: it counts toward priors estimated, not given. An
+        unlabelled one adds log sum_k pi_k = 0."""
+        in_memory = not is_dask_collection(X)
+        empty = np.isnan(x).all(axis=1)
+
+        def first(rows: np.ndarray) -> str:
+            return f"; the first is row {int(np.argmax(rows))}" if in_memory else ""
+
+        unlabelled = labels == UNLABELLED
+        if empty_rows[1]:
+            raise ValueError(
+                f"{int(empty_rows[1])} unlabelled rows (y == -1) have no observed value (every "
+                f"entry is NaN{first(empty & unlabelled)}). Their likelihood, sum_k pi_k, is 1 "
+                "whatever the parameters, so they carry no information; drop them first, e.g. "
+                "keep = ~(np.isnan(X).all(axis=1) & (y == -1)); X, y = X[keep], y[keep]."
+            )
+        if self.priors is not None:
+            raise ValueError(
+                f"{int(empty_rows[0])} labelled rows have no observed value (every entry is "
+                f"NaN{first(empty & ~unlabelled)}). Such a row informs only the class priors, "
+                "and priors are given, so they carry no information; drop them first, e.g. "
+                "keep = ~np.isnan(X).all(axis=1); X, y = X[keep], y[keep]. With priors=None "
+                "they count toward the estimated priors_."
+            )
 
     def _check_observed(self, data, seen: np.ndarray, structure) -> None:
         """:func:`~emkit.estimators._validation.check_observed` of the whole data, then of
@@ -312,9 +355,12 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         # the labels of a column of the DataFrame X came from are found as its rows are
         # counted, in the same read; those of another collection in a read of their own
         self._encode(source.labels if source.labels is not None else dask_unique(y))
+        # rows with no observed value are kept: fit counts them (and refuses those that carry
+        # nothing) from the labels, then leaves them out (:func:`_without_empty_rows`)
         data = source.checked(
             source.n_features,
             allow_nan=em,
+            keep_empty_rows=em,
             nan_hint=MISSING_EM_HINT,
             make=partial(_labelled_chunk, self.classes_),
         )
@@ -338,9 +384,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
                 ensure_all_finite="allow-nan",
             )
         check_magnitude(x)
-        if em:
-            check_no_empty_rows(x)
-        else:
+        if not em:
             reject_nan(x, MISSING_EM_HINT)
         return x.astype(np.float64, copy=False), y
 
@@ -624,20 +668,55 @@ def _labelled_chunk(classes: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple:
 
 
 def _label_totals(k: int, columns: bool, chunk: tuple, w: np.ndarray | None) -> _Totals:
-    """Weight of each class's labelled rows (k,), unlabelled rows, whether any value is NaN
-    and, where ``columns``, the weight of each class's labelled rows and, last, of the
-    unlabelled rows that observe each column, (k + 1, d) (else (k + 1, 0))."""
+    """Over the rows with some observed value: the weight of each class's labelled rows (k,),
+    the number of unlabelled rows, whether any value is NaN and, where ``columns``, the
+    weight of each class's labelled rows and, last, of the unlabelled rows that observe each
+    column, (k + 1, d) (else (k + 1, 0)). Then, of the rows with no observed value: their
+    number, labelled and unlabelled (2,), and the weight of each class's labelled ones (k,)."""
     x, labels = chunk
+    missing = np.isnan(x)  # (m, d)
+    empty = missing.all(axis=1) if columns else np.zeros(labels.shape[0], dtype=bool)
     labelled = labels != UNLABELLED
     weight = np.ones(labels.shape[0]) if w is None else w
-    counts = np.bincount(labels[labelled], weights=weight[labelled], minlength=k)
-    missing = np.isnan(x)  # (m, d)
+    kept = labelled & ~empty
+    counts = np.bincount(labels[kept], weights=weight[kept], minlength=k)
+    featureless = np.bincount(
+        labels[labelled & empty], weights=weight[labelled & empty], minlength=k
+    )
+    empty_rows = np.array([int((labelled & empty).sum()), int((~labelled & empty).sum())])
     seen = np.zeros((k + 1, x.shape[1] if columns else 0))
     if columns:  # sum_n [group_n = c] w_n [x_nj observed], the unlabelled rows group k
         groups = np.where(labelled, labels, k)  # (m,)
         onehot = np.eye(k + 1)[groups] * weight[:, None]  # (m, k + 1)
         seen = onehot.T @ (~missing).astype(np.float64)
-    return _Totals((counts, int((~labelled).sum()), bool(missing.any()), seen))
+    return _Totals(
+        (
+            counts,
+            int((~labelled & ~empty).sum()),
+            bool(missing[~empty].any()),
+            seen,
+            empty_rows,
+            featureless,
+        )
+    )
+
+
+def _without_empty_rows(data, x: np.ndarray, labels: np.ndarray, w: np.ndarray | None) -> tuple:
+    """``data`` and the start rows ``x``, ``labels``, ``w`` (:meth:`GenerativeClassifier._data`)
+    without their rows with no observed value, which add nothing but log pi_y (counted apart)."""
+    keep = ~np.isnan(x).all(axis=1)
+    x, labels, w = x[keep], labels[keep], None if w is None else w[keep]
+    if isinstance(data, DaskSource):
+        checks = data.checks
+        data = data.checked(
+            checks.columns,
+            allow_nan=True,
+            drop_empty_rows=True,
+            nan_hint=checks.nan_hint,
+            make=checks.make,
+        )
+        return data, x, labels, w
+    return array_source(x, w, labels=labels), x, labels, w
 
 
 def _class_pairs(k: int, chunk: tuple, w: np.ndarray | None) -> np.ndarray:
