@@ -214,6 +214,21 @@ def test_dirichlet_categorical_against_scipy():
     assert post.sample(5, random_state=0).shape == (5, 3)
 
 
+def test_dirichlet_categorical_with_one_category_is_certain():
+    # Dir(a) of one category is a point mass at p = 1: its interval is (1, 1), as its mean,
+    # sd, MAP and draws say (the Beta(a, a0 - a) marginal, with a0 - a = 0, gave NaN).
+    post = bayes.dirichlet_categorical([0, 0, 0], alpha=0.5)
+    assert (post.mean, post.sd, post.map) == ([1.0], [0.0], [1.0])
+    for level in (0.5, 0.9, 0.99):
+        low, high = post.interval(level)
+        np.testing.assert_array_equal(low, [1.0])
+        np.testing.assert_array_equal(high, [1.0])
+    np.testing.assert_array_equal(post.sample(4, random_state=0), np.ones((4, 1)))
+    # with more categories the intervals stay the Beta marginals'
+    two = bayes.dirichlet_categorical([0, 1, 1], alpha=[1.0, 2.0])
+    np.testing.assert_allclose(two.interval(0.9), stats.beta([2.0, 4.0], [4.0, 2.0]).interval(0.9))
+
+
 def test_dirichlet_categorical_takes_names_as_mle_categorical_does():
     import pandas as pd
 

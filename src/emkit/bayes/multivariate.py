@@ -133,8 +133,12 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
     mode = excess / excess.sum() if excess.sum() > 0 else np.full(K, np.nan)
 
     def interval(level: float) -> tuple:
-        marg = stats.beta(a, a0 - a)  # each p_k ~ Beta(a_k, a0 - a_k)
-        return marg.interval(level)
+        # each p_k ~ Beta(a_k, a0 - a_k); a category holding all the mass (one category:
+        # a0 - a_k = 0) has p_k = 1 for certain, where the Beta's parameters give NaN
+        rest = a0 - a
+        low, high = stats.beta(a, np.where(rest > 0, rest, 1.0)).interval(level)
+        certain = rest <= 0
+        return np.where(certain, 1.0, low), np.where(certain, 1.0, high)
 
     def predictive() -> Predictive:
         dist = stats.rv_discrete(values=(np.arange(K), mean))
