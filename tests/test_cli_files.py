@@ -183,6 +183,49 @@ def test_predict_missing_em_integrates_out_the_missing_value(tmp_path, faithful)
     assert status == 2 and "--missing em" in err
 
 
+def test_predict_missing_em_gives_a_row_with_no_value_the_prior(tmp_path, faithful):
+    """A row with no value keeps its line, with the model's weights (a classifier's priors)
+    as its probabilities, as predict_proba gives them, and a note; a fit refuses it, as
+    GaussianMixture.fit does (it carries no information there)."""
+    frame = pd.DataFrame(faithful, columns=["eruptions", "waiting"])
+    data = tmp_path / "f.csv"
+    frame.to_csv(data, index=False)
+    fit = ["fit", data, "-k", "2", "--covariance", "full", "--quiet", "--no-report"]
+    status, _, err = run_main([*fit, "--out", tmp_path / "o"])
+    assert status == 0, err
+    mixture = emkit.load(tmp_path / "o" / "model.json").set_params(missing="em")  # as --missing em
+    classifier = emkit.GenerativeClassifier(missing="em").fit(frame, frame["eruptions"] > 3)
+    classifier.save(tmp_path / "gc.json")
+    rows = pd.DataFrame({"eruptions": [2.0, np.nan, np.nan], "waiting": [np.nan, np.nan, 80.0]})
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    answers = []
+    for model, file, prior in (
+        (mixture, tmp_path / "o" / "model.json", mixture.weights_),
+        (classifier, tmp_path / "gc.json", classifier.priors_),
+    ):
+        status, text, err = run_main(["predict", file, tmp_path / "new.csv", "--missing", "em"])
+        assert status == 0, err
+        assert "1 rows have no value in any column used (the first is data row 2)" in err
+        proba = pd.read_csv(io.StringIO(text)).iloc[:, 2:].to_numpy()
+        assert proba.shape == (3, 2)
+        np.testing.assert_allclose(proba[1], prior, rtol=1e-12)
+        np.testing.assert_allclose(proba, model.predict_proba(rows), rtol=1e-12)
+        answers.append(proba)
+    # p(k | eruptions = 2) of the first row, by hand with scipy.stats.norm
+    sd = np.sqrt(mixture.covariances_[:, 0, 0])
+    joint = mixture.weights_ * stats.norm.pdf(2.0, mixture.means_[:, 0], sd)
+    np.testing.assert_allclose(answers[0][0], joint / joint.sum(), rtol=1e-9)
+    frame.loc[4] = np.nan
+    frame.to_csv(data, index=False)
+    status, _, err = run_main([*fit, "--missing", "em", "--out", tmp_path / "o2"])
+    assert (
+        status == 2 and "1 rows have no value in any column used (the first is data row 5)" in err
+    )
+    assert "carry no information for the fit: drop them first" in err
+    with pytest.raises(ValueError, match="1 of 272 rows have no observed value"):
+        emkit.GaussianMixture(2, missing="em").fit(frame)
+
+
 def count_models(tmp_path) -> dict:
     """ZeroInflatedPoisson, Poisson-mixture and KMeans files fitted on counts in column a."""
     counts = pd.DataFrame({"a": [0, 1, 2, 0, 3] * 20})

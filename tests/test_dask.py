@@ -633,6 +633,29 @@ def test_cli_predict_on_a_cluster_writes_the_in_memory_predictions(client, tmp_p
     assert list(again["sample"]) == list(expected["sample"])
 
 
+def test_cli_predict_on_a_cluster_gives_a_row_with_no_value_the_weights(client, tmp_path):
+    # as in memory and as predict_proba: the row keeps its line, its probabilities the weights
+    frame = awkward_table(n=60, seed=4)[["sample", "length", "depth"]]
+    model = GaussianMixture(2, missing="em", random_state=0).fit(frame[["length", "depth"]])
+    model.save(tmp_path / "gm.json")
+    frame.loc[[5, 40], ["length", "depth"]] = np.nan
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    argv = ["predict", tmp_path / "gm.json", tmp_path / "data.csv"]
+    status, _, err = run_cli([*argv, "--out", tmp_path / "memory.csv"])
+    assert status == 0, err
+    status, _, err = run_cli(
+        [*argv, "--scheduler", client.scheduler.address, "--out", tmp_path / "c"]
+    )
+    assert status == 0, err
+    assert "2 rows have no value in any column used" in err and "wrote 60 rows" in err
+    expected = pd.read_csv(tmp_path / "memory.csv")
+    written = pd.read_parquet(tmp_path / "c")
+    assert list(written["sample"]) == list(frame["sample"])
+    close(written[["p0", "p1"]].to_numpy(), expected[["p0", "p1"]].to_numpy(), rtol=1e-12)
+    close(written[["p0", "p1"]].to_numpy()[[5, 40]], np.tile(model.weights_, (2, 1)), rtol=1e-12)
+    close(expected[["p0", "p1"]].to_numpy(), model.predict_proba(frame[["length", "depth"]]))
+
+
 def test_cli_predict_on_a_cluster_with_kmeans_and_classifier_files(client, tmp_path):
     # k-means files have distances, not probabilities; a classifier's labels are its (text)
     # classes, which Parquet must type even for a partition of no rows.

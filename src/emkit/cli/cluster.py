@@ -273,6 +273,7 @@ def read_features(
     missing: str = "error",
     drop_constant: bool = True,
     excludable: bool = True,
+    keep_empty_rows: bool = False,
 ) -> ClusterTable:
     """:func:`emkit.cli.fit.read_features` on a cluster: the same columns, notes and checks
     (:func:`emkit.cli.table.select_features`' rules) from the frame's types and one pass of
@@ -297,14 +298,16 @@ def read_features(
         names, note = drop_constant_columns(summary.single_values(chosen), data)
         notes += [note] if note else []
         summary = summary.subset([chosen.index(name) for name in names])
-    check_counts(
+    empty_note = check_counts(
         names,
         list(summary.infinite),
         list(summary.nan),
         data,
         missing,
         empty_rows=summary.empty_rows,
+        keep_empty_rows=keep_empty_rows,
     )
+    notes += [empty_note] if empty_note else []
     return ClusterTable(raw.frame, as_floats(raw.frame, names), names, ident, notes, summary)
 
 

@@ -309,6 +309,7 @@ def read_features(
     missing: str = "error",
     drop_constant: bool = True,
     excludable: bool = True,
+    keep_empty_rows: bool = False,
 ) -> Table:
     """Read a table and pick its model columns (see :func:`emkit.cli.table.select_features`),
     printing what was left out; a text table's header row that looks like data is refused (a
@@ -338,6 +339,7 @@ def read_features(
         missing=missing,
         drop_constant=drop_constant,
         excludable=excludable,
+        keep_empty_rows=keep_empty_rows,
     )
     try:
         table = select_features(raw, path, **options)  # type: ignore[arg-type]

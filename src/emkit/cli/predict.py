@@ -107,8 +107,14 @@ def run(args: argparse.Namespace) -> int:
     if cluster:
         return predict_on_cluster(args, model, columns, options)
     check_out_apart(args)
+    # a row with no value keeps its line: probabilities the model's weights, as in Python
     table = read_features(
-        args.data, columns=columns, drop_constant=False, excludable=False, **options
+        args.data,
+        columns=columns,
+        drop_constant=False,
+        excludable=False,
+        keep_empty_rows=True,
+        **options,
     )
     frame = table.features
     check_width(args, n_features, [str(c) for c in frame.columns])
@@ -161,7 +167,12 @@ def predict_on_cluster(
     with ExitStack() as stack:
         cluster.connect(args, stack)
         table = cluster.read_features(
-            args.data, columns=columns, drop_constant=False, excludable=False, **options
+            args.data,
+            columns=columns,
+            drop_constant=False,
+            excludable=False,
+            keep_empty_rows=True,
+            **options,
         )
         for line in table.notes:
             note(line)

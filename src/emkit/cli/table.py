@@ -762,11 +762,13 @@ def why_text(raw: ColumnKinds, name: str, column: pd.Series | None = None) -> st
     return not_numbers(column, stray) if mostly_numbers(column, stray) else None
 
 
-def check_values(values: np.ndarray, names: list[str], path: Path, missing: str) -> None:
+def check_values(
+    values: np.ndarray, names: list[str], path: Path, missing: str, keep_empty_rows: bool = False
+) -> str | None:
     """DataError for infinite values anywhere in ``values`` (n, d), and for NaN unless
-    ``missing == "em"``."""
+    ``missing == "em"``; for rows with no value at all, see :func:`check_counts`."""
     empty = np.isnan(values).all(axis=1) if missing == "em" else np.zeros(0, dtype=bool)
-    check_counts(
+    return check_counts(
         names,
         [int(np.isinf(values[:, j]).sum()) for j in range(len(names))],
         [int(np.isnan(values[:, j]).sum()) for j in range(len(names))],
@@ -774,6 +776,7 @@ def check_values(values: np.ndarray, names: list[str], path: Path, missing: str)
         missing,
         empty_rows=int(empty.sum()),
         first_empty=int(np.argmax(empty)) if empty.any() else None,
+        keep_empty_rows=keep_empty_rows,
     )
 
 
@@ -785,9 +788,13 @@ def check_counts(
     missing: str,
     empty_rows: int = 0,
     first_empty: int | None = None,
-) -> None:
+    keep_empty_rows: bool = False,
+) -> str | None:
     """:func:`check_values` from the counts of infinite and NaN values of each column, and of
-    the rows with no value at all (the first of them, from 0, where known)."""
+    the rows with no value at all (the first of them, from 0, where known). Those rows are a
+    DataError where a model is fitted (they carry no information), and where
+    ``keep_empty_rows`` (rows to label: each keeps its line in the output) the note to print:
+    a model's probabilities for such a row are its weights (priors), as ``predict_proba``'s."""
     for name, n_inf, n_nan in zip(names, infinite, nan, strict=True):
         if n_inf:
             raise DataError(f"{path}: column {name!r} has {n_inf} infinite value(s)")
@@ -795,11 +802,18 @@ def check_counts(
             raise DataError(
                 f"{path}: column {name!r} has {n_nan} missing (NaN) value(s); {NAN_ADVICE[missing]}"
             )
-    if missing == "em" and empty_rows:
-        first = "" if first_empty is None else f" (the first is data row {first_empty + 1})"
-        raise DataError(
-            f"{path}: {empty_rows} rows have no value in any column used{first}; drop them first"
+    if missing != "em" or not empty_rows:
+        return None
+    first = "" if first_empty is None else f" (the first is data row {first_empty + 1})"
+    if keep_empty_rows:
+        return (
+            f"{path}: {empty_rows} rows have no value in any column used{first}; with nothing "
+            "observed, their probabilities are the model's weights (a classifier's class priors)"
         )
+    raise DataError(
+        f"{path}: {empty_rows} rows have no value in any column used{first}; they carry no "
+        "information for the fit: drop them first"
+    )
 
 
 def _single_value(column: np.ndarray) -> float | None:
@@ -820,6 +834,7 @@ def select_features(
     missing: str = "error",
     drop_constant: bool = True,
     excludable: bool = True,
+    keep_empty_rows: bool = False,
 ) -> Table:
     """Pick a model's input columns from a raw table.
 
@@ -835,6 +850,8 @@ def select_features(
         error: the model cannot take it) or "em" (NaN stays, as a missing value).
     drop_constant : leave out (with a note) columns with a single value.
     excludable : the command takes ``--exclude`` (the note on the id column names it).
+    keep_empty_rows : with ``missing="em"``, rows with no value in any column are kept, with
+        a note (rows to label), not refused (rows to fit).
 
     Raises
     ------
@@ -871,7 +888,9 @@ def select_features(
             notes.append(note)
             values = np.ascontiguousarray(values[:, [chosen.index(c) for c in keep]])
             chosen = keep
-    check_values(values, chosen, path, missing)
+    empty_note = check_values(values, chosen, path, missing, keep_empty_rows)
+    if empty_note:
+        notes.append(empty_note)
     return Table(values=values, names=chosen, ids=ids, notes=notes)
 
 
