@@ -204,3 +204,39 @@ def test_mixture_model_warns_the_components_it_removed(options, why):
     assert removed > 0
     message = next(str(w.message) for w in caught if "asked for" in str(w.message))
     assert f"removed {removed} of the 5" in message and why in message
+
+
+def test_a_warm_start_that_removes_nothing_does_not_warn_again():
+    # The fit that removed the components warned; its warm-started continuation, with pruning
+    # off, removes none and says nothing (it gave a message with its reasons left empty).
+    from emkit import GaussianMixture, PrunedWarning
+
+    x = _three_clusters()
+    with pytest.warns(PrunedWarning):
+        gm = GaussianMixture(6, prune_weight=0.2, random_state=0).fit(x)
+    held = len(gm.weights_)
+    assert held < 6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrunedWarning)
+        gm.set_params(warm_start=True, prune_weight=0.0).fit(x)
+    assert len(gm.weights_) == held and gm.structure_changes_ == ()
+
+
+def test_select_mixture_warns_once_for_the_grids_pruned_fits():
+    # Each pruned fit of the grid warned (twice for refined ones); the selection now warns
+    # once, naming the fits that hold fewer components than their row's n_components.
+    from emkit import PrunedWarning, select_mixture
+
+    x = _three_clusters()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sel = select_mixture(
+            x, n_components=range(1, 7), covariance_types=["VVV", "EEE"], prune_weight=0.2
+        )
+    pruned = [w for w in caught if issubclass(w.category, PrunedWarning)]
+    held = {key: len(m.weights_) for key, m in sel.models_.items() if len(m.weights_) < key[0]}
+    assert held and len(pruned) == 1
+    message = str(pruned[0].message)
+    assert f"in {len(held)} of the 12 fits" in message
+    for (k, cov), n in list(held.items())[:6]:
+        assert f"{cov} K={k} holds {n}" in message

@@ -33,6 +33,7 @@ from emkit.exceptions import (
     LocalMaximumWarning,
     ModelFileError,
     MonotonicityWarning,
+    PrunedWarning,
     ScaleWarning,
 )
 
@@ -173,6 +174,7 @@ __all__ = [
     "bayes",
     "mle",
     "MonotonicityWarning",
+    "PrunedWarning",
     "bootstrap",
     "load",
     "select_mixture",

@@ -123,6 +123,26 @@ class DataError(ValueError):
     """
 
 
+class PrunedWarning(UserWarning):
+    """EM removed components the fit asked for (``prune_weight``, ``weight_concentration``
+    below 1, or a hard assignment that emptied them): the fit holds ``len(weights_)``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> import emkit
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 1, (150, 2)), rng.normal(6, 1, (150, 2))])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     gm = emkit.GaussianMixture(4, prune_weight=0.2, random_state=0).fit(X)
+    ...
+    >>> len(gm.weights_), any(issubclass(w.category, emkit.PrunedWarning) for w in caught)
+    (2, True)
+    """
+
+
 class LocalMaximumWarning(RuntimeWarning):
     """A fit stopped at a lower local maximum than a simpler model of the same family reached
     (a larger K of one structure with a lower log-likelihood than a smaller K).

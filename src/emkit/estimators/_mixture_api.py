@@ -17,7 +17,7 @@ from emkit.backend.sources import DataSource
 from emkit.em import FitResult, e_step_many
 from emkit.estimators._inputs import dask_total, per_row
 from emkit.estimators._validation import check_weights
-from emkit.exceptions import ScaleWarning, warn_user
+from emkit.exceptions import PrunedWarning, ScaleWarning, warn_user
 
 # reg_covar is an absolute variance (GaussianMixture) or scatter (MixtureModel's Normals). Past
 # this share of the data's total scatter along its narrowest feature (weight times variance) it
@@ -313,12 +313,14 @@ def warn_unless_converged(estimator) -> None:
 
 
 def warn_if_pruned(estimator, asked: int, hard_empties: bool = False) -> None:
-    """A UserWarning where the fitted ``estimator`` holds fewer components than the ``asked``
-    ones: how many EM removed, when, and which of its settings (``prune_weight``,
+    """A :class:`PrunedWarning` where this fit of ``estimator`` removed components and holds
+    fewer than the ``asked`` ones: how many, when, and which of its settings (``prune_weight``,
     ``weight_concentration`` below 1, and where ``hard_empties`` a hard assignment) removes
-    components and how to keep them."""
+    components and how to keep them. Nothing where this fit removed none (a warm start that
+    continued a fit that had: that fit warned)."""
     kept = len(estimator.weights_)
-    if kept >= asked:
+    steps = ", ".join(str(int(i)) for i in np.asarray(estimator.structure_changes_))
+    if kept >= asked or not steps:
         return
     prune = float(getattr(estimator, "prune_weight", 0.0))
     alpha = np.asarray(getattr(estimator, "weight_concentration", 1.0), dtype=float)
@@ -344,17 +346,12 @@ def warn_if_pruned(estimator, asked: int, hard_empties: bool = False) -> None:
     if hard_empties:
         reasons.append('a component that assignment="hard" empties')
         advice.append('fit with assignment="soft"')
-    steps = ", ".join(str(int(i)) for i in np.asarray(estimator.structure_changes_))
-    when = (
-        f"structure_changes_ lists the iterations where the model changed: [{steps}]"
-        if steps
-        else "this fit continued one that had removed them (warm_start)"
-    )
     warn_user(
         f"{type(estimator).__name__}: EM removed {asked - kept} of the {asked} components asked "
         f"for; the fit holds {kept} (len(weights_)). EM removes {' or '.join(reasons)}; "
-        f"{when}. To keep them, {', or '.join(advice)}; else ask for fewer components.",
-        UserWarning,
+        f"structure_changes_ lists the iterations where the model changed: [{steps}]. To keep "
+        f"them, {', or '.join(advice)}; else ask for fewer components.",
+        PrunedWarning,
     )
 
 

@@ -30,7 +30,7 @@ from emkit.estimators._mixture_api import (
 )
 from emkit.estimators._validation import names_checked, refuse_times_and_complex
 from emkit.estimators.gaussian_mixture import GaussianMixture, SharedStarts
-from emkit.exceptions import DegenerateFitWarning, LocalMaximumWarning, warn_user
+from emkit.exceptions import DegenerateFitWarning, LocalMaximumWarning, PrunedWarning, warn_user
 from emkit.models.component_list import EMPTY_WEIGHT
 
 CRITERIA = ("bic", "aic", "icl")
@@ -378,6 +378,7 @@ def select_mixture(
             "or raise reg_covar"
         )
     _warn_on_lower_maxima(eligible, screen_tol if screen_tol > tol else None)
+    _warn_if_pruned(models)
     best_row = eligible.loc[eligible[criterion].idxmin()]
     best = models[(int(best_row["n_components"]), best_row["covariance_type"])]
     return MixtureSelection(best, table, criterion, models, icl, X if frame is None else frame)
@@ -421,6 +422,7 @@ def _numbers_of_components(n_components: Any) -> list[int]:
 def _fit(model: GaussianMixture, X, checkpoint: Path | None = None) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateFitWarning)
+        warnings.simplefilter("ignore", PrunedWarning)  # one for the grid: _warn_if_pruned
         model.fit(X, checkpoint=checkpoint)
 
 
@@ -512,10 +514,12 @@ def _fits_in_lockstep(
 
 
 def _fitted(model: GaussianMixture, fit: FitResult, again: bool = False) -> None:
-    """``model._fitted(fit)`` without its DegenerateFitWarning (the table reports it), and
-    ``again`` without any warning (a fit whose warnings were given once)."""
+    """``model._fitted(fit)`` without its DegenerateFitWarning (the table reports it) and
+    PrunedWarning (one for the grid: :func:`_warn_if_pruned`), and ``again`` without any
+    warning (a fit whose warnings were given once)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Warning if again else DegenerateFitWarning)
+        warnings.simplefilter("ignore", PrunedWarning)
         model._fitted(fit)
 
 
@@ -627,6 +631,26 @@ def _criteria_on_workers(model: GaussianMixture, data: Any, icl: str) -> dict:
     sums = partition_numbers(model._mixture(), icl, model.n_components)
     log_likelihood, n_rows, term = data.map_reduce(sums)[:3]
     return criteria_from_sums(log_likelihood, n_rows, term, model.n_parameters())
+
+
+def _warn_if_pruned(models: dict[tuple[int, str], GaussianMixture]) -> None:
+    """One PrunedWarning for the grid where EM removed components of some of its fits: their
+    rows are those of fits of fewer components than their ``n_components``."""
+    pruned = [
+        f"{cov} K={k} holds {len(model.weights_)}"
+        for (k, cov), model in models.items()
+        if len(model.weights_) < k
+    ]
+    if pruned:
+        shown = "; ".join(pruned[:6]) + ("; ..." if len(pruned) > 6 else "")
+        warn_user(
+            f"select_mixture: EM removed components in {len(pruned)} of the {len(models)} fits "
+            f"({shown}): their rows are those of fits of fewer components than n_components "
+            "(the fits' prune_weight or weight_concentration below 1; models_[(k, type)]."
+            "structure_changes_ says when). To keep them, lower prune_weight or raise "
+            "weight_concentration to 1.",
+            PrunedWarning,
+        )
 
 
 def _warn_on_lower_maxima(table: pd.DataFrame, screen_tol: float | None) -> None:
