@@ -79,16 +79,21 @@ def outcome(call):
 
 @pytest.mark.parametrize("kind", NAMED)
 def test_a_warm_start_checks_the_names_of_every_kind_as_of_a_dataframe(tmp_path, kind):
-    # A warm start continues the stored fit, so its data are checked as a query's; Parquet
-    # files and lists of DataFrames were not checked (renamed columns went unnoticed).
+    # A warm start continues the stored fit, so other names are refused; Parquet files and
+    # lists of DataFrames were not checked (renamed columns went unnoticed).
     model = GaussianMixture(2, warm_start=True, max_iter=200, random_state=0)
     model.fit(as_kind(kind, FRAME, tmp_path))
     renamed = as_kind(kind, QUERIES["renamed"](FRAME), tmp_path)
     with pytest.raises(ValueError, match="Feature names unseen at fit time"):
         model.fit(renamed)
+    # Data without names: the names follow them, as in scikit-learn's refit (warm or not),
+    # and the rows fitted on are then queried without a warning.
     unnamed = as_kind("list of arrays" if kind == "list of DataFrames" else "ndarray", FRAME, None)
-    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
         model.fit(unnamed)
+        model.predict(FRAME.to_numpy())
+    assert not hasattr(model, "feature_names_in_")
 
 
 @pytest.mark.parametrize("estimator", [GaussianMixture, GaussianImputer])

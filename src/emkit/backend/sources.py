@@ -328,9 +328,13 @@ class ParquetChunks(WeightedRows):
 
 
 @dataclass(frozen=True)
-class IterableChunks(ChunkSource):
+class IterableChunks(WeightedRows):
     """A re-iterable of arrays (a list of chunks, or an object whose ``__iter__`` restarts);
     ``feature_names`` those of DataFrames with the same columns.
+
+    The chunks are read as a table of the same values in memory is: a masked array's masked
+    entries are NaN (missing), text of numbers is read as numbers, and dates, durations and
+    complex numbers are refused.
 
     Attributes
     ----------
@@ -339,20 +343,24 @@ class IterableChunks(ChunkSource):
     feature_names : see :class:`DataSource`.
     columns : the first chunk's column labels where it is a DataFrame (every chunk must then
         be a DataFrame with those columns, as in a list of chunks), else None (arrays).
+    sample_weight : array of shape (n_rows,), one weight per row of the chunks in order, or
+        None.
     """
 
     source: Iterable[np.ndarray]
     dtype: Any = np.float64
     feature_names: np.ndarray | None = None
     columns: list | None = None
+    sample_weight: np.ndarray | None = None
     _rows: list = field(default_factory=list, repr=False, compare=False)
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, None]]:
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         rows = 0
         for i, chunk in enumerate(self.source):
             block = self._block(chunk, i)
-            rows += block.shape[0] if block.ndim else 0
-            yield block, None
+            start, rows = rows, rows + (block.shape[0] if block.ndim else 0)
+            w = self.sample_weight
+            yield block, None if w is None else w[start:rows]
         if rows != self.n_rows:
             raise ValueError(
                 f"the re-iterable of chunks yielded {rows} rows on this pass but {self.n_rows} "
@@ -375,11 +383,17 @@ class IterableChunks(ChunkSource):
                 f"{list(chunk.columns)} as element {i} where the first has {self.columns}: "
                 "every chunk needs the same columns in the same order"
             )
+        chunk = masked_as_nan(chunk)  # masked entries are missing, as in memory
+        if sparse_chunk(chunk):
+            raise TypeError(sparse_refusal(i))
         values = chunk if isinstance(chunk, np.ndarray) else np.asarray(chunk)
-        if values.dtype.kind not in "fiubO":  # text, complex numbers, dates
+        what = not_real(chunk) or not_real(values)
+        if what:  # dates, durations, complex numbers: as in memory
             raise ValueError(
-                f"element {i} of the re-iterable of chunks holds values that are not real "
-                f"numbers (dtype {values.dtype}); encode or convert them first"
+                f"element {i} of the re-iterable of chunks holds {what}, which are not real "
+                "numbers; convert them to numbers first (dates and durations in a unit of "
+                "your choice, complex values to their real part or modulus), or drop those "
+                "columns"
             )
         try:
             return np.asarray(values, dtype=self.dtype)
@@ -388,10 +402,6 @@ class IterableChunks(ChunkSource):
                 f"element {i} of the re-iterable of chunks holds values that are not real "
                 f"numbers ({exc}); encode or convert them first"
             ) from None
-
-    @property
-    def total_weight(self) -> float:
-        return float(self.n_rows)
 
     @property
     def n_rows(self) -> int:
@@ -429,7 +439,8 @@ def as_chunks(
         ``__iter__`` starts over). Anything else (an ndarray, a DataFrame, a list of rows) is
         in memory: None is returned, so that the estimator validates it first and then reads
         the validated array through :func:`array_source`.
-    sample_weight : array of shape (n,) or None (not for re-iterables of arrays).
+    sample_weight : array of shape (n,) or None; for chunks, one weight per row of the
+        chunks in order (its length is the caller's to check).
     dtype : dtype of the blocks yielded (float64 or float32).
     chunk_rows : rows per block, for arrays, files and memory maps.
 
@@ -437,8 +448,7 @@ def as_chunks(
     ------
     ValueError
         A path that does not exist or is of another kind, a one-shot iterator, a list of
-        chunks of which an element is not 2-D or has other columns, or weights given with a
-        re-iterable of arrays.
+        chunks of which an element is not 2-D or has other columns.
     """
     if isinstance(data, ChunkSource):
         return data
@@ -467,11 +477,9 @@ def as_chunks(
         chunks = chunk_list(data)
         if chunks is None:  # a list of rows
             return None
-        if sample_weight is not None:
-            raise ValueError("sample_weight is not supported with a list of chunks")
         frames = hasattr(chunks[0], "columns")
         columns = list(chunks[0].columns) if frames else None
-        return IterableChunks(chunks, dtype, _frame_columns(chunks), columns)
+        return IterableChunks(chunks, dtype, _frame_columns(chunks), columns, sample_weight)
     if _is_array_like(data):
         return None
     if iter(data) is data:
@@ -479,12 +487,11 @@ def as_chunks(
             "fit needs data it can read once per EM iteration: a one-shot iterator or generator "
             "can be read only once. Pass a list of arrays, or an object whose __iter__ starts over."
         )
-    if sample_weight is not None:
-        raise ValueError("sample_weight is not supported with a re-iterable of chunks")
     first: Any = next(iter(data), None)
     if hasattr(first, "columns"):  # DataFrames: their names, as a list of them gives
-        return IterableChunks(data, dtype, feature_names(first), list(first.columns))
-    return IterableChunks(data, dtype)
+        names, columns = feature_names(first), list(first.columns)
+        return IterableChunks(data, dtype, names, columns, sample_weight)
+    return IterableChunks(data, dtype, sample_weight=sample_weight)
 
 
 def array_source(
@@ -637,17 +644,54 @@ def chunk_list(data: Any) -> list | None:
                 f"X is a list of chunks, but element {i} has {np.shape(chunk)[1]} columns "
                 f"where the first has {width}: every chunk needs the same columns"
             )
-        # a DataFrame's dtypes (pandas' own have a kind too), an array's dtype
-        dtypes = getattr(chunk, "dtypes", [chunk.dtype] if isinstance(chunk, np.ndarray) else [])
-        bad = sorted({str(t) for t in dtypes if getattr(t, "kind", "O") not in "fiub"})
-        if bad:
+        if sparse_chunk(chunk):
+            raise TypeError(sparse_refusal(i))
+        # read as in memory: text of numbers is numbers; dates, durations, complex are not
+        what = not_real(chunk)
+        if what:
             raise ValueError(
-                f"X is a list of chunks, but element {i} holds values that are not numbers "
-                f"(dtype {', '.join(bad)}); encode text or categories as numbers first (e.g. "
-                "with pandas.get_dummies or Series.cat.codes), or drop those columns"
+                f"X is a list of chunks, but element {i} holds {what}, which are not real "
+                "numbers; convert them to numbers first (dates and durations in a unit of "
+                "your choice, complex values to their real part or modulus), or drop those "
+                "columns"
             )
     _frame_columns(list(data))  # the same column names in every DataFrame
     return list(data)
+
+
+def sparse_refusal(i: int) -> str:
+    """The refusal of a sparse chunk, element ``i`` of the chunks: in memory's words."""
+    return (
+        f"Sparse data was passed for X (element {i} of the chunks), but dense data is "
+        "required. Use '.toarray()' to convert each chunk to a dense numpy array."
+    )
+
+
+def sparse_chunk(chunk: Any) -> bool:
+    """Whether ``chunk`` is a SciPy sparse matrix or array."""
+    from scipy import sparse
+
+    return sparse.issparse(chunk)
+
+
+def not_real(chunk: Any) -> str | None:
+    """What the columns of ``chunk`` (an array or a DataFrame) hold where some hold values
+    that are not real numbers as a fit in memory reads them: "dates (datetime64[ns])",
+    "durations (...)", "complex numbers (complex128)"; else None. Text, categories and
+    other objects are read as numbers where they are numbers (NumPy's conversion), as in
+    memory."""
+    from emkit.backend.validation import time_kind_of
+
+    # a DataFrame's dtypes (pandas' own have a kind too), an array's dtype
+    dtypes = getattr(chunk, "dtypes", [getattr(chunk, "dtype", None)])
+    found = set()
+    for t in dtypes:
+        if t is None:
+            continue
+        kind = time_kind_of(t) or ("complex numbers" if getattr(t, "kind", None) == "c" else None)
+        if kind:
+            found.add(f"{kind} ({t})")
+    return ", ".join(sorted(found)) or None
 
 
 def join_chunks(chunks: list) -> Any:
@@ -657,7 +701,21 @@ def join_chunks(chunks: list) -> Any:
         import pandas as pd
 
         return pd.concat(chunks, ignore_index=True)
-    return np.concatenate([np.asarray(c) for c in chunks])
+    # masked entries are missing (NaN), as in a masked array in memory: np.concatenate would
+    # read the values under the mask
+    return np.concatenate([np.asarray(masked_as_nan(c)) for c in chunks])
+
+
+def masked_as_nan(x):
+    """A NumPy masked array of numbers as floats with NaN under its mask: masked entries are
+    missing values (NumPy's conversion reads the values stored under the mask, such as a
+    -999 sentinel). Estimators with ``missing="em"`` then fit around them and the others
+    refuse them as they refuse NaN; so are the masked chunks of data read chunk by chunk.
+    Anything else as it is (masked dates or text are refused as unmasked ones are)."""
+    if not isinstance(x, np.ma.MaskedArray) or x.dtype.kind not in "biuf":
+        return x
+    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    return x.astype(dtype).filled(np.nan)
 
 
 def _table(chunk: Any) -> bool:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from emkit.backend.sources import ChunkSource
+
+# Beyond this magnitude the squares and sums the statistics are made of overflow float64;
+# data all below the smaller one have squares that underflow (to subnormals, then 0): their
+# variances come out 0 and every fit collapses (GaussianMixture on data times 1e-170 put both
+# components on one mean).
+MAX_MAGNITUDE = 1e150
+MIN_MAGNITUDE = 1e-150
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,11 @@ class CheckedChunks(ChunkSource):
         no information); ``total_weight`` and ``n_rows`` still count it.
     drop_empty_rows : see ``allow_nan``.
     nan_hint : where NaN is an error, what the message suggests instead.
+
+    The first pass also checks the values' magnitude, as a fit in memory does
+    (:func:`magnitude_refusal`): a chunk with a value beyond :data:`MAX_MAGNITUDE` is refused
+    as it is read, data all below :data:`MIN_MAGNITUDE` at the end of that pass (before EM
+    starts: the pass that draws its starting rows reads every chunk).
     """
 
     source: Any
@@ -31,9 +44,13 @@ class CheckedChunks(ChunkSource):
     allow_nan: bool = False
     drop_empty_rows: bool = False
     nan_hint: str = "drop or impute them before fitting"
+    # set once a whole pass has had its magnitudes checked
+    _magnitude_checked: list = field(default_factory=list, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         row = 0
+        check = not self._magnitude_checked
+        largest = 0.0
         for x, w in self.source:
             if x.ndim != 2 or x.shape[1] != self.n_features:
                 raise ValueError(
@@ -41,6 +58,12 @@ class CheckedChunks(ChunkSource):
                     f"{self.n_features} columns (features)"
                 )
             start, row = row, row + x.shape[0]
+            if check and x.size:
+                chunk_largest = largest_magnitude(x)
+                if MAX_MAGNITUDE < chunk_largest < np.inf:  # inf: refused as such below
+                    refusal = magnitude_refusal(chunk_largest, f"the chunk at row {start}")
+                    raise ValueError(refusal)
+                largest = max(largest, chunk_largest)
             if np.isfinite(x).all():
                 yield x, w
                 continue
@@ -64,6 +87,11 @@ class CheckedChunks(ChunkSource):
                 x, w = x[~empty], None if w is None else w[~empty]
             if x.shape[0]:
                 yield x, w
+        if check:
+            refusal = magnitude_refusal(largest, "X")
+            if refusal:
+                raise ValueError(refusal)
+            self._magnitude_checked.append(True)
 
     @property
     def total_weight(self) -> float:
@@ -80,6 +108,55 @@ class CheckedChunks(ChunkSource):
     @property
     def feature_names(self) -> np.ndarray | None:
         return self.source.feature_names
+
+
+def largest_magnitude(x: np.ndarray) -> float:
+    """The largest absolute value of ``x`` (not empty), NaN skipped (0 where all are NaN)."""
+    # fmax / fmin skip NaN (missing values) and need no temporary the size of x.
+    extremes = np.abs([np.fmax.reduce(x, axis=None), np.fmin.reduce(x, axis=None)])
+    return float(np.fmax.reduce(extremes)) if not np.isnan(extremes).all() else 0.0
+
+
+def magnitude_refusal(
+    largest: float, name: str = "X", fitting: bool = True, variances: bool = True
+) -> str | None:
+    """Why data ``name`` whose largest absolute value is ``largest`` cannot be fitted, or
+    None: a value so large that its square overflows float64, or, for rows to fit
+    (``fitting``), values, not all 0, all so small that their squares underflow;
+    ``variances``: the fit's variances come from them (else the message gives the reason
+    that holds without variances: the start and the fit's record of its rows square the
+    values too)."""
+    # Without variances the squares are still formed, by the start (which standardises the
+    # rows: underflowed, it cannot tell components apart) and the fit's record of its rows.
+    why = (
+        ""
+        if variances
+        else " (the start standardises the rows, and the fit keeps their spread to "
+        "recognise them in estimate())"
+    )
+    if largest > MAX_MAGNITUDE:
+        return (
+            f"{name} holds values as large as {largest:.3g}; beyond {MAX_MAGNITUDE:.0e} their "
+            f"squares overflow float64{why} and the fit would be inf or NaN. Rescale the data "
+            f"first (e.g. divide by {largest:.0e}, or use sklearn.preprocessing.StandardScaler)"
+        )
+    if fitting and 0.0 < largest < MIN_MAGNITUDE:
+        result = "the variances would be 0" if variances else "the components would start alike"
+        return (
+            f"{name} holds values no larger than {largest:.3g}; below {MIN_MAGNITUDE:.0e} their "
+            f"squares underflow float64{why} and {result}. Rescale the data first (e.g. "
+            f"multiply by {_factor(largest)}, or use sklearn.preprocessing.StandardScaler)"
+        )
+    return None
+
+
+def _factor(small: float) -> str:
+    """About 1 / ``small`` as text: two powers of ten where the reciprocal overflows."""
+    with np.errstate(over="ignore", divide="ignore"):
+        inverse = 1.0 / small
+    if np.isfinite(inverse):
+        return f"{inverse:.0e}"
+    return f"1e+300, then by 1e+{-math.floor(math.log10(small)) - 300}"
 
 
 def nan_report(x: np.ndarray) -> str:

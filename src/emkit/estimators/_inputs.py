@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -23,12 +24,20 @@ from emkit.backend.dask_source import (
     partition_name,
 )
 from emkit.backend.inputs import as_source, checked, start_rows
-from emkit.backend.sources import DataSource, array_source, chunk_list, feature_names, join_chunks
+from emkit.backend.sources import (
+    DataSource,
+    IterableChunks,
+    array_source,
+    chunk_list,
+    feature_names,
+    join_chunks,
+)
 from emkit.estimators._device import refuse_dask_device
 from emkit.estimators._validation import (
     check_feature_names,
     check_rows,
     check_weights,
+    chunk_iterable,
     names_checked,
     refuse_chunked,
     refuse_warm_start,
@@ -72,6 +81,23 @@ def fit_rows(
         )
     x, w = start_rows(source, INIT_ROWS, rng)
     return source, x, w
+
+
+def by_chunk(X, method: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
+    """``method`` (``predict``, ``transform``) of each chunk of ``X`` in order, joined, where
+    ``X`` is a re-iterable of chunks (not a list): ``fit`` reads one chunk at a time, while
+    the methods that read rows into memory refuse it. None for any other ``X``.
+
+    Each chunk is read as ``fit`` reads it (:class:`~emkit.backend.sources.IterableChunks`:
+    masked entries NaN) and checked by ``method``; the names of a re-iterable of DataFrames
+    were checked by ``fit``, which also refuses a chunk with other columns."""
+    if is_dask_collection(X) or isinstance(X, (str, os.PathLike)) or not chunk_iterable(X):
+        return None
+    source = as_source(X)
+    if not isinstance(source, IterableChunks):
+        return None
+    with names_checked():
+        return np.concatenate([method(x) for x, _ in source])
 
 
 def joined_rows(X, y, *, what: str = "labels") -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,9 +26,16 @@ from sklearn.utils.validation import (
 from emkit.backend.dask_source import aligned_array, is_dask_collection
 from emkit.backend.idle_rows import without_idle
 from emkit.backend.namespace import is_device_array, namespace_of
-from emkit.backend.sources import feature_names, npy_refusal
+from emkit.backend.sources import feature_names, masked_as_nan, npy_refusal
 from emkit.backend.threads import one_blas_thread
-from emkit.backend.validation import nan_report, time_kind_of
+from emkit.backend.validation import (
+    MAX_MAGNITUDE,
+    MIN_MAGNITUDE,
+    largest_magnitude,
+    magnitude_refusal,
+    nan_report,
+    time_kind_of,
+)
 from emkit.exceptions import DegenerateFitWarning, warn_user
 
 # What to do about NaN, for the estimators that offer missing="em".
@@ -48,6 +54,22 @@ NAN_HINT = (
 _NAMES_CHECKED = contextvars.ContextVar("emkit_names_checked", default=False)
 
 
+# True within warm_fit(): the fit continues from the stored one (warm_start).
+_WARM_FIT = contextvars.ContextVar("emkit_warm_fit", default=False)
+
+
+@contextlib.contextmanager
+def warm_fit(warm: bool = True) -> Iterator[None]:
+    """Within it (where ``warm``), a fit that continues from the stored one validates its
+    data against the stored fit (``reset=False``) but takes the feature names of its ``X``,
+    as every scikit-learn fit does (:func:`check_feature_names`)."""
+    token = _WARM_FIT.set(warm)
+    try:
+        yield
+    finally:
+        _WARM_FIT.reset(token)
+
+
 def check_feature_names(estimator, names: np.ndarray | None, *, reset: bool) -> None:
     """Set or check the estimator's ``feature_names_in_`` from ``names``, those of the data
     (:func:`~emkit.backend.sources.feature_names` of ``X``, or a data source's
@@ -57,12 +79,16 @@ def check_feature_names(estimator, names: np.ndarray | None, *, reset: bool) -> 
     ``reset`` (a fit) sets them, or deletes them where the data have none. A query raises a
     ValueError where the names differ from the fitted ones (others, or another order), and
     warns (UserWarning) where only one of the two has names; within :func:`names_checked` it
-    checks nothing.
+    checks nothing. Within :func:`warm_fit` (``reset`` False for a warm start) the names
+    follow the data where either the data or the stored fit has none (set, or deleted, as
+    scikit-learn's refit does); names other than the stored fit's are refused.
     """
     if not reset:
         if _NAMES_CHECKED.get():
             return
         fitted = getattr(estimator, "feature_names_in_", None)
+        if _WARM_FIT.get() and (fitted is None or names is None):
+            reset = True
         if fitted is None and names is None:
             return
         if fitted is not None and names is not None and np.array_equal(fitted, names):
@@ -91,6 +117,7 @@ def validate(estimator, X, y="no_validation", *, reset: bool, **check_params):
     (``check_X_y``) with ``check_params``, then ``n_features_in_`` set (``reset``) or
     checked. Tensors are read as NumPy arrays (:func:`host_rows`)."""
     X, y = masked_as_nan(host_rows(X)), host_rows(y)
+    refuse_masked(y, "y", "a label or response")
     check_feature_names(estimator, feature_names(X), reset=reset)
     if y is None and get_tags(estimator).target_tags.required:
         raise ValueError(
@@ -103,18 +130,6 @@ def validate(estimator, X, y="no_validation", *, reset: bool, **check_params):
         x, y = out = check_X_y(X, y, estimator=estimator, **check_params)
     _check_n_features(estimator, x, reset=reset)
     return out
-
-
-def masked_as_nan(x):
-    """A NumPy masked array of numbers as floats with NaN under its mask: masked entries are
-    missing values (NumPy's conversion reads the values stored under the mask, such as a
-    -999 sentinel). Estimators with ``missing="em"`` then fit around them and the others
-    refuse them as they refuse NaN. Anything else as it is (masked dates or text are refused
-    as unmasked ones are)."""
-    if not isinstance(x, np.ma.MaskedArray) or x.dtype.kind not in "biuf":
-        return x
-    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-    return x.astype(dtype).filled(np.nan)
 
 
 def check_rows(
@@ -215,7 +230,7 @@ def numeric_input(estimator, x) -> Iterator[None]:
             )
         )
     refuse_times_and_complex(name, x)
-    if _chunk_iterable(x):
+    if chunk_iterable(x):
         raise ValueError(
             f"{name} needs X as a 2-D array of numbers (rows x features) here; got a "
             f"{type(x).__name__}, an iterable of chunks, which only GaussianMixture.fit and "
@@ -300,7 +315,7 @@ def refuse_times_and_complex(name: str, x, label: str = "X") -> None:
         )
 
 
-def _chunk_iterable(x) -> bool:
+def chunk_iterable(x) -> bool:
     """Whether ``x`` is an iterable that is not a table: a re-iterable of chunks, or a
     generator (NumPy would fail to read it with a ``float()`` TypeError)."""
     from emkit.backend.sources import _is_array_like
@@ -312,14 +327,6 @@ def _chunk_iterable(x) -> bool:
     )
 
 
-# Beyond this magnitude the squares and sums the statistics are made of overflow float64;
-# data all below the smaller one have squares that underflow (to subnormals, then 0): their
-# variances come out 0 and every fit collapses (GaussianMixture on data times 1e-170 put both
-# components on one mean).
-MAX_MAGNITUDE = 1e150
-MIN_MAGNITUDE = 1e-150
-
-
 def check_magnitude(
     x: np.ndarray, name: str = "X", fitting: bool = True, variances: bool = True
 ) -> None:
@@ -327,42 +334,13 @@ def check_magnitude(
     for rows to fit (``fitting``), where its values, not all 0, are all so small that their
     squares underflow; ``variances``: the fit's variances come from them (else the message
     gives the reason that holds without variances: the start and the fit's record of its rows
-    square the values too)."""
+    square the values too). The chunks of data read out of memory are checked alike, as they
+    are read (:class:`~emkit.backend.validation.CheckedChunks`)."""
     if x.size == 0:
         return
-    # fmax / fmin skip NaN (missing values) and need no temporary the size of x.
-    extremes = np.abs([np.fmax.reduce(x, axis=None), np.fmin.reduce(x, axis=None)])
-    largest = float(np.fmax.reduce(extremes)) if not np.isnan(extremes).all() else 0.0
-    # Without variances the squares are still formed, by the start (which standardises the
-    # rows: underflowed, it cannot tell components apart) and the fit's record of its rows.
-    why = (
-        ""
-        if variances
-        else " (the start standardises the rows, and the fit keeps their spread to "
-        "recognise them in estimate())"
-    )
-    if largest > MAX_MAGNITUDE:
-        raise ValueError(
-            f"{name} holds values as large as {largest:.3g}; beyond {MAX_MAGNITUDE:.0e} their "
-            f"squares overflow float64{why} and the fit would be inf or NaN. Rescale the data "
-            f"first (e.g. divide by {largest:.0e}, or use sklearn.preprocessing.StandardScaler)"
-        )
-    if fitting and 0.0 < largest < MIN_MAGNITUDE:
-        result = "the variances would be 0" if variances else "the components would start alike"
-        raise ValueError(
-            f"{name} holds values no larger than {largest:.3g}; below {MIN_MAGNITUDE:.0e} their "
-            f"squares underflow float64{why} and {result}. Rescale the data first (e.g. "
-            f"multiply by {_factor(largest)}, or use sklearn.preprocessing.StandardScaler)"
-        )
-
-
-def _factor(small: float) -> str:
-    """About 1 / ``small`` as text: two powers of ten where the reciprocal overflows."""
-    with np.errstate(over="ignore", divide="ignore"):
-        inverse = 1.0 / small
-    if np.isfinite(inverse):
-        return f"{inverse:.0e}"
-    return f"1e+300, then by 1e+{-math.floor(math.log10(small)) - 300}"
+    refusal = magnitude_refusal(largest_magnitude(x), name, fitting, variances)
+    if refusal:
+        raise ValueError(refusal)
 
 
 # Values from which the one-pass check runs its product under one BLAS thread.
@@ -429,12 +407,24 @@ def refuse_chunked(value, name: str, what: str, chunks: int | None = None) -> No
     )
 
 
+def refuse_masked(value, name: str, what: str) -> None:
+    """ValueError where ``value`` is a NumPy masked array with masked entries: a row's
+    ``what`` cannot be missing (NumPy's conversion would read the value under the mask)."""
+    if isinstance(value, np.ma.MaskedArray) and np.ma.count_masked(value):
+        raise ValueError(
+            f"{name} is a masked array with {np.ma.count_masked(value)} masked entries: every "
+            f"row needs {what}; drop the rows whose {name} is masked, or fill it "
+            f"({name}.filled(...))"
+        )
+
+
 def check_weights(sample_weight, x: np.ndarray) -> np.ndarray | None:
     """Validate sample weights: one array (:func:`refuse_chunked`), finite, non-negative, one
     per row, not all zero."""
     if sample_weight is None:
         return None
     refuse_chunked(sample_weight, "sample_weight", "weights")
+    refuse_masked(sample_weight, "sample_weight", "a weight (0 leaves it out)")
     w = _check_sample_weight(
         host_rows(sample_weight), x, dtype=np.float64, ensure_non_negative=True
     )

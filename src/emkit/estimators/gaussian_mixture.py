@@ -33,7 +33,13 @@ from emkit.estimators._device import (
     sample_host_rows,
 )
 from emkit.estimators._fingerprint import DataFingerprint, check_same_rows
-from emkit.estimators._inputs import dask_sample, dask_total, queried_array, weighted_source
+from emkit.estimators._inputs import (
+    by_chunk,
+    dask_sample,
+    dask_total,
+    queried_array,
+    weighted_source,
+)
 from emkit.estimators._mixture_api import (
     MixtureQueries,
     observed_fit,
@@ -54,6 +60,7 @@ from emkit.estimators._validation import (
     observed_together,
     refuse_warm_start,
     rows_from_file,
+    warm_fit,
 )
 from emkit.estimators._verbose import VerbosePrinter, print_ends
 from emkit.estimators.persist import ModelFileMixin
@@ -460,9 +467,10 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         rng = check_random_state(self.random_state)
         refuse_dask_device(type(self).__name__, self.device, X)
         place = placement(self.device, X, self.dtype)
-        data, x, w = self._data(
-            X, sample_weight, reset=not warm, rng=rng, place=place, shared=shared
-        )
+        with warm_fit(warm):
+            data, x, w = self._data(
+                X, sample_weight, reset=not warm, rng=rng, place=place, shared=shared
+            )
         structure = covariance_structure(self.covariance_type, data.n_features)
         self._check_options()
         if self.missing == "em":  # what the observed values leave undetermined
@@ -649,8 +657,11 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
 
     @restores_on_error
     def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the label of each row of ``X``."""
-        return self.fit(X, sample_weight=sample_weight).predict(X)
+        """Fit, then return the label of each row of ``X`` (``predict(X)``; a re-iterable of
+        chunks, which ``predict`` does not take, is labelled chunk by chunk)."""
+        self.fit(X, sample_weight=sample_weight)
+        labels = by_chunk(X, self.predict)
+        return self.predict(X) if labels is None else labels
 
     def _start_given(self) -> bool:
         """Every starting value is given and no prior looks at the rows: the fit needs no

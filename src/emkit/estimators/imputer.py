@@ -26,7 +26,7 @@ from emkit.estimators._device import (
     refuse_dask_device,
     resolution,
 )
-from emkit.estimators._inputs import per_row, queried_array, weighted_source
+from emkit.estimators._inputs import by_chunk, per_row, queried_array, weighted_source
 from emkit.estimators._mixture_api import warn_if_ridge_outweighs, warn_unless_converged
 from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import (
@@ -287,6 +287,14 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
     def _model(self) -> MissingMixture:
         components = FullGaussian.from_covariances(self.mean_[None], self.covariance_[None])
         return MissingMixture(np.ones(1), components, self.reg_covar)
+
+    @restores_on_error
+    def fit_transform(self, X, y=None, sample_weight=None) -> Any:
+        """Fit, then fill the NaN of ``X``: ``transform(X)``; a re-iterable of chunks, which
+        ``transform`` does not take, is filled chunk by chunk (its rows in order)."""
+        self.fit(X, sample_weight=sample_weight)
+        filled = by_chunk(X, self._transform)
+        return self.transform(X) if filled is None else filled
 
     def transform(self, X, n_draws=None, random_state=None) -> Any:
         """Fill the NaN of ``X`` from the fitted normal, given each row's observed values.

@@ -46,6 +46,7 @@ from emkit.estimators._validation import (
     refuse_rows,
     refuse_warm_start,
     warm_features,
+    warm_fit,
 )
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, warn_user
@@ -141,15 +142,16 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         if warm:
             self._check_warm_start(X, families)
         rng = check_random_state(self.random_state)
-        data, x, w = fit_rows(
-            self,
-            X,
-            sample_weight,
-            rng=rng,
-            min_rows=len(families),
-            check=partial(_check_supports, families),
-            reset=not warm,
-        )
+        with warm_fit(warm):
+            data, x, w = fit_rows(
+                self,
+                X,
+                sample_weight,
+                rng=rng,
+                min_rows=len(families),
+                check=partial(_check_supports, families),
+                reset=not warm,
+            )
         # Families tied by the user to their positions (a prior or starting parameters of
         # theirs): _set_fitted keeps their components in the listed order.
         tied = {

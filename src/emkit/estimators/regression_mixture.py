@@ -51,6 +51,7 @@ from emkit.estimators._validation import (
     refuse_warm_start,
     validate,
     warm_features,
+    warm_fit,
     weighted_total,
 )
 from emkit.estimators.persist import ModelFileMixin
@@ -204,11 +205,12 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             self._check_warm_start(X)
         rng = check_random_state(self.random_state)
         if is_dask_collection(X):
-            data = dask_fit_source(self, X, sample_weight, y, make=_stacked, reset=not warm)
+            with warm_fit(warm):
+                data = dask_fit_source(self, X, sample_weight, y, make=_stacked, reset=not warm)
             z, w = start_rows(data, INIT_ROWS, rng)
             n, weighed = data.n_rows, ""
         else:
-            with numeric_input(self, X):
+            with numeric_input(self, X), warm_fit(warm):
                 x, y = validate(
                     self,
                     X,

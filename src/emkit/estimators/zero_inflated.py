@@ -24,7 +24,7 @@ from emkit.distributions.point_mass import PointMass
 from emkit.distributions.poisson import Poisson
 from emkit.estimators._inputs import dask_fit_source, per_row
 from emkit.estimators._state import restores_on_error
-from emkit.estimators._validation import check_rows, check_weights
+from emkit.estimators._validation import check_rows, check_weights, warm_fit
 from emkit.estimators.mixture_model import FamilyMixtureBase
 from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.models.component_list import ComponentList
@@ -130,11 +130,13 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
         if warm:
             self._check_warm_start(X, self._families())
         if is_dask_collection(X):
-            data = dask_fit_source(
-                self, X, sample_weight, check=Poisson().check_support, reset=not warm
-            )
+            with warm_fit(warm):
+                data = dask_fit_source(
+                    self, X, sample_weight, check=Poisson().check_support, reset=not warm
+                )
         else:
-            x = check_rows(self, X, reset=not warm)
+            with warm_fit(warm):
+                x = check_rows(self, X, reset=not warm)
             Poisson().check_support(x)
             data = array_source(x, check_weights(sample_weight, x))
         n0, n_pos, sums = data.map_reduce(_zero_sums)
