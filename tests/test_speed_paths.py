@@ -364,6 +364,33 @@ def form_of(mixture):
     return mixture.components.quadratic_form(np.log(mixture.weights))
 
 
+@pytest.mark.parametrize("name", ["full", "diag"])
+@pytest.mark.parametrize("n", [999, 1000, 2001])
+def test_passes_under_and_over_one_thread_match_scipy(monkeypatch, all_threads, name, n):
+    # Fewer rows than a thread's least take the pass without the thread machinery (a
+    # selection grid on small data); at and above it, run_split and over_threads. Both give
+    # each form's sums in coef's order ([quadratic, linear, 1]) and scipy's log-likelihood.
+    monkeypatch.setattr(cpu_threads, "MIN_ROWS_PER_THREAD", 1000)
+    monkeypatch.setattr(gaussian_pass, "MIN_GAUSSIAN_VALUES_PER_THREAD", 1000)
+    x = blobs(n=n, d=3, k=3)
+    model = fitted_mixture(x, name)
+    sums, loglik, _ = gaussian_pass.quadratic_sums(x, None, [form_of(model)])
+    assert loglik[0] == pytest.approx(scipy_loglik(model, x), rel=1e-12)
+    covs = model.components.full_covariances()
+    dens = np.column_stack(
+        [
+            np.log(model.weights[k])
+            + stats.multivariate_normal(model.components.means[k], covs[k]).logpdf(x)
+            for k in range(model.n_components)
+        ]
+    )
+    resp = np.exp(dens - logsumexp(dens, axis=1, keepdims=True))
+    np.testing.assert_allclose(sums[0][:, -1], resp.sum(axis=0), rtol=1e-12)
+    shift = form_of(model).shift
+    q = sums[0].shape[1] - 3 - 1
+    np.testing.assert_allclose(sums[0][:, q : q + 3], resp.T @ (x - shift), rtol=1e-9)
+
+
 @pytest.mark.parametrize(("d", "k"), [(3, 4), (10, 6)])  # (10, 6): blocks of MIN_BLOCK_FLOPS
 def test_gaussian_fits_are_the_same_to_the_last_bit_on_any_number_of_threads(monkeypatch, d, k):
     x = blobs(n=40_000, d=d, k=k)

@@ -290,7 +290,7 @@ def _bound(form: Any) -> float | None:
     their log joints (the quadratic part is at most 0); None where it is not known."""
     if form.peak is None:
         return None
-    top = float(np.max(form.peak, initial=-np.inf))
+    top = float(np.maximum.reduce(form.peak, initial=-np.inf))  # np.max's, without its layers
     return top if np.isfinite(top) else None
 
 
@@ -355,9 +355,10 @@ def _partial(
     gap = PEAK_GAP_SINGLE if single else PEAK_GAP
     # Each form's constants (less its bound) against the row of ones: the log joints are one
     # product.
-    coef = np.vstack(
+    # (np.concatenate: vstack's and hstack's values without their Python layers)
+    coef = np.concatenate(
         [
-            np.hstack([f.coef[:q].T, (f.const - (u or 0.0))[:, None], f.coef[q:].T])
+            np.concatenate([f.coef[:q].T, (f.const - (u or 0.0))[:, None], f.coef[q:].T], 1)
             for f, u in zip(forms, ups, strict=True)
         ]
     )  # (sum k, width)
@@ -598,6 +599,16 @@ def _normalise_unshifted(
     return True
 
 
+@cache
+def _coef_order(width: int, d: int) -> np.ndarray:
+    """The columns of the pass's sums [quadratic, 1, linear] in the order of
+    ``QuadraticForm.coef`` and then 1 (read-only)."""
+    q = width - d - 1
+    order = np.r_[0:q, q + 1 : width, q]
+    order.flags.writeable = False
+    return order
+
+
 def _threaded(
     x: np.ndarray, weights: np.ndarray | None, forms: list
 ) -> tuple[list[np.ndarray], list[float], list[float]]:
@@ -626,12 +637,19 @@ def _threaded(
         )
         return [sums for part in parts for sums in part]
 
-    probe_rows = PROBE_GAUSSIAN_VALUES_PER_THREAD // values_per_row
-    groups = GAUSSIAN_THREADS.run_split(key, groups_of, x.shape[0], group, min_rows, probe_rows)
+    if x.shape[0] < min_rows:
+        # Too few rows for a second thread (run_split and over_threads would run them whole
+        # on this one): the same call without their machinery, which costs as much as the
+        # pass on a few hundred rows (a model-selection grid runs one per structure a round).
+        with cpu_threads.one_blas_thread():
+            groups = _partial(x, weights, forms, log_max, single, group)
+    else:
+        probe_rows = PROBE_GAUSSIAN_VALUES_PER_THREAD // values_per_row
+        groups = GAUSSIAN_THREADS.run_split(key, groups_of, x.shape[0], group, min_rows, probe_rows)
     sums = [reduce(np.add, (g[0][j] for g in groups)) for j in range(len(forms))]
-    q = width - forms[0].n_features - 1
     # [quadratic, 1, linear] to the order of QuadraticForm.coef and then 1
-    sums = [np.hstack([s[:, :q], s[:, q + 1 :], s[:, q : q + 1]]) for s in sums]
+    order = _coef_order(width, forms[0].n_features)
+    sums = [np.take(s, order, axis=1) for s in sums]  # C-contiguous, as hstack's
     loglik = [float(sum(g[1][j] for g in groups)) for j in range(len(forms))]
     log_max_resp = [float(sum(g[2][j] for g in groups)) for j in range(len(forms))]
     return sums, loglik, log_max_resp

@@ -85,25 +85,29 @@ def quadratic_form(
     log_weights : array of shape (k,), may hold -inf for empty components.
     shift : array of shape (d,), the centre c of the features.
     """
+    # Reductions as ufunc methods and np.concatenate for vstack: the same bits without the
+    # Python layers of ndarray.max / .sum / np.vstack, which cost more than the arithmetic on
+    # a few components (a model-selection grid makes a form per fit and pass).
     diagonal = precisions.ndim == 2
     gap = means - shift  # (k, d)
     if diagonal:
         prec_gap = precisions * gap  # (k, d)
-        largest = precisions.max(axis=1)
+        largest = np.maximum.reduce(precisions, axis=1)
         quad = -0.5 * precisions.T  # (d, k)
     else:
         prec_gap = np.einsum("kij,kj->ki", precisions, gap)
-        largest = np.abs(precisions).sum(axis=2).max(axis=1)  # bounds lambda_max
+        # bounds lambda_max
+        largest = np.maximum.reduce(np.add.reduce(np.abs(precisions), axis=2), axis=1)
         rows, cols, doubled = quadratic_pairs(means.shape[1])
         quad = -0.5 * (precisions[:, rows, cols] * doubled).T  # (q, k)
     spread = np.einsum("kd,kd->k", gap, gap) * largest
-    if not np.isfinite(spread).all() or spread.max(initial=0.0) > MAX_SPREAD:
+    if not np.isfinite(spread).all() or np.maximum.reduce(spread, initial=0.0) > MAX_SPREAD:
         return None
     if not diagonal and _ill_conditioned(precisions):
         return None
-    const = log_weights + log_norm - 0.5 * np.einsum("kd,kd->k", gap, prec_gap)
-    coef = np.ascontiguousarray(np.vstack([quad, prec_gap.T]))
     peak = log_weights + log_norm
+    const = peak - 0.5 * np.einsum("kd,kd->k", gap, prec_gap)
+    coef = np.concatenate([quad, prec_gap.T])  # C-contiguous
     return QuadraticForm(np.asarray(shift, dtype=np.float64), coef, const, diagonal, peak)
 
 
@@ -122,7 +126,9 @@ def _ill_conditioned(precisions: np.ndarray) -> bool:
     except np.linalg.LinAlgError:
         return True
     size = np.einsum("kij,ki,kj->k", np.abs(precisions), sigma, sigma)
-    return bool(not np.isfinite(size).all() or size.max(initial=0.0) > MAX_SELF_SPREAD)
+    return bool(
+        not np.isfinite(size).all() or np.maximum.reduce(size, initial=0.0) > MAX_SELF_SPREAD
+    )
 
 
 def gaussian_e_step(
@@ -161,11 +167,18 @@ def _moments(sums: np.ndarray, form: QuadraticForm):
     weight = sums[:, -1].copy()  # (k,)
     first = sums[:, q : q + d]  # sum r (x - c), (k, d)
     positive = weight[:, None] > 0
-    offset = np.divide(first, weight[:, None], out=np.zeros_like(first), where=positive)
-    mean = np.where(positive, form.shift + offset, 0.0)
+    held = bool(positive.all())  # no component empty: the masks below change nothing
+    if held:
+        offset = first / weight[:, None]
+        mean = form.shift + offset
+    else:
+        offset = np.divide(first, weight[:, None], out=np.zeros_like(first), where=positive)
+        mean = np.where(positive, form.shift + offset, 0.0)
     # For data far from the origin (a column at 1e15, whose ulp is 0.125) the mean rounds
     # by as much as the rows' spread; mean - shift is exact, and so is what it lost.
-    residual = np.where(positive, offset - (mean - form.shift), 0.0)
+    residual = offset - (mean - form.shift)
+    if not held:
+        residual = np.where(positive, residual, 0.0)
     if form.diagonal:
         scatter = sums[:, :d] - first * offset
     else:
@@ -175,6 +188,7 @@ def _moments(sums: np.ndarray, form: QuadraticForm):
         second[:, rows, cols] = sums[:, :q]
         second[:, cols, rows] = sums[:, :q]
         scatter = second - first[:, :, None] * offset[:, None, :]
-        scatter = 0.5 * (scatter + np.swapaxes(scatter, 1, 2))
-    scatter = np.where(positive if form.diagonal else positive[:, :, None], scatter, 0.0)
+        scatter = 0.5 * (scatter + scatter.transpose(0, 2, 1))
+    if not held:
+        scatter = np.where(positive if form.diagonal else positive[:, :, None], scatter, 0.0)
     return weight, mean, scatter, residual

@@ -265,6 +265,8 @@ class Mixture:
 
     def log_weights(self) -> np.ndarray:
         """log pi_k, shape (k,) (-inf for a weight of 0)."""
+        if self.weights.all():  # no log(0) to silence: errstate costs more than the log here
+            return np.log(self.weights)
         with np.errstate(divide="ignore"):
             return np.log(self.weights)
 

@@ -54,6 +54,8 @@ def _unit_det(values: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
     """Diagonal ``values`` (..., d) scaled to a product of 1 (left as they are where 0);
     ``mean``: their :func:`_geometric_mean`, where the caller has it."""
     g = (_geometric_mean(values) if mean is None else mean)[..., None]
+    if (g > 0).all():  # the same quotients without the copy the mask needs
+        return values / g
     return np.divide(values, g, out=values.copy(), where=g > 0)
 
 
