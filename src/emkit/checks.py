@@ -11,7 +11,18 @@ import numpy as np
 import pandas as pd
 
 
-def finite_array(x: Any, name: str, ndim: int) -> np.ndarray:
+def real_numbers(x: Any, name: str, what: str) -> None:
+    """Raise the estimators' ValueError where ``x`` holds complex numbers, dates, durations or
+    times (:func:`~emkit.estimators._validation.refuse_times_and_complex`), which NumPy's
+    conversion to float would keep as their real part (with a ComplexWarning) or as counts of
+    their unit. ``what`` names the function, ``name`` the argument."""
+    from emkit.estimators._validation import refuse_times_and_complex
+
+    typed = any(hasattr(x, a) for a in ("dtype", "dtypes", "schema"))
+    refuse_times_and_complex(what, x if typed else np.asarray(x), label=name)
+
+
+def finite_array(x: Any, name: str, ndim: int, what: str | None = None) -> np.ndarray:
     """``x`` as a finite float64 array of ``ndim`` dimensions (1 or 2).
 
     A column (n, 1) is accepted where a vector is asked for, and a vector (n,) where a matrix is
@@ -22,11 +33,13 @@ def finite_array(x: Any, name: str, ndim: int) -> np.ndarray:
     x : array-like.
     name : the argument's name, for the error message.
     ndim : 1 or 2.
+    what : the function's name, for the error message (complex data, dates).
 
     Returns
     -------
     array of shape (n,) or (n, d), dtype float64.
     """
+    real_numbers(x, name, what or name)
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -92,3 +105,15 @@ def named_labels(x: Any) -> tuple[np.ndarray, list] | None:
             f"x has {int(missing.sum())} missing value(s) (None, NaN or pd.NA); drop them first"
         )
     return codes, categories
+
+
+def squares_finite(result: Any, values: Any, what: str, quantity: str) -> None:
+    """Raise where ``result`` (a variance, a scatter, a posterior scale: a float or an array)
+    is not finite because the largest of ``values`` (the data, and a prior mean) overflow
+    float64 when squared; ``quantity`` names ``result`` in the message."""
+    if not np.all(np.isfinite(result)):
+        largest = max(float(np.max(np.abs(v), initial=0.0)) for v in values)
+        raise ValueError(
+            f"{what}: values as large as {largest:.3g} overflow float64 when squared ({quantity}"
+            " is inf); rescale the data first"
+        )

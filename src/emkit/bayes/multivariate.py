@@ -27,7 +27,13 @@ from emkit.bayes.posterior import (
     t_cov,
     t_mean,
 )
-from emkit.checks import at_least, finite_array, named_labels, nonnegative_integers
+from emkit.checks import (
+    at_least,
+    finite_array,
+    named_labels,
+    nonnegative_integers,
+    squares_finite,
+)
 from emkit.distributions.categorical import Categorical
 from emkit.distributions.gaussian import GaussianStats
 from emkit.distributions.linear_gaussian import LinearGaussian
@@ -78,7 +84,7 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
     """
     named = named_labels(x)
     if named is None:
-        codes = finite_array(x, "x", 1)
+        codes = finite_array(x, "x", 1, "bayes.dirichlet_categorical")
         at_least(codes.size, 1, "dirichlet_categorical")
         nonnegative_integers(codes, "labels", "dirichlet_categorical")
     else:
@@ -96,7 +102,12 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
         raise ValueError(f"alpha must be one number or of shape (K,), got shape {alpha.shape}")
     if n_categories is None:
         K = alpha.size if np.ndim(alpha) else int(codes.max()) + 1
-    elif not (isinstance(n_categories, Real) and n_categories >= 1 and n_categories % 1 == 0):
+    elif not (
+        isinstance(n_categories, Real)
+        and not isinstance(n_categories, (bool, np.bool_))
+        and n_categories >= 1
+        and n_categories % 1 == 0
+    ):
         raise ValueError(f"n_categories must be a positive integer, got {n_categories!r}")
     else:
         K = int(n_categories)
@@ -253,7 +264,7 @@ def normal_inverse_wishart(
     array([[0.997, 0.585],
            [0.585, 1.706]])
     """
-    X = finite_array(X, "X", 2)
+    X = finite_array(X, "X", 2, "bayes.normal_inverse_wishart")
     n, d = X.shape
     at_least(n, 1, "normal_inverse_wishart")
     mu0 = np.zeros(d) if mu0 is None else hyperparameter("mu0", mu0)
@@ -264,11 +275,15 @@ def normal_inverse_wishart(
         )
     mu0 = np.broadcast_to(mu0, (d,))
     psi0 = np.zeros((d, d)) if psi0 is None else _scale_matrix(psi0, d)
-    nu0 = -1.0 if nu0 is None else hyperparameter("nu0", nu0, -(d + 2))  # -(d + 2): flat
-    nonnegative(kappa0=kappa0)
+    nu0 = (
+        -1.0 if nu0 is None else hyperparameter("nu0", nu0, -(d + 2), scalar=True)
+    )  # -(d + 2): flat
+    (kappa0,) = nonnegative(kappa0=kappa0)
     # The Gaussian family's statistics and the one normal-inverse-Wishart update.
-    data = GaussianStats.from_data(X, np.ones((n, 1)), diagonal=False)
-    means, scales = niw_update(data, mu0, kappa0, psi0)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+        data = GaussianStats.from_data(X, np.ones((n, 1)), diagonal=False)
+        means, scales = niw_update(data, mu0, kappa0, psi0)
+    squares_finite(scales, [X, mu0], "normal_inverse_wishart", "the posterior scale matrix")
     m_n, psi_n = means[0], scales[0]  # (d,), (d, d)
     psi_n = 0.5 * psi_n + 0.5 * psi_n.T  # the scatter's rounding leaves psi_n asymmetric by ulps
     k_n = kappa0 + n
@@ -425,11 +440,11 @@ def ridge(X, y, alpha: float, fit_intercept: bool = True, variance: float | None
     >>> pred.mean.round(3)
     array([0.984, 1.774])
     """
-    X = finite_array(X, "X", 2)
-    y = finite_array(y, "y", 1)
+    X = finite_array(X, "X", 2, "bayes.ridge")
+    y = finite_array(y, "y", 1, "bayes.ridge")
     if X.shape[0] != y.size:
         raise ValueError(f"X has {X.shape[0]} rows but y has {y.size} values")
-    nonnegative(alpha=alpha)
+    (alpha,) = nonnegative(alpha=alpha)
     n, p = X.shape
     at_least(n, 2, "ridge")
     moments = LinearGaussian(fit_intercept).suff_stats(np.column_stack([X, y]), np.ones(n))
@@ -459,11 +474,11 @@ def ridge(X, y, alpha: float, fit_intercept: bool = True, variance: float | None
     if variance is None:
         resid = y - intercept - X @ coef
         variance = float(resid @ resid / n)
-    positive(variance=variance)
+    (variance,) = positive(variance=variance)
     cov = variance * A_inv
 
     def predictive(X_new) -> Predictive:
-        X_new = finite_array(X_new, "X_new", 2)
+        X_new = finite_array(X_new, "X_new", 2, "bayes.ridge")
         dx = X_new - x_mean  # (m, p)
         line_var = np.einsum("mi,ij,mj->m", dx, cov, dx) + (variance / n if fit_intercept else 0)
         scale = np.sqrt(variance + line_var)

@@ -256,7 +256,13 @@ def t_cov(df: float, shape: np.ndarray) -> np.ndarray:
 
 
 def hyperparameter(
-    name: str, value: Any, low: float = -np.inf, *, strict: bool = False, flat: bool = False
+    name: str,
+    value: Any,
+    low: float = -np.inf,
+    *,
+    strict: bool = False,
+    flat: bool = False,
+    scalar: bool = False,
 ) -> Any:
     """``value`` as floats (a float or an array) after checking it is a number in range.
 
@@ -266,36 +272,55 @@ def hyperparameter(
     value : float or array-like.
     low : the least value allowed; ``strict`` leaves ``low`` itself out.
     flat : allow +inf too, the prior's flat limit (an infinite prior sd).
+    scalar : ``value`` must be one number (a list or an array of several is refused, rather
+        than read by its first entry).
 
     Raises
     ------
     ValueError naming the argument and its range, for NaN, inf (unless ``flat``), values out of
-    range and non-numbers.
+    range and non-numbers: text (which NumPy would read as its number), bools and complex
+    numbers.
     """
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    raw = np.asarray(value) if not isinstance(value, (str, bytes)) else None
+    if raw is None or raw.dtype.kind not in "iuf":
+        kind = "text" if raw is None or raw.dtype.kind in "USO" else None
+        kind = "a bool" if raw is not None and raw.dtype.kind == "b" else kind
+        kind = "complex" if raw is not None and raw.dtype.kind == "c" else kind
+        if raw is not None and raw.dtype.kind == "O":
+            try:  # a list of Python numbers and NumPy scalars mixed, or Decimals: numbers
+                raw = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raw = None
+        if raw is None or raw.dtype.kind not in "iuf":
+            raise ValueError(
+                f"{name} must be a number{'' if scalar else ' or an array of numbers'}, not "
+                f"{kind or type(value).__name__}: got {value!r}"
+            )
+    if scalar and raw.ndim != 0:
+        raise ValueError(
+            f"{name} must be one number, got {value!r} of shape {raw.shape}: pass a single "
+            "float (one call per value to compare several)"
+        )
+    array = raw.astype(np.float64)
     bound = f" > {low:g}" if strict else f" >= {low:g}" if low > -np.inf else ""
     ok = (array > low if strict else array >= low) & (np.isfinite(array) | (flat & (array > 0)))
     if not np.all(ok):
         what = "a finite number" if array.ndim == 0 else "finite numbers"
         limit = ", or inf (the flat prior)" if flat else ""
-        got = repr(value) if isinstance(value, str) else value
-        raise ValueError(f"{name} must be {what}{bound}{limit}, got {got}")
+        raise ValueError(f"{name} must be {what}{bound}{limit}, got {value}")
     return array if array.ndim else float(array)
 
 
-def positive(**values: Any) -> None:
-    """Each value finite and > 0 (a float or an array)."""
-    for name, value in values.items():
-        hyperparameter(name, value, 0.0, strict=True)
+def positive(**values: Any) -> tuple[float, ...]:
+    """Each value one finite number > 0, as floats in the order given."""
+    return tuple(
+        hyperparameter(name, value, 0.0, strict=True, scalar=True) for name, value in values.items()
+    )
 
 
-def nonnegative(**values: Any) -> None:
-    """Each value finite and >= 0 (a float or an array)."""
-    for name, value in values.items():
-        hyperparameter(name, value, 0.0)
+def nonnegative(**values: Any) -> tuple[float, ...]:
+    """Each value one finite number >= 0, as floats in the order given."""
+    return tuple(hyperparameter(name, value, 0.0, scalar=True) for name, value in values.items())
 
 
 def scalar_predictive(dist, mean=None, sd=None) -> Predictive:

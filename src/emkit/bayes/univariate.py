@@ -22,7 +22,7 @@ from emkit.bayes.posterior import (
     t_mean,
     univariate,
 )
-from emkit.checks import at_least, finite_array, nonnegative_integers
+from emkit.checks import at_least, finite_array, nonnegative_integers, squares_finite
 from emkit.distributions.bernoulli import Bernoulli
 from emkit.distributions.normal import Normal, NormalStats
 from emkit.distributions.poisson import Poisson
@@ -58,10 +58,10 @@ def beta_bernoulli(x, a: float = 1.0, b: float = 1.0) -> Posterior:
     >>> print("95%% interval (%.4f, %.4f)" % post.interval(0.95))
     95% interval (0.3497, 0.4097)
     """
-    x = finite_array(x, "x", 1)
+    x = finite_array(x, "x", 1, "bayes.beta_bernoulli")
     if ((x != 0) & (x != 1)).any():
         raise ValueError("beta_bernoulli needs values 0 and 1 only")
-    nonnegative(a=a, b=b)
+    a, b = nonnegative(a=a, b=b)
     family = Bernoulli()
     posterior = family.conjugate_update(_stats(family, x), {"a": a, "b": b})
     a_n, b_n = posterior["a"][0], posterior["b"][0]
@@ -107,10 +107,10 @@ def gamma_poisson(x, shape: float = 1.0, rate: float = 0.0) -> Posterior:
     >>> round(float(pred.pmf(0)), 4)
     0.1351
     """
-    x = finite_array(x, "x", 1)
+    x = finite_array(x, "x", 1, "bayes.gamma_poisson")
     at_least(x.size, 1, "gamma_poisson")
     nonnegative_integers(x, "counts", "gamma_poisson")
-    nonnegative(shape=shape, rate=rate)
+    shape, rate = nonnegative(shape=shape, rate=rate)
     family = Poisson()
     posterior = family.conjugate_update(_stats(family, x), {"shape": shape, "rate": rate})
     a_n, b_n = posterior["shape"][0], float(posterior["rate"][0])
@@ -154,11 +154,11 @@ def normal_known_variance(
     >>> round(post.predictive().sd, 4)
     0.5718
     """
-    x = finite_array(x, "x", 1)
+    x = finite_array(x, "x", 1, "bayes.normal_known_variance")
     at_least(x.size, 1, "normal_known_variance")
-    positive(sigma=sigma)
-    prior_mean = hyperparameter("prior_mean", prior_mean)
-    prior_sd = hyperparameter("prior_sd", prior_sd, 0.0, strict=True, flat=True)
+    (sigma,) = positive(sigma=sigma)
+    prior_mean = hyperparameter("prior_mean", prior_mean, scalar=True)
+    prior_sd = hyperparameter("prior_sd", prior_sd, 0.0, strict=True, flat=True, scalar=True)
     data: NormalStats = _stats(Normal(), x)
     n, xbar = float(data.weight), float(data.mean[0])
     # The data's share of the precision, w = (N/sigma^2) / precision, from the log of the
@@ -226,17 +226,21 @@ def normal_inverse_gamma(
     >>> {name: round(value, 4) for name, value in flat.map.items()}
     {'mean': 5.0, 'variance': 0.04}
     """
-    x = finite_array(x, "x", 1)
+    x = finite_array(x, "x", 1, "bayes.normal_inverse_gamma")
     at_least(x.size, 1, "normal_inverse_gamma")
-    mu0 = hyperparameter("mu0", mu0)
-    nonnegative(kappa0=kappa0, beta0=beta0)
-    alpha0 = hyperparameter("alpha0", alpha0, -1.5)  # -1.5: the flat prior
+    mu0 = hyperparameter("mu0", mu0, scalar=True)
+    kappa0, beta0 = nonnegative(kappa0=kappa0, beta0=beta0)
+    alpha0 = hyperparameter("alpha0", alpha0, -1.5, scalar=True)  # -1.5: the flat prior
     family = Normal()
-    data: NormalStats = _stats(family, x)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+        data: NormalStats = _stats(family, x)
+    squares_finite(data.scatter, [x], "normal_inverse_gamma", "the scatter")
     # NormalInverseGamma's shape leaves out the mean's 1/2 power when kappa0 = 0 (flat mean);
     # alpha0 here always counts it.
     prior = {"mean": mu0, "shrinkage": kappa0, "shape": alpha0 + 0.5 * (kappa0 == 0)}
-    posterior = family.conjugate_update(data, {**prior, "scale": beta0})
+    with np.errstate(over="ignore", invalid="ignore"):
+        posterior = family.conjugate_update(data, {**prior, "scale": beta0})
+    squares_finite(posterior["scale"], [x, mu0], "normal_inverse_gamma", "the posterior beta")
     k_n, m_n = float(posterior["shrinkage"][0]), posterior["mean"][0]
     a_n, b_n = float(posterior["shape"][0]), posterior["scale"][0]
     positive(**{"posterior alpha (alpha0 + N/2)": a_n, "posterior beta": b_n})

@@ -16,7 +16,14 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from emkit.checks import at_least, finite_array, named_labels, nonnegative_integers
+from emkit.checks import (
+    at_least,
+    finite_array,
+    named_labels,
+    nonnegative_integers,
+    real_numbers,
+    squares_finite,
+)
 from emkit.distributions.base import LOG_2PI
 from emkit.distributions.bernoulli import Bernoulli, BernoulliStats
 from emkit.distributions.categorical import Categorical
@@ -153,7 +160,7 @@ def bernoulli(x) -> Estimate:
     >>> est.params["p"], round(est.stderr["p"], 4)
     (0.625, 0.1712)
     """
-    x = finite_array(x, "x", 1)
+    x = finite_array(x, "x", 1, "mle.bernoulli")
     at_least(x.size, 1, "bernoulli")
     bad = (x != 0) & (x != 1)
     if bad.any():
@@ -192,6 +199,8 @@ def binomial(k, n) -> Estimate:
     >>> est.params["p"], est.n, round(est.stderr["p"], 4)
     (0.4, 30, 0.0894)
     """
+    real_numbers(k, "k", "mle.binomial")
+    real_numbers(n, "n", "mle.binomial")
     k, n = np.atleast_1d(k), np.atleast_1d(n)
     try:
         k, n = np.broadcast_arrays(k.astype(np.float64), n)
@@ -200,8 +209,8 @@ def binomial(k, n) -> Estimate:
             f"binomial: k has shape {k.shape} and n has shape {n.shape}; give n as one number "
             "(the same trials in every batch) or one per value of k"
         ) from None
-    k = finite_array(k, "k", 1)
-    n = finite_array(n, "n", 1)
+    k = finite_array(k, "k", 1, "mle.binomial")
+    n = finite_array(n, "n", 1, "mle.binomial")
     nonnegative_integers(k, "k", "binomial")
     nonnegative_integers(n, "n", "binomial")
     if (k > n).any():
@@ -248,7 +257,7 @@ def poisson(x) -> Estimate:
     >>> print(f"95% interval ({low:.3f}, {high:.3f})")
     95% interval (1.290, 3.100)
     """
-    x = finite_array(x, "x", 1)
+    x = finite_array(x, "x", 1, "mle.poisson")
     at_least(x.size, 1, "poisson")
     nonnegative_integers(x, "counts", "poisson")
     fit = _fit(Poisson(), x)
@@ -283,7 +292,7 @@ def exponential(x) -> Estimate:
     >>> round(est.params["rate"], 4), round(est.stderr["rate"], 4)
     (1.0, 0.4082)
     """
-    x = finite_array(x, "x", 1)
+    x = finite_array(x, "x", 1, "mle.exponential")
     at_least(x.size, 1, "exponential")
     if (x < 0).any():
         raise ValueError(
@@ -337,7 +346,7 @@ def gamma(x) -> Estimate:
     >>> round(est.stderr["shape"], 3), round(est.stderr["rate"], 3)
     (1.879, 1.314)
     """
-    x = finite_array(x, "x", 1)
+    x = finite_array(x, "x", 1, "mle.gamma")
     at_least(x.size, 2, "gamma")
     if not (x > 0).all():
         raise ValueError(
@@ -396,7 +405,7 @@ def normal(x) -> Estimate:
     >>> round(est.stderr["mean"], 4)
     0.0894
     """
-    x = finite_array(x, "x", 1)
+    x = finite_array(x, "x", 1, "mle.normal")
     at_least(x.size, 2, "normal")
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
         fit = _fit(Normal(), x)
@@ -407,11 +416,7 @@ def normal(x) -> Estimate:
                 "squared (the variance comes out 0); rescale the data first"
             )
         raise ValueError("normal needs values that are not all equal (the variance MLE is 0)")
-    if not np.isfinite(fit.variance[0]):
-        raise ValueError(
-            f"normal: values as large as {np.abs(x).max():.3g} overflow float64 when squared "
-            "(the variance is inf); rescale the data first"
-        )
+    squares_finite(fit.variance[0], [x], "normal", "the variance")
     params = {"mean": fit.mean[0], "variance": fit.variance[0]}
     # in units of (sd, variance): Var(variance) = 2 variance^2 / N overflows beyond 1e154
     scale = np.array([np.sqrt(fit.variance[0]), fit.variance[0]])
@@ -459,17 +464,16 @@ def multivariate_normal(X) -> Estimate:
     """
     named = getattr(X, "columns", None) is not None
     names = column_names(X, np.shape(X)[1] if np.ndim(X) == 2 else 1)
-    X = finite_array(X, "X", 2)
+    X = finite_array(X, "X", 2, "mle.multivariate_normal")
     n, d = X.shape
+    if d == 0:
+        raise ValueError(f"multivariate_normal: X needs at least 1 column, got shape ({n}, 0)")
     at_least(n, d + 1, f"multivariate_normal in {d} dimensions")
-    moments = GaussianStats.from_data(X, np.ones((n, 1)), diagonal=False)
-    mean, S = moments.mean[0], moments.covariance()[0]  # (d,), (d, d)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+        moments = GaussianStats.from_data(X, np.ones((n, 1)), diagonal=False)
+        mean, S = moments.mean[0], moments.covariance()[0]  # (d,), (d, d)
     sd = np.sqrt(np.diag(S))  # (d,)
-    if not np.isfinite(S).all():
-        raise ValueError(
-            f"multivariate_normal: values as large as {np.abs(X).max():.3g} overflow float64 "
-            "when squared (the covariance is inf); rescale the data first"
-        )
+    squares_finite(S, [X], "multivariate_normal", "the covariance")
     constant = np.flatnonzero(sd == 0)
     if constant.size:
         raise ValueError(
@@ -563,7 +567,7 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
                 "with pd.Categorical(x, categories=[...])"
             )
         return _named_categorical(codes, categories)
-    x = finite_array(x, "x", 1)
+    x = finite_array(x, "x", 1, "mle.categorical")
     at_least(x.size, 1, "categorical")
     nonnegative_integers(x, "labels (0, 1, ..., K - 1)", "categorical")
     K = int(x.max()) + 1 if n_categories is None else int(n_categories)

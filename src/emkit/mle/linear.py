@@ -191,8 +191,8 @@ def linear_regression(
     """
     named = getattr(X, "columns", None) is not None
     names = column_names(X, np.shape(X)[1] if np.ndim(X) == 2 else 1)
-    X = finite_array(X, "X", 2)
-    y = finite_array(y, "y", 1)
+    X = finite_array(X, "X", 2, "mle.linear_regression")
+    y = finite_array(y, "y", 1, "mle.linear_regression")
     if X.shape[0] != y.size:
         raise ValueError(f"X has {X.shape[0]} rows but y has {y.size} values")
     if variance not in ("mle", "unbiased"):

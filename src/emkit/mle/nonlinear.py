@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import optimize
 
+from emkit.checks import real_numbers
 from emkit.exceptions import warn_user
 from emkit.mle.estimate import (
     CONDITION_WARN,
@@ -397,6 +398,7 @@ def nonlinear_regression(
     >>> est.converged, est.df_resid
     (True, 28)
     """
+    real_numbers(y, "y", "mle.nonlinear_regression")
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
