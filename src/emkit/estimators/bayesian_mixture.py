@@ -250,6 +250,23 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         self.random_state = random_state
         self.log_likelihood = log_likelihood
 
+    def _validate_params(self) -> None:
+        """scikit-learn's parameter validation, refusing too a bool where a number is asked
+        (``components=True`` is an int to Python, never what the user meant), as the
+        estimators' :class:`~emkit.estimators.persist.ModelFileMixin` does."""
+        from sklearn.utils._param_validation import InvalidParameterError
+
+        super()._validate_params()
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name, None)
+            if not isinstance(value, (bool, np.bool_)) or "boolean" in constraints:
+                continue
+            if any(isinstance(c, Interval) for c in constraints):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be a number, not "
+                    f"the bool {value!r}"
+                )
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         if self.covariance_type is None and isinstance(self.components, list | tuple):
