@@ -103,9 +103,11 @@ class Normal(IndependentFeatures):
         # The rows' own sum of deviations corrects the mean's rounding (some ulps of the
         # values: for a column offset to 1e15, as much as its spread), and the scatter to the
         # corrected mean (the corrected two-pass formula); a constant column then has none.
+        # Rounding may leave a tiny negative where the rows sit on one value (a column at
+        # 1e20, whose deviations are its ulps), as in the kernel's statistics.
         first = w @ deviation
         step = first / weight
-        return NormalStats(weight, mean + step, w @ deviation**2 - first * step)
+        return NormalStats(weight, mean + step, np.maximum(w @ deviation**2 - first * step, 0.0))
 
     @classmethod
     def kernel(cls, members: Sequence[Normal]) -> LinearKernel | None:
@@ -169,7 +171,15 @@ class Normal(IndependentFeatures):
 
     def from_stats(self, stats: NormalStats, prior: NormalInverseGamma | None = None) -> Normal:
         if prior is not None:
-            return Normal(*prior.mode(stats.weight, stats.mean, stats.scatter))
+            if stats.weight > 0:
+                return Normal(*prior.mode(stats.weight, stats.mean, stats.scatter))
+            # No rows (their weights underflow to 0): the prior's own mode where it has one;
+            # the ridge's prior (reg_covar) has none, its variance would be c / 0.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mean, variance = prior.mode(stats.weight, stats.mean, stats.scatter)
+            if np.all(np.isfinite(mean)) and np.all((variance > 0) & np.isfinite(variance)):
+                return Normal(mean, variance)
+            return self
         if stats.weight <= 0:
             return self
         return Normal(stats.mean, stats.scatter / stats.weight)
