@@ -126,3 +126,23 @@ def test_sample_weight_below_one_row_is_refused_and_scaled_weights_fit_the_same(
         scaled = make().fit(X, sample_weight=np.full(100, 0.01))
         assert np.sort(scaled.predict(X[:3])).tolist() == np.sort(plain.predict(X[:3])).tolist()
         assert scaled.score(X) == pytest.approx(plain.score(X), rel=1e-6)
+
+
+def test_kmeans_weights_keep_their_scale_free_meaning_as_scikit_learns():
+    # k-means has no ridge or prior to weigh the weights against: weights of 1e-10 a row give
+    # scikit-learn's fit (the frequency rule of the mixtures does not apply), fit and score.
+    from sklearn.cluster import KMeans as SkKMeans
+
+    from emkit import KMeans
+
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(5, 1, (60, 2))])
+    w = np.full(len(x), 1e-10)
+    start = x[[0, 60]]
+    ours = KMeans(2, init=start, n_init=1).fit(x, sample_weight=w)
+    theirs = SkKMeans(2, init=start, n_init=1).fit(x, sample_weight=w)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, atol=1e-12)
+    np.testing.assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-10)
+    np.testing.assert_allclose(
+        ours.score(x, sample_weight=w), theirs.score(x, sample_weight=w), rtol=1e-10
+    )
