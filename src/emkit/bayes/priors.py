@@ -48,7 +48,7 @@ class SemiConjugateNormal:
     >>> prior = SemiConjugateNormal(mean=0.0, mean_sd=10.0, shape=2.0, scale=1.0)
     >>> model = BayesianMixture(
     ...     [Normal(), Normal()], priors=prior, draws=200, tune=50, random_state=0
-    ... ).fit(x[:, None], y)
+    ... ).fit(x[:, None], labels=y)
     >>> model.fit_type_, model.samples_["mean"].mean(axis=(0, 1))[:, 0].round(0)
     ('semi-supervised', array([-2.,  2.]))
     """
