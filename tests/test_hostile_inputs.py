@@ -111,16 +111,13 @@ def test_normal_mixture_on_a_column_at_1e20_fits_without_a_negative_variance():
     assert emkit.Normal().suff_stats(X, w).scatter[0] >= 0
 
 
-def test_sample_weight_below_one_row_is_refused_and_scaled_weights_fit_the_same():
+def test_scaled_weights_summing_to_one_row_fit_the_same():
     rng = np.random.default_rng(0)
     X = np.r_[rng.normal(0, 1, (50, 2)), rng.normal(5, 1, (50, 2))]
     for make in (
         lambda: emkit.GaussianMixture(2, random_state=0),
         lambda: emkit.MixtureModel([emkit.Normal(), emkit.Normal()], random_state=0),
     ):
-        for scale in (1e-10, 1e-300):
-            with pytest.raises(ValueError, match="sums to .* less than one row.*rescale"):
-                make().fit(X, sample_weight=np.full(100, scale))
         plain = make().fit(X)
         # normalised weights, summing to one row: the unweighted fit's means
         scaled = make().fit(X, sample_weight=np.full(100, 0.01))

@@ -58,7 +58,6 @@ def fit_rows(
     nan_hint: str | None = None,
     check: Callable[[np.ndarray], None] | None = None,
     reset: bool = True,
-    frequencies: bool = True,
 ) -> tuple[DataSource, np.ndarray, np.ndarray | None]:
     """The source to fit, and the rows (and weights) to start from.
 
@@ -67,12 +66,10 @@ def fit_rows(
     workers (finite, then ``check(x)``), and a sample of at most :data:`INIT_ROWS` rows drawn
     there (all rows where there are no more, so that the start is the in-memory one).
     ``reset`` False (a warm start): the features must be those of the stored fit.
-    ``frequencies`` False: weights whose scale does not matter (KMeans), any positive total
-    (:func:`~emkit.estimators._validation.check_weights`).
     """
     if not is_dask_collection(X):
         x = check_rows(estimator, X, reset=reset, min_rows=min_rows, nan_hint=nan_hint)
-        w = check_weights(sample_weight, x, frequencies=frequencies)
+        w = check_weights(sample_weight, x)
         return array_source(x, w), x, w
     source = dask_fit_source(
         estimator, X, sample_weight, nan_hint=nan_hint, check=check, reset=reset

@@ -126,9 +126,7 @@ class MixtureQueries:
                 )
         else:
             x = self._checked_rows(X)
-            w = check_weights(
-                sample_weight, np.broadcast_to(0.0, (x.shape[0], 1)), frequencies=False
-            )
+            w = check_weights(sample_weight, np.broadcast_to(0.0, (x.shape[0], 1)))
             sums = _weighted_row_sums(self._mixture(), kind, x, w)
         return float(sums[0]), float(sums[1]), float(sums[2])
 

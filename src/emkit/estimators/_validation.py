@@ -418,20 +418,9 @@ def refuse_masked(value, name: str, what: str) -> None:
         )
 
 
-# Frequency weights summing to less than one row (with some slack for normalised weights
-# whose sum rounds below 1).
-MIN_TOTAL_WEIGHT = 1.0 - 1e-9
-
-
-def check_weights(sample_weight, x: np.ndarray, *, frequencies: bool = True) -> np.ndarray | None:
+def check_weights(sample_weight, x: np.ndarray) -> np.ndarray | None:
     """Validate sample weights: one array (:func:`refuse_chunked`), finite, non-negative, one
-    per row, not all zero; for a fit (``frequencies``), summing to at least one row.
-
-    The weights are frequencies, a weight of m counting a row m times, against which the
-    ridge ``reg_covar`` and the priors weigh: weights that sum to less than a row (1e-10 each)
-    would leave the fit to them (and to the rounding of the components' weights) rather than
-    to the data, so they are refused with the advice to rescale; a criterion
-    (:func:`weighted_total`) is a weighted mean and takes any positive total."""
+    per row, not all zero."""
     if sample_weight is None:
         return None
     refuse_chunked(sample_weight, "sample_weight", "weights")
@@ -439,16 +428,8 @@ def check_weights(sample_weight, x: np.ndarray, *, frequencies: bool = True) -> 
     w = _check_sample_weight(
         host_rows(sample_weight), x, dtype=np.float64, ensure_non_negative=True
     )
-    total = w.sum()
-    if not total > 0:
+    if not w.sum() > 0:
         raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
-    if frequencies and total < MIN_TOTAL_WEIGHT:
-        raise ValueError(
-            f"sample_weight sums to {total:.3g}, less than one row: the weights are frequency "
-            "weights (a weight of m counts a row m times), against which reg_covar and the "
-            f"priors weigh; rescale them to counts (e.g. w * {w.size} / w.sum(), which leaves "
-            "the maximum-likelihood estimates as they are)"
-        )
     return w
 
 
@@ -480,7 +461,7 @@ def weighted_total(values, sample_weight, X=None) -> tuple[float, float]:
             raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
         return float(total), float(n)
     values = np.asarray(namespace_of(values).to_numpy(values), dtype=np.float64)
-    w = check_weights(sample_weight, np.broadcast_to(0.0, (values.shape[0], 1)), frequencies=False)
+    w = check_weights(sample_weight, np.broadcast_to(0.0, (values.shape[0], 1)))
     assert w is not None  # sample_weight is not None
     return float(_weighted_terms(values, w).sum()), float(w.sum())
 

@@ -213,7 +213,7 @@ class KMeans(
         # float32 columns: the validated rows' dtype); the fit runs in float64
         if is_dask_collection(X):
             single = place is None and _is_float32(X)
-            data, x, w = fit_rows(self, X, sample_weight, rng=rng, min_rows=1, frequencies=False)
+            data, x, w = fit_rows(self, X, sample_weight, rng=rng, min_rows=1)
             scale = 1.0  # x: the rows sampled for the starts
         elif place is not None and is_device_array(X):
             single = False
@@ -229,7 +229,7 @@ class KMeans(
                 f"per cluster; got n_samples = {n_rows}. Use fewer clusters or more data."
             )
         if not is_dask_collection(X):
-            w = check_weights(sample_weight, x, frequencies=False)
+            w = check_weights(sample_weight, x)
         if place is None and not is_dask_collection(X):
             # In memory on the host the rows are laid out once, shifted and feature-major, in
             # the pass that gives their moments (after the starts: k-means++ lays out its own
@@ -382,7 +382,7 @@ class KMeans(
                 dask_total(self, X, partial(_inertia, self.cluster_centers_), sample_weight)
             )
         x = self._checked_rows(X)
-        w = check_weights(sample_weight, np.broadcast_to(0.0, (x.shape[0], 1)), frequencies=False)
+        w = check_weights(sample_weight, np.broadcast_to(0.0, (x.shape[0], 1)))
         if w is not None and is_device_array(x):
             w = namespace_of(x).asarray(w, like=x)
         return -_assign(x, self.cluster_centers_, w)[1]
