@@ -143,3 +143,28 @@ def test_kmeans_weights_keep_their_scale_free_meaning_as_scikit_learns():
     np.testing.assert_allclose(
         ours.score(x, sample_weight=w), theirs.score(x, sample_weight=w), rtol=1e-10
     )
+
+
+def test_tiny_weights_reach_the_ridges_variance_not_a_division_by_zero():
+    # The ridge's prior (shape -1, scale c/2) adds 2a + 2 = 0 observations: a component's
+    # weight of 1e-300 added to -2 before the +2 was lost, and the variance was c / 0 (a
+    # MixtureModel on weights of 1e-10 a row failed with divide-by-zero and "collapsed"). The
+    # mode is (2b + S) / W, as for any weight, and the fit now warns as GaussianMixture's.
+    prior = emkit.NormalInverseGamma(shape=-1.0, scale=0.5e-6)
+    for weight in (1e-300, 1e-10, 1.0):
+        mean, variance = prior.mode(weight, np.array([2.0]), np.array([3.0 * weight]))
+        assert mean == pytest.approx([2.0], rel=1e-15)
+        assert variance == pytest.approx([(1e-6 + 3.0 * weight) / weight], rel=1e-12)
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (50, 2)), rng.normal(5, 1, (50, 2))]
+    for make in (
+        lambda: emkit.GaussianMixture(2, random_state=0),
+        lambda: emkit.MixtureModel([emkit.Normal(), emkit.Normal()], random_state=0),
+    ):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.simplefilter("error", RuntimeWarning)
+            warnings.simplefilter("always", emkit.ScaleWarning)
+            warnings.simplefilter("always", emkit.DegenerateFitWarning)
+            make().fit(X, sample_weight=np.full(100, 1e-100))
+        assert any(issubclass(w.category, emkit.ScaleWarning) for w in caught)

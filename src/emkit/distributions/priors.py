@@ -296,7 +296,9 @@ class NormalInverseGamma(_Prior):
         mu = (k * self.mean + weight * mean) / (k + weight)
         shrink = k * weight / (k + weight) * (mean - self.mean) ** 2 if k > 0 else 0.0
         extra = 1.0 if k > 0 else 0.0
-        var = (2.0 * self.scale + scatter + shrink) / (weight + 2.0 * self.shape + 2.0 + extra)
+        # The prior's own count first: with the ridge's shape -1 it is 0, and a component's
+        # weight of 1e-300 added to -2 before the +2 was lost (a variance of c / 0).
+        var = (2.0 * self.scale + scatter + shrink) / (weight + (2.0 * self.shape + 2.0 + extra))
         return mu, var
 
 
