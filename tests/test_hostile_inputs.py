@@ -168,3 +168,15 @@ def test_tiny_weights_reach_the_ridges_variance_not_a_division_by_zero():
             warnings.simplefilter("always", emkit.DegenerateFitWarning)
             make().fit(X, sample_weight=np.full(100, 1e-100))
         assert any(issubclass(w.category, emkit.ScaleWarning) for w in caught)
+
+
+def test_kmeans_init_with_nan_and_bootstrap_n_jobs_zero_say_what_is_wrong():
+    x = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(ValueError, match=r"finite array of shape \(2, 2\); got NaN or inf"):
+        emkit.KMeans(2, init=np.array([[0.0, np.nan], [1.0, 1.0]]), n_init=1).fit(x)
+    with pytest.raises(ValueError, match=r"finite array of shape \(2, 2\); got shape \(3, 2\)"):
+        emkit.KMeans(2, init=np.zeros((3, 2)), n_init=1).fit(x)
+    # joblib's own "n_jobs == 0 in Parallel has no meaning" came from inside the replicates
+    for n_jobs in (0, 1.5, True):
+        with pytest.raises(ValueError, match="n_jobs must be None"):
+            emkit.bootstrap(emkit.GaussianMixture(1), x, n_boot=3, n_jobs=n_jobs)

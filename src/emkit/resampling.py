@@ -239,6 +239,13 @@ def bootstrap(
         )
     if not isinstance(n_boot, Integral) or isinstance(n_boot, bool) or n_boot < 2:
         raise ValueError(f"n_boot must be an integer of at least 2; got {n_boot!r}")
+    if n_jobs is not None and (
+        not isinstance(n_jobs, Integral) or isinstance(n_jobs, bool) or n_jobs == 0
+    ):
+        raise ValueError(
+            f"n_jobs must be None (one at a time), a positive number of workers or -1 (every "
+            f"core); got {n_jobs!r}"
+        )
     if getattr(model, "degenerate_", False):
         raise ValueError(
             f"the {type(model).__name__} fit is degenerate (degenerate_ is True: a component "

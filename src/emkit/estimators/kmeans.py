@@ -338,9 +338,14 @@ class KMeans(
             )
             centres = np.asarray(given, dtype=float)
             if centres.shape != (self.n_clusters, x.shape[1]) or not np.all(np.isfinite(centres)):
+                found = (
+                    "NaN or inf"
+                    if centres.shape == (self.n_clusters, x.shape[1])
+                    else f"shape {centres.shape}"
+                )
                 raise ValueError(
                     f"init must be 'k-means++', 'random' or a finite array of shape "
-                    f"({self.n_clusters}, {x.shape[1]}); got shape {centres.shape}"
+                    f"({self.n_clusters}, {x.shape[1]}); got {found}"
                 )
             return centres
         if self.init == "random":
