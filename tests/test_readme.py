@@ -2,7 +2,10 @@
 
 import doctest
 import re
+import warnings
 from pathlib import Path
+
+import emkit
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -16,5 +19,10 @@ def test_readme_examples(tmp_path, monkeypatch):
     runner = doctest.DocTestRunner(
         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False
     )
-    runner.run(test)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runner.run(test)
     assert runner.failures == 0, f"{runner.failures} README example(s) print something else"
+    # the prose after the tour names a fit the selection's LocalMaximumWarning flags
+    flagged = [str(w.message) for w in caught if w.category is emkit.LocalMaximumWarning]
+    assert any("tied K=5" in message for message in flagged), flagged
