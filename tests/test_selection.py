@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import emkit
-from emkit import GaussianMixture, select_mixture
+from emkit import GaussianMixture, ScaleWarning, select_mixture
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +223,23 @@ def test_on_cluster_refuses_a_checkpoint_it_would_not_keep(faithful, tmp_path):
     with pytest.raises(ValueError, match="checkpoint is not kept there"):
         select_mixture(faithful, [1, 2], ["VVV"], on_cluster=True, checkpoint=tmp_path / "ck")
     assert not (tmp_path / "ck").exists()
+
+
+def test_select_mixture_gives_one_scale_warning_for_its_grid():
+    # A column at 1e-12 scale: reg_covar=1e-6 outweighs its variance ~1e15 times in every fit.
+    # Each fit of the grid warned (129 on 200 rows, the percentages 1e17 %); one fit still
+    # warns once, and the selection once for its grid, in the same words.
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(0, 1, 200), rng.normal(0, 1e-12, 200)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        select_mixture(x, n_components=range(1, 4), covariance_types=["VVV", "EEE", "VII"])
+    scale = [str(w.message) for w in caught if issubclass(w.category, ScaleWarning)]
+    assert len(scale) == 1 and scale[0].startswith("select_mixture, for the fits of its grid: ")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        GaussianMixture(2, random_state=0).fit(x)
+    single = [str(w.message) for w in caught if issubclass(w.category, ScaleWarning)]
+    assert len(single) == 1 and single[0] in scale[0]
+    share = 1e-6 / (np.var(x[:, 1]) * 200)
+    assert f"it adds {share:.3g} times the variance there" in single[0]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -355,6 +357,23 @@ def warn_if_pruned(estimator, asked: int, hard_empties: bool = False) -> None:
     )
 
 
+# Where set (ridge_warnings_held), the ScaleWarnings of warn_if_ridge_outweighs are kept here
+# instead of given: a model-selection grid gives one for all its fits.
+_held_ridge_warnings: ContextVar[list[str] | None] = ContextVar("held_ridge_warnings", default=None)
+
+
+@contextlib.contextmanager
+def ridge_warnings_held() -> Iterator[list[str]]:
+    """The messages of the ScaleWarnings that :func:`warn_if_ridge_outweighs` would give
+    within the block, in order, instead of the warnings."""
+    held: list[str] = []
+    token = _held_ridge_warnings.set(held)
+    try:
+        yield held
+    finally:
+        _held_ridge_warnings.reset(token)
+
+
 def warn_if_ridge_outweighs(reg_covar: float, stats: Any) -> None:
     """A :class:`ScaleWarning` where ``reg_covar`` exceeds ``RIDGE_SHARE`` of the data's total
     scatter along its narrowest feature (from the components' statistics of the fit's final
@@ -373,12 +392,18 @@ def warn_if_ridge_outweighs(reg_covar: float, stats: Any) -> None:
     scatter = narrowest * weight
     if not reg_covar > RIDGE_SHARE * scatter:
         return
-    warn_user(
-        f"reg_covar={reg_covar:g} is {reg_covar / scatter:.3g} times the data's total scatter "
-        f"along its narrowest feature (variance {narrowest:.3g} over a weight of {weight:.6g}): "
-        f"it adds {reg_covar / scatter:.2%} to the variance there, and more to that of a "
-        "component holding a share of the rows, so the ridge, not the data alone, shapes the "
-        "covariances. Rescale the data (standardise the columns; `emkit fit --standardize`) or "
-        "lower reg_covar (0 fits the data's own scale).",
-        ScaleWarning,
+    share = reg_covar / scatter
+    added = f"{share:.2%} of" if share < 10 else f"{share:.3g} times"
+    message = (
+        f"reg_covar={reg_covar:g} is {share:.3g} times the data's total scatter along its "
+        f"narrowest feature (variance {narrowest:.3g} over a weight of {weight:.6g}): it adds "
+        f"{added} the variance there, and more to that of a component holding a share of the "
+        "rows, so the ridge, not the data alone, shapes the covariances. Rescale the data "
+        "(standardise the columns; `emkit fit --standardize`) or lower reg_covar (0 fits the "
+        "data's own scale)."
     )
+    held = _held_ridge_warnings.get()
+    if held is not None:
+        held.append(message)
+    else:
+        warn_user(message, ScaleWarning)

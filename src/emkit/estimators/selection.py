@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
@@ -26,11 +27,18 @@ from emkit.estimators._mixture_api import (
     _icl_sums,
     criteria_from_sums,
     partition_numbers,
+    ridge_warnings_held,
     with_final_pass,
 )
 from emkit.estimators._validation import names_checked, refuse_times_and_complex
 from emkit.estimators.gaussian_mixture import GaussianMixture, SharedStarts
-from emkit.exceptions import DegenerateFitWarning, LocalMaximumWarning, PrunedWarning, warn_user
+from emkit.exceptions import (
+    DegenerateFitWarning,
+    LocalMaximumWarning,
+    PrunedWarning,
+    ScaleWarning,
+    warn_user,
+)
 from emkit.models.component_list import EMPTY_WEIGHT
 
 CRITERIA = ("bic", "aic", "icl")
@@ -142,6 +150,23 @@ class MixtureSelection:
         )
 
 
+def _one_ridge_warning(select: Callable[..., MixtureSelection]) -> Callable[..., MixtureSelection]:
+    """``select`` giving one ScaleWarning for all its fits where the ridge outweighs the data
+    (each fit's would be the same words, a hundred times over a grid), also when it raises."""
+
+    @functools.wraps(select)
+    def selected(*args, **kwargs) -> MixtureSelection:
+        with ridge_warnings_held() as held:
+            try:
+                return select(*args, **kwargs)
+            finally:
+                if held:
+                    warn_user(f"select_mixture, for the fits of its grid: {held[0]}", ScaleWarning)
+
+    return selected
+
+
+@_one_ridge_warning
 def select_mixture(
     X,
     n_components: int | Iterable[int] = range(1, 10),
