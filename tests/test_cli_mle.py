@@ -247,15 +247,113 @@ def test_formula_names_dotted_or_in_backticks_as_in_r(tmp_path, capsys):
 def test_linear_formula_terms_that_cannot_be_read_say_why(real):
     path, _ = real
     cases = {
-        "z ~ x1 * x2": r"I\(x1 \* x2\) for the value itself",
+        "z ~ x2 ^ 2": r"R's crossing \(x\^2 is x\); write I\(x \*\* 2\)",
         "z ~ x2 + log(t)": r"log\(t\) is not finite on 1 row\(s\) \(the first where t = 0\)",
+        "z ~ x2:log(t)": r"log\(t\) is not finite on 1 row\(s\)",
         "z ~ open(x2)": "not one of the functions",
         "z ~ log(q)": "no column 'q'",
-        "z ~ x2:t": "cannot parse",
+        "z ~ x2:species": "'species' is not numeric.*code the categories as 0/1",
+        "z ~ x1 * x2 - t": "'- t' removes no term",
+        "z ~ 2:x2": "the number 2 is not a term",
+        "z ~ (x1 + x2": "a parenthesis is not closed",
+        "z ~ x1:1": r"0 and 1 \(the intercept\) can be added or removed, not crossed",
+        "log(t) ~ x2": r"the response log\(t\) is not finite on 1 row\(s\)",
+        "`z-1` ~ x2": "no column 'z-1'",
     }
     for formula, message in cases.items():
         with pytest.raises(DataError, match=message):
             run_mle(["linear", str(path), "--formula", formula])
+
+
+def fit_formula(path, formula: str) -> tuple[dict[str, tuple[float, float]], str]:
+    """Each coefficient's estimate and standard error (RSS/(N - p), as OLS) at full precision,
+    by the row's name, and the header naming the model."""
+    parser = argparse.ArgumentParser(prog="emkit")
+    cli_mle.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["mle", "linear", str(path), "--formula", formula])
+    args.variance = "unbiased"
+    frame = pd.read_csv(path, sep=";", decimal=",")
+    estimate, where = cli_mle.regression(args, frame)
+    values = [
+        v
+        for k in ("intercept", "coef")
+        if k in estimate.params
+        for v in np.ravel(estimate.params[k])
+    ]
+    errors = [
+        v
+        for k in ("intercept", "coef")
+        if k in estimate.stderr
+        for v in np.ravel(estimate.stderr[k])
+    ]
+    names = [n for n in estimate.labels if n != "variance"]
+    return dict(zip(names, zip(values, errors, strict=True), strict=True)), where
+
+
+def assert_like_statsmodels(fitted, ols, rename=lambda name: name):
+    """The coefficients and errors of ``fitted`` those of the statsmodels fit ``ols``, a
+    term matched whatever the order of its factors (patsy keeps them as written)."""
+    ours = {frozenset(n.split(":")) if n != "intercept" else "": v for n, v in fitted.items()}
+    for name in ols.params.index:
+        key = "" if name == "Intercept" else frozenset(rename(name).split(":"))
+        coef, se = ours.pop(key)
+        assert coef == pytest.approx(ols.params[name], rel=1e-10, abs=1e-12)
+        assert se == pytest.approx(ols.bse[name], rel=1e-10)
+    assert not ours
+
+
+# The coefficients R's lm names (R 4, numeric columns): terms by number of factors, each
+# term's factors in the order the formula first names them, a term named twice kept once.
+R_NAMES = {
+    "z ~ x1:x2": ["x1:x2"],
+    "z ~ x1*x2": ["x1", "x2", "x1:x2"],
+    "z ~ x2:x1 + x1": ["x1", "x2:x1"],
+    "z ~ x1 + x2:x1 + x1:x2": ["x1", "x1:x2"],
+    "z ~ x1:x1 + t": ["x1", "t"],
+    "z ~ (x1 + x2)*t": ["x1", "x2", "t", "x1:t", "x2:t"],
+    "z ~ t:(x1 + x2) + x2": ["x2", "t:x1", "t:x2"],
+    "z ~ x1*x2*t - x1:x2:t": ["x1", "x2", "t", "x1:x2", "x1:t", "x2:t"],
+    "z ~ log(g):x2 + x1*x2 - 1": ["x1", "x2", "log(g):x2", "x2:x1"],
+}
+
+
+@pytest.mark.parametrize("formula", list(R_NAMES))
+def test_linear_formula_interactions_as_r_and_statsmodels(real, formula):
+    smf = pytest.importorskip("statsmodels.formula.api")
+    path, frame = real
+    fitted, where = fit_formula(path, formula)
+    names = R_NAMES[formula]
+    assert list(fitted) == (names if "- 1" in formula else ["intercept", *names])
+    assert where.endswith(f"z ~ {' + '.join(names)}{' + 0' if '- 1' in formula else ''}")
+    data = frame.dropna(subset=["x1"])
+    ols = smf.ols(formula.replace("log(", "np.log("), data).fit()
+    assert_like_statsmodels(fitted, ols, lambda name: name.replace("np.log(", "log("))
+
+
+@pytest.mark.parametrize(
+    "formula, patsy",
+    [
+        ("log(g) ~ x1 + x2", "np.log(g) ~ x1 + x2"),
+        ("sqrt(`g`) ~ x1:x2", "np.sqrt(g) ~ x1:x2"),
+        ("I(g ** 2) ~ x1 * t", "I(g ** 2) ~ x1 * t"),
+        ("z - 1 ~ x1", "I(z - 1) ~ x1"),  # R reads the left side as arithmetic
+    ],
+)
+def test_a_transformed_response_is_fitted_as_statsmodels_does(real, formula, patsy):
+    smf = pytest.importorskip("statsmodels.formula.api")
+    path, frame = real
+    fitted, where = fit_formula(path, formula)
+    assert where.split(": ", 1)[1].startswith(formula.split(" ~ ")[0] + " ~ ")
+    assert_like_statsmodels(fitted, smf.ols(patsy, frame.dropna(subset=["x1"])).fit())
+
+
+def test_the_response_cannot_be_a_term(real):
+    path, _ = real
+    for formula in ("z ~ x1 + z", "z ~ `z`", "log(g) ~ x1 + log( g )"):
+        with pytest.raises(DataError, match="is also a term on the right-hand side"):
+            run_mle(["linear", str(path), "--formula", formula])
+    with pytest.raises(DataError, match="--x names the response 'z'"):
+        run_mle(["linear", str(path), "--y", "z", "--x", "x1,z"])
 
 
 def test_unbiased_variance_prints_the_ols_table(real, capsys):
@@ -363,10 +461,16 @@ def test_formulas_run_no_code(real):
         run_mle(["nonlinear", str(path), "--formula", "y ~ a * t.real", "--start", "a=1"])
     from emkit.cli.formula import linear_terms
 
-    assert linear_terms("y ~ x1 + x2 - 1") == ("y", ["x1", "x2"], False)
-    assert linear_terms("y ~ log(x - 1) - 1") == ("y", ["log(x - 1)"], False)
+    assert linear_terms("y ~ x1 + x2 - 1") == ("y", [("x1",), ("x2",)], False)
+    assert linear_terms("y ~ log(x - 1) - 1") == ("y", [("log(x - 1)",)], False)
     with pytest.raises(DataError):
         linear_terms("y ~ x1 * x2 - x3")
+    # nor through a response or an interaction
+    for formula in ("__import__('os') ~ t", "z ~ t:__import__('os')", "z ~ t:x1[0]"):
+        with pytest.raises(DataError, match="--formula"):
+            run_mle(["linear", str(path), "--formula", formula])
+    with pytest.raises(DataError, match="no column 'z.__class__'"):
+        run_mle(["linear", str(path), "--formula", "z.__class__ ~ t"])
 
 
 # ---- extreme scales, names, options that do not apply ----------------------------------------

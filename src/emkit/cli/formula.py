@@ -1,11 +1,11 @@
-"""Model formulas for ``emkit mle``: ``y ~ x1 + log(x2) + I(x1 ** 2)`` (linear) and
-``y ~ a * exp(-k * x)`` (nonlinear).
+"""Model formulas for ``emkit mle``: ``log(y) ~ x1 * x2 + log(x3) + I(x1 ** 2)`` (linear, its
+terms read as R reads them: :func:`linear_terms`) and ``y ~ a * exp(-k * x)`` (nonlinear).
 
-An expression (a nonlinear right-hand side, or a linear term that is not a column name) is
-parsed with :mod:`ast` and evaluated by walking the tree over numbers, columns, parameters,
-``+ - * / **`` and a fixed list of NumPy functions: nothing else (no attribute, subscript or
-other call) is accepted, so a formula cannot run code. Column names that are not Python
-names are written as in R: dotted names as they are (``log(Petal.Width)``), any other in
+An expression (a nonlinear right-hand side, a linear factor or response that is not a column
+name) is parsed with :mod:`ast` and evaluated by walking the tree over numbers, columns,
+parameters, ``+ - * / **`` and a fixed list of NumPy functions: nothing else (no attribute,
+subscript or other call) is accepted, so a formula cannot run code. Column names that are not
+Python names are written as in R: dotted names as they are (``log(Petal.Width)``), any other in
 backticks (``log(`sepal length (cm)`)``).
 """
 
@@ -16,7 +16,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -46,60 +46,230 @@ UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: ope
 
 
 def split(formula: str) -> tuple[str, str]:
-    """``"y ~ rhs"`` -> ``("y", "rhs")``."""
-    if formula.count("~") != 1:
-        raise DataError(f"--formula {formula!r}: write it as 'y ~ x1 + x2' (one '~')")
-    left, right = (part.strip() for part in formula.split("~"))
-    if not left or not right:
-        raise DataError(f"--formula {formula!r}: a response and terms are needed on each side")
+    """``"y ~ rhs"`` -> ``("y", "rhs")``; a response in backticks loses them."""
+    left, right = _sides(formula)
     if len(left) > 2 and left[0] == left[-1] == "`":
         left = left[1:-1]
     return left, right
 
 
-def linear_terms(formula: str) -> tuple[str, list[str], bool]:
-    """The response, the regressors and whether to fit an intercept of ``y ~ x1 + x2``.
+def _sides(formula: str) -> tuple[str, str]:
+    if formula.count("~") != 1:
+        raise DataError(f"--formula {formula!r}: write it as 'y ~ x1 + x2' (one '~')")
+    left, right = (part.strip() for part in formula.split("~"))
+    if not left or not right:
+        raise DataError(f"--formula {formula!r}: a response and terms are needed on each side")
+    return left, right
 
-    ``+ 0`` or ``- 1`` drops the intercept (as in R and statsmodels); ``+ 1`` keeps it. Terms
-    are split at the ``+`` and ``-`` outside parentheses, so that ``log(x + 1)`` is one term
-    (see :func:`linear_term`).
+
+LINEAR_GRAMMAR = (
+    "a linear formula is a sum of terms: columns, functions of columns such as log(x), "
+    "arithmetic inside I(), products of those a:b, a*b (meaning a + b + a:b) and parentheses "
+    "(a + b):c; '+ 0' or '- 1' drops the intercept, '- a' removes the term a"
+)
+
+
+def linear_terms(formula: str) -> tuple[str, list[tuple[str, ...]], bool]:
+    """The response, the terms and whether to fit an intercept of ``y ~ x1 + x2``.
+
+    The right-hand side is read as R reads it: a term is a column, a function of columns
+    (``log(x)``) or arithmetic inside ``I()``, or the product of several of those written
+    ``a:b``; ``a*b`` is ``a + b + a:b``, ``(a + b):c`` is ``a:c + b:c``, a term written twice
+    is kept once (``b:a`` is ``a:b``), ``- a`` removes the term ``a``, and ``+ 0`` or ``- 1``
+    drops the intercept (``+ 1`` keeps it). Each term is returned as its factors, in the order
+    they first appear in the formula; the terms are ordered by their number of factors, then
+    as written (R's ``lm`` names and orders its coefficients so). The response is returned as
+    written, and cannot be a term.
     """
-    response, right = split(formula)
-    intercept = True
-    terms = []
-    for i, part in enumerate(_outside_parentheses(right)):
-        term = part.strip()
-        if term.startswith("-"):
-            term = "-" + term[1:].strip()
-        if not term and i == 0:
-            continue
-        if term in ("0", "-1"):
-            intercept = False
-        elif term == "1":
-            intercept = True
-        elif not term or term.startswith("-"):
-            raise DataError(
-                f"--formula {formula!r}: a linear formula is a sum of terms (column names, "
-                "functions of columns such as log(x), arithmetic inside I()), with '+ 0' or "
-                "'- 1' to drop the intercept"
-            )
-        else:
-            terms.append(term)
-    return response, terms, intercept
+    response, right = _sides(formula)
+    parser = _TermParser(formula, right, first=response)
+    value = parser.sum()
+    if parser.at < len(parser.tokens):
+        parser.fail(f"{parser.tokens[parser.at]!r} was not expected there")
+    terms = sorted(value.terms, key=len)  # stable: as written within a number of factors
+    order = parser.order
+    factors = [tuple(parser.text[k] for k in sorted(term, key=order.index)) for term in terms]
+    if frozenset([_key(response)]) in terms:
+        raise DataError(
+            f"--formula {formula!r}: the response {split(formula)[0]} is also a term on the "
+            "right-hand side, and cannot explain itself; remove it from the terms (R's lm "
+            "drops it with a warning)"
+        )
+    dot = [f for f in factors if "." in f]
+    if dot and dot != [(".",)]:
+        raise DataError(f"--formula {formula!r}: '.' (every other column) is a term on its own")
+    return response, factors, value.intercept is not False
 
 
-def _outside_parentheses(right: str) -> list[str]:
-    """``right`` cut at each ``+`` and before each ``-`` outside parentheses and backticks."""
-    parts, depth, start, quoted = [], 0, 0, False
-    for at, char in enumerate(right):
-        quoted ^= char == "`"
-        if not quoted:
-            depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0 and not quoted and char in "+-":
-            parts.append(right[start:at])
-            start = at + (char == "+")
-    parts.append(right[start:])
-    return parts
+def _key(text: str) -> str:
+    """What a factor means, the same however it is written (``log( x )``, ``log(`x`)``)."""
+    inner = text[2:-1] if text.startswith("I(") and text.endswith(")") else None
+    try:
+        expression = parse_expression(text if inner is None else inner)
+    except DataError:
+        return text
+    body = expression.tree.body
+    if isinstance(body, ast.Name) and inner is None:
+        return expression.aliases.get(body.id, body.id)
+    dump = ast.dump(body)
+    for alias, name in expression.aliases.items():
+        dump = dump.replace(repr(alias), repr(name))
+    return ("I" if inner is not None else "") + dump
+
+
+@dataclass
+class _Terms:
+    """A part of a formula: its terms (each the set of its factors' keys) and what it says of
+    the intercept (None: nothing)."""
+
+    terms: list[frozenset[str]]
+    intercept: bool | None = None
+
+
+# R's formula operators; what is between them (names, numbers, calls with their arguments,
+# names in backticks) is a factor.
+_OPERATORS = "+-*:/^%()"
+_NAME = re.compile(r"[A-Za-z_.][\w.]*$")
+
+
+class _TermParser:
+    """Recursive descent over ``right``: sum := [-] product ((+|-) product)*,
+    product := interaction (* interaction)*, interaction := factor (: factor)*,
+    factor := name | number | call | ( sum )."""
+
+    def __init__(self, formula: str, right: str, first: str) -> None:
+        self.formula = formula
+        self.tokens = self._tokens(right)
+        self.at = 0
+        self.text: dict[str, str] = {}  # a factor's key -> as first written
+        self.order: list[str] = [_key(first)]  # factors' keys by first appearance
+
+    def fail(self, why: str) -> NoReturn:
+        raise DataError(f"--formula {self.formula!r}: {why}; {LINEAR_GRAMMAR}")
+
+    def _tokens(self, right: str) -> list[str]:
+        tokens, at = [], 0
+        while at < len(right):
+            char = right[at]
+            if char.isspace():
+                at += 1
+                continue
+            if char in _OPERATORS:
+                if right.startswith("**", at) or char == "^":
+                    self.fail("a power outside I() is R's crossing (x^2 is x); write I(x ** 2)")
+                if char == "/":
+                    self.fail("a / outside I() is R's nesting; write I(a / b) for the ratio")
+                if char == "%":
+                    self.fail("%in% is not supported")
+                tokens.append(char)
+                at += 1
+                continue
+            start = at
+            while at < len(right) and not right[at].isspace() and right[at] not in _OPERATORS:
+                if right[at] == "`":
+                    end = right.find("`", at + 1)
+                    if end < 0:
+                        self.fail("a name in backticks is not closed")
+                    at = end
+                at += 1
+            name_end = at
+            while at < len(right) and right[at].isspace():
+                at += 1
+            if at < len(right) and right[at] == "(" and _NAME.match(right[start:name_end]):
+                depth, quoted = 0, False
+                while at < len(right):
+                    quoted ^= right[at] == "`"
+                    if not quoted:
+                        depth += {"(": 1, ")": -1}.get(right[at], 0)
+                    at += 1
+                    if depth == 0:
+                        break
+                if depth:
+                    self.fail(f"the parenthesis of {right[start:at].strip()} is not closed")
+                tokens.append(right[start:at].strip())
+            else:
+                tokens.append(right[start:name_end])
+                at = name_end
+        return tokens
+
+    def _next(self) -> str | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def sum(self) -> _Terms:
+        value = _Terms([])
+        sign = "+"
+        if self._next() in ("+", "-"):
+            sign = self.tokens[self.at]
+            self.at += 1
+        while True:
+            part = self.product()
+            value = self._add(value, part) if sign == "+" else self._remove(value, part)
+            sign = self._next()  # type: ignore[assignment]
+            if sign not in ("+", "-"):
+                return value
+            self.at += 1
+
+    @staticmethod
+    def _add(left: _Terms, right: _Terms) -> _Terms:
+        terms = left.terms + [t for t in right.terms if t not in left.terms]
+        intercept = right.intercept if right.intercept is not None else left.intercept
+        return _Terms(terms, intercept)
+
+    def _remove(self, left: _Terms, right: _Terms) -> _Terms:
+        for term in right.terms:
+            if term not in left.terms:
+                dot = " (columns in '.' cannot be removed: name those to keep instead)" * any(
+                    "." in t for t in left.terms
+                )
+                self.fail(f"'- {':'.join(self.text[k] for k in term)}' removes no term{dot}")
+        intercept = left.intercept if right.intercept is None else not right.intercept
+        return _Terms([t for t in left.terms if t not in right.terms], intercept)
+
+    def product(self) -> _Terms:
+        value = self.interaction()
+        while self._next() == "*":
+            self.at += 1
+            right = self.interaction()
+            value = self._add(self._add(value, right), self._cross(value, right, "*"))
+        return value
+
+    def interaction(self) -> _Terms:
+        value = self.factor()
+        while self._next() == ":":
+            self.at += 1
+            value = self._cross(value, self.factor(), ":")
+        return value
+
+    def _cross(self, left: _Terms, right: _Terms, op: str) -> _Terms:
+        if left.intercept is not None or right.intercept is not None:
+            self.fail(f"0 and 1 (the intercept) can be added or removed, not crossed with {op}")
+        terms: list[frozenset[str]] = []
+        for a in left.terms:
+            for b in right.terms:
+                if a | b not in terms:
+                    terms.append(a | b)
+        return _Terms(terms)
+
+    def factor(self) -> _Terms:
+        token = self._next()
+        if token is None or token in ("+", "-", "*", ":", ")"):
+            self.fail("a term is missing" + (f" before {token!r}" if token else " at the end"))
+        self.at += 1
+        if token == "(":
+            value = self.sum()
+            if self._next() != ")":
+                self.fail("a parenthesis is not closed")
+            self.at += 1
+            return value
+        if token in ("0", "1"):
+            return _Terms([], token == "1")
+        if re.fullmatch(r"(\d+\.?\d*|\.\d+)(e[-+]?\d+)?", token):
+            self.fail(f"the number {token} is not a term (only 0 and 1, the intercept)")
+        key = _key(token)
+        self.text.setdefault(key, token)
+        if key not in self.order:
+            self.order.append(key)
+        return _Terms([frozenset([key])])
 
 
 def linear_term(term: str) -> Expression:
@@ -116,6 +286,14 @@ def linear_term(term: str) -> Expression:
             "or add the column to the data"
         )
     return expression
+
+
+def response_expression(text: str) -> Expression:
+    """A linear formula's response that is not a column's name: a function of columns
+    (``log(y)``) or arithmetic (``I(y / 10)``, or ``y / 10`` as R reads it); or, written in
+    backticks or as a name, a column (:attr:`Expression.column`)."""
+    inner = text[2:-1] if text.startswith("I(") and text.endswith(")") else None
+    return parse_expression(text if inner is None else inner)
 
 
 # A name in backticks, or a dotted name (R's Petal.Width), not part of a longer name or number.
@@ -135,6 +313,12 @@ class Expression:
     def __call__(self, values: Mapping[str, object]):
         lookup = {**values, **{alias: values[name] for alias, name in self.aliases.items()}}
         return _evaluate(self.tree.body, lookup)
+
+    @property
+    def column(self) -> str | None:
+        """The column's name where the expression is one name, else None."""
+        body = self.tree.body
+        return self.aliases.get(body.id, body.id) if isinstance(body, ast.Name) else None
 
 
 def _aliased(text: str) -> tuple[str, dict[str, str]]:

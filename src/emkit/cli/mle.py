@@ -68,8 +68,10 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--formula",
-        help="regressions: 'y ~ x1 + log(x2) + I(x1 ** 2)' (linear: columns, functions of "
-        "them, arithmetic inside I(); '+ 0' drops the intercept) or 'y ~ a * exp(-k * x)' "
+        help="regressions: 'log(y) ~ x1 * x2 + log(x3) + I(x1 ** 2)' (linear, read as R's lm "
+        "reads it: columns, functions of them, arithmetic inside I(); a:b the product of "
+        "numeric terms, a*b a + b + a:b, (a + b):c a:c + b:c; '- a' removes a term, '+ 0' the "
+        "intercept; the response may be a function of columns) or 'y ~ a * exp(-k * x)' "
         "(nonlinear: names in --start are parameters, others columns)",
     )
     parser.add_argument("--y", dest="response", help="linear: the response column")
@@ -348,18 +350,24 @@ def regression(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
             response, terms, intercept = linear_terms(args.formula)
         elif args.response and args.regressors:
             response = args.response
-            terms = parse_list(args.regressors, "--x") or []
+            terms = [(t,) for t in parse_list(args.regressors, "--x") or []]
             intercept = True
+            if (response,) in terms:
+                raise DataError(f"--x names the response {response!r}, which cannot explain itself")
         else:
             raise DataError("linear needs --formula 'y ~ x1 + x2', or --y and --x")
-        if "." in terms:  # y ~ . : every other numeric column
+        if (".",) in terms:  # y ~ . : every other numeric column
             from emkit.cli.table import named
 
-            terms, notes = default_columns(
-                frame, args.data, "--formula", left_out=[named(response, list(frame.columns))]
-            )
+            columns = list(frame.columns)
+            _, outcome = _response(frame, response)
+            left_out = [named(n, columns) for n in (outcome.names if outcome else [response])]
+            others, notes = default_columns(frame, args.data, "--formula", left_out=left_out)
             for line in notes:
                 note(line)
+            at = terms.index((".",))
+            dot = [(c,) for c in others if (c,) not in terms]
+            terms = terms[:at] + dot + terms[at + 1 :]
         return linear(args, frame, response, terms, intercept)
     if not args.formula or not args.start:
         raise DataError(
@@ -370,36 +378,68 @@ def regression(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
     return nonlinear(args, frame, response, parse_expression(right), parse_start(args.start))
 
 
-def linear(args, frame, response: str, terms: list[str], intercept: bool):
+def _response(frame: pd.DataFrame, response: str):
+    """A linear formula's response: its column's name and None, or, for a function of columns
+    (``log(y) ~ x``, ``I(y / 10) ~ x``), its text and the expression."""
+    from emkit.cli.formula import response_expression
+    from emkit.cli.table import named
+
+    if named(response, list(frame.columns)) is not None:
+        return response, None
+    expression = response_expression(response)
+    if expression.column is not None:  # a name in backticks, or one that is not a column
+        return expression.column, None
+    return response, expression
+
+
+def linear(args, frame, response: str, terms: list[tuple[str, ...]], intercept: bool):
     import numpy as np
     import pandas as pd
 
     from emkit import mle
     from emkit.cli.formula import linear_term
 
-    # A term is a column, or an expression of columns (log(x), I(x ** 2)).
-    expressions = {t: linear_term(t) for t in terms if t not in frame.columns}
-    used = [response, *(t for t in terms if t not in expressions)]
+    response, outcome = _response(frame, response)
+    # A term is a product of factors (x1:x2); a factor is a column, or an expression of
+    # columns (log(x), I(x ** 2)).
+    factors = list(dict.fromkeys(f for term in terms for f in term))
+    expressions = {f: linear_term(f) for f in factors if f not in frame.columns}
+    used = [*(outcome.names if outcome else [response])]
+    used += [f for f in factors if f not in expressions and f not in used]
     used += [n for e in expressions.values() for n in e.names if n not in used]
-    data = _complete(_columns(frame, list(dict.fromkeys(used)), args.data), args.data)
+    data = _complete(_columns(frame, used, args.data), args.data)
     values = _numbers(data, args.data, "linear")
     by_name = {name: values[:, j] for j, name in enumerate(data.columns)}
-    design = np.empty((len(values), len(terms)))
-    for j, term in enumerate(terms):
-        if term not in expressions:
-            design[:, j] = by_name[term]
-            continue
+
+    def evaluate(text: str, expression, what: str):
+        if expression is None:
+            return by_name[text]
         with np.errstate(all="ignore"):
-            design[:, j] = expressions[term](by_name)
-        bad = ~np.isfinite(design[:, j])
+            value = np.broadcast_to(np.asarray(expression(by_name), float), (len(values),))
+        bad = ~np.isfinite(value)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
-            at = ", ".join(f"{n} = {by_name[n][first]:g}" for n in expressions[term].names)
+            at = ", ".join(f"{n} = {by_name[n][first]:g}" for n in expression.names)
             raise DataError(
-                f"{args.data}: the term {term} is not finite on {int(bad.sum())} row(s) "
-                f"(the first where {at}); change the term or leave those rows out"
+                f"{args.data}: the {what} {text} is not finite on {int(bad.sum())} row(s) "
+                f"(the first where {at}); change the {what} or leave those rows out"
             )
-    right = " + ".join(terms) or ("1" if intercept else "0")
+        return value
+
+    y = evaluate(response, outcome, "response")
+    factor = {f: evaluate(f, expressions.get(f), "term") for f in factors}
+    labels = [":".join(term) for term in terms]
+    design = np.empty((len(values), len(terms)))
+    for j, term in enumerate(terms):
+        with np.errstate(all="ignore"):
+            design[:, j] = np.prod([factor[f] for f in term], axis=0)
+        bad = int((~np.isfinite(design[:, j])).sum())
+        if bad:
+            raise DataError(
+                f"{args.data}: the term {labels[j]} is not finite on {bad} row(s) (an infinite "
+                "value, or a product too large); rescale its columns or leave those rows out"
+            )
+    right = " + ".join(labels) or ("1" if intercept else "0")
     if terms and not intercept:
         right += " + 0"
     where = f"{args.data}: {response} ~ {right}"
@@ -407,8 +447,8 @@ def linear(args, frame, response: str, terms: list[str], intercept: bool):
     estimate = _fit(
         mle.linear_regression,
         where,
-        pd.DataFrame(design, columns=terms),
-        by_name[response],
+        pd.DataFrame(design, columns=labels),
+        y,
         intercept,
         variance=args.variance or "mle",
     )
