@@ -128,6 +128,36 @@ def test_objective_is_the_labelled_plus_unlabelled_likelihood():
     assert clf.history_[-1] == pytest.approx(expected, rel=1e-10)
 
 
+def test_log_prob_reads_a_column_of_labels_as_fit_does():
+    """y of shape (n, 1) is read by log_prob and the criteria as fit reads it, with its
+    DataConversionWarning (it was refused), and gives the scipy log densities; another 2-D y
+    is refused, as by fit."""
+    from sklearn.exceptions import DataConversionWarning
+
+    _, y = _few_labels(8, seed=1)
+    with pytest.warns(DataConversionWarning, match="column-vector y") as fitted:
+        clf = GenerativeClassifier("full", reg_covar=0.0).fit(X_IRIS, y[:, None])
+    log_joint = np.column_stack(
+        [
+            np.log(clf.priors_[k])
+            + stats.multivariate_normal(clf.means_[k], clf.covariances_[k]).logpdf(X_IRIS)
+            for k in range(3)
+        ]
+    )
+    labelled = y != -1
+    expected = np.where(
+        labelled, log_joint[np.arange(y.size), np.maximum(y, 0)], logsumexp(log_joint, axis=1)
+    )
+    with pytest.warns(DataConversionWarning) as asked:
+        got = clf.log_prob(X_IRIS, y[:, None])
+    assert str(asked[0].message) == str(fitted[0].message)
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+    with pytest.warns(DataConversionWarning):
+        assert clf.bic(X_IRIS, y[:, None]) == pytest.approx(clf.bic(X_IRIS, y), rel=1e-12)
+    with pytest.raises(ValueError, match="1-D array; got shape"):
+        clf.log_prob(X_IRIS, y.reshape(-1, 2))
+
+
 def test_unlabelled_rows_of_zero_weight_leave_the_labelled_fit():
     chosen, y = _few_labels(15, seed=2)
     weights = (y != -1).astype(float)

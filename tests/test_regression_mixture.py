@@ -1,5 +1,6 @@
 """MixtureOfRegressions: known lines recovered, real data against direct maximisation."""
 
+import re
 import shutil
 import subprocess
 import warnings
@@ -302,6 +303,49 @@ def test_criteria_against_scipy():
     soft = bic - 2 * (post * np.log(post)).sum()
     np.testing.assert_allclose(model.icl(x, y), hard, rtol=1e-12)
     np.testing.assert_allclose(model.icl(x, y, kind="soft"), soft, rtol=1e-12)
+
+
+Y_QUERIES = {
+    "score": lambda m, x, y: m.score(x, y),
+    "log_prob": lambda m, x, y: m.log_prob(x, y),
+    "predict_proba": lambda m, x, y: m.predict_proba(x, y),
+    "predict_component": lambda m, x, y: m.predict_component(x, y),
+    "bic": lambda m, x, y: m.bic(x, y),
+    "aic": lambda m, x, y: m.aic(x, y),
+    "icl": lambda m, x, y: m.icl(x, y),
+    "estimate": lambda m, x, y: m.estimate(x, y),
+}
+
+
+@pytest.mark.parametrize("query", list(Y_QUERIES))
+def test_queries_read_y_as_fit_reads_it(query):
+    """A 2-D y of n values, (n / 2, 2), is refused by every query with fit's (scikit-learn's)
+    message: ravelled, it paired rows with other rows' responses (score -39.3 for -1.29). A
+    column (n, 1) is read as fit reads it, with the same DataConversionWarning, and gives the
+    scipy numbers of the 1-D y."""
+    from sklearn.exceptions import DataConversionWarning
+
+    x, y, _ = _two_lines(200, seed=2)
+    model = MixtureOfRegressions(2, n_init=3, random_state=0).fit(x, y)
+    side_by_side = np.column_stack([y[:100], y[100:]])
+    with pytest.raises(ValueError) as refused:
+        MixtureOfRegressions(2, n_init=1, random_state=0).fit(x, side_by_side)
+    assert "y should be a 1d array" in str(refused.value)
+    with pytest.raises(ValueError, match=re.escape(str(refused.value))):
+        Y_QUERIES[query](model, x, side_by_side)
+    with pytest.warns(DataConversionWarning, match="column-vector y") as fitted:
+        MixtureOfRegressions(2, n_init=1, random_state=0).fit(x, y[:, None])
+    with pytest.warns(DataConversionWarning, match="column-vector y") as asked:
+        got = Y_QUERIES[query](model, x, y[:, None])
+    assert [str(w.message) for w in asked] == [str(fitted[0].message)] * len(asked)
+    if query == "score":  # the mean log density, from scipy
+        means = model.intercept_ + x @ model.coef_.T
+        joint = model.weights_ * stats.norm.pdf(y[:, None], means, model.sigmas_)
+        np.testing.assert_allclose(got, np.log(joint.sum(axis=1)).mean(), rtol=1e-12)
+    elif query == "estimate":
+        np.testing.assert_allclose(got.stderr["coef"], model.estimate(x, y).stderr["coef"])
+    else:
+        np.testing.assert_allclose(got, Y_QUERIES[query](model, x, y), rtol=1e-12)
 
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="needs R with flexmix")

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from emkit.backend.dask_source import (
     DaskSource,
@@ -490,6 +490,8 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     def _row_labels(self, y, n: int) -> np.ndarray:
         """Class indices (n,) of labels ``y`` for :meth:`log_prob`, UNLABELLED where -1."""
         y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:  # a column, as fit reads it: with its warning
+            y = column_or_1d(y, warn=True)
         if y.ndim != 1 or y.shape[0] != n:
             raise ValueError(
                 f"y must hold one label per row of X ({n}), as a 1-D array; got shape {y.shape}"

@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_y, check_is_fitted
 
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.inputs import start_rows
@@ -46,7 +46,9 @@ from emkit.estimators._validation import (
     check_complete,
     check_magnitude,
     check_weights,
+    host_rows,
     numeric_input,
+    refuse_masked,
     refuse_times_and_complex,
     refuse_warm_start,
     validate,
@@ -469,8 +471,12 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         x = np.asarray(x, dtype=np.float64)
         if y is None:
             return x, None
-        y = np.asarray(y, dtype=np.float64).ravel()
-        if y.shape[0] != x.shape[0] or not np.all(np.isfinite(y)):
+        # y as fit reads it (scikit-learn's check of y in check_X_y): 1-D, or a column (n, 1)
+        # with a DataConversionWarning; another 2-D y is refused, where ravelling it paired
+        # the rows with other rows' responses.
+        refuse_masked(y, "y", "a response")
+        y = np.asarray(_check_y(host_rows(y), y_numeric=True, estimator=self), dtype=np.float64)
+        if y.shape[0] != x.shape[0]:
             raise ValueError(f"y must be {x.shape[0]} finite values, one per row of X")
         check_magnitude(y[:, None], "y", fitting=False)
         return x, y
