@@ -5,11 +5,20 @@ decimal columns (read as float64).
 """
 
 import decimal
+import re
 
 import numpy as np
 import pytest
 
-from emkit import GaussianImputer, GaussianMixture, KMeans, MixtureModel, ZeroInflatedPoisson
+from emkit import (
+    GaussianImputer,
+    GaussianMixture,
+    GenerativeClassifier,
+    KMeans,
+    MixtureModel,
+    MixtureOfRegressions,
+    ZeroInflatedPoisson,
+)
 from emkit.backend.sources import ParquetChunks
 from emkit.distributions.poisson import Poisson
 
@@ -208,3 +217,62 @@ def test_parquet_decimal_nulls_and_digits_beyond_float64(tmp_path):
     expected = np.array([np.nan if v is None else float(v) for v in values])
     np.testing.assert_allclose(block[:, 0], expected, rtol=2.3e-16, equal_nan=True)
     assert block.dtype == np.float64
+
+
+def _frame_with_nan():
+    """A DataFrame with NaN in two of its four named columns, and a response for it."""
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        rng.normal(size=(60, 4)) + [0.0, 3.0, 6.0, 9.0], columns=["age", "income", "size", "debt"]
+    )
+    y = frame.to_numpy() @ [1.0, -1.0, 0.5, 0.2] + rng.normal(size=60)
+    holes = frame.copy()
+    holes.loc[[3, 7], "income"] = np.nan
+    holes.loc[7, "debt"] = np.nan
+    return frame, holes, y
+
+
+NAN_ESTIMATORS = {
+    "GaussianMixture": lambda: GaussianMixture(2, random_state=0),
+    "KMeans": lambda: KMeans(2, random_state=0),
+    "MixtureOfRegressions": lambda: MixtureOfRegressions(2, n_init=2, random_state=0),
+    "GenerativeClassifier": lambda: GenerativeClassifier(),
+}
+
+
+def _nan_calls(name, frame, holes, y):
+    """The fit and the queries of ``name`` on ``holes`` (each a call), after a fit on ``frame``."""
+    if name == "MixtureOfRegressions":
+        model = NAN_ESTIMATORS[name]().fit(frame, y)
+        return [
+            lambda: NAN_ESTIMATORS[name]().fit(holes, y),
+            lambda: model.predict(holes),
+            lambda: model.score(holes, y),
+        ]
+    labels = (y > np.median(y)).astype(int)
+    model = NAN_ESTIMATORS[name]().fit(frame, labels if name == "GenerativeClassifier" else None)
+    return [
+        lambda: NAN_ESTIMATORS[name]().fit(holes, labels),
+        lambda: model.predict(holes),
+        lambda: model.score(holes, labels if name == "GenerativeClassifier" else None),
+    ]
+
+
+@pytest.mark.parametrize("name", list(NAN_ESTIMATORS))
+def test_nan_in_a_dataframe_is_named_by_its_columns(name):
+    """The refusal of NaN names a DataFrame's columns, as pandas finds them, in a fit and in
+    every query (it gave their positions, "columns [1, 3]"); an array's stay positions."""
+    frame, holes, y = _frame_with_nan()
+    columns = holes.columns[holes.isna().any()].tolist()  # pandas: ['income', 'debt']
+    rows = int(holes.isna().any(axis=1).sum())
+    named = re.escape(f"NaN in {rows} of 60 rows (columns {columns})")
+    for call in _nan_calls(name, frame, holes, y):
+        with pytest.raises(ValueError, match=named):
+            call()
+    positions = np.flatnonzero(holes.isna().any()).tolist()
+    with pytest.raises(ValueError, match=re.escape(f"(columns {positions})")):
+        NAN_ESTIMATORS[name]().fit(
+            holes.to_numpy(), y if name == "MixtureOfRegressions" else (y > 0)
+        )

@@ -156,13 +156,13 @@ def check_rows(
     """
     from emkit.backend.sources import chunk_list, join_chunks
 
+    given = x  # the data as given, whose column names a NaN refusal gives
     if checked:
         _check_n_features(estimator, x, reset=reset)
     else:
         if (chunks := chunk_list(x)) is not None:
             x = join_chunks(chunks)
-        x = host_rows(x)
-        x = na_as_nan(x)
+        x = given = na_as_nan(host_rows(x))
         with numeric_input(estimator, x), config_context(assume_finite=True):
             # the values are checked below, in one pass where they are all finite and moderate
             x = validate(
@@ -173,7 +173,7 @@ def check_rows(
         if allow_nan:
             _assert_all_finite(x, allow_nan=True, estimator_name=name, input_name="X")  # inf
         else:
-            check_complete(estimator, x, nan_hint or NAN_HINT)
+            check_complete(estimator, x, nan_hint or NAN_HINT, feature_names(given))
         check_magnitude(x, fitting=reset, variances=_fits_variances(estimator))
     if x.shape[0] < min_rows:
         raise ValueError(
@@ -369,17 +369,30 @@ def finite_and_moderate(x: np.ndarray, fitting: bool = True) -> bool:
     return floor <= squares < 0.5 * MAX_MAGNITUDE**2
 
 
-def check_complete(estimator, x: np.ndarray, hint: str = NAN_HINT) -> None:
+def check_complete(estimator, x: np.ndarray, hint: str = NAN_HINT, names=None) -> None:
     """ValueError where ``x`` (n, d) holds an infinity, or NaN: which rows and columns, and
-    ``hint``, what to do instead."""
+    ``hint``, what to do instead. ``names``: the columns' names, as for :func:`reject_nan`."""
     _assert_all_finite(x, allow_nan=True, estimator_name=type(estimator).__name__, input_name="X")
-    reject_nan(x, hint)
+    reject_nan(x, hint, names)
 
 
-def reject_nan(x: np.ndarray, hint: str) -> None:
-    """ValueError saying where the NaN of ``x`` (n, d) are and ``hint``, if there are any."""
-    if np.isnan(x).any():
+def reject_nan(x: np.ndarray, hint: str, names=None) -> None:
+    """ValueError saying where the NaN of ``x`` (n, d) are and ``hint``, if there are any.
+
+    ``names``: the columns' names (:func:`~emkit.backend.sources.feature_names` of the data
+    as given, e.g. a DataFrame's), which the message gives: "columns ['income']"; None (an
+    array) gives their positions, "columns [1]"."""
+    if not np.isnan(x).any():
+        return
+    if names is None:
         raise ValueError(f"Input X contains {nan_report(x)}; {hint}.")
+    nan = np.isnan(x)
+    columns = [repr(str(names[j])) for j in np.flatnonzero(nan.any(axis=0))]
+    shown = ", ".join(columns[:10]) + (", ..." if len(columns) > 10 else "")
+    raise ValueError(
+        f"Input X contains NaN in {int(nan.any(axis=1).sum())} of {x.shape[0]} rows "
+        f"(columns [{shown}]); {hint}."
+    )
 
 
 def host_rows(x):

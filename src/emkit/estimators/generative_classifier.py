@@ -22,7 +22,7 @@ from emkit.backend.dask_source import (
 )
 from emkit.backend.inputs import start_rows
 from emkit.backend.namespace import is_device_array, namespace_of
-from emkit.backend.sources import array_source
+from emkit.backend.sources import array_source, feature_names
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, GaussianStats, covariance_structure
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
@@ -385,7 +385,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             )
         check_magnitude(x)
         if not em:
-            reject_nan(x, MISSING_EM_HINT)
+            reject_nan(x, MISSING_EM_HINT, feature_names(X))
         return x.astype(np.float64, copy=False), y
 
     def _encode(self, y) -> np.ndarray:

@@ -26,7 +26,7 @@ from sklearn.utils.validation import _check_y, check_is_fitted
 
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.inputs import start_rows
-from emkit.backend.sources import array_source
+from emkit.backend.sources import array_source, feature_names
 from emkit.em import fit_starts
 from emkit.estimators._fingerprint import DataFingerprint, check_same_rows
 from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, joined_rows, per_row
@@ -222,7 +222,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
                     dtype=[np.float64, np.float32],
                     ensure_all_finite=False,
                 )
-            check_complete(self, x)
+            check_complete(self, x, names=feature_names(X))
             check_magnitude(x)
             check_magnitude(np.asarray(y, dtype=float)[:, None], "y")
             x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
@@ -465,7 +465,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             x = validate(
                 self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite=False
             )
-        check_complete(self, x)
+        check_complete(self, x, names=feature_names(X))
         # as fit checks them: a square of such values overflows (NaN posteriors, inf means)
         check_magnitude(x, fitting=False)
         x = np.asarray(x, dtype=np.float64)
