@@ -159,12 +159,14 @@ def _factor(small: float) -> str:
     return f"1e+300, then by 1e+{-math.floor(math.log10(small)) - 300}"
 
 
-def nan_report(x: np.ndarray) -> str:
-    """Where the NaN of ``x`` (n, d) are: "NaN in 3 of 100 rows (columns [0, 2])"."""
+def nan_report(x: np.ndarray, names: Any = None) -> str:
+    """Where the NaN of ``x`` (n, d) are: "NaN in 3 of 100 rows (columns [0, 2])", or with
+    the columns' ``names`` (a DataFrame's), "(columns ['income', 'debt'])"."""
     nan = np.isnan(x)
-    columns = np.flatnonzero(nan.any(axis=0)).tolist()
-    shown = str(columns) if len(columns) <= 10 else f"{columns[:10]}"[:-1] + ", ...]"
-    return f"NaN in {int(nan.any(axis=1).sum())} of {x.shape[0]} rows (columns {shown})"
+    at = np.flatnonzero(nan.any(axis=0)).tolist()
+    columns = [str(j) if names is None else repr(str(names[j])) for j in at]
+    shown = ", ".join(columns[:10]) + (", ..." if len(columns) > 10 else "")
+    return f"NaN in {int(nan.any(axis=1).sum())} of {x.shape[0]} rows (columns [{shown}])"
 
 
 def time_kind_of(dtype: Any, first: Any = None) -> str | None:
