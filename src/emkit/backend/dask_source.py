@@ -116,8 +116,9 @@ class DaskSource:
         pass adds them (:func:`_on_workers`).
     frame : the Dask DataFrame ``X`` (its columns as numbers) where it is one, else None:
         weights of the same source are read with it (:meth:`with_weights`).
-    labels : the distinct values of ``y`` (as :func:`dask_unique` finds them) where they were
-        found in the pass that counted the rows, else None.
+    labels : the distinct values of ``y`` and the rows holding each, ``(values, rows)`` (as
+        :func:`dask_value_counts` finds them), where they were found in the pass that counted
+        the rows, else None.
     """
 
     raw: tuple
@@ -128,7 +129,7 @@ class DaskSource:
     feature_names: np.ndarray | None = None
     sizes: dict = field(default_factory=dict, compare=False, repr=False)
     frame: Any = field(default=None, compare=False, repr=False)
-    labels: np.ndarray | None = field(default=None, compare=False, repr=False)
+    labels: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
     @property
     def known_rows(self) -> int | None:
@@ -384,14 +385,14 @@ def dask_source(
     rest = [v for name, v in given.items() if v is not None and name not in read]
     labels = None
     if lengths is None and (count_rows or rest):
-        # one pass over the partitions counts their rows (and finds the labels of y)
+        # one pass over the partitions counts their rows (and the rows of each label of y)
         ys_read = read.get("y", [None] * len(xs))
         counts = dask.compute(
             *[delayed(_counted_rows)(x, y_i) for x, y_i in zip(xs, ys_read, strict=True)]
         )
         lengths = tuple(rows for rows, _ in counts)
         if "y" in read:
-            labels = _sorted(_distinct(np.concatenate([found for _, found in counts])))
+            labels = _sorted_tally(_merged_tallies([found for _, found in counts]))
     row_chunks = tuple(lengths) if lengths is not None else (np.nan,) * len(xs)
     ws = (
         read["sample_weight"]
@@ -610,10 +611,10 @@ def _column_values(part: Any) -> np.ndarray:
     return out[:, 0] if out.ndim == 2 else out
 
 
-def _counted_rows(x: np.ndarray, y: np.ndarray | None) -> tuple[int, np.ndarray]:
-    """Rows of a partition, and the distinct values of its ``y`` (none without)."""
-    found = np.empty(0) if y is None else _distinct(y)
-    return int(np.shape(x)[0]), found
+def _counted_rows(x: np.ndarray, y: np.ndarray | None) -> tuple[int, tuple | None]:
+    """Rows of a partition, and the distinct values of its ``y`` with the rows holding each
+    (:func:`_tally`; None without ``y``)."""
+    return int(np.shape(x)[0]), None if y is None else _tally(y)
 
 
 def _needs_row_counts(values: Any) -> bool:
@@ -1246,12 +1247,13 @@ def _pairwise(parts: list, add: Callable) -> Any:
     return parts[0]
 
 
-def dask_unique(values: Any) -> np.ndarray:
-    """The distinct values of a target (a dask Array or Series, or an array), found on the
-    workers; only they come back. Sorted where they can be; values that cannot be ordered
-    (strings mixed with numbers, or with None) come back unsorted, in order of appearance,
-    so that the caller's label checks refuse them as scikit-learn refuses the same labels
-    in memory (``check_classification_targets``), instead of a sort failing on a worker."""
+def dask_value_counts(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a target (a dask Array or Series, or an array) and the rows
+    holding each, ``(values, rows)``, counted on the workers in one read; only they come
+    back. Sorted where the values can be ordered; values that cannot be ordered (strings
+    mixed with numbers, or with None) come back unsorted, in order of appearance, so that
+    the caller's label checks refuse them as scikit-learn refuses the same labels in memory
+    (``check_classification_targets``), instead of a sort failing on a worker."""
     import dask.dataframe as dd
 
     if isinstance(values, (dd.Series, dd.DataFrame)):
@@ -1260,19 +1262,20 @@ def dask_unique(values: Any) -> np.ndarray:
         import dask
 
         blocks = values.ravel().to_delayed().ravel()
-        parts = dask.compute(*[dask.delayed(_distinct)(block) for block in blocks])
-        distinct = _distinct(np.concatenate(parts))
+        tally = _merged_tallies(dask.compute(*[dask.delayed(_tally)(block) for block in blocks]))
     else:
-        distinct = _distinct(np.asarray(values).ravel())
-    return _sorted(distinct)
+        tally = _tally(np.asarray(values).ravel())
+    return _sorted_tally(tally)
 
 
-def _sorted(distinct: np.ndarray) -> np.ndarray:
-    """``distinct`` sorted where its values can be ordered, else as it is."""
+def _sorted_tally(tally: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, rows)`` in the order of ``values`` where they can be ordered, else as is."""
+    values, rows = tally
     try:
-        return np.sort(distinct)
+        order = np.argsort(values, kind="stable")
     except TypeError:
-        return distinct
+        return values, rows
+    return values[order], rows[order]
 
 
 def _plain_numbers(values: Any) -> Any:
@@ -1290,12 +1293,27 @@ def _plain_numbers(values: Any) -> Any:
     return values
 
 
-def _distinct(values: np.ndarray) -> np.ndarray:
+def _tally(values: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The distinct entries of ``values`` (1-D) in order of first appearance, without
-    comparing them by order (``pandas.unique``: NaN counted once)."""
+    comparing them by order (``pandas.factorize``: NaN, None and pd.NA counted as one), and
+    the rows holding each: of ``values``, or the sum of ``rows`` (one count per entry) where
+    given. Strings (which pandas would turn into objects) sorted, as ``numpy.unique``."""
     import pandas as pd
 
     values = np.asarray(values).ravel()
-    if values.dtype.kind not in "biufcmMO":  # strings: pandas keeps them as objects
-        return np.unique(values)
-    return np.asarray(pd.unique(values))
+    if values.dtype.kind not in "biufcmMO":
+        distinct, codes = np.unique(values, return_inverse=True)
+    else:
+        codes, distinct = pd.factorize(values, use_na_sentinel=False)
+        distinct = np.asarray(distinct)
+    counts = np.bincount(np.ravel(codes), weights=rows, minlength=distinct.shape[0])
+    return distinct, counts.astype(np.int64)
+
+
+def _merged_tallies(tallies: Any) -> tuple[np.ndarray, np.ndarray]:
+    """One :func:`_tally` of the rows of several (e.g. of each partition)."""
+    tallies = list(tallies)
+    if not tallies:
+        return np.empty(0), np.zeros(0, dtype=np.int64)
+    values = np.concatenate([values for values, _ in tallies])
+    return _tally(values, np.concatenate([rows for _, rows in tallies]))

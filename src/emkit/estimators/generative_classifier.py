@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from emkit.backend.dask_source import (
     DaskSource,
     aligned_array,
-    dask_unique,
+    dask_value_counts,
     frame_index,
     is_dask_collection,
     is_pandas,
@@ -56,8 +56,8 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
     With every row labelled this is quadratic (``"full"``) or linear (``"tied"``) discriminant
     analysis, fitted in closed form. Rows labelled ``-1`` (scikit-learn's semi-supervised
-    convention; with string classes the number -1 in an object array, see :meth:`fit`) are
-    unlabelled: EM then climbs
+    convention; with string or boolean classes the number -1 in an object array, see
+    :meth:`fit`) are unlabelled: EM then climbs
 
     .. math::
 
@@ -66,6 +66,16 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         \mathcal N(x_j \mid \mu_k, \Sigma_k),
 
     the labelled rows' responsibilities fixed, starting from the fit to the labelled rows.
+
+    The string ``"-1"`` is never read as unlabelled, in memory or on Dask: it may name a
+    class (scikit-learn's ``SelfTrainingClassifier`` refuses string arrays outright), and
+    fit's error shows the recode, ``y = y.astype(object).mask(y == "-1", -1)`` for a pandas
+    or Dask Series. A Dask DataFrame made or read with Dask's default
+    ``dataframe.convert-string`` stores the number -1 of a column of text as that string, so
+    such a column needs the recode (or ``dask.config.set({"dataframe.convert-string":
+    False})`` before it is read). Missing labels are errors too, marked unlabelled by
+    ``y = y.astype(object).where(y.notnull(), -1)`` for a Series of any dtype (numbers,
+    booleans, text, categories). Label errors count rows, on Dask as in memory.
 
     Parameters
     ----------
@@ -190,11 +200,12 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             list of chunks too, a label per row of the chunks in order. Unlabelled rows
             follow scikit-learn's semi-supervised convention: -1 in integer or float labels
             (recode a class named -1), and the number -1 in an object array whose classes are
-            strings (``SelfTrainingClassifier``'s). A string array may not hold "-1" (it would
-            silently become a class: ``SelfTrainingClassifier`` refuses string arrays
-            outright), and a missing label (NaN, None, pd.NA, as in a pandas Categorical or
-            Int64 column) is an error, as in scikit-learn, whose message shows how to mark
-            those rows with -1.
+            strings (``SelfTrainingClassifier``'s) or booleans (classes ``[False, True]``, as
+            of a bool array). A string array may not hold "-1" (it would silently become a
+            class: ``SelfTrainingClassifier`` refuses string arrays outright; on Dask see the
+            class docstring), and a missing label (NaN, None, pd.NA, as in a pandas
+            Categorical or Int64 column) is an error, as in scikit-learn, whose message shows
+            how to mark those rows with -1.
         sample_weight : array-like of shape (n,), non-negative.
         """
         self._validate_params()
@@ -346,15 +357,18 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         ``classes_``. In memory every row; a Dask collection a sample drawn on its workers
         (all rows where there are at most 100 000)."""
         if not is_dask_collection(X):
+            given = y
             x, y = self._validated(X, y)
             w = check_weights(sample_weight, x)
-            labels = self._encode(y)
+            labels = self._encode(y, given=given)
             return array_source(x, w, labels=labels), x, labels, w
         em = self.missing == "em"
         source = dask_fit_source(self, X, sample_weight, y, allow_nan=em, nan_hint=MISSING_EM_HINT)
         # the labels of a column of the DataFrame X came from are found as its rows are
         # counted, in the same read; those of another collection in a read of their own
-        self._encode(source.labels if source.labels is not None else dask_unique(y))
+        # (with the rows holding each, which label errors report)
+        values, rows = source.labels if source.labels is not None else dask_value_counts(y)
+        self._encode(values, rows, given=y)
         # rows with no observed value are kept: fit counts them (and refuses those that carry
         # nothing) from the labels, then leaves them out (:func:`_without_empty_rows`)
         data = source.checked(
@@ -372,7 +386,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         X = joined_rows(X, y)  # a list of chunks: their rows, in order
         # Before scikit-learn's own check, which calls a missing label "NaN in the input".
         if y is not None:
-            _refuse_missing_labels(np.ravel(np.asarray(y)))
+            _refuse_missing_labels(np.ravel(np.asarray(y)), given=y)
         X = na_as_nan(X)  # pd.NA in object columns: NaN, as in a Float64 column
         with numeric_input(self, X):
             x, y = validate(
@@ -388,21 +402,24 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             reject_nan(x, MISSING_EM_HINT, feature_names(X))
         return x.astype(np.float64, copy=False), y
 
-    def _encode(self, y) -> np.ndarray:
+    def _encode(self, y, rows: np.ndarray | None = None, given=None) -> np.ndarray:
         """Class indices (n,), UNLABELLED where ``y`` marks a row unlabelled (:func:`_unlabelled`);
-        sets ``classes_``."""
-        unlabelled = _unlabelled(y)
+        sets ``classes_``. ``y`` the labels of every row, or (a Dask target) the distinct
+        labels and ``rows`` the rows holding each; ``given`` the target as passed to fit, whose
+        type the advice of a label error fits."""
+        unlabelled = _unlabelled(y, rows, given)
         if unlabelled.all():
             raise ValueError(
                 "every row is unlabelled (y == -1); a generative classifier needs labelled rows "
                 "of each class. To cluster unlabelled data, use GaussianMixture."
             )
+        labelled = _plain_labels(y[~unlabelled])
         try:
-            check_classification_targets(y[~unlabelled])
+            check_classification_targets(labelled)
         except TypeError:  # NumPy's sort of text and numbers ("'<' not supported")
-            _refuse_mixed_labels(y[~unlabelled])
+            _refuse_mixed_labels(labelled)
             raise
-        classes = np.unique(y[~unlabelled])
+        classes = np.unique(labelled)
         if classes.size < 2:
             found = f"y holds one class, {classes.tolist()}"
             if unlabelled.any():
@@ -419,7 +436,10 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     def _checked_priors(self, k: int) -> np.ndarray | None:
         if self.priors is None:
             return None
-        priors = np.asarray(self.priors, dtype=np.float64)
+        try:
+            priors = np.asarray(self.priors, dtype=np.float64)
+        except (TypeError, ValueError):  # a dict, text: not numbers
+            priors = np.full(1, np.nan)
         if priors.shape != (k,) or not np.all(priors > 0) or not np.isclose(priors.sum(), 1.0):
             raise ValueError(
                 f"priors must be {k} positive numbers summing to 1, one per class in the order "
@@ -578,12 +598,14 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _unlabelled(y: np.ndarray) -> np.ndarray:
+def _unlabelled(y: np.ndarray, rows: np.ndarray | None = None, given=None) -> np.ndarray:
     """Rows marked unlabelled, bool (n,), by scikit-learn's semi-supervised convention: -1 in
     numeric labels, and the number -1 in an object array whose classes are strings (as
     :class:`~sklearn.semi_supervised.SelfTrainingClassifier` asks). A missing label (NaN,
-    None, pd.NA) or the string "-1" is an error: neither is taken as a class."""
-    _refuse_missing_labels(y)
+    None, pd.NA) or the string "-1" is an error: neither is taken as a class. ``rows`` the
+    rows each entry of ``y`` stands for (distinct labels of a Dask target), which the error
+    counts; ``given`` the target as passed, whose type the error's advice fits."""
+    _refuse_missing_labels(y, rows, given)
     kind = y.dtype.kind
     if kind in "iuf":
         return y == -1
@@ -595,14 +617,71 @@ def _unlabelled(y: np.ndarray) -> np.ndarray:
         return np.zeros(y.shape, dtype=bool)
     if text.any():
         raise ValueError(
-            f'y holds the string "-1" in {int(text.sum())} rows. scikit-learn\'s semi-supervised '
-            "convention marks an unlabelled row by the number -1: with string classes, in an "
-            'object array (y = y.astype(object); y[y == "-1"] = -1), as SelfTrainingClassifier '
+            f'y holds the string "-1" in {_rows(text, rows)} rows. scikit-learn\'s '
+            "semi-supervised convention marks an unlabelled row by the number -1: with string "
+            f"classes, in an object array ({_text_recipe(given)}), as SelfTrainingClassifier "
             'asks. A string "-1" is not taken as a class; if it is one, rename it.'
         )
     if kind != "O":
         return np.zeros(y.shape, dtype=bool)
     return np.fromiter((_is_number_minus_one(v) for v in y), bool, y.shape[0])
+
+
+def _rows(found: np.ndarray, rows: np.ndarray | None) -> int:
+    """The rows of the entries ``found`` (bool): their number, or the sum of their ``rows``."""
+    return int(found.sum() if rows is None else rows[found].sum())
+
+
+def _container(given) -> str:
+    """What a target is, for the recipe that recodes it: "series" (pandas or Dask, which
+    share ``astype``, ``where`` and ``mask``), "dask array" or "array" (NumPy, a list)."""
+    if is_pandas(given) or (is_dask_collection(given) and hasattr(given, "index")):
+        return "series"
+    return "dask array" if is_dask_collection(given) else "array"
+
+
+def _text_recipe(given) -> str:
+    """How to recode the string "-1" of ``given`` as the number -1 in an object array."""
+    container = _container(given)
+    if container == "series":
+        recipe = 'y = y.astype(object).mask(y == "-1", -1)'
+        if is_dask_collection(given):  # dask.config "dataframe.convert-string", on by default
+            recipe += (
+                '; Dask stores the number -1 of a column of text as the string "-1" unless '
+                'dask.config.set({"dataframe.convert-string": False}) is set before it is read'
+            )
+        return recipe
+    if container == "dask array":
+        return 'y = da.where(y == "-1", -1, y.astype(object))'
+    return 'y = np.asarray(y, dtype=object); y[y == "-1"] = -1'
+
+
+def _missing_recipe(given) -> str:
+    """How to mark the missing labels of ``given`` with the number -1, for any dtype."""
+    container = _container(given)
+    if container == "series":
+        return "y = y.astype(object).where(y.notnull(), -1)"
+    if container == "dask array":
+        if given.dtype.kind == "f":
+            return "y = da.where(da.isnan(y), -1, y)"
+        return "y = y.map_blocks(lambda b: np.where(pd.isna(b), -1, b))"
+    return "y = np.where(pd.isna(y), -1, y)"
+
+
+def _plain_labels(labels: np.ndarray) -> np.ndarray:
+    """Class labels (no -1) of an object array that are all booleans, or all numbers, as a
+    NumPy array of booleans or numbers, as scikit-learn reads the same labels in a bool or
+    numeric array (its ``type_of_target`` calls an object array of them "unknown"): the
+    object array ``y.astype(object).where(y.notnull(), -1)`` makes of a boolean or Int64
+    Series. Other labels as they are."""
+    if labels.dtype.kind != "O" or labels.size == 0:
+        return labels
+    if all(isinstance(v, (bool, np.bool_)) for v in labels):
+        return labels.astype(bool)
+    if all(isinstance(v, Real) and not isinstance(v, (bool, np.bool_)) for v in labels):
+        numbers = np.array(labels.tolist())
+        return numbers if numbers.dtype.kind in "iuf" else labels
+    return labels
 
 
 def _refuse_mixed_labels(labels: np.ndarray) -> None:
@@ -637,19 +716,19 @@ def _is_number_minus_one(value) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool) and value == -1
 
 
-def _refuse_missing_labels(y: np.ndarray) -> None:
-    """Raise where ``y`` (n,) holds NaN, None or pd.NA, saying how to mark unlabelled rows."""
+def _refuse_missing_labels(y: np.ndarray, rows: np.ndarray | None = None, given=None) -> None:
+    """Raise where ``y`` (n,) holds NaN, None or pd.NA, saying how to mark unlabelled rows
+    (``rows`` and ``given`` as in :func:`_unlabelled`)."""
     if y.dtype.kind not in "fO":
         return
-    missing = pd.isna(y)
+    missing = np.asarray(pd.isna(y), dtype=bool)
     if not missing.any():
         return
     raise ValueError(
-        f"y has {int(missing.sum())} missing labels (NaN, None or pd.NA). As in scikit-learn's "
-        "semi-supervised estimators, an unlabelled row is marked by -1, not by a missing "
-        "value: for numeric classes y = y.fillna(-1) (pandas) or np.where(np.isnan(y), -1, y); "
-        "for string or categorical classes an object array with the number -1, "
-        "y = y.astype(object).where(y.notna(), -1)."
+        f"y has {_rows(missing, rows)} missing labels (NaN, None or pd.NA). As in scikit-learn's "
+        "semi-supervised estimators, an unlabelled row is marked by -1 (the number), not by a "
+        f"missing value: {_missing_recipe(given)} (for labels of any kind: numbers, booleans, "
+        "strings, categories)."
     )
 
 
@@ -657,7 +736,7 @@ def encode_labels(classes: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Index of each ``y`` in ``classes`` (n,), UNLABELLED where ``y == -1``."""
     unlabelled = _unlabelled(y)
     labels = np.full(y.shape[0], UNLABELLED, dtype=np.intp)
-    labels[~unlabelled] = np.searchsorted(classes, y[~unlabelled])
+    labels[~unlabelled] = np.searchsorted(classes, _plain_labels(y[~unlabelled]))
     return labels
 
 
