@@ -65,3 +65,104 @@ def test_the_float32_pass_follows_small_changes_of_the_parameters():
     assert np.median(errors) < 2 * 1e-8 * n
     # and the log-likelihood itself within float32's rounding of the rows
     assert abs(ours0 - ref0) < 2e-9 * abs(ref0)
+
+
+# Data far from the origin: the float32 pass takes the float64 shift off each row (rounding
+# the difference once), as NumPy's float32 pass does; float32(shift) moved every mean and log
+# joint by shift - float32(shift), up to 2^-25 |shift| (3e-3 at 1e5). What is left is float32
+# rounding at the size of the rows' spread (~1 here), whatever the offset.
+OFFSETS = [0.0, 1e3, 1e4, 1e5]
+EPS32 = float(np.finfo(np.float32).eps)  # 1.2e-7
+# A float32 sum over the pass's block (the 1000 rows below) of centred values up to ~4 rounds
+# by about sqrt(n) eps of its largest term: 1.5e-5, the resolution of a fitted mean here.
+SUM_RES = np.sqrt(1000) * EPS32 * 4
+
+
+def _far_rows(offset: float) -> tuple[np.ndarray, np.ndarray]:
+    """Two clusters of spread ~1 at ``offset``: (the float32 rows, the same values in float64)."""
+    rng = np.random.default_rng(20)
+    x = np.vstack([rng.normal([0, 0], 1, (600, 2)), rng.normal([3, 2], [0.5, 1], (400, 2))])
+    x32 = (x + offset).astype(np.float32)
+    return x32, x32.astype(np.float64)
+
+
+@pytest.mark.parametrize("offset", OFFSETS)
+def test_float32_pass_moments_do_not_move_with_the_offset(offset):
+    """One fused E-step on float32 rows against scipy's responsibilities in float64 on the
+    same (float32-rounded) rows: means and log-likelihood to float32's resolution of the
+    rows' spread. At offset 1e5 the means were off by 3e-3 (the shift's rounding)."""
+    x32, x = _far_rows(offset)
+    means = np.array([[0.2, -0.1], [2.9, 2.1]]) + offset
+    covs = np.array([[[1.0, 0.1], [0.1, 1.0]], [[0.3, 0.0], [0.0, 1.1]]])
+    weights = np.array([0.6, 0.4])
+    log_norm = -np.log(2 * np.pi) - 0.5 * np.linalg.slogdet(covs)[1]
+    shift = weights @ means
+    form = kernels.quadratic_form(means, np.linalg.inv(covs), log_norm, np.log(weights), shift)
+    weight, mean, _, loglik, _, _ = kernels.gaussian_e_step(torch.from_numpy(x32), [form])[0]
+    joints = np.column_stack(
+        [
+            np.log(w) + multivariate_normal(m, c).logpdf(x)
+            for w, m, c in zip(weights, means, covs, strict=True)
+        ]
+    )
+    resp = np.exp(joints - logsumexp(joints, axis=1, keepdims=True))
+    ref_mean = (resp.T @ (x - shift)) / resp.sum(axis=0)[:, None] + shift
+    # Observed after: means within 6 eps (before: 220 eps at 1e3, 9e3 at 1e5), weights 0.05
+    # eps relative (before: 49 at 1e3), log-likelihood 0.2 eps per row (before: 11 at 1e3).
+    assert np.abs(mean - ref_mean).max() < SUM_RES / 3
+    np.testing.assert_allclose(weight, resp.sum(axis=0), rtol=4 * EPS32)
+    assert abs(loglik - logsumexp(joints, axis=1).sum()) < 2 * EPS32 * x.shape[0]
+
+
+def _em_steps(**kw):
+    """GaussianMixture from fixed starting values, a fixed number of EM steps."""
+    from emkit import GaussianMixture
+
+    return GaussianMixture(
+        2,
+        means_init=kw.pop("means_init"),
+        weights_init=[0.6, 0.4],
+        precisions_init=np.array([np.eye(2), 2 * np.eye(2)]),
+        accelerate=None,
+        tol=1e-300,
+        max_iter=5,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("offset", OFFSETS)
+def test_torch_float32_gaussian_mixture_matches_float64_fit_of_the_rounded_rows(offset):
+    """GaussianMixture(dtype="float32", device="cpu") against NumPy's float64 fit of the
+    float32-rounded rows, five EM steps from the same start: means, covariances and
+    score_samples to float32's resolution of the spread (before: means off by 1e-3 at 1e5,
+    score_samples by 1e-2 nats)."""
+    x32, x = _far_rows(offset)
+    start = np.array([[0.0, 0.0], [3.0, 2.0]]) + offset
+    ref = _em_steps(means_init=start).fit(x)
+    ours = _em_steps(means_init=start, dtype="float32", device="cpu").fit(x32)
+    assert ours.n_iter_ == ref.n_iter_ == 5
+    # Observed after, at every offset: means within 40 eps, covariances 80, score_samples
+    # 200 (before, at 1e4: 3e3, 1.6e3 and 2.2e4 eps; at 1e5: 9.5e3, 7.8e3 and 8.3e4).
+    assert np.abs(ours.means_ - ref.means_).max() < SUM_RES
+    assert np.abs(ours.covariances_ - ref.covariances_).max() < 2 * SUM_RES
+    assert np.abs(ours.score_samples(x) - ref.score_samples(x)).max() < 4 * SUM_RES
+
+
+@pytest.mark.parametrize("offset", OFFSETS)
+def test_torch_float32_kmeans_matches_float64_fit_of_the_rounded_rows(offset):
+    """KMeans(dtype="float32", device="cpu"): centres as the float64 fit of the same rows
+    (before: off by 3e-3 at 1e5), and the inertia of a float32 tensor against fitted centres
+    as of the float64 rows (before: each distance from the centres rounded to float32)."""
+    from emkit import KMeans
+
+    x32, x = _far_rows(offset)
+    start = np.array([[0.0, 0.0], [3.0, 2.0]]) + offset
+    ref = KMeans(2, init=start, n_init=1).fit(x)
+    ours = KMeans(2, init=start, n_init=1, dtype="float32", device="cpu").fit(x32)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    # observed after: 24 eps at most (before: 1.7e3 eps at 1e4, 2.3e4 at 1e5)
+    assert np.abs(ours.cluster_centers_ - ref.cluster_centers_).max() < SUM_RES
+    # distances now in float64 from the float64 centres (before: 2e-9 relative at 0, 6e-6
+    # at 1e5)
+    inertia = -ref.score(torch.from_numpy(x32))
+    assert inertia == pytest.approx(-ref.score(x), rel=1e-12)

@@ -161,6 +161,26 @@ def stable_argsort_descending(a: torch.Tensor) -> torch.Tensor:
     return torch.sort(a, descending=True, stable=True).indices
 
 
+def _centred(rows: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """``rows`` (m, d) minus ``shift`` (d,), a float64 tensor on their device, in the rows'
+    dtype. Float32 rows are subtracted in float64 and the difference rounded once, as NumPy's
+    float32 pass does (:func:`emkit.backend.gaussian_pass._write_features`): the host adds
+    back to the sums the float64 shift, so that is the one to take off. ``float32(shift)``
+    would leave its rounding, up to 2^-25 |shift| per column (4e-3 at 1e5), in every mean
+    and log joint. The float64 copy is of one block only."""
+    if rows.dtype == torch.float64:
+        return rows - shift
+    return rows.double().sub_(shift).to(rows.dtype)
+
+
+def _block_rows(x: torch.Tensor, width: int) -> int:
+    """Rows per block of a pass over ``x`` (n, d) that holds ``width`` numbers of the rows'
+    dtype per row, and the float64 copy of the rows :func:`_centred` makes in float32."""
+    budget = CUDA_BLOCK_BYTES if x.device.type == "cuda" else CPU_BLOCK_BYTES
+    extra = 0 if x.dtype == torch.float64 else 8 * x.shape[1]
+    return max(256, budget // (x.element_size() * width + extra))
+
+
 def quadratic_sums(
     x: torch.Tensor, weights: torch.Tensor | None, forms: list
 ) -> tuple[list[np.ndarray], list[float], list[float]]:
@@ -192,7 +212,7 @@ def quadratic_sums(
         used = exact.astype(np.float32) if dtype == torch.float32 else exact
     coef = torch.as_tensor(used[:-1], dtype=dtype, device=device)
     const = torch.as_tensor(used[-1], dtype=dtype, device=device)
-    shift = torch.as_tensor(first.shift, dtype=dtype, device=device)
+    shift = torch.as_tensor(first.shift, dtype=torch.float64, device=device)
     sizes = [f.n_components for f in forms]
     bounds = np.cumsum([0] + sizes)
     n_feat, total_k = coef.shape
@@ -202,10 +222,9 @@ def quadratic_sums(
     # Per form: sums of r [phi, 1] (k, q + d + 1), then (in the form's first row) the
     # log-likelihood and the sum of log max_k r, in one buffer.
     acc = torch.zeros((total_k, n_feat + 3), dtype=torch.float64, device=device)
-    budget = CUDA_BLOCK_BYTES if device.type == "cuda" else CPU_BLOCK_BYTES
-    block = max(256, budget // (x.element_size() * (n_feat + total_k + d)))
+    block = _block_rows(x, n_feat + total_k + d)
     for start in range(0, n, block):
-        xc = x[start : start + block] - shift  # (m, d)
+        xc = _centred(x[start : start + block], shift)  # (m, d)
         if first.diagonal:
             parts = [xc * xc, xc]
         else:  # each pair i, j once, in quadratic_pairs' order
@@ -255,7 +274,7 @@ def nearest_sums(x: torch.Tensor, weights: torch.Tensor | None, forms: list) -> 
     """
     device, dtype = x.device, x.dtype
     n, d = x.shape
-    shift = torch.as_tensor(forms[0].shift, dtype=dtype, device=device)
+    shift = torch.as_tensor(forms[0].shift, dtype=torch.float64, device=device)
     coef = torch.as_tensor(np.vstack([f.coef for f in forms]).T, dtype=dtype, device=device)
     const = torch.as_tensor(np.concatenate([f.const for f in forms]), dtype=dtype, device=device)
     bounds = np.cumsum([0] + [f.n_components for f in forms])
@@ -263,10 +282,9 @@ def nearest_sums(x: torch.Tensor, weights: torch.Tensor | None, forms: list) -> 
     acc = torch.zeros((total_k, d + 1), dtype=torch.float64, device=device)  # sums, weight
     inertia = torch.zeros(len(forms), dtype=torch.float64, device=device)
     tops = [(np.empty(0, dtype=np.intp), np.empty(0)) for _ in forms]
-    budget = CUDA_BLOCK_BYTES if device.type == "cuda" else CPU_BLOCK_BYTES
-    block = max(256, budget // (x.element_size() * (2 * total_k + 2 * d)))
+    block = _block_rows(x, 2 * total_k + 2 * d)
     for start in range(0, n, block):
-        xs = x[start : start + block] - shift  # (m, d)
+        xs = _centred(x[start : start + block], shift)  # (m, d)
         m = xs.shape[0]
         norms = (xs * xs).sum(dim=1)  # (m,)
         joint = torch.addmm(const, xs, coef, alpha=-2.0)  # distances minus |x - s|^2
@@ -309,22 +327,22 @@ def nearest_sums(x: torch.Tensor, weights: torch.Tensor | None, forms: list) -> 
 
 def nearest_labels(x: torch.Tensor, form: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """Nearest centre of each row of ``x`` (n, d) under ``form``, and the squared distance to
-    it by direct differences (float64), both on ``x``'s device."""
+    it by direct differences in float64 (from the float64 centres: float32 ones would be off
+    by up to 2^-25 of their size), both on ``x``'s device."""
     device, dtype = x.device, x.dtype
     n, d = x.shape
-    shift = torch.as_tensor(form.shift, dtype=dtype, device=device)
+    shift = torch.as_tensor(form.shift, dtype=torch.float64, device=device)
     coef = torch.as_tensor(form.coef.T, dtype=dtype, device=device)
     const = torch.as_tensor(form.const, dtype=dtype, device=device)
-    centres = torch.as_tensor(form.centres, dtype=dtype, device=device)
-    budget = CUDA_BLOCK_BYTES if device.type == "cuda" else CPU_BLOCK_BYTES
-    block = max(256, budget // (x.element_size() * (2 * form.n_components + 2 * d)))
+    centres = torch.as_tensor(form.centres, dtype=torch.float64, device=device)
+    block = _block_rows(x, 2 * form.n_components + 2 * d)
     labels, dist = [], []
     for start in range(0, n, block):
         rows = x[start : start + block]
-        label = torch.argmin(torch.addmm(const, rows - shift, coef, alpha=-2.0), dim=1)
-        diff = rows - centres[label]
+        label = torch.argmin(torch.addmm(const, _centred(rows, shift), coef, alpha=-2.0), dim=1)
+        diff = rows.double() - centres[label]
         labels.append(label)
-        dist.append((diff * diff).sum(dim=1).double())
+        dist.append((diff * diff).sum(dim=1))
     if not labels:
         return torch.empty(0, dtype=torch.long, device=device), torch.empty(0, device=device)
     return torch.cat(labels), torch.cat(dist)
