@@ -94,6 +94,34 @@ def test_save_load(tmp_path, faithful):
         np.testing.assert_array_equal(again.predict(faithful), km.predict(faithful))
 
 
+def test_save_load_after_a_fit_on_dask(tmp_path):
+    """A fit on a dask Array leaves labels_ lazy: the model file holds the model without
+    them, and the loaded model labels rows as the in-memory fit does (each the nearest
+    centre, by scipy), without pretending to hold the training labels."""
+    import json
+
+    da = pytest.importorskip("dask.array")
+    from scipy.spatial.distance import cdist
+
+    from emkit.estimators.persist import load
+
+    x = np.random.default_rng(0).normal(size=(1000, 3))
+    memory = KMeans(2, random_state=0).fit(x)
+    lazy = KMeans(2, random_state=0).fit(da.from_array(x, chunks=200))
+    lazy.save(tmp_path / "km.json")
+    assert "labels_" not in json.loads((tmp_path / "km.json").read_text())["attributes"]
+    again = load(tmp_path / "km.json")
+    assert not hasattr(again, "labels_")
+    np.testing.assert_allclose(again.cluster_centers_, memory.cluster_centers_, rtol=1e-12)
+    assert again.inertia_ == pytest.approx(memory.inertia_, rel=1e-12)
+    np.testing.assert_array_equal(again.predict(x), memory.labels_)
+    nearest = cdist(x, again.cluster_centers_).argmin(axis=1)
+    np.testing.assert_array_equal(again.predict(x), nearest)
+    # in memory the labels are there to write, and are written as before
+    memory.save(tmp_path / "memory.json")
+    np.testing.assert_array_equal(load(tmp_path / "memory.json").labels_, memory.labels_)
+
+
 def test_transform_names_its_columns_as_sklearn_in_a_pandas_pipeline(faithful):
     import pandas as pd
     from sklearn.pipeline import make_pipeline

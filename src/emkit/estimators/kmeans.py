@@ -112,7 +112,9 @@ class KMeans(
     Attributes
     ----------
     cluster_centers_ : array of shape (n_clusters, d).
-    labels_ : array of shape (n,), cluster of each training row.
+    labels_ : array of shape (n,), cluster of each training row; after a fit on a Dask
+        collection a lazy dask Array, which ``save`` does not compute into the model file:
+        the model loaded from such a file has no ``labels_`` (``predict`` gives them).
     inertia_ : float, weighted sum of squared distances to the nearest centre.
     n_iter_ : int.
     history_ : array, the classification log-likelihood (const - inertia / 2) per iteration.
@@ -159,6 +161,7 @@ class KMeans(
         "converged_",
         "n_features_in_",
     )
+    _per_row_attributes = ("labels_",)  # lazy after a fit on Dask: not in a model file
 
     def __init__(
         self,

@@ -111,7 +111,9 @@ def check_document(
     unknown = sorted(set(attributes) - allowed)
     if unknown:
         raise _fail(path, f"attributes.{unknown[0]}", f"is not a {name} attribute")
-    missing = [a for a in cls._fitted_attributes if a not in attributes]
+    # a per-row attribute (KMeans' labels_) is absent where the fit left it lazy (on Dask)
+    per_row = getattr(cls, "_per_row_attributes", ())
+    missing = [a for a in cls._fitted_attributes if a not in attributes and a not in per_row]
     if missing:
         raise _fail(
             path, f"attributes.{missing[0]}", f"no {missing[0]}: a damaged {name} model file"

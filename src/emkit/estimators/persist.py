@@ -68,6 +68,11 @@ class ModelFileMixin:
     """``save(path)`` for estimators that list their ``_fitted_attributes``."""
 
     _fitted_attributes: tuple[str, ...] = ()
+    # Fitted attributes with one value per training row (KMeans' labels_): results of the
+    # fit, not the model. Written where they are in memory; left out where the fit on a Dask
+    # collection left them lazy (a file that holds the model, not a pass over all the rows
+    # and one label each), and then absent from the loaded model.
+    _per_row_attributes: tuple[str, ...] = ()
     get_params: Callable[..., dict[str, Any]]  # scikit-learn's BaseEstimator provides it
 
     def __init_subclass__(cls, **kwargs):
@@ -98,6 +103,11 @@ class ModelFileMixin:
     def save(self, path: str | Path) -> None:
         """Write the fitted model to ``path`` as JSON (see :func:`emkit.load`), whole
         (:func:`emkit.atomic.atomic_write`).
+
+        The file holds the model: its parameters and fitted values. A per-row attribute that
+        a fit on a Dask collection left lazy (KMeans' ``labels_``, a dask Array with one label
+        per training row) is not computed into it: the model loaded from the file has no
+        such attribute (``predict`` on the training rows gives the labels).
 
         Missing folders on the way are created, as ``fit(checkpoint=...)`` and ``emkit fit
         --out`` create theirs. A symbolic link keeps pointing at the file, which is replaced;
@@ -134,7 +144,7 @@ class ModelFileMixin:
             "attributes": {
                 a: _encode(getattr(self, a))
                 for a in self._fitted_attributes + OPTIONAL_ATTRIBUTES
-                if hasattr(self, a)
+                if hasattr(self, a) and not _lazy_per_row(self, a)
             },
         }
         text = json.dumps(document, indent=1)
@@ -206,6 +216,14 @@ def load(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES):
     for method, container in check_output(path, document, estimator).items():
         estimator.set_output(**{method: container})
     return estimator
+
+
+def _lazy_per_row(estimator: ModelFileMixin, name: str) -> bool:
+    """``name`` is a per-row attribute of ``estimator`` that its fit left lazy (a Dask
+    collection), which a model file leaves out."""
+    from emkit.backend.dask_source import is_dask_collection
+
+    return name in estimator._per_row_attributes and is_dask_collection(getattr(estimator, name))
 
 
 def _output_config(estimator: Any) -> dict[str, str]:
