@@ -5,6 +5,8 @@ what it keeps: every structure's genuine file, and ``set_output``'s container.""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import warnings
 
@@ -244,3 +246,25 @@ def test_set_output_on_an_estimator_without_it_is_refused(gaussian_mixture, tmp_
     )
     with pytest.raises(ModelFileError, match="field 'output': a GaussianMixture has no set_output"):
         emkit.load(path)
+
+
+# ---- JSON Python cannot read --------------------------------------------------------------
+
+
+def test_an_integer_of_too_many_digits_is_a_model_file_error(gaussian_mixture, tmp_path):
+    """Python converts integers of at most 4300 digits from text (sys.int_info): a longer one
+    is a ModelFileError naming the file, from emkit.load and from emkit predict."""
+    from emkit.cli import main
+
+    path = tmp_path / "model.json"
+    gaussian_mixture.save(path)
+    text = path.read_text().replace('"n_iter_": ', '"n_iter_": 1' + "0" * 5000 + ', "_": ', 1)
+    path.write_text(text)
+    with pytest.raises(ModelFileError, match="not a readable emkit model file") as caught:
+        emkit.load(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        status = main(["predict", str(path), str(tmp_path / "absent.csv")])
+    assert status == 2
+    assert err.getvalue().startswith(f"emkit: error: {path}: not a readable emkit model file")

@@ -84,6 +84,8 @@ def read_document(path: Path, max_bytes: int) -> Any:
         ) from None
     except RecursionError:
         raise ModelFileError(f"{path}: not an emkit model file (JSON nested too deeply)") from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4300)
+        raise ModelFileError(f"{path}: not a readable emkit model file ({exc})") from None
 
 
 def check_document(
