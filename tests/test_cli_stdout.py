@@ -1,8 +1,14 @@
 """Standard output whose reader goes away (``emkit fit ... | head -1``): the fit's files are
-still written, and the command ends quietly with status 0, as Unix tools do."""
+still written, and the command ends quietly with status 0, as Unix tools do. Standard output
+that cannot be written (a full disk, ``> /dev/full``): the files are still written, and the
+command ends with one error line naming standard output, status 2."""
 
 import contextlib
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,9 +27,19 @@ class ClosedPipe(io.StringIO):
         raise BrokenPipeError(32, "Broken pipe")
 
 
-def run_closed(argv) -> tuple[int, str]:
+class FullDisk(io.StringIO):
+    """Standard output on a full disk: every write fails as /dev/full's do."""
+
+    def write(self, text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+
+FULL = "emkit: error: cannot write to standard output: No space left on device\n"
+
+
+def run_closed(argv, stdout=ClosedPipe) -> tuple[int, str]:
     err = io.StringIO()
-    with contextlib.redirect_stdout(ClosedPipe()), contextlib.redirect_stderr(err):
+    with contextlib.redirect_stdout(stdout()), contextlib.redirect_stderr(err):
         status = main([str(a) for a in argv])
     return status, err.getvalue()
 
@@ -75,3 +91,60 @@ def test_a_reader_gone_on_a_cluster_keeps_the_files(two_groups, tmp_path):
     model = emkit.load(out / "model.json")
     means = np.asarray(model.means_)[[labels[0], labels[40]]]
     np.testing.assert_allclose(means, [x[:40].mean(axis=0), x[40:].mean(axis=0)], atol=1e-5)
+
+
+def test_a_full_disk_keeps_the_files_and_names_standard_output(two_groups, tmp_path):
+    path, x = two_groups
+    out = tmp_path / "o"
+    status, err = run_closed(["fit", path, *FAST, "--out", out], stdout=FullDisk)
+    assert (status, err) == (2, FULL)
+    check_written(out, x)
+
+
+def test_a_full_disk_on_a_cluster_keeps_the_files(two_groups, tmp_path):
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    path, x = two_groups
+    out = tmp_path / "o"
+    with (
+        LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        argv = ["fit", path, *FAST, "--out", out, "--scheduler", client.scheduler.address]
+        status, err = run_closed(argv, stdout=FullDisk)
+    assert (status, err) == (2, FULL)
+    model = emkit.load(out / "model.json")
+    labels = pd.read_parquet(out / "assignments")["label"].to_numpy()
+    means = np.asarray(model.means_)[[labels[0], labels[40]]]
+    np.testing.assert_allclose(means, [x[:40].mean(axis=0), x[40:].mean(axis=0)], atol=1e-5)
+
+
+def test_predict_and_mle_on_a_full_disk_say_so(two_groups, tmp_path):
+    path, _ = two_groups
+    model = tmp_path / "m.json"
+    emkit.GaussianMixture(2, random_state=0).fit(pd.read_csv(path)).save(model)
+    assert run_closed(["predict", model, path], stdout=FullDisk) == (2, FULL)
+    assert run_closed(["mle", "normal", path, "--column", "a"], stdout=FullDisk) == (2, FULL)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_dev_full_as_standard_output(two_groups, tmp_path):
+    """A real full device: what Python still holds to print is not flushed at the exit into
+    a second error (status 120), and the fit's files are written."""
+    path, x = two_groups
+    out = tmp_path / "o"
+    src = str(Path(emkit.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": src, "MPLCONFIGDIR": str(tmp_path)}
+    command = [sys.executable, "-m", "emkit.cli"]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [*command, *map(str, ["fit", path, *FAST, "--out", out])],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+            timeout=120,
+        )
+    assert (done.returncode, done.stderr) == (2, FULL)
+    check_written(out, x)

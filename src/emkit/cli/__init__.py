@@ -110,22 +110,80 @@ def main(argv: list[str] | None = None) -> int:
         # pandas to dask, inside dask's Parquet reader): the user can do nothing about it.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.showwarning = WarningLines()
+        with guarded_stdout() as stdout:
+            try:
+                status = int(args.func(args) or 0)
+                sys.stdout.flush()  # here, where a reader gone is caught, not at the exit
+                if stdout.failed:  # noted where the command went on (its files written)
+                    raise StandardOutputError(stdout.failed)
+                return status
+            except DataError as exc:
+                print(f"emkit: error: {exc}", file=sys.stderr)
+                return 2
+            except KeyboardInterrupt:
+                # Ctrl-C: one line, the shell's status for SIGINT; nothing half-written stays
+                # behind (outputs are written to temporary names and renamed, see emkit.atomic).
+                print("emkit: interrupted", file=sys.stderr)
+                return 130
+            except BrokenPipeError:
+                # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
+                reader_gone()
+                return 0
+
+
+class StandardOutputError(DataError):
+    """Standard output cannot be written (a full disk, a file size limit): not the output
+    folder's fault, nor a reader gone (``| head``, a BrokenPipeError, ends quietly)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"cannot write to standard output: {why}")
+
+
+class GuardedStdout:
+    """Standard output while a command runs: a write or flush that fails other than on a
+    reader gone raises :class:`StandardOutputError` (an OSError would be blamed on the
+    output folder being written, or end as a traceback), after sending what is still
+    printed to the null device (:func:`reader_gone`), which Python's last flush at the exit
+    then writes without failing. ``failed`` keeps why, for a command that goes on (``emkit
+    fit`` writes its files) to end with it."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.failed = ""
+
+    def _guard(self, write, *args):
+        if self.failed:  # already failed: the rest is lost as the first was
+            return len(args[0]) if args else None
         try:
-            status = int(args.func(args) or 0)
-            sys.stdout.flush()  # here, where a reader gone is caught, not at the exit
-            return status
-        except DataError as exc:
-            print(f"emkit: error: {exc}", file=sys.stderr)
-            return 2
-        except KeyboardInterrupt:
-            # Ctrl-C: one line, the shell's status for SIGINT; nothing half-written stays
-            # behind (outputs are written to temporary names and renamed, see emkit.atomic).
-            print("emkit: interrupted", file=sys.stderr)
-            return 130
+            return write(*args)
         except BrokenPipeError:
-            # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
+            raise
+        except OSError as exc:
+            self.failed = exc.strerror or str(exc)
             reader_gone()
-            return 0
+            raise StandardOutputError(self.failed) from None
+
+    def write(self, text: str) -> int:
+        return self._guard(self.stream.write, text)
+
+    def flush(self) -> None:
+        self._guard(self.stream.flush)
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def guarded_stdout() -> Iterator[GuardedStdout]:
+    """``sys.stdout`` a :class:`GuardedStdout` while the block runs."""
+    previous = sys.stdout
+    guarded = GuardedStdout(previous)
+    sys.stdout = guarded  # type: ignore[assignment]
+    try:
+        yield guarded
+    finally:
+        if sys.stdout is guarded:
+            sys.stdout = previous
 
 
 def reader_gone() -> None:

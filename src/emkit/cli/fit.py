@@ -288,14 +288,18 @@ def note(text: str) -> None:
 
 def say(text: str) -> None:
     """Print ``text`` on standard output, flushed; where its reader has gone (``| head``),
-    print nothing more and go on: the outputs being written are not lost with the pipe, nor
-    blamed on the output folder (a BrokenPipeError is an OSError)."""
-    from emkit.cli import reader_gone
+    print nothing more and go on, and where it cannot be written (a full disk, which
+    :class:`emkit.cli.GuardedStdout` notes, for the command to end with), go on: the
+    outputs being written are not lost with standard output, nor blamed on the output
+    folder."""
+    from emkit.cli import StandardOutputError, reader_gone
 
     try:
         print(text, flush=True)
     except BrokenPipeError:
         reader_gone()
+    except StandardOutputError:
+        pass
 
 
 def read_features(
