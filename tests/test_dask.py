@@ -308,7 +308,9 @@ def test_bad_dask_input(client):
     with pytest.raises(ValueError, match="must be 2-D"):
         GaussianMixture(2).fit(da.from_array(x[:, 0], chunks=10))
     frame = dd.from_pandas(pd.DataFrame({"a": x[:, 0], "b": ["u"] * 100}), npartitions=2)
-    with pytest.raises(ValueError, match=r"columns \['b'\] are not"):
+    # text is read where each partition is read, and refused as in memory (named)
+    said = r"column 'b' of partition \d \(of 2\) of X holds values that are not numbers"
+    with pytest.raises(ValueError, match=said):
         GaussianMixture(2).fit(frame)
     with pytest.raises(ValueError, match="negative or non-finite weights"):
         GaussianMixture(2).fit(
@@ -997,9 +999,10 @@ def test_nullable_pyarrow_and_bool_columns_fit_as_in_memory(client, tmp_path):
     memory = GaussianMixture(3, missing="em", random_state=0, tol=1e-12).fit(gaps)
     cluster = GaussianMixture(3, missing="em", random_state=0, tol=1e-12)
     same_mixture(cluster.fit(dd.from_pandas(gaps, npartitions=4)), memory)
-    # genuinely non-numeric columns keep their message
+    # genuinely non-numeric columns are refused with the in-memory message, named
     words = dd.from_pandas(plain.assign(d=["u"] * 120), npartitions=4)
-    with pytest.raises(ValueError, match=r"columns \['d'\] are not"):
+    said = r"column 'd' of partition \d \(of 4\) of X holds values that are not numbers"
+    with pytest.raises(ValueError, match=said):
         GaussianMixture(3).fit(words)
 
 

@@ -17,6 +17,7 @@ da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
 
 import pandas as pd  # noqa: E402
+from sklearn.base import clone  # noqa: E402
 
 from emkit import (  # noqa: E402
     GaussianImputer,
@@ -347,3 +348,135 @@ def test_sums_over_a_dask_frame_read_each_partition_once():
             assert max(reads.values()) == 1, name
             expected = getattr(model, name)(x, sample_weight=given)
             np.testing.assert_allclose(value, expected, rtol=1e-12)
+
+
+# --- columns of text, objects or categories read as numbers, as in memory -----------------
+
+
+def text_frames(n=120, seed=5):
+    """Frames the in-memory path reads as the numbers ``x`` (n, 2): objects of floats, objects
+    with pd.NA (missing), and text of the numbers (each written in full)."""
+    rng = np.random.default_rng(seed)
+    x = two_blobs(n, seed)
+    df = pd.DataFrame(x, columns=["a", "b"])
+    gaps = np.zeros((n, 2), dtype=bool)
+    gaps[rng.choice(n, 10, replace=False), rng.integers(0, 2, 10)] = True
+    return (
+        x,
+        gaps,
+        {
+            "objects": df.astype(object),
+            "objects with pd.NA": df.astype(object).mask(gaps, pd.NA),
+            "text": df.map(repr),
+        },
+    )
+
+
+@pytest.mark.parametrize("name", ["objects", "objects with pd.NA", "text"])
+def test_dask_frame_of_text_or_objects_fits_as_in_memory(name):
+    # Refused as "every column of X must hold real numbers; columns ['a', 'b'] are not (text,
+    # categories, ...)", where the same frame in pandas fits (Dask makes an object column text).
+    x, gaps, frames = text_frames()
+    frame = frames[name]
+    missing = "em" if "NA" in name else "error"
+    memory = GaussianMixture(2, missing=missing, random_state=0).fit(frame)
+    ddf = dd.from_pandas(frame, npartitions=3)
+    fitted = GaussianMixture(2, missing=missing, random_state=0).fit(ddf)
+    np.testing.assert_allclose(fitted.log_likelihood_, memory.log_likelihood_, rtol=1e-10)
+    np.testing.assert_allclose(fitted.means_, memory.means_, rtol=1e-10)
+    np.testing.assert_array_equal(fitted.feature_names_in_, ["a", "b"])
+    # the numbers themselves, NaN for pd.NA: the fit of the float array
+    numbers = np.where(gaps, np.nan, x) if missing == "em" else x
+    floats = GaussianMixture(2, missing=missing, random_state=0).fit(numbers)
+    np.testing.assert_allclose(fitted.log_likelihood_, floats.log_likelihood_, rtol=1e-10)
+    one = GaussianMixture(1, missing=missing).fit(ddf)
+    if missing == "error":  # one component: the sample mean and covariance (closed form)
+        from scipy.stats import multivariate_normal
+
+        mean, cov = x.mean(axis=0), np.cov(x.T, bias=True)
+        np.testing.assert_allclose(one.means_[0], mean, rtol=1e-10)
+        closed = multivariate_normal(mean, cov).logpdf(x).sum()
+        np.testing.assert_allclose(one.log_likelihood_, closed, rtol=1e-10)
+    for estimator in (KMeans(2, random_state=0), GaussianImputer()):
+        if missing == "em" and isinstance(estimator, KMeans):
+            continue
+        a, b = clone(estimator).fit(frame), clone(estimator).fit(ddf)
+        what = "inertia_" if isinstance(estimator, KMeans) else "log_likelihood_"
+        np.testing.assert_allclose(getattr(b, what), getattr(a, what), rtol=1e-10)
+
+
+def test_dask_frame_of_category_codes_fits_as_in_memory():
+    # MixtureModel of Categorical fitted a pandas category column of codes 0..2 in memory
+    # (log-likelihood -217.557 here) and refused the same column on Dask.
+    from emkit import Categorical, MixtureModel
+
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 3, 200)
+    c = pd.DataFrame({"c": pd.Categorical(codes)})
+    model = MixtureModel([Categorical(), Categorical()], random_state=0)
+    memory = clone(model).fit(c)
+    on_dask = clone(model).fit(dd.from_pandas(c, npartitions=3))
+    np.testing.assert_allclose(on_dask.log_likelihood_, memory.log_likelihood_, rtol=1e-10)
+    # a mixture of categoricals fits the frequencies: log L = sum_c n_c log(n_c / n)
+    counts = np.bincount(codes)
+    closed = float(counts @ np.log(counts / counts.sum()))
+    np.testing.assert_allclose(on_dask.log_likelihood_, closed, rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "bad, value",
+    [("text", "x"), ("category of text", "[uv]"), ("text with a comma", "1,5")],
+)
+def test_dask_frame_text_that_is_not_numbers_is_refused_as_in_memory(bad, value):
+    x, _, frames = text_frames()
+    frame = frames["objects"].copy()
+    if bad == "category of text":
+        frame["b"] = pd.Categorical(np.where(x[:, 1] > 1, "u", "v"))
+    else:
+        frame.loc[70, "b"] = value
+    # the in-memory message, naming the column and the partition on Dask
+    said = rf"holds values that are not numbers \(could not convert string to float: '{value}'\)"
+    with pytest.raises(ValueError, match=said):
+        GaussianMixture(2, random_state=0).fit(frame)
+    with pytest.raises(ValueError, match=rf"column 'b' of partition \d \(of 3\) of X {said}"):
+        GaussianMixture(2, random_state=0).fit(dd.from_pandas(frame, npartitions=3))
+
+
+def test_dask_frame_of_text_is_read_once_per_pass_with_weights_of_its_source():
+    """Text columns converted where each partition is read: a fit, with weights of the same
+    source or without, reads each partition as often as one of float columns, and a sum
+    (bic) reads it once."""
+    df = labelled_frame()
+    x = df[["a", "b"]]
+    text = df.astype({"a": object}).assign(b=df["b"].map(repr))
+    counts = {}
+    for name, frame in (("floats", df), ("text", text)):
+        ddf, reads = projecting_frame(frame)
+        for weights in (None, ddf["w"]):
+            reads.clear()
+            fitted = GaussianMixture(2, random_state=0).fit(ddf[["a", "b"]], sample_weight=weights)
+            counts[name, weights is None] = max(reads.values())
+        reads.clear()
+        bic = fitted.bic(ddf[["a", "b"]], sample_weight=ddf["w"])
+        assert max(reads.values()) == 1, name
+        np.testing.assert_allclose(bic, fitted.bic(x, sample_weight=df["w"]), rtol=1e-12)
+    assert counts["text", True] == counts["floats", True] <= 2
+    assert counts["text", False] == counts["floats", False] <= 2
+    weighted = GaussianMixture(2, random_state=0).fit(x, sample_weight=df["w"])
+    np.testing.assert_allclose(fitted.log_likelihood_, weighted.log_likelihood_, rtol=1e-9)
+
+
+def test_dask_frame_of_time_objects_is_refused_by_name():
+    # Objects that are times (Dask keeps them as objects where it does not make them text)
+    # are refused as times, not read as numbers or as text that is not numbers.
+    import datetime
+
+    frame = pd.DataFrame({"a": np.arange(20.0), "t": [datetime.time(1, i) for i in range(20)]})
+    with dask.config.set({"dataframe.convert-string": False}):
+        ddf = dd.from_pandas(frame, npartitions=2)
+        with pytest.raises(
+            ValueError,
+            match=r"column 't' of partition \d \(of 2\) of X holds "
+            "times of day",
+        ):
+            GaussianMixture(1).fit(ddf)

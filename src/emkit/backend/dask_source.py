@@ -517,10 +517,17 @@ def numeric_frame(X: Any) -> Any:
     pyarrow-backed and bool columns as float64, pd.NA as NaN, as in memory); None where ``X``
     is not a Dask DataFrame.
 
+    Columns of text, objects or categories are read as numbers where they hold numbers, as
+    in memory (Dask makes an object column of numbers text, and pd.NA in it is NaN): each
+    partition is converted where it is read (:func:`_numbers`), in the same task, so that
+    the data are read no more often; values that are not numbers are refused then, naming
+    the column and the partition.
+
     Raises
     ------
     ValueError
-        A column of text, categories, times or complex numbers (named).
+        A column of times or complex numbers (named); when a partition is read, text or
+        objects that are not numbers.
     """
     import dask.dataframe as dd
 
@@ -533,23 +540,69 @@ def numeric_frame(X: Any) -> Any:
     # a time kind first: pandas' dtype tests raise NotImplementedError on an Arrow
     # interval column (month_day_nano_interval)
     times = {str(c): time_kind_of(t) for c, t in X.dtypes.items()}
-    odd = [
-        str(c)
-        for c, t in X.dtypes.items()
-        if times[str(c)] or not (is_numeric_dtype(t) or is_bool_dtype(t)) or is_complex_dtype(t)
-    ]
+    odd = [str(c) for c, t in X.dtypes.items() if times[str(c)] or is_complex_dtype(t)]
     if odd:
         named = [f"{c} ({times[c]})" if times[c] else c for c in odd]
         raise ValueError(
-            f"every column of X must hold real numbers; columns {named} are not (text, "
-            "categories, times or complex numbers). Select the numeric columns or encode "
-            "the others first (times as numbers in a unit of your choice)."
+            f"every column of X must hold real numbers; columns {named} are not (times or "
+            "complex numbers). Select the numeric columns or encode the others first (times "
+            "as numbers in a unit of your choice, complex values as their real part or "
+            "modulus)."
         )
+    read = [j for j, t in enumerate(X.dtypes) if not (is_numeric_dtype(t) or is_bool_dtype(t))]
+    if read:
+        # text, objects or categories: converted in each partition as it is read
+        convert = functools.partial(_numbers, columns=tuple(read), parts=X.npartitions)
+        X = X.map_partitions(convert, meta=convert(X._meta), partition_info=True)
     if not all(isinstance(t, np.dtype) and t.kind in "fiu" for t in X.dtypes):
         # Nullable (Float64, Int64, boolean), pyarrow-backed and bool columns, or a mix
         # of them, would be an array of objects: float64 as in memory, pd.NA as NaN.
         X = X.astype(np.float64)
     return X
+
+
+def _numbers(part: Any, *, columns: tuple, parts: int, partition_info: dict | None = None) -> Any:
+    """The partition ``part`` (a pandas DataFrame) of a Dask DataFrame of ``parts``
+    partitions, its ``columns`` (positions: text, objects or categories) as float64, read as
+    a fit in memory reads them: each column as objects, pd.NA as NaN
+    (:func:`~emkit.estimators._validation.na_as_nan`), then NumPy's conversion (that of
+    scikit-learn's validation), so that text of numbers is read as the numbers it writes and a
+    category column as its categories' values.
+
+    Raises
+    ------
+    ValueError
+        Values that are not numbers, or dates and times as objects (the column and the
+        partition named).
+    """
+    import pandas as pd
+
+    from emkit.backend.validation import time_kind_of
+    from emkit.estimators._validation import na_as_nan
+
+    number = None if partition_info is None else partition_info.get("number")
+    where = "X" if number is None else f"{partition_name(number, parts, np.nan, np.nan)} of X"
+    part = part.copy(deep=False)  # columns replaced, not written to
+    for j in columns:
+        column = part.iloc[:, j]
+        values = na_as_nan(column.to_numpy(dtype=object))  # (m,), NaN where missing
+        present = values[~np.asarray(pd.isna(values), dtype=bool)]
+        kind = time_kind_of(np.dtype(object), present[0]) if present.size else None
+        if kind:
+            raise ValueError(
+                f"every column of X must hold real numbers; column {column.name!r} of {where} "
+                f"holds {kind}. Convert them to numbers first (in a unit of your choice), or "
+                "select the numeric columns"
+            )
+        try:
+            part.isetitem(j, np.asarray(values, dtype=np.float64))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"column {column.name!r} of {where} holds values that are not numbers ({exc}); "
+                "encode text or categories as numbers first (e.g. with pandas.get_dummies or "
+                "Series.cat.codes) or drop those columns"
+            ) from None
+    return part
 
 
 def _read_with(frame: Any, values: Any) -> bool:
