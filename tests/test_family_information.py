@@ -323,6 +323,33 @@ def test_one_gamma_matches_its_fisher_information(shape):
     np.testing.assert_allclose(est.stderr["rate"][0], ml.stderr["rate"], rtol=1e-5)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_a_small_gamma_shape_with_rows_below_eps_times_the_mean_has_finite_errors():
+    """At a shape of 0.1 some rows lie below eps times the mean (b x / a - 1 rounds to -1):
+    their scores take log(b x / a) directly, as the fit does. Were all NaN, with NumPy's
+    divide-by-zero warnings."""
+    x = np.random.default_rng(0).gamma(0.1, 1.0, 400)
+    assert (x < np.finfo(float).eps * x.mean()).sum() > 0
+    est = MixtureModel([emkit.Gamma()], tol=1e-12).fit(x[:, None]).estimate(x[:, None])
+    ml = emkit.mle.gamma(x)
+    np.testing.assert_allclose(est.stderr["shape"][0], ml.stderr["shape"], rtol=1e-5)
+    np.testing.assert_allclose(est.stderr["rate"][0], ml.stderr["rate"], rtol=1e-5)
+
+    rng = np.random.default_rng(1)
+    x = np.r_[rng.gamma(0.05, 1.0, 150), rng.gamma(5.0, 1.0, 100)][:, None]
+    model = MixtureModel([emkit.Gamma(), emkit.Gamma()], tol=1e-12, random_state=0).fit(x)
+    est = model.estimate(x)
+
+    def loglik(theta):
+        pi, shapes, rates = theta[0], theta[1:3], theta[3:5]
+        logs = np.log([pi, 1 - pi]) + stats.gamma.logpdf(x, shapes, scale=1 / rates)
+        return float(logsumexp(logs, axis=1).sum())
+
+    theta = np.r_[model.weights_[0], est.params["shape"][:, 0], est.params["rate"][:, 0]]
+    expected = _wald(loglik, theta, lambda t: np.r_[t[0], 1 - t[0], t[1:]])
+    np.testing.assert_allclose(_flat(est.stderr), expected, rtol=1e-4)
+
+
 def test_gamma_and_bernoulli_mixtures_match_a_numerical_hessian():
     """The closed-form scores of Gamma (log shape at a fixed mean, log mean) and Bernoulli
     (logits) components against a central-difference Hessian in their own parameters."""

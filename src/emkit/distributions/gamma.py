@@ -406,15 +406,18 @@ class Gamma(IndependentFeatures):
         r"""Each row's gradient of ``log_prob`` (n, 2d) and the Hessian of
         :math:`\sum_n w_n \log p(x_n)` (2d, 2d) in the local coordinates (log shape at a fixed
         mean, log mean), rows in the support. With :math:`t = \beta x / \alpha - 1`: scores
-        :math:`\alpha(\mathrm{log1pmx}(t) + \log\alpha - \psi(\alpha))` and :math:`\alpha
+        :math:`\alpha(\log(1 + t) - t + \log\alpha - \psi(\alpha))` and :math:`\alpha
         t`; Hessian per feature :math:`[[s_1 - \alpha^2(\psi'(\alpha) - 1/\alpha), \alpha t],
         [\alpha t, -\alpha(1 + t)]]` summed. The two are orthogonal at the fit, where (log
         shape, log rate) correlate to :math:`1 - 1/(4\alpha)`; the differences that cancel
         at a large shape are taken by :func:`log1pmx`, :func:`log_minus_digamma` and
         :func:`trigamma_minus_inverse`."""
         a, b = self._fitted("shape"), self._fitted("rate")
-        t = b * as_float64(x) / a - 1.0  # (n, d)
-        first = a * (log1pmx(t) + log_minus_digamma(a))
+        x = as_float64(x)
+        t = b * x / a - 1.0  # (n, d)
+        # t rounds to -1 where x < eps a / b (a small shape puts rows there): log(b x / a) - t
+        # is then taken from the logarithms, as in the fit's statistics.
+        first = a * (log_ratio_gap(t, x, a / b) + log_minus_digamma(a))
         scores = np.hstack([first, a * t])
         weight = float(w.sum())
         hessian = feature_pairs(
