@@ -198,3 +198,43 @@ def test_a_broad_start_on_a_tight_cluster_reaches_its_shape():
     resp = model.predict_proba(x)[:, 1]
     again = Gamma().from_stats(Gamma().suff_stats(x, resp))
     assert model.components_[1].shape[0] == pytest.approx(again.shape[0], rel=1e-6)
+
+
+@pytest.mark.parametrize(("tiny", "scale"), [(1e-200, 1.0), (1e-290, 1.0), (1e-290, 1e9)])
+def test_a_spike_of_tiny_values_is_flagged_without_overflow(tiny, scale):
+    """Five copies of a tiny value beside Gamma(2, 1) rows: the spike's component is
+    flagged and the other is the gamma MLE of the rest (scipy's). At 1e-290 its rate
+    (shape / mean) overflowed: a ValueError blaming a Normal's variance and NumPy's
+    overflow warnings. Its rate is held at 1e307, and rows where rate x overflows have
+    density 0 there."""
+    base = np.random.default_rng(16).gamma(2.0, 1.0, 100) * scale
+    x = np.r_[np.full(5, tiny), base][:, None]
+    model = MixtureModel([Gamma(), Gamma()], random_state=0)
+    assert _fit_warnings(model, x) == [emkit.DegenerateFitWarning]  # no RuntimeWarning
+    spike = int(np.argmax(model.degenerate_components_))
+    assert model.degenerate_components_.sum() == 1
+    assert model.weights_[spike] == pytest.approx(5 / 105, rel=1e-9)
+    assert np.isfinite(model.components_[spike].rate[0])
+    rest = model.components_[1 - spike]
+    shape, _, theta = stats.gamma.fit(base, floc=0)
+    assert rest.shape[0] == pytest.approx(shape, rel=1e-5)
+    assert rest.rate[0] == pytest.approx(1 / theta, rel=1e-5)
+    assert np.isfinite(model.log_likelihood_)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_a_spike_too_tiny_for_a_rate_is_refused_by_name():
+    """Below about 1e-301 no shape that is still a collapse has a rate float64 holds: the
+    Gamma and the values are named, not a Normal's variance."""
+    base = np.random.default_rng(16).gamma(2.0, 1.0, 100)
+    for tiny in (1e-305, 1e-310):
+        x = np.r_[np.full(5, tiny), base][:, None]
+        with pytest.raises(
+            ValueError, match=f"a Gamma component collapsed onto values near {tiny:.3g}"
+        ):
+            MixtureModel([Gamma(), Gamma()], random_state=0).fit(x)
+    # a GammaPrior on the rate keeps it finite: fitted, nothing collapses
+    prior = emkit.GammaPrior(1.0, 1.0)
+    model = MixtureModel([Gamma(), Gamma()], priors=[prior, prior], random_state=0).fit(x)
+    assert not model.degenerate_components_.any()
+    assert np.isfinite(model.log_likelihood_)

@@ -53,6 +53,15 @@ NEWTON_STEPS = 100
 # still climbs. Reaching it is no verdict: Gamma.degenerate judges the spread against the
 # data's.
 MAX_SHAPE = 1e22
+# The rate is kept at most MAX_RATE (see _shape_and_rate), near float64's largest: a
+# component collapsing onto values near 1e-290 stays a collapse (shape 1e17, which
+# Gamma.degenerate flags) where shape / mean would overflow; legitimate rates (values near
+# 1e-300 with a shape of 3) are far below it. Rows where rate x overflows have density 0.
+MAX_RATE = 1e307
+# Below this shape a rate held at MAX_RATE is no collapse any more (and above it the linear
+# kernel, which would overflow at such rates, is not used): a component collapsing onto
+# values under about 1e-301 is refused.
+MIN_CAPPED_SHAPE = 1e6
 # Where log1p(t) - t is summed as a series in u = t / (2 + t): below, the direct form would
 # lose up to all of its digits to cancellation; above, it loses at most 2 eps / 0.01 relative.
 LOG1PMX_SERIES = 0.01
@@ -337,20 +346,25 @@ class Gamma(IndependentFeatures):
         # With z = b x and t = z / a - 1: a log z - z - log Gamma(a) = a (log1p(t) - t)
         # + log(a / 2 pi) / 2 + stirling_remainder(a), which keeps its accuracy at a large shape
         # (a tight component) where the terms of the textbook form cancel (~1e11 at a = 1e10).
-        if np.all(a <= EXACT_T_SHAPE):
-            # t to about 2 eps: a row's log density to 2 eps sqrt(a) |z| for z standard
-            # deviations from the mode, at most ~1e-11 here.
-            t = b * safe / a - 1.0
-            with np.errstate(divide="ignore"):  # t = -1 is replaced below
-                body = np.log1p(t) - t
-            low = t < -0.5
-            if low.any():  # t rounds to -1 where b x / a < eps / 2: log(b x / a) - t directly
-                z = np.broadcast_to(np.log(b / a), safe.shape)[low] + np.log(safe[low])
-                body[low] = z - t[low]
-        else:
-            t = _exact_t(safe, a, b)
-            body = log_ratio_gap(t, safe, a / b)
-        out = a * body + 0.5 * np.log(a / (2 * np.pi)) + stirling_remainder(a)
+        # A row so far above a tight component's mean that b x overflows (a component
+        # collapsed onto values near 1e-280 beside values of 1e9) has density 0 there: t is
+        # inf, and its log density -inf (as a (log1p(t) - t) is where it overflows).
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.all(a <= EXACT_T_SHAPE):
+                # t to about 2 eps: a row's log density to 2 eps sqrt(a) |z| for z standard
+                # deviations from the mode, at most ~1e-11 here.
+                t = b * safe / a - 1.0
+                with np.errstate(divide="ignore"):  # t = -1 is replaced below
+                    body = np.log1p(t) - t
+                low = t < -0.5
+                if low.any():  # t rounds to -1 where b x / a < eps / 2: log(b x / a) - t
+                    z = np.broadcast_to(np.log(b / a), safe.shape)[low] + np.log(safe[low])
+                    body[low] = z - t[low]
+            else:
+                t = _exact_t(safe, a, b)
+                body = log_ratio_gap(t, safe, a / b)
+            body = np.where(np.isposinf(t), -np.inf, body)
+            out = a * body + 0.5 * np.log(a / (2 * np.pi)) + stirling_remainder(a)
         out = (out - np.log(safe)).sum(axis=1)
         return np.where(positive, out, -np.inf)
 
@@ -513,6 +527,24 @@ def _shape_and_rate(
     # bound as the rate tends to 0.
     at_least_one("shape", a, "so that a Gamma family's posterior mode exists")
     shape = gamma_shape_newton(stats.weight, stats.gap(b), a, max_shape)
+    if np.isfinite(max_shape):
+        # The rate (W shape + a - 1) / (sum x + b) is kept at most MAX_RATE: a component
+        # collapsing onto values near 1e-290 would reach MAX_SHAPE / mean = 1e312.
+        # The objective is concave in the shape, so the maximum over the shapes whose rate
+        # is at most MAX_RATE is the unbounded one clipped to them.
+        with np.errstate(over="ignore"):
+            most = (MAX_RATE * (stats.sum_x + b) - (a - 1.0)) / stats.weight
+        if np.any((shape > most) & (most < MIN_CAPPED_SHAPE)):
+            # Values so tiny (below about 1e-301) that even a shape of 1e6 puts the rate
+            # past MAX_RATE: neither a collapse nor a spread can be written in float64.
+            j = int(np.flatnonzero((shape > most) & (most < MIN_CAPPED_SHAPE))[0])
+            raise ValueError(
+                f"a Gamma component collapsed onto values near {stats.mean[j]:.3g} (feature "
+                f"{j}): its rate (shape / mean) would pass {MAX_RATE:.0e} and overflow "
+                "float64; drop those tiny values, give the Gamma components a GammaPrior on "
+                "the rate (which keeps it finite), or use fewer components"
+            )
+        shape = np.minimum(shape, most)
     with np.errstate(invalid="ignore"):  # inf / inf where the shape is unbounded
         rate = (stats.weight * shape + a - 1.0) / (stats.sum_x + b)
     return shape, rate
