@@ -506,3 +506,57 @@ def test_a_random_state_in_params_is_every_replicates():
         np.testing.assert_allclose(
             np.sort(centres, axis=0), np.sort(hand.cluster_centers_, axis=0), rtol=1e-12
         )
+
+
+def test_summary_leaves_out_the_padding_of_categorical_probs():
+    """Features of 3, 4 and 2 categories: probs is (k, 3, 4), its codes past a feature's
+    count 0 in every fit. They are no parameters, and the summary listed them with
+    estimate 0 and std_err 0."""
+    rng = np.random.default_rng(19)
+    z = rng.uniform(size=300) < 0.5
+    x = np.c_[
+        np.where(z, rng.choice(3, 300, p=[0.7, 0.2, 0.1]), rng.choice(3, 300, p=[0.1, 0.2, 0.7])),
+        np.where(
+            z, rng.choice(4, 300, p=[0.6, 0.2, 0.1, 0.1]), rng.choice(4, 300, p=[0.1] * 3 + [0.7])
+        ),
+        np.where(z, rng.choice(2, 300, p=[0.8, 0.2]), rng.choice(2, 300, p=[0.2, 0.8])),
+    ].astype(float)
+    model = emkit.MixtureModel([emkit.Categorical(), emkit.Categorical()], random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(x)
+        boot = emkit.bootstrap(model, x, n_boot=10, random_state=0)
+    assert boot.replicates["probs"].shape[1:] == (2, 3, 4)
+    table = boot.summary()
+    expected = ["weights[0]", "weights[1]"] + [
+        f"probs[{j},{f},{c}]" for j in range(2) for f, n in enumerate((3, 4, 2)) for c in range(n)
+    ]
+    assert list(table.index) == expected
+    # the entries kept are the replicates' own: standard deviations by NumPy
+    probs = boot.replicates["probs"]
+    assert table.loc["probs[1,2,1]", "std_err"] == pytest.approx(np.std(probs[:, 1, 2, 1], ddof=1))
+    assert table.loc["probs[0,1,3]", "estimate"] == model.components_[0].probs[1, 3]
+    assert (table["std_err"] > 0).all()
+
+
+def test_components_of_several_families_with_as_many_features_as_components():
+    """[Categorical(), Poisson()] on two columns: probs_0 is (2, 3), its first axis as long
+    as the components, and was taken for one running over them (a KeyError). Its padding
+    (the second feature has 2 codes) is left out of the summary."""
+    rng = np.random.default_rng(0)
+    z = rng.uniform(size=300) < 0.5
+    x = np.c_[
+        np.where(z, rng.choice(3, 300, p=[0.7, 0.2, 0.1]), rng.poisson(1.5, 300) % 3),
+        np.where(z, rng.choice(2, 300, p=[0.8, 0.2]), rng.poisson(0.5, 300) % 2),
+    ].astype(float)
+    model = emkit.MixtureModel([emkit.Categorical(), Poisson()], random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(x)
+        boot = emkit.bootstrap(model, x, n_boot=10, random_state=0)
+    assert boot.replicates["probs_0"].shape == (10, 2, 3)
+    np.testing.assert_array_equal(boot.estimates["probs_0"], model.components_[0].probs)
+    table = boot.summary()
+    probs = [i for i in table.index if i.startswith("probs_0")]
+    assert probs == ["probs_0[0,0]", "probs_0[0,1]", "probs_0[0,2]", "probs_0[1,0]", "probs_0[1,1]"]
+    assert "rate_1[1]" in table.index

@@ -6,7 +6,7 @@ import copy
 import inspect
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Integral
 
 import numpy as np
@@ -52,6 +52,10 @@ class BootstrapResult:
         collapsed, as mclust's singular fits, or a fit fell back to a simpler model and
         warned :class:`~emkit.DegenerateFitWarning`) or lost a component
         (``prune_weight``).
+    padding : dict, for a parameter some of whose entries are no parameters (a
+        Categorical's ``probs`` at the codes a feature with fewer categories than the widest
+        lacks, 0 always), a bool array of its shape, True there; :meth:`summary` leaves
+        those entries out.
 
     Examples
     --------
@@ -77,6 +81,7 @@ class BootstrapResult:
     replicates: dict[str, np.ndarray]
     kind: str
     n_failed: int = 0
+    padding: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_boot(self) -> int:
@@ -114,6 +119,12 @@ class BootstrapResult:
             },
             index=pd.Index(row_labels({k: self.estimates[k] for k in names}), name="parameter"),
         )
+        if self.padding:
+            padded = [
+                np.ravel(self.padding.get(k, np.zeros(np.shape(self.estimates[k]), bool)))
+                for k in names
+            ]
+            frame = frame[~np.concatenate(padded)]
         frame.attrs.update(kind=self.kind, n_boot=self.n_boot, n_failed=self.n_failed, level=level)
         return frame
 
@@ -281,7 +292,9 @@ def bootstrap(
         )
     scale = np.nanstd(np.asarray(x, dtype=np.float64), axis=0) if x.ndim == 2 else None
     key = _match_key(model)
-    per_component = _per_component(model, estimates)
+    # A component's own parameters (mean_0: (d,)) are taken from the component matched to
+    # it, whatever their first axis (d = k read them as stacked over the components).
+    per_component = [n for n in _per_component(model, estimates) if n not in positional]
     original = _memberships(model, X, y, weight)
     missing = _missing(x) if kind == "parametric" else None
     # one seed per replicate, and one for the refit to the data themselves (below)
@@ -389,7 +402,8 @@ def bootstrap(
             f"failure: {reason}"
         )
     replicates = {name: np.stack([r[name] for r in kept]) for name in estimates}
-    return BootstrapResult(estimates, replicates, kind, len(results) - len(kept))
+    padding = _padding(model, estimates, positional)
+    return BootstrapResult(estimates, replicates, kind, len(results) - len(kept), padding)
 
 
 def _degenerate_warning(caught: list[warnings.WarningMessage]) -> str | None:
@@ -502,6 +516,37 @@ def _positional_parameters(model) -> dict[str, tuple[int, str]]:
         and not isinstance(value, bool)
         and np.asarray(value).dtype.kind == "f"
     }
+
+
+def _padding(
+    model, estimates: dict[str, np.ndarray], positional: dict[str, tuple[int, str]]
+) -> dict[str, np.ndarray]:
+    """The entries of component parameters that are no parameters, True in a bool array of
+    each one's shape: a Categorical's ``probs`` (d, C) at codes at or above its feature's
+    ``n_categories`` (padding to the widest feature, 0 always)."""
+    specs = getattr(model, "component_params_", None)
+    if not isinstance(specs, list):
+        return {}
+
+    def padded(spec: dict) -> np.ndarray | None:
+        counts, probs = spec.get("n_categories"), spec.get("probs")
+        if counts is None or probs is None:
+            return None
+        width = np.shape(probs)[-1]
+        return np.arange(width) >= np.asarray(counts, dtype=int)[:, None]  # (d, C)
+
+    out = {}
+    for name, (j, entry) in positional.items():
+        mask = padded(specs[j]) if entry == "probs" else None
+        if mask is not None and mask.shape == np.shape(estimates[name]):
+            out[name] = mask
+    if "probs" in estimates and "probs" not in positional:
+        masks = [padded(spec) for spec in specs]
+        if all(m is not None for m in masks):
+            stacked = np.array(masks)
+            if stacked.shape == np.shape(estimates["probs"]) and stacked.any():
+                out["probs"] = stacked
+    return {name: mask for name, mask in out.items() if mask.any()}
 
 
 def _needs_targets(model) -> bool:
