@@ -276,3 +276,21 @@ def test_nan_in_a_dataframe_is_named_by_its_columns(name):
         NAN_ESTIMATORS[name]().fit(
             holes.to_numpy(), y if name == "MixtureOfRegressions" else (y > 0)
         )
+
+
+def test_nan_in_dataframe_chunks_and_partitions_is_named_by_its_columns():
+    """Chunks of DataFrames and a Dask DataFrame's partitions name the NaN columns too, as in
+    memory (they gave their positions); chunks of arrays keep positions."""
+    dd = pytest.importorskip("dask.dataframe")
+    _, holes, _ = _frame_with_nan()
+    with pytest.raises(ValueError, match=re.escape("the chunk at row 0 contains NaN in 2 of 30")):
+        GaussianMixture(1).fit([holes.iloc[:30], holes.iloc[30:]])
+    with pytest.raises(ValueError, match=re.escape("(columns ['income', 'debt'])")):
+        GaussianMixture(1).fit([holes.iloc[:30], holes.iloc[30:]])
+    with pytest.raises(ValueError, match=re.escape("(columns [1, 3])")):
+        GaussianMixture(1).fit([holes.to_numpy()[:30], holes.to_numpy()[30:]])
+    with pytest.raises(
+        ValueError,
+        match=re.escape("of X contains NaN in 2 of 20 rows (columns ['income', 'debt'])"),
+    ):
+        GaussianMixture(1).fit(dd.from_pandas(holes, npartitions=3))

@@ -68,6 +68,8 @@ class Checks:
     nan_hint : where NaN is an error, what the message suggests instead.
     check : an extra check of each partition's rows, ``check(x)`` raising ValueError.
     make : builds the chunk the model reads from ``(x, y)`` (default: ``x`` alone).
+    names : the columns' names (a DataFrame's), which a refusal of NaN gives; None: their
+        positions.
     """
 
     columns: int
@@ -78,6 +80,7 @@ class Checks:
     nan_hint: str = DEFAULT_NAN_HINT
     check: Callable[[np.ndarray], None] | None = None
     make: Callable[[np.ndarray, Any], Any] | None = None
+    names: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,7 @@ class DaskSource:
             nan_hint=nan_hint,
             check=check,
             make=make,
+            names=None if self.feature_names is None else tuple(map(str, self.feature_names)),
         )
         if checks == self.checks:  # as it is: keep what was prepared
             return self
@@ -876,7 +880,9 @@ def _prepare(x: Any, w: Any, y: Any, where: str, *, checks: Checks):
                 f"{where} of X contains infinite values; drop or replace them before fitting"
             )
         if not checks.allow_nan:
-            raise ValueError(f"{where} of X contains {nan_report(x)}; {checks.nan_hint}")
+            raise ValueError(
+                f"{where} of X contains {nan_report(x, checks.names)}; {checks.nan_hint}"
+            )
         empty = np.isnan(x).all(axis=1)  # (m,)
         if checks.keep_empty_rows:
             empty[:] = False

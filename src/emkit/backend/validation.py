@@ -74,7 +74,8 @@ class CheckedChunks(ChunkSource):
                 )
             if not self.allow_nan:
                 raise ValueError(
-                    f"the chunk at row {start} contains {nan_report(x)}; {self.nan_hint}"
+                    f"the chunk at row {start} contains "
+                    f"{nan_report(x, self.source.feature_names)}; {self.nan_hint}"
                 )
             empty = np.isnan(x).all(axis=1)  # (m,)
             if empty.any() and not self.drop_empty_rows:
