@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from emkit.backend.linalg import require_positive
-from emkit.backend.namespace import namespace_of
+from emkit.backend.namespace import centred, namespace_of
 from emkit.distributions.gaussian.base import GaussianComponents
 from emkit.distributions.gaussian.stats import GaussianStats
 
@@ -76,12 +76,13 @@ class DiagGaussian(GaussianComponents):
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
         xp = namespace_of(x)
         scales = np.broadcast_to(self.variances() ** -0.5, self.means.shape)  # (k, d)
-        scales, means = xp.asarray(scales, like=x), xp.asarray(self.means, like=x)
+        scales = xp.asarray(scales, like=x)
+        means = xp.asarray(self.means, dtype=xp.float64, like=x)  # see centred
         out = xp.empty((x.shape[0], self.n_components), like=x)
         # Direct differences, not the expansion x^2/v - 2 x mu/v + mu^2/v, which cancels
         # catastrophically for narrow components far from the origin.
         for j in range(self.n_components):
-            z = (x - means[j]) * scales[j]
+            z = centred(x, means[j]) * scales[j]
             out[:, j] = xp.einsum("ij,ij->i", z, z)
         return out
 

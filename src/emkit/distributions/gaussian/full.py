@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from emkit.backend.linalg import cholesky, inverse_positive_definite, precision_cholesky
-from emkit.backend.namespace import namespace_of
+from emkit.backend.namespace import centred, namespace_of
 from emkit.distributions.gaussian.base import (
     GaussianComponents,
     cholesky_from_log_vector,
@@ -51,12 +51,12 @@ class FullGaussian(GaussianComponents):
         xp = namespace_of(x)
         n, k = x.shape[0], self.n_components
         chol = xp.asarray(self.precisions_cholesky, like=x)  # (k, d, d)
-        means = xp.asarray(self.means, like=x)  # (k, d)
+        means = xp.asarray(self.means, dtype=xp.float64, like=x)  # (k, d), see centred
         out = xp.empty((n, k), like=x)
         # Direct differences, not x U - mu U, whose two large terms cancel to the distance
         # (all of it lost for data far from the origin: a column at 1e15).
         for j in range(k):
-            y = (x - means[j]) @ chol[j]
+            y = centred(x, means[j]) @ chol[j]
             out[:, j] = xp.einsum("ij,ij->i", y, y)
         return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from emkit.backend.linalg import cholesky, inverse_positive_definite, precision_cholesky
-from emkit.backend.namespace import namespace_of
+from emkit.backend.namespace import centred, namespace_of
 from emkit.distributions.gaussian.base import (
     GaussianComponents,
     cholesky_from_log_vector,
@@ -59,10 +59,11 @@ class TiedGaussian(GaussianComponents):
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
         xp = namespace_of(x)
         # From the means' centre, so that x U and mu U do not cancel for data far from the
-        # origin; x - centre is exact there, the rest as accurate as near the origin.
+        # origin; x - centre is exact there (in float32, to one rounding: see centred), the
+        # rest as accurate as near the origin.
         centre = self.means.mean(axis=0)  # (d,)
         u = xp.asarray(self.precisions_cholesky, like=x)
-        y = (x - xp.asarray(centre, like=x)) @ u  # (n, d), shared by every component
+        y = centred(x, centre) @ u  # (n, d), shared by every component
         centres = xp.asarray((self.means - centre) @ self.precisions_cholesky, like=x)  # (k, d)
         out = xp.empty((x.shape[0], self.n_components), like=x)
         for j in range(self.n_components):
