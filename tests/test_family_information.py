@@ -254,6 +254,31 @@ def test_zero_inflated_poisson_as_a_mixture_with_a_point_mass():
     np.testing.assert_allclose(est.stderr["rate_1"], zip_fit.stderr_[1:], rtol=1e-4)
 
 
+def test_an_empty_component_leaves_the_others_errors_those_of_the_mixture_without_it():
+    """A PointMass no row takes, listed beside two Poissons: its weight is NaN (on the boundary
+    0), and every other error is that of the two-Poisson mixture fitted alone (its likelihood
+    is the same), where numpy's divide-by-zero warnings and a non-positive-definite
+    information came out before."""
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.poisson(2, 300), rng.poisson(9, 200)][:, None]
+    kw = {"random_state": 0, "tol": 1e-12}
+    with pytest.warns(emkit.DegenerateFitWarning, match=r"PointMass\(50.0\).*boundary 0"):
+        model = MixtureModel([Poisson(), Poisson(), emkit.PointMass(50)], **kw).fit(x)
+    alone = MixtureModel([Poisson(), Poisson()], **kw).fit(x)
+    np.testing.assert_allclose(model.weights_[:2], alone.weights_, rtol=1e-6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = model.estimate(x)
+    assert [w.category for w in caught] == [HessianWarning]
+    ref = alone.estimate(x)
+    assert np.isnan(est.stderr["weights"][2])
+    np.testing.assert_allclose(est.stderr["weights"][:2], ref.stderr["weights"], rtol=1e-4)
+    np.testing.assert_allclose(est.stderr["rate_0"], ref.stderr["rate"][0], rtol=1e-4)
+    np.testing.assert_allclose(est.stderr["rate_1"], ref.stderr["rate"][1], rtol=1e-4)
+    # the kept block is the reduced one, its correlations included
+    np.testing.assert_allclose(est.cov[:2, :2], ref.cov[:2, :2], rtol=1e-4)
+
+
 def test_a_fixed_weight_has_no_wald_test_in_the_summary():
     # a one-component mixture's weight is 1 by definition: standard error 0, and z = 1/0
     # would print inf with a p-value of 0, a test of nothing

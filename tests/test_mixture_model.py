@@ -606,6 +606,68 @@ def test_a_row_in_no_components_support_is_named_with_each_familys_reason():
         MixtureModel([LinearGaussian()] * 2, random_state=0).fit(x[x[:, 0] >= 0])
 
 
+def test_a_point_mass_no_row_takes_is_fitted_at_weight_zero_and_flagged():
+    """[Poisson(), PointMass(99)] on Poisson(3) counts (no 99): the fit returned weight 0
+    silently (degenerate_components_ all False) and estimate() leaked numpy's divide-by-zero
+    and log-of-0 RuntimeWarnings. The boundary MLE stays (the one-Poisson fit), with one
+    DegenerateFitWarning naming the component, its value and what to do, the component
+    flagged; estimate() gives NaN for the weights and the Poisson's closed-form error."""
+    from emkit.mle.estimate import HessianWarning
+
+    x = np.random.default_rng(0).poisson(3, 300)[:, None].astype(float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = MixtureModel([Poisson(), PointMass(99)], random_state=0).fit(x)
+    assert [w.category for w in caught] == [DegenerateFitWarning]
+    message = str(caught[0].message)
+    for words in ("component 1 (PointMass(99.0))", "no row equals 99", "boundary 0", "Wald"):
+        assert words in message
+    assert "drop that component" in message and "likelihood-ratio test" in message
+    np.testing.assert_array_equal(model.weights_, [1.0, 0.0])
+    np.testing.assert_array_equal(model.degenerate_components_, [False, True])
+    assert model.degenerate_
+    alone = MixtureModel([Poisson()]).fit(x)
+    np.testing.assert_allclose(model.components_[0].rate, x.mean(), rtol=1e-10)
+    np.testing.assert_allclose(model.log_likelihood_, alone.log_likelihood_, rtol=1e-12)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = model.estimate(x)
+    # one warning of emkit's saying why the weights are NaN; no raw RuntimeWarning of numpy's
+    assert [w.category for w in caught] == [HessianWarning]
+    assert "boundary 0" in str(caught[0].message)
+    assert np.isnan(est.stderr["weights"]).all()
+    np.testing.assert_allclose(est.stderr["rate_0"], np.sqrt(x.mean() / x.size), rtol=1e-6)
+    # a single point mass with no row at all is refused, naming a row no component holds
+    with pytest.raises(ValueError, match=r"row 0 \(\[2.0\]\) lies outside the support.*99"):
+        MixtureModel([PointMass(99)]).fit(x)
+    # a family with parameters to fit and no row in its support still cannot start
+    with pytest.raises(ValueError, match="component 1 \\(Exponential\\) has no row"):
+        MixtureModel([Normal(), Exponential()], random_state=0).fit(-x - 1.0)
+
+
+def test_a_point_mass_at_zero_on_zero_free_counts_is_the_zero_inflated_poisson():
+    """[Poisson(), PointMass(0)] on counts with no zero is ZeroInflatedPoisson's boundary fit:
+    the same weights, rate, log-likelihood, flags and standard errors (NaN for the weight)."""
+    y = np.random.default_rng(1).poisson(3, 400)
+    y = y[y > 0][:, None].astype(float)
+    with pytest.warns(DegenerateFitWarning, match=r"PointMass\(0.0\).*boundary 0"):
+        model = MixtureModel([Poisson(), PointMass(0)], random_state=0).fit(y)
+    with pytest.warns(DegenerateFitWarning, match="boundary 0"):
+        zip_fit = ZeroInflatedPoisson().fit(y)
+    np.testing.assert_array_equal(model.weights_, zip_fit.weights_[::-1])
+    np.testing.assert_allclose(model.components_[0].rate, zip_fit.rate_, rtol=1e-10)
+    np.testing.assert_allclose(model.log_likelihood_, zip_fit.log_likelihood_, rtol=1e-12)
+    np.testing.assert_array_equal(
+        model.degenerate_components_, zip_fit.degenerate_components_[::-1]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.filterwarnings("ignore", "component 1 .* holds no row", RuntimeWarning)
+        est = model.estimate(y)
+    assert np.isnan(est.stderr["weights"]).all() and np.isnan(zip_fit.stderr_[0])
+    np.testing.assert_allclose(est.stderr["rate_0"], zip_fit.stderr_[1:], rtol=1e-6)
+
+
 @pytest.mark.parametrize("continuous", [Normal(), Exponential(), Gamma()])
 def test_point_mass_is_not_mixed_with_a_density(continuous):
     """A probability on one value against a density: the fit depended on the units. On 100

@@ -681,6 +681,8 @@ def family_louis_estimate(
                 "where the observed information needs free ones; use emkit.bootstrap for "
                 "their standard errors"
             )
+    if not (weights > 0).all():
+        return _with_empty_components(weights, families, names, stacked, x, w, description)
     n_w = k - 1
     offsets = n_w + np.concatenate([[0], np.cumsum([v.size for v in vectors])])
     p = int(offsets[-1])
@@ -745,7 +747,7 @@ def family_louis_estimate(
                 vector[free],
                 step_sizes(np.maximum(np.abs(vector[free]), 1.0), 1 / 4),
             )
-        spread = (np.sqrt(wt[:, None] * z)[:, :, None] * scores).reshape(-1, p)
+        spread = (np.sqrt(wt[:, None] * z)[:, :, None] * scores).reshape(xt.shape[0] * k, p)
         mean_score = np.einsum("bk,bkp->bp", z, scores) * np.sqrt(wt)[:, None]
         missing += spread.T @ spread - mean_score.T @ mean_score
         held += (spread**2).sum(axis=0)
@@ -761,21 +763,16 @@ def family_louis_estimate(
     if (mass >= 1.0 / _BOUNDARY_SE**2).all():
         weak[n_w:] = ~(held[n_w:] >= 1.0 / _BOUNDARY_SE**2)
     keep = np.flatnonzero(~weak)
-    cov_eta = _inverse_information(information[np.ix_(keep, keep)])
+    # no coordinate at all (point masses, one of them holding every row): nothing to invert
+    cov_eta = _inverse_information(information[np.ix_(keep, keep)]) if keep.size else information
 
     def parameters(theta: np.ndarray, dicts: list[dict] | None = None) -> dict[str, np.ndarray]:
-        out: dict[str, list] = {"weights": [np.r_[theta[:n_w], 1.0 - theta[:n_w].sum()]]}
-        for j, family in enumerate(families):
-            if dicts is None:
-                entries = family.from_vector(theta[offsets[j] : offsets[j + 1]]).to_dict()
-            else:
-                entries = dicts[j]
-            for entry, name in names[j].items():
-                out.setdefault(name, []).append(np.asarray(entries[entry], dtype=np.float64))
-        weights_out = out.pop("weights")[0]
-        return {"weights": weights_out} | {
-            name: np.stack(v) if stacked else v[0] for name, v in out.items()
-        }
+        if dicts is None:
+            dicts = [
+                family.from_vector(theta[offsets[j] : offsets[j + 1]]).to_dict()
+                for j, family in enumerate(families)
+            ]
+        return _laid_out(np.r_[theta[:n_w], 1.0 - theta[:n_w].sum()], dicts, names, stacked)
 
     theta = np.concatenate([weights[:n_w], *vectors])
     params = parameters(theta)
@@ -802,12 +799,7 @@ def family_louis_estimate(
         inside = theta.copy()
         inside[i] = 0.0
         moves[:, i] = flatten(parameters(inside)) != values
-    space = {"weights": DOMAIN_BOUNDS["unit" if k > 1 else "real"]}
-    for j, family in enumerate(families):
-        domains = getattr(family, "domains", {})
-        for entry, name in names[j].items():
-            space[name] = DOMAIN_BOUNDS[domains.get(entry, "real")]
-    bounds = np.vstack([np.tile(space[name], (np.size(params[name]), 1)) for name in params])
+    bounds = _domain_bounds(params, families, names)
     total = float(x.shape[0] if w is None else w.sum())
     cov = G[:, keep] @ cov_eta @ G[:, keep].T
     if weak.any():
@@ -833,6 +825,116 @@ def family_louis_estimate(
         f"{description}: standard errors from the observed information (Louis' method)",
         bounds=bounds,
     )
+
+
+def _laid_out(
+    weights: np.ndarray, dicts: list[dict], names: list[dict[str, str]], stacked: bool
+) -> dict[str, np.ndarray]:
+    """The output parameters of :func:`family_louis_estimate`: ``weights`` (k,), then each
+    component's entries of ``dicts`` (its ``to_dict``) under ``names``, stacked over the
+    components where they share them."""
+    out: dict[str, list] = {}
+    for entries, named in zip(dicts, names, strict=True):
+        for entry, name in named.items():
+            out.setdefault(name, []).append(np.asarray(entries[entry], dtype=np.float64))
+    return {"weights": weights} | {
+        name: np.stack(v) if stacked else v[0] for name, v in out.items()
+    }
+
+
+def _domain_bounds(params: dict, families: list, names: list[dict[str, str]]) -> np.ndarray:
+    """(low, high) of each entry of ``params`` (as :func:`_laid_out` lays them out), shape
+    (q, 2): a weight in (0, 1) (a single one is fixed at 1), a family parameter in its
+    family's ``domains``."""
+    space = {"weights": DOMAIN_BOUNDS["unit" if len(families) > 1 else "real"]}
+    for j, family in enumerate(families):
+        domains = getattr(family, "domains", {})
+        for entry, name in names[j].items():
+            space[name] = DOMAIN_BOUNDS[domains.get(entry, "real")]
+    return np.vstack([np.tile(space[name], (np.size(params[name]), 1)) for name in params])
+
+
+def _with_empty_components(
+    weights: np.ndarray,
+    families: list,
+    names: list[dict[str, str]],
+    stacked: bool,
+    x: np.ndarray,
+    w: np.ndarray | None,
+    description: str,
+) -> Estimate:
+    """:func:`family_louis_estimate` of a fit with components of weight exactly 0: no row
+    with positive weight in their support (a ``PointMass`` whose value no row takes), their
+    weights the boundary MLE. No Wald error holds there: those weights, and the weight that
+    is 1 less them where one component alone holds rows, get NaN, as do the empty
+    components' own parameters, with a :class:`HessianWarning`; the others' covariance is
+    that of the mixture without the empty components (they change no row's likelihood), as
+    :class:`emkit.ZeroInflatedPoisson` gives its rate the Poisson's alone."""
+    empty = ~(weights > 0)
+    kept = np.flatnonzero(~empty)
+    sub = family_louis_estimate(
+        weights[kept],
+        [families[j] for j in kept],
+        [names[j] for j in kept],
+        stacked,
+        x,
+        w,
+        description,
+    )
+    # Each output entry's position, found by laying out distinct tags as the values are.
+    k, ids = len(families), float(len(families))
+    tags = []
+    for family, named in zip(families, names, strict=True):
+        entries = family.to_dict()
+        tagged = {}
+        for entry in named:
+            shape = np.shape(entries[entry])
+            tagged[entry] = ids + np.arange(np.prod(shape, dtype=int), dtype=float).reshape(shape)
+            ids += tagged[entry].size
+        tags.append(tagged)
+    weight_tags = np.arange(k, dtype=np.float64)
+    full = flatten(_laid_out(weight_tags, tags, names, stacked))
+    held = flatten(
+        _laid_out(weight_tags[kept], [tags[j] for j in kept], [names[j] for j in kept], stacked)
+    )
+    position = {tag: i for i, tag in enumerate(full)}
+    at = np.array([position[tag] for tag in held], dtype=int)
+    params = _laid_out(weights, [f.to_dict() for f in families], names, stacked)
+    values = flatten(params)
+    cov = np.full((values.size, values.size), np.nan)
+    cov[np.ix_(at, at)] = sub.cov
+    if kept.size == 1:  # its weight is 1 less the empty ones': fixed only with them held
+        cov[kept[0], :] = cov[:, kept[0]] = np.nan
+    labels = row_labels(params)
+    nan = np.flatnonzero(np.isnan(np.diag(cov)))
+    listed = ", ".join(f"{labels[i]} = {values[i]:.3g}" for i in nan[:5])
+    more = f" and {nan.size - 5} more" if nan.size > 5 else ""
+    which = ", ".join(f"{j} ({_component_label(families[j])})" for j in np.flatnonzero(empty))
+    one = int(empty.sum()) == 1
+    warn_user(
+        f"{'component' if one else 'components'} {which} "
+        f"{'holds' if one else 'hold'} no row (none with positive weight lies in "
+        f"{'its' if one else 'their'} support): {'its weight lies' if one else 'their weights lie'}"
+        f" on the boundary 0, where a Wald standard error is not valid: NaN for {listed}{more}, "
+        f"and the others' are those of the mixture without {'it' if one else 'them'}; drop "
+        f"{'that component' if one else 'those components'}, or test "
+        f"{'it' if one else 'them'} by a likelihood ratio",
+        HessianWarning,
+    )
+    return Estimate(
+        params,  # type: ignore[arg-type]
+        cov,
+        sub.loglik,
+        sub.n,
+        sub.method,
+        bounds=_domain_bounds(params, families, names),
+    )
+
+
+def _component_label(family) -> str:
+    """``Poisson``, or ``PointMass(99.0)`` for a family whose support is its parameter."""
+    value = getattr(family, "value", None)
+    return type(family).__name__ if value is None else f"{type(family).__name__}({value})"
 
 
 def _warn_uninformative(

@@ -66,11 +66,10 @@ class PointMass:
         return np.all(x == self.value, axis=1)
 
     def check_support(self, x: np.ndarray) -> None:
-        if not self.in_support(x).any():
-            raise ValueError(
-                f"no row equals the PointMass value {self.value}: that component would be empty; "
-                "drop it or change its value"
-            )
+        """Any finite data: a row that is not ``value`` has probability 0 here, and a mixture
+        refuses only the rows no component holds. With no row equal to ``value`` the
+        component is empty: its weight is fitted at the boundary 0, and the mixture warns
+        (a DegenerateFitWarning) and flags it in ``degenerate_components_``."""
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """0 where a row equals ``value`` in every feature, -inf elsewhere; shape (n,)."""

@@ -117,6 +117,11 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         """A ScaleWarning where the fit's ridges set its estimates (``components`` and the
         final E-step's ``stats``); none by default."""
 
+    def _warn_if_empty(self) -> None:
+        """A DegenerateFitWarning where the fit holds components of weight 0 (flagged in
+        ``degenerate_components_``); none by default: ZeroInflatedPoisson says it in its own
+        words (its zero-inflation on the boundary)."""
+
     # --- fitting ------------------------------------------------------------------------
     @restores_on_error
     def fit(self, X, y=None, sample_weight=None, checkpoint=None):
@@ -207,6 +212,11 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         components = result.model.components
         pairs = zip(components.families, components.priors, strict=True)
         degenerate = degenerate & ~np.array([_holds_off_collapse(f, p) for f, p in pairs], bool)
+        # A component of weight exactly 0 has no row with positive weight in its support (a
+        # PointMass whose value no row takes): the MLE of its weight, on the boundary 0.
+        empty = ~(np.asarray(result.model.weights) > 0)
+        collapsed = int((degenerate & ~empty).sum())
+        degenerate = degenerate | empty
         if result.log_likelihood == -np.inf:
             raise ValueError(
                 "every start reached a log-likelihood of -inf: some rows have zero probability "
@@ -225,9 +235,10 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         warn_unless_converged(self)
         hard = getattr(self, "assignment", "soft") == "hard"
         warn_if_pruned(self, len(families), hard_empties=hard)
-        if self.degenerate_:
+        self._warn_if_empty()
+        if collapsed:
             warn_user(
-                f"{int(degenerate.sum())} components collapsed onto (nearly) a single value; "
+                f"{collapsed} components collapsed onto (nearly) a single value; "
                 "use fewer components, more data, or priors on the components",
                 DegenerateFitWarning,
             )
@@ -296,7 +307,8 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         z = (x - mean) / np.where(scale > 0, scale, 1.0)
         labels = squared_distances(z, kmeans_plusplus(z, k, rng, w)).argmin(axis=1)
         support = np.column_stack([f.in_support(x) for f in families])  # (n, k)
-        # A parameter-free family (a point mass) with no row in its support cannot start.
+        # A family with parameters to fit and no row in its support cannot start; one with
+        # none to fit (a point mass) starts, and ends, with weight 0 (the fit warns).
         empty = ~(support if w is None else support & (w[:, None] > 0)).any(axis=0)
         empty &= np.array([not f.fitted for f in families])
         if empty.any():
@@ -905,6 +917,32 @@ class MixtureModel(FamilyMixtureBase):
                 np.stack([part.scatter for part in held]),  # (m, d)
             )
             warn_if_ridge_outweighs(self.reg_covar, merged)
+
+    def _warn_if_empty(self) -> None:
+        """One DegenerateFitWarning naming the components of weight 0: no row with positive
+        weight lies in their support, so the MLE of their weight is the boundary 0 (as a
+        zero-inflated Poisson's zero-inflation on data with no zeros)."""
+        empty = np.flatnonzero(~(np.asarray(self.weights_) > 0))
+        if not empty.size:
+            return
+        families = self.components_
+        which = ", ".join(f"{j} ({_family_label(families[j])})" for j in empty)
+        values = [
+            f"equals {families[j].value:g}" for j in empty if isinstance(families[j], PointMass)
+        ]
+        rows = f"no row {' or '.join(values)}" if len(values) == empty.size else "none lies in it"
+        one = empty.size == 1
+        warn_user(
+            f"{'component' if one else 'components'} {which} "
+            f"{'holds' if one else 'hold'} no row with positive weight in "
+            f"{'its' if one else 'their'} support ({rows}): "
+            f"{'its weight is' if one else 'their weights are'} fitted at the boundary 0, where "
+            "a Wald standard error is not valid (estimate() gives NaN for "
+            f"{'it' if one else 'them'}); drop {'that component' if one else 'those components'}"
+            ", or compare the fits with and without "
+            f"{'it' if one else 'them'} by a likelihood-ratio test",
+            DegenerateFitWarning,
+        )
 
     # --- uncertainty of the fitted parameters -------------------------------------------
     def estimate(self, X, sample_weight=None):
