@@ -610,8 +610,8 @@ def test_a_point_mass_no_row_takes_is_fitted_at_weight_zero_and_flagged():
     """[Poisson(), PointMass(99)] on Poisson(3) counts (no 99): the fit returned weight 0
     silently (degenerate_components_ all False) and estimate() leaked numpy's divide-by-zero
     and log-of-0 RuntimeWarnings. The boundary MLE stays (the one-Poisson fit), with one
-    DegenerateFitWarning naming the component, its value and what to do, the component
-    flagged; estimate() gives NaN for the weights and the Poisson's closed-form error."""
+    DegenerateFitWarning naming the component, its value and what to do; estimate() gives
+    NaN for the weights and the Poisson's closed-form error."""
     from emkit.mle.estimate import HessianWarning
 
     x = np.random.default_rng(0).poisson(3, 300)[:, None].astype(float)
@@ -624,8 +624,8 @@ def test_a_point_mass_no_row_takes_is_fitted_at_weight_zero_and_flagged():
         assert words in message
     assert "drop that component" in message and "likelihood-ratio test" in message
     np.testing.assert_array_equal(model.weights_, [1.0, 0.0])
-    np.testing.assert_array_equal(model.degenerate_components_, [False, True])
-    assert model.degenerate_
+    # a boundary estimate, not a collapse: not flagged (a bootstrap keeps such replicates)
+    assert not model.degenerate_ and not model.degenerate_components_.any()
     alone = MixtureModel([Poisson()]).fit(x)
     np.testing.assert_allclose(model.components_[0].rate, x.mean(), rtol=1e-10)
     np.testing.assert_allclose(model.log_likelihood_, alone.log_likelihood_, rtol=1e-12)

@@ -69,7 +69,7 @@ class PointMass:
         """Any finite data: a row that is not ``value`` has probability 0 here, and a mixture
         refuses only the rows no component holds. With no row equal to ``value`` the
         component is empty: its weight is fitted at the boundary 0, and the mixture warns
-        (a DegenerateFitWarning) and flags it in ``degenerate_components_``."""
+        (a DegenerateFitWarning)."""
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:
         """0 where a row equals ``value`` in every feature, -inf elsewhere; shape (n,)."""

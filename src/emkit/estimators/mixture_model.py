@@ -118,9 +118,9 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         final E-step's ``stats``); none by default."""
 
     def _warn_if_empty(self) -> None:
-        """A DegenerateFitWarning where the fit holds components of weight 0 (flagged in
-        ``degenerate_components_``); none by default: ZeroInflatedPoisson says it in its own
-        words (its zero-inflation on the boundary)."""
+        """A DegenerateFitWarning where the fit holds components of weight 0; none by
+        default: ZeroInflatedPoisson says it in its own words (its zero-inflation on the
+        boundary)."""
 
     # --- fitting ------------------------------------------------------------------------
     @restores_on_error
@@ -213,10 +213,11 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         pairs = zip(components.families, components.priors, strict=True)
         degenerate = degenerate & ~np.array([_holds_off_collapse(f, p) for f, p in pairs], bool)
         # A component of weight exactly 0 has no row with positive weight in its support (a
-        # PointMass whose value no row takes): the MLE of its weight, on the boundary 0.
+        # PointMass whose value no row takes): the MLE of its weight, on the boundary 0. Not
+        # degenerate (its likelihood is bounded; a bootstrap keeps such replicates), but the
+        # fit says so (_warn_if_empty) and estimate() gives NaN for its weight.
         empty = ~(np.asarray(result.model.weights) > 0)
         collapsed = int((degenerate & ~empty).sum())
-        degenerate = degenerate | empty
         if result.log_likelihood == -np.inf:
             raise ValueError(
                 "every start reached a log-likelihood of -inf: some rows have zero probability "
