@@ -108,3 +108,79 @@ def test_bad_weights_are_refused_in_memory_and_on_dask(bad):
     ):
         with pytest.raises(ValueError, match="sums to zero|non-zero"):
             model.bic(rows, sample_weight=weights)
+
+
+def _summary_numbers(text):
+    """log-likelihood, n, BIC and ICL (mclust's sign) and the clustering table of a summary."""
+    lines = text.splitlines()
+    at = lines.index(next(line for line in lines if line.startswith("log-likelihood")))
+    loglik, n, _, bic, icl = (float(v) for v in lines[at + 1].split())
+    table = lines.index("Clustering table:")
+    counts = np.array([float(v) for v in lines[table + 2].split()])
+    return loglik, n, bic, icl, counts
+
+
+def _weighted_gaussian_fit(kind="hard"):
+    rng = np.random.default_rng(18)
+    x = np.vstack([rng.normal([0, 0], 1, (120, 2)), rng.normal([3, 2], [0.5, 1], (80, 2))])
+    w = rng.integers(0, 4, 200).astype(float)  # zeros: rows left out
+    return GaussianMixture(2, random_state=0).fit(x, sample_weight=w), x, w
+
+
+@pytest.mark.parametrize("kind", ["hard", "soft"])
+def test_summary_of_a_weighted_fit_is_that_of_the_repeated_rows(kind):
+    model, x, w = _weighted_gaussian_fit()
+    text = model.summary(x, parameters=True, icl=kind, sample_weight=w)
+    assert text == model.summary(np.repeat(x, w.astype(int), axis=0), parameters=True, icl=kind)
+    loglik, n, bic, icl, counts = _summary_numbers(text)
+    density = sum(
+        pi * stats.multivariate_normal(mean, cov).pdf(x)
+        for pi, mean, cov in zip(model.weights_, model.means_, model.covariances_, strict=True)
+    )
+    assert loglik == pytest.approx(float(w @ np.log(density)), abs=1e-3)
+    assert loglik == pytest.approx(model.log_likelihood_, abs=1e-3)
+    assert n == w.sum()
+    assert -bic == pytest.approx(model.bic(x, sample_weight=w), abs=1e-3)
+    assert -icl == pytest.approx(model.icl(x, kind=kind, sample_weight=w), abs=1e-3)
+    assert loglik / n == pytest.approx(model.score(x, sample_weight=w), abs=1e-5)
+    labels = model.predict(x)
+    assert counts.tolist() == [w[labels == j].sum() for j in range(2)]
+    assert "Standard errors of the means:" in text  # those of the weighted fit's rows
+
+
+def test_summary_with_fractional_weights_shows_the_total_weight():
+    model, x, w = _weighted_gaussian_fit()
+    w = w * 0.25 + 0.1
+    model = GaussianMixture(2, random_state=0).fit(x, sample_weight=w)
+    loglik, n, bic, _, counts = _summary_numbers(model.summary(x, sample_weight=w))
+    assert n == pytest.approx(w.sum(), abs=1e-6)
+    assert counts.sum() == pytest.approx(w.sum(), abs=1e-5)
+    assert -bic == pytest.approx(model.bic(x, sample_weight=w), abs=1e-3)
+
+
+def test_summary_with_weights_on_dask_equals_in_memory():
+    da = pytest.importorskip("dask.array")
+    model, x, w = _weighted_gaussian_fit()
+    on_dask = model.summary(
+        da.from_array(x, chunks=70), parameters=True, sample_weight=da.from_array(w, chunks=70)
+    )
+    assert on_dask == model.summary(x, parameters=True, sample_weight=w)
+    assert _summary_numbers(on_dask)[1] == w.sum()
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    frame = pd.DataFrame(x, columns=["a", "b"])
+    named = GaussianMixture(2, random_state=0).fit(frame, sample_weight=w)
+    parts = dd.from_pandas(frame, npartitions=3)  # known divisions: weights taken by index
+    expected = named.summary(frame, sample_weight=w)
+    assert named.summary(parts, sample_weight=pd.Series(w)) == expected
+
+
+def test_summary_refuses_bad_weights():
+    model, x, w = _weighted_gaussian_fit()
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.summary(x, sample_weight=w[:5])
+    with pytest.raises(ValueError, match="non-zero|sums to zero"):
+        model.summary(x, sample_weight=np.zeros_like(w))
+    da = pytest.importorskip("dask.array")
+    with pytest.raises(ValueError, match="sums to zero"):
+        model.summary(da.from_array(x, chunks=70), sample_weight=da.zeros(200, chunks=70))

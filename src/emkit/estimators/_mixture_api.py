@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -136,11 +136,26 @@ class MixtureQueries:
 def _weighted_row_sums(mixture: Any, kind: str, x: Any, w: np.ndarray | None) -> np.ndarray:
     """[sum_n w_n log p(x_n), sum_n w_n, sum_n w_n t_n] of rows ``x`` under ``mixture``, t_n
     ICL's row term (:func:`_row_terms`); rows of weight 0 left out."""
+    log_resp, log_density = _host_log_resp(mixture, x)
+    return _weighted_sums_of(log_resp, log_density, kind, w)
+
+
+def _host_log_resp(mixture: Any, x: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Log responsibilities (n, k) and log p(x_n) (n,) of rows ``x`` under ``mixture``, one
+    E-step, as float64 NumPy arrays (a tensor's brought to the host)."""
     log_resp, log_density = mixture.log_resp(x)
-    if w is None:  # every row counts once
-        w = np.ones(np.shape(log_density)[0])
-    log_resp = np.asarray(namespace_of(log_resp).to_numpy(log_resp), dtype=np.float64)
-    log_density = np.asarray(namespace_of(log_density).to_numpy(log_density), dtype=np.float64)
+    ns = namespace_of(log_resp)
+    log_resp = np.asarray(ns.to_numpy(log_resp), dtype=np.float64)
+    return log_resp, np.asarray(namespace_of(log_density).to_numpy(log_density), dtype=np.float64)
+
+
+def _weighted_sums_of(
+    log_resp: np.ndarray, log_density: np.ndarray, kind: str, w: np.ndarray | None
+) -> np.ndarray:
+    """[sum_n w_n log p(x_n), sum_n w_n, sum_n w_n t_n] from one E-step's log responsibilities
+    and log densities (:func:`_weighted_row_sums`); ``w`` None: every row counts once."""
+    if w is None:
+        w = np.ones(log_density.shape[0])
     keep = w > 0
     terms = _row_terms(log_resp[keep], kind)
     return np.array([w[keep] @ log_density[keep], w.sum(), w[keep] @ terms])
@@ -216,37 +231,66 @@ def _total_and_rows(log_density: Any) -> tuple[float, float]:
     return float(total), float(n)
 
 
-def fit_numbers(model, X, kind: str = "hard") -> tuple[float, int, float, np.ndarray]:
+@overload
+def fit_numbers(
+    model, X, kind: str = "hard", sample_weight: None = None
+) -> tuple[float, int, float, np.ndarray]: ...
+@overload
+def fit_numbers(
+    model, X, kind: str, sample_weight: Any
+) -> tuple[float, int | float, float, np.ndarray]: ...
+def fit_numbers(
+    model, X, kind: str = "hard", sample_weight=None
+) -> tuple[float, int | float, float, np.ndarray]:
     """What a summary of a fitted mixture on ``X`` prints: the log-likelihood, the number of
     rows, the ICL (:meth:`MixtureQueries.icl`) and the rows of each most probable component
     (k,). On a Dask collection all four are taken on the workers in one pass, one E-step per
-    partition (checked as a fit checks it).
+    partition (checked as a fit checks it), ``sample_weight`` partitioned alike.
+
+    With ``sample_weight`` (frequency weights, as in ``fit``, checked as a fit checks them)
+    every sum is weighted: the log-likelihood is sum_n w_n log p(x_n), n = sum_n w_n and each
+    component counts the weight of its rows, as :meth:`MixtureQueries.bic` and ``icl`` with the
+    same weights: the numbers of the rows repeated. n and the counts are integers where they
+    are whole numbers (always without weights), floats otherwise.
     """
     _check_icl_kind(kind)
+    k = int(model.weights_.shape[0])
+    numbers = partition_numbers(model._mixture(), kind, k)
     if is_dask_collection(X):
-        sums = partition_numbers(model._mixture(), kind, int(model.weights_.shape[0]))
-        numbers = dask_total(model, X, sums, allow_nan=getattr(model, "missing", None) == "em")
-        total, n, term, counts = numbers[0], numbers[1], numbers[2], numbers[3:]
+        em = getattr(model, "missing", None) == "em"
+        sums = dask_total(model, X, numbers, sample_weight, allow_nan=em)
+        if not sums[1] > 0:  # as check_weights says in memory
+            raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
     else:
-        proba, log_density = model.predict_proba(X), model.score_samples(X)
-        k = proba.shape[1]
-        proba = np.asarray(namespace_of(proba).to_numpy(proba))
-        log_density = np.asarray(namespace_of(log_density).to_numpy(log_density))
-        total, n, term = _icl_sums(_log_resp_of(proba), log_density, kind)
-        counts = np.bincount(proba.argmax(axis=1), minlength=k)
+        x = model._checked_rows(X)
+        sums = numbers(x, check_weights(sample_weight, np.broadcast_to(0.0, (x.shape[0], 1))))
+    total, n, term, counts = sums[0], sums[1], sums[2], np.asarray(sums[3:])
     icl = _icl_value(total, n, term, model.n_parameters())
-    return float(total), int(n), icl, np.asarray(counts, dtype=np.int64)
+    whole = bool(np.all(counts == np.round(counts)))
+    return float(total), _whole(n), icl, counts.astype(np.int64 if whole else np.float64)
+
+
+def _whole(value: float) -> int | float:
+    """``value`` as an int where it is a whole number (a count of rows), else a float."""
+    return int(value) if float(value).is_integer() else float(value)
 
 
 def partition_numbers(mixture: Any, kind: str, k: int) -> Callable:
-    """``fn(x, w)``: [sum_n log p(x_n), n, ICL's classification term (:func:`_icl_sums`), the rows
-    of each most probable component (k)] of rows ``x`` under ``mixture``, one E-step; what a
-    Dask collection's partitions add up for :func:`fit_numbers` and a selection's criteria."""
+    """``fn(x, w)``: [sum_n w_n log p(x_n), sum_n w_n, the weighted sum of ICL's row terms
+    (:func:`_weighted_row_sums`), the weight of the rows of each most probable component (k)]
+    of rows ``x`` with weights ``w`` (None: each row once) under ``mixture``, one E-step; what
+    a Dask collection's partitions add up for :func:`fit_numbers` and a selection's criteria.
+    A row of weight 0 counts for nothing."""
 
-    def numbers(x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
-        log_resp, log_density = mixture.log_resp(x)
-        counts = np.bincount(log_resp.argmax(axis=1), minlength=k)
-        return np.concatenate([np.array(_icl_sums(log_resp, log_density, kind)), counts])
+    def numbers(x: Any, w: np.ndarray | None) -> np.ndarray:
+        log_resp, log_density = _host_log_resp(mixture, x)
+        labels = log_resp.argmax(axis=1)
+        if w is None:
+            counts = np.bincount(labels, minlength=k)
+            return np.concatenate([np.array(_icl_sums(log_resp, log_density, kind)), counts])
+        keep = w > 0
+        counts = np.bincount(labels[keep], weights=w[keep], minlength=k)
+        return np.concatenate([_weighted_sums_of(log_resp, log_density, kind, w), counts])
 
     return numbers
 

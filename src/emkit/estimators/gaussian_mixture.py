@@ -979,7 +979,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         return self.estimate(X, sample_weight).conf_int(level)
 
     # --- mclust-style reports ------------------------------------------------------------
-    def summary(self, X, parameters: bool = False, icl: str = "hard") -> str:
+    def summary(self, X, parameters: bool = False, icl: str = "hard", sample_weight=None) -> str:
         """R mclust's ``summary()``: model, log-likelihood, n, df, BIC and ICL (mclust's sign),
         the clustering table, and with ``parameters=True`` the weights, means and variances.
 
@@ -988,12 +988,19 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         X : array-like of shape (n, d), the data the model was fitted to.
         parameters : print the parameters too.
         icl : "hard" (mclust's ICL, default) or "soft"; the text says which.
+        sample_weight : array-like of shape (n,), the frequency weights the model was fitted
+            with, or None. Every number is then weighted as :meth:`bic`, :meth:`icl` and
+            :meth:`score` with the same weights: n is the total weight, the clustering table
+            the weight of each component's rows (the summary of the rows repeated), and the
+            standard errors those of :meth:`standard_errors` with the weights.
         """
         from emkit.report.mclust import model_summary
 
         rows = self._report_rows(X, sample=False)
+        if sample_weight is not None and is_dask_collection(X):
+            rows = X  # its names checked above; weights partitioned as in a fit, by index
         with names_checked():  # where the rows were taken
-            return model_summary(self, rows, parameters, icl)
+            return model_summary(self, rows, parameters, icl, sample_weight)
 
     def plot(self, X, what: str = "classification"):
         """A matplotlib Figure of the fit on ``X`` (n, d): ``what`` is "classification" (points

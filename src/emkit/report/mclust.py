@@ -50,22 +50,29 @@ def mclust_name(model) -> str:
     return mclust_alias(model.covariance_type, model.means_.shape[1])
 
 
-def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "hard") -> str:
+def model_summary(
+    model, x: np.ndarray, parameters: bool = False, icl: str = "hard", sample_weight=None
+) -> str:
     """R mclust's ``summary()`` of a fitted :class:`~emkit.GaussianMixture` on data ``x``.
 
     Parameters
     ----------
     model : a fitted GaussianMixture.
-    x : array of shape (n, d), the data it was fitted to (or a dask Array: the sums are then
-        taken on the workers).
+    x : array of shape (n, d), the data it was fitted to (or a Dask collection: the sums are
+        then taken on the workers).
     parameters : also print the mixing probabilities, means and variances, with the standard
         errors of the weights and means from the observed information (Louis' method,
         :meth:`~emkit.GaussianMixture.standard_errors`) where it is positive definite and
-        ``x`` holds the rows of an unweighted fit; otherwise the errors are left out (for a
-        weighted fit, ``model.estimate(x, sample_weight=w)`` gives them).
+        ``x`` (with ``sample_weight``) holds the rows of the fit; otherwise the errors are
+        left out.
     icl : "hard" (mclust's, default) or "soft"; the text says which.
+    sample_weight : array of shape (n,), the frequency weights of the fit (as in ``fit``), or
+        None. The log-likelihood, BIC and ICL are then the weighted ones
+        (:meth:`~emkit.GaussianMixture.bic` with the same weights), n is the total weight and
+        the clustering table the weight of each component's rows: the summary of the rows
+        repeated.
     """
-    loglik, n, icl_value, counts = fit_numbers(model, x, icl)
+    loglik, n, icl_value, counts = fit_numbers(model, x, icl, sample_weight)
     df = model.n_parameters()
     bic = -2.0 * loglik + df * np.log(n)
     name = mclust_name(model)
@@ -102,7 +109,7 @@ def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "ha
         table.to_string(index=False),
     ]
     if parameters:
-        errors = _standard_errors(model, x)
+        errors = _standard_errors(model, x, sample_weight)
         lines += ["", "Mixing probabilities:", _row(model.weights_, errors, "weights")]
         lines += ["", "Means:"]
         means = pd.DataFrame(model.means_.T, columns=[f"[,{j + 1}]" for j in range(k)])
@@ -120,10 +127,10 @@ def model_summary(model, x: np.ndarray, parameters: bool = False, icl: str = "ha
     return "\n".join(lines)
 
 
-def _standard_errors(model, x: np.ndarray) -> dict | None:
-    """Louis' standard errors of ``model`` on ``x``, or None where there are none to give (a
-    hard or missing-data fit, a singular information, rows other than the fit's: a fit with
-    sample weights, which ``summary`` does not take)."""
+def _standard_errors(model, x: np.ndarray, sample_weight=None) -> dict | None:
+    """Louis' standard errors of ``model`` on ``x`` with ``sample_weight``, or None where there
+    are none to give (a hard or missing-data fit, a singular information, rows or weights
+    other than the fit's)."""
     import warnings
 
     from emkit.estimators._fingerprint import OtherRowsError
@@ -134,7 +141,7 @@ def _standard_errors(model, x: np.ndarray) -> dict | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HessianWarning)
         try:
-            errors = model.standard_errors(x)
+            errors = model.standard_errors(x, sample_weight=sample_weight)
         except OtherRowsError:
             return None
     return None if np.isnan(errors["means"]).any() else errors
