@@ -289,6 +289,46 @@ def test_degenerate_as_gaussian_mixture_says(scale):
     assert not GaussianImputer().fit(_incomplete()).degenerate_
 
 
+def _text_dtypes():
+    dtypes = [pytest.param("string", id="string"), pytest.param("str", id="str")]
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return dtypes
+    arrow = pd.ArrowDtype(pa.string())
+    return [*dtypes, pytest.param("string[pyarrow]", id="pyarrow"), pytest.param(arrow, id="arrow")]
+
+
+@pytest.mark.parametrize("dtype", _text_dtypes())
+def test_text_columns_holding_pd_na_read_as_the_object_column(dtype):
+    # A pandas string column holding pd.NA failed in NumPy's conversion (TypeError: float()
+    # argument must be ... 'NAType'), where the object column of the same text reads pd.NA as
+    # NaN: refused, naming the column, or a missing value with missing="em".
+    x = _incomplete(n=80)
+    text = [[None if np.isnan(v) else repr(float(v)) for v in row] for row in x]
+    objects = pd.DataFrame(text, columns=["a", "b", "c"], dtype=object).fillna(pd.NA)
+    typed = objects.astype({"a": dtype, "b": dtype})
+    assert typed["a"].isna().any() and not isinstance(typed.dtypes["a"], np.dtype)
+
+    def refusal(data):
+        with pytest.raises(ValueError) as caught:
+            emkit.GaussianMixture(2, random_state=0).fit(data)
+        return str(caught.value)
+
+    said = refusal(objects)
+    assert "NaN" in said and "'a'" in said
+    assert refusal(typed) == said
+    reference = emkit.GaussianMixture(2, missing="em", random_state=0).fit(x)
+    for data in (objects, typed):
+        got = emkit.GaussianMixture(2, missing="em", random_state=0).fit(data)
+        assert got.log_likelihood_ == pytest.approx(reference.log_likelihood_, rel=1e-12)
+        np.testing.assert_allclose(got.means_, reference.means_, rtol=1e-12)
+    imputer = GaussianImputer().fit(typed)
+    np.testing.assert_allclose(imputer.mean_, GaussianImputer().fit(x).mean_, rtol=1e-12)
+    words = typed.astype({"a": object}).assign(a=["u", *typed["a"][1:]]).astype({"a": dtype})
+    assert refusal(words) == refusal(words.astype({"a": object}))
+
+
 @pytest.mark.parametrize("make", ["imputer", "mixture", "classifier"])
 def test_object_columns_holding_pd_na_read_as_nan(make):
     # float(pd.NA) is a TypeError: object columns with pd.NA failed in NumPy's conversion,

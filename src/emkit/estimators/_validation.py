@@ -191,21 +191,29 @@ def _fits_variances(estimator) -> bool:
 
 
 def na_as_nan(x):
-    """``x`` with pandas' missing value ``pd.NA`` in object columns (of a DataFrame or an
-    object array) replaced by NaN, which NumPy's conversion to float cannot read; ``x``
-    itself where it holds no object column. None converts to NaN already, and a nullable
-    column (Float64, Int64) is scikit-learn's to convert."""
+    """``x`` with pandas' missing value ``pd.NA`` in object and text columns (of a DataFrame,
+    or an object array) replaced by NaN, which NumPy's conversion to float cannot read; ``x``
+    itself where it holds no such column. A text column (``string``, ``string[pyarrow]``,
+    ``str``, a pyarrow string) is read as the object column of the same text: as objects,
+    NaN where missing. None converts to NaN already, and a nullable numeric column (Float64,
+    Int64) is scikit-learn's to convert."""
     if isinstance(x, np.ndarray) and x.dtype == object:
         import pandas as pd
 
         return np.where(pd.isna(x), np.nan, x)
     if not hasattr(x, "isetitem"):  # not a pandas DataFrame
         return x
-    objects = [j for j, t in enumerate(x.dtypes) if isinstance(t, np.dtype) and t.kind == "O"]
-    if objects:
+    from pandas.api.types import is_string_dtype
+
+    texts = [
+        j
+        for j, t in enumerate(x.dtypes)
+        if (t.kind == "O" if isinstance(t, np.dtype) else is_string_dtype(t))
+    ]
+    if texts:
         x = x.copy()
-        for j in objects:
-            column = x.iloc[:, j]
+        for j in texts:
+            column = x.iloc[:, j].astype(object)
             x.isetitem(j, column.mask(column.isna(), np.nan))
     return x
 
