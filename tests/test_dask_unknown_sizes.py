@@ -480,3 +480,28 @@ def test_dask_frame_of_time_objects_is_refused_by_name():
             "times of day",
         ):
             GaussianMixture(1).fit(ddf)
+
+
+def test_dask_frame_of_bool_objects_made_text_says_how_to_read_them():
+    """An object column of bools fits in memory (True and False as 1 and 0); Dask's default
+    string conversion makes it the text "True"/"False", which is refused like any text, and
+    the message's two ways out each give the in-memory fit."""
+    import dask
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"a": rng.normal(size=200), "f": pd.Series(rng.integers(0, 2, 200) > 0).astype(object)}
+    )
+    frame.loc[3, "f"] = None
+    in_memory = GaussianMixture(1, missing="em").fit(frame).means_
+    floats = GaussianMixture(1, missing="em").fit(frame.astype({"f": float})).means_
+    np.testing.assert_allclose(in_memory, floats, rtol=1e-12)  # True and False as 1 and 0
+    with dask.config.set({"dataframe.convert-string": True}):
+        text = dd.from_pandas(frame, npartitions=2)
+    with pytest.raises(ValueError, match=r"Dask made it text: \['False', 'True'\]"):
+        GaussianMixture(1, missing="em").fit(text)
+    with dask.config.set({"dataframe.convert-string": False}):
+        kept = dd.from_pandas(frame, npartitions=2)
+    as_floats = dd.from_pandas(frame.astype({"f": float}), npartitions=2)
+    for X in (kept, as_floats):
+        np.testing.assert_allclose(GaussianMixture(1, missing="em").fit(X).means_, in_memory)

@@ -243,3 +243,24 @@ def test_select_mixture_gives_one_scale_warning_for_its_grid():
     assert len(single) == 1 and single[0] in scale[0]
     share = 1e-6 / (np.var(x[:, 1]) * 200)
     assert f"it adds {share:.3g} times the variance there" in single[0]
+
+
+def test_the_grids_scale_warning_does_not_replace_its_error():
+    # Warnings as errors: the held ScaleWarning, given as the grid fails, must not replace
+    # the failure's own error; without the error it is raised as the warning it is.
+    from emkit.estimators._mixture_api import _held_ridge_warnings
+    from emkit.estimators.selection import _one_ridge_warning
+
+    def failing_grid():
+        _held_ridge_warnings.get().append("reg_covar outweighs the data")
+        raise ValueError("every fit is degenerate")
+
+    def grid():
+        _held_ridge_warnings.get().append("reg_covar outweighs the data")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScaleWarning)
+        with pytest.raises(ValueError, match="every fit is degenerate"):
+            _one_ridge_warning(failing_grid)()
+        with pytest.raises(ScaleWarning, match="for the fits of its grid: reg_covar outweighs"):
+            _one_ridge_warning(grid)()

@@ -601,10 +601,21 @@ def _numbers(part: Any, *, columns: tuple, parts: int, partition_info: dict | No
         try:
             part.isetitem(j, np.asarray(values, dtype=np.float64))
         except (TypeError, ValueError) as exc:
+            words = {"True", "False"}.intersection(present.tolist())
+            # Dask's dataframe.convert-string makes an object column of bools, which a fit
+            # in memory reads as 1 and 0, the text "True" and "False"
+            dask_text = (
+                f" (Dask made it text: {sorted(words)}; read the column as numbers first, "
+                "e.g. .astype(float) on the pandas frame, or set "
+                "dask.config.set({'dataframe.convert-string': False}) before making the Dask "
+                "frame)"
+                if words
+                else ""
+            )
             raise ValueError(
-                f"column {column.name!r} of {where} holds values that are not numbers ({exc}); "
-                "encode text or categories as numbers first (e.g. with pandas.get_dummies or "
-                "Series.cat.codes) or drop those columns"
+                f"column {column.name!r} of {where} holds values that are not numbers ({exc})"
+                f"{dask_text}; encode text or categories as numbers first (e.g. with "
+                "pandas.get_dummies or Series.cat.codes) or drop those columns"
             ) from None
     return part
 

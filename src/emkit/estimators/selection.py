@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
 from collections.abc import Callable, Iterable
@@ -152,18 +153,28 @@ class MixtureSelection:
 
 def _one_ridge_warning(select: Callable[..., MixtureSelection]) -> Callable[..., MixtureSelection]:
     """``select`` giving one ScaleWarning for all its fits where the ridge outweighs the data
-    (each fit's would be the same words, a hundred times over a grid), also when it raises."""
+    (each fit's would be the same words, a hundred times over a grid), also when it raises
+    (then before its error, which a warning turned into an error does not replace)."""
 
     @functools.wraps(select)
     def selected(*args, **kwargs) -> MixtureSelection:
         with ridge_warnings_held() as held:
             try:
-                return select(*args, **kwargs)
-            finally:
-                if held:
-                    warn_user(f"select_mixture, for the fits of its grid: {held[0]}", ScaleWarning)
+                selection = select(*args, **kwargs)
+            except Exception:
+                with contextlib.suppress(ScaleWarning):
+                    _warn_once(held)
+                raise
+        _warn_once(held)
+        return selection
 
     return selected
+
+
+def _warn_once(held: list[str]) -> None:
+    """The first of the grid's ScaleWarnings ``held``, if any, as one for the grid."""
+    if held:
+        warn_user(f"select_mixture, for the fits of its grid: {held[0]}", ScaleWarning)
 
 
 @_one_ridge_warning
