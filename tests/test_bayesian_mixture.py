@@ -1100,3 +1100,116 @@ def test_y_is_ignored_as_by_scikit_learns_density_estimators():
     assert labelled.fit_type_ == "supervised"
     pytest.importorskip("arviz")
     assert "labels" in labelled.posterior_.observed_data
+
+
+def _two_clusters() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.r_[rng.normal(-3, 1, 50), rng.normal(3, 1, 50)][:, None]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "why", "fix"),
+    [
+        ({"priors": NormalInverseGamma(0.0, 0.0, 2.0, 1.0)}, "shrinkage=0", "shrinkage > 0"),
+        ({"priors": NormalInverseGamma(0.0, 0.5, 2.0, 0.0)}, "scale of 0", "scale > 0"),
+        ({"priors": SemiConjugateNormal(0.0, np.inf, 2.0, 1.0)}, "mean_sd=inf", "finite mean_sd"),
+        ({"priors": UniformSDNormal(0.0, np.inf, 5.0)}, "mean_sd=inf", "finite mean_sd"),
+        (
+            {
+                "covariance_type": "full",
+                "priors": NormalInverseWishart(np.zeros(1), 0.0, 3.0, np.eye(1)),
+            },
+            "shrinkage=0",
+            "shrinkage > 0",
+        ),
+    ],
+)
+def test_improper_prior_on_an_empty_component_is_refused_before_sampling(kwargs, why, fix):
+    # Diebolt & Robert (1994): the allocations that leave a component empty make an
+    # unsupervised posterior improper under a flat mean. K = 2 on 100 well separated rows
+    # used to return draws (no sweep emptied a component), K = 3 to fail mid-chain.
+    x = _two_clusters()
+    for k in (2, 3):
+        model = BayesianMixture(k, chains=2, draws=20, tune=5, random_state=0, **kwargs)
+        with pytest.raises(ValueError, match=f"{why}.*no row is labelled.*{fix}"):
+            model.fit(x)
+
+
+def test_flat_gamma_prior_on_poisson_rates_is_refused_unsupervised():
+    x = np.random.default_rng(0).poisson([[2.0], [9.0]], (2, 40)).reshape(-1, 1)
+    model = BayesianMixture([Poisson(), Poisson()], priors=GammaPrior(1.0, 0.0), draws=20, tune=5)
+    with pytest.raises(ValueError, match="rate=0.*rate > 0"):
+        model.fit(x)
+
+
+def test_flat_mean_semi_supervised_needs_a_labelled_row_in_every_component():
+    x = _two_clusters()
+    prior = SemiConjugateNormal(0.0, np.inf, 2.0, 1.0)
+    model = BayesianMixture(2, priors=prior, chains=2, draws=200, tune=50, random_state=0)
+    labels = np.full(100, -1)
+    labels[:3] = 0  # component 1 has no labelled row: refused, naming it
+    with pytest.raises(ValueError, match=r"component\(s\) \[1\] have no labelled row"):
+        model.fit(x, labels=labels)
+    # A labelled row of weight 0 is no row.
+    labels[60] = 1
+    weights = np.ones(100)
+    weights[60] = 0
+    with pytest.raises(ValueError, match=r"component\(s\) \[1\] have no labelled row"):
+        model.fit(x, labels=labels, sample_weight=weights)
+    # One labelled row in each: the posterior is proper and sampled; the means lie near the
+    # clusters' sample means (each cluster's rows at sd 1: the mean's sd about 0.15).
+    model.fit(x, labels=labels)
+    means = model.samples_["mean"].mean(axis=(0, 1))[:, 0]
+    np.testing.assert_allclose(means, [x[:50].mean(), x[50:].mean()], atol=0.3)
+
+
+def test_flat_mean_supervised_with_every_component_labelled_is_sampled():
+    x = _two_clusters()
+    labels = np.repeat([0, 1], 50)
+    prior = SemiConjugateNormal(0.0, np.inf, 2.0, 1.0)
+    model = BayesianMixture(2, priors=prior, chains=2, draws=300, tune=50, random_state=0)
+    model.fit(x, labels=labels)
+    assert model.fit_type_ == "supervised"
+    means = model.samples_["mean"].mean(axis=(0, 1))[:, 0]
+    np.testing.assert_allclose(means, [x[:50].mean(), x[50:].mean()], atol=0.1)
+
+
+@pytest.mark.parametrize("weight", [2.0**53 + 2, 2.0**63, 1e19])
+def test_weights_beyond_exact_counting_are_refused_up_front(weight):
+    x = np.random.default_rng(0).normal(size=(20, 1))
+    model = BayesianMixture(2, chains=1, draws=10, tune=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # used to warn of an invalid cast, then "n < 0"
+        with pytest.raises(ValueError, match=r"sample_weight must count rows exactly.*2\*\*53"):
+            model.fit(x, sample_weight=np.r_[weight, np.ones(19)])
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_one_row_under_a_given_prior_starts_from_the_prior_without_warnings(covariance_type):
+    prior = NormalInverseWishart(np.zeros(2), 0.1, 4.0, np.array([[1.0, 0.3], [0.3, 2.0]]))
+    x = np.array([[1.0, 2.0]])
+    model = BayesianMixture(
+        2,
+        covariance_type=covariance_type,
+        priors=prior,
+        chains=2,
+        draws=20,
+        tune=5,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # np.cov of one row warned thrice
+        model.fit(x)
+    assert np.isfinite(model.samples_["covariance"]).all()
+    # The start: the inverse-Wishart's mode Lambda / (nu + d + 1), in the structure's layout.
+    cond = model._conditional_
+    stats = cond.count_stats(x, np.ones((1, 2, 1)))
+    start = cond.start(stats, x)["covariance"]
+    mode = prior.scale / (4.0 + 2 + 1)
+    expected = {
+        "full": mode,
+        "tied": mode,
+        "diag": np.diag(mode),
+        "spherical": np.trace(mode) / 2,
+    }[covariance_type]
+    np.testing.assert_allclose(start, np.broadcast_to(expected, start.shape), rtol=1e-12)

@@ -684,7 +684,13 @@ class GaussianConditional(Conditional):
 
     def start(self, stats: GaussianStats, x: np.ndarray) -> Params:
         b, k, d = stats.mean.shape
-        cov = np.atleast_2d(np.cov(x, rowvar=False)) + 1e-9 * np.eye(d)
+        if x.shape[0] >= 2:
+            cov = np.atleast_2d(np.cov(x, rowvar=False)) + 1e-9 * np.eye(d)
+        else:
+            # One row has no covariance (np.cov divides by n - 1 = 0): start from the prior's,
+            # its inverse-Wishart mode Lambda / (nu + d + 1) (a start need only lie in the
+            # support; the prior's scale is checked proper for the structure).
+            cov = self.prior.scale / (self.prior.dof + d + 1)
         mean = np.where(stats.weight[..., None] > 0, stats.mean, x.mean(axis=0))
         layout = {
             "full": np.broadcast_to(cov, (b, k, d, d)),

@@ -89,9 +89,9 @@ class UniformSDNormal:
     >>> prior = UniformSDNormal(mean=0.0, mean_sd=10.0, sd_upper=1.0)
     >>> model = BayesianMixture(
     ...     [Normal(), Normal()], priors=prior, draws=200, tune=50, random_state=0
-    ... ).fit(x, [0] * 5 + [1] * 5)
-    >>> bool(model.samples_["sd"].max() <= 1.0)  # never above the prior's bound
-    True
+    ... ).fit(x, labels=[0] * 5 + [1] * 5)
+    >>> model.fit_type_, bool(model.samples_["sd"].max() <= 1.0)  # never above the bound
+    ('supervised', True)
     """
 
     kind: ClassVar[str] = "uniform_sd_normal"

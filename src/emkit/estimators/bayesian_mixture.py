@@ -20,6 +20,7 @@ from emkit.bayes.conditionals import (
     conditional_for,
 )
 from emkit.bayes.gibbs import Constraints, Trace, sample_gibbs, sample_supervised
+from emkit.bayes.priors import SemiConjugateNormal, UniformSDNormal
 from emkit.distributions.bernoulli import Bernoulli
 from emkit.distributions.categorical import Categorical, refuse_category_columns
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
@@ -43,6 +44,9 @@ PREDICT_BATCH = 256
 # log_likelihood="auto" puts the pointwise log-likelihood in posterior_ up to this many values
 # (chains x draws x observations; 80 MB of float64).
 POINTWISE_AUTO_LIMIT = 10_000_000
+# The largest total of frequency weights the sampler counts exactly: 2**53, the largest
+# whole number below which every float64 integer is exact (its label counts are int64).
+MAX_COUNT = float(2**53)
 # covariance_type names (emkit's and mclust's) whose structure has a Gibbs update.
 SAMPLED_COVARIANCES = tuple(
     name for name in (*COVARIANCES, *ALIASES) if ALIASES.get(name, name) in GIBBS_COVARIANCES
@@ -310,6 +314,14 @@ class BayesianMixture(DensityMixin, BaseEstimator):
                 "counts a row m times (frequency weights); a fractional weight has no such "
                 "reading. Round them, or repeat rows"
             )
+        if w is not None and not w.sum() <= MAX_COUNT:
+            raise ValueError(
+                f"sample_weight must count rows exactly for posterior sampling: its weights sum "
+                f"to {w.sum():.6g} (largest {w.max():.6g}), above 2**53 = {MAX_COUNT:.0f}, the "
+                "largest whole number a float64 holds exactly (and beyond which the sampler's "
+                "label counts overflow). Rescale the weights (a weight of m counts a row m "
+                "times), or fit fewer rows"
+            )
         labels = self._labels(labels, x.shape[0], k)
         constraints = self._constraints(k)
         alpha = np.asarray(self.weight_prior, dtype=float)
@@ -320,6 +332,7 @@ class BayesianMixture(DensityMixin, BaseEstimator):
             )
         alpha = np.broadcast_to(alpha, (k,)).copy()
         conditional = self._conditional(x, k, w)
+        _refuse_improper(conditional, labels, w, k)
         if constraints.ordered and not conditional.orderable:
             raise ValueError(
                 'constraints={"ordered": True} orders the means of Normal components '
@@ -694,6 +707,64 @@ def _default_prior(family, x: np.ndarray, k: int, w: np.ndarray | None):
     if isinstance(family, Categorical):
         return DirichletPrior(1.0)
     return None
+
+
+def _improper_when_empty(prior) -> tuple[str, str] | None:
+    """Why ``prior`` leaves the posterior of a component with no rows improper, and the fix;
+    None where it is proper (then so is that component's posterior, with or without rows)."""
+    if isinstance(prior, NormalInverseGamma):
+        why = []
+        if prior.shrinkage == 0:
+            why.append("shrinkage=0 leaves the mean flat")
+        if prior.shape <= 0 or np.any(np.asarray(prior.scale) <= 0):
+            why.append("a shape or scale of 0 leaves the variance's prior improper")
+        return ("; ".join(why), "shrinkage > 0, shape > 0 and scale > 0") if why else None
+    if isinstance(prior, SemiConjugateNormal | UniformSDNormal):
+        if np.all(np.isfinite(prior.mean_sd)):
+            return None
+        return "mean_sd=inf leaves the mean flat", "a finite mean_sd"
+    if isinstance(prior, NormalInverseWishart):
+        if prior.shrinkage > 0:
+            return None
+        return "shrinkage=0 leaves the means flat", "shrinkage > 0"
+    if isinstance(prior, GammaPrior) and np.any(np.asarray(prior.rate) <= 0):
+        return "rate=0 leaves the Poisson rate's prior improper", "rate > 0"
+    return None
+
+
+def _refuse_improper(conditional: Conditional, labels, w, k: int) -> None:
+    """A ValueError where a component that may hold no rows (no labelled row: every component
+    of an unsupervised fit) has an improper prior (a flat mean, NormalInverseGamma's default
+    shrinkage=0 or SemiConjugateNormal's mean_sd=inf): the mixture's posterior is then
+    improper (Diebolt and Robert 1994), as the allocations that leave that component empty
+    give its parameters their prior as posterior. Checked before sampling, as Gibbs would
+    otherwise return draws or fail mid-chain, by chance (seed, K, data)."""
+    held: np.ndarray = np.zeros(k)
+    if labels is not None:
+        labelled = labels != UNLABELLED
+        weights = None if w is None else w[labelled]
+        held = np.bincount(labels[labelled], weights=weights, minlength=k)
+    single = getattr(conditional, "prior", None)
+    priors = [single] * k if single is not None else list(getattr(conditional, "priors", ()))
+    for j, prior in enumerate(priors):
+        fault = None if held[j] > 0 else _improper_when_empty(prior)
+        if fault is None:
+            continue
+        why, fix = fault
+        empty = [i for i in range(k) if held[i] == 0]
+        which = (
+            "no row is labelled (an unsupervised fit)"
+            if labels is None or not np.any(held > 0)
+            else f"component(s) {empty} have no labelled row"
+        )
+        raise ValueError(
+            f"the prior {prior!r} of component {j} is improper ({why}) and {which}: the "
+            "mixture's posterior is then improper (Diebolt and Robert 1994; the allocations "
+            "that leave a component empty give it its prior as posterior), and Gibbs sampling "
+            "would return meaningless draws or fail mid-chain. Give a proper prior "
+            f"({fix}; priors=None takes proper weakly informative ones from the data), or "
+            "label at least one row of every component (fit(X, labels=...))"
+        )
 
 
 def _check_finite(trace: Trace) -> None:
