@@ -640,3 +640,57 @@ def test_binomial_counts_rows_as_observations_as_statsmodels(tmp_path):
     assert f"No. observations: {int(result.nobs)} " in out
     assert "(40 trials)" in out
     assert _row(out, "p") == pytest.approx(1 / (1 + np.exp(-result.params[0])), abs=5e-5)
+
+
+# ---- formulas nested deeply, '.' beside a named column, I() on the left ----------------------
+
+
+def test_a_formula_nested_too_deeply_is_refused_in_one_line(real):
+    path, _ = real
+    deep = {
+        "z ~ " + "(" * 400 + "x2" + ")" * 400: r"nested too deeply \(over 100 parentheses\)",
+        "z ~ I(" + "x2 + " * 3000 + "x2)": "nested too deeply",
+        "z ~ log(" + "(" * 400 + "g" + ")" * 400 + ")": "too many nested parentheses",
+    }
+    for formula, message in deep.items():
+        with pytest.raises(DataError, match=message):
+            run_mle(["linear", str(path), "--formula", formula])
+    argv = ["nonlinear", str(path), "--start", "a=1", "--formula"]
+    with pytest.raises(DataError, match="nested too deeply"):
+        run_mle([*argv, "y ~ a * " + "-" * 3000 + "t"])
+    # 100 parentheses are still read
+    fitted, _ = fit_formula(path, "z ~ " + "(" * 100 + "x2" + ")" * 100)
+    assert list(fitted) == ["intercept", "x2"]
+
+
+def test_dot_keeps_a_column_named_in_backticks_once(tmp_path):
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "a b", "c"])
+    frame.insert(0, "y", frame @ [1.0, -2.0, 0.5] + rng.normal(size=60))
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, sep=";", decimal=",", index=False)
+    ols = sm.OLS(frame["y"], sm.add_constant(frame[["a", "a b", "c"]])).fit()
+    for formula in ("y ~ . + `a b`", "y ~ `a b` + .", "y ~ . + a"):
+        fitted, _ = fit_formula(path, formula)
+        rename = {"`a b`": "a b", "intercept": "const"}
+        assert sorted(rename.get(n, n) for n in fitted) == sorted(ols.params.index)
+        for name, (coef, se) in fitted.items():
+            assert coef == pytest.approx(ols.params[rename.get(name, name)], rel=1e-10)
+            assert se == pytest.approx(ols.bse[rename.get(name, name)], rel=1e-10)
+
+
+def test_i_is_the_identity_on_either_side(real):
+    smf = pytest.importorskip("statsmodels.formula.api")
+    path, frame = real
+    data = frame.dropna(subset=["x1"])
+    cases = {
+        "I(z) - I(x1) ~ x2": "I(z - x1) ~ x2",
+        "I(z) ~ I(x1) + I(x2 ** 2)": "z ~ x1 + I(x2 ** 2)",
+        "log(I(g)) ~ x1": "np.log(g) ~ x1",
+    }
+    for formula, patsy in cases.items():
+        fitted, _ = fit_formula(path, formula)
+        ols = smf.ols(patsy, data).fit()
+        assert [v[0] for v in fitted.values()] == pytest.approx(list(ols.params), rel=1e-10)
+        assert [v[1] for v in fitted.values()] == pytest.approx(list(ols.bse), rel=1e-10)

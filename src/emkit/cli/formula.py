@@ -34,7 +34,11 @@ FUNCTIONS: dict[str, Callable] = {
     "arctan": np.arctan,
     "atan": np.arctan,
     "tanh": np.tanh,
+    "I": lambda x: x,  # R's "as is": arithmetic inside it is a value, not formula operators
 }
+# A formula nested deeper than this (parentheses, or operators inside an expression) is
+# refused: reading it recurses once per level, and Python's recursion is bounded.
+MOST_NESTED = 100
 BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -102,19 +106,29 @@ def linear_terms(formula: str) -> tuple[str, list[tuple[str, ...]], bool]:
 
 
 def _key(text: str) -> str:
-    """What a factor means, the same however it is written (``log( x )``, ``log(`x`)``)."""
-    inner = text[2:-1] if text.startswith("I(") and text.endswith(")") else None
+    """What a factor means, the same however it is written (``log( x )``, ``log(`x`)``,
+    ``a b`` in backticks and the column ``a b``)."""
     try:
-        expression = parse_expression(text if inner is None else inner)
+        expression = parse_expression(text)
     except DataError:
         return text
     body = expression.tree.body
-    if isinstance(body, ast.Name) and inner is None:
+    if isinstance(body, ast.Name):
         return expression.aliases.get(body.id, body.id)
     dump = ast.dump(body)
     for alias, name in expression.aliases.items():
         dump = dump.replace(repr(alias), repr(name))
-    return ("I" if inner is not None else "") + dump
+    return dump
+
+
+def column_key(name: str) -> str:
+    """The key (:func:`_key`) of a term that is the column ``name``, whatever its name."""
+    return _key(f"`{name}`") if "`" not in name else name
+
+
+def term_key(term: str, columns: list[str]) -> str:
+    """The key of a one-factor term: a column named as it is, or as written in the formula."""
+    return column_key(term) if term in columns else _key(term)
 
 
 @dataclass
@@ -143,6 +157,7 @@ class _TermParser:
         self.at = 0
         self.text: dict[str, str] = {}  # a factor's key -> as first written
         self.order: list[str] = [_key(first)]  # factors' keys by first appearance
+        self.depth = 0  # parentheses open where the parser is
 
     def fail(self, why: str) -> NoReturn:
         raise DataError(f"--formula {self.formula!r}: {why}; {LINEAR_GRAMMAR}")
@@ -256,7 +271,11 @@ class _TermParser:
             self.fail("a term is missing" + (f" before {token!r}" if token else " at the end"))
         self.at += 1
         if token == "(":
+            if self.depth == MOST_NESTED:
+                self.fail(f"the formula is nested too deeply (over {MOST_NESTED} parentheses)")
+            self.depth += 1
             value = self.sum()
+            self.depth -= 1
             if self._next() != ")":
                 self.fail("a parenthesis is not closed")
             self.at += 1
@@ -277,9 +296,8 @@ def linear_term(term: str) -> Expression:
     function of them (``log(x)``, ``sqrt(x + 1)``) or arithmetic inside ``I()``
     (``I(x ** 2)``, ``I(x1 * x2)``), as in R and statsmodels. Bare arithmetic is refused: R
     reads ``x1 * x2`` as both columns and their interaction, ``x ^ 2`` as a crossing."""
-    inner = term[2:-1] if term.startswith("I(") and term.endswith(")") else None
-    expression = parse_expression(term if inner is None else inner)
-    if inner is None and not isinstance(expression.tree.body, (ast.Call, ast.Name)):
+    expression = parse_expression(term)
+    if not isinstance(expression.tree.body, (ast.Call, ast.Name)):
         raise DataError(
             f"--formula: the term {term!r} is arithmetic on columns, which R reads otherwise "
             f"(x1 * x2: both and their interaction); write I({term}) for the value itself, "
@@ -292,8 +310,7 @@ def response_expression(text: str) -> Expression:
     """A linear formula's response that is not a column's name: a function of columns
     (``log(y)``) or arithmetic (``I(y / 10)``, or ``y / 10`` as R reads it); or, written in
     backticks or as a name, a column (:attr:`Expression.column`)."""
-    inner = text[2:-1] if text.startswith("I(") and text.endswith(")") else None
-    return parse_expression(text if inner is None else inner)
+    return parse_expression(text)
 
 
 # A name in backticks, or a dotted name (R's Petal.Width), not part of a longer name or number.
@@ -341,10 +358,18 @@ def _aliased(text: str) -> tuple[str, dict[str, str]]:
 def parse_expression(text: str) -> Expression:
     """Parse ``a * exp(-k * x)``; DataError for anything outside the small grammar."""
     code, aliases = _aliased(text)
+    too_deep = (
+        f"--formula: {text!r} is nested too deeply (over {MOST_NESTED} levels); add the value "
+        "as a column of the data instead"
+    )
     try:
         tree = ast.parse(code, mode="eval")
     except SyntaxError as exc:
         raise DataError(f"--formula: cannot parse {text!r} ({exc.msg})") from None
+    except (RecursionError, MemoryError):  # Python's parser recurses once per level
+        raise DataError(too_deep) from None
+    if _depth(tree.body) > MOST_NESTED:  # ast.dump, ast.unparse and _evaluate recurse
+        raise DataError(too_deep)
     names: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
@@ -372,6 +397,16 @@ def parse_expression(text: str) -> Expression:
                 f"{', '.join(FUNCTIONS)}"
             )
     return Expression(text, tree, tuple(names), aliases)
+
+
+def _depth(node: ast.AST) -> int:
+    """How deeply ``node`` nests (counted without recursing)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _evaluate(node: ast.expr, values: Mapping[str, object]):

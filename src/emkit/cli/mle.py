@@ -97,6 +97,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read the data, fit, print the table; bad data raise DataError (exit status 2)."""
+    from emkit.cli import out
     from emkit.cli.table import read_raw
 
     if not 0 < args.level < 1:
@@ -111,8 +112,8 @@ def run(args: argparse.Namespace) -> int:
         estimate, where = multivariate(args, frame)
     else:
         estimate, where = one_column(args, frame)
-    print(where)
-    print(estimate.report(args.level))
+    out(where)
+    out(estimate.report(args.level))
     return 0
 
 
@@ -343,7 +344,7 @@ def multivariate(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimat
 def regression(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate, str]:
     """Linear (``--formula 'y ~ x1 + x2'`` or ``--y``/``--x``) or nonlinear regression."""
     from emkit.cli.fit import parse_list
-    from emkit.cli.formula import linear_terms, parse_expression, split
+    from emkit.cli.formula import column_key, linear_terms, parse_expression, split, term_key
 
     if args.family == "linear":
         if args.formula:
@@ -366,7 +367,9 @@ def regression(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
             for line in notes:
                 note(line)
             at = terms.index((".",))
-            dot = [(c,) for c in others if (c,) not in terms]
+            # a column named on its own is not added twice (`a b` is the column a b)
+            named_terms = {term_key(t[0], columns) for t in terms if len(t) == 1}
+            dot = [(c,) for c in others if column_key(c) not in named_terms]
             terms = terms[:at] + dot + terms[at + 1 :]
         return linear(args, frame, response, terms, intercept)
     if not args.formula or not args.start:
