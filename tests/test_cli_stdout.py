@@ -148,3 +148,64 @@ def test_dev_full_as_standard_output(two_groups, tmp_path):
         )
     assert (done.returncode, done.stderr) == (2, FULL)
     check_written(out, x)
+
+
+CLOSED = "emkit: error: cannot write to standard output: it is closed\n"
+
+
+def test_closed_standard_output_is_one_that_cannot_be_written(two_groups, tmp_path):
+    """``>&-``: Python's sys.stdout is None; the fit's files are still written."""
+    path, x = two_groups
+    out = tmp_path / "o"
+    assert run_closed(["fit", path, *FAST, "--out", out], stdout=lambda: None) == (2, CLOSED)
+    check_written(out, x)
+    model = tmp_path / "m.json"
+    emkit.GaussianMixture(2, random_state=0).fit(pd.read_csv(path)).save(model)
+    assert run_closed(["predict", model, path], stdout=lambda: None) == (2, CLOSED)
+    argv = ["mle", "normal", path, "--column", "a"]
+    assert run_closed(argv, stdout=lambda: None) == (2, CLOSED)
+
+
+def test_commands_run_at_once_in_threads_leave_standard_output_alone(two_groups, monkeypatch):
+    """Two commands in threads, the first to start ending first: sys.stdout is as it was
+    after both, and each printed its table there."""
+    import threading
+
+    from emkit.cli import mle as cli_mle
+
+    path, x = two_groups
+    argv = ["mle", "normal", str(path), "--column", "a"]
+    alone = io.StringIO()
+    with contextlib.redirect_stdout(alone):
+        assert main(argv) == 0
+    assert f"{x[:, 0].mean():.4f}" in alone.getvalue()
+
+    started = {"first": threading.Event(), "second": threading.Event()}
+    first_done = threading.Event()
+    run = cli_mle.run
+
+    def in_turn(args):
+        started[threading.current_thread().name].set()
+        if threading.current_thread().name == "first":
+            assert started["second"].wait(60)  # the second started while the first runs
+        else:
+            assert first_done.wait(60)  # and ends after it
+        return run(args)
+
+    monkeypatch.setattr(cli_mle, "run", in_turn)
+    printed = io.StringIO()
+    statuses = []
+    with contextlib.redirect_stdout(printed):
+        threads = {
+            name: threading.Thread(target=lambda: statuses.append(main(argv)), name=name)
+            for name in started
+        }
+        threads["first"].start()
+        assert started["first"].wait(60)
+        threads["second"].start()
+        threads["first"].join(60)
+        first_done.set()
+        threads["second"].join(60)
+        assert sys.stdout is printed
+    assert statuses == [0, 0]
+    assert printed.getvalue() == alone.getvalue() * 2

@@ -16,6 +16,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator
+from typing import NoReturn
 
 from emkit.exceptions import DataError
 
@@ -110,25 +111,28 @@ def main(argv: list[str] | None = None) -> int:
         # pandas to dask, inside dask's Parquet reader): the user can do nothing about it.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.showwarning = WarningLines()
-        with guarded_stdout() as stdout:
-            try:
-                status = int(args.func(args) or 0)
-                sys.stdout.flush()  # here, where a reader gone is caught, not at the exit
-                if stdout.failed:  # noted where the command went on (its files written)
-                    raise StandardOutputError(stdout.failed)
-                return status
-            except DataError as exc:
-                print(f"emkit: error: {exc}", file=sys.stderr)
-                return 2
-            except KeyboardInterrupt:
-                # Ctrl-C: one line, the shell's status for SIGINT; nothing half-written stays
-                # behind (outputs are written to temporary names and renamed, see emkit.atomic).
-                print("emkit: interrupted", file=sys.stderr)
-                return 130
-            except BrokenPipeError:
-                # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
-                reader_gone()
-                return 0
+        output = StandardOutput()
+        _run.output = output  # what this thread's command prints goes through it (out())
+        try:
+            status = int(args.func(args) or 0)
+            output.flush()  # here, where a reader gone is caught, not at the exit
+            if output.failed:  # noted where the command went on (its files written)
+                raise StandardOutputError(output.failed)
+            return status
+        except DataError as exc:
+            print(f"emkit: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            # Ctrl-C: one line, the shell's status for SIGINT; nothing half-written stays
+            # behind (outputs are written to temporary names and renamed, see emkit.atomic).
+            print("emkit: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
+            reader_gone()
+            return 0
+        finally:
+            _run.output = None
 
 
 class StandardOutputError(DataError):
@@ -139,57 +143,68 @@ class StandardOutputError(DataError):
         super().__init__(f"cannot write to standard output: {why}")
 
 
-class GuardedStdout:
-    """Standard output while a command runs: a write or flush that fails other than on a
-    reader gone raises :class:`StandardOutputError` (an OSError would be blamed on the
-    output folder being written, or end as a traceback), after sending what is still
-    printed to the null device (:func:`reader_gone`), which Python's last flush at the exit
-    then writes without failing. ``failed`` keeps why, for a command that goes on (``emkit
-    fit`` writes its files) to end with it."""
+class StandardOutput:
+    """One command's standard output: what the command prints goes through :func:`out`, whose
+    write or flush failing other than on a reader gone (a BrokenPipeError, left to the
+    caller) raises :class:`StandardOutputError` (an OSError would be blamed on the output
+    folder being written, or end as a traceback), after sending what is still printed to the
+    null device (:func:`reader_gone`), which Python's last flush at the exit then writes
+    without failing. Standard output closed (``>&-``: ``sys.stdout`` is None) cannot be
+    written either. ``failed`` keeps why, for a command that goes on (``emkit fit`` writes
+    its files) to end with it; the rest it is given is dropped.
 
-    def __init__(self, stream) -> None:
-        self.stream = stream
+    ``sys.stdout`` itself is left as it is, read at each write (a test's redirection is
+    followed), so that commands run at once in threads of one process do not see each
+    other's failures."""
+
+    def __init__(self) -> None:
         self.failed = ""
 
-    def _guard(self, write, *args):
-        if self.failed:  # already failed: the rest is lost as the first was
-            return len(args[0]) if args else None
+    def write(self, text: str) -> None:
+        if not self.failed:
+            self._guard("write", text)
+
+    def flush(self) -> None:
+        if not self.failed:
+            self._guard("flush")
+
+    def _guard(self, method: str, *args: str) -> None:
+        stream = sys.stdout
+        if stream is None:
+            self._fail("it is closed")
         try:
-            return write(*args)
+            getattr(stream, method)(*args)
         except BrokenPipeError:
             raise
         except OSError as exc:
-            self.failed = exc.strerror or str(exc)
-            reader_gone()
-            raise StandardOutputError(self.failed) from None
+            self._fail(exc.strerror or str(exc))
 
-    def write(self, text: str) -> int:
-        return self._guard(self.stream.write, text)
-
-    def flush(self) -> None:
-        self._guard(self.stream.flush)
-
-    def __getattr__(self, name: str):
-        return getattr(self.stream, name)
+    def _fail(self, why: str) -> NoReturn:
+        self.failed = why
+        reader_gone()
+        raise StandardOutputError(why)
 
 
-@contextlib.contextmanager
-def guarded_stdout() -> Iterator[GuardedStdout]:
-    """``sys.stdout`` a :class:`GuardedStdout` while the block runs."""
-    previous = sys.stdout
-    guarded = GuardedStdout(previous)
-    sys.stdout = guarded  # type: ignore[assignment]
-    try:
-        yield guarded
-    finally:
-        if sys.stdout is guarded:
-            sys.stdout = previous
+_run = threading.local()  # .output: the StandardOutput of the command this thread runs
+
+
+def out(text: str = "", *, end: str = "\n", flush: bool = False) -> None:
+    """Print ``text`` and ``end`` on standard output for the command running in this thread (see
+    :class:`StandardOutput`); outside :func:`main`, with a guard of its own."""
+    output = getattr(_run, "output", None) or StandardOutput()
+    output.write(text + end)
+    if flush:
+        output.flush()
 
 
 def reader_gone() -> None:
     """Send what is still printed on standard output to the null device, its reader (e.g.
     ``| head``) having gone: no further print fails, nor Python's last flush at the exit.
-    Nothing to do where standard output is not a file (a test's StringIO)."""
+    Nothing to do where standard output is not a file (a test's StringIO), nor outside the
+    main thread: there the command is not the process (one of several run at once), whose
+    standard output is left to it."""
+    if threading.current_thread() is not threading.main_thread():
+        return
     try:
         fd = sys.stdout.fileno()
     except (AttributeError, OSError, ValueError):

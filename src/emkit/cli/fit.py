@@ -289,13 +289,13 @@ def note(text: str) -> None:
 def say(text: str) -> None:
     """Print ``text`` on standard output, flushed; where its reader has gone (``| head``),
     print nothing more and go on, and where it cannot be written (a full disk, which
-    :class:`emkit.cli.GuardedStdout` notes, for the command to end with), go on: the
+    :class:`emkit.cli.StandardOutput` notes, for the command to end with), go on: the
     outputs being written are not lost with standard output, nor blamed on the output
     folder."""
-    from emkit.cli import StandardOutputError, reader_gone
+    from emkit.cli import StandardOutputError, out, reader_gone
 
     try:
-        print(text, flush=True)
+        out(text, flush=True)
     except BrokenPipeError:
         reader_gone()
     except StandardOutputError:
@@ -632,10 +632,12 @@ def fit_and_report(
                     written.append((out / "report.html", "summary, tables and figures in one file"))
     except OSError as exc:
         raise DataError(f"cannot write to {out}: {exc.strerror or exc}") from None
-    print()
-    print(f"Wrote to {out}{os.sep}")
+    from emkit.cli import out as stdout_line
+
+    stdout_line()
+    stdout_line(f"Wrote to {out}{os.sep}")
     for path, what in written:
-        print(f"  {path.name:<16} {what}")
+        stdout_line(f"  {path.name:<16} {what}")
     return report_failed(failed, "model.json and assignments.csv")
 
 
@@ -844,15 +846,17 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
             raise DataError(f"cannot write to {out}: {exc.strerror or exc}") from None
     carried = f"{ident}, " if ident else ""
     units = " (in the data's units)" if args.standardize else ""
-    print()
-    print(f"Wrote to {out}{os.sep}")
-    print(f"  {'model.json':<16} the fitted model{units} (emkit.load, emkit predict)")
-    print(
+    from emkit.cli import out as stdout_line
+
+    stdout_line()
+    stdout_line(f"Wrote to {out}{os.sep}")
+    stdout_line(f"  {'model.json':<16} the fitted model{units} (emkit.load, emkit predict)")
+    stdout_line(
         f"  {'assignments/':<16} {carried}the data's columns, label, probability, p0.. per row "
         "(Parquet, one file per partition)"
     )
     if failed is None and not args.no_report:
-        print(f"  {'report.html':<16} summary, tables and figures in one file")
+        stdout_line(f"  {'report.html':<16} summary, tables and figures in one file")
     return report_failed(failed, "model.json and assignments/")
 
 

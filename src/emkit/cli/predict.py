@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from emkit.atomic import atomic_write
 from emkit.cli.cluster import add_options as add_cluster_options
@@ -139,7 +138,9 @@ def run(args: argparse.Namespace) -> int:
             raise DataError(f"cannot write {args.out}: {exc.strerror or exc}") from None
         note(f"wrote {len(result)} rows to {args.out}")
     else:
-        result.to_csv(sys.stdout, index=False)
+        from emkit.cli import out
+
+        out(result.to_csv(index=False), end="")
     return 0
 
 
