@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from emkit.backend import numpy_backend
-from emkit.backend.namespace import namespace_of
+from emkit.backend.namespace import centred, namespace_of
 from emkit.distributions.base import LOG_2PI
 from emkit.distributions.gaussian import GaussianStats
 from emkit.models.mixture import Mixture, MixtureStats
@@ -222,7 +222,11 @@ def _conditional(
     q, r = np.linalg.qr(factors[:, obs].swapaxes(1, 2), mode="complete")  # (k, d, d), (k, d, o)
     chol = r[:, :n_obs].swapaxes(1, 2)  # (k, o, o), lower; Sigma_oo = chol chol^T
     on_obs = xp.asarray(obs, like=x)
-    diff = x[None, :, on_obs] - xp.asarray(means[:, None, obs], like=x)  # (k, n_p, o), direct
+    # Direct differences from the float64 means: float32 rows on a device get them to float32's
+    # resolution of the difference (`centred`), not off by the means' rounding (2^-25 of their
+    # size, 3e-3 at 1e5) in every distance; float64 rows as ever.
+    rows_obs = x[:, on_obs]  # (n_p, o)
+    diff = xp.stack([centred(rows_obs, means[j, obs]) for j in range(k)])  # (k, n_p, o)
     z = xp.solve_triangular(
         xp.asarray(chol, like=x), diff.swapaxes(1, 2), lower=True
     )  # (k, o, n_p)
@@ -232,7 +236,15 @@ def _conditional(
         half_log_det[:, None], like=x
     )  # (k, n_p)
     shift = xp.asarray(l_m @ q[:, :, :n_obs], like=x) @ z  # (k, m, n_p)
-    filled[:, :, on_miss] = xp.asarray(means[:, None, miss], like=x) + shift.swapaxes(1, 2)
+    # The means' rounding to x's dtype (exact in float64, 0 for float64 rows) goes with the
+    # regression, so that float32 rows get mean + regression rounded once, not float32(mean)
+    # + regression: the means' rounding would otherwise bias every filled value.
+    near = xp.asarray(means[:, None, miss], like=x)  # (k, 1, m)
+    regression = shift.swapaxes(1, 2)  # (k, n_p, m)
+    if near.dtype != xp.float64:
+        rest = means[:, None, miss] - xp.to_numpy(near).astype(np.float64)  # exact
+        regression = regression + xp.asarray(rest, like=x)
+    filled[:, :, on_miss] = near + regression
     spread = l_m @ q[:, :, n_obs:]  # (k, m, d - o)
     return log_prob.T, filled, spread @ spread.swapaxes(1, 2)
 

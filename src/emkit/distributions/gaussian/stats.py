@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emkit.backend.namespace import namespace_of
+from emkit.backend.namespace import centred, namespace_of
 from emkit.distributions.base import merge_centred
 from emkit.distributions.regularization import Regularization
 
@@ -49,10 +49,10 @@ class GaussianStats:
         # Centre on each component's own mean: a shift shared by all components leaves a
         # difference of large numbers for narrow components far from it.
         k, d = mean.shape
-        centre = xp.asarray(mean, like=x)
+        centre = xp.asarray(mean, dtype=xp.float64, like=x)
         parts, firsts = [], []
         for j in range(k):
-            xc = (x if x.ndim == 2 else x[j]) - centre[j]  # (n, d)
+            xc = centred(x if x.ndim == 2 else x[j], centre[j])  # (n, d)
             firsts.append(resp[:, j] @ xc)
             if diagonal:
                 parts.append(resp[:, j] @ (xc * xc))
