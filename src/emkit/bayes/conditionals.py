@@ -154,7 +154,8 @@ class Conditional:
         Parameters given statistics (and, for Gibbs cycles within the parameters, the
         current ones).
     location(params) -> (B, K); permute(params, order) -> Params
-        Ordering of components, for relabelling against label switching.
+        A value per component to number components by, and the components reordered: for
+        relabelling against label switching.
     dims(name) -> tuple of str
         Names of parameter ``name``'s axes after its (B, K) ones ((B,) where shared):
         ``feature``, ``feature_bis`` (a covariance's columns) and ``category``.

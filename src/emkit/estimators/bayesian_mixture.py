@@ -7,6 +7,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
@@ -47,6 +48,8 @@ POINTWISE_AUTO_LIMIT = 10_000_000
 # The largest total of frequency weights the sampler counts exactly: 2**53, the largest
 # whole number below which every float64 integer is exact (its label counts are int64).
 MAX_COUNT = float(2**53)
+# Passes of Stephens' relabelling at most (it stops once no draw's permutation changes).
+RELABEL_PASSES = 10
 # covariance_type names (emkit's and mclust's) whose structure has a Gibbs update.
 SAMPLED_COVARIANCES = tuple(
     name for name in (*COVARIANCES, *ALIASES) if ALIASES.get(name, name) in GIBBS_COVARIANCES
@@ -89,13 +92,24 @@ class BayesianMixture(DensityMixin, BaseEstimator):
     components, so an unsupervised posterior has K! symmetric modes and chains may visit
     several. Either constrain the model (``constraints={"ordered": True}``: the first feature's
     means increase with the component index, a restriction of the prior, as in the PyMC model
-    with an ordering potential), or, by default (``relabel=True``), each unsupervised draw's
-    components are sorted by their location after sampling (first feature's mean, Poisson
-    rate, Bernoulli probability, first category's probability). Sorting is sound only where the
-    prior is symmetric in the components (one ``weight_prior`` value and one prior for all):
-    otherwise component k would lose its own prior, so the draws are left as sampled, with a
-    warning. Labelled rows identify the components: supervised and semi-supervised fits are
-    never relabelled.
+    with an ordering potential), or, by default (``relabel=True``), the draws are relabelled
+    after sampling by Stephens' (2000) algorithm: each draw's components are permuted (weights
+    and parameters together, by ``scipy.optimize.linear_sum_assignment``) so that its
+    classification probabilities of the rows, :math:`p_{nk} \propto \pi_k p_k(x_n)`, are
+    closest in Kullback-Leibler divergence to a target, first those of the draw of highest
+    likelihood (the pivot, near the mode EM finds), then their mean over the permuted draws,
+    until no permutation changes (at most 10 passes over the draws, each a ``predict_proba``
+    of the fitted rows; all chains to the one target). The components are then numbered by
+    their posterior mean location (first feature's mean, Poisson rate, Bernoulli probability,
+    first category's probability), which, where that feature separates them, is sorting each
+    draw by it. Matching classifications, not one feature, relabels components that differ
+    only in other features. ``relabel=False`` keeps the draws as sampled: one chain that
+    stays in one mode is then consistent, but pooled chains may mix modes. Relabelling is
+    sound only where the prior is symmetric in the components (one ``weight_prior`` value and
+    one prior for all): otherwise component k would lose its own prior, so the draws are left
+    as sampled, with a warning. Labelled rows identify the components they name: a
+    semi-supervised fit is relabelled among the components with no labelled row only (those
+    with one keep their draws), and a supervised one is not relabelled.
 
     Parameters
     ----------
@@ -131,10 +145,10 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         ``{"ordered": bool, "min_weight": float}``: increasing first-feature means (Normal
         components), and every weight at least ``min_weight`` (< 1/K).
     relabel : bool, default=True
-        Sort each unsupervised draw's components by location (see label switching above),
-        where the prior is the same for every component; with priors or a ``weight_prior``
-        that differ between components the draws are left as sampled and a ``UserWarning``
-        says why.
+        Relabel the draws' components with no labelled row by Stephens' algorithm (see label
+        switching above), where the prior is the same for those components; with priors or a
+        ``weight_prior`` that differ between them the draws are left as sampled and a
+        ``UserWarning`` says why. False: the draws as sampled.
     chains, draws, tune : int, default=4, 1000, 500
         Chains, kept draws per chain, and discarded sweeps per chain before them.
     overrelaxation : float in (-1, 0], default=-0.7
@@ -183,6 +197,11 @@ class BayesianMixture(DensityMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : array of str of shape (d,)
         The column names of ``X``; only where ``X`` was a DataFrame with string column names.
+
+    References
+    ----------
+    Stephens, M. (2000). Dealing with label switching in mixture models. *Journal of the Royal
+    Statistical Society B* 62(4), 795-809.
 
     Examples
     --------
@@ -368,17 +387,18 @@ class BayesianMixture(DensityMixin, BaseEstimator):
                 counts=w,
             )
         _check_finite(trace)
-        if self.fit_type_ == "unsupervised" and self.relabel and not constraints.ordered:
-            unlike = _unlike_priors(self.priors, alpha)
+        free = _unlabelled_components(labels, k)
+        if self.relabel and free.size > 1 and not constraints.ordered:
+            unlike = _unlike_priors(self.priors, alpha, free)
             if unlike is None:
-                trace = _relabel(conditional, trace)
+                trace = _relabel(conditional, trace, x, labels, w)
             else:
                 warn_user(
                     f"relabel=True left the draws as sampled: {unlike}, so the prior is not "
-                    "symmetric in the components and sorting each draw would give component k "
-                    "another component's prior. Give every component the same prior (and one "
-                    "weight_prior), constrain the order (constraints={'ordered': True}), or "
-                    "pass relabel=False to silence this",
+                    "symmetric in the components and relabelling the draws would give "
+                    "component k another component's prior. Give every component the same "
+                    "prior (and one weight_prior), constrain the order "
+                    "(constraints={'ordered': True}), or pass relabel=False to silence this",
                     UserWarning,
                 )
         self._conditional_ = conditional
@@ -783,15 +803,16 @@ def _check_finite(trace: Trace) -> None:
             )
 
 
-def _unlike_priors(priors, alpha: np.ndarray) -> str | None:
-    """Why the prior is not exchangeable over the components (what differs between two of
-    them), or None where it is: one ``weight_prior`` for all and one component prior."""
-    if np.any(alpha != alpha[0]):
+def _unlike_priors(priors, alpha: np.ndarray, free: np.ndarray) -> str | None:
+    """Why the prior is not exchangeable over the components ``free`` (what differs between
+    two of them), or None where it is: one ``weight_prior`` for them and one component prior."""
+    if np.any(alpha[free] != alpha[free[0]]):
         return f"weight_prior differs between components ({alpha.tolist()})"
     if not isinstance(priors, list | tuple):
         return None
-    first = priors[0]
-    for k, prior in enumerate(priors[1:], start=1):
+    first = priors[free[0]]
+    for k in free[1:]:
+        prior = priors[k]
         same = prior is first or (
             type(prior) is type(first)
             and dataclasses.is_dataclass(first)
@@ -801,17 +822,95 @@ def _unlike_priors(priors, alpha: np.ndarray) -> str | None:
             )
         )
         if not same:
-            return f"components 0 and {k} have different priors ({first!r} and {prior!r})"
+            return f"components {free[0]} and {k} have different priors ({first!r} and {prior!r})"
     return None
 
 
-def _relabel(conditional: Conditional, trace: Trace) -> Trace:
-    """Each draw's components sorted by location (label switching; see BayesianMixture)."""
+def _unlabelled_components(labels: np.ndarray | None, k: int) -> np.ndarray:
+    """The components no labelled row names: those label switching can permute."""
+    if labels is None:
+        return np.arange(k)
+    return np.setdiff1d(np.arange(k), labels[labels != UNLABELLED])
+
+
+def _classify_draws(conditional: Conditional, params, weights: np.ndarray, x: np.ndarray):
+    r"""Each draw's classification of rows ``x`` (n, d), in batches of draws: (slice of the
+    draws, responsibilities (b, K, n), log-likelihoods :math:`\log \sum_k \pi_k p_k(x_n)`
+    (b, n), log joints (b, K, n)). ``params`` fields (S, K, ...) (shared ones (S, ...)),
+    ``weights`` (S, K); the sampler's E-step (one matrix product of the rows' features) where
+    the family has one, else the components' ``log_prob``."""
+    total, k = weights.shape
+    expanded = conditional.features(x)  # (n, F) and their centre, or None
+    batch = max(1, min(PREDICT_BATCH, 4_000_000 // max(1, x.shape[0] * k)))
+    for start in range(0, total, batch):
+        part = slice(start, min(start + batch, total))
+        sub = {name: value[part] for name, value in params.items()}
+        b = part.stop - part.start
+        if expanded is None:
+            log_joint = conditional.log_prob(sub, x)  # (b, K, n)
+        else:
+            natural = conditional.natural(sub, expanded[1]).reshape(b * k, -1)  # (b K, F)
+            log_joint = (natural @ expanded[0].T).reshape(b, k, x.shape[0])
+        with np.errstate(divide="ignore"):
+            log_joint += np.log(weights[part])[..., None]
+        top = log_joint.max(axis=1, keepdims=True)  # over K, with the rows contiguous
+        resp = np.exp(log_joint - top)
+        norm = resp.sum(axis=1, keepdims=True)
+        resp /= norm
+        yield part, resp, (top + np.log(norm))[:, 0], log_joint
+
+
+def _relabel(
+    conditional: Conditional,
+    trace: Trace,
+    x: np.ndarray,
+    labels: np.ndarray | None,
+    w: np.ndarray | None,
+) -> Trace:
+    """Each draw's unlabelled components permuted by Stephens' (2000) algorithm (label
+    switching; see BayesianMixture): the permutations that bring the draws' classification
+    probabilities of the unlabelled rows closest (Kullback-Leibler) to their mean, from the
+    draw of highest likelihood as pivot; the components then numbered by location."""
     c, d, k = trace.weights.shape
     flat = {name: value.reshape((c * d,) + value.shape[2:]) for name, value in trace.params.items()}
-    order = np.argsort(conditional.location(flat), axis=1, kind="stable")  # (C D, K)
+    weights = trace.weights.reshape(c * d, k)
+    free = _unlabelled_components(labels, k)
+    counts = np.ones(x.shape[0]) if w is None else w
+    labelled = np.flatnonzero(np.zeros(x.shape[0], bool) if labels is None else labels >= 0)
+    # The pivot: the draw of highest likelihood (labelled rows at their label), near the mode.
+    log_lik = np.empty(c * d)
+    for part, _, per_row, log_joint in _classify_draws(conditional, flat, weights, x):
+        if labelled.size:
+            per_row[:, labelled] = log_joint[:, labels[labelled], labelled]  # type: ignore[index]
+        log_lik[part] = per_row @ counts
+    pivot = int(np.argmax(log_lik))
+    unlabelled = np.setdiff1d(np.arange(x.shape[0]), labelled)
+    x, counts = x[unlabelled], counts[unlabelled]
+    one = {name: value[pivot : pivot + 1] for name, value in flat.items()}
+    target = next(_classify_draws(conditional, one, weights[[pivot]], x))[1][0]  # (K, u)
+    order = np.tile(np.arange(k), (c * d, 1))  # draw s's component l is its sampled order[s, l]
+    for _ in range(RELABEL_PASSES):
+        # cost[s, l, j] = -sum_n p_sjn log q_ln: the KL divergence of draw s's classification
+        # probabilities from the target q where its component j becomes l, up to a constant.
+        tiny = np.finfo(float).tiny
+        log_target = np.log(np.maximum(target[free], tiny)).T * counts[:, None]  # (u, F)
+        new, total = order.copy(), np.zeros_like(target)
+        for part, resp, _, _ in _classify_draws(conditional, flat, weights, x):
+            cost = -(resp[:, free] @ log_target).transpose(0, 2, 1)  # (b, F, F): [l, j]
+            for s, draw_cost in zip(range(part.start, part.stop), cost, strict=True):
+                new[s, free] = free[linear_sum_assignment(draw_cost)[1]]
+            total += np.take_along_axis(resp, new[part, :, None], axis=1).sum(axis=0)
+        target = total / (c * d)
+        if np.array_equal(new, order):
+            break
+        order = new
+    # Number the unlabelled components by their mean location over the draws, as sorting did.
+    by_location = conditional.location(conditional.permute(flat, order)).mean(axis=0)  # (K,)
+    ranked = np.arange(k)
+    ranked[free] = free[np.argsort(by_location[free], kind="stable")]
+    order = order[:, ranked]
     params = conditional.permute(flat, order)
-    weights = np.take_along_axis(trace.weights.reshape(c * d, k), order, axis=1)
+    weights = np.take_along_axis(weights, order, axis=1)
     return Trace(
         {name: value.reshape((c, d) + value.shape[1:]) for name, value in params.items()},
         weights.reshape(c, d, k),
