@@ -265,7 +265,6 @@ class DaskSource:
             nan_hint=nan_hint,
             check=check,
             make=make,
-            names=None if self.feature_names is None else tuple(map(str, self.feature_names)),
         )
         if checks == self.checks:  # as it is: keep what was prepared
             return self
@@ -375,7 +374,12 @@ def dask_source(
         raw = tuple(zip(xs, ws, ys, strict=True))
         nbytes = float(x.shape[0]) * d * np.dtype(dtype).itemsize  # NaN where rows are unknown
         return DaskSource(
-            raw, Checks(d, dtype=dtype), persist, nbytes, row_chunks, feature_names(X)
+            raw,
+            Checks(d, dtype=dtype, names=_names(X)),
+            persist,
+            nbytes,
+            row_chunks,
+            feature_names(X),
         )
     # A DataFrame: weights and a target from its source are read in the same tasks as X.
     import dask
@@ -408,7 +412,7 @@ def dask_source(
     nbytes = float(np.sum(row_chunks)) * d * np.dtype(dtype).itemsize  # NaN where unknown
     return DaskSource(
         raw,
-        Checks(d, dtype=dtype),
+        Checks(d, dtype=dtype, names=_names(X)),
         persist,
         nbytes,
         row_chunks,
@@ -416,6 +420,12 @@ def dask_source(
         frame=frame,
         labels=labels,
     )
+
+
+def _names(X: Any) -> tuple[str, ...] | None:
+    """The column names of ``X`` as a refusal of NaN gives them (a DataFrame's), else None."""
+    names = feature_names(X)
+    return None if names is None else tuple(map(str, names))
 
 
 def _prepared(
