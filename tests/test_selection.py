@@ -264,3 +264,23 @@ def test_the_grids_scale_warning_does_not_replace_its_error():
             _one_ridge_warning(failing_grid)()
         with pytest.raises(ScaleWarning, match="for the fits of its grid: reg_covar outweighs"):
             _one_ridge_warning(grid)()
+
+
+def test_a_refined_fit_counts_and_shows_every_em_step_from_its_start():
+    # The three best fits are screened to a loose stop and continued to tol; their n_iter_
+    # and history_ held the continuation alone (3 steps from -1126.316), so `emkit fit`
+    # said "converged after 3 iterations". Now they are those of the whole fit, as the
+    # same model fitted alone: the same start, the same steps.
+    X = pd.read_csv(resources.files("emkit") / "data/faithful.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sel = select_mixture(X, n_components=range(1, 5), covariance_types=["VVV", "EEE"])
+    best = sel.best_
+    alone = GaussianMixture(3, covariance_type="tied", init_params="hc").fit(X)
+    assert (best.n_components, best.covariance_type) == (3, "tied")
+    assert best.n_iter_ == alone.n_iter_ == len(best.history_) - 1 == len(best.lower_bounds_)
+    # the screening's steps are the lone fit's; the continuation restarts SQUAREM's cycle,
+    # so its last steps differ in the 8th digit (4e-5 on -1126.3) on the way to the same stop
+    np.testing.assert_allclose(best.history_[:4], alone.history_[:4], rtol=1e-12)
+    np.testing.assert_allclose(best.history_, alone.history_, rtol=1e-7)
+    assert np.all(np.diff(best.history_) >= 0)

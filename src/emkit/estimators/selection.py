@@ -377,6 +377,7 @@ def select_mixture(
         for index in table[~table["degenerate"]].nsmallest(REFINE, criterion).index
     ]
     if screen_tol > tol:
+        screened = {key: _trace(models[key]) for _, key in refined}
         for _, key in refined:
             models[key].set_params(tol=tol, warm_start=True, callback=template.callback)
         if lockstep:
@@ -394,6 +395,7 @@ def select_mixture(
                 _fit(models[key], fit_data, path)
         for index, key in refined:
             models[key].set_params(warm_start=template.warm_start)
+            _continued(models[key], screened[key])
             row = {"n_components": key[0], "covariance_type": key[1]}
             row.update(_criteria(models[key], X, icl, fit_data))
             table.loc[index, list(row)] = list(row.values())
@@ -418,6 +420,27 @@ def select_mixture(
     best_row = eligible.loc[eligible[criterion].idxmin()]
     best = models[(int(best_row["n_components"]), best_row["covariance_type"])]
     return MixtureSelection(best, table, criterion, models, icl, X if frame is None else frame)
+
+
+def _trace(model: GaussianMixture) -> tuple[int, list[float], list[float], tuple[int, ...]]:
+    """A fit's iterations, ``history_``, ``lower_bounds_`` and ``structure_changes_``."""
+    return (
+        model.n_iter_,
+        list(model.history_),
+        list(model.lower_bounds_),
+        tuple(model.structure_changes_),
+    )
+
+
+def _continued(model: GaussianMixture, screened: tuple) -> None:
+    """A refined fit's trace as one fit's: its screening's iterations, then those of the
+    continuation to ``tol`` (which starts where the screening stopped), so that ``n_iter_``
+    and ``history_`` count and show every EM step from the start, as a fit alone does."""
+    n_iter, history, lower_bounds, changes = screened
+    model.n_iter_ = n_iter + model.n_iter_
+    model.history_ = np.asarray(history + list(model.history_)[1:])
+    model.lower_bounds_ = np.asarray(lower_bounds + list(model.lower_bounds_))
+    model.structure_changes_ = changes + tuple(n_iter + int(i) for i in model.structure_changes_)
 
 
 def _emptied(model: GaussianMixture) -> bool:
