@@ -215,6 +215,10 @@ def test_sample_weight_is_refused_by_name(faithful):
     # estimator GaussianMixture", as if the template were wrong.
     with pytest.raises(ValueError, match="select_mixture does not take sample_weight"):
         select_mixture(faithful, [1, 2], sample_weight=np.ones(len(faithful)))
+    # None is no weights, as in a fit (a wrapper passing sample_weight=None was refused)
+    plain = select_mixture(faithful, [1, 2], ["VVV"])
+    none = select_mixture(faithful, [1, 2], ["VVV"], sample_weight=None)
+    pd.testing.assert_frame_equal(none.table_, plain.table_)
 
 
 def test_on_cluster_refuses_a_checkpoint_it_would_not_keep(faithful, tmp_path):

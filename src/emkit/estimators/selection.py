@@ -279,7 +279,7 @@ def select_mixture(
             f"checkpoint names a folder for the fits' checkpoint files; {str(checkpoint)!r} "
             "is a file: name a folder (it is created where it does not exist)"
         )
-    if "sample_weight" in params:
+    if params.pop("sample_weight", None) is not None:  # None: no weights, as in a fit
         raise ValueError(
             "select_mixture does not take sample_weight: its criteria count every row once. "
             "Fit GaussianMixture(k, covariance_type=...).fit(X, sample_weight=w) for each "
