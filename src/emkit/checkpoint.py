@@ -288,7 +288,8 @@ class Checkpoint:
         if not _same_fit(document.get("key"), json.loads(json.dumps(encode(self.key)))):
             raise CheckpointError(
                 f"{self.path}: a checkpoint of another fit (other data or parameters, or a "
-                "warm start from another model); delete it or name another checkpoint file"
+                "warm start from another model); delete it, or give another checkpoint (a file for "
+                "a fit, a folder for select_mixture)"
             )
         afresh = "delete it to start the fit afresh"
         try:
