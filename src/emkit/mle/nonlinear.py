@@ -8,6 +8,7 @@ tests hold; otherwise an :class:`OptimizationWarning` says what stopped the solv
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
@@ -311,6 +312,75 @@ def _held_on_bound(
     )
 
 
+def _signature_slots(f) -> tuple[list[str], int, bool] | None:
+    """The names of ``f``'s positional parameters after ``x``, how many of them have no
+    default, and whether it also takes ``*args``; None where the signature cannot be read or
+    ``f`` takes no positional ``x``."""
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):
+        return None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    params = list(signature.parameters.values())
+    varargs = any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in params)
+    slots = [p for p in params if p.kind in positional]
+    if not slots:
+        return None if varargs else ([], 0, False)
+    rest = slots[1:]
+    required = sum(p.default is inspect.Parameter.empty for p in rest)
+    return [p.name for p in rest], required, varargs
+
+
+def _start_by_signature(f, p0) -> tuple[list[str] | None, np.ndarray]:
+    """``p0`` as names and a start vector in the order ``f(x, *theta)`` takes them: a dict
+    by ``f``'s parameter names, a sequence by position; ValueError for names ``f`` does not
+    take, missing ones, or a start of the wrong length."""
+    slots = _signature_slots(f)
+    if isinstance(p0, Mapping):
+        if slots is None or (slots[2] and not slots[0]):
+            # f(x, *theta): no names to match, so the dict's order is the order of theta
+            return names_and_start(p0)
+        taken, required, varargs = slots
+        given = list(p0)
+        unknown = [name for name in given if name not in taken]
+        if unknown and not varargs:
+            raise ValueError(
+                f"nonlinear_regression: p0 names {unknown}, which f does not take; f's "
+                f"parameters after x are {taken}: name p0's entries after them"
+            )
+        missing = [name for name in taken[:required] if name not in p0]
+        if missing:
+            raise ValueError(
+                f"nonlinear_regression: p0 has no start for f's parameter(s) {missing}; give "
+                f"one for each of {taken[:required]}"
+            )
+        named = [name for name in taken if name in p0]
+        if named != taken[: len(named)]:
+            raise ValueError(
+                f"nonlinear_regression: p0 gives {named} but not {taken[len(named)]!r} before "
+                "them; f is called with the parameters by position, so give a start for each "
+                f"of {taken[: taken.index(named[-1]) + 1]}"
+            )
+        order = named + [name for name in given if name not in taken]  # then f's *args
+        try:
+            theta0 = np.array([float(p0[name]) for name in order])
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"nonlinear_regression: p0 must map names to numbers; got {p0!r}"
+            ) from None
+        return order, theta0
+    names, theta0 = names_and_start(p0)
+    if slots is not None and not slots[2]:
+        taken, required, _ = slots
+        if not required <= theta0.size <= len(taken):
+            wanted = f"{len(taken)}" if required == len(taken) else f"{required} to {len(taken)}"
+            raise ValueError(
+                f"nonlinear_regression: p0 has {theta0.size} value(s) but f takes {wanted} "
+                f"parameter(s) after x ({', '.join(taken)}); give one start for each"
+            )
+    return names, theta0
+
+
 def nonlinear_regression(
     f: Callable[..., Any],
     x: Any,
@@ -360,7 +430,9 @@ def nonlinear_regression(
     f : callable ``f(x, *theta)`` returning predictions of shape (n,), as for ``curve_fit``.
     x : the independent variable, passed to ``f`` unchanged.
     y : array of shape (n,).
-    p0 : start, array of shape (k,) or a dict mapping names to floats.
+    p0 : start, array of shape (k,) in the order ``f`` takes the parameters, or a dict mapping
+        ``f``'s parameter names to floats (in any order; names ``f`` does not take, or a
+        parameter without a start, are refused).
     bounds : optional (low, high) per parameter (None for no bound), or a dict by name. The
         Wald intervals of a bounded parameter stay inside its bounds, as those of the variance
         stay above 0 (see :meth:`Estimate.conf_int`).
@@ -410,9 +482,16 @@ def nonlinear_regression(
         raise ValueError(f"derivatives must be 'auto', 'complex' or 'central', got {derivatives!r}")
     if method not in ("auto", "lm", "trf", "dogbox"):
         raise ValueError(f"method must be 'auto', 'lm', 'trf' or 'dogbox', got {method!r}")
-    names, theta0 = names_and_start(p0)
-    k = theta0.size
     n = y.size
+    if np.ndim(x) == 1 and len(x) != n:
+        raise ValueError(
+            f"nonlinear_regression: x has {len(x)} values but y has {n}; give one x per "
+            "observation of y"
+        )
+    names, theta0 = _start_by_signature(f, p0)
+    k = theta0.size
+    if k == 0:
+        raise ValueError("nonlinear_regression: p0 is empty; give a start for each parameter")
     if n <= k:
         raise ValueError(
             f"nonlinear_regression needs more observations ({n}) than parameters ({k})"
