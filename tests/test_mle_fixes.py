@@ -72,3 +72,46 @@ def test_nonlinear_keeps_a_positional_start_for_varargs_f():
     popt, _ = optimize.curve_fit(_decay, x, y, p0=[1.0, 1.0])
     est = mle.nonlinear_regression(lambda x, *t: _decay(x, *t), x, y, [1.0, 1.0])
     np.testing.assert_allclose(est.params["coef"], popt, rtol=1e-8)
+
+
+def test_transform_of_an_unbiased_regression_keeps_student_t():
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(12, 2))
+    y = 1 + X @ [2, -1] + rng.normal(size=12)
+    est = mle.linear_regression(X, y, variance="unbiased")
+    diff = est.transform(lambda intercept, coef, variance: coef[0] - coef[1], "d")
+    test = sm.OLS(y, sm.add_constant(X)).fit().t_test([0, 1, -1])
+    row = diff.summary().loc["d"]
+    assert "t" in row.index
+    assert row["std_err"] == pytest.approx(float(test.sd[0, 0]), rel=1e-10)
+    assert row["t"] == pytest.approx(float(test.tvalue[0, 0]), rel=1e-10)
+    assert row["p_value"] == pytest.approx(float(test.pvalue), rel=1e-8)
+    np.testing.assert_allclose([row["ci_low"], row["ci_high"]], test.conf_int()[0], rtol=1e-10)
+    # an identity transform reproduces the coefficient's own row
+    same = est.transform(lambda intercept, coef, variance: coef[0], "c0").summary().iloc[0]
+    own = est.summary().loc["coef[0]"]
+    for column in ["std_err", "t", "p_value", "ci_low", "ci_high"]:
+        assert same[column] == pytest.approx(own[column], rel=1e-9)
+
+
+@pytest.mark.parametrize(("failures", "n"), [(10, 100_000), (3, 1_000_000), (1, 1_000_000)])
+def test_transform_differences_stay_inside_a_probability_near_one(failures, n):
+    x = np.ones(n, dtype=np.int8)
+    x[:failures] = 0
+    est = mle.bernoulli(x)
+    p = est.params["p"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        logit = est.transform(lambda p: np.log(p / (1 - p)), "logit")
+        log_q = est.transform(lambda p: np.log1p(-p), "log_q")
+    # delta method with the analytic derivatives
+    assert logit.stderr["logit"] == pytest.approx(1 / np.sqrt(n * p * (1 - p)), rel=1e-7)
+    assert log_q.stderr["log_q"] == pytest.approx(np.sqrt(p / (n * (1 - p))), rel=1e-7)
+
+
+@pytest.mark.parametrize("gradient", [np.array([1.0, 0.0, 0.0]), np.array([1.0])])
+def test_transform_refuses_a_gradient_of_the_wrong_shape(gradient):
+    est = mle.normal([1.0, 2.0, 4.0, 7.0, 3.0])
+    with pytest.raises(ValueError, match=r"grad returned shape .*2 scalar parameter entries"):
+        est.transform(lambda mean, variance: mean, "m", grad=lambda mean, variance: gradient)

@@ -273,6 +273,44 @@ def jacobian(f: Callable[[np.ndarray], Any], theta: np.ndarray, h: np.ndarray | 
     return np.stack(columns, axis=-1)
 
 
+def _inside_jacobian(f: Callable[[np.ndarray], Any], theta: np.ndarray, bounds: np.ndarray):
+    """Central-difference Jacobian of ``f`` at ``theta`` whose points stay inside ``bounds``
+    (k, 2), shape ``f(theta).shape + (k,)``.
+
+    The step of an entry is ``eps**(1/3)`` times the smaller of its size and its distance to
+    its nearer bound: a function of a bounded parameter (the logit of a probability, the log of
+    a rate) varies on the scale of that distance, so the relative truncation error stays near
+    ``eps**(2/3)`` (a probability of 1 - 1e-6 with the step 6e-6 of its size stepped past 1:
+    NaN). The difference is divided by the step as represented. An entry on its bound gets a
+    one-sided difference inward with step ``eps**(1/2)`` times its size.
+    """
+    theta = np.asarray(theta, dtype=np.float64)
+    size = np.where(theta != 0, np.abs(theta), 1.0)
+    with np.errstate(invalid="ignore"):  # inf - inf for an unbounded entry
+        distance = np.minimum(theta - bounds[:, 0], bounds[:, 1] - theta)
+    distance = np.where(np.isnan(distance), np.inf, distance)
+    f0 = None
+    columns = []
+    for i in range(theta.size):
+        up, down = theta.copy(), theta.copy()
+        if distance[i] > 0:
+            h = _EPS ** (1 / 3) * min(size[i], distance[i])
+            up[i] += h
+            down[i] -= h
+        else:  # on its bound: forward inward, within the bounds' width
+            inward = 1.0 if theta[i] - bounds[i, 0] <= bounds[i, 1] - theta[i] else -1.0
+            width = bounds[i, 1] - bounds[i, 0]
+            up[i] += inward * min(_EPS**0.5 * size[i], width / 2)
+        if up[i] == down[i]:  # fixed by equal bounds: g cannot move with it
+            if f0 is None:
+                f0 = np.asarray(f(theta), dtype=np.float64)
+            columns.append(np.zeros_like(f0))
+            continue
+        diff = np.asarray(f(up), dtype=np.float64) - np.asarray(f(down), dtype=np.float64)
+        columns.append(diff / (up[i] - down[i]))
+    return np.stack(columns, axis=-1)
+
+
 def scaled_hessian(
     f: Callable[[np.ndarray], float], theta: np.ndarray, h: np.ndarray
 ) -> np.ndarray:
@@ -387,6 +425,9 @@ class Estimate:
         ``cov`` in these units (``cov_scale`` stays set), and ``stderr``, :meth:`conf_int`,
         :meth:`summary` and :meth:`transform` work from them. Where the product is
         representable it is stored as ``cov`` and ``cov_scale`` is None.
+    reference_df : degrees of freedom of Student's t, the reference distribution of the Wald
+        statistics and intervals (as for a regression with the unbiased variance, whose
+        :meth:`transform` keeps it); None: the standard normal, that of an MLE.
 
     Examples
     --------
@@ -411,6 +452,7 @@ class Estimate:
     labels: tuple[str, ...] | None = None
     bounds: np.ndarray | None = None
     cov_scale: np.ndarray | None = None
+    reference_df: float | None = None
     _labels: list[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -458,9 +500,16 @@ class Estimate:
             se = np.where(var >= 0, np.sqrt(np.abs(var)), np.nan) * scale
         return unflatten(se, self.params)
 
+    def _reference_df(self) -> float | None:
+        """Degrees of freedom of the Student's t reference; None for the standard normal."""
+        return self.reference_df
+
     def _reference(self) -> tuple[str, Any]:
         """The name of the Wald statistic and its reference distribution: ``("z", N(0, 1))``,
-        the large-sample distribution of an MLE."""
+        the large-sample distribution of an MLE, or ``("t", t(df))`` (:attr:`reference_df`)."""
+        df = self._reference_df()
+        if df is not None:
+            return "t", stats.t(df)
         return "z", stats.norm
 
     def _bounds(self) -> np.ndarray:
@@ -613,16 +662,27 @@ class Estimate:
         Returns
         -------
         Estimate with one parameter ``name``, ``cov = J cov J^T``, the same ``loglik`` and ``n``;
-        unbounded (its intervals are plain Wald intervals). Entries on which ``g`` does not
-        depend (a zero column of J) are left out of the product, so that one without an error
-        (NaN: an estimate on its bound) leaves the others' transform its error.
+        unbounded (its intervals are plain Wald intervals), with the same reference
+        distribution (Student's t on ``df_resid`` degrees of freedom for a regression with the
+        unbiased variance, as statsmodels' ``t_test``). The differences stay inside the
+        parameters' bounds: the step of an entry near one shrinks with its distance to it.
+        Entries on which ``g`` does not depend (a zero column of J) are left out of the
+        product, so that one without an error (NaN: an estimate on its bound) leaves the
+        others' transform its error.
         """
         theta = flatten(self.params)
         value = np.asarray(g(**self.params), dtype=np.float64)
         if grad is None:
-            J = jacobian(lambda t: g(**unflatten(t, self.params)), theta)
+            J = _inside_jacobian(lambda t: g(**unflatten(t, self.params)), theta, self._bounds())
         else:
             J = np.asarray(grad(**self.params), dtype=np.float64)
+            if J.size != value.size * theta.size:
+                raise ValueError(
+                    f"transform: grad returned shape {J.shape}; it must be the Jacobian of "
+                    f"{name} (shape {value.shape}) with respect to the {theta.size} scalar "
+                    f"parameter entries ({', '.join(self._labels)}), shape "
+                    f"{value.shape + (theta.size,)}"
+                )
         scale, cov = self._scaled()
         J = J.reshape(value.size, theta.size) * scale  # the Jacobian in the units of cov
         # rows in units of their largest entry, so that J cov J^T stays in float64's range
@@ -640,6 +700,7 @@ class Estimate:
             n=self.n,
             method=f"{self.method}, transformed to {name} (delta method)",
             cov_scale=unit,
+            reference_df=self._reference_df(),
         )
 
 
@@ -704,10 +765,10 @@ class RegressionEstimate(Estimate):
     nfev: int = 0
     unbiased: bool = False
 
-    def _reference(self) -> tuple[str, Any]:
+    def _reference_df(self) -> float | None:
         if self.unbiased and self.df_resid > 0:
-            return "t", stats.t(self.df_resid)
-        return super()._reference()
+            return self.df_resid
+        return super()._reference_df()
 
     def _footer(self) -> list[str]:
         lines = []
