@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy import optimize
+from scipy import optimize, stats
 
 from emkit import mle
 
@@ -115,3 +115,21 @@ def test_transform_refuses_a_gradient_of_the_wrong_shape(gradient):
     est = mle.normal([1.0, 2.0, 4.0, 7.0, 3.0])
     with pytest.raises(ValueError, match=r"grad returned shape .*2 scalar parameter entries"):
         est.transform(lambda mean, variance: mean, "m", grad=lambda mean, variance: gradient)
+
+
+@pytest.mark.parametrize(("offset", "sd"), [(1e12, 1e-3), (1e15, 0.5), (0.0, 1.0)])
+def test_normal_loglik_is_that_at_its_estimate_for_data_far_from_zero(offset, sd):
+    from fractions import Fraction
+
+    rng = np.random.default_rng(17)
+    x = offset + rng.normal(size=20) * sd
+    exact = [Fraction(v) for v in x]
+    mean = sum(exact) / len(exact)
+    var = sum((v - mean) ** 2 for v in exact) / len(exact)  # exact in rationals
+    loglik = -len(x) / 2 * (np.log(2 * np.pi * float(var)) + 1)
+    assert mle.normal(x).loglik == pytest.approx(loglik, rel=1e-12, abs=1e-12)
+    assert mle.normal(x).loglik == pytest.approx(mle.multivariate_normal(x[:, None]).loglik)
+    if offset == 0:  # the sum of scipy's log-densities where no digits are lost
+        est = mle.normal(x)
+        direct = stats.norm.logpdf(x, est.params["mean"], np.sqrt(est.params["variance"])).sum()
+        assert est.loglik == pytest.approx(direct, rel=1e-13)

@@ -420,7 +420,10 @@ def normal(x) -> Estimate:
     params = {"mean": fit.mean[0], "variance": fit.variance[0]}
     # in units of (sd, variance): Var(variance) = 2 variance^2 / N overflows beyond 1e154
     scale = np.array([np.sqrt(fit.variance[0]), fit.variance[0]])
-    return _estimate(fit, x, params, "Normal maximum likelihood", [REAL, POSITIVE], scale)
+    # at the MLE the squared deviations sum to N variance: the closed form, as
+    # multivariate_normal's (summing log_prob loses digits to x - mean for data far from 0)
+    loglik = -0.5 * x.size * (LOG_2PI + np.log(fit.variance[0]) + 1)
+    return _estimate(fit, x, params, "Normal maximum likelihood", [REAL, POSITIVE], scale, loglik)
 
 
 def multivariate_normal(X) -> Estimate:
