@@ -133,3 +133,21 @@ def test_normal_loglik_is_that_at_its_estimate_for_data_far_from_zero(offset, sd
         est = mle.normal(x)
         direct = stats.norm.logpdf(x, est.params["mean"], np.sqrt(est.params["variance"])).sum()
         assert est.loglik == pytest.approx(direct, rel=1e-13)
+
+
+@pytest.mark.parametrize("summed", [False, True])
+def test_numerical_refuses_data_without_rows_as_the_closed_forms_do(summed):
+    def loglik(theta, x):
+        values = stats.norm.logpdf(x, theta[0], theta[1])
+        return values.sum() if summed else values
+
+    x = np.array([])
+    with pytest.raises(ValueError, match="at least 2 observation"):
+        mle.normal(x)
+    with pytest.raises(ValueError, match="no observations"):
+        mle.numerical(loglik, x, start={"mean": 5.0, "sd": 2.0}, bounds={"sd": (1e-6, None)})
+
+
+def test_numerical_refuses_an_empty_start():
+    with pytest.raises(ValueError, match="start is empty"):
+        mle.numerical(lambda theta, x: stats.norm.logpdf(x), np.ones(3), start=[])

@@ -165,6 +165,11 @@ def numerical(
     """
     names, theta0 = names_and_start(start)
     k = theta0.size
+    if k == 0:
+        raise ValueError(
+            "numerical: start is empty; give one starting value per parameter of logpdf "
+            "(an array of shape (k,), or a dict mapping names to floats)"
+        )
     if not np.isfinite(theta0).all():
         raise ValueError(f"start must hold finite numbers; got {theta0.tolist()}")
     box = bounds_array(bounds, names, k)
@@ -184,6 +189,12 @@ def numerical(
         raise ValueError(f"n must be a positive whole number of observations, got {n!r}")
     g0 = None if grad is None else np.asarray(grad(theta0, data), dtype=np.float64)
     n = _check_shapes(first, data, None if n is None else int(n), k, g0)
+    if n == 0:
+        raise ValueError(
+            "numerical: there are no observations (logpdf returned no values, or data has no "
+            "rows), so there is nothing to estimate from; check that a filter did not remove "
+            "every row"
+        )
     scale = max(n, 1)  # minimise the mean negative log-likelihood: tolerances then mean something
 
     def objective(theta: np.ndarray) -> float:
