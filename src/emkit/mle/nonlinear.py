@@ -428,7 +428,8 @@ def nonlinear_regression(
     Parameters
     ----------
     f : callable ``f(x, *theta)`` returning predictions of shape (n,), as for ``curve_fit``.
-    x : the independent variable, passed to ``f`` unchanged.
+    x : the independent variable, passed to ``f`` unchanged; a 1-dimensional x holds one value
+        per observation of y.
     y : array of shape (n,).
     p0 : start, array of shape (k,) in the order ``f`` takes the parameters, or a dict mapping
         ``f``'s parameter names to floats (in any order; names ``f`` does not take, or a
