@@ -214,7 +214,10 @@ def select_mixture(
     n_components : numbers of components to try (one int, or several).
     covariance_types : structures to try, one name or several (mclust's names, or full, tied,
         diag, spherical; E and V for one-dimensional data only); None (default) for mclust's
-        14 (E and V in one dimension).
+        14 (E and V in one dimension). Each model is fitted once: on one column, where every
+        structure is mclust's E (equal variances) or V (varying), only the first name given
+        for each is fitted, and the table names it so (["full", "tied", "diag"]: full and
+        tied; E and V by their structures, EII and spherical).
     criterion : {"bic", "aic", "icl"}, minimised (scikit-learn's sign).
     estimator : template GaussianMixture whose other parameters every fit uses (default
         ``GaussianMixture(init_params="hc", random_state=0)``).
@@ -323,7 +326,13 @@ def select_mixture(
     if covariance_types is None:
         covariance_types = ("E", "V") if n_columns == 1 else MCLUST_MODELS
     structures = [covariance_structure(t, n_columns) for t in covariance_types]
-    types = list(dict.fromkeys(structure.name for structure in structures))
+    # each model fitted once: on one column mclust's E and V are the only distinct models,
+    # so a structure the same model as one named before it (diag after full: V) is left out
+    distinct: dict[str, str] = {}
+    for structure in structures:
+        model_key = mclust_alias(structure.name, 1) if n_columns == 1 else structure.name
+        distinct.setdefault(model_key, structure.name)
+    types = list(distinct.values())
     if not ks or not types:
         raise ValueError("n_components and covariance_types must each name at least one choice")
     dropped = [k for k in ks if k > n_rows]
