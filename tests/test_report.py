@@ -16,6 +16,7 @@ from emkit.report import bootstrap_errors, geometry, model_name, summarize, writ
 from emkit.report.figures import (
     clusters_figure,
     criterion_figure,
+    full_covariances,
     history_figure,
     project,
     save_figures,
@@ -326,3 +327,98 @@ def test_legend_of_many_components_is_beside_the_data(d):
     box, area = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
     assert box.x0 >= area.x1  # entirely to the right of the axes' data area
     assert box.y1 <= fig.bbox.y1 and box.x1 <= fig.bbox.x1  # and within the figure
+
+
+# ---- mclust's names of one-component models, labelled parameters, shared matrices, plurals ----
+
+# Recorded from R (mclust 6.1): Mclust(faithful, G=1, modelNames=m)$modelName and
+# mclustModelNames(...)$type; on one column (waiting) both E and V give X.
+ONE_COMPONENT_NAMES = {
+    **{m: "XII" for m in ("EII", "VII", "spherical")},
+    **{m: "XXI" for m in ("EEI", "VEI", "EVI", "VVI", "diag")},
+    **{m: "XXX" for m in ("EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV", "full", "tied")},
+}
+ONE_COMPONENT_TYPES = {
+    "X": "univariate normal",
+    "XII": "spherical multivariate normal",
+    "XXI": "diagonal multivariate normal",
+    "XXX": "ellipsoidal multivariate normal",
+}
+
+
+@pytest.mark.parametrize("cov", sorted(ONE_COMPONENT_NAMES) + ["E", "V"])
+def test_one_component_models_are_named_as_mclust_names_them(cov, faithful):
+    x = faithful[:, 1:] if cov in ("E", "V") else faithful
+    model = GaussianMixture(1, covariance_type=cov).fit(x)
+    name = "X" if x.shape[1] == 1 else ONE_COMPONENT_NAMES[cov]
+    kind = ONE_COMPONENT_TYPES[name]
+    assert f"Mclust {name} ({kind}) model with 1 component:" in model.summary(x)
+    assert model_name(model).endswith(f"(mclust {name})")
+    assert geometry(cov, x.shape[1], 1) == kind
+    assert f"({name}) mixture" in history_figure(model)._suptitle.get_text()
+    # two components keep the structure's own name
+    two = GaussianMixture(2, covariance_type=cov, random_state=0).fit(x)
+    assert f"(mclust {name})" not in model_name(two)
+
+
+def test_cli_summary_of_one_component_reads_like_mclust(faithful):
+    selection = select_mixture(faithful, [1], ["full"])
+    lines = summarize(selection, faithful, ["eruptions", "waiting"]).splitlines()
+    assert lines[0] == "Gaussian mixture, 1 component, covariance 'full' (mclust XXX)"
+    assert lines[1] == "  ellipsoidal multivariate normal"
+    assert "Top 1 model by BIC:" in lines
+
+
+def _block(text: str, heading: str) -> list[str]:
+    lines = [*text.splitlines(), ""]
+    start = lines.index(heading) + 1
+    return lines[start : lines.index("", start)]
+
+
+def test_summary_parameters_are_labelled_by_the_columns_as_mclust(faithful):
+    """mclust labels the rows of the means and variances by the data's names (R's [1,], [2,]
+    without names) and leaves the mixing probabilities' row unlabelled."""
+    frame = pd.DataFrame(faithful, columns=["eruptions", "waiting"])
+    model = GaussianMixture(2, covariance_type="VVV", random_state=0).fit(frame)
+    text = model.summary(frame, parameters=True)
+    mixing = _block(text, "Mixing probabilities:")
+    assert mixing[1].startswith(" ") and mixing[2].startswith("se ")
+    means = _block(text, "Means:")
+    # summary(Mclust(faithful, G=2, modelNames="VVV"), parameters=TRUE), recorded from R
+    mclust_means = {"eruptions": [4.289781, 2.036523], "waiting": [79.969549, 54.479886]}
+    order = np.argsort(-model.means_[:, 0])  # mclust's first component erupts longer
+    for name, values in mclust_means.items():
+        row = next(line for line in means if line.startswith(name + " ")).split()[1:]
+        np.testing.assert_allclose(np.array(row, dtype=float)[order], values, rtol=1e-4)
+    errors = means[means.index("Standard errors of the means:") + 1 :]
+    assert [line.split()[0] for line in errors[1:]] == ["eruptions", "waiting"]
+    variances = _block(text, "Variances:")
+    assert variances[1].split() == ["eruptions", "waiting"]
+    assert [variances[i].split()[0] for i in (2, 3, 6, 7)] == ["eruptions", "waiting"] * 2
+    plain = GaussianMixture(2, covariance_type="VVV", random_state=0).fit(faithful)
+    text = plain.summary(faithful, parameters=True)
+    assert [line.split()[0] for line in _block(text, "Means:")[1:3]] == ["[1,]", "[2,]"]
+    assert _block(text, "Variances:")[1].split() == ["[,1]", "[,2]"]
+
+
+@pytest.mark.parametrize(
+    ("cov", "shared"),
+    [("full", False), ("VII", False), ("VEI", False), ("tied", True), ("EEI", True), ("EII", True)],
+)
+def test_components_share_one_matrix_only_where_the_structure_says(cov, shared, faithful):
+    """Covariances of order 1e-9 differ (3.6e-9 against 3.4e-9 for full); an absolute tolerance
+    of 1e-8 called them one shared matrix."""
+    x = faithful * 1e-5
+    model = GaussianMixture(2, covariance_type=cov, reg_covar=0, random_state=0).fit(x)
+    page = components_html(model, ["eruptions", "waiting"], x)
+    full = full_covariances(model)
+    differ = not np.allclose(full[0], full[1], rtol=1e-6, atol=0)
+    assert differ != shared
+    assert ("Covariance matrix (shared by every component)" in page) == shared
+    assert ("Component 1</p>" in page) != shared
+
+
+def test_titles_count_one_iteration_and_one_model(faithful):
+    model = GaussianMixture(1, max_iter=1).fit(faithful)
+    assert model.n_iter_ == 1
+    assert ": 1 iteration, " in history_figure(model)._suptitle.get_text()

@@ -35,9 +35,12 @@ def block(text: str, heading: str) -> list[list[float]]:
     start = lines.index(heading) + 2
     rows = []
     for line in lines[start:]:
-        if not line.strip() or not line[0].isdigit() and not line.startswith("se"):
+        if not line.strip() or line.endswith(":"):
             break
-        rows.append([float(v) for v in line.split()[1:]])
+        # a label ([1,], a column's name, se) where there is one (the weights' have none)
+        words = line.split()
+        labelled = not words[0].replace(".", "", 1).replace("-", "", 1).isdigit()
+        rows.append([float(v) for v in words[1 if labelled else 0 :]])
     return rows
 
 

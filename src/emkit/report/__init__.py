@@ -38,24 +38,26 @@ CAPTIONS = {
 }
 
 
-def structure_alias(covariance_type: str, n_features: int = 2) -> str:
-    """mclust's name of a covariance structure (``tied`` -> ``EEE``): E or V on one column."""
-    from emkit.distributions.gaussian import mclust_alias
+def structure_alias(covariance_type: str, n_features: int = 2, n_components: int = 2) -> str:
+    """mclust's name of a covariance structure (``tied`` -> ``EEE``): E or V on one column;
+    with one component, mclust's X, XII, XXI or XXX (a single Gaussian)."""
+    from emkit.report.mclust import mclust_model_name
 
     try:
-        return mclust_alias(covariance_type, n_features)
+        return mclust_model_name(covariance_type, n_features, n_components)
     except (ValueError, AttributeError, KeyError):
         return covariance_type
 
 
-def geometry(covariance_type: str, n_features: int = 2) -> str:
+def geometry(covariance_type: str, n_features: int = 2, n_components: int = 2) -> str:
     """mclust's description of a structure from its name: volume, shape, orientation are each
     Equal across components, Variable, or (shape, orientation) the Identity; on one column the
-    variances are equal (E) or not (V)."""
+    variances are equal (E) or not (V); one component is a single (univariate, spherical,
+    diagonal or ellipsoidal) normal, as mclust says."""
     from emkit.report.mclust import MCLUST_GEOMETRY
 
-    code = structure_alias(covariance_type, n_features).upper()
-    if code in ("E", "V"):  # one dimension: mclust's own words
+    code = structure_alias(covariance_type, n_features, n_components).upper()
+    if code in ("E", "V", "X", "XII", "XXI", "XXX"):  # mclust's own words
         return MCLUST_GEOMETRY[code]
     if len(code) != 3 or any(c not in "EVI" for c in code):
         return f"covariance '{covariance_type}'"
@@ -79,7 +81,7 @@ def model_name(model) -> str:
     """E.g. ``Gaussian mixture, 3 components, covariance 'tied' (mclust EEE)``."""
     k = fitted_components(model)
     plural = "component" if k == 1 else "components"
-    alias = structure_alias(model.covariance_type, model.means_.shape[1])
+    alias = structure_alias(model.covariance_type, model.means_.shape[1], k)
     started = f" (of {model.n_components} at the start)" if k != model.n_components else ""
     return (
         f"Gaussian mixture, {k} {plural}{started}, "
@@ -164,7 +166,7 @@ def summarize(
     state = "converged" if model.converged_ else "did not converge"
     lines = [
         model_name(model),
-        f"  {geometry(model.covariance_type, d)}",
+        f"  {geometry(model.covariance_type, d, fitted_components(model))}",
         f"Fitted by EM to {n} rows x {d} {'column' if d == 1 else 'columns'} "
         f"({listed(columns)}); "
         f"EM {state} after {model.n_iter_} iteration{'' if model.n_iter_ == 1 else 's'}.",
@@ -215,7 +217,7 @@ def summarize(
         }
     )
     lines += [
-        f"Top {len(eligible)} models by {criterion.upper()}:",
+        f"Top {len(eligible)} model{'' if len(eligible) == 1 else 's'} by {criterion.upper()}:",
         ranking.to_string(index=False),
     ]
     return "\n".join(lines)

@@ -174,8 +174,9 @@ def legend_beside(ax, **kwargs) -> None:
 def _model_name(model) -> str:
     from emkit.report import structure_alias
 
-    alias = structure_alias(model.covariance_type, model.means_.shape[1])
-    return f"{fitted_components(model)}-component '{model.covariance_type}' ({alias}) mixture"
+    k = fitted_components(model)
+    alias = structure_alias(model.covariance_type, model.means_.shape[1], k)
+    return f"{k}-component '{model.covariance_type}' ({alias}) mixture"
 
 
 def criterion_figure(table: pd.DataFrame, criterion: str = "bic", chosen=None) -> Figure:
@@ -277,7 +278,8 @@ def history_figure(model) -> Figure:
     right.set_title("Increase per iteration (varies, never negative)")
     right.grid(alpha=0.3)
     state = "converged" if model.converged_ else "stopped at max_iter without converging"
-    fig.suptitle(f"EM for the chosen {_model_name(model)}: {model.n_iter_} iterations, {state}")
+    count = f"{model.n_iter_} iteration{'' if model.n_iter_ == 1 else 's'}"
+    fig.suptitle(f"EM for the chosen {_model_name(model)}: {count}, {state}")
     return literal(fig)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from emkit.atomic import write_text
+from emkit.distributions.gaussian import mclust_alias
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1150px; margin: 2em auto; padding: 0 1em;
@@ -157,7 +158,9 @@ def components_html(
     size_note = "Size: the rows whose most probable component it is."
     text = " ".join(t for t in (note, size_note, what) if t)
     matrices = []
-    shared = model.covariance_type == "tied" or np.allclose(full, full[:1])
+    # one matrix where the structure makes every component's the same (EII, EEI, EEE; E on
+    # one column), not where the matrices are merely close: tiny ones would all look alike
+    shared = k == 1 or set(mclust_alias(model.covariance_type, d)) <= {"E", "I"}
     label = "covariance matrix" if shared else f"covariance matrices ({k})"
     if d > MATRIX_MAX_COLUMNS:
         return (

@@ -41,13 +41,30 @@ MCLUST_GEOMETRY = {
     "VEV": "ellipsoidal, equal shape",
     "EVV": "ellipsoidal, equal volume",
     "VVV": "ellipsoidal, varying volume, shape, and orientation",
+    # one component: a single Gaussian, whose volume, shape and orientation nothing can vary
+    "X": "univariate normal",
+    "XII": "spherical multivariate normal",
+    "XXI": "diagonal multivariate normal",
+    "XXX": "ellipsoidal multivariate normal",
 }
 PLOTS = ("bic", "classification", "uncertainty", "density")
 
 
+def mclust_model_name(covariance_type: str, n_features: int, n_components: int) -> str:
+    """mclust's name of a model: the structure's three letters (E or V on one column), and
+    for one component, as mclust names a single Gaussian, X on one column, else XII
+    (spherical), XXI (diagonal) or XXX (ellipsoidal)."""
+    alias = mclust_alias(covariance_type, n_features)
+    if n_components != 1:
+        return alias
+    if n_features == 1:
+        return "X"
+    return "XII" if alias[1:] == "II" else "XXI" if alias[2] == "I" else "XXX"
+
+
 def mclust_name(model) -> str:
-    """mclust's name of a fitted model's covariance structure (E or V in one dimension)."""
-    return mclust_alias(model.covariance_type, model.means_.shape[1])
+    """mclust's name of a fitted model (:func:`mclust_model_name` of its fitted components)."""
+    return mclust_model_name(model.covariance_type, model.means_.shape[1], fitted_components(model))
 
 
 def model_summary(
@@ -110,20 +127,25 @@ def model_summary(
     ]
     if parameters:
         errors = _standard_errors(model, x, sample_weight)
+        # rows by the fitted columns' names, else R's [1,], [2,], ... as mclust's
+        rows = _variable_names(model)
+        components = [f"[,{j + 1}]" for j in range(k)]
         lines += ["", "Mixing probabilities:", _row(model.weights_, errors, "weights")]
         lines += ["", "Means:"]
-        means = pd.DataFrame(model.means_.T, columns=[f"[,{j + 1}]" for j in range(k)])
-        lines.append(means.to_string())
+        lines.append(pd.DataFrame(model.means_.T, index=rows, columns=components).to_string())
         if errors is not None:
             lines += ["Standard errors of the means:"]
-            se = pd.DataFrame(errors["means"].T, columns=[f"[,{j + 1}]" for j in range(k)])
+            se = pd.DataFrame(errors["means"].T, index=rows, columns=components)
             lines.append(se.to_string())
         lines += ["", "Variances:"]
         full = covariance_structure(model.covariance_type)(
             model.means_, model.covariances_, model.precisions_cholesky_
         ).full_covariances()
+        # columns by name too, else R's [,1], [,2], ...
+        columns = [f"[,{row[1:-2]}]" if row.startswith("[") else row for row in rows]
         for j in range(k):
-            lines += [f"[,,{j + 1}]", pd.DataFrame(full[j]).to_string()]
+            variances = pd.DataFrame(full[j], index=rows, columns=columns)
+            lines += [f"[,,{j + 1}]", variances.to_string()]
     return "\n".join(lines)
 
 
@@ -148,10 +170,22 @@ def _standard_errors(model, x: np.ndarray, sample_weight=None) -> dict | None:
 
 
 def _row(values: np.ndarray, errors, key: str) -> str:
+    """The mixing probabilities, unlabelled as mclust's, above their standard errors (se)."""
     frame = pd.DataFrame([values], columns=[str(j + 1) for j in range(values.shape[0])])
-    if errors is not None:
-        frame.loc["se"] = errors[key]
-    return frame.to_string(index=errors is not None)
+    if errors is None:
+        return frame.to_string(index=False)
+    frame.index = [""]
+    frame.loc["se"] = errors[key]
+    return frame.to_string()
+
+
+def _variable_names(model) -> list[str]:
+    """The names of the fitted columns, else R's row labels [1,], [2,], ... (mclust's for a
+    matrix without column names)."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None and len(names) == model.means_.shape[1]:
+        return [str(name) for name in names]
+    return [f"[{j + 1},]" for j in range(model.means_.shape[1])]
 
 
 def selection_summary(selection, x: np.ndarray, top: int = 3) -> str:
