@@ -473,3 +473,30 @@ def test_labelled_rows_without_features_on_dask_and_torch():
     )
     np.testing.assert_allclose(on_device.priors_, expected.priors_, rtol=1e-12)
     np.testing.assert_allclose(on_device.means_, expected.means_, rtol=1e-12)
+
+
+def test_em_stopped_at_max_iter_warns_as_the_other_estimators():
+    """EM (missing values, or unlabelled rows) stopped by max_iter gave converged_=False with
+    no ConvergenceWarning, where scikit-learn and every other EM estimator warn; a closed-form
+    fit (every row labelled and complete) never warns."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (150, 2)), rng.normal(2, 1, (150, 2))])
+    y = np.r_[np.zeros(150), np.ones(150)].astype(int)
+    holes = X.copy()
+    holes[rng.random(X.shape) < 0.3] = np.nan
+    holes[np.isnan(holes).all(axis=1), 0] = 0.0
+    partial = np.where(rng.random(300) < 0.8, -1, y)
+    for model, data, labels in [
+        (emkit.GenerativeClassifier(missing="em", max_iter=3), holes, y),
+        (emkit.GenerativeClassifier(max_iter=3), X, partial),
+    ]:
+        with pytest.warns(ConvergenceWarning, match="max_iter=3"):
+            model.fit(data, labels)
+        assert not model.converged_ and model.n_iter_ == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        assert emkit.GenerativeClassifier(max_iter=0).fit(X, y).converged_

@@ -173,6 +173,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         one-dimensional data). See :mod:`emkit.distributions.gaussian.eigen` for their M-steps.
     tol : float, convergence threshold on the gain in mean log-likelihood per sample
         (default 1e-8: tight enough to reach the optimum; scikit-learn's 1e-3 stops short).
+        Plain EM stops at the first step that gains less; SQUAREM (``accelerate``) stops where
+        the gain still to come, estimated from its steps, is below it.
     reg_covar : float, the ridge :math:`c` that keeps components non-singular: each covariance
         is :math:`(S_k + cI)/N_k`, the MAP of the prior :math:`-\tfrac c2 \operatorname{tr}
         \Sigma_k^{-1}` (scikit-learn adds :math:`c` after dividing by :math:`N_k`); 0 gives the
@@ -186,7 +188,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         (listed in ``structure_changes_``; no MonotonicityWarning) and stays below
         ``log_likelihood_``.
     max_iter : int, EM iterations per start at most.
-    n_init : int, number of starts; the best log-likelihood among non-degenerate fits is kept.
+    n_init : int, number of starts; the best objective (``history_[-1]``: the log-likelihood
+        plus the ridge's and any prior's log density, which is what EM climbs) among the
+        non-degenerate fits is kept.
     init_params : {"k-means++", "kmeans", "random", "random_from_data", "hc"}. "hc" starts
         from mclust's model-based hierarchical clustering (:mod:`emkit.hierarchical`),
         deterministic; with ``n_init > 1`` the further starts are k-means++ restarts. Its

@@ -28,7 +28,12 @@ from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
 from emkit.estimators._device import check_device_rows, placement, resolution
 from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, joined_rows, per_row
-from emkit.estimators._mixture_api import aic_from, bic_from, criteria_from_sums
+from emkit.estimators._mixture_api import (
+    aic_from,
+    bic_from,
+    criteria_from_sums,
+    warn_unless_converged,
+)
 from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import (
     MISSING_EM_HINT,
@@ -289,6 +294,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         self.history_ = result.history
         self.n_iter_ = 1 if closed_form else result.n_iter
         self.converged_ = closed_form or result.converged
+        warn_unless_converged(self)
         return self
 
     def _check_empty_rows(self, empty_rows: np.ndarray, x: np.ndarray, labels, X) -> None:
