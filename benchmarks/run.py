@@ -52,9 +52,12 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+# This folder on the import path for peers.py only: it holds dask.py, which would shadow Dask in
+# the worker processes that `run.py dask` spawns (they run this file again as __mp_main__).
 sys.path.insert(0, str(HERE))
-
 from peers import PEERS, available  # noqa: E402
+
+sys.path.remove(str(HERE))
 
 FULL_CONFIGS = [
     (100_000, 2, 3, "full"),
