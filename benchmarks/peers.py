@@ -65,7 +65,11 @@ class Emkit:
 
     @staticmethod
     def fixed(x, start, cov, iters):
-        model, params = Emkit._fit(x, start, cov, tol=0.0, max_iter=iters, accelerate=None)
+        from sklearn.exceptions import ConvergenceWarning  # emkit's, as scikit-learn's
+
+        with warnings.catch_warnings():  # stopping at max_iter is the point here
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model, params = Emkit._fit(x, start, cov, tol=0.0, max_iter=iters, accelerate=None)
         return Fit(model.n_iter_, params)
 
     @staticmethod
