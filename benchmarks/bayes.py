@@ -45,6 +45,11 @@ REFERENCE = ROOT / "tests" / "reference" / "faithful_pymc.py"
 
 
 def reference_module():
+    if importlib.util.find_spec("pymc") is None:
+        raise SystemExit(
+            f"benchmarks/bayes.py needs PyMC: {REFERENCE.relative_to(ROOT)} defines the model "
+            "with it (also with --pymc-from). Install it with `pip install pymc`."
+        )
     spec = importlib.util.spec_from_file_location("faithful_pymc", REFERENCE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
