@@ -61,6 +61,25 @@ def finite_array(x: Any, name: str, ndim: int, what: str | None = None) -> np.nd
     return arr
 
 
+def rows_aligned(what: str, **values: Any) -> None:
+    """Raise where two or more of ``values`` are pandas objects whose indexes differ: their
+    rows are paired by position, as arrays', which pairs the wrong rows where the indexes
+    say otherwise (statsmodels refuses the same)."""
+    indexed = [
+        (name, v.index)
+        for name, v in values.items()
+        if hasattr(getattr(v, "index", None), "equals")
+    ]  # a list's .index is a method
+    for name, index in indexed[1:]:
+        first, first_index = indexed[0]
+        if not first_index.equals(index):
+            raise ValueError(
+                f"{what}: {first} and {name} are pandas objects whose indexes differ, and rows "
+                "are paired by position: align them first (e.g. "
+                f"{name} = {name}.loc[{first}.index]), or pass arrays"
+            )
+
+
 def at_least(n: int, minimum: int, what: str) -> None:
     """Raise unless there are at least ``minimum`` observations (``what`` names the estimator)."""
     if n < minimum:

@@ -22,6 +22,7 @@ from emkit.checks import (
     named_labels,
     nonnegative_integers,
     real_numbers,
+    rows_aligned,
     squares_finite,
 )
 from emkit.distributions.base import LOG_2PI
@@ -201,6 +202,7 @@ def binomial(k, n) -> Estimate:
     """
     real_numbers(k, "k", "mle.binomial")
     real_numbers(n, "n", "mle.binomial")
+    rows_aligned("mle.binomial", k=k, n=n)
     k, n = np.atleast_1d(k), np.atleast_1d(n)
     try:
         k, n = np.broadcast_arrays(k.astype(np.float64), n)

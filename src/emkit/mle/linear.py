@@ -7,7 +7,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import linalg
 
-from emkit.checks import at_least, finite_array
+from emkit.checks import at_least, finite_array, rows_aligned
 from emkit.exceptions import warn_user
 from emkit.mle.estimate import (
     CONDITION_WARN,
@@ -191,6 +191,7 @@ def linear_regression(
     """
     named = getattr(X, "columns", None) is not None
     names = column_names(X, np.shape(X)[1] if np.ndim(X) == 2 else 1)
+    rows_aligned("mle.linear_regression", X=X, y=y)
     X = finite_array(X, "X", 2, "mle.linear_regression")
     y = finite_array(y, "y", 1, "mle.linear_regression")
     if X.shape[0] != y.size:

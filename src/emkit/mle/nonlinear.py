@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import optimize
 
-from emkit.checks import real_numbers
+from emkit.checks import real_numbers, rows_aligned
 from emkit.exceptions import warn_user
 from emkit.mle.estimate import (
     CONDITION_WARN,
@@ -471,6 +471,7 @@ def nonlinear_regression(
     >>> est.converged, est.df_resid
     (True, 28)
     """
+    rows_aligned("mle.nonlinear_regression", x=x, y=y)
     real_numbers(y, "y", "mle.nonlinear_regression")
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 1:
