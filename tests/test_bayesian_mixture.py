@@ -1300,3 +1300,17 @@ def test_relabelling_where_the_first_feature_separates_the_components_sorts_each
         value = plain.samples_[name]
         at = order.reshape(order.shape + (1,) * (value.ndim - 3))
         np.testing.assert_array_equal(model.samples_[name], np.take_along_axis(value, at, 2))
+
+
+def test_one_component_with_a_flat_prior_is_never_empty_and_is_sampled():
+    # One component holds every row: its posterior under NormalInverseGamma() (flat mean,
+    # scale 0) is proper for n >= 2, and the improper-prior refusal must not apply. The
+    # posterior mean of the mean is the sample mean (flat prior, closed form).
+    from emkit.distributions.priors import NormalInverseGamma
+
+    x = np.random.default_rng(0).normal(2, 1, (100, 1))
+    fit = BayesianMixture(
+        1, priors=NormalInverseGamma(), chains=2, draws=400, tune=50, random_state=0
+    ).fit(x)
+    draws = np.asarray(fit.samples_["mean"]).ravel()
+    assert abs(draws.mean() - x.mean()) < 4 * x.std() / np.sqrt(x.size) / np.sqrt(draws.size / 4)

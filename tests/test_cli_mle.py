@@ -694,3 +694,24 @@ def test_i_is_the_identity_on_either_side(real):
         ols = smf.ols(patsy, data).fit()
         assert [v[0] for v in fitted.values()] == pytest.approx(list(ols.params), rel=1e-10)
         assert [v[1] for v in fitted.values()] == pytest.approx(list(ols.bse), rel=1e-10)
+
+
+def test_a_column_named_like_a_function_is_read_as_the_column(tmp_path):
+    # A column "log" inside a call or arithmetic ("log(log)", "I(exp + 1)") raised a raw
+    # KeyError: the name was taken for the function. R reads it as the column, and so does
+    # emkit now wherever the name is not called.
+    smf = pytest.importorskip("statsmodels.formula.api")
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {"y": rng.normal(size=30) + 5, "log": rng.normal(size=30) + 3, "exp": rng.normal(size=30)}
+    )
+    path = tmp_path / "named.csv"
+    frame.to_csv(path, sep=";", decimal=",", index=False)
+    renamed = frame.rename(columns={"log": "u", "exp": "v"})
+    for formula, patsy in {
+        "y ~ log(log)": "y ~ np.log(u)",
+        "y ~ I(exp + 1)": "y ~ I(v + 1)",
+    }.items():
+        fitted, _ = fit_formula(path, formula)
+        ols = smf.ols(patsy, renamed).fit()
+        assert [v[0] for v in fitted.values()] == pytest.approx(list(ols.params), rel=1e-10)

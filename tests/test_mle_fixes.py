@@ -151,3 +151,17 @@ def test_numerical_refuses_data_without_rows_as_the_closed_forms_do(summed):
 def test_numerical_refuses_an_empty_start():
     with pytest.raises(ValueError, match="start is empty"):
         mle.numerical(lambda theta, x: stats.norm.logpdf(x), np.ones(3), start=[])
+
+
+def test_transform_that_cannot_be_computed_at_a_boundary_estimate_says_so():
+    # params are Python floats: g = 1 / rate raised a raw ZeroDivisionError at rate 0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = mle.poisson(np.zeros(20))
+        with pytest.raises(ValueError, match=r"mean_wait cannot be computed at the estimate"):
+            est.transform(lambda rate: 1 / rate, name="mean_wait")
+        ones = mle.bernoulli(np.ones(50))
+        with pytest.raises(ValueError, match="on the bound of its space"):
+            ones.transform(lambda p: np.log(p / (1 - p)), name="logit")

@@ -371,6 +371,9 @@ def parse_expression(text: str) -> Expression:
     if _depth(tree.body) > MOST_NESTED:  # ast.dump, ast.unparse and _evaluate recurse
         raise DataError(too_deep)
     names: list[str] = []
+    # the names called as functions; any other name is a column or parameter, also one named
+    # like a function (a column "log" in log(log), as R reads it)
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
@@ -383,7 +386,7 @@ def parse_expression(text: str) -> Expression:
                 raise DataError(f"--formula: {node.func.id}() takes one argument")
         elif isinstance(node, ast.Name):
             name = aliases.get(node.id, node.id)
-            if node.id not in FUNCTIONS and name not in names:
+            if id(node) not in called and name not in names:
                 names.append(name)
         elif isinstance(node, ast.Constant):
             if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):

@@ -758,7 +758,10 @@ def _refuse_improper(conditional: Conditional, labels, w, k: int) -> None:
     shrinkage=0 or SemiConjugateNormal's mean_sd=inf): the mixture's posterior is then
     improper (Diebolt and Robert 1994), as the allocations that leave that component empty
     give its parameters their prior as posterior. Checked before sampling, as Gibbs would
-    otherwise return draws or fail mid-chain, by chance (seed, K, data)."""
+    otherwise return draws or fail mid-chain, by chance (seed, K, data). One component holds
+    every row, and is never empty."""
+    if k == 1:
+        return
     held: np.ndarray = np.zeros(k)
     if labels is not None:
         labelled = labels != UNLABELLED

@@ -671,7 +671,15 @@ class Estimate:
         others' transform its error.
         """
         theta = flatten(self.params)
-        value = np.asarray(g(**self.params), dtype=np.float64)
+        try:
+            value = np.asarray(g(**self.params), dtype=np.float64)
+        except ArithmeticError as exc:  # Python floats: 1 / 0 raises where NumPy gives inf
+            at = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+            raise ValueError(
+                f"transform: {name} cannot be computed at the estimate ({at}): {exc}. An "
+                "estimate on the bound of its space (a rate of 0, a probability of 0 or 1) has "
+                "no finite transform there, nor a Wald error"
+            ) from None
         if grad is None:
             J = _inside_jacobian(lambda t: g(**unflatten(t, self.params)), theta, self._bounds())
         else:
@@ -717,8 +725,9 @@ class RegressionEstimate(Estimate):
 
     Parameters
     ----------
-    params, cov, loglik, n, method, labels, bounds, cov_scale
-        As for :class:`Estimate`.
+    params, cov, loglik, n, method, labels, bounds, cov_scale, reference_df
+        As for :class:`Estimate` (``reference_df`` is taken from ``df_resid`` where
+        ``unbiased``).
     rss : float
         Residual sum of squares.
     df_resid : int
