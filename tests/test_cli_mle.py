@@ -715,3 +715,15 @@ def test_a_column_named_like_a_function_is_read_as_the_column(tmp_path):
         fitted, _ = fit_formula(path, formula)
         ols = smf.ols(patsy, renamed).fit()
         assert [v[0] for v in fitted.values()] == pytest.approx(list(ols.params), rel=1e-10)
+
+
+def test_a_crossing_of_many_columns_is_refused_before_it_expands(tmp_path):
+    # a*b*...*v (22 columns) expanded to 2^22 terms before any check: minutes, then a
+    # 262 KB message. It stops at 1000 terms, naming the way out.
+    from emkit.cli.formula import linear_terms
+
+    columns = [chr(ord("a") + j) for j in range(22)]
+    with pytest.raises(DataError, match="crosses into more than 1000 terms"):
+        linear_terms("y ~ " + "*".join(columns))
+    response, terms, intercept = linear_terms("y ~ a*b*c")
+    assert len(terms) == 7 and intercept

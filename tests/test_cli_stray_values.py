@@ -136,3 +136,17 @@ def test_a_stray_value_past_the_first_values_is_read_and_judged_once(tmp_path, m
     assert REFUSED in err
     assert reads.count("x") == 1
     assert judged.count("x") == 1
+
+
+def test_a_stray_value_deep_in_a_big_file_gets_one_error_line(tmp_path):
+    """pandas reads a big file in blocks, and a column of numbers that turns text in a late
+    block gave its DtypeWarning ("mixed types ... set low_memory=False"), advice for pandas
+    users, before emkit's own error; now only the error."""
+    lines = ["a,b"] + [f"{i * 0.5},{i * 0.25}" for i in range(300_000)]
+    lines[250_000] = "abc,1.0"
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(lines) + "\n")
+    status, _, err = run_main(["fit", path, *FAST, "--out", tmp_path / "o"])
+    assert status == 2
+    assert "column 'a' is not numeric (1 value is not a number: 'abc')" in err
+    assert "mixed types" not in err and "low_memory" not in err

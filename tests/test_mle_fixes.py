@@ -165,3 +165,18 @@ def test_transform_that_cannot_be_computed_at_a_boundary_estimate_says_so():
         ones = mle.bernoulli(np.ones(50))
         with pytest.raises(ValueError, match="on the bound of its space"):
             ones.transform(lambda p: np.log(p / (1 - p)), name="logit")
+
+
+def test_columns_named_as_parameters_keep_distinct_labels():
+    # Regressors named "variance" and "intercept" gave summary() two rows of each name, so
+    # that .loc["variance"] returned a slope and the noise variance.
+    pd = pytest.importorskip("pandas")
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"variance": rng.normal(size=30), "intercept": rng.normal(size=30)})
+    y = rng.normal(size=30) + 5 + 2 * X["variance"]
+    summary = mle.linear_regression(X, y).summary()
+    assert summary.index.is_unique
+    assert list(summary.index) == ["intercept", "`variance`", "`intercept`", "variance"]
+    ols = sm.OLS(y, sm.add_constant(X.to_numpy())).fit()
+    np.testing.assert_allclose(summary["estimate"].iloc[:3], ols.params, rtol=1e-10)

@@ -52,6 +52,9 @@ def read_csv(
     sep = kwargs.get("sep", kwargs.get("delimiter")) or ","
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)
+        # "mixed types ... set low_memory=False": a column read in blocks as numbers and then
+        # text; the caller's checks of the columns name what is wrong, in its own terms
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
         try:
             return pd.read_csv(source, index_col=False, **kwargs)
         except pd.errors.ParserWarning as warning:

@@ -39,6 +39,8 @@ FUNCTIONS: dict[str, Callable] = {
 # A formula nested deeper than this (parentheses, or operators inside an expression) is
 # refused: reading it recurses once per level, and Python's recursion is bounded.
 MOST_NESTED = 100
+# Terms a formula may expand to (crossings grow as 2^k); more than any data set fits.
+MOST_TERMS = 1000
 BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -263,6 +265,11 @@ class _TermParser:
             for b in right.terms:
                 if a | b not in terms:
                     terms.append(a | b)
+            if len(terms) > MOST_TERMS:  # a*b*c*... of k columns has 2^k - 1 terms
+                self.fail(
+                    f"the formula crosses into more than {MOST_TERMS} terms; cross fewer "
+                    "columns, or name the interactions wanted with ':'"
+                )
         return _Terms(terms)
 
     def factor(self) -> _Terms:

@@ -200,6 +200,8 @@ def linear_regression(
         raise ValueError(f"variance must be 'mle' or 'unbiased', got {variance!r}")
     n, d = X.shape
     A = np.hstack([np.ones((n, 1)), X]) if fit_intercept else X  # (n, p)
+    # a column named as a parameter (intercept, variance) keeps its name, in backticks
+    names = [f"`{name}`" if name in ("intercept", "variance") else name for name in names]
     labels = (["intercept"] if fit_intercept else []) + names
     p = A.shape[1]
     at_least(n, p + 1, f"linear_regression with {p} coefficients")
