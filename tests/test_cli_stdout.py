@@ -72,27 +72,6 @@ def test_a_reader_gone_keeps_the_files_and_the_status(two_groups, tmp_path):
     check_written(out, x)
 
 
-def test_a_reader_gone_on_a_cluster_keeps_the_files(two_groups, tmp_path):
-    pytest.importorskip("distributed")
-    from distributed import Client, LocalCluster
-
-    path, x = two_groups
-    out = tmp_path / "o"
-    with (
-        LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster,
-        Client(cluster) as client,
-    ):
-        argv = ["fit", path, *FAST, "--out", out, "--scheduler", client.scheduler.address]
-        status, err = run_closed(argv)
-    assert status == 0, err
-    assert "error" not in err
-    labels = pd.read_parquet(out / "assignments")["label"].to_numpy()
-    assert len(set(labels[:40])) == len(set(labels[40:])) == 1 and labels[0] != labels[40]
-    model = emkit.load(out / "model.json")
-    means = np.asarray(model.means_)[[labels[0], labels[40]]]
-    np.testing.assert_allclose(means, [x[:40].mean(axis=0), x[40:].mean(axis=0)], atol=1e-5)
-
-
 def test_a_full_disk_keeps_the_files_and_names_standard_output(two_groups, tmp_path):
     path, x = two_groups
     out = tmp_path / "o"
@@ -101,7 +80,12 @@ def test_a_full_disk_keeps_the_files_and_names_standard_output(two_groups, tmp_p
     check_written(out, x)
 
 
-def test_a_full_disk_on_a_cluster_keeps_the_files(two_groups, tmp_path):
+@pytest.mark.parametrize(
+    "stdout, expected", [(None, (0, "")), (FullDisk, (2, FULL))], ids=["reader-gone", "full-disk"]
+)
+def test_standard_output_on_a_cluster_keeps_the_files(two_groups, tmp_path, stdout, expected):
+    """A reader gone (status 0, no error) or a full disk (status 2, one line) on the cluster
+    path: the workers' assignments and the model are written, the means those of the groups."""
     pytest.importorskip("distributed")
     from distributed import Client, LocalCluster
 
@@ -112,10 +96,13 @@ def test_a_full_disk_on_a_cluster_keeps_the_files(two_groups, tmp_path):
         Client(cluster) as client,
     ):
         argv = ["fit", path, *FAST, "--out", out, "--scheduler", client.scheduler.address]
-        status, err = run_closed(argv, stdout=FullDisk)
-    assert (status, err) == (2, FULL)
-    model = emkit.load(out / "model.json")
+        status, err = run_closed(argv) if stdout is None else run_closed(argv, stdout=stdout)
+    assert (status, "error" in err) == (expected[0], bool(expected[1])), err
+    if expected[1]:
+        assert err == expected[1]
     labels = pd.read_parquet(out / "assignments")["label"].to_numpy()
+    assert len(set(labels[:40])) == len(set(labels[40:])) == 1 and labels[0] != labels[40]
+    model = emkit.load(out / "model.json")
     means = np.asarray(model.means_)[[labels[0], labels[40]]]
     np.testing.assert_allclose(means, [x[:40].mean(axis=0), x[40:].mean(axis=0)], atol=1e-5)
 

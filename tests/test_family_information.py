@@ -35,6 +35,19 @@ def _wald(loglik, theta, outputs=None):
     return np.sqrt(np.diag(cov))
 
 
+def _two_gamma_wald(x, model, est):
+    """Wald errors of a two-Gamma mixture's (weights, shapes, rates) at its fit, from a
+    central-difference Hessian of scipy's log-likelihood."""
+
+    def loglik(theta):
+        pi, shapes, rates = theta[0], theta[1:3], theta[3:5]
+        logs = np.log([pi, 1 - pi]) + stats.gamma.logpdf(x, shapes, scale=1 / rates)
+        return float(logsumexp(logs, axis=1).sum())
+
+    theta = np.r_[model.weights_[0], est.params["shape"][:, 0], est.params["rate"][:, 0]]
+    return _wald(loglik, theta, lambda t: np.r_[t[0], 1 - t[0], t[1:]])
+
+
 def _poisson_counts():
     rng = np.random.default_rng(0)
     return np.r_[rng.poisson(2, 300), rng.poisson(9, 200)][:, None]
@@ -364,14 +377,7 @@ def test_a_small_gamma_shape_with_rows_below_eps_times_the_mean_has_finite_error
     x = np.r_[rng.gamma(0.05, 1.0, 150), rng.gamma(5.0, 1.0, 100)][:, None]
     model = MixtureModel([emkit.Gamma(), emkit.Gamma()], tol=1e-12, random_state=0).fit(x)
     est = model.estimate(x)
-
-    def loglik(theta):
-        pi, shapes, rates = theta[0], theta[1:3], theta[3:5]
-        logs = np.log([pi, 1 - pi]) + stats.gamma.logpdf(x, shapes, scale=1 / rates)
-        return float(logsumexp(logs, axis=1).sum())
-
-    theta = np.r_[model.weights_[0], est.params["shape"][:, 0], est.params["rate"][:, 0]]
-    expected = _wald(loglik, theta, lambda t: np.r_[t[0], 1 - t[0], t[1:]])
+    expected = _two_gamma_wald(x, model, est)
     np.testing.assert_allclose(_flat(est.stderr), expected, rtol=1e-4)
 
 
@@ -382,14 +388,7 @@ def test_gamma_and_bernoulli_mixtures_match_a_numerical_hessian():
     x = np.r_[rng.gamma(2.0, 1.0, 250), rng.gamma(30.0, 0.5, 150)][:, None]
     model = MixtureModel([emkit.Gamma(), emkit.Gamma()], tol=1e-12, random_state=0).fit(x)
     est = model.estimate(x)
-
-    def loglik(theta):
-        pi, shapes, rates = theta[0], theta[1:3], theta[3:5]
-        logs = np.log([pi, 1 - pi]) + stats.gamma.logpdf(x, shapes, scale=1 / rates)
-        return float(logsumexp(logs, axis=1).sum())
-
-    theta = np.r_[model.weights_[0], est.params["shape"][:, 0], est.params["rate"][:, 0]]
-    expected = _wald(loglik, theta, lambda t: np.r_[t[0], 1 - t[0], t[1:]])
+    expected = _two_gamma_wald(x, model, est)
     np.testing.assert_allclose(_flat(est.stderr), expected, rtol=1e-5)
 
     probs = np.array([[0.9, 0.8, 0.2], [0.1, 0.3, 0.7]])
