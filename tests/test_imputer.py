@@ -425,3 +425,69 @@ def test_weighted_score_is_the_score_of_the_rows_repeated():
     )
     with pytest.raises(ValueError, match="at least one non-zero"):
         fit.score(x, sample_weight=np.zeros(len(x)))
+
+
+def _conditional_means(x, mean, cov):
+    """Each row of ``x`` with its NaN replaced by mu_m + S_mo S_oo^-1 (x_o - mu_o)."""
+    filled = x.copy()
+    for row in filled:
+        m = np.isnan(row)
+        if m.any() and not m.all():
+            o = ~m
+            gain = cov[np.ix_(m, o)] @ np.linalg.inv(cov[np.ix_(o, o)])
+            row[m] = mean[m] + gain @ (row[o] - mean[o])
+        elif m.all():
+            row[:] = mean
+    return filled
+
+
+def test_pandas_output_on_dask_is_a_lazy_frame_with_the_index_of_x():
+    dd = pytest.importorskip("dask.dataframe")
+    da = pytest.importorskip("dask.array")
+    x = _incomplete(n=40)
+    df = pd.DataFrame(x, columns=["a", "b", "c"], index=np.arange(1000, 1000 + len(x)))
+    ddf = dd.from_pandas(df, npartitions=3)
+    imp = GaussianImputer().set_output(transform="pandas").fit(df)
+    expected = imp.transform(df)
+    np.testing.assert_allclose(
+        expected.to_numpy(), _conditional_means(x, imp.mean_, imp.covariance_), rtol=1e-10
+    )
+    for out in (
+        imp.transform(ddf),
+        GaussianImputer().set_output(transform="pandas").fit_transform(ddf),
+    ):
+        assert isinstance(out, dd.DataFrame)  # lazy, not computed into pandas
+        assert out.divisions == ddf.divisions
+        pd.testing.assert_frame_equal(out.compute(), expected, rtol=1e-6)
+    # a dask Array has no index: its rows are numbered from 0, as pandas numbers an array's
+    unnamed = GaussianImputer().set_output(transform="pandas").fit(x)
+    out = unnamed.transform(da.from_array(x, chunks=(15, 3)))
+    assert isinstance(out, dd.DataFrame)
+    pd.testing.assert_frame_equal(out.compute(), unnamed.transform(x), rtol=1e-10)
+    # without pandas output the lazy dask Array, as documented
+    assert isinstance(GaussianImputer().fit(df).transform(ddf), da.Array)
+
+
+@pytest.mark.parametrize("suffix", ["npy", "parquet"])
+def test_fit_transform_of_a_file_fills_its_rows(tmp_path, suffix):
+    x = _incomplete(n=120)
+    path = tmp_path / f"x.{suffix}"
+    if suffix == "npy":
+        np.save(path, x)
+    else:
+        pytest.importorskip("pyarrow")
+        pd.DataFrame(x, columns=["a", "b", "c"]).to_parquet(path)
+    imp = GaussianImputer()
+    filled = imp.fit_transform(str(path))
+    assert isinstance(filled, np.ndarray) and filled.shape == x.shape
+    np.testing.assert_allclose(
+        filled, _conditional_means(x, imp.mean_, imp.covariance_), rtol=1e-10
+    )
+    np.testing.assert_allclose(filled, GaussianImputer().fit_transform(x), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(imp.transform(path), filled, rtol=1e-12)
+    np.testing.assert_allclose(
+        imp.score_samples(path).sum(), _observed_loglik(x, imp.mean_, imp.covariance_), rtol=1e-10
+    )
+    framed = GaussianImputer().set_output(transform="pandas").fit_transform(path)
+    assert isinstance(framed, pd.DataFrame) and framed.index.equals(pd.RangeIndex(len(x)))
+    np.testing.assert_allclose(framed.to_numpy(), filled, rtol=1e-12)

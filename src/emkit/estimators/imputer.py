@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from numbers import Integral, Real
 from typing import Any
@@ -36,6 +37,7 @@ from emkit.estimators._validation import (
     check_weights,
     names_checked,
     observed_together,
+    rows_from_file,
     weighted_total,
 )
 from emkit.estimators.persist import ModelFileMixin
@@ -290,18 +292,31 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
 
     @restores_on_error
     def fit_transform(self, X, y=None, sample_weight=None) -> Any:
-        """Fit, then fill the NaN of ``X``: ``transform(X)``; a re-iterable of chunks, which
-        ``transform`` does not take, is filled chunk by chunk (its rows in order)."""
+        """Fit, then fill the NaN of ``X``: ``transform(X)``; a path to a ``.npy`` or Parquet
+        file, or a re-iterable of chunks, is filled chunk by chunk as :meth:`fit` reads it
+        (its rows in order, memory for one chunk besides the result)."""
         self.fit(X, sample_weight=sample_weight)
-        filled = by_chunk(X, self._transform)
-        return self.transform(X) if filled is None else filled
+        filled: np.ndarray | None
+        if isinstance(X, (str, os.PathLike)):
+            source = as_source(X)
+            assert source is not None  # fit read the file
+            with names_checked():  # the file's columns were checked by fit
+                parts = [self._transform(x) for x, _ in source if x.shape[0]]
+            filled = np.concatenate(parts) if parts else np.empty((0, self.n_features_in_))
+        else:
+            filled = by_chunk(X, self._transform)
+        if filled is None:
+            return self.transform(X)
+        return _wrap_data_with_container("transform", filled, X, self)
 
     def transform(self, X, n_draws=None, random_state=None) -> Any:
         """Fill the NaN of ``X`` from the fitted normal, given each row's observed values.
 
         Parameters
         ----------
-        X : array-like of shape (n, d), NaN where a value is missing.
+        X : array-like of shape (n, d), NaN where a value is missing; a path to a ``.npy`` or
+            Parquet file is read into memory (as :meth:`emkit.GaussianMixture.predict` reads
+            it; :meth:`fit_transform` fills it chunk by chunk).
         n_draws : int or None. None fills each NaN with its conditional mean
             E[x_m | x_o]; an int m returns m completed copies whose missing values are drawn
             from N(E[x_m | x_o], Cov[x_m | x_o]) (multiple imputation).
@@ -313,7 +328,11 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         are returned unchanged. After ``set_output(transform="pandas")`` (or "polars"): a
         DataFrame, or with ``n_draws`` a list of ``n_draws`` DataFrames (one per completed
         copy, with the columns and index of ``X``), since a DataFrame cannot be 3-D. On a
-        Dask collection with ``n_draws``: a lazy dask Array with the partitions of ``X``
+        Dask collection: a lazy dask Array with the partitions of ``X``; after
+        ``set_output(transform="pandas")`` a lazy Dask DataFrame instead, with the feature
+        names as columns and, for a Dask DataFrame ``X``, its index and divisions (rows of a
+        dask Array numbered from 0, as pandas numbers an array's). "polars" has no lazy Dask
+        form: the lazy dask Array again. With ``n_draws``: a lazy dask Array of the draws
         whatever the output setting; each partition then draws from its own seed (all taken
         from ``random_state``), so the draws are not those of the same rows in memory, but
         they repeat for the same ``random_state`` and partitions.
@@ -335,6 +354,8 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
                 meta=np.empty((0, 0, 0)),
             )
         out = self._transform(X, n_draws, random_state)
+        if is_dask_collection(X):  # lazy, never computed here
+            return _dask_output(self, out, X)
         if n_draws is None or _get_output_config("transform", self)["dense"] == "default":
             return _wrap_data_with_container("transform", out, X, self)
         return [_wrap_data_with_container("transform", draw, X, self) for draw in out]
@@ -344,6 +365,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         """:meth:`transform` of rows in memory or on a device (of each block of a Dask
         collection, without draws)."""
         check_is_fitted(self)
+        X = rows_from_file(X, getattr(self, "feature_names_in_", None))
         if is_device_array(X):
             rows = check_device_rows(self, X, reset=False, allow_nan=True)
             filled = self._transform(namespace_of(rows).to_numpy(rows), n_draws, random_state)
@@ -370,6 +392,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
     def score_samples(self, X) -> np.ndarray:
         """Log density of each row's observed values, log N(x_o | mu_o, Sigma_oo), shape (n,)."""
         check_is_fitted(self)
+        X = rows_from_file(X, getattr(self, "feature_names_in_", None))
         if is_device_array(X):
             x = check_device_rows(self, X, reset=False, allow_nan=True)
             return self._model().log_resp(x)[1]
@@ -394,8 +417,25 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
 
 
 # scikit-learn wraps what transform returns in one DataFrame, which the (n_draws, n, d) draws
-# cannot be: transform wraps its own output (_wrap_data_with_container) instead.
+# cannot be, and computes a lazy Dask result into one with a new index: transform and
+# fit_transform wrap their own output (_wrap_data_with_container, _dask_output) instead.
 GaussianImputer.transform = GaussianImputer.transform.__wrapped__  # type: ignore[attr-defined, method-assign]
+GaussianImputer.fit_transform = GaussianImputer.fit_transform.__wrapped__  # type: ignore[attr-defined, method-assign]
+
+
+def _dask_output(imputer: GaussianImputer, filled: Any, X: Any) -> Any:
+    """The lazy filled rows ``filled`` (a dask Array with the partitions of the Dask
+    collection ``X``) in the container ``set_output(transform=...)`` asks for: with "pandas", a
+    Dask DataFrame with the feature names as columns and the index and divisions of a Dask
+    DataFrame ``X`` (scikit-learn would compute it into a pandas DataFrame numbered from 0, a
+    new index that misaligns on a join); otherwise the dask Array."""
+    if _get_output_config("transform", imputer)["dense"] != "pandas":
+        return filled
+    import dask.dataframe as dd
+
+    index = X.index if isinstance(X, dd.DataFrame) else None
+    columns = [str(c) for c in imputer.get_feature_names_out()]
+    return dd.from_dask_array(filled, columns=columns, index=index)
 
 
 def _draw_block(
