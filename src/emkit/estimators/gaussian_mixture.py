@@ -877,7 +877,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         information of the missing labels, from each row's scores. All 14 covariance
         structures are covered (their free parameters, mapped to the fitted layouts by the
         delta method). With ``reg_covar`` or a ``covariance_prior`` the fit is a MAP estimate
-        and the information is that of the likelihood at it.
+        and the information is that of the likelihood at it. A fit with ``missing="em"`` (even
+        of complete data) or ``assignment="hard"`` is refused with a ValueError: refit with
+        ``missing="error"`` and soft assignment, or use :func:`emkit.bootstrap`.
 
         Parameters
         ----------
@@ -947,7 +949,10 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
 
     def standard_errors(self, X, sample_weight=None) -> dict:
         """Standard errors of ``weights``, ``means`` and ``covariances`` (the fitted layouts)
-        from the observed information (:meth:`estimate`), as a dict of arrays.
+        from the observed information (:meth:`estimate`), as a dict of arrays. A fit with
+        ``missing="em"`` (even of complete data) or ``assignment="hard"`` is refused with a
+        ValueError: refit with ``missing="error"`` and soft assignment, or use
+        :func:`emkit.bootstrap`.
 
         Examples
         --------
@@ -967,7 +972,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         arrays shaped like the fitted attributes. ``estimate -+ z std_err`` for the means and
         the covariances off the diagonal; for the weights and the variances the same interval
         on the logit and log scales, mapped back, so that it stays in (0, 1) and (0, inf)
-        (see :meth:`emkit.mle.Estimate.conf_int`).
+        (see :meth:`emkit.mle.Estimate.conf_int`). A fit with ``missing="em"`` (even of complete
+        data) or ``assignment="hard"`` is refused with a ValueError: refit with
+        ``missing="error"`` and soft assignment, or use :func:`emkit.bootstrap`.
 
         Examples
         --------
