@@ -23,8 +23,8 @@ ratios within one run are what to read). For each it prints and writes:
 - emkit's ratio to each peer.
 
 ``python benchmarks/run.py SUITE [ARGS ...]`` runs one of the other benchmarks instead
-(``kmeans``, ``families``, ``threads``, ``big_csv``, ``dask``, ``gpu``, ``bayes``: the scripts
-of this folder, with their own options).
+(``kmeans``, ``families``, ``threads``, ``big_csv``, ``dask``, ``gpu``, ``bayes``,
+``relabel``: the scripts of this folder, with their own options).
 
 The results replace only this script's own section of ``--out``, between the markers
 ``<!-- run.py NAME: begin -->`` and ``<!-- run.py NAME: end -->`` (NAME from ``--section``,
@@ -199,6 +199,7 @@ SUITES = {
     "dask": "EM on a Dask LocalCluster against the in-process fit of the same data",
     "gpu": "seconds per EM iteration on a GPU: emkit's torch backend against gmmx, pomegranate",
     "bayes": "BayesianMixture's effective samples per second against PyMC",
+    "relabel": "BayesianMixture's Stephens relabelling against its sampling, in one fit",
 }
 
 

@@ -1287,6 +1287,105 @@ def test_semi_supervised_draws_are_relabelled_among_the_unlabelled_components():
     assert np.abs(model.predict_proba([[6.0]])[0] - [0, 0, 1]).max() < 0.05
 
 
+def _closest_permutations_cost(p, free, counts):
+    """Brute force over every permutation of the ``free`` components: each draw's KL cost
+    (Stephens' -sum_n counts_n sum_l p_{s pi(l) n} log q_{ln}, q the draws' mean
+    classification) at the identity and at its best permutation, (S,) each, from the draws'
+    classification probabilities ``p`` (S, K, n)."""
+    import itertools
+
+    log_q = np.log(p.mean(axis=0))[free] * counts  # (F, n)
+    costs = np.stack(
+        [
+            -np.einsum("sln,ln->s", p[:, free[list(pi)]], log_q)
+            for pi in itertools.permutations(range(free.size))
+        ]
+    )  # (F!, S), the identity first
+    return costs[0], costs.min(axis=0)
+
+
+@pytest.mark.parametrize("semi", [False, True])
+def test_relabelled_draws_each_take_the_permutation_closest_to_their_mean_classification(semi):
+    # Stephens' fixed point, checked by brute force over the K! permutations with scipy's
+    # densities: each relabelled draw's classification is at least as close (KL) to the
+    # draws' mean classification as any permutation of it; the draws as sampled are not.
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.normal(-3, 1, 50), rng.normal(0, 1, 50), rng.normal(3, 1, 50)][:, None]
+    counts = rng.integers(1, 3, size=150).astype(float)  # frequency weights
+    labels = np.full(150, -1)
+    if semi:
+        labels[:3] = 0  # component 0 keeps its draws; 1, 2 and 3 are permuted
+    free = np.arange(1, 4) if semi else np.arange(3)
+    settings = dict(chains=4, draws=60, tune=40, random_state=1)
+    k = 4 if semi else 3
+    fits = [
+        BayesianMixture(k, relabel=relabel, **settings).fit(x, sample_weight=counts, labels=labels)
+        for relabel in (True, False)
+    ]
+    rows = labels == -1
+    gaps = []
+    for model in fits:
+        weights, mean, sd = (
+            flat(model.samples_[n]).reshape(-1, k, 1) for n in ("weights", "mean", "sd")
+        )
+        joint = weights * stats.norm.pdf(x[rows, 0], mean, sd)  # (S, K, n), scipy's densities
+        p = joint / joint.sum(axis=1, keepdims=True)
+        at_identity, best = _closest_permutations_cost(p, free, counts[rows])
+        gaps.append(at_identity - best)
+        assert np.all(best <= at_identity)
+    np.testing.assert_allclose(gaps[0], 0.0, atol=1e-9 * np.abs(best).max())
+    assert gaps[1].max() > 1.0  # chains sampled in other orders: the check can fail
+
+
+def test_assignment_of_each_draw_is_the_least_cost_permutation():
+    # The relabelling's assignment (the rows' least costs where they fall in distinct columns
+    # by more than rounding, else linear_sum_assignment) against every permutation, on
+    # random costs and on rows whose least costs tie or share a column.
+    import itertools
+
+    from emkit.estimators.bayesian_mixture import _assign
+
+    rng = np.random.default_rng(0)
+    cost = rng.normal(size=(300, 4, 4))
+    cost[:100] += 10 * np.eye(4)[rng.permutation(4)]  # a clear optimum off the row minima
+    cost[100:150, :, 1] = cost[100:150, :, 0]  # two equal columns: ties
+    cost[150:200, :, 0] = cost[150:200].min(axis=2) - 1  # every row's least cost in column 0
+    cost[200:250, 0, 1] = cost[200:250, 0, 0] + 1e-14  # near ties within rounding
+    columns = _assign(cost)
+    np.testing.assert_array_equal(np.sort(columns, axis=1), np.tile(np.arange(4), (300, 1)))
+    total = np.take_along_axis(cost, columns[..., None], axis=2).sum(axis=(1, 2))
+    brute = np.stack(
+        [cost[:, np.arange(4), list(pi)].sum(axis=1) for pi in itertools.permutations(range(4))]
+    ).min(axis=0)
+    np.testing.assert_allclose(total, brute, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kept", [0, 30 * 4 * 90])
+def test_relabelling_with_classifications_recomputed_per_pass_matches_keeping_them(
+    kept, monkeypatch
+):
+    # Past RELABEL_KEPT the draws' classification probabilities are computed again on each
+    # pass instead of kept: the same draws, to the last bit, with none of the 240 draws kept
+    # or the first 28 (whole batches of 7).
+    import emkit.estimators.bayesian_mixture as bayesian_mixture
+
+    rng = np.random.default_rng(4)
+    x = np.r_[rng.normal(-2, 1, 30), rng.normal(0, 1, 30), rng.normal(2, 1, 30)][:, None]
+    labels = np.full(90, -1)
+    labels[:2] = 0
+    settings = dict(chains=4, draws=60, tune=20, random_state=5)
+    monkeypatch.setattr(bayesian_mixture, "PREDICT_BATCH", 7)
+    for given in (None, labels):
+        whole = BayesianMixture(4, **settings).fit(x, labels=given).samples_
+        with monkeypatch.context() as patch:
+            patch.setattr(bayesian_mixture, "RELABEL_KEPT", kept)
+            part = BayesianMixture(4, **settings).fit(x, labels=given).samples_
+        plain = BayesianMixture(4, relabel=False, **settings).fit(x, labels=given).samples_
+        assert not np.array_equal(whole["mean"], plain["mean"])  # the draws were permuted
+        for name, value in whole.items():
+            np.testing.assert_array_equal(part[name], value)
+
+
 def test_relabelling_where_the_first_feature_separates_the_components_sorts_each_draw():
     # Where the first feature's means never cross, relabelling is sorting each draw by it,
     # as relabel=True did before it matched classification probabilities.

@@ -50,6 +50,10 @@ POINTWISE_AUTO_LIMIT = 10_000_000
 MAX_COUNT = float(2**53)
 # Passes of Stephens' relabelling at most (it stops once no draw's permutation changes).
 RELABEL_PASSES = 10
+# Classification probabilities Stephens' relabelling keeps for all its passes, at most (draws x
+# unlabelled rows x K; 200 MB of float64): 4 chains of 1000 draws of 3 components on 1500 rows
+# take 18e6 (144 MB). The draws beyond are classified again on each pass.
+RELABEL_KEPT = 25_000_000
 # covariance_type names (emkit's and mclust's) whose structure has a Gibbs update.
 SAMPLED_COVARIANCES = tuple(
     name for name in (*COVARIANCES, *ALIASES) if ALIASES.get(name, name) in GIBBS_COVARIANCES
@@ -841,10 +845,11 @@ def _classify_draws(conditional: Conditional, params, weights: np.ndarray, x: np
     draws, responsibilities (b, K, n), log-likelihoods :math:`\log \sum_k \pi_k p_k(x_n)`
     (b, n), log joints (b, K, n)). ``params`` fields (S, K, ...) (shared ones (S, ...)),
     ``weights`` (S, K); the sampler's E-step (one matrix product of the rows' features) where
-    the family has one, else the components' ``log_prob``."""
+    the family has one, else the components' ``log_prob``. The batches are of
+    :func:`_classify_batch` draws, whatever S."""
     total, k = weights.shape
     expanded = conditional.features(x)  # (n, F) and their centre, or None
-    batch = max(1, min(PREDICT_BATCH, 4_000_000 // max(1, x.shape[0] * k)))
+    batch = _classify_batch(x.shape[0], k)
     for start in range(0, total, batch):
         part = slice(start, min(start + batch, total))
         sub = {name: value[part] for name, value in params.items()}
@@ -857,10 +862,35 @@ def _classify_draws(conditional: Conditional, params, weights: np.ndarray, x: np
         with np.errstate(divide="ignore"):
             log_joint += np.log(weights[part])[..., None]
         top = log_joint.max(axis=1, keepdims=True)  # over K, with the rows contiguous
-        resp = np.exp(log_joint - top)
+        resp = np.subtract(log_joint, top)
+        np.exp(resp, out=resp)
         norm = resp.sum(axis=1, keepdims=True)
         resp /= norm
         yield part, resp, (top + np.log(norm))[:, 0], log_joint
+
+
+def _classify_batch(n: int, k: int) -> int:
+    """Draws per batch of :func:`_classify_draws` on n rows and K components (about 4e6
+    responsibilities a batch)."""
+    return max(1, min(PREDICT_BATCH, 4_000_000 // max(1, n * k)))
+
+
+def _assign(cost: np.ndarray) -> np.ndarray:
+    """Each row's column in the assignment of least total cost of each of B matrices ``cost``
+    (B, F, F), shape (B, F): ``linear_sum_assignment``'s ``col_ind``. Where the rows' least
+    costs fall in distinct columns, each below the row's next by more than rounding, those
+    columns are the one optimum (no other assignment reaches the sum of the rows' minima),
+    which the solver, exact to a few ulps of the costs, would find too; it is called for the
+    other matrices only."""
+    f = cost.shape[1]
+    best = cost.argmin(axis=2)  # (B, F)
+    two = np.partition(cost, 1, axis=2)[..., :2]  # each row's two least
+    scale = np.abs(cost).max(axis=(1, 2))  # (B,)
+    clear = np.all(two[..., 1] - two[..., 0] > 1e-9 * scale[:, None], axis=1)
+    clear &= np.all(np.sort(best, axis=1) == np.arange(f), axis=1)
+    for s in np.flatnonzero(~clear):
+        best[s] = linear_sum_assignment(cost[s])[1]
+    return best
 
 
 def _relabel(
@@ -873,36 +903,65 @@ def _relabel(
     """Each draw's unlabelled components permuted by Stephens' (2000) algorithm (label
     switching; see BayesianMixture): the permutations that bring the draws' classification
     probabilities of the unlabelled rows closest (Kullback-Leibler) to their mean, from the
-    draw of highest likelihood as pivot; the components then numbered by location."""
+    draw of highest likelihood as pivot; the components then numbered by location.
+
+    The draws' classification probabilities are computed once and kept for every pass, up to
+    :data:`RELABEL_KEPT` of them (the batches beyond are computed again each pass); without
+    labelled rows, those of the pass that finds the pivot."""
     c, d, k = trace.weights.shape
     flat = {name: value.reshape((c * d,) + value.shape[2:]) for name, value in trace.params.items()}
     weights = trace.weights.reshape(c * d, k)
     free = _unlabelled_components(labels, k)
     counts = np.ones(x.shape[0]) if w is None else w
     labelled = np.flatnonzero(np.zeros(x.shape[0], bool) if labels is None else labels >= 0)
+    batch = _classify_batch(x.shape[0] - labelled.size, k)
+    kept_draws = min(c * d, RELABEL_KEPT // max(1, k * (x.shape[0] - labelled.size)))
+    kept_draws -= kept_draws % batch if kept_draws < c * d else 0  # whole batches
+    kept: list[np.ndarray] = []  # responsibilities (b, K, u) of the first kept_draws draws
     # The pivot: the draw of highest likelihood (labelled rows at their label), near the mode.
     log_lik = np.empty(c * d)
-    for part, _, per_row, log_joint in _classify_draws(conditional, flat, weights, x):
+    for part, resp, per_row, log_joint in _classify_draws(conditional, flat, weights, x):
         if labelled.size:
             per_row[:, labelled] = log_joint[:, labels[labelled], labelled]  # type: ignore[index]
+        elif part.stop <= kept_draws:
+            kept.append(resp)
         log_lik[part] = per_row @ counts
     pivot = int(np.argmax(log_lik))
     unlabelled = np.setdiff1d(np.arange(x.shape[0]), labelled)
     x, counts = x[unlabelled], counts[unlabelled]
+    if labelled.size and kept_draws:
+        head = {name: value[:kept_draws] for name, value in flat.items()}
+        kept = [r for _, r, _, _ in _classify_draws(conditional, head, weights[:kept_draws], x)]
+    rest = {name: value[kept_draws:] for name, value in flat.items()}
+
+    def classified():
+        """(slice, responsibilities (b, K, u)) of every draw, in _classify_draws' batches."""
+        for start, resp in zip(range(0, kept_draws, batch), kept, strict=True):
+            yield slice(start, start + resp.shape[0]), resp
+        if kept_draws == c * d:
+            return
+        for part, resp, _, _ in _classify_draws(conditional, rest, weights[kept_draws:], x):
+            yield slice(kept_draws + part.start, kept_draws + part.stop), resp
+
     one = {name: value[pivot : pivot + 1] for name, value in flat.items()}
     target = next(_classify_draws(conditional, one, weights[[pivot]], x))[1][0]  # (K, u)
     order = np.tile(np.arange(k), (c * d, 1))  # draw s's component l is its sampled order[s, l]
+    identity = np.arange(k)
     for _ in range(RELABEL_PASSES):
         # cost[s, l, j] = -sum_n p_sjn log q_ln: the KL divergence of draw s's classification
         # probabilities from the target q where its component j becomes l, up to a constant.
         tiny = np.finfo(float).tiny
         log_target = np.log(np.maximum(target[free], tiny)).T * counts[:, None]  # (u, F)
         new, total = order.copy(), np.zeros_like(target)
-        for part, resp, _, _ in _classify_draws(conditional, flat, weights, x):
-            cost = -(resp[:, free] @ log_target).transpose(0, 2, 1)  # (b, F, F): [l, j]
-            for s, draw_cost in zip(range(part.start, part.stop), cost, strict=True):
-                new[s, free] = free[linear_sum_assignment(draw_cost)[1]]
-            total += np.take_along_axis(resp, new[part, :, None], axis=1).sum(axis=0)
+        for part, resp in classified():
+            mine = resp if free.size == k else resp[:, free]  # as the copy resp[:, free]
+            cost = -(mine @ log_target).transpose(0, 2, 1)  # (b, F, F): [l, j]
+            new[part, free] = free[_assign(cost)]
+            moved = new[part]  # the batch's draws summed in order, as take_along_axis's were
+            if np.all(moved == identity):
+                total += resp.sum(axis=0)
+            else:
+                total += resp[np.arange(moved.shape[0])[:, None], moved].sum(axis=0)
         target = total / (c * d)
         if np.array_equal(new, order):
             break
