@@ -395,3 +395,40 @@ def test_float32_dataframe_gives_float32_centres_as_sklearn(faithful):
 def test_fewer_rows_than_clusters_names_clusters():
     with pytest.raises(ValueError, match=r"n_samples = 2\. Use fewer clusters or more data"):
         KMeans(3).fit(np.array([[0.0, 1.0], [2.0, 3.0]]))
+
+
+def test_pandas_output_on_dask_is_a_lazy_frame_with_the_index_of_x(faithful):
+    # scikit-learn's set_output wrapper computed a lazy result into a pandas DataFrame numbered
+    # 0..n-1: a new index, which silently misaligns on a join with X.
+    import pandas as pd
+    from scipy.spatial.distance import cdist
+
+    dd = pytest.importorskip("dask.dataframe")
+    da = pytest.importorskip("dask.array")
+    x = np.asarray(faithful)[:60]
+    df = pd.DataFrame(x, columns=["eruptions", "waiting"], index=np.arange(1000, 1060))
+    ddf = dd.from_pandas(df, npartitions=3)
+    km = KMeans(3, random_state=0).set_output(transform="pandas").fit(df)
+    expected = km.transform(df)
+    assert list(expected.index) == list(df.index)
+    np.testing.assert_allclose(expected.to_numpy(), cdist(x, km.cluster_centers_), rtol=1e-12)
+    for out in (
+        km.transform(ddf),
+        KMeans(3, random_state=0).set_output(transform="pandas").fit_transform(ddf),
+    ):
+        assert isinstance(out, dd.DataFrame)  # lazy, not computed into pandas
+        assert out.divisions == ddf.divisions
+        pd.testing.assert_frame_equal(out.compute(), expected, rtol=1e-12)
+    # a dask Array has no index: its rows are numbered from 0, as pandas numbers an array's
+    unnamed = KMeans(3, random_state=0).set_output(transform="pandas").fit(x)
+    for out in (
+        unnamed.transform(da.from_array(x, chunks=(25, 2))),
+        KMeans(3, random_state=0)
+        .set_output(transform="pandas")
+        .fit_transform(da.from_array(x, chunks=(25, 2))),
+    ):
+        assert isinstance(out, dd.DataFrame)
+        pd.testing.assert_frame_equal(out.compute(), unnamed.transform(x), rtol=1e-12)
+    # without pandas output (or with polars, which has no lazy Dask form) the lazy dask Array
+    assert isinstance(KMeans(3, random_state=0).fit(df).transform(ddf), da.Array)
+    assert isinstance(KMeans(3, random_state=0).fit(df).fit_transform(ddf), da.Array)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sklearn.utils._set_output import _get_output_config, _wrap_data_with_container
 from sklearn.utils.validation import check_is_fitted
 
 from emkit.backend.dask_source import (
@@ -306,6 +307,26 @@ def queried_array(estimator, X, lengths: tuple | None = None) -> Any:
     check_feature_names(estimator, feature_names(X), reset=False)
     check_n_features(estimator, x.shape[1])
     return x
+
+
+def transform_output(estimator, out: Any, X) -> Any:
+    """``out``, what ``estimator.transform(X)`` computed (one row per row of ``X``), in the
+    container ``set_output(transform=...)`` asks for: in memory as scikit-learn wraps it; for a
+    Dask collection ``X`` (``out`` a lazy dask Array with its partitions), with "pandas", a
+    lazy Dask DataFrame with ``get_feature_names_out()`` as columns and the index and
+    divisions of a Dask DataFrame ``X`` (scikit-learn would compute it into a pandas DataFrame
+    numbered from 0, a new index that misaligns on a join), otherwise the dask Array itself
+    ("polars" has no lazy Dask form). The estimator's ``transform`` and ``fit_transform`` are
+    then left unwrapped by scikit-learn (their ``__wrapped__``)."""
+    if not is_dask_collection(X):
+        return _wrap_data_with_container("transform", out, X, estimator)
+    if _get_output_config("transform", estimator)["dense"] != "pandas":
+        return out
+    import dask.dataframe as dd
+
+    index = X.index if isinstance(X, dd.DataFrame) else None
+    columns = [str(c) for c in estimator.get_feature_names_out()]
+    return dd.from_dask_array(out, columns=columns, index=index)
 
 
 def check_n_features(estimator, n_features: int) -> None:

@@ -27,7 +27,13 @@ from emkit.estimators._device import (
     refuse_dask_device,
     resolution,
 )
-from emkit.estimators._inputs import by_chunk, per_row, queried_array, weighted_source
+from emkit.estimators._inputs import (
+    by_chunk,
+    per_row,
+    queried_array,
+    transform_output,
+    weighted_source,
+)
 from emkit.estimators._mixture_api import warn_if_ridge_outweighs, warn_unless_converged
 from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import (
@@ -307,7 +313,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
             filled = by_chunk(X, self._transform)
         if filled is None:
             return self.transform(X)
-        return _wrap_data_with_container("transform", filled, X, self)
+        return transform_output(self, filled, X)
 
     def transform(self, X, n_draws=None, random_state=None) -> Any:
         """Fill the NaN of ``X`` from the fitted normal, given each row's observed values.
@@ -354,10 +360,8 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
                 meta=np.empty((0, 0, 0)),
             )
         out = self._transform(X, n_draws, random_state)
-        if is_dask_collection(X):  # lazy, never computed here
-            return _dask_output(self, out, X)
         if n_draws is None or _get_output_config("transform", self)["dense"] == "default":
-            return _wrap_data_with_container("transform", out, X, self)
+            return transform_output(self, out, X)  # on a Dask collection lazy, never computed
         return [_wrap_data_with_container("transform", draw, X, self) for draw in out]
 
     @per_row(width=lambda self: self.n_features_in_)
@@ -418,24 +422,9 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
 
 # scikit-learn wraps what transform returns in one DataFrame, which the (n_draws, n, d) draws
 # cannot be, and computes a lazy Dask result into one with a new index: transform and
-# fit_transform wrap their own output (_wrap_data_with_container, _dask_output) instead.
+# fit_transform wrap their own output (transform_output, _wrap_data_with_container) instead.
 GaussianImputer.transform = GaussianImputer.transform.__wrapped__  # type: ignore[attr-defined, method-assign]
 GaussianImputer.fit_transform = GaussianImputer.fit_transform.__wrapped__  # type: ignore[attr-defined, method-assign]
-
-
-def _dask_output(imputer: GaussianImputer, filled: Any, X: Any) -> Any:
-    """The lazy filled rows ``filled`` (a dask Array with the partitions of the Dask
-    collection ``X``) in the container ``set_output(transform=...)`` asks for: with "pandas", a
-    Dask DataFrame with the feature names as columns and the index and divisions of a Dask
-    DataFrame ``X`` (scikit-learn would compute it into a pandas DataFrame numbered from 0, a
-    new index that misaligns on a join); otherwise the dask Array."""
-    if _get_output_config("transform", imputer)["dense"] != "pandas":
-        return filled
-    import dask.dataframe as dd
-
-    index = X.index if isinstance(X, dd.DataFrame) else None
-    columns = [str(c) for c in imputer.get_feature_names_out()]
-    return dd.from_dask_array(filled, columns=columns, index=index)
 
 
 def _draw_block(

@@ -46,7 +46,7 @@ from emkit.estimators._device import (
     placement,
     resolution,
 )
-from emkit.estimators._inputs import dask_total, fit_rows, per_row
+from emkit.estimators._inputs import dask_total, fit_rows, per_row, transform_output
 from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import check_rows, check_weights
 from emkit.estimators._verbose import InertiaPrinter, print_kmeans_ends
@@ -373,10 +373,24 @@ class KMeans(
         ``get_feature_names_out`` names kmeans0, kmeans1, ... as scikit-learn's KMeans."""
         return int(self.cluster_centers_.shape[0])
 
-    @per_row(width=lambda self: self.cluster_centers_.shape[0])
-    def transform(self, X) -> np.ndarray:
+    def fit_transform(self, X, y=None, sample_weight=None) -> Any:
+        """Fit, then :meth:`transform` ``X``."""
+        self.fit(X, sample_weight=sample_weight)
+        return transform_output(self, self._transform(X), X)
+
+    def transform(self, X) -> Any:
         """Euclidean distance of each row to each centre, shape (n, n_clusters); float32
-        where ``X`` is, as scikit-learn's."""
+        where ``X`` is, as scikit-learn's. On a Dask collection: a lazy dask Array with the
+        partitions of ``X``; after ``set_output(transform="pandas")`` a lazy Dask DataFrame
+        instead, with columns kmeans0, kmeans1, ... and, for a Dask DataFrame ``X``, its
+        index and divisions (rows of a dask Array numbered from 0, as pandas numbers an
+        array's)."""
+        return transform_output(self, self._transform(X), X)
+
+    @per_row(width=lambda self: self.cluster_centers_.shape[0])
+    def _transform(self, X) -> Any:
+        """:meth:`transform` of rows in memory or on a device (of each block of a Dask
+        collection)."""
         x = self._checked_rows(X)
         d2 = squared_distances(x, self.cluster_centers_)
         out = namespace_of(d2).sqrt(d2)
@@ -399,6 +413,12 @@ class KMeans(
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+# scikit-learn computes a lazy Dask result of transform into a pandas DataFrame numbered from 0
+# (a new index): transform and fit_transform wrap their own output (transform_output) instead.
+KMeans.transform = KMeans.transform.__wrapped__  # type: ignore[attr-defined, method-assign]
+KMeans.fit_transform = KMeans.fit_transform.__wrapped__  # type: ignore[attr-defined, method-assign]
 
 
 def _is_float32(X) -> bool:
