@@ -3,6 +3,7 @@
 import base64
 import html
 import re
+import warnings
 from html.parser import HTMLParser
 
 import numpy as np
@@ -422,3 +423,50 @@ def test_titles_count_one_iteration_and_one_model(faithful):
     model = GaussianMixture(1, max_iter=1).fit(faithful)
     assert model.n_iter_ == 1
     assert ": 1 iteration, " in history_figure(model)._suptitle.get_text()
+
+
+def _errors_line(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("Standard errors")]
+
+
+def test_summary_says_why_it_gives_no_standard_errors(faithful):
+    """A missing="em" or assignment="hard" fit (which standard_errors refuses), other rows and
+    a singular information left the errors out without a word; a line now says why."""
+    rows = np.asarray(faithful)
+    for settings, why in [
+        ({"missing": "em"}, 'for a missing="em" fit'),
+        ({"assignment": "hard"}, 'for an assignment="hard" fit'),
+    ]:
+        model = GaussianMixture(2, random_state=0, **settings).fit(rows)
+        with pytest.raises(ValueError, match="soft-assignment fit of complete data"):
+            model.standard_errors(rows)
+        assert _errors_line(model.summary(rows, parameters=True)) == [
+            f"Standard errors: not available {why}; see emkit.bootstrap."
+        ]
+        assert "Standard errors" not in model.summary(rows)  # only with the parameters
+    soft = GaussianMixture(2, random_state=0).fit(rows)
+    text = soft.summary(rows, parameters=True)
+    assert _errors_line(text) == ["Standard errors of the means:"]
+    # the printed errors are Louis': the weights' se at least the binomial's sqrt(p (1 - p) / n)
+    # of known labels, and within a factor 1.5 of it (the clusters overlap little)
+    se = soft.standard_errors(rows)
+    assert float(_block(text, "Mixing probabilities:")[2].split()[1]) == pytest.approx(
+        se["weights"][0], rel=1e-5
+    )
+    p = soft.weights_[0]
+    assert 1 <= se["weights"][0] / np.sqrt(p * (1 - p) / len(rows)) < 1.5
+    weighted = soft.summary(rows, parameters=True, sample_weight=np.full(len(rows), 2.0))
+    assert _errors_line(weighted) == [
+        "Standard errors: not available, the rows or sample_weight given are not the fit's; "
+        "pass those, or see emkit.bootstrap."
+    ]
+    # one component on a single repeated point: the information is singular there
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(size=(60, 2)), np.repeat([[4.0, 4.0]], 3, axis=0)])
+    collapsed = GaussianMixture(2, covariance_type="spherical", random_state=0, reg_covar=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        collapsed.fit(x)
+    assert _errors_line(collapsed.summary(x, parameters=True)) == [
+        "Standard errors: not available, the observed information is singular; see emkit.bootstrap."
+    ]

@@ -80,8 +80,9 @@ def model_summary(
     parameters : also print the mixing probabilities, means and variances, with the standard
         errors of the weights and means from the observed information (Louis' method,
         :meth:`~emkit.GaussianMixture.standard_errors`) where it is positive definite and
-        ``x`` (with ``sample_weight``) holds the rows of the fit; otherwise the errors are
-        left out.
+        ``x`` (with ``sample_weight``) holds the rows of the fit; otherwise a line says why
+        there are none (a missing="em" or assignment="hard" fit, other rows, a singular
+        information).
     icl : "hard" (mclust's, default) or "soft"; the text says which.
     sample_weight : array of shape (n,), the frequency weights of the fit (as in ``fit``), or
         None. The log-likelihood, BIC and ICL are then the weighted ones
@@ -126,10 +127,12 @@ def model_summary(
         table.to_string(index=False),
     ]
     if parameters:
-        errors = _standard_errors(model, x, sample_weight)
+        errors, missing_errors = _standard_errors(model, x, sample_weight)
         # rows by the fitted columns' names, else R's [1,], [2,], ... as mclust's
         rows = _variable_names(model)
         components = [f"[,{j + 1}]" for j in range(k)]
+        if missing_errors is not None:  # said, not silently left out
+            lines += ["", missing_errors]
         lines += ["", "Mixing probabilities:", _row(model.weights_, errors, "weights")]
         lines += ["", "Means:"]
         lines.append(pd.DataFrame(model.means_.T, index=rows, columns=components).to_string())
@@ -149,24 +152,32 @@ def model_summary(
     return "\n".join(lines)
 
 
-def _standard_errors(model, x: np.ndarray, sample_weight=None) -> dict | None:
-    """Louis' standard errors of ``model`` on ``x`` with ``sample_weight``, or None where there
-    are none to give (a hard or missing-data fit, a singular information, rows or weights
-    other than the fit's)."""
+def _standard_errors(model, x: np.ndarray, sample_weight=None) -> tuple[dict | None, str | None]:
+    """Louis' standard errors of ``model`` on ``x`` with ``sample_weight`` and None, or None
+    and the summary's line saying why there are none to give (a hard or missing-data fit,
+    rows or weights other than the fit's, a singular information)."""
     import warnings
 
     from emkit.estimators._fingerprint import OtherRowsError
     from emkit.mle import HessianWarning
 
-    if model.missing == "em" or model.assignment != "soft":
-        return None
+    see = "see emkit.bootstrap."
+    if model.missing == "em":
+        return None, f'Standard errors: not available for a missing="em" fit; {see}'
+    if model.assignment != "soft":
+        return None, f'Standard errors: not available for an assignment="hard" fit; {see}'
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HessianWarning)
         try:
             errors = model.standard_errors(x, sample_weight=sample_weight)
         except OtherRowsError:
-            return None
-    return None if np.isnan(errors["means"]).any() else errors
+            return None, (
+                "Standard errors: not available, the rows or sample_weight given are not the "
+                f"fit's; pass those, or {see}"
+            )
+    if np.isnan(errors["means"]).any():
+        return None, f"Standard errors: not available, the observed information is singular; {see}"
+    return errors, None
 
 
 def _row(values: np.ndarray, errors, key: str) -> str:
