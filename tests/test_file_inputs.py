@@ -161,3 +161,75 @@ def test_an_estimator_that_reads_no_files_says_so_for_a_path(tmp_path, faithful,
     for given in (path, str(path)):
         with pytest.raises(ValueError, match=f"{name} does not read files: load it first"):
             make().fit(given, labels)
+
+
+def test_the_refusal_of_a_path_names_exactly_the_estimators_that_read_files(tmp_path, faithful):
+    # It said "GaussianMixture and GaussianImputer read .npy and Parquet files chunk by chunk":
+    # select_mixture reads them too, GaussianImputer.fit_transform as well, and their
+    # predict, transform and score read a file into memory, not chunk by chunk.
+    path = tmp_path / "x.npy"
+    np.save(path, faithful)
+    readers = (
+        "Only GaussianMixture, GaussianImputer and select_mixture take a path to a .npy or "
+        "Parquet file: GaussianMixture.fit, GaussianImputer.fit and fit_transform, and "
+        "select_mixture read it chunk by chunk; their other methods (predict, transform, "
+        "score, ...) into memory"
+    )
+    counts = np.round(faithful[:, :1]) - 2  # 0 to 3
+    others = {
+        "KMeans": lambda: emkit.KMeans(2).fit(path),
+        "MixtureModel": lambda: emkit.MixtureModel([emkit.Normal(), emkit.Normal()]).fit(path),
+        "BayesianMixture": lambda: emkit.BayesianMixture([emkit.Normal(), emkit.Normal()]).fit(
+            path
+        ),
+        "GenerativeClassifier": lambda: emkit.GenerativeClassifier().fit(path, faithful[:, 0] > 3),
+        "MixtureOfRegressions": lambda: emkit.MixtureOfRegressions(2).fit(path, faithful[:, 1]),
+        "ZeroInflatedPoisson": lambda: emkit.ZeroInflatedPoisson().fit(counts).predict(path),
+    }
+    for name, call in others.items():
+        with pytest.raises(ValueError) as refusal:
+            call()
+        assert f"{name} does not read files: load it first" in str(refusal.value)
+        assert readers in str(refusal.value)
+    # each reader named reads the file as the same rows in memory
+    options = dict(covariance_type="diag", random_state=0)
+    memory = emkit.GaussianMixture(2, **options).fit(faithful)
+    from_file = emkit.GaussianMixture(2, **options).fit(path)
+    np.testing.assert_allclose(from_file.means_, memory.means_, rtol=1e-10)
+    np.testing.assert_array_equal(from_file.predict(path), memory.predict(faithful))
+    assert from_file.score(path) == pytest.approx(memory.score(faithful), rel=1e-12)
+    # complete rows come back unchanged
+    np.testing.assert_allclose(emkit.GaussianImputer().fit_transform(path), faithful, rtol=0)
+    imputer = emkit.GaussianImputer().fit(faithful)
+    assert imputer.score(path) == pytest.approx(imputer.score(faithful), rel=1e-12)
+    grid = dict(n_components=[1, 2], covariance_types=["diag"])
+    selected = emkit.select_mixture(path, **grid)
+    in_memory = emkit.select_mixture(faithful, **grid)
+    np.testing.assert_allclose(selected.table_["bic"], in_memory.table_["bic"], rtol=1e-10)
+
+
+def test_the_refusal_of_a_re_iterable_names_the_methods_that_read_one(faithful):
+    # It named GaussianMixture.fit and GaussianImputer.fit alone; fit_predict, fit_transform
+    # and select_mixture read a re-iterable of chunks one at a time too.
+    class Chunks:
+        def __iter__(self):
+            return iter([faithful[:100], faithful[100:]])
+
+    with pytest.raises(ValueError) as refusal:
+        emkit.KMeans(2).fit(Chunks())
+    assert (
+        "which only GaussianMixture.fit and fit_predict, GaussianImputer.fit and "
+        "fit_transform, and select_mixture read one at a time: pass list(X)"
+    ) in str(refusal.value)
+    options = dict(covariance_type="diag", random_state=0)
+    np.testing.assert_array_equal(
+        emkit.GaussianMixture(2, **options).fit_predict(Chunks()),
+        emkit.GaussianMixture(2, **options).fit_predict(faithful),
+    )
+    np.testing.assert_allclose(emkit.GaussianImputer().fit_transform(Chunks()), faithful, rtol=0)
+    grid = dict(n_components=[1, 2], covariance_types=["diag"])
+    np.testing.assert_allclose(
+        emkit.select_mixture(Chunks(), **grid).table_["bic"],
+        emkit.select_mixture(faithful, **grid).table_["bic"],
+        rtol=1e-10,
+    )

@@ -231,8 +231,10 @@ def numeric_input(estimator, x) -> Iterator[None]:
             f"rows or a DataFrame; got a {type(x).__name__}"
             + (
                 f". {name} does not read files: load it first (numpy.load, "
-                "pandas.read_parquet); GaussianMixture and GaussianImputer read .npy and "
-                "Parquet files chunk by chunk"
+                "pandas.read_parquet). Only GaussianMixture, GaussianImputer and "
+                "select_mixture take a path to a .npy or Parquet file: GaussianMixture.fit, "
+                "GaussianImputer.fit and fit_transform, and select_mixture read it chunk by "
+                "chunk; their other methods (predict, transform, score, ...) into memory"
                 if path
                 else ""
             )
@@ -242,8 +244,8 @@ def numeric_input(estimator, x) -> Iterator[None]:
         raise ValueError(
             f"{name} needs X as a 2-D array of numbers (rows x features) here; got a "
             f"{type(x).__name__}, an iterable of chunks, which only GaussianMixture.fit and "
-            "GaussianImputer.fit read one at a time: pass list(X), the list of its chunks, "
-            "which is read as their rows"
+            "fit_predict, GaussianImputer.fit and fit_transform, and select_mixture read one "
+            "at a time: pass list(X), the list of its chunks, which is read as their rows"
         )
     try:
         yield
