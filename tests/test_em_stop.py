@@ -10,7 +10,7 @@ import pytest
 
 from emkit import GaussianMixture
 from emkit.accel import contraction
-from emkit.em import EMMap, Point
+from emkit.em import EMMap, Point, _slowest
 
 
 def test_contraction_is_the_rate_of_a_linear_map():
@@ -92,3 +92,26 @@ def test_a_dask_fit_of_a_slow_problem_lands_within_tol_of_its_maximum(slow_fit):
     fit = GaussianMixture(3, **kw).fit(da.from_array(x, chunks=(700, 3)))
     assert fit.converged_
     assert 0 <= optimum - fit.log_likelihood_ < 10 * 1e-8 * x.shape[0]
+
+
+def test_the_slowest_rate_reads_rates_of_one_or_more_from_this_phase_of_the_run():
+    rates, floor = (0.5, 1.0002, 0.9), 1e-9
+    # a reading of 1 or more from a step of about this one's gain: not converging linearly
+    assert _slowest(rates, (1e-6, 2e-6, 1e-6), 1e-6, floor) == 1.0002
+    # ... from a step at the objective's rounding, or 100 times this one's gain: left out
+    assert _slowest(rates, (1e-6, 1e-10, 1e-6), 1e-6, floor) == 0.9
+    assert _slowest(rates, (1e-6, 1e-3, 1e-6), 1e-6, floor) == 0.9
+
+
+def test_a_flat_likelihood_fit_stops_within_tol_of_its_maximum():
+    """Two components on one Gaussian: EM's slow rate (about 0.9999) shows only every 5 to 40
+    cycles, or as readings just above 1. Read over the last 9 cycles, below 1 only, it let
+    the fit stop 1.4 below its maximum (140,000 times tol * n)."""
+    x = np.random.default_rng(102).normal(size=(1000, 1))
+    gm = GaussianMixture(2, max_iter=5000, random_state=0)
+    stopped = gm.fit(x).history_[-1]
+    assert gm.converged_
+    # the maximum: EM run on from where the fit stopped, to a far tighter tol
+    optimum = gm.set_params(tol=1e-14, max_iter=20000, warm_start=True).fit(x).history_[-1]
+    assert gm.converged_
+    assert -1e-9 * abs(optimum) < optimum - stopped < 10 * 1e-8 * x.shape[0]
