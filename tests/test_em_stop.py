@@ -8,9 +8,11 @@ below the maximum (300 times ``tol`` times the rows) and 1e-3 apart.
 import numpy as np
 import pytest
 
+import emkit
+import emkit.em as em_module
 from emkit import GaussianMixture
 from emkit.accel import contraction
-from emkit.em import EMMap, Point, _slowest
+from emkit.em import EMMap, Point, _slowest, step_policy
 
 
 def test_contraction_is_the_rate_of_a_linear_map():
@@ -119,3 +121,25 @@ def test_a_flat_likelihood_fit_stops_within_tol_of_its_maximum():
     gaps = optimum - np.array(stopped)
     assert np.all(gaps > -1e-9 * abs(optimum)), gaps
     assert np.all(gaps < 10 * 1e-8 * x.shape[0]), gaps
+
+
+def test_a_grid_screens_as_mclust_stops_and_continues_the_chosen_to_tol(monkeypatch):
+    """select_mixture's screened fits only rank the candidates: their SQUAREM stops on the
+    rates below 1 of the last 9 cycles (over 49, the flat cells of a default grid ran to
+    max_iter, twice the grid's time). The fits it refines, and every fit outside a grid, stop
+    on _slowest over 49."""
+    made = []
+
+    def recorded(accelerate, model):
+        policy = step_policy(accelerate, model)
+        made.append(policy.screening)
+        return policy
+
+    monkeypatch.setattr(em_module, "step_policy", recorded)
+    x = np.random.default_rng(102).normal(size=(1000, 1))
+    emkit.select_mixture(x, n_components=[1, 2, 3, 4], covariance_types=["V"])
+    grid = len(made)
+    assert made[:4] == [True] * 4  # the four cells screened
+    assert made[4:] == [False] * 3 and grid == 7  # the best three refined
+    GaussianMixture(2, random_state=0).fit(x)
+    assert made[-1] is False

@@ -18,8 +18,10 @@ keeps the best by one rule.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable, Generator, Hashable, Iterable
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -353,6 +355,35 @@ class PlainEM:
         return (yield from em.evaluate(em.m_step(point)))
 
 
+# Cycles before the current one whose rates of convergence the stop test also reads (Squarem).
+# On slow fits EM's slow direction shows only in some cycles' rates (three components on two
+# clusters: 0.998 between readings of 0.79 to 0.96). On flat likelihoods (more components than
+# the data hold) a reading near the slow rate comes every 5 to 40 cycles: over 8 cycles such
+# fits stopped up to 8,500 times tol_total below their maximum (1.7 of log-likelihood on 20,000
+# rows), over 48 cycles at most 1.8 times it, at 0 to 12% more iterations on fits that converge
+# at a steady rate and none on quick ones (tests/test_em_stop.py).
+RATE_CYCLES = 48
+# A model-selection screening's stop (:func:`screening_stops`): its fits only rank the
+# candidates, and the chosen are continued to ``tol``. It reads the rates below 1 of the last
+# 9 cycles, as every run did before the flat likelihoods were measured: over 49 cycles the
+# flat cells of a default grid (K up to 9 on 20,000 rows of two clusters) ran to max_iter,
+# twice the grid's time, for a ranking that mclust's stop (a relative gain of 1e-5) gives too.
+SCREEN_RATE_CYCLES = 8
+_screening: ContextVar[bool] = ContextVar("screening", default=False)
+
+
+@contextlib.contextmanager
+def screening_stops() -> Iterator[None]:
+    """Within the block, SQUAREM runs stop as a screening's (:data:`SCREEN_RATE_CYCLES`
+    cycles' rates below 1), not on :func:`_slowest` (fits of a screening, which the chosen
+    continue from)."""
+    token = _screening.set(True)
+    try:
+        yield
+    finally:
+        _screening.reset(token)
+
+
 @dataclass
 class Squarem:
     r"""SQUAREM's safeguarded cycle (:mod:`emkit.accel`) as a step policy.
@@ -381,11 +412,13 @@ class Squarem:
     step_max : the bound on the step length, carried from cycle to cycle.
     rates : the rates of convergence the last cycles measured (:data:`RATE_CYCLES` + 1).
     gains : the gains of those cycles' plain steps, in the same order.
+    screening : stop as a screening's fits (:func:`screening_stops`).
     """
 
     step_max: float = 1.0
     rates: tuple[float, ...] = ()
     gains: tuple[float, ...] = ()
+    screening: bool = False
 
     def step(self, point: Point, em: EMMap) -> Generator[Any, tuple[Any, float], Point]:
         em.verdict = None
@@ -399,10 +432,15 @@ class Squarem:
         if em.convergence is None:
             gain = first.objective - point.objective
             gains = (0.0,) * (len(self.rates) - len(self.gains)) + self.gains  # an older state
-            self.rates = (self.rates + (contraction(start, middle, end),))[-RATE_CYCLES - 1 :]
-            self.gains = (gains + (gain,))[-RATE_CYCLES - 1 :]
+            cycles = SCREEN_RATE_CYCLES if self.screening else RATE_CYCLES
+            self.rates = (self.rates + (contraction(start, middle, end),))[-cycles - 1 :]
+            self.gains = (gains + (gain,))[-cycles - 1 :]
             floor = TIE_SHARE * em.resolution * abs(point.objective)
-            em.verdict = em.stops(point, first, _slowest(self.rates, self.gains, gain, floor))
+            if self.screening:
+                rate = max((r for r in self.rates if r < 1.0), default=0.0)
+            else:
+                rate = _slowest(self.rates, self.gains, gain, floor)
+            em.verdict = em.stops(point, first, rate)
             if em.verdict:
                 return first
         alpha, target = extrapolate(start, middle, end, self.step_max)
@@ -425,14 +463,6 @@ class Squarem:
         return accepted
 
 
-# Cycles before the current one whose rates of convergence the stop test also reads (Squarem).
-# On slow fits EM's slow direction shows only in some cycles' rates (three components on two
-# clusters: 0.998 between readings of 0.79 to 0.96). On flat likelihoods (more components than
-# the data hold) a reading near the slow rate comes every 5 to 40 cycles: over 8 cycles such
-# fits stopped up to 8,500 times tol_total below their maximum (1.7 of log-likelihood on 20,000
-# rows), over 48 cycles at most 1.8 times it, at 0 to 12% more iterations on fits that converge
-# at a steady rate and none on quick ones (tests/test_em_stop.py).
-RATE_CYCLES = 48
 # A rate of 1 or more read where the plain step gained more than this many times the current
 # one's comes from an earlier phase of the run (far from the maximum), not from this one.
 PHASE_GAINS = 100.0
@@ -468,6 +498,8 @@ def step_policy(accelerate: str | None, model: Any) -> StepPolicy:
         offers(type(model), VectorForm) and model.to_vector() is not None
     ):
         return PlainEM()
+    if accelerate == "squarem" and _screening.get():
+        return Squarem(screening=True)
     return STEPS[accelerate]()
 
 

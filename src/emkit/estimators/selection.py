@@ -22,7 +22,7 @@ from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import ArrayChunks, as_chunks, feature_names
 from emkit.backend.threads import one_blas_thread
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure, mclust_alias
-from emkit.em import FitResult, e_step_many, fit_groups
+from emkit.em import FitResult, e_step_many, fit_groups, screening_stops
 from emkit.estimators._device import placement, refuse_dask_device
 from emkit.estimators._mixture_api import (
     _icl_sums,
@@ -361,25 +361,30 @@ def select_mixture(
     lockstep = not on_cluster and checkpoint is None and _in_lockstep(X, template)
     observed: dict = {}  # the screening's and the refinement's: one pass over the rows
     fits: Iterable[tuple[GaussianMixture, dict]]
-    if on_cluster:
-        fits = _fits_on_cluster(screening, grid, X, icl)
-    elif lockstep:
-        fits = _fits_in_lockstep(
-            [clone(screening).set_params(n_components=k, covariance_type=cov) for k, cov in grid],
-            X,
-            icl,
-            finished,
-            single=screen_tol > tol and n_rows >= SINGLE_SCREEN_ROWS and fit_data is X,
-            source=None if fit_data is X else fit_data,
-            shared=SharedStarts(observed=observed),
-        )
-    else:
-        fits = (_fit_one(screening, k, cov, X, icl, checkpoint, fit_data) for k, cov in grid)
-    for (k, cov), (model, row) in zip(grid, fits, strict=True):
-        models[(k, cov)] = model
-        rows.append(row)
-        if not lockstep:
-            finished(model)
+    # Screened fits only rank the candidates (the chosen continue to tol): they stop as mclust's.
+    with screening_stops() if screen_tol > tol else contextlib.nullcontext():
+        if on_cluster:
+            fits = _fits_on_cluster(screening, grid, X, icl)
+        elif lockstep:
+            fits = _fits_in_lockstep(
+                [
+                    clone(screening).set_params(n_components=k, covariance_type=cov)
+                    for k, cov in grid
+                ],
+                X,
+                icl,
+                finished,
+                single=screen_tol > tol and n_rows >= SINGLE_SCREEN_ROWS and fit_data is X,
+                source=None if fit_data is X else fit_data,
+                shared=SharedStarts(observed=observed),
+            )
+        else:
+            fits = (_fit_one(screening, k, cov, X, icl, checkpoint, fit_data) for k, cov in grid)
+        for (k, cov), (model, row) in zip(grid, fits, strict=True):
+            models[(k, cov)] = model
+            rows.append(row)
+            if not lockstep:
+                finished(model)
     table = pd.DataFrame(rows)
     refined = [
         (index, (int(table.at[index, "n_components"]), table.at[index, "covariance_type"]))
