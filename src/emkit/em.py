@@ -126,6 +126,23 @@ class LastPass(Protocol):
     def last_pass(self) -> Any: ...
 
 
+@runtime_checkable
+class ObjectiveRounding(Protocol):
+    """A model whose objective can carry more rounding than ``resolution`` of it: one whose
+    covariances are nearly singular computes each row's log density to its condition
+    number times the machine epsilon (missing values held up by a ridge).
+
+    Members
+    -------
+    rounding(stats) -> float
+        A bound on the absolute rounding of the objective at this model, ``stats`` being
+        the statistics its evaluation gave; the ascent check allows it on top of
+        ``resolution`` (:func:`check_ascent`), the stop test does not read it.
+    """
+
+    def rounding(self, stats: Any) -> float: ...
+
+
 @dataclass(frozen=True)
 class EMProgress:
     """What an estimator's ``callback`` receives after each accepted EM step (the
@@ -283,9 +300,13 @@ class EMMap:
             stats, objective = yield self._asked(candidate, None)
             return Point(candidate, stats, objective)
         stats, objective = yield self._asked(candidate.model, candidate)
+        point = Point(candidate.model, stats, objective, candidate.changed)
         if not candidate.changed:
-            check_ascent(candidate.parent.objective, objective, self.iteration, self.resolution)
-        return Point(candidate.model, stats, objective, candidate.changed)
+            parent = candidate.parent
+            # The models' own rounding (a nearly singular covariance's), read only on a fall.
+            slack = _rounding(parent) + _rounding(point) if objective < parent.objective else 0.0
+            check_ascent(parent.objective, objective, self.iteration, self.resolution, slack)
+        return point
 
     def expects_end(self, candidate: Mapped | None) -> bool:
         """Whether the run is expected to end at the model of ``candidate`` (None: the start),
@@ -937,15 +958,26 @@ def _fit_with_checkpoint(
     return results
 
 
-def check_ascent(old: float, new: float, iteration: int, resolution: float = ROUNDING) -> None:
+def check_ascent(
+    old: float, new: float, iteration: int, resolution: float = ROUNDING, slack: float = 0.0
+) -> None:
     """Warn (MonotonicityWarning) where an EM step lowered the objective beyond rounding
-    (``resolution`` relative to it)."""
-    if new - old < -resolution * max(1.0, abs(old)):
+    (``resolution`` relative to it, plus ``slack``: the two models' own rounding in absolute
+    terms, :class:`ObjectiveRounding`)."""
+    if new - old < -(resolution * max(1.0, abs(old)) + slack):
         warn_user(
             f"EM objective decreased by {old - new:.3g} at iteration {iteration} "
             f"({old:.10g} -> {new:.10g})",
             MonotonicityWarning,
         )
+
+
+def _rounding(point: Point) -> float:
+    """The absolute rounding of ``point``'s objective its model declares
+    (:class:`ObjectiveRounding`); 0 for models that declare none."""
+    if offers(type(point.model), ObjectiveRounding):
+        return float(point.model.rounding(point.stats))
+    return 0.0
 
 
 def structure_changed(old: Any, new: Any) -> bool:
