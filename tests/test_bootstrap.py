@@ -560,3 +560,31 @@ def test_components_of_several_families_with_as_many_features_as_components():
     probs = [i for i in table.index if i.startswith("probs_0")]
     assert probs == ["probs_0[0,0]", "probs_0[0,1]", "probs_0[0,2]", "probs_0[1,0]", "probs_0[1,1]"]
     assert "rate_1[1]" in table.index
+
+
+@pytest.mark.parametrize("form", ["npy", "chunks", "parquet", "frame chunks"])
+def test_data_read_from_a_file_or_in_chunks_bootstrap_as_in_memory(tmp_path, form):
+    # A fit to a path or to chunks is read chunk by chunk; its bootstrap reads the rows into
+    # memory (as predict does) and draws the replicates of the array, where it raised a bare
+    # IndexError (a path) or failed (a list of chunks).
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(4, 1, (40, 2))])
+    frame = pd.DataFrame(x, columns=["a", "b"])
+    if form == "npy":
+        data, memory = tmp_path / "x.npy", x
+        np.save(data, x)
+    elif form == "parquet":
+        pytest.importorskip("pyarrow")
+        data, memory = str(tmp_path / "x.parquet"), frame
+        frame.to_parquet(data)
+    elif form == "chunks":
+        data, memory = [x[:30], x[30:75], x[75:]], x
+    else:
+        data, memory = [frame.iloc[:50], frame.iloc[50:]], frame
+    gm = emkit.GaussianMixture(2, random_state=0).fit(data)
+    for kind in ("nonparametric", "weighted"):
+        boot = emkit.bootstrap(gm, data, n_boot=3, kind=kind, random_state=1)
+        again = emkit.bootstrap(gm, memory, n_boot=3, kind=kind, random_state=1)
+        assert boot.n_failed == again.n_failed == 0
+        for name, values in again.replicates.items():
+            np.testing.assert_allclose(boot.replicates[name], values, rtol=1e-12, err_msg=name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from emkit.backend.sources import chunk_list
+from emkit.estimators._validation import rows_from_file
 from emkit.exceptions import DegenerateFitWarning
 from emkit.mle.estimate import flatten, row_labels
 
@@ -269,6 +272,7 @@ def bootstrap(
     estimates = {name: np.asarray(f(model), dtype=np.float64) for name, f in extract.items()}
     for name, (j, entry) in positional.items():
         estimates[name] = np.asarray(model.component_params_[j][entry], dtype=np.float64)
+    X = _in_memory(X, model)
     x = _rows(X)
     weight = _checked_weights(sample_weight, x.shape[0])
     fitted = getattr(model, "n_features_in_", None)
@@ -696,6 +700,20 @@ def _matching(model, fit, key: str | None, scale, families=None) -> np.ndarray |
         cost = np.where(_same_family(families), cost, np.inf)
     _, order = linear_sum_assignment(cost.T)
     return order
+
+
+def _in_memory(X, model):
+    """``X`` itself, or the rows it names or holds in chunks: the rows of a ``.npy`` or Parquet
+    file or folder (read as the model's ``predict`` reads them), or a list of chunks stacked.
+    Each replicate draws rows at random from all of them, so they are read into memory."""
+    if isinstance(X, (str, os.PathLike)):
+        return rows_from_file(X, getattr(model, "feature_names_in_", None))
+    chunks = chunk_list(X)
+    if chunks is None:
+        return X
+    if all(hasattr(c, "iloc") for c in chunks):
+        return pd.concat(chunks, ignore_index=True)
+    return np.concatenate([_rows(c) for c in chunks])
 
 
 def _rows(X) -> np.ndarray:
