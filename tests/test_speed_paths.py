@@ -536,7 +536,8 @@ def test_squarem_reaches_plain_em_optimum_in_fewer_steps(name):
     assert plain.converged and fast.converged
     assert fast.log_likelihood == pytest.approx(plain.log_likelihood, rel=1e-8)
     assert fast.log_likelihood >= plain.log_likelihood - 1e-8 * abs(plain.log_likelihood)
-    assert np.all(np.diff(fast.history) >= 0)
+    # non-decreasing to the objective's last digit (the stop reads gains down to rounding)
+    assert np.all(np.diff(fast.history) >= -4 * np.spacing(abs(plain.log_likelihood)))
     assert fast.n_iter < plain.n_iter
 
 
