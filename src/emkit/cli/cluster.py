@@ -119,6 +119,7 @@ def read(data: str, sep: str | None = None, decimal: str | None = None) -> DaskC
         if Path(data).is_dir() or is_parquet(Path(files[0])):
             # a named index pandas stored, a column (as read_raw has it)
             frame = dd.read_parquet(data, index=False)
+            text = False
         else:
             sep, decimal = delimiter_and_decimal(Path(files[0]), sep, decimal)
             # a compressed file cannot be split into blocks: one partition per file
@@ -131,11 +132,12 @@ def read(data: str, sep: str | None = None, decimal: str | None = None) -> DaskC
                 encoding="utf-8-sig",
                 **({"blocksize": None} if packed else {}),
             )
+            text = True
     except DataError:
         raise
     except (OSError, ValueError) as exc:
         raise DataError(f"{data}: cannot be read as a table ({exc})") from None
-    return DaskColumns(frame)
+    return DaskColumns(frame, text_header=text)
 
 
 def block_reader(data: str) -> Callable[..., pd.DataFrame]:
@@ -153,10 +155,12 @@ def block_reader(data: str) -> Callable[..., pd.DataFrame]:
 class DaskColumns:
     """The columns of a dask DataFrame, for :func:`emkit.cli.table.choose_columns`: kinds
     from the frame's types (as pandas infers them from the start of each file), the rest
-    computed on the workers."""
+    computed on the workers; ``text_header``: the names are a CSV's header row (not a
+    Parquet file's metadata)."""
 
-    def __init__(self, frame) -> None:
+    def __init__(self, frame, text_header: bool = False) -> None:
         self.frame = frame.rename(columns=str)
+        self.text_header = text_header
         self.names = [str(c) for c in self.frame.columns]
         # the first row shows what an object column holds (Arrow's times of day and
         # intervals are objects in pandas, and the frame's types have no values)
@@ -284,17 +288,24 @@ def read_features(
     DataError
         As the in-memory reading does.
     """
-    from emkit.cli.table import check_counts, choose_columns, drop_constant_columns
+    from emkit.cli.table import check_counts, check_rows, choose_columns, drop_constant_columns
 
     raw = read(data, sep, decimal)
     chosen, ident, notes = choose_columns(
-        raw, data, columns=columns, exclude=exclude, id_column=id_column, excludable=excludable
+        raw,
+        data,
+        columns=columns,
+        exclude=exclude,
+        id_column=id_column,
+        excludable=excludable,
+        text_header=raw.text_header,
     )
     summary = column_summary(as_floats(raw.frame, chosen))
     if summary.n_rows == 0:
         raise DataError(f"{data}: the table is empty (no rows or no columns)")
     names = chosen
     if drop_constant:
+        check_rows(summary.n_rows, data)
         names, note = drop_constant_columns(summary.single_values(chosen), data)
         notes += [note] if note else []
         summary = summary.subset([chosen.index(name) for name in names])

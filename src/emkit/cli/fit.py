@@ -57,7 +57,8 @@ def add_table_options(parser: argparse.ArgumentParser, *, fitting: bool) -> None
     if fitting:
         parser.add_argument(
             "--columns",
-            help="comma-separated columns to use (default: every numeric column but the id)",
+            help="comma-separated columns to use, a name holding a comma in double quotes: "
+            "'\"income, net\",age' (default: every numeric column but the id)",
         )
         parser.add_argument(
             "--exclude",
@@ -239,10 +240,26 @@ def parse_columns(spec: str | None) -> list[str] | None:
 
 
 def parse_list(spec: str | None, flag: str) -> list[str] | None:
-    """``"a,b"`` -> ``["a", "b"]`` for a comma-list flag; None stays None."""
+    """``"a,b"`` -> ``["a", "b"]`` for a comma-list flag, read as a CSV line: a name that holds
+    a comma is written in double quotes (``'"income, net",y'``); None stays None.
+
+    Raises
+    ------
+    DataError
+        When the list names no column, names one twice, or its quotes do not close.
+    """
+    import csv
+
     if spec is None:
         return None
-    items = [c.strip() for c in spec.split(",") if c.strip()]
+    try:
+        rows = list(csv.reader([spec], skipinitialspace=True, strict=True))
+    except csv.Error:
+        raise DataError(
+            f"{flag} {spec!r}: a quote is not closed; write a name that holds a comma in "
+            "double quotes, e.g. '\"income, net\",y'"
+        ) from None
+    items = [c.strip() for row in rows for c in row if c.strip()]
     if not items:
         raise DataError(f"{flag} {spec!r} names no column")
     twice = sorted({c for c in items if items.count(c) > 1})
@@ -272,7 +289,13 @@ def check_id_apart(id_column: str | None, columns: list[str] | None) -> None:
 
 def check_folder(path: str | Path, flag: str, purpose: str) -> None:
     """DataError where ``path`` (given by ``flag``) cannot be a folder: it, or the nearest of
-    its parents that exists, is a file (``purpose`` says what the folder is for)."""
+    its parents that exists, is a file (``purpose`` says what the folder is for), or is empty
+    (which would be the current folder, unasked)."""
+    if not os.fspath(path):
+        raise DataError(
+            f"{flag} '': the path is empty; {flag} names a folder {purpose} ({flag} . for the "
+            "current folder)"
+        )
     path = Path(path)
     there = next((p for p in (path, *path.parents) if p.exists()), None)
     if there is None or there.is_dir():
@@ -317,7 +340,8 @@ def read_features(
 ) -> Table:
     """Read a table and pick its model columns (see :func:`emkit.cli.table.select_features`),
     printing what was left out; a text table's header row that looks like data is refused (a
-    Parquet file's names are metadata, whatever they look like)."""
+    Parquet file's names are metadata, whatever they look like: see
+    :func:`emkit.cli.table.check_header`)."""
     from emkit.cli.table import (
         ArrowFallback,
         FrameColumns,
@@ -330,12 +354,6 @@ def read_features(
     )
 
     raw = open_columns(path, sep, decimal)
-    headerless = raw.names and all(_is_number(c) for c in raw.names)
-    if columns is None and headerless and not is_parquet(Path(path)):
-        raise DataError(
-            f"{path}: the first row ({', '.join(raw.names)}) looks like data, "
-            "not column names; add a header row"
-        )
     options = dict(
         columns=columns,
         exclude=exclude,
@@ -344,6 +362,7 @@ def read_features(
         drop_constant=drop_constant,
         excludable=excludable,
         keep_empty_rows=keep_empty_rows,
+        text_header=not is_parquet(Path(path)),
     )
     try:
         table = select_features(raw, path, **options)  # type: ignore[arg-type]
@@ -359,14 +378,6 @@ def read_features(
     for line in table.notes:
         note(line)
     return table
-
-
-def _is_number(text) -> bool:
-    try:
-        float(str(text))
-    except ValueError:
-        return False
-    return True
 
 
 def probability_table(model, x, ids: pd.Series | None = None) -> pd.DataFrame:
@@ -546,8 +557,8 @@ def fit_and_report(
     types = parse_covariances(covariance)
     check_starts(n_init, seed)
     check_id_apart(id_column, columns)
+    check_folder(out, "--out", "to write into")  # before Path: Path("") is the current folder
     out = Path(out)
-    check_folder(out, "--out", "to write into")
     if checkpoint is not None:
         check_folder(checkpoint, "--checkpoint", "to keep each fit's state in")
     table = read_features(
@@ -761,8 +772,8 @@ def fit_on_cluster(args: argparse.Namespace) -> int:
     types = parse_covariances(args.covariance)
     check_starts(args.n_init, args.seed)
     check_id_apart(args.id_column, parse_list(args.columns, "--columns"))
+    check_folder(args.out, "--out", "to write into")
     out = Path(args.out)
-    check_folder(out, "--out", "to write into")
     if args.checkpoint is not None:
         check_folder(args.checkpoint, "--checkpoint", "to keep each fit's state in")
     with ExitStack() as stack:

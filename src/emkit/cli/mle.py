@@ -143,15 +143,21 @@ def _names(frame: pd.DataFrame) -> str:
 def _columns(frame: pd.DataFrame, names: list[str], path) -> pd.DataFrame:
     """Columns ``names`` of ``frame``, named as asked: a name matches a column with white
     space around it (``b`` the column ``' b'`` of a header ``a, b``; see
-    :func:`emkit.cli.table.named`)."""
-    from emkit.cli.table import named
+    :func:`emkit.cli.table.named`). A text table's header row that is a row of data is
+    refused, as ``emkit fit`` refuses it (:func:`emkit.cli.table.check_header`)."""
+    from pathlib import Path
+
+    from emkit.cli.table import FrameColumns, check_header, comma_names, is_parquet, named
 
     found = [named(c, list(frame.columns)) for c in names]
     absent = [c for c, f in zip(names, found, strict=True) if f is None]
     if absent:
         raise DataError(
             f"{path}: no column {', '.join(map(repr, absent))}; columns are {_names(frame)}"
+            + comma_names(list(frame.columns))
         )
+    if not is_parquet(Path(path)):
+        check_header(FrameColumns(frame), [str(f) for f in found], path)
     return frame[found].set_axis(names, axis=1)
 
 
@@ -241,8 +247,8 @@ def one_column(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
     if args.column:
         from emkit.cli.table import named
 
-        _columns(frame, [args.column], args.data)  # absent: a DataError naming the columns
-        column = str(named(args.column, list(frame.columns)))
+        # absent: _columns' DataError, naming the columns
+        column = str(named(args.column, list(frame.columns)) or args.column)
     else:
         candidates, notes = list(frame.columns), list[str]()
         if args.family != "categorical":  # which takes names
@@ -260,7 +266,7 @@ def one_column(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate,
     where = f"{args.data}: column {column!r}"
     if args.family == "binomial":
         return binomial(args, frame, column), where
-    values = _complete(frame[[column]], args.data)[column]
+    values = _complete(_columns(frame, [column], args.data), args.data)[column]
     if args.family == "categorical":
         return categorical(values, where), where
     x = _numbers(values.to_frame(), args.data, args.family)[:, 0]
@@ -319,6 +325,7 @@ def multivariate(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimat
 
     from emkit import mle
     from emkit.cli.fit import parse_list
+    from emkit.cli.table import listed
 
     if args.column:
         names = [args.column]
@@ -334,7 +341,7 @@ def multivariate(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimat
                 "choose them with --columns"
             )
     data = _complete(_columns(frame, names, args.data), args.data)
-    where = f"{args.data}: columns {', '.join(names)}"
+    where = f"{args.data}: columns {listed(names)}"
     values = _numbers(data, args.data, "multivariate_normal")
     # a DataFrame: the estimate names its rows and the columns in messages by the names
     estimate = _fit(mle.multivariate_normal, where, pd.DataFrame(values, columns=names))

@@ -200,10 +200,15 @@ def predict_on_cluster(
 
 
 def check_out_apart(args: argparse.Namespace) -> None:
-    """DataError where ``--out`` is the model file or the data file: writing the predictions
-    there would replace what they were computed from."""
+    """DataError where ``--out`` is empty, or is the model file or the data file: writing the
+    predictions there would replace what they were computed from."""
     import os
 
+    if args.out == "":
+        raise DataError(
+            "--out '': the path is empty; name the CSV file to write, or leave --out out to "
+            "write to standard output"
+        )
     if not args.out or not os.path.exists(args.out):
         return
     for flag, path in (("the model", args.model), ("the data", args.data)):
@@ -217,17 +222,21 @@ def check_out_apart(args: argparse.Namespace) -> None:
 def by_position(names: list[str]) -> str:
     """The note that a model without column names reads the file's columns ``names`` by
     position."""
+    from emkit.cli.table import listed
+
     return (
         f"the model has no column names: its {len(names)} columns were taken by position from "
-        f"the file's numeric columns {', '.join(names)}; --columns names them in the model's order"
+        f"the file's numeric columns {listed(names)}; --columns names them in the model's order"
     )
 
 
 def check_width(args: argparse.Namespace, n_features: int, names: list[str]) -> None:
     """DataError where the columns read (``names``) are not the model's ``n_features``."""
     if len(names) != n_features:
+        from emkit.cli.table import listed
+
         how = "with --columns" if args.columns else "with --columns (or --id for an id column)"
         raise DataError(
             f"{args.data}: the model needs {n_features} columns, got {len(names)} "
-            f"({', '.join(names)}); choose {n_features} {how}"
+            f"({listed(names)}); choose {n_features} {how}"
         )

@@ -49,9 +49,13 @@ SNIFF_BYTES = 64 * 1024
 # a number written with a decimal comma: 3,14  -2,5e-3  ,5
 COMMA_DECIMAL = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$")
 DOT_DECIMAL = re.compile(r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$")
+# one as a thousands separator writes it too: 70,850 is 70.85 or 70850
+COMMA_EITHER_WAY = re.compile(r"^[+-]?[1-9]\d{0,2},\d{3}$")
 # Values of a column looked at to tell names from numbers written with separators.
 FIRST_VALUES = 1000
 ID_NAMES = {"id", "index", "key", "row", "rowid", "row_id", "unnamed: 0"}
+# a column name that is a whole number, as years and pandas' names of an array's columns are
+WHOLE_NAME = re.compile(r"^(0|[1-9]\d*)$")
 # the strings pandas.read_csv reads as missing, given to pyarrow so both read the same
 NULL_VALUES = [
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
@@ -65,6 +69,47 @@ BYTE_ORDER_MARKS = {
     codecs.BOM_UTF32_BE: "utf-32",
     codecs.BOM_UTF16_LE: "utf-16",
     codecs.BOM_UTF16_BE: "utf-16",
+}
+# Files that are not text tables, by their first bytes (their suffix where those are a .zip's,
+# as an Excel workbook's are): what each is and what to do, ``{name}`` the file's name.
+NUMPY_ADVICE = (
+    "a NumPy array file, not a table: the library reads it, e.g. "
+    "emkit.GaussianMixture().fit({name!r}); for emkit's commands save it as CSV or Parquet "
+    "with column names, e.g. pandas.DataFrame(numpy.load({name!r})).add_prefix('x')"
+    ".to_parquet('data.parquet')"
+)
+ARROW_ADVICE = (
+    "a Feather (Arrow IPC) file; emkit reads CSV and Parquet: convert it, e.g. "
+    "pandas.read_feather({name!r}).to_parquet('data.parquet')"
+)
+EXCEL_ADVICE = (
+    "an Excel workbook; emkit reads CSV and Parquet: save the sheet as CSV (UTF-8) in Excel, "
+    "or convert it, e.g. pandas.read_excel({name!r}).to_csv('data.csv', index=False)"
+)
+MAGIC_BYTES = {
+    b"\x93NUMPY": NUMPY_ADVICE,
+    b"ARROW1": ARROW_ADVICE,
+    b"FEA1": ARROW_ADVICE,  # Feather version 1
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": EXCEL_ADVICE,  # .xls (OLE2; old Word files too)
+    b"PAR1": "a Parquet file: give it the suffix .parquet, which emkit reads as Parquet",
+}
+ZIP_MAGIC = b"PK\x03\x04"
+ZIPPED_FORMATS = {
+    ".npz": "a NumPy archive (numpy.savez), not a table: save the array as CSV or Parquet "
+    "with column names, e.g. pandas.DataFrame(numpy.load({name!r})['arr_0']).add_prefix('x')"
+    ".to_parquet('data.parquet')",
+    ".xlsx": EXCEL_ADVICE,
+    ".xlsm": EXCEL_ADVICE,
+    ".ods": "a spreadsheet (OpenDocument); emkit reads CSV and Parquet: save the sheet as "
+    "CSV (UTF-8)",
+}
+# How to write the text of a compressed table to standard output, by suffix (for iconv).
+DECOMPRESS = {
+    ".gz": "gunzip -c",
+    ".bz2": "bunzip2 -c",
+    ".xz": "xz -dc",
+    ".zip": "unzip -p",
+    ".zst": "zstd -dc",
 }
 ARROW_BLOCK_BYTES = 1 << 20  # bigger blocks buy no speed and hold more memory
 # Compressed text tables, by suffix, as pandas infers them; pyarrow's reader decompresses only
@@ -89,6 +134,12 @@ NAME_KINDS = ("text", "dates", "durations", "times of day")
 NAN_ADVICE = {
     "error": "pass --missing em to fit them as missing at random, or drop those rows",
     "unsupported": "the model cannot use rows with missing values; drop or fill those rows",
+}
+# the same, for rows a fitted model labels (emkit predict)
+NAN_ADVICE_LABELLED = {
+    **NAN_ADVICE,
+    "error": "pass --missing em to label those rows as missing at random (each row's "
+    "probabilities from the values it has), or drop them",
 }
 
 
@@ -115,7 +166,7 @@ class Table:
         return pd.DataFrame(self.values, columns=self.names, copy=False)
 
 
-def sniff(path: Path, decimal: str | None = None) -> tuple[str, str]:
+def sniff(path: Path, decimal: str | None = None, sep_given: bool = False) -> tuple[str, str]:
     """The delimiter and decimal mark of a text table, read from its first 64 KiB.
 
     The delimiter is the candidate (``, ; tab |``) that splits every sampled line into the same
@@ -124,6 +175,16 @@ def sniff(path: Path, decimal: str | None = None) -> tuple[str, str]:
     comma (``;`` where ``decimal``, the mark given, is a comma: a table of one column). The
     decimal mark is a comma when the delimiter is not and fields such as ``3,14`` outnumber
     fields such as ``3.14``.
+
+    Raises
+    ------
+    DataError
+        When the decimal mark is to be detected (``decimal`` None) and every field with a
+        comma is one a thousands separator writes too (``70,850``: 70850 or 70.85): which it
+        is cannot be told, and the wrong one is a thousand times off. And where the
+        delimiter is to be detected (not ``sep_given``) and none splits a line, but spaces
+        split every line into as many numbers (a header aside), as ``numpy.savetxt`` writes
+        them.
     """
     with open_text(path) as f:
         text = f.read(SNIFF_BYTES)
@@ -141,14 +202,72 @@ def sniff(path: Path, decimal: str | None = None) -> tuple[str, str]:
             shorter = delimiter  # read so, check_first_row names the row and the counts
     if best_fields == 1 and shorter is not None:
         best = shorter
-    decimal = "."
+    elif best_fields == 1 and not sep_given:
+        spaced = spaced_numbers(path, lines)
+        if spaced is not None:
+            raise DataError(spaced)
+    given, decimal = decimal, "."
     if best != ",":
-        fields = [v.strip() for row in csv.reader(lines[1:], delimiter=best) for v in row]
-        commas = sum(bool(COMMA_DECIMAL.match(v)) for v in fields)
+        rows = list(csv.reader(lines[1:], delimiter=best))
+        fields = [v.strip() for row in rows for v in row]
+        commas = [v for v in fields if COMMA_DECIMAL.match(v)]
         dots = sum(bool(DOT_DECIMAL.match(v)) for v in fields)
-        if commas > dots:
+        if len(commas) > dots:
             decimal = ","
+            if given is None and all(COMMA_EITHER_WAY.match(v) for v in commas):
+                header = next(csv.reader(lines[:1], delimiter=best), [])
+                raise DataError(comma_either_way(path, best, header, rows))
     return best, decimal
+
+
+def spaced_numbers(path: Path, lines: list[str]) -> str | None:
+    """The message for a text table whose ``lines`` (its first, blank ones left out) white
+    space splits into as many fields each, the data's all numbers: columns separated by
+    spaces, which no delimiter emkit detects splits; None for any other table."""
+    split = [line.split() for line in lines]
+    widths = {len(fields) for fields in split}
+    data = split[1:] or split
+    if len(widths) != 1 or widths == {1} or not all(_is_number(v) for f in data for v in f):
+        return None
+    headerless = all(_is_number(v) for v in split[0])
+    single = all(line == " ".join(f) for line, f in zip(lines, split, strict=True))
+    sep = (
+        "give --sep ' ' (one space between values, as here)"
+        if single
+        else "convert it, e.g. pandas.read_csv("
+        f"{path.name!r}, sep=r'\\s+'{', header=None' if headerless else ''})"
+        + (".add_prefix('x')" if headerless else "")
+        + ".to_csv('data.csv', index=False)"
+    )
+    header = ", with no header row" if headerless else ""
+    add = " and add a header row (a name for each column)" if headerless and single else ""
+    return (
+        f"{path}: the columns are separated by spaces (as numpy.savetxt writes them){header}; "
+        f"emkit reads delimited text: {sep}{add}"
+    )
+
+
+def comma_either_way(path: Path, sep: str, header: list[str], rows: list[list[str]]) -> str:
+    """The message for a text table whose fields with a comma (``rows``, under ``header``,
+    split at ``sep``) are all ones such as ``70,850``, which a decimal comma and a thousands
+    separator both write: the columns that hold them, the two readings and how to choose."""
+    found: dict[str, str] = {}  # column: its first such value
+    for row in rows:
+        for j, value in enumerate(row):
+            if COMMA_EITHER_WAY.match(value.strip()):
+                name = header[j] if j < len(header) else f"field {j + 1}"
+                found.setdefault(name, value.strip())
+    example = next(iter(found.values()))
+    whole, decimal = example.replace(",", ""), example.replace(",", ".")
+    one = len(found) == 1
+    columns = ", ".join(map(repr, found))
+    return (
+        f"{path}: column{'' if one else 's'} {columns} hold{'s' if one else ''} numbers "
+        f"written with thousands separators or a decimal comma (such as {example!r}: {whole} "
+        f"or {decimal}), which cannot be told apart; if the comma is the decimal mark, give "
+        "--decimal , ; if it separates thousands, write the numbers plainly in the file, or "
+        f"read it with pandas.read_csv(..., sep={sep!r}, thousands=',') and save it again"
+    )
 
 
 def open_text(path: Path) -> io.TextIOWrapper:
@@ -228,10 +347,13 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
     except DataError:
         raise
     except UnicodeDecodeError as exc:
+        suffix = path.suffix.lower()
+        convert = f"iconv -f latin1 -t utf-8 {path.name} > utf8.csv"
+        if suffix in DECOMPRESS:  # iconv reads the compressed bytes: decompress them first
+            convert = f"{DECOMPRESS[suffix]} {path.name} | iconv -f latin1 -t utf-8 > utf8.csv"
         raise DataError(
             f"{path}: not UTF-8 text (it holds the byte 0x{exc.object[exc.start]:02x}, which "
-            "UTF-8 does not allow there); save the file as UTF-8, e.g. "
-            f"iconv -f latin1 -t utf-8 {path.name} > utf8.csv"
+            f"UTF-8 does not allow there); save the file as UTF-8, e.g. {convert}"
         ) from None
     except Exception as exc:  # pandas raises many types; one clear line is what the user needs
         raise DataError(f"{path}: cannot be read as a table ({exc})") from None
@@ -599,7 +721,8 @@ def delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> t
         raise DataError(f"{path}: cannot be read as a table ({exc})") from None
     if sep is None or decimal is None:
         try:
-            found_sep, found_decimal = sniff(path, decimal if sep is None else None)
+            given = sep is not None
+            found_sep, found_decimal = sniff(path, None if given else decimal, sep_given=given)
         except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:  # bad archives too
             raise DataError(f"{path}: cannot be read as a table ({exc})") from None
         sep = found_sep if sep is None else sep
@@ -618,9 +741,17 @@ def delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> t
 
 
 def check_encoding(path: Path) -> None:
-    """DataError where the text table ``path`` begins with a UTF-16 or UTF-32 byte order mark
-    (Excel's "Unicode text", PowerShell's default): it says how to convert it to UTF-8, which
-    the readers take."""
+    """DataError where the text table ``path`` is a file of another kind (a NumPy array, a
+    Feather file, an Excel workbook, ...: :data:`MAGIC_BYTES`, :data:`ZIPPED_FORMATS`), saying
+    how to convert it, or begins with a UTF-16 or UTF-32 byte order mark (Excel's "Unicode
+    text", PowerShell's default): it says how to convert it to UTF-8, which the readers take."""
+    with open(path, "rb") as raw:
+        first = raw.read(8)
+    advice = next((a for magic, a in MAGIC_BYTES.items() if first.startswith(magic)), None)
+    if advice is None and first.startswith(ZIP_MAGIC):
+        advice = ZIPPED_FORMATS.get(path.suffix.lower())
+    if advice is not None:
+        raise DataError(f"{path}: {advice.format(name=path.name)}")
     with open_text(path) as f:
         head = bytes(f.buffer.read(4))
     for bom, name in BYTE_ORDER_MARKS.items():
@@ -701,8 +832,25 @@ def find_id(columns: ColumnKinds, id_column: str | None, taken: Sequence[str] = 
 
 
 def listed(names) -> str:
-    """The names, comma-separated; quoted where they begin or end with white space."""
-    return ", ".join(repr(n) if str(n) != str(n).strip() else str(n) for n in names)
+    """The names, comma-separated; in double quotes where they hold a comma or a double quote,
+    as ``--columns`` takes them (``"income, net"``), else quoted where they begin or end with
+    white space."""
+    return ", ".join(_shown(str(n)) for n in names)
+
+
+def _shown(name: str) -> str:
+    if "," in name or '"' in name:
+        return '"' + name.replace('"', '""') + '"'
+    return repr(name) if name != name.strip() else name
+
+
+def comma_names(names: Sequence[str]) -> str:
+    """For a message naming the columns ``names``: how to write one that holds a comma in
+    a comma-separated list of columns (empty where none does)."""
+    with_comma = next((str(n) for n in names if "," in str(n)), None)
+    if with_comma is None:
+        return ""
+    return f" (write a name that holds a comma in double quotes: {listed([with_comma])})"
 
 
 def named(name: str, names: Sequence[str]) -> str | None:
@@ -795,12 +943,13 @@ def check_counts(
     DataError where a model is fitted (they carry no information), and where
     ``keep_empty_rows`` (rows to label: each keeps its line in the output) the note to print:
     a model's probabilities for such a row are its weights (priors), as ``predict_proba``'s."""
+    advice = NAN_ADVICE_LABELLED if keep_empty_rows else NAN_ADVICE
     for name, n_inf, n_nan in zip(names, infinite, nan, strict=True):
         if n_inf:
             raise DataError(f"{path}: column {name!r} has {n_inf} infinite value(s)")
         if n_nan and missing != "em":
             raise DataError(
-                f"{path}: column {name!r} has {n_nan} missing (NaN) value(s); {NAN_ADVICE[missing]}"
+                f"{path}: column {name!r} has {n_nan} missing (NaN) value(s); {advice[missing]}"
             )
     if missing != "em" or not empty_rows:
         return None
@@ -814,6 +963,53 @@ def check_counts(
         f"{path}: {empty_rows} rows have no value in any column used{first}; they carry no "
         "information for the fit: drop them first"
     )
+
+
+def check_header(raw: ColumnKinds, used: Sequence[str], path: str | Path) -> None:
+    """DataError where the header row of a text table reads as a row of data: the names of
+    the columns ``used`` (the model's, a family's) are all numbers, and not whole numbers
+    heading columns of fractions (``2019`` over ``3.25``, or the names ``0, 1`` pandas writes
+    for an array's columns), which only a header has. Read as names, that row would be lost
+    from the data; whole-number names over whole numbers cannot be told from one."""
+    # pandas names a repeated name's second column "name.1": a row "1.5,1.5" reads "1.5.1"
+    spelt = [_first_spelling(str(name), raw.names) for name in used]
+    if not used or not all(_is_number(name) for name in spelt):
+        return
+    if all(WHOLE_NAME.match(name.strip()) for name in spelt):
+        for name in used:
+            values = pd.to_numeric(raw.first_values(name), errors="coerce")
+            values = values.to_numpy(np.float64, na_value=np.nan)
+            values = values[np.isfinite(values)]
+            if len(values) and (values != np.round(values)).any():
+                return  # whole-number names over fractions: a header
+        header = (
+            "; if it is the header, give the columns names that are not numbers (y2019, "
+            "not 2019): numbers over columns of whole numbers cannot be told from data"
+        )
+    else:
+        header = ""
+    first_row = ", ".join(map(str, raw.names))
+    names = "" if set(used) == set(raw.names) else f" (names of the columns used: {listed(used)})"
+    raise DataError(
+        f"{path}: the first row ({first_row}) looks like data, not column names{names}; add a "
+        f"header row{header}"
+    )
+
+
+def _first_spelling(name: str, names: Sequence[str]) -> str:
+    """``name`` as the header wrote it where pandas renamed it as a repeat of another of
+    ``names`` (``"1.5.1"`` beside ``"1.5"``: ``"1.5"``; a number is its own name), else
+    ``name``."""
+    repeated = None if _is_number(name) else re.fullmatch(r"(.+)\.\d+", name)
+    return repeated.group(1) if repeated and repeated.group(1) in names else name
+
+
+def _is_number(text) -> bool:
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
 
 
 def _single_value(column: np.ndarray) -> float | None:
@@ -835,6 +1031,7 @@ def select_features(
     drop_constant: bool = True,
     excludable: bool = True,
     keep_empty_rows: bool = False,
+    text_header: bool = False,
 ) -> Table:
     """Pick a model's input columns from a raw table.
 
@@ -852,6 +1049,8 @@ def select_features(
     excludable : the command takes ``--exclude`` (the note on the id column names it).
     keep_empty_rows : with ``missing="em"``, rows with no value in any column are kept, with
         a note (rows to label), not refused (rows to fit).
+    text_header : the names are a text table's header row, checked for one that is a row of
+        data (:func:`check_header`); a Parquet file's names are metadata, whatever they are.
 
     Raises
     ------
@@ -862,7 +1061,13 @@ def select_features(
     path = Path(path)
     raw = FrameColumns(frame) if isinstance(frame, pd.DataFrame) else frame
     chosen, ident, notes = choose_columns(
-        raw, path, columns=columns, exclude=exclude, id_column=id_column, excludable=excludable
+        raw,
+        path,
+        columns=columns,
+        exclude=exclude,
+        id_column=id_column,
+        excludable=excludable,
+        text_header=text_header,
     )
     values = raw.floats(chosen)
     if values.shape[0] == 0:
@@ -882,6 +1087,7 @@ def select_features(
         )
     ids = raw.series(ident) if ident is not None else None
     if drop_constant:
+        check_rows(values.shape[0], path)
         single = {c: _single_value(values[:, j]) for j, c in enumerate(chosen)}
         keep, note = drop_constant_columns(single, path)
         if note:
@@ -902,16 +1108,18 @@ def choose_columns(
     exclude: list[str] | None = None,
     id_column: str | None = None,
     excludable: bool = True,
+    text_header: bool = False,
 ) -> tuple[list[str], str | None, list[str]]:
     """The model's columns of ``raw``, its id column (or None) and notes for the user, by the
     rules of :func:`select_features` (before its constant columns and values are checked);
-    ``excludable``: the command takes ``--exclude`` (the id note names it).
+    ``excludable``: the command takes ``--exclude`` (the id note names it); ``text_header``:
+    the names are a text table's header row (:func:`check_header`).
 
     Raises
     ------
     DataError
-        When the table is empty, a named column is absent or not numeric, or nothing numeric
-        is left.
+        When the table is empty, a named column is absent or not numeric, nothing numeric
+        is left, or the header row is a row of data.
     """
     if raw.empty:
         raise DataError(f"{path}: the table is empty (no rows or no columns)")
@@ -920,6 +1128,7 @@ def choose_columns(
     if absent:
         raise DataError(
             f"{path}: no column {', '.join(map(repr, absent))}; columns are {listed(raw.names)}"
+            + comma_names(raw.names)
         )
     # the names as the table has them: "b" is the column " b" of a header "a, b"
     columns = None if columns is None else [cast(str, named(c, raw.names)) for c in columns]
@@ -972,6 +1181,8 @@ def choose_columns(
                 f"{path}: no numeric column to use (columns are {listed(raw.names)}); "
                 f"choose them with --columns{also}"
             )
+    if text_header:
+        check_header(raw, chosen, path)
     if ident is not None and id_column is not None:
         notes.append(f"id column {ident!r} (--id) is carried into the output")
     elif ident is not None:
@@ -1060,6 +1271,16 @@ def numeric_columns(
         )
     notes.extend(f"column {c!r} holds {hint}" for c, hint in hints.items())
     return chosen, notes, hints, read
+
+
+def check_rows(n_rows: int, path: str | Path) -> None:
+    """DataError where a table to fit a model to has a single row (each column of it is
+    constant, which would be the message otherwise)."""
+    if n_rows == 1:
+        raise DataError(
+            f"{path}: the table has only one row; fitting a model takes many rows, one per "
+            "observation"
+        )
 
 
 def drop_constant_columns(
