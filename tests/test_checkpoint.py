@@ -1,5 +1,6 @@
 """What a refused checkpoint says: it names its file, which is one of many in a folder."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -38,3 +39,51 @@ def test_select_mixture_names_the_checkpoint_of_other_data(tmp_path):
     named = str(refused.value).split(": ", 1)[0]
     assert named.startswith(str(folder)) and named.endswith(".json")
     assert Path(named).name in {p.name for p in folder.iterdir()}
+
+
+def test_a_checkpoint_of_an_older_emkit_resumes_with_the_fields_added_since(tmp_path):
+    """SQUAREM's state gained ``gains`` and ``screening``; a file written before them (its
+    other fields as they were) resumes to the uninterrupted fit, not refused as damaged."""
+    x = two_clusters(400)
+    ck = tmp_path / "gm.json"
+
+    class Killed(Exception):
+        pass
+
+    def kill(progress):
+        if progress.iteration == 6:
+            raise Killed
+
+    with pytest.raises(Killed):
+        emkit.GaussianMixture(3, random_state=0, callback=kill).fit(x, checkpoint=ck)
+    document = json.loads(ck.read_text())
+
+    def as_written_before(value):
+        if isinstance(value, dict):
+            if str(value.get("__dataclass__", "")).endswith(":Squarem"):
+                del value["fields"]["gains"], value["fields"]["screening"]
+            for inner in value.values():
+                as_written_before(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                as_written_before(inner)
+
+    as_written_before(document)
+    assert "gains" not in json.dumps(document)
+    ck.write_text(json.dumps(document))
+    resumed = emkit.GaussianMixture(3, random_state=0).fit(x, checkpoint=ck)
+    whole = emkit.GaussianMixture(3, random_state=0).fit(x)
+    assert resumed.n_iter_ == whole.n_iter_
+    assert resumed.log_likelihood_ == pytest.approx(whole.log_likelihood_, rel=1e-12)
+    np.testing.assert_allclose(resumed.means_, whole.means_, rtol=1e-10)
+
+
+def test_a_checkpoint_field_without_a_default_is_still_refused(tmp_path):
+    x = two_clusters()
+    ck = tmp_path / "gm.json"
+    emkit.GaussianMixture(2, random_state=0).fit(x, checkpoint=ck)
+    text = ck.read_text()
+    assert '"weights": ' in text
+    ck.write_text(text.replace('"weights": ', '"weight_s": ', 1))
+    with pytest.raises(CheckpointError, match="do not match"):
+        emkit.GaussianMixture(2, random_state=0).fit(x, checkpoint=ck)

@@ -93,6 +93,10 @@ def encode(value: Any) -> Any:
     raise TypeError(f"cannot checkpoint a {type(value).__name__}")
 
 
+def _no_default(field: dataclasses.Field) -> bool:
+    return field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+
+
 def decode(value: Any, depth: int = 0) -> Any:
     """The value :func:`encode` wrote; ``CheckpointError`` where it is not such a value."""
     if depth > 64:
@@ -114,13 +118,21 @@ def decode(value: Any, depth: int = 0) -> Any:
         if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
             raise CheckpointError(f"{value['__dataclass__']!r} is not a model value")
         fields = value.get("fields")
-        names = {f.name for f in dataclasses.fields(cls)}
-        if not isinstance(fields, dict) or set(fields) != names:
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        if not isinstance(fields, dict) or not set(fields) <= set(known):
+            raise CheckpointError(f"the fields of {qualname} do not match")
+        # A field added since the file was written (SQUAREM's gains) starts at its default.
+        added = [known[name] for name in known if name not in fields]
+        if any(_no_default(f) for f in added):
             raise CheckpointError(f"the fields of {qualname} do not match")
         # Rebuilt as stored, without __post_init__: the values are those a model held.
         obj = object.__new__(cls)
         for name, field_value in fields.items():
             object.__setattr__(obj, name, decode(field_value, depth + 1))
+        for f in added:
+            factory = f.default_factory
+            default = f.default if factory is dataclasses.MISSING else factory()
+            object.__setattr__(obj, f.name, default)
         return obj
     if "__array__" in value:
         dtype = np.dtype(str(value["__array__"]))
