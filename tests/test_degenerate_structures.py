@@ -244,3 +244,35 @@ def test_cli_fit_picks_a_model_on_a_total_column(tmp_path, capsys):
         )
     assert status == 0, capsys.readouterr().err
     assert (tmp_path / "out" / "model.json").exists()
+
+
+@pytest.mark.parametrize("structure", ["VVE", "EVE"])
+def test_only_the_collapsed_component_is_flagged(structure):
+    """Three clusters of 150 rows and one of 3 rows in 3 dimensions (a plane): the shared-
+    orientation models' unregularised solve fails for all K, but only the 3-row component
+    has collapsed. The verdict and the warning name it alone, as numpy's eigenvalues of each
+    component's own rows say (the smallest in units of the data's variances)."""
+    rng = np.random.default_rng(0)
+    plane = np.array([[4.0, 4.0, 8.0], [4.5, 4.0, 8.5], [4.0, 4.7, 8.2]])
+    x = np.vstack(
+        [
+            rng.normal([0, 0, 0], 1, (150, 3)),
+            rng.normal([8, 0, 0], 1, (150, 3)),
+            rng.normal([0, 8, 0], [1, 2, 0.5], (150, 3)),
+            plane,
+        ]
+    )
+    means = np.array([[0, 0, 0], [8, 0, 0], [0, 8, 0], plane.mean(axis=0)])
+    gm = emkit.GaussianMixture(4, covariance_type=structure, means_init=means, accelerate=None)
+    with pytest.warns(DegenerateFitWarning, match="1 of 4 components are singular"):
+        gm.fit(x)
+    labels = gm.predict(x)
+    root = np.sqrt(x.var(axis=0))
+    scale = np.outer(root, root)
+    smallest = [
+        np.linalg.eigvalsh(np.cov(x[labels == k], rowvar=False, bias=True) / scale)[0]
+        for k in range(4)
+    ]
+    expected = np.asarray(smallest) <= 1e-12
+    assert expected.tolist() == [False, False, False, True]
+    assert gm.degenerate_components_.tolist() == expected.tolist()

@@ -371,19 +371,27 @@ class GaussianComponents:
         A component is degenerate when its unregularised covariance, in units of the data's
         per-feature variances (:meth:`GaussianStats.feature_variances`), has an eigenvalue at or
         below :attr:`Regularization.TOLERANCE`: it has collapsed onto a point or a
-        lower-dimensional set, as mclust's singular fits; so is one whose unregularised
-        covariances do not exist (an iterative solver's are not finite, see
-        :meth:`Constrained._covariances_from_stats`). The ridge plays no part, so rescaling
-        the data, as a whole or column by column, leaves the verdict unchanged. Under a
+        lower-dimensional set, as mclust's singular fits. Where the unregularised covariances
+        do not exist (an iterative solver's are not finite, see
+        :meth:`Constrained._covariances_from_stats`: a collapsed component makes the
+        likelihood of VEE, VVE, VEV unbounded, and the solve fails for all K), each component
+        is judged by its own scatter :math:`S_k/N_k` instead, so that only the collapsed ones
+        are flagged; all K are where none of the scatters is singular (the solve found no
+        covariances, for no component's sake). The ridge plays no part, so rescaling the data,
+        as a whole or column by column, leaves the verdict unchanged. Under a
         normal-inverse-Wishart ``prior`` no covariance can collapse: only emptied components
         count.
         """
         prior = Regularization() if prior is None else prior
         if prior.prior is not None:
             return self.empty(stats)
+        variances = stats.feature_variances()
         covariances = self._covariances_from_stats(stats, 0.0)
-        spectra = self.spectra(covariances, self.n_components, stats.feature_variances())
-        return prior.singular(spectra) | self.empty(stats)
+        singular = prior.singular(self.spectra(covariances, self.n_components, variances))
+        if not np.isfinite(covariances).all():
+            own = prior.singular(_own_spectra(stats.covariance(0.0), variances))
+            singular = own if own.any() else singular
+        return singular | self.empty(stats)
 
     def n_parameters(self, n_features: int) -> int:
         """Free parameters of the K means and covariances (the weights not included)."""
@@ -421,6 +429,16 @@ class GaussianComponents:
             for k, n in enumerate(counts)
         ]
         return np.vstack(blocks) if blocks else np.empty((0, self.n_features))
+
+
+def _own_spectra(covariances: np.ndarray, variances: np.ndarray) -> np.ndarray:
+    """Eigenvalues (k, d) of each component's own unconstrained covariance :math:`S_k/N_k`
+    ((k, d, d), or (k, d) per-feature spreads) in units of the data's per-feature
+    ``variances`` (d,), as :meth:`GaussianComponents.spectra` reads a structure's."""
+    if covariances.ndim == 2:
+        return covariances / variances
+    root = np.sqrt(variances)
+    return np.linalg.eigvalsh(covariances / np.outer(root, root))
 
 
 @functools.lru_cache(maxsize=64)
