@@ -48,6 +48,7 @@ STANDARDIZED_FIGURES = (
     "a fit without --standardize."
 )
 CRITERIA = ("bic", "aic", "icl")  # emkit.estimators.selection.CRITERIA, without importing it
+ACCELERATIONS = ("squarem", "none")  # GaussianMixture's accelerate: "squarem" or None
 MAX_COMPONENTS = 1000  # -k beyond this is refused before anything is built
 ASSIGN_BLOCK_ROWS = 1 << 16  # rows of posteriors computed and written at a time
 
@@ -104,6 +105,7 @@ def grid_options(args: argparse.Namespace) -> dict:
         quiet=args.quiet,
         progress=args.progress,
         checkpoint=args.checkpoint,
+        accelerate=args.accelerate,
     )
 
 
@@ -150,6 +152,14 @@ def register(subparsers) -> None:
         "--n-init", type=int, default=1, help="EM starts per model; the best is kept (default 1)"
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--accelerate",
+        choices=ACCELERATIONS,
+        default="squarem",
+        help="squarem (default): EM's steps extrapolated by SQUAREM, fewer passes; none: plain "
+        "EM, mclust's path from the same start. A SQUAREM fit that ends degenerate is fitted "
+        "again by plain EM from its start, and kept where that fit is regular",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
         "--progress",
@@ -518,6 +528,7 @@ def fit_and_report(
     report: bool = True,
     estimator_params: dict | None = None,
     checkpoint: str | Path | None = None,
+    accelerate: str = "squarem",
 ) -> int:
     """Select a Gaussian mixture for a table, print its summary, write model, assignments, report.
 
@@ -543,6 +554,7 @@ def fit_and_report(
     report : write ``report.html``.
     estimator_params : further GaussianMixture parameters for every fit (e.g. ``device``).
     checkpoint : folder for the fits' checkpoints (resumed where present), or None.
+    accelerate : "squarem" or "none" (plain EM): every fit's ``accelerate``.
 
     Returns
     -------
@@ -593,6 +605,7 @@ def fit_and_report(
         progress=progress,
         estimator_params=estimator_params,
         checkpoint=checkpoint,
+        accelerate=accelerate,
     )
     shown = [f"{name} (z-score)" for name in names] if standardize_columns else names
 
@@ -703,6 +716,7 @@ def select_grid(
     progress: bool,
     estimator_params: dict | None,
     checkpoint: str | Path | None,
+    accelerate: str = "squarem",
 ):
     """:func:`emkit.select_mixture` of ``x`` (rows in memory or a Dask collection) over
     ``ks`` by ``types`` from mclust's hierarchical start, with the progress bar; the best
@@ -717,7 +731,12 @@ def select_grid(
         bar.em_iteration(progress)
 
     template = GaussianMixture(  # select_mixture's default: mclust's hierarchical start
-        init_params="hc", n_init=n_init, random_state=seed, callback=on_iteration, missing=missing
+        init_params="hc",
+        n_init=n_init,
+        random_state=seed,
+        callback=on_iteration,
+        missing=missing,
+        accelerate=None if accelerate == "none" else accelerate,
     )
     if estimator_params:
         template.set_params(**estimator_params)

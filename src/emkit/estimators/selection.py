@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import warnings
 from collections.abc import Callable, Iterable
@@ -206,7 +207,13 @@ def select_mixture(
     (``accelerate="squarem"``, the default) follows another path from the same start, which
     in a few cells ends at another local maximum, lower or higher (iris, VVV K=5: -153.66
     against plain EM's and mclust's -152.91; VVE K=4: -217.19, as mclust, against plain EM's
-    -197.61): ``accelerate=None`` takes mclust's path.
+    -197.61): ``accelerate=None`` takes mclust's path. Where SQUAREM's fit of a cell (or its
+    refinement) ends degenerate, the cell is fitted again by plain EM from the same start,
+    and that fit is kept where it is regular, its model then with ``accelerate=None`` (in
+    ``models_`` and as ``best_``): extrapolation can overshoot into a collapsed component
+    that EM's path, mclust's, never reaches (mclust's ``cross`` data, VEV K=4: -2778.49 with
+    a component on one row, against mclust's regular -2787.17). Only such fits pay for a
+    second fit; a fit that does not end degenerate is SQUAREM's, as before.
 
     Parameters
     ----------
@@ -406,7 +413,7 @@ def select_mixture(
         else:
             for _, key in refined:
                 path = _checkpoint_file(checkpoint, key[1], key[0], "-refined")
-                _fit(models[key], fit_data, path)
+                models[key] = _fit(models[key], fit_data, path)
         for index, key in refined:
             models[key].set_params(warm_start=template.warm_start)
             _continued(models[key], screened[key])
@@ -492,11 +499,39 @@ def _numbers_of_components(n_components: Any) -> list[int]:
     return sorted(set(ks))
 
 
-def _fit(model: GaussianMixture, X, checkpoint: Path | None = None) -> None:
+def _fit(model: GaussianMixture, X, checkpoint: Path | None = None) -> GaussianMixture:
+    """``model.fit(X)`` (from where it stopped with ``warm_start``), without the warnings the
+    grid gives once; where SQUAREM's fit ends degenerate, the fit plain EM makes from the same
+    start (a copy of the model as it was, with ``accelerate=None``, its checkpoint beside
+    ``checkpoint`` as ``-plain``) if that one is regular. Returns the model kept."""
+    spare = copy.deepcopy(model) if _extrapolates(model) else None
+    _fit_quietly(model, X, checkpoint)
+    if spare is None or not model.degenerate_:
+        return model
+    spare.set_params(accelerate=None)
+    plain = None if checkpoint is None else checkpoint.with_name(f"{checkpoint.stem}-plain.json")
+    with warnings.catch_warnings(record=True) as held:
+        warnings.simplefilter("always")
+        _fit_quietly(spare, X, plain)
+    if spare.degenerate_:
+        return model
+    for caught in held:  # its warnings, now that it is kept
+        warnings.warn_explicit(caught.message, caught.category, caught.filename, caught.lineno)
+    return spare
+
+
+def _fit_quietly(model: GaussianMixture, X, checkpoint: Path | None = None) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateFitWarning)
         warnings.simplefilter("ignore", PrunedWarning)  # one for the grid: _warn_if_pruned
         model.fit(X, checkpoint=checkpoint)
+
+
+def _extrapolates(model: GaussianMixture) -> bool:
+    """Whether ``model``'s EM runs SQUAREM: ``accelerate`` set, and a fixed parameter space
+    and smooth objective (soft assignments, no pruning), as ``GaussianMixture._fit_plan``
+    reads them."""
+    return model.accelerate is not None and model.assignment == "soft" and model.prune_weight == 0
 
 
 def _in_lockstep(X, template: GaussianMixture) -> bool:
@@ -518,8 +553,11 @@ def _fits_in_lockstep(
     """Fit every one of ``models`` (unfitted estimators, or fitted ones with ``warm_start``)
     to ``X``, all in lockstep (:func:`emkit.em.fit_groups`): each round of EM is one pass over
     the rows for every fit still running, and the fits of one covariance structure share the
-    work on each block of rows. Each fit is the fit ``model.fit(X)`` makes; ``finished(model)``
-    is called as each ends. Returns each model with its table row, in order.
+    work on each block of rows. Each fit is the fit ``model.fit(X)`` makes, but where
+    SQUAREM's ends degenerate: that fit is then made again by plain EM from the same start
+    (all in lockstep), and kept, with ``accelerate=None`` set on its model, where it is
+    regular (:func:`_fit` does the same). ``finished(model)`` is called as each fit ends.
+    Returns each model with its table row, in order.
 
     ``single``: the rounds run in float32 (a screening, see :data:`SINGLE_SCREEN_ROWS`); the
     final pass, in float64, then sets each model's log-likelihood, statistics and degenerate
@@ -540,43 +578,74 @@ def _fits_in_lockstep(
         plans.append((plan.starts, plan.options))
     if isinstance(data, ArrayChunks):
         data = replace(data, chunk_rows=_lockstep_rows(data))
-    finals: list[Any] = [None] * len(models)
-    results: list[Any] = [None] * len(models)
-
-    def on_fit(g: int, fit: FitResult) -> None:
-        model = models[g]
-        _fitted(model, fit)
-        finals[g], results[g] = fit.best.model, fit
-        if finished is not None:
-            finished(model)
-
-    assert data is not None and all(options == plans[0][1] for _, options in plans)
-    options = plans[0][1]
+    # The plans differ at most in accelerate (a refinement continues a fit plain EM made).
+    common = [{**options, "accelerate": None} for _, options in plans]
+    assert data is not None and all(options == common[0] for options in common)
     if single:
-        resolution = max(options["resolution"], gaussian_pass.SINGLE_RESOLUTION)
-        options = {**options, "resolution": resolution}
-    # The rounds leave out the hard ICL's sum_n log max_k r_nk (a pass over every log joint
-    # of every round); one pass for all the final models gathers it with the rest of their
-    # statistics, at exactly the returned parameters. That pass is a soft E-step for a hard
-    # fit too (observed_fit): its log-likelihood is the observed-data one, as alone.
-    # BLAS on one thread for all the rounds, as every pass asks (over_threads): set and
-    # restored once, not around each of the grid's passes (threadpoolctl, some 40 us each,
-    # a thousand times on iris); the M-steps' d x d products gain nothing from BLAS threads.
-    with one_blas_thread():
-        with gaussian_pass.without_log_max():
-            with gaussian_pass.single_precision() if single else nullcontext():
-                fit_groups([starts for starts, _ in plans], data, **options, on_fit=on_fit)
-        observed = [final.observed() for final in finals]
-        passes = e_step_many(observed, data)
-    for g, (stats, objective) in enumerate(passes):
-        hard = observed[g] is not finals[g]
-        if single or hard:
-            fit = with_final_pass(results[g], observed[g], stats, objective)
-            if not hard:  # a hard fit's degenerate components come from its own assignments
-                degenerate = np.asarray(fit.best.model.degenerate(stats), dtype=bool)
-                fit = replace(fit, degenerate=degenerate)
-            _fitted(models[g], fit, again=True)
-        models[g]._final_stats = stats
+        resolution = max(common[0]["resolution"], gaussian_pass.SINGLE_RESOLUTION)
+        common = [{**options, "resolution": resolution} for options in common]
+
+    def run(groups: list[int], options: dict, quiet: bool = False) -> list[FitResult]:
+        """The fits of the plans of ``groups`` under ``options``, all in lockstep, each set on
+        its model (``quiet``: without warnings) with the statistics of its final pass."""
+        fits: dict[int, FitResult] = {}
+
+        def on_fit(i: int, fit: FitResult) -> None:
+            g = groups[i]
+            _fitted(models[g], fit, again=quiet)
+            fits[g] = fit
+            if finished is not None and not quiet:
+                finished(models[g])
+
+        # The rounds leave out the hard ICL's sum_n log max_k r_nk (a pass over every log
+        # joint of every round); one pass for all the final models gathers it with the rest
+        # of their statistics, at exactly the returned parameters. That pass is a soft E-step
+        # for a hard fit too (observed_fit): its log-likelihood is the observed-data one, as
+        # alone. BLAS on one thread for all the rounds, as every pass asks (over_threads): set
+        # and restored once, not around each of the grid's passes (threadpoolctl, some 40 us
+        # each, a thousand times on iris); the M-steps' d x d products gain nothing from BLAS
+        # threads.
+        with one_blas_thread():
+            with gaussian_pass.without_log_max():
+                with gaussian_pass.single_precision() if single else nullcontext():
+                    fit_groups([plans[g][0] for g in groups], data, **options, on_fit=on_fit)
+            finals = [fits[g].best.model for g in groups]
+            observed = [final.observed() for final in finals]
+            passes = e_step_many(observed, data)
+        out = []
+        for i, (stats, objective) in enumerate(passes):
+            g, final, seen, fit = groups[i], finals[i], observed[i], fits[groups[i]]
+            hard = seen is not final
+            if single or hard:
+                fit = with_final_pass(fit, seen, stats, objective)
+                if not hard:  # a hard fit's degenerate components come from its own assignments
+                    degenerate = np.asarray(fit.best.model.degenerate(stats), dtype=bool)
+                    fit = replace(fit, degenerate=degenerate)
+                _fitted(models[g], fit, again=True)
+            models[g]._final_stats = stats
+            out.append(fit)
+        return out
+
+    accelerations = [options["accelerate"] for _, options in plans]
+    fits: dict[int, FitResult] = {}
+    for accelerate in dict.fromkeys(accelerations):
+        groups = [g for g, each in enumerate(accelerations) if each == accelerate]
+        options = {**common[groups[0]], "accelerate": accelerate}
+        fits.update(zip(groups, run(groups, options), strict=True))
+    # Where SQUAREM's fit ends degenerate, plain EM from the same start (the plan's) may not:
+    # extrapolation can overshoot into a spurious maximum (mclust's cross, VEV K=4) that EM's
+    # path, mclust's, never reaches. Only those fits pay for the refit; a regular one is kept.
+    again = [g for g, fit in sorted(fits.items()) if accelerations[g] and fit.degenerate.any()]
+    if again:
+        squarem = {g: (fits[g], models[g]._final_stats) for g in again}
+        plain = run(again, common[again[0]], quiet=True)
+        for g, fit in zip(again, plain, strict=True):
+            if fit.degenerate.any():  # SQUAREM's fit stays
+                _fitted(models[g], squarem[g][0], again=True)
+                models[g]._final_stats = squarem[g][1]
+            else:  # the model says how it was fitted: its refit makes this fit
+                models[g].set_params(accelerate=None)
+                _fitted(models[g], fit)  # its warnings, now that it is kept
     out = []
     for model in models:
         cov = covariance_structure(model.covariance_type).name
@@ -617,7 +686,7 @@ def _fit_one(
     checkpoint in the folder ``checkpoint``, where given); ``data`` is what the fit reads
     where it is not ``X`` itself (the shared source of a Dask collection)."""
     model = clone(template).set_params(n_components=k, covariance_type=cov)
-    _fit(model, X if data is None else data, _checkpoint_file(checkpoint, cov, k))
+    model = _fit(model, X if data is None else data, _checkpoint_file(checkpoint, cov, k))
     return model, {"n_components": k, "covariance_type": cov, **_criteria(model, X, icl, data)}
 
 
