@@ -422,12 +422,16 @@ def components_from_responsibilities(
     reg_covar: float,
     shared: dict | None = None,
 ) -> tuple[np.ndarray, GaussianComponents]:
-    """Weights (k,) and components from an initial assignment.
+    """Weights (k,) and components from an initial assignment: the structure's M-step from
+    the clusters' moments, as mclust's ``mstep`` from its starting partition.
 
-    A starting cluster with fewer rows than features plus one (a duplicate row picked twice as a
-    seed, say) would start singular; it starts instead at its rows' mean with the covariance of
-    all the data, which EM then shrinks to what the data support. ``shared`` (a dict, or None)
-    keeps the moments of ``x`` and ``resp`` for the next call with the same two arrays (the
+    Where that M-step leaves a cluster singular (a full covariance from fewer rows than features
+    plus one, a variance from rows that are all the same: a duplicate row picked twice as a
+    seed, say) or without rows, that cluster alone starts instead at its rows' mean with the
+    covariance of all the data, which EM then shrinks to what the data support; mclust reports
+    such a start singular (NA). A small cluster the structure can estimate (a variance from 5
+    distinct rows in 6 dimensions) keeps its own moments. ``shared`` (a dict, or None) keeps
+    the moments of ``x`` and ``resp`` for the next call with the same two arrays (the
     structures of a model-selection grid start from the same assignment).
     """
     diagonal = structure.diagonal_stats
@@ -443,18 +447,50 @@ def components_from_responsibilities(
             for a in (stats.weight, stats.mean, stats.scatter, pooled.scatter):
                 a.flags.writeable = False  # every structure of the grid reads them
             shared[key] = (x, resp, stats, pooled)
-    d = x.shape[1]
-    too_small = stats.weight < d + 1
-    if too_small.any() and x.shape[0] > d + 1:
-        scatter = stats.scatter.copy()
-        scatter[too_small] = (
-            pooled.covariance()[0]
-            * np.maximum(stats.weight[too_small], 1.0)[
-                (slice(None),) + (None,) * (scatter.ndim - 1)
-            ]
+    prior = Regularization(reg_covar)
+    rescue = x.shape[0] > x.shape[1] + 1  # else the covariance of all the data is singular too
+    empty = stats.weight <= 0
+    if rescue and empty.any():
+        stats = _pooled_start(stats, pooled, empty, x)
+    components = structure.from_stats(stats, prior)
+    singular = components.degenerate(stats)
+    if rescue and singular.any():
+        # A structure that shares a part (EVE's orientation) is singular in every cluster
+        # through the few whose own covariance is: those are the ones to replace.
+        own = _singular_moments(stats)
+        stats = _pooled_start(
+            stats, pooled, singular & own if (singular & own).any() else singular, x
         )
-        weight = np.maximum(stats.weight, too_small * 1.0)
-        mean = np.where(stats.weight[:, None] > 0, stats.mean, x[:1])
-        stats = GaussianStats(weight, mean, scatter)
+        components = structure.from_stats(stats, prior)
+        singular = components.degenerate(stats)
+        if singular.any():
+            stats = _pooled_start(stats, pooled, singular, x)
+            components = structure.from_stats(stats, prior)
     weights = np.maximum(stats.weight, np.finfo(float).eps)
-    return weights / weights.sum(), structure.from_stats(stats, Regularization(reg_covar))
+    return weights / weights.sum(), components
+
+
+def _singular_moments(stats: GaussianStats) -> np.ndarray:
+    """The clusters whose own covariance (full, or its diagonal where ``stats`` hold only
+    that) is singular, in units of the data's variances; bool (k,)."""
+    root = np.sqrt(stats.feature_variances())  # (d,)
+    covariances = stats.covariance()
+    if covariances.ndim == 2:
+        spectra = covariances / root**2
+    else:
+        spectra = np.linalg.eigvalsh(covariances / root[:, None] / root[None, :])
+    return Regularization().singular(spectra)
+
+
+def _pooled_start(
+    stats: GaussianStats, pooled: GaussianStats, clusters: np.ndarray, x: np.ndarray
+) -> GaussianStats:
+    """``stats`` with the scatter of ``clusters`` (bool (k,)) that of all the data, ``pooled``,
+    at the clusters' weight (at least 1); an empty cluster at the first row."""
+    scatter = stats.scatter.copy()
+    weight = np.maximum(stats.weight[clusters], 1.0)
+    scatter[clusters] = (
+        pooled.covariance()[0] * weight[(slice(None),) + (None,) * (scatter.ndim - 1)]
+    )
+    mean = np.where((stats.weight > 0)[:, None], stats.mean, x[:1])
+    return GaussianStats(np.maximum(stats.weight, clusters * 1.0), mean, scatter)
