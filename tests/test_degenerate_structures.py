@@ -75,6 +75,11 @@ def spread_collapsed(gm, x, structure) -> np.ndarray:
     centred = x[:, None, :] - gm.means_[None]  # (n, k, d)
     variances = np.einsum("nk,nkd->kd", resp, centred**2) / weight[:, None]  # (k, d)
     scaled = variances / x.var(axis=0)
+    if structure == "VEI" and (scaled <= 1e-12).all(axis=0).any():
+        # No component's rows spread along some feature: the shape they share is singular
+        # there, and with it every component (mclust's NA; the start decides whether EM goes
+        # there: on LATTICE from a start with two 2-row clusters).
+        return np.ones(scaled.shape[0], dtype=bool)
     spread = scaled.min(axis=1) if structure == "VVI" else scaled.max(axis=1)
     return spread <= 1e-12
 
