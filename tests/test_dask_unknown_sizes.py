@@ -505,3 +505,35 @@ def test_dask_frame_of_bool_objects_made_text_says_how_to_read_them():
     as_floats = dd.from_pandas(frame.astype({"f": float}), npartitions=2)
     for X in (kept, as_floats):
         np.testing.assert_allclose(GaussianMixture(1, missing="em").fit(X).means_, in_memory)
+
+
+@pytest.mark.parametrize("name", ["GaussianImputer", "KMeans"])
+def test_pandas_output_of_unknown_chunk_sizes_numbers_rows_from_0(name):
+    # a boolean mask leaves the chunk sizes unknown (nan); the rows of the pandas output are
+    # numbered 0..n-1 across the partitions, as pandas numbers the same rows in memory (each
+    # partition used to start again from 0), lazily: each block is read once, when computed
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 3))
+    if name == "GaussianImputer":
+        x[rng.uniform(size=x.shape) < 0.1] = np.nan
+        est = GaussianImputer().fit(x)
+    else:
+        est = KMeans(2, random_state=0).fit(x)
+    est.set_output(transform="pandas")
+    reads = collections.Counter()
+
+    def read(block, block_info=None):
+        reads[block_info[0]["chunk-location"][0]] += 1
+        return block
+
+    keep = ~np.isnan(x[:, 1])  # rows chosen by a mask: the chunk sizes are unknown
+    arr = da.from_array(x, chunks=(30, 3)).map_blocks(read, dtype=float)
+    X = arr[da.from_array(keep, chunks=30)]
+    assert np.isnan(X.chunks[0]).all()
+    out = est.transform(X)
+    assert isinstance(out, dd.DataFrame) and not reads  # nothing computed yet
+    expected = est.transform(x[keep])
+    assert isinstance(expected, pd.DataFrame)
+    pd.testing.assert_frame_equal(out.compute(), expected, rtol=RTOL)
+    assert reads == {0: 1, 1: 1, 2: 1, 3: 1}
+    assert out.partitions[2].compute().index[0] == keep[:60].sum()

@@ -315,8 +315,9 @@ def transform_output(estimator, out: Any, X) -> Any:
     Dask collection ``X`` (``out`` a lazy dask Array with its partitions), with "pandas", a
     lazy Dask DataFrame with ``get_feature_names_out()`` as columns and the index and
     divisions of a Dask DataFrame ``X`` (scikit-learn would compute it into a pandas DataFrame
-    numbered from 0, a new index that misaligns on a join), otherwise the dask Array itself
-    ("polars" has no lazy Dask form). The estimator's ``transform`` and ``fit_transform`` are
+    numbered from 0, a new index that misaligns on a join), the rows of a dask Array ``X``
+    numbered from 0 across its partitions (of unknown lengths too), otherwise the dask Array
+    itself ("polars" has no lazy Dask form). The estimator's ``transform`` and ``fit_transform`` are
     then left unwrapped by scikit-learn (their ``__wrapped__``)."""
     if not is_dask_collection(X):
         return _wrap_data_with_container("transform", out, X, estimator)
@@ -324,9 +325,47 @@ def transform_output(estimator, out: Any, X) -> Any:
         return out
     import dask.dataframe as dd
 
-    index = X.index if isinstance(X, dd.DataFrame) else None
     columns = [str(c) for c in estimator.get_feature_names_out()]
-    return dd.from_dask_array(out, columns=columns, index=index)
+    if isinstance(X, dd.DataFrame):
+        return dd.from_dask_array(out, columns=columns, index=X.index)
+    if any(np.isnan(n) for n in out.chunks[0]):
+        return _numbered_frame(out, columns)
+    return dd.from_dask_array(out, columns=columns)
+
+
+def _numbered_frame(out: Any, columns: list[str]) -> Any:
+    """The dask Array ``out`` of unknown block lengths (e.g. rows chosen by a boolean mask) as
+    a lazy Dask DataFrame whose rows are numbered from 0 across its partitions, as pandas
+    numbers an array's (``dd.from_dask_array`` would number each partition from 0 again).
+
+    Each partition's first number is the sum of the lengths of the blocks before it, a chain
+    of small tasks beside the blocks themselves: nothing is computed here, and a computation
+    computes each block once (no pass of its own to count the rows); the divisions are
+    unknown, as the blocks' lengths are."""
+    import dask.dataframe as dd
+    import pandas as pd
+    from dask import delayed
+
+    blocks = out.rechunk({1: -1}).to_delayed().ravel()
+    meta = pd.DataFrame(np.empty((0, len(columns)), out.dtype), columns=columns)
+    parts, start = [], 0
+    for block in blocks:
+        parts.append(delayed(_numbered_block, pure=True)(block, start, columns))
+        start = delayed(_rows_after, pure=True)(start, block)
+    return dd.from_delayed(parts, meta=meta, verify_meta=False)
+
+
+def _numbered_block(block: np.ndarray, start: int, columns: list[str]) -> Any:
+    """One block of rows as a DataFrame whose index runs from ``start``."""
+    import pandas as pd
+
+    index = pd.RangeIndex(start, start + block.shape[0])
+    return pd.DataFrame(block, columns=columns, index=index)
+
+
+def _rows_after(start: int, block: np.ndarray) -> int:
+    """Where the rows after ``block``, whose first is ``start``, begin."""
+    return start + block.shape[0]
 
 
 def check_n_features(estimator, n_features: int) -> None:
