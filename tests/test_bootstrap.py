@@ -562,11 +562,23 @@ def test_components_of_several_families_with_as_many_features_as_components():
     assert "rate_1[1]" in table.index
 
 
-@pytest.mark.parametrize("form", ["npy", "chunks", "parquet", "frame chunks"])
+class _Chunks:
+    """A re-iterable of chunks (not a list), as GaussianMixture.fit reads one."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+
+    def __iter__(self):
+        return iter(self.chunks)
+
+
+@pytest.mark.parametrize(
+    "form", ["npy", "chunks", "parquet", "frame chunks", "re-iterable", "frame re-iterable"]
+)
 def test_data_read_from_a_file_or_in_chunks_bootstrap_as_in_memory(tmp_path, form):
     # A fit to a path or to chunks is read chunk by chunk; its bootstrap reads the rows into
     # memory (as predict does) and draws the replicates of the array, where it raised a bare
-    # IndexError (a path) or failed (a list of chunks).
+    # IndexError (a path, a re-iterable of chunks) or failed (a list of chunks).
     rng = np.random.default_rng(0)
     x = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(4, 1, (40, 2))])
     frame = pd.DataFrame(x, columns=["a", "b"])
@@ -579,6 +591,10 @@ def test_data_read_from_a_file_or_in_chunks_bootstrap_as_in_memory(tmp_path, for
         frame.to_parquet(data)
     elif form == "chunks":
         data, memory = [x[:30], x[30:75], x[75:]], x
+    elif form == "re-iterable":
+        data, memory = _Chunks([x[:30], x[30:75], x[75:]]), x
+    elif form == "frame re-iterable":
+        data, memory = _Chunks([frame.iloc[:50], frame.iloc[50:]]), frame
     else:
         data, memory = [frame.iloc[:50], frame.iloc[50:]], frame
     gm = emkit.GaussianMixture(2, random_state=0).fit(data)

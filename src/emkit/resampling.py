@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from emkit.backend.sources import chunk_list
-from emkit.estimators._validation import rows_from_file
+from emkit.backend.dask_source import is_dask_collection
+from emkit.backend.inputs import as_source
+from emkit.backend.sources import IterableChunks
+from emkit.estimators._validation import chunk_iterable, rows_from_file
 from emkit.exceptions import DegenerateFitWarning
 from emkit.mle.estimate import flatten, row_labels
 
@@ -164,7 +166,10 @@ def bootstrap(
     Parameters
     ----------
     model : a fitted estimator (e.g. :class:`emkit.GaussianMixture`).
-    X : array-like of shape (n, d), the data it was fitted to.
+    X : array-like of shape (n, d), the data it was fitted to; a path to a ``.npy`` or
+        Parquet file or folder, a list of chunks or a re-iterable of chunks (an object whose
+        ``__iter__`` starts over, as :meth:`emkit.GaussianMixture.fit` reads it) is read into
+        memory, its chunks stacked in order.
     y : array-like of shape (n,), the targets of a supervised fit (e.g.
         :class:`emkit.MixtureOfRegressions`), resampled with the rows; None otherwise.
     kind : "nonparametric" (rows drawn with replacement), "parametric" (n rows drawn from the
@@ -704,16 +709,25 @@ def _matching(model, fit, key: str | None, scale, families=None) -> np.ndarray |
 
 def _in_memory(X, model):
     """``X`` itself, or the rows it names or holds in chunks: the rows of a ``.npy`` or Parquet
-    file or folder (read as the model's ``predict`` reads them), or a list of chunks stacked.
-    Each replicate draws rows at random from all of them, so they are read into memory."""
+    file or folder (read as the model's ``predict`` reads them), or the chunks of a list or of
+    a re-iterable (an object whose ``__iter__`` starts over, as ``GaussianMixture.fit`` reads
+    it) stacked, each read as ``fit`` reads it (masked entries NaN), DataFrames into one
+    DataFrame of their columns. Each replicate draws rows at random from all of them, so they
+    are read into memory."""
     if isinstance(X, (str, os.PathLike)):
         return rows_from_file(X, getattr(model, "feature_names_in_", None))
-    chunks = chunk_list(X)
-    if chunks is None:
+    if is_dask_collection(X) or not (isinstance(X, (list, tuple)) or chunk_iterable(X)):
         return X
-    if all(hasattr(c, "iloc") for c in chunks):
-        return pd.concat(chunks, ignore_index=True)
-    return np.concatenate([_rows(c) for c in chunks])
+    if iter(X) is X:  # a generator: read once, here, as a list of its chunks
+        X = list(X)
+    source = as_source(X)
+    if not isinstance(source, IterableChunks):  # a list of rows
+        return X
+    parts = [x for x, _ in source]
+    if not parts:
+        raise ValueError("X holds no chunks of rows: pass the data the model was fitted to")
+    x = np.concatenate(parts)
+    return x if source.columns is None else pd.DataFrame(x, columns=source.columns)
 
 
 def _rows(X) -> np.ndarray:
