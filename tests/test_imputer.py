@@ -575,3 +575,53 @@ def test_a_real_fall_of_the_objective_is_still_reported_on_a_ridge_held_covarian
         chunks = IterableChunks([x])
         with pytest.warns(emkit.MonotonicityWarning, match="decreased"):
             run_em(start, chunks, tol=1e-12, max_iter=4, total_weight=chunks.total_weight)
+
+
+def test_a_fall_of_a_few_hundred_is_reported_on_a_ridge_held_covariance_of_many_rows():
+    # At n = 20,000 the ascent check allowed eps * d * n * cond per model (cond 2e13 of the
+    # collinear rows: about 480 in all), so that falls of a few hundred passed without a word.
+    # Now each row's rounding is capped at ROW_ROUNDING (about 50 in all here, against
+    # evaluations within 2.5 of mpmath's objective): an M-step moving the mean by 0.15 along
+    # the plane (the fourth) lowers the objective by about 210, and is reported.
+    from dataclasses import fields, replace
+
+    from emkit.distributions.gaussian import COVARIANCES
+    from emkit.models.missing import MissingMixture
+
+    x = _collinear(n=20_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", emkit.DegenerateFitWarning)
+        fit = GaussianImputer(reg_covar=0).fit(x)
+    assert np.linalg.cond(fit.covariance_) > 1e12
+    shift = np.array([0.15, 0.0, 0.15])
+    falls = []
+
+    class Shifted(MissingMixture):
+        steps: ClassVar[list] = []
+
+        def m_step(self, stats):
+            Shifted.steps.append(None)
+            model = super().m_step(stats)
+            if len(Shifted.steps) != 4:
+                return model
+            components = COVARIANCES["full"].from_covariances(
+                model.components.means + shift, model.components.covariances
+            )
+            return replace(model, components=components)
+
+        def rounding(self, stats):
+            falls.append(super().rounding(stats))
+            return falls[-1]
+
+    model = MissingMixture(
+        np.ones(1),
+        COVARIANCES["full"].from_covariances(fit.mean_[None], fit.covariance_[None]),
+        2e-11,
+    )
+    start = Shifted(**{f.name: getattr(model, f.name) for f in fields(model)})
+    chunks = IterableChunks([x])
+    with pytest.warns(emkit.MonotonicityWarning, match="decreased") as record:
+        run_em(start, chunks, tol=1e-12, max_iter=6, total_weight=chunks.total_weight)
+    drops = [float(str(w.message).split("decreased by ")[1].split()[0]) for w in record]
+    assert len(drops) == 1 and 150 < drops[0] < 300, drops
+    assert max(falls) < 2e-3 * len(x)  # ROW_ROUNDING per row, and the log prior's share
