@@ -374,7 +374,7 @@ def select_mixture(
     # Screened fits only rank the candidates (the chosen continue to tol): they stop as mclust's.
     with screening_stops() if screen_tol > tol else contextlib.nullcontext():
         if on_cluster:
-            fits = _fits_on_cluster(screening, grid, X, icl)
+            fits = _fits_on_cluster(screening, grid, X, icl, screened=screen_tol > tol)
         elif lockstep:
             fits = _fits_in_lockstep(
                 [
@@ -826,8 +826,12 @@ def _warn_on_lower_maxima(table: pd.DataFrame, screen_tol: float | None) -> None
         )
 
 
-def _fits_on_cluster(template: GaussianMixture, grid: list, X, icl: str) -> list:
-    """:func:`_fit_one` of every (k, cov) of ``grid``, each a Dask task; ``X`` shipped once."""
+def _fits_on_cluster(
+    template: GaussianMixture, grid: list, X, icl: str, screened: bool = False
+) -> list:
+    """:func:`_fit_one` of every (k, cov) of ``grid``, each a Dask task; ``X`` shipped once.
+    ``screened``: the fits stop as a screening's (:func:`emkit.em.screening_stops`), set in
+    each task, since a worker does not see the context of the call."""
     if is_dask_collection(X) or is_device_array(X):
         raise ValueError(
             "on_cluster=True runs the fits of an in-memory X as Dask tasks; with a Dask "
@@ -839,8 +843,15 @@ def _fits_on_cluster(template: GaussianMixture, grid: list, X, icl: str) -> list
         raise ImportError('on_cluster=True needs Dask: pip install "emkit[dask]"') from None
     template = clone(template).set_params(callback=None)  # a progress bar stays here
     data = dask.delayed(X, traverse=False)
-    tasks = [dask.delayed(_fit_one, pure=True)(template, k, cov, data, icl) for k, cov in grid]
+    task = dask.delayed(_fit_one_screened if screened else _fit_one, pure=True)
+    tasks = [task(template, k, cov, data, icl) for k, cov in grid]
     return list(dask.compute(*tasks))
+
+
+def _fit_one_screened(*args) -> tuple[GaussianMixture, dict]:
+    """:func:`_fit_one` stopping as a screening's fits (a Dask task's, on a worker)."""
+    with screening_stops():
+        return _fit_one(*args)
 
 
 def _on_device(X, template: GaussianMixture):
