@@ -448,7 +448,9 @@ def components_from_responsibilities(
                 a.flags.writeable = False  # every structure of the grid reads them
             shared[key] = (x, resp, stats, pooled)
     prior = Regularization(reg_covar)
-    rescue = x.shape[0] > x.shape[1] + 1  # else the covariance of all the data is singular too
+    # The covariance of all the data stands in for a cluster's only where it is regular (not
+    # with a constant column: the M-step's own start then raises the ridge at step 1).
+    rescue = x.shape[0] > x.shape[1] + 1 and _regular(pooled.covariance()[0])
     empty = stats.weight <= 0
     if rescue and empty.any():
         stats = _pooled_start(stats, pooled, empty, x)
@@ -468,6 +470,14 @@ def components_from_responsibilities(
             components = structure.from_stats(stats, prior)
     weights = np.maximum(stats.weight, np.finfo(float).eps)
     return weights / weights.sum(), components
+
+
+def _regular(covariance: np.ndarray) -> bool:
+    """Whether the covariance (d, d) of all the data, or its diagonal (d,), is regular: its
+    smallest eigenvalue above the singular threshold of its largest."""
+    spectrum = covariance if covariance.ndim == 1 else np.linalg.eigvalsh(covariance)
+    top = float(np.max(spectrum))
+    return bool(top > 0 and not Regularization().singular(spectrum[None] / top).any())
 
 
 def _singular_moments(stats: GaussianStats) -> np.ndarray:
