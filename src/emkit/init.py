@@ -13,6 +13,7 @@ from emkit.backend import nearest_pass, threads
 from emkit.backend.nearest import shifted_source
 from emkit.distributions.centroids import squared_distances
 from emkit.distributions.gaussian import GaussianComponents, GaussianStats
+from emkit.distributions.gaussian.base import own_spectra
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_starts
 from emkit.hierarchical import hierarchical_labels
@@ -483,13 +484,7 @@ def _regular(covariance: np.ndarray) -> bool:
 def _singular_moments(stats: GaussianStats) -> np.ndarray:
     """The clusters whose own covariance (full, or its diagonal where ``stats`` hold only
     that) is singular, in units of the data's variances; bool (k,)."""
-    root = np.sqrt(stats.feature_variances())  # (d,)
-    covariances = stats.covariance()
-    if covariances.ndim == 2:
-        spectra = covariances / root**2
-    else:
-        spectra = np.linalg.eigvalsh(covariances / root[:, None] / root[None, :])
-    return Regularization().singular(spectra)
+    return Regularization().singular(own_spectra(stats.covariance(), stats.feature_variances()))
 
 
 def _pooled_start(

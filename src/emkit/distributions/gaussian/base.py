@@ -389,7 +389,7 @@ class GaussianComponents:
         covariances = self._covariances_from_stats(stats, 0.0)
         singular = prior.singular(self.spectra(covariances, self.n_components, variances))
         if not np.isfinite(covariances).all():
-            own = prior.singular(_own_spectra(stats.covariance(0.0), variances))
+            own = prior.singular(own_spectra(stats.covariance(0.0), variances))
             singular = own if own.any() else singular
         return singular | self.empty(stats)
 
@@ -431,7 +431,7 @@ class GaussianComponents:
         return np.vstack(blocks) if blocks else np.empty((0, self.n_features))
 
 
-def _own_spectra(covariances: np.ndarray, variances: np.ndarray) -> np.ndarray:
+def own_spectra(covariances: np.ndarray, variances: np.ndarray) -> np.ndarray:
     """Eigenvalues (k, d) of each component's own unconstrained covariance :math:`S_k/N_k`
     ((k, d, d), or (k, d) per-feature spreads) in units of the data's per-feature
     ``variances`` (d,), as :meth:`GaussianComponents.spectra` reads a structure's."""
