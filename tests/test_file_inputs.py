@@ -166,14 +166,17 @@ def test_an_estimator_that_reads_no_files_says_so_for_a_path(tmp_path, faithful,
 def test_the_refusal_of_a_path_names_exactly_the_estimators_that_read_files(tmp_path, faithful):
     # It said "GaussianMixture and GaussianImputer read .npy and Parquet files chunk by chunk":
     # select_mixture reads them too, GaussianImputer.fit_transform as well, and their
-    # predict, transform and score read a file into memory, not chunk by chunk.
+    # predict, transform and score read a file into memory, not chunk by chunk. Then it left
+    # out bootstrap (which reads a path into memory) and GaussianMixture.fit_predict (which
+    # labels it chunk by chunk).
     path = tmp_path / "x.npy"
     np.save(path, faithful)
     readers = (
-        "Only GaussianMixture, GaussianImputer and select_mixture take a path to a .npy or "
-        "Parquet file: GaussianMixture.fit, GaussianImputer.fit and fit_transform, and "
-        "select_mixture read it chunk by chunk; their other methods (predict, transform, "
-        "score, ...) into memory"
+        "Only GaussianMixture, GaussianImputer, select_mixture and bootstrap take a path to a "
+        ".npy or Parquet file: GaussianMixture.fit and fit_predict, GaussianImputer.fit and "
+        "fit_transform, and select_mixture read it chunk by chunk; the other methods of "
+        "GaussianMixture and GaussianImputer (predict, transform, score, ...) and bootstrap "
+        "read it into memory"
     )
     counts = np.round(faithful[:, :1]) - 2  # 0 to 3
     others = {
@@ -197,6 +200,9 @@ def test_the_refusal_of_a_path_names_exactly_the_estimators_that_read_files(tmp_
     from_file = emkit.GaussianMixture(2, **options).fit(path)
     np.testing.assert_allclose(from_file.means_, memory.means_, rtol=1e-10)
     np.testing.assert_array_equal(from_file.predict(path), memory.predict(faithful))
+    np.testing.assert_array_equal(
+        emkit.GaussianMixture(2, **options).fit_predict(path), memory.predict(faithful)
+    )
     assert from_file.score(path) == pytest.approx(memory.score(faithful), rel=1e-12)
     # complete rows come back unchanged
     np.testing.assert_allclose(emkit.GaussianImputer().fit_transform(path), faithful, rtol=0)
@@ -206,6 +212,12 @@ def test_the_refusal_of_a_path_names_exactly_the_estimators_that_read_files(tmp_
     selected = emkit.select_mixture(path, **grid)
     in_memory = emkit.select_mixture(faithful, **grid)
     np.testing.assert_allclose(selected.table_["bic"], in_memory.table_["bic"], rtol=1e-10)
+    for kind in ("nonparametric", "parametric"):
+        boot = dict(n_boot=3, kind=kind, random_state=0)
+        np.testing.assert_array_equal(
+            emkit.bootstrap(memory, path, **boot).replicates["means"],
+            emkit.bootstrap(memory, faithful, **boot).replicates["means"],
+        )
 
 
 def test_the_refusal_of_a_re_iterable_names_the_methods_that_read_one(faithful):
@@ -219,7 +231,8 @@ def test_the_refusal_of_a_re_iterable_names_the_methods_that_read_one(faithful):
         emkit.KMeans(2).fit(Chunks())
     assert (
         "which only GaussianMixture.fit and fit_predict, GaussianImputer.fit and "
-        "fit_transform, and select_mixture read one at a time: pass list(X)"
+        "fit_transform, and select_mixture read one at a time (bootstrap stacks the chunks in "
+        "memory): pass list(X)"
     ) in str(refusal.value)
     options = dict(covariance_type="diag", random_state=0)
     np.testing.assert_array_equal(
@@ -233,3 +246,53 @@ def test_the_refusal_of_a_re_iterable_names_the_methods_that_read_one(faithful):
         emkit.select_mixture(faithful, **grid).table_["bic"],
         rtol=1e-10,
     )
+    fitted = emkit.GaussianMixture(2, **options).fit(faithful)
+    np.testing.assert_array_equal(
+        emkit.bootstrap(fitted, Chunks(), n_boot=3, random_state=0).replicates["means"],
+        emkit.bootstrap(fitted, faithful, n_boot=3, random_state=0).replicates["means"],
+    )
+
+
+def _two_groups(n, seed=0):
+    """n rows of two well-separated groups in 2-D: more rows than a chunk (65536)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2))
+    x[: n // 3] += 4.0
+    return x
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".parquet"])
+def test_fit_predict_of_a_path_labels_it_chunk_by_chunk_as_the_array(tmp_path, suffix):
+    # fit_predict(path) fitted chunk by chunk, then read the whole file into memory to label
+    # it; it now labels one chunk at a time: the labels of the array, in the file's order.
+    x = _two_groups(150_000)
+    path = tmp_path / f"x{suffix}"
+    if suffix == ".npy":
+        np.save(path, x)
+    else:
+        pd.DataFrame(x, columns=["a", "b"]).to_parquet(path, row_group_size=40_000)
+    options = dict(covariance_type="diag", random_state=0)
+    labels = emkit.GaussianMixture(2, **options).fit_predict(path)
+    memory = emkit.GaussianMixture(2, **options).fit(x)
+    assert labels.shape == (x.shape[0],) and labels.dtype == memory.predict(x[:5]).dtype
+    np.testing.assert_array_equal(labels, memory.predict(x))
+    np.testing.assert_array_equal(labels, emkit.GaussianMixture(2, **options).fit_predict(x))
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".parquet"])
+def test_fit_transform_of_a_path_fills_it_as_the_array(tmp_path, suffix):
+    # the rows of every chunk filled in the file's order, as transform fills the array
+    x = _two_groups(150_000, seed=1)
+    x[np.random.default_rng(2).random(x.shape) < 0.2] = np.nan
+    x[7] = np.nan  # a row with nothing observed: the mean
+    path = tmp_path / f"x{suffix}"
+    if suffix == ".npy":
+        np.save(path, x)
+    else:
+        pd.DataFrame(x, columns=["a", "b"]).to_parquet(path, row_group_size=40_000)
+    filled = emkit.GaussianImputer().fit_transform(path)
+    memory = emkit.GaussianImputer().fit(x)
+    np.testing.assert_allclose(filled, memory.transform(x), rtol=1e-9, atol=1e-12)
+    observed = ~np.isnan(x)
+    np.testing.assert_array_equal(filled[observed], x[observed])
+    np.testing.assert_allclose(filled[7], memory.mean_, rtol=1e-12)

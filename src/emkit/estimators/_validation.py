@@ -231,10 +231,11 @@ def numeric_input(estimator, x) -> Iterator[None]:
             f"rows or a DataFrame; got a {type(x).__name__}"
             + (
                 f". {name} does not read files: load it first (numpy.load, "
-                "pandas.read_parquet). Only GaussianMixture, GaussianImputer and "
-                "select_mixture take a path to a .npy or Parquet file: GaussianMixture.fit, "
-                "GaussianImputer.fit and fit_transform, and select_mixture read it chunk by "
-                "chunk; their other methods (predict, transform, score, ...) into memory"
+                "pandas.read_parquet). Only GaussianMixture, GaussianImputer, select_mixture "
+                "and bootstrap take a path to a .npy or Parquet file: GaussianMixture.fit and "
+                "fit_predict, GaussianImputer.fit and fit_transform, and select_mixture read "
+                "it chunk by chunk; the other methods of GaussianMixture and GaussianImputer "
+                "(predict, transform, score, ...) and bootstrap read it into memory"
                 if path
                 else ""
             )
@@ -245,7 +246,8 @@ def numeric_input(estimator, x) -> Iterator[None]:
             f"{name} needs X as a 2-D array of numbers (rows x features) here; got a "
             f"{type(x).__name__}, an iterable of chunks, which only GaussianMixture.fit and "
             "fit_predict, GaussianImputer.fit and fit_transform, and select_mixture read one "
-            "at a time: pass list(X), the list of its chunks, which is read as their rows"
+            "at a time (bootstrap stacks the chunks in memory): pass list(X), the list of its "
+            "chunks, which is read as their rows"
         )
     try:
         yield
