@@ -319,8 +319,9 @@ def test_a_malformed_re_iterable_is_refused(chunks, expected):
 
 
 def test_queries_and_other_estimators_say_how_to_pass_a_re_iterable():
-    # Only GaussianMixture.fit and GaussianImputer.fit read a re-iterable; predict, score and
-    # KMeans failed with NumPy's "float() argument must be ... not 'Replaying'".
+    # GaussianMixture.fit and fit_predict, GaussianImputer.fit and fit_transform, and
+    # select_mixture read a re-iterable one chunk at a time (bootstrap stacks it); predict,
+    # score and KMeans failed with NumPy's "float() argument must be ... not 'Replaying'".
     x = blobs(2000, seed=6)
     fitted = GaussianMixture(2, random_state=0).fit(x)
     chunks = Replaying([x[:1000], x[1000:]])
@@ -348,3 +349,48 @@ def test_a_parquet_pass_holds_about_one_batch_of_arrow_memory(tmp_path):
         seen += x.shape[0]
     assert seen == rows
     assert peak < 0.5 * frame.to_numpy().nbytes, peak
+
+
+def _peak_bytes(call) -> int:
+    """The most memory NumPy and Python held at once during ``call()`` (tracemalloc)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_fit_transform_of_a_file_fills_one_preallocated_result(tmp_path):
+    """GaussianImputer.fit_transform(path) kept the filled chunks in a list and then joined
+    them: a peak of twice the result (2.00x for this 24 MB file). It now writes each chunk
+    into the result allocated up front: the result and a chunk's work (1.3x)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1_500_000, 2))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    path, small = tmp_path / "holes.npy", tmp_path / "small.npy"
+    np.save(path, x)
+    np.save(small, x[:1000])
+    del x
+    GaussianImputer(max_iter=2).fit_transform(small)  # modules loaded before the count
+    peak = _peak_bytes(lambda: GaussianImputer(max_iter=2).fit_transform(path))
+    result = 1_500_000 * 2 * 8
+    assert peak < 1.5 * result, f"peak {peak / result:.2f}x the result"
+
+
+def test_fit_predict_of_a_file_never_holds_the_file(tmp_path):
+    """GaussianMixture.fit_predict(path) fitted chunk by chunk, then read the whole file into
+    memory to label it (a peak of 4.5x this 32 MB file). It now labels one chunk at a time:
+    the labels (a quarter of the file) and a chunk's work (0.6x)."""
+    x = blobs(1_000_000, d=4, k=2, seed=7)
+    path, small = tmp_path / "rows.npy", tmp_path / "small.npy"
+    np.save(path, x)
+    np.save(small, x[:1000])
+    del x
+    options = dict(max_iter=2, init_params="random", random_state=0)
+    GaussianMixture(2, **options).fit_predict(small)  # modules loaded before the count
+    peak = _peak_bytes(lambda: GaussianMixture(2, **options).fit_predict(path))
+    size = 1_000_000 * 4 * 8
+    assert peak < size, f"peak {peak / size:.2f}x the file"

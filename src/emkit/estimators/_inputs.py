@@ -28,6 +28,8 @@ from emkit.backend.inputs import as_source, checked, start_rows
 from emkit.backend.sources import (
     DataSource,
     IterableChunks,
+    NpyChunks,
+    ParquetChunks,
     array_source,
     chunk_list,
     feature_names,
@@ -85,20 +87,48 @@ def fit_rows(
 
 
 def by_chunk(X, method: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
-    """``method`` (``predict``, ``transform``) of each chunk of ``X`` in order, joined, where
-    ``X`` is a re-iterable of chunks (not a list): ``fit`` reads one chunk at a time, while
-    the methods that read rows into memory refuse it. None for any other ``X``.
+    """``method`` (``predict``, ``transform``) of each chunk of ``X`` in order, written into
+    one result allocated up front, where ``X`` is what ``fit`` reads chunk by chunk: a path
+    to a ``.npy`` or Parquet file or folder, or a re-iterable of chunks (not a list). Memory
+    for one chunk and its result besides the whole result; None for any other ``X``, which
+    the methods read into memory.
 
-    Each chunk is read as ``fit`` reads it (:class:`~emkit.backend.sources.IterableChunks`:
-    masked entries NaN) and checked by ``method``; the names of a re-iterable of DataFrames
-    were checked by ``fit``, which also refuses a chunk with other columns."""
-    if is_dask_collection(X) or isinstance(X, (str, os.PathLike)) or not chunk_iterable(X):
+    Each chunk is read as ``fit`` reads it (:func:`~emkit.backend.inputs.as_source`: a
+    Parquet file's columns, a re-iterable's masked entries NaN) and checked by ``method``;
+    the names of a Parquet file or of a re-iterable of DataFrames were checked by ``fit``,
+    which also refuses a chunk with other columns.
+
+    Raises
+    ------
+    ValueError
+        A re-iterable whose pass yields more rows than its first (fewer: the source says so).
+    """
+    if is_dask_collection(X):
+        return None
+    if not isinstance(X, (str, os.PathLike)) and not chunk_iterable(X):
         return None
     source = as_source(X)
-    if not isinstance(source, IterableChunks):
+    if not isinstance(source, (NpyChunks, ParquetChunks, IterableChunks)):
         return None
+    n = source.n_rows
+    out: np.ndarray | None = None
+    start = 0
     with names_checked():
-        return np.concatenate([method(x) for x, _ in source])
+        for x, _ in source:
+            if x.shape[0] == 0:  # an empty batch or chunk: no rows to add, nothing to check
+                continue
+            part = np.asarray(method(x))
+            stop = start + part.shape[0]
+            if stop > n:
+                raise ValueError(
+                    f"the chunks of X yielded more rows on this pass than the {n} of the "
+                    "first: every pass must yield the same rows"
+                )
+            if out is None:
+                out = np.empty((n, *part.shape[1:]), dtype=part.dtype)
+            out[start:stop] = part
+            start = stop
+    return out
 
 
 def joined_rows(X, y, *, what: str = "labels") -> Any:

@@ -661,8 +661,10 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
 
     @restores_on_error
     def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the label of each row of ``X`` (``predict(X)``; a re-iterable of
-        chunks, which ``predict`` does not take, is labelled chunk by chunk)."""
+        """Fit, then return the label of each row of ``X`` (``predict(X)``). What :meth:`fit`
+        reads chunk by chunk, a path to a ``.npy`` or Parquet file or a re-iterable of chunks
+        (which ``predict`` does not take), is labelled chunk by chunk as ``fit`` reads it,
+        into one array of labels (``predict`` of a path reads the whole file into memory)."""
         self.fit(X, sample_weight=sample_weight)
         labels = by_chunk(X, self.predict)
         return self.predict(X) if labels is None else labels

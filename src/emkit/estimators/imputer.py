@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import partial
 from numbers import Integral, Real
 from typing import Any
@@ -300,17 +299,10 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
     def fit_transform(self, X, y=None, sample_weight=None) -> Any:
         """Fit, then fill the NaN of ``X``: ``transform(X)``; a path to a ``.npy`` or Parquet
         file, or a re-iterable of chunks, is filled chunk by chunk as :meth:`fit` reads it
-        (its rows in order, memory for one chunk besides the result)."""
+        (its rows in order, into one array allocated up front: memory for one chunk besides
+        the result)."""
         self.fit(X, sample_weight=sample_weight)
-        filled: np.ndarray | None
-        if isinstance(X, (str, os.PathLike)):
-            source = as_source(X)
-            assert source is not None  # fit read the file
-            with names_checked():  # the file's columns were checked by fit
-                parts = [self._transform(x) for x, _ in source if x.shape[0]]
-            filled = np.concatenate(parts) if parts else np.empty((0, self.n_features_in_))
-        else:
-            filled = by_chunk(X, self._transform)
+        filled = by_chunk(X, self._transform)
         if filled is None:
             return self.transform(X)
         return transform_output(self, filled, X)
