@@ -539,3 +539,47 @@ def test_verbose_end_line_is_sklearns(faithful, capsys):
     assert end.fullmatch(theirs) and end.fullmatch(ours), (theirs, ours)
     assert float(end.fullmatch(ours)[1]) == pytest.approx(model.lower_bound_, abs=5e-6)
     assert float(end.fullmatch(ours)[1]) == pytest.approx(float(end.fullmatch(theirs)[1]), abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: GaussianMixture(3, covariance_type="tied", random_state=0),
+        lambda: GaussianMixture(3, covariance_type="EII", random_state=0),
+        lambda: emkit.BayesianMixture(
+            3, covariance_type="tied", chains=1, draws=50, tune=50, random_state=0
+        ),
+    ],
+    ids=["tied", "EII", "bayesian-tied"],
+)
+def test_posterior_of_a_far_row_sums_to_one(make):
+    # Far from the data the log joint passes 1e41, where log p(x) rounds to the row's
+    # maximum: the components tied there each got posterior 1 (rows summing to 3).
+    from sklearn.datasets import load_iris
+
+    x = load_iris().data
+    model = make().fit(x)
+    for s in [1e20, 1e100]:
+        row = np.array([[-s, s, 0.0, 0.0]])
+        proba = model.predict_proba(row)
+        assert abs(proba.sum() - 1.0) < 1e-12
+        assert model.predict(row)[0] == proba.argmax()
+    if isinstance(model, GaussianMixture):  # ordinary rows: Bayes' rule from scipy
+        tied = model.covariances_.ndim == 2  # one matrix; EII: one variance per component
+        covariances = [
+            model.covariances_ if tied else model.covariances_[k] * np.eye(x.shape[1])
+            for k in range(3)
+        ]
+        log_joint = np.column_stack(
+            [
+                np.log(model.weights_[k])
+                + stats.multivariate_normal(model.means_[k], cov).logpdf(x)
+                for k, cov in enumerate(covariances)
+            ]
+        )
+        expected = np.exp(log_joint - log_joint.max(1, keepdims=True))
+        expected /= expected.sum(1, keepdims=True)
+        np.testing.assert_allclose(model.predict_proba(x), expected, atol=1e-12)
+        np.testing.assert_allclose(
+            model.score_samples(x), np.log(np.exp(log_joint).sum(1)), rtol=1e-12
+        )

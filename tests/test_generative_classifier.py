@@ -500,3 +500,44 @@ def test_em_stopped_at_max_iter_warns_as_the_other_estimators():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         assert emkit.GenerativeClassifier(max_iter=0).fit(X, y).converged_
+
+
+def _scipy_log_joint(clf, x):
+    """log prior + scipy's Gaussian log density of each class (tied: one matrix; EII: one
+    variance per class times the identity)."""
+    d = x.shape[1]
+    covariances = [
+        clf.covariances_ if clf.covariances_.ndim == 2 else clf.covariances_[k] * np.eye(d)
+        for k in range(clf.classes_.size)
+    ]
+    return np.column_stack(
+        [
+            np.log(clf.priors_[k]) + stats.multivariate_normal(clf.means_[k], cov).logpdf(x)
+            for k, cov in enumerate(covariances)
+        ]
+    )
+
+
+@pytest.mark.parametrize("structure", ["tied", "EII"])
+def test_posterior_of_a_far_row_sums_to_one(structure):
+    # Far from the data the log joint passes 1e41, where log p(x) rounds to the row's
+    # maximum: the classes tied there each got posterior 1 (rows summing to 3).
+    clf = GenerativeClassifier(structure).fit(X_IRIS, Y_IRIS)
+    for s in [1e20, 1e100]:
+        row = np.array([[-s, s, 0.0, 0.0]])
+        proba, log_proba = clf.predict_proba(row), clf.predict_log_proba(row)
+        assert abs(proba.sum() - 1.0) < 1e-12
+        np.testing.assert_allclose(np.exp(log_proba), proba, rtol=1e-15)
+        assert clf.predict(row)[0] == clf.classes_[proba.argmax()]
+        log_joint = clf._log_joint(row)[0]
+        if np.all(log_joint == log_joint[0]):  # tied in rounding: 1/k each, -log k in logs
+            np.testing.assert_allclose(log_proba[0], -np.log(3.0), rtol=1e-15)
+    # ordinary rows: Bayes' rule from scipy's densities, as before
+    expected = _scipy_log_joint(clf, X_IRIS)
+    np.testing.assert_allclose(
+        clf.predict_log_proba(X_IRIS),
+        expected - logsumexp(expected, axis=1)[:, None],
+        rtol=1e-9,
+        atol=1e-12,  # log posteriors near 0: relative error 1e-12 in the probability
+    )
+    np.testing.assert_allclose(clf.predict_proba(X_IRIS), softmax(expected, axis=1), atol=1e-12)

@@ -665,7 +665,11 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         self._refuse_outside_support(x)
         total, mean, square = 0, 0.0, 0.0
         for log_joint in self._log_joints(x):
-            resp = np.exp(log_joint - logsumexp(log_joint, axis=2, keepdims=True))  # (n, b, K)
+            # Shifted by each row's maximum first (see log_posterior): far from the data
+            # logsumexp rounds to the maximum and the tied components would each get 1.
+            top = log_joint.max(axis=2, keepdims=True)
+            shifted = log_joint - np.where(np.isfinite(top), top, 0.0)
+            resp = np.exp(shifted - logsumexp(shifted, axis=2, keepdims=True))  # (n, b, K)
             total += resp.shape[1]
             mean = mean + resp.sum(axis=1)
             square = square + (resp**2).sum(axis=1)

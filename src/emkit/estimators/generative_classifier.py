@@ -53,7 +53,7 @@ from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.init import components_from_responsibilities
 from emkit.models.missing import MissingMixture, fill_column_means
-from emkit.models.mixture import LABELLED, UNLABELLED
+from emkit.models.mixture import LABELLED, UNLABELLED, log_posterior
 
 
 class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
@@ -474,8 +474,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     @per_row(width=lambda self: self.classes_.size)
     def predict_log_proba(self, X) -> np.ndarray:
         """Log posterior probability of each class for each row, shape (n, k)."""
-        log_joint = self._log_joint(X)
-        return log_joint - namespace_of(log_joint).logsumexp(log_joint, axis=1)[:, None]
+        return log_posterior(self._log_joint(X))[0]
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior probability of each class for each row, shape (n, k)."""

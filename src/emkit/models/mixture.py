@@ -31,6 +31,29 @@ from emkit.distributions.regularization import Regularization
 UNLABELLED = -1  # the label of a row whose component is unknown
 
 
+def log_posterior(log_joint: Any) -> tuple[Any, Any]:
+    r"""Log posterior :math:`\log p(z_n = k \mid x_n)` (n, k) and :math:`\log p(x_n)` (n,)
+    from the log joint (n, k), in its namespace.
+
+    Each row is shifted by its maximum before it is normalised:
+    :math:`a_{nk} - m_n - \log \sum_j e^{a_{nj} - m_n}`, not :math:`a_{nk} - \log p(x_n)`.
+    Far from the data the log joint reaches 1e41 and more (a tied Gaussian at 1e20 from its
+    means), where :math:`\log p(x_n) = m_n + \log \sum_j e^{a_{nj} - m_n}` rounds to
+    :math:`m_n`: every class at the maximum then got log posterior 0 (probabilities that
+    summed to k). Shifted first, the rows sum to 1 (classes tied at the maximum get
+    :math:`-\log k` each) and :math:`\log p(x_n)` is the same number as ever (the NumPy
+    backend's logsumexp shifts by the same maximum). A row with no finite maximum (all -inf,
+    or NaN) gets NaN, as before.
+    """
+    xp = namespace_of(log_joint)
+    n = log_joint.shape[0]
+    top = log_joint[xp.arange(n, like=log_joint), xp.argmax(log_joint, axis=1)]  # (n,)
+    top = xp.where(xp.isfinite(top), top, 0.0)  # as logsumexp's own shift
+    shifted = log_joint - top[:, None]
+    log_sum = xp.logsumexp(shifted, axis=1)  # (n,)
+    return shifted - log_sum[:, None], log_sum + top
+
+
 @dataclass(frozen=True)
 class MixtureStats:
     """Responsibility totals (k,) and the components' own statistics; adds up over chunks."""
@@ -282,9 +305,7 @@ class Mixture:
 
     def log_resp(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log responsibilities (n, k) and log p(x_n) (n,)."""
-        log_joint = self.log_joint(x)
-        log_norm = namespace_of(log_joint).logsumexp(log_joint, axis=1)  # (n,)
-        return log_joint - log_norm[:, None], log_norm
+        return log_posterior(self.log_joint(x))
 
     def e_step(
         self, data: Any, sample_weight: np.ndarray | None = None
