@@ -1,5 +1,5 @@
 """Where SQUAREM's fit ends degenerate and plain EM's from the same start does not,
-``select_mixture`` (and ``emkit fit``) keep plain EM's fit: mclust's.
+``GaussianMixture.fit``, ``select_mixture`` and ``emkit fit`` keep plain EM's fit: mclust's.
 
 References are R's mclust 6.0.0: ``me()`` from the hierarchical start, run to a tight
 tolerance (written out with each test), and ``mclustBIC``'s table.
@@ -16,6 +16,7 @@ from sklearn.datasets import load_iris
 
 import emkit
 from cli_run import run_main
+from emkit.em import fit_starts
 from emkit.estimators import selection as selection_module
 
 CROSS = Path(__file__).parent / "data" / "mclust" / "cross.csv"  # mclust's data(cross)
@@ -51,17 +52,92 @@ def _quiet_select(*args, **kwargs):
         return emkit.select_mixture(*args, **kwargs)
 
 
+def _driver_fits(model, x):
+    """SQUAREM's fit of ``model``'s starts and plain EM's from the same starts, by the fit
+    driver alone (no fallback): what ``GaussianMixture.fit`` chooses between."""
+    plan = model._fit_plan(x)
+    fast = fit_starts(plan.starts, plan.data, **plan.options)
+    plain = fit_starts(plan.starts, plan.data, **{**plan.options, "accelerate": None})
+    return fast, plain
+
+
 def test_squarem_alone_collapses_the_synthetic_cell():
-    """The premise: from one start, SQUAREM ends degenerate, plain EM regular."""
+    """The premise: from one start, SQUAREM ends degenerate, plain EM regular; ``fit`` keeps
+    plain EM's fit, the estimator's ``accelerate`` left as it was."""
     x = synthetic()
+    model = emkit.GaussianMixture(5, covariance_type="VVV", init_params="hc")
+    fast, plain = _driver_fits(model, x)
+    assert fast.degenerate.any() and not plain.degenerate.any()
+    assert plain.best.log_likelihood == pytest.approx(SYNTHETIC_LOGLIK, abs=1e-4)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fast = emkit.GaussianMixture(5, covariance_type="VVV", init_params="hc").fit(x)
-        plain = emkit.GaussianMixture(
-            5, covariance_type="VVV", init_params="hc", accelerate=None
-        ).fit(x)
-    assert fast.degenerate_ and not plain.degenerate_
-    assert plain.log_likelihood_ == pytest.approx(SYNTHETIC_LOGLIK, abs=1e-4)
+        warnings.simplefilter("error")  # the collapsed fit's DegenerateFitWarning is not given
+        model.fit(x)
+    assert not model.degenerate_ and model.accelerate == "squarem"
+    assert model.log_likelihood_ == plain.best.log_likelihood
+
+
+@pytest.mark.parametrize("n_init", [1, 2])
+@pytest.mark.parametrize("saved", [False, True])
+def test_gaussian_mixture_fit_keeps_plain_em_on_cross(n_init, saved, tmp_path):
+    """``GaussianMixture.fit`` as ``select_mixture``: cross VEV K=4 from the hierarchical start
+    was SQUAREM's -2778.49 (a component on one row); now mclust's -2787.174499 (R in
+    :func:`test_cross_vev4_as_mclust`). With n_init=2 (random_state 19) SQUAREM's k-means++
+    start collapses too (-2777.08); plain EM's from it ends regular above mclust's, and the
+    fit is plain EM's from both starts. A checkpoint keeps the plain fit beside its own, and a
+    fit started again with them resumes both to the same answer."""
+    x = pd.read_csv(CROSS)
+    params = {"covariance_type": "VEV", "init_params": "hc", "n_init": n_init, "random_state": 19}
+    model = emkit.GaussianMixture(4, **params)
+    before = model.get_params()
+    path = tmp_path / "fit.json" if saved else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: the kept fit is regular and converged
+        model.fit(x, checkpoint=path)
+    assert not model.degenerate_
+    assert model.get_params() == before  # accelerate stays "squarem": fit sets no parameter
+    # plain EM's fit alone, its starts also one after another where checkpointed
+    reference = tmp_path / "plain" / "fit.json" if saved else None
+    plain = emkit.GaussianMixture(4, **params, accelerate=None).fit(x, checkpoint=reference)
+    assert model.log_likelihood_ == plain.log_likelihood_
+    np.testing.assert_array_equal(model.means_, plain.means_)
+    np.testing.assert_array_equal(model.covariances_, plain.covariances_)
+    assert model.n_iter_ == plain.n_iter_
+    if n_init == 1:
+        assert model.log_likelihood_ == pytest.approx(-2787.174499, abs=1e-3)
+    else:
+        assert model.log_likelihood_ > -2787.174499 + 0.5  # -2784.59, from k-means++
+    if saved:
+        assert sorted(p.name for p in tmp_path.glob("*.json")) == ["fit-plain.json", "fit.json"]
+        again = emkit.GaussianMixture(4, **params).fit(x, checkpoint=path)
+        assert again.log_likelihood_ == model.log_likelihood_
+        np.testing.assert_array_equal(again.means_, model.means_)
+
+
+def test_regular_squarem_fit_is_unchanged():
+    """A SQUAREM fit that ends regular is kept as the driver makes it, though plain EM's from
+    the same start is elsewhere (iris VVV K=5: -153.66 against plain EM's -152.90)."""
+    x = load_iris().data
+    model = emkit.GaussianMixture(5, covariance_type="VVV", init_params="hc")
+    fast, plain = _driver_fits(model, x)
+    assert not fast.degenerate.any()
+    assert fast.best.log_likelihood < plain.best.log_likelihood - 0.5
+    model.fit(x)
+    assert model.log_likelihood_ == fast.best.log_likelihood
+    np.testing.assert_array_equal(model.means_, fast.best.model.components.means)
+    assert model.n_iter_ == fast.best.n_iter
+
+
+def test_degenerate_squarem_fit_stays_where_plain_em_collapses_too():
+    """A plane in 3-D: every VVV fit of 2 components is singular; ``fit`` keeps SQUAREM's."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=60), rng.normal(size=60)
+    x = np.c_[a, b, a + b]
+    model = emkit.GaussianMixture(2, covariance_type="VVV", init_params="hc", random_state=0)
+    fast, plain = _driver_fits(model, x)
+    assert fast.degenerate.any() and plain.degenerate.any()
+    with pytest.warns(emkit.DegenerateFitWarning):
+        model.fit(x)
+    assert model.degenerate_ and model.log_likelihood_ == fast.best.log_likelihood
 
 
 @pytest.mark.parametrize("path", ["lockstep", "one by one"])

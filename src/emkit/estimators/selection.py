@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import warnings
 from collections.abc import Callable, Iterable
@@ -504,37 +503,16 @@ def _numbers_of_components(n_components: Any) -> list[int]:
 
 def _fit(model: GaussianMixture, X, checkpoint: Path | None = None) -> GaussianMixture:
     """``model.fit(X)`` (from where it stopped with ``warm_start``), without the warnings the
-    grid gives once; where SQUAREM's fit ends degenerate, the fit plain EM makes from the same
-    start (a copy of the model as it was, with ``accelerate=None``, its checkpoint beside
-    ``checkpoint`` as ``-plain``) if that one is regular. Returns the model kept."""
-    spare = copy.deepcopy(model) if _extrapolates(model) else None
-    _fit_quietly(model, X, checkpoint)
-    if spare is None or not model.degenerate_:
-        return model
-    spare.set_params(accelerate=None)
-    plain = None if checkpoint is None else checkpoint.with_name(f"{checkpoint.stem}-plain.json")
-    with warnings.catch_warnings(record=True) as held:
-        warnings.simplefilter("always")
-        _fit_quietly(spare, X, plain)
-    if spare.degenerate_:
-        return model
-    for caught in held:  # its warnings, now that it is kept
-        warnings.warn_explicit(caught.message, caught.category, caught.filename, caught.lineno)
-    return spare
-
-
-def _fit_quietly(model: GaussianMixture, X, checkpoint: Path | None = None) -> None:
+    grid gives once. Where SQUAREM's fit ends degenerate the fit keeps plain EM's from the same
+    start if regular (its checkpoint beside ``checkpoint`` as ``-plain``), and the model then
+    says so with ``accelerate=None``, as in :func:`_fits_in_lockstep`. Returns the model."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateFitWarning)
         warnings.simplefilter("ignore", PrunedWarning)  # one for the grid: _warn_if_pruned
         model.fit(X, checkpoint=checkpoint)
-
-
-def _extrapolates(model: GaussianMixture) -> bool:
-    """Whether ``model``'s EM runs SQUAREM: ``accelerate`` set, and a fixed parameter space
-    and smooth objective (soft assignments, no pruning), as ``GaussianMixture._fit_plan``
-    reads them."""
-    return model.accelerate is not None and model.assignment == "soft" and model.prune_weight == 0
+    if model._plain_em:  # the model says how it was fitted
+        model.set_params(accelerate=None)
+    return model
 
 
 def _in_lockstep(X, template: GaussianMixture) -> bool:
@@ -556,11 +534,11 @@ def _fits_in_lockstep(
     """Fit every one of ``models`` (unfitted estimators, or fitted ones with ``warm_start``)
     to ``X``, all in lockstep (:func:`emkit.em.fit_groups`): each round of EM is one pass over
     the rows for every fit still running, and the fits of one covariance structure share the
-    work on each block of rows. Each fit is the fit ``model.fit(X)`` makes, but where
-    SQUAREM's ends degenerate: that fit is then made again by plain EM from the same start
-    (all in lockstep), and kept, with ``accelerate=None`` set on its model, where it is
-    regular (:func:`_fit` does the same). ``finished(model)`` is called as each fit ends.
-    Returns each model with its table row, in order.
+    work on each block of rows. Each fit is the fit ``model.fit(X)`` makes: where SQUAREM's
+    ends degenerate, plain EM's from the same start (here all in lockstep) where that one is
+    regular, its model then marked with ``accelerate=None``, as :func:`_fit` marks it.
+    ``finished(model)`` is called as each fit ends. Returns each model with its table row, in
+    order.
 
     ``single``: the rounds run in float32 (a screening, see :data:`SINGLE_SCREEN_ROWS`); the
     final pass, in float64, then sets each model's log-likelihood, statistics and degenerate
