@@ -107,9 +107,10 @@ def test_float32_pass_moments_do_not_move_with_the_offset(offset):
     )
     resp = np.exp(joints - logsumexp(joints, axis=1, keepdims=True))
     ref_mean = (resp.T @ (x - shift)) / resp.sum(axis=0)[:, None] + shift
-    # Observed after: means within 6 eps (before: 220 eps at 1e3, 9e3 at 1e5), weights 0.05
+    # Observed after: means within 6 eps on an Intel host, 44 on an AMD EPYC (torch's MKL
+    # sums float32 in another order there); before: 220 eps at 1e3, 9e3 at 1e5. Weights 0.05
     # eps relative (before: 49 at 1e3), log-likelihood 0.2 eps per row (before: 11 at 1e3).
-    assert np.abs(mean - ref_mean).max() < SUM_RES / 3
+    assert np.abs(mean - ref_mean).max() < SUM_RES / 2
     np.testing.assert_allclose(weight, resp.sum(axis=0), rtol=4 * EPS32)
     assert abs(loglik - logsumexp(joints, axis=1).sum()) < 2 * EPS32 * x.shape[0]
 
@@ -141,11 +142,12 @@ def test_torch_float32_gaussian_mixture_matches_float64_fit_of_the_rounded_rows(
     ref = _em_steps(means_init=start).fit(x)
     ours = _em_steps(means_init=start, dtype="float32", device="cpu").fit(x32)
     assert ours.n_iter_ == ref.n_iter_ == 5
-    # Observed after, at every offset: means within 40 eps, covariances 80, score_samples
-    # 200 (before, at 1e4: 3e3, 1.6e3 and 2.2e4 eps; at 1e5: 9.5e3, 7.8e3 and 8.3e4).
+    # Observed after, at every offset: means within 40 eps (55 on an AMD EPYC), covariances 80
+    # (112), score_samples 200 (631) (before, at 1e4: 3e3, 1.6e3 and 2.2e4 eps; at 1e5: 9.5e3,
+    # 7.8e3 and 8.3e4).
     assert np.abs(ours.means_ - ref.means_).max() < SUM_RES
     assert np.abs(ours.covariances_ - ref.covariances_).max() < 2 * SUM_RES
-    assert np.abs(ours.score_samples(x) - ref.score_samples(x)).max() < 4 * SUM_RES
+    assert np.abs(ours.score_samples(x) - ref.score_samples(x)).max() < 8 * SUM_RES
 
 
 @pytest.mark.parametrize("offset", OFFSETS)
