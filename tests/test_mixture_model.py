@@ -835,3 +835,166 @@ def test_categorical_reads_codes_and_refuses_what_is_not_codes():
     # Declared categories count as parameters whether or not a row takes them.
     declared = MixtureModel([Categorical(4)]).fit(codes[:, None] + 1)
     assert declared.n_parameters() == 3
+
+
+def test_given_parameters_of_another_width_than_x_are_refused():
+    # Means of shape (2,) on one column broadcast over it: each row counted twice
+    # (log-likelihood -18.03), n_features_in_ 1 while sample() drew 2 columns.
+    X = np.array([[0.0], [1.0], [2.0], [3.0], [5.0], [1.0]])
+    wide = [
+        Normal(mean=[1.0, 2.0], variance=[1.0, 1.0]),
+        Normal(mean=[3.0, 4.0], variance=[1.0, 1.0]),
+    ]
+    with pytest.raises(
+        ValueError,
+        match=r"component 0 \(Normal\) has 2 features \(its mean\), X has 1 column: give "
+        r"parameters of X's width",
+    ):
+        MixtureModel(wide).fit(X)
+    with pytest.raises(ValueError, match="component 0"):
+        MixtureModel(wide, max_iter=0).fit(X)
+    # The same starts of X's width: scikit-learn's diagonal GaussianMixture from them.
+    narrow = [Normal(mean=[1.0], variance=[1.0]), Normal(mean=[3.0], variance=[1.0])]
+    mm = MixtureModel(narrow, reg_covar=0.0, tol=1e-12, max_iter=5000).fit(X)
+    sk = SkGaussianMixture(
+        2,
+        covariance_type="diag",
+        weights_init=[0.5, 0.5],
+        means_init=[[1.0], [3.0]],
+        precisions_init=[[1.0], [1.0]],
+        reg_covar=0.0,
+        tol=1e-14,
+        max_iter=100000,
+    ).fit(X)
+    assert mm.log_likelihood_ == pytest.approx(sk.score(X) * 6, rel=1e-9)
+    assert mm.log_likelihood_ == pytest.approx(-10.6447, abs=1e-4)
+    np.testing.assert_allclose(mm.weights_, sk.weights_, rtol=1e-4)
+    np.testing.assert_allclose([c.mean[0] for c in mm.components_], sk.means_[:, 0], rtol=1e-4)
+    assert mm.sample(3)[0].shape == (3, 1)
+    assert mm.n_parameters() == 5
+
+
+@pytest.mark.parametrize(
+    ("components", "X", "words"),
+    [
+        # crashed in the family pass with numpy's "matmul: ... mismatch in its core dimension"
+        (
+            [Poisson(rate=[1.0, 2.0]), Poisson(rate=[3.0, 4.0])],
+            [[0.0], [1.0], [3.0]],
+            r"0 \(Poisson\) has 2 features \(its rate\), X has 1 column",
+        ),
+        (
+            [Poisson(), Poisson(rate=[3.0])],
+            [[0.0, 1.0], [1.0, 2.0], [3.0, 1.0]],
+            r"1 \(Poisson\) has 1 feature \(its rate\), X has 2 columns",
+        ),
+        (
+            [Exponential(rate=[1.0, 1.0, 1.0]), Gamma()],
+            [[1.0, 2.0], [2.0, 1.0], [3.0, 1.0]],
+            r"0 \(Exponential\) has 3 features \(its rate\), X has 2",
+        ),
+        (
+            [Bernoulli(probs=[0.5, 0.5]), Bernoulli()],
+            [[0.0], [1.0], [1.0]],
+            r"0 \(Bernoulli\) has 2 features \(its probs\)",
+        ),
+        (
+            [Categorical(probs=[[0.5, 0.5], [0.5, 0.5]]), Categorical()],
+            [[0.0], [1.0], [1.0]],
+            r"0 \(Categorical\) has 2 features \(its probs\)",
+        ),
+        # a variance of another length than the mean's
+        (
+            [Normal(mean=[0.0, 1.0], variance=[1.0]), Normal()],
+            [[0.0, 1.0], [1.0, 2.0], [3.0, 1.0]],
+            r"0 \(Normal\) has 1 feature \(its variance\), X has 2",
+        ),
+    ],
+)
+def test_every_family_refuses_given_parameters_of_another_width(components, X, words):
+    with pytest.raises(ValueError, match=words):
+        MixtureModel(components, random_state=0).fit(np.asarray(X))
+
+
+def test_a_linear_gaussian_coef_is_for_the_covariates_beside_the_response():
+    from emkit.distributions.linear_gaussian import LinearGaussian
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 60)
+    rows = np.column_stack([x, 1 + 2 * x + rng.normal(0, 0.5, 60)])
+    start = [LinearGaussian(coef=[2.0, 0.0], variance=1.0), LinearGaussian()]
+    with pytest.raises(
+        ValueError, match=r"0 \(LinearGaussian\) has 3 features \(its coef\), X has 2"
+    ):
+        MixtureModel(start).fit(rows)
+    assert LinearGaussian(coef=[2.0], variance=1.0).parameter_widths() == {"coef": 2}
+
+
+def _two_poissons_mle(x):
+    """The two-Poisson mixture's MLE by scipy: (weight of the low one, low rate, high rate)."""
+
+    def nll(theta):
+        w = expit(theta[0])
+        rates = np.exp(theta[1:])
+        parts = np.log([w, 1 - w])[:, None] + stats.poisson.logpmf(x[:, 0], rates[:, None])
+        return -logsumexp(parts, axis=0).sum()
+
+    res = optimize.minimize(
+        nll,
+        [0.0, np.log(1.5), np.log(12.0)],
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000},
+    )
+    return expit(res.x[0]), np.exp(res.x[1]), np.exp(res.x[2]), -res.fun
+
+
+def test_components_given_for_some_are_kept_and_the_others_start_from_the_data():
+    # Poisson(rate=100) beside an unset Poisson was discarded: the first start had rates 2.68
+    # and 10.79, both from the data.
+    rng = np.random.default_rng(9)
+    x = np.r_[rng.poisson(2, 300), rng.poisson(9, 200)][:, None].astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateFitWarning)
+        far = MixtureModel([Poisson(rate=[100.0]), Poisson()], max_iter=0, random_state=0).fit(x)
+    assert far.components_[0].rate.tolist() == [100.0]
+    # the unset one takes the cluster that, beside the rate of 100, fits best: the low counts
+    assert far.components_[1].rate[0] < 4.0
+    # A given rate of 9 takes the cluster of the high counts, the unset one the low ones;
+    # the weights are the clusters' shares of the rows.
+    start = MixtureModel([Poisson(rate=[9.0]), Poisson()], max_iter=0, random_state=0).fit(x)
+    assert start.components_[0].rate.tolist() == [9.0]
+    low = start.components_[1].rate[0]
+    assert low < 4.0
+    assert start.weights_.sum() == pytest.approx(1.0, rel=1e-12)
+    # On one column a cluster of the nearest seed is a run of sorted values: the unset one's
+    # rate is the mean of the n_low smallest counts, n_low its weight's share of the rows.
+    n_low = round(start.weights_[1] * x.shape[0])
+    assert start.weights_[1] * x.shape[0] == pytest.approx(n_low, abs=1e-9)
+    assert low == pytest.approx(np.sort(x[:, 0])[:n_low].mean(), rel=1e-12)
+    # Fitted from that start, EM reaches the MLE (scipy's optimiser on the log-likelihood).
+    fit = MixtureModel([Poisson(rate=[9.0]), Poisson()], random_state=0).fit(x)
+    w_low, rate_low, rate_high, loglik = _two_poissons_mle(x)
+    # the given component is tied to its position: component 0 stays the high one
+    assert fit.components_[0].rate[0] == pytest.approx(rate_high, rel=1e-5)
+    assert fit.components_[1].rate[0] == pytest.approx(rate_low, rel=1e-5)
+    assert fit.weights_[1] == pytest.approx(w_low, rel=1e-5)
+    assert fit.log_likelihood_ == pytest.approx(loglik, rel=1e-10)
+
+
+def test_a_given_component_of_another_kind_is_kept_in_the_first_start():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(10, 1, 200), rng.exponential(2, 200)])[:, None]
+    given = Normal(mean=[9.0], variance=[2.0])
+    mm = MixtureModel([given, Exponential()], max_iter=0, random_state=0).fit(x)
+    assert mm.components_[0].to_dict() == given.to_dict()
+    assert 0.0 < mm.weights_[0] < 1.0
+    # n_init > 1: the other starts are from the data alone; the best of them is kept
+    many = MixtureModel([given, Exponential()], n_init=3, random_state=0).fit(x)
+    single = MixtureModel([Normal(), Exponential()], random_state=0).fit(x)
+    assert many.log_likelihood_ == pytest.approx(single.log_likelihood_, rel=1e-9)
+
+
+def test_weight_concentration_is_documented_as_the_check_takes_it():
+    with pytest.raises(ValueError, match="weight_concentration"):
+        MixtureModel(weight_concentration=0.0).fit(np.arange(6.0)[:, None])
+    assert "weight_concentration : float > 0," in MixtureModel.__doc__

@@ -132,6 +132,10 @@ class IndependentFeatures:
     def n_parameters(self, n_features: int) -> int:
         return len(self.params) * n_features
 
+    def parameter_widths(self) -> dict[str, int]:
+        """The length d of each parameter that is set (one value per column)."""
+        return {a: getattr(self, a).shape[0] for a in self.params if getattr(self, a) is not None}
+
     def row_moments(self, stats: Any, n_features: int) -> tuple[float, np.ndarray, Any]:
         """The weight and each column's mean (d,) of the rows behind ``stats`` (a weight and
         ``sum_x``); their scatter is not in the statistics (None)."""

@@ -268,6 +268,14 @@ class Categorical:
         counts = np.asarray(fitted_value(self, "n_categories", self.n_categories))
         return int(np.sum(np.broadcast_to(counts, (n_features,)) - 1))
 
+    def parameter_widths(self) -> dict[str, int]:
+        """The features that ``probs`` (d, C), or ``n_categories`` as a tuple, are for."""
+        if self.probs is not None:
+            return {"probs": self.probs.shape[0]}
+        if isinstance(self.n_categories, tuple):
+            return {"n_categories": len(self.n_categories)}
+        return {}
+
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         probs = fitted_value(self, "probs", self.probs)  # (d, C)
         cumulative = np.cumsum(probs, axis=1)  # (d, C)

@@ -86,6 +86,11 @@ class Family(Protocol):
         data are rescaled. None: the component is judged on its own statistics.
     n_parameters(n_features) -> int
         Free parameters for data of ``n_features`` columns.
+    parameter_widths() -> dict[str, int]
+        For each parameter that is set, the number of columns of data it is for (a Normal's
+        mean of shape (d,): d; a LinearGaussian's coef of shape (p,): p + 1, the response
+        included); empty where none is set or every width fits (a point mass). A mixture
+        refuses given parameters whose width is not its data's.
     sample(n, rng, n_features=None) -> array of shape (n, d)
         ``n`` rows drawn with ``rng`` (a ``numpy.random.Generator``); ``n_features`` sets d
         where the family has no parameter of its own (a point mass).
@@ -174,6 +179,8 @@ class Family(Protocol):
     def degenerate(self, stats: Any, prior: Any = None, pooled: Any = None) -> bool: ...
 
     def n_parameters(self, n_features: int) -> int: ...
+
+    def parameter_widths(self) -> dict[str, int]: ...
 
     def sample(
         self, n: int, rng: np.random.Generator, n_features: int | None = None

@@ -222,6 +222,10 @@ class LinearGaussian:
     def n_parameters(self, n_features: int) -> int:
         return (n_features - 1) + int(self.fit_intercept) + 1
 
+    def parameter_widths(self) -> dict[str, int]:
+        """``coef`` (p,) is for rows of p + 1 columns: the covariates and the response."""
+        return {} if self.coef is None else {"coef": self.coef.shape[0] + 1}
+
     def sample(self, n: int, rng: np.random.Generator, n_features: int | None = None):
         raise ValueError(
             "a LinearGaussian component models y given x: it cannot draw the covariates x"

@@ -97,6 +97,10 @@ class PointMass:
     def n_parameters(self, n_features: int) -> int:
         return 0
 
+    def parameter_widths(self) -> dict[str, int]:
+        """None: ``value`` is every feature's, whatever the width."""
+        return {}
+
     def to_vector(self) -> np.ndarray:
         """No free parameter: an empty vector (SQUAREM)."""
         return np.zeros(0)

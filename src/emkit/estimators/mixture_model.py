@@ -157,6 +157,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 check=partial(_check_supports, families),
                 reset=not warm,
             )
+        _check_widths(families, x.shape[1])
         # Families tied by the user to their positions (a prior or starting parameters of
         # theirs): _set_fitted keeps their components in the listed order.
         tied = {
@@ -301,7 +302,8 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
     def _initial_mixture(self, x, w, families, priors, rng, start) -> Mixture:
         k = len(families)
         options = self._mixture_options()
-        if start == 0 and all(f.fitted for f in families):
+        given = [start == 0 and f.fitted for f in families]
+        if all(given):
             return Mixture(np.full(k, 1.0 / k), ComponentList(families, priors), **options)
         mean = np.average(x, axis=0, weights=w)
         scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w))
@@ -346,7 +348,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 if (j, cluster) not in fitted:
                     prior = None if priors is None else priors[j]
                     fitted[j, cluster] = self._cluster_start(
-                        families[j], prior, x, w, labels == cluster, support[:, j], k
+                        families[j], prior, x, w, labels == cluster, support[:, j], k, given[j]
                     )
             pairs = [fitted[j, cluster] for j, cluster in enumerate(order)]
             weights = np.array([col.sum() for _, col in pairs])
@@ -363,9 +365,13 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         return max(scored, key=lambda s: s[0])[1]
 
     @staticmethod
-    def _cluster_start(family, prior, x, w, cluster, support, k) -> tuple[Any, np.ndarray]:
+    def _cluster_start(
+        family, prior, x, w, cluster, support, k, given=False
+    ) -> tuple[Any, np.ndarray]:
         """``family`` fitted (its M-step under ``prior``) to the rows of ``cluster`` (n,) bool
-        within its ``support`` (n,), and its starting responsibilities (n,). Where that start
+        within its ``support`` (n,), and its starting responsibilities (n,); ``given``: the
+        family as given, with those responsibilities (the spread ones where the cluster has
+        no row in its support, so that its starting weight is not 0). Where that start
         rules out a row of its support, or gives one an infinite density (a Poisson of zeros
         only, a Normal of one value with no ridge: EM could not move it), or the cluster has no
         row there, or the start is degenerate (a Normal of one value held up by the ridge,
@@ -374,8 +380,11 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         then, as EM's own)."""
         held = support if w is None else support & (w > 0)
         hard = (cluster & support).astype(np.float64)
+        spread = ((1.0 - INIT_SPREAD) * cluster + INIT_SPREAD / k) * support
         if w is not None:
-            hard = hard * w
+            hard, spread = hard * w, spread * w
+        if given:
+            return family, hard if hard.sum() > 0 else spread
         if hard.sum() > 0:
             try:
                 start = family.from_stats(family.suff_stats(x, hard), prior)
@@ -390,9 +399,6 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
                 stats = family.suff_stats(x, hard)
                 if covered and not start.degenerate(stats, prior, pooled):
                     return start, hard
-        spread = ((1.0 - INIT_SPREAD) * cluster + INIT_SPREAD / k) * support
-        if w is not None:
-            spread = spread * w
         if spread.sum() == 0:
             return family, spread
         return family.from_stats(family.suff_stats(x, spread), prior), spread
@@ -499,6 +505,22 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         if out.get("priors") is not None:
             out["priors"] = [prior_from_dict(spec) for spec in out["priors"]]
         return out
+
+
+def _check_widths(families, n_features: int) -> None:
+    """A ValueError where a component's given parameters are for another number of columns
+    than the data's ``n_features``: a mean of shape (2,) on one column would broadcast over
+    it, counting each row twice."""
+    for j, family in enumerate(families):
+        for attr, width in family.parameter_widths().items():
+            if width != n_features:
+                features = "feature" if width == 1 else "features"
+                columns = "column" if n_features == 1 else "columns"
+                raise ValueError(
+                    f"component {j} ({type(family).__name__}) has {width} {features} (its "
+                    f"{attr}), X has {n_features} {columns}: give parameters of X's width, "
+                    f"or leave them unset ({type(family).__name__}()) to start from the data"
+                )
 
 
 def _check_supports(families, x) -> None:
@@ -731,11 +753,20 @@ class MixtureModel(FamilyMixtureBase):
 
     Parameters
     ----------
-    components : list of families (or their ``to_dict`` forms), one per component; families
-        with their parameters set give the first start. None: two ``Normal`` components.
-        ``LinearGaussian`` (a conditional density) mixes only with ``LinearGaussian``.
+    components : list of families (or their ``to_dict`` forms), one per component. None: two
+        ``Normal`` components. ``LinearGaussian`` (a conditional density) mixes only with
+        ``LinearGaussian``. Given parameters must be for X's number of columns (one value
+        per column; a ValueError otherwise). A family with all its parameters set
+        (``fitted``) is kept as given in the first start; one with only some set starts from
+        the data, as an unset one. Where every family is set, the first start is them with
+        equal weights. Where only some are, the unset ones start from the data as in any
+        start (k-means++ clusters on standardised data, each unset family fitted to its
+        cluster's rows), each set family takes a cluster too, whose rows give its starting
+        weight, and the clusters go to the components in the arrangement whose start has the
+        highest log-likelihood (the listed order beyond 24 arrangements). The other
+        ``n_init - 1`` starts are from the data alone.
     priors : list of conjugate priors (or None entries), one per component; None: no priors.
-    weight_concentration : float >= 0 ... Dirichlet :math:`\alpha` on the weights (1: flat;
+    weight_concentration : float > 0, Dirichlet :math:`\alpha` on the weights (1: flat;
         below 1 removes components whose expected count falls to :math:`1 - \alpha` or below).
     assignment : {"soft", "hard"}, EM or classification EM (which drops the components it
         empties).
