@@ -76,6 +76,7 @@ def test_select_mixture_caps_components_at_the_counted_rows():
 def test_missing_em_fits_unknown_partition_sizes_as_numpy(make):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(600, 2))
+    x[::2] += 1.5  # two overlapping clusters: about 50 steps (one cluster took 300)
     x[rng.uniform(size=x.shape) < 0.1] = np.nan
     x[np.isnan(x).all(axis=1), 0] = 0.0
     ddf = dd.from_pandas(pd.DataFrame(x, columns=["a", "b"]), npartitions=3)
