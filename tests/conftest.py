@@ -62,3 +62,20 @@ def all_threads(monkeypatch):
         (nearest_pass, "NEAREST_THREADS"),
     ):
         monkeypatch.setattr(module, name, _AllThreads())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_openmp_thread():
+    """scikit-learn's and torch's OpenMP loops on one thread. On a shared two-core machine an
+    OpenMP thread spins waiting for a core another process holds: scikit-learn's KMeans took
+    0.2 to 0.9 s for a 272-row fit it makes in 8 ms on one thread. emkit's own kernel threads
+    (EMKIT_NUM_THREADS) and BLAS are left as they are."""
+    import importlib.util
+
+    import sklearn.cluster  # noqa: F401  (threadpoolctl limits the libraries loaded now)
+    from threadpoolctl import threadpool_limits
+
+    if importlib.util.find_spec("torch") is not None:
+        import torch  # noqa: F401
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
