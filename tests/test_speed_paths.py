@@ -909,6 +909,7 @@ def test_kernel_threads_ask_for_the_gil_within_the_kernel_switch_interval(monkey
     found = sys.getswitchinterval()
     try:
         sys.setswitchinterval(0.004)
+        release.set()  # the first passes run straight through
         x = np.zeros((4 * cpu_threads.MIN_ROWS_PER_THREAD, 1))
         assert cpu_threads.over_threads(x, None, part) == [x.shape[0] // 2] * 2
         assert seen == [cpu_threads.KERNEL_SWITCH_INTERVAL] * 2
@@ -919,6 +920,7 @@ def test_kernel_threads_ask_for_the_gil_within_the_kernel_switch_interval(monkey
         # overlapping: the first pass still runs while a second one ends
         seen.clear()
         inside.clear()
+        release.clear()
         first = threading.Thread(target=cpu_threads.over_threads, args=(x, None, part))
         first.start()
         assert inside.wait(5)
