@@ -380,7 +380,8 @@ class KMeans(
 
     def transform(self, X) -> Any:
         """Euclidean distance of each row to each centre, shape (n, n_clusters); float32
-        where ``X`` is, as scikit-learn's. On a Dask collection: a lazy dask Array with the
+        where both ``X`` and the fitted centres are (a fit on float32 rows), else float64, as
+        scikit-learn's. On a Dask collection: a lazy dask Array with the
         partitions of ``X``; after ``set_output(transform="pandas")`` a lazy Dask DataFrame
         instead, with columns kmeans0, kmeans1, ... and, for a Dask DataFrame ``X``, its
         index and divisions (rows of a dask Array numbered from 0, as pandas numbers an
@@ -394,7 +395,8 @@ class KMeans(
         x = self._checked_rows(X)
         d2 = squared_distances(x, self.cluster_centers_)
         out = namespace_of(d2).sqrt(d2)
-        return out.astype(np.float32) if _is_float32(x) and isinstance(out, np.ndarray) else out
+        single = _is_float32(x) and self.cluster_centers_.dtype == np.float32
+        return out.astype(np.float32) if single and isinstance(out, np.ndarray) else out
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Minus the inertia of ``X`` against the fitted centres (on a Dask collection: summed

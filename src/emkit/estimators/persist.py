@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import numbers
 import os
 import types
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from emkit.estimators.model_check import (
     check_output,
     read_document,
 )
-from emkit.exceptions import ModelFileError
+from emkit.exceptions import ModelFileError, warn_user
 
 MAX_FILE_BYTES = 1 << 30  # a model file larger than 1 GiB is refused unless asked for
 MODEL_CLASSES: dict[str, Any] = {}  # class name -> estimator class
@@ -128,8 +129,8 @@ class ModelFileMixin:
                     f"model file cannot hold (files hold values, never code); set_params({name}="
                     "...) to a value before saving"
                 )
-        if not (params.get("random_state") is None or isinstance(params["random_state"], int)):
-            params["random_state"] = None
+        if "random_state" in params:
+            params["random_state"] = _file_seed(type(self).__name__, params["random_state"])
         if params.get("device") is not None:  # a torch.device is written as its name
             params["device"] = str(params["device"])
         if params.get("dtype") is not None:  # a torch dtype too is written as NumPy's name
@@ -154,6 +155,23 @@ class ModelFileMixin:
         except (FileExistsError, NotADirectoryError):  # a file in the way: atomic_write says
             pass
         write_text(path, text)
+
+
+def _file_seed(name: str, seed: Any) -> int | None:
+    """``random_state`` as a model file holds it: an integer (a NumPy one too) as a Python
+    int; a ``RandomState`` or ``Generator``, whose state a file does not hold, as None, with
+    a warning that the loaded model's refit will not repeat this one's draws."""
+    if seed is None:
+        return None
+    if isinstance(seed, numbers.Integral):
+        return int(seed)
+    warn_user(
+        f"{name}.save: random_state is a {type(seed).__name__}, whose state a model file "
+        "does not hold; it is written as None, so a refit of the loaded model will not "
+        "repeat this fit's random draws. Pass an int random_state to make it repeatable.",
+        UserWarning,
+    )
+    return None
 
 
 def load(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES):
