@@ -84,6 +84,9 @@ class NearestSums:
         :func:`nearest_labels` gives it.
     trail : None, or the name of the bounds the pass left for the next pass from the
         centres these statistics lead to (rows laid out for a whole fit, on the host).
+    moved : None, or the rows whose label differs from the last pass of the same start
+        (known where that start's bounds kept its labels: a pass from the near rows, or a
+        whole pass that records them).
     """
 
     weight: np.ndarray
@@ -95,6 +98,7 @@ class NearestSums:
     labels: np.ndarray | None = None
     nearest: np.ndarray | None = None
     trail: int | None = None
+    moved: int | None = None
 
 
 def nearest_form(centres: np.ndarray, shift: np.ndarray, trail: int | None = None) -> NearestForm:

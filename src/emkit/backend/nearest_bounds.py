@@ -119,6 +119,9 @@ class RowBounds:
     weights : None, or array of shape (n,): the rows' weights the sums were taken with.
     churn : array of shape (k,): the rows moved into or out of each cluster since the
         record, in |w| (1 + |x - s|_1) (see ``CHURN_MOST``).
+    current : bool, ``labels`` are those of the start's last pass (a recording whole pass
+        or a pass from the near rows since).
+    last_moved : int, the rows that changed cluster in the last pass from the near rows.
     """
 
     coef: np.ndarray
@@ -137,6 +140,8 @@ class RowBounds:
     passes: int = 0
     weights: np.ndarray | None = None
     churn: np.ndarray | None = None
+    current: bool = False
+    last_moved: int = 0
 
     @property
     def nbytes(self) -> int:
@@ -156,6 +161,7 @@ class RowBounds:
         the distances' :func:`rounding_scale` ``error``)."""
         if self.labels is None or self.labels.shape[0] != n:
             self.labels = np.empty(n, dtype=np.int32)
+            self.current = False
         self.gaps = np.empty(n)
         self.error = error
 
@@ -164,6 +170,7 @@ class RowBounds:
         only them (the labels and near rows no longer hold)."""
         self.coef = np.array(coef, dtype=np.float64)
         self.labels = self.gaps = self.built = None
+        self.current = False
         self.near = self.near_features = self.near_norms = self.near_labels = None
 
     def recorded(
@@ -182,6 +189,7 @@ class RowBounds:
         self.counts = np.bincount(held, minlength=coef.shape[0]).astype(np.int64)
         self.norm_total, self.passes = norm_total, 0
         self.churn = np.zeros(coef.shape[0])
+        self.current = True
 
     def keep_near(self, features: np.ndarray, norms: np.ndarray, reach: float, room: int) -> None:
         """Copy out the rows (of the laid-out ``features`` (d + 1, n) and ``norms`` (n,))
@@ -212,6 +220,7 @@ class RowBounds:
         assert self.churn is not None
         at, old, new = changes
         k = coef.shape[0]
+        self.last_moved = int(at.shape[0])
         if at.shape[0]:
             rows = self.near[at]
             w = np.ones(at.shape[0]) if weights is None else weights[rows]

@@ -226,15 +226,23 @@ def nearest_sums(
     """
     lazy = isinstance(x, ShiftedRows) and x.complete
     if not lazy:
-        return [(*got, None) for got in _nearest_pass(x, weights, forms, True, labelled)]
+        return [(*got, None, None) for got in _nearest_pass(x, weights, forms, True, labelled)]
     wanted = labelled or [False] * len(forms)
     plans = _bounds_plans(x, weights, forms, wanted)
     out: list[Any] = [None] * len(forms)
+    # The rows that changed label since the start's last pass, where its labels are known
+    # (the M-step then keeps the centres where none did: scikit-learn's strict convergence,
+    # whatever the rounding of sums taken anew or moved row by row).
+    moved: list[int | None] = [None] * len(forms)
+    before: list[np.ndarray | None] = [None] * len(forms)
     for j, plan in enumerate(plans):
         if plan is not None and plan.kind == "near":
             out[j] = _near_pass(x, weights, forms[j], plan.bounds)
+            moved[j] = plan.bounds.last_moved
             if plan.bounds.tangled():  # sums moved too far from their record: a whole pass
                 plan.kind = "whole"
+        elif plan is not None and plan.kind == "record" and plan.bounds.current:
+            before[j] = np.array(plan.bounds.labels)
     whole = [j for j, plan in enumerate(plans) if plan is None or plan.kind != "near"]
     if whole:
         passed = _nearest_pass(
@@ -250,6 +258,8 @@ def nearest_sums(
     for j, plan in enumerate(plans):
         if plan is None or plan.kind == "near":
             continue
+        if (previous := before[j]) is not None:
+            moved[j] = int(np.count_nonzero(previous != plan.bounds.labels))
         if plan.kind == "record":
             plan.bounds.keep_near(x.features, x.norms, plan.reach, plan.room)
         else:
@@ -260,12 +270,12 @@ def nearest_sums(
         for j, got in zip(empty, again, strict=True):
             out[j] = (*got[:6], *out[j][6:])  # the first pass's labels
     named = []
-    for got, plan in zip(out, plans, strict=True):
+    for got, plan, changed in zip(out, plans, moved, strict=True):
         trail = None
         if plan is not None:
             trail = next(_TRAILS)
             x.bounds[trail] = plan.bounds
-        named.append((*got, trail))
+        named.append((*got, trail, changed))
     return named
 
 

@@ -41,7 +41,9 @@ class CentroidStats:
     empty clusters; where the E-step was asked for them (:meth:`Centroids.hard_e_step_many`),
     each row's nearest centre ``labels`` (n,) and squared distance to it ``nearest`` (n,),
     the chunks' in row order (None otherwise); ``trail``: the name of the bounds the pass
-    left (:class:`~emkit.backend.nearest.NearestSums`), which the M-step's centres carry."""
+    left (:class:`~emkit.backend.nearest.NearestSums`), which the M-step's centres carry;
+    ``moved``: the rows whose label differs from the previous pass of the same run, where the
+    pass knew them (None otherwise)."""
 
     weight: np.ndarray
     sums: np.ndarray
@@ -51,6 +53,7 @@ class CentroidStats:
     labels: np.ndarray | None = None
     nearest: np.ndarray | None = None
     trail: int | None = None
+    moved: int | None = None
 
     def __add__(self, other: CentroidStats) -> CentroidStats:
         """The statistics of ``self``'s rows followed by ``other``'s."""
@@ -62,6 +65,9 @@ class CentroidStats:
         if self.labels is not None and other.labels is not None:
             labels = np.concatenate([self.labels, other.labels])
             nearest = np.concatenate([self.nearest, other.nearest])
+        moved = None
+        if self.moved is not None and other.moved is not None:
+            moved = self.moved + other.moved
         return CentroidStats(
             self.weight + other.weight,
             self.sums + other.sums,
@@ -70,6 +76,7 @@ class CentroidStats:
             weight[top],
             labels,
             nearest,
+            moved=moved,
         )
 
 
@@ -132,7 +139,14 @@ class Centroids:
         distance 0 from its new centre, so the inertia of the new labels is at most that of the
         plain M-step's: the objective still cannot decrease. ``prior`` is unused: the
         covariances are fixed at the identity.
+
+        Where the pass says no row changed cluster since the run's previous pass
+        (``stats.moved`` 0), the centres stay where they are, to the last bit: the M-step of
+        the same labels, whose sums, taken anew or moved row by row, may differ by rounding.
+        The run then stops on scikit-learn's strict convergence, as Lloyd's does.
         """
+        if stats.moved == 0:
+            return Centroids(self.means, self.shift, stats.trail)
         weight, sums = np.array(stats.weight, dtype=float), np.array(stats.sums, dtype=float)
         empty = np.flatnonzero(weight <= 0)
         spare = np.flatnonzero(stats.far_dist > 0)[: empty.shape[0]]
@@ -181,6 +195,7 @@ class Centroids:
                 got.labels,
                 got.nearest,
                 got.trail,
+                got.moved,
             )
             out.append((stats, got.inertia))
         return out

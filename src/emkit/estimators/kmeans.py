@@ -91,7 +91,12 @@ class KMeans(
         and with ``tol=0`` where the centres of two iterations differ by rounding alone (as
         after an emptied cluster was moved onto a row): whether such a shift is 0 depends on
         the order of each library's sums, so ``n_iter_`` may then differ by one (the
-        centres agree to rounding, ``labels_`` exactly).
+        centres agree to rounding, ``labels_`` exactly). A row exactly as near two centres
+        (integer data, centres halfway between them) goes to whichever the rounding of the
+        distances' sums makes nearer, in both libraries but not alike, so such rows'
+        ``labels_`` may differ from scikit-learn's even from the same start; ``predict``
+        measures distances from the centres' mean by products over blocks of rows, so the
+        label of such a row may even depend on which other rows are predicted with it.
     random_state : int, RandomState or None.
     device : None (NumPy), or "cpu", "cuda", "cuda:1" or a ``torch.device``: the assignment
         steps run there on the PyTorch backend (``pip install "emkit[torch]"``); a torch tensor
