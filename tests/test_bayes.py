@@ -448,7 +448,10 @@ def test_map_tends_to_mle_as_prior_flattens(family):
         (lambda: bayes.normal_known_variance([1.0, np.nan], 1.0), "NaN"),
         (lambda: bayes.normal_known_variance([1.0], 0.0), "sigma must be a finite number > 0"),
         (lambda: bayes.normal_inverse_gamma([1.0, 2.0], alpha0=-2), "alpha0"),
-        (lambda: bayes.normal_inverse_gamma([1.0]), "posterior alpha"),
+        (
+            lambda: bayes.normal_inverse_gamma([1.0]),
+            r"at least 2 values \(N > -2 alpha0 = 1\), got 1",
+        ),
         (lambda: bayes.dirichlet_categorical([0, 1], alpha=[1, 1, -1]), "alpha must be finite"),
         (lambda: bayes.normal_inverse_wishart(np.ones((3, 2))), "singular"),
         (lambda: bayes.normal_inverse_wishart(np.eye(2), psi0=-np.eye(2)), "semi-definite"),
@@ -632,3 +635,125 @@ def test_ridge_on_collinear_columns_with_enough_alpha_is_scikit_learns():
     X, y = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]]), np.array([1.0, 2.0, 4.0])
     post = bayes.ridge(X, y, alpha=1e-6)
     np.testing.assert_allclose(post.map, Ridge(alpha=1e-6).fit(X, y).coef_, rtol=1e-8)
+
+
+# ---- no data: the posterior is the prior, when it is proper ----------------------------------
+
+NO_DATA = {
+    # name: (posterior with no data, the prior's scipy distribution, its predictive)
+    "beta_bernoulli": (
+        lambda: bayes.beta_bernoulli([], a=2.0, b=5.0),
+        stats.beta(2.0, 5.0),
+        stats.betabinom(1, 2.0, 5.0),
+    ),
+    "gamma_poisson": (
+        lambda: bayes.gamma_poisson([], shape=3.0, rate=2.0),
+        stats.gamma(3.0, scale=1 / 2.0),
+        stats.nbinom(3.0, 2.0 / 3.0),
+    ),
+    "normal_known_variance": (
+        lambda: bayes.normal_known_variance([], sigma=0.5, prior_mean=1.5, prior_sd=2.0),
+        stats.norm(1.5, 2.0),
+        stats.norm(1.5, np.hypot(2.0, 0.5)),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", NO_DATA)
+def test_no_data_under_a_proper_prior_gives_the_prior(name):
+    # gamma_poisson and normal_known_variance raised "needs at least 1 observation(s)"
+    posterior, prior, predictive = NO_DATA[name]
+    post = posterior()
+    assert post.mean == pytest.approx(prior.mean(), rel=1e-12)
+    assert post.sd == pytest.approx(prior.std(), rel=1e-12)
+    np.testing.assert_allclose(post.interval(0.9), prior.interval(0.9), rtol=1e-10)
+    pred = post.predictive()
+    assert pred.mean == pytest.approx(predictive.mean(), rel=1e-12)
+    assert pred.sd == pytest.approx(predictive.std(), rel=1e-12)
+
+
+def test_no_data_normal_inverse_gamma_is_its_proper_prior():
+    mu0, kappa0, alpha0, beta0 = 1.0, 2.0, 3.0, 4.0
+    post = bayes.normal_inverse_gamma([], mu0=mu0, kappa0=kappa0, alpha0=alpha0, beta0=beta0)
+    variance = stats.invgamma(alpha0, scale=beta0)
+    mean = stats.t(2 * alpha0, loc=mu0, scale=np.sqrt(beta0 / (alpha0 * kappa0)))
+    assert post["variance"].mean == pytest.approx(variance.mean(), rel=1e-12)
+    assert post["variance"].sd == pytest.approx(variance.std(), rel=1e-12)
+    assert post["mean"].sd == pytest.approx(mean.std(), rel=1e-12)
+    np.testing.assert_allclose(post["mean"].interval(0.9), mean.interval(0.9), rtol=1e-10)
+    # the joint mode of the NIG density (sigma^2)^-(alpha0 + 3/2) exp(-beta0 / sigma^2 ...)
+    assert post.map == pytest.approx({"mean": mu0, "variance": beta0 / (alpha0 + 1.5)})
+
+
+def test_no_data_dirichlet_and_normal_inverse_wishart_are_their_proper_priors():
+    alpha = np.array([1.0, 2.0, 3.0])
+    post = bayes.dirichlet_categorical([], alpha=alpha)
+    np.testing.assert_allclose(post.mean, stats.dirichlet(alpha).mean(), rtol=1e-12)
+    np.testing.assert_allclose(post.cov, stats.dirichlet(alpha).cov(), rtol=1e-12)
+    flat = bayes.dirichlet_categorical([], n_categories=4)
+    np.testing.assert_allclose(flat.mean, np.full(4, 0.25), rtol=1e-12)
+
+    psi0 = np.array([[2.0, 0.5], [0.5, 1.0]])
+    niw = bayes.normal_inverse_wishart(
+        np.empty((0, 2)), mu0=[1.0, -1.0], kappa0=2.0, nu0=6.0, psi0=psi0
+    )
+    np.testing.assert_allclose(
+        niw["covariance"].mean, stats.invwishart(6.0, psi0).mean(), rtol=1e-12
+    )
+    np.testing.assert_allclose(niw["mean"].mean, [1.0, -1.0], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call, improper",
+    [
+        (
+            lambda: bayes.beta_bernoulli([], a=0.0, b=1.0),
+            r"Beta\(0, 1\), which is improper \(a = 0\)",
+        ),
+        (lambda: bayes.gamma_poisson([]), r"Gamma\(1, 0\), which is improper \(rate = 0\)"),
+        (lambda: bayes.normal_known_variance([], sigma=1.0), r"improper \(prior_sd = inf"),
+        (lambda: bayes.normal_inverse_gamma([]), r"improper \(kappa0 = 0, alpha0 = -0.5, beta0"),
+        (
+            lambda: bayes.normal_inverse_gamma([], kappa0=1.0, alpha0=1.0),
+            r"improper \(beta0 = 0\)",
+        ),
+        (lambda: bayes.normal_inverse_wishart(np.empty((0, 2))), r"improper \(kappa0 = 0, nu0"),
+        (lambda: bayes.dirichlet_categorical([], alpha=0.0, n_categories=2), r"improper"),
+    ],
+)
+def test_no_data_under_an_improper_prior_is_refused(call, improper):
+    # beta_bernoulli([], a=0) said only "posterior a (a + successes) must be ... > 0"
+    with pytest.raises(ValueError, match=improper):
+        call()
+
+
+def test_no_data_dirichlet_needs_the_number_of_categories():
+    with pytest.raises(ValueError, match="no data.*give n_categories, or alpha of shape"):
+        bayes.dirichlet_categorical([])
+
+
+# ---- normal_inverse_gamma: what makes the posterior improper ----------------------------------
+
+
+def test_normal_inverse_gamma_names_equal_values_and_the_prior_that_helps():
+    # said "posterior beta must be a finite number > 0, got 0.0"
+    with pytest.raises(ValueError, match=r"the 2 values are all equal \(1\).*beta0 > 0"):
+        bayes.normal_inverse_gamma([1.0, 1.0])
+    post = bayes.normal_inverse_gamma([1.0, 1.0], beta0=0.5)  # proper with beta0 > 0
+    # alpha_n = -1/2 + 2/2, beta_n = beta0 + 0: the variance's marginal IG(1/2, 1/2)
+    assert post.hyper["alpha"] == pytest.approx(0.5) and post.hyper["beta"] == pytest.approx(0.5)
+    np.testing.assert_allclose(
+        post["variance"].interval(0.9), stats.invgamma(0.5, scale=0.5).interval(0.9), rtol=1e-12
+    )
+
+
+def test_normal_inverse_gamma_says_how_many_values_the_prior_needs():
+    # said "posterior alpha (alpha0 + N/2) must be a finite number > 0, got 0.0"
+    with pytest.raises(ValueError, match=r"needs at least 2 values .*or alpha0 > -0.5"):
+        bayes.normal_inverse_gamma([1.0])
+    with pytest.raises(ValueError, match=r"at least 4 values \(N > -2 alpha0 = 3\), got 3"):
+        bayes.normal_inverse_gamma([1.0, 2.0, 3.0], alpha0=-1.5)  # the flat prior
+    # four values under the flat prior: alpha_n = 1/2, the MAP is the MLE
+    x = [1.0, 2.0, 3.0, 5.0]
+    flat = bayes.normal_inverse_gamma(x, alpha0=-1.5)
+    assert flat.map["variance"] == pytest.approx(np.var(x), rel=1e-12)

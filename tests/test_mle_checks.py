@@ -1,13 +1,14 @@
 """emkit.mle: intervals of nonlinear regression inside the parameter space, exact fits,
 one-category fits, and the shapes numerical() accepts from logpdf and grad."""
 
+import re
 import warnings
 
 import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from emkit import mle
+from emkit import bayes, mle
 from emkit.exceptions import DegenerateFitWarning
 
 
@@ -287,3 +288,38 @@ def test_numerical_covariance_beside_a_bound_is_that_of_the_free_parameters():
     assert total.stderr["a_plus_b"] == pytest.approx(
         np.sqrt(0.25 * np.array([1, 1]) @ np.linalg.inv(design.T @ design) @ [1, 1]), rel=1e-5
     )
+
+
+@pytest.mark.parametrize("bad", [2.7, 0, -3, True, np.inf, "3"])
+def test_categorical_n_categories_must_be_a_positive_integer_as_in_bayes(bad):
+    # mle.categorical([0, 1], n_categories=2.7) fitted K = 2; -3 and 0 said "label 1 is not
+    # below n_categories=-3"
+    message = f"n_categories must be a positive integer, got {bad!r}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        mle.categorical([0, 1], n_categories=bad)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        bayes.dirichlet_categorical([0, 1], n_categories=bad)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        mle.categorical(["a", "b"], n_categories=bad)
+
+
+def test_categorical_n_categories_as_a_whole_float():
+    with pytest.warns(DegenerateFitWarning, match=r"probs\[2\] = 0"):  # never observed
+        est = mle.categorical([0, 1, 1], n_categories=3.0)
+    np.testing.assert_allclose(est.params["probs"], [1 / 3, 2 / 3, 0.0], rtol=1e-15)
+
+
+def test_multivariate_normal_reads_a_vector_as_one_column_as_normal_does():
+    # documented (n, d) only; a vector is one column in every mle / bayes function taking X
+    # (linear_regression, normal_inverse_wishart, ridge), so it is documented, not refused
+    x = np.random.default_rng(3).normal(2.0, 1.5, size=40)
+    vector, column, normal = (
+        mle.multivariate_normal(x),
+        mle.multivariate_normal(x[:, None]),
+        mle.normal(x),
+    )
+    np.testing.assert_array_equal(vector.params["covariance"], column.params["covariance"])
+    assert vector.params["mean"][0] == pytest.approx(np.mean(x), rel=1e-14)
+    assert vector.params["covariance"][0, 0] == pytest.approx(np.var(x), rel=1e-13)
+    assert vector.loglik == pytest.approx(normal.loglik, rel=1e-13)
+    assert vector.loglik == pytest.approx(stats.norm(np.mean(x), np.std(x)).logpdf(x).sum())

@@ -5,6 +5,7 @@ Each raises a ``ValueError`` that says what is wrong with the data and, where it
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,15 @@ def at_least(n: int, minimum: int, what: str) -> None:
     """Raise unless there are at least ``minimum`` observations (``what`` names the estimator)."""
     if n < minimum:
         raise ValueError(f"{what} needs at least {minimum} observation(s), got {n}")
+
+
+def category_count(n_categories: Any) -> int:
+    """``n_categories`` (K) as an int, or a ValueError unless it is a positive integer (a
+    float such as 3.0 is read as 3; 2.7, 0, -3, True and text are refused)."""
+    number = isinstance(n_categories, Real) and not isinstance(n_categories, (bool, np.bool_))
+    if not (number and n_categories >= 1 and n_categories % 1 == 0):
+        raise ValueError(f"n_categories must be a positive integer, got {n_categories!r}")
+    return int(n_categories)
 
 
 def nonnegative_integers(x: np.ndarray, name: str, what: str) -> None:

@@ -6,7 +6,8 @@ Distributions are scipy.stats frozen objects underneath.
 
 Improper limits of the priors are allowed wherever the posterior stays proper; the flat prior's
 MAP is the MLE, so as a prior flattens every MAP here tends to the corresponding
-:mod:`emkit.mle` estimate.
+:mod:`emkit.mle` estimate. With no data (n = 0) the posterior is the prior: a proper prior is
+returned as it is, an improper one is refused (the message names what makes it improper).
 
 Posterior sampling of mixtures (:class:`~emkit.BayesianMixture`) draws on the same conjugate
 updates: :mod:`emkit.bayes.gibbs` (the sampler), :mod:`emkit.bayes.conditionals` (each

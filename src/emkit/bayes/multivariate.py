@@ -11,7 +11,6 @@ family.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Real
 
 import numpy as np
 from scipy import stats
@@ -22,6 +21,7 @@ from emkit.bayes.posterior import (
     Predictive,
     _plain,
     hyperparameter,
+    no_data,
     nonnegative,
     positive,
     t_cov,
@@ -29,6 +29,7 @@ from emkit.bayes.posterior import (
 )
 from emkit.checks import (
     at_least,
+    category_count,
     finite_array,
     named_labels,
     nonnegative_integers,
@@ -55,8 +56,9 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
         categories, in their order, are the K categories, observed or not.
     alpha : float or array of shape (K,), prior pseudo-counts >= 0, in the order of the
         categories.
-    n_categories : K; from ``alpha`` when it is an array, else ``max(x) + 1`` (for names, the
-        number of categories).
+    n_categories : K, a positive integer; from ``alpha`` when it is an array, else
+        ``max(x) + 1`` (for names, the number of categories). With no data (x empty) K must
+        come from one of the two, and the posterior is the prior.
 
     Returns
     -------
@@ -82,14 +84,14 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
     >>> named.predictive().sample(4, random_state=0)
     array(['red', 'blue', 'blue', 'blue'], dtype='<U4')
     """
+    if n_categories is not None:
+        n_categories = category_count(n_categories)
     named = named_labels(x)
     if named is None:
         codes = finite_array(x, "x", 1, "bayes.dirichlet_categorical")
-        at_least(codes.size, 1, "dirichlet_categorical")
         nonnegative_integers(codes, "labels", "dirichlet_categorical")
     else:
         codes, categories = named[0].astype(np.float64), named[1]
-        at_least(codes.size, 1, "dirichlet_categorical")
         if n_categories is not None and n_categories != len(categories):
             raise ValueError(
                 f"n_categories={n_categories!r}, but x names {len(categories)} categories: leave "
@@ -100,17 +102,15 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
     alpha = hyperparameter("alpha", alpha, 0.0)
     if np.ndim(alpha) > 1:
         raise ValueError(f"alpha must be one number or of shape (K,), got shape {alpha.shape}")
+    if n_categories is None and not np.ndim(alpha) and codes.size == 0:
+        raise ValueError(
+            "dirichlet_categorical got no data, so its posterior is the prior, but the number "
+            "of categories is unknown: give n_categories, or alpha of shape (K,)"
+        )
     if n_categories is None:
         K = alpha.size if np.ndim(alpha) else int(codes.max()) + 1
-    elif not (
-        isinstance(n_categories, Real)
-        and not isinstance(n_categories, (bool, np.bool_))
-        and n_categories >= 1
-        and n_categories % 1 == 0
-    ):
-        raise ValueError(f"n_categories must be a positive integer, got {n_categories!r}")
     else:
-        K = int(n_categories)
+        K = n_categories
     if named is None:
         categories = list(range(K))
     if np.ndim(alpha) and alpha.shape != (K,):
@@ -123,7 +123,7 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
             f"alpha has shape {alpha.shape} but there are {K} categories{order}: give "
             f"alpha of shape ({K},), one pseudo-count per category, or one number"
         )
-    if codes.max() >= K:
+    if codes.size and codes.max() >= K:
         raise ValueError(
             f"dirichlet_categorical: label {codes.max():g} is not below {K} categories"
         )
@@ -135,7 +135,7 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
         empty = categories[int(np.argmax(a <= 0))]
         raise ValueError(
             f"posterior alpha must be positive: category {empty} has neither prior (alpha 0) "
-            "nor data; give alpha > 0"
+            "nor data, so the posterior is improper; give alpha > 0"
         )
     a0 = a.sum()
     mean = a / a0
@@ -237,7 +237,8 @@ def normal_inverse_wishart(
 
     Parameters
     ----------
-    X : array of shape (n, d).
+    X : array of shape (n, d) (shape (n,) is one column); n = 0 gives the prior, proper when
+        kappa0 > 0, nu0 > d - 1 and psi0 is positive definite.
     mu0 : array of shape (d,), the prior mean; zeros by default.
     kappa0 : float >= 0, the prior mean's weight in observations; 0 by default.
     nu0 : prior degrees of freedom, >= -(d + 2); -1 by default.
@@ -266,7 +267,6 @@ def normal_inverse_wishart(
     """
     X = finite_array(X, "X", 2, "bayes.normal_inverse_wishart")
     n, d = X.shape
-    at_least(n, 1, "normal_inverse_wishart")
     mu0 = np.zeros(d) if mu0 is None else hyperparameter("mu0", mu0)
     if np.ndim(mu0) and np.shape(mu0) != (d,):
         raise ValueError(
@@ -279,6 +279,13 @@ def normal_inverse_wishart(
         -1.0 if nu0 is None else hyperparameter("nu0", nu0, -(d + 2), scalar=True)
     )  # -(d + 2): flat
     (kappa0,) = nonnegative(kappa0=kappa0)
+    if n == 0:
+        improper = [f"kappa0 = {kappa0:g}"] if kappa0 == 0 else []
+        improper += [f"nu0 = {nu0:g} <= d - 1 = {d - 1}"] if nu0 <= d - 1 else []
+        if np.linalg.eigvalsh(psi0)[0] <= 0:
+            improper.append("psi0 singular")
+        fix = f"kappa0 > 0, nu0 > {d - 1} and psi0 positive definite"
+        no_data("normal_inverse_wishart", "NIW(mu0, kappa0, nu0, psi0)", improper, fix)
     # The Gaussian family's statistics and the one normal-inverse-Wishart update.
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
         data = GaussianStats.from_data(X, np.ones((n, 1)), diagonal=False)
@@ -413,7 +420,7 @@ def ridge(X, y, alpha: float, fit_intercept: bool = True, variance: float | None
 
     Parameters
     ----------
-    X : array of shape (n, p).
+    X : array of shape (n, p) (shape (n,) is one column).
     y : array of shape (n,).
     alpha : float >= 0 (0 needs X of full column rank).
     fit_intercept : estimate an unpenalised intercept.

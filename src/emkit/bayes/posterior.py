@@ -323,6 +323,19 @@ def nonnegative(**values: Any) -> tuple[float, ...]:
     return tuple(hyperparameter(name, value, 0.0, scalar=True) for name, value in values.items())
 
 
+def no_data(what: str, prior: str, improper: list[str], fix: str) -> None:
+    """With no data the posterior is the prior: raise where that prior is improper.
+
+    ``improper`` lists what makes it so ("rate = 0"); ``fix`` the hyperparameters that make
+    it proper ("shape > 0 and rate > 0").
+    """
+    if improper:
+        raise ValueError(
+            f"{what} got no data, so its posterior is the prior {prior}, which is improper "
+            f"({', '.join(improper)}): give {fix} for a proper prior, or give data"
+        )
+
+
 def scalar_predictive(dist, mean=None, sd=None) -> Predictive:
     """A scalar predictive; ``mean`` and ``sd`` as in :func:`univariate`."""
     return Predictive(

@@ -16,13 +16,14 @@ from emkit.bayes.posterior import (
     JointPosterior,
     Posterior,
     hyperparameter,
+    no_data,
     nonnegative,
     positive,
     scalar_predictive,
     t_mean,
     univariate,
 )
-from emkit.checks import at_least, finite_array, nonnegative_integers, squares_finite
+from emkit.checks import finite_array, nonnegative_integers, squares_finite
 from emkit.distributions.bernoulli import Bernoulli
 from emkit.distributions.normal import Normal, NormalStats
 from emkit.distributions.poisson import Poisson
@@ -62,6 +63,9 @@ def beta_bernoulli(x, a: float = 1.0, b: float = 1.0) -> Posterior:
     if ((x != 0) & (x != 1)).any():
         raise ValueError("beta_bernoulli needs values 0 and 1 only")
     a, b = nonnegative(a=a, b=b)
+    if x.size == 0:
+        zero = [f"{name} = 0" for name, value in (("a", a), ("b", b)) if value == 0]
+        no_data("beta_bernoulli", f"Beta({a:g}, {b:g})", zero, "a > 0 and b > 0")
     family = Bernoulli()
     posterior = family.conjugate_update(_stats(family, x), {"a": a, "b": b})
     a_n, b_n = posterior["a"][0], posterior["b"][0]
@@ -108,9 +112,11 @@ def gamma_poisson(x, shape: float = 1.0, rate: float = 0.0) -> Posterior:
     0.1351
     """
     x = finite_array(x, "x", 1, "bayes.gamma_poisson")
-    at_least(x.size, 1, "gamma_poisson")
     nonnegative_integers(x, "counts", "gamma_poisson")
     shape, rate = nonnegative(shape=shape, rate=rate)
+    if x.size == 0:
+        zero = [f"{name} = 0" for name, value in (("shape", shape), ("rate", rate)) if value == 0]
+        no_data("gamma_poisson", f"Gamma({shape:g}, {rate:g})", zero, "shape > 0 and rate > 0")
     family = Poisson()
     posterior = family.conjugate_update(_stats(family, x), {"shape": shape, "rate": rate})
     a_n, b_n = posterior["shape"][0], float(posterior["rate"][0])
@@ -155,10 +161,14 @@ def normal_known_variance(
     0.5718
     """
     x = finite_array(x, "x", 1, "bayes.normal_known_variance")
-    at_least(x.size, 1, "normal_known_variance")
     (sigma,) = positive(sigma=sigma)
     prior_mean = hyperparameter("prior_mean", prior_mean, scalar=True)
     prior_sd = hyperparameter("prior_sd", prior_sd, 0.0, strict=True, flat=True, scalar=True)
+    if x.size == 0:
+        flat = ["prior_sd = inf, flat"] if prior_sd == np.inf else []
+        no_data(
+            "normal_known_variance", f"N({prior_mean:g}, {prior_sd:g}^2)", flat, "prior_sd < inf"
+        )
     data: NormalStats = _stats(Normal(), x)
     n, xbar = float(data.weight), float(data.mean[0])
     # The data's share of the precision, w = (N/sigma^2) / precision, from the log of the
@@ -206,7 +216,9 @@ def normal_inverse_gamma(
 
     Parameters
     ----------
-    x : array of shape (n,).
+    x : array of shape (n,); n >= 2 under the default prior (n > -2 alpha0, and values not
+        all equal where beta0 = 0); n = 0 gives the prior, proper when kappa0, alpha0 and
+        beta0 are > 0.
     mu0, kappa0 : prior mean and its weight in observations (kappa0 >= 0).
     alpha0, beta0 : prior shape (>= -3/2) and scale (>= 0) of the variance.
 
@@ -227,10 +239,25 @@ def normal_inverse_gamma(
     {'mean': 5.0, 'variance': 0.04}
     """
     x = finite_array(x, "x", 1, "bayes.normal_inverse_gamma")
-    at_least(x.size, 1, "normal_inverse_gamma")
     mu0 = hyperparameter("mu0", mu0, scalar=True)
     kappa0, beta0 = nonnegative(kappa0=kappa0, beta0=beta0)
     alpha0 = hyperparameter("alpha0", alpha0, -1.5, scalar=True)  # -1.5: the flat prior
+    n = x.size
+    if n == 0:
+        improper = [f"kappa0 = {kappa0:g}"] if kappa0 == 0 else []
+        improper += [f"alpha0 = {alpha0:g}"] if alpha0 <= 0 else []
+        improper += [f"beta0 = {beta0:g}"] if beta0 == 0 else []
+        prior_text = f"NIG(mu0={mu0:g}, kappa0={kappa0:g}, alpha0={alpha0:g}, beta0={beta0:g})"
+        no_data("normal_inverse_gamma", prior_text, improper, "kappa0, alpha0 and beta0 > 0")
+    elif alpha0 + n / 2 <= 0:
+        # the variance's marginal IG(alpha_n, beta_n) needs alpha_n = alpha0 + N/2 > 0
+        fewest = int(np.floor(-2 * alpha0)) + 1
+        raise ValueError(
+            f"normal_inverse_gamma: the posterior alpha0 + N/2 = {alpha0:g} + {n}/2 is not > 0, "
+            f"so the posterior of the variance is improper: with alpha0 = {alpha0:g} it needs "
+            f"at least {fewest} values (N > -2 alpha0 = {-2 * alpha0:g}), got {n}; give more "
+            f"values, or alpha0 > {-n / 2:g}"
+        )
     family = Normal()
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
         data: NormalStats = _stats(family, x)
@@ -243,7 +270,19 @@ def normal_inverse_gamma(
     squares_finite(posterior["scale"], [x, mu0], "normal_inverse_gamma", "the posterior beta")
     k_n, m_n = float(posterior["shrinkage"][0]), posterior["mean"][0]
     a_n, b_n = float(posterior["shape"][0]), posterior["scale"][0]
-    positive(**{"posterior alpha (alpha0 + N/2)": a_n, "posterior beta": b_n})
+    if b_n == 0:  # beta0 = 0, no scatter, and no pull of the data's mean from mu0
+        if np.ptp(x) > 0:
+            raise ValueError(
+                f"normal_inverse_gamma: values no larger than {np.abs(x).max():.3g} underflow "
+                "float64 when squared (the posterior beta comes out 0); rescale the data first"
+            )
+        values = f"the {n} values are all equal ({x[0]:g}): they have" if n > 1 else "one value has"
+        raise ValueError(
+            f"normal_inverse_gamma: {values} no scatter, so with beta0 = 0 the posterior of "
+            "the variance is improper "
+            "(beta_n = 0, all its mass at variance 0); give a prior with beta0 > 0, which makes "
+            "the posterior proper, or values that are not all equal"
+        )
     hyper = {"mu": m_n, "kappa": k_n, "alpha": a_n, "beta": b_n}
     variance = stats.invgamma(a_n, scale=b_n)
     mean = stats.t(2 * a_n, loc=m_n, scale=np.sqrt(b_n / (a_n * k_n)))

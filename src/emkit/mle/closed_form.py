@@ -18,6 +18,7 @@ from scipy import stats
 
 from emkit.checks import (
     at_least,
+    category_count,
     finite_array,
     named_labels,
     nonnegative_integers,
@@ -439,7 +440,9 @@ def multivariate_normal(X) -> Estimate:
 
     Parameters
     ----------
-    X : array of shape (n, d) with n > d and linearly independent columns; a DataFrame's
+    X : array of shape (n, d) with n > d and linearly independent columns (an array of
+        shape (n,) is one column, d = 1, as in every :mod:`emkit.mle` and :mod:`emkit.bayes`
+        function taking X; :func:`normal` gives the same estimate); a DataFrame's
         column names name the rows of :meth:`~Estimate.summary` (``mean[height]``,
         ``covariance[height,weight]``) and the columns in messages.
 
@@ -540,8 +543,8 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
         categories being the distinct names in sorted order; or a pandas ``Categorical`` (or
         Series of dtype ``category``), whose declared categories, in their order, are the K
         categories, observed or not. Missing values (None, NaN, ``pd.NA``) are refused.
-    n_categories : K; ``max(x) + 1`` when None (integer labels only; for a pandas
-        categorical it must equal the number of its categories).
+    n_categories : K, a positive integer; ``max(x) + 1`` when None (integer labels only; for
+        a pandas categorical it must equal the number of its categories).
 
     Returns
     -------
@@ -562,6 +565,8 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     >>> mle.categorical(["red", "blue", "red", "red"]).summary().index.tolist()
     ['probs[blue]', 'probs[red]']
     """
+    if n_categories is not None:
+        n_categories = category_count(n_categories)
     named = named_labels(x)
     if named is not None:
         codes, categories = named[0], [str(c) for c in named[1]]
@@ -575,7 +580,7 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     x = finite_array(x, "x", 1, "mle.categorical")
     at_least(x.size, 1, "categorical")
     nonnegative_integers(x, "labels (0, 1, ..., K - 1)", "categorical")
-    K = int(x.max()) + 1 if n_categories is None else int(n_categories)
+    K = int(x.max()) + 1 if n_categories is None else n_categories
     if x.max() >= K:
         raise ValueError(f"categorical: label {x.max():g} is not below n_categories={K}")
     fit = _fit(Categorical(K), x)
