@@ -1,8 +1,8 @@
 """``GenerativeClassifier``'s criteria (``log_prob``, ``n_parameters``, ``bic``, ``aic``)
 against R's mclust 6.0.0, stored by ``tests/reference/mclustda_bic.R``: ``MclustDA(modelType =
 "EDDA")`` on iris and thyroid for each of the 14 models, and ``MclustSSC`` (the semi-supervised
-fit) on iris with a fifth of the rows labelled. mclust's BIC is 2 loglik - df log n (higher
-is better); emkit's is scikit-learn's, -2 loglik + df log n."""
+fit) on iris with a fifth of the rows labelled, and with three or four. mclust's BIC is 2
+loglik - df log n (higher is better); emkit's is scikit-learn's, -2 loglik + df log n."""
 
 from pathlib import Path
 
@@ -109,6 +109,30 @@ def test_semi_supervised_criteria_are_mclustssc(model):
     assert fit.bic(X, semi) == pytest.approx(-_r("iris", "SSC", model, "bic"), rel=1e-6)
     # Every row unlabelled: the mixture log-likelihood, as without y.
     assert fit.bic(X, np.full(150, -1)) == pytest.approx(fit.bic(X), rel=1e-14)
+
+
+@pytest.mark.parametrize("labelled", [(0, 50, 100), (0, 1, 50, 100)])
+@pytest.mark.parametrize("model", ["EII", "VII", "EEI", "VVI", "EEE", "VVV"])
+def test_semi_supervised_fit_from_at_most_d_plus_one_labelled_rows_is_mclustssc(labelled, model):
+    """One labelled row per class (and a second of the first class) of iris, d = 4: a class of
+    one row cannot estimate its covariance, and with no more than d + 1 labelled rows its start
+    kept a variance of reg_covar (EM then stuck near the row, or with reg_covar=0 raised a
+    LinAlgError). Its start now has the covariance of every row, and EM reaches MclustSSC's
+    fit (started from the M-step of every row, unlabelled ones at 1/G), or a higher one."""
+    X, y = DATA["iris"]
+    semi = np.full(150, -1)
+    semi[list(labelled)] = y[list(labelled)]
+    loglik = _r("iris", f"SSC{len(labelled)}", model, "loglik")
+    fit = emkit.GenerativeClassifier(model, reg_covar=0.0, tol=1e-13).fit(X, semi)
+    assert fit.converged_
+    assert fit.log_likelihood_ >= loglik - 1e-9
+    if (model, len(labelled)) == ("VVI", 3):
+        # mclust's start climbs to a lower maximum here (-307.511 against -307.220)
+        assert fit.log_likelihood_ > loglik + 0.25
+    else:
+        assert fit.log_likelihood_ == pytest.approx(loglik, rel=1e-7)
+    default = emkit.GenerativeClassifier(model).fit(X, semi)  # reg_covar=1e-6
+    assert default.log_likelihood_ == pytest.approx(fit.log_likelihood_, rel=1e-5)
 
 
 def test_log_prob_by_scipy_with_string_classes_and_unlabelled_rows():

@@ -422,6 +422,7 @@ def components_from_responsibilities(
     resp: np.ndarray,
     reg_covar: float,
     shared: dict | None = None,
+    data: np.ndarray | None = None,
 ) -> tuple[np.ndarray, GaussianComponents]:
     """Weights (k,) and components from an initial assignment: the structure's M-step from
     the clusters' moments, as mclust's ``mstep`` from its starting partition.
@@ -431,27 +432,31 @@ def components_from_responsibilities(
     seed, say) or without rows, that cluster alone starts instead at its rows' mean with the
     covariance of all the data, which EM then shrinks to what the data support; mclust reports
     such a start singular (NA). A small cluster the structure can estimate (a variance from 5
-    distinct rows in 6 dimensions) keeps its own moments. ``shared`` (a dict, or None) keeps
+    distinct rows in 6 dimensions) keeps its own moments. ``data`` (m, d): the rows whose
+    covariance that is, where ``x`` are only some of them (a classifier's labelled rows, its
+    unlabelled ones left out of ``resp``); None: ``x``. ``shared`` (a dict, or None) keeps
     the moments of ``x`` and ``resp`` for the next call with the same two arrays (the
     structures of a model-selection grid start from the same assignment).
     """
     diagonal = structure.diagonal_stats
     key = (id(x), id(resp), diagonal)
-    found = None if shared is None else shared.get(key)
+    found = None if shared is None or data is not None else shared.get(key)
     if found is not None and found[0] is x and found[1] is resp:
         stats, pooled = found[2:]
     else:  # products of all the rows: on one BLAS thread, as threads.one_blas_thread says
+        rows = x if data is None else data
         with threads.one_blas_thread():
             stats = GaussianStats.from_data(x, resp, diagonal)
-            pooled = GaussianStats.from_data(x, np.ones((x.shape[0], 1)), diagonal)
-        if shared is not None:
+            pooled = GaussianStats.from_data(rows, np.ones((rows.shape[0], 1)), diagonal)
+        if shared is not None and data is None:
             for a in (stats.weight, stats.mean, stats.scatter, pooled.scatter):
                 a.flags.writeable = False  # every structure of the grid reads them
             shared[key] = (x, resp, stats, pooled)
     prior = Regularization(reg_covar)
     # The covariance of all the data stands in for a cluster's only where it is regular (not
     # with a constant column: the M-step's own start then raises the ridge at step 1).
-    rescue = x.shape[0] > x.shape[1] + 1 and _regular(pooled.covariance()[0])
+    rows_seen = x.shape[0] if data is None else data.shape[0]
+    rescue = rows_seen > x.shape[1] + 1 and _regular(pooled.covariance()[0])
     empty = stats.weight <= 0
     if rescue and empty.any():
         stats = _pooled_start(stats, pooled, empty, x)

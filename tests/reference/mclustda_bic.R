@@ -49,5 +49,17 @@ for (m in c("EII", "VII", "EEI", "VVI", "EEE", "VVV")) {
   add("iris", "SSC", m, "df", f$df)
   add("iris", "SSC", m, "bic", f$bic)
 }
+# MclustSSC on iris with one labelled row of each class (rows 1, 51, 101: "SSC3"), and with a
+# second one of the first class (rows 1, 2, 51, 101: "SSC4"), at most d + 1 labelled rows in
+# all: its loglik, started (as always) from the M-step of every row, unlabelled ones at 1/G.
+for (few in list(SSC3 = c(1, 51, 101), SSC4 = c(1, 2, 51, 101))) {
+  y <- rep(NA, 150)
+  y[few] <- sets$iris$y[few]
+  kind <- paste0("SSC", length(few))
+  for (m in c("EII", "VII", "EEI", "VVI", "EEE", "VVV")) {
+    f <- MclustSSC(x, y, modelNames = m, control = emControl(tol = 1e-12), verbose = FALSE)
+    add("iris", kind, m, "loglik", f$loglik)
+  }
+}
 write.csv(do.call(rbind, rows), "tests/reference/mclustda_bic.csv", row.names = FALSE,
           quote = FALSE)

@@ -70,7 +70,9 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         \mu_{y_i}, \Sigma_{y_i}) + \sum_{j\ \text{unlabelled}} w_j \log \sum_k \pi_k
         \mathcal N(x_j \mid \mu_k, \Sigma_k),
 
-    the labelled rows' responsibilities fixed, starting from the fit to the labelled rows.
+    the labelled rows' responsibilities fixed, starting from the fit to the labelled rows
+    (a class whose labelled rows cannot estimate its covariance, one row say, starts at
+    their mean with the covariance of every row, labelled or not).
 
     The string ``"-1"`` is never read as unlabelled, in memory or on Dask: it may name a
     class (scikit-learn's ``SelfTrainingClassifier`` refuses string arrays outright), and
@@ -244,13 +246,20 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             components = structure.from_stats(stats, Regularization(self.reg_covar))
         else:
             # Start from the labelled rows (NaN filled by column means): EM then uses them all.
+            # A class too few of them estimate starts with the covariance of every row of
+            # positive weight (labelled or not), as a cluster does (init.py).
             labelled = labels != UNLABELLED
             onehot = np.eye(k)[labels[labelled]]  # (n_labelled, k)
             if w is not None:
                 onehot *= w[labelled, None]
             start_x = fill_column_means(x[labelled], None if w is None else w[labelled])
+            every = x if w is None else x[w > 0]
             _, components = components_from_responsibilities(
-                structure, start_x, onehot, self.reg_covar
+                structure,
+                start_x,
+                onehot,
+                self.reg_covar,
+                data=fill_column_means(every, None),
             )
         # A labelled row with no observed value adds w log pi_y to the objective: the
         # Dirichlet term (alpha - 1) log pi of the weights, with alpha - 1 their weight.
