@@ -254,6 +254,48 @@ def test_a_class_too_small_for_its_covariance_warns():
         GenerativeClassifier().fit(x5, np.r_[y, np.ones(4)])
 
 
+@pytest.mark.parametrize(
+    "covariance_type, advised, not_advised",
+    [
+        ("full", ["tied", "diag"], []),
+        ("diag", ["EEI", "tied"], ["diag"]),
+        ("spherical", ["EEI", "tied"], ["diag", "spherical"]),
+        ("VEV", ["tied", "diag"], []),
+    ],
+)
+def test_degenerate_class_advice_names_structures_that_help(covariance_type, advised, not_advised):
+    # The advice named 'tied' or 'diag' whatever the fit: a diag fit was told to use 'diag'.
+    import warnings
+
+    from emkit.exceptions import DegenerateFitWarning
+
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 1, (30, 2)), rng.normal(3, 1, (30, 2)), [[10.0, 10.0]]])
+    y = np.r_[np.zeros(30), np.ones(30), 2]
+    with pytest.warns(DegenerateFitWarning, match=r"classes \[2.0\]") as caught:
+        GenerativeClassifier(covariance_type).fit(x, y)
+    message = str(caught[0].message)
+    for name in not_advised:
+        assert f"'{name}'" not in message
+    for name in advised:
+        assert f"'{name}'" in message
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DegenerateFitWarning)
+            if name == "diag":  # a class of two distinct rows
+                GenerativeClassifier(name).fit(np.r_[x, [[11.0, 9.0]]], np.r_[y, 2])
+            else:  # shares its covariance: takes the class of one row
+                GenerativeClassifier(name).fit(x, y)
+
+
+def test_degenerate_advice_where_the_covariance_is_shared():
+    from emkit.distributions.gaussian import covariance_structure
+    from emkit.estimators.generative_classifier import _degenerate_advice
+
+    for name in ("tied", "EEI", "EII", "EEE"):
+        advice = _degenerate_advice(covariance_structure(name), 3, 2)
+        assert advice == "Give those classes more rows, or raise reg_covar."
+
+
 def test_fewer_than_two_labelled_classes_are_refused_as_by_qda():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(0, 1, (30, 2)), rng.normal(3, 1, (30, 2))])

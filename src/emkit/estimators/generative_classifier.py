@@ -288,8 +288,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
                 f"classes {self.classes_[fit.degenerate].tolist()} have covariances singular "
                 "but for reg_covar (fewer rows than the covariance has directions, duplicate "
                 "rows or a constant column): their probabilities rest on the regularisation. "
-                "Give those classes more rows, or use covariance_type='tied' or 'diag', or "
-                "raise reg_covar.",
+                f"{_degenerate_advice(structure, k, x.shape[1])}",
                 DegenerateFitWarning,
             )
         self.priors_ = result.model.weights
@@ -610,6 +609,24 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self.missing == "em"
         return tags
+
+
+def _degenerate_advice(structure, k: int, d: int) -> str:
+    """What to do about classes whose covariance is singular but for reg_covar, for a fit
+    with ``structure`` (k classes, d columns): a structure other than this one that needs
+    fewer rows of a class. One covariance shared by the classes takes any class size (a
+    diagonal one where the structure is diagonal); a diagonal covariance of its own takes a
+    class of two distinct rows, where this structure has more than a diagonal."""
+    if structure.n_covariance_parameters(k, d) == structure.n_covariance_parameters(1, d):
+        return "Give those classes more rows, or raise reg_covar."
+    if structure.diagonal_stats:
+        other = "covariance_type='EEI' (one diagonal covariance for all classes) or 'tied'"
+    else:
+        other = (
+            "covariance_type='tied' (one covariance for all classes), or 'diag' where each "
+            "class has two distinct rows or more"
+        )
+    return f"Give those classes more rows, or use {other}, or raise reg_covar."
 
 
 def _unlabelled(y: np.ndarray, rows: np.ndarray | None = None, given=None) -> np.ndarray:
