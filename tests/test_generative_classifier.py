@@ -64,6 +64,29 @@ def test_tied_is_lda_on_iris():
     np.testing.assert_array_equal(ours.predict(X_IRIS), svd.predict(X_IRIS))
 
 
+def test_decision_function_is_lda_on_a_tied_fit():
+    import dask.array as da
+
+    lda = LinearDiscriminantAnalysis(solver="lsqr").fit(X_IRIS, Y_IRIS)
+    ours = GenerativeClassifier("tied", reg_covar=0.0).fit(X_IRIS, Y_IRIS)
+    scores = ours.decision_function(X_IRIS)
+    assert scores.shape == (150, 3)
+    # the same up to a constant per row
+    gap = scores - lda.decision_function(X_IRIS)
+    np.testing.assert_allclose(gap - gap[:, :1], 0.0, atol=1e-9)
+    np.testing.assert_allclose(scores, ours.predict_log_proba(X_IRIS), rtol=1e-15)
+    lazy = ours.decision_function(da.from_array(X_IRIS, chunks=40))
+    np.testing.assert_allclose(lazy.compute(), scores, rtol=1e-15)
+
+    two = Y_IRIS > 0  # versicolor and virginica: the log-odds of the second, exactly
+    lda2 = LinearDiscriminantAnalysis(solver="lsqr").fit(X_IRIS[two], Y_IRIS[two])
+    ours2 = GenerativeClassifier("tied", reg_covar=0.0).fit(X_IRIS[two], Y_IRIS[two])
+    log_odds = ours2.decision_function(X_IRIS)
+    assert log_odds.shape == (150,)
+    np.testing.assert_allclose(log_odds, lda2.decision_function(X_IRIS), rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(ours2.classes_[(log_odds > 0).astype(int)], ours2.predict(X_IRIS))
+
+
 def test_diag_is_gaussian_naive_bayes_and_spherical_matches_scipy():
     nb = GaussianNB(var_smoothing=0.0).fit(X_IRIS, Y_IRIS)
     diag = GenerativeClassifier("diag", reg_covar=0.0).fit(X_IRIS, Y_IRIS)

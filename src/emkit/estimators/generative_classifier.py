@@ -484,6 +484,19 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         """Log posterior probability of each class for each row, shape (n, k)."""
         return log_posterior(self._log_joint(X))[0]
 
+    def decision_function(self, X) -> np.ndarray:
+        r"""Class scores, as scikit-learn's discriminant analyses give them.
+
+        With two classes the log-odds of the second, :math:`\log p(c_2 \mid x) - \log
+        p(c_1 \mid x)`, shape (n,), positive where :meth:`predict` gives ``classes_[1]``;
+        with more, the log posterior of each class (:meth:`predict_log_proba`), shape (n, k),
+        which scikit-learn's ``LinearDiscriminantAnalysis`` gives up to a constant per row.
+        Lazy on a Dask collection, a tensor for a tensor."""
+        log_proba = self.predict_log_proba(X)  # (n, k)
+        if self.classes_.size == 2:
+            return log_proba[:, 1] - log_proba[:, 0]
+        return log_proba
+
     def predict_proba(self, X) -> np.ndarray:
         """Posterior probability of each class for each row, shape (n, k)."""
         log_proba = self.predict_log_proba(X)
