@@ -826,11 +826,13 @@ def test_imputer_draws_are_lazy_and_from_the_conditional_normal(client):
     x = x[~np.isnan(x).all(axis=1)]
     imputer = GaussianImputer().fit(x)
     lazy = da.from_array(x, chunks=60)
-    draws = imputer.transform(lazy, n_draws=4000, random_state=0)
+    draws = imputer.transform(lazy, n_draws=4000, random_state=0, parameters="fitted")
     assert isinstance(draws, da.Array)
     assert draws.chunks == ((4000,), lazy.chunks[0], (3,))
     values = draws.compute()
-    np.testing.assert_array_equal(values, imputer.transform(lazy, 4000, random_state=0).compute())
+    np.testing.assert_array_equal(values, imputer.transform(lazy, 4000, 0, "fitted").compute())
+    with pytest.raises(ValueError, match=r"compute the rows first"):
+        imputer.transform(lazy, n_draws=2)  # a bootstrap resample of the rows in memory
     missing = np.isnan(x)
     np.testing.assert_array_equal(
         values[:, ~missing], np.broadcast_to(x[~missing], (4000,) + x[~missing].shape)

@@ -117,9 +117,11 @@ def test_multiple_imputation_of_a_dask_dataframe_does_not_warn_on_its_blocks():
     imputer = GaussianImputer().fit(lazy)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-        draws = imputer.transform(lazy, n_draws=2, random_state=0).compute()
+        draws = imputer.transform(lazy, n_draws=2, random_state=0, parameters="fitted").compute()
     assert draws.shape == (2, *FRAME.shape)
-    assert outcome(lambda: imputer.transform(lazy[["c", "b", "a"]], n_draws=2))[1] is ValueError
+    wrong = lazy[["c", "b", "a"]]
+    draws_of_wrong = outcome(lambda: imputer.transform(wrong, n_draws=2, parameters="fitted"))
+    assert draws_of_wrong[1] is ValueError
 
 
 def test_reports_query_checked_rows_without_warnings():
