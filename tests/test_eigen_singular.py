@@ -181,38 +181,149 @@ def _one_row_stats(x, cls):
     return GaussianStats.from_data(x, np.eye(3)[labels], cls.diagonal_stats)
 
 
-def test_eev_one_row_component_is_oriented_equivariantly():
-    """A one-row component's scatter is zero and f does not depend on its orientation; EEV
-    orients it by the rows about its mean, so rotating the data rotates every covariance of
-    the M-step, and f is the closed form's. Before, it took eigh's basis of a zero matrix,
-    the coordinate axes whatever the rotation (a plateau EM never left: hd50 below)."""
-    rng = np.random.default_rng(5)
-    d = 6
-    x = rng.normal(size=(40, d)) * np.geomspace(3, 0.3, d)
-    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    cls = covariance_structure("EEV", d)
-    stats = _one_row_stats(x, cls)
-    rotated = _one_row_stats(x @ q.T, cls)
-    assert np.trace(stats.exact_scatter()[2]) == 0.0  # the case
-    covariances = cls._covariances_from_stats(stats, 0.0)
-    expected = q @ covariances @ q.T
-    scale = np.abs(covariances).max()
-    np.testing.assert_allclose(
-        cls._covariances_from_stats(rotated, 0.0), expected, atol=1e-10 * scale, rtol=0
-    )
-    from emkit.distributions.gaussian import eigen
+# R's EuroUnemployment (mclust 6), 31 countries x (TUR, YUR, LUR).
+EURO = np.array(
+    [
+        [8.5, 23.2, 4.3], [11.4, 23.8, 6.9], [6.1, 15.9, 2.7], [6.6, 12.6, 1.7],
+        [5.0, 7.7, 2.2], [7.4, 15.0, 3.3], [11.3, 23.9, 6.7], [26.5, 52.4, 19.5],
+        [24.5, 53.2, 12.9], [10.3, 24.1, 4.4], [17.3, 45.5, 10.1], [12.7, 42.7, 7.8],
+        [16.1, 35.9, 7.7], [10.8, 19.6, 4.7], [10.7, 19.3, 4.8], [5.9, 21.2, 1.6],
+        [7.7, 20.4, 3.7], [5.9, 11.8, 2.7], [7.4, 12.7, 3.0], [5.6, 10.3, 1.5],
+        [9.0, 23.9, 3.8], [14.1, 34.7, 8.4], [6.8, 24.0, 2.8], [9.7, 20.2, 5.3],
+        [13.2, 29.7, 9.3], [8.7, 20.5, 1.9], [7.9, 22.9, 1.5], [6.1, 16.9, 2.2],
+        [5.0, 10.0, 0.6], [3.5, 7.9, 0.8], [9.9, 18.0, 2.0],
+    ]
+)  # fmt: skip
+# hclass(hc(x, modelName = "VVV", use = "SVD"), 7): clusters 4 and 5 hold one row each.
+EURO_HC7 = np.array(
+    [1, 2, 1, 3, 3, 3, 2, 4, 5, 1, 6, 6, 6, 2, 2, 1, 1, 3, 3, 3, 1, 6, 1, 2, 6, 7, 7, 1, 3, 3, 7]
+)
+# c(mstep(x, modelName = "EEV", z = unmap(EURO_HC7))$parameters$variance$sigma)
+EURO_MSTEP_SIGMA = np.array(
+    [
+        2.06483311247,
+        3.46597182314,
+        1.09378222511,
+        3.46597182314,
+        9.59302956529,
+        1.77620404412,
+        1.09378222511,
+        1.77620404412,
+        0.813269042668,
+        1.28811601816,
+        1.75970146461,
+        0.662986490931,
+        1.75970146461,
+        9.1394829924,
+        4.07688495034,
+        0.662986490931,
+        4.07688495034,
+        2.04353270987,
+        2.39886451488,
+        4.0979245133,
+        1.49482682109,
+        4.0979245133,
+        8.59447993322,
+        2.21597879638,
+        1.49482682109,
+        2.21597879638,
+        1.47778727233,
+        11.3460984605,
+        0,
+        0,
+        0,
+        0.957991312009,
+        0,
+        0,
+        0,
+        0.167041947953,
+        11.3460984605,
+        0,
+        0,
+        0,
+        0.957991312009,
+        0,
+        0,
+        0,
+        0.167041947953,
+        1.10500976207,
+        1.47101854536,
+        0.260892687758,
+        1.47101854536,
+        11.1249565203,
+        0.293099479459,
+        0.260892687758,
+        0.293099479459,
+        0.241165438099,
+        2.13253292377,
+        -3.76818843734,
+        0.0153434469437,
+        -3.76818843734,
+        9.69538882446,
+        -1.07672220253,
+        0.0153434469437,
+        -1.07672220253,
+        0.643209972197,
+    ]
+).reshape(7, 3, 3)  # R's column-major d x d x K: each slice is symmetric
 
-    b, m = stats.exact_scatter(), stats.weight
-    closed = eigen.objective(eigen.eev(b, m), b, m)
-    np.testing.assert_allclose(eigen.objective(covariances, b, m), closed, rtol=1e-12)
+
+def test_eev_one_row_component_is_oriented_as_mclust():
+    """A one-row component's scatter is zero and f does not depend on its orientation.
+    mclust's meeev takes LAPACK's SVD of the zero matrix: the coordinate axes, largest
+    shared variance first; every covariance of mclust's M-step from its hc partition of
+    EuroUnemployment, with the ridge or without. Before, emkit oriented such a component by
+    the second moment of all the rows about its mean (or eigh's basis of the ridge), and EM
+    from there stopped at -183.79 (below)."""
+    cls = covariance_structure("EEV", 3)
+    stats = GaussianStats.from_data(EURO, np.eye(7)[EURO_HC7 - 1], cls.diagonal_stats)
+    assert np.trace(stats.exact_scatter()[3]) == np.trace(stats.exact_scatter()[4]) == 0.0
+    np.testing.assert_allclose(
+        cls._covariances_from_stats(stats, 0.0), EURO_MSTEP_SIGMA, rtol=1e-9, atol=1e-9
+    )
+    ridged = cls._covariances_from_stats(stats, 1e-6)
+    np.testing.assert_allclose(ridged[3], np.diag(np.diag(ridged[3])), atol=0)
+    assert np.all(np.diff(np.diag(ridged[3])) < 0)
+
+
+def test_eev_one_row_component_follows_its_tiny_responsibilities():
+    """After an E-step, a one-row component holds other rows with responsibilities below
+    rounding (1e-57 here); mclust orients it by them, which is where it can take a row. The
+    statistics of the direct pass keep that scatter (the fused pass's rounding, 1e-16 of the
+    data's, would hide it) and the M-step orients the component along it."""
+    cls = covariance_structure("EEV", 3)
+    resp = np.eye(7)[EURO_HC7 - 1]
+    resp[9, 3] = 1e-57  # row 10 of component 4, whose own row is row 8
+    stats = GaussianStats.from_data(EURO, resp, cls.diagonal_stats)
+    assert np.trace(stats.exact_scatter()[3]) == 0.0 < np.trace(stats.scatter[3])
+    covariance = cls._covariances_from_stats(stats, 1e-6)[3]
+    gap = EURO[9] - EURO[7]
+    top = np.linalg.eigh(covariance)[1][:, -1]
+    np.testing.assert_allclose(abs(top @ gap) / np.linalg.norm(gap), 1.0, rtol=1e-12)
+    assert cls.fused_stats_fall_short(stats)  # the fused pass defers to the direct one
+
+
+@pytest.mark.parametrize("accelerate", [None, "squarem"])
+def test_eev_hc_reaches_mclusts_optimum_on_euro_unemployment(accelerate):
+    """EEV, K = 7, from mclust's hc partition (two one-row clusters). R, mclust 6:
+    ``Mclust(as.matrix(EuroUnemployment), G = 7, modelNames = "EEV")$loglik`` is
+    -165.742636232. emkit stopped at -183.79 (plain EM), the one-row components holding
+    their rows, as oriented by the second moment of all the rows (or the ridge's basis)."""
+    gm = emkit.GaussianMixture(7, covariance_type="EEV", init_params="hc", accelerate=accelerate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gm.fit(EURO)
+    assert gm.converged_ and not gm.degenerate_
+    np.testing.assert_allclose(gm.log_likelihood_, -165.742636232, rtol=0, atol=1e-5)
 
 
 def test_eev_hc_leaves_the_one_row_plateau():
     """150 x 50 rows (three normal clusters), EEV from the hc partition, which holds two
     one-row clusters. mclust's EEV (Mclust(G = 3), the same partition) reaches -9927.51;
-    emkit stopped at -11518.45, converged, one component holding its single row. It now
-    takes rows (a higher local maximum, -10241.77: mclust's path orients the one-row
-    components by its E-step's tiny responsibilities, which emkit's statistics round away)."""
+    emkit stopped at -11518.45, converged, one component holding its single row; oriented by
+    the second moment of all the rows, at -10241.77. Oriented as mclust orients them (the
+    coordinate axes at the hard start, then the E-step's tiny responsibilities), -10045.07
+    (mclust's path parts from emkit's later; not traced)."""
     rng = np.random.default_rng(1)
     d = 50
     x = np.vstack(
@@ -224,4 +335,4 @@ def test_eev_hc_leaves_the_one_row_plateau():
         gm.fit(x)
     assert gm.converged_ and not gm.degenerate_
     assert gm.weights_.min() > 0.1
-    assert gm.log_likelihood_ > -10300
+    assert gm.log_likelihood_ > -10100

@@ -232,7 +232,8 @@ class GaussianComponents:
             weight, mean, scatter, loglik, log_max, residual = kernels.gaussian_e_step(
                 x, [form], sample_weight
             )[0]
-        return FusedGaussianStats(weight, mean, scatter, log_max, residual), loglik
+        stats = FusedGaussianStats(weight, mean, scatter, log_max, residual)
+        return None if self.fused_stats_fall_short(stats) else (stats, loglik)
 
     @staticmethod
     def fused_e_step_many(
@@ -250,7 +251,20 @@ class GaussianComponents:
             return None
         with _empty_rows_exact(*log_weights):
             out = kernels.gaussian_e_step(x, exact, sample_weight)
-        return [(FusedGaussianStats(w, m, s, lm, r), ll) for w, m, s, ll, lm, r in out]
+        fused: list[tuple[GaussianStats, float]] = [
+            (FusedGaussianStats(w, m, s, lm, r), ll) for w, m, s, ll, lm, r in out
+        ]
+        if any(components[0].fused_stats_fall_short(stats) for stats, _ in fused):
+            return None
+        return fused
+
+    @classmethod
+    def fused_stats_fall_short(cls, stats: GaussianStats) -> bool:
+        """Whether the M-step reads more of ``stats`` than the fused pass keeps: its
+        scatter is a difference of second moments about the shift, exact to rounding of
+        those (eps :math:`\\sum_n r_{nk} |x_n - c|^2`), where the direct pass centres each
+        component on its own mean. False: every structure but EEV (see its override)."""
+        return False
 
     def quadratic_form(
         self, log_weights: np.ndarray, shift: np.ndarray | None = None

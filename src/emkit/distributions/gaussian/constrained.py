@@ -41,14 +41,15 @@ class Constrained:
         layout of ``covariances``.
     iterative : the solver takes ``start`` (the previous covariances).
     counts_per_feature : the solver's ``m`` counts each feature (EII: m_k = d N_k).
-    takes_means : the maximum-likelihood solve passes the components' means (k, d) as
-        ``means`` (EEV orients a component of zero scatter by the rows about its mean).
+    takes_own : the maximum-likelihood solve passes the statistics' scatter (k, d, d), no
+        ridge, nothing rounded away, as ``own`` (EEV orients a component of zero scatter by
+        the rows of tiny responsibility it holds).
     """
 
     solver: ClassVar[Any]
     iterative: ClassVar[bool] = False
     counts_per_feature: ClassVar[bool] = False
-    takes_means: ClassVar[bool] = False
+    takes_own: ClassVar[bool] = False
     means: np.ndarray
     covariances: np.ndarray
 
@@ -92,7 +93,7 @@ class Constrained:
         ridge = reg if scatter.ndim == 2 else reg * np.eye(scatter.shape[-1])
         try:
             with np.errstate(all="ignore"):
-                extra = {"means": stats.mean} if cls.takes_means else {}
+                extra = {"own": stats.scatter} if cls.takes_own else {}
                 return cls._solve(scatter + ridge, stats.weight, **extra)
         except np.linalg.LinAlgError:
             k, d = stats.mean.shape

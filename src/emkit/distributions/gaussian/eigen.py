@@ -175,31 +175,44 @@ def evv(b: np.ndarray, m: np.ndarray) -> np.ndarray:
     return _compose(vectors, volume * _unit_det(values, g))
 
 
-def eev(b: np.ndarray, m: np.ndarray, means: np.ndarray | None = None) -> np.ndarray:
+def flat_components(own: np.ndarray, m: np.ndarray, pooled: np.ndarray) -> np.ndarray:
+    r"""EEV's components of (numerically) zero scatter, bool (k,): one row, whatever else
+    its responsibilities hold below rounding. :math:`\operatorname{tr}(S_k) \le 10^{-10} m_k`
+    times the smallest shared variance ``pooled`` (d,) (descending), so that
+    :math:`\operatorname{tr}(S_k\Sigma_k^{-1})` is below :math:`10^{-10} m_k` in any
+    orientation; ``own`` (k, d, d): the scatters without a ridge."""
+    return cast(np.ndarray, own.trace(0, 1, 2) <= 1e-10 * m * pooled[-1])
+
+
+def eev(b: np.ndarray, m: np.ndarray, own: np.ndarray | None = None) -> np.ndarray:
     r"""EEV: equal volume and shape, orientation per component, (k, d, d).
 
     Each orientation is its scatter's eigenvectors, largest eigenvalue with the largest entry
-    of the shared :math:`\lambda A`. A component whose scatter is (numerically) zero (one
-    row: :math:`\operatorname{tr}(B_k) \le 10^{-10} m_k` times the smallest shared variance,
-    so that :math:`\operatorname{tr}(B_k\Sigma_k^{-1})` is below :math:`10^{-10} m_k` in any
-    orientation) leaves :math:`f` flat in its orientation, and eigh's basis of a zero
-    matrix (the coordinate axes) can hold EM on a plateau where that component never takes
-    another row. mclust orients it by the rows whose tiny responsibilities its scatter
-    still holds (the singular vectors of their weighted deviations); those are lost in the
-    statistics' rounding, so with ``means`` (k, d) such a component is oriented as if every
-    row held the same infinitesimal responsibility: by the eigenvectors of the second moment
-    of all the rows about its mean, :math:`\sum_j B_j + m_j (\mu_j - \mu_k)(\mu_j - \mu_k)^\top`
-    (translation, rotation and scale equivariant; its largest spread toward the other rows).
+    of the shared :math:`\lambda A`. ``own`` (k, d, d): the components' scatters as the
+    statistics hold them, without a ridge and with nothing rounded away; with it, a
+    component of zero scatter (:func:`flat_components`: one row), in which :math:`f` is flat
+    in its orientation, is oriented as mclust's ``meeev`` orients it (the singular vectors of
+    its rows' deviations, weighted by their responsibilities): by the eigenvectors of
+    ``own``, which holds only the rows of responsibility below rounding (1e-35 of those
+    nearest under its current density: the direction in which it can take a row), and by
+    the coordinate axes, largest variance first, where ``own`` is zero (a hard start; LAPACK's
+    SVD of a zero matrix). Any other orientation there (eigh's basis of the ridge, the
+    second moment of all rows about its mean) leaves EM on a plateau where that component
+    never takes another row (EuroUnemployment, K = 7 from mclust's hc start: -183.79 against
+    mclust's -165.74).
     """
     values, vectors = _eigh_descending(b)
     pooled = values.sum(axis=0) / _safe(m.sum())  # lambda A, eigenvalues paired largest first
-    if means is not None:
-        flat = values.sum(axis=1) <= 1e-10 * m * pooled[-1]
+    if own is not None:
+        flat = flat_components(own, m, pooled)
         if flat.any():
-            gaps = means[None, :, :] - means[flat][:, None, :]  # (flat, k, d)
-            moments = b.sum(axis=0) + np.einsum("j,fji,fjl->fil", m, gaps, gaps)
             vectors = vectors.copy()
-            vectors[flat] = _eigh_descending(moments)[1]
+            spread = own[flat]
+            vectors[flat] = np.where(
+                np.any(spread != 0.0, axis=(1, 2))[:, None, None],
+                _eigh_descending(spread)[1],
+                np.eye(b.shape[1]),
+            )
     return _compose(vectors, np.broadcast_to(pooled, values.shape))
 
 

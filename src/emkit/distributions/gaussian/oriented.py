@@ -12,6 +12,7 @@ import numpy as np
 from emkit.distributions.gaussian import eigen
 from emkit.distributions.gaussian.constrained import Constrained
 from emkit.distributions.gaussian.full import FullGaussian
+from emkit.distributions.gaussian.stats import GaussianStats
 
 
 class VEEGaussian(Constrained, FullGaussian):
@@ -59,11 +60,22 @@ class EEVGaussian(Constrained, FullGaussian):
     name = "EEV"
     alias = "EEV"
     solver = staticmethod(eigen.eev)
-    takes_means = True
+    takes_own = True
 
     @staticmethod
     def n_covariance_parameters(k: int, d: int) -> int:
         return d + k * d * (d - 1) // 2
+
+    @classmethod
+    def fused_stats_fall_short(cls, stats: GaussianStats) -> bool:
+        """A held component of zero scatter (:func:`eigen.flat_components`) is oriented by
+        what its responsibilities below rounding hold (1e-35 of a row: a scatter of 1e-35 of
+        the data's), which the fused pass's rounding (1e-16 of the data's) hides."""
+        weight = stats.weight
+        pooled = np.linalg.eigvalsh(stats.exact_scatter().sum(axis=0))[::-1]
+        pooled = pooled / max(float(weight.sum()), np.finfo(float).tiny)
+        flat = eigen.flat_components(stats.scatter, weight, pooled)
+        return bool(np.any(flat & (weight > 0)))
 
     @classmethod
     def niw_power(cls, dof: float, d: int, k: int, mean_term: float) -> np.ndarray:
