@@ -220,9 +220,10 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
     """What a text column's values are where each that is not a number is one written with
     thousands separators or a decimal comma, a currency symbol or a percent sign, or in
     accounting parentheses (a phrase with an example and what to do), else None; ``cli``
-    adds the command line's way out (``--decimal ,``). A column with a decimal comma in some
-    values and a decimal point in others ("3,5" beside "2.5") gets a hint that names one of
-    each, and a pandas line only where it reads every value as its number."""
+    adds the command line's way out (``--decimal ,``, ``--thousands .``). A column with a
+    decimal comma in some values and a decimal point in others ("3,5" beside "2.5") gets a
+    hint that names one of each, and a pandas line only where it reads every value as its
+    number."""
     odd, plain = _split(column)
     if odd.empty:
         return None
@@ -286,6 +287,11 @@ def number_format_hint(column: pd.Series, cli: bool = False) -> str | None:
             f"numbers written with '.' thousands separators and a decimal comma (such as "
             f"{example!r}): write them plainly in the file, or read it with "
             "pandas.read_csv(..., thousands='.', decimal=',') and save it again"
+            + (
+                " (or, where the file's delimiter is not a comma, give --decimal , --thousands .)"
+                if cli
+                else ""
+            )
         )
     return None
 

@@ -78,9 +78,15 @@ def interrupts_held() -> Iterator[None]:
     (NumPy's, pandas') can clear or convert an exception raised inside it, so that a
     KeyboardInterrupt landing there was lost and the command ran on to its end. Held, the
     signal is only noted, and raised once the modules are in. (Signal handlers can be set only
-    in the main thread; elsewhere the block runs as it is.)
+    in the main thread; elsewhere the block runs as it is, as it does where SIGINT is ignored:
+    a process started so keeps ignoring it.)
     """
     if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        # started with Ctrl-C ignored (``trap '' INT``, a background job of a shell without
+        # job control, nohup-like launchers): it stays ignored, as Unix tools leave it
         yield
         return
     caught: list[int] = []

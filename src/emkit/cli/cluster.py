@@ -105,15 +105,31 @@ def connect(args: argparse.Namespace, stack: ExitStack):
     return stack.enter_context(Client(cluster))
 
 
-def read(data: str, sep: str | None = None, decimal: str | None = None) -> DaskColumns:
+def read(
+    data: str, sep: str | None = None, decimal: str | None = None, thousands: str | None = None
+) -> DaskColumns:
     """The columns of ``data`` (a Parquet or CSV file, a glob of them, or a folder of Parquet
     files) as a dask DataFrame; a CSV's delimiter and decimal mark as given, else detected
-    from its first file as the in-memory run detects them."""
+    from its first file as the in-memory run detects them.
+
+    Raises
+    ------
+    DataError
+        Where the CSV's numbers have a thousands separator (given, or found as the in-memory
+        run finds it), which only the in-memory reading reads.
+    """
     import dask.dataframe as dd
     from dask.dataframe.io.csv import read_pandas
 
-    from emkit.cli.table import COMPRESSED_SUFFIXES, delimiter_and_decimal, is_parquet
+    from emkit.cli.table import (
+        COMPRESSED_SUFFIXES,
+        check_not_stdin,
+        delimiter_and_decimal,
+        is_parquet,
+        thousands_mark,
+    )
 
+    check_not_stdin(data)
     files = sorted(glob.glob(data)) or [data]
     try:
         if Path(data).is_dir() or is_parquet(Path(files[0])):
@@ -122,6 +138,15 @@ def read(data: str, sep: str | None = None, decimal: str | None = None) -> DaskC
             text = False
         else:
             sep, decimal = delimiter_and_decimal(Path(files[0]), sep, decimal)
+            mark = thousands_mark(Path(files[0]), sep, decimal, thousands)
+            if mark is not None:
+                raise DataError(
+                    f"{data}: numbers with {mark!r} between thousands (such as 1{mark}234) "
+                    "are read in memory only: leave out --scheduler and --workers, or write "
+                    "the numbers plainly (e.g. pandas.read_csv(..., "
+                    f"sep={sep!r}, decimal={decimal!r}, thousands={mark!r}).to_parquet(...)) "
+                    "for the cluster"
+                )
             # a compressed file cannot be split into blocks: one partition per file
             packed = Path(files[0]).suffix.lower() in COMPRESSED_SUFFIXES
             frame = read_pandas(
@@ -274,6 +299,7 @@ def read_features(
     id_column: str | None = None,
     sep: str | None = None,
     decimal: str | None = None,
+    thousands: str | None = None,
     missing: str = "error",
     drop_constant: bool = True,
     excludable: bool = True,
@@ -290,7 +316,7 @@ def read_features(
     """
     from emkit.cli.table import check_counts, check_rows, choose_columns, drop_constant_columns
 
-    raw = read(data, sep, decimal)
+    raw = read(data, sep, decimal, thousands)
     chosen, ident, notes = choose_columns(
         raw,
         data,

@@ -9,6 +9,7 @@ import argparse
 import copy
 import functools
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable
@@ -51,6 +52,11 @@ CRITERIA = ("bic", "aic", "icl")  # emkit.estimators.selection.CRITERIA, without
 ACCELERATIONS = ("squarem", "none")  # GaussianMixture's accelerate: "squarem" or None
 MAX_COMPONENTS = 1000  # -k beyond this is refused before anything is built
 ASSIGN_BLOCK_ROWS = 1 << 16  # rows of posteriors computed and written at a time
+THOUSANDS_HELP = (
+    "thousands separator of numbers in a CSV, e.g. '.' for 1.234,5 with --decimal , (read in "
+    "the columns whose every value is so written; default: '.' where the numbers have a "
+    "decimal comma and those with a '.' all have groups of three digits after it)"
+)
 
 
 def add_table_options(parser: argparse.ArgumentParser, *, fitting: bool) -> None:
@@ -79,6 +85,7 @@ def add_table_options(parser: argparse.ArgumentParser, *, fitting: bool) -> None
     parser.add_argument(
         "--decimal", choices=(".", ","), help="decimal mark (default: detected from the file)"
     )
+    parser.add_argument("--thousands", help=THOUSANDS_HELP)
     parser.add_argument(
         "--missing",
         choices=("error", "em"),
@@ -92,7 +99,13 @@ def add_table_options(parser: argparse.ArgumentParser, *, fitting: bool) -> None
 def table_options(args: argparse.Namespace) -> dict:
     """The reading options :func:`add_table_options` parsed, as keywords of
     :func:`read_features` (and its cluster counterpart)."""
-    return dict(id_column=args.id_column, sep=args.sep, decimal=args.decimal, missing=args.missing)
+    return dict(
+        id_column=args.id_column,
+        sep=args.sep,
+        decimal=args.decimal,
+        thousands=args.thousands,
+        missing=args.missing,
+    )
 
 
 def grid_options(args: argparse.Namespace) -> dict:
@@ -251,31 +264,49 @@ def parse_columns(spec: str | None) -> list[str] | None:
 
 def parse_list(spec: str | None, flag: str) -> list[str] | None:
     """``"a,b"`` -> ``["a", "b"]`` for a comma-list flag, read as a CSV line: a name that holds
-    a comma is written in double quotes (``'"income, net",y'``); None stays None.
+    a comma, or begins or ends with a space, is written in double quotes (``'"income, net",y'``,
+    ``'"size ",y'``) and kept as quoted; spaces around an unquoted name are left out. None
+    stays None.
 
     Raises
     ------
     DataError
         When the list names no column, names one twice, or its quotes do not close.
     """
-    import csv
-
     if spec is None:
         return None
-    try:
-        rows = list(csv.reader([spec], skipinitialspace=True, strict=True))
-    except csv.Error:
-        raise DataError(
-            f"{flag} {spec!r}: a quote is not closed; write a name that holds a comma in "
-            "double quotes, e.g. '\"income, net\",y'"
-        ) from None
-    items = [c.strip() for row in rows for c in row if c.strip()]
+    items = []
+    for field in _fields(spec, flag):
+        if field.strip().startswith('"'):
+            items.append(field.strip()[1:-1].replace('""', '"'))
+        elif field.strip():
+            items.append(field.strip())
     if not items:
         raise DataError(f"{flag} {spec!r} names no column")
     twice = sorted({c for c in items if items.count(c) > 1})
     if twice:
         raise DataError(f"{flag} {spec!r} names {', '.join(map(repr, twice))} more than once")
     return items
+
+
+def _fields(spec: str, flag: str) -> list[str]:
+    """``spec`` split at the commas outside double quotes, each part as written."""
+    fields, start, quoted = [], 0, False
+    for at, char in enumerate(spec):
+        if char == '"':
+            quoted = not quoted  # "" inside quotes toggles twice
+        elif char == "," and not quoted:
+            fields.append(spec[start:at])
+            start = at + 1
+    fields.append(spec[start:])
+    bad = quoted or any('"' in f and not re.fullmatch(r'\s*"(?:[^"]|"")*"\s*', f) for f in fields)
+    if bad:
+        raise DataError(
+            f"{flag} {spec!r}: a quote is not closed, or stands inside a name; write a name "
+            "that holds a comma or spaces at its ends in double quotes, e.g. "
+            "'\"income, net\",y'"
+        )
+    return fields
 
 
 def check_starts(n_init: int, seed: int) -> None:
@@ -343,6 +374,7 @@ def read_features(
     id_column: str | None = None,
     sep: str | None = None,
     decimal: str | None = None,
+    thousands: str | None = None,
     missing: str = "error",
     drop_constant: bool = True,
     excludable: bool = True,
@@ -363,7 +395,7 @@ def read_features(
         select_features,
     )
 
-    raw = open_columns(path, sep, decimal)
+    raw = open_columns(path, sep, decimal, thousands)
     options = dict(
         columns=columns,
         exclude=exclude,
@@ -377,7 +409,7 @@ def read_features(
     try:
         table = select_features(raw, path, **options)  # type: ignore[arg-type]
     except ArrowFallback:  # pyarrow met what only pandas reads (e.g. text late in a column)
-        raw = FrameColumns(read_raw(path, sep, decimal))
+        raw = FrameColumns(read_raw(path, sep, decimal, thousands))
         table = select_features(raw, path, **options)  # type: ignore[arg-type]
     if isinstance(raw, FrameColumns) and not is_parquet(Path(path)):  # pandas' names
         renamed = renamed_header(
@@ -515,6 +547,7 @@ def fit_and_report(
     id_column: str | None = None,
     sep: str | None = None,
     decimal: str | None = None,
+    thousands: str | None = None,
     missing: str = "error",
     standardize_columns: bool = False,
     out: str | Path = DEFAULT_OUT,
@@ -541,6 +574,7 @@ def fit_and_report(
     exclude : columns never to use.
     id_column : column carried into ``assignments.csv``; found when None.
     sep, decimal : delimiter and decimal mark of a CSV; detected when None.
+    thousands : thousands separator of a CSV's numbers (:func:`emkit.cli.table.thousands_mark`).
     missing : "error" or "em" (NaN as missing at random).
     standardize_columns : fit to z-scores; the model file is in the data's units.
     out : output folder, created if missing.
@@ -580,6 +614,7 @@ def fit_and_report(
         id_column=id_column,
         sep=sep,
         decimal=decimal,
+        thousands=thousands,
         missing=missing,
     )
     names = list(table.names)

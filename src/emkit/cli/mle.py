@@ -11,7 +11,7 @@ import argparse
 import dataclasses
 from typing import TYPE_CHECKING
 
-from emkit.cli.fit import note
+from emkit.cli.fit import THOUSANDS_HELP, note
 from emkit.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--decimal", choices=(".", ","), help="decimal mark (default: detected from the file)"
     )
+    parser.add_argument("--thousands", help=THOUSANDS_HELP)
     parser.add_argument(
         "--level", type=float, default=0.95, help="confidence level of the intervals (0.95)"
     )
@@ -102,7 +103,10 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 < args.level < 1:
         raise DataError(f"--level must lie strictly between 0 and 1, got {args.level}")
-    frame = read_raw(args.data, args.sep, args.decimal).rename(columns=str)
+    frame = read_raw(args.data, args.sep, args.decimal, args.thousands)
+    for line in frame.attrs.get("notes", []):
+        note(line)
+    frame = frame.rename(columns=str)
     if frame.shape[0] == 0:
         raise DataError(f"{args.data}: the table is empty (no rows)")
     check_options(args)

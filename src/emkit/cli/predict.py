@@ -29,6 +29,15 @@ PREDICTABLE = (
     "KMeans",
     "GenerativeClassifier",
 )
+# What --out is written as, by its suffix (a file with none, /dev/stdout say, is CSV).
+OUT_FORMATS = {
+    "": "csv",
+    ".csv": "csv",
+    ".txt": "csv",
+    ".gz": "gzip",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 # What the command uses, loaded while Ctrl-C is held (emkit.cli.main).
 MODULES = ("numpy", "pandas", "pyarrow.csv", "emkit.estimators")
 
@@ -59,8 +68,9 @@ def register(subparsers) -> None:
     add_table_options(parser, fitting=False)
     parser.add_argument(
         "--out",
-        help="CSV file to write (default: standard output); with --scheduler or --workers a "
-        "folder, into which the workers write Parquet files, one per partition",
+        help="file to write: CSV (.csv, .csv.gz) or Parquet (.parquet) by its suffix (default: "
+        "CSV on standard output); with --scheduler or --workers a folder, into which the "
+        "workers write Parquet files, one per partition",
     )
     add_cluster_options(parser, action="label the rows", data="data")
     parser.set_defaults(func=run, modules=MODULES)
@@ -68,9 +78,14 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``emkit predict`` from parsed arguments."""
+    from emkit.cli.table import check_not_stdin
     from emkit.estimators import load
 
     cluster = on_cluster(args)  # its options checked before the model is read
+    check_not_stdin(args.model, "model")
+    check_not_stdin(args.data)
+    if not cluster:
+        check_out_apart(args)
     try:
         model = load(args.model)
     except ValueError as exc:
@@ -105,7 +120,6 @@ def run(args: argparse.Namespace) -> int:
             model.set_params(missing="em")
     if cluster:
         return predict_on_cluster(args, model, columns, options)
-    check_out_apart(args)
     # a row with no value keeps its line: probabilities the model's weights, as in Python
     table = read_features(
         args.data,
@@ -131,11 +145,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # rows the model cannot score, e.g. outside its support
         raise DataError(f"{args.data}: {exc}") from None
     if args.out:
-        try:
-            with atomic_write(args.out, newline="") as f:
-                result.to_csv(f, index=False)
-        except OSError as exc:
-            raise DataError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+        write_table(result, args.out)
         note(f"wrote {len(result)} rows to {args.out}")
     else:
         from emkit.cli import out
@@ -199,9 +209,49 @@ def predict_on_cluster(
     return 0
 
 
+def out_format(path: str) -> str:
+    """How ``--out`` is written, by its suffix: "parquet" (``.parquet``, ``.pq``), "gzip"
+    (``.gz``: gzip-compressed CSV) or "csv" (``.csv``, ``.txt`` or none).
+
+    Raises
+    ------
+    DataError
+        For another suffix (``.xlsx``, ``.json``, ...), which would get CSV text under a name
+        that says otherwise.
+    """
+    from pathlib import Path
+
+    suffix = Path(path).suffix.lower()
+    if suffix in OUT_FORMATS:
+        return OUT_FORMATS[suffix]
+    raise DataError(
+        f"--out {path}: emkit predict writes CSV (.csv, .csv.gz) or Parquet (.parquet), not "
+        f"{suffix} files; give the file one of those suffixes"
+    )
+
+
+def write_table(result, path: str) -> None:
+    """Write the predictions ``result`` (a DataFrame) to ``path`` whole or not at all, in the
+    format of its suffix (:func:`out_format`)."""
+    kind = out_format(path)
+    try:
+        if kind == "csv":
+            with atomic_write(path, newline="") as f:
+                result.to_csv(f, index=False)
+        else:
+            with atomic_write(path, "wb") as f:
+                if kind == "gzip":
+                    result.to_csv(f, index=False, compression={"method": "gzip", "mtime": 0})
+                else:
+                    result.to_parquet(f, index=False)
+    except OSError as exc:
+        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def check_out_apart(args: argparse.Namespace) -> None:
-    """DataError where ``--out`` is empty, or is the model file or the data file: writing the
-    predictions there would replace what they were computed from."""
+    """DataError where ``--out`` is empty, has a suffix of no format the command writes
+    (:func:`out_format`), or is the model file or the data file: writing the predictions there
+    would replace what they were computed from."""
     import os
 
     if args.out == "":
@@ -209,14 +259,15 @@ def check_out_apart(args: argparse.Namespace) -> None:
             "--out '': the path is empty; name the CSV file to write, or leave --out out to "
             "write to standard output"
         )
-    if not args.out or not os.path.exists(args.out):
+    if not args.out:
         return
     for flag, path in (("the model", args.model), ("the data", args.data)):
-        if os.path.exists(path) and os.path.samefile(args.out, path):
+        if os.path.exists(args.out) and os.path.exists(path) and os.path.samefile(args.out, path):
             raise DataError(
                 f"--out {args.out} is {flag} file; writing the predictions there would replace "
                 "it: choose another file"
             )
+    out_format(args.out)
 
 
 def by_position(names: list[str]) -> str:

@@ -51,6 +51,12 @@ COMMA_DECIMAL = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$")
 DOT_DECIMAL = re.compile(r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$")
 # one as a thousands separator writes it too: 70,850 is 70.85 or 70850
 COMMA_EITHER_WAY = re.compile(r"^[+-]?[1-9]\d{0,2},\d{3}$")
+# the same with a point: 3.427 is 3.427 or 3427 (no vote for a decimal point)
+DOT_EITHER_WAY = re.compile(r"^[+-]?[1-9]\d{0,2}\.\d{3}$")
+# '.' between thousands, a decimal comma after: 1.234,50 (a vote for a decimal comma)
+DOT_GROUPED_COMMA = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+,\d+$")
+# '.' between thousands, with or without a decimal comma: 3.427  1.234.567  1.234,5
+DOT_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+(,\d+)?$")
 # Values of a column looked at to tell names from numbers written with separators.
 FIRST_VALUES = 1000
 ID_NAMES = {"id", "index", "key", "row", "rowid", "row_id", "unnamed: 0"}
@@ -173,8 +179,10 @@ def sniff(path: Path, decimal: str | None = None, sep_given: bool = False) -> tu
     number (above one) of fields, the most fields winning; else one that splits the data lines
     evenly and the header into fewer (above one) fields (delimiters at the ends of lines); else a
     comma (``;`` where ``decimal``, the mark given, is a comma: a table of one column). The
-    decimal mark is a comma when the delimiter is not and fields such as ``3,14`` outnumber
-    fields such as ``3.14``.
+    decimal mark is a comma when the delimiter is not and fields such as ``3,14`` or
+    ``1.234,50`` outnumber fields such as ``3.14``; ``3.427`` (3.427, or 3427 with '.' between
+    thousands) is no vote. A line with one more field than the header, empty (``5;6;``), does
+    not stop a delimiter being found (reading the table then names that line).
 
     Raises
     ------
@@ -195,8 +203,12 @@ def sniff(path: Path, decimal: str | None = None, sep_given: bool = False) -> tu
     best, best_fields = ("," if decimal != "," else ";"), 1
     shorter = None  # one that splits the rows evenly and the header into fewer (above one)
     for delimiter in DELIMITERS:
-        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        split = list(csv.reader(lines, delimiter=delimiter))
+        widths = [len(row) for row in split]
         if len(set(widths)) == 1 and (n := widths[0]) > best_fields:
+            best, best_fields = delimiter, n
+        elif trailing_delimiters(split) and (n := widths[0]) > best_fields:
+            # "5;6;": reading says which line, and what to do
             best, best_fields = delimiter, n
         elif len(set(widths[1:])) == 1 and 1 < widths[0] < widths[1] and shorter is None:
             shorter = delimiter  # read so, check_first_row names the row and the counts
@@ -210,14 +222,81 @@ def sniff(path: Path, decimal: str | None = None, sep_given: bool = False) -> tu
     if best != ",":
         rows = list(csv.reader(lines[1:], delimiter=best))
         fields = [v.strip() for row in rows for v in row]
-        commas = [v for v in fields if COMMA_DECIMAL.match(v)]
-        dots = sum(bool(DOT_DECIMAL.match(v)) for v in fields)
+        commas = [v for v in fields if COMMA_DECIMAL.match(v) or DOT_GROUPED_COMMA.match(v)]
+        dots = sum(bool(DOT_DECIMAL.match(v)) and not DOT_EITHER_WAY.match(v) for v in fields)
         if len(commas) > dots:
             decimal = ","
             if given is None and all(COMMA_EITHER_WAY.match(v) for v in commas):
                 header = next(csv.reader(lines[:1], delimiter=best), [])
                 raise DataError(comma_either_way(path, best, header, rows))
     return best, decimal
+
+
+def trailing_delimiters(rows: list[list[str]]) -> bool:
+    """Whether ``rows`` (a table's first lines, split) have the header's number of fields (above
+    one), some with one more, empty (a delimiter at the end of the line)."""
+    width = len(rows[0]) if rows else 0
+    return width > 1 and all(
+        len(row) == width or (len(row) == width + 1 and row[-1] == "") for row in rows
+    )
+
+
+def sniff_thousands(path: Path, sep: str, decimal: str) -> str | None:
+    """``"."`` where the text table ``path`` (delimiter ``sep``) is read with a decimal comma
+    and, in its first 64 KiB, some numbers have '.' between groups of three digits
+    (``3.427``, ``1.234,50``) and none has a decimal point (``1.5``); else None. Only columns
+    whose every value is so written are read with it (:func:`read_thousands`)."""
+    if decimal != "," or sep == ".":
+        return None
+    with open_text(path) as f:
+        text = f.read(SNIFF_BYTES)
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(text) == SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut in the middle
+    fields = [v.strip() for row in csv.reader(lines[1:201], delimiter=sep) for v in row]
+    if any(DOT_DECIMAL.match(v) and not DOT_EITHER_WAY.match(v) for v in fields):
+        return None
+    return "." if any(DOT_GROUPED.match(v) for v in fields) else None
+
+
+def read_thousands(frame: pd.DataFrame, thousands: str, decimal: str) -> str | None:
+    """Convert, in place, the text columns of ``frame`` whose every value is a number with
+    ``thousands`` between groups of three digits (``1.234``, ``12.345.678,5``) or a plain one
+    (``999``, ``3,5``), some of them grouped, to float64; a note naming them (None where none
+    is).
+
+    Stricter than ``pandas.read_csv(thousands=...)``, which drops the separator wherever it
+    stands (``01.02.2020`` is read as 1022020, ``1.5`` as 15): a column with any other value
+    stays text."""
+    t, d = re.escape(thousands), re.escape(decimal)
+    grouped = re.compile(rf"[+-]?[1-9]\d{{0,2}}(?:{t}\d{{3}})+(?:{d}\d+)?")
+    number = re.compile(rf"[+-]?(?:[1-9]\d{{0,2}}(?:{t}\d{{3}})+|\d+)(?:{d}\d+)?|[+-]?{d}\d+")
+    read: dict[str, str] = {}  # column: its first grouped value
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != object and not pd.api.types.is_string_dtype(column):
+            continue
+        present = column.dropna()
+        if present.empty or not present.map(lambda v: isinstance(v, str)).all():
+            continue
+        text = present.str.strip()
+        is_grouped = text.str.fullmatch(grouped)
+        if not is_grouped.any() or not text.str.fullmatch(number).all():
+            continue
+        plain = text.str.replace(thousands, "", regex=False).str.replace(decimal, ".", regex=False)
+        values = pd.Series(np.nan, index=column.index, dtype=np.float64)
+        values[present.index] = plain.astype(np.float64)
+        frame[name] = values
+        read[str(name)] = str(text[is_grouped].iloc[0])
+    if not read:
+        return None
+    example = next(iter(read.values()))
+    value = float(example.replace(thousands, "").replace(decimal, "."))
+    one = len(read) == 1
+    return (
+        f"column{'' if one else 's'} {', '.join(map(repr, read))} read with {thousands!r} as "
+        f"the thousands separator (such as {example!r} as {value:g})"
+    )
 
 
 def spaced_numbers(path: Path, lines: list[str]) -> str | None:
@@ -308,7 +387,12 @@ def open_text(path: Path) -> io.TextIOWrapper:
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
 
 
-def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = None) -> pd.DataFrame:
+def read_raw(
+    path: str | Path,
+    sep: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+) -> pd.DataFrame:
     """The whole table of a CSV (or TSV, ...) or Parquet file, columns as pandas reads them.
 
     Parameters
@@ -316,12 +400,16 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
     path : the file; ``.parquet``/``.pq`` or a folder is Parquet, anything else delimited text.
     sep : the delimiter; detected when None (see :func:`sniff`). ``\\t`` may be written ``tab``.
     decimal : the decimal mark, ``.`` or ``,``; detected when None.
+    thousands : the separator between groups of digits, read in the columns every value of
+        which is so written (:func:`read_thousands`; a note in ``frame.attrs["notes"]``); when
+        None, ``.`` in a table with a decimal comma where :func:`sniff_thousands` finds it.
 
     Raises
     ------
     DataError
         When the file is missing or cannot be parsed as a table.
     """
+    check_not_stdin(path)
     path = Path(path)
     try:
         if not path.is_dir():  # a folder is a Parquet data set (as Spark and Dask write)
@@ -341,9 +429,14 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
                 frame = frame.reset_index(level=named)
             return decimals_as_floats(frame)
         sep, decimal = delimiter_and_decimal(path, sep, decimal)
+        thousands = thousands_mark(path, sep, decimal, thousands)
         # a row longer than the header is refused, never read with its first field as the
         # index and the rest shifted left (a first such row delimiter_and_decimal has refused)
-        return read_csv(path, sep=sep, decimal=decimal, encoding="utf-8-sig")
+        frame = read_csv(path, sep=sep, decimal=decimal, encoding="utf-8-sig")
+        note = None if thousands is None else read_thousands(frame, thousands, decimal)
+        if note is not None:
+            frame.attrs["notes"] = [note]
+        return frame
     except DataError:
         raise
     except UnicodeDecodeError as exc:
@@ -357,6 +450,17 @@ def read_raw(path: str | Path, sep: str | None = None, decimal: str | None = Non
         ) from None
     except Exception as exc:  # pandas raises many types; one clear line is what the user needs
         raise DataError(f"{path}: cannot be read as a table ({exc})") from None
+
+
+def check_not_stdin(path: str | Path, what: str = "data") -> None:
+    """DataError where ``path`` is ``-``, which names standard input to many tools: emkit reads
+    its ``what`` from a file only (a table is read more than once: its delimiter sniffed,
+    pyarrow's pass, pandas' where pyarrow cannot read it)."""
+    if str(path) == "-":
+        raise DataError(
+            f"'-': standard input is not read; save the {what} to a file and give its name, "
+            f"e.g. ... > {'data.csv' if what == 'data' else 'model.json'}"
+        )
 
 
 def decimals_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
@@ -475,7 +579,11 @@ class Columns(ColumnKinds, Protocol):
     is_integer(name) -> bool
         Whether the column is stored or inferred as integers (whose float64 values are exact
         only up to 2**53).
+    notes : list of str, lines for the user on how the table was read (columns read with a
+        thousands separator).
     """
+
+    notes: list[str]
 
     def floats(self, names: list[str]) -> np.ndarray: ...
 
@@ -492,6 +600,7 @@ class FrameColumns:
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame.rename(columns=str)
         self.names = [str(c) for c in self.frame.columns]
+        self.notes = list(frame.attrs.get("notes", []))
         self.empty = frame.shape[0] == 0 or frame.shape[1] == 0
 
     def kind(self, name: str) -> str:
@@ -534,6 +643,7 @@ class CsvColumns:
         import pyarrow as pa
 
         self.path, self.sep, self.decimal = path, sep, decimal
+        self.notes: list[str] = []
         with self._arrow_errors():
             reader = self._reader()
             schema = reader.schema
@@ -673,15 +783,22 @@ class CsvColumns:
             raise ArrowFallback(str(exc)) from None
 
 
-def open_columns(path: str | Path, sep: str | None = None, decimal: str | None = None) -> Columns:
+def open_columns(
+    path: str | Path,
+    sep: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+) -> Columns:
     """The :class:`Columns` of a CSV or Parquet file (pyarrow for a CSV it can read as pandas
-    would, else pandas: see :func:`read_raw`).
+    would, else pandas: see :func:`read_raw`; pandas too where numbers have a thousands
+    separator, given or found: see :func:`thousands_mark`).
 
     Raises
     ------
     DataError
         When the file is missing or cannot be parsed as a table.
     """
+    check_not_stdin(path)
     path = Path(path)
     if is_parquet(path):
         return FrameColumns(read_raw(path))
@@ -690,7 +807,10 @@ def open_columns(path: str | Path, sep: str | None = None, decimal: str | None =
     except OSError as exc:
         raise DataError(str(exc)) from None
     sep, decimal = delimiter_and_decimal(path, sep, decimal)
+    thousands = thousands_mark(path, sep, decimal, thousands)
     suffix = path.suffix.lower()
+    if thousands is not None:  # pyarrow reads no thousands separator
+        return FrameColumns(read_raw(path, sep, decimal, thousands))
     if suffix in COMPRESSED_SUFFIXES and suffix not in ARROW_COMPRESSED_SUFFIXES:
         return FrameColumns(read_raw(path, sep, decimal))  # pyarrow would read the raw bytes
     try:
@@ -738,6 +858,35 @@ def delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> t
     except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
         raise DataError(f"{path}: cannot be read as a table ({exc})") from None
     return sep, decimal
+
+
+def thousands_mark(path: Path, sep: str, decimal: str, thousands: str | None) -> str | None:
+    """The thousands separator of the text table ``path`` (delimiter ``sep``, decimal mark
+    ``decimal``): as given (``--thousands``), else :func:`sniff_thousands`'s.
+
+    Raises
+    ------
+    DataError
+        When the separator given is not one character, or is a digit, the delimiter or the
+        decimal mark.
+    """
+    if thousands is None:
+        try:
+            return sniff_thousands(path, sep, decimal)
+        except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+            raise DataError(f"{path}: cannot be read as a table ({exc})") from None
+    if len(thousands) != 1 or thousands.isdigit():
+        raise DataError(
+            f"--thousands {thousands!r}: the thousands separator must be one character that "
+            "is not a digit, such as '.' (1.234,5) or ',' (1,234.5)"
+        )
+    for what, mark in (("delimiter", sep), ("decimal mark", decimal)):
+        if thousands == mark:
+            raise DataError(
+                f"--thousands {thousands!r} is also the {what}; give the one that stands "
+                f"between groups of three digits (--thousands . for 1.234,5 with --decimal ,)"
+            )
+    return thousands
 
 
 def check_encoding(path: Path) -> None:
@@ -872,6 +1021,59 @@ def named(name: str, names: Sequence[str]) -> str | None:
             f"({', '.join(map(repr, same))}); give them distinct names in the header"
         )
     return same[0] if same else None
+
+
+def thousands_advice(column: pd.Series) -> str:
+    """For the message that a text column is not numeric: where its values are numbers some of
+    which have '.' between groups of three digits (``1.081``, ``12.345,5``), the others plain
+    (``999``, ``3,5``), what to give to read '.' as the thousands separator; else ""."""
+    present = column.dropna()
+    if present.empty or not present.map(lambda v: isinstance(v, str)).all():
+        return ""
+    text = present.str.strip()
+    grouped = text.str.fullmatch(DOT_GROUPED.pattern.strip("^$"))
+    plain = text.str.fullmatch(r"[+-]?(\d+(,\d+)?|,\d+)")
+    if not grouped.any() or not (grouped | plain).all():
+        return ""
+    example = str(text[grouped].iloc[0])
+    whole = example.replace(".", "").replace(",", ".")
+    return (
+        f"; if '.' separates thousands there ({example!r} for {whole}), give --thousands . "
+        "(with --decimal , where the decimal mark is a comma)"
+    )
+
+
+def resolved(given: Sequence[str], names: Sequence[str], path: str | Path) -> list[str]:
+    """The columns of ``names`` that the names ``given`` (each present: :func:`named`) mean.
+
+    Raises
+    ------
+    DataError
+        When two of ``given`` mean one column (``'a'`` and ``'a '`` where the table has only
+        ``'a'``): one column would be read twice, as two.
+    """
+    found = [cast(str, named(c, names)) for c in given]
+    for j, column in enumerate(found):
+        first = found.index(column)
+        if first < j:
+            raise DataError(
+                f"{path}: {given[first]!r} and {given[j]!r} both mean the column {column!r} "
+                "once spaces around names are ignored, which would be read twice; give the "
+                "file's columns distinct names, as the model's or the list's are (or name the "
+                "columns to read, in order, with --columns)"
+            )
+    return found
+
+
+def quote(name: str, listed_in: bool = False) -> str:
+    """``name`` as a command line takes it, quoted for the shell (``shlex.quote``); where it is
+    one of a comma-separated list (``listed_in``: --columns, --exclude), a name holding a
+    comma or a double quote, or beginning or ending with a space, in double quotes first."""
+    import shlex
+
+    if listed_in and ("," in name or '"' in name or name != name.strip()):
+        name = '"' + name.replace('"', '""') + '"'
+    return shlex.quote(name)
 
 
 def not_numbers(column: pd.Series, stray: np.ndarray | None = None) -> str:
@@ -1069,6 +1271,7 @@ def select_features(
         excludable=excludable,
         text_header=text_header,
     )
+    notes[:0] = raw.notes
     values = raw.floats(chosen)
     if values.shape[0] == 0:
         raise DataError(f"{path}: the table is empty (no rows or no columns)")
@@ -1131,8 +1334,8 @@ def choose_columns(
             + comma_names(raw.names)
         )
     # the names as the table has them: "b" is the column " b" of a header "a, b"
-    columns = None if columns is None else [cast(str, named(c, raw.names)) for c in columns]
-    exclude = None if exclude is None else [cast(str, named(c, raw.names)) for c in exclude]
+    columns = None if columns is None else resolved(columns, raw.names, path)
+    exclude = None if exclude is None else resolved(exclude, raw.names, path)
     both = [c for c in columns or [] if c in (exclude or [])]
     if both:
         raise DataError(
@@ -1168,6 +1371,7 @@ def choose_columns(
                 )
                 raise DataError(
                     f"{path}: column {name!r} is not numeric ({not_numbers(column, stray)}); {what}"
+                    + thousands_advice(column)
                 )
         chosen = list(columns)
     else:
@@ -1193,7 +1397,9 @@ def choose_columns(
             else why_text(raw, ident, read.get(ident))
         )
         found = "the first id-like or text column" + ("" if why is None else f"; {why}")
-        carries_none = f", --exclude {ident} carries none" if excludable else ""
+        carries_none = (
+            f", --exclude {quote(ident, listed_in=True)} carries none" if excludable else ""
+        )
         notes.append(
             f"id column {ident!r} ({found}) is carried into the output; --id names "
             f"another{carries_none}"
@@ -1221,7 +1427,8 @@ def numeric_columns(
     found_id : an id column found (not named), refused as the others where it is a column
         of numbers with stray entries.
     emptied, instead, choose : the command's words in messages: what its empty cells are,
-        the other way out for a column of numbers with stray entries (``{name}`` its name),
+        the other way out for a column of numbers with stray entries (``{name}`` its name, as
+        a comma-separated list on a command line takes it: :func:`quote`),
         how to choose columns.
 
     Returns
@@ -1256,11 +1463,12 @@ def numeric_columns(
             continue
         why = why_text(raw, c, read.get(c))
         if why is not None:
-            as_id = f", or carry it into the output as the id with --id {c}"
+            as_id = f", or carry it into the output as the id with --id {quote(c)}"
             raise DataError(
                 f"{path}: column {c!r} is not numeric ({why}); correct those values, or empty "
-                f"their cells ({emptied}), or {instead.format(name=c)}"
+                f"their cells ({emptied}), or {instead.format(name=quote(c, listed_in=True))}"
                 + (as_id if c == found_id else "")
+                + thousands_advice(read[c] if c in read else raw.series(c))
             )
     notes = []
     if text:
