@@ -6,8 +6,8 @@ chunk and the observed-data objective
 .. math:: \ell(\theta_t) = \sum_n w_n \log p(x_n \mid \theta_t) + \log p(\theta_t),
 
 then sets :math:`\theta_{t+1} = M(\sum_{chunks} S)`. By Dempster, Laird and Rubin (1977),
-:math:`\ell` never decreases; a decrease beyond rounding is reported as a
-:class:`~emkit.MonotonicityWarning` naming the iteration.
+:math:`\ell` never decreases; the decreases beyond rounding are reported once a fit, at its
+end, as one :class:`~emkit.MonotonicityWarning` naming their iterations (:func:`warn_falls`).
 
 How a run moves from one accepted point to the next is a step policy: :class:`PlainEM` (one
 M-step) or :class:`Squarem` (an extrapolated cycle, :mod:`emkit.accel`). The loop alone keeps
@@ -137,7 +137,8 @@ class ObjectiveRounding(Protocol):
     rounding(stats) -> float
         A bound on the absolute rounding of the objective at this model, ``stats`` being
         the statistics its evaluation gave; the ascent check allows it on top of
-        ``resolution`` (:func:`check_ascent`), the stop test does not read it.
+        ``resolution`` (:func:`check_ascent`), and SQUAREM's stop counts a plain step that
+        gains no more than it as no gain (:class:`Squarem`).
     """
 
     def rounding(self, stats: Any) -> float: ...
@@ -191,6 +192,20 @@ def _for_start(callback: Callable[[EMProgress], Any] | None, start: int):
 
 
 @dataclass(frozen=True)
+class Fall:
+    """An M-step that lowered the objective beyond its rounding: the accepted step's index
+    ``iteration`` (as in ``history``), the objective before and after."""
+
+    iteration: int
+    old: float
+    new: float
+
+    @property
+    def size(self) -> float:
+        return self.old - self.new
+
+
+@dataclass(frozen=True)
 class EMResult:
     model: Any
     log_likelihood: float
@@ -199,6 +214,7 @@ class EMResult:
     converged: bool
     stats: Any
     structure_changes: tuple[int, ...] = ()
+    falls: tuple[Fall, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -275,6 +291,8 @@ class EMMap:
         its plain step), or None: the loop then applies :meth:`stops` to the accepted step.
     since : the objective :data:`FLOOR_STEPS` accepted steps before the current point (None
         in a run's first steps), for the float32 stop test (:meth:`stops`).
+    falls : the M-steps that lowered the objective beyond its rounding (:func:`check_ascent`),
+        reported once, at the end of the fit (:func:`warn_falls`).
     """
 
     tol_total: float
@@ -286,6 +304,7 @@ class EMMap:
     last_pass: bool = False
     verdict: bool | None = None
     since: float | None = None
+    falls: list[Fall] = dataclasses.field(default_factory=list)
 
     def m_step(self, point: Point) -> Mapped:
         """One M-step from ``point``."""
@@ -305,7 +324,8 @@ class EMMap:
             parent = candidate.parent
             # The models' own rounding (a nearly singular covariance's), read only on a fall.
             slack = _rounding(parent) + _rounding(point) if objective < parent.objective else 0.0
-            check_ascent(parent.objective, objective, self.iteration, self.resolution, slack)
+            if check_ascent(parent.objective, objective, self.resolution, slack):
+                self.falls.append(Fall(self.iteration, parent.objective, objective))
         return point
 
     def expects_end(self, candidate: Mapped | None) -> bool:
@@ -418,10 +438,13 @@ class Squarem:
     reads a rate well below the slow one that governs what is left, which shows only every
     few cycles on a flat likelihood. A reading of 1 or more says that EM is not yet converging
     linearly, unless it comes from a step at the objective's rounding or from an earlier
-    phase of the run.) The run never stops on a whole cycle's gain: an extrapolation that
-    overshoots the maximum lands barely above where it started, at a point that depends on the
-    rounding of the step length, and such stops put the fits of one problem on NumPy, torch
-    and Dask 1e-3 apart, 300 times ``tol_total`` below the maximum.
+    phase of the run, or from a step within the models' own rounding,
+    :class:`ObjectiveRounding`.) A plain step that gains no more than that rounding, or falls,
+    is judged by its gain alone, as plain EM judges it. The run never
+    stops on a whole cycle's gain: an extrapolation that overshoots the maximum lands barely
+    above where it started, at a point that depends on the rounding of the step length, and such
+    stops put the fits of one problem on NumPy, torch and Dask 1e-3 apart, 300 times
+    ``tol_total`` below the maximum.
 
     Otherwise the cycle extrapolates from :math:`\theta_0, \theta_1, \theta_2` and accepts the
     EM step from :math:`\theta'` where :math:`\theta'` is a valid model whose objective, and
@@ -456,7 +479,15 @@ class Squarem:
             cycles = SCREEN_RATE_CYCLES if self.screening else RATE_CYCLES
             self.rates = (self.rates + (contraction(start, middle, end),))[-cycles - 1 :]
             self.gains = (gains + (gain,))[-cycles - 1 :]
+            # A plain step that falls, or gains no more than the objective's rounding (the
+            # models' own: ridge-held covariances), reads any rate: its gain is judged alone,
+            # as plain EM judges it, and its rate never keeps the run going.
             floor = TIE_SHARE * em.resolution * abs(point.objective)
+            floor += _rounding(point) + _rounding(first)
+            if gain <= floor:
+                em.verdict = em.stops(point, first)
+                if em.verdict:
+                    return first
             if self.screening:
                 rate = max((r for r in self.rates if r < 1.0), default=0.0)
             else:
@@ -628,6 +659,7 @@ def em_iterations(
         converged,
         point.stats,
         tuple(changes),
+        tuple(em.falls),
     )
 
 
@@ -651,7 +683,9 @@ def run_em(
         callback=callback,
         accelerate=accelerate,
     )
-    return run_batch([steps], data)[0]
+    result = run_batch([steps], data)[0]
+    warn_falls([result])
+    return result
 
 
 def run_batch(
@@ -807,6 +841,7 @@ def fit_starts(
         results = _fit_with_checkpoint(starts, data, run, checkpoint)
     else:
         results = [run_batch([run(start, i)], data)[0] for i, start in enumerate(starts)]
+    warn_falls(results)
     return _keep_best(results, resolution)
 
 
@@ -874,9 +909,9 @@ def fit_groups(
         g = owner[i]
         ended[g].append((i, result))
         if len(ended[g]) == size[g]:
-            fits[g] = _keep_best(
-                [r for _, r in sorted(ended[g], key=lambda pair: pair[0])], resolution
-            )
+            results = [r for _, r in sorted(ended[g], key=lambda pair: pair[0])]
+            warn_falls(results)
+            fits[g] = _keep_best(results, resolution)
             if on_fit is not None:
                 on_fit(g, fits[g])  # type: ignore[arg-type]
 
@@ -958,18 +993,33 @@ def _fit_with_checkpoint(
     return results
 
 
-def check_ascent(
-    old: float, new: float, iteration: int, resolution: float = ROUNDING, slack: float = 0.0
-) -> None:
-    """Warn (MonotonicityWarning) where an EM step lowered the objective beyond rounding
+def check_ascent(old: float, new: float, resolution: float = ROUNDING, slack: float = 0.0) -> bool:
+    """Whether an EM step from objective ``old`` to ``new`` lowered it beyond rounding
     (``resolution`` relative to it, plus ``slack``: the two models' own rounding in absolute
     terms, :class:`ObjectiveRounding`)."""
-    if new - old < -(resolution * max(1.0, abs(old)) + slack):
-        warn_user(
-            f"EM objective decreased by {old - new:.3g} at iteration {iteration} "
-            f"({old:.10g} -> {new:.10g})",
-            MonotonicityWarning,
-        )
+    return bool(new - old < -(resolution * max(1.0, abs(old)) + slack))
+
+
+def warn_falls(results: list[EMResult]) -> None:
+    """One MonotonicityWarning for the falls of a fit's runs (its starts), if any: how many,
+    the largest with its iteration and values, and the first's iteration (the start each
+    was in, where the fit had several)."""
+    falls = [(i, fall) for i, result in enumerate(results) for fall in result.falls]
+    if not falls:
+        return
+    several = len(results) > 1
+
+    def where(i: int, fall: Fall) -> str:
+        return f"iteration {fall.iteration}" + (f" of start {i}" if several else "")
+
+    i, largest = max(falls, key=lambda pair: pair[1].size)
+    message = (
+        f"EM objective decreased by {largest.size:.3g} at {where(i, largest)} "
+        f"({largest.old:.10g} -> {largest.new:.10g})"
+    )
+    if len(falls) > 1:
+        message += f", the largest of {len(falls)} falls, the first at {where(*falls[0])}"
+    warn_user(message, MonotonicityWarning)
 
 
 def _rounding(point: Point) -> float:

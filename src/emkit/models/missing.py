@@ -35,10 +35,6 @@ from emkit.models.mixture import Mixture, MixtureStats
 # collapsed if the completed rows spread along that direction by at most this many times the
 # ridge's share of the data's variances squared (what a collapse leaves them).
 COMPLETED_SPREAD = 100.0
-# The most rounding (nats) the ascent check allows per row of a nearly singular covariance
-# (:meth:`MissingMixture.rounding`): a fall of more than twice this per row (the two models
-# compared) is reported whatever the conditioning.
-ROW_ROUNDING = 1e-3
 
 
 @dataclass(frozen=True)
@@ -271,39 +267,6 @@ class MissingMixture(Mixture):
     def evidence(self, x: np.ndarray) -> Completion:
         """Marginal log densities and conditional moments of rows ``x`` (n, d) with NaN."""
         return complete(self.components, x)
-
-    def rounding(self, stats: MixtureStats) -> float:
-        r"""A bound on the absolute rounding of the objective at this model, evaluated with
-        statistics ``stats`` (:class:`emkit.em.ObjectiveRounding`):
-        :math:`\sum_k N_k\rho_k + \max_k\rho_k\,|\log p(\theta)|`, with
-        :math:`\rho_k = \min(\epsilon\kappa_k, r)` and :math:`r` = :data:`ROW_ROUNDING`.
-
-        Every marginal density comes from the Cholesky factor of :math:`\Sigma_k`, which is
-        that of :math:`\Sigma_k` perturbed by :math:`\epsilon` relative to its entries; each
-        row's log density then moves by about :math:`\kappa_k\epsilon` nats, with
-        :math:`\kappa_k` the condition number of :math:`\Sigma_k` scaled to unit diagonal
-        (at most :math:`1/\epsilon`), and the ridge's log prior (:math:`\operatorname{tr}
-        \Sigma_k^{-1}`) by :math:`\kappa_k\epsilon` of itself. Negligible next to
-        :data:`emkit.em.ROUNDING` of the objective for a well-conditioned covariance; on data
-        that lie on a plane (d = 3), with values missing and held up by a ridge
-        (:math:`\kappa` about 2e13), evaluations differed from the exact objective (mpmath)
-        by up to a tenth of :math:`\epsilon\sum_k N_k\kappa_k` at n = 200 to 2,000 and a
-        thirtieth at 20,000: no factor d is seen. Each row's share is capped at
-        :data:`ROW_ROUNDING` nats (the log prior's at that fraction of it), so that a fall of
-        more than about twice that per row is always reported, however ill-conditioned the
-        covariance (:math:`\kappa` near
-        :math:`1/\epsilon` would otherwise allow about a nat per row).
-        """
-        covariances = self.components.full_covariances()  # (k, d, d)
-        scale = np.sqrt(np.diagonal(covariances, axis1=1, axis2=2))  # (k, d)
-        if not (np.isfinite(covariances).all() and (scale > 0).all()):
-            return 0.0
-        eps = np.finfo(np.float64).eps
-        spectra = np.linalg.eigvalsh(covariances / (scale[:, :, None] * scale[:, None, :]))
-        condition = spectra[:, -1] / np.maximum(spectra[:, 0], eps * spectra[:, -1])  # (k,)
-        weights = np.asarray(stats.resp_sum, dtype=np.float64)
-        relative = np.minimum(eps * condition, ROW_ROUNDING)  # (k,)
-        return float(weights @ relative + relative.max() * abs(self.log_prior()))
 
     def degenerate(self, stats: MixtureStats) -> np.ndarray:
         """Collapsed components, bool (k,): :meth:`Mixture.degenerate` on the rows as

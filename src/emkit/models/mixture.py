@@ -26,9 +26,14 @@ import numpy as np
 from emkit.backend.idle_rows import idle_rows, without_idle
 from emkit.backend.namespace import namespace_of
 from emkit.distributions.family import FusedComponents, VectorComponents, offers
+from emkit.distributions.gaussian.base import GaussianComponents
 from emkit.distributions.regularization import Regularization
 
 UNLABELLED = -1  # the label of a row whose component is unknown
+# The most rounding (nats) the ascent check allows per row of a nearly singular covariance
+# (:meth:`Mixture.rounding`): a fall of more than twice this per row (the two models
+# compared) is reported whatever the conditioning.
+ROW_ROUNDING = 1e-3
 
 
 def log_posterior(log_joint: Any) -> tuple[Any, Any]:
@@ -428,6 +433,46 @@ class Mixture:
     def structure(self) -> tuple[int, float]:
         """Size and ridge: pruning changes the first, a raised ridge the objective."""
         return self.n_components, self.reg_covar
+
+    def rounding(self, stats: MixtureStats) -> float:
+        r"""A bound on the absolute rounding of the objective at this model, evaluated with
+        statistics ``stats`` (:class:`emkit.em.ObjectiveRounding`):
+        :math:`\sum_k N_k\rho_k + \max_k\rho_k\,|\log p(\theta)|`, with
+        :math:`\rho_k = \min(\epsilon\kappa_k, r)` and :math:`r` = :data:`ROW_ROUNDING`.
+
+        Every (marginal) density comes from the Cholesky factor of :math:`\Sigma_k`, which
+        is that of :math:`\Sigma_k` perturbed by :math:`\epsilon` relative to its entries,
+        and every M-step's :math:`\Sigma_k` from statistics rounded as much; each row's log
+        density then moves by about :math:`\kappa_k\epsilon` nats, with :math:`\kappa_k`
+        the condition number of :math:`\Sigma_k` scaled to unit diagonal (at most
+        :math:`1/\epsilon`), and the ridge's log prior (:math:`\operatorname{tr}
+        \Sigma_k^{-1}`) by :math:`\kappa_k\epsilon` of itself. 0 for components other
+        than Gaussian ones. Negligible next to
+        :data:`emkit.em.ROUNDING` of the objective for a well-conditioned covariance; on data
+        that lie on a plane (d = 3), with values missing and held up by a ridge
+        (:math:`\kappa` about 2e13), evaluations differed from the exact objective (mpmath)
+        by up to a tenth of :math:`\epsilon\sum_k N_k\kappa_k` at n = 200 to 2,000 and a
+        thirtieth at 20,000: no factor d is seen. On complete rows the evaluation is exact to
+        1e-13 (mpmath) but EM's M-steps fall: EuroUnemployment (n = 31, d = 3), EVV with 7
+        components, three held up by the ridge (:math:`\kappa` about 1e9), fell by up to 5e-7
+        a step, within this bound (9.1e-7 a model). Each row's share is capped at
+        :data:`ROW_ROUNDING` nats (the log prior's at that fraction of it), so that a fall of
+        more than about twice that per row is always reported, however ill-conditioned the
+        covariance (:math:`\kappa` near
+        :math:`1/\epsilon` would otherwise allow about a nat per row).
+        """
+        if not isinstance(self.components, GaussianComponents):
+            return 0.0
+        covariances = self.components.full_covariances()  # (k, d, d)
+        scale = np.sqrt(np.diagonal(covariances, axis1=1, axis2=2))  # (k, d)
+        if not (np.isfinite(covariances).all() and (scale > 0).all()):
+            return 0.0
+        eps = np.finfo(np.float64).eps
+        spectra = np.linalg.eigvalsh(covariances / (scale[:, :, None] * scale[:, None, :]))
+        condition = spectra[:, -1] / np.maximum(spectra[:, 0], eps * spectra[:, -1])  # (k,)
+        weights = np.asarray(stats.resp_sum, dtype=np.float64)
+        relative = np.minimum(eps * condition, ROW_ROUNDING)  # (k,)
+        return float(weights @ relative + relative.max() * abs(self.log_prior()))
 
     def degenerate(self, stats: MixtureStats) -> np.ndarray:
         """Collapsed components, bool (k,): the components' own test under this model's
