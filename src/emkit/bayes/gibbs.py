@@ -228,23 +228,42 @@ def label_step(
 
 def initial_counts(rows: DistinctRows, k: int, chains: int, rng: np.random.Generator) -> np.ndarray:
     """Starting counts (C, K, U): each chain's unlabelled rows to the nearest of K centres
-    (standardised), centres at random rows (or at the mean of a component's labelled rows),
-    sorted along the first feature; labelled rows keep their labels."""
+    (standardised); labelled rows keep their labels.
+
+    A component with labelled rows is centred at their mean; the others' centres are drawn
+    k-means++ style, each row with probability proportional to its multiplicity times its
+    squared distance to the nearest centre so far (the labelled components' first), so they
+    spread away from the labelled components and from each other. Started at random rows
+    instead, two centres could fall in one cluster, and a labelled component take the rest of
+    the data, a far worse mode its chain may never leave. Without labelled rows the centres
+    are sorted along the first feature. Each chain draws its own centres."""
     x = rows.x
     scale = x.std(axis=0)
     u = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-    labelled = rows.fixed.sum(axis=1) > 0
+    mass = rows.free + rows.fixed.sum(axis=1)  # (U,) rows each distinct row stands for
+    held = rows.fixed.sum(axis=0) > 0  # (K,) components with labelled rows
+    given = (
+        np.stack([rows.fixed[:, j] @ u / rows.fixed[:, j].sum() for j in np.flatnonzero(held)])
+        if held.any()
+        else np.empty((0, x.shape[1]))
+    )
     out = np.empty((chains, k, x.shape[0]))
     for c in range(chains):
-        pick = rng.choice(x.shape[0], size=k, replace=x.shape[0] < k, p=None)
-        centres = u[pick]
-        if not labelled.any():
+        centres = np.empty((k, x.shape[1]))
+        centres[held] = given
+        nearest_sq = (
+            ((u[:, None, :] - given[None]) ** 2).sum(axis=2).min(axis=1)
+            if held.any()
+            else np.full(x.shape[0], np.inf)
+        )
+        for j in np.flatnonzero(~held):
+            # Uniform over the rows for the first centre, and where every row sits on a centre.
+            spread = np.isfinite(nearest_sq).all() and nearest_sq @ mass > 0
+            p = mass * nearest_sq if spread else mass
+            centres[j] = u[rng.choice(x.shape[0], p=p / p.sum())]
+            nearest_sq = np.minimum(nearest_sq, ((u - centres[j]) ** 2).sum(axis=1))
+        if not held.any():
             centres = centres[np.argsort(centres[:, 0], kind="stable")]
-        else:
-            for j in range(k):
-                mine = rows.fixed[:, j] > 0
-                if mine.any():
-                    centres[j] = rows.fixed[mine, j] @ u[mine] / rows.fixed[mine, j].sum()
         nearest = ((u[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)  # (U,)
         out[c] = (nearest[None, :] == np.arange(k)[:, None]) * rows.free
     return out + rows.fixed.T

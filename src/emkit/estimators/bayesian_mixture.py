@@ -10,6 +10,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -48,6 +49,13 @@ POINTWISE_AUTO_LIMIT = 10_000_000
 # The largest total of frequency weights the sampler counts exactly: 2**53, the largest
 # whole number below which every float64 integer is exact (its label counts are int64).
 MAX_COUNT = float(2**53)
+# A chain whose mean log-likelihood is more than this many within-chain standard deviations
+# of the log-likelihood, and this many nats, below the best chain's sits in another mode
+# (a labelled component stuck on a far cluster): the fit warns, naming it.
+STUCK_SPREADS = 10.0
+STUCK_NATS = 2.0
+# Draws per chain whose log-likelihood that check reads, at most (evenly spaced).
+STUCK_DRAWS = 200
 # Passes of Stephens' relabelling at most (it stops once no draw's permutation changes).
 RELABEL_PASSES = 10
 # Classification probabilities Stephens' relabelling keeps for all its passes, at most (draws x
@@ -407,6 +415,8 @@ class BayesianMixture(DensityMixin, BaseEstimator):
                 )
         self._conditional_ = conditional
         self._set_samples(trace, x, labels, w)
+        if not self.exact_ and self.chains > 1:
+            _warn_stuck_chains(_chain_log_likelihoods(conditional, trace, x, labels, w))
         return self
 
     def _check_covariance_type(self) -> None:
@@ -796,6 +806,60 @@ def _refuse_improper(conditional: Conditional, labels, w, k: int) -> None:
             f"({fix}; priors=None takes proper weakly informative ones from the data), or "
             "label at least one row of every component (fit(X, labels=...))"
         )
+
+
+def _chain_log_likelihoods(
+    conditional: Conditional,
+    trace: Trace,
+    x: np.ndarray,
+    labels: np.ndarray | None,
+    w: np.ndarray | None,
+) -> np.ndarray:
+    """Log-likelihoods (C, m) of up to :data:`STUCK_DRAWS` evenly spaced draws of each chain
+    (labelled rows at their label), as ``log_likelihood_`` has them, on the sampler's E-step
+    (a fraction of the cost of all of ``log_likelihood_``, which stays computed on demand)."""
+    c, d, k = trace.weights.shape
+    keep = np.unique(np.linspace(0, d - 1, min(d, STUCK_DRAWS)).astype(int))
+    params = {
+        name: value[:, keep].reshape((c * keep.size,) + value.shape[2:])
+        for name, value in trace.params.items()
+    }
+    weights = trace.weights[:, keep].reshape(c * keep.size, k)
+    counts = np.ones(x.shape[0]) if w is None else w
+    labelled = np.flatnonzero(np.zeros(x.shape[0], bool) if labels is None else labels >= 0)
+    out = np.empty(c * keep.size)
+    for part, _, per_row, log_joint in _classify_draws(conditional, params, weights, x):
+        if labelled.size:
+            per_row[:, labelled] = log_joint[:, labels[labelled], labelled]  # type: ignore[index]
+        out[part] = per_row @ counts
+    return out.reshape(c, keep.size)
+
+
+def _warn_stuck_chains(log_lik: np.ndarray) -> None:
+    """A ``ConvergenceWarning`` naming the chains whose mean log-likelihood (``log_lik``
+    (chains, draws)) is far below the best chain's: more than :data:`STUCK_SPREADS` times the
+    log-likelihood's spread within a chain (the chains' median standard deviation) and more
+    than :data:`STUCK_NATS`. Such chains sample another, far less likely mode, which the
+    others never visit. The log-likelihood is the same under any permutation of the
+    components, so label switching between chains is no alarm (a per-component R-hat would
+    be)."""
+    means = log_lik.mean(axis=1)  # (C,)
+    spread = float(np.median(log_lik.std(axis=1)))
+    best = int(np.argmax(means))
+    gaps = means[best] - means
+    stuck = np.flatnonzero(gaps > max(STUCK_SPREADS * spread, STUCK_NATS))
+    if stuck.size == 0:
+        return
+    which = ", ".join(str(c) for c in stuck)
+    below = ", ".join(f"{g:.3g}" for g in gaps[stuck])
+    warn_user(
+        f"chain(s) {which} of {means.size} sampled a far less likely mode: their mean "
+        f"log-likelihood is {below} below the best chain's ({means[best]:.6g}, chain {best}; "
+        f"the spread within a chain is {spread:.3g}), so their draws are not of the posterior "
+        "the others sample and pooled summaries mix the modes. Raise tune, check the start "
+        "(labels, priors), or drop those chains (log_likelihood_.mean(axis=1) ranks them)",
+        ConvergenceWarning,
+    )
 
 
 def _check_finite(trace: Trace) -> None:
