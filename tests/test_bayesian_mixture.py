@@ -1414,3 +1414,20 @@ def test_one_component_with_a_flat_prior_is_never_empty_and_is_sampled():
     ).fit(x)
     draws = np.asarray(fit.samples_["mean"]).ravel()
     assert abs(draws.mean() - x.mean()) < 4 * x.std() / np.sqrt(x.size) / np.sqrt(draws.size / 4)
+
+
+@pytest.mark.parametrize(
+    "weights, said",
+    [
+        (np.r_[1.0, np.zeros(19)], r"only row 0 of 20 has non-zero sample_weight"),
+        (np.r_[0.0, 3.0, np.zeros(18)], r"only row 1 of 20 has non-zero sample_weight"),
+        (np.r_[np.zeros(15), np.ones(5)], r"one value in the 5 rows of weight > 0 of 20"),
+    ],
+)
+def test_no_spread_under_the_weights_says_which_rows_have_weight(weights, said):
+    # 20 different values: the spread is 0 only under the weights, and the error said "one
+    # value in every row; n_samples = 20".
+    x = np.r_[np.arange(15.0), np.full(5, 7.5)][:, None]
+    assert np.ptp(x) > 0
+    with pytest.raises(ValueError, match=said):
+        BayesianMixture(2, chains=1, draws=5, tune=2).fit(x, sample_weight=weights)
