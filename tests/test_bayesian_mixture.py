@@ -1431,3 +1431,32 @@ def test_no_spread_under_the_weights_says_which_rows_have_weight(weights, said):
     assert np.ptp(x) > 0
     with pytest.raises(ValueError, match=said):
         BayesianMixture(2, chains=1, draws=5, tune=2).fit(x, sample_weight=weights)
+
+
+def test_padded_categories_are_nan_in_the_posterior_and_arviz_summarises_quietly():
+    # Feature x1 takes 2 codes, x0 takes 3: x1's code 2 is padding, its probability always 0
+    # in samples_, and arviz divided by its zero spread (RuntimeWarnings, NaN r_hat). In
+    # posterior_ it is NaN; the other entries are samples_' and arviz reads them as before.
+    az = pytest.importorskip("arviz")
+    rng = np.random.default_rng(0)
+    x = np.r_[
+        np.c_[rng.choice(3, 60, p=[0.8, 0.1, 0.1]), rng.choice(2, 60, p=[0.9, 0.1])],
+        np.c_[rng.choice(3, 60, p=[0.1, 0.1, 0.8]), rng.choice(2, 60, p=[0.1, 0.9])],
+    ]
+    model = BayesianMixture([Categorical()] * 2, chains=2, draws=100, tune=50, random_state=0)
+    model.fit(x)
+    drawn = model.samples_["probs"]  # (chains, draws, K, d, C)
+    assert np.all(drawn[..., 1, 2] == 0)
+    posterior = model.posterior_.posterior["probs"].values
+    assert np.all(np.isnan(posterior[..., 1, 2]))
+    np.testing.assert_array_equal(posterior[..., 0, :], drawn[..., 0, :])
+    np.testing.assert_array_equal(posterior[..., 1, :2], drawn[..., 1, :2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = az.summary(model.posterior_)
+        rhat = az.rhat(model.posterior_)["probs"].values  # (K, d, C)
+        az.ess(model.posterior_)
+    assert np.isnan(table.loc["probs[0, x1, 2]", "r_hat"])
+    assert np.all(np.isnan(rhat[:, 1, 2]))
+    expected = az.rhat(drawn[:, :, 1, 0, 1])  # arviz on one entry of samples_ itself
+    np.testing.assert_allclose(rhat[1, 0, 1], expected, rtol=1e-12)

@@ -186,8 +186,9 @@ class BayesianMixture(DensityMixin, BaseEstimator):
     samples_ : dict of arrays
         Draws: ``weights`` (chains, draws, K) and each parameter (chains, draws, K, ...):
         ``mean`` and ``variance`` (and ``sd``) of Normal components (features last), ``rate``,
-        ``probs``; ``mean`` and ``covariance`` of multivariate normals (a tied covariance has
-        no K axis).
+        ``probs`` (K, d, C: C the most categories of a feature, the codes a feature does not
+        take at probability 0); ``mean`` and ``covariance`` of multivariate normals (a tied
+        covariance has no K axis).
     log_likelihood_ : array of shape (chains, draws)
         Log-likelihood of each draw (labelled rows at their label).
     posterior_ : arviz.InferenceData
@@ -200,7 +201,10 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         ``az.waic`` score the rows the weights stand for. Dims: ``component``
         (0, ..., K - 1), ``feature`` (``feature_names_in_``, else x0, x1, ... as
         scikit-learn names columns), ``feature_bis`` (a covariance's columns), ``category``
-        (codes 0, ..., C - 1) and ``row``; ``x`` is (row, feature).
+        (codes 0, ..., C - 1) and ``row``; ``x`` is (row, feature). Categorical features
+        with fewer categories than the widest are padded to its C: ``probs`` of the codes a
+        feature does not take are NaN here (arviz's summaries report NaN for them, without
+        dividing by their zero spread) and 0 in ``samples_``.
     weights_ : array of shape (K,)
         Posterior mean of the weights.
     fit_type_ : {"supervised", "unsupervised", "semi-supervised"}
@@ -618,8 +622,16 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         if w is not None:
             observed["sample_weight"] = w
             dims["sample_weight"] = ["row"]
+        posterior = dict(self.samples_)
+        family = getattr(conditional, "family", None)
+        if isinstance(family, Categorical):
+            # Codes at or above a feature's own categories (padding to the widest feature):
+            # NaN, not the constant 0 whose R-hat and ESS arviz would divide by 0 to get.
+            outside = ~family.category_mask()  # (d, C)
+            if outside.any():
+                posterior["probs"] = np.where(outside, np.nan, posterior["probs"])
         idata = az.from_dict(
-            posterior=self.samples_,
+            posterior=posterior,
             sample_stats={"loglik": self.log_likelihood_},
             observed_data=observed,
             dims=dims,
