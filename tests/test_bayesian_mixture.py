@@ -1419,9 +1419,12 @@ def test_one_component_with_a_flat_prior_is_never_empty_and_is_sampled():
 @pytest.mark.parametrize(
     "weights, said",
     [
-        (np.r_[1.0, np.zeros(19)], r"only row 0 of 20 has non-zero sample_weight"),
-        (np.r_[0.0, 3.0, np.zeros(18)], r"only row 1 of 20 has non-zero sample_weight"),
-        (np.r_[np.zeros(15), np.ones(5)], r"one value in the 5 rows of weight > 0 of 20"),
+        (np.r_[1.0, np.zeros(19)], r"only row 0 has non-zero sample_weight; n_samples = 20"),
+        (np.r_[0.0, 3.0, np.zeros(18)], r"only row 1 has non-zero sample_weight; n_samples = 20"),
+        (
+            np.r_[np.zeros(15), np.ones(5)],
+            r"one value in the 5 rows of non-zero sample_weight; n_samples = 20",
+        ),
     ],
 )
 def test_no_spread_under_the_weights_says_which_rows_have_weight(weights, said):

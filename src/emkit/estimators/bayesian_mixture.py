@@ -739,15 +739,17 @@ def _default_prior(family, x: np.ndarray, k: int, w: np.ndarray | None):
     if isinstance(family, Normal):
         spread: Any = np.average((x - mean) ** 2, axis=0, weights=w)
         if not np.all(spread > 0):
-            held = x.shape[0] if w is None else int(np.count_nonzero(w))
+            n, held = x.shape[0], x.shape[0] if w is None else int(np.count_nonzero(w))
             if held == 1 and w is not None:
                 why = (
-                    f"only row {int(np.flatnonzero(w)[0])} of {x.shape[0]} has non-zero "
-                    "sample_weight): give more rows a weight above 0, or give priors"
+                    f"only row {int(np.flatnonzero(w)[0])} has non-zero sample_weight; "
+                    f"n_samples = {n}): give more rows a weight above 0, or give priors"
                 )
             else:
-                rows = "every row" if held == x.shape[0] else f"the {held} rows of weight > 0"
-                why = f"one value in {rows} of {x.shape[0]}): drop constant columns, or give priors"
+                rows = "every row" if held == n else f"the {held} rows of non-zero sample_weight"
+                why = (
+                    f"one value in {rows}; n_samples = {n}): drop constant columns, or give priors"
+                )
             raise ValueError(
                 "the default prior of Normal components takes its variance scale from the "
                 f"data's spread, which is 0 in feature(s) {np.flatnonzero(~(spread > 0)).tolist()} "
