@@ -275,12 +275,12 @@ def test_nan_in_a_partition_is_named_with_the_missing_em_hint(client):
     x[375, 1] = np.nan
     with pytest.raises(
         ValueError,
-        match=r'partition 37 \(of 40; rows 370 to 379\).*NaN in 1 of 10 rows.*missing="em"',
+        match=r'partition 7 \(of 8; rows 350 to 399\).*NaN in 1 of 50 rows.*missing="em"',
     ):
-        GaussianMixture(2).fit(da.from_array(x, chunks=10))
-    lazy = da.from_array(x, chunks=10)
-    labels = da.from_array((x[:, 0] > 2).astype(int), chunks=10)
-    named = r"partition 37 \(of 40; rows 370 to 379\).*NaN.*missing=\"em\""
+        GaussianMixture(2).fit(da.from_array(x, chunks=50))
+    lazy = da.from_array(x, chunks=50)
+    labels = da.from_array((x[:, 0] > 2).astype(int), chunks=50)
+    named = r"partition 7 \(of 8; rows 350 to 399\).*NaN.*missing=\"em\""
     with pytest.raises(ValueError, match=named):
         GenerativeClassifier().fit(lazy, labels)
     # queries return lazy collections: the error comes when they are computed, naming the
@@ -292,15 +292,15 @@ def test_nan_in_a_partition_is_named_with_the_missing_em_hint(client):
         GenerativeClassifier().fit(clean, (x[:, 0] > 2).astype(int)).score(lazy, labels)
     response = clean[:, 0].copy()
     response[375] = np.nan
-    with pytest.raises(ValueError, match=r"partition 37 .*y contains NaN"):
+    with pytest.raises(ValueError, match=r"partition 7 .*y contains NaN"):
         MixtureOfRegressions(2).fit(
-            da.from_array(clean[:, 1:], chunks=10), da.from_array(response, chunks=10)
+            da.from_array(clean[:, 1:], chunks=50), da.from_array(response, chunks=50)
         )
     x[375, 1] = np.inf
-    with pytest.raises(ValueError, match="partition 37 .*infinite"):
-        KMeans(2).fit(da.from_array(x, chunks=10))
-    with pytest.raises(ValueError, match=r"partition 37 \(of 40; rows 370 to 379\) .*infinity"):
-        KMeans(2, random_state=0).fit(clean).transform(da.from_array(x, chunks=10)).compute()
+    with pytest.raises(ValueError, match="partition 7 .*infinite"):
+        KMeans(2).fit(da.from_array(x, chunks=50))
+    with pytest.raises(ValueError, match=r"partition 7 \(of 8; rows 350 to 399\) .*infinity"):
+        KMeans(2, random_state=0).fit(clean).transform(da.from_array(x, chunks=50)).compute()
 
 
 def test_bad_dask_input(client):
