@@ -456,23 +456,37 @@ def components_from_responsibilities(
     # The covariance of all the data stands in for a cluster's only where it is regular (not
     # with a constant column: the M-step's own start then raises the ridge at step 1).
     rows_seen = x.shape[0] if data is None else data.shape[0]
-    rescue = rows_seen > x.shape[1] + 1 and _regular(pooled.covariance()[0])
+    covariance = pooled.covariance()[0]  # (d, d), or (d,) where the stats hold diagonals
+    rescue = rows_seen > x.shape[1] + 1 and _regular(covariance)
     empty = stats.weight <= 0
     if rescue and empty.any():
-        stats = _pooled_start(stats, pooled, empty, x)
-    components = structure.from_stats(stats, prior)
+        stats = _pooled_start(stats, covariance, empty, x)
+    try:
+        components = structure.from_stats(stats, prior)
+    except np.linalg.LinAlgError:
+        if rescue or not empty.any():
+            raise
+        # A structure whose clusters own their covariance (VVV, VVI, VII) has none for a
+        # cluster without rows, (S + cI) / 0, and no ridge mends that. Where the data's
+        # covariance is singular too (fewer distinct rows than clusters, or a constant column),
+        # the data's per-feature variances, always positive, stand in for it; the structures
+        # that pool a part fit such a cluster as it is, and it stays empty.
+        variances = pooled.feature_variances()
+        stand_in = variances if covariance.ndim == 1 else np.diag(variances)
+        stats = _pooled_start(stats, stand_in, empty, x)
+        components = structure.from_stats(stats, prior)
     singular = components.degenerate(stats)
     if rescue and singular.any():
         # A structure that shares a part (EVE's orientation) is singular in every cluster
         # through the few whose own covariance is: those are the ones to replace.
         own = _singular_moments(stats)
         stats = _pooled_start(
-            stats, pooled, singular & own if (singular & own).any() else singular, x
+            stats, covariance, singular & own if (singular & own).any() else singular, x
         )
         components = structure.from_stats(stats, prior)
         singular = components.degenerate(stats)
         if singular.any():
-            stats = _pooled_start(stats, pooled, singular, x)
+            stats = _pooled_start(stats, covariance, singular, x)
             components = structure.from_stats(stats, prior)
     weights = np.maximum(stats.weight, np.finfo(float).eps)
     return weights / weights.sum(), components
@@ -493,14 +507,13 @@ def _singular_moments(stats: GaussianStats) -> np.ndarray:
 
 
 def _pooled_start(
-    stats: GaussianStats, pooled: GaussianStats, clusters: np.ndarray, x: np.ndarray
+    stats: GaussianStats, covariance: np.ndarray, clusters: np.ndarray, x: np.ndarray
 ) -> GaussianStats:
-    """``stats`` with the scatter of ``clusters`` (bool (k,)) that of all the data, ``pooled``,
-    at the clusters' weight (at least 1); an empty cluster at the first row."""
+    """``stats`` with the scatter of ``clusters`` (bool (k,)) that of ``covariance`` ((d, d),
+    or (d,) diagonal; all the data's) at the clusters' weight (at least 1); an empty cluster
+    at the first row."""
     scatter = stats.scatter.copy()
     weight = np.maximum(stats.weight[clusters], 1.0)
-    scatter[clusters] = (
-        pooled.covariance()[0] * weight[(slice(None),) + (None,) * (scatter.ndim - 1)]
-    )
+    scatter[clusters] = covariance * weight[(slice(None),) + (None,) * (scatter.ndim - 1)]
     mean = np.where((stats.weight > 0)[:, None], stats.mean, x[:1])
     return GaussianStats(np.maximum(stats.weight, clusters * 1.0), mean, scatter)
