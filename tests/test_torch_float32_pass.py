@@ -247,3 +247,47 @@ def test_torch_float32_missing_em_matches_float64_fit_of_the_rounded_rows(nan, o
     assert errors[0] < SUM_RES + fill_res
     assert errors[1] < 2 * SUM_RES + 4 * fill_res
     assert errors[2] < 2 * EPS32 * len(x) * 8
+
+
+# Rows whose squared distances overflow float32 (3.4e38) though the rows are finite in it: at
+# 2e19 the float64 log density, -2e38, fits in float32; at 1e25 it is -5e49, which float32
+# rounds to -inf. The model lists its narrow component first, so the far rows belong to
+# component 1 and the argmax of NaN responsibilities (0) was wrong as well.
+OVERFLOWING = np.array(
+    [[1e25, 0.0], [2e19, 0.0], [-3e20, 1e20], [0.5, 0.5], [4.0, 4.0]], dtype=np.float32
+)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical", "VEV"])
+def test_float32_rows_whose_distances_overflow_answer_as_float64(covariance_type):
+    """predict_proba, score_samples and predict of a float32 tensor with rows far out, against
+    scipy's float64 answer on the same (float32) values: the responsibilities to 1e-6 and never
+    NaN, the log density that answer rounded to float32 (before: NaN, -inf and label 0)."""
+    from emkit import GaussianMixture
+
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 1, (300, 2)), rng.normal(4, 0.5, (200, 2))])
+    model = GaussianMixture(
+        2, covariance_type=covariance_type, means_init=[[4.0, 4.0], [0.0, 0.0]], random_state=0
+    ).fit(x)
+    rows = OVERFLOWING.astype(np.float64)
+    joints = np.column_stack(
+        [
+            np.log(w) + multivariate_normal(m, c).logpdf(rows)
+            for w, m, c in zip(model.weights_, model.means_, _full_covariances(model), strict=True)
+        ]
+    )
+    ref = logsumexp(joints, axis=1)
+    # Shifted by the row's maximum: tied joints at 1e25 (1e50 and more) differ by less than
+    # their rounding, and are tied in float64 too (0.5 each).
+    shifted = np.exp(joints - joints.max(axis=1, keepdims=True))
+    ref_proba = shifted / shifted.sum(axis=1, keepdims=True)
+    far = torch.from_numpy(OVERFLOWING)
+    proba = model.predict_proba(far)
+    assert proba.dtype == torch.float32
+    np.testing.assert_allclose(proba.double().numpy(), ref_proba, atol=1e-6)
+    got = model.score_samples(far)
+    assert got.dtype == torch.float32
+    expected = torch.from_numpy(ref).float().double().numpy()  # -inf past float32's range
+    np.testing.assert_allclose(got.double().numpy(), expected, rtol=4 * EPS32)
+    np.testing.assert_array_equal(model.predict(far).numpy(), ref_proba.argmax(axis=1))

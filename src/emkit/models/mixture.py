@@ -306,11 +306,38 @@ class Mixture:
     def log_density(self, x: np.ndarray) -> np.ndarray:
         """log p(x_n), shape (n,): -inf for a row outside every component's support."""
         log_joint = self.log_joint(x)
-        return namespace_of(log_joint).logsumexp(log_joint, axis=1)
+        log_density = namespace_of(log_joint).logsumexp(log_joint, axis=1)
+        return self._narrow_rows_in_float64(x, log_density)[1]
 
     def log_resp(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log responsibilities (n, k) and log p(x_n) (n,)."""
-        return log_posterior(self.log_joint(x))
+        log_resp, log_density = log_posterior(self.log_joint(x))
+        return self._narrow_rows_in_float64(x, log_density, log_resp)
+
+    def _narrow_rows_in_float64(
+        self, x: Any, log_density: Any, log_resp: Any = None
+    ) -> tuple[Any, Any]:
+        """``(log_resp, log_density)`` with the rows of a float32 ``x`` whose log density is
+        not finite recomputed in float64 and rounded back to float32.
+
+        A float32 row far from the means (a torch tensor at 1e25, or at 2e19 from a unit
+        variance) overflows its squared distances, 3.4e38 at most: every log joint is then
+        -inf, the log density -inf and the responsibilities NaN (-inf - -inf), where float64
+        gives a log density of -2e38 (which float32 holds) or -5e49 (which it rounds to
+        -inf) and responsibilities [1, 0]. Float64 rows, and every row whose log density is
+        finite, are left as they are; a row outside every component's support stays -inf.
+        """
+        xp = namespace_of(x)
+        if x.dtype == xp.float64:
+            return log_resp, log_density
+        rows = xp.flatnonzero(~xp.isfinite(log_density))
+        if rows.shape[0] == 0:
+            return log_resp, log_density
+        resp, density = log_posterior(self.log_joint(xp.asarray(x[rows], dtype=xp.float64)))
+        log_density[rows] = xp.asarray(density, dtype=log_density.dtype)
+        if log_resp is not None:
+            log_resp[rows] = xp.asarray(resp, dtype=log_resp.dtype)
+        return log_resp, log_density
 
     def e_step(
         self, data: Any, sample_weight: np.ndarray | None = None
