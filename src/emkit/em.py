@@ -430,7 +430,9 @@ class Squarem:
     r"""SQUAREM's safeguarded cycle (:mod:`emkit.accel`) as a step policy.
 
     Each cycle takes a plain step :math:`\theta_1`; it ends there where that step changed the
-    model's structure, no room is left for a cycle's three M-steps, or the run has converged:
+    model's structure, no room is left in ``max_iter`` for a cycle's three M-steps (the stop
+    test then reads the rates of the cycles before: a run that ends on its budget has not
+    converged unless it passes), or the run has converged:
     the stop test (:meth:`EMMap.stops`) on the plain step, at the slowest rate of convergence
     (:func:`emkit.accel.contraction`) of this cycle and the :data:`RATE_CYCLES` before
     (:func:`_slowest`), so that the run stops where about ``tol_total`` is left to gain. (A
@@ -467,32 +469,22 @@ class Squarem:
     def step(self, point: Point, em: EMMap) -> Generator[Any, tuple[Any, float], Point]:
         em.verdict = None
         first = yield from em.evaluate(em.m_step(point))
-        if first.changed or em.maps + 2 > em.max_iter or not np.isfinite(first.objective):
+        if first.changed or not np.isfinite(first.objective):
+            return first
+        if em.maps + 2 > em.max_iter:
+            # No room for a cycle: the plain step is judged at the rates the cycles before
+            # read, as a cycle's would be. Judged on its gain alone, a slow fit's plain step
+            # passed where the budget ran out (0.005 below the maximum on 3,000 rows of one
+            # cluster, with no ConvergenceWarning).
+            if em.convergence is None:
+                em.verdict = self._judge(point, first, em)
             return first
         second = em.m_step(first)
         if second.changed:
             return first
         start, middle, end = (p.model.to_vector() for p in (point, first, second))
         if em.convergence is None:
-            gain = first.objective - point.objective
-            gains = (0.0,) * (len(self.rates) - len(self.gains)) + self.gains  # an older state
-            cycles = SCREEN_RATE_CYCLES if self.screening else RATE_CYCLES
-            self.rates = (self.rates + (contraction(start, middle, end),))[-cycles - 1 :]
-            self.gains = (gains + (gain,))[-cycles - 1 :]
-            # A plain step that falls, or gains no more than the objective's rounding (the
-            # models' own: ridge-held covariances), reads any rate: its gain is judged alone,
-            # as plain EM judges it, and its rate never keeps the run going.
-            floor = TIE_SHARE * em.resolution * abs(point.objective)
-            floor += _rounding(point) + _rounding(first)
-            if gain <= floor:
-                em.verdict = em.stops(point, first)
-                if em.verdict:
-                    return first
-            if self.screening:
-                rate = max((r for r in self.rates if r < 1.0), default=0.0)
-            else:
-                rate = _slowest(self.rates, self.gains, gain, floor)
-            em.verdict = em.stops(point, first, rate)
+            em.verdict = self._judge(point, first, em, contraction(start, middle, end))
             if em.verdict:
                 return first
         alpha, target = extrapolate(start, middle, end, self.step_max)
@@ -513,6 +505,30 @@ class Squarem:
         if accepted is None:
             accepted = yield from em.evaluate(second)
         return accepted
+
+    def _judge(self, point: Point, first: Point, em: EMMap, rate: float | None = None) -> bool:
+        """The stop test on the plain step from ``point`` to ``first``, at the slowest rate of
+        the last cycles (:func:`_slowest`) and ``rate``, this cycle's reading (None: none was
+        taken, the budget left no room for it)."""
+        gain = first.objective - point.objective
+        gains = (0.0,) * (len(self.rates) - len(self.gains)) + self.gains  # an older state
+        if rate is not None:
+            cycles = SCREEN_RATE_CYCLES if self.screening else RATE_CYCLES
+            self.rates = (self.rates + (rate,))[-cycles - 1 :]
+            gains = (gains + (gain,))[-cycles - 1 :]
+        self.gains = gains
+        # A plain step that falls, or gains no more than the objective's rounding (the
+        # models' own: ridge-held covariances), reads any rate: its gain is judged alone,
+        # as plain EM judges it, and its rate never keeps the run going.
+        floor = TIE_SHARE * em.resolution * abs(point.objective)
+        floor += _rounding(point) + _rounding(first)
+        if gain <= floor and em.stops(point, first):
+            return True
+        if self.screening:
+            slowest = max((r for r in self.rates if r < 1.0), default=0.0)
+        else:
+            slowest = _slowest(self.rates, self.gains, gain, floor)
+        return em.stops(point, first, slowest)
 
 
 # A rate of 1 or more read where the plain step gained more than this many times the current

@@ -348,12 +348,16 @@ def _icl_value(log_likelihood: float, n_rows: float, term: float, n_parameters: 
 
 
 def warn_unless_converged(estimator) -> None:
-    """ConvergenceWarning (scikit-learn's) when the kept fit stopped at ``max_iter``."""
+    """ConvergenceWarning (scikit-learn's) when the kept fit stopped at ``max_iter`` (which
+    bounds the M-steps; ``n_iter_`` counts the accepted steps, three M-steps each under
+    SQUAREM)."""
     if not estimator.converged_ and estimator.max_iter > 0:
+        n_iter = getattr(estimator, "n_iter_", None)
+        steps = "" if n_iter is None else f" ({n_iter} accepted iterations, n_iter_)"
         warn_user(
-            f"{type(estimator).__name__} stopped after max_iter={estimator.max_iter} iterations "
-            f"before the gain per iteration fell below tol={estimator.tol}: raise max_iter, or "
-            "check the data scale. The result is the best point EM reached.",
+            f"{type(estimator).__name__} stopped after max_iter={estimator.max_iter} M-steps"
+            f"{steps} before the gain per iteration fell below tol={estimator.tol}: raise "
+            "max_iter, or check the data scale. The result is the best point EM reached.",
             ConvergenceWarning,
         )
 
