@@ -321,7 +321,11 @@ def select_mixture(
         frame = X
         X = as_dask_array(X)  # partition sizes counted once for all the fits
         # checked and persisted once for all the fits, which keep a DataFrame's names
-        fit_data = replace(template._dask_source(X), feature_names=feature_names(frame))
+        # (and a refusal of NaN names its columns as a fit of the frame does)
+        names = feature_names(frame)
+        fit_data = template._dask_source(X)
+        checks = replace(fit_data.checks, names=None if names is None else tuple(map(str, names)))
+        fit_data = replace(fit_data, feature_names=names, checks=checks)
     if is_dask_collection(X):
         # counted in the pass that checks the partitions where their sizes are unknown
         n_rows, n_columns = fit_data.n_rows, X.shape[1]
