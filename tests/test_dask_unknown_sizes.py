@@ -538,3 +538,40 @@ def test_pandas_output_of_unknown_chunk_sizes_numbers_rows_from_0(name):
     pd.testing.assert_frame_equal(out.compute(), expected, rtol=RTOL)
     assert reads == {0: 1, 1: 1, 2: 1, 3: 1}
     assert out.partitions[2].compute().index[0] == keep[:60].sum()
+
+
+def test_select_mixture_names_a_dask_frames_nan_columns_as_a_fit_does():
+    # select_mixture said "(columns [1])" where GaussianMixture.fit of the same frame says
+    # "(columns ['b'])".
+    x = np.random.default_rng(0).normal(size=(600, 3))
+    x[590, 1] = np.nan
+    ddf = dd.from_pandas(pd.DataFrame(x, columns=list("abc")), npartitions=6)
+    with pytest.raises(ValueError, match=r"NaN in 1 of 100 rows \(columns \['b'\]\)") as fit:
+        GaussianMixture(2).fit(ddf)
+    with pytest.raises(ValueError) as selection:
+        select_mixture(ddf, n_components=[2], covariance_types=["VVV"])
+    assert str(selection.value) == str(fit.value)
+
+
+@pytest.mark.parametrize("kind", ["dask array", "dask frame", "pandas frame"])
+@pytest.mark.parametrize("estimator", [GaussianMixture(2), KMeans(2)], ids=["gm", "kmeans"])
+def test_two_dimensional_weights_are_refused_as_in_memory(kind, estimator):
+    # A (n, 1) weight was taken from Dask (read as its column) where scikit-learn's check
+    # refuses it in memory ("Sample weights must be 1D").
+    x = np.random.default_rng(0).normal(size=(400, 2))
+    df = pd.DataFrame(x, columns=["a", "b"]).assign(w=1.0)
+    ddf = dd.from_pandas(df, npartitions=4)
+    weights = {
+        "dask array": da.ones((400, 1), chunks=(100, 1)),
+        "dask frame": ddf[["w"]],
+        "pandas frame": df[["w"]],
+    }[kind]
+    with pytest.raises(ValueError, match="Sample weights must be 1D"):
+        clone(estimator).fit(x, sample_weight=np.ones((400, 1)))
+    with pytest.raises(ValueError, match=r"(?i)sample.weights? must be 1-?D"):
+        clone(estimator).fit(ddf[["a", "b"]], sample_weight=weights)
+    # its column is taken, and fits as in memory
+    column = weights[:, 0] if kind == "dask array" else weights["w"]
+    fitted = clone(estimator).set_params(random_state=0).fit(ddf[["a", "b"]], sample_weight=column)
+    memory = clone(estimator).set_params(random_state=0).fit(x, sample_weight=np.ones(400))
+    np.testing.assert_allclose(fitted.score(df[["a", "b"]]), memory.score(x), rtol=1e-9)

@@ -273,6 +273,7 @@ class DaskSource:
     def with_weights(self, sample_weight: Any) -> DaskSource:
         """This source with ``sample_weight`` (shape (n,), an array or a Dask collection
         partitioned as the data), checked on the workers."""
+        _refuse_2d_weights(sample_weight)
         if (
             self.frame is not None
             and _read_with(self.frame, sample_weight)
@@ -356,6 +357,7 @@ def dask_source(
         Not 2-D, non-numeric columns, or partitions of ``y`` or the weights that do not match
         those of ``X``. The partitions themselves are checked when first read.
     """
+    _refuse_2d_weights(sample_weight)
     index = None
     if any(is_pandas(v) for v in (sample_weight, y)):
         index = frame_index(X)  # read in the pass that counts the rows of X
@@ -420,6 +422,30 @@ def dask_source(
         frame=frame,
         labels=labels,
     )
+
+
+def _refuse_2d_weights(sample_weight: Any) -> None:
+    """Refuse weights of more than one dimension, a column included (a (n, 1) array, a Dask
+    DataFrame of one column), as scikit-learn refuses them in memory ("Sample weights must be
+    1D"); a target of one column is taken, as in memory."""
+    ndim = getattr(sample_weight, "ndim", None)
+    if sample_weight is None or ndim is None or ndim <= 1:
+        return
+    shape = "" if ndim != 2 else " (one column)" * (_columns(sample_weight) == 1)
+    raise ValueError(
+        f"sample_weight must be 1-D, one weight per row of X; got a {ndim}-D "
+        f"{type(sample_weight).__name__}{shape}, which a fit in memory refuses too. Pass its "
+        "column: w[:, 0] for an array, ddf['w'] (a Series) for a DataFrame"
+    )
+
+
+def _columns(values: Any) -> int | None:
+    """The columns of the 2-D ``values`` (an array's shape[1], a DataFrame's columns)."""
+    columns = getattr(values, "columns", None)
+    if columns is not None:
+        return len(columns)
+    width = values.shape[1]
+    return None if width is None or width != width else int(width)
 
 
 def _names(X: Any) -> tuple[str, ...] | None:
