@@ -578,8 +578,15 @@ def test_sigint_during_a_real_fit(tmp_path):
         f"sys.exit(main(['fit', {str(data)!r}, '-k', '1-9', '--out', {str(out)!r}, '--quiet']))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(SRC)}
+    # Ctrl-C as from a terminal: a run started with SIGINT ignored (a background job, as this
+    # suite may itself be run) keeps ignoring it, as Unix tools do (test_cli_marks.py)
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert done.returncode == 130, done.stderr
     assert done.stderr == "emkit: interrupted\n"
@@ -606,11 +613,18 @@ def test_ctrl_c_while_modules_load_is_held_not_lost(tmp_path, monkeypatch, capsy
     monkeypatch.setattr(fit, "MODULES", (*fit.MODULES, "swallows_interrupt"))
     data = tmp_path / "data.csv"
     pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [1.0, 0.0, 2.0, 5.0]}).to_csv(data, index=False)
-    status = main(["fit", str(data), "-k", "1", "--out", str(tmp_path / "out"), "--quiet"])
+    # Ctrl-C as from a terminal, even where this suite runs with SIGINT ignored (a background
+    # job), which emkit then leaves ignored
+    found = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        status = main(["fit", str(data), "-k", "1", "--out", str(tmp_path / "out"), "--quiet"])
+        handler_after = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, found)
     assert status == 130
     assert capsys.readouterr().err == "emkit: interrupted\n"
     assert not (tmp_path / "out").exists()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert handler_after is signal.default_int_handler
 
 
 # ---- 4. the objective never falls -------------------------------------------------------
