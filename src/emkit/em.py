@@ -520,9 +520,13 @@ class Squarem:
         # A plain step that falls, or gains no more than the objective's rounding (the
         # models' own: ridge-held covariances), reads any rate: its gain is judged alone,
         # as plain EM judges it, and its rate never keeps the run going.
+        # The models' rounding (eigenvalues of every covariance) is read only where it can
+        # decide: a step the gain-alone test stops, or a reading of 1 or more to sift.
         floor = TIE_SHARE * em.resolution * abs(point.objective)
-        floor += _rounding(point) + _rounding(first)
-        if gain <= floor and em.stops(point, first):
+        alone = em.stops(point, first)
+        if alone or any(r >= 1.0 for r in self.rates):
+            floor += _rounding(point) + _rounding(first)
+        if gain <= floor and alone:
             return True
         if self.screening:
             slowest = max((r for r in self.rates if r < 1.0), default=0.0)
