@@ -901,7 +901,8 @@ def _prepare(x: Any, w: Any, y: Any, where: str, *, checks: Checks):
             f"{where} of X has shape {x.shape}; every partition must be 2-D with "
             f"{checks.columns} columns (features)"
         )
-    x = np.asarray(x, dtype=checks.dtype)
+    # C order, as in memory (a DataFrame partition's values are often Fortran-ordered)
+    x = np.asarray(x, dtype=checks.dtype, order="C")
     if w is not None:
         w = np.asarray(w, dtype=np.float64)
         if w.shape != (x.shape[0],):

@@ -31,7 +31,8 @@ class ArrayNamespace(Protocol):
     owns(x) -> bool
         Whether ``x`` is an array of this backend.
     asarray(x, dtype=None, like=None) -> array
-        ``x`` as an array of this backend (no copy where it already is one). With ``like``
+        ``x`` as a C-contiguous (row-major) array of this backend (no copy where it already
+        is one; a fit's sums must not depend on how its rows are laid out). With ``like``
         (an array of this backend) a floating ``x`` takes ``like``'s float dtype and device;
         integer and bool arrays keep their dtype (index arrays).
     to_numpy(x) -> numpy.ndarray

@@ -41,7 +41,7 @@ def is_floating(x: np.ndarray) -> bool:
 
 
 def asarray(x: Any, dtype: Any = None, like: Any = None) -> np.ndarray:
-    return np.asarray(x, dtype=dtype)
+    return np.asarray(x, dtype=dtype, order="C")
 
 
 def to_numpy(x: Any) -> np.ndarray:

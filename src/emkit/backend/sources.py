@@ -176,7 +176,9 @@ class ArrayChunks(WeightedRows):
             stop = min(start + self.chunk_rows, n)
             w = None if self.sample_weight is None else self.sample_weight[start:stop]
             block = self.x[start:stop]
-            x = np.asarray(block, dtype=self.dtype)
+            # C order: a Fortran-ordered memory map's blocks are strided, and BLAS sums
+            # their products in another order (another fit; no copy where C already)
+            x = np.asarray(block, dtype=self.dtype, order="C")
             yield (x if self.labels is None else (x, self.labels[start:stop])), w
             _release(block)
 
@@ -396,7 +398,8 @@ class IterableChunks(WeightedRows):
                 "columns"
             )
         try:
-            return np.asarray(values, dtype=self.dtype)
+            # C order, as in memory (a DataFrame's values are often Fortran-ordered)
+            return np.asarray(values, dtype=self.dtype, order="C")
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 f"element {i} of the re-iterable of chunks holds values that are not real "

@@ -97,7 +97,8 @@ def asarray(x: Any, dtype: Any = None, like: Any = None) -> torch.Tensor:
     if target is None and like is not None and x.is_floating_point() and like.is_floating_point():
         target = like.dtype
     device = like.device if like is not None else x.device
-    return x.to(device=device, dtype=target) if target is not None else x.to(device=device)
+    x = x.to(device=device, dtype=target) if target is not None else x.to(device=device)
+    return x.contiguous()
 
 
 def require_dense(x: torch.Tensor) -> None:

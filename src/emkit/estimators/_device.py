@@ -220,6 +220,8 @@ def check_device_rows(
         chosen = getattr(estimator, "dtype", None)
         chosen = None if chosen is None else float_dtype(chosen)
         x = xp.asarray(x, dtype=device_backend().resolve(x.device, chosen)[1])
+    # row-major, as a NumPy fit's rows (a transposed tensor's products sum in another order)
+    x = xp.asarray(x)
     check_feature_names(estimator, None, reset=reset)  # a tensor's columns have no names
     if reset:
         estimator.n_features_in_ = d
