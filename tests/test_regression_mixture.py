@@ -432,15 +432,75 @@ def test_a_constant_response_is_refused():
 
 
 def test_rows_of_weight_zero_do_not_count_towards_enough_rows():
-    """k + 1 rows of positive weight at least, as the same rows alone are refused: 2 of 100
-    rows weighted for 2 lines ran on (96 RuntimeWarnings, a weight of 8e-15)."""
+    """k (q + 1) rows of positive weight at least, as the same rows alone are refused: 2 of
+    100 rows weighted for 2 lines ran on (96 RuntimeWarnings, a weight of 8e-15)."""
     x, y, _ = _two_lines(100)
-    with pytest.raises(ValueError, match="needs at least 3 rows"):
-        MixtureOfRegressions(2).fit(x[:2], y[:2])
+    with pytest.raises(ValueError, match="needs at least 6 rows"):
+        MixtureOfRegressions(2).fit(x[:5], y[:5])
     w = np.zeros(100)
-    w[:2] = 1.0
-    with pytest.raises(ValueError, match=r"needs at least 3 rows .* = 2 of positive weight"):
+    w[:5] = 1.0
+    with pytest.raises(ValueError, match=r"needs at least 6 rows .* = 5 of positive weight"):
         MixtureOfRegressions(2).fit(x, y, sample_weight=w)
+
+
+def test_fewer_rows_than_the_lines_coefficients_and_variances_are_refused():
+    """A line of q coefficients needs q + 1 rows for a residual variance (OLS's n > q).
+    One line of 2 features on 2 rows was fitted with sigma 0.00039 and a log-likelihood of
+    +13.87, with a warning to use fewer components (of 1)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 2))
+    y = x @ [1.0, 2.0] + rng.normal(size=50)
+    for n in (2, 3):
+        with pytest.raises(ValueError, match="needs at least 4 rows") as caught:
+            MixtureOfRegressions(1).fit(x[:n], y[:n])
+        said = str(caught.value)
+        assert f"n_samples = {n}" in said and "3 coefficients (2 features and an intercept)" in said
+        assert "Use fewer features, or more rows." in said and "fewer components" not in said
+    with pytest.raises(ValueError, match="needs at least 3 rows .* 2 coefficients"):
+        MixtureOfRegressions(1, fit_intercept=False).fit(x[:2], y[:2])
+    with pytest.raises(ValueError, match="needs at least 6 rows .* Use fewer components or"):
+        MixtureOfRegressions(2).fit(x[:5, :1], y[:5])
+    # q + 1 rows: the fit is ordinary least squares, sigma the maximum likelihood sqrt(RSS / n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateFitWarning)
+        model = MixtureOfRegressions(1, random_state=0).fit(x[:4], y[:4])
+    ols = sm.OLS(y[:4], sm.add_constant(x[:4])).fit()
+    np.testing.assert_allclose(model.coef_[0], ols.params[1:], rtol=1e-6)
+    np.testing.assert_allclose(model.sigmas_[0], np.sqrt(ols.ssr / 4), rtol=1e-6)
+    np.testing.assert_allclose(model.log_likelihood_, ols.llf, rtol=1e-6)
+
+
+def test_likelihood_methods_without_y_say_they_need_it():
+    """log_prob, score, bic, aic and icl with y=None failed in NumPy's concatenation
+    ("all the input array dimensions except for the concatenation axis must match")."""
+    import dask.array as da
+
+    x, y, _ = _two_lines(100)
+    model = MixtureOfRegressions(2, n_init=1, random_state=0).fit(x, y)
+    for X in (x, da.from_array(x, chunks=50)):
+        for call in (model.log_prob, model.score, model.bic, model.aic, model.icl):
+            with pytest.raises(ValueError, match="need the responses y.*pass y"):
+                call(X, None)
+    np.testing.assert_allclose(model.predict_proba(x, None), np.tile(model.weights_, (100, 1)))
+
+
+def test_a_response_of_text_that_is_not_numbers_is_refused_by_name():
+    """Text of numbers is read as numbers, as in X; other text gave NumPy's bare "could not
+    convert string to float"."""
+    x, y, _ = _two_lines(100)
+    model = MixtureOfRegressions(2, n_init=1, random_state=0).fit(x, y)
+    text = y.astype(str)
+    reference = model.log_prob(x, y)
+    np.testing.assert_array_equal(model.log_prob(x, text), reference)
+    np.testing.assert_array_equal(
+        MixtureOfRegressions(2, n_init=1, random_state=0).fit(x, text).coef_, model.coef_
+    )
+    text[3] = "n/a"
+    said = r"y holds values that are not numbers \(could not convert .*'n/a'.*pandas.to_numeric"
+    with pytest.raises(ValueError, match=said):
+        MixtureOfRegressions(2).fit(x, text)
+    with pytest.raises(ValueError, match=said):
+        model.log_prob(x, text)
 
 
 def test_predictions_refuse_values_whose_squares_overflow():
@@ -477,13 +537,14 @@ def test_a_collapse_from_normalised_weights_names_sample_weight():
 
 @pytest.mark.parametrize("accelerate", ["squarem", None])
 @pytest.mark.parametrize(("k", "seed"), [(1, 2), (2, 6)])
-def test_k_plus_one_rows_leak_no_numpy_warning(k, seed, accelerate):
-    """With k + 1 rows a starting line passes exactly through the rows it would claim: its
-    variance of 0 (floored at the smallest float) overflowed the other rows' squared
-    residuals in log_density and coef / sigma in SQUAREM's step."""
+def test_few_rows_leak_no_numpy_warning(k, seed, accelerate):
+    """With few rows (k + 1, before they were refused) a starting line passes exactly through
+    the rows it would claim: its variance of 0 (floored at the smallest float) overflowed the
+    other rows' squared residuals in log_density and coef / sigma in SQUAREM's step."""
     rng = np.random.default_rng(seed)
-    x = rng.uniform(0, 10, (k + 1, 1))
-    y = 1 + 2 * x[:, 0] + rng.normal(0, 5, k + 1)
+    n = 3 * k  # the fewest rows allowed: a slope, an intercept and a variance per line
+    x = rng.uniform(0, 10, (n, 1))
+    y = 1 + 2 * x[:, 0] + rng.normal(0, 5, n)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = MixtureOfRegressions(k, random_state=0, accelerate=accelerate).fit(x, y)

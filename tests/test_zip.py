@@ -138,6 +138,23 @@ def test_all_zero_counts_are_refused():
         ZeroInflatedPoisson().fit(np.zeros((10, 1)))
 
 
+def test_one_row_is_refused_with_advice_for_this_model():
+    """It advised "Use fewer components or more data" for a model without components."""
+    import dask.array as da
+
+    for one in ([[3]], da.from_array(np.array([[3.0]]))):
+        with pytest.raises(ValueError, match="at least 2 rows") as caught:
+            ZeroInflatedPoisson().fit(one)
+        assert "n_samples = 1" in str(caught.value) and "component" not in str(caught.value)
+    # two rows: P(0) = 1/2, and the rate that of a zero-truncated Poisson of mean 3,
+    # rate / (1 - exp(-rate)) = 3
+    fit = ZeroInflatedPoisson().fit([[0], [3]])
+    rate = optimize.brentq(lambda r: r / -np.expm1(-r) - 3.0, 0.1, 3.0, xtol=1e-14)
+    np.testing.assert_allclose(fit.rate_, [rate], rtol=1e-6)
+    pi = fit.zero_inflation_
+    np.testing.assert_allclose(pi + (1 - pi) * np.exp(-rate), 0.5, rtol=1e-6)
+
+
 def test_negative_counts_are_refused():
     with pytest.raises(ValueError, match="Negative values"):
         ZeroInflatedPoisson().fit(np.array([[0.0], [-1.0], [2.0]]))

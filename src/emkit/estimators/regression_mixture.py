@@ -224,20 +224,15 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
                 )
             check_complete(self, x, names=feature_names(X))
             check_magnitude(x)
-            check_magnitude(np.asarray(y, dtype=float)[:, None], "y")
-            x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+            x, y = np.asarray(x, dtype=np.float64), _numeric_y(y)
+            check_magnitude(y[:, None], "y")
             w = check_weights(sample_weight, x)
             z = np.column_stack([x, y])
             data = array_source(z, w)
             # Rows of weight 0 are not data: the same rows left out are refused alike.
             n = data.n_rows if w is None else int(np.count_nonzero(w))
             weighed = "" if w is None else f" of positive weight (of {data.n_rows})"
-        k = self.n_components
-        if n < k + 1:
-            raise ValueError(
-                f"MixtureOfRegressions with {k} components needs at least {k + 1} rows "
-                f"(samples); got n_samples = {n}{weighed}. Use fewer components or more data."
-            )
+        self._check_enough_rows(n, z.shape[1] - 1, weighed)
         weight = np.ones(z.shape[0]) if w is None else w
         y = z[:, -1]
         spread = float(weight @ (y - np.average(y, weights=weight)) ** 2 / weight.sum())
@@ -296,6 +291,30 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         warn_unless_converged(self)
         return self
 
+    def _check_enough_rows(self, n: int, p: int, weighed: str) -> None:
+        """Refuse fewer than k (q + 1) rows, q = p + fit_intercept coefficients per line.
+
+        A line needs more rows than coefficients for a residual variance (OLS's n > q: on q
+        rows or fewer it passes through them all with sigma 0, and on fewer than q its
+        coefficients are not identified), so k lines need k (q + 1) rows; with fewer, every
+        fit has a line with sigma 0 and an unbounded likelihood. Rows in excess of that can
+        still collapse a line (the model re-seeds it).
+        """
+        k = self.n_components
+        q = p + int(self.fit_intercept)
+        needed = k * (q + 1)
+        if n >= needed:
+            return
+        fewer = "fewer components or features" if k > 1 else "fewer features"
+        intercept = " and an intercept" if self.fit_intercept else ""
+        raise ValueError(
+            f"MixtureOfRegressions with {k} component{'s' * (k > 1)} needs at least {needed} "
+            f"rows (samples); got n_samples = {n}{weighed}. Each line has {q} coefficients "
+            f"({p} feature{'s' * (p != 1)}{intercept}) and needs a row more for its residual "
+            f"variance ({q + 1} rows per line): on fewer rows, a line passes through its rows "
+            f"with sigma 0 and the likelihood has no maximum. Use {fewer}, or more rows."
+        )
+
     def _collapse_advice(self, sample_weight, data) -> str:
         """What to do where the starts kept collapsing: fewer lines or more data, or, where the
         weights sum to fewer rows than the lines need (normalised weights, summing to 1),
@@ -304,7 +323,8 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         needed = k * (p + int(self.fit_intercept) + 2.0)  # LinearRegressions.min_rows each
         total = float(data.total_weight)
         if sample_weight is None or total >= needed:
-            return "use fewer components or features, or more data"
+            fewer = "fewer components or features" if k > 1 else "fewer features"
+            return f"use {fewer}, or more data"
         return (
             f"sample_weight sums to {total:.3g}: frequency weights, each the number of rows it "
             f"stands for, and {k} line{'s' * (k > 1)} need{'s' * (k == 1)} rows of total weight "
@@ -475,7 +495,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         # with a DataConversionWarning; another 2-D y is refused, where ravelling it paired
         # the rows with other rows' responses.
         refuse_masked(y, "y", "a response")
-        y = np.asarray(_check_y(host_rows(y), y_numeric=True, estimator=self), dtype=np.float64)
+        y = _numeric_y(_check_y(host_rows(y), y_numeric=True, estimator=self))
         if y.shape[0] != x.shape[0]:
             raise ValueError(f"y must be {x.shape[0]} finite values, one per row of X")
         check_magnitude(y[:, None], "y", fitting=False)
@@ -514,10 +534,19 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         total, n = weighted_total(self.log_prob(X, y), sample_weight, X)
         return total / n
 
-    @per_row()
     def log_prob(self, X, y) -> np.ndarray:
         """Conditional log density log p(y_n | x_n) of each row, shape (n,) (lazy on a Dask
         collection, as :meth:`predict_proba`)."""
+        if y is None:  # before a Dask collection's blocks are read; score, bic... read it here
+            raise ValueError(
+                "MixtureOfRegressions' log_prob, score, bic, aic and icl need the responses y: "
+                "the model is the law of y given x, so its likelihood is of (X, y) rows; pass "
+                "y, one response per row of X"
+            )
+        return self._log_prob(X, y)
+
+    @per_row()
+    def _log_prob(self, X, y) -> np.ndarray:
         x, y = self._checked(X, y)
         mixture = Mixture(self.weights_, self._components())
         return mixture.log_density(np.column_stack([x, y]))
@@ -642,9 +671,23 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         return tags
 
 
+def _numeric_y(y) -> np.ndarray:
+    """``y`` as float64, text of numbers read as numbers (as ``X``'s); other text refused."""
+    try:
+        return np.asarray(y, dtype=np.float64)
+    except ValueError as exc:
+        if "could not convert" not in str(exc):
+            raise
+        raise ValueError(
+            f"MixtureOfRegressions needs a numeric response, but y holds values that are not "
+            f"numbers ({exc}); convert y to numbers first (e.g. pandas.to_numeric) or drop "
+            "those rows"
+        ) from None
+
+
 def _stacked(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """A partition as the model reads it: covariates and response side by side, (m, p + 1)."""
-    y = np.asarray(y, dtype=np.float64)
+    y = _numeric_y(y)
     if not np.isfinite(y).all():
         raise ValueError("y contains NaN or infinite values; drop those rows first")
     return np.column_stack([x, y])

@@ -139,6 +139,12 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
                 x = check_rows(self, X, reset=not warm)
             Poisson().check_support(x)
             data = array_source(x, check_weights(sample_weight, x))
+        if data.n_rows < 2:  # before the mixture's own check, whose advice is for components
+            raise ValueError(
+                f"ZeroInflatedPoisson needs at least 2 rows (samples) of counts; got n_samples "
+                f"= {data.n_rows}. It estimates the share of structural zeros and the rate "
+                "from them: fit it to more rows"
+            )
         n0, n_pos, sums = data.map_reduce(_zero_sums)
         if n_pos <= 0:
             weighted = "" if sample_weight is None else " (of the rows with positive weight)"
