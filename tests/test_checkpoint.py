@@ -87,3 +87,35 @@ def test_a_checkpoint_field_without_a_default_is_still_refused(tmp_path):
     ck.write_text(text.replace('"weights": ', '"weight_s": ', 1))
     with pytest.raises(CheckpointError, match="do not match"):
         emkit.GaussianMixture(2, random_state=0).fit(x, checkpoint=ck)
+
+
+def test_a_hard_fit_resumed_from_its_checkpoint_reports_the_observed_log_likelihood(tmp_path):
+    """A checkpoint rebuilds the assignment as a new ``Hard()``; the resumed fit still reports
+    the observed-data log-likelihood (scipy's), not the classification objective it climbed."""
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(1)
+    x = np.vstack(
+        [
+            rng.normal(0, 1, (150, 3)),
+            rng.normal(1.5, 1.3, (150, 3)),
+            rng.normal([3, 0, -2], 0.7, (100, 3)),
+        ]
+    )
+    ck = tmp_path / "hard.json"
+
+    def fit(**kwargs):
+        return emkit.GaussianMixture(3, assignment="hard", random_state=0).fit(x, **kwargs)
+
+    fit(checkpoint=ck)
+    resumed = fit(checkpoint=ck)
+    joint = np.column_stack(
+        [
+            np.log(w) + multivariate_normal(m, c).logpdf(x)
+            for w, m, c in zip(resumed.weights_, resumed.means_, resumed.covariances_, strict=True)
+        ]
+    )
+    assert resumed.log_likelihood_ == pytest.approx(logsumexp(joint, axis=1).sum(), rel=1e-10)
+    assert resumed.log_likelihood_ > joint.max(axis=1).sum() + 1.0  # not the hard objective
+    assert resumed.log_likelihood_ == pytest.approx(fit().log_likelihood_, rel=1e-10)

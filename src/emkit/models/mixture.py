@@ -288,8 +288,9 @@ class Mixture:
         r"""The mixture whose E-step's objective is the observed-data log-likelihood
         :math:`\sum_n w_n \log p(x_n)`: this one with soft assignment where it assigns rows
         hard (classification EM climbs :math:`\sum_n w_n \max_k \log \pi_k p_k(x_n)`
-        instead), else itself."""
-        return replace(self, assignment=SOFT) if self.assignment is HARD else self
+        instead), else itself. Tested by class: a checkpoint rebuilds the assignment as a new
+        instance, not :data:`HARD` itself."""
+        return replace(self, assignment=SOFT) if isinstance(self.assignment, Hard) else self
 
     def log_weights(self) -> np.ndarray:
         """log pi_k, shape (k,) (-inf for a weight of 0)."""
