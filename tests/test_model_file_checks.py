@@ -268,3 +268,106 @@ def test_an_integer_of_too_many_digits_is_a_model_file_error(gaussian_mixture, t
         status = main(["predict", str(path), str(tmp_path / "absent.csv")])
     assert status == 2
     assert err.getvalue().startswith(f"emkit: error: {path}: not a readable emkit model file")
+
+
+# ---- components of a mixture of families ---------------------------------------------------
+
+
+def _component(index, **values):
+    def edit(document):
+        document["attributes"]["component_params_"][index].update(values)
+
+    return edit
+
+
+@pytest.fixture(scope="module")
+def normal_mixture():
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 1, (150, 2)), rng.normal(4, 1, (150, 2))])
+    return emkit.MixtureModel([emkit.Normal(), emkit.Normal()], random_state=0).fit(x), x
+
+
+@pytest.mark.parametrize(
+    "values, says",
+    [
+        ({"variance": [1.0, 1.0, 1.0]}, "variance is for 3 feature"),
+        ({"mean": [1.0]}, "mean is for 1 feature"),
+        ({"variance": [0.0, 1.0]}, "variance must be positive"),
+    ],
+)
+def test_normal_components_of_another_width_or_no_spread_are_refused(
+    normal_mixture, tmp_path, values, says
+):
+    model, x = normal_mixture
+    again = emkit.load(_edited(model, tmp_path, lambda document: None))
+    # as saved it loads, and predicts as scipy's densities at its parameters do
+    from scipy.stats import norm
+
+    joint = np.column_stack(
+        [
+            np.log(w) + norm(c.mean, np.sqrt(c.variance)).logpdf(x).sum(axis=1)
+            for w, c in zip(model.weights_, model.components_, strict=True)
+        ]
+    )
+    np.testing.assert_array_equal(again.predict(x), joint.argmax(axis=1))
+    path = _edited(model, tmp_path, _component(0, **values))
+    with pytest.raises(ModelFileError, match=rf"'attributes.component_params_\[0\]': .*{says}"):
+        emkit.load(path)
+
+
+def test_a_poisson_rate_of_another_width_is_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    counts = np.concatenate([rng.poisson(1, 200), rng.poisson(6, 200)])[:, None]
+    model = emkit.MixtureModel([emkit.Poisson(), emkit.Poisson()], random_state=0).fit(counts)
+    emkit.load(_edited(model, tmp_path, lambda document: None))
+    path = _edited(model, tmp_path, _component(1, rate=[3.0, 3.0]))
+    with pytest.raises(ModelFileError, match=r"component_params_\[1\]'.*rate is for 2 feature"):
+        emkit.load(path)
+
+
+def _fits_of_every_family():
+    rng = np.random.default_rng(0)
+    n = 300
+    half = rng.random(n) < 0.5
+    counts = np.where(half, rng.poisson(1, n), rng.poisson(7, n))[:, None].astype(float)
+    positive = np.where(half, rng.exponential(1, n), rng.gamma(9, 1, n))[:, None]
+    binary = (rng.random((n, 3)) < np.where(half[:, None], 0.2, 0.8)).astype(float)
+    codes = np.where(half[:, None], rng.choice(3, (n, 2)), 2).astype(float)
+    x = rng.uniform(0, 10, n)
+    rows = np.column_stack([x, np.where(half, 1 + 2 * x, 8 - x) + rng.normal(0, 0.5, n)])
+    E = emkit
+    return [
+        (E.MixtureModel([E.Poisson(), E.Poisson()], random_state=0), counts),
+        (E.MixtureModel([E.PointMass(0), E.Poisson()], random_state=0), counts),
+        (E.MixtureModel([E.Exponential(), E.Gamma()], random_state=0), positive),
+        (E.MixtureModel([E.Bernoulli(), E.Bernoulli()], random_state=0), binary),
+        (E.MixtureModel([E.Categorical(), E.Categorical()], random_state=0), codes),
+        (E.MixtureModel([E.LinearGaussian(), E.LinearGaussian()], random_state=0), rows),
+    ]
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_a_fit_of_every_family_loads_back_as_saved(tmp_path, index):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, x = _fits_of_every_family()[index]
+        model.fit(x)
+    again = emkit.load(_edited(model, tmp_path, lambda document: None))
+    np.testing.assert_array_equal(again.score_samples(x), model.score_samples(x))
+
+
+def test_equal_variance_with_unequal_sigmas_is_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 1))
+    y = np.where(rng.random(300) < 0.5, 1 + 2 * x[:, 0], -1 - x[:, 0]) + rng.normal(0, 0.3, 300)
+    model = emkit.MixtureOfRegressions(2, random_state=0).fit(x, y)
+    assert model.sigmas_[0] != model.sigmas_[1]
+    path = _edited(model, tmp_path, _set("attributes", "equal_variance_", True))
+    with pytest.raises(ModelFileError, match="'attributes.sigmas_': .* differ where equal_var"):
+        emkit.load(path)
+    equal = emkit.MixtureOfRegressions(2, equal_variance=True, random_state=0).fit(x, y)
+    again = emkit.load(_edited(equal, tmp_path, lambda document: None))
+    np.testing.assert_array_equal(again.sigmas_, equal.sigmas_)
+    path = _edited(equal, tmp_path, _set("attributes", "equal_variance_", False))
+    with pytest.raises(ModelFileError, match="'attributes.equal_variance_': false where"):
+        emkit.load(path)

@@ -103,3 +103,13 @@ def test_a_column_without_a_positive_count_loads_back_as_saved(tmp_path):
 
     with pytest.raises(ModelFileError, match=r"'attributes.rate_'.*negative"):
         emkit.load(_saved(model, tmp_path, edit))
+
+
+def test_a_point_mass_moved_off_zero_is_refused(fitted, tmp_path):
+    emkit.load(_saved(fitted, tmp_path))  # as saved, it loads
+
+    def moved(attributes):
+        attributes["component_params_"][0]["value"] = 1.0
+
+    with pytest.raises(ModelFileError, match=r"'attributes.component_params_\[0\]'.*'value': 0"):
+        emkit.load(_saved(fitted, tmp_path, moved))

@@ -108,6 +108,10 @@ class IndependentFeatures:
     params: ClassVar[tuple[str, ...]]
     # Where each parameter lives: "real", "positive" (> 0), "nonnegative" or "unit" ([0, 1]).
     domains: ClassVar[dict[str, str]] = {}
+    # Narrower domains a fitted model's parameters keep, where an M-step may reach an edge
+    # that no model is fit for (a Normal's variance of 0: every density 0 or infinite); a
+    # model file is refused outside them.
+    model_domains: ClassVar[dict[str, str]] = {}
 
     def __post_init__(self) -> None:
         for attr in self.params:

@@ -106,6 +106,13 @@ class Family(Protocol):
         exactly the data whose every row lies in the support: a mixture then checks its data
         once per such family, not once per component, and needs no ``in_support``.
 
+    Optional member, for model files (:func:`emkit.load`)
+    -----------------------------------------------------
+    model_domains : ClassVar[dict[str, str]]
+        For a parameter whose M-step may reach an edge of its domain that no fitted model
+        holds (a Normal's variance of 0), the narrower domain a model file must keep, a key of
+        :data:`~emkit.distributions.base.DOMAINS`; absent or empty where there is none.
+
     Optional member, for ``estimate()``'s check of its rows
     -------------------------------------------------------
     row_moments(stats, n_features) -> (weight, mean, scatter or None)

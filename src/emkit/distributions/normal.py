@@ -71,6 +71,7 @@ class Normal(IndependentFeatures):
     name: ClassVar[str] = "normal"
     params: ClassVar[tuple[str, ...]] = ("mean", "variance")
     domains: ClassVar[dict[str, str]] = {"mean": "real", "variance": "nonnegative"}
+    model_domains: ClassVar[dict[str, str]] = {"variance": "positive"}
     prior_type: ClassVar[type] = NormalInverseGamma
     fixed_support: ClassVar[bool] = True
     mean: np.ndarray | None = None

@@ -520,9 +520,11 @@ def _check_values(est: Any) -> None:
         if not isinstance(pi, (int, float)) or isinstance(pi, bool) or not 0.0 <= pi <= 1.0:
             raise ValueError(f"zero_inflation_: must be a number in [0, 1]; got {pi!r}")
     if hasattr(est, "component_params_"):
-        _check_components(est, k)
+        _check_components(est, k, d)
     if hasattr(est, "zero_inflation_") and hasattr(est, "component_params_"):
         _check_zero_inflation(est, d)
+    if hasattr(est, "equal_variance_") and hasattr(est, "sigmas_"):
+        _check_equal_variance(est)
 
 
 def _check_structure_changes(changes: Any, history: np.ndarray | None) -> None:
@@ -561,7 +563,11 @@ def _check_classes(classes: Any, k: int | None) -> None:
         raise ValueError(f"classes_: must be distinct and sorted; got {classes.tolist()}")
 
 
-def _check_components(est: Any, k: int | None) -> None:
+def _check_components(est: Any, k: int | None, d: int | None) -> None:
+    """Each fitted component a family of the model's list, in order, whose parameters are for
+    ``d`` columns (``parameter_widths``) and lie where a model's do (``model_domains``: a
+    Normal's variance above 0); a family without free parameters (a point mass) as listed."""
+    from emkit.distributions.base import check_domain
     from emkit.distributions.registry import family_from_dict
 
     specs = est.component_params_
@@ -575,16 +581,39 @@ def _check_components(est: Any, k: int | None) -> None:
             raise ValueError(f"component_params_[{j}]: {exc}") from None
         if not family.fitted:
             raise ValueError(f"component_params_[{j}]: the component has no fitted parameters")
-        families.append(family.name)
+        families.append(family)
     # EM keeps each component's family and its place among the listed families (a pruned
     # fit: some of them, in order).
-    names = [family_from_dict(f).name for f in est._families()]
-    listed = iter(names)
-    for j, name in enumerate(families):
-        if name not in listed:
+    listed = [family_from_dict(f) for f in est._families()]
+    names = [f.name for f in listed]
+    position = 0
+    for j, family in enumerate(families):
+        where = f"component_params_[{j}]"
+        while position < len(listed) and listed[position].name != family.name:
+            position += 1
+        if position == len(listed):
             raise ValueError(
-                f"component_params_[{j}]: a {name} component out of place; the model lists "
+                f"{where}: a {family.name} component out of place; the model lists "
                 f"{names}, a fit keeps them in that order"
+            )
+        given = listed[position]
+        position += 1
+        kind = type(family).__name__
+        for attr, width in family.parameter_widths().items():
+            if d is not None and width != d:
+                raise ValueError(
+                    f"{where}: the {kind}'s {attr} is for {width} feature(s) where "
+                    f"n_features_in_ is {d}"
+                )
+        for attr, domain in getattr(family, "model_domains", {}).items():
+            try:
+                check_domain(kind, attr, np.asarray(getattr(family, attr), float), domain)
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc} in a fitted model") from None
+        if d is not None and family.n_parameters(d) == 0 and family.to_dict() != given.to_dict():
+            raise ValueError(
+                f"{where}: {family.to_dict()} where the model lists {given.to_dict()}, a "
+                "family with no free parameter, which a fit keeps as listed"
             )
 
 
@@ -611,6 +640,23 @@ def _check_zero_inflation(est: Any, d: int | None) -> None:
             f"model scores with, are {rate.tolist()}"
         )
     _check_wald(est, 1 + rate.size)
+
+
+def _check_equal_variance(est: Any) -> None:
+    """A mixture of regressions fitted with one residual variance (``equal_variance_``, which
+    ``equal_variance`` asks for) holds one sigma, written once per component."""
+    if est.equal_variance and not est.equal_variance_:
+        raise ValueError(
+            "equal_variance_: false where the parameter equal_variance is true (a fit with it "
+            "keeps one residual variance)"
+        )
+    sigmas = est.sigmas_
+    one = sigmas.size == 0 or np.allclose(sigmas, sigmas[0], rtol=COPY_RTOL, atol=0.0)
+    if est.equal_variance_ and not one:
+        raise ValueError(
+            f"sigmas_: {sigmas.tolist()} differ where equal_variance_ is true (one residual "
+            "variance for every component)"
+        )
 
 
 def _check_wald(est: Any, p: int) -> None:

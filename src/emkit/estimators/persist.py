@@ -183,7 +183,8 @@ def load(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES):
     data, parameters must pass the estimator's own validation, and fitted values must be
     present (never null), finite and consistent (weights on the simplex, positive-definite
     covariances and precisions that hold the structure ``covariance_type`` names, shapes
-    matching ``n_components`` and ``n_features_in_``). A ``set_output`` container
+    matching ``n_components`` and ``n_features_in_``, components of the listed families with
+    parameters for ``n_features_in_`` columns inside their domains). A ``set_output`` container
     ("default", "pandas" or "polars" for ``transform``) is kept.
 
     Parameters
