@@ -119,3 +119,39 @@ def test_a_hard_fit_resumed_from_its_checkpoint_reports_the_observed_log_likelih
     assert resumed.log_likelihood_ == pytest.approx(logsumexp(joint, axis=1).sum(), rel=1e-10)
     assert resumed.log_likelihood_ > joint.max(axis=1).sum() + 1.0  # not the hard objective
     assert resumed.log_likelihood_ == pytest.approx(fit().log_likelihood_, rel=1e-10)
+
+
+def test_a_file_in_the_way_of_the_checkpoint_is_named_before_the_fit(tmp_path):
+    (tmp_path / "somefile").write_text("mine")
+    ck = tmp_path / "somefile" / "ck.json"
+    calls = []
+    gm = emkit.GaussianMixture(2, random_state=0, callback=calls.append)
+    with pytest.raises(NotADirectoryError, match="somefile is a file, not a folder") as refused:
+        gm.fit(two_clusters(), checkpoint=ck)
+    assert refused.value.filename == str(ck)
+    assert calls == []  # refused before a step
+    assert (tmp_path / "somefile").read_text() == "mine"
+
+
+def test_a_checkpoint_of_another_version_says_which_is_read(tmp_path):
+    x = two_clusters()
+    ck = tmp_path / "gm.json"
+    emkit.GaussianMixture(2, random_state=0).fit(x, checkpoint=ck)
+    document = json.loads(ck.read_text())
+    document["version"] = 2
+    ck.write_text(json.dumps(document))
+    message = "version 2 is not supported \\(this emkit reads version 1\\); delete it"
+    with pytest.raises(CheckpointError, match=message):
+        emkit.GaussianMixture(2, random_state=0).fit(x, checkpoint=ck)
+
+
+@pytest.mark.parametrize("scalar", [{"__scalar__": "O", "value": [1]}, {"__scalar__": "<f8"}])
+def test_a_damaged_number_in_a_checkpoint_is_a_checkpoint_error(tmp_path, scalar):
+    x = two_clusters()
+    ck = tmp_path / "gm.json"
+    emkit.GaussianMixture(2, random_state=0, accelerate=None).fit(x, checkpoint=ck)
+    document = json.loads(ck.read_text())
+    document["runs"][0]["fields"]["model"]["fields"]["weights"] = scalar
+    ck.write_text(json.dumps(document))
+    with pytest.raises(CheckpointError, match="a damaged checkpoint \\(a damaged number"):
+        emkit.GaussianMixture(2, random_state=0, accelerate=None).fit(x, checkpoint=ck)

@@ -10,6 +10,7 @@ defined inside emkit are rebuilt, from plain values: a checkpoint cannot run cod
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import math
@@ -143,12 +144,31 @@ def decode(value: Any, depth: int = 0) -> Any:
             raise CheckpointError("an array's shape does not match its data")
         return np.asarray(data, dtype=dtype).reshape(shape)
     if "__scalar__" in value:
-        return np.dtype(str(value["__scalar__"])).type(value["value"])
+        dtype, number = np.dtype(str(value["__scalar__"])), value.get("value")
+        if dtype.kind not in "fiub" or not isinstance(number, (bool, int, float)):
+            raise CheckpointError(f"a damaged number ({value['__scalar__']!r}: {number!r})")
+        return dtype.type(number)
     if "__tuple__" in value:
         return tuple(decode(v, depth + 1) for v in value["__tuple__"])
     if "__dict__" in value:
         return {k: decode(v, depth + 1) for k, v in value["__dict__"].items()}
     raise CheckpointError("an object of unknown kind")
+
+
+def _make_folder(path: Path) -> None:
+    """Create the folders on the way to ``path``; ``NotADirectoryError`` naming ``path``, as
+    a model's ``save`` does, where a file stands in the way (before the fit spends a step)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        files = [p for p in reversed(path.parents) if p.exists() and not p.is_dir()]
+        blocking = files[0] if files else path.parent
+        raise NotADirectoryError(
+            errno.ENOTDIR,
+            f"cannot write a checkpoint there ({blocking} is a file, not a folder); give "
+            "another checkpoint path",
+            str(path),
+        ) from None
 
 
 def _fingerprint(value: Any) -> Any:
@@ -282,7 +302,7 @@ class Checkpoint:
         if warm is not None:
             text = json.dumps(encode(warm), sort_keys=True)
             key["warm_start"] = hashlib.sha256(text.encode()).hexdigest()
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _make_folder(Path(path))
         return cls(Path(path), key, every)
 
     def load(self) -> list[RunState] | None:
@@ -296,7 +316,10 @@ class Checkpoint:
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise CheckpointError(f"{self.path}: not an emkit checkpoint")
         if document.get("version") != FORMAT_VERSION:
-            raise CheckpointError(f"{self.path}: checkpoint version {document.get('version')!r}")
+            raise CheckpointError(
+                f"{self.path}: checkpoint version {document.get('version')!r} is not supported "
+                f"(this emkit reads version {FORMAT_VERSION}); delete it to start the fit afresh"
+            )
         if not _same_fit(document.get("key"), json.loads(json.dumps(encode(self.key)))):
             raise CheckpointError(
                 f"{self.path}: a checkpoint of another fit (other data or parameters, or a "
