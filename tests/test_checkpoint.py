@@ -155,3 +155,40 @@ def test_a_damaged_number_in_a_checkpoint_is_a_checkpoint_error(tmp_path, scalar
     ck.write_text(json.dumps(document))
     with pytest.raises(CheckpointError, match="a damaged checkpoint \\(a damaged number"):
         emkit.GaussianMixture(2, random_state=0, accelerate=None).fit(x, checkpoint=ck)
+
+
+def test_starts_resumed_from_a_checkpoint_end_as_the_checkpointed_fit_to_the_last_bit(tmp_path):
+    """With a checkpoint the n_init starts run one after another: a fit killed in its second
+    start and resumed ends as the uninterrupted checkpointed fit, bit for bit, and as the fit
+    without a checkpoint (starts in lockstep) to rounding, as the docs say."""
+    rng = np.random.default_rng(1)
+    x = np.vstack(
+        [
+            rng.normal(0, 1, (150, 3)),
+            rng.normal(1.5, 1.3, (150, 3)),
+            rng.normal([3, 0, -2], 0.7, (100, 3)),
+        ]
+    )
+
+    def fit(**kwargs):
+        return emkit.GaussianMixture(3, random_state=0, n_init=2, **kwargs)
+
+    whole = fit().fit(x, checkpoint=tmp_path / "whole.json")
+
+    class Killed(Exception):
+        pass
+
+    def kill(progress):
+        if progress.start == 1 and progress.iteration == 7:
+            raise Killed
+
+    ck = tmp_path / "killed.json"
+    with pytest.raises(Killed):
+        fit(callback=kill).fit(x, checkpoint=ck)
+    resumed = fit().fit(x, checkpoint=ck)
+    for name in ("weights_", "means_", "covariances_", "history_"):
+        np.testing.assert_array_equal(getattr(resumed, name), getattr(whole, name))
+    assert resumed.log_likelihood_ == whole.log_likelihood_
+    lockstep = fit().fit(x)
+    np.testing.assert_allclose(lockstep.means_, whole.means_, rtol=1e-10, atol=1e-12)
+    assert lockstep.log_likelihood_ == pytest.approx(whole.log_likelihood_, rel=1e-12)

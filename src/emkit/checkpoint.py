@@ -1,5 +1,10 @@
 """Checkpoints of a running fit: the state of every EM run, saved every few steps, so that a fit
-that was killed resumes where it stopped and ends with the answer of an uninterrupted fit.
+that was killed resumes where it stopped and ends with the answer of an uninterrupted fit with
+the same checkpoint, bit for bit. Its starts run one after another, where a fit without a
+checkpoint runs them in lockstep (one pass for all; the Gaussian kernels then centre every
+start's rows on the first start's mean): the two reach the same maximum to rounding, not to the
+last bit. A lockstep fit cannot be resumed bit for bit: a start's arithmetic there depends on
+which others share its passes, and a resumed run's partners are not the interrupted one's.
 
 A checkpoint is a JSON file written whole (:mod:`emkit.atomic`). Models are immutable values
 (frozen dataclasses of arrays), written field by field with every float in its shortest

@@ -820,9 +820,10 @@ def fit_starts(
         random numbers (a re-seed), so that a start's draws follow the previous run's.
     checkpoint : a :class:`~emkit.checkpoint.Checkpoint`: the runs' states are saved to it
         every ``checkpoint.every`` accepted steps and at the end of each run, and a fit that
-        finds one continues from it, ending where the uninterrupted fit would. The starts
-        then run one after another (as ``lockstep=False``), so that each run's arithmetic
-        is the same whether or not it was interrupted.
+        finds one continues from it, ending bit for bit where the uninterrupted checkpointed
+        fit would. The starts then run one after another (as ``lockstep=False``), so that
+        each run's arithmetic is the same whether or not it was interrupted; a lockstep fit
+        (no checkpoint) reaches the same maximum to rounding only.
 
     Returns
     -------

@@ -444,10 +444,12 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         checkpoint : path of a checkpoint file, or None. The state of the fit is saved there
             every few EM steps (written whole); a fit killed on the way and started again with
             the same data, parameters and file continues from it and ends with the answer of
-            an uninterrupted fit (:mod:`emkit.checkpoint`). The starts then run one after
-            another. Plain EM's fit after a degenerate SQUAREM fit (see ``accelerate``) keeps
-            its own file beside it, ``-plain`` added to the name (``fit.json``:
-            ``fit-plain.json``).
+            an uninterrupted fit with the same checkpoint, bit for bit (:mod:`emkit.checkpoint`).
+            The starts then run one after another, each alone, where a fit without a checkpoint
+            runs its ``n_init`` starts in lockstep (sharing each pass): the two reach the same
+            maximum to rounding, not to the last bit (``n_init=2``: means 2e-14 apart).
+            Plain EM's fit after a degenerate SQUAREM fit (see ``accelerate``) keeps its own
+            file beside it, ``-plain`` added to the name (``fit.json``: ``fit-plain.json``).
 
         Returns
         -------

@@ -244,7 +244,9 @@ def select_mixture(
     checkpoint : a folder, or None: each fit keeps its checkpoint there (``<type>-<k>.json``,
         and ``<type>-<k>-refined.json`` for a refined fit; see ``GaussianMixture.fit``), so
         that a selection killed on the way and started again resumes every fit where it
-        stopped.
+        stopped, and ends as the uninterrupted selection with the same folder, bit for bit.
+        The fits then run one after another, not in lockstep: the table agrees with one
+        without a checkpoint to rounding, not to the last bit.
     **params : parameters for the template, e.g. ``n_init=5, random_state=0``.
 
     Returns
