@@ -91,7 +91,7 @@ def test_exclude_carries_no_id_and_the_note_says_how(tmp_path):
     out = tmp_path / "out"
     status, stdout, err = run_main(["fit", data, *FAST, "--columns", "x,y", "--out", out])
     assert status == 0
-    assert "id column 'name' (the first id-like or text column)" in err
+    assert "id column 'name' (the first id-like or text column of unique values)" in err
     assert "--exclude name carries none" in err
     assert pd.read_csv(out / "assignments.csv").columns[0] == "name"
 
@@ -119,3 +119,35 @@ def test_predict_suggests_only_flags_it_takes(tmp_path):
     assert "--exclude" not in err
     with pytest.raises(SystemExit):  # argparse: the flag the note named before
         run_main([*argv, "--exclude", "name"])
+
+
+def test_a_text_column_of_repeated_values_is_no_id(tmp_path):
+    """A two-level ``group`` column named the rows of ``assignments.csv`` and of ``emkit predict``
+    (the first text column was the id whatever its values); only a text column of unique values
+    is found as the id, else the rows are numbered as where no text column is."""
+    frame = named_rows(200).drop(columns="name")
+    frame.insert(0, "group", np.where(np.arange(200) % 2 == 0, "a", "b"))
+    data = csv_file(tmp_path, frame)
+    out = tmp_path / "out"
+    status, _, err = run_main(["fit", data, *FAST, "--out", out])
+    assert status == 0
+    assert "id column" not in err and "skipped 1 non-numeric column: group" in err
+    rows = pd.read_csv(out / "assignments.csv")
+    assert list(rows.columns[:3]) == ["x", "y", "label"] and len(rows) == 200
+    predicted = tmp_path / "p.csv"
+    status, _, err = run_main(["predict", out / "model.json", data, "--out", predicted])
+    assert status == 0 and "id column" not in err
+    assert "group" not in pd.read_csv(predicted).columns
+
+    # a later text column of unique values is the id; the group column is skipped
+    frame.insert(1, "name", [f"r{i}" for i in range(200)])
+    data = csv_file(tmp_path, frame)
+    status, _, err = run_main(["fit", data, *FAST, "--out", out])
+    assert status == 0 and "id column 'name'" in err
+    rows = pd.read_csv(out / "assignments.csv")
+    assert rows.columns[0] == "name"
+    assert rows["name"].tolist() == frame["name"].tolist()
+    # --id still takes a column of repeated values where asked
+    status, _, err = run_main(["fit", data, *FAST, "--id", "group", "--out", out])
+    assert status == 0 and "id column 'group' (--id)" in err
+    assert pd.read_csv(out / "assignments.csv")["group"].tolist() == frame["group"].tolist()

@@ -307,7 +307,7 @@ def test_a_compressed_csv_on_a_dask_cluster_fits_as_in_memory(tmp_path):
 
 def test_data_columns_named_like_emkits_output_are_written_apart(tmp_path):
     frame = two_clusters().rename(columns={"width": "p0"})
-    frame.insert(0, "label", np.where(np.arange(len(frame)) % 2, "big", "small"))  # the id
+    frame.insert(0, "label", [f"row{i}" for i in range(len(frame))])  # the id (unique)
     path = tmp_path / "t.csv"
     frame.to_csv(path, index=False)
     status, _, err = run_main(["fit", path, "--out", tmp_path / "o", *FAST])

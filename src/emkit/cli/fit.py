@@ -77,7 +77,8 @@ def add_table_options(parser: argparse.ArgumentParser, *, fitting: bool) -> None
         dest="id_column",
         metavar="COLUMN",
         help="a column carried into the output to name each row (default: a unique column "
-        "named like id, else the first text column)",
+        "named like id, else the first text column whose values are unique, else none: rows "
+        "are numbered)",
     )
     parser.add_argument(
         "--sep", help="CSV delimiter, e.g. ';' or tab (default: detected from the file)"

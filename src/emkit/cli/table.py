@@ -956,8 +956,10 @@ def _looks_like_id(name, columns: ColumnKinds) -> bool:
 
 def find_id(columns: ColumnKinds, id_column: str | None, taken: Sequence[str] = ()) -> str | None:
     """The id column: ``id_column``; else one named like an id (``id``, ``*_id``, ...) with
-    unique values; else the first text column; else None. A column in ``taken`` (the model's
-    columns named with ``--columns``, those ``--exclude`` names) is never found as the id."""
+    unique values; else the first text column with unique values (a value two rows share names
+    neither: a column of group labels is no id); else None, the rows numbered. A column in
+    ``taken`` (the model's columns named with ``--columns``, those ``--exclude`` names) is never
+    found as the id."""
     if id_column is not None:
         id_column = named(id_column, columns.names) or id_column
         if id_column not in columns.names:
@@ -975,7 +977,7 @@ def find_id(columns: ColumnKinds, id_column: str | None, taken: Sequence[str] = 
         if _looks_like_id(name, columns):
             return str(name)
     for name in free:
-        if columns.kind(name) in NAME_KINDS:
+        if columns.kind(name) in NAME_KINDS and columns.unique_complete(name):
             return str(name)
     return None
 
@@ -1390,13 +1392,15 @@ def choose_columns(
     if ident is not None and id_column is not None:
         notes.append(f"id column {ident!r} (--id) is carried into the output")
     elif ident is not None:
-        # the first text column: a column of numbers with stray entries says which
+        # the first text column of unique values: a column of numbers with stray entries says which
         why = (
             None
             if ident in hints or _named_like_id(ident)
             else why_text(raw, ident, read.get(ident))
         )
-        found = "the first id-like or text column" + ("" if why is None else f"; {why}")
+        found = "the first id-like or text column of unique values" + (
+            "" if why is None else f"; {why}"
+        )
         carries_none = (
             f", --exclude {quote(ident, listed_in=True)} carries none" if excludable else ""
         )
