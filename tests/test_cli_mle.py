@@ -727,3 +727,23 @@ def test_a_crossing_of_many_columns_is_refused_before_it_expands(tmp_path):
         linear_terms("y ~ " + "*".join(columns))
     response, terms, intercept = linear_terms("y ~ a*b*c")
     assert len(terms) == 7 and intercept
+
+
+def test_advice_names_the_command_on_the_command_line(tmp_path, capsys):
+    """``emkit mle gamma`` of data with a 0 advised ``mle.exponential``, the Python function;
+    the command line names its command, which fits the data (rate 1 / mean, closed form), and
+    the Python API keeps its own name."""
+    from emkit import mle
+
+    path = tmp_path / "z0.csv"
+    x = np.array([0.0, 1.5, 2.0, 0.5, 3.0])
+    pd.DataFrame({"k": x}).to_csv(path, index=False)
+    with pytest.raises(DataError, match="use emkit mle exponential for waiting") as refused:
+        run_mle(["gamma", str(path), "--column", "k"])
+    assert "mle.exponential" not in str(refused.value)
+    with pytest.raises(ValueError, match=r"use mle\.exponential for waiting"):
+        mle.gamma(x)
+    assert run_mle(["exponential", str(path), "--column", "k"]) == 0
+    assert table_rows(capsys.readouterr().out)["rate"][0] == pytest.approx(1 / x.mean(), rel=1e-3)
+    assert cli_mle.as_command("mle.linear_regression: X") == "emkit mle linear: X"
+    assert cli_mle.as_command("see mle.something_else") == "see mle.something_else"

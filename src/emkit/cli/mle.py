@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 from typing import TYPE_CHECKING
 
 from emkit.cli.fit import THOUSANDS_HELP, note
@@ -237,11 +238,25 @@ def _numbers(frame: pd.DataFrame, path, what: str) -> np.ndarray:
     return frame.to_numpy(dtype=np.float64)
 
 
+# The Python functions the command line runs as ``emkit mle FAMILY``, as messages name them.
+COMMANDS = {
+    **{f"mle.{name}": f"emkit mle {name}" for name in (*ONE_COLUMN, *MANY_COLUMNS)},
+    "mle.linear_regression": "emkit mle linear",
+    "mle.nonlinear_regression": "emkit mle nonlinear",
+}
+
+
+def as_command(message: str) -> str:
+    """The message of an ``emkit.mle`` function, its advice naming the commands of the command
+    line (``use emkit mle exponential``) where it names the Python functions."""
+    return re.sub(r"\bmle\.[a-z_]+\b", lambda m: COMMANDS.get(m.group(0), m.group(0)), message)
+
+
 def _fit(fit, where: str, *data, **options):
     try:
         return fit(*data, **options)
     except ValueError as exc:
-        raise DataError(f"{where}: {exc}") from None
+        raise DataError(f"{where}: {as_command(str(exc))}") from None
 
 
 def one_column(args: argparse.Namespace, frame: pd.DataFrame) -> tuple[Estimate, str]:
