@@ -192,3 +192,14 @@ def test_starts_resumed_from_a_checkpoint_end_as_the_checkpointed_fit_to_the_las
     lockstep = fit().fit(x)
     np.testing.assert_allclose(lockstep.means_, whole.means_, rtol=1e-10, atol=1e-12)
     assert lockstep.log_likelihood_ == pytest.approx(whole.log_likelihood_, rel=1e-12)
+
+
+def test_checkpoint_error_is_public():
+    """The API page says everything public is importable from emkit; CheckpointError, which
+    ``fit(checkpoint=...)`` raises, was only in ``emkit.checkpoint``."""
+    assert emkit.CheckpointError is CheckpointError
+    assert "CheckpointError" in emkit.__all__
+    assert issubclass(emkit.CheckpointError, ValueError)
+    from emkit import CheckpointError as imported
+
+    assert imported is CheckpointError

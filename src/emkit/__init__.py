@@ -28,6 +28,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from emkit.exceptions import (
+    CheckpointError,
     DataError,
     DegenerateFitWarning,
     LocalMaximumWarning,
@@ -158,6 +159,7 @@ __all__ = [
     "NormalInverseWishart",
     "PointMass",
     "Poisson",
+    "CheckpointError",
     "DataError",
     "ModelFileError",
     "DegenerateFitWarning",

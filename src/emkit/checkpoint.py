@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from emkit.atomic import write_text
+from emkit.exceptions import CheckpointError
 from emkit.filecheck import read_regular_bytes
 
 FORMAT = "emkit-checkpoint"
@@ -60,10 +61,6 @@ class RunState:
     policy: Any
     done: bool = False
     converged: bool = False
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be resumed: damaged, or written by another fit."""
 
 
 def encode(value: Any) -> Any:

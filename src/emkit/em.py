@@ -29,9 +29,9 @@ import numpy as np
 
 from emkit.accel import VectorForm, contraction, extrapolate, model_at, next_step_max
 from emkit.backend.sources import DataSource
-from emkit.checkpoint import Checkpoint, CheckpointError, RunState
+from emkit.checkpoint import Checkpoint, RunState
 from emkit.distributions.family import offers
-from emkit.exceptions import MonotonicityWarning, warn_user
+from emkit.exceptions import CheckpointError, MonotonicityWarning, warn_user
 
 # A decrease smaller than this fraction of |loglik| is floating-point rounding, not a bug.
 ROUNDING = 1e-10

@@ -190,3 +190,27 @@ class ModelFileError(ValueError):
     ...
     model.json: field 'version': 2 is not supported (this emkit reads 1)
     """
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be resumed (``fit(checkpoint=...)``, ``select_mixture``,
+    ``emkit fit --checkpoint``): damaged, or written by another fit or for other data; the
+    message names the file and says what to do.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import emkit
+    >>> X = np.random.default_rng(0).normal([[0, 0]] * 100 + [[5, 1]] * 100)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "gmm.json"
+    ...     _ = emkit.GaussianMixture(2, random_state=0).fit(X, checkpoint=path)
+    ...     try:  # other data: the columns swapped
+    ...         emkit.GaussianMixture(2, random_state=0).fit(X[:, ::-1].copy(), checkpoint=path)
+    ...     except emkit.CheckpointError as err:  # a CheckpointError is a ValueError
+    ...         print(str(err).rsplit("; ", 1)[-1])
+    ...
+    delete it to start afresh
+    """
