@@ -28,12 +28,43 @@ def emkit_command() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """``emkit demo`` run once in process; its output folder and printed text."""
+def demo_run(tmp_path_factory):
+    """``emkit demo`` run once in process; its output folder, printed text and stderr."""
     out_dir = tmp_path_factory.mktemp("demo")
     status, out, err = run_main(["demo", "--out", out_dir, "--quiet"])
     assert status == 0, err
-    return out_dir, out
+    return out_dir, out, err
+
+
+@pytest.fixture(scope="module")
+def demo(demo_run):
+    """``emkit demo``'s output folder and printed text."""
+    return demo_run[:2]
+
+
+def test_demo_advice_names_what_the_user_can_run(demo_run):
+    """The grid's warning of a lower local maximum advised ``n_init``, a Python parameter
+    that ``emkit demo`` has no option for; it names ``emkit fit``'s ``--n-init``."""
+    err = demo_run[2]
+    assert "lower local maximum" in err  # Old Faithful: a larger K ends lower for some type
+    assert "emkit fit with --n-init adds k-means++ restarts" in err
+    assert "n_init" not in err
+
+
+def test_one_model_fitted_is_said_plainly(tmp_path):
+    """``-k 3 --covariance VVV`` fits one model: the summary said "Chosen by BIC among 1
+    fits"; it is the one model, as ``GaussianMixture(3, covariance_type="VVV")`` fits it."""
+    argv = ["fit", FAITHFUL, "-k", "3", "--covariance", "VVV", "--quiet", "--no-report"]
+    status, out, err = run_main([*argv, "--out", tmp_path / "o"])
+    assert status == 0, err
+    assert "One model fitted, so none chosen by BIC." in out
+    assert "among 1 fits" not in out
+    model = emkit.load(tmp_path / "o" / "model.json")
+    assert model.n_components == 3 and model.covariance_type == "full"  # mclust VVV
+    # two fits still say how the one shown was chosen
+    argv = ["fit", FAITHFUL, "-k", "2-3", "--covariance", "VVV", "--quiet", "--no-report"]
+    status, out, err = run_main([*argv, "--out", tmp_path / "p"])
+    assert status == 0 and "Chosen by BIC among 2 fits." in out
 
 
 def test_demo_writes_every_file(demo):

@@ -34,4 +34,5 @@ def run(args: argparse.Namespace) -> int:
             quiet=args.quiet,
             title="emkit demo: Old Faithful eruptions",
             source="Old Faithful geyser, 272 eruptions (emkit/data/faithful.csv)",
+            starts="emkit fit with --n-init",  # demo has no options for the fit
         )

@@ -563,6 +563,7 @@ def fit_and_report(
     estimator_params: dict | None = None,
     checkpoint: str | Path | None = None,
     accelerate: str = "squarem",
+    starts: str = "--n-init",
 ) -> int:
     """Select a Gaussian mixture for a table, print its summary, write model, assignments, report.
 
@@ -590,6 +591,7 @@ def fit_and_report(
     estimator_params : further GaussianMixture parameters for every fit (e.g. ``device``).
     checkpoint : folder for the fits' checkpoints (resumed where present), or None.
     accelerate : "squarem" or "none" (plain EM): every fit's ``accelerate``.
+    starts : how warnings name the option for more EM starts (the Python ``n_init``).
 
     Returns
     -------
@@ -642,6 +644,7 @@ def fit_and_report(
         estimator_params=estimator_params,
         checkpoint=checkpoint,
         accelerate=accelerate,
+        starts=starts,
     )
     shown = [f"{name} (z-score)" for name in names] if standardize_columns else names
 
@@ -665,7 +668,7 @@ def fit_and_report(
             if standardize_columns:
                 summary = with_units_line(summary, structure_note(selection.best_, model))
             say(summary)
-            show_held(held)
+            show_held(held, starts)
             written = [
                 (out / "model.json", f"the fitted model{units} (emkit.load, emkit predict)"),
                 (
@@ -753,11 +756,12 @@ def select_grid(
     estimator_params: dict | None,
     checkpoint: str | Path | None,
     accelerate: str = "squarem",
+    starts: str = "--n-init",
 ):
     """:func:`emkit.select_mixture` of ``x`` (rows in memory or a Dask collection) over
     ``ks`` by ``types`` from mclust's hierarchical start, with the progress bar; the best
     model comes back without the bar's callback, with the warnings the grid raised (for
-    :func:`show_held`)."""
+    :func:`show_held`; ``starts`` as there)."""
     from emkit.cli.progress import ProgressBar
     from emkit.estimators import GaussianMixture, select_mixture
 
@@ -795,16 +799,19 @@ def select_grid(
         else:
             failure = None
     if failure is not None:
-        show_held(held)
+        show_held(held, starts)
         raise failure from None
     selection.best_.set_params(callback=None)
     return selection, held
 
 
-def show_held(held: list) -> None:
-    """Show warnings recorded by ``warnings.catch_warnings(record=True)``, in order."""
+def show_held(held: list, starts: str = "--n-init") -> None:
+    """Show warnings recorded by ``warnings.catch_warnings(record=True)``, in order, their
+    advice in the command's words: ``starts`` for the Python parameter ``n_init`` (``emkit
+    demo``, which has no such option, names ``emkit fit``'s)."""
     for record in held:
-        warnings.showwarning(record.message, record.category, record.filename, record.lineno)
+        text = re.sub(r"\bn_init\b", starts, str(record.message))
+        warnings.showwarning(text, record.category, record.filename, record.lineno)
 
 
 def fit_on_cluster(args: argparse.Namespace) -> int:

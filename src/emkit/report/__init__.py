@@ -170,8 +170,12 @@ def summarize(
         f"Fitted by EM to {n} rows x {d} {'column' if d == 1 else 'columns'} "
         f"({listed(columns)}); "
         f"EM {state} after {model.n_iter_} iteration{'' if model.n_iter_ == 1 else 's'}.",
-        f"Chosen by {criterion.upper()} among {len(table)} fits"
-        + (f" ({n_degenerate} degenerate, left out)." if n_degenerate else "."),
+        (
+            f"One model fitted, so none chosen by {criterion.upper()}."
+            if len(table) == 1
+            else f"Chosen by {criterion.upper()} among {len(table)} fits"
+            + (f" ({n_degenerate} degenerate, left out)." if n_degenerate else ".")
+        ),
         "",
     ]
     chosen = _chosen_row(selection)
