@@ -470,3 +470,29 @@ def test_summary_says_why_it_gives_no_standard_errors(faithful):
     assert _errors_line(collapsed.summary(x, parameters=True)) == [
         "Standard errors: not available, the observed information is singular; see emkit.bootstrap."
     ]
+
+
+def test_history_figure_shows_a_fall_it_cannot_put_on_a_log_scale(faithful):
+    """A last step that fell by 4.5e-13 (rounding) was left off the log-scale plot of the
+    increases, titled "never negative"; it is marked at the axis floor, and the titles say
+    there was a fall and how large."""
+    model = GaussianMixture(2, random_state=0).fit(faithful)
+    history = np.asarray(model.history_, dtype=float)
+    history[-1] = history[-2] - 4.5e-13
+    model.history_ = history.tolist()
+    fig = history_figure(model)
+    left, right = fig.axes
+    assert left.get_title().endswith("it rises but for 1 fall of at most 4.5e-13")
+    assert "never negative" not in right.get_title()
+    gains = np.diff(history)
+    increases, marked = right.lines
+    np.testing.assert_array_equal(increases.get_ydata(), gains[gains > 0])
+    np.testing.assert_array_equal(marked.get_xdata(), [history.size - 1])
+    floor = marked.get_ydata()[0]
+    assert floor == pytest.approx(gains[gains > 0].min() / 10, rel=1e-12)
+    assert right.get_ylim()[0] < floor  # inside the axes, below every increase
+    assert "a fall of up to 4.5e-13" in marked.get_label()
+    # a fit whose every step rose keeps its titles and has no marks
+    plain = history_figure(GaussianMixture(2, random_state=0).fit(faithful))
+    assert plain.axes[1].get_title() == "Increase per iteration (varies, never negative)"
+    assert len(plain.axes[1].lines) == 1

@@ -258,13 +258,18 @@ def history_figure(model) -> Figure:
     left.plot(iterations, history, marker=marker, markersize=3, color="C0")
     left.set_xlabel("EM iteration (0 = starting values)")
     left.set_ylabel(name)
-    left.set_title("Objective after each iteration: it only rises")
-    left.grid(alpha=0.3)
     gains = np.diff(history)
     positive = gains > 0
-    if positive.any():
-        right.semilogy(iterations[1:][positive], gains[positive], marker=marker, markersize=3)
+    falls = gains[gains < 0]
+    if falls.size:  # EM's rounding (or a bug the MonotonicityWarning named): said, not hidden
+        left.set_title(
+            f"Objective after each iteration: it rises but for {falls.size} "
+            f"fall{'s' if falls.size > 1 else ''} of at most {-falls.min():.2g}"
+        )
     else:
+        left.set_title("Objective after each iteration: it only rises")
+    left.grid(alpha=0.3)
+    if gains.size == 0:
         right.text(
             0.5,
             0.5,
@@ -273,9 +278,31 @@ def history_figure(model) -> Figure:
             va="center",
             transform=right.transAxes,
         )
+    if positive.any():
+        right.semilogy(iterations[1:][positive], gains[positive], marker=marker, markersize=3)
+    if (~positive).any():
+        # a step that fell or gained nothing has no place on a log scale: marked at the floor
+        floor = gains[positive].min() / 10 if positive.any() else 1.0
+        right.set_yscale("log")
+        right.plot(
+            iterations[1:][~positive],
+            np.full((~positive).sum(), floor),
+            linestyle="none",
+            marker="v",
+            color="C3",
+            label="no increase: "
+            + (f"a fall of up to {-falls.min():.2g}" if falls.size else "a gain of 0")
+            + " (at the axis floor)",
+        )
+        right.set_ylim(bottom=floor / 2)
+        right.legend(loc="upper right", fontsize="small")
     right.set_xlabel("EM iteration")
     right.set_ylabel("increase of the objective (log scale)")
-    right.set_title("Increase per iteration (varies, never negative)")
+    right.set_title(
+        "Increase per iteration (varies, never negative)"
+        if positive.all()
+        else "Increase per iteration; steps with none marked ▼"
+    )
     right.grid(alpha=0.3)
     state = "converged" if model.converged_ else "stopped at max_iter without converging"
     count = f"{model.n_iter_} iteration{'' if model.n_iter_ == 1 else 's'}"
