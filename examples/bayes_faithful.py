@@ -13,6 +13,7 @@ Each fit is ``emkit.BayesianMixture`` (blocked Gibbs on the EM engine's statisti
 The figure shows the posteriors of the means, standard deviations and weight for the three
 fits, and the posterior predictive density of the unsupervised fit over the data.
 
+Needs arviz, for the summaries and ``posterior_``: ``pip install "emkit[bayes]"``.
 Run: ``python examples/bayes_faithful.py`` (writes ``examples/bayes_faithful.png`` and prints
 arviz's summaries).
 """
@@ -50,7 +51,13 @@ def model() -> BayesianMixture:
 
 
 def main() -> None:
-    import arviz as az
+    try:
+        import arviz as az
+    except ImportError:
+        raise ImportError(
+            "examples/bayes_faithful.py needs arviz for its summaries: "
+            "pip install 'emkit[bayes]' (or pip install arviz)"
+        ) from None
 
     waiting, labels = faithful()
     semi = np.where(np.arange(labels.size) % 4 == 0, labels, -1)
