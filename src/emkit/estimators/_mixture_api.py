@@ -447,8 +447,9 @@ def warn_if_ridge_outweighs(reg_covar: float, stats: Any) -> None:
         f"narrowest feature (variance {narrowest:.3g} over a weight of {weight:.6g}): it adds "
         f"{added} the variance there, and more to that of a component holding a share of the "
         "rows, so the ridge, not the data alone, shapes the covariances. Rescale the data "
-        "(standardise the columns; `emkit fit --standardize`) or lower reg_covar (0 fits the "
-        "data's own scale)."
+        "(standardise the columns; `emkit fit --standardize`), scale sample_weight up where "
+        "it totals less than the rows (a weight of m counts a row m times), or lower "
+        "reg_covar (0 fits the data's own scale)."
     )
     held = _held_ridge_warnings.get()
     if held is not None:

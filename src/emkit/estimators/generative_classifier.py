@@ -32,6 +32,7 @@ from emkit.estimators._mixture_api import (
     aic_from,
     bic_from,
     criteria_from_sums,
+    warn_if_ridge_outweighs,
     warn_unless_converged,
 )
 from emkit.estimators._state import restores_on_error
@@ -91,9 +92,16 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         mclust's ``MclustDA(modelType = "EDDA")`` for that model.
     priors : array-like of shape (n_classes,) or None. Class priors, positive and summing to 1,
         in the order of ``classes_``; None estimates them (class proportions).
-    reg_covar : float, the ridge :math:`c` of :class:`emkit.GaussianMixture`: each class
-        covariance is :math:`(S_k + cI)/N_k` (0 gives the maximum-likelihood fit, as
-        QuadraticDiscriminantAnalysis with ``reg_param=0``).
+    reg_covar : float, the ridge :math:`c` of :class:`emkit.GaussianMixture`, in the same
+        M-step (every structure): each class covariance is :math:`(S_k + cI)/N_k`, the MAP of
+        the prior :math:`-\tfrac c2 \operatorname{tr}\Sigma_k^{-1}`, with :math:`S_k` the
+        class's weighted scatter and :math:`N_k` its weight (scikit-learn's GaussianMixture
+        adds :math:`c` after dividing by :math:`N_k`). Its pull is therefore relative to the
+        data's scale and to the total of ``sample_weight`` (frequency weights: all equal to
+        :math:`s` they count each row :math:`s` times); a
+        :class:`~emkit.exceptions.ScaleWarning` says where it outweighs the data's variance.
+        0 gives the maximum-likelihood fit, as QuadraticDiscriminantAnalysis with
+        ``reg_param=0``, whatever the data's or the weights' scale.
     tol : float, EM's convergence threshold on the gain in mean log-likelihood per row.
     max_iter : int, EM iterations at most.
     missing : {"error", "em"}. "em" takes NaN in ``X`` as values missing at random: densities
@@ -213,7 +221,9 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             class docstring), and a missing label (NaN, None, pd.NA, as in a pandas
             Categorical or Int64 column) is an error, as in scikit-learn, whose message shows
             how to mark those rows with -1.
-        sample_weight : array-like of shape (n,), non-negative.
+        sample_weight : array-like of shape (n,), non-negative; a weight of m counts a row m
+            times, so with ``reg_covar > 0`` their overall scale sets the ridge's share (see
+            ``reg_covar``).
         """
         self._validate_params()
         place = placement(self.device, X)
@@ -303,6 +313,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         self.n_iter_ = 1 if closed_form else result.n_iter
         self.converged_ = closed_form or result.converged
         warn_unless_converged(self)
+        warn_if_ridge_outweighs(self.reg_covar, getattr(result.stats, "components", None))
         return self
 
     def _check_empty_rows(self, empty_rows: np.ndarray, x: np.ndarray, labels, X) -> None:
