@@ -224,3 +224,62 @@ def test_a_column_of_zeros_leaves_the_other_standard_errors_valid():
     np.testing.assert_allclose(fit.stderr_[:2], np.sqrt(np.diag(cov)), rtol=1e-4)
     assert np.isnan(fit.stderr_[2]) and np.isnan(fit.covariance_[2]).all()
     np.testing.assert_allclose(fit.log_likelihood_, result.llf, rtol=1e-9)
+
+
+def _zip_maximum(y):
+    """The maximum-likelihood (pi, rate) of an intercept-only ZIP and its log-likelihood, in
+    closed form: rate / (1 - exp(-rate)) = sum(y) / n_pos (rows with y > 0), then
+    pi = 1 - sum(y) / (n rate)."""
+    n, total, positive = y.size, y.sum(), np.count_nonzero(y)
+    mean = total / positive
+    rate = optimize.brentq(lambda r: r / -np.expm1(-r) - mean, 1e-12, mean + 10, xtol=1e-15)
+    pi = 1 - total / (n * rate)
+    p0 = np.log(pi + (1 - pi) * np.exp(-rate))
+    log_lik = np.sum(np.where(y == 0, p0, np.log1p(-pi) + stats.poisson.logpmf(y, rate)))
+    return pi, rate, log_lik
+
+
+def _random_counts(seed, rows=(50, 2000), zeros=(0.05, 0.7), rates=(0.3, 6.0)):
+    """A QA draw: a random size, share of structural zeros and rate, then the counts."""
+    rng = np.random.default_rng(seed)
+    n, pi, rate = int(rng.integers(*rows)), rng.uniform(*zeros), rng.uniform(*rates)
+    return np.where(rng.uniform(size=n) < pi, 0, rng.poisson(rate, size=n)).astype(float)
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        # EM's rate about 0.99998: the last plain step gained 5.8e-9 (below 1e-12 of the
+        # objective), which SQUAREM judged alone as rounding and stopped 56 times tol * n
+        # below the maximum (pi 0.4 relative off).
+        dict(seed=1001, rows=(50, 20000), zeros=(0.02, 0.7), rates=(0.02, 0.5)),
+        # n = 204, rate 0.9998: a step gaining 3.1e-11 of 87 stopped 3.9 times tol * n short.
+        dict(seed=1097, rows=(50, 2000), zeros=(0.02, 0.7), rates=(0.05, 1.0)),
+        dict(seed=1020, rows=(50, 20000), zeros=(0.02, 0.7), rates=(0.02, 0.5)),
+        dict(seed=25),  # the QA's: pi 0.023, 1.4e-4 relative off at tol's meaning
+        dict(seed=0),
+    ],
+)
+def test_squarem_stops_within_tol_of_the_closed_form_maximum(draw):
+    """The default (SQUAREM) stop leaves less than tol * n to gain, as documented."""
+    y = _random_counts(**draw)
+    *_, best = _zip_maximum(y)
+    fit = ZeroInflatedPoisson().fit(y[:, None])
+    assert fit.converged_
+    gap = best - fit.log_likelihood_
+    assert -1e-12 * abs(best) < gap < fit.tol * y.size, gap / (fit.tol * y.size)
+
+
+@pytest.mark.parametrize("seed", [0, 16, 20, 22, 25, 26])
+def test_a_tight_tol_reaches_the_closed_form_estimates(seed):
+    """tol bounds the log-likelihood left to gain; the estimates are off by its square root
+    over the information (the QA's seed 25: pi 1.4e-4 relative at the default 1e-10).
+    tol=1e-14 puts them within 1e-7 of the closed form (statsmodels agrees, above); SQUAREM
+    used to take a plain step under 1e-12 of the objective for rounding and stop whatever
+    tol (seed 0: pi 1.2e-5 relative off)."""
+    y = _random_counts(seed)
+    pi, rate, _ = _zip_maximum(y)
+    fit = ZeroInflatedPoisson(tol=1e-14).fit(y[:, None])
+    assert fit.converged_ and fit.n_iter_ <= 20
+    np.testing.assert_allclose(fit.zero_inflation_, pi, rtol=1e-7)
+    np.testing.assert_allclose(fit.rate_[0], rate, rtol=1e-7)

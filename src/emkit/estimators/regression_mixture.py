@@ -94,7 +94,11 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
     equal_variance : bool, one residual variance for all components (a bounded likelihood).
     n_init : int, number of random starts; the best non-degenerate log-likelihood is kept
         (:func:`emkit.em.fit_starts`).
-    tol : float, convergence threshold on the gain in log-likelihood per sample.
+    tol : float, convergence threshold on the log-likelihood per sample: as in
+        :class:`emkit.ZeroInflatedPoisson`, plain EM stops on a step's gain and SQUAREM where
+        the projected gain still to come is below it; it bounds the log-likelihood, and the
+        estimates are off by about its square root over the information (an intercept 2.5e-6
+        relative at the default 1e-8 on 300 rows; within 1e-7 with ``tol=1e-12``).
     max_iter : int, EM iterations per start at most.
     random_state : int, RandomState or None.
     accelerate : "squarem" (default) or None, as in :class:`emkit.GaussianMixture`: SQUAREM

@@ -36,7 +36,14 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
 
     Parameters
     ----------
-    tol : float, convergence threshold on the gain in log-likelihood per sample.
+    tol : float, convergence threshold on the log-likelihood per sample. Plain EM
+        (``accelerate=None``) stops at the first step that gains less than ``tol`` times the
+        rows, which on a slow fit leaves up to some 30 times that to gain; SQUAREM stops where
+        the gain still to come, projected from EM's rate of convergence, is below it. ``tol``
+        bounds the log-likelihood, not the estimates: near the maximum these are off by about
+        the square root of what is left over the information, 1e-4 relative for a zero
+        inflation of 0.02 at the default 1e-10; with SQUAREM, ``tol=1e-14`` puts them within
+        1e-7 of it.
     max_iter : int, EM iterations at most.
     callback : callable receiving an :class:`emkit.em.EMProgress` after every iteration.
     accelerate : "squarem" (default) or None, as in :class:`emkit.GaussianMixture`.
