@@ -189,6 +189,73 @@ def test_each_copy_draws_from_the_fit_to_a_bootstrap_resample():
         np.testing.assert_allclose(copy, want, rtol=1e-5, atol=1e-5)
 
 
+def test_weighted_bootstrap_resamples_the_rows_the_weights_stand_for():
+    # Frequency weights, as emkit.bootstrap reads them: copy j refits to multinomial counts of
+    # round(sum w) rows drawn proportionally to w, then draws from that fit, one stream.
+    x = _incomplete(n=60, seed=4)
+    w = np.random.default_rng(1).integers(1, 4, x.shape[0]).astype(float)
+    imputer = GaussianImputer().fit(x, sample_weight=w)
+    copies = imputer.transform(x, n_draws=2, random_state=7, sample_weight=w)
+    rng = np.random.RandomState(7)
+    for copy in copies:
+        counts = rng.multinomial(int(w.sum()), w / w.sum())
+        refit = GaussianImputer().fit(x, sample_weight=counts)
+        want = refit.transform(x, n_draws=1, random_state=rng, parameters="fitted")[0]
+        np.testing.assert_allclose(copy, want, rtol=1e-5, atol=1e-5)
+
+
+def test_weighted_bootstrap_copies_are_those_of_the_repeated_rows():
+    # Integer weights on the complete rows (the rows with a missing value weigh 1, so that
+    # each is imputed once either way): the copies of the weighted rows and those of the rows
+    # written out agree in distribution. The bootstrap ignored the weights and drew every
+    # copy around the unweighted fit; refitting to the weighted rows resampled as n units
+    # (EM on counts * w) spreads the copies' statistic 1.25 times as wide as the repeated
+    # rows' (sd; 1.00 for the multinomial draw of round(sum w) rows).
+    rng = np.random.default_rng(10)
+    x = rng.multivariate_normal([0.0, 0.0], [[1.0, 0.8], [0.8, 1.0]], size=300)
+    w = np.where(x[:, 1] > 0.5, 5.0, 1.0)
+    missing = rng.uniform(size=300) < 0.5
+    x[missing, 1] = np.nan
+    w[missing] = 1.0
+    m = 300
+    imputer = GaussianImputer().fit(x, sample_weight=w)
+    weighted = imputer.transform(x, n_draws=m, random_state=0, sample_weight=w)
+    stat_w = weighted[:, missing, 1].mean(axis=1)  # (m,) each copy's mean imputed value
+    repeated = np.repeat(x, w.astype(int), axis=0)
+    written = GaussianImputer().fit(repeated)
+    np.testing.assert_allclose(written.mean_, imputer.mean_, rtol=1e-8)
+    copies = written.transform(repeated, n_draws=m, random_state=1)
+    stat_r = copies[:, np.isnan(repeated[:, 1]), 1].mean(axis=1)
+    se = np.sqrt((stat_w.var() + stat_r.var()) / m)
+    assert abs(stat_w.mean() - stat_r.mean()) < 4 * se
+    # sd ratio of two samples of 300: standard error about 4%
+    assert stat_w.std() / stat_r.std() == pytest.approx(1.0, abs=0.15)
+    conditional = imputer.transform(x)[missing, 1].mean()
+    assert stat_w.mean() == pytest.approx(conditional, abs=4 * stat_w.std() / np.sqrt(m))
+
+
+def test_bootstrap_after_a_weighted_fit_needs_the_weights(tmp_path):
+    rng = np.random.default_rng(10)
+    x = rng.multivariate_normal([0.0, 0.0], [[1.0, 0.8], [0.8, 1.0]], size=400)
+    w = np.where(x[:, 1] > 0.5, 5.0, 1.0)
+    x[rng.uniform(size=400) < 0.5, 1] = np.nan
+    imputer = GaussianImputer().fit(x, sample_weight=w)
+    assert imputer.weighted_
+    assert not GaussianImputer().fit(x, sample_weight=np.ones(400)).weighted_
+    with pytest.raises(ValueError, match=r"fitted with sample_weight.*sample_weight=w"):
+        imputer.transform(x, n_draws=2)
+    # the conditional means and the fitted parameters' draws do not need them
+    assert imputer.transform(x, n_draws=2, parameters="fitted").shape == (2, 400, 2)
+    imputer.save(tmp_path / "imputer.json")  # a model file keeps weighted_
+    loaded = emkit.load(tmp_path / "imputer.json")
+    with pytest.raises(ValueError, match="fitted with sample_weight"):
+        loaded.transform(x, n_draws=2)
+    with pytest.raises(ValueError, match="stand for 1 rows"):
+        imputer.transform(x, n_draws=2, sample_weight=w / w.sum())
+    with pytest.raises(ValueError, match="sample_weight"):
+        imputer.transform(x, n_draws=2, sample_weight=w[:10])
+
+
 def test_bootstrap_draws_need_rows_to_resample():
     imputer = GaussianImputer().fit(_incomplete())
     row = np.array([[0.3, np.nan, np.nan]])
@@ -202,7 +269,7 @@ def test_bootstrap_draws_need_rows_to_resample():
 def test_statistics_add_up_over_chunks():
     x = _incomplete(seed=3)
     imputer = GaussianImputer(tol=1e-10, accelerate=None).fit(x)
-    model, _ = imputer._start(IterableChunks([x]))
+    model, _, _ = imputer._start(IterableChunks([x]))
     whole, ll = model.e_step(x)
     a, ll_a = model.e_step(x[:40])
     b, ll_b = model.e_step(x[40:])

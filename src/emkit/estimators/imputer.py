@@ -124,6 +124,9 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
     n_iter_ : int, accepted steps: M-steps of plain EM, SQUAREM cycles (about three M-steps
         each; ``max_iter`` bounds the M-steps either way).
     converged_ : bool.
+    weighted_ : bool, True where ``fit`` was given a ``sample_weight`` other than all ones
+        (on the rows with an observed value): the bootstrap copies of ``transform`` then need
+        the rows' weights.
     degenerate_ : bool, True where the covariance is singular but for regularisation (the
         data lie on a lower-dimensional set, or too few rows observe some columns together),
         judged as :meth:`emkit.models.missing.MissingMixture.degenerate` does for
@@ -212,7 +215,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
             rows = check_device_rows(self, place.rows(X), reset=True, allow_nan=True)
             X = np.asarray(namespace_of(rows).to_numpy(rows), dtype=np.float64)
         data, x, w = self._data(X, sample_weight)
-        start, total_weight = self._start(data)
+        start, total_weight, weighted = self._start(data)
         if place is not None and x is not None:
             held = ~np.isnan(x).all(axis=1)  # rows with an observed value
             data = place.hold(data, x[held], None if w is None else w[held])
@@ -237,6 +240,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         self.degenerate_ = bool(fit.degenerate.any())
+        self.weighted_ = weighted
         warn_unless_converged(self)
         if self.degenerate_:
             warn_user(
@@ -267,17 +271,18 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         options = {"allow_nan": True, "drop_empty_rows": True}
         return weighted_source(X, source, sample_weight, self.n_features_in_, **options), None, None
 
-    def _start(self, data) -> tuple[MissingMixture, float]:
+    def _start(self, data) -> tuple[MissingMixture, float, bool]:
         """Observed column means and variances, zero correlations (two passes over ``data``);
-        and the total weight of the rows fitted."""
+        the total weight of the rows fitted, and whether a weight of theirs is not 1."""
         d = self.n_features_in_
         try:
-            totals, sums, total_weight, together = data.map_reduce(_observed_sums)
+            totals, sums, total_weight, together, weights = data.map_reduce(_observed_sums)
         except ValueError as exc:
             # Every row was empty, so the checked source yields no chunk.
             if "no chunk" not in str(exc):
                 raise
             totals, sums, total_weight, together = np.zeros(d), np.zeros(d), 0.0, None
+            weights = _Range(1.0, 1.0)
         if not totals.any():
             raise ValueError(
                 "GaussianImputer needs at least one row with an observed value and a positive "
@@ -291,7 +296,8 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         # A column observed once (or constant) without a ridge has no spread to start from.
         var = np.where(var > 0, var, 1.0)
         components = FullGaussian.from_covariances(mean[None], np.diag(var)[None])
-        return MissingMixture(np.ones(1), components, self.reg_covar), total_weight
+        weighted = not weights.low == weights.high == 1.0
+        return MissingMixture(np.ones(1), components, self.reg_covar), total_weight, weighted
 
     def _model(self) -> MissingMixture:
         components = FullGaussian.from_covariances(self.mean_[None], self.covariance_[None])
@@ -309,7 +315,9 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
             return self.transform(X)
         return transform_output(self, filled, X)
 
-    def transform(self, X, n_draws=None, random_state=None, parameters="bootstrap") -> Any:
+    def transform(
+        self, X, n_draws=None, random_state=None, parameters="bootstrap", sample_weight=None
+    ) -> Any:
         r"""Fill the NaN of ``X`` from the fitted normal, given each row's observed values.
 
         Parameters
@@ -329,17 +337,27 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
               Blackwell 2011): copy j draws from :math:`(\mu_j, \Sigma_j)`, EM's fit (from
               ``mean_``, ``covariance_``, with this imputer's ``tol``, ``max_iter``,
               ``reg_covar``) to a bootstrap resample of the rows of ``X``, n rows drawn with
-              replacement (as multinomial row weights). The copies then vary with the
-              parameters' sampling error too, so that Rubin's rules give intervals of the
-              stated coverage. ``X`` should be the data the imputer was fitted to (or rows
-              like them): the resample stands for the sample the parameters came from. It
-              needs more rows with an observed value than columns, in memory.
+              replacement (as multinomial row weights); with ``sample_weight``, the rows the
+              weights stand for, round(sum of the weights) drawn with replacement
+              (multinomial counts proportional to the weights), as :func:`emkit.bootstrap`
+              resamples frequency weights. The copies then vary with the parameters'
+              sampling error too, so that Rubin's rules give intervals of the stated
+              coverage. ``X`` should be the data the imputer was fitted to (or rows like
+              them), with the weights it was fitted with: the resample stands for the sample
+              the parameters came from. It needs more rows with an observed value than
+              columns, in memory.
             - "fitted": every copy draws from ``mean_``, ``covariance_`` (Rubin's improper
               imputation): the copies leave out the parameters' uncertainty, and Rubin's
               intervals are too short where the sample is small (95% intervals for a mean
               covered 88% of the time, the bootstrap's 94%, with 40 rows, 60% of a column
               missing; see ``benchmarks/imputer_coverage.py``). For imputing a few new rows
               given the fitted model, or a Dask collection.
+        sample_weight : array-like of shape (n,), non-negative, or None: the weights of the
+            rows of ``X``, frequency weights as :meth:`fit` reads them (a weight of m counts
+            a row m times). Only the bootstrap reads them (a row's conditional mean and draws
+            under given parameters do not depend on the other rows). Where the imputer was
+            fitted with weights (``weighted_``), bootstrap copies without them are refused:
+            they would be drawn around the unweighted fit.
 
         Returns
         -------
@@ -363,6 +381,16 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
             raise ValueError(f"n_draws must be None or a positive integer; got {n_draws!r}")
         if parameters not in ("bootstrap", "fitted"):
             raise ValueError(f'parameters must be "bootstrap" or "fitted"; got {parameters!r}')
+        bootstrap = n_draws is not None and parameters == "bootstrap"
+        if bootstrap and sample_weight is None and getattr(self, "weighted_", False):
+            raise ValueError(
+                'transform(n_draws=..., parameters="bootstrap") refits the normal to a '
+                "bootstrap resample of the rows of X, and this imputer was fitted with "
+                "sample_weight (weighted_ is True): pass the rows' weights, "
+                "transform(X, n_draws=..., sample_weight=w), so that the copies are drawn "
+                'around the weighted fit, or parameters="fitted" to draw every copy from '
+                "mean_ and covariance_ (improper: no parameter uncertainty)"
+            )
         if n_draws is not None and is_dask_collection(X):
             if parameters == "bootstrap":
                 raise ValueError(
@@ -383,13 +411,15 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
                 dtype=np.float64,
                 meta=np.empty((0, 0, 0)),
             )
-        out = self._transform(X, n_draws, random_state, parameters == "bootstrap")
+        out = self._transform(X, n_draws, random_state, parameters == "bootstrap", sample_weight)
         if n_draws is None or _get_output_config("transform", self)["dense"] == "default":
             return transform_output(self, out, X)  # on a Dask collection lazy, never computed
         return [_wrap_data_with_container("transform", draw, X, self) for draw in out]
 
     @per_row(width=lambda self: self.n_features_in_)
-    def _transform(self, X, n_draws=None, random_state=None, bootstrap=False) -> np.ndarray:
+    def _transform(
+        self, X, n_draws=None, random_state=None, bootstrap=False, sample_weight=None
+    ) -> np.ndarray:
         """:meth:`transform` of rows in memory or on a device (of each block of a Dask
         collection, without draws or with ``bootstrap`` False)."""
         check_is_fitted(self)
@@ -397,29 +427,45 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         if is_device_array(X):
             rows = check_device_rows(self, X, reset=False, allow_nan=True)
             filled = self._transform(
-                namespace_of(rows).to_numpy(rows), n_draws, random_state, bootstrap
+                namespace_of(rows).to_numpy(rows), n_draws, random_state, bootstrap, sample_weight
             )
             return namespace_of(rows).asarray(filled, like=rows)
         x = check_incomplete_rows(self, X, reset=False, allow_empty_rows=True)
         x = x.astype(np.float64, copy=False)
+        w = check_weights(sample_weight, x)
         if n_draws is None:
             return _draws(self._model().components, x, None, None)
         rng = check_random_state(random_state)
         if not bootstrap:
             return _draws(self._model().components, x, int(n_draws), rng)
         fitted = ~np.isnan(x).all(axis=1)
+        if w is not None:
+            fitted &= w > 0
         if fitted.sum() <= x.shape[1]:
             raise ValueError(
                 f'transform(n_draws=..., parameters="bootstrap") refits the normal to a '
                 f"bootstrap resample of the rows of X, and X has {int(fitted.sum())} rows with "
-                f"an observed value for {x.shape[1]} columns: pass the data the imputer was "
-                'fitted to (or rows like them), or parameters="fitted" to impute these rows '
-                "given mean_ and covariance_ (improper: no parameter uncertainty)"
+                f"an observed value (and a positive weight) for {x.shape[1]} columns: pass the "
+                'data the imputer was fitted to (or rows like them), or parameters="fitted" '
+                "to impute these rows given mean_ and covariance_ (improper: no parameter "
+                "uncertainty)"
             )
+        # Frequency weights (a row of weight m is m rows), as emkit.bootstrap reads them:
+        # draw the rows they stand for, round(sum w) with replacement.
+        total = x.shape[0] if w is None else float(w.sum())
+        drawn = int(round(total))
+        if drawn <= x.shape[1]:
+            raise ValueError(
+                f"sample_weight sums to {total:.6g}: as frequency weights (a weight of m "
+                f"counts a row m times) they stand for {drawn} rows, too few for the bootstrap "
+                f"to refit {x.shape[1]} columns. Pass the weights the imputer was fitted with, "
+                "scaled to the number of rows they stand for"
+            )
+        share = np.full(x.shape[0], 1.0 / x.shape[0]) if w is None else w / w.sum()
         copies = []
         unsettled = 0
         for _ in range(int(n_draws)):
-            counts = rng.multinomial(x.shape[0], np.full(x.shape[0], 1.0 / x.shape[0]))
+            counts = rng.multinomial(drawn, share)
             components, settled = self._resample_fit(x, counts.astype(np.float64))
             unsettled += not settled
             copies.append(_draws(components, x, 1, rng)[0])
@@ -515,11 +561,14 @@ def _draws(
 
 def _observed_sums(x: np.ndarray, w: np.ndarray | None) -> tuple:
     """Observed weight per column (d,), weighted sums of the observed values (d,), total
-    weight, and the weight of the rows that observe each pair of columns together (d, d)."""
+    weight, the weight of the rows that observe each pair of columns together (d, d), and the
+    range of the rows' weights."""
     weights = ~np.isnan(x) * (1.0 if w is None else w[:, None])  # (m, d)
     total = x.shape[0] if w is None else float(w.sum())
     together = observed_together(x, w)  # (d, d)
-    return _Sums((weights.sum(axis=0), (weights * np.nan_to_num(x)).sum(axis=0), total, together))
+    spread = _Range(1.0, 1.0) if w is None or not w.size else _Range(float(w.min()), float(w.max()))
+    sums = (weights.sum(axis=0), (weights * np.nan_to_num(x)).sum(axis=0), total, together)
+    return _Sums((*sums, spread))
 
 
 def _squares(mean: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
@@ -533,3 +582,21 @@ class _Sums(tuple):
 
     def __add__(self, other):
         return _Sums(a + b for a, b in zip(self, other, strict=True))
+
+
+class _Range(tuple):
+    """The least and largest of some values, (low, high); adding two is their union."""
+
+    def __new__(cls, low: float, high: float):
+        return super().__new__(cls, (low, high))
+
+    @property
+    def low(self) -> float:
+        return self[0]
+
+    @property
+    def high(self) -> float:
+        return self[1]
+
+    def __add__(self, other):
+        return _Range(min(self.low, other.low), max(self.high, other.high))

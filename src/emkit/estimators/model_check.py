@@ -442,7 +442,7 @@ def _check_values(est: Any) -> None:
     d = _integer(est, "n_features_in_", 1)
     _integer(est, "n_iter_", 0)
     _integer(est, "n_reseeds_", 0)
-    for flag in ("converged_", "degenerate_", "equal_variance_"):
+    for flag in ("converged_", "degenerate_", "equal_variance_", "weighted_"):
         if hasattr(est, flag) and not isinstance(getattr(est, flag), (bool, np.bool_)):
             raise ValueError(f"{flag}: must be true or false")
     names = getattr(est, "feature_names_in_", None)

@@ -33,10 +33,11 @@ from emkit.exceptions import ModelFileError, warn_user
 MAX_FILE_BYTES = 1 << 30  # a model file larger than 1 GiB is refused unless asked for
 MODEL_CLASSES: dict[str, Any] = {}  # class name -> estimator class
 # Fitted attributes a model may not have (feature_names_in_: fitted on an array) or a file
-# may lack (lower_bound_, lower_bounds_: files written before they existed).
+# may lack (lower_bound_, lower_bounds_, GaussianImputer's weighted_: files written before
+# they existed).
 # Parameters that are code (a KMeans init function), which a model file never holds.
 FUNCTIONS = (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial)
-OPTIONAL_ATTRIBUTES = ("feature_names_in_", "lower_bound_", "lower_bounds_")
+OPTIONAL_ATTRIBUTES = ("feature_names_in_", "lower_bound_", "lower_bounds_", "weighted_")
 
 
 def _encode(value: Any) -> Any:
