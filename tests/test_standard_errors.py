@@ -396,6 +396,17 @@ def test_bootstrap_checks_x_against_the_fit_and_says_why_refits_fail():
         emkit.bootstrap(gm, x, n_boot=3, params={"max_iter": -1}, random_state=0)
 
 
+def test_bootstrap_says_the_third_argument_is_y():
+    # bootstrap(gm, X, 5) took 5 as y and failed in NumPy's indexing (IndexError: too many
+    # indices for array: array is 0-dimensional); y of the wrong length failed likewise.
+    x = _well_separated(100)
+    gm = GaussianMixture(2, random_state=0).fit(x)
+    with pytest.raises(ValueError, match=r"got 5\. The third argument is y.*n_boot=5\)"):
+        emkit.bootstrap(gm, x, 5)
+    with pytest.raises(ValueError, match="got 10 values for 100 rows of X"):
+        emkit.bootstrap(gm, x, np.zeros(10), n_boot=3)
+
+
 def test_same_seed_same_replicates():
     x = _well_separated(150)
     gm = GaussianMixture(2, random_state=0).fit(x)

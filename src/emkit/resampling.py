@@ -228,6 +228,12 @@ def bootstrap(
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    if y is not None and np.ndim(y) == 0:
+        raise ValueError(
+            f"y must be an array of the n rows' targets, or None for an unsupervised model; "
+            f"got {y!r}. The third argument is y: pass the number of replicates by name, "
+            f"bootstrap(model, X, n_boot={y!r})"
+        )
     if y is not None and kind == "parametric":
         raise ValueError(
             "the parametric bootstrap draws X from the model and cannot draw y; use "
@@ -288,6 +294,11 @@ def bootstrap(
             "the model with the data it was fitted to"
         )
     n = x.shape[0]
+    if y is not None and len(y) != n:
+        raise ValueError(
+            f"y must be an array of the n rows' targets, or None for an unsupervised model; "
+            f"got {len(y)} values for {n} rows of X"
+        )
     drawn = n if weight is None else int(round(weight.sum()))
     if kind != "weighted" and drawn < 1:
         raise ValueError(
