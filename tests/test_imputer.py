@@ -304,6 +304,28 @@ def test_bad_input_says_what_to_do():
         GaussianImputer().fit(_incomplete()).transform(x, n_draws=0)
 
 
+@pytest.mark.parametrize(
+    "estimator", [GaussianImputer(), emkit.GaussianMixture(1, missing="em")], ids=type
+)
+@pytest.mark.parametrize("source", ["array", "file"])
+def test_inf_is_refused_naming_its_rows_and_columns(estimator, source, tmp_path):
+    # inf gave scikit-learn's "Input X contains infinity or a value too large for
+    # dtype('float64')", where NaN's refusal says where and what to do.
+    x = _incomplete(n=60, seed=4)
+    x[[3, 17], 2] = np.inf
+    x[17, 0] = -np.inf
+    data = x
+    if source == "file":
+        np.save(tmp_path / "x.npy", x)
+        data = tmp_path / "x.npy"
+    pattern = r"infinite values in 2 of \d+ rows \(rows \[3, 17\]; columns \[0, 2\]\).*np\.nan"
+    with pytest.raises(ValueError, match=pattern):
+        estimator.fit(data)
+    # without NaN as missing values, inf is to be dropped or replaced by finite values
+    with pytest.raises(ValueError, match=r"rows \[3, 17\]; columns \[0, 2\]\); drop those"):
+        emkit.GaussianMixture(1).fit(np.nan_to_num(x, nan=0.0, posinf=np.inf, neginf=-np.inf))
+
+
 def test_save_and_load(tmp_path):
     x = _incomplete()
     imputer = GaussianImputer().fit(x)

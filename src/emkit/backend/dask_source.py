@@ -31,7 +31,7 @@ import numpy as np
 
 from emkit.backend.sampling import sample_indices
 from emkit.backend.sources import DEFAULT_CHUNK_ROWS, feature_names
-from emkit.backend.validation import nan_report
+from emkit.backend.validation import inf_refusal, nan_report
 
 T = TypeVar("T")
 
@@ -925,7 +925,13 @@ def _prepare(x: Any, w: Any, y: Any, where: str, *, checks: Checks):
     if not np.isfinite(x).all():
         if np.isinf(x).any():
             raise ValueError(
-                f"{where} of X contains infinite values; drop or replace them before fitting"
+                inf_refusal(
+                    x,
+                    checks.names,
+                    allow_nan=checks.allow_nan,
+                    where=f"{where} of X",
+                    rows_of="its rows",
+                )
             )
         if not checks.allow_nan:
             raise ValueError(

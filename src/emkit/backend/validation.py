@@ -68,9 +68,15 @@ class CheckedChunks(ChunkSource):
                 yield x, w
                 continue
             if np.isinf(x).any():
+                where = f"the chunk at row {start}"
                 raise ValueError(
-                    f"the chunk at row {start} contains infinite values; drop or replace them "
-                    "before fitting"
+                    inf_refusal(
+                        x,
+                        self.source.feature_names,
+                        allow_nan=self.allow_nan,
+                        where=where,
+                        first=start,
+                    )
                 )
             if not self.allow_nan:
                 raise ValueError(
@@ -168,6 +174,39 @@ def nan_report(x: np.ndarray, names: Any = None) -> str:
     columns = [str(j) if names is None else repr(str(names[j])) for j in at]
     shown = ", ".join(columns[:10]) + (", ..." if len(columns) > 10 else "")
     return f"NaN in {int(nan.any(axis=1).sum())} of {x.shape[0]} rows (columns [{shown}])"
+
+
+def inf_refusal(
+    x: np.ndarray,
+    names: Any = None,
+    *,
+    allow_nan: bool,
+    where: str = "Input X",
+    first: int = 0,
+    rows_of: str = "rows",
+) -> str:
+    """What a ValueError says where ``x`` (n, d) holds an infinity: in which rows (numbered
+    from ``first``; ``rows_of`` "its rows" where they are numbered within a part of ``X``)
+    and columns (by ``names`` where given, as :func:`nan_report`), and what to do: where NaN
+    marks a missing value (``allow_nan``), that inf does not."""
+    inf = np.isinf(x)
+    rows = (np.flatnonzero(inf.any(axis=1)) + first).tolist()
+    at = np.flatnonzero(inf.any(axis=0)).tolist()
+    columns = [str(j) if names is None else repr(str(names[j])) for j in at]
+
+    def listed(items: list) -> str:
+        return ", ".join(map(str, items[:10])) + (", ..." if len(items) > 10 else "")
+
+    todo = (
+        "inf is not a missing value (NaN is): set them to NaN to impute them "
+        "(X[np.isinf(X)] = np.nan), or drop those rows"
+        if allow_nan
+        else "drop those rows, or replace the values with finite ones"
+    )
+    return (
+        f"{where} contains infinity: infinite values in {len(rows)} of {x.shape[0]} rows "
+        f"({rows_of} [{listed(rows)}]; columns [{listed(columns)}]); {todo}"
+    )
 
 
 def time_kind_of(dtype: Any, first: Any = None) -> str | None:

@@ -24,7 +24,7 @@ from emkit.backend.namespace import (
     namespace_of,
 )
 from emkit.backend.sampling import sample_indices
-from emkit.backend.validation import nan_report
+from emkit.backend.validation import inf_refusal, nan_report
 from emkit.em import ROUNDING
 from emkit.estimators._validation import check_feature_names
 
@@ -238,7 +238,7 @@ def check_device_rows(
     if not bool(xp.isfinite(x).all()):
         nan = xp.isnan(x)
         if bool((~xp.isfinite(x) & ~nan).any()):
-            raise ValueError("Input X contains infinity; drop or replace it before fitting.")
+            raise ValueError(inf_refusal(xp.to_numpy(x), allow_nan=allow_nan) + ".")
         if not allow_nan:
             hint = nan_hint or "drop or impute them before fitting"
             raise ValueError(f"Input X contains {nan_report(xp.to_numpy(x))}; {hint}.")

@@ -15,7 +15,6 @@ from scipy.sparse import issparse
 from sklearn import config_context
 from sklearn.utils import get_tags
 from sklearn.utils.validation import (
-    _assert_all_finite,
     _check_feature_names,
     _check_n_features,
     _check_sample_weight,
@@ -31,6 +30,7 @@ from emkit.backend.threads import one_blas_thread
 from emkit.backend.validation import (
     MAX_MAGNITUDE,
     MIN_MAGNITUDE,
+    inf_refusal,
     largest_magnitude,
     magnitude_refusal,
     nan_report,
@@ -176,10 +176,8 @@ def check_rows(
                 estimator, x, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1
             )
     if not checked and not finite_and_moderate(x, fitting=reset):
-        name = type(estimator).__name__
-        if allow_nan:
-            _assert_all_finite(x, allow_nan=True, estimator_name=name, input_name="X")  # inf
-        else:
+        reject_inf(x, feature_names(given), allow_nan=allow_nan)
+        if not allow_nan:
             check_complete(estimator, x, nan_hint or NAN_HINT, feature_names(given))
         check_magnitude(x, fitting=reset, variances=_fits_variances(estimator))
     if x.shape[0] < min_rows:
@@ -391,8 +389,15 @@ def finite_and_moderate(x: np.ndarray, fitting: bool = True) -> bool:
 def check_complete(estimator, x: np.ndarray, hint: str = NAN_HINT, names=None) -> None:
     """ValueError where ``x`` (n, d) holds an infinity, or NaN: which rows and columns, and
     ``hint``, what to do instead. ``names``: the columns' names, as for :func:`reject_nan`."""
-    _assert_all_finite(x, allow_nan=True, estimator_name=type(estimator).__name__, input_name="X")
+    reject_inf(x, names, allow_nan=False)
     reject_nan(x, hint, names)
+
+
+def reject_inf(x: np.ndarray, names=None, *, allow_nan: bool) -> None:
+    """ValueError saying where the infinities of ``x`` (n, d) are and what to do
+    (:func:`~emkit.backend.validation.inf_refusal`), if there are any."""
+    if np.isinf(x).any():
+        raise ValueError(inf_refusal(x, names, allow_nan=allow_nan) + ".")
 
 
 def reject_nan(x: np.ndarray, hint: str, names=None) -> None:
