@@ -778,3 +778,20 @@ def test_a_fall_of_a_few_hundred_is_reported_on_a_ridge_held_covariance_of_many_
     drops = [float(str(w.message).split("decreased by ")[1].split()[0]) for w in record]
     assert len(drops) == 1 and 150 < drops[0] < 300, drops
     assert max(falls) < 2e-3 * len(x)  # ROW_ROUNDING per row, and the log prior's share
+
+
+def test_the_start_sums_travel_through_pickle_as_dask_sends_them():
+    # The partial sums of a Dask partition come back pickled; a tuple subclass whose __new__
+    # takes other arguments than a tuple's failed to unpickle, and the fit waited forever.
+    import pickle
+
+    from emkit.estimators.imputer import _observed_sums
+
+    x = np.array([[1.0, np.nan], [2.0, 3.0], [np.nan, 4.0]])
+    w = np.array([1.0, 2.0, 0.5])
+    sums = _observed_sums(x, w)
+    back = pickle.loads(pickle.dumps(sums))
+    assert type(back) is type(sums) and type(back[-1]) is type(sums[-1])
+    assert (back[-1].low, back[-1].high) == (0.5, 2.0)
+    added = back + _observed_sums(x[:1], np.array([4.0]))
+    assert (added[-1].low, added[-1].high) == (0.5, 4.0)

@@ -590,6 +590,9 @@ class _Range(tuple):
     def __new__(cls, low: float, high: float):
         return super().__new__(cls, (low, high))
 
+    def __getnewargs__(self) -> tuple[float, float]:  # pickled to and from Dask's workers
+        return self.low, self.high
+
     @property
     def low(self) -> float:
         return self[0]
