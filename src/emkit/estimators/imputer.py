@@ -276,13 +276,13 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         the total weight of the rows fitted, and whether a weight of theirs is not 1."""
         d = self.n_features_in_
         try:
-            totals, sums, total_weight, together, weights = data.map_reduce(_observed_sums)
+            totals, sums, total_weight, together, reweighted = data.map_reduce(_observed_sums)
         except ValueError as exc:
             # Every row was empty, so the checked source yields no chunk.
             if "no chunk" not in str(exc):
                 raise
             totals, sums, total_weight, together = np.zeros(d), np.zeros(d), 0.0, None
-            weights = _Range(1.0, 1.0)
+            reweighted = 0
         if not totals.any():
             raise ValueError(
                 "GaussianImputer needs at least one row with an observed value and a positive "
@@ -296,7 +296,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         # A column observed once (or constant) without a ridge has no spread to start from.
         var = np.where(var > 0, var, 1.0)
         components = FullGaussian.from_covariances(mean[None], np.diag(var)[None])
-        weighted = not weights.low == weights.high == 1.0
+        weighted = reweighted > 0
         return MissingMixture(np.ones(1), components, self.reg_covar), total_weight, weighted
 
     def _model(self) -> MissingMixture:
@@ -562,13 +562,13 @@ def _draws(
 def _observed_sums(x: np.ndarray, w: np.ndarray | None) -> tuple:
     """Observed weight per column (d,), weighted sums of the observed values (d,), total
     weight, the weight of the rows that observe each pair of columns together (d, d), and the
-    range of the rows' weights."""
+    number of rows whose weight is not 1 (all five add up over partitions)."""
     weights = ~np.isnan(x) * (1.0 if w is None else w[:, None])  # (m, d)
     total = x.shape[0] if w is None else float(w.sum())
     together = observed_together(x, w)  # (d, d)
-    spread = _Range(1.0, 1.0) if w is None or not w.size else _Range(float(w.min()), float(w.max()))
+    reweighted = 0 if w is None else int(np.count_nonzero(w != 1.0))
     sums = (weights.sum(axis=0), (weights * np.nan_to_num(x)).sum(axis=0), total, together)
-    return _Sums((*sums, spread))
+    return _Sums((*sums, reweighted))
 
 
 def _squares(mean: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
@@ -582,24 +582,3 @@ class _Sums(tuple):
 
     def __add__(self, other):
         return _Sums(a + b for a, b in zip(self, other, strict=True))
-
-
-class _Range(tuple):
-    """The least and largest of some values, (low, high); adding two is their union."""
-
-    def __new__(cls, low: float, high: float):
-        return super().__new__(cls, (low, high))
-
-    def __getnewargs__(self) -> tuple[float, float]:  # pickled to and from Dask's workers
-        return self.low, self.high
-
-    @property
-    def low(self) -> float:
-        return self[0]
-
-    @property
-    def high(self) -> float:
-        return self[1]
-
-    def __add__(self, other):
-        return _Range(min(self.low, other.low), max(self.high, other.high))
