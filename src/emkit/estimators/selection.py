@@ -63,6 +63,10 @@ LARGE_SCREEN_TOL = 5e-5
 # stopped; the table's log-likelihoods, criteria and degenerate flags are those of one float64
 # pass at every screened fit's parameters. Below it the passes cost too little to matter.
 SINGLE_SCREEN_ROWS = 1 << 17
+# From this many rows a grid's screened fits that have fallen far behind are given up
+# (CriterionStandings, emkit.em.BEHIND_MARGIN): the passes of the flat fits of a large grid
+# cost most of its time.
+GIVE_UP_ROWS = 1 << 17
 # Rows per block of the rows in memory when the grid runs in lockstep and they are not already
 # in the kernel's layout (C order, float64): every block costs each fit its quadratic form,
 # moments and a merge of statistics (the kernel cuts a block into cache-sized pieces by
@@ -201,7 +205,12 @@ def select_mixture(
     ``SCREEN_TOL`` (1e-5; 5e-5 from ``LARGE_GRID_ROWS`` = 131,072 rows, about mclust's own
     stop) per sample or the template's ``tol`` if looser; the ``REFINE`` (3)
     best by the criterion continue to the template's ``tol`` before the choice is made (their
-    rows in the table are those of the refined fits). ``n_init=m`` adds m - 1 k-means++
+    rows in the table are those of the refined fits). From ``GIVE_UP_ROWS`` (131,072) rows, choosing
+    by BIC or AIC in memory or on a device (not on a Dask cluster, whose fits run apart), a
+    screened fit is also given up once, even at ten times the gain its EM rate projects, at
+    least six other cells already have a better criterion (:class:`CriterionStandings`): it
+    could not be refined, and its row keeps the log-likelihood it reached, below its
+    maximum. ``n_init=m`` adds m - 1 k-means++
     restarts to each fit's hierarchical start. mclust runs plain EM; the template's SQUAREM
     (``accelerate="squarem"``, the default) follows another path from the same start, which
     in a few cells ends at another local maximum, lower or higher (iris, VVV K=5: -153.66
@@ -376,8 +385,16 @@ def select_mixture(
     lockstep = not on_cluster and checkpoint is None and _in_lockstep(X, template)
     observed: dict = {}  # the screening's and the refinement's: one pass over the rows
     fits: Iterable[tuple[GaussianMixture, dict]]
+    standings = None
+    if (
+        n_rows >= GIVE_UP_ROWS
+        and lockstep
+        and criterion != "icl"
+        and _objective_is_likelihood(template)
+    ):
+        standings = CriterionStandings(n_rows, criterion)
     # Screened fits only rank the candidates (the chosen continue to tol): they stop as mclust's.
-    with screening_stops() if screen_tol > tol else contextlib.nullcontext():
+    with screening_stops(standings) if screen_tol > tol else contextlib.nullcontext():
         if on_cluster:
             fits = _fits_on_cluster(screening, grid, X, icl, screened=screen_tol > tol)
         elif lockstep:
@@ -444,11 +461,55 @@ def select_mixture(
             f"(K from {min(ks)} on {n_rows} rows); drop constant columns, try fewer components "
             "or raise reg_covar"
         )
-    _warn_on_lower_maxima(eligible, screen_tol if screen_tol > tol else None)
+    _warn_on_lower_maxima(eligible, screen_tol if screen_tol > tol else None, standings is not None)
     _warn_if_pruned(models)
     best_row = eligible.loc[eligible[criterion].idxmin()]
     best = models[(int(best_row["n_components"]), best_row["covariance_type"])]
     return MixtureSelection(best, table, criterion, models, icl, X if frame is None else frame)
+
+
+# A screened fit is given up (:class:`CriterionStandings`) where this many other (K,
+# structure) cells have already reached a better criterion than it can reach: twice the fits
+# refined, so that fits which end degenerate (never chosen) among those ahead leave it out
+# of the refined all the same.
+CELLS_AHEAD = 2 * REFINE
+
+
+class CriterionStandings:
+    """A large grid's screened fits ranked by BIC or AIC as they climb
+    (:class:`emkit.em.Standings`): each (K, structure) cell's best criterion so far. A fit is
+    behind where :data:`CELLS_AHEAD` other cells have already reached a lower criterion than
+    its own at the ceiling its EM rate projects (:data:`emkit.em.BEHIND_MARGIN`): it cannot be
+    among the fits refined, and stopping it leaves the choice as it was. Its row keeps the
+    log-likelihood it reached, below its maximum.
+
+    Only for fits whose objective is the log-likelihood (:func:`_objective_is_likelihood`)."""
+
+    def __init__(self, n_rows: int, criterion: str) -> None:
+        self.per_parameter = np.log(n_rows) if criterion == "bic" else 2.0
+        self.best: dict[tuple[type, int], float] = {}
+
+    def behind(self, model: Any, objective: float, ceiling: float) -> bool:
+        components = model.components
+        cell = (type(components), model.n_components)
+        n_parameters = (model.n_components - 1) + components.n_parameters(components.n_features)
+        penalty = self.per_parameter * n_parameters
+        reached = -2.0 * objective + penalty
+        if np.isfinite(reached) and reached < self.best.get(cell, np.inf):
+            self.best[cell] = reached
+        reachable = -2.0 * ceiling + penalty
+        ahead = sum(value < reachable for other, value in self.best.items() if other != cell)
+        return ahead >= CELLS_AHEAD
+
+
+def _objective_is_likelihood(template: GaussianMixture) -> bool:
+    """Whether the template's EM climbs the observed log-likelihood itself: no prior on the
+    weights or covariances, soft assignment (the criteria are of that log-likelihood)."""
+    return (
+        template.covariance_prior is None
+        and template.weight_concentration == 1.0
+        and template.assignment == "soft"
+    )
 
 
 def _trace(model: GaussianMixture) -> tuple[int, list[float], list[float], tuple[int, ...]]:
@@ -782,10 +843,12 @@ def _warn_if_pruned(models: dict[tuple[int, str], GaussianMixture]) -> None:
         )
 
 
-def _warn_on_lower_maxima(table: pd.DataFrame, screen_tol: float | None) -> None:
+def _warn_on_lower_maxima(
+    table: pd.DataFrame, screen_tol: float | None, gave_up: bool = False
+) -> None:
     """LocalMaximumWarning where, within a structure, a larger K has a lower log-likelihood;
     ``screen_tol``: the gain per row at which the unrefined fits stopped (None: all ran to
-    ``tol``)."""
+    ``tol``); ``gave_up``: fits far behind were also given up (:class:`CriterionStandings`)."""
     lower = []
     for cov, rows in table.groupby("covariance_type", sort=False):
         rows = rows.sort_values("n_components")
@@ -802,8 +865,9 @@ def _warn_on_lower_maxima(table: pd.DataFrame, screen_tol: float | None) -> None
             + (
                 ""
                 if screen_tol is None
-                else f", or, screened at a gain of {screen_tol:g} per row (about mclust's stop), "
-                "on a slow climb that a fit of that K alone, run to tol, continues"
+                else f", or, screened at a gain of {screen_tol:g} per row (about mclust's stop)"
+                + (" or given up far behind the best" if gave_up else "")
+                + ", on a slow climb that a fit of that K alone, run to tol, continues"
             )
             + "; n_init adds k-means++ restarts that may reach a higher one",
             LocalMaximumWarning,

@@ -1,0 +1,101 @@
+"""select_mixture's large grids give up screened fits that have fallen far behind."""
+
+import numpy as np
+import pytest
+
+from emkit import GaussianMixture, select_mixture
+from emkit.estimators import selection
+
+
+def _mixture_rows(rng, n):
+    """The big-CSV benchmark's mixture: three clusters of scales 1, 0.7 and 1.5."""
+    means = np.array([[0.0, 0.0, 0.0], [4.0, 1.0, -2.0], [-3.0, 5.0, 2.0]])
+    labels = rng.choice(3, size=n, p=[0.5, 0.3, 0.2])
+    return means[labels] + np.array([1.0, 0.7, 1.5])[labels, None] * rng.standard_normal((n, 3))
+
+
+def test_standings_rank_cells_by_bic():
+    """Each cell's criterion is the fit's own BIC (GaussianMixture.bic, -2 log L + p log n);
+    a fit is behind where at least CELLS_AHEAD other cells already have a lower one than its
+    ceiling's, never counting its own cell's other starts."""
+    x = _mixture_rows(np.random.default_rng(1), 900)
+    fits = [GaussianMixture(k, covariance_type="full", random_state=0).fit(x) for k in range(1, 9)]
+    standings = selection.CriterionStandings(len(x), "bic")
+    for gm in fits:
+        assert not standings.behind(gm._mixture(), gm.log_likelihood_, gm.log_likelihood_)
+    bics = sorted(gm.bic(x) for gm in fits)
+    np.testing.assert_allclose(sorted(standings.best.values()), bics, rtol=1e-12)
+    other = GaussianMixture(3, covariance_type="spherical", random_state=0).fit(x)
+    model, reached = other._mixture(), other.log_likelihood_
+    penalty = other.bic(x) + 2 * reached  # p log n
+
+    def ceiling_at(bic):  # the log-likelihood at which the spherical fit's BIC is ``bic``
+        return (penalty - bic) / 2
+
+    sixth, seventh = bics[selection.CELLS_AHEAD - 1], bics[selection.CELLS_AHEAD]
+    assert standings.behind(model, reached, ceiling_at(0.5 * (sixth + seventh)))
+    assert not standings.behind(model, reached, ceiling_at(sixth - 1e-6 * abs(sixth)))
+    assert not standings.behind(model, reached, np.inf)  # EM not yet converging linearly
+    # a second start of the best cell: its cell's own best (the lowest of all) is not ahead
+    best = min(fits, key=lambda gm: gm.bic(x))
+    start, penalty = best._mixture(), best.bic(x) + 2 * best.log_likelihood_
+    own = (type(start.components), start.n_components)
+    others = sorted(value for cell, value in standings.best.items() if cell != own)
+    five = 0.5 * (others[selection.CELLS_AHEAD - 2] + others[selection.CELLS_AHEAD - 1])
+    assert not standings.behind(start, best.log_likelihood_ - 1e4, (penalty - five) / 2)
+    six = 0.5 * (others[selection.CELLS_AHEAD - 1] + others[selection.CELLS_AHEAD])
+    assert standings.behind(start, best.log_likelihood_ - 1e4, (penalty - six) / 2)
+
+
+@pytest.mark.filterwarnings("ignore")  # the grid's own (lower maxima, slow refined fits)
+def test_given_up_fits_leave_the_choice(monkeypatch):
+    """On the benchmark's mixture, the grid with fits given up chooses and refines what the
+    whole screening refines, to tol; every fit it gave up is one the whole screening ranks
+    behind the CELLS_AHEAD best, and the grid takes fewer EM steps."""
+    x = _mixture_rows(np.random.default_rng(0), 12_000)
+    grid = dict(n_components=range(1, 9), covariance_types=["EII", "VII", "EVV", "VVV"])
+    monkeypatch.setattr(selection, "GIVE_UP_ROWS", len(x) + 1)
+    whole = select_mixture(x, **grid)
+    monkeypatch.setattr(selection, "GIVE_UP_ROWS", len(x))
+    quick = select_mixture(x, **grid)
+    a, b = whole.table_, quick.table_
+    assert (quick.best_.n_components, quick.best_.covariance_type) == (
+        whole.best_.n_components,
+        whole.best_.covariance_type,
+    )
+    tol_total = whole.best_.tol * len(x)
+    refined = a.nsmallest(selection.REFINE, "bic").index
+    assert list(b.nsmallest(selection.REFINE, "bic").index) == list(refined)
+    np.testing.assert_allclose(b.log_likelihood[refined], a.log_likelihood[refined], atol=tol_total)
+    steps = {key: model.n_iter_ for key, model in whole.models_.items()}
+    given_up = [key for key, model in quick.models_.items() if model.n_iter_ < steps[key]]
+    assert len(given_up) >= 5
+    cut = a.bic.nsmallest(selection.CELLS_AHEAD).max()
+    for k, cov in given_up:
+        row = (a.n_components == k) & (a.covariance_type == cov)
+        assert a.bic[row].item() > cut, (k, cov)
+        # stopped on the way up: its row is below the whole screening's
+        assert b.log_likelihood[row].item() <= a.log_likelihood[row].item() + tol_total
+    assert sum(m.n_iter_ for m in quick.models_.values()) < sum(steps.values())
+
+
+def test_no_giving_up_by_icl_or_with_priors(monkeypatch):
+    """The standings read BIC or AIC of the log-likelihood: ICL, priors and hard assignment
+    screen every fit to its stop."""
+    captured = []
+    real = selection.CriterionStandings
+
+    def recording(*args):
+        captured.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(selection, "CriterionStandings", recording)
+    monkeypatch.setattr(selection, "GIVE_UP_ROWS", 0)
+    x = _mixture_rows(np.random.default_rng(2), 400)
+    grid = dict(n_components=[1, 2, 3], covariance_types=["VII", "VVV"])
+    select_mixture(x, **grid, criterion="icl")
+    select_mixture(x, **grid, estimator=GaussianMixture(covariance_prior="mclust"))
+    select_mixture(x, **grid, estimator=GaussianMixture(assignment="hard"))
+    assert captured == []
+    select_mixture(x, **grid, criterion="aic")
+    assert captured == [(len(x), "aic")]
