@@ -205,12 +205,13 @@ def select_mixture(
     ``SCREEN_TOL`` (1e-5; 5e-5 from ``LARGE_GRID_ROWS`` = 131,072 rows, about mclust's own
     stop) per sample or the template's ``tol`` if looser; the ``REFINE`` (3)
     best by the criterion continue to the template's ``tol`` before the choice is made (their
-    rows in the table are those of the refined fits). From ``GIVE_UP_ROWS`` (131,072) rows, choosing
-    by BIC or AIC in memory or on a device (not on a Dask cluster, whose fits run apart), a
-    screened fit is also given up once, even at ten times the gain its EM rate projects, at
-    least six other cells already have a better criterion (:class:`CriterionStandings`): it
-    could not be refined, and its row keeps the log-likelihood it reached, below its
-    maximum. ``n_init=m`` adds m - 1 k-means++
+    rows in the table are those of the refined fits). From ``GIVE_UP_ROWS`` (131,072) rows,
+    choosing by BIC or AIC where the fits run in lockstep (NumPy rows in memory, a Dask
+    collection in this process; not on a device or a Dask cluster, whose fits run one by
+    one), a screened fit is also given up once, even at ten times the gain its EM rate
+    projects, at least six other cells already have a better criterion
+    (:class:`CriterionStandings`): it could not be refined, and its row keeps the
+    log-likelihood it reached, below its maximum. ``n_init=m`` adds m - 1 k-means++
     restarts to each fit's hierarchical start. mclust runs plain EM; the template's SQUAREM
     (``accelerate="squarem"``, the default) follows another path from the same start, which
     in a few cells ends at another local maximum, lower or higher (iris, VVV K=5: -153.66
