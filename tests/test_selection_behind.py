@@ -1,5 +1,7 @@
 """select_mixture's large grids give up screened fits that have fallen far behind."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -17,47 +19,59 @@ def _mixture_rows(rng, n):
 def test_standings_rank_cells_by_bic():
     """Each cell's criterion is the fit's own BIC (GaussianMixture.bic, -2 log L + p log n);
     a fit is behind where at least CELLS_AHEAD other cells already have a lower one than its
-    ceiling's, never counting its own cell's other starts."""
+    ceiling's, never counting its own cell's other starts; a cell given up keeps the best
+    criterion it might have reached."""
     x = _mixture_rows(np.random.default_rng(1), 900)
     fits = [GaussianMixture(k, covariance_type="full", random_state=0).fit(x) for k in range(1, 9)]
     standings = selection.CriterionStandings(len(x), "bic")
     for gm in fits:
-        assert not standings.behind(gm._mixture(), gm.log_likelihood_, gm.log_likelihood_)
+        standings.record(gm._mixture(), gm.log_likelihood_)
     bics = sorted(gm.bic(x) for gm in fits)
     np.testing.assert_allclose(sorted(standings.best.values()), bics, rtol=1e-12)
+    assert set(standings.best) == {("full", k) for k in range(1, 9)}
     other = GaussianMixture(3, covariance_type="spherical", random_state=0).fit(x)
-    model, reached = other._mixture(), other.log_likelihood_
-    penalty = other.bic(x) + 2 * reached  # p log n
+    model = other._mixture()
+    penalty = other.bic(x) + 2 * other.log_likelihood_  # p log n
 
     def ceiling_at(bic):  # the log-likelihood at which the spherical fit's BIC is ``bic``
         return (penalty - bic) / 2
 
     sixth, seventh = bics[selection.CELLS_AHEAD - 1], bics[selection.CELLS_AHEAD]
-    assert standings.behind(model, reached, ceiling_at(0.5 * (sixth + seventh)))
-    assert not standings.behind(model, reached, ceiling_at(sixth - 1e-6 * abs(sixth)))
-    assert not standings.behind(model, reached, np.inf)  # EM not yet converging linearly
+    assert not standings.behind(model, ceiling_at(sixth - 1e-6 * abs(sixth)))
+    assert not standings.behind(model, np.inf)  # EM not yet converging linearly
+    assert standings.ceilings == {}
+    between = 0.5 * (sixth + seventh)
+    assert standings.behind(model, ceiling_at(between))
+    assert standings.ceilings == {("spherical", 3): pytest.approx(between, rel=1e-12)}
     # a second start of the best cell: its cell's own best (the lowest of all) is not ahead
     best = min(fits, key=lambda gm: gm.bic(x))
     start, penalty = best._mixture(), best.bic(x) + 2 * best.log_likelihood_
-    own = (type(start.components), start.n_components)
-    others = sorted(value for cell, value in standings.best.items() if cell != own)
+    others = sorted(value for cell, value in standings.best.items() if cell[1] != 3)
     five = 0.5 * (others[selection.CELLS_AHEAD - 2] + others[selection.CELLS_AHEAD - 1])
-    assert not standings.behind(start, best.log_likelihood_ - 1e4, (penalty - five) / 2)
-    six = 0.5 * (others[selection.CELLS_AHEAD - 1] + others[selection.CELLS_AHEAD])
-    assert standings.behind(start, best.log_likelihood_ - 1e4, (penalty - six) / 2)
+    assert not standings.behind(start, (penalty - five) / 2)
 
 
-@pytest.mark.filterwarnings("ignore")  # the grid's own (lower maxima, slow refined fits)
-def test_given_up_fits_leave_the_choice(monkeypatch):
+GRID = dict(n_components=range(1, 9), covariance_types=["EII", "VII", "EVV", "VVV"])
+
+
+@pytest.fixture(scope="module")
+def grids():
+    """The rows, the grid screened whole and the grid with fits given up."""
+    x = _mixture_rows(np.random.default_rng(0), 12_000)
+    with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the grid's own (lower maxima, slow refined fits)
+        patch.setattr(selection, "GIVE_UP_ROWS", len(x) + 1)
+        whole = select_mixture(x, **GRID)
+        patch.setattr(selection, "GIVE_UP_ROWS", len(x))
+        quick = select_mixture(x, **GRID)
+    return x, whole, quick
+
+
+def test_given_up_fits_leave_the_choice(grids):
     """On the benchmark's mixture, the grid with fits given up chooses and refines what the
     whole screening refines, to tol; every fit it gave up is one the whole screening ranks
     behind the CELLS_AHEAD best, and the grid takes fewer EM steps."""
-    x = _mixture_rows(np.random.default_rng(0), 12_000)
-    grid = dict(n_components=range(1, 9), covariance_types=["EII", "VII", "EVV", "VVV"])
-    monkeypatch.setattr(selection, "GIVE_UP_ROWS", len(x) + 1)
-    whole = select_mixture(x, **grid)
-    monkeypatch.setattr(selection, "GIVE_UP_ROWS", len(x))
-    quick = select_mixture(x, **grid)
+    x, whole, quick = grids
     a, b = whole.table_, quick.table_
     assert (quick.best_.n_components, quick.best_.covariance_type) == (
         whole.best_.n_components,
@@ -67,9 +81,12 @@ def test_given_up_fits_leave_the_choice(monkeypatch):
     refined = a.nsmallest(selection.REFINE, "bic").index
     assert list(b.nsmallest(selection.REFINE, "bic").index) == list(refined)
     np.testing.assert_allclose(b.log_likelihood[refined], a.log_likelihood[refined], atol=tol_total)
-    steps = {key: model.n_iter_ for key, model in whole.models_.items()}
-    given_up = [key for key, model in quick.models_.items() if model.n_iter_ < steps[key]]
+    assert not a.given_up.any()
+    given_up = list(zip(b.n_components[b.given_up], b.covariance_type[b.given_up], strict=True))
     assert len(given_up) >= 5
+    assert not b.converged[b.given_up].any()
+    steps = {key: model.n_iter_ for key, model in whole.models_.items()}
+    assert all(quick.models_[key].n_iter_ < steps[key] for key in given_up)
     cut = a.bic.nsmallest(selection.CELLS_AHEAD).max()
     for k, cov in given_up:
         row = (a.n_components == k) & (a.covariance_type == cov)
@@ -77,6 +94,46 @@ def test_given_up_fits_leave_the_choice(monkeypatch):
         # stopped on the way up: its row is below the whole screening's
         assert b.log_likelihood[row].item() <= a.log_likelihood[row].item() + tol_total
     assert sum(m.n_iter_ for m in quick.models_.values()) < sum(steps.values())
+
+
+def test_given_up_fits_continue_where_those_ahead_end_degenerate(grids, monkeypatch):
+    """The projection is not a bound: where the fits that were ahead of a given-up fit end
+    degenerate (never chosen), leaving fewer than REFINE regular rows ahead of what it might
+    have reached, the given-up fit continues as the others did and ends at least where the
+    whole screening ends it; one still given up has REFINE regular rows ahead of it."""
+    x, whole, quick = grids
+    given_up = quick.table_[quick.table_.given_up]
+    kept = set(zip(given_up.n_components, given_up.covariance_type, strict=True))
+    real = selection._criteria
+
+    def degenerate_but_given_up(model, *args, **kwargs):  # every fit ahead "degenerate"
+        row = real(model, *args, **kwargs)
+        cov = selection.covariance_structure(model.covariance_type).name
+        if (model.n_components, cov) not in kept:
+            row["degenerate"] = True
+        return row
+
+    monkeypatch.setattr(selection, "_criteria", degenerate_but_given_up)
+    monkeypatch.setattr(selection, "GIVE_UP_ROWS", len(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = select_mixture(x, **GRID)
+    t, w = again.table_, whole.table_
+    regular = t.bic[~t.degenerate]
+    continued = 0
+    for k, cov in kept:
+        row = (t.n_components == k) & (t.covariance_type == cov)
+        if t.given_up[row].item():
+            assert (regular < t.bic[row].item()).sum() >= selection.REFINE
+            continue
+        continued += 1
+        assert again.models_[k, cov].n_iter_ > quick.models_[k, cov].n_iter_
+        # continued to the screening's stop (the refined on to tol): at least where the whole
+        # screening's stop left it, less what that stop may leave
+        ref = (w.n_components == k) & (w.covariance_type == cov)
+        left = 10 * selection.SCREEN_TOL * len(x)
+        assert t.log_likelihood[row].item() >= w.log_likelihood[ref].item() - left, (k, cov)
+    assert continued >= selection.REFINE
 
 
 def test_no_giving_up_by_icl_or_with_priors(monkeypatch):

@@ -215,6 +215,7 @@ class EMResult:
     stats: Any
     structure_changes: tuple[int, ...] = ()
     falls: tuple[Fall, ...] = ()
+    given_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,8 @@ class EMMap:
         in a run's first steps), for the float32 stop test (:meth:`stops`).
     falls : the M-steps that lowered the objective beyond its rounding (:func:`check_ascent`),
         reported once, at the end of the fit (:func:`warn_falls`).
+    given_up : a screening's standings gave the run up behind the others (:class:`Standings`):
+        it stops there, not converged.
     """
 
     tol_total: float
@@ -305,6 +308,7 @@ class EMMap:
     verdict: bool | None = None
     since: float | None = None
     falls: list[Fall] = dataclasses.field(default_factory=list)
+    given_up: bool = False
 
     def m_step(self, point: Point) -> Mapped:
         """One M-step from ``point``."""
@@ -414,12 +418,14 @@ _screening: ContextVar[bool] = ContextVar("screening", default=False)
 # A screened fit is given up where BEHIND_MARGIN times what EM's rate projects is left to
 # gain (:func:`_left` at :func:`_slowest`'s rate, which reads 1 or more, never giving up, while
 # EM is not yet converging linearly) would not lift it to where others already are
-# (:class:`Standings`); judged from BEHIND_READINGS cycles' rates on. On the big-CSV benchmark's
-# data (3e5 rows, K 1 to 9 by the 14 models) 53 of the 126 fits were given up, each at least
-# 351 of BIC behind the sixth best where the screening's own stop left it; the ten best rows
-# and the choice stayed to the last bit, the grid's EM steps fell from 1,573 to 658 and its
-# time from 31 to 12 s. The equal-volume fits at K 5 to 9 there climb 7,000 to 20,000 more in
-# 20 to 117 steps after reading gains of 1 to 5 per step: no stop on the gain alone ranks them.
+# (:class:`Standings`); judged from BEHIND_READINGS cycles' rates on. The projection is not a
+# bound (the selection continues a fit given up where those ahead end degenerate). On the
+# big-CSV benchmark's data (3e5 rows, K 1 to 9 by the 14 models) 59 of the 126 fits were given
+# up, each at least 264 of BIC behind the sixth best where the screening's own stop left it;
+# the ten best rows and the choice stayed to the last bit, the grid's EM steps fell from 1,573
+# to 634 and its time from 31 to 12 s. The equal-volume fits at K 5 to 9 there climb 7,000 to
+# 20,000 more in 20 to 117 steps after reading gains of 1 to 5 per step: no stop on the gain
+# alone ranks them.
 BEHIND_MARGIN = 10.0
 BEHIND_READINGS = 4
 
@@ -427,9 +433,13 @@ BEHIND_READINGS = 4
 class Standings(Protocol):
     """Where the fits of a screening stand against each other (:func:`screening_stops`)."""
 
-    def behind(self, model: Any, objective: float, ceiling: float) -> bool:
-        """Record that ``model`` reached ``objective``; True where a fit of it that reached
-        at most ``ceiling`` could not be among those the screening chooses."""
+    def record(self, model: Any, log_likelihood: float) -> None:
+        """Note that a fit reached ``model``, of log-likelihood ``log_likelihood``."""
+        ...
+
+    def behind(self, model: Any, ceiling: float) -> bool:
+        """True where a fit of ``model``'s kind whose log-likelihood reaches at most
+        ``ceiling`` could not be among those the screening chooses."""
         ...
 
 
@@ -566,14 +576,28 @@ class Squarem:
         if not self.screening:
             return em.stops(point, first, _slowest(self.rates, self.gains, gain, floor))
         if em.stops(point, first, max((r for r in self.rates if r < 1.0), default=0.0)):
+            standings = _standings.get()
+            if standings is not None:  # where it stopped: a value others are measured by
+                standings.record(first.model, first.objective - first.model.log_prior())
             return True
+        return self._behind(point, first, em, gain, floor)
+
+    def _behind(self, point: Point, first: Point, em: EMMap, gain: float, floor: float) -> bool:
+        """Whether the screening's standings give the run up (:data:`BEHIND_MARGIN`) at its
+        plain step from ``point`` to ``first``, which they record in any case; sets
+        ``em.given_up``. The standings read log-likelihoods: the objective less the models'
+        log-prior (their ridge's term)."""
         standings = _standings.get()
-        if standings is None or len(self.rates) < BEHIND_READINGS:
+        if standings is None:
             return False
-        ceiling = point.objective + BEHIND_MARGIN * _left(
-            gain, _slowest(self.rates, self.gains, gain, floor)
-        )
-        return standings.behind(first.model, first.objective, ceiling)
+        standings.record(first.model, first.objective - first.model.log_prior())
+        if len(self.rates) < BEHIND_READINGS:
+            return False
+        # a step that fell (float32 rounding) projects nothing left, not less than nothing
+        left = _left(max(gain, 0.0), _slowest(self.rates, self.gains, gain, floor))
+        ceiling = point.objective - point.model.log_prior() + BEHIND_MARGIN * left
+        em.given_up = standings.behind(first.model, ceiling)
+        return em.given_up
 
 
 # A rate of 1 or more read where the plain step gained more than this many times the current
@@ -717,10 +741,11 @@ def em_iterations(
         log_likelihood,
         np.asarray(history),
         len(history) - 1,
-        converged,
+        converged and not em.given_up,
         point.stats,
         tuple(changes),
         tuple(em.falls),
+        em.given_up,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 
 from emkit.backend import gaussian_pass
@@ -84,8 +85,9 @@ class MixtureSelection:
     best_ : GaussianMixture, the fitted model with the lowest criterion among non-degenerate fits.
     table_ : DataFrame with one row per (n_components, covariance_type): log_likelihood,
         n_parameters, bic, aic, icl (scikit-learn's sign: lower is better), degenerate,
-        converged, and model (mclust's name of the covariance type). Degenerate fits keep
-        their row, like mclust's NA entries, but are never chosen.
+        converged, model (mclust's name of the covariance type) and given_up (a large grid's
+        screened fit stopped far behind the best, :func:`select_mixture`; not converged).
+        Degenerate fits keep their row, like mclust's NA entries, but are never chosen.
     criterion : the column ``best_`` minimises.
     models_ : dict mapping (n_components, covariance_type) to each fitted estimator.
     icl_kind : "hard" (mclust's ICL, from the most probable labels) or "soft" (entropy).
@@ -210,8 +212,10 @@ def select_mixture(
     collection in this process; not on a device or a Dask cluster, whose fits run one by
     one), a screened fit is also given up once, even at ten times the gain its EM rate
     projects, at least six other cells already have a better criterion
-    (:class:`CriterionStandings`): it could not be refined, and its row keeps the
-    log-likelihood it reached, below its maximum. ``n_init=m`` adds m - 1 k-means++
+    (:class:`CriterionStandings`): its row keeps the log-likelihood it reached, below its
+    maximum, with ``given_up`` true and ``converged`` false. The projection is not a bound:
+    after the screening a fit given up where fewer than three regular rows are ahead of what
+    it might have reached is continued as the others were. ``n_init=m`` adds m - 1 k-means++
     restarts to each fit's hierarchical start. mclust runs plain EM; the template's SQUAREM
     (``accelerate="squarem"``, the default) follows another path from the same start, which
     in a few cells ends at another local maximum, lower or higher (iris, VVV K=5: -153.66
@@ -394,6 +398,10 @@ def select_mixture(
         and _objective_is_likelihood(template)
     ):
         standings = CriterionStandings(n_rows, criterion)
+    in_lockstep: dict[str, Any] = {
+        "single": screen_tol > tol and n_rows >= SINGLE_SCREEN_ROWS and fit_data is X,
+        "source": None if fit_data is X else fit_data,
+    }
     # Screened fits only rank the candidates (the chosen continue to tol): they stop as mclust's.
     with screening_stops(standings) if screen_tol > tol else contextlib.nullcontext():
         if on_cluster:
@@ -407,8 +415,7 @@ def select_mixture(
                 X,
                 icl,
                 finished,
-                single=screen_tol > tol and n_rows >= SINGLE_SCREEN_ROWS and fit_data is X,
-                source=None if fit_data is X else fit_data,
+                **in_lockstep,
                 shared=SharedStarts(observed=observed),
             )
         else:
@@ -419,6 +426,12 @@ def select_mixture(
             if not lockstep:
                 finished(model)
     table = pd.DataFrame(rows)
+    if standings is not None and standings.ceilings:
+        warm_start = template.warm_start
+        shared = SharedStarts(observed=observed)
+        _continue_given_up(
+            standings, table, criterion, models, X, icl, warm_start, shared, **in_lockstep
+        )
     refined = [
         (index, (int(table.at[index, "n_components"]), table.at[index, "covariance_type"]))
         for index in table[~table["degenerate"]].nsmallest(REFINE, criterion).index
@@ -444,7 +457,7 @@ def select_mixture(
             models[key].set_params(warm_start=template.warm_start)
             _continued(models[key], screened[key])
             row = {"n_components": key[0], "covariance_type": key[1]}
-            row.update(_criteria(models[key], X, icl, fit_data))
+            row.update(_criteria(models[key], X, icl, fit_data), given_up=False)
             table.loc[index, list(row)] = list(row.values())
     for model in models.values():
         model.set_params(tol=tol)
@@ -462,7 +475,7 @@ def select_mixture(
             f"(K from {min(ks)} on {n_rows} rows); drop constant columns, try fewer components "
             "or raise reg_covar"
         )
-    _warn_on_lower_maxima(eligible, screen_tol if screen_tol > tol else None, standings is not None)
+    _warn_on_lower_maxima(eligible, screen_tol if screen_tol > tol else None)
     _warn_if_pruned(models)
     best_row = eligible.loc[eligible[criterion].idxmin()]
     best = models[(int(best_row["n_components"]), best_row["covariance_type"])]
@@ -478,29 +491,41 @@ CELLS_AHEAD = 2 * REFINE
 
 class CriterionStandings:
     """A large grid's screened fits ranked by BIC or AIC as they climb
-    (:class:`emkit.em.Standings`): each (K, structure) cell's best criterion so far. A fit is
+    (:class:`emkit.em.Standings`): each (structure, K) cell's best criterion so far. A fit is
     behind where :data:`CELLS_AHEAD` other cells have already reached a lower criterion than
-    its own at the ceiling its EM rate projects (:data:`emkit.em.BEHIND_MARGIN`): it cannot be
-    among the fits refined, and stopping it leaves the choice as it was. Its row keeps the
-    log-likelihood it reached, below its maximum.
+    its own at the ceiling its EM rate projects (:data:`emkit.em.BEHIND_MARGIN`); it is given
+    up there (``ceilings`` keeps the criterion it might have reached) and its row keeps the
+    log-likelihood it reached, below its maximum. The projection is not a bound: after the
+    screening, a fit given up where fewer than :data:`REFINE` regular fits are ahead of its
+    ceiling is continued (:func:`_continue_given_up`).
 
-    Only for fits whose objective is the log-likelihood (:func:`_objective_is_likelihood`)."""
+    Only for fits whose EM climbs the log-likelihood (:func:`_objective_is_likelihood`)."""
 
     def __init__(self, n_rows: int, criterion: str) -> None:
         self.per_parameter = np.log(n_rows) if criterion == "bic" else 2.0
-        self.best: dict[tuple[type, int], float] = {}
+        self.best: dict[tuple[str, int], float] = {}
+        self.ceilings: dict[tuple[str, int], float] = {}
 
-    def behind(self, model: Any, objective: float, ceiling: float) -> bool:
-        components = model.components
-        cell = (type(components), model.n_components)
-        n_parameters = (model.n_components - 1) + components.n_parameters(components.n_features)
-        penalty = self.per_parameter * n_parameters
-        reached = -2.0 * objective + penalty
-        if np.isfinite(reached) and reached < self.best.get(cell, np.inf):
-            self.best[cell] = reached
+    def _cell(self, model: Any) -> tuple[tuple[str, int], float]:
+        """The table's (covariance_type, K) of ``model`` and its criterion's penalty."""
+        components, k = model.components, model.n_components
+        n_parameters = (k - 1) + components.n_parameters(components.n_features)
+        return (type(components).name, k), self.per_parameter * n_parameters
+
+    def record(self, model: Any, log_likelihood: float) -> None:
+        cell, penalty = self._cell(model)
+        value = -2.0 * log_likelihood + penalty
+        if np.isfinite(value) and value < self.best.get(cell, np.inf):
+            self.best[cell] = value
+
+    def behind(self, model: Any, ceiling: float) -> bool:
+        cell, penalty = self._cell(model)
         reachable = -2.0 * ceiling + penalty
         ahead = sum(value < reachable for other, value in self.best.items() if other != cell)
-        return ahead >= CELLS_AHEAD
+        if ahead < CELLS_AHEAD:
+            return False
+        self.ceilings[cell] = min(reachable, self.ceilings.get(cell, np.inf))
+        return True
 
 
 def _objective_is_likelihood(template: GaussianMixture) -> bool:
@@ -511,6 +536,46 @@ def _objective_is_likelihood(template: GaussianMixture) -> bool:
         and template.weight_concentration == 1.0
         and template.assignment == "soft"
     )
+
+
+def _continue_given_up(
+    standings: CriterionStandings,
+    table: pd.DataFrame,
+    criterion: str,
+    models: dict,
+    X,
+    icl: str,
+    warm_start: bool,
+    shared: SharedStarts,
+    **in_lockstep,
+) -> None:
+    """Continue as screened fits, without standings, the fits given up where fewer than
+    :data:`REFINE` regular rows of ``table`` are ahead of the criterion each might have
+    reached (the projection is not a bound, and fits that were ahead may have ended
+    degenerate); their rows of ``table`` are updated in place."""
+    regular = table.loc[~table["degenerate"], criterion].to_numpy()
+    again = [
+        (index, (int(table.at[index, "n_components"]), table.at[index, "covariance_type"]))
+        for index in table.index[table["given_up"].astype(bool)]
+    ]
+    again = [
+        (index, key)
+        for index, key in again
+        if (regular < standings.ceilings[key[1], key[0]]).sum() < REFINE
+    ]
+    if not again:
+        return
+    traces = {key: _trace(models[key]) for _, key in again}
+    for _, key in again:
+        models[key].set_params(warm_start=True)
+    with screening_stops():
+        fits = _fits_in_lockstep(
+            [models[key] for _, key in again], X, icl, **in_lockstep, shared=shared
+        )
+    for (index, key), (model, row) in zip(again, fits, strict=True):
+        model.set_params(warm_start=warm_start)
+        _continued(model, traces[key])
+        table.loc[index, list(row)] = list(row.values())
 
 
 def _trace(model: GaussianMixture) -> tuple[int, list[float], list[float], tuple[int, ...]]:
@@ -695,11 +760,12 @@ def _fits_in_lockstep(
             else:  # the model says how it was fitted: its refit makes this fit
                 models[g].set_params(accelerate=None)
                 _fitted(models[g], fit)  # its warnings, now that it is kept
+                fits[g] = fit
     out = []
-    for model in models:
+    for g, model in enumerate(models):
         cov = covariance_structure(model.covariance_type).name
         row = {"n_components": model.n_components, "covariance_type": cov}
-        row.update(_criteria(model, X, icl, source))
+        row.update(_criteria(model, X, icl, source), given_up=fits[g].best.given_up)
         out.append((model, row))
     return out
 
@@ -707,10 +773,13 @@ def _fits_in_lockstep(
 def _fitted(model: GaussianMixture, fit: FitResult, again: bool = False) -> None:
     """``model._fitted(fit)`` without its DegenerateFitWarning (the table reports it) and
     PrunedWarning (one for the grid: :func:`_warn_if_pruned`), and ``again`` without any
-    warning (a fit whose warnings were given once)."""
+    warning (a fit whose warnings were given once); a fit the screening gave up (the table's
+    ``given_up``) without the ConvergenceWarning of a fit stopped by ``max_iter``."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Warning if again else DegenerateFitWarning)
         warnings.simplefilter("ignore", PrunedWarning)
+        if fit.best.given_up:
+            warnings.simplefilter("ignore", ConvergenceWarning)
         model._fitted(fit)
 
 
@@ -736,7 +805,8 @@ def _fit_one(
     where it is not ``X`` itself (the shared source of a Dask collection)."""
     model = clone(template).set_params(n_components=k, covariance_type=cov)
     model = _fit(model, X if data is None else data, _checkpoint_file(checkpoint, cov, k))
-    return model, {"n_components": k, "covariance_type": cov, **_criteria(model, X, icl, data)}
+    row = {"n_components": k, "covariance_type": cov, **_criteria(model, X, icl, data)}
+    return model, {**row, "given_up": False}
 
 
 def _criteria(model: GaussianMixture, X, icl: str, data: Any = None) -> dict:
@@ -844,19 +914,20 @@ def _warn_if_pruned(models: dict[tuple[int, str], GaussianMixture]) -> None:
         )
 
 
-def _warn_on_lower_maxima(
-    table: pd.DataFrame, screen_tol: float | None, gave_up: bool = False
-) -> None:
+def _warn_on_lower_maxima(table: pd.DataFrame, screen_tol: float | None) -> None:
     """LocalMaximumWarning where, within a structure, a larger K has a lower log-likelihood;
     ``screen_tol``: the gain per row at which the unrefined fits stopped (None: all ran to
-    ``tol``); ``gave_up``: fits far behind were also given up (:class:`CriterionStandings`)."""
-    lower = []
+    ``tol``). Fits the screening gave up (``given_up``) are named as such."""
+    lower, given_up = [], False
     for cov, rows in table.groupby("covariance_type", sort=False):
         rows = rows.sort_values("n_components")
         best_so_far = -np.inf
-        for k, ll in zip(rows["n_components"], rows["log_likelihood"], strict=True):
+        for k, ll, gave_up in zip(
+            rows["n_components"], rows["log_likelihood"], rows["given_up"], strict=True
+        ):
             if ll < best_so_far - 1e-6 * max(1.0, abs(best_so_far)):
-                lower.append(f"{cov} K={k}")
+                lower.append(f"{cov} K={k}" + (" (given up)" if gave_up else ""))
+                given_up = given_up or bool(gave_up)
             best_so_far = max(best_so_far, ll)
     if lower:
         warn_user(
@@ -866,9 +937,14 @@ def _warn_on_lower_maxima(
             + (
                 ""
                 if screen_tol is None
-                else f", or, screened at a gain of {screen_tol:g} per row (about mclust's stop)"
-                + (" or given up far behind the best" if gave_up else "")
-                + ", on a slow climb that a fit of that K alone, run to tol, continues"
+                else f", or, screened at a gain of {screen_tol:g} per row (about mclust's stop), "
+                "on a slow climb that a fit of that K alone, run to tol, continues"
+            )
+            + (
+                " (those given up were stopped far behind the best, where they could not be "
+                "among the refined)"
+                if given_up
+                else ""
             )
             + "; n_init adds k-means++ restarts that may reach a higher one",
             LocalMaximumWarning,
