@@ -156,3 +156,25 @@ def test_no_giving_up_by_icl_or_with_priors(monkeypatch):
     assert captured == []
     select_mixture(x, **grid, criterion="aic")
     assert captured == [(len(x), "aic")]
+
+
+def test_lower_maxima_warning_leaves_given_up_fits_out():
+    """A fit given up stopped below its maximum by design: the warning names only the others,
+    and what a given-up fit reached still counts against a larger K."""
+    import pandas as pd
+
+    from emkit.exceptions import LocalMaximumWarning
+
+    table = pd.DataFrame(
+        {
+            "n_components": [1, 2, 3, 4],
+            "covariance_type": ["EII"] * 4,
+            "log_likelihood": [-100.0, -90.0, -120.0, -95.0],
+            "given_up": [False, True, True, False],
+        }
+    )
+    with pytest.warns(LocalMaximumWarning, match=r"\(EII K=4\): those fits"):
+        selection._warn_on_lower_maxima(table, 5e-5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        selection._warn_on_lower_maxima(table.assign(given_up=[False, False, True, True]), None)

@@ -917,17 +917,17 @@ def _warn_if_pruned(models: dict[tuple[int, str], GaussianMixture]) -> None:
 def _warn_on_lower_maxima(table: pd.DataFrame, screen_tol: float | None) -> None:
     """LocalMaximumWarning where, within a structure, a larger K has a lower log-likelihood;
     ``screen_tol``: the gain per row at which the unrefined fits stopped (None: all ran to
-    ``tol``). Fits the screening gave up (``given_up``) are named as such."""
-    lower, given_up = [], False
+    ``tol``). A fit the screening gave up (``given_up``) stopped below its maximum by design:
+    it is not named, though what it reached still counts against the larger K."""
+    lower = []
     for cov, rows in table.groupby("covariance_type", sort=False):
         rows = rows.sort_values("n_components")
         best_so_far = -np.inf
-        for k, ll, gave_up in zip(
+        for k, ll, given_up in zip(
             rows["n_components"], rows["log_likelihood"], rows["given_up"], strict=True
         ):
-            if ll < best_so_far - 1e-6 * max(1.0, abs(best_so_far)):
-                lower.append(f"{cov} K={k}" + (" (given up)" if gave_up else ""))
-                given_up = given_up or bool(gave_up)
+            if not given_up and ll < best_so_far - 1e-6 * max(1.0, abs(best_so_far)):
+                lower.append(f"{cov} K={k}")
             best_so_far = max(best_so_far, ll)
     if lower:
         warn_user(
@@ -939,12 +939,6 @@ def _warn_on_lower_maxima(table: pd.DataFrame, screen_tol: float | None) -> None
                 if screen_tol is None
                 else f", or, screened at a gain of {screen_tol:g} per row (about mclust's stop), "
                 "on a slow climb that a fit of that K alone, run to tol, continues"
-            )
-            + (
-                " (those given up were stopped far behind the best, where they could not be "
-                "among the refined)"
-                if given_up
-                else ""
             )
             + "; n_init adds k-means++ restarts that may reach a higher one",
             LocalMaximumWarning,
