@@ -371,3 +371,22 @@ def test_equal_variance_with_unequal_sigmas_is_refused(tmp_path):
     path = _edited(equal, tmp_path, _set("attributes", "equal_variance_", False))
     with pytest.raises(ModelFileError, match="'attributes.equal_variance_': false where"):
         emkit.load(path)
+
+
+def test_an_intercept_without_fit_intercept_is_refused(tmp_path):
+    """A mixture of regressions fitted with fit_intercept=False predicts through the origin
+    (intercepts exactly 0); a file that holds an intercept beside the flag is refused, not
+    loaded to predict with it."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 1))
+    y = np.where(rng.random(300) < 0.5, 2 * x[:, 0], -x[:, 0]) + rng.normal(0, 0.3, 300)
+    model = emkit.MixtureOfRegressions(2, fit_intercept=False, random_state=0).fit(x, y)
+    np.testing.assert_array_equal(model.intercept_, [0.0, 0.0])
+    again = emkit.load(_edited(model, tmp_path, lambda document: None))
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+
+    def shifted(document):
+        document["attributes"]["intercept_"]["data"] = [0.0, 1.5]
+
+    with pytest.raises(ModelFileError, match=r"intercept_': \[0.0, 1.5\] where the parameter fit"):
+        emkit.load(_edited(model, tmp_path, shifted))

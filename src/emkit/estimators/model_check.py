@@ -502,7 +502,14 @@ def _check_values(est: Any) -> None:
     coef = _array(est, "coef_", 2, "f")
     if coef is not None and k is not None:
         _shape("coef_", coef, (k, d or coef.shape[1]))
-        _shape("intercept_", _array(est, "intercept_", 1, "f"), (k,))  # type: ignore[arg-type]
+        intercept = _array(est, "intercept_", 1, "f")
+        _shape("intercept_", intercept, (k,))  # type: ignore[arg-type]
+        no_intercept = getattr(est, "fit_intercept", True) is False
+        if no_intercept and intercept is not None and np.any(intercept != 0):
+            raise ValueError(
+                f"intercept_: {intercept.tolist()} where the parameter fit_intercept is false "
+                "(a fit without intercepts keeps them at 0)"
+            )
     # a sigma is positive; a rate may be 0, the MLE of a column without a positive count
     for name, size, low in (("sigmas_", k, "positive"), ("rate_", d, "nonnegative")):
         value = _array(est, name, 1, "f")
