@@ -410,3 +410,21 @@ def test_fit_names_the_checkpoint_written_for_other_data(tmp_path):
     assert "it was written for other data" in err
     files = [p for p in folder.iterdir() if p.suffix == ".json"]
     assert any(f"{p}: the checkpoint's model has objective" in err for p in files), err
+
+
+@pytest.mark.parametrize("flags, expected", [([], False), (["--give-up"], True)])
+def test_fit_passes_give_up_to_the_selection(monkeypatch, tmp_path, flags, expected):
+    """``emkit fit --give-up`` asks select_mixture to give up far-behind fits; off otherwise."""
+    import emkit.estimators as estimators
+
+    seen = []
+    real = estimators.select_mixture
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("give_up"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(estimators, "select_mixture", spy)
+    argv = ["fit", FAITHFUL, "-k", "1-2", "--covariance", "VVV", "--no-report", "--quiet"]
+    status, _, _ = run_main([*argv, *flags, "--out", tmp_path / "out"])
+    assert status == 0 and seen == [expected]

@@ -61,9 +61,9 @@ def grids():
     with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the grid's own (lower maxima, slow refined fits)
         patch.setattr(selection, "GIVE_UP_ROWS", len(x) + 1)
-        whole = select_mixture(x, **GRID)
+        whole = select_mixture(x, **GRID, give_up=True)
         patch.setattr(selection, "GIVE_UP_ROWS", len(x))
-        quick = select_mixture(x, **GRID)
+        quick = select_mixture(x, **GRID, give_up=True)
     return x, whole, quick
 
 
@@ -117,7 +117,7 @@ def test_given_up_fits_continue_where_those_ahead_end_degenerate(grids, monkeypa
     monkeypatch.setattr(selection, "GIVE_UP_ROWS", len(x))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        again = select_mixture(x, **GRID)
+        again = select_mixture(x, **GRID, give_up=True)
     t, w = again.table_, whole.table_
     regular = t.bic[~t.degenerate]
     continued = 0
@@ -136,9 +136,9 @@ def test_given_up_fits_continue_where_those_ahead_end_degenerate(grids, monkeypa
     assert continued >= selection.REFINE
 
 
-def test_no_giving_up_by_icl_or_with_priors(monkeypatch):
-    """The standings read BIC or AIC of the log-likelihood: ICL, priors and hard assignment
-    screen every fit to its stop."""
+def test_no_giving_up_by_default_icl_priors_or_plain_em(monkeypatch):
+    """Fits are given up only when asked (give_up=True), and then the standings read BIC or
+    AIC of the log-likelihood: ICL, priors and hard assignment screen every fit to its stop."""
     captured = []
     real = selection.CriterionStandings
 
@@ -150,11 +150,12 @@ def test_no_giving_up_by_icl_or_with_priors(monkeypatch):
     monkeypatch.setattr(selection, "GIVE_UP_ROWS", 0)
     x = _mixture_rows(np.random.default_rng(2), 400)
     grid = dict(n_components=[1, 2, 3], covariance_types=["VII", "VVV"])
-    select_mixture(x, **grid, criterion="icl")
-    select_mixture(x, **grid, estimator=GaussianMixture(covariance_prior="mclust"))
-    select_mixture(x, **grid, estimator=GaussianMixture(assignment="hard"))
+    select_mixture(x, **grid)
+    select_mixture(x, **grid, criterion="icl", give_up=True)
+    select_mixture(x, **grid, estimator=GaussianMixture(covariance_prior="mclust"), give_up=True)
+    select_mixture(x, **grid, estimator=GaussianMixture(assignment="hard"), give_up=True)
     assert captured == []
-    select_mixture(x, **grid, criterion="aic")
+    select_mixture(x, **grid, criterion="aic", give_up=True)
     assert captured == [(len(x), "aic")]
 
 

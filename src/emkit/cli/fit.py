@@ -120,6 +120,7 @@ def grid_options(args: argparse.Namespace) -> dict:
         progress=args.progress,
         checkpoint=args.checkpoint,
         accelerate=args.accelerate,
+        give_up=args.give_up,
     )
 
 
@@ -173,6 +174,13 @@ def register(subparsers) -> None:
         help="squarem (default): EM's steps extrapolated by SQUAREM, fewer passes; none: plain "
         "EM, mclust's path from the same start. A SQUAREM fit that ends degenerate is fitted "
         "again by plain EM from its start, and kept where that fit is regular",
+    )
+    parser.add_argument(
+        "--give-up",
+        action="store_true",
+        help="from 131,072 rows (BIC or AIC, squarem), stop screened fits that have fallen far "
+        "behind the best (select_mixture's give_up): faster, but a fit that climbs again after "
+        "a plateau can be given up below where it would have ranked, and the choice can change",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -564,6 +572,7 @@ def fit_and_report(
     checkpoint: str | Path | None = None,
     accelerate: str = "squarem",
     starts: str = "--n-init",
+    give_up: bool = False,
 ) -> int:
     """Select a Gaussian mixture for a table, print its summary, write model, assignments, report.
 
@@ -592,6 +601,7 @@ def fit_and_report(
     checkpoint : folder for the fits' checkpoints (resumed where present), or None.
     accelerate : "squarem" or "none" (plain EM): every fit's ``accelerate``.
     starts : how warnings name the option for more EM starts (the Python ``n_init``).
+    give_up : :func:`emkit.select_mixture`'s ``give_up``.
 
     Returns
     -------
@@ -645,6 +655,7 @@ def fit_and_report(
         checkpoint=checkpoint,
         accelerate=accelerate,
         starts=starts,
+        give_up=give_up,
     )
     shown = [f"{name} (z-score)" for name in names] if standardize_columns else names
 
@@ -757,6 +768,7 @@ def select_grid(
     checkpoint: str | Path | None,
     accelerate: str = "squarem",
     starts: str = "--n-init",
+    give_up: bool = False,
 ):
     """:func:`emkit.select_mixture` of ``x`` (rows in memory or a Dask collection) over
     ``ks`` by ``types`` from mclust's hierarchical start, with the progress bar; the best
@@ -793,6 +805,7 @@ def select_grid(
                     estimator=template,
                     callback=bar.models,
                     checkpoint=checkpoint,
+                    give_up=give_up,
                 )
         except (ValueError, ImportError) as exc:
             failure: Exception | None = DataError(f"{data}: {exc}")
