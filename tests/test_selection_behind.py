@@ -179,3 +179,30 @@ def test_lower_maxima_warning_leaves_given_up_fits_out():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         selection._warn_on_lower_maxima(table.assign(given_up=[False, False, True, True]), None)
+
+
+def test_figures_and_report_table_leave_given_up_fits_out(grids):
+    """The criterion figure draws no point for a fit given up (a gap, as for a degenerate
+    one) and says how many per structure; the report's table lists them after the regular
+    fits, greyed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from emkit.report.figures import criterion_figure
+    from emkit.report.html import selection_table_html
+
+    _, _, quick = grids
+    table = quick.table_
+    figure = criterion_figure(table, "bic", quick.best_)
+    lines = {line.get_label().split(" (")[0]: line for line in figure.axes[0].get_lines()}
+    for cov, rows in table.groupby("covariance_type", sort=False):
+        rows = rows.sort_values("n_components")
+        drawn = np.asarray(lines[cov].get_ydata(), dtype=float)
+        np.testing.assert_array_equal(np.isnan(drawn), (rows.given_up | rows.degenerate).to_numpy())
+        n = int(rows.given_up.sum())
+        assert (f"{n} given up left out" in lines[cov].get_label()) == (n > 0)
+    html = selection_table_html(table, quick.best_)
+    assert html.count('class="given-up"') == int(table.given_up.sum())
+    body = html.split("<tbody>")[1].split("</tr>")[:-1]
+    kinds = ["given-up" in r or "degenerate" in r for r in body]
+    assert kinds == sorted(kinds)  # every regular fit before the first left out

@@ -25,7 +25,8 @@ BOOTSTRAP_MAX_VALUES = 500_000  # n x d above which no standard errors are compu
 SUMMARY_MAX_NAMES = 12  # column names the summary lists; beyond, the first and last few
 CAPTIONS = {
     "criterion": "Model selection: the criterion for each number of components and covariance "
-    "type (lower is better); gaps are degenerate fits, left out as mclust reports NA.",
+    "type (lower is better); gaps are degenerate fits, left out as mclust reports NA, and "
+    "fits the screening gave up far behind the best (give_up), stopped below their maxima.",
     "history": "EM of the chosen model: the objective it climbs (log-likelihood plus the "
     "log-prior of the reg_covar ridge) after each iteration, and how much each iteration "
     "added (log scale).",

@@ -194,14 +194,18 @@ def criterion_figure(table: pd.DataFrame, criterion: str = "bic", chosen=None) -
 
     fig, (ax, zoom) = _figure(13, 5, ncols=2)
     name = criterion.upper()
-    valid = table[criterion].where(~table["degenerate"].astype(bool))
+    given_up = table["given_up"].astype(bool) if "given_up" in table else False
+    left_out = table["degenerate"].astype(bool) | given_up  # no criterion of a maximum
+    valid = table[criterion].where(~left_out)
     for axes in (ax, zoom):
         for i, (cov, rows) in enumerate(table.groupby("covariance_type", sort=False)):
             rows = rows.sort_values("n_components")
-            values = rows[criterion].where(~rows["degenerate"].astype(bool))
+            values = rows[criterion].where(~left_out[rows.index])
             n_bad = int(rows["degenerate"].sum())
+            n_given_up = int(left_out[rows.index].sum()) - n_bad
             alias = rows["model"].iloc[0] if "model" in rows else structure_alias(cov)
             label = f"{cov} ({alias})" + (f", {n_bad} degenerate left out" if n_bad else "")
+            label += f", {n_given_up} given up left out" if n_given_up else ""
             axes.plot(
                 rows["n_components"],
                 values,

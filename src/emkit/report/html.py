@@ -25,7 +25,7 @@ th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th { background: #eee; }
 td.name, th.name { text-align: left; }
 tr.chosen td { background: #fff3c4; font-weight: bold; }
-tr.degenerate td { color: #999; }
+tr.degenerate td, tr.given-up td { color: #999; }
 .se { color: #666; font-size: 0.9em; }
 figure { margin: 2em 0; }
 img { max-width: 100%; border: 1px solid #ddd; }
@@ -52,7 +52,8 @@ def _number(value: float) -> str:
 
 def selection_table_html(table: pd.DataFrame, chosen=None, criterion: str = "bic") -> str:
     """``MixtureSelection.table_`` as an HTML table sorted by the criterion (best first),
-    degenerate fits last; the chosen row and degenerate rows styled.
+    degenerate fits and fits given up (stopped below their maxima) last; the chosen row and
+    those rows styled.
 
     Parameters
     ----------
@@ -61,7 +62,9 @@ def selection_table_html(table: pd.DataFrame, chosen=None, criterion: str = "bic
     criterion : the column to sort by, lower first.
     """
     degenerate = table["degenerate"].astype(bool) if "degenerate" in table else False
-    table = table.assign(_bad=degenerate).sort_values(["_bad", criterion], kind="stable")
+    given_up = table["given_up"].astype(bool) if "given_up" in table else False
+    bad = degenerate | given_up
+    table = table.assign(_bad=bad).sort_values(["_bad", criterion], kind="stable")
     table = table.drop(columns="_bad")
     columns = ["rank", *table.columns]
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
@@ -75,6 +78,8 @@ def selection_table_html(table: pd.DataFrame, chosen=None, criterion: str = "bic
             classes.append("chosen")
         if bool(row.get("degenerate", False)):
             classes.append("degenerate")
+        elif bool(row.get("given_up", False)):
+            classes.append("given-up")
         cells = [str(rank)] + [_format(row[c]) for c in table.columns]
         attr = f' class="{" ".join(classes)}"' if classes else ""
         rows.append(f"<tr{attr}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
