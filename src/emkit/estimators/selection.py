@@ -85,8 +85,9 @@ class MixtureSelection:
     best_ : GaussianMixture, the fitted model with the lowest criterion among non-degenerate fits.
     table_ : DataFrame with one row per (n_components, covariance_type): log_likelihood,
         n_parameters, bic, aic, icl (scikit-learn's sign: lower is better), degenerate,
-        converged, model (mclust's name of the covariance type) and given_up (a large grid's
-        screened fit stopped far behind the best, :func:`select_mixture`; not converged).
+        converged, model (mclust's name of the covariance type) and, with ``give_up``,
+        given_up (a large grid's screened fit stopped far behind the best,
+        :func:`select_mixture`; not converged).
         Degenerate fits keep their row, like mclust's NA entries, but are never chosen.
     criterion : the column ``best_`` minimises.
     models_ : dict mapping (n_components, covariance_type) to each fitted estimator.
@@ -487,6 +488,8 @@ def select_mixture(
     _warn_if_pruned(models)
     best_row = eligible.loc[eligible[criterion].idxmin()]
     best = models[(int(best_row["n_components"]), best_row["covariance_type"])]
+    if not give_up:  # the column of an option not taken: always false
+        table = table.drop(columns="given_up")
     return MixtureSelection(best, table, criterion, models, icl, X if frame is None else frame)
 
 
