@@ -4,6 +4,8 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
 
 from emkit import GaussianMixture, select_mixture
 from emkit.estimators import selection
@@ -28,6 +30,19 @@ def test_standings_rank_cells_by_bic():
         standings.record(gm._mixture(), gm.log_likelihood_)
     bics = sorted(gm.bic(x) for gm in fits)
     np.testing.assert_allclose(sorted(standings.best.values()), bics, rtol=1e-12)
+    # the same BIC from scipy's densities and the count of free parameters of K full
+    # Gaussians in d dimensions: K - 1 weights, K d means, K d (d + 1) / 2 covariances
+    d = x.shape[1]
+    for gm in fits:
+        k = gm.n_components
+        log_joint = [
+            np.log(w) + multivariate_normal(m, c).logpdf(x)
+            for w, m, c in zip(gm.weights_, gm.means_, gm.covariances_, strict=True)
+        ]
+        log_likelihood = logsumexp(np.column_stack(log_joint), axis=1).sum()
+        p = (k - 1) + k * d + k * d * (d + 1) // 2
+        expected = -2 * log_likelihood + p * np.log(len(x))
+        assert standings.best["full", k] == pytest.approx(expected, rel=1e-9)
     assert set(standings.best) == {("full", k) for k in range(1, 9)}
     other = GaussianMixture(3, covariance_type="spherical", random_state=0).fit(x)
     model = other._mixture()
