@@ -619,8 +619,12 @@ def test_batched_restarts_equal_sequential_runs(name):
     for start, batched in zip(starts, together, strict=True):
         alone = run_em(start, data, **options)
         assert batched.log_likelihood == pytest.approx(alone.log_likelihood, rel=1e-9)
+        # The maximum is flat along some directions: the two runs add their products in
+        # another order (OpenBLAS's kernels pick the order by the matrices' shapes) and stop
+        # within tol of it up to 4e-5 apart in the means (Haswell kernels), on clusters of
+        # spread 1.5.
         np.testing.assert_allclose(
-            batched.model.components.means, alone.model.components.means, rtol=1e-5, atol=1e-6
+            batched.model.components.means, alone.model.components.means, rtol=0, atol=1e-4
         )
 
 
