@@ -33,6 +33,20 @@ def test_time_left_weighs_each_fit_by_its_work():
     assert plain.time_left() == pytest.approx(9.0)
 
 
+def test_time_left_counts_each_fit_reported_with_its_model_by_its_k():
+    from types import SimpleNamespace
+
+    clock = FakeClock()
+    # fits apart end larger K first: K = 4 done in 4 s leaves 1 + 1 + 2 = 4 units: 4 s
+    bar = ProgressBar(total=4, stream=io.StringIO(), clock=clock, costs=[1, 1, 2, 4])
+    clock.now = 4.0
+    bar.models(1, 4, SimpleNamespace(n_components=4))
+    assert bar.time_left() == pytest.approx(4.0)
+    clock.now = 6.0
+    bar.models(2, 4, SimpleNamespace(n_components=2))
+    assert bar.time_left() == pytest.approx(2.0)
+
+
 def test_lines_mode_writes_one_line_per_fit_for_logs():
     clock, stream = FakeClock(), io.StringIO()  # StringIO is no terminal
     bar = ProgressBar(total=3, stream=stream, clock=clock, lines=True, delay=0.0)

@@ -463,6 +463,12 @@ def screening_stops(standings: Standings | None = None) -> Iterator[None]:
         _screening.reset(token)
 
 
+def in_screening() -> bool:
+    """Whether this thread runs within :func:`screening_stops` (for a task that carries the
+    screening's stop to another process)."""
+    return _screening.get()
+
+
 @dataclass
 class Squarem:
     r"""SQUAREM's safeguarded cycle (:mod:`emkit.accel`) as a step policy.

@@ -786,7 +786,8 @@ def select_grid(
         init_params="hc",
         n_init=n_init,
         random_state=seed,
-        callback=on_iteration,
+        # only where drawn: each fit's steps are relayed from the worker processes (apart)
+        callback=on_iteration if bar.draws_iterations else None,
         missing=missing,
         accelerate=None if accelerate == "none" else accelerate,
     )

@@ -32,7 +32,10 @@ class ProgressBar:
     enabled : False draws nothing (``--quiet``).
     force : draw even when ``stream`` is not a terminal.
     clock : the time source, ``time.monotonic`` by default (tests pass their own).
-    costs : relative work of each fit, in the order they finish, or None (all alike).
+    costs : relative work of each fit, in the grid's order, or None (all alike): each
+        fit's number of components for ``emkit fit``'s grid, so that a fit reported with its
+        model (``models(done, total, fitted)``) counts for its own K, in whatever order the
+        fits end (from worker processes, larger K first).
     lines : write one line per finished fit (no ``\\r``), from the first one.
     """
 
@@ -65,7 +68,13 @@ class ProgressBar:
         self.enabled = enabled and (force or is_tty or lines)
         self._last_length = 0
         self.costs = None if costs is None else [float(c) for c in costs]
+        self._work_done = 0.0
         self.lines = lines
+
+    @property
+    def draws_iterations(self) -> bool:
+        """Whether :meth:`em_iteration` draws anything (a bar on a terminal, not lines)."""
+        return self.enabled and not self.lines
 
     @classmethod
     def for_grid(
@@ -85,6 +94,8 @@ class ProgressBar:
     def models(self, done: int, total: int, fitted=None) -> None:
         """Callback for :func:`emkit.select_mixture`: ``done`` of ``total`` fits finished."""
         self.done, self.total, self.iteration = done, total, 0
+        if fitted is not None and hasattr(fitted, "n_components"):
+            self._work_done += float(fitted.n_components)  # fits end in any order (apart)
         if self.lines:
             if self.enabled:
                 self.stream.write(f"emkit: {self.text()}\n")
@@ -103,8 +114,11 @@ class ProgressBar:
         if self.done < 1 or self.done >= self.total:
             return None
         costs = self.costs if self.costs is not None and len(self.costs) == self.total else None
-        done = sum(costs[: self.done]) if costs else float(self.done)
-        left = sum(costs[self.done :]) if costs else float(self.total - self.done)
+        if costs and self._work_done:  # the fits reported with their models: their own K
+            done, left = self._work_done, sum(costs) - self._work_done
+        else:
+            done = sum(costs[: self.done]) if costs else float(self.done)
+            left = sum(costs[self.done :]) if costs else float(self.total - self.done)
         return (self.clock() - self.start) * left / max(done, 1e-12)
 
     def text(self) -> str:

@@ -20,10 +20,11 @@ from sklearn.utils import check_array
 from emkit.backend import gaussian_pass
 from emkit.backend.dask_source import as_dask_array, is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
+from emkit.backend.processes import SharedRows, run_apart, shared_rows, worker_count
 from emkit.backend.sources import ArrayChunks, as_chunks, feature_names
-from emkit.backend.threads import one_blas_thread
+from emkit.backend.threads import kernel_threads, num_threads, one_blas_thread
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure, mclust_alias
-from emkit.em import FitResult, e_step_many, fit_groups, screening_stops
+from emkit.em import FitResult, e_step_many, fit_groups, in_screening, screening_stops
 from emkit.estimators._device import placement, refuse_dask_device
 from emkit.estimators._mixture_api import (
     _icl_sums,
@@ -74,6 +75,11 @@ GIVE_UP_ROWS = 1 << 17
 # itself), so the grid reads larger blocks than one fit's 65,536. Rows already in that layout
 # are read as one block, a view: one form, one set of moments per fit and pass.
 LOCKSTEP_BLOCK_ROWS = 1 << 18
+# From this many rows (in memory, give_up off) each fit of the grid runs alone, the fits
+# spread over worker processes (_fits_apart): the kernel threads of one process gain little
+# past one core (the GIL), two processes twice as much; below it, one lockstep shares the
+# work on each block among all the fits, and starting the workers would cost more.
+APART_ROWS = 1 << 17
 
 
 @dataclass
@@ -225,6 +231,14 @@ def select_mixture(
     that EM's path, mclust's, never reaches (mclust's ``cross`` data, VEV K=4: -2778.49 with
     a component on one row, against mclust's regular -2787.17). Only such fits pay for a
     second fit; a fit that does not end degenerate is SQUAREM's, as before.
+
+    From ``APART_ROWS`` (131,072) rows in memory (``give_up`` off) each fit runs alone and
+    the fits are spread over worker processes, one per core emkit may use
+    (``EMKIT_NUM_THREADS`` where set; 1 runs them one after another here), which map the
+    rows from one temporary file in shared memory: a process's kernel threads gain little
+    from a second core, processes gain one core's worth each. The answer is the same on any
+    number of them; the template's ``callback`` is called here with each fit's steps, as
+    they are relayed.
 
     Parameters
     ----------
@@ -410,6 +424,7 @@ def select_mixture(
     in_lockstep: dict[str, Any] = {
         "single": screen_tol > tol and n_rows >= SINGLE_SCREEN_ROWS and fit_data is X,
         "source": None if fit_data is X else fit_data,
+        "apart": n_rows >= APART_ROWS and fit_data is X and standings is None,
     }
     # Screened fits only rank the candidates (the chosen continue to tol): they stop as mclust's.
     with screening_stops(standings) if screen_tol > tol else contextlib.nullcontext():
@@ -450,13 +465,13 @@ def select_mixture(
         for _, key in refined:
             models[key].set_params(tol=tol, warm_start=True, callback=template.callback)
         if lockstep:
-            source = None if fit_data is X else fit_data
             _fits_in_lockstep(
                 [models[key] for _, key in refined],
                 X,
                 icl,
-                source=source,
+                source=in_lockstep["source"],
                 shared=SharedStarts(observed=observed),
+                apart=in_lockstep["apart"],
             )
         else:
             for _, key in refined:
@@ -674,6 +689,7 @@ def _fits_in_lockstep(
     single: bool = False,
     source: Any = None,
     shared: SharedStarts | None = None,
+    apart: bool = False,
 ) -> list[tuple[GaussianMixture, dict]]:
     """Fit every one of ``models`` (unfitted estimators, or fitted ones with ``warm_start``)
     to ``X``, all in lockstep (:func:`emkit.em.fit_groups`): each round of EM is one pass over
@@ -689,7 +705,10 @@ def _fits_in_lockstep(
     components at its parameters. ``source``: what the fits read where ``X`` is a Dask
     collection (its shared, checked source): each round is then one task per worker for
     every fit still running, instead of one per fit. ``shared``: what the plans share (a
-    new :class:`~emkit.estimators.gaussian_mixture.SharedStarts` where None)."""
+    new :class:`~emkit.estimators.gaussian_mixture.SharedStarts` where None). ``apart``
+    (rows in memory only): each fit runs alone, as its own lockstep of its starts, the fits
+    spread over worker processes (:func:`_fits_apart`); the answer is the same on any
+    number of them."""
     if not models:
         return []
     plans = []
@@ -703,6 +722,10 @@ def _fits_in_lockstep(
         plans.append((plan.starts, plan.options))
     if isinstance(data, ArrayChunks):
         data = replace(data, chunk_rows=_lockstep_rows(data))
+    if not isinstance(data, ArrayChunks) or data.sample_weight is not None:
+        apart = False  # a Dask source's fits share its tasks; weights are not carried
+    elif data.labels is not None:
+        apart = False
     # The plans differ at most in accelerate (a refinement continues a fit plain EM made).
     common = [{**options, "accelerate": None} for _, options in plans]
     assert data is not None and all(options == common[0] for options in common)
@@ -711,8 +734,9 @@ def _fits_in_lockstep(
         common = [{**options, "resolution": resolution} for options in common]
 
     def run(groups: list[int], options: dict, quiet: bool = False) -> list[FitResult]:
-        """The fits of the plans of ``groups`` under ``options``, all in lockstep, each set on
-        its model (``quiet``: without warnings) with the statistics of its final pass."""
+        """The fits of the plans of ``groups`` under ``options``, all in lockstep (each
+        alone, ``apart``), each set on its model (``quiet``: without warnings) with the
+        statistics of its final pass."""
         fits: dict[int, FitResult] = {}
 
         def on_fit(i: int, fit: FitResult) -> None:
@@ -722,25 +746,15 @@ def _fits_in_lockstep(
             if finished is not None and not quiet:
                 finished(models[g])
 
-        # The rounds leave out the hard ICL's sum_n log max_k r_nk (a pass over every log
-        # joint of every round); one pass for all the final models gathers it with the rest
-        # of their statistics, at exactly the returned parameters. That pass is a soft E-step
-        # for a hard fit too (observed_fit): its log-likelihood is the observed-data one, as
-        # alone. BLAS on one thread for all the rounds, as every pass asks (over_threads): set
-        # and restored once, not around each of the grid's passes (threadpoolctl, some 40 us
-        # each, a thousand times on iris); the M-steps' d x d products gain nothing from BLAS
-        # threads.
-        with one_blas_thread():
-            with gaussian_pass.without_log_max():
-                with gaussian_pass.single_precision() if single else nullcontext():
-                    fit_groups([plans[g][0] for g in groups], data, **options, on_fit=on_fit)
-            finals = [fits[g].best.model for g in groups]
-            observed = [final.observed() for final in finals]
-            passes = e_step_many(observed, data)
+        starts = [plans[g][0] for g in groups]
+        if apart:
+            assert isinstance(data, ArrayChunks)
+            ends = _fits_apart(starts, data, options, single, on_fit)
+        else:
+            ends = _fits_together(starts, data, options, single, on_fit)
         out = []
-        for i, (stats, objective) in enumerate(passes):
-            g, final, seen, fit = groups[i], finals[i], observed[i], fits[groups[i]]
-            hard = seen is not final
+        for i, (seen, hard, (stats, objective)) in enumerate(ends):
+            g, fit = groups[i], fits[groups[i]]
             if single or hard:
                 fit = with_final_pass(fit, seen, stats, objective)
                 if not hard:  # a hard fit's degenerate components come from its own assignments
@@ -779,6 +793,121 @@ def _fits_in_lockstep(
         row.update(_criteria(model, X, icl, source), given_up=fits[g].best.given_up)
         out.append((model, row))
     return out
+
+
+# What a fit's final pass returns: the model it evaluated (the fit's own, or a hard fit's
+# observed model), whether that is not the fit's own model, and its (statistics, objective).
+FinalPass = tuple[Any, bool, tuple[Any, float]]
+
+
+def _fits_together(
+    starts: list[list[Any]],
+    data: Any,
+    options: dict,
+    single: bool,
+    on_fit: Callable[[int, FitResult], Any],
+) -> list[FinalPass]:
+    """The fits from ``starts`` (each fit's list of starts) run in one lockstep
+    (:func:`emkit.em.fit_groups`), ``on_fit(i, fit)`` as each ends, then one final pass for
+    them all."""
+    fits: dict[int, FitResult] = {}
+
+    def ended(i: int, fit: FitResult) -> None:
+        fits[i] = fit
+        on_fit(i, fit)
+
+    # The rounds leave out the hard ICL's sum_n log max_k r_nk (a pass over every log joint
+    # of every round); one pass for all the final models gathers it with the rest of their
+    # statistics, at exactly the returned parameters. That pass is a soft E-step for a hard
+    # fit too (observed_fit): its log-likelihood is the observed-data one, as alone. BLAS on
+    # one thread for all the rounds, as every pass asks (over_threads): set and restored
+    # once, not around each of the grid's passes (threadpoolctl, some 40 us each, a thousand
+    # times on iris); the M-steps' d x d products gain nothing from BLAS threads.
+    with one_blas_thread():
+        with gaussian_pass.without_log_max():
+            with gaussian_pass.single_precision() if single else nullcontext():
+                fit_groups(starts, data, **options, on_fit=ended)
+        finals = [fits[i].best.model for i in range(len(starts))]
+        observed = [final.observed() for final in finals]
+        passes = e_step_many(observed, data)
+    return [
+        (seen, seen is not final, passed)
+        for seen, final, passed in zip(observed, finals, passes, strict=True)
+    ]
+
+
+def _fits_apart(
+    starts: list[list[Any]],
+    data: ArrayChunks,
+    options: dict,
+    single: bool,
+    on_fit: Callable[[int, FitResult], Any],
+) -> list[FinalPass]:
+    """As :func:`_fits_together`, but each fit alone (:func:`_fit_alone`), the fits spread
+    over worker processes (one per core, :func:`~emkit.backend.processes.worker_count`) that
+    map the rows from one shared file, the larger K first (they take longest); each fit's
+    per-step ``callback`` is called here, relayed. On one core they run one after another
+    here, to the same answer."""
+    ends: dict[int, FinalPass] = {}
+
+    def ended(i: int, result: tuple[FitResult, FinalPass]) -> None:
+        fit, ends[i] = result
+        on_fit(i, fit)
+
+    screening = in_screening()
+    workers = worker_count(len(starts))
+    held = contextlib.ExitStack()
+    rows = None
+    if workers > 1:
+        try:
+            rows = held.enter_context(shared_rows(data))
+        except OSError as error:  # no room for the rows' file: here, one after another
+            warn_user(
+                f"select_mixture runs its fits one after another in this process: the rows "
+                f"could not be written for worker processes to share ({error}); free space "
+                f"in the temporary folder (TMPDIR), or set EMKIT_NUM_THREADS=1",
+                RuntimeWarning,
+            )
+    if rows is None:
+        for i, each in enumerate(starts):
+            ended(i, _fit_alone(each, data, options, single, screening, 0, options["callback"]))
+    else:
+        order = sorted(range(len(starts)), key=lambda i: -max(m.n_components for m in starts[i]))
+        threads = max(1, num_threads() // workers)
+        quiet = {**options, "callback": None}  # the callback stays here: reports are relayed
+        with held:
+            run_apart(
+                _fit_alone,
+                [(starts[i], rows, quiet, single, screening, threads) for i in order],
+                lambda j, result: ended(order[j], result),
+                workers=workers,
+                relayed=options["callback"],
+            )
+    return [ends[i] for i in range(len(starts))]
+
+
+def _fit_alone(
+    starts: list[Any],
+    rows: ArrayChunks | SharedRows,
+    options: dict,
+    single: bool,
+    screening: bool,
+    threads: int,
+    report: Callable[[Any], Any] | None,
+) -> tuple[FitResult, FinalPass]:
+    """One fit of a grid from its ``starts`` (a task of :func:`_fits_apart`, in a worker
+    process or here): its EM as :func:`_fits_together` runs it, within the screening's stop
+    where ``screening``, its steps reported to ``report``; then its final pass. ``threads``:
+    the kernel threads (0: this process's own count)."""
+    data = rows.chunks() if isinstance(rows, SharedRows) else rows
+    options = {**options, "callback": report}
+    with (
+        kernel_threads(threads) if threads else nullcontext(),
+        screening_stops() if screening else nullcontext(),
+    ):
+        fits: list[FitResult] = []
+        (end,) = _fits_together([starts], data, options, single, lambda _, fit: fits.append(fit))
+    return fits[0], end
 
 
 def _fitted(model: GaussianMixture, fit: FitResult, again: bool = False) -> None:

@@ -1,0 +1,149 @@
+"""Independent tasks on worker processes: the work that the passes' threads cannot spread.
+
+The passes' kernel threads share one interpreter, and each of the ~30 NumPy calls on a block
+of rows takes the GIL back: two threads gained 1.1-1.4x on L2-sized blocks where two
+processes gain 2x (a model-selection grid on 3 columns of 3.6 M rows). Fits that need
+nothing from one another (a grid's) run instead as tasks on worker processes (loky's, as
+joblib runs them: no re-run of the caller's ``__main__``), each on its share of the cores.
+The rows are written once to a ``.npy`` file, in shared memory where the system has it, that
+every worker maps read-only (:class:`SharedRows`): no copy per task or per worker. What a task
+reports on the way (an estimator's per-step ``callback``) is relayed through a queue to a
+callable here, called from the thread that waits on the tasks.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+import numpy as np
+
+from emkit.backend.sources import ArrayChunks
+from emkit.backend.threads import num_threads
+
+# Seconds at most between looks at the tasks while reports are relayed.
+RELAY_INTERVAL = 0.1
+# Where the rows file goes: shared memory (Linux's tmpfs) where it exists, so that the
+# workers' maps read RAM, not a disk.
+SHARED_MEMORY = Path("/dev/shm")
+
+
+@dataclass(frozen=True)
+class SharedRows:
+    """An :class:`~emkit.backend.sources.ArrayChunks` whose rows lie in a ``.npy`` file, for
+    a task in another process: :meth:`chunks` maps the file read-only (no copy) and gives the
+    same blocks, in the same dtype, as the source it was written from."""
+
+    path: Path
+    chunk_rows: int
+    dtype: Any
+
+    def chunks(self) -> ArrayChunks:
+        x = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        return ArrayChunks(x, chunk_rows=self.chunk_rows, dtype=self.dtype)
+
+
+@contextmanager
+def shared_rows(data: ArrayChunks) -> Iterator[SharedRows]:
+    """``data``'s rows written to a temporary ``.npy`` file for the length of the context (in
+    shared memory where the system has it), as a :class:`SharedRows` for tasks to map."""
+    if data.sample_weight is not None or data.labels is not None:
+        raise ValueError("shared_rows carries rows only, not sample weights or labels")
+    folder = Path(tempfile.mkdtemp(prefix="emkit-rows-", dir=_rows_folder(data.x.nbytes)))
+    try:
+        path = folder / "rows.npy"
+        np.save(path, data.x, allow_pickle=False)
+        yield SharedRows(path, data.chunk_rows, data.dtype)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _rows_folder(nbytes: int) -> Path | None:
+    """:data:`SHARED_MEMORY` where it is writable with room for twice ``nbytes`` (a
+    container's is often 64 MB), else None: the system's temporary folder."""
+    try:
+        if os.access(SHARED_MEMORY, os.W_OK) and shutil.disk_usage(SHARED_MEMORY).free > 2 * nbytes:
+            return SHARED_MEMORY
+    except OSError:
+        pass
+    return None
+
+
+def worker_count(tasks: int) -> int:
+    """Worker processes for ``tasks`` independent tasks: one per core emkit may use
+    (:func:`~emkit.backend.threads.num_threads`: ``EMKIT_NUM_THREADS`` where set), no more
+    than the tasks; 1 (none: the tasks run here) in a daemonic process (a
+    ``multiprocessing`` pool's worker, a Dask worker), which may not start processes."""
+    if multiprocessing.current_process().daemon:
+        return 1
+    return max(1, min(num_threads(), tasks))
+
+
+def run_apart(
+    task: Callable[..., Any],
+    arguments: Sequence[tuple],
+    on_result: Callable[[int, Any], Any],
+    *,
+    workers: int,
+    relayed: Callable[[Any], Any] | None = None,
+) -> None:
+    """``task(*arguments[i], report)`` for every i on ``workers`` loky worker processes,
+    ``on_result(i, result)`` called here as each returns (in the order they end).
+
+    ``report`` is a callable the task may call with anything picklable: each value reaches
+    ``relayed`` here, in the order it was sent, before the result of the task that sent it;
+    None where ``relayed`` is None. A task that raises stops the run: the tasks not yet
+    started are cancelled and its exception is raised here.
+    """
+    from joblib.externals.loky import get_reusable_executor
+    from joblib.externals.loky.backend import get_context
+
+    manager = get_context("loky").Manager() if relayed is not None else None
+    try:
+        reports = manager.Queue() if manager is not None else None
+        report = reports.put if reports is not None else None
+        executor = get_reusable_executor(max_workers=workers)
+        pending: dict[Future, int] = {
+            executor.submit(task, *args, report): i for i, args in enumerate(arguments)
+        }
+        try:
+            while pending:
+                if reports is None:
+                    finished = wait(pending, return_when=FIRST_COMPLETED).done
+                else:  # a report as it comes (one call to the queue), else a look at the tasks
+                    try:
+                        relayed(reports.get(timeout=RELAY_INTERVAL))  # type: ignore[misc]
+                    except Empty:
+                        pass
+                    finished = {future for future in pending if future.done()}
+                    if finished:  # their reports are all queued: each was sent before it ended
+                        _drain(reports, relayed)
+                for future in finished:
+                    on_result(pending.pop(future), future.result())
+        finally:
+            for future in pending:
+                future.cancel()
+    finally:
+        if manager is not None:
+            manager.shutdown()
+
+
+def _drain(reports: Any, relayed: Callable[[Any], Any] | None) -> None:
+    """Hand every report queued so far to ``relayed``."""
+    if reports is None or relayed is None:
+        return
+    while True:
+        try:
+            value = reports.get_nowait()
+        except Empty:
+            return
+        relayed(value)
