@@ -2,6 +2,8 @@
 processes, to the answer one process gives, and the same as each fit of the grid made alone."""
 
 import contextlib
+import warnings
+from dataclasses import fields
 
 import numpy as np
 import pandas as pd
@@ -10,6 +12,7 @@ import pytest
 import emkit
 from emkit.backend import processes
 from emkit.estimators import selection
+from emkit.models.mixture import Mixture
 
 
 def _rows(n=6000, seed=3):
@@ -107,6 +110,38 @@ def test_no_room_for_the_rows_file_runs_the_fits_here_with_a_warning(
     with pytest.warns(RuntimeWarning, match="one after another.*No space left"):
         got, _, _ = _select(X, monkeypatch, threads=2)
     pd.testing.assert_frame_equal(want.table_, got.table_, check_exact=True)
+
+
+def test_warnings_a_fit_raises_on_a_worker_reach_the_caller(monkeypatch):
+    """A warning raised inside a fit on a worker (here: its start's first M-step) is raised
+    again here, attributed to the caller's line, as the fit in this process raises it."""
+    from emkit.estimators.gaussian_mixture import SharedStarts
+
+    X = _rows(2000, seed=9)
+    plan = emkit.GaussianMixture(2, init_params="hc", random_state=0)._fit_plan(
+        X, shared=SharedStarts()
+    )
+    start = WarningMixture(**{f.name: getattr(plan.starts[0], f.name) for f in fields(Mixture)})
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "2")  # two fits: two workers
+    results = []
+    with pytest.warns(UserWarning, match="first M-step here") as caught:
+        selection._fits_apart(
+            [[start], [start]], plan.data, plan.options, False, _append_to(results)
+        )
+    assert sorted(i for i, _ in results) == [0, 1]
+    assert all(record.filename == __file__ for record in caught)
+
+
+def _append_to(results):
+    return lambda i, fit: results.append((i, fit))
+
+
+class WarningMixture(Mixture):
+    """A Gaussian mixture whose M-step warns (the M-step's mixture is a plain one)."""
+
+    def m_step(self, stats):
+        warnings.warn("first M-step here", UserWarning, stacklevel=2)
+        return super().m_step(stats)
 
 
 def test_run_apart_relays_reports_before_each_result():

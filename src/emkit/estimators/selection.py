@@ -850,8 +850,10 @@ def _fits_apart(
     here, to the same answer."""
     ends: dict[int, FinalPass] = {}
 
-    def ended(i: int, result: tuple[FitResult, FinalPass]) -> None:
-        fit, ends[i] = result
+    def ended(i: int, result: tuple[FitResult, FinalPass, list]) -> None:
+        fit, ends[i], caught = result
+        for message, category in caught:  # as the fit would have warned here
+            warn_user(message, category)
         on_fit(i, fit)
 
     screening = in_screening()
@@ -894,20 +896,23 @@ def _fit_alone(
     screening: bool,
     threads: int,
     report: Callable[[Any], Any] | None,
-) -> tuple[FitResult, FinalPass]:
+) -> tuple[FitResult, FinalPass, list[tuple[str, type[Warning]]]]:
     """One fit of a grid from its ``starts`` (a task of :func:`_fits_apart`, in a worker
     process or here): its EM as :func:`_fits_together` runs it, within the screening's stop
     where ``screening``, its steps reported to ``report``; then its final pass. ``threads``:
-    the kernel threads (0: this process's own count)."""
+    the kernel threads (0: this process's own count). Also returns the warnings it raised
+    (text and category), which a worker would otherwise keep: the caller raises them."""
     data = rows.chunks() if isinstance(rows, SharedRows) else rows
     options = {**options, "callback": report}
     with (
         kernel_threads(threads) if threads else nullcontext(),
         screening_stops() if screening else nullcontext(),
+        warnings.catch_warnings(record=True) as caught,
     ):
+        warnings.simplefilter("always")
         fits: list[FitResult] = []
         (end,) = _fits_together([starts], data, options, single, lambda _, fit: fits.append(fit))
-    return fits[0], end
+    return fits[0], end, [(str(w.message), w.category) for w in caught]
 
 
 def _fitted(model: GaussianMixture, fit: FitResult, again: bool = False) -> None:
