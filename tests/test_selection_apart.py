@@ -144,6 +144,31 @@ class WarningMixture(Mixture):
         return super().m_step(stats)
 
 
+@pytest.mark.filterwarnings("ignore::emkit.LocalMaximumWarning")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_workers_that_cannot_start_leave_the_fits_here_with_a_warning(
+    monkeypatch, apart_from_few_rows
+):
+    X = _rows(3000, seed=7)
+    want, _, _ = _select(X, monkeypatch, threads=1)
+
+    def no_semaphores(*args, **kwargs):
+        raise processes.NoWorkers("OSError: [Errno 38] Function not implemented")
+
+    monkeypatch.setattr(selection, "run_apart", no_semaphores)
+    with pytest.warns(RuntimeWarning, match="one after another.*not implemented"):
+        got, _, _ = _select(X, monkeypatch, threads=2)
+    pd.testing.assert_frame_equal(want.table_, got.table_, check_exact=True)
+
+
+def test_a_failing_task_stops_the_workers_and_the_next_run_starts_afresh():
+    with pytest.raises(ValueError, match="no negative counts"):
+        processes.run_apart(_count_to, [(-1,), (2,), (3,)], lambda i, r: None, workers=2)
+    seen = []
+    processes.run_apart(_count_to, [(2,), (1,)], lambda i, r: seen.append(r), workers=2)
+    assert sorted(seen) == [1, 2]
+
+
 def test_run_apart_relays_reports_before_each_result():
     seen = []
     processes.run_apart(
@@ -167,13 +192,17 @@ def test_run_apart_raises_a_task_error_here():
         processes.run_apart(_count_to, [(2,), (-1,)], lambda i, r: None, workers=2)
 
 
-def test_worker_count_follows_the_cores_and_stays_here_in_a_daemon(monkeypatch):
+def test_worker_count_follows_the_cores_and_stays_here_in_a_started_process(monkeypatch):
     import multiprocessing
 
-    monkeypatch.setenv("EMKIT_NUM_THREADS", "3")
-    assert processes.worker_count(10) == 3 and processes.worker_count(2) == 2
-    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True)
-    assert processes.worker_count(10) == 1
+    from joblib.externals.loky import cpu_count
+
+    monkeypatch.delenv("EMKIT_NUM_THREADS", raising=False)
+    assert processes.worker_count() == min(cpu_count(), processes.num_threads())
+    monkeypatch.setattr(multiprocessing, "parent_process", lambda: object())  # a pool's worker
+    assert processes.worker_count() == 1
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "3")  # said outright
+    assert processes.worker_count() == 3
 
 
 def test_rows_go_to_shared_memory_only_where_it_has_room(monkeypatch, tmp_path):

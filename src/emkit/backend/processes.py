@@ -48,7 +48,9 @@ class SharedRows:
     dtype: Any
 
     def chunks(self) -> ArrayChunks:
-        x = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        # a plain array over the map: ArrayChunks drops a np.memmap's pages after each
+        # block, and every pass of every fit would then fault the whole file back in
+        x = np.load(self.path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
         return ArrayChunks(x, chunk_rows=self.chunk_rows, dtype=self.dtype)
 
 
@@ -58,13 +60,18 @@ def shared_rows(data: ArrayChunks) -> Iterator[SharedRows]:
     shared memory where the system has it), as a :class:`SharedRows` for tasks to map."""
     if data.sample_weight is not None or data.labels is not None:
         raise ValueError("shared_rows carries rows only, not sample weights or labels")
+    from joblib.externals.loky.backend import resource_tracker
+
     folder = Path(tempfile.mkdtemp(prefix="emkit-rows-", dir=_rows_folder(data.x.nbytes)))
+    # loky's tracker removes the folder should this process die before the context ends
+    resource_tracker.register(str(folder), "folder")
     try:
         path = folder / "rows.npy"
         np.save(path, data.x, allow_pickle=False)
         yield SharedRows(path, data.chunk_rows, data.dtype)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        resource_tracker.unregister(str(folder), "folder")
 
 
 def _rows_folder(nbytes: int) -> Path | None:
@@ -78,14 +85,23 @@ def _rows_folder(nbytes: int) -> Path | None:
     return None
 
 
-def worker_count(tasks: int) -> int:
-    """Worker processes for ``tasks`` independent tasks: one per core emkit may use
-    (:func:`~emkit.backend.threads.num_threads`: ``EMKIT_NUM_THREADS`` where set), no more
-    than the tasks; 1 (none: the tasks run here) in a daemonic process (a
-    ``multiprocessing`` pool's worker, a Dask worker), which may not start processes."""
-    if multiprocessing.current_process().daemon:
+class NoWorkers(RuntimeError):
+    """The worker processes could not be started (no semaphores, a sandbox): nothing ran."""
+
+
+def worker_count() -> int:
+    """Worker processes emkit may start: ``EMKIT_NUM_THREADS`` where set, else one per core
+    this process may use (loky's count, which reads a container's CPU quota too); 1 (none:
+    tasks run here) in a process that ``multiprocessing`` or a pool started (a joblib,
+    ``ProcessPoolExecutor`` or Dask worker), whose siblings already hold the cores, unless
+    ``EMKIT_NUM_THREADS`` says otherwise."""
+    if os.environ.get("EMKIT_NUM_THREADS"):
+        return num_threads()
+    if multiprocessing.parent_process() is not None or multiprocessing.current_process().daemon:
         return 1
-    return max(1, min(num_threads(), tasks))
+    from joblib.externals.loky import cpu_count
+
+    return max(1, min(num_threads(), cpu_count()))
 
 
 def run_apart(
@@ -101,17 +117,24 @@ def run_apart(
 
     ``report`` is a callable the task may call with anything picklable: each value reaches
     ``relayed`` here, in the order it was sent, before the result of the task that sent it;
-    None where ``relayed`` is None. A task that raises stops the run: the tasks not yet
-    started are cancelled and its exception is raised here.
+    None where ``relayed`` is None. A task that raises (or a ``KeyboardInterrupt`` here)
+    stops the run: the workers are stopped and the exception is raised here. Raises
+    :class:`NoWorkers` where the processes cannot be started, before any task runs.
     """
     from joblib.externals.loky import get_reusable_executor
     from joblib.externals.loky.backend import get_context
 
-    manager = get_context("loky").Manager() if relayed is not None else None
+    try:
+        manager = get_context("loky").Manager() if relayed is not None else None
+    except Exception as error:  # noqa: BLE001 - whatever stops a process starting
+        raise NoWorkers(f"{type(error).__name__}: {error}") from error
     try:
         reports = manager.Queue() if manager is not None else None
         report = reports.put if reports is not None else None
-        executor = get_reusable_executor(max_workers=workers)
+        try:
+            executor = get_reusable_executor(max_workers=workers)
+        except Exception as error:  # noqa: BLE001
+            raise NoWorkers(f"{type(error).__name__}: {error}") from error
         pending: dict[Future, int] = {
             executor.submit(task, *args, report): i for i, args in enumerate(arguments)
         }
@@ -130,8 +153,10 @@ def run_apart(
                 for future in finished:
                     on_result(pending.pop(future), future.result())
         finally:
-            for future in pending:
-                future.cancel()
+            if pending:  # stopped on the way: no task of this run left holding a worker
+                for future in pending:
+                    future.cancel()
+                executor.shutdown(wait=False, kill_workers=True)
     finally:
         if manager is not None:
             manager.shutdown()

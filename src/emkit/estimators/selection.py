@@ -20,7 +20,13 @@ from sklearn.utils import check_array
 from emkit.backend import gaussian_pass
 from emkit.backend.dask_source import as_dask_array, is_dask_collection
 from emkit.backend.namespace import is_device_array, namespace_of
-from emkit.backend.processes import SharedRows, run_apart, shared_rows, worker_count
+from emkit.backend.processes import (
+    NoWorkers,
+    SharedRows,
+    run_apart,
+    shared_rows,
+    worker_count,
+)
 from emkit.backend.sources import ArrayChunks, as_chunks, feature_names
 from emkit.backend.threads import kernel_threads, num_threads, one_blas_thread
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure, mclust_alias
@@ -857,35 +863,52 @@ def _fits_apart(
         on_fit(i, fit)
 
     screening = in_screening()
-    workers = worker_count(len(starts))
-    held = contextlib.ExitStack()
-    rows = None
-    if workers > 1:
+    workers = worker_count()
+    here = workers == 1 or len(starts) == 1
+    if not here:
         try:
-            rows = held.enter_context(shared_rows(data))
-        except OSError as error:  # no room for the rows' file: here, one after another
+            _run_on_workers(starts, data, options, single, screening, workers, ended)
+        except (OSError, NoWorkers) as error:
+            if ends:  # a fit's own error, not the workers' start
+                raise
             warn_user(
-                f"select_mixture runs its fits one after another in this process: the rows "
-                f"could not be written for worker processes to share ({error}); free space "
-                f"in the temporary folder (TMPDIR), or set EMKIT_NUM_THREADS=1",
+                "select_mixture runs its fits one after another in this process: worker "
+                f"processes could not be given the rows or started ({error}); free space in "
+                "the temporary folder (TMPDIR), or set EMKIT_NUM_THREADS=1",
                 RuntimeWarning,
             )
-    if rows is None:
+            here = True
+    if here:
         for i, each in enumerate(starts):
             ended(i, _fit_alone(each, data, options, single, screening, 0, options["callback"]))
-    else:
-        order = sorted(range(len(starts)), key=lambda i: -max(m.n_components for m in starts[i]))
-        threads = max(1, num_threads() // workers)
-        quiet = {**options, "callback": None}  # the callback stays here: reports are relayed
-        with held:
-            run_apart(
-                _fit_alone,
-                [(starts[i], rows, quiet, single, screening, threads) for i in order],
-                lambda j, result: ended(order[j], result),
-                workers=workers,
-                relayed=options["callback"],
-            )
     return [ends[i] for i in range(len(starts))]
+
+
+def _run_on_workers(
+    starts: list[list[Any]],
+    data: ArrayChunks,
+    options: dict,
+    single: bool,
+    screening: bool,
+    workers: int,
+    ended: Callable[[int, Any], Any],
+) -> None:
+    """:func:`_fit_alone` of each fit on ``workers`` worker processes (the pool keeps its
+    size from call to call), the larger K first, each worker's kernels on its share of the
+    cores; ``ended(i, result)`` as each returns. Raises OSError where the rows' file cannot
+    be written, :class:`~emkit.backend.processes.NoWorkers` where the workers cannot start:
+    then no fit has run."""
+    order = sorted(range(len(starts)), key=lambda i: -max(m.n_components for m in starts[i]))
+    threads = max(1, num_threads() // min(workers, len(starts)))
+    quiet = {**options, "callback": None}  # the callback stays here: reports are relayed
+    with shared_rows(data) as rows:
+        run_apart(
+            _fit_alone,
+            [(starts[i], rows, quiet, single, screening, threads) for i in order],
+            lambda j, result: ended(order[j], result),
+            workers=workers,
+            relayed=options["callback"],
+        )
 
 
 def _fit_alone(
