@@ -240,3 +240,64 @@ def _count_to(total, report):
         if report is not None:
             report((total, j))
     return total
+
+
+INTERRUPTED_GRID = """
+import sys
+from pathlib import Path
+import numpy as np
+import emkit
+from emkit.backend import processes
+from emkit.estimators import selection
+
+processes.SHARED_MEMORY = Path(sys.argv[1])
+selection.APART_ROWS = 1000
+rng = np.random.default_rng(0)
+X = rng.normal(size=(200_000, 3))
+try:
+    emkit.select_mixture(X, range(1, 10), ["VVV", "EII", "VEV", "EEE"])
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_stops_the_workers_and_removes_the_rows(tmp_path):
+    """A terminal's Ctrl-C (SIGINT to the whole process group) while the fits run apart: the
+    run stops at once, the workers with it, and the rows' file is gone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "grid.py"
+    script.write_text(INTERRUPTED_GRID)
+    env = {**os.environ, "EMKIT_NUM_THREADS": "2"}
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # its own process group, as a terminal's job
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("emkit-rows-*/rows.npy")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert list(tmp_path.glob("emkit-rows-*")), "the fits never reached the workers"
+    time.sleep(1.0)  # the workers at work
+    os.killpg(child.pid, signal.SIGINT)
+    out, err = child.communicate(timeout=30)
+    assert child.returncode == 130 and "interrupted" in out, err
+    assert "Traceback" not in err and "Exception in thread" not in err, err
+    assert not list(tmp_path.glob("emkit-rows-*"))
+    deadline = time.monotonic() + 10  # loky's resource tracker ends once it has cleaned up
+    while time.monotonic() < deadline:
+        left = subprocess.run(
+            ["pgrep", "-a", "-g", str(child.pid)], capture_output=True, text=True
+        ).stdout.splitlines()
+        if not left:
+            break
+        time.sleep(0.2)
+    assert left == [], f"processes left in the group: {left}"

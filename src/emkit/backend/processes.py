@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -30,8 +31,9 @@ import numpy as np
 from emkit.backend.sources import ArrayChunks
 from emkit.backend.threads import num_threads
 
-# Seconds at most between looks at the tasks while reports are relayed.
-RELAY_INTERVAL = 0.1
+# Seconds at most between looks at the tasks while reports are relayed (a worker whose task
+# ended waits that long at most for its next).
+RELAY_INTERVAL = 0.02
 # Where the rows file goes: shared memory (Linux's tmpfs) where it exists, so that the
 # workers' maps read RAM, not a disk.
 SHARED_MEMORY = Path("/dev/shm")
@@ -132,12 +134,22 @@ def run_apart(
         reports = manager.Queue() if manager is not None else None
         report = reports.put if reports is not None else None
         try:
-            executor = get_reusable_executor(max_workers=workers)
+            executor = get_reusable_executor(max_workers=workers, initializer=_leave_interrupts)
         except Exception as error:  # noqa: BLE001
             raise NoWorkers(f"{type(error).__name__}: {error}") from error
-        pending: dict[Future, int] = {
-            executor.submit(task, *args, report): i for i, args in enumerate(arguments)
-        }
+        # One task a worker at a time, the next handed out as one ends: none waits in loky's
+        # queues, so that stopping the run kills running tasks only (loky's manager thread
+        # can fail on a queued task that a shutdown removes, and then leaves the workers).
+        waiting = iter(enumerate(arguments))
+        pending: dict[Future, int] = {}
+
+        def hand_out() -> None:
+            for i, args in waiting:
+                pending[executor.submit(task, *args, report)] = i
+                if len(pending) >= workers:
+                    return
+
+        hand_out()
         try:
             while pending:
                 if reports is None:
@@ -150,16 +162,23 @@ def run_apart(
                     finished = {future for future in pending if future.done()}
                     if finished:  # their reports are all queued: each was sent before it ended
                         _drain(reports, relayed)
-                for future in finished:
-                    on_result(pending.pop(future), future.result())
+                results = [(pending.pop(future), future.result()) for future in finished]
+                hand_out()
+                for i, result in results:
+                    on_result(i, result)
         finally:
             if pending:  # stopped on the way: no task of this run left holding a worker
-                for future in pending:
-                    future.cancel()
                 executor.shutdown(wait=False, kill_workers=True)
     finally:
         if manager is not None:
             manager.shutdown()
+
+
+def _leave_interrupts() -> None:
+    """In a worker: ignore SIGINT. A terminal's Ctrl-C reaches every process of its group;
+    the caller's process alone stops the run (:func:`run_apart` stops the workers), rather
+    than each worker breaking off its task while loky's threads are handing tasks out."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _drain(reports: Any, relayed: Callable[[Any], Any] | None) -> None:
