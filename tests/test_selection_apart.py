@@ -93,25 +93,6 @@ def test_each_screened_fit_apart_is_the_fit_alone(monkeypatch, apart_from_few_ro
         np.testing.assert_array_equal(alone.history_, fitted.history_)
 
 
-@pytest.mark.filterwarnings("ignore::emkit.LocalMaximumWarning")
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_no_room_for_the_rows_file_runs_the_fits_here_with_a_warning(
-    monkeypatch, apart_from_few_rows
-):
-    X = _rows(3000, seed=7)
-    want, _, _ = _select(X, monkeypatch, threads=1)
-
-    @contextlib.contextmanager
-    def full(data):
-        raise OSError(28, "No space left on device")
-        yield
-
-    monkeypatch.setattr(selection, "shared_rows", full)
-    with pytest.warns(RuntimeWarning, match="one after another.*No space left"):
-        got, _, _ = _select(X, monkeypatch, threads=2)
-    pd.testing.assert_frame_equal(want.table_, got.table_, check_exact=True)
-
-
 def test_warnings_a_fit_raises_on_a_worker_reach_the_caller(monkeypatch):
     """A warning raised inside a fit on a worker (here: its start's first M-step) is raised
     again here, attributed to the caller's line, as the fit in this process raises it."""
@@ -144,19 +125,29 @@ class WarningMixture(Mixture):
         return super().m_step(stats)
 
 
+@contextlib.contextmanager
+def _no_room(data):
+    raise OSError(28, "No space left on device")
+    yield
+
+
+def _no_semaphores(*args, **kwargs):
+    raise processes.NoWorkers("OSError: [Errno 38] Function not implemented")
+
+
 @pytest.mark.filterwarnings("ignore::emkit.LocalMaximumWarning")
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_workers_that_cannot_start_leave_the_fits_here_with_a_warning(
-    monkeypatch, apart_from_few_rows
+@pytest.mark.parametrize(
+    "name, failing, said",
+    [("shared_rows", _no_room, "No space left"), ("run_apart", _no_semaphores, "not implemented")],
+)
+def test_no_room_for_the_rows_or_no_workers_leaves_the_fits_here_with_a_warning(
+    monkeypatch, apart_from_few_rows, name, failing, said
 ):
     X = _rows(3000, seed=7)
     want, _, _ = _select(X, monkeypatch, threads=1)
-
-    def no_semaphores(*args, **kwargs):
-        raise processes.NoWorkers("OSError: [Errno 38] Function not implemented")
-
-    monkeypatch.setattr(selection, "run_apart", no_semaphores)
-    with pytest.warns(RuntimeWarning, match="one after another.*not implemented"):
+    monkeypatch.setattr(selection, name, failing)
+    with pytest.warns(RuntimeWarning, match=f"one after another.*{said}"):
         got, _, _ = _select(X, monkeypatch, threads=2)
     pd.testing.assert_frame_equal(want.table_, got.table_, check_exact=True)
 
