@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
@@ -127,7 +128,8 @@ def run_apart(
     from joblib.externals.loky.backend import get_context
 
     try:
-        manager = get_context("loky").Manager() if relayed is not None else None
+        with _started_ignoring_interrupts():
+            manager = get_context("loky").Manager() if relayed is not None else None
     except Exception as error:  # noqa: BLE001 - whatever stops a process starting
         raise NoWorkers(f"{type(error).__name__}: {error}") from error
     try:
@@ -149,7 +151,8 @@ def run_apart(
                 if len(pending) >= workers:
                     return
 
-        hand_out()
+        with _started_ignoring_interrupts():  # loky starts the workers on the first tasks
+            hand_out()
         try:
             while pending:
                 if reports is None:
@@ -172,6 +175,22 @@ def run_apart(
     finally:
         if manager is not None:
             manager.shutdown()
+
+
+@contextmanager
+def _started_ignoring_interrupts() -> Iterator[None]:
+    """Processes started within the block ignore SIGINT from their start (it stays ignored
+    through ``exec``, and Python keeps an ignored SIGINT ignored), so that a Ctrl-C while a
+    worker still imports its modules prints no traceback of its own; this process ignores it
+    meanwhile (from the main thread only, where signal handlers are set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:  # None: a handler set outside Python, which cannot be put back: the default
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
 def _leave_interrupts() -> None:
