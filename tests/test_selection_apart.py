@@ -1,13 +1,13 @@
 """select_mixture's fits apart (from APART_ROWS rows): each fit alone, spread over worker
 processes, to the answer one process gives, and the same as each fit of the grid made alone."""
 
-import contextlib
 import warnings
 from dataclasses import fields
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import multivariate_normal
 
 import emkit
 from emkit.backend import processes
@@ -54,6 +54,16 @@ def test_worker_processes_give_the_answer_of_one(monkeypatch, apart_from_few_row
     one, one_steps, one_done = _select(X, monkeypatch, threads=1)
     two, two_steps, two_done = _select(X, monkeypatch, threads=2)
     pd.testing.assert_frame_equal(one.table_, two.table_, check_exact=True)
+    # the chosen fit's log-likelihood and BIC against scipy's densities at its parameters
+    best = two.best_
+    density = sum(
+        w * multivariate_normal(m, c).pdf(X)
+        for w, m, c in zip(best.weights_, best.means_, best.covariances_, strict=True)
+    )
+    row = two.table_.loc[two.table_["bic"].idxmin()]
+    assert row["log_likelihood"] == pytest.approx(np.log(density).sum(), rel=1e-10)
+    penalty = best.n_parameters() * np.log(len(X))
+    assert row["bic"] == pytest.approx(-2 * np.log(density).sum() + penalty, rel=1e-10)
     for key, model in one.models_.items():
         other = two.models_[key]
         np.testing.assert_array_equal(model.means_, other.means_)
@@ -125,10 +135,8 @@ class WarningMixture(Mixture):
         return super().m_step(stats)
 
 
-@contextlib.contextmanager
-def _no_room(data):
+def _no_room(*args, **kwargs):
     raise OSError(28, "No space left on device")
-    yield
 
 
 def _no_semaphores(*args, **kwargs):
@@ -138,15 +146,18 @@ def _no_semaphores(*args, **kwargs):
 @pytest.mark.filterwarnings("ignore::emkit.LocalMaximumWarning")
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize(
-    "name, failing, said",
-    [("shared_rows", _no_room, "No space left"), ("run_apart", _no_semaphores, "not implemented")],
+    "module, name, failing, said",
+    [
+        (processes.np, "save", _no_room, "rows could not be written.*No space left"),
+        (selection, "run_apart", _no_semaphores, "not implemented"),
+    ],
 )
 def test_no_room_for_the_rows_or_no_workers_leaves_the_fits_here_with_a_warning(
-    monkeypatch, apart_from_few_rows, name, failing, said
+    monkeypatch, apart_from_few_rows, module, name, failing, said
 ):
     X = _rows(3000, seed=7)
     want, _, _ = _select(X, monkeypatch, threads=1)
-    monkeypatch.setattr(selection, name, failing)
+    monkeypatch.setattr(module, name, failing)
     with pytest.warns(RuntimeWarning, match=f"one after another.*{said}"):
         got, _, _ = _select(X, monkeypatch, threads=2)
     pd.testing.assert_frame_equal(want.table_, got.table_, check_exact=True)

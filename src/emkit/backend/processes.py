@@ -40,6 +40,11 @@ RELAY_INTERVAL = 0.02
 SHARED_MEMORY = Path("/dev/shm")
 
 
+class NoWorkers(RuntimeError):
+    """The worker processes could not be given the rows or started (no room for the rows'
+    file, no semaphores, a sandbox): no task ran."""
+
+
 @dataclass(frozen=True)
 class SharedRows:
     """An :class:`~emkit.backend.sources.ArrayChunks` whose rows lie in a ``.npy`` file, for
@@ -60,17 +65,24 @@ class SharedRows:
 @contextmanager
 def shared_rows(data: ArrayChunks) -> Iterator[SharedRows]:
     """``data``'s rows written to a temporary ``.npy`` file for the length of the context (in
-    shared memory where the system has it), as a :class:`SharedRows` for tasks to map."""
+    shared memory where the system has it), as a :class:`SharedRows` for tasks to map; raises
+    :class:`NoWorkers` where the file cannot be written."""
     if data.sample_weight is not None or data.labels is not None:
         raise ValueError("shared_rows carries rows only, not sample weights or labels")
     from joblib.externals.loky.backend import resource_tracker
 
-    folder = Path(tempfile.mkdtemp(prefix="emkit-rows-", dir=_rows_folder(data.x.nbytes)))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="emkit-rows-", dir=_rows_folder(data.x.nbytes)))
+    except OSError as error:
+        raise NoWorkers(f"the rows could not be written for the workers: {error}") from error
     # loky's tracker removes the folder should this process die before the context ends
     resource_tracker.register(str(folder), "folder")
     try:
         path = folder / "rows.npy"
-        np.save(path, data.x, allow_pickle=False)
+        try:
+            np.save(path, data.x, allow_pickle=False)
+        except OSError as error:  # no room: the disk or the shared memory is full
+            raise NoWorkers(f"the rows could not be written for the workers: {error}") from error
         yield SharedRows(path, data.chunk_rows, data.dtype)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -86,10 +98,6 @@ def _rows_folder(nbytes: int) -> Path | None:
     except OSError:
         pass
     return None
-
-
-class NoWorkers(RuntimeError):
-    """The worker processes could not be started (no semaphores, a sandbox): nothing ran."""
 
 
 def worker_count() -> int:
@@ -136,7 +144,8 @@ def run_apart(
         reports = manager.Queue() if manager is not None else None
         report = reports.put if reports is not None else None
         try:
-            executor = get_reusable_executor(max_workers=workers, initializer=_leave_interrupts)
+            with _started_ignoring_interrupts():
+                executor = get_reusable_executor(max_workers=workers, initializer=_leave_interrupts)
         except Exception as error:  # noqa: BLE001
             raise NoWorkers(f"{type(error).__name__}: {error}") from error
         # One task a worker at a time, the next handed out as one ends: none waits in loky's

@@ -728,10 +728,13 @@ def _fits_in_lockstep(
         plans.append((plan.starts, plan.options))
     if isinstance(data, ArrayChunks):
         data = replace(data, chunk_rows=_lockstep_rows(data))
-    if not isinstance(data, ArrayChunks) or data.sample_weight is not None:
-        apart = False  # a Dask source's fits share its tasks; weights are not carried
-    elif data.labels is not None:
-        apart = False
+    # rows in memory only (a Dask source's fits share its tasks); weights are not carried
+    apart = (
+        apart
+        and isinstance(data, ArrayChunks)
+        and data.sample_weight is None
+        and data.labels is None
+    )
     # The plans differ at most in accelerate (a refinement continues a fit plain EM made).
     common = [{**options, "accelerate": None} for _, options in plans]
     assert data is not None and all(options == common[0] for options in common)
@@ -868,9 +871,7 @@ def _fits_apart(
     if not here:
         try:
             _run_on_workers(starts, data, options, single, screening, workers, ended)
-        except (OSError, NoWorkers) as error:
-            if ends:  # a fit's own error, not the workers' start
-                raise
+        except NoWorkers as error:  # raised before any fit ran
             warn_user(
                 "select_mixture runs its fits one after another in this process: worker "
                 f"processes could not be given the rows or started ({error}); free space in "
@@ -895,9 +896,9 @@ def _run_on_workers(
 ) -> None:
     """:func:`_fit_alone` of each fit on ``workers`` worker processes (the pool keeps its
     size from call to call), the larger K first, each worker's kernels on its share of the
-    cores; ``ended(i, result)`` as each returns. Raises OSError where the rows' file cannot
-    be written, :class:`~emkit.backend.processes.NoWorkers` where the workers cannot start:
-    then no fit has run."""
+    cores; ``ended(i, result)`` as each returns. Raises
+    :class:`~emkit.backend.processes.NoWorkers` where the rows' file cannot be written or
+    the workers cannot start: then no fit has run."""
     order = sorted(range(len(starts)), key=lambda i: -max(m.n_components for m in starts[i]))
     threads = max(1, num_threads() // min(workers, len(starts)))
     quiet = {**options, "callback": None}  # the callback stays here: reports are relayed
