@@ -75,6 +75,31 @@ def test_grid_in_lockstep_equals_the_fits_one_by_one(faithful, tmp_path):
     assert together.best_.n_components == apart.best_.n_components
 
 
+@pytest.mark.parametrize("one_by_one", [False, True])
+def test_fits_stopped_by_max_iter_are_named_in_one_warning_for_the_grid(
+    faithful, tmp_path, one_by_one
+):
+    # Each fit used to warn on its own, the same words for every (K, model), none named.
+    from sklearn.exceptions import ConvergenceWarning
+
+    grid = dict(n_components=[1, 2, 3], covariance_types=["EII", "VVV"], max_iter=4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        selection = select_mixture(faithful, checkpoint=tmp_path if one_by_one else None, **grid)
+    warned = [str(w.message) for w in caught if w.category is ConvergenceWarning]
+    table = selection.table_
+    stopped = table[~table["converged"]]
+    assert 0 < len(stopped) < len(table)  # K = 1 converges at once
+    assert len(warned) == 1
+    names = [f"{m} K={k}" for k, m in zip(stopped["n_components"], stopped["model"], strict=True)]
+    assert f"{len(stopped)} of the 6 fits stopped after max_iter=4" in warned[0]
+    assert f"({', '.join(names)}; the table's converged column)" in warned[0]
+    for k, cov, converged in zip(
+        table["n_components"], table["covariance_type"], table["converged"], strict=True
+    ):
+        assert selection.models_[(k, cov)].converged_ == converged
+
+
 def test_criteria_and_errors(faithful):
     aic = select_mixture(
         faithful, n_components=[1, 2, 3], covariance_types=["VVV"], criterion="aic"

@@ -507,6 +507,7 @@ def select_mixture(
         )
     _warn_on_lower_maxima(eligible, screen_tol if screen_tol > tol else None)
     _warn_if_pruned(models)
+    _warn_unless_converged(table, template.max_iter)
     best_row = eligible.loc[eligible[criterion].idxmin()]
     best = models[(int(best_row["n_components"]), best_row["covariance_type"])]
     if not give_up:  # the column of an option not taken: always false
@@ -674,6 +675,7 @@ def _fit(model: GaussianMixture, X, checkpoint: Path | None = None) -> GaussianM
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateFitWarning)
         warnings.simplefilter("ignore", PrunedWarning)  # one for the grid: _warn_if_pruned
+        warnings.simplefilter("ignore", ConvergenceWarning)  # _warn_unless_converged
         model.fit(X, checkpoint=checkpoint)
     if model._plain_em:  # the model says how it was fitted
         model.set_params(accelerate=None)
@@ -940,15 +942,14 @@ def _fit_alone(
 
 
 def _fitted(model: GaussianMixture, fit: FitResult, again: bool = False) -> None:
-    """``model._fitted(fit)`` without its DegenerateFitWarning (the table reports it) and
-    PrunedWarning (one for the grid: :func:`_warn_if_pruned`), and ``again`` without any
-    warning (a fit whose warnings were given once); a fit the screening gave up (the table's
-    ``given_up``) without the ConvergenceWarning of a fit stopped by ``max_iter``."""
+    """``model._fitted(fit)`` without its DegenerateFitWarning (the table reports it),
+    PrunedWarning and ConvergenceWarning (one of each for the grid: :func:`_warn_if_pruned`,
+    :func:`_warn_unless_converged`), and ``again`` without any warning (a fit whose warnings
+    were given once)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Warning if again else DegenerateFitWarning)
         warnings.simplefilter("ignore", PrunedWarning)
-        if fit.best.given_up:
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
         model._fitted(fit)
 
 
@@ -1081,6 +1082,25 @@ def _warn_if_pruned(models: dict[tuple[int, str], GaussianMixture]) -> None:
             "weight_concentration to 1.",
             PrunedWarning,
         )
+
+
+def _warn_unless_converged(table: pd.DataFrame, max_iter: int) -> None:
+    """One ConvergenceWarning for the grid where some of its fits stopped at ``max_iter``
+    before their gain per iteration fell below their tolerance, naming them; a fit the
+    screening gave up (``given_up``) stopped early by design and is not named."""
+    stopped = table[~table["converged"].astype(bool) & ~table["given_up"].astype(bool)]
+    if max_iter == 0 or stopped.empty:
+        return
+    kinds = stopped["model"] if "model" in stopped else stopped["covariance_type"]
+    names = [f"{kind} K={k}" for k, kind in zip(stopped["n_components"], kinds, strict=True)]
+    shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+    warn_user(
+        f"select_mixture: {len(names)} of the {len(table)} fits stopped after "
+        f"max_iter={max_iter} M-steps before converging ({shown}; the table's converged "
+        "column): their rows are the best points EM reached, and the choice among them may "
+        "change once they converge. Raise max_iter, or check the data scale.",
+        ConvergenceWarning,
+    )
 
 
 def _warn_on_lower_maxima(table: pd.DataFrame, screen_tol: float | None) -> None:
