@@ -100,6 +100,31 @@ def test_fits_stopped_by_max_iter_are_named_in_one_warning_for_the_grid(
         assert selection.models_[(k, cov)].converged_ == converged
 
 
+def test_models_degenerate_at_every_k_are_named_with_the_constant_column():
+    # A constant column makes every model with a variance per feature singular at every K;
+    # the choice fell to EII or VII with no word (a plain fit warns, the grid's table only
+    # flagged them).
+    from emkit import DegenerateFitWarning
+
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal([4, 4], [1, 0.5], (40, 2))])
+    frame = pd.DataFrame(np.c_[x, np.full(100, 7.0)], columns=["a", "b", "c"])
+    with pytest.warns(DegenerateFitWarning) as record:
+        selection = select_mixture(frame, n_components=[1, 2, 3])
+    table = selection.table_
+    excluded = sorted(set(table["model"]) - {"EII", "VII"})
+    assert table[table["model"].isin(excluded)]["degenerate"].all()
+    assert not table[~table["model"].isin(excluded)]["degenerate"].any()
+    (message,) = [str(w.message) for w in record if w.category is DegenerateFitWarning]
+    assert "column 'c' constant" in message and "among EII, VII alone" in message
+    assert sorted(message.split(": ")[1].split(" degenerate")[0].split(", ")) == excluded
+    assert selection.best_.covariance_type == "spherical"
+    # without the column: no such warning, and another choice
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateFitWarning)
+        assert select_mixture(x, n_components=[1, 2, 3]).best_.covariance_type == "diag"
+
+
 def test_criteria_and_errors(faithful):
     aic = select_mixture(
         faithful, n_components=[1, 2, 3], covariance_types=["VVV"], criterion="aic"

@@ -506,6 +506,7 @@ def select_mixture(
             "or raise reg_covar"
         )
     _warn_on_lower_maxima(eligible, screen_tol if screen_tol > tol else None)
+    _warn_if_degenerate_at_every_k(table, X)
     _warn_if_pruned(models)
     _warn_unless_converged(table, template.max_iter)
     best_row = eligible.loc[eligible[criterion].idxmin()]
@@ -1082,6 +1083,35 @@ def _warn_if_pruned(models: dict[tuple[int, str], GaussianMixture]) -> None:
             "weight_concentration to 1.",
             PrunedWarning,
         )
+
+
+def _warn_if_degenerate_at_every_k(table: pd.DataFrame, X) -> None:
+    """One DegenerateFitWarning where some models are degenerate at every K of the grid
+    (while others are not, else select_mixture raised): they never compete, so the choice is
+    among the others alone; the constant columns of ``X`` named, where it is in memory."""
+    kinds = table["model"] if "model" in table else table["covariance_type"]
+    everywhere = table["degenerate"].astype(bool).groupby(kinds, sort=False).all()
+    excluded = list(everywhere.index[everywhere])
+    if not excluded:
+        return
+    cause = "a constant column, a column that is a combination of others, or duplicate rows"
+    if not (is_dask_collection(X) or is_device_array(X)):
+        values = np.asarray(X, dtype=float)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a column with no observed value
+            constant = np.flatnonzero(np.nanmax(values, 0) == np.nanmin(values, 0))
+        if constant.size:
+            names = feature_names(X)
+            shown = [repr(names[j]) if names is not None else str(j) for j in constant]
+            cause = f"column{'s' if len(shown) > 1 else ''} {', '.join(shown)} constant"
+    kept = [kind for kind in everywhere.index if kind not in excluded]
+    warn_user(
+        f"select_mixture: {', '.join(excluded)} degenerate at every number of components "
+        f"(singular but for regularisation: {cause}), so the choice is among "
+        f"{', '.join(kept)} alone. Drop constant or redundant columns, or raise reg_covar "
+        "(table_'s degenerate column).",
+        DegenerateFitWarning,
+    )
 
 
 def _warn_unless_converged(table: pd.DataFrame, max_iter: int) -> None:
