@@ -353,6 +353,41 @@ def test_a_folder_of_parquet_files_is_one_table(tmp_path, faithful):
     assert status == 2 and "a folder with no Parquet file in it" in err
 
 
+@pytest.mark.parametrize("change", ["extra", "renamed"])
+def test_a_folder_of_parquet_files_with_other_columns_is_refused(tmp_path, faithful, change):
+    """pandas and Dask read a data set with its first file's columns: a later file's extra
+    column was left out (`mle --column extra`: no such column), a renamed one filled with
+    missing values (and with --missing em fitted as missing); with --workers a KeyError's
+    traceback. Refused, naming the file and the columns."""
+    from emkit.cli import cluster
+
+    frame = pd.DataFrame(faithful, columns=["eruptions", "waiting"])
+    later = frame.iloc[136:].copy()
+    if change == "extra":
+        later["extra"] = np.arange(len(later), dtype=float)
+    else:
+        later = later.rename(columns={"waiting": "wait"})
+    (tmp_path / "parts").mkdir()
+    frame.iloc[:136].to_parquet(tmp_path / "parts" / "part.0.parquet", index=False)
+    later.to_parquet(tmp_path / "parts" / "part.1.parquet")  # with its index, as pandas writes
+    how = "it has extra, which the first lacks" if change == "extra" else "it lacks waiting"
+    expected = f"part.1.parquet differs from {tmp_path / 'parts' / 'part.0.parquet'} ({how}"
+    for command in (
+        ["fit", tmp_path / "parts", "--out", tmp_path / "out", "--missing", "em"],
+        ["mle", "normal", tmp_path / "parts", "--column", "eruptions"],
+    ):
+        status, out, err = run_main(command)
+        assert status == 2 and out == "" and expected in err, err
+    assert not (tmp_path / "out").exists()
+    for data in (str(tmp_path / "parts"), str(tmp_path / "parts" / "*.parquet")):
+        with pytest.raises(emkit.DataError, match=re.escape(expected)):
+            cluster.read(data)
+    later.iloc[:, :2].set_axis(["waiting", "eruptions"], axis=1).to_parquet(
+        tmp_path / "parts" / "part.1.parquet"
+    )  # the same columns in another order: one table
+    assert read_raw(tmp_path / "parts").shape == frame.shape
+
+
 def test_parquet_index_is_a_column_and_its_names_are_not_a_header(tmp_path):
     """A named index pandas stored in a Parquet file is a column (as pyarrow lists it, and as
     the same frame written to CSV has it): --id finds it and the ids reach the output; a

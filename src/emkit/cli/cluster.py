@@ -124,6 +124,7 @@ def read(
     from emkit.cli.table import (
         COMPRESSED_SUFFIXES,
         check_not_stdin,
+        check_parquet_columns,
         delimiter_and_decimal,
         is_parquet,
         thousands_mark,
@@ -133,6 +134,7 @@ def read(
     files = sorted(glob.glob(data)) or [data]
     try:
         if Path(data).is_dir() or is_parquet(Path(files[0])):
+            check_parquet_columns(data, None if Path(data).is_dir() else files)
             # a named index pandas stored, a column (as read_raw has it)
             frame = dd.read_parquet(data, index=False)
             text = False

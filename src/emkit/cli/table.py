@@ -418,6 +418,8 @@ def read_raw(
         raise DataError(str(exc)) from None
     try:
         if is_parquet(path):
+            if path.is_dir():
+                check_parquet_columns(path)
             frame = pd.read_parquet(path)
             if frame.shape[1] == 0 and path.is_dir():
                 raise DataError(f"{path}: a folder with no Parquet file in it")
@@ -532,6 +534,55 @@ def renamed_header(path: Path, sep: str, names: list[str]) -> str | None:
 def is_parquet(path: Path) -> bool:
     """Whether ``path`` is read as Parquet: a ``.parquet``/``.pq`` file or a folder."""
     return path.suffix.lower() in PARQUET_SUFFIXES or path.is_dir()
+
+
+# Columns pandas and Dask write for an index: a file may have one and the next not.
+INDEX_COLUMNS = re.compile(r"__index_level_\d+__|__null_dask_index__")
+
+
+def check_parquet_columns(data: str | Path, files: Sequence[str | Path] | None = None) -> None:
+    """Refuse a Parquet data set (the folder ``data``, or its ``files``) whose files do not
+    all have the same columns: pandas and Dask take the first file's, and leave out a later
+    file's other columns or fill the columns it lacks with missing values.
+
+    Raises
+    ------
+    DataError
+        Naming a file whose columns differ from the first file's, and how.
+    """
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    try:
+        found = list(files) if files is not None else ds.dataset(data, format="parquet").files
+        columns = [
+            (str(f), [n for n in pq.read_schema(f).names if not INDEX_COLUMNS.fullmatch(n)])
+            for f in found
+        ]
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{data}: cannot be read as Parquet ({exc})") from None
+    if not columns:
+        return
+    first, names = columns[0]
+    for other, its in columns[1:]:
+        if set(its) == set(names):
+            continue
+        lacks = [n for n in names if n not in its]
+        extra = [n for n in its if n not in names]
+        how = "; ".join(
+            part
+            for part in (
+                f"it lacks {listed(lacks)}" if lacks else "",
+                f"it has {listed(extra)}, which the first lacks" if extra else "",
+            )
+            if part
+        )
+        raise DataError(
+            f"{data}: its Parquet files do not have the same columns: {other} differs from "
+            f"{first} ({how}); a data set's files would be read with the first file's columns "
+            "(others left out, those missing filled with missing values). Write every file "
+            "with the same columns, or read the files apart"
+        )
 
 
 class ArrowFallback(Exception):
