@@ -11,6 +11,7 @@ import functools
 import os
 import re
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -339,8 +340,9 @@ def check_id_apart(id_column: str | None, columns: list[str] | None) -> None:
 
 def check_folder(path: str | Path, flag: str, purpose: str) -> None:
     """DataError where ``path`` (given by ``flag``) cannot be a folder: it, or the nearest of
-    its parents that exists, is a file (``purpose`` says what the folder is for), or is empty
-    (which would be the current folder, unasked)."""
+    its parents that exists, is a file (``purpose`` says what the folder is for), or a folder
+    nothing can be written into (read-only, not ours; found before any fit runs), or the path
+    is empty (which would be the current folder, unasked)."""
     if not os.fspath(path):
         raise DataError(
             f"{flag} '': the path is empty; {flag} names a folder {purpose} ({flag} . for the "
@@ -348,7 +350,16 @@ def check_folder(path: str | Path, flag: str, purpose: str) -> None:
         )
     path = Path(path)
     there = next((p for p in (path, *path.parents) if p.exists()), None)
-    if there is None or there.is_dir():
+    if there is None:
+        return
+    if there.is_dir():
+        try:  # root passes os.access where the file system still refuses (/proc, read-only)
+            os.rmdir(tempfile.mkdtemp(prefix=".emkit-write-check-", dir=there))
+        except OSError as exc:
+            raise DataError(
+                f"{flag} {path}: cannot write into {there} ({exc.strerror or exc}); {flag} "
+                f"names a folder {purpose}"
+            ) from None
         return
     what = "exists and is not a folder" if there == path else f"{there} is not a folder"
     raise DataError(f"{flag} {path}: {what}; {flag} names a folder {purpose}")
