@@ -222,23 +222,18 @@ def test_an_empty_out_is_refused_and_the_current_folder_kept(tmp_path, monkeypat
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
-def test_an_out_nothing_can_be_written_into_is_refused_before_the_fit(tmp_path, monkeypatch):
+def test_an_out_nothing_can_be_written_into_is_refused_before_the_fit(tmp_path):
     # /proc/...: its parent exists and is a folder, so the check of the path let it by, and
-    # the whole grid ran before the write failed (root passes os.access there).
-    import emkit.cli.fit as fit_command
-
-    data = tmp_path / "d.csv"
-    pd.DataFrame({"x": [1.5, 2.0, 3.5, 0.5], "y": [1.0, 4.0, 2.5, 3.0]}).to_csv(data, index=False)
-    calls = []
-    monkeypatch.setattr(fit_command, "read_features", lambda *a, **k: calls.append(a))
+    # the whole grid ran before the write failed (root passes os.access there). The data
+    # named do not exist: the refusal comes before they are read.
+    data = tmp_path / "absent.csv"
     for flag in ("--out", "--checkpoint"):
         out = "/proc/emkit-out" if flag == "--out" else tmp_path / "o"
         checkpoint = ["--checkpoint", "/proc/emkit-out"] if flag == "--checkpoint" else []
         status, text, err = run_main(["fit", data, *ONE_VVV, "--out", out, *checkpoint])
         assert status == 2 and text == "", err
         assert f"{flag} /proc/emkit-out: cannot write into /proc" in err
-    assert calls == []  # before the data were read
-    assert [p.name for p in tmp_path.iterdir()] == ["d.csv"]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_predicts_missing_value_advice_and_a_one_row_table(tmp_path):
