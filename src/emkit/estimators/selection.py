@@ -222,8 +222,14 @@ def select_mixture(
     stop) per sample or the template's ``tol`` if looser; the ``REFINE`` (3)
     best by the criterion continue to the template's ``tol`` before the choice is made (their
     rows in the table are those of the refined fits); ``give_up`` also stops fits that
-    have fallen far behind. ``n_init=m`` adds m - 1 k-means++
-    restarts to each fit's hierarchical start. mclust runs plain EM; the template's SQUAREM
+    have fallen far behind. A screened row is where that stop left its fit: on a flat
+    likelihood (more components than the data hold) it can lie well below the fit's maximum,
+    and since SQUAREM's path there moves with the rounding of the sums, the same grid read
+    from a Dask collection in other partitions, or on a device, can stop elsewhere (two
+    clusters of 1,000 rows, VVV K=3: -7654.01 in memory, -7653.55 from 600-row chunks, the
+    maximum -7653.55); the refined rows, and so the choice, agree to ``tol``. ``n_init=m``
+    adds m - 1 k-means++ restarts to each fit's hierarchical start. mclust runs plain EM;
+    the template's SQUAREM
     (``accelerate="squarem"``, the default) follows another path from the same start, which
     in a few cells ends at another local maximum, lower or higher (iris, VVV K=5: -153.66
     against plain EM's and mclust's -152.91; VVE K=4: -217.19, as mclust, against plain EM's
