@@ -191,6 +191,25 @@ def test_weights_of_another_length_say_what_to_pass():
         GaussianMixture(2).fit(ddf.values, sample_weight=np.ones(399))
 
 
+def test_classifier_score_takes_what_its_fit_takes_on_unknown_partition_sizes():
+    # fit counted the rows of X to split y and the weights in memory as X is; score refused
+    # them ("y is an in-memory array ... the partition sizes of X are unknown").
+    x = two_blobs(n=400)
+    y = (x[:, 0] + x[:, 1] > 3).astype(int)
+    w = np.random.default_rng(1).uniform(0.5, 2.0, 400)
+    unknown = dd.from_pandas(pd.DataFrame(x, columns=["a", "b"]), npartitions=4).values
+    fitted = GenerativeClassifier().fit(unknown, y, sample_weight=w)
+    memory = GenerativeClassifier().fit(x, y, sample_weight=w)
+    wrong = memory.predict(x) != y
+    assert 0 < wrong.sum() < 40  # the score is no trivial 1
+    for truth in (y, da.from_array(y, chunks=150)):
+        for weights in (None, w, da.from_array(w, chunks=70)):
+            expected = 1 - np.average(wrong, weights=None if weights is None else w)
+            got = fitted.score(unknown, truth, sample_weight=weights)
+            np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert np.isnan(unknown.chunks[0][0])  # the caller's array is not changed
+
+
 def test_imputer_weights_of_unknown_partition_sizes_and_missing_values():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(300, 2)) @ np.array([[1.0, 0.6], [0.0, 0.8]])

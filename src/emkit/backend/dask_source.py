@@ -365,9 +365,7 @@ def dask_source(
     frame = numeric_frame(X)
     if frame is None:
         x = as_dask_array(X)
-        if _unknown(x.chunks[0]) and any(_needs_row_counts(v) for v in (sample_weight, y)):
-            # Weights or a target split as X is need the rows of each partition: one read of X.
-            x = _counted(x)
+        x = counted_for(x, sample_weight, y)
         d = int(x.shape[1])
         xs = list(x.to_delayed().ravel())
         row_chunks = tuple(x.chunks[0])
@@ -719,6 +717,15 @@ def _counted_rows(x: np.ndarray, y: np.ndarray | None) -> tuple[int, tuple | Non
     """Rows of a partition, and the distinct values of its ``y`` with the rows holding each
     (:func:`_tally`; None without ``y``)."""
     return int(np.shape(x)[0]), None if y is None else _tally(y)
+
+
+def counted_for(array: Any, *values: Any) -> Any:
+    """The dask ``array`` (rows in its first axis), its partition sizes counted (one read of
+    it) where they are unknown and some of ``values`` (weights or a target, None where not
+    given) are to be split as it is and need them (:func:`_needs_row_counts`)."""
+    if _unknown(array.chunks[0]) and any(_needs_row_counts(v) for v in values):
+        return _counted(array)
+    return array
 
 
 def _needs_row_counts(values: Any) -> bool:

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from emkit.backend.dask_source import (
     DaskSource,
     aligned_array,
+    counted_for,
     dask_value_counts,
     frame_index,
     is_dask_collection,
@@ -619,7 +620,9 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
         # pandas y or weights must have the index of a Dask DataFrame X, as in fit
         index = frame_index(X) if any(is_pandas(v) for v in (y, sample_weight)) else None
-        predicted = self.predict(X)  # lazy (n,), the partitions of X
+        # lazy (n,), the partitions of X, their rows counted where y or weights in memory
+        # must be split as they are (as fit counts them)
+        predicted = counted_for(self.predict(X), y, sample_weight)
         truth = aligned_array(y, predicted.chunks[0], "y", index)
         hits = (predicted == truth).astype(np.float64)
         if sample_weight is None:
