@@ -2,6 +2,8 @@
 it: a CSV read in several blocks, a Parquet file of several row groups, a folder of Parquet
 files (pandas keeps such text in chunked Arrow arrays); and how to carry none."""
 
+import io
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -151,3 +153,58 @@ def test_a_text_column_of_repeated_values_is_no_id(tmp_path):
     status, _, err = run_main(["fit", data, *FAST, "--id", "group", "--out", out])
     assert status == 0 and "id column 'group' (--id)" in err
     assert pd.read_csv(out / "assignments.csv")["group"].tolist() == frame["group"].tolist()
+
+
+@pytest.mark.parametrize(
+    "written, plain",
+    [
+        (lambda i: f"{i:05d}", False),  # zip codes, account numbers
+        (lambda i: f"{i}.10", False),
+        (lambda i: f"+{i}", False),
+        (lambda i: str(i), True),  # plain integers stay numbers
+        (lambda i: f"{i}.5", True),
+    ],
+)
+@pytest.mark.parametrize("reader", ["pyarrow", "pandas"])
+def test_ids_of_numbers_are_written_as_the_file_holds_them(tmp_path, written, plain, reader):
+    # "00012" was read as the number 12 and written so: the key the rows are joined on lost.
+    frame = named_rows(200).rename(columns={"name": "id"})
+    frame["id"] = [written(i) for i in range(200)]
+    path = tmp_path / ("rows.csv" if reader == "pyarrow" else "rows.csv.xz")  # pandas reads xz
+    frame.to_csv(path, index=False)
+    opened = emkit.cli.table.open_columns(path)
+    assert type(opened).__name__ == ("CsvColumns" if reader == "pyarrow" else "FrameColumns")
+    table = read_features(path)
+    assert table.ids.tolist() == (
+        pd.to_numeric(frame["id"]).tolist() if plain else frame["id"].tolist()
+    )
+    out = tmp_path / "out"
+    status, _, err = run_main(["fit", path, *FAST, "--out", out])
+    assert status == 0 and "id column 'id'" in err
+    again = pd.read_csv(out / "assignments.csv", dtype={"id": str}, keep_default_na=False)
+    expected = [str(x) for x in pd.to_numeric(frame["id"])] if plain else frame["id"].tolist()
+    assert again["id"].tolist() == expected
+    status, text, _ = run_main(["predict", out / "model.json", path])
+    assert status == 0
+    rows = pd.read_csv(io.StringIO(text), dtype={"id": str}, keep_default_na=False)
+    assert rows["id"].tolist() == expected
+
+
+@pytest.mark.parametrize("codes", [True, False])
+def test_ids_of_numbers_on_a_cluster_are_written_as_the_file_holds_them(tmp_path, codes):
+    # The reading for --workers (Dask's): the id column's text is kept where the numbers
+    # would be written otherwise, found in the pass that counts the columns; else numbers.
+    from emkit.cli import cluster
+
+    frame = named_rows(300).rename(columns={"name": "id"})
+    frame["id"] = [f"{i:05d}" if codes else str(i) for i in range(300)]
+    path = tmp_path / "rows.csv"
+    frame.to_csv(path, index=False)
+    import dask
+
+    with dask.config.set(scheduler="sync"):
+        table = cluster.read_features(str(path), drop_constant=False)
+        ids = table.frame[table.ids].compute()
+    expected = read_features(path).ids
+    assert ids.tolist() == expected.tolist()
+    assert ids.tolist() == (frame["id"].tolist() if codes else list(range(300)))

@@ -15,7 +15,7 @@ import functools
 import glob
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +106,11 @@ def connect(args: argparse.Namespace, stack: ExitStack):
 
 
 def read(
-    data: str, sep: str | None = None, decimal: str | None = None, thousands: str | None = None
+    data: str,
+    sep: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    as_text: Sequence[str] = (),
 ) -> DaskColumns:
     """The columns of ``data`` (a Parquet or CSV file, a glob of them, or a folder of Parquet
     files) as a dask DataFrame; a CSV's delimiter and decimal mark as given, else detected
@@ -157,6 +161,7 @@ def read(
                 sep=sep,
                 decimal=decimal,
                 encoding="utf-8-sig",
+                **({"dtype": dict.fromkeys(as_text, str)} if as_text else {}),
                 **({"blocksize": None} if packed else {}),
             )
             text = True
@@ -316,7 +321,13 @@ def read_features(
     DataError
         As the in-memory reading does.
     """
-    from emkit.cli.table import check_counts, check_rows, choose_columns, drop_constant_columns
+    from emkit.cli.table import (
+        check_counts,
+        check_rows,
+        choose_columns,
+        drop_constant_columns,
+        text_written_otherwise,
+    )
 
     raw = read(data, sep, decimal, thousands)
     chosen, ident, notes = choose_columns(
@@ -328,7 +339,21 @@ def read_features(
         excludable=excludable,
         text_header=raw.text_header,
     )
-    summary = column_summary(as_floats(raw.frame, chosen))
+    verbatim = None
+    if ident is not None and raw.text_header and raw.kind(ident) == "number":
+        # an id of numbers read as the text it is, and written so where the numbers would be
+        # written otherwise ("00012"), found in the pass that counts the columns
+        import pandas as pd
+
+        dtype = raw.frame[ident].dtype
+        raw = read(data, sep, decimal, thousands, as_text=[ident])
+        verbatim = raw.frame[ident].map_partitions(text_written_otherwise, meta=(ident, bool))
+    summary, otherwise = column_summary(as_floats(raw.frame, chosen), verbatim)
+    if ident is not None and verbatim is not None and not otherwise:
+        numbers = raw.frame[ident].map_partitions(
+            lambda text: pd.to_numeric(text).astype(dtype), meta=(ident, dtype)
+        )
+        raw.frame = raw.frame.assign(**{ident: numbers})
     if summary.n_rows == 0:
         raise DataError(f"{data}: the table is empty (no rows or no columns)")
     names = chosen
@@ -350,13 +375,14 @@ def read_features(
     return ClusterTable(raw.frame, as_floats(raw.frame, names), names, ident, notes, summary)
 
 
-def column_summary(values) -> ColumnSummary:
-    """The :class:`ColumnSummary` of ``values``, a dask DataFrame of float columns."""
+def column_summary(values, flags=None) -> tuple[ColumnSummary, bool]:
+    """The :class:`ColumnSummary` of ``values``, a dask DataFrame of float columns, and
+    whether any of ``flags`` (a dask Series of booleans; None: False) is true, in one pass."""
     import dask
     import numpy as np
 
     absent = values.isna()
-    parts = dask.compute(
+    *parts, flagged = dask.compute(
         values.min(),
         values.max(),
         absent.sum(),
@@ -365,9 +391,10 @@ def column_summary(values) -> ColumnSummary:
         absent.all(axis=1).sum(),
         values.mean(),
         values.std(ddof=0),
+        False if flags is None else flags.any(),
     )
     low, high, nan, infinite, count, empty, mean, std = (np.asarray(p) for p in parts)
-    return ColumnSummary(
+    summary = ColumnSummary(
         n_rows=int(count[0] + nan[0]),
         count=count.astype(np.int64),
         nan=nan.astype(np.int64),
@@ -378,6 +405,7 @@ def column_summary(values) -> ColumnSummary:
         mean=mean.astype(float),
         std=std.astype(float),
     )
+    return summary, bool(flagged)
 
 
 def distinct_counter(values, n_rows: int) -> Callable[[int | None], int]:

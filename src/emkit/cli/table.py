@@ -20,12 +20,13 @@ import bz2
 import codecs
 import contextlib
 import csv
+import functools
 import gzip
 import io
 import lzma
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol, cast
@@ -627,6 +628,9 @@ class Columns(ColumnKinds, Protocol):
 
     floats(names) -> array of shape (n, len(names))
         Those columns as one float64 C-contiguous array (booleans 0/1, NaN where missing).
+    text(name) -> pandas Series or None
+        The column's values as the file writes them (None where missing), for ids of
+        numbers; None where the file stores typed values (Parquet).
     is_integer(name) -> bool
         Whether the column is stored or inferred as integers (whose float64 values are exact
         only up to 2**53).
@@ -638,6 +642,8 @@ class Columns(ColumnKinds, Protocol):
 
     def floats(self, names: list[str]) -> np.ndarray: ...
 
+    def text(self, name: str) -> pd.Series | None: ...
+
     def is_integer(self, name: str) -> bool: ...
 
 
@@ -646,10 +652,14 @@ def _unique_complete(column: pd.Series) -> bool:
 
 
 class FrameColumns:
-    """:class:`Columns` of a pandas DataFrame (Parquet, or a CSV pandas had to read)."""
+    """:class:`Columns` of a pandas DataFrame (Parquet, or a CSV pandas had to read, whose
+    columns as text ``as_text`` reads: see :func:`csv_text`)."""
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(
+        self, frame: pd.DataFrame, as_text: Callable[[], pd.DataFrame] | None = None
+    ) -> None:
         self.frame = frame.rename(columns=str)
+        self._as_text = as_text
         self.names = [str(c) for c in self.frame.columns]
         self.notes = list(frame.attrs.get("notes", []))
         self.empty = frame.shape[0] == 0 or frame.shape[1] == 0
@@ -679,6 +689,11 @@ class FrameColumns:
 
     def is_integer(self, name: str) -> bool:
         return pd.api.types.is_integer_dtype(self.frame[name])
+
+    def text(self, name: str) -> pd.Series | None:
+        if self._as_text is None:
+            return None
+        return self._as_text().iloc[:, self.names.index(name)].rename(name)
 
 
 class CsvColumns:
@@ -747,6 +762,18 @@ class CsvColumns:
         if self.kind(name) == "number" and column.dtype == object:  # all missing
             column = column.astype(np.float64)
         return column.rename(name)
+
+    def text(self, name: str) -> pd.Series | None:
+        from pyarrow import csv
+
+        with self._arrow_errors():
+            table = csv.read_csv(
+                self.path,
+                read_options=self._read_options(),
+                parse_options=self._parse_options(),
+                convert_options=self._convert_options([name], {name: self._pa.string()}),
+            )
+        return table.column(0).to_pandas().rename(name)
 
     def unique_complete(self, name: str) -> bool:
         return _unique_complete(self.series(name))
@@ -860,14 +887,48 @@ def open_columns(
     sep, decimal = delimiter_and_decimal(path, sep, decimal)
     thousands = thousands_mark(path, sep, decimal, thousands)
     suffix = path.suffix.lower()
+    as_text = functools.partial(csv_text, path, sep)
     if thousands is not None:  # pyarrow reads no thousands separator
-        return FrameColumns(read_raw(path, sep, decimal, thousands))
+        return FrameColumns(read_raw(path, sep, decimal, thousands), as_text)
     if suffix in COMPRESSED_SUFFIXES and suffix not in ARROW_COMPRESSED_SUFFIXES:
-        return FrameColumns(read_raw(path, sep, decimal))  # pyarrow would read the raw bytes
+        # pyarrow would read the raw bytes
+        return FrameColumns(read_raw(path, sep, decimal), as_text)
     try:
         return CsvColumns(path, sep, decimal)
     except ArrowFallback:
-        return FrameColumns(read_raw(path, sep, decimal))
+        return FrameColumns(read_raw(path, sep, decimal), as_text)
+
+
+def csv_text(path: Path, sep: str) -> pd.DataFrame:
+    """Every column of the delimited text file ``path`` as the text it holds (missing values
+    as pandas reads them, NaN), its columns named as :func:`read_raw` names them."""
+    return read_csv(path, sep=sep, dtype=str, encoding="utf-8-sig")
+
+
+def verbatim_ids(ids: pd.Series, text: pd.Series | None) -> pd.Series:
+    """The id column ``ids``, read as numbers, as the ``text`` the file holds where the
+    numbers would be written otherwise (:func:`written_otherwise`); else the numbers."""
+    if text is None or len(text) != len(ids) or not written_otherwise(ids, text):
+        return ids
+    return text.set_axis(ids.index).rename(ids.name)
+
+
+def written_otherwise(numbers: pd.Series, text: pd.Series) -> bool:
+    """Whether some of ``numbers``, an id column read as numbers, would be written otherwise
+    than its ``text`` in the file holds them (leading zeros, ``0.10``, ``+7``: codes, not
+    quantities)."""
+    import pyarrow as pa
+
+    written = pa.array(numbers.to_numpy(), from_pandas=True).cast(pa.string()).to_pandas()
+    present = text.notna().to_numpy() & numbers.notna().to_numpy()
+    same = text.to_numpy()[present].astype(str) == written.to_numpy()[present].astype(str)
+    return not same.all()
+
+
+def text_written_otherwise(text: pd.Series) -> bool:
+    """:func:`written_otherwise` of an id column's ``text`` (a block of it), read as numbers
+    here."""
+    return written_otherwise(pd.to_numeric(text), text)
 
 
 def delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> tuple[str, str]:
@@ -1341,7 +1402,11 @@ def select_features(
             "significant digits (ids and hashes lose the difference between rows); if "
             f"{'it names' if one else 'they name'} rows, use --id or --exclude"
         )
-    ids = raw.series(ident) if ident is not None else None
+    ids = None
+    if ident is not None:
+        ids = raw.series(ident)
+        if raw.kind(ident) == "number":  # "00012" stays a code
+            ids = verbatim_ids(ids, raw.text(ident))
     if drop_constant:
         check_rows(values.shape[0], path)
         single = {c: _single_value(values[:, j]) for j, c in enumerate(chosen)}
