@@ -208,3 +208,18 @@ def test_ids_of_numbers_on_a_cluster_are_written_as_the_file_holds_them(tmp_path
     expected = read_features(path).ids
     assert ids.tolist() == expected.tolist()
     assert ids.tolist() == (frame["id"].tolist() if codes else list(range(300)))
+
+
+def test_a_column_named_like_an_id_that_is_used_as_a_feature_is_named(tmp_path):
+    # customer_id with repeated values is no id: it was fitted as a feature without a word.
+    frame = named_rows(200).drop(columns="name")
+    frame.insert(0, "customer_id", np.arange(200) % 50)
+    path = csv_file(tmp_path, frame)
+    status, out, err = run_main(["fit", path, *FAST, "--out", tmp_path / "out"])
+    assert status == 0 and "x 3 columns (customer_id, x, y)" in out
+    assert "column customer_id, named like an id but with repeated or missing values, is " in err
+    assert "--exclude customer_id if it names rows" in err
+    status, out, err = run_main(
+        ["fit", path, *FAST, "--out", tmp_path / "out", "--exclude", "customer_id"]
+    )
+    assert status == 0 and "x 2 columns (x, y)" in out and "named like an id" not in err

@@ -747,3 +747,14 @@ def test_advice_names_the_command_on_the_command_line(tmp_path, capsys):
     assert table_rows(capsys.readouterr().out)["rate"][0] == pytest.approx(1 / x.mean(), rel=1e-3)
     assert cli_mle.as_command("mle.linear_regression: X") == "emkit mle linear: X"
     assert cli_mle.as_command("see mle.something_else") == "see mle.something_else"
+
+
+def test_the_log_likelihood_of_all_zero_counts_is_written_as_0(tmp_path):
+    # -0.0 (a sum of zeros negated) was written "Log-likelihood: -0".
+    from cli_run import run_main
+
+    data = tmp_path / "zeros.csv"
+    data.write_text("x\n0\n0\n0\n")
+    status, out, err = run_main(["mle", "poisson", data, "--column", "x"])
+    assert status == 0
+    assert "Log-likelihood: 0\n" in out

@@ -1497,6 +1497,16 @@ def choose_columns(
         found_id = ident if id_column is None else None
         chosen, more, hints, read = numeric_columns(raw, path, left_out=left_out, found_id=found_id)
         notes.extend(more)
+        like_ids = [c for c in chosen if _named_like_id(c)]
+        if like_ids:  # not found as the id: a value repeats or is missing
+            one = len(like_ids) == 1
+            notes.append(
+                f"column{'' if one else 's'} {listed(like_ids)}, named like an id but with "
+                f"repeated or missing values, {'is' if one else 'are'} used as "
+                f"{'a model feature' if one else 'model features'}; --exclude "
+                f"{','.join(quote(c, listed_in=True) for c in like_ids)} if "
+                f"{'it names' if one else 'they name'} rows"
+            )
         if not chosen:
             also = "".join(f"; column {c!r} holds {hint}" for c, hint in hints.items())
             raise DataError(

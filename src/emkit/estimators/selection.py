@@ -306,6 +306,14 @@ def select_mixture(
     LocalMaximumWarning
         Where a larger K of one structure ends with a lower log-likelihood than a smaller K:
         the larger fit missed its maximum (more starts, ``n_init``, may find it).
+    DegenerateFitWarning
+        Once, naming the models degenerate at every K (they never compete, the choice is
+        among the others) and the constant columns that make them so, where some are.
+    ConvergenceWarning
+        Once, naming the fits that stopped at ``max_iter`` before converging.
+    PrunedWarning
+        Once, naming the fits that lost components (``prune_weight``, a concentration
+        below 1).
 
     Examples
     --------

@@ -241,6 +241,7 @@ def _forg(x: float, prec: int = 3) -> str:
     """A number as statsmodels' ``forg`` writes it (``prec`` 3 or 4 decimals)."""
     if not np.isfinite(x):
         return str(x)
+    x = x + 0.0  # -0.0 (a log-likelihood of all-zero counts) written as 0
     if abs(x) >= 1e4 or abs(x) < 1e-4:
         return f"{x:{prec + 6}.{prec}g}"
     return f"{x:{prec + 6}.{prec}f}"
