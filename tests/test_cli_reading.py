@@ -250,3 +250,26 @@ def test_predicts_missing_value_advice_and_a_one_row_table(tmp_path):
     one.write_text("x,y\n1,2\n")
     status, _, err = run_main(["fit", one, *ONE_VVV, "--out", tmp_path / "o"])
     assert status == 2 and "only one row" in err and "constant" not in err
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_empty_lines_of_a_one_column_file_are_named_when_skipped(tmp_path, newline):
+    # pandas and pyarrow skip empty lines; in a one-column file each may be a row whose value
+    # is missing (an empty cell), and it was dropped from the count without a word.
+    lines = ["x", "1", "", "3", "2", "", "4", "5", ""]  # two inside, one at the end
+    one = tmp_path / "one.csv"
+    one.write_text(newline.join(lines) + newline, newline="")
+    status, out, err = run_main(["mle", "poisson", one, "--column", "x"])
+    assert status == 0 and "No. observations: 5 " in out
+    assert "skipped 3 empty lines" in err and "write NA there" in err
+    status, out, err = run_main(["fit", one, "-k", "1", "--out", tmp_path / "o", "--quiet"])
+    assert status == 0 and "skipped 3 empty lines" in err
+    packed = tmp_path / "one.csv.xz"  # read by pandas
+    packed.write_bytes(__import__("lzma").compress(one.read_bytes()))
+    status, _, err = run_main(["mle", "poisson", packed, "--column", "x"])
+    assert status == 0 and "skipped 3 empty lines" in err
+    for text in ("x\n1\n3\n", "x,y\n1,2\n\n3,4\n"):  # none; several columns: no row
+        other = tmp_path / "other.csv"
+        other.write_text(text)
+        status, _, err = run_main(["mle", "poisson", other, "--column", "x"])
+        assert status == 0 and "empty line" not in err

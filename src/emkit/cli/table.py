@@ -388,6 +388,34 @@ def open_text(path: Path) -> io.TextIOWrapper:
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
 
 
+def blank_lines_note(path: Path, n_columns: int) -> str | None:
+    """A note where the one-column table ``path`` has empty lines after its header, which
+    both readers skip (pandas' ``skip_blank_lines``, pyarrow's ``ignore_empty_lines``) while
+    in such a file each may be a row whose value is missing; None otherwise (a table of
+    several columns, whose empty line is no row)."""
+    if n_columns != 1:
+        return None
+    blank, tail, header = 0, b"", True
+    with open_text(path) as text:
+        binary = cast(IO[bytes], text.buffer)
+        while chunk := binary.read(1 << 24):
+            if header:  # the header line, and empty lines above it, are not data
+                stripped = chunk.lstrip(b"\r\n")
+                if b"\n" not in stripped:
+                    continue
+                chunk, header = stripped[stripped.index(b"\n") :], False
+            both = tail + chunk.replace(b"\r\n", b"\n")
+            blank += both.count(b"\n\n")
+            tail = both[-1:]
+    if blank == 0:
+        return None
+    return (
+        f"skipped {blank} empty line{'' if blank == 1 else 's'}, as pandas and pyarrow do; in "
+        "a one-column file an empty line may be a row whose value is missing: write NA there "
+        "to keep it as one"
+    )
+
+
 def read_raw(
     path: str | Path,
     sep: str | None = None,
@@ -437,8 +465,9 @@ def read_raw(
         # index and the rest shifted left (a first such row delimiter_and_decimal has refused)
         frame = read_csv(path, sep=sep, decimal=decimal, encoding="utf-8-sig")
         note = None if thousands is None else read_thousands(frame, thousands, decimal)
-        if note is not None:
-            frame.attrs["notes"] = [note]
+        notes = [n for n in (note, blank_lines_note(path, frame.shape[1])) if n is not None]
+        if notes:
+            frame.attrs["notes"] = notes
         return frame
     except DataError:
         raise
@@ -727,6 +756,9 @@ class CsvColumns:
         self.types = {field.name: field.type for field in schema}
         self.empty = self.empty or not self.names
         self._pa = pa
+        note = blank_lines_note(path, len(self.names))
+        if note is not None:
+            self.notes.append(note)
 
     def kind(self, name: str) -> str:
         types = self._pa.types
