@@ -69,6 +69,7 @@ def test_a_checkpoint_of_an_older_emkit_resumes_with_the_fields_added_since(tmp_
                 as_written_before(inner)
 
     as_written_before(document)
+    del document["digest"]  # written since
     assert "gains" not in json.dumps(document)
     ck.write_text(json.dumps(document))
     resumed = emkit.GaussianMixture(3, random_state=0).fit(x, checkpoint=ck)
@@ -203,3 +204,43 @@ def test_checkpoint_error_is_public():
     from emkit import CheckpointError as imported
 
     assert imported is CheckpointError
+
+
+@pytest.mark.parametrize("edit", ["covariance", "weights", "done", "nan_mean"])
+def test_a_checkpoint_edited_in_place_is_refused_by_its_digest(tmp_path, edit):
+    # A finished run's covariance tripled resumed as the fit (covariances_ then disagreed
+    # with precisions_cholesky_, and emkit.load refused the saved model); weights of another
+    # shape failed in a matmul that the CLI blamed on the data; a NaN mean read as "written
+    # for other data"; an interrupted run marked done ended there, "converged".
+    x = two_clusters(400)
+    ck = tmp_path / "gm.json"
+
+    class Killed(Exception):
+        pass
+
+    def kill(progress):
+        if progress.iteration == 6:
+            raise Killed
+
+    if edit == "covariance":
+        emkit.GaussianMixture(3, random_state=0).fit(x, checkpoint=ck)
+    else:
+        with pytest.raises(Killed):
+            emkit.GaussianMixture(3, random_state=0, callback=kill).fit(x, checkpoint=ck)
+    document = json.loads(ck.read_text())
+    (run,) = document["runs"]["items"] if isinstance(document["runs"], dict) else document["runs"]
+    fields = run["fields"]
+    model = fields["model"]["fields"]
+    if edit == "covariance":
+        covariances = model["components"]["fields"]["covariances"]
+        covariances["data"][0] = 3 * covariances["data"][0]
+    elif edit == "weights":
+        model["weights"] = {"__array__": "<f8", "shape": [2], "data": [0.5, 0.5]}
+    elif edit == "done":
+        fields["done"], fields["converged"] = True, True
+    else:
+        model["components"]["fields"]["means"]["data"][0] = float("nan")
+    ck.write_text(json.dumps(document))
+    with pytest.raises(CheckpointError, match="a damaged or edited checkpoint") as refused:
+        emkit.GaussianMixture(3, random_state=0).fit(x, checkpoint=ck)
+    assert str(refused.value).startswith(f"{ck}: ")

@@ -335,14 +335,31 @@ class Checkpoint:
             raise CheckpointError(f"{self.path}: a damaged checkpoint ({exc}); {afresh}") from None
         if not isinstance(runs, list) or not all(_whole(r) for r in runs):
             raise CheckpointError(f"{self.path}: a damaged checkpoint; {afresh}")
+        # A file written before the digest has none; one that has it must match it: a model
+        # edited in place (a covariance, a weight, a run marked done) would otherwise resume
+        # as a fit, or fail in a numerical step that names the data.
+        written = document.get("digest")
+        if written is not None and written != _runs_digest(document.get("runs")):
+            raise CheckpointError(
+                f"{self.path}: a damaged or edited checkpoint (its runs do not match the digest "
+                f"written with them); {afresh}"
+            )
         return runs
 
     def save(self, runs: list[RunState]) -> None:
-        """Write the state of every run, replacing the file whole."""
+        """Write the state of every run, and a digest of it, replacing the file whole."""
+        encoded = encode(list(runs))
         document = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
             "key": encode(self.key),
-            "runs": encode(list(runs)),
+            "runs": encoded,
+            "digest": _runs_digest(encoded),
         }
         write_text(self.path, json.dumps(document))
+
+
+def _runs_digest(runs: Any) -> str:
+    """SHA-256 of the encoded runs as JSON with sorted keys (the same text before writing and
+    after reading: every float is written in its shortest round-trip form)."""
+    return hashlib.sha256(json.dumps(runs, sort_keys=True).encode()).hexdigest()
