@@ -777,7 +777,7 @@ def _improper_when_empty(prior) -> tuple[str, str] | None:
         if prior.shrinkage == 0:
             why.append("shrinkage=0 leaves the mean flat")
         if prior.shape <= 0 or np.any(np.asarray(prior.scale) <= 0):
-            why.append("a shape or scale of 0 leaves the variance's prior improper")
+            why.append("a shape or scale of 0 or below leaves the variance's prior improper")
         return ("; ".join(why), "shrinkage > 0, shape > 0 and scale > 0") if why else None
     if isinstance(prior, SemiConjugateNormal | UniformSDNormal):
         if np.all(np.isfinite(prior.mean_sd)):
