@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
@@ -120,6 +120,11 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         run there on the PyTorch backend (``pip install "emkit[torch]"``); fitted attributes
         stay NumPy arrays, and predict_proba, predict_log_proba and predict (numeric classes)
         answer a tensor with a tensor.
+    unlabelled : {"warn", -1, None}. -1: rows labelled -1 are unlabelled (scikit-learn's
+        semi-supervised convention, see :meth:`fit`) and EM fits them; "warn" (default): the
+        same, with a UserWarning naming how many rows that is, where there are any (labels
+        {-1, 0, 1} would otherwise lose their class -1 without a word); None: every label is
+        a class, -1 included (as ``QuadraticDiscriminantAnalysis`` reads it).
 
     Attributes
     ----------
@@ -149,7 +154,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     array([0, 1])
     >>> y_semi = y.copy()
     >>> y_semi[rng.uniform(size=200) < 0.9] = -1  # 90% unlabelled: EM uses them too
-    >>> semi = GenerativeClassifier().fit(X, y_semi)
+    >>> semi = GenerativeClassifier(unlabelled=-1).fit(X, y_semi)
     >>> semi.classes_
     array([0, 1])
     >>> semi.means_.round(2)
@@ -168,6 +173,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         "missing": [StrOptions({"error", "em"})],
         "callback": [callable, None],
         "device": "no_validation",
+        "unlabelled": [StrOptions({"warn"}), Options(Integral, {-1}), None],
     }
     _fitted_attributes = (
         "classes_",
@@ -193,6 +199,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         missing="error",
         callback=None,
         device=None,
+        unlabelled="warn",
     ):
         self.covariance_type = covariance_type
         self.priors = priors
@@ -202,6 +209,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         self.missing = missing
         self.callback = callback
         self.device = device
+        self.unlabelled = unlabelled
 
     @restores_on_error
     def fit(self, X, y, sample_weight=None):
@@ -402,7 +410,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             allow_nan=em,
             keep_empty_rows=em,
             nan_hint=MISSING_EM_HINT,
-            make=partial(_labelled_chunk, self.classes_),
+            make=partial(_labelled_chunk, self.classes_, self._marker()),
         )
         (x, labels), w = start_rows(data, INIT_ROWS, np.random.RandomState(0))
         return data, x, labels, w
@@ -433,7 +441,15 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         sets ``classes_``. ``y`` the labels of every row, or (a Dask target) the distinct
         labels and ``rows`` the rows holding each; ``given`` the target as passed to fit, whose
         type the advice of a label error fits."""
-        unlabelled = _unlabelled(y, rows, given)
+        marker = self._marker()
+        unlabelled = _unlabelled(y, rows, given, marker)
+        if unlabelled.any() and self.unlabelled == "warn":
+            warn_user(
+                f"{_rows(unlabelled, rows)} rows labelled -1 are unlabelled (scikit-learn's "
+                "semi-supervised convention): EM fits them without a class. Pass "
+                "unlabelled=-1 to say so, or unlabelled=None where -1 is a class.",
+                UserWarning,
+            )
         if unlabelled.all():
             raise ValueError(
                 "every row is unlabelled (y == -1); a generative classifier needs labelled rows "
@@ -452,12 +468,15 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"{found}, and rows labelled -1, which mark unlabelled rows (scikit-learn's "
                     "semi-supervised convention); a classifier needs labelled rows of at least "
-                    "two classes. If -1 is a class, recode it: y = np.where(y == -1, 0, y) for "
-                    "labels {-1, 1}."
+                    "two classes. If -1 is a class, pass unlabelled=None."
                 )
             raise ValueError(f"{found}; a classifier needs at least two classes.")
         self.classes_ = classes
-        return encode_labels(classes, y)
+        return encode_labels(classes, y, marker)
+
+    def _marker(self) -> int | None:
+        """The label of an unlabelled row (-1), or None where every label is a class."""
+        return None if self.unlabelled is None else -1
 
     def _checked_priors(self, k: int) -> np.ndarray | None:
         if self.priors is None:
@@ -554,7 +573,8 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"y must hold one label per row of X ({n}), as a 1-D array; got shape {y.shape}"
             )
-        unlabelled = _unlabelled(y)  # refuses NaN, None, pd.NA and the string "-1"
+        # refuses NaN, None and pd.NA (and, -1 marking unlabelled rows, the string "-1")
+        unlabelled = _unlabelled(y, marker=self._marker())
         unknown = ~unlabelled & ~np.isin(y, self.classes_)
         if unknown.any():
             raise ValueError(
@@ -562,7 +582,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
                 f"classes the model was fitted to, {self.classes_.tolist()}; mark a row whose "
                 "class is unknown with -1 (it is then counted by its marginal density)"
             )
-        return encode_labels(self.classes_, y)
+        return encode_labels(self.classes_, y, self._marker())
 
     def n_parameters(self) -> int:
         """Free parameters of the fitted model: k - 1 class priors (none where ``priors``
@@ -656,7 +676,9 @@ def _degenerate_advice(structure, k: int, d: int) -> str:
     return f"Give those classes more rows, or use {other}, or raise reg_covar."
 
 
-def _unlabelled(y: np.ndarray, rows: np.ndarray | None = None, given=None) -> np.ndarray:
+def _unlabelled(
+    y: np.ndarray, rows: np.ndarray | None = None, given=None, marker: int | None = -1
+) -> np.ndarray:
     """Rows marked unlabelled, bool (n,), by scikit-learn's semi-supervised convention: -1 in
     numeric labels, and the number -1 in an object array whose classes are strings (as
     :class:`~sklearn.semi_supervised.SelfTrainingClassifier` asks). A missing label (NaN,
@@ -664,6 +686,8 @@ def _unlabelled(y: np.ndarray, rows: np.ndarray | None = None, given=None) -> np
     rows each entry of ``y`` stands for (distinct labels of a Dask target), which the error
     counts; ``given`` the target as passed, whose type the error's advice fits."""
     _refuse_missing_labels(y, rows, given)
+    if marker is None:  # every label a class, -1 and "-1" too
+        return np.zeros(y.shape, dtype=bool)
     kind = y.dtype.kind
     if kind in "iuf":
         return y == -1
@@ -790,20 +814,21 @@ def _refuse_missing_labels(y: np.ndarray, rows: np.ndarray | None = None, given=
     )
 
 
-def encode_labels(classes: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Index of each ``y`` in ``classes`` (n,), UNLABELLED where ``y == -1``."""
-    unlabelled = _unlabelled(y)
+def encode_labels(classes: np.ndarray, y: np.ndarray, marker: int | None = -1) -> np.ndarray:
+    """Index of each ``y`` in ``classes`` (n,), UNLABELLED where ``y == -1`` (``marker`` -1;
+    None: -1 is a class)."""
+    unlabelled = _unlabelled(y, marker=marker)
     labels = np.full(y.shape[0], UNLABELLED, dtype=np.intp)
     labels[~unlabelled] = np.searchsorted(classes, _plain_labels(y[~unlabelled]))
     return labels
 
 
-def _labelled_chunk(classes: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple:
+def _labelled_chunk(classes: np.ndarray, marker: int | None, x: np.ndarray, y: np.ndarray) -> tuple:
     """A partition as the labelled assignment reads it: ``(x, class indices)``."""
-    unknown = ~np.isin(y, classes) & ~_unlabelled(y)
+    unknown = ~np.isin(y, classes) & ~_unlabelled(y, marker=marker)
     if unknown.any():
         raise ValueError(f"y holds labels {np.unique(y[unknown]).tolist()} not among the classes")
-    return np.asarray(x, dtype=np.float64), encode_labels(classes, y)
+    return np.asarray(x, dtype=np.float64), encode_labels(classes, y, marker)
 
 
 def _label_totals(k: int, columns: bool, chunk: tuple, w: np.ndarray | None) -> _Totals:
