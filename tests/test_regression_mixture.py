@@ -6,6 +6,7 @@ import subprocess
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.api as sm
 from scipy import optimize, stats
@@ -690,3 +691,28 @@ def test_the_default_stop_leaves_less_than_tol_to_gain_and_a_tight_tol_reaches_m
         got = getattr(tight, name + "_")
         np.testing.assert_allclose(got, MIXTOOLS_QA[name], rtol=1e-7, err_msg=name)
     assert tight.log_likelihood_ == pytest.approx(MIXTOOLS_QA["log_likelihood"], abs=1e-9)
+
+
+@pytest.mark.parametrize("extra", ["copy", "combination"])
+def test_predictors_that_are_combinations_of_others_are_named_at_fit(extra):
+    # A duplicated column fitted without a word, its coefficient split in two, and
+    # estimate() then gave NaN for every standard error; mle.linear_regression refuses the
+    # same design naming the column.
+    from emkit.mle import linear_regression
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2))
+    first = rng.random(300) < 0.5
+    y = np.where(first, x @ [1.0, 2.0], x @ [-1.0, 0.5] + 3.0) + rng.normal(0, 0.3, 300)
+    third = x[:, 0] if extra == "copy" else 2 * x[:, 0] - x[:, 1] + 1.0
+    frame = pd.DataFrame(np.c_[x, third], columns=["a", "b", "c"])
+    with pytest.raises(ValueError) as refused:
+        linear_regression(frame, y)
+    with pytest.warns(DegenerateFitWarning) as record:
+        MixtureOfRegressions(2, random_state=0).fit(frame, y)
+    (message,) = [str(w.message) for w in record if "linearly dependent" in str(w.message)]
+    assert "c is a linear combination of intercept, a, b; drop it" in message
+    assert "c is a linear combination of intercept, a, b; drop it" in str(refused.value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateFitWarning)
+        MixtureOfRegressions(2, random_state=0).fit(frame[["a", "b"]], y)

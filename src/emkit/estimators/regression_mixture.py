@@ -59,6 +59,7 @@ from emkit.estimators._validation import (
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.init import canonical_rows, draw_rows
+from emkit.mle.linear import dependent_columns
 from emkit.models.mixture import Mixture
 from emkit.models.regression_mixture import LinearRegressions, RegressionMixture
 
@@ -192,6 +193,27 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         self.accelerate = accelerate
         self.warm_start = warm_start
 
+    def _warn_if_dependent(self, x: np.ndarray, w: np.ndarray | None, names) -> None:
+        """A DegenerateFitWarning where some predictors (the intercept among them, where
+        fitted) are linear combinations of the others on the rows of positive weight: their
+        coefficients are not identified (a component's least squares splits them among the
+        columns) and :meth:`estimate` has no standard errors to give."""
+        rows = x if w is None else x[w > 0]
+        labels = [str(n) for n in names] if names is not None else None
+        labels = labels or [f"X[:, {j}]" for j in range(x.shape[1])]
+        if self.fit_intercept:
+            rows, labels = np.column_stack([np.ones(rows.shape[0]), rows]), ["intercept", *labels]
+        if rows.shape[0] < rows.shape[1]:  # fewer rows than coefficients: _check_enough_rows
+            return
+        dependence = dependent_columns(rows, labels)
+        if dependence is not None:
+            warn_user(
+                f"MixtureOfRegressions: {dependence}. Until then the coefficients of such "
+                "columns are not identified (each component's least squares splits them among "
+                "the columns) and estimate() gives no standard errors.",
+                DegenerateFitWarning,
+            )
+
     @restores_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit by EM from ``n_init`` random starts.
@@ -231,6 +253,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             x, y = np.asarray(x, dtype=np.float64), _numeric_y(y)
             check_magnitude(y[:, None], "y")
             w = check_weights(sample_weight, x)
+            self._warn_if_dependent(x, w, feature_names(X))
             z = np.column_stack([x, y])
             data = array_source(z, w)
             # Rows of weight 0 are not data: the same rows left out are refused alike.
