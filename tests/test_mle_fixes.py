@@ -180,3 +180,21 @@ def test_columns_named_as_parameters_keep_distinct_labels():
     assert list(summary.index) == ["intercept", "`variance`", "`intercept`", "variance"]
     ols = sm.OLS(y, sm.add_constant(X.to_numpy())).fit()
     np.testing.assert_allclose(summary["estimate"].iloc[:3], ols.params, rtol=1e-10)
+
+
+def test_r2_of_the_mean_alone_is_0_as_statsmodels_gives_it():
+    # y ~ 1: the fitted values' rounding gave R^2 = 7.2e-34 (adj_r2 exactly 0); statsmodels'
+    # rsquared is 0 to rounding (2e-16 there, its own).
+    import statsmodels.api as sm
+
+    from emkit.mle import linear_regression
+
+    y = np.random.default_rng(0).normal(3.0, 2.0, 50)
+    reference = sm.OLS(y, np.ones((50, 1))).fit()
+    for fit in (
+        linear_regression(np.empty((50, 0)), y),
+        linear_regression(np.ones((50, 1)), y, fit_intercept=False),
+    ):
+        assert fit.r2 == 0.0 and fit.adj_r2 == 0.0
+        assert fit.r2 == pytest.approx(reference.rsquared, abs=1e-15)
+        assert fit.loglik == pytest.approx(reference.llf, rel=1e-12)

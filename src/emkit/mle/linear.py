@@ -291,6 +291,8 @@ def linear_regression(
     ess = float(np.sum((fitted - base) ** 2))
     # 1 - RSS/TSS cancels when R^2 is small; ESS/TSS is exact for least squares there
     r2 = (1 - rss_s / tss if rss_s < ess else ess / tss) if tss > 0 else np.nan
+    if centred and tss > 0 and bool(np.all(np.ptp(X, axis=0) == 0)):
+        r2 = 0.0  # the mean alone: its fitted values' rounding (1e-34) is no explained variance
     dof_total = n - 1 if centred else n
     adj_r2 = 1 - (1 - r2) * dof_total / df
 
