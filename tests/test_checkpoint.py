@@ -17,6 +17,22 @@ def two_clusters(n: int = 200, seed: int = 0) -> np.ndarray:
     return np.array([[0.0, 0.0], [5.0, 1.0]])[labels] + rng.normal(size=(n, 2)) * [1.0, 0.3]
 
 
+class Killed(Exception):
+    """Raised by :func:`interrupted`'s callback: the fit killed on the way."""
+
+
+def interrupted(x: np.ndarray, ck: Path) -> dict:
+    """``GaussianMixture(3)`` on ``x`` killed at its sixth step: its checkpoint ``ck``, read."""
+
+    def kill(progress):
+        if progress.iteration == 6:
+            raise Killed
+
+    with pytest.raises(Killed):
+        emkit.GaussianMixture(3, random_state=0, callback=kill).fit(x, checkpoint=ck)
+    return json.loads(ck.read_text())
+
+
 def test_a_checkpoint_of_other_data_is_named(tmp_path):
     # other data with the key's numbers (rows, columns, total weight): the columns swapped
     x = two_clusters()
@@ -46,17 +62,7 @@ def test_a_checkpoint_of_an_older_emkit_resumes_with_the_fields_added_since(tmp_
     other fields as they were) resumes to the uninterrupted fit, not refused as damaged."""
     x = two_clusters(400)
     ck = tmp_path / "gm.json"
-
-    class Killed(Exception):
-        pass
-
-    def kill(progress):
-        if progress.iteration == 6:
-            raise Killed
-
-    with pytest.raises(Killed):
-        emkit.GaussianMixture(3, random_state=0, callback=kill).fit(x, checkpoint=ck)
-    document = json.loads(ck.read_text())
+    document = interrupted(x, ck)
 
     def as_written_before(value):
         if isinstance(value, dict):
@@ -214,20 +220,11 @@ def test_a_checkpoint_edited_in_place_is_refused_by_its_digest(tmp_path, edit):
     # for other data"; an interrupted run marked done ended there, "converged".
     x = two_clusters(400)
     ck = tmp_path / "gm.json"
-
-    class Killed(Exception):
-        pass
-
-    def kill(progress):
-        if progress.iteration == 6:
-            raise Killed
-
     if edit == "covariance":
         emkit.GaussianMixture(3, random_state=0).fit(x, checkpoint=ck)
+        document = json.loads(ck.read_text())
     else:
-        with pytest.raises(Killed):
-            emkit.GaussianMixture(3, random_state=0, callback=kill).fit(x, checkpoint=ck)
-    document = json.loads(ck.read_text())
+        document = interrupted(x, ck)
     (run,) = document["runs"]["items"] if isinstance(document["runs"], dict) else document["runs"]
     fields = run["fields"]
     model = fields["model"]["fields"]
