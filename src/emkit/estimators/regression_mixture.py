@@ -59,7 +59,7 @@ from emkit.estimators._validation import (
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.init import canonical_rows, draw_rows
-from emkit.mle.linear import dependent_columns
+from emkit.mle.linear import dependent_columns, design_r
 from emkit.models.mixture import Mixture
 from emkit.models.regression_mixture import LinearRegressions, RegressionMixture
 
@@ -198,14 +198,18 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         fitted) are linear combinations of the others on the rows of positive weight: their
         coefficients are not identified (a component's least squares splits them among the
         columns) and :meth:`estimate` has no standard errors to give."""
-        rows = x if w is None else x[w > 0]
-        labels = [str(n) for n in names] if names is not None else None
+        keep = None if w is None else w > 0
+        n = x.shape[0] if keep is None else int(np.count_nonzero(keep))
+        labels = [str(c) for c in names] if names is not None else None
         labels = labels or [f"X[:, {j}]" for j in range(x.shape[1])]
         if self.fit_intercept:
-            rows, labels = np.column_stack([np.ones(rows.shape[0]), rows]), ["intercept", *labels]
-        if rows.shape[0] < rows.shape[1]:  # fewer rows than coefficients: _check_enough_rows
+            labels = ["intercept", *labels]
+        if n < len(labels):  # fewer rows than coefficients: _check_enough_rows says so
             return
-        dependence = dependent_columns(rows, labels)
+        # the design's R, not the design: the QR of (n, p) rows at the rcond OLS refuses at
+        r = design_r(x, self.fit_intercept, keep)
+        rcond = max(n, len(labels)) * float(np.finfo(np.float64).eps)
+        dependence = dependent_columns(r, labels, rcond=rcond)
         if dependence is not None:
             warn_user(
                 f"MixtureOfRegressions: {dependence}. Until then the coefficients of such "

@@ -67,6 +67,26 @@ def _dependence(perm: np.ndarray, rank: int, labels: list[str]) -> str:
     )
 
 
+def design_r(
+    x: np.ndarray, intercept: bool, keep: np.ndarray | None = None, block_rows: int = 1 << 15
+) -> np.ndarray:
+    """The R factor (p, p) of the QR of the design of ``x`` (n, d): a column of ones first
+    where ``intercept``, then its columns, of the rows where ``keep`` (all where None); built
+    block by block (R of each block stacked under the R so far), so that no copy of the whole
+    design is made. Its columns have the design's norms, and :func:`dependent_columns` of it
+    (at the design's ``rcond``) finds the design's dependent columns."""
+    p = x.shape[1] + int(intercept)
+    r = np.zeros((0, p))
+    for start in range(0, x.shape[0], block_rows):
+        part = x[start : start + block_rows]
+        if keep is not None:
+            part = part[keep[start : start + block_rows]]
+        if intercept:
+            part = np.column_stack([np.ones(part.shape[0]), part])
+        r = np.asarray(np.linalg.qr(np.vstack([r, part]), mode="r"))
+    return r
+
+
 def dependent_columns(A: np.ndarray, labels: list[str], rcond: float | None = None) -> str | None:
     """Which columns of ``A`` (n, p), named ``labels``, are linear combinations of the others,
     as a sentence ending in what to do; None when they are linearly independent at the
