@@ -805,7 +805,8 @@ class CsvColumns:
                 parse_options=self._parse_options(),
                 convert_options=self._convert_options([name], {name: self._pa.string()}),
             )
-        return table.column(0).to_pandas().rename(name)
+        # Arrow-backed: no Python string per row while the ids are compared
+        return table.column(0).to_pandas(types_mapper=pd.ArrowDtype).rename(name)
 
     def unique_complete(self, name: str) -> bool:
         return _unique_complete(self.series(name))
@@ -942,7 +943,7 @@ def verbatim_ids(ids: pd.Series, text: pd.Series | None) -> pd.Series:
     numbers would be written otherwise (:func:`written_otherwise`); else the numbers."""
     if text is None or len(text) != len(ids) or not written_otherwise(ids, text):
         return ids
-    return text.set_axis(ids.index).rename(ids.name)
+    return text.astype(object).where(text.notna(), np.nan).set_axis(ids.index).rename(ids.name)
 
 
 def written_otherwise(numbers: pd.Series, text: pd.Series) -> bool:
@@ -950,11 +951,12 @@ def written_otherwise(numbers: pd.Series, text: pd.Series) -> bool:
     than its ``text`` in the file holds them (leading zeros, ``0.10``, ``+7``: codes, not
     quantities)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    written = pa.array(numbers.to_numpy(), from_pandas=True).cast(pa.string()).to_pandas()
-    present = text.notna().to_numpy() & numbers.notna().to_numpy()
-    same = text.to_numpy()[present].astype(str) == written.to_numpy()[present].astype(str)
-    return not same.all()
+    written = pa.array(numbers.to_numpy(), from_pandas=True).cast(pa.string())
+    given = pa.array(text, from_pandas=True, type=pa.string())
+    # a row missing on either side is null, and any() skips it
+    return bool(pc.any(pc.not_equal(given, written)).as_py())
 
 
 def text_written_otherwise(text: pd.Series) -> bool:
