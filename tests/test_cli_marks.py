@@ -195,9 +195,11 @@ def test_predict_writes_the_format_its_out_suffix_names(spaced, tmp_path):
         pd.testing.assert_frame_equal(read(tmp_path / name), expected)
     with gzip.open(tmp_path / "p.csv.gz", "rt") as f:
         assert f.readline().startswith("label,")
-    status, _, err = run_main(["predict", model, path, "--out", tmp_path / "p.xlsx"])
-    assert status == 2 and "writes CSV (.csv, .csv.gz) or Parquet (.parquet)" in err
-    assert not (tmp_path / "p.xlsx").exists()
+    for name, named in (("p.xlsx", "not .xlsx files"), ("p.parquet.gz", "not .parquet.gz files")):
+        status, _, err = run_main(["predict", model, path, "--out", tmp_path / name])
+        assert status == 2 and "writes CSV (.csv, .txt, .csv.gz) or Parquet" in err
+        assert named in err
+        assert not (tmp_path / name).exists()
 
 
 # -- 5. standard input -------------------------------------------------------------------------

@@ -68,7 +68,8 @@ def register(subparsers) -> None:
     add_table_options(parser, fitting=False)
     parser.add_argument(
         "--out",
-        help="file to write: CSV (.csv, .csv.gz) or Parquet (.parquet) by its suffix (default: "
+        help="file to write: CSV (.csv, .txt, .csv.gz) or Parquet (.parquet, .pq) by its suffix "
+        "(default: "
         "CSV on standard output); with --scheduler or --workers a folder, into which the "
         "workers write Parquet files, one per partition",
     )
@@ -211,22 +212,26 @@ def predict_on_cluster(
 
 def out_format(path: str) -> str:
     """How ``--out`` is written, by its suffix: "parquet" (``.parquet``, ``.pq``), "gzip"
-    (``.gz``: gzip-compressed CSV) or "csv" (``.csv``, ``.txt`` or none).
+    (``.csv.gz``, ``.txt.gz`` or ``.gz``: gzip-compressed CSV) or "csv" (``.csv``, ``.txt`` or
+    none).
 
     Raises
     ------
     DataError
-        For another suffix (``.xlsx``, ``.json``, ...), which would get CSV text under a name
-        that says otherwise.
+        For another suffix (``.xlsx``, ``.json``, ``.parquet.gz``, ...), which would get CSV
+        text under a name that says otherwise.
     """
     from pathlib import Path
 
-    suffix = Path(path).suffix.lower()
-    if suffix in OUT_FORMATS:
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    suffix = suffixes[-1] if suffixes else ""
+    inner = suffixes[-2] if len(suffixes) > 1 else ""
+    if suffix in OUT_FORMATS and (suffix != ".gz" or OUT_FORMATS.get(inner) == "csv"):
         return OUT_FORMATS[suffix]
     raise DataError(
-        f"--out {path}: emkit predict writes CSV (.csv, .csv.gz) or Parquet (.parquet), not "
-        f"{suffix} files; give the file one of those suffixes"
+        f"--out {path}: emkit predict writes CSV (.csv, .txt, .csv.gz) or Parquet (.parquet, "
+        f".pq), not {''.join(suffixes[-2:]) if suffix == '.gz' else suffix} files; give the "
+        "file one of those suffixes"
     )
 
 
