@@ -584,3 +584,59 @@ def test_posterior_of_a_far_row_sums_to_one(make):
         np.testing.assert_allclose(
             model.score_samples(x), np.log(np.exp(log_joint).sum(1)), rtol=1e-12
         )
+
+
+def _rotation(angle):
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s], [s, c]])
+
+
+@pytest.mark.parametrize(
+    ("covariance_type", "precisions", "constraint"),
+    [
+        ("EII", np.array([1.0, 9.0]), "one volume"),
+        ("EEI", np.array([[1.0, 4.0], [1.0, 4.4]]), "one volume"),
+        ("VEI", np.array([[1.0, 4.0], [2.0, 9.0]]), "one shape"),
+        ("EEV", np.array([np.eye(2), np.diag([2.0, 1.0])]), "one volume"),
+        (
+            "EVE",
+            np.array([np.diag([1.0, 4.0]), _rotation(0.5) @ np.diag([1.0, 4.0]) @ _rotation(-0.5)]),
+            "one orientation",
+        ),
+        (
+            "VVE",
+            np.array([np.diag([1.0, 4.0]), _rotation(0.5) @ np.diag([3.0, 5.0]) @ _rotation(-0.5)]),
+            "one orientation",
+        ),
+    ],
+)
+def test_starting_precisions_outside_the_structure_are_refused(
+    covariance_type, precisions, constraint
+):
+    # An EII start with variances 1 and 1/9 was accepted: the first E-step scored a model
+    # outside the structure, and the first M-step replaced it silently.
+    x = np.random.default_rng(0).normal(size=(100, 2))
+    model = GaussianMixture(
+        2, covariance_type=covariance_type, means_init=x[:2], precisions_init=precisions
+    )
+    with pytest.raises(ValueError, match=f"precisions_init: .*'{covariance_type}' asks for "
+                       f"{constraint}.*give starting precisions of that structure"):  # fmt: skip
+        model.fit(x)
+
+
+@pytest.mark.parametrize("covariance_type", ["EII", "EEI", "VEI", "EEV", "EVE", "VVE", "VEV"])
+def test_a_fitted_models_precisions_restart_it(covariance_type):
+    x = np.r_[
+        np.random.default_rng(1).normal(size=(150, 2)) @ [[2.0, 0.6], [0.0, 0.5]],
+        np.random.default_rng(2).normal(size=(150, 2)) * [0.4, 1.5] + [4.0, 1.0],
+    ]
+    fitted = GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(x)
+    again = GaussianMixture(
+        2,
+        covariance_type=covariance_type,
+        weights_init=fitted.weights_,
+        means_init=fitted.means_,
+        precisions_init=fitted.precisions_,
+        max_iter=0,
+    ).fit(x)
+    np.testing.assert_allclose(again.score(x), fitted.score(x), rtol=1e-10)

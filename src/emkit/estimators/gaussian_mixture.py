@@ -63,6 +63,7 @@ from emkit.estimators._validation import (
     warm_fit,
 )
 from emkit.estimators._verbose import VerbosePrinter, print_ends
+from emkit.estimators.model_check import check_structure
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.init import INIT_METHODS, components_from_responsibilities, initial_responsibilities
@@ -734,13 +735,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         if self.means_init is not None:
             means = _checked(self.means_init, (k, x.shape[1]), "means_init")
         if self.precisions_init is not None:
-            layout = structure.parameter_shape(k, x.shape[1])
-            precisions = _checked(self.precisions_init, layout, "precisions_init")
-            _check_symmetric(precisions, structure)
-            try:
-                components = structure.from_precisions(means, precisions)
-            except np.linalg.LinAlgError:
-                raise ValueError("precisions_init must be positive definite") from None
+            components = _start_components(means, self.precisions_init, structure)
         elif self.means_init is not None:
             components = structure.from_covariances(means, components.covariances)
         return MODELS[self.missing](weights, components, self.reg_covar)
@@ -811,14 +806,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         k = self.n_components
         weights = _checked_weights(self.weights_init, k)
         means = _checked(self.means_init, (k, d), "means_init")
-        precisions = _checked(
-            self.precisions_init, structure.parameter_shape(k, d), "precisions_init"
-        )
-        _check_symmetric(precisions, structure)
-        try:
-            components = structure.from_precisions(means, precisions)
-        except np.linalg.LinAlgError:
-            raise ValueError("precisions_init must be positive definite") from None
+        components = _start_components(means, self.precisions_init, structure)
         return MODELS[self.missing](weights, components, self.reg_covar)
 
     def _set_fitted(self, result, degenerate) -> None:
@@ -1093,6 +1081,29 @@ def _plain_checkpoint(saved: Checkpoint | None) -> Checkpoint | None:
     path = saved.path.with_name(f"{saved.path.stem}-plain{saved.path.suffix}")
     key = {**saved.key, "params": {**saved.key["params"], "accelerate": None}}
     return replace(saved, path=path, key=key)
+
+
+def _start_components(means: np.ndarray, precisions_init, structure):
+    """The starting components of ``means`` and ``precisions_init``, checked: the
+    structure's layout, symmetric, positive definite and holding the structure's
+    constraints (an EII start with unequal variances would score its first E-step with a
+    model outside the structure, whose likelihood EM does not then climb from)."""
+    k, d = means.shape
+    precisions = _checked(precisions_init, structure.parameter_shape(k, d), "precisions_init")
+    _check_symmetric(precisions, structure)
+    try:
+        components = structure.from_precisions(means, precisions)
+    except np.linalg.LinAlgError:
+        raise ValueError("precisions_init must be positive definite") from None
+    check_structure(
+        components.covariances,
+        structure,
+        np.ones(k, dtype=bool),
+        name=f"precisions_init: the covariance_type {structure.alias!r}",
+        remedy="give starting precisions of that structure, such as precisions_ of a model "
+        "fitted with it",
+    )
+    return components
 
 
 def _check_symmetric(precisions: np.ndarray, structure) -> None:

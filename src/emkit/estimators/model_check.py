@@ -287,27 +287,45 @@ def _check_gaussian(est: Any, k: int, d: int) -> None:
 
 
 def _check_structure(est: Any, structure: Any, k: int, d: int) -> None:
-    """Covariances that hold their structure's constraints, read from its mclust name:
-    volume, shape and orientation, each E (equal across components), V (varying) or I (the
-    identity). A file whose ``covariance_type`` names a narrower structure than its
-    covariances hold is refused: the model would score with the covariances and count
-    (``bic``, ``n_parameters``) the structure's parameters. The layout is already checked.
+    """Covariances that hold their structure's constraints (:func:`check_structure`). A file
+    whose ``covariance_type`` names a narrower structure than its covariances hold is
+    refused: the model would score with the covariances and count (``bic``,
+    ``n_parameters``) the structure's parameters. The layout is already checked.
 
     An emptied component (weight at most :data:`EMPTIED_WEIGHT`, or flagged in
     ``degenerate_components_``) keeps the covariance of an earlier M-step and is left out.
     """
-    if not structure.per_component or k < 2:
-        return  # one covariance (tied, EEE) holds its structure whatever it is
-    volume, shape, orientation = structure.alias
     weights = getattr(est, "weights_", getattr(est, "priors_", None))
     held = np.ones(k, dtype=bool) if weights is None else weights > EMPTIED_WEIGHT
     flags = getattr(est, "degenerate_components_", None)
     if isinstance(flags, np.ndarray) and flags.shape == (k,):
         held &= ~flags.astype(bool)
-    covariances = np.asarray(est.covariances_, dtype=np.float64)[held]
+    check_structure(
+        est.covariances_,
+        structure,
+        held,
+        name=f"covariances_: the covariance_type {est.covariance_type!r}",
+        remedy="covariances of another structure: a damaged or hand-edited model file",
+    )
+
+
+def check_structure(
+    covariances: np.ndarray, structure: Any, held: np.ndarray, name: str, remedy: str
+) -> None:
+    """ValueError unless ``covariances`` (in ``structure``'s layout) hold its constraints,
+    read from its mclust name: volume, shape and orientation, each E (equal across
+    components), V (varying) or I (the identity). Only the components where ``held`` is
+    True are compared. The message reads "{name} asks for ...; components i and j differ by
+    g of their size ({remedy})".
+    """
+    if not structure.per_component or len(held) < 2:
+        return  # one covariance (tied, EEE) holds its structure whatever it is
+    volume, shape, orientation = structure.alias
+    eps = float(np.finfo(covariances.dtype).eps)
+    covariances = np.asarray(covariances, dtype=np.float64)[held]
     if covariances.shape[0] < 2:
         return
-    eps = float(np.finfo(est.covariances_.dtype).eps)
+    d = 1 if covariances.ndim == 1 else covariances.shape[1]
     if covariances.ndim == 1:  # one variance per component, the same for every feature
         values = np.repeat(covariances[:, None], d, axis=1)  # (h, d)
     elif covariances.ndim == 2:  # axis-aligned: the variances are the eigenvalues, in place
@@ -323,13 +341,11 @@ def _check_structure(est: Any, structure: Any, k: int, d: int) -> None:
     tolerance = np.maximum(STRUCTURE_RTOL, PRECISION_ULPS * eps * cond)  # (h,)
     tolerance = np.maximum(tolerance, tolerance[0])
     kept = np.flatnonzero(held)
-    name = f"covariance_type {est.covariance_type!r}"
 
     def refuse(what: str, j: int, gap: float) -> ValueError:
         return ValueError(
-            f"covariances_: the {name} asks for {what}; components {kept[0]} and {kept[j]} "
-            f"differ by {gap:.3g} of their size (covariances of another structure: a "
-            "damaged or hand-edited model file)"
+            f"{name} asks for {what}; components {kept[0]} and {kept[j]} differ by "
+            f"{gap:.3g} of their size ({remedy})"
         )
 
     if volume == "E":
