@@ -291,3 +291,45 @@ def test_label_errors_and_recoded_labels_read_each_partition_as_numeric_labels_d
         assert max(reads.values()) == counted
     _same_fit_as_codes(fit, by_codes, rtol=1e-9)
     assert fit.classes_.tolist() == ["a", "b"]
+
+
+def test_score_leaves_unlabelled_rows_out_as_fit_does():
+    # score(X, y_semi) counted each -1 row as a miss: 0.165 for a model right on every
+    # labelled row, and cross_val_score on semi-supervised labels was meaningless.
+    from sklearn.metrics import accuracy_score
+
+    X, y, y_semi = X_IRIS, Y_IRIS, _semi()
+    labelled = y_semi != -1
+    w = np.random.default_rng(3).uniform(0.5, 2.0, y.size)
+    fitted = GenerativeClassifier(unlabelled=-1).fit(X, y_semi)
+    predicted = fitted.predict(X)
+    assert fitted.score(X, y_semi) == accuracy_score(y[labelled], predicted[labelled])
+    np.testing.assert_allclose(
+        fitted.score(X, y_semi, sample_weight=w),
+        accuracy_score(y[labelled], predicted[labelled], sample_weight=w[labelled]),
+        rtol=1e-15,
+    )
+    assert fitted.score(X, y) == accuracy_score(y, predicted)  # every row labelled
+    with pytest.raises(ValueError, match=r"every row of y is unlabelled \(-1\)"):
+        fitted.score(X, np.full(y.size, -1))
+    # where -1 is a class, it is scored as one
+    as_class = GenerativeClassifier(unlabelled=None).fit(X, y_semi)
+    assert as_class.score(X, y_semi) == accuracy_score(y_semi, as_class.predict(X))
+
+
+def test_score_on_dask_leaves_unlabelled_rows_out_as_in_memory():
+    import dask.array as da
+
+    X, y_semi = X_IRIS, _semi()
+    w = np.random.default_rng(3).uniform(0.5, 2.0, y_semi.size)
+    fitted = GenerativeClassifier(unlabelled=-1).fit(X, y_semi)
+    lazy = da.from_array(X, chunks=(len(X) // 3, X.shape[1]))
+    lazy_y = da.from_array(y_semi, chunks=lazy.chunks[0])
+    np.testing.assert_allclose(fitted.score(lazy, lazy_y), fitted.score(X, y_semi), rtol=1e-15)
+    np.testing.assert_allclose(
+        fitted.score(lazy, y_semi, sample_weight=w),
+        fitted.score(X, y_semi, sample_weight=w),
+        rtol=1e-15,
+    )
+    with pytest.raises(ValueError, match="every row of y is unlabelled"):
+        fitted.score(lazy, np.full(y_semi.size, -1))

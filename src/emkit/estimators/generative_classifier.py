@@ -8,6 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
@@ -631,11 +632,38 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
     def score(self, X, y, sample_weight=None) -> float:
         """Mean accuracy of :meth:`predict` on ``X`` against ``y`` (weighted by
-        ``sample_weight``), scikit-learn's. On a Dask collection (``y`` and the weights a
-        dask Array or Series partitioned as ``X``, or arrays split as ``X`` is) the hits are
-        counted on the workers; only the two sums come back."""
-        if not is_dask_collection(X):
+        ``sample_weight``) over the labelled rows: a row labelled -1 (unlabelled, unless
+        ``unlabelled=None``) has no class to be right or wrong about and is left out, as
+        :meth:`fit` leaves it out of the class counts. So ``cross_val_score`` on
+        semi-supervised labels scores the rows whose class is known; scikit-learn's
+        ``ClassifierMixin.score`` would count every unlabelled row as a miss. On a Dask
+        collection (``y`` and the weights a dask Array or Series partitioned as ``X``, or
+        arrays split as ``X`` is) the hits are counted on the workers; only the two sums
+        come back.
+
+        Raises
+        ------
+        ValueError
+            Where every row of ``y`` is unlabelled.
+        """
+        if is_dask_collection(X):
+            return self._dask_score(X, y, sample_weight)
+        marker = self._marker()
+        truth = namespace_of(y).to_numpy(y) if is_device_array(y) else np.asarray(y)
+        if marker is None or truth.ndim != 1:
             return super().score(X, y, sample_weight)
+        labelled = ~_unlabelled(truth, marker=marker)
+        if labelled.all():
+            return super().score(X, y, sample_weight)
+        if not labelled.any():
+            raise ValueError(_NOTHING_TO_SCORE)
+        predicted = self.predict(X)
+        if is_device_array(predicted):
+            predicted = namespace_of(predicted).to_numpy(predicted)
+        w = None if sample_weight is None else np.asarray(sample_weight)[labelled]
+        return float(accuracy_score(truth[labelled], predicted[labelled], sample_weight=w))
+
+    def _dask_score(self, X, y, sample_weight) -> float:
         import dask
 
         # pandas y or weights must have the index of a Dask DataFrame X, as in fit
@@ -644,18 +672,32 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         # must be split as they are (as fit counts them)
         predicted = counted_for(self.predict(X), y, sample_weight)
         truth = aligned_array(y, predicted.chunks[0], "y", index)
-        hits = (predicted == truth).astype(np.float64)
-        if sample_weight is None:
-            right, total = dask.compute(hits.sum(), hits.map_blocks(np.ones_like).sum())
-        else:
-            w = aligned_array(sample_weight, predicted.chunks[0], "sample_weight", index)
-            right, total = dask.compute((hits * w).sum(), w.sum())
+        marker = self._marker()
+        labelled = truth.map_blocks(
+            lambda block: ~_unlabelled(np.asarray(block), marker=marker), dtype=bool
+        ).astype(np.float64)
+        hits = (predicted == truth).astype(np.float64) * labelled
+        w = (
+            labelled
+            if sample_weight is None
+            else labelled
+            * aligned_array(sample_weight, predicted.chunks[0], "sample_weight", index)
+        )
+        right, total, scored = dask.compute((hits * w).sum(), w.sum(), labelled.sum())
+        if scored == 0:
+            raise ValueError(_NOTHING_TO_SCORE)
         return float(right / total)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self.missing == "em"
         return tags
+
+
+_NOTHING_TO_SCORE = (
+    "score: every row of y is unlabelled (-1), so there is no class to compare predict with; "
+    "score rows whose class is known, or pass unlabelled=None where -1 is a class"
+)
 
 
 def _degenerate_advice(structure, k: int, d: int) -> str:
