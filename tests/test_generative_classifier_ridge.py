@@ -107,3 +107,19 @@ def test_the_ridge_is_gaussian_mixtures_map_computed_by_hand(s):
         np.testing.assert_allclose(fit.covariances_, covariances, rtol=1e-10)
     sklearn_convention = np.cov(X[Y == 0].T, aweights=w[Y == 0], bias=True) + c * eye
     assert not np.allclose(full[0], sklearn_convention, rtol=1e-6)
+
+
+def test_a_singular_class_at_reg_covar_0_is_named_with_the_ridge_raised_for_it():
+    # The warning said "singular but for reg_covar" where reg_covar was 0: the ridge is the
+    # one the M-step raised from 1e-12 of the largest covariance entry (see reg_covar).
+    from emkit import DegenerateFitWarning
+
+    rng = np.random.default_rng(0)
+    x = np.c_[rng.normal(size=60), np.r_[np.ones(30), rng.normal(size=30)]]
+    y = np.repeat([0, 1], 30)
+    with pytest.warns(DegenerateFitWarning, match=r"classes \[0\] .* raised from reg_covar=0"):
+        fitted = GenerativeClassifier(reg_covar=0).fit(x, y)
+    variance = fitted.covariances_[0, 1, 1]
+    assert 0 < variance < 1e-12 * np.abs(fitted.covariances_[0]).max()
+    with pytest.warns(DegenerateFitWarning, match=r"rest on the ridge\. "):
+        GenerativeClassifier(reg_covar=1e-9).fit(np.c_[x[:, :1], np.ones(60)], y)

@@ -93,7 +93,11 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         ("EII" ... "VVV", :class:`GaussianMixture`'s); with every row labelled the fit is
         mclust's ``MclustDA(modelType = "EDDA")`` for that model.
     priors : array-like of shape (n_classes,) or None. Class priors, positive and summing to 1,
-        in the order of ``classes_``; None estimates them (class proportions).
+        in the order of ``classes_``; None estimates them (class proportions). Given priors
+        change only the class weights: a shared covariance (``"tied"``) still pools the
+        classes' scatter by their rows, its maximum-likelihood estimate, where
+        scikit-learn's LinearDiscriminantAnalysis weights each class's covariance by its
+        given prior (the two agree where ``priors`` is None).
     reg_covar : float, the ridge :math:`c` of :class:`emkit.GaussianMixture`, in the same
         M-step (every structure): each class covariance is :math:`(S_k + cI)/N_k`, the MAP of
         the prior :math:`-\tfrac c2 \operatorname{tr}\Sigma_k^{-1}`, with :math:`S_k` the
@@ -103,7 +107,12 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         :math:`s` they count each row :math:`s` times); a
         :class:`~emkit.exceptions.ScaleWarning` says where it outweighs the data's variance.
         0 gives the maximum-likelihood fit, as QuadraticDiscriminantAnalysis with
-        ``reg_param=0``, whatever the data's or the weights' scale.
+        ``reg_param=0``, whatever the data's or the weights' scale, where it exists. Where a
+        class covariance is singular at this ridge (with ``reg_covar=0``: a constant column
+        within a class, duplicate rows, a class on fewer rows than dimensions) no maximum
+        exists: the M-step raises the ridge tenfold, from 1e-12 of the largest covariance
+        entry, until the covariance is positive definite, a DegenerateFitWarning names the
+        class, and its probabilities, ``log_likelihood_`` and :meth:`bic` rest on that ridge.
     tol : float, EM's convergence threshold on the gain in mean log-likelihood per row.
     max_iter : int, EM iterations at most.
     missing : {"error", "em"}. "em" takes NaN in ``X`` as values missing at random: densities
@@ -304,10 +313,12 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         )
         result = fit.best
         if fit.degenerate.any():
+            raised = " the M-step raised from reg_covar=0 (see reg_covar)" * (self.reg_covar == 0)
             warn_user(
                 f"classes {self.classes_[fit.degenerate].tolist()} have covariances singular "
-                "but for reg_covar (fewer rows than the covariance has directions, duplicate "
-                "rows or a constant column): their probabilities rest on the regularisation. "
+                "but for regularisation (fewer rows than the covariance has directions, "
+                "duplicate rows or a constant column): their probabilities and the "
+                f"log-likelihood rest on the ridge{raised}. "
                 f"{_degenerate_advice(structure, k, x.shape[1])}",
                 DegenerateFitWarning,
             )

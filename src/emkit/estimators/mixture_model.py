@@ -65,8 +65,9 @@ MAX_PERMUTATIONS = 40320
 # mean magnitude: a component holding only zeros then has a rate of about 1e6 / mean per unit
 # weight, finite; any other component's rate moves by 1e-6 / (its weight) relative at most.
 EXPONENTIAL_RIDGE = 1e-6
-# Families whose M-step forms no variance (no square of the values): a mixture of these alone
-# fits values down to float64's smallest normal number, not only to 1e-150 (check_magnitude).
+# Families whose M-step forms no variance (no square of the values): values all below 1e-150
+# are refused for a mixture of these alone too, as the start and the fit's record of its rows
+# square them; check_magnitude's message then gives that reason, not the variances.
 NO_VARIANCES = frozenset({"exponential", "poisson", "bernoulli", "categorical", "point_mass"})
 
 
