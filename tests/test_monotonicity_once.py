@@ -123,3 +123,23 @@ def test_a_real_fall_is_still_reported_on_a_ridge_held_complete_covariance():
     falls = [result.history[f.iteration - 1] - result.history[f.iteration] for f in result.falls]
     assert len(falls) >= 2 and 0.0 < allowed < min(falls)
     assert len(warned) == 1 and f"the largest of {len(falls)} falls" in str(warned[0].message)
+
+
+@pytest.mark.parametrize("checkpoint", [False, True], ids=["lockstep", "checkpointed"])
+def test_a_grid_names_the_fit_whose_objective_fell(monkeypatch, tmp_path, checkpoint):
+    # A grid's MonotonicityWarning did not say which of its fits fell. With Mixture.rounding's
+    # allowance at 0, EVV K = 8 under SQUAREM falls by 2.5e-7 (see the test above).
+    monkeypatch.setattr(Mixture, "rounding", lambda self, stats: 0.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        emkit.select_mixture(
+            np.asfortranarray(EURO),
+            n_components=[2, 8],
+            covariance_types=["EVV"],
+            init_params="hc",
+            accelerate="squarem",
+            checkpoint=tmp_path if checkpoint else None,
+        )
+    warned = [str(w.message) for w in caught if w.category is emkit.MonotonicityWarning]
+    assert len(warned) == 1
+    assert warned[0].startswith("select_mixture, EVV K=8: EM objective decreased by ")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Generator, Hashable, Iterable, Iterator
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -1095,10 +1095,10 @@ def check_ascent(old: float, new: float, resolution: float = ROUNDING, slack: fl
     return bool(new - old < -(resolution * max(1.0, abs(old)) + slack))
 
 
-def warn_falls(results: list[EMResult]) -> None:
+def warn_falls(results: Sequence[EMResult], label: str = "") -> None:
     """One MonotonicityWarning for the falls of a fit's runs (its starts), if any: how many,
     the largest with its iteration and values, and the first's iteration (the start each
-    was in, where the fit had several)."""
+    was in, where the fit had several); ``label`` (a grid's "VVV K=3") leads the message."""
     falls = [(i, fall) for i, result in enumerate(results) for fall in result.falls]
     if not falls:
         return
@@ -1114,7 +1114,7 @@ def warn_falls(results: list[EMResult]) -> None:
     )
     if len(falls) > 1:
         message += f", the largest of {len(falls)} falls, the first at {where(*falls[0])}"
-    warn_user(message, MonotonicityWarning)
+    warn_user(f"{label}: {message}" if label else message, MonotonicityWarning)
 
 
 def _rounding(point: Point) -> float:

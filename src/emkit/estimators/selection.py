@@ -30,7 +30,14 @@ from emkit.backend.processes import (
 from emkit.backend.sources import ArrayChunks, as_chunks, feature_names
 from emkit.backend.threads import kernel_threads, num_threads, one_blas_thread
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure, mclust_alias
-from emkit.em import FitResult, e_step_many, fit_groups, in_screening, screening_stops
+from emkit.em import (
+    FitResult,
+    e_step_many,
+    fit_groups,
+    in_screening,
+    screening_stops,
+    warn_falls,
+)
 from emkit.estimators._device import placement, refuse_dask_device
 from emkit.estimators._mixture_api import (
     _icl_sums,
@@ -44,6 +51,7 @@ from emkit.estimators.gaussian_mixture import GaussianMixture, SharedStarts
 from emkit.exceptions import (
     DegenerateFitWarning,
     LocalMaximumWarning,
+    MonotonicityWarning,
     PrunedWarning,
     ScaleWarning,
     warn_user,
@@ -687,11 +695,16 @@ def _fit(model: GaussianMixture, X, checkpoint: Path | None = None) -> GaussianM
     grid gives once. Where SQUAREM's fit ends degenerate the fit keeps plain EM's from the same
     start if regular (its checkpoint beside ``checkpoint`` as ``-plain``), and the model then
     says so with ``accelerate=None``, as in :func:`_fits_in_lockstep`. Returns the model."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore", DegenerateFitWarning)
         warnings.simplefilter("ignore", PrunedWarning)  # one for the grid: _warn_if_pruned
         warnings.simplefilter("ignore", ConvergenceWarning)  # _warn_unless_converged
         model.fit(X, checkpoint=checkpoint)
+    for caught_warning in caught:  # a fall named by its fit, as _warn_falls names it
+        message = str(caught_warning.message)
+        if issubclass(caught_warning.category, MonotonicityWarning):
+            message = f"{_fit_label(model)}: {message}"
+        warn_user(message, caught_warning.category)
     if model._plain_em:  # the model says how it was fitted
         model.set_params(accelerate=None)
     return model
@@ -773,11 +786,16 @@ def _fits_in_lockstep(
                 finished(models[g])
 
         starts = [plans[g][0] for g in groups]
-        if apart:
-            assert isinstance(data, ArrayChunks)
-            ends = _fits_apart(starts, data, options, single, on_fit)
-        else:
-            ends = _fits_together(starts, data, options, single, on_fit)
+        with warnings.catch_warnings():
+            # each fit's falls are reported below, naming it (_warn_falls)
+            warnings.simplefilter("ignore", MonotonicityWarning)
+            if apart:
+                assert isinstance(data, ArrayChunks)
+                ends = _fits_apart(starts, data, options, single, on_fit)
+            else:
+                ends = _fits_together(starts, data, options, single, on_fit)
+        for g in groups if not quiet else ():
+            _warn_falls(models[g], fits[g])
         out = []
         for i, (seen, hard, (stats, objective)) in enumerate(ends):
             g, fit = groups[i], fits[groups[i]]
@@ -811,6 +829,7 @@ def _fits_in_lockstep(
             else:  # the model says how it was fitted: its refit makes this fit
                 models[g].set_params(accelerate=None)
                 _fitted(models[g], fit)  # its warnings, now that it is kept
+                _warn_falls(models[g], fit)
                 fits[g] = fit
     out = []
     for g, model in enumerate(models):
@@ -966,6 +985,17 @@ def _fitted(model: GaussianMixture, fit: FitResult, again: bool = False) -> None
         warnings.simplefilter("ignore", PrunedWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
         model._fitted(fit)
+
+
+def _warn_falls(model: GaussianMixture, fit: FitResult) -> None:
+    """The MonotonicityWarning of a grid's fit (:func:`emkit.em.warn_falls`), naming it: the
+    grid's warnings would otherwise not say which of its fits fell."""
+    warn_falls(fit.runs, label=_fit_label(model))
+
+
+def _fit_label(model: GaussianMixture) -> str:
+    """How a grid's warning names one of its fits: "select_mixture, VVV K=3"."""
+    return f"select_mixture, {model.covariance_type} K={model.n_components}"
 
 
 def _lockstep_rows(data: ArrayChunks) -> int:
