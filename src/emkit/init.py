@@ -423,9 +423,12 @@ def components_from_responsibilities(
     reg_covar: float,
     shared: dict | None = None,
     data: np.ndarray | None = None,
+    component_prior: Any = None,
 ) -> tuple[np.ndarray, GaussianComponents]:
     """Weights (k,) and components from an initial assignment: the structure's M-step from
-    the clusters' moments, as mclust's ``mstep`` from its starting partition.
+    the clusters' moments, as mclust's ``mstep`` from its starting partition (its MAP M-step
+    under ``component_prior``, a :class:`~emkit.distributions.priors.NormalInverseWishart`,
+    as mclust's ``mstep(..., prior = priorControl())``).
 
     Where that M-step leaves a cluster singular (a full covariance from fewer rows than features
     plus one, a variance from rows that are all the same: a duplicate row picked twice as a
@@ -452,7 +455,7 @@ def components_from_responsibilities(
             for a in (stats.weight, stats.mean, stats.scatter, pooled.scatter):
                 a.flags.writeable = False  # every structure of the grid reads them
             shared[key] = (x, resp, stats, pooled)
-    prior = Regularization(reg_covar)
+    prior = Regularization(reg_covar, component_prior)
     # The covariance of all the data stands in for a cluster's only where it is regular (not
     # with a constant column: the M-step's own start then raises the ridge at step 1).
     rows_seen = x.shape[0] if data is None else data.shape[0]

@@ -518,7 +518,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             [self._mixture()]
             if warm
             else [
-                self._initial_mixture(x, w, structure, rng, first=i == 0, shared=shared)
+                self._initial_mixture(
+                    x, w, structure, rng, first=i == 0, shared=shared, prior=prior
+                )
                 for i in range(self.n_init)
             ]
         )
@@ -708,8 +710,18 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         return all(value is not None for value in given) and self.covariance_prior is None
 
     def _initial_mixture(
-        self, x, w, structure, rng, first: bool = True, shared: SharedStarts | None = None
+        self,
+        x,
+        w,
+        structure,
+        rng,
+        first: bool = True,
+        shared: SharedStarts | None = None,
+        prior: NormalInverseWishart | None = None,
     ) -> Mixture:
+        """The start from the rows ``x`` (weights ``w``): the structure's M-step (MAP under
+        ``prior``, as mclust's ``mstep`` with a prior) from the initial clusters, with the
+        starting values given in place of what it estimates."""
         k = self.n_components
         # The hierarchical start is deterministic: further starts are k-means++ restarts.
         method = "k-means++" if self.init_params == "hc" and not first else self.init_params
@@ -727,7 +739,12 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         if w is not None:
             resp = resp * w[:, None]
         weights, components = components_from_responsibilities(
-            structure, x, resp, self.reg_covar, None if shared is None else shared.moments
+            structure,
+            x,
+            resp,
+            self.reg_covar,
+            None if shared is None else shared.moments,
+            component_prior=prior,
         )
         means = components.means
         if self.weights_init is not None:

@@ -244,7 +244,10 @@ def select_mixture(
     -197.61): ``accelerate=None`` takes mclust's path, but for EVE and VVE, whose common
     orientation mclust's M-step solves only to sqrt(eps) while emkit's solves it exactly (with
     mclust's inner tolerance tightened the two agree: wdbc's first five columns, EVE K=7,
-    -4853.215 both; at mclust's default -4816.96). Where SQUAREM's fit of a cell (or its
+    -4853.215 both; at mclust's default -4816.96; not always: on two clusters with a third,
+    tight one, VVE K=3, emkit's exact M-step stays at a local maximum, -1017.47, from which
+    mclust's inexact one, even at an inner tolerance of 1e-14, falls and then climbs to
+    -970.69). Where SQUAREM's fit of a cell (or its
     refinement) ends degenerate, the cell is fitted again by plain EM from the same start,
     and that fit is kept where it is regular, its model then with ``accelerate=None`` (in
     ``models_`` and as ``best_``): extrapolation can overshoot into a collapsed component
