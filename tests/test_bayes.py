@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
+from scipy import integrate, optimize, stats
 
 import emkit
 from emkit import bayes, mle
@@ -136,7 +136,7 @@ def test_one_degree_of_freedom_leaves_the_mean_undefined_as_the_cauchys():
     assert np.isnan(pred.mean) and np.isnan(pred.sd)
     # the same model in d dimensions: nu_n - d + 1 = 1 (mean NaN), then 1.5 (finite mean, sd inf)
     X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.5]])
-    for nu0, mean_is_nan in ((-1.0, True), (-0.5, False)):
+    for nu0, mean_is_nan in ((0.0, True), (0.5, False)):
         niw = bayes.normal_inverse_wishart(X, nu0=nu0)
         df = niw.hyper["nu"] - 1
         assert np.isnan(niw.mean["mean"]).all() == mean_is_nan == np.isnan(stats.t(df).std())
@@ -450,7 +450,7 @@ def test_map_tends_to_mle_as_prior_flattens(family):
         (lambda: bayes.normal_inverse_gamma([1.0, 2.0], alpha0=-2), "alpha0"),
         (
             lambda: bayes.normal_inverse_gamma([1.0]),
-            r"at least 2 values \(N > -2 alpha0 = 1\), got 1",
+            r"at least 2 values \(N > 1 - 2 alpha0 = 1\), got 1",
         ),
         (lambda: bayes.dirichlet_categorical([0, 1], alpha=[1, 1, -1]), "alpha must be finite"),
         (lambda: bayes.normal_inverse_wishart(np.ones((3, 2))), "singular"),
@@ -492,13 +492,13 @@ INF, NAN = np.inf, np.nan
         (lambda: bayes.normal_inverse_gamma([1, 2], mu0=INF), r"mu0 must be a finite number"),
         (lambda: bayes.normal_inverse_gamma([1, 2], kappa0=INF), r"kappa0 must be a finite"),
         (lambda: bayes.normal_inverse_gamma([1, 2], alpha0=INF), r"alpha0 must be a finite"),
-        (lambda: bayes.normal_inverse_gamma([1, 2], alpha0=-2), r"alpha0 .* >= -1.5, got -2"),
+        (lambda: bayes.normal_inverse_gamma([1, 2], alpha0=-2), r"alpha0 .* >= -1, got -2"),
         (lambda: bayes.normal_inverse_gamma([1, 2], beta0=NAN), r"beta0 must be a finite"),
         (lambda: bayes.dirichlet_categorical([0, 1], alpha=INF), r"alpha must be a finite"),
         (lambda: bayes.normal_inverse_wishart(np.eye(3), mu0=[0, NAN, 0]), r"mu0 must be finite"),
         (lambda: bayes.normal_inverse_wishart(np.eye(3), kappa0=INF), r"kappa0 must be a finite"),
         (lambda: bayes.normal_inverse_wishart(np.eye(3), nu0=INF), r"nu0 must be a finite"),
-        (lambda: bayes.normal_inverse_wishart(np.eye(3), nu0=-6), r"nu0 .* >= -5, got -6"),
+        (lambda: bayes.normal_inverse_wishart(np.eye(3), nu0=-6), r"nu0 .* >= -4, got -6"),
         (
             lambda: bayes.normal_inverse_wishart(np.eye(2), psi0=[[1, 0], [0, INF]]),
             r"psi0 must be finite numbers",
@@ -712,7 +712,7 @@ def test_no_data_dirichlet_and_normal_inverse_wishart_are_their_proper_priors():
         ),
         (lambda: bayes.gamma_poisson([]), r"Gamma\(1, 0\), which is improper \(rate = 0\)"),
         (lambda: bayes.normal_known_variance([], sigma=1.0), r"improper \(prior_sd = inf"),
-        (lambda: bayes.normal_inverse_gamma([]), r"improper \(kappa0 = 0, alpha0 = -0.5, beta0"),
+        (lambda: bayes.normal_inverse_gamma([]), r"improper \(kappa0 = 0, alpha0 = 0, beta0"),
         (
             lambda: bayes.normal_inverse_gamma([], kappa0=1.0, alpha0=1.0),
             r"improper \(beta0 = 0\)",
@@ -740,7 +740,7 @@ def test_normal_inverse_gamma_names_equal_values_and_the_prior_that_helps():
     with pytest.raises(ValueError, match=r"the 2 values are all equal \(1\).*beta0 > 0"):
         bayes.normal_inverse_gamma([1.0, 1.0])
     post = bayes.normal_inverse_gamma([1.0, 1.0], beta0=0.5)  # proper with beta0 > 0
-    # alpha_n = -1/2 + 2/2, beta_n = beta0 + 0: the variance's marginal IG(1/2, 1/2)
+    # alpha_n = 0 + (2 - 1)/2, beta_n = beta0 + 0: the variance's marginal IG(1/2, 1/2)
     assert post.hyper["alpha"] == pytest.approx(0.5) and post.hyper["beta"] == pytest.approx(0.5)
     np.testing.assert_allclose(
         post["variance"].interval(0.9), stats.invgamma(0.5, scale=0.5).interval(0.9), rtol=1e-12
@@ -749,11 +749,79 @@ def test_normal_inverse_gamma_names_equal_values_and_the_prior_that_helps():
 
 def test_normal_inverse_gamma_says_how_many_values_the_prior_needs():
     # said "posterior alpha (alpha0 + N/2) must be a finite number > 0, got 0.0"
-    with pytest.raises(ValueError, match=r"needs at least 2 values .*or alpha0 > -0.5"):
+    with pytest.raises(ValueError, match=r"needs at least 2 values .*or alpha0 > 0"):
         bayes.normal_inverse_gamma([1.0])
-    with pytest.raises(ValueError, match=r"at least 4 values \(N > -2 alpha0 = 3\), got 3"):
-        bayes.normal_inverse_gamma([1.0, 2.0, 3.0], alpha0=-1.5)  # the flat prior
+    with pytest.raises(ValueError, match=r"at least 4 values \(N > 1 - 2 alpha0 = 3\), got 3"):
+        bayes.normal_inverse_gamma([1.0, 2.0, 3.0], alpha0=-1)  # the flat prior
+    with pytest.raises(ValueError, match=r"at least 2 values \(N > -2 alpha0 = 1\), got 1"):
+        bayes.normal_inverse_gamma([1.0], kappa0=1.0, alpha0=-0.5)
     # four values under the flat prior: alpha_n = 1/2, the MAP is the MLE
     x = [1.0, 2.0, 3.0, 5.0]
-    flat = bayes.normal_inverse_gamma(x, alpha0=-1.5)
+    flat = bayes.normal_inverse_gamma(x, alpha0=-1)
     assert flat.map["variance"] == pytest.approx(np.var(x), rel=1e-12)
+
+
+# ---- kappa0 = 0: the named prior with a flat mean, as the prior classes read it -------------
+
+
+def test_normal_inverse_gamma_without_shrinkage_is_inverse_gamma_times_flat_mean():
+    # kappa0 = 0 used IG(alpha0 + 1/2, beta0): MAP variance 0.3287, E[variance] 0.5342
+    x = np.array([1.2, 0.4, 2.2, 1.9, 0.8, 1.5])
+    alpha0, beta0 = 2.0, 1.0
+    post = bayes.normal_inverse_gamma(x, mu0=0.0, kappa0=0.0, alpha0=alpha0, beta0=beta0)
+
+    def log_post(mu, var):
+        prior = stats.invgamma.logpdf(var, alpha0, scale=beta0)  # times a flat mean
+        return prior + stats.norm.logpdf(x[:, None, None], mu, np.sqrt(var)).sum(0)
+
+    best = optimize.minimize(
+        lambda t: -log_post(t[0], np.exp(t[1])).item(),
+        [1.0, 0.0],
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-13},
+    )
+    assert post.map["mean"] == pytest.approx(best.x[0], abs=1e-7)
+    assert post.map["variance"] == pytest.approx(np.exp(best.x[1]), rel=1e-7)
+    # E[variance] on a grid in (mean, log variance): the truncated tails cost ~1e-6 of it
+    mu = np.linspace(-4.0, 7.0, 1101)[:, None]
+    var = np.exp(np.linspace(np.log(1e-3), np.log(100.0), 1101))[None, :]
+    weight = np.exp(log_post(mu, var) - (-best.fun)) * var  # dv = v d(log v)
+    assert post.mean["variance"] == pytest.approx((weight * var).sum() / weight.sum(), rel=1e-5)
+    component = (
+        emkit.MixtureModel(
+            [emkit.Normal()],
+            priors=[emkit.NormalInverseGamma(mean=0.0, shrinkage=0.0, shape=alpha0, scale=beta0)],
+        )
+        .fit(x[:, None])
+        .components_[0]
+    )
+    assert component.mean[0] == pytest.approx(post.map["mean"], rel=1e-10)
+    assert component.variance[0] == pytest.approx(post.map["variance"], rel=1e-10)
+
+
+def test_normal_inverse_wishart_without_shrinkage_is_inverse_wishart_times_flat_mean():
+    # kappa0 = 0 used IW(nu0 + 1, psi0): MAP covariance[0, 0] 0.5803 for 0.6093
+    X = np.random.default_rng(0).multivariate_normal([0, 1], [[1, 0.5], [0.5, 2]], 12)
+    nu0, psi0 = 5.0, np.eye(2)
+    post = bayes.normal_inverse_wishart(X, kappa0=0.0, nu0=nu0, psi0=psi0)
+
+    def negative_log_post(t):
+        chol = np.array([[np.exp(t[2]), 0.0], [t[3], np.exp(t[4])]])
+        cov = chol @ chol.T
+        prior = stats.invwishart.logpdf(cov, nu0, psi0)  # times a flat mean
+        return -(prior + stats.multivariate_normal.logpdf(X, t[:2], cov).sum())
+
+    best = optimize.minimize(
+        negative_log_post, [0, 1, 0, 0, 0], method="BFGS", options={"gtol": 1e-10}
+    )
+    chol = np.array([[np.exp(best.x[2]), 0.0], [best.x[3], np.exp(best.x[4])]])
+    np.testing.assert_allclose(post.map["mean"], best.x[:2], atol=1e-6)
+    np.testing.assert_allclose(post.map["covariance"], chol @ chol.T, rtol=1e-6)
+    prior = {"mean": [0.0, 0.0], "shrinkage": 0.0, "dof": nu0, "scale": psi0}
+    gm = emkit.GaussianMixture(1, covariance_prior=prior, reg_covar=0.0).fit(X)
+    np.testing.assert_allclose(gm.covariances_[0], post.map["covariance"], rtol=1e-10)
+    # in one dimension IW(nu0, psi0) is IG(nu0 / 2, psi0 / 2), flat mean or not
+    nig = bayes.normal_inverse_gamma(X[:, 0], alpha0=nu0 / 2, beta0=0.5)
+    one = bayes.normal_inverse_wishart(X[:, :1], nu0=nu0, psi0=[[1.0]])
+    assert one.map["covariance"][0, 0] == pytest.approx(nig.map["variance"], rel=1e-12)
+    assert one.mean["covariance"][0, 0] == pytest.approx(nig.mean["variance"], rel=1e-12)

@@ -221,17 +221,19 @@ def normal_inverse_wishart(
 ) -> JointPosterior:
     r"""Joint posterior of a multivariate normal mean and covariance under a NIW prior.
 
-    Prior :math:`\Sigma \sim \mathrm{IW}(\nu_0, \Psi_0)`,
-    :math:`\mu \mid \Sigma \sim N(\mu_0, \Sigma/\kappa_0)`. Posterior: :math:`\kappa_n = \kappa_0 +
-    N`, :math:`\mu_n = (\kappa_0\mu_0 + N\bar x)/\kappa_n`, :math:`\nu_n = \nu_0 + N`,
+    Prior :math:`\Sigma \sim \mathrm{IW}(\nu_0, \Psi_0)` and, when :math:`\kappa_0 > 0`,
+    :math:`\mu \mid \Sigma \sim N(\mu_0, \Sigma/\kappa_0)`; ``kappa0=0`` leaves the mean flat (as
+    :class:`~emkit.NormalInverseWishart` with ``shrinkage=0``). Posterior: :math:`\kappa_n =
+    \kappa_0 + N`, :math:`\mu_n = (\kappa_0\mu_0 + N\bar x)/\kappa_n`, :math:`\nu_n = \nu_0 + N
+    - 1 + t` with :math:`t = [\kappa_0 > 0]` (a flat mean costs the covariance one row),
     :math:`\Psi_n = \Psi_0 + S + \frac{\kappa_0 N}{\kappa_n}(\bar x-\mu_0)(\bar x-\mu_0)^\top`,
     S the scatter matrix. Marginals: :math:`\mu \sim t_{\nu_n-d+1}(\mu_n,
     \Psi_n/(\kappa_n(\nu_n-d+1)))`, :math:`\Sigma \sim \mathrm{IW}(\nu_n, \Psi_n)`; joint mode
     :math:`(\mu_n, \Psi_n/(\nu_n + d + 2))`. With :math:`\nu_n - d + 1 \le 1` the t's mean and
     covariance are undefined (NaN); with :math:`\le 2` its covariance is infinite.
 
-    The defaults ``kappa0=0, nu0=-1, psi0=0`` are the reference prior
-    :math:`p(\mu,\Sigma) \propto |\Sigma|^{-(d+1)/2}`; ``nu0=-(d+2)`` is the flat prior, whose
+    The defaults ``kappa0=0, nu0=0, psi0=0`` are the reference prior
+    :math:`p(\mu,\Sigma) \propto |\Sigma|^{-(d+1)/2}`; ``nu0=-(d+1)`` is the flat prior, whose
     MAP is the MLE :math:`(\bar x, S/N)`. In one dimension this is :func:`normal_inverse_gamma`
     with :math:`\alpha_0 = \nu_0/2`, :math:`\beta_0 = \Psi_0/2`.
 
@@ -241,7 +243,8 @@ def normal_inverse_wishart(
         kappa0 > 0, nu0 > d - 1 and psi0 is positive definite.
     mu0 : array of shape (d,), the prior mean; zeros by default.
     kappa0 : float >= 0, the prior mean's weight in observations; 0 by default.
-    nu0 : prior degrees of freedom, >= -(d + 2); -1 by default.
+    nu0 : prior degrees of freedom, >= -(d + 1), the flat prior (>= -(d + 2) when
+        kappa0 > 0, the prior flat in the covariance); 0 by default.
     psi0 : array of shape (d, d), symmetric positive semi-definite (symmetric up to rounding,
         a relative 1e-8, is symmetrised); zeros by default.
 
@@ -275,10 +278,10 @@ def normal_inverse_wishart(
         )
     mu0 = np.broadcast_to(mu0, (d,))
     psi0 = np.zeros((d, d)) if psi0 is None else _scale_matrix(psi0, d)
-    nu0 = (
-        -1.0 if nu0 is None else hyperparameter("nu0", nu0, -(d + 2), scalar=True)
-    )  # -(d + 2): flat
     (kappa0,) = nonnegative(kappa0=kappa0)
+    mean_power = int(kappa0 > 0)  # t: the prior's density carries the mean's |Sigma|^(-1/2)
+    # the flat prior: |Sigma|^0 in the flat mean's case, |Sigma|^(-1/2) otherwise
+    nu0 = 0.0 if nu0 is None else hyperparameter("nu0", nu0, -(d + 1 + mean_power), scalar=True)
     if n == 0:
         improper = [f"kappa0 = {kappa0:g}"] if kappa0 == 0 else []
         improper += [f"nu0 = {nu0:g} <= d - 1 = {d - 1}"] if nu0 <= d - 1 else []
@@ -294,9 +297,13 @@ def normal_inverse_wishart(
     m_n, psi_n = means[0], scales[0]  # (d,), (d, d)
     psi_n = 0.5 * psi_n + 0.5 * psi_n.T  # the scatter's rounding leaves psi_n asymmetric by ulps
     k_n = kappa0 + n
-    nu_n = nu0 + n
+    nu_n = nu0 + n - 1 + mean_power
     if nu_n <= d - 1:
-        raise ValueError(f"posterior nu (nu0 + N = {nu_n}) must exceed d - 1 = {d - 1}: more data")
+        rule = "nu0 + N" if kappa0 > 0 else "nu0 + N - 1, the mean flat with kappa0 = 0,"
+        raise ValueError(
+            f"normal_inverse_wishart: the posterior nu ({rule} = {nu_n:g}) must exceed "
+            f"d - 1 = {d - 1}: give more rows, or nu0 > {d - n - mean_power:g}"
+        )
     try:
         np.linalg.cholesky(psi_n)
     except np.linalg.LinAlgError:

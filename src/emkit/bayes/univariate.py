@@ -192,35 +192,39 @@ def normal_known_variance(
 
 
 def normal_inverse_gamma(
-    x, mu0: float = 0.0, kappa0: float = 0.0, alpha0: float = -0.5, beta0: float = 0.0
+    x, mu0: float = 0.0, kappa0: float = 0.0, alpha0: float = 0.0, beta0: float = 0.0
 ) -> JointPosterior:
     r"""Joint posterior of a normal mean and variance under a normal-inverse-gamma prior.
 
-    Prior :math:`\sigma^2 \sim \mathrm{IG}(\alpha_0, \beta_0)`,
+    Prior :math:`\sigma^2 \sim \mathrm{IG}(\alpha_0, \beta_0)` and, when :math:`\kappa_0 > 0`,
     :math:`\mu \mid \sigma^2 \sim N(\mu_0, \sigma^2/\kappa_0)`, i.e. the density
-    :math:`\propto (\sigma^2)^{-(\alpha_0 + 3/2)}
-    \exp(-(2\beta_0 + \kappa_0(\mu-\mu_0)^2)/(2\sigma^2))`.
+    :math:`\propto (\sigma^2)^{-(\alpha_0 + 1 + t/2)}
+    \exp(-(2\beta_0 + \kappa_0(\mu-\mu_0)^2)/(2\sigma^2))` with :math:`t = [\kappa_0 > 0]`;
+    ``kappa0=0`` leaves the mean flat (as :class:`~emkit.NormalInverseGamma` with
+    ``shrinkage=0``).
     Posterior: :math:`\kappa_n = \kappa_0 + N`, :math:`\mu_n = (\kappa_0\mu_0 + N\bar x)/\kappa_n`,
-    :math:`\alpha_n = \alpha_0 + N/2`, :math:`\beta_n = \beta_0 + S/2 +
-    \kappa_0 N(\bar x - \mu_0)^2/(2\kappa_n)` with :math:`S = \sum(x_i - \bar x)^2`.
+    :math:`\alpha_n = \alpha_0 + (N - 1 + t)/2`, :math:`\beta_n = \beta_0 + S/2 +
+    \kappa_0 N(\bar x - \mu_0)^2/(2\kappa_n)` with :math:`S = \sum(x_i - \bar x)^2` (a flat
+    mean costs the variance one value).
     Marginals: :math:`\mu \sim t_{2\alpha_n}(\mu_n, \beta_n/(\alpha_n\kappa_n))`,
     :math:`\sigma^2 \sim \mathrm{IG}(\alpha_n, \beta_n)`; joint mode
     :math:`(\mu_n, \beta_n/(\alpha_n + 3/2))`. A t with one degree of freedom or fewer (two
     values under the reference prior) is Cauchy-like: its ``mean`` and ``sd`` are NaN,
     undefined; its mode and intervals exist.
 
-    The default ``kappa0=0, alpha0=-1/2, beta0=0`` is the reference prior
+    The default ``kappa0=0, alpha0=0, beta0=0`` is the reference prior
     :math:`p(\mu, \sigma^2) \propto 1/\sigma^2`, whose credible interval for the mean is the
-    classical t interval. ``alpha0=-3/2`` (with kappa0 = beta0 = 0) is the flat prior, whose MAP
+    classical t interval. ``alpha0=-1`` (with kappa0 = beta0 = 0) is the flat prior, whose MAP
     is the MLE :math:`(\bar x, S/N)`.
 
     Parameters
     ----------
-    x : array of shape (n,); n >= 2 under the default prior (n > -2 alpha0, and values not
-        all equal where beta0 = 0); n = 0 gives the prior, proper when kappa0, alpha0 and
+    x : array of shape (n,); n >= 2 under the default prior (n > 1 - t - 2 alpha0, and values
+        not all equal where beta0 = 0); n = 0 gives the prior, proper when kappa0, alpha0 and
         beta0 are > 0.
-    mu0, kappa0 : prior mean and its weight in observations (kappa0 >= 0).
-    alpha0, beta0 : prior shape (>= -3/2) and scale (>= 0) of the variance.
+    mu0, kappa0 : prior mean and its weight in observations (kappa0 >= 0; 0: a flat mean).
+    alpha0, beta0 : prior shape and scale (>= 0) of the variance; alpha0 >= -1, the flat
+        prior (>= -3/2 when kappa0 > 0, the prior flat in the variance).
 
     Returns
     -------
@@ -234,14 +238,16 @@ def normal_inverse_gamma(
     >>> post = bayes.normal_inverse_gamma(x)  # reference prior
     >>> print("(%.4f, %.4f)" % post["mean"].interval(0.95))  # the t interval
     (4.7224, 5.2776)
-    >>> flat = bayes.normal_inverse_gamma(x, alpha0=-1.5)  # flat prior: MAP = MLE
+    >>> flat = bayes.normal_inverse_gamma(x, alpha0=-1)  # flat prior: MAP = MLE
     >>> {name: round(value, 4) for name, value in flat.map.items()}
     {'mean': 5.0, 'variance': 0.04}
     """
     x = finite_array(x, "x", 1, "bayes.normal_inverse_gamma")
     mu0 = hyperparameter("mu0", mu0, scalar=True)
     kappa0, beta0 = nonnegative(kappa0=kappa0, beta0=beta0)
-    alpha0 = hyperparameter("alpha0", alpha0, -1.5, scalar=True)  # -1.5: the flat prior
+    mean_power = float(kappa0 > 0)  # t: the prior's density carries the mean's (sigma^2)^(-1/2)
+    # the flat prior: (sigma^2)^0 in the flat mean's case, (sigma^2)^(-1/2) otherwise
+    alpha0 = hyperparameter("alpha0", alpha0, -1.0 - mean_power / 2, scalar=True)
     n = x.size
     if n == 0:
         improper = [f"kappa0 = {kappa0:g}"] if kappa0 == 0 else []
@@ -249,22 +255,24 @@ def normal_inverse_gamma(
         improper += [f"beta0 = {beta0:g}"] if beta0 == 0 else []
         prior_text = f"NIG(mu0={mu0:g}, kappa0={kappa0:g}, alpha0={alpha0:g}, beta0={beta0:g})"
         no_data("normal_inverse_gamma", prior_text, improper, "kappa0, alpha0 and beta0 > 0")
-    elif alpha0 + n / 2 <= 0:
-        # the variance's marginal IG(alpha_n, beta_n) needs alpha_n = alpha0 + N/2 > 0
-        fewest = int(np.floor(-2 * alpha0)) + 1
+    elif alpha0 + (n - 1 + mean_power) / 2 <= 0:
+        # the variance's marginal IG(alpha_n, beta_n) needs alpha_n = alpha0 + (N - 1 + t)/2 > 0
+        least = 1 - mean_power - 2 * alpha0
+        rule = "1 - 2 alpha0" if kappa0 == 0 else "-2 alpha0"
+        posterior_alpha = f"alpha0 + (N - 1)/2 = {alpha0:g} + ({n} - 1)/2"
+        if kappa0 > 0:
+            posterior_alpha = f"alpha0 + N/2 = {alpha0:g} + {n}/2"
         raise ValueError(
-            f"normal_inverse_gamma: the posterior alpha0 + N/2 = {alpha0:g} + {n}/2 is not > 0, "
+            f"normal_inverse_gamma: the posterior {posterior_alpha} is not > 0, "
             f"so the posterior of the variance is improper: with alpha0 = {alpha0:g} it needs "
-            f"at least {fewest} values (N > -2 alpha0 = {-2 * alpha0:g}), got {n}; give more "
-            f"values, or alpha0 > {-n / 2:g}"
+            f"at least {int(np.floor(least)) + 1} values (N > {rule} = {least:g}), got {n}; "
+            f"give more values, or alpha0 > {(1 - mean_power - n) / 2:g}"
         )
     family = Normal()
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
         data: NormalStats = _stats(family, x)
     squares_finite(data.scatter, [x], "normal_inverse_gamma", "the scatter")
-    # NormalInverseGamma's shape leaves out the mean's 1/2 power when kappa0 = 0 (flat mean);
-    # alpha0 here always counts it.
-    prior = {"mean": mu0, "shrinkage": kappa0, "shape": alpha0 + 0.5 * (kappa0 == 0)}
+    prior = {"mean": mu0, "shrinkage": kappa0, "shape": alpha0}
     with np.errstate(over="ignore", invalid="ignore"):
         posterior = family.conjugate_update(data, {**prior, "scale": beta0})
     squares_finite(posterior["scale"], [x, mu0], "normal_inverse_gamma", "the posterior beta")

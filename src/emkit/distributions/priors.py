@@ -545,7 +545,8 @@ def niw_update(
               \Lambda_k' = \Lambda + S_k + \frac{\kappa N_k}{\kappa + N_k}
               (\bar x_k - \mu_0)(\bar x_k - \mu_0)^\top;
 
-    the posterior is :math:`\mathrm{NIW}(\mu_k', \kappa + N_k, \nu + N_k, \Lambda_k')`.
+    the posterior is :math:`\mathrm{NIW}(\mu_k', \kappa + N_k, \nu + N_k - [\kappa = 0],
+    \Lambda_k')` (a flat mean, :math:`\kappa = 0`, costs the covariance one row).
 
     Parameters
     ----------
