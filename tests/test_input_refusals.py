@@ -294,3 +294,53 @@ def test_nan_in_dataframe_chunks_and_partitions_is_named_by_its_columns():
         match=re.escape("of X contains NaN in 2 of 20 rows (columns ['income', 'debt'])"),
     ):
         GaussianMixture(1).fit(dd.from_pandas(holes, npartitions=3))
+
+
+# --- weights whose total overflows -------------------------------------------------------------
+
+OVERFLOWING = [
+    GaussianMixture(2, random_state=0),
+    KMeans(2, random_state=0),
+    GaussianImputer(),
+    MixtureModel([Poisson(), Poisson()], random_state=0),
+    GenerativeClassifier(),
+    ZeroInflatedPoisson(),
+    MixtureOfRegressions(2, random_state=0),
+]
+
+
+@pytest.mark.parametrize("estimator", OVERFLOWING, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("each", [1e307, 1e306])
+def test_weights_whose_total_overflows_are_refused_saying_rescale(estimator, each):
+    # 40 weights of 1e307 sum to inf: KMeans gave NaN centres, GaussianImputer a NaN
+    # log-likelihood, GaussianMixture a LinAlgError blaming the data; 1e306 (total 4e307)
+    # overflowed the statistics the same way
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.poisson(1.5, size=(20, 2)), rng.poisson(9.0, size=(20, 2))].astype(float)
+    args = (x, (x[:, 0] > 2).astype(int)) if isinstance(estimator, GenerativeClassifier) else (x,)
+    if isinstance(estimator, (ZeroInflatedPoisson, MixtureModel)):
+        args = (x[:, :1],)
+    if isinstance(estimator, MixtureOfRegressions):
+        args = (x[:, :1], x[:, 1])
+    total = "inf" if each == 1e307 else r"4e\+307, beyond 1e\+300"
+    with pytest.raises(ValueError, match=rf"sample_weight sums to {total}.*sample_weight.max\(\)"):
+        estimator.fit(*args, sample_weight=np.full(40, each))
+    scaled = estimator.__class__(**estimator.get_params()).fit(
+        *args, sample_weight=np.full(40, 1e298)
+    )
+    unweighted = estimator.__class__(**estimator.get_params()).fit(*args)
+    for name in ("means_", "cluster_centers_", "mean_", "coef_", "weights_"):
+        if hasattr(unweighted, name):
+            np.testing.assert_allclose(getattr(scaled, name), getattr(unweighted, name), rtol=1e-6)
+
+
+def test_weights_whose_total_overflows_are_refused_on_dask(da):
+    x, _ = _two_blobs(40)
+    model = GaussianMixture(2, random_state=0).fit(x)
+    w = da.from_array(np.full(40, 1e307), chunks=10)
+    X = da.from_array(x, chunks=(10, 2))
+    with pytest.raises(ValueError, match="sample_weight sums to inf"):
+        GaussianMixture(2, random_state=0).fit(X, sample_weight=w)
+    for query in (model.bic, model.score):
+        with pytest.raises(ValueError, match="sample_weight sums to inf"):
+            query(X, sample_weight=w)

@@ -31,7 +31,7 @@ import numpy as np
 
 from emkit.backend.sampling import sample_indices
 from emkit.backend.sources import DEFAULT_CHUNK_ROWS, feature_names
-from emkit.backend.validation import inf_refusal, nan_report
+from emkit.backend.validation import check_weight_total, inf_refusal, nan_report
 
 T = TypeVar("T")
 
@@ -475,8 +475,7 @@ def _prepared(
         raise ValueError("the Dask collection has no rows")
     if any(weight is not None for weight in weights):
         total = float(sum(weight for weight in weights if weight is not None))
-        if not total > 0:
-            raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
+        check_weight_total(total)
     else:
         total = float(n_rows)
     if persist is None and np.isnan(nbytes):

@@ -17,6 +17,10 @@ from emkit.backend.sources import ChunkSource
 # components on one mean).
 MAX_MAGNITUDE = 1e150
 MIN_MAGNITUDE = 1e-150
+# Frequency weights multiply the squares the statistics sum (and the log densities): a total
+# weight beyond this leaves float64 no room for squares beyond 1e8 (40 weights of 1e306,
+# total 4e307, made GaussianMixture's covariances inf). Weights are rescaled at no cost.
+MAX_TOTAL_WEIGHT = 1e300
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,28 @@ def _factor(small: float) -> str:
     if np.isfinite(inverse):
         return f"{inverse:.0e}"
     return f"1e+300, then by 1e+{-math.floor(math.log10(small)) - 300}"
+
+
+def check_weight_total(total: float) -> None:
+    """Raise the ValueError for frequency weights (``sample_weight``) that sum to ``total``,
+    each already checked finite and non-negative: a sum of zero, or one beyond
+    :data:`MAX_TOTAL_WEIGHT` (40 weights of 1e307 sum to inf)."""
+    if not total <= MAX_TOTAL_WEIGHT:
+        overflow = (
+            "inf: each weight is finite, but their sum overflows float64"
+            if total == np.inf
+            else f"{total:.3g}, beyond {MAX_TOTAL_WEIGHT:.0e}: the fit's statistics, the "
+            "weights times the data's squares, would overflow float64"
+        )
+        raise ValueError(
+            f"sample_weight sums to {overflow}. Divide the weights by a common factor (e.g. "
+            "sample_weight / sample_weight.max()): the fitted parameters depend on their "
+            "ratios alone, except that their total counts as the number of rows against "
+            "reg_covar or a prior, and in the log-likelihood, the criteria and the standard "
+            "errors"
+        )
+    if not total > 0:
+        raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
 
 
 def nan_report(x: np.ndarray, names: Any = None) -> str:

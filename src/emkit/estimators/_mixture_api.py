@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.namespace import namespace_of
 from emkit.backend.sources import DataSource
+from emkit.backend.validation import check_weight_total
 from emkit.em import FitResult, e_step_many
 from emkit.estimators._inputs import dask_total, per_row
 from emkit.estimators._validation import check_weights
@@ -122,10 +123,7 @@ class MixtureQueries:
             numbers = partial(_weighted_row_sums, self._mixture(), kind)
             em = getattr(self, "missing", None) == "em"
             sums = dask_total(self, X, numbers, sample_weight, allow_nan=em)
-            if not sums[1] > 0:  # as check_weights says in memory
-                raise ValueError(
-                    "sample_weight sums to zero: at least one row needs a positive weight"
-                )
+            check_weight_total(float(sums[1]))  # as check_weights in memory
         else:
             x = self._checked_rows(X)
             w = check_weights(sample_weight, np.broadcast_to(0.0, (x.shape[0], 1)))
@@ -259,8 +257,7 @@ def fit_numbers(
     if is_dask_collection(X):
         em = getattr(model, "missing", None) == "em"
         sums = dask_total(model, X, numbers, sample_weight, allow_nan=em)
-        if not sums[1] > 0:  # as check_weights says in memory
-            raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
+        check_weight_total(float(sums[1]))  # as check_weights in memory
     else:
         x = model._checked_rows(X)
         sums = numbers(x, check_weights(sample_weight, np.broadcast_to(0.0, (x.shape[0], 1))))

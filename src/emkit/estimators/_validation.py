@@ -30,6 +30,7 @@ from emkit.backend.threads import one_blas_thread
 from emkit.backend.validation import (
     MAX_MAGNITUDE,
     MIN_MAGNITUDE,
+    check_weight_total,
     inf_refusal,
     largest_magnitude,
     magnitude_refusal,
@@ -456,8 +457,8 @@ def check_weights(sample_weight, x: np.ndarray) -> np.ndarray | None:
     w = _check_sample_weight(
         host_rows(sample_weight), x, dtype=np.float64, ensure_non_negative=True
     )
-    if not w.sum() > 0:
-        raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
+    with np.errstate(over="ignore"):  # a sum beyond float64 is refused as such
+        check_weight_total(float(w.sum()))
     return w
 
 
@@ -485,8 +486,7 @@ def weighted_total(values, sample_weight, X=None) -> tuple[float, float]:
         total, n, ok = dask.compute(terms.sum(), w.sum(), valid)
         if not ok:
             raise ValueError("sample_weight holds negative, NaN or infinite values")
-        if not n > 0:
-            raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
+        check_weight_total(float(n))
         return float(total), float(n)
     values = np.asarray(namespace_of(values).to_numpy(values), dtype=np.float64)
     w = check_weights(sample_weight, np.broadcast_to(0.0, (values.shape[0], 1)))
