@@ -323,3 +323,28 @@ def test_multivariate_normal_reads_a_vector_as_one_column_as_normal_does():
     assert vector.params["covariance"][0, 0] == pytest.approx(np.var(x), rel=1e-13)
     assert vector.loglik == pytest.approx(normal.loglik, rel=1e-13)
     assert vector.loglik == pytest.approx(stats.norm(np.mean(x), np.std(x)).logpdf(x).sum())
+
+
+# ---- integers float64 cannot hold ------------------------------------------------------------
+
+
+def test_integers_float64_cannot_hold_are_refused_saying_subtract_an_offset():
+    # distinct values said "normal needs values that are not all equal"; 2**62 + (0, 2000,
+    # 4000) gave the variance 2796202.67 for 2666666.67 without a word
+    for x in ([2**62, 2**62 + 2, 2**62 + 4], [2**62, 2**62 + 2000, 2**62 + 4000]):
+        with pytest.raises(ValueError, match=r"beyond 2\*\*53 .*x - x.min\(\)"):
+            mle.normal(np.array(x, dtype=np.int64))
+    with pytest.raises(ValueError, match=r"18446744073709551615, which float64 stores as"):
+        mle.poisson(np.array([2**64 - 1, 3], dtype=np.uint64))
+    with pytest.raises(ValueError, match=r"mle.multivariate_normal: X holds 1 integer"):
+        mle.multivariate_normal(np.array([[2**60 + 1, 0], [0, 1], [1, 1]], dtype=np.int64))
+    with pytest.raises(ValueError, match=r"bayes.normal_inverse_gamma: x holds"):
+        bayes.normal_inverse_gamma(np.array([2**62, 2**62 + 2], dtype=np.int64))
+    # what float64 holds exactly is read: multiples of the spacing 1024 at 2**62, and the
+    # offsets the message suggests, whose variance is the exact one
+    x = np.array([2**62, 2**62 + 2000, 2**62 + 4000], dtype=np.int64)
+    exact = mle.normal(x - x.min()).params["variance"]
+    assert exact == pytest.approx(np.var([0.0, 2000.0, 4000.0]), rel=1e-15)
+    spaced = mle.normal(np.array([2**62, 2**62 + 1024, 2**62 + 2048], dtype=np.int64))
+    assert spaced.params["variance"] == pytest.approx(np.var([0.0, 1024.0, 2048.0]), rel=1e-12)
+    assert mle.normal(np.array([2**53, -(2**53), 0])).params["mean"] == 0.0

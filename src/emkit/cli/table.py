@@ -34,6 +34,7 @@ from typing import IO, Protocol, cast
 import numpy as np
 import pandas as pd
 
+from emkit.checks import EXACT_INTEGERS
 from emkit.exceptions import DataError
 from emkit.filecheck import check_regular_file
 from emkit.io import (
@@ -125,7 +126,6 @@ COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip", ".zst")
 ARROW_COMPRESSED_SUFFIXES = (".gz", ".bz2")
 # What to do about NaN in a column, for each `missing` that refuses it: "error" where the model
 # can take NaN as missing at random (--missing em), "unsupported" where it cannot.
-EXACT_INTEGERS = 2**53  # float64 holds every integer up to this, and not all beyond
 # How a note names a kind of column that is left out (ColumnKinds.kind).
 KIND_WORDS = {
     "boolean": "boolean",
