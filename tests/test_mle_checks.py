@@ -348,3 +348,19 @@ def test_integers_float64_cannot_hold_are_refused_saying_subtract_an_offset():
     spaced = mle.normal(np.array([2**62, 2**62 + 1024, 2**62 + 2048], dtype=np.int64))
     assert spaced.params["variance"] == pytest.approx(np.var([0.0, 1024.0, 2048.0]), rel=1e-12)
     assert mle.normal(np.array([2**53, -(2**53), 0])).params["mean"] == 0.0
+
+
+# ---- values near float64's limit -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "x", [[1e308, -1e308, 1e308], [1.5e308, 1.6e308], [1.7e308, -1.7e308], [1e200, 2e200, 3e200]]
+)
+def test_normal_near_float64s_limit_says_rescale(x):
+    # near 1e308 said "Normal variance must be non-negative; got [nan]" or "Normal mean must
+    # be finite; got [nan]", where 1e200 said to rescale
+    largest = f"{np.max(np.abs(x)):.3g}".replace("+", r"\+")
+    with pytest.raises(ValueError, match=rf"normal: values as large as {largest} .*rescale"):
+        mle.normal(x)
+    scaled = mle.normal(np.array(x) / 1e300)  # what the message asks for
+    assert np.isfinite(scaled.params["mean"]) and np.isfinite(scaled.params["variance"])

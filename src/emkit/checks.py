@@ -166,12 +166,15 @@ def named_labels(x: Any) -> tuple[np.ndarray, list] | None:
 
 
 def squares_finite(result: Any, values: Any, what: str, quantity: str) -> None:
-    """Raise where ``result`` (a variance, a scatter, a posterior scale: a float or an array)
-    is not finite because the largest of ``values`` (the data, and a prior mean) overflow
-    float64 when squared; ``quantity`` names ``result`` in the message."""
-    if not np.all(np.isfinite(result)):
+    """Raise where ``result`` (a variance, a scatter, a posterior scale: a float or an array,
+    or a list of them) is not finite because the largest of ``values`` (the data, and a prior
+    mean) overflow float64 when squared or summed; ``quantity`` names ``result`` in the
+    message."""
+    if not all(
+        np.all(np.isfinite(part)) for part in (result if isinstance(result, list) else [result])
+    ):
         largest = max(float(np.max(np.abs(v), initial=0.0)) for v in values)
         raise ValueError(
-            f"{what}: values as large as {largest:.3g} overflow float64 when squared ({quantity}"
-            " is inf); rescale the data first"
+            f"{what}: values as large as {largest:.3g} overflow float64 when squared or summed "
+            f"({quantity} is not finite); rescale the data first"
         )

@@ -410,8 +410,12 @@ def normal(x) -> Estimate:
     """
     x = finite_array(x, "x", 1, "mle.normal")
     at_least(x.size, 2, "normal")
+    family = Normal()
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
-        fit = _fit(Normal(), x)
+        data = family.suff_stats(x[:, None], np.ones(x.size))
+    # values near float64's limit overflow the deviations' sums as well as their squares
+    squares_finite([data.mean, data.scatter], [x], "normal", "the mean or the variance")
+    fit: Any = family.from_stats(data)
     if fit.variance[0] == 0:
         if np.ptp(x) > 0:  # not all equal, but too small to square in float64
             raise ValueError(
@@ -419,7 +423,6 @@ def normal(x) -> Estimate:
                 "squared (the variance comes out 0); rescale the data first"
             )
         raise ValueError("normal needs values that are not all equal (the variance MLE is 0)")
-    squares_finite(fit.variance[0], [x], "normal", "the variance")
     params = {"mean": fit.mean[0], "variance": fit.variance[0]}
     # in units of (sd, variance): Var(variance) = 2 variance^2 / N overflows beyond 1e154
     scale = np.array([np.sqrt(fit.variance[0]), fit.variance[0]])
