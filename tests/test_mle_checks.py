@@ -364,3 +364,36 @@ def test_normal_near_float64s_limit_says_rescale(x):
         mle.normal(x)
     scaled = mle.normal(np.array(x) / 1e300)  # what the message asks for
     assert np.isfinite(scaled.params["mean"]) and np.isfinite(scaled.params["variance"])
+
+
+# ---- pandas nullable columns: pd.NA is a missing value ---------------------------------------
+
+
+def test_pd_na_in_nullable_dataframe_columns_is_read_as_missing():
+    # two Float64 columns with one pd.NA said "X must hold numbers; float() argument must be
+    # ... not 'NAType'", one column the NaN message
+    pd = pytest.importorskip("pandas")
+    y = np.array([1.1, 2.0, 2.9, 4.2, 5.1, 5.8])
+    X = pd.DataFrame(
+        {
+            "a": pd.array([1.0, None, 3.0, 4.0, 5.0, 6.0], dtype="Float64"),
+            "b": pd.array([0.5, 0.1, 0.9, 0.4, 0.2, 0.7], dtype="Float64"),
+        }
+    )
+    for call in (
+        lambda: mle.linear_regression(X, y),
+        lambda: mle.linear_regression(X[["a"]], y),
+        lambda: mle.multivariate_normal(X),
+        lambda: bayes.normal_inverse_wishart(X),
+        lambda: bayes.ridge(X, y, alpha=1.0),
+    ):
+        with pytest.raises(ValueError, match=r"X has 1 NaN value\(s\); drop or impute them first"):
+            call()
+    with pytest.raises(ValueError, match=r"y has 1 NaN value\(s\)"):
+        mle.linear_regression(X.fillna(0.0), pd.Series(y, dtype="Float64").where(y < 5.5, pd.NA))
+    # without pd.NA the nullable columns are the float64 ones; text is still not numbers
+    full = X.fillna(2.0)
+    expected = mle.multivariate_normal(full.to_numpy(dtype=float)).params["mean"]
+    np.testing.assert_array_equal(mle.multivariate_normal(full).params["mean"], expected)
+    with pytest.raises(ValueError, match="X must hold numbers"):
+        mle.multivariate_normal(pd.DataFrame({"a": ["x", "y", "z"], "b": [1.0, 2.0, 3.0]}))

@@ -71,7 +71,10 @@ def finite_array(x: Any, name: str, ndim: int, what: str | None = None) -> np.nd
     if not isinstance(x, (str, bytes)):
         exact_integers(np.asarray(x), name, what or name)
     try:
-        arr = np.asarray(x, dtype=np.float64)
+        if isinstance(x, (pd.DataFrame, pd.Series)):  # pd.NA of nullable columns: missing
+            arr = x.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"{name} must hold numbers; {exc}. Convert it to a numeric array first (for text "
