@@ -397,3 +397,47 @@ def test_pd_na_in_nullable_dataframe_columns_is_read_as_missing():
     np.testing.assert_array_equal(mle.multivariate_normal(full).params["mean"], expected)
     with pytest.raises(ValueError, match="X must hold numbers"):
         mle.multivariate_normal(pd.DataFrame({"a": ["x", "y", "z"], "b": [1.0, 2.0, 3.0]}))
+
+
+# ---- numerical: NaN in the data --------------------------------------------------------------
+
+
+def test_numerical_refuses_nan_data_up_front_and_names_rows_not_finite_at_start():
+    # NaN data said "logpdf is not finite at start; choose a start inside the support"
+    x = np.array([0.3, 1.2, np.nan, 2.0, 0.7])
+
+    def normal(theta, x):
+        return stats.norm.logpdf(x, theta[0], theta[1])
+
+    start, bounds = {"m": 0.0, "s": 1.0}, {"s": (1e-9, None)}
+    with pytest.raises(ValueError, match=r"^data has 1 NaN value\(s\); drop or impute them"):
+        mle.numerical(normal, x, start=start, bounds=bounds)
+    with pytest.raises(ValueError, match=r"^data\['x'\] has 1 NaN value"):
+        mle.numerical(lambda t, d: normal(t, d["x"]), {"x": list(x)}, start=start, bounds=bounds)
+    with pytest.raises(ValueError, match=r"^data\[1\] has 1 NaN value"):
+        mle.numerical(lambda t, d: normal(t, d[1]), (None, x), start=start, bounds=bounds)
+    # outside the support at start: the observations are named
+    negative = np.array([0.3, 1.2, -1.0, 2.0, 0.7])
+    with pytest.raises(
+        ValueError, match=r"not finite at start for 1 of the 5 observations \(\[2\]\)"
+    ):
+        mle.numerical(
+            lambda t, x: stats.expon.logpdf(x, scale=t[0]),
+            negative,
+            start=[1.0],
+            bounds=[(1e-9, None)],
+        )
+    # inf stays data (an upper limit of interval censoring): P(low < X < high)
+    low, high = np.array([0.2, 1.0, 0.5, 2.0]), np.array([0.8, np.inf, 1.5, np.inf])
+
+    def censored(theta, d):
+        return np.log(stats.expon.sf(d[0], scale=theta[0]) - stats.expon.sf(d[1], scale=theta[0]))
+
+    est = mle.numerical(censored, (low, high), start=[1.0], bounds=[(1e-6, None)])
+    best = optimize.minimize_scalar(
+        lambda s: -censored([s], (low, high)).sum(),
+        bounds=(0.1, 50),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
+    assert est.params["theta"][0] == pytest.approx(best.x, rel=1e-6)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, special
 
 from emkit.exceptions import warn_user
@@ -54,6 +55,31 @@ def _rows(data: Any) -> int | None:
                 return len(member)
         return None
     return len(data) if hasattr(data, "__len__") and not isinstance(data, str) else None
+
+
+def _refuse_nan(data: Any) -> None:
+    """Raise the usual ValueError where ``data`` (or a member of a tuple or a dict of arrays)
+    is an array of numbers holding NaN (pandas ``pd.NA`` included). Infinities pass: an
+    interval-censored likelihood may take inf as an upper limit."""
+    if isinstance(data, Mapping):
+        members = [(f"data[{key!r}]", value) for key, value in data.items()]
+    elif isinstance(data, tuple):
+        members = [(f"data[{i}]", value) for i, value in enumerate(data)]
+    else:
+        members = [("data", data)]
+    for name, value in members:
+        if isinstance(value, (pd.Series, pd.DataFrame)):
+            missing = int(np.sum(value.isna().to_numpy()))
+        elif isinstance(value, (np.ndarray, list)):
+            try:
+                values = np.asarray(value)
+            except ValueError:  # a ragged list: logpdf's to read
+                continue
+            missing = int(np.isnan(values).sum()) if values.dtype.kind in "fc" else 0
+        else:
+            continue
+        if missing:
+            raise ValueError(f"{name} has {missing} NaN value(s); drop or impute them first")
 
 
 def _check_shapes(first: np.ndarray, data: Any, n: int | None, k: int, g0) -> int:
@@ -163,6 +189,7 @@ def numerical(
     >>> round(shape.params["shape"], 3), round(shape.stderr["shape"], 3)
     (4.622, 2.232)
     """
+    _refuse_nan(data)
     names, theta0 = names_and_start(start)
     k = theta0.size
     if k == 0:
@@ -184,7 +211,15 @@ def numerical(
 
     first = np.asarray(logpdf(theta0, data))
     if not np.isfinite(first).all():
-        raise ValueError("logpdf is not finite at start; choose a start inside the support")
+        where = ""
+        if first.ndim == 1 and first.size > 1:
+            bad = np.flatnonzero(~np.isfinite(first))
+            shown = ", ".join(map(str, bad[:10])) + (", ..." if bad.size > 10 else "")
+            where = f" for {bad.size} of the {first.size} observations ([{shown}])"
+        raise ValueError(
+            f"logpdf is not finite at start{where}; choose a start inside the support, or "
+            "check those observations"
+        )
     if n is not None and not (float(n).is_integer() and n >= 1):
         raise ValueError(f"n must be a positive whole number of observations, got {n!r}")
     g0 = None if grad is None else np.asarray(grad(theta0, data), dtype=np.float64)
