@@ -441,3 +441,22 @@ def test_numerical_refuses_nan_data_up_front_and_names_rows_not_finite_at_start(
         options={"xatol": 1e-12},
     )
     assert est.params["theta"][0] == pytest.approx(best.x, rel=1e-6)
+
+
+# ---- interval levels -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", ["0.9", None, True, 0.9j])
+def test_a_level_that_is_not_a_number_is_refused_clearly(level):
+    # conf_int("0.9") raised "TypeError: '<' not supported between instances of 'int' and 'str'"
+    est = mle.normal([1.0, 2.0, 4.0])
+    post = bayes.beta_bernoulli([1, 0, 1])
+    for call in (est.conf_int, est.summary, post.interval, post.predictive().interval):
+        with pytest.raises(ValueError, match=r"level must be a number strictly between 0 and 1"):
+            call(level)
+    low, high = est.conf_int(np.float64(0.9))["mean"]
+    z = stats.norm.ppf(0.95)
+    assert (low, high) == pytest.approx(
+        (est.params["mean"] - z * est.stderr["mean"], est.params["mean"] + z * est.stderr["mean"]),
+        rel=1e-12,
+    )

@@ -119,6 +119,18 @@ def at_least(n: int, minimum: int, what: str) -> None:
         raise ValueError(f"{what} needs at least {minimum} observation(s), got {n}")
 
 
+def check_level(level: Any) -> None:
+    """Raise unless ``level``, an interval's coverage, is a number strictly between 0 and 1
+    (text such as "0.9" is refused, not compared)."""
+    if not isinstance(level, Real) or isinstance(level, (bool, np.bool_)):
+        raise ValueError(
+            f"level must be a number strictly between 0 and 1, such as 0.9; got "
+            f"{type(level).__name__} {level!r}"
+        )
+    if not 0 < float(level) < 1:
+        raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
+
+
 def category_count(n_categories: Any) -> int:
     """``n_categories`` (K) as an int, or a ValueError unless it is a positive integer (a
     float such as 3.0 is read as 3; 2.7, 0, -3, True and text are refused)."""

@@ -17,6 +17,7 @@ from scipy.optimize import linear_sum_assignment
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.inputs import as_source
 from emkit.backend.sources import IterableChunks
+from emkit.checks import check_level
 from emkit.estimators._validation import chunk_iterable, rows_from_file
 from emkit.exceptions import DegenerateFitWarning
 from emkit.mle.estimate import flatten, row_labels
@@ -100,8 +101,7 @@ class BootstrapResult:
 
     def conf_int(self, level: float = 0.95) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Percentile intervals: the (1 - level)/2 and (1 + level)/2 quantiles of the replicates."""
-        if not 0 < level < 1:
-            raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
+        check_level(level)
         q = [(1 - level) / 2, (1 + level) / 2]
         return {
             k: tuple(np.quantile(v, q, axis=0))  # type: ignore[misc]

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from emkit.checks import check_level
+
 
 def _rng(random_state) -> np.random.Generator:
     return np.random.default_rng(random_state)
@@ -22,11 +24,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
         return value.item()
     return value
-
-
-def _check_level(level: float) -> None:
-    if not 0 < level < 1:
-        raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +93,7 @@ class Predictive:
         holds its coordinate of a new observation with probability ``level``, all of them
         together less often.
         """
-        _check_level(level)
+        check_level(level)
         if self._interval is not None:
             return _plain(self._interval(level))
         return _plain(self.dist.interval(level))
@@ -148,7 +145,7 @@ class Posterior:
 
     def interval(self, level: float = 0.95) -> tuple:
         """Equal-tailed credible interval (low, high), elementwise for array parameters."""
-        _check_level(level)
+        check_level(level)
         if self._interval is not None:
             return _plain(self._interval(level))
         return _plain(self.dist.interval(level))

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from emkit.checks import check_level
 from emkit.exceptions import DegenerateFitWarning, warn_user
 
 Value = float | np.ndarray
@@ -530,8 +531,7 @@ class Estimate:
         not symmetric about the estimate and never leaves the parameter space. NaN for an
         estimate on its bound.
         """
-        if not 0 < level < 1:
-            raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
+        check_level(level)
         q = self._reference()[1].ppf((1 + level) / 2)
         low, high = bounded_wald(flatten(self.params), flatten(self.stderr), q, self._bounds())
         lows, highs = unflatten(low, self.params), unflatten(high, self.params)
