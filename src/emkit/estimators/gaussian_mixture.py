@@ -1056,7 +1056,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         by most probable component, with ellipses), "uncertainty" (1 - max posterior) or
         "density" (the fitted density; contours on the first two axes). On a Dask collection
         the figure draws a uniform sample of at most 10 000 rows, drawn on the workers."""
-        from emkit.report.mclust import plot_model
+        from emkit.report.mclust_plots import plot_model
 
         rows = self._report_rows(X, sample=True)
         with names_checked():  # where the rows were taken

@@ -153,7 +153,7 @@ class MixtureSelection:
         """A matplotlib Figure: "bic" (the criterion of every fit by K and model, as mclust's
         ``plot(mclustBIC)``), or "classification", "uncertainty", "density" of the chosen
         model on ``X`` (default: the data selected on)."""
-        from emkit.report.mclust import plot_selection
+        from emkit.report.mclust_plots import plot_selection
 
         rows = self._rows(X, sample=True) if what != "bic" else None
         with names_checked():  # where the rows were taken

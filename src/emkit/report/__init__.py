@@ -10,14 +10,7 @@ import pandas as pd
 
 from emkit.backend.dask_source import is_dask_collection
 from emkit.estimators._mixture_api import fit_numbers
-from emkit.report.figures import (
-    FIGURE_ROWS,
-    draw_figures,
-    fitted_components,
-    full_covariances,
-    png_bytes,
-    save_figures,
-)
+from emkit.report.fitted import fitted_components, full_covariances
 from emkit.report.html import components_html, selection_table_html, write_html
 
 BOOTSTRAP = 30  # resamples behind the standard errors of the component table
@@ -299,6 +292,8 @@ def write_report(
     -------
     dict mapping "report" to the written path.
     """
+    from emkit.report.figures import FIGURE_ROWS, draw_figures, png_bytes
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = selection.best_
@@ -362,6 +357,15 @@ def write_report(
         parameters_html=parameters,
     )
     return {"report": path}
+
+
+def __getattr__(name: str) -> Any:
+    """``save_figures`` loaded on first use: matplotlib only for what draws."""
+    if name == "save_figures":
+        from emkit.report.figures import save_figures
+
+        return save_figures
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

@@ -22,6 +22,7 @@ from matplotlib.text import Text
 
 from emkit.atomic import write_bytes
 from emkit.backend.sampling import sorted_unique
+from emkit.report.fitted import fitted_components, full_covariances
 
 DPI = 110
 PAIRS_MAX = 6  # up to this many columns a pairs plot; beyond, two principal components
@@ -37,32 +38,6 @@ FIGURE_FILES = {
 # mixture-density contours drawn through the density of these quantiles of the data points:
 # the region inside a contour holds about 1 - q of the points
 CONTOUR_QUANTILES = (0.05, 0.25, 0.5)
-
-
-def fitted_components(model) -> int:
-    """The number of components the fitted model holds, ``len(model.weights_)``: fewer than
-    its ``n_components`` parameter where EM dropped some (``prune_weight``, or a
-    ``weight_concentration`` below 1 emptying a component)."""
-    return int(np.shape(model.weights_)[0])
-
-
-def full_covariances(model) -> np.ndarray:
-    """Each component's covariance matrix, shape (k, d, d), whatever the covariance type.
-
-    The structure's own expansion where the registry knows the type; otherwise (``covariances_``
-    already (k, d, d), as mclust's models store them) the array itself.
-    """
-    from emkit.distributions.gaussian import covariance_structure
-
-    try:
-        structure = covariance_structure(model.covariance_type)
-        return structure.from_covariances(model.means_, model.covariances_).full_covariances()
-    except (ValueError, AttributeError, NotImplementedError):
-        cov = np.asarray(model.covariances_, dtype=float)
-        k, d = model.means_.shape
-        if cov.shape == (k, d, d):
-            return cov
-        raise
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,7 @@ def components_html(
         ``x`` when None.
     no_errors : why there are no standard errors, where ``errors`` is None.
     """
-    from emkit.report.figures import full_covariances
+    from emkit.report.fitted import full_covariances
 
     full = full_covariances(model)
     k, d = model.means_.shape
