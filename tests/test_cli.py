@@ -302,6 +302,20 @@ def test_console_script_bad_input_has_no_traceback(tmp_path):
     ]
 
 
+def test_fit_without_a_report_loads_no_matplotlib(tmp_path):
+    # --no-report saves the figures' time: matplotlib was loaded anyway, for the summary
+    code = (
+        "import sys; from emkit.cli import main; "
+        f"status = main(['fit', {str(FAITHFUL)!r}, '-k', '2', '--covariance', 'full', "
+        f"'--no-report', '--quiet', '--out', {str(tmp_path / 'out')!r}]); "
+        "print(status, 'matplotlib' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert result.stdout.split()[-2:] == ["0", "False"], result.stderr
+
+
 @pytest.mark.parametrize(
     "spec, expected",
     [("1-9", list(range(1, 10))), ("3", [3]), ("2,3,5", [2, 3, 5]), ("5,1-3", [1, 2, 3, 5])],
