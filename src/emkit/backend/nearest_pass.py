@@ -81,6 +81,10 @@ LOCKSTEP_CENTRES = 24
 # little where the pass's calls are short (few rows or features) or another process holds
 # the second core.
 NEAREST_THREADS = TimedThreads()
+# Rows below which a pass keeps no bounds between passes (every pass a whole one): there the
+# bounds' own bookkeeping (sampling the gaps, choosing a reach, recording near rows) costs
+# more than the distances it saves.
+NEAR_MIN_ROWS = 16384
 # Names for the bounds a pass leaves (ShiftedRows.bounds): the next pass of the same start
 # finds its bounds by the name its centres carry (NearestForm.trail).
 _TRAILS = itertools.count(1)
@@ -323,7 +327,7 @@ def _bounds_plans(
         if wants_labels:
             plans.append(None)
             continue
-        if bounds is None or bounds.coef.shape != form.coef.shape:
+        if bounds is None or bounds.coef.shape != form.coef.shape or n < NEAR_MIN_ROWS:
             plans.append(_Plan(RowBounds(np.array(form.coef), weights=weights), "whole"))
             continue
         error = rounding_scale(d, x.norm_most, float(form.const.max()))
