@@ -1240,4 +1240,12 @@ def test_select_mixture_as_cluster_tasks_screens_as_in_memory(client):
     assert refined == {1, 2, 3}
     for k in (4, 5):
         ours, theirs = memory.models_[k, "spherical"], tasks.models_[k, "spherical"]
-        assert abs(ours.log_likelihood_ - theirs.log_likelihood_) < 2 * SCREEN_TOL * len(x)
+        whole = GaussianMixture(k, covariance_type="V", init_params="hc").fit(x)
+        # the screening's stop, far short of a whole fit's (189 and 162 steps against 355 and
+        # 361 here); the log-likelihoods within the screening's tolerance, or within a tenth of
+        # the screening's shortfall where rounding moved the stop along the flat likelihood
+        # (0.054 on a 512 KiB-L2 EPYC, whose shortfall is 3.2)
+        assert max(ours.n_iter_, theirs.n_iter_) < 0.75 * whole.n_iter_
+        shortfall = abs(whole.log_likelihood_ - ours.log_likelihood_)
+        allowed = max(2 * SCREEN_TOL * len(x), shortfall / 10)
+        assert abs(ours.log_likelihood_ - theirs.log_likelihood_) < allowed

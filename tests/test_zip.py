@@ -42,7 +42,9 @@ def _doctor_visits():
 def _statsmodels_fit(y):
     one = np.ones((y.shape[0], 1))
     model = SmZIP(y, one, exog_infl=one, inflation="logit")
-    result = model.fit(method="bfgs", maxiter=2000, disp=0, gtol=1e-10)
+    # gtol 1e-8: at 1e-10 BFGS reports a precision loss on some machines (a 512 KiB-L2 EPYC),
+    # stopped at the optimum all the same; at 1e-8 it converges, to within the checks below
+    result = model.fit(method="bfgs", maxiter=2000, disp=0, gtol=1e-8)
     assert result.mle_retvals["converged"]
     return model, result
 
