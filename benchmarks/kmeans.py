@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/kmeans.py [--quick] [--iters 20] [--repeats 3] [--converge]
+    python benchmarks/kmeans.py [--quick | --small] [--iters 20] [--repeats 3] [--converge]
     python benchmarks/kmeans.py --random-starts 10 [--quick] [--repeats 3]
 
 For each (N, D, K) both libraries fit the same data (:func:`make_data`: K overlapping unit
@@ -43,6 +43,8 @@ import numpy as np
 
 FULL = [(1_000_000, 10, 10), (1_000_000, 2, 5)]
 QUICK = [(200_000, 10, 10), (200_000, 2, 5)]
+# what a user's first fits meet: fixed costs per pass and per fit weigh most here
+SMALL = [(1_000, 2, 3), (10_000, 5, 3), (10_000, 5, 10), (100_000, 10, 10)]
 
 
 def make_data(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
@@ -201,6 +203,9 @@ def table(rows: list[dict]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2e5 rows instead of 1e6")
+    parser.add_argument(
+        "--small", action="store_true", help="1e3 to 1e5 rows (SMALL) instead of 1e6"
+    )
     parser.add_argument("--iters", type=int, default=20, help="iterations per fit at most")
     parser.add_argument("--repeats", type=int, default=3, help="timings per call (median)")
     parser.add_argument(
@@ -236,7 +241,7 @@ def main(argv=None) -> int:
     rows = []
     shown = starts_table if args.random_starts else table
     with limits:
-        for n, d, k in QUICK if args.quick else FULL:
+        for n, d, k in SMALL if args.small else QUICK if args.quick else FULL:
             if args.random_starts:
                 rows.append(measure_starts(n, d, k, args.random_starts, args.repeats))
             else:
