@@ -25,7 +25,7 @@ import emkit
 from emkit.atomic import atomic_write, output_folder, write_text
 from emkit.cli import main
 from emkit.distributions.gaussian import COVARIANCES
-from emkit.exceptions import ModelFileError
+from emkit.exceptions import CheckpointError, ModelFileError
 
 SRC = Path(emkit.__file__).resolve().parents[1]
 
@@ -1385,4 +1385,26 @@ def test_npy_files_of_python_objects_are_refused_unread(tmp_path):
     ):
         with pytest.raises(ValueError, match="holds Python objects .pickled., which emkit never"):
             call()
+    assert not proof.exists()
+
+
+@pytest.mark.parametrize("name", ["model.json", "model.pkl", "model.joblib"])
+def test_a_pickled_model_file_is_refused_without_running_it(tmp_path, name):
+    # Model files are JSON, rebuilt into emkit's own classes: a pickle passed as one (by
+    # whatever name, as joblib.dump or pickle.dump write them) is refused, and its payload
+    # never runs; the same for emkit predict and a checkpoint to resume from.
+    import pickle
+
+    proof = tmp_path / "ran"
+    path = tmp_path / name
+    path.write_bytes(pickle.dumps(_RunsCode(proof)))
+    with pytest.raises(ModelFileError):
+        emkit.load(path)
+    data = tmp_path / "rows.csv"
+    pd.DataFrame(blobs(20), columns=["a", "b"]).to_csv(data, index=False)
+    assert main(["predict", str(path), str(data)]) == 2
+    checkpoint = tmp_path / "fit.ckpt"
+    checkpoint.write_bytes(pickle.dumps(_RunsCode(proof)))
+    with pytest.raises(CheckpointError):
+        emkit.GaussianMixture(2, random_state=0).fit(blobs(60), checkpoint=checkpoint)
     assert not proof.exists()
