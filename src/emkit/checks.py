@@ -68,8 +68,13 @@ def finite_array(x: Any, name: str, ndim: int, what: str | None = None) -> np.nd
     array of shape (n,) or (n, d), dtype float64.
     """
     real_numbers(x, name, what or name)
-    if not isinstance(x, (str, bytes)):
-        exact_integers(np.asarray(x), name, what or name)
+    if isinstance(x, (pd.DataFrame, pd.Series)):  # its integer columns only: no copy of all
+        frame = x.to_frame() if isinstance(x, pd.Series) else x
+        integers = [c for c, t in frame.dtypes.items() if t.kind in "iu"]
+        if integers:
+            exact_integers(frame[integers].to_numpy(), name, what or name)
+    elif not isinstance(x, (str, bytes)):
+        exact_integers(np.asarray(x), name, what or name)  # free for an array
     try:
         if isinstance(x, (pd.DataFrame, pd.Series)):  # pd.NA of nullable columns: missing
             arr = x.to_numpy(dtype=np.float64, na_value=np.nan)
