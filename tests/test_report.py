@@ -13,7 +13,15 @@ from matplotlib.contour import ContourSet
 from sklearn.decomposition import PCA
 
 from emkit import GaussianMixture, select_mixture
-from emkit.report import bootstrap_errors, geometry, model_name, summarize, write_report
+from emkit.cli.fit import figure_rows
+from emkit.report import (
+    BOOTSTRAP_MAX_VALUES,
+    bootstrap_errors,
+    geometry,
+    model_name,
+    summarize,
+    write_report,
+)
 from emkit.report.figures import (
     clusters_figure,
     criterion_figure,
@@ -23,6 +31,7 @@ from emkit.report.figures import (
     save_figures,
 )
 from emkit.report.html import components_html, selection_table_html
+from emkit.report.rows import FIGURE_ROWS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -500,3 +509,29 @@ def test_history_figure_shows_a_fall_it_cannot_put_on_a_log_scale(faithful):
     plain = history_figure(rising)
     assert plain.axes[1].get_title() == "Increase per iteration (varies, never negative)"
     assert len(plain.axes[1].lines) == 1
+
+
+def test_report_from_the_command_lines_sample_is_the_report_of_all_rows(tmp_path):
+    """Where no bootstrap runs (n x d beyond BOOTSTRAP_MAX_VALUES), ``emkit fit`` keeps only
+    figure_rows' sample of the rows for the report, so that the data can go before the figures
+    are drawn: the page is byte for byte the one all the rows give, missing values and all."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(0.0, 1.0, (40_000, 8)), rng.normal(4.0, 1.0, (30_000, 8))])
+    selection = select_mixture(x, [1, 2], ["spherical"], random_state=0)
+    x[::9, 3] = np.nan  # rows the figures cannot place, counted in their captions
+    names = [f"c{j}" for j in range(8)]
+    sizes = np.bincount(selection.best_.predict(np.nan_to_num(x)), minlength=2)
+    assert x.size > BOOTSTRAP_MAX_VALUES
+    whole = write_report(selection, x, names, tmp_path / "all", summary="s", sizes=sizes)
+    drawn = figure_rows(x)
+    assert (drawn.rows, drawn.missing, drawn.x.shape) == (70_000, 7778, (FIGURE_ROWS, 8))
+    sampled = write_report(
+        selection, drawn.x, names, tmp_path / "sample", summary="s", sizes=sizes,
+        rows=drawn.rows, missing=drawn.missing,
+    )  # fmt: skip
+    page = sampled["report"].read_text()
+    assert page == whole["report"].read_text()
+    assert "The 7778 rows with a missing value cannot be placed" in page
+    assert f"random sample of {FIGURE_ROWS:,} of the 62,222 rows with no missing value" in page
+    small = x[:1000]
+    assert figure_rows(small).x is small and figure_rows(small).rows is None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import functools
 import os
 import re
@@ -700,10 +701,14 @@ def fit_and_report(
             ]
             failed = None
             if report:
+                drawn_from = figure_rows(x)
+                # large data: the figures need only a sample, and the rows go before they are drawn
+                selection = dataclasses.replace(selection, data_=None)
+                del x, x_data, table
                 report_call = functools.partial(
                     write_report,
                     selection,
-                    x,
+                    drawn_from.x,
                     shown,
                     staging,
                     title=title or f"emkit report: {Path(data).name}",
@@ -711,6 +716,8 @@ def fit_and_report(
                     summary=summary,
                     units_note=STANDARDIZED_NOTE if standardize_columns else "",
                     sizes=sizes,
+                    rows=drawn_from.rows,
+                    missing=drawn_from.missing,
                 )
                 failed = drawn(report_call)
                 if failed is None:
@@ -724,6 +731,32 @@ def fit_and_report(
     for path, what in written:
         stdout_line(f"  {path.name:<16} {what}")
     return report_failed(failed, "model.json and assignments.csv")
+
+
+@dataclasses.dataclass(frozen=True)
+class FigureRows:
+    """What :func:`emkit.report.write_report` draws: all the rows, or where the bootstrap
+    would not run on them (:data:`~emkit.report.BOOTSTRAP_MAX_VALUES`), the sample its figures
+    draw, the number of rows and of those with a missing value."""
+
+    x: np.ndarray
+    rows: int | None = None
+    missing: int | None = None
+
+
+def figure_rows(x: np.ndarray) -> FigureRows:
+    """:class:`FigureRows` of ``x`` (n, d), the data fitted (z-scores with
+    ``--standardize``)."""
+    import numpy as np
+
+    from emkit.report import BOOTSTRAP_MAX_VALUES
+    from emkit.report.rows import FIGURE_ROWS, sample_rows
+
+    n, d = x.shape
+    if n * d <= BOOTSTRAP_MAX_VALUES or n <= FIGURE_ROWS:
+        return FigureRows(x)
+    missing = n - int(np.isfinite(x).all(axis=1).sum())
+    return FigureRows(sample_rows(x), rows=n, missing=missing)
 
 
 def drawn(write: Callable[[], Any]) -> str | None:

@@ -264,6 +264,7 @@ def write_report(
     units_note: str = "",
     sizes: np.ndarray | None = None,
     rows: int | None = None,
+    missing: int | None = None,
 ) -> dict[str, Path]:
     """Write ``report.html``: one self-contained file (figures embedded as PNG data URIs).
 
@@ -283,36 +284,43 @@ def write_report(
     rows : where ``x`` is a sample, the number of rows it was drawn from; the figures then
         draw the sample, and the component table has no standard errors (the bootstrap
         refits the model on resamples of all the rows, in this process).
+    missing : with ``rows``, where ``x`` is :func:`~emkit.report.rows.sample_rows` of rows
+        held in memory (complete rows only), how many of all the ``rows`` have a missing
+        value; None where the sample was drawn on Dask workers (its captions say so).
 
     Figures of the data are drawn from a random sample of at most
-    :data:`~emkit.report.figures.FIGURE_ROWS` rows (their captions say so); standard errors
+    :data:`~emkit.report.rows.FIGURE_ROWS` rows (their captions say so); standard errors
     are bootstrapped only up to :data:`BOOTSTRAP_MAX_VALUES` numbers.
 
     Returns
     -------
     dict mapping "report" to the written path.
     """
-    from emkit.report.figures import FIGURE_ROWS, draw_figures, png_bytes
+    from emkit.report.figures import draw_figures, png_bytes
+    from emkit.report.rows import FIGURE_ROWS
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = selection.best_
     if rows is not None and (sizes is None or summary is None):
         raise ValueError("a report of a sample of the rows needs the sizes and the summary")
+    if missing is not None and rows is None:
+        raise ValueError("missing counts rows a sample was drawn from: give their number, rows")
+    on_cluster = rows is not None and missing is None
     if sizes is None:
         sizes = cluster_sizes(model, x)
     if summary is None:
         summary = summarize(selection, x, columns, sizes=sizes)
-    n_missing = int((~np.isfinite(x).all(axis=1)).sum())
-    rows_of = ("sampled " if rows is not None else "") + ("row" if n_missing == 1 else "rows")
+    n_missing = int((~np.isfinite(x).all(axis=1)).sum()) if missing is None else missing
+    rows_of = ("sampled " if on_cluster else "") + ("row" if n_missing == 1 else "rows")
     left_out = (
         f" The {n_missing} {rows_of} with a missing value cannot be placed on the axes"
         + (" and are not shown." if n_missing > 1 else " and is not shown.")
         if n_missing
         else ""
     )
-    n_complete = x.shape[0] - n_missing
-    if rows is not None and rows > x.shape[0]:
+    n_complete = (x.shape[0] if rows is None else rows) - n_missing
+    if on_cluster and rows is not None and rows > x.shape[0]:
         sampled = (
             f" Drawn from a random sample of {x.shape[0]:,} of the {rows:,} rows, drawn on the "
             "Dask workers (the fit used every row)."
@@ -344,7 +352,7 @@ def write_report(
         sizes=sizes,
         no_errors="the rows are on a Dask cluster, and the bootstrap refits the model on "
         "resamples of them in one process"
-        if rows is not None
+        if on_cluster
         else "the data are too large for the bootstrap",
     )
     path = write_html(

@@ -21,14 +21,11 @@ from matplotlib.patches import Ellipse
 from matplotlib.text import Text
 
 from emkit.atomic import write_bytes
-from emkit.backend.sampling import sorted_unique
 from emkit.report.fitted import fitted_components, full_covariances
+from emkit.report.rows import sample_rows
 
 DPI = 110
 PAIRS_MAX = 6  # up to this many columns a pairs plot; beyond, two principal components
-# Figures of the data draw at most this many rows, a random sample (scatter plots of millions
-# of points take minutes and show no more); the report's captions say so.
-FIGURE_ROWS = 10_000
 FIGURE_FILES = {
     "criterion": "model-selection.png",
     "history": "log-likelihood.png",
@@ -539,8 +536,8 @@ def draw_figures(selection, x: np.ndarray, columns: list[str]) -> dict[str, Figu
     """The four figures of a :class:`emkit.MixtureSelection`, keyed as :data:`FIGURE_FILES`.
 
     Rows with a missing value cannot be placed on the axes and are left out of the figures; of
-    the others, a random sample of :data:`FIGURE_ROWS` is drawn where there are more
-    (:func:`sample_rows`).
+    the others, a random sample of :data:`~emkit.report.rows.FIGURE_ROWS` is drawn where there
+    are more (:func:`~emkit.report.rows.sample_rows`).
     """
     model = selection.best_
     x = sample_rows(x)
@@ -550,24 +547,6 @@ def draw_figures(selection, x: np.ndarray, columns: list[str]) -> dict[str, Figu
         "clusters": clusters_figure(model, x, columns),
         "uncertainty": uncertainty_figure(model, x, columns),
     }
-
-
-def sample_rows(x: np.ndarray, size: int = FIGURE_ROWS, seed: int = 0) -> np.ndarray:
-    """The rows of ``x`` (n, d) with no missing value; where there are more than ``size``, a
-    random ``size`` of them (drawn without replacement, in their order; the same each time)."""
-    n = x.shape[0]
-    if n <= size:
-        complete = np.isfinite(x).all(axis=1)
-        return x if complete.all() else x[complete]
-    rng = np.random.default_rng(seed)
-    # a few more draws than needed, so that rows with a missing value can be dropped
-    keep = sorted_unique(rng.integers(0, n, size=2 * size))
-    keep = keep[np.isfinite(x[keep]).all(axis=1)]
-    if keep.size < size:  # many rows with a missing value: draw among the complete ones
-        keep = np.flatnonzero(np.isfinite(x).all(axis=1))
-    if keep.size > size:
-        keep = np.sort(rng.choice(keep, size=size, replace=False))
-    return x[keep]
 
 
 def png_bytes(fig: Figure) -> bytes:
