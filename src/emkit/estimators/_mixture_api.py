@@ -60,9 +60,14 @@ class MixtureQueries:
         log_resp, _ = self._mixture().log_resp(x)
         return namespace_of(log_resp).exp(log_resp)  # a tensor answers a tensor
 
+    @per_row(dtype=np.intp)
     def predict(self, X) -> np.ndarray:
         """Most probable component of each row, shape (n,)."""
-        return self.predict_proba(X).argmax(axis=1)
+        return self._labels_of(self._checked_rows(X))
+
+    def _labels_of(self, x: Any) -> Any:
+        """:meth:`predict` of rows already checked by ``_checked_rows``."""
+        return self._mixture().most_probable(x)
 
     @per_row()
     def score_samples(self, X) -> np.ndarray:

@@ -444,19 +444,33 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         count above 0 where every Poisson rate is 0, a category of probability 0).
         """
         x = self._checked_rows(X)
-        inside = np.column_stack([c.in_support(x) for c in self.components_]).any(axis=1)
-        refuse_rows(x, inside, "lie outside the support of every component", self.components_)
+        self._refuse_outside_support(x)
         # From the checked rows: checked again as a plain array, they would draw
         # scikit-learn's warning that the fit had feature names.
         log_resp, log_density = self._mixture().log_resp(x)
+        self._refuse_impossible(x, log_density > -np.inf)
+        return np.exp(log_resp)
+
+    def _labels_of(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`predict` of checked rows, refusing those :meth:`predict_proba` refuses."""
+        self._refuse_outside_support(x)
+        log_joint = self._mixture().log_joint(x)
+        labels = log_joint.argmax(axis=1)
+        self._refuse_impossible(x, log_joint[np.arange(x.shape[0]), labels] > -np.inf)
+        return labels
+
+    def _refuse_outside_support(self, x: np.ndarray) -> None:
+        inside = np.column_stack([c.in_support(x) for c in self.components_]).any(axis=1)
+        refuse_rows(x, inside, "lie outside the support of every component", self.components_)
+
+    def _refuse_impossible(self, x: np.ndarray, possible: np.ndarray) -> None:
         refuse_rows(
             x,
-            log_density > -np.inf,
+            possible,
             "have probability 0 under every fitted component",
             self.components_,
             " (score_samples gives them log density -inf)",
         )
-        return np.exp(log_resp)
 
     def sample(self, n_samples=1):
         """Draw ``n_samples`` rows; returns (X of shape (n, d), component labels of shape (n,))."""

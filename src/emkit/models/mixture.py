@@ -315,6 +315,22 @@ class Mixture:
         log_resp, log_density = log_posterior(self.log_joint(x))
         return self._narrow_rows_in_float64(x, log_density, log_resp)
 
+    def most_probable(self, x: np.ndarray) -> np.ndarray:
+        """The most probable component of each row, shape (n,): the first largest log joint
+        (the posterior's normaliser is the same for every component, so it is not computed).
+        Rows of float32 whose log joints are all -inf (far from every mean: see
+        :meth:`_narrow_rows_in_float64`) are labelled from their float64 log joints."""
+        xp = namespace_of(x)
+        log_joint = self.log_joint(x)
+        labels = xp.argmax(log_joint, axis=1)
+        if x.dtype == xp.float64:
+            return labels
+        top = log_joint[xp.arange(x.shape[0], like=log_joint), labels]
+        rows = xp.flatnonzero(~xp.isfinite(top))
+        if rows.shape[0]:
+            labels[rows] = xp.argmax(self.log_joint(xp.asarray(x[rows], dtype=xp.float64)), axis=1)
+        return labels
+
     def _narrow_rows_in_float64(
         self, x: Any, log_density: Any, log_resp: Any = None
     ) -> tuple[Any, Any]:

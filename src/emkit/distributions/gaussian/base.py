@@ -161,7 +161,11 @@ class GaussianComponents:
         """Log density of each row under each component, shape (n, k)."""
         d = self.n_features
         log_det = namespace_of(x).asarray(self.log_det_precision_cholesky(), like=x)  # (k,)
-        return -0.5 * (d * LOG_2PI + self.mahalanobis(x)) + log_det
+        out = self.mahalanobis(x)  # in place: the same numbers, no temporaries of n x k
+        out += d * LOG_2PI
+        out *= -0.5
+        out += log_det
+        return out
 
     def log_prior(self, prior: Regularization) -> float:
         r"""Log-density (up to a constant) of the prior the M-step maximises.
