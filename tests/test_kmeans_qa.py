@@ -72,3 +72,21 @@ def test_weighted_tol_zero_stops_on_unchanged_labels_as_sklearn(seed):
         np.testing.assert_allclose(
             ours.cluster_centers_, ref.cluster_centers_, rtol=1e-10, atol=1e-12
         )
+
+
+def test_predict_and_transform_over_many_blocks_far_from_the_origin():
+    """predict takes the labels alone from the pass (no distances), transform the distances by
+    differences over blocks of rows (20,000 rows of 12 features and 7 centres: 43 blocks):
+    against scipy's cdist and its argmin, and the labels of the fit's own pass."""
+    from scipy.spatial.distance import cdist
+
+    rng = np.random.default_rng(11)
+    centres = 1e7 + 4.0 * rng.normal(size=(7, 12))
+    x = centres[rng.integers(7, size=20_000)] + rng.normal(size=(20_000, 12))
+    model = KMeans(7, init=centres, n_init=1).fit(x)
+    ref = cdist(x, model.cluster_centers_)
+    np.testing.assert_allclose(model.transform(x), ref, rtol=1e-9)
+    labels = model.predict(x)
+    assert labels.dtype == np.int32
+    np.testing.assert_array_equal(labels, ref.argmin(axis=1))
+    np.testing.assert_array_equal(labels, model.labels_)

@@ -11,6 +11,11 @@ from emkit.backend.namespace import namespace_of
 # A feature whose variance left unexplained by the features before it is below this fraction
 # of its own variance is a linear combination of them to within rounding.
 SINGULAR_FRACTION = 1e-13
+# Distances of a block of rows to every centre at once (scaled_distances): about this many
+# differences (256 KiB), and at least this many rows (few NumPy calls per row where k x d is
+# large).
+BLOCK_VALUES = 1 << 15
+MIN_BLOCK_ROWS = 64
 
 
 def cholesky(covariances: np.ndarray) -> np.ndarray:
@@ -68,3 +73,25 @@ def precision_cholesky(chol: np.ndarray) -> np.ndarray:
     eye = np.broadcast_to(_identity(chol.shape[-1]), chol.shape)
     inv_l = namespace_of(chol).solve_triangular(chol, eye, lower=True)  # L^{-1}, batched
     return np.ascontiguousarray(np.swapaxes(inv_l, 1, 2))
+
+
+def scaled_distances(
+    x: np.ndarray, centres: np.ndarray, scales: np.ndarray | None = None
+) -> np.ndarray:
+    r""":math:`\sum_j ((x_{nj} - c_{kj}) s_{kj})^2` of NumPy rows ``x`` (n, d) and centres
+    ``centres`` (k, d), scales ``scales`` (k, d) or 1, shape (n, k), float64.
+
+    Direct differences, not the expansion, which cancels catastrophically for narrow
+    components far from the origin; every centre at once over blocks of rows whose
+    differences stay in cache (each distance adds its d terms as a row alone does).
+    """
+    n, d = x.shape
+    k = centres.shape[0]
+    out = np.empty((n, k))
+    step = max(MIN_BLOCK_ROWS, BLOCK_VALUES // max(k * d, 1))
+    for start in range(0, n, step):
+        z = np.subtract(x[start : start + step, None, :], centres)  # (rows, k, d)
+        if scales is not None:
+            z *= scales
+        np.einsum("ikj,ikj->ik", z, z, out=out[start : start + step])
+    return out

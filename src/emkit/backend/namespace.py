@@ -81,10 +81,10 @@ class ArrayNamespace(Protocol):
         farthest from their nearest centre with those distances and their weights (a backend
         may leave them out, distances -1, for rows that are all of a fit's and a form that
         leaves no cluster empty).
-    nearest_labels(x, form) -> (int array (n,), float64 array (n,))
+    nearest_labels(x, form, distances=True) -> (int array (n,), float64 array (n,) or None)
         Index of each row's nearest centre (the first on a tie) and the squared distance to it
         to rounding (by differences where the pass's expansion could lose digits), in ``x``'s
-        namespace.
+        namespace; no distances (None) where ``distances`` is False.
     """
 
     name: str
@@ -142,7 +142,7 @@ class ArrayNamespace(Protocol):
 
     def nearest_sums(self, x: Any, weights: Any, forms: list[Any]) -> list[tuple]: ...
 
-    def nearest_labels(self, x: Any, form: Any) -> tuple[Any, Any]: ...
+    def nearest_labels(self, x: Any, form: Any, distances: bool = True) -> tuple[Any, Any]: ...
 
 
 class DeviceBackend(ArrayNamespace, Protocol):

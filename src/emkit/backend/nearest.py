@@ -142,13 +142,16 @@ def nearest_e_step(
     return out
 
 
-def nearest_labels(x: Any, form: NearestForm) -> tuple[np.ndarray, np.ndarray]:
+def nearest_labels(
+    x: Any, form: NearestForm, distances: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Index of the nearest centre of each row of ``x`` (n, d; or a
     :class:`~emkit.backend.nearest_pass.ShiftedRows` laid out from ``form``'s shift), int
     array of shape (n,) in ``x``'s namespace, and the squared distance to it, float64 array
     of shape (n,), accurate to rounding (by differences of the shifted rows and centres where
-    the expansion above could lose more than 2^-43 of it)."""
-    return namespace_of(x).nearest_labels(x, form)
+    the expansion above could lose more than 2^-43 of it); None where ``distances`` is False
+    (the labels alone: a pass that takes no norms and corrects no distance)."""
+    return namespace_of(x).nearest_labels(x, form, distances)
 
 
 def rows_shift(x: Any) -> np.ndarray | None:

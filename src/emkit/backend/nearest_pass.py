@@ -678,16 +678,18 @@ class _RowLabels:
         and its centre's part of the bound, exactly (one term of each sum), in one product.
     gaps : array of shape (d, k), the centres minus the shift.
     labels : int array of shape (n,).
-    dist : array of shape (n,), each row's squared distance to its centre.
+    dist : array of shape (n,), each row's squared distance to its centre (of no rows where
+        the distances are not wanted).
     """
 
-    def __init__(self, form: Any, n: int) -> None:
+    def __init__(self, form: Any, n: int, distances: bool = True) -> None:
         k, d = form.coef.shape
         risk = (d + 1) * 2.0**-9 * form.const  # (k,)
         self.index = np.vstack([ranks_of(k), risk])  # [index; 1] and the risk
         self.gaps = np.ascontiguousarray(form.coef.T)
         self.labels = np.empty(n, dtype=np.intp)
-        self.dist = np.empty(n)
+        self.distances = distances
+        self.dist = np.empty(n if distances else 0)
 
     def label(
         self,
@@ -705,6 +707,8 @@ class _RowLabels:
         d = feats.shape[0] - 1
         label = self.labels[start:stop]
         label[:] = got[0]
+        if not self.distances:
+            return
         near = np.add(low, norm, out=self.dist[start:stop])
         limit = np.multiply(norm, (d + 1) * 2.0**-9, out=bound[: stop - start])
         limit += got[2]
@@ -797,11 +801,14 @@ def merge_top(
     return idx[keep], dist[keep]
 
 
-def nearest_labels(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
+def nearest_labels(
+    x: Any, form: Any, distances: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Nearest centre of each row of ``x`` (n, d; an array, or :class:`ShiftedRows` laid out
     from ``form``'s shift) under ``form``, shape (n,), and the squared distance to it, shape
     (n,), to 2^-43 relative: from the pass's expansion, or by differences of the shifted rows
-    and centres where the expansion could lose more."""
+    and centres where the expansion could lose more; None where ``distances`` is False (the
+    labels come from the expansion either way)."""
     block = nearest_block_rows(x.shape[1], form.n_components, form.n_components)
     key = ("labels", form.n_components.bit_length(), x.shape[1], int(x.shape[0]).bit_length())
     parts = NEAREST_THREADS.run(
@@ -809,16 +816,19 @@ def nearest_labels(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
         lambda: over_threads(  # blocks where one thread has them, whatever the threads
             x,
             None,
-            lambda xs, ws, start: _labels_partial(xs, form),
+            lambda xs, ws, start: _labels_partial(xs, form, distances),
             part_rows=_part_rows(x.shape[0], block),
         ),
     )
     if len(parts) == 1:
         return parts[0]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    labels = np.concatenate([p[0] for p in parts])
+    return labels, np.concatenate([p[1] for p in parts]) if distances else None
 
 
-def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
+def _labels_partial(
+    x: Any, form: Any, distances: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`nearest_labels` of rows ``x`` (an array, or :class:`ShiftedRows`), a batch of
     blocks per NumPy call (``NEAREST_BATCH_BYTES``), each block's product as a block alone
     gives it (as in :func:`_nearest_partial`)."""
@@ -828,7 +838,7 @@ def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
     if prepared and not np.array_equal(x.shift, form.shift):
         raise ValueError("the centres' form must be taken from the rows' own shift")
     coef = np.hstack([-2.0 * form.coef, _stacked_const([form])])
-    rows = _RowLabels(form, n)
+    rows = _RowLabels(form, n, distances)
     block = min(nearest_block_rows(d, k, k), max(n, 1))
     # distances, the [index; 1; risk] products, nearest distances, bounds and norms per row
     batch = max(1, NEAREST_BATCH_BYTES // (8 * (k + 6) * block))
@@ -854,7 +864,8 @@ def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
             for col in range(0, size, m):
                 part = feats[:d, col : col + m]
                 np.subtract(x[start + col : start + col + m].T, form.shift[:, None], out=part)
-                np.einsum("ij,ij->j", part, part, out=norm[col : col + m])
+                if distances:
+                    np.einsum("ij,ij->j", part, part, out=norm[col : col + m])
         stacked = feats.reshape(d + 1, blocks, m).transpose(1, 0, 2)  # (blocks, d + 1, m)
         g = joint[:, :size]
         np.matmul(coef, stacked, out=by_block(g, blocks))  # a product per block
@@ -866,4 +877,4 @@ def _labels_partial(x: Any, form: Any) -> tuple[np.ndarray, np.ndarray]:
             np.matmul(rows.index, g, out=got)
         rows.label(start, stop, low, norm, feats, got, bound)
         start = stop
-    return rows.labels, rows.dist
+    return rows.labels, rows.dist if distances else None

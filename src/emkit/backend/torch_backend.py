@@ -326,10 +326,13 @@ def nearest_sums(x: torch.Tensor, weights: torch.Tensor | None, forms: list) -> 
     return out
 
 
-def nearest_labels(x: torch.Tensor, form: Any) -> tuple[torch.Tensor, torch.Tensor]:
+def nearest_labels(
+    x: torch.Tensor, form: Any, distances: bool = True
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Nearest centre of each row of ``x`` (n, d) under ``form``, and the squared distance to
     it by direct differences in float64 (from the float64 centres: float32 ones would be off
-    by up to 2^-25 of their size), both on ``x``'s device."""
+    by up to 2^-25 of their size), both on ``x``'s device; no distances (None) where
+    ``distances`` is False."""
     device, dtype = x.device, x.dtype
     n, d = x.shape
     shift = torch.as_tensor(form.shift, dtype=torch.float64, device=device)
@@ -341,12 +344,14 @@ def nearest_labels(x: torch.Tensor, form: Any) -> tuple[torch.Tensor, torch.Tens
     for start in range(0, n, block):
         rows = x[start : start + block]
         label = torch.argmin(torch.addmm(const, _centred(rows, shift), coef, alpha=-2.0), dim=1)
-        diff = rows.double() - centres[label]
         labels.append(label)
-        dist.append((diff * diff).sum(dim=1))
+        if distances:
+            diff = rows.double() - centres[label]
+            dist.append((diff * diff).sum(dim=1))
     if not labels:
-        return torch.empty(0, dtype=torch.long, device=device), torch.empty(0, device=device)
-    return torch.cat(labels), torch.cat(dist)
+        none = torch.empty(0, device=device) if distances else None
+        return torch.empty(0, dtype=torch.long, device=device), none
+    return torch.cat(labels), torch.cat(dist) if distances else None
 
 
 # --- devices and data sources ---------------------------------------------------------------

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from emkit.backend.namespace import namespace_of
+from emkit.backend.linalg import scaled_distances
+from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.nearest import nearest_e_step, nearest_form, rows_shift
 from emkit.distributions.base import LOG_2PI
 
@@ -26,6 +27,8 @@ def squared_distances(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
     Direct differences rather than the expansion |x|^2 - 2 x.c + |c|^2, which loses the small
     distances to cancellation when the data sit far from the origin.
     """
+    if not is_device_array(x):
+        return scaled_distances(x, np.asarray(centres))
     xp = namespace_of(x)
     out = xp.empty((x.shape[0], centres.shape[0]), like=x)
     for j, centre in enumerate(xp.asarray(centres, like=x)):

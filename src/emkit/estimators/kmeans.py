@@ -369,7 +369,9 @@ class KMeans(
     @per_row(dtype=np.int32)
     def predict(self, X) -> np.ndarray:
         """Nearest centre of each row, shape (n,), int32 as scikit-learn's."""
-        labels = _assign(self._checked_rows(X), self.cluster_centers_, None)[0]
+        x = self._checked_rows(X)  # first: raises NotFittedError before the centres are read
+        centres = self.cluster_centers_
+        labels = nearest_labels(x, nearest_form(centres, centres.mean(axis=0)), False)[0]
         return labels.astype(np.int32) if isinstance(labels, np.ndarray) else labels
 
     @property

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from emkit.backend.linalg import require_positive
-from emkit.backend.namespace import centred, namespace_of
+from emkit.backend.linalg import require_positive, scaled_distances
+from emkit.backend.namespace import centred, is_device_array, namespace_of
 from emkit.distributions.gaussian.base import GaussianComponents
 from emkit.distributions.gaussian.stats import GaussianStats
 
@@ -78,9 +78,12 @@ class DiagGaussian(GaussianComponents):
         scales = np.broadcast_to(self.variances() ** -0.5, self.means.shape)  # (k, d)
         scales = xp.asarray(scales, like=x)
         means = xp.asarray(self.means, dtype=xp.float64, like=x)  # see centred
-        out = xp.empty((x.shape[0], self.n_components), like=x)
+        if not is_device_array(x):
+            return scaled_distances(x, means, scales)
         # Direct differences, not the expansion x^2/v - 2 x mu/v + mu^2/v, which cancels
-        # catastrophically for narrow components far from the origin.
+        # catastrophically for narrow components far from the origin; on a device a
+        # component at a time over all the rows (few kernel launches).
+        out = xp.empty((x.shape[0], self.n_components), like=x)
         for j in range(self.n_components):
             z = centred(x, means[j]) * scales[j]
             out[:, j] = xp.einsum("ij,ij->i", z, z)
