@@ -6,6 +6,7 @@ decimal columns (read as float64).
 
 import decimal
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from emkit import (
 )
 from emkit.backend.sources import ParquetChunks
 from emkit.distributions.poisson import Poisson
+from emkit.estimators._validation import weighted_total
 
 RTOL = 1e-10
 
@@ -344,3 +346,26 @@ def test_weights_whose_total_overflows_are_refused_on_dask(da):
     for query in (model.bic, model.score):
         with pytest.raises(ValueError, match="sample_weight sums to inf"):
             query(X, sample_weight=w)
+
+
+@pytest.mark.parametrize("rows", [10, 20], ids=["partition sums finite", "partition sums inf"])
+def test_weights_whose_total_overflows_on_dask_give_the_error_alone(da, rows):
+    # finite weights of 1e308 each: the fit summed each partition's weights with numpy's
+    # "overflow encountered in reduce" RuntimeWarning before the refusal, and bic, icl and
+    # score warned in their weighted sums; only the ValueError is left
+    x, _ = _two_blobs(40)
+    model = GaussianMixture(2, random_state=0).fit(x)
+    w = da.from_array(np.full(40, 1e308), chunks=rows)
+    X = da.from_array(x, chunks=(rows, 2))
+    calls = [
+        lambda: GaussianMixture(2, random_state=0).fit(X, sample_weight=w),
+        lambda: model.bic(X, sample_weight=w),
+        lambda: model.icl(X, sample_weight=w),
+        lambda: model.score(X, sample_weight=w),
+        lambda: weighted_total(model.score_samples(X), w, X),
+    ]
+    for call in calls:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match="sample_weight sums to inf: each weight is"):
+                call()

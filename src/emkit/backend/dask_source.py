@@ -927,7 +927,10 @@ def _prepare(x: Any, w: Any, y: Any, where: str, *, checks: Checks):
             raise ValueError(
                 f"{where} of y has {y.shape[0]} rows but X has {x.shape[0]}{_unmatched('y')}"
             )
-    rows = (x.shape[0], None if w is None else float(w.sum()))
+    # a total beyond float64 is refused as such once every partition is read
+    # (check_weight_total), without numpy's RuntimeWarning first
+    with np.errstate(over="ignore"):
+        rows = (x.shape[0], None if w is None else float(w.sum()))
     if not np.isfinite(x).all():
         if np.isinf(x).any():
             raise ValueError(

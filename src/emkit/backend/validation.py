@@ -192,6 +192,14 @@ def check_weight_total(total: float) -> None:
         raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
 
 
+def add_weighted_sums(a: Any, b: Any) -> Any:
+    """``a + b``, two partitions' sums weighted by ``sample_weight`` (one of them the
+    weights' own sum), without numpy's RuntimeWarning where they overflow: the caller
+    refuses such weights with :func:`check_weight_total` once every partition is added."""
+    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf: the same weights
+        return a + b
+
+
 def nan_report(x: np.ndarray, names: Any = None) -> str:
     """Where the NaN of ``x`` (n, d) are: "NaN in 3 of 100 rows (columns [0, 2])", or with
     the columns' ``names`` (a DataFrame's), "(columns ['income', 'debt'])"."""

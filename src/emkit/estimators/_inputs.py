@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import operator
 import os
 from collections.abc import Callable
 from typing import Any
@@ -258,11 +259,12 @@ def dask_total(
     *,
     nan_hint: str | None = None,
     allow_nan: bool = False,
+    combine: Callable[[Any, Any], Any] = operator.add,
 ) -> Any:
     """``fn(x, w)`` of every partition of the Dask collection ``X`` (with ``sample_weight``
-    partitioned alike), checked as a fit checks them, added on the workers: one pass, and only
-    the sum comes back. ``allow_nan``: NaN is a missing value (rows with nothing observed are
-    kept, as in memory).
+    partitioned alike), checked as a fit checks them, added on the workers with ``combine``:
+    one pass, and only the sum comes back. ``allow_nan``: NaN is a missing value (rows with
+    nothing observed are kept, as in memory).
 
     Raises
     ------
@@ -271,7 +273,7 @@ def dask_total(
     """
     return _checked_partitions(
         estimator, X, sample_weight, nan_hint=nan_hint, allow_nan=allow_nan
-    ).total(fn)
+    ).total(fn, combine)
 
 
 def dask_sample(

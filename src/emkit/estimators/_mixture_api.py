@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.namespace import namespace_of
 from emkit.backend.sources import DataSource
-from emkit.backend.validation import check_weight_total
+from emkit.backend.validation import add_weighted_sums, check_weight_total
 from emkit.em import FitResult, e_step_many
 from emkit.estimators._inputs import dask_total, per_row
 from emkit.estimators._validation import check_weights
@@ -127,7 +127,9 @@ class MixtureQueries:
             check_is_fitted(self)
             numbers = partial(_weighted_row_sums, self._mixture(), kind)
             em = getattr(self, "missing", None) == "em"
-            sums = dask_total(self, X, numbers, sample_weight, allow_nan=em)
+            sums = dask_total(
+                self, X, numbers, sample_weight, allow_nan=em, combine=add_weighted_sums
+            )
             check_weight_total(float(sums[1]))  # as check_weights in memory
         else:
             x = self._checked_rows(X)
@@ -161,7 +163,10 @@ def _weighted_sums_of(
         w = np.ones(log_density.shape[0])
     keep = w > 0
     terms = _row_terms(log_resp[keep], kind)
-    return np.array([w[keep] @ log_density[keep], w.sum(), w[keep] @ terms])
+    # weights whose total overflows are refused by the caller (check_weight_total: before
+    # this in memory, after the pass on Dask), without numpy's RuntimeWarning first
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.array([w[keep] @ log_density[keep], w.sum(), w[keep] @ terms])
 
 
 def observed_fit(fit: FitResult, data: DataSource) -> FitResult:
@@ -261,7 +266,7 @@ def fit_numbers(
     numbers = partition_numbers(model._mixture(), kind, k)
     if is_dask_collection(X):
         em = getattr(model, "missing", None) == "em"
-        sums = dask_total(model, X, numbers, sample_weight, allow_nan=em)
+        sums = dask_total(model, X, numbers, sample_weight, allow_nan=em, combine=add_weighted_sums)
         check_weight_total(float(sums[1]))  # as check_weights in memory
     else:
         x = model._checked_rows(X)

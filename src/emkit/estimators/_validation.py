@@ -483,7 +483,7 @@ def weighted_total(values, sample_weight, X=None) -> tuple[float, float]:
         w = aligned_array(sample_weight, values.chunks[0], "sample_weight", index)
         terms = values.map_blocks(_weighted_terms, w, dtype=np.float64)
         valid = ((w >= 0) & (w < np.inf)).all()  # False for NaN too
-        total, n, ok = dask.compute(terms.sum(), w.sum(), valid)
+        total, n, ok = dask.compute(_quiet_sum(terms), _quiet_sum(w), valid)
         if not ok:
             raise ValueError("sample_weight holds negative, NaN or infinite values")
         check_weight_total(float(n))
@@ -494,9 +494,24 @@ def weighted_total(values, sample_weight, X=None) -> tuple[float, float]:
     return float(_weighted_terms(values, w).sum()), float(w.sum())
 
 
+def _quiet_sum(values: Any) -> Any:
+    """The sum of the dask Array ``values`` (n,) of weights or weighted terms, without numpy's
+    RuntimeWarning where it overflows: :func:`check_weight_total` refuses such weights."""
+    import dask.array as da
+
+    return da.reduction(values, _sum_quietly, _sum_quietly, dtype=np.float64)
+
+
+def _sum_quietly(values: np.ndarray, axis: Any = None, keepdims: bool = False, **_: Any):
+    """``np.sum`` of one block (or of the blocks' sums) for :func:`_quiet_sum`."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.sum(values, axis=axis, keepdims=keepdims)
+
+
 def _weighted_terms(values: np.ndarray, w: np.ndarray) -> np.ndarray:
     """w_n v_n (n,), 0 for the rows of weight 0 (:func:`~emkit.backend.idle_rows.without_idle`)."""
-    return w * without_idle(values, w)
+    with np.errstate(over="ignore"):  # weights that large are refused (check_weight_total)
+        return w * without_idle(values, w)
 
 
 def check_incomplete_rows(
