@@ -221,11 +221,41 @@ def test_numerical_holds_parameters_fixed_by_equal_bounds(with_grad):
         grad=grad if with_grad else None,
     )
     sd = np.sqrt(np.mean((x - 1.0) ** 2))
-    assert est.params["mean"] == 1.0 and est.stderr["mean"] == 0.0
+    # held, not estimated: no standard error (it read 0, as if the data fixed the mean)
+    assert est.params["mean"] == 1.0 and np.isnan(est.stderr["mean"])
     assert est.params["sd"] == pytest.approx(sd, rel=1e-8)
     assert est.stderr["sd"] == pytest.approx(sd / np.sqrt(2 * x.size), rel=1e-5)
-    assert est.conf_int()["mean"] == (1.0, 1.0)
+    assert np.isnan(est.conf_int()["mean"]).all()
     assert est.loglik == pytest.approx(stats.norm.logpdf(x, 1.0, sd).sum(), rel=1e-12)
+
+
+def test_numerical_parameter_held_by_bounds_has_no_error_and_the_others_the_held_fit_ones():
+    # sigma held at 2 by bounds (2, 2) said its standard error was 0; the mean's error and
+    # interval are those of the fit with sigma = 2 plugged into logpdf, sigma / sqrt(n)
+    x = np.random.default_rng(7).normal(1.0, 2.0, 80)
+    held = mle.numerical(
+        lambda t, x: stats.norm.logpdf(x, t[0], t[1]),
+        x,
+        {"mean": 0.0, "sigma": 2.0},
+        bounds={"sigma": (2.0, 2.0)},
+    )
+    plugged = mle.numerical(lambda t, x: stats.norm.logpdf(x, t[0], 2.0), x, {"mean": 0.0})
+    assert held.params["mean"] == pytest.approx(x.mean(), rel=1e-8)
+    assert held.params["mean"] == pytest.approx(plugged.params["mean"], rel=1e-10)
+    assert held.stderr["mean"] == pytest.approx(plugged.stderr["mean"], rel=1e-6)
+    assert held.stderr["mean"] == pytest.approx(2.0 / np.sqrt(x.size), rel=1e-5)
+    np.testing.assert_allclose(held.conf_int()["mean"], plugged.conf_int()["mean"], rtol=1e-6)
+    assert held.params["sigma"] == 2.0 and np.isnan(held.stderr["sigma"])
+    assert np.isnan(held.cov[1]).all() and np.isnan(held.cov[:, 1]).all()
+    assert np.isnan(held.conf_int()["sigma"]).all()
+    table = held.summary()
+    assert np.isnan(table.loc["sigma", ["std_err", "z", "p_value", "ci_low", "ci_high"]]).all()
+    note = "Held by equal bounds, not estimated: sigma = 2 (no standard error"
+    assert table.attrs["held"].startswith(note) and note in held.report()
+    assert "held" not in plugged.summary().attrs
+    # a transform of the free parameter keeps its error
+    twice = held.transform(lambda mean, sigma: 2 * mean, "twice")
+    assert twice.stderr["twice"] == pytest.approx(2 * plugged.stderr["mean"], rel=1e-6)
 
 
 # ---- numerical: an estimate on its bound -----------------------------------------------------

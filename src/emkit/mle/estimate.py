@@ -360,7 +360,9 @@ def bounded_wald(
     bounded on both to the logit of its position between them; the interval on that scale,
     with the delta-method error (``se / distance``, ``se / (w u (1 - u))``), is mapped back.
     NaN where the estimate lies on a bound (no such scale there), except for an entry whose
-    bounds are equal: the model fixes it, and its interval is that one point.
+    bounds are equal and whose error is not NaN: the model fixes it (the probability of the
+    one category), and its interval is that one point. An entry held by equal bounds without
+    an error (a parameter :func:`~emkit.mle.numerical` was told to hold) has NaN.
     """
     lo, hi = bounds[:, 0], bounds[:, 1]
     low, high = est - q * se, est + q * se
@@ -381,7 +383,7 @@ def bounded_wald(
         high = np.where(both, lo + w * special.expit(special.logit(u) + spread), high)
     inside = (est > lo) | ~np.isfinite(lo)
     inside &= (est < hi) | ~np.isfinite(hi)
-    fixed = lo == hi
+    fixed = (lo == hi) & ~np.isnan(se)
     low, high = np.where(inside, low, np.nan), np.where(inside, high, np.nan)
     return np.where(fixed, lo, low), np.where(fixed, hi, high)
 
@@ -548,6 +550,24 @@ class Estimate:
         parts = [f"of {', '.join(labels)} on the {scale} scale" for scale, labels in groups.items()]
         return f"Intervals {'; '.join(parts)}: Wald there, mapped back into the parameter space"
 
+    def _held_note(self) -> str | None:
+        """A line naming the entries held by equal bounds and not estimated (NaN error)."""
+        se = flatten(self.stderr)
+        held = [
+            f"{label} = {value:g}"
+            for label, value, (lo, hi), error in zip(
+                self._labels, flatten(self.params), self._bounds(), se, strict=True
+            )
+            if lo == hi and np.isnan(error)
+        ]
+        if not held:
+            return None
+        return (
+            f"Held by equal bounds, not estimated: {', '.join(held)} (no standard error or "
+            f"interval: NaN); the other errors are those with {'it' if len(held) == 1 else 'them'}"
+            " held"
+        )
+
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """One row per scalar parameter entry, as statsmodels prints them.
 
@@ -557,9 +577,11 @@ class Estimate:
         ``z`` and ``p_value`` (the Wald test of a zero value; NaN for an entry with a standard
         error of 0, which the model fixes) and ``ci_low``, ``ci_high``
         (:meth:`conf_int`: inside the parameter space, so not symmetric for a bounded entry;
-        ``attrs["intervals"]`` says which and on what scale). For a regression with the
-        unbiased variance the statistic is ``t``, referred to Student's t on ``df_resid``
-        degrees of freedom, as statsmodels' OLS and R's ``lm`` print it.
+        ``attrs["intervals"]`` says which and on what scale; ``attrs["held"]`` names the
+        entries held by equal bounds and not estimated, whose error and interval are NaN).
+        For a regression with the unbiased variance the statistic is ``t``, referred to
+        Student's t on ``df_resid`` degrees of freedom, as statsmodels' OLS and R's ``lm``
+        print it.
         """
         est = flatten(self.params)
         se = flatten(self.stderr)
@@ -584,6 +606,9 @@ class Estimate:
         note = self._bounded_note()
         if note is not None:
             frame.attrs["intervals"] = note
+        held = self._held_note()
+        if held is not None:
+            frame.attrs["held"] = held
         return frame
 
     def __str__(self) -> str:
@@ -595,7 +620,8 @@ class Estimate:
         Numbers are printed as statsmodels prints its parameter tables (``forg``): estimates
         with 4 decimals, the other columns with 3, and 4 (3) significant digits in exponent
         notation beyond 1e4 or below 1e-4; p-values with 3 decimals. A line under the table
-        names the intervals that respect a bound of the parameter space.
+        names the intervals that respect a bound of the parameter space, and one the entries
+        held by equal bounds (not estimated).
         """
         table = self.summary(level)
         alpha = 1 - level
@@ -620,7 +646,7 @@ class Estimate:
             for name, row in zip(table.index, rows, strict=True)
         ]
         rule = max(len(line) for line in lines)
-        note = [table.attrs["intervals"]] if "intervals" in table.attrs else []
+        note = [table.attrs[key] for key in ("intervals", "held") if key in table.attrs]
         return "\n".join(
             [
                 *self._header(),

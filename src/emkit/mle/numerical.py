@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -135,6 +136,12 @@ def numerical(
     held at that bound, the inverse of the information of the free parameters (their
     covariance with it is 0); every error is NaN only where all the parameters lie on bounds.
 
+    A parameter whose bounds are equal, (c, c), is held at c and not estimated (as
+    statsmodels' fixed parameters): the others are fitted with it held, their covariance is
+    the inverse information of the free parameters alone, and its own standard error, its
+    covariances and its interval are NaN, which :meth:`Estimate.summary` and the report say
+    under the table.
+
     The search is BFGS over unbounded coordinates (the log of a parameter's distance to its
     one bound, the logit of its position between two), each in units of its curvature at the
     start rather than of its value (a mean of 1e8 known to +-0.1 moves in steps of 0.1), then,
@@ -204,7 +211,7 @@ def numerical(
         raise ValueError("start lies outside bounds")
     fixed = box[:, 0] == box[:, 1]
     if fixed.any() and not fixed.all():
-        return _with_fixed(logpdf, data, names, theta0, box, grad, n)
+        return _not_estimated(_with_fixed(logpdf, data, names, theta0, box, grad, n), fixed)
 
     def total(theta: np.ndarray) -> float:
         return float(np.sum(logpdf(theta, data)))
@@ -634,10 +641,21 @@ def _on_bound(logpdf, data, names, theta, box, grad, n, on_bound) -> Estimate:
     )
 
 
+def _not_estimated(est: Estimate, fixed: np.ndarray) -> Estimate:
+    """``est`` with NaN rows and columns of the covariance for the parameters ``fixed`` (bool
+    (k,)) by equal bounds: held, not estimated, they have no standard error (a 0 would read as
+    a value known exactly from the data)."""
+    scale, cov = est._scaled()
+    cov = cov.copy()
+    cov[fixed, :] = np.nan
+    cov[:, fixed] = np.nan
+    return dataclasses.replace(est, cov=cov, cov_scale=scale)
+
+
 def _with_fixed(logpdf, data, names, theta0, box, grad, n) -> Estimate:
-    """:func:`numerical` where bounds fix some parameters (low == high): the others are
-    estimated with those held (the Hessian over the free ones alone), and the fixed ones get
-    a standard error of 0 and the interval of their one value."""
+    """:func:`numerical` where ``box`` holds some parameters (low == high): the others are
+    estimated with those held (the Hessian over the free ones alone); the held ones' rows and
+    columns of the covariance are 0 (:func:`_not_estimated` makes them NaN)."""
     free = box[:, 0] != box[:, 1]
 
     def full(theta_free: np.ndarray) -> np.ndarray:
