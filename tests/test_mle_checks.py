@@ -3,6 +3,7 @@ one-category fits, and the shapes numerical() accepts from logpdf and grad."""
 
 import re
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -490,3 +491,62 @@ def test_a_level_that_is_not_a_number_is_refused_clearly(level):
         (est.params["mean"] - z * est.stderr["mean"], est.params["mean"] + z * est.stderr["mean"]),
         rel=1e-12,
     )
+
+
+def test_binomial_refuses_counts_float64_cannot_hold():
+    # k = 2**60 + 1 became 2**60 without a word: p = 0.5 from rounded counts
+    k = np.array([2**60 + 1, 2**60], dtype=np.int64)
+    with pytest.raises(ValueError, match=r"mle.binomial: k holds 1 integer.*convert k and n"):
+        mle.binomial(k, n=2**61)
+    with pytest.raises(ValueError, match=r"mle.binomial: n holds 1 integer.*beyond 2\*\*53"):
+        mle.binomial([3, 5], n=np.array([2**60 + 1, 2**61], dtype=np.int64))
+    # counts float64 holds exactly (multiples of its spacing there) give the exact proportion
+    k = np.array([2**60, 3 * 2**58], dtype=np.int64)
+    est = mle.binomial(k, n=2**61)
+    assert est.params["p"] == float(Fraction(2**60 + 3 * 2**58, 2**62))
+
+
+# closed-form MLEs near float64's limit: the statistics overflow before the fit
+NEAR_LIMIT = [1.7e308, 1.6e308, 1.5e308]
+
+
+@pytest.mark.parametrize(
+    "fit, quantity",
+    [
+        (mle.exponential, "the sum"),
+        (mle.gamma, "the mean"),
+        (mle.poisson, "the total count"),
+        (mle.normal, "the mean or the variance"),
+    ],
+)
+def test_closed_forms_near_float64s_limit_say_rescale_without_warnings(fit, quantity):
+    # exponential said "Exponential rate must be positive; got [0.0]", gamma "Gamma shape must
+    # be positive; got [nan]" after RuntimeWarnings, poisson returned a rate of inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(
+            ValueError,
+            match=rf"values as large as 1.7e\+308 overflow float64 .*\({quantity} is not finite\)",
+        ):
+            fit(NEAR_LIMIT)
+    # what the message asks for: the closed forms on the data divided by 1e300
+    scaled = np.array(NEAR_LIMIT) / 1e300
+    if fit is mle.exponential:
+        assert fit(scaled).params["rate"] == pytest.approx(1 / scaled.mean(), rel=1e-15)
+    if fit is mle.gamma:
+        shape, _, scale = stats.gamma.fit(scaled, floc=0)
+        est = fit(scaled)
+        assert est.params["shape"] == pytest.approx(shape, rel=1e-4)
+        assert est.params["rate"] == pytest.approx(1 / scale, rel=1e-4)
+
+
+def test_binomial_and_poisson_of_counts_near_float64s_limit():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"binomial: .*\(the total of n is not finite\)"):
+            mle.binomial([1e308, 1e308], [1.5e308, 1.5e308])
+        # one count of 1.7e308 sums without overflow: its log-likelihood was NaN (k + rate
+        # overflowed in Loader's bd0), now R's dpois(x, x, log = TRUE) = -0.5 log(2 pi x)
+        est = mle.poisson([1.7e308])
+    assert est.params["rate"] == 1.7e308
+    assert est.loglik == pytest.approx(-0.5 * (np.log(2 * np.pi) + np.log(1.7e308)), rel=1e-12)

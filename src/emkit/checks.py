@@ -25,11 +25,13 @@ def real_numbers(x: Any, name: str, what: str) -> None:
     refuse_times_and_complex(what, x if typed else np.asarray(x), label=name)
 
 
-def exact_integers(raw: np.ndarray, name: str, what: str) -> None:
+def exact_integers(raw: np.ndarray, name: str, what: str, advice: str | None = None) -> None:
     """Raise where the integer array ``raw`` holds values that float64 cannot hold exactly
     (beyond 2**53 and not a multiple of their float64 spacing): converted, they round to 16
     significant digits, so values that differ can come out equal and a variance off (int64
-    timestamps in nanoseconds are about 2**60). ``what`` names the function."""
+    timestamps in nanoseconds are about 2**60). ``what`` names the function; ``advice``, what
+    to do, where subtracting a common offset (the default advice) would change the model
+    (counts)."""
     if raw.dtype.kind not in "iu" or raw.size == 0:
         return
     if -EXACT_INTEGERS <= raw.min() and raw.max() <= EXACT_INTEGERS:
@@ -45,8 +47,11 @@ def exact_integers(raw: np.ndarray, name: str, what: str) -> None:
             f"{what}: {name} holds {int(inexact.sum())} integer(s) beyond 2**53 that float64 "
             f"cannot hold exactly (such as {example}, which float64 stores as {stored}): "
             "they would round to 16 significant digits, losing the differences between values. "
-            f"Subtract a common integer offset first (e.g. {name} - {name}.min(), exact in "
-            "int64), or convert to float yourself if that rounding is acceptable"
+            + (
+                advice
+                or f"Subtract a common integer offset first (e.g. {name} - {name}.min(), exact "
+                "in int64), or convert to float yourself if that rounding is acceptable"
+            )
         )
 
 
@@ -185,16 +190,18 @@ def named_labels(x: Any) -> tuple[np.ndarray, list] | None:
     return codes, categories
 
 
-def squares_finite(result: Any, values: Any, what: str, quantity: str) -> None:
+def squares_finite(
+    result: Any, values: Any, what: str, quantity: str, advice: str = "rescale the data first"
+) -> None:
     """Raise where ``result`` (a variance, a scatter, a posterior scale: a float or an array,
     or a list of them) is not finite because the largest of ``values`` (the data, and a prior
     mean) overflow float64 when squared or summed; ``quantity`` names ``result`` in the
-    message."""
+    message, ``advice`` says what to do (for data that a factor may not rescale: counts)."""
     if not all(
         np.all(np.isfinite(part)) for part in (result if isinstance(result, list) else [result])
     ):
         largest = max(float(np.max(np.abs(v), initial=0.0)) for v in values)
         raise ValueError(
             f"{what}: values as large as {largest:.3g} overflow float64 when squared or summed "
-            f"({quantity} is not finite); rescale the data first"
+            f"({quantity} is not finite); {advice}"
         )

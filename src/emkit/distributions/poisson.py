@@ -191,9 +191,13 @@ def bd0(k: np.ndarray, mean: np.ndarray | float) -> np.ndarray:
     :math:`v = (k - m)/(k + m)` where :math:`|v| < 0.1`."""
     k = np.asarray(k, dtype=np.float64)
     mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), k.shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # over: k + m and k log(k/m) + m pass float64's limit for counts beyond 9e307, where
+    # the series below (for k near m) replaces them
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out = k * np.log(k / mean) + mean - k
-        v = (k - mean) / (k + mean)
+        # halves: k + m overflows beyond 9e307 (v is then used only where k and m are >= 1,
+        # so the halving is exact and v the same to the bit)
+        v = (0.5 * k - 0.5 * mean) / (0.5 * k + 0.5 * mean)
     near = np.abs(v) < 0.1
     vn, kn = v[near], k[near]
     total = np.zeros_like(vn)
@@ -201,7 +205,7 @@ def bd0(k: np.ndarray, mean: np.ndarray | float) -> np.ndarray:
     for j in range(1, 30):  # |v| < 0.1: v^(2j+1) below 1e-17 of v after 8 terms
         term = term * vn * vn
         total += term / (2 * j + 1)
-    out[near] = (kn - mean[near]) * vn + 2 * kn * total
+    out[near] = (kn - mean[near]) * vn + kn * (2 * total)  # 2 k overflows beyond 9e307
     return out
 
 

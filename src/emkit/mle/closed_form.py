@@ -19,6 +19,7 @@ from scipy import stats
 from emkit.checks import (
     at_least,
     category_count,
+    exact_integers,
     finite_array,
     named_labels,
     nonnegative_integers,
@@ -43,10 +44,31 @@ from emkit.mle.linear import (
 )
 
 
-def _fit(family: Any, x: np.ndarray) -> Any:
+def _fit(
+    family: Any,
+    x: np.ndarray,
+    what: str,
+    quantity: str = "the statistics",
+    advice: str = "rescale the data first",
+) -> Any:
     """The family's MLE from the values ``x`` (n,), one feature: ``from_stats`` of unit-weight
-    statistics."""
-    return family.from_stats(family.suff_stats(x[:, None], np.ones(x.size)))
+    statistics, checked before the fit (:func:`~emkit.checks.squares_finite`: ``what`` names
+    the estimator, ``quantity`` the statistics, ``advice`` says what to do): values near
+    float64's limit overflow their sums, and the family would blame a parameter instead
+    ("rate must be positive; got [0.0]")."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported below
+        data = family.suff_stats(x[:, None], np.ones(x.size))
+    fields = [getattr(data, f.name) for f in dataclasses.fields(data)]
+    squares_finite(fields, [x], what, quantity, advice)
+    return family.from_stats(data)
+
+
+# What to do about counts whose sum overflows float64: a factor would change the model.
+_HUGE_COUNTS = (
+    "counts this large are far beyond 2**53, up to which float64 holds integers exactly, so "
+    "they are measurements more than counts: rescale them and fit a continuous family "
+    "(mle.normal or mle.gamma)"
+)
 
 
 def _estimate(
@@ -142,6 +164,14 @@ def _exact_proportion(k: float, n: float) -> str:
     return f"the exact 95% interval (Clopper-Pearson, scipy.stats.binomtest) is {interval}"
 
 
+# What to do about counts of successes or trials that float64 cannot hold exactly.
+_ROUNDED_COUNTS = (
+    "Counts cannot be shifted by an offset without changing the model: convert k and n to "
+    "float yourself (np.asarray(k, dtype=float)) if rounding them to 16 significant digits is "
+    "acceptable (p then moves by about 1e-16 of itself)"
+)
+
+
 def bernoulli(x) -> Estimate:
     r"""MLE of a success probability from 0/1 outcomes.
 
@@ -170,7 +200,7 @@ def bernoulli(x) -> Estimate:
             f"bernoulli needs values 0 and 1 only; got {int(bad.sum())} other value(s) "
             f"such as {x[bad][0]:g}"
         )
-    fit = _fit(Bernoulli(), x)
+    fit = _fit(Bernoulli(), x, "bernoulli")
     est = _estimate(fit, x, {"p": fit.probs[0]}, "Bernoulli maximum likelihood", [UNIT])
     p, k = fit.probs[0], float(x.sum())
     return _boundary(
@@ -205,6 +235,10 @@ def binomial(k, n) -> Estimate:
     real_numbers(n, "n", "mle.binomial")
     rows_aligned("mle.binomial", k=k, n=n)
     k, n = np.atleast_1d(k), np.atleast_1d(n)
+    # before the conversion to float64 below, which rounds counts beyond 2**53; an offset
+    # cannot be subtracted from counts, so the message does not suggest one
+    for name, counts in (("k", k), ("n", n)):
+        exact_integers(counts, name, "mle.binomial", _ROUNDED_COUNTS)
     try:
         k, n = np.broadcast_arrays(k.astype(np.float64), n)
     except ValueError:
@@ -218,11 +252,13 @@ def binomial(k, n) -> Estimate:
     nonnegative_integers(n, "n", "binomial")
     if (k > n).any():
         raise ValueError("binomial needs k <= n: more successes than trials")
-    total = n.sum()
+    with np.errstate(over="ignore"):  # reported below
+        total, successes = n.sum(), k.sum()
+    squares_finite([total, successes], [n], "binomial", "the total of n", _HUGE_COUNTS)
     if total < 1:
         raise ValueError("binomial needs at least one trial")
     # k successes in n trials are the Bernoulli statistics of the trials.
-    fit: Any = Bernoulli().from_stats(BernoulliStats(float(total), np.array([k.sum()])))
+    fit: Any = Bernoulli().from_stats(BernoulliStats(float(total), np.array([successes])))
     p = fit.probs[0]
     loglik = _binomial_loglik(k, n, p)
     cov = fit.asymptotic_covariance() / total
@@ -263,7 +299,7 @@ def poisson(x) -> Estimate:
     x = finite_array(x, "x", 1, "mle.poisson")
     at_least(x.size, 1, "poisson")
     nonnegative_integers(x, "counts", "poisson")
-    fit = _fit(Poisson(), x)
+    fit = _fit(Poisson(), x, "poisson", "the total count", _HUGE_COUNTS)
     rate = fit.rate[0]
     loglik = _poisson_loglik(x, rate)
     est = _estimate(fit, x, {"rate": rate}, "Poisson maximum likelihood", [POSITIVE], None, loglik)
@@ -304,7 +340,7 @@ def exponential(x) -> Estimate:
     if x.max() == 0:
         raise ValueError("exponential needs at least one positive value (all are zero)")
     with np.errstate(over="ignore", divide="ignore"):  # reported below
-        fit = _fit(Exponential(), x)
+        fit = _fit(Exponential(), x, "exponential", "the sum")
     rate = fit.rate[0]
     if not np.isfinite(rate):
         raise ValueError(
@@ -359,7 +395,7 @@ def gamma(x) -> Estimate:
     if (x == x[0]).all():
         raise ValueError("gamma: all values are equal, so the shape has no finite MLE")
     with np.errstate(over="ignore", divide="ignore"):  # reported below
-        fit = _fit(Gamma(), x)
+        fit = _fit(Gamma(), x, "gamma", "the mean")
     shape, rate = float(fit.shape[0]), float(fit.rate[0])
     if not shape < MAX_SHAPE:
         raise ValueError(
@@ -410,12 +446,8 @@ def normal(x) -> Estimate:
     """
     x = finite_array(x, "x", 1, "mle.normal")
     at_least(x.size, 2, "normal")
-    family = Normal()
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
-        data = family.suff_stats(x[:, None], np.ones(x.size))
     # values near float64's limit overflow the deviations' sums as well as their squares
-    squares_finite([data.mean, data.scatter], [x], "normal", "the mean or the variance")
-    fit: Any = family.from_stats(data)
+    fit = _fit(Normal(), x, "normal", "the mean or the variance")
     if fit.variance[0] == 0:
         if np.ptp(x) > 0:  # not all equal, but too small to square in float64
             raise ValueError(
@@ -586,7 +618,7 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     K = int(x.max()) + 1 if n_categories is None else n_categories
     if x.max() >= K:
         raise ValueError(f"categorical: label {x.max():g} is not below n_categories={K}")
-    fit = _fit(Categorical(K), x)
+    fit = _fit(Categorical(K), x, "categorical")
     method = "Categorical maximum likelihood"
     est = _estimate(fit, x, {"probs": fit.probs[0]}, method, [UNIT] * K)
     return _categorical_boundary(est, fit.probs[0], x.size, list(range(K)))
@@ -598,7 +630,7 @@ def _named_categorical(codes: np.ndarray, categories: list[str]) -> Estimate:
     at_least(codes.size, 1, "categorical")
     codes = np.asarray(codes, dtype=np.float64).ravel()
     K = len(categories)
-    fit = _fit(Categorical(K), codes)
+    fit = _fit(Categorical(K), codes, "categorical")
     method = "Categorical maximum likelihood"
     est = _estimate(fit, codes, {"probs": fit.probs[0]}, method, [UNIT] * K)
     named = dataclasses.replace(est, labels=tuple(f"probs[{c}]" for c in categories))
