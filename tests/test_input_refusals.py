@@ -363,6 +363,7 @@ def test_weights_whose_total_overflows_on_dask_give_the_error_alone(da, rows):
         lambda: model.icl(X, sample_weight=w),
         lambda: model.score(X, sample_weight=w),
         lambda: weighted_total(model.score_samples(X), w, X),
+        lambda: KMeans(2, random_state=0).fit(x).score(X, sample_weight=w),
     ]
     for call in calls:
         with warnings.catch_warnings():

@@ -38,6 +38,7 @@ from emkit.backend.nearest import (
     rescale_source,
 )
 from emkit.backend.sources import array_source
+from emkit.backend.validation import add_weighted_sums, check_weight_total
 from emkit.em import fit_starts
 from emkit.estimators._device import (
     FloatDtypes,
@@ -409,9 +410,15 @@ class KMeans(
         """Minus the inertia of ``X`` against the fitted centres (on a Dask collection: summed
         on its workers)."""
         if is_dask_collection(X):
-            return -float(
-                dask_total(self, X, partial(_inertia, self.cluster_centers_), sample_weight)
+            inertia, weight = dask_total(
+                self,
+                X,
+                partial(_inertia_and_weight, self.cluster_centers_),
+                sample_weight,
+                combine=add_weighted_sums,
             )
+            check_weight_total(float(weight))  # as check_weights in memory
+            return -float(inertia)
         x = self._checked_rows(X)
         w = check_weights(sample_weight, np.broadcast_to(0.0, (x.shape[0], 1)))
         if w is not None and is_device_array(x):
@@ -489,3 +496,11 @@ def _deviation_sums(shift: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> n
 
 def _inertia(centres: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> float:
     return _assign(x, centres, w)[1]
+
+
+def _inertia_and_weight(centres: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """The inertia of one partition's rows ``x`` with weights ``w`` and their total weight;
+    weights whose total overflows are refused after the pass (check_weight_total), without
+    numpy's RuntimeWarning first."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.array([_inertia(centres, x, w), x.shape[0] if w is None else w.sum()])
