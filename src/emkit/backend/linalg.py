@@ -15,7 +15,7 @@ SINGULAR_FRACTION = 1e-13
 # differences (256 KiB), and at least this many rows (few NumPy calls per row where k x d is
 # large).
 BLOCK_VALUES = 1 << 15
-MIN_BLOCK_ROWS = 64
+MIN_BLOCK_ROWS = 256
 
 
 def cholesky(covariances: np.ndarray) -> np.ndarray:
@@ -82,16 +82,32 @@ def scaled_distances(
     ``centres`` (k, d), scales ``scales`` (k, d) or 1, shape (n, k), float64.
 
     Direct differences, not the expansion, which cancels catastrophically for narrow
-    components far from the origin; every centre at once over blocks of rows whose
-    differences stay in cache (each distance adds its d terms as a row alone does).
+    components far from the origin: every centre at once over blocks of rows whose
+    differences stay in cache, laid out feature-major (k, d, rows) so that each NumPy loop
+    runs along the rows (along d, ten values or so, it costs more to enter than to run); the
+    rows split over the kernel threads (each row's distances are the same on any number).
     """
-    n, d = x.shape
-    k = centres.shape[0]
-    out = np.empty((n, k))
-    step = max(MIN_BLOCK_ROWS, BLOCK_VALUES // max(k * d, 1))
-    for start in range(0, n, step):
-        z = np.subtract(x[start : start + step, None, :], centres)  # (rows, k, d)
-        if scales is not None:
-            z *= scales
-        np.einsum("ikj,ikj->ik", z, z, out=out[start : start + step])
+    from emkit.backend.threads import over_threads
+
+    out = np.empty((x.shape[0], centres.shape[0]))
+    centres_t = centres[:, :, None]
+    scales_t = None if scales is None else scales[:, :, None]
+
+    def part(rows: np.ndarray, _: object, first: int) -> None:
+        n, d = rows.shape
+        k = centres_t.shape[0]
+        step = min(max(MIN_BLOCK_ROWS, BLOCK_VALUES // max(k * d, 1)), max(n, 1))
+        diff = np.empty((k, d, step), dtype=np.result_type(rows, centres_t))
+        total = np.empty((k, step))
+        for start in range(0, n, step):
+            block = rows[start : start + step].T  # (d, m)
+            m = block.shape[1]
+            z = np.subtract(block, centres_t, out=diff[:, :, :m])
+            if scales_t is not None:
+                z *= scales_t
+            z *= z
+            at = first + start
+            out[at : at + m] = np.add.reduce(z, axis=1, out=total[:, :m]).T
+
+    over_threads(x, None, part)
     return out

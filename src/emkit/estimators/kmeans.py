@@ -402,7 +402,8 @@ class KMeans(
         collection)."""
         x = self._checked_rows(X)
         d2 = squared_distances(x, self.cluster_centers_)
-        out = namespace_of(d2).sqrt(d2)
+        # in place on the CPU: a second n x k array costs more to fault in than to fill
+        out = np.sqrt(d2, out=d2) if isinstance(d2, np.ndarray) else namespace_of(d2).sqrt(d2)
         single = _is_float32(x) and self.cluster_centers_.dtype == np.float32
         return out.astype(np.float32) if single and isinstance(out, np.ndarray) else out
 
