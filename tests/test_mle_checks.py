@@ -10,6 +10,7 @@ import pytest
 from scipy import optimize, stats
 
 from emkit import bayes, mle
+from emkit.checks import MAX_CATEGORIES
 from emkit.exceptions import DegenerateFitWarning
 
 
@@ -550,3 +551,28 @@ def test_binomial_and_poisson_of_counts_near_float64s_limit():
         est = mle.poisson([1.7e308])
     assert est.params["rate"] == 1.7e308
     assert est.loglik == pytest.approx(-0.5 * (np.log(2 * np.pi) + np.log(1.7e308)), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: mle.categorical([1e6, 0]),
+        lambda: mle.categorical([1e308, 0]),
+        lambda: mle.categorical([0, 1], n_categories=10**6),
+        lambda: bayes.dirichlet_categorical([1e6, 0]),
+        lambda: bayes.dirichlet_categorical([1e308, 0]),
+        lambda: bayes.dirichlet_categorical([0, 1], n_categories=10**6),
+    ],
+)
+def test_categorical_labels_far_beyond_a_code_are_refused_with_the_recoding(call):
+    # Labels 0 and 1e6 made K = 1000001 categories and a K x K covariance: MemoryError asking
+    # for 7.28 TiB (1e308: a 309-digit K in the message, or an OverflowError)
+    with pytest.raises(ValueError, match=r"2 distinct label\(s\).*return_inverse=True"):
+        call()
+
+
+def test_categorical_takes_the_most_categories_it_allows():
+    with pytest.warns(DegenerateFitWarning):  # categories never observed
+        est = mle.categorical([MAX_CATEGORIES - 1, 0, 0])
+    assert est.params["probs"].shape == (MAX_CATEGORIES,)
+    assert est.params["probs"][[0, -1]].tolist() == pytest.approx([2 / 3, 1 / 3])

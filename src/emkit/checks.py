@@ -150,6 +150,33 @@ def category_count(n_categories: Any) -> int:
     return int(n_categories)
 
 
+# Categories a categorical estimate or posterior takes at most: its covariance is K x K
+# (128 MiB at this K), and integer labels far beyond the rows' count are ids or values, not
+# codes.
+MAX_CATEGORIES = 4096
+
+
+def category_limit(count: float, labels: np.ndarray, what: str, given: bool) -> None:
+    """Raise where ``count`` categories (K: ``n_categories`` where ``given``, else the largest
+    of the integer ``labels`` (n,) plus one) are more than :data:`MAX_CATEGORIES`, saying how
+    many distinct labels there are and how to recode them; ``what`` names the function."""
+    if count <= MAX_CATEGORIES:
+        return
+    largest = f"{int(count) - 1}" if count < EXACT_INTEGERS else f"{count - 1:.6g}"
+    source = (
+        f"n_categories={int(count)}"
+        if given
+        else f"labels up to {largest} make K = max + 1 categories"
+    )
+    raise ValueError(
+        f"{what}: {source}, with {np.unique(labels).size} distinct label(s) observed; it takes "
+        f"at most {MAX_CATEGORIES} categories (its covariance is K x K). Labels are codes 0, "
+        "1, ..., K - 1: recode other numbers (ids, measured values) with "
+        "np.unique(x, return_inverse=True)[1], or pass them as text, whose distinct values "
+        "name the categories"
+    )
+
+
 def nonnegative_integers(x: np.ndarray, name: str, what: str) -> None:
     """Raise unless every value of ``x`` is a non-negative integer (counts, labels)."""
     bad = (x < 0) | (x != np.round(x))

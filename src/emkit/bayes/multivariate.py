@@ -30,6 +30,7 @@ from emkit.bayes.posterior import (
 from emkit.checks import (
     at_least,
     category_count,
+    category_limit,
     finite_array,
     named_labels,
     nonnegative_integers,
@@ -107,6 +108,10 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
             "dirichlet_categorical got no data, so its posterior is the prior, but the number "
             "of categories is unknown: give n_categories, or alpha of shape (K,)"
         )
+    if n_categories is None and not np.ndim(alpha):
+        category_limit(codes.max() + 1.0, codes, "bayes.dirichlet_categorical", False)
+    elif n_categories is not None:
+        category_limit(n_categories, codes, "bayes.dirichlet_categorical", True)
     if n_categories is None:
         K = alpha.size if np.ndim(alpha) else int(codes.max()) + 1
     else:

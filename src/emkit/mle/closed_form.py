@@ -19,6 +19,7 @@ from scipy import stats
 from emkit.checks import (
     at_least,
     category_count,
+    category_limit,
     exact_integers,
     finite_array,
     named_labels,
@@ -615,6 +616,10 @@ def categorical(x, n_categories: int | None = None) -> Estimate:
     x = finite_array(x, "x", 1, "mle.categorical")
     at_least(x.size, 1, "categorical")
     nonnegative_integers(x, "labels (0, 1, ..., K - 1)", "categorical")
+    if n_categories is None:
+        category_limit(x.max() + 1.0, x, "mle.categorical", False)
+    else:
+        category_limit(n_categories, x, "mle.categorical", True)
     K = int(x.max()) + 1 if n_categories is None else n_categories
     if x.max() >= K:
         raise ValueError(f"categorical: label {x.max():g} is not below n_categories={K}")
