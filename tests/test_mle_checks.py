@@ -576,3 +576,19 @@ def test_categorical_takes_the_most_categories_it_allows():
         est = mle.categorical([MAX_CATEGORIES - 1, 0, 0])
     assert est.params["probs"].shape == (MAX_CATEGORIES,)
     assert est.params["probs"][[0, -1]].tolist() == pytest.approx([2 / 3, 1 / 3])
+
+
+def test_numerical_with_every_parameter_held_gives_the_log_likelihood_there_without_a_word():
+    # it ran the search and warned that the Hessian was not negative definite "on a bound"
+    x = np.random.default_rng(0).normal(1.0, 2.0, 50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = mle.numerical(
+            lambda theta, x: stats.norm.logpdf(x, theta[0], theta[1]),
+            x,
+            start=[1.0, 2.0],
+            bounds=[(1.0, 1.0), (2.0, 2.0)],
+        )
+    assert est.loglik == pytest.approx(stats.norm.logpdf(x, 1.0, 2.0).sum(), rel=1e-14)
+    assert np.isnan(est.cov).all() and est.params["theta"].tolist() == [1.0, 2.0]
+    assert "theta[0] = 1, theta[1] = 2" in est.summary().attrs["held"]

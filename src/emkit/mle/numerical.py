@@ -237,6 +237,12 @@ def numerical(
             "rows), so there is nothing to estimate from; check that a filter did not remove "
             "every row"
         )
+    if fixed.all():  # nothing to estimate: the log-likelihood at the values held
+        cov = np.full((k, k), np.nan)
+        method = "Numerical maximum likelihood"
+        return Estimate(
+            named_params(names, theta0, "theta"), cov, total(theta0), n, method, bounds=box
+        )
     scale = max(n, 1)  # minimise the mean negative log-likelihood: tolerances then mean something
 
     def objective(theta: np.ndarray) -> float:
