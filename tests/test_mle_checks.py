@@ -592,3 +592,24 @@ def test_numerical_with_every_parameter_held_gives_the_log_likelihood_there_with
     assert est.loglik == pytest.approx(stats.norm.logpdf(x, 1.0, 2.0).sum(), rel=1e-14)
     assert np.isnan(est.cov).all() and est.params["theta"].tolist() == [1.0, 2.0]
     assert "theta[0] = 1, theta[1] = 2" in est.summary().attrs["held"]
+
+
+@pytest.mark.parametrize(
+    "call, quantity",
+    [
+        (lambda: bayes.normal_known_variance([1.7e308, 1.6e308, 1.5e308], sigma=1.0), "mean"),
+        (lambda: bayes.normal_inverse_gamma([1.7e308, 1.6e308, 1.5e308]), "scatter"),
+        (lambda: bayes.gamma_poisson([1e308, 1e308, 5e307]), "total count"),
+    ],
+)
+def test_conjugate_posteriors_near_float64s_limit_say_so_without_warnings(call, quantity):
+    # normal_known_variance gave a NaN mean without a word; gamma_poisson said "posterior
+    # shape must be a finite number > 0, got inf" after numpy's overflow warning
+    message = f"overflow float64 when squared or summed .*{quantity}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=message):
+            call()
+    # rescaled as the message says: the flat prior's posterior mean is the sample mean
+    scaled = bayes.normal_known_variance([1.7, 1.6, 1.5], sigma=1.0)
+    assert scaled.mean == pytest.approx(1.6, rel=1e-15)

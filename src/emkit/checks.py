@@ -5,6 +5,7 @@ Each raises a ``ValueError`` that says what is wrong with the data and, where it
 
 from __future__ import annotations
 
+import dataclasses
 from numbers import Real
 from typing import Any
 
@@ -232,3 +233,30 @@ def squares_finite(
             f"{what}: values as large as {largest:.3g} overflow float64 when squared or summed "
             f"({quantity} is not finite); {advice}"
         )
+
+
+# What to do about counts whose sum overflows float64: a factor would change the model.
+HUGE_COUNTS = (
+    "counts this large are far beyond 2**53, up to which float64 holds integers exactly, so "
+    "they are measurements more than counts: rescale them and fit a continuous family "
+    "(mle.normal or mle.gamma)"
+)
+
+
+def unit_stats(
+    family: Any,
+    x: np.ndarray,
+    what: str,
+    quantity: str = "the statistics",
+    advice: str = "rescale the data first",
+) -> Any:
+    """The family's statistics of the values ``x`` (n,), one feature, with unit weights,
+    checked (:func:`squares_finite`: ``what`` names the estimator, ``quantity`` the
+    statistics, ``advice`` says what to do): values near float64's limit overflow their sums,
+    and the family would blame a parameter instead ("rate must be positive; got [0.0]") or
+    give NaN."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported below
+        data = family.suff_stats(x[:, None], np.ones(x.size))
+    fields = [getattr(data, f.name) for f in dataclasses.fields(data)]
+    squares_finite(fields, [x], what, quantity, advice)
+    return data

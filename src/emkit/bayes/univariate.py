@@ -7,8 +7,6 @@ Each posterior is the family's statistics of the data with unit weights, then th
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from scipy import special, stats
 
@@ -23,15 +21,16 @@ from emkit.bayes.posterior import (
     t_mean,
     univariate,
 )
-from emkit.checks import finite_array, nonnegative_integers, squares_finite
+from emkit.checks import (
+    HUGE_COUNTS,
+    finite_array,
+    nonnegative_integers,
+    squares_finite,
+    unit_stats,
+)
 from emkit.distributions.bernoulli import Bernoulli
 from emkit.distributions.normal import Normal, NormalStats
 from emkit.distributions.poisson import Poisson
-
-
-def _stats(family: Any, x: np.ndarray) -> Any:
-    """The family's statistics of the values ``x`` (n,), one feature, with unit weights."""
-    return family.suff_stats(x[:, None], np.ones(x.size))
 
 
 def beta_bernoulli(x, a: float = 1.0, b: float = 1.0) -> Posterior:
@@ -67,7 +66,7 @@ def beta_bernoulli(x, a: float = 1.0, b: float = 1.0) -> Posterior:
         zero = [f"{name} = 0" for name, value in (("a", a), ("b", b)) if value == 0]
         no_data("beta_bernoulli", f"Beta({a:g}, {b:g})", zero, "a > 0 and b > 0")
     family = Bernoulli()
-    posterior = family.conjugate_update(_stats(family, x), {"a": a, "b": b})
+    posterior = family.conjugate_update(unit_stats(family, x, "beta_bernoulli"), {"a": a, "b": b})
     a_n, b_n = posterior["a"][0], posterior["b"][0]
     positive(**{"posterior a (a + successes)": a_n, "posterior b (b + failures)": b_n})
     if a_n >= 1 and b_n >= 1 and a_n + b_n > 2:
@@ -118,7 +117,8 @@ def gamma_poisson(x, shape: float = 1.0, rate: float = 0.0) -> Posterior:
         zero = [f"{name} = 0" for name, value in (("shape", shape), ("rate", rate)) if value == 0]
         no_data("gamma_poisson", f"Gamma({shape:g}, {rate:g})", zero, "shape > 0 and rate > 0")
     family = Poisson()
-    posterior = family.conjugate_update(_stats(family, x), {"shape": shape, "rate": rate})
+    data = unit_stats(family, x, "gamma_poisson", "the total count", HUGE_COUNTS)
+    posterior = family.conjugate_update(data, {"shape": shape, "rate": rate})
     a_n, b_n = posterior["shape"][0], float(posterior["rate"][0])
     positive(**{"posterior shape": a_n})
     return univariate(
@@ -169,7 +169,7 @@ def normal_known_variance(
         no_data(
             "normal_known_variance", f"N({prior_mean:g}, {prior_sd:g}^2)", flat, "prior_sd < inf"
         )
-    data: NormalStats = _stats(Normal(), x)
+    data: NormalStats = unit_stats(Normal(), x, "normal_known_variance", "the mean")
     n, xbar = float(data.weight), float(data.mean[0])
     # The data's share of the precision, w = (N/sigma^2) / precision, from the log of the
     # ratio of the precisions, so that neither sigma^2 nor prior_sd^2 over- or underflows: a
@@ -269,9 +269,7 @@ def normal_inverse_gamma(
             f"give more values, or alpha0 > {(1 - mean_power - n) / 2:g}"
         )
     family = Normal()
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
-        data: NormalStats = _stats(family, x)
-    squares_finite(data.scatter, [x], "normal_inverse_gamma", "the scatter")
+    data: NormalStats = unit_stats(family, x, "normal_inverse_gamma", "the mean or the scatter")
     prior = {"mean": mu0, "shrinkage": kappa0, "shape": alpha0}
     with np.errstate(over="ignore", invalid="ignore"):
         posterior = family.conjugate_update(data, {**prior, "scale": beta0})

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import stats
 
 from emkit.checks import (
+    HUGE_COUNTS,
     at_least,
     category_count,
     category_limit,
@@ -27,6 +28,7 @@ from emkit.checks import (
     real_numbers,
     rows_aligned,
     squares_finite,
+    unit_stats,
 )
 from emkit.distributions.base import LOG_2PI
 from emkit.distributions.bernoulli import Bernoulli, BernoulliStats
@@ -53,23 +55,8 @@ def _fit(
     advice: str = "rescale the data first",
 ) -> Any:
     """The family's MLE from the values ``x`` (n,), one feature: ``from_stats`` of unit-weight
-    statistics, checked before the fit (:func:`~emkit.checks.squares_finite`: ``what`` names
-    the estimator, ``quantity`` the statistics, ``advice`` says what to do): values near
-    float64's limit overflow their sums, and the family would blame a parameter instead
-    ("rate must be positive; got [0.0]")."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported below
-        data = family.suff_stats(x[:, None], np.ones(x.size))
-    fields = [getattr(data, f.name) for f in dataclasses.fields(data)]
-    squares_finite(fields, [x], what, quantity, advice)
-    return family.from_stats(data)
-
-
-# What to do about counts whose sum overflows float64: a factor would change the model.
-_HUGE_COUNTS = (
-    "counts this large are far beyond 2**53, up to which float64 holds integers exactly, so "
-    "they are measurements more than counts: rescale them and fit a continuous family "
-    "(mle.normal or mle.gamma)"
-)
+    statistics, checked before the fit (:func:`~emkit.checks.unit_stats`)."""
+    return family.from_stats(unit_stats(family, x, what, quantity, advice))
 
 
 def _estimate(
@@ -255,7 +242,7 @@ def binomial(k, n) -> Estimate:
         raise ValueError("binomial needs k <= n: more successes than trials")
     with np.errstate(over="ignore"):  # reported below
         total, successes = n.sum(), k.sum()
-    squares_finite([total, successes], [n], "binomial", "the total of n", _HUGE_COUNTS)
+    squares_finite([total, successes], [n], "binomial", "the total of n", HUGE_COUNTS)
     if total < 1:
         raise ValueError("binomial needs at least one trial")
     # k successes in n trials are the Bernoulli statistics of the trials.
@@ -300,7 +287,7 @@ def poisson(x) -> Estimate:
     x = finite_array(x, "x", 1, "mle.poisson")
     at_least(x.size, 1, "poisson")
     nonnegative_integers(x, "counts", "poisson")
-    fit = _fit(Poisson(), x, "poisson", "the total count", _HUGE_COUNTS)
+    fit = _fit(Poisson(), x, "poisson", "the total count", HUGE_COUNTS)
     rate = fit.rate[0]
     loglik = _poisson_loglik(x, rate)
     est = _estimate(fit, x, {"rate": rate}, "Poisson maximum likelihood", [POSITIVE], None, loglik)
