@@ -24,7 +24,7 @@ ratios within one run are what to read). For each it prints and writes:
 
 ``python benchmarks/run.py SUITE [ARGS ...]`` runs one of the other benchmarks instead
 (``kmeans``, ``families``, ``threads``, ``big_csv``, ``dask``, ``gpu``, ``bayes``,
-``relabel``: the scripts of this folder, with their own options).
+``relabel``, ``inference``: the scripts of this folder, with their own options).
 
 The results replace only this script's own section of ``--out``, between the markers
 ``<!-- run.py NAME: begin -->`` and ``<!-- run.py NAME: end -->`` (NAME from ``--section``,
@@ -200,6 +200,7 @@ SUITES = {
     "gpu": "seconds per EM iteration on a GPU: emkit's torch backend against gmmx, pomegranate",
     "bayes": "BayesianMixture's effective samples per second against PyMC",
     "relabel": "BayesianMixture's Stephens relabelling against its sampling, in one fit",
+    "inference": "predict, predict_proba, score_samples, transform against scikit-learn",
 }
 
 
