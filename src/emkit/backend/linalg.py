@@ -99,9 +99,11 @@ def scaled_distances(
         step = min(max(MIN_BLOCK_ROWS, BLOCK_VALUES // max(k * d, 1)), max(n, 1))
         diff = np.empty((k, d, step), dtype=np.result_type(rows, centres_t))
         total = np.empty((k, step))
+        columns = np.empty((d, step), dtype=rows.dtype)  # the block's rows, feature-major
         for start in range(0, n, step):
-            block = rows[start : start + step].T  # (d, m)
-            m = block.shape[1]
+            m = min(step, n - start)
+            block = columns[:, :m]
+            np.copyto(block, rows[start : start + m].T)
             z = np.subtract(block, centres_t, out=diff[:, :, :m])
             if scales_t is not None:
                 z *= scales_t
