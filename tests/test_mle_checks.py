@@ -591,7 +591,8 @@ def test_numerical_with_every_parameter_held_gives_the_log_likelihood_there_with
         )
     assert est.loglik == pytest.approx(stats.norm.logpdf(x, 1.0, 2.0).sum(), rel=1e-14)
     assert np.isnan(est.cov).all() and est.params["theta"].tolist() == [1.0, 2.0]
-    assert "theta[0] = 1, theta[1] = 2" in est.summary().attrs["held"]
+    note = est.summary().attrs["held"]
+    assert "theta[0] = 1, theta[1] = 2" in note and "the log-likelihood is the one at" in note
 
 
 @pytest.mark.parametrize(
@@ -613,3 +614,17 @@ def test_conjugate_posteriors_near_float64s_limit_say_so_without_warnings(call, 
     # rescaled as the message says: the flat prior's posterior mean is the sample mean
     scaled = bayes.normal_known_variance([1.7, 1.6, 1.5], sigma=1.0)
     assert scaled.mean == pytest.approx(1.6, rel=1e-15)
+
+
+def test_named_labels_beyond_the_code_limit_are_categories_as_in_mle():
+    # the limit is for integer codes: 5,000 distinct names are 5,000 categories
+    names = [f"id{i}" for i in range(MAX_CATEGORIES + 904)]
+    assert bayes.dirichlet_categorical(names).mean.shape == (len(names),)
+
+
+def test_normal_known_variance_checks_only_the_mean_it_reads():
+    # the scatter of [1e160, -1e160] overflows, but the posterior reads the mean alone
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        post = bayes.normal_known_variance([1e160, -1e160], sigma=1e160)
+    assert post.mean == 0.0

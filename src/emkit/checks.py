@@ -249,14 +249,17 @@ def unit_stats(
     what: str,
     quantity: str = "the statistics",
     advice: str = "rescale the data first",
+    used: tuple[str, ...] | None = None,
 ) -> Any:
     """The family's statistics of the values ``x`` (n,), one feature, with unit weights,
     checked (:func:`squares_finite`: ``what`` names the estimator, ``quantity`` the
     statistics, ``advice`` says what to do): values near float64's limit overflow their sums,
     and the family would blame a parameter instead ("rate must be positive; got [0.0]") or
-    give NaN."""
+    give NaN. ``used``: the statistics' fields the caller reads (all where None); another
+    one that overflows is not the caller's concern (the scatter of a mean's posterior)."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported below
         data = family.suff_stats(x[:, None], np.ones(x.size))
-    fields = [getattr(data, f.name) for f in dataclasses.fields(data)]
+    names = used or [f.name for f in dataclasses.fields(data)]
+    fields = [getattr(data, name) for name in names]
     squares_finite(fields, [x], what, quantity, advice)
     return data

@@ -108,9 +108,9 @@ def dirichlet_categorical(x, alpha=1.0, n_categories: int | None = None) -> Post
             "dirichlet_categorical got no data, so its posterior is the prior, but the number "
             "of categories is unknown: give n_categories, or alpha of shape (K,)"
         )
-    if n_categories is None and not np.ndim(alpha):
+    if named is None and n_categories is None and not np.ndim(alpha):
         category_limit(codes.max() + 1.0, codes, "bayes.dirichlet_categorical", False)
-    elif n_categories is not None:
+    elif named is None and n_categories is not None:
         category_limit(n_categories, codes, "bayes.dirichlet_categorical", True)
     if n_categories is None:
         K = alpha.size if np.ndim(alpha) else int(codes.max()) + 1

@@ -169,7 +169,9 @@ def normal_known_variance(
         no_data(
             "normal_known_variance", f"N({prior_mean:g}, {prior_sd:g}^2)", flat, "prior_sd < inf"
         )
-    data: NormalStats = unit_stats(Normal(), x, "normal_known_variance", "the mean")
+    data: NormalStats = unit_stats(
+        Normal(), x, "normal_known_variance", "the mean", used=("weight", "mean")
+    )
     n, xbar = float(data.weight), float(data.mean[0])
     # The data's share of the precision, w = (N/sigma^2) / precision, from the log of the
     # ratio of the precisions, so that neither sigma^2 nor prior_sd^2 over- or underflows: a

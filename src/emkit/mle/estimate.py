@@ -562,11 +562,11 @@ class Estimate:
         ]
         if not held:
             return None
-        return (
-            f"Held by equal bounds, not estimated: {', '.join(held)} (no standard error or "
-            f"interval: NaN); the other errors are those with {'it' if len(held) == 1 else 'them'}"
-            " held"
-        )
+        note = f"Held by equal bounds, not estimated: {', '.join(held)} (no standard error or "
+        if len(held) == len(se):
+            return note + "interval: NaN); the log-likelihood is the one at these values"
+        pronoun = "it" if len(held) == 1 else "them"
+        return note + f"interval: NaN); the other errors are those with {pronoun} held"
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """One row per scalar parameter entry, as statsmodels prints them.
