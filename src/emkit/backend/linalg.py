@@ -82,34 +82,49 @@ def scaled_distances(
     ``centres`` (k, d), scales ``scales`` (k, d) or 1, shape (n, k), float64.
 
     Direct differences, not the expansion, which cancels catastrophically for narrow
-    components far from the origin: every centre at once over blocks of rows whose
-    differences stay in cache, laid out feature-major (k, d, rows) so that each NumPy loop
-    runs along the rows (along d, ten values or so, it costs more to enter than to run); the
-    rows split over the kernel threads (each row's distances are the same on any number).
+    components far from the origin. Where k x d is small, every centre at once over blocks
+    of rows laid out feature-major (k, d, rows), so that each NumPy loop runs along the rows
+    (along d, ten values or so, it costs more to enter than to run), the rows split over the
+    kernel threads; else a centre at a time over all the rows. Either way each row's
+    distances are the same numbers whatever the rows around it and the number of threads
+    (a block's d terms are added one feature at a time: NumPy's reduction over them would
+    add a block of one row in another order).
     """
     from emkit.backend.threads import over_threads
 
-    out = np.empty((x.shape[0], centres.shape[0]))
+    n, d = x.shape
+    k = centres.shape[0]
+    out = np.empty((n, k))
+    if k * d > BLOCK_VALUES // MIN_BLOCK_ROWS:
+        for j in range(k):
+            z = x - centres[j]
+            if scales is not None:
+                z *= scales[j]
+            out[:, j] = np.einsum("ij,ij->i", z, z)  # each row's d terms alone
+        return out
     centres_t = centres[:, :, None]
     scales_t = None if scales is None else scales[:, :, None]
 
     def part(rows: np.ndarray, _: object, first: int) -> None:
-        n, d = rows.shape
-        k = centres_t.shape[0]
-        step = min(max(MIN_BLOCK_ROWS, BLOCK_VALUES // max(k * d, 1)), max(n, 1))
+        m_rows = rows.shape[0]
+        step = min(BLOCK_VALUES // max(k * d, 1), max(m_rows, 1))
         diff = np.empty((k, d, step), dtype=np.result_type(rows, centres_t))
         total = np.empty((k, step))
         columns = np.empty((d, step), dtype=rows.dtype)  # the block's rows, feature-major
-        for start in range(0, n, step):
-            m = min(step, n - start)
+        for start in range(0, m_rows, step):
+            m = min(step, m_rows - start)
             block = columns[:, :m]
             np.copyto(block, rows[start : start + m].T)
             z = np.subtract(block, centres_t, out=diff[:, :, :m])
             if scales_t is not None:
                 z *= scales_t
             z *= z
+            sums = total[:, :m]
+            sums[:] = z[:, 0] if d else 0.0
+            for column in range(1, d):
+                sums += z[:, column]
             at = first + start
-            out[at : at + m] = np.add.reduce(z, axis=1, out=total[:, :m]).T
+            out[at : at + m] = sums.T
 
     over_threads(x, None, part)
     return out
