@@ -49,6 +49,29 @@ def test_statistics_add_up_over_any_split(split, seed, diagonal):
         np.testing.assert_allclose(merged.scatter, whole.scatter, rtol=1e-8, atol=1e-6)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(min_value=0, max_value=10_000),
+    diagonal=st.booleans(),
+    weighted=st.booleans(),
+)
+def test_statistics_of_labelled_rows_are_those_of_one_hot_responsibilities(
+    seed, diagonal, weighted
+):
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(1, 40)), 4  # classes without rows, or of zero weight, too
+    x = rng.normal(size=(n, 3)) * rng.uniform(0.1, 100) + rng.normal(size=3) * 1000
+    labels = rng.integers(k - 1, size=n)
+    w = rng.uniform(0.0, 3.0, size=n) * (labels != 1) if weighted else None
+    onehot = np.eye(k)[labels] * (1.0 if w is None else w[:, None])
+    want = GaussianStats.from_data(x, onehot, diagonal)
+    got = GaussianStats.from_labels(x, labels, k, w, diagonal)
+    np.testing.assert_allclose(got.weight, want.weight, rtol=1e-14)
+    np.testing.assert_allclose(got.mean, want.mean, rtol=1e-14, atol=0)
+    scale = np.abs(want.scatter).max(initial=0.0)
+    np.testing.assert_allclose(got.scatter, want.scatter, rtol=1e-12, atol=1e-12 * scale)
+
+
 def test_statistics_match_weighted_moments():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(50, 3))

@@ -945,6 +945,15 @@ def fit_starts(
     return _keep_best(results, resolution)
 
 
+def fit_known(model: Any, stats: Any, log_likelihood: float) -> FitResult:
+    """The fit that ends at its start ``model``, whose statistics ``stats`` and log-likelihood
+    are known without a pass over the rows (a closed form: the M-step of labelled rows, whose
+    statistics are those the model was made from): what :func:`fit_starts` with
+    ``max_iter=0`` returns, its one evaluation read from the statistics."""
+    objective = log_likelihood + model.log_prior()
+    return _keep_best([EMResult(model, log_likelihood, np.array([objective]), 0, False, stats)])
+
+
 def fit_groups(
     groups: Iterable[Iterable[Any]],
     data: DataSource,

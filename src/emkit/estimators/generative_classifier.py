@@ -27,7 +27,7 @@ from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import array_source, feature_names
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, GaussianStats, covariance_structure
 from emkit.distributions.regularization import Regularization
-from emkit.em import fit_starts
+from emkit.em import fit_known, fit_starts
 from emkit.estimators._device import check_device_rows, placement, resolution
 from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, joined_rows, per_row
 from emkit.estimators._mixture_api import (
@@ -56,7 +56,7 @@ from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.init import components_from_responsibilities
 from emkit.models.missing import MissingMixture, fill_column_means
-from emkit.models.mixture import LABELLED, UNLABELLED, log_posterior
+from emkit.models.mixture import LABELLED, UNLABELLED, MixtureStats, log_posterior
 
 
 class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
@@ -300,17 +300,21 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             weight_concentration=1.0 + featureless,
             fixed_weights=priors is not None,
         )
-        if place is not None:  # rows in memory: on the device
-            data = place.resident(x, w, labels)
-        # The closed form is the fit itself: the driver only evaluates it (no M-step).
-        fit = fit_starts(
-            [model],
-            data,
-            tol=self.tol,
-            max_iter=0 if closed_form else self.max_iter,
-            callback=self.callback,
-            resolution=resolution(place),
-        )
+        if closed_form:
+            # The closed form is the fit itself; the classes' statistics give its objective.
+            known = MixtureStats(stats.weight, stats)
+            fit = fit_known(model, known, model.known_log_likelihood(known))
+        else:
+            if place is not None:  # rows in memory: on the device
+                data = place.resident(x, w, labels)
+            fit = fit_starts(
+                [model],
+                data,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                callback=self.callback,
+                resolution=resolution(place),
+            )
         result = fit.best
         if fit.degenerate.any():
             raised = " the M-step raised from reg_covar=0 (see reg_covar)" * (self.reg_covar == 0)
@@ -891,7 +895,8 @@ def _label_totals(k: int, columns: bool, chunk: tuple, w: np.ndarray | None) -> 
     column, (k + 1, d) (else (k + 1, 0)). Then, of the rows with no observed value: their
     number, labelled and unlabelled (2,), and the weight of each class's labelled ones (k,)."""
     x, labels = chunk
-    missing = np.isnan(x)  # (m, d)
+    # without ``columns`` (missing="error") NaN were refused where the rows came in
+    missing = np.isnan(x) if columns else np.zeros((0, x.shape[1]), dtype=bool)  # (m, d)
     empty = missing.all(axis=1) if columns else np.zeros(labels.shape[0], dtype=bool)
     labelled = labels != UNLABELLED
     weight = np.ones(labels.shape[0]) if w is None else w
@@ -910,7 +915,7 @@ def _label_totals(k: int, columns: bool, chunk: tuple, w: np.ndarray | None) -> 
         (
             counts,
             int((~labelled & ~empty).sum()),
-            bool(missing[~empty].any()),
+            columns and bool(missing[~empty].any()),
             seen,
             empty_rows,
             featureless,
@@ -953,10 +958,7 @@ def _pairs(chunk: tuple, w: np.ndarray | None) -> np.ndarray:
 def _class_stats(k: int, diagonal: bool, chunk: tuple, w: np.ndarray | None) -> GaussianStats:
     """Statistics of each class's rows (every row labelled)."""
     x, labels = chunk
-    onehot = np.eye(k)[labels]  # (m, k)
-    if w is not None:
-        onehot *= w[:, None]
-    return GaussianStats.from_data(x, onehot, diagonal)
+    return GaussianStats.from_labels(x, labels, k, w, diagonal)
 
 
 class _Totals(tuple):

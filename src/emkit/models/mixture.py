@@ -304,6 +304,14 @@ class Mixture:
         log_prob = self.evidence(x).log_prob
         return log_prob + namespace_of(log_prob).asarray(self.log_weights(), like=log_prob)
 
+    def known_log_likelihood(self, stats: MixtureStats) -> float:
+        r"""The log-likelihood of rows whose components are all known (every row labelled),
+        from their statistics alone, no pass over the rows:
+        :math:`\sum_k N_k \log \pi_k + \sum_n w_n \log p_{z_n}(x_n)`, the second term the
+        components' ``expected_log_prob`` (Gaussian components)."""
+        components = self.components.expected_log_prob(stats.components)  # (k,)
+        return float(stats.resp_sum @ self.log_weights() + components.sum())
+
     def log_density(self, x: np.ndarray) -> np.ndarray:
         """log p(x_n), shape (n,): -inf for a row outside every component's support."""
         log_joint = self.log_joint(x)

@@ -72,6 +72,48 @@ class GaussianStats:
         scatter = scatter - (first * step if diagonal else first[:, :, None] * step[:, None, :])
         return cls(weight, mean, scatter)
 
+    @classmethod
+    def from_labels(
+        cls,
+        x: np.ndarray,
+        labels: np.ndarray,
+        k: int,
+        sample_weight: np.ndarray | None,
+        diagonal: bool,
+    ) -> GaussianStats:
+        """Statistics of NumPy rows ``x`` (n, d) whose components are known, ``labels`` (n,)
+        in 0..k-1, weighted by ``sample_weight`` (n,) or None: :meth:`from_data` with
+        one-hot responsibilities, each component's from its own rows alone.
+
+        The rows are grouped by component once (a stable sort of the labels), so the pass
+        costs what one component's :meth:`from_data` costs on all the rows, not k times it.
+        """
+        order = np.argsort(labels.astype(np.int16 if k < 2**15 else np.intp), kind="stable")
+        rows = np.take(x, order, axis=0)  # (n, d), by component; take, not rows[order]: 10x
+        w = None if sample_weight is None else np.take(sample_weight, order)
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=k))])
+        d = x.shape[1]
+        weight, mean = np.zeros(k), np.zeros((k, d))
+        scatter = np.zeros((k, d) if diagonal else (k, d, d))
+        for j in range(k):
+            part = rows[bounds[j] : bounds[j + 1]]  # (n_j, d)
+            v = None if w is None else w[bounds[j] : bounds[j + 1]]
+            weight[j] = part.shape[0] if v is None else v.sum()
+            if weight[j] <= 0:
+                continue
+            mean[j] = (part.sum(axis=0) if v is None else v @ part) / weight[j]
+            xc = part - mean[j]  # (n_j, d)
+            first = xc.sum(axis=0) if v is None else v @ xc
+            if diagonal:
+                scatter[j] = (xc * xc).sum(axis=0) if v is None else v @ (xc * xc)
+            else:
+                scatter[j] = (xc if v is None else xc * v[:, None]).T @ xc
+            # the corrected two-pass formula, as in from_data
+            step = first / weight[j]
+            mean[j] += step
+            scatter[j] -= first * step if diagonal else first[:, None] * step[None, :]
+        return cls(weight, mean, scatter)
+
     def __add__(self, other: GaussianStats) -> GaussianStats:
         return GaussianStats(*merge_centred(self.as_tuple(), other.as_tuple()))
 
