@@ -625,7 +625,17 @@ def test_posterior_of_a_far_row_sums_to_one(structure):
         np.testing.assert_allclose(np.exp(log_proba), proba, rtol=1e-15)
         assert clf.predict(row)[0] == clf.classes_[proba.argmax()]
         log_joint = clf._log_joint(row)[0]
-        if np.all(log_joint == log_joint[0]):  # tied in rounding: 1/k each, -log k in logs
+        if structure == "tied":
+            # One covariance: the posterior is the linear discriminant's, exact where the log
+            # joint has rounded the classes to a tie (1e41 - 1e20 is 1e41).
+            precision_means = np.linalg.solve(clf.covariances_, clf.means_.T)  # (d, k)
+            scores = (
+                row @ precision_means
+                - 0.5 * np.einsum("kd,dk->k", clf.means_, precision_means)
+                + np.log(clf.priors_)
+            )
+            np.testing.assert_allclose(log_proba, scores - logsumexp(scores), rtol=1e-9)
+        elif np.all(log_joint == log_joint[0]):  # tied in rounding: 1/k each, -log k in logs
             np.testing.assert_allclose(log_proba[0], -np.log(3.0), rtol=1e-15)
     # ordinary rows: Bayes' rule from scipy's densities, as before
     expected = _scipy_log_joint(clf, X_IRIS)

@@ -136,6 +136,22 @@ def test_generative_classifier_on_the_device(missing):
     assert_close(proba.numpy(), want.predict_proba(x))
 
 
+@pytest.mark.parametrize("structure", ["tied", "full"])
+def test_generative_classifier_predicts_tensors_as_arrays(structure):
+    # every row labelled: the closed form; tied scores rows by its linear discriminant
+    x = blobs(150)
+    y = np.repeat([0, 1, 2], 150)
+    clf = emkit.GenerativeClassifier(structure).fit(x, y)
+    for dtype, tol in [(torch.float64, 1e-12), (torch.float32, 1e-5)]:
+        rows = torch.from_numpy(x).to(dtype)
+        proba = clf.predict_proba(rows)
+        assert isinstance(proba, torch.Tensor)
+        assert_close(proba.double().numpy(), clf.predict_proba(x), tol)
+        np.testing.assert_array_equal(clf.predict(rows).numpy(), clf.predict(x))
+        odds = emkit.GenerativeClassifier(structure).fit(x[:300], y[:300]).decision_function
+        assert_close(odds(rows).double().numpy(), odds(x), tol)
+
+
 def test_imputer_on_the_device():
     x = with_holes(blobs(150), 0.3)
     want = emkit.GaussianImputer().fit(x)

@@ -56,7 +56,7 @@ from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.init import components_from_responsibilities
 from emkit.models.missing import MissingMixture, fill_column_means
-from emkit.models.mixture import LABELLED, UNLABELLED, MixtureStats, log_posterior
+from emkit.models.mixture import LABELLED, UNLABELLED, Mixture, MixtureStats, log_posterior
 
 
 class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
@@ -508,28 +508,39 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             )
         return priors / priors.sum()
 
-    def _model(self) -> MissingMixture:
+    def _model(self) -> Mixture:
+        """The fitted model; rows that may lack values (``missing="em"``) get marginals."""
         structure = covariance_structure(self.covariance_type)
         components = structure(self.means_, self.covariances_, self.precisions_cholesky_)
-        return MissingMixture(self.priors_, components, self.reg_covar, LABELLED)
+        kind = MissingMixture if self.missing == "em" else Mixture
+        return kind(self.priors_, components, self.reg_covar, LABELLED)
 
-    def _log_joint(self, X) -> np.ndarray:
+    def _rows(self, X):
+        """``X`` checked against the fit: NumPy float64 rows (n, d), or a tensor's."""
         check_is_fitted(self)
         if is_device_array(X):
-            x = check_device_rows(
+            return check_device_rows(
                 self, X, reset=False, allow_nan=self.missing == "em", nan_hint=MISSING_EM_HINT
             )
-            return self._model().log_joint(x)  # (n, k), on x's device
         if self.missing == "em":
             x = check_incomplete_rows(self, X, reset=False, allow_empty_rows=True)
         else:
             x = check_rows(self, X, reset=False, nan_hint=MISSING_EM_HINT)
-        return self._model().log_joint(x.astype(np.float64, copy=False))  # (n, k)
+        return x.astype(np.float64, copy=False)
+
+    def _log_joint(self, X) -> np.ndarray:
+        x = self._rows(X)  # first: NotFittedError before the fitted attributes are read
+        return self._model().log_joint(x)  # (n, k), on x's device
+
+    def _scores(self, X) -> np.ndarray:
+        """:meth:`_log_joint` up to a term each row shares among the classes, (n, k)."""
+        x = self._rows(X)  # first: NotFittedError before the fitted attributes are read
+        return self._model().discriminant(x)
 
     @per_row(width=lambda self: self.classes_.size)
     def predict_log_proba(self, X) -> np.ndarray:
         """Log posterior probability of each class for each row, shape (n, k)."""
-        return log_posterior(self._log_joint(X))[0]
+        return log_posterior(self._scores(X))[0]
 
     def decision_function(self, X) -> np.ndarray:
         r"""Class scores, as scikit-learn's discriminant analyses give them.
@@ -539,10 +550,15 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         with more, the log posterior of each class (:meth:`predict_log_proba`), shape (n, k),
         which scikit-learn's ``LinearDiscriminantAnalysis`` gives up to a constant per row.
         Lazy on a Dask collection, a tensor for a tensor."""
-        log_proba = self.predict_log_proba(X)  # (n, k)
+        check_is_fitted(self)
         if self.classes_.size == 2:
-            return log_proba[:, 1] - log_proba[:, 0]
-        return log_proba
+            return self._log_odds(X)
+        return self.predict_log_proba(X)
+
+    @per_row()
+    def _log_odds(self, X) -> np.ndarray:
+        scores = self._scores(X)  # (n, 2)
+        return scores[:, 1] - scores[:, 0]
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior probability of each class for each row, shape (n, k)."""
@@ -552,7 +568,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     @per_row(dtype=lambda self: self.classes_.dtype)
     def predict(self, X) -> np.ndarray:
         """Most probable class of each row, shape (n,)."""
-        best = self._log_joint(X).argmax(axis=1)  # first: NotFittedError before classes_
+        best = self._scores(X).argmax(axis=1)  # first: NotFittedError before classes_
         if not is_device_array(best):
             return self.classes_[best]
         xp = namespace_of(best)

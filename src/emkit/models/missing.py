@@ -268,6 +268,12 @@ class MissingMixture(Mixture):
         """Marginal log densities and conditional moments of rows ``x`` (n, d) with NaN."""
         return complete(self.components, x)
 
+    def discriminant(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`Mixture.discriminant`, or the log joint where some row lacks a value."""
+        if namespace_of(x).isnan(x).any():
+            return self.log_joint(x)
+        return super().discriminant(x)
+
     def degenerate(self, stats: MixtureStats) -> np.ndarray:
         """Collapsed components, bool (k,): :meth:`Mixture.degenerate` on the rows as
         completed, and, where values are missing, judged against the ridge too.

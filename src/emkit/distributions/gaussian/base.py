@@ -167,6 +167,15 @@ class GaussianComponents:
         out += log_det
         return out
 
+    def discriminant(self, x: np.ndarray, log_weights: np.ndarray) -> np.ndarray:
+        r""":math:`\log \pi_k + \log p_k(x_n)` up to a term that each row shares among the
+        components, shape (n, k), in the namespace of ``x`` (rows of shape (n, d)): all that
+        the posterior over the components and the most probable one read. Here the log joint
+        itself; a covariance shared by the components leaves out the rows' own quadratic
+        term (:class:`~emkit.distributions.gaussian.tied.TiedGaussian`)."""
+        log_prob = self.log_prob(x)  # (n, k)
+        return log_prob + namespace_of(log_prob).asarray(log_weights, like=log_prob)
+
     def log_prior(self, prior: Regularization) -> float:
         r"""Log-density (up to a constant) of the prior the M-step maximises.
 

@@ -71,6 +71,21 @@ class TiedGaussian(GaussianComponents):
             out[:, j] = xp.einsum("ij,ij->i", z, z)
         return out
 
+    def discriminant(self, x: np.ndarray, log_weights: np.ndarray) -> np.ndarray:
+        r"""Linear discriminant analysis: with :math:`y = (x - c)U` and :math:`m_k = (\mu_k -
+        c)U` (``mahalanobis``'s), :math:`-\tfrac12\lVert y - m_k\rVert^2 = -\tfrac12
+        \lVert y\rVert^2 + y m_k^\top - \tfrac12\lVert m_k\rVert^2`, whose first term no
+        component owns: :math:`(x - c)\,U m^\top + \log\pi_k - \tfrac12\lVert
+        m_k\rVert^2`, one product with the rows, shape (n, k)."""
+        xp = namespace_of(x)
+        centre = self.means.mean(axis=0)  # (d,), see mahalanobis
+        u = self.precisions_cholesky
+        centres = (self.means - centre) @ u  # (k, d)
+        intercept = log_weights - 0.5 * np.einsum("kd,kd->k", centres, centres)  # (k,)
+        out = centred(x, centre) @ xp.asarray(u @ centres.T, like=x)  # (n, k)
+        out += xp.asarray(intercept, like=out)
+        return out
+
     def precisions(self) -> np.ndarray:
         u = self.precisions_cholesky
         return np.broadcast_to(u @ u.T, (self.n_components,) + u.shape)
