@@ -56,7 +56,14 @@ from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.init import components_from_responsibilities
 from emkit.models.missing import MissingMixture, fill_column_means
-from emkit.models.mixture import LABELLED, UNLABELLED, Mixture, MixtureStats, log_posterior
+from emkit.models.mixture import (
+    LABELLED,
+    UNLABELLED,
+    Mixture,
+    MixtureStats,
+    log_posterior,
+    most_probable,
+)
 
 
 class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
@@ -568,7 +575,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     @per_row(dtype=lambda self: self.classes_.dtype)
     def predict(self, X) -> np.ndarray:
         """Most probable class of each row, shape (n,)."""
-        best = self._scores(X).argmax(axis=1)  # first: NotFittedError before classes_
+        best = most_probable(self._scores(X))  # first: NotFittedError before classes_
         if not is_device_array(best):
             return self.classes_[best]
         xp = namespace_of(best)

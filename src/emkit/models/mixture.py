@@ -70,6 +70,26 @@ def log_posterior(log_joint: Any) -> tuple[Any, Any]:
     return shifted - log_sum[:, None], log_sum + top
 
 
+def most_probable(scores: Any) -> Any:
+    """Index of each row's largest score (n,) of scores (n, k), as ``argmax(axis=1)``: the
+    first of ties, the first NaN of a row holding one. NumPy's argmax goes row by row; where
+    the columns are contiguous (scores laid out component by component), a pass over each
+    column is faster for a few components."""
+    if not (isinstance(scores, np.ndarray) and scores.flags.f_contiguous) or scores.shape[1] > 16:
+        return namespace_of(scores).argmax(scores, axis=1)
+    n, k = scores.shape
+    top = scores[:, 0].copy()  # (n,)
+    for j in range(1, k):
+        np.maximum(top, scores[:, j], out=top)  # NaN wins
+    if np.isnan(top).any():
+        return scores.argmax(axis=1)
+    # the first column at the maximum, j, by the largest k - 1 - j among them (0: the last)
+    first = np.zeros(n, dtype=np.uint8)
+    for j in range(k - 1):
+        np.maximum(first, (scores[:, j] == top) * np.uint8(k - 1 - j), out=first)
+    return (k - 1) - first.astype(np.intp)
+
+
 @dataclass(frozen=True)
 class MixtureStats:
     """Responsibility totals (k,) and the components' own statistics; adds up over chunks."""

@@ -173,8 +173,12 @@ class GaussianComponents:
         the posterior over the components and the most probable one read. Here the log joint
         itself; a covariance shared by the components leaves out the rows' own quadratic
         term (:class:`~emkit.distributions.gaussian.tied.TiedGaussian`)."""
-        log_prob = self.log_prob(x)  # (n, k)
-        return log_prob + namespace_of(log_prob).asarray(log_weights, like=log_prob)
+        # the constants of log_prob and the weights in one vector: two passes over (n, k)
+        offset = log_weights + self.log_det_precision_cholesky() - 0.5 * self.n_features * LOG_2PI
+        out = self.mahalanobis(x)  # (n, k), a fresh array
+        out *= -0.5
+        out += namespace_of(out).asarray(offset, like=out)
+        return out
 
     def log_prior(self, prior: Regularization) -> float:
         r"""Log-density (up to a constant) of the prior the M-step maximises.

@@ -76,15 +76,16 @@ class TiedGaussian(GaussianComponents):
         c)U` (``mahalanobis``'s), :math:`-\tfrac12\lVert y - m_k\rVert^2 = -\tfrac12
         \lVert y\rVert^2 + y m_k^\top - \tfrac12\lVert m_k\rVert^2`, whose first term no
         component owns: :math:`(x - c)\,U m^\top + \log\pi_k - \tfrac12\lVert
-        m_k\rVert^2`, one product with the rows, shape (n, k)."""
+        m_k\rVert^2`, one product with the rows, shape (n, k), laid out component by
+        component (the transpose of a (k, n) array), whose columns the posterior reads."""
         xp = namespace_of(x)
         centre = self.means.mean(axis=0)  # (d,), see mahalanobis
         u = self.precisions_cholesky
         centres = (self.means - centre) @ u  # (k, d)
         intercept = log_weights - 0.5 * np.einsum("kd,kd->k", centres, centres)  # (k,)
-        out = centred(x, centre) @ xp.asarray(u @ centres.T, like=x)  # (n, k)
-        out += xp.asarray(intercept, like=out)
-        return out
+        out = xp.asarray(centres @ u.T, like=x) @ centred(x, centre).T  # (k, n)
+        out += xp.asarray(intercept[:, None], like=out)
+        return out.T
 
     def precisions(self) -> np.ndarray:
         u = self.precisions_cholesky
