@@ -67,7 +67,8 @@ def log_posterior(log_joint: Any) -> tuple[Any, Any]:
         total = total + terms[:, j]
     with np.errstate(divide="ignore"):  # a row of -inf gives log(0) = -inf, as it should
         log_sum = xp.log(total)  # (n,)
-    return shifted - log_sum[:, None], log_sum + top
+    shifted -= log_sum[:, None]  # in place: a fresh array
+    return shifted, log_sum + top
 
 
 def most_probable(scores: Any) -> Any:
