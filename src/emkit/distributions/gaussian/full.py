@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from emkit.backend.linalg import cholesky, inverse_positive_definite, precision_cholesky
 from emkit.backend.namespace import centred, namespace_of
+from emkit.distributions.base import LOG_2PI
 from emkit.distributions.gaussian.base import (
     GaussianComponents,
     cholesky_from_log_vector,
@@ -48,17 +51,33 @@ class FullGaussian(GaussianComponents):
         return stats.covariance(reg)
 
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
+        out = namespace_of(x).empty((x.shape[0], self.n_components), like=x)
+        for j, distances in self._distances(x):
+            out[:, j] = distances
+        return out
+
+    def discriminant(self, x: np.ndarray, log_weights: np.ndarray) -> np.ndarray:
+        """:meth:`GaussianComponents.discriminant`, laid out component by component (the
+        transpose of a (k, n) array), whose columns the posterior reads."""
         xp = namespace_of(x)
-        n, k = x.shape[0], self.n_components
+        out = xp.empty((self.n_components, x.shape[0]), like=x)
+        for j, distances in self._distances(x):
+            out[j] = distances
+        out *= -0.5
+        offset = log_weights + self.log_det_precision_cholesky() - 0.5 * self.n_features * LOG_2PI
+        out += xp.asarray(offset[:, None], like=out)
+        return out.T
+
+    def _distances(self, x: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        """Each component's index and the squared distances to it of rows ``x`` (n, d), (n,)."""
+        xp = namespace_of(x)
         chol = xp.asarray(self.precisions_cholesky, like=x)  # (k, d, d)
         means = xp.asarray(self.means, dtype=xp.float64, like=x)  # (k, d), see centred
-        out = xp.empty((n, k), like=x)
         # Direct differences, not x U - mu U, whose two large terms cancel to the distance
         # (all of it lost for data far from the origin: a column at 1e15).
-        for j in range(k):
+        for j in range(self.n_components):
             y = centred(x, means[j]) @ chol[j]
-            out[:, j] = xp.einsum("ij,ij->i", y, y)
-        return out
+            yield j, xp.einsum("ij,ij->i", y, y)
 
     def precisions(self) -> np.ndarray:
         u = self.precisions_cholesky
