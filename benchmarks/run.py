@@ -24,7 +24,8 @@ ratios within one run are what to read). For each it prints and writes:
 
 ``python benchmarks/run.py SUITE [ARGS ...]`` runs one of the other benchmarks instead
 (``kmeans``, ``families``, ``threads``, ``big_csv``, ``dask``, ``gpu``, ``bayes``,
-``relabel``, ``inference``: the scripts of this folder, with their own options).
+``relabel``, ``inference``, ``classifier``: the scripts of this folder, with their own
+options).
 
 The results replace only this script's own section of ``--out``, between the markers
 ``<!-- run.py NAME: begin -->`` and ``<!-- run.py NAME: end -->`` (NAME from ``--section``,
@@ -201,6 +202,7 @@ SUITES = {
     "bayes": "BayesianMixture's effective samples per second against PyMC",
     "relabel": "BayesianMixture's Stephens relabelling against its sampling, in one fit",
     "inference": "predict, predict_proba, score_samples, transform against scikit-learn",
+    "classifier": "GenerativeClassifier against LinearDiscriminantAnalysis and QDA, labelled rows",
 }
 
 
