@@ -18,6 +18,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import emkit
 from emkit import GaussianImputer, GenerativeClassifier
 from emkit.backend.sources import ArrayChunks
+from emkit.exceptions import DegenerateFitWarning
 
 TYPES = ["full", "tied", "diag", "spherical"]
 X_IRIS, Y_IRIS = load_iris(return_X_y=True)
@@ -155,6 +156,26 @@ def test_objective_is_the_labelled_plus_unlabelled_likelihood():
     )
     assert clf.log_likelihood_ == pytest.approx(expected, rel=1e-10)
     assert clf.history_[-1] == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("structure", ["full", "tied", "diag", "spherical", "VEV"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_closed_form_objective_is_the_rows_log_likelihood(structure, weighted):
+    # Every row labelled: the objective comes from the classes' statistics, or, where a
+    # covariance is held up by the ridge, from a pass over the rows; either way it is the
+    # sum of the rows' own log densities.
+    w = np.random.default_rng(3).uniform(0.2, 2.0, X_IRIS.shape[0]) if weighted else None
+    plane = X_IRIS.copy()  # a class on a plane: singular but for the ridge (reg_covar=0)
+    plane[Y_IRIS == 1, 3] = 2.0 * plane[Y_IRIS == 1, 0] + 1.0
+    for x, reg_covar in [(X_IRIS, 1e-6), (plane, 0.0)]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateFitWarning)
+            clf = GenerativeClassifier(structure, reg_covar=reg_covar).fit(
+                x, Y_IRIS, sample_weight=w
+            )
+        rows = clf.log_prob(x, Y_IRIS)
+        expected = rows.sum() if w is None else w @ rows
+        assert clf.log_likelihood_ == pytest.approx(expected, rel=1e-12)
 
 
 def test_log_prob_reads_a_column_of_labels_as_fit_does():

@@ -945,12 +945,22 @@ def fit_starts(
     return _keep_best(results, resolution)
 
 
-def fit_known(model: Any, stats: Any, log_likelihood: float) -> FitResult:
+def fit_known(model: Any, stats: Any, log_likelihood: float) -> FitResult | None:
     """The fit that ends at its start ``model``, whose statistics ``stats`` and log-likelihood
     are known without a pass over the rows (a closed form: the M-step of labelled rows, whose
     statistics are those the model was made from): what :func:`fit_starts` with
-    ``max_iter=0`` returns, its one evaluation read from the statistics."""
+    ``max_iter=0`` returns, its one evaluation read from the statistics.
+
+    None where the model's rounding (:class:`ObjectiveRounding`: a nearly singular
+    covariance's) passes :data:`ROUNDING` of the objective: read from the statistics, a trace
+    of the precision times the scatter, it is then that far from the sum of the rows' log
+    densities (1e-5 to 2e-4 of it where the ridge holds up a class on a plane), which
+    :func:`fit_starts` with ``max_iter=0`` evaluates instead."""
     objective = log_likelihood + model.log_prior()
+    if offers(type(model), ObjectiveRounding) and model.rounding(stats) > ROUNDING * max(
+        1.0, abs(objective)
+    ):
+        return None
     return _keep_best([EMResult(model, log_likelihood, np.array([objective]), 0, False, stats)])
 
 

@@ -307,18 +307,20 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             weight_concentration=1.0 + featureless,
             fixed_weights=priors is not None,
         )
+        fit = None
         if closed_form:
-            # The closed form is the fit itself; the classes' statistics give its objective.
+            # The closed form is the fit itself; the classes' statistics give its objective
+            # (but where a covariance is nearly singular: the driver evaluates it then).
             known = MixtureStats(stats.weight, stats)
             fit = fit_known(model, known, model.known_log_likelihood(known))
-        else:
+        if fit is None:
             if place is not None:  # rows in memory: on the device
                 data = place.resident(x, w, labels)
             fit = fit_starts(
                 [model],
                 data,
                 tol=self.tol,
-                max_iter=self.max_iter,
+                max_iter=0 if closed_form else self.max_iter,
                 callback=self.callback,
                 resolution=resolution(place),
             )
