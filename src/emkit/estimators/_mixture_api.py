@@ -67,7 +67,7 @@ class MixtureQueries:
 
     def _labels_of(self, x: Any) -> Any:
         """:meth:`predict` of rows already checked by ``_checked_rows``."""
-        return self._mixture().most_probable(x)
+        return self._mixture().predict(x)
 
     @per_row()
     def score_samples(self, X) -> np.ndarray:

@@ -364,20 +364,23 @@ class Mixture:
         log_resp, log_density = log_posterior(self.log_joint(x))
         return self._narrow_rows_in_float64(x, log_density, log_resp)
 
-    def most_probable(self, x: np.ndarray) -> np.ndarray:
+    def predict(self, x: np.ndarray) -> np.ndarray:
         """The most probable component of each row, shape (n,): the first largest log joint
-        (the posterior's normaliser is the same for every component, so it is not computed).
-        Rows of float32 whose log joints are all -inf (far from every mean: see
-        :meth:`_narrow_rows_in_float64`) are labelled from their float64 log joints."""
+        (the posterior's normaliser is the same for every component, so it is not computed;
+        the log joint, not the :meth:`discriminant`, so that the label is the largest of
+        :meth:`log_resp`'s, ties included, where the log joint rounds the components to a tie
+        far from the data). Rows of float32 whose log joints are all -inf (far from every
+        mean: see :meth:`_narrow_rows_in_float64`) are labelled from their float64 ones."""
         xp = namespace_of(x)
         log_joint = self.log_joint(x)
-        labels = xp.argmax(log_joint, axis=1)
+        labels = most_probable(log_joint)
         if x.dtype == xp.float64:
             return labels
         top = log_joint[xp.arange(x.shape[0], like=log_joint), labels]
         rows = xp.flatnonzero(~xp.isfinite(top))
         if rows.shape[0]:
-            labels[rows] = xp.argmax(self.log_joint(xp.asarray(x[rows], dtype=xp.float64)), axis=1)
+            again = self.log_joint(xp.asarray(x[rows], dtype=xp.float64))
+            labels[rows] = xp.asarray(most_probable(again), like=labels)
         return labels
 
     def _narrow_rows_in_float64(
