@@ -29,6 +29,7 @@ import os
 import time
 
 import numpy as np
+from one_thread import one_thread
 
 FULL = [(1_000, 5, 3), (10_000, 10, 5), (100_000, 10, 5)]
 QUICK = [(1_000, 5, 3), (100_000, 10, 5)]
@@ -127,15 +128,7 @@ def main(argv=None) -> int:
     global CLOCK
     limits = contextlib.nullcontext()
     if args.one_thread:
-        # threadpoolctl limits only the libraries loaded when the limit is set: load both first.
-        import sklearn.discriminant_analysis  # noqa: F401
-        from threadpoolctl import threadpool_limits
-
-        import emkit  # noqa: F401
-
-        os.environ["EMKIT_NUM_THREADS"] = "1"
-        CLOCK = time.process_time
-        limits = threadpool_limits(1)
+        CLOCK, limits = one_thread("sklearn.discriminant_analysis")
     load = os.getloadavg()
     rows = []
     with limits:

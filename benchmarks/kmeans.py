@@ -40,6 +40,7 @@ import os
 import time
 
 import numpy as np
+from one_thread import one_thread
 
 FULL = [(1_000_000, 10, 10), (1_000_000, 2, 5)]
 QUICK = [(200_000, 10, 10), (200_000, 2, 5)]
@@ -227,16 +228,7 @@ def main(argv=None) -> int:
     global CLOCK
     limits = contextlib.nullcontext()
     if args.one_thread:
-        # threadpoolctl limits only the libraries loaded when the limit is set: load both
-        # libraries' (scikit-learn's OpenMP runtime and BLAS) first.
-        import sklearn.cluster  # noqa: F401
-        from threadpoolctl import threadpool_limits
-
-        import emkit  # noqa: F401
-
-        os.environ["EMKIT_NUM_THREADS"] = "1"
-        CLOCK = time.process_time
-        limits = threadpool_limits(1)
+        CLOCK, limits = one_thread("sklearn.cluster")
     load = os.getloadavg()
     rows = []
     shown = starts_table if args.random_starts else table
