@@ -376,11 +376,17 @@ def finite_and_moderate(x: np.ndarray, fitting: bool = True) -> bool:
         flat = x.T.reshape(-1)
     else:
         return False
-    # BLAS on one thread for large inputs only (see one_blas_thread): entering the limit costs
-    # ~20 us, more than the whole product of a few rows (a predict on one row).
-    limit = one_blas_thread() if flat.shape[0] >= ONE_BLAS_THREAD_SIZE else contextlib.nullcontext()
-    with np.errstate(over="ignore", invalid="ignore"), limit:
-        squares = float(flat @ flat)
+    # BLAS on one thread for large inputs (see one_blas_thread); entering the limit costs ~20
+    # us, more than the whole sum of a few rows (a predict on one row), so smaller inputs take
+    # einsum's loop: BLAS would run its dot product on every thread from 10,000 values, and
+    # where another process holds a core it waited milliseconds for it (a third of a KMeans
+    # predict on 1e4 rows while the test suite ran).
+    with np.errstate(over="ignore", invalid="ignore"):
+        if flat.shape[0] >= ONE_BLAS_THREAD_SIZE:
+            with one_blas_thread():
+                squares = float(flat @ flat)
+        else:
+            squares = float(np.einsum("i,i->", flat, flat))
     # Sums of non-negative terms never round below their largest term, nor above their count
     # times it.
     floor = flat.shape[0] * MIN_MAGNITUDE**2 if fitting else 0.0
