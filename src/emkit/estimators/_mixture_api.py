@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.namespace import namespace_of
 from emkit.backend.sources import DataSource
+from emkit.backend.threads import blas_for_rows
 from emkit.backend.validation import add_weighted_sums, check_weight_total
 from emkit.em import FitResult, e_step_many
 from emkit.estimators._inputs import dask_total, per_row
@@ -53,7 +54,8 @@ class MixtureQueries:
     def predict_proba(self, X) -> np.ndarray:
         """Posterior probability of each component for each row, shape (n, k)."""
         x = self._checked_rows(X)  # first: raises NotFittedError before the model is built
-        return self._proba_of(x)
+        with blas_for_rows(x):
+            return self._proba_of(x)
 
     def _proba_of(self, x: Any) -> Any:
         """:meth:`predict_proba` of rows already checked by ``_checked_rows``."""
@@ -63,7 +65,9 @@ class MixtureQueries:
     @per_row(dtype=np.intp)
     def predict(self, X) -> np.ndarray:
         """Most probable component of each row, shape (n,)."""
-        return self._labels_of(self._checked_rows(X))
+        x = self._checked_rows(X)
+        with blas_for_rows(x):
+            return self._labels_of(x)
 
     def _labels_of(self, x: Any) -> Any:
         """:meth:`predict` of rows already checked by ``_checked_rows``."""
@@ -73,7 +77,8 @@ class MixtureQueries:
     def score_samples(self, X) -> np.ndarray:
         """Log density (or probability) log p(x_n) of each row, shape (n,)."""
         x = self._checked_rows(X)
-        return self._mixture().log_density(x)
+        with blas_for_rows(x):
+            return self._mixture().log_density(x)
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Mean log-likelihood per row (scikit-learn's convention); with ``sample_weight``

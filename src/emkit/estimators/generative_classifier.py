@@ -25,6 +25,7 @@ from emkit.backend.dask_source import (
 from emkit.backend.inputs import start_rows
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import array_source, feature_names
+from emkit.backend.threads import blas_for_rows
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, GaussianStats, covariance_structure
 from emkit.distributions.regularization import Regularization
 from emkit.em import fit_known, fit_starts
@@ -539,12 +540,14 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
     def _log_joint(self, X) -> np.ndarray:
         x = self._rows(X)  # first: NotFittedError before the fitted attributes are read
-        return self._model().log_joint(x)  # (n, k), on x's device
+        with blas_for_rows(x):
+            return self._model().log_joint(x)  # (n, k), on x's device
 
     def _scores(self, X) -> np.ndarray:
         """:meth:`_log_joint` up to a term each row shares among the classes, (n, k)."""
         x = self._rows(X)  # first: NotFittedError before the fitted attributes are read
-        return self._model().discriminant(x)
+        with blas_for_rows(x):
+            return self._model().discriminant(x)
 
     @per_row(width=lambda self: self.classes_.size)
     def predict_log_proba(self, X) -> np.ndarray:
