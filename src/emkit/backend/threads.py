@@ -307,7 +307,13 @@ def one_blas_thread() -> AbstractContextManager[None]:
     return _ONE_BLAS_THREAD.held()
 
 
-def blas_for_rows(x: Any, values: int = 1 << 16) -> AbstractContextManager[None]:
+# Values from which a product over rows runs BLAS on one thread (blas_for_rows, the input
+# check's sum of squares): below, entering threadpoolctl's limit (~20 us) costs more than it
+# saves.
+ONE_BLAS_THREAD_VALUES = 1 << 16
+
+
+def blas_for_rows(x: Any, values: int = ONE_BLAS_THREAD_VALUES) -> AbstractContextManager[None]:
     """:func:`one_blas_thread` for a query over NumPy rows ``x`` of at least ``values``
     values (a predict, a posterior): their products are tall and skinny, which BLAS's threads
     do not speed up and, where another process holds a core, slowed (a full covariance's

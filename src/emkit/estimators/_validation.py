@@ -26,7 +26,7 @@ from emkit.backend.dask_source import aligned_array, is_dask_collection
 from emkit.backend.idle_rows import without_idle
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import feature_names, masked_as_nan, npy_refusal
-from emkit.backend.threads import one_blas_thread
+from emkit.backend.threads import ONE_BLAS_THREAD_VALUES, one_blas_thread
 from emkit.backend.validation import (
     MAX_MAGNITUDE,
     MIN_MAGNITUDE,
@@ -361,10 +361,6 @@ def check_magnitude(
         raise ValueError(refusal)
 
 
-# Values from which the one-pass check runs its product under one BLAS thread.
-ONE_BLAS_THREAD_SIZE = 1 << 16
-
-
 def finite_and_moderate(x: np.ndarray, fitting: bool = True) -> bool:
     """True where every value of ``x`` is finite and at most :data:`MAX_MAGNITUDE` in size,
     and (for rows to fit) some at least :data:`MIN_MAGNITUDE`, from one pass over it (the sum
@@ -382,7 +378,7 @@ def finite_and_moderate(x: np.ndarray, fitting: bool = True) -> bool:
     # where another process holds a core it waited milliseconds for it (a third of a KMeans
     # predict on 1e4 rows while the test suite ran).
     with np.errstate(over="ignore", invalid="ignore"):
-        if flat.shape[0] >= ONE_BLAS_THREAD_SIZE:
+        if flat.shape[0] >= ONE_BLAS_THREAD_VALUES:
             with one_blas_thread():
                 squares = float(flat @ flat)
         else:

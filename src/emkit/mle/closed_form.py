@@ -47,16 +47,11 @@ from emkit.mle.linear import (
 )
 
 
-def _fit(
-    family: Any,
-    x: np.ndarray,
-    what: str,
-    quantity: str = "the statistics",
-    advice: str = "rescale the data first",
-) -> Any:
+def _fit(family: Any, x: np.ndarray, *checks: Any) -> Any:
     """The family's MLE from the values ``x`` (n,), one feature: ``from_stats`` of unit-weight
-    statistics, checked before the fit (:func:`~emkit.checks.unit_stats`)."""
-    return family.from_stats(unit_stats(family, x, what, quantity, advice))
+    statistics, checked before the fit (:func:`~emkit.checks.unit_stats` with ``checks``:
+    what to name, the statistics, the advice)."""
+    return family.from_stats(unit_stats(family, x, *checks))
 
 
 def _estimate(
