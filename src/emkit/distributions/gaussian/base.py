@@ -173,12 +173,15 @@ class GaussianComponents:
         the posterior over the components and the most probable one read. Here the log joint
         itself; a covariance shared by the components leaves out the rows' own quadratic
         term (:class:`~emkit.distributions.gaussian.tied.TiedGaussian`)."""
-        # the constants of log_prob and the weights in one vector: two passes over (n, k)
-        offset = log_weights + self.log_det_precision_cholesky() - 0.5 * self.n_features * LOG_2PI
         out = self.mahalanobis(x)  # (n, k), a fresh array
         out *= -0.5
-        out += namespace_of(out).asarray(offset, like=out)
+        out += namespace_of(out).asarray(self._discriminant_offset(log_weights), like=out)
         return out
+
+    def _discriminant_offset(self, log_weights: np.ndarray) -> np.ndarray:
+        """The constants of :meth:`log_prob` and the log weights in one vector (k,), so that
+        a discriminant takes two passes over (n, k), not four."""
+        return log_weights + self.log_det_precision_cholesky() - 0.5 * self.n_features * LOG_2PI
 
     def log_prior(self, prior: Regularization) -> float:
         r"""Log-density (up to a constant) of the prior the M-step maximises.

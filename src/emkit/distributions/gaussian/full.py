@@ -8,7 +8,6 @@ import numpy as np
 
 from emkit.backend.linalg import cholesky, inverse_positive_definite, precision_cholesky
 from emkit.backend.namespace import centred, namespace_of
-from emkit.distributions.base import LOG_2PI
 from emkit.distributions.gaussian.base import (
     GaussianComponents,
     cholesky_from_log_vector,
@@ -64,8 +63,7 @@ class FullGaussian(GaussianComponents):
         for j, distances in self._distances(x):
             out[j] = distances
         out *= -0.5
-        offset = log_weights + self.log_det_precision_cholesky() - 0.5 * self.n_features * LOG_2PI
-        out += xp.asarray(offset[:, None], like=out)
+        out += xp.asarray(self._discriminant_offset(log_weights)[:, None], like=out)
         return out.T
 
     def _distances(self, x: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
