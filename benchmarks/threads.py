@@ -4,6 +4,7 @@
 Usage::
 
     python benchmarks/threads.py [--threads 1,2,4,8,16] [--rounds 3] [--quick] [--write-results]
+    python benchmarks/threads.py --gil [--quick]
 
 For each configuration the data and the starting parameters are made once (as in ``run.py``);
 then each thread count fits them in a fresh process (``EMKIT_NUM_THREADS`` is read at start),
@@ -12,6 +13,13 @@ rounds. Prints the minimum over rounds of the seconds per iteration and the spee
 thread. The default thread counts are the powers of two up to the machine's cores (and the
 core count itself). Issue 16 asks for 16 threads at least 8x faster than one at (1e6, 10, 10)
 and (2e5, 50, 20) full, on a 16-core machine.
+
+``--gil`` measures what a machine with fewer cores can tell about many: the kernel threads
+run the pass's NumPy calls, which release the GIL, but the Python between them and each call's
+own setup hold it, and only one thread at a time can. py-spy samples a one-thread fit twice,
+all samples and those taken while the GIL was held; with a share s held, t threads run at most
+1 / (s + (1 - s) / t) times faster than one (Amdahl), before the hand-overs of the GIL cost
+anything. Needs ``pip install py-spy``.
 
 ``--write-results`` replaces the section between ``<!-- threads: begin -->`` and
 ``<!-- threads: end -->`` of ``benchmarks/RESULTS.md`` (appending it the first time).
@@ -51,9 +59,15 @@ x = data["x"]
 start = {{"weights": data["weights"], "means": data["means"],
           "covariances": data["covariances"]}}
 Emkit.fixed(x[:5000], start, {cov!r}, 1)  # imports and first-call costs, untimed
-t = time.perf_counter()
-fit = Emkit.fixed(x, start, {cov!r}, {iters})
-print(json.dumps({{"per_iter": (time.perf_counter() - t) / fit.n_iter}}))
+
+
+def timed_fit():  # named: --gil counts the profiler's samples inside it
+    t = time.perf_counter()
+    fit = Emkit.fixed(x, start, {cov!r}, {iters})
+    return (time.perf_counter() - t) / fit.n_iter
+
+
+print(json.dumps({{"per_iter": timed_fit()}}))
 """
 
 
@@ -74,6 +88,57 @@ def per_iteration(threads: int, data: str, cov: str, iters: int) -> float:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     return float(json.loads(out.stdout.strip().splitlines()[-1])["per_iter"])
+
+
+def gil_samples(data: str, cov: str, iters: int, gil: bool) -> int:
+    """py-spy's samples inside the child's timed fit on one thread: all of them, or (``gil``)
+    those taken while the thread held the GIL."""
+    env = dict(os.environ, EMKIT_NUM_THREADS="1")
+    code = CHILD.format(bench=str(HERE), data=data, cov=cov, iters=iters)
+    with tempfile.TemporaryDirectory() as tmp:
+        script, raw = Path(tmp) / "child.py", Path(tmp) / "samples.txt"
+        script.write_text(code)
+        command = ["py-spy", "record", "--rate", "400", "--format", "raw", "--output", str(raw)]
+        command += ["--gil"] if gil else []
+        subprocess.run(
+            [*command, "--", sys.executable, str(script)],
+            env=env,
+            capture_output=True,
+            check=True,
+        )
+        total = 0
+        for line in raw.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if "timed_fit (" in stack:
+                total += int(count)
+    return total
+
+
+def gil_shares(configs, iters_scale: int) -> list[str]:
+    """Per configuration, the share of one thread's fit spent holding the GIL and the most
+    that t threads could then gain (Amdahl: 1 / (s + (1 - s) / t))."""
+    lines = [
+        "| (N, D, K), covariance | samples in the fit | holding the GIL | share | "
+        "at most, 8 threads | at most, 16 threads |",
+        "|---|---|---|---|---|---|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, d, k, cov in configs:
+            x = make_data(n, d, k)
+            path = str(Path(tmp) / "data.npz")
+            np.savez(path, x=x, **starting_point(x, k, cov))
+            iters = iters_scale * (3 if n * d * d * k >= 1e8 else 10)
+            every = gil_samples(path, cov, iters, gil=False)
+            held = gil_samples(path, cov, iters, gil=True)
+            share = held / max(every, 1)
+            bound = [1.0 / (share + (1.0 - share) / t) for t in (8, 16)]
+            row = (
+                f"| {n:.0e}, {d}, {k}, {cov} | {every} | {held} | {share:.3f} | "
+                f"{bound[0]:.1f} | {bound[1]:.1f} |"
+            )
+            print(row, flush=True)
+            lines.append(row)
+    return lines
 
 
 def sweep(configs, counts: list[int], rounds: int) -> list[str]:
@@ -124,7 +189,16 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a first look")
     parser.add_argument("--write-results", action="store_true")
+    parser.add_argument(
+        "--gil",
+        action="store_true",
+        help="instead: the share of a one-thread fit that holds the GIL, by py-spy's samples "
+        "(needs py-spy), and the speed-up it leaves room for",
+    )
     args = parser.parse_args(argv)
+    if args.gil:
+        gil_shares(QUICK_CONFIGS if args.quick else CONFIGS, iters_scale=3)
+        return 0
     counts = [int(t) for t in args.threads.split(",")] if args.threads else default_threads()
     configs = QUICK_CONFIGS if args.quick else CONFIGS
     start_load = os.getloadavg()
