@@ -16,8 +16,9 @@ and (2e5, 50, 20) full, on a 16-core machine.
 
 ``--gil`` measures what a machine with fewer cores can tell about many: the kernel threads
 run the pass's NumPy calls, which release the GIL, but the Python between them and each call's
-own setup hold it, and only one thread at a time can. py-spy samples a one-thread fit twice,
-all samples and those taken while the GIL was held; with a share s held, t threads run at most
+own setup hold it, and only one thread at a time can. py-spy samples one-thread fits twice,
+all samples and those taken while the GIL was held, of many iterations and of one (their
+difference: the iterations alone); with a share s held, t threads run at most
 1 / (s + (1 - s) / t) times faster than one (Amdahl), before the hand-overs of the GIL cost
 anything. Needs ``pip install py-spy``.
 
@@ -115,12 +116,14 @@ def gil_samples(data: str, cov: str, iters: int, gil: bool) -> int:
 
 
 def gil_shares(configs, iters_scale: int) -> list[str]:
-    """Per configuration, the share of one thread's fit spent holding the GIL and the most
-    that t threads could then gain (Amdahl: 1 / (s + (1 - s) / t))."""
+    """Per configuration, the share of one thread's EM iterations spent holding the GIL (the
+    samples of a fit of many iterations less those of a fit of one: the fit's setup and last
+    pass left out) and the most that t threads could then gain (Amdahl: 1 / (s + (1 - s) /
+    t))."""
     lines = [
-        "| (N, D, K), covariance | samples in the fit | holding the GIL | share | "
+        "| (N, D, K), covariance | iterations | samples | holding the GIL | share | "
         "at most, 8 threads | at most, 16 threads |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         for n, d, k, cov in configs:
@@ -128,12 +131,14 @@ def gil_shares(configs, iters_scale: int) -> list[str]:
             path = str(Path(tmp) / "data.npz")
             np.savez(path, x=x, **starting_point(x, k, cov))
             iters = iters_scale * (3 if n * d * d * k >= 1e8 else 10)
-            every = gil_samples(path, cov, iters, gil=False)
-            held = gil_samples(path, cov, iters, gil=True)
+            every, held = (
+                gil_samples(path, cov, iters, gil) - gil_samples(path, cov, 1, gil)
+                for gil in (False, True)
+            )
             share = held / max(every, 1)
             bound = [1.0 / (share + (1.0 - share) / t) for t in (8, 16)]
             row = (
-                f"| {n:.0e}, {d}, {k}, {cov} | {every} | {held} | {share:.3f} | "
+                f"| {n:.0e}, {d}, {k}, {cov} | {iters - 1} | {every} | {held} | {share:.3f} | "
                 f"{bound[0]:.1f} | {bound[1]:.1f} |"
             )
             print(row, flush=True)
