@@ -504,6 +504,50 @@ def test_a_response_of_text_that_is_not_numbers_is_refused_by_name():
         model.log_prob(x, text)
 
 
+MISSING_RESPONSES = {
+    "None in a list": lambda y: [None, *y[1:]],
+    "None in an object Series": lambda y: pd.Series([None, *y[1:]], dtype=object),
+    "pd.NA in an object Series": lambda y: pd.Series([pd.NA, *y[1:]], dtype=object),
+    "pd.NA in a string Series": lambda y: pd.Series([None, *y[1:].astype(str)], dtype="string"),
+    "None in an object column": lambda y: pd.DataFrame({"y": [None, *y[1:]]}, dtype=object),
+}
+
+
+@pytest.mark.parametrize("given", list(MISSING_RESPONSES))
+def test_a_missing_response_is_refused_as_nan_is(given):
+    """None and pd.NA in a y of objects or text are missing values, refused as NaN is ("Input
+    y contains NaN"). None passed scikit-learn's check of y as a number and became NaN after
+    it: fit said "y takes the one value nan on every row", and score, log_prob and
+    predict_proba gave NaN without a word; pd.NA raised a bare "boolean value of NA is
+    ambiguous"."""
+    x, y, _ = _two_lines(100)
+    model = MixtureOfRegressions(2, n_init=1, random_state=0).fit(x, y)
+    missing = MISSING_RESPONSES[given](y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a one-column DataFrame's DataConversionWarning
+        with pytest.raises(ValueError, match="Input y contains NaN"):
+            MixtureOfRegressions(2, n_init=1, random_state=0).fit(x, missing)
+        for query in (model.score, model.log_prob, model.predict_proba, model.bic):
+            with pytest.raises(ValueError, match="Input y contains NaN"):
+                query(x, missing)
+
+
+def test_text_in_a_response_of_objects_is_refused_by_the_name_y():
+    """An object Series of numbers and text that is not: fit said "X holds values that are not
+    numbers" (scikit-learn converts y inside the check of X), the queries gave NumPy's bare
+    "could not convert string to float". Numbers as objects are read as numbers."""
+    x, y, _ = _two_lines(100)
+    model = MixtureOfRegressions(2, n_init=1, random_state=0).fit(x, y)
+    objects = pd.Series(list(y), dtype=object)
+    np.testing.assert_array_equal(model.log_prob(x, objects), model.log_prob(x, y))
+    objects[3] = "n/a"
+    said = r"y holds values that are not numbers \(could not convert .*'n/a'"
+    with pytest.raises(ValueError, match=said):
+        MixtureOfRegressions(2, n_init=1, random_state=0).fit(x, objects)
+    with pytest.raises(ValueError, match=said):
+        model.score(x, objects)
+
+
 def test_predictions_refuse_values_whose_squares_overflow():
     """As fit and GaussianMixture: values past 1e150 are refused by name, not answered with
     NaN posteriors, a log density of -inf or a mean of inf."""

@@ -19,6 +19,8 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
+from pandas.api.types import is_string_dtype
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -232,6 +234,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         self._validate_params()
         X = joined_rows(X, y, what="responses")  # a list of chunks: their rows, in order
         refuse_times_and_complex(type(self).__name__, y, label="y")
+        y = _response(y)
         warm = self.warm_start and hasattr(self, "coef_")
         if warm:
             self._check_warm_start(X)
@@ -526,7 +529,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         # with a DataConversionWarning; another 2-D y is refused, where ravelling it paired
         # the rows with other rows' responses.
         refuse_masked(y, "y", "a response")
-        y = _numeric_y(_check_y(host_rows(y), y_numeric=True, estimator=self))
+        y = _numeric_y(_check_y(host_rows(_response(y)), y_numeric=True, estimator=self))
         if y.shape[0] != x.shape[0]:
             raise ValueError(f"y must be {x.shape[0]} finite values, one per row of X")
         check_magnitude(y[:, None], "y", fitting=False)
@@ -702,8 +705,32 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         return tags
 
 
+def _response(y):
+    """``y`` read as numbers where it holds objects or text (a list, an object or text array,
+    Series or DataFrame column), missing values (None, ``pd.NA``) as NaN, which scikit-learn's
+    check of y then refuses as it refuses NaN; any other ``y`` as given.
+
+    scikit-learn's check reads None as a number that becomes NaN after the check, fails on
+    ``pd.NA`` with a bare TypeError, and converts text inside the check of X, whose error
+    named X."""
+    if isinstance(y, (list, tuple)):
+        y = np.asarray(y, dtype=object)
+    elif isinstance(y, (pd.Series, pd.DataFrame)):
+        dtypes = [y.dtype] if isinstance(y, pd.Series) else list(y.dtypes)
+        if not any(is_string_dtype(t) for t in dtypes):  # object columns among them
+            return y
+        y = y.to_numpy(dtype=object)
+    elif type(y) is not np.ndarray or y.dtype.kind not in "OUS":
+        return y  # numbers, a masked array (refused as such), a tensor or a Dask collection
+    return _numeric_y(y)
+
+
 def _numeric_y(y) -> np.ndarray:
-    """``y`` as float64, text of numbers read as numbers (as ``X``'s); other text refused."""
+    """``y`` as float64, text of numbers read as numbers (as ``X``'s) and missing values
+    (None, ``pd.NA``) of objects as NaN; other text refused."""
+    if getattr(getattr(y, "dtype", None), "kind", None) == "O":
+        y = np.asarray(y, dtype=object)
+        y = np.where(pd.isna(y), np.nan, y)
     try:
         return np.asarray(y, dtype=np.float64)
     except ValueError as exc:
