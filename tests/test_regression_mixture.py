@@ -760,3 +760,40 @@ def test_predictors_that_are_combinations_of_others_are_named_at_fit(extra):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DegenerateFitWarning)
         MixtureOfRegressions(2, random_state=0).fit(frame[["a", "b"]], y)
+
+
+@pytest.mark.parametrize(
+    "shift", [("x", 1.7e9), ("y", 1e8), ("both", 1e9)], ids=["unix-time-x", "y", "both"]
+)
+def test_a_fit_far_from_the_origin_is_the_shifted_fit(shift):
+    """The likelihood with intercepts is that of the data shifted (x by c: the intercepts by
+    -coef c; y by c: by c), and the fit far from the origin is that of the data near it. Rows
+    of x in Unix seconds (1.7e9 + a few units) gave residuals as differences of numbers near
+    3e9, rounded to 1e-6: EM's objective fell (a MonotonicityWarning) and never met its stop,
+    stopping at max_iter (479 iterations for 6, a ConvergenceWarning); y near 1e8 alike. The
+    shifted values are exact in float64 (on a grid of 1/1024), so the fit near the origin is
+    the reference."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    which, offset = shift
+    rng = np.random.default_rng(5)
+    x = np.round(rng.uniform(0, 10, (300, 1)) * 1024) / 1024
+    first = rng.random(300) < 0.5
+    y = np.where(first, 1 + 2 * x[:, 0], 8 - x[:, 0]) + rng.normal(0, 0.5, 300)
+    y = np.round(y * 1024) / 1024
+    x_shift = offset if which in ("x", "both") else 0.0
+    y_shift = offset if which in ("y", "both") else 0.0
+    near = MixtureOfRegressions(2, random_state=0, tol=1e-12).fit(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MonotonicityWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        far = MixtureOfRegressions(2, random_state=0, tol=1e-12).fit(x + x_shift, y + y_shift)
+    assert far.converged_
+    assert far.n_iter_ <= near.n_iter_ + 5
+    np.testing.assert_allclose(far.coef_, near.coef_, rtol=1e-7)
+    np.testing.assert_allclose(
+        far.intercept_ + far.coef_[:, 0] * x_shift - y_shift, near.intercept_, rtol=1e-6
+    )
+    np.testing.assert_allclose(far.sigmas_, near.sigmas_, rtol=1e-7)
+    np.testing.assert_allclose(far.weights_, near.weights_, rtol=1e-7)
+    assert far.log_likelihood_ == pytest.approx(near.log_likelihood_, abs=1e-7)

@@ -15,6 +15,7 @@ the largest component's on fewer than a few times that many rows
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from numbers import Integral, Real
 
@@ -79,6 +80,11 @@ FALLBACK_RIDGE = 1e-8
 # happen to lie near a line (Hathaway 1985 bounds the ratio of scales to make the likelihood
 # bounded); with sigma_k / sigma_j >= c the maximum likelihood estimate is consistent.
 SIGMA_RATIO = 0.05
+# Rows whose mean lies more than this many standard deviations from 0 (in any column) are
+# fitted about their mean (MixtureOfRegressions._origin): a residual's rounding, eps times
+# the size of the terms that cancel in it, is then below 1e-12 of the rows' own spread. Rows
+# nearer the origin are fitted as they are, as before.
+FAR_MEAN = 1e3
 # Re-seeds allowed per start, per component, before the start is ranked degenerate.
 MAX_RESEEDS = 20
 
@@ -244,6 +250,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
                 data = dask_fit_source(self, X, sample_weight, y, make=_stacked, reset=not warm)
             z, w = start_rows(data, INIT_ROWS, rng)
             n, weighed = data.n_rows, ""
+            origin = np.zeros(z.shape[1])  # a Dask collection's rows are fitted as they are
         else:
             with numeric_input(self, X), warm_fit(warm):
                 x, y = validate(
@@ -262,6 +269,9 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             w = check_weights(sample_weight, x)
             self._warn_if_dependent(x, w, feature_names(X))
             z = np.column_stack([x, y])
+            origin = self._origin(z, w)
+            if origin.any():
+                z = z - origin
             data = array_source(z, w)
             # Rows of weight 0 are not data: the same rows left out are refused alike.
             n = data.n_rows if w is None else int(np.count_nonzero(w))
@@ -273,16 +283,17 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         if not spread > 0:
             held = y[weight > 0]
             raise ValueError(
-                f"y takes the one value {held[0]:g} on every row (of positive weight): every "
-                "line through it fits exactly with residual variance 0, so the likelihood "
-                "has no maximum; a mixture of regressions needs a response that varies"
+                f"y takes the one value {held[0] + origin[-1]:g} on every row (of positive "
+                "weight): every line through it fits exactly with residual variance 0, so the "
+                "likelihood has no maximum; a mixture of regressions needs a response that "
+                "varies"
             )
         ridge = FALLBACK_RIDGE * spread * float(weight.sum())
         if warm:
             # The stored fit's variance model: a fallback fit goes on with its shared variance.
             fallback = self.equal_variance_ and not self.equal_variance
             settings = (-1.0, True, ridge) if fallback else (EXACT_SHARE, self.equal_variance_, 0.0)
-            fit = self._fit_starts(z, w, data, rng, *settings, warm=True)
+            fit = self._fit_starts(z, w, data, rng, *settings, warm=origin)
             equal_variance = self.equal_variance_
         else:
             fit = self._fit_starts(z, w, data, rng, EXACT_SHARE, self.equal_variance, 0.0)
@@ -305,17 +316,18 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             )
         best = fit.best
         model = best.model.mixture
-        order = np.lexsort(
-            np.column_stack([model.components.coef, model.components.intercept]).T[::-1]
-        )
+        coef = model.components.coef
+        intercept = _shifted_intercepts(coef, model.components.intercept, origin)
+        order = np.lexsort(np.column_stack([coef, intercept]).T[::-1])
         self.weights_ = model.weights[order]
-        self.coef_ = model.components.coef[order]
-        self.intercept_ = model.components.intercept[order]
+        self.coef_ = coef[order]
+        self.intercept_ = intercept[order]
         self.sigmas_ = np.sqrt(model.components.variances[order])
         self.log_likelihood_ = best.log_likelihood
         # What estimate() checks its rows against: the components' statistics of z = (x, y)
         # merged (a row's responsibilities add up to its weight), with no pass of its own.
-        self._fit_data = DataFingerprint.of_gaussian_stats(best.stats.components)
+        stats = best.stats.components
+        self._fit_data = DataFingerprint.of_gaussian_stats(replace(stats, mean=stats.mean + origin))
         # A re-seed restarts the climb: history_ starts at the last one.
         self.history_ = best.history[max(best.structure_changes, default=0) :]
         self.n_iter_ = len(self.history_) - 1
@@ -324,6 +336,21 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         self._fitted_setting = (self.n_components, self.fit_intercept, self.equal_variance)
         warn_unless_converged(self)
         return self
+
+    def _origin(self, z: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+        """The point (p + 1,) the lines are fitted about: the rows' mean where lines have
+        intercepts and a column's mean lies more than ``FAR_MEAN`` of its standard deviations
+        from 0, else 0 (the likelihood is the same: a shift of x by c moves the intercepts by
+        -coef c, of y by c). Far from the origin a residual y - x'beta - b is the difference
+        of large numbers: x in Unix seconds (1.7e9 + a few units) rounded residuals to 1e-6,
+        EM's objective fell by that and never met its stop."""
+        origin = np.zeros(z.shape[1])
+        if not self.fit_intercept:
+            return origin  # lines through the origin: shifting the rows changes the model
+        mean = np.average(z, axis=0, weights=w)
+        spread = np.sqrt(np.average((z - mean) ** 2, axis=0, weights=w))
+        far = (spread > 0) & (np.abs(mean) > FAR_MEAN * spread)  # constant columns aside
+        return mean if far.any() else origin
 
     def _check_enough_rows(self, n: int, p: int, weighed: str) -> None:
         """Refuse fewer than k (q + 1) rows, q = p + fit_intercept coefficients per line.
@@ -395,9 +422,10 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         if differs:
             refuse_warm_start("; ".join(differs))
 
-    def _fit_starts(self, z, w, data, rng, exact_share, equal_variance, ridge, warm=False):
+    def _fit_starts(self, z, w, data, rng, exact_share, equal_variance, ridge, warm=None):
         """EM from ``n_init`` random starts in lockstep (one pass over the data per round for
-        all of them), collapsed components re-seeded; ``warm``: from the stored fit alone.
+        all of them), collapsed components re-seeded; ``warm``: from the stored fit alone, its
+        lines moved to the rows ``z``, which are the data less ``warm``, shape (p + 1,).
 
         Each start draws its starting lines and its re-seeds from its own generator, seeded
         from ``rng``, so that the local maximum a ``random_state`` finds does not depend on
@@ -405,11 +433,11 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         """
         rows = canonical_rows(z, w)
         starts = []
-        for seed in rng.randint(np.iinfo(np.int32).max, size=1 if warm else self.n_init):
+        for seed in rng.randint(np.iinfo(np.int32).max, size=self.n_init if warm is None else 1):
             own = np.random.RandomState(seed)
             start = (
-                self._stored_start(exact_share, equal_variance, ridge)
-                if warm
+                self._stored_start(exact_share, equal_variance, ridge, warm)
+                if warm is not None
                 else self._random_start(z, w, own, exact_share, equal_variance, ridge, rows)
             )
             starts.append(
@@ -479,11 +507,13 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         )
         return Mixture(np.full(k, 1.0 / k), components)
 
-    def _stored_start(self, exact_share, equal_variance, ridge) -> Mixture:
-        """The stored fit as a start, under the variance model a fit with these settings has."""
+    def _stored_start(self, exact_share, equal_variance, ridge, origin) -> Mixture:
+        """The stored fit as a start, under the variance model a fit with these settings has,
+        for rows less ``origin`` (p + 1,)."""
+        coef = np.asarray(self.coef_, dtype=np.float64)
         components = LinearRegressions(
-            np.asarray(self.coef_, dtype=np.float64),
-            np.asarray(self.intercept_, dtype=np.float64),
+            coef,
+            _shifted_intercepts(coef, np.asarray(self.intercept_, dtype=np.float64), -origin),
             np.asarray(self.sigmas_, dtype=np.float64) ** 2,
             self.fit_intercept,
             equal_variance,
@@ -723,6 +753,12 @@ def _response(y):
     elif type(y) is not np.ndarray or y.dtype.kind not in "OUS":
         return y  # numbers, a masked array (refused as such), a tensor or a Dask collection
     return _numeric_y(y)
+
+
+def _shifted_intercepts(coef: np.ndarray, intercept: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """The intercepts (k,) of the lines ``coef`` (k, p), ``intercept`` (k,) fitted to rows
+    less ``origin`` (p + 1,: x's, then y's), for the rows themselves."""
+    return intercept + origin[-1] - coef @ origin[:-1]
 
 
 def _numeric_y(y) -> np.ndarray:
