@@ -1,12 +1,17 @@
 """backend.linalg.scaled_distances (diagonal and spherical log densities, KMeans.transform):
-against scipy, and each row's numbers alone as in any batch, on any number of threads."""
+against scipy and exact rational arithmetic, the expansion's risky pairs recomputed by
+differences, and each row's numbers alone as in any batch, on any number of threads."""
+
+from fractions import Fraction
 
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
+from emkit import GaussianMixture, KMeans
+from emkit.backend import linalg
 from emkit.backend import threads as cpu_threads
-from emkit.backend.linalg import scaled_distances
+from emkit.backend.linalg import EXPANSION_TOLERANCE, scaled_distances
 
 
 @pytest.mark.parametrize("n, d, k", [(35_178, 9, 3), (500, 40, 30), (3, 1, 1), (0, 4, 2)])
@@ -34,3 +39,134 @@ def test_each_row_alone_as_in_the_batch_on_one_and_two_threads(monkeypatch, n, d
 def _direct(x, centres, scales):
     """The distances in (n, k, d) at once: NumPy's own sum, not the function's."""
     return np.sum(((x[:, None, :] - centres) * scales) ** 2, axis=2)
+
+
+@pytest.fixture
+def recomputed(monkeypatch):
+    """The number of pairs of each call to the fallback by differences, as a list."""
+    counts = []
+    differences = linalg._differences
+
+    def counted(rows, centres, scales):
+        counts.append(rows.shape[0])
+        return differences(rows, centres, scales)
+
+    monkeypatch.setattr(linalg, "_differences", counted)
+    return counts
+
+
+def _exact(x, centres, scales=None):
+    """The distances of the (float) inputs in exact rational arithmetic, (n, k) Fractions."""
+    k, d = centres.shape
+    s = np.ones((k, d)) if scales is None else np.broadcast_to(scales, (k, d))
+    c = [[Fraction(float(v)) for v in row] for row in centres]
+    w = [[Fraction(float(v)) ** 2 for v in row] for row in s]
+    out = []
+    for row in x:
+        r = [Fraction(float(v)) for v in row]
+        out.append([sum(w[j][i] * (r[i] - c[j][i]) ** 2 for i in range(d)) for j in range(k)])
+    return out
+
+
+def _assert_within(got, exact, tolerance=EXPANSION_TOLERANCE):
+    """Each of ``got`` (n, k) within ``tolerance`` of the exact distance, relative."""
+    for i, (row, row_exact) in enumerate(zip(got, exact, strict=True)):
+        for j, (value, truth) in enumerate(zip(row, row_exact, strict=True)):
+            error = abs(Fraction(float(value)) - truth)
+            assert error <= Fraction(tolerance) * truth, (i, j, float(error / truth))
+
+
+def _clusters(rng, n, d, k, spread=1.0, offset=0.0):
+    centres = offset + 3.0 * rng.normal(size=(k, d))
+    return centres[rng.integers(k, size=n)] + spread * rng.normal(size=(n, d)), centres
+
+
+@pytest.mark.parametrize("kind", ["diag", "spherical", "unscaled"])
+def test_separated_clusters_by_expansion_alone_within_the_tolerance(recomputed, kind):
+    rng = np.random.default_rng(2)
+    x, centres = _clusters(rng, 4000, 6, 4, offset=50.0)
+    scales = {
+        "diag": rng.uniform(0.5, 2.0, size=(4, 6)),
+        "spherical": rng.uniform(0.5, 2.0, size=(4, 1)),
+        "unscaled": None,
+    }[kind]
+    got = scaled_distances(x, centres, scales)
+    expected = _direct(x, centres, 1.0 if scales is None else scales)
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
+    _assert_within(got[:40], _exact(x[:40], centres, scales))
+    # rows come 2^13 / (2d + 12) times nearer a centre than the shift before they are redone
+    assert sum(recomputed) <= x.shape[0] * 4 // 1000
+
+
+def test_narrow_components_far_from_the_origin_are_redone_by_differences(recomputed):
+    # spread 1e-3 at 1e8: the expansion's terms are 1e12 times the distances to the own
+    # centre, scikit-learn's (from the origin) 1e22 times
+    rng = np.random.default_rng(3)
+    centres = 1e8 + np.array([[0.0, 0.0, 0.0], [10.0, -5.0, 3.0], [-7.0, 2.0, 8.0]])
+    scales = np.full((3, 3), 1e3)
+    labels = rng.integers(3, size=600)
+    x = centres[labels] + 1e-3 * rng.normal(size=(600, 3))
+    got = scaled_distances(x, centres, scales)
+    _assert_within(got[:60], _exact(x[:60], centres, scales))
+    assert sum(recomputed) >= x.shape[0]  # every row's own centre, at least
+    naive = (x**2) @ (scales**2).T - 2.0 * x @ (centres * scales**2).T
+    naive += np.sum((centres * scales) ** 2, axis=1)
+    own = got[np.arange(600), labels]
+    assert np.max(np.abs(naive[np.arange(600), labels] - own) / own) > 1.0  # no digit left
+    for row in (0, 301, 599):
+        np.testing.assert_array_equal(
+            scaled_distances(x[row : row + 1], centres, scales)[0], got[row]
+        )
+    order = rng.permutation(600)
+    np.testing.assert_array_equal(scaled_distances(x[order], centres, scales), got[order])
+
+
+@pytest.mark.parametrize("shift", [None, "far"])
+def test_pairs_on_either_side_of_the_bound_stay_within_the_tolerance(recomputed, shift):
+    # rows 1e-8 to 1e3 from a centre 1e4 from the shift: the ratio of the expansion's terms
+    # to the distance sweeps through the bound's limit; a shift 1e6 away puts every pair
+    # past it
+    rng = np.random.default_rng(4)
+    centres = np.array([[1e4, 0.0, 0.0, 0.0], [-1e4, 0.0, 0.0, 0.0]]) + 0.37
+    scales = rng.uniform(0.5, 2.0, size=(2, 4))
+    direction = rng.normal(size=(300, 4))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    x = centres[0] + np.logspace(-8, 3, 300)[:, None] * direction
+    far = None if shift is None else centres.mean(axis=0) + 1e6
+    got = scaled_distances(x, centres, scales, far)
+    _assert_within(got, _exact(x, centres, scales))
+    assert 0 < sum(recomputed) < (x.size if shift is None else 2 * x.shape[0] + 1)
+    if shift is not None:
+        assert sum(recomputed) == 2 * x.shape[0]
+
+
+def test_float32_rows_against_exact_arithmetic():
+    rng = np.random.default_rng(5)
+    x, centres = _clusters(rng, 500, 5, 3, offset=1e3)
+    x = x.astype(np.float32)
+    scales = rng.uniform(0.5, 2.0, size=(3, 5))
+    got = scaled_distances(x, centres, scales)
+    assert got.dtype == np.float64
+    _assert_within(got[::25], _exact(x[::25], centres, scales))
+
+
+def test_estimators_on_narrow_clusters_far_from_the_origin_against_exact_arithmetic(recomputed):
+    # KMeans.transform and the spherical and diagonal log densities at 1e8, spread 1e-3
+    rng = np.random.default_rng(6)
+    centres = 1e8 + np.array([[0.0, 0.0], [10.0, 5.0], [-7.0, 8.0]])
+    x = centres[rng.integers(3, size=300)] + 1e-3 * rng.normal(size=(300, 2))
+    kmeans = KMeans(3, n_init=1, random_state=0).fit(x)
+    exact = _exact(x[:30], kmeans.cluster_centers_)
+    _assert_within(kmeans.transform(x[:30]) ** 2, exact, 2.0**-38)  # the square of a sqrt
+    before = sum(recomputed)
+    assert before > 0
+    for structure in ("diag", "spherical"):
+        mixture = GaussianMixture(3, covariance_type=structure, random_state=0).fit(x)
+        variances = np.broadcast_to(mixture.covariances_.reshape(3, -1), mixture.means_.shape)
+        scales = 1.0 / np.sqrt(variances)
+        log_norm = -0.5 * np.sum(np.log(2 * np.pi * variances), axis=1)  # (k,)
+        exact = _exact(x[:30], mixture.means_, scales)
+        densities = mixture._mixture().components.log_prob(x[:30])
+        distances = -2.0 * (densities - log_norm)
+        _assert_within(distances, exact, 1e-9)  # the constants' rounding, at distances ~1
+    assert sum(recomputed) > before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -11,11 +12,12 @@ from emkit.backend.namespace import namespace_of
 # A feature whose variance left unexplained by the features before it is below this fraction
 # of its own variance is a linear combination of them to within rounding.
 SINGULAR_FRACTION = 1e-13
-# Distances of a block of rows to every centre at once (scaled_distances): about this many
-# differences (256 KiB), and at least this many rows (few NumPy calls per row where k x d is
-# large).
-BLOCK_VALUES = 1 << 15
-MIN_BLOCK_ROWS = 256
+# scaled_distances: rows per block of its products, whatever the rows and threads (a power of
+# two: see scaled_distances); bytes of features and distances per NumPy call (a batch of
+# blocks); the relative error it lets a distance carry before taking it by differences.
+EXPANSION_ROWS = 256
+EXPANSION_BATCH_BYTES = 1 << 19
+EXPANSION_TOLERANCE = 2.0**-40
 
 
 def cholesky(covariances: np.ndarray) -> np.ndarray:
@@ -76,55 +78,157 @@ def precision_cholesky(chol: np.ndarray) -> np.ndarray:
 
 
 def scaled_distances(
-    x: np.ndarray, centres: np.ndarray, scales: np.ndarray | None = None
+    x: np.ndarray,
+    centres: np.ndarray,
+    scales: np.ndarray | None = None,
+    shift: np.ndarray | None = None,
 ) -> np.ndarray:
-    r""":math:`\sum_j ((x_{nj} - c_{kj}) s_{kj})^2` of NumPy rows ``x`` (n, d) and centres
-    ``centres`` (k, d), scales ``scales`` (k, d) or 1, shape (n, k), float64.
+    r""":math:`D_{nk} = \sum_j ((x_{nj} - c_{kj}) s_{kj})^2` of NumPy rows ``x`` (n, d) and
+    centres ``centres`` (k, d), scales ``scales`` (k, d), (k, 1) or 1 (None), shape (n, k),
+    float64, each within ``EXPANSION_TOLERANCE`` (2^-40) of itself.
 
-    Direct differences, not the expansion, which cancels catastrophically for narrow
-    components far from the origin. Where k x d is small, every centre at once over blocks
-    of rows laid out feature-major (k, d, rows), so that each NumPy loop runs along the rows
-    (along d, ten values or so, it costs more to enter than to run), the rows split over the
-    kernel threads; else a centre at a time over all the rows. Either way each row's
-    distances are the same numbers whatever the rows around it and the number of threads
-    (a block's d terms are added one feature at a time: NumPy's reduction over them would
-    add a block of one row in another order).
+    By expansion from ``shift`` :math:`t` (d,), a point near the data (None: the centres'
+    mean): with :math:`z = x - t`, :math:`g_k = c_k - t`, :math:`p_k = s_k^2` (per feature),
+
+    .. math:: D_{nk} = T_{nk} - 2 \textstyle\sum_j p_{kj} g_{kj} z_{nj}, \qquad
+              T_{nk} = \textstyle\sum_j p_{kj} z_{nj}^2 + \sum_j p_{kj} g_{kj}^2,
+
+    for a block of rows two matrix products, of :math:`z` and of :math:`z^2` (no (n, k, d)
+    array formed), as scikit-learn expands from the origin. The expansion cancels where a row
+    is much nearer a centre than both are from the shift (a narrow component far from the
+    others): the pairs whose rounding bound, :math:`(2d + 12)\,2^{-53}\,T_{nk}` (see
+    :func:`_expanded_rows`), could pass 2^-40 of the result are taken again by direct
+    differences :math:`(x - c_k) s_k`, squared and added one feature at a time.
+
+    Each row's distances are the same numbers whatever the rows around it and the number of
+    threads: the products run on blocks of ``EXPANSION_ROWS`` rows whatever n (the last one
+    padded with zeros), and OpenBLAS gives a row of a product of fixed shape the same bits
+    wherever it sits in it (a power of two of rows: blocks of 3 or 7 rows moved rows' last
+    bits with their place, a single row on its own took another kernel).
     """
     from emkit.backend.threads import over_threads
 
     n, d = x.shape
     k = centres.shape[0]
     out = np.empty((n, k))
-    if k * d > BLOCK_VALUES // MIN_BLOCK_ROWS:
-        for j in range(k):
-            z = x - centres[j]
-            if scales is not None:
-                z *= scales[j]
-            out[:, j] = np.einsum("ij,ij->i", z, z)  # each row's d terms alone
+    if n == 0 or k == 0:
         return out
-    centres_t = centres[:, :, None]
-    scales_t = None if scales is None else scales[:, :, None]
+    centres = np.asarray(centres, dtype=np.float64)
+    shift = centres.mean(axis=0) if shift is None else np.asarray(shift, dtype=np.float64)
+    gap = centres - shift  # (k, d)
+    scale = None if scales is None else np.broadcast_to(scales, (k, d))
+    weight = np.ones((k, d)) if scale is None else scale * scale  # p, (k, d)
+    weighted_gap = weight * gap
+    linear = np.ascontiguousarray(-2.0 * weighted_gap.T)  # (d, k)
+    square = np.ascontiguousarray(weight.T)  # (d, k)
+    const = np.einsum("kd,kd->k", weighted_gap, gap)  # (k,)
+    # kept where (2d + 12) 2^-53 T <= EXPANSION_TOLERANCE D
+    keep_ratio = EXPANSION_TOLERANCE * 2.0**53 / (2 * d + 12)
 
     def part(rows: np.ndarray, _: object, first: int) -> None:
-        m_rows = rows.shape[0]
-        step = min(BLOCK_VALUES // max(k * d, 1), max(m_rows, 1))
-        diff = np.empty((k, d, step), dtype=np.result_type(rows, centres_t))
-        total = np.empty((k, step))
-        columns = np.empty((d, step), dtype=rows.dtype)  # the block's rows, feature-major
-        for start in range(0, m_rows, step):
-            m = min(step, m_rows - start)
-            block = columns[:, :m]
-            np.copyto(block, rows[start : start + m].T)
-            z = np.subtract(block, centres_t, out=diff[:, :, :m])
-            if scales_t is not None:
-                z *= scales_t
-            z *= z
-            sums = total[:, :m]
-            sums[:] = z[:, 0] if d else 0.0
-            for column in range(1, d):
-                sums += z[:, column]
-            at = first + start
-            out[at : at + m] = sums.T
+        got = out[first : first + rows.shape[0]]
+        for start, redo in _expanded_rows(rows, shift, linear, square, const, keep_ratio, got):
+            # the pairs the expansion could lose, a batch at a time (at most size * k of them)
+            step = max(1, EXPANSION_BATCH_BYTES // (16 * max(d, 1)))
+            for at in range(0, redo.shape[0], step):
+                pair, centre = np.divmod(redo[at : at + step], k)
+                pair += start
+                got[pair, centre] = _differences(
+                    rows[pair], centres[centre], None if scale is None else scale[centre]
+                )
 
-    over_threads(x, None, part)
+    over_threads(x, None, part, align=EXPANSION_ROWS)
     return out
+
+
+def _expanded_rows(
+    rows: np.ndarray,
+    shift: np.ndarray,
+    linear: np.ndarray,
+    square: np.ndarray,
+    const: np.ndarray,
+    keep_ratio: float,
+    out: np.ndarray,
+) -> Iterator[tuple[int, np.ndarray]]:
+    r""":func:`scaled_distances` of ``rows`` (m, d) by expansion into ``out`` (m, k), a
+    batch of rows at a time: with :math:`z` the rows minus ``shift`` (d,), :math:`z` times
+    ``linear`` (d, k) plus :math:`T`, :math:`z^2` times ``square`` (d, k) plus ``const``
+    (k,). Yields, for each batch whose pairs' rounding bound could exceed ``1 / keep_ratio``
+    of the result (or whose result is not a number), its first row and those pairs, as flat
+    indices (row * k + centre) into its rows' distances.
+
+    The bound, to first order in :math:`u = 2^{-53}`, with :math:`A = \sum_j p_j z_j^2`,
+    :math:`R = \sum_j p_j g_j^2` and :math:`2 \sum_j p_j |g_j z_j| \le A + R`:
+
+    - the inputs: :math:`z`, :math:`g` each round once, moving :math:`z - g` by at most
+      :math:`u(|z| + |g|)` per feature, so :math:`D` by at most
+      :math:`2u\sqrt{D}\sqrt{2(A + R)} \le u(D + 2(A + R))`; :math:`p = s^2` rounds once:
+      :math:`uD`;
+    - :math:`T`: a dot product of d terms whose :math:`z^2` round, :math:`(d + 1)uA`; the
+      constant :math:`R`'s own d + 1 roundings; their sum: :math:`(d + 2)u(A + R)`;
+    - the linear part, d terms with :math:`-2pg` rounded once: :math:`(d + 1)u(A + R)`;
+    - their sum rounds once: :math:`uD`.
+
+    In all :math:`3uD + (2d + 5)u(A + R)`, and since :math:`D \le 2(A + R)` and the
+    computed :math:`T` is :math:`A + R` to :math:`(d + 2)u`, at most :math:`(2d + 12) u T`
+    (whatever the order BLAS adds in). Kept where that is at most 2^-40 of the result.
+    """
+    m, d = rows.shape
+    k = linear.shape[1]
+    block = EXPANSION_ROWS
+    per_row = 8 * (2 * d + 3 * k) + k
+    size = min(max(1, EXPANSION_BATCH_BYTES // (per_row * block)), -(-m // block)) * block
+    z = np.empty((size, d))  # the rows minus the shift
+    squares = np.empty((size, d))
+    # the shift tiled, to subtract from C-contiguous rows in one loop over their values (a
+    # broadcast (d,) runs d values at a time)
+    tiled = np.tile(shift, size) if rows.flags.c_contiguous else None
+    total = np.empty((size, k))  # T
+    consts = np.tile(const, (size, 1))  # added as an array: a broadcast (k,) runs k at a time
+    limit = np.empty((size, k))
+    kept = np.empty((size, k), dtype=bool)
+    spare = None  # the last block's distances, padded
+    for start in range(0, m, size):
+        stop = min(start + size, m)
+        held = stop - start
+        blocks = -(-held // block)
+        padded = blocks * block
+        if tiled is not None:
+            np.subtract(rows[start:stop].reshape(-1), tiled[: held * d], out=z[:held].reshape(-1))
+        else:
+            np.subtract(rows[start:stop], shift, out=z[:held])
+        if padded > held:
+            z[held:padded] = 0.0
+        np.multiply(z[:padded], z[:padded], out=squares[:padded])
+        if padded == held:
+            dist = out[start:stop]
+        else:
+            spare = np.empty((padded, k)) if spare is None else spare
+            dist = spare
+        np.matmul(z[:padded].reshape(blocks, block, d), linear, out=dist.reshape(blocks, block, k))
+        t = total[:padded]
+        np.matmul(
+            squares[:padded].reshape(blocks, block, d), square, out=t.reshape(blocks, block, k)
+        )
+        t += consts[:padded]
+        dist += t
+        ok = np.less_equal(t, np.multiply(dist, keep_ratio, out=limit[:padded]), out=kept[:padded])
+        if padded > held:
+            out[start:stop] = dist[:held]
+        ok = ok[:held]
+        if not ok.all():
+            yield start, np.flatnonzero(~ok)
+
+
+def _differences(rows: np.ndarray, centres: np.ndarray, scales: np.ndarray | None) -> np.ndarray:
+    r""":math:`\sum_j ((x_j - c_j) s_j)^2` of paired ``rows``, ``centres`` and ``scales``
+    (r, d), shape (r,): each pair's features added one at a time, the same numbers in any
+    batch."""
+    z = rows - centres
+    if scales is not None:
+        z *= scales
+    z *= z
+    sums = z[:, 0].copy() if z.shape[1] else np.zeros(z.shape[0])
+    for column in range(1, z.shape[1]):
+        sums += z[:, column]
+    return sums
