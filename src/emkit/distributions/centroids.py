@@ -24,8 +24,10 @@ from emkit.distributions.base import LOG_2PI
 def squared_distances(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Squared Euclidean distance of each row to each centre, shape (n, k).
 
-    Direct differences rather than the expansion |x|^2 - 2 x.c + |c|^2, which loses the small
-    distances to cancellation when the data sit far from the origin.
+    NumPy rows: the expansion from the centres' mean, the pairs it could lose to cancellation
+    taken by differences (:func:`~emkit.backend.linalg.scaled_distances`); a device's:
+    direct differences rather than the expansion |x|^2 - 2 x.c + |c|^2, which loses the
+    small distances to cancellation when the data sit far from the origin.
     """
     if not is_device_array(x):
         return scaled_distances(x, np.asarray(centres))

@@ -79,9 +79,10 @@ class DiagGaussian(GaussianComponents):
         scales = xp.asarray(scales, like=x)
         means = xp.asarray(self.means, dtype=xp.float64, like=x)  # see centred
         if not is_device_array(x):
+            # expanded from the means' mean, differences where that could lose digits
             return scaled_distances(x, means, scales)
-        # Direct differences, not the expansion x^2/v - 2 x mu/v + mu^2/v, which cancels
-        # catastrophically for narrow components far from the origin; on a device a
+        # On a device, direct differences, not the expansion x^2/v - 2 x mu/v + mu^2/v,
+        # which cancels catastrophically for narrow components far from the origin; a
         # component at a time over all the rows (few kernel launches).
         out = xp.empty((x.shape[0], self.n_components), like=x)
         for j in range(self.n_components):
