@@ -16,7 +16,7 @@ SINGULAR_FRACTION = 1e-13
 # two: see scaled_distances); bytes of features and distances per NumPy call (a batch of
 # blocks); the relative error it lets a distance carry before taking it by differences.
 EXPANSION_ROWS = 256
-EXPANSION_BATCH_BYTES = 1 << 19
+EXPANSION_BATCH_BYTES = 1 << 20
 EXPANSION_TOLERANCE = 2.0**-40
 
 
@@ -114,14 +114,16 @@ def scaled_distances(
     if n == 0 or k == 0:
         return out
     centres = np.asarray(centres, dtype=np.float64)
-    shift = centres.mean(axis=0) if shift is None else np.asarray(shift, dtype=np.float64)
+    if shift is None:
+        shift = np.add.reduce(centres, axis=0) / k  # ufunc methods: fewer Python layers
     gap = centres - shift  # (k, d)
-    scale = None if scales is None else np.broadcast_to(scales, (k, d))
-    weight = np.ones((k, d)) if scale is None else scale * scale  # p, (k, d)
+    weight = np.ones((k, d)) if scales is None else scales * scales  # p, (k, d) or (k, 1)
+    if weight.shape[1] != d:
+        weight = np.repeat(weight, d, axis=1)
     weighted_gap = weight * gap
     linear = np.ascontiguousarray(-2.0 * weighted_gap.T)  # (d, k)
     square = np.ascontiguousarray(weight.T)  # (d, k)
-    const = np.einsum("kd,kd->k", weighted_gap, gap)  # (k,)
+    const = np.add.reduce(weighted_gap * gap, axis=1)  # (k,)
     # kept where (2d + 12) 2^-53 T <= EXPANSION_TOLERANCE D
     keep_ratio = EXPANSION_TOLERANCE * 2.0**53 / (2 * d + 12)
 
@@ -134,7 +136,7 @@ def scaled_distances(
                 pair, centre = np.divmod(redo[at : at + step], k)
                 pair += start
                 got[pair, centre] = _differences(
-                    rows[pair], centres[centre], None if scale is None else scale[centre]
+                    rows[pair], centres[centre], None if scales is None else scales[centre]
                 )
 
     over_threads(x, None, part, align=EXPANSION_ROWS)
@@ -182,9 +184,14 @@ def _expanded_rows(
     squares = np.empty((size, d))
     # the shift tiled, to subtract from C-contiguous rows in one loop over their values (a
     # broadcast (d,) runs d values at a time)
-    tiled = np.tile(shift, size) if rows.flags.c_contiguous else None
+    tiled = None
+    if rows.flags.c_contiguous:
+        tiled = np.empty((size, d))
+        tiled[:] = shift
+        tiled = tiled.reshape(-1)
     total = np.empty((size, k))  # T
-    consts = np.tile(const, (size, 1))  # added as an array: a broadcast (k,) runs k at a time
+    consts = np.empty((size, k))  # added as an array: a broadcast (k,) runs k at a time
+    consts[:] = const
     limit = np.empty((size, k))
     kept = np.empty((size, k), dtype=bool)
     spare = None  # the last block's distances, padded
@@ -221,9 +228,9 @@ def _expanded_rows(
 
 
 def _differences(rows: np.ndarray, centres: np.ndarray, scales: np.ndarray | None) -> np.ndarray:
-    r""":math:`\sum_j ((x_j - c_j) s_j)^2` of paired ``rows``, ``centres`` and ``scales``
-    (r, d), shape (r,): each pair's features added one at a time, the same numbers in any
-    batch."""
+    r""":math:`\sum_j ((x_j - c_j) s_j)^2` of paired ``rows``, ``centres`` (r, d) and
+    ``scales`` (r, d) or (r, 1), shape (r,): each pair's features added one at a time, the
+    same numbers in any batch."""
     z = rows - centres
     if scales is not None:
         z *= scales
