@@ -16,8 +16,8 @@ from emkit.backend.linalg import EXPANSION_TOLERANCE, scaled_distances
 
 @pytest.mark.parametrize("n, d, k", [(35_178, 9, 3), (500, 40, 30), (3, 1, 1), (0, 4, 2)])
 def test_each_row_alone_as_in_the_batch_on_one_and_two_threads(monkeypatch, n, d, k):
-    # (35,178, 9, 3): blocks of 1,213 rows leave the last block one row, which NumPy's sum
-    # over the features added in another order (a few ulps); (500, 40, 30): a centre at a time
+    # (35,178, 9, 3): the last block of the products padded; the direct differences added a
+    # one-row block's features in another order (a few ulps)
     rng = np.random.default_rng(1)
     x = 1e3 + rng.normal(size=(n, d)) * 5
     centres = 1e3 + rng.normal(size=(k, d))
@@ -31,6 +31,8 @@ def test_each_row_alone_as_in_the_batch_on_one_and_two_threads(monkeypatch, n, d
         np.testing.assert_array_equal(
             scaled_distances(x[row : row + 1], centres, scales)[0], batch[row]
         )
+    order = rng.permutation(n)  # every row elsewhere in its block of the products
+    np.testing.assert_array_equal(scaled_distances(x[order], centres, scales), batch[order])
     np.testing.assert_allclose(
         scaled_distances(x, centres), cdist(x, centres, "sqeuclidean"), rtol=1e-12
     )
