@@ -15,16 +15,24 @@ from emkit.backend.linalg import EXPANSION_TOLERANCE, scaled_distances
 
 
 @pytest.mark.parametrize("n, d, k", [(35_178, 9, 3), (500, 40, 30), (3, 1, 1), (0, 4, 2)])
-def test_each_row_alone_as_in_the_batch_on_one_and_two_threads(monkeypatch, n, d, k):
+@pytest.mark.parametrize("kind", ["diag", "spherical", "unscaled"])
+def test_each_row_alone_as_in_the_batch_on_one_and_two_threads(monkeypatch, n, d, k, kind):
     # (35,178, 9, 3): the last block of the products padded; the direct differences added a
-    # one-row block's features in another order (a few ulps)
+    # one-row block's features in another order (a few ulps). Per-centre scales (spherical,
+    # unscaled) take the rows' norms instead of a product with the scales.
     rng = np.random.default_rng(1)
     x = 1e3 + rng.normal(size=(n, d)) * 5
     centres = 1e3 + rng.normal(size=(k, d))
-    scales = rng.uniform(0.5, 2.0, size=(k, d))
+    scales = {
+        "diag": rng.uniform(0.5, 2.0, size=(k, d)),
+        "spherical": rng.uniform(0.5, 2.0, size=(k, 1)),
+        "unscaled": None,
+    }[kind]
     monkeypatch.setattr(cpu_threads, "num_threads", lambda: 2)
     batch = scaled_distances(x, centres, scales)
-    np.testing.assert_allclose(batch, _direct(x, centres, scales), rtol=1e-13)
+    np.testing.assert_allclose(
+        batch, _direct(x, centres, 1.0 if scales is None else scales), rtol=1e-13
+    )
     monkeypatch.setattr(cpu_threads, "num_threads", lambda: 1)
     np.testing.assert_array_equal(scaled_distances(x, centres, scales), batch)
     for row in {0, n // 2, n - 1} if n else set():
@@ -33,9 +41,8 @@ def test_each_row_alone_as_in_the_batch_on_one_and_two_threads(monkeypatch, n, d
         )
     order = rng.permutation(n)  # every row elsewhere in its block of the products
     np.testing.assert_array_equal(scaled_distances(x[order], centres, scales), batch[order])
-    np.testing.assert_allclose(
-        scaled_distances(x, centres), cdist(x, centres, "sqeuclidean"), rtol=1e-12
-    )
+    if scales is None:
+        np.testing.assert_allclose(batch, cdist(x, centres, "sqeuclidean"), rtol=1e-12)
 
 
 def _direct(x, centres, scales):

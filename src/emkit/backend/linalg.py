@@ -112,30 +112,30 @@ def scaled_distances(
 
     n, d = x.shape
     k = centres.shape[0]
-    out = np.empty((n, k))
+    out = np.empty((k, n)).T  # component by component, whose columns the posterior reads
     if n == 0 or k == 0:
         return out
     centres = np.asarray(centres, dtype=np.float64)
     if shift is None:
         shift = np.add.reduce(centres, axis=0) / k  # ufunc methods: fewer Python layers
     gap = centres - shift  # (k, d)
-    weight = np.ones((k, d)) if scales is None else scales * scales  # p, (k, d) or (k, 1)
-    if weight.shape[1] != d:
-        weight = np.repeat(weight, d, axis=1)
+    weight = np.ones((k, 1)) if scales is None else scales * scales  # p, (k, d) or (k, 1)
+    # p per centre: T from the rows' squared norms, no product with p
+    square = None if scales is None else weight[:, 0] if weight.shape[1] == 1 else weight
     weighted_gap = weight * gap
-    linear = np.ascontiguousarray(-2.0 * weighted_gap.T)  # (d, k)
-    square = np.ascontiguousarray(weight.T)  # (d, k)
+    linear = -2.0 * weighted_gap  # (k, d)
     const = np.add.reduce(weighted_gap * gap, axis=1)  # (k,)
     # kept where (2d + 12) 2^-53 T <= EXPANSION_TOLERANCE D
     keep_ratio = EXPANSION_TOLERANCE * 2.0**53 / (2 * d + 12)
 
     def part(rows: np.ndarray, _: object, first: int) -> None:
         got = out[first : first + rows.shape[0]]
-        for start, redo in _expanded_rows(rows, shift, linear, square, const, keep_ratio, got):
+        batches = _expanded_rows(rows, shift, linear, square, const, keep_ratio, got.T)
+        for start, held, redo in batches:
             # the pairs the expansion could lose, a batch at a time (at most size * k of them)
             step = max(1, EXPANSION_BATCH_BYTES // (16 * max(d, 1)))
             for at in range(0, redo.shape[0], step):
-                pair, centre = np.divmod(redo[at : at + step], k)
+                centre, pair = np.divmod(redo[at : at + step], held)
                 pair += start
                 got[pair, centre] = _differences(
                     rows[pair], centres[centre], None if scales is None else scales[centre]
@@ -149,17 +149,18 @@ def _expanded_rows(
     rows: np.ndarray,
     shift: np.ndarray,
     linear: np.ndarray,
-    square: np.ndarray,
+    square: np.ndarray | None,
     const: np.ndarray,
     keep_ratio: float,
     out: np.ndarray,
-) -> Iterator[tuple[int, np.ndarray]]:
-    r""":func:`scaled_distances` of ``rows`` (m, d) by expansion into ``out`` (m, k), a
-    batch of rows at a time: with :math:`z` the rows minus ``shift`` (d,), :math:`z` times
-    ``linear`` (d, k) plus :math:`T`, :math:`z^2` times ``square`` (d, k) plus ``const``
-    (k,). Yields, for each batch whose pairs' rounding bound could exceed ``1 / keep_ratio``
-    of the result (or whose result is not a number), its first row and those pairs, as flat
-    indices (row * k + centre) into its rows' distances.
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    r""":func:`scaled_distances` of ``rows`` (m, d) by expansion into ``out`` (k, m), a
+    batch of rows at a time: with :math:`z` the rows minus ``shift`` (d,), ``linear`` (k, d)
+    times :math:`z` plus :math:`T`, ``square`` (k, d) times :math:`z^2` (``square`` (k,):
+    times the rows' :math:`|z|^2`; None: :math:`|z|^2`) plus ``const`` (k,). Yields, for
+    each batch whose pairs' rounding bound could exceed ``1 / keep_ratio`` of the result (or
+    whose result is not a number), its first row, its number of rows and those pairs, as
+    flat indices (centre * rows + row) into its distances.
 
     The bound, to first order in :math:`u = 2^{-53}`, with :math:`A = \sum_j p_j z_j^2`,
     :math:`R = \sum_j p_j g_j^2` and :math:`2 \sum_j p_j |g_j z_j| \le A + R`:
@@ -178,9 +179,9 @@ def _expanded_rows(
     (whatever the order BLAS adds in). Kept where that is at most 2^-40 of the result.
     """
     m, d = rows.shape
-    k = linear.shape[1]
+    k = linear.shape[0]
     block = EXPANSION_ROWS
-    per_row = 8 * (2 * d + 3 * k) + k
+    per_row = 8 * (3 * d + 3 * k + 1) + k  # bytes of the buffers below, the distances'
     size = min(max(1, EXPANSION_BATCH_BYTES // (per_row * block)), -(-m // block)) * block
     z = np.empty((size, d))  # the rows minus the shift
     squares = np.empty((size, d))
@@ -191,11 +192,13 @@ def _expanded_rows(
         tiled = np.empty((size, d))
         tiled[:] = shift
         tiled = tiled.reshape(-1)
-    total = np.empty((size, k))  # T
-    consts = np.empty((size, k))  # added as an array: a broadcast (k,) runs k at a time
-    consts[:] = const
-    limit = np.empty((size, k))
-    kept = np.empty((size, k), dtype=bool)
+    column = const[:, None]
+    per_centre = None if square is None or square.ndim == 2 else square[:, None]  # (k, 1)
+    ones = np.ones(d)
+    norms = np.empty(size)  # |z|^2
+    total = np.empty((k, size))  # T
+    limit = np.empty((k, size))
+    kept = np.empty((k, size), dtype=bool)
     spare = None  # the last block's distances, padded
     for start in range(0, m, size):
         stop = min(start + size, m)
@@ -210,23 +213,49 @@ def _expanded_rows(
             z[held:padded] = 0.0
         np.multiply(z[:padded], z[:padded], out=squares[:padded])
         if padded == held:
-            dist = out[start:stop]
+            dist = out[:, start:stop]
         else:
-            spare = np.empty((padded, k)) if spare is None else spare
+            spare = np.empty((k, padded)) if spare is None else spare
             dist = spare
-        np.matmul(z[:padded].reshape(blocks, block, d), linear, out=dist.reshape(blocks, block, k))
-        t = total[:padded]
+        # (k, d) @ (blocks, d, block) into (blocks, k, block): a product per block
         np.matmul(
-            squares[:padded].reshape(blocks, block, d), square, out=t.reshape(blocks, block, k)
+            linear, _features_by_block(z, padded, block), out=_distances_by_block(dist, block)
         )
-        t += consts[:padded]
+        t = total[:, :padded]
+        if square is not None and per_centre is None:
+            by_block = _features_by_block(squares, padded, block)
+            np.matmul(square, by_block, out=_distances_by_block(t, block))
+            t += column
+        else:  # a product with ones per block: each row's norm as the row alone gives it
+            blocks_of = squares[:padded].reshape(blocks, block, d)
+            norm = np.matmul(blocks_of, ones, out=norms[:padded].reshape(blocks, block))
+            norm = norm.reshape(1, padded)
+            if per_centre is None:
+                np.add(norm, column, out=t)
+            else:
+                np.multiply(per_centre, norm, out=t)
+                t += column
         dist += t
-        ok = np.less_equal(t, np.multiply(dist, keep_ratio, out=limit[:padded]), out=kept[:padded])
+        ok = np.less_equal(
+            t, np.multiply(dist, keep_ratio, out=limit[:, :padded]), out=kept[:, :padded]
+        )
         if padded > held:
-            out[start:stop] = dist[:held]
-        ok = ok[:held]
+            out[:, start:stop] = dist[:, :held]
+            ok = ok[:, :held]
         if not ok.all():
-            yield start, np.flatnonzero(~ok)
+            yield start, held, np.flatnonzero(~ok)
+
+
+def _features_by_block(a: np.ndarray, padded: int, block: int) -> np.ndarray:
+    """The first ``padded`` rows of ``a`` (rows, d) as (blocks, d, block): a view."""
+    return a[:padded].reshape(padded // block, block, a.shape[1]).transpose(0, 2, 1)
+
+
+def _distances_by_block(a: np.ndarray, block: int) -> np.ndarray:
+    """``a`` (k, blocks * block), each row contiguous, as (blocks, k, block): a view (the
+    rows' axis split in two)."""
+    k, padded = a.shape
+    return a.reshape(k, padded // block, block).transpose(1, 0, 2)
 
 
 def _differences(rows: np.ndarray, centres: np.ndarray, scales: np.ndarray | None) -> np.ndarray:

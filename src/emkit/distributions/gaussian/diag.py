@@ -79,8 +79,9 @@ class DiagGaussian(GaussianComponents):
         scales = xp.asarray(scales, like=x)
         means = xp.asarray(self.means, dtype=xp.float64, like=x)  # see centred
         if not is_device_array(x):
-            # expanded from the means' mean, differences where that could lose digits
-            return scaled_distances(x, means, scales)
+            # expanded from the means' mean, differences where that could lose digits; a
+            # spherical scale (k, 1) as it is
+            return scaled_distances(x, means, self.variances() ** -0.5)
         # On a device, direct differences, not the expansion x^2/v - 2 x mu/v + mu^2/v,
         # which cancels catastrophically for narrow components far from the origin; a
         # component at a time over all the rows (few kernel launches).
