@@ -85,7 +85,9 @@ def scaled_distances(
 ) -> np.ndarray:
     r""":math:`D_{nk} = \sum_j ((x_{nj} - c_{kj}) s_{kj})^2` of NumPy rows ``x`` (n, d) and
     centres ``centres`` (k, d), scales ``scales`` (k, d), (k, 1) or 1 (None), shape (n, k),
-    float64, each within ``EXPANSION_TOLERANCE`` (2^-40) of itself.
+    float64, each within ``EXPANSION_TOLERANCE`` (2^-40) of itself; laid out component by
+    component (the transpose of a (k, n) array), whose columns the posterior and
+    :func:`~emkit.models.mixture.most_probable` read.
 
     By expansion from ``shift`` :math:`t` (d,), a point near the data (None: the centres'
     mean): with :math:`z = x - t`, :math:`g_k = c_k - t`, :math:`p_k = s_k^2` (per feature),
@@ -93,8 +95,9 @@ def scaled_distances(
     .. math:: D_{nk} = T_{nk} - 2 \textstyle\sum_j p_{kj} g_{kj} z_{nj}, \qquad
               T_{nk} = \textstyle\sum_j p_{kj} z_{nj}^2 + \sum_j p_{kj} g_{kj}^2,
 
-    for a block of rows two matrix products, of :math:`z` and of :math:`z^2` (no (n, k, d)
-    array formed), as scikit-learn expands from the origin. The expansion cancels where a row
+    for a block of rows two matrix products, of :math:`z` and of :math:`z^2` (per-centre
+    scales: the rows' :math:`|z|^2` times :math:`p_k`), no (n, k, d) array formed, as
+    scikit-learn expands from the origin. The expansion cancels where a row
     is much nearer a centre than both are from the shift (a narrow component far from the
     others): the pairs whose rounding bound, :math:`(2d + 12)\,2^{-53}\,T_{nk}` (see
     :func:`_expanded_rows`), could pass 2^-40 of the result are taken again by direct
@@ -112,7 +115,7 @@ def scaled_distances(
 
     n, d = x.shape
     k = centres.shape[0]
-    out = np.empty((k, n)).T  # component by component, whose columns the posterior reads
+    out = np.empty((k, n)).T
     if n == 0 or k == 0:
         return out
     centres = np.asarray(centres, dtype=np.float64)

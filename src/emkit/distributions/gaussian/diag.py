@@ -74,14 +74,14 @@ class DiagGaussian(GaussianComponents):
         return np.vstack(blocks) if blocks else np.empty((0, self.n_features))
 
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
+        if not is_device_array(x):
+            # expanded from the means' mean, differences where that could lose digits; a
+            # spherical scale (k, 1) as it is
+            return scaled_distances(x, self.means, self.variances() ** -0.5)
         xp = namespace_of(x)
         scales = np.broadcast_to(self.variances() ** -0.5, self.means.shape)  # (k, d)
         scales = xp.asarray(scales, like=x)
         means = xp.asarray(self.means, dtype=xp.float64, like=x)  # see centred
-        if not is_device_array(x):
-            # expanded from the means' mean, differences where that could lose digits; a
-            # spherical scale (k, 1) as it is
-            return scaled_distances(x, means, self.variances() ** -0.5)
         # On a device, direct differences, not the expansion x^2/v - 2 x mu/v + mu^2/v,
         # which cancels catastrophically for narrow components far from the origin; a
         # component at a time over all the rows (few kernel launches).
