@@ -202,7 +202,7 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     if args.gil:
-        gil_shares(QUICK_CONFIGS if args.quick else CONFIGS, iters_scale=3)
+        gil_shares(QUICK_CONFIGS if args.quick else CONFIGS, iters_scale=10)
         return 0
     counts = [int(t) for t in args.threads.split(",")] if args.threads else default_threads()
     configs = QUICK_CONFIGS if args.quick else CONFIGS
