@@ -123,3 +123,52 @@ def test_a_singular_class_at_reg_covar_0_is_named_with_the_ridge_raised_for_it()
     assert 0 < variance < 1e-12 * np.abs(fitted.covariances_[0]).max()
     with pytest.warns(DegenerateFitWarning, match=r"rest on the ridge\. "):
         GenerativeClassifier(reg_covar=1e-9).fit(np.c_[x[:, :1], np.ones(60)], y)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical", "VEV"])
+def test_classes_each_on_one_point_at_reg_covar_0_classify_by_the_nearest_point(covariance_type):
+    # QA: where every class's rows coincide (one row per class, or copies of one prototype)
+    # every covariance entry is 0, and the ridge rose from float64's smallest number, 2.2e-308:
+    # any row off those points had log-density -inf in every class, so predict_proba gave NaN
+    # and predict class 0; a semi-supervised fit on such rows failed with a LinAlgError
+    # blaming non-finite values. The ridge now rises from 1e-12 of the data's largest
+    # variance: with the classes' equal covariances that is the nearest-centroid rule.
+    from sklearn.neighbors import NearestCentroid
+
+    from emkit import DegenerateFitWarning
+
+    rng = np.random.default_rng(3)
+    points = rng.normal(size=(4, 3))
+    x, y = np.repeat(points, 2, axis=0), np.repeat(np.arange(4), 2)
+    new = rng.normal(0, 2, (200, 3))
+    with pytest.warns(DegenerateFitWarning):
+        fitted = GenerativeClassifier(covariance_type, reg_covar=0).fit(x, y)
+    proba = fitted.predict_proba(new)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    nearest = NearestCentroid().fit(x, y).predict(new)
+    np.testing.assert_array_equal(fitted.predict(new), nearest)
+    np.testing.assert_array_equal(proba.argmax(axis=1), nearest)
+    # the covariances are the ridge over each class's weight (all 8 rows' for "tied")
+    scale = np.var(x, axis=0).max()
+    assert 1e-12 * scale / 8 <= np.asarray(fitted.covariances_).max() < 1e-9 * scale
+    # one labelled row per class and an unlabelled one, 4 rows in 3 dimensions
+    semi = np.array([0, 1, 2, -1])
+    with pytest.warns(DegenerateFitWarning):
+        fitted = GenerativeClassifier(covariance_type, reg_covar=0, unlabelled=-1).fit(points, semi)
+    assert np.isfinite(fitted.log_likelihood_)
+    assert np.isfinite(fitted.predict_proba(new)).all()
+
+
+def test_a_mixture_of_as_many_components_as_distinct_rows_at_reg_covar_0_has_finite_posteriors():
+    rng = np.random.default_rng(4)
+    points = rng.normal(size=(3, 2))
+    new = rng.normal(0, 2, (50, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = GaussianMixture(3, reg_covar=0, random_state=0).fit(points)
+    proba = fitted.predict_proba(new)
+    assert np.isfinite(proba).all() and np.isfinite(fitted.score_samples(new)).all()
+    centres = fitted.means_
+    nearest = ((new[:, None, :] - centres[None]) ** 2).sum(axis=-1).argmin(axis=1)
+    np.testing.assert_array_equal(fitted.predict(new), nearest)

@@ -183,7 +183,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         outweighs the data's variance. Where a covariance is singular at this ridge (with
         ``reg_covar=0``: a constant column, duplicate rows, a component on fewer rows than
         dimensions), each M-step where it is raises the ridge tenfold, from 1e-12 of the largest
-        covariance entry, until every covariance is positive definite, and ``history_`` then
+        covariance entry (of the data's largest variance where every component is on one
+        point), until every covariance is positive definite, and ``history_`` then
         holds this ridge's prior term: about :math:`-N_k/2` for each direction in which
         component :math:`k` has no spread, so ``history_`` falls at the first such step
         (listed in ``structure_changes_``; no MonotonicityWarning) and stays below

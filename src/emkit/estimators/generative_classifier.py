@@ -119,8 +119,9 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         class covariance is singular at this ridge (with ``reg_covar=0``: a constant column
         within a class, duplicate rows, a class on fewer rows than dimensions) no maximum
         exists: the M-step raises the ridge tenfold, from 1e-12 of the largest covariance
-        entry, until the covariance is positive definite, a DegenerateFitWarning names the
-        class, and its probabilities, ``log_likelihood_`` and :meth:`bic` rest on that ridge.
+        entry (of the data's largest variance where every class is on one point), until the
+        covariance is positive definite, a DegenerateFitWarning names the class, and its
+        probabilities, ``log_likelihood_`` and :meth:`bic` rest on that ridge.
     tol : float, EM's convergence threshold on the gain in mean log-likelihood per row.
     max_iter : int, EM iterations at most.
     missing : {"error", "em"}. "em" takes NaN in ``X`` as values missing at random: densities

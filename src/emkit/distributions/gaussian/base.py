@@ -379,7 +379,14 @@ class GaussianComponents:
             try:
                 components = cls.from_covariances(stats.mean, covariances)
             except np.linalg.LinAlgError:
-                scale = cls._ridge_scale(stats) if scale is None else scale
+                if scale is None:
+                    scale = cls._ridge_scale(stats)
+                    if not scale > 0:
+                        # Every component on one point (a row each, or copies of one): no
+                        # covariance entry to scale by, and a ridge of float64's smallest
+                        # number gives any other row log-density -inf in every component
+                        # (NaN posteriors). The data's spread between the points instead.
+                        scale = float(stats.feature_variances().max())
                 ridge = max(10.0 * ridge, 1e-12 * scale, np.finfo(float).tiny)
                 continue
             return replace(components, ridge=ridge)
@@ -390,7 +397,8 @@ class GaussianComponents:
 
     @classmethod
     def _ridge_scale(cls, stats: GaussianStats) -> float:
-        """The scale a raised ridge starts from (1e-12 of it): the largest covariance entry."""
+        """The scale a raised ridge starts from (1e-12 of it): the largest covariance entry
+        (where that is 0, :meth:`_ridge_map` takes the data's largest variance)."""
         return float(np.abs(cls._covariances_from_stats(stats, 0.0)).max())
 
     @staticmethod

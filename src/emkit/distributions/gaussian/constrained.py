@@ -91,12 +91,16 @@ class Constrained:
         ``spectra`` counts such covariances singular (mclust's NA)."""
         scatter = stats.exact_scatter()
         ridge = reg if scatter.ndim == 2 else reg * np.eye(scatter.shape[-1])
+        k, d = stats.mean.shape
+        if not np.any(scatter) and reg == 0:
+            # Every component on one point: the solvers would floor each variance at float64's
+            # smallest number, a ridge of none; NaN has from_stats raise the ridge.
+            return np.full(cls.parameter_shape(k, d), np.nan)  # type: ignore[attr-defined]
         try:
             with np.errstate(all="ignore"):
                 extra = {"own": stats.scatter} if cls.takes_own else {}
                 return cls._solve(scatter + ridge, stats.weight, **extra)
         except np.linalg.LinAlgError:
-            k, d = stats.mean.shape
             return np.full(cls.parameter_shape(k, d), np.nan)  # type: ignore[attr-defined]
 
     @classmethod
