@@ -270,13 +270,13 @@ def _distances_by_block(a: np.ndarray, block: int) -> np.ndarray:
 
 def _differences(rows: np.ndarray, centres: np.ndarray, scales: np.ndarray | None) -> np.ndarray:
     r""":math:`\sum_j ((x_j - c_j) s_j)^2` of paired ``rows``, ``centres`` (r, d) and
-    ``scales`` (r, d) or (r, 1), shape (r,): each pair's features added one at a time, the
-    same numbers in any batch."""
+    ``scales`` (r, d) or (r, 1) (or one centre and its scales, (1, d), for every row), shape
+    (r,): the same numbers in any batch, each row's d terms added along its own contiguous
+    row (NumPy's pairwise sum, whose order depends on d alone; a Python loop over the
+    features cost d NumPy calls per batch of 1 MiB / 16d pairs: 10 s for 2,000 rows of
+    8,192 features and 10 centres, 0.7 s by a centre at a time)."""
     z = rows - centres
     if scales is not None:
         z *= scales
     z *= z
-    sums = z[:, 0].copy() if z.shape[1] else np.zeros(z.shape[0])
-    for column in range(1, z.shape[1]):
-        sums += z[:, column]
-    return sums
+    return np.add.reduce(z, axis=1)
