@@ -200,3 +200,12 @@ def test_many_features_every_pair_by_differences_row_by_row(recomputed):
         )
     order = rng.permutation(n)
     np.testing.assert_array_equal(scaled_distances(x[order], centres, scales), got[order])
+
+
+def test_float32_scales_squared_in_float64():
+    # p = s^2 of float32 scales was rounded to float32 (2^-24) in the expansion; the direct
+    # differences multiply them into float64 rows
+    rng = np.random.default_rng(8)
+    x, centres = _clusters(rng, 200, 4, 3, offset=10.0)
+    scales = rng.uniform(0.5, 2.0, size=(3, 4)).astype(np.float32)
+    _assert_within(scaled_distances(x, centres, scales)[::10], _exact(x[::10], centres, scales))

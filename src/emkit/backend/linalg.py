@@ -106,7 +106,7 @@ def scaled_distances(
     is much nearer a centre than both are from the shift (a narrow component far from the
     others): the pairs whose rounding bound, :math:`(2d + 12)\,2^{-53}\,T_{nk}` (see
     :func:`_expanded_rows`), could pass 2^-40 of the result are taken again by direct
-    differences :math:`(x - c_k) s_k`, squared and added one feature at a time.
+    differences :math:`(x - c_k) s_k`, squared and added along each pair's row.
 
     Each row's distances are the same numbers whatever the rows around it and the number of
     threads: the products run on blocks of ``EXPANSION_ROWS`` rows whatever n (the last one
@@ -114,7 +114,8 @@ def scaled_distances(
     and OpenBLAS 0.3 gives a row of a product of fixed shape the same bits wherever it sits
     in it (measured: blocks of 3 or 7 rows moved rows' last bits with their place, a row on
     its own took another kernel, and two BLAS threads moved some of a (256, 300) @ (300, 300)
-    product's); the differences are elementwise, each pair's features added in order.
+    product's); the differences are elementwise, each pair's features added in an order that
+    depends on d alone (:func:`_differences`).
     """
     n, d = x.shape
     k = centres.shape[0]
@@ -122,6 +123,9 @@ def scaled_distances(
     if n == 0 or k == 0:
         return out
     centres = np.asarray(centres, dtype=np.float64)
+    # float64 scales: float32 ones squared in float32 moved p by 2^-24 (the differences
+    # multiply them into float64 rows)
+    scales = None if scales is None else np.asarray(scales, dtype=np.float64)
     if shift is None:
         shift = np.add.reduce(centres, axis=0) / k  # ufunc methods: fewer Python layers
     gap = centres - shift  # (k, d)
