@@ -99,7 +99,7 @@ def scaled_distances(
     :func:`~emkit.models.mixture.most_probable` read.
 
     By expansion from ``shift`` :math:`t` (d,), a point near the data (None: the centres'
-    mean): with :math:`z = x - t`, :math:`g_k = c_k - t`, :math:`p_k = s_k^2` (per feature),
+    median): with :math:`z = x - t`, :math:`g_k = c_k - t`, :math:`p_k = s_k^2` (per feature),
 
     .. math:: D_{nk} = T_{nk} - 2 \textstyle\sum_j p_{kj} g_{kj} z_{nj}, \qquad
               T_{nk} = \textstyle\sum_j p_{kj} z_{nj}^2 + \sum_j p_{kj} g_{kj}^2,
@@ -131,7 +131,12 @@ def scaled_distances(
     # multiply them into float64 rows)
     scales = None if scales is None else np.asarray(scales, dtype=np.float64)
     if shift is None:
-        shift = np.add.reduce(centres, axis=0) / k  # ufunc methods: fewer Python layers
+        # the centres' median, feature by feature: their mean followed one far centre (a
+        # junk component, an outlying cluster) and took every other centre's pairs by
+        # differences (1e5 x 10 rows, 5 centres, one 1e5 away: 80% of the pairs, 3x the
+        # time of the direct code). By a sort: np.median of (5, 10) takes 9 us, a sort 1.3.
+        middle = np.sort(centres, axis=0)[(k - 1) // 2 : k // 2 + 1]
+        shift = np.add.reduce(middle, axis=0) / middle.shape[0]
     gap = centres - shift  # (k, d)
     weight = np.ones((k, 1)) if scales is None else scales * scales  # p, (k, d) or (k, 1)
     # p per centre: T from the rows' squared norms, no product with p
