@@ -24,7 +24,7 @@ from emkit.distributions.base import LOG_2PI
 def squared_distances(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Squared Euclidean distance of each row to each centre, shape (n, k).
 
-    NumPy rows: the expansion from the centres' mean, the pairs it could lose to cancellation
+    NumPy rows: the expansion from the centres' median, the pairs it could lose to cancellation
     taken by differences (:func:`~emkit.backend.linalg.scaled_distances`); a device's:
     direct differences rather than the expansion |x|^2 - 2 x.c + |c|^2, which loses the
     small distances to cancellation when the data sit far from the origin.

@@ -75,7 +75,7 @@ class DiagGaussian(GaussianComponents):
 
     def mahalanobis(self, x: np.ndarray) -> np.ndarray:
         if not is_device_array(x):
-            # expanded from the means' mean, differences where that could lose digits; a
+            # expanded from the means' median, differences where that could lose digits; a
             # spherical scale (k, 1) as it is
             return scaled_distances(x, self.means, self.variances() ** -0.5)
         xp = namespace_of(x)
