@@ -222,3 +222,16 @@ def test_one_far_centre_leaves_the_others_to_the_expansion(recomputed):
     got = scaled_distances(x, centres, scales)
     np.testing.assert_allclose(got, _direct(x, centres, scales), rtol=1e-13)
     assert sum(recomputed) <= x.shape[0] * 5 // 1000
+
+
+def test_expansion_terms_that_overflow_go_to_differences():
+    # centres at +-1.2e154 (shift 0) and a row at 0.6e154: T = |z|^2 + |g|^2 overflowed to
+    # inf while 2 p g z did not, so D = inf - 1.44e308 = inf passed inf <= inf and was kept;
+    # the distance to the first centre is 3.6e307
+    centres = np.array([[1.2e154, 0.0], [-1.2e154, 0.0]])
+    x = np.array([[0.6e154, 0.0], [0.0, 1.0]])
+    with np.errstate(over="ignore", invalid="ignore"):  # the second centre's: inf
+        got = scaled_distances(x, centres)
+        expected = _direct(x, centres, 1.0)
+    assert np.isfinite(got[0, 0])
+    np.testing.assert_allclose(got, expected, rtol=1e-15)

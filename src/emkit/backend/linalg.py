@@ -144,7 +144,7 @@ def scaled_distances(
     weighted_gap = weight * gap
     linear = -2.0 * weighted_gap  # (k, d)
     const = np.add.reduce(weighted_gap * gap, axis=1)  # (k,)
-    # kept where (2d + 12) 2^-53 T <= EXPANSION_TOLERANCE D
+    # kept where (2d + 12) 2^-53 T < EXPANSION_TOLERANCE D
     keep_ratio = EXPANSION_TOLERANCE * 2.0**53 / (2 * d + 12)
 
     def part(rows: np.ndarray, _: object, first: int) -> None:
@@ -259,9 +259,10 @@ def _expanded_rows(
                 np.multiply(per_centre, norm, out=t)
                 t += column
         dist += t
-        ok = np.less_equal(
-            t, np.multiply(dist, keep_ratio, out=limit[:, :padded]), out=kept[:, :padded]
-        )
+        # strictly less: T overflowed where the true distance did not (rows near 1e154: T =
+        # inf, D = inf - 2 p g z = inf), and inf <= inf kept inf; a T of 0 (a row on the
+        # only centre) goes to differences, which give 0 too
+        ok = np.less(t, np.multiply(dist, keep_ratio, out=limit[:, :padded]), out=kept[:, :padded])
         if padded > held:
             out[:, start:stop] = dist[:, :held]
             ok = ok[:, :held]
