@@ -797,3 +797,17 @@ def test_a_fit_far_from_the_origin_is_the_shifted_fit(shift):
     np.testing.assert_allclose(far.sigmas_, near.sigmas_, rtol=1e-7)
     np.testing.assert_allclose(far.weights_, near.weights_, rtol=1e-7)
     assert far.log_likelihood_ == pytest.approx(near.log_likelihood_, abs=1e-7)
+
+
+def test_a_constant_column_far_from_the_origin_does_not_move_the_rows():
+    """A constant column is no reason to fit about the mean (its spread is 0, and the rounded
+    mean of 1,000 copies of 1712345678.123 made it 2.8e-5 about it, some 100 ulps: FAR_MEAN
+    standard deviations from 0); a column varying by units there is."""
+    rng = np.random.default_rng(0)
+    near = rng.normal(size=(1000, 2))
+    constant = np.column_stack([near[:, 0], np.full(1000, 1712345678.123), near[:, 1]])
+    assert not MixtureOfRegressions(2)._origin(constant, None).any()
+    varying = constant.copy()
+    varying[:, 1] += rng.uniform(0, 10, 1000)
+    origin = MixtureOfRegressions(2)._origin(varying, None)
+    np.testing.assert_allclose(origin, varying.mean(axis=0), rtol=1e-13, atol=1e-15)

@@ -347,8 +347,12 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         origin = np.zeros(z.shape[1])
         if not self.fit_intercept:
             return origin  # lines through the origin: shifting the rows changes the model
-        mean = np.average(z, axis=0, weights=w)
-        spread = np.sqrt(np.average((z - mean) ** 2, axis=0, weights=w))
+        # about the first row, so that a constant column's spread is exactly 0 (about its
+        # rounded mean, some ulps of the mean)
+        offsets = z - z[0]
+        step = np.average(offsets, axis=0, weights=w)
+        spread = np.sqrt(np.average((offsets - step) ** 2, axis=0, weights=w))
+        mean = z[0] + step
         far = (spread > 0) & (np.abs(mean) > FAR_MEAN * spread)  # constant columns aside
         return mean if far.any() else origin
 
