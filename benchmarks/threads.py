@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -197,11 +198,14 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--gil",
         action="store_true",
-        help="instead: the share of a one-thread fit that holds the GIL, by py-spy's samples "
-        "(needs py-spy), and the speed-up it leaves room for",
+        help="instead of the sweep (--threads, --rounds and --write-results unused): the share "
+        "of a one-thread fit that holds the GIL, by py-spy's samples (needs py-spy), and the "
+        "speed-up it leaves room for",
     )
     args = parser.parse_args(argv)
     if args.gil:
+        if shutil.which("py-spy") is None:
+            parser.error("--gil samples the fits with py-spy: pip install py-spy")
         gil_shares(QUICK_CONFIGS if args.quick else CONFIGS, iters_scale=10)
         return 0
     counts = [int(t) for t in args.threads.split(",")] if args.threads else default_threads()
