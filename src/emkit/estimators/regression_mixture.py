@@ -349,9 +349,11 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             return origin  # lines through the origin: shifting the rows changes the model
         # about the first row, so that a constant column's spread is exactly 0 (about its
         # rounded mean, some ulps of the mean)
-        offsets = z - z[0]
+        offsets = z - z[0]  # the one copy of the rows this takes, squared in place
         step = np.average(offsets, axis=0, weights=w)
-        spread = np.sqrt(np.average((offsets - step) ** 2, axis=0, weights=w))
+        offsets -= step
+        np.square(offsets, out=offsets)
+        spread = np.sqrt(np.average(offsets, axis=0, weights=w))
         mean = z[0] + step
         far = (spread > 0) & (np.abs(mean) > FAR_MEAN * spread)  # constant columns aside
         return mean if far.any() else origin
