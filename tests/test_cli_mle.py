@@ -395,6 +395,28 @@ def test_nonlinear_formula_agrees_with_curve_fit(real, capsys):
         assert rows[name][1] == pytest.approx(se[j], abs=5e-4)
 
 
+def test_r_powers_read_as_powers(tmp_path, capsys):
+    """``^`` is R's power in nls's ``a * x^b`` and in ``I(x^2)`` (it was refused as "not
+    understood"); precedence as R's: ``-x^2+1`` is ``1 - x**2``, ``2^x^2`` is ``2^(x^2)``."""
+    from scipy.optimize import curve_fit
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1, 2, 60)
+    y = 2 * x**1.5 + rng.normal(0, 0.3, 60)
+    path = tmp_path / "pow.csv"
+    pd.DataFrame({"x": x, "y": y}).to_csv(path, index=False)
+    argv = ["nonlinear", str(path), "--formula", "y ~ a * x^b", "--start", "a=1,b=1"]
+    assert run_mle(argv) == 0
+    rows = table_rows(capsys.readouterr().out)
+    popt, _ = curve_fit(lambda x, a, b: a * x**b, x, y, p0=[1, 1])
+    assert [rows["a"][0], rows["b"][0]] == pytest.approx(popt, abs=5e-5)
+    for term, column in (("I(x^2)", x**2), ("I(-x^2+1)", 1 - x**2), ("I(2^x^2)", 2 ** (x**2))):
+        assert run_mle(["linear", str(path), "--formula", f"y ~ {term}"]) == 0
+        rows = table_rows(capsys.readouterr().out)
+        slope = np.polyfit(column, y, 1)[0]
+        assert rows[term][0] == pytest.approx(slope, rel=1e-4)
+
+
 def test_gamma_agrees_with_scipy_and_the_fisher_information(real, capsys):
     from scipy import special, stats
 

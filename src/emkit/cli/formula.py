@@ -3,8 +3,9 @@ terms read as R reads them: :func:`linear_terms`) and ``y ~ a * exp(-k * x)`` (n
 
 An expression (a nonlinear right-hand side, a linear factor or response that is not a column
 name) is parsed with :mod:`ast` and evaluated by walking the tree over numbers, columns,
-parameters, ``+ - * / **`` and a fixed list of NumPy functions: nothing else (no attribute,
-subscript or other call) is accepted, so a formula cannot run code. Column names that are not
+parameters, ``+ - * / **`` (``^`` is R's power, read as ``**``) and a fixed list of NumPy
+functions: nothing else (no attribute, subscript or other call) is accepted, so a formula
+cannot run code. Column names that are not
 Python names are written as in R: dotted names as they are (``log(Petal.Width)``), any other in
 backticks (``log(`sepal length (cm)`)``).
 """
@@ -365,6 +366,10 @@ def _aliased(text: str) -> tuple[str, dict[str, str]]:
 def parse_expression(text: str) -> Expression:
     """Parse ``a * exp(-k * x)``; DataError for anything outside the small grammar."""
     code, aliases = _aliased(text)
+    # R's power (I(x^2), nls's a * x^b); Python reads ^ as XOR, with a lower precedence than
+    # arithmetic (x^2 + 1 would be x XOR 3). ** binds as ^ does in R: above unary minus
+    # (-x^2 is -(x^2)) and from the right (2^3^2 is 2^9).
+    code = code.replace("^", "**")
     too_deep = (
         f"--formula: {text!r} is nested too deeply (over {MOST_NESTED} levels); add the value "
         "as a column of the data instead"
@@ -403,7 +408,7 @@ def parse_expression(text: str) -> Expression:
         ):
             raise DataError(
                 f"--formula: {ast.unparse(node) if isinstance(node, ast.expr) else text!r} is "
-                "not understood; use numbers, names, + - * / **, and the functions "
+                "not understood; use numbers, names, + - * / ** (or ^), and the functions "
                 f"{', '.join(FUNCTIONS)}"
             )
     return Expression(text, tree, tuple(names), aliases)
