@@ -271,6 +271,21 @@ def test_predict_missing_em_is_refused_for_models_without_it(tmp_path):
         assert "column 'a' has 1 missing (NaN) value(s); the model cannot use rows" in err
 
 
+def test_infinite_values_are_refused_saying_what_to_do(tmp_path):
+    """fit, predict and mle refuse 'inf' (or 1e999) saying how many and what to do: the
+    message stopped at "column 'b' has 1 infinite value(s)"."""
+    count_models(tmp_path)
+    data = tmp_path / "inf.csv"
+    data.write_text("a,b\n1,2\ninf,3\n2,1e999\n3,4\n")
+    for argv in (["fit", data, "--out", tmp_path / "o"], ["predict", tmp_path / "km.json", data]):
+        status, _, err = run_main(argv)
+        assert status == 2 and len(err.splitlines()) == 1, err
+        assert "column 'a' has 1 infinite value(s) ('inf', or a number beyond" in err
+        assert "correct those values or drop their rows" in err
+    status, _, err = run_main(["mle", "normal", data, "--column", "b"])
+    assert status == 2 and "has 1 infinite value(s); correct them or drop them first" in err
+
+
 def test_exclude_columns_and_booleans(tmp_path):
     frame = two_clusters()
     frame["flag"] = frame["length"] > 3

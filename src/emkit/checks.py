@@ -100,8 +100,9 @@ def finite_array(x: Any, name: str, ndim: int, what: str | None = None) -> np.nd
     n_nan = int(np.isnan(arr).sum())
     if n_nan:
         raise ValueError(f"{name} has {n_nan} NaN value(s); drop or impute them first")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} has infinite value(s)")
+    n_inf = int(np.isinf(arr).sum())
+    if n_inf:
+        raise ValueError(f"{name} has {n_inf} infinite value(s); correct them or drop them first")
     return arr
 
 

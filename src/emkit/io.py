@@ -476,5 +476,8 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
                 "drop or impute those rows first"
             )
         if n_inf:
-            raise DataError(f"{path}: column {name!r} has {n_inf} infinite value(s)")
+            raise DataError(
+                f"{path}: column {name!r} has {n_inf} infinite value(s) ('inf', or a number "
+                "beyond float64's 1.8e308); correct those values or drop their rows first"
+            )
     return frame.astype(np.float64)

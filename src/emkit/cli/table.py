@@ -1296,7 +1296,10 @@ def check_counts(
     advice = NAN_ADVICE_LABELLED if keep_empty_rows else NAN_ADVICE
     for name, n_inf, n_nan in zip(names, infinite, nan, strict=True):
         if n_inf:
-            raise DataError(f"{path}: column {name!r} has {n_inf} infinite value(s)")
+            raise DataError(
+                f"{path}: column {name!r} has {n_inf} infinite value(s) ('inf', or a number "
+                "beyond float64's 1.8e308); correct those values or drop their rows"
+            )
         if n_nan and missing != "em":
             raise DataError(
                 f"{path}: column {name!r} has {n_nan} missing (NaN) value(s); {advice[missing]}"
