@@ -392,6 +392,44 @@ def test_float32_dataframe_gives_float32_centres_as_sklearn(faithful):
     assert KMeans(2, init=start).fit(mixed).cluster_centers_.dtype == np.float64
 
 
+@pytest.mark.parametrize("device", [None, "cpu"])
+@pytest.mark.parametrize("rows", [np.float32, np.float64])
+def test_dtype_float32_gives_float32_centres_on_every_path(faithful, device, rows):
+    # KMeans(device="cpu", dtype="float32") returned float64 centres, of float32 rows too,
+    # where KMeans() returns float32 ones for float32 rows, as scikit-learn does.
+    if device is not None:
+        pytest.importorskip("torch")
+    start = np.array([[2.0, 55.0], [4.5, 80.0]])
+    x = faithful.astype(rows)
+    ours = KMeans(2, init=start, device=device, dtype="float32").fit(x)
+    ref = SkKMeans(2, init=start, n_init=1).fit(faithful.astype(np.float32))
+    assert ours.cluster_centers_.dtype == ref.cluster_centers_.dtype == np.float32
+    assert ours.labels_.dtype == np.int32
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-6)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-6)
+    single = faithful.astype(np.float32)
+    assert ours.transform(single).dtype == ref.transform(single).dtype == np.float32
+    np.testing.assert_allclose(ours.transform(single), ref.transform(single), atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [None, "float64"])
+def test_centres_follow_the_rows_or_dtype_on_a_device(faithful, dtype):
+    # On a device the centres were float64 whatever the rows; without dtype they now follow
+    # the rows as in NumPy (scikit-learn's rule), and dtype="float64" keeps float64.
+    torch = pytest.importorskip("torch")
+    start = np.array([[2.0, 55.0], [4.5, 80.0]])
+    single = faithful.astype(np.float32)
+    want = np.float32 if dtype is None else np.float64
+    for x in (single, torch.from_numpy(single)):
+        ours = KMeans(2, init=start, device="cpu", dtype=dtype).fit(x)
+        assert ours.cluster_centers_.dtype == want
+        host = KMeans(2, init=start, dtype=dtype).fit(single)
+        assert host.cluster_centers_.dtype == want
+        np.testing.assert_allclose(ours.cluster_centers_, host.cluster_centers_, rtol=1e-6)
+    assert KMeans(2, init=start, device="cpu").fit(faithful).cluster_centers_.dtype == np.float64
+
+
 def test_fewer_rows_than_clusters_names_clusters():
     with pytest.raises(ValueError, match=r"n_samples = 2\. Use fewer clusters or more data"):
         KMeans(3).fit(np.array([[0.0, 1.0], [2.0, 3.0]]))

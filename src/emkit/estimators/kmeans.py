@@ -43,6 +43,7 @@ from emkit.em import fit_starts
 from emkit.estimators._device import (
     FloatDtypes,
     check_device_rows,
+    float_dtype,
     memory_message,
     placement,
     resolution,
@@ -103,8 +104,11 @@ class KMeans(
         steps run there on the PyTorch backend (``pip install "emkit[torch]"``); a torch tensor
         passed to ``fit`` runs on its own device. Fitted attributes stay NumPy arrays;
         ``predict`` and ``transform`` answer a tensor with a tensor.
-    dtype : None, float32 or float64 on a device (a NumPy or torch dtype, or its name; None:
-        float32 on CUDA, float64 elsewhere).
+    dtype : None, float32 or float64 (a NumPy or torch dtype, or its name): the dtype of
+        ``cluster_centers_`` (None: that of ``X``, float32 for float32 rows and float64 for
+        others, as scikit-learn's), and on a device the dtype the rows are held and compared
+        in there (None: float32 on CUDA, float64 elsewhere). The centres are summed in
+        float64 in every case.
     algorithm : {"lloyd", "elkan"}, scikit-learn's choice of how to run Lloyd's iterations;
         both name the same iterates (Elkan's triangle-inequality bounds only skip distances
         that cannot change an assignment), which emkit computes its own way, so both give
@@ -218,19 +222,20 @@ class KMeans(
             )
         rng = check_random_state(self.random_state)
         place = placement(self.device, X, self.dtype)
-        # scikit-learn returns float32 centres for float32 rows (an array, or a DataFrame of
-        # float32 columns: the validated rows' dtype); the fit runs in float64
+        # The centres are float32 where dtype=float32 is asked for, or (dtype=None) where the
+        # rows are float32, as scikit-learn's (an array, a tensor, or a DataFrame of float32
+        # columns: the validated rows' dtype); the fit's sums run in float64 either way.
         if is_dask_collection(X):
-            single = place is None and _is_float32(X)
+            single = _single(self.dtype, X)
             data, x, w = fit_rows(self, X, sample_weight, rng=rng, min_rows=1)
             scale = 1.0  # x: the rows sampled for the starts
         elif place is not None and is_device_array(X):
-            single = False
+            single = _single(self.dtype, X)
             rows = check_device_rows(self, place.rows(X), reset=True, min_rows=1)
             x = np.asarray(namespace_of(rows).to_numpy(rows), dtype=np.float64)
         else:
             x = check_rows(self, X, reset=True, min_rows=1)
-            single = place is None and _is_float32(x)
+            single = _single(self.dtype, x)
         n_rows = data.n_rows if is_dask_collection(X) else x.shape[0]
         if n_rows < self.n_clusters:
             raise ValueError(
@@ -284,15 +289,15 @@ class KMeans(
         if self.verbose:
             print_kmeans_ends(fit, rule, scale**2)
         result = fit.best
-        self.cluster_centers_ = result.model.components.means * scale
-        if single:
-            self.cluster_centers_ = self.cluster_centers_.astype(np.float32)
+        centres = result.model.components.means * scale  # float64
+        self.cluster_centers_ = centres.astype(np.float32) if single else centres
         if is_dask_collection(X):
             self.labels_ = self.predict(X)
             self.inertia_ = data.map_reduce(partial(_inertia, self.cluster_centers_))
         else:
             if place is not None and isinstance(data, place.xp.resident_source):  # on the device
-                labels, self.inertia_ = _assign(data.x, self.cluster_centers_, data.sample_weight)
+                # from the float64 centres, as the rows laid out on the host are labelled
+                labels, self.inertia_ = _assign(data.x, centres, data.sample_weight)
             elif laid_out:  # the rows x / scale laid out for the fit
                 final = result.stats.components  # the last evaluation's: labelled, or not
                 if final.labels is not None:
@@ -302,7 +307,7 @@ class KMeans(
                     labels, inertia = _assign(data.rows, means, w, data.rows.shift)
                 self.inertia_ = inertia * scale**2  # exact: scale is a power of two
             else:
-                labels, self.inertia_ = _assign(x, self.cluster_centers_, w)
+                labels, self.inertia_ = _assign(x, centres, w)
             self.labels_ = np.asarray(namespace_of(labels).to_numpy(labels), dtype=np.int32)
         self.n_iter_ = max(result.n_iter, 1)
         self.history_ = result.history
@@ -438,10 +443,18 @@ KMeans.transform = KMeans.transform.__wrapped__  # type: ignore[attr-defined, me
 KMeans.fit_transform = KMeans.fit_transform.__wrapped__  # type: ignore[attr-defined, method-assign]
 
 
+def _single(dtype: Any, X) -> bool:
+    """Whether a fit with ``dtype=`` on rows ``X`` returns float32 centres: ``dtype`` where
+    given, else whether ``X`` is float32 (:func:`_is_float32`), as scikit-learn's."""
+    return _is_float32(X) if dtype is None else float_dtype(dtype) == np.float32
+
+
 def _is_float32(X) -> bool:
     """``X`` is an array of float32 (scikit-learn then returns float32): rows as validated
-    (a DataFrame is float32 where all its columns are), or a dask Array."""
+    (a DataFrame is float32 where all its columns are), a dask Array or a torch tensor."""
     dtype = getattr(X, "dtype", None)
+    if type(dtype).__module__ == "torch":  # read without importing torch
+        return str(dtype) == "torch.float32"
     return isinstance(dtype, np.dtype) and dtype == np.float32
 
 
