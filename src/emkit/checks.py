@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-EXACT_INTEGERS = 2**53  # float64 holds every integer up to this, and not all beyond
+from emkit.backend.validation import EXACT_INTEGERS, refuse_inexact_integers
 
 
 def real_numbers(x: Any, name: str, what: str) -> None:
@@ -24,36 +24,6 @@ def real_numbers(x: Any, name: str, what: str) -> None:
 
     typed = any(hasattr(x, a) for a in ("dtype", "dtypes", "schema"))
     refuse_times_and_complex(what, x if typed else np.asarray(x), label=name)
-
-
-def exact_integers(raw: np.ndarray, name: str, what: str, advice: str | None = None) -> None:
-    """Raise where the integer array ``raw`` holds values that float64 cannot hold exactly
-    (beyond 2**53 and not a multiple of their float64 spacing): converted, they round to 16
-    significant digits, so values that differ can come out equal and a variance off (int64
-    timestamps in nanoseconds are about 2**60). ``what`` names the function; ``advice``, what
-    to do, where subtracting a common offset (the default advice) would change the model
-    (counts)."""
-    if raw.dtype.kind not in "iu" or raw.size == 0:
-        return
-    if -EXACT_INTEGERS <= raw.min() and raw.max() <= EXACT_INTEGERS:
-        return
-    as_float = raw.astype(np.float64)
-    # a float64 at or above 2**63 (2**64 unsigned) no longer fits the integer type: inexact
-    top = 2.0 ** (8 * raw.dtype.itemsize - (raw.dtype.kind == "i"))
-    fits = as_float < top
-    inexact = ~fits | (np.where(fits, as_float, 0).astype(raw.dtype) != raw)
-    if inexact.any():
-        example, stored = raw[inexact].flat[0], int(as_float[inexact].flat[0])
-        raise ValueError(
-            f"{what}: {name} holds {int(inexact.sum())} integer(s) beyond 2**53 that float64 "
-            f"cannot hold exactly (such as {example}, which float64 stores as {stored}): "
-            "they would round to 16 significant digits, losing the differences between values. "
-            + (
-                advice
-                or f"Subtract a common integer offset first (e.g. {name} - {name}.min(), exact "
-                "in int64), or convert to float yourself if that rounding is acceptable"
-            )
-        )
 
 
 def finite_array(x: Any, name: str, ndim: int, what: str | None = None) -> np.ndarray:
@@ -74,13 +44,7 @@ def finite_array(x: Any, name: str, ndim: int, what: str | None = None) -> np.nd
     array of shape (n,) or (n, d), dtype float64.
     """
     real_numbers(x, name, what or name)
-    if isinstance(x, (pd.DataFrame, pd.Series)):  # its integer columns only: no copy of all
-        frame = x.to_frame() if isinstance(x, pd.Series) else x
-        integers = [c for c, t in frame.dtypes.items() if t.kind in "iu"]
-        if integers:
-            exact_integers(frame[integers].to_numpy(), name, what or name)
-    elif not isinstance(x, (str, bytes)):
-        exact_integers(np.asarray(x), name, what or name)  # free for an array
+    refuse_inexact_integers(x, name, what or name)
     try:
         if isinstance(x, (pd.DataFrame, pd.Series)):  # pd.NA of nullable columns: missing
             arr = x.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -31,7 +31,12 @@ import numpy as np
 
 from emkit.backend.sampling import sample_indices
 from emkit.backend.sources import DEFAULT_CHUNK_ROWS, feature_names
-from emkit.backend.validation import check_weight_total, inf_refusal, nan_report
+from emkit.backend.validation import (
+    check_weight_total,
+    inf_refusal,
+    nan_report,
+    refuse_inexact_integers,
+)
 
 T = TypeVar("T")
 
@@ -901,6 +906,7 @@ def partition_name(part: int, n_parts: int, start: float, stop: float) -> str:
 def _prepare(x: Any, w: Any, y: Any, where: str, *, checks: Checks):
     """One partition as the model reads it, checked: ``(chunk, sample_weight, (rows,
     weight))``, the last its rows and their weight before any empty row was dropped."""
+    refuse_inexact_integers(x, "X", where)  # before float64 rounds them (a DataFrame's too)
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != checks.columns:
         raise ValueError(

@@ -24,7 +24,12 @@ from emkit.backend.namespace import (
     namespace_of,
 )
 from emkit.backend.sampling import sample_indices
-from emkit.backend.validation import inf_refusal, nan_report
+from emkit.backend.validation import (
+    EXACT_INTEGERS,
+    inf_refusal,
+    nan_report,
+    refuse_inexact_integers,
+)
 from emkit.em import ROUNDING
 from emkit.estimators._validation import check_feature_names
 
@@ -164,8 +169,9 @@ def placement(device: Any, X: Any = None, dtype: Any = None) -> Placement | None
 
 def check_tensor_values(x: Any) -> None:
     """Refuse a tensor ``x`` whose values emkit cannot fit: complex ones (ValueError, as
-    scikit-learn refuses a complex NumPy array; casting would drop the imaginary part), none
-    at all (ValueError: a tensor on the meta device), or not stored as a dense array (TypeError:
+    scikit-learn refuses a complex NumPy array; casting would drop the imaginary part),
+    integers that float64 would round (ValueError, beyond 2**53), none at all (ValueError:
+    a tensor on the meta device), or not stored as a dense array (TypeError:
     :func:`~emkit.backend.torch_backend.require_dense`). Every entry point that takes a tensor
     (fit, predict, predict_proba, score_samples, score, transform) comes through here, in NumPy
     or on a device."""
@@ -183,6 +189,9 @@ def check_tensor_values(x: Any) -> None:
             "Pass real rows, e.g. X.real, or its real and imaginary parts as columns: "
             "torch.cat([X.real, X.imag], dim=1)."
         )
+    # integers beyond 2**53, which float64 rounds: found on the device, refused on the host
+    if not x.dtype.is_floating_point and bool(((x > EXACT_INTEGERS) | (x < -EXACT_INTEGERS)).any()):
+        refuse_inexact_integers(namespace_of(x).to_numpy(x), "X", None)
 
 
 def check_device_rows(

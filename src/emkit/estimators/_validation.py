@@ -35,6 +35,7 @@ from emkit.backend.validation import (
     largest_magnitude,
     magnitude_refusal,
     nan_report,
+    refuse_inexact_integers,
     time_kind_of,
 )
 from emkit.exceptions import DegenerateFitWarning, warn_user
@@ -124,7 +125,10 @@ def validate(estimator, X, y="no_validation", *, reset: bool, **check_params):
     iterations into another fit (EuroUnemployment, EVV K=7 from mclust's start: log-likelihood
     -146.69 from the Fortran-ordered array, -145.19 from the same rows C-ordered)."""
     check_params.setdefault("order", "C")
-    X, y = masked_as_nan(host_rows(X)), host_rows(y)
+    X, y = host_rows(X), host_rows(y)
+    # before check_array converts them to float64, which rounds integers beyond 2**53
+    refuse_inexact_integers(X, "X", type(estimator).__name__)
+    X = masked_as_nan(X)
     refuse_masked(y, "y", "a label or response")
     check_feature_names(estimator, feature_names(X), reset=reset)
     if y is None and get_tags(estimator).target_tags.required:

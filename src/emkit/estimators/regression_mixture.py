@@ -30,6 +30,7 @@ from sklearn.utils.validation import _check_y, check_is_fitted
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.inputs import start_rows
 from emkit.backend.sources import array_source, feature_names
+from emkit.backend.validation import refuse_inexact_integers
 from emkit.em import fit_starts
 from emkit.estimators._fingerprint import DataFingerprint, check_same_rows
 from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, joined_rows, per_row
@@ -769,10 +770,12 @@ def _shifted_intercepts(coef: np.ndarray, intercept: np.ndarray, origin: np.ndar
 
 def _numeric_y(y) -> np.ndarray:
     """``y`` as float64, text of numbers read as numbers (as ``X``'s) and missing values
-    (None, ``pd.NA``) of objects as NaN; other text refused."""
+    (None, ``pd.NA``) of objects as NaN; other text, and integers that float64 would round
+    (beyond 2**53), refused."""
     if getattr(getattr(y, "dtype", None), "kind", None) == "O":
         y = np.asarray(y, dtype=object)
         y = np.where(pd.isna(y), np.nan, y)
+    refuse_inexact_integers(y, "y", "MixtureOfRegressions")
     try:
         return np.asarray(y, dtype=np.float64)
     except ValueError as exc:

@@ -29,6 +29,7 @@ from emkit.backend.processes import (
 )
 from emkit.backend.sources import ArrayChunks, as_chunks, feature_names
 from emkit.backend.threads import kernel_threads, num_threads, one_blas_thread
+from emkit.backend.validation import refuse_inexact_integers
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure, mclust_alias
 from emkit.em import (
     FitResult,
@@ -1245,6 +1246,7 @@ def _on_device(X, template: GaussianMixture):
     if place is None or is_device_array(X):
         return X
     missing = "allow-nan" if template.missing == "em" else True
+    refuse_inexact_integers(X, "X", "select_mixture")  # before float64 rounds them
     return place.rows(check_array(X, dtype=[np.float64, np.float32], ensure_all_finite=missing))
 
 

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from emkit.backend.validation import exact_integers
 from emkit.checks import (
     HUGE_COUNTS,
     at_least,
     category_count,
     category_limit,
-    exact_integers,
     finite_array,
     named_labels,
     nonnegative_integers,
