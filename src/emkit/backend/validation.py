@@ -60,7 +60,7 @@ def refuse_inexact_integers(x: Any, name: str, what: str | None) -> None:
     to float64: an integer array's values, a DataFrame's (or Series') integer columns, or a
     list's or tuple's numbers (read once as an array). Floats, and a table with no integer
     column, are not read at all; integers cost one min/max pass."""
-    dtypes = getattr(x, "dtypes", None)
+    dtypes: Any = getattr(x, "dtypes", None)
     if hasattr(dtypes, "items") and hasattr(x, "columns"):  # a pandas DataFrame
         integers = [c for c, t in dtypes.items() if getattr(t, "kind", None) in ("i", "u")]
         if integers:
