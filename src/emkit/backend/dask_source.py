@@ -73,6 +73,9 @@ class Checks:
     nan_hint : where NaN is an error, what the message suggests instead.
     check : an extra check of each partition's rows, ``check(x)`` raising ValueError.
     make : builds the chunk the model reads from ``(x, y)`` (default: ``x`` alone).
+    summary : what the check pass also gives of each prepared partition,
+        ``summary(chunk, sample_weight)`` (:attr:`Prepared.summaries`), so that a fit needing
+        a few sums of the rows before its first E-step takes no pass of its own for them.
     names : the columns' names (a DataFrame's), which a refusal of NaN gives; None: their
         positions.
     """
@@ -85,19 +88,22 @@ class Checks:
     nan_hint: str = DEFAULT_NAN_HINT
     check: Callable[[np.ndarray], None] | None = None
     make: Callable[[np.ndarray, Any], Any] | None = None
+    summary: Callable[[Any, np.ndarray | None], Any] | None = None
     names: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class Prepared:
     """A source's partitions once prepared: the Delayed of each, and what the check pass
-    counted."""
+    counted; ``summaries`` holds ``Checks.summary`` of each partition in order (None for a
+    partition without rows), or is empty where there is no ``Checks.summary``."""
 
     blocks: tuple
     counts: np.ndarray
     n_rows: int
     total_weight: float
     persisted: bool
+    summaries: tuple = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,6 +173,12 @@ class DaskSource:
     @property
     def n_partitions(self) -> int:
         return len(self.raw)
+
+    @property
+    def summaries(self) -> tuple:
+        """``Checks.summary`` of each partition (None for one without rows), from the check
+        pass: :attr:`Prepared.summaries`."""
+        return self.prepared.summaries
 
     @property
     def persisted(self) -> bool:
@@ -256,11 +268,13 @@ class DaskSource:
         nan_hint: str = DEFAULT_NAN_HINT,
         check: Callable[[np.ndarray], None] | None = None,
         make: Callable[[np.ndarray, Any], Any] | None = None,
+        summary: Callable[[Any, np.ndarray | None], Any] | None = None,
     ) -> DaskSource:
         """This source with every partition checked on the workers (as
         :class:`~emkit.backend.validation.CheckedChunks` checks chunks): 2-D, ``columns``
         wide, finite (NaN allowed where ``allow_nan``), then ``check(x)``; ``make(x, y)``
-        builds the chunk the model reads."""
+        builds the chunk the model reads, and the check pass gives ``summary(chunk, w)`` of
+        each (:attr:`Prepared.summaries`)."""
         checks = replace(
             self.checks,
             columns=columns,
@@ -270,6 +284,7 @@ class DaskSource:
             nan_hint=nan_hint,
             check=check,
             make=make,
+            summary=summary,
         )
         if checks == self.checks:  # as it is: keep what was prepared
             return self
@@ -472,10 +487,11 @@ def _prepared(
     keep = _should_persist(persist, nbytes)
     if keep:
         blocks = list(dask.persist(*blocks))
-    infos = dask.compute(*[delayed(_info)(b) for b in blocks])
-    counts = np.array([kept for kept, _, _ in infos], dtype=np.int64)
-    n_rows = int(sum(rows for _, rows, _ in infos))
-    weights = [weight for _, _, weight in infos]
+    infos = dask.compute(*[delayed(_info)(b, checks.summary) for b in blocks])
+    counts = np.array([kept for kept, _, _, _ in infos], dtype=np.int64)
+    n_rows = int(sum(rows for _, rows, _, _ in infos))
+    weights = [weight for _, _, weight, _ in infos]
+    summaries = () if checks.summary is None else tuple(summary for *_, summary in infos)
     if n_rows == 0:
         raise ValueError("the Dask collection has no rows")
     if any(weight is not None for weight in weights):
@@ -489,7 +505,7 @@ def _prepared(
         keep = _should_persist(None, n_rows * checks.columns * np.dtype(checks.dtype).itemsize)
         if keep:
             blocks = list(dask.persist(*blocks))
-    return Prepared(tuple(blocks), counts, n_rows, total, keep)
+    return Prepared(tuple(blocks), counts, n_rows, total, keep, summaries)
 
 
 def _should_persist(persist: bool | None, nbytes: float) -> bool:
@@ -986,11 +1002,14 @@ def _unmatched(name: str) -> str:
     )
 
 
-def _info(block) -> tuple[int, int, float | None]:
-    """Rows the partition keeps, rows it had, and their weight (None without weights)."""
-    chunk, _, (rows, weight) = block
+def _info(block, summary: Callable | None = None) -> tuple[int, int, float | None, Any]:
+    """Rows the partition keeps, rows it had, their weight (None without weights), and
+    ``summary(chunk, w)`` of the rows it keeps (None without ``summary`` or rows)."""
+    chunk, w, (rows, weight) = block
     x = chunk[0] if isinstance(chunk, tuple) else chunk
-    return int(x.shape[0]), rows, weight
+    kept = int(x.shape[0])
+    found = None if summary is None or kept == 0 else summary(chunk, w)
+    return kept, rows, weight, found
 
 
 def _apply(fn: Callable, combine: Callable, block) -> Any:

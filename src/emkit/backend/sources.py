@@ -17,6 +17,7 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -495,6 +496,49 @@ def as_chunks(
         names, columns = feature_names(first), list(first.columns)
         return IterableChunks(data, dtype, names, columns, sample_weight)
     return IterableChunks(data, dtype, sample_weight=sample_weight)
+
+
+@dataclass(frozen=True, eq=False)
+class MovedChunks:
+    """The chunks of ``source`` less ``shift`` (d,), moved as each is read (a partition's
+    block of rows on the worker that holds it), so that the source's own rows stay where they
+    are (persisted on the workers, or on disk): a :class:`DataSource` whose rows are near the
+    origin where those of ``source`` are far from it."""
+
+    source: DataSource
+    shift: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        return self.source.n_rows
+
+    @property
+    def n_features(self) -> int:
+        return self.source.n_features
+
+    @property
+    def feature_names(self) -> np.ndarray | None:
+        return self.source.feature_names
+
+    @property
+    def total_weight(self) -> float:
+        return self.source.total_weight
+
+    def __iter__(self) -> Iterator[tuple[Any, np.ndarray | None]]:
+        for x, w in self.source:
+            yield x - self.shift, w
+
+    def map_reduce(
+        self,
+        fn: Callable[[Any, np.ndarray | None], T],
+        combine: Callable[[T, T], T] = operator.add,
+    ) -> T:
+        return self.source.map_reduce(partial(_moved, fn, self.shift), combine)
+
+
+def _moved(fn: Callable[[Any, np.ndarray | None], T], shift: np.ndarray, x: Any, w: Any) -> T:
+    """``fn`` of the rows ``x`` less ``shift`` (a module function: it travels to workers)."""
+    return fn(x - shift, w)
 
 
 def array_source(

@@ -173,12 +173,14 @@ def dask_fit_source(
     allow_nan: bool = False,
     check: Callable[[np.ndarray], None] | None = None,
     make: Callable[[np.ndarray, Any], Any] | None = None,
+    summary: Callable[[Any, np.ndarray | None], Any] | None = None,
     reset: bool = True,
 ) -> DaskSource:
     """The checked source of a Dask collection ``X`` (and ``y``, weights partitioned alike);
     sets ``n_features_in_``, and ``feature_names_in_`` from a DataFrame's columns as the fit of
     the same pandas DataFrame in memory does. ``reset`` False (a warm start) checks them
-    against the stored fit's instead."""
+    against the stored fit's instead. ``make`` and ``summary`` as
+    :class:`~emkit.backend.dask_source.Checks` has them."""
     refuse_dask_device(type(estimator).__name__, getattr(estimator, "device", None), X)
     source = dask_source(X, sample_weight, y)
     if reset:
@@ -191,7 +193,12 @@ def dask_fit_source(
     check_feature_names(estimator, source.feature_names, reset=reset)
     hint = nan_hint or "drop or impute them before fitting"
     return source.checked(
-        source.n_features, allow_nan=allow_nan, nan_hint=hint, check=check, make=make
+        source.n_features,
+        allow_nan=allow_nan,
+        nan_hint=hint,
+        check=check,
+        make=make,
+        summary=summary,
     )
 
 

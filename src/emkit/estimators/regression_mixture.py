@@ -29,8 +29,9 @@ from sklearn.utils.validation import _check_y, check_is_fitted
 
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.inputs import start_rows
-from emkit.backend.sources import array_source, feature_names
+from emkit.backend.sources import MovedChunks, array_source, feature_names
 from emkit.backend.validation import refuse_inexact_integers
+from emkit.distributions.base import merge_centred
 from emkit.em import fit_starts
 from emkit.estimators._fingerprint import DataFingerprint, check_same_rows
 from emkit.estimators._inputs import INIT_ROWS, dask_fit_source, joined_rows, per_row
@@ -248,10 +249,22 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         if is_dask_collection(X):
             with warm_fit(warm):
-                data = dask_fit_source(self, X, sample_weight, y, make=_stacked, reset=not warm)
+                data = dask_fit_source(
+                    self,
+                    X,
+                    sample_weight,
+                    y,
+                    make=_stacked,
+                    summary=_offset_moments if self.fit_intercept else None,
+                    reset=not warm,
+                )
             z, w = start_rows(data, INIT_ROWS, rng)
             n, weighed = data.n_rows, ""
-            origin = np.zeros(z.shape[1])  # a Dask collection's rows are fitted as they are
+            # the partitions' moments, as in memory, from the pass that checked them; their
+            # rows are moved as each E-step reads them
+            origin = self._origin_of(data.summaries, z.shape[1])
+            if origin.any():
+                z, data = z - origin, MovedChunks(data, origin)
         else:
             with numeric_input(self, X), warm_fit(warm):
                 x, y = validate(
@@ -339,23 +352,25 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         return self
 
     def _origin(self, z: np.ndarray, w: np.ndarray | None) -> np.ndarray:
-        """The point (p + 1,) the lines are fitted about: the rows' mean where lines have
-        intercepts and a column's mean lies more than ``FAR_MEAN`` of its standard deviations
-        from 0, else 0 (the likelihood is the same: a shift of x by c moves the intercepts by
-        -coef c, of y by c). Far from the origin a residual y - x'beta - b is the difference
-        of large numbers: x in Unix seconds (1.7e9 + a few units) rounded residuals to 1e-6,
-        EM's objective fell by that and never met its stop."""
-        origin = np.zeros(z.shape[1])
+        """The point (p + 1,) the rows ``z`` (n, p + 1) of weights ``w`` (n,) or None are
+        fitted about (:meth:`_origin_of`)."""
+        return self._origin_of([_offset_moments(z, w)] if self.fit_intercept else [], z.shape[1])
+
+    def _origin_of(self, parts, width: int) -> np.ndarray:
+        """The point (``width``,) the lines are fitted about, from ``parts``, the
+        :func:`_offset_moments` of the rows' chunks in order (a Dask collection's from the
+        pass that checks its partitions): the rows' mean where lines have intercepts and a
+        column's mean lies more than ``FAR_MEAN`` of its standard deviations from 0, else 0
+        (the likelihood is the same: a shift of x by c moves the intercepts by -coef c, of y
+        by c). Far from the origin a residual y - x'beta - b is the difference of large
+        numbers: x in Unix seconds (1.7e9 + a few units) rounded residuals to 1e-6, EM's
+        objective fell by that and never met its stop."""
+        origin = np.zeros(width)
         if not self.fit_intercept:
             return origin  # lines through the origin: shifting the rows changes the model
-        # about the first row, so that a constant column's spread is exactly 0 (about its
-        # rounded mean, some ulps of the mean)
-        offsets = z - z[0]  # the one copy of the rows this takes, squared in place
-        step = np.average(offsets, axis=0, weights=w)
-        offsets -= step
-        np.square(offsets, out=offsets)
-        spread = np.sqrt(np.average(offsets, axis=0, weights=w))
-        mean = z[0] + step
+        first, weight, step, scatter = _merged_offsets(parts)
+        spread = np.sqrt(scatter / weight)
+        mean = first + step
         far = (spread > 0) & (np.abs(mean) > FAR_MEAN * spread)  # constant columns aside
         return mean if far.any() else origin
 
@@ -766,6 +781,39 @@ def _shifted_intercepts(coef: np.ndarray, intercept: np.ndarray, origin: np.ndar
     """The intercepts (k,) of the lines ``coef`` (k, p), ``intercept`` (k,) fitted to rows
     less ``origin`` (p + 1,: x's, then y's), for the rows themselves."""
     return intercept + origin[-1] - coef @ origin[:-1]
+
+
+def _offset_moments(z: np.ndarray, w: np.ndarray | None) -> tuple:
+    """The rows ``z`` (m, d) of weights ``w`` (m,) or None about their first row: ``(first
+    (d,), weight, mean (d,), scatter (d,))``, the weighted mean of ``z - first`` and its sum
+    of squares about that mean, so that a constant column's spread is exactly 0 (about its
+    rounded mean, some ulps of the mean). Chunks' merge with :func:`_merged_offsets`."""
+    first = z[0].copy()
+    offsets = z - first  # the one copy of the rows this takes, squared in place
+    weight = float(z.shape[0]) if w is None else float(w.sum())
+    if not weight > 0:  # a partition of rows of weight 0: no rows of the fit
+        return first, 0.0, np.zeros_like(first), np.zeros_like(first)
+    step = np.average(offsets, axis=0, weights=w)
+    offsets -= step
+    np.square(offsets, out=offsets)
+    if w is not None:
+        offsets *= w[:, None]
+    return first, weight, step, offsets.sum(axis=0)
+
+
+def _merged_offsets(parts) -> tuple:
+    """:func:`_offset_moments` of the rows of chunks ``parts`` (in order; None for a chunk
+    without rows) together, about the first chunk's first row: each chunk's mean moved to
+    that row (by 0 exactly in a constant column) and merged by Chan's update. One chunk's
+    come back as they are."""
+    held = [part for part in parts if part is not None]
+    first = held[0][0]
+    weight, mean, scatter = 0.0, np.zeros_like(first), np.zeros_like(first)
+    for own, w, step, spread in held:
+        weight, mean, scatter = merge_centred(
+            (weight, mean, scatter), (w, (own - first) + step, spread)
+        )
+    return first, weight, mean, scatter
 
 
 def _numeric_y(y) -> np.ndarray:
