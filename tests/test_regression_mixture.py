@@ -11,11 +11,12 @@ import pytest
 import statsmodels.api as sm
 from scipy import optimize, stats
 from scipy.special import log_softmax, logsumexp
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from statsmodels import datasets
 
 from emkit.estimators.persist import load
-from emkit.estimators.regression_mixture import MixtureOfRegressions
+from emkit.estimators.regression_mixture import MixtureOfRegressions, _offset_moments
 from emkit.exceptions import DegenerateFitWarning, MonotonicityWarning
 
 RANK_DEFICIENT = {
@@ -762,19 +763,14 @@ def test_predictors_that_are_combinations_of_others_are_named_at_fit(extra):
         MixtureOfRegressions(2, random_state=0).fit(frame[["a", "b"]], y)
 
 
-@pytest.mark.parametrize(
+FAR = pytest.mark.parametrize(
     "shift", [("x", 1.7e9), ("y", 1e8), ("both", 1e9)], ids=["unix-time-x", "y", "both"]
 )
-def test_a_fit_far_from_the_origin_is_the_shifted_fit(shift):
-    """The likelihood with intercepts is that of the data shifted (x by c: the intercepts by
-    -coef c; y by c: by c), and the fit far from the origin is that of the data near it. Rows
-    of x in Unix seconds (1.7e9 + a few units) gave residuals as differences of numbers near
-    3e9, rounded to 1e-6: EM's objective fell (a MonotonicityWarning) and never met its stop,
-    stopping at max_iter (479 iterations for 6, a ConvergenceWarning); y near 1e8 alike. The
-    shifted values are exact in float64 (on a grid of 1/1024), so the fit near the origin is
-    the reference."""
-    from sklearn.exceptions import ConvergenceWarning
 
+
+def _rows_on_a_grid(shift=("x", 0.0)):
+    """Two lines' rows (300, 1) and responses on a grid of 1/1024, and x and y moved by
+    ``shift`` (which of them, by how much: exact in float64), then those moves."""
     which, offset = shift
     rng = np.random.default_rng(5)
     x = np.round(rng.uniform(0, 10, (300, 1)) * 1024) / 1024
@@ -783,11 +779,11 @@ def test_a_fit_far_from_the_origin_is_the_shifted_fit(shift):
     y = np.round(y * 1024) / 1024
     x_shift = offset if which in ("x", "both") else 0.0
     y_shift = offset if which in ("y", "both") else 0.0
-    near = MixtureOfRegressions(2, random_state=0, tol=1e-12).fit(x, y)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", MonotonicityWarning)
-        warnings.simplefilter("error", ConvergenceWarning)
-        far = MixtureOfRegressions(2, random_state=0, tol=1e-12).fit(x + x_shift, y + y_shift)
+    return x, y, x_shift, y_shift
+
+
+def _assert_is_the_shifted_fit(far, near, x_shift, y_shift):
+    """``far``, a fit of the rows of ``near`` moved by the shifts, is ``near``'s fit moved."""
     assert far.converged_
     assert far.n_iter_ <= near.n_iter_ + 5
     np.testing.assert_allclose(far.coef_, near.coef_, rtol=1e-7)
@@ -797,6 +793,84 @@ def test_a_fit_far_from_the_origin_is_the_shifted_fit(shift):
     np.testing.assert_allclose(far.sigmas_, near.sigmas_, rtol=1e-7)
     np.testing.assert_allclose(far.weights_, near.weights_, rtol=1e-7)
     assert far.log_likelihood_ == pytest.approx(near.log_likelihood_, abs=1e-7)
+
+
+@FAR
+def test_a_fit_far_from_the_origin_is_the_shifted_fit(shift):
+    """The likelihood with intercepts is that of the data shifted (x by c: the intercepts by
+    -coef c; y by c: by c), and the fit far from the origin is that of the data near it. Rows
+    of x in Unix seconds (1.7e9 + a few units) gave residuals as differences of numbers near
+    3e9, rounded to 1e-6: EM's objective fell (a MonotonicityWarning) and never met its stop,
+    stopping at max_iter (479 iterations for 6, a ConvergenceWarning); y near 1e8 alike. The
+    shifted values are exact in float64 (on a grid of 1/1024), so the fit near the origin is
+    the reference."""
+    x, y, x_shift, y_shift = _rows_on_a_grid(shift)
+    near = MixtureOfRegressions(2, random_state=0, tol=1e-12).fit(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MonotonicityWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        far = MixtureOfRegressions(2, random_state=0, tol=1e-12).fit(x + x_shift, y + y_shift)
+    _assert_is_the_shifted_fit(far, near, x_shift, y_shift)
+
+
+@FAR
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_a_dask_fit_far_from_the_origin_is_the_fit_in_memory(shift, weighted):
+    """On a Dask collection the rows are moved to their mean as in memory (the partitions'
+    moments merged), so the fit is the in-memory one to rounding and the shifted fit: the
+    rows were fitted as they were, and x near 1.7e9 ran to max_iter (486 iterations for 5)
+    after a MonotonicityWarning. The weights leave the first partition's rows out (weight 0):
+    the mean is taken about the first row all the same, as in memory."""
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    x, y, x_shift, y_shift = _rows_on_a_grid(shift)
+    w = None
+    if weighted:
+        w = np.random.default_rng(1).integers(0, 4, 300).astype(float)
+        w[:70] = 0.0
+    near = MixtureOfRegressions(2, random_state=0, tol=1e-12).fit(x, y, sample_weight=w)
+    x, y = x + x_shift, y + y_shift
+    memory = MixtureOfRegressions(2, random_state=0, tol=1e-12).fit(x, y, sample_weight=w)
+    parts = [None if a is None else da.from_array(a, chunks=70) for a in (x, y, w)]
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+        warnings.simplefilter("error", MonotonicityWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        cluster = MixtureOfRegressions(2, random_state=0, tol=1e-12).fit(
+            parts[0], parts[1], sample_weight=parts[2]
+        )
+    _assert_is_the_shifted_fit(cluster, near, x_shift, y_shift)
+    assert cluster.n_iter_ == memory.n_iter_
+    for name in ("coef_", "intercept_", "weights_"):
+        np.testing.assert_allclose(getattr(cluster, name), getattr(memory, name), rtol=1e-13)
+    np.testing.assert_allclose(cluster.sigmas_, memory.sigmas_, rtol=1e-12)
+    assert cluster.log_likelihood_ == pytest.approx(memory.log_likelihood_, abs=1e-11)
+
+
+def test_a_dask_fit_far_from_the_origin_takes_the_passes_of_one_near_it(monkeypatch):
+    """The partitions' moments that decide the move come from the pass that checks them,
+    and the E-steps move the rows as they read them: a fit far from the origin computes on
+    the collection as often as one near it (a check pass, a sample, one pass per EM step)."""
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    x, y, x_shift, _ = _rows_on_a_grid(("x", 1.7e9))
+    calls = []
+
+    def counted(call):
+        return lambda *args, **kwargs: calls.append(1) or call(*args, **kwargs)
+
+    for name in ("compute", "persist"):
+        monkeypatch.setattr(dask, name, counted(getattr(dask, name)))
+    settings = dict(n_init=1, max_iter=6, tol=0.0, accelerate=None, random_state=0)
+    counts = []
+    for shift in (0.0, x_shift):
+        calls.clear()
+        with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fit = MixtureOfRegressions(2, **settings).fit(
+                da.from_array(x + shift, chunks=70), da.from_array(y, chunks=70)
+            )
+        counts.append(len(calls) - (fit.n_iter_ + 1))  # less the EM passes
+    assert counts == [3, 3]  # the persist, the check pass and the sample of start rows
 
 
 def test_a_constant_column_far_from_the_origin_does_not_move_the_rows():
@@ -811,3 +885,10 @@ def test_a_constant_column_far_from_the_origin_does_not_move_the_rows():
     varying[:, 1] += rng.uniform(0, 10, 1000)
     origin = MixtureOfRegressions(2)._origin(varying, None)
     np.testing.assert_allclose(origin, varying.mean(axis=0), rtol=1e-13, atol=1e-15)
+    # a Dask collection's partitions, each about its own first row: merged, the same
+    model = MixtureOfRegressions(2)
+    for rows, moved in ((constant, False), (varying, True)):
+        parts = [_offset_moments(part, None) for part in np.array_split(rows, 7)]
+        merged = model._origin_of([None, *parts], 3)  # an empty partition adds nothing
+        assert merged.any() == moved
+        np.testing.assert_allclose(merged, origin if moved else 0.0, rtol=1e-13, atol=1e-15)
