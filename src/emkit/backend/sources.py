@@ -134,6 +134,29 @@ class WeightedRows(ChunkSource):
         return float(self.sample_weight.sum())
 
 
+class SourceOf(ChunkSource):
+    """A source read through another, ``source``: its rows, weights, width and names are
+    those of ``source`` (a subclass changes how its chunks are read)."""
+
+    source: DataSource
+
+    @property
+    def n_rows(self) -> int:
+        return self.source.n_rows
+
+    @property
+    def n_features(self) -> int:
+        return self.source.n_features
+
+    @property
+    def feature_names(self) -> np.ndarray | None:
+        return self.source.feature_names
+
+    @property
+    def total_weight(self) -> float:
+        return self.source.total_weight
+
+
 def npy_refusal(path: Any, exc: Exception) -> str:
     """Why the ``.npy`` file ``path`` cannot be read, from NumPy's error ``exc`` (loaded with
     ``allow_pickle=False``: a file of Python objects is pickled, and unpickling runs code)."""
@@ -499,7 +522,7 @@ def as_chunks(
 
 
 @dataclass(frozen=True, eq=False)
-class MovedChunks:
+class MovedChunks(SourceOf):
     """The chunks of ``source`` less ``shift`` (d,), moved as each is read (a partition's
     block of rows on the worker that holds it), so that the source's own rows stay where they
     are (persisted on the workers, or on disk): a :class:`DataSource` whose rows are near the
@@ -507,22 +530,6 @@ class MovedChunks:
 
     source: DataSource
     shift: np.ndarray
-
-    @property
-    def n_rows(self) -> int:
-        return self.source.n_rows
-
-    @property
-    def n_features(self) -> int:
-        return self.source.n_features
-
-    @property
-    def feature_names(self) -> np.ndarray | None:
-        return self.source.feature_names
-
-    @property
-    def total_weight(self) -> float:
-        return self.source.total_weight
 
     def __iter__(self) -> Iterator[tuple[Any, np.ndarray | None]]:
         for x, w in self.source:

@@ -36,7 +36,7 @@ except ImportError as exc:  # pragma: no cover - exercised where torch is absent
 
 from emkit.backend.gaussian_pass import quadratic_pairs
 from emkit.backend.nearest_pass import merge_top, top_rows
-from emkit.backend.sources import ChunkSource, WeightedRows
+from emkit.backend.sources import SourceOf, WeightedRows
 
 name = "torch"
 float64 = torch.float64
@@ -514,7 +514,7 @@ class TensorChunks(WeightedRows):
 
 
 @dataclass(frozen=True)
-class HostToDevice(ChunkSource):
+class HostToDevice(SourceOf):
     """The chunks of a host source, each copied to ``device`` as it is read.
 
     On CUDA, chunks go through pinned memory on a side stream, the copy of the next chunk
@@ -559,22 +559,6 @@ class HostToDevice(ChunkSource):
             current = ready
             ready = prefetch()  # the next copy overlaps this chunk's E-step
             yield current
-
-    @property
-    def n_rows(self) -> int:
-        return self.source.n_rows
-
-    @property
-    def n_features(self) -> int:
-        return self.source.n_features
-
-    @property
-    def feature_names(self) -> np.ndarray | None:
-        return self.source.feature_names
-
-    @property
-    def total_weight(self) -> float:
-        return self.source.total_weight
 
 
 # The DeviceBackend names of this backend's sources.

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from emkit.backend.sources import ChunkSource
+from emkit.backend.sources import SourceOf
 
 # Beyond this magnitude the squares and sums the statistics are made of overflow float64;
 # data all below the smaller one have squares that underflow (to subnormals, then 0): their
@@ -76,7 +76,7 @@ def refuse_inexact_integers(x: Any, name: str, what: str | None) -> None:
 
 
 @dataclass(frozen=True)
-class CheckedChunks(ChunkSource):
+class CheckedChunks(SourceOf):
     """A source whose every chunk is checked once per pass: 2-D, ``n_features`` wide, finite.
 
     Attributes
@@ -157,20 +157,8 @@ class CheckedChunks(ChunkSource):
             self._magnitude_checked.append(True)
 
     @property
-    def total_weight(self) -> float:
-        return self.source.total_weight
-
-    @property
-    def n_rows(self) -> int:
-        return self.source.n_rows
-
-    @property
     def n_features(self) -> int:
         return self.columns
-
-    @property
-    def feature_names(self) -> np.ndarray | None:
-        return self.source.feature_names
 
 
 def largest_magnitude(x: np.ndarray) -> float:
