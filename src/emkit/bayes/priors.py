@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from emkit.distributions.priors import check_finite
+from emkit.distributions.priors import PRIORS, _Prior, check_finite
 
 
 def _check(name: str, value, *, positive: bool = True, infinite: bool = False) -> None:
@@ -27,7 +27,7 @@ def _check(name: str, value, *, positive: bool = True, infinite: bool = False) -
 
 
 @dataclass(frozen=True)
-class SemiConjugateNormal:
+class SemiConjugateNormal(_Prior):
     r"""Independent priors :math:`\mu \sim N(m, s^2)` and :math:`v \sim \mathrm{IG}(a, b)`.
 
     Full conditionals: :math:`\mu \mid v` normal with precision :math:`1/s^2 + W/v` and mean
@@ -67,7 +67,7 @@ class SemiConjugateNormal:
 
 
 @dataclass(frozen=True)
-class UniformSDNormal:
+class UniformSDNormal(_Prior):
     r"""Independent priors :math:`\mu \sim N(m, s^2)` and :math:`\sigma \sim U(0, u)`.
 
     Full conditionals: :math:`\mu \mid \sigma` as in :class:`SemiConjugateNormal`; the
@@ -103,3 +103,10 @@ class UniformSDNormal:
         check_finite("mean", self.mean)
         _check("mean_sd", self.mean_sd, infinite=True)
         _check("sd_upper", self.sd_upper)
+
+
+# Every prior posterior sampling takes, by its ``to_dict`` kind (for model files).
+SAMPLING_PRIORS: dict[str, type[_Prior]] = {
+    **PRIORS,
+    **{cls.kind: cls for cls in (SemiConjugateNormal, UniformSDNormal)},
+}

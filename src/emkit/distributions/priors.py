@@ -594,13 +594,17 @@ PRIORS: dict[str, type[_Prior]] = {
 }
 
 
-def prior_from_dict(spec: dict | _Prior | None) -> _Prior | None:
-    """A prior from its ``to_dict`` form (or the prior itself, or None)."""
+def prior_from_dict(
+    spec: dict | _Prior | None, priors: dict[str, type[_Prior]] = PRIORS
+) -> _Prior | None:
+    """A prior from its ``to_dict`` form (or the prior itself, or None), of a kind in
+    ``priors`` (by default those EM's M-step takes; :data:`emkit.bayes.priors.SAMPLING_PRIORS`
+    adds posterior sampling's)."""
     if spec is None or isinstance(spec, _Prior):
         return spec
-    if not isinstance(spec, dict) or spec.get("prior") not in PRIORS:
+    if not isinstance(spec, dict) or spec.get("prior") not in priors:
         raise ValueError(
-            f"a prior must be one of {', '.join(PRIORS)} (or its dict form); got {spec!r}"
+            f"a prior must be one of {', '.join(priors)} (or its dict form); got {spec!r}"
         )
     values = {key: value for key, value in spec.items() if key != "prior"}
-    return PRIORS[spec["prior"]](**values)
+    return priors[spec["prior"]](**values)

@@ -22,7 +22,7 @@ from emkit.bayes.conditionals import (
     conditional_for,
 )
 from emkit.bayes.gibbs import Constraints, Trace, sample_gibbs, sample_supervised
-from emkit.bayes.priors import SemiConjugateNormal, UniformSDNormal
+from emkit.bayes.priors import SAMPLING_PRIORS, SemiConjugateNormal, UniformSDNormal
 from emkit.distributions.bernoulli import Bernoulli
 from emkit.distributions.categorical import Categorical, refuse_category_columns
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
@@ -34,10 +34,13 @@ from emkit.distributions.priors import (
     GammaPrior,
     NormalInverseGamma,
     NormalInverseWishart,
+    prior_from_dict,
 )
 from emkit.distributions.registry import family_from_dict
 from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import check_rows, check_weights, refuse_rows, weighted_total
+from emkit.estimators.model_check import SIMPLEX_TOL, check_positive_definite
+from emkit.estimators.persist import ModelFileMixin, plain_value
 from emkit.exceptions import warn_user
 from emkit.models.mixture import UNLABELLED
 
@@ -80,7 +83,7 @@ def _arviz():
     return arviz
 
 
-class BayesianMixture(DensityMixin, BaseEstimator):
+class BayesianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
     r"""Posterior sampling of a finite mixture by blocked Gibbs on the EM engine's statistics.
 
     The model is :math:`\pi \sim \mathrm{Dir}(\alpha)`, :math:`\theta_k \sim p_k(\theta)` (each
@@ -245,6 +248,19 @@ class BayesianMixture(DensityMixin, BaseEstimator):
     array([[0.99, 0.01]])
     """
 
+    # The fit's rows, labels and weights (_observed) are part of the model as the posterior
+    # holds them: its observed_data, log_likelihood_ and the pointwise log-likelihood.
+    _fitted_attributes = (
+        "samples_",
+        "weights_",
+        "fit_type_",
+        "exact_",
+        "n_features_in_",
+        "_observed",
+    )
+    _log_likelihood: np.ndarray | None  # log_likelihood_, once computed
+    _observed: Any  # the fitted rows (n, d), labels (n,) or None, weights (n,) or None
+
     _parameter_constraints: dict = {
         "components": [Interval(Integral, 1, None, closed="left"), list, tuple],
         "priors": [None, list, tuple, object],
@@ -289,22 +305,58 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         self.random_state = random_state
         self.log_likelihood = log_likelihood
 
-    def _validate_params(self) -> None:
-        """scikit-learn's parameter validation, refusing too a bool where a number is asked
-        (``components=True`` is an int to Python, never what the user meant), as the
-        estimators' :class:`~emkit.estimators.persist.ModelFileMixin` does."""
-        from sklearn.utils._param_validation import InvalidParameterError
+    # --- model files ----------------------------------------------------------------------
+    @classmethod
+    def _params_to_file(cls, params: dict) -> dict:
+        """Families and priors as their dict forms (``to_dict``)."""
+        return {**params, **{k: plain_value(params[k]) for k in ("components", "priors")}}
 
-        super()._validate_params()
-        for name, constraints in self._parameter_constraints.items():
-            value = getattr(self, name, None)
-            if not isinstance(value, (bool, np.bool_)) or "boolean" in constraints:
-                continue
-            if any(isinstance(c, Interval) for c in constraints):
-                raise InvalidParameterError(
-                    f"The {name!r} parameter of {type(self).__name__} must be a number, not "
-                    f"the bool {value!r}"
-                )
+    @classmethod
+    def _params_from_file(cls, params: dict) -> dict:
+        """The families and priors ``save`` wrote as dicts as families and priors again."""
+        out = dict(params)
+        if isinstance(out.get("components"), list):
+            out["components"] = [family_from_dict(spec) for spec in out["components"]]
+        priors = out.get("priors")
+        if isinstance(priors, list):
+            out["priors"] = [prior_from_dict(spec, SAMPLING_PRIORS) for spec in priors]
+        elif priors is not None:
+            out["priors"] = prior_from_dict(priors, SAMPLING_PRIORS)
+        return out
+
+    def _restore_fitted(self) -> None:
+        """After :func:`emkit.load`: the fitted rows checked, the components' conditional built
+        from them as ``fit`` built it (default priors read the data), and the draws checked
+        against it (names, shapes, domains)."""
+        try:
+            k = self._n_components()
+        except ValueError as exc:
+            raise ValueError(f"params.components: {exc}") from None
+        x, labels, w = _observed_from_file(self._observed, self.n_features_in_, k)
+        if self.weights_.shape != (k,):
+            raise ValueError(f"weights_: {self.weights_.shape[0]} components where K is {k}")
+        kind = (
+            "unsupervised"
+            if labels is None
+            else "supervised"
+            if np.all(labels != UNLABELLED)
+            else "semi-supervised"
+        )
+        if self.fit_type_ != kind:
+            raise ValueError(f"fit_type_: {self.fit_type_!r} where the fitted labels make {kind!r}")
+        if not isinstance(self.exact_, bool):
+            raise ValueError("exact_: must be true or false")
+        try:
+            conditional = self._conditional(x, k, w)
+        except ValueError as exc:
+            raise ValueError(f"params.priors: the model does not fit its rows ({exc})") from None
+        _check_samples(self.samples_, conditional, (self.chains, self.draws), k, x.shape[1])
+        if not np.array_equal(self.weights_, self.samples_["weights"].mean(axis=(0, 1))):
+            raise ValueError("weights_: not the mean of the weights' draws (samples_)")
+        self._conditional_ = conditional
+        self._observed = (x, labels, w)
+        self._idata = None
+        self._log_likelihood = None
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -341,7 +393,8 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         self._validate_params()
         k = self._n_components()
         self._refuse_category_columns(X)
-        x = check_rows(self, X, reset=True, min_rows=1)
+        # C order: a model file's rows are, and the default priors' moments depend on it
+        x = np.ascontiguousarray(check_rows(self, X, reset=True, min_rows=1))
         w = check_weights(sample_weight, x)
         if w is not None and not np.all(w == np.round(w)):
             raise ValueError(
@@ -538,14 +591,17 @@ class BayesianMixture(DensityMixin, BaseEstimator):
         return conditional_for(family, list(priors), d, self.overrelaxation)
 
     def _set_samples(self, trace: Trace, x: np.ndarray, y, w) -> None:
+        # In C order, as a model file reads arrays back: a sum over an axis (weights_)
+        # depends on the layout, and then is the same after load.
         samples = {"weights": trace.weights, **trace.params}
+        samples = {name: np.ascontiguousarray(value) for name, value in samples.items()}
         if "variance" in samples:
             samples["sd"] = np.sqrt(samples["variance"])
         self.samples_ = samples
-        self.weights_ = trace.weights.mean(axis=(0, 1))
+        self.weights_ = samples["weights"].mean(axis=(0, 1))
         self._observed = (x, y, w)
         self._idata = None
-        self._log_likelihood: np.ndarray | None = None
+        self._log_likelihood = None
 
     @property
     def log_likelihood_(self) -> np.ndarray:
@@ -730,6 +786,84 @@ class BayesianMixture(DensityMixin, BaseEstimator):
             return float(self.score_samples(X).mean())
         total, n = weighted_total(self.score_samples(X), sample_weight, X)
         return total / n
+
+
+def _observed_from_file(observed: Any, d: int, k: int) -> tuple:
+    """The fitted rows (n, d), labels (n,) or None and weights (n,) or None of a model file
+    (``_observed``), checked as ``fit`` left them: finite rows, labels -1..K-1, whole
+    non-negative weights."""
+    if not isinstance(observed, list | tuple) or len(observed) != 3:
+        raise ValueError("_observed: must list the fitted rows, their labels and their weights")
+    x, labels, w = observed
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f" or x.ndim != 2 or x.shape[1] != d:
+        raise ValueError(f"_observed: the fitted rows must be a float array of shape (n, {d})")
+    if x.shape[0] < 1 or not np.isfinite(x).all():
+        raise ValueError("_observed: the fitted rows must be at least one, all finite")
+    n = x.shape[0]
+    if labels is not None and not (
+        isinstance(labels, np.ndarray)
+        and labels.dtype.kind == "i"
+        and labels.shape == (n,)
+        and np.all((labels >= UNLABELLED) & (labels < k))
+        and np.any(labels != UNLABELLED)
+    ):
+        raise ValueError(f"_observed: the labels must be {n} integers in -1..{k - 1}")
+    if w is not None and not (
+        isinstance(w, np.ndarray)
+        and w.dtype.kind == "f"
+        and w.shape == (n,)
+        and np.all(np.isfinite(w) & (w >= 0) & (w == np.round(w)))
+    ):
+        raise ValueError(f"_observed: the sample weights must be {n} whole numbers >= 0")
+    return np.ascontiguousarray(x), labels, w
+
+
+def _check_samples(
+    samples: Any, conditional: Conditional, runs: tuple[int, int], k: int, d: int
+) -> None:
+    """Draws (``samples_``) of the parameters ``conditional`` names, each (chains, draws, K,
+    ...) in its axes (``dims``; no K axis where shared), inside their domains: weights on the
+    simplex, variances and sds positive (sd the root of the variance), covariance matrices
+    positive definite, rates non-negative, probabilities in [0, 1]."""
+    names = {"weights", *conditional.names}
+    if "variance" in names:
+        names.add("sd")
+    if not isinstance(samples, dict) or set(samples) != names:
+        got = sorted(samples) if isinstance(samples, dict) else type(samples).__name__
+        raise ValueError(f"samples_: must hold the draws of {sorted(names)}; got {got}")
+    family = getattr(conditional, "family", None)
+    sizes = {"feature": d, "feature_bis": d}
+    if isinstance(family, Categorical):
+        sizes["category"] = family.category_mask().shape[1]
+    for name, value in samples.items():
+        field = f"samples_.{name}"
+        if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+            raise ValueError(f"{field}: must be a float array")
+        expected: tuple[int, ...] = runs + (k,)
+        if name != "weights":
+            axes = conditional.dims("variance" if name == "sd" else name)
+            own = () if name in conditional.shared else (k,)
+            expected = runs + own + tuple(sizes[a] for a in axes)
+        if value.shape != expected:
+            raise ValueError(f"{field}: shape {value.shape} where {expected} was expected")
+    weights = samples["weights"]
+    if np.any(weights < 0) or np.any(np.abs(weights.sum(axis=2) - 1) > SIMPLEX_TOL):
+        raise ValueError("samples_.weights: a draw's weights are not on the simplex")
+    for name in ("variance", "sd", "rate", "probs"):
+        value = samples.get(name)
+        if value is None:
+            continue
+        low_ok = value > 0 if name in ("variance", "sd") else value >= 0
+        if not np.all(low_ok) or (name == "probs" and np.any(value > 1)):
+            raise ValueError(f"samples_.{name}: a draw lies outside the parameter's domain")
+    if "sd" in samples and not np.array_equal(samples["sd"], np.sqrt(samples["variance"])):
+        raise ValueError("samples_.sd: not the square root of samples_.variance")
+    covariance = samples.get("covariance")
+    if covariance is not None:
+        if "feature_bis" in conditional.dims("covariance"):  # matrices: full and tied
+            check_positive_definite("samples_.covariance", covariance)
+        elif not np.all(covariance > 0):
+            raise ValueError("samples_.covariance: a draw's variance is not positive")
 
 
 def _default_prior(family, x: np.ndarray, k: int, w: np.ndarray | None):

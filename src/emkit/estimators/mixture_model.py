@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import itertools
 import math
@@ -48,7 +47,7 @@ from emkit.estimators._validation import (
     warm_features,
     warm_fit,
 )
-from emkit.estimators.persist import ModelFileMixin
+from emkit.estimators.persist import ModelFileMixin, plain_value
 from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.init import kmeans_plusplus, squared_distances
 from emkit.models.component_list import ComponentList
@@ -502,13 +501,14 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         tags.input_tags.categorical = not any(f.in_support(half)[0] for f in families)
         return tags
 
-    def save(self, path) -> None:
-        """Write the fitted model to ``path`` as JSON (see :func:`emkit.load`)."""
-        plain = copy.copy(self)
-        for name, value in plain.get_params(deep=False).items():
-            if name in ("components", "priors") and value is not None:
-                setattr(plain, name, [_plain(v) for v in value])
-        ModelFileMixin.save(plain, path)
+    @classmethod
+    def _params_to_file(cls, params: dict) -> dict:
+        """The components and priors as their dict forms (``to_dict``)."""
+        out = dict(params)
+        for name in ("components", "priors"):
+            if out.get(name) is not None:
+                out[name] = plain_value(list(out[name]))
+        return out
 
     @classmethod
     def _params_from_file(cls, params: dict) -> dict:
@@ -749,10 +749,6 @@ def _float_entry(entry: str, value) -> bool:
     if entry == "family" or value is None or isinstance(value, bool):
         return False
     return np.asarray(value).dtype.kind == "f"
-
-
-def _plain(value):
-    return value.to_dict() if hasattr(value, "to_dict") else value
 
 
 class MixtureModel(FamilyMixtureBase):

@@ -204,9 +204,15 @@ def check_fitted(path: Path, estimator: Any) -> None:
     try:
         _check_values(estimator)
     except ValueError as exc:
-        field, _, message = str(exc).partition(": ")
-        where = field if field.startswith("params.") else f"attributes.{field}"
-        raise _fail(path, where, message) from None
+        raise field_error(path, exc) from None
+
+
+def field_error(path: Path, exc: ValueError) -> ModelFileError:
+    """The :class:`ModelFileError` of a check's ``ValueError("attribute: what is wrong")``
+    (``"params.name: ..."`` for a parameter)."""
+    field, _, message = str(exc).partition(": ")
+    where = field if field.startswith("params.") else f"attributes.{field}"
+    return _fail(path, where, message)
 
 
 def _check_finite(path: Path, field: str, value: Any) -> None:
@@ -247,7 +253,7 @@ def _shape(name: str, value: np.ndarray, expected: tuple[int, ...]) -> None:
         raise ValueError(f"{name}: shape {value.shape} where {expected} was expected")
 
 
-def _positive_definite(name: str, matrices: np.ndarray) -> None:
+def check_positive_definite(name: str, matrices: np.ndarray) -> None:
     """Square symmetric positive-definite matrices in the last two axes."""
     if matrices.shape[-1] != matrices.shape[-2]:
         raise ValueError(f"{name}: matrices of shape {matrices.shape[-2:]} are not square")
@@ -274,7 +280,7 @@ def _check_gaussian(est: Any, k: int, d: int) -> None:
             raise ValueError(f"{name}: must be a float array")
         _shape(name, value, expected)
         if matrix and name == "covariances_":
-            _positive_definite(name, value)
+            check_positive_definite(name, value)
         elif matrix:
             if not (np.diagonal(value, axis1=-2, axis2=-1) > 0).all():
                 raise ValueError(f"{name}: a factor has a diagonal entry that is not positive")
@@ -470,7 +476,8 @@ def _check_values(est: Any) -> None:
         if twice:
             raise ValueError(f"feature_names_in_: names {', '.join(map(repr, twice))} twice")
     for name in ("log_likelihood_", "lower_bound_", "inertia_"):
-        value = getattr(est, name, 0.0)
+        # as the fit set it: never a property that computes an array (BayesianMixture's)
+        value = vars(est).get(name, 0.0)
         if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
             raise ValueError(f"{name}: must be a number; got {value!r}")
     history = _array(est, "history_", 1, "f")
@@ -514,7 +521,7 @@ def _check_values(est: Any) -> None:
         covariance = _array(est, "covariance_", 2, "f")
         assert covariance is not None
         _shape("covariance_", covariance, (d, d))
-        _positive_definite("covariance_", covariance)
+        check_positive_definite("covariance_", covariance)
     coef = _array(est, "coef_", 2, "f")
     if coef is not None and k is not None:
         _shape("coef_", coef, (k, d or coef.shape[1]))
@@ -700,7 +707,7 @@ def _check_wald(est: Any, p: int) -> None:
         raise ValueError(
             "covariance_: NaN must fill whole rows and columns (a parameter on its boundary)"
         )
-    _positive_definite("covariance_", block)
+    check_positive_definite("covariance_", block)
     expected = np.full(p, np.nan)
     expected[kept] = np.sqrt(np.diagonal(block))
     if not np.allclose(stderr, expected, rtol=COPY_RTOL, atol=0.0, equal_nan=True):

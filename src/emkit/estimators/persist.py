@@ -26,6 +26,7 @@ from emkit.estimators.model_check import (
     check_document,
     check_fitted,
     check_output,
+    field_error,
     read_document,
 )
 from emkit.exceptions import ModelFileError, warn_user
@@ -86,6 +87,17 @@ class ModelFileMixin:
         """The constructor's parameters from those ``save`` wrote: as written."""
         return params
 
+    @classmethod
+    def _params_to_file(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """The constructor's parameters as ``save`` writes them: as they are."""
+        return params
+
+    def _restore_fitted(self) -> None:
+        """Rebuild, after :func:`load` has set and checked the fitted attributes, what a fit
+        keeps beside them (caches, objects derived from them); nothing by default. Raises
+        ``ValueError("attribute: what is wrong")`` where the file's values cannot hold
+        together."""
+
     def _validate_params(self) -> None:
         """scikit-learn's parameter validation, refusing too a bool where a number is asked
         (``n_components=True`` is an int to Python, never what the user meant)."""
@@ -123,6 +135,7 @@ class ModelFileMixin:
                 f"{type(self).__name__}.save: name a file to write (the path is empty)"
             )
         params = {k: v for k, v in self.get_params(deep=False).items() if k not in ("callback",)}
+        params = self._params_to_file(params)
         for name, value in params.items():
             if isinstance(value, FUNCTIONS):  # a model file never holds code
                 raise TypeError(
@@ -150,12 +163,28 @@ class ModelFileMixin:
             },
         }
         text = json.dumps(document, indent=1)
+        if len(text) > MAX_FILE_BYTES:  # ASCII (json.dumps escapes the rest): one byte each
+            warn_user(
+                f"{type(self).__name__}.save: the model file is {len(text) / 2**30:.2f} GiB, "
+                f"above the {MAX_FILE_BYTES / 2**30:.0f} GiB emkit.load reads by default: read "
+                f"it with emkit.load(path, max_bytes={len(text)}) (it holds the "
+                "parameters and fitted arrays whole, never a part of them)",
+                UserWarning,
+            )
         folder = Path(os.path.realpath(path)).parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):  # a file in the way: atomic_write says
             pass
         write_text(path, text)
+
+
+def plain_value(value: Any) -> Any:
+    """A parameter as a model file writes it: a family or a prior as its ``to_dict`` form,
+    a list of them as a list of those forms; other values as they are."""
+    if isinstance(value, (list, tuple)):
+        return [plain_value(v) for v in value]
+    return value.to_dict() if hasattr(value, "to_dict") else value
 
 
 def _file_seed(name: str, seed: Any) -> int | None:
@@ -233,6 +262,10 @@ def load(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES):
     for name, value in attributes.items():
         setattr(estimator, name, value)
     check_fitted(path, estimator)
+    try:
+        estimator._restore_fitted()
+    except ValueError as exc:
+        raise field_error(path, exc) from None
     for method, container in check_output(path, document, estimator).items():
         estimator.set_output(**{method: container})
     return estimator
