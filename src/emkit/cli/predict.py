@@ -28,6 +28,7 @@ PREDICTABLE = (
     "ZeroInflatedPoisson",
     "KMeans",
     "GenerativeClassifier",
+    "BayesianMixture",  # its posterior-averaged probabilities
 )
 # What --out is written as, by its suffix (a file with none, /dev/stdout say, is CSV).
 OUT_FORMATS = {
