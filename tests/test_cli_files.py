@@ -101,9 +101,10 @@ def test_nan_without_missing_em_says_what_to_do(european, tmp_path):
 
 
 def test_predict_with_model_files_of_every_mixture_and_kmeans(tmp_path, faithful):
-    """emkit predict on files saved by MixtureModel, ZeroInflatedPoisson and KMeans (fitted on
-    DataFrames): the posteriors, or for k-means the distances to the centres, and no warning
-    about feature names (the model reads the file's columns by its own names)."""
+    """emkit predict on files saved by MixtureModel, ZeroInflatedPoisson, KMeans and
+    BayesianMixture (fitted on DataFrames): the posteriors, or for k-means the distances to
+    the centres, and no warning about feature names (the model reads the file's columns by
+    its own names)."""
     frame = pd.DataFrame(faithful, columns=["eruptions", "waiting"])
     frame["count"] = np.round(frame["waiting"] / 10.0) * (frame["eruptions"] > 3)
     data = tmp_path / "f.csv"
@@ -114,6 +115,9 @@ def test_predict_with_model_files_of_every_mixture_and_kmeans(tmp_path, faithful
             "mm": emkit.MixtureModel(random_state=0).fit(frame[["eruptions", "waiting"]]),
             "zip": emkit.ZeroInflatedPoisson().fit(frame[["count"]]),
             "km": emkit.KMeans(3, random_state=0).fit(frame[["eruptions", "waiting"]]),
+            "bm": emkit.BayesianMixture(2, chains=2, draws=50, tune=20, random_state=0).fit(
+                frame[["eruptions", "waiting"]]
+            ),
         }
     # a classifier's rows get its classes; models that need more than X are refused
     classes = np.where(frame["eruptions"] > 3, "long", "short")
