@@ -604,3 +604,17 @@ def test_data_read_from_a_file_or_in_chunks_bootstrap_as_in_memory(tmp_path, for
         assert boot.n_failed == again.n_failed == 0
         for name, values in again.replicates.items():
             np.testing.assert_allclose(boot.replicates[name], values, rtol=1e-12, err_msg=name)
+
+
+def test_a_selection_bootstraps_its_chosen_model():
+    """As MclustBootstrap takes what Mclust returns, ``bootstrap(select_mixture(X), X)``
+    refits the chosen model (``best_``); it stopped on "'MixtureSelection' object has no
+    attribute 'fit'"."""
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 1, (120, 2)), rng.normal(5, 1, (80, 2))])
+    sel = emkit.select_mixture(x, [1, 2], covariance_types=["VVV", "EII"])
+    boot = emkit.bootstrap(sel, x, n_boot=20, random_state=0)
+    chosen = emkit.bootstrap(sel.best_, x, n_boot=20, random_state=0)
+    assert boot.estimates.keys() == chosen.estimates.keys()
+    for name, value in chosen.replicates.items():
+        np.testing.assert_array_equal(boot.replicates[name], value)

@@ -19,6 +19,7 @@ from emkit.backend.inputs import as_source
 from emkit.backend.sources import IterableChunks
 from emkit.checks import check_level
 from emkit.estimators._validation import chunk_iterable, rows_from_file
+from emkit.estimators.selection import MixtureSelection
 from emkit.exceptions import DegenerateFitWarning
 from emkit.mle.estimate import flatten, row_labels
 
@@ -165,7 +166,9 @@ def bootstrap(
 
     Parameters
     ----------
-    model : a fitted estimator (e.g. :class:`emkit.GaussianMixture`).
+    model : a fitted estimator (e.g. :class:`emkit.GaussianMixture`), or what
+        :func:`emkit.select_mixture` returns, whose chosen model (``best_``) is bootstrapped
+        (as ``MclustBootstrap`` takes what ``Mclust`` returns).
     X : array-like of shape (n, d), the data it was fitted to; a path to a ``.npy`` or
         Parquet file or folder, a list of chunks or a re-iterable of chunks (an object whose
         ``__iter__`` starts over, as :meth:`emkit.GaussianMixture.fit` reads it) is read into
@@ -226,6 +229,8 @@ def bootstrap(
     >>> boot.standard_errors["weights"].round(2), gm.standard_errors(X)["weights"].round(2)
     (array([0.03, 0.03]), array([0.03, 0.03]))
     """
+    if isinstance(model, MixtureSelection):
+        model = model.best_
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
     if y is not None and np.ndim(y) == 0:
