@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emkit.backend.validation import EXACT_INTEGERS, refuse_inexact_integers
+from emkit.backend.integers import EXACT_INTEGERS, refuse_inexact_integers
 
 
 def real_numbers(x: Any, name: str, what: str) -> None:

@@ -29,14 +29,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from emkit.backend.integers import refuse_inexact_integers
 from emkit.backend.sampling import sample_indices
 from emkit.backend.sources import DEFAULT_CHUNK_ROWS, feature_names
-from emkit.backend.validation import (
-    check_weight_total,
-    inf_refusal,
-    nan_report,
-    refuse_inexact_integers,
-)
+from emkit.backend.validation import check_weight_total, inf_refusal, nan_report
 
 T = TypeVar("T")
 

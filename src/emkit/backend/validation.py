@@ -21,58 +21,6 @@ MIN_MAGNITUDE = 1e-150
 # weight beyond this leaves float64 no room for squares beyond 1e8 (40 weights of 1e306,
 # total 4e307, made GaussianMixture's covariances inf). Weights are rescaled at no cost.
 MAX_TOTAL_WEIGHT = 1e300
-EXACT_INTEGERS = 2**53  # float64 holds every integer up to this, and not all beyond
-
-
-def exact_integers(raw: np.ndarray, name: str, what: str | None, advice: str | None = None) -> None:
-    """Raise where the integer array ``raw`` holds values that float64 cannot hold exactly
-    (beyond 2**53 and not a multiple of their float64 spacing): converted, they round to 16
-    significant digits, so values that differ can come out equal and a variance off (int64
-    timestamps in nanoseconds are about 2**60). ``what`` names the function (None: the message
-    starts with ``name``); ``advice``, what to do, where subtracting a common offset (the
-    default advice) would change the model (counts)."""
-    if raw.dtype.kind not in "iu" or raw.size == 0:
-        return
-    if -EXACT_INTEGERS <= raw.min() and raw.max() <= EXACT_INTEGERS:
-        return
-    as_float = raw.astype(np.float64)
-    # a float64 at or above 2**63 (2**64 unsigned) no longer fits the integer type: inexact
-    top = 2.0 ** (8 * raw.dtype.itemsize - (raw.dtype.kind == "i"))
-    fits = as_float < top
-    inexact = ~fits | (np.where(fits, as_float, 0).astype(raw.dtype) != raw)
-    if inexact.any():
-        example, stored = raw[inexact].flat[0], int(as_float[inexact].flat[0])
-        raise ValueError(
-            (f"{what}: " if what else "")
-            + f"{name} holds {int(inexact.sum())} integer(s) beyond 2**53 that float64 "
-            f"cannot hold exactly (such as {example}, which float64 stores as {stored}): "
-            "they would round to 16 significant digits, losing the differences between values. "
-            + (
-                advice
-                or f"Subtract a common integer offset first (e.g. {name} - {name}.min(), exact "
-                "in int64), or convert to float yourself if that rounding is acceptable"
-            )
-        )
-
-
-def refuse_inexact_integers(x: Any, name: str, what: str | None) -> None:
-    """:func:`exact_integers` of the integers of ``x`` as given, before anything converts it
-    to float64: an integer array's values, a DataFrame's (or Series') integer columns, or a
-    list's or tuple's numbers (read once as an array). Floats, and a table with no integer
-    column, are not read at all; integers cost one min/max pass."""
-    dtypes: Any = getattr(x, "dtypes", None)
-    if hasattr(dtypes, "items") and hasattr(x, "columns"):  # a pandas DataFrame
-        integers = [c for c, t in dtypes.items() if getattr(t, "kind", None) in ("i", "u")]
-        if integers:
-            exact_integers(x[integers].to_numpy(), name, what)
-        return
-    if isinstance(x, (list, tuple)):
-        try:
-            x = np.asarray(x)
-        except (TypeError, ValueError):  # ragged or not numbers: the conversion's to say
-            return
-    if isinstance(getattr(x, "dtype", None), np.dtype) and x.dtype.kind in "iu":
-        exact_integers(np.asarray(x), name, what)  # an array, or a pandas Series
 
 
 @dataclass(frozen=True)

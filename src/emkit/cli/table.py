@@ -34,7 +34,7 @@ from typing import IO, Protocol, cast
 import numpy as np
 import pandas as pd
 
-from emkit.backend.validation import EXACT_INTEGERS
+from emkit.backend.integers import EXACT_INTEGERS
 from emkit.exceptions import DataError
 from emkit.filecheck import check_regular_file
 from emkit.io import (

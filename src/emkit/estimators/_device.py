@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.utils._param_validation import Options
 
 from emkit.backend.dask_source import is_dask_collection
+from emkit.backend.integers import EXACT_INTEGERS, refuse_inexact_integers
 from emkit.backend.namespace import (
     DeviceBackend,
     device_backend,
@@ -24,12 +25,7 @@ from emkit.backend.namespace import (
     namespace_of,
 )
 from emkit.backend.sampling import sample_indices
-from emkit.backend.validation import (
-    EXACT_INTEGERS,
-    inf_refusal,
-    nan_report,
-    refuse_inexact_integers,
-)
+from emkit.backend.validation import inf_refusal, nan_report
 from emkit.em import ROUNDING
 from emkit.estimators._validation import check_feature_names
 

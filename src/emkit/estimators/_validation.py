@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
 
 from emkit.backend.dask_source import aligned_array, is_dask_collection
 from emkit.backend.idle_rows import without_idle
+from emkit.backend.integers import refuse_inexact_integers
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import feature_names, masked_as_nan, npy_refusal
 from emkit.backend.threads import ONE_BLAS_THREAD_VALUES, one_blas_thread
@@ -35,7 +36,6 @@ from emkit.backend.validation import (
     largest_magnitude,
     magnitude_refusal,
     nan_report,
-    refuse_inexact_integers,
     time_kind_of,
 )
 from emkit.exceptions import DegenerateFitWarning, warn_user

@@ -29,8 +29,8 @@ from sklearn.utils.validation import _check_y, check_is_fitted
 
 from emkit.backend.dask_source import is_dask_collection
 from emkit.backend.inputs import start_rows
+from emkit.backend.integers import refuse_inexact_integers
 from emkit.backend.sources import MovedChunks, array_source, feature_names
-from emkit.backend.validation import refuse_inexact_integers
 from emkit.distributions.base import merge_centred
 from emkit.em import fit_starts
 from emkit.estimators._fingerprint import DataFingerprint, check_same_rows

@@ -19,6 +19,7 @@ from sklearn.utils import check_array
 
 from emkit.backend import gaussian_pass
 from emkit.backend.dask_source import as_dask_array, is_dask_collection
+from emkit.backend.integers import refuse_inexact_integers
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.processes import (
     NoWorkers,
@@ -29,7 +30,6 @@ from emkit.backend.processes import (
 )
 from emkit.backend.sources import ArrayChunks, as_chunks, feature_names
 from emkit.backend.threads import kernel_threads, num_threads, one_blas_thread
-from emkit.backend.validation import refuse_inexact_integers
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure, mclust_alias
 from emkit.em import (
     FitResult,

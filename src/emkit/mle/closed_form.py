@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from emkit.backend.validation import exact_integers
+from emkit.backend.integers import exact_integers
 from emkit.checks import (
     HUGE_COUNTS,
     at_least,

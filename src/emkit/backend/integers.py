@@ -1,0 +1,154 @@
+"""Integers that float64 cannot hold exactly, refused before anything converts them.
+
+Below :mod:`emkit.backend.sources` and :mod:`emkit.backend.validation` (it imports neither),
+so that the sources check each integer chunk they read from a file, a memory map or an
+iterable, as the estimators check an array in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+EXACT_INTEGERS = 2**53  # float64 holds every integer up to this, and not all beyond
+
+
+def integer_refusal(
+    raw: np.ndarray | Sequence[np.ndarray],
+    name: str,
+    what: str | None,
+    advice: str | None = None,
+) -> str | None:
+    """What a ValueError says where the integers of ``raw`` hold values that float64 cannot
+    hold exactly, else None: an integer array, an object array (its Python integers: those
+    beyond int64 are objects), or a sequence of them (a table's columns, counted together).
+    See :func:`exact_integers`."""
+    parts = [raw] if isinstance(raw, np.ndarray) else list(raw)
+    found = [rounded for rounded in map(_rounded, parts) if rounded is not None]
+    if not found:
+        return None
+    count, example, stored = sum(f[0] for f in found), found[0][1], found[0][2]
+    return (
+        (f"{what}: " if what else "")
+        + f"{name} holds {count} integer(s) beyond 2**53 that float64 cannot hold exactly "
+        f"(such as {example}, which float64 {stored}): they would round to 16 significant "
+        "digits, losing the differences between values. "
+        + (
+            advice
+            or f"Subtract a common integer offset first (e.g. {name} - {name}.min(), exact "
+            "in int64), or convert to float yourself if that rounding is acceptable"
+        )
+    )
+
+
+def exact_integers(
+    raw: np.ndarray | Sequence[np.ndarray],
+    name: str,
+    what: str | None,
+    advice: str | None = None,
+) -> None:
+    """Raise where the integer array ``raw`` holds values that float64 cannot hold exactly
+    (beyond 2**53 and not a multiple of their float64 spacing): converted, they round to 16
+    significant digits, so values that differ can come out equal and a variance off (int64
+    timestamps in nanoseconds are about 2**60). ``what`` names the function (None: the message
+    starts with ``name``); ``advice``, what to do, where subtracting a common offset (the
+    default advice) would change the model (counts). Free for a float array; one min/max
+    pass for an integer one."""
+    refusal = integer_refusal(raw, name, what, advice)
+    if refusal:
+        raise ValueError(refusal)
+
+
+def refuse_inexact_integers(x: Any, name: str, what: str | None) -> None:
+    """:func:`exact_integers` of the integers of ``x`` as given, before anything converts it
+    to float64: an integer array's values, a DataFrame's (or Series') integer columns (those
+    of a nullable ``Int64`` column with missing values, ``pd.NA``, left to the conversion)
+    and Python integers in its object columns, or a list's or tuple's numbers. Floats, and
+    a table with no integer or object column, are not read at all; integers cost one
+    min/max pass."""
+    if hasattr(x, "to_frame") and hasattr(x, "dtype"):  # a pandas Series
+        x = x.to_frame()
+    dtypes: Any = getattr(x, "dtypes", None)
+    if hasattr(dtypes, "items") and hasattr(x, "columns"):  # a pandas DataFrame
+        kinds = [getattr(t, "kind", None) for t in dtypes]
+        exact_integers(
+            [_column(x.iloc[:, j]) for j, kind in enumerate(kinds) if kind in ("i", "u", "O")],
+            name,
+            what,
+        )
+        return
+    if isinstance(x, (list, tuple)):
+        try:
+            as_array = np.asarray(x)
+        except (TypeError, ValueError):  # ragged or not numbers: the conversion's to say
+            return
+        # NumPy makes float64 of integers mixed with floats or beyond int64 (2**63 + 1
+        # rounded): where a value is beyond 2**53, the numbers as given
+        if as_array.dtype.kind == "f" and _beyond(as_array):
+            as_array = np.asarray(x, dtype=object)
+        x = as_array
+    if isinstance(getattr(x, "dtype", None), np.dtype) and x.dtype.kind in "iuO":
+        exact_integers(np.asarray(x), name, what)
+
+
+def _column(column: Any) -> np.ndarray:
+    """A pandas integer or object ``column`` as a NumPy array, its missing values (pd.NA of
+    a nullable column) left out: int64 or uint64 values, or objects."""
+    dtype = column.dtype
+    if dtype.kind == "O":
+        return column.to_numpy()
+    if column.hasnans:
+        column = column.dropna()
+    return column.to_numpy(dtype=getattr(dtype, "numpy_dtype", dtype))
+
+
+def _beyond(x: np.ndarray) -> bool:
+    """Whether the float array ``x`` holds a value beyond 2**53 in magnitude (NaN skipped)."""
+    if x.size == 0:
+        return False
+    largest = np.fmax(np.abs(np.fmax.reduce(x, axis=None)), np.abs(np.fmin.reduce(x, axis=None)))
+    return bool(largest > EXACT_INTEGERS)
+
+
+def _rounded(raw: np.ndarray) -> tuple[int, Any, str] | None:
+    """How many integers of ``raw`` float64 rounds, the first of them and what float64 makes
+    of it ("stores as ..."); None where none."""
+    if raw.size == 0:
+        return None
+    if raw.dtype.kind == "O":
+        return _rounded_objects(raw)
+    if raw.dtype.kind not in "iu":
+        return None
+    if -EXACT_INTEGERS <= raw.min() and raw.max() <= EXACT_INTEGERS:
+        return None
+    as_float = raw.astype(np.float64)
+    # a float64 at or above 2**63 (2**64 unsigned) no longer fits the integer type: inexact
+    top = 2.0 ** (8 * raw.dtype.itemsize - (raw.dtype.kind == "i"))
+    fits = as_float < top
+    inexact = ~fits | (np.where(fits, as_float, 0).astype(raw.dtype) != raw)
+    if not inexact.any():
+        return None
+    example, stored = raw[inexact].flat[0], int(as_float[inexact].flat[0])
+    return int(inexact.sum()), example, f"stores as {stored}"
+
+
+def _rounded_objects(raw: np.ndarray) -> tuple[int, Any, str] | None:
+    """:func:`_rounded` of the integers (Python's or NumPy's) among the objects ``raw``;
+    other objects (floats, text, pd.NA) are the conversion's to judge."""
+    rounded = []
+    for value in raw.flat:
+        if not isinstance(value, (int, np.integer)) or -EXACT_INTEGERS <= value <= EXACT_INTEGERS:
+            continue
+        value = int(value)
+        try:
+            as_float = float(value)
+        except OverflowError:
+            rounded.append((value, "cannot hold at all (beyond its largest value, 1.8e308)"))
+            continue
+        if int(as_float) != value:
+            rounded.append((value, f"stores as {int(as_float)}"))
+    if not rounded:
+        return None
+    return len(rounded), rounded[0][0], rounded[0][1]
