@@ -454,3 +454,130 @@ def test_integers_float64_holds_exactly_are_fitted_as_floats():
         got = KMeans(2, random_state=0).fit(x)
         want = KMeans(2, random_state=0).fit(x.astype(np.float64))
         np.testing.assert_array_equal(got.cluster_centers_, want.cluster_centers_)
+
+
+# Streamed and converted paths: each read its integers as float64 without a word (a file, a
+# memory map or chunks read chunk by chunk; pd.NA or Python integers beyond int64 made objects,
+# or NumPy float64, of them before the check saw them).
+
+
+def _streamed(kind, x, tmp_path):
+    """``x`` (n, 2) of integers as the streamed input ``kind`` of a fit."""
+    pd = pytest.importorskip("pandas")
+    if kind in ("npy", "npy-fortran", "memmap"):
+        path = tmp_path / "x.npy"
+        np.save(path, np.asfortranarray(x) if kind == "npy-fortran" else x)
+        return np.load(path, mmap_mode="r") if kind == "memmap" else path
+    if kind in ("parquet", "parquet-nulls"):
+        pytest.importorskip("pyarrow")
+        frame = pd.DataFrame({"t": x[:, 0], "v": x[:, 1] - x[:, 1].min()})
+        if kind == "parquet-nulls":  # pyarrow reads an int64 column with nulls as float64
+            frame["t"] = frame["t"].astype("Int64")
+            frame.loc[3, "t"] = pd.NA
+        frame.to_parquet(tmp_path / "x.parquet")
+        return str(tmp_path / "x.parquet")
+    if kind == "chunks":
+        return [x[:30], x[30:]]
+    if kind == "frame-chunks":
+        return [pd.DataFrame(x[:30], columns=["a", "b"]), pd.DataFrame(x[30:], columns=["a", "b"])]
+    assert kind == "iterable"
+    return _Restarting([x[:20], x[20:]])
+
+
+class _Restarting:
+    """A re-iterable of chunks that is not a list."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+
+    def __iter__(self):
+        return iter(self.chunks)
+
+
+# integers beyond 2**53 that float64 holds: multiples of its spacing there (256), in two blobs
+EXACT = (np.round(_two_blobs(60)[0] * 1e4) * 256).astype(np.int64) + 2**60
+STREAMED = ["npy", "npy-fortran", "memmap", "parquet", "parquet-nulls", "chunks"]
+
+
+@pytest.mark.parametrize("kind", [*STREAMED, "frame-chunks", "iterable"])
+def test_streamed_integers_that_float64_rounds_are_refused(kind, tmp_path):
+    x = _streamed(kind, BEYOND, tmp_path)
+    with pytest.raises(ValueError, match=ROUNDED) as caught:
+        GaussianMixture(2, random_state=0).fit(x)
+    assert "Subtract a common integer offset" in str(caught.value)
+    if kind in ("npy", "parquet"):  # GaussianImputer reads files chunk by chunk too
+        with pytest.raises(ValueError, match=ROUNDED):
+            GaussianImputer().fit(x)
+
+
+@pytest.mark.parametrize("kind", [*STREAMED, "iterable"])
+def test_streamed_integers_float64_holds_exactly_are_fitted_as_floats(kind, tmp_path):
+    exact = EXACT
+    x = _streamed(kind, exact, tmp_path)
+    if kind == "parquet-nulls":  # the row with pd.NA is a missing value: the imputer's
+        got = GaussianImputer().fit(x).mean_
+        floats = np.c_[exact[:, 0], exact[:, 1] - exact[:, 1].min()].astype(np.float64)
+        floats[3, 0] = np.nan
+        np.testing.assert_array_equal(got, GaussianImputer().fit(floats).mean_)
+        return
+    if kind == "parquet":
+        exact = np.c_[exact[:, 0], exact[:, 1] - exact[:, 1].min()]
+    got = GaussianMixture(2, random_state=0).fit(x)
+    want = GaussianMixture(2, random_state=0).fit(exact.astype(np.float64))
+    np.testing.assert_allclose(got.means_, want.means_, rtol=1e-12)
+
+
+def _nullable(values):
+    """A DataFrame of ``values`` (n, 2) as nullable Int64 columns, row 3 of the first pd.NA."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(values, columns=["t", "u"]).astype("Int64")
+    frame.loc[3, "t"] = pd.NA
+    return frame
+
+
+def test_nullable_integers_with_missing_values_that_float64_rounds_are_refused():
+    # pd.NA made an array of objects of the Int64 column, which the check passed over
+    frame = _nullable(BEYOND)
+    for fit in (GaussianImputer().fit, GaussianMixture(2, random_state=0).fit):
+        with pytest.raises(ValueError, match=ROUNDED):
+            fit(frame)
+    with pytest.raises(ValueError, match=r"y holds \d+ integer\(s\) beyond 2\*\*53"):
+        # a nullable Series: not a NumPy dtype, so it was not looked at
+        MixtureOfRegressions(2, random_state=0).fit(np.arange(60.0)[:, None], frame["u"])
+    # the present values float64 holds: pd.NA is a missing value, as before
+    floats = EXACT.astype(np.float64)
+    floats[3, 0] = np.nan
+    got = GaussianImputer().fit(_nullable(EXACT)).mean_
+    np.testing.assert_array_equal(got, GaussianImputer().fit(floats).mean_)
+    with pytest.raises(ValueError, match="NaN"):  # NaN refused where it is not missing data
+        GaussianMixture(2, random_state=0).fit(_nullable(EXACT))
+
+
+def test_dask_nullable_integers_that_float64_rounds_are_refused():
+    pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    frame = dd.from_pandas(_nullable(BEYOND), npartitions=2)
+    with pytest.raises(ValueError, match=r"partition \d .*X holds \d+ integer\(s\) beyond 2\*\*53"):
+        GaussianImputer().fit(frame)
+
+
+@pytest.mark.parametrize(
+    "big",
+    [2**70 + 1, 2**63 + 1, -(2**63) - 3, 10**400],
+    ids=["2**70+1", "2**63+1", "-2**63-3", "10**400"],
+)
+def test_python_integers_beyond_int64_that_float64_rounds_are_refused(big):
+    # NumPy made objects of them (or float64, 2**63 + 1 rounded) before the check saw them
+    rows = [[float(i), i] for i in range(40)] + [[0.5, big]]
+    for x in (rows, np.array(rows, dtype=object)):
+        with pytest.raises(ValueError, match=ROUNDED):
+            GaussianMixture(2, random_state=0).fit(x)
+    with pytest.raises(ValueError, match=ROUNDED):
+        GaussianMixture(2, random_state=0).fit([np.array(rows[:20]), np.array(rows[20:], object)])
+
+
+def test_python_integers_float64_holds_exactly_are_read_as_floats():
+    rows = [[float(i), 2**70 + (i % 7) * 2**20] for i in range(40)] + [[0.5, 2**60]]
+    got = GaussianMixture(2, random_state=0).fit(rows)
+    want = GaussianMixture(2, random_state=0).fit(np.array(rows, dtype=np.float64))
+    np.testing.assert_array_equal(got.means_, want.means_)

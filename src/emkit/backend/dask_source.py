@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from emkit.backend.integers import refuse_inexact_integers
+from emkit.backend.integers import exact_integers, refuse_inexact_integers
 from emkit.backend.sampling import sample_indices
 from emkit.backend.sources import DEFAULT_CHUNK_ROWS, feature_names
 from emkit.backend.validation import check_weight_total, inf_refusal, nan_report
@@ -610,9 +610,22 @@ def numeric_frame(X: Any) -> Any:
         X = X.map_partitions(convert, meta=convert(X._meta), partition_info=True)
     if not all(isinstance(t, np.dtype) and t.kind in "fiu" for t in X.dtypes):
         # Nullable (Float64, Int64, boolean), pyarrow-backed and bool columns, or a mix
-        # of them, would be an array of objects: float64 as in memory, pd.NA as NaN.
-        X = X.astype(np.float64)
+        # of them, would be an array of objects: float64 as in memory, pd.NA as NaN, their
+        # integers checked first (float64 rounds those beyond 2**53)
+        convert = functools.partial(_float64, parts=X.npartitions)
+        X = X.map_partitions(convert, meta=X._meta.astype(np.float64), partition_info=True)
     return X
+
+
+def _float64(part: Any, *, parts: int, partition_info: dict | None = None) -> Any:
+    """The partition ``part`` (a pandas DataFrame) of a Dask DataFrame of ``parts``
+    partitions as float64, pd.NA as NaN, once its integers are checked
+    (:func:`~emkit.backend.integers.refuse_inexact_integers`, the present values of a
+    nullable column)."""
+    number = None if partition_info is None else partition_info.get("number")
+    where = None if number is None else partition_name(number, parts, np.nan, np.nan)
+    refuse_inexact_integers(part, "X", where)
+    return part.astype(np.float64)
 
 
 def _numbers(part: Any, *, columns: tuple, parts: int, partition_info: dict | None = None) -> Any:
@@ -648,6 +661,7 @@ def _numbers(part: Any, *, columns: tuple, parts: int, partition_info: dict | No
                 f"holds {kind}. Convert them to numbers first (in a unit of your choice), or "
                 "select the numeric columns"
             )
+        exact_integers(values, "X", where)  # Python integers that float64 rounds
         try:
             part.isetitem(j, np.asarray(values, dtype=np.float64))
         except (TypeError, ValueError) as exc:

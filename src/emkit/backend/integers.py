@@ -67,7 +67,10 @@ def refuse_inexact_integers(x: Any, name: str, what: str | None) -> None:
     of a nullable ``Int64`` column with missing values, ``pd.NA``, left to the conversion)
     and Python integers in its object columns, or a list's or tuple's numbers. Floats, and
     a table with no integer or object column, are not read at all; integers cost one
-    min/max pass."""
+    min/max pass. A Dask collection is checked partition by partition, as they are read
+    (here, not at all)."""
+    if type(x).__module__.startswith("dask"):
+        return
     if hasattr(x, "to_frame") and hasattr(x, "dtype"):  # a pandas Series
         x = x.to_frame()
     dtypes: Any = getattr(x, "dtypes", None)

@@ -23,6 +23,8 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
+from emkit.backend.integers import exact_integers, refuse_inexact_integers
+
 DEFAULT_CHUNK_ROWS = 65_536
 # Rows per chunk of an array already in memory (validated): the kernels block a chunk into
 # cache-sized pieces themselves, so larger chunks only spread each chunk's fixed costs (forms,
@@ -200,6 +202,7 @@ class ArrayChunks(WeightedRows):
             stop = min(start + self.chunk_rows, n)
             w = None if self.sample_weight is None else self.sample_weight[start:stop]
             block = self.x[start:stop]
+            exact_integers(block, "X", f"the chunk at row {start}")  # a memory map's
             # C order: a Fortran-ordered memory map's blocks are strided, and BLAS sums
             # their products in another order (another fit; no copy where C already)
             x = np.asarray(block, dtype=self.dtype, order="C")
@@ -264,7 +267,9 @@ class NpyChunks(WeightedRows):
             for start in range(0, n, self.chunk_rows):
                 stop = min(start + self.chunk_rows, n)
                 w = None if self.sample_weight is None else self.sample_weight[start:stop]
-                yield np.ascontiguousarray(mapped[start:stop], dtype=self.dtype), w
+                block = mapped[start:stop]
+                exact_integers(block, "X", f"rows {start} to {stop - 1} of {self.path}")
+                yield np.ascontiguousarray(block, dtype=self.dtype), w
             del mapped
             return
         with open(self.path, "rb") as f:
@@ -272,6 +277,7 @@ class NpyChunks(WeightedRows):
             for start in range(0, n, self.chunk_rows):
                 m = min(self.chunk_rows, n - start)
                 block = np.fromfile(f, dtype=dtype, count=m * d).reshape(m, d)
+                exact_integers(block, "X", f"rows {start} to {start + m - 1} of {self.path}")
                 w = None if self.sample_weight is None else self.sample_weight[start : start + m]
                 yield np.asarray(block, dtype=self.dtype), w
 
@@ -333,9 +339,13 @@ class ParquetChunks(WeightedRows):
                 batch_size=self.chunk_rows, columns=list(columns)
             )
             for batch in batches:
+                where = f"column {{!r}} of {path}, rows {start} to {start + batch.num_rows - 1}"
                 block = np.column_stack(
                     [
-                        np.asarray(_parquet_numbers(batch.column(name)), dtype=self.dtype)
+                        np.asarray(
+                            _parquet_numbers(batch.column(name), where.format(name)),
+                            dtype=self.dtype,
+                        )
                         for name in columns
                     ]
                 )
@@ -409,9 +419,11 @@ class IterableChunks(WeightedRows):
                 f"{list(chunk.columns)} as element {i} where the first has {self.columns}: "
                 "every chunk needs the same columns in the same order"
             )
-        chunk = masked_as_nan(chunk)  # masked entries are missing, as in memory
         if sparse_chunk(chunk):
             raise TypeError(sparse_refusal(i))
+        # before float64 rounds them (a masked array's too: its entries as given)
+        refuse_inexact_integers(chunk, "X", f"element {i} of the re-iterable of chunks")
+        chunk = masked_as_nan(chunk)  # masked entries are missing, as in memory
         values = chunk if isinstance(chunk, np.ndarray) else np.asarray(chunk)
         what = not_real(chunk) or not_real(values)
         if what:  # dates, durations, complex numbers: as in memory
@@ -632,13 +644,18 @@ def parquet_features(files: list[Path], name: Path | None = None) -> list[str]:
     return features
 
 
-def _parquet_numbers(column: Any) -> np.ndarray:
+def _parquet_numbers(column: Any, where: str) -> np.ndarray:
     """The values of a Parquet ``column`` (a pyarrow Array of numbers) as a NumPy array.
 
     A decimal column (``decimal32`` to ``decimal256``) is read as float64: its values to
     float64's 15 to 17 significant digits, digits beyond them lost; a null is NaN. (NumPy
-    would otherwise get ``decimal.Decimal`` objects, as pandas does.)"""
+    would otherwise get ``decimal.Decimal`` objects, as pandas does.) An integer column
+    with values that float64 rounds is refused (:func:`exact_integers`, the error starting
+    with ``where``), its nulls aside: pyarrow reads one with nulls as float64."""
     import pyarrow as pa
+
+    if pa.types.is_integer(column.type):
+        exact_integers(column.drop_null().to_numpy(), "X", where)
 
     if pa.types.is_decimal(column.type):
         column = column.cast(pa.float64())

@@ -515,7 +515,7 @@ def decimals_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
             except pa.ArrowException:  # not all Decimals: a text column, as pandas has it
                 continue
             if pa.types.is_decimal(values.type):
-                frame[name] = _parquet_numbers(values).astype(np.float64)
+                frame[name] = _parquet_numbers(values, f"column {name!r}").astype(np.float64)
     return frame
 
 

@@ -764,7 +764,9 @@ def _response(y):
 
     scikit-learn's check reads None as a number that becomes NaN after the check, fails on
     ``pd.NA`` with a bare TypeError, and converts text inside the check of X, whose error
-    named X."""
+    named X. Integers that float64 would round are refused first (a nullable column's with
+    ``pd.NA`` too, which the check of y makes float64)."""
+    refuse_inexact_integers(y, "y", "MixtureOfRegressions")
     if isinstance(y, (list, tuple)):
         y = np.asarray(y, dtype=object)
     elif isinstance(y, (pd.Series, pd.DataFrame)):
