@@ -77,7 +77,11 @@ def refuse_inexact_integers(x: Any, name: str, what: str | None) -> None:
     if hasattr(dtypes, "items") and hasattr(x, "columns"):  # a pandas DataFrame
         kinds = [getattr(t, "kind", None) for t in dtypes]
         exact_integers(
-            [_column(x.iloc[:, j]) for j, kind in enumerate(kinds) if kind in ("i", "u", "O")],
+            [
+                present_values(x.iloc[:, j])
+                for j, kind in enumerate(kinds)
+                if kind in ("i", "u", "O")
+            ],
             name,
             what,
         )
@@ -96,9 +100,9 @@ def refuse_inexact_integers(x: Any, name: str, what: str | None) -> None:
         exact_integers(np.asarray(x), name, what)
 
 
-def _column(column: Any) -> np.ndarray:
-    """A pandas integer or object ``column`` as a NumPy array, its missing values (pd.NA of
-    a nullable column) left out: int64 or uint64 values, or objects."""
+def present_values(column: Any) -> np.ndarray:
+    """A pandas integer or object ``column`` (a Series) as a NumPy array, its missing values
+    (pd.NA of a nullable column) left out: int64 or uint64 values, or objects."""
     dtype = column.dtype
     if dtype.kind == "O":
         return column.to_numpy()

@@ -34,7 +34,7 @@ from typing import IO, Protocol, cast
 import numpy as np
 import pandas as pd
 
-from emkit.backend.integers import EXACT_INTEGERS
+from emkit.backend.integers import EXACT_INTEGERS, integer_refusal, present_values
 from emkit.exceptions import DataError
 from emkit.filecheck import check_regular_file
 from emkit.io import (
@@ -1373,6 +1373,22 @@ def _single_value(column: np.ndarray) -> float | None:
     return None
 
 
+def integer_refusal_of(column: pd.Series, name: str, path: str | Path) -> str | None:
+    """Why the model column ``name`` of the table ``path``, ``column`` as read, cannot be
+    fitted where it holds integers that float64 rounds (as the estimators refuse them: see
+    :func:`~emkit.backend.integers.integer_refusal`), else None; None too where the column
+    is no longer integers (read as float64 because of missing values: it cannot tell)."""
+    if getattr(column.dtype, "kind", None) not in ("i", "u"):
+        return None
+    return integer_refusal(
+        present_values(column),
+        f"column {name!r}",
+        str(path),
+        "If it names rows, use --id or --exclude; else subtract a common integer offset "
+        "from it first, or convert it to float yourself if that rounding is acceptable",
+    )
+
+
 def select_features(
     frame: pd.DataFrame | Columns,
     path: str | Path,
@@ -1426,11 +1442,13 @@ def select_features(
     values = raw.floats(chosen)
     if values.shape[0] == 0:
         raise DataError(f"{path}: the table is empty (no rows or no columns)")
-    rounded = [
-        c
-        for j, c in enumerate(chosen)
-        if raw.is_integer(c) and np.fmax.reduce(np.abs(values[:, j])) > EXACT_INTEGERS
-    ]
+    rounded = []
+    for j, c in enumerate(chosen):
+        if raw.is_integer(c) and np.fmax.reduce(np.abs(values[:, j])) > EXACT_INTEGERS:
+            refusal = integer_refusal_of(raw.series(c), c, path)
+            if refusal:
+                raise DataError(refusal)
+            rounded.append(c)  # read as float64 already (missing values): rounded or not
     if rounded:
         one = len(rounded) == 1
         notes.append(
