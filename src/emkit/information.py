@@ -519,6 +519,7 @@ def regression_louis_estimate(
     variances: np.ndarray,
     fit_intercept: bool,
     equal_variance: bool,
+    origin: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Estimate:
     r"""A mixture of linear regressions' weights, coefficients, intercepts and residual standard
     deviations with the inverse of Louis' observed information of
@@ -535,6 +536,11 @@ def regression_louis_estimate(
     x : (n, q) covariates; y : (n,) responses; w : (n,) row weights or None.
     weights : (k,); coef : (k, q); intercept : (k,); variances : (k,).
     fit_intercept, equal_variance : the fitted model's settings.
+    origin : None, or ``(point (q + 1,), reported (k,))`` where ``x`` and ``y`` are the rows
+        less ``point`` (x's, then y's; a fit far from 0 taken about the rows' mean) and
+        ``intercept`` the lines' intercepts for them: the intercepts reported, with their
+        covariance, are then ``reported``, the lines' for the rows themselves
+        (``intercept + point[-1] - coef @ point[:-1]``).
 
     Returns
     -------
@@ -598,6 +604,8 @@ def regression_louis_estimate(
     dw[k - 1, :n_w] = -1.0
     dlines = np.zeros((k, m, p))
     dlines.reshape(k * m, p)[:, n_w : n_w + k * m] = np.eye(k * m)
+    if origin is not None:  # the rows themselves: their centre, their intercepts
+        centre, intercept = centre + origin[0][:-1], origin[1]
     if fit_intercept:  # intercept = height at the centre - coef' centre
         dlines[:, 0] -= np.einsum("j,kjp->kp", centre, dlines[:, 1:])
     dsigma = np.zeros((k, p))

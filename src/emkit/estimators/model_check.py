@@ -113,9 +113,10 @@ def check_document(
     unknown = sorted(set(attributes) - allowed)
     if unknown:
         raise _fail(path, f"attributes.{unknown[0]}", f"is not a {name} attribute")
-    # a per-row attribute (KMeans' labels_) is absent where the fit left it lazy (on Dask)
-    per_row = getattr(cls, "_per_row_attributes", ())
-    missing = [a for a in cls._fitted_attributes if a not in attributes and a not in per_row]
+    # a per-row attribute (KMeans' labels_) is absent where the fit left it lazy (on Dask),
+    # one added later (MixtureOfRegressions' origin_) in a file written before it
+    absent = (*getattr(cls, "_per_row_attributes", ()), *getattr(cls, "_later_attributes", ()))
+    missing = [a for a in cls._fitted_attributes if a not in attributes and a not in absent]
     if missing:
         raise _fail(
             path, f"attributes.{missing[0]}", f"no {missing[0]}: a damaged {name} model file"
@@ -533,6 +534,7 @@ def _check_values(est: Any) -> None:
                 f"intercept_: {intercept.tolist()} where the parameter fit_intercept is false "
                 "(a fit without intercepts keeps them at 0)"
             )
+        _check_origin(est, coef, intercept)  # type: ignore[arg-type]
     # a sigma is positive; a rate may be 0, the MLE of a column without a positive count
     for name, size, low in (("sigmas_", k, "positive"), ("rate_", d, "nonnegative")):
         value = _array(est, name, 1, "f")
@@ -555,6 +557,36 @@ def _check_values(est: Any) -> None:
         _check_zero_inflation(est, d)
     if hasattr(est, "equal_variance_") and hasattr(est, "sigmas_"):
         _check_equal_variance(est)
+
+
+def _check_origin(est: Any, coef: np.ndarray, intercept: np.ndarray) -> None:
+    """A mixture of regressions' ``origin_`` (p + 1,), the point its lines were fitted about
+    (zeros for lines through 0), and ``origin_intercept_`` (k,), their intercepts there, from
+    which ``intercept_`` was computed: it is the same lines' to rounding (``COPY_RTOL`` of the
+    terms added). A file written before they were kept has neither."""
+    origin = _array(est, "origin_", 1, "f")
+    shifted = _array(est, "origin_intercept_", 1, "f")
+    if origin is None and shifted is None:
+        return
+    if origin is None or shifted is None:
+        absent, given = ("origin_", "origin_intercept_")
+        if shifted is None:
+            absent, given = given, absent
+        raise ValueError(f"{absent}: absent where {given} is given (a model file has both)")
+    _shape("origin_", origin, (coef.shape[1] + 1,))
+    _shape("origin_intercept_", shifted, intercept.shape)
+    if getattr(est, "fit_intercept", True) is False and origin.any():
+        raise ValueError(
+            f"origin_: {origin.tolist()} where the parameter fit_intercept is false (lines "
+            "through 0 are fitted about it)"
+        )
+    moved = shifted + origin[-1] - coef @ origin[:-1]
+    size = np.abs(shifted) + abs(origin[-1]) + np.abs(coef) @ np.abs(origin[:-1])
+    if (np.abs(moved - intercept) > COPY_RTOL * size).any():
+        raise ValueError(
+            "origin_intercept_: not the lines of intercept_ (the intercepts for the rows less "
+            "origin_, moved back to the rows, differ from intercept_)"
+        )
 
 
 def _check_structure_changes(changes: Any, history: np.ndarray | None) -> None:

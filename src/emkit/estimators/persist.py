@@ -76,6 +76,9 @@ class ModelFileMixin:
     # collection left them lazy (a file that holds the model, not a pass over all the rows
     # and one label each), and then absent from the loaded model.
     _per_row_attributes: tuple[str, ...] = ()
+    # Fitted attributes added after the class's model files were first written: a file
+    # written before lacks them, and ``_restore_fitted`` gives them the values its fit had.
+    _later_attributes: tuple[str, ...] = ()
     get_params: Callable[..., dict[str, Any]]  # scikit-learn's BaseEstimator provides it
 
     def __init_subclass__(cls, **kwargs):

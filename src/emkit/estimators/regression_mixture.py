@@ -126,6 +126,15 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
     weights_ : array of shape (k,), mixing proportions.
     coef_ : array of shape (k, p).
     intercept_ : array of shape (k,).
+    origin_ : array of shape (p + 1,), the point (x's, then y's) the lines were fitted about:
+        the rows' mean where a column's lies far from 0 for its spread (``FAR_MEAN``), else
+        zeros. Every query (``predict``, ``score``, ``estimate``...) takes its residuals
+        about it, as the fit did: far from 0 (x in Unix seconds) a residual y - x'beta - b is
+        the difference of numbers near 1e9, rounded to 1e-6.
+    origin_intercept_ : array of shape (k,), the intercepts for the rows less ``origin_``,
+        as the fit estimated them: ``y - origin_[-1] = (x - origin_[:-1])' coef_ +
+        origin_intercept_`` on each line; ``intercept_`` is them moved to the rows
+        themselves (equal where ``origin_`` is zeros).
     sigmas_ : array of shape (k,), residual standard deviations.
     log_likelihood_ : float, conditional log-likelihood sum_n log p(y_n | x_n).
     history_ : array, the log-likelihood of the kept start before the first and after every
@@ -170,6 +179,8 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         "weights_",
         "coef_",
         "intercept_",
+        "origin_",
+        "origin_intercept_",
         "sigmas_",
         "log_likelihood_",
         "history_",
@@ -179,6 +190,9 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         "n_reseeds_",
         "n_features_in_",
     )
+    # files written before the origin was kept hold neither: _restore_fitted reads them as
+    # fits about 0 (which those were where x and y lay near it)
+    _later_attributes = ("origin_", "origin_intercept_")
 
     def __init__(
         self,
@@ -336,6 +350,8 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         self.weights_ = model.weights[order]
         self.coef_ = coef[order]
         self.intercept_ = intercept[order]
+        self.origin_ = origin
+        self.origin_intercept_ = model.components.intercept[order]
         self.sigmas_ = np.sqrt(model.components.variances[order])
         self.log_likelihood_ = best.log_likelihood
         # What estimate() checks its rows against: the components' statistics of z = (x, y)
@@ -531,11 +547,14 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
 
     def _stored_start(self, exact_share, equal_variance, ridge, origin) -> Mixture:
         """The stored fit as a start, under the variance model a fit with these settings has,
-        for rows less ``origin`` (p + 1,)."""
+        for rows less ``origin`` (p + 1,): its intercepts about ``origin_`` moved by the
+        difference of the two points (by 0 exactly on the same rows, so that a continued fit
+        takes the steps of one run on)."""
         coef = np.asarray(self.coef_, dtype=np.float64)
+        moved = np.asarray(self.origin_, dtype=np.float64) - origin
         components = LinearRegressions(
             coef,
-            _shifted_intercepts(coef, np.asarray(self.intercept_, dtype=np.float64), -origin),
+            _shifted_intercepts(coef, np.asarray(self.origin_intercept_, dtype=np.float64), moved),
             np.asarray(self.sigmas_, dtype=np.float64) ** 2,
             self.fit_intercept,
             equal_variance,
@@ -558,9 +577,24 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         return bool(np.any(np.asarray(self.intercept_) != 0)) or bool(self.fit_intercept)
 
     def _components(self) -> LinearRegressions:
+        """The stored lines for rows less ``origin_`` (:meth:`_moved`), as the fit read them."""
         return LinearRegressions(
-            self.coef_, self.intercept_, self.sigmas_**2, self._fitted_intercept
+            self.coef_, self.origin_intercept_, self.sigmas_**2, self._fitted_intercept
         )
+
+    def _moved(self, x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+        """The rows ``x`` (n, p), with their responses ``y`` (n,) where given (then (n, p +
+        1)), less ``origin_``: what the fit computed on, and :meth:`_components` reads."""
+        origin = self.origin_ if y is not None else self.origin_[:-1]
+        z = x if y is None else np.column_stack([x, y])
+        return z - origin if origin.any() else z
+
+    def _restore_fitted(self) -> None:
+        """A file written before ``origin_`` was kept: a fit about 0 (``origin_`` zeros,
+        ``origin_intercept_`` the intercepts)."""
+        if not hasattr(self, "origin_"):
+            self.origin_ = np.zeros(self.coef_.shape[1] + 1)
+            self.origin_intercept_ = np.array(self.intercept_, dtype=np.float64)
 
     def _checked(self, X, y=None):
         check_is_fitted(self)
@@ -589,9 +623,10 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
 
     @per_row()
     def predict(self, X) -> np.ndarray:
-        """Mixture mean E[y | x] = sum_k pi_k (x' beta_k + b_k), shape (n,)."""
+        """Mixture mean E[y | x] = sum_k pi_k (x' beta_k + b_k), shape (n,), taken about
+        ``origin_`` as the fit's residuals were."""
         x, _ = self._checked(X)
-        return self._components().means(x) @ self.weights_
+        return self._components().means(self._moved(x)) @ self.weights_ + self.origin_[-1]
 
     @per_row(width=lambda self: self.weights_.shape[0])
     def predict_proba(self, X, y=None) -> np.ndarray:
@@ -605,7 +640,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         if y is None:
             return np.tile(self.weights_, (x.shape[0], 1))
         mixture = Mixture(self.weights_, self._components())
-        return np.exp(mixture.log_resp(np.column_stack([x, y]))[0])
+        return np.exp(mixture.log_resp(self._moved(x, y))[0])
 
     def predict_component(self, X, y) -> np.ndarray:
         """Most probable regression line for each (x, y) row, shape (n,)."""
@@ -635,7 +670,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
     def _log_prob(self, X, y) -> np.ndarray:
         x, y = self._checked(X, y)
         mixture = Mixture(self.weights_, self._components())
-        return mixture.log_density(np.column_stack([x, y]))
+        return mixture.log_density(self._moved(x, y))
 
     # --- uncertainty of the fitted parameters -------------------------------------------
     def estimate(self, X, y, sample_weight=None):
@@ -685,16 +720,18 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         w = check_weights(sample_weight, x)
         given = np.column_stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)])
         check_same_rows(self, DataFingerprint.of_chunk(given, w))
+        moved = self._moved(given[:, :-1], given[:, -1])  # the residuals the fit took
         return regression_louis_estimate(
-            x,
-            y,
+            moved[:, :-1],
+            moved[:, -1],
             None if w is None else np.asarray(w, dtype=np.float64),
             np.asarray(self.weights_, dtype=np.float64),
             np.asarray(self.coef_, dtype=np.float64),
-            np.asarray(self.intercept_, dtype=np.float64),
+            np.asarray(self.origin_intercept_, dtype=np.float64),
             np.asarray(self.sigmas_, dtype=np.float64) ** 2,
             self._fitted_intercept,
             self.equal_variance_,
+            origin=(np.asarray(self.origin_, dtype=np.float64), self.intercept_),
         )
 
     def standard_errors(self, X, y, sample_weight=None) -> dict:
