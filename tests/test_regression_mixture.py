@@ -1,5 +1,7 @@
 """MixtureOfRegressions: known lines recovered, real data against direct maximisation."""
 
+import copy
+import json
 import re
 import shutil
 import subprocess
@@ -17,7 +19,7 @@ from statsmodels import datasets
 
 from emkit.estimators.persist import load
 from emkit.estimators.regression_mixture import MixtureOfRegressions, _offset_moments
-from emkit.exceptions import DegenerateFitWarning, MonotonicityWarning
+from emkit.exceptions import DegenerateFitWarning, ModelFileError, MonotonicityWarning
 
 RANK_DEFICIENT = {
     "check_sample_weight_equivalence_on_dense_data": (
@@ -892,3 +894,188 @@ def test_a_constant_column_far_from_the_origin_does_not_move_the_rows():
         merged = model._origin_of([None, *parts], 3)  # an empty partition adds nothing
         assert merged.any() == moved
         np.testing.assert_allclose(merged, origin if moved else 0.0, rtol=1e-13, atol=1e-15)
+
+
+def _far_fit(shift, **settings):
+    """The rows of :func:`_rows_on_a_grid` moved by ``shift``, and the fit of them."""
+    x, y, x_shift, y_shift = _rows_on_a_grid(shift)
+    x, y = x + x_shift, y + y_shift
+    settings = {"random_state": 0, "tol": 1e-12, **settings}
+    return x, y, MixtureOfRegressions(2, **settings).fit(x, y)
+
+
+def _moved_back(far, x_shift, y_shift):
+    """``far`` for the rows less the shifts (exact on the grid): its lines moved there by
+    numbers of the rows' own size (a difference of nearby numbers, ``origin_ - shift``, is
+    exact), fitted as about 0."""
+    near = copy.deepcopy(far)
+    offset = far.origin_ - np.r_[np.full(far.coef_.shape[1], x_shift), y_shift]
+    near.intercept_ = far.origin_intercept_ + offset[-1] - far.coef_ @ offset[:-1]
+    near.origin_intercept_ = near.intercept_.copy()
+    near.origin_ = np.zeros_like(far.origin_)
+    return near
+
+
+@FAR
+def test_queries_far_from_the_origin_take_the_fits_residuals(shift):
+    """Every query takes its residuals about ``origin_`` with the intercepts the fit used, so
+    that the log-likelihood of the training rows is the fit's, and the queries those of the
+    same lines moved to the rows near 0. In the rows' own coordinates the intercept far from
+    0 is -coef x 1.7e9: residuals y - x'beta - b were differences of numbers near 3.4e9,
+    rounded to 5e-7, and the log-likelihood of the training rows differed from the fit's by
+    4e-9 of it (y near 1e8 by 4e-11)."""
+    x, y, far = _far_fit(shift)
+    _, _, x_shift, y_shift = _rows_on_a_grid(shift)
+    assert far.origin_.any()
+    np.testing.assert_allclose(
+        far.intercept_,
+        far.origin_intercept_ + far.origin_[-1] - far.coef_ @ far.origin_[:-1],
+        rtol=1e-15,
+    )
+    total = far.log_prob(x, y).sum()
+    assert total == pytest.approx(far.log_likelihood_, rel=1e-12)
+    assert far.score(x, y) * len(y) == pytest.approx(far.log_likelihood_, rel=1e-12)
+    assert far.bic(x, y) == pytest.approx(
+        -2 * far.log_likelihood_ + far.n_parameters() * np.log(len(y)), rel=1e-12
+    )
+    assert far.estimate(x, y).loglik == pytest.approx(far.log_likelihood_, rel=1e-12)
+    near = _moved_back(far, x_shift, y_shift)
+    x0, y0 = x - x_shift, y - y_shift
+    np.testing.assert_allclose(far.predict(x), near.predict(x0) + y_shift, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(far.log_prob(x, y), near.log_prob(x0, y0), rtol=1e-12)
+    np.testing.assert_allclose(far.predict_proba(x, y), near.predict_proba(x0, y0), atol=1e-13)
+    np.testing.assert_array_equal(far.predict_component(x, y), near.predict_component(x0, y0))
+    for kind in ("hard", "soft"):
+        assert far.icl(x, y, kind) == pytest.approx(near.icl(x0, y0, kind), rel=1e-12)
+    # the standard errors of the fit near 0 (to its own distance from this one, 1e-9)
+    moved = far.estimate(x, y)
+    held = MixtureOfRegressions(2, random_state=0, tol=1e-12).fit(x0, y0).estimate(x0, y0)
+    np.testing.assert_array_equal(moved.params["intercept"], far.intercept_)
+    for name in ("weights", "coef", "sigmas"):
+        np.testing.assert_allclose(moved.stderr[name], held.stderr[name], rtol=1e-7)
+
+
+@FAR
+def test_a_model_file_keeps_the_origin_and_its_queries(tmp_path, shift):
+    """``origin_`` and ``origin_intercept_`` come back from the model file exactly, and with
+    them every query, bit for bit."""
+    x, y, far = _far_fit(shift)
+    far.save(tmp_path / "far.json")
+    again = load(tmp_path / "far.json")
+    for name in ("origin_", "origin_intercept_", "intercept_"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(far, name))
+    np.testing.assert_array_equal(again.predict(x), far.predict(x))
+    np.testing.assert_array_equal(again.predict_proba(x, y), far.predict_proba(x, y))
+    np.testing.assert_array_equal(again.log_prob(x, y), far.log_prob(x, y))
+    assert again.score(x, y) == far.score(x, y)
+    assert again.bic(x, y) == far.bic(x, y)
+    np.testing.assert_array_equal(again.estimate(x, y).cov, far.estimate(x, y).cov)
+
+
+def test_a_model_file_written_before_the_origin_was_kept_loads_about_zero(tmp_path):
+    """A file without ``origin_`` and ``origin_intercept_`` (written before they were kept)
+    is a fit about 0, queried as it was; a file with one of them only is damaged."""
+    x, y, _ = _two_lines(100)
+    model = MixtureOfRegressions(2, n_init=2, random_state=0).fit(x, y)
+    assert not model.origin_.any()
+    np.testing.assert_array_equal(model.origin_intercept_, model.intercept_)
+    model.save(tmp_path / "r.json")
+    document = json.loads((tmp_path / "r.json").read_text())
+    for name in ("origin_", "origin_intercept_"):
+        del document["attributes"][name]
+    (tmp_path / "old.json").write_text(json.dumps(document))
+    again = load(tmp_path / "old.json")
+    np.testing.assert_array_equal(again.origin_, np.zeros(2))
+    np.testing.assert_array_equal(again.origin_intercept_, model.intercept_)
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    np.testing.assert_array_equal(again.log_prob(x, y), model.log_prob(x, y))
+    document = json.loads((tmp_path / "r.json").read_text())
+    del document["attributes"]["origin_intercept_"]
+    (tmp_path / "half.json").write_text(json.dumps(document))
+    with pytest.raises(ModelFileError, match="origin_intercept_': absent where origin_ is"):
+        load(tmp_path / "half.json")
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("origin_", [0.0, 1.0, 2.0], r"origin_': shape \(3,\) where \(2,\)"),
+        ("origin_intercept_", [0.0], r"origin_intercept_': shape \(1,\) where \(2,\)"),
+        ("origin_", [1.0, 0.0], "origin_intercept_': not the lines of intercept_"),
+        ("origin_intercept_", [1.0, 2.0], "origin_intercept_': not the lines of intercept_"),
+    ],
+)
+def test_an_origin_that_is_not_the_lines_is_refused(tmp_path, field, value, message):
+    x, y, _ = _two_lines(100)
+    model = MixtureOfRegressions(2, n_init=2, random_state=0).fit(x, y)
+    model.save(tmp_path / "r.json")
+    document = json.loads((tmp_path / "r.json").read_text())
+    document["attributes"][field].update(shape=[len(value)], data=value)
+    (tmp_path / "bad.json").write_text(json.dumps(document))
+    with pytest.raises(ModelFileError, match=message):
+        load(tmp_path / "bad.json")
+
+
+def test_lines_through_zero_have_no_origin(tmp_path):
+    """Lines without intercepts are fitted as they are (a move would change the model): their
+    origin is zeros, and a file that moves it is refused."""
+    x, y, _, y_shift = _rows_on_a_grid(("y", 1e8))
+    model = MixtureOfRegressions(2, fit_intercept=False, n_init=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lines through 0 fit these rows badly
+        model.fit(x, y + y_shift)
+    np.testing.assert_array_equal(model.origin_, np.zeros(2))
+    np.testing.assert_array_equal(model.origin_intercept_, np.zeros(2))
+    model.save(tmp_path / "r.json")
+    document = json.loads((tmp_path / "r.json").read_text())
+    document["attributes"]["origin_"]["data"] = [1.0, 0.0]
+    (tmp_path / "bad.json").write_text(json.dumps(document))
+    with pytest.raises(ModelFileError, match="origin_': .* where the parameter fit_intercept"):
+        load(tmp_path / "bad.json")
+
+
+@FAR
+def test_a_dask_fit_far_from_the_origin_is_queried_as_the_fit_in_memory(shift):
+    """A fit on a Dask collection keeps the origin its partitions' moments gave (the rows'
+    mean, as in memory), and its queries, on the collection or in memory, are the in-memory
+    fit's."""
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    x, y, memory = _far_fit(shift)
+    xs, ys = da.from_array(x, chunks=70), da.from_array(y, chunks=70)
+    with dask.config.set(scheduler="synchronous"):
+        cluster = MixtureOfRegressions(2, random_state=0, tol=1e-12).fit(xs, ys)
+        np.testing.assert_allclose(cluster.origin_, memory.origin_, rtol=1e-15)
+        np.testing.assert_allclose(
+            cluster.origin_intercept_, memory.origin_intercept_, rtol=1e-10, atol=1e-12
+        )
+        lazy = {
+            "predict": cluster.predict(xs).compute(),
+            "log_prob": cluster.log_prob(xs, ys).compute(),
+            "predict_proba": cluster.predict_proba(xs, ys).compute(),
+        }
+        assert cluster.score(xs, ys) == pytest.approx(memory.score(x, y), rel=1e-12)
+    assert cluster.log_prob(x, y).sum() == pytest.approx(cluster.log_likelihood_, rel=1e-12)
+    np.testing.assert_array_equal(lazy["predict"], cluster.predict(x))
+    np.testing.assert_array_equal(lazy["log_prob"], cluster.log_prob(x, y))
+    np.testing.assert_array_equal(lazy["predict_proba"], cluster.predict_proba(x, y))
+    np.testing.assert_allclose(lazy["predict"], memory.predict(x), rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(lazy["log_prob"], memory.log_prob(x, y), rtol=1e-11)
+    np.testing.assert_allclose(lazy["predict_proba"], memory.predict_proba(x, y), atol=1e-11)
+
+
+@FAR
+def test_a_fit_far_from_the_origin_continued_is_the_uninterrupted_fit(shift):
+    """A warm start moves the stored lines from ``origin_`` to the rows' origin (by 0 on the
+    same rows), so that plain EM cut in two takes the steps of one run; moving the reported
+    intercepts instead rounded them by 5e-7 and the continued climb started elsewhere."""
+    settings = dict(n_init=1, accelerate=None, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        x, y, whole = _far_fit(shift, max_iter=12, **settings)
+        _, _, cut = _far_fit(shift, max_iter=5, warm_start=True, **settings)
+        cut.set_params(max_iter=7).fit(x, y)
+    np.testing.assert_array_equal(cut.origin_, whole.origin_)
+    np.testing.assert_allclose(cut.history_, whole.history_[5:], rtol=1e-14)
+    for name in ("coef_", "origin_intercept_", "sigmas_", "weights_"):
+        np.testing.assert_allclose(getattr(cut, name), getattr(whole, name), rtol=1e-12)
