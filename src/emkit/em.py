@@ -28,7 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from emkit.accel import VectorForm, contraction, extrapolate, model_at, next_step_max
-from emkit.backend import threads
+from emkit.backend import pass_processes, threads
 from emkit.backend.sources import DataSource
 from emkit.checkpoint import Checkpoint, RunState
 from emkit.distributions.family import offers
@@ -799,7 +799,8 @@ def run_batch(
     # BLAS on one thread for all the rounds, as every pass asks (threads.over_threads): set
     # and restored once, not around each pass (threadpoolctl, some 60 us each, a tenth of a
     # round on a thousand rows); the M-steps' small products gain nothing from BLAS threads.
-    with threads.one_blas_thread():
+    # On many cores the passes' groups of rows go to worker processes (pass_processes).
+    with threads.one_blas_thread(), pass_processes.row_processes(data):
         for i, run in enumerate(runs):
             _advance(run, None, i, pending, results, on_done)
         while pending:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from emkit.backend import pass_processes
 from emkit.backend import threads as cpu_threads
 from emkit.backend.threads import (
     TimedThreads,
@@ -640,7 +641,14 @@ def _threaded(
         )
         return [sums for part in parts for sums in part]
 
-    if x.shape[0] < min_rows:
+    files = pass_processes.current()  # the fit's rows as its worker processes map them
+    start = None if files is None else files.offset(x, weights)
+    if files is not None and start is not None:
+        with cpu_threads.one_blas_thread():
+            groups = files.run(
+                _partial, x, weights, start, group, min_rows, (forms, log_max, single, group)
+            )
+    elif x.shape[0] < min_rows:
         # Too few rows for a second thread (run_split and over_threads would run them whole
         # on this one): the same call without their machinery, which costs as much as the
         # pass on a few hundred rows (a model-selection grid runs one per structure a round).

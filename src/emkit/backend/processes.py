@@ -69,21 +69,35 @@ def shared_rows(data: ArrayChunks) -> Iterator[SharedRows]:
     :class:`NoWorkers` where the file cannot be written."""
     if data.sample_weight is not None or data.labels is not None:
         raise ValueError("shared_rows carries rows only, not sample weights or labels")
+    with written_arrays({"rows": data.x}) as paths:
+        yield SharedRows(paths["rows"], data.chunk_rows, data.dtype)
+
+
+@contextmanager
+def written_arrays(arrays: dict[str, np.ndarray]) -> Iterator[dict[str, Path]]:
+    """``arrays`` written to temporary ``.npy`` files (``name.npy`` for each name) for the
+    length of the context, in shared memory where the system has room for them, for worker
+    processes to map; their paths by name. Raises :class:`NoWorkers` where they cannot be
+    written."""
     from joblib.externals.loky.backend import resource_tracker
 
+    nbytes = sum(array.nbytes for array in arrays.values())
     try:
-        folder = Path(tempfile.mkdtemp(prefix="emkit-rows-", dir=_rows_folder(data.x.nbytes)))
+        folder = Path(tempfile.mkdtemp(prefix="emkit-rows-", dir=_rows_folder(nbytes)))
     except OSError as error:
         raise NoWorkers(f"the rows could not be written for the workers: {error}") from error
     # loky's tracker removes the folder should this process die before the context ends
     resource_tracker.register(str(folder), "folder")
     try:
-        path = folder / "rows.npy"
-        try:
-            np.save(path, data.x, allow_pickle=False)
-        except OSError as error:  # no room: the disk or the shared memory is full
-            raise NoWorkers(f"the rows could not be written for the workers: {error}") from error
-        yield SharedRows(path, data.chunk_rows, data.dtype)
+        paths = {name: folder / f"{name}.npy" for name in arrays}
+        for name, array in arrays.items():
+            try:
+                np.save(paths[name], array, allow_pickle=False)
+            except OSError as error:  # no room: the disk or the shared memory is full
+                raise NoWorkers(
+                    f"the rows could not be written for the workers: {error}"
+                ) from error
+        yield paths
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         resource_tracker.unregister(str(folder), "folder")

@@ -1,0 +1,386 @@
+"""A pass's groups of rows on worker processes, for fits on many cores.
+
+The kernel threads of a pass (:mod:`emkit.backend.threads`) share one interpreter, and each of
+the pass's NumPy calls holds the GIL for its Python work: at (1e6, 10, 10) full a one-thread
+iteration held it for 10-24% of its time (``benchmarks/threads.py --gil``), so 16 threads
+could gain at most 3.5-6x however many cores they had. Worker processes have a GIL each.
+Within :func:`row_processes` (a fit of rows held in memory), the rows and their weights are
+written once to a file in shared memory that every worker maps read-only; each pass then
+hands each worker a message naming a run of whole groups of rows and the model, and computes
+the first run itself. The parts are the groups the threads would compute, by the same function
+on one BLAS thread, so the statistics are the same to the last bit as on threads.
+
+The workers start with the first fit that wants them (loky's processes, which do not run the
+caller's ``__main__`` again) and serve the fits after it; they leave after ``IDLE_SECONDS``
+without a fit, or with this process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from emkit.backend.processes import NoWorkers, worker_count, written_arrays
+from emkit.backend.sources import ArrayChunks
+from emkit.backend.threads import one_blas_thread
+
+# EMKIT_PASS_PROCESSES: "auto" (the default: worker processes where a fit's passes have at
+# least PROCESS_MIN_THREADS threads and its rows PROCESS_MIN_VALUES values), "1" (wherever the
+# passes have two threads or more) or "0" (never).
+MODE_VARIABLE = "EMKIT_PASS_PROCESSES"
+MODES = ("auto", "1", "0")
+# From this many threads the GIL costs a pass more than the workers' messages do: with a
+# share s of 10-24% held, t threads gain at most 1 / (s + (1 - s) / t), 2.6-3.1x on 4.
+PROCESS_MIN_THREADS = 4
+# Rows (times columns) below which a fit keeps its threads: writing the rows costs a pass.
+PROCESS_MIN_VALUES = 1 << 22
+# Seconds without a fit after which the workers leave (their memory goes back to the system).
+IDLE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class RowFiles:
+    """The rows of the fit running in this thread (its :class:`ArrayChunks`' ``x`` and
+    ``sample_weight``), as the workers map them from ``rows_path`` and ``weights_path``."""
+
+    rows: np.ndarray
+    weights: np.ndarray | None
+    rows_path: str
+    weights_path: str | None
+    pool: _Pool
+
+    @property
+    def workers(self) -> int:
+        return self.pool.size
+
+    def offset(self, x: np.ndarray, weights: np.ndarray | None) -> int | None:
+        """The first row of ``x`` (a pass's rows) in :attr:`rows`, and of ``weights`` in
+        :attr:`weights`; None where they are not views of them (a copy, other rows)."""
+        start = _row_offset(self.rows, x)
+        if start is None or (weights is None) != (self.weights is None):
+            return None
+        if weights is not None and self.weights is not None:
+            return start if _row_offset(self.weights, weights) == start else None
+        return start
+
+    def run(
+        self,
+        fn: Callable[..., list],
+        x: np.ndarray,
+        weights: np.ndarray | None,
+        start: int,
+        group: int,
+        least: int,
+        args: tuple,
+    ) -> list:
+        """``fn(rows, weights, *args)`` of runs of whole groups of ``group`` rows of ``x``
+        (rows ``start`` on of :attr:`rows`), the first here and one on each worker, each of
+        ``least`` rows at least (fewer workers then), each returning a list (one item per
+        group): the lists joined in row order."""
+        n = x.shape[0]
+        groups = -(-n // group)
+        parts = max(1, min(self.workers + 1, groups, n // max(least, 1)))
+        edges = [min(n, (i * groups // parts) * group) for i in range(parts + 1)]
+        runs = list(zip(edges[:-1], edges[1:], strict=True))
+        errors = np.geterr()
+        messages = [
+            (self.rows_path, self.weights_path, start + lo, start + hi, fn, args, errors)
+            for lo, hi in runs[1:]
+        ]
+        lo, hi = runs[0]
+        try:
+            sent = self.pool.send(messages)
+            out = list(fn(x[lo:hi], None if weights is None else weights[lo:hi], *args))
+        except BaseException:  # an answer left unread would be read by the next pass
+            self.pool.close()  # the fit's other passes run here (the next fit starts workers)
+            raise
+        answers = self.pool.receive(sent)
+        for (lo, hi), answer in zip(runs[1:], answers, strict=True):
+            if answer is None:  # the worker is gone: its part here
+                answer = fn(x[lo:hi], None if weights is None else weights[lo:hi], *args)
+            out.extend(answer)
+        return out
+
+
+_active: ContextVar[RowFiles | None] = ContextVar("emkit_row_files", default=None)
+
+
+def current() -> RowFiles | None:
+    """The rows of the fit running in this thread as the workers map them; None where its
+    passes run on threads."""
+    return _active.get()
+
+
+@contextmanager
+def row_processes(data: Any) -> Iterator[None]:
+    """The passes of the fit over ``data`` (a source) in this thread on worker processes,
+    where ``EMKIT_PASS_PROCESSES`` and the machine say so (:data:`MODE_VARIABLE`) and the rows
+    are an array in memory; on threads otherwise, or where the workers or the file cannot be
+    had. Raises ValueError for a value of ``EMKIT_PASS_PROCESSES`` other than ``auto``, ``1``
+    or ``0``."""
+    workers = _workers_for(data)
+    if not workers or _active.get() is not None:
+        yield
+        return
+    try:
+        pool = _pool_of(workers)
+    except NoWorkers:
+        pool = None
+    if pool is None:  # no workers, or another thread's fit has them
+        yield
+        return
+    arrays = {"rows": data.x}
+    if data.sample_weight is not None:
+        arrays["weights"] = data.sample_weight
+    try:
+        with ExitStack() as written:
+            try:
+                paths = written.enter_context(written_arrays(arrays))
+            except NoWorkers:  # no room for the rows: the passes on threads
+                paths = None
+            if paths is None:
+                yield
+                return
+            weights = paths.get("weights")
+            files = RowFiles(
+                data.x,
+                data.sample_weight,
+                str(paths["rows"]),
+                None if weights is None else str(weights),
+                pool,
+            )
+            token = _active.set(files)
+            try:
+                yield
+            finally:
+                _active.reset(token)
+                pool.forget()  # the workers' maps of the files, before they go
+    finally:
+        _release(pool)
+
+
+def _workers_for(data: Any) -> int:
+    """Worker processes for the passes over ``data``: the passes' threads less the calling
+    one, where :data:`MODE_VARIABLE` asks for them; 0 for none."""
+    mode = os.environ.get(MODE_VARIABLE, "auto").strip().lower() or "auto"
+    if mode not in MODES:
+        raise ValueError(
+            f"{MODE_VARIABLE}={os.environ[MODE_VARIABLE]!r}: use auto (worker processes where "
+            f"the passes have at least {PROCESS_MIN_THREADS} threads), 1 (always) or 0 (never)"
+        )
+    if mode == "0" or not isinstance(data, ArrayChunks) or data.labels is not None:
+        return 0
+    x = data.x
+    # the rows a pass reads are views of x only where x is C-ordered in the pass's dtype
+    if type(x) is not np.ndarray or not x.flags.c_contiguous or x.dtype != np.dtype(data.dtype):
+        return 0
+    threads = worker_count()  # 1 in a worker process: its siblings hold the cores
+    if mode == "auto" and (threads < PROCESS_MIN_THREADS or x.size < PROCESS_MIN_VALUES):
+        return 0
+    return threads - 1 if threads >= 2 else 0
+
+
+def _row_offset(base: np.ndarray, part: np.ndarray) -> int | None:
+    """The index in ``base`` of the first row of ``part`` where ``part`` is a run of its rows
+    (a view: same dtype, strides and trailing shape), else None."""
+    if (
+        part.dtype != base.dtype
+        or part.shape[1:] != base.shape[1:]
+        or part.strides[1:] != base.strides[1:]
+        or (part.shape[0] > 1 and part.strides[0] != base.strides[0])
+    ):
+        return None
+    step = base.strides[0]
+    gap = part.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    if step <= 0 or gap % step:
+        return None
+    first = gap // step
+    return first if 0 <= first and first + part.shape[0] <= base.shape[0] else None
+
+
+class _Pool:
+    """Worker processes, each behind a pipe: a message out, an answer back."""
+
+    def __init__(self, size: int) -> None:
+        from joblib.externals.loky.backend import get_context
+
+        context = get_context("loky")
+        self.size = size
+        self.in_use = threading.Lock()  # held by the fit whose passes it serves
+        self.pipes: list[Any] = []
+        self.processes: list[Any] = []
+        try:
+            for _ in range(size):
+                here, there = context.Pipe()
+                process = context.Process(target=_serve, args=(there,), daemon=True)
+                process.start()
+                there.close()
+                self.pipes.append(here)
+                self.processes.append(process)
+        except Exception as error:  # noqa: BLE001 - whatever stops a process starting
+            self.close()
+            raise NoWorkers(f"{type(error).__name__}: {error}") from error
+
+    def alive(self) -> bool:
+        """Every worker running (none where the pool was closed)."""
+        return bool(self.processes) and all(process.is_alive() for process in self.processes)
+
+    def send(self, messages: list) -> list[bool]:
+        """One message to each of the first workers; whether each went."""
+        sent = []
+        for i, message in enumerate(messages):
+            try:
+                self.pipes[i].send(message)
+                sent.append(True)
+            except (IndexError, OSError, EOFError):  # closed, or the worker is gone
+                sent.append(False)
+        return sent
+
+    def receive(self, sent: list[bool]) -> list[Any]:
+        """The answers to :meth:`send`'s messages, in order: a worker's result, None where
+        it is gone; a worker's warnings are raised here, and its exception after every
+        answer is read."""
+        answers: list[Any] = []
+        failure: BaseException | None = None
+        replies = []
+        try:
+            for pipe, went in zip(self.pipes, sent, strict=False):
+                try:
+                    replies.append(pipe.recv() if went else None)
+                except (OSError, EOFError):
+                    replies.append(None)
+        except BaseException:  # an interrupt: the answers left unread go with the workers
+            self.close()
+            raise
+        for reply in replies:
+            if reply is None:
+                answers.append(None)
+                continue
+            kind, value, caught = reply
+            for message, category in caught:
+                warnings.warn(message, category, stacklevel=4)
+            if kind == "error" and failure is None:
+                failure = value
+            answers.append(value)
+        answers += [None] * (len(sent) - len(answers))  # closed: no pipes
+        if failure is not None:
+            raise failure
+        return answers
+
+    def forget(self) -> None:
+        """Each worker drops its maps of the rows (their files are about to go)."""
+        self.receive(self.send([("forget",)] * self.size))
+
+    def close(self) -> None:
+        for pipe in self.pipes:
+            try:
+                pipe.send(None)
+            except (OSError, EOFError):
+                pass
+        for process in self.processes:
+            process.join(timeout=1.0)
+            if process.is_alive():
+                process.terminate()
+        for pipe in self.pipes:
+            pipe.close()
+        self.pipes, self.processes = [], []
+
+
+def _serve(pipe: Any) -> None:
+    """A worker's loop: map the rows a message names, compute its part on one BLAS thread,
+    send the result (or the exception) back with the warnings it raised."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the calling process stops the workers
+    maps: dict[str, np.ndarray] = {}
+    with one_blas_thread():
+        while True:
+            try:
+                message = pipe.recv()
+            except (EOFError, OSError):
+                return
+            if message is None:
+                return
+            if message == ("forget",):
+                maps.clear()
+                pipe.send(("ok", [], []))
+                continue
+            rows_path, weights_path, lo, hi, fn, args, errors = message
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    x = _mapped(maps, rows_path)[lo:hi]
+                    w = None if weights_path is None else _mapped(maps, weights_path)[lo:hi]
+                    with np.errstate(**errors):
+                        reply: tuple = ("ok", fn(x, w, *args))
+                except Exception as error:  # noqa: BLE001 - raised in the calling process
+                    reply = ("error", error)
+            notes = [(str(w.message), w.category) for w in caught]
+            try:
+                pipe.send((*reply, notes))
+            except Exception as error:  # noqa: BLE001 - an answer that cannot be pickled
+                pipe.send(("error", RuntimeError(f"{type(error).__name__}: {error}"), notes))
+
+
+def _mapped(maps: dict[str, np.ndarray], path: str) -> np.ndarray:
+    if path not in maps:
+        # a plain array over the map (no np.memmap: slicing one makes memmaps)
+        maps[path] = np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
+    return maps[path]
+
+
+_lock = threading.Lock()
+_pool: _Pool | None = None
+_idle: threading.Timer | None = None
+
+
+def _pool_of(size: int) -> _Pool | None:
+    """The workers, ``size`` of them (started where they are not, or not all, running),
+    held for this thread's fit; None where another thread's fit holds them."""
+    global _pool
+    with _lock:
+        if _idle is not None:
+            _idle.cancel()
+        if _pool is not None and not _pool.in_use.acquire(blocking=False):
+            return None
+        if _pool is not None and (_pool.size != size or not _pool.alive()):
+            _pool.close()
+            _pool = None
+        if _pool is None:
+            _pool = _Pool(size)
+            _pool.in_use.acquire()
+        return _pool
+
+
+def _release(pool: _Pool) -> None:
+    """The end of a fit on ``pool``: free for the next, and stopped after ``IDLE_SECONDS``
+    without one."""
+    global _idle
+    with _lock:
+        pool.in_use.release()
+        if _idle is not None:
+            _idle.cancel()
+        _idle = threading.Timer(IDLE_SECONDS, shutdown)
+        _idle.daemon = True
+        _idle.start()
+
+
+def shutdown() -> None:
+    """Stop the workers unless a fit holds them (the next fit that wants them starts them
+    again)."""
+    global _pool
+    with _lock:
+        if _pool is not None and _pool.in_use.acquire(blocking=False):
+            _pool.close()
+            _pool = None
+
+
+atexit.register(shutdown)

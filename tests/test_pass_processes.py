@@ -1,0 +1,158 @@
+"""The Gaussian pass's groups of rows on worker processes (emkit.backend.pass_processes): the
+same fits to the last bit as on threads, the worker's warnings and errors raised here, files
+and maps released, workers restarted where they died, and the choice of processes."""
+
+import os
+
+import numpy as np
+import pytest
+
+import emkit
+from emkit.backend import pass_processes
+from emkit.backend.pass_processes import current, row_processes
+from emkit.backend.sources import ArrayChunks
+
+
+@pytest.fixture
+def two_threads(monkeypatch):
+    """Passes with two threads: the calling one and one worker process where asked."""
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "2")
+
+
+def _rows(n=120_000, d=5, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=4.0, size=(3, d))
+    return centres[rng.integers(3, size=n)] + rng.standard_normal((n, d))
+
+
+def _fit(monkeypatch, mode, x, sample_weight=None, **params):
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", mode)
+    return emkit.GaussianMixture(3, random_state=0, **params).fit(x, sample_weight=sample_weight)
+
+
+def _counting_runs(monkeypatch):
+    """How many passes the workers took part in."""
+    calls = [0]
+    run = pass_processes.RowFiles.run
+
+    def counted(self, *args):
+        calls[0] += 1
+        return run(self, *args)
+
+    monkeypatch.setattr(pass_processes.RowFiles, "run", counted)
+    return calls
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fits_on_worker_processes_are_the_fits_on_threads(
+    monkeypatch, two_threads, covariance_type, weighted
+):
+    x = _rows()
+    w = np.random.default_rng(1).uniform(0.2, 3.0, x.shape[0]) if weighted else None
+    on_threads = _fit(monkeypatch, "0", x, w, covariance_type=covariance_type)
+    calls = _counting_runs(monkeypatch)
+    apart = _fit(monkeypatch, "1", x, w, covariance_type=covariance_type)
+    assert calls[0] >= on_threads.n_iter_
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_array_equal(getattr(apart, name), getattr(on_threads, name))
+    assert apart.lower_bound_ == on_threads.lower_bound_
+    assert apart.n_iter_ == on_threads.n_iter_
+
+
+def test_a_model_selection_grid_on_worker_processes_is_the_grid_on_threads(
+    monkeypatch, two_threads
+):
+    # several forms per pass in lockstep, screened in float32 and finished in float64
+    x = _rows(n=100_000, d=4, seed=2)
+    tables = []
+    for mode in ("0", "1"):
+        monkeypatch.setenv("EMKIT_PASS_PROCESSES", mode)
+        selection = emkit.select_mixture(
+            x, n_components=[2, 3], covariance_types=["VVV", "EEE", "VII"]
+        )
+        tables.append(selection.table_)
+    np.testing.assert_array_equal(tables[0].to_numpy(), tables[1].to_numpy())
+
+
+def test_the_workers_warnings_and_errors_are_raised_here(monkeypatch, two_threads):
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", "1")
+    x = np.ones((4096, 2))
+    x[3000] = 0.0  # in the worker's part: log(0)
+    with row_processes(ArrayChunks(x)):
+        files = current()
+        assert files is not None and files.workers == 1
+        with pytest.warns(RuntimeWarning, match="divide by zero"):
+            out = files.run(np.log, x, None, 0, 1024, 1, ())
+        with np.errstate(divide="ignore"):
+            np.testing.assert_array_equal(np.asarray(out), np.log(x))
+        with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+            files.run(np.log, x, None, 0, 1024, 1, ())
+        # the worker still serves
+        assert files.pool.alive() and files.pool is pass_processes._pool
+        out = files.run(np.sqrt, x, None, 0, 1024, 1, ())
+        np.testing.assert_array_equal(np.asarray(out), np.sqrt(x))
+        assert files.pool.alive()
+
+
+def test_the_rows_files_go_with_the_fit(monkeypatch, two_threads):
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", "1")
+    x = _rows(n=10_000)
+    with row_processes(ArrayChunks(x)):
+        files = current()
+        assert files is not None
+        path = files.rows_path
+        assert os.path.exists(path)
+        np.testing.assert_array_equal(np.load(path), x)
+    assert current() is None
+    assert not os.path.exists(os.path.dirname(path))
+
+
+def test_workers_that_died_are_started_again(monkeypatch, two_threads):
+    x = _rows()
+    first = _fit(monkeypatch, "1", x)
+    pool = pass_processes._pool
+    assert pool is not None
+    for process in pool.processes:
+        process.terminate()
+        process.join()
+    again = _fit(monkeypatch, "1", x)
+    assert pass_processes._pool is not pool and pass_processes._pool.alive()
+    np.testing.assert_array_equal(again.means_, first.means_)
+    assert again.lower_bound_ == first.lower_bound_
+
+
+def test_a_worker_that_dies_mid_fit_leaves_its_part_to_this_process(monkeypatch, two_threads):
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", "1")
+    x = np.abs(_rows(n=8192, d=2))
+    with row_processes(ArrayChunks(x)):
+        files = current()
+        assert files is not None
+        for process in files.pool.processes:
+            process.terminate()
+            process.join()
+        out = files.run(np.sqrt, x, None, 0, 1024, 1, ())
+        np.testing.assert_array_equal(np.asarray(out), np.sqrt(x))
+
+
+def test_which_fits_take_worker_processes(monkeypatch):
+    big = np.zeros((pass_processes.PROCESS_MIN_VALUES // 4, 4))
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "8")
+    monkeypatch.delenv("EMKIT_PASS_PROCESSES", raising=False)
+    assert pass_processes._workers_for(ArrayChunks(big)) == 7
+    # too few rows, threads, or rows not held as the passes read them
+    assert pass_processes._workers_for(ArrayChunks(big[:100])) == 0
+    assert pass_processes._workers_for(ArrayChunks(np.asfortranarray(big))) == 0
+    assert pass_processes._workers_for(ArrayChunks(big, dtype=np.float32)) == 0
+    labels = np.zeros(big.shape[0], dtype=int)
+    assert pass_processes._workers_for(ArrayChunks(big, labels=labels)) == 0
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "3")
+    assert pass_processes._workers_for(ArrayChunks(big)) == 0
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", "1")
+    assert pass_processes._workers_for(ArrayChunks(big[:100])) == 2
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", "0")
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "8")
+    assert pass_processes._workers_for(ArrayChunks(big)) == 0
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", "yes")
+    with pytest.raises(ValueError, match="EMKIT_PASS_PROCESSES='yes': use auto"):
+        pass_processes._workers_for(ArrayChunks(big))
