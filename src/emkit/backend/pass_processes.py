@@ -184,8 +184,10 @@ def _workers_for(data: Any) -> int:
     # the rows a pass reads are views of x only where x is C-ordered in the pass's dtype
     if type(x) is not np.ndarray or not x.flags.c_contiguous or x.dtype != np.dtype(data.dtype):
         return 0
+    if mode == "auto" and x.size < PROCESS_MIN_VALUES:  # before the count: it reads the system
+        return 0
     threads = worker_count()  # 1 in a worker process: its siblings hold the cores
-    if mode == "auto" and (threads < PROCESS_MIN_THREADS or x.size < PROCESS_MIN_VALUES):
+    if mode == "auto" and threads < PROCESS_MIN_THREADS:
         return 0
     return threads - 1 if threads >= 2 else 0
 
