@@ -156,3 +156,15 @@ def test_which_fits_take_worker_processes(monkeypatch):
     monkeypatch.setenv("EMKIT_PASS_PROCESSES", "yes")
     with pytest.raises(ValueError, match="EMKIT_PASS_PROCESSES='yes': use auto"):
         pass_processes._workers_for(ArrayChunks(big))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc (Linux)")
+def test_the_workers_keep_no_map_of_the_rows_after_the_fit(monkeypatch, two_threads):
+    # a map of the deleted file would hold its shared memory until the workers' next fit
+    # (on Windows the file could not be deleted at all)
+    _fit(monkeypatch, "1", _rows())
+    pool = pass_processes._pool
+    assert pool is not None and pool.alive()
+    for process in pool.processes:
+        with open(f"/proc/{process.pid}/maps") as maps:
+            assert "emkit-rows-" not in maps.read()

@@ -315,21 +315,30 @@ def _serve(pipe: Any) -> None:
                 maps.clear()
                 pipe.send(("ok", [], []))
                 continue
-            rows_path, weights_path, lo, hi, fn, args, errors = message
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    x = _mapped(maps, rows_path)[lo:hi]
-                    w = None if weights_path is None else _mapped(maps, weights_path)[lo:hi]
-                    with np.errstate(**errors):
-                        reply: tuple = ("ok", fn(x, w, *args))
-                except Exception as error:  # noqa: BLE001 - raised in the calling process
-                    reply = ("error", error)
-            notes = [(str(w.message), w.category) for w in caught]
+            reply, notes = _answer(maps, message)
             try:
                 pipe.send((*reply, notes))
             except Exception as error:  # noqa: BLE001 - an answer that cannot be pickled
                 pipe.send(("error", RuntimeError(f"{type(error).__name__}: {error}"), notes))
+            del reply  # no view of the maps kept to the next message (forget drops them all)
+
+
+def _answer(maps: dict[str, np.ndarray], message: tuple) -> tuple[tuple, list]:
+    """A worker's reply to a message naming a run of rows, and the warnings it raised. The
+    views of the maps are this call's locals (and no traceback is kept), so that after
+    ``("forget",)`` nothing maps a rows file that the calling process then deletes: its
+    shared memory goes back to the system (on Windows, the file can be deleted at all)."""
+    rows_path, weights_path, lo, hi, fn, args, errors = message
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            x = _mapped(maps, rows_path)[lo:hi]
+            w = None if weights_path is None else _mapped(maps, weights_path)[lo:hi]
+            with np.errstate(**errors):
+                reply: tuple = ("ok", fn(x, w, *args))
+        except Exception as error:  # noqa: BLE001 - raised in the calling process
+            reply = ("error", error.with_traceback(None))
+    return reply, [(str(note.message), note.category) for note in caught]
 
 
 def _mapped(maps: dict[str, np.ndarray], path: str) -> np.ndarray:
