@@ -168,3 +168,27 @@ def test_the_workers_keep_no_map_of_the_rows_after_the_fit(monkeypatch, two_thre
     for process in pool.processes:
         with open(f"/proc/{process.pid}/maps") as maps:
             assert "emkit-rows-" not in maps.read()
+
+
+def test_an_interrupt_as_the_workers_forget_the_rows_leaves_no_answer_unread(
+    monkeypatch, two_threads
+):
+    # a "forget" answer left in a pipe would be read as the next fit's first part
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "3")
+    x = _rows()
+    expected = _fit(monkeypatch, "1", x)
+    send = pass_processes._Pool.send
+
+    def interrupted(self, messages):
+        if messages and messages[0] == ("forget",):
+            self.pipes[0].send(messages[0])
+            raise KeyboardInterrupt
+        return send(self, messages)
+
+    monkeypatch.setattr(pass_processes._Pool, "send", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _fit(monkeypatch, "1", x)
+    monkeypatch.setattr(pass_processes._Pool, "send", send)
+    again = _fit(monkeypatch, "1", x)
+    np.testing.assert_array_equal(again.means_, expected.means_)
+    assert again.lower_bound_ == expected.lower_bound_

@@ -281,7 +281,11 @@ class _Pool:
 
     def forget(self) -> None:
         """Each worker drops its maps of the rows (their files are about to go)."""
-        self.receive(self.send([("forget",)] * self.size))
+        try:
+            self.receive(self.send([("forget",)] * self.size))
+        except BaseException:  # an interrupt between sends: an answer left unread
+            self.close()
+            raise
 
     def close(self) -> None:
         for pipe in self.pipes:
