@@ -446,6 +446,33 @@ def test_dask_partitions_of_integers_that_float64_rounds_are_refused():
         KMeans(2, random_state=0).fit(da.from_array(BEYOND, chunks=30))
 
 
+def test_a_masked_integer_float64_would_round_is_a_missing_value():
+    # a masked entry is missing, whatever its stored value: only the others are numbers
+    values = np.random.default_rng(0).integers(0, 100, size=(60, 2))
+    x = np.ma.masked_array(values, mask=np.zeros((60, 2), bool))
+    x[7, 1] = 2**60 + 1
+    x[7, 1] = np.ma.masked
+    got = GaussianMixture(2, missing="em", random_state=0).fit(x)
+    filled = values.astype(float)
+    filled[7, 1] = np.nan
+    want = GaussianMixture(2, missing="em", random_state=0).fit(filled)
+    np.testing.assert_array_equal(got.means_, want.means_)
+    x[8, 0] = 2**60 + 1  # not masked: refused
+    with pytest.raises(ValueError, match=ROUNDED):
+        GaussianMixture(2, missing="em", random_state=0).fit(x)
+
+
+def test_a_category_column_is_judged_by_its_categories():
+    pd = pytest.importorskip("pandas")
+    near = pd.DataFrame({"c": pd.Categorical(np.arange(60) % 3), "v": np.arange(60.0)})
+    fitted = KMeans(2, random_state=0).fit(near)
+    want = KMeans(2, random_state=0).fit(near.astype(float))
+    np.testing.assert_array_equal(fitted.cluster_centers_, want.cluster_centers_)
+    far = near.assign(c=pd.Categorical(2**60 + 1 + np.arange(60) % 3))
+    with pytest.raises(ValueError, match=ROUNDED):
+        KMeans(2, random_state=0).fit(far)
+
+
 def test_integers_float64_holds_exactly_are_fitted_as_floats():
     # up to 2**53, and multiples of their float64 spacing beyond it, convert exactly
     small = (2**53 - np.arange(120).reshape(60, 2) * 2**20).astype(np.int64)

@@ -3,6 +3,8 @@ same fits to the last bit as on threads, the worker's warnings and errors raised
 and maps released, workers restarted where they died, and the choice of processes."""
 
 import os
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -192,3 +194,31 @@ def test_an_interrupt_as_the_workers_forget_the_rows_leaves_no_answer_unread(
     again = _fit(monkeypatch, "1", x)
     np.testing.assert_array_equal(again.means_, expected.means_)
     assert again.lower_bound_ == expected.lower_bound_
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+@pytest.mark.parametrize("mode", ["0", "1"])
+def test_a_forked_child_fits_with_threads_and_workers_of_its_own(monkeypatch, two_threads, mode):
+    x = _rows(n=100_000, d=3)
+    parent = _fit(monkeypatch, "1", x)  # the parent's kernel threads and workers exist
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", mode)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a fit on the same rows, its lower bound back to the parent
+        try:
+            child = emkit.GaussianMixture(3, random_state=0).fit(x)
+            os.write(write, repr(child.lower_bound_).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    deadline = time.monotonic() + 120
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child's fit did not end")
+        time.sleep(0.05)
+    answer = os.read(read, 64).decode()
+    os.close(read)
+    assert float(answer) == parent.lower_bound_
+    assert pass_processes._pool is not None and pass_processes._pool.alive()  # the parent's

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import atexit
 import os
+import pickle
 import signal
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -30,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from emkit.backend.processes import NoWorkers, worker_count, written_arrays
+from emkit.backend.processes import NoWorkers, in_worker_process, worker_count, written_arrays
 from emkit.backend.sources import ArrayChunks
 from emkit.backend.threads import one_blas_thread
 
@@ -93,10 +95,11 @@ class RowFiles:
         edges = [min(n, (i * groups // parts) * group) for i in range(parts + 1)]
         runs = list(zip(edges[:-1], edges[1:], strict=True))
         errors = np.geterr()
-        messages = [
-            (self.rows_path, self.weights_path, start + lo, start + hi, fn, args, errors)
-            for lo, hi in runs[1:]
-        ]
+        # the pass's model pickled once, not once a worker (a grid's forms are 0.2-0.5 MB)
+        task = pickle.dumps(
+            (self.rows_path, self.weights_path, fn, args, errors), pickle.HIGHEST_PROTOCOL
+        )
+        messages = [(start + lo, start + hi, task) for lo, hi in runs[1:]]
         lo, hi = runs[0]
         try:
             sent = self.pool.send(messages)
@@ -180,6 +183,8 @@ def _workers_for(data: Any) -> int:
         )
     if mode == "0" or not isinstance(data, ArrayChunks) or data.labels is not None:
         return 0
+    if in_worker_process():  # a grid's task, say: no workers of its own (EMKIT_NUM_THREADS
+        return 0  # set for the whole run would otherwise start a pool in every task)
     x = data.x
     # the rows a pass reads are views of x only where x is C-ordered in the pass's dtype
     if type(x) is not np.ndarray or not x.flags.c_contiguous or x.dtype != np.dtype(data.dtype):
@@ -293,8 +298,9 @@ class _Pool:
                 pipe.send(None)
             except (OSError, EOFError):
                 pass
+        deadline = time.monotonic() + 1.0  # one second for them all, then terminated
         for process in self.processes:
-            process.join(timeout=1.0)
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
             if process.is_alive():
                 process.terminate()
         for pipe in self.pipes:
@@ -332,7 +338,8 @@ def _answer(maps: dict[str, np.ndarray], message: tuple) -> tuple[tuple, list]:
     views of the maps are this call's locals (and no traceback is kept), so that after
     ``("forget",)`` nothing maps a rows file that the calling process then deletes: its
     shared memory goes back to the system (on Windows, the file can be deleted at all)."""
-    rows_path, weights_path, lo, hi, fn, args, errors = message
+    lo, hi, task = message
+    rows_path, weights_path, fn, args, errors = pickle.loads(task)  # from the calling process
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -398,4 +405,16 @@ def shutdown() -> None:
             _pool = None
 
 
+def _forget_workers_in_child() -> None:
+    """A child of ``os.fork`` leaves the parent's workers to the parent: it drops its copies
+    of their pipes (sending nothing) and starts its own where it wants them."""
+    global _pool, _idle, _lock
+    if _pool is not None:
+        for pipe in _pool.pipes:
+            pipe.close()
+    _pool, _idle, _lock = None, None, threading.Lock()
+
+
 atexit.register(shutdown)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_workers_in_child)

@@ -122,11 +122,17 @@ def worker_count() -> int:
     ``EMKIT_NUM_THREADS`` says otherwise."""
     if os.environ.get("EMKIT_NUM_THREADS"):
         return num_threads()
-    if multiprocessing.parent_process() is not None or multiprocessing.current_process().daemon:
+    if in_worker_process():
         return 1
     from joblib.externals.loky import cpu_count
 
     return max(1, min(num_threads(), cpu_count()))
+
+
+def in_worker_process() -> bool:
+    """Whether ``multiprocessing`` or a pool started this process (a joblib, loky,
+    ``ProcessPoolExecutor`` or Dask worker, or emkit's own)."""
+    return multiprocessing.parent_process() is not None or multiprocessing.current_process().daemon
 
 
 def run_apart(

@@ -64,6 +64,17 @@ PROBE_SHARE = 1 / 8
 KERNEL_SWITCH_INTERVAL = 0.001
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _forget_pool_in_child() -> None:
+    """A child of ``os.fork`` has none of the pool's threads: it starts its own (a pass
+    waited forever on tasks that no thread would take)."""
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
 _controller = None
 # Set by kernel_threads() for the calling thread only (a Dask task, say).
 _threads_here: ContextVar[int | None] = ContextVar("emkit_kernel_threads", default=None)
