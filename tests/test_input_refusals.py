@@ -473,6 +473,26 @@ def test_a_category_column_is_judged_by_its_categories():
         KMeans(2, random_state=0).fit(far)
 
 
+def test_a_category_no_row_holds_is_not_refused():
+    pd = pytest.importorskip("pandas")
+    far = pd.Categorical(np.arange(60) % 3, categories=[0, 1, 2, 2**60 + 1])
+    frame = pd.DataFrame({"c": far, "v": np.arange(60.0)})
+    fitted = KMeans(2, random_state=0).fit(frame)
+    want = KMeans(2, random_state=0).fit(frame.astype(float))
+    np.testing.assert_array_equal(fitted.cluster_centers_, want.cluster_centers_)
+
+
+def test_masked_objects_are_read_as_given_in_chunks():
+    # an object array's masked entries are not missing values (NumPy's conversion reads them)
+    x = np.empty((60, 2), dtype=object)
+    x[:] = np.random.default_rng(0).integers(0, 100, size=(60, 2))
+    x[7, 1] = 2**60 + 1
+    mask = np.zeros((60, 2), bool)
+    mask[7, 1] = True
+    with pytest.raises(ValueError, match=ROUNDED):
+        GaussianMixture(2, random_state=0).fit([np.ma.masked_array(x, mask=mask)] * 2)
+
+
 def test_integers_float64_holds_exactly_are_fitted_as_floats():
     # up to 2**53, and multiples of their float64 spacing beyond it, convert exactly
     small = (2**53 - np.arange(120).reshape(60, 2) * 2**20).astype(np.int64)

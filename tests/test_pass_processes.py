@@ -4,6 +4,8 @@ and maps released, workers restarted where they died, and the choice of processe
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -222,3 +224,31 @@ def test_a_forked_child_fits_with_threads_and_workers_of_its_own(monkeypatch, tw
     os.close(read)
     assert float(answer) == parent.lower_bound_
     assert pass_processes._pool is not None and pass_processes._pool.alive()  # the parent's
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+def test_a_forked_child_that_exits_leaves_the_parents_workers_running():
+    # multiprocessing's exit in the child terminated and joined the workers it had copied
+    script = """
+import os, sys, time
+import numpy as np
+import emkit
+from emkit.backend import pass_processes
+x = np.random.default_rng(0).normal(size=(50_000, 3))
+emkit.GaussianMixture(2, random_state=0, max_iter=3).fit(x)
+if os.fork() == 0:
+    sys.exit(0)  # the child's atexit handlers run
+os.wait()
+time.sleep(0.2)
+print(pass_processes._pool.alive())
+"""
+    env = {**os.environ, "EMKIT_NUM_THREADS": "2", "EMKIT_PASS_PROCESSES": "1"}
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.strip() == "True", done.stderr
+    assert "Traceback" not in done.stderr

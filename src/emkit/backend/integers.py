@@ -75,8 +75,10 @@ def refuse_inexact_integers(x: Any, name: str, what: str | None) -> None:
     (here, not at all)."""
     if type(x).__module__.startswith("dask"):
         return
-    if isinstance(x, np.ma.MaskedArray):  # a masked entry is a missing value, not a number
-        x = x.compressed()
+    if isinstance(x, np.ma.MaskedArray):
+        # a masked number is a missing value (masked_as_nan); under any other dtype the
+        # conversion reads the values stored under the mask
+        x = x.compressed() if x.dtype.kind in "biuf" else np.asarray(x)
     if hasattr(x, "to_frame") and hasattr(x, "dtype"):  # a pandas Series
         x = x.to_frame()
     dtypes: Any = getattr(x, "dtypes", None)
@@ -111,7 +113,12 @@ def present_values(column: Any) -> np.ndarray:
     (pd.NA of a nullable column) left out: int64 or uint64 values, or objects."""
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):  # its values are among its categories
-        return dtype.categories.to_numpy()
+        categories = dtype.categories.to_numpy()
+        if _rounded(categories) is None:  # the usual case: one look at the categories
+            return categories
+        # only the categories some row holds (a filtered frame keeps the others), once a row
+        codes = column.cat.codes.to_numpy()
+        return categories[codes[codes >= 0]]
     if dtype.kind == "O":
         return column.to_numpy()
     if column.hasnans:

@@ -412,6 +412,12 @@ def _forget_workers_in_child() -> None:
     if _pool is not None:
         for pipe in _pool.pipes:
             pipe.close()
+        # nor may multiprocessing's exit in the child terminate and join them (its registry
+        # of children was copied with the parent's memory)
+        from multiprocessing import process as mp_process
+
+        for worker in _pool.processes:
+            mp_process._children.discard(worker)
     _pool, _idle, _lock = None, None, threading.Lock()
 
 
