@@ -242,7 +242,8 @@ os.wait()
 time.sleep(0.2)
 print(pass_processes._pool.alive())
 """
-    env = {**os.environ, "EMKIT_NUM_THREADS": "2", "EMKIT_PASS_PROCESSES": "1"}
+    src = os.path.dirname(os.path.dirname(emkit.__file__))  # this checkout's, not an install's
+    env = {**os.environ, "EMKIT_NUM_THREADS": "2", "EMKIT_PASS_PROCESSES": "1", "PYTHONPATH": src}
     done = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", script],
         env=env,
