@@ -416,8 +416,9 @@ def _forget_workers_in_child() -> None:
         # of children was copied with the parent's memory)
         from multiprocessing import process as mp_process
 
+        children: set[Any] = getattr(mp_process, "_children", set())  # private: read with care
         for worker in _pool.processes:
-            mp_process._children.discard(worker)
+            children.discard(worker)
     _pool, _idle, _lock = None, None, threading.Lock()
 
 
