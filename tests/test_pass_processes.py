@@ -253,3 +253,38 @@ print(pass_processes._pool.alive())
     )
     assert done.stdout.strip() == "True", done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+def test_a_child_forked_in_a_fit_leaves_the_parents_rows_and_workers(monkeypatch, two_threads):
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", "1")
+    x = np.abs(_rows(n=8192, d=2))
+    read, write = os.pipe()
+    pid, ok = None, False
+    try:
+        with row_processes(ArrayChunks(x)):
+            files = current()
+            assert files is not None
+            pid = os.fork()
+            if pid == 0:  # the child computes its parts itself and deletes nothing
+                out = files.run(np.sqrt, x, None, 0, 1024, 1, ())
+                ok = bool(np.array_equal(np.asarray(out), np.sqrt(x)))
+            else:
+                deadline = time.monotonic() + 60
+                while os.waitpid(pid, os.WNOHANG) == (0, 0):
+                    if time.monotonic() > deadline:
+                        os.kill(pid, signal.SIGKILL)
+                        os.waitpid(pid, 0)
+                        pytest.fail("the forked child did not end")
+                    time.sleep(0.02)
+                assert os.read(read, 1) == b"1"
+                assert os.path.exists(files.rows_path)  # the child left the context too
+                assert files.pool.alive()
+                out = files.run(np.sqrt, x, None, 0, 1024, 1, ())
+                np.testing.assert_array_equal(np.asarray(out), np.sqrt(x))
+    finally:
+        if pid == 0:
+            os.write(write, b"1" if ok else b"0")
+            os._exit(0)
+    os.close(read)
+    os.close(write)

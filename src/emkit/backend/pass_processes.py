@@ -94,12 +94,13 @@ class RowFiles:
         parts = max(1, min(self.workers + 1, groups, n // max(least, 1)))
         edges = [min(n, (i * groups // parts) * group) for i in range(parts + 1)]
         runs = list(zip(edges[:-1], edges[1:], strict=True))
-        errors = np.geterr()
-        # the pass's model pickled once, not once a worker (a grid's forms are 0.2-0.5 MB)
-        task = pickle.dumps(
-            (self.rows_path, self.weights_path, fn, args, errors), pickle.HIGHEST_PROTOCOL
-        )
-        messages = [(start + lo, start + hi, task) for lo, hi in runs[1:]]
+        messages = []
+        if len(runs) > 1:  # the pass's model pickled once, not once a worker (0.2-0.5 MB)
+            task = pickle.dumps(
+                (self.rows_path, self.weights_path, fn, args, np.geterr()),
+                pickle.HIGHEST_PROTOCOL,
+            )
+            messages = [(start + lo, start + hi, task) for lo, hi in runs[1:]]
         lo, hi = runs[0]
         try:
             sent = self.pool.send(messages)
@@ -339,10 +340,11 @@ def _answer(maps: dict[str, np.ndarray], message: tuple) -> tuple[tuple, list]:
     ``("forget",)`` nothing maps a rows file that the calling process then deletes: its
     shared memory goes back to the system (on Windows, the file can be deleted at all)."""
     lo, hi, task = message
-    rows_path, weights_path, fn, args, errors = pickle.loads(task)  # from the calling process
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
+            # from the calling process, down its own pipe
+            rows_path, weights_path, fn, args, errors = pickle.loads(task)
             x = _mapped(maps, rows_path)[lo:hi]
             w = None if weights_path is None else _mapped(maps, weights_path)[lo:hi]
             with np.errstate(**errors):
@@ -419,6 +421,9 @@ def _forget_workers_in_child() -> None:
         children: set[Any] = getattr(mp_process, "_children", set())  # private: read with care
         for worker in _pool.processes:
             children.discard(worker)
+        # a fit in the child that began in the parent (a fork from a callback) computes its
+        # parts itself and closes nothing of the parent's
+        _pool.pipes, _pool.processes = [], []
     _pool, _idle, _lock = None, None, threading.Lock()
 
 

@@ -88,6 +88,7 @@ def written_arrays(arrays: dict[str, np.ndarray]) -> Iterator[dict[str, Path]]:
         raise NoWorkers(f"the rows could not be written for the workers: {error}") from error
     # loky's tracker removes the folder should this process die before the context ends
     resource_tracker.register(str(folder), "folder")
+    owner = os.getpid()  # a child forked inside the context leaves the folder to its parent
     try:
         paths = {name: folder / f"{name}.npy" for name in arrays}
         for name, array in arrays.items():
@@ -99,8 +100,9 @@ def written_arrays(arrays: dict[str, np.ndarray]) -> Iterator[dict[str, Path]]:
                 ) from error
         yield paths
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
-        resource_tracker.unregister(str(folder), "folder")
+        if os.getpid() == owner:
+            shutil.rmtree(folder, ignore_errors=True)
+            resource_tracker.unregister(str(folder), "folder")
 
 
 def _rows_folder(nbytes: int) -> Path | None:
