@@ -34,6 +34,17 @@ def _fit(monkeypatch, mode, x, sample_weight=None, **params):
     return emkit.GaussianMixture(3, random_state=0, **params).fit(x, sample_weight=sample_weight)
 
 
+def _wait_for_child(pid, seconds):
+    """Wait for the forked child ``pid`` to end; kill it and fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child did not end")
+        time.sleep(0.02)
+
+
 def _counting_runs(monkeypatch):
     """How many passes the workers took part in."""
     calls = [0]
@@ -213,13 +224,7 @@ def test_a_forked_child_fits_with_threads_and_workers_of_its_own(monkeypatch, tw
         finally:
             os._exit(0)
     os.close(write)
-    deadline = time.monotonic() + 120
-    while os.waitpid(pid, os.WNOHANG) == (0, 0):
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child's fit did not end")
-        time.sleep(0.05)
+    _wait_for_child(pid, 120)
     answer = os.read(read, 64).decode()
     os.close(read)
     assert float(answer) == parent.lower_bound_
@@ -270,13 +275,7 @@ def test_a_child_forked_in_a_fit_leaves_the_parents_rows_and_workers(monkeypatch
                 out = files.run(np.sqrt, x, None, 0, 1024, 1, ())
                 ok = bool(np.array_equal(np.asarray(out), np.sqrt(x)))
             else:
-                deadline = time.monotonic() + 60
-                while os.waitpid(pid, os.WNOHANG) == (0, 0):
-                    if time.monotonic() > deadline:
-                        os.kill(pid, signal.SIGKILL)
-                        os.waitpid(pid, 0)
-                        pytest.fail("the forked child did not end")
-                    time.sleep(0.02)
+                _wait_for_child(pid, 60)
                 assert os.read(read, 1) == b"1"
                 assert os.path.exists(files.rows_path)  # the child left the context too
                 assert files.pool.alive()
