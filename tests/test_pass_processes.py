@@ -3,6 +3,7 @@ same fits to the last bit as on threads, the worker's warnings and errors raised
 and maps released, workers restarted where they died, and the choice of processes."""
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -196,7 +197,8 @@ def test_an_interrupt_as_the_workers_forget_the_rows_leaves_no_answer_unread(
 
     def interrupted(self, messages):
         if messages and messages[0] == ("forget",):
-            self.pipes[0].send(messages[0])
+            self.round += 1
+            self.pipes[0].send((self.round, messages[0]))
             raise KeyboardInterrupt
         return send(self, messages)
 
@@ -207,6 +209,21 @@ def test_an_interrupt_as_the_workers_forget_the_rows_leaves_no_answer_unread(
     again = _fit(monkeypatch, "1", x)
     np.testing.assert_array_equal(again.means_, expected.means_)
     assert again.lower_bound_ == expected.lower_bound_
+
+
+def test_an_answer_of_an_earlier_pass_is_not_read_as_this_passs_part(monkeypatch, two_threads):
+    # a pass interrupted after its messages went leaves their answers in the pipes
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", "1")
+    x = np.abs(_rows(n=8192, d=2))
+    with row_processes(ArrayChunks(x)):
+        files = current()
+        assert files is not None and files.workers == 1
+        stale = pickle.dumps((files.rows_path, None, np.negative, (), np.geterr()))
+        assert files.pool.send([(4096, 8192, stale)]) == [True]  # its answer left unread
+        out = files.run(np.sqrt, x, None, 0, 1024, 1, ())
+        np.testing.assert_array_equal(np.asarray(out), np.sqrt(x))
+        again = files.run(np.square, x, None, 0, 1024, 1, ())  # the pipe is in step after
+        np.testing.assert_array_equal(np.asarray(again), np.square(x))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")

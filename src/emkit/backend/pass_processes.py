@@ -225,6 +225,7 @@ class _Pool:
         context = get_context("loky")
         self.size = size
         self.in_use = threading.Lock()  # held by the fit whose passes it serves
+        self.round = 0  # the number of the last messages sent (send), which answers carry
         self.pipes: list[Any] = []
         self.processes: list[Any] = []
         try:
@@ -244,11 +245,14 @@ class _Pool:
         return bool(self.processes) and all(process.is_alive() for process in self.processes)
 
     def send(self, messages: list) -> list[bool]:
-        """One message to each of the first workers; whether each went."""
+        """One message to each of the first workers, numbered as this round's (the answers
+        carry the number back: :meth:`receive` reads past those of an earlier round); whether
+        each went."""
+        self.round += 1
         sent = []
         for i, message in enumerate(messages):
             try:
-                self.pipes[i].send(message)
+                self.pipes[i].send((self.round, message))
                 sent.append(True)
             except (IndexError, OSError, EOFError):  # closed, or the worker is gone
                 sent.append(False)
@@ -264,7 +268,7 @@ class _Pool:
         try:
             for pipe, went in zip(self.pipes, sent, strict=False):
                 try:
-                    replies.append(pipe.recv() if went else None)
+                    replies.append(self._answer_of_round(pipe) if went else None)
                 except (OSError, EOFError):
                     replies.append(None)
         except BaseException:  # an interrupt: the answers left unread go with the workers
@@ -284,6 +288,20 @@ class _Pool:
         if failure is not None:
             raise failure
         return answers
+
+    def _answer_of_round(self, pipe: Any) -> tuple:
+        """The answer down ``pipe`` to this round's message: answers of an earlier round
+        (left unread where the round was interrupted) are read and dropped, never taken for
+        this round's part."""
+        while True:
+            number, *reply = pipe.recv()
+            if number == self.round:
+                return tuple(reply)
+            if number > self.round:  # pragma: no cover - a round this process never sent
+                raise RuntimeError(
+                    f"a pass worker answered round {number} while round {self.round} is the "
+                    "last sent: its pipe is out of step"
+                )
 
     def forget(self) -> None:
         """Each worker drops its maps of the rows (their files are about to go)."""
@@ -322,15 +340,17 @@ def _serve(pipe: Any) -> None:
                 return
             if message is None:
                 return
+            number, message = message  # the round's number, sent back with the answer
             if message == ("forget",):
                 maps.clear()
-                pipe.send(("ok", [], []))
+                pipe.send((number, "ok", [], []))
                 continue
             reply, notes = _answer(maps, message)
             try:
-                pipe.send((*reply, notes))
+                pipe.send((number, *reply, notes))
             except Exception as error:  # noqa: BLE001 - an answer that cannot be pickled
-                pipe.send(("error", RuntimeError(f"{type(error).__name__}: {error}"), notes))
+                failed = RuntimeError(f"{type(error).__name__}: {error}")
+                pipe.send((number, "error", failed, notes))
             del reply  # no view of the maps kept to the next message (forget drops them all)
 
 
