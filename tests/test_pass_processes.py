@@ -7,15 +7,17 @@ import pickle
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
 import pytest
 
 import emkit
-from emkit.backend import pass_processes
+from emkit.backend import pass_processes, threads
 from emkit.backend.pass_processes import current, row_processes
 from emkit.backend.sources import ArrayChunks
+from emkit.backend.threads import SharedSetting
 
 
 @pytest.fixture
@@ -304,3 +306,55 @@ def test_a_child_forked_in_a_fit_leaves_the_parents_rows_and_workers(monkeypatch
             os._exit(0)
     os.close(read)
     os.close(write)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+@pytest.mark.filterwarnings("ignore:This process.*fork:DeprecationWarning")
+def test_a_forked_child_drops_the_settings_held_by_the_parents_other_threads():
+    # the child has none of those threads: their holds never ended there (the BLAS limit
+    # and the short switch interval stayed on for good), and a lock one of them held as the
+    # fork came was never released (the child's next pass waited forever)
+    entered, release = threading.Event(), threading.Event()
+    calls = []
+
+    def apply():
+        calls.append("apply")
+        if len(calls) == 1:  # the parent's thread applies it, holding the setting's lock
+            entered.set()
+            release.wait(30)
+        return lambda: calls.append("undo")
+
+    setting = SharedSetting(apply)
+
+    def hold():
+        with threads._SHORT_SWITCH.held(), setting.held():
+            pass
+
+    found = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    holder = threading.Thread(target=hold)
+    read, write = os.pipe()
+    try:
+        holder.start()
+        assert entered.wait(30)
+        assert sys.getswitchinterval() == threads.KERNEL_SWITCH_INTERVAL
+        pid = os.fork()
+        if pid == 0:
+            try:
+                interval = sys.getswitchinterval()
+                with setting.held():
+                    pass
+                os.write(write, repr((interval, calls)).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        release.set()
+        holder.join(30)
+        _wait_for_child(pid, 30)
+        answer = os.read(read, 256).decode()
+    finally:
+        release.set()
+        os.close(read)
+        sys.setswitchinterval(found)
+    assert answer == repr((0.005, ["apply", "apply", "undo"]))
+    assert calls == ["apply", "undo"]  # the parent's thread held and restored it as before

@@ -17,13 +17,14 @@ import os
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -251,29 +252,63 @@ class SharedSetting:
     """A process-wide setting held by contexts that may nest or overlap from several threads:
     the first in applies it (``apply()``, which returns a function that restores what it
     found), the last out restores it. Separate settings, each restoring what it found when it
-    began, left the setting applied for good where two overlapped."""
+    began, left the setting applied for good where two overlapped.
+
+    A child of ``os.fork`` has only the thread that forked: the holds of the parent's other
+    threads, and a lock one of them held, are dropped there (:func:`_settings_in_child`)."""
+
+    _all: ClassVar[weakref.WeakSet[SharedSetting]] = weakref.WeakSet()
 
     def __init__(self, apply: Callable[[], Callable[[], Any]]) -> None:
         self._apply = apply
         self._lock = threading.Lock()
-        self._holders = 0
+        self._holders: dict[int, int] = {}  # nested holds of each thread (by its ident)
         self._restore: Callable[[], Any] | None = None
+        SharedSetting._all.add(self)
 
     @contextmanager
     def held(self) -> Iterator[None]:
         """The setting applied for the body of the ``with``."""
+        holder = threading.get_ident()
         with self._lock:
-            if self._holders == 0:
+            if not self._holders:
                 self._restore = self._apply()
-            self._holders += 1
+            self._holders[holder] = self._holders.get(holder, 0) + 1
         try:
             yield
         finally:
             with self._lock:
-                self._holders -= 1
-                if self._holders == 0 and self._restore is not None:
-                    restore, self._restore = self._restore, None
-                    restore()
+                self._release(holder)
+
+    def _release(self, holder: int) -> None:
+        """One hold of the thread ``holder`` ends (the lock held); the last restores."""
+        left = self._holders.pop(holder, 0) - 1
+        if left > 0:
+            self._holders[holder] = left
+        if not self._holders and self._restore is not None:
+            restore, self._restore = self._restore, None
+            restore()
+
+    def _in_child(self) -> None:
+        """After ``os.fork``, in the child: a new lock (the parent's may have been held by a
+        thread the child does not have, which would never release it), only the forking
+        thread's holds kept, and the setting restored where none is left (the parent's BLAS
+        limit, say, would otherwise stay on in the child for good)."""
+        self._lock = threading.Lock()
+        here = self._holders.get(threading.get_ident(), 0)
+        self._holders = {threading.get_ident(): here} if here else {}
+        if not self._holders and self._restore is not None:
+            restore, self._restore = self._restore, None
+            restore()
+
+
+def _settings_in_child() -> None:
+    for setting in list(SharedSetting._all):
+        setting._in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_settings_in_child)
 
 
 def _blas_on_one_thread() -> Callable[[], Any]:
