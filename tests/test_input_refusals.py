@@ -628,3 +628,39 @@ def test_python_integers_float64_holds_exactly_are_read_as_floats():
     got = GaussianMixture(2, random_state=0).fit(rows)
     want = GaussianMixture(2, random_state=0).fit(np.array(rows, dtype=np.float64))
     np.testing.assert_array_equal(got.means_, want.means_)
+
+
+def _as_text(values, kind):
+    """``values`` (n, 2) of integers written as text, in the container ``kind``."""
+    pd = pytest.importorskip("pandas")
+    text = values.astype(str)
+    return {
+        "str": text,
+        "bytes": text.astype(bytes),
+        "objects": text.astype(object),
+        "list": text.tolist(),
+        "frame": pd.DataFrame(text, columns=["t", "u"]),
+        "string-frame": pd.DataFrame(text, columns=["t", "u"]).astype("string"),
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["str", "bytes", "objects", "list", "frame", "string-frame"])
+def test_integers_written_as_text_that_float64_rounds_are_refused(kind):
+    # "1152921504606846983" was parsed to 2**60 without a word (as a CSV's column of ids
+    # read as text would be)
+    with pytest.raises(ValueError, match=ROUNDED) as caught:
+        GaussianMixture(2, random_state=0).fit(_as_text(BEYOND, kind))
+    example = r"such as (\d+), which float64 stores as 1152921504606846976\)"
+    assert int(re.search(example, str(caught.value)).group(1)) in BEYOND
+    # the text of integers float64 holds, of fractions and of short numbers, parsed as before
+    for values in (EXACT, _two_blobs(60)[0] * 1e4 + 1e15, _two_blobs(60)[0].round() + 50):
+        got = GaussianMixture(2, random_state=0).fit(_as_text(values, kind))
+        want = GaussianMixture(2, random_state=0).fit(values.astype(str).astype(np.float64))
+        np.testing.assert_array_equal(got.means_, want.means_)
+
+
+def test_dask_partitions_of_integers_written_as_text_that_float64_rounds_are_refused():
+    dd = pytest.importorskip("dask.dataframe")
+    frame = dd.from_pandas(_as_text(BEYOND, "frame"), npartitions=2)
+    with pytest.raises(ValueError, match=r"partition \d .*X holds \d+ integer\(s\) beyond 2\*\*53"):
+        GaussianMixture(2, random_state=0).fit(frame)

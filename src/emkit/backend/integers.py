@@ -17,6 +17,10 @@ from pandas.api.types import infer_dtype
 EXACT_INTEGERS = 2**53  # float64 holds every integer up to this, and not all beyond
 # pandas' infer_dtype of objects that may hold an integer (Python's or NumPy's)
 INTEGER_KINDS = frozenset({"integer", "mixed-integer", "mixed-integer-float", "mixed"})
+# infer_dtype of objects that are all text, which the conversion parses as numbers
+TEXT_KINDS = frozenset({"string", "bytes"})
+# characters from which text may write an integer beyond 2**53 (16 digits)
+LONG_TEXT = 16
 
 
 def integer_refusal(
@@ -104,7 +108,7 @@ def refuse_inexact_integers(x: Any, name: str, what: str | None) -> None:
         if as_array.dtype.kind == "f" and _beyond(as_array):
             as_array = np.asarray(x, dtype=object)
         x = as_array
-    if isinstance(getattr(x, "dtype", None), np.dtype) and x.dtype.kind in "iuO":
+    if isinstance(getattr(x, "dtype", None), np.dtype) and x.dtype.kind in "iuOUS":
         exact_integers(np.asarray(x), name, what)
 
 
@@ -141,6 +145,8 @@ def _rounded(raw: np.ndarray) -> tuple[int, Any, str] | None:
         return None
     if raw.dtype.kind == "O":
         return _rounded_objects(raw)
+    if raw.dtype.kind in "US":  # text, which the conversion parses
+        return _rounded_text(raw)
     if raw.dtype.kind not in "iu":
         return None
     if -EXACT_INTEGERS <= raw.min() and raw.max() <= EXACT_INTEGERS:
@@ -161,10 +167,15 @@ def _rounded_objects(raw: np.ndarray) -> tuple[int, Any, str] | None:
     other objects (floats, text, pd.NA) are the conversion's to judge."""
     # pandas' reading of the types, in C: most object columns (text, floats) hold no integer,
     # and a Python loop over a million of them cost 0.075 s a query
-    if infer_dtype(raw.ravel(), skipna=True) not in INTEGER_KINDS:
+    kind = infer_dtype(raw.ravel(), skipna=True)
+    if kind in TEXT_KINDS:
+        return _rounded_text(raw)
+    if kind not in INTEGER_KINDS:
         return None
     rounded = []
     for value in raw.flat:
+        if isinstance(value, (str, bytes)) and len(value) >= LONG_TEXT:  # "mixed"
+            value = _text_integer(value)
         if not isinstance(value, (int, np.integer)) or -EXACT_INTEGERS <= value <= EXACT_INTEGERS:
             continue
         value = int(value)
@@ -178,3 +189,30 @@ def _rounded_objects(raw: np.ndarray) -> tuple[int, Any, str] | None:
     if not rounded:
         return None
     return len(rounded), rounded[0][0], rounded[0][1]
+
+
+def _rounded_text(raw: np.ndarray) -> tuple[int, Any, str] | None:
+    """:func:`_rounded` of the integers written in the text (str or bytes) of ``raw``, as
+    the conversion to float64 parses them ("9007199254740993" is read as 9007199254740992);
+    text of fractions, or not of numbers, is the conversion's to judge. Only text of
+    :data:`LONG_TEXT` characters or more is parsed: shorter text is within 2**53."""
+    flat = raw.ravel()
+    if flat.dtype.kind == "O":
+        lengths = pd.Series(flat).str.len().to_numpy(dtype=np.float64, na_value=0.0)
+    else:
+        lengths = np.char.str_len(flat)
+    long = flat[lengths >= LONG_TEXT]
+    integers = [value for value in map(_text_integer, long) if value is not None]
+    if not integers:
+        return None
+    return _rounded_objects(np.array(integers, dtype=object))
+
+
+def _text_integer(text: Any) -> int | None:
+    """The integer that the text (str or bytes) ``text`` writes, as Python's ``int`` reads
+    it (signs, spaces and underscores as ``float`` reads them too); None where it writes
+    none (a fraction, an exponent, a word)."""
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
