@@ -300,6 +300,48 @@ def test_integers_float64_cannot_hold_are_refused(tmp_path, suffix):
     np.testing.assert_array_equal(table.values[:, 1], frame["account"].to_numpy(np.float64))
 
 
+@pytest.mark.parametrize("kind", ["parquet-nulls", "csv-nulls", "csv-beyond-int64"])
+def test_integers_read_as_floats_that_float64_cannot_hold_are_refused(tmp_path, kind):
+    # A Parquet integer column with nulls was read as float64 and fitted rounded without a
+    # word, a CSV one with a warning only, and a CSV column of integers beyond int64 (read
+    # as float64) without a word: 200 distinct numbers as 2 (as 1, a constant, left out)
+    frame = two_clusters(200)
+    big = 10**20 if kind == "csv-beyond-int64" else 2**60
+    account = [big + i for i in range(len(frame))]
+    if kind == "csv-beyond-int64":
+        frame["account"] = pd.Series(account, dtype=object)
+    else:
+        frame["account"] = pd.array(account, dtype="Int64")
+        frame.loc[5, "account"] = pd.NA
+    path = tmp_path / ("t.parquet" if kind == "parquet-nulls" else "t.csv")
+    frame.to_csv(path, index=False) if kind.startswith("csv") else frame.to_parquet(path)
+    if kind == "parquet-nulls":  # as a file another tool wrote: no pandas metadata (Int64)
+        import pyarrow.parquet as pq
+
+        pq.write_table(pq.read_table(path).replace_schema_metadata(None), path)
+        assert pd.read_parquet(path)["account"].dtype == np.float64
+    example = f"such as {big + 1}, which float64 stores as {int(float(big + 1))}"
+    flags = ["--columns", "length,account", "--missing", "em"]
+    with pytest.raises(emkit.exceptions.DataError, match="integer") as caught:
+        read_features(path, columns=["length", "account"], missing="em")
+    assert "beyond 2**53 that float64 cannot hold exactly" in str(caught.value)
+    assert example in str(caught.value)
+    status, _, err = run_main(["fit", path, *flags, "--out", tmp_path / "o", "--quiet"])
+    assert status == 2 and "If it names rows, use --id or --exclude" in err
+    assert not (tmp_path / "o").exists()
+    # integers float64 holds (multiples of its spacing there) are fitted, pd.NA missing
+    step = 2**14 if kind == "csv-beyond-int64" else 256
+    exact = [big + i * step for i in range(len(frame))]
+    frame["account"] = pd.Series(exact, dtype=object if kind == "csv-beyond-int64" else "Int64")
+    if kind != "csv-beyond-int64":
+        frame.loc[5, "account"] = pd.NA
+    frame.to_csv(path, index=False) if kind.startswith("csv") else frame.to_parquet(path)
+    table = read_features(path, columns=["length", "account"], missing="em")
+    want = frame["account"].astype(object).where(frame["account"].notna(), np.nan)
+    np.testing.assert_array_equal(table.values[:, 1], want.to_numpy(np.float64))
+    assert not any("2**53" in n for n in table.notes)
+
+
 def test_a_compressed_csv_on_a_dask_cluster_fits_as_in_memory(tmp_path):
     pytest.importorskip("dask.dataframe")
     distributed = pytest.importorskip("distributed")

@@ -449,7 +449,7 @@ def read_raw(
         if is_parquet(path):
             if path.is_dir():
                 check_parquet_columns(path)
-            frame = pd.read_parquet(path)
+            frame = nullable_integers(pd.read_parquet(path), path)
             if frame.shape[1] == 0 and path.is_dir():
                 raise DataError(f"{path}: a folder with no Parquet file in it")
             # A named index pandas stored is a column of the file (a RangeIndex is metadata
@@ -493,6 +493,42 @@ def check_not_stdin(path: str | Path, what: str = "data") -> None:
             f"'-': standard input is not read; save the {what} to a file and give its name, "
             f"e.g. ... > {'data.csv' if what == 'data' else 'model.json'}"
         )
+
+
+def nullable_integers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``frame``, read from the Parquet file or folder ``path``, with the integer columns of
+    the file that pandas read as float64 (those with nulls) read again as pandas' nullable
+    integers (``Int64``, pd.NA where null): as float64 their values beyond 2**53 were
+    rounded before anything could tell (:func:`integer_refusal_of` refuses them)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    schema = ds.dataset(path, format="parquet").schema
+    names = [
+        field.name
+        for field in schema
+        if pa.types.is_integer(field.type)
+        and field.name in frame.columns
+        and frame[field.name].dtype == np.float64
+    ]
+    if not names:
+        return frame
+    nullable = {
+        pa.int8(): pd.Int8Dtype(),
+        pa.int16(): pd.Int16Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.uint8(): pd.UInt8Dtype(),
+        pa.uint16(): pd.UInt16Dtype(),
+        pa.uint32(): pd.UInt32Dtype(),
+        pa.uint64(): pd.UInt64Dtype(),
+    }
+    table = pq.read_table(path, columns=names)
+    for name in names:
+        column = table.column(name).to_pandas(types_mapper=nullable.get)
+        frame[name] = column.set_axis(frame.index)
+    return frame
 
 
 def decimals_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
@@ -1373,15 +1409,28 @@ def _single_value(column: np.ndarray) -> float | None:
     return None
 
 
-def integer_refusal_of(column: pd.Series, name: str, path: str | Path) -> str | None:
-    """Why the model column ``name`` of the table ``path``, ``column`` as read, cannot be
+def integer_refusal_of(raw: Columns, name: str, path: str | Path) -> str | None:
+    """Why the model column ``name`` of the table ``raw`` (read from ``path``) cannot be
     fitted where it holds integers that float64 rounds (as the estimators refuse them: see
-    :func:`~emkit.backend.integers.integer_refusal`), else None; None too where the column
-    is no longer integers (read as float64 because of missing values: it cannot tell)."""
-    if getattr(column.dtype, "kind", None) not in ("i", "u"):
-        return None
+    :func:`~emkit.backend.integers.integer_refusal`), else None: its integers as read, or
+    where it was read as float64 (a CSV's integers with missing values, or beyond int64),
+    the integers its text writes; None where neither is known (a Parquet file's floats)."""
+    column = raw.series(name) if raw.is_integer(name) else None
+    if column is not None and getattr(column.dtype, "kind", None) in ("i", "u"):
+        values = present_values(column)
+    else:
+        text = raw.text(name)
+        if text is None:
+            return None
+        values = text.dropna().to_numpy(dtype=object)
+    return column_refusal(values, name, path)
+
+
+def column_refusal(values: np.ndarray, name: str, path: str | Path) -> str | None:
+    """:func:`~emkit.backend.integers.integer_refusal` of the model column ``name`` of the
+    table ``path``, whose integers (or text) are ``values``, with the command's advice."""
     return integer_refusal(
-        present_values(column),
+        values,
         f"column {name!r}",
         str(path),
         "If it names rows, use --id or --exclude; else subtract a common integer offset "
@@ -1442,21 +1491,11 @@ def select_features(
     values = raw.floats(chosen)
     if values.shape[0] == 0:
         raise DataError(f"{path}: the table is empty (no rows or no columns)")
-    rounded = []
     for j, c in enumerate(chosen):
-        if raw.is_integer(c) and np.fmax.reduce(np.abs(values[:, j])) > EXACT_INTEGERS:
-            refusal = integer_refusal_of(raw.series(c), c, path)
+        if np.fmax.reduce(np.abs(values[:, j])) > EXACT_INTEGERS:  # else all exact (or NaN)
+            refusal = integer_refusal_of(raw, c, path)
             if refusal:
                 raise DataError(refusal)
-            rounded.append(c)  # read as float64 already (missing values): rounded or not
-    if rounded:
-        one = len(rounded) == 1
-        notes.append(
-            f"warning: column{'' if one else 's'} {', '.join(map(repr, rounded))} "
-            f"hold{'s' if one else ''} integers beyond 2**53, which float64 rounds to 16 "
-            "significant digits (ids and hashes lose the difference between rows); if "
-            f"{'it names' if one else 'they name'} rows, use --id or --exclude"
-        )
     ids = None
     if ident is not None:
         ids = raw.series(ident)
