@@ -342,6 +342,49 @@ def test_integers_read_as_floats_that_float64_cannot_hold_are_refused(tmp_path, 
     assert not any("2**53" in n for n in table.notes)
 
 
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+@pytest.mark.parametrize("nulls", [False, True])
+def test_integers_float64_cannot_hold_are_refused_on_a_cluster(tmp_path, suffix, nulls):
+    # The reading for --workers (Dask's) converted them to float64 without a word (with
+    # nulls, Dask's int64 column is float64 in the partitions that hold them)
+    dask = pytest.importorskip("dask")
+    from emkit.cli import cluster
+
+    frame = two_clusters(200)
+    frame["account"] = pd.array(np.arange(200) + 2**60, dtype="Int64")
+    if nulls:
+        frame.loc[3, "account"] = pd.NA  # among the rows Dask infers the types from
+    path = tmp_path / f"t.{suffix}"
+    if suffix == "csv":
+        frame.to_csv(path, index=False)
+    else:  # as a file another tool wrote: no pandas metadata (Int64)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(
+            pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None), path
+        )
+    refused = (
+        r"column 'account' holds \d+ integer\(s\) beyond 2\*\*53 that float64 cannot hold "
+        r"exactly \(such as 11529215046068469\d\d, which float64 stores as 1152921504606846976\)"
+    )
+    with (
+        dask.config.set(scheduler="sync"),
+        pytest.raises(emkit.exceptions.DataError, match=refused),
+    ):
+        cluster.read_features(str(path), columns=["length", "account"], missing="em")
+    # integers float64 holds (multiples of its spacing there) are read as in memory
+    frame["account"] = pd.array(np.arange(200) * 256 + 2**60, dtype="Int64")
+    if nulls:
+        frame.loc[3, "account"] = pd.NA  # among the rows Dask infers the types from
+    frame.to_csv(path, index=False) if suffix == "csv" else frame.to_parquet(path)
+    with dask.config.set(scheduler="sync"):
+        table = cluster.read_features(str(path), columns=["length", "account"], missing="em")
+        got = table.values.compute()["account"].to_numpy()
+    want = read_features(path, columns=["length", "account"], missing="em").values[:, 1]
+    np.testing.assert_array_equal(got, want)
+
+
 def test_a_compressed_csv_on_a_dask_cluster_fits_as_in_memory(tmp_path):
     pytest.importorskip("dask.dataframe")
     distributed = pytest.importorskip("distributed")

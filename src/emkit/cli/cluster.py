@@ -348,7 +348,8 @@ def read_features(
         dtype = raw.frame[ident].dtype
         raw = read(data, sep, decimal, thousands, as_text=[ident])
         verbatim = raw.frame[ident].map_partitions(text_written_otherwise, meta=(ident, bool))
-    summary, otherwise = column_summary(as_floats(raw.frame, chosen), verbatim)
+    summary, otherwise = column_summary(as_floats(raw.frame, chosen, data), verbatim)
+    check_read_as_floats(raw, chosen, summary, data, sep, decimal, thousands)
     if ident is not None and verbatim is not None and not otherwise:
         numbers = raw.frame[ident].map_partitions(
             lambda text: pd.to_numeric(text).astype(dtype), meta=(ident, dtype)
@@ -372,7 +373,66 @@ def read_features(
         keep_empty_rows=keep_empty_rows,
     )
     notes += [empty_note] if empty_note else []
-    return ClusterTable(raw.frame, as_floats(raw.frame, names), names, ident, notes, summary)
+    return ClusterTable(raw.frame, as_floats(raw.frame, names, data), names, ident, notes, summary)
+
+
+def check_read_as_floats(
+    raw: DaskColumns,
+    names: list[str],
+    summary: ColumnSummary,
+    data: str,
+    sep: str | None,
+    decimal: str | None,
+    thousands: str | None,
+) -> None:
+    """DataError where a column of ``names`` that Dask read as float64 holds integers that
+    float64 rounds: a CSV's integers with missing values, as its text writes them; a Parquet
+    file's integer column with nulls, read again as nullable integers. Only columns with a
+    value beyond 2**53 (``summary``) are read again, on the workers; partitions of integers
+    :func:`as_floats` checks as it converts them."""
+    import dask
+    import numpy as np
+
+    from emkit.backend.integers import EXACT_INTEGERS
+
+    large = np.fmax(np.abs(summary.low), np.abs(summary.high)) > EXACT_INTEGERS
+    # all of them: Dask's types are the schema's, or the first rows', and a partition with
+    # nulls (missing values) of an int64 column is float64 all the same
+    suspects = [name for name, beyond in zip(names, large, strict=True) if beyond]
+    if not suspects:
+        return
+    if raw.text_header:
+        again = read(data, sep, decimal, thousands, as_text=suspects).frame
+    else:
+        import dask.dataframe as dd
+
+        again = dd.read_parquet(
+            data, columns=suspects, index=False, dtype_backend="numpy_nullable"
+        ).rename(columns=str)
+    dask.compute(
+        *[
+            again[name].map_partitions(_refuse_rounded, name, str(data), meta=(name, bool))
+            for name in suspects
+        ]
+    )
+
+
+def _refuse_rounded(column: pd.Series, name: str, path: str) -> pd.Series:
+    """DataError where ``column`` (a partition: integers or text) holds integers that
+    float64 rounds; else an empty Series."""
+    import pandas as pd
+
+    from emkit.backend.integers import present_values
+    from emkit.cli.table import column_refusal
+
+    if column.dtype.kind in "iu":
+        values = present_values(column)
+    else:
+        values = column.dropna().to_numpy(dtype=object)
+    refusal = column_refusal(values, name, path)
+    if refusal:
+        raise DataError(refusal)
+    return pd.Series([], dtype=bool, name=name)
 
 
 def column_summary(values, flags=None) -> tuple[ColumnSummary, bool]:
@@ -441,20 +501,30 @@ def write_assignments(frame, folder: Path, assign: Callable[[pd.DataFrame], pd.D
     frame.map_partitions(assign, meta=meta).to_parquet(folder, write_index=False)
 
 
-def as_floats(frame, names: list[str]) -> Any:
+def as_floats(frame, names: list[str], path: str) -> Any:
     """Columns ``names`` of ``frame`` as float64 (booleans 0/1, NaN where missing), lazily,
-    as :meth:`emkit.cli.table.FrameColumns.floats` converts them."""
+    as :meth:`emkit.cli.table.FrameColumns.floats` converts them; a DataError (as each
+    partition is converted) where an integer column holds integers that float64 rounds
+    (``path``, the table's, for the message)."""
     import numpy as np
     import pandas as pd
 
     meta = pd.DataFrame({name: np.empty(0) for name in names})
-    return frame.map_partitions(_floats, names, meta=meta)
+    return frame.map_partitions(_floats, names, str(path), meta=meta)
 
 
-def _floats(part: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+def _floats(part: pd.DataFrame, names: list[str], path: str) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
+    from emkit.backend.integers import present_values
+    from emkit.cli.table import column_refusal
+
+    for name in names:
+        if getattr(part[name].dtype, "kind", None) in ("i", "u"):
+            refusal = column_refusal(present_values(part[name]), name, path)
+            if refusal:
+                raise DataError(refusal)
     return pd.DataFrame(
         {name: part[name].to_numpy(dtype=np.float64, na_value=np.nan) for name in names},
         index=part.index,
