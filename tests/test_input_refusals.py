@@ -664,3 +664,35 @@ def test_dask_partitions_of_integers_written_as_text_that_float64_rounds_are_ref
     frame = dd.from_pandas(_as_text(BEYOND, "frame"), npartitions=2)
     with pytest.raises(ValueError, match=r"partition \d .*X holds \d+ integer\(s\) beyond 2\*\*53"):
         GaussianMixture(2, random_state=0).fit(frame)
+
+
+@pytest.mark.parametrize("where", ["memory", "dask", "dask-column"])
+@pytest.mark.parametrize("dtype", ["Int64", "int64[pyarrow]"])
+def test_nullable_integer_labels_that_float64_rounds_are_refused(where, dtype):
+    # They are read as float64 (as scikit-learn reads them): the labels 2**53 and 2**53 + 1
+    # came out one class ("y holds one class"), and 2**53 + 1 beside 5 a class 2**53
+    pd = pytest.importorskip("pandas")
+    if dtype.endswith("[pyarrow]"):
+        pytest.importorskip("pyarrow")
+    x, _ = _two_blobs(120)  # the second blob's rows labelled 2**53 + 1
+    frame = pd.DataFrame(x, columns=["a", "b"])
+    frame["y"] = pd.array(np.where(np.arange(120) >= 60, 2**53 + 1, 5), dtype=dtype)
+    exact = frame.assign(y=frame["y"].astype("int64"))
+    if where == "memory":
+        X, y = frame[["a", "b"]], frame["y"]
+    else:
+        dd = pytest.importorskip("dask.dataframe")
+        frame = dd.from_pandas(frame, npartitions=2)
+        exact = dd.from_pandas(exact, npartitions=2)
+        X = frame[["a", "b"]]
+        y = frame["y"] if where == "dask-column" else frame["y"].compute()
+        if where == "dask":  # a Series of its own, not a column of the frame X came from
+            y = dd.from_pandas(y, npartitions=2)
+    with pytest.raises(ValueError, match=r"y holds \d+ integer\(s\) beyond 2\*\*53") as caught:
+        GenerativeClassifier().fit(X, y)
+    assert "y.astype('int64')" in str(caught.value)
+    # as int64 they are exact, and so are nullable integers within 2**53
+    fitted = GenerativeClassifier().fit(exact[["a", "b"]], exact["y"])
+    assert fitted.classes_.tolist() == [5, 2**53 + 1]
+    small = GenerativeClassifier().fit(X, y - 2**53)
+    assert small.classes_.tolist() == [5 - 2**53, 1]

@@ -29,7 +29,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from emkit.backend.integers import exact_integers, refuse_inexact_integers
+from emkit.backend.integers import (
+    exact_integers,
+    refuse_inexact_integers,
+    refuse_rounded_target,
+)
 from emkit.backend.sampling import sample_indices
 from emkit.backend.sources import DEFAULT_CHUNK_ROWS, feature_names
 from emkit.backend.validation import check_weight_total, inf_refusal, nan_report
@@ -404,7 +408,7 @@ def dask_source(
     d = len(frame.columns)
     given = {"sample_weight": sample_weight, "y": y}
     together = [name for name, v in given.items() if _read_with(frame, v)]
-    xs, columns = _read_together(frame, [given[name] for name in together])
+    xs, columns = _read_together(frame, [given[name] for name in together], y)
     read = dict(zip(together, columns, strict=True))
     rest = [v for name, v in given.items() if v is not None and name not in read]
     labels = None
@@ -706,7 +710,7 @@ def _read_with(frame: Any, values: Any) -> bool:
     return bool(are_co_aligned(frame.expr, values.expr))
 
 
-def _read_together(frame: Any, values: list) -> tuple[list, list[list]]:
+def _read_together(frame: Any, values: list, target: Any = None) -> tuple[list, list[list]]:
     """The partitions of the Dask DataFrame ``frame`` (arrays of shape (m, d)) and of each of
     ``values`` (Series of the same source, arrays of shape (m,)), each a Dask Delayed, from
     one graph optimised for them together, as ``dask.compute`` optimises them: Dask reads the
@@ -720,7 +724,7 @@ def _read_together(frame: Any, values: list) -> tuple[list, list[list]]:
     from dask.delayed import Delayed
     from dask.highlevelgraph import HighLevelGraph
 
-    collections = [frame, *(_plain_numbers(v) for v in values)]
+    collections = [frame, *(_plain_numbers(v, v is target) for v in values)]
     expr = collections_to_expr(collections).optimize()
     layer = f"emkit-read-{expr._name}"
     graph = HighLevelGraph.from_collections(layer, expr.__dask_graph__(), dependencies=())
@@ -850,7 +854,7 @@ def aligned_array(values: Any, row_chunks: tuple, name: str, index: list | None 
     if index is not None and is_pandas(values) and len(values) == sum(map(len, index)):
         _check_index(values, index, name)
     if isinstance(values, (dd.Series, dd.DataFrame)):
-        values = _plain_numbers(values).to_dask_array(lengths=not unknown)
+        values = _plain_numbers(values, target=name == "y").to_dask_array(lengths=not unknown)
     if not isinstance(values, da.Array):
         values = np.asarray(values)
         if values.ndim != 1:
@@ -1414,7 +1418,7 @@ def dask_value_counts(values: Any) -> tuple[np.ndarray, np.ndarray]:
     import dask.dataframe as dd
 
     if isinstance(values, (dd.Series, dd.DataFrame)):
-        values = _plain_numbers(values).to_dask_array()
+        values = _plain_numbers(values, target=True).to_dask_array()
     if is_dask_collection(values):
         import dask
 
@@ -1435,17 +1439,20 @@ def _sorted_tally(tally: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.
     return values[order], rows[order]
 
 
-def _plain_numbers(values: Any) -> Any:
+def _plain_numbers(values: Any, target: bool = False) -> Any:
     """A Dask Series (or DataFrame) of nullable or pyarrow-backed numbers or booleans (Int64,
     Float64, boolean, int64[pyarrow]) as float64, pd.NA as NaN, as scikit-learn reads the same
     column in memory; their arrays would otherwise be of objects (labels of an unknown type).
-    Other columns as they are."""
+    Other columns as they are. A ``target`` (y) of integers that float64 rounds is refused
+    as each partition is read (:func:`~emkit.backend.integers.refuse_rounded_target`)."""
     from pandas.api.types import is_bool_dtype, is_extension_array_dtype, is_numeric_dtype
 
     dtypes = [values.dtype] if values.ndim == 1 else list(values.dtypes)
     if dtypes and all(
         is_extension_array_dtype(t) and (is_numeric_dtype(t) or is_bool_dtype(t)) for t in dtypes
     ):
+        if target and values.ndim == 1:
+            values = values.map_partitions(refuse_rounded_target, "a partition", meta=values._meta)
         return values.astype(np.float64)
     return values
 

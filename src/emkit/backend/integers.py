@@ -112,6 +112,26 @@ def refuse_inexact_integers(x: Any, name: str, what: str | None) -> None:
         exact_integers(np.asarray(x), name, what)
 
 
+# What to do with a target of nullable integers that float64 rounds: it is read as float64
+# (as scikit-learn reads it), so that labels that differ would come out one class
+TARGET_ADVICE = (
+    "As class labels, give y as int64 (y.astype('int64')), which holds them exactly; as "
+    "a response, subtract a common integer offset first (e.g. y - y.min())"
+)
+
+
+def refuse_rounded_target(y: Any, what: str | None) -> Any:
+    """``y``, a target (or a partition of one), after :func:`exact_integers` of its values
+    where it is a pandas Series of nullable (or pyarrow) integers, which are read as
+    float64: labels 2**53 and 2**53 + 1 were one class. NumPy integers, read as they are,
+    and other targets are not read."""
+    dtype = getattr(y, "dtype", None)
+    if hasattr(y, "to_frame") and not isinstance(dtype, np.dtype):
+        if getattr(dtype, "kind", None) in ("i", "u"):
+            exact_integers(present_values(y), "y", what, TARGET_ADVICE)
+    return y
+
+
 def present_values(column: Any) -> np.ndarray:
     """A pandas integer or object ``column`` (a Series) as a NumPy array, its missing values
     (pd.NA of a nullable column) left out: int64 or uint64 values, or objects."""

@@ -23,6 +23,7 @@ from emkit.backend.dask_source import (
     is_pandas,
 )
 from emkit.backend.inputs import start_rows
+from emkit.backend.integers import refuse_rounded_target
 from emkit.backend.namespace import is_device_array, namespace_of
 from emkit.backend.sources import array_source, feature_names
 from emkit.backend.threads import blas_for_rows
@@ -448,6 +449,8 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         # Before scikit-learn's own check, which calls a missing label "NaN in the input".
         if y is not None:
             _refuse_missing_labels(np.ravel(np.asarray(y)), given=y)
+            # read as float64 below, as scikit-learn reads them
+            refuse_rounded_target(y, type(self).__name__)
         X = na_as_nan(X)  # pd.NA in object columns: NaN, as in a Float64 column
         with numeric_input(self, X):
             x, y = validate(
