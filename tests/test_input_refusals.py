@@ -696,3 +696,77 @@ def test_nullable_integer_labels_that_float64_rounds_are_refused(where, dtype):
     assert fitted.classes_.tolist() == [5, 2**53 + 1]
     small = GenerativeClassifier().fit(X, y - 2**53)
     assert small.classes_.tolist() == [5 - 2**53, 1]
+
+
+# --- integers beyond 2**24, which float32 rounds (a fit in float32) ---------------------------
+
+# beyond 2**24 in two blobs: odd values float32 rounds, and their doubles, which it holds
+SINGLE_BEYOND = (np.round(_two_blobs(60)[0] * 100) * 2 + 1).astype(np.int64) + 2**24
+SINGLE_EXACT = (SINGLE_BEYOND - 2**24) * 2 + 2**24
+SINGLE_ROUNDED = re.compile(
+    r"X holds \d+ integer\(s\) beyond 2\*\*24 that float32 cannot hold exactly \(such as "
+    r"\d+, which float32 stores as \d+\): they would round to 7 significant digits"
+)
+
+
+def _single_input(kind, x, tmp_path):
+    """``x`` (n, 2) of integers as the input ``kind`` of a fit in float32."""
+    pd = pytest.importorskip("pandas")
+    if kind in ("npy", "parquet", "chunks"):
+        return _streamed(kind, x, tmp_path)
+    if kind.startswith("dask"):
+        dd = pytest.importorskip("dask.dataframe")
+        frame = pd.DataFrame(x, columns=["a", "b"])
+        if kind == "dask-array":
+            return dd.from_pandas(frame, npartitions=2).to_dask_array(lengths=True)
+        return dd.from_pandas(frame.astype("Int64") if kind == "dask-Int64" else frame, 2)
+    return {
+        "array": x,
+        "frame": pd.DataFrame(x, columns=["a", "b"]),
+        "list": x.tolist(),
+        "text": x.astype(str),
+    }[kind]
+
+
+SINGLE_KINDS = ["array", "frame", "list", "text", "npy", "parquet", "chunks"]
+SINGLE_KINDS += ["dask-array", "dask-frame", "dask-Int64"]
+
+
+@pytest.mark.parametrize("kind", SINGLE_KINDS)
+def test_integers_that_float32_rounds_are_refused_by_a_fit_in_float32(kind, tmp_path):
+    # dtype=float32 converted them to float32 without a word: 2**24 + 1 became 2**24
+    x = _single_input(kind, SINGLE_BEYOND, tmp_path)
+    with pytest.raises(ValueError, match=SINGLE_ROUNDED) as caught:
+        GaussianMixture(2, dtype="float32", random_state=0).fit(x)
+    assert "Fit in float64 (dtype='float64'" in str(caught.value)
+    # float64 holds them: fitted as before
+    GaussianMixture(2, random_state=0, max_iter=5).fit(_single_input(kind, SINGLE_BEYOND, tmp_path))
+
+
+@pytest.mark.parametrize("kind", ["array", "frame", "npy", "dask-frame"])
+def test_integers_float32_holds_are_fitted_in_float32_as_floats(kind, tmp_path):
+    x = _single_input(kind, SINGLE_EXACT, tmp_path)
+    got = GaussianMixture(2, dtype="float32", random_state=0).fit(x)
+    want = GaussianMixture(2, dtype="float32", random_state=0).fit(SINGLE_EXACT.astype(np.float32))
+    np.testing.assert_allclose(got.means_, want.means_, rtol=1e-6)
+
+
+def test_integer_tensors_that_float32_rounds_are_refused_on_a_float32_device():
+    torch = pytest.importorskip("torch")
+    x = torch.from_numpy(SINGLE_BEYOND)
+    for cls in (GaussianMixture, KMeans):
+        with pytest.raises(ValueError, match=SINGLE_ROUNDED):
+            cls(2, random_state=0, device="cpu", dtype="float32").fit(x)
+        with pytest.raises(ValueError, match=SINGLE_ROUNDED):  # rows from the host
+            cls(2, random_state=0, device="cpu", dtype="float32").fit(SINGLE_BEYOND)
+    exact = torch.from_numpy(SINGLE_EXACT)
+    got = KMeans(2, random_state=0, device="cpu", dtype="float32").fit(exact)
+    want = KMeans(2, random_state=0, device="cpu", dtype="float32").fit(exact.float())
+    np.testing.assert_array_equal(got.cluster_centers_, want.cluster_centers_)
+
+
+def test_kmeans_in_float32_on_the_host_reads_integers_in_float64():
+    # its passes read the rows in float64 (only the centres are float32): nothing to round
+    got = KMeans(2, dtype="float32", random_state=0).fit(SINGLE_BEYOND).cluster_centers_
+    want = KMeans(2, random_state=0).fit(SINGLE_BEYOND).cluster_centers_
+    np.testing.assert_array_equal(got, want.astype(np.float32))

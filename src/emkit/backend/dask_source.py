@@ -382,7 +382,7 @@ def dask_source(
     if any(is_pandas(v) for v in (sample_weight, y)):
         index = frame_index(X)  # read in the pass that counts the rows of X
     lengths = None if index is None else tuple(map(len, index))
-    frame = numeric_frame(X)
+    frame = numeric_frame(X, dtype)
     if frame is None:
         x = as_dask_array(X)
         x = counted_for(x, sample_weight, y)
@@ -537,9 +537,10 @@ def _worker_memory() -> float:
         return 0.0
 
 
-def as_dask_array(X: Any, lengths: tuple | None = None) -> Any:
+def as_dask_array(X: Any, lengths: tuple | None = None, dtype: Any = np.float64) -> Any:
     """``X`` as a dask Array of shape (n, d) with one block of columns; ``lengths``: the rows
-    of each partition of a DataFrame ``X`` where they are known (else counted)."""
+    of each partition of a DataFrame ``X`` where they are known (else counted); ``dtype``,
+    the float type its rows are fitted in (:func:`numeric_frame`)."""
     import dask.array as da
     import dask.dataframe as dd
 
@@ -547,7 +548,7 @@ def as_dask_array(X: Any, lengths: tuple | None = None) -> Any:
         raise ValueError(
             "X must be 2-D (rows by features); got a dask Series. Use series.to_frame()."
         )
-    frame = numeric_frame(X)
+    frame = numeric_frame(X, dtype)
     if frame is not None:
         # Partition sizes known: the rows are counted, and in-memory weights split alike.
         X = frame.to_dask_array(lengths=True if lengths is None else lengths)
@@ -570,7 +571,7 @@ def as_dask_array(X: Any, lengths: tuple | None = None) -> Any:
     return X
 
 
-def numeric_frame(X: Any) -> Any:
+def numeric_frame(X: Any, dtype: Any = np.float64) -> Any:
     """The Dask DataFrame ``X`` with columns of real numbers as NumPy reads them (nullable,
     pyarrow-backed and bool columns as float64, pd.NA as NaN, as in memory); None where ``X``
     is not a Dask DataFrame.
@@ -579,7 +580,8 @@ def numeric_frame(X: Any) -> Any:
     in memory (Dask makes an object column of numbers text, and pd.NA in it is NaN): each
     partition is converted where it is read (:func:`_numbers`), in the same task, so that
     the data are read no more often; values that are not numbers are refused then, naming
-    the column and the partition.
+    the column and the partition, and so are integers that ``dtype`` (the float type the
+    rows are fitted in) would round.
 
     Raises
     ------
@@ -610,29 +612,38 @@ def numeric_frame(X: Any) -> Any:
     read = [j for j, t in enumerate(X.dtypes) if not (is_numeric_dtype(t) or is_bool_dtype(t))]
     if read:
         # text, objects or categories: converted in each partition as it is read
-        convert = functools.partial(_numbers, columns=tuple(read), parts=X.npartitions)
+        convert = functools.partial(_numbers, columns=tuple(read), parts=X.npartitions, dtype=dtype)
         X = X.map_partitions(convert, meta=convert(X._meta), partition_info=True)
     if not all(isinstance(t, np.dtype) and t.kind in "fiu" for t in X.dtypes):
         # Nullable (Float64, Int64, boolean), pyarrow-backed and bool columns, or a mix
         # of them, would be an array of objects: float64 as in memory, pd.NA as NaN, their
         # integers checked first (float64 rounds those beyond 2**53)
-        convert = functools.partial(_float64, parts=X.npartitions)
+        convert = functools.partial(_float64, parts=X.npartitions, dtype=dtype)
         X = X.map_partitions(convert, meta=X._meta.astype(np.float64), partition_info=True)
     return X
 
 
-def _float64(part: Any, *, parts: int, partition_info: dict | None = None) -> Any:
+def _float64(
+    part: Any, *, parts: int, dtype: Any = np.float64, partition_info: dict | None = None
+) -> Any:
     """The partition ``part`` (a pandas DataFrame) of a Dask DataFrame of ``parts``
     partitions as float64, pd.NA as NaN, once its integers are checked
     (:func:`~emkit.backend.integers.refuse_inexact_integers`, the present values of a
-    nullable column)."""
+    nullable column; those ``dtype``, float32, rounds where the fit is in float32)."""
     number = None if partition_info is None else partition_info.get("number")
     where = None if number is None else partition_name(number, parts, np.nan, np.nan)
-    refuse_inexact_integers(part, "X", where)
+    refuse_inexact_integers(part, "X", where, dtype)
     return part.astype(np.float64)
 
 
-def _numbers(part: Any, *, columns: tuple, parts: int, partition_info: dict | None = None) -> Any:
+def _numbers(
+    part: Any,
+    *,
+    columns: tuple,
+    parts: int,
+    dtype: Any = np.float64,
+    partition_info: dict | None = None,
+) -> Any:
     """The partition ``part`` (a pandas DataFrame) of a Dask DataFrame of ``parts``
     partitions, its ``columns`` (positions: text, objects or categories) as float64, read as
     a fit in memory reads them: each column as objects, pd.NA as NaN
@@ -665,7 +676,7 @@ def _numbers(part: Any, *, columns: tuple, parts: int, partition_info: dict | No
                 f"holds {kind}. Convert them to numbers first (in a unit of your choice), or "
                 "select the numeric columns"
             )
-        exact_integers(values, "X", where)  # Python integers that float64 rounds
+        exact_integers(values, "X", where, dtype=dtype)  # Python integers it would round
         try:
             part.isetitem(j, np.asarray(values, dtype=np.float64))
         except (TypeError, ValueError) as exc:
@@ -936,7 +947,8 @@ def partition_name(part: int, n_parts: int, start: float, stop: float) -> str:
 def _prepare(x: Any, w: Any, y: Any, where: str, *, checks: Checks):
     """One partition as the model reads it, checked: ``(chunk, sample_weight, (rows,
     weight))``, the last its rows and their weight before any empty row was dropped."""
-    refuse_inexact_integers(x, "X", where)  # before float64 rounds them (a DataFrame's too)
+    # before float64 (or float32) rounds them (a DataFrame's too)
+    refuse_inexact_integers(x, "X", where, checks.dtype)
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != checks.columns:
         raise ValueError(

@@ -202,7 +202,7 @@ class ArrayChunks(WeightedRows):
             stop = min(start + self.chunk_rows, n)
             w = None if self.sample_weight is None else self.sample_weight[start:stop]
             block = self.x[start:stop]
-            exact_integers(block, "X", f"the chunk at row {start}")  # a memory map's
+            exact_integers(block, "X", f"the chunk at row {start}", dtype=self.dtype)  # a map's
             # C order: a Fortran-ordered memory map's blocks are strided, and BLAS sums
             # their products in another order (another fit; no copy where C already)
             x = np.asarray(block, dtype=self.dtype, order="C")
@@ -268,7 +268,9 @@ class NpyChunks(WeightedRows):
                 stop = min(start + self.chunk_rows, n)
                 w = None if self.sample_weight is None else self.sample_weight[start:stop]
                 block = mapped[start:stop]
-                exact_integers(block, "X", f"rows {start} to {stop - 1} of {self.path}")
+                exact_integers(
+                    block, "X", f"rows {start} to {stop - 1} of {self.path}", dtype=self.dtype
+                )
                 yield np.ascontiguousarray(block, dtype=self.dtype), w
             del mapped
             return
@@ -277,7 +279,9 @@ class NpyChunks(WeightedRows):
             for start in range(0, n, self.chunk_rows):
                 m = min(self.chunk_rows, n - start)
                 block = np.fromfile(f, dtype=dtype, count=m * d).reshape(m, d)
-                exact_integers(block, "X", f"rows {start} to {start + m - 1} of {self.path}")
+                exact_integers(
+                    block, "X", f"rows {start} to {start + m - 1} of {self.path}", dtype=self.dtype
+                )
                 w = None if self.sample_weight is None else self.sample_weight[start : start + m]
                 yield np.asarray(block, dtype=self.dtype), w
 
@@ -343,7 +347,7 @@ class ParquetChunks(WeightedRows):
                 block = np.column_stack(
                     [
                         np.asarray(
-                            _parquet_numbers(batch.column(name), where.format(name)),
+                            _parquet_numbers(batch.column(name), where.format(name), self.dtype),
                             dtype=self.dtype,
                         )
                         for name in columns
@@ -422,7 +426,9 @@ class IterableChunks(WeightedRows):
         if sparse_chunk(chunk):
             raise TypeError(sparse_refusal(i))
         # before float64 rounds them (a masked array's too: its entries as given)
-        refuse_inexact_integers(chunk, "X", f"element {i} of the re-iterable of chunks")
+        refuse_inexact_integers(
+            chunk, "X", f"element {i} of the re-iterable of chunks", dtype=self.dtype
+        )
         chunk = masked_as_nan(chunk)  # masked entries are missing, as in memory
         values = chunk if isinstance(chunk, np.ndarray) else np.asarray(chunk)
         what = not_real(chunk) or not_real(values)
@@ -644,7 +650,7 @@ def parquet_features(files: list[Path], name: Path | None = None) -> list[str]:
     return features
 
 
-def _parquet_numbers(column: Any, where: str) -> np.ndarray:
+def _parquet_numbers(column: Any, where: str, dtype: Any = np.float64) -> np.ndarray:
     """The values of a Parquet ``column`` (a pyarrow Array of numbers) as a NumPy array.
 
     A decimal column (``decimal32`` to ``decimal256``) is read as float64: its values to
@@ -655,7 +661,7 @@ def _parquet_numbers(column: Any, where: str) -> np.ndarray:
     import pyarrow as pa
 
     if pa.types.is_integer(column.type):
-        exact_integers(column.drop_null().to_numpy(), "X", where)
+        exact_integers(column.drop_null().to_numpy(), "X", where, dtype=dtype)
 
     if pa.types.is_decimal(column.type):
         column = column.cast(pa.float64())

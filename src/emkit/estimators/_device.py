@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.utils._param_validation import Options
 
 from emkit.backend.dask_source import is_dask_collection
-from emkit.backend.integers import EXACT_INTEGERS, refuse_inexact_integers
+from emkit.backend.integers import EXACT_INTEGERS, EXACT_SINGLE, refuse_inexact_integers
 from emkit.backend.namespace import (
     DeviceBackend,
     device_backend,
@@ -160,7 +160,23 @@ def placement(device: Any, X: Any = None, dtype: Any = None) -> Placement | None
     xp = device_backend()
     chosen = None if dtype is None else float_dtype(dtype)
     where, chosen = xp.resolve(X.device if device is None else device, chosen)
+    if X is not None and chosen.itemsize == 4:  # float32, asked for or CUDA's default
+        refuse_single_rounding(X)
     return Placement(xp, where, chosen)
+
+
+def refuse_single_rounding(X: Any, what: str | None = None) -> None:
+    """Refuse integers of ``X`` (an array, a DataFrame, a list or a tensor, as given) that
+    float32 cannot hold exactly (beyond 2**24), before a fit in float32 converts them: the
+    rule of :func:`~emkit.backend.integers.refuse_inexact_integers`, for float32."""
+    if is_device_array(X):
+        if X.dtype.is_floating_point or X.dtype.is_complex:
+            return
+        # found on the device, refused on the host
+        if not bool(((X > EXACT_SINGLE) | (X < -EXACT_SINGLE)).any()):
+            return
+        X = namespace_of(X).to_numpy(X)
+    refuse_inexact_integers(X, "X", what, np.float32)
 
 
 def check_tensor_values(x: Any) -> None:

@@ -29,6 +29,7 @@ from emkit.estimators._device import (
     memory_message,
     placement,
     refuse_dask_device,
+    refuse_single_rounding,
     resolution,
     sample_host_rows,
 )
@@ -593,6 +594,8 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             return place.xp.resident_source(x_dev, place.weights(w)), x, w_init
         source = as_source(X, dtype=dtype)
         if source is None:
+            if dtype == np.float32 and place is None:  # (a placement refused them)
+                refuse_single_rounding(X, type(self).__name__)
             x = self._checked_fit_rows(X, reset, shared)
             w = check_weights(sample_weight, x)
             x = x.astype(dtype, copy=False) if dtype == np.float32 else x

@@ -39,7 +39,7 @@ from emkit.em import (
     screening_stops,
     warn_falls,
 )
-from emkit.estimators._device import placement, refuse_dask_device
+from emkit.estimators._device import float_dtype, placement, refuse_dask_device
 from emkit.estimators._mixture_api import (
     _icl_sums,
     criteria_from_sums,
@@ -389,7 +389,8 @@ def select_mixture(
     frame = None  # a Dask collection as given: data_ keeps it, with its column names
     if is_dask_collection(X):
         frame = X
-        X = as_dask_array(X)  # partition sizes counted once for all the fits
+        # partition sizes counted once for all the fits
+        X = as_dask_array(X, dtype=float_dtype(getattr(template, "dtype", None)))
         # checked and persisted once for all the fits, which keep a DataFrame's names
         # (and a refusal of NaN names its columns as a fit of the frame does)
         names = feature_names(frame)
