@@ -49,15 +49,15 @@ def _wait_for_child(pid, seconds):
 
 
 def _counting_runs(monkeypatch):
-    """How many passes the workers took part in."""
+    """How many rounds of passes the workers took part in."""
     calls = [0]
-    run = pass_processes.RowFiles.run
+    rounds = pass_processes.RowFiles._rounds
 
     def counted(self, *args):
         calls[0] += 1
-        return run(self, *args)
+        return rounds(self, *args)
 
-    monkeypatch.setattr(pass_processes.RowFiles, "run", counted)
+    monkeypatch.setattr(pass_processes.RowFiles, "_rounds", counted)
     return calls
 
 
@@ -358,3 +358,79 @@ def test_a_forked_child_drops_the_settings_held_by_the_parents_other_threads():
         sys.setswitchinterval(found)
     assert answer == repr((0.005, ["apply", "apply", "undo"]))
     assert calls == ["apply", "undo"]  # the parent's thread held and restored it as before
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_a_pass_over_many_chunks_is_one_round_of_messages_and_the_fit_on_threads(
+    monkeypatch, two_threads, covariance_type
+):
+    from emkit.backend import gaussian_pass, sources
+
+    monkeypatch.setattr(sources, "IN_MEMORY_CHUNK_ROWS", 30_000)  # 4 chunks, the last short
+    x = _rows(n=100_000)
+    w = np.random.default_rng(3).uniform(0.2, 3.0, x.shape[0])
+    on_threads = _fit(monkeypatch, "0", x, w, covariance_type=covariance_type)
+    passes, rounds = [0], [0]
+    threaded, send = gaussian_pass._threaded, pass_processes._Pool.send
+
+    def counted_pass(*args):
+        passes[0] += 1
+        return threaded(*args)
+
+    def counted_send(self, messages):
+        rounds[0] += bool(messages) and messages[0] != ("forget",)
+        return send(self, messages)
+
+    monkeypatch.setattr(gaussian_pass, "_threaded", counted_pass)
+    monkeypatch.setattr(pass_processes._Pool, "send", counted_send)
+    apart = _fit(monkeypatch, "1", x, w, covariance_type=covariance_type)
+    assert rounds[0] >= apart.n_iter_ and passes[0] == 4 * rounds[0]
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_array_equal(getattr(apart, name), getattr(on_threads, name))
+    assert apart.lower_bound_ == on_threads.lower_bound_
+
+
+def _form(means):
+    from emkit.backend.kernels import quadratic_form
+
+    k, d = means.shape
+    precisions = np.stack([np.eye(d)] * k)
+    log_norm = np.full(k, -0.5 * d * np.log(2 * np.pi))
+    return quadratic_form(means, precisions, log_norm, np.full(k, -np.log(k)), np.zeros(d))
+
+
+def test_a_chunk_computed_ahead_serves_only_the_same_pass(monkeypatch, two_threads):
+    from emkit.backend.gaussian_pass import _partial
+
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", "1")
+    x = np.random.default_rng(4).standard_normal((4096, 2))
+    ours, theirs = [_form(np.array([[0.0, 0.0], [2.0, 1.0]]))], [_form(np.eye(2))]
+
+    def group_of(n):
+        return 256
+
+    def direct(forms, lo, hi):
+        return _partial(x[lo:hi], None, forms, True, False, 256)
+
+    with row_processes(ArrayChunks(x, chunk_rows=1024)):
+        files = current()
+        first = files.chunk_groups(_partial, x[:1024], None, 0, group_of, 1, (ours, True, False))
+        assert len(files.ahead) == 3
+        # another pass's chunk (other forms) is computed afresh; what was kept for it goes
+        other = files.chunk_groups(
+            _partial, x[1024:2048], None, 1024, group_of, 1, (theirs, True, False)
+        )
+        assert len(files.ahead) == 2
+        later = files.chunk_groups(
+            _partial, x[2048:3072], None, 2048, group_of, 1, (ours, True, False)
+        )
+        assert len(files.ahead) == 1
+    for got, want in [
+        (first, direct(ours, 0, 1024)),
+        (other, direct(theirs, 1024, 2048)),
+        (later, direct(ours, 2048, 3072)),
+    ]:
+        assert len(got) == len(want) == 4
+        for (sums, loglik, log_max), (sums_, loglik_, log_max_) in zip(got, want, strict=True):
+            np.testing.assert_array_equal(sums[0], sums_[0])
+            assert (loglik, log_max) == (loglik_, log_max_)

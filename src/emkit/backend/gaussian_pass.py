@@ -623,8 +623,13 @@ def _threaded(
     log_max, single = _log_max_wanted.get(), _single_wanted.get()
     width = feature_width(forms[0].n_features, forms[0].diagonal)
     k = sum(f.n_components for f in forms)
-    block = _gaussian_block(width, k, x.shape[0], len(forms), 4 if single else 8)
-    group = row_groups(x.shape[0], block)
+    itemsize = 4 if single else 8
+
+    def group_of(n: int) -> int:
+        """Rows per group of a chunk of n rows."""
+        return row_groups(n, _gaussian_block(width, k, n, len(forms), itemsize))
+
+    group = group_of(x.shape[0])
     # The groups' sums do not depend on the threads, so their count is chosen by timing, per
     # kind of pass: its features, its components to a power of two (in a lockstep grid the
     # forms change as fits end) and its rows to a power of two.
@@ -645,8 +650,8 @@ def _threaded(
     start = None if files is None else files.offset(x, weights)
     if files is not None and start is not None:
         with cpu_threads.one_blas_thread():
-            groups = files.run(
-                _partial, x, weights, start, group, min_rows, (forms, log_max, single, group)
+            groups = files.chunk_groups(
+                _partial, x, weights, start, group_of, min_rows, (forms, log_max, single)
             )
     elif x.shape[0] < min_rows:
         # Too few rows for a second thread (run_split and over_threads would run them whole

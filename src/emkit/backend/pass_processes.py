@@ -7,8 +7,10 @@ could gain at most 3.5-6x however many cores they had. Worker processes have a G
 Within :func:`row_processes` (a fit of rows held in memory), the rows and their weights are
 written once to a file in shared memory that every worker maps read-only; each pass then
 hands each worker a message naming a run of whole groups of rows and the model, and computes
-the first run itself. The parts are the groups the threads would compute, by the same function
-on one BLAS thread, so the statistics are the same to the last bit as on threads.
+the first run itself; the first chunk's pass names the runs of every chunk after it too, so
+that a pass over the rows costs one round of messages, not one a chunk. The parts are the
+groups the threads would compute, by the same function on one BLAS thread, so the statistics
+are the same to the last bit as on threads.
 
 The workers start with the first fit that wants them (loky's processes, which do not run the
 caller's ``__main__`` again) and serve the fits after it; they leave after ``IDLE_SECONDS``
@@ -27,7 +29,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -53,13 +55,18 @@ IDLE_SECONDS = 60.0
 @dataclass(frozen=True)
 class RowFiles:
     """The rows of the fit running in this thread (its :class:`ArrayChunks`' ``x`` and
-    ``sample_weight``), as the workers map them from ``rows_path`` and ``weights_path``."""
+    ``sample_weight``, read in chunks of ``chunk_rows``), as the workers map them from
+    ``rows_path`` and ``weights_path``."""
 
     rows: np.ndarray
     weights: np.ndarray | None
     rows_path: str
     weights_path: str | None
     pool: _Pool
+    chunk_rows: int = 0
+    # The groups of the chunks after the first of a pass, computed in its round of messages:
+    # (fn, first row, rows) -> (args, groups), each taken by the pass's call for that chunk.
+    ahead: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def workers(self) -> int:
@@ -89,31 +96,126 @@ class RowFiles:
         (rows ``start`` on of :attr:`rows`), the first here and one on each worker, each of
         ``least`` rows at least (fewer workers then), each returning a list (one item per
         group): the lists joined in row order."""
+        (out,) = self._rounds(fn, [(start, start + x.shape[0], group, ())], least, args)
+        return out
+
+    def chunk_groups(
+        self,
+        fn: Callable[..., list],
+        x: np.ndarray,
+        weights: np.ndarray | None,
+        start: int,
+        group_of: Callable[[int], int],
+        least: int,
+        args: tuple,
+    ) -> list:
+        """:meth:`run` of the chunk ``x`` (rows ``start`` on) with ``fn(rows, weights, *args,
+        group)``, ``group = group_of(rows in the chunk)``. Where ``x`` is the first chunk of a
+        pass over the rows (those from ``start`` read in chunks of :attr:`chunk_rows`), the
+        chunks after it are computed in the same round of messages, one to each worker for
+        the whole pass rather than one a chunk, and handed to the pass's calls for them that
+        name the same ``fn`` and ``args``. Each chunk's groups, and so its sums, are those of a
+        round of its own: the same bits as on threads."""
         n = x.shape[0]
-        groups = -(-n // group)
-        parts = max(1, min(self.workers + 1, groups, n // max(least, 1)))
-        edges = [min(n, (i * groups // parts) * group) for i in range(parts + 1)]
-        runs = list(zip(edges[:-1], edges[1:], strict=True))
+        kept = self.ahead.pop((fn, start, n), None)
+        if kept is not None and _same_args(kept[0], args):
+            return kept[1]
+        chunks = [(start, start + n)]
+        if self.chunk_rows and start % self.chunk_rows == 0:
+            total = self.rows.shape[0]
+            if n == min(self.chunk_rows, total - start):
+                chunks += [
+                    (lo, min(lo + self.chunk_rows, total))
+                    for lo in range(start + n, total, self.chunk_rows)
+                ]
+        spans = []
+        for lo, hi in chunks:
+            group = group_of(hi - lo)
+            spans.append((lo, hi, group, (group,)))
+        out = self._rounds(fn, spans, least, args)
+        for (lo, hi, _, _), groups in zip(spans[1:], out[1:], strict=True):
+            self.ahead[(fn, lo, hi - lo)] = (args, groups)
+        return out[0]
+
+    def _rounds(
+        self,
+        fn: Callable[..., list],
+        spans: list[tuple[int, int, int, tuple]],
+        least: int,
+        args: tuple,
+    ) -> list[list]:
+        """Each span's groups (``fn(rows, weights, *args, *tail)``, a list) for ``spans``
+        ``(first row, end, group, tail)`` of :attr:`rows`: their groups of ``group`` rows split
+        in runs of whole groups, the first run here and one on each worker (``least`` rows
+        each at least), in one round of messages."""
+        # every span's groups, in row order: (span, first row, end)
+        units = [
+            (i, g, min(hi, g + group))
+            for i, (lo, hi, group, _) in enumerate(spans)
+            for g in range(lo, hi, group)
+        ]
+        rows = spans[-1][1] - spans[0][0]
+        parts = max(1, min(self.workers + 1, len(units), rows // max(least, 1)))
+        edges = [i * len(units) // parts for i in range(parts + 1)]
+        runs = [_segments(units[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
         messages = []
         if len(runs) > 1:  # the pass's model pickled once, not once a worker (0.2-0.5 MB)
             task = pickle.dumps(
                 (self.rows_path, self.weights_path, fn, args, np.geterr()),
                 pickle.HIGHEST_PROTOCOL,
             )
-            messages = [(start + lo, start + hi, task) for lo, hi in runs[1:]]
-        lo, hi = runs[0]
+            messages = [([(lo, hi, spans[i][3]) for i, lo, hi in run], task) for run in runs[1:]]
+
+        def here(run: list[tuple[int, int, int]]) -> list[tuple[int, list]]:
+            # the rows are the pass's own (its chunks are views of them)
+            w = self.weights
+            return [
+                (i, fn(self.rows[lo:hi], None if w is None else w[lo:hi], *args, *spans[i][3]))
+                for i, lo, hi in run
+            ]
+
         try:
             sent = self.pool.send(messages)
-            out = list(fn(x[lo:hi], None if weights is None else weights[lo:hi], *args))
+            parts_done = [here(runs[0])]
         except BaseException:  # an answer left unread would be read by the next pass
             self.pool.close()  # the fit's other passes run here (the next fit starts workers)
             raise
         answers = self.pool.receive(sent)
-        for (lo, hi), answer in zip(runs[1:], answers, strict=True):
+        for run, answer in zip(runs[1:], answers, strict=True):
             if answer is None:  # the worker is gone: its part here
-                answer = fn(x[lo:hi], None if weights is None else weights[lo:hi], *args)
-            out.extend(answer)
+                parts_done.append(here(run))
+            else:
+                parts_done.append([(i, got) for (i, _, _), got in zip(run, answer, strict=True)])
+        out: list[list] = [[] for _ in spans]
+        for done in parts_done:
+            for i, groups in done:
+                out[i].extend(groups)
         return out
+
+
+def _segments(units: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Consecutive groups ``(span, first row, end)`` joined span by span."""
+    out: list[tuple[int, int, int]] = []
+    for i, lo, hi in units:
+        if out and out[-1][0] == i:
+            out[-1] = (i, out[-1][1], hi)
+        else:
+            out.append((i, lo, hi))
+    return out
+
+
+def _same_args(a: tuple, b: tuple) -> bool:
+    """Whether two passes' ``args`` are the same: the same objects (the items of lists of
+    them, such as a pass's forms), or equal numbers and flags."""
+    if len(a) != len(b):
+        return False
+    for p, q in zip(a, b, strict=True):
+        if isinstance(p, list) and isinstance(q, list):
+            if len(p) != len(q) or any(u is not v for u, v in zip(p, q, strict=True)):
+                return False
+        elif not (p is q or (isinstance(p, (bool, int, float)) and type(p) is type(q) and p == q)):
+            return False
+    return True
 
 
 _active: ContextVar[RowFiles | None] = ContextVar("emkit_row_files", default=None)
@@ -162,6 +264,7 @@ def row_processes(data: Any) -> Iterator[None]:
                 str(paths["rows"]),
                 None if weights is None else str(weights),
                 pool,
+                data.chunk_rows,
             )
             token = _active.set(files)
             try:
@@ -355,20 +458,27 @@ def _serve(pipe: Any) -> None:
 
 
 def _answer(maps: dict[str, np.ndarray], message: tuple) -> tuple[tuple, list]:
-    """A worker's reply to a message naming a run of rows, and the warnings it raised. The
+    """A worker's reply to a message naming runs of rows (one result each), and the warnings
+    it raised. The
     views of the maps are this call's locals (and no traceback is kept), so that after
     ``("forget",)`` nothing maps a rows file that the calling process then deletes: its
     shared memory goes back to the system (on Windows, the file can be deleted at all)."""
-    lo, hi, task = message
+    segments, task = message
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             # from the calling process, down its own pipe
             rows_path, weights_path, fn, args, errors = pickle.loads(task)
-            x = _mapped(maps, rows_path)[lo:hi]
-            w = None if weights_path is None else _mapped(maps, weights_path)[lo:hi]
+            rows = _mapped(maps, rows_path)
+            weights = None if weights_path is None else _mapped(maps, weights_path)
             with np.errstate(**errors):
-                reply: tuple = ("ok", fn(x, w, *args))
+                reply: tuple = (
+                    "ok",
+                    [
+                        fn(rows[lo:hi], None if weights is None else weights[lo:hi], *args, *tail)
+                        for lo, hi, tail in segments
+                    ],
+                )
         except Exception as error:  # noqa: BLE001 - raised in the calling process
             reply = ("error", error.with_traceback(None))
     return reply, [(str(note.message), note.category) for note in caught]
