@@ -221,7 +221,7 @@ def test_an_answer_of_an_earlier_pass_is_not_read_as_this_passs_part(monkeypatch
         files = current()
         assert files is not None and files.workers == 1
         stale = pickle.dumps((files.rows_path, None, np.negative, (), np.geterr()))
-        assert files.pool.send([(4096, 8192, stale)]) == [True]  # its answer left unread
+        assert files.pool.send([([(4096, 8192, ())], stale)]) == [True]  # its answer left unread
         out = files.run(np.sqrt, x, None, 0, 1024, 1, ())
         np.testing.assert_array_equal(np.asarray(out), np.sqrt(x))
         again = files.run(np.square, x, None, 0, 1024, 1, ())  # the pipe is in step after

@@ -463,10 +463,10 @@ def _answer(maps: dict[str, np.ndarray], message: tuple) -> tuple[tuple, list]:
     views of the maps are this call's locals (and no traceback is kept), so that after
     ``("forget",)`` nothing maps a rows file that the calling process then deletes: its
     shared memory goes back to the system (on Windows, the file can be deleted at all)."""
-    segments, task = message
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
+            segments, task = message
             # from the calling process, down its own pipe
             rows_path, weights_path, fn, args, errors = pickle.loads(task)
             rows = _mapped(maps, rows_path)
