@@ -316,17 +316,18 @@ def test_two_components_relative_to_either_one_give_scipy(name, swap, weighted, 
         kept, kept_ll = components.fused_e_step(x, np.log(weights), w if weighted else None)
         found = family_pass._KEPT[id(x)]
         key = components.groups[0][1].key
-        # Exponential statistics are the rows: kept as a view of them, and relative to the
-        # pivot no pass reads a row of ones, so none is made. Gamma's statistics are computed
-        # above a row of ones (the sums' product takes the responsibilities' totals with it):
-        # one array, no copy.
+        # Exponential statistics are the rows: kept as a view of them. Relative to the pivot
+        # no pass reads a row of ones, so none is written; Gamma's statistics are computed
+        # with room for one below, which a pass that reads it fills (no copy).
         values = found.features[key].values
         assert np.may_share_memory(values, x) == (name == "exponential")
-        if name == "exponential":
-            assert key not in found.augmented
-        else:
-            assert np.shares_memory(values, found.augmented[key])
-            np.testing.assert_array_equal(found.augmented[key][-1], 1.0)
+        assert key not in found.augmented
+        if name == "gamma":
+            assert np.shares_memory(values, found.room[key])
+            augmented = found.augmented_of(key)
+            assert np.shares_memory(values, augmented)
+            np.testing.assert_array_equal(augmented[-1], 1.0)
+            np.testing.assert_array_equal(augmented[:-1], values)
     kernel = components.groups[0][1]
     constants = kernel.const + np.log(weights)
     assert pivots == [int(constants[1] > constants[0])]
@@ -716,3 +717,25 @@ def test_kept_statistics_are_the_same_on_any_number_of_threads(name, monkeypatch
         np.testing.assert_allclose(base, want, rtol=1e-13, atol=1e-13)
         np.testing.assert_allclose(sums[:-1], values.sum(axis=1), rtol=1e-12)
     assert sums[-1] == x.shape[0]
+
+
+@pytest.mark.parametrize("name", ["exponential", "gamma"])
+def test_row_sums_kept_with_the_statistics_are_those_a_pass_takes(name, monkeypatch):
+    # The statistics' sums over each piece of FEATURE_ROWS rows are kept as they are computed
+    # (the units of a pass, when they coincide), to the bit of the sums a pass would take.
+    monkeypatch.setattr(family_pass, "FEATURE_ROWS", 512)
+    families, x, _ = CASES[name]
+    kernel = type(families[0]).kernel(families[:2])
+    with family_pass.rows_kept(x):
+        found = family_pass._KEPT[id(x)]
+        values = found.features_of(kernel).values
+        edges = [*range(0, N, 512), N]
+        for start, stop in zip(edges[:-1], edges[1:], strict=True):
+            kept = found.row_sums[kernel.key, start, stop]
+            np.testing.assert_array_equal(kept, family_pass._row_sum(values[:, start:stop]))
+        # the sums of rows that are no piece are taken when asked
+        assert (kernel.key, 100, 700) not in found.row_sums
+        np.testing.assert_array_equal(
+            found.row_sum(kernel.key, 100, 700), family_pass._row_sum(values[:, 100:700])
+        )
+        np.testing.assert_allclose(found.row_sum(kernel.key, 0, N)[:-1], values.sum(axis=1))

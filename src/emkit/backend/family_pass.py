@@ -174,6 +174,9 @@ class _Kept:
         self.features: dict[Any, RowFeatures | None] = {}
         self.sizes: dict[Any, np.ndarray] = {}
         self.augmented: dict[Any, np.ndarray] = {}
+        # Statistics computed into an array with room for a row of ones below, not yet
+        # written (untouched memory costs nothing until a pass needs the row).
+        self.room: dict[Any, np.ndarray] = {}
         self.base_sums: dict[tuple, float] = {}
         self.row_sums: dict[tuple, np.ndarray] = {}
         self.holders = 0
@@ -190,13 +193,16 @@ class _Kept:
         return self.features[key]
 
     def augmented_of(self, key: Any) -> np.ndarray:
-        """The kept statistics of ``key`` (p, n) with a row of ones below, (p + 1, n) (made
-        with statistics that are computed, else on first use by a pass that reads it: the
-        pass relative to each row's largest log joint, where one product then gives the log
-        densities with their constants, and the pass with fewer components than statistics,
-        where one product gives the sums with the responsibilities' totals)."""
+        """The kept statistics of ``key`` (p, n) with a row of ones below, (p + 1, n), made on
+        first use by a pass that reads it (the pass relative to each row's largest log joint,
+        where one product then gives the log densities with their constants): the ones
+        written below statistics that were computed, else the statistics copied."""
         if key not in self.augmented:
             with self.lock:
+                if key in self.room:
+                    room = self.room.pop(key)
+                    room[-1] = 1.0
+                    self.augmented[key] = room
                 if key not in self.augmented:
                     found = self.features[key]
                     assert found is not None
@@ -215,8 +221,9 @@ class _Kept:
         are the rows themselves (:math:`T(x) = x`, every row in the support, one feature or
         rows stored feature by feature) are kept as a view of them, no copy; others are
         computed ``FEATURE_ROWS`` rows at a time (by the kernel's ``write_features`` where it
-        has one) and reduced while they are in cache, into an array with a row of ones below
-        (:meth:`augmented_of`)."""
+        has one) and reduced while they are in cache, into an array with room for a row of
+        ones below (:meth:`augmented_of`). The sums of each piece of ``FEATURE_ROWS`` rows
+        are kept too (:meth:`row_sum`)."""
         x, key = self.x, kernel.key
         n = x.shape[0]
         first = kernel.features(x[:FEATURE_ROWS])
@@ -230,9 +237,9 @@ class _Kept:
             if np.may_share_memory(whole.values, x):
                 self._keep(key, whole, _Extremes.of(whole.values))
                 return
-        # With a row of ones below, where the passes read them (augmented_of): no copy then.
+        # With room for a row of ones below, where a pass reads them (augmented_of): no copy
+        # then.
         augmented = np.empty((p + 1, n))
-        augmented[-1] = 1.0
         out = augmented[:-1]
         extras: dict[str, np.ndarray] = {}  # "base", "inside": made where a piece has them
         made = threading.Lock()
@@ -256,7 +263,7 @@ class _Kept:
                         extra("base", 0.0, np.float64)[start:stop] = f.base
                     if f.inside is not None:
                         extra("inside", True, bool)[start:stop] = f.inside
-                pieces.append(_Extremes.of(piece))
+                pieces.append(_Extremes.of(piece, start))
             return pieces
 
         # the pieces on the kernel threads (a log of 1e6 rows: 6 ms on one thread), two parts
@@ -269,14 +276,17 @@ class _Kept:
                 extremes.merge(piece)
         features = RowFeatures(out, extras.get("base"), extras.get("inside"))
         self._keep(key, features, extremes)
-        self.augmented[key] = augmented
+        self.room[key] = augmented
 
     def _keep(self, key: Any, f: RowFeatures, extremes: _Extremes) -> None:
-        """Keep ``f``, with the largest magnitude and the sum of each statistic."""
+        """Keep ``f``, with the largest magnitude and the sum of each statistic, over all the
+        rows and over each piece ``extremes`` added."""
         p, n = f.values.shape
         sums = np.zeros(p + 1)
         sums[:-1] = extremes.sums
         sums[-1] = n
+        for start, stop, piece in extremes.pieces:
+            self.row_sums[key, start, stop] = np.append(piece, float(stop - start))
         size = np.ones(p + 1)
         size[:-1] = np.maximum(extremes.high, -extremes.low) if n else 0.0
         self.sizes[key] = size
@@ -305,32 +315,38 @@ class _Kept:
 class _Extremes:
     """The largest and smallest value and the sum of each of p statistics, added up
     ``FEATURE_ROWS`` rows at a time (each piece read once from memory, or from cache just
-    after it is written)."""
+    after it is written); and each piece's sums, with its first and last row (``pieces``:
+    :meth:`_Kept.row_sum` of a pass's units, the same bits as summed there)."""
 
     def __init__(self, p: int):
         self.high, self.low = np.full(p, -np.inf), np.full(p, np.inf)
         self.sums = np.zeros(p)
+        self.pieces: list[tuple[int, int, np.ndarray]] = []
 
     @classmethod
-    def of(cls, values: np.ndarray) -> _Extremes:
+    def of(cls, values: np.ndarray, offset: int = 0) -> _Extremes:
+        """The extremes of statistics ``values`` (p, m), rows ``offset`` on of the kept ones."""
         out = cls(values.shape[0])
         for start in range(0, values.shape[1], FEATURE_ROWS):
-            out.add(values[:, start : start + FEATURE_ROWS])
+            out.add(values[:, start : start + FEATURE_ROWS], offset + start)
         return out
 
-    def add(self, piece: np.ndarray) -> None:
-        """Take in the statistics ``piece`` (p, m)."""
+    def add(self, piece: np.ndarray, start: int) -> None:
+        """Take in the statistics ``piece`` (p, m) of rows ``start`` on."""
         if piece.shape[1] == 0:
             return
         np.maximum(self.high, piece.max(axis=1), out=self.high)
         np.minimum(self.low, piece.min(axis=1), out=self.low)
-        self.sums += np.add.reduce(piece, axis=1)
+        sums = np.add.reduce(piece, axis=1)  # as _row_sum
+        self.sums += sums
+        self.pieces.append((start, start + piece.shape[1], sums))
 
     def merge(self, other: _Extremes) -> None:
         """Take in ``other``'s (of the rows after these: its sums added as one piece's)."""
         np.maximum(self.high, other.high, out=self.high)
         np.minimum(self.low, other.low, out=self.low)
         self.sums += other.sums
+        self.pieces += other.pieces
 
 
 _KEPT: dict[int, _Kept] = {}
@@ -411,8 +427,7 @@ class _Linear:
     kernel : the :class:`~emkit.distributions.batched.LinearKernel`.
     coef : array of shape (k, p + 1), :math:`(\eta_k, c_k + \log\pi_k)`.
     rows : array of shape (p + 1, m), the chunk's statistics with a row of ones below, where
-        the blocks read it (the log joints relative to their maximum, or fewer components
-        than statistics); else None.
+        the blocks read it (the log joints relative to their maximum); else None.
     features : the chunk's kept :class:`RowFeatures` (its ``values`` the statistics (p, m)).
     normal_exp : True where no responsibility can be subnormal (:func:`_normal_exp`): the
         exponential needs no check (read only where ``reference`` is None).
@@ -495,7 +510,7 @@ def _chunk_features(
             # rounding of the product that makes them (2.2e-14 relative against 1.7e-14).
             reference = reference * LOG2E
         rows = None
-        if reference is None or coef.shape[0] < coef.shape[1]:
+        if reference is None:
             rows = kept.augmented_of(kernel.key)[:, offset:stop]
         linear.append(
             _Linear(
@@ -708,11 +723,11 @@ def _linear_blocks(x, sample_weight, offset, linear, mixtures, threaded):
                 if one.reference is not None:
                     v = _views(k, q, stop - start, True)
                     if threaded and k < q:
-                        # Copied below a row of ones, contiguous for np.dot (which releases
-                        # the GIL; matmul keeps it for a product this small, 26 us a block)
-                        # and read from cache from here on.
-                        np.copyto(v.features_top, tv)
-                        tv, t = v.features_top, v.features
+                        # Copied, contiguous for np.dot (which releases the GIL; matmul
+                        # keeps it for a product this small, 26 us a block) and read from
+                        # cache from here on.
+                        np.copyto(v.features, tv)
+                        tv = v.features
                     loglik = _reference_block(one, tv, w, v)
                 else:
                     v = _views(k, q, stop - start, False)
@@ -722,14 +737,17 @@ def _linear_blocks(x, sample_weight, offset, linear, mixtures, threaded):
                     into = fast[j][u]
                     if one.reference is not None and k < q:
                         # Fewer components than statistics: the responsibilities are
-                        # scaled, and their products with the statistics and the row of
-                        # ones (their totals) taken in one product, in cache.
+                        # scaled, their products with the statistics taken in one product
+                        # and their totals summed, in cache (a row of ones in the product
+                        # would be read from memory: 8 bytes a row).
                         np.multiply(v.others, v.rows[0], out=v.others)
-                        assert t is not None
                         if threaded:  # the same BLAS call (gemm: the same bits)
-                            into += np.dot(v.joint, v.features_t, out=v.full)
+                            np.dot(v.joint, v.features_t, out=v.sums)
                         else:
-                            into += np.matmul(v.joint, t.T, out=v.full)
+                            np.matmul(v.joint, tv.T, out=v.sums)
+                        np.add.reduce(v.joint, axis=1, out=v.totals)
+                        into[:, :-1] += v.sums
+                        into[:, -1] += v.totals
                     else:
                         if q == 2:
                             np.multiply(tv[0], v.inv, out=v.scaled[0])
@@ -834,13 +852,13 @@ class _Views:
         self.inv = self.scaled[-1]
         self.scaled_t = self.scaled.T
         self.full = np.empty((k, q))
-        # A contiguous copy of the block's statistics above a row of ones (k < q:
-        # _linear_blocks).
-        self.features = np.ones((q, m))
+        self.sums, self.totals = np.empty((k, q - 1)), np.empty(k)
+        # A contiguous copy of the block's statistics (k < q on threads: _linear_blocks).
+        self.features = np.empty((q - 1, m))
         # Views the blocks take, made once.
         self.others = self.joint[1:]
-        self.features_top, self.features_t = self.features[:-1], self.features.T
-        self.nbytes = 8 * m * (k + 3 * q + 1) + self.products.nbytes
+        self.features_t = self.features.T
+        self.nbytes = 8 * m * (k + 2 * q + 1) + self.products.nbytes
 
     def sum_log_total(self, group: int, safe: int) -> float:
         r""":math:`\sum_n \log s_n` of the totals :math:`s_n \ge 1` in ``v.total``: the
