@@ -728,7 +728,7 @@ def _linear_blocks(x, sample_weight, offset, linear, mixtures, threaded):
                         # cache from here on.
                         np.copyto(v.features, tv)
                         tv = v.features
-                    loglik = _reference_block(one, tv, w, v)
+                    loglik = _reference_block(one, tv, w, v, tv is v.features)
                 else:
                     v = _views(k, q, stop - start, False)
                     assert t is not None
@@ -798,19 +798,25 @@ def _maximum_block(one: _Linear, t: np.ndarray, w: np.ndarray | None, v: _Views)
     return float(w @ v.total)
 
 
-def _reference_block(one: _Linear, t: np.ndarray, w: np.ndarray | None, v: _Views) -> float:
+def _reference_block(
+    one: _Linear, t: np.ndarray, w: np.ndarray | None, v: _Views, copied: bool = False
+) -> float:
     r""":func:`_maximum_block` relative to the first component: :math:`e^{\ell_k - \ell_0}`
     (1 for the first, kept in ``v.joint``), normal numbers as the differences are bounded
     (:func:`_reference`). No maximum per row, one exponential fewer per row; the first
     component's log joints are summed by the caller (without weights) or here. With fewer
     components than statistics (k < q) the inverse totals (times the weights) go to the
     first row of ``v.joint`` instead, as the first component's responsibilities. ``t``: the
-    block's statistics (p, m), without the row of ones."""
+    block's statistics (p, m), without the row of ones; ``copied``: they are ``v.features``
+    (contiguous), whose product np.dot takes with the GIL released (the same bits as
+    matmul's, which keeps the GIL for a product this small)."""
     others, reference = v.others, one.reference
     assert reference is not None
     # The row of ones is added, not multiplied: cheaper than a product over it.
     if t.shape[0] == 1:
         np.multiply(reference[:, :1], t[0], out=others)
+    elif copied:
+        np.dot(reference[:, :-1], t, out=others)
     else:
         np.matmul(reference[:, :-1], t, out=others)
     if one.lift is None:
