@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/kmeans.py [--quick | --small] [--iters 20] [--repeats 3] [--converge]
+    python benchmarks/kmeans.py [--quick | --small | --sizes N,D,K ...] [--iters 20] [--repeats 3]
+        [--converge] [--one-thread]
     python benchmarks/kmeans.py --random-starts 10 [--quick] [--repeats 3]
 
 For each (N, D, K) both libraries fit the same data (:func:`make_data`: K overlapping unit
@@ -201,11 +202,28 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _size(text: str) -> tuple[int, int, int]:
+    """``N,D,K`` (N may be written 1e5) as three ints."""
+    try:
+        n, d, k = (int(float(part)) for part in text.split(","))
+    except ValueError:
+        message = f"expected N,D,K such as 100000,10,10; got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+    return n, d, k
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2e5 rows instead of 1e6")
     parser.add_argument(
         "--small", action="store_true", help="1e3 to 1e5 rows (SMALL) instead of 1e6"
+    )
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        type=_size,
+        metavar="N,D,K",
+        help="these (rows, features, clusters) instead, e.g. 100000,10,10 100000,2,5",
     )
     parser.add_argument("--iters", type=int, default=20, help="iterations per fit at most")
     parser.add_argument("--repeats", type=int, default=3, help="timings per call (median)")
@@ -233,7 +251,8 @@ def main(argv=None) -> int:
     rows = []
     shown = starts_table if args.random_starts else table
     with limits:
-        for n, d, k in SMALL if args.small else QUICK if args.quick else FULL:
+        sizes = args.sizes or (SMALL if args.small else QUICK if args.quick else FULL)
+        for n, d, k in sizes:
             if args.random_starts:
                 rows.append(measure_starts(n, d, k, args.random_starts, args.repeats))
             else:
