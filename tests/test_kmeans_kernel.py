@@ -571,3 +571,57 @@ def test_random_starts_sort_the_rows_once(monkeypatch):
     monkeypatch.setattr(estimator, "canonical_order", counted)
     KMeans(4, init="random", n_init=5, random_state=0).fit(x)
     assert len(sorts) == 1
+
+
+def test_a_threads_scratch_is_kept_between_passes_and_capped(monkeypatch):
+    # The passes' buffers are kept per thread (fresh ones are faulted in anew each pass),
+    # one per name, and no more bytes than SCRATCH_BYTES_MOST in all.
+    monkeypatch.setattr(cpu_threads, "_LOCAL", cpu_threads.threading.local())
+    a = cpu_threads.scratch("a", (3, 100))
+    assert a.shape == (3, 100) and a.dtype == np.float64
+    assert np.shares_memory(cpu_threads.scratch("a", (2, 50)), a)  # smaller: the same buffer
+    b = cpu_threads.scratch("b", (3, 100))
+    assert not np.shares_memory(a, b)
+    bigger = cpu_threads.scratch("a", (4, 100))  # larger: a new buffer, kept in its place
+    assert np.shares_memory(cpu_threads.scratch("a", (4, 100)), bigger)
+    monkeypatch.setattr(cpu_threads, "SCRATCH_BYTES_MOST", 8 * 500)
+    huge = cpu_threads.scratch("c", (1000,))
+    assert not np.shares_memory(cpu_threads.scratch("c", (1000,)), huge)  # not kept
+    seen = []
+    thread = cpu_threads.threading.Thread(
+        target=lambda: seen.append(cpu_threads.scratch("a", (3,)))
+    )
+    thread.start()
+    thread.join()
+    assert not np.shares_memory(seen[0], bigger)  # another thread's own
+
+
+@pytest.mark.parametrize("laid_out", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_passes_read_nothing_left_in_their_scratch(monkeypatch, laid_out, weighted):
+    # Whatever a thread's kept buffers hold (NaN here), a pass gives the same bits as with
+    # fresh ones, and brute force's labels.
+    x = blobs(n=20_011, d=3, k=4, seed=3)
+    w = np.random.default_rng(2).uniform(0.5, 2.0, size=len(x)) if weighted else None
+    shift = x.mean(axis=0)
+    rows = shifted_source(x, shift).rows if laid_out else x
+    forms = [nearest_form(x[[0, 1, 2, 3]], shift), nearest_form(x[5:8], shift)]
+    monkeypatch.setattr(cpu_threads, "_LOCAL", cpu_threads.threading.local())
+    fresh = nearest_e_step(rows, forms, w, [True, False])
+    fresh_far = nearest_e_step(rows, [nearest_form(x[[0, 0, 1]], shift)], w)[0]
+    for buffer in cpu_threads._LOCAL.scratch.values():
+        buffer.fill(np.nan)
+    again = nearest_e_step(rows, forms, w, [True, False])
+    for a, b in zip(again, fresh, strict=True):
+        np.testing.assert_array_equal(a.weight, b.weight)
+        np.testing.assert_array_equal(a.sums, b.sums)
+        assert a.inertia == b.inertia
+    np.testing.assert_array_equal(again[0].labels, fresh[0].labels)
+    np.testing.assert_array_equal(again[0].nearest, fresh[0].nearest)
+    for buffer in cpu_threads._LOCAL.scratch.values():
+        buffer.fill(np.nan)
+    far = nearest_e_step(rows, [nearest_form(x[[0, 0, 1]], shift)], w)[0]  # a cluster empties
+    np.testing.assert_array_equal(far.far_dist, fresh_far.far_dist)
+    np.testing.assert_array_equal(far.far_rows, fresh_far.far_rows)
+    labels = brute(x, x[[0, 1, 2, 3]], np.ones(len(x)) if w is None else w)[0]
+    np.testing.assert_array_equal(again[0].labels, labels)

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emkit.backend.threads import scratch
+
 # Passes from the near rows at most between two whole passes, which renew the sums (moved row
 # by row since, each move rounding once).
 BOUNDS_REFRESH = 16
@@ -364,11 +366,11 @@ def near_partial(
     features = bounds.near_features
     k, d = coef.shape[0], coef.shape[1] - 1
     size = batch * block
-    tail = np.zeros((d + 1, block))  # the last, shorter block, padded
-    g = np.empty((k, size))
-    low = np.empty(size)
+    tail = scratch("tail", (d + 1, block))  # the last, shorter block, padded
+    g = scratch("joint", (k, size))
+    low = scratch("best", (size,))
     ranks = ranks_of(k)
-    found = np.empty((2, size))
+    found = scratch("found", (2, size))
     moved, old, new = [], [], []
     for first in range(start, stop, size):
         last = min(first + size, stop)

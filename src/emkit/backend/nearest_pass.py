@@ -38,6 +38,7 @@ from emkit.backend.threads import (
     num_threads,
     over_threads,
     row_groups,
+    scratch,
 )
 
 # Parts per kernel thread of the rows' layout (over_threads' parts_per_thread).
@@ -560,14 +561,14 @@ def _nearest_partial(
     # block alone, so the batch moves no bit. The distances are centre-major (sum k, rows of
     # the batch), so that the minimum and the comparison with it run along the whole batch,
     # not a block at a time (NumPy's broadcast loops pay per row of the array).
-    features = np.empty((d + 1, 0 if prepared else batch * block))
+    features = scratch("features", (d + 1, 0 if prepared else batch * block))
     features[d] = 1.0
-    joint = np.empty((k_total, batch * block))
+    joint = scratch("joint", (k_total, batch * block))
     # per form, the group's sums so far, then each block's statistics
-    stats = np.empty((len(forms), batch + 1, max(sizes), d + 1))
+    stats = scratch("stats", (len(forms), batch + 1, max(sizes), d + 1))
     # each row's nearest distance minus |x - s|^2: every row's where far, else a batch's
-    best = np.empty((len(forms), n if far else batch * block))
-    norms = x.norms if prepared else np.empty(n)  # |x - s|^2, (n,)
+    best = scratch("best", (len(forms), n if far else batch * block))
+    norms = x.norms if prepared else scratch("norms", (n,))  # |x - s|^2, (n,)
     # per group (no rows: one group of zeros) and form, the shifted sums and weights
     sums = [
         [np.zeros((f.n_components, d + 1)) for f in forms] for _ in range(max(1, -(-n // group)))
@@ -577,14 +578,14 @@ def _nearest_partial(
     labellers = [
         _RowLabels(f, n) if labelled and labelled[j] else None for j, f in enumerate(forms)
     ]
-    found = np.empty((3, batch * block if any(labellers) else 0))
-    bound = np.empty(found.shape[1])
+    found = scratch("found", (3, batch * block if any(labellers) else 0))
+    bound = scratch("bound", (found.shape[1],))
     # per kept form: the one-hot apart from the distances (whose second least gives the gap)
     keeps = [None] * len(forms) if bounds_kept is None else bounds_kept
     width = batch * block if any(b is not None for b in keeps) else 0
-    hot = np.empty((max(sizes), width))
-    scratch = np.empty((max(sizes), width))
-    second = np.empty(width)
+    hot = scratch("hot", (max(sizes), width))
+    spare = scratch("spare", (max(sizes), width))
+    second = scratch("second", (width,))
     for first, last in runs:
         start = first
         while start < last:
@@ -617,7 +618,7 @@ def _nearest_partial(
                 bounds = keeps[j]
                 if bounds is not None:
                     one = record_rows(
-                        bounds, one, low, norms[start:stop], offset + start, hot, scratch, second
+                        bounds, one, low, norms[start:stop], offset + start, hot, spare, second
                     )
                     assigned = True
                 _assign_blocks(one, low, stacked, w, added[1:], labeller, got, assigned)
@@ -842,13 +843,13 @@ def _labels_partial(
     block = min(nearest_block_rows(d, k, k), max(n, 1))
     # distances, the [index; 1; risk] products, nearest distances, bounds and norms per row
     batch = max(1, NEAREST_BATCH_BYTES // (8 * (k + 6) * block))
-    features = np.empty((d + 1, 0 if prepared else batch * block))
+    features = scratch("features", (d + 1, 0 if prepared else batch * block))
     features[d] = 1.0
-    joint = np.empty((k, batch * block))  # centre-major, as in _nearest_partial
-    found = np.empty((3, batch * block))
-    best = np.empty(batch * block)
-    bound = np.empty(batch * block)
-    norms = x.norms if prepared else np.empty(batch * block)  # |x - s|^2
+    joint = scratch("joint", (k, batch * block))  # centre-major, as in _nearest_partial
+    found = scratch("found", (3, batch * block))
+    best = scratch("best", (batch * block,))
+    bound = scratch("bound", (batch * block,))
+    norms = x.norms if prepared else scratch("norms", (batch * block,))  # |x - s|^2
     start = 0
     while start < n:
         # a batch of whole blocks, or the last, shorter block alone
