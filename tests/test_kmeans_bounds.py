@@ -16,6 +16,7 @@ def bounds_on_any_rows(monkeypatch):
     """Bounds kept between passes whatever the rows' count: the tests' small data sets (from
     NEAR_MIN_ROWS on, in use) take the near passes they check."""
     monkeypatch.setattr(nearest_pass, "NEAR_MIN_ROWS", 0)
+    monkeypatch.setattr(nearest_pass, "NEAR_FEW_ROWS", 0)
 
 
 def overlapping(n=40_000, d=4, k=8, offset=0.0, seed=0):
@@ -347,6 +348,25 @@ def test_small_data_keeps_no_bounds_and_matches_scikit_learn(monkeypatch):
     fit = KMeans(8, init=start, n_init=1, max_iter=300).fit(x)
     reference = SkKMeans(8, init=start, n_init=1, max_iter=300, algorithm="lloyd").fit(x)
     assert calls == []
+    assert fit.n_iter_ == reference.n_iter_ > 10
+    np.testing.assert_array_equal(fit.labels_, reference.labels_)
+    assert fit.inertia_ == pytest.approx(reference.inertia_, rel=1e-12)
+
+
+@pytest.mark.parametrize(("d", "k", "kept"), [(3, 5, False), (24, 8, True)])
+def test_fewer_rows_keep_bounds_only_for_costly_distances(monkeypatch, d, k, kept):
+    # Between NEAR_MIN_ROWS and NEAR_FEW_ROWS rows, bounds are kept only where each row's
+    # distances take NEAR_FEW_ROWS_PRODUCTS multiply-adds at least (k (d + 1)): (3, 5)
+    # (20) takes whole passes only, (24, 8) (200) passes from the near rows; both the same
+    # fit as Lloyd's from the same start.
+    monkeypatch.setattr(nearest_pass, "NEAR_MIN_ROWS", 1000)
+    monkeypatch.setattr(nearest_pass, "NEAR_FEW_ROWS", 100_000)
+    calls = counted_near_passes(monkeypatch)
+    x = overlapping(n=20_000, d=d, k=k, seed=4)
+    start = x[:k]
+    fit = KMeans(k, init=start, n_init=1, max_iter=300).fit(x)
+    reference = SkKMeans(k, init=start, n_init=1, max_iter=300, algorithm="lloyd").fit(x)
+    assert bool(calls) == kept
     assert fit.n_iter_ == reference.n_iter_ > 10
     np.testing.assert_array_equal(fit.labels_, reference.labels_)
     assert fit.inertia_ == pytest.approx(reference.inertia_, rel=1e-12)

@@ -86,6 +86,17 @@ NEAREST_THREADS = TimedThreads()
 # bounds' own bookkeeping (sampling the gaps, choosing a reach, recording near rows) costs
 # more than the distances it saves.
 NEAR_MIN_ROWS = 16384
+# Rows below which bounds are kept only where each row's distances take at least
+# NEAR_FEW_ROWS_PRODUCTS multiply-adds (k (d + 1), what a near pass saves on a row that is
+# not near): on fewer, cheaper rows the gaps' sample each pass (8192 rows, a twelfth of 1e5),
+# the recording pass (1.8 whole passes at (1e5, 10, 10), 6 at (1e5, 2, 5), one thread) and the
+# near passes' share (half the rows and more while the centres still move) cost more than
+# they saved: (1e5, 10, 10), 20 iterations from one start, took 97 ms with bounds and 61
+# without, (1e5, 2, 5) 41 and 28; (1e5, 20, 10) 55 and 54; (1e5, 10, 25) 155 and 139 (to
+# tol=1e-4: 228 and 306); (1e5, 30, 20) 129 and 191; (1e5, 50, 20) 122 and 287 (the EPYC VM,
+# one thread). From (5e5, 10, 10) on they pay (227 ms against 299).
+NEAR_FEW_ROWS = 1 << 18
+NEAR_FEW_ROWS_PRODUCTS = 200
 # Names for the bounds a pass leaves (ShiftedRows.bounds): the next pass of the same start
 # finds its bounds by the name its centres carry (NearestForm.trail).
 _TRAILS = itertools.count(1)
@@ -311,7 +322,8 @@ def _recorded(plan: _Plan | None) -> RowBounds | None:
 def _bounds_plans(
     x: ShiftedRows, weights: np.ndarray | None, forms: list, labelled: list[bool]
 ) -> list[_Plan | None]:
-    """Per form: None (a whole pass that keeps no bounds: a labelling pass), or its
+    """Per form: None (a whole pass that keeps no bounds: a labelling pass, or rows too few
+    for bounds to pay, :func:`_bounds_pay`), or its
     :class:`_Plan`: "near" where its bounds' near rows alone can change cluster, "record"
     where the sample says a reach pays and there is room, else "whole". Bounds of other
     weights than ``weights`` are not used. A call that names bounds drops those it does not
@@ -325,10 +337,10 @@ def _bounds_plans(
     held = sum(b.nbytes for b in named if b is not None)
     plans: list[_Plan | None] = []
     for form, bounds, wants_labels in zip(forms, named, labelled, strict=True):
-        if wants_labels:
-            plans.append(None)
+        if wants_labels or not _bounds_pay(n, d, form.n_components):
+            plans.append(None)  # a whole pass that leaves no bounds
             continue
-        if bounds is None or bounds.coef.shape != form.coef.shape or n < NEAR_MIN_ROWS:
+        if bounds is None or bounds.coef.shape != form.coef.shape:
             plans.append(_Plan(RowBounds(np.array(form.coef), weights=weights), "whole"))
             continue
         error = rounding_scale(d, x.norm_most, float(form.const.max()))
@@ -353,6 +365,14 @@ def _bounds_plans(
         else:
             plans.append(_Plan(bounds, "whole"))
     return plans
+
+
+def _bounds_pay(n: int, d: int, k: int) -> bool:
+    """Whether a start's passes over ``n`` rows of ``d`` features with ``k`` centres keep
+    bounds between them (``NEAR_MIN_ROWS``, ``NEAR_FEW_ROWS``)."""
+    if n < NEAR_MIN_ROWS:
+        return False
+    return n >= NEAR_FEW_ROWS or k * (d + 1) >= NEAR_FEW_ROWS_PRODUCTS
 
 
 def _near_pass(x: ShiftedRows, weights: np.ndarray | None, form: Any, bounds: RowBounds) -> tuple:

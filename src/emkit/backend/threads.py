@@ -13,6 +13,7 @@ from a second core can then be chosen by timing it (:class:`TimedThreads`) witho
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import threading
@@ -124,7 +125,7 @@ def scratch(name: str, shape: tuple[int, ...]) -> np.ndarray:
     kept = getattr(_LOCAL, "scratch", None)
     if kept is None:
         kept = _LOCAL.scratch = {}
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     found = kept.get(name)
     if found is None or found.shape[0] < size:
         found = np.empty(size)
