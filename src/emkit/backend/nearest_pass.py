@@ -474,11 +474,12 @@ def _nearest_pass(
             top = merge_top(top, part[j][1], k)
         far_dist = np.full(k, -1.0)
         far_rows = np.zeros((k, x.shape[1]))
-        m = top[0].shape[0]
-        far_dist[:m] = top[1]
-        far_rows[:m] = x.take(top[0]) if isinstance(x, ShiftedRows) else x[top[0]]
         far_weight = np.zeros(k)
-        far_weight[:m] = 1.0 if weights is None else weights[top[0]]
+        m = top[0].shape[0]
+        if m:  # a pass that looked for them (far)
+            far_dist[:m] = top[1]
+            far_rows[:m] = x.take(top[0]) if isinstance(x, ShiftedRows) else x[top[0]]
+            far_weight[:m] = 1.0 if weights is None else weights[top[0]]
         labelled_rows = [part[j][2] for part in parts if part[j][2] is not None]
         labels = nearest = None
         if len(labelled_rows) == 1:
@@ -559,13 +560,14 @@ def _nearest_partial(
     n, d = x.shape
     shift = forms[0].shift
     prepared = isinstance(x, ShiftedRows)
-    if prepared and not np.array_equal(x.shift, shift):
+    if prepared and x.shift is not shift and not np.array_equal(x.shift, shift):
         raise ValueError("the centres' forms must be taken from the rows' own shift")
     # [-2 (c - s), |c - s|^2] against [x - s; 1]: distances minus |x - s|^2 in one product.
-    coef = np.hstack([-2.0 * np.vstack([f.coef for f in forms]), _stacked_const(forms)])
+    coef = _joint_coef(forms)
     sizes = [f.n_components for f in forms]
-    ends = np.cumsum(sizes)
-    spans = list(zip(ends - sizes, ends, strict=True))  # each form's rows of the product
+    ends = list(itertools.accumulate(sizes))
+    # each form's rows of the product
+    spans = [(end - size, end) for end, size in zip(ends, sizes, strict=True)]
     block = min(nearest_block_rows(d, coef.shape[0], max(sizes)), max(n, 1))
     group = max(n, 1) if group is None else group
     # Blocks per batch: each NumPy call takes a batch whole; a batch may span groups where
@@ -739,8 +741,19 @@ class _RowLabels:
             near[redo] = np.einsum("ij,ij->j", diff, diff)
 
 
-def _stacked_const(forms: list) -> np.ndarray:
-    return np.concatenate([f.const for f in forms])[:, None]
+def _joint_coef(forms: list) -> np.ndarray:
+    """[-2 (c - s), |c - s|^2] of every form's centres, in order: (sum k, d + 1), filled in
+    place (NumPy's stacking of a few small arrays took longer than a small data set's
+    product)."""
+    d = forms[0].coef.shape[1]
+    coef = np.empty((sum(f.n_components for f in forms), d + 1))
+    at = 0
+    for f in forms:
+        rows = slice(at, at + f.n_components)
+        np.multiply(f.coef, -2.0, out=coef[rows, :d])
+        coef[rows, d] = f.const
+        at = rows.stop
+    return coef
 
 
 def _assign_blocks(
@@ -768,8 +781,8 @@ def _assign_blocks(
     # Every row has a nearest centre: the ones add up to the rows but where rows tie.
     if w is None:
         np.matmul(one, feats_t, out=out)
-        counts = out[:, :, -1].sum(axis=1)  # (b,)
-        total = counts.sum()
+        counts = np.add.reduce(out[:, :, -1], axis=1)  # (b,)
+        total = np.add.reduce(counts)
     else:
         total = part.sum()
     if total != blocks * m:
@@ -856,9 +869,9 @@ def _labels_partial(
     n, d = x.shape
     k = form.n_components
     prepared = isinstance(x, ShiftedRows)
-    if prepared and not np.array_equal(x.shift, form.shift):
+    if prepared and x.shift is not form.shift and not np.array_equal(x.shift, form.shift):
         raise ValueError("the centres' form must be taken from the rows' own shift")
-    coef = np.hstack([-2.0 * form.coef, _stacked_const([form])])
+    coef = _joint_coef([form])
     rows = _RowLabels(form, n, distances)
     block = min(nearest_block_rows(d, k, k), max(n, 1))
     # distances, the [index; 1; risk] products, nearest distances, bounds and norms per row
