@@ -65,9 +65,10 @@ PROBE_SHARE = 1 / 8
 # for one; at 1 ms, 67-83 each time.
 KERNEL_SWITCH_INTERVAL = 0.001
 
-# Bytes of scratch buffers a thread keeps between passes at most (scratch): a pass's batch
-# buffers (NEAREST_BATCH_BYTES each) for a few starts in lockstep.
-SCRATCH_BYTES_MOST = 32 << 20
+# Bytes of scratch buffers a thread keeps between passes at most (scratch): a k-means pass's
+# batch buffers (about NEAREST_BATCH_BYTES each, four in a recording pass), not buffers of
+# every row of a large chunk, which every kernel thread would then hold for good.
+SCRATCH_BYTES_MOST = 8 << 20
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 _LOCAL = threading.local()
