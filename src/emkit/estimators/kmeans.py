@@ -113,7 +113,8 @@ class KMeans(
         both name the same iterates (Elkan's triangle-inequality bounds only skip distances
         that cannot change an assignment), which emkit computes its own way, so both give
         the same fit: in memory on the host it computes, once the centres move little, only
-        the rows near a cluster boundary (Hamerly's bound), whichever is named.
+        the rows near a cluster boundary (Hamerly's bound; on 262,144 rows or more, or where
+        each row's distances take k (d + 1) >= 200 multiply-adds), whichever is named.
     copy_x : bool, scikit-learn's leave to centre ``X`` in place when False; emkit never
         writes to ``X``, so both leave it as it was.
     verbose : int, above 0 prints scikit-learn's lines on stdout: each start's
