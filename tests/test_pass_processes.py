@@ -415,16 +415,17 @@ def test_a_chunk_computed_ahead_serves_only_the_same_pass(monkeypatch, two_threa
     with row_processes(ArrayChunks(x, chunk_rows=1024)):
         files = current()
         first = files.chunk_groups(_partial, x[:1024], None, 0, group_of, 1, (ours, True, False))
-        assert len(files.ahead) == 3
-        # another pass's chunk (other forms) is computed afresh; what was kept for it goes
+        assert _kept(files) == 3
+        # another pass's chunk (other forms) is computed afresh, with its later chunks; what
+        # was kept for ours stays for ours
         other = files.chunk_groups(
             _partial, x[1024:2048], None, 1024, group_of, 1, (theirs, True, False)
         )
-        assert len(files.ahead) == 2
+        assert _kept(files) == 5
         later = files.chunk_groups(
             _partial, x[2048:3072], None, 2048, group_of, 1, (ours, True, False)
         )
-        assert len(files.ahead) == 1
+        assert _kept(files) == 4
     for got, want in [
         (first, direct(ours, 0, 1024)),
         (other, direct(theirs, 1024, 2048)),
@@ -434,3 +435,56 @@ def test_a_chunk_computed_ahead_serves_only_the_same_pass(monkeypatch, two_threa
         for (sums, loglik, log_max), (sums_, loglik_, log_max_) in zip(got, want, strict=True):
             np.testing.assert_array_equal(sums[0], sums_[0])
             assert (loglik, log_max) == (loglik_, log_max_)
+
+
+def _kept(files):
+    """The chunks' groups kept ahead, of every pass."""
+    return sum(len(passes) for passes in files.ahead.values())
+
+
+def test_passes_through_the_chunks_together_each_compute_every_chunk_once(monkeypatch, two_threads):
+    # a round's groups of models (em.e_step_many) each take the pass chunk by chunk, one
+    # after the other: each group's later chunks were computed anew at every chunk, as the
+    # other group's look-ahead had replaced them (four chunks: 20480 rows for 8192)
+    from emkit.backend.gaussian_pass import _partial
+
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", "1")
+    x = np.random.default_rng(5).standard_normal((4096, 2))
+    groups = [[_form(np.array([[0.0, 0.0], [2.0, 1.0]]))], [_form(np.eye(2))]]
+    computed, rounds = [0], pass_processes.RowFiles._rounds
+
+    def counted(self, fn, spans, least, args):
+        computed[0] += spans[-1][1] - spans[0][0]
+        return rounds(self, fn, spans, least, args)
+
+    monkeypatch.setattr(pass_processes.RowFiles, "_rounds", counted)
+    with row_processes(ArrayChunks(x, chunk_rows=1024)):
+        files = current()
+        for lo in range(0, 4096, 1024):
+            for forms in groups:
+                got = files.chunk_groups(
+                    _partial, x[lo : lo + 1024], None, lo, lambda n: 256, 1, (forms, True, False)
+                )
+                want = _partial(x[lo : lo + 1024], None, forms, True, False, 256)
+                for (sums, loglik, log_max), (sums_, loglik_, log_max_) in zip(
+                    got, want, strict=True
+                ):
+                    np.testing.assert_array_equal(sums[0], sums_[0])
+                    assert (loglik, log_max) == (loglik_, log_max_)
+        assert _kept(files) == 0
+    assert computed[0] == 2 * 4096
+
+
+def test_the_chunks_kept_ahead_are_those_of_a_few_passes_at_most(monkeypatch, two_threads):
+    # passes left after their first chunk (their later chunks never asked for) leave what
+    # was kept for them to be dropped, the oldest first
+    from emkit.backend.gaussian_pass import _partial
+
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", "1")
+    x = np.random.default_rng(6).standard_normal((4096, 2))
+    with row_processes(ArrayChunks(x, chunk_rows=1024)):
+        files = current()
+        for shift in range(3 * pass_processes.AHEAD_PASSES):
+            forms = [_form(np.array([[0.0, 0.0], [2.0, 1.0 + shift]]))]
+            files.chunk_groups(_partial, x[:1024], None, 0, lambda n: 256, 1, (forms, True, False))
+        assert _kept(files) == 3 * pass_processes.AHEAD_PASSES

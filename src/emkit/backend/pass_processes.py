@@ -50,6 +50,11 @@ PROCESS_MIN_THREADS = 4
 PROCESS_MIN_VALUES = 1 << 22
 # Seconds without a fit after which the workers leave (their memory goes back to the system).
 IDLE_SECONDS = 60.0
+# Passes whose chunks computed ahead are kept at once, at most (RowFiles.ahead): several
+# passes go through the chunks together where a round's models take the pass in groups
+# (em.e_step_many: one call per group and chunk), and a pass left after its first chunk
+# leaves its later ones unread; the oldest are dropped.
+AHEAD_PASSES = 4
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,8 @@ class RowFiles:
     pool: _Pool
     chunk_rows: int = 0
     # The groups of the chunks after the first of a pass, computed in its round of messages:
-    # (fn, first row, rows) -> (args, groups), each taken by the pass's call for that chunk.
+    # (fn, first row, rows) -> [(args, groups)] of up to AHEAD_PASSES passes, oldest first,
+    # each taken by its pass's call for that chunk.
     ahead: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -114,12 +120,15 @@ class RowFiles:
         pass over the rows (those from ``start`` read in chunks of :attr:`chunk_rows`), the
         chunks after it are computed in the same round of messages, one to each worker for
         the whole pass rather than one a chunk, and handed to the pass's calls for them that
-        name the same ``fn`` and ``args``. Each chunk's groups, and so its sums, are those of a
-        round of its own: the same bits as on threads."""
+        name the same ``fn`` and ``args``; those of other passes going through the chunks
+        alongside (a round's groups of models) are kept for them. Each chunk's groups, and so
+        its sums, are those of a round of its own: the same bits as on threads."""
         n = x.shape[0]
-        kept = self.ahead.pop((fn, start, n), None)
-        if kept is not None and _same_args(kept[0], args):
-            return kept[1]
+        kept = self.ahead.get((fn, start, n), [])
+        for i, (their_args, groups) in enumerate(kept):
+            if _same_args(their_args, args):
+                del kept[i]
+                return groups
         chunks = [(start, start + n)]
         if self.chunk_rows and start % self.chunk_rows == 0:
             total = self.rows.shape[0]
@@ -134,7 +143,10 @@ class RowFiles:
             spans.append((lo, hi, group, (group,)))
         out = self._rounds(fn, spans, least, args)
         for (lo, hi, _, _), groups in zip(spans[1:], out[1:], strict=True):
-            self.ahead[(fn, lo, hi - lo)] = (args, groups)
+            passes = self.ahead.setdefault((fn, lo, hi - lo), [])
+            passes[:] = [kept for kept in passes if not _same_args(kept[0], args)]
+            passes.append((args, groups))
+            del passes[:-AHEAD_PASSES]
         return out[0]
 
     def _rounds(
