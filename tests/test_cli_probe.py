@@ -483,3 +483,51 @@ def test_the_cap_on_k_names_each_model_once_by_mclusts_name():
     _, message = capped([1, 2, 3], ["EII", "spherical"], (4, 1), 4, lambda prefix: 4)
     assert "4 rows x 1 column (4 numbers" in message
     assert "identify at most 1 component in every model" in message
+
+
+@pytest.mark.parametrize("kind", ["parquet-nulls", "csv-nulls"])
+def test_a_column_whose_largest_integer_float64_rounds_down_to_2_53_is_refused(tmp_path, kind):
+    # 2**53 + 1 is read as float64 2**53, which is not beyond 2**53: where it was the
+    # column's largest value, the column was never looked at again and fitted rounded
+    frame = two_clusters(200)
+    frame["account"] = pd.array(np.where(np.arange(200) % 2, 2**53 + 1, 7), dtype="Int64")
+    frame.loc[5, "account"] = pd.NA
+    path = tmp_path / ("t.parquet" if kind == "parquet-nulls" else "t.csv")
+    if kind == "parquet-nulls":  # as a file another tool wrote: no pandas metadata (Int64)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+        pq.write_table(table, path)
+    else:
+        frame.to_csv(path, index=False)
+    refused = "such as 9007199254740993, which float64 stores as 9007199254740992"
+    with pytest.raises(emkit.exceptions.DataError, match=refused):
+        read_features(path, columns=["length", "account"], missing="em")
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_column_whose_largest_integer_float64_rounds_down_to_2_53_is_refused_on_a_cluster(
+    tmp_path, suffix
+):
+    dask = pytest.importorskip("dask")
+    from emkit.cli import cluster
+
+    frame = two_clusters(200)
+    frame["account"] = pd.array(np.where(np.arange(200) % 2, 2**53 + 1, 7), dtype="Int64")
+    frame.loc[3, "account"] = pd.NA  # among the rows Dask infers the types from: float64
+    path = tmp_path / f"t.{suffix}"
+    if suffix == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+        pq.write_table(table, path)
+    refused = "such as 9007199254740993, which float64 stores as 9007199254740992"
+    with (
+        dask.config.set(scheduler="sync"),
+        pytest.raises(emkit.exceptions.DataError, match=refused),
+    ):
+        cluster.read_features(str(path), columns=["length", "account"], missing="em")

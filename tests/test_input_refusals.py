@@ -770,3 +770,13 @@ def test_kmeans_in_float32_on_the_host_reads_integers_in_float64():
     got = KMeans(2, dtype="float32", random_state=0).fit(SINGLE_BEYOND).cluster_centers_
     want = KMeans(2, random_state=0).fit(SINGLE_BEYOND).cluster_centers_
     np.testing.assert_array_equal(got, want.astype(np.float32))
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_a_list_of_integers_and_floats_whose_largest_float64_rounds_to_2_53_is_refused(sign):
+    # NumPy makes float64 of the list: 2**53 + 1 becomes 2**53, not beyond 2**53, so the
+    # numbers as given were never looked at and the fit took the rounded value
+    x = [[float(i % 7) + 0.5, float(i % 3)] for i in range(40)]
+    x[3][1] = sign * (2**53 + 1)
+    with pytest.raises(ValueError, match="such as -?9007199254740993"):
+        GaussianMixture(2, random_state=0).fit(x)

@@ -190,12 +190,12 @@ def present_values(column: Any, into: Any = np.float64) -> np.ndarray:
 
 
 def _beyond(x: np.ndarray, bound: int = EXACT_INTEGERS) -> bool:
-    """Whether the float array ``x`` holds a value beyond ``bound`` in magnitude (NaN
-    skipped)."""
+    """Whether the float array ``x`` holds a value beyond ``bound`` in magnitude, or at it
+    (``bound`` itself may be ``bound + 1`` rounded); NaN skipped."""
     if x.size == 0:
         return False
     largest = np.fmax(np.abs(np.fmax.reduce(x, axis=None)), np.abs(np.fmin.reduce(x, axis=None)))
-    return bool(largest > bound)
+    return bool(largest >= bound)
 
 
 def _rounded(raw: np.ndarray, precision: Precision) -> tuple[int, Any, str] | None:

@@ -388,14 +388,15 @@ def check_read_as_floats(
     """DataError where a column of ``names`` that Dask read as float64 holds integers that
     float64 rounds: a CSV's integers with missing values, as its text writes them; a Parquet
     file's integer column with nulls, read again as nullable integers. Only columns with a
-    value beyond 2**53 (``summary``) are read again, on the workers; partitions of integers
+    value at or beyond 2**53 (``summary``) are read again, on the workers; partitions of integers
     :func:`as_floats` checks as it converts them."""
     import dask
     import numpy as np
 
     from emkit.backend.integers import EXACT_INTEGERS
 
-    large = np.fmax(np.abs(summary.low), np.abs(summary.high)) > EXACT_INTEGERS
+    # 2**53 itself may be 2**53 + 1 rounded
+    large = np.fmax(np.abs(summary.low), np.abs(summary.high)) >= EXACT_INTEGERS
     # all of them: Dask's types are the schema's, or the first rows', and a partition with
     # nulls (missing values) of an int64 column is float64 all the same
     suspects = [name for name, beyond in zip(names, large, strict=True) if beyond]

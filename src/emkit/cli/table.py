@@ -1492,7 +1492,8 @@ def select_features(
     if values.shape[0] == 0:
         raise DataError(f"{path}: the table is empty (no rows or no columns)")
     for j, c in enumerate(chosen):
-        if np.fmax.reduce(np.abs(values[:, j])) > EXACT_INTEGERS:  # else all exact (or NaN)
+        # else all exact (or NaN); 2**53 itself may be 2**53 + 1 rounded
+        if np.fmax.reduce(np.abs(values[:, j])) >= EXACT_INTEGERS:
             refusal = integer_refusal_of(raw, c, path)
             if refusal:
                 raise DataError(refusal)
