@@ -531,3 +531,27 @@ def test_a_column_whose_largest_integer_float64_rounds_down_to_2_53_is_refused_o
         pytest.raises(emkit.exceptions.DataError, match=refused),
     ):
         cluster.read_features(str(path), columns=["length", "account"], missing="em")
+
+
+def _account_csv(path, account, sep=","):
+    """Two clusters' length and width, and an account column of the given text (one row
+    missing), as a CSV."""
+    frame = two_clusters(200)
+    lines = [sep.join(["length", "width", "account"])]
+    for i, (length, width) in enumerate(zip(frame["length"], frame["width"], strict=True)):
+        lines.append(sep.join([f"{length:.4f}", f"{width:.4f}", "" if i == 5 else account(i)]))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_integers_with_thousands_separators_float64_cannot_hold_are_refused(tmp_path):
+    # with a missing value the column is float64, judged by its text: "9,007,199,254,740,993"
+    # was no integer to it, and the column was fitted rounded without a word
+    path = tmp_path / "t.csv"
+    _account_csv(path, lambda i: "9,007,199,254,740,993" if i % 2 else "7", sep=";")
+    refused = "such as 9007199254740993, which float64 stores as 9007199254740992"
+    with pytest.raises(emkit.exceptions.DataError, match=refused):
+        read_features(path, columns=["length", "account"], missing="em", sep=";", thousands=",")
+    # integers float64 holds are read with their separators
+    _account_csv(path, lambda i: "9,007,199,254,740,994" if i % 2 else "7", sep=";")
+    table = read_features(path, columns=["length", "account"], missing="em", sep=";", thousands=",")
+    assert table.values[1, 1] == 2**53 + 2

@@ -718,13 +718,18 @@ def _unique_complete(column: pd.Series) -> bool:
 
 class FrameColumns:
     """:class:`Columns` of a pandas DataFrame (Parquet, or a CSV pandas had to read, whose
-    columns as text ``as_text`` reads: see :func:`csv_text`)."""
+    columns as text ``as_text`` reads: see :func:`csv_text`; ``thousands``, the thousands
+    separator its numbers were read with)."""
 
     def __init__(
-        self, frame: pd.DataFrame, as_text: Callable[[], pd.DataFrame] | None = None
+        self,
+        frame: pd.DataFrame,
+        as_text: Callable[[], pd.DataFrame] | None = None,
+        thousands: str | None = None,
     ) -> None:
         self.frame = frame.rename(columns=str)
         self._as_text = as_text
+        self.thousands = thousands
         self.names = [str(c) for c in self.frame.columns]
         self.notes = list(frame.attrs.get("notes", []))
         self.empty = frame.shape[0] == 0 or frame.shape[1] == 0
@@ -958,7 +963,7 @@ def open_columns(
     suffix = path.suffix.lower()
     as_text = functools.partial(csv_text, path, sep)
     if thousands is not None:  # pyarrow reads no thousands separator
-        return FrameColumns(read_raw(path, sep, decimal, thousands), as_text)
+        return FrameColumns(read_raw(path, sep, decimal, thousands), as_text, thousands)
     if suffix in COMPRESSED_SUFFIXES and suffix not in ARROW_COMPRESSED_SUFFIXES:
         # pyarrow would read the raw bytes
         return FrameColumns(read_raw(path, sep, decimal), as_text)
@@ -1422,7 +1427,11 @@ def integer_refusal_of(raw: Columns, name: str, path: str | Path) -> str | None:
         text = raw.text(name)
         if text is None:
             return None
-        values = text.dropna().to_numpy(dtype=object)
+        text = text.dropna()
+        thousands = getattr(raw, "thousands", None)  # "9,007,199,254,740,993" is an integer
+        if thousands is not None:
+            text = text.astype(str).str.replace(thousands, "", regex=False)
+        values = text.to_numpy(dtype=object)
     return column_refusal(values, name, path)
 
 
