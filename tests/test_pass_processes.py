@@ -421,11 +421,11 @@ def test_a_chunk_computed_ahead_serves_only_the_same_pass(monkeypatch, two_threa
         other = files.chunk_groups(
             _partial, x[1024:2048], None, 1024, group_of, 1, (theirs, True, False)
         )
-        assert _kept(files) == 5
+        assert _kept(files) == 3  # a later chunk missed is computed alone: none ahead
         later = files.chunk_groups(
             _partial, x[2048:3072], None, 2048, group_of, 1, (ours, True, False)
         )
-        assert _kept(files) == 4
+        assert _kept(files) == 2
     for got, want in [
         (first, direct(ours, 0, 1024)),
         (other, direct(theirs, 1024, 2048)),
@@ -442,15 +442,20 @@ def _kept(files):
     return sum(len(passes) for passes in files.ahead.values())
 
 
-def test_passes_through_the_chunks_together_each_compute_every_chunk_once(monkeypatch, two_threads):
+@pytest.mark.parametrize("more", [False, True])
+def test_passes_through_the_chunks_together_each_compute_every_chunk_once(
+    monkeypatch, two_threads, more
+):
     # a round's groups of models (em.e_step_many) each take the pass chunk by chunk, one
     # after the other: each group's later chunks were computed anew at every chunk, as the
-    # other group's look-ahead had replaced them (four chunks: 20480 rows for 8192)
+    # other group's look-ahead had replaced them (four chunks: 20480 rows for 8192); with
+    # more passes than are kept, those dropped compute their later chunks once more, alone
     from emkit.backend.gaussian_pass import _partial
 
     monkeypatch.setenv("EMKIT_PASS_PROCESSES", "1")
     x = np.random.default_rng(5).standard_normal((4096, 2))
-    groups = [[_form(np.array([[0.0, 0.0], [2.0, 1.0]]))], [_form(np.eye(2))]]
+    n_passes = pass_processes.AHEAD_PASSES + 3 if more else 2
+    groups = [[_form(np.array([[0.0, 0.0], [2.0, 1.0 + i]]))] for i in range(n_passes)]
     computed, rounds = [0], pass_processes.RowFiles._rounds
 
     def counted(self, fn, spans, least, args):
@@ -472,7 +477,8 @@ def test_passes_through_the_chunks_together_each_compute_every_chunk_once(monkey
                     np.testing.assert_array_equal(sums[0], sums_[0])
                     assert (loglik, log_max) == (loglik_, log_max_)
         assert _kept(files) == 0
-    assert computed[0] == 2 * 4096
+    dropped = n_passes - pass_processes.AHEAD_PASSES if more else 0
+    assert computed[0] == n_passes * 4096 + dropped * 3072
 
 
 def test_the_chunks_kept_ahead_are_those_of_a_few_passes_at_most(monkeypatch, two_threads):

@@ -54,7 +54,7 @@ IDLE_SECONDS = 60.0
 # passes go through the chunks together where a round's models take the pass in groups
 # (em.e_step_many: one call per group and chunk), and a pass left after its first chunk
 # leaves its later ones unread; the oldest are dropped.
-AHEAD_PASSES = 4
+AHEAD_PASSES = 16  # a model-selection round's 14 covariance structures, and more
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,10 @@ class RowFiles:
                 del kept[i]
                 return groups
         chunks = [(start, start + n)]
-        if self.chunk_rows and start % self.chunk_rows == 0:
+        # ahead only from the first chunk: a later one missed (its pass's kept chunks
+        # dropped for newer passes') is computed alone, as each was before, never again
+        # with every chunk after it (the work would grow with the square of the chunks)
+        if self.chunk_rows and start == 0:
             total = self.rows.shape[0]
             if n == min(self.chunk_rows, total - start):
                 chunks += [
