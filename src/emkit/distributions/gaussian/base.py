@@ -265,12 +265,14 @@ class GaussianComponents:
         """``fused_e_step`` of several mixtures of one structure, sharing the features of x."""
         weights = np.exp(log_weights[0])
         shift = weights @ components[0].means / max(weights.sum(), np.finfo(float).tiny)
-        forms = [c.quadratic_form(lw, shift) for c, lw in zip(components, log_weights, strict=True)]
-        exact = [form for form in forms if form is not None]
-        if len(exact) < len(forms):
-            return None
+        forms = []
+        for c, lw in zip(components, log_weights, strict=True):
+            form = c.quadratic_form(lw, shift)
+            if form is None:  # the group falls back to each mixture's own E-step: no more forms
+                return None
+            forms.append(form)
         with _empty_rows_exact(*log_weights):
-            out = kernels.gaussian_e_step(x, exact, sample_weight)
+            out = kernels.gaussian_e_step(x, forms, sample_weight)
         fused: list[tuple[GaussianStats, float]] = [
             (FusedGaussianStats(w, m, s, lm, r), ll) for w, m, s, ll, lm, r in out
         ]
