@@ -385,32 +385,23 @@ def _common_orientation(
         g = identity.copy()
         spans.append((slice(begin, begin + len(i)), ij, half, entries, g, g.reshape(-1)))
         begin += len(i)
-    # The rounds' products go into arrays made once per solve, with their views (the factor
-    # alternates between two: a product cannot write over its own operand); the products
-    # are the same calls on the same operands, so the same bits.
-    factors = (np.empty((k, d, d)), np.empty((k, d, d)))
-    factors_t = tuple(f.transpose(0, 2, 1) for f in factors)
-    rotated = np.empty((k, d, d))
-    flat = rotated.reshape(k, d * d)
-    flat_t = flat.T
-    diagonal_view = rotated.diagonal(0, 1, 2)
 
     def step() -> np.ndarray:
         o = state["d"]
-        now = 0
-        np.matmul(roots, o, out=factors[now])  # R_k D, (k, d, d)
-        np.matmul(factors_t[now], factors[now], out=rotated)  # D^T B_k D, (k, d, d)
-        diag = np.maximum(diagonal(diagonal_view), floor)
+        factor = roots @ o  # R_k D, (k, d, d)
+        rotated = factor.transpose(0, 2, 1) @ factor  # D^T B_k D, (k, d, d)
+        diag = np.maximum(diagonal(rotated.diagonal(0, 1, 2)), floor)
         psi = 1.0 / diag  # (k, d)
         weights = psi[:, first] - psi[:, second]  # (k, pairs): psi fixed for the sweep
         for span, ij, half, entries, g, g_flat in spans:
             # Rotations of disjoint pairs of axes touch disjoint rows and columns: each
             # one's angle is that of the same rotation made alone, so a round is one product.
+            flat = rotated.reshape(k, d * d)
             weight = weights[:, span]  # psi_i - psi_j, (k, p)
             # 0.5 sum_k w (M_ii - M_jj), with half of M_ii - M_jj in (k, p) of Fortran
             # order, as flat[:, ii] - flat[:, jj] has: the sum over components then runs
             # in the same order (pairwise from 8 components on), to the last bit.
-            a = add(weight * (half @ flat_t).T, axis=0)
+            a = add(weight * (half @ flat.T).T, axis=0)
             c = add(weight * flat[:, ij], axis=0)
             phi = 0.5 * np.arctan2(-c, -a)
             if not a.all():  # no turn where the plane's objective is flat (a = c = 0)
@@ -418,11 +409,10 @@ def _common_orientation(
             cos, sin = np.cos(phi), np.sin(phi)
             # New axes c d_i + s d_j and -s d_i + c d_j: D G and G^T (D^T B_k D) G.
             g_flat[entries] = np.concatenate((cos, cos, sin, -sin))
-            np.matmul(factors[now], g, out=factors[1 - now])
-            now = 1 - now
-            np.matmul(factors_t[now], factors[now], out=rotated)
+            factor = factor @ g
+            rotated = factor.transpose(0, 2, 1) @ factor
             o = o @ g
-        diag = np.maximum(diagonal(diagonal_view), floor)
+        diag = np.maximum(diagonal(rotated.diagonal(0, 1, 2)), floor)
         state["d"], state["diag"] = o, diag
         return (o * diag[:, None, :]) @ o.T
 
