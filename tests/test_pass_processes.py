@@ -494,3 +494,44 @@ def test_the_chunks_kept_ahead_are_those_of_a_few_passes_at_most(monkeypatch, tw
             forms = [_form(np.array([[0.0, 0.0], [2.0, 1.0 + shift]]))]
             files.chunk_groups(_partial, x[:1024], None, 0, lambda n: 256, 1, (forms, True, False))
         assert _kept(files) == 3 * pass_processes.AHEAD_PASSES
+
+
+def test_a_form_made_again_with_the_same_values_takes_what_was_computed_ahead(
+    monkeypatch, two_threads
+):
+    # batched restarts whose group form is inexact fall back to each mixture's own E-step;
+    # a mixture after the first then makes its forms anew at every chunk (the components
+    # keep their last form only, and the group's came between): served by identity, its
+    # later chunks were computed at the first chunk and again, alone, at each
+    from emkit.distributions.gaussian.full import FullGaussian
+    from emkit.em import e_step_many
+    from emkit.models.mixture import Mixture
+
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", "1")
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.standard_normal((4096, 2)), 20 + 0.1 * rng.standard_normal((4096, 2))])
+    near = FullGaussian.from_covariances(
+        np.array([[0.0, 0.0], [1.0, 1.0]]), np.stack([np.eye(2)] * 2)
+    )
+    # a tight component 100 deviations from the first mixture's centre, near its own
+    far = FullGaussian.from_covariances(
+        np.array([[0.0, 0.0], [20.0, 20.0]]), np.stack([np.eye(2), 0.01 * np.eye(2)])
+    )
+    models = [Mixture(np.array([0.5, 0.5]), near), Mixture(np.array([0.05, 0.95]), far)]
+    assert far.quadratic_form(models[1].log_weights(), near.means.mean(axis=0)) is None
+    computed, rounds = [0], pass_processes.RowFiles._rounds
+
+    def counted(self, fn, spans, least, args):
+        computed[0] += spans[-1][1] - spans[0][0]
+        return rounds(self, fn, spans, least, args)
+
+    monkeypatch.setattr(pass_processes.RowFiles, "_rounds", counted)
+    data = ArrayChunks(x, chunk_rows=2048)
+    with row_processes(data):
+        assert current() is not None
+        got = e_step_many(models, data)
+    assert computed[0] == 2 * x.shape[0]  # each mixture's rows once
+    monkeypatch.setenv("EMKIT_PASS_PROCESSES", "0")
+    for (stats, loglik), (stats_, loglik_) in zip(got, e_step_many(models, data), strict=True):
+        assert loglik == loglik_
+        np.testing.assert_array_equal(stats.resp_sum, stats_.resp_sum)

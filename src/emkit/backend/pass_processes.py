@@ -29,7 +29,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -220,17 +220,41 @@ def _segments(units: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
 
 
 def _same_args(a: tuple, b: tuple) -> bool:
-    """Whether two passes' ``args`` are the same: the same objects (the items of lists of
-    them, such as a pass's forms), or equal numbers and flags."""
+    """Whether two passes' ``args`` are the same: the same objects or values of the same bits
+    (:func:`_same_value`; the items of lists of them, such as a pass's forms), or equal
+    numbers and flags."""
     if len(a) != len(b):
         return False
     for p, q in zip(a, b, strict=True):
         if isinstance(p, list) and isinstance(q, list):
-            if len(p) != len(q) or any(u is not v for u, v in zip(p, q, strict=True)):
+            if len(p) != len(q) or not all(map(_same_value, p, q)):
                 return False
-        elif not (p is q or (isinstance(p, (bool, int, float)) and type(p) is type(q) and p == q)):
+        elif not _same_value(p, q):
             return False
     return True
+
+
+def _same_value(p: Any, q: Any) -> bool:
+    """Whether ``p`` and ``q`` give a pass the same results: the same object, equal numbers
+    and flags, arrays of the same bits, or frozen dataclasses of one type (a pass's forms)
+    whose fields are. A form made again from the same parameters is another object (its
+    components keep their last form only: a group's form made between, where batched
+    restarts fall back to each mixture's own pass), yet of the same bits."""
+    if p is q:
+        return True
+    if isinstance(p, (bool, int, float)):
+        return type(p) is type(q) and p == q
+    if isinstance(p, np.ndarray):
+        return (
+            isinstance(q, np.ndarray)
+            and p.dtype == q.dtype
+            and p.shape == q.shape
+            and p.tobytes() == q.tobytes()
+        )
+    params = getattr(type(p), "__dataclass_params__", None)  # a dataclass's
+    if type(p) is type(q) and params is not None and params.frozen:
+        return all(_same_value(getattr(p, f.name), getattr(q, f.name)) for f in fields(p))
+    return False
 
 
 _active: ContextVar[RowFiles | None] = ContextVar("emkit_row_files", default=None)
