@@ -155,15 +155,23 @@ def read(
                 )
             # a compressed file cannot be split into blocks: one partition per file
             packed = Path(files[0]).suffix.lower() in COMPRESSED_SUFFIXES
-            frame = read_pandas(
-                block_reader(data),
-                data,
-                sep=sep,
-                decimal=decimal,
-                encoding="utf-8-sig",
-                **({"dtype": dict.fromkeys(as_text, str)} if as_text else {}),
+            options = {
+                "sep": sep,
+                "decimal": decimal,
+                "encoding": "utf-8-sig",
                 **({"blocksize": None} if packed else {}),
-            )
+            }
+            types: dict[Any, Any] = dict.fromkeys(as_text, str)
+            frame = read_pandas(block_reader(data), data, **options, dtype=types or None)
+            # Dask takes each column's type from the first rows (sample_rows=10): a column of
+            # integers there is int64, and a block with a missing value in it (float64 to
+            # pandas) failed with Dask's "Mismatched dtypes". Read as nullable integers, a
+            # missing value is pd.NA (NaN once converted, as in memory) and every integer exact.
+            integers = nullable_integer_types(frame, as_text)
+            if integers:
+                frame = read_pandas(
+                    block_reader(data, integers), data, **options, dtype={**types, **integers}
+                )
             text = True
     except DataError:
         raise
@@ -172,16 +180,119 @@ def read(
     return DaskColumns(frame, text_header=text)
 
 
-def block_reader(data: str) -> Callable[..., pd.DataFrame]:
+def block_reader(data: str, integers: dict | None = None) -> Callable[..., pd.DataFrame]:
     """The reader of a block of the CSV files ``data``, for Dask: :func:`emkit.io.read_csv`,
     which refuses a row with more fields than the header (that begins a block, or any other)
     naming ``data``, where pandas would make the first field of every row of a block that
-    begins with one the index and shift the rest left."""
+    begins with one the index and shift the rest left; with ``integers`` (the columns read as
+    nullable integers: :func:`nullable_integer_types`), a block holding a value there that
+    they cannot hold is refused naming it (:func:`read_integer_block`)."""
     from emkit.io import read_csv
 
-    reader = functools.partial(read_csv, label=data, lines=False)
+    if integers:
+        reader = functools.partial(read_integer_block, label=data, integers=integers)
+    else:
+        reader = functools.partial(read_csv, label=data, lines=False)
     reader.__name__ = "read_csv"  # type: ignore[attr-defined]  # Dask names its reader so
     return reader
+
+
+def nullable_integer_types(frame, as_text: Sequence[str] = ()) -> dict:
+    """The columns of the dask DataFrame ``frame`` (read from a CSV) that Dask typed as
+    integers from the file's first rows, but for ``as_text``, each with pandas' nullable
+    integer type of its sign (``Int64``, ``UInt64``), which also holds a missing value."""
+    import numpy as np
+    import pandas as pd
+
+    return {
+        name: pd.UInt64Dtype() if dtype.kind == "u" else pd.Int64Dtype()
+        for name, dtype in frame.dtypes.items()
+        if isinstance(dtype, np.dtype) and dtype.kind in "iu" and name not in as_text
+    }
+
+
+def read_integer_block(source, *, label: str, integers: dict, **kwargs) -> pd.DataFrame:
+    """:func:`emkit.io.read_csv` of a block ``source`` (a file-like object, as Dask gives it)
+    of the CSV files ``label``, whose ``integers`` columns are read as nullable integers.
+
+    Raises
+    ------
+    DataError
+        Where a value of one of ``integers`` is not an integer of its type (a fraction, text,
+        beyond 64 bits), naming the column and the value: Dask takes the column's type from
+        the first rows, and a partition cannot change it (:func:`late_value_refusal`).
+    """
+    from emkit.io import read_csv
+
+    try:
+        return read_csv(source, label=label, lines=False, **kwargs)
+    except DataError:
+        raise
+    except (TypeError, ValueError, OverflowError):
+        if not (hasattr(source, "seek") and hasattr(source, "seekable") and source.seekable()):
+            raise
+        source.seek(0)
+        types = {**(kwargs.get("dtype") or {}), **dict.fromkeys(integers, str)}
+        text = read_csv(source, label=label, lines=False, **{**kwargs, "dtype": types})
+        for name, dtype in integers.items():
+            if name in text.columns:
+                refusal = late_value_refusal(text[name], name, dtype, label)
+                if refusal:
+                    raise DataError(refusal) from None
+        raise
+
+
+def late_value_refusal(text: pd.Series, name: str, dtype: Any, label: str) -> str | None:
+    """Why the column ``name`` of the CSV files ``label``, read as ``dtype`` (nullable
+    integers) from its first rows, cannot be read on the cluster where a block of it is
+    ``text`` (its fields as read, NaN where missing); None where every field is one.
+
+    Integers beyond 2**53 that float64 rounds get the in-memory run's refusal of such a model
+    column (:func:`emkit.cli.table.column_refusal`); other values (fractions, text, numbers
+    beyond the type's range) a refusal that says to read the file in memory, where the
+    column is read as the values it holds, or as Parquet, which stores each column's type."""
+    import numpy as np
+    import pandas as pd
+
+    from emkit.cli.table import column_refusal
+
+    present = text.dropna().astype(str).str.strip()
+    low, high = (0, 2**64 - 1) if dtype.kind == "u" else (-(2**63), 2**63 - 1)
+    plain = present.str.fullmatch(r"[+-]?\d+").to_numpy(dtype=bool)
+    bad = np.zeros(plain.shape, dtype=bool)
+    long = plain & (present.str.len().to_numpy() >= 19)  # may lie beyond 64 bits
+    bad[long] = [not low <= int(v) <= high for v in present[long]]
+    # "1.0" and "1e3" are read as integers; a fraction, text, inf or 1e30 are not
+    numbers = pd.to_numeric(present[~plain], errors="coerce").to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(numbers) & (numbers == np.floor(numbers))
+        bad[~plain] = ~(whole & (numbers >= low) & (numbers <= high))
+    if not bad.any():
+        return None
+    at = int(bad.argmax())
+    value = present.iloc[at]
+    if plain[at]:
+        refusal = column_refusal(present[plain].to_numpy(dtype=object), name, label)
+        if refusal:  # as in memory, where the column is read as float64
+            return refusal
+    number = pd.to_numeric(value, errors="coerce")
+    what = (
+        "text, not a number"
+        if np.isnan(number)
+        else "an infinite value"
+        if np.isinf(number)
+        else "a fraction"
+        if number != np.floor(number)
+        else f"beyond the range of {dtype}"
+    )
+    return (
+        f"{label}: column {name!r} holds {value!r} ({what}) in a row past its first ones, "
+        "which hold integers only: Dask takes each column's type from the first rows of the "
+        f"file and reads this one as {dtype} (integers, a missing value allowed), which "
+        "cannot hold it. Leave out --scheduler and --workers to read the file in memory, "
+        "which reads the column as the values it holds, or write the file as Parquet, which "
+        "stores each column's type (e.g. pandas.read_csv(...).to_parquet(...))"
+    )
 
 
 class DaskColumns:

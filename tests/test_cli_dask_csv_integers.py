@@ -1,0 +1,141 @@
+"""A CSV's integer column read by Dask (``emkit fit --workers`` / ``--scheduler``) whose first
+missing value, or first value that is not an integer, lies past the rows Dask takes the
+column's type from (it reads 10 rows of the first 256 kB of the file).
+
+Dask typed the column int64 and failed at compute time with its own "Mismatched dtypes"
+ValueError ("provide assume_missing=True ..."), which tells an emkit user nothing. The column
+is now read as nullable integers: a missing value is missing as in memory, and the in-memory
+run's refusals (missing values without --missing em, integers beyond 2**53) are the same.
+"""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cli_run import run_main
+from emkit.cli.fit import read_features
+from emkit.exceptions import DataError
+
+dask = pytest.importorskip("dask")
+pytest.importorskip("dask.dataframe")
+from emkit.cli import cluster  # noqa: E402  (after the skip: it reads with Dask)
+
+SAMPLE = 256_000  # the bytes of the file Dask samples (read_csv's sample=)
+
+
+def late_table(n: int = 24_000, seed: int = 0) -> pd.DataFrame:
+    """Two groups; ``count`` holds integers (a range of 10**6), ``length`` decimals."""
+    rng = np.random.default_rng(seed)
+    group = np.arange(n) % 2
+    count = rng.integers(0, 10**6, n) + 3 * 10**6 * group
+    length = (rng.normal(size=n) + 6.0 * group).round(4)
+    return pd.DataFrame({"count": pd.array(count, dtype="Int64"), "length": length})
+
+
+def write_late(frame: pd.DataFrame, path, column: str = "count", value=pd.NA) -> int:
+    """Write ``frame`` as a CSV with ``value`` (missing: an empty field) in ``column`` of the
+    first row that starts past Dask's sample; return that row."""
+    frame.to_csv(path, index=False)
+    starts = np.cumsum([len(line) + 1 for line in path.read_text().splitlines()])
+    row = int(np.searchsorted(starts, SAMPLE)) + 5  # past the header and the sample
+    frame = frame.astype({column: object})
+    frame.loc[row, column] = value
+    frame.to_csv(path, index=False)
+    lines = path.read_text().splitlines()  # the header, then row i on line i + 1
+    assert sum(len(line) + 1 for line in lines[: row + 1]) > SAMPLE
+    assert all(line.split(",")[0].isdigit() for line in lines[1 : row + 1])
+    return row
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Dask's blocks of 64 kB (its default is a share of memory): several partitions."""
+    monkeypatch.setattr("dask.dataframe.io.csv.AUTO_BLOCKSIZE", 2**16)
+
+
+def on_cluster(path, **options):
+    """:func:`emkit.cli.cluster.read_features` of ``path`` and its model columns, computed
+    (sync scheduler)."""
+    with dask.config.set(scheduler="sync"):
+        table = cluster.read_features(str(path), **options)
+        return table, table.values.compute()
+
+
+def test_late_missing_value_reads_as_in_memory(tmp_path, small_blocks):
+    path = tmp_path / "late.csv"
+    row = write_late(late_table(), path)
+    memory = read_features(path, missing="em")
+    table, values = on_cluster(path, missing="em")
+    assert table.frame.npartitions > 1
+    assert table.names == memory.names == ["count", "length"]
+    np.testing.assert_array_equal(values.to_numpy(), memory.values)
+    assert np.isnan(values["count"].to_numpy()[row])
+    assert np.count_nonzero(np.isnan(memory.values)) == 1
+    # without --missing em both refuse it, in the same words
+    with pytest.raises(DataError) as in_memory:
+        read_features(path)
+    with pytest.raises(DataError) as on_dask:
+        on_cluster(path)
+    assert "column 'count' has 1 missing (NaN) value(s); pass --missing em" in str(on_dask.value)
+    assert str(on_dask.value) == str(in_memory.value)
+
+
+def test_late_missing_value_keeps_the_integer_refusal(tmp_path, small_blocks):
+    # Read as float64 (assume_missing), 2**60 + 1 would be rounded to 2**60 without a word;
+    # both runs refuse it, as the integers float64 cannot hold
+    frame = late_table()
+    frame["count"] = pd.array(np.arange(len(frame)) + 2**60 + 1, dtype="Int64")
+    path = tmp_path / "big.csv"
+    write_late(frame, path)
+    # (the example: the first of the partition that refuses first)
+    refused = (
+        r"column 'count' holds \d+ integer\(s\) beyond 2\*\*53 that float64 cannot hold "
+        r"exactly \(such as 11529215046068\d+, which float64 stores as \d+\).*"
+        + re.escape("If it names rows, use --id or --exclude")
+    )
+    with pytest.raises(DataError, match=refused):
+        read_features(path, missing="em")
+    with pytest.raises(DataError, match=refused):
+        on_cluster(path, missing="em")
+    # integers float64 holds (multiples of its spacing there) are read exactly
+    frame["count"] = pd.array(np.arange(len(frame)) * 256 + 2**60, dtype="Int64")
+    write_late(frame, path)
+    _, values = on_cluster(path, missing="em")
+    np.testing.assert_array_equal(values.to_numpy(), read_features(path, missing="em").values)
+
+
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [("2.5", "a fraction"), ("n/a?", "text, not a number"), ("inf", "an infinite value")],
+)
+def test_late_value_no_integer_column_holds_is_refused_clearly(tmp_path, value, what):
+    path = tmp_path / "odd.csv"
+    write_late(late_table(), path, value=value)
+    with pytest.raises(DataError) as refused:
+        on_cluster(path, missing="em")
+    message = str(refused.value)
+    assert "Mismatched dtypes" not in message
+    assert f"column 'count' holds {value!r} ({what}) in a row past its first ones" in message
+    assert "Leave out --scheduler and --workers" in message and "Parquet" in message
+
+
+def test_cli_fit_with_workers_matches_memory(tmp_path):
+    pytest.importorskip("distributed")
+    path = tmp_path / "late.csv"
+    write_late(late_table(), path)
+    fast = ["-k", "2", "--covariance", "VVV", "--quiet", "--no-report", "--missing", "em"]
+    status, _, err = run_main(["fit", path, *fast, "--out", tmp_path / "m"])
+    assert status == 0, err
+    status, _, err = run_main(["fit", path, *fast, "--out", tmp_path / "d", "--workers", "1"])
+    assert status == 0, err
+    import emkit
+
+    memory, dask_fit = (
+        emkit.load(tmp_path / "m" / "model.json"),
+        emkit.load(tmp_path / "d" / "model.json"),
+    )
+    np.testing.assert_allclose(dask_fit.means_, memory.means_, rtol=1e-9)
+    np.testing.assert_allclose(dask_fit.weights_, memory.weights_, rtol=1e-9)
+    assert dask_fit.log_likelihood_ == pytest.approx(memory.log_likelihood_, rel=1e-12)
