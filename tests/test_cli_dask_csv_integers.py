@@ -139,3 +139,25 @@ def test_cli_fit_with_workers_matches_memory(tmp_path):
     np.testing.assert_allclose(dask_fit.means_, memory.means_, rtol=1e-9)
     np.testing.assert_allclose(dask_fit.weights_, memory.weights_, rtol=1e-9)
     assert dask_fit.log_likelihood_ == pytest.approx(memory.log_likelihood_, rel=1e-12)
+
+
+@pytest.mark.parametrize("late", ["count", "id"])
+def test_integer_ids_are_carried_as_in_memory(tmp_path, small_blocks, late):
+    # complete integer ids stay int64 (where a model column has the late missing value);
+    # with a missing id of their own they are kept as the text the file holds, as in memory
+    frame = late_table()
+    frame.insert(0, "id", pd.array(np.arange(len(frame)) * 7 + 1000, dtype="Int64"))
+    path = tmp_path / "ids.csv"
+    write_late(frame, path, column=late)
+    memory = read_features(path, id_column="id", missing="em")
+    table, values = on_cluster(path, id_column="id", missing="em")
+    np.testing.assert_array_equal(values.to_numpy(), memory.values)
+    with dask.config.set(scheduler="sync"):
+        ids = table.frame[table.ids].compute()
+    if late == "count":
+        assert ids.dtype == np.int64
+        np.testing.assert_array_equal(ids.to_numpy(), memory.ids.to_numpy())
+    else:
+        assert ids.dtype.kind not in "iuf" and ids.isna().sum() == 1  # the text, "1000"
+        assert ids.dropna().str.fullmatch(r"\d+").all()
+        np.testing.assert_array_equal(pd.to_numeric(ids).to_numpy(np.float64), memory.ids)

@@ -456,9 +456,16 @@ def read_features(
         # written otherwise ("00012"), found in the pass that counts the columns
         import pandas as pd
 
+        # integers (Int64 where read: nullable_integer_types) as int64 where none is missing;
+        # with a missing id, the ids are kept as text, as in memory (read as float64 there,
+        # integers are written otherwise: 12.0)
         dtype = raw.frame[ident].dtype
+        dtype = getattr(dtype, "numpy_dtype", dtype)
         raw = read(data, sep, decimal, thousands, as_text=[ident])
-        verbatim = raw.frame[ident].map_partitions(text_written_otherwise, meta=(ident, bool))
+        verbatim = raw.frame[ident].map_partitions(
+            lambda text: bool(text.isna().any()) or text_written_otherwise(text),
+            meta=(ident, bool),
+        )
     summary, otherwise = column_summary(as_floats(raw.frame, chosen, data), verbatim)
     check_read_as_floats(raw, chosen, summary, data, sep, decimal, thousands)
     if ident is not None and verbatim is not None and not otherwise:
