@@ -235,7 +235,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     dtype : None, float32 or float64 (a NumPy or torch dtype, or its name): the dtype the
         data are kept, read and computed in (None: float64, or float32 on a CUDA device).
         Statistics are always accumulated in float64; float32 halves the memory and the bytes
-        read.
+        read. A fit in float32 refuses integers beyond 2**24, which float32 rounds; queries
+        (``predict``, ``score_samples``, ...) read their rows in float64 whatever ``dtype``,
+        so such integers are read exactly there.
     weight_concentration : float, Dirichlet prior :math:`\alpha` on the weights (MAP: EM then
         climbs the log-posterior). 1 is flat; below 1 favours few components, and a component
         whose :math:`N_k + \alpha - 1` is not positive is removed (a UserWarning then says how

@@ -108,7 +108,8 @@ class KMeans(
         ``cluster_centers_`` (None: that of ``X``, float32 for float32 rows and float64 for
         others, as scikit-learn's), and on a device the dtype the rows are held and compared
         in there (None: float32 on CUDA, float64 elsewhere). The centres are summed in
-        float64 in every case.
+        float64 in every case, and queries (``predict``, ``transform``, ``score``) read their
+        rows in float64 whatever ``dtype``.
     algorithm : {"lloyd", "elkan"}, scikit-learn's choice of how to run Lloyd's iterations;
         both name the same iterates (Elkan's triangle-inequality bounds only skip distances
         that cannot change an assignment), which emkit computes its own way, so both give
