@@ -34,18 +34,21 @@ def late_table(n: int = 24_000, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"count": pd.array(count, dtype="Int64"), "length": length})
 
 
-def write_late(frame: pd.DataFrame, path, column: str = "count", value=pd.NA) -> int:
-    """Write ``frame`` as a CSV with ``value`` (missing: an empty field) in ``column`` of the
-    first row that starts past Dask's sample; return that row."""
-    frame.to_csv(path, index=False)
+def write_late(
+    frame: pd.DataFrame, path, column: str = "count", value=pd.NA, sep: str = ",", **options
+) -> int:
+    """Write ``frame`` as a CSV (``sep``, ``options`` of ``to_csv``) with ``value`` (missing:
+    an empty field) in ``column`` of the first row that starts past Dask's sample; return
+    that row."""
+    frame.to_csv(path, index=False, sep=sep, **options)
     starts = np.cumsum([len(line) + 1 for line in path.read_text().splitlines()])
     row = int(np.searchsorted(starts, SAMPLE)) + 5  # past the header and the sample
     frame = frame.astype({column: object})
     frame.loc[row, column] = value
-    frame.to_csv(path, index=False)
+    frame.to_csv(path, index=False, sep=sep, **options)
     lines = path.read_text().splitlines()  # the header, then row i on line i + 1
     assert sum(len(line) + 1 for line in lines[: row + 1]) > SAMPLE
-    assert all(line.split(",")[0].isdigit() for line in lines[1 : row + 1])
+    assert all(line.split(sep)[0].isdigit() for line in lines[1 : row + 1])
     return row
 
 
@@ -119,6 +122,13 @@ def test_late_value_no_integer_column_holds_is_refused_clearly(tmp_path, value, 
     assert "Mismatched dtypes" not in message
     assert f"column 'count' holds {value!r} ({what}) in a row past its first ones" in message
     assert "Leave out --scheduler and --workers" in message and "Parquet" in message
+
+
+def test_late_fraction_with_a_decimal_comma_is_named_so(tmp_path):
+    path = tmp_path / "comma.csv"
+    write_late(late_table(), path, value="2,5", sep=";", decimal=",")
+    with pytest.raises(DataError, match=r"column 'count' holds '2,5' \(a fraction\)"):
+        on_cluster(path, missing="em")
 
 
 def test_cli_fit_with_workers_matches_memory(tmp_path):

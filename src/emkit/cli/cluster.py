@@ -236,16 +236,20 @@ def read_integer_block(source, *, label: str, integers: dict, **kwargs) -> pd.Da
         text = read_csv(source, label=label, lines=False, **{**kwargs, "dtype": types})
         for name, dtype in integers.items():
             if name in text.columns:
-                refusal = late_value_refusal(text[name], name, dtype, label)
+                decimal = kwargs.get("decimal") or "."
+                refusal = late_value_refusal(text[name], name, dtype, label, decimal)
                 if refusal:
                     raise DataError(refusal) from None
         raise
 
 
-def late_value_refusal(text: pd.Series, name: str, dtype: Any, label: str) -> str | None:
+def late_value_refusal(
+    text: pd.Series, name: str, dtype: Any, label: str, decimal: str = "."
+) -> str | None:
     """Why the column ``name`` of the CSV files ``label``, read as ``dtype`` (nullable
     integers) from its first rows, cannot be read on the cluster where a block of it is
-    ``text`` (its fields as read, NaN where missing); None where every field is one.
+    ``text`` (its fields as read, NaN where missing; numbers with the decimal mark
+    ``decimal``); None where every field is one.
 
     Integers beyond 2**53 that float64 rounds get the in-memory run's refusal of such a model
     column (:func:`emkit.cli.table.column_refusal`); other values (fractions, text, numbers
@@ -263,7 +267,8 @@ def late_value_refusal(text: pd.Series, name: str, dtype: Any, label: str) -> st
     long = plain & (present.str.len().to_numpy() >= 19)  # may lie beyond 64 bits
     bad[long] = [not low <= int(v) <= high for v in present[long]]
     # "1.0" and "1e3" are read as integers; a fraction, text, inf or 1e30 are not
-    numbers = pd.to_numeric(present[~plain], errors="coerce").to_numpy(dtype=np.float64)
+    marked = present if decimal == "." else present.str.replace(decimal, ".", regex=False)
+    numbers = pd.to_numeric(marked[~plain], errors="coerce").to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore"):
         whole = np.isfinite(numbers) & (numbers == np.floor(numbers))
         bad[~plain] = ~(whole & (numbers >= low) & (numbers <= high))
@@ -275,7 +280,7 @@ def late_value_refusal(text: pd.Series, name: str, dtype: Any, label: str) -> st
         refusal = column_refusal(present[plain].to_numpy(dtype=object), name, label)
         if refusal:  # as in memory, where the column is read as float64
             return refusal
-    number = pd.to_numeric(value, errors="coerce")
+    number = pd.to_numeric(marked.iloc[at], errors="coerce")
     what = (
         "text, not a number"
         if np.isnan(number)
