@@ -8,6 +8,7 @@ is now read as nullable integers: a missing value is missing as in memory, and t
 run's refusals (missing values without --missing em, integers beyond 2**53) are the same.
 """
 
+import pickle
 import re
 
 import numpy as np
@@ -110,31 +111,72 @@ def test_late_missing_value_keeps_the_integer_refusal(tmp_path, small_blocks):
 
 
 @pytest.mark.parametrize(
-    ("value", "what"),
-    [("2.5", "a fraction"), ("n/a?", "text, not a number"), ("inf", "an infinite value")],
+    ("value", "options", "refused"),
+    [
+        ("2.5", {}, None),  # a fraction: the column is numbers
+        ("2,5", {"sep": ";", "decimal": ","}, None),  # the same, with a decimal comma
+        ("inf", {}, "column 'count' has 1 infinite value(s)"),
+        # beyond 64 bits, which float64 rounds
+        ("99999999999999999999", {}, "column 'count' holds 1 integer(s) beyond 2**53"),
+        # text: a column that is not numeric
+        ("n/a?", {}, "column 'count' is not numeric (1 value is not a number: 'n/a?')"),
+    ],
 )
-def test_late_value_no_integer_column_holds_is_refused_clearly(tmp_path, value, what):
+def test_late_value_no_integer_column_holds_reads_as_in_memory(
+    tmp_path, small_blocks, value, options, refused
+):
+    # Dask's int64 column (then Int64) cannot hold it: the column is read again as the
+    # in-memory run reads it (float64, or text), and the outcome is the in-memory one
     path = tmp_path / "odd.csv"
-    write_late(late_table(), path, value=value)
-    with pytest.raises(DataError) as refused:
-        on_cluster(path, missing="em")
-    message = str(refused.value)
-    assert "Mismatched dtypes" not in message
-    assert f"column 'count' holds {value!r} ({what}) in a row past its first ones" in message
+    write_late(late_table(), path, value=value, **options)
+    if refused:
+        with pytest.raises(DataError) as in_memory:
+            read_features(path, missing="em")
+        with pytest.raises(DataError) as on_dask:
+            on_cluster(path, missing="em")
+        assert refused in str(in_memory.value)
+        assert str(on_dask.value) == str(in_memory.value)
+        return
+    memory = read_features(path, missing="em")
+    table, values = on_cluster(path, missing="em")
+    assert table.names == memory.names == ["count", "length"]
+    np.testing.assert_array_equal(values.to_numpy(), memory.values)
+    assert values["count"].to_numpy()[np.isin(values["count"], 2.5)].size == 1
+
+
+def test_what_a_block_found_travels_from_the_workers():
+    # a refusal pickled on a worker keeps the columns to read again
+    found = cluster.LateValues("data.csv: column 'a' holds '2.5'", {"a": "float64", "b": "str"})
+    back = pickle.loads(pickle.dumps(found))
+    assert type(back) is cluster.LateValues and isinstance(back, DataError)
+    assert str(back) == str(found) and back.columns == {"a": "float64", "b": "str"}
+
+
+def test_late_value_message_says_what_to_do():
+    # the message where a read again cannot help (shown should it escape)
+    text = pd.Series(["1", None, "7", "2.5", "x"])
+    value, what = cluster.late_value(text, pd.Int64Dtype())
+    message = cluster.late_value_refusal("count", value, what, pd.Int64Dtype(), "d.csv")
+    assert message.startswith("d.csv: column 'count' holds '2.5' (a fraction) in a row past")
     assert "Leave out --scheduler and --workers" in message and "Parquet" in message
-
-
-def test_late_fraction_with_a_decimal_comma_is_named_so(tmp_path):
-    path = tmp_path / "comma.csv"
-    write_late(late_table(), path, value="2,5", sep=";", decimal=",")
-    with pytest.raises(DataError, match=r"column 'count' holds '2,5' \(a fraction\)"):
-        on_cluster(path, missing="em")
+    assert cluster.late_value(text[:3], pd.Int64Dtype()) is None
+    assert cluster.late_value(pd.Series(["3", "x"]), pd.Int64Dtype())[1] == "text, not a number"
+    assert cluster.late_value(pd.Series(["3", "-1"]), pd.UInt64Dtype()) == (
+        "-1",
+        "beyond the range of UInt64",
+    )
 
 
 def test_cli_fit_with_workers_matches_memory(tmp_path):
     pytest.importorskip("distributed")
+    # a late missing value in one integer column, a late fraction in another (found on a
+    # worker process, the column is read again as float64)
+    frame = late_table()
+    frame["visits"] = pd.Series(np.arange(len(frame)) % 50 + 60 * (np.arange(len(frame)) % 2))
+    frame["visits"] = frame["visits"].astype(object)
+    frame.loc[len(frame) - 10, "visits"] = 12.5
     path = tmp_path / "late.csv"
-    write_late(late_table(), path)
+    write_late(frame, path)
     fast = ["-k", "2", "--covariance", "VVV", "--quiet", "--no-report", "--missing", "em"]
     status, _, err = run_main(["fit", path, *fast, "--out", tmp_path / "m"])
     assert status == 0, err
@@ -146,6 +188,7 @@ def test_cli_fit_with_workers_matches_memory(tmp_path):
         emkit.load(tmp_path / "m" / "model.json"),
         emkit.load(tmp_path / "d" / "model.json"),
     )
+    assert list(dask_fit.feature_names_in_) == ["count", "length", "visits"]
     np.testing.assert_allclose(dask_fit.means_, memory.means_, rtol=1e-9)
     np.testing.assert_allclose(dask_fit.weights_, memory.weights_, rtol=1e-9)
     assert dask_fit.log_likelihood_ == pytest.approx(memory.log_likelihood_, rel=1e-12)

@@ -111,10 +111,14 @@ def read(
     decimal: str | None = None,
     thousands: str | None = None,
     as_text: Sequence[str] = (),
+    late: dict | None = None,
 ) -> DaskColumns:
     """The columns of ``data`` (a Parquet or CSV file, a glob of them, or a folder of Parquet
     files) as a dask DataFrame; a CSV's delimiter and decimal mark as given, else detected
-    from its first file as the in-memory run detects them.
+    from its first file as the in-memory run detects them; a CSV's columns ``as_text`` read
+    as text, those of ``late`` as the type it gives them (found where Dask read them as
+    integers: :class:`LateValues`), and the others Dask types as integers from the first
+    rows as nullable integers (:func:`nullable_integer_types`).
 
     Raises
     ------
@@ -161,13 +165,13 @@ def read(
                 "encoding": "utf-8-sig",
                 **({"blocksize": None} if packed else {}),
             }
-            types: dict[Any, Any] = dict.fromkeys(as_text, str)
+            types: dict[Any, Any] = {**(late or {}), **dict.fromkeys(as_text, str)}
             frame = read_pandas(block_reader(data), data, **options, dtype=types or None)
             # Dask takes each column's type from the first rows (sample_rows=10): a column of
             # integers there is int64, and a block with a missing value in it (float64 to
             # pandas) failed with Dask's "Mismatched dtypes". Read as nullable integers, a
             # missing value is pd.NA (NaN once converted, as in memory) and every integer exact.
-            integers = nullable_integer_types(frame, as_text)
+            integers = nullable_integer_types(frame, types)
             if integers:
                 frame = read_pandas(
                     block_reader(data, integers), data, **options, dtype={**types, **integers}
@@ -197,18 +201,33 @@ def block_reader(data: str, integers: dict | None = None) -> Callable[..., pd.Da
     return reader
 
 
-def nullable_integer_types(frame, as_text: Sequence[str] = ()) -> dict:
+def nullable_integer_types(frame, given: Any = ()) -> dict:
     """The columns of the dask DataFrame ``frame`` (read from a CSV) that Dask typed as
-    integers from the file's first rows, but for ``as_text``, each with pandas' nullable
-    integer type of its sign (``Int64``, ``UInt64``), which also holds a missing value."""
+    integers from the file's first rows, but for those ``given`` (a type of their own), each
+    with pandas' nullable integer type of its sign (``Int64``, ``UInt64``), which also holds
+    a missing value."""
     import numpy as np
     import pandas as pd
 
     return {
         name: pd.UInt64Dtype() if dtype.kind == "u" else pd.Int64Dtype()
         for name, dtype in frame.dtypes.items()
-        if isinstance(dtype, np.dtype) and dtype.kind in "iu" and name not in as_text
+        if isinstance(dtype, np.dtype) and dtype.kind in "iu" and name not in given
     }
+
+
+class LateValues(DataError):
+    """A block of a CSV holds values that are not integers in ``columns``, which Dask read as
+    integers from the first rows: each with the type that reads it as in memory, "float64"
+    (fractions, inf, integers beyond 64 bits) or "str" (text: a column of text in memory).
+    :func:`read_features` reads the file again so."""
+
+    def __init__(self, message: str, columns: dict | None = None) -> None:
+        super().__init__(message)
+        self.columns = dict(columns or {})
+
+    def __reduce__(self) -> Any:  # to and from the workers, with its columns
+        return type(self), (str(self), self.columns)
 
 
 def read_integer_block(source, *, label: str, integers: dict, **kwargs) -> pd.DataFrame:
@@ -217,10 +236,11 @@ def read_integer_block(source, *, label: str, integers: dict, **kwargs) -> pd.Da
 
     Raises
     ------
-    DataError
-        Where a value of one of ``integers`` is not an integer of its type (a fraction, text,
-        beyond 64 bits), naming the column and the value: Dask takes the column's type from
-        the first rows, and a partition cannot change it (:func:`late_value_refusal`).
+    LateValues
+        Where values of some of ``integers`` are not integers of their type (fractions, inf,
+        beyond 64 bits, text), naming those columns and what reads them; its message names
+        the first column and value (:func:`late_value_refusal`): Dask takes the column's
+        type from the first rows, and a partition cannot change it.
     """
     from emkit.io import read_csv
 
@@ -234,37 +254,40 @@ def read_integer_block(source, *, label: str, integers: dict, **kwargs) -> pd.Da
         source.seek(0)
         types = {**(kwargs.get("dtype") or {}), **dict.fromkeys(integers, str)}
         text = read_csv(source, label=label, lines=False, **{**kwargs, "dtype": types})
-        for name, dtype in integers.items():
-            if name in text.columns:
-                decimal = kwargs.get("decimal") or "."
-                refusal = late_value_refusal(text[name], name, dtype, label, decimal)
-                if refusal:
-                    raise DataError(refusal) from None
+        decimal = kwargs.get("decimal") or "."
+        found = {
+            name: late_value(text[name], dtype, decimal)
+            for name, dtype in integers.items()
+            if name in text.columns
+        }
+        late = {name: field for name, field in found.items() if field is not None}
+        if late:
+            name, (value, what) = next(iter(late.items()))
+            message = late_value_refusal(name, value, what, integers[name], label)
+            types = {n: "str" if w == NOT_A_NUMBER else "float64" for n, (_, w) in late.items()}
+            raise LateValues(message, types) from None
         raise
 
 
-def late_value_refusal(
-    text: pd.Series, name: str, dtype: Any, label: str, decimal: str = "."
-) -> str | None:
-    """Why the column ``name`` of the CSV files ``label``, read as ``dtype`` (nullable
-    integers) from its first rows, cannot be read on the cluster where a block of it is
-    ``text`` (its fields as read, NaN where missing; numbers with the decimal mark
-    ``decimal``); None where every field is one.
+NOT_A_NUMBER = "text, not a number"
 
-    Integers beyond 2**53 that float64 rounds get the in-memory run's refusal of such a model
-    column (:func:`emkit.cli.table.column_refusal`); other values (fractions, text, numbers
-    beyond the type's range) a refusal that says to read the file in memory, where the
-    column is read as the values it holds, or as Parquet, which stores each column's type."""
+
+def late_value(text: pd.Series, dtype: Any, decimal: str = ".") -> tuple[str, str] | None:
+    """The first field of ``text`` (a block of a CSV column read as text, NaN where missing;
+    numbers with the decimal mark ``decimal``) that the nullable integer type ``dtype``
+    cannot hold, and what it is (:data:`NOT_A_NUMBER`, "an infinite value", "a fraction",
+    "beyond the range of Int64"); None where every field is an integer of the type."""
     import numpy as np
     import pandas as pd
-
-    from emkit.cli.table import column_refusal
 
     present = text.dropna().astype(str).str.strip()
     low, high = (0, 2**64 - 1) if dtype.kind == "u" else (-(2**63), 2**63 - 1)
     plain = present.str.fullmatch(r"[+-]?\d+").to_numpy(dtype=bool)
     bad = np.zeros(plain.shape, dtype=bool)
-    long = plain & (present.str.len().to_numpy() >= 19)  # may lie beyond 64 bits
+    # may lie beyond 64 bits, or below 0 for an unsigned type
+    long = plain & (present.str.len().to_numpy() >= 19)
+    if dtype.kind == "u":
+        long |= plain & present.str.startswith("-").to_numpy(dtype=bool)
     bad[long] = [not low <= int(v) <= high for v in present[long]]
     # "1.0" and "1e3" are read as integers; a fraction, text, inf or 1e30 are not
     marked = present if decimal == "." else present.str.replace(decimal, ".", regex=False)
@@ -275,14 +298,11 @@ def late_value_refusal(
     if not bad.any():
         return None
     at = int(bad.argmax())
-    value = present.iloc[at]
     if plain[at]:
-        refusal = column_refusal(present[plain].to_numpy(dtype=object), name, label)
-        if refusal:  # as in memory, where the column is read as float64
-            return refusal
-    number = pd.to_numeric(marked.iloc[at], errors="coerce")
+        return present.iloc[at], f"beyond the range of {dtype}"
+    number = numbers[bad[~plain].argmax()]  # the first bad field is one of those
     what = (
-        "text, not a number"
+        NOT_A_NUMBER
         if np.isnan(number)
         else "an infinite value"
         if np.isinf(number)
@@ -290,6 +310,13 @@ def late_value_refusal(
         if number != np.floor(number)
         else f"beyond the range of {dtype}"
     )
+    return present.iloc[at], what
+
+
+def late_value_refusal(name: str, value: str, what: str, dtype: Any, label: str) -> str:
+    """The refusal of the column ``name`` of the CSV files ``label``, read as ``dtype``
+    (nullable integers) from its first rows, where a later field is ``value`` (``what``:
+    :func:`late_value`)."""
     return (
         f"{label}: column {name!r} holds {value!r} ({what}) in a row past its first ones, "
         "which hold integers only: Dask takes each column's type from the first rows of the "
@@ -414,7 +441,35 @@ class ClusterTable:
     summary: ColumnSummary
 
 
-def read_features(
+def read_features(data: str, **options: Any) -> ClusterTable:
+    """:func:`emkit.cli.fit.read_features` on a cluster: the same columns, notes and checks
+    (:func:`emkit.cli.table.select_features`' rules) from the frame's types and one pass of
+    counts on the workers (:func:`column_summary`). ``options``: ``columns``, ``exclude``,
+    ``id_column``, ``sep``, ``decimal``, ``thousands``, ``missing``, ``drop_constant``,
+    ``excludable`` and ``keep_empty_rows``, as :func:`emkit.cli.fit.read_features` takes them.
+
+    A CSV column that Dask typed as integers from the first rows but that holds other values
+    further on is read again as the in-memory run reads it (:class:`LateValues`): as float64
+    where they are numbers (fractions, inf, integers beyond 64 bits), else as text; the
+    passes that found them are repeated.
+
+    Raises
+    ------
+    DataError
+        As the in-memory reading does.
+    """
+    late: dict = {}
+    while True:
+        try:
+            return _read_features(data, late=late, **options)
+        except LateValues as found:
+            again = {name: kind for name, kind in found.columns.items() if name not in late}
+            if not again:
+                raise
+            late = {**late, **again}
+
+
+def _read_features(
     data: str,
     *,
     columns: list[str] | None = None,
@@ -427,16 +482,9 @@ def read_features(
     drop_constant: bool = True,
     excludable: bool = True,
     keep_empty_rows: bool = False,
+    late: dict | None = None,
 ) -> ClusterTable:
-    """:func:`emkit.cli.fit.read_features` on a cluster: the same columns, notes and checks
-    (:func:`emkit.cli.table.select_features`' rules) from the frame's types and one pass of
-    counts on the workers (:func:`column_summary`).
-
-    Raises
-    ------
-    DataError
-        As the in-memory reading does.
-    """
+    """:func:`read_features`, the CSV columns of ``late`` read as the types it gives them."""
     from emkit.cli.table import (
         check_counts,
         check_rows,
@@ -445,7 +493,7 @@ def read_features(
         text_written_otherwise,
     )
 
-    raw = read(data, sep, decimal, thousands)
+    raw = read(data, sep, decimal, thousands, late=late)
     chosen, ident, notes = choose_columns(
         raw,
         data,
@@ -466,13 +514,13 @@ def read_features(
         # integers are written otherwise: 12.0)
         dtype = raw.frame[ident].dtype
         dtype = getattr(dtype, "numpy_dtype", dtype)
-        raw = read(data, sep, decimal, thousands, as_text=[ident])
+        raw = read(data, sep, decimal, thousands, as_text=[ident], late=late)
         verbatim = raw.frame[ident].map_partitions(
             lambda text: bool(text.isna().any()) or text_written_otherwise(text),
             meta=(ident, bool),
         )
     summary, otherwise = column_summary(as_floats(raw.frame, chosen, data), verbatim)
-    check_read_as_floats(raw, chosen, summary, data, sep, decimal, thousands)
+    check_read_as_floats(raw, chosen, summary, data, sep, decimal, thousands, late)
     if ident is not None and verbatim is not None and not otherwise:
         numbers = raw.frame[ident].map_partitions(
             lambda text: pd.to_numeric(text).astype(dtype), meta=(ident, dtype)
@@ -507,6 +555,7 @@ def check_read_as_floats(
     sep: str | None,
     decimal: str | None,
     thousands: str | None,
+    late: dict | None = None,
 ) -> None:
     """DataError where a column of ``names`` that Dask read as float64 holds integers that
     float64 rounds: a CSV's integers with missing values, as its text writes them; a Parquet
@@ -526,7 +575,7 @@ def check_read_as_floats(
     if not suspects:
         return
     if raw.text_header:
-        again = read(data, sep, decimal, thousands, as_text=suspects).frame
+        again = read(data, sep, decimal, thousands, as_text=suspects, late=late).frame
     else:
         import dask.dataframe as dd
 
