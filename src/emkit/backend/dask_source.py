@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from emkit.backend.column_kinds import na_as_nan, time_kind_of
 from emkit.backend.integers import (
     exact_integers,
     refuse_inexact_integers,
@@ -595,8 +596,6 @@ def numeric_frame(X: Any, dtype: Any = np.float64) -> Any:
         return None
     from pandas.api.types import is_bool_dtype, is_complex_dtype, is_numeric_dtype
 
-    from emkit.backend.validation import time_kind_of
-
     # a time kind first: pandas' dtype tests raise NotImplementedError on an Arrow
     # interval column (month_day_nano_interval)
     times = {str(c): time_kind_of(t) for c, t in X.dtypes.items()}
@@ -647,7 +646,7 @@ def _numbers(
     """The partition ``part`` (a pandas DataFrame) of a Dask DataFrame of ``parts``
     partitions, its ``columns`` (positions: text, objects or categories) as float64, read as
     a fit in memory reads them: each column as objects, pd.NA as NaN
-    (:func:`~emkit.estimators._validation.na_as_nan`), then NumPy's conversion (that of
+    (:func:`~emkit.backend.column_kinds.na_as_nan`), then NumPy's conversion (that of
     scikit-learn's validation), so that text of numbers is read as the numbers it writes and a
     category column as its categories' values.
 
@@ -658,9 +657,6 @@ def _numbers(
         partition named).
     """
     import pandas as pd
-
-    from emkit.backend.validation import time_kind_of
-    from emkit.estimators._validation import na_as_nan
 
     number = None if partition_info is None else partition_info.get("number")
     where = "X" if number is None else f"{partition_name(number, parts, np.nan, np.nan)} of X"

@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
+from emkit.backend.column_kinds import time_kind_of
 from emkit.backend.integers import exact_integers, refuse_inexact_integers
 
 DEFAULT_CHUNK_ROWS = 65_536
@@ -760,8 +761,6 @@ def not_real(chunk: Any) -> str | None:
     "durations (...)", "complex numbers (complex128)"; else None. Text, categories and
     other objects are read as numbers where they are numbers (NumPy's conversion), as in
     memory."""
-    from emkit.backend.validation import time_kind_of
-
     # a DataFrame's dtypes (pandas' own have a kind too), an array's dtype
     dtypes = getattr(chunk, "dtypes", [getattr(chunk, "dtype", None)])
     found = set()

@@ -1112,7 +1112,7 @@ def time_kind(column: pd.Series) -> str | None:
     ("durations"), of times of day or of calendar intervals (Arrow's time32, time64 and
     month_day_nano_interval, objects in pandas), else None: NumPy reads the first two as
     counts of their unit and cannot read the others, none of them numbers to cluster."""
-    from emkit.backend.validation import time_kind_of
+    from emkit.backend.column_kinds import time_kind_of
 
     first = None
     if column.dtype == object:

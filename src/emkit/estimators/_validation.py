@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
     check_X_y,
 )
 
+from emkit.backend.column_kinds import na_as_nan, time_kind_of
 from emkit.backend.dask_source import aligned_array, is_dask_collection
 from emkit.backend.idle_rows import without_idle
 from emkit.backend.integers import refuse_inexact_integers
@@ -36,7 +37,6 @@ from emkit.backend.validation import (
     largest_magnitude,
     magnitude_refusal,
     nan_report,
-    time_kind_of,
 )
 from emkit.exceptions import DegenerateFitWarning, warn_user
 
@@ -198,34 +198,6 @@ def _fits_variances(estimator) -> bool:
     unless its ``_fits_variances()`` says not (``MixtureModel``: by its families)."""
     says = getattr(estimator, "_fits_variances", None)
     return True if says is None else bool(says())
-
-
-def na_as_nan(x):
-    """``x`` with pandas' missing value ``pd.NA`` in object and text columns (of a DataFrame,
-    or an object array) replaced by NaN, which NumPy's conversion to float cannot read; ``x``
-    itself where it holds no such column. A text column (``string``, ``string[pyarrow]``,
-    ``str``, a pyarrow string) is read as the object column of the same text: as objects,
-    NaN where missing. None converts to NaN already, and a nullable numeric column (Float64,
-    Int64) is scikit-learn's to convert."""
-    if isinstance(x, np.ndarray) and x.dtype == object:
-        import pandas as pd
-
-        return np.where(pd.isna(x), np.nan, x)
-    if not hasattr(x, "isetitem"):  # not a pandas DataFrame
-        return x
-    from pandas.api.types import is_string_dtype
-
-    texts = [
-        j
-        for j, t in enumerate(x.dtypes)
-        if (t.kind == "O" if isinstance(t, np.dtype) else is_string_dtype(t))
-    ]
-    if texts:
-        x = x.copy()
-        for j in texts:
-            column = x.iloc[:, j].astype(object)
-            x.isetitem(j, column.mask(column.isna(), np.nan))
-    return x
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from emkit.backend.column_kinds import na_as_nan
 from emkit.backend.dask_source import (
     DaskSource,
     aligned_array,
@@ -47,7 +48,6 @@ from emkit.estimators._validation import (
     check_observed,
     check_rows,
     check_weights,
-    na_as_nan,
     numeric_input,
     observed_together,
     reject_nan,
