@@ -10,9 +10,10 @@ a fresh process per tree and round, a ``GaussianMixture(10, covariance_type="ful
 fitted to the same rows (``--rows`` x 10, four in-memory chunks at 1e6) with
 ``EMKIT_PASS_PROCESSES=1`` and ``EMKIT_NUM_THREADS=--threads`` (the calling process and
 ``threads - 1`` workers), after a first fit that starts the workers. Prints, per tree, the
-passes (one a chunk), the rounds of messages to the workers (``_Pool.send`` calls that carry tasks), and
-the seconds the passes took (the fastest round). On a machine with fewer cores than threads
-the seconds say little; the rounds are what the calling process pays for in messages.
+passes (one a chunk), the rounds of messages to the workers (``_Pool.send`` calls that carry
+tasks), and the seconds the passes took (the fastest round). On a machine with fewer cores
+than threads the seconds say little; the rounds are what the calling process pays for in
+messages.
 Timings are never asserted.
 """
 
