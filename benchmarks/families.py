@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/families.py [--rows 1000000] [--iters 10] [--repeats 3]
-        [--threads N] [--out benchmarks/RESULTS.md]
+        [--threads N] [--marginal] [--out benchmarks/RESULTS.md]
 
 Each configuration is a two-component mixture of one family on ``--rows`` one-dimensional rows
 drawn from such a mixture. Every library fits the same data from the same starting parameters
@@ -11,7 +11,10 @@ for a fixed number of plain EM iterations (emkit with ``accelerate=None``); the 
 alternate within one run and the median of ``--repeats`` is kept. Seconds per iteration are
 the fit's wall time divided by the iterations run (validation included, as in
 ``benchmarks/run.py``), with the CPU seconds of the whole process (all threads) per iteration
-next to them: on a shared machine CPU seconds compare better than wall seconds. ``--threads N``
+next to them: on a shared machine CPU seconds compare better than wall seconds. With
+``--marginal`` each library also fits one iteration per repeat, and an iteration's marginal
+seconds (the fit less its fixed costs: validation, a family's row statistics, the first pass)
+are printed beside the whole fit's. ``--threads N``
 runs every library on N threads (``EMKIT_NUM_THREADS``, ``torch.set_num_threads``, and BLAS
 and OpenMP through threadpoolctl). For two
 Normal components emkit's ``GaussianMixture(2)`` fits the same data from the same start, the
@@ -185,6 +188,11 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="*", default=FAMILIES, help="families to run")
     parser.add_argument("--threads", type=int, default=None, help="threads of every library")
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    parser.add_argument(
+        "--marginal",
+        action="store_true",
+        help="also time fits of one iteration: an iteration's cost without a fit's fixed ones",
+    )
     args = parser.parse_args(argv)
     command = "python " + " ".join(
         ["benchmarks/families.py", *(argv if argv is not None else sys.argv[1:])]
@@ -207,14 +215,24 @@ def main(argv=None) -> int:
         runners = [Emkit] + ([EmkitGaussian] if family == "normal" else [])
         runners += [Pomegranate] if peer else []
         times: dict[str, list[tuple[float, float]]] = {r.name: [] for r in runners}
+        ones: dict[str, list[float]] = {r.name: [] for r in runners}  # one-iteration fits
         for runner in runners:  # untimed warm-up: imports, first-touch of the data
             per_iteration(runner, x[:1000], family, start, 1)
         for rep in range(args.repeats):
             order = runners[rep % len(runners) :] + runners[: rep % len(runners)]
             for runner in order:
                 times[runner.name].append(per_iteration(runner, x, family, start, args.iters))
+                if args.marginal:
+                    ones[runner.name].append(per_iteration(runner, x, family, start, 1)[0])
         median = {name: float(np.median([t[0] for t in v])) for name, v in times.items()}
         cpu = {name: float(np.median([t[1] for t in v])) for name, v in times.items()}
+        # an iteration's marginal seconds: (fit of iters - fit of one) / (iters - 1)
+        marginal = {
+            name: (args.iters * median[name] - float(np.median(v))) / (args.iters - 1)
+            if v and args.iters > 1
+            else float("nan")
+            for name, v in ones.items()
+        }
         ours = median[Emkit.name]
         row = {
             "family": family,
@@ -224,6 +242,8 @@ def main(argv=None) -> int:
             "emkit_cpu": cpu[Emkit.name],
             "gaussian_cpu": cpu.get(EmkitGaussian.name, float("nan")),
             "pomegranate_cpu": cpu.get(Pomegranate.name, float("nan")),
+            "emkit_marginal": marginal[Emkit.name],
+            "pomegranate_marginal": marginal.get(Pomegranate.name, float("nan")),
         }
         rows.append(row)
         print(
@@ -231,7 +251,14 @@ def main(argv=None) -> int:
             f"GaussianMixture {fmt(row['gaussian'])} (emkit x{fmt(ours / row['gaussian'])}); "
             f"pomegranate {fmt(row['pomegranate'])} (CPU {fmt(row['pomegranate_cpu'])}; "
             f"{fmt(row['pomegranate'] / ours)}x slower than emkit, CPU "
-            f"{fmt(row['pomegranate_cpu'] / row['emkit_cpu'])}x)",
+            f"{fmt(row['pomegranate_cpu'] / row['emkit_cpu'])}x)"
+            + (
+                f"; marginal emkit {fmt(row['emkit_marginal'])}, pomegranate "
+                f"{fmt(row['pomegranate_marginal'])} "
+                f"({fmt(row['pomegranate_marginal'] / row['emkit_marginal'])}x)"
+                if args.marginal
+                else ""
+            ),
             flush=True,
         )
     load_end = os.getloadavg()
@@ -264,11 +291,18 @@ def write_section(path, rows, command, args, load_start, load_end) -> None:
         + ("default threads" if args.threads is None else f"{args.threads} thread(s) each")
         + ". Seconds per iteration: wall (CPU seconds of all threads). Ratios by wall and by "
         "CPU: emkit / GaussianMixture(2) (issue 16: at most 1.5) and pomegranate / emkit "
-        "(issue 16: at least 10).",
+        "(issue 16: at least 10)."
+        + (
+            " Marginal: an iteration's wall seconds without the fit's fixed costs, (fit of "
+            f"{args.iters} iterations - fit of one) / {args.iters - 1}, medians."
+            if args.marginal
+            else ""
+        ),
         "",
         "| family | emkit MixtureModel | emkit GaussianMixture(2) | pomegranate "
-        "| emkit / GaussianMixture | pomegranate / emkit |",
-        "|---|---|---|---|---|---|",
+        "| emkit / GaussianMixture | pomegranate / emkit |"
+        + (" marginal emkit | marginal pomegranate / emkit |" if args.marginal else ""),
+        "|---|---|---|---|---|---|" + ("---|---|" if args.marginal else ""),
     ]
     for r in rows:
         lines.append(
@@ -278,6 +312,12 @@ def write_section(path, rows, command, args, load_start, load_end) -> None:
             f"| {fmt(r['emkit'] / r['gaussian'])} ({fmt(r['emkit_cpu'] / r['gaussian_cpu'])}) "
             f"| {fmt(r['pomegranate'] / r['emkit'])} "
             f"({fmt(r['pomegranate_cpu'] / r['emkit_cpu'])}) |"
+            + (
+                f" {fmt(r['emkit_marginal'])} "
+                f"| {fmt(r['pomegranate_marginal'] / r['emkit_marginal'])} |"
+                if args.marginal
+                else ""
+            )
         )
     lines.append(END)
     section = "\n".join(lines)
