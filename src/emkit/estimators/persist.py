@@ -129,6 +129,10 @@ class ModelFileMixin:
         Missing folders on the way are created, as ``fit(checkpoint=...)`` and ``emkit fit
         --out`` create theirs. A symbolic link keeps pointing at the file, which is replaced;
         an empty path or a folder is refused (``ValueError``, ``IsADirectoryError``).
+
+        The file is checked as :func:`emkit.load` checks it before it is written: a model it
+        would refuse (parameters changed by ``set_params`` after ``fit``, so that they no
+        longer describe the fitted values) raises ``ValueError`` and nothing is written.
         """
         from sklearn.utils.validation import check_is_fitted
 
@@ -165,6 +169,21 @@ class ModelFileMixin:
                 if hasattr(self, a) and not _lazy_per_row(self, a)
             },
         }
+        # the checks load makes, on the values the file will hold (JSON gives them back
+        # exactly), before writing: never a file that load refuses. Per-row results of the
+        # fit (KMeans' labels_) are left out of the check, the bulk of a large model's file.
+        attributes = document["attributes"]
+        checked = {a: v for a, v in attributes.items() if a not in self._per_row_attributes}
+        try:
+            _from_document(Path(path), {**document, "attributes": checked})
+        except ModelFileError as exc:
+            problem = str(exc).removeprefix(f"{Path(path)}: ")
+            raise ValueError(
+                f"{type(self).__name__}.save: nothing written to {path}: emkit.load would "
+                f"refuse the file ({problem}). Where set_params changed the parameters after "
+                "fit, they no longer describe the fitted values: fit again, or set them back, "
+                "before saving."
+            ) from None
         text = json.dumps(document, indent=1)
         if len(text) > MAX_FILE_BYTES:  # ASCII (json.dumps escapes the rest): one byte each
             warn_user(
@@ -253,7 +272,12 @@ def load(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES):
     if not os.fspath(path):
         raise ModelFileError("no model file named (the path is empty)")
     path = Path(path)
-    document = read_document(path, max_bytes)
+    return _from_document(path, read_document(path, max_bytes))
+
+
+def _from_document(path: Path, document: Any) -> Any:
+    """The fitted estimator a model document holds, checked as :func:`load` describes;
+    ``path`` names the file in the errors."""
     cls, params, attributes = check_document(path, document, MODEL_CLASSES, OPTIONAL_ATTRIBUTES)
     try:
         estimator = cls(**cls._params_from_file(params))
