@@ -4,9 +4,11 @@ now passes."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import emkit
+from cli_run import run_main
 
 
 def blobs(n=60, d=2, seed=0):
@@ -58,3 +60,44 @@ def test_a_refit_after_set_params_saves_and_loads(tmp_path):
     model.save(tmp_path / "model.json")
     loaded = emkit.load(tmp_path / "model.json")
     np.testing.assert_array_equal(loaded.predict_proba(x), model.predict_proba(x))
+
+
+# ---- a Parquet column of numbers stored as strings --------------------------------------
+
+
+FAST = ["-k", "1", "--covariance", "diag", "--quiet", "--no-report"]
+
+
+def test_numbers_stored_as_text_in_parquet_are_named_so_with_what_to_do(tmp_path):
+    # A Parquet string column whose every value is a number: every command said "column 'a'
+    # is not numeric (such as '0.5'); correct those values, or empty their cells", naming a
+    # value that is a number and asking to correct values that are right.
+    x = np.random.default_rng(0).normal(size=(40, 2))
+    numbers = pd.DataFrame({"a": x[:, 0], "b": x[:, 1]})
+    (tmp_path / "m").mkdir()
+    numbers.to_parquet(tmp_path / "m" / "n.parquet")
+    assert run_main(["fit", tmp_path / "m" / "n.parquet", "--out", tmp_path / "o", *FAST])[0] == 0
+    model = tmp_path / "o" / "model.json"
+    path = tmp_path / "t.parquet"
+    numbers.assign(a=numbers["a"].astype(str)).to_parquet(path)
+    stored = f"column 'a' holds numbers stored as text (such as '{numbers['a'].astype(str)[0]}')"
+    to_numeric = "store it as numbers in the file (with pandas: df['a'] = pd.to_numeric(df['a'])"
+    commands = [
+        ["fit", path, "--out", tmp_path / "f", *FAST],
+        ["fit", path, "--columns", "a,b", "--out", tmp_path / "f", *FAST],
+        ["predict", model, path],
+        ["mle", "normal", path, "--column", "a"],
+    ]
+    for argv in commands:
+        status, out, err = run_main(argv)
+        assert status == 2, argv
+        assert out == ""
+        assert err.startswith(f"emkit: error: {path}: {stored}, not as a numeric column; "), err
+        assert to_numeric in err
+        assert "correct those values" not in err
+        assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "f").exists()
+    # the advice works: the column stored as numbers is read
+    numbers.to_parquet(path)
+    status, out, err = run_main(["predict", model, path])
+    assert status == 0, err

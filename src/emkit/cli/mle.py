@@ -211,7 +211,7 @@ def _numbers(frame: pd.DataFrame, path, what: str) -> np.ndarray:
     import numpy as np
     import pandas as pd
 
-    from emkit.cli.table import mostly_numbers, not_numbers
+    from emkit.cli.table import mostly_numbers, not_numbers, numbers_as_text
     from emkit.io import not_plain_numbers, number_format_hint
 
     for name in frame.columns:
@@ -221,6 +221,9 @@ def _numbers(frame: pd.DataFrame, path, what: str) -> np.ndarray:
             if numbers is not None:
                 raise DataError(f"{path}: column {name!r} holds {numbers}")
             stray = not_plain_numbers(column)
+            as_text = numbers_as_text(path, name, column, stray)
+            if as_text is not None:
+                raise DataError(as_text)
             if mostly_numbers(column, stray):
                 hint = "correct those values, or empty their cells (rows with one are left out)"
             elif what in REGRESSIONS:

@@ -1281,6 +1281,23 @@ def not_numbers(column: pd.Series, stray: np.ndarray | None = None) -> str:
     return f"{count} values are not numbers, such as {example!r}"
 
 
+def numbers_as_text(
+    path: str | Path, name: str, column: pd.Series, stray: np.ndarray
+) -> str | None:
+    """The refusal of the text column ``column`` (``name`` in the file ``path``) where every
+    value it holds is a plain number (``stray``, its :func:`emkit.io.not_plain_numbers`, all
+    False): a Parquet column of numbers stored as strings, whose values are right and whose
+    type is not; else None."""
+    present = column.dropna()
+    if present.empty or stray.any():
+        return None
+    return (
+        f"{path}: column {name!r} holds numbers stored as text (such as "
+        f"{str(present.iloc[0])!r}), not as a numeric column; store it as numbers in the file "
+        f"(with pandas: df[{name!r}] = pd.to_numeric(df[{name!r}]) before writing it)"
+    )
+
+
 def mostly_numbers(column: pd.Series, stray: np.ndarray | None = None) -> bool:
     """Whether more than half of the values ``column`` holds (missing ones aside) are plain
     numbers: a column of numbers with a few stray entries ('?', 'n/a.'), not one of names.
@@ -1294,11 +1311,21 @@ def why_text(raw: ColumnKinds, name: str, column: pd.Series | None = None) -> st
     """Why a text column that is mostly numbers is text (:func:`not_numbers`), else None: a
     look at its first values, and the whole column (``column``, where already read) only where
     those are mostly numbers."""
+    stray = stray_values(raw, name, column)
+    return None if stray is None else not_numbers(*stray)
+
+
+def stray_values(
+    raw: ColumnKinds, name: str, column: pd.Series | None = None
+) -> tuple[pd.Series, np.ndarray] | None:
+    """The text column ``name`` (``column``, where already read) and where its values are not
+    plain numbers (:func:`emkit.io.not_plain_numbers`), where it is mostly numbers (judged as
+    :func:`why_text` says), else None."""
     if raw.kind(name) != "text" or not mostly_numbers(raw.first_values(name)):
         return None
     column = raw.series(name) if column is None else column
     stray = not_plain_numbers(column)
-    return not_numbers(column, stray) if mostly_numbers(column, stray) else None
+    return (column, stray) if mostly_numbers(column, stray) else None
 
 
 def check_values(
@@ -1586,6 +1613,9 @@ def choose_columns(
                 if hint is not None:
                     raise DataError(f"{path}: column {name!r} holds {hint}")
                 stray = not_plain_numbers(column)
+                as_text = numbers_as_text(path, name, column, stray)
+                if as_text is not None:
+                    raise DataError(as_text)
                 what = (
                     "correct those values, or empty their cells (--missing em fits them as missing)"
                     if mostly_numbers(column, stray)
@@ -1688,21 +1718,28 @@ def numeric_columns(
     looked = [*text, *([found_id] if found_id is not None else [])]
     for c in looked:
         if raw.kind(c) == "text" and written_as_numbers(raw.first_values(c)):
-            read[c] = raw.series(c)  # read once: why_text's too
+            read[c] = raw.series(c)  # read once: stray_values' too
             hint = number_format_hint(read[c], cli=True)
             if hint is not None:
                 hints[c] = hint
     for c in looked:
         if c in hints or (c == found_id and _named_like_id(c)):
             continue
-        why = why_text(raw, c, read.get(c))
-        if why is not None:
+        stray = stray_values(raw, c, read.get(c))
+        if stray is not None:
+            why = not_numbers(*stray)
             as_id = f", or carry it into the output as the id with --id {quote(c)}"
+            as_text = numbers_as_text(path, c, *stray)
+            if as_text is not None:
+                raise DataError(
+                    f"{as_text}, or {instead.format(name=quote(c, listed_in=True))}"
+                    + (as_id if c == found_id else "")
+                )
             raise DataError(
                 f"{path}: column {c!r} is not numeric ({why}); correct those values, or empty "
                 f"their cells ({emptied}), or {instead.format(name=quote(c, listed_in=True))}"
                 + (as_id if c == found_id else "")
-                + thousands_advice(read[c] if c in read else raw.series(c))
+                + thousands_advice(stray[0])
             )
     notes = []
     if text:
