@@ -101,3 +101,52 @@ def test_numbers_stored_as_text_in_parquet_are_named_so_with_what_to_do(tmp_path
     numbers.to_parquet(path)
     status, out, err = run_main(["predict", model, path])
     assert status == 0, err
+
+
+# ---- starting parameters no model holds --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "data", "expected"),
+    [
+        # "Gamma shape must be positive; got [nan]" from inside the first M-step
+        (emkit.Gamma(shape=np.inf, rate=1.0), "positive", r"shape \[inf\].*not finite"),
+        # fitted: a component of rate inf and weight 0 in the model, which save then refused
+        (emkit.Gamma(shape=1.0, rate=np.inf), "positive", r"rate \[inf\].*not finite"),
+        # "Poisson rate must be non-negative; got [nan]"
+        (emkit.Poisson(rate=np.inf), "counts", r"rate \[inf\].*not finite"),
+        # "Exponential rate must be positive; got [nan]"
+        (emkit.Exponential(rate=np.inf), "positive", r"rate \[inf\].*not finite"),
+        # "every start ended with an unbounded log-likelihood: a component collapsed onto a
+        # single value ... keep reg_covar > 0", which it was
+        (emkit.Normal(mean=0.0, variance=0.0), "real", r"variance \[0.0\].*must be positive"),
+        (emkit.Normal(mean=0.0, variance=np.inf), "real", r"variance \[inf\].*not finite"),
+    ],
+    ids=["gamma-shape", "gamma-rate", "poisson", "exponential", "normal-0", "normal-inf"],
+)
+def test_a_start_no_model_holds_is_refused_naming_the_component(start, data, expected):
+    rng = np.random.default_rng(0)
+    x = {
+        "positive": rng.gamma(2.0, 1.0, (100, 1)),
+        "counts": rng.poisson(3.0, (100, 1)),
+        "real": rng.normal(0.0, 1.0, (100, 1)),
+    }[data]
+    kind = type(start).__name__
+    model = emkit.MixtureModel([getattr(emkit, kind)(), start], random_state=0)
+    with pytest.raises(ValueError, match=rf"component 1 \({kind}\) starts from {expected}") as e:
+        model.fit(x)
+    assert f"leave it unset ({kind}())" in str(e.value)
+    assert not hasattr(model, "weights_")
+
+
+def test_starts_on_the_domains_edge_that_models_hold_still_fit():
+    # a Poisson of rate 0 (a structural zero) and a Bernoulli of probability 0 or 1 are models
+    rng = np.random.default_rng(0)
+    counts = np.where(rng.uniform(size=(200, 1)) < 0.3, 0, rng.poisson(3.0, (200, 1)))
+    fitted = emkit.MixtureModel([emkit.Poisson(rate=0.0), emkit.Poisson()], random_state=0)
+    fitted.fit(counts)
+    assert fitted.weights_[0] > 0.1
+    binary = rng.integers(0, 2, (200, 1))
+    emkit.MixtureModel([emkit.Bernoulli(probs=[1.0]), emkit.Bernoulli()], random_state=0).fit(
+        binary
+    )

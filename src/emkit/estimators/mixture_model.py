@@ -20,6 +20,7 @@ from emkit.backend.family_pass import distinct_rows, rows_kept
 from emkit.backend.idle_rows import without_idle
 from emkit.backend.sources import ArrayChunks
 from emkit.checkpoint import Checkpoint
+from emkit.distributions.base import DOMAINS
 from emkit.distributions.categorical import refuse_category_columns
 from emkit.distributions.exponential import Exponential
 from emkit.distributions.gaussian.stats import GaussianStats
@@ -141,6 +142,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         self._validate_params()
         families = [family_from_dict(f) for f in self._families()]
         _check_comparable(families)
+        _check_starts(families)
         refuse_category_columns(X, families, type(self).__name__)
         priors = self._priors()
         warm = self.warm_start and hasattr(self, "weights_")
@@ -520,6 +522,32 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         if out.get("priors") is not None:
             out["priors"] = [prior_from_dict(spec) for spec in out["priors"]]
         return out
+
+
+def _check_starts(families) -> None:
+    """A ValueError where a component's given parameters are not those of a model: infinite
+    (a Gamma's rate of inf, the edge a collapsed M-step may reach) or outside the family's
+    ``model_domains`` (a Normal's variance of 0). EM's first E-step scored every row NaN or
+    -inf there, and the fit failed inside an M-step ("rate must be positive; got [nan]"),
+    blamed a collapse, or kept the component with weight 0."""
+    for j, family in enumerate(families):
+        kind = type(family).__name__
+        domains = getattr(family, "model_domains", {})
+        for attr, given in family.to_dict().items():
+            if given is None or isinstance(given, (bool, str)):  # unset; a flag; the name
+                continue
+            value = np.asarray(given, dtype=float)
+            if not np.isfinite(value).all():
+                why = "not finite"
+            elif attr in domains and not DOMAINS[domains[attr]][0](value).all():
+                why = f"must be {DOMAINS[domains[attr]][1]} in a model"
+            else:
+                continue
+            raise ValueError(
+                f"component {j} ({kind}) starts from {attr} {value.tolist()}, which is {why}: "
+                f"give a starting value a fitted model could hold, or leave it unset ({kind}()) "
+                "to start from the data"
+            )
 
 
 def _check_widths(families, n_features: int) -> None:
