@@ -150,3 +150,24 @@ def test_starts_on_the_domains_edge_that_models_hold_still_fit():
     emkit.MixtureModel([emkit.Bernoulli(probs=[1.0]), emkit.Bernoulli()], random_state=0).fit(
         binary
     )
+
+
+# ---- sample(n_samples) takes whole numbers ----------------------------------------------
+
+
+@pytest.mark.parametrize("n_samples", [2.9, 2.5, True, "3", np.float64(3.0), 0, -1])
+@pytest.mark.parametrize("kind", ["gaussian", "mixture", "zip"])
+def test_sample_refuses_a_count_that_is_not_a_whole_number(kind, n_samples):
+    # sample(2.9) drew 2 rows (numpy's multinomial truncates), sample(True) 1, and
+    # sample("3") raised a bare TypeError from the comparison.
+    x = np.abs(np.round(blobs(60)))
+    model = {
+        "gaussian": lambda: emkit.GaussianMixture(2, random_state=0).fit(x),
+        "mixture": lambda: emkit.MixtureModel([emkit.Poisson()] * 2, random_state=0).fit(x),
+        "zip": lambda: emkit.ZeroInflatedPoisson(random_state=0).fit(x[:, :1]),
+    }[kind]()
+    with pytest.raises(ValueError, match="n_samples must be an integer of at least 1") as e:
+        model.sample(n_samples)
+    assert str(e.value).endswith(f"got {n_samples!r}")
+    rows, labels = model.sample(np.int64(3))
+    assert rows.shape[0] == labels.shape[0] == 3

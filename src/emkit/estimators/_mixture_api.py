@@ -282,6 +282,17 @@ def fit_numbers(
     return float(total), _whole(n), icl, counts.astype(np.int64 if whole else np.float64)
 
 
+def sample_count(n_samples: Any) -> int:
+    """``sample``'s ``n_samples`` as an int: an integer (a NumPy one too) of at least 1. A
+    fraction, a float, a bool or text is refused, never truncated (numpy's multinomial drew 2
+    rows for 2.9)."""
+    from numbers import Integral
+
+    if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
+        raise ValueError(f"n_samples must be an integer of at least 1; got {n_samples!r}")
+    return int(n_samples)
+
+
 def _whole(value: float) -> int | float:
     """``value`` as an int where it is a whole number (a count of rows), else a float."""
     return int(value) if float(value).is_integer() else float(value)

@@ -44,6 +44,7 @@ from emkit.estimators._inputs import (
 from emkit.estimators._mixture_api import (
     MixtureQueries,
     observed_fit,
+    sample_count,
     warn_if_pruned,
     warn_if_ridge_outweighs,
     warn_unless_converged,
@@ -904,8 +905,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
     def sample(self, n_samples=1):
         """Draw ``n_samples`` rows; returns (X of shape (n, d), component labels of shape (n,))."""
         check_is_fitted(self)
-        if n_samples < 1:
-            raise ValueError(f"n_samples must be at least 1; got {n_samples}")
+        n_samples = sample_count(n_samples)
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_)
         x = self._mixture().components.sample(counts, rng)

@@ -35,6 +35,7 @@ from emkit.estimators._inputs import fit_rows, per_row
 from emkit.estimators._mixture_api import (
     MixtureQueries,
     observed_fit,
+    sample_count,
     warn_if_pruned,
     warn_if_ridge_outweighs,
     warn_unless_converged,
@@ -476,8 +477,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
     def sample(self, n_samples=1):
         """Draw ``n_samples`` rows; returns (X of shape (n, d), component labels of shape (n,))."""
         check_is_fitted(self)
-        if n_samples < 1:
-            raise ValueError(f"n_samples must be at least 1; got {n_samples}")
+        n_samples = sample_count(n_samples)
         seed = check_random_state(self.random_state).randint(2**31 - 1)
         rng = np.random.default_rng(seed)
         counts = rng.multinomial(n_samples, self.weights_)
