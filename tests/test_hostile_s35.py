@@ -171,3 +171,26 @@ def test_sample_refuses_a_count_that_is_not_a_whole_number(kind, n_samples):
     assert str(e.value).endswith(f"got {n_samples!r}")
     rows, labels = model.sample(np.int64(3))
     assert rows.shape[0] == labels.shape[0] == 3
+
+
+# ---- GenerativeClassifier.score with rows that do not pair ------------------------------
+
+
+def test_classifier_score_on_semi_supervised_labels_refuses_lengths_that_differ():
+    # with unlabelled rows (-1) in y, score masked the predictions with y's rows: an X, y
+    # or sample_weight of another length raised numpy's bare IndexError ("boolean index did
+    # not match indexed array"), where fully labelled y gets scikit-learn's message.
+    x = blobs(60)
+    y = np.repeat([0, 1], 30)
+    model = emkit.GenerativeClassifier().fit(x, y)
+    semi = y.copy()
+    semi[:10] = -1
+    w = np.linspace(0.5, 2.0, 60)
+    inconsistent = "Found input variables with inconsistent numbers of samples"
+    for args in [(x, semi[:50]), (x[:50], semi), (x, semi, w[:10]), (x, y, w[:10])]:
+        with pytest.raises(ValueError, match=inconsistent):
+            model.score(*args)
+    from sklearn.metrics import accuracy_score
+
+    expected = accuracy_score(y[10:], model.predict(x[10:]), sample_weight=w[10:])
+    assert model.score(x, semi, w) == expected

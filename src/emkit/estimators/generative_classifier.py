@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from emkit.backend.column_kinds import na_as_nan
 from emkit.backend.dask_source import (
@@ -707,7 +707,9 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         predicted = self.predict(X)
         if is_device_array(predicted):
             predicted = namespace_of(predicted).to_numpy(predicted)
-        w = None if sample_weight is None else np.asarray(sample_weight)[labelled]
+        w = None if sample_weight is None else np.asarray(sample_weight)
+        check_consistent_length(predicted, truth, w)  # before y's rows select theirs
+        w = None if w is None else w[labelled]
         return float(accuracy_score(truth[labelled], predicted[labelled], sample_weight=w))
 
     def _dask_score(self, X, y, sample_weight) -> float:
