@@ -194,3 +194,28 @@ def test_classifier_score_on_semi_supervised_labels_refuses_lengths_that_differ(
 
     expected = accuracy_score(y[10:], model.predict(x[10:]), sample_weight=w[10:])
     assert model.score(x, semi, w) == expected
+
+
+# ---- NaN refused in the same words on a device --------------------------------------------
+
+
+def test_a_tensor_with_nan_is_refused_in_the_words_of_an_array():
+    # KMeans with device= said "drop or impute them before fitting", from predict too; the
+    # NumPy path says what to do in every method: "this estimator needs complete rows: ..."
+    torch = pytest.importorskip("torch")
+    x = blobs(60)
+    rows = np.r_[x[:3], [[np.nan, 1.0]]]
+    on_host = emkit.KMeans(2, random_state=0).fit(x)
+    on_device = emkit.KMeans(2, random_state=0, device="cpu").fit(torch.tensor(x))
+    for method in ("predict", "transform", "score"):
+        with pytest.raises(ValueError) as host:
+            getattr(on_host, method)(rows)
+        with pytest.raises(ValueError) as device:
+            getattr(on_device, method)(torch.tensor(rows))
+        assert str(device.value) == str(host.value)
+        assert "before fitting" not in str(device.value)
+    with pytest.raises(ValueError) as host:
+        emkit.KMeans(2, random_state=0).fit(rows)
+    with pytest.raises(ValueError) as device:
+        emkit.KMeans(2, random_state=0, device="cpu").fit(torch.tensor(rows))
+    assert str(device.value) == str(host.value)

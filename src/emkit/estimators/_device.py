@@ -27,7 +27,7 @@ from emkit.backend.namespace import (
 from emkit.backend.sampling import sample_indices
 from emkit.backend.validation import inf_refusal, nan_report
 from emkit.em import ROUNDING
-from emkit.estimators._validation import check_feature_names
+from emkit.estimators._validation import NAN_HINT, check_feature_names
 
 # Relative rounding of a log-likelihood summed from float32 rows: each row's log density is
 # off by about eps32 times the Mahalanobis terms it subtracts (observed: a few 1e-7).
@@ -261,7 +261,7 @@ def check_device_rows(
         if bool((~xp.isfinite(x) & ~nan).any()):
             raise ValueError(inf_refusal(xp.to_numpy(x), allow_nan=allow_nan) + ".")
         if not allow_nan:
-            hint = nan_hint or "drop or impute them before fitting"
+            hint = nan_hint or NAN_HINT  # a NumPy array's words
             raise ValueError(f"Input X contains {nan_report(xp.to_numpy(x))}; {hint}.")
         empty = nan.sum(axis=1) == d
         if not allow_empty_rows and bool(empty.any()):
