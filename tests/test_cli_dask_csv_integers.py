@@ -154,12 +154,18 @@ def test_what_a_block_found_travels_from_the_workers():
 
 def test_late_value_message_says_what_to_do():
     # the message where a read again cannot help (shown should it escape)
-    text = pd.Series(["1", None, "7", "2.5", "x"])
+    text = pd.Series(["1", None, "7", "2.5", "1e30"])
     value, what = cluster.late_value(text, pd.Int64Dtype())
     message = cluster.late_value_refusal("count", value, what, pd.Int64Dtype(), "d.csv")
     assert message.startswith("d.csv: column 'count' holds '2.5' (a fraction) in a row past")
     assert "Leave out --scheduler and --workers" in message and "Parquet" in message
     assert cluster.late_value(text[:3], pd.Int64Dtype()) is None
+    # text decides, wherever it is: the column is text in memory
+    assert cluster.late_value(pd.concat([text, pd.Series(["x"])]), pd.Int64Dtype()) == (
+        "x",
+        "text, not a number",
+    )
+    assert cluster.late_value(text, np.dtype(np.float64)) is None
     assert cluster.late_value(pd.Series(["3", "x"]), pd.Int64Dtype())[1] == "text, not a number"
     assert cluster.late_value(pd.Series(["3", "-1"]), pd.UInt64Dtype()) == (
         "-1",
@@ -214,3 +220,55 @@ def test_integer_ids_are_carried_as_in_memory(tmp_path, small_blocks, late):
         assert ids.dtype.kind not in "iuf" and ids.isna().sum() == 1  # the text, "1000"
         assert ids.dropna().str.fullmatch(r"\d+").all()
         np.testing.assert_array_equal(pd.to_numeric(ids).to_numpy(np.float64), memory.ids)
+
+
+def write_rows(frame: pd.DataFrame, path, fields: dict, sep: str = ",", **options) -> None:
+    """Write ``frame`` as a CSV with ``fields`` ({(column, row): text}) put in."""
+    frame = frame.astype({column: object for column, _ in fields})
+    for (column, row), value in fields.items():
+        frame.loc[row, column] = value
+    frame.to_csv(path, index=False, sep=sep, **options)
+
+
+def assert_same_refusal(path, **options):
+    with pytest.raises(DataError) as in_memory:
+        read_features(path, **options)
+    with pytest.raises(DataError) as on_dask:
+        on_cluster(path, **options)
+    assert str(on_dask.value) == str(in_memory.value)
+    return str(in_memory.value)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {("count", 20_000): "2.5", ("count", 20_010): "hello"},  # one block, fraction first
+        {("count", 15_000): "hello", ("count", 22_000): "2.5"},  # text, then a later block
+        {("count", 15_000): "2.5", ("count", 22_000): "hello"},
+    ],
+)
+def test_text_after_a_fraction_is_refused_as_in_memory(tmp_path, small_blocks, fields):
+    # the column is text in memory, whatever number came before the text: on Dask the
+    # fraction had it read again as float64, which the text then failed with pandas'
+    # "could not convert string to float" ValueError, a traceback
+    path = tmp_path / "mixed.csv"
+    write_rows(late_table(), path, fields)
+    refusal = assert_same_refusal(path, missing="em")
+    assert "column 'count' is not numeric (1 value is not a number: 'hello')" in refusal
+
+
+@pytest.mark.parametrize(
+    ("value", "options"),
+    [
+        ("\u0661\u0662", {}),  # Arabic-Indic digits: text to pandas, digits to Python's \d
+        ("2.5", {"sep": ";", "decimal": ","}),  # a decimal point where the mark is a comma
+        ("1.234", {"sep": ";", "decimal": ","}),
+    ],
+)
+def test_late_text_that_looks_like_a_number_is_refused_as_in_memory(
+    tmp_path, small_blocks, value, options
+):
+    # neither is a number pandas reads in the file: it escaped as pandas' own ValueError
+    path = tmp_path / "odd.csv"
+    write_rows(late_table(), path, {("count", 20_000): value}, **options)
+    assert "column 'count' is not numeric" in assert_same_refusal(path, missing="em")

@@ -127,6 +127,7 @@ def read(
         run finds it), which only the in-memory reading reads.
     """
     import dask.dataframe as dd
+    import numpy as np
     from dask.dataframe.io.csv import read_pandas
 
     from emkit.cli.table import (
@@ -172,9 +173,14 @@ def read(
             # pandas) failed with Dask's "Mismatched dtypes". Read as nullable integers, a
             # missing value is pd.NA (NaN once converted, as in memory) and every integer exact.
             integers = nullable_integer_types(frame, types)
-            if integers:
+            # a column read again as float64 may hold text in another block
+            floats = {n: np.dtype(np.float64) for n, t in types.items() if t == "float64"}
+            if integers or floats:
                 frame = read_pandas(
-                    block_reader(data, integers), data, **options, dtype={**types, **integers}
+                    block_reader(data, {**integers, **floats}),
+                    data,
+                    **options,
+                    dtype={**types, **integers},
                 )
             text = True
     except DataError:
@@ -184,17 +190,18 @@ def read(
     return DaskColumns(frame, text_header=text)
 
 
-def block_reader(data: str, integers: dict | None = None) -> Callable[..., pd.DataFrame]:
+def block_reader(data: str, checked: dict | None = None) -> Callable[..., pd.DataFrame]:
     """The reader of a block of the CSV files ``data``, for Dask: :func:`emkit.io.read_csv`,
     which refuses a row with more fields than the header (that begins a block, or any other)
     naming ``data``, where pandas would make the first field of every row of a block that
-    begins with one the index and shift the rest left; with ``integers`` (the columns read as
-    nullable integers: :func:`nullable_integer_types`), a block holding a value there that
-    they cannot hold is refused naming it (:func:`read_integer_block`)."""
+    begins with one the index and shift the rest left; with ``checked`` (the columns read as
+    nullable integers, :func:`nullable_integer_types`, or as float64, each with its type), a
+    block holding a value there that the type cannot hold is refused naming it
+    (:func:`read_integer_block`)."""
     from emkit.io import read_csv
 
-    if integers:
-        reader = functools.partial(read_integer_block, label=data, integers=integers)
+    if checked:
+        reader = functools.partial(read_integer_block, label=data, integers=checked)
     else:
         reader = functools.partial(read_csv, label=data, lines=False)
     reader.__name__ = "read_csv"  # type: ignore[attr-defined]  # Dask names its reader so
@@ -232,15 +239,17 @@ class LateValues(DataError):
 
 def read_integer_block(source, *, label: str, integers: dict, **kwargs) -> pd.DataFrame:
     """:func:`emkit.io.read_csv` of a block ``source`` (a file-like object, as Dask gives it)
-    of the CSV files ``label``, whose ``integers`` columns are read as nullable integers.
+    of the CSV files ``label``, whose ``integers`` columns are read as their types: nullable
+    integers, or float64 (a column found to hold more than integers in another block).
 
     Raises
     ------
     LateValues
-        Where values of some of ``integers`` are not integers of their type (fractions, inf,
-        beyond 64 bits, text), naming those columns and what reads them; its message names
-        the first column and value (:func:`late_value_refusal`): Dask takes the column's
-        type from the first rows, and a partition cannot change it.
+        Where values of some of ``integers`` are not values of their type (for integers:
+        fractions, inf, beyond 64 bits, text; for float64: text), naming those columns and
+        what reads them; its message names the first column and value
+        (:func:`late_value_refusal`): Dask takes the column's type from the first rows, and
+        a partition cannot change it.
     """
     from emkit.io import read_csv
 
@@ -273,37 +282,48 @@ NOT_A_NUMBER = "text, not a number"
 
 
 def late_value(text: pd.Series, dtype: Any, decimal: str = ".") -> tuple[str, str] | None:
-    """The first field of ``text`` (a block of a CSV column read as text, NaN where missing;
-    numbers with the decimal mark ``decimal``) that the nullable integer type ``dtype``
-    cannot hold, and what it is (:data:`NOT_A_NUMBER`, "an infinite value", "a fraction",
-    "beyond the range of Int64"); None where every field is an integer of the type."""
+    """The field of ``text`` (a block of a CSV column read as text, NaN where missing; numbers
+    with the decimal mark ``decimal``) that decides how a column of the nullable integer type
+    ``dtype`` (or float64) that cannot hold it is read, and what it is: the first text
+    (:data:`NOT_A_NUMBER`: the column is text, whatever numbers it also holds), else the
+    first number the type cannot hold ("an infinite value", "a fraction", "beyond the range
+    of Int64"); None where every field is a value of the type."""
     import numpy as np
     import pandas as pd
 
     present = text.dropna().astype(str).str.strip()
+    # ASCII digits: \d also matches other scripts' digits, which pandas reads as text
+    plain = present.str.fullmatch(r"[+-]?[0-9]+").to_numpy(dtype=bool)
+    # "1.0" and "1e3" are numbers; with a decimal comma, "2.5" is text to pandas
+    marked = present[~plain]
+    if decimal != ".":
+        marked = marked.mask(marked.str.contains(".", regex=False))
+        marked = marked.str.replace(decimal, ".", regex=False)
+    numbers = np.zeros(plain.shape)
+    numbers[~plain] = pd.to_numeric(marked, errors="coerce").to_numpy(dtype=np.float64)
+    words = ~plain & np.isnan(numbers)
+    if words.any():
+        return present.iloc[int(words.argmax())], NOT_A_NUMBER
+    if dtype.kind == "f":
+        return None
     low, high = (0, 2**64 - 1) if dtype.kind == "u" else (-(2**63), 2**63 - 1)
-    plain = present.str.fullmatch(r"[+-]?\d+").to_numpy(dtype=bool)
     bad = np.zeros(plain.shape, dtype=bool)
     # may lie beyond 64 bits, or below 0 for an unsigned type
     long = plain & (present.str.len().to_numpy() >= 19)
     if dtype.kind == "u":
         long |= plain & present.str.startswith("-").to_numpy(dtype=bool)
     bad[long] = [not low <= int(v) <= high for v in present[long]]
-    # "1.0" and "1e3" are read as integers; a fraction, text, inf or 1e30 are not
-    marked = present if decimal == "." else present.str.replace(decimal, ".", regex=False)
-    numbers = pd.to_numeric(marked[~plain], errors="coerce").to_numpy(dtype=np.float64)
+    # a fraction, inf or 1e30 are not integers of the type
     with np.errstate(invalid="ignore"):
         whole = np.isfinite(numbers) & (numbers == np.floor(numbers))
-        bad[~plain] = ~(whole & (numbers >= low) & (numbers <= high))
+        bad[~plain] = ~(whole & (numbers >= low) & (numbers <= high))[~plain]
     if not bad.any():
         return None
     at = int(bad.argmax())
-    if plain[at]:
-        return present.iloc[at], f"beyond the range of {dtype}"
-    number = numbers[bad[~plain].argmax()]  # the first bad field is one of those
+    number = numbers[at]
     what = (
-        NOT_A_NUMBER
-        if np.isnan(number)
+        f"beyond the range of {dtype}"
+        if plain[at]
         else "an infinite value"
         if np.isinf(number)
         else "a fraction"
@@ -315,12 +335,13 @@ def late_value(text: pd.Series, dtype: Any, decimal: str = ".") -> tuple[str, st
 
 def late_value_refusal(name: str, value: str, what: str, dtype: Any, label: str) -> str:
     """The refusal of the column ``name`` of the CSV files ``label``, read as ``dtype``
-    (nullable integers) from its first rows, where a later field is ``value`` (``what``:
-    :func:`late_value`)."""
+    (nullable integers, or float64) from its first rows, where a later field is ``value``
+    (``what``: :func:`late_value`)."""
+    held = "integers" if dtype.kind in "iu" else "numbers"
     return (
         f"{label}: column {name!r} holds {value!r} ({what}) in a row past its first ones, "
-        "which hold integers only: Dask takes each column's type from the first rows of the "
-        f"file and reads this one as {dtype} (integers, a missing value allowed), which "
+        f"which hold {held} only: Dask takes each column's type from the first rows of the "
+        f"file and reads this one as {dtype} ({held}, a missing value allowed), which "
         "cannot hold it. Leave out --scheduler and --workers to read the file in memory, "
         "which reads the column as the values it holds, or write the file as Parquet, which "
         "stores each column's type (e.g. pandas.read_csv(...).to_parquet(...))"
@@ -463,7 +484,8 @@ def read_features(data: str, **options: Any) -> ClusterTable:
         try:
             return _read_features(data, late=late, **options)
         except LateValues as found:
-            again = {name: kind for name, kind in found.columns.items() if name not in late}
+            # a column changes at most twice: integers, float64, text
+            again = {n: k for n, k in found.columns.items() if late.get(n) not in (k, "str")}
             if not again:
                 raise
             late = {**late, **again}
