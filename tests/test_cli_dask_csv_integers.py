@@ -272,3 +272,21 @@ def test_late_text_that_looks_like_a_number_is_refused_as_in_memory(
     path = tmp_path / "odd.csv"
     write_rows(late_table(), path, {("count", 20_000): value}, **options)
     assert "column 'count' is not numeric" in assert_same_refusal(path, missing="em")
+
+
+@pytest.mark.parametrize("value", ["2.5", "abc", "99999999999999999999"])
+def test_late_ids_no_integer_holds_are_carried_as_in_memory(tmp_path, small_blocks, value):
+    # an integer id column with a later fraction was carried as int64, 2.5 as 2; text and
+    # integers beyond 64 bits escaped as tracebacks. They are carried as the text the file
+    # holds, as in memory (where the column is float64 or text, written as the file writes it)
+    frame = late_table()
+    frame.insert(0, "id", np.arange(len(frame)) * 7 + 1000)
+    path = tmp_path / "ids.csv"
+    write_rows(frame, path, {("id", 20_000): value})
+    memory = read_features(path, id_column="id", missing="em")
+    table, values = on_cluster(path, id_column="id", missing="em")
+    np.testing.assert_array_equal(values.to_numpy(), memory.values)
+    with dask.config.set(scheduler="sync"):
+        ids = table.frame[table.ids].compute()
+    assert table.frame.npartitions > 1 and ids.iloc[20_000] == value
+    assert ids.iloc[0] == "1000" and str(memory.ids.iloc[20_000]) == value

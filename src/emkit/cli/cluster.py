@@ -512,7 +512,6 @@ def _read_features(
         check_rows,
         choose_columns,
         drop_constant_columns,
-        text_written_otherwise,
     )
 
     raw = read(data, sep, decimal, thousands, late=late)
@@ -531,16 +530,11 @@ def _read_features(
         # written otherwise ("00012"), found in the pass that counts the columns
         import pandas as pd
 
-        # integers (Int64 where read: nullable_integer_types) as int64 where none is missing;
-        # with a missing id, the ids are kept as text, as in memory (read as float64 there,
-        # integers are written otherwise: 12.0)
+        # integers (Int64 where read: nullable_integer_types) as int64 where every id is one
         dtype = raw.frame[ident].dtype
         dtype = getattr(dtype, "numpy_dtype", dtype)
         raw = read(data, sep, decimal, thousands, as_text=[ident], late=late)
-        verbatim = raw.frame[ident].map_partitions(
-            lambda text: bool(text.isna().any()) or text_written_otherwise(text),
-            meta=(ident, bool),
-        )
+        verbatim = raw.frame[ident].map_partitions(ids_kept_as_text, dtype, meta=(ident, bool))
     summary, otherwise = column_summary(as_floats(raw.frame, chosen, data), verbatim)
     check_read_as_floats(raw, chosen, summary, data, sep, decimal, thousands, late)
     if ident is not None and verbatim is not None and not otherwise:
@@ -567,6 +561,33 @@ def _read_features(
     )
     notes += [empty_note] if empty_note else []
     return ClusterTable(raw.frame, as_floats(raw.frame, names, data), names, ident, notes, summary)
+
+
+def ids_kept_as_text(text: pd.Series, dtype: np.dtype) -> bool:
+    """Whether a block ``text`` of an id column that Dask typed ``dtype`` (numbers) from the
+    file's first rows has the ids kept as the text the file holds, as the in-memory run keeps
+    them: where an id is missing (the integers are float64 there, written otherwise: 12.0),
+    is not a number (a column of text there), is not a value of ``dtype`` (a fraction or an
+    integer beyond 64 bits among integers: float64 or text there, where ``dtype`` would
+    truncate or overflow), or would be written otherwise than the text
+    (:func:`emkit.cli.table.written_otherwise`: "00012")."""
+    import numpy as np
+    import pandas as pd
+
+    from emkit.cli.table import written_otherwise
+
+    if text.isna().any():
+        return True
+    numbers = pd.to_numeric(text, errors="coerce")
+    if numbers.isna().any() or numbers.dtype.kind not in "iuf":
+        return True
+    if dtype.kind in "iu":
+        if numbers.dtype.kind not in "iu":
+            return True
+        info = np.iinfo(dtype)
+        if len(numbers) and not info.min <= numbers.min() <= numbers.max() <= info.max:
+            return True
+    return written_otherwise(numbers, text)
 
 
 def check_read_as_floats(

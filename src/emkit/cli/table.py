@@ -1000,12 +1000,6 @@ def written_otherwise(numbers: pd.Series, text: pd.Series) -> bool:
     return bool(pc.any(pc.not_equal(given, written)).as_py())
 
 
-def text_written_otherwise(text: pd.Series) -> bool:
-    """:func:`written_otherwise` of an id column's ``text`` (a block of it), read as numbers
-    here."""
-    return written_otherwise(pd.to_numeric(text), text)
-
-
 def delimiter_and_decimal(path: Path, sep: str | None, decimal: str | None) -> tuple[str, str]:
     """The delimiter and decimal mark of the text table ``path``: as given (``tab`` for a
     tab), else detected (:func:`sniff`).
