@@ -16,7 +16,7 @@ from sklearn.datasets import load_iris
 
 import emkit
 from cli_run import run_main
-from emkit.em import fit_starts
+from emkit.em import collapse_stops, fit_starts
 from emkit.estimators import selection as selection_module
 
 CROSS = Path(__file__).parent / "data" / "mclust" / "cross.csv"  # mclust's data(cross)
@@ -176,7 +176,8 @@ def test_screened_grid_refines_the_plain_em_fit():
 
 def test_squarem_fit_is_kept_where_plain_em_collapses_too():
     """A plane in 3-D: every VVV fit of 2 components is singular, by either EM; the
-    SQUAREM fit stays, as ``GaussianMixture.fit`` makes it."""
+    SQUAREM fit stays, as ``GaussianMixture.fit`` makes it where it too stops at its first
+    degenerate model (``collapse_stops``, as the grid's fits do)."""
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=60), rng.normal(size=60)
     x = np.c_[a, b, a + b]
@@ -188,8 +189,10 @@ def test_squarem_fit_is_kept_where_plain_em_collapses_too():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         alone = emkit.GaussianMixture(2, covariance_type="VVV", init_params="hc", random_state=0)
-        alone.fit(x)
+        with collapse_stops():
+            alone.fit(x)
     assert model.log_likelihood_ == alone.log_likelihood_
+    assert alone.accelerate == "squarem" and alone.degenerate_
 
 
 def test_cross_vev4_as_mclust():

@@ -33,8 +33,10 @@ from emkit.backend.threads import kernel_threads, num_threads, one_blas_thread
 from emkit.distributions.gaussian import MCLUST_MODELS, covariance_structure, mclust_alias
 from emkit.em import (
     FitResult,
+    collapse_stops,
     e_step_many,
     fit_groups,
+    in_collapse_stops,
     in_screening,
     screening_stops,
     warn_falls,
@@ -109,7 +111,8 @@ class MixtureSelection:
         converged, model (mclust's name of the covariance type) and, with ``give_up``,
         given_up (a large grid's screened fit stopped far behind the best,
         :func:`select_mixture`; not converged).
-        Degenerate fits keep their row, like mclust's NA entries, but are never chosen.
+        Degenerate fits keep their row, like mclust's NA entries, but are never chosen;
+        each is where its fit stopped on collapsing (not converged).
     criterion : the column ``best_`` minimises.
     models_ : dict mapping (n_components, covariance_type) to each fitted estimator.
     icl_kind : "hard" (mclust's ICL, from the most probable labels) or "soft" (entropy).
@@ -254,7 +257,17 @@ def select_mixture(
     ``models_`` and as ``best_``): extrapolation can overshoot into a collapsed component
     that EM's path, mclust's, never reaches (mclust's ``cross`` data, VEV K=4: -2778.49 with
     a component on one row, against mclust's regular -2787.17). Only such fits pay for a
-    second fit; a fit that does not end degenerate is SQUAREM's, as before.
+    second fit; a fit that does not end degenerate is SQUAREM's, as before. Every fit of the
+    grid (and each refit) stops at its first model, its start included, that is degenerate
+    (:func:`emkit.em.collapse_stops`), not converged, as mclust's ``me`` stops a fit whose
+    covariance turns singular (its NA): the row is where it stopped. On wine (178 x 13) the
+    fits that collapse (EVE, VVE, EVV, VVV at K = 7 to 9) climbed on towards an unbounded
+    likelihood held up by the ridge, EVE's and VVE's inner solves at their cap, for most of
+    the grid's time; no fit of iris, wine or Old Faithful that became degenerate came back.
+    The grid's fits share each E-step's pass (one centring and one product for a structure's
+    fits), so where a collapsed fit leaves the lockstep sooner the others' sums round
+    otherwise: regular rows move within 2e-14 of themselves (iris; none on wine or Old
+    Faithful), as they do where the grid holds other cells.
 
     From ``APART_ROWS`` (131,072) rows in memory (``give_up`` off) each fit runs alone and
     the fits are spread over worker processes, one per core emkit may use
@@ -460,7 +473,11 @@ def select_mixture(
         "apart": n_rows >= APART_ROWS and fit_data is X and standings is None,
     }
     # Screened fits only rank the candidates (the chosen continue to tol): they stop as mclust's.
-    with screening_stops(standings) if screen_tol > tol else contextlib.nullcontext():
+    # Every fit of the grid stops where it collapses (never chosen), as mclust's do.
+    with (
+        collapse_stops(),
+        screening_stops(standings) if screen_tol > tol else contextlib.nullcontext(),
+    ):
         if on_cluster:
             fits = _fits_on_cluster(screening, grid, X, icl, screened=screen_tol > tol)
         elif lockstep:
@@ -486,9 +503,10 @@ def select_mixture(
     if standings is not None and standings.ceilings:
         warm_start = template.warm_start
         shared = SharedStarts(observed=observed)
-        _continue_given_up(
-            standings, table, criterion, models, X, icl, warm_start, shared, **in_lockstep
-        )
+        with collapse_stops():
+            _continue_given_up(
+                standings, table, criterion, models, X, icl, warm_start, shared, **in_lockstep
+            )
     refined = [
         (index, (int(table.at[index, "n_components"]), table.at[index, "covariance_type"]))
         for index in table[~table["degenerate"]].nsmallest(REFINE, criterion).index
@@ -497,19 +515,20 @@ def select_mixture(
         screened = {key: _trace(models[key]) for _, key in refined}
         for _, key in refined:
             models[key].set_params(tol=tol, warm_start=True, callback=template.callback)
-        if lockstep:
-            _fits_in_lockstep(
-                [models[key] for _, key in refined],
-                X,
-                icl,
-                source=in_lockstep["source"],
-                shared=SharedStarts(observed=observed),
-                apart=in_lockstep["apart"],
-            )
-        else:
-            for _, key in refined:
-                path = _checkpoint_file(checkpoint, key[1], key[0], "-refined")
-                models[key] = _fit(models[key], fit_data, path)
+        with collapse_stops():
+            if lockstep:
+                _fits_in_lockstep(
+                    [models[key] for _, key in refined],
+                    X,
+                    icl,
+                    source=in_lockstep["source"],
+                    shared=SharedStarts(observed=observed),
+                    apart=in_lockstep["apart"],
+                )
+            else:
+                for _, key in refined:
+                    path = _checkpoint_file(checkpoint, key[1], key[0], "-refined")
+                    models[key] = _fit(models[key], fit_data, path)
         for index, key in refined:
             models[key].set_params(warm_start=template.warm_start)
             _continued(models[key], screened[key])
@@ -661,9 +680,14 @@ def _continued(model: GaussianMixture, screened: tuple) -> None:
 
 
 def _emptied(model: GaussianMixture) -> bool:
-    """Whether a fit is degenerate because a component emptied (its weight is zero)."""
-    weights = np.asarray(model.weights_, dtype=float)
-    return bool(np.any(np.asarray(model.degenerate_components_) & (weights <= EMPTY_WEIGHT)))
+    """Whether a fit is degenerate because a component emptied (its weight is zero, or its
+    share of the final statistics' weight: a fit stopped where it collapsed,
+    :func:`emkit.em.collapse_stops`, ends before its weights follow them)."""
+    emptied = np.asarray(model.weights_, dtype=float) <= EMPTY_WEIGHT
+    held = getattr(getattr(model, "_final_stats", None), "resp_sum", None)
+    if isinstance(held, np.ndarray) and held.shape == emptied.shape:
+        emptied |= held <= EMPTY_WEIGHT * max(float(held.sum()), np.finfo(float).tiny)
+    return bool(np.any(np.asarray(model.degenerate_components_) & emptied))
 
 
 def _numbers_of_components(n_components: Any) -> list[int]:
@@ -906,12 +930,12 @@ def _fits_apart(
             warn_user(message, category)
         on_fit(i, fit)
 
-    screening = in_screening()
+    stops = in_screening(), in_collapse_stops()
     workers = worker_count()
     here = workers == 1 or len(starts) == 1
     if not here:
         try:
-            _run_on_workers(starts, data, options, single, screening, workers, ended)
+            _run_on_workers(starts, data, options, single, stops, workers, ended)
         except NoWorkers as error:  # raised before any fit ran
             warn_user(
                 "select_mixture runs its fits one after another in this process: worker "
@@ -922,7 +946,7 @@ def _fits_apart(
             here = True
     if here:
         for i, each in enumerate(starts):
-            ended(i, _fit_alone(each, data, options, single, screening, 0, options["callback"]))
+            ended(i, _fit_alone(each, data, options, single, stops, 0, options["callback"]))
     return [ends[i] for i in range(len(starts))]
 
 
@@ -931,7 +955,7 @@ def _run_on_workers(
     data: ArrayChunks,
     options: dict,
     single: bool,
-    screening: bool,
+    stops: tuple[bool, bool],
     workers: int,
     ended: Callable[[int, Any], Any],
 ) -> None:
@@ -946,7 +970,7 @@ def _run_on_workers(
     with shared_rows(data) as rows:
         run_apart(
             _fit_alone,
-            [(starts[i], rows, quiet, single, screening, threads) for i in order],
+            [(starts[i], rows, quiet, single, stops, threads) for i in order],
             lambda j, result: ended(order[j], result),
             workers=workers,
             relayed=options["callback"],
@@ -958,20 +982,23 @@ def _fit_alone(
     rows: ArrayChunks | SharedRows,
     options: dict,
     single: bool,
-    screening: bool,
+    stops: tuple[bool, bool],
     threads: int,
     report: Callable[[Any], Any] | None,
 ) -> tuple[FitResult, FinalPass, list[tuple[str, type[Warning]]]]:
     """One fit of a grid from its ``starts`` (a task of :func:`_fits_apart`, in a worker
     process or here): its EM as :func:`_fits_together` runs it, within the screening's stop
-    where ``screening``, its steps reported to ``report``; then its final pass. ``threads``:
+    and the stop on a collapse where ``stops`` says so (:func:`emkit.em.in_screening`,
+    :func:`emkit.em.in_collapse_stops`), its steps reported to ``report``; then its final
+    pass. ``threads``:
     the kernel threads (0: this process's own count). Also returns the warnings it raised
     (text and category), which a worker would otherwise keep: the caller raises them."""
     data = rows.chunks() if isinstance(rows, SharedRows) else rows
     options = {**options, "callback": report}
     with (
         kernel_threads(threads) if threads else nullcontext(),
-        screening_stops() if screening else nullcontext(),
+        screening_stops() if stops[0] else nullcontext(),
+        collapse_stops() if stops[1] else nullcontext(),
         warnings.catch_warnings(record=True) as caught,
     ):
         warnings.simplefilter("always")
@@ -1166,8 +1193,10 @@ def _warn_if_degenerate_at_every_k(table: pd.DataFrame, X) -> None:
 def _warn_unless_converged(table: pd.DataFrame, max_iter: int) -> None:
     """One ConvergenceWarning for the grid where some of its fits stopped at ``max_iter``
     before their gain per iteration fell below their tolerance, naming them; a fit the
-    screening gave up (``given_up``) stopped early by design and is not named."""
-    stopped = table[~table["converged"].astype(bool) & ~table["given_up"].astype(bool)]
+    screening gave up (``given_up``) stopped early by design and is not named, nor is a
+    degenerate one (never chosen; it stops where it collapses, :func:`emkit.em.collapse_stops`)."""
+    running = ~table["converged"].astype(bool) & ~table["degenerate"].astype(bool)
+    stopped = table[running & ~table["given_up"].astype(bool)]
     if max_iter == 0 or stopped.empty:
         return
     kinds = stopped["model"] if "model" in stopped else stopped["covariance_type"]
@@ -1217,8 +1246,9 @@ def _fits_on_cluster(
     template: GaussianMixture, grid: list, X, icl: str, screened: bool = False
 ) -> list:
     """:func:`_fit_one` of every (k, cov) of ``grid``, each a Dask task; ``X`` shipped once.
-    ``screened``: the fits stop as a screening's (:func:`emkit.em.screening_stops`), set in
-    each task, since a worker does not see the context of the call."""
+    ``screened``: the fits stop as a screening's (:func:`emkit.em.screening_stops`); each
+    stops where it collapses (:func:`emkit.em.collapse_stops`); both set in each task, since
+    a worker does not see the context of the call."""
     if is_dask_collection(X) or is_device_array(X):
         raise ValueError(
             "on_cluster=True runs the fits of an in-memory X as Dask tasks; with a Dask "
@@ -1230,14 +1260,22 @@ def _fits_on_cluster(
         raise ImportError('on_cluster=True needs Dask: pip install "emkit[dask]"') from None
     template = clone(template).set_params(callback=None)  # a progress bar stays here
     data = dask.delayed(X, traverse=False)
-    task = dask.delayed(_fit_one_screened if screened else _fit_one, pure=True)
+    task = dask.delayed(_fit_one_screened if screened else _fit_one_collapsing, pure=True)
     tasks = [task(template, k, cov, data, icl) for k, cov in grid]
     return list(dask.compute(*tasks))
 
 
+def _fit_one_collapsing(*args) -> tuple[GaussianMixture, dict]:
+    """:func:`_fit_one` stopping where it collapses (:func:`emkit.em.collapse_stops`; a Dask
+    task's, on a worker)."""
+    with collapse_stops():
+        return _fit_one(*args)
+
+
 def _fit_one_screened(*args) -> tuple[GaussianMixture, dict]:
-    """:func:`_fit_one` stopping as a screening's fits (a Dask task's, on a worker)."""
-    with screening_stops():
+    """:func:`_fit_one` stopping as a screening's fits and where it collapses (a Dask task's,
+    on a worker)."""
+    with screening_stops(), collapse_stops():
         return _fit_one(*args)
 
 

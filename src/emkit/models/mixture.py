@@ -18,6 +18,7 @@ statistics, the log-likelihood and the M-step are common to all.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -569,6 +570,20 @@ class Mixture:
         weights = np.asarray(stats.resp_sum, dtype=np.float64)
         relative = np.minimum(eps * condition, ROW_ROUNDING)  # (k,)
         return float(weights @ relative + relative.max() * abs(self.log_prior()))
+
+    def collapse_screen(self, stats: MixtureStats) -> Callable[[MixtureStats], bool] | None:
+        """A cheap test of later statistics, made from ``stats`` (:class:`emkit.em.
+        CollapseScreen`): Gaussian components' screen (:meth:`~emkit.distributions.gaussian.
+        base.GaussianComponents.collapse_screen`), an emptied component alone under a
+        component prior; None for other components."""
+        if not isinstance(self.components, GaussianComponents):
+            return None
+        if self.component_prior is not None:
+            return lambda later: bool(self.components.empty(later.components).any())
+        screen = self.components.collapse_screen(stats.components)
+        if screen is None:
+            return None
+        return lambda later: screen(later.components)
 
     def degenerate(self, stats: MixtureStats) -> np.ndarray:
         """Collapsed components, bool (k,): the components' own test under this model's

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -16,6 +17,13 @@ from emkit.distributions.gaussian.stats import FusedGaussianStats, GaussianStats
 from emkit.distributions.regularization import Regularization
 
 MAX_RIDGE_RISES = 40
+# An eigenvalue of a component's own covariance, in units of the data's variances, below
+# which EM reads the degenerate test (GaussianComponents.collapse_screen): 1e4 times that test's
+# tolerance, so that the screen passes every collapse the test can see in the component's own
+# rows; a structure's shared shape or volume can still make a covariance singular where no
+# component's own is this near (the screen then lets the fit run on, as before).
+COLLAPSE_SCREEN = 1e-8
+EMPTY_SHARE = 1e-10  # a component's share of the weight at or below which it has emptied
 
 
 @dataclass(frozen=True, eq=False)
@@ -407,7 +415,50 @@ class GaussianComponents:
     def empty(stats: GaussianStats) -> np.ndarray:
         """Components holding at most 1e-10 of the total weight, bool (k,)."""
         total = stats.weight.sum()
-        return stats.weight <= 1e-10 * max(total, np.finfo(float).tiny)
+        return stats.weight <= EMPTY_SHARE * max(total, np.finfo(float).tiny)
+
+    def collapse_screen(self, stats: GaussianStats) -> Callable[[GaussianStats], bool] | None:
+        """A cheap test of later statistics of the same rows: True where a component has
+        emptied, or where one's own covariance :math:`S_k/N_k`, in units of the data's
+        variances (read once, from ``stats``), has an eigenvalue below
+        :data:`COLLAPSE_SCREEN`, far above the degenerate test's
+        :attr:`Regularization.TOLERANCE`: a collapse onto fewer rows than dimensions, or onto
+        a line, shows there whatever the structure. One Cholesky factorisation of those
+        covariances less :data:`COLLAPSE_SCREEN` times the identity (NaN fails it too), no
+        M-step solve, so that EM can read it at every step before :meth:`degenerate`
+        (:func:`emkit.em.collapse_stops`). None for statistics other than NumPy ones of
+        complete rows: their fits are not screened."""
+        if type(stats) not in (GaussianStats, FusedGaussianStats) or not isinstance(
+            stats.scatter, np.ndarray
+        ):
+            return None
+        variances = stats.feature_variances()  # (d,)
+        empty = EMPTY_SHARE
+
+        if stats.scatter.ndim == 2:  # per-feature spreads (k, d)
+            floor = COLLAPSE_SCREEN * variances
+
+            def screen(later: GaussianStats) -> bool:
+                weight = later.weight
+                if not weight.min() > empty * weight.sum():
+                    return True
+                return bool((later.scatter <= floor * weight[:, None]).any())
+
+            return screen
+        unit = 1.0 / np.sqrt(np.outer(variances, variances))  # (d, d)
+        shift = COLLAPSE_SCREEN * np.eye(len(variances))
+
+        def screen_full(later: GaussianStats) -> bool:
+            weight = later.weight
+            if not weight.min() > empty * weight.sum():
+                return True
+            try:
+                np.linalg.cholesky(later.scatter * unit / weight[:, None, None] - shift)
+            except np.linalg.LinAlgError:
+                return True
+            return False
+
+        return screen_full
 
     def degenerate(self, stats: GaussianStats, prior: Regularization | None = None) -> np.ndarray:
         """Components that are singular but for regularisation, or emptied; bool (k,).
