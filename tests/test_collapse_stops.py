@@ -52,18 +52,20 @@ def test_collapsed_cells_stop_where_they_collapse():
 
 def test_the_stop_is_select_mixtures_only():
     """A fit on its own runs as before (its ``degenerate_`` says it collapsed); within
-    ``collapse_stops`` the same fit stops at the first degenerate model."""
+    ``collapse_stops`` the same fit stops at the first degenerate model, here the plain step
+    of SQUAREM's first cycle (no extrapolation from a collapsed model)."""
     template = dict(n_components=9, covariance_type="VVV", init_params="hc", random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         alone = emkit.GaussianMixture(**template).fit(WINE)
+        plain = emkit.GaussianMixture(**template, accelerate=None).fit(WINE)
         with collapse_stops():
             stopped = emkit.GaussianMixture(**template).fit(WINE)
     assert alone.degenerate_ and stopped.degenerate_
     assert alone.n_iter_ > 1
     assert stopped.n_iter_ == 1
-    # the fit alone passes through the model the stopped one ends at
-    assert alone.history_[1] == stopped.history_[1]
+    # SQUAREM's cycle ends at its plain step, which collapsed: EM's first step
+    assert stopped.history_[1] == plain.history_[1]
 
 
 def test_a_refit_that_stays_regular_is_still_kept():

@@ -315,6 +315,8 @@ class EMMap:
         reported once, at the end of the fit (:func:`warn_falls`).
     given_up : a screening's standings gave the run up behind the others (:class:`Standings`):
         it stops there, not converged.
+    collapsed : within :func:`collapse_stops`, the test of a model's collapse (the run
+        stops at a degenerate model); None outside.
     """
 
     tol_total: float
@@ -328,6 +330,7 @@ class EMMap:
     since: float | None = None
     falls: list[Fall] = dataclasses.field(default_factory=list)
     given_up: bool = False
+    collapsed: Callable[[Point], bool] | None = None
 
     def m_step(self, point: Point) -> Mapped:
         """One M-step from ``point``."""
@@ -543,7 +546,9 @@ class Squarem:
     r"""SQUAREM's safeguarded cycle (:mod:`emkit.accel`) as a step policy.
 
     Each cycle takes a plain step :math:`\theta_1`; it ends there where that step changed the
-    model's structure, no room is left in ``max_iter`` for a cycle's three M-steps (the stop
+    model's structure, made a degenerate model within :func:`collapse_stops` (the run ends
+    there; an extrapolation from it would cost two more M-steps at the inner solvers' cap,
+    EVE and VVE on wine), no room is left in ``max_iter`` for a cycle's three M-steps (the stop
     test then reads the rates of the cycles before: a run that ends on its budget has not
     converged unless it passes), or the run has converged:
     the stop test (:meth:`EMMap.stops`) on the plain step, at the slowest rate of convergence
@@ -584,6 +589,9 @@ class Squarem:
         em.verdict = None
         first = yield from em.evaluate(em.m_step(point))
         if first.changed or not np.isfinite(first.objective):
+            return first
+        if em.collapsed is not None and em.collapsed(first):
+            # the run ends at its plain step (collapse_stops): no cycle from a collapsed model
             return first
         if em.maps + 2 > em.max_iter:
             # No room for a cycle: the plain step is judged at the rates the cycles before
@@ -790,7 +798,7 @@ def em_iterations(
             policy = resume.policy
     done = resume is not None and resume.done
     # a collapse ends the run (collapse_stops), read on float64 objectives only
-    collapsed = _collapse_test(point) if resolution <= ROUNDING else None
+    collapsed = em.collapsed = _collapse_test(point) if resolution <= ROUNDING else None
     stopped = resume is None and collapsed is not None and collapsed(point)
     while em.maps < max_iter and not done and not stopped:
         em.iteration = len(history)
