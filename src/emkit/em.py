@@ -501,7 +501,7 @@ def collapse_stops() -> Iterator[None]:
     A collapsing component makes EM climb without end towards an unbounded likelihood, held
     only by the ridge, and the iterative M-steps of EVE and VVE (:mod:`emkit.distributions.
     gaussian.eigen`) spend their whole inner budget on every step there (wine, K = 7 to 9:
-    285 solves of 500 sweeps; the default grid took 42 CPU s, 4.5 with this stop). No fit of
+    285 solves of 500 sweeps; the default grid took 42 CPU s, 4.0 with this stop). No fit of
     iris, wine or Old Faithful that became degenerate came back: every such fit ended
     degenerate."""
     token = _collapse.set(True)
