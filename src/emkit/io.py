@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import bz2
+import csv
+import gzip
 import io
+import lzma
 import re
 import warnings
+import zipfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -56,7 +61,9 @@ def read_csv(
         # text; the caller's checks of the columns name what is wrong, in its own terms
         warnings.simplefilter("ignore", pd.errors.DtypeWarning)
         try:
-            return pd.read_csv(source, index_col=False, **kwargs)
+            frame = pd.read_csv(source, index_col=False, **kwargs)
+            _refuse_short_rows(frame, source, name, lines, kwargs)
+            return frame
         except pd.errors.ParserWarning as warning:
             if _LONG_FIRST_ROW not in str(warning):
                 raise
@@ -84,6 +91,112 @@ def read_csv(
                 raise
             header, line, fields = map(int, longer.groups())
             raise DataError(long_row(name, line if lines else None, fields, header, sep)) from None
+
+
+def open_text(path: str | Path) -> io.TextIOWrapper:
+    """The text of a table file, decompressed where its suffix says it is compressed (``.gz``,
+    ``.bz2``, ``.xz``, ``.zip`` holding one file, ``.zst``), as pandas reads it.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be opened or decompressed (a ``.zip`` with other than one file,
+        ``.zst`` without the ``zstandard`` package).
+    """
+    suffix = Path(path).suffix.lower()
+    raw: IO[bytes]
+    if suffix == ".gz":
+        raw = cast(IO[bytes], gzip.open(path, "rb"))
+    elif suffix == ".bz2":
+        raw = bz2.open(path, "rb")
+    elif suffix == ".xz":
+        raw = lzma.open(path, "rb")
+    elif suffix == ".zip":
+        archive = zipfile.ZipFile(path)
+        members = [m for m in archive.namelist() if not m.endswith("/")]
+        if len(members) != 1:
+            archive.close()
+            raise OSError(f"a .zip archive must hold exactly one file; it holds {len(members)}")
+        raw = archive.open(members[0])
+    elif suffix == ".zst":
+        try:
+            import zstandard
+        except ImportError:
+            raise OSError(
+                "reading .zst needs the zstandard package: pip install zstandard"
+            ) from None
+        raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+    else:
+        raw = open(path, "rb")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+
+
+def short_row(path: object, line: int | None, fields: int, header: int, row: str) -> str:
+    """The message for line ``line`` of ``path`` (a row, where None) having ``fields``
+    fields, ``row`` its text, where the header has ``header``."""
+    where = "a row" if line is None else f"line {line}"
+    shown = row if len(row) <= 60 else row[:57] + "..."
+    return (
+        f"{path}: {where} has {fields} field{'' if fields == 1 else 's'} but the header has "
+        f"{header} ({shown!r}): a row cut short (the file truncated, or delimiters missing), "
+        "which would be read with its last values missing; write every field, empty where a "
+        "value is missing, or remove the row"
+    )
+
+
+def first_short_row(text: Any, sep: str, header: int) -> tuple[int, int, str] | None:
+    """The first row of the delimited ``text`` (lines of text; after its header, empty lines
+    skipped as pandas skips them) with fewer than ``header`` fields: its line (the last of a
+    row that quotes span), fields and text; None where there is none, or where the header row
+    itself does not have ``header`` fields (quoting read otherwise: no verdict)."""
+    rows = csv.reader(text, delimiter=sep)
+    for names in rows:
+        if names:
+            break
+    else:
+        return None
+    if len(names) != header:
+        return None
+    for row in rows:
+        if row and len(row) < header:
+            return rows.line_num, len(row), sep.join(row)
+    return None
+
+
+def _refuse_short_rows(
+    frame: pd.DataFrame, source: Any, name: object, lines: bool, kwargs: dict
+) -> None:
+    """DataError where a row of the CSV ``source`` that pandas read into ``frame`` had fewer
+    fields than the header: pandas fills the fields it lacks with NaN, as if they were
+    missing values. Read again only where the last column holds a missing value (a short
+    row leaves one there), as text, by the csv module."""
+    sep = kwargs.get("sep", kwargs.get("delimiter")) or ","
+    options = ("names", "usecols", "nrows", "skiprows", "comment", "quotechar")
+    if frame.shape[1] < 2 or len(sep) != 1 or any(key in kwargs for key in options):
+        return
+    if kwargs.get("header", "infer") not in ("infer", 0):  # Dask passes pandas' default
+        return
+    if not frame.iloc[:, -1].isna().any():
+        return
+    encoding = kwargs.get("encoding") or "utf-8"
+    if isinstance(source, (str, Path)):
+        with open_text(source) as text:
+            found = first_short_row(text, sep, frame.shape[1])
+    elif hasattr(source, "seek") and hasattr(source, "seekable") and source.seekable():
+        source.seek(0)
+        if isinstance(source, io.TextIOBase):
+            found = first_short_row(source, sep, frame.shape[1])
+        else:
+            text = io.TextIOWrapper(source, encoding=encoding, errors="replace", newline="")
+            try:
+                found = first_short_row(text, sep, frame.shape[1])
+            finally:
+                text.detach()  # the caller's stream stays open
+    else:
+        return
+    if found is not None:
+        line, fields, row = found
+        raise DataError(short_row(name, line if lines else None, fields, frame.shape[1], row))
 
 
 READERS = {

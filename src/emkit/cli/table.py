@@ -16,13 +16,10 @@ with its first field as the row index and the rest shifted left.
 
 from __future__ import annotations
 
-import bz2
 import codecs
 import contextlib
 import csv
 import functools
-import gzip
-import io
 import lzma
 import re
 import zipfile
@@ -41,6 +38,7 @@ from emkit.io import (
     long_row,
     not_plain_numbers,
     number_format_hint,
+    open_text,
     read_csv,
     written_as_numbers,
 )
@@ -348,44 +346,6 @@ def comma_either_way(path: Path, sep: str, header: list[str], rows: list[list[st
         "--decimal , ; if it separates thousands, write the numbers plainly in the file, or "
         f"read it with pandas.read_csv(..., sep={sep!r}, thousands=',') and save it again"
     )
-
-
-def open_text(path: Path) -> io.TextIOWrapper:
-    """The text of a table file, decompressed where its suffix says it is compressed (``.gz``,
-    ``.bz2``, ``.xz``, ``.zip`` holding one file, ``.zst``), as pandas reads it.
-
-    Raises
-    ------
-    OSError
-        When the file cannot be opened or decompressed (a ``.zip`` with other than one file,
-        ``.zst`` without the ``zstandard`` package).
-    """
-    suffix = path.suffix.lower()
-    raw: IO[bytes]
-    if suffix == ".gz":
-        raw = cast(IO[bytes], gzip.open(path, "rb"))
-    elif suffix == ".bz2":
-        raw = bz2.open(path, "rb")
-    elif suffix == ".xz":
-        raw = lzma.open(path, "rb")
-    elif suffix == ".zip":
-        archive = zipfile.ZipFile(path)
-        members = [m for m in archive.namelist() if not m.endswith("/")]
-        if len(members) != 1:
-            archive.close()
-            raise OSError(f"a .zip archive must hold exactly one file; it holds {len(members)}")
-        raw = archive.open(members[0])
-    elif suffix == ".zst":
-        try:
-            import zstandard
-        except ImportError:
-            raise OSError(
-                "reading .zst needs the zstandard package: pip install zstandard"
-            ) from None
-        raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
-    else:
-        raw = open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
 
 
 def blank_lines_note(path: Path, n_columns: int) -> str | None:
