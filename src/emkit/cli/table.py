@@ -1241,9 +1241,10 @@ def numbers_as_text(
     """The refusal of the text column ``column`` (``name`` in the file ``path``) where every
     value it holds is a plain number (``stray``, its :func:`emkit.io.not_plain_numbers`, all
     False): a Parquet column of numbers stored as strings, whose values are right and whose
-    type is not; else None."""
+    type is not; else None. In a delimited text file a column is text where its type is
+    right there (a '.' number in a file with a decimal comma, say): None for those."""
     present = column.dropna()
-    if present.empty or stray.any():
+    if present.empty or stray.any() or not is_parquet(Path(str(path))):
         return None
     return (
         f"{path}: column {name!r} holds numbers stored as text (such as "
