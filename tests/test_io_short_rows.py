@@ -89,3 +89,76 @@ def test_cluster_read_refuses_a_short_row_in_a_later_block(tmp_path, monkeypatch
         assert raw.frame.npartitions == 2
         raw.frame.compute(scheduler="sync")
     assert str(info.value).startswith(f"{path}: a row {SHORT}")
+
+
+# ---- files pandas reads whole, which are no short rows ----------------------------------
+
+BIG_FIELD = "x" * 200_000  # over the csv module's field size limit (131072), which pandas reads
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a line of spaces or tabs: pandas skips it as it skips an empty line
+        ("a,b\n1,2\n   \n3,\n", [[1.0, 2.0], [3.0, np.nan]]),
+        ("a,b\r\n1,2\r\n\t \r\n3,\r\n", [[1.0, 2.0], [3.0, np.nan]]),
+        ("a,b\n1,2\n3,\n  ", [[1.0, 2.0], [3.0, np.nan]]),
+        ("  \na,b\n1,2\n3,\n4\n", None),  # before the header: the short row is still found
+        # a header ending in a delimiter: its unnamed column is missing in every row
+        ("a,b,\n1,2\n3,4\n", [[1.0, 2.0, np.nan], [3.0, 4.0, np.nan]]),
+        ("a,b,\n1,2,\n3,4\n", [[1.0, 2.0, np.nan], [3.0, 4.0, np.nan]]),
+    ],
+    ids=["spaces", "tab-crlf", "spaces-last", "spaces-first", "header-comma", "mixed-commas"],
+)
+def test_lines_pandas_skips_and_a_headers_unnamed_column_are_no_short_rows(
+    tmp_path, text, expected
+):
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode())
+    if expected is None:
+        with pytest.raises(DataError, match=f"{path}: line 5 has 1 field but the header has 2"):
+            read_csv(path)
+        return
+    frame = read_csv(path)
+    # what pandas reads the file as, with nothing refused
+    np.testing.assert_array_equal(frame.to_numpy(dtype=float), expected)
+
+
+def test_a_header_ending_in_a_delimiter_still_finds_a_row_short_of_its_named_columns(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,\n1,2\n3\n")
+    with pytest.raises(DataError, match=f"{path}: line 3 has 1 field but the header has 3"):
+        read_csv(path)
+
+
+def test_a_field_over_the_csv_modules_limit_is_read_as_pandas_reads_it(tmp_path):
+    # csv.reader raised "field larger than field limit (131072)": the file was refused
+    path = tmp_path / "t.csv"
+    path.write_text(f"id,a,b\n{BIG_FIELD},1.5,2.5\nr2,3.5,\n")
+    frame = read_csv(path)
+    assert frame.shape == (2, 3)
+    assert frame["id"][0] == BIG_FIELD
+    assert np.isnan(frame["b"][1])
+
+
+@pytest.mark.parametrize("case", ["spaces", "header-comma", "big-field"])
+def test_emkit_fit_with_workers_reads_what_pandas_reads(tmp_path, monkeypatch, case):
+    pytest.importorskip("dask.dataframe")
+    monkeypatch.chdir(tmp_path)
+    rows = list(ROWS[:60])
+    rows[45] = rows[45].split(",")[0] + ","  # a missing value in the last column
+    header = "a,b"
+    if case == "spaces":
+        rows.insert(30, "   ")
+    elif case == "header-comma":
+        header = "a,b,"
+    else:
+        header = "id,a,b"
+        rows = [f"{BIG_FIELD if i == 3 else f'r{i}'},{row}" for i, row in enumerate(rows)]
+    path = tmp_path / "t.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    args = ["fit", path, "-k", "1", "--covariance", "diag", "--missing", "em", "--no-report"]
+    status, _, err = run_main([*args, "--workers", "1"])
+    assert status == 0, err
+    status, _, err = run_main([*args, "--out", tmp_path / "memory"])
+    assert status == 0, err

@@ -146,20 +146,27 @@ def short_row(path: object, line: int | None, fields: int, header: int, row: str
 
 def first_short_row(text: Any, sep: str, header: int) -> tuple[int, int, str] | None:
     """The first row of the delimited ``text`` (lines of text; after its header, empty lines
-    skipped as pandas skips them) with fewer than ``header`` fields: its line (the last of a
-    row that quotes span), fields and text; None where there is none, or where the header row
-    itself does not have ``header`` fields (quoting read otherwise: no verdict)."""
-    rows = csv.reader(text, delimiter=sep)
-    for names in rows:
-        if names:
-            break
-    else:
+    and lines of spaces and tabs skipped as pandas skips them) with fewer than ``header``
+    fields, or than the header's named ones where it ends in delimiters (``a,b,``: pandas
+    reads its unnamed last column as missing values, every row's, written or not): its line
+    (the last of a row that quotes span), fields and text; None where there is none, where
+    the header row itself does not have ``header`` fields (quoting read otherwise: no
+    verdict), or where a field is over the csv module's size limit (pandas reads it)."""
+    reader = csv.reader(text, delimiter=sep)
+    # a row of one field of spaces and tabs is such a line (pandas' C parser skips it)
+    rows = (row for row in reader if len(row) > 1 or (row and row[0].strip(" \t")))
+    try:
+        names = next(rows, None)
+        if names is None or len(names) != header:
+            return None
+        named = len(names)
+        while named > 1 and names[named - 1] == "":
+            named -= 1
+        for row in rows:
+            if len(row) < named:
+                return reader.line_num, len(row), sep.join(row)
+    except csv.Error:  # a field over csv's limit, say
         return None
-    if len(names) != header:
-        return None
-    for row in rows:
-        if row and len(row) < header:
-            return rows.line_num, len(row), sep.join(row)
     return None
 
 
