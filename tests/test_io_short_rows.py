@@ -162,3 +162,23 @@ def test_emkit_fit_with_workers_reads_what_pandas_reads(tmp_path, monkeypatch, c
     assert status == 0, err
     status, _, err = run_main([*args, "--out", tmp_path / "memory"])
     assert status == 0, err
+
+
+@pytest.mark.parametrize("mode", ["w", "w:gz", "w:bz2", "w:xz"])
+def test_a_tar_archive_is_read_as_pandas_reads_it(tmp_path, mode):
+    # pandas reads the one file of a .tar (.tar.gz, ...); the check read the archive's bytes
+    # (gunzipped only), and its padding of NUL bytes after the last line was a short row
+    import io
+    import tarfile
+
+    import pandas as pd
+
+    data = b"a,b\n1.5,2.5\n3.5,\n"
+    suffix = {"w": ".tar", "w:gz": ".tar.gz", "w:bz2": ".tar.bz2", "w:xz": ".tar.xz"}[mode]
+    path = tmp_path / f"t.csv{suffix}"
+    with tarfile.open(path, mode) as archive:
+        member = tarfile.TarInfo("t.csv")
+        member.size = len(data)
+        archive.addfile(member, io.BytesIO(data))
+    pd.testing.assert_frame_equal(read_csv(path), pd.read_csv(path))
+    np.testing.assert_array_equal(read_csv(path).to_numpy(), [[1.5, 2.5], [3.5, np.nan]])

@@ -8,6 +8,7 @@ import gzip
 import io
 import lzma
 import re
+import tarfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -95,17 +96,20 @@ def read_csv(
 
 def open_text(path: str | Path) -> io.TextIOWrapper:
     """The text of a table file, decompressed where its suffix says it is compressed (``.gz``,
-    ``.bz2``, ``.xz``, ``.zip`` holding one file, ``.zst``), as pandas reads it.
+    ``.bz2``, ``.xz``, ``.zip`` or ``.tar`` (``.tar.gz``, ...) holding one file, ``.zst``),
+    as pandas reads it.
 
     Raises
     ------
     OSError
-        When the file cannot be opened or decompressed (a ``.zip`` with other than one file,
-        ``.zst`` without the ``zstandard`` package).
+        When the file cannot be opened or decompressed (a ``.zip`` or ``.tar`` with other than
+        one file, ``.zst`` without the ``zstandard`` package).
     """
     suffix = Path(path).suffix.lower()
     raw: IO[bytes]
-    if suffix == ".gz":
+    if str(path).lower().endswith(TAR_SUFFIXES):  # before .gz: pandas reads the archive
+        raw = _TarMember(tarfile.open(path))
+    elif suffix == ".gz":
         raw = cast(IO[bytes], gzip.open(path, "rb"))
     elif suffix == ".bz2":
         raw = bz2.open(path, "rb")
@@ -129,6 +133,35 @@ def open_text(path: str | Path) -> io.TextIOWrapper:
     else:
         raw = open(path, "rb")
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+
+
+# pandas' suffixes of a tar archive (its extension_to_compression), compressed or not
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tar.bz2", ".tar.xz")
+
+
+class _TarMember(io.BufferedReader):
+    """The one file of the tar ``archive``, which closes the archive with it.
+
+    Raises
+    ------
+    OSError
+        Where the archive holds other than one file (pandas refuses it too).
+    """
+
+    def __init__(self, archive: tarfile.TarFile) -> None:
+        self._archive = archive
+        members = [m for m in archive.getmembers() if m.isfile()]
+        member = archive.extractfile(members[0]) if len(members) == 1 else None
+        if member is None:
+            archive.close()
+            raise OSError(f"a .tar archive must hold exactly one file; it holds {len(members)}")
+        super().__init__(cast(Any, member))
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._archive.close()
 
 
 def short_row(path: object, line: int | None, fields: int, header: int, row: str) -> str:
