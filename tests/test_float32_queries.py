@@ -58,6 +58,22 @@ def fitted():
     return {name: make().fit(x) for name, make in MODELS.items()}
 
 
+def crossing_rows(model, m: int = 20) -> np.ndarray:
+    """``m`` integer rows about 2**25 whose float32 rounding lies across ``model``'s decision
+    boundary from them (its label of the float64 rows differs from its label of the rounded
+    ones), with QUERY: rows whose labels the rounding changes. The boundary between the
+    groups is slanted or curved, so that its crossing of the first column moves as the
+    second one goes from -2000 to 2000 and passes between some integer and its rounding."""
+    first, second = np.meshgrid(BASE + np.arange(41), np.arange(-2000, 2001))
+    grid = np.column_stack([first.ravel(), second.ravel()])
+    labels = host(model.predict(grid.astype(np.float64)))
+    rounded = host(model.predict(grid.astype(np.float32)))
+    crossing = grid[labels != rounded]
+    assert len(crossing) >= m, "no row whose float32 rounding changes its label"
+    picks = np.random.default_rng(0).choice(len(crossing), m, replace=False)
+    return np.vstack([QUERY, crossing[np.sort(picks)]])
+
+
 def test_fits_in_float32_refuse_such_integers():
     # the refusal the queries are contrasted with (KMeans(dtype='float32') on the host reads
     # its rows in float64: it has none)
@@ -73,17 +89,19 @@ def test_fits_in_float32_refuse_such_integers():
 def test_queries_read_integers_beyond_2_24_exactly(fitted, name, query, given):
     model = fitted[name]
     ask = getattr(model, query)
-    exact = host(ask(QUERY.astype(np.float64)))
-    rounded = host(ask(QUERY.astype(np.float32)))
+    # labels change only across the decision boundary: rows chosen to cross it
+    query_rows = crossing_rows(model) if query == "predict" else QUERY
+    exact = host(ask(query_rows.astype(np.float64)))
+    rounded = host(ask(query_rows.astype(np.float32)))
     # the rounding would show: the answers for the rows rounded to float32 differ
-    if query == "predict":  # labels: the rounded rows' differ only at the groups' border
-        assert exact.min() != exact.max()
+    if query == "predict":
+        assert np.count_nonzero(rounded != exact) >= 20
     else:
         assert np.max(np.abs(rounded - exact)) > 1e-3 * (1 + np.max(np.abs(exact)))
     rows = {
-        "array": QUERY,
-        "frame": pd.DataFrame(QUERY),
-        "tensor": torch.from_numpy(QUERY),
+        "array": query_rows,
+        "frame": pd.DataFrame(query_rows),
+        "tensor": torch.from_numpy(query_rows),
     }[given]
     if given == "frame":  # fitted on an array: names neither way
         answer = host(ask(rows.to_numpy()))
@@ -91,4 +109,4 @@ def test_queries_read_integers_beyond_2_24_exactly(fitted, name, query, given):
     answer = host(ask(rows))
     # float64 sums in another order (a tensor's); far below the rounding's effect
     np.testing.assert_allclose(answer, exact, rtol=1e-12, atol=1e-9)
-    assert QUERY.dtype == np.int64 and np.any(QUERY != QUERY.astype(np.float32))
+    assert query_rows.dtype == np.int64 and np.any(query_rows != query_rows.astype(np.float32))
