@@ -290,3 +290,65 @@ def test_late_ids_no_integer_holds_are_carried_as_in_memory(tmp_path, small_bloc
         ids = table.frame[table.ids].compute()
     assert table.frame.npartitions > 1 and ids.iloc[20_000] == value
     assert ids.iloc[0] == "1000" and str(memory.ids.iloc[20_000]) == value
+
+
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        # float64 from the first rows
+        ({("count", 3): "2.5", ("count", 20_000): "hello"}, "1 value is not a number: 'hello'"),
+        (
+            {("count", 3): "2.5", ("count", 20_000): "2.5", ("count", 20_010): "hello"},
+            "1 value is not a number: 'hello'",
+        ),
+        # in a column of text 'NAN' is not a number, in memory too
+        ({("count", 3): "NAN", ("count", 20_000): "hello"}, "2 values are not numbers"),
+    ],
+)
+def test_text_in_a_float_column_is_refused_as_in_memory(tmp_path, small_blocks, fields, why):
+    # Dask typed the column float64 from its first rows; the text escaped as Dask's
+    # "Mismatched dtypes" ValueError, a traceback
+    path = tmp_path / "floats.csv"
+    write_rows(late_table(), path, fields)
+    refusal = assert_same_refusal(path, missing="em")
+    assert f"column 'count' is not numeric ({why}" in refusal
+
+
+@pytest.mark.parametrize("value", ["1_000", "\u0661\u0662"])
+def test_late_text_float_reads_as_a_number_is_text_as_in_memory(tmp_path, small_blocks, value):
+    # Python's float() reads both (Dask's astype(float64) read them as 1000 and 12); the
+    # in-memory read, and pandas, read them as text: the column is text (skipped with a
+    # note on '1_000', refused for one stray value)
+    path = tmp_path / "floats.csv"
+    write_rows(late_table(), path, {("count", 3): "2.5", ("count", 20_000): value})
+    try:
+        memory = read_features(path, missing="em")
+    except DataError:
+        refusal = assert_same_refusal(path, missing="em")
+        assert f"column 'count' is not numeric (1 value is not a number: {value!r})" in refusal
+        return
+    table, values = on_cluster(path, missing="em")
+    assert table.names == memory.names == ["length"]
+    np.testing.assert_array_equal(values.to_numpy(), memory.values)
+
+
+@pytest.mark.parametrize("spelling", ["NAN", "Nan", "+nan", "-nAn", " NaN "])
+@pytest.mark.parametrize("first", [None, "2.5", "NAN"])
+def test_nan_spellings_are_missing_as_in_memory(tmp_path, small_blocks, spelling, first):
+    # NumPy's float() and the in-memory read take any case of 'nan' for a missing value;
+    # pandas reads only some ('nan', 'NaN', '-NaN') so, and the Dask run refused the others
+    # as text, late in an integer column or in its first rows (Dask typed the column text)
+    fields = {("count", 20_000): spelling, ("count", 20_005): spelling.strip().lower()}
+    if first is not None:
+        fields[("count", 3)] = first
+    path = tmp_path / "nan.csv"
+    write_rows(late_table(), path, fields)
+    memory = read_features(path, missing="em")
+    table, values = on_cluster(path, missing="em")
+    assert table.names == memory.names == ["count", "length"]
+    np.testing.assert_array_equal(values.to_numpy(), memory.values)
+    missing = np.flatnonzero(np.isnan(values["count"].to_numpy()))
+    assert set(missing) == {20_000, 20_005} | ({3} if first == "NAN" else set())
+    # without --missing em both refuse them as the missing values they are
+    refusal = assert_same_refusal(path)
+    assert f"column 'count' has {len(missing)} missing (NaN) value(s)" in refusal

@@ -173,14 +173,20 @@ def read(
             # pandas) failed with Dask's "Mismatched dtypes". Read as nullable integers, a
             # missing value is pd.NA (NaN once converted, as in memory) and every integer exact.
             integers = nullable_integer_types(frame, types)
-            # a column read again as float64 may hold text in another block
-            floats = {n: np.dtype(np.float64) for n, t in types.items() if t == "float64"}
+            # numbers written with 'NAN' (text to pandas) in the first rows: float64, as in
+            # memory; and any float64 column may hold text in another block
+            spelled = nan_spelled_numbers(frame, Path(files[0]), types, options)
+            floats = {
+                name: np.dtype(np.float64)
+                for name, dtype in frame.dtypes.items()
+                if (dtype == np.float64 and types.get(name) in (None, "float64")) or name in spelled
+            }
             if integers or floats:
                 frame = read_pandas(
                     block_reader(data, {**integers, **floats}),
                     data,
                     **options,
-                    dtype={**types, **integers},
+                    dtype={**types, **integers, **spelled},
                 )
             text = True
     except DataError:
@@ -240,7 +246,9 @@ class LateValues(DataError):
 def read_integer_block(source, *, label: str, integers: dict, **kwargs) -> pd.DataFrame:
     """:func:`emkit.io.read_csv` of a block ``source`` (a file-like object, as Dask gives it)
     of the CSV files ``label``, whose ``integers`` columns are read as their types: nullable
-    integers, or float64 (a column found to hold more than integers in another block).
+    integers, or float64 (a column of numbers in the first rows, or found to hold more than
+    integers in another block), their fields read as the in-memory run reads them
+    (:func:`csv_fields`: any case of 'nan' is missing, 'hello' and '1_000' are text).
 
     Raises
     ------
@@ -254,31 +262,124 @@ def read_integer_block(source, *, label: str, integers: dict, **kwargs) -> pd.Da
     from emkit.io import read_csv
 
     try:
-        return read_csv(source, label=label, lines=False, **kwargs)
+        frame = read_csv(source, label=label, lines=False, **kwargs)
     except DataError:
         raise
     except (TypeError, ValueError, OverflowError):
         if not (hasattr(source, "seek") and hasattr(source, "seekable") and source.seekable()):
             raise
-        source.seek(0)
-        types = {**(kwargs.get("dtype") or {}), **dict.fromkeys(integers, str)}
-        text = read_csv(source, label=label, lines=False, **{**kwargs, "dtype": types})
-        decimal = kwargs.get("decimal") or "."
-        found = {
-            name: late_value(text[name], dtype, decimal)
+    else:
+        # a float64 column pandas read as text here ('NAN', 'hello'), which Dask's
+        # astype(float64) would read as Python's float() does ('1_000' as 1000) or fail on
+        held = [n for n in integers if n in frame.columns and frame[n].dtype.kind not in "fiu"]
+        if not held or not (hasattr(source, "seekable") and source.seekable()):
+            return frame
+    source.seek(0)
+    types = {**(kwargs.get("dtype") or {}), **dict.fromkeys(integers, str)}
+    text = read_csv(source, label=label, lines=False, **{**kwargs, "dtype": types})
+    decimal = kwargs.get("decimal") or "."
+    found = {
+        name: late_value(text[name], dtype, decimal)
+        for name, dtype in integers.items()
+        if name in text.columns
+    }
+    late = {name: field for name, field in found.items() if field is not None}
+    if late:
+        name, (value, what) = next(iter(late.items()))
+        message = late_value_refusal(name, value, what, integers[name], label)
+        types = {n: "str" if w == NOT_A_NUMBER else "float64" for n, (_, w) in late.items()}
+        raise LateValues(message, types) from None
+    return text.assign(
+        **{
+            name: converted(text[name], dtype, decimal)
             for name, dtype in integers.items()
             if name in text.columns
         }
-        late = {name: field for name, field in found.items() if field is not None}
-        if late:
-            name, (value, what) = next(iter(late.items()))
-            message = late_value_refusal(name, value, what, integers[name], label)
-            types = {n: "str" if w == NOT_A_NUMBER else "float64" for n, (_, w) in late.items()}
-            raise LateValues(message, types) from None
-        raise
+    )
 
 
 NOT_A_NUMBER = "text, not a number"
+
+
+def csv_fields(text: pd.Series, decimal: str = ".") -> tuple[np.ndarray, pd.Series, np.ndarray]:
+    """The fields of ``text`` (a block of a CSV column read as text, NaN where missing;
+    numbers with the decimal mark ``decimal``) as the in-memory run (pyarrow) reads a column
+    of numbers: any case of 'nan', signed or not, is missing (pandas reads only some so),
+    ASCII digits only, and with a decimal comma '2.5' is text.
+
+    Returns
+    -------
+    at : int array (m,), the positions of the values present.
+    present : their text, stripped (m,).
+    numbers : float array (m,), their values; NaN where one is not a number (text).
+    """
+    import numpy as np
+    import pandas as pd
+
+    shown = text.notna().to_numpy()
+    stripped = text[shown].astype(str).str.strip()
+    value = ~stripped.str.fullmatch(r"[+-]?nan", case=False).to_numpy(dtype=bool)
+    at = np.flatnonzero(shown)[value]
+    present = stripped[value]
+    # "1.0" and "1e3" are numbers; with a decimal comma, "2.5" is text to pandas
+    marked = present
+    if decimal != ".":
+        marked = marked.mask(marked.str.contains(".", regex=False))
+        marked = marked.str.replace(decimal, ".", regex=False)
+    numbers = pd.to_numeric(marked, errors="coerce").to_numpy(dtype=np.float64)
+    return at, present, numbers
+
+
+def converted(text: pd.Series, dtype: Any, decimal: str = ".") -> Any:
+    """``text`` (a block of a CSV column read as text, every value a value of ``dtype``:
+    :func:`late_value` found none that is not) as ``dtype``, nullable integers or float64,
+    read as the in-memory run reads it (:func:`csv_fields`)."""
+    import numpy as np
+    import pandas as pd
+
+    at, present, numbers = csv_fields(text, decimal)
+    if dtype.kind == "f":
+        out = np.full(len(text), np.nan)
+        out[at] = numbers
+        return pd.Series(out, index=text.index, name=text.name)
+    exact = np.dtype(dtype.numpy_dtype)
+    values = np.zeros(len(text), dtype=exact)
+    plain = present.str.fullmatch(r"[+-]?[0-9]+").to_numpy(dtype=bool)
+    if plain.any():  # beyond 2**53 too
+        values[at[plain]] = pd.to_numeric(present[plain]).to_numpy(dtype=exact)
+    values[at[~plain]] = numbers[~plain]  # whole numbers written "1e3", "7.0"
+    missing = np.ones(len(text), dtype=bool)
+    missing[at] = False
+    return pd.Series(pd.arrays.IntegerArray(values, missing), index=text.index, name=text.name)
+
+
+def nan_spelled_numbers(frame, path: Path, given: Any, options: dict) -> dict:
+    """The text columns of the dask DataFrame ``frame`` (read from the CSV file ``path``
+    with ``options``, those ``given`` a type left out) whose first rows, which Dask took
+    their types from, hold numbers and a spelling of 'nan' pandas reads as text ('NAN',
+    'Nan'), each with float64: the in-memory run reads them as numbers, that one missing."""
+    import numpy as np
+
+    from emkit.io import read_csv
+
+    names = [n for n, t in frame.dtypes.items() if t.kind not in "biufcmM" and n not in given]
+    if not names:
+        return {}
+    sample = read_csv(
+        path,
+        label=path,
+        usecols=names,
+        nrows=10,  # Dask's sample_rows
+        dtype=str,
+        sep=options["sep"],
+        encoding=options["encoding"],
+    )
+    spelled = {}
+    for name in names:
+        at, _, numbers = csv_fields(sample[name], options["decimal"])
+        if len(at) and not np.isnan(numbers).any() and len(at) < sample[name].notna().sum():
+            spelled[name] = np.dtype(np.float64)
+    return spelled
 
 
 def late_value(text: pd.Series, dtype: Any, decimal: str = ".") -> tuple[str, str] | None:
@@ -287,20 +388,13 @@ def late_value(text: pd.Series, dtype: Any, decimal: str = ".") -> tuple[str, st
     ``dtype`` (or float64) that cannot hold it is read, and what it is: the first text
     (:data:`NOT_A_NUMBER`: the column is text, whatever numbers it also holds), else the
     first number the type cannot hold ("an infinite value", "a fraction", "beyond the range
-    of Int64"); None where every field is a value of the type."""
+    of Int64"); None where every field is a value of the type (:func:`csv_fields`: any case
+    of 'nan' is missing)."""
     import numpy as np
-    import pandas as pd
 
-    present = text.dropna().astype(str).str.strip()
+    _, present, numbers = csv_fields(text, decimal)
     # ASCII digits: \d also matches other scripts' digits, which pandas reads as text
     plain = present.str.fullmatch(r"[+-]?[0-9]+").to_numpy(dtype=bool)
-    # "1.0" and "1e3" are numbers; with a decimal comma, "2.5" is text to pandas
-    marked = present[~plain]
-    if decimal != ".":
-        marked = marked.mask(marked.str.contains(".", regex=False))
-        marked = marked.str.replace(decimal, ".", regex=False)
-    numbers = np.zeros(plain.shape)
-    numbers[~plain] = pd.to_numeric(marked, errors="coerce").to_numpy(dtype=np.float64)
     words = ~plain & np.isnan(numbers)
     if words.any():
         return present.iloc[int(words.argmax())], NOT_A_NUMBER
