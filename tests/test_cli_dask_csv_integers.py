@@ -352,3 +352,24 @@ def test_nan_spellings_are_missing_as_in_memory(tmp_path, small_blocks, spelling
     # without --missing em both refuse them as the missing values they are
     refusal = assert_same_refusal(path)
     assert f"column 'count' has {len(missing)} missing (NaN) value(s)" in refusal
+
+
+def test_late_columns_of_every_block_are_read_again_at_once(tmp_path, small_blocks, monkeypatch):
+    # three integer columns, each with its late value in another block: each read again
+    # found one, and the file was read k + 1 times; one pass over every block finds them all
+    frame = late_table()
+    frame["visits"] = np.arange(len(frame)) % 50
+    frame["stays"] = np.arange(len(frame)) % 7
+    path = tmp_path / "late.csv"
+    fields = {("count", 12_000): "2.5", ("visits", 17_000): "7.5", ("stays", 22_000): "1e30"}
+    write_rows(frame, path, {**fields, ("stays", 23_000): "1.5"})
+    reads = []
+    whole = cluster._read_features
+    monkeypatch.setattr(
+        cluster, "_read_features", lambda *a, **o: reads.append(o["late"]) or whole(*a, **o)
+    )
+    memory = read_features(path, missing="em", columns=["count", "length", "visits", "stays"])
+    table, values = on_cluster(path, missing="em", columns=["count", "length", "visits", "stays"])
+    np.testing.assert_array_equal(values.to_numpy(), memory.values)
+    assert table.frame.npartitions > 3
+    assert reads == [{}, dict.fromkeys(["count", "visits", "stays"], "float64")]

@@ -114,11 +114,7 @@ def read(
     late: dict | None = None,
 ) -> DaskColumns:
     """The columns of ``data`` (a Parquet or CSV file, a glob of them, or a folder of Parquet
-    files) as a dask DataFrame; a CSV's delimiter and decimal mark as given, else detected
-    from its first file as the in-memory run detects them; a CSV's columns ``as_text`` read
-    as text, those of ``late`` as the type it gives them (found where Dask read them as
-    integers: :class:`LateValues`), and the others Dask types as integers from the first
-    rows as nullable integers (:func:`nullable_integer_types`).
+    files) as a dask DataFrame; a CSV's as :func:`csv_frame` reads them.
 
     Raises
     ------
@@ -127,17 +123,8 @@ def read(
         run finds it), which only the in-memory reading reads.
     """
     import dask.dataframe as dd
-    import numpy as np
-    from dask.dataframe.io.csv import read_pandas
 
-    from emkit.cli.table import (
-        COMPRESSED_SUFFIXES,
-        check_not_stdin,
-        check_parquet_columns,
-        delimiter_and_decimal,
-        is_parquet,
-        thousands_mark,
-    )
+    from emkit.cli.table import check_not_stdin, check_parquet_columns, is_parquet
 
     check_not_stdin(data)
     files = sorted(glob.glob(data)) or [data]
@@ -148,46 +135,7 @@ def read(
             frame = dd.read_parquet(data, index=False)
             text = False
         else:
-            sep, decimal = delimiter_and_decimal(Path(files[0]), sep, decimal)
-            mark = thousands_mark(Path(files[0]), sep, decimal, thousands)
-            if mark is not None:
-                raise DataError(
-                    f"{data}: numbers with {mark!r} between thousands (such as 1{mark}234) "
-                    "are read in memory only: leave out --scheduler and --workers, or write "
-                    "the numbers plainly (e.g. pandas.read_csv(..., "
-                    f"sep={sep!r}, decimal={decimal!r}, thousands={mark!r}).to_parquet(...)) "
-                    "for the cluster"
-                )
-            # a compressed file cannot be split into blocks: one partition per file
-            packed = Path(files[0]).suffix.lower() in COMPRESSED_SUFFIXES
-            options = {
-                "sep": sep,
-                "decimal": decimal,
-                "encoding": "utf-8-sig",
-                **({"blocksize": None} if packed else {}),
-            }
-            types: dict[Any, Any] = {**(late or {}), **dict.fromkeys(as_text, str)}
-            frame = read_pandas(block_reader(data), data, **options, dtype=types or None)
-            # Dask takes each column's type from the first rows (sample_rows=10): a column of
-            # integers there is int64, and a block with a missing value in it (float64 to
-            # pandas) failed with Dask's "Mismatched dtypes". Read as nullable integers, a
-            # missing value is pd.NA (NaN once converted, as in memory) and every integer exact.
-            integers = nullable_integer_types(frame, types)
-            # numbers written with 'NAN' (text to pandas) in the first rows: float64, as in
-            # memory; and any float64 column may hold text in another block
-            spelled = nan_spelled_numbers(frame, Path(files[0]), types, options)
-            floats = {
-                name: np.dtype(np.float64)
-                for name, dtype in frame.dtypes.items()
-                if (dtype == np.float64 and types.get(name) in (None, "float64")) or name in spelled
-            }
-            if integers or floats:
-                frame = read_pandas(
-                    block_reader(data, {**integers, **floats}),
-                    data,
-                    **options,
-                    dtype={**types, **integers, **spelled},
-                )
+            frame = csv_frame(data, files, sep, decimal, thousands, as_text, late)
             text = True
     except DataError:
         raise
@@ -196,17 +144,123 @@ def read(
     return DaskColumns(frame, text_header=text)
 
 
-def block_reader(data: str, checked: dict | None = None) -> Callable[..., pd.DataFrame]:
+def csv_frame(
+    data: str,
+    files: list[str],
+    sep: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    as_text: Sequence[str] = (),
+    late: dict | None = None,
+    survey: bool = False,
+) -> Any:
+    """The CSV files ``data`` (``files``, the paths it names) as a dask DataFrame: the
+    delimiter and decimal mark as given, else detected from the first file as the in-memory
+    run detects them; the columns ``as_text`` read as text, those of ``late`` as the type it
+    gives them (found where Dask read them as integers: :class:`LateValues`), the others Dask
+    types as integers from the first rows as nullable integers
+    (:func:`nullable_integer_types`), and its numbers read as in memory
+    (:func:`read_integer_block`). With ``survey``, a frame of one column, "late": for each
+    block, the columns :class:`LateValues` would name there (JSON; none where it holds none).
+
+    Raises
+    ------
+    DataError
+        Where the CSV's numbers have a thousands separator (given, or found as the in-memory
+        run finds it), which only the in-memory reading reads.
+    """
+    import numpy as np
+    from dask.dataframe.io.csv import read_pandas
+
+    from emkit.cli.table import COMPRESSED_SUFFIXES, delimiter_and_decimal, thousands_mark
+
+    sep, decimal = delimiter_and_decimal(Path(files[0]), sep, decimal)
+    mark = thousands_mark(Path(files[0]), sep, decimal, thousands)
+    if mark is not None:
+        raise DataError(
+            f"{data}: numbers with {mark!r} between thousands (such as 1{mark}234) "
+            "are read in memory only: leave out --scheduler and --workers, or write "
+            "the numbers plainly (e.g. pandas.read_csv(..., "
+            f"sep={sep!r}, decimal={decimal!r}, thousands={mark!r}).to_parquet(...)) "
+            "for the cluster"
+        )
+    # a compressed file cannot be split into blocks: one partition per file
+    packed = Path(files[0]).suffix.lower() in COMPRESSED_SUFFIXES
+    options = {
+        "sep": sep,
+        "decimal": decimal,
+        "encoding": "utf-8-sig",
+        **({"blocksize": None} if packed else {}),
+    }
+    types: dict[Any, Any] = {**(late or {}), **dict.fromkeys(as_text, str)}
+    frame = read_pandas(block_reader(data), data, **options, dtype=types or None)
+    # Dask takes each column's type from the first rows (sample_rows=10): a column of
+    # integers there is int64, and a block with a missing value in it (float64 to
+    # pandas) failed with Dask's "Mismatched dtypes". Read as nullable integers, a
+    # missing value is pd.NA (NaN once converted, as in memory) and every integer exact.
+    integers = nullable_integer_types(frame, types)
+    # numbers written with 'NAN' (text to pandas) in the first rows: float64, as in
+    # memory; and any float64 column may hold text in another block
+    spelled = nan_spelled_numbers(frame, Path(files[0]), types, options)
+    floats = {
+        name: np.dtype(np.float64)
+        for name, dtype in frame.dtypes.items()
+        if (dtype == np.float64 and types.get(name) in (None, "float64")) or name in spelled
+    }
+    if integers or floats or survey:
+        frame = read_pandas(
+            block_reader(data, {**integers, **floats}, survey=survey),
+            data,
+            **options,
+            dtype={**types, **integers, **spelled},
+        )
+    return frame
+
+
+def late_in_every_block(
+    data: str,
+    sep: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    late: dict | None = None,
+) -> dict:
+    """The columns of the CSV files ``data``, read with the types of ``late``
+    (:func:`csv_frame`), that :class:`LateValues` names in any of its blocks, found in one
+    pass over them all, each with the type that reads it as in memory ("str" where any block
+    holds text there), ``late``'s columns too."""
+    import json
+
+    files = sorted(glob.glob(data)) or [data]
+    try:
+        found = csv_frame(data, files, sep, decimal, thousands, late=late, survey=True)
+        blocks = found["late"].compute()
+    except DataError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{data}: cannot be read as a table ({exc})") from None
+    merged = dict(late or {})
+    for columns in blocks:
+        for name, kind in json.loads(columns).items():
+            if merged.get(name) != "str":
+                merged[name] = kind
+    return merged
+
+
+def block_reader(
+    data: str, checked: dict | None = None, survey: bool = False
+) -> Callable[..., pd.DataFrame]:
     """The reader of a block of the CSV files ``data``, for Dask: :func:`emkit.io.read_csv`,
     which refuses a row with more fields than the header (that begins a block, or any other)
     naming ``data``, where pandas would make the first field of every row of a block that
     begins with one the index and shift the rest left; with ``checked`` (the columns read as
     nullable integers, :func:`nullable_integer_types`, or as float64, each with its type), a
     block holding a value there that the type cannot hold is refused naming it
-    (:func:`read_integer_block`)."""
+    (:func:`read_integer_block`); with ``survey``, its :func:`block_survey`."""
     from emkit.io import read_csv
 
-    if checked:
+    if survey:
+        reader = functools.partial(block_survey, label=data, integers=checked or {})
+    elif checked:
         reader = functools.partial(read_integer_block, label=data, integers=checked)
     else:
         reader = functools.partial(read_csv, label=data, lines=False)
@@ -296,6 +350,21 @@ def read_integer_block(source, *, label: str, integers: dict, **kwargs) -> pd.Da
             if name in text.columns
         }
     )
+
+
+def block_survey(source, *, label: str, integers: dict, **kwargs) -> pd.DataFrame:
+    """The columns that :func:`read_integer_block` of the block ``source`` finds values of
+    their type cannot hold in (:class:`LateValues`), as JSON in a frame of one column, "late"
+    (a row, or none where there are none): what :func:`late_in_every_block` gathers."""
+    import json
+
+    import pandas as pd
+
+    try:
+        read_integer_block(source, label=label, integers=integers, **kwargs)
+    except LateValues as found:
+        return pd.DataFrame({"late": pd.Series([json.dumps(found.columns)], dtype=object)})
+    return pd.DataFrame({"late": pd.Series([], dtype=object)})
 
 
 NOT_A_NUMBER = "text, not a number"
@@ -565,8 +634,9 @@ def read_features(data: str, **options: Any) -> ClusterTable:
 
     A CSV column that Dask typed as integers from the first rows but that holds other values
     further on is read again as the in-memory run reads it (:class:`LateValues`): as float64
-    where they are numbers (fractions, inf, integers beyond 64 bits), else as text; the
-    passes that found them are repeated.
+    where they are numbers (fractions, inf, integers beyond 64 bits), else as text. The pass
+    that found one is cut short; one pass over every block finds them all
+    (:func:`late_in_every_block`), and the passes are repeated once with them.
 
     Raises
     ------
@@ -582,7 +652,14 @@ def read_features(data: str, **options: Any) -> ClusterTable:
             again = {n: k for n, k in found.columns.items() if late.get(n) not in (k, "str")}
             if not again:
                 raise
-            late = {**late, **again}
+            # every block's at once: a column's late values may lie in another block
+            late = late_in_every_block(
+                data,
+                options.get("sep"),
+                options.get("decimal"),
+                options.get("thousands"),
+                {**late, **again},
+            )
 
 
 def _read_features(
