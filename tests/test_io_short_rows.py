@@ -182,3 +182,44 @@ def test_a_tar_archive_is_read_as_pandas_reads_it(tmp_path, mode):
         archive.addfile(member, io.BytesIO(data))
     pd.testing.assert_frame_equal(read_csv(path), pd.read_csv(path))
     np.testing.assert_array_equal(read_csv(path).to_numpy(), [[1.5, 2.5], [3.5, np.nan]])
+
+
+@pytest.mark.parametrize("block", [1 << 24, 5])
+def test_the_bytewise_count_agrees_with_the_csv_modules_rows(monkeypatch, block):
+    # no_short_rows (NumPy, on the bytes) clears a file only where the csv module finds no
+    # short row, and clears every unquoted file it finds none in (else it saves nothing);
+    # blocks of 5 bytes put lines across blocks
+    import io
+    import random
+
+    from emkit import io as emkit_io
+    from emkit.io import first_short_row, no_short_rows
+
+    monkeypatch.setattr(emkit_io, "SCAN_BYTES", block)
+
+    rng = random.Random(0)
+    lines = ["1,2,3", "4,,6", ",,", "7,8", "9", "", "   ", "\t", "1,2,3,4", " 5 , 6 ,7"]
+    cleared = 0
+    for case in range(1500):
+        sep = rng.choice([",", ";", "\t"])
+        header = rng.choice(["a,b,c", "a,b,c,", "a,b", ",a,b", ",,"]).replace(",", sep)
+        rows = [rng.choice(lines).replace(",", sep) for _ in range(rng.randrange(0, 8))]
+        newline = rng.choice(["\n", "\r\n"])
+        text = rng.choice(["", "\n", " \n"]) + newline.join([header, *rows])
+        text += rng.choice(["", newline])
+        fields = len(header.split(sep))
+        exact = first_short_row(io.StringIO(text, newline=""), sep, fields)
+        fast = no_short_rows(io.BytesIO(text.encode()), sep)
+        assert fast == (exact is None), (case, text)
+        cleared += fast
+    assert 250 < cleared < 1450  # both kinds of file were drawn
+
+
+def test_the_bytewise_count_leaves_quotes_and_lone_returns_to_the_csv_module():
+    import io
+
+    from emkit.io import no_short_rows
+
+    for text in ['a,b\n"1,2"\n', 'a,b\n"1\n2",3\n', "a,b\r1\r2,3\r"]:
+        assert not no_short_rows(io.BytesIO(text.encode()), ",")
+    assert no_short_rows(io.BytesIO(b"\xef\xbb\xbfa,b\n1,2\n\n3,4"), ",")

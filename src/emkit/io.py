@@ -203,6 +203,66 @@ def first_short_row(text: Any, sep: str, header: int) -> tuple[int, int, str] | 
     return None
 
 
+# Encodings in which a delimiter, a newline, a quote and a space are the ASCII byte each, and
+# no other character holds those bytes: a row's fields can be counted on the bytes.
+ASCII_DELIMITED = {"utf-8", "utf8", "utf-8-sig", "ascii", "latin-1", "latin1", "iso-8859-1"}
+SCAN_BYTES = 1 << 24
+# Lines shorter than the header a block may hold, each looked at, before the csv module reads
+# the rows instead (empty lines are such lines: pandas skips them, and they are no rows).
+SHORT_LINES_MOST = 4096
+
+
+def no_short_rows(binary: IO[bytes], sep: str) -> bool:
+    """True where no row of the delimited file ``binary`` (bytes, in an encoding of
+    :data:`ASCII_DELIMITED`) can be shorter than its header: every line that holds more than
+    spaces and tabs has at least the header's named fields (:func:`first_short_row`), counted
+    by its delimiters, in blocks of :data:`SCAN_BYTES` by NumPy. False where a line may be
+    shorter, or where the bytes alone cannot say (a quote, whose field may hold delimiters
+    and newlines; a carriage return alone, which the csv module reads as a line's end): the
+    csv module then reads the rows."""
+    delimiter, tail, named = ord(sep), b"", None
+    while True:
+        chunk = binary.read(SCAN_BYTES)
+        data = tail + chunk
+        if not chunk:
+            data += b"\n"  # the last line, without its newline
+        elif b"\n" not in chunk:
+            tail = data
+            continue
+        end = data.rindex(b"\n") + 1
+        lines, tail = data[:end], data[end:]
+        if b'"' in lines or lines.count(b"\r") != lines.count(b"\r\n"):
+            return False
+        if named is None:
+            lines = lines.removeprefix(b"\xef\xbb\xbf")
+            for number, line in enumerate(lines.split(b"\n")):
+                if line.strip(b" \t\r") or bytes([delimiter]) in line:
+                    names = line.rstrip(b"\r").split(sep.encode())
+                    named = len(names)
+                    while named > 1 and not names[named - 1]:
+                        named -= 1
+                    lines = b"\n".join(lines.split(b"\n")[number + 1 :])
+                    break
+            else:
+                if not chunk:
+                    return True
+                continue
+        codes = np.frombuffer(lines, dtype=np.uint8)
+        ends = np.flatnonzero(codes == ord("\n"))
+        # each line's delimiters: those before its end less those before the line before's
+        before = np.searchsorted(np.flatnonzero(codes == delimiter), ends)
+        short = np.flatnonzero(np.diff(before, prepend=0) + 1 < named)
+        if short.size > SHORT_LINES_MOST:
+            return False
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        for i in short:  # a line of one field of spaces and tabs is no row (first_short_row)
+            line = lines[starts[i] : ends[i]]
+            if line.strip(b" \t\r") or bytes([delimiter]) in line:
+                return False
+        if not chunk:
+            return True
+
+
 def _refuse_short_rows(
     frame: pd.DataFrame, source: Any, name: object, lines: bool, kwargs: dict
 ) -> None:
@@ -219,7 +279,12 @@ def _refuse_short_rows(
     if not frame.iloc[:, -1].isna().any():
         return
     encoding = kwargs.get("encoding") or "utf-8"
+    bytewise = encoding.lower().replace("_", "-") in ASCII_DELIMITED
     if isinstance(source, (str, Path)):
+        if bytewise:
+            with open_text(source) as text:
+                if no_short_rows(cast(IO[bytes], text.buffer), sep):
+                    return
         with open_text(source) as text:
             found = first_short_row(text, sep, frame.shape[1])
     elif hasattr(source, "seek") and hasattr(source, "seekable") and source.seekable():
@@ -227,6 +292,10 @@ def _refuse_short_rows(
         if isinstance(source, io.TextIOBase):
             found = first_short_row(source, sep, frame.shape[1])
         else:
+            if bytewise:
+                if no_short_rows(source, sep):
+                    return
+                source.seek(0)
             text = io.TextIOWrapper(source, encoding=encoding, errors="replace", newline="")
             try:
                 found = first_short_row(text, sep, frame.shape[1])
