@@ -6,6 +6,7 @@ References: R's mclust 6.0.0, whose ``me`` stops a fit whose covariance turns si
 whose ``mclustBIC`` reports that cell as NA.
 """
 
+import importlib.util
 import shutil
 import subprocess
 import warnings
@@ -15,7 +16,8 @@ import pytest
 from sklearn.datasets import load_iris, load_wine
 
 import emkit
-from emkit.em import collapse_stops
+from emkit.em import collapse_stops, in_collapse_stops
+from emkit.estimators import selection
 
 
 def _r_has_mclust() -> bool:
@@ -103,3 +105,37 @@ def test_cells_that_stop_on_wine_are_mclusts_na(tmp_path):
     assert cells <= na
     chosen = table[~table["degenerate"]].nsmallest(1, "bic").iloc[0]
     assert (chosen["model"], chosen["n_components"]) == ("VVE", 3)
+
+
+def test_the_stop_reaches_worker_processes_and_dask_tasks(monkeypatch):
+    """The stop is a ContextVar of the calling thread, which neither a worker process nor a
+    Dask task sees: ``select_mixture`` carries it to each fit it runs apart (worker
+    processes, from ``APART_ROWS`` rows, here from 100) and to each task of
+    ``on_cluster=True``, where wine's VVV K=9 stops at EM's first step, as in this process;
+    and it is off again once ``select_mixture`` returns or raises."""
+    here = _select(WINE, [3, 9], covariance_types=["VVV"])
+    assert here.models_[(9, "full")].n_iter_ == 1
+    with monkeypatch.context() as patched:
+        patched.setattr(selection, "APART_ROWS", 100)
+        patched.setenv("EMKIT_NUM_THREADS", "2")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("error", UserWarning)  # workers that fail to start warn
+            apart = emkit.select_mixture(WINE, [3, 9], covariance_types=["VVV"])
+    assert apart.models_[(9, "full")].n_iter_ == 1
+    assert apart.models_[(9, "full")].degenerate_
+    if importlib.util.find_spec("dask") is not None:
+        import dask
+
+        # worker processes: Dask's threads would see this thread's context
+        with dask.config.set(scheduler="processes", num_workers=2):
+            tasks = _select(WINE, [3, 9], covariance_types=["VVV"], on_cluster=True)
+        assert tasks.models_[(9, "full")].n_iter_ == 1
+    with pytest.raises(ValueError):
+        _select(WINE, [3], covariance_types=["no such type"])
+    assert not in_collapse_stops()
+    template = dict(n_components=9, covariance_type="VVV", init_params="hc", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone = emkit.GaussianMixture(**template).fit(WINE)
+    assert alone.n_iter_ > 1
