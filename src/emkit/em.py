@@ -529,8 +529,14 @@ def _collapse_test(point: Point) -> Callable[[Point], bool] | None:
     if screen is None:
         return None
 
+    last: list[Any] = [None, False]  # the point last tested and its verdict
+
     def collapsed(at: Point) -> bool:
-        return bool(screen(at.stats) and np.any(at.model.degenerate(at.stats)))
+        # SQUAREM's step tests its plain step, which the run's loop then tests again where it
+        # is accepted: EVE's and VVE's test is a solve at its cap on a collapsing fit
+        if at is not last[0]:
+            last[:] = [at, bool(screen(at.stats) and np.any(at.model.degenerate(at.stats)))]
+        return bool(last[1])
 
     return collapsed
 
