@@ -65,5 +65,8 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
     "reset_modules": ("matplotlib",),
     "min_reported_time": 1,
-    "plot_gallery": os.environ.get("EMKIT_DOCS_PLOT_GALLERY", "True"),
 }
+# Whether the gallery's scripts run. sphinx-gallery reads Sphinx's own ``plot_gallery`` setting
+# (``-D plot_gallery=0``) and overwrites sphinx_gallery_conf["plot_gallery"] with it, so the
+# environment variable sets that one.
+plot_gallery = os.environ.get("EMKIT_DOCS_PLOT_GALLERY", "True")
