@@ -5,9 +5,9 @@ Pruning components: a mixture on an annulus
 900 points uniform on the ring :math:`3 \\le r \\le 4` (the classic test of Figueiredo and
 Jain, 2002). EM starts from 30 k-means++ components; with ``prune_weight=0.02`` a component
 whose weight falls below 2% is dropped during EM (the iterations are in
-``structure_changes_``, and a UserWarning says how many of the 30 EM removed), and mclust's normal-inverse-Wishart prior keeps the others from
-collapsing. The objective rises between prunings; where a component is removed the objective
-itself changes.
+``structure_changes_``, and a :class:`~emkit.PrunedWarning` says how many of the 30 EM
+removed), and mclust's normal-inverse-Wishart prior keeps the others from collapsing. The
+objective rises between prunings; where a component is removed the objective itself changes.
 """
 
 import matplotlib.pyplot as plt

@@ -2,8 +2,8 @@
 Semi-supervised classification with a few labels
 ================================================
 
-:class:`emkit.GenerativeClassifier` is QDA/LDA when every row is labelled. Rows labelled
-``-1`` are unlabelled, and EM uses them too: the labelled rows keep their classes, the
+:class:`emkit.GenerativeClassifier` is QDA/LDA when every row is labelled. With
+``unlabelled=-1``, rows labelled ``-1`` are unlabelled, and EM uses them too: the labelled rows keep their classes, the
 unlabelled ones get responsibilities. With a handful of labels this can recover most of the
 accuracy of the fully labelled fit, when the Gaussian model is right.
 """
@@ -31,7 +31,8 @@ for n_labels in counts:
         y_semi = np.full(800, -1)
         y_semi[pick] = y[pick]
         acc_sup.append(emkit.GenerativeClassifier("tied").fit(X[pick], y[pick]).score(X, y))
-        acc_semi.append(emkit.GenerativeClassifier("tied").fit(X, y_semi).score(X, y))
+        semi_fit = emkit.GenerativeClassifier("tied", unlabelled=-1).fit(X, y_semi)
+        acc_semi.append(semi_fit.score(X, y))
     supervised.append(np.mean(acc_sup))
     semi.append(np.mean(acc_semi))
 full = emkit.GenerativeClassifier("tied").fit(X, y).score(X, y)

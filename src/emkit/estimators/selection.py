@@ -319,7 +319,7 @@ def select_mixture(
         1,573, the same choice), but the projection is not a bound: a fit that sits on a
         plateau and then climbs again can be given up below where it would have ranked, and
         the choice can change (one of 33 one-column mixtures of 4 to 8 clusters on 140,000
-        rows: V K=5 chosen instead of V K=4, 13 of BIC better). Off by default.
+        rows: V K=5 chosen instead of V K=4, 13 of BIC worse). Off by default.
     **params : parameters for the template, e.g. ``n_init=5, random_state=0``.
 
     Returns
