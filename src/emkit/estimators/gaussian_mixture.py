@@ -453,7 +453,9 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
             an uninterrupted fit with the same checkpoint, bit for bit (:mod:`emkit.checkpoint`).
             The starts then run one after another, each alone, where a fit without a checkpoint
             runs its ``n_init`` starts in lockstep (sharing each pass): the two reach the same
-            maximum to rounding, not to the last bit (``n_init=2``: means 2e-14 apart).
+            maximum to rounding, not to the last bit (``n_init=2``: means 2e-14 apart), and
+            where that rounding moves SQUAREM's stop by a cycle (a flat likelihood: ``tied``
+            K=4 on three clusters), both stop within about ``tol`` times the rows of it.
             Plain EM's fit after a degenerate SQUAREM fit (see ``accelerate``) keeps its own
             file beside it, ``-plain`` added to the name (``fit.json``: ``fit-plain.json``).
 
