@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from emkit.distributions.gaussian import eigen
+from emkit.distributions.gaussian.base import shape_spectra
 from emkit.distributions.gaussian.constrained import Constrained
 from emkit.distributions.gaussian.diag import DiagGaussian
 from emkit.distributions.gaussian.spherical import SphericalGaussian
@@ -93,6 +94,10 @@ class EVIGaussian(Constrained, DiagGaussian):
     name = "EVI"
     alias = "EVI"
     solver = staticmethod(eigen.evi)
+
+    @staticmethod
+    def spectra(covariances: np.ndarray, k: int, variances: np.ndarray) -> np.ndarray:
+        return shape_spectra(DiagGaussian.spectra(covariances, k, variances))
 
     @staticmethod
     def n_covariance_parameters(k: int, d: int) -> int:

@@ -466,8 +466,10 @@ class GaussianComponents:
         A component is degenerate when its unregularised covariance, in units of the data's
         per-feature variances (:meth:`GaussianStats.feature_variances`), has an eigenvalue at or
         below :attr:`Regularization.TOLERANCE`: it has collapsed onto a point or a
-        lower-dimensional set, as mclust's singular fits. Where the unregularised covariances
-        do not exist (an iterative solver's are not finite, see
+        lower-dimensional set, as mclust's singular fits (where the components share one
+        volume and each has its own shape, EVV, EVE, EVI, relative to the covariance's largest
+        eigenvalue where that exceeds the data's variance: :func:`shape_spectra`). Where the
+        unregularised covariances do not exist (an iterative solver's are not finite, see
         :meth:`Constrained._covariances_from_stats`: a collapsed component makes the
         likelihood of VEE, VVE, VEV unbounded, and the solve fails for all K), each component
         is judged by its own scatter :math:`S_k/N_k` instead, so that only the collapsed ones
@@ -524,6 +526,22 @@ class GaussianComponents:
             for k, n in enumerate(counts)
         ]
         return np.vstack(blocks) if blocks else np.empty((0, self.n_features))
+
+
+def shape_spectra(spectra: np.ndarray) -> np.ndarray:
+    """``spectra`` (k, d) of a structure whose components share one volume but each has its
+    own shape (EVV, EVE, EVI), each row divided by its largest eigenvalue where that exceeds
+    1 (the data's variance): singular where the covariance is, or where its shape is.
+
+    There a component collapsing onto fewer rows than dimensions cannot shrink: the shared
+    volume holds its determinant, and its shape stretches instead, its null directions
+    falling only as a root of the scatter's null eigenvalues (:math:`\\epsilon^{r/d}`
+    for a scatter of rank r) while its other axes grow past the data's spread. Three of
+    wine's rows (13 features; the others' responsibilities below 1e-14) give EVV a
+    covariance whose smallest eigenvalue is 2e-5 of the data's variance and its largest 4e9
+    times it: the likelihood's supremum there is approached as the shape degenerates, never
+    reached (mclust's ``meevv`` reports NA where a shape entry falls below sqrt(eps))."""
+    return spectra / np.maximum(spectra.max(axis=1, keepdims=True), 1.0)
 
 
 def own_spectra(covariances: np.ndarray, variances: np.ndarray) -> np.ndarray:

@@ -71,6 +71,59 @@ def _floor(b: np.ndarray, m: np.ndarray) -> float:
     return max(1e-250 * scale, TINY) if np.isfinite(scale) else TINY
 
 
+def _column_units(b: np.ndarray) -> np.ndarray:
+    """Powers of two (d,) nearest the square roots of the pooled scatter's diagonal (1 where
+    a feature has no scatter): dividing the features by them changes no bit of a value, and
+    brings every feature to a spread near 1."""
+    pooled = b.sum(axis=0)
+    diagonal = pooled if pooled.ndim == 1 else pooled.diagonal()
+    usable = (diagonal > 0) & np.isfinite(diagonal)
+    exponent = np.round(0.5 * np.log2(np.where(usable, diagonal, 1.0)))
+    return np.where(usable, np.exp2(exponent), 1.0)
+
+
+def _in_units(solver: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    r"""``solver`` run on scatters in the features' own units (:func:`_column_units`, the
+    scale :math:`S`), its covariances taken back: :math:`S\,\Sigma'(S^{-1}BS^{-1})\,S`.
+
+    Exact for a structure whose family a diagonal change of units maps onto itself (VEE,
+    EVV; any structure with one component, where it is VVV): the minimiser of :math:`f` on
+    :math:`S^{-1}BS^{-1}` is :math:`S^{-1}\Sigma S^{-1}`, so the answer is the solver's, but
+    its eigen-decompositions and its tests of conditioning read the features on one scale.
+    On the data's own units a feature at 1e-9 of another's scale has eigenvalues 1e-18 of the
+    largest, below the absolute rounding of an eigen-decomposition (eps of the largest): EVV
+    composed a covariance singular in that feature and VEE took its shared matrix for
+    singular, both flagged degenerate on regular data."""
+
+    @functools.wraps(solver)
+    def solve(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+        units = _column_units(b)
+        square = np.outer(units, units)
+        if start is not None:
+            start = start / square
+        covariances = solver(b / square, m) if start is None else solver(b / square, m, start)
+        return covariances * square
+
+    return solve
+
+
+def _one_is_vvv(solver: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    """``solver``, but :func:`vvv` for one component: every full structure is VVV there
+    (EVE's and VVE's orientation is the scatter's eigenvectors, EEV's and VEV's shape its
+    eigenvalues), and the closed form reads no eigen-decomposition, which on features of
+    scales 1e9 apart loses the smaller ones' eigenvalues (:func:`_in_units`). With more
+    components these structures are not closed under a change of each feature's units:
+    their fits depend on the units, as mclust's do."""
+
+    @functools.wraps(solver)
+    def solve(b: np.ndarray, m: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
+        if b.shape[0] == 1:
+            return vvv(b, m)
+        return solver(b, m, *args, **kwargs)
+
+    return solve
+
+
 def _iterate(step: Callable[[], np.ndarray]) -> None:
     """Run ``step`` (one pass, returning the parameters it updated as one array) until the
     parameters stop moving: a relative change below ``INNER_TOL``, so that the answer does not
@@ -167,6 +220,7 @@ def _compose(vectors: np.ndarray, values: np.ndarray) -> np.ndarray:
     return 0.5 * (out + np.swapaxes(out, 1, 2))
 
 
+@_in_units
 def evv(b: np.ndarray, m: np.ndarray) -> np.ndarray:
     """EVV: equal volume, shape and orientation per component, (k, d, d)."""
     values, vectors = _eigh_descending(b)
@@ -184,6 +238,7 @@ def flat_components(own: np.ndarray, m: np.ndarray, pooled: np.ndarray) -> np.nd
     return cast(np.ndarray, own.trace(0, 1, 2) <= 1e-10 * m * pooled[-1])
 
 
+@_one_is_vvv
 def eev(b: np.ndarray, m: np.ndarray, own: np.ndarray | None = None) -> np.ndarray:
     r"""EEV: equal volume and shape, orientation per component, (k, d, d).
 
@@ -216,6 +271,7 @@ def eev(b: np.ndarray, m: np.ndarray, own: np.ndarray | None = None) -> np.ndarr
     return _compose(vectors, np.broadcast_to(pooled, values.shape))
 
 
+@_one_is_vvv
 def vev(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
     """VEV: volumes per component, one shape, orientations per component, (k, d, d).
 
@@ -235,6 +291,7 @@ def _triangle(stacked: np.ndarray) -> np.ndarray:
     return cast(np.ndarray, np.linalg.qr(stacked, mode="r"))
 
 
+@_in_units
 def vee(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
     r"""VEE: volumes per component, one shape and orientation :math:`C` (:math:`|C| = 1`).
 
@@ -426,11 +483,13 @@ def _common_orientation(
     return covariances
 
 
+@_one_is_vvv
 def eve(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
     """EVE: equal volume, shapes per component, one orientation, (k, d, d)."""
     return _common_orientation(b, m, lambda diag: evi(diag, m), start)
 
 
+@_one_is_vvv
 def vve(b: np.ndarray, m: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
     """VVE: volumes and shapes per component, one orientation, (k, d, d)."""
     return _common_orientation(b, m, lambda diag: vvi(diag, m), start)

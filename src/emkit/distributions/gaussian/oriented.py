@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from emkit.distributions.gaussian import eigen
+from emkit.distributions.gaussian.base import shape_spectra
 from emkit.distributions.gaussian.constrained import Constrained
 from emkit.distributions.gaussian.full import FullGaussian
 from emkit.distributions.gaussian.stats import GaussianStats
@@ -35,6 +36,10 @@ class EVEGaussian(Constrained, FullGaussian):
     alias = "EVE"
     solver = staticmethod(eigen.eve)
     iterative = True
+
+    @staticmethod
+    def spectra(covariances: np.ndarray, k: int, variances: np.ndarray) -> np.ndarray:
+        return shape_spectra(FullGaussian.spectra(covariances, k, variances))
 
     @staticmethod
     def n_covariance_parameters(k: int, d: int) -> int:
@@ -109,6 +114,10 @@ class EVVGaussian(Constrained, FullGaussian):
     name = "EVV"
     alias = "EVV"
     solver = staticmethod(eigen.evv)
+
+    @staticmethod
+    def spectra(covariances: np.ndarray, k: int, variances: np.ndarray) -> np.ndarray:
+        return shape_spectra(FullGaussian.spectra(covariances, k, variances))
 
     @staticmethod
     def n_covariance_parameters(k: int, d: int) -> int:
