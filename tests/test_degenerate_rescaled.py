@@ -186,3 +186,29 @@ def test_rescaled_fits_are_mclusts_unscaled_ones(tmp_path):
         # mclust stops at a relative gain of 1e-5: its log-likelihood is within 1e-3 here
         loglik = gm.log_likelihood_ + n * np.log(s).sum()
         assert loglik == pytest.approx(reference[structure], abs=1e-2)
+
+
+@pytest.mark.parametrize("pattern", [(1.0, 1e-7, 1.0, 1.0), (1e8, 1.0, 1.0, 1e-5)])
+def test_a_start_rescued_in_the_data_units_is_rescued_on_any_scale(pattern):
+    """Iris setosa (50 rows) from the hierarchical start with 5 and 6 clusters, some on rows
+    that hold no spread in some direction: each such cluster starts from the covariance of
+    all the data where that is regular (init.components_from_responsibilities). Judged
+    against its largest eigenvalue, the data's covariance with a column at 1e-7 of the
+    others read as singular, the clusters started singular, and VVV with 5 and 6, EVV with 6
+    (regular unscaled) were flagged degenerate; judged in the features' own units, the
+    verdicts and the regular rows are the unscaled ones."""
+    x = _data("iris")[:50]
+    n, d = x.shape
+    s = np.array(pattern)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = emkit.select_mixture(x, [5, 6], ["VVV", "EVV"], reg_covar=0.0).table_
+        scaled = emkit.select_mixture(x * s, [5, 6], ["VVV", "EVV"], reg_covar=0.0).table_
+    assert plain["degenerate"].tolist() == scaled["degenerate"].tolist()
+    regular = ~plain["degenerate"].to_numpy()
+    assert regular.sum() == 3
+    np.testing.assert_allclose(
+        scaled["log_likelihood"][regular] + n * np.log(s).sum(),
+        plain["log_likelihood"][regular],
+        atol=1e-6 * n,
+    )

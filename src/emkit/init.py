@@ -496,11 +496,16 @@ def components_from_responsibilities(
 
 
 def _regular(covariance: np.ndarray) -> bool:
-    """Whether the covariance (d, d) of all the data, or its diagonal (d,), is regular: its
-    smallest eigenvalue above the singular threshold of its largest."""
-    spectrum = covariance if covariance.ndim == 1 else np.linalg.eigvalsh(covariance)
-    top = float(np.max(spectrum))
-    return bool(top > 0 and not Regularization().singular(spectrum[None] / top).any())
+    """Whether the covariance (d, d) of all the data, or its diagonal (d,), is regular: every
+    variance positive and, in units of them (the correlation matrix), its smallest eigenvalue
+    above the singular threshold, as :meth:`GaussianComponents.degenerate` judges a
+    component's; relative to its largest eigenvalue instead, a column at 1e-7 of another's
+    scale read as singular, and a start was not rescued where the unscaled data's was."""
+    variances = covariance if covariance.ndim == 1 else covariance.diagonal()
+    if not np.all(variances > 0):
+        return False
+    spectrum = own_spectra(covariance[None], variances)
+    return not bool(Regularization().singular(spectrum).any())
 
 
 def _singular_moments(stats: GaussianStats) -> np.ndarray:
