@@ -8,7 +8,6 @@ is now read as nullable integers: a missing value is missing as in memory, and t
 run's refusals (missing values without --missing em, integers beyond 2**53) are the same.
 """
 
-import pickle
 import re
 
 import numpy as np
@@ -144,33 +143,39 @@ def test_late_value_no_integer_column_holds_reads_as_in_memory(
     assert values["count"].to_numpy()[np.isin(values["count"], 2.5)].size == 1
 
 
-def test_what_a_block_found_travels_from_the_workers():
-    # a refusal pickled on a worker keeps the columns to read again
-    found = cluster.LateValues("data.csv: column 'a' holds '2.5'", {"a": "float64", "b": "str"})
-    back = pickle.loads(pickle.dumps(found))
-    assert type(back) is cluster.LateValues and isinstance(back, DataError)
-    assert str(back) == str(found) and back.columns == {"a": "float64", "b": "str"}
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        (["1", "2"], ["3", ""]),
+        (["1", ""], ["2.5", "7"]),
+        (["", ""], ["NAN", "4"]),
+        (["1", "2"], ["x", "3"]),
+        (["1.5", "True"], ["2", "3"]),
+        (["True", ""], ["false", "TRUE"]),
+        (["True", "1"], ["0", "1"]),
+        (["", ""], ["", ""]),
+        (["99999999999999999999", "1"], ["2", "3"]),
+    ],
+)
+def test_the_blocks_types_combine_as_pyarrow_infers_the_whole_column(blocks):
+    # the type of a column is found block by block (each as pyarrow infers it, with the
+    # in-memory reading's options) and combined: as pyarrow infers it over the whole column
+    import io
 
+    from pyarrow import csv
 
-def test_late_value_message_says_what_to_do():
-    # the message where a read again cannot help (shown should it escape)
-    text = pd.Series(["1", None, "7", "2.5", "1e30"])
-    value, what = cluster.late_value(text, pd.Int64Dtype())
-    message = cluster.late_value_refusal("count", value, what, pd.Int64Dtype(), "d.csv")
-    assert message.startswith("d.csv: column 'count' holds '2.5' (a fraction) in a row past")
-    assert "Leave out --scheduler and --workers" in message and "Parquet" in message
-    assert cluster.late_value(text[:3], pd.Int64Dtype()) is None
-    # text decides, wherever it is: the column is text in memory
-    assert cluster.late_value(pd.concat([text, pd.Series(["x"])]), pd.Int64Dtype()) == (
-        "x",
-        "text, not a number",
-    )
-    assert cluster.late_value(text, np.dtype(np.float64)) is None
-    assert cluster.late_value(pd.Series(["3", "x"]), pd.Int64Dtype())[1] == "text, not a number"
-    assert cluster.late_value(pd.Series(["3", "-1"]), pd.UInt64Dtype()) == (
-        "-1",
-        "beyond the range of UInt64",
-    )
+    from emkit.cli.table import arrow_conversion
+
+    def inferred(rows):
+        data = ("a,b\n" + "".join(f"{v},0\n" for v in rows)).encode()
+        table = csv.read_csv(io.BytesIO(data), convert_options=arrow_conversion("."))
+        kind = str(table.schema.field("a").type)
+        return kind if kind in cluster.ARROW_TYPES else "string"
+
+    combined = "null"
+    for rows in blocks:
+        combined = cluster.common_type(combined, inferred(rows))
+    assert combined == inferred([v for rows in blocks for v in rows])
 
 
 def test_cli_fit_with_workers_matches_memory(tmp_path):
@@ -354,22 +359,77 @@ def test_nan_spellings_are_missing_as_in_memory(tmp_path, small_blocks, spelling
     assert f"column 'count' has {len(missing)} missing (NaN) value(s)" in refusal
 
 
-def test_late_columns_of_every_block_are_read_again_at_once(tmp_path, small_blocks, monkeypatch):
+def test_late_columns_of_every_block_are_found_in_one_pass(tmp_path, small_blocks, monkeypatch):
     # three integer columns, each with its late value in another block: each read again
-    # found one, and the file was read k + 1 times; one pass over every block finds them all
+    # found one, and the file was read k + 1 times; one pass over every block finds the
+    # types of them all, before the columns are read
     frame = late_table()
     frame["visits"] = np.arange(len(frame)) % 50
     frame["stays"] = np.arange(len(frame)) % 7
     path = tmp_path / "late.csv"
     fields = {("count", 12_000): "2.5", ("visits", 17_000): "7.5", ("stays", 22_000): "1e30"}
     write_rows(frame, path, {**fields, ("stays", 23_000): "1.5"})
-    reads = []
-    whole = cluster._read_features
+    surveyed = []
+    survey = cluster.block_types
     monkeypatch.setattr(
-        cluster, "_read_features", lambda *a, **o: reads.append(o["late"]) or whole(*a, **o)
+        cluster, "block_types", lambda *a, **o: surveyed.append(o.get("nrows")) or survey(*a, **o)
     )
     memory = read_features(path, missing="em", columns=["count", "length", "visits", "stays"])
     table, values = on_cluster(path, missing="em", columns=["count", "length", "visits", "stays"])
     np.testing.assert_array_equal(values.to_numpy(), memory.values)
     assert table.frame.npartitions > 3
-    assert reads == [{}, dict.fromkeys(["count", "visits", "stays"], "float64")]
+    # Dask's sample, then each block once
+    assert [n for n in surveyed if n is None] == [None] * table.frame.npartitions
+    assert table.frame.dtypes[["count", "visits", "stays"]].tolist() == [np.float64] * 3
+
+
+@pytest.mark.parametrize("first", [["NAN", ""], ["", "nan"], ["-NaN", "NAN"]])
+def test_first_rows_of_nan_spellings_and_empty_cells_read_as_in_memory(
+    tmp_path, small_blocks, first
+):
+    # Dask took the column's type from its first rows, which hold no number: text (skipped
+    # with a note), where in memory the column is numbers with those values missing
+    fields = {("count", row): first[row % 2] for row in range(12)}
+    path = tmp_path / "nan.csv"
+    write_rows(late_table(), path, fields)
+    memory = read_features(path, missing="em")
+    table, values = on_cluster(path, missing="em")
+    assert table.names == memory.names == ["count", "length"]
+    assert table.notes == memory.notes
+    np.testing.assert_array_equal(values.to_numpy(), memory.values)
+    assert np.isnan(values["count"].to_numpy()[:12]).all()
+
+
+@pytest.mark.parametrize(
+    "late", ["1152921504606846977.0", "1.152921504606846977e18", "9007199254740993.0"]
+)
+def test_late_whole_numbers_written_as_floats_beyond_2_53_read_as_in_memory(
+    tmp_path, small_blocks, late
+):
+    # integers float64 holds exactly (multiples of its spacing beyond 2**60), and late in
+    # the column a whole number written as a float that float64 rounds: the outcome
+    # (values, or refusal) is the in-memory one
+    frame = late_table()
+    frame["count"] = pd.array(np.arange(len(frame)) * 256 + 2**60, dtype="Int64")
+    path = tmp_path / "big.csv"
+    write_rows(frame, path, {("count", 20_000): late})
+    try:
+        memory = read_features(path, missing="em")
+    except DataError:
+        assert_same_refusal(path, missing="em")
+        return
+    _, values = on_cluster(path, missing="em")
+    np.testing.assert_array_equal(values.to_numpy(), memory.values)
+
+
+def test_booleans_with_a_missing_value_read_as_in_memory(tmp_path):
+    # pandas read the column as objects (text), which the Dask run refused when named
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=200), "flag": rng.random(200) < 0.5})
+    path = tmp_path / "flags.csv"
+    write_rows(frame, path, {("flag", 5): ""})
+    memory = read_features(path, missing="em", columns=["x", "flag"])
+    table, values = on_cluster(path, missing="em", columns=["x", "flag"])
+    assert table.names == memory.names == ["x", "flag"]
+    np.testing.assert_array_equal(values.to_numpy(), memory.values)
+    assert np.isnan(values["flag"].to_numpy()[5])

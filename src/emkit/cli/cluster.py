@@ -111,10 +111,11 @@ def read(
     decimal: str | None = None,
     thousands: str | None = None,
     as_text: Sequence[str] = (),
-    late: dict | None = None,
+    types: dict | None = None,
 ) -> DaskColumns:
     """The columns of ``data`` (a Parquet or CSV file, a glob of them, or a folder of Parquet
-    files) as a dask DataFrame; a CSV's as :func:`csv_frame` reads them.
+    files) as a dask DataFrame; a CSV's as :func:`csv_frame` reads them (``types``: those a
+    reading of it found, :attr:`DaskColumns.types`; None: found again).
 
     Raises
     ------
@@ -132,16 +133,14 @@ def read(
         if Path(data).is_dir() or is_parquet(Path(files[0])):
             check_parquet_columns(data, None if Path(data).is_dir() else files)
             # a named index pandas stored, a column (as read_raw has it)
-            frame = dd.read_parquet(data, index=False)
-            text = False
+            frame, types = dd.read_parquet(data, index=False), None
         else:
-            frame = csv_frame(data, files, sep, decimal, thousands, as_text, late)
-            text = True
+            frame, types = csv_frame(data, files, sep, decimal, thousands, as_text, types)
     except DataError:
         raise
     except (OSError, ValueError) as exc:
         raise DataError(f"{data}: cannot be read as a table ({exc})") from None
-    return DaskColumns(frame, text_header=text)
+    return DaskColumns(frame, types)
 
 
 def csv_frame(
@@ -151,17 +150,18 @@ def csv_frame(
     decimal: str | None = None,
     thousands: str | None = None,
     as_text: Sequence[str] = (),
-    late: dict | None = None,
-    survey: bool = False,
-) -> Any:
-    """The CSV files ``data`` (``files``, the paths it names) as a dask DataFrame: the
-    delimiter and decimal mark as given, else detected from the first file as the in-memory
-    run detects them; the columns ``as_text`` read as text, those of ``late`` as the type it
-    gives them (found where Dask read them as integers: :class:`LateValues`), the others Dask
-    types as integers from the first rows as nullable integers
-    (:func:`nullable_integer_types`), and its numbers read as in memory
-    (:func:`read_integer_block`). With ``survey``, a frame of one column, "late": for each
-    block, the columns :class:`LateValues` would name there (JSON; none where it holds none).
+    types: dict | None = None,
+) -> tuple[Any, dict]:
+    """The CSV files ``data`` (``files``, the paths it names) as a dask DataFrame, every
+    field converted as the in-memory run converts it (:func:`arrow_block`): the delimiter
+    and decimal mark as given, else detected from the first file as the in-memory run detects
+    them; each column of the type the in-memory reading infers over the whole column, found
+    in one pass over every block (:func:`block_types`, :func:`common_type`) where ``types``
+    does not give them; the columns ``as_text`` read as text. And the types, for a reading
+    again.
+
+    Dask would take each column's type from the first rows (10) and fail, or read otherwise,
+    where a later block holds a missing value, a fraction or text in a column of integers.
 
     Raises
     ------
@@ -169,7 +169,8 @@ def csv_frame(
         Where the CSV's numbers have a thousands separator (given, or found as the in-memory
         run finds it), which only the in-memory reading reads.
     """
-    import numpy as np
+    import json
+
     from dask.dataframe.io.csv import read_pandas
 
     from emkit.cli.table import COMPRESSED_SUFFIXES, delimiter_and_decimal, thousands_mark
@@ -186,340 +187,150 @@ def csv_frame(
         )
     # a compressed file cannot be split into blocks: one partition per file
     packed = Path(files[0]).suffix.lower() in COMPRESSED_SUFFIXES
-    options = {
-        "sep": sep,
-        "decimal": decimal,
-        "encoding": "utf-8-sig",
-        **({"blocksize": None} if packed else {}),
-    }
-    types: dict[Any, Any] = {**(late or {}), **dict.fromkeys(as_text, str)}
-    frame = read_pandas(block_reader(data), data, **options, dtype=types or None)
-    # Dask takes each column's type from the first rows (sample_rows=10): a column of
-    # integers there is int64, and a block with a missing value in it (float64 to
-    # pandas) failed with Dask's "Mismatched dtypes". Read as nullable integers, a
-    # missing value is pd.NA (NaN once converted, as in memory) and every integer exact.
-    integers = nullable_integer_types(frame, types)
-    # numbers written with 'NAN' (text to pandas) in the first rows: float64, as in
-    # memory; and any float64 column may hold text in another block
-    spelled = nan_spelled_numbers(frame, Path(files[0]), types, options)
-    floats = {
-        name: np.dtype(np.float64)
-        for name, dtype in frame.dtypes.items()
-        if (dtype == np.float64 and types.get(name) in (None, "float64")) or name in spelled
-    }
-    if integers or floats or survey:
-        frame = read_pandas(
-            block_reader(data, {**integers, **floats}, survey=survey),
-            data,
-            **options,
-            dtype={**types, **integers, **spelled},
-        )
-    return frame
+    options = {"sep": sep, "encoding": "utf-8-sig", **({"blocksize": None} if packed else {})}
+    reading = {"label": data, "sep": sep, "decimal": decimal}
+    if types is None:
+        found = read_pandas(named(block_types, **reading), data, **options)["types"].compute()
+        types = {}
+        for block in found:
+            for name, kind in json.loads(block).items():
+                types[name] = common_type(types.get(name, "null"), kind)
+    given = {**types, **dict.fromkeys(as_text, "string")}
+    return read_pandas(named(read_block, **reading, types=given), data, **options), types
 
 
-def late_in_every_block(
-    data: str,
-    sep: str | None = None,
-    decimal: str | None = None,
-    thousands: str | None = None,
-    late: dict | None = None,
-) -> dict:
-    """The columns of the CSV files ``data``, read with the types of ``late``
-    (:func:`csv_frame`), that :class:`LateValues` names in any of its blocks, found in one
-    pass over them all, each with the type that reads it as in memory ("str" where any block
-    holds text there), ``late``'s columns too."""
-    import json
-
-    files = sorted(glob.glob(data)) or [data]
-    try:
-        found = csv_frame(data, files, sep, decimal, thousands, late=late, survey=True)
-        blocks = found["late"].compute()
-    except DataError:
-        raise
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{data}: cannot be read as a table ({exc})") from None
-    merged = dict(late or {})
-    for columns in blocks:
-        for name, kind in json.loads(columns).items():
-            if merged.get(name) != "str":
-                merged[name] = kind
-    return merged
+def named(reader: Callable[..., pd.DataFrame], **bound: Any) -> Callable[..., pd.DataFrame]:
+    """``reader`` with ``bound`` given, named as Dask names its reader's tasks."""
+    partial = functools.partial(reader, **bound)
+    partial.__name__ = "read_csv"  # type: ignore[attr-defined]
+    return partial
 
 
-def block_reader(
-    data: str, checked: dict | None = None, survey: bool = False
-) -> Callable[..., pd.DataFrame]:
-    """The reader of a block of the CSV files ``data``, for Dask: :func:`emkit.io.read_csv`,
-    which refuses a row with more fields than the header (that begins a block, or any other)
-    naming ``data``, where pandas would make the first field of every row of a block that
-    begins with one the index and shift the rest left; with ``checked`` (the columns read as
-    nullable integers, :func:`nullable_integer_types`, or as float64, each with its type), a
-    block holding a value there that the type cannot hold is refused naming it
-    (:func:`read_integer_block`); with ``survey``, its :func:`block_survey`."""
-    from emkit.io import read_csv
-
-    if survey:
-        reader = functools.partial(block_survey, label=data, integers=checked or {})
-    elif checked:
-        reader = functools.partial(read_integer_block, label=data, integers=checked)
-    else:
-        reader = functools.partial(read_csv, label=data, lines=False)
-    reader.__name__ = "read_csv"  # type: ignore[attr-defined]  # Dask names its reader so
-    return reader
+# pyarrow's types of a CSV column (as it names them), and the type each is read as
+ARROW_TYPES = {"null": "float64", "int64": "int64", "double": "float64", "bool": "bool"}
 
 
-def nullable_integer_types(frame, given: Any = ()) -> dict:
-    """The columns of the dask DataFrame ``frame`` (read from a CSV) that Dask typed as
-    integers from the file's first rows, but for those ``given`` (a type of their own), each
-    with pandas' nullable integer type of its sign (``Int64``, ``UInt64``), which also holds
-    a missing value."""
-    import numpy as np
-    import pandas as pd
-
-    return {
-        name: pd.UInt64Dtype() if dtype.kind == "u" else pd.Int64Dtype()
-        for name, dtype in frame.dtypes.items()
-        if isinstance(dtype, np.dtype) and dtype.kind in "iu" and name not in given
-    }
+def common_type(one: str, other: str) -> str:
+    """The type pyarrow infers for a column of two blocks it inferred ``one`` and ``other``
+    for (names of :data:`ARROW_TYPES`, else "string"): integers and floats are floats; a
+    block of missing values only takes the other's type; any other two are text."""
+    if one == other or other == "null":
+        return one
+    if one == "null":
+        return other
+    return "double" if {one, other} == {"int64", "double"} else "string"
 
 
-class LateValues(DataError):
-    """A block of a CSV holds values that are not integers in ``columns``, which Dask read as
-    integers from the first rows: each with the type that reads it as in memory, "float64"
-    (fractions, inf, integers beyond 64 bits) or "str" (text: a column of text in memory).
-    :func:`read_features` reads the file again so."""
-
-    def __init__(self, message: str, columns: dict | None = None) -> None:
-        super().__init__(message)
-        self.columns = dict(columns or {})
-
-    def __reduce__(self) -> Any:  # to and from the workers, with its columns
-        return type(self), (str(self), self.columns)
-
-
-def read_integer_block(source, *, label: str, integers: dict, **kwargs) -> pd.DataFrame:
-    """:func:`emkit.io.read_csv` of a block ``source`` (a file-like object, as Dask gives it)
-    of the CSV files ``label``, whose ``integers`` columns are read as their types: nullable
-    integers, or float64 (a column of numbers in the first rows, or found to hold more than
-    integers in another block), their fields read as the in-memory run reads them
-    (:func:`csv_fields`: any case of 'nan' is missing, 'hello' and '1_000' are text).
+def arrow_block(
+    source,
+    *,
+    label: str,
+    sep: str,
+    decimal: str,
+    types: dict | None = None,
+    nrows: int | None = None,
+):
+    """The block ``source`` of the CSV files ``label`` (bytes: its header, then rows, as Dask
+    gives it) as a pyarrow Table, its fields converted as the in-memory reading of the file
+    converts them (:func:`emkit.cli.table.arrow_conversion`), with ``types`` (column: a name
+    of :data:`ARROW_TYPES` or "string"; None: inferred from the block), its columns named
+    as pandas names them; with ``nrows``, its first rows only (Dask's sample, whose later
+    rows are a block's too).
 
     Raises
     ------
-    LateValues
-        Where values of some of ``integers`` are not values of their type (for integers:
-        fractions, inf, beyond 64 bits, text; for float64: text), naming those columns and
-        what reads them; its message names the first column and value
-        (:func:`late_value_refusal`): Dask takes the column's type from the first rows, and
-        a partition cannot change it.
+    DataError
+        Where a row has more fields than the header, or fewer (:func:`emkit.io.read_csv`).
     """
+    import io
+    import itertools
+
+    import pyarrow as pa
+    from pyarrow import csv
+
+    from emkit.cli.table import arrow_conversion
     from emkit.io import read_csv
 
-    try:
-        frame = read_csv(source, label=label, lines=False, **kwargs)
-    except DataError:
-        raise
-    except (TypeError, ValueError, OverflowError):
-        if not (hasattr(source, "seek") and hasattr(source, "seekable") and source.seekable()):
-            raise
-    else:
-        # a float64 column pandas read as text here ('NAN', 'hello'), which Dask's
-        # astype(float64) would read as Python's float() does ('1_000' as 1000) or fail on
-        held = [n for n in integers if n in frame.columns and frame[n].dtype.kind not in "fiu"]
-        if not held or not (hasattr(source, "seekable") and source.seekable()):
-            return frame
-    source.seek(0)
-    types = {**(kwargs.get("dtype") or {}), **dict.fromkeys(integers, str)}
-    text = read_csv(source, label=label, lines=False, **{**kwargs, "dtype": types})
-    decimal = kwargs.get("decimal") or "."
-    found = {
-        name: late_value(text[name], dtype, decimal)
-        for name, dtype in integers.items()
-        if name in text.columns
-    }
-    late = {name: field for name, field in found.items() if field is not None}
-    if late:
-        name, (value, what) = next(iter(late.items()))
-        message = late_value_refusal(name, value, what, integers[name], label)
-        types = {n: "str" if w == NOT_A_NUMBER else "float64" for n, (_, w) in late.items()}
-        raise LateValues(message, types) from None
-    return text.assign(
-        **{
-            name: converted(text[name], dtype, decimal)
-            for name, dtype in integers.items()
-            if name in text.columns
-        }
+    if nrows is not None:
+        source = io.BytesIO(b"".join(itertools.islice(source, nrows + 1)))
+    names = [str(n) for n in read_csv(source, sep=sep, nrows=0, encoding="utf-8-sig").columns]
+    given = (
+        None
+        if types is None
+        else {n: pa.type_for_alias(ARROW_TYPES.get(t, "string")) for n, t in types.items()}
     )
+    convert = arrow_conversion(decimal, types=given)
+    source.seek(0)
+    try:
+        return csv.read_csv(
+            source,
+            read_options=csv.ReadOptions(column_names=names, skip_rows=1, use_threads=False),
+            parse_options=csv.ParseOptions(delimiter=sep),
+            convert_options=convert,
+        )
+    except pa.ArrowInvalid:
+        # rows pandas splits otherwise (a line of spaces, which it skips; fewer fields than
+        # a header ending in a delimiter; a quoted line break), or refuses (short, long):
+        # split by pandas, its fields converted by pyarrow all the same
+        source.seek(0)
+        text = read_csv(source, label=label, lines=False, sep=sep, dtype=str, encoding="utf-8-sig")
+        fields = io.BytesIO()
+        csv.write_csv(
+            pa.Table.from_pandas(text, preserve_index=False),
+            fields,
+            csv.WriteOptions(include_header=False),
+        )
+        fields.seek(0)
+        return csv.read_csv(
+            fields,
+            read_options=csv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=csv.ParseOptions(newlines_in_values=True),
+            convert_options=convert,
+        )
 
 
-def block_survey(source, *, label: str, integers: dict, **kwargs) -> pd.DataFrame:
-    """The columns that :func:`read_integer_block` of the block ``source`` finds values of
-    their type cannot hold in (:class:`LateValues`), as JSON in a frame of one column, "late"
-    (a row, or none where there are none): what :func:`late_in_every_block` gathers."""
+def block_types(
+    source, *, label: str, sep: str, decimal: str, nrows: int | None = None, **_: Any
+) -> pd.DataFrame:
+    """The types pyarrow infers for the columns of the block ``source`` (:func:`arrow_block`),
+    as JSON in a frame of one column, "types", of one row; none where the block is refused
+    (its reading says why). Dask's other arguments are pandas' own."""
     import json
 
     import pandas as pd
 
     try:
-        read_integer_block(source, label=label, integers=integers, **kwargs)
-    except LateValues as found:
-        return pd.DataFrame({"late": pd.Series([json.dumps(found.columns)], dtype=object)})
-    return pd.DataFrame({"late": pd.Series([], dtype=object)})
+        table = arrow_block(source, label=label, sep=sep, decimal=decimal, nrows=nrows)
+    except DataError:
+        return pd.DataFrame({"types": pd.Series([], dtype=object)})
+    kinds = {f.name: str(f.type) if str(f.type) in ARROW_TYPES else "string" for f in table.schema}
+    return pd.DataFrame({"types": pd.Series([json.dumps(kinds)], dtype=object)})
 
 
-NOT_A_NUMBER = "text, not a number"
-
-
-def csv_fields(text: pd.Series, decimal: str = ".") -> tuple[np.ndarray, pd.Series, np.ndarray]:
-    """The fields of ``text`` (a block of a CSV column read as text, NaN where missing;
-    numbers with the decimal mark ``decimal``) as the in-memory run (pyarrow) reads a column
-    of numbers: any case of 'nan', signed or not, is missing (pandas reads only some so),
-    ASCII digits only, and with a decimal comma '2.5' is text.
-
-    Returns
-    -------
-    at : int array (m,), the positions of the values present.
-    present : their text, stripped (m,).
-    numbers : float array (m,), their values; NaN where one is not a number (text).
-    """
-    import numpy as np
+def read_block(
+    source, *, label: str, sep: str, decimal: str, types: dict, nrows: int | None = None, **_: Any
+) -> pd.DataFrame:
+    """The block ``source`` (:func:`arrow_block`) as a pandas DataFrame of its columns'
+    ``types`` (integers nullable: ``Int64``, ``pd.NA`` where missing; booleans too); with
+    ``nrows``, its first rows (Dask's sample). Dask's other arguments are pandas' own."""
     import pandas as pd
+    import pyarrow as pa
 
-    shown = text.notna().to_numpy()
-    stripped = text[shown].astype(str).str.strip()
-    value = ~stripped.str.fullmatch(r"[+-]?nan", case=False).to_numpy(dtype=bool)
-    at = np.flatnonzero(shown)[value]
-    present = stripped[value]
-    # "1.0" and "1e3" are numbers; with a decimal comma, "2.5" is text to pandas
-    marked = present
-    if decimal != ".":
-        marked = marked.mask(marked.str.contains(".", regex=False))
-        marked = marked.str.replace(decimal, ".", regex=False)
-    numbers = pd.to_numeric(marked, errors="coerce").to_numpy(dtype=np.float64)
-    return at, present, numbers
-
-
-def converted(text: pd.Series, dtype: Any, decimal: str = ".") -> Any:
-    """``text`` (a block of a CSV column read as text, every value a value of ``dtype``:
-    :func:`late_value` found none that is not) as ``dtype``, nullable integers or float64,
-    read as the in-memory run reads it (:func:`csv_fields`)."""
-    import numpy as np
-    import pandas as pd
-
-    at, present, numbers = csv_fields(text, decimal)
-    if dtype.kind == "f":
-        out = np.full(len(text), np.nan)
-        out[at] = numbers
-        return pd.Series(out, index=text.index, name=text.name)
-    exact = np.dtype(dtype.numpy_dtype)
-    values = np.zeros(len(text), dtype=exact)
-    plain = present.str.fullmatch(r"[+-]?[0-9]+").to_numpy(dtype=bool)
-    if plain.any():  # beyond 2**53 too
-        values[at[plain]] = pd.to_numeric(present[plain]).to_numpy(dtype=exact)
-    values[at[~plain]] = numbers[~plain]  # whole numbers written "1e3", "7.0"
-    missing = np.ones(len(text), dtype=bool)
-    missing[at] = False
-    return pd.Series(pd.arrays.IntegerArray(values, missing), index=text.index, name=text.name)
-
-
-def nan_spelled_numbers(frame, path: Path, given: Any, options: dict) -> dict:
-    """The text columns of the dask DataFrame ``frame`` (read from the CSV file ``path``
-    with ``options``, those ``given`` a type left out) whose first rows, which Dask took
-    their types from, hold numbers and a spelling of 'nan' pandas reads as text ('NAN',
-    'Nan'), each with float64: the in-memory run reads them as numbers, that one missing."""
-    import numpy as np
-
-    from emkit.io import read_csv
-
-    names = [n for n, t in frame.dtypes.items() if t.kind not in "biufcmM" and n not in given]
-    if not names:
-        return {}
-    sample = read_csv(
-        path,
-        label=path,
-        usecols=names,
-        nrows=10,  # Dask's sample_rows
-        dtype=str,
-        sep=options["sep"],
-        encoding=options["encoding"],
-    )
-    spelled = {}
-    for name in names:
-        at, _, numbers = csv_fields(sample[name], options["decimal"])
-        if len(at) and not np.isnan(numbers).any() and len(at) < sample[name].notna().sum():
-            spelled[name] = np.dtype(np.float64)
-    return spelled
-
-
-def late_value(text: pd.Series, dtype: Any, decimal: str = ".") -> tuple[str, str] | None:
-    """The field of ``text`` (a block of a CSV column read as text, NaN where missing; numbers
-    with the decimal mark ``decimal``) that decides how a column of the nullable integer type
-    ``dtype`` (or float64) that cannot hold it is read, and what it is: the first text
-    (:data:`NOT_A_NUMBER`: the column is text, whatever numbers it also holds), else the
-    first number the type cannot hold ("an infinite value", "a fraction", "beyond the range
-    of Int64"); None where every field is a value of the type (:func:`csv_fields`: any case
-    of 'nan' is missing)."""
-    import numpy as np
-
-    _, present, numbers = csv_fields(text, decimal)
-    # ASCII digits: \d also matches other scripts' digits, which pandas reads as text
-    plain = present.str.fullmatch(r"[+-]?[0-9]+").to_numpy(dtype=bool)
-    words = ~plain & np.isnan(numbers)
-    if words.any():
-        return present.iloc[int(words.argmax())], NOT_A_NUMBER
-    if dtype.kind == "f":
-        return None
-    low, high = (0, 2**64 - 1) if dtype.kind == "u" else (-(2**63), 2**63 - 1)
-    bad = np.zeros(plain.shape, dtype=bool)
-    # may lie beyond 64 bits, or below 0 for an unsigned type
-    long = plain & (present.str.len().to_numpy() >= 19)
-    if dtype.kind == "u":
-        long |= plain & present.str.startswith("-").to_numpy(dtype=bool)
-    bad[long] = [not low <= int(v) <= high for v in present[long]]
-    # a fraction, inf or 1e30 are not integers of the type
-    with np.errstate(invalid="ignore"):
-        whole = np.isfinite(numbers) & (numbers == np.floor(numbers))
-        bad[~plain] = ~(whole & (numbers >= low) & (numbers <= high))[~plain]
-    if not bad.any():
-        return None
-    at = int(bad.argmax())
-    number = numbers[at]
-    what = (
-        f"beyond the range of {dtype}"
-        if plain[at]
-        else "an infinite value"
-        if np.isinf(number)
-        else "a fraction"
-        if number != np.floor(number)
-        else f"beyond the range of {dtype}"
-    )
-    return present.iloc[at], what
-
-
-def late_value_refusal(name: str, value: str, what: str, dtype: Any, label: str) -> str:
-    """The refusal of the column ``name`` of the CSV files ``label``, read as ``dtype``
-    (nullable integers, or float64) from its first rows, where a later field is ``value``
-    (``what``: :func:`late_value`)."""
-    held = "integers" if dtype.kind in "iu" else "numbers"
-    return (
-        f"{label}: column {name!r} holds {value!r} ({what}) in a row past its first ones, "
-        f"which hold {held} only: Dask takes each column's type from the first rows of the "
-        f"file and reads this one as {dtype} ({held}, a missing value allowed), which "
-        "cannot hold it. Leave out --scheduler and --workers to read the file in memory, "
-        "which reads the column as the values it holds, or write the file as Parquet, which "
-        "stores each column's type (e.g. pandas.read_csv(...).to_parquet(...))"
-    )
+    table = arrow_block(source, label=label, sep=sep, decimal=decimal, types=types, nrows=nrows)
+    nullable = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+    return table.to_pandas(types_mapper=nullable.get)
 
 
 class DaskColumns:
     """The columns of a dask DataFrame, for :func:`emkit.cli.table.choose_columns`: kinds
-    from the frame's types (as pandas infers them from the start of each file), the rest
-    computed on the workers; ``text_header``: the names are a CSV's header row (not a
-    Parquet file's metadata)."""
+    from the frame's types, the rest computed on the workers; ``types``: a CSV's column
+    types (:func:`csv_frame`), None for a Parquet file's. ``text_header``: the names are a
+    CSV's header row (not a Parquet file's metadata)."""
 
-    def __init__(self, frame, text_header: bool = False) -> None:
+    def __init__(self, frame, types: dict | None = None) -> None:
         self.frame = frame.rename(columns=str)
-        self.text_header = text_header
+        self.types = types
+        self.text_header = types is not None
         self.names = [str(c) for c in self.frame.columns]
         # the first row shows what an object column holds (Arrow's times of day and
         # intervals are objects in pandas, and the frame's types have no values)
@@ -625,44 +436,7 @@ class ClusterTable:
     summary: ColumnSummary
 
 
-def read_features(data: str, **options: Any) -> ClusterTable:
-    """:func:`emkit.cli.fit.read_features` on a cluster: the same columns, notes and checks
-    (:func:`emkit.cli.table.select_features`' rules) from the frame's types and one pass of
-    counts on the workers (:func:`column_summary`). ``options``: ``columns``, ``exclude``,
-    ``id_column``, ``sep``, ``decimal``, ``thousands``, ``missing``, ``drop_constant``,
-    ``excludable`` and ``keep_empty_rows``, as :func:`emkit.cli.fit.read_features` takes them.
-
-    A CSV column that Dask typed as integers from the first rows but that holds other values
-    further on is read again as the in-memory run reads it (:class:`LateValues`): as float64
-    where they are numbers (fractions, inf, integers beyond 64 bits), else as text. The pass
-    that found one is cut short; one pass over every block finds them all
-    (:func:`late_in_every_block`), and the passes are repeated once with them.
-
-    Raises
-    ------
-    DataError
-        As the in-memory reading does.
-    """
-    late: dict = {}
-    while True:
-        try:
-            return _read_features(data, late=late, **options)
-        except LateValues as found:
-            # a column changes at most twice: integers, float64, text
-            again = {n: k for n, k in found.columns.items() if late.get(n) not in (k, "str")}
-            if not again:
-                raise
-            # every block's at once: a column's late values may lie in another block
-            late = late_in_every_block(
-                data,
-                options.get("sep"),
-                options.get("decimal"),
-                options.get("thousands"),
-                {**late, **again},
-            )
-
-
-def _read_features(
+def read_features(
     data: str,
     *,
     columns: list[str] | None = None,
@@ -675,9 +449,17 @@ def _read_features(
     drop_constant: bool = True,
     excludable: bool = True,
     keep_empty_rows: bool = False,
-    late: dict | None = None,
 ) -> ClusterTable:
-    """:func:`read_features`, the CSV columns of ``late`` read as the types it gives them."""
+    """:func:`emkit.cli.fit.read_features` on a cluster: the same columns, notes and checks
+    (:func:`emkit.cli.table.select_features`' rules) from the frame's types and one pass of
+    counts on the workers (:func:`column_summary`). The options are
+    :func:`emkit.cli.fit.read_features`' own.
+
+    Raises
+    ------
+    DataError
+        As the in-memory reading does.
+    """
     from emkit.cli.table import (
         check_counts,
         check_rows,
@@ -685,7 +467,7 @@ def _read_features(
         drop_constant_columns,
     )
 
-    raw = read(data, sep, decimal, thousands, late=late)
+    raw = read(data, sep, decimal, thousands)
     chosen, ident, notes = choose_columns(
         raw,
         data,
@@ -701,13 +483,13 @@ def _read_features(
         # written otherwise ("00012"), found in the pass that counts the columns
         import pandas as pd
 
-        # integers (Int64 where read: nullable_integer_types) as int64 where every id is one
+        # integers (Int64 as read: read_block) as int64 where every id is one
         dtype = raw.frame[ident].dtype
         dtype = getattr(dtype, "numpy_dtype", dtype)
-        raw = read(data, sep, decimal, thousands, as_text=[ident], late=late)
+        raw = read(data, sep, decimal, thousands, as_text=[ident], types=raw.types)
         verbatim = raw.frame[ident].map_partitions(ids_kept_as_text, dtype, meta=(ident, bool))
     summary, otherwise = column_summary(as_floats(raw.frame, chosen, data), verbatim)
-    check_read_as_floats(raw, chosen, summary, data, sep, decimal, thousands, late)
+    check_read_as_floats(raw, chosen, summary, data, sep, decimal, thousands)
     if ident is not None and verbatim is not None and not otherwise:
         numbers = raw.frame[ident].map_partitions(
             lambda text: pd.to_numeric(text).astype(dtype), meta=(ident, dtype)
@@ -735,30 +517,23 @@ def _read_features(
 
 
 def ids_kept_as_text(text: pd.Series, dtype: np.dtype) -> bool:
-    """Whether a block ``text`` of an id column that Dask typed ``dtype`` (numbers) from the
-    file's first rows has the ids kept as the text the file holds, as the in-memory run keeps
-    them: where an id is missing (the integers are float64 there, written otherwise: 12.0),
-    is not a number (a column of text there), is not a value of ``dtype`` (a fraction or an
-    integer beyond 64 bits among integers: float64 or text there, where ``dtype`` would
-    truncate or overflow), or would be written otherwise than the text
-    (:func:`emkit.cli.table.written_otherwise`: "00012")."""
-    import numpy as np
+    """Whether a block ``text`` of an id column of numbers (of ``dtype``, :func:`csv_frame`)
+    has the ids kept as the text the file holds, as the in-memory run keeps them: where an
+    id is missing (the integers are float64 there, written otherwise: 12.0), where the
+    column is float64 but an id is written as an integer (float64 writes 1000 as 1000.0: a
+    fraction, or an integer beyond 64 bits, lies elsewhere in the column), or where an id
+    would be written otherwise than the text (:func:`emkit.cli.table.written_otherwise`:
+    "00012")."""
     import pandas as pd
 
     from emkit.cli.table import written_otherwise
 
     if text.isna().any():
         return True
-    numbers = pd.to_numeric(text, errors="coerce")
-    if numbers.isna().any() or numbers.dtype.kind not in "iuf":
+    if dtype.kind == "f" and text.str.fullmatch(r"\s*[+-]?[0-9]+\s*").any():
         return True
-    if dtype.kind in "iu":
-        if numbers.dtype.kind not in "iu":
-            return True
-        info = np.iinfo(dtype)
-        if len(numbers) and not info.min <= numbers.min() <= numbers.max() <= info.max:
-            return True
-    return written_otherwise(numbers, text)
+    numbers = pd.to_numeric(text, errors="coerce")
+    return bool(numbers.isna().any()) or written_otherwise(numbers.astype(dtype), text)
 
 
 def check_read_as_floats(
@@ -769,7 +544,6 @@ def check_read_as_floats(
     sep: str | None,
     decimal: str | None,
     thousands: str | None,
-    late: dict | None = None,
 ) -> None:
     """DataError where a column of ``names`` that Dask read as float64 holds integers that
     float64 rounds: a CSV's integers with missing values, as its text writes them; a Parquet
@@ -789,7 +563,7 @@ def check_read_as_floats(
     if not suspects:
         return
     if raw.text_header:
-        again = read(data, sep, decimal, thousands, as_text=suspects, late=late).frame
+        again = read(data, sep, decimal, thousands, as_text=suspects, types=raw.types).frame
     else:
         import dask.dataframe as dd
 

@@ -856,19 +856,7 @@ class CsvColumns:
         return csv.ParseOptions(delimiter=self.sep)
 
     def _convert_options(self, include=None, types=None):
-        from pyarrow import csv
-
-        return csv.ConvertOptions(
-            null_values=NULL_VALUES,
-            true_values=TRUE_VALUES,
-            false_values=FALSE_VALUES,
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-            decimal_point=self.decimal,
-            include_columns=include,
-            column_types=types,
-            timestamp_parsers=[],
-        )
+        return arrow_conversion(self.decimal, include, types)
 
     def _reader(self, include=None, types=None):
         from pyarrow import csv
@@ -893,6 +881,26 @@ class CsvColumns:
             raise KeyboardInterrupt from None
         except (pa.ArrowException, UnicodeError) as exc:
             raise ArrowFallback(str(exc)) from None
+
+
+def arrow_conversion(decimal: str, include=None, types=None):
+    """pyarrow's conversion of a CSV's fields, as every reading of one takes them: pandas'
+    missing and boolean spellings, the decimal mark ``decimal``, dates left as text (as
+    pandas' reader reads them); the columns ``include`` (None: all), of the pyarrow types
+    ``types`` (a dict; None: inferred)."""
+    from pyarrow import csv
+
+    return csv.ConvertOptions(
+        null_values=NULL_VALUES,
+        true_values=TRUE_VALUES,
+        false_values=FALSE_VALUES,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        decimal_point=decimal,
+        include_columns=include,
+        column_types=types,
+        timestamp_parsers=[],
+    )
 
 
 def open_columns(
