@@ -12,6 +12,24 @@ def faithful() -> np.ndarray:
         return pd.read_csv(f).to_numpy(dtype=np.float64)
 
 
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """One local Dask cluster of two single-threaded worker processes for the whole run.
+
+    Starting a cluster and importing emkit on its workers took seconds a module; the workers
+    are started once. A module that fits on it opens a client of its own (``Client(cluster)``,
+    the default scheduler only while that module runs) or passes ``cluster.scheduler_address``
+    to ``--scheduler``; the other modules still see Dask's local schedulers.
+    """
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        yield cluster
+
+
 # Scripts that computed stored reference numbers once (they need PyMC, R, ...): not test modules.
 collect_ignore_glob = ["reference/*.py"]
 

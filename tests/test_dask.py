@@ -1,6 +1,7 @@
 """EM on a Dask cluster gives the in-memory fit: same start, same statistics, same answer.
 
-One LocalCluster of two single-threaded worker processes serves the module.
+The session's LocalCluster of two single-threaded worker processes (conftest's
+``dask_cluster``) serves the module, through a client of its own.
 """
 
 import os
@@ -25,15 +26,10 @@ RTOL = 1e-10
 
 
 @pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
+def client(dask_cluster):
+    from distributed import Client
 
-    with (
-        LocalCluster(
-            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as c,
-    ):
+    with Client(dask_cluster) as c:
         yield c
 
 
@@ -714,7 +710,7 @@ def test_cli_on_a_cluster_caps_k_as_in_memory(client, tmp_path):
     _, _, memory_err = run_cli(
         ["fit", tmp_path / "small.parquet", *argv, "--out", tmp_path / "m", "--no-report"]
     )
-    argv += ["--out", tmp_path / "c", "--workers", "1"]
+    argv += ["--out", tmp_path / "c", "--scheduler", client.scheduler.address]
     status, _, err = run_cli(["fit", tmp_path / "folder", *argv])
     assert status == 0
     capped = [line for line in memory_err.splitlines() if "-k capped" in line]

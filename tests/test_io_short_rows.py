@@ -142,7 +142,10 @@ def test_a_field_over_the_csv_modules_limit_is_read_as_pandas_reads_it(tmp_path)
 
 
 @pytest.mark.parametrize("case", ["spaces", "header-comma", "big-field"])
-def test_emkit_fit_with_workers_reads_what_pandas_reads(tmp_path, monkeypatch, case):
+def test_emkit_fit_with_workers_reads_what_pandas_reads(tmp_path, monkeypatch, case, request):
+    # The Dask reading (that of --workers and --scheduler alike) on worker processes: one
+    # case through --workers itself, the others on the session's cluster (each --workers
+    # started one, most of such a test's time).
     pytest.importorskip("dask.dataframe")
     monkeypatch.chdir(tmp_path)
     rows = list(ROWS[:60])
@@ -158,7 +161,11 @@ def test_emkit_fit_with_workers_reads_what_pandas_reads(tmp_path, monkeypatch, c
     path = tmp_path / "t.csv"
     path.write_text(header + "\n" + "\n".join(rows) + "\n")
     args = ["fit", path, "-k", "1", "--covariance", "diag", "--missing", "em", "--no-report"]
-    status, _, err = run_main([*args, "--workers", "1"])
+    if case == "spaces":
+        where = ["--workers", "1"]
+    else:
+        where = ["--scheduler", request.getfixturevalue("dask_cluster").scheduler_address]
+    status, _, err = run_main([*args, *where])
     assert status == 0, err
     status, _, err = run_main([*args, "--out", tmp_path / "memory"])
     assert status == 0, err
