@@ -223,3 +223,35 @@ def test_a_column_named_like_an_id_that_is_used_as_a_feature_is_named(tmp_path):
         ["fit", path, *FAST, "--out", tmp_path / "out", "--exclude", "customer_id"]
     )
     assert status == 0 and "x 2 columns (x, y)" in out and "named like an id" not in err
+
+
+@pytest.mark.parametrize("columns", [["x"], ["x", "y"]])
+def test_a_report_on_a_cluster_draws_its_rows_without_a_feature_names_warning(
+    tmp_path, dask_cluster, columns
+):
+    # On a cluster the model is fitted on the Dask frame's named columns, and the report's
+    # figures predict on a NumPy sample of the rows: scikit-learn warned "X does not have valid
+    # feature names" (an in-memory fit, on NumPy rows, never did). One column draws the
+    # density curve (score_samples), both the clusters and the uncertainty (predict, predict_proba).
+    path = tmp_path / "named.parquet"
+    named_rows(400)[["name", *columns]].to_parquet(path)
+    out = tmp_path / "out"
+    status, _, err = run_main(
+        [
+            "fit",
+            str(path),
+            "-k",
+            "2",
+            "--covariance",
+            "full",
+            "--id",
+            "name",
+            "--scheduler",
+            dask_cluster.scheduler_address,
+            "--out",
+            str(out),
+        ]
+    )
+    assert status == 0, err
+    assert "feature names" not in err
+    assert (out / "report.html").is_file()

@@ -12,6 +12,7 @@ from emkit.backend.dask_source import is_dask_collection
 from emkit.estimators._mixture_api import fit_numbers
 from emkit.report.fitted import fitted_components, full_covariances
 from emkit.report.html import components_html, selection_table_html, write_html
+from emkit.report.rows import as_fitted
 
 BOOTSTRAP = 30  # resamples behind the standard errors of the component table
 BOOTSTRAP_MAX_VALUES = 500_000  # n x d above which no standard errors are computed
@@ -247,7 +248,7 @@ def cluster_sizes(model, x: np.ndarray, rows: int = 1 << 16) -> np.ndarray:
     k = fitted_components(model)
     sizes = np.zeros(k, dtype=np.int64)
     for start in range(0, x.shape[0], rows):
-        labels = model.predict(x[start : start + rows])
+        labels = model.predict(as_fitted(model, x[start : start + rows]))
         sizes += np.bincount(labels, minlength=k)
     return sizes
 

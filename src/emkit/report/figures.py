@@ -22,7 +22,7 @@ from matplotlib.text import Text
 
 from emkit.atomic import write_bytes
 from emkit.report.fitted import fitted_components, full_covariances
-from emkit.report.rows import sample_rows
+from emkit.report.rows import as_fitted, sample_rows
 
 DPI = 110
 PAIRS_MAX = 6  # up to this many columns a pairs plot; beyond, two principal components
@@ -343,7 +343,7 @@ def clusters_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
     d = x.shape[1]
     if 3 <= d <= PAIRS_MAX:
         return pairs_figure(model, x, columns)
-    labels = model.predict(x)
+    labels = model.predict(as_fitted(model, x))
     k = fitted_components(model)
     colors = cluster_colors(k)
     view = project(model, x, columns)
@@ -414,7 +414,7 @@ def pairs_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
 
     d = x.shape[1]
     k = fitted_components(model)
-    labels = model.predict(x)
+    labels = model.predict(as_fitted(model, x))
     colors = cluster_colors(k)
     full = full_covariances(model)
     size = 2.3 if d <= 4 else 2.0
@@ -478,7 +478,7 @@ def pairs_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
 
 def uncertainty_figure(model, x: np.ndarray, columns: list[str]) -> Figure:
     """Each point's classification uncertainty, 1 - max_k p(k | x): where it is, and sorted."""
-    proba = model.predict_proba(x)
+    proba = model.predict_proba(as_fitted(model, x))
     uncertainty = 1.0 - proba.max(axis=1)
     labels = proba.argmax(axis=1)
     view = project(model, x, columns)

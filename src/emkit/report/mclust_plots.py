@@ -16,6 +16,7 @@ from emkit.report.figures import (
     uncertainty_figure,
 )
 from emkit.report.mclust import mclust_name
+from emkit.report.rows import as_fitted
 
 
 def _columns(model, x: np.ndarray) -> list[str]:
@@ -35,7 +36,7 @@ def density_figure(model, x: np.ndarray) -> Figure:
         pad = 0.1 * (grid[-1] - grid[0] or 1.0)
         grid = np.linspace(x.min() - pad, x.max() + pad, 400)
         ax.hist(x[:, 0], bins="auto", density=True, color="0.85")
-        ax.plot(grid, np.exp(model.score_samples(grid[:, None])), color="C0")
+        ax.plot(grid, np.exp(model.score_samples(as_fitted(model, grid[:, None]))), color="C0")
         ax.set_xlabel(_columns(model, x)[0])
         ax.set_ylabel("density")
     else:

@@ -29,3 +29,16 @@ def sample_rows(x: np.ndarray, size: int = FIGURE_ROWS, seed: int = 0) -> np.nda
     if keep.size > size:
         keep = np.sort(rng.choice(keep, size=size, replace=False))
     return x[keep]
+
+
+def as_fitted(model, x: np.ndarray):
+    """Rows ``x`` (n, d) as ``model`` takes them: a DataFrame of its column names where it was
+    fitted on named columns (a Dask DataFrame, with ``emkit fit --workers``), so that its
+    predictions on the report's rows raise no scikit-learn warning about missing names;
+    ``x`` itself otherwise."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return x
+    import pandas as pd
+
+    return pd.DataFrame(x, columns=list(names), copy=False)
