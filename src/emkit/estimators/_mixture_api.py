@@ -20,7 +20,7 @@ from emkit.backend.threads import blas_for_rows
 from emkit.backend.validation import add_weighted_sums, check_weight_total
 from emkit.em import FitResult, e_step_many
 from emkit.estimators._inputs import dask_total, per_row
-from emkit.estimators._validation import check_weights
+from emkit.estimators._validation import check_weights, paired_rows
 from emkit.exceptions import PrunedWarning, ScaleWarning, warn_user
 
 # reg_covar is an absolute variance (GaussianMixture) or scatter (MixtureModel's Normals). Past
@@ -80,6 +80,7 @@ class MixtureQueries:
         with blas_for_rows(x):
             return self._mixture().log_density(x)
 
+    @paired_rows("sample_weight")
     def score(self, X, y=None, sample_weight=None) -> float:
         """Mean log-likelihood per row (scikit-learn's convention); with ``sample_weight``
         (frequency weights, as in ``fit``) the weighted mean: that of the rows repeated."""
@@ -88,6 +89,7 @@ class MixtureQueries:
         total, n, _ = self._weighted_sums(X, sample_weight, "hard")
         return total / n
 
+    @paired_rows("sample_weight")
     def bic(self, X, sample_weight=None) -> float:
         """Bayesian information criterion, -2 log L + p log n (lower is better). With
         ``sample_weight`` (frequency weights, as in ``fit``), log L = sum_n w_n log p(x_n) and
@@ -97,6 +99,7 @@ class MixtureQueries:
         total, n, _ = self._weighted_sums(X, sample_weight, "hard")
         return criteria_from_sums(total, n, 0.0, self.n_parameters())["bic"]
 
+    @paired_rows("sample_weight")
     def aic(self, X, sample_weight=None) -> float:
         """Akaike information criterion, -2 log L + 2 p (lower is better); with
         ``sample_weight``, log L as in :meth:`bic`."""
@@ -105,6 +108,7 @@ class MixtureQueries:
         total, n, _ = self._weighted_sums(X, sample_weight, "hard")
         return criteria_from_sums(total, n, 0.0, self.n_parameters())["aic"]
 
+    @paired_rows("sample_weight")
     def icl(self, X, kind: str = "hard", sample_weight=None) -> float:
         """Integrated completed likelihood (Biernacki, Celeux and Govaert, 2000), lower is better.
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
+import inspect
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -38,6 +40,7 @@ from emkit.backend.validation import (
     magnitude_refusal,
     nan_report,
 )
+from emkit.checks import rows_aligned
 from emkit.exceptions import DegenerateFitWarning, warn_user
 
 # What to do about NaN, for the estimators that offer missing="em".
@@ -70,6 +73,39 @@ def warm_fit(warm: bool = True) -> Iterator[None]:
         yield
     finally:
         _WARM_FIT.reset(token)
+
+
+def paired_rows(*names: str) -> Callable[[Callable], Callable]:
+    """Decorate a method ``method(self, X, ...)`` whose arguments ``names`` (``"y"``,
+    ``"sample_weight"``, ``"labels"``) go row by row with ``X``: where two of them are pandas
+    objects whose indexes differ (the same labels in another order included), refuse them
+    with :func:`emkit.checks.rows_aligned`, as :mod:`emkit.mle` does, rather than pair their
+    rows by position. Objects of other lengths are left to the length check, whose message
+    says so; a Dask ``X`` to its own check
+    (:func:`~emkit.backend.dask_source.aligned_array`)."""
+
+    def decorate(method: Callable) -> Callable:
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                given = signature.bind_partial(self, *args, **kwargs).arguments
+            except TypeError:  # the method's own TypeError names what is wrong
+                return method(self, *args, **kwargs)
+            paired = {
+                name: given[name]
+                for name in ("X", *names)
+                if isinstance(given.get(name), (pd.Series, pd.DataFrame))
+            }
+            if len(paired) > 1 and len({len(v) for v in paired.values()}) == 1:
+                # (another length is refused as such where the rows are read)
+                rows_aligned(f"{type(self).__name__}.{method.__name__}", **paired)
+            return method(self, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def check_feature_names(estimator, names: np.ndarray | None, *, reset: bool) -> None:

@@ -38,7 +38,13 @@ from emkit.distributions.priors import (
 )
 from emkit.distributions.registry import family_from_dict
 from emkit.estimators._state import restores_on_error
-from emkit.estimators._validation import check_rows, check_weights, refuse_rows, weighted_total
+from emkit.estimators._validation import (
+    check_rows,
+    check_weights,
+    paired_rows,
+    refuse_rows,
+    weighted_total,
+)
 from emkit.estimators.model_check import SIMPLEX_TOL, check_positive_definite
 from emkit.estimators.persist import ModelFileMixin, plain_value
 from emkit.exceptions import warn_user
@@ -380,6 +386,7 @@ class BayesianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
 
     # --- fitting ------------------------------------------------------------------------
     @restores_on_error
+    @paired_rows("sample_weight", "labels")
     def fit(self, X, y=None, sample_weight=None, *, labels=None):
         """Sample the posterior.
 
@@ -788,6 +795,7 @@ class BayesianMixture(ModelFileMixin, DensityMixin, BaseEstimator):
         per_draw = np.concatenate(parts, axis=1)
         return logsumexp(per_draw, axis=1) - np.log(per_draw.shape[1])
 
+    @paired_rows("sample_weight")
     def score(self, X, y=None, sample_weight=None) -> float:
         """Mean log posterior predictive density per row; with ``sample_weight`` (frequency
         weights, as in :meth:`fit`) the weighted mean: that of the rows repeated."""

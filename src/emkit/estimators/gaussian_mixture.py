@@ -60,6 +60,7 @@ from emkit.estimators._validation import (
     names_checked,
     observed_columns,
     observed_together,
+    paired_rows,
     refuse_warm_start,
     rows_from_file,
     warm_fit,
@@ -431,6 +432,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
 
     # --- fitting ------------------------------------------------------------------------
     @restores_on_error
+    @paired_rows("sample_weight")
     def fit(self, X, y=None, sample_weight=None, checkpoint=None):
         """Fit by EM from ``n_init`` starts; keep the best non-degenerate one.
 
@@ -703,6 +705,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         )
 
     @restores_on_error
+    @paired_rows("sample_weight")
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the label of each row of ``X`` (``predict(X)``). What :meth:`fit`
         reads chunk by chunk, a path to a ``.npy`` or Parquet file or a re-iterable of chunks
@@ -915,6 +918,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         return x, labels
 
     # --- uncertainty of the fitted parameters -------------------------------------------
+    @paired_rows("sample_weight")
     def estimate(self, X, sample_weight=None):
         r"""The fitted weights, means and covariances with their asymptotic covariance.
 
@@ -993,6 +997,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         check_same_rows(self, given)
         return louis_estimate(mixture, information, G, loglik, total, f"({alias}, {k} components)")
 
+    @paired_rows("sample_weight")
     def standard_errors(self, X, sample_weight=None) -> dict:
         """Standard errors of ``weights``, ``means`` and ``covariances`` (the fitted layouts)
         from the observed information (:meth:`estimate`), as a dict of arrays. A fit with
@@ -1013,6 +1018,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         """
         return self.estimate(X, sample_weight).stderr
 
+    @paired_rows("sample_weight")
     def conf_int(self, X, level: float = 0.95, sample_weight=None) -> dict:
         """Wald intervals of ``weights``, ``means`` and ``covariances``: a dict of (low, high)
         arrays shaped like the fitted attributes. ``estimate -+ z std_err`` for the means and
@@ -1036,6 +1042,7 @@ class GaussianMixture(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstimato
         return self.estimate(X, sample_weight).conf_int(level)
 
     # --- mclust-style reports ------------------------------------------------------------
+    @paired_rows("sample_weight")
     def summary(self, X, parameters: bool = False, icl: str = "hard", sample_weight=None) -> str:
         """R mclust's ``summary()``: model, log-likelihood, n, df, BIC and ICL (mclust's sign),
         the clustering table, and with ``parameters=True`` the weights, means and variances.

@@ -42,6 +42,7 @@ from emkit.estimators._validation import (
     check_weights,
     names_checked,
     observed_together,
+    paired_rows,
     rows_from_file,
     weighted_total,
 )
@@ -196,6 +197,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         self.device = device
 
     @restores_on_error
+    @paired_rows("sample_weight")
     def fit(self, X, y=None, sample_weight=None):
         """Fit mean and covariance by EM on the observed values.
 
@@ -304,6 +306,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         return MissingMixture(np.ones(1), components, self.reg_covar)
 
     @restores_on_error
+    @paired_rows("sample_weight")
     def fit_transform(self, X, y=None, sample_weight=None) -> Any:
         """Fit, then fill the NaN of ``X``: ``transform(X)``; a path to a ``.npy`` or Parquet
         file, or a re-iterable of chunks, is filled chunk by chunk as :meth:`fit` reads it
@@ -504,6 +507,7 @@ class GaussianImputer(OneToOneFeatureMixin, TransformerMixin, ModelFileMixin, Ba
         x = check_incomplete_rows(self, X, reset=False, allow_empty_rows=True)
         return self._model().log_resp(x.astype(np.float64, copy=False))[1]
 
+    @paired_rows("sample_weight")
     def score(self, X, y=None, sample_weight=None) -> float:
         """Mean observed-data log-likelihood per row; with ``sample_weight`` (frequency
         weights, as in :meth:`fit`: a weight of m counts a row m times) sum_n w_n log p_n /

@@ -50,7 +50,7 @@ from emkit.estimators._device import (
 )
 from emkit.estimators._inputs import dask_total, fit_rows, per_row, transform_output
 from emkit.estimators._state import restores_on_error
-from emkit.estimators._validation import check_rows, check_weights
+from emkit.estimators._validation import check_rows, check_weights, paired_rows
 from emkit.estimators._verbose import InertiaPrinter, print_kmeans_ends
 from emkit.estimators.persist import ModelFileMixin
 from emkit.exceptions import warn_user
@@ -203,6 +203,7 @@ class KMeans(
         self.verbose = verbose
 
     @restores_on_error
+    @paired_rows("sample_weight")
     def fit(self, X, y=None, sample_weight=None):
         """Cluster ``X`` (n, d) from ``n_init`` starts; keep the lowest inertia.
 
@@ -388,6 +389,7 @@ class KMeans(
         ``get_feature_names_out`` names kmeans0, kmeans1, ... as scikit-learn's KMeans."""
         return int(self.cluster_centers_.shape[0])
 
+    @paired_rows("sample_weight")
     def fit_transform(self, X, y=None, sample_weight=None) -> Any:
         """Fit, then :meth:`transform` ``X``."""
         self.fit(X, sample_weight=sample_weight)
@@ -414,6 +416,7 @@ class KMeans(
         single = _is_float32(x) and self.cluster_centers_.dtype == np.float32
         return out.astype(np.float32) if single and isinstance(out, np.ndarray) else out
 
+    @paired_rows("sample_weight")
     def score(self, X, y=None, sample_weight=None) -> float:
         """Minus the inertia of ``X`` against the fitted centres (on a Dask collection: summed
         on its workers)."""

@@ -44,6 +44,7 @@ from emkit.estimators._state import restores_on_error
 from emkit.estimators._validation import (
     check_rows,
     check_weights,
+    paired_rows,
     refuse_rows,
     refuse_warm_start,
     warm_features,
@@ -126,6 +127,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
 
     # --- fitting ------------------------------------------------------------------------
     @restores_on_error
+    @paired_rows("sample_weight")
     def fit(self, X, y=None, sample_weight=None, checkpoint=None):
         """Fit by EM from ``n_init`` starts; keep the best non-degenerate one.
 
@@ -253,6 +255,7 @@ class FamilyMixtureBase(MixtureQueries, ModelFileMixin, DensityMixin, BaseEstima
         return self
 
     @restores_on_error
+    @paired_rows("sample_weight")
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the most probable component of each row of ``X``."""
         return self.fit(X, sample_weight=sample_weight).predict(X)
@@ -1016,6 +1019,7 @@ class MixtureModel(FamilyMixtureBase):
         )
 
     # --- uncertainty of the fitted parameters -------------------------------------------
+    @paired_rows("sample_weight")
     def estimate(self, X, sample_weight=None):
         """The fitted weights and component parameters with their asymptotic covariance: the
         inverse of the observed information at the fit by Louis' method
@@ -1076,11 +1080,13 @@ class MixtureModel(FamilyMixtureBase):
             f"Mixture of {len(families)} components ({', '.join(f.name for f in families)})",
         )
 
+    @paired_rows("sample_weight")
     def standard_errors(self, X, sample_weight=None) -> dict:
         """Standard errors of ``weights`` and the component parameters from the observed
         information (:meth:`estimate`), as a dict of arrays."""
         return self.estimate(X, sample_weight).stderr
 
+    @paired_rows("sample_weight")
     def conf_int(self, X, level: float = 0.95, sample_weight=None) -> dict:
         """Wald intervals of ``weights`` and the component parameters from :meth:`estimate`: a
         dict of (low, high) arrays shaped like its parameters. Weights, probabilities, rates,

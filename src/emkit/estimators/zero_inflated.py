@@ -24,7 +24,7 @@ from emkit.distributions.point_mass import PointMass
 from emkit.distributions.poisson import Poisson
 from emkit.estimators._inputs import dask_fit_source, per_row
 from emkit.estimators._state import restores_on_error
-from emkit.estimators._validation import check_rows, check_weights, warm_fit
+from emkit.estimators._validation import check_rows, check_weights, paired_rows, warm_fit
 from emkit.estimators.mixture_model import FamilyMixtureBase
 from emkit.exceptions import DegenerateFitWarning, warn_user
 from emkit.models.component_list import ComponentList
@@ -123,6 +123,7 @@ class ZeroInflatedPoisson(FamilyMixtureBase):
         return [PointMass(0.0), Poisson()]
 
     @restores_on_error
+    @paired_rows("sample_weight")
     def fit(self, X, y=None, sample_weight=None):
         """Fit to counts ``X`` of shape (n, d) (non-negative; a column vector for one count).
 

@@ -1,0 +1,128 @@
+"""A hostile user's probes (session 36): each reproduces a defect that was found, and now
+passes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import emkit
+
+# ---- pandas rows paired by their index, not by position -----------------------------------
+
+
+def _frame(n=40, seed=0):
+    """X (n, 2) indexed 100.., and labels, a response and weights of the same index."""
+    rng = np.random.default_rng(seed)
+    a = np.r_[rng.normal(0, 1, n // 2), rng.normal(6, 1, n - n // 2)]
+    x = pd.DataFrame({"a": a, "b": rng.normal(size=n)}, index=pd.RangeIndex(100, 100 + n))
+    return {
+        "X": x,
+        "y": pd.Series(np.repeat([0, 1], [n // 2, n - n // 2]), index=x.index),
+        "labels": pd.Series(np.repeat([0, -1, 1], [5, n - 10, 5]), index=x.index),
+        "response": 2 * x["a"] + rng.normal(size=n),
+        "sample_weight": pd.Series(rng.uniform(0.5, 2.0, n), index=x.index),
+    }
+
+
+GM = emkit.GaussianMixture(2, random_state=0)
+MM = emkit.MixtureModel([emkit.Normal(), emkit.Normal()], random_state=0)
+KM = emkit.KMeans(2, random_state=0)
+GC = emkit.GenerativeClassifier()
+MR = emkit.MixtureOfRegressions(2, random_state=0)
+ZIP = emkit.ZeroInflatedPoisson(random_state=0)
+IMP = emkit.GaussianImputer()
+BM = emkit.BayesianMixture(2, chains=1, draws=20, tune=10, random_state=0)
+
+# (estimator, fitted first on (X, target) or not, method, the target, the argument moved)
+CASES = {
+    "gm-fit": (GM, None, "fit", None, "sample_weight"),
+    "gm-fit_predict": (GM, None, "fit_predict", None, "sample_weight"),
+    "gm-score": (GM, "X", "score", None, "sample_weight"),
+    "gm-bic": (GM, "X", "bic", None, "sample_weight"),
+    "gm-aic": (GM, "X", "aic", None, "sample_weight"),
+    "gm-icl": (GM, "X", "icl", None, "sample_weight"),
+    "mm-fit": (MM, None, "fit", None, "sample_weight"),
+    "mm-score": (MM, "X", "score", None, "sample_weight"),
+    "km-fit": (KM, None, "fit", None, "sample_weight"),
+    "km-score": (KM, "X", "score", None, "sample_weight"),
+    "gc-fit-y": (GC, None, "fit", "y", "y"),
+    "gc-fit-w": (GC, None, "fit", "y", "sample_weight"),
+    "gc-score": (GC, "X", "score", "y", "y"),
+    "gc-bic": (GC, "X", "bic", "y", "y"),
+    "gc-log_prob": (GC, "X", "log_prob", "y", None),
+    "mr-fit-y": (MR, None, "fit", "response", "response"),
+    "mr-fit-w": (MR, None, "fit", "response", "sample_weight"),
+    "mr-score": (MR, "X", "score", "response", "response"),
+    "mr-predict_proba": (MR, "X", "predict_proba", "response", None),
+    "mr-bic": (MR, "X", "bic", "response", "response"),
+    "zip-fit": (ZIP, None, "fit", None, "sample_weight"),
+    "imputer-fit": (IMP, None, "fit", None, "sample_weight"),
+    "bayes-fit": (BM, None, "fit", "labels", "labels"),
+}
+
+
+def _rows(estimator, x):
+    if estimator in (MM, ZIP):
+        x = x[["a"]] if isinstance(x, pd.DataFrame) else x[:, :1]
+    return np.round(np.abs(x)) if estimator is ZIP else x
+
+
+def _model(estimator, fitted_on, target, arrays=False):
+    """A clone of ``estimator``, fitted first (where asked) on _frame() (as arrays)."""
+    from sklearn.base import clone
+
+    model = clone(estimator)
+    if fitted_on:
+        rows = {k: v.to_numpy() if arrays else v for k, v in _frame().items()}
+        model.fit(_rows(estimator, rows["X"]), *([] if target is None else [rows[target]]))
+    return model
+
+
+def _call(model, estimator, method, target, data):
+    """``method`` of ``model`` on ``data``."""
+    x = _rows(estimator, data["X"])
+    args = [] if target in (None, "labels") else [data[target]]
+    kwargs = {"labels": data["labels"]} if target == "labels" else {}
+    if method in ("fit", "fit_predict", "score", "bic", "aic", "icl") and target != "labels":
+        kwargs["sample_weight"] = data["sample_weight"]
+    return getattr(model, method)(x, *args, **kwargs)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_pandas_rows_whose_indexes_differ_are_refused_as_by_mle(case):
+    # a pandas X was paired with a pandas y or sample_weight by position, the same rows in
+    # another order included, where emkit.mle and the Dask path refuse them
+    estimator, fitted_on, method, target, moved = CASES[case]
+    moved = moved or target
+    data = _frame()
+    model = _model(estimator, fitted_on, target)
+    shuffled = data["X"].index[np.random.default_rng(1).permutation(40)]
+    name = "y" if moved == "response" else moved
+    for other in ("order", "labels"):
+        given = dict(data)
+        given[moved] = (
+            data[moved].loc[shuffled] if other == "order" else data[moved].set_axis(range(40))
+        )
+        with pytest.raises(ValueError, match="pandas objects whose indexes differ") as e:
+            _call(model, estimator, method, target, given)
+        said = str(e.value)
+        assert said.startswith(f"{type(estimator).__name__}.{method}: X and {name} ")
+        assert f"align them first (e.g. {name} = {name}.loc[X.index]), or pass arrays" in said
+    # equal indexes keep working: the same rows realigned give what arrays give
+    realigned = dict(data)
+    realigned[moved] = data[moved].loc[shuffled].loc[data["X"].index]
+    got = _call(model, estimator, method, target, realigned)
+    if method != "fit":
+        arrays = {k: v.to_numpy() for k, v in data.items()}
+        expected = _call(
+            _model(estimator, fitted_on, target, True), estimator, method, target, arrays
+        )
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
+
+
+def test_pandas_rows_of_another_length_keep_the_length_message():
+    data = _frame()
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        emkit.GenerativeClassifier().fit(data["X"], data["y"].iloc[:-1])
