@@ -126,3 +126,71 @@ def test_pandas_rows_of_another_length_keep_the_length_message():
     data = _frame()
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         emkit.GenerativeClassifier().fit(data["X"], data["y"].iloc[:-1])
+
+
+# ---- booleans given as starting values ----------------------------------------------------
+
+
+def _blobs(n=40, d=2, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.r_[rng.normal(0, 1, (n // 2, d)), rng.normal(6, 1, (n - n // 2, d))]
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("weights_init", lambda: emkit.GaussianMixture(2, weights_init=[True, False])),
+        ("weights_init", lambda: emkit.GaussianMixture(2, weights_init=np.array([True, False]))),
+        ("means_init", lambda: emkit.GaussianMixture(2, means_init=[[True, 0.5], [0.0, 6.0]])),
+        (
+            "precisions_init",
+            lambda: emkit.GaussianMixture(
+                2, covariance_type="spherical", precisions_init=[True, 1]
+            ),
+        ),
+        (
+            "precisions_init",
+            lambda: emkit.GaussianMixture(
+                2, covariance_type="diag", precisions_init=np.ones((2, 2), dtype=bool)
+            ),
+        ),
+        ("init", lambda: emkit.KMeans(2, init=[[True, False], [False, True]])),
+        ("init", lambda: emkit.KMeans(2, init=lambda x, k, random_state: x[:k] > 0)),
+    ],
+)
+def test_boolean_starting_values_are_refused(name, make):
+    # GaussianMixture(weights_init=[True, False]) started from weights [1, 0], and KMeans
+    # from centres of 0 and 1, without a word
+    with pytest.raises(ValueError, match=rf"^{name} holds booleans \(True/False\)") as e:
+        make().fit(_blobs())
+    assert "give it as numbers" in str(e.value)
+    assert np.asarray(True, dtype=np.float64) == 1.0  # what the conversion made of them
+
+
+@pytest.mark.parametrize(
+    ("family", "params", "name"),
+    [
+        (emkit.Normal, {"mean": True}, "Normal mean"),
+        (emkit.Normal, {"mean": [0.0], "variance": np.array([True])}, "Normal variance"),
+        (emkit.Poisson, {"rate": [True]}, "Poisson rate"),
+        (emkit.Bernoulli, {"probs": [True]}, "Bernoulli probs"),
+        (emkit.Categorical, {"probs": [[True, False]]}, "Categorical probs"),
+        (emkit.PointMass, {"value": True}, "PointMass value"),
+        (emkit.LinearGaussian, {"coef": [True]}, "LinearGaussian coef"),
+    ],
+)
+def test_boolean_family_parameters_are_refused(family, params, name):
+    with pytest.raises(ValueError, match=rf"^{name} holds booleans \(True/False\)"):
+        family(**params)
+    numbers = {k: np.asarray(v, dtype=float) for k, v in params.items()}
+    family(**numbers)  # the same values as numbers are taken
+
+
+def test_numeric_starting_values_still_fit_as_given():
+    x = _blobs()
+    given = emkit.GaussianMixture(2, weights_init=[0.5, 0.5], means_init=[[0.0, 0.0], [6, 6]])
+    assert given.fit(x).converged_
+    ints = emkit.KMeans(2, init=np.array([[0, 0], [6, 6]])).fit(x)
+    np.testing.assert_allclose(
+        np.sort(ints.cluster_centers_[:, 0]), [x[:20, 0].mean(), x[20:, 0].mean()]
+    )

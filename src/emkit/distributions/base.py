@@ -70,6 +70,29 @@ DOMAINS = {
 }
 
 
+def holds_booleans(value: Any) -> bool:
+    """Whether ``value`` (a number, a nested list or tuple, an array or a pandas object) holds
+    a boolean: ``True``, ``np.True_``, or a boolean or object array holding one."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(holds_booleans(v) for v in value)
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind == "O":
+        return any(isinstance(v, (bool, np.bool_)) for v in np.asarray(value).ravel())
+    return kind == "b"
+
+
+def refuse_booleans(value: Any, name: str) -> None:
+    """``ValueError`` where the parameter or starting value ``value`` holds booleans, which
+    NumPy's conversion to float reads as 1 and 0 without a word; ``name`` names it."""
+    if holds_booleans(value):
+        raise ValueError(
+            f"{name} holds booleans (True/False), which would be read as 1 and 0 without a "
+            "word: give it as numbers (1.0 and 0.0 where those are meant)"
+        )
+
+
 def check_domain(family: str, attr: str, value: np.ndarray, domain: str) -> None:
     """``ValueError`` where a parameter ``value`` of ``family`` leaves its ``domain``
     (a key of ``DOMAINS``)."""
@@ -117,6 +140,7 @@ class IndependentFeatures:
         for attr in self.params:
             value = getattr(self, attr)
             if value is not None:
+                refuse_booleans(value, f"{type(self).__name__} {attr}")
                 value = np.atleast_1d(np.asarray(value, dtype=float))
                 check_domain(type(self).__name__, attr, value, self.domains.get(attr, "real"))
                 object.__setattr__(self, attr, value)

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from emkit.distributions.base import AdditiveStats, fitted_value
+from emkit.distributions.base import AdditiveStats, fitted_value, refuse_booleans
 from emkit.distributions.priors import DirichletPrior, check_mode
 
 # Codes up to this many categories are taken from the data whatever the rows' count
@@ -74,6 +74,7 @@ class Categorical:
             object.__setattr__(self, "n_categories", n_categories)
         if self.probs is None:
             return
+        refuse_booleans(self.probs, "Categorical probs")
         probs = np.atleast_2d(np.asarray(self.probs, dtype=float))
         if not ((probs >= 0).all() and np.allclose(probs.sum(axis=1), 1.0, atol=1e-6)):
             raise ValueError(

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from emkit.distributions.base import LOG_2PI, check_domain, fitted_value
+from emkit.distributions.base import LOG_2PI, check_domain, fitted_value, refuse_booleans
 from emkit.distributions.gaussian.stats import GaussianStats
 from emkit.distributions.priors import InverseGammaPrior
 from emkit.distributions.regularization import Regularization
@@ -134,6 +134,8 @@ class LinearGaussian:
     variance: float | None = None
 
     def __post_init__(self):
+        for attr in ("coef", "intercept", "variance"):
+            refuse_booleans(getattr(self, attr), f"LinearGaussian {attr}")
         if self.coef is not None:
             object.__setattr__(self, "coef", np.atleast_1d(np.asarray(self.coef, dtype=float)))
             check_domain("LinearGaussian", "coef", self.coef, "real")

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from emkit.distributions.base import AdditiveStats
+from emkit.distributions.base import AdditiveStats, refuse_booleans
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class PointMass:
     value: float = 0.0
 
     def __post_init__(self):
+        refuse_booleans(self.value, "PointMass value")
         if not np.isfinite(self.value):
             raise ValueError(f"PointMass value must be finite; got {self.value!r}")
         object.__setattr__(self, "value", float(self.value))

@@ -19,6 +19,7 @@ from emkit.backend.namespace import is_device_array
 from emkit.backend.sampling import sample_indices
 from emkit.backend.sources import DataSource, array_source, feature_names
 from emkit.checkpoint import Checkpoint
+from emkit.distributions.base import refuse_booleans
 from emkit.distributions.gaussian import ALIASES, COVARIANCES, covariance_structure
 from emkit.distributions.gaussian.diag import DiagGaussian
 from emkit.distributions.priors import NormalInverseWishart
@@ -1151,6 +1152,7 @@ def _check_symmetric(precisions: np.ndarray, structure) -> None:
 
 
 def _checked(values, shape, name) -> np.ndarray:
+    refuse_booleans(values, name)
     array = np.asarray(values, dtype=np.float64)
     if array.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}; got {array.shape}")

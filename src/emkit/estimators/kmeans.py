@@ -39,6 +39,7 @@ from emkit.backend.nearest import (
 )
 from emkit.backend.sources import array_source
 from emkit.backend.validation import add_weighted_sums, check_weight_total
+from emkit.distributions.base import refuse_booleans
 from emkit.em import fit_starts
 from emkit.estimators._device import (
     FloatDtypes,
@@ -353,6 +354,7 @@ class KMeans(
                 if callable(self.init)
                 else self.init
             )
+            refuse_booleans(given, "init")
             centres = np.asarray(given, dtype=float)
             if centres.shape != (self.n_clusters, x.shape[1]) or not np.all(np.isfinite(centres)):
                 found = (
