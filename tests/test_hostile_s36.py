@@ -194,3 +194,44 @@ def test_numeric_starting_values_still_fit_as_given():
     np.testing.assert_allclose(
         np.sort(ints.cluster_centers_[:, 0]), [x[:20, 0].mean(), x[20:, 0].mean()]
     )
+
+
+# ---- an empty name in a comma list of columns ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "position", "of"),
+    [(",a", 1, 2), ("a,,b", 2, 3), ("a,b,", 3, 3), ("a, ,b", 2, 3)],
+)
+def test_an_empty_column_name_is_refused_naming_its_position(tmp_path, spec, position, of):
+    # `emkit fit --columns ,a` fitted column a alone, the stray comma dropped without a word
+    from cli_run import run_main
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "d.csv"
+    pd.DataFrame(rng.normal(size=(30, 3)), columns=["a", "b", "c"]).to_csv(path, index=False)
+    assert (
+        run_main(["fit", path, "--out", tmp_path / "m", "-k", "1", "--quiet", "--no-report"])[0]
+        == 0
+    )
+    model = tmp_path / "m" / "model.json"
+    fast = ["-k", "1", "--quiet", "--no-report"]
+    commands = [
+        (["fit", path, "--columns", spec, "--out", tmp_path / "f", *fast], "--columns"),
+        (["fit", path, "--exclude", spec, "--out", tmp_path / "f", *fast], "--exclude"),
+        (["predict", model, path, "--columns", spec], "--columns"),
+        (["mle", "multivariate_normal", path, "--columns", spec], "--columns"),
+        (["mle", "linear", path, "--y", "c", "--x", spec], "--x"),
+    ]
+    for argv, flag in commands:
+        status, out, err = run_main(argv)
+        assert status == 2, (argv, err)
+        assert out == ""
+        said = f"emkit: error: {flag} {spec!r} has an empty name at position {position} of {of}"
+        assert err.startswith(said), err
+        assert "remove the stray comma" in err
+    assert not (tmp_path / "f").exists()
+    # the list without the stray comma is read
+    names = ",".join(n for n in spec.replace(" ", "").split(",") if n)
+    status, _, err = run_main(["mle", "multivariate_normal", path, "--columns", names])
+    assert status == 0, err

@@ -282,18 +282,26 @@ def parse_list(spec: str | None, flag: str) -> list[str] | None:
     Raises
     ------
     DataError
-        When the list names no column, names one twice, or its quotes do not close.
+        When the list names no column, has an empty name (a stray comma: ``",a"``, ``"a,,b"``,
+        ``"a,"``), names one twice, or its quotes do not close.
     """
     if spec is None:
         return None
+    fields = _fields(spec, flag)
+    if not any(field.strip() for field in fields):
+        raise DataError(f"{flag} {spec!r} names no column")
     items = []
-    for field in _fields(spec, flag):
+    for at, field in enumerate(fields, start=1):
         if field.strip().startswith('"'):
             items.append(field.strip()[1:-1].replace('""', '"'))
         elif field.strip():
             items.append(field.strip())
-    if not items:
-        raise DataError(f"{flag} {spec!r} names no column")
+        else:  # a stray comma: the name meant there is not known
+            raise DataError(
+                f"{flag} {spec!r} has an empty name at position {at} of {len(fields)}: remove "
+                "the stray comma, or write the name meant there (in double quotes if it has "
+                "spaces at its ends)"
+            )
     twice = sorted({c for c in items if items.count(c) > 1})
     if twice:
         raise DataError(f"{flag} {spec!r} names {', '.join(map(repr, twice))} more than once")
