@@ -235,3 +235,68 @@ def test_an_empty_column_name_is_refused_naming_its_position(tmp_path, spec, pos
     names = ",".join(n for n in spec.replace(" ", "").split(",") if n)
     status, _, err = run_main(["mle", "multivariate_normal", path, "--columns", names])
     assert status == 0, err
+
+
+# ---- emkit mle on integers that float64 cannot hold exactly -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "example", "stored"),
+    [
+        # beyond int64: pandas reads the column as text, and mle called it "not numeric"
+        (
+            ["12345678901234567890123456", "22345678901234567890123456", "3"],
+            "12345678901234567890123456",
+            int(float(12345678901234567890123456)),
+        ),
+        # int64 beyond 2**53: mle estimated the rounded values ("normal needs values that
+        # are not all equal", a Poisson rate from them) without a word
+        ([str(2**60 + 1), str(2**60 + 3), str(2**60 + 14)], str(2**60 + 1), 2**60),
+    ],
+    ids=["beyond-int64", "int64"],
+)
+def test_mle_explains_integers_beyond_2_53_as_fit_does(tmp_path, values, example, stored):
+    from cli_run import run_main
+
+    path = tmp_path / "big.csv"
+    pd.DataFrame({"a": values, "b": [1.0, 2.5, 3.0]}).to_csv(path, index=False)
+    beyond = (
+        f"emkit: error: {path}: column 'a' holds 3 integer(s) beyond 2**53 that float64 "
+        f"cannot hold exactly (such as {example}, which float64 stores as {stored}): they "
+        "would round to 16 significant digits"
+    )
+    if values[-1] == "3":
+        beyond = beyond.replace("holds 3 integer(s)", "holds 2 integer(s)")
+    status, _, fit_err = run_main(
+        [
+            "fit",
+            path,
+            "--columns",
+            "a",
+            "-k",
+            "1",
+            "--quiet",
+            "--no-report",
+            "--out",
+            tmp_path / "o",
+        ]
+    )
+    assert status == 2 and fit_err.startswith(beyond), fit_err
+    commands = [
+        ["mle", "normal", path, "--column", "a"],
+        ["mle", "poisson", path, "--column", "a"],
+        ["mle", "multivariate_normal", path],
+        ["mle", "multivariate_normal", path, "--columns", "a,b"],
+        ["mle", "linear", path, "--y", "b", "--x", "a"],
+        ["mle", "linear", path, "--formula", "b ~ a"],
+    ]
+    for argv in commands:
+        status, out, err = run_main(argv)
+        assert status == 2, (argv, out, err)
+        assert err.startswith(beyond), (argv, err)
+        assert "If it names rows, it is no variable to estimate: choose another column" in err
+        assert "subtract a common integer offset" in err
+    # the file's other column is estimated (only the column that would round is refused)
+    status, out, err = run_main(["mle", "normal", path, "--column", "b"])
+    assert status == 0, err
+    assert "mean" in out

@@ -175,9 +175,17 @@ def default_columns(
     entries refused); columns with no value (a delimiter at the end of every line makes one)
     are left out, with a note.
     """
+    import pandas as pd
+
     from emkit.cli.table import FrameColumns, listed, numeric_columns
 
     which = "the column" if flag == "--column" else "columns"
+    for name in frame.columns.difference([c for c in left_out or [] if c is not None]):
+        present = frame[name].dropna()
+        # text of integers beyond int64, which emkit fit reads as numbers (and refuses)
+        texts = frame[name].dtype.kind == "O" and len(present) > 0
+        if texts and pd.to_numeric(present, errors="coerce").notna().all():
+            _refuse_rounded(frame[name], name, path)
     names, notes, _, _ = numeric_columns(
         FrameColumns(frame),
         path,
@@ -205,9 +213,24 @@ def _complete(frame: pd.DataFrame, path) -> pd.DataFrame:
     return kept
 
 
+def _refuse_rounded(column: pd.Series, name: str, path) -> None:
+    """DataError where ``column`` holds integers that float64 cannot hold exactly (int64
+    beyond 2**53, or text of integers beyond int64), in the words of ``emkit fit``
+    (:func:`~emkit.cli.table.column_refusal`): converted, they were estimated rounded, or
+    called not numeric."""
+    from emkit.backend.integers import present_values
+    from emkit.cli.table import column_refusal
+
+    if getattr(column.dtype, "kind", None) in ("i", "u", "O"):
+        refusal = column_refusal(present_values(column), name, path, "mle")
+        if refusal is not None:
+            raise DataError(refusal)
+
+
 def _numbers(frame: pd.DataFrame, path, what: str) -> np.ndarray:
-    """The columns as float64 (booleans as 0/1); DataError naming a text column and, after
-    ``what`` (the family), what to do."""
+    """The columns as float64 (booleans as 0/1); DataError naming a column of integers that
+    float64 cannot hold exactly, or a text column and, after ``what`` (the family), what to
+    do."""
     import numpy as np
     import pandas as pd
 
@@ -216,6 +239,7 @@ def _numbers(frame: pd.DataFrame, path, what: str) -> np.ndarray:
 
     for name in frame.columns:
         column = frame[name]
+        _refuse_rounded(column, name, path)
         if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
             numbers = number_format_hint(column, cli=True)
             if numbers is not None:

@@ -1425,14 +1425,25 @@ def integer_refusal_of(raw: Columns, name: str, path: str | Path) -> str | None:
     return column_refusal(values, name, path)
 
 
-def column_refusal(values: np.ndarray, name: str, path: str | Path) -> str | None:
+# What to do about a column of integers that float64 rounds, after what to do where it names
+# rows: emkit fit's and predict's (--id or --exclude), and emkit mle's.
+ROWS_ADVICE = {
+    "fit": "use --id or --exclude",
+    "mle": "it is no variable to estimate: choose another column (--column, --columns)",
+}
+
+
+def column_refusal(
+    values: np.ndarray, name: str, path: str | Path, command: str = "fit"
+) -> str | None:
     """:func:`~emkit.backend.integers.integer_refusal` of the model column ``name`` of the
-    table ``path``, whose integers (or text) are ``values``, with the command's advice."""
+    table ``path``, whose integers (or text) are ``values``, with the advice of ``command``
+    (a key of :data:`ROWS_ADVICE`)."""
     return integer_refusal(
         values,
         f"column {name!r}",
         str(path),
-        "If it names rows, use --id or --exclude; else subtract a common integer offset "
+        f"If it names rows, {ROWS_ADVICE[command]}; else subtract a common integer offset "
         "from it first, or convert it to float yourself if that rounding is acceptable",
     )
 
