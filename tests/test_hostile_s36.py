@@ -300,3 +300,28 @@ def test_mle_explains_integers_beyond_2_53_as_fit_does(tmp_path, values, example
     status, out, err = run_main(["mle", "normal", path, "--column", "b"])
     assert status == 0, err
     assert "mean" in out
+
+
+# ---- emkit mle on a header with a repeated name -------------------------------------------
+
+
+def test_mle_notes_a_repeated_column_name_as_fit_does(tmp_path):
+    # `a,a`: pandas reads the second as 'a.1'; `emkit fit` says so, `emkit mle normal
+    # --column a` estimated the first 'a' without a word
+    from cli_run import run_main
+
+    path = tmp_path / "dup.csv"
+    path.write_text("a,a\n1,20\n3,40\n5,60\n7,85\n")
+    said = "emkit: the header has empty or repeated column names; read 'a' as 'a.1'"
+    _, _, fit_err = run_main(
+        ["fit", path, "-k", "1", "--quiet", "--no-report", "--out", tmp_path / "o"]
+    )
+    assert said in fit_err
+    for column, mean in (("a", 4.0), ("a.1", 51.25)):
+        status, out, err = run_main(["mle", "normal", path, "--column", column])
+        assert status == 0, err
+        assert err.startswith(said), err
+        assert f"mean {mean:10.4f}".replace(" ", "") in out.replace(" ", "")
+    plain = tmp_path / "plain.csv"
+    plain.write_text("a,b\n1,20\n3,40\n5,60\n7,85\n")
+    assert run_main(["mle", "normal", plain, "--column", "a"])[2] == ""

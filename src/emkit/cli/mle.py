@@ -99,14 +99,22 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read the data, fit, print the table; bad data raise DataError (exit status 2)."""
+    from pathlib import Path
+
     from emkit.cli import out
-    from emkit.cli.table import read_raw
+    from emkit.cli.table import delimiter_and_decimal, is_parquet, read_raw, renamed_header
 
     if not 0 < args.level < 1:
         raise DataError(f"--level must lie strictly between 0 and 1, got {args.level}")
     frame = read_raw(args.data, args.sep, args.decimal, args.thousands)
     for line in frame.attrs.get("notes", []):
         note(line)
+    path = Path(args.data)
+    if not is_parquet(path):  # pandas' names for a header's repeated or empty ones, as fit
+        sep = delimiter_and_decimal(path, args.sep, args.decimal)[0]
+        renamed = renamed_header(path, sep, [str(c) for c in frame.columns])
+        if renamed:
+            note(renamed)
     frame = frame.rename(columns=str)
     if frame.shape[0] == 0:
         raise DataError(f"{args.data}: the table is empty (no rows)")
