@@ -325,3 +325,41 @@ def test_mle_notes_a_repeated_column_name_as_fit_does(tmp_path):
     plain = tmp_path / "plain.csv"
     plain.write_text("a,b\n1,20\n3,40\n5,60\n7,85\n")
     assert run_main(["mle", "normal", plain, "--column", "a"])[2] == ""
+
+
+# ---- sample weights that leave nothing to fit, or count a row negatively ------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: emkit.GaussianMixture(2, random_state=0),
+        lambda: emkit.KMeans(2, random_state=0),
+        lambda: emkit.GaussianImputer(),
+        lambda: emkit.GenerativeClassifier(),
+    ],
+    ids=["gm", "kmeans", "imputer", "classifier"],
+)
+def test_bad_sample_weights_say_which_and_what_to_do(make):
+    # scikit-learn's "Negative values in data passed to `sample_weight`." said neither which
+    # weights nor what to do, and "must contain at least one non-zero number" no remedy
+    x = _blobs()
+    y = np.repeat([0, 1], 20)
+    args = (x, y) if isinstance(make(), emkit.GenerativeClassifier) else (x,)
+    weights = np.ones(40)
+    weights[[3, 7]] = [-0.5, -2.0]
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`") as e:
+        make().fit(*args, sample_weight=weights)
+    assert "2 of 40 weight(s) negative (such as -0.5, row 3)" in str(e.value)
+    assert "set them to 0 to leave their rows out" in str(e.value)
+    with pytest.raises(ValueError, match="at least one non-zero number") as e:
+        make().fit(*args, sample_weight=np.zeros(40))
+    assert "give the rows to fit a positive weight" in str(e.value)
+    # the advice works: weights of 0 leave their rows out, as if they were not given
+    weights[[3, 7]] = 0.0
+    kept = np.ones(40, dtype=bool)
+    kept[[3, 7]] = False
+    if not isinstance(make(), emkit.GenerativeClassifier):
+        a = make().fit(*args, sample_weight=weights)
+        b = make().fit(x[kept])
+        assert a.score(x[kept]) == pytest.approx(b.score(x[kept]), rel=1e-9)

@@ -468,9 +468,23 @@ def check_weights(sample_weight, x: np.ndarray) -> np.ndarray | None:
         return None
     refuse_chunked(sample_weight, "sample_weight", "weights")
     refuse_masked(sample_weight, "sample_weight", "a weight (0 leaves it out)")
-    w = _check_sample_weight(
-        host_rows(sample_weight), x, dtype=np.float64, ensure_non_negative=True
-    )
+    try:
+        w = _check_sample_weight(host_rows(sample_weight), x, dtype=np.float64)
+    except ValueError as exc:
+        if "at least one non-zero" not in str(exc):
+            raise
+        raise ValueError(
+            f"{exc} Every weight is 0, which leaves no row to fit: give the rows to fit a "
+            "positive weight (a weight of m counts its row m times)"
+        ) from None
+    negative = w < 0
+    if negative.any():  # scikit-learn's words first, then which and what to do
+        raise ValueError(
+            f"Negative values in data passed to `sample_weight`: {int(negative.sum())} of "
+            f"{w.shape[0]} weight(s) negative (such as {w[negative][0]:g}, row "
+            f"{int(np.argmax(negative))}). A weight counts its row (m times; 0 leaves it "
+            "out): correct those weights, or set them to 0 to leave their rows out"
+        )
     with np.errstate(over="ignore"):  # a sum beyond float64 is refused as such
         check_weight_total(float(w.sum()))
     return w
