@@ -363,3 +363,28 @@ def test_bad_sample_weights_say_which_and_what_to_do(make):
         a = make().fit(*args, sample_weight=weights)
         b = make().fit(x[kept])
         assert a.score(x[kept]) == pytest.approx(b.score(x[kept]), rel=1e-9)
+
+
+# ---- emkit mle nonlinear --start with a nameless or repeated parameter --------------------
+
+
+def test_mle_start_refuses_a_nameless_or_repeated_parameter(tmp_path):
+    # "--start =1" said "--start names , which the formula does not use", and
+    # "--start c=1,c=5" started from c = 5 without a word
+    from cli_run import run_main
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(1, 5, 30)
+    path = tmp_path / "d.csv"
+    pd.DataFrame({"a": a, "b": 2.0 * a + rng.normal(0, 0.1, 30)}).to_csv(path, index=False)
+    base = ["mle", "nonlinear", path, "--formula", "b ~ c * a"]
+    for start, said in [
+        ("=1", "--start '=1': write name=value pairs, e.g. a=1,k=0.5"),
+        ("c=1,=2", "--start 'c=1,=2': write name=value pairs"),
+        ("c=1,c=5", "--start 'c=1,c=5' gives c twice: give each one value"),
+    ]:
+        status, out, err = run_main([*base, "--start", start])
+        assert status == 2 and out == ""
+        assert err.startswith(f"emkit: error: {said}"), err
+    status, out, err = run_main([*base, "--start", "c=1"])
+    assert status == 0, err

@@ -525,9 +525,14 @@ def parse_start(spec: str) -> dict[str, float]:
     for part in spec.split(","):
         name, _, value = part.partition("=")
         try:
-            start[name.strip()] = float(value)
+            if not name.strip():  # "=1": a value for no parameter
+                raise ValueError(name)
+            value = float(value)
         except ValueError:
             raise DataError(f"--start {spec!r}: write name=value pairs, e.g. a=1,k=0.5") from None
+        if name.strip() in start:
+            raise DataError(f"--start {spec!r} gives {name.strip()} twice: give each one value")
+        start[name.strip()] = value
     return start
 
 
