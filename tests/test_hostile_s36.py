@@ -388,3 +388,34 @@ def test_mle_start_refuses_a_nameless_or_repeated_parameter(tmp_path):
         assert err.startswith(f"emkit: error: {said}"), err
     status, out, err = run_main([*base, "--start", "c=1"])
     assert status == 0, err
+
+
+# ---- a Parquet file with two columns of one name ------------------------------------------
+
+
+def test_a_parquet_file_repeating_a_column_name_is_refused_saying_so(tmp_path):
+    # every command said "cannot be read as a table (Multiple matches for FieldRef.Name(a)
+    # in a: double a: double __fragment_index: int32 ...)", pyarrow's dump of its scan
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cli_run import run_main
+
+    x = np.random.default_rng(0).normal(size=(30, 3))
+    path = tmp_path / "dup.parquet"
+    pq.write_table(pa.table([x[:, 0], x[:, 1], x[:, 2]], names=["a", "b", "a"]), path)
+    said = (
+        f"emkit: error: {path}: the Parquet file has more than one column named a; columns are "
+        "read by name: write the file with unique column names"
+    )
+    for argv in (
+        ["fit", path, "-k", "1", "--quiet", "--no-report", "--out", tmp_path / "o"],
+        ["mle", "normal", path, "--column", "b"],
+    ):
+        status, out, err = run_main(argv)
+        assert status == 2 and out == ""
+        assert err.startswith(said), err
+    # the advice works
+    pq.write_table(pa.table([x[:, 0], x[:, 1], x[:, 2]], names=["a", "b", "a2"]), path)
+    status, _, err = run_main(["mle", "normal", path, "--column", "b"])
+    assert status == 0, err

@@ -407,8 +407,7 @@ def read_raw(
         raise DataError(str(exc)) from None
     try:
         if is_parquet(path):
-            if path.is_dir():
-                check_parquet_columns(path)
+            check_parquet_columns(path, None if path.is_dir() else [path])
             frame = nullable_integers(pd.read_parquet(path), path)
             if frame.shape[1] == 0 and path.is_dir():
                 raise DataError(f"{path}: a folder with no Parquet file in it")
@@ -569,12 +568,14 @@ INDEX_COLUMNS = re.compile(r"__index_level_\d+__|__null_dask_index__")
 def check_parquet_columns(data: str | Path, files: Sequence[str | Path] | None = None) -> None:
     """Refuse a Parquet data set (the folder ``data``, or its ``files``) whose files do not
     all have the same columns: pandas and Dask take the first file's, and leave out a later
-    file's other columns or fill the columns it lacks with missing values.
+    file's other columns or fill the columns it lacks with missing values; and a file with
+    two columns of one name, which pyarrow cannot read by that name.
 
     Raises
     ------
     DataError
-        Naming a file whose columns differ from the first file's, and how.
+        Naming a file whose columns differ from the first file's, and how, or the names a
+        file repeats.
     """
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
@@ -587,6 +588,15 @@ def check_parquet_columns(data: str | Path, files: Sequence[str | Path] | None =
         ]
     except (OSError, ValueError) as exc:
         raise DataError(f"{data}: cannot be read as Parquet ({exc})") from None
+    for file, its in columns:
+        repeated = sorted({n for n in its if its.count(n) > 1})
+        if repeated:  # pyarrow finds no column by such a name, pandas would keep one of them
+            where = str(data) if str(file) == str(data) else f"{data}: {file}"
+            raise DataError(
+                f"{where}: the Parquet file has more than one column named "
+                f"{listed(repeated)}; columns are read by name: write the file with unique "
+                "column names (e.g. pyarrow's table.rename_columns)"
+            )
     if not columns:
         return
     first, names = columns[0]
