@@ -521,18 +521,19 @@ def linear(args, frame, response: str, terms: list[tuple[str, ...]], intercept: 
 
 def parse_start(spec: str) -> dict[str, float]:
     """``"a=1,k=0.5"`` -> ``{"a": 1.0, "k": 0.5}``."""
-    start = {}
+    start: dict[str, float] = {}
     for part in spec.split(","):
-        name, _, value = part.partition("=")
+        name, _, written = part.partition("=")
+        name = name.strip()
         try:
-            if not name.strip():  # "=1": a value for no parameter
-                raise ValueError(name)
-            value = float(value)
+            if not name:  # "=1": a value for no parameter
+                raise ValueError(written)
+            value = float(written)
         except ValueError:
             raise DataError(f"--start {spec!r}: write name=value pairs, e.g. a=1,k=0.5") from None
-        if name.strip() in start:
-            raise DataError(f"--start {spec!r} gives {name.strip()} twice: give each one value")
-        start[name.strip()] = value
+        if name in start:
+            raise DataError(f"--start {spec!r} gives {name} twice: give each one value")
+        start[name] = value
     return start
 
 
