@@ -419,3 +419,26 @@ def test_a_parquet_file_repeating_a_column_name_is_refused_saying_so(tmp_path):
     pq.write_table(pa.table([x[:, 0], x[:, 1], x[:, 2]], names=["a", "b", "a2"]), path)
     status, _, err = run_main(["mle", "normal", path, "--column", "b"])
     assert status == 0, err
+
+
+# ---- a DataFrame with two columns of one name ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: emkit.GaussianMixture(1),
+        lambda: emkit.KMeans(2, random_state=0),
+        lambda: emkit.GaussianImputer(),
+        lambda: emkit.MixtureModel([emkit.Normal()] * 2, random_state=0),
+    ],
+    ids=["gm", "kmeans", "imputer", "mixture"],
+)
+def test_a_dataframe_repeating_a_column_name_is_refused_saying_what_to_do(make):
+    # narwhals' "Expected unique column names, got: - 'a' 2 times" said nothing to do
+    x = pd.DataFrame(_blobs(40, 3), columns=["a", "b", "a"])
+    with pytest.raises(ValueError, match=r"^X has more than one column named 'a'; ") as e:
+        make().fit(x)
+    assert "X.loc[:, ~X.columns.duplicated()]" in str(e.value)
+    kept = x.loc[:, ~x.columns.duplicated()]
+    assert list(make().fit(kept).feature_names_in_) == ["a", "b"]

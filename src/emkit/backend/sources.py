@@ -845,12 +845,22 @@ def feature_names(table: Any) -> np.ndarray | None:
     ------
     TypeError
         Column names that mix strings with other types, as scikit-learn refuses them.
+    ValueError
+        Column names that repeat: no column could be found by its name.
     """
     from sklearn.utils.validation import _get_feature_names
 
     dd = sys.modules.get("dask.dataframe")
     if dd is not None and isinstance(table, dd.DataFrame):
         table = table._meta
+    columns: Any = getattr(table, "columns", None)
+    if getattr(columns, "has_duplicates", False):  # a pandas Index (a Dask DataFrame's)
+        repeated = sorted({str(c) for c in columns[columns.duplicated()]})
+        raise ValueError(
+            f"X has more than one column named {', '.join(map(repr, repeated))}; columns "
+            "are matched by name (fit to predict): give each column its own name (e.g. "
+            "X.columns = [...]), or drop the repeats (X.loc[:, ~X.columns.duplicated()])"
+        )
     return _get_feature_names(table)
 
 
