@@ -81,12 +81,32 @@ def rows_aligned(what: str, **values: Any) -> None:
     ]  # a list's .index is a method
     for name, index in indexed[1:]:
         first, first_index = indexed[0]
-        if not first_index.equals(index):
+        if first_index.equals(index):
+            continue
+        if permuted(first_index, index):
             raise ValueError(
-                f"{what}: {first} and {name} are pandas objects whose indexes differ, and rows "
-                "are paired by position: align them first (e.g. "
-                f"{name} = {name}.loc[{first}.index]), or pass arrays"
+                f"{what}: {first} and {name} are pandas objects whose indexes differ (the "
+                "same labels in another order), and rows are paired by position: align them "
+                f"first (e.g. {name} = {name}.loc[{first}.index]), or pass arrays"
             )
+        raise ValueError(
+            f"{what}: {first} and {name} are pandas objects whose indexes differ (they hold "
+            f"other labels), and rows are paired by position: where {name}'s rows are "
+            f"already {first}'s in order (an index reset on one of them), pass "
+            f"{name}.to_numpy(); else select the rows that belong together first (e.g. by a "
+            "shared key)"
+        )
+
+
+def permuted(a: Any, b: Any) -> bool:
+    """Whether the pandas indexes ``a`` and ``b`` hold the same labels in some order (each
+    label as often); False where they cannot be sorted (labels of mixed types)."""
+    if len(a) != len(b):
+        return False
+    try:
+        return bool(a.sort_values().equals(b.sort_values()))
+    except TypeError:
+        return False
 
 
 def at_least(n: int, minimum: int, what: str) -> None:

@@ -76,13 +76,18 @@ def warm_fit(warm: bool = True) -> Iterator[None]:
 
 
 def paired_rows(*names: str) -> Callable[[Callable], Callable]:
-    """Decorate a method ``method(self, X, ...)`` whose arguments ``names`` (``"y"``,
-    ``"sample_weight"``, ``"labels"``) go row by row with ``X``: where two of them are pandas
+    """Decorate a method ``method(self, X, ...)`` whose arguments ``names`` (``"sample_weight"``,
+    ``"labels"``) go row by row with ``X``: where two of them are pandas
     objects whose indexes differ (the same labels in another order included), refuse them
     with :func:`emkit.checks.rows_aligned`, as :mod:`emkit.mle` does, rather than pair their
     rows by position. Objects of other lengths are left to the length check, whose message
     says so; a Dask ``X`` to its own check
-    (:func:`~emkit.backend.dask_source.aligned_array`)."""
+    (:func:`~emkit.backend.dask_source.aligned_array`).
+
+    A target ``y`` is paired by position, as scikit-learn pairs it: its
+    ``permutation_test_score`` shuffles ``y`` with its index (``y.iloc[permutation]``) and
+    splits it as ``X``, so that a training fold's ``y`` holds other labels than its ``X``
+    (the weights it splits as ``X``)."""
 
     def decorate(method: Callable) -> Callable:
         signature = inspect.signature(method)

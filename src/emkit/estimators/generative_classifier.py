@@ -233,7 +233,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         self.unlabelled = unlabelled
 
     @restores_on_error
-    @paired_rows("y", "sample_weight")
+    @paired_rows("sample_weight")
     def fit(self, X, y, sample_weight=None):
         """Fit class densities and priors; rows with ``y == -1`` are unlabelled.
 
@@ -594,7 +594,6 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         return xp.asarray(labels, like=best) if labels.dtype.kind in "iuf" else labels
 
     @per_row()
-    @paired_rows("y")
     def log_prob(self, X, y=None) -> np.ndarray:
         r"""Log-likelihood of each row under the fitted model, shape (n,): the joint
         :math:`\log \pi_{y_n} \mathcal N(x_n \mid \mu_{y_n}, \Sigma_{y_n})` where ``y_n``
@@ -649,7 +648,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
             + covariance_structure(self.covariance_type).n_covariance_parameters(k, d)
         )
 
-    @paired_rows("y", "sample_weight")
+    @paired_rows("sample_weight")
     def bic(self, X, y=None, sample_weight=None) -> float:
         """Bayesian information criterion, -2 sum_n log p_n + p log n (lower is better), with
         log p_n from :meth:`log_prob` and p from :meth:`n_parameters`; n counts every row,
@@ -673,7 +672,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         total, n = weighted_total(self.log_prob(X, y), sample_weight, X)
         return criteria_from_sums(total, n, 0.0, self.n_parameters())["bic"]
 
-    @paired_rows("y", "sample_weight")
+    @paired_rows("sample_weight")
     def aic(self, X, y=None, sample_weight=None) -> float:
         """Akaike information criterion, -2 sum_n log p_n + 2 p (lower is better); the
         log-likelihood (weighted by ``sample_weight``) and p as in :meth:`bic`."""
@@ -682,7 +681,7 @@ class GenerativeClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         total, n = weighted_total(self.log_prob(X, y), sample_weight, X)
         return criteria_from_sums(total, n, 0.0, self.n_parameters())["aic"]
 
-    @paired_rows("y", "sample_weight")
+    @paired_rows("sample_weight")
     def score(self, X, y, sample_weight=None) -> float:
         """Mean accuracy of :meth:`predict` on ``X`` against ``y`` (weighted by
         ``sample_weight``) over the labelled rows: a row labelled -1 (unlabelled, unless

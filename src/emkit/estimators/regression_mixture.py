@@ -244,7 +244,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             )
 
     @restores_on_error
-    @paired_rows("y", "sample_weight")
+    @paired_rows("sample_weight")
     def fit(self, X, y, sample_weight=None):
         """Fit by EM from ``n_init`` random starts.
 
@@ -631,7 +631,6 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         return self._components().means(self._moved(x)) @ self.weights_ + self.origin_[-1]
 
     @per_row(width=lambda self: self.weights_.shape[0])
-    @paired_rows("y", "sample_weight")
     def predict_proba(self, X, y=None) -> np.ndarray:
         """Posterior probability of each component, shape (n, k).
 
@@ -645,12 +644,11 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         mixture = Mixture(self.weights_, self._components())
         return np.exp(mixture.log_resp(self._moved(x, y))[0])
 
-    @paired_rows("y", "sample_weight")
     def predict_component(self, X, y) -> np.ndarray:
         """Most probable regression line for each (x, y) row, shape (n,)."""
         return self.predict_proba(X, y).argmax(axis=1)
 
-    @paired_rows("y", "sample_weight")
+    @paired_rows("sample_weight")
     def score(self, X, y, sample_weight=None) -> float:
         """Mean conditional log-likelihood per row, mean_n log p(y_n | x_n); with
         ``sample_weight`` (frequency weights, as in :meth:`fit`) the weighted mean: that of the
@@ -660,7 +658,6 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         total, n = weighted_total(self.log_prob(X, y), sample_weight, X)
         return total / n
 
-    @paired_rows("y", "sample_weight")
     def log_prob(self, X, y) -> np.ndarray:
         """Conditional log density log p(y_n | x_n) of each row, shape (n,) (lazy on a Dask
         collection, as :meth:`predict_proba`)."""
@@ -679,7 +676,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         return mixture.log_density(self._moved(x, y))
 
     # --- uncertainty of the fitted parameters -------------------------------------------
-    @paired_rows("y", "sample_weight")
+    @paired_rows("sample_weight")
     def estimate(self, X, y, sample_weight=None):
         """The fitted weights, coefficients, intercepts and sigmas with their asymptotic
         covariance: the inverse of the observed information of the conditional likelihood at
@@ -741,13 +738,13 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
             origin=(np.asarray(self.origin_, dtype=np.float64), self.intercept_),
         )
 
-    @paired_rows("y", "sample_weight")
+    @paired_rows("sample_weight")
     def standard_errors(self, X, y, sample_weight=None) -> dict:
         """Standard errors of ``weights``, ``coef``, ``intercept`` and ``sigmas`` from the
         observed information (:meth:`estimate`), as a dict of arrays."""
         return self.estimate(X, y, sample_weight).stderr
 
-    @paired_rows("y", "sample_weight")
+    @paired_rows("sample_weight")
     def conf_int(self, X, y, level: float = 0.95, sample_weight=None) -> dict:
         """Wald intervals of ``weights``, ``coef``, ``intercept`` and ``sigmas`` from
         :meth:`estimate` (inside (0, 1) for a weight and (0, inf) for a sigma): a dict of
@@ -763,7 +760,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         variances = 1 if self.equal_variance_ else k
         return (k - 1) + k * (p + int(self._fitted_intercept)) + variances
 
-    @paired_rows("y", "sample_weight")
+    @paired_rows("sample_weight")
     def bic(self, X, y, sample_weight=None) -> float:
         """Bayesian information criterion of the conditional law, -2 sum_n log p(y_n | x_n) +
         p log n (lower is better; R's ``BIC`` on a flexmix fit gives the same number).
@@ -775,7 +772,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         total, n = weighted_total(self.log_prob(X, y), sample_weight, X)
         return criteria_from_sums(total, n, 0.0, self.n_parameters())["bic"]
 
-    @paired_rows("y", "sample_weight")
+    @paired_rows("sample_weight")
     def aic(self, X, y, sample_weight=None) -> float:
         """Akaike information criterion, -2 sum_n log p(y_n | x_n) + 2 p (lower is better);
         with ``sample_weight``, the log-likelihood as in :meth:`bic`."""
@@ -784,7 +781,7 @@ class MixtureOfRegressions(ModelFileMixin, BaseEstimator):
         total, n = weighted_total(self.log_prob(X, y), sample_weight, X)
         return criteria_from_sums(total, n, 0.0, self.n_parameters())["aic"]
 
-    @paired_rows("y", "sample_weight")
+    @paired_rows("sample_weight")
     def icl(self, X, y, kind: str = "hard", sample_weight=None) -> float:
         """Integrated completed likelihood, lower is better: BIC - 2 sum_n log max_k p(k | x_n,
         y_n) (``kind="hard"``, as R's ``ICL`` on a flexmix fit), or BIC + 2 x the entropy of
