@@ -328,6 +328,18 @@ def test_mle_notes_a_repeated_column_name_as_fit_does(tmp_path):
     assert run_main(["mle", "normal", plain, "--column", "a"])[2] == ""
 
 
+def test_mle_names_its_own_flags_for_a_renamed_column(tmp_path):
+    # the note said "name them so in --columns", a flag `emkit mle normal` has not: its
+    # column is --column
+    from cli_run import run_main
+
+    path = tmp_path / "dup.csv"
+    path.write_text("a,a\n1,20\n3,40\n5,60\n7,85\n")
+    err = run_main(["mle", "normal", path, "--column", "a.1"])[2]
+    assert "(name them so in --column, --columns, --y, --x or --formula)" in err, err
+    assert "(name them so in --columns)" not in err
+
+
 # ---- sample weights that leave nothing to fit, or count a row negatively ------------------
 
 

@@ -112,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.data)
     if not is_parquet(path):  # pandas' names for a header's repeated or empty ones, as fit
         sep = delimiter_and_decimal(path, args.sep, args.decimal)[0]
-        renamed = renamed_header(path, sep, [str(c) for c in frame.columns])
+        names = [str(c) for c in frame.columns]
+        renamed = renamed_header(path, sep, names, "--column, --columns, --y, --x or --formula")
         if renamed:
             note(renamed)
     frame = frame.rename(columns=str)

@@ -538,11 +538,11 @@ def check_first_row(path: Path, sep: str, decimal: str) -> None:
     raise DataError(long_row(path, line, len(first), len(header), sep) + hint)
 
 
-def renamed_header(path: Path, sep: str, names: list[str]) -> str | None:
+def renamed_header(path: Path, sep: str, names: list[str], flags: str = "--columns") -> str | None:
     """A note naming the header's empty and repeated column names of the text table ``path``
     and the names pandas read them as (``a`` twice: ``a``, ``a.1``; an empty one:
-    ``Unnamed: 2``), which ``--columns`` and the output use; None when every name is read as
-    written."""
+    ``Unnamed: 2``), which ``flags`` (the command's options that name columns) and the output
+    use; None when every name is read as written."""
     with open_text(path) as f:
         header = next(csv.reader(f, delimiter=sep), [])
     if len(header) != len(names):
@@ -552,7 +552,7 @@ def renamed_header(path: Path, sep: str, names: list[str]) -> str | None:
         return None
     return (
         f"the header has empty or repeated column names; read {', '.join(changed)} "
-        "(name them so in --columns)"
+        f"(name them so in {flags})"
     )
 
 
