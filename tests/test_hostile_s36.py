@@ -455,3 +455,10 @@ def test_a_dataframe_repeating_a_column_name_is_refused_saying_what_to_do(make):
     assert "X.loc[:, ~X.columns.duplicated()]" in str(e.value)
     kept = x.loc[:, ~x.columns.duplicated()]
     assert list(make().fit(kept).feature_names_in_) == ["a", "b"]
+
+
+def test_repeated_integer_column_names_are_named_as_they_are():
+    # pd.concat of two frames of default names: columns 0, 1, 0, 1, were called '0', '1'
+    x = pd.concat([pd.DataFrame(_blobs(40, 2)), pd.DataFrame(_blobs(40, 2, seed=1))], axis=1)
+    with pytest.raises(ValueError, match=r"^X has more than one column named 0, 1; "):
+        emkit.GaussianMixture(1).fit(x)

@@ -855,7 +855,7 @@ def feature_names(table: Any) -> np.ndarray | None:
         table = table._meta
     columns: Any = getattr(table, "columns", None)
     if getattr(columns, "has_duplicates", False):  # a pandas Index (a Dask DataFrame's)
-        repeated = sorted({str(c) for c in columns[columns.duplicated()]})
+        repeated = sorted(set(columns[columns.duplicated()]), key=str)
         raise ValueError(
             f"X has more than one column named {', '.join(map(repr, repeated))}; columns "
             "are matched by name (fit to predict): give each column its own name (e.g. "
